@@ -1,0 +1,112 @@
+// Activations, forward and backward.
+//
+// Forward: y = act(x), element-wise. Backward: dx = dy * act'(x), where act' is written in terms of
+// the OUTPUT y, so the backward pass never needs the pre-activation values kept in memory:
+//   relu        y' = [y > 0]
+//   leaky_relu  y' = y > 0 ? 1 : 0.01     (slope > 0, so the sign of y is the sign of x)
+//   tanh        y' = 1 - y^2
+//   sigmoid     y' = y (1 - y)
+//   softplus    y' = sigmoid(x) = 1 - exp(-y)   (as e^y = 1 + e^x)
+// The WGSL functions `act` and `act_grad` are also pasted into the matmul epilogues, which is
+// where the model uses them; the stand-alone kernels below serve other callers and the tests.
+// Bindings: forward (x: read, y: write); backward (y: read, dy: read, dx: write).
+// Grid: one invocation per element, ACTIVATION_WORKGROUP wide, split over x/y for large arrays.
+import { wgsl } from './wgsl';
+import { FLAT_INDEX_WGSL, grid1D, type Kernel } from './common';
+
+export const ACTIVATIONS = ['relu', 'leaky_relu', 'tanh', 'sigmoid', 'softplus', 'none'] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
+
+export const LEAKY_RELU_SLOPE = 0.01;
+const ACTIVATION_WORKGROUP = 256;
+
+/** WGSL `fn act(x: f32) -> f32` and `fn act_grad(y: f32) -> f32` for one activation. */
+export function activationWGSL(kind: Activation): string {
+  return wgsl`
+fn act(x: f32) -> f32 {
+#if ${kind === 'relu'}
+  return max(x, 0.0);
+#elif ${kind === 'leaky_relu'}
+  return select(${LEAKY_RELU_SLOPE} * x, x, x > 0.0);
+#elif ${kind === 'tanh'}
+  // tanh(15) rounds to 1 in f32, and clamping avoids inf/inf inside some tanh implementations.
+  return tanh(clamp(x, -15.0, 15.0));
+#elif ${kind === 'sigmoid'}
+  let e = exp(-abs(x));
+  return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);
+#elif ${kind === 'softplus'}
+  return max(x, 0.0) + log(1.0 + exp(-abs(x)));
+#else
+  return x;
+#endif
+}
+
+fn act_grad(y: f32) -> f32 {
+#if ${kind === 'relu'}
+  return select(0.0, 1.0, y > 0.0);
+#elif ${kind === 'leaky_relu'}
+  return select(${LEAKY_RELU_SLOPE}, 1.0, y > 0.0);
+#elif ${kind === 'tanh'}
+  return 1.0 - y * y;
+#elif ${kind === 'sigmoid'}
+  return y * (1.0 - y);
+#elif ${kind === 'softplus'}
+  // 1 - exp(-y) cancels badly for tiny y; there sigmoid(x) ~ y - y^2/2.
+  return select(1.0 - exp(-y), y - 0.5 * y * y, y < 1e-3);
+#else
+  return 1.0;
+#endif
+}
+`;
+}
+
+export interface ActivationParams {
+  kind: Activation;
+  /** Number of elements. */
+  count: number;
+}
+
+/** y = act(x) over `count` elements. */
+export function activationForward(p: ActivationParams): Kernel<void> {
+  const idx = FLAT_INDEX_WGSL(ACTIVATION_WORKGROUP);
+  const code = wgsl`
+${activationWGSL(p.kind)}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+
+@compute @workgroup_size(${ACTIVATION_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = ${idx};
+  if (i >= ${p.count}u) { return; }
+  y[i] = act(x[i]);
+}`;
+  return {
+    name: `activation_forward_${p.kind}`,
+    code,
+    bindings: [{ name: 'x', kind: 'read' }, { name: 'y', kind: 'write' }],
+    dispatch: () => grid1D(p.count, ACTIVATION_WORKGROUP),
+  };
+}
+
+/** dx = dy * act'(y) over `count` elements, from the forward output y. */
+export function activationBackward(p: ActivationParams): Kernel<void> {
+  const idx = FLAT_INDEX_WGSL(ACTIVATION_WORKGROUP);
+  const code = wgsl`
+${activationWGSL(p.kind)}
+@group(0) @binding(0) var<storage, read> y: array<f32>;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
+
+@compute @workgroup_size(${ACTIVATION_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = ${idx};
+  if (i >= ${p.count}u) { return; }
+  dx[i] = dy[i] * act_grad(y[i]);
+}`;
+  return {
+    name: `activation_backward_${p.kind}`,
+    code,
+    bindings: [{ name: 'y', kind: 'read' }, { name: 'dy', kind: 'read' }, { name: 'dx', kind: 'write' }],
+    dispatch: () => grid1D(p.count, ACTIVATION_WORKGROUP),
+  };
+}

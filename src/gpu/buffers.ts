@@ -1,0 +1,86 @@
+// Buffer bookkeeping: every GPUBuffer a model or graph creates goes through one arena, so the bytes
+// allocated can be reported and `destroy()` frees exactly what was created here, nothing else.
+
+export const STORAGE = 0x80 | 0x4 | 0x8; // GPUBufferUsage.STORAGE | COPY_SRC | COPY_DST, usable before globals load
+
+export interface BufferSlice {
+  buffer: GPUBuffer;
+  /** Byte offset; must be a multiple of the device's minStorageBufferOffsetAlignment (256 by default). */
+  offset?: number;
+  /** Byte size; defaults to the rest of the buffer. */
+  size?: number;
+}
+
+export class BufferArena {
+  private readonly buffers: GPUBuffer[] = [];
+  private bytes = 0;
+
+  constructor(readonly device: GPUDevice, readonly labelPrefix = 'webgpu-vae') {}
+
+  /** A zero-initialised buffer; sizes are rounded up to 4 bytes as WebGPU requires for storage. */
+  create(label: string, byteLength: number, usage: GPUBufferUsageFlags = STORAGE): GPUBuffer {
+    const size = Math.max(4, Math.ceil(byteLength / 4) * 4);
+    const limit = this.device.limits.maxBufferSize;
+    if (size > limit) {
+      throw new RangeError(`buffer ${label} needs ${size} bytes but this device allows at most ${limit}; use a smaller batch or model`);
+    }
+    const buffer = this.device.createBuffer({ label: `${this.labelPrefix}:${label}`, size, usage });
+    this.buffers.push(buffer);
+    this.bytes += size;
+    return buffer;
+  }
+
+  /** Creates a buffer holding `data`. */
+  upload(label: string, data: ArrayBufferView, usage: GPUBufferUsageFlags = STORAGE): GPUBuffer {
+    const buffer = this.create(label, data.byteLength, usage | 0x8 /* COPY_DST */);
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (bytes.byteLength % 4 === 0) this.device.queue.writeBuffer(buffer, 0, bytes);
+    else {
+      const padded = new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
+      padded.set(bytes);
+      this.device.queue.writeBuffer(buffer, 0, padded);
+    }
+    return buffer;
+  }
+
+  get allocatedBytes(): number {
+    return this.bytes;
+  }
+
+  get count(): number {
+    return this.buffers.length;
+  }
+
+  /** Destroys one buffer this arena created (e.g. a dataset being replaced). */
+  release(buffer: GPUBuffer): void {
+    const i = this.buffers.indexOf(buffer);
+    if (i < 0) return;
+    this.buffers.splice(i, 1);
+    this.bytes -= buffer.size;
+    buffer.destroy();
+  }
+
+  destroyAll(): void {
+    for (const b of this.buffers) b.destroy();
+    this.buffers.length = 0;
+    this.bytes = 0;
+  }
+}
+
+/** Copies a buffer range to the CPU (one staging buffer, one wait). Not for per-step use. */
+export async function readBuffer(device: GPUDevice, src: GPUBuffer, offset = 0, size = src.size - offset): Promise<ArrayBuffer> {
+  const staging = device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const enc = device.createCommandEncoder();
+  enc.copyBufferToBuffer(src, offset, staging, 0, size);
+  device.queue.submit([enc.finish()]);
+  await staging.mapAsync(GPUMapMode.READ);
+  const out = staging.getMappedRange().slice(0);
+  staging.unmap();
+  staging.destroy();
+  return out;
+}
+
+export async function readFloats(device: GPUDevice, src: GPUBuffer, offsetFloats = 0, count?: number): Promise<Float32Array> {
+  const size = count === undefined ? src.size - offsetFloats * 4 : count * 4;
+  return new Float32Array(await readBuffer(device, src, offsetFloats * 4, size));
+}

@@ -1,0 +1,88 @@
+// Getting a GPUDevice: a caller's own device (never replaced, never destroyed by us), or one from
+// `navigator.gpu` in browsers and workers. Node goes through `node-device.ts`, which wraps Dawn.
+import { NoWebGPUError } from '../errors';
+
+export interface AdapterSummary {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** True for CPU implementations (SwiftShader), whose cost model differs from a GPU's. */
+  isSoftware: boolean;
+  subgroups: boolean;
+  timestampQuery: boolean;
+}
+
+export interface AcquiredDevice {
+  device: GPUDevice;
+  adapter: AdapterSummary;
+  /** True when this library created the device and so must destroy it. */
+  owned: boolean;
+  /** Human-readable note on how the device was found (e.g. "using SwiftShader from ..."). */
+  note?: string;
+}
+
+export function summarizeAdapter(info: GPUAdapterInfo | undefined, features: GPUSupportedFeatures): AdapterSummary {
+  const vendor = info?.vendor ?? '';
+  const architecture = info?.architecture ?? '';
+  const description = info?.description ?? '';
+  const text = `${vendor} ${architecture} ${description}`.toLowerCase();
+  return {
+    vendor, architecture, description,
+    device: info?.device ?? '',
+    isSoftware: /swiftshader|llvmpipe|lavapipe|software|warp/.test(text),
+    subgroups: features.has('subgroups'),
+    timestampQuery: features.has('timestamp-query'),
+  };
+}
+
+export function describeAdapter(a: AdapterSummary): string {
+  const parts = [a.vendor, a.architecture, a.description].filter(Boolean);
+  return (parts.length ? parts.join(' / ') : 'unknown adapter') + (a.isSoftware ? ' (software, CPU)' : '');
+}
+
+/** Features we use when present; requesting them is harmless and lets kernels pick faster variants. */
+const OPTIONAL_FEATURES: GPUFeatureName[] = ['subgroups', 'timestamp-query'];
+
+/** Requests a device with the adapter's full storage limits, so large batches fit. */
+export async function deviceFromAdapter(adapter: GPUAdapter): Promise<GPUDevice> {
+  const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f));
+  const l = adapter.limits;
+  return adapter.requestDevice({
+    requiredFeatures,
+    requiredLimits: {
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxBufferSize: l.maxBufferSize,
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+      maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+    },
+  });
+}
+
+/** Wraps a caller-supplied device. We read its features but never destroy it. */
+export function wrapDevice(device: GPUDevice, info?: GPUAdapterInfo): AcquiredDevice {
+  const adapterInfo = info ?? (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  return { device, adapter: summarizeAdapter(adapterInfo, device.features), owned: false };
+}
+
+/** Browser / worker path: `navigator.gpu`, with a message that says how to enable WebGPU. */
+export async function acquireBrowserDevice(): Promise<AcquiredDevice> {
+  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+  if (!gpu) {
+    throw new NoWebGPUError(
+      'WebGPU is not available here (navigator.gpu is missing). Use a recent Chrome, Edge or Firefox ' +
+        'over https or localhost; on Linux start Chrome with --enable-unsafe-webgpu.',
+    );
+  }
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) {
+    throw new NoWebGPUError(
+      'WebGPU is present but no adapter was granted (GPU blocked or unsupported). Check chrome://gpu, ' +
+        'update the GPU driver, or enable software WebGPU with --enable-unsafe-webgpu --use-webgpu-adapter=swiftshader.',
+    );
+  }
+  const device = await deviceFromAdapter(adapter);
+  return { device, adapter: summarizeAdapter(adapter.info, adapter.features), owned: true };
+}

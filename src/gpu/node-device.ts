@@ -1,0 +1,80 @@
+// Node path to a GPUDevice through Dawn (npm package `webgpu`). On machines without a GPU driver
+// we fall back to a SwiftShader Vulkan driver (CPU) shipped by Chromium, and say so.
+import { existsSync, readdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { NoWebGPUError } from '../errors';
+import { type AcquiredDevice, deviceFromAdapter, summarizeAdapter } from './device';
+
+/** Places where a SwiftShader Vulkan ICD is commonly installed. */
+export function findSwiftShaderIcds(): string[] {
+  const found: string[] = [];
+  const direct = ['/usr/lib/chromium/vk_swiftshader_icd.json', '/usr/lib/chromium-browser/vk_swiftshader_icd.json', '/opt/google/chrome/vk_swiftshader_icd.json'];
+  for (const p of direct) if (existsSync(p)) found.push(p);
+  // Playwright's downloaded Chromium builds live in ~/.cache/ms-playwright/chromium-NNNN/chrome-linux*/.
+  const pwRoot = process.env.PLAYWRIGHT_BROWSERS_PATH || join(homedir(), '.cache', 'ms-playwright');
+  if (existsSync(pwRoot)) {
+    for (const dir of readdirSync(pwRoot).filter((d) => d.startsWith('chromium')).sort().reverse()) {
+      for (const sub of ['chrome-linux', 'chrome-linux64']) {
+        const p = join(pwRoot, dir, sub, 'vk_swiftshader_icd.json');
+        if (existsSync(p)) found.push(p);
+      }
+    }
+  }
+  return found;
+}
+
+type Gpu = { requestAdapter(o?: GPURequestAdapterOptions): Promise<GPUAdapter | null> };
+// Holding the navigator-like object keeps Dawn's instance alive while devices are in use.
+let liveGpu: Gpu | null = null;
+
+async function tryAdapter(create: (opts: string[]) => Gpu): Promise<GPUAdapter | null> {
+  const gpu = create([]);
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (adapter) liveGpu = gpu;
+  return adapter;
+}
+
+export interface NodeDeviceOptions {
+  /** Print-free logger for the "using SwiftShader" note; defaults to silence. */
+  log?: (line: string) => void;
+}
+
+export async function acquireNodeDevice(opts: NodeDeviceOptions = {}): Promise<AcquiredDevice> {
+  process.env.XDG_RUNTIME_DIR ??= '/tmp'; // silences a Vulkan loader warning on headless machines
+  let mod: typeof import('webgpu');
+  try {
+    mod = await import('webgpu');
+  } catch (e) {
+    throw new NoWebGPUError(`the 'webgpu' npm package (Dawn for Node) failed to load: ${(e as Error).message}. Run \`npm ci\`.`);
+  }
+  Object.assign(globalThis, mod.globals);
+  const create = mod.create as unknown as (opts: string[]) => Gpu;
+
+  let note: string | undefined;
+  let adapter = process.env.WEBGPU_VAE_FORCE_SWIFTSHADER ? null : await tryAdapter(create);
+  if (!adapter && !process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES) {
+    for (const icd of findSwiftShaderIcds()) {
+      process.env.VK_ICD_FILENAMES = icd;
+      adapter = await tryAdapter(create);
+      if (adapter) {
+        note = `no GPU driver found; using the SwiftShader Vulkan driver (CPU) from ${icd}`;
+        break;
+      }
+    }
+  }
+  if (!adapter) {
+    throw new NoWebGPUError(
+      'no WebGPU adapter found: no Vulkan GPU driver and no SwiftShader driver. On Debian run ' +
+        '`apt-get install -y chromium libvulkan1` (Chromium ships SwiftShader), or set VK_ICD_FILENAMES to a Vulkan ICD file.',
+    );
+  }
+  const device = await deviceFromAdapter(adapter);
+  if (note) opts.log?.(note);
+  return { device, adapter: summarizeAdapter(adapter.info, adapter.features), owned: true, note };
+}
+
+/** Lets Node exit once the caller is done with every device it acquired here. */
+export function releaseNodeGpu(): void {
+  liveGpu = null;
+}

@@ -1,0 +1,40 @@
+// Tolerance comparison used by every kernel test: |got - ref| <= atol + rtol * |ref|, NaN fails,
+// and a failure lists the first mismatches with their indices.
+import { expect } from 'vitest';
+
+export interface Tolerance { atol: number; rtol: number }
+
+export function mismatches(got: ArrayLike<number>, ref: ArrayLike<number>, tol: Tolerance, max = 8): string[] {
+  const out: string[] = [];
+  if (got.length !== ref.length) return [`length ${got.length} != reference length ${ref.length}`];
+  let count = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const g = got[i], r = ref[i];
+    const ok = Number.isFinite(g) && Math.abs(g - r) <= tol.atol + tol.rtol * Math.abs(r);
+    if (!ok) {
+      count++;
+      if (out.length < max) out.push(`[${i}] got ${g} ref ${r} (diff ${Math.abs(g - r).toExponential(2)})`);
+    }
+  }
+  if (count > out.length) out.push(`... ${count} mismatches of ${ref.length}`);
+  return out;
+}
+
+export function expectClose(got: ArrayLike<number>, ref: ArrayLike<number>, tol: Tolerance, label = 'values'): void {
+  const bad = mismatches(got, ref, tol);
+  expect(bad, `${label}: atol=${tol.atol} rtol=${tol.rtol}\n${bad.join('\n')}`).toEqual([]);
+}
+
+/** Deterministic test data (a tiny LCG, so tests do not depend on the library's RNG). */
+export function testData(n: number, seed: number, lo = -1, hi = 1): Float64Array {
+  const out = new Float64Array(n);
+  let s = (seed * 2654435761 + 12345) >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = lo + ((s >>> 8) / 16777216) * (hi - lo);
+  }
+  return out;
+}
+
+/** Rounds float64 data to float32 values, so the reference sees exactly what the GPU sees. */
+export const f32 = (x: ArrayLike<number>) => Float64Array.from(Float32Array.from(x as ArrayLike<number>));

@@ -1,0 +1,64 @@
+// Runs kernels the way the library does (PipelineCache + KernelGraph on a Node/Dawn device), so
+// kernel tests also exercise the scheduler's binding and compilation paths.
+import type { BoundKernel } from '../../shaders/common';
+import { acquireNodeDevice } from '../../src/gpu/node-device';
+import { PipelineCache } from '../../src/gpu/pipelines';
+import { KernelGraph } from '../../src/graph';
+
+let shared: Promise<{ device: GPUDevice; cache: PipelineCache }> | null = null;
+
+export function gpu(): Promise<{ device: GPUDevice; cache: PipelineCache }> {
+  shared ??= acquireNodeDevice().then(({ device }) => ({ device, cache: new PipelineCache(device) }));
+  return shared;
+}
+
+type Data = Float32Array | Uint32Array | Int32Array;
+export type Inputs = Record<string, ArrayLike<number> | Data>;
+
+/**
+ * Uploads `inputs` (plain arrays become f32), allocates zeroed `outputs` (element counts), runs the
+ * kernels in order in one pass and returns every named buffer's final contents as f32.
+ * Kernels in a sequence share buffers by name.
+ */
+export async function runKernels(kernels: BoundKernel[], inputs: Inputs, outputs: Record<string, number>): Promise<Record<string, Float32Array>> {
+  const { device, cache } = await gpu();
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+  const buffers: Record<string, GPUBuffer> = {};
+  for (const [name, data] of Object.entries(inputs)) {
+    const typed = data instanceof Float32Array || data instanceof Uint32Array || data instanceof Int32Array ? data : Float32Array.from(data);
+    const isUniform = name === 'params';
+    const buf = device.createBuffer({ size: Math.max(16, typed.byteLength), usage: isUniform ? GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST : usage });
+    device.queue.writeBuffer(buf, 0, typed);
+    buffers[name] = buf;
+  }
+  for (const [name, count] of Object.entries(outputs)) {
+    buffers[name] = device.createBuffer({ size: Math.max(16, count * 4), usage });
+  }
+  const graph = new KernelGraph('test');
+  for (const k of kernels) {
+    graph.add(k, Object.fromEntries(k.bindings.map((b) => [b.name, buffers[b.name]])));
+  }
+  await graph.build(cache);
+  device.pushErrorScope('validation');
+  const enc = device.createCommandEncoder();
+  graph.encode(enc);
+  const names = Object.keys(outputs).concat(Object.keys(inputs).filter((n) => n !== 'params'));
+  const staging: Record<string, GPUBuffer> = {};
+  for (const n of names) {
+    staging[n] = device.createBuffer({ size: buffers[n].size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    enc.copyBufferToBuffer(buffers[n], 0, staging[n], 0, buffers[n].size);
+  }
+  device.queue.submit([enc.finish()]);
+  const err = await device.popErrorScope();
+  if (err) throw new Error(`validation error: ${err.message}`);
+  const result: Record<string, Float32Array> = {};
+  for (const n of names) {
+    await staging[n].mapAsync(GPUMapMode.READ);
+    const count = n in outputs ? outputs[n] : (inputs[n] as ArrayLike<number>).length;
+    result[n] = new Float32Array(staging[n].getMappedRange().slice(0, count * 4));
+    staging[n].unmap();
+    staging[n].destroy();
+  }
+  for (const b of Object.values(buffers)) b.destroy();
+  return result;
+}

@@ -1,0 +1,144 @@
+/// <reference types="@webgpu/types" />
+// Test-only WebGPU access from Node via Dawn (the `webgpu` package), plus a
+// tiny one-dispatch compute harness that tests of individual shaders share.
+//
+// Without a real GPU, Dawn falls back to SwiftShader (CPU Vulkan) through the
+// ICD file below; it also needs the system Vulkan loader (libvulkan1).
+
+let cached: Promise<GPUDevice> | undefined;
+// Dawn tears its instance down when the navigator-like object is collected,
+// taking live devices with it (a native crash), so keep it referenced.
+let liveGpu: unknown;
+
+async function createDevice(): Promise<GPUDevice> {
+  // Must be set before Dawn starts, hence the dynamic import afterwards.
+  process.env.VK_ICD_FILENAMES ??= '/usr/lib/chromium/vk_swiftshader_icd.json';
+  process.env.XDG_RUNTIME_DIR ??= '/tmp';
+  const { create, globals } = await import('webgpu');
+  // GPUBufferUsage etc. are looked up as globals by ordinary WebGPU code.
+  Object.assign(globalThis, globals);
+  const gpu = create([]);
+  liveGpu = gpu;
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) {
+    throw new Error(
+      'No WebGPU adapter. Is libvulkan.so.1 installed and VK_ICD_FILENAMES pointing at a Vulkan driver?',
+    );
+  }
+  return adapter.requestDevice();
+}
+
+/** One device per test file (vitest gives each file its own module graph). */
+export function testDevice(): Promise<GPUDevice> {
+  cached ??= createDevice();
+  return cached;
+}
+
+export interface ComputeInput {
+  binding: number;
+  data: ArrayBufferView;
+  /** Declared as read-only-storage (shader must use var<storage, read>). */
+  readonly?: boolean;
+  /** Bound as a uniform buffer instead of storage. */
+  uniform?: boolean;
+}
+
+function roundUp(n: number, m: number): number {
+  return Math.ceil(n / m) * m;
+}
+
+async function throwOnShaderErrors(module: GPUShaderModule, code: string): Promise<void> {
+  const info = await module.getCompilationInfo();
+  const errors = info.messages.filter((m) => m.type === 'error');
+  if (errors.length === 0) return;
+  const lines = code.split('\n');
+  const text = errors
+    .map((m) => `line ${m.lineNum}: ${m.message}\n  > ${lines[m.lineNum - 1] ?? ''}`)
+    .join('\n');
+  throw new Error(`WGSL compilation failed:\n${text}`);
+}
+
+/**
+ * Runs one compute dispatch on bind group 0 and returns a copy of the output
+ * buffer. Inputs get their own buffers; the output binding is a fresh
+ * read-write storage buffer, unless an input uses the same binding, in which
+ * case that input is updated in place and read back.
+ */
+export async function runCompute(
+  device: GPUDevice,
+  code: string,
+  inputs: ComputeInput[],
+  outputBinding: number,
+  outputBytes: number,
+  workgroups: [number, number, number],
+  entryPoint = 'main',
+): Promise<ArrayBuffer> {
+  device.pushErrorScope('validation');
+  const module = device.createShaderModule({ code });
+  await throwOnShaderErrors(module, code);
+
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+  const created: GPUBuffer[] = [];
+  const entries: GPUBindGroupEntry[] = [];
+  const layoutEntries: GPUBindGroupLayoutEntry[] = [];
+  let output: GPUBuffer | undefined;
+
+  for (const input of inputs) {
+    const bytes = new Uint8Array(input.data.buffer, input.data.byteOffset, input.data.byteLength);
+    // writeBuffer needs 4-byte multiples; uniforms need 16.
+    const size = Math.max(16, roundUp(bytes.byteLength, 16));
+    const buffer = device.createBuffer({
+      size,
+      usage: input.uniform ? GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST : usage,
+    });
+    const padded = new Uint8Array(size);
+    padded.set(bytes);
+    device.queue.writeBuffer(buffer, 0, padded);
+    created.push(buffer);
+    const isOutput = input.binding === outputBinding;
+    if (isOutput) output = buffer;
+    const type: GPUBufferBindingType = input.uniform
+      ? 'uniform'
+      : input.readonly && !isOutput
+        ? 'read-only-storage'
+        : 'storage';
+    layoutEntries.push({ binding: input.binding, visibility: GPUShaderStage.COMPUTE, buffer: { type } });
+    entries.push({ binding: input.binding, resource: { buffer } });
+  }
+  if (!output) {
+    output = device.createBuffer({ size: Math.max(16, roundUp(outputBytes, 4)), usage });
+    created.push(output);
+    layoutEntries.push({ binding: outputBinding, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'storage' } });
+    entries.push({ binding: outputBinding, resource: { buffer: output } });
+  }
+
+  const bindGroupLayout = device.createBindGroupLayout({ entries: layoutEntries });
+  const pipeline = device.createComputePipeline({
+    layout: device.createPipelineLayout({ bindGroupLayouts: [bindGroupLayout] }),
+    compute: { module, entryPoint },
+  });
+  const bindGroup = device.createBindGroup({ layout: bindGroupLayout, entries });
+
+  const readSize = roundUp(outputBytes, 4);
+  const readback = device.createBuffer({ size: readSize, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  created.push(readback);
+  const encoder = device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, bindGroup);
+  pass.dispatchWorkgroups(...workgroups);
+  pass.end();
+  encoder.copyBufferToBuffer(output, 0, readback, 0, readSize);
+  device.queue.submit([encoder.finish()]);
+
+  const error = await device.popErrorScope();
+  if (error) {
+    for (const b of created) b.destroy();
+    throw new Error(`WebGPU validation error: ${error.message}`);
+  }
+  await readback.mapAsync(GPUMapMode.READ);
+  const result = readback.getMappedRange().slice(0, outputBytes);
+  readback.unmap();
+  for (const b of created) b.destroy();
+  return result;
+}
