@@ -4,8 +4,21 @@
 // so no RNG state lives on the GPU.
 //
 // The u32 outputs of philox4x32 and u32_to_unit_f32 are bit-exact with the TS
-// versions. box_muller relies on WGSL log/cos/sin, whose accuracy is
-// implementation-defined within spec bounds, so it agrees only approximately.
+// versions. box_muller uses its own log and sin/cos polynomials (the WGSL
+// built-ins are too loosely specified) with the coefficients from src/rng.ts;
+// it agrees with normalPair to about 1e-6 (division, sqrt and FMA differ).
+
+import { BOX_MULLER_CONSTS as C } from '../src/rng';
+
+/** An f32 value as a WGSL hexadecimal float literal: exact, so no compiler
+ *  gets to round a decimal literal differently from Math.fround. */
+function lit(x: number): string {
+  const bits = new Uint32Array(new Float32Array([x]).buffer)[0];
+  const sign = bits >>> 31 ? '-' : '';
+  const exp = ((bits >>> 23) & 0xff) - 127;
+  const mantissa = ((bits & 0x7fffff) << 1).toString(16).padStart(6, '0');
+  return `(${sign}0x1.${mantissa}p${exp}f)`;
+}
 
 export const PHILOX_WGSL = /* wgsl */ `
 const PHILOX_M0: u32 = 0xd2511f53u;
@@ -49,14 +62,43 @@ fn u32_to_unit_f32(u: u32) -> f32 {
   return (f32(u >> 9u) + 0.5) * 1.1920928955078125e-7;
 }
 
-// Two independent standard normals. The angle is kept in [-pi, pi), the only
-// range where WGSL bounds the error of cos/sin.
+// ln(a) for positive normal a; see logF32 in src/rng.ts.
+fn philox_log(a: f32) -> f32 {
+  let bits = bitcast<u32>(a);
+  var e = i32((bits >> 23u) & 0xffu) - 127;
+  var m = bitcast<f32>((bits & 0x7fffffu) | 0x3f800000u);
+  if (m > ${lit(C.SQRT2)}) {
+    m = m * 0.5;
+    e = e + 1;
+  }
+  let z = (m - 1.0) / (m + 1.0);
+  let z2 = z * z;
+  let poly = ${lit(C.L[0])} + z2 * (${lit(C.L[1])} + z2 * (${lit(C.L[2])} + z2 * ${lit(C.L[3])}));
+  let two_z = 2.0 * z;
+  return f32(e) * ${lit(C.LN2)} + (two_z + (two_z * z2) * poly);
+}
+
+// (cos, sin) of the angle u32_to_unit_f32(u) turns; see sinCosTurnsF32 in src/rng.ts.
+fn philox_sincos_turns(u: u32) -> vec2<f32> {
+  let q = ((u >> 9u) + 0x100000u) >> 21u;
+  let s = u32_to_unit_f32(u) - f32(q) * 0.25;
+  let phi = ${lit(C.TWO_PI)} * s;
+  let p2 = phi * phi;
+  let sin_poly = ${lit(C.S[0])} + p2 * (${lit(C.S[1])} + p2 * (${lit(C.S[2])} + p2 * ${lit(C.S[3])}));
+  let sn = phi + (phi * p2) * sin_poly;
+  let cos_poly = ${lit(C.C[0])} + p2 * (${lit(C.C[1])} + p2 * (${lit(C.C[2])} + p2 * (${lit(C.C[3])} + p2 * ${lit(C.C[4])})));
+  let cs = 1.0 + p2 * cos_poly;
+  switch (q & 3u) {
+    case 0u: { return vec2<f32>(cs, sn); }
+    case 1u: { return vec2<f32>(-sn, cs); }
+    case 2u: { return vec2<f32>(-cs, -sn); }
+    default: { return vec2<f32>(sn, -cs); }
+  }
+}
+
+// Two independent standard normals from two u32.
 fn box_muller(u0: u32, u1: u32) -> vec2<f32> {
-  let a = u32_to_unit_f32(u0);
-  let b = u32_to_unit_f32(u1);
-  let r = sqrt(-2.0 * log(a));
-  // 2*pi as the exact f32 the TS twin uses, avoiding literal-rounding doubts.
-  let theta = bitcast<f32>(0x40c90fdbu) * (b - 0.5);
-  return vec2<f32>(r * cos(theta), r * sin(theta));
+  let r = sqrt(-2.0 * philox_log(u32_to_unit_f32(u0)));
+  return r * philox_sincos_turns(u1);
 }
 `;

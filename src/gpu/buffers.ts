@@ -34,11 +34,11 @@ export class BufferArena {
   upload(label: string, data: ArrayBufferView, usage: GPUBufferUsageFlags = STORAGE): GPUBuffer {
     const buffer = this.create(label, data.byteLength, usage | 0x8 /* COPY_DST */);
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    if (bytes.byteLength % 4 === 0) this.device.queue.writeBuffer(buffer, 0, bytes);
+    if (bytes.byteLength % 4 === 0) writeData(this.device, buffer, 0, bytes);
     else {
       const padded = new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
       padded.set(bytes);
-      this.device.queue.writeBuffer(buffer, 0, padded);
+      writeData(this.device, buffer, 0, padded);
     }
     return buffer;
   }
@@ -83,4 +83,9 @@ export async function readBuffer(device: GPUDevice, src: GPUBuffer, offset = 0, 
 export async function readFloats(device: GPUDevice, src: GPUBuffer, offsetFloats = 0, count?: number): Promise<Float32Array> {
   const size = count === undefined ? src.size - offsetFloats * 4 : count * 4;
   return new Float32Array(await readBuffer(device, src, offsetFloats * 4, size));
+}
+
+/** queue.writeBuffer for any typed array (TypeScript's DOM types reject SharedArrayBuffer-backed views). */
+export function writeData(device: GPUDevice, buffer: GPUBuffer, offset: number, data: ArrayBufferView): void {
+  device.queue.writeBuffer(buffer, offset, data as ArrayBufferView<ArrayBuffer>);
 }

@@ -1,6 +1,7 @@
 // Runs kernels the way the library does (PipelineCache + KernelGraph on a Node/Dawn device), so
 // kernel tests also exercise the scheduler's binding and compilation paths.
 import type { BoundKernel } from '../../shaders/common';
+import { writeData } from '../../src/gpu/buffers';
 import { acquireNodeDevice } from '../../src/gpu/node-device';
 import { PipelineCache } from '../../src/gpu/pipelines';
 import { KernelGraph } from '../../src/graph';
@@ -28,7 +29,7 @@ export async function runKernels(kernels: BoundKernel[], inputs: Inputs, outputs
     const typed = data instanceof Float32Array || data instanceof Uint32Array || data instanceof Int32Array ? data : Float32Array.from(data);
     const isUniform = name === 'params';
     const buf = device.createBuffer({ size: Math.max(16, typed.byteLength), usage: isUniform ? GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST : usage });
-    device.queue.writeBuffer(buf, 0, typed);
+    writeData(device, buf, 0, typed);
     buffers[name] = buf;
   }
   for (const [name, count] of Object.entries(outputs)) {

