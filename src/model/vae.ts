@@ -119,6 +119,17 @@ export class VAE {
     return this.buffers.params;
   }
 
+  /** Gradients of the last training step, same flat layout (read-only view). */
+  get gradientBuffer(): GPUBuffer {
+    return this.buffers.grads;
+  }
+
+  /** The gradients of the last training step, copied to the CPU (flat layout). */
+  async flatGradients(): Promise<Float32Array> {
+    this.assertAlive();
+    return readFloats(this.device, this.buffers.grads);
+  }
+
   get adapter() {
     return this.acquired.adapter;
   }

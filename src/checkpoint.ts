@@ -1,0 +1,55 @@
+// Checkpoints as safetensors: one F32 tensor per parameter under the names of params.ts (PyTorch
+// layout, weights [out, in]) and the model configuration as JSON in the metadata, so a file alone
+// rebuilds its model. A PyTorch user loads it with `safetensors.torch.load_file`.
+import { resolveConfig, type VaeConfig } from './model/config';
+import { paramLayout } from './model/params';
+import { VAE, type VaeOptions } from './model/vae';
+import { CheckpointError, decodeSafetensors, encodeSafetensors } from './io/safetensors';
+
+export const CHECKPOINT_FORMAT = 'webgpu-vae';
+export const CHECKPOINT_VERSION = '1';
+
+export async function saveCheckpoint(vae: VAE, extraMetadata: Record<string, string> = {}): Promise<Uint8Array> {
+  return encodeSafetensors(await vae.parameters(), {
+    ...extraMetadata,
+    format: CHECKPOINT_FORMAT,
+    version: CHECKPOINT_VERSION,
+    config: JSON.stringify(vae.config),
+  });
+}
+
+/** Reads the configuration and flat parameters of a checkpoint, checking names and shapes. */
+export function readCheckpoint(bytes: Uint8Array, source = 'checkpoint'): { config: VaeConfig; flat: Float32Array; metadata: Record<string, string> } {
+  const { tensors, metadata } = decodeSafetensors(bytes);
+  if (metadata.format !== CHECKPOINT_FORMAT || !metadata.config) {
+    throw new CheckpointError(`${source} is a safetensors file but not a webgpu-vae checkpoint (no format/config metadata); save it with webgpu-vae`);
+  }
+  if (metadata.version !== CHECKPOINT_VERSION) {
+    throw new CheckpointError(`${source} has checkpoint version ${metadata.version}; this webgpu-vae reads version ${CHECKPOINT_VERSION}`);
+  }
+  let config: VaeConfig;
+  try {
+    config = resolveConfig(JSON.parse(metadata.config));
+  } catch (e) {
+    throw new CheckpointError(`${source} has an invalid model configuration: ${(e as Error).message}`);
+  }
+  const layout = paramLayout(config);
+  const flat = new Float32Array(layout.totalFloats);
+  for (const t of layout.tensors) {
+    const got = tensors[t.name];
+    if (!got) throw new CheckpointError(`${source} lacks tensor ${t.name} that its configuration requires`);
+    if (got.shape.join(',') !== t.shape.join(',')) {
+      throw new CheckpointError(`${source}: tensor ${t.name} has shape [${got.shape}] but the configuration needs [${t.shape}]`);
+    }
+    flat.set(got.data, t.offset);
+  }
+  const extra = Object.keys(tensors).filter((n) => !layout.byName.has(n));
+  if (extra.length) throw new CheckpointError(`${source} has tensors this model does not use: ${extra.join(', ')}`);
+  return { config, flat, metadata };
+}
+
+/** Builds a VAE from checkpoint bytes on the given device. */
+export async function loadCheckpoint(bytes: Uint8Array, opts: VaeOptions, source?: string): Promise<VAE> {
+  const { config, flat } = readCheckpoint(bytes, source);
+  return VAE.create(config, { ...opts, initialParams: flat });
+}

@@ -1,0 +1,59 @@
+// What every CLI command shares: getting the device (and saying which adapter), loading datasets,
+// reading checkpoints with friendly errors, and writing output files.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { describeAdapter, type AcquiredDevice } from '../gpu/device';
+import { acquireNodeDevice } from '../gpu/node-device';
+import { loadMnistNode, type Dataset } from '../data/mnist';
+import { CheckpointError } from '../io/safetensors';
+import { UsageError } from './args';
+
+export const DATASETS = ['mnist', 'fashion-mnist'] as const;
+export type DatasetName = (typeof DATASETS)[number];
+
+/** Debian's dataset-fashion-mnist package installs the IDX files (gzipped) here. */
+const FASHION_DIRS = ['/usr/share/datasets/fashion-mnist'];
+
+export async function loadDataset(name: DatasetName, split: 'train' | 'test', limit?: number, dataDir?: string): Promise<Dataset> {
+  if (name === 'fashion-mnist' && !dataDir) {
+    const { existsSync } = await import('node:fs');
+    dataDir = FASHION_DIRS.find((d) => existsSync(d));
+    if (!dataDir) throw new UsageError('Fashion-MNIST not found: install it with `apt-get install dataset-fashion-mnist`, or pass --data-dir DIR holding its IDX files');
+  }
+  const ds = await loadMnistNode(split, { limit, dir: dataDir });
+  return { ...ds, name: `${name}-${split}` };
+}
+
+export async function getDevice(log: (line: string) => void): Promise<AcquiredDevice> {
+  const acquired = await acquireNodeDevice({ log });
+  log(`adapter: ${describeAdapter(acquired.adapter)}`);
+  return acquired;
+}
+
+export async function readCheckpointFile(path: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CheckpointError(code === 'ENOENT' ? `checkpoint ${path} does not exist; train one with \`webgpu-vae train --out DIR\`` : `cannot read checkpoint ${path}: ${(e as Error).message}`);
+  }
+}
+
+export async function writeOutput(path: string, bytes: Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, bytes);
+}
+
+/** Prints one JSON object per line (--json) or a human line. */
+export function makeReporter(json: boolean) {
+  return {
+    json,
+    event(obj: Record<string, unknown>) {
+      if (json) process.stdout.write(JSON.stringify(obj) + '\n');
+    },
+    info(line: string) {
+      if (!json) process.stdout.write(line + '\n');
+      else process.stderr.write(line + '\n');
+    },
+  };
+}

@@ -1,0 +1,42 @@
+// Entry point of the `webgpu-vae` command: dispatches to a subcommand and turns user mistakes
+// (bad flags, missing files, no adapter) into one line on stderr and exit code 1.
+import { USER_ERROR_NAMES } from '../errors';
+import { trainCommand } from './train';
+import { evalCommand, sampleCommand } from './commands';
+
+const USAGE = `usage: webgpu-vae <command> [flags]
+
+commands:
+  train   [--dataset mnist|fashion-mnist] [--epochs 10] [--batch 128] [--latent 20] [--hidden 400]
+          [--activation relu|leaky_relu|tanh|sigmoid|softplus] [--likelihood bernoulli|gaussian]
+          [--sigma 1|learned|learned-pixel] [--samples-per-x 1] [--beta 1] [--optimizer adam|sgd]
+          [--lr 1e-3] [--seed 0] [--limit N] [--test-limit N] [--data-dir DIR] [--out runs/NAME] [--json]
+  eval    --checkpoint FILE [--dataset mnist] [--limit N] [--seed 0] [--json]
+  sample  --checkpoint FILE [--n 64] [--seed 0] --out FILE.png [--json]`;
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = { train: trainCommand, eval: evalCommand, sample: sampleCommand };
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return command ? 0 : 1;
+  }
+  const run = COMMANDS[command];
+  if (!run) {
+    process.stderr.write(`webgpu-vae: unknown command '${command}'; use one of ${Object.keys(COMMANDS).join(', ')} (webgpu-vae --help)\n`);
+    return 1;
+  }
+  try {
+    await run(rest);
+    return 0;
+  } catch (e) {
+    const err = e as Error;
+    if (USER_ERROR_NAMES.has(err.name)) {
+      process.stderr.write(`webgpu-vae ${command}: error: ${err.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`webgpu-vae ${command}: internal error (please report): ${err.stack ?? err.message}\n`);
+    return 2;
+  }
+}
