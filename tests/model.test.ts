@@ -1,0 +1,124 @@
+// Model-level behaviour: training reduces the loss, a seed reproduces a run bit for bit,
+// checkpoints round-trip exactly and bad ones are refused, the API's shapes, and destroy().
+import { describe, expect, it } from 'vitest';
+import { loadCheckpoint, readCheckpoint, saveCheckpoint } from '../src/checkpoint';
+import { loadMnistNode } from '../src/data/mnist';
+import { encodeSafetensors } from '../src/io/safetensors';
+import { VAE } from '../src/model/vae';
+import { gpu } from './helpers/gpu';
+
+const small = { hidden: [64], latent: 8 };
+
+describe('VAE model', async () => {
+  const train = await loadMnistNode('train', { limit: 512 });
+
+  it('training on 512 MNIST examples lowers the loss clearly within 48 steps', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create(small, { device, batch: 64, seed: 1 });
+    const data = vae.upload(train);
+    for (let i = 0; i < 48; i++) await vae.trainStep({ data, index: i % 8 });
+    const losses = await vae.readLosses();
+    vae.destroy();
+    expect(losses.map((l) => l.step)).toEqual(Array.from({ length: 48 }, (_, i) => i));
+    const first = losses.slice(0, 4).reduce((s, l) => s + l.loss, 0) / 4;
+    const last = losses.slice(-8).reduce((s, l) => s + l.loss, 0) / 8;
+    expect(first).toBeGreaterThan(500); // ~784 ln 2 at initialisation
+    expect(last).toBeLessThan(0.6 * first);
+    expect(losses.every((l) => Number.isFinite(l.loss) && l.kl >= 0)).toBe(true);
+  });
+
+  it('the same seed reproduces parameters and losses bit for bit', async () => {
+    const { device } = await gpu();
+    const run = async () => {
+      const vae = await VAE.create(small, { device, batch: 32, seed: 7 });
+      const data = vae.upload(train);
+      for (let i = 0; i < 5; i++) await vae.trainStep({ data, index: i });
+      const losses = (await vae.readLosses()).map((l) => l.loss);
+      const params = await vae.flatParameters();
+      vae.destroy();
+      return { losses, params };
+    };
+    const a = await run(), b = await run();
+    expect(b.losses).toEqual(a.losses);
+    expect(Buffer.compare(Buffer.from(a.params.buffer), Buffer.from(b.params.buffer))).toBe(0);
+  });
+
+  it('save -> load gives identical parameters and identical outputs', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create(small, { device, batch: 32, seed: 3 });
+    const data = vae.upload(train);
+    for (let i = 0; i < 3; i++) await vae.trainStep({ data, index: i });
+    const bytes = await saveCheckpoint(vae);
+    const x = Float32Array.from(train.images.subarray(0, 5 * 784), (v) => v / 255);
+    const before = { rec: await vae.reconstruct(x), samples: await vae.sample(4, 11), enc: await vae.encode(x), params: await vae.flatParameters() };
+    vae.destroy();
+    const loaded = await loadCheckpoint(bytes, { device });
+    expect(loaded.config).toEqual(vae.config);
+    expect(await loaded.flatParameters()).toEqual(before.params);
+    expect(await loaded.reconstruct(x)).toEqual(before.rec);
+    expect(await loaded.sample(4, 11)).toEqual(before.samples);
+    expect(await loaded.encode(x)).toEqual(before.enc);
+    loaded.destroy();
+  });
+
+  it('refuses corrupt and mismatched checkpoints with a clear error', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create(small, { device, batch: 8 });
+    const good = await saveCheckpoint(vae);
+    vae.destroy();
+    expect(() => readCheckpoint(good.slice(0, 100), 'cut.safetensors')).toThrow(/cut.safetensors|header|short|length/i);
+    const parsed = readCheckpoint(good);
+    const tensors = Object.fromEntries(Object.entries((await import('../src/io/safetensors')).decodeSafetensors(good).tensors));
+    const noMeta = encodeSafetensors(tensors);
+    expect(() => readCheckpoint(noMeta, 'plain.safetensors')).toThrow(/not a webgpu-vae checkpoint/);
+    const wrongShape = encodeSafetensors({ ...tensors, 'decoder.out.bias': { shape: [10], data: new Float32Array(10) } }, { format: 'webgpu-vae', version: '1', config: JSON.stringify(parsed.config) });
+    expect(() => readCheckpoint(wrongShape, 'shape.safetensors')).toThrow(/decoder\.out\.bias has shape \[10\]/);
+    const missing = { ...tensors };
+    delete missing['encoder.head.weight'];
+    const lacking = encodeSafetensors(missing, { format: 'webgpu-vae', version: '1', config: JSON.stringify(parsed.config) });
+    expect(() => readCheckpoint(lacking, 'missing.safetensors')).toThrow(/lacks tensor encoder\.head\.weight/);
+    const badConfig = encodeSafetensors(tensors, { format: 'webgpu-vae', version: '1', config: JSON.stringify({ ...parsed.config, latent: -1 }) });
+    expect(() => readCheckpoint(badConfig, 'config.safetensors')).toThrow(/invalid model configuration.*latent/);
+  });
+
+  it('encode, decode, sample and reconstruct return the documented shapes and ranges', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create(small, { device, batch: 16 });
+    const x = Float32Array.from(train.images.subarray(0, 3 * 784), (v) => v / 255);
+    const { mu, logvar } = await vae.encode(x);
+    expect(mu.length).toBe(3 * 8);
+    expect(logvar.length).toBe(3 * 8);
+    const images = await vae.decode(mu);
+    expect(images.length).toBe(3 * 784);
+    expect(images.every((v) => v > 0 && v < 1)).toBe(true);
+    expect(await vae.reconstruct(x)).toEqual(images); // reconstruct decodes z = mu
+    const s = await vae.sample(5, 2);
+    expect(s.length).toBe(5 * 784);
+    expect(await vae.sample(5, 2)).toEqual(s);
+    expect(await vae.sample(5, 3)).not.toEqual(s);
+    await expect(vae.decode(new Float32Array(7))).rejects.toThrow(/rows of 8 values/);
+    vae.destroy();
+  });
+
+  it('uses the caller\'s device, and destroy() frees its buffers but not the device', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create(small, { device, batch: 8 });
+    expect(vae.device).toBe(device);
+    expect(vae.bufferCount).toBeGreaterThan(5);
+    expect(vae.allocatedBytes).toBeGreaterThan(vae.layout.totalFloats * 4 * 4);
+    vae.destroy();
+    expect(vae.bufferCount).toBe(0);
+    // The device still works after the model is gone.
+    const b = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
+    b.destroy();
+    await expect(vae.sample(1)).rejects.toThrow(/destroyed/);
+  });
+
+  it('rejects bad configurations with messages naming the field', async () => {
+    const { device } = await gpu();
+    await expect(VAE.create({ latent: 0 }, { device })).rejects.toThrow(/latent must be a positive integer/);
+    await expect(VAE.create({ hidden: [] }, { device })).rejects.toThrow(/hidden must be one or more/);
+    await expect(VAE.create({ activation: 'gelu' as never }, { device })).rejects.toThrow(/activation must be one of/);
+    await expect(VAE.create({}, { device, batch: 0 })).rejects.toThrow(/batch must be an integer/);
+  });
+});
