@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the system packages webgpu-vae needs on Debian/Ubuntu when they are missing:
+#   chromium    ships SwiftShader, the CPU Vulkan driver used when the machine has no GPU,
+#               and is the browser the Playwright tests drive;
+#   libvulkan1  the Vulkan loader that Dawn (npm `webgpu`) opens.
+# Safe to run repeatedly; does nothing when both are present.
+set -euo pipefail
+
+need=()
+[ -x /usr/bin/chromium ] || need+=(chromium)
+ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1' || need+=(libvulkan1)
+[ ${#need[@]} -eq 0 ] && exit 0
+
+if ! command -v apt-get >/dev/null; then
+  echo "setup: please install ${need[*]} with your package manager (this script knows apt-get only)" >&2
+  exit 1
+fi
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup: run as root, or install sudo, to install ${need[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "setup: installing ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq "${need[@]}" >/dev/null
