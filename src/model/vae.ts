@@ -227,15 +227,37 @@ export class VAE {
     return { loss: (rec + kl) / n, rec: rec / n, kl: kl / n, examples: n };
   }
 
-  /** Runs a forward-only graph on `input` ([rows, width] floats) and returns its output. */
-  private async runForward(kind: GraphKind, input: Float32Array | null, rows: number, outWidth: number, step: Partial<StepParams> = {}): Promise<Float32Array> {
+  /** Runs a forward-only graph on `input` ([rows, width] floats); returns the plan, whose output buffer holds the result. */
+  private async dispatchForward(kind: GraphKind, input: Float32Array | null, rows: number, step: Partial<StepParams> = {}): Promise<Plan> {
     const plan = await this.plan(kind, rows);
     if (input) writeData(this.device, plan.input!, 0, input);
     this.writeStep({ validRows: rows, ...step });
     const enc = this.device.createCommandEncoder({ label: kind });
     plan.graph.encode(enc);
     this.device.queue.submit([enc.finish()]);
+    return plan;
+  }
+
+  private async runForward(kind: GraphKind, input: Float32Array | null, rows: number, outWidth: number, step: Partial<StepParams> = {}): Promise<Float32Array> {
+    const plan = await this.dispatchForward(kind, input, rows, step);
     return readFloats(this.device, plan.output, 0, rows * outWidth);
+  }
+
+  /**
+   * GPU-side variants for rendering without a CPU round trip: they return the graph's output
+   * buffer ([rows, D] decoder means, f32) as soon as the work is submitted. The buffer belongs to
+   * the model and is overwritten by the next call of the same kind and size; bind it read-only.
+   */
+  async sampleToBuffer(n: number, seed = this.training.seed): Promise<GPUBuffer> {
+    return (await this.dispatchForward('sample', null, n, { seed, stream: STREAM.prior, counter: 0 })).output;
+  }
+
+  async decodeToBuffer(z: Float32Array): Promise<GPUBuffer> {
+    return (await this.dispatchForward('decode', z, this.rowsOf(z, this.config.latent, 'decode'))).output;
+  }
+
+  async reconstructToBuffer(x: Float32Array): Promise<GPUBuffer> {
+    return (await this.dispatchForward('reconstruct', x, this.rowsOf(x, this.config.inputDim, 'reconstruct'))).output;
   }
 
   private rowsOf(x: Float32Array, width: number, what: string): number {
