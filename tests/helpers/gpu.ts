@@ -1,15 +1,21 @@
-// Runs kernels the way the library does (PipelineCache + KernelGraph on a Node/Dawn device), so
-// kernel tests also exercise the scheduler's binding and compilation paths.
+// Runs kernels the way the library does (PipelineCache + KernelGraph), so kernel tests also
+// exercise the scheduler's binding and compilation paths. The device is Dawn's in Node and the
+// browser's own WebGPU when the same tests run inside Chromium (vitest.browser.config.ts).
 import type { BoundKernel } from '../../shaders/common';
 import { writeData } from '../../src/gpu/buffers';
-import { acquireNodeDevice } from '../../src/gpu/node-device';
+import { acquireBrowserDevice } from '../../src/gpu/device';
 import { PipelineCache } from '../../src/gpu/pipelines';
 import { KernelGraph } from '../../src/graph';
 
 let shared: Promise<{ device: GPUDevice; cache: PipelineCache }> | null = null;
 
 export function gpu(): Promise<{ device: GPUDevice; cache: PipelineCache }> {
-  shared ??= acquireNodeDevice().then(({ device }) => ({ device, cache: new PipelineCache(device) }));
+  if (!shared) {
+    const inBrowser = typeof window !== 'undefined' && typeof navigator !== 'undefined';
+    // The Node module is imported only in Node, so the browser bundle never sees node:fs.
+    const acquire = inBrowser ? acquireBrowserDevice() : import('../../src/gpu/node-device').then((m) => m.acquireNodeDevice());
+    shared = acquire.then(({ device }) => ({ device, cache: new PipelineCache(device) }));
+  }
   return shared;
 }
 

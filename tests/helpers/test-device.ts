@@ -1,37 +1,11 @@
 /// <reference types="@webgpu/types" />
-// Test-only WebGPU access from Node via Dawn (the `webgpu` package), plus a
-// tiny one-dispatch compute harness that tests of individual shaders share.
-//
-// Without a real GPU, Dawn falls back to SwiftShader (CPU Vulkan) through the
-// ICD file below; it also needs the system Vulkan loader (libvulkan1).
+// A tiny one-dispatch compute harness for tests of raw WGSL snippets (e.g. the
+// Philox functions), on the shared test device of helpers/gpu.ts.
+import { gpu } from './gpu';
 
-let cached: Promise<GPUDevice> | undefined;
-// Dawn tears its instance down when the navigator-like object is collected,
-// taking live devices with it (a native crash), so keep it referenced.
-let liveGpu: unknown;
-
-async function createDevice(): Promise<GPUDevice> {
-  // Must be set before Dawn starts, hence the dynamic import afterwards.
-  process.env.VK_ICD_FILENAMES ??= '/usr/lib/chromium/vk_swiftshader_icd.json';
-  process.env.XDG_RUNTIME_DIR ??= '/tmp';
-  const { create, globals } = await import('webgpu');
-  // GPUBufferUsage etc. are looked up as globals by ordinary WebGPU code.
-  Object.assign(globalThis, globals);
-  const gpu = create([]);
-  liveGpu = gpu;
-  const adapter = await gpu.requestAdapter();
-  if (!adapter) {
-    throw new Error(
-      'No WebGPU adapter. Is libvulkan.so.1 installed and VK_ICD_FILENAMES pointing at a Vulkan driver?',
-    );
-  }
-  return adapter.requestDevice();
-}
-
-/** One device per test file (vitest gives each file its own module graph). */
-export function testDevice(): Promise<GPUDevice> {
-  cached ??= createDevice();
-  return cached;
+/** The shared test device (Node/Dawn or the browser's WebGPU; see helpers/gpu.ts). */
+export async function testDevice(): Promise<GPUDevice> {
+  return (await gpu()).device;
 }
 
 export interface ComputeInput {

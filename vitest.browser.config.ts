@@ -1,0 +1,24 @@
+import { defineConfig } from 'vitest/config';
+import { playwright } from '@vitest/browser-playwright';
+import { chromiumArgs } from './tests/browser-flags';
+
+// The kernel and gradient tests again, inside headless Chromium, so every kernel is also checked
+// on the browser's WebGPU (Chromium's Dawn, Tint) and not only on Dawn in Node. Tests that need
+// Node (files, the CLI, the MNIST package) stay in the Node run.
+export default defineConfig({
+  test: {
+    include: [
+      'tests/matmul.test.ts', 'tests/activation.test.ts', 'tests/reparam.test.ts', 'tests/elbo.test.ts',
+      'tests/adam.test.ts', 'tests/batch.test.ts', 'tests/gradcheck.test.ts', 'tests/rng.test.ts',
+    ],
+    fileParallelism: false,
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
+    browser: {
+      enabled: true,
+      headless: true,
+      provider: playwright({ launchOptions: { executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: chromiumArgs() } }),
+      instances: [{ browser: 'chromium' }],
+    },
+  },
+});
