@@ -6,6 +6,7 @@
 import type { BoundKernel } from '../shaders/common';
 import type { BufferSlice } from './gpu/buffers';
 import type { PipelineCache } from './gpu/pipelines';
+import { DeviceLimitError } from './errors';
 
 export interface GraphNode {
   kernel: BoundKernel;
@@ -44,8 +45,27 @@ export class KernelGraph {
     return this.nodes.length;
   }
 
-  /** Compiles all pipelines concurrently and creates the bind groups, once. */
+  /** Checks every dispatch and binding against the device's limits, naming what to change. */
+  checkLimits(limits: GPUSupportedLimits): void {
+    for (const n of this.nodes) {
+      const most = Math.max(...n.kernel.workgroups);
+      if (most > limits.maxComputeWorkgroupsPerDimension) {
+        throw new DeviceLimitError(`kernel ${n.kernel.name} in ${this.label} needs ${most} workgroups in one dimension but this device's maxComputeWorkgroupsPerDimension is ${limits.maxComputeWorkgroupsPerDimension}; use a smaller batch`);
+      }
+      for (const b of n.kernel.bindings) {
+        const s = n.resources[b.name];
+        const bytes = s.size ?? s.buffer.size - (s.offset ?? 0);
+        const max = b.kind === 'uniform' ? limits.maxUniformBufferBindingSize : limits.maxStorageBufferBindingSize;
+        if (bytes > max) {
+          throw new DeviceLimitError(`kernel ${n.kernel.name} in ${this.label} binds ${b.name} of ${bytes} bytes but this device allows ${max} per binding (${b.kind === 'uniform' ? 'maxUniformBufferBindingSize' : 'maxStorageBufferBindingSize'}); use a smaller batch or model`);
+        }
+      }
+    }
+  }
+
+  /** Checks limits, compiles all pipelines concurrently and creates the bind groups, once. */
   async build(cache: PipelineCache): Promise<this> {
+    this.checkLimits(cache.device.limits);
     const compiled = await Promise.all(this.nodes.map((n) => cache.get(n.kernel)));
     this.built = this.nodes.map((n, i) => ({
       name: n.kernel.name,

@@ -37,8 +37,10 @@ export function encodeStepParams(p: StepParams, out = new ArrayBuffer(STEP_PARAM
   f[9] = p.beta1;
   f[10] = p.beta2;
   f[11] = p.adamEps;
-  f[12] = p.step > 0 ? 1 / (1 - p.beta1 ** p.step) : 1;
-  f[13] = p.step > 0 ? 1 / Math.sqrt(1 - p.beta2 ** p.step) : 1;
+  // From the f32 betas the kernel uses, so the corrections match its moment decay exactly.
+  const b1 = Math.fround(p.beta1), b2 = Math.fround(p.beta2);
+  f[12] = p.step > 0 ? 1 / (1 - b1 ** p.step) : 1;
+  f[13] = p.step > 0 ? 1 / Math.sqrt(1 - b2 ** p.step) : 1;
   f[14] = p.weightDecay;
   f[15] = p.klBeta;
   return out;

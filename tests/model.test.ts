@@ -122,3 +122,27 @@ describe('VAE model', async () => {
     await expect(VAE.create({}, { device, batch: 0 })).rejects.toThrow(/batch must be an integer/);
   });
 });
+
+describe('device limits and WebGPU errors', () => {
+  it('a batch too large for the device is refused up front, naming the limit and the fix', async () => {
+    const { device } = await gpu();
+    const max = device.limits.maxStorageBufferBindingSize;
+    const inputDim = Math.ceil(max / (4 * 60000)); // keeps the batch within 65535 rows
+    const batch = Math.floor(max / (inputDim * 4)) + 1; // x alone exceeds one binding
+    await expect(VAE.create({ inputDim, hidden: [8], latent: 2 }, { device, batch })).rejects.toThrow(/maxStorageBufferBindingSize.*smaller batch/);
+  });
+
+  it('a WebGPU validation error surfaces as a GpuError naming the failed operation', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create({ hidden: [16], latent: 2 }, { device, batch: 4 });
+    vae.parameterBuffer.destroy(); // sabotage: every later submit using it is invalid
+    await vae.trainStep(new Float32Array(4 * 784));
+    await device.queue.onSubmittedWorkDone();
+    await new Promise((r) => setTimeout(r, 50));
+    const err = await vae.sample(1).catch((e) => e);
+    expect(err.name).toBe('GpuError');
+    expect(err.kind).toBe('validation');
+    expect(err.message).toMatch(/params|destroyed/i);
+    vae.destroy();
+  });
+});

@@ -1,6 +1,8 @@
 // Buffer bookkeeping: every GPUBuffer a model or graph creates goes through one arena, so the bytes
 // allocated can be reported and `destroy()` frees exactly what was created here, nothing else.
 
+import { DeviceLimitError } from '../errors';
+
 export const STORAGE = 0x80 | 0x4 | 0x8; // GPUBufferUsage.STORAGE | COPY_SRC | COPY_DST, usable before globals load
 
 export interface BufferSlice {
@@ -20,9 +22,10 @@ export class BufferArena {
   /** A zero-initialised buffer; sizes are rounded up to 4 bytes as WebGPU requires for storage. */
   create(label: string, byteLength: number, usage: GPUBufferUsageFlags = STORAGE): GPUBuffer {
     const size = Math.max(4, Math.ceil(byteLength / 4) * 4);
-    const limit = this.device.limits.maxBufferSize;
+    const limits = this.device.limits;
+    const [limit, name] = usage & 0x80 ? [limits.maxStorageBufferBindingSize, 'maxStorageBufferBindingSize'] : [limits.maxBufferSize, 'maxBufferSize'];
     if (size > limit) {
-      throw new RangeError(`buffer ${label} needs ${size} bytes but this device allows at most ${limit}; use a smaller batch or model`);
+      throw new DeviceLimitError(`buffer ${label} needs ${size} bytes but this device's ${name} is ${limit}; use a smaller batch or model`);
     }
     const buffer = this.device.createBuffer({ label: `${this.labelPrefix}:${label}`, size, usage });
     this.buffers.push(buffer);

@@ -6,7 +6,7 @@ import type { Optimizer } from '../../shaders/adam';
 import { type AcquiredDevice, wrapDevice } from '../gpu/device';
 import { BufferArena, readFloats, writeData } from '../gpu/buffers';
 import { PipelineCache } from '../gpu/pipelines';
-import { ConfigError } from '../errors';
+import { ConfigError, GpuError } from '../errors';
 import { encodeStepParams, STREAM, type StepParams } from '../step-params';
 import { resolveConfig, type VaeConfig } from './config';
 import { LossRing, type StepLoss } from './loss-ring';
@@ -69,6 +69,16 @@ export class VAE {
   private readonly stepBytes = new ArrayBuffer(STEP_PARAMS_BYTES);
   private readonly acquired: AcquiredDevice;
   private destroyed = false;
+  /** The first WebGPU error seen on the device since this model was created; rethrown on the next call. */
+  private gpuFailure: GpuError | null = null;
+  private readonly onUncapturedError = (ev: Event) => {
+    const error = (ev as GPUUncapturedErrorEvent).error;
+    const type = error.constructor?.name ?? '';
+    const kind = /OutOfMemory/.test(type) ? 'out-of-memory' : /Validation/.test(type) ? 'validation' : 'internal';
+    // Dawn quotes object labels; ours name the kernel or graph (e.g. "matmul_nt_bias_relu_register").
+    const operation = /"(?:webgpu-vae:)?([\w.:\[\]-]+)"/.exec(error.message)?.[1] ?? 'unknown operation';
+    this.gpuFailure ??= new GpuError(`WebGPU ${kind} error in ${operation}: ${error.message}`, operation, kind);
+  };
 
   private constructor(config: VaeConfig, opts: VaeOptions) {
     this.config = config;
@@ -96,11 +106,25 @@ export class VAE {
       accum: this.arena.create('accum', 16),
     };
     this.losses = new LossRing(this.device, this.buffers.history, t.lossEvery, 3, opts.onLosses);
+    this.device.addEventListener('uncapturederror', this.onUncapturedError);
+    this.device.lost.then((info) => {
+      if (this.destroyed) return;
+      this.gpuFailure ??= new GpuError(`the GPU device was lost (${info.reason}): ${info.message}. Create the model again on a new device, e.g. from a saved checkpoint`, 'device', 'device-lost');
+    });
   }
 
   static async create(config: Partial<VaeConfig>, opts: VaeOptions): Promise<VAE> {
     const vae = new VAE(resolveConfig(config), opts);
-    await vae.plan('train', vae.training.batch); // compile the step up front
+    try {
+      await vae.plan('train', vae.training.batch); // plan and compile the step up front
+    } catch (e) {
+      // Free what was allocated; the device itself stays with whoever passed it in.
+      vae.destroyed = true;
+      vae.device.removeEventListener('uncapturederror', vae.onUncapturedError);
+      vae.losses.destroy();
+      vae.arena.destroyAll();
+      throw e;
+    }
     return vae;
   }
 
@@ -137,12 +161,16 @@ export class VAE {
   plan(kind: GraphKind, rows: number): Promise<Plan> {
     this.assertAlive();
     const key = `${kind}:${rows}`;
-    let p = this.plans.get(key);
-    if (!p) {
-      const plan = buildPlan({ config: this.config, layout: this.layout, buffers: this.buffers, arena: this.arena, kernels: this.kernels, optimizer: this.training.optimizer }, kind, rows);
-      p = plan.graph.build(this.cache).then(() => plan);
-      this.plans.set(key, p);
-    }
+    const cached = this.plans.get(key);
+    if (cached) return cached;
+    const ctx = { config: this.config, layout: this.layout, buffers: this.buffers, arena: this.arena, kernels: this.kernels, optimizer: this.training.optimizer };
+    const p = (async (): Promise<Plan> => {
+      const plan = buildPlan(ctx, kind, rows);
+      await plan.graph.build(this.cache);
+      return plan;
+    })();
+    this.plans.set(key, p);
+    p.catch(() => this.plans.delete(key)); // a failed plan (e.g. over a device limit) may be retried smaller
     return p;
   }
 
@@ -172,6 +200,7 @@ export class VAE {
    * size; missing rows are padding and excluded), or a batch index into resident data.
    */
   async trainStep(batch: Float32Array | { data: ResidentData; index: number }): Promise<void> {
+    this.assertAlive();
     const B = this.training.batch;
     const plan = await this.plan('train', B);
     let rows: number, start = 0, gather = null;
@@ -206,6 +235,7 @@ export class VAE {
 
   /** Waits for all submitted steps and returns every loss read since the last call. */
   async readLosses(): Promise<StepLoss[]> {
+    this.assertAlive();
     if (this.step > 0) await this.losses.flush(this.step - 1);
     return this.losses.take();
   }
@@ -229,6 +259,7 @@ export class VAE {
 
   /** Runs a forward-only graph on `input` ([rows, width] floats); returns the plan, whose output buffer holds the result. */
   private async dispatchForward(kind: GraphKind, input: Float32Array | null, rows: number, step: Partial<StepParams> = {}): Promise<Plan> {
+    this.assertAlive();
     const plan = await this.plan(kind, rows);
     if (input) writeData(this.device, plan.input!, 0, input);
     this.writeStep({ validRows: rows, ...step });
@@ -323,14 +354,17 @@ export class VAE {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    this.device.removeEventListener('uncapturederror', this.onUncapturedError);
     this.losses.destroy();
     this.arena.destroyAll();
     this.plans.clear();
     if (this.acquired.owned) this.device.destroy();
   }
 
+  /** Throws if the model was destroyed or WebGPU reported an error since the last call. */
   private assertAlive(): void {
     if (this.destroyed) throw new Error('this VAE was destroyed');
+    if (this.gpuFailure) throw this.gpuFailure;
   }
 }
 

@@ -1,0 +1,90 @@
+// Stand-alone activation kernels (shaders/activation.ts) against the float64 references in
+// tests/reference/dense.ts: forward y = act(x), backward dx = dy act'(x) computed from y.
+import { describe, expect, it } from 'vitest';
+import { ACTIVATIONS, activationBackward, activationForward, type Activation } from '../shaders/activation';
+import { bindKernel, MAX_WORKGROUPS_PER_DIM } from '../shaders/common';
+import { expectClose, f32, testData } from './helpers/compare';
+import { runKernels } from './helpers/gpu';
+import { actDerivRef, actRef } from './reference/dense';
+
+/** Saturation, overflow and underflow points of the activations, and the softplus switch near y = 1e-3. */
+const EXTREMES = [
+  0, -0, 50, -50, 100, -100, 1e-30, -1e-30, 1e-7, -1e-7, 3e-4, -3e-4, 1, -1, 14.9, -14.9, 15, -15, 15.5, -15.5,
+  20, -20, 30, -30, 88, -88, 89, -89, 1e4, -1e4, -6.9, -6.91, -6.95, -7, 0.5, -0.5,
+];
+
+/** x: the extremes first, then uniform values in [-8, 8]. */
+function inputs(count: number, seed: number): Float64Array {
+  const x = f32(testData(count, seed, -8, 8));
+  for (let i = 0; i < Math.min(count, EXTREMES.length); i++) x[i] = Math.fround(EXTREMES[i]);
+  return x;
+}
+
+const fwdTol = { atol: 2e-7, rtol: 2e-6 };
+const bwdTol = { atol: 5e-7, rtol: 1e-5 };
+/** Spare output elements past `count` must stay zero (the bounds check). */
+const PAD = 3;
+
+async function checkForward(kind: Activation, count: number, seed: number) {
+  const x = inputs(count, seed);
+  const { y } = await runKernels([bindKernel(activationForward({ kind, count }), undefined)], { x }, { y: count + PAD });
+  expectClose(y.subarray(0, count), Array.from(x, (v) => actRef(kind, v)), fwdTol, `forward ${kind} n=${count}`);
+  expect(Array.from(y.subarray(count)), 'padding past count').toEqual(new Array(PAD).fill(0));
+}
+
+async function checkBackward(kind: Activation, count: number, seed: number) {
+  const x = inputs(count, seed);
+  // y as the forward pass would store it (f32), dy arbitrary.
+  const y = f32(Array.from(x, (v) => actRef(kind, v)));
+  const dy = f32(testData(count, seed + 1, -2, 2));
+  const { dx } = await runKernels([bindKernel(activationBackward({ kind, count }), undefined)], { y, dy }, { dx: count + PAD });
+  const ref = Array.from(x, (v, i) => dy[i] * actDerivRef(kind, v));
+  expectClose(dx.subarray(0, count), ref, bwdTol, `backward ${kind} n=${count}`);
+  expect(Array.from(dx.subarray(count)), 'padding past count').toEqual(new Array(PAD).fill(0));
+}
+
+describe.each(ACTIVATIONS)('activation %s', (kind) => {
+  it('forward and backward on extreme inputs (n = 1000)', async () => {
+    await checkForward(kind, 1000, 1);
+    await checkBackward(kind, 1000, 2);
+  });
+
+  it('forward and backward stay finite where y saturates', async () => {
+    const count = EXTREMES.length;
+    const x = inputs(count, 3);
+    const { y } = await runKernels([bindKernel(activationForward({ kind, count }), undefined)], { x }, { y: count });
+    const { dx } = await runKernels([bindKernel(activationBackward({ kind, count }), undefined)], { y, dy: new Float32Array(count).fill(1) }, { dx: count });
+    for (let i = 0; i < count; i++) {
+      expect(Number.isFinite(y[i]), `y(${x[i]}) = ${y[i]}`).toBe(true);
+      expect(Number.isFinite(dx[i]) && dx[i] >= 0, `act'(${x[i]}) = ${dx[i]}`).toBe(true);
+    }
+  });
+});
+
+describe('activation sizes (ragged tails)', () => {
+  for (const kind of ['softplus', 'leaky_relu'] as const) {
+    for (const count of [1, 7, 33, 129]) {
+      it(`${kind} n=${count}`, async () => {
+        await checkForward(kind, count, count);
+        await checkBackward(kind, count, count + 10);
+      });
+    }
+  }
+});
+
+describe('activation on a 2-D grid', () => {
+  it('splits more than 65535 workgroups over x and y and covers every element', async () => {
+    const count = MAX_WORKGROUPS_PER_DIM * 256 + 1000;
+    const k = bindKernel(activationForward({ kind: 'none', count }), undefined);
+    expect(k.workgroups[1]).toBeGreaterThan(1);
+    const x = new Float32Array(count);
+    for (let i = 0; i < count; i++) x[i] = i + 1; // exact in f32 up to 2^24, and never 0
+    const { y } = await runKernels([k], { x }, { y: count + PAD });
+    let wrong = 0, first = -1;
+    for (let i = 0; i < count; i++) {
+      if (y[i] !== x[i]) { wrong++; if (first < 0) first = i; }
+    }
+    expect(wrong, `first wrong element ${first}`).toBe(0);
+    expect(Array.from(y.subarray(count))).toEqual(new Array(PAD).fill(0));
+  });
+});

@@ -1,0 +1,108 @@
+// Batch gathering (shaders/batch.ts): u8 pixels packed 4 per u32 (byte k of the dataset in bits
+// 8 (k % 4) .. 8 (k % 4) + 7 of word k / 4), rows perm[batch_start + r] scaled by 1/255, and zero
+// rows for batch padding and for slots past the end of the dataset.
+import { describe, expect, it } from 'vitest';
+import { gatherBatch } from '../shaders/batch';
+import { bindKernel } from '../shaders/common';
+import { encodeStepParams, STREAM } from '../src/step-params';
+import { expectClose, testData } from './helpers/compare';
+import { runKernels } from './helpers/gpu';
+
+function params(batchStart: number, validRows: number, datasetCount: number): Uint32Array {
+  return new Uint32Array(encodeStepParams({
+    seed: 0, counter: 0, batchStart, validRows, historySlot: 0, stream: STREAM.train, datasetCount,
+    lr: 0, beta1: 0.9, beta2: 0.999, adamEps: 1e-8, step: 0, weightDecay: 0, klBeta: 1,
+  }));
+}
+
+/** Packs bytes little-endian, 4 per word, written out with shifts (independent of host byte order). */
+function pack(bytes: Uint8Array): Uint32Array {
+  const words = new Uint32Array(Math.ceil(bytes.length / 4));
+  for (let k = 0; k < bytes.length; k++) words[k >> 2] |= bytes[k] << ((k & 3) * 8);
+  return words;
+}
+
+/** count examples of D pixels: every grey level appears, including 0 and 255, and example i starts with byte i. */
+function dataset(count: number, D: number, seed: number): Uint8Array {
+  const bytes = Uint8Array.from(testData(count * D, seed, 0, 256), Math.floor);
+  for (let i = 0; i < count; i++) bytes[i * D] = i;
+  bytes[1] = 255;
+  bytes[2] = 0;
+  return bytes;
+}
+
+/** A fixed shuffle of 0..count-1 (Fisher-Yates driven by testData). */
+function permutation(count: number, seed: number): Uint32Array {
+  const perm = Uint32Array.from({ length: count }, (_, i) => i);
+  const u = testData(count, seed, 0, 1);
+  for (let i = count - 1; i > 0; i--) {
+    const j = Math.floor(u[i] * (i + 1));
+    [perm[i], perm[j]] = [perm[j], perm[i]];
+  }
+  return perm;
+}
+
+/** x[r, d] = bytes[perm[start + r] D + d] / 255 for r < valid and start + r < count, else 0. */
+function gatherRef(bytes: Uint8Array, perm: Uint32Array, D: number, rows: number, start: number, valid: number, count: number): Float64Array {
+  const x = new Float64Array(rows * D);
+  for (let r = 0; r < Math.min(rows, valid); r++) {
+    if (start + r >= count) continue;
+    for (let d = 0; d < D; d++) x[r * D + d] = bytes[perm[start + r] * D + d] / 255;
+  }
+  return x;
+}
+
+/** Exact-value tolerance up to WGSL's division accuracy (2.5 ULP). */
+const tol = { atol: 0, rtol: 3e-7 };
+/** Spare elements past rows * D that must stay zero. */
+const PAD = 4;
+
+describe('pack (test helper)', () => {
+  it('puts byte k in bits 8 (k % 4) of word k / 4, as a little-endian Uint32Array view does', () => {
+    expect(Array.from(pack(Uint8Array.of(1, 2, 3, 4, 5)))).toEqual([0x04030201, 0x05]);
+    const bytes = dataset(11, 5, 1);
+    const padded = new Uint8Array(Math.ceil(bytes.length / 4) * 4);
+    padded.set(bytes);
+    if (new Uint8Array(Uint32Array.of(1).buffer)[0] === 1) expect(pack(bytes)).toEqual(new Uint32Array(padded.buffer));
+  });
+});
+
+describe('gatherBatch', () => {
+  // D = 5: rows start at every byte offset within a word and straddle words.
+  const cases: { name: string; D: number; count: number; rows: number; start: number; valid: number }[] = [
+    { name: 'full batch', D: 5, count: 11, rows: 8, start: 0, valid: 8 },
+    { name: 'valid_rows < rows inside the dataset', D: 5, count: 11, rows: 8, start: 1, valid: 5 },
+    { name: 'last partial batch (slots past dataset_count)', D: 5, count: 11, rows: 8, start: 8, valid: 3 },
+    { name: 'slots past dataset_count even when valid_rows = rows', D: 5, count: 11, rows: 8, start: 6, valid: 8 },
+    { name: 'MNIST width', D: 784, count: 10, rows: 4, start: 3, valid: 4 },
+    { name: 'MNIST width, last partial batch', D: 784, count: 10, rows: 4, start: 8, valid: 2 },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: D=${c.D} count=${c.count} rows=${c.rows} batch_start=${c.start} valid_rows=${c.valid}`, async () => {
+      const bytes = dataset(c.count, c.D, c.D);
+      const perm = permutation(c.count, c.count + c.D);
+      const k = bindKernel(gatherBatch({ rows: c.rows, dim: c.D }), undefined);
+      const { x } = await runKernels([k], { params: params(c.start, c.valid, c.count), pixels: pack(bytes), perm }, { x: c.rows * c.D + PAD });
+      const ref = gatherRef(bytes, perm, c.D, c.rows, c.start, c.valid, c.count);
+      expectClose(x.subarray(0, c.rows * c.D), ref, tol, 'x');
+      expect(Array.from(x.subarray(c.rows * c.D)), 'past rows * D').toEqual(new Array(PAD).fill(0));
+      // Each gathered row starts with its example's index, so the order is checked exactly too.
+      for (let r = 0; r < c.rows; r++) {
+        const real = r < c.valid && c.start + r < c.count;
+        expect(Math.round(x[r * c.D] * 255), `row ${r}`).toBe(real ? perm[c.start + r] : 0);
+        if (!real) expect(x.subarray(r * c.D, (r + 1) * c.D).every((v) => v === 0), `row ${r} is zero`).toBe(true);
+      }
+    });
+  }
+
+  it('maps grey levels 0..255 to v / 255 (every level, in every byte lane)', async () => {
+    const D = 256, count = 4, rows = 4;
+    // Example i holds levels rotated by i, so each level sits in each of the 4 byte lanes.
+    const bytes = Uint8Array.from({ length: count * D }, (_, k) => (k + Math.floor(k / D)) % 256);
+    const perm = Uint32Array.of(3, 0, 2, 1);
+    const k = bindKernel(gatherBatch({ rows, dim: D }), undefined);
+    const { x } = await runKernels([k], { params: params(0, rows, count), pixels: pack(bytes), perm }, { x: rows * D });
+    expectClose(x, gatherRef(bytes, perm, D, rows, 0, rows, count), tol, 'grey levels');
+    expect(x[3 * D + 255 - 1]).toBeCloseTo(1, 6); // example 1 has level 255 at d = 254
+  });
+});

@@ -1,0 +1,122 @@
+// Float64 references for the ELBO kernels (shaders/elbo.ts), written for clarity.
+// The decoder output `out` is [L*B, D] with row r = l*B + b; the target of row r is x[b]. Rows of
+// examples b >= validRows are batch padding: their rec is still written, their gradients are zero.
+import type { GaussianScale, Likelihood } from '../../shaders/elbo';
+
+const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
+
+/** log(1 + e^l) without overflow or cancellation, for any finite l. */
+export function softplusRef(l: number): number {
+  return Math.max(l, 0) + Math.log1p(Math.exp(-Math.abs(l)));
+}
+
+export function sigmoidRef(l: number): number {
+  const e = Math.exp(-Math.abs(l));
+  return l >= 0 ? 1 / (1 + e) : e / (1 + e);
+}
+
+/** Bernoulli NLL of target t under logit l: softplus(l) - t l (= -t log p - (1-t) log(1-p)). */
+export const bernoulliNllRef = (l: number, t: number) => softplusRef(l) - t * l;
+export const bernoulliGradRef = (l: number, t: number) => sigmoidRef(l) - t;
+
+/** Gaussian NLL of target t under mean m and log-sigma s, and its derivatives in m and s. */
+export const gaussianNllRef = (m: number, t: number, s: number) => (0.5 * (t - m) ** 2) / Math.exp(2 * s) + s + HALF_LOG_2PI;
+export const gaussianGradMeanRef = (m: number, t: number, s: number) => (m - t) / Math.exp(2 * s);
+export const gaussianGradLogSigmaRef = (m: number, t: number, s: number) => 1 - (t - m) ** 2 / Math.exp(2 * s);
+
+export interface ElboRefInput {
+  batch: number;
+  samples: number;
+  dim: number;
+  likelihood: Likelihood;
+  scale?: GaussianScale;
+  /** Targets [B, D]. */
+  x: ArrayLike<number>;
+  /** Decoder outputs [L*B, D]. */
+  out: ArrayLike<number>;
+  /** Learned log-sigma: [1] ('learned-global') or [D] ('learned-pixel'). */
+  logsigma?: ArrayLike<number>;
+  validRows: number;
+}
+
+/** Log-sigma of pixel d. */
+function logSigmaOf(p: ElboRefInput, d: number): number {
+  const scale = p.scale ?? { fixedLogSigma: 0 };
+  if (typeof scale === 'object') return scale.fixedLogSigma;
+  if (!p.logsigma) throw new Error('learned log-sigma needs logsigma');
+  return scale === 'learned-pixel' ? p.logsigma[d] : p.logsigma[0];
+}
+
+/**
+ * What elboRows writes: rec[r] (row NLL), dout[r, d] = dNLL/dout / (L n), and for a learned scale
+ * dls = dNLL/ds / (L n) per row ('learned-global', [L*B]) or per element ('learned-pixel', [L*B*D]).
+ * Also `magnitude[r]`, the sum of the absolute values of the terms added into rec[r] (to size
+ * float32 tolerances).
+ */
+export function elboRowsRef(p: ElboRefInput) {
+  const { batch: B, samples: L, dim: D } = p;
+  const rows = L * B;
+  const gauss = p.likelihood === 'gaussian';
+  const perPixel = gauss && p.scale === 'learned-pixel';
+  const rec = new Float64Array(rows);
+  const magnitude = new Float64Array(rows);
+  const dout = new Float64Array(rows * D);
+  const dls = new Float64Array(perPixel ? rows * D : rows);
+  for (let r = 0; r < rows; r++) {
+    const b = r % B;
+    const gscale = b < p.validRows ? 1 / (L * Math.max(p.validRows, 1)) : 0;
+    for (let d = 0; d < D; d++) {
+      const t = p.x[b * D + d], o = p.out[r * D + d];
+      if (!gauss) {
+        rec[r] += bernoulliNllRef(o, t);
+        magnitude[r] += Math.abs(Math.max(o, 0)) + Math.abs(t * o) + softplusRef(-Math.abs(o));
+        dout[r * D + d] = bernoulliGradRef(o, t) * gscale;
+      } else {
+        const s = logSigmaOf(p, d);
+        rec[r] += gaussianNllRef(o, t, s);
+        magnitude[r] += (0.5 * (t - o) ** 2) / Math.exp(2 * s) + Math.abs(s) + HALF_LOG_2PI;
+        dout[r * D + d] = gaussianGradMeanRef(o, t, s) * gscale;
+        const g = gaussianGradLogSigmaRef(o, t, s) * gscale;
+        if (perPixel) dls[r * D + d] = g;
+        else dls[r] += g;
+      }
+    }
+  }
+  return { rec, dout, dls, magnitude };
+}
+
+/** The loss whose gradient elboRowsRef writes: the mean NLL over the L samples of the n valid examples. */
+export function elboRecLossRef(p: ElboRefInput): number {
+  const { rec } = elboRowsRef(p);
+  let sum = 0;
+  for (let r = 0; r < rec.length; r++) if (r % p.batch < p.validRows) sum += rec[r];
+  return sum / (p.samples * Math.max(p.validRows, 1));
+}
+
+/** Gradient of elboRecLossRef with respect to the learned log-sigma ([1] or [D]): dls summed over rows. */
+export function logSigmaGradRef(p: ElboRefInput): Float64Array {
+  const { dls } = elboRowsRef(p);
+  const D = p.dim, rows = p.samples * p.batch;
+  if (p.scale === 'learned-pixel') {
+    const g = new Float64Array(D);
+    for (let r = 0; r < rows; r++) for (let d = 0; d < D; d++) g[d] += dls[r * D + d];
+    return g;
+  }
+  return Float64Array.of(dls.reduce((a, v) => a + v, 0));
+}
+
+/**
+ * What elboReduce writes: history[slot] = (rec mean + beta kl mean, rec mean, kl mean, n) and the
+ * increment of accum, (rec sum / L, kl sum, n, 1), over n = min(validRows, B) examples.
+ */
+export function elboReduceRef(rec: ArrayLike<number>, kl: ArrayLike<number>, batch: number, samples: number, validRows: number, beta: number) {
+  const n = Math.min(validRows, batch);
+  let recSum = 0, klSum = 0;
+  for (let b = 0; b < n; b++) {
+    klSum += kl[b];
+    for (let l = 0; l < samples; l++) recSum += rec[l * batch + b];
+  }
+  const nf = Math.max(n, 1);
+  const recMean = recSum / (samples * nf), klMean = klSum / nf;
+  return { history: [recMean + beta * klMean, recMean, klMean, n], accum: [recSum / samples, klSum, n, 1] };
+}
