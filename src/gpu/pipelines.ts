@@ -86,3 +86,12 @@ export class PipelineCache {
     return { pipeline, layout };
   }
 }
+
+const caches = new WeakMap<GPUDevice, PipelineCache>();
+
+/** The pipeline cache this library keeps for a device, shared by every model and kernel on it. */
+export function pipelineCacheFor(device: GPUDevice): PipelineCache {
+  let c = caches.get(device);
+  if (!c) caches.set(device, (c = new PipelineCache(device)));
+  return c;
+}

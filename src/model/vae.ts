@@ -5,7 +5,7 @@ import { STEP_PARAMS_BYTES } from '../../shaders/common';
 import type { Optimizer } from '../../shaders/adam';
 import { type AcquiredDevice, wrapDevice } from '../gpu/device';
 import { BufferArena, readFloats, writeData } from '../gpu/buffers';
-import { PipelineCache } from '../gpu/pipelines';
+import { type PipelineCache, pipelineCacheFor } from '../gpu/pipelines';
 import { ConfigError, GpuError } from '../errors';
 import { encodeStepParams, STREAM, type StepParams } from '../step-params';
 import { resolveConfig, type VaeConfig } from './config';
@@ -92,7 +92,7 @@ export class VAE {
     this.kernels = { ...kernelsFor(this.acquired.adapter.isSoftware), ...opts.kernels };
     this.layout = paramLayout(config);
     this.arena = new BufferArena(this.device);
-    this.cache = new PipelineCache(this.device);
+    this.cache = pipelineCacheFor(this.device);
     const P = this.layout.totalFloats;
     const init = opts.initialParams ?? initialParams(this.layout, t.seed);
     if (init.length !== P) throw new ConfigError(`initialParams has ${init.length} floats, the layout needs ${P}`);

@@ -4,7 +4,7 @@
 import type { BoundKernel } from '../../shaders/common';
 import { writeData } from '../../src/gpu/buffers';
 import { acquireBrowserDevice } from '../../src/gpu/device';
-import { PipelineCache } from '../../src/gpu/pipelines';
+import { type PipelineCache, pipelineCacheFor } from '../../src/gpu/pipelines';
 import { KernelGraph } from '../../src/graph';
 
 let shared: Promise<{ device: GPUDevice; cache: PipelineCache }> | null = null;
@@ -14,7 +14,7 @@ export function gpu(): Promise<{ device: GPUDevice; cache: PipelineCache }> {
     const inBrowser = typeof window !== 'undefined' && typeof navigator !== 'undefined';
     // The Node module is imported only in Node, so the browser bundle never sees node:fs.
     const acquire = inBrowser ? acquireBrowserDevice() : import('../../src/gpu/node-device').then((m) => m.acquireNodeDevice());
-    shared = acquire.then(({ device }) => ({ device, cache: new PipelineCache(device) }));
+    shared = acquire.then(({ device }) => ({ device, cache: pipelineCacheFor(device) }));
   }
   return shared;
 }

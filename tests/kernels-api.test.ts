@@ -1,0 +1,45 @@
+// The stand-alone kernel API (`webgpu-vae/kernels`): a caller's own device and buffers, the
+// dispatch recorded into the caller's pass, results checked against the float64 reference.
+import { describe, expect, it } from 'vitest';
+import { compile, matmul, pipelineCacheFor } from '../src/kernels';
+import { readFloats } from '../src/gpu/buffers';
+import { expectClose, f32, testData } from './helpers/compare';
+import { gpu } from './helpers/gpu';
+import { matmulRef } from './reference/dense';
+
+describe('kernels used on their own', () => {
+  it('matmul recorded into the caller\'s pass, on slices of the caller\'s buffers', async () => {
+    const { device } = await gpu();
+    const [M, N, K] = [9, 13, 5];
+    const a = f32(testData(M * K, 1)), b = f32(testData(N * K, 2));
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+    // One shared buffer holding A at offset 0 and B at offset 256 bytes, as an app's arena might.
+    const inputs = device.createBuffer({ size: 256 + N * K * 4, usage });
+    device.queue.writeBuffer(inputs, 0, Float32Array.from(a));
+    device.queue.writeBuffer(inputs, 256, Float32Array.from(b));
+    const out = device.createBuffer({ size: M * N * 4, usage });
+    const k = await compile(device, matmul({ M, N, K, transB: true }), { M, N, K });
+    expect(k.bindings.map((x) => x.name)).toEqual(['a', 'b', 'c']);
+    const dispatch = k.bind({ a: { buffer: inputs, offset: 0, size: M * K * 4 }, b: { buffer: inputs, offset: 256, size: N * K * 4 }, c: out });
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    dispatch.record(pass);
+    pass.end();
+    device.queue.submit([enc.finish()]);
+    expectClose(await readFloats(device, out), matmulRef(a, b, M, N, K, false, true), { atol: 1e-5, rtol: 1e-5 }, 'matmul via kernels API');
+    // Compiling the same kernel again reuses the cached pipeline.
+    const again = await compile(device, matmul({ M, N, K, transB: true }), { M, N, K });
+    expect(again.pipeline).toBe(k.pipeline);
+    expect(pipelineCacheFor(device).size).toBeGreaterThan(0);
+    inputs.destroy();
+    out.destroy();
+  });
+
+  it('refuses a missing binding by name', async () => {
+    const { device } = await gpu();
+    const k = await compile(device, matmul({ M: 2, N: 2, K: 2 }), { M: 2, N: 2, K: 2 });
+    const buf = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
+    expect(() => k.bind({ a: buf, c: buf })).toThrow(/needs a buffer for 'b'/);
+    buf.destroy();
+  });
+});
