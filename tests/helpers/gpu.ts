@@ -11,7 +11,8 @@ let shared: Promise<{ device: GPUDevice; cache: PipelineCache }> | null = null;
 
 export function gpu(): Promise<{ device: GPUDevice; cache: PipelineCache }> {
   if (!shared) {
-    const inBrowser = typeof window !== 'undefined' && typeof navigator !== 'undefined';
+    // Browsers and Deno (wgpu) have navigator.gpu; Node gets Dawn through the `webgpu` package.
+    const inBrowser = (typeof window !== 'undefined' || 'Deno' in globalThis) && typeof navigator !== 'undefined';
     // The Node module is imported only in Node, so the browser bundle never sees node:fs.
     const acquire = inBrowser ? acquireBrowserDevice() : import('../../src/gpu/node-device').then((m) => m.acquireNodeDevice());
     shared = acquire.then(({ device }) => ({ device, cache: pipelineCacheFor(device) }));

@@ -1,0 +1,16 @@
+import { defineConfig } from 'vitest/config';
+
+// The kernel and gradient tests under Deno, whose WebGPU is wgpu with the naga WGSL compiler: a
+// second implementation beside Dawn/Tint, so no kernel relies on one compiler's leniency.
+// Run through scripts/test-deno.sh (vitest itself runs on Deno's Node compatibility layer).
+export default defineConfig({
+  test: {
+    include: [
+      'tests/matmul.test.ts', 'tests/activation.test.ts', 'tests/reparam.test.ts', 'tests/elbo.test.ts',
+      'tests/adam.test.ts', 'tests/batch.test.ts', 'tests/gradcheck.test.ts', 'tests/rng.test.ts', 'tests/kernels-api.test.ts',
+    ],
+    fileParallelism: false,
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
+  },
+});
