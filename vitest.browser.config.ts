@@ -10,6 +10,7 @@ export default defineConfig({
     include: [
       'tests/matmul.test.ts', 'tests/activation.test.ts', 'tests/reparam.test.ts', 'tests/elbo.test.ts',
       'tests/adam.test.ts', 'tests/batch.test.ts', 'tests/gradcheck.test.ts', 'tests/rng.test.ts',
+      'tests/kernels-api.test.ts', 'tests/package.browser.test.ts',
     ],
     fileParallelism: false,
     testTimeout: 180_000,

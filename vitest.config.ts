@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
+    // Browser-only and end-to-end suites have their own configs.
+    exclude: ['tests/**/*.browser.test.ts', 'tests/e2e/**', 'node_modules/**'],
     fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 120_000,

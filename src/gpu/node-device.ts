@@ -25,15 +25,10 @@ export function findSwiftShaderIcds(): string[] {
 }
 
 type Gpu = { requestAdapter(o?: GPURequestAdapterOptions): Promise<GPUAdapter | null> };
-// Holding the navigator-like object keeps Dawn's instance alive while devices are in use.
-let liveGpu: Gpu | null = null;
-
-async function tryAdapter(create: (opts: string[]) => Gpu): Promise<GPUAdapter | null> {
-  const gpu = create([]);
-  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-  if (adapter) liveGpu = gpu;
-  return adapter;
-}
+// Dawn's instance must stay referenced while its devices live (collecting it takes them down), and
+// a referenced instance keeps Node running; so each device holds its instance until it is lost or
+// destroyed, and the process can exit once every device is gone.
+const liveInstances = new Map<GPUDevice, Gpu>();
 
 export interface NodeDeviceOptions {
   /** Print-free logger for the "using SwiftShader" note; defaults to silence. */
@@ -52,11 +47,13 @@ export async function acquireNodeDevice(opts: NodeDeviceOptions = {}): Promise<A
   const create = mod.create as unknown as (opts: string[]) => Gpu;
 
   let note: string | undefined;
-  let adapter = process.env.WEBGPU_VAE_FORCE_SWIFTSHADER ? null : await tryAdapter(create);
+  let gpu = create([]);
+  let adapter = process.env.WEBGPU_VAE_FORCE_SWIFTSHADER ? null : await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter && !process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES) {
     for (const icd of findSwiftShaderIcds()) {
-      process.env.VK_ICD_FILENAMES = icd;
-      adapter = await tryAdapter(create);
+      process.env.VK_ICD_FILENAMES = icd; // read by the Vulkan loader when the next instance starts
+      gpu = create([]);
+      adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
       if (adapter) {
         note = `no GPU driver found; using the SwiftShader Vulkan driver (CPU) from ${icd}`;
         break;
@@ -70,11 +67,13 @@ export async function acquireNodeDevice(opts: NodeDeviceOptions = {}): Promise<A
     );
   }
   const device = await deviceFromAdapter(adapter);
+  liveInstances.set(device, gpu);
+  device.lost.then(() => liveInstances.delete(device));
   if (note) opts.log?.(note);
   return { device, adapter: summarizeAdapter(adapter.info, adapter.features), owned: true, note };
 }
 
-/** Lets Node exit once the caller is done with every device it acquired here. */
+/** Drops every Dawn instance still held (devices not destroyed), so Node can exit. */
 export function releaseNodeGpu(): void {
-  liveGpu = null;
+  liveInstances.clear();
 }
