@@ -1,0 +1,113 @@
+// Command line of `npm run bench`. With no benchmark selected, runs the default set: the train-step
+// comparison (ours vs TF.js), the profile of our step and a short batch sweep.
+import { FULL_SWEEP, SHORT_SWEEP, type BenchEnv, type BenchOptions, type Impl } from './common';
+
+export interface CliOptions extends BenchOptions {
+  json: boolean;
+  envs: BenchEnv[];
+  help: boolean;
+}
+
+export const USAGE = `npm run bench -- [options]
+
+Benchmarks (default: --step --profile plus a short sweep ${SHORT_SWEEP.join(',')}):
+  --step               train-step comparison: webgpu-vae vs TF.js (tfjs-backend-webgpu)
+  --profile            per-kernel GPU time of our step (timestamp queries), by kernel family
+  --sweep[=B,B,..]     batch-size sweep, ours only (default ${FULL_SWEEP.join(',')})
+  --matmul             matmul variants on the model's shapes (bench/matmul.ts)
+  --matmul-square N    add an N^3 case to the matmul table (default 1024; 0 on SwiftShader, where
+                       the tiled variant takes minutes on it)
+
+Where:
+  --env node|chromium|both   Node (Dawn) or headless /usr/bin/chromium, or both (default node)
+
+Shape and sample sizes:
+  --batch N            batch size (default 128)
+  --hidden A[,B..]     encoder hidden sizes, decoder mirrors them (default 400)
+  --latent N           latent size (default 20)
+  --steps N            timed steps: TF.js N single steps; ours --blocks blocks of N steps (default 5)
+  --blocks N           timed blocks for webgpu-vae (default 5)
+  --warmup N           untimed steps after the first (compiling) step (default 2)
+  --impl both|ours|tfjs  which implementations the step comparison runs (default both)
+  --profile-reps N     profiled step repetitions, median per kernel (default 3)
+  --sweep-examples N   examples timed per sweep batch size (default 2048)
+  --examples N         MNIST examples resident on the GPU (default 4096)
+  --lr X               Adam learning rate (default 1e-3)
+
+Output:
+  --json               one JSON object per line on stdout (progress goes to stderr)
+  --help`;
+
+const IMPLS: Record<string, Impl[]> = { both: ['webgpu-vae', 'tfjs-webgpu'], ours: ['webgpu-vae'], 'webgpu-vae': ['webgpu-vae'], tfjs: ['tfjs-webgpu'], 'tfjs-webgpu': ['tfjs-webgpu'] };
+const BOOLEAN = new Set(['json', 'help', 'step', 'profile', 'matmul']);
+
+export class UsageError extends Error {}
+
+function positiveInt(name: string, v: string | undefined): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} needs a positive integer, got '${v ?? ''}'`);
+  return n;
+}
+
+function nonNegativeInt(name: string, v: string | undefined): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || v === '') throw new UsageError(`--${name} needs an integer >= 0, got '${v ?? ''}'`);
+  return n;
+}
+
+function intList(name: string, v: string): number[] {
+  const xs = v.split(',').filter(Boolean).map((x) => positiveInt(name, x));
+  if (xs.length === 0) throw new UsageError(`--${name} needs a comma list of positive integers, got '${v}'`);
+  return xs;
+}
+
+const KNOWN = new Set([...BOOLEAN, 'sweep', 'env', 'batch', 'hidden', 'latent', 'steps', 'blocks', 'warmup', 'impl', 'profile-reps', 'sweep-examples', 'examples', 'lr', 'matmul-square']);
+
+export function parseArgs(argv: string[]): CliOptions {
+  const given = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) throw new UsageError(`unexpected argument '${a}'`);
+    const eq = a.indexOf('=');
+    const name = a.slice(2, eq < 0 ? undefined : eq);
+    if (!KNOWN.has(name)) throw new UsageError(`unknown option --${name}`);
+    if (eq >= 0) given.set(name, a.slice(eq + 1));
+    else if (BOOLEAN.has(name)) given.set(name, true);
+    else if (name === 'sweep') given.set(name, /^\d/.test(argv[i + 1] ?? '') ? argv[++i] : true);
+    else if (i + 1 < argv.length && !argv[i + 1].startsWith('--')) given.set(name, argv[++i]);
+    else throw new UsageError(`--${name} needs a value`);
+  }
+  const str = (k: string) => (typeof given.get(k) === 'string' ? (given.get(k) as string) : undefined);
+  const int = (k: string, d: number) => (given.has(k) ? positiveInt(k, str(k)) : d);
+
+  const env = str('env') ?? 'node';
+  if (!['node', 'chromium', 'both'].includes(env)) throw new UsageError(`--env must be node, chromium or both, got '${env}'`);
+  const impl = str('impl') ?? 'both';
+  if (!IMPLS[impl]) throw new UsageError(`--impl must be both, ours or tfjs, got '${impl}'`);
+  const lr = given.has('lr') ? Number(str('lr')) : 1e-3;
+  if (!(lr > 0)) throw new UsageError(`--lr must be a positive number, got '${str('lr') ?? ''}'`);
+  const sweepArg = given.get('sweep');
+  const selected = ['step', 'profile', 'sweep', 'matmul'].some((k) => given.has(k));
+
+  return {
+    json: given.has('json'),
+    help: given.has('help'),
+    envs: env === 'both' ? ['node', 'chromium'] : [env as BenchEnv],
+    batch: int('batch', 128),
+    hidden: given.has('hidden') ? intList('hidden', str('hidden') ?? '') : [400],
+    latent: int('latent', 20),
+    steps: int('steps', 5),
+    blocks: int('blocks', 5),
+    warmup: given.has('warmup') ? nonNegativeInt('warmup', str('warmup')) : 2,
+    impls: IMPLS[impl],
+    step: selected ? given.has('step') : true,
+    profile: selected ? given.has('profile') : true,
+    profileReps: int('profile-reps', 3),
+    sweep: sweepArg === undefined ? (selected ? [] : SHORT_SWEEP) : sweepArg === true ? FULL_SWEEP : intList('sweep', sweepArg),
+    sweepExamples: int('sweep-examples', 2048),
+    matmul: given.has('matmul'),
+    matmulSquare: given.has('matmul-square') ? nonNegativeInt('matmul-square', str('matmul-square')) : null,
+    examples: int('examples', 4096),
+    lr,
+  };
+}

@@ -1,0 +1,148 @@
+// Shared pieces of the benchmark harness that run unchanged in Node and in the browser page:
+// options, result records (one JSON object each with --json), statistics and the small dataset view
+// both implementations train on. Nothing here imports Node modules.
+
+export type BenchEnv = 'node' | 'chromium';
+export type Impl = 'webgpu-vae' | 'tfjs-webgpu';
+
+/** What to run and at which shape; parsed by args.ts, posted as-is to the Chromium page. */
+export interface BenchOptions {
+  batch: number;
+  hidden: number[];
+  latent: number;
+  /** Timed steps: TF.js times this many single steps; ours times `blocks` blocks of this many steps. */
+  steps: number;
+  /** Untimed steps before timing (after the first, compiling, step). */
+  warmup: number;
+  /** Timed blocks for webgpu-vae (each ends with one loss read-back). */
+  blocks: number;
+  /** Which implementations the train-step comparison runs. */
+  impls: Impl[];
+  step: boolean;
+  profile: boolean;
+  /** Repetitions of the profiled step; the median per kernel is kept. */
+  profileReps: number;
+  /** Batch sizes of the sweep (ours only); empty: no sweep. */
+  sweep: number[];
+  /** Sweep: timed examples per batch size (steps = max(2, ceil(this / batch))). */
+  sweepExamples: number;
+  matmul: boolean;
+  /** Side of the matmul table's square case; 0 leaves it out; null: 1024 on a GPU, 0 on a software adapter. */
+  matmulSquare: number | null;
+  /** Examples of MNIST the benchmarks train on (uploaded once per model). */
+  examples: number;
+  lr: number;
+}
+
+export const FULL_SWEEP = [32, 64, 128, 256, 512, 1024, 2048, 4096];
+export const SHORT_SWEEP = [32, 128, 512, 1024];
+
+export interface StepRecord {
+  bench: 'train_step';
+  impl: Impl;
+  env: BenchEnv;
+  adapter: string;
+  batch: number;
+  hidden: number[];
+  latent: number;
+  median_ms: number;
+  samples_per_s: number;
+  /** Model construction to the end of the first step: pipeline/shader compilation included. */
+  first_step_ms: number;
+  /** Dispatches and queue submits in one step (null: could not be counted). */
+  dispatches: number | null;
+  submits: number | null;
+  /** Dispatches seen by the wrapped dispatchWorkgroups (a check on `dispatches` for ours). */
+  dispatches_counted: number | null;
+  /** GPU memory held: everything, and the resident training data within it. */
+  gpu_bytes: number | null;
+  data_bytes: number;
+  /** Per-step times (TF.js) or per-step means of each block (ours) the median is taken over. */
+  samples_ms: number[];
+  steps_per_sample: number;
+  warmup: number;
+  /** Training loss per example of the last timed step (sanity check: ~543 = 784 ln 2 at init). */
+  loss: number | null;
+}
+
+export interface RatioRecord {
+  bench: 'train_step_ratio';
+  env: BenchEnv;
+  batch: number;
+  /** tfjs-webgpu median step time / webgpu-vae median step time (> 1: ours is faster). */
+  ratio: number;
+}
+
+export interface ProfileRecord {
+  bench: 'profile';
+  impl: 'webgpu-vae';
+  env: BenchEnv;
+  adapter: string;
+  batch: number;
+  /** Kernel family: the first word of the kernel name; 'total' sums every kernel. */
+  family: string;
+  kernels: string[];
+  dispatches: number;
+  gpu_ms: number;
+  share: number;
+  /** Only on the 'total' record: the unprofiled step's median time, for comparison. */
+  step_ms?: number;
+}
+
+export interface SweepRecord {
+  bench: 'sweep';
+  impl: 'webgpu-vae';
+  env: BenchEnv;
+  adapter: string;
+  batch: number;
+  median_ms: number;
+  samples_per_s: number;
+  first_step_ms: number;
+  gpu_bytes: number;
+  steps: number;
+}
+
+export interface NoteRecord {
+  bench: 'note';
+  env: BenchEnv;
+  message: string;
+}
+
+/** A matmul result from bench/matmul.ts, tagged with where it ran. */
+export interface MatmulRecord {
+  bench: 'matmul';
+  env: BenchEnv;
+  adapter: string;
+  [key: string]: unknown;
+}
+
+export type BenchRecord = StepRecord | RatioRecord | ProfileRecord | SweepRecord | NoteRecord | MatmulRecord;
+
+/** The training data as both implementations see it: u8 pixels, `dim` per example. */
+export interface BenchData {
+  images: Uint8Array;
+  count: number;
+  dim: number;
+}
+
+/** The first `count` examples (a view, no copy). */
+export function subset(data: BenchData, count: number): BenchData {
+  const n = Math.min(count, data.count);
+  return { images: data.images.subarray(0, n * data.dim), count: n, dim: data.dim };
+}
+
+export function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export const round = (x: number, digits = 3) => Number(x.toFixed(digits));
+
+export const now = () => performance.now();
+
+/** Family of a kernel name: the first word (`matmul_nt_bias_relu_register` -> `matmul`). */
+export function kernelFamily(name: string): string {
+  return name.split(/[_\[:.\s-]/)[0] || name;
+}

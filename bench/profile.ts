@@ -1,0 +1,77 @@
+// Per-kernel GPU time of one training step of webgpu-vae, from timestamp queries. The step's
+// graphs are re-encoded with KernelGraph.encodeProfiled, which puts each dispatch in its own compute
+// pass with a begin/end timestamp; the step is repeated `profileReps` times, the median kept per
+// dispatch, and the times summed per kernel family (first word of the kernel name). One pass per
+// dispatch adds pass overhead, so the 'total' row is compared with the unprofiled step time.
+import type { Plan } from '../src/model/plan';
+import type { KernelGraph } from '../src/graph';
+import { kernelFamily, median, round, type BenchOptions, type ProfileRecord } from './common';
+import type { PreparedVae, RunContext } from './step';
+
+/**
+ * The gather dispatch lives in ResidentData's private per-plan cache (built by the first
+ * trainStep). There is no public accessor, so look it up defensively; when the layout changes the
+ * profile simply leaves gather out and says so. (Library hook wanted: a public way to get it.)
+ */
+function gatherGraph(p: PreparedVae, plan: Plan): KernelGraph | null {
+  const gathers = (p.resident as unknown as { gathers?: unknown }).gathers;
+  if (!(gathers instanceof Map)) return null;
+  const g = gathers.get(plan) as KernelGraph | undefined;
+  return g && typeof g.encodeProfiled === 'function' ? g : null;
+}
+
+export async function runProfile(ctx: RunContext, p: PreparedVae, opts: BenchOptions, stepMs: number | null): Promise<ProfileRecord[] | string> {
+  const device = ctx.acquired.device;
+  if (!device.features.has('timestamp-query')) return 'profile: n/a (the device has no timestamp-query feature)';
+  const plan = await p.vae.plan('train', opts.batch);
+  const gather = gatherGraph(p, plan);
+  const graphs = gather ? [gather, plan.graph] : [plan.graph];
+  const count = graphs.reduce((n, g) => n + g.dispatchCount, 0);
+  const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * count });
+  const resolve = device.createBuffer({ size: 16 * count, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  const readback = device.createBuffer({ size: 16 * count, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  ctx.log(`profile: ${count} dispatches x ${opts.profileReps} repetitions${gather ? '' : ' (gather not reachable: left out)'}`);
+
+  let names: string[] = [];
+  const perDispatch: number[][] = Array.from({ length: count }, () => []);
+  try {
+    for (let r = 0; r < opts.profileReps; r++) {
+      // Re-running the train graph takes one more optimiser step with the last step's parameters
+      // block; harmless here (the model is only being timed).
+      const enc = device.createCommandEncoder({ label: 'bench:profile' });
+      names = [];
+      for (const g of graphs) names.push(...g.encodeProfiled(enc, querySet, 2 * names.length));
+      enc.resolveQuerySet(querySet, 0, 2 * count, resolve, 0);
+      enc.copyBufferToBuffer(resolve, 0, readback, 0, 16 * count);
+      device.queue.submit([enc.finish()]);
+      await readback.mapAsync(GPUMapMode.READ);
+      const t = new BigUint64Array(readback.getMappedRange().slice(0));
+      readback.unmap();
+      for (let i = 0; i < count; i++) perDispatch[i].push(Number(t[2 * i + 1] - t[2 * i]) / 1e6);
+    }
+  } finally {
+    querySet.destroy();
+    resolve.destroy();
+    readback.destroy();
+  }
+
+  const families = new Map<string, { kernels: Set<string>; dispatches: number; ms: number }>();
+  names.forEach((name, i) => {
+    const fam = kernelFamily(name);
+    const f = families.get(fam) ?? { kernels: new Set<string>(), dispatches: 0, ms: 0 };
+    f.kernels.add(name);
+    f.dispatches++;
+    f.ms += median(perDispatch[i]);
+    families.set(fam, f);
+  });
+  const total = [...families.values()].reduce((s, f) => s + f.ms, 0);
+  const base = { bench: 'profile' as const, impl: 'webgpu-vae' as const, env: ctx.env, adapter: ctx.adapter, batch: opts.batch };
+  const records: ProfileRecord[] = [...families.entries()]
+    .sort((a, b) => b[1].ms - a[1].ms)
+    .map(([family, f]) => ({ ...base, family, kernels: [...f.kernels], dispatches: f.dispatches, gpu_ms: round(f.ms), share: round(total > 0 ? f.ms / total : 0, 4) }));
+  records.push({
+    ...base, family: 'total', kernels: [], dispatches: count, gpu_ms: round(total), share: 1,
+    ...(stepMs !== null ? { step_ms: round(stepMs) } : {}),
+  });
+  return records;
+}

@@ -1,0 +1,94 @@
+// The training step of this library (webgpu-vae), timed. One step is one command encoder and one
+// submit; steps are queued back to back as a real training loop queues them, and each timed block
+// of N steps ends by awaiting `readLosses()`, which waits for every submitted step to finish. The
+// per-step time of a block is its wall time / N; the reported figure is the median over blocks.
+import { VAE } from '../src/model/vae';
+import type { ResidentData } from '../src/model/resident-data';
+import type { AcquiredDevice } from '../src/gpu/device';
+import type { GpuCounter } from './counters';
+import { median, now, round, subset, type BenchData, type BenchEnv, type BenchOptions, type StepRecord } from './common';
+
+export interface RunContext {
+  env: BenchEnv;
+  acquired: AcquiredDevice;
+  /** describeAdapter() of the device the benchmarks run on. */
+  adapter: string;
+  data: BenchData;
+  counter: GpuCounter;
+  log(line: string): void;
+}
+
+/** A model ready to step: built, data resident, first step done. */
+export interface PreparedVae {
+  vae: VAE;
+  resident: ResidentData;
+  /** Next batch index, cycling over the whole batches of the resident data. */
+  next(): { data: ResidentData; index: number };
+  /** Creation (pipeline compilation) + upload + first step, to its completion. */
+  firstStepMs: number;
+  dataBytes: number;
+}
+
+export async function prepareVae(ctx: RunContext, shape: { batch: number; hidden: number[]; latent: number; lr: number }, examples: number): Promise<PreparedVae> {
+  const data = subset(ctx.data, Math.max(examples, shape.batch));
+  if (data.count < shape.batch) throw new Error(`batch ${shape.batch} needs at least that many examples; only ${data.count} loaded`);
+  const t0 = now();
+  // A device we lend (owned: false) survives vae.destroy(), so later benchmarks can reuse it.
+  const vae = await VAE.create({ hidden: shape.hidden, latent: shape.latent }, {
+    device: { ...ctx.acquired, owned: false }, batch: shape.batch, lr: shape.lr,
+  });
+  const before = vae.allocatedBytes;
+  const resident = vae.upload({ images: data.images, count: data.count, name: 'bench' });
+  const dataBytes = vae.allocatedBytes - before;
+  const batches = Math.floor(data.count / shape.batch);
+  let index = 0;
+  const next = () => ({ data: resident, index: index++ % batches });
+  await vae.trainStep(next());
+  await vae.readLosses();
+  return { vae, resident, next, firstStepMs: now() - t0, dataBytes };
+}
+
+/** Mean ms per step over `blocks` blocks of `steps` steps each; also the last loss read. */
+export async function timeBlocks(p: PreparedVae, steps: number, blocks: number): Promise<{ samples: number[]; loss: number | null }> {
+  const samples: number[] = [];
+  let loss: number | null = null;
+  for (let b = 0; b < blocks; b++) {
+    const t = now();
+    for (let s = 0; s < steps; s++) await p.vae.trainStep(p.next());
+    const losses = await p.vae.readLosses();
+    samples.push((now() - t) / steps);
+    if (losses.length) loss = losses[losses.length - 1].loss;
+  }
+  return { samples, loss };
+}
+
+/** Runs the step benchmark; the prepared model is returned for the profile to reuse (caller destroys it). */
+export async function runOursStep(ctx: RunContext, opts: BenchOptions): Promise<{ record: StepRecord; prepared: PreparedVae }> {
+  ctx.log(`webgpu-vae: compiling and running the first step (batch ${opts.batch})`);
+  const p = await prepareVae(ctx, opts, opts.examples);
+  for (let i = 0; i < opts.warmup; i++) await p.vae.trainStep(p.next());
+  await p.vae.readLosses();
+
+  // Count one step on its own: trainStep has submitted its work when its promise resolves.
+  ctx.counter.reset();
+  await p.vae.trainStep(p.next());
+  const counted = ctx.counter.read();
+  await p.vae.readLosses();
+
+  ctx.log(`webgpu-vae: timing ${opts.blocks} blocks of ${opts.steps} steps`);
+  const { samples, loss } = await timeBlocks(p, opts.steps, opts.blocks);
+  const ms = median(samples);
+  const record: StepRecord = {
+    bench: 'train_step', impl: 'webgpu-vae', env: ctx.env, adapter: ctx.adapter,
+    batch: opts.batch, hidden: opts.hidden, latent: opts.latent,
+    median_ms: round(ms), samples_per_s: round((opts.batch * 1000) / ms, 1),
+    first_step_ms: round(p.firstStepMs, 1),
+    dispatches: await p.vae.dispatchesPerStep(),
+    submits: ctx.counter.active ? counted.submits : 1,
+    dispatches_counted: ctx.counter.active ? counted.dispatches : null,
+    gpu_bytes: p.vae.allocatedBytes, data_bytes: p.dataBytes,
+    samples_ms: samples.map((x) => round(x)), steps_per_sample: opts.steps, warmup: opts.warmup,
+    loss: loss === null ? null : round(loss, 3),
+  };
+  return { record, prepared: p };
+}
