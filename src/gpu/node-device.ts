@@ -24,6 +24,16 @@ export function findSwiftShaderIcds(): string[] {
   return found;
 }
 
+/** A kernel GPU device node (NVIDIA, or any DRM render node: AMD, Intel, ...). */
+function hasGpuDeviceNode(): boolean {
+  if (existsSync('/dev/nvidia0')) return true;
+  try {
+    return readdirSync('/dev/dri').some((f) => f.startsWith('renderD'));
+  } catch {
+    return false;
+  }
+}
+
 type Gpu = { requestAdapter(o?: GPURequestAdapterOptions): Promise<GPUAdapter | null> };
 // Dawn's instance must stay referenced while its devices live (collecting it takes them down), and
 // a referenced instance keeps Node running; so each device holds its instance until it is lost or
@@ -48,14 +58,17 @@ export async function acquireNodeDevice(opts: NodeDeviceOptions = {}): Promise<A
 
   let note: string | undefined;
   let gpu = create([]);
-  let adapter = process.env.WEBGPU_VAE_FORCE_SWIFTSHADER ? null : await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  // On a machine with no GPU device node the system Vulkan drivers can only be CPU ones (Debian's
+  // lavapipe is too old for Dawn and prints a warning), so go straight to SwiftShader there.
+  const skipSystem = process.env.WEBGPU_VAE_FORCE_SWIFTSHADER === '1' || (!hasGpuDeviceNode() && !process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES && findSwiftShaderIcds().length > 0);
+  let adapter = skipSystem ? null : await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter && !process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES) {
     for (const icd of findSwiftShaderIcds()) {
       process.env.VK_ICD_FILENAMES = icd; // read by the Vulkan loader when the next instance starts
       gpu = create([]);
       adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
       if (adapter) {
-        note = `no GPU driver found; using the SwiftShader Vulkan driver (CPU) from ${icd}`;
+        note = `no GPU found; using the SwiftShader Vulkan driver (CPU) from ${icd}`;
         break;
       }
     }
