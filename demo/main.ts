@@ -1,0 +1,253 @@
+// The page: controls, status, charts and messages. All GPU work happens in the worker
+// (worker/worker.ts), which draws the image views into canvases transferred to it, so this thread
+// only handles input and small messages and never freezes while a model trains.
+import './styles.css';
+import type { VaeConfig } from '../src/index';
+import { canvasSize, gridSpec, tileAt, RECON_COUNT } from './shared/layout';
+import { VIEW_NAMES, type FromWorker, type PresentMode, type RunState, type ToWorker, type ViewName } from './shared/protocol';
+import { Charts } from './ui/charts';
+import { DatasetFiles } from './ui/files';
+import { Scatter } from './ui/scatter';
+import { DEFAULTS, lockSettings, readSettings, writeConfig, writeSettings } from './ui/settings';
+import { noWebGpuReason, showError, clearError, describeError } from './ui/errors';
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+const form = $<HTMLFormElement>('settings');
+const statusEl = $('status');
+const button = (id: string) => $<HTMLButtonElement>(id);
+const params = new URLSearchParams(location.search);
+/** ?present=bitmap for browsers whose compositor cannot show WebGPU canvas contexts (see worker/presenter.ts). */
+const present: PresentMode = params.get('present') === 'bitmap' ? 'bitmap' : 'canvas';
+
+const ui = {
+  state: 'starting' as RunState, detail: '', model: null as VaeConfig | null, testCount: 0, imgW: 28, imgH: 28,
+  step: 0, loss: NaN, epoch: 1, rate: 0, pickNext: 'a' as 'a' | 'b',
+};
+
+const charts = new Charts({ elbo: $('chart-elbo'), terms: $('chart-terms'), speed: $('chart-speed') });
+const scatter = new Scatter($<HTMLCanvasElement>('scatter'), $('scatter-legend'));
+const files = new DatasetFiles($('file-list'), () => updateControls());
+writeSettings(form, DEFAULTS);
+let worker: Worker | null = null;
+const send = (m: ToWorker, transfer: Transferable[] = []) => worker?.postMessage(m, transfer);
+
+function sizeCanvases(): void {
+  for (const v of VIEW_NAMES) {
+    const el = document.querySelector<HTMLCanvasElement>(`canvas[data-view="${v}"]`)!;
+    const { width, height } = canvasSize(gridSpec(v, ui.imgW, ui.imgH));
+    // The worker owns the pixel size; CSS only caps the display size at 1:1 and keeps the aspect.
+    el.style.maxWidth = `${width}px`;
+    el.style.aspectRatio = `${width} / ${height}`;
+  }
+}
+
+function updateControls(): void {
+  const s = ui.state, hasModel = ui.model !== null;
+  const filesMissing = $<HTMLSelectElement>('dataset').value === 'files' ? files.missing() : null;
+  button('start').disabled = s !== 'idle' || hasModel || filesMissing !== null;
+  button('start').title = filesMissing ?? (hasModel ? 'Reset first to build a new model' : '');
+  button('pause').disabled = s !== 'training';
+  button('resume').disabled = s !== 'paused' || !hasModel;
+  button('reset').disabled = !['training', 'paused', 'lost', 'failed', 'idle'].includes(s) || (s === 'idle' && !hasModel);
+  button('save').disabled = !hasModel || !['training', 'paused'].includes(s);
+  const loadable = ['idle', 'training', 'paused'].includes(s);
+  $<HTMLInputElement>('load').disabled = !loadable;
+  $('load-label').classList.toggle('disabled', !loadable);
+  lockSettings(form, hasModel || !['idle', 'failed'].includes(s));
+  $('dropzone').hidden = $<HTMLSelectElement>('dataset').value !== 'files';
+  document.body.classList.toggle('no-model', !hasModel && s !== 'loading' && s !== 'failed');
+}
+
+function updateStatus(): void {
+  const loss = Number.isFinite(ui.loss) ? ` · loss ${ui.loss.toFixed(2)}` : '';
+  const where = `epoch ${ui.epoch} · step ${ui.step}${loss}`;
+  const text: Record<RunState, string> = {
+    starting: 'Starting the GPU worker…',
+    idle: ui.model ? 'Ready' : 'Ready. Choose settings and press Start.',
+    loading: ui.detail || 'Loading…',
+    training: `Training · ${where}${ui.rate ? ` · ${Math.round(ui.rate).toLocaleString('en')} examples/s` : ''}`,
+    pausing: `Pausing · ${where}`,
+    paused: `Paused · ${where}${ui.detail ? ` · ${ui.detail}` : ''}`,
+    lost: 'GPU device lost',
+    failed: 'Stopped: see the message above',
+  };
+  statusEl.textContent = text[ui.state];
+  statusEl.dataset.state = ui.state;
+}
+
+function resetViews(): void {
+  charts.clear();
+  scatter.clear();
+  Object.assign(ui, { step: 0, loss: NaN, epoch: 1, rate: 0 });
+  $('summary').textContent = '';
+}
+
+function onMessage(m: FromWorker): void {
+  switch (m.type) {
+    case 'ready': {
+      const badge = $('adapter');
+      badge.textContent = `${m.software ? 'Software GPU' : 'GPU'}: ${m.adapter}`;
+      badge.classList.add(m.software ? 'software' : 'gpu');
+      if (m.software) $('speed-note').textContent = `Your browser gave this page a software GPU (${m.adapter}), which runs the shaders on the CPU. The defaults are small so an epoch still takes well under a minute; on a real GPU, larger models such as 784-400-20 on all 60,000 images train many times faster.`;
+      break;
+    }
+    case 'state':
+      ui.state = m.state;
+      ui.detail = m.detail ?? '';
+      if (m.state === 'idle' || m.state === 'lost' || m.state === 'failed') ui.model = null; // the worker has no model then
+      break;
+    case 'dataset': // a new model is being built (start or load): its history starts empty
+      resetViews();
+      ui.testCount = m.test;
+      [ui.imgW, ui.imgH] = [m.cols, m.rows];
+      sizeCanvases();
+      $('summary').textContent = `${m.name}: ${m.train.toLocaleString('en')} training and ${m.test.toLocaleString('en')} test images, ${m.rows}×${m.cols}`;
+      break;
+    case 'model': {
+      ui.model = m.config;
+      writeConfig(form, m.config);
+      charts.useLogScale(m.config.likelihood === 'bernoulli');
+      const arch = [m.config.inputDim, ...m.config.hidden, m.config.latent].join('-');
+      $('summary').textContent = `${$('summary').textContent?.split('\n')[0] ?? ''}\nModel ${arch}, ${m.config.likelihood}, ${m.params.toLocaleString('en')} parameters, batch ${m.batch}`;
+      $('manifold-note').textContent = m.config.latent === 2
+        ? 'Decoded grid of z through the inverse Gaussian CDF (Kingma & Welling, figs. 4–5).'
+        : `Shown for latent size 2 only (this model has ${m.config.latent}); reset and set latent size 2 to see it.`;
+      break;
+    }
+    case 'progress': {
+      if (!ui.model) break; // a step that finished after Reset was pressed
+      const last = m.chunks[m.chunks.length - 1];
+      ui.step = last.step + 1;
+      ui.loss = last.loss;
+      ui.epoch = m.epoch;
+      ui.rate = m.examplesPerSecond;
+      charts.addChunks(m.chunks, m.examplesPerSecond);
+      break;
+    }
+    case 'epoch': {
+      if (!ui.model) break;
+      const r = m.report;
+      charts.addEpoch(r);
+      const lines = ($('summary').textContent ?? '').split('\n').slice(0, 2);
+      lines.push(`Epoch ${r.epoch}: train −ELBO ${r.train.loss.toFixed(2)}, test −ELBO ${r.test.loss.toFixed(2)} (rec ${r.test.rec.toFixed(2)}, KL ${r.test.kl.toFixed(2)}), ${r.seconds.toFixed(1)} s`);
+      $('summary').textContent = lines.join('\n');
+      break;
+    }
+    case 'latents':
+      scatter.update(m.mu, m.labels);
+      break;
+    case 'interpolation':
+      $<HTMLInputElement>('interp-a').value = String(m.a);
+      $<HTMLInputElement>('interp-b').value = String(m.b);
+      $('interp-labels').textContent = `digit ${m.labels[0]} → digit ${m.labels[1]}`;
+      break;
+    case 'saved': {
+      const url = URL.createObjectURL(new Blob([m.bytes], { type: 'application/octet-stream' }));
+      const a = Object.assign(document.createElement('a'), { href: url, download: 'model.safetensors' });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      break;
+    }
+    case 'error': {
+      const { title, text } = describeError(m.kind, m.message);
+      const recover = $<HTMLButtonElement>('recover');
+      recover.hidden = m.kind !== 'device-lost';
+      recover.textContent = m.snapshotStep !== undefined ? `Restart from the weights saved at step ${m.snapshotStep}` : 'Restart on a new device (no saved weights yet)';
+      showError(title, text);
+      break;
+    }
+  }
+  updateControls();
+  updateStatus();
+}
+
+function dataSource() {
+  return $<HTMLSelectElement>('dataset').value === 'files' ? files.source() : { kind: 'mnist' as const, baseUrl: new URL('mnist/', document.baseURI).href };
+}
+
+/** Runs a user action, turning a thrown error (bad settings, incomplete files) into the banner. */
+const act = (fn: () => void | Promise<void>) => async () => {
+  clearError();
+  try { await fn(); } catch (e) { const d = describeError((e as Error).name === 'DataError' ? 'data' : 'config', (e as Error).message); showError(d.title, d.text); }
+};
+
+button('start').onclick = act(() => {
+  const settings = readSettings(form);
+  resetViews();
+  send({ type: 'start', settings, data: dataSource() });
+});
+button('pause').onclick = () => send({ type: 'pause' });
+button('resume').onclick = act(() => send({ type: 'resume' }));
+button('reset').onclick = act(() => {
+  ui.model = null;
+  resetViews();
+  send({ type: 'reset' });
+});
+button('save').onclick = () => send({ type: 'save' });
+$<HTMLInputElement>('load').onchange = act(async () => {
+  const input = $<HTMLInputElement>('load'), file = input.files?.[0];
+  input.value = ''; // picking the same file again must fire another change
+  if (!file) return;
+  const settings = { ...DEFAULTS, ...safeSettings() };
+  const bytes = await file.arrayBuffer();
+  send({ type: 'load', bytes, fileName: file.name, settings, data: dataSource() }, [bytes]);
+});
+button('recover').onclick = () => { clearError(); send({ type: 'recover' }); };
+$('dataset').onchange = () => updateControls();
+
+/** Training options for a loaded model: the form's values where valid (its architecture comes from the file). */
+function safeSettings() {
+  try { return readSettings(form); } catch { return {}; }
+}
+
+// The user's own IDX files: drop on the zone or pick.
+const zone = $('dropzone');
+zone.addEventListener('dragover', (e) => { e.preventDefault(); zone.classList.add('over'); });
+zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+zone.addEventListener('drop', (e) => { e.preventDefault(); zone.classList.remove('over'); void files.add(e.dataTransfer?.files ?? []); });
+$<HTMLInputElement>('idx-files').onchange = (e) => void files.add((e.target as HTMLInputElement).files ?? []);
+
+// Interpolation endpoints: the number fields, a random pair, or a click on a test image.
+const interpolate = () => send({ type: 'interpolate', a: Number($<HTMLInputElement>('interp-a').value), b: Number($<HTMLInputElement>('interp-b').value) });
+$('interp-a').onchange = $('interp-b').onchange = interpolate;
+button('interp-random').onclick = () => {
+  const n = Math.max(2, ui.testCount);
+  $<HTMLInputElement>('interp-a').value = String(Math.floor(Math.random() * n));
+  $<HTMLInputElement>('interp-b').value = String(Math.floor(Math.random() * n));
+  interpolate();
+};
+document.querySelector<HTMLCanvasElement>('canvas[data-view="reconstructions"]')!.addEventListener('click', (e) => {
+  const el = e.currentTarget as HTMLCanvasElement, spec = gridSpec('reconstructions', ui.imgW, ui.imgH);
+  const { width, height } = canvasSize(spec);
+  const t = tileAt(spec, (e.offsetX / el.clientWidth) * width, (e.offsetY / el.clientHeight) * height);
+  if (!t || t.row % 2 === 1) return; // reconstructions rows: pick the originals above them
+  const index = (t.row / 2) * spec.cols + t.col;
+  if (index >= Math.min(RECON_COUNT, ui.testCount)) return;
+  $<HTMLInputElement>(ui.pickNext === 'a' ? 'interp-a' : 'interp-b').value = String(index);
+  ui.pickNext = ui.pickNext === 'a' ? 'b' : 'a';
+  interpolate();
+});
+
+function boot(): void {
+  sizeCanvases();
+  const missing = noWebGpuReason();
+  if (missing) {
+    ui.state = 'failed';
+    showError(missing.title, missing.text);
+    $('adapter').textContent = 'No WebGPU';
+  } else {
+    worker = new Worker(new URL('./worker/worker.ts', import.meta.url), { type: 'module', name: 'webgpu-vae trainer' });
+    worker.onmessage = (e: MessageEvent<FromWorker>) => onMessage(e.data);
+    worker.onerror = (e) => { showError('The training worker failed to start', e.message || 'See the browser console for details.'); ui.state = 'failed'; updateControls(); updateStatus(); };
+    const canvases = Object.fromEntries(VIEW_NAMES.map((v) => [v, document.querySelector<HTMLCanvasElement>(`canvas[data-view="${v}"]`)!.transferControlToOffscreen()])) as Record<ViewName, OffscreenCanvas>;
+    send({ type: 'init', canvases, present }, Object.values(canvases));
+    // Test hook: simulate a GPU crash (only with ?debug in the URL).
+    if (params.has('debug')) Object.assign(window, { vaeDemo: { loseDevice: () => send({ type: 'debug-lose-device' }) } });
+  }
+  updateControls();
+  updateStatus();
+}
+
+boot();

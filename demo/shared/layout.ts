@@ -1,0 +1,56 @@
+// Geometry of the image grids, shared by the worker (which sizes the canvases and draws) and the
+// page (which maps clicks to tiles and sizes the elements). Sizes are whole multiples of the
+// image size so every image pixel is a crisp square.
+import type { ViewName } from './protocol';
+
+export interface GridSpec {
+  cols: number;
+  rows: number;
+  /** Image size in pixels. */
+  imgW: number;
+  imgH: number;
+  /** Canvas pixels per image pixel. */
+  scale: number;
+  /** Canvas pixels between tiles (and around the edge). */
+  gap: number;
+}
+
+/** Samples: 8x8. Reconstructions: 4 pairs of rows (originals above, reconstructions below). */
+export const GRID_TILES: Record<ViewName, { cols: number; rows: number; scale: number; gap: number }> = {
+  samples: { cols: 8, rows: 8, scale: 2, gap: 2 },
+  reconstructions: { cols: 8, rows: 8, scale: 2, gap: 2 },
+  manifold: { cols: 20, rows: 20, scale: 1, gap: 0 },
+  interpolation: { cols: 10, rows: 1, scale: 2, gap: 2 },
+};
+
+/** Test images shown in the reconstructions view (half its tiles). */
+export const RECON_COUNT = GRID_TILES.reconstructions.cols * (GRID_TILES.reconstructions.rows / 2);
+/** Decoded steps between (and including) the two endpoints of the interpolation strip. */
+export const INTERP_STEPS = GRID_TILES.interpolation.cols - 2;
+
+export function gridSpec(view: ViewName, imgW: number, imgH: number): GridSpec {
+  return { ...GRID_TILES[view], imgW, imgH };
+}
+
+export function canvasSize(g: GridSpec): { width: number; height: number } {
+  return {
+    width: g.cols * (g.imgW * g.scale + g.gap) + g.gap,
+    height: g.rows * (g.imgH * g.scale + g.gap) + g.gap,
+  };
+}
+
+/** The tile under canvas pixel (x, y), or null over a gap. */
+export function tileAt(g: GridSpec, x: number, y: number): { col: number; row: number } | null {
+  const cw = g.imgW * g.scale + g.gap, ch = g.imgH * g.scale + g.gap;
+  const col = Math.floor((x - g.gap) / cw), row = Math.floor((y - g.gap) / ch);
+  if (col < 0 || row < 0 || col >= g.cols || row >= g.rows) return null;
+  return { col, row };
+}
+
+/** Canvas pixel at the centre of image pixel (px, py) of tile (col, row); used by the tests. */
+export function pixelCentre(g: GridSpec, col: number, row: number, px: number, py: number): { x: number; y: number } {
+  return {
+    x: g.gap + col * (g.imgW * g.scale + g.gap) + (px + 0.5) * g.scale,
+    y: g.gap + row * (g.imgH * g.scale + g.gap) + (py + 0.5) * g.scale,
+  };
+}

@@ -1,0 +1,86 @@
+// Messages between the page (demo/main.ts) and the training worker (demo/worker/worker.ts). Both
+// sides import these types so a renamed field is a compile error, not a silent no-op.
+import type { VaeConfig } from '../../src/index';
+
+/** Everything the form controls decide; the model part becomes a VaeConfig. */
+export interface Settings {
+  latent: number;
+  hidden: number[];
+  likelihood: 'bernoulli' | 'gaussian';
+  beta: number;
+  batch: number;
+  lr: number;
+  seed: number;
+  /** Training examples used (the first N of the training split). */
+  subset: number;
+}
+
+export type ViewName = 'samples' | 'reconstructions' | 'manifold' | 'interpolation';
+export const VIEW_NAMES: ViewName[] = ['samples', 'reconstructions', 'manifold', 'interpolation'];
+
+/**
+ * How rendered frames reach the page. 'canvas': a WebGPU context on the transferred
+ * OffscreenCanvas. 'bitmap': render into a detached WebGPU OffscreenCanvas and hand its
+ * ImageBitmap (still a GPU image) to a 'bitmaprenderer' context; headless Chromium on
+ * SwiftShader composites only this second path.
+ */
+export type PresentMode = 'canvas' | 'bitmap';
+
+/** IDX file bytes for one split (gzip or plain). */
+export interface IdxPair {
+  images: ArrayBuffer;
+  labels: ArrayBuffer;
+  imagesName: string;
+  labelsName: string;
+}
+
+export type DataSource =
+  | { kind: 'mnist'; baseUrl: string }
+  | { kind: 'files'; name: string; train: IdxPair; test?: IdxPair };
+
+export type RunState = 'starting' | 'idle' | 'loading' | 'training' | 'pausing' | 'paused' | 'lost' | 'failed';
+
+export type ErrorKind = 'no-webgpu' | 'device-lost' | 'data' | 'config' | 'checkpoint' | 'internal';
+
+export interface LossChunk {
+  /** Last step of the chunk (0-based) and the number of steps averaged. */
+  step: number;
+  steps: number;
+  /** Per-example means over the chunk: objective (rec + beta kl), reconstruction, KL. */
+  loss: number;
+  rec: number;
+  kl: number;
+}
+
+export interface EpochReport {
+  epoch: number;
+  /** Last step of the epoch (0-based). */
+  step: number;
+  train: { loss: number; rec: number; kl: number };
+  test: { loss: number; rec: number; kl: number; examples: number };
+  seconds: number;
+}
+
+export type ToWorker =
+  | { type: 'init'; canvases: Record<ViewName, OffscreenCanvas>; present: PresentMode }
+  | { type: 'start'; settings: Settings; data: DataSource }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'reset' }
+  | { type: 'save' }
+  | { type: 'load'; bytes: ArrayBuffer; fileName: string; settings: Settings; data: DataSource }
+  | { type: 'interpolate'; a: number; b: number }
+  | { type: 'recover' }
+  | { type: 'debug-lose-device' };
+
+export type FromWorker =
+  | { type: 'ready'; adapter: string; software: boolean }
+  | { type: 'state'; state: RunState; detail?: string }
+  | { type: 'dataset'; name: string; train: number; test: number; rows: number; cols: number }
+  | { type: 'model'; config: VaeConfig; params: number; batch: number }
+  | { type: 'progress'; chunks: LossChunk[]; epoch: number; examplesPerSecond: number }
+  | { type: 'epoch'; report: EpochReport }
+  | { type: 'latents'; mu: Float32Array; labels: Uint8Array }
+  | { type: 'interpolation'; a: number; b: number; labels: [number, number] }
+  | { type: 'saved'; bytes: ArrayBuffer; step: number }
+  | { type: 'error'; kind: ErrorKind; message: string; snapshotStep?: number };

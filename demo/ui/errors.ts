@@ -1,0 +1,57 @@
+// The error banner (data-testid="error") and the words in it. A missing WebGPU is detected on the
+// page before the worker starts, because the reasons (insecure origin, old browser, flag off on
+// Linux) need different advice; adapter and device failures come from the worker.
+import type { ErrorKind } from '../shared/protocol';
+
+const el = () => document.getElementById('error')!;
+
+export function showError(title: string, text: string): void {
+  document.getElementById('error-title')!.textContent = title;
+  document.getElementById('error-text')!.textContent = text;
+  el().hidden = false;
+}
+
+export function clearError(): void {
+  el().hidden = true;
+  document.getElementById('recover')!.hidden = true;
+}
+
+const ENABLE_HELP =
+  'Use a browser with WebGPU: Chrome or Edge 113 or newer (Windows, macOS, ChromeOS, Android), Safari 26, or Firefox 141 or newer on Windows. ' +
+  'On Linux, Chrome needs it switched on: open chrome://flags/#enable-unsafe-webgpu, enable it and restart (or start Chrome with --enable-unsafe-webgpu). ' +
+  'If it is on but blocked for your GPU, chrome://gpu says why; updating the GPU driver usually helps.';
+
+/** Why this page cannot use WebGPU, or null when navigator.gpu is there. */
+export function noWebGpuReason(): { title: string; text: string } | null {
+  if (!window.isSecureContext) {
+    return {
+      title: 'WebGPU needs a secure page',
+      text: `This page was opened from ${location.origin}, which is not a secure context, and browsers only offer WebGPU (navigator.gpu) to secure pages. ` +
+        'Open it over https, or on http://localhost or http://127.0.0.1 (npm run demo does that).',
+    };
+  }
+  if (!('gpu' in navigator) || !navigator.gpu) {
+    return { title: 'WebGPU is not available in this browser', text: `navigator.gpu is missing, so nothing can run on the GPU.\n${ENABLE_HELP}` };
+  }
+  if (typeof OffscreenCanvas === 'undefined' || !('transferControlToOffscreen' in HTMLCanvasElement.prototype)) {
+    return { title: 'This browser lacks OffscreenCanvas', text: 'Training runs in a worker that draws into transferred canvases; use a current Chrome, Edge, Firefox or Safari.' };
+  }
+  return null;
+}
+
+export function describeError(kind: ErrorKind, message: string): { title: string; text: string } {
+  switch (kind) {
+    case 'no-webgpu':
+      return { title: 'WebGPU is not available to the training worker', text: `${message}\n${ENABLE_HELP}` };
+    case 'device-lost':
+      return { title: 'The GPU device was lost', text: `${message}\nThe model on it is gone. You can restart on a new device from the last weights read back (they are saved at every epoch, on pause and on save).` };
+    case 'data':
+      return { title: 'The dataset could not be used', text: message };
+    case 'config':
+      return { title: 'Check the settings', text: message };
+    case 'checkpoint':
+      return { title: 'That model file cannot be loaded', text: message };
+    default:
+      return { title: 'Something went wrong', text: message };
+  }
+}

@@ -1,0 +1,87 @@
+// The user's own dataset: IDX files (plain or .gz) dropped on the page or picked. Each file is
+// sorted by its header (3 dimensions: images, 1: labels) and, when two files of a kind are given,
+// by name (t10k/test: test split), so the order in which files arrive does not matter. The bytes go to the worker, which parses and
+// validates them with the library's IDX reader.
+import type { DataSource, IdxPair } from '../shared/protocol';
+
+interface Picked { file: File; bytes: ArrayBuffer; ndims: number; test: boolean }
+
+/** The IDX header's dimension count (byte 3), decompressing the start of gzip files. */
+async function idxDims(bytes: ArrayBuffer): Promise<number> {
+  const head = new Uint8Array(bytes, 0, Math.min(4, bytes.byteLength));
+  if (head[0] !== 0x1f || head[1] !== 0x8b) return head.length === 4 && head[0] === 0 && head[1] === 0 ? head[3] : -1;
+  const reader = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip')).getReader();
+  try {
+    const { value } = await reader.read();
+    return value && value.length >= 4 && value[0] === 0 && value[1] === 0 ? value[3] : -1;
+  } catch {
+    return -1;
+  } finally {
+    reader.cancel().catch(() => undefined);
+  }
+}
+
+export class DatasetFiles {
+  private picked: Picked[] = [];
+
+  constructor(private readonly list: HTMLElement, private readonly onChange: () => void) {}
+
+  async add(files: ArrayLike<File>): Promise<void> {
+    for (const file of Array.from(files)) {
+      const bytes = await file.arrayBuffer();
+      const ndims = await idxDims(bytes);
+      const test = /t10k|test/i.test(file.name);
+      // A file of the same kind and split replaces the earlier one.
+      this.picked = this.picked.filter((p) => !(p.ndims === ndims && p.test === test));
+      this.picked.push({ file, bytes, ndims, test });
+    }
+    this.render();
+    this.onChange();
+  }
+
+  clear(): void {
+    this.picked = [];
+    this.render();
+    this.onChange();
+  }
+
+  /** A lone image (or label) file is the training split whatever its name; of two, the t10k/test one is the test split. */
+  private isTest(p: Picked): boolean {
+    return p.test && this.picked.some((q) => q !== p && q.ndims === p.ndims);
+  }
+
+  private find(ndims: number, test: boolean): Picked | undefined {
+    return this.picked.find((p) => p.ndims === ndims && this.isTest(p) === test);
+  }
+
+  /** What is still missing before training can start, or null when the training pair is there. */
+  missing(): string | null {
+    const bad = this.picked.find((p) => p.ndims !== 1 && p.ndims !== 3);
+    if (bad) return `${bad.file.name} is not an IDX image (idx3) or label (idx1) file`;
+    if (!this.find(3, false)) return 'add a training image file (e.g. train-images-idx3-ubyte.gz)';
+    if (!this.find(1, false)) return 'add a training label file (e.g. train-labels-idx1-ubyte.gz)';
+    if (!!this.find(3, true) !== !!this.find(1, true)) return 'add both test files (images and labels) or neither';
+    return null;
+  }
+
+  source(): DataSource {
+    const problem = this.missing();
+    if (problem) throw Object.assign(new Error(`Your dataset is incomplete: ${problem}.`), { name: 'DataError' });
+    const pair = (test: boolean): IdxPair | undefined => {
+      const images = this.find(3, test), labels = this.find(1, test);
+      return images && labels ? { images: images.bytes, labels: labels.bytes, imagesName: images.file.name, labelsName: labels.file.name } : undefined;
+    };
+    const trainImages = this.find(3, false)!.file.name;
+    return { kind: 'files', name: trainImages.replace(/[-_.]?(train|images?|idx3|ubyte|gz)+/gi, '').replace(/[-_.]+$/, '') || 'custom', train: pair(false)!, test: pair(true) };
+  }
+
+  private render(): void {
+    this.list.replaceChildren(...this.picked.map((p) => {
+      const li = document.createElement('li');
+      const kind = p.ndims === 3 ? 'images' : p.ndims === 1 ? 'labels' : 'not IDX';
+      li.textContent = `${p.file.name} — ${this.isTest(p) ? 'test' : 'train'} ${kind}, ${(p.file.size / 1e6).toFixed(1)} MB`;
+      if (kind === 'not IDX') li.className = 'bad';
+      return li;
+    }));
+  }
+}

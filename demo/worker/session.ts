@@ -1,0 +1,179 @@
+// One model being trained: the VAE, its data resident on the GPU, and the training loop. The loop
+// follows the CLI (src/cli/train.ts): per-epoch shuffles from Philox(seed, 1), one submit per
+// step, losses read back through the model's loss ring without waiting for the GPU. Between
+// steps it lets the views refresh and yields to the worker's event loop so pause/save messages
+// are handled promptly.
+import { Philox, saveCheckpoint, VAE, type AcquiredDevice, type ResidentData, type StepLoss, type VaeConfig } from '../../src/index';
+import type { EpochReport, FromWorker, LossChunk, Settings } from '../shared/protocol';
+import { TEST_LIMIT, type LoadedData } from './data';
+import type { Views } from './views';
+
+/** Yields to the event loop (a macrotask), unlike `await` on a settled promise. */
+const channel = new MessageChannel();
+const waiting: (() => void)[] = [];
+channel.port1.onmessage = () => waiting.shift()?.();
+const yieldTask = () => new Promise<void>((resolve) => {
+  waiting.push(resolve);
+  channel.port2.postMessage(null);
+});
+
+const RATE_WINDOW_MS = 4000;
+/** Test examples per evaluation submit: the whole test subset (TEST_LIMIT) in one go. */
+const EVAL_BATCH = TEST_LIMIT;
+
+export function configFor(settings: Settings, data: LoadedData): Partial<VaeConfig> {
+  const { rows, cols } = data.train;
+  return {
+    inputDim: rows * cols, imageShape: [rows, cols], hidden: settings.hidden, latent: settings.latent,
+    likelihood: settings.likelihood, beta: settings.beta,
+    // A fixed sigma of 1 on [0, 1] pixels barely rewards reconstruction; learn a global one instead.
+    sigma: settings.likelihood === 'gaussian' ? 'learned' : 1,
+  };
+}
+
+export class Session {
+  private readonly order: Philox;
+  private readonly stepsPerEpoch: number;
+  private epoch = 1;
+  private stepInEpoch = 0;
+  private epochStart = 0;
+  private acc = { loss: 0, rec: 0, kl: 0, n: 0 };
+  private running: Promise<void> | null = null;
+  private stopRequested = false;
+  private arrivals: { t: number; examples: number }[] = [];
+  private startedAt = 0;
+  /** Runs after each epoch's report (the worker snapshots the weights there). */
+  onEpochEnd?: () => Promise<void>;
+
+  private constructor(
+    readonly vae: VAE,
+    readonly data: LoadedData,
+    private readonly trainData: ResidentData,
+    private readonly testData: ResidentData,
+    private readonly views: Views,
+    private readonly post: (m: FromWorker) => void,
+  ) {
+    this.order = new Philox(vae.training.seed, 1);
+    this.stepsPerEpoch = Math.ceil(data.train.count / vae.training.batch);
+  }
+
+  /** A new model from `settings`, or the weights of a checkpoint (`initialParams`) when given. */
+  static async create(device: AcquiredDevice, settings: Settings, data: LoadedData, views: Views, post: (m: FromWorker) => void,
+    loaded?: { config: VaeConfig; flat: Float32Array }): Promise<Session> {
+    const vae = await VAE.create(loaded?.config ?? configFor(settings, data), {
+      // owned: false, so vae.destroy() frees the model's buffers but keeps the worker's device.
+      device: { ...device, owned: false },
+      batch: Math.min(settings.batch, data.train.count), lr: settings.lr, seed: settings.seed,
+      initialParams: loaded?.flat,
+    });
+    // Compile the test evaluation now, so the first epoch's end does not stall on it.
+    await vae.plan('eval', Math.min(EVAL_BATCH, data.test.count));
+    return new Session(vae, data, vae.upload(data.train), vae.upload(data.test), views, post);
+  }
+
+  get training(): boolean {
+    return this.running !== null;
+  }
+
+  get steps(): number {
+    return this.vae.step;
+  }
+
+  start(onStopped: (error?: unknown) => void): void {
+    if (this.running) return;
+    this.stopRequested = false;
+    this.startedAt = performance.now();
+    this.arrivals = [];
+    this.running = this.loop().then(() => onStopped(), onStopped).finally(() => (this.running = null));
+  }
+
+  /** Stops after the current step and waits until every submitted step's loss is reported. */
+  async stop(): Promise<void> {
+    this.stopRequested = true;
+    await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    const vae = this.vae, n = this.data.train.count;
+    let lastYield = performance.now();
+    while (!this.stopRequested) {
+      if (this.stepInEpoch === 0) {
+        this.trainData.setOrder(this.order.permutation(n));
+        this.epochStart = performance.now();
+      }
+      await vae.trainStep({ data: this.trainData, index: this.stepInEpoch });
+      this.collect(vae.losses.take());
+      if (++this.stepInEpoch === this.stepsPerEpoch) await this.endEpoch();
+      await this.views.maybeRefresh(vae);
+      if (performance.now() - lastYield > 20) {
+        await yieldTask();
+        lastYield = performance.now();
+      }
+    }
+    this.collect(await vae.readLosses());
+  }
+
+  /** Folds newly read losses into the epoch's sums and reports them as one chart point. */
+  private collect(losses: StepLoss[]): void {
+    if (!losses.length) return;
+    const chunk: LossChunk = { step: losses[losses.length - 1].step, steps: losses.length, loss: 0, rec: 0, kl: 0 };
+    let examples = 0;
+    for (const l of losses) {
+      chunk.loss += l.loss / losses.length;
+      chunk.rec += l.rec / losses.length;
+      chunk.kl += l.kl / losses.length;
+      examples += l.examples;
+      this.acc.loss += l.loss * l.examples;
+      this.acc.rec += l.rec * l.examples;
+      this.acc.kl += l.kl * l.examples;
+      this.acc.n += l.examples;
+    }
+    this.post({ type: 'progress', chunks: [chunk], epoch: this.epoch, examplesPerSecond: this.throughput(examples) });
+  }
+
+  /**
+   * Examples per second over the last few seconds of wall time (test evaluation and view refreshes
+   * included: it is the rate a user actually gets). Losses arrive in bursts, so a per-burst rate
+   * would jump around.
+   */
+  private throughput(examples: number): number {
+    const now = performance.now();
+    this.arrivals.push({ t: now, examples });
+    while (this.arrivals.length > 2 && now - this.arrivals[1].t > RATE_WINDOW_MS) this.arrivals.shift();
+    const first = this.arrivals[0];
+    const span = (now - (this.arrivals.length > 1 ? first.t : this.startedAt)) / 1000;
+    const counted = this.arrivals.slice(this.arrivals.length > 1 ? 1 : 0).reduce((n, a) => n + a.examples, 0);
+    return span > 0 ? counted / span : 0;
+  }
+
+  private async endEpoch(): Promise<void> {
+    this.collect(await this.vae.readLosses()); // every loss of this epoch, so the mean is exact
+    const t = await this.vae.elbo(this.testData, { seed: this.vae.training.seed, batch: EVAL_BATCH });
+    const a = this.acc;
+    const report: EpochReport = {
+      epoch: this.epoch, step: this.vae.step - 1,
+      train: { loss: a.loss / a.n, rec: a.rec / a.n, kl: a.kl / a.n },
+      test: { loss: t.loss, rec: t.rec, kl: t.kl, examples: t.examples },
+      seconds: (performance.now() - this.epochStart) / 1000,
+    };
+    if (!Number.isFinite(report.train.loss)) throw new Error(`training diverged in epoch ${this.epoch} (loss ${report.train.loss}); reset and try a smaller learning rate`);
+    this.post({ type: 'epoch', report });
+    await this.onEpochEnd?.();
+    this.epoch++;
+    this.stepInEpoch = 0;
+    this.acc = { loss: 0, rec: 0, kl: 0, n: 0 };
+  }
+
+  get currentEpoch(): number {
+    return this.epoch;
+  }
+
+  /** The model as checkpoint bytes, in the CLI's format (same metadata keys where they apply). */
+  checkpoint(): Promise<Uint8Array> {
+    return saveCheckpoint(this.vae, { dataset: this.data.name, steps: String(this.vae.step), seed: String(this.vae.training.seed), source: 'webgpu-vae demo' });
+  }
+
+  destroy(): void {
+    this.vae.destroy(); // frees the resident data too: it lives in the model's buffer arena
+  }
+}

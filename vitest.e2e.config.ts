@@ -1,0 +1,18 @@
+import { defineConfig } from 'vitest/config';
+
+// End-to-end tests of the browser demo (npm run test:e2e): build it, serve dist-demo/ with
+// `vite preview`, drive the system Chromium with Playwright from Node. Files run one at a time
+// (they share one software GPU); training in the browser on SwiftShader needs long timeouts.
+// WEBGPU_VAE_E2E tells the test files they run under this config (with its build + preview
+// server); under any other config that happens to match them they skip instead of failing.
+export default defineConfig({
+  test: {
+    include: ['tests/e2e/**/*.test.ts'],
+    globalSetup: ['tests/e2e/setup.ts'],
+    env: { WEBGPU_VAE_E2E: '1' },
+    fileParallelism: false,
+    // About 10-25 s per test on an idle 2-core machine; generous limits for a busy shared one.
+    testTimeout: 300_000,
+    hookTimeout: 120_000,
+  },
+});
