@@ -8,23 +8,50 @@
 // Storage: A is [M,K] (or [K,M] when transA), B is [K,N] (or [N,K] when transB), row-major f32.
 //
 // Variant `register` (default on software adapters): no workgroup memory and no barriers, which
-// are slow on SwiftShader; each invocation owns a TM x TN block of C held in registers and streams
-// A and B straight from storage. Loads are clamped to the last row/column so the inner loop has no
-// branches; only the final stores are guarded, which makes unaligned shapes cost nothing extra.
+// are slow on SwiftShader (a CPU, where every storage load costs ~20x an fma and a barrier ~500x);
+// each invocation owns a TM x TN block of C held in scalar registers and streams A and B straight
+// from storage, with the k loop unrolled UNROLL_K times. Big blocks are what make it fast: each
+// step loads TM + TN values for TM * TN fmas. Loads are clamped to the last row/column so the
+// inner loop has no branches; only the final stores are guarded, so unaligned shapes cost nothing
+// extra.
+// Variant `register-subgroup` (fastest on SwiftShader; needs the `subgroups` feature): the same,
+// but a workgroup is one 4-lane subgroup that shares a strip of B. Lane l owns rows
+// row0 + l + 4i (i < TM) and all TN columns of a 4*TM x TN block; per k step it loads its TM values
+// of A and TN/4 of the strip of B and gets the rest of the strip with subgroupBroadcast, so a step
+// costs TM + TN/4 loads for TM * TN fmas. The lane is subgroup_invocation_id, and a workgroup of
+// 4 invocations is one subgroup on any adapter (WebGPU subgroups have at least 4 lanes), so this
+// is correct whatever the adapter's subgroup size; with no early return, all 4 lanes reach every
+// broadcast. With `subgroups: false` it falls back to `register`.
 // Variant `tiled` (default on GPUs): a workgroup stages TILE_K-deep slices of A and B in
 // workgroup memory and each invocation accumulates a TM x TN block from them.
-// Bindings: a (read), b (read), [bias (read)], [y (read), the activation output for act'], c (write).
 import { wgsl } from './wgsl';
 import { activationWGSL, type Activation } from './activation';
 import { type Kernel } from './common';
 
-export type MatmulVariant = 'register' | 'tiled';
+export type MatmulVariant = 'register' | 'register-subgroup' | 'tiled';
 
-/** Block and workgroup sizes; the WGSL and the dispatch arithmetic both read these. */
+/**
+ * Block and workgroup sizes; the WGSL and the dispatch arithmetic both read these. TM x TN is one
+ * invocation's block of C; LANES invocations (a subgroup) share a strip of B, so a workgroup
+ * covers BM = TM * WGY * LANES rows and BN = TN * WGX / LANES columns (see `matmulBlock`).
+ * UNROLL_K: k steps per loop iteration of the register variants; TILE_K: k depth staged by `tiled`.
+ * Measured on SwiftShader: bigger blocks and unrolling run faster (16 x 32 with subgroups ran ~25%
+ * faster than 8 x 16), but its compile time grows about quadratically with the block (16 x 32:
+ * ~20 s per kernel, against ~2 s for 8 x 16), and every shape is a separate kernel.
+ */
 export const MATMUL_TILES = {
-  register: { TM: 4, TN: 8, WGX: 8, WGY: 8, TILE_K: 0 },
-  tiled: { TM: 4, TN: 4, WGX: 16, WGY: 16, TILE_K: 16 },
+  register: { TM: 8, TN: 8, WGX: 4, WGY: 4, LANES: 1, UNROLL_K: 4, TILE_K: 0 },
+  'register-subgroup': { TM: 8, TN: 16, WGX: 4, WGY: 1, LANES: 4, UNROLL_K: 4, TILE_K: 0 },
+  tiled: { TM: 4, TN: 4, WGX: 16, WGY: 16, LANES: 1, UNROLL_K: 1, TILE_K: 16 },
 } as const;
+
+type Tile = (typeof MATMUL_TILES)[MatmulVariant];
+
+/** Rows (BM) and columns (BN) of C that one workgroup of `variant` computes. */
+export function matmulBlock(variant: MatmulVariant): { BM: number; BN: number } {
+  const t: Tile = MATMUL_TILES[variant];
+  return { BM: t.TM * t.WGY * t.LANES, BN: (t.TN * t.WGX) / t.LANES };
+}
 
 export interface MatmulShape { M: number; N: number; K: number }
 
@@ -38,6 +65,16 @@ export interface MatmulParams extends MatmulShape {
   /** Multiply the result by act'(y[M,N]) of this activation (backward through the layer below). */
   gradActivation?: Activation;
   variant?: MatmulVariant;
+  /**
+   * Whether the device has the `subgroups` feature. Variants that use subgroups emit
+   * `enable subgroups;` unless this is false, in which case they fall back to `register`.
+   */
+  subgroups?: boolean;
+}
+
+/** True for variants that use subgroup operations (and so need the `subgroups` feature). */
+export function matmulVariantNeedsSubgroups(v: MatmulVariant): boolean {
+  return MATMUL_TILES[v].LANES > 1;
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -47,12 +84,14 @@ export function matmul(p: MatmulParams): Kernel<MatmulShape> {
   if (!(M > 0 && N > 0 && K > 0) || ![M, N, K].every(Number.isInteger)) {
     throw new Error(`matmul: shape must be positive integers, got M=${M} N=${N} K=${K}`);
   }
-  const variant = p.variant ?? 'register';
+  const requested = p.variant ?? 'register';
+  const variant: MatmulVariant = matmulVariantNeedsSubgroups(requested) && p.subgroups === false ? 'register' : requested;
+  const useSubgroups = matmulVariantNeedsSubgroups(variant);
   const act = p.activation ?? 'none';
   const gradAct = p.gradActivation ?? 'none';
   const hasBias = !!p.bias;
   const hasY = gradAct !== 'none';
-  const t = MATMUL_TILES[variant];
+  const t: Tile = MATMUL_TILES[variant];
   const bindings = [
     { name: 'a', kind: 'read' as const },
     { name: 'b', kind: 'read' as const },
@@ -79,45 +118,60 @@ fn epilogue(v: f32, row: u32, col: u32) -> f32 {
   return s;
 }`;
   if (act !== 'none' && gradAct !== 'none') throw new Error('matmul: activation and gradActivation are exclusive');
-  const body = variant === 'register' ? registerBody(p, t.TM, t.TN) : tiledBody(p);
+  const body = variant === 'tiled' ? tiledBody(p) : registerBody(p, variant);
   const tag = `${p.transA ? 't' : 'n'}${p.transB ? 't' : 'n'}`;
   return {
     name: `matmul_${tag}${hasBias ? '_bias' : ''}${act !== 'none' ? '_' + act : ''}${hasY ? '_dact_' + gradAct : ''}_${variant}`,
-    code: `${decls}\n${epilogue}\n${body}`,
+    code: `${useSubgroups ? 'enable subgroups;\n' : ''}${decls}\n${epilogue}\n${body}`,
     bindings,
-    dispatch: (s) => [Math.ceil(s.N / (t.TN * t.WGX)), Math.ceil(s.M / (t.TM * t.WGY)), 1],
+    dispatch: (s) => {
+      const { BM, BN } = matmulBlock(variant);
+      return [Math.ceil(s.N / BN), Math.ceil(s.M / BM), 1];
+    },
   };
 }
 
-function registerBody(p: MatmulParams, TM: number, TN: number): string {
+function registerBody(p: MatmulParams, variant: MatmulVariant): string {
   const { M, N, K } = p;
-  const { WGX, WGY } = MATMUL_TILES.register;
+  const { TM, TN, WGX, WGY, LANES, UNROLL_K }: Tile = MATMUL_TILES[variant];
+  const { BM, BN } = matmulBlock(variant);
+  const sg = LANES > 1;
+  if (sg && (WGX * WGY !== LANES || LANES !== 4 || TN % LANES)) throw new Error('matmul: a register-subgroup workgroup must be one 4-lane subgroup');
   const rows = range(TM), cols = range(TN);
-  const aIndex = (i: number) => (p.transA ? `kM + r${i}` : `ra${i} + k`);
-  const bIndex = (j: number) => (p.transB ? `cb${j} + k` : `kN + c${j}`);
+  // Per k step a lane loads a_i (its TM rows of A) and b_j (its TN columns of B), or with
+  // subgroups lb_j, its quarter of the strip of B (columns col0 + 4 j + lane), and gets b_j for all
+  // TN columns by broadcasting lb_(j/4) from lane j % 4.
+  const bLoads = sg ? range(TN / LANES) : cols;
+  const rowStep = sg ? LANES : 1;
+  // Element offsets; r_i, c_j are premultiplied by the row stride of A / B where it applies.
+  const aAt = (i: number, u: number) => (p.transA ? `a[r${i} + kM${u ? ` + ${u * M}u` : ''}]` : `a[r${i} + k${u ? ` + ${u}u` : ''}]`);
+  const bAt = (j: number, u: number) => (p.transB ? `b[c${j} + k${u ? ` + ${u}u` : ''}]` : `b[c${j} + kN${u ? ` + ${u * N}u` : ''}]`);
+  const step = (u: number) => [
+    ...rows.map((i) => `    let a${i}_${u} = ${aAt(i, u)};`),
+    ...bLoads.map((j) => `    let ${sg ? 'lb' : 'b'}${j}_${u} = ${bAt(j, u)};`),
+    ...(sg ? cols.map((j) => `    let b${j}_${u} = subgroupBroadcast(lb${Math.floor(j / LANES)}_${u}, ${j % LANES}u);`) : []),
+    ...rows.map((i) => cols.map((j) => `acc${i}_${j} = fma(a${i}_${u}, b${j}_${u}, acc${i}_${j});`).join(' ')).map((l) => `    ${l}`),
+  ].join('\n');
+  const kSteps = (k: string, n: number) => `    let k = ${k};${p.transA ? ` let kM = k * ${M}u;` : ''}${p.transB ? '' : ` let kN = k * ${N}u;`}
+${range(n).map(step).join('\n')}`;
+  const kMain = K - (K % UNROLL_K);
   return `
 @compute @workgroup_size(${WGX}, ${WGY})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let row0 = gid.y * ${TM}u;
-  let col0 = gid.x * ${TN}u;
-  if (row0 >= ${M}u || col0 >= ${N}u) { return; }
-${rows.map((i) => `  let r${i} = min(row0 + ${i}u, ${M - 1}u);${p.transA ? '' : ` let ra${i} = r${i} * ${K}u;`}`).join('\n')}
-${cols.map((j) => `  let c${j} = min(col0 + ${j}u, ${N - 1}u);${p.transB ? ` let cb${j} = c${j} * ${K}u;` : ''}`).join('\n')}
-${rows.map((i) => `  var acc${i}: array<f32, ${TN}>;`).join('\n')}
-  for (var k = 0u; k < ${K}u; k++) {
-    ${p.transA ? `let kM = k * ${M}u;` : ''}
-    ${p.transB ? '' : `let kN = k * ${N}u;`}
-${rows.map((i) => `    let a${i} = a[${aIndex(i)}];`).join('\n')}
-${cols.map((j) => `    let b${j} = b[${bIndex(j)}];`).join('\n')}
-${rows.map((i) => cols.map((j) => `    acc${i}[${j}] = fma(a${i}, b${j}, acc${i}[${j}]);`).join('\n')).join('\n')}
+fn main(@builtin(workgroup_id) wid: vec3<u32>, ${sg ? '@builtin(subgroup_invocation_id) lane: u32' : '@builtin(local_invocation_id) lxy: vec3<u32>'}) {
+${sg ? `  let row0 = wid.y * ${BM}u + lane;
+  let col0 = wid.x * ${BN}u;`
+: `  let row0 = wid.y * ${BM}u + lxy.y * ${TM}u;
+  let col0 = wid.x * ${BN}u + lxy.x * ${TN}u;
+  if (row0 >= ${M}u || col0 >= ${N}u) { return; }`}
+${rows.map((i) => `  let r${i} = min(row0 + ${i * rowStep}u, ${M - 1}u)${p.transA ? '' : ` * ${K}u`};`).join('\n')}
+${bLoads.map((j) => `  let c${j} = min(col0 + ${sg ? `${j * LANES}u + lane` : `${j}u`}, ${N - 1}u)${p.transB ? ` * ${K}u` : ''};`).join('\n')}
+${rows.map((i) => `  ${cols.map((j) => `var acc${i}_${j} = 0.0;`).join(' ')}`).join('\n')}
+  for (var k0 = 0u; k0 < ${kMain}u; k0 += ${UNROLL_K}u) {
+${kSteps('k0', UNROLL_K)}
   }
-${rows
-  .map((i) =>
-    cols
-      .map((j) => `  if (row0 + ${i}u < ${M}u && col0 + ${j}u < ${N}u) { c[(row0 + ${i}u) * ${N}u + col0 + ${j}u] = epilogue(acc${i}[${j}], row0 + ${i}u, col0 + ${j}u); }`)
-      .join('\n'),
-  )
-  .join('\n')}
+${K % UNROLL_K ? `  for (var k1 = ${kMain}u; k1 < ${K}u; k1++) {\n${kSteps('k1', 1)}\n  }` : ''}
+${rows.map((i) => `  let ro${i} = row0 + ${i * rowStep}u;`).join('\n')}
+${rows.map((i) => cols.map((j) => `  if (ro${i} < ${M}u && col0 + ${j}u < ${N}u) { c[ro${i} * ${N}u + col0 + ${j}u] = epilogue(acc${i}_${j}, ro${i}, col0 + ${j}u); }`).join('\n')).join('\n')}
 }`;
 }
 

@@ -8,7 +8,7 @@ import { actRef, actDerivRef, columnSumRef, matmulRef } from './reference/dense'
 const shapes: [number, number, number][] = [
   [1, 1, 1], [7, 5, 3], [33, 17, 9], [128, 40, 400], [129, 33, 65], [64, 64, 64],
 ];
-const variants: MatmulVariant[] = ['register', 'tiled'];
+const variants: MatmulVariant[] = ['register', 'register-subgroup', 'tiled'];
 const tol = { atol: 1e-5, rtol: 1e-5 };
 
 describe.each(variants)('matmul (%s)', (variant) => {
