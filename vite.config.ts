@@ -73,7 +73,8 @@ export default defineConfig({
     sourcemap: true,
     // The MNIST files are large by nature; do not warn about them.
     chunkSizeWarningLimit: 1024,
-    rolldownOptions: quietNodeImports,
+    // Two pages: the training demo, and the example of embedding the model in an app's own WebGPU code.
+    rolldownOptions: { ...quietNodeImports, input: { index: resolve(root, 'demo/index.html'), embed: resolve(root, 'demo/embed.html') } },
   },
   worker: { format: 'es', rolldownOptions: quietNodeImports },
   // WebGPU needs a secure context: localhost/127.0.0.1 are, a LAN address over http is not.
