@@ -20,10 +20,19 @@ export type GraphKind = 'train' | 'eval' | 'encode' | 'decode' | 'reconstruct' |
 export interface KernelChoice {
   matmul: MatmulVariant;
   elboThreadsPerRow: number;
+  /** Whether the device has the `subgroups` feature (subgroup variants fall back without it). */
+  subgroups: boolean;
 }
 
-export function kernelsFor(isSoftware: boolean): KernelChoice {
-  return isSoftware ? { matmul: 'register', elboThreadsPerRow: 1 } : { matmul: 'tiled', elboThreadsPerRow: 64 };
+/**
+ * Software adapters (SwiftShader) pay dearly for workgroup barriers and memory, so they get the
+ * register-blocked matmul (sharing B through subgroup broadcasts when available) and one thread
+ * per ELBO row; GPUs get the shared-memory tiled matmul and a 64-thread row reduction.
+ */
+export function kernelsFor(adapter: { isSoftware: boolean; subgroups: boolean }): KernelChoice {
+  const { isSoftware, subgroups } = adapter;
+  if (isSoftware) return { matmul: subgroups ? 'register-subgroup' : 'register', elboThreadsPerRow: 1, subgroups };
+  return { matmul: 'tiled', elboThreadsPerRow: 64, subgroups };
 }
 
 /** Buffers shared by every graph of one model. */
@@ -83,7 +92,7 @@ export function buildPlan(ctx: PlanContext, kind: GraphKind, rows: number): Plan
   const D = c.inputDim, Z = c.latent;
   const L = kind === 'train' || kind === 'eval' ? c.samples : 1;
   const B = rows;
-  const variant = kernels.matmul;
+  const variant = kernels.matmul, subgroups = kernels.subgroups;
   const enc = encoderLayers(c), dec = decoderLayers(c);
 
   /** y = act(x W^T + b) for each layer in turn; returns every layer's output. */
@@ -94,7 +103,7 @@ export function buildPlan(ctx: PlanContext, kind: GraphKind, rows: number): Plan
       const activation = i === layers.length - 1 ? lastActivation : c.activation;
       const out = buf(`${prefix}${i}`, M * l.outDim);
       const shape = { M, N: l.outDim, K: l.inDim };
-      graph.add(bindKernel(matmul({ ...shape, transB: true, bias: true, activation, variant }), shape), {
+      graph.add(bindKernel(matmul({ ...shape, transB: true, bias: true, activation, variant, subgroups }), shape), {
         a: input, b: param(l.weight), bias: param(l.bias), c: out,
       });
       outs.push(out);
@@ -109,13 +118,13 @@ export function buildPlan(ctx: PlanContext, kind: GraphKind, rows: number): Plan
     for (let i = layers.length - 1; i >= 0; i--) {
       const l = layers[i];
       const wShape = { M: l.outDim, N: l.inDim, K: M };
-      graph.add(bindKernel(matmul({ ...wShape, transA: true, variant }), wShape), { a: dPre, b: inputs[i], c: grad(l.weight) });
+      graph.add(bindKernel(matmul({ ...wShape, transA: true, variant, subgroups }), wShape), { a: dPre, b: inputs[i], c: grad(l.weight) });
       graph.add(bindKernel(columnSum({ rows: M, cols: l.outDim }), { rows: M, cols: l.outDim }), { x: dPre, out: grad(l.bias) });
       if (i === 0 && !dInput0) break;
       const dIn = i === 0 ? dInput0! : buf(`${prefix}${i - 1}`, M * l.inDim);
       const xShape = { M, N: l.inDim, K: l.outDim };
       const gradActivation = i === 0 ? 'none' : c.activation;
-      graph.add(bindKernel(matmul({ ...xShape, gradActivation, variant }), xShape), {
+      graph.add(bindKernel(matmul({ ...xShape, gradActivation, variant, subgroups }), xShape), {
         a: dPre, b: param(l.weight), ...(i === 0 ? {} : { y: inputs[i] }), c: dIn,
       });
       dPre = dIn;

@@ -89,7 +89,7 @@ export class VAE {
     if (t.optimizer !== 'adam' && t.optimizer !== 'sgd') throw new ConfigError(`optimizer must be 'adam' or 'sgd', got '${t.optimizer}'`);
     this.acquired = 'device' in opts.device && 'adapter' in opts.device ? (opts.device as AcquiredDevice) : wrapDevice(opts.device as GPUDevice);
     this.device = this.acquired.device;
-    this.kernels = { ...kernelsFor(this.acquired.adapter.isSoftware), ...opts.kernels };
+    this.kernels = { ...kernelsFor(this.acquired.adapter), ...opts.kernels };
     this.layout = paramLayout(config);
     this.arena = new BufferArena(this.device);
     this.cache = pipelineCacheFor(this.device);
