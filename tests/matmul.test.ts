@@ -2,7 +2,7 @@ import { describe, it } from 'vitest';
 import { bindKernel } from '../shaders/common';
 import { columnSum, matmul, type MatmulVariant } from '../shaders/matmul';
 import { expectClose, f32, testData } from './helpers/compare';
-import { runKernels } from './helpers/gpu';
+import { gpu, runKernels } from './helpers/gpu';
 import { actRef, actDerivRef, columnSumRef, matmulRef } from './reference/dense';
 
 const shapes: [number, number, number][] = [
@@ -11,13 +11,17 @@ const shapes: [number, number, number][] = [
 const variants: MatmulVariant[] = ['register', 'register-subgroup', 'tiled'];
 const tol = { atol: 1e-5, rtol: 1e-5 };
 
+// Subgroup variants need the device feature; without it (e.g. Deno's wgpu) they must fall back to
+// the plain register kernel, and that fallback is what gets tested there.
+const subgroupsOn = async () => (await gpu()).device.features.has('subgroups');
+
 describe.each(variants)('matmul (%s)', (variant) => {
   for (const [M, N, K] of shapes) {
     for (const [transA, transB] of [[false, false], [false, true], [true, false]] as const) {
       it(`${M}x${N}x${K} transA=${transA} transB=${transB}`, async () => {
         const a = f32(testData(M * K, M + 3 * K));
         const b = f32(testData(K * N, N + 7 * K));
-        const k = bindKernel(matmul({ M, N, K, transA, transB, variant }), { M, N, K });
+        const k = bindKernel(matmul({ M, N, K, transA, transB, variant, subgroups: await subgroupsOn() }), { M, N, K });
         const { c } = await runKernels([k], { a, b }, { c: M * N });
         expectClose(c, matmulRef(a, b, M, N, K, transA, transB), { atol: 1e-5 * K, rtol: 1e-5 }, k.name);
       });
@@ -28,7 +32,7 @@ describe.each(variants)('matmul (%s)', (variant) => {
     const [M, N, K] = [33, 19, 21];
     for (const act of ['relu', 'leaky_relu', 'tanh', 'sigmoid', 'softplus'] as const) {
       const x = f32(testData(M * K, 1, -2, 2)), w = f32(testData(N * K, 2)), bias = f32(testData(N, 3));
-      const k = bindKernel(matmul({ M, N, K, transB: true, bias: true, activation: act, variant }), { M, N, K });
+      const k = bindKernel(matmul({ M, N, K, transB: true, bias: true, activation: act, variant, subgroups: await subgroupsOn() }), { M, N, K });
       const { c } = await runKernels([k], { a: x, b: w, bias }, { c: M * N });
       const pre = matmulRef(x, w, M, N, K, false, true);
       const ref = pre.map((v, i) => actRef(act, v + bias[i % N]));
@@ -42,7 +46,7 @@ describe.each(variants)('matmul (%s)', (variant) => {
       const dy = f32(testData(M * K, 4)), w = f32(testData(K * N, 5));
       const pre = f32(testData(M * N, 6, -3, 3));
       const y = f32(pre.map((v) => actRef(act, v)));
-      const k = bindKernel(matmul({ M, N, K, gradActivation: act, variant }), { M, N, K });
+      const k = bindKernel(matmul({ M, N, K, gradActivation: act, variant, subgroups: await subgroupsOn() }), { M, N, K });
       const { c } = await runKernels([k], { a: dy, b: w, y }, { c: M * N });
       const ref = matmulRef(dy, w, M, N, K).map((v, i) => v * actDerivRef(act, pre[i]));
       expectClose(c, ref, { atol: 1e-4, rtol: 1e-4 }, k.name);
