@@ -88,9 +88,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let t = x[b * ${D}u + d];
     let o = out[r * ${D}u + d];
 #if ${!gauss}
-    nll_sum += max(o, 0.0) - t * o + log(1.0 + exp(-abs(o)));
-#if ${grads}
+    // One exp serves both the stable softplus and the sigmoid.
     let e = exp(-abs(o));
+    nll_sum += max(o, 0.0) - t * o + log(1.0 + e);
+#if ${grads}
     let sig = select(e / (1.0 + e), 1.0 / (1.0 + e), o >= 0.0);
     dout[r * ${D}u + d] = (sig - t) * gscale;
 #endif
