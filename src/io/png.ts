@@ -73,6 +73,11 @@ function tile(images: Float32Array, index: number, size: number): Float32Array {
   return images.subarray(index * size, (index + 1) * size);
 }
 
+/** One grid row: images start .. start + n - 1. */
+function tilesFrom(images: Float32Array, start: number, n: number, size: number): TileRow {
+  return Array.from({ length: n }, (_, i) => tile(images, start + i, size));
+}
+
 /**
  * PNG of `count` images (row-major, `rows * cols` values each) in a grid
  * min(count, gridCols) tiles wide, filled row by row; a partial last row is
@@ -88,11 +93,9 @@ export function imageGridPng(
   opts: GridOptions = {},
 ): Uint8Array {
   checkArgs(images, count, rows, cols, gridCols, 'imageGridPng');
-  const size = rows * cols;
   const tileRows: TileRow[] = [];
   for (let start = 0; start < count; start += gridCols) {
-    const n = Math.min(gridCols, count - start);
-    tileRows.push(Array.from({ length: n }, (_, i) => tile(images, start + i, size)));
+    tileRows.push(tilesFrom(images, start, Math.min(gridCols, count - start), rows * cols));
   }
   return renderGrid(tileRows, rows, cols, opts);
 }
@@ -119,8 +122,7 @@ export function pairsGridPng(
   const tileRows: TileRow[] = [];
   for (let start = 0; start < count; start += gridCols) {
     const n = Math.min(gridCols, count - start);
-    tileRows.push(Array.from({ length: n }, (_, i) => tile(originals, start + i, size)));
-    tileRows.push(Array.from({ length: n }, (_, i) => tile(reconstructions, start + i, size)));
+    tileRows.push(tilesFrom(originals, start, n, size), tilesFrom(reconstructions, start, n, size));
   }
   const bandGap = 2 * (opts.pad ?? 1) + 2;
   return renderGrid(tileRows, rows, cols, opts, (r) => (r % 2 === 1 ? bandGap : 0));
