@@ -46,6 +46,30 @@ describe('built package', () => {
     const r = JSON.parse(out.trim().split('\n').pop()!);
     expect(r.vae).toBe('function');
     expectClose(r.c, matmulRef(r.a, r.b, 5, 3, 4), { atol: 1e-5, rtol: 1e-5 }, 'matmul from dist/');
+
+    // The same built kernels entry on Deno's own WebGPU (wgpu), when a Deno binary is installed.
+    const deno = join(ROOT, 'node_modules', '@deno', 'linux-x64-glibc', 'deno');
+    if (!existsSync(deno)) return;
+    writeFileSync(join(consumer, 'deno.js'), `
+      import { compile, matmul } from ${JSON.stringify(join(ROOT, 'dist', 'kernels.js'))};
+      const device = await (await navigator.gpu.requestAdapter()).requestDevice();
+      const [M, N, K] = [5, 3, 4];
+      const a = Float32Array.from({ length: M * K }, (_, i) => (i % 7) - 3);
+      const b = Float32Array.from({ length: K * N }, (_, i) => (i % 5) * 0.5 - 1);
+      const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+      const [ga, gb] = [a, b].map((x) => { const g = device.createBuffer({ size: x.byteLength, usage }); device.queue.writeBuffer(g, 0, x); return g; });
+      const c = device.createBuffer({ size: M * N * 4, usage });
+      (await compile(device, matmul({ M, N, K }), { M, N, K })).bind({ a: ga, b: gb, c }).run();
+      const read = device.createBuffer({ size: M * N * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      const enc = device.createCommandEncoder(); enc.copyBufferToBuffer(c, 0, read, 0, M * N * 4); device.queue.submit([enc.finish()]);
+      await read.mapAsync(GPUMapMode.READ);
+      console.log(JSON.stringify({ a: [...a], b: [...b], c: [...new Float32Array(read.getMappedRange())] }));
+    `);
+    const env: NodeJS.ProcessEnv = { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' };
+    if (!env.VK_ICD_FILENAMES && !existsSync('/dev/nvidia0') && !existsSync('/dev/dri/renderD128')) env.VK_ICD_FILENAMES = '/usr/lib/chromium/vk_swiftshader_icd.json';
+    const dout = execFileSync(deno, ['run', '-A', 'deno.js'], { cwd: consumer, encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const d = JSON.parse(dout.trim().split('\n').pop()!);
+    expectClose(d.c, matmulRef(d.a, d.b, 5, 3, 4), { atol: 1e-5, rtol: 1e-5 }, 'matmul from dist/ on Deno');
   });
 });
 
