@@ -114,8 +114,10 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
     const later = await atStep(page, STEPS);
     const seconds = (performance.now() - t0) / 1000;
     console.log(`e2e: first reported loss ${first.toFixed(1)}, at "${later}" after ${seconds.toFixed(1)} s`);
-    expect(first).toBeGreaterThan(300); // about 784 ln 2 per image before training
-    expect(numberIn(later, 'loss')).toBeLessThan(0.7 * first);
+    // Losses reach the page every few steps, so the first one shown may already be well below
+    // the untrained model's ~784 ln 2 = 543 nats; compare with both.
+    expect(numberIn(later, 'loss')).toBeLessThan(first);
+    expect(numberIn(later, 'loss')).toBeLessThan(0.7 * 784 * Math.LN2);
     expect(await page.locator('[data-testid=error]').isHidden()).toBe(true);
 
     await page.click('[data-testid=pause]');
