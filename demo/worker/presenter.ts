@@ -21,18 +21,19 @@ function preferredFormat(): GPUTextureFormat {
   return navigator.gpu.getPreferredCanvasFormat();
 }
 
+/** Draws into a WebGPU context on `drawn`; the page shows `shown` (the same canvas by default). */
 class CanvasPresenter implements Presenter {
-  private readonly context: GPUCanvasContext;
+  protected readonly context: GPUCanvasContext;
 
-  constructor(private readonly canvas: OffscreenCanvas) {
-    const ctx = canvas.getContext('webgpu');
+  constructor(protected readonly drawn: OffscreenCanvas, private readonly shown: OffscreenCanvas = drawn) {
+    const ctx = drawn.getContext('webgpu');
     if (!ctx) throw new Error('this browser cannot create a WebGPU context on an OffscreenCanvas');
     this.context = ctx;
   }
 
   configure(device: GPUDevice, size: { width: number; height: number }): GPUTextureFormat {
-    this.canvas.width = size.width;
-    this.canvas.height = size.height;
+    this.drawn.width = this.shown.width = size.width;
+    this.drawn.height = this.shown.height = size.height;
     const format = preferredFormat();
     this.context.configure({ device, format, alphaMode: 'opaque' });
     return format;
@@ -47,33 +48,19 @@ class CanvasPresenter implements Presenter {
   }
 }
 
-class BitmapPresenter implements Presenter {
-  private readonly offscreen = new OffscreenCanvas(1, 1);
-  private readonly context: GPUCanvasContext;
+/** Draws into a detached canvas and hands each frame to the page canvas as an ImageBitmap. */
+class BitmapPresenter extends CanvasPresenter {
   private readonly target: ImageBitmapRenderingContext;
 
-  constructor(private readonly canvas: OffscreenCanvas) {
-    const ctx = this.offscreen.getContext('webgpu');
+  constructor(canvas: OffscreenCanvas) {
+    super(new OffscreenCanvas(1, 1), canvas);
     const target = canvas.getContext('bitmaprenderer');
-    if (!ctx || !target) throw new Error('this browser lacks OffscreenCanvas WebGPU or bitmaprenderer contexts');
-    this.context = ctx;
+    if (!target) throw new Error('this browser lacks the bitmaprenderer canvas context');
     this.target = target;
   }
 
-  configure(device: GPUDevice, size: { width: number; height: number }): GPUTextureFormat {
-    this.offscreen.width = this.canvas.width = size.width;
-    this.offscreen.height = this.canvas.height = size.height;
-    const format = preferredFormat();
-    this.context.configure({ device, format, alphaMode: 'opaque' });
-    return format;
-  }
-
-  targetView(): GPUTextureView {
-    return this.context.getCurrentTexture().createView();
-  }
-
-  present(): void {
-    this.target.transferFromImageBitmap(this.offscreen.transferToImageBitmap());
+  override present(): void {
+    this.target.transferFromImageBitmap(this.drawn.transferToImageBitmap());
   }
 }
 
