@@ -9,6 +9,7 @@
 // backend module loads (see node-env.ts), and the browser page imports it statically.
 import type * as TF from '@tensorflow/tfjs';
 import { median, now, round, type BenchOptions, type StepRecord } from './common';
+import { GpuPacer, gpuWaitSpins } from '../src/gpu/pacing';
 import type { RunContext } from './step';
 
 export type Tf = typeof TF;
@@ -87,11 +88,18 @@ export async function runTfjsStep(tf: Tf, ctx: RunContext, opts: BenchOptions, a
   const model = buildTfVae(tf, { input: D, hidden: opts.hidden, latent: opts.latent });
   const optimizer = tf.train.adam(opts.lr, 0.9, 0.999, 1e-8);
   let index = 0;
+  // Waits the same way as ours (src/gpu/pacing.ts): in Node, sleep through most of the expected
+  // step before the read, which would otherwise spin a core the adapter needs.
+  const pacer = new GpuPacer(gpuWaitSpins());
   const step = async (): Promise<number> => {
+    const unit = index;
     const start = (index++ % batches) * B;
     const cost = optimizer.minimize(() => model.loss(tf.slice(xAll, [start, 0], [B, D])), true, model.variables);
     if (!cost) throw new Error('optimizer.minimize returned no cost');
+    pacer.submitted(unit);
+    await pacer.beforeWait(unit);
     const [v] = await cost.data(); // waits for the whole step: the read is queued behind it
+    pacer.completed(unit);
     cost.dispose();
     return v;
   };
