@@ -10,8 +10,9 @@
 //              nll = (x - m)^2 / (2 e^{2s}) + s + log(2 pi) / 2,  dnll/dm = (m - x) e^{-2s},
 //              dnll/ds = 1 - (x - m)^2 e^{-2s}   (written per row or per element for a column sum)
 // Threads of a workgroup stride over the D pixels and combine partial sums with a tree in
-// workgroup memory; with ELBO_THREADS_PER_ROW = 1 the tree (and its barriers, costly on
-// SwiftShader) compiles away.
+// workgroup memory. With threadsPerRow = 1 (software adapters) the tree and its barriers, costly
+// on SwiftShader, compile away, and a workgroup instead takes ELBO_ROWS_PER_GROUP rows, one per
+// invocation, so the 4 SIMD lanes of a CPU adapter each work on a row rather than 3 idling.
 // `elboReduce`: one workgroup sums rec over valid rows and kl (from reparam_forward) over valid
 // examples, writes (loss, rec mean, kl mean, n) to history[slot] and adds the sums to accum, the
 // running totals that evaluation reads once at the end. The KL itself and its gradient are
@@ -32,6 +33,8 @@ export type Likelihood = 'bernoulli' | 'gaussian';
 export type GaussianScale = { fixedLogSigma: number } | 'learned-global' | 'learned-pixel';
 
 export const ELBO_THREADS_PER_ROW = { software: 1, gpu: 64 } as const;
+/** Rows per workgroup when threadsPerRow is 1: one per invocation. */
+export const ELBO_ROWS_PER_GROUP = 4;
 
 export interface ElboRowsParams {
   /** Examples per batch (B) and samples per example (L): out has L*B rows. */
@@ -76,9 +79,16 @@ const HALF_LOG_2PI = 0.91893853320467274;
 var<workgroup> partial: array<vec2<f32>, ${T}>;
 #endif
 
-@compute @workgroup_size(${T})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+@compute @workgroup_size(${T > 1 ? T : ELBO_ROWS_PER_GROUP})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+#if ${T > 1}
   let r = wid.x;
+  let tid = lid;
+#else
+  let r = wid.x * ${ELBO_ROWS_PER_GROUP}u + lid;
+  let tid = 0u;
+  if (r >= ${L * B}u) { return; }
+#endif
   let b = r % ${B}u;
   let valid = b < params.valid_rows;
   let gscale = select(0.0, 1.0 / f32(${L}u * max(params.valid_rows, 1u)), valid);
@@ -139,7 +149,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     name: `elbo_rows_${p.likelihood}${learned ? (perPixel ? '_learned_pixel' : '_learned_global') : ''}${grads ? '_grad' : ''}`,
     code,
     bindings,
-    dispatch: (s) => [s.rows, 1, 1],
+    dispatch: (s) => [T > 1 ? s.rows : Math.ceil(s.rows / ELBO_ROWS_PER_GROUP), 1, 1],
   };
 }
 
