@@ -14,6 +14,7 @@
 import { pathToFileURL } from 'node:url';
 import { bindKernel } from '../shaders/common';
 import { MATMUL_TILES, matmul, matmulVariantNeedsSubgroups, type MatmulVariant } from '../shaders/matmul';
+import { gentleWait } from '../src/gpu/gentle-wait';
 import { PipelineCache } from '../src/gpu/pipelines';
 import { KernelGraph } from '../src/graph';
 
@@ -131,14 +132,14 @@ export async function runMatmulBench(device: GPUDevice, opts: MatmulBenchOptions
           enc.resolveQuerySet(querySet, 0, 2, resolve, 0);
           enc.copyBufferToBuffer(resolve, 0, readback, 0, 16);
           device.queue.submit([enc.finish()]);
-          await readback.mapAsync(GPUMapMode.READ);
+          await gentleWait(() => readback.mapAsync(GPUMapMode.READ));
           const [begin, end] = new BigUint64Array(readback.getMappedRange().slice(0));
           readback.unmap();
           if (r >= warmup) times.push(Number(end - begin) / 1e6);
         } else {
           graph.encode(enc);
           device.queue.submit([enc.finish()]);
-          await device.queue.onSubmittedWorkDone();
+          await gentleWait(() => device.queue.onSubmittedWorkDone());
           if (r >= warmup) times.push(performance.now() - t0);
         }
       }

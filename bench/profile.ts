@@ -3,7 +3,7 @@
 // pass with a begin/end timestamp; the step is repeated `profileReps` times, the median kept per
 // dispatch, and the times summed per kernel family (first word of the kernel name). One pass per
 // dispatch adds pass overhead, so the 'total' row is compared with the unprofiled step time.
-import { GpuPacer, gpuWaitSpins } from '../src/gpu/pacing';
+import { gentleWait } from '../src/gpu/gentle-wait';
 import type { Plan } from '../src/model/plan';
 import type { KernelGraph } from '../src/graph';
 import { kernelFamily, median, round, type BenchOptions, type ProfileRecord } from './common';
@@ -35,7 +35,6 @@ export async function runProfile(ctx: RunContext, p: PreparedVae, opts: BenchOpt
 
   let names: string[] = [];
   const perDispatch: number[][] = Array.from({ length: count }, () => []);
-  const pacer = new GpuPacer(gpuWaitSpins());
   try {
     for (let r = 0; r < opts.profileReps; r++) {
       // Re-running the train graph takes one more optimiser step with the last step's parameters
@@ -46,11 +45,8 @@ export async function runProfile(ctx: RunContext, p: PreparedVae, opts: BenchOpt
       enc.resolveQuerySet(querySet, 0, 2 * count, resolve, 0);
       enc.copyBufferToBuffer(resolve, 0, readback, 0, 16 * count);
       device.queue.submit([enc.finish()]);
-      // Pace the read as the library does: a spinning wait would take a core from the kernels.
-      pacer.submitted(r);
-      await pacer.beforeWait(r);
-      await readback.mapAsync(GPUMapMode.READ);
-      pacer.completed(r);
+      // Waits as the library does: a spinning wait would take a core from the kernels.
+      await gentleWait(() => readback.mapAsync(GPUMapMode.READ));
       const t = new BigUint64Array(readback.getMappedRange().slice(0));
       readback.unmap();
       for (let i = 0; i < count; i++) perDispatch[i].push(Number(t[2 * i + 1] - t[2 * i]) / 1e6);

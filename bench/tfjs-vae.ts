@@ -9,7 +9,7 @@
 // backend module loads (see node-env.ts), and the browser page imports it statically.
 import type * as TF from '@tensorflow/tfjs';
 import { median, now, round, type BenchOptions, type StepRecord } from './common';
-import { GpuPacer, gpuWaitSpins } from '../src/gpu/pacing';
+import { gentleWait } from '../src/gpu/gentle-wait';
 import type { RunContext } from './step';
 
 export type Tf = typeof TF;
@@ -88,18 +88,13 @@ export async function runTfjsStep(tf: Tf, ctx: RunContext, opts: BenchOptions, a
   const model = buildTfVae(tf, { input: D, hidden: opts.hidden, latent: opts.latent });
   const optimizer = tf.train.adam(opts.lr, 0.9, 0.999, 1e-8);
   let index = 0;
-  // Waits the same way as ours (src/gpu/pacing.ts): in Node, sleep through most of the expected
-  // step before the read, which would otherwise spin a core the adapter needs.
-  const pacer = new GpuPacer(gpuWaitSpins());
   const step = async (): Promise<number> => {
-    const unit = index;
     const start = (index++ % batches) * B;
     const cost = optimizer.minimize(() => model.loss(tf.slice(xAll, [start, 0], [B, D])), true, model.variables);
     if (!cost) throw new Error('optimizer.minimize returned no cost');
-    pacer.submitted(unit);
-    await pacer.beforeWait(unit);
-    const [v] = await cost.data(); // waits for the whole step: the read is queued behind it
-    pacer.completed(unit);
+    // Waits for the whole step (the read is queued behind it), the same way as ours: through
+    // gentleWait, so that in Node the wait does not spin a core the adapter needs.
+    const [v] = await gentleWait(() => cost.data());
     cost.dispose();
     return v;
   };

@@ -1,6 +1,7 @@
 // Buffer bookkeeping: every GPUBuffer a model or graph creates goes through one arena, so the bytes
 // allocated can be reported and `destroy()` frees exactly what was created here, nothing else.
 
+import { gentleWait } from './gentle-wait';
 import { DeviceLimitError } from '../errors';
 
 export const STORAGE = 0x80 | 0x4 | 0x8; // GPUBufferUsage.STORAGE | COPY_SRC | COPY_DST, usable before globals load
@@ -76,7 +77,7 @@ export async function readBuffer(device: GPUDevice, src: GPUBuffer, offset = 0, 
   const enc = device.createCommandEncoder();
   enc.copyBufferToBuffer(src, offset, staging, 0, size);
   device.queue.submit([enc.finish()]);
-  await staging.mapAsync(GPUMapMode.READ);
+  await gentleWait(() => staging.mapAsync(GPUMapMode.READ));
   const out = staging.getMappedRange().slice(0);
   staging.unmap();
   staging.destroy();

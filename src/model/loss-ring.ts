@@ -4,9 +4,8 @@
 // asynchronously. The CPU only waits when it would reuse a staging buffer the GPU has not
 // finished with, i.e. when it runs K*N steps ahead: that is the back-pressure that keeps the
 // submit loop from queueing a whole epoch ahead of the GPU.
-// Where a pending map spins the CPU (Node's dawn.node), a GpuPacer delays each map until the GPU
-// is expected to be nearly done with the steps it covers (see ../gpu/pacing.ts).
-import { GpuPacer } from '../gpu/pacing';
+// Maps are awaited through gentleWait, so that in Node the wait does not spin a core.
+import { gentleWait } from '../gpu/gentle-wait';
 
 export interface StepLoss {
   step: number;
@@ -37,7 +36,6 @@ export class LossRing {
     readonly slots: number,
     depth = 3,
     private readonly onLosses?: (losses: StepLoss[]) => void,
-    readonly pacer: GpuPacer = new GpuPacer(false),
   ) {
     this.staging = Array.from({ length: depth }, (_, i) => ({
       buffer: device.createBuffer({ label: `webgpu-vae:loss-staging${i}`, size: slots * 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
@@ -59,7 +57,6 @@ export class LossRing {
    * slots into `encoder` and returns a function to call right after the submit.
    */
   record(encoder: GPUCommandEncoder, step: number, force = false): (() => void) | null {
-    this.pacer.submitted(step);
     const count = step + 1 - this.firstUnread;
     if (count <= 0 || (!force && this.slotOf(step) !== this.slots - 1)) return null;
     const s = this.staging[this.next];
@@ -70,8 +67,7 @@ export class LossRing {
     this.firstUnread = step + 1;
     this.next = (this.next + 1) % this.staging.length;
     return () => {
-      s.pending = this.pacer.beforeWait(step).then(() => s.buffer.mapAsync(GPUMapMode.READ, 0, count * 16)).then(() => {
-        this.pacer.completed(step);
+      s.pending = gentleWait(() => s.buffer.mapAsync(GPUMapMode.READ, 0, count * 16)).then(() => {
         const v = new Float32Array(s.buffer.getMappedRange(0, count * 16).slice(0));
         s.buffer.unmap();
         s.pending = null;
@@ -105,7 +101,6 @@ export class LossRing {
   /** Forgets unread steps (after a reset of the step counter). */
   resetTo(step: number): void {
     this.firstUnread = step;
-    this.pacer.reset();
   }
 
   destroy(): void {

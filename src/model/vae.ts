@@ -5,7 +5,6 @@ import { STEP_PARAMS_BYTES } from '../../shaders/common';
 import type { Optimizer } from '../../shaders/adam';
 import { type AcquiredDevice, wrapDevice } from '../gpu/device';
 import { BufferArena, readFloats, writeData } from '../gpu/buffers';
-import { GpuPacer, gpuWaitSpins } from '../gpu/pacing';
 import { type PipelineCache, pipelineCacheFor } from '../gpu/pipelines';
 import { ConfigError, GpuError } from '../errors';
 import { encodeStepParams, STREAM, type StepParams } from '../step-params';
@@ -42,11 +41,6 @@ export interface VaeOptions extends Partial<TrainingOptions> {
   initialParams?: Float32Array;
   /** Called with each batch of losses read back from the GPU. */
   onLosses?: (losses: StepLoss[]) => void;
-  /**
-   * Sleep through most of each expected GPU wait before mapping the loss read-back (GpuPacer).
-   * Default: on in Node, where a pending map makes dawn.node spin a core; off elsewhere.
-   */
-  pace?: boolean;
 }
 
 export interface ElboResult {
@@ -111,7 +105,7 @@ export class VAE {
       history: this.arena.create('loss-history', (t.lossEvery + 1) * 16),
       accum: this.arena.create('accum', 16),
     };
-    this.losses = new LossRing(this.device, this.buffers.history, t.lossEvery, 3, opts.onLosses, new GpuPacer(opts.pace ?? gpuWaitSpins()));
+    this.losses = new LossRing(this.device, this.buffers.history, t.lossEvery, 3, opts.onLosses);
     this.device.addEventListener('uncapturederror', this.onUncapturedError);
     this.device.lost.then((info) => {
       if (this.destroyed) return;

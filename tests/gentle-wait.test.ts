@@ -1,0 +1,60 @@
+// gentleWait: while a GPU wait is pending in Node, native setImmediate callbacks (dawn.node's poll)
+// are deferred through setTimeout; JS callbacks are not, and the global comes back afterwards.
+import { describe, expect, it } from 'vitest';
+import { GENTLE_POLL_MS, gentleWait, gpuWaitSpins } from '../src/gpu/gentle-wait';
+import { gpu } from './helpers/gpu';
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+describe('gentleWait', () => {
+  it('applies in Node only', () => {
+    expect(gpuWaitSpins()).toBe(true);
+  });
+
+  it('defers native setImmediate callbacks during the wait and restores the global after', async () => {
+    const before = globalThis.setImmediate;
+    const order: string[] = [];
+    const times: Record<string, number> = {};
+    const note = (what: string) => { order.push(what); times[what] = performance.now(); };
+    let start = 0;
+    await gentleWait(async () => {
+      expect(globalThis.setImmediate).not.toBe(before);
+      start = performance.now();
+      // A bound function prints as native code, as dawn.node's poll callback does.
+      setImmediate(note.bind(null, 'native'));
+      setImmediate(() => note('js'));
+      await sleep(20);
+    });
+    expect(order).toEqual(['js', 'native']);
+    expect(times.native - start).toBeGreaterThanOrEqual(GENTLE_POLL_MS - 0.5);
+    expect(globalThis.setImmediate).toBe(before);
+    // After the wait, native callbacks are immediate again: before any timer.
+    const after: string[] = [];
+    setTimeout(() => after.push('timer'), 0);
+    setImmediate(after.push.bind(after, 'native'));
+    await sleep(10);
+    expect(after).toEqual(['native', 'timer']);
+  });
+
+  it('restores the global only when the last of overlapping waits ends, also on rejection', async () => {
+    const before = globalThis.setImmediate;
+    let release!: () => void;
+    const long = gentleWait(() => new Promise<void>((resolve) => { release = resolve; }));
+    await expect(gentleWait(async () => { throw new Error('map failed'); })).rejects.toThrow('map failed');
+    expect(globalThis.setImmediate).not.toBe(before);
+    release();
+    await long;
+    expect(globalThis.setImmediate).toBe(before);
+  });
+
+  it('resolves real GPU waits (map and onSubmittedWorkDone) with their values', async () => {
+    const { device } = await gpu();
+    const buf = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    device.queue.writeBuffer(buf, 0, Float32Array.of(1, 2, 3, 4));
+    await gentleWait(() => device.queue.onSubmittedWorkDone());
+    await gentleWait(() => buf.mapAsync(GPUMapMode.READ));
+    expect(Array.from(new Float32Array(buf.getMappedRange()))).toEqual([1, 2, 3, 4]);
+    buf.unmap();
+    buf.destroy();
+  });
+});
