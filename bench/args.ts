@@ -27,6 +27,7 @@ Shape and sample sizes:
   --latent N           latent size (default 20)
   --steps N            timed steps: TF.js N single steps; ours --blocks blocks of N steps (default 5)
   --blocks N           timed blocks for webgpu-vae (default 5)
+  --rounds N           the step comparison alternates ours and TF.js N times (default 3)
   --warmup N           untimed steps after the first (compiling) step (default 2)
   --impl both|ours|tfjs  which implementations the step comparison runs (default both)
   --profile-reps N     profiled step repetitions, median per kernel (default 3)
@@ -61,7 +62,7 @@ function intList(name: string, v: string): number[] {
   return xs;
 }
 
-const KNOWN = new Set([...BOOLEAN, 'sweep', 'env', 'batch', 'hidden', 'latent', 'steps', 'blocks', 'warmup', 'impl', 'profile-reps', 'sweep-examples', 'examples', 'lr', 'matmul-square']);
+const KNOWN = new Set([...BOOLEAN, 'sweep', 'env', 'batch', 'hidden', 'latent', 'steps', 'blocks', 'rounds', 'warmup', 'impl', 'profile-reps', 'sweep-examples', 'examples', 'lr', 'matmul-square']);
 
 export function parseArgs(argv: string[]): CliOptions {
   const given = new Map<string, string | true>();
@@ -98,6 +99,7 @@ export function parseArgs(argv: string[]): CliOptions {
     latent: int('latent', 20),
     steps: int('steps', 5),
     blocks: int('blocks', 5),
+    rounds: int('rounds', 3),
     warmup: given.has('warmup') ? nonNegativeInt('warmup', str('warmup')) : 2,
     impls: IMPLS[impl],
     step: selected ? given.has('step') : true,

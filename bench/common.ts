@@ -16,6 +16,12 @@ export interface BenchOptions {
   warmup: number;
   /** Timed blocks for webgpu-vae (each ends with one loss read-back). */
   blocks: number;
+  /**
+   * The step comparison alternates the two implementations this many times (each round: ours
+   * `blocks` blocks, then TF.js `steps` steps), so a machine that slows down or speeds up during
+   * the run affects both alike; medians are over all rounds' samples.
+   */
+  rounds: number;
   /** Which implementations the train-step comparison runs. */
   impls: Impl[];
   step: boolean;
@@ -71,6 +77,8 @@ export interface RatioRecord {
   batch: number;
   /** tfjs-webgpu median step time / webgpu-vae median step time (> 1: ours is faster). */
   ratio: number;
+  /** The same ratio within each round of the alternating comparison, in order. */
+  round_ratios: number[];
 }
 
 export interface ProfileRecord {

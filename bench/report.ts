@@ -57,7 +57,8 @@ export async function formatReport(records: BenchRecord[]): Promise<string> {
       out.push(`\nTrain step: VAE 784-${s.hidden.join('-')}-${s.latent}-${[...s.hidden].reverse().join('-')}-784, batch ${s.batch}, Adam, one z sample`);
       out.push(stepTable(steps));
       for (const r of of<RatioRecord>('train_step_ratio')) {
-        out.push(`tfjs-webgpu / webgpu-vae step time: ${r.ratio.toFixed(2)}x ${r.ratio >= 1 ? '(webgpu-vae faster)' : '(tfjs-webgpu faster)'}`);
+        const rounds = r.round_ratios?.length ? ` (per round: ${r.round_ratios.map((x) => `${x.toFixed(2)}x`).join(', ')})` : '';
+        out.push(`tfjs-webgpu / webgpu-vae step time: ${r.ratio.toFixed(2)}x ${r.ratio >= 1 ? '(webgpu-vae faster)' : '(tfjs-webgpu faster)'}${rounds}`);
       }
       const tf = steps.find((r) => r.impl === 'tfjs-webgpu');
       if (tf && tf.adapter !== steps[0].adapter) out.push(`note: the two implementations reported different adapters: ${steps.map((r) => `${r.impl}: ${r.adapter}`).join('; ')}`);

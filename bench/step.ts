@@ -62,8 +62,14 @@ export async function timeBlocks(p: PreparedVae, steps: number, blocks: number):
   return { samples, loss };
 }
 
-/** Runs the step benchmark; the prepared model is returned for the profile to reuse (caller destroys it). */
-export async function runOursStep(ctx: RunContext, opts: BenchOptions): Promise<{ record: StepRecord; prepared: PreparedVae }> {
+/** Our step, compiled and warmed up: `time()` adds timed blocks, `record()` summarizes them all. */
+export interface OursStepRun {
+  prepared: PreparedVae;
+  time(): Promise<number[]>;
+  record(): Promise<StepRecord>;
+}
+
+export async function prepareOursStep(ctx: RunContext, opts: BenchOptions): Promise<OursStepRun> {
   ctx.log(`webgpu-vae: compiling and running the first step (batch ${opts.batch})`);
   const p = await prepareVae(ctx, opts, opts.examples);
   for (let i = 0; i < opts.warmup; i++) await p.vae.trainStep(p.next());
@@ -75,20 +81,31 @@ export async function runOursStep(ctx: RunContext, opts: BenchOptions): Promise<
   const counted = ctx.counter.read();
   await p.vae.readLosses();
 
-  ctx.log(`webgpu-vae: timing ${opts.blocks} blocks of ${opts.steps} steps`);
-  const { samples, loss } = await timeBlocks(p, opts.steps, opts.blocks);
-  const ms = median(samples);
-  const record: StepRecord = {
-    bench: 'train_step', impl: 'webgpu-vae', env: ctx.env, adapter: ctx.adapter,
-    batch: opts.batch, hidden: opts.hidden, latent: opts.latent,
-    median_ms: round(ms), samples_per_s: round((opts.batch * 1000) / ms, 1),
-    first_step_ms: round(p.firstStepMs, 1),
-    dispatches: await p.vae.dispatchesPerStep(),
-    submits: ctx.counter.active ? counted.submits : 1,
-    dispatches_counted: ctx.counter.active ? counted.dispatches : null,
-    gpu_bytes: p.vae.allocatedBytes, data_bytes: p.dataBytes,
-    samples_ms: samples.map((x) => round(x)), steps_per_sample: opts.steps, warmup: opts.warmup,
-    loss: loss === null ? null : round(loss, 3),
+  const samples: number[] = [];
+  let loss: number | null = null;
+  return {
+    prepared: p,
+    async time() {
+      ctx.log(`webgpu-vae: timing ${opts.blocks} blocks of ${opts.steps} steps`);
+      const r = await timeBlocks(p, opts.steps, opts.blocks);
+      samples.push(...r.samples);
+      loss = r.loss ?? loss;
+      return r.samples;
+    },
+    async record() {
+      const ms = median(samples);
+      return {
+        bench: 'train_step', impl: 'webgpu-vae', env: ctx.env, adapter: ctx.adapter,
+        batch: opts.batch, hidden: opts.hidden, latent: opts.latent,
+        median_ms: round(ms), samples_per_s: round((opts.batch * 1000) / ms, 1),
+        first_step_ms: round(p.firstStepMs, 1),
+        dispatches: await p.vae.dispatchesPerStep(),
+        submits: ctx.counter.active ? counted.submits : 1,
+        dispatches_counted: ctx.counter.active ? counted.dispatches : null,
+        gpu_bytes: p.vae.allocatedBytes, data_bytes: p.dataBytes,
+        samples_ms: samples.map((x) => round(x)), steps_per_sample: opts.steps, warmup: opts.warmup,
+        loss: loss === null ? null : round(loss, 3),
+      };
+    },
   };
-  return { record, prepared: p };
 }

@@ -3,13 +3,13 @@
 // the matmul table. Every result goes out through `emit` as soon as it exists, so a crash late in
 // the run keeps what was measured.
 import { describeAdapter, summarizeAdapter, type AcquiredDevice } from '../src/gpu/device';
-import type { BenchData, BenchEnv, BenchOptions, BenchRecord, StepRecord } from './common';
+import { median, type BenchData, type BenchEnv, type BenchOptions, type BenchRecord } from './common';
 import { installCounters } from './counters';
 import { runMatmulHook } from './matmul-hook';
 import { runProfile } from './profile';
-import { prepareVae, runOursStep, timeBlocks, type PreparedVae, type RunContext } from './step';
+import { prepareOursStep, prepareVae, timeBlocks, type OursStepRun, type PreparedVae, type RunContext } from './step';
 import { runSweep } from './sweep';
-import { runTfjsStep, tfjsAdapterName, type Tf } from './tfjs-vae';
+import { prepareTfjsStep, tfjsAdapterName, type Tf, type TfjsStepRun } from './tfjs-vae';
 
 export interface SuiteHost {
   env: BenchEnv;
@@ -30,17 +30,16 @@ export async function runSuite(host: SuiteHost, opts: BenchOptions): Promise<voi
   const ctx: RunContext = { env: host.env, acquired: host.acquired, adapter, data: host.data, counter, log: host.log };
   const note = (message: string) => host.emit({ bench: 'note', env: host.env, message });
   try {
-    let ours: StepRecord | null = null;
     let prepared: PreparedVae | null = null;
-    if (opts.step && opts.impls.includes('webgpu-vae')) {
-      const r = await runOursStep(ctx, opts);
-      ours = r.record;
+    let oursMs: number | null = null;
+    if (opts.step) {
+      const r = await runStepComparison(host, ctx, opts);
       prepared = r.prepared;
-      host.emit(ours);
+      oursMs = r.oursMs;
     }
     if (opts.profile) {
       try {
-        let stepMs = ours?.median_ms ?? null;
+        let stepMs = oursMs;
         if (!prepared) {
           prepared = await prepareVae(ctx, opts, opts.examples);
           for (let i = 0; i < opts.warmup; i++) await prepared.vae.trainStep(prepared.next());
@@ -56,19 +55,6 @@ export async function runSuite(host: SuiteHost, opts: BenchOptions): Promise<voi
     }
     prepared?.vae.destroy();
 
-    if (opts.step && opts.impls.includes('tfjs-webgpu')) {
-      try {
-        host.log('tfjs-webgpu: loading TensorFlow.js');
-        const tf = await host.loadTf();
-        const tfAdapter = await tfjsAdapterName((a) => describeAdapter(summarizeAdapter(a.info, a.features)));
-        const theirs = await runTfjsStep(tf, ctx, opts, tfAdapter);
-        host.emit(theirs);
-        if (ours) host.emit({ bench: 'train_step_ratio', env: host.env, batch: opts.batch, ratio: Number((theirs.median_ms / ours.median_ms).toFixed(2)) });
-      } catch (e) {
-        note(`tfjs-webgpu failed: ${errorText(e)}`);
-      }
-    }
-
     if (opts.sweep.length) await runSweep(ctx, opts, host.emit);
 
     if (opts.matmul) {
@@ -83,5 +69,49 @@ export async function runSuite(host: SuiteHost, opts: BenchOptions): Promise<voi
     }
   } finally {
     counter.uninstall();
+  }
+}
+
+/**
+ * The train-step comparison: both implementations are built and warmed up, then timed in
+ * alternating rounds (ours, TF.js, ours, ...) so that drift in the machine's speed during the run
+ * lands on both. Returns our prepared model (for the profile to reuse) and our median step.
+ */
+async function runStepComparison(host: SuiteHost, ctx: RunContext, opts: BenchOptions): Promise<{ prepared: PreparedVae | null; oursMs: number | null }> {
+  const note = (message: string) => host.emit({ bench: 'note', env: host.env, message });
+  let ours: OursStepRun | null = null;
+  let theirs: TfjsStepRun | null = null;
+  if (opts.impls.includes('webgpu-vae')) ours = await prepareOursStep(ctx, opts);
+  if (opts.impls.includes('tfjs-webgpu')) {
+    try {
+      host.log('tfjs-webgpu: loading TensorFlow.js');
+      const tf = await host.loadTf();
+      const tfAdapter = await tfjsAdapterName((a) => describeAdapter(summarizeAdapter(a.info, a.features)));
+      theirs = await prepareTfjsStep(tf, ctx, opts, tfAdapter);
+    } catch (e) {
+      note(`tfjs-webgpu failed: ${errorText(e)}`);
+    }
+  }
+  const roundRatios: number[] = [];
+  try {
+    for (let r = 0; r < opts.rounds; r++) {
+      host.log(`step comparison: round ${r + 1} of ${opts.rounds}`);
+      const a = ours ? await ours.time() : null;
+      const b = theirs ? await theirs.time() : null;
+      if (a && b) roundRatios.push(Number((median(b) / median(a)).toFixed(2)));
+    }
+    const oursRecord = ours ? await ours.record() : null;
+    if (oursRecord) host.emit(oursRecord);
+    const theirsRecord = theirs?.record() ?? null;
+    if (theirsRecord) host.emit(theirsRecord);
+    if (oursRecord && theirsRecord) {
+      host.emit({
+        bench: 'train_step_ratio', env: host.env, batch: opts.batch,
+        ratio: Number((theirsRecord.median_ms / oursRecord.median_ms).toFixed(2)), round_ratios: roundRatios,
+      });
+    }
+    return { prepared: ours?.prepared ?? null, oursMs: oursRecord?.median_ms ?? null };
+  } finally {
+    theirs?.dispose();
   }
 }

@@ -72,7 +72,14 @@ export async function tfjsAdapterName(describe: (a: GPUAdapter) => string): Prom
   return adapter ? describe(adapter) : 'unknown adapter';
 }
 
-export async function runTfjsStep(tf: Tf, ctx: RunContext, opts: BenchOptions, adapter: string): Promise<StepRecord> {
+/** TF.js's step, built and warmed up: `time()` adds `steps` timed steps, `record()` summarizes them all. */
+export interface TfjsStepRun {
+  time(): Promise<number[]>;
+  record(): StepRecord;
+  dispose(): void;
+}
+
+export async function prepareTfjsStep(tf: Tf, ctx: RunContext, opts: BenchOptions, adapter: string): Promise<TfjsStepRun> {
   const B = opts.batch, D = ctx.data.dim;
   const n = Math.min(ctx.data.count, Math.max(opts.examples, B));
   const batches = Math.floor(n / B);
@@ -106,32 +113,41 @@ export async function runTfjsStep(tf: Tf, ctx: RunContext, opts: BenchOptions, a
   await step();
   const counted = ctx.counter.read();
 
-  ctx.log(`tfjs-webgpu: timing ${opts.steps} steps`);
   const samples: number[] = [];
   let loss = NaN;
-  for (let i = 0; i < opts.steps; i++) {
-    const t = now();
-    loss = await step();
-    samples.push(now() - t);
-  }
-  const after = tf.memory() as typeof before;
-  const allocated = gpuBytes(after);
-  const ms = median(samples);
-  const record: StepRecord = {
-    bench: 'train_step', impl: 'tfjs-webgpu', env: ctx.env, adapter,
-    batch: B, hidden: opts.hidden, latent: opts.latent,
-    median_ms: round(ms), samples_per_s: round((B * 1000) / ms, 1),
-    first_step_ms: round(firstStepMs, 1),
-    dispatches: ctx.counter.active ? counted.dispatches : null,
-    submits: ctx.counter.active ? counted.submits : null,
-    dispatches_counted: ctx.counter.active ? counted.dispatches : null,
-    gpu_bytes: allocated === null ? null : allocated - (gpuBytes(before) ?? 0),
-    data_bytes: n * D * 4,
-    samples_ms: samples.map((x) => round(x)), steps_per_sample: 1, warmup: opts.warmup,
-    loss: Number.isFinite(loss) ? round(loss, 3) : null,
+  return {
+    async time() {
+      ctx.log(`tfjs-webgpu: timing ${opts.steps} steps`);
+      const round0 = samples.length;
+      for (let i = 0; i < opts.steps; i++) {
+        const t = now();
+        loss = await step();
+        samples.push(now() - t);
+      }
+      return samples.slice(round0);
+    },
+    record() {
+      const after = tf.memory() as typeof before;
+      const allocated = gpuBytes(after);
+      const ms = median(samples);
+      return {
+        bench: 'train_step', impl: 'tfjs-webgpu', env: ctx.env, adapter,
+        batch: B, hidden: opts.hidden, latent: opts.latent,
+        median_ms: round(ms), samples_per_s: round((B * 1000) / ms, 1),
+        first_step_ms: round(firstStepMs, 1),
+        dispatches: ctx.counter.active ? counted.dispatches : null,
+        submits: ctx.counter.active ? counted.submits : null,
+        dispatches_counted: ctx.counter.active ? counted.dispatches : null,
+        gpu_bytes: allocated === null ? null : allocated - (gpuBytes(before) ?? 0),
+        data_bytes: n * D * 4,
+        samples_ms: samples.map((x) => round(x)), steps_per_sample: 1, warmup: opts.warmup,
+        loss: Number.isFinite(loss) ? round(loss, 3) : null,
+      };
+    },
+    dispose() {
+      optimizer.dispose();
+      model.dispose();
+      xAll.dispose();
+    },
   };
-  optimizer.dispose();
-  model.dispose();
-  xAll.dispose();
-  return record;
 }
