@@ -1,7 +1,7 @@
-// Integration point with bench/matmul.ts (another engineer's file): its `runMatmulBench(device,
-// opts)` times every matmul variant on the VAE's shapes. We call it through a dynamic import and
-// only rely on that one function (plus `formatMatmulTable` for the text report when present), so
-// changes elsewhere in that file do not break this harness.
+// Integration point with bench/matmul.ts: its `runMatmulBench(device, opts)` times every matmul
+// variant on the VAE's shapes. It is called through a dynamic import and only that one function
+// (plus `formatMatmulTable` for the text report when present) is relied on, so the matmul
+// benchmark can change without breaking this harness.
 import type { BenchEnv, MatmulRecord } from './common';
 
 type MatmulModule = {
@@ -17,12 +17,12 @@ async function load(): Promise<MatmulModule | null> {
   }
 }
 
-/** Runs the matmul table at the benchmark's batch size; null when bench/matmul.ts has no runner. */
+/** Runs the matmul table at the benchmark's batch size and at 1024; false when bench/matmul.ts has no runner. */
 export async function runMatmulHook(device: GPUDevice, env: BenchEnv, adapter: string, batch: number, square: number, emit: (r: MatmulRecord) => void): Promise<boolean> {
   const mod = await load();
   if (typeof mod?.runMatmulBench !== 'function') return false;
   await mod.runMatmulBench(device, {
-    batches: [batch],
+    batches: [...new Set([batch, 1024])],
     square,
     onResult: (r) => emit({ ...r, bench: 'matmul', env, adapter }),
   });
