@@ -7,6 +7,7 @@
 // elements: every row then starts on a word boundary, so one u32 load brings 4 pixels, which saves
 // 3 of every 4 loads and index divisions (each a per-lane gather on a CPU adapter).
 import { FLAT_INDEX_WGSL, grid1D, STEP_PARAMS_WGSL, type Kernel } from './common';
+import { wgsl } from './wgsl';
 
 const GATHER_WORKGROUP = 256;
 
@@ -15,43 +16,9 @@ export interface GatherParams { rows: number; dim: number }
 export function gatherBatch(p: GatherParams): Kernel<void> {
   const { rows, dim: D } = p;
   const perWord = D % 4 === 0;
-  const items = perWord ? (rows * D) / 4 : rows * D;
-  const code = perWord ? wordCode(rows, D) : /* wgsl */ `
-${STEP_PARAMS_WGSL}
-@group(0) @binding(0) var<uniform> params: StepParams;
-@group(0) @binding(1) var<storage, read> pixels: array<u32>;
-@group(0) @binding(2) var<storage, read> perm: array<u32>;
-@group(0) @binding(3) var<storage, read_write> x: array<f32>;
-
-@compute @workgroup_size(${GATHER_WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = ${FLAT_INDEX_WGSL(GATHER_WORKGROUP)};
-  if (i >= ${rows * D}u) { return; }
-  let r = i / ${D}u;
-  let d = i % ${D}u;
-  let slot = params.batch_start + r;
-  var value = 0.0;
-  if (r < params.valid_rows && slot < params.dataset_count) {
-    let pixel = perm[slot] * ${D}u + d;
-    value = f32((pixels[pixel >> 2u] >> ((pixel & 3u) * 8u)) & 0xffu) / 255.0;
-  }
-  x[i] = value;
-}`;
-  return {
-    name: 'gather_batch',
-    code,
-    bindings: [
-      { name: 'params', kind: 'uniform' }, { name: 'pixels', kind: 'read' },
-      { name: 'perm', kind: 'read' }, { name: 'x', kind: 'write' },
-    ],
-    dispatch: () => grid1D(items, GATHER_WORKGROUP),
-  };
-}
-
-/** The D % 4 == 0 kernel: invocation i writes x[4i .. 4i+3] from one word of pixels. */
-function wordCode(rows: number, D: number): string {
-  const W = D / 4;
-  return /* wgsl */ `
+  /** Invocations per row: one per pixel, or one per word of 4 pixels. */
+  const W = perWord ? D / 4 : D;
+  const code = wgsl`
 ${STEP_PARAMS_WGSL}
 @group(0) @binding(0) var<uniform> params: StepParams;
 @group(0) @binding(1) var<storage, read> pixels: array<u32>;
@@ -64,8 +31,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (i >= ${rows * W}u) { return; }
   let r = i / ${W}u;
   let slot = params.batch_start + r;
+  let real = r < params.valid_rows && slot < params.dataset_count;
+#if ${perWord}
   var levels = vec4<f32>(0.0);
-  if (r < params.valid_rows && slot < params.dataset_count) {
+  if (real) {
     let word = pixels[perm[slot] * ${W}u + i % ${W}u];
     levels = vec4<f32>(f32(word & 0xffu), f32((word >> 8u) & 0xffu), f32((word >> 16u) & 0xffu), f32(word >> 24u)) / 255.0;
   }
@@ -73,5 +42,22 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   x[4u * i + 1u] = levels.y;
   x[4u * i + 2u] = levels.z;
   x[4u * i + 3u] = levels.w;
+#else
+  var value = 0.0;
+  if (real) {
+    let pixel = perm[slot] * ${D}u + i % ${D}u;
+    value = f32((pixels[pixel >> 2u] >> ((pixel & 3u) * 8u)) & 0xffu) / 255.0;
+  }
+  x[i] = value;
+#endif
 }`;
+  return {
+    name: 'gather_batch',
+    code,
+    bindings: [
+      { name: 'params', kind: 'uniform' }, { name: 'pixels', kind: 'read' },
+      { name: 'perm', kind: 'read' }, { name: 'x', kind: 'write' },
+    ],
+    dispatch: () => grid1D(rows * W, GATHER_WORKGROUP),
+  };
 }
