@@ -25,7 +25,7 @@ describe('built package', () => {
     writeFileSync(join(consumer, 'package.json'), '{"type":"module"}');
     writeFileSync(join(consumer, 'main.js'), `
       import { compile, matmul } from 'webgpu-vae/kernels';
-      import { acquireNodeDevice } from 'webgpu-vae/node';
+      import { acquireNodeDevice, gentleWait } from 'webgpu-vae/node';
       import { VAE } from 'webgpu-vae';
       const { device } = await acquireNodeDevice();
       const [M, N, K] = [5, 3, 4];
@@ -38,7 +38,7 @@ describe('built package', () => {
       k.bind({ a: bufs[0], b: bufs[1], c }).run();
       const read = device.createBuffer({ size: M * N * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
       const enc = device.createCommandEncoder(); enc.copyBufferToBuffer(c, 0, read, 0, M * N * 4); device.queue.submit([enc.finish()]);
-      await read.mapAsync(GPUMapMode.READ);
+      await gentleWait(() => read.mapAsync(GPUMapMode.READ));
       console.log(JSON.stringify({ a: [...a], b: [...b], c: [...new Float32Array(read.getMappedRange())], vae: typeof VAE.create }));
       device.destroy();
     `);
