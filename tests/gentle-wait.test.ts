@@ -1,7 +1,7 @@
 // gentleWait: while a GPU wait is pending in Node, native setImmediate callbacks (dawn.node's poll)
 // are deferred through setTimeout; JS callbacks are not, and the global comes back afterwards.
 import { describe, expect, it } from 'vitest';
-import { GENTLE_POLL_MS, gentleWait, gpuWaitSpins } from '../src/gpu/gentle-wait';
+import { gentleWait, gpuWaitSpins } from '../src/gpu/gentle-wait';
 import { gpu } from './helpers/gpu';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -14,19 +14,16 @@ describe('gentleWait', () => {
   it('defers native setImmediate callbacks during the wait and restores the global after', async () => {
     const before = globalThis.setImmediate;
     const order: string[] = [];
-    const times: Record<string, number> = {};
-    const note = (what: string) => { order.push(what); times[what] = performance.now(); };
-    let start = 0;
+    const note = (what: string) => { order.push(what); };
     await gentleWait(async () => {
       expect(globalThis.setImmediate).not.toBe(before);
-      start = performance.now();
-      // A bound function prints as native code, as dawn.node's poll callback does.
+      // A bound function prints as native code, as dawn.node's poll callback does. Queued first,
+      // it still runs after the JS callback: it went to a timer, not the immediate queue.
       setImmediate(note.bind(null, 'native'));
       setImmediate(() => note('js'));
       await sleep(20);
     });
     expect(order).toEqual(['js', 'native']);
-    expect(times.native - start).toBeGreaterThanOrEqual(GENTLE_POLL_MS - 0.5);
     expect(globalThis.setImmediate).toBe(before);
     // After the wait, native callbacks are immediate again: before any timer.
     const after: string[] = [];
