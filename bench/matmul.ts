@@ -13,6 +13,7 @@
 // `runMatmulBench(device, opts)` is the same run for a bigger benchmark to call.
 import { pathToFileURL } from 'node:url';
 import { bindKernel } from '../shaders/common';
+import { median } from './common';
 import { MATMUL_TILES, matmul, matmulVariantNeedsSubgroups, type MatmulVariant } from '../shaders/matmul';
 import { gentleWait } from '../src/gpu/gentle-wait';
 import { PipelineCache } from '../src/gpu/pipelines';
@@ -28,15 +29,9 @@ export interface MatmulBenchCase {
   transB: boolean;
 }
 
-export interface MatmulBenchResult {
+export interface MatmulBenchResult extends MatmulBenchCase {
   bench: 'matmul';
   variant: MatmulVariant;
-  label: string;
-  M: number;
-  N: number;
-  K: number;
-  transA: boolean;
-  transB: boolean;
   median_ms: number;
   gflops: number;
 }
@@ -89,11 +84,6 @@ function fill(n: number, seed: number): Float32Array<ArrayBuffer> {
   }
   return out;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /** Times each case for each variant; results come back in (case, variant) order. */
 export async function runMatmulBench(device: GPUDevice, opts: MatmulBenchOptions = {}): Promise<MatmulBenchResult[]> {
