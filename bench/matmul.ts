@@ -12,7 +12,6 @@
 // line instead: {"bench":"matmul","variant":..,"M":..,"N":..,"K":..,"transA":..,"transB":..,"median_ms":..,"gflops":..}.
 // `runMatmulBench(device, opts)` is the same run for a bigger benchmark to call.
 import { pathToFileURL } from 'node:url';
-import { bindKernel } from '../shaders/common';
 import { median } from './common';
 import { MATMUL_TILES, matmul, matmulVariantNeedsSubgroups, type MatmulVariant } from '../shaders/matmul';
 import { gentleWait } from '../src/gpu/gentle-wait';
@@ -109,7 +108,7 @@ export async function runMatmulBench(device: GPUDevice, opts: MatmulBenchOptions
     device.queue.writeBuffer(a, 0, fill(M * K, M * 31 + K));
     device.queue.writeBuffer(b, 0, fill(K * N, N * 17 + K));
     for (const variant of variants) {
-      const kernel = bindKernel(matmul({ M, N, K, transA, transB, variant, subgroups: hasSubgroups }), { M, N, K });
+      const kernel = matmul({ M, N, K, transA, transB, variant, subgroups: hasSubgroups });
       const graph = new KernelGraph(`bench:${kernel.name}`);
       graph.add(kernel, { a, b, c: out });
       await graph.build(cache);

@@ -12,7 +12,7 @@
 // Bindings: forward (x: read, y: write); backward (y: read, dy: read, dx: write).
 // Grid: one invocation per element, ACTIVATION_WORKGROUP wide, split over x/y for large arrays.
 import { wgsl } from './wgsl';
-import { FLAT_INDEX_WGSL, grid1D, type Kernel } from './common';
+import { declareBindings, FLAT_INDEX_WGSL, grid1D, read, write, type Kernel } from './common';
 
 export const ACTIVATIONS = ['relu', 'leaky_relu', 'tanh', 'sigmoid', 'softplus', 'none'] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
@@ -67,12 +67,12 @@ export interface ActivationParams {
 }
 
 /** y = act(x) over `count` elements. */
-export function activationForward(p: ActivationParams): Kernel<void> {
+export function activationForward(p: ActivationParams): Kernel {
   const idx = FLAT_INDEX_WGSL(ACTIVATION_WORKGROUP);
+  const bindings = [read('x'), write('y')];
   const code = wgsl`
 ${activationWGSL(p.kind)}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+${declareBindings(bindings)}
 
 @compute @workgroup_size(${ACTIVATION_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -83,19 +83,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   return {
     name: `activation_forward_${p.kind}`,
     code,
-    bindings: [{ name: 'x', kind: 'read' }, { name: 'y', kind: 'write' }],
-    dispatch: () => grid1D(p.count, ACTIVATION_WORKGROUP),
+    bindings,
+    workgroups: grid1D(p.count, ACTIVATION_WORKGROUP),
   };
 }
 
 /** dx = dy * act'(y) over `count` elements, from the forward output y. */
-export function activationBackward(p: ActivationParams): Kernel<void> {
+export function activationBackward(p: ActivationParams): Kernel {
   const idx = FLAT_INDEX_WGSL(ACTIVATION_WORKGROUP);
+  const bindings = [read('y'), read('dy'), write('dx')];
   const code = wgsl`
 ${activationWGSL(p.kind)}
-@group(0) @binding(0) var<storage, read> y: array<f32>;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
+${declareBindings(bindings)}
 
 @compute @workgroup_size(${ACTIVATION_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -106,7 +105,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   return {
     name: `activation_backward_${p.kind}`,
     code,
-    bindings: [{ name: 'y', kind: 'read' }, { name: 'dy', kind: 'read' }, { name: 'dx', kind: 'write' }],
-    dispatch: () => grid1D(p.count, ACTIVATION_WORKGROUP),
+    bindings,
+    workgroups: grid1D(p.count, ACTIVATION_WORKGROUP),
   };
 }

@@ -9,7 +9,7 @@
 // count never needs reading back. Padding between tensors has zero gradient and stays zero.
 // Bindings: params (uniform), p (write), g (read), [m, v (write)].  Grid: 4 elements per
 // invocation (vec4), split over x/y for large models.
-import { FLAT_INDEX_WGSL, grid1D, STEP_PARAMS_WGSL, type Kernel } from './common';
+import { declareBindings, FLAT_INDEX_WGSL, grid1D, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
 import { wgsl } from './wgsl';
 
 export type Optimizer = 'adam' | 'sgd';
@@ -21,18 +21,14 @@ export interface OptimizerParams {
   count: number;
 }
 
-export function optimizerStep(p: OptimizerParams): Kernel<void> {
+export function optimizerStep(p: OptimizerParams): Kernel {
   const adam = p.kind === 'adam';
   const vecs = Math.ceil(p.count / 4);
+  const vec4s = 'array<vec4<f32>>';
+  const bindings = [uniform(), write('p', vec4s), read('g', vec4s), ...(adam ? [write('m', vec4s), write('v', vec4s)] : [])];
   const code = wgsl`
-${STEP_PARAMS_WGSL}
-@group(0) @binding(0) var<uniform> params: StepParams;
-@group(0) @binding(1) var<storage, read_write> p: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> g: array<vec4<f32>>;
-#if ${adam}
-@group(0) @binding(3) var<storage, read_write> m: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> v: array<vec4<f32>>;
-#endif
+${STEP_PARAMS.wgsl}
+${declareBindings(bindings)}
 
 @compute @workgroup_size(${OPTIMIZER_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -53,10 +49,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   return {
     name: `optimizer_${p.kind}`,
     code,
-    bindings: [
-      { name: 'params', kind: 'uniform' }, { name: 'p', kind: 'write' }, { name: 'g', kind: 'read' },
-      ...(adam ? [{ name: 'm', kind: 'write' as const }, { name: 'v', kind: 'write' as const }] : []),
-    ],
-    dispatch: () => grid1D(vecs, OPTIMIZER_WORKGROUP),
+    bindings,
+    workgroups: grid1D(vecs, OPTIMIZER_WORKGROUP),
   };
 }

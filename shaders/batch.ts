@@ -2,28 +2,54 @@
 // permutation of example indices is uploaded once per epoch, and each step gathers its rows
 // perm[batch_start + r] into x[rows, D] as grey levels / 255. Rows past the end of the dataset
 // (the last, partial batch) are zero and excluded from the loss through params.valid_rows.
+// Binarization (the standard binarized-MNIST protocol) replaces each grey level g by a Bernoulli
+// draw with P(1) = g / 255: pixel d of example i takes word (d / 4, i, key, STREAM binarize) of
+// Philox, where key is the epoch ('dynamic': fresh pixels every epoch) or 0 ('fixed': one draw
+// for the whole run). The comparison u < g / 255 is done exactly in integers, with
+// u = (k + 0.5) 2^-23 as in u32_to_unit_f32: (2k + 1) * 255 < g * 2^24, so the TypeScript twin
+// (binarizedPixel in src/data/binarize.ts) agrees bit for bit.
 // Bindings: params (uniform), pixels (read, u32), perm (read, u32), x (write).
 // Grid: one invocation per element of x, or, when D is a multiple of 4 (MNIST's 784), per 4
 // elements: every row then starts on a word boundary, so one u32 load brings 4 pixels, which saves
 // 3 of every 4 loads and index divisions (each a per-lane gather on a CPU adapter).
-import { FLAT_INDEX_WGSL, grid1D, STEP_PARAMS_WGSL, type Kernel } from './common';
+import { declareBindings, FLAT_INDEX_WGSL, grid1D, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
+import { PHILOX_WGSL } from './philox';
 import { wgsl } from './wgsl';
 
 const GATHER_WORKGROUP = 256;
+/** Philox stream of the binarization draws; equals STREAM.binarize in src/step-params.ts. */
+export const BINARIZE_STREAM = 4;
 
-export interface GatherParams { rows: number; dim: number }
+export type Binarize = 'none' | 'dynamic' | 'fixed';
 
-export function gatherBatch(p: GatherParams): Kernel<void> {
+export interface GatherParams {
+  rows: number;
+  dim: number;
+  binarize?: Binarize;
+}
+
+export function gatherBatch(p: GatherParams): Kernel {
   const { rows, dim: D } = p;
+  const binarize = p.binarize ?? 'none';
   const perWord = D % 4 === 0;
   /** Invocations per row: one per pixel, or one per word of 4 pixels. */
   const W = perWord ? D / 4 : D;
+  const bindings = [uniform(), read('pixels', 'array<u32>'), read('perm', 'array<u32>'), write('x')];
   const code = wgsl`
-${STEP_PARAMS_WGSL}
-@group(0) @binding(0) var<uniform> params: StepParams;
-@group(0) @binding(1) var<storage, read> pixels: array<u32>;
-@group(0) @binding(2) var<storage, read> perm: array<u32>;
-@group(0) @binding(3) var<storage, read_write> x: array<f32>;
+${STEP_PARAMS.wgsl}
+${declareBindings(bindings)}
+#if ${binarize !== 'none'}
+${PHILOX_WGSL}
+// 4 uniform draws (as 23-bit integers k) for pixels 4w..4w+3 of example i.
+fn binarize_draws(i: u32, w: u32) -> vec4<u32> {
+  let key = ${binarize === 'dynamic' ? 'params.epoch' : '0u'};
+  return philox4x32(vec4<u32>(w, i, key, ${BINARIZE_STREAM}u), vec2<u32>(params.seed_lo, params.seed_hi)) >> vec4<u32>(9u);
+}
+// 1 if (k + 0.5) 2^-23 < g / 255, exactly.
+fn bernoulli_level(k: u32, g: u32) -> f32 {
+  return select(0.0, 1.0, (2u * k + 1u) * 255u < (g << 24u));
+}
+#endif
 
 @compute @workgroup_size(${GATHER_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -35,8 +61,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #if ${perWord}
   var levels = vec4<f32>(0.0);
   if (real) {
-    let word = pixels[perm[slot] * ${W}u + i % ${W}u];
-    levels = vec4<f32>(f32(word & 0xffu), f32((word >> 8u) & 0xffu), f32((word >> 16u) & 0xffu), f32(word >> 24u)) / 255.0;
+    let example = perm[slot];
+    let w = i % ${W}u;
+    let word = pixels[example * ${W}u + w];
+    let g = vec4<u32>(word & 0xffu, (word >> 8u) & 0xffu, (word >> 16u) & 0xffu, word >> 24u);
+#if ${binarize !== 'none'}
+    let k = binarize_draws(example, w);
+    levels = vec4<f32>(bernoulli_level(k.x, g.x), bernoulli_level(k.y, g.y), bernoulli_level(k.z, g.z), bernoulli_level(k.w, g.w));
+#else
+    levels = vec4<f32>(g) / 255.0;
+#endif
   }
   x[4u * i] = levels.x;
   x[4u * i + 1u] = levels.y;
@@ -45,19 +79,47 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #else
   var value = 0.0;
   if (real) {
-    let pixel = perm[slot] * ${D}u + i % ${D}u;
-    value = f32((pixels[pixel >> 2u] >> ((pixel & 3u) * 8u)) & 0xffu) / 255.0;
+    let example = perm[slot];
+    let d = i % ${D}u;
+    let pixel = example * ${D}u + d;
+    let g = (pixels[pixel >> 2u] >> ((pixel & 3u) * 8u)) & 0xffu;
+#if ${binarize !== 'none'}
+    value = bernoulli_level(binarize_draws(example, d >> 2u)[d & 3u], g);
+#else
+    value = f32(g) / 255.0;
+#endif
   }
   x[i] = value;
 #endif
 }`;
   return {
-    name: 'gather_batch',
+    name: `gather_batch${binarize === 'none' ? '' : '_binarize_' + binarize}`,
     code,
-    bindings: [
-      { name: 'params', kind: 'uniform' }, { name: 'pixels', kind: 'read' },
-      { name: 'perm', kind: 'read' }, { name: 'x', kind: 'write' },
-    ],
-    dispatch: () => grid1D(rows * W, GATHER_WORKGROUP),
+    bindings,
+    workgroups: grid1D(rows * W, GATHER_WORKGROUP),
   };
+}
+
+export interface LabelGatherParams { rows: number; classes: number }
+
+/** condition[r, c] = 1 where c is the label of example perm[batch_start + r] (zero rows for padding). */
+export function gatherLabels(p: LabelGatherParams): Kernel {
+  const { rows, classes: C } = p;
+  const bindings = [uniform(), read('labels', 'array<u32>'), read('perm', 'array<u32>'), write('condition')];
+  const code = wgsl`
+${STEP_PARAMS.wgsl}
+${declareBindings(bindings)}
+
+@compute @workgroup_size(${GATHER_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = ${FLAT_INDEX_WGSL(GATHER_WORKGROUP)};
+  if (i >= ${rows * C}u) { return; }
+  let r = i / ${C}u;
+  let slot = params.batch_start + r;
+  let real = r < params.valid_rows && slot < params.dataset_count;
+  var hot = 0.0;
+  if (real) { hot = select(0.0, 1.0, labels[perm[slot]] == i % ${C}u); }
+  condition[i] = hot;
+}`;
+  return { name: 'gather_labels', code, bindings, workgroups: grid1D(rows * C, GATHER_WORKGROUP) };
 }

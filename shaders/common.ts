@@ -1,5 +1,10 @@
-// Shared pieces of every kernel factory: the kernel description type, the per-step uniform block
-// that kernels read (RNG counter, batch window, optimizer scalars), and 1-D dispatch arithmetic.
+// What every kernel factory shares: the kernel description, the one helper that writes binding
+// declarations, the per-step uniform block (declared once, see uniform.ts), and 1-D grid maths.
+//
+// A factory takes every parameter of its kernel, the shape included, and returns a `Kernel`:
+// WGSL source, the bindings in order, and the workgroup grid for that shape. Nothing is left to
+// bind but buffers, which the scheduler (src/graph.ts) or `webgpu-vae/kernels` supplies.
+import { uniformStruct } from './uniform';
 
 /** How a kernel sees one binding (all in @group(0), in the order listed). */
 export type BindingKind = 'read' | 'write' | 'uniform';
@@ -8,56 +13,65 @@ export interface KernelBinding {
   /** The WGSL variable name, which is also the key callers bind a buffer to. */
   name: string;
   kind: BindingKind;
+  /** WGSL type: `array<f32>` for storage and `StepParams` for uniforms unless given. */
+  type?: string;
 }
 
-/** What every kernel factory returns: WGSL, its bindings, and the workgroup grid for a shape. */
-export interface Kernel<Shape = void> {
+/** A kernel ready to bind: WGSL, its bindings, and the workgroup grid of its shape. */
+export interface Kernel {
   /** Stable, readable name used in errors and profiles, e.g. `matmul_nt_relu`. */
-  name: string;
-  code: string;
-  bindings: KernelBinding[];
-  dispatch(shape: Shape): [number, number, number];
-}
-
-/** A kernel whose shape is already fixed, ready for the scheduler. */
-export interface BoundKernel {
   name: string;
   code: string;
   bindings: KernelBinding[];
   workgroups: [number, number, number];
 }
 
-export function bindKernel<S>(k: Kernel<S>, shape: S): BoundKernel {
-  return { name: k.name, code: k.code, bindings: k.bindings, workgroups: k.dispatch(shape) };
+/** `@group(0) @binding(i) var<...> name: type;` for each binding, in order. */
+export function declareBindings(bindings: readonly KernelBinding[]): string {
+  return bindings
+    .map((b, i) => {
+      if (b.kind === 'uniform') return `@group(0) @binding(${i}) var<uniform> ${b.name}: ${b.type ?? STEP_PARAMS.name};`;
+      return `@group(0) @binding(${i}) var<storage, ${b.kind === 'write' ? 'read_write' : 'read'}> ${b.name}: ${b.type ?? 'array<f32>'};`;
+    })
+    .join('\n');
 }
 
-/**
- * Per-step scalars shared by the kernels that need them, one uniform buffer per graph, written
- * with `queue.writeBuffer` before each step (no readback, no rebuild). Field order is the byte
- * layout; `STEP_PARAMS_FLOATS` in src/step-params.ts mirrors it.
- */
-export const STEP_PARAMS_WGSL = /* wgsl */ `
-struct StepParams {
-  seed_lo: u32,        // RNG key
-  seed_hi: u32,
-  counter: u32,        // RNG counter: advances once per step, so every step draws fresh noise
-  batch_start: u32,    // first index into the permutation for gathered batches
-  valid_rows: u32,     // rows of this batch that hold real examples (the rest is padding)
-  history_slot: u32,   // where this step's loss goes in the loss history ring
-  stream: u32,         // RNG stream: separates training noise from eval and sampling noise
-  dataset_count: u32,  // examples in the resident dataset (gather bound)
-  lr: f32,
-  beta1: f32,
-  beta2: f32,
-  adam_eps: f32,
-  bias_c1: f32,        // 1 / (1 - beta1^t)
-  bias_c2: f32,        // 1 / sqrt(1 - beta2^t)
-  weight_decay: f32,
-  kl_beta: f32,
-}`;
+/** Shorthands for binding lists: `read('x')`, `write('y', 'array<vec4<f32>>')`, `uniform('params')`. */
+export const read = (name: string, type?: string): KernelBinding => ({ name, kind: 'read', type });
+export const write = (name: string, type?: string): KernelBinding => ({ name, kind: 'write', type });
+export const uniform = (name = 'params', type?: string): KernelBinding => ({ name, kind: 'uniform', type });
 
-/** Bytes of StepParams: 16 fields of 4 bytes. */
-export const STEP_PARAMS_BYTES = 64;
+/**
+ * Per-step scalars shared by the kernels that need them: one uniform buffer per model, written
+ * with `queue.writeBuffer` before each step (no readback, no rebuild). src/step-params.ts turns
+ * the friendly StepParams object into these fields.
+ */
+export const STEP_PARAMS = uniformStruct('StepParams', [
+  ['seed_lo', 'u32', 'RNG key'],
+  ['seed_hi', 'u32', 'RNG key, high word'],
+  ['counter', 'u32', 'RNG counter: advances once per step, so every step draws fresh noise'],
+  ['batch_start', 'u32', 'first index into the permutation for gathered batches'],
+  ['valid_rows', 'u32', 'rows of this batch that hold real examples (the rest is padding)'],
+  ['history_slot', 'u32', "where this step's loss goes in the loss history ring"],
+  ['stream', 'u32', 'RNG stream: separates training noise from eval and sampling noise'],
+  ['dataset_count', 'u32', 'examples in the resident dataset (gather bound)'],
+  ['lr', 'f32', 'learning rate'],
+  ['beta1', 'f32', 'Adam beta1'],
+  ['beta2', 'f32', 'Adam beta2'],
+  ['adam_eps', 'f32', 'Adam epsilon'],
+  ['bias_c1', 'f32', '1 / (1 - beta1^t)'],
+  ['bias_c2', 'f32', '1 / sqrt(1 - beta2^t)'],
+  ['weight_decay', 'f32', 'L2 weight decay added to the gradient'],
+  ['kl_weight', 'f32', 'weight of the KL term this step: beta, times the warm-up ramp'],
+  ['free_bits', 'f32', 'free bits per latent dimension (0: off)'],
+  ['epoch', 'u32', 'epoch number: keys the dynamic binarization of the data'],
+  ['total_samples', 'u32', 'importance samples per example over all chunks (IWAE evaluation)'],
+  ['chunk', 'u32', 'index of this chunk of importance samples'],
+  ['noise_rows', 'u32', 'rows per sample in the noise numbering (0: the graph\'s own rows)'],
+  ['noise_row0', 'u32', 'first row of this batch in the noise numbering'],
+] as const);
+
+export type StepParamsField = (typeof STEP_PARAMS.fields)[number][0];
 
 /** Largest workgroup count per dimension guaranteed by WebGPU's default limits. */
 export const MAX_WORKGROUPS_PER_DIM = 65535;
@@ -81,4 +95,10 @@ export function f32Literal(x: number): string {
   if (!Number.isFinite(x)) throw new Error(`non-finite constant ${x} in WGSL`);
   const s = String(Math.fround(x));
   return /[.eE]/.test(s) ? s : `${s}.0`;
+}
+
+/** Throws unless every named dimension is a positive integer. */
+export function checkShape(kernel: string, dims: Record<string, number>): void {
+  const bad = Object.entries(dims).filter(([, v]) => !(Number.isInteger(v) && v > 0));
+  if (bad.length) throw new Error(`${kernel}: ${bad.map(([k, v]) => `${k}=${v}`).join(', ')} must be positive integers`);
 }

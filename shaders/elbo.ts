@@ -1,26 +1,25 @@
-// The ELBO: -ELBO = reconstruction NLL + beta * KL(q(z|x) || N(0, I)), averaged over examples.
-//
-// `elboRows`: one workgroup per decoder-output row r = l*B + b (L samples of B examples). It sums
-// the per-pixel negative log-likelihood of target x[b] under the decoder output, writes the row
-// total to rec[r] and, in training, the gradient d(-ELBO)/d(output) = dNLL/d(output) / (L n) to
-// dout (n = valid rows; padded rows get zero). Likelihoods:
-//   bernoulli  output = logits l:  nll = max(l, 0) - x l + log(1 + exp(-|l|))  (stable for any |l|)
-//              dnll/dl = sigmoid(l) - x
-//   gaussian   output = mean m, log-sigma s fixed, learned global [1] or learned per pixel [D]:
-//              nll = (x - m)^2 / (2 e^{2s}) + s + log(2 pi) / 2,  dnll/dm = (m - x) e^{-2s},
-//              dnll/ds = 1 - (x - m)^2 e^{-2s}   (written per row or per element for a column sum)
-// Threads of a workgroup stride over the D pixels and combine partial sums with a tree in
-// workgroup memory. With threadsPerRow = 1 (software adapters) the tree and its barriers, costly
-// on SwiftShader, compile away, and a workgroup instead takes ELBO_ROWS_PER_GROUP rows, one per
-// invocation, so the 4 SIMD lanes of a CPU adapter each work on a row rather than 3 idling.
-// `elboReduce`: one workgroup sums rec over valid rows and kl (from reparam_forward) over valid
-// examples, writes (loss, rec mean, kl mean, n) to history[slot] and adds the sums to accum, the
-// running totals that evaluation reads once at the end. The KL itself and its gradient are
-// computed inside reparam_forward / reparam_backward with KL_WGSL below, which saves two passes.
-// Bindings: rows (params, x, out: read, rec: write, [dout: write], [logsigma: read], [dls: write]);
-//           reduce (params, rec, kl: read, history, accum: write).
-import { f32Literal, STEP_PARAMS_WGSL, type Kernel } from './common';
+// The ELBO's own terms: the closed-form KL to the prior, its gradient, free bits, and the
+// per-step reduction that turns rows into the loss record. -ELBO = rec + w * KL with
+//   KL(N(mu, e^lv) || N(0, 1)) = sum_j (e^lv + mu^2 - 1 - lv) / 2,
+//   dKL/dmu = mu,  dKL/dlv = (e^lv - 1) / 2,
+// w = beta times the warm-up ramp (params.kl_weight), and free bits (Kingma et al. 2016):
+// dimension j contributes max(lambda, KLbar_j), KLbar_j being the batch mean of its KL, so a
+// dimension under lambda nats gets no KL gradient at all.
+// `klDivergence`: one invocation per example: kl[b], and with gradients the direct gradient on
+//   the posterior dq_direct = w / n * dKL (zero for padding rows), which the sampler's backward
+//   adds to the decoder's (reparam.ts). Without free bits this is all the KL needs.
+// `klFreeBits`: one invocation per latent dimension: KLbar_j into kl_dims[j] and dq_direct with
+//   the dimensions under lambda switched off (replaces klDivergence's gradient).
+// `elboReduce`: one workgroup sums rec over valid rows and kl over valid examples, writes the
+//   record (loss, rec mean, kl mean, n) to history[slot] and adds (rec sum / L, kl sum, n, 1) to
+//   accum, the running totals that evaluation reads once at the end.
+// Bindings: kl (params, q: read, kl, [dq_direct]: write); free bits (params, q: read, kl_dims,
+//   dq_direct: write); reduce (params, rec, kl, [kl_dims]: read, history, accum: write).
+import { checkShape, declareBindings, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
+import { posteriorWGSL, type PosteriorLayout } from './reparam';
 import { wgsl } from './wgsl';
+
+const KL_WORKGROUP = 64;
 
 /** KL(N(mu, e^lv) || N(0, 1)) per latent dimension, and its derivatives. */
 export const KL_WGSL = /* wgsl */ `
@@ -28,145 +27,96 @@ fn kl_term(mu: f32, lv: f32) -> f32 { return 0.5 * (exp(lv) + mu * mu - 1.0 - lv
 fn kl_grad_mu(mu: f32) -> f32 { return mu; }
 fn kl_grad_logvar(lv: f32) -> f32 { return 0.5 * (exp(lv) - 1.0); }`;
 
-export type Likelihood = 'bernoulli' | 'gaussian';
-/** How the Gaussian's log-sigma is set: a fixed number, or learned globally or per pixel. */
-export type GaussianScale = { fixedLogSigma: number } | 'learned-global' | 'learned-pixel';
-
-export const ELBO_THREADS_PER_ROW = { software: 1, gpu: 64 } as const;
-/** Rows per workgroup when threadsPerRow is 1: one per invocation. */
-export const ELBO_ROWS_PER_GROUP = 4;
-
-export interface ElboRowsParams {
-  /** Examples per batch (B) and samples per example (L): out has L*B rows. */
+export interface KlParams {
   batch: number;
-  samples: number;
-  /** Pixels per example (D). */
-  dim: number;
-  likelihood: Likelihood;
-  scale?: GaussianScale;
-  /** Write gradients (training) or only the loss (evaluation). */
+  layout: PosteriorLayout;
+  /** Write dq_direct (training). */
   gradients: boolean;
-  threadsPerRow?: number;
 }
 
-export function elboRows(p: ElboRowsParams): Kernel<{ rows: number }> {
-  const { batch: B, samples: L, dim: D } = p;
-  const T = p.threadsPerRow ?? ELBO_THREADS_PER_ROW.gpu;
-  const gauss = p.likelihood === 'gaussian';
-  const scale = p.scale ?? { fixedLogSigma: 0 };
-  const learned = gauss && typeof scale === 'string';
-  const perPixel = gauss && scale === 'learned-pixel';
-  const grads = p.gradients;
-  const bindings = [
-    { name: 'params', kind: 'uniform' as const },
-    { name: 'x', kind: 'read' as const },
-    { name: 'out', kind: 'read' as const },
-    { name: 'rec', kind: 'write' as const },
-    ...(grads ? [{ name: 'dout', kind: 'write' as const }] : []),
-    ...(learned ? [{ name: 'logsigma', kind: 'read' as const }] : []),
-    ...(learned && grads ? [{ name: 'dls', kind: 'write' as const }] : []),
-  ];
-  const decl = (b: (typeof bindings)[number], i: number) =>
-    b.kind === 'uniform'
-      ? `@group(0) @binding(${i}) var<uniform> ${b.name}: StepParams;`
-      : `@group(0) @binding(${i}) var<storage, ${b.kind === 'write' ? 'read_write' : 'read'}> ${b.name}: array<f32>;`;
-  const fixedLs = typeof scale === 'object' ? f32Literal(scale.fixedLogSigma) : '0.0';
+export function klDivergence(p: KlParams): Kernel {
+  const { batch: B, layout } = p;
+  const Z = layout.latent;
+  checkShape('kl_divergence', { B, Z });
+  const bindings = [uniform(), read('q'), write('kl'), ...(p.gradients ? [write('dq_direct')] : [])];
   const code = wgsl`
-${STEP_PARAMS_WGSL}
-${bindings.map(decl).join('\n')}
-const HALF_LOG_2PI = 0.91893853320467274;
-#if ${T > 1}
-var<workgroup> partial: array<vec2<f32>, ${T}>;
-#endif
+${STEP_PARAMS.wgsl}
+${declareBindings(bindings)}
+${KL_WGSL}
+${posteriorWGSL(layout)}
 
-@compute @workgroup_size(${T > 1 ? T : ELBO_ROWS_PER_GROUP})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-#if ${T > 1}
-  let r = wid.x;
-  let tid = lid;
-#else
-  let r = wid.x * ${ELBO_ROWS_PER_GROUP}u + lid;
-  let tid = 0u;
-  if (r >= ${L * B}u) { return; }
-#endif
-  let b = r % ${B}u;
-  let valid = b < params.valid_rows;
-  let gscale = select(0.0, 1.0 / f32(${L}u * max(params.valid_rows, 1u)), valid);
-  var nll_sum = 0.0;
-  var dls_sum = 0.0;
-  for (var d = tid; d < ${D}u; d += ${T}u) {
-    let t = x[b * ${D}u + d];
-    let o = out[r * ${D}u + d];
-#if ${!gauss}
-    // One exp serves both the stable softplus and the sigmoid.
-    let e = exp(-abs(o));
-    nll_sum += max(o, 0.0) - t * o + log(1.0 + e);
-#if ${grads}
-    let sig = select(e / (1.0 + e), 1.0 / (1.0 + e), o >= 0.0);
-    dout[r * ${D}u + d] = (sig - t) * gscale;
-#endif
-#else
-#if ${perPixel}
-    let ls = logsigma[d];
-#elif ${learned}
-    let ls = logsigma[0];
-#else
-    let ls = ${fixedLs};
-#endif
-    let inv_var = exp(-2.0 * ls);
-    let diff = o - t;
-    nll_sum += 0.5 * diff * diff * inv_var + ls + HALF_LOG_2PI;
-#if ${grads}
-    dout[r * ${D}u + d] = diff * inv_var * gscale;
-#if ${perPixel}
-    dls[r * ${D}u + d] = (1.0 - diff * diff * inv_var) * gscale;
-#elif ${learned}
-    dls_sum += 1.0 - diff * diff * inv_var;
-#endif
-#endif
+@compute @workgroup_size(${KL_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let b = gid.x;
+  if (b >= ${B}u) { return; }
+  let n = params.valid_rows;
+  let kl_scale = select(0.0, params.kl_weight / f32(max(n, 1u)), b < n);
+  var kl_sum = 0.0;
+  for (var j = 0u; j < ${Z}u; j++) {
+    let mu = mu_at(b, j);
+    let lv = logvar_at(b, j);
+    kl_sum += kl_term(mu, lv);
+#if ${p.gradients}
+    dq_direct[b * ${layout.stride}u + ${layout.mu}u + j] = kl_scale * kl_grad_mu(mu);
+    dq_direct[b * ${layout.stride}u + ${layout.logvar}u + j] = kl_scale * kl_grad_logvar(lv);
 #endif
   }
-#if ${T > 1}
-  partial[tid] = vec2<f32>(nll_sum, dls_sum);
-  workgroupBarrier();
-  for (var stride = ${T / 2}u; stride > 0u; stride >>= 1u) {
-    if (tid < stride) { partial[tid] += partial[tid + stride]; }
-    workgroupBarrier();
-  }
-  let total = partial[0];
-#else
-  let total = vec2<f32>(nll_sum, dls_sum);
-#endif
-  if (tid == 0u) {
-    rec[r] = total.x;
-#if ${learned && !perPixel && grads}
-    dls[r] = total.y * gscale;
-#endif
+  kl[b] = kl_sum;
+}`;
+  return { name: p.gradients ? 'kl_divergence_grad' : 'kl_divergence', code, bindings, workgroups: [Math.ceil(B / KL_WORKGROUP), 1, 1] };
+}
+
+/** Free bits: kl_dims[j] = batch-mean KL of dimension j, dq_direct zero where it is under params.free_bits. */
+export function klFreeBits(p: { batch: number; layout: PosteriorLayout }): Kernel {
+  const { batch: B, layout } = p;
+  const Z = layout.latent;
+  checkShape('kl_free_bits', { B, Z });
+  const bindings = [uniform(), read('q'), write('kl_dims'), write('dq_direct')];
+  const code = wgsl`
+${STEP_PARAMS.wgsl}
+${declareBindings(bindings)}
+${KL_WGSL}
+${posteriorWGSL(layout)}
+
+@compute @workgroup_size(${KL_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let j = gid.x;
+  if (j >= ${Z}u) { return; }
+  let n = min(params.valid_rows, ${B}u);
+  let inv_n = 1.0 / f32(max(n, 1u));
+  var total = 0.0;
+  for (var b = 0u; b < n; b++) { total += kl_term(mu_at(b, j), logvar_at(b, j)); }
+  let mean = total * inv_n;
+  kl_dims[j] = mean;
+  // Under the threshold the loss takes the constant lambda: no gradient for this dimension.
+  let on = select(0.0, 1.0, mean >= params.free_bits);
+  for (var b = 0u; b < ${B}u; b++) {
+    let kl_scale = select(0.0, on * params.kl_weight * inv_n, b < n);
+    dq_direct[b * ${layout.stride}u + ${layout.mu}u + j] = kl_scale * kl_grad_mu(mu_at(b, j));
+    dq_direct[b * ${layout.stride}u + ${layout.logvar}u + j] = kl_scale * kl_grad_logvar(logvar_at(b, j));
   }
 }`;
-  if (T & (T - 1)) throw new Error(`elboRows: threadsPerRow must be a power of two, got ${T}`);
-  return {
-    name: `elbo_rows_${p.likelihood}${learned ? (perPixel ? '_learned_pixel' : '_learned_global') : ''}${grads ? '_grad' : ''}`,
-    code,
-    bindings,
-    dispatch: (s) => [T > 1 ? s.rows : Math.ceil(s.rows / ELBO_ROWS_PER_GROUP), 1, 1],
-  };
+  return { name: 'kl_free_bits', code, bindings, workgroups: [Math.ceil(Z / KL_WORKGROUP), 1, 1] };
 }
 
 const REDUCE_THREADS = 64;
 
-export interface ElboReduceParams { batch: number; samples: number }
+export interface ElboReduceParams {
+  batch: number;
+  samples: number;
+  /** With free bits, the KL term of the loss is sum_j max(lambda, kl_dims[j]) over `latent` dims. */
+  freeBitsLatent?: number;
+}
 
 /** Batch means and running sums: history[slot] = (loss, rec, kl, n); accum += (rec sum / L, kl sum, n, 1). */
-export function elboReduce(p: ElboReduceParams): Kernel<void> {
+export function elboReduce(p: ElboReduceParams): Kernel {
   const { batch: B, samples: L } = p;
-  const code = /* wgsl */ `
-${STEP_PARAMS_WGSL}
-@group(0) @binding(0) var<uniform> params: StepParams;
-@group(0) @binding(1) var<storage, read> rec: array<f32>;
-@group(0) @binding(2) var<storage, read> kl: array<f32>;
-@group(0) @binding(3) var<storage, read_write> history: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> accum: array<vec4<f32>>;
+  checkShape('elbo_reduce', { B, L });
+  const freeBits = (p.freeBitsLatent ?? 0) > 0;
+  const bindings = [uniform(), read('rec'), read('kl'), ...(freeBits ? [read('kl_dims')] : []), write('history', 'array<vec4<f32>>'), write('accum', 'array<vec4<f32>>')];
+  const code = wgsl`
+${STEP_PARAMS.wgsl}
+${declareBindings(bindings)}
 var<workgroup> partial: array<vec2<f32>, ${REDUCE_THREADS}>;
 
 @compute @workgroup_size(${REDUCE_THREADS})
@@ -189,17 +139,15 @@ fn main(@builtin(local_invocation_index) tid: u32) {
     let nf = f32(max(n, 1u));
     let rec_mean = s.x / (${L}.0 * nf);
     let kl_mean = s.y / nf;
-    history[params.history_slot] = vec4<f32>(rec_mean + params.kl_beta * kl_mean, rec_mean, kl_mean, f32(n));
+#if ${freeBits}
+    var kl_loss = 0.0;
+    for (var j = 0u; j < ${p.freeBitsLatent ?? 0}u; j++) { kl_loss += max(params.free_bits, kl_dims[j]); }
+#else
+    let kl_loss = kl_mean;
+#endif
+    history[params.history_slot] = vec4<f32>(rec_mean + params.kl_weight * kl_loss, rec_mean, kl_mean, f32(n));
     accum[0] += vec4<f32>(s.x / ${L}.0, s.y, f32(n), 1.0);
   }
 }`;
-  return {
-    name: 'elbo_reduce',
-    code,
-    bindings: [
-      { name: 'params', kind: 'uniform' }, { name: 'rec', kind: 'read' }, { name: 'kl', kind: 'read' },
-      { name: 'history', kind: 'write' }, { name: 'accum', kind: 'write' },
-    ],
-    dispatch: () => [1, 1, 1],
-  };
+  return { name: freeBits ? 'elbo_reduce_free_bits' : 'elbo_reduce', code, bindings, workgroups: [1, 1, 1] };
 }

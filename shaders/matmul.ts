@@ -28,7 +28,7 @@
 // workgroup memory and each invocation accumulates a TM x TN block from them.
 import { wgsl } from './wgsl';
 import { activationWGSL, type Activation } from './activation';
-import { type Kernel } from './common';
+import { checkShape, declareBindings, read, write, type Kernel } from './common';
 
 export type MatmulVariant = 'register' | 'register-subgroup' | 'tiled';
 
@@ -81,11 +81,15 @@ export function matmulVariantNeedsSubgroups(v: MatmulVariant): boolean {
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-export function matmul(p: MatmulParams): Kernel<MatmulShape> {
+/** Grid of a matmul: one workgroup per BM x BN block of C. */
+export function matmulGrid(variant: MatmulVariant, s: MatmulShape): [number, number, number] {
+  const { BM, BN } = matmulBlock(variant);
+  return [Math.ceil(s.N / BN), Math.ceil(s.M / BM), 1];
+}
+
+export function matmul(p: MatmulParams): Kernel {
   const { M, N, K } = p;
-  if (!(M > 0 && N > 0 && K > 0) || ![M, N, K].every(Number.isInteger)) {
-    throw new Error(`matmul: shape must be positive integers, got M=${M} N=${N} K=${K}`);
-  }
+  checkShape('matmul', { M, N, K });
   const requested = p.variant ?? 'register';
   const variant: MatmulVariant = matmulVariantNeedsSubgroups(requested) && p.subgroups === false ? 'register' : requested;
   const useSubgroups = matmulVariantNeedsSubgroups(variant);
@@ -94,16 +98,7 @@ export function matmul(p: MatmulParams): Kernel<MatmulShape> {
   const hasBias = !!p.bias;
   const hasY = gradAct !== 'none';
   const t: Tile = MATMUL_TILES[variant];
-  const bindings = [
-    { name: 'a', kind: 'read' as const },
-    { name: 'b', kind: 'read' as const },
-    ...(hasBias ? [{ name: 'bias', kind: 'read' as const }] : []),
-    ...(hasY ? [{ name: 'y', kind: 'read' as const }] : []),
-    { name: 'c', kind: 'write' as const },
-  ];
-  const decls = bindings
-    .map((b, i) => `@group(0) @binding(${i}) var<storage, ${b.kind === 'write' ? 'read_write' : 'read'}> ${b.name}: array<f32>;`)
-    .join('\n');
+  const bindings = [read('a'), read('b'), ...(hasBias ? [read('bias')] : []), ...(hasY ? [read('y')] : []), write('c')];
   const epilogue = wgsl`
 ${activationWGSL(act === 'none' ? gradAct : act)}
 fn epilogue(v: f32, row: u32, col: u32) -> f32 {
@@ -124,12 +119,9 @@ fn epilogue(v: f32, row: u32, col: u32) -> f32 {
   const tag = `${p.transA ? 't' : 'n'}${p.transB ? 't' : 'n'}`;
   return {
     name: `matmul_${tag}${hasBias ? '_bias' : ''}${act !== 'none' ? '_' + act : ''}${hasY ? '_dact_' + gradAct : ''}_${variant}`,
-    code: `${useSubgroups ? 'enable subgroups;\n' : ''}${decls}\n${epilogue}\n${body}`,
+    code: `${useSubgroups ? 'enable subgroups;\n' : ''}${declareBindings(bindings)}\n${epilogue}\n${body}`,
     bindings,
-    dispatch: (s) => {
-      const { BM, BN } = matmulBlock(variant);
-      return [Math.ceil(s.N / BN), Math.ceil(s.M / BM), 1];
-    },
+    workgroups: matmulGrid(variant, p),
   };
 }
 
@@ -247,10 +239,11 @@ const COLUMN_SUM_WORKGROUP = 64;
 export interface ColumnSumShape { rows: number; cols: number }
 
 /** out[n] = sum over rows m of x[m, n] (bias gradients; learned per-pixel scale gradients). */
-export function columnSum(p: ColumnSumShape): Kernel<ColumnSumShape> {
+export function columnSum(p: ColumnSumShape): Kernel {
+  checkShape('column_sum', { rows: p.rows, cols: p.cols });
+  const bindings = [read('x'), write('out')];
   const code = `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+${declareBindings(bindings)}
 
 @compute @workgroup_size(${COLUMN_SUM_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -263,7 +256,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   return {
     name: 'column_sum',
     code,
-    bindings: [{ name: 'x', kind: 'read' }, { name: 'out', kind: 'write' }],
-    dispatch: (s) => [Math.ceil(s.cols / COLUMN_SUM_WORKGROUP), 1, 1],
+    bindings,
+    workgroups: [Math.ceil(p.cols / COLUMN_SUM_WORKGROUP), 1, 1],
   };
 }

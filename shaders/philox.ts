@@ -8,7 +8,19 @@
 // built-ins are too loosely specified) with the coefficients from src/rng.ts;
 // it agrees with normalPair to about 1e-6 (division, sqrt and FMA differ).
 
-import { BOX_MULLER_CONSTS as C } from '../src/rng';
+const f32 = Math.fround;
+/** Box-Muller coefficients, shared with the TypeScript twin in src/rng.ts. */
+export const BOX_MULLER_CONSTS = {
+  LN2: f32(Math.LN2),
+  SQRT2: f32(Math.SQRT2),
+  TWO_PI: f32(2 * Math.PI),
+  // atanh series: ln m = 2z + 2z^3 (1/3 + z^2/5 + z^4/7 + z^6/9), z = (m-1)/(m+1)
+  L: [f32(1 / 3), f32(1 / 5), f32(1 / 7), f32(1 / 9)],
+  // Taylor series of sin and cos on [-pi/4, pi/4]; truncation error < 3e-8.
+  S: [f32(-1 / 6), f32(1 / 120), f32(-1 / 5040), f32(1 / 362880)],
+  C: [f32(-1 / 2), f32(1 / 24), f32(-1 / 720), f32(1 / 40320), f32(-1 / 3628800)],
+} as const;
+const C = BOX_MULLER_CONSTS;
 
 /** An f32 value as a WGSL hexadecimal float literal: exact, so no compiler
  *  gets to round a decimal literal differently from Math.fround. */

@@ -1,38 +1,54 @@
 // Reparameterized sampling z = mu + exp(0.5 logvar) * eps, eps ~ N(0, I), forward and backward,
-// plus sampling from the prior.
+// plus sampling from the prior. Sampling only samples: the KL and every other term of the
+// objective live with the objectives (elbo.ts, iwae.ts).
 //
-// The encoder head writes mulv[B, 2Z]: columns [0, Z) are mu, [Z, 2Z) are logvar. With L samples
-// per example, z and eps are [L*B, Z] with row l*B + b, so the decoder sees L stacked batches.
-// Noise is counter-based Philox: element e of the flattened eps draws philox(counter =
-// (e / 4, step counter, stream, 0), key = seed) and takes normal e % 4 of the two Box-Muller pairs,
-// so any element can be regenerated anywhere (the TypeScript twin in src/noise.ts does exactly
-// this) and a seed reproduces a run bit for bit.
-// The forward also writes the per-example KL term and the backward adds the KL gradient, so the
-// closed-form KL (math in elbo.ts) costs no pass of its own.
-// Bindings: forward (params: uniform StepParams, mulv: read, z, eps, kl: write);
-//           backward (params, mulv, eps, dz: read, dmulv: write);
+// The Gaussian posterior's parameters sit in one tensor q with a row per example; where mu and
+// logvar are inside a row is a `PosteriorLayout` given by the model (src/model/sampler.ts), so
+// no kernel assumes it. With L samples per example, z and eps are [L*B, Z] with row l*B + b, so
+// the decoder sees L stacked batches. Noise is counter-based Philox: element e of the flattened
+// eps draws philox(counter = (e / 4, step counter, stream, 0), key = seed) and takes normal e % 4
+// of the two Box-Muller pairs, so any element can be regenerated anywhere (the TypeScript twin in
+// src/noise.ts does exactly this) and a seed reproduces a run bit for bit. The element number is
+// (l * noise_rows + noise_row0 + b) * Z + j (see StepParams): a training step numbers its own batch,
+// an evaluation the whole dataset, so its result does not depend on the batch it is split into.
+// Backward: dq = dq_direct + chain rule of z through (mu, logvar) applied to dz (+ dz_direct):
+// dmu = sum_l dz, dlogvar = sum_l dz * eps * sigma / 2. dq_direct carries the objective's own
+// gradient on mu and logvar (the closed-form KL, or IWAE's log q term), dz_direct its gradient
+// on z that does not pass through the decoder (IWAE's log p(z)); both are written by the
+// objective, which keeps this kernel free of any knowledge of the loss.
+// Bindings: forward (params: uniform, q: read, z, eps: write);
+//           backward (params, q, eps, dz, dq_direct, [dz_direct]: read, dq: write);
 //           prior (params, z: write).
-// Grid: forward one invocation per example; backward one per (example, latent); prior per element.
-import { FLAT_INDEX_WGSL, grid1D, STEP_PARAMS_WGSL, type Kernel } from './common';
-import { KL_WGSL } from './elbo';
+// Grid: forward one invocation per (example, latent); backward the same; prior per element.
+import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
 import { PHILOX_WGSL } from './philox';
 import { wgsl } from './wgsl';
 
 const REPARAM_WORKGROUP = 64;
 
-export interface ReparamShape {
-  batch: number;
+/** Where mu and logvar of latent j sit in the posterior tensor: q[b * stride + mu + j], q[b * stride + logvar + j]. */
+export interface PosteriorLayout {
   latent: number;
+  stride: number;
+  mu: number;
+  logvar: number;
+}
+
+export interface ReparamParams {
+  batch: number;
   /** Monte Carlo samples per example (L). */
   samples: number;
+  layout: PosteriorLayout;
 }
 
-export interface ReparamForwardParams extends ReparamShape {
-  /** z = mu with no noise (reconstructions and embeddings); eps is left untouched. */
-  meanOnly?: boolean;
+/** WGSL accessors mu_at(b, j) and logvar_at(b, j) over the binding `q`. */
+export function posteriorWGSL(l: PosteriorLayout): string {
+  return `
+fn mu_at(b: u32, j: u32) -> f32 { return q[b * ${l.stride}u + ${l.mu}u + j]; }
+fn logvar_at(b: u32, j: u32) -> f32 { return q[b * ${l.stride}u + ${l.logvar}u + j]; }`;
 }
 
-const NOISE_WGSL = /* wgsl */ `
+export const NOISE_WGSL = /* wgsl */ `
 ${PHILOX_WGSL}
 // The e-th standard normal of the stream selected by params (see the file header).
 fn noise_at(e: u32) -> f32 {
@@ -42,119 +58,114 @@ fn noise_at(e: u32) -> f32 {
   return select(pair.y, pair.x, (lane & 1u) == 0u);
 }`;
 
-export function reparamForward(s: ReparamForwardParams): Kernel<ReparamShape> {
-  const { batch: B, latent: Z, samples: L } = s;
-  const meanOnly = !!s.meanOnly;
+export interface ReparamForwardParams extends ReparamParams {
+  /** z = mu with no noise (reconstructions and embeddings); eps is left untouched. */
+  meanOnly?: boolean;
+}
+
+export function reparamForward(p: ReparamForwardParams): Kernel {
+  const { batch: B, samples: L, layout } = p;
+  const Z = layout.latent;
+  checkShape('reparam_forward', { B, L, Z });
+  const meanOnly = !!p.meanOnly;
+  const bindings = [uniform(), read('q'), write('z'), write('eps')];
   const code = wgsl`
-${STEP_PARAMS_WGSL}
-@group(0) @binding(0) var<uniform> params: StepParams;
-@group(0) @binding(1) var<storage, read> mulv: array<f32>;
-@group(0) @binding(2) var<storage, read_write> z: array<f32>;
-@group(0) @binding(3) var<storage, read_write> eps: array<f32>;
-@group(0) @binding(4) var<storage, read_write> kl: array<f32>;
+${STEP_PARAMS.wgsl}
+${declareBindings(bindings)}
 ${NOISE_WGSL}
-${KL_WGSL}
+${posteriorWGSL(layout)}
 
 @compute @workgroup_size(${REPARAM_WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let b = gid.x;
-  if (b >= ${B}u) { return; }
-  var kl_sum = 0.0;
-  for (var j = 0u; j < ${Z}u; j++) {
-    let mu = mulv[b * ${2 * Z}u + j];
-    let lv = mulv[b * ${2 * Z}u + ${Z}u + j];
-    kl_sum += kl_term(mu, lv);
-    let sigma = exp(0.5 * lv);
-    for (var l = 0u; l < ${L}u; l++) {
-      let e = (l * ${B}u + b) * ${Z}u + j;
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = ${FLAT_INDEX_WGSL(REPARAM_WORKGROUP)};
+  if (i >= ${B * Z}u) { return; }
+  let b = i / ${Z}u;
+  let j = i % ${Z}u;
+  let mu = mu_at(b, j);
+  let sigma = exp(0.5 * logvar_at(b, j));
+  let noise_rows = select(params.noise_rows, ${B}u, params.noise_rows == 0u);
+  for (var l = 0u; l < ${L}u; l++) {
+    let e = (l * ${B}u + b) * ${Z}u + j;
 #if ${meanOnly}
-      z[e] = mu;
+    z[e] = mu;
 #else
-      let n = noise_at(e);
-      eps[e] = n;
-      z[e] = fma(sigma, n, mu);
+    let n = noise_at((l * noise_rows + params.noise_row0 + b) * ${Z}u + j);
+    eps[e] = n;
+    z[e] = fma(sigma, n, mu);
 #endif
-    }
   }
-  kl[b] = kl_sum;
 }`;
   return {
     name: meanOnly ? 'reparam_forward_mean' : 'reparam_forward',
     code,
-    bindings: [
-      { name: 'params', kind: 'uniform' }, { name: 'mulv', kind: 'read' },
-      { name: 'z', kind: 'write' }, { name: 'eps', kind: 'write' }, { name: 'kl', kind: 'write' },
-    ],
-    dispatch: (t) => [Math.ceil(t.batch / REPARAM_WORKGROUP), 1, 1],
+    bindings,
+    workgroups: grid1D(B * Z, REPARAM_WORKGROUP),
   };
 }
 
-/**
- * dmu = sum_l dz + beta * dKL/dmu / n, dlogvar = sum_l dz * eps * sigma / 2 + beta * dKL/dlogvar / n,
- * where n = params.valid_rows and rows b >= n (batch padding) get zero gradient. dz already
- * carries the 1 / (L n) of the reconstruction mean.
- */
-export function reparamBackward(s: ReparamShape): Kernel<ReparamShape> {
-  const { batch: B, latent: Z, samples: L } = s;
-  const code = /* wgsl */ `
-${STEP_PARAMS_WGSL}
-@group(0) @binding(0) var<uniform> params: StepParams;
-@group(0) @binding(1) var<storage, read> mulv: array<f32>;
-@group(0) @binding(2) var<storage, read> eps: array<f32>;
-@group(0) @binding(3) var<storage, read> dz: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dmulv: array<f32>;
-${KL_WGSL}
+export interface ReparamBackwardParams extends ReparamParams {
+  /** Whether the objective adds a gradient on z of its own (dz_direct, [L*B, Z]). */
+  directZ?: boolean;
+}
+
+/** dq = dq_direct + (sum_l dz, sum_l dz * eps * sigma / 2) at the mu and logvar positions. */
+export function reparamBackward(p: ReparamBackwardParams): Kernel {
+  const { batch: B, samples: L, layout } = p;
+  const Z = layout.latent;
+  checkShape('reparam_backward', { B, L, Z });
+  const directZ = !!p.directZ;
+  const bindings = [uniform(), read('q'), read('eps'), read('dz'), read('dq_direct'), ...(directZ ? [read('dz_direct')] : []), write('dq')];
+  const code = wgsl`
+${STEP_PARAMS.wgsl}
+${declareBindings(bindings)}
+${posteriorWGSL(layout)}
 
 @compute @workgroup_size(${REPARAM_WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x;
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = ${FLAT_INDEX_WGSL(REPARAM_WORKGROUP)};
   if (i >= ${B * Z}u) { return; }
   let b = i / ${Z}u;
   let j = i % ${Z}u;
-  let mu = mulv[b * ${2 * Z}u + j];
-  let lv = mulv[b * ${2 * Z}u + ${Z}u + j];
-  let half_sigma = 0.5 * exp(0.5 * lv);
+  let half_sigma = 0.5 * exp(0.5 * logvar_at(b, j));
   var dmu = 0.0;
   var dlv = 0.0;
   for (var l = 0u; l < ${L}u; l++) {
     let e = (l * ${B}u + b) * ${Z}u + j;
-    dmu += dz[e];
-    dlv += dz[e] * eps[e] * half_sigma;
+#if ${directZ}
+    let g = dz[e] + dz_direct[e];
+#else
+    let g = dz[e];
+#endif
+    dmu += g;
+    dlv += g * eps[e] * half_sigma;
   }
-  let n = params.valid_rows;
-  let kl_scale = select(0.0, params.kl_beta / f32(max(n, 1u)), b < n);
-  dmulv[b * ${2 * Z}u + j] = dmu + kl_scale * kl_grad_mu(mu);
-  dmulv[b * ${2 * Z}u + ${Z}u + j] = dlv + kl_scale * kl_grad_logvar(lv);
+  let at_mu = b * ${layout.stride}u + ${layout.mu}u + j;
+  let at_lv = b * ${layout.stride}u + ${layout.logvar}u + j;
+  dq[at_mu] = dmu + dq_direct[at_mu];
+  dq[at_lv] = dlv + dq_direct[at_lv];
 }`;
   return {
-    name: 'reparam_backward',
+    name: `reparam_backward${directZ ? '_direct_z' : ''}`,
     code,
-    bindings: [
-      { name: 'params', kind: 'uniform' }, { name: 'mulv', kind: 'read' }, { name: 'eps', kind: 'read' },
-      { name: 'dz', kind: 'read' }, { name: 'dmulv', kind: 'write' },
-    ],
-    dispatch: (t) => [Math.ceil((t.batch * t.latent) / REPARAM_WORKGROUP), 1, 1],
+    bindings,
+    workgroups: grid1D(B * Z, REPARAM_WORKGROUP),
   };
 }
 
-/** z[count] ~ N(0, 1) from the prior, with the same noise function as training. */
-export function priorSample(p: { count: number }): Kernel<{ count: number }> {
+/** z[count] ~ N(0, 1) from the prior, with the same noise function as training; rows numbered from noise_row0. */
+export function priorSample(p: { count: number; latent: number }): Kernel {
+  checkShape('prior_sample', { count: p.count, latent: p.latent });
+  const bindings = [uniform(), write('z')];
   const code = /* wgsl */ `
-${STEP_PARAMS_WGSL}
-@group(0) @binding(0) var<uniform> params: StepParams;
-@group(0) @binding(1) var<storage, read_write> z: array<f32>;
+${STEP_PARAMS.wgsl}
+${declareBindings(bindings)}
 ${NOISE_WGSL}
 
 @compute @workgroup_size(${REPARAM_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let e = ${FLAT_INDEX_WGSL(REPARAM_WORKGROUP)};
   if (e >= ${p.count}u) { return; }
-  z[e] = noise_at(e);
+  z[e] = noise_at(params.noise_row0 * ${p.latent}u + e);
 }`;
-  return {
-    name: 'prior_sample',
-    code,
-    bindings: [{ name: 'params', kind: 'uniform' }, { name: 'z', kind: 'write' }],
-    dispatch: (t) => grid1D(t.count, REPARAM_WORKGROUP),
-  };
+  return { name: 'prior_sample', code, bindings, workgroups: grid1D(p.count, REPARAM_WORKGROUP) };
 }

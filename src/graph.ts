@@ -1,43 +1,42 @@
 // The scheduler: a static list of kernel dispatches with their buffers, built once. `build()`
-// compiles every pipeline (through the shared cache) and creates every bind group; `encode()` then
-// records all dispatches into one compute pass, so a training step is one encoder and one submit
-// with nothing created per step. WebGPU orders dispatches within a pass and makes each one's
-// storage writes visible to the next, so the list order is the execution order.
-import type { BoundKernel } from '../shaders/common';
-import type { BufferSlice } from './gpu/buffers';
-import type { PipelineCache } from './gpu/pipelines';
-import { DeviceLimitError } from './errors';
+// plans the memory of the graph's tensors (src/tensor.ts), compiles every pipeline (through the
+// shared cache, all at once) and creates every bind group; `encode()` then records all dispatches
+// into one compute pass, so a training step is one encoder and one submit with nothing created
+// per step. WebGPU orders dispatches within a pass and makes each one's storage writes visible to
+// the next, so the list order is the execution order.
+import type { Kernel } from '../shaders/common';
+import type { BufferArena, BufferSlice } from './gpu/buffers';
+import { checkBindingLimits, type BoundDispatch, type PipelineCache } from './gpu/pipelines';
+import { planTensors, Tensor, type MemoryPlan } from './tensor';
+
+/** What a binding can be given: a whole buffer, a slice, or a tensor the graph places. */
+export type Resource = GPUBuffer | BufferSlice | Tensor;
 
 export interface GraphNode {
-  kernel: BoundKernel;
-  resources: Record<string, BufferSlice>;
+  kernel: Kernel;
+  resources: Record<string, Resource>;
 }
 
-interface BuiltNode {
-  name: string;
-  pipeline: GPUComputePipeline;
-  bindGroup: GPUBindGroup;
-  workgroups: [number, number, number];
+export function resolveResource(r: Resource): BufferSlice {
+  if (r instanceof Tensor) return r.resolve();
+  return 'buffer' in r ? r : { buffer: r };
 }
 
 export class KernelGraph {
   readonly nodes: GraphNode[] = [];
-  private built: BuiltNode[] | null = null;
+  private built: BoundDispatch[] | null = null;
+  memory: MemoryPlan = { buffers: [], plannedBytes: 0, savedBytes: 0, tensors: 0 };
 
   constructor(readonly label: string) {}
 
-  /** Appends a dispatch; every binding the kernel declares must be given a buffer. */
-  add(kernel: BoundKernel, resources: Record<string, BufferSlice | GPUBuffer>): this {
+  /** Appends a dispatch; every binding the kernel declares must be given, and nothing else. */
+  add(kernel: Kernel, resources: Record<string, Resource>): this {
     if (this.built) throw new Error(`graph ${this.label}: cannot add ${kernel.name} after build()`);
-    const slices: Record<string, BufferSlice> = {};
-    for (const b of kernel.bindings) {
-      const r = resources[b.name];
-      if (!r) throw new Error(`graph ${this.label}: kernel ${kernel.name} needs a buffer for '${b.name}'`);
-      slices[b.name] = 'buffer' in r ? r : { buffer: r };
-    }
+    const missing = kernel.bindings.filter((b) => !resources[b.name]).map((b) => b.name);
+    if (missing.length) throw new Error(`graph ${this.label}: kernel ${kernel.name} needs a buffer for ${missing.map((m) => `'${m}'`).join(', ')}`);
     const extra = Object.keys(resources).filter((k) => !kernel.bindings.some((b) => b.name === k));
     if (extra.length) throw new Error(`graph ${this.label}: kernel ${kernel.name} has no binding named ${extra.join(', ')}`);
-    this.nodes.push({ kernel, resources: slices });
+    this.nodes.push({ kernel, resources });
     return this;
   }
 
@@ -45,41 +44,39 @@ export class KernelGraph {
     return this.nodes.length;
   }
 
-  /** Checks every dispatch and binding against the device's limits, naming what to change. */
-  checkLimits(limits: GPUSupportedLimits): void {
-    for (const n of this.nodes) {
-      const most = Math.max(...n.kernel.workgroups);
-      if (most > limits.maxComputeWorkgroupsPerDimension) {
-        throw new DeviceLimitError(`kernel ${n.kernel.name} in ${this.label} needs ${most} workgroups in one dimension but this device's maxComputeWorkgroupsPerDimension is ${limits.maxComputeWorkgroupsPerDimension}; use a smaller batch`);
-      }
-      for (const b of n.kernel.bindings) {
-        const s = n.resources[b.name];
-        const bytes = s.size ?? s.buffer.size - (s.offset ?? 0);
-        const max = b.kind === 'uniform' ? limits.maxUniformBufferBindingSize : limits.maxStorageBufferBindingSize;
-        if (bytes > max) {
-          throw new DeviceLimitError(`kernel ${n.kernel.name} in ${this.label} binds ${b.name} of ${bytes} bytes but this device allows ${max} per binding (${b.kind === 'uniform' ? 'maxUniformBufferBindingSize' : 'maxStorageBufferBindingSize'}); use a smaller batch or model`);
-        }
-      }
-    }
+  /** Every kernel of the graph, for compiling ahead of time. */
+  get kernels(): Kernel[] {
+    return this.nodes.map((n) => n.kernel);
   }
 
-  /** Checks limits, compiles all pipelines concurrently and creates the bind groups, once. */
-  async build(cache: PipelineCache): Promise<this> {
-    this.checkLimits(cache.device.limits);
+  /** Places tensors, checks limits, compiles all pipelines concurrently and creates the bind groups, once. */
+  async build(cache: PipelineCache, arena?: BufferArena): Promise<this> {
+    const uses = new Map<Tensor, number[]>();
+    const conflicts = new Map<Tensor, Set<Tensor>>();
+    const link = (a: Tensor, b: Tensor) => {
+      if (!conflicts.has(a)) conflicts.set(a, new Set());
+      conflicts.get(a)!.add(b);
+    };
+    this.nodes.forEach((n, i) => {
+      const reads: Tensor[] = [], writes: Tensor[] = [];
+      for (const b of n.kernel.bindings) {
+        const r = n.resources[b.name];
+        if (!(r instanceof Tensor)) continue;
+        const list = uses.get(r.root) ?? [];
+        list.push(i);
+        uses.set(r.root, list);
+        (b.kind === 'write' ? writes : reads).push(r.root);
+      }
+      for (const w of writes) for (const r of [...reads, ...writes]) if (r !== w) { link(w, r); link(r, w); }
+    });
+    if ([...uses.keys()].some((t) => !t.slice)) {
+      if (!arena) throw new Error(`graph ${this.label}: has tensors to place; build(cache, arena)`);
+      this.memory = planTensors(uses, conflicts, arena, this.label, cache.device.limits.maxStorageBufferBindingSize);
+    }
+    const resolved = this.nodes.map((n) => Object.fromEntries(Object.entries(n.resources).map(([k, r]) => [k, resolveResource(r)])));
+    this.nodes.forEach((n, i) => checkBindingLimits(n.kernel, resolved[i], cache.device.limits, this.label));
     const compiled = await Promise.all(this.nodes.map((n) => cache.get(n.kernel)));
-    this.built = this.nodes.map((n, i) => ({
-      name: n.kernel.name,
-      pipeline: compiled[i].pipeline,
-      workgroups: n.kernel.workgroups,
-      bindGroup: cache.device.createBindGroup({
-        label: `${this.label}:${n.kernel.name}`,
-        layout: compiled[i].layout,
-        entries: n.kernel.bindings.map((b, j) => {
-          const s = n.resources[b.name];
-          return { binding: j, resource: { buffer: s.buffer, offset: s.offset ?? 0, size: s.size } };
-        }),
-      }),
-    }));
+    this.built = compiled.map((c, i) => c.bind(resolved[i], this.label));
     return this;
   }
 
@@ -87,26 +84,20 @@ export class KernelGraph {
   encode(encoder: GPUCommandEncoder, timestampWrites?: GPUComputePassTimestampWrites): void {
     if (!this.built) throw new Error(`graph ${this.label}: call build() before encode()`);
     const pass = encoder.beginComputePass({ label: this.label, timestampWrites });
-    for (const n of this.built) {
-      pass.setPipeline(n.pipeline);
-      pass.setBindGroup(0, n.bindGroup);
-      pass.dispatchWorkgroups(...n.workgroups);
-    }
+    for (const d of this.built) d.record(pass);
     pass.end();
   }
 
   /** Records each dispatch in its own pass, for per-kernel timestamp profiling. */
   encodeProfiled(encoder: GPUCommandEncoder, querySet: GPUQuerySet, firstQuery: number): string[] {
     if (!this.built) throw new Error(`graph ${this.label}: call build() before encode()`);
-    this.built.forEach((n, i) => {
+    this.built.forEach((d, i) => {
       const pass = encoder.beginComputePass({
         timestampWrites: { querySet, beginningOfPassWriteIndex: firstQuery + 2 * i, endOfPassWriteIndex: firstQuery + 2 * i + 1 },
       });
-      pass.setPipeline(n.pipeline);
-      pass.setBindGroup(0, n.bindGroup);
-      pass.dispatchWorkgroups(...n.workgroups);
+      d.record(pass);
       pass.end();
     });
-    return this.built.map((n) => n.name);
+    return this.nodes.map((n) => n.kernel.name);
   }
 }

@@ -10,6 +10,7 @@
 //     loosely specified log/cos/sin, but WGSL division and sqrt may be off by a
 //     few ULP and compilers may fuse multiply-adds, so GPU normals agree with
 //     these to about 1e-6, not bit for bit.
+import { BOX_MULLER_CONSTS } from '../shaders/philox';
 
 export type U32x4 = [number, number, number, number];
 export type U32x2 = [number, number];
@@ -75,22 +76,10 @@ export function uint32ToUnitFloat(u: number): number {
 // (cos/sin: 2^-11 absolute; SwiftShader is off by ~2e-4), so both twins use
 // the same small polynomials built from +, -, * and one division, evaluated
 // step by step in f32. GPU and CPU then differ only by FMA contraction and the
-// 2.5-ULP WGSL division/sqrt: about 1e-6, not bit-exact.
+// 2.5-ULP WGSL division/sqrt: about 1e-6, not bit-exact. The coefficients live with the WGSL
+// twin in shaders/philox.ts.
 const f32 = Math.fround;
-const LN2 = f32(Math.LN2);
-const SQRT2 = f32(Math.SQRT2);
-const TWO_PI = f32(2 * Math.PI);
-/** Coefficients shared with shaders/philox.ts (which formats them as f32 literals). */
-export const BOX_MULLER_CONSTS = {
-  LN2,
-  SQRT2,
-  TWO_PI,
-  // atanh series: ln m = 2z + 2z^3 (1/3 + z^2/5 + z^4/7 + z^6/9), z = (m-1)/(m+1)
-  L: [f32(1 / 3), f32(1 / 5), f32(1 / 7), f32(1 / 9)],
-  // Taylor series of sin and cos on [-pi/4, pi/4]; truncation error < 3e-8.
-  S: [f32(-1 / 6), f32(1 / 120), f32(-1 / 5040), f32(1 / 362880)],
-  C: [f32(-1 / 2), f32(1 / 24), f32(-1 / 720), f32(1 / 40320), f32(-1 / 3628800)],
-} as const;
+const { LN2, SQRT2, TWO_PI } = BOX_MULLER_CONSTS;
 
 const scratchF = new Float32Array(1);
 const scratchU = new Uint32Array(scratchF.buffer);

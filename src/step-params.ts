@@ -1,5 +1,6 @@
-// CPU side of the StepParams uniform block declared in shaders/common.ts (same field order).
-import { STEP_PARAMS_BYTES } from '../shaders/common';
+// The StepParams uniform from the CPU side: friendly names and derived values (the seed split
+// into two words, Adam's bias corrections) mapped onto the fields declared in shaders/common.ts.
+import { STEP_PARAMS } from '../shaders/common';
 
 export interface StepParams {
   seed: number;
@@ -16,32 +17,58 @@ export interface StepParams {
   /** Adam step number t (1-based) for the bias corrections; 0 leaves them at 1. */
   step: number;
   weightDecay: number;
-  klBeta: number;
+  /** Weight of the KL term for this step (beta times the warm-up ramp). */
+  klWeight: number;
+  /** Free bits per latent dimension; 0 turns them off. */
+  freeBits: number;
+  epoch: number;
+  /** Importance samples per example over all chunks, and this chunk's index (IWAE evaluation). */
+  totalSamples: number;
+  chunk: number;
+  /**
+   * Noise numbering: sample l of row b draws normals ((l * noiseRows + noiseRow0 + b) * Z + j).
+   * 0 rows means the graph's own row count, so each step numbers its batch from 0; evaluation
+   * numbers the whole dataset, so its figure does not depend on how it is split into batches.
+   */
+  noiseRows: number;
+  noiseRow0: number;
 }
 
-/** RNG streams: training noise, evaluation noise and prior samples never overlap. */
-export const STREAM = { train: 0, eval: 1, prior: 2, reconstruct: 3 } as const;
+/** RNG streams: training noise, evaluation noise, prior samples and binarization never overlap. */
+export const STREAM = { train: 0, eval: 1, prior: 2, reconstruct: 3, binarize: 4, iwae: 5 } as const;
 
-export function encodeStepParams(p: StepParams, out = new ArrayBuffer(STEP_PARAMS_BYTES)): ArrayBuffer {
-  const u = new Uint32Array(out);
-  const f = new Float32Array(out);
-  u[0] = p.seed >>> 0;
-  u[1] = Math.floor(p.seed / 2 ** 32) >>> 0;
-  u[2] = p.counter >>> 0;
-  u[3] = p.batchStart >>> 0;
-  u[4] = p.validRows >>> 0;
-  u[5] = p.historySlot >>> 0;
-  u[6] = p.stream >>> 0;
-  u[7] = p.datasetCount >>> 0;
-  f[8] = p.lr;
-  f[9] = p.beta1;
-  f[10] = p.beta2;
-  f[11] = p.adamEps;
+export const STEP_PARAMS_DEFAULTS: StepParams = {
+  seed: 0, counter: 0, batchStart: 0, validRows: 0, historySlot: 0, stream: STREAM.train, datasetCount: 0,
+  lr: 0, beta1: 0.9, beta2: 0.999, adamEps: 1e-8, step: 0, weightDecay: 0, klWeight: 1, freeBits: 0,
+  epoch: 0, totalSamples: 1, chunk: 0, noiseRows: 0, noiseRow0: 0,
+};
+
+export function encodeStepParams(partial: Partial<StepParams>, out?: ArrayBuffer): ArrayBuffer {
+  const p = { ...STEP_PARAMS_DEFAULTS, ...partial };
   // From the f32 betas the kernel uses, so the corrections match its moment decay exactly.
   const b1 = Math.fround(p.beta1), b2 = Math.fround(p.beta2);
-  f[12] = p.step > 0 ? 1 / (1 - b1 ** p.step) : 1;
-  f[13] = p.step > 0 ? 1 / Math.sqrt(1 - b2 ** p.step) : 1;
-  f[14] = p.weightDecay;
-  f[15] = p.klBeta;
-  return out;
+  return STEP_PARAMS.encode({
+    seed_lo: p.seed >>> 0,
+    seed_hi: Math.floor(p.seed / 2 ** 32) >>> 0,
+    counter: p.counter,
+    batch_start: p.batchStart,
+    valid_rows: p.validRows,
+    history_slot: p.historySlot,
+    stream: p.stream,
+    dataset_count: p.datasetCount,
+    lr: p.lr,
+    beta1: p.beta1,
+    beta2: p.beta2,
+    adam_eps: p.adamEps,
+    bias_c1: p.step > 0 ? 1 / (1 - b1 ** p.step) : 1,
+    bias_c2: p.step > 0 ? 1 / Math.sqrt(1 - b2 ** p.step) : 1,
+    weight_decay: p.weightDecay,
+    kl_weight: p.klWeight,
+    free_bits: p.freeBits,
+    epoch: p.epoch,
+    total_samples: p.totalSamples,
+    chunk: p.chunk,
+    noise_rows: p.noiseRows,
+    noise_row0: p.noiseRow0,
+  }, out);
 }

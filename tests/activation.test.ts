@@ -2,7 +2,7 @@
 // tests/reference/dense.ts: forward y = act(x), backward dx = dy act'(x) computed from y.
 import { describe, expect, it } from 'vitest';
 import { ACTIVATIONS, activationBackward, activationForward, type Activation } from '../shaders/activation';
-import { bindKernel, MAX_WORKGROUPS_PER_DIM } from '../shaders/common';
+import { MAX_WORKGROUPS_PER_DIM } from '../shaders/common';
 import { expectClose, f32, testData } from './helpers/compare';
 import { runKernels } from './helpers/gpu';
 import { actDerivRef, actRef } from './reference/dense';
@@ -27,7 +27,7 @@ const PAD = 3;
 
 async function checkForward(kind: Activation, count: number, seed: number) {
   const x = inputs(count, seed);
-  const { y } = await runKernels([bindKernel(activationForward({ kind, count }), undefined)], { x }, { y: count + PAD });
+  const { y } = await runKernels([activationForward({ kind, count })], { x }, { y: count + PAD });
   expectClose(y.subarray(0, count), Array.from(x, (v) => actRef(kind, v)), fwdTol, `forward ${kind} n=${count}`);
   expect(Array.from(y.subarray(count)), 'padding past count').toEqual(new Array(PAD).fill(0));
 }
@@ -37,7 +37,7 @@ async function checkBackward(kind: Activation, count: number, seed: number) {
   // y as the forward pass would store it (f32), dy arbitrary.
   const y = f32(Array.from(x, (v) => actRef(kind, v)));
   const dy = f32(testData(count, seed + 1, -2, 2));
-  const { dx } = await runKernels([bindKernel(activationBackward({ kind, count }), undefined)], { y, dy }, { dx: count + PAD });
+  const { dx } = await runKernels([activationBackward({ kind, count })], { y, dy }, { dx: count + PAD });
   const ref = Array.from(x, (v, i) => dy[i] * actDerivRef(kind, v));
   expectClose(dx.subarray(0, count), ref, bwdTol, `backward ${kind} n=${count}`);
   expect(Array.from(dx.subarray(count)), 'padding past count').toEqual(new Array(PAD).fill(0));
@@ -52,8 +52,8 @@ describe.each(ACTIVATIONS)('activation %s', (kind) => {
   it('forward and backward stay finite where y saturates', async () => {
     const count = EXTREMES.length;
     const x = inputs(count, 3);
-    const { y } = await runKernels([bindKernel(activationForward({ kind, count }), undefined)], { x }, { y: count });
-    const { dx } = await runKernels([bindKernel(activationBackward({ kind, count }), undefined)], { y, dy: new Float32Array(count).fill(1) }, { dx: count });
+    const { y } = await runKernels([activationForward({ kind, count })], { x }, { y: count });
+    const { dx } = await runKernels([activationBackward({ kind, count })], { y, dy: new Float32Array(count).fill(1) }, { dx: count });
     for (let i = 0; i < count; i++) {
       expect(Number.isFinite(y[i]), `y(${x[i]}) = ${y[i]}`).toBe(true);
       expect(Number.isFinite(dx[i]) && dx[i] >= 0, `act'(${x[i]}) = ${dx[i]}`).toBe(true);
@@ -75,7 +75,7 @@ describe('activation sizes (ragged tails)', () => {
 describe('activation on a 2-D grid', () => {
   it('splits more than 65535 workgroups over x and y and covers every element', async () => {
     const count = MAX_WORKGROUPS_PER_DIM * 256 + 1000;
-    const k = bindKernel(activationForward({ kind: 'none', count }), undefined);
+    const k = activationForward({ kind: 'none', count });
     expect(k.workgroups[1]).toBeGreaterThan(1);
     const x = new Float32Array(count);
     for (let i = 0; i < count; i++) x[i] = i + 1; // exact in f32 up to 2^24, and never 0

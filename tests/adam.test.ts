@@ -3,7 +3,6 @@
 // padding that must stay zero, and the vec4 bounds check.
 import { describe, expect, it } from 'vitest';
 import { optimizerStep, type Optimizer } from '../shaders/adam';
-import { bindKernel } from '../shaders/common';
 import { encodeStepParams, STREAM } from '../src/step-params';
 import { expectClose, f32, testData } from './helpers/compare';
 import { runKernels, type Inputs } from './helpers/gpu';
@@ -12,7 +11,7 @@ import { adamStepRef, sgdStepRef, type AdamHyper } from './reference/adam';
 function params(h: AdamHyper, step: number): Uint32Array {
   return new Uint32Array(encodeStepParams({
     seed: 0, counter: 0, batchStart: 0, validRows: 0, historySlot: 0, stream: STREAM.train, datasetCount: 0,
-    lr: h.lr, beta1: h.beta1, beta2: h.beta2, adamEps: h.eps, step, weightDecay: h.weightDecay, klBeta: 1,
+    lr: h.lr, beta1: h.beta1, beta2: h.beta2, adamEps: h.eps, step, weightDecay: h.weightDecay, klWeight: 1,
   }));
 }
 
@@ -72,7 +71,7 @@ describe.each(['adam', 'sgd'] as const)('optimizer %s', (kind) => {
 
   for (const count of COUNTS) {
     it(`count=${count}: steps t = ${STEPS.join(', ')}, weight decay off and on`, async () => {
-      const k = bindKernel(optimizerStep({ kind, count }), undefined);
+      const k = optimizerStep({ kind, count });
       for (const [hi, h] of HYPER[kind].entries()) {
         const label = `${kind} n=${count} wd=${h.weightDecay}`;
         let p: Float32Array = initialWeights(count, count + hi);

@@ -3,7 +3,6 @@
 // rows for batch padding and for slots past the end of the dataset.
 import { describe, expect, it } from 'vitest';
 import { gatherBatch } from '../shaders/batch';
-import { bindKernel } from '../shaders/common';
 import { encodeStepParams, STREAM } from '../src/step-params';
 import { expectClose, testData } from './helpers/compare';
 import { runKernels } from './helpers/gpu';
@@ -11,7 +10,7 @@ import { runKernels } from './helpers/gpu';
 function params(batchStart: number, validRows: number, datasetCount: number): Uint32Array {
   return new Uint32Array(encodeStepParams({
     seed: 0, counter: 0, batchStart, validRows, historySlot: 0, stream: STREAM.train, datasetCount,
-    lr: 0, beta1: 0.9, beta2: 0.999, adamEps: 1e-8, step: 0, weightDecay: 0, klBeta: 1,
+    lr: 0, beta1: 0.9, beta2: 0.999, adamEps: 1e-8, step: 0, weightDecay: 0, klWeight: 1,
   }));
 }
 
@@ -81,7 +80,7 @@ describe('gatherBatch', () => {
     it(`${c.name}: D=${c.D} count=${c.count} rows=${c.rows} batch_start=${c.start} valid_rows=${c.valid}`, async () => {
       const bytes = dataset(c.count, c.D, c.D);
       const perm = permutation(c.count, c.count + c.D);
-      const k = bindKernel(gatherBatch({ rows: c.rows, dim: c.D }), undefined);
+      const k = gatherBatch({ rows: c.rows, dim: c.D });
       const { x } = await runKernels([k], { params: params(c.start, c.valid, c.count), pixels: pack(bytes), perm }, { x: c.rows * c.D + PAD });
       const ref = gatherRef(bytes, perm, c.D, c.rows, c.start, c.valid, c.count);
       expectClose(x.subarray(0, c.rows * c.D), ref, tol, 'x');
@@ -100,7 +99,7 @@ describe('gatherBatch', () => {
     // Example i holds levels rotated by i, so each level sits in each of the 4 byte lanes.
     const bytes = Uint8Array.from({ length: count * D }, (_, k) => (k + Math.floor(k / D)) % 256);
     const perm = Uint32Array.of(3, 0, 2, 1);
-    const k = bindKernel(gatherBatch({ rows, dim: D }), undefined);
+    const k = gatherBatch({ rows, dim: D });
     const { x } = await runKernels([k], { params: params(0, rows, count), pixels: pack(bytes), perm }, { x: rows * D });
     expectClose(x, gatherRef(bytes, perm, D, rows, 0, rows, count), tol, 'grey levels');
     expect(x[3 * D + 255 - 1]).toBeCloseTo(1, 6); // example 1 has level 255 at d = 254

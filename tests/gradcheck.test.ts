@@ -1,14 +1,19 @@
-// The whole model's gradient: one GPU training step's gradients (read before they are used) against
-// central finite differences of the float64 reference -ELBO, with the step's own noise held fixed,
-// for a sample of entries of EVERY parameter tensor, across likelihoods, activations, L and beta.
+// The whole model's gradient: a GPU training step's gradients against central finite differences
+// of the independent float64 reference (tests/reference/vae.ts), with the step's own noise held
+// fixed, for a sample of entries of EVERY parameter tensor, across likelihoods, activations,
+// objectives (ELBO with L samples, beta, warm-up and free bits; IWAE with K = 1, 5, 50) and a
+// conditional model. Each case takes two steps and checks the second: its gradients must
+// overwrite the first step's, not add to them, and they are taken at the parameters the first
+// step left. Negative controls show that the check fails on a corrupted gradient.
 import { describe, expect, it } from 'vitest';
 import { readFloats } from '../src/gpu/buffers';
 import { resolveConfig, type VaeConfig } from '../src/model/config';
-import { initialParams, paramLayout } from '../src/model/params';
+import { buildModel } from '../src/model/build';
 import { VAE } from '../src/model/vae';
-import { expectClose, testData } from './helpers/compare';
+import { initialParams } from '../src/model/params';
+import { expectClose, mismatches, testData } from './helpers/compare';
 import { gpu } from './helpers/gpu';
-import { vaeLossRef } from './reference/vae';
+import { vaeLossRef, type RefConfig, type RefParams } from './reference/vae';
 
 const cases: [string, Partial<VaeConfig>, number][] = [
   ['bernoulli relu, L=1', { inputDim: 12, hidden: [9], latent: 3, activation: 'relu' }, 1],
@@ -16,48 +21,95 @@ const cases: [string, Partial<VaeConfig>, number][] = [
   ['gaussian learned per-pixel sigma, softplus', { inputDim: 9, hidden: [7], latent: 2, activation: 'softplus', likelihood: 'gaussian', sigma: 'learned-pixel' }, 3],
   ['gaussian learned global sigma, leaky_relu, L=3', { inputDim: 8, hidden: [6], latent: 3, activation: 'leaky_relu', likelihood: 'gaussian', sigma: 'learned', samples: 3 }, 4],
   ['gaussian fixed sigma 0.5, sigmoid', { inputDim: 7, hidden: [5], latent: 2, activation: 'sigmoid', likelihood: 'gaussian', sigma: 0.5 }, 5],
+  ['ELBO with KL warm-up over 4 steps and beta 2', { inputDim: 9, hidden: [6], latent: 3, activation: 'tanh', beta: 2, warmupSteps: 4 }, 6],
+  ['ELBO with free bits 0.05', { inputDim: 9, hidden: [6], latent: 4, activation: 'tanh', freeBits: 0.05 }, 7],
+  ['IWAE K=1', { inputDim: 8, hidden: [6], latent: 2, activation: 'tanh', objective: 'iwae', samples: 1 }, 8],
+  ['IWAE K=5', { inputDim: 8, hidden: [6], latent: 2, activation: 'tanh', objective: 'iwae', samples: 5 }, 9],
+  ['IWAE K=50, gaussian learned sigma', { inputDim: 6, hidden: [5], latent: 2, activation: 'softplus', objective: 'iwae', samples: 50, likelihood: 'gaussian', sigma: 'learned' }, 10],
+  ['conditional (3 classes), L=2', { inputDim: 8, hidden: [6], latent: 2, activation: 'relu', classes: 3, samples: 2 }, 11],
 ];
 
-describe('gradient of -ELBO w.r.t. every parameter tensor (GPU vs float64 finite differences)', () => {
+const B = 6, VALID = 5; // one padding row, which must not contribute
+
+interface StepCapture { config: VaeConfig; params: RefParams; flat: Float64Array; grads: Float32Array; eps: Float32Array; loss: number; x: Float64Array; labels: number[]; klWeight: number }
+
+async function secondStep(partial: Partial<VaeConfig>, seed: number): Promise<StepCapture> {
+  const { device } = await gpu();
+  const config = resolveConfig(partial);
+  const D = config.inputDim;
+  const vae = await VAE.create(config, { device, batch: B, seed, lr: 1e-3, initialParams: scaled(config, seed) });
+  const labels = Array.from({ length: VALID }, (_, i) => (i * 2 + seed) % Math.max(config.classes, 1));
+  await vae.trainStep(Float32Array.from(testData(B * D, seed + 100, 0, 1)), config.classes ? Array.from({ length: B }, (_, i) => i % config.classes) : undefined);
+  const flat = Float64Array.from(await vae.flatParameters());
+  const x = Float32Array.from(testData(VALID * D, seed, 0, 1));
+  await vae.trainStep(x, config.classes ? labels : undefined);
+  const losses = await vae.readLosses();
+  const grads = await vae.flatGradients();
+  const plan = await vae.plan('train', B);
+  const eps = await readFloats(device, plan.tensors.eps.buffer);
+  const params: RefParams = new Map(vae.layout.tensors.map((t) => [t.name, flat.subarray(t.offset, t.offset + t.count)]));
+  const klWeight = vae.klWeightAt(2);
+  vae.destroy();
+  const xPadded = new Float64Array(B * D);
+  xPadded.set(x);
+  return { config, params, flat, grads, eps, loss: losses[1].loss, x: xPadded, labels: [...labels, 0], klWeight };
+}
+
+/** The default init, scaled up so activations leave their near-linear regime. */
+function scaled(config: VaeConfig, seed: number): Float32Array {
+  const p = initialParams(buildModel(config).layout, seed);
+  for (let i = 0; i < p.length; i++) p[i] *= 1.5;
+  return p;
+}
+
+function refLoss(s: StepCapture): number {
+  return vaeLossRef(s.config as RefConfig, s.params, { x: s.x, labels: s.labels, eps: s.eps, batch: B, valid: VALID, klWeight: s.klWeight }).loss;
+}
+
+/** Central differences of the reference loss at sampled entries of every tensor, beside the GPU's gradients. */
+function compareGradients(s: StepCapture, seed: number) {
+  const rows: { name: string; got: number[]; fd: number[] }[] = [];
+  for (const [name, values] of s.params) {
+    const picks = Array.from(new Set(Array.from({ length: 6 }, (_, k) => Math.floor((k * 7919 + seed * 31) % values.length))));
+    const fd = picks.map((i) => {
+      const h = 1e-5, save = values[i];
+      values[i] = save + h;
+      const up = refLoss(s);
+      values[i] = save - h;
+      const down = refLoss(s);
+      values[i] = save;
+      return (up - down) / (2 * h);
+    });
+    const offset = values.byteOffset / 8;
+    rows.push({ name, got: picks.map((i) => s.grads[offset + i]), fd });
+  }
+  return rows;
+}
+
+const TOL = { atol: 2e-5, rtol: 2e-3 };
+
+describe('gradient of the training loss w.r.t. every parameter tensor (GPU vs float64 finite differences)', () => {
   for (const [label, partial, seed] of cases) {
     it(label, async () => {
-      const { device } = await gpu();
-      const config = resolveConfig(partial);
-      const layout = paramLayout(config);
-      const B = 6, valid = 5; // one padding row, which must not contribute
-      const p0 = initialParams(layout, seed);
-      // Scale the weights up a little so activations leave the near-linear regime.
-      for (let i = 0; i < p0.length; i++) p0[i] *= 1.5;
-      const vae = await VAE.create(config, { device, batch: B, seed, initialParams: p0, kernels: {}, lr: 1e-3 });
-      const x = Float32Array.from(testData(valid * config.inputDim, seed, 0, 1));
-      await vae.trainStep(x);
-      const [gpuLoss] = await vae.readLosses();
-      const grads = await vae.flatGradients();
-      const plan = await vae.plan('train', B);
-      const eps = await readFloats(device, plan.buffers.eps);
-      vae.destroy();
-
-      const xPadded = new Float64Array(B * config.inputDim);
-      xPadded.set(x);
-      const p = Float64Array.from(p0);
-      const ref = vaeLossRef(config, layout, p, xPadded, eps, B, valid);
-      expect(Math.abs(gpuLoss.loss - ref.loss)).toBeLessThan(1e-4 * Math.abs(ref.loss) + 1e-4);
-      expect(gpuLoss.examples).toBe(valid);
-
-      for (const t of layout.tensors) {
-        const picks = Array.from(new Set(Array.from({ length: 6 }, (_, k) => Math.floor((k * 7919 + seed * 31) % t.count))));
-        const fd = picks.map((i) => {
-          const idx = t.offset + i, h = 1e-5, save = p[idx];
-          p[idx] = save + h;
-          const up = vaeLossRef(config, layout, p, xPadded, eps, B, valid).loss;
-          p[idx] = save - h;
-          const down = vaeLossRef(config, layout, p, xPadded, eps, B, valid).loss;
-          p[idx] = save;
-          return (up - down) / (2 * h);
-        });
-        const got = picks.map((i) => grads[t.offset + i]);
-        expectClose(got, fd, { atol: 2e-5, rtol: 2e-3 }, `${label}: d loss / d ${t.name}[${picks.join(',')}]`);
-      }
+      const s = await secondStep(partial, seed);
+      const ref = refLoss(s);
+      expect(Math.abs(s.loss - ref)).toBeLessThan(1e-4 * Math.abs(ref) + 1e-4);
+      for (const r of compareGradients(s, seed)) expectClose(r.got, r.fd, TOL, `${label}: d loss / d ${r.name}`);
     });
   }
+
+  it('negative controls: a corrupted gradient, a flipped reference sign or a dropped KL term fail the check', async () => {
+    const s = await secondStep(cases[0][1], 1);
+    const rows = compareGradients(s, 1);
+    const head = rows.find((r) => r.name === 'encoder.head.weight')!;
+    const corrupted = [...head.got];
+    corrupted[0] += 1e-3;
+    expect(mismatches(corrupted, head.fd, TOL).length).toBeGreaterThan(0);
+    expect(mismatches(head.got, head.fd.map((v) => -v), TOL).length).toBeGreaterThan(0);
+    // Without the KL term (beta = 0 in the reference only) the encoder's gradients differ.
+    const noKl = { ...s, klWeight: 0 };
+    const dropped = compareGradients(noKl, 1).find((r) => r.name === 'encoder.head.bias')!;
+    const withKl = rows.find((r) => r.name === 'encoder.head.bias')!;
+    expect(mismatches(withKl.got, dropped.fd, TOL).length).toBeGreaterThan(0);
+  });
 });

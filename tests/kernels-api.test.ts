@@ -18,7 +18,7 @@ describe('kernels used on their own', () => {
     device.queue.writeBuffer(inputs, 0, Float32Array.from(a));
     device.queue.writeBuffer(inputs, 256, Float32Array.from(b));
     const out = device.createBuffer({ size: M * N * 4, usage });
-    const k = await compile(device, matmul({ M, N, K, transB: true }), { M, N, K });
+    const k = await compile(device, matmul({ M, N, K, transB: true }));
     expect(k.bindings.map((x) => x.name)).toEqual(['a', 'b', 'c']);
     const dispatch = k.bind({ a: { buffer: inputs, offset: 0, size: M * K * 4 }, b: { buffer: inputs, offset: 256, size: N * K * 4 }, c: out });
     const enc = device.createCommandEncoder();
@@ -28,7 +28,7 @@ describe('kernels used on their own', () => {
     device.queue.submit([enc.finish()]);
     expectClose(await readFloats(device, out), matmulRef(a, b, M, N, K, false, true), { atol: 1e-5, rtol: 1e-5 }, 'matmul via kernels API');
     // Compiling the same kernel again reuses the cached pipeline.
-    const again = await compile(device, matmul({ M, N, K, transB: true }), { M, N, K });
+    const again = await compile(device, matmul({ M, N, K, transB: true }));
     expect(again.pipeline).toBe(k.pipeline);
     expect(pipelineCacheFor(device).size).toBeGreaterThan(0);
     inputs.destroy();
@@ -37,7 +37,7 @@ describe('kernels used on their own', () => {
 
   it('refuses a missing binding by name', async () => {
     const { device } = await gpu();
-    const k = await compile(device, matmul({ M: 2, N: 2, K: 2 }), { M: 2, N: 2, K: 2 });
+    const k = await compile(device, matmul({ M: 2, N: 2, K: 2 }));
     const buf = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
     expect(() => k.bind({ a: buf, c: buf })).toThrow(/needs a buffer for 'b'/);
     buf.destroy();

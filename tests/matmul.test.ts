@@ -1,5 +1,4 @@
 import { describe, it } from 'vitest';
-import { bindKernel } from '../shaders/common';
 import { columnSum, matmul, type MatmulVariant } from '../shaders/matmul';
 import { expectClose, f32, testData } from './helpers/compare';
 import { gpu, runKernels } from './helpers/gpu';
@@ -21,7 +20,7 @@ describe.each(variants)('matmul (%s)', (variant) => {
       it(`${M}x${N}x${K} transA=${transA} transB=${transB}`, async () => {
         const a = f32(testData(M * K, M + 3 * K));
         const b = f32(testData(K * N, N + 7 * K));
-        const k = bindKernel(matmul({ M, N, K, transA, transB, variant, subgroups: await subgroupsOn() }), { M, N, K });
+        const k = matmul({ M, N, K, transA, transB, variant, subgroups: await subgroupsOn() });
         const { c } = await runKernels([k], { a, b }, { c: M * N });
         expectClose(c, matmulRef(a, b, M, N, K, transA, transB), { atol: 1e-5 * K, rtol: 1e-5 }, k.name);
       });
@@ -32,7 +31,7 @@ describe.each(variants)('matmul (%s)', (variant) => {
     const [M, N, K] = [33, 19, 21];
     for (const act of ['relu', 'leaky_relu', 'tanh', 'sigmoid', 'softplus'] as const) {
       const x = f32(testData(M * K, 1, -2, 2)), w = f32(testData(N * K, 2)), bias = f32(testData(N, 3));
-      const k = bindKernel(matmul({ M, N, K, transB: true, bias: true, activation: act, variant, subgroups: await subgroupsOn() }), { M, N, K });
+      const k = matmul({ M, N, K, transB: true, bias: true, activation: act, variant, subgroups: await subgroupsOn() });
       const { c } = await runKernels([k], { a: x, b: w, bias }, { c: M * N });
       const pre = matmulRef(x, w, M, N, K, false, true);
       const ref = pre.map((v, i) => actRef(act, v + bias[i % N]));
@@ -46,7 +45,7 @@ describe.each(variants)('matmul (%s)', (variant) => {
       const dy = f32(testData(M * K, 4)), w = f32(testData(K * N, 5));
       const pre = f32(testData(M * N, 6, -3, 3));
       const y = f32(pre.map((v) => actRef(act, v)));
-      const k = bindKernel(matmul({ M, N, K, gradActivation: act, variant, subgroups: await subgroupsOn() }), { M, N, K });
+      const k = matmul({ M, N, K, gradActivation: act, variant, subgroups: await subgroupsOn() });
       const { c } = await runKernels([k], { a: dy, b: w, y }, { c: M * N });
       const ref = matmulRef(dy, w, M, N, K).map((v, i) => v * actDerivRef(act, pre[i]));
       expectClose(c, ref, { atol: 1e-4, rtol: 1e-4 }, k.name);
@@ -58,7 +57,7 @@ describe('column sum (bias gradients)', () => {
   for (const [rows, cols] of [[1, 1], [7, 33], [128, 400], [129, 65]]) {
     it(`${rows}x${cols}`, async () => {
       const x = f32(testData(rows * cols, rows + cols));
-      const k = bindKernel(columnSum({ rows, cols }), { rows, cols });
+      const k = columnSum({ rows, cols });
       const { out } = await runKernels([k], { x }, { out: cols });
       expectClose(out, columnSumRef(x, rows, cols), { atol: 1e-5 * rows, rtol: 1e-5 }, 'column_sum');
     });

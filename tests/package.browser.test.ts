@@ -16,7 +16,7 @@ describe('built package in the browser', () => {
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
     const [ga, gb] = [a, b].map((x) => { const g = device.createBuffer({ size: x.byteLength, usage }); device.queue.writeBuffer(g, 0, x); return g; });
     const c = device.createBuffer({ size: M * N * 4, usage });
-    const k = await lib.compile(device, lib.matmul({ M, N, K, transB: true }), { M, N, K });
+    const k = await lib.compile(device, lib.matmul({ M, N, K, transB: true }));
     k.bind({ a: ga, b: gb, c }).run();
     const read = device.createBuffer({ size: M * N * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     const enc = device.createCommandEncoder();

@@ -34,7 +34,7 @@ describe('built package', () => {
       const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
       const bufs = [a, b].map((x) => { const g = device.createBuffer({ size: x.byteLength, usage }); device.queue.writeBuffer(g, 0, x); return g; });
       const c = device.createBuffer({ size: M * N * 4, usage });
-      const k = await compile(device, matmul({ M, N, K }), { M, N, K });
+      const k = await compile(device, matmul({ M, N, K }));
       k.bind({ a: bufs[0], b: bufs[1], c }).run();
       const read = device.createBuffer({ size: M * N * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
       const enc = device.createCommandEncoder(); enc.copyBufferToBuffer(c, 0, read, 0, M * N * 4); device.queue.submit([enc.finish()]);
@@ -59,7 +59,7 @@ describe('built package', () => {
       const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
       const [ga, gb] = [a, b].map((x) => { const g = device.createBuffer({ size: x.byteLength, usage }); device.queue.writeBuffer(g, 0, x); return g; });
       const c = device.createBuffer({ size: M * N * 4, usage });
-      (await compile(device, matmul({ M, N, K }), { M, N, K })).bind({ a: ga, b: gb, c }).run();
+      (await compile(device, matmul({ M, N, K }))).bind({ a: ga, b: gb, c }).run();
       const read = device.createBuffer({ size: M * N * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
       const enc = device.createCommandEncoder(); enc.copyBufferToBuffer(c, 0, read, 0, M * N * 4); device.queue.submit([enc.finish()]);
       await read.mapAsync(GPUMapMode.READ);

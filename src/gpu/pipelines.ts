@@ -1,12 +1,45 @@
 // Compute pipelines cached by their WGSL source: the same kernel text compiles once per device,
 // however many graphs use it. Compilation is async and inside an error scope; a failure throws a
 // ShaderCompileError quoting the compiler's messages beside the offending source lines.
-import type { BindingKind, BoundKernel, KernelBinding } from '../../shaders/common';
-import { ShaderCompileError } from '../errors';
+// A compiled kernel binds buffers into a dispatch: the one bind/record path that both the model's
+// graphs and `webgpu-vae/kernels` use.
+import type { BindingKind, Kernel, KernelBinding } from '../../shaders/common';
+import { DeviceLimitError, ShaderCompileError } from '../errors';
+import type { BufferSlice } from './buffers';
 
-export interface CompiledKernel {
-  pipeline: GPUComputePipeline;
-  layout: GPUBindGroupLayout;
+/** One kernel bound to its buffers: a bind group and the commands that dispatch it. */
+export interface BoundDispatch {
+  readonly bindGroup: GPUBindGroup;
+  /** Records setPipeline / setBindGroup / dispatchWorkgroups into the caller's pass. */
+  record(pass: GPUComputePassEncoder): void;
+  /** Records a pass of its own into the caller's encoder. */
+  encode(encoder: GPUCommandEncoder): void;
+  /** Encodes and submits on the device's queue. */
+  run(): void;
+}
+
+/** A kernel with its pipeline, ready to bind buffers. */
+export interface CompiledKernel extends Kernel {
+  readonly pipeline: GPUComputePipeline;
+  readonly layout: GPUBindGroupLayout;
+  /** Makes the bind group; every binding by name, as a buffer or a slice. */
+  bind(resources: Record<string, GPUBuffer | BufferSlice>, label?: string): BoundDispatch;
+}
+
+/** Checks a dispatch's grid and bindings against the device's limits, naming what to change. */
+export function checkBindingLimits(kernel: Kernel, resources: Record<string, BufferSlice>, limits: GPUSupportedLimits, where = kernel.name): void {
+  const most = Math.max(...kernel.workgroups);
+  if (most > limits.maxComputeWorkgroupsPerDimension) {
+    throw new DeviceLimitError(`kernel ${kernel.name} in ${where} needs ${most} workgroups in one dimension but this device's maxComputeWorkgroupsPerDimension is ${limits.maxComputeWorkgroupsPerDimension}; use a smaller batch`);
+  }
+  for (const b of kernel.bindings) {
+    const s = resources[b.name];
+    const bytes = s.size ?? s.buffer.size - (s.offset ?? 0);
+    const max = b.kind === 'uniform' ? limits.maxUniformBufferBindingSize : limits.maxStorageBufferBindingSize;
+    if (bytes > max) {
+      throw new DeviceLimitError(`kernel ${kernel.name} in ${where} binds ${b.name} of ${bytes} bytes but this device allows ${max} per binding (${b.kind === 'uniform' ? 'maxUniformBufferBindingSize' : 'maxStorageBufferBindingSize'}); use a smaller batch or model`);
+    }
+  }
 }
 
 const BUFFER_TYPE: Record<BindingKind, GPUBufferBindingType> = {
@@ -38,7 +71,7 @@ export function formatCompilationMessages(code: string, messages: readonly GPUCo
 }
 
 export class PipelineCache {
-  private readonly cache = new Map<string, Promise<CompiledKernel>>();
+  private readonly cache = new Map<string, Promise<{ pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>>();
 
   constructor(readonly device: GPUDevice) {}
 
@@ -46,8 +79,12 @@ export class PipelineCache {
     return this.cache.size;
   }
 
-  /** The compiled pipeline for a kernel; concurrent requests for the same source share one compile. */
-  get(kernel: Pick<BoundKernel, 'name' | 'code' | 'bindings'>): Promise<CompiledKernel> {
+  /**
+   * The compiled kernel; concurrent requests for the same source share one compile. The pipeline
+   * is cached by source; the grid comes from `kernel`, so kernels that differ only in their grid
+   * share a pipeline.
+   */
+  async get(kernel: Kernel): Promise<CompiledKernel> {
     const key = kernel.bindings.map((b) => b.kind[0]).join('') + '\n' + kernel.code;
     let entry = this.cache.get(key);
     if (!entry) {
@@ -55,10 +92,55 @@ export class PipelineCache {
       this.cache.set(key, entry);
       entry.catch(() => this.cache.delete(key)); // a failed compile may be retried after a fix
     }
-    return entry;
+    const { pipeline, layout } = await entry;
+    return this.compiled(kernel, pipeline, layout);
   }
 
-  private async compile(kernel: Pick<BoundKernel, 'name' | 'code' | 'bindings'>): Promise<CompiledKernel> {
+  private compiled(kernel: Kernel, pipeline: GPUComputePipeline, layout: GPUBindGroupLayout): CompiledKernel {
+    const { device } = this;
+    return {
+      ...kernel, pipeline, layout,
+      bind(resources, label = kernel.name) {
+        const slices: Record<string, BufferSlice> = {};
+        for (const b of kernel.bindings) {
+          const r = resources[b.name];
+          if (!r) throw new Error(`kernel ${kernel.name} needs a buffer for '${b.name}'`);
+          slices[b.name] = 'buffer' in r ? r : { buffer: r };
+        }
+        const extra = Object.keys(resources).filter((k) => !kernel.bindings.some((b) => b.name === k));
+        if (extra.length) throw new Error(`kernel ${kernel.name} has no binding named ${extra.join(', ')}`);
+        checkBindingLimits(kernel, slices, device.limits, label);
+        const bindGroup = device.createBindGroup({
+          label: `${label}:${kernel.name}`,
+          layout,
+          entries: kernel.bindings.map((b, i) => {
+            const s = slices[b.name];
+            return { binding: i, resource: { buffer: s.buffer, offset: s.offset ?? 0, size: s.size } };
+          }),
+        });
+        const record = (pass: GPUComputePassEncoder) => {
+          pass.setPipeline(pipeline);
+          pass.setBindGroup(0, bindGroup);
+          pass.dispatchWorkgroups(...kernel.workgroups);
+        };
+        const encode = (encoder: GPUCommandEncoder) => {
+          const pass = encoder.beginComputePass({ label: kernel.name });
+          record(pass);
+          pass.end();
+        };
+        return {
+          bindGroup, record, encode,
+          run() {
+            const enc = device.createCommandEncoder({ label: kernel.name });
+            encode(enc);
+            device.queue.submit([enc.finish()]);
+          },
+        };
+      },
+    };
+  }
+
+  private async compile(kernel: Kernel): Promise<{ pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }> {
     const { device } = this;
     device.pushErrorScope('validation');
     const module = device.createShaderModule({ label: kernel.name, code: kernel.code });

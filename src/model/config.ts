@@ -1,8 +1,10 @@
 // The model's configuration, its defaults (PyTorch examples/vae: 784-400-20, ReLU, Bernoulli) and
 // validation with messages that name the bad field and a valid choice.
 import { ACTIVATIONS, type Activation } from '../../shaders/activation';
-import type { Likelihood } from '../../shaders/elbo';
+import type { Binarize } from '../../shaders/batch';
+import { LIKELIHOODS, type Likelihood } from '../../shaders/likelihood';
 import { ConfigError } from '../errors';
+import { OBJECTIVES, type ObjectiveName } from './objectives/objective';
 
 /** Gaussian decoder scale: a fixed sigma, or a log-sigma learned globally or per pixel. */
 export type GaussianSigma = number | 'learned' | 'learned-pixel';
@@ -19,10 +21,20 @@ export interface VaeConfig {
   likelihood: Likelihood;
   /** Used when likelihood is 'gaussian'. */
   sigma: GaussianSigma;
-  /** Monte Carlo samples of z per example (L). */
+  /** Samples of z per example: L Monte Carlo samples for the ELBO, K importance samples for IWAE. */
   samples: number;
+  /** Training objective: the ELBO (with beta, warm-up, free bits) or the IWAE bound. */
+  objective: ObjectiveName;
   /** Weight of the KL term (beta-VAE); 1 gives the ELBO. */
   beta: number;
+  /** Linear KL warm-up: the KL weight grows from beta/N to beta over the first N steps (0: off). */
+  warmupSteps: number;
+  /** Free bits per latent dimension (Kingma et al. 2016), in nats (0: off). */
+  freeBits: number;
+  /** Classes of a conditional VAE (0: unconditional): the one-hot label joins x and z. */
+  classes: number;
+  /** Binarized data: resampled every epoch ('dynamic'), drawn once ('fixed'), or grey levels ('none'). */
+  binarize: Binarize;
 }
 
 export const DEFAULT_CONFIG: VaeConfig = {
@@ -34,7 +46,12 @@ export const DEFAULT_CONFIG: VaeConfig = {
   likelihood: 'bernoulli',
   sigma: 1,
   samples: 1,
+  objective: 'elbo',
   beta: 1,
+  warmupSteps: 0,
+  freeBits: 0,
+  classes: 0,
+  binarize: 'none',
 };
 
 const positiveInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;
@@ -56,13 +73,22 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
   if (!ACTIVATIONS.includes(c.activation) || c.activation === 'none') {
     throw new ConfigError(`activation must be one of ${ACTIVATIONS.filter((a) => a !== 'none').join(', ')}; got '${c.activation}'`);
   }
-  if (c.likelihood !== 'bernoulli' && c.likelihood !== 'gaussian') {
-    throw new ConfigError(`likelihood must be 'bernoulli' or 'gaussian', got '${c.likelihood}'`);
+  if (!LIKELIHOODS.includes(c.likelihood)) {
+    throw new ConfigError(`likelihood must be one of ${LIKELIHOODS.join(', ')}; got '${c.likelihood}'`);
   }
   if (!(c.sigma === 'learned' || c.sigma === 'learned-pixel' || (typeof c.sigma === 'number' && c.sigma > 0 && Number.isFinite(c.sigma)))) {
     throw new ConfigError(`sigma must be a positive number, 'learned' or 'learned-pixel'; got ${JSON.stringify(c.sigma)}`);
   }
-  if (!positiveInt(c.samples) || c.samples > 64) throw new ConfigError(`samples (L) must be an integer in 1..64, got ${c.samples}`);
+  if (!OBJECTIVES.includes(c.objective)) throw new ConfigError(`objective must be one of ${OBJECTIVES.join(', ')}; got '${c.objective}'`);
+  const maxSamples = c.objective === 'iwae' ? 5000 : 64;
+  if (!positiveInt(c.samples) || c.samples > maxSamples) throw new ConfigError(`samples must be an integer in 1..${maxSamples} for the ${c.objective} objective, got ${c.samples}`);
   if (!(typeof c.beta === 'number' && c.beta >= 0 && Number.isFinite(c.beta))) throw new ConfigError(`beta must be a number >= 0, got ${c.beta}`);
+  if (!(Number.isInteger(c.warmupSteps) && c.warmupSteps >= 0)) throw new ConfigError(`warmupSteps must be an integer >= 0 (0 turns warm-up off), got ${c.warmupSteps}`);
+  if (!(typeof c.freeBits === 'number' && c.freeBits >= 0 && Number.isFinite(c.freeBits))) throw new ConfigError(`freeBits must be a number of nats >= 0 (0 turns it off), got ${c.freeBits}`);
+  if (c.objective === 'iwae' && (c.beta !== 1 || c.warmupSteps > 0 || c.freeBits > 0)) {
+    throw new ConfigError('beta, warm-up and free bits apply to the elbo objective only; the iwae bound has no separate KL term');
+  }
+  if (!(Number.isInteger(c.classes) && c.classes >= 0 && c.classes <= 1024)) throw new ConfigError(`classes must be an integer in 0..1024 (0: not conditional), got ${c.classes}`);
+  if (!['none', 'dynamic', 'fixed'].includes(c.binarize)) throw new ConfigError(`binarize must be none, dynamic or fixed; got '${c.binarize}'`);
   return c;
 }

@@ -1,13 +1,10 @@
-// The flat parameter layout: every tensor (weights [out, in] as in PyTorch, biases [out], the
-// Gaussian log-sigma) at a 256-byte aligned offset in ONE buffer, so kernels bind slices of it and
-// one optimizer dispatch updates everything. Tensor names are the checkpoint names:
-//   encoder.layers.{i}.weight/bias   hidden layers of the encoder
-//   encoder.head.weight/bias         [2Z, h]: rows 0..Z-1 give mu, rows Z..2Z-1 give logvar
-//   decoder.layers.{i}.weight/bias   hidden layers of the decoder
-//   decoder.out.weight/bias          [D, h]: logits (Bernoulli) or means (Gaussian)
-//   likelihood.log_sigma             [1] or [D], learned Gaussian scale only
+// The flat parameter layout: every tensor the model's modules declare, at a 256-byte aligned
+// offset in ONE buffer, so kernels bind slices of it and one optimizer dispatch updates
+// everything. Names and shapes are the modules' (PyTorch's checkpoint names and layouts); the
+// order is the order of declaration (encoder, decoder, likelihood), which also fixes the order
+// in which a seed draws the initial values.
 import { Philox } from '../rng';
-import type { VaeConfig } from './config';
+import type { ParamInit, ParamSpec } from './module';
 
 export interface TensorSpec {
   name: string;
@@ -15,8 +12,7 @@ export interface TensorSpec {
   /** Offset in floats into the flat buffer (multiple of ALIGN_FLOATS). */
   offset: number;
   count: number;
-  /** Fan-in for PyTorch's default init; 0 means initialise to zero. */
-  fanIn: number;
+  init: ParamInit;
 }
 
 export interface ParamLayout {
@@ -31,62 +27,28 @@ export interface ParamLayout {
 /** 256 bytes: WebGPU's default minStorageBufferOffsetAlignment. */
 export const ALIGN_FLOATS = 64;
 
-export interface LayerSpec {
-  weight: string;
-  bias: string;
-  inDim: number;
-  outDim: number;
-}
-
-export function encoderLayers(c: VaeConfig): LayerSpec[] {
-  const dims = [c.inputDim, ...c.hidden];
-  const layers = c.hidden.map((h, i) => ({ weight: `encoder.layers.${i}.weight`, bias: `encoder.layers.${i}.bias`, inDim: dims[i], outDim: h }));
-  layers.push({ weight: 'encoder.head.weight', bias: 'encoder.head.bias', inDim: dims[dims.length - 1], outDim: 2 * c.latent });
-  return layers;
-}
-
-export function decoderLayers(c: VaeConfig): LayerSpec[] {
-  const hidden = [...c.hidden].reverse();
-  const dims = [c.latent, ...hidden];
-  const layers = hidden.map((h, i) => ({ weight: `decoder.layers.${i}.weight`, bias: `decoder.layers.${i}.bias`, inDim: dims[i], outDim: h }));
-  layers.push({ weight: 'decoder.out.weight', bias: 'decoder.out.bias', inDim: dims[dims.length - 1], outDim: c.inputDim });
-  return layers;
-}
-
-export function paramLayout(c: VaeConfig): ParamLayout {
+export function layoutOf(specs: readonly ParamSpec[]): ParamLayout {
   const tensors: TensorSpec[] = [];
   let offset = 0;
-  const add = (name: string, shape: number[], fanIn: number) => {
-    const count = shape.reduce((a, b) => a * b, 1);
-    tensors.push({ name, shape, offset, count, fanIn });
+  for (const s of specs) {
+    const count = s.shape.reduce((a, b) => a * b, 1);
+    tensors.push({ name: s.name, shape: [...s.shape], offset, count, init: s.init });
     offset += Math.ceil(count / ALIGN_FLOATS) * ALIGN_FLOATS;
-  };
-  for (const l of [...encoderLayers(c), ...decoderLayers(c)]) {
-    add(l.weight, [l.outDim, l.inDim], l.inDim);
-    add(l.bias, [l.outDim], l.inDim);
   }
-  if (c.likelihood === 'gaussian' && typeof c.sigma === 'string') {
-    add('likelihood.log_sigma', c.sigma === 'learned-pixel' ? [c.inputDim] : [1], 0);
-  }
-  return {
-    tensors,
-    byName: new Map(tensors.map((t) => [t.name, t])),
-    totalFloats: offset,
-    paramCount: tensors.reduce((s, t) => s + t.count, 0),
-  };
+  const byName = new Map(tensors.map((t) => [t.name, t]));
+  if (byName.size !== tensors.length) throw new Error('two parameters share a checkpoint name');
+  return { tensors, byName, totalFloats: offset, paramCount: tensors.reduce((s, t) => s + t.count, 0) };
 }
 
-/**
- * PyTorch's nn.Linear default: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (kaiming_uniform
- * with a = sqrt(5) reduces to this bound). Drawn from a Philox stream of `seed`, tensor by tensor.
- */
+/** Initial values from a Philox stream of `seed`, tensor by tensor in layout order. */
 export function initialParams(layout: ParamLayout, seed: number): Float32Array {
   const flat = new Float32Array(layout.totalFloats);
   const rng = new Philox(seed);
   for (const t of layout.tensors) {
-    if (t.fanIn === 0) continue;
-    const bound = 1 / Math.sqrt(t.fanIn);
-    for (let i = 0; i < t.count; i++) flat[t.offset + i] = rng.uniform(-bound, bound);
+    const init = t.init;
+    if (init.kind === 'zeros') continue;
+    if (init.kind === 'constant') flat.fill(init.value, t.offset, t.offset + t.count);
+    else for (let i = 0; i < t.count; i++) flat[t.offset + i] = rng.uniform(-init.bound, init.bound);
   }
   return flat;
 }

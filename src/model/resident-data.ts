@@ -1,38 +1,54 @@
-// A dataset kept on the GPU for training and evaluation: pixels packed 4 per u32 and a
-// permutation buffer, written once per epoch. Batches are gathered on the GPU (shaders/batch.ts),
-// so a training step uploads nothing but the 64-byte StepParams block.
-import { bindKernel } from '../../shaders/common';
-import { gatherBatch } from '../../shaders/batch';
+// A dataset kept on the GPU for training and evaluation: pixels packed 4 per u32, labels (for
+// conditional models) and a permutation buffer, written once per epoch. Batches are gathered on
+// the GPU (shaders/batch.ts), binarized there when the model asks for it, so a training step
+// uploads nothing but the StepParams block.
+import { gatherBatch, gatherLabels } from '../../shaders/batch';
 import { type BufferArena, writeData } from '../gpu/buffers';
 import { ConfigError, DeviceLimitError } from '../errors';
 import { KernelGraph } from '../graph';
-import type { Plan, ModelBuffers } from './plan';
+import type { VaeConfig } from './config';
+import type { ModelBuffers, Plan } from './graphs';
 import type { PipelineCache } from '../gpu/pipelines';
 
-/** Just what training needs of a dataset: u8 pixels, row-major, `dim` per example. */
+/** Just what training needs of a dataset: u8 pixels, row-major, `dim` per example, and labels for conditional models. */
 export interface PixelData {
   images: Uint8Array;
   count: number;
+  labels?: Uint8Array;
   name?: string;
 }
 
 export class ResidentData {
   readonly pixels: GPUBuffer;
   readonly perm: GPUBuffer;
+  readonly labels: GPUBuffer | null;
+  readonly count: number;
+  readonly dim: number;
   private readonly gathers = new Map<Plan, KernelGraph>();
+  private readonly config: VaeConfig;
 
-  constructor(private readonly arena: BufferArena, readonly count: number, readonly dim: number, images: Uint8Array, label: string) {
-    if (images.length !== count * dim) {
-      throw new ConfigError(`dataset ${label} has ${images.length} pixels, expected ${count} examples x ${dim} values; the model's inputDim must match the data`);
+  constructor(private readonly arena: BufferArena, data: PixelData, config: VaeConfig, label: string) {
+    const { count, images } = data;
+    this.count = count;
+    this.dim = config.inputDim;
+    this.config = config;
+    if (images.length !== count * this.dim) {
+      throw new ConfigError(`dataset ${label} has ${images.length} pixels, expected ${count} examples x ${this.dim} values; the model's inputDim must match the data`);
     }
     const limit = arena.device.limits.maxStorageBufferBindingSize;
     if (images.length > limit) {
       throw new DeviceLimitError(`dataset ${label} needs ${images.length} bytes on the GPU but maxStorageBufferBindingSize is ${limit}; train on fewer examples (--limit)`);
     }
+    if (config.classes > 0) {
+      if (!data.labels || data.labels.length !== count) throw new ConfigError(`dataset ${label} has no labels for its ${count} examples, but the model is conditional on ${config.classes} classes`);
+      const top = data.labels.reduce((a, b) => Math.max(a, b), 0);
+      if (top >= config.classes) throw new ConfigError(`dataset ${label} has label ${top}, but the model knows classes 0..${config.classes - 1}; set classes to at least ${top + 1}`);
+    }
     this.pixels = arena.upload(`${label}.pixels`, images);
     const identity = new Uint32Array(count);
     for (let i = 0; i < count; i++) identity[i] = i;
     this.perm = arena.upload(`${label}.perm`, identity);
+    this.labels = config.classes > 0 ? arena.upload(`${label}.labels`, Uint32Array.from(data.labels!)) : null;
   }
 
   /** Uploads a new order (e.g. a shuffle for this epoch). */
@@ -41,14 +57,17 @@ export class ResidentData {
     writeData(this.arena.device, this.perm, 0, order);
   }
 
-  /** The gather dispatch filling `plan.input`, built once per plan. */
+  /** The gather dispatches filling `plan.input` (and its condition), built once per plan. */
   async gatherFor(plan: Plan, buffers: ModelBuffers, cache: PipelineCache): Promise<KernelGraph> {
     let g = this.gathers.get(plan);
     if (!g) {
       g = new KernelGraph(`gather[${plan.rows}]`);
-      g.add(bindKernel(gatherBatch({ rows: plan.rows, dim: this.dim }), undefined), {
+      g.add(gatherBatch({ rows: plan.rows, dim: this.dim, binarize: this.config.binarize }), {
         params: buffers.stepParams, pixels: this.pixels, perm: this.perm, x: plan.input!,
       });
+      if (plan.condition) {
+        g.add(gatherLabels({ rows: plan.rows, classes: this.config.classes }), { params: buffers.stepParams, labels: this.labels!, perm: this.perm, condition: plan.condition });
+      }
       await g.build(cache);
       this.gathers.set(plan, g);
     }
@@ -58,6 +77,7 @@ export class ResidentData {
   destroy(): void {
     this.arena.release(this.pixels);
     this.arena.release(this.perm);
+    if (this.labels) this.arena.release(this.labels);
     this.gathers.clear();
   }
 }

@@ -1,17 +1,20 @@
 // The model API: a VAE whose every tensor operation runs in WGSL on a GPUDevice (the caller's or
 // one we create). Training steps are one command encoder and one submit each; losses come back
 // through the LossRing; pipelines and bind groups are built once per graph and cached.
-import { STEP_PARAMS_BYTES } from '../../shaders/common';
+import { STEP_PARAMS } from '../../shaders/common';
 import type { Optimizer } from '../../shaders/adam';
 import { type AcquiredDevice, wrapDevice } from '../gpu/device';
 import { BufferArena, readFloats, writeData } from '../gpu/buffers';
 import { type PipelineCache, pipelineCacheFor } from '../gpu/pipelines';
 import { ConfigError, GpuError } from '../errors';
-import { encodeStepParams, STREAM, type StepParams } from '../step-params';
+import { encodeStepParams, STEP_PARAMS_DEFAULTS, STREAM, type StepParams } from '../step-params';
 import { resolveConfig, type VaeConfig } from './config';
+import { buildModel, type ModelParts } from './build';
+import { recordGraph, type GraphKind, type ModelBuffers, type Plan, type RecordOptions } from './graphs';
+import { kernelsFor, type KernelChoice } from './kernels';
 import { LossRing, type StepLoss } from './loss-ring';
-import { initialParams, paramLayout, type ParamLayout } from './params';
-import { buildPlan, kernelsFor, type GraphKind, type KernelChoice, type ModelBuffers, type Plan } from './plan';
+import { initialParams, type ParamLayout } from './params';
+import { estimateLogLikelihood, type LogLikelihoodOptions, type LogLikelihoodResult } from './iwae-eval';
 import { ResidentData, type PixelData } from './resident-data';
 
 export interface TrainingOptions {
@@ -51,10 +54,12 @@ export interface ElboResult {
   examples: number;
 }
 
-const EVAL_BATCH = 1000;
+/** Plans kept besides the training step's; the least recently used one is freed beyond this. */
+const MAX_PLANS = 8;
 
 export class VAE {
   readonly config: VaeConfig;
+  readonly parts: ModelParts;
   readonly layout: ParamLayout;
   readonly training: TrainingOptions;
   readonly device: GPUDevice;
@@ -62,11 +67,13 @@ export class VAE {
   readonly losses: LossRing;
   /** Adam steps taken. */
   step = 0;
-  private readonly arena: BufferArena;
-  private readonly cache: PipelineCache;
-  private readonly buffers: ModelBuffers;
+  /** Epoch number for dynamic binarization (set by the training loop). */
+  epoch = 0;
+  readonly arena: BufferArena;
+  readonly cache: PipelineCache;
+  readonly buffers: ModelBuffers;
   private readonly plans = new Map<string, Promise<Plan>>();
-  private readonly stepBytes = new ArrayBuffer(STEP_PARAMS_BYTES);
+  private readonly stepBytes = new ArrayBuffer(STEP_PARAMS.bytes);
   private readonly acquired: AcquiredDevice;
   private destroyed = false;
   /** The first WebGPU error seen on the device since this model was created; rethrown on the next call. */
@@ -76,7 +83,7 @@ export class VAE {
     const type = error.constructor?.name ?? '';
     const kind = /OutOfMemory/.test(type) ? 'out-of-memory' : /Validation/.test(type) ? 'validation' : 'internal';
     // Dawn quotes object labels; ours name the kernel or graph (e.g. "matmul_nt_bias_relu_register").
-    const operation = /"(?:webgpu-vae:)?([\w.:\[\]-]+)"/.exec(error.message)?.[1] ?? 'unknown operation';
+    const operation = /"(?:webgpu-vae:)?([\w.:\[\]#-]+)"/.exec(error.message)?.[1] ?? 'unknown operation';
     this.gpuFailure ??= new GpuError(`WebGPU ${kind} error in ${operation}: ${error.message}`, operation, kind);
   };
 
@@ -90,7 +97,8 @@ export class VAE {
     this.acquired = 'device' in opts.device && 'adapter' in opts.device ? (opts.device as AcquiredDevice) : wrapDevice(opts.device as GPUDevice);
     this.device = this.acquired.device;
     this.kernels = { ...kernelsFor(this.acquired.adapter), ...opts.kernels };
-    this.layout = paramLayout(config);
+    this.parts = buildModel(config);
+    this.layout = this.parts.layout;
     this.arena = new BufferArena(this.device);
     this.cache = pipelineCacheFor(this.device);
     const P = this.layout.totalFloats;
@@ -101,7 +109,7 @@ export class VAE {
       grads: this.arena.create('grads', P * 4),
       moment1: this.arena.create('adam.m', t.optimizer === 'adam' ? P * 4 : 4),
       moment2: this.arena.create('adam.v', t.optimizer === 'adam' ? P * 4 : 4),
-      stepParams: this.arena.create('step-params', STEP_PARAMS_BYTES, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST),
+      stepParams: this.arena.create('step-params', STEP_PARAMS.bytes, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST),
       history: this.arena.create('loss-history', (t.lossEvery + 1) * 16),
       accum: this.arena.create('accum', 16),
     };
@@ -158,20 +166,37 @@ export class VAE {
     return this.acquired.adapter;
   }
 
-  plan(kind: GraphKind, rows: number): Promise<Plan> {
+  /** The graph `kind` for `rows` examples, planned and compiled once, then cached (boundedly). */
+  plan(kind: GraphKind, rows: number, opts: RecordOptions = {}): Promise<Plan> {
     this.assertAlive();
-    const key = `${kind}:${rows}`;
+    const key = `${kind}:${rows}:${opts.samples ?? ''}`;
     const cached = this.plans.get(key);
-    if (cached) return cached;
-    const ctx = { config: this.config, layout: this.layout, buffers: this.buffers, arena: this.arena, kernels: this.kernels, optimizer: this.training.optimizer };
+    if (cached) {
+      this.plans.delete(key); // most recently used goes last
+      this.plans.set(key, cached);
+      return cached;
+    }
+    const ctx = { parts: this.parts, buffers: this.buffers, arena: this.arena, kernels: this.kernels, optimizer: this.training.optimizer };
     const p = (async (): Promise<Plan> => {
-      const plan = buildPlan(ctx, kind, rows);
-      await plan.graph.build(this.cache);
+      const plan = recordGraph(ctx, kind, rows, opts);
+      await plan.graph.build(this.cache, this.arena);
       return plan;
     })();
     this.plans.set(key, p);
     p.catch(() => this.plans.delete(key)); // a failed plan (e.g. over a device limit) may be retried smaller
+    this.evictPlans();
     return p;
+  }
+
+  /** Frees the least recently used plans beyond MAX_PLANS (never the training step's). */
+  private evictPlans(): void {
+    const trainKey = `train:${this.training.batch}:`;
+    for (const [key, p] of this.plans) {
+      if (this.plans.size <= MAX_PLANS + 1) break;
+      if (key === trainKey) continue;
+      this.plans.delete(key);
+      p.then((plan) => plan.graph.memory.buffers.forEach((b) => this.arena.release(b)), () => {});
+    }
   }
 
   /** Number of dispatches in one training step (gather included when training from resident data). */
@@ -179,12 +204,25 @@ export class VAE {
     return (await this.plan('train', this.training.batch)).graph.dispatchCount + (resident ? 1 : 0);
   }
 
-  private writeStep(p: Partial<StepParams>): void {
+  /** Bytes planned for the training step's tensors, and bytes saved by reusing memory. */
+  async trainMemory(): Promise<{ plannedBytes: number; savedBytes: number }> {
+    const { plannedBytes, savedBytes } = (await this.plan('train', this.training.batch)).graph.memory;
+    return { plannedBytes, savedBytes };
+  }
+
+  /** The KL weight of Adam step t (1-based): beta, ramped linearly over the warm-up steps. */
+  klWeightAt(t: number): number {
+    const { beta, warmupSteps } = this.config;
+    return warmupSteps > 0 ? beta * Math.min(1, t / warmupSteps) : beta;
+  }
+
+  /** Writes the step uniform: the training defaults, overridden by `p`. */
+  writeStep(p: Partial<StepParams>): void {
     const t = this.training;
     const full: StepParams = {
-      seed: t.seed, counter: 0, batchStart: 0, validRows: t.batch, historySlot: t.lossEvery, stream: STREAM.train,
-      datasetCount: 0, lr: t.lr, beta1: t.betas[0], beta2: t.betas[1], adamEps: t.eps, step: 0, weightDecay: t.weightDecay,
-      klBeta: this.config.beta, ...p,
+      ...STEP_PARAMS_DEFAULTS,
+      seed: t.seed, validRows: t.batch, historySlot: t.lossEvery, lr: t.lr, beta1: t.betas[0], beta2: t.betas[1],
+      adamEps: t.eps, weightDecay: t.weightDecay, klWeight: 1, freeBits: this.config.freeBits, epoch: this.epoch, ...p,
     };
     writeData(this.device, this.buffers.stepParams, 0, new Uint8Array(encodeStepParams(full, this.stepBytes)));
   }
@@ -192,27 +230,21 @@ export class VAE {
   /** Uploads a dataset to the GPU for trainEpoch/elbo. Free it with `.destroy()` when done. */
   upload(data: PixelData): ResidentData {
     this.assertAlive();
-    return new ResidentData(this.arena, data.count, this.config.inputDim, data.images, data.name ?? 'data');
+    return new ResidentData(this.arena, data, this.config, data.name ?? 'data');
   }
 
   /**
    * One optimisation step. `batch` is either grey levels in [0,1] as [rows, D] floats (rows <= batch
-   * size; missing rows are padding and excluded), or a batch index into resident data.
+   * size; missing rows are padding and excluded), with `labels` for a conditional model, or a batch
+   * index into resident data.
    */
-  async trainStep(batch: Float32Array | { data: ResidentData; index: number }): Promise<void> {
+  async trainStep(batch: Float32Array | { data: ResidentData; index: number }, labels?: ArrayLike<number>): Promise<void> {
     this.assertAlive();
     const B = this.training.batch;
     const plan = await this.plan('train', B);
     let rows: number, start = 0, gather = null;
     if (batch instanceof Float32Array) {
-      const D = this.config.inputDim;
-      rows = batch.length / D;
-      if (!Number.isInteger(rows) || rows < 1 || rows > B) {
-        throw new ConfigError(`trainStep: batch must hold 1..${B} rows of ${D} values, got ${batch.length} values`);
-      }
-      const padded = rows === B ? batch : new Float32Array(B * D);
-      if (padded !== batch) padded.set(batch);
-      writeData(this.device, plan.input!, 0, padded);
+      rows = this.writeRows(plan, batch, labels, 'trainStep');
     } else {
       start = batch.index * B;
       rows = Math.min(B, batch.data.count - start);
@@ -222,7 +254,7 @@ export class VAE {
     await this.losses.ready();
     const step = this.step++;
     this.writeStep({
-      counter: step, batchStart: start, validRows: rows, historySlot: this.losses.slotOf(step), step: step + 1,
+      counter: step, batchStart: start, validRows: rows, historySlot: this.losses.slotOf(step), step: step + 1, klWeight: this.klWeightAt(step + 1),
       datasetCount: batch instanceof Float32Array ? 0 : batch.data.count,
     });
     const enc = this.device.createCommandEncoder({ label: 'train-step' });
@@ -233,6 +265,19 @@ export class VAE {
     afterSubmit?.();
   }
 
+  /** Writes rows of x (and their one-hot labels) into a plan's inputs, zero-padded; returns the row count. */
+  private writeRows(plan: Plan, x: Float32Array, labels: ArrayLike<number> | undefined, what: string, width = this.config.inputDim): number {
+    const rows = x.length / width;
+    if (!Number.isInteger(rows) || rows < 1 || rows > plan.rows) {
+      throw new ConfigError(`${what}: expected 1..${plan.rows} rows of ${width} values, got ${x.length} values`);
+    }
+    const padded = rows === plan.rows ? x : new Float32Array(plan.rows * width);
+    if (padded !== x) padded.set(x);
+    writeData(this.device, plan.input!.buffer, 0, padded);
+    if (plan.condition) writeData(this.device, plan.condition.buffer, 0, oneHot(labels, rows, plan.rows, this.config.classes, what));
+    return rows;
+  }
+
   /** Waits for all submitted steps and returns every loss read since the last call. */
   async readLosses(): Promise<StepLoss[]> {
     this.assertAlive();
@@ -240,14 +285,17 @@ export class VAE {
     return this.losses.take();
   }
 
-  /** -ELBO, reconstruction and KL per example over a resident dataset (one z sample per example). */
-  async elbo(data: ResidentData, opts: { batch?: number; seed?: number } = {}): Promise<ElboResult> {
-    const B = Math.min(opts.batch ?? EVAL_BATCH, data.count);
+  /** -ELBO, reconstruction and KL per example over a resident dataset, in batches of the training size. */
+  async elbo(data: ResidentData, opts: { seed?: number } = {}): Promise<ElboResult> {
+    const B = this.training.batch;
     const plan = await this.plan('eval', B);
     const gather = await data.gatherFor(plan, this.buffers, this.cache);
     writeData(this.device, this.buffers.accum, 0, new Float32Array(4));
     for (let i = 0; i * B < data.count; i++) {
-      this.writeStep({ seed: opts.seed ?? this.training.seed, counter: i, stream: STREAM.eval, batchStart: i * B, validRows: Math.min(B, data.count - i * B), datasetCount: data.count });
+      this.writeStep({
+        seed: opts.seed ?? this.training.seed, stream: STREAM.eval, batchStart: i * B, validRows: Math.min(B, data.count - i * B), datasetCount: data.count,
+        noiseRows: data.count, noiseRow0: i * B,
+      });
       const enc = this.device.createCommandEncoder({ label: 'eval' });
       gather.encode(enc);
       plan.graph.encode(enc);
@@ -257,21 +305,40 @@ export class VAE {
     return { loss: (rec + kl) / n, rec: rec / n, kl: kl / n, examples: n };
   }
 
-  /** Runs a forward-only graph on `input` ([rows, width] floats); returns the plan, whose output buffer holds the result. */
-  private async dispatchForward(kind: GraphKind, input: Float32Array | null, rows: number, step: Partial<StepParams> = {}): Promise<Plan> {
+  /** Importance-weighted estimate of -log p(x) over a resident dataset (Burda et al. 2015); see iwae-eval.ts. */
+  logLikelihood(data: ResidentData, opts: LogLikelihoodOptions): Promise<LogLikelihoodResult> {
+    return estimateLogLikelihood(this, data, opts);
+  }
+
+  /** Runs a forward-only graph for one chunk of rows; returns the plan, whose output holds the result. */
+  private async dispatchForward(kind: GraphKind, rows: number, input: Float32Array | null, labels: ArrayLike<number> | undefined, step: Partial<StepParams> = {}): Promise<Plan> {
     this.assertAlive();
     const plan = await this.plan(kind, rows);
-    if (input) writeData(this.device, plan.input!, 0, input);
-    this.writeStep({ validRows: rows, ...step });
+    const width = kind === 'decode' ? this.config.latent : this.config.inputDim;
+    const valid = input ? this.writeRows(plan, input, labels, kind, width) : rows;
+    if (!input && plan.condition) writeData(this.device, plan.condition.buffer, 0, oneHot(labels, rows, rows, this.config.classes, kind));
+    this.writeStep({ validRows: valid, ...step });
     const enc = this.device.createCommandEncoder({ label: kind });
     plan.graph.encode(enc);
     this.device.queue.submit([enc.finish()]);
     return plan;
   }
 
-  private async runForward(kind: GraphKind, input: Float32Array | null, rows: number, outWidth: number, step: Partial<StepParams> = {}): Promise<Float32Array> {
-    const plan = await this.dispatchForward(kind, input, rows, step);
-    return readFloats(this.device, plan.output, 0, rows * outWidth);
+  /** A forward graph over any number of rows, in chunks of the training batch (so no new pipelines). */
+  private async runForward(kind: GraphKind, input: Float32Array | null, rows: number, labels: ArrayLike<number> | undefined, step: Partial<StepParams> = {}): Promise<Float32Array> {
+    const B = this.training.batch;
+    const inWidth = kind === 'decode' ? this.config.latent : this.config.inputDim;
+    const outWidth = kind === 'encode' ? this.parts.sampler.posteriorWidth : this.config.inputDim;
+    const result = new Float32Array(rows * outWidth);
+    for (let r0 = 0; r0 < rows; r0 += B) {
+      const n = Math.min(B, rows - r0);
+      const chunk = input ? input.subarray(r0 * inWidth, (r0 + n) * inWidth) : null;
+      const chunkLabels = labels ? Array.from(labels).slice(r0, r0 + n) : undefined;
+      // Prior draws are numbered from the chunk's first row, so n samples do not depend on B.
+      const plan = await this.dispatchForward(kind, B, chunk, chunkLabels, { ...step, ...(kind === 'sample' ? { validRows: n, noiseRow0: r0 } : {}) });
+      result.set(await readFloats(this.device, plan.output.buffer, 0, n * outWidth), r0 * outWidth);
+    }
+    return result;
   }
 
   /**
@@ -279,16 +346,16 @@ export class VAE {
    * buffer ([rows, D] decoder means, f32) as soon as the work is submitted. The buffer belongs to
    * the model and is overwritten by the next call of the same kind and size; bind it read-only.
    */
-  async sampleToBuffer(n: number, seed = this.training.seed): Promise<GPUBuffer> {
-    return (await this.dispatchForward('sample', null, n, { seed, stream: STREAM.prior, counter: 0 })).output;
+  async sampleToBuffer(n: number, seed = this.training.seed, labels?: ArrayLike<number>): Promise<GPUBuffer> {
+    return (await this.dispatchForward('sample', n, null, labels, { seed, stream: STREAM.prior, counter: 0 })).output.buffer;
   }
 
-  async decodeToBuffer(z: Float32Array): Promise<GPUBuffer> {
-    return (await this.dispatchForward('decode', z, this.rowsOf(z, this.config.latent, 'decode'))).output;
+  async decodeToBuffer(z: Float32Array, labels?: ArrayLike<number>): Promise<GPUBuffer> {
+    return (await this.dispatchForward('decode', this.rowsOf(z, this.config.latent, 'decode'), z, labels)).output.buffer;
   }
 
-  async reconstructToBuffer(x: Float32Array): Promise<GPUBuffer> {
-    return (await this.dispatchForward('reconstruct', x, this.rowsOf(x, this.config.inputDim, 'reconstruct'))).output;
+  async reconstructToBuffer(x: Float32Array, labels?: ArrayLike<number>): Promise<GPUBuffer> {
+    return (await this.dispatchForward('reconstruct', this.rowsOf(x, this.config.inputDim, 'reconstruct'), x, labels)).output.buffer;
   }
 
   private rowsOf(x: Float32Array, width: number, what: string): number {
@@ -298,34 +365,27 @@ export class VAE {
   }
 
   /** mu and logvar of q(z|x) for each row of x ([rows, D] in [0,1]). */
-  async encode(x: Float32Array): Promise<{ mu: Float32Array; logvar: Float32Array }> {
-    const D = this.config.inputDim, Z = this.config.latent;
-    const rows = this.rowsOf(x, D, 'encode');
-    const mulv = await this.runForward('encode', x, rows, 2 * Z);
-    const mu = new Float32Array(rows * Z), logvar = new Float32Array(rows * Z);
-    for (let r = 0; r < rows; r++) {
-      mu.set(mulv.subarray(r * 2 * Z, r * 2 * Z + Z), r * Z);
-      logvar.set(mulv.subarray(r * 2 * Z + Z, (r + 1) * 2 * Z), r * Z);
-    }
-    return { mu, logvar };
+  async encode(x: Float32Array, labels?: ArrayLike<number>): Promise<{ mu: Float32Array; logvar: Float32Array }> {
+    const Z = this.config.latent;
+    const rows = this.rowsOf(x, this.config.inputDim, 'encode');
+    const q = await this.runForward('encode', x, rows, labels);
+    return this.parts.sampler.split(q, rows);
   }
 
   /** Decoder mean for each row of z ([rows, Z]): pixel probabilities (Bernoulli) or means (Gaussian). */
-  async decode(z: Float32Array): Promise<Float32Array> {
-    const rows = this.rowsOf(z, this.config.latent, 'decode');
-    return this.runForward('decode', z, rows, this.config.inputDim);
+  async decode(z: Float32Array, labels?: ArrayLike<number>): Promise<Float32Array> {
+    return this.runForward('decode', z, this.rowsOf(z, this.config.latent, 'decode'), labels);
   }
 
-  /** `n` new examples: z ~ N(0, I) drawn on the GPU from `seed`, decoded. */
-  async sample(n: number, seed = this.training.seed): Promise<Float32Array> {
+  /** `n` new examples: z ~ N(0, I) drawn on the GPU from `seed`, decoded (of class `labels[i]` when conditional). */
+  async sample(n: number, seed = this.training.seed, labels?: ArrayLike<number>): Promise<Float32Array> {
     if (!Number.isInteger(n) || n < 1) throw new ConfigError(`sample: n must be a positive integer, got ${n}`);
-    return this.runForward('sample', null, n, this.config.inputDim, { seed, stream: STREAM.prior, counter: 0 });
+    return this.runForward('sample', null, n, labels, { seed, stream: STREAM.prior });
   }
 
   /** Decoder mean at z = mu(x) for each row of x. */
-  async reconstruct(x: Float32Array): Promise<Float32Array> {
-    const rows = this.rowsOf(x, this.config.inputDim, 'reconstruct');
-    return this.runForward('reconstruct', x, rows, this.config.inputDim);
+  async reconstruct(x: Float32Array, labels?: ArrayLike<number>): Promise<Float32Array> {
+    return this.runForward('reconstruct', x, this.rowsOf(x, this.config.inputDim, 'reconstruct'), labels);
   }
 
   /** Every parameter tensor by name, copied to the CPU. */
@@ -362,10 +422,21 @@ export class VAE {
   }
 
   /** Throws if the model was destroyed or WebGPU reported an error since the last call. */
-  private assertAlive(): void {
+  assertAlive(): void {
     if (this.destroyed) throw new Error('this VAE was destroyed');
     if (this.gpuFailure) throw this.gpuFailure;
   }
 }
 
-
+/** One-hot rows [padTo, classes] for the first `rows` labels (zeros beyond); checks every label. */
+function oneHot(labels: ArrayLike<number> | undefined, rows: number, padTo: number, classes: number, what: string): Float32Array {
+  if (!labels) throw new ConfigError(`${what}: this model is conditional on ${classes} classes; pass one label (0..${classes - 1}) per row`);
+  if (labels.length !== rows) throw new ConfigError(`${what}: got ${labels.length} labels for ${rows} rows`);
+  const out = new Float32Array(padTo * classes);
+  for (let r = 0; r < rows; r++) {
+    const c = labels[r];
+    if (!Number.isInteger(c) || c < 0 || c >= classes) throw new ConfigError(`${what}: label ${c} of row ${r} is not a class of this model (0..${classes - 1})`);
+    out[r * classes + c] = 1;
+  }
+  return out;
+}

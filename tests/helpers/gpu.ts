@@ -1,7 +1,7 @@
 // Runs kernels the way the library does (PipelineCache + KernelGraph), so kernel tests also
 // exercise the scheduler's binding and compilation paths. The device is Dawn's in Node and the
 // browser's own WebGPU when the same tests run inside Chromium (vitest.browser.config.ts).
-import type { BoundKernel } from '../../shaders/common';
+import type { Kernel } from '../../shaders/common';
 import { writeData } from '../../src/gpu/buffers';
 import { acquireBrowserDevice } from '../../src/gpu/device';
 import { type PipelineCache, pipelineCacheFor } from '../../src/gpu/pipelines';
@@ -28,7 +28,7 @@ export type Inputs = Record<string, ArrayLike<number> | Data>;
  * kernels in order in one pass and returns every named buffer's final contents as f32.
  * Kernels in a sequence share buffers by name.
  */
-export async function runKernels(kernels: BoundKernel[], inputs: Inputs, outputs: Record<string, number>): Promise<Record<string, Float32Array>> {
+export async function runKernels(kernels: Kernel[], inputs: Inputs, outputs: Record<string, number>): Promise<Record<string, Float32Array>> {
   const { device, cache } = await gpu();
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
   const buffers: Record<string, GPUBuffer> = {};

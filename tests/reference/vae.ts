@@ -1,49 +1,105 @@
-// Float64 reference of the whole model's loss: encoder, reparameterization with given noise,
-// decoder, likelihood and KL, exactly as the GPU graph defines them (params.ts layout, padding
-// rows excluded). The gradient check differentiates this by central differences.
-import type { VaeConfig } from '../../src/model/config';
-import { decoderLayers, encoderLayers, type LayerSpec, type ParamLayout } from '../../src/model/params';
-import { actRef } from './dense';
+// Float64 reference of the whole model's loss, written from the documented checkpoint layout
+// (docs/ARCHITECTURE.md, "Checkpoint names") and NOT from the library's own layer lists, so a
+// wiring error in src/ is not copied here:
+//   encoder.layers.{i}.weight [h_i, in], .bias [h_i]   hidden layers, activation after each
+//   encoder.head.weight [2Z, h], .bias [2Z]             rows 0..Z-1 give mu, Z..2Z-1 logvar
+//   decoder.layers.{i}.weight/bias                      hidden sizes mirrored, activation after each
+//   decoder.out.weight [D, h], .bias [D]                logits (Bernoulli) or means (Gaussian)
+//   likelihood.log_sigma [1] or [D]                     learned Gaussian scale
+// A conditional model's first encoder layer sees [x, onehot(label)] and its first decoder layer
+// [z, onehot(label)]. The objective parts come from tests/reference/objectives.ts.
+import { elboObjectiveRef, iwaeObjectiveRef } from './objectives';
 
-export interface LossParts { loss: number; rec: number; kl: number }
+export interface RefConfig {
+  inputDim: number;
+  hidden: number[];
+  latent: number;
+  activation: 'relu' | 'leaky_relu' | 'tanh' | 'sigmoid' | 'softplus';
+  likelihood: 'bernoulli' | 'gaussian';
+  sigma: number | 'learned' | 'learned-pixel';
+  samples: number;
+  objective: 'elbo' | 'iwae';
+  beta: number;
+  freeBits: number;
+  classes: number;
+}
 
-function dense(layer: LayerSpec, layout: ParamLayout, p: ArrayLike<number>, x: number[], act: (v: number) => number): number[] {
-  const w = layout.byName.get(layer.weight)!, b = layout.byName.get(layer.bias)!;
-  const out: number[] = [];
-  for (let o = 0; o < layer.outDim; o++) {
-    let s = p[b.offset + o];
-    for (let i = 0; i < layer.inDim; i++) s += p[w.offset + o * layer.inDim + i] * x[i];
-    out.push(act(s));
+/** Parameters by checkpoint name, row-major as PyTorch stores them. */
+export type RefParams = Map<string, Float64Array>;
+
+const LEAKY_SLOPE = 0.01; // PyTorch's nn.LeakyReLU default
+
+function activate(kind: RefConfig['activation'], v: number): number {
+  switch (kind) {
+    case 'relu': return Math.max(v, 0);
+    case 'leaky_relu': return v > 0 ? v : LEAKY_SLOPE * v;
+    case 'tanh': return Math.tanh(v);
+    case 'sigmoid': return 1 / (1 + Math.exp(-v));
+    case 'softplus': return Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
   }
+}
+
+function linear(p: RefParams, name: string, x: number[], act: RefConfig['activation'] | null): number[] {
+  const w = p.get(`${name}.weight`)!, b = p.get(`${name}.bias`)!;
+  const out: number[] = [];
+  for (let o = 0; o < b.length; o++) {
+    let s = b[o];
+    for (let i = 0; i < x.length; i++) s += w[o * x.length + i] * x[i];
+    out.push(act ? activate(act, s) : s);
+  }
+  if (w.length !== b.length * x.length) throw new Error(`${name}.weight has ${w.length} values, not [${b.length}, ${x.length}]`);
   return out;
 }
 
-export function nllRef(c: VaeConfig, x: number, out: number, logSigma: number): number {
-  if (c.likelihood === 'bernoulli') return Math.max(out, 0) - x * out + Math.log1p(Math.exp(-Math.abs(out)));
-  return 0.5 * (x - out) ** 2 * Math.exp(-2 * logSigma) + logSigma + 0.5 * Math.log(2 * Math.PI);
+function mlp(p: RefParams, c: RefConfig, prefix: 'encoder' | 'decoder', x: number[], outName: string): number[] {
+  let h = x;
+  for (let i = 0; i < c.hidden.length; i++) h = linear(p, `${prefix}.layers.${i}`, h, c.activation);
+  return linear(p, `${prefix}.${outName}`, h, null);
 }
 
-/** -ELBO pieces for the first `valid` rows of x ([B, D]) with noise eps ([L*B, Z]). */
-export function vaeLossRef(c: VaeConfig, layout: ParamLayout, p: ArrayLike<number>, x: ArrayLike<number>, eps: ArrayLike<number>, B: number, valid: number): LossParts {
-  const D = c.inputDim, Z = c.latent, L = c.samples;
-  const act = (v: number) => actRef(c.activation, v), id = (v: number) => v;
-  const enc = encoderLayers(c), dec = decoderLayers(c);
-  const ls = layout.byName.get('likelihood.log_sigma');
-  const logSigma = (d: number) => (ls ? p[ls.offset + (ls.count > 1 ? d : 0)] : Math.log(c.sigma as number));
-  let rec = 0, kl = 0;
-  for (let b = 0; b < valid; b++) {
-    const xb = Array.from({ length: D }, (_, d) => x[b * D + d]);
-    let h = xb;
-    enc.forEach((l, i) => (h = dense(l, layout, p, h, i === enc.length - 1 ? id : act)));
-    const mu = h.slice(0, Z), lv = h.slice(Z);
-    for (let j = 0; j < Z; j++) kl += 0.5 * (Math.exp(lv[j]) + mu[j] ** 2 - 1 - lv[j]);
-    for (let l = 0; l < L; l++) {
-      let g = mu.map((m, j) => m + Math.exp(0.5 * lv[j]) * eps[(l * B + b) * Z + j]);
-      dec.forEach((layer, i) => (g = dense(layer, layout, p, g, i === dec.length - 1 ? id : act)));
-      for (let d = 0; d < D; d++) rec += nllRef(c, xb[d], g[d], logSigma(d));
+function nll(c: RefConfig, p: RefParams, x: number, out: number, d: number): number {
+  if (c.likelihood === 'bernoulli') return Math.max(out, 0) - x * out + Math.log1p(Math.exp(-Math.abs(out)));
+  const ls = p.get('likelihood.log_sigma');
+  const s = ls ? ls[ls.length > 1 ? d : 0] : Math.log(c.sigma as number);
+  return (0.5 * (x - out) ** 2) / Math.exp(2 * s) + s + 0.5 * Math.log(2 * Math.PI);
+}
+
+const oneHot = (classes: number, label: number) => Array.from({ length: classes }, (_, k) => (k === label ? 1 : 0));
+
+export interface LossInput {
+  /** Targets [B, D]; rows b >= valid are padding. */
+  x: ArrayLike<number>;
+  labels?: ArrayLike<number>;
+  /** Noise [S*B, Z], row s*B + b. */
+  eps: ArrayLike<number>;
+  batch: number;
+  valid: number;
+  /** Weight of the KL term this step (beta times the warm-up ramp). */
+  klWeight: number;
+}
+
+/** The training loss of one step, as the objective defines it, and its parts. */
+export function vaeLossRef(c: RefConfig, p: RefParams, inp: LossInput): { loss: number; rec: number; kl: number } {
+  const { batch: B, valid } = inp;
+  const D = c.inputDim, Z = c.latent, S = c.samples;
+  const mulv = new Float64Array(B * 2 * Z);
+  const rec = new Float64Array(S * B);
+  for (let b = 0; b < B; b++) {
+    const xb = Array.from({ length: D }, (_, d) => inp.x[b * D + d]);
+    const cond = c.classes > 0 ? oneHot(c.classes, inp.labels![b]) : [];
+    const q = mlp(p, c, 'encoder', [...xb, ...cond], 'head');
+    mulv.set(q, b * 2 * Z);
+    for (let s = 0; s < S; s++) {
+      const z = Array.from({ length: Z }, (_, j) => q[j] + Math.exp(0.5 * q[Z + j]) * inp.eps[(s * B + b) * Z + j]);
+      const out = mlp(p, c, 'decoder', [...z, ...cond], 'out');
+      for (let d = 0; d < D; d++) rec[s * B + b] += nll(c, p, xb[d], out[d], d);
     }
   }
-  rec /= L * valid;
-  kl /= valid;
-  return { loss: rec + c.beta * kl, rec, kl };
+  const common = { batch: B, samples: S, latent: Z, validRows: valid, mulv, rec };
+  if (c.objective === 'iwae') {
+    const r = iwaeObjectiveRef({ ...common, eps: inp.eps });
+    return { loss: r.loss, rec: r.recMean, kl: r.klMean };
+  }
+  const r = elboObjectiveRef({ ...common, klWeight: inp.klWeight, freeBits: c.freeBits });
+  return { loss: r.loss, rec: r.recMean, kl: r.klMean };
 }

@@ -1,0 +1,149 @@
+// The decoder's likelihood, row by row: the reconstruction term of every objective.
+//
+// `likelihoodRows`: one workgroup per decoder-output row r = l*B + b (L samples of B examples).
+// It sums the per-pixel negative log-likelihood of target x[b] under the decoder output, writes
+// the row total to rec[r] and, with gradients, dNLL/d(output) times the row's weight to dout.
+// The weight is the objective's: 1 / (L n) for the ELBO (n = valid rows), read from
+// row_weight[r] for IWAE (normalized importance weight / n); padded rows get zero. Likelihoods:
+//   bernoulli  output = logits l:  nll = max(l, 0) - x l + log(1 + exp(-|l|))  (stable for any |l|)
+//              dnll/dl = sigmoid(l) - x
+//   gaussian   output = mean m, log-sigma s fixed, learned global [1] or learned per pixel [D]:
+//              nll = (x - m)^2 / (2 e^{2s}) + s + log(2 pi) / 2,  dnll/dm = (m - x) e^{-2s},
+//              dnll/ds = 1 - (x - m)^2 e^{-2s}   (written per row or per element for a column sum)
+// Threads of a workgroup stride over the D pixels and combine partial sums with a tree in
+// workgroup memory. With threadsPerRow = 1 (software adapters) the tree and its barriers, costly
+// on SwiftShader, compile away, and a workgroup instead takes LIKELIHOOD_ROWS_PER_GROUP rows, one
+// per invocation, so the 4 SIMD lanes of a CPU adapter each work on a row rather than 3 idling.
+// Bindings: params (uniform), x, out: read, rec: write, [row_weight: read], [dout: write],
+//           [logsigma: read], [dls: write].
+import { checkShape, declareBindings, f32Literal, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
+import { wgsl } from './wgsl';
+
+export const LIKELIHOODS = ['bernoulli', 'gaussian'] as const;
+export type Likelihood = (typeof LIKELIHOODS)[number];
+/** How the Gaussian's log-sigma is set: a fixed number, or learned globally or per pixel. */
+export type GaussianScale = { fixedLogSigma: number } | 'learned-global' | 'learned-pixel';
+
+export const LIKELIHOOD_THREADS_PER_ROW = { software: 1, gpu: 64 } as const;
+/** Rows per workgroup when threadsPerRow is 1: one per invocation. */
+export const LIKELIHOOD_ROWS_PER_GROUP = 4;
+
+export interface LikelihoodRowsParams {
+  /** Examples per batch (B) and samples per example (L): out has L*B rows. */
+  batch: number;
+  samples: number;
+  /** Pixels per example (D). */
+  dim: number;
+  likelihood: Likelihood;
+  scale?: GaussianScale;
+  /** Write gradients (training) or only the loss (evaluation). */
+  gradients: boolean;
+  /** Gradients weighted per row by row_weight[r] instead of 1 / (L n). */
+  rowWeights?: boolean;
+  threadsPerRow?: number;
+}
+
+export function likelihoodRows(p: LikelihoodRowsParams): Kernel {
+  const { batch: B, samples: L, dim: D } = p;
+  checkShape('likelihood_rows', { B, L, D });
+  const T = p.threadsPerRow ?? LIKELIHOOD_THREADS_PER_ROW.gpu;
+  const gauss = p.likelihood === 'gaussian';
+  const scale = p.scale ?? { fixedLogSigma: 0 };
+  const learned = gauss && typeof scale === 'string';
+  const perPixel = gauss && scale === 'learned-pixel';
+  const grads = p.gradients;
+  const weighted = grads && !!p.rowWeights;
+  const bindings = [
+    uniform(), read('x'), read('out'), write('rec'),
+    ...(weighted ? [read('row_weight')] : []),
+    ...(grads ? [write('dout')] : []),
+    ...(learned ? [read('logsigma')] : []),
+    ...(learned && grads ? [write('dls')] : []),
+  ];
+  const fixedLs = typeof scale === 'object' ? f32Literal(scale.fixedLogSigma) : '0.0';
+  const code = wgsl`
+${STEP_PARAMS.wgsl}
+${declareBindings(bindings)}
+const HALF_LOG_2PI = 0.91893853320467274;
+#if ${T > 1}
+var<workgroup> partial: array<vec2<f32>, ${T}>;
+#endif
+
+@compute @workgroup_size(${T > 1 ? T : LIKELIHOOD_ROWS_PER_GROUP})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+#if ${T > 1}
+  let r = wid.x;
+  let tid = lid;
+#else
+  let r = wid.x * ${LIKELIHOOD_ROWS_PER_GROUP}u + lid;
+  let tid = 0u;
+  if (r >= ${L * B}u) { return; }
+#endif
+  let b = r % ${B}u;
+  let valid = b < params.valid_rows;
+#if ${weighted}
+  let gscale = select(0.0, row_weight[r], valid);
+#else
+  let gscale = select(0.0, 1.0 / f32(${L}u * max(params.valid_rows, 1u)), valid);
+#endif
+  var nll_sum = 0.0;
+  var dls_sum = 0.0;
+  for (var d = tid; d < ${D}u; d += ${T}u) {
+    let t = x[b * ${D}u + d];
+    let o = out[r * ${D}u + d];
+#if ${!gauss}
+    // One exp serves both the stable softplus and the sigmoid.
+    let e = exp(-abs(o));
+    nll_sum += max(o, 0.0) - t * o + log(1.0 + e);
+#if ${grads}
+    let sig = select(e / (1.0 + e), 1.0 / (1.0 + e), o >= 0.0);
+    dout[r * ${D}u + d] = (sig - t) * gscale;
+#endif
+#else
+#if ${perPixel}
+    let ls = logsigma[d];
+#elif ${learned}
+    let ls = logsigma[0];
+#else
+    let ls = ${fixedLs};
+#endif
+    let inv_var = exp(-2.0 * ls);
+    let diff = o - t;
+    nll_sum += 0.5 * diff * diff * inv_var + ls + HALF_LOG_2PI;
+#if ${grads}
+    dout[r * ${D}u + d] = diff * inv_var * gscale;
+#if ${perPixel}
+    dls[r * ${D}u + d] = (1.0 - diff * diff * inv_var) * gscale;
+#elif ${learned}
+    dls_sum += 1.0 - diff * diff * inv_var;
+#endif
+#endif
+#endif
+  }
+#if ${T > 1}
+  partial[tid] = vec2<f32>(nll_sum, dls_sum);
+  workgroupBarrier();
+  for (var stride = ${T / 2}u; stride > 0u; stride >>= 1u) {
+    if (tid < stride) { partial[tid] += partial[tid + stride]; }
+    workgroupBarrier();
+  }
+  let total = partial[0];
+#else
+  let total = vec2<f32>(nll_sum, dls_sum);
+#endif
+  if (tid == 0u) {
+    rec[r] = total.x;
+#if ${learned && !perPixel && grads}
+    dls[r] = total.y * gscale;
+#endif
+  }
+}`;
+  if (T & (T - 1)) throw new Error(`likelihoodRows: threadsPerRow must be a power of two, got ${T}`);
+  const rows = L * B;
+  return {
+    name: `likelihood_rows_${p.likelihood}${learned ? (perPixel ? '_learned_pixel' : '_learned_global') : ''}${grads ? (weighted ? '_grad_weighted' : '_grad') : ''}`,
+    code,
+    bindings,
+    workgroups: [T > 1 ? rows : Math.ceil(rows / LIKELIHOOD_ROWS_PER_GROUP), 1, 1],
+  };
+}

@@ -1,0 +1,84 @@
+// The importance-weighted log-likelihood estimate (Burda et al. 2015), the VAE literature's
+// yardstick: -log p(x) ~ -(logsumexp_k log w_k - log K) with K importance samples from q(z|x).
+// K is large (5000 in the literature), so the samples of a batch of examples are drawn K_c at a
+// time (a chunk sized to fit the device) and folded into a running logsumexp per example on the
+// GPU; after the last chunk each example's estimate lands in a per-example buffer, read once at
+// the end. The mean over examples is the NLL; its standard error is from the per-example values.
+import { ConfigError } from '../errors';
+import { readFloats } from '../gpu/buffers';
+import { STREAM } from '../step-params';
+import type { ResidentData } from './resident-data';
+import type { VAE } from './vae';
+
+export interface LogLikelihoodOptions {
+  /** Importance samples per example (K). */
+  samples: number;
+  /** Examples per batch; default: as many as keep a chunk's decoder rows near `maxRows`. */
+  batch?: number;
+  /** Decoder rows (examples x samples) per chunk; default 8192. */
+  maxRows?: number;
+  seed?: number;
+  /** Called after each chunk with (chunks done, chunks in all). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface LogLikelihoodResult {
+  /** Mean of the per-example estimates of -log p(x), in nats. */
+  nll: number;
+  /** Standard error of that mean (sample standard deviation / sqrt(n)). */
+  stderr: number;
+  /** The same in bits per dimension: nll / (D ln 2). */
+  bitsPerDim: number;
+  examples: number;
+  samples: number;
+  perExample: Float32Array;
+}
+
+/** Largest divisor of k not above cap (so every chunk has the same size and the chunks add up to k). */
+function chunkOf(k: number, cap: number): number {
+  for (let c = Math.min(k, Math.max(1, cap)); c >= 1; c--) if (k % c === 0) return c;
+  return 1;
+}
+
+export async function estimateLogLikelihood(vae: VAE, data: ResidentData, opts: LogLikelihoodOptions): Promise<LogLikelihoodResult> {
+  const K = opts.samples;
+  if (!Number.isInteger(K) || K < 1 || K > 1e6) throw new ConfigError(`importance samples must be an integer in 1..1000000, got ${K}`);
+  const maxRows = opts.maxRows ?? 8192;
+  const B = Math.min(data.count, opts.batch ?? Math.max(1, Math.min(256, Math.floor(maxRows / Math.min(K, 64)))));
+  const Kc = chunkOf(K, Math.floor(maxRows / B));
+  const chunks = K / Kc;
+  const bounds = vae.arena.create('iwae.bounds', data.count * 4);
+  try {
+    const plan = await vae.plan('iwae-eval', B, { samples: Kc, bounds });
+    const gather = await data.gatherFor(plan, vae.buffers, vae.cache);
+    const batches = Math.ceil(data.count / B);
+    for (let i = 0; i < batches; i++) {
+      for (let c = 0; c < chunks; c++) {
+        // Chunk c of batch i draws its own noise: counter i * chunks + c, numbered within the chunk.
+        vae.writeStep({
+          seed: opts.seed ?? vae.training.seed, stream: STREAM.iwae, counter: i * chunks + c, chunk: c, totalSamples: K,
+          batchStart: i * B, validRows: Math.min(B, data.count - i * B), datasetCount: data.count,
+        });
+        const enc = vae.device.createCommandEncoder({ label: 'iwae-eval' });
+        if (c === 0) gather.encode(enc);
+        plan.graph.encode(enc);
+        vae.device.queue.submit([enc.finish()]);
+        if (opts.onProgress && (c === chunks - 1 || c % 8 === 7)) {
+          await vae.device.queue.onSubmittedWorkDone();
+          opts.onProgress(i * chunks + c + 1, batches * chunks);
+        }
+      }
+    }
+    const perExample = await readFloats(vae.device, bounds, 0, data.count);
+    vae.assertAlive();
+    let sum = 0;
+    for (const v of perExample) sum += v;
+    const nll = sum / data.count;
+    let sq = 0;
+    for (const v of perExample) sq += (v - nll) ** 2;
+    const stderr = data.count > 1 ? Math.sqrt(sq / (data.count - 1) / data.count) : NaN;
+    return { nll, stderr, bitsPerDim: nll / (vae.config.inputDim * Math.LN2), examples: data.count, samples: K, perExample };
+  } finally {
+    vae.arena.release(bounds);
+  }
+}

@@ -1,0 +1,64 @@
+// Dense (PyTorch nn.Linear) with a fused activation: y = act(x W^T + b), W stored [out, in].
+// Forward is one matmul with a bias + activation epilogue. Backward, from dy:
+//   dPre = dy * act'(y)      folded into the consumer's kernel when it could (dy.pre), else one
+//                            activation_backward dispatch
+//   dW = dPre^T x,  db = column_sum(dPre)
+//   dx = dPre W              with act'(x) of the layer below folded into the epilogue, so the
+//                            gradient handed back is already with respect to its pre-activation
+// Kernels: shaders/matmul.ts, shaders/activation.ts. Reference: tests/reference/dense.ts.
+import { activationBackward, type Activation } from '../../../shaders/activation';
+import { columnSum, matmul } from '../../../shaders/matmul';
+import type { Tensor } from '../../tensor';
+import { producedBy, type Backward, type Grad, type Module, type ParamSpec, type Recorder } from '../module';
+
+export interface DenseSpec {
+  out: number;
+  activation: Activation;
+}
+
+export class Dense implements Module {
+  constructor(readonly name: string, readonly inFeatures: number, readonly spec: DenseSpec) {}
+
+  params(): ParamSpec[] {
+    const { out } = this.spec, fanIn = this.inFeatures;
+    const bound = 1 / Math.sqrt(fanIn); // PyTorch's default: kaiming_uniform(a = sqrt(5)) reduces to this
+    return [
+      { name: `${this.name}.weight`, shape: [out, fanIn], init: { kind: 'uniform', bound } },
+      { name: `${this.name}.bias`, shape: [out], init: { kind: 'uniform', bound } },
+    ];
+  }
+
+  outputShape(input: readonly number[]): number[] {
+    const features = input.reduce((a, b) => a * b, 1);
+    if (features !== this.inFeatures) throw new Error(`${this.name}: expects ${this.inFeatures} input features, got [${input}]`);
+    return [this.spec.out];
+  }
+
+  forward(g: Recorder, x: Tensor): { y: Tensor; backward: Backward } {
+    const M = x.shape[0], K = this.inFeatures, N = this.spec.out;
+    const { activation } = this.spec;
+    this.outputShape(x.shape.slice(1));
+    const variant = g.kernels.matmul, subgroups = g.kernels.subgroups;
+    const y = producedBy(g.tensor(this.name, [M, N]), activation);
+    g.graph.add(matmul({ M, N, K, transB: true, bias: true, activation, variant, subgroups }), {
+      a: x, b: g.param(`${this.name}.weight`), bias: g.param(`${this.name}.bias`), c: y,
+    });
+    const backward: Backward = (gb, dy, needInputGrad) => {
+      let dPre = dy.t;
+      if (!dy.pre && activation !== 'none') {
+        dPre = gb.tensor(`d_${this.name}.pre`, [M, N]);
+        gb.graph.add(activationBackward({ kind: activation, count: M * N }), { y, dy: dy.t, dx: dPre });
+      }
+      gb.graph.add(matmul({ M: N, N: K, K: M, transA: true, variant, subgroups }), { a: dPre, b: x, c: gb.grad(`${this.name}.weight`) });
+      gb.graph.add(columnSum({ rows: M, cols: N }), { x: dPre, out: gb.grad(`${this.name}.bias`) });
+      if (!needInputGrad) return null;
+      const below = x.activation as Activation;
+      const dx = gb.tensor(`d_${this.name}.in`, [M, K]);
+      gb.graph.add(matmul({ M, N: K, K: N, gradActivation: below, variant, subgroups }), {
+        a: dPre, b: gb.param(`${this.name}.weight`), ...(below !== 'none' ? { y: x } : {}), c: dx,
+      });
+      return { t: dx, pre: true } satisfies Grad;
+    };
+    return { y, backward };
+  }
+}

@@ -1,0 +1,38 @@
+// The layer registry: every layer type by the name architectures use. Adding a layer type means
+// its kernel file (shaders/), its module here (layers/), its float64 reference and test, and one
+// line below.
+import type { Module } from '../module';
+import { ConcatLabel, type ConcatLabelSpec } from './concat-label';
+import { Dense, type DenseSpec } from './dense';
+
+export interface LayerSpecs {
+  dense: DenseSpec;
+  'concat-label': ConcatLabelSpec;
+}
+
+export type LayerType = keyof LayerSpecs;
+
+type LayerFactory<T extends LayerType> = (name: string, input: readonly number[], spec: LayerSpecs[T]) => Module;
+
+const features = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+export const LAYERS: { [T in LayerType]: LayerFactory<T> } = {
+  dense: (name, input, spec) => new Dense(name, features(input), spec),
+  'concat-label': (name, input, spec) => new ConcatLabel(name, features(input), spec),
+};
+
+/** One layer of an architecture: its type, checkpoint name and type-specific settings. */
+export type LayerDecl = { [T in LayerType]: { type: T; name: string } & LayerSpecs[T] }[LayerType];
+
+/** Instantiates a sequence of layers from `input` (shape of one example); returns them and the output shape. */
+export function buildLayers(decls: readonly LayerDecl[], input: readonly number[]): { modules: Module[]; output: number[] } {
+  const modules: Module[] = [];
+  let shape = [...input];
+  for (const d of decls) {
+    const make = LAYERS[d.type] as LayerFactory<typeof d.type>;
+    const m = make(d.name, shape, d);
+    shape = m.outputShape(shape);
+    modules.push(m);
+  }
+  return { modules, output: shape };
+}

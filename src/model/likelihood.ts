@@ -1,0 +1,68 @@
+// The decoder's likelihood p(x|z): Bernoulli on logits, or Gaussian with a fixed, learned-global
+// or learned-per-pixel scale. It owns the learned log-sigma parameter, records the row losses
+// (and their gradients, weighted as the objective says) and turns decoder outputs into pictures.
+// Kernels: shaders/likelihood.ts. Reference: tests/reference/elbo.ts.
+import { activationForward } from '../../shaders/activation';
+import { likelihoodRows, type GaussianScale, type Likelihood } from '../../shaders/likelihood';
+import { columnSum } from '../../shaders/matmul';
+import type { Tensor } from '../tensor';
+import type { GaussianSigma } from './config';
+import type { ParamSpec, Recorder } from './module';
+
+export const LOG_SIGMA = 'likelihood.log_sigma';
+
+export class DecoderLikelihood {
+  readonly scale: GaussianScale | undefined;
+
+  constructor(readonly kind: Likelihood, sigma: GaussianSigma, readonly dim: number) {
+    if (kind !== 'gaussian') this.scale = undefined;
+    else if (sigma === 'learned') this.scale = 'learned-global';
+    else if (sigma === 'learned-pixel') this.scale = 'learned-pixel';
+    else this.scale = { fixedLogSigma: Math.log(sigma) };
+  }
+
+  get learned(): boolean {
+    return typeof this.scale === 'string';
+  }
+
+  params(): ParamSpec[] {
+    if (!this.learned) return [];
+    return [{ name: LOG_SIGMA, shape: this.scale === 'learned-pixel' ? [this.dim] : [1], init: { kind: 'zeros' } }];
+  }
+
+  /**
+   * rec [L*B] = -log p(x_b | out_r) per row r = l*B + b. With `gradients`, dout = dNLL/dout times
+   * the row weight (1 / (L n), or rowWeight[r]), and the learned scale's gradient goes straight
+   * into the gradient buffer.
+   */
+  rows(g: Recorder, x: Tensor, out: Tensor, samples: number, opts: { gradients: boolean; rowWeight?: Tensor; rec?: Tensor }): { rec: Tensor; dout: Tensor | null } {
+    const B = x.shape[0], D = this.dim;
+    const rec = opts.rec ?? g.tensor('rec', [samples * B]);
+    const grads = opts.gradients;
+    const dout = grads ? g.tensor('d_out', [samples * B, D]) : null;
+    const dls = grads && this.learned ? g.tensor('d_log_sigma', [samples * B * (this.scale === 'learned-pixel' ? D : 1)]) : null;
+    g.graph.add(
+      likelihoodRows({ batch: B, samples, dim: D, likelihood: this.kind, scale: this.scale, gradients: grads, rowWeights: !!opts.rowWeight, threadsPerRow: g.kernels.likelihoodThreadsPerRow }),
+      {
+        params: g.stepParams, x, out, rec,
+        ...(opts.rowWeight && grads ? { row_weight: opts.rowWeight } : {}),
+        ...(dout ? { dout } : {}),
+        ...(this.learned ? { logsigma: g.param(LOG_SIGMA) } : {}),
+        ...(dls ? { dls } : {}),
+      },
+    );
+    if (dls) {
+      const cols = this.scale === 'learned-pixel' ? D : 1;
+      g.graph.add(columnSum({ rows: samples * B, cols }), { x: dls, out: g.grad(LOG_SIGMA) });
+    }
+    return { rec, dout };
+  }
+
+  /** Decoder output -> pictures: the sigmoid of Bernoulli logits, or the Gaussian mean itself. */
+  images(g: Recorder, out: Tensor, pinned: boolean): Tensor {
+    if (this.kind !== 'bernoulli') return out;
+    const images = g.tensor('images', out.shape, pinned);
+    g.graph.add(activationForward({ kind: 'sigmoid', count: out.size }), { x: out, y: images });
+    return images;
+  }
+}

@@ -1,0 +1,62 @@
+// The model's building blocks. A layer is a Module: it declares its parameters (with their
+// checkpoint names and PyTorch layouts) and, given a Recorder, records its forward dispatches and
+// returns its backward, which records the gradient dispatches when called. Encoder and decoder
+// are sequences of modules (build.ts); graph kinds walk those sequences (graphs.ts).
+import type { Activation } from '../../shaders/activation';
+import type { BufferSlice } from '../gpu/buffers';
+import type { KernelGraph } from '../graph';
+import type { Tensor } from '../tensor';
+import type { KernelChoice } from './kernels';
+
+/** How a parameter starts: PyTorch's U(-bound, bound) default, zeros, or a constant. */
+export type ParamInit = { kind: 'uniform'; bound: number } | { kind: 'zeros' } | { kind: 'constant'; value: number };
+
+export interface ParamSpec {
+  /** Checkpoint name, e.g. `encoder.layers.0.weight`. */
+  name: string;
+  /** PyTorch layout: [out, in] for Linear weights. */
+  shape: number[];
+  init: ParamInit;
+}
+
+/**
+ * A gradient flowing backward. `pre` says it is already with respect to the pre-activation of
+ * the tensor it belongs to (the consumer folded act' into its own kernel), so the producer must
+ * not apply act' again.
+ */
+export interface Grad {
+  t: Tensor;
+  pre: boolean;
+}
+
+/** Records the gradient dispatches; returns the gradient of the module's input when asked. */
+export type Backward = (g: Recorder, dy: Grad, needInputGrad: boolean) => Grad | null;
+
+export interface Module {
+  /** Checkpoint prefix, e.g. `encoder.layers.0`. */
+  readonly name: string;
+  params(): ParamSpec[];
+  /** Output shape of one example, from the input shape of one example. */
+  outputShape(input: readonly number[]): number[];
+  forward(g: Recorder, x: Tensor): { y: Tensor; backward: Backward };
+}
+
+/** What modules record into: one graph, its tensors, and the model's parameters and gradients. */
+export interface Recorder {
+  readonly graph: KernelGraph;
+  readonly kernels: KernelChoice;
+  /** The per-step uniform block. */
+  readonly stepParams: GPUBuffer;
+  /** A new tensor of this graph, placed by the planner; `pinned` for inputs, outputs and state. */
+  tensor(name: string, shape: readonly number[], pinned?: boolean): Tensor;
+  param(name: string): BufferSlice;
+  grad(name: string): BufferSlice;
+  /** The condition (one-hot labels [B, C]) of a conditional model, or null. */
+  readonly condition: Tensor | null;
+}
+
+/** Activation of a layer's output: used by consumers to fold act' into their backward. */
+export function producedBy(t: Tensor, activation: Activation): Tensor {
+  t.activation = activation;
+  return t;
+}

@@ -1,0 +1,31 @@
+// The ELBO objective (Kingma & Welling 2013) with L samples per example, beta, a linear KL
+// warm-up and free bits: loss = rec + w * KL, where rec is the likelihood's NLL averaged over
+// the L samples, KL is the closed form, w = beta * min(1, t / warmup) comes in the step's
+// uniform, and with free bits each latent dimension's batch-mean KL counts as at least lambda.
+// Kernels: shaders/likelihood.ts, shaders/elbo.ts. Reference: tests/reference/objectives.ts.
+import { elboReduce, klDivergence, klFreeBits } from '../../../shaders/elbo';
+import type { Recorder } from '../module';
+import type { GradientSeeds, Objective, ObjectiveInputs } from './objective';
+
+export class ElboObjective implements Objective {
+  readonly name = 'elbo' as const;
+
+  constructor(readonly samples: number, readonly freeBits: boolean) {}
+
+  record(g: Recorder, { x, q, out }: ObjectiveInputs, { sampler, likelihood, targets, gradients }: Parameters<Objective['record']>[2]): GradientSeeds | null {
+    const B = x.shape[0], L = this.samples, layout = sampler.layout;
+    const { rec, dout } = likelihood.rows(g, x, out, L, { gradients });
+    const kl = g.tensor('kl', [B]);
+    const dqDirect = gradients ? g.tensor('d_q_direct', [B, layout.stride]) : null;
+    const freeBits = gradients && this.freeBits;
+    g.graph.add(klDivergence({ batch: B, layout, gradients: gradients && !freeBits }), {
+      params: g.stepParams, q, kl, ...(dqDirect && !freeBits ? { dq_direct: dqDirect } : {}),
+    });
+    const klDims = freeBits ? g.tensor('kl_dims', [layout.latent]) : null;
+    if (klDims) g.graph.add(klFreeBits({ batch: B, layout }), { params: g.stepParams, q, kl_dims: klDims, dq_direct: dqDirect! });
+    g.graph.add(elboReduce({ batch: B, samples: L, freeBitsLatent: klDims ? layout.latent : 0 }), {
+      params: g.stepParams, rec, kl, ...(klDims ? { kl_dims: klDims } : {}), history: targets.history, accum: targets.accum,
+    });
+    return gradients ? { dout: dout!, dqDirect: dqDirect!, dzDirect: null } : null;
+  }
+}
