@@ -4,34 +4,20 @@
 // dispatch, and the times summed per kernel family (first word of the kernel name). One pass per
 // dispatch adds pass overhead, so the 'total' row is compared with the unprofiled step time.
 import { gentleWait } from '../src/gpu/gentle-wait';
-import type { Plan } from '../src/model/plan';
-import type { KernelGraph } from '../src/graph';
 import { kernelFamily, median, round, type BenchOptions, type ProfileRecord } from './common';
 import type { PreparedVae, RunContext } from './step';
-
-/**
- * The gather dispatch lives in ResidentData's private per-plan cache (built by the first
- * trainStep). There is no public accessor, so look it up defensively; when the layout changes the
- * profile simply leaves gather out and says so. (Library hook wanted: a public way to get it.)
- */
-function gatherGraph(p: PreparedVae, plan: Plan): KernelGraph | null {
-  const gathers = (p.resident as unknown as { gathers?: unknown }).gathers;
-  if (!(gathers instanceof Map)) return null;
-  const g = gathers.get(plan) as KernelGraph | undefined;
-  return g && typeof g.encodeProfiled === 'function' ? g : null;
-}
 
 export async function runProfile(ctx: RunContext, p: PreparedVae, opts: BenchOptions, stepMs: number | null): Promise<ProfileRecord[] | string> {
   const device = ctx.acquired.device;
   if (!device.features.has('timestamp-query')) return 'profile: n/a (the device has no timestamp-query feature)';
   const plan = await p.vae.plan('train', opts.batch);
-  const gather = gatherGraph(p, plan);
-  const graphs = gather ? [gather, plan.graph] : [plan.graph];
+  const gather = await p.resident.gatherFor(plan, p.vae.buffers, p.vae.cache);
+  const graphs = [gather, plan.graph];
   const count = graphs.reduce((n, g) => n + g.dispatchCount, 0);
   const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * count });
   const resolve = device.createBuffer({ size: 16 * count, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
   const readback = device.createBuffer({ size: 16 * count, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  ctx.log(`profile: ${count} dispatches x ${opts.profileReps} repetitions${gather ? '' : ' (gather not reachable: left out)'}`);
+  ctx.log(`profile: ${count} dispatches x ${opts.profileReps} repetitions`);
 
   let names: string[] = [];
   const perDispatch: number[][] = Array.from({ length: count }, () => []);

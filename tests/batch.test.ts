@@ -3,6 +3,7 @@
 // rows for batch padding and for slots past the end of the dataset.
 import { describe, expect, it } from 'vitest';
 import { gatherBatch } from '../shaders/batch';
+import { binarizedPixel } from '../src/data/binarize';
 import { encodeStepParams, STREAM } from '../src/step-params';
 import { expectClose, testData } from './helpers/compare';
 import { runKernels } from './helpers/gpu';
@@ -103,5 +104,63 @@ describe('gatherBatch', () => {
     const { x } = await runKernels([k], { params: params(0, rows, count), pixels: pack(bytes), perm }, { x: rows * D });
     expectClose(x, gatherRef(bytes, perm, D, rows, 0, rows, count), tol, 'grey levels');
     expect(x[3 * D + 255 - 1]).toBeCloseTo(1, 6); // example 1 has level 255 at d = 254
+  });
+});
+
+describe('binarized gathering (the binarized-MNIST protocol)', () => {
+  const D = 12, count = 9, rows = 6;
+  const bytes = dataset(count, D, 7);
+  const perm = permutation(count, 3);
+  const pixels = pack(bytes);
+  const seed = 12345;
+  const run = async (binarize: 'dynamic' | 'fixed', epoch: number, dim = D) => {
+    const p = new Uint32Array(encodeStepParams({ seed, batchStart: 2, validRows: 5, datasetCount: count, epoch }));
+    const { x } = await runKernels([gatherBatch({ rows, dim, binarize })], { params: p, pixels, perm }, { x: rows * dim });
+    return x;
+  };
+  const twin = (key: number, dim = D) => {
+    const x = new Float64Array(rows * dim);
+    for (let r = 0; r < 5; r++) {
+      if (2 + r >= count) continue;
+      const i = perm[2 + r];
+      for (let d = 0; d < dim; d++) x[r * dim + d] = binarizedPixel(seed, key, i, d, bytes[i * dim + d]);
+    }
+    return x;
+  };
+
+  it('matches the TypeScript twin bit for bit (per-word path, D % 4 == 0)', async () => {
+    expect(Array.from(await run('dynamic', 3))).toEqual(Array.from(twin(3)));
+    expect(Array.from(await run('fixed', 3))).toEqual(Array.from(twin(0)));
+  });
+
+  it('matches the twin on the per-pixel path (D = 13) and keeps grey 0 at 0 and 255 at 1', async () => {
+    const D13 = 13;
+    const b13 = dataset(count, D13, 7);
+    const p = new Uint32Array(encodeStepParams({ seed, batchStart: 2, validRows: 5, datasetCount: count, epoch: 1 }));
+    const { x } = await runKernels([gatherBatch({ rows, dim: D13, binarize: 'dynamic' })], { params: p, pixels: pack(b13), perm }, { x: rows * D13 });
+    const want = new Float64Array(rows * D13);
+    for (let r = 0; r < 5 && 2 + r < count; r++) {
+      const i = perm[2 + r];
+      for (let d = 0; d < D13; d++) want[r * D13 + d] = binarizedPixel(seed, 1, i, d, b13[i * D13 + d]);
+    }
+    expect(Array.from(x)).toEqual(Array.from(want));
+    for (let r = 0; r < 5 && 2 + r < count; r++) {
+      for (let d = 0; d < D13; d++) {
+        const g = b13[perm[2 + r] * D13 + d];
+        if (g === 0) expect(x[r * D13 + d]).toBe(0);
+        if (g === 255) expect(x[r * D13 + d]).toBe(1);
+      }
+    }
+  });
+
+  it('dynamic draws change with the epoch, fixed ones do not, and P(1) follows the grey level', async () => {
+    const a = await run('dynamic', 1), b = await run('dynamic', 2);
+    expect(Array.from(a)).not.toEqual(Array.from(b));
+    expect(Array.from(await run('fixed', 1))).toEqual(Array.from(await run('fixed', 2)));
+    // Over many keys, the twin's mean for grey 64 is 64/255 within 4 standard errors.
+    const n = 4000, pr = 64 / 255;
+    let ones = 0;
+    for (let key = 0; key < n; key++) ones += binarizedPixel(seed, key, 5, 7, 64);
+    expect(Math.abs(ones / n - pr)).toBeLessThan(4 * Math.sqrt((pr * (1 - pr)) / n));
   });
 });

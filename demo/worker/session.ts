@@ -5,7 +5,7 @@
 // are handled promptly.
 import { Philox, saveCheckpoint, VAE, type AcquiredDevice, type ResidentData, type StepLoss, type VaeConfig } from '../../src/index';
 import type { EpochReport, FromWorker, LossChunk, Settings } from '../shared/protocol';
-import { TEST_LIMIT, type LoadedData } from './data';
+import type { LoadedData } from './data';
 import type { Views } from './views';
 
 /** Yields to the event loop (a macrotask), unlike `await` on a settled promise. */
@@ -18,8 +18,6 @@ const yieldTask = () => new Promise<void>((resolve) => {
 });
 
 const RATE_WINDOW_MS = 4000;
-/** Test examples per evaluation submit: the whole test subset (TEST_LIMIT) in one go. */
-const EVAL_BATCH = TEST_LIMIT;
 
 export function configFor(settings: Settings, data: LoadedData): Partial<VaeConfig> {
   const { rows, cols } = data.train;
@@ -67,7 +65,7 @@ export class Session {
       initialParams: loaded?.flat,
     });
     // Compile the test evaluation now, so the first epoch's end does not stall on it.
-    await vae.plan('eval', Math.min(EVAL_BATCH, data.test.count));
+    await vae.plan('eval', vae.training.batch);
     return new Session(vae, data, vae.upload(data.train), vae.upload(data.test), views, post);
   }
 
@@ -148,7 +146,7 @@ export class Session {
 
   private async endEpoch(): Promise<void> {
     this.collect(await this.vae.readLosses()); // every loss of this epoch, so the mean is exact
-    const t = await this.vae.elbo(this.testData, { seed: this.vae.training.seed, batch: EVAL_BATCH });
+    const t = await this.vae.elbo(this.testData, { seed: this.vae.training.seed });
     const a = this.acc;
     const report: EpochReport = {
       epoch: this.epoch, step: this.vae.step - 1,

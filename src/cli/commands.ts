@@ -1,5 +1,7 @@
-// `webgpu-vae eval` (test-set -ELBO of a checkpoint, as reported during training) and
-// `webgpu-vae sample` (a grid of images decoded from prior samples).
+// `webgpu-vae eval` (test-set -ELBO of a checkpoint, as reported during training, and with
+// --iwae K the importance-weighted estimate of the test log-likelihood) and `webgpu-vae sample`
+// (a grid of images decoded from prior samples; of one class with --label for conditional models).
+import { SingleBar } from 'cli-progress';
 import { loadCheckpoint } from '../checkpoint';
 import { describeAdapter } from '../gpu/device';
 import { releaseNodeGpu } from '../gpu/node-device';
@@ -16,8 +18,9 @@ function requireFlag(command: string, name: string, raw: string | boolean | unde
 export async function evalCommand(argv: string[]): Promise<void> {
   const f = parseFlags('eval', argv, {
     checkpoint: { type: 'string' }, dataset: { type: 'string' }, 'data-dir': { type: 'string' }, limit: { type: 'string' },
-    seed: { type: 'string' }, json: { type: 'boolean' },
+    seed: { type: 'string' }, iwae: { type: 'string' }, json: { type: 'boolean' },
   });
+  const iwae = f.iwae === undefined ? 0 : intFlag('iwae', f.iwae, 0, 1, 1_000_000);
   const path = requireFlag('eval', 'checkpoint', f.checkpoint);
   const dataset = choiceFlag('dataset', f.dataset, 'mnist', DATASETS);
   const limit = f.limit === undefined ? undefined : intFlag('limit', f.limit, 0);
@@ -29,15 +32,24 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const test = await loadDataset(dataset, 'test', limit, stringFlag('data-dir', f['data-dir']));
   const data = vae.upload(test);
   const r = await vae.elbo(data, { seed });
+  const what = vae.config.classes ? 'conditional -ELBO' : '-ELBO';
   report.event({ event: 'eval', checkpoint: path, dataset, adapter: describeAdapter(acquired.adapter), test_loss: r.loss, test_rec: r.rec, test_kl: r.kl, examples: r.examples });
-  report.info(`${path}: test -ELBO ${r.loss.toFixed(2)} (rec ${r.rec.toFixed(2)}, KL ${r.kl.toFixed(2)}) over ${r.examples} ${dataset} test examples`);
+  report.info(`${path}: test ${what} ${r.loss.toFixed(2)} (rec ${r.rec.toFixed(2)}, KL ${r.kl.toFixed(2)}) over ${r.examples} ${dataset} test examples`);
+  if (iwae) {
+    const bar = report.json ? null : new SingleBar({ format: `importance sampling K=${iwae} [{bar}] {percentage}% | {eta_formatted} left`, hideCursor: true, clearOnComplete: true });
+    bar?.start(1, 0);
+    const ll = await vae.logLikelihood(data, { samples: iwae, seed, onProgress: (done, total) => { bar?.setTotal(total); bar?.update(done); } });
+    bar?.stop();
+    report.event({ event: 'iwae', checkpoint: path, dataset, samples: iwae, nll: ll.nll, stderr: ll.stderr, bits_per_dim: ll.bitsPerDim, examples: ll.examples });
+    report.info(`${path}: test -log p(x) ~ ${ll.nll.toFixed(2)} +- ${ll.stderr.toFixed(2)} nats (${ll.bitsPerDim.toFixed(4)} bits/dim), IWAE bound with K=${iwae} over ${ll.examples} examples`);
+  }
   vae.destroy();
   releaseNodeGpu();
 }
 
 export async function sampleCommand(argv: string[]): Promise<void> {
   const f = parseFlags('sample', argv, {
-    checkpoint: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' },
+    checkpoint: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, label: { type: 'string' }, json: { type: 'boolean' },
   });
   const path = requireFlag('sample', 'checkpoint', f.checkpoint);
   const out = requireFlag('sample', 'out', f.out);
@@ -48,9 +60,15 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   const bytes = await readCheckpointFile(path);
   const acquired = await getDevice(report.info);
   const vae = await loadCheckpoint(bytes, { device: acquired, seed }, path);
+  const classes = vae.config.classes;
+  if (f.label !== undefined && !classes) throw new UsageError('sample: --label needs a conditional checkpoint (trained with --conditional)');
+  const label = f.label === undefined ? undefined : intFlag('label', f.label, 0, 0, classes - 1);
+  // A conditional model without --label: the n samples cycle through the classes, a row per class.
+  const labels = !classes ? undefined : Array.from({ length: n }, (_, i) => label ?? Math.floor(i / Math.ceil(n / classes)) % classes);
   const [rows, cols] = vae.config.imageShape;
-  await writeOutput(out, imageGridPng(await vae.sample(n, seed), n, rows, cols, Math.ceil(Math.sqrt(n)), { scale: 2 }));
-  report.event({ event: 'done', files: { samples: out }, n, seed });
+  const perRow = classes && label === undefined ? Math.ceil(n / classes) : Math.ceil(Math.sqrt(n));
+  await writeOutput(out, imageGridPng(await vae.sample(n, seed, labels), n, rows, cols, perRow, { scale: 2 }));
+  report.event({ event: 'done', files: { samples: out }, n, seed, ...(label !== undefined ? { label } : {}) });
   report.info(`wrote ${n} samples to ${out}`);
   vae.destroy();
   releaseNodeGpu();

@@ -9,10 +9,12 @@ const USAGE = `usage: webgpu-vae <command> [flags]
 commands:
   train   [--dataset mnist|fashion-mnist] [--epochs 10] [--batch 128] [--latent 20] [--hidden 400]
           [--activation relu|leaky_relu|tanh|sigmoid|softplus] [--likelihood bernoulli|gaussian]
-          [--sigma 1|learned|learned-pixel] [--samples-per-x 1] [--beta 1] [--optimizer adam|sgd]
-          [--lr 1e-3] [--seed 0] [--limit N] [--test-limit N] [--data-dir DIR] [--out runs/NAME] [--json]
-  eval    --checkpoint FILE [--dataset mnist] [--limit N] [--seed 0] [--json]
-  sample  --checkpoint FILE [--n 64] [--seed 0] --out FILE.png [--json]`;
+          [--sigma 1|learned|learned-pixel] [--objective elbo|iwae] [--samples 1] [--beta 1]
+          [--warmup-steps 0] [--free-bits 0] [--conditional] [--binarize none|dynamic|fixed]
+          [--optimizer adam|sgd] [--lr 1e-3] [--seed 0] [--limit N] [--test-limit N] [--data-dir DIR]
+          [--out runs/NAME] [--json]
+  eval    --checkpoint FILE [--dataset mnist] [--limit N] [--seed 0] [--iwae K] [--json]
+  sample  --checkpoint FILE [--n 64] [--seed 0] [--label C] --out FILE.png [--json]`;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = { train: trainCommand, eval: evalCommand, sample: sampleCommand };
 

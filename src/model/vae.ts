@@ -315,8 +315,8 @@ export class VAE {
     this.assertAlive();
     const plan = await this.plan(kind, rows);
     const width = kind === 'decode' ? this.config.latent : this.config.inputDim;
-    const valid = input ? this.writeRows(plan, input, labels, kind, width) : rows;
-    if (!input && plan.condition) writeData(this.device, plan.condition.buffer, 0, oneHot(labels, rows, rows, this.config.classes, kind));
+    const valid = input ? this.writeRows(plan, input, labels, kind, width) : (step.validRows ?? rows);
+    if (!input && plan.condition) writeData(this.device, plan.condition.buffer, 0, oneHot(labels, valid, rows, this.config.classes, kind));
     this.writeStep({ validRows: valid, ...step });
     const enc = this.device.createCommandEncoder({ label: kind });
     plan.graph.encode(enc);

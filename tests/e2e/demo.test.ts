@@ -12,7 +12,7 @@ import { loadCheckpoint, readCheckpoint, saveCheckpoint } from '../../src/checkp
 import { loadMnistNode } from '../../src/data/mnist';
 import { acquireNodeDevice, releaseNodeGpu } from '../../src/gpu/node-device';
 import { decodeSafetensors } from '../../src/io/safetensors';
-import { paramLayout } from '../../src/model/params';
+import { paramLayout } from '../../src/model/build';
 import { decodePng, grey, launch, maxDifference, presentMode, recordConsole, variance, type Picture } from './browser';
 
 const OUT = resolve(import.meta.dirname, '../../test-results');

@@ -8,7 +8,8 @@ import type { Browser, Page } from 'playwright';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { encodeSafetensors } from '../../src/io/safetensors';
 import { resolveConfig } from '../../src/model/config';
-import { initialParams, paramLayout } from '../../src/model/params';
+import { paramLayout } from '../../src/model/build';
+import { initialParams } from '../../src/model/params';
 import { decodePng, grey, launch, presentMode, recordConsole, type Picture } from './browser';
 
 const OUT = resolve(import.meta.dirname, '../../test-results');

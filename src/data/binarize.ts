@@ -1,0 +1,14 @@
+// TypeScript twin of the GPU binarization in shaders/batch.ts: pixel d of example i becomes 1 with
+// probability g / 255, from Philox word (d / 4, i, key, STREAM.binarize) under the run's seed,
+// with key = the epoch ('dynamic') or 0 ('fixed'). The comparison is exact in integers, so the
+// twin and the kernel agree bit for bit; the tests check that, and the demo and any CPU-side
+// consumer can regenerate the very pixels a training step saw.
+import { philox4x32, seedToKey } from '../rng';
+import { STREAM } from '../step-params';
+
+/** 1 or 0: example `i`, pixel `d`, grey level `g` (0..255), under `seed` and `key`. */
+export function binarizedPixel(seed: number, key: number, i: number, d: number, g: number): number {
+  const r = philox4x32([d >>> 2, i >>> 0, key >>> 0, STREAM.binarize], seedToKey(seed));
+  const k = r[d & 3] >>> 9; // the top 23 bits: u = (k + 0.5) 2^-23
+  return (2 * k + 1) * 255 < g * 2 ** 24 ? 1 : 0;
+}
