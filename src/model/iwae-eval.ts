@@ -47,8 +47,8 @@ export async function estimateLogLikelihood(vae: VAE, data: ResidentData, opts: 
   const B = Math.min(data.count, opts.batch ?? Math.max(1, Math.min(256, Math.floor(maxRows / Math.min(K, 64)))));
   const Kc = chunkOf(K, Math.floor(maxRows / B));
   const chunks = K / Kc;
-  const bounds = vae.arena.create('iwae.bounds', data.count * 4);
-  try {
+  const bounds = vae.scratchBuffer('iwae.bounds', data.count * 4);
+  {
     const plan = await vae.plan('iwae-eval', B, { samples: Kc, bounds });
     const gather = await data.gatherFor(plan, vae.buffers, vae.cache);
     const batches = Math.ceil(data.count / B);
@@ -78,7 +78,5 @@ export async function estimateLogLikelihood(vae: VAE, data: ResidentData, opts: 
     for (const v of perExample) sq += (v - nll) ** 2;
     const stderr = data.count > 1 ? Math.sqrt(sq / (data.count - 1) / data.count) : NaN;
     return { nll, stderr, bitsPerDim: nll / (vae.config.inputDim * Math.LN2), examples: data.count, samples: K, perExample };
-  } finally {
-    vae.arena.release(bounds);
   }
 }

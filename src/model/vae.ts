@@ -169,7 +169,7 @@ export class VAE {
   /** The graph `kind` for `rows` examples, planned and compiled once, then cached (boundedly). */
   plan(kind: GraphKind, rows: number, opts: RecordOptions = {}): Promise<Plan> {
     this.assertAlive();
-    const key = `${kind}:${rows}:${opts.samples ?? ''}`;
+    const key = `${kind}:${rows}:${opts.samples ?? ''}:${opts.bounds?.label ?? ''}`;
     const cached = this.plans.get(key);
     if (cached) {
       this.plans.delete(key); // most recently used goes last
@@ -188,9 +188,25 @@ export class VAE {
     return p;
   }
 
+  private readonly scratch = new Map<string, GPUBuffer>();
+
+  /**
+   * A buffer of at least `bytes` kept for repeated use (e.g. per-example results of evaluation);
+   * replaced by a larger one when needed. Its label names its size, so plans that bind it are
+   * cached per buffer.
+   */
+  scratchBuffer(name: string, bytes: number): GPUBuffer {
+    const have = this.scratch.get(name);
+    if (have && have.size >= bytes) return have;
+    if (have) this.arena.release(have);
+    const b = this.arena.create(`${name}[${bytes}]`, bytes);
+    this.scratch.set(name, b);
+    return b;
+  }
+
   /** Frees the least recently used plans beyond MAX_PLANS (never the training step's). */
   private evictPlans(): void {
-    const trainKey = `train:${this.training.batch}:`;
+    const trainKey = `train:${this.training.batch}::`;
     for (const [key, p] of this.plans) {
       if (this.plans.size <= MAX_PLANS + 1) break;
       if (key === trainKey) continue;

@@ -64,6 +64,20 @@ function nll(c: RefConfig, p: RefParams, x: number, out: number, d: number): num
   return (0.5 * (x - out) ** 2) / Math.exp(2 * s) + s + 0.5 * Math.log(2 * Math.PI);
 }
 
+/** mu and logvar of q(z|x) for one example (with its label for a conditional model). */
+export function encodeRef(c: RefConfig, p: RefParams, x: number[], label = 0): { mu: number[]; logvar: number[] } {
+  const q = mlp(p, c, 'encoder', [...x, ...(c.classes > 0 ? oneHot(c.classes, label) : [])], 'head');
+  return { mu: q.slice(0, c.latent), logvar: q.slice(c.latent) };
+}
+
+/** log p(x | z) summed over pixels. */
+export function logLikelihoodRef(c: RefConfig, p: RefParams, x: number[], z: ArrayLike<number>, label = 0): number {
+  const out = mlp(p, c, 'decoder', [...Array.from(z), ...(c.classes > 0 ? oneHot(c.classes, label) : [])], 'out');
+  let s = 0;
+  for (let d = 0; d < x.length; d++) s -= nll(c, p, x[d], out[d], d);
+  return s;
+}
+
 const oneHot = (classes: number, label: number) => Array.from({ length: classes }, (_, k) => (k === label ? 1 : 0));
 
 export interface LossInput {
