@@ -57,8 +57,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let lv = logvar_at(b, j);
     kl_sum += kl_term(mu, lv);
 #if ${p.gradients}
-    dq_direct[b * ${layout.stride}u + ${layout.mu}u + j] = kl_scale * kl_grad_mu(mu);
-    dq_direct[b * ${layout.stride}u + ${layout.logvar}u + j] = kl_scale * kl_grad_logvar(lv);
+    // select, not a multiply by 0: padding rows get 0 even where e^lv overflows.
+    dq_direct[b * ${layout.stride}u + ${layout.mu}u + j] = select(0.0, kl_scale * kl_grad_mu(mu), b < n);
+    dq_direct[b * ${layout.stride}u + ${layout.logvar}u + j] = select(0.0, kl_scale * kl_grad_logvar(lv), b < n);
 #endif
   }
   kl[b] = kl_sum;
@@ -91,9 +92,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   // Under the threshold the loss takes the constant lambda: no gradient for this dimension.
   let on = select(0.0, 1.0, mean >= params.free_bits);
   for (var b = 0u; b < ${B}u; b++) {
-    let kl_scale = select(0.0, on * params.kl_weight * inv_n, b < n);
-    dq_direct[b * ${layout.stride}u + ${layout.mu}u + j] = kl_scale * kl_grad_mu(mu_at(b, j));
-    dq_direct[b * ${layout.stride}u + ${layout.logvar}u + j] = kl_scale * kl_grad_logvar(logvar_at(b, j));
+    let scale = on * params.kl_weight * inv_n;
+    let live = b < n && on > 0.0;
+    dq_direct[b * ${layout.stride}u + ${layout.mu}u + j] = select(0.0, scale * kl_grad_mu(mu_at(b, j)), live);
+    dq_direct[b * ${layout.stride}u + ${layout.logvar}u + j] = select(0.0, scale * kl_grad_logvar(logvar_at(b, j)), live);
   }
 }`;
   return { name: 'kl_free_bits', code, bindings, workgroups: [Math.ceil(Z / KL_WORKGROUP), 1, 1] };

@@ -45,7 +45,9 @@ export const STEP_PARAMS_DEFAULTS: StepParams = {
 };
 
 export function encodeStepParams(partial: Partial<StepParams>, out?: ArrayBuffer): ArrayBuffer {
-  const p = { ...STEP_PARAMS_DEFAULTS, ...partial };
+  // Fields given as undefined keep their defaults.
+  const given = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
+  const p: StepParams = { ...STEP_PARAMS_DEFAULTS, ...given };
   // From the f32 betas the kernel uses, so the corrections match its moment decay exactly.
   const b1 = Math.fround(p.beta1), b2 = Math.fround(p.beta2);
   return STEP_PARAMS.encode({

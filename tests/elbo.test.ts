@@ -1,258 +1,308 @@
-// ELBO kernels (shaders/elbo.ts) against the float64 references in tests/reference/elbo.ts:
-// per-row NLL and gradients for every likelihood, both reduction widths, batch padding, the
-// Bernoulli likelihood at huge logits, and the batch reduction into the history ring and the
-// running accumulator. The references themselves are checked with float64 finite differences.
+// The ELBO's own kernels (shaders/elbo.ts) against the float64 references: the closed-form KL per
+// example and its direct gradient on the posterior, free bits per latent dimension, and the batch
+// reduction into the history ring and the running sums, each compared with elboObjectiveRef
+// (tests/reference/objectives.ts), for the model's posterior layout and another one.
 import { describe, expect, it } from 'vitest';
-import { bindKernel } from '../shaders/common';
-import { elboReduce, elboRows, type ElboRowsParams, type GaussianScale } from '../shaders/elbo';
-import { encodeStepParams, STREAM, type StepParams } from '../src/step-params';
-import { expectClose, f32, testData } from './helpers/compare';
+import { elboReduce, klDivergence, klFreeBits } from '../shaders/elbo';
+import { likelihoodRows } from '../shaders/likelihood';
+import type { PosteriorLayout } from '../shaders/reparam';
+import { encodeStepParams, type StepParams } from '../src/step-params';
+import { expectClose, f32, mismatches, testData } from './helpers/compare';
 import { runKernels } from './helpers/gpu';
-import { elboRecLossRef, elboReduceRef, elboRowsRef, logSigmaGradRef, type ElboRefInput } from './reference/elbo';
+import { likelihoodRowsRef } from './reference/likelihood';
+import { elboObjectiveRef } from './reference/objectives';
+import { klTermRef, mulvLayout, mulvToQ, offsetLayout } from './reference/reparam';
 
-function params(p: Partial<StepParams>): Uint32Array {
-  return new Uint32Array(encodeStepParams({
-    seed: 1, counter: 0, batchStart: 0, validRows: 0, historySlot: 0, stream: STREAM.train, datasetCount: 0,
-    lr: 0, beta1: 0.9, beta2: 0.999, adamEps: 1e-8, step: 0, weightDecay: 0, klBeta: 1, ...p,
-  }));
-}
+const params = (p: Partial<StepParams>) => new Uint32Array(encodeStepParams(p));
+/** Fills the columns of q and dq_direct that are neither mu nor logvar, which kernels must not touch. */
+const SENTINEL = 42;
+const LAYOUTS = { model: mulvLayout, offset: offsetLayout };
+type LayoutName = keyof typeof LAYOUTS;
 
-/** |got - ref| <= tol * scale element-wise (scale 0 means the value must match to tol absolutely). */
-function expectScaled(got: ArrayLike<number>, ref: ArrayLike<number>, scale: ArrayLike<number>, tol: number, label: string) {
+/** |got - ref| <= tol * scale element-wise (scale 0 means tol absolutely). */
+function scaledMismatches(got: ArrayLike<number>, ref: ArrayLike<number>, scale: ArrayLike<number>, tol: number): string[] {
   const s = (i: number) => scale[i] || 1;
-  expectClose(Array.from(got, (v, i) => v / s(i)), Array.from(ref, (v, i) => v / s(i)), { atol: tol, rtol: 0 }, label);
+  return mismatches(Array.from(got, (v, i) => v / s(i)), Array.from(ref, (v, i) => v / s(i)), { atol: tol, rtol: 0 });
 }
 
-const LOGITS = [50, -50, 100, -100, 0, 1e-3, -20, 20, 1e4, -1e4];
-const TARGETS = [0, 0.3, 1];
-
-/** Targets: {0, 0.3, 1} and grey levels; outputs: logits with extremes mixed in, or Gaussian means. */
-function makeData(c: ElboRowsParams, seed: number) {
-  const { batch: B, samples: L, dim: D } = c;
-  const x = f32(testData(B * D, seed, 0, 1).map((v, i) => (i % 4 < 3 ? TARGETS[i % 4] : Math.round(v * 255) / 255)));
-  const gauss = c.likelihood === 'gaussian';
-  const out = f32(testData(L * B * D, seed + 1, gauss ? -0.5 : -6, gauss ? 1.5 : 6).map((v, i) => (!gauss && i % 3 === 0 ? LOGITS[(i / 3) % LOGITS.length] : v)));
-  let logsigma: Float64Array | undefined;
-  if (c.scale === 'learned-global') logsigma = Float64Array.of(Math.fround(-0.4));
-  if (c.scale === 'learned-pixel') {
-    logsigma = f32(testData(D, seed + 2, -2, 1));
-    logsigma[0] = Math.fround(-3); // a sharp pixel: e^{-2s} = e^6
-  }
-  return { x, out, logsigma };
+function expectScaled(got: ArrayLike<number>, ref: ArrayLike<number>, scale: ArrayLike<number>, tol: number, label: string) {
+  const bad = scaledMismatches(got, ref, scale, tol);
+  expect(bad, `${label}: |got - ref| <= ${tol} * scale\n${bad.join('\n')}`).toEqual([]);
 }
 
-/** Per-element magnitudes of the gradient terms, for scale-relative tolerances. */
-function gradScales(p: ElboRefInput) {
-  const { batch: B, samples: L, dim: D } = p;
-  const rows = L * B;
-  const doutScale = new Float64Array(rows * D);
-  const dlsScale = new Float64Array(p.scale === 'learned-pixel' ? rows * D : rows);
-  for (let r = 0; r < rows; r++) {
-    const b = r % B;
-    const gscale = b < p.validRows ? 1 / (L * Math.max(p.validRows, 1)) : 0;
-    for (let d = 0; d < D; d++) {
-      const t = p.x[b * D + d], o = p.out[r * D + d];
-      if (p.likelihood === 'bernoulli') { doutScale[r * D + d] = (1 + Math.abs(t)) * gscale; continue; }
-      const s = typeof p.scale === 'string' ? p.logsigma![p.scale === 'learned-pixel' ? d : 0] : (p.scale?.fixedLogSigma ?? 0);
-      const iv = Math.exp(-2 * s), a = Math.abs(o) + Math.abs(t);
-      doutScale[r * D + d] = a * iv * gscale;
-      const g = (1 + a * a * iv) * gscale;
-      if (p.scale === 'learned-pixel') dlsScale[r * D + d] = g;
-      else dlsScale[r] += g;
+/** |e^lv| with room for WGSL's exp, accurate to 3 + 2|x| ULP: relative error grows with |lv|. */
+const expMagnitude = (lv: number) => Math.exp(lv) * (1 + Math.abs(lv) / 4);
+
+/** mulv [B, 2Z]: mu in [-3, 3] scaled per dimension (so dimensions' KLs differ), logvar in [-4, 4], one logvar of +-30. */
+function makeMulv(B: number, Z: number, seed: number): Float64Array {
+  const mulv = f32(testData(B * 2 * Z, seed, -3, 3));
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < Z; j++) {
+      mulv[b * 2 * Z + j] = Math.fround(mulv[b * 2 * Z + j] * (0.2 + (0.8 * j) / Math.max(Z - 1, 1)));
+      mulv[b * 2 * Z + Z + j] = Math.fround(mulv[b * 2 * Z + Z + j] * (4 / 3));
     }
   }
-  return { doutScale, dlsScale };
+  if (B * Z > 1) mulv[Z] = -30;
+  return mulv;
 }
 
-interface RowCase extends ElboRowsParams { validRows: number }
+const makeQ = (mulv: ArrayLike<number>, B: number, layout: PosteriorLayout) => mulvToQ(mulv, B, layout, new Float64Array(B * layout.stride).fill(SENTINEL));
 
-async function checkRows(c: RowCase, seed: number) {
-  const { batch: B, samples: L, dim: D } = c;
-  const rows = L * B;
-  const k = bindKernel(elboRows(c), { rows });
-  const learned = c.likelihood === 'gaussian' && typeof c.scale === 'string';
-  const perPixel = c.scale === 'learned-pixel';
-  // The binding list follows the variant.
-  expect(k.bindings.map((b) => b.name)).toEqual([
-    'params', 'x', 'out', 'rec', ...(c.gradients ? ['dout'] : []), ...(learned ? ['logsigma'] : []), ...(learned && c.gradients ? ['dls'] : []),
-  ]);
-  const { x, out, logsigma } = makeData(c, seed);
-  const inputs: Record<string, ArrayLike<number>> = { params: params({ validRows: c.validRows }), x, out };
-  if (logsigma) inputs.logsigma = logsigma;
-  const outputs: Record<string, number> = { rec: rows };
-  if (c.gradients) outputs.dout = rows * D;
-  if (learned && c.gradients) outputs.dls = perPixel ? rows * D : rows;
-  const got = await runKernels([k], inputs, outputs);
-
-  const refIn: ElboRefInput = { ...c, x, out, logsigma };
-  const ref = elboRowsRef(refIn);
-  expectScaled(got.rec, ref.rec, ref.magnitude, 1e-5, `${k.name} rec`);
-  if (!c.gradients) return;
-  const { doutScale, dlsScale } = gradScales(refIn);
-  expectScaled(got.dout, ref.dout, doutScale, 1e-5, `${k.name} dout`);
-  // Padding rows: exactly zero gradient.
-  for (let r = 0; r < rows; r++) {
-    if (r % B < c.validRows) continue;
-    expect(got.dout.subarray(r * D, (r + 1) * D).every((v) => v === 0), `dout row ${r} is padding`).toBe(true);
+/** Per example: kl[b] = sum_j KL term, and the magnitude of the parts summed into it. */
+function klRef(mulv: ArrayLike<number>, B: number, Z: number) {
+  const kl = new Float64Array(B), scale = new Float64Array(B);
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < Z; j++) {
+      const mu = mulv[b * 2 * Z + j], lv = mulv[b * 2 * Z + Z + j];
+      kl[b] += klTermRef(mu, lv);
+      scale[b] += 0.5 * (expMagnitude(lv) + mu * mu + 1 + Math.abs(lv));
+    }
   }
-  if (learned) expectScaled(got.dls, ref.dls, dlsScale, 1e-5, `${k.name} dls`);
+  return { kl, scale };
 }
 
-const fixed = (s: number): GaussianScale => ({ fixedLogSigma: s });
+/** Magnitudes of the KL gradient's entries in mulv: |w/n| |mu| and |w/n| (e^lv + 1) / 2. */
+function klGradScale(mulv: ArrayLike<number>, B: number, Z: number, factor: number): Float64Array {
+  const s = new Float64Array(B * 2 * Z);
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < Z; j++) {
+      s[b * 2 * Z + j] = factor * Math.abs(mulv[b * 2 * Z + j]);
+      s[b * 2 * Z + Z + j] = factor * 0.5 * (expMagnitude(mulv[b * 2 * Z + Z + j]) + 1);
+    }
+  }
+  return s;
+}
 
-const rowCases: RowCase[] = [
-  { likelihood: 'bernoulli', gradients: true, threadsPerRow: 1, batch: 7, samples: 1, dim: 33, validRows: 5 },
-  { likelihood: 'bernoulli', gradients: true, threadsPerRow: 64, batch: 5, samples: 2, dim: 784, validRows: 3 },
-  { likelihood: 'bernoulli', gradients: false, threadsPerRow: 64, batch: 4, samples: 1, dim: 33, validRows: 4 },
-  { likelihood: 'gaussian', scale: fixed(-0.7), gradients: true, threadsPerRow: 1, batch: 7, samples: 2, dim: 33, validRows: 6 },
-  { likelihood: 'gaussian', gradients: false, threadsPerRow: 64, batch: 3, samples: 2, dim: 784, validRows: 3 },
-  { likelihood: 'gaussian', scale: 'learned-global', gradients: true, threadsPerRow: 64, batch: 7, samples: 2, dim: 33, validRows: 5 },
-  { likelihood: 'gaussian', scale: 'learned-global', gradients: true, threadsPerRow: 1, batch: 5, samples: 1, dim: 784, validRows: 5 },
-  { likelihood: 'gaussian', scale: 'learned-global', gradients: false, threadsPerRow: 64, batch: 3, samples: 1, dim: 33, validRows: 2 },
-  { likelihood: 'gaussian', scale: 'learned-pixel', gradients: true, threadsPerRow: 64, batch: 5, samples: 2, dim: 784, validRows: 4 },
-  { likelihood: 'gaussian', scale: 'learned-pixel', gradients: true, threadsPerRow: 1, batch: 7, samples: 1, dim: 33, validRows: 7 },
-  { likelihood: 'gaussian', scale: 'learned-pixel', gradients: false, threadsPerRow: 1, batch: 3, samples: 2, dim: 33, validRows: 1 },
+/** Whether dq[b] is zero (of either sign) at mu and logvar of every dimension j with pick(j). */
+function zeroAt(dq: ArrayLike<number>, layout: PosteriorLayout, b: number, pick: (j: number) => boolean): boolean {
+  for (let j = 0; j < layout.latent; j++) {
+    if (pick(j) && (dq[b * layout.stride + layout.mu + j] !== 0 || dq[b * layout.stride + layout.logvar + j] !== 0)) return false;
+  }
+  return true;
+}
+
+interface KlCase { batch: number; latent: number; validRows: number; layout: LayoutName; gradients: boolean; klWeight: number }
+
+const klCases: KlCase[] = [
+  { batch: 1, latent: 1, validRows: 1, layout: 'model', gradients: true, klWeight: 1 },
+  { batch: 7, latent: 3, validRows: 5, layout: 'offset', gradients: true, klWeight: 0.7 },
+  { batch: 9, latent: 5, validRows: 0, layout: 'model', gradients: true, klWeight: 1 },
+  { batch: 65, latent: 6, validRows: 65, layout: 'model', gradients: true, klWeight: 2.5 },
+  { batch: 130, latent: 20, validRows: 100, layout: 'offset', gradients: true, klWeight: 0.01 },
+  { batch: 33, latent: 7, validRows: 20, layout: 'offset', gradients: false, klWeight: 1 },
 ];
 
-const describeScale = (s?: GaussianScale) => (s === undefined ? '' : typeof s === 'string' ? ` ${s}` : ` logsigma=${s.fixedLogSigma}`);
-
-describe('elboRows', () => {
-  rowCases.forEach((c, i) => {
-    it(`${c.likelihood}${describeScale(c.scale)} grads=${c.gradients} T=${c.threadsPerRow} B=${c.batch} L=${c.samples} D=${c.dim} valid=${c.validRows}`, async () => {
-      await checkRows(c, 10 * i + 1);
+describe('klDivergence', () => {
+  klCases.forEach((c, ci) => {
+    it(`B=${c.batch} Z=${c.latent} valid=${c.validRows} ${c.layout} layout, ${c.gradients ? `gradients, kl_weight ${c.klWeight}` : 'no gradients'}`, async () => {
+      const { batch: B, latent: Z } = c;
+      const layout = LAYOUTS[c.layout](Z);
+      const mulv = makeMulv(B, Z, 10 + ci);
+      const k = klDivergence({ batch: B, layout, gradients: c.gradients });
+      expect(k.name).toBe(c.gradients ? 'kl_divergence_grad' : 'kl_divergence');
+      expect(k.bindings.map((b) => b.name)).toEqual(['params', 'q', 'kl', ...(c.gradients ? ['dq_direct'] : [])]);
+      const qSize = B * layout.stride;
+      const got = await runKernels(
+        [k],
+        { params: params({ validRows: c.validRows, klWeight: c.klWeight }), q: makeQ(mulv, B, layout), ...(c.gradients ? { dq_direct: new Float32Array(qSize).fill(SENTINEL) } : {}) },
+        { kl: B + 4 },
+      );
+      // kl is written for every example, padding included; nothing past the batch.
+      const { kl, scale } = klRef(mulv, B, Z);
+      expectScaled(got.kl.subarray(0, B), kl, scale, 1e-5, 'kl');
+      expect(Array.from(got.kl.subarray(B))).toEqual([0, 0, 0, 0]);
+      if (!c.gradients) return;
+      const ref = elboObjectiveRef({ batch: B, samples: 1, latent: Z, validRows: c.validRows, mulv, rec: new Float64Array(B), klWeight: c.klWeight, freeBits: 0 });
+      const want = mulvToQ(ref.dmulvDirect, B, layout, new Float64Array(qSize).fill(SENTINEL));
+      const gscale = mulvToQ(klGradScale(mulv, B, Z, c.klWeight / Math.max(c.validRows, 1)), B, layout);
+      expectScaled(got.dq_direct, want, gscale, 1e-5, 'dq_direct');
+      for (let b = c.validRows; b < B; b++) expect(zeroAt(got.dq_direct, layout, b, () => true), `row ${b} is padding`).toBe(true);
     });
   });
 
-  it('bernoulli with logits +-50, +-100 and targets {0, 0.3, 1} is finite and stable (T = 1 and 64)', async () => {
-    // One row per (logit, target) pair over 4 logits x 3 targets, repeated with the pairs rotated.
-    const base = [50, -50, 100, -100];
-    const B = 6, D = 12;
-    const x = new Float64Array(B * D), out = new Float64Array(B * D);
-    for (let b = 0; b < B; b++) {
-      for (let d = 0; d < D; d++) {
-        const k = (d + b) % D;
-        out[b * D + d] = base[k % 4];
-        x[b * D + d] = Math.fround(TARGETS[Math.floor(k / 4)]);
-      }
-    }
-    const ref = elboRowsRef({ batch: B, samples: 1, dim: D, likelihood: 'bernoulli', x, out, validRows: B });
-    // Every row holds the same 12 pairs; for each target t, softplus(l) - t l over l = 50, -50, 100, -100
-    // is (50 - 50t) + 50t + (100 - 100t) + 100t = 150 up to e^-50.
-    for (let b = 0; b < B; b++) expect(ref.rec[b]).toBeCloseTo(450, 9);
-    for (const T of [1, 64]) {
-      const k = bindKernel(elboRows({ batch: B, samples: 1, dim: D, likelihood: 'bernoulli', gradients: true, threadsPerRow: T }), { rows: B });
-      const got = await runKernels([k], { params: params({ validRows: B }), x, out }, { rec: B, dout: B * D });
-      expectClose(got.rec, ref.rec, { atol: 1e-4, rtol: 1e-6 }, `rec T=${T}`);
-      expectClose(got.dout, ref.dout, { atol: 1e-7, rtol: 1e-6 }, `dout T=${T}`);
-    }
+  it('logvar and mu at +-30 to +-80: kl and dq_direct finite and matching', async () => {
+    const B = 7, Z = 3, layout = offsetLayout(Z), lvs = [80, -80, 60, -60, 30, -30, 0];
+    const mulv = f32(testData(B * 2 * Z, 3, -30, 30));
+    for (let b = 0; b < B; b++) for (let j = 0; j < Z; j++) mulv[b * 2 * Z + Z + j] = lvs[(3 * b + j) % 7];
+    const got = await runKernels(
+      [klDivergence({ batch: B, layout, gradients: true })],
+      { params: params({ validRows: 6, klWeight: 0.5 }), q: makeQ(mulv, B, layout), dq_direct: new Float32Array(B * layout.stride) },
+      { kl: B },
+    );
+    const { kl, scale } = klRef(mulv, B, Z);
+    expect(kl.every(Number.isFinite)).toBe(true);
+    expectScaled(got.kl, kl, scale, 1e-5, 'kl');
+    const ref = elboObjectiveRef({ batch: B, samples: 1, latent: Z, validRows: 6, mulv, rec: new Float64Array(B), klWeight: 0.5, freeBits: 0 });
+    expectScaled(got.dq_direct, mulvToQ(ref.dmulvDirect, B, layout), mulvToQ(klGradScale(mulv, B, Z, 0.5 / 6), B, layout), 1e-5, 'dq_direct');
   });
 
-  it('rejects a threadsPerRow that is not a power of two', () => {
-    expect(() => elboRows({ batch: 1, samples: 1, dim: 4, likelihood: 'bernoulli', gradients: false, threadsPerRow: 48 })).toThrow(/power of two/);
+  it('negative control: a gradient reference that forgets kl_weight is detected', async () => {
+    const B = 7, Z = 3, layout = mulvLayout(Z), mulv = makeMulv(B, Z, 4);
+    const got = await runKernels([klDivergence({ batch: B, layout, gradients: true })], { params: params({ validRows: 5, klWeight: 0.7 }), q: mulv }, { kl: B, dq_direct: B * 2 * Z });
+    const scale = klGradScale(mulv, B, Z, 0.7 / 5);
+    const input = { batch: B, samples: 1, latent: Z, validRows: 5, mulv, rec: new Float64Array(B), freeBits: 0 };
+    expect(scaledMismatches(got.dq_direct, elboObjectiveRef({ ...input, klWeight: 0.7 }).dmulvDirect, scale, 1e-5)).toEqual([]);
+    expect(scaledMismatches(got.dq_direct, elboObjectiveRef({ ...input, klWeight: 1 }).dmulvDirect, scale, 1e-5).length).toBeGreaterThan(0);
   });
 });
 
-describe('ELBO references (float64 finite differences)', () => {
-  const B = 3, L = 2, D = 4, validRows = 2;
-  const scales: [string, 'bernoulli' | 'gaussian', GaussianScale | undefined][] = [
-    ['bernoulli', 'bernoulli', undefined],
-    ['gaussian fixed', 'gaussian', fixed(-0.3)],
-    ['gaussian learned-global', 'gaussian', 'learned-global'],
-    ['gaussian learned-pixel', 'gaussian', 'learned-pixel'],
+/**
+ * A floor between the dimensions' batch-mean KLs with `below` of them under it. Each must be
+ * clear of it by far more than float32 rounding, or the kernel could rightly decide either way.
+ */
+function floorBetween(klPerDim: ArrayLike<number>, below: number): number {
+  const sorted = Array.from(klPerDim).sort((a, b) => a - b);
+  const floor = 0.5 * (sorted[below - 1] + sorted[below]);
+  for (const k of sorted) expect(Math.abs(k - floor), 'a dimension too close to the floor').toBeGreaterThan(1e-3 * floor);
+  return floor;
+}
+
+/**
+ * mulv whose dimensions' KLs are well apart: |mu_bj| = 0.5 + 0.1 s_j with s a permutation of
+ * 0..Z-1 (so the dimensions under a floor are not simply the first ones), logvar in [-0.3, 0.3].
+ */
+function spreadMulv(B: number, Z: number, seed: number): Float64Array {
+  const sign = testData(B * Z, seed, -1, 1), lv = testData(B * Z, seed + 1, -0.3, 0.3);
+  const mulv = new Float64Array(B * 2 * Z);
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < Z; j++) {
+      mulv[b * 2 * Z + j] = Math.fround(Math.sign(sign[b * Z + j]) * (0.5 + 0.1 * ((11 * j) % Z)));
+      mulv[b * 2 * Z + Z + j] = Math.fround(lv[b * Z + j]);
+    }
+  }
+  return mulv;
+}
+
+describe('klFreeBits', () => {
+  const cases = [
+    { batch: 9, latent: 6, validRows: 7, layout: 'offset' as LayoutName, below: 3 },
+    { batch: 130, latent: 5, validRows: 128, layout: 'model' as LayoutName, below: 2 },
+    { batch: 5, latent: 70, validRows: 4, layout: 'offset' as LayoutName, below: 30 },
   ];
-  for (const [name, likelihood, scale] of scales) {
-    it(name, () => {
-      const x = testData(B * D, 1, 0, 1);
-      const out = testData(L * B * D, 2, -3, 3);
-      if (likelihood === 'bernoulli') { out[0] = 50; out[1] = -50; out[2] = 100; out[3] = -100; }
-      const logsigma = scale === 'learned-pixel' ? testData(D, 3, -1, 1) : scale === 'learned-global' ? Float64Array.of(0.2) : undefined;
-      const base: ElboRefInput = { batch: B, samples: L, dim: D, likelihood, scale, x, out, logsigma, validRows };
-      const h = 1e-5;
-      const diff = (f: (delta: number) => number) => (f(h) - f(-h)) / (2 * h);
+  cases.forEach((c, ci) => {
+    it(`B=${c.batch} Z=${c.latent} valid=${c.validRows} ${c.layout} layout, ${c.below} dims under the floor`, async () => {
+      const { batch: B, latent: Z } = c;
+      const layout = LAYOUTS[c.layout](Z), qSize = B * layout.stride, klWeight = 0.8;
+      const mulv = spreadMulv(B, Z, 40 + ci);
+      const base = { batch: B, samples: 1, latent: Z, validRows: c.validRows, mulv, rec: new Float64Array(B), klWeight };
+      const freeBits = floorBetween(elboObjectiveRef({ ...base, freeBits: 0 }).klPerDim, c.below);
+      const ref = elboObjectiveRef({ ...base, freeBits });
+      const k = klFreeBits({ batch: B, layout });
+      expect(k.bindings.map((b) => b.name)).toEqual(['params', 'q', 'kl_dims', 'dq_direct']);
+      const got = await runKernels(
+        [k],
+        { params: params({ validRows: c.validRows, klWeight, freeBits }), q: makeQ(mulv, B, layout), dq_direct: new Float32Array(qSize).fill(SENTINEL) },
+        { kl_dims: Z + 4 },
+      );
+      // kl_dims[j]: the batch mean of dimension j's KL over the valid examples.
+      const dimScale = new Float64Array(Z);
+      for (let b = 0; b < c.validRows; b++) {
+        for (let j = 0; j < Z; j++) {
+          const mu = mulv[b * 2 * Z + j], lv = mulv[b * 2 * Z + Z + j];
+          dimScale[j] += (0.5 * (expMagnitude(lv) + mu * mu + 1 + Math.abs(lv))) / c.validRows;
+        }
+      }
+      expectScaled(got.kl_dims.subarray(0, Z), ref.klPerDim, dimScale, 1e-5, 'kl_dims');
+      expect(Array.from(got.kl_dims.subarray(Z))).toEqual([0, 0, 0, 0]);
+      const want = mulvToQ(ref.dmulvDirect, B, layout, new Float64Array(qSize).fill(SENTINEL));
+      expectScaled(got.dq_direct, want, mulvToQ(klGradScale(mulv, B, Z, klWeight / c.validRows), B, layout), 1e-5, 'dq_direct');
+      // Dimensions under the floor and padding rows: exactly zero.
+      const under = (j: number) => ref.klPerDim[j] < freeBits;
+      for (let b = 0; b < B; b++) expect(zeroAt(got.dq_direct, layout, b, b < c.validRows ? under : () => true), `row ${b}`).toBe(true);
+      // And the others are not: the floor switched off exactly the dimensions under it.
+      expect(zeroAt(got.dq_direct, layout, 0, (j) => !under(j))).toBe(false);
+    });
+  });
 
-      const ref = elboRowsRef(base);
-      const fdOut = Array.from(out, (_, i) => diff((delta) => {
-        const o = Float64Array.from(out);
-        o[i] += delta;
-        return elboRecLossRef({ ...base, out: o });
-      }));
-      expectClose(fdOut, ref.dout, { atol: 1e-8, rtol: 1e-6 }, `${name}: d loss / d out`);
-      // The padded example (b = 2) gets exactly zero gradient, and the loss ignores it.
-      expect(fdOut.filter((_, i) => Math.floor(i / D) % B === 2).every((v) => v === 0)).toBe(true);
+  it('a floor of 0 gives the plain KL gradient of klDivergence', async () => {
+    const B = 7, Z = 4, layout = offsetLayout(Z), mulv = makeMulv(B, Z, 7), q = makeQ(mulv, B, layout);
+    const p = params({ validRows: 6, klWeight: 0.3, freeBits: 0 });
+    const fb = await runKernels([klFreeBits({ batch: B, layout })], { params: p, q }, { kl_dims: Z, dq_direct: B * layout.stride });
+    const plain = await runKernels([klDivergence({ batch: B, layout, gradients: true })], { params: p, q }, { kl: B, dq_direct: B * layout.stride });
+    expectClose(fb.dq_direct, plain.dq_direct, { atol: 0, rtol: 1e-6 }, 'dq_direct');
+  });
+});
 
-      if (likelihood === 'gaussian') {
-        const analytic = logSigmaGradRef(base);
-        const fdLs = typeof scale === 'object'
-          ? [diff((delta) => elboRecLossRef({ ...base, scale: fixed(scale.fixedLogSigma + delta) }))]
-          : Array.from(logsigma!, (_, i) => diff((delta) => {
-            const ls = Float64Array.from(logsigma!);
-            ls[i] += delta;
-            return elboRecLossRef({ ...base, logsigma: ls });
-          }));
-        expectClose(fdLs, analytic, { atol: 1e-8, rtol: 1e-6 }, `${name}: d loss / d logsigma`);
+/** What elboReduce should write, from elboObjectiveRef: the record and the increment of accum. */
+function reduceRef(ref: ReturnType<typeof elboObjectiveRef>, validRows: number) {
+  return {
+    history: [ref.loss, ref.recMean, ref.klMean, validRows],
+    accum: validRows > 0 ? [ref.recMean * validRows, ref.klMean * validRows, validRows, 1] : [0, 0, 0, 1],
+  };
+}
+
+const HISTORY_SENTINEL = -7;
+const recTol = { atol: 1e-4, rtol: 2e-6 };
+
+describe('elboReduce', () => {
+  for (const freeBitsOn of [false, true]) {
+    it(`after the KL kernels in one pass${freeBitsOn ? ', with free bits' : ''}: history[slot] = (loss, rec, kl, n), accum += (rec sum / L, kl sum, n, 1), twice`, async () => {
+      const B = 7, L = 3, Z = 5, validRows = 5, klWeight = 0.6, slot = 3, layout = offsetLayout(Z);
+      const mulv = makeMulv(B, Z, 50);
+      const rec = f32(testData(L * B, 51, 0, 200));
+      const base = { batch: B, samples: L, latent: Z, validRows, mulv, rec, klWeight };
+      const freeBits = freeBitsOn ? floorBetween(elboObjectiveRef({ ...base, freeBits: 0 }).klPerDim, 2) : 0;
+      const ref = elboObjectiveRef({ ...base, freeBits });
+      const reduce = elboReduce({ batch: B, samples: L, freeBitsLatent: freeBitsOn ? Z : 0 });
+      expect(reduce.name).toBe(freeBitsOn ? 'elbo_reduce_free_bits' : 'elbo_reduce');
+      expect(reduce.bindings.map((b) => b.name)).toEqual(['params', 'rec', 'kl', ...(freeBitsOn ? ['kl_dims'] : []), 'history', 'accum']);
+      const kernels = freeBitsOn
+        ? [klDivergence({ batch: B, layout, gradients: false }), klFreeBits({ batch: B, layout }), reduce, reduce]
+        : [klDivergence({ batch: B, layout, gradients: true }), reduce, reduce];
+      const accum0 = [1, 2, 3, 4];
+      const got = await runKernels(
+        kernels,
+        { params: params({ validRows, klWeight, freeBits, historySlot: slot }), q: makeQ(mulv, B, layout), rec, history: new Float32Array(8 * 4).fill(HISTORY_SENTINEL), accum: accum0 },
+        { kl: B, dq_direct: B * layout.stride, ...(freeBitsOn ? { kl_dims: Z } : {}) },
+      );
+      const want = reduceRef(ref, validRows);
+      expectClose(got.history.subarray(4 * slot, 4 * slot + 4), want.history, recTol, `history[${slot}]`);
+      expectClose(got.accum, accum0.map((v, i) => v + 2 * want.accum[i]), recTol, 'accum after two reductions');
+      expect(Array.from(got.history).filter((_, i) => Math.floor(i / 4) !== slot).every((v) => v === HISTORY_SENTINEL)).toBe(true);
+      if (freeBitsOn) {
+        // The data puts dimensions under the floor: without free bits the loss would differ.
+        const plain = reduceRef(elboObjectiveRef({ ...base, freeBits: 0 }), validRows);
+        expect(mismatches(got.history.subarray(4 * slot, 4 * slot + 4), plain.history, recTol).length).toBeGreaterThan(0);
       }
     });
   }
-});
 
-describe('elboReduce', () => {
-  const SENTINEL = -7;
-
-  it('writes history[slot] and accumulates over two dispatches and two steps (B=7, L=2)', async () => {
-    const B = 7, L = 2, slots = 8;
-    const k = bindKernel(elboReduce({ batch: B, samples: L }), undefined);
-    const rec1 = f32(testData(L * B, 1, 0, 200)), kl1 = f32(testData(B, 2, 0, 30));
-    const history0 = new Float32Array(slots * 4).fill(SENTINEL);
-    const accum0 = Float32Array.of(1, 2, 3, 4);
-
-    // Step 1: the same reduction dispatched twice in one pass adds its sums twice.
-    const p1 = { validRows: 5, historySlot: 3, klBeta: 0.5 };
-    const s1 = await runKernels([k, k], { params: params(p1), rec: rec1, kl: kl1, history: history0, accum: accum0 }, {});
-    const r1 = elboReduceRef(rec1, kl1, B, L, p1.validRows, p1.klBeta);
-    const want1 = r1.accum.map((v, i) => accum0[i] + 2 * v);
-    expectClose(s1.history.subarray(12, 16), r1.history, { atol: 1e-5, rtol: 1e-6 }, 'history[3] after step 1');
-    expectClose(s1.accum, want1, { atol: 1e-4, rtol: 1e-6 }, 'accum after step 1');
-    expect(s1.history[15]).toBe(5);
-    expect(Array.from(s1.history).filter((_, i) => Math.floor(i / 4) !== 3).every((v) => v === SENTINEL)).toBe(true);
-
-    // Step 2: new data, slot and beta; accum keeps adding on top of step 1.
-    const rec2 = f32(testData(L * B, 3, 0, 200)), kl2 = f32(testData(B, 4, 0, 30));
-    const p2 = { validRows: 7, historySlot: 6, klBeta: 1 };
-    const s2 = await runKernels([k], { params: params(p2), rec: rec2, kl: kl2, history: s1.history, accum: s1.accum }, {});
-    const r2 = elboReduceRef(rec2, kl2, B, L, p2.validRows, p2.klBeta);
-    expectClose(s2.history.subarray(24, 28), r2.history, { atol: 1e-5, rtol: 1e-6 }, 'history[6] after step 2');
-    expect(Array.from(s2.history.subarray(12, 16))).toEqual(Array.from(s1.history.subarray(12, 16)));
-    expectClose(s2.accum, want1.map((v, i) => v + r2.accum[i]), { atol: 1e-4, rtol: 1e-6 }, 'accum after step 2');
-    expect([s2.accum[2], s2.accum[3]]).toEqual([3 + 2 * 5 + 7, 4 + 3]);
-  });
-
-  it('strides over more examples than threads, clamps valid_rows to the batch, and handles n = 0 (B=130, L=1)', async () => {
-    const B = 130, L = 1;
-    const k = bindKernel(elboReduce({ batch: B, samples: L }), undefined);
-    const rec = f32(testData(B, 5, 50, 150)), kl = f32(testData(B, 6, 0, 20));
-    for (const [validRows, slot] of [[129, 0], [500, 1], [0, 2]]) {
-      const got = await runKernels([k], { params: params({ validRows, historySlot: slot, klBeta: 0.25 }), rec, kl, history: new Float32Array(12).fill(SENTINEL), accum: new Float32Array(4) }, {});
-      const ref = elboReduceRef(rec, kl, B, L, validRows, 0.25);
-      expectClose(got.history.subarray(4 * slot, 4 * slot + 4), ref.history, { atol: 1e-4, rtol: 1e-6 }, `history valid=${validRows}`);
-      expectClose(got.accum, ref.accum, { atol: 1e-3, rtol: 1e-6 }, `accum valid=${validRows}`);
-      expect(got.history[4 * slot + 3]).toBe(Math.min(validRows, B));
+  it('strides over more examples than threads, clamps valid_rows to the batch, and handles n = 0 (B=130, L=2)', async () => {
+    const B = 130, L = 2, Z = 3, klWeight = 0.25;
+    const mulv = makeMulv(B, Z, 60);
+    const rec = f32(testData(L * B, 61, 50, 150));
+    const kl = f32(klRef(mulv, B, Z).kl);
+    for (const freeBitsOn of [false, true]) {
+      const k = elboReduce({ batch: B, samples: L, freeBitsLatent: freeBitsOn ? Z : 0 });
+      for (const [validRows, slot] of [[129, 0], [500, 1], [0, 2]]) {
+        const n = Math.min(validRows, B);
+        const base = { batch: B, samples: L, latent: Z, validRows: n, mulv, rec, klWeight };
+        const freeBits = freeBitsOn ? 1.5 : 0;
+        const klDims = f32(elboObjectiveRef({ ...base, freeBits: 0 }).klPerDim);
+        const got = await runKernels(
+          [k],
+          { params: params({ validRows, historySlot: slot, klWeight, freeBits }), rec, kl, ...(freeBitsOn ? { kl_dims: klDims } : {}), history: new Float32Array(12).fill(HISTORY_SENTINEL), accum: new Float32Array(4) },
+          {},
+        );
+        const want = reduceRef(elboObjectiveRef({ ...base, freeBits }), n);
+        expectClose(got.history.subarray(4 * slot, 4 * slot + 4), want.history, recTol, `history valid=${validRows} free bits ${freeBitsOn}`);
+        expectClose(got.accum, want.accum, { atol: 1e-2, rtol: 2e-6 }, `accum valid=${validRows}`);
+        expect(got.history[4 * slot + 3]).toBe(n);
+      }
     }
   });
 
-  it('chained after elboRows in one pass gives the batch -ELBO', async () => {
-    const B = 7, L = 2, D = 33, validRows = 6, beta = 0.8;
-    const c: ElboRowsParams = { batch: B, samples: L, dim: D, likelihood: 'bernoulli', gradients: true, threadsPerRow: 64 };
-    const { x, out } = makeData(c, 77);
-    const kl = f32(testData(B, 8, 0, 10));
+  it('chained after likelihoodRows and klDivergence in one pass gives the batch -ELBO of elboObjectiveRef', async () => {
+    const B = 7, L = 2, D = 37, Z = 4, validRows = 6, klWeight = 0.8, layout = mulvLayout(Z);
+    const x = f32(testData(B * D, 70, 0, 1)), out = f32(testData(L * B * D, 71, -6, 6));
+    const mulv = makeMulv(B, Z, 72);
     const got = await runKernels(
-      [bindKernel(elboRows(c), { rows: L * B }), bindKernel(elboReduce({ batch: B, samples: L }), undefined)],
-      { params: params({ validRows, historySlot: 1, klBeta: beta }), x, out, kl, history: new Float32Array(8), accum: new Float32Array(4) },
-      { rec: L * B, dout: L * B * D },
+      [likelihoodRows({ batch: B, samples: L, dim: D, likelihood: 'bernoulli', gradients: true, threadsPerRow: 64 }), klDivergence({ batch: B, layout, gradients: true }), elboReduce({ batch: B, samples: L })],
+      { params: params({ validRows, historySlot: 1, klWeight }), x, out, q: mulv, history: new Float32Array(8), accum: new Float32Array(4) },
+      { rec: L * B, dout: L * B * D, kl: B, dq_direct: B * 2 * Z },
     );
-    const rec = elboRowsRef({ ...c, x, out, validRows }).rec;
-    const want = elboReduceRef(rec, kl, B, L, validRows, beta).history;
-    const recMean = elboRecLossRef({ ...c, x, out, validRows });
-    expect(want[1]).toBeCloseTo(recMean, 9);
-    expectClose(got.history.subarray(4, 8), want, { atol: 1e-3, rtol: 1e-5 }, 'history[1] = (loss, rec, kl, n)');
+    const rec = likelihoodRowsRef({ batch: B, samples: L, dim: D, likelihood: 'bernoulli', x, out, validRows }).rec;
+    const ref = elboObjectiveRef({ batch: B, samples: L, latent: Z, validRows, mulv, rec, klWeight, freeBits: 0 });
+    expectClose(got.history.subarray(4, 8), reduceRef(ref, validRows).history, { atol: 1e-3, rtol: 1e-5 }, 'history[1] = (loss, rec, kl, n)');
   });
 });

@@ -1,7 +1,7 @@
 // The decoder's likelihood p(x|z): Bernoulli on logits, or Gaussian with a fixed, learned-global
 // or learned-per-pixel scale. It owns the learned log-sigma parameter, records the row losses
 // (and their gradients, weighted as the objective says) and turns decoder outputs into pictures.
-// Kernels: shaders/likelihood.ts. Reference: tests/reference/elbo.ts.
+// Kernels: shaders/likelihood.ts. Reference: tests/reference/likelihood.ts.
 import { activationForward } from '../../shaders/activation';
 import { likelihoodRows, type GaussianScale, type Likelihood } from '../../shaders/likelihood';
 import { columnSum } from '../../shaders/matmul';

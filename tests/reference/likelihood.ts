@@ -1,7 +1,7 @@
-// Float64 references for the ELBO kernels (shaders/elbo.ts), written for clarity.
+// Float64 references for the likelihood kernel (shaders/likelihood.ts), written for clarity.
 // The decoder output `out` is [L*B, D] with row r = l*B + b; the target of row r is x[b]. Rows of
 // examples b >= validRows are batch padding: their rec is still written, their gradients are zero.
-import type { GaussianScale, Likelihood } from '../../shaders/elbo';
+import type { GaussianScale, Likelihood } from '../../shaders/likelihood';
 
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 
@@ -24,7 +24,7 @@ export const gaussianNllRef = (m: number, t: number, s: number) => (0.5 * (t - m
 export const gaussianGradMeanRef = (m: number, t: number, s: number) => (m - t) / Math.exp(2 * s);
 export const gaussianGradLogSigmaRef = (m: number, t: number, s: number) => 1 - (t - m) ** 2 / Math.exp(2 * s);
 
-export interface ElboRefInput {
+export interface LikelihoodRefInput {
   batch: number;
   samples: number;
   dim: number;
@@ -37,23 +37,31 @@ export interface ElboRefInput {
   /** Learned log-sigma: [1] ('learned-global') or [D] ('learned-pixel'). */
   logsigma?: ArrayLike<number>;
   validRows: number;
+  /** Per-row gradient weights [L*B] (the IWAE's); without them every valid row weighs 1 / (L n). */
+  rowWeight?: ArrayLike<number>;
 }
 
 /** Log-sigma of pixel d. */
-function logSigmaOf(p: ElboRefInput, d: number): number {
+function logSigmaOf(p: LikelihoodRefInput, d: number): number {
   const scale = p.scale ?? { fixedLogSigma: 0 };
   if (typeof scale === 'object') return scale.fixedLogSigma;
   if (!p.logsigma) throw new Error('learned log-sigma needs logsigma');
   return scale === 'learned-pixel' ? p.logsigma[d] : p.logsigma[0];
 }
 
+/** The factor row r's gradients are multiplied by: its row weight or 1 / (L n), and 0 on padding. */
+export function rowScaleRef(p: LikelihoodRefInput, r: number): number {
+  if (r % p.batch >= p.validRows) return 0;
+  return p.rowWeight ? p.rowWeight[r] : 1 / (p.samples * Math.max(p.validRows, 1));
+}
+
 /**
- * What elboRows writes: rec[r] (row NLL), dout[r, d] = dNLL/dout / (L n), and for a learned scale
- * dls = dNLL/ds / (L n) per row ('learned-global', [L*B]) or per element ('learned-pixel', [L*B*D]).
- * Also `magnitude[r]`, the sum of the absolute values of the terms added into rec[r] (to size
- * float32 tolerances).
+ * What likelihoodRows writes: rec[r] (row NLL), dout[r, d] = dNLL/dout * w_r, and for a learned
+ * scale dls = dNLL/ds * w_r per row ('learned-global', [L*B]) or per element ('learned-pixel',
+ * [L*B*D]), w_r = rowScaleRef. Also `magnitude[r]`, the sum of the absolute values of the terms
+ * added into rec[r] (to size float32 tolerances).
  */
-export function elboRowsRef(p: ElboRefInput) {
+export function likelihoodRowsRef(p: LikelihoodRefInput) {
   const { batch: B, samples: L, dim: D } = p;
   const rows = L * B;
   const gauss = p.likelihood === 'gaussian';
@@ -64,7 +72,7 @@ export function elboRowsRef(p: ElboRefInput) {
   const dls = new Float64Array(perPixel ? rows * D : rows);
   for (let r = 0; r < rows; r++) {
     const b = r % B;
-    const gscale = b < p.validRows ? 1 / (L * Math.max(p.validRows, 1)) : 0;
+    const gscale = rowScaleRef(p, r);
     for (let d = 0; d < D; d++) {
       const t = p.x[b * D + d], o = p.out[r * D + d];
       if (!gauss) {
@@ -85,17 +93,17 @@ export function elboRowsRef(p: ElboRefInput) {
   return { rec, dout, dls, magnitude };
 }
 
-/** The loss whose gradient elboRowsRef writes: the mean NLL over the L samples of the n valid examples. */
-export function elboRecLossRef(p: ElboRefInput): number {
-  const { rec } = elboRowsRef(p);
+/** The loss whose gradient likelihoodRowsRef writes: sum_r w_r rec[r] with the weights held fixed. */
+export function likelihoodLossRef(p: LikelihoodRefInput): number {
+  const { rec } = likelihoodRowsRef(p);
   let sum = 0;
-  for (let r = 0; r < rec.length; r++) if (r % p.batch < p.validRows) sum += rec[r];
-  return sum / (p.samples * Math.max(p.validRows, 1));
+  for (let r = 0; r < rec.length; r++) sum += rowScaleRef(p, r) * rec[r];
+  return sum;
 }
 
-/** Gradient of elboRecLossRef with respect to the learned log-sigma ([1] or [D]): dls summed over rows. */
-export function logSigmaGradRef(p: ElboRefInput): Float64Array {
-  const { dls } = elboRowsRef(p);
+/** Gradient of likelihoodLossRef with respect to the learned log-sigma ([1] or [D]): dls summed over rows. */
+export function logSigmaGradRef(p: LikelihoodRefInput): Float64Array {
+  const { dls } = likelihoodRowsRef(p);
   const D = p.dim, rows = p.samples * p.batch;
   if (p.scale === 'learned-pixel') {
     const g = new Float64Array(D);
@@ -103,20 +111,4 @@ export function logSigmaGradRef(p: ElboRefInput): Float64Array {
     return g;
   }
   return Float64Array.of(dls.reduce((a, v) => a + v, 0));
-}
-
-/**
- * What elboReduce writes: history[slot] = (rec mean + beta kl mean, rec mean, kl mean, n) and the
- * increment of accum, (rec sum / L, kl sum, n, 1), over n = min(validRows, B) examples.
- */
-export function elboReduceRef(rec: ArrayLike<number>, kl: ArrayLike<number>, batch: number, samples: number, validRows: number, beta: number) {
-  const n = Math.min(validRows, batch);
-  let recSum = 0, klSum = 0;
-  for (let b = 0; b < n; b++) {
-    klSum += kl[b];
-    for (let l = 0; l < samples; l++) recSum += rec[l * batch + b];
-  }
-  const nf = Math.max(n, 1);
-  const recMean = recSum / (samples * nf), klMean = klSum / nf;
-  return { history: [recMean + beta * klMean, recMean, klMean, n], accum: [recSum / samples, klSum, n, 1] };
 }
