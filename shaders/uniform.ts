@@ -28,6 +28,7 @@ export function uniformStruct<const T extends readonly UniformField[]>(name: str
   type F = T[number][0];
   const index = new Map(fields.map((f, i) => [f[0], i]));
   if (index.size !== fields.length) throw new Error(`uniform struct ${name} declares a field twice`);
+  if (!fields.length) throw new Error(`uniform struct ${name} has no fields (WGSL has no empty structs)`);
   const bytes = Math.ceil((fields.length * 4) / 16) * 16;
   const width = Math.max(...fields.map((f) => f[0].length + f[1].length + 3));
   const wgsl = `struct ${name} {\n${fields.map(([n, t, doc]) => `  ${`${n}: ${t},`.padEnd(width)} // ${doc}`).join('\n')}\n}`;
@@ -43,6 +44,9 @@ export function uniformStruct<const T extends readonly UniformField[]>(name: str
       fields.forEach(([n, t], i) => {
         const v = (values as Record<string, number>)[n];
         if (typeof v !== 'number' || Number.isNaN(v)) throw new Error(`uniform ${name}.${n} needs a number, got ${v}`);
+        // Out-of-range values would wrap silently in the typed views: refuse them instead.
+        const [lo, hi] = t === 'u32' ? [0, 2 ** 32 - 1] : t === 'i32' ? [-(2 ** 31), 2 ** 31 - 1] : [-Infinity, Infinity];
+        if (t !== 'f32' && !(Number.isInteger(v) && v >= lo && v <= hi)) throw new Error(`uniform ${name}.${n} is ${t} and needs an integer in ${lo}..${hi}, got ${v}`);
         if (t === 'f32') view.setFloat32(i * 4, v, true);
         else if (t === 'i32') view.setInt32(i * 4, v, true);
         else view.setUint32(i * 4, v >>> 0, true);
