@@ -5,6 +5,7 @@ import { loadCheckpoint, readCheckpoint, saveCheckpoint } from '../src/checkpoin
 import { loadMnistNode } from '../src/data/mnist';
 import { encodeSafetensors } from '../src/io/safetensors';
 import { VAE } from '../src/model/vae';
+import { expectClose } from './helpers/compare';
 import { gpu } from './helpers/gpu';
 
 const small = { hidden: [64], latent: 8 };
@@ -144,5 +145,98 @@ describe('device limits and WebGPU errors', () => {
     expect(err.kind).toBe('validation');
     expect(err.message).toMatch(/params|destroyed/i);
     vae.destroy();
+  });
+});
+
+describe('plans, conditional models and configuration of the objectives', async () => {
+  const train = await loadMnistNode('train', { limit: 512 });
+
+  it('evaluating and decoding at odd row counts after training compiles no new pipelines', async () => {
+    const { device } = await gpu();
+    const { pipelineCacheFor } = await import('../src/gpu/pipelines');
+    const cache = pipelineCacheFor(device);
+    const vae = await VAE.create({ hidden: [48], latent: 6 }, { device, batch: 32, seed: 4 });
+    const data = vae.upload(train);
+    await vae.trainStep({ data, index: 0 });
+    const x = (n: number) => Float32Array.from(train.images.subarray(0, n * 784), (v) => v / 255);
+    // First use of each kind compiles its own kernels (likelihood without gradients, sigmoid, ...).
+    await vae.elbo(vae.upload({ images: train.images.subarray(0, 100 * 784), count: 100 }));
+    await vae.encode(x(3));
+    await vae.reconstruct(x(3));
+    await vae.sample(3);
+    const compiled = cache.size;
+    const odd = vae.upload({ images: train.images.subarray(0, 77 * 784), count: 77 });
+    const e = await vae.elbo(odd);
+    expect(e.examples).toBe(77);
+    await vae.encode(x(37));
+    await vae.decode(new Float32Array(53 * 6));
+    await vae.reconstruct(x(41));
+    expect((await vae.sample(70)).length).toBe(70 * 784);
+    expect(cache.size).toBe(compiled);
+    vae.destroy();
+  });
+
+  it('an evaluation does not depend on how it is split into batches', async () => {
+    const { device } = await gpu();
+    const flat = await (async () => {
+      const v = await VAE.create({ hidden: [32], latent: 4 }, { device, batch: 16, seed: 6 });
+      const p = await v.flatParameters();
+      v.destroy();
+      return p;
+    })();
+    const test = { images: train.images.subarray(0, 60 * 784), count: 60 };
+    const results = [];
+    for (const batch of [16, 60]) {
+      const v = await VAE.create({ hidden: [32], latent: 4 }, { device, batch, initialParams: flat });
+      results.push(await v.elbo(v.upload(test), { seed: 9 }));
+      v.destroy();
+    }
+    // Same noise per example whatever the batch: only the f32 summation order differs.
+    for (const r of results.slice(1)) expectClose([r.loss, r.kl], [results[0].loss, results[0].kl], { atol: 0, rtol: 2e-6 }, 'eval by batch size');
+  });
+
+  it('the plan cache is bounded and frees the buffers of evicted plans', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create({ hidden: [16], latent: 2 }, { device, batch: 8, maxPlans: 2 });
+    const base = vae.allocatedBytes;
+    const buffers = vae.bufferCount;
+    const sizes = [2000, 3000, 4000, 5000];
+    for (const n of sizes) await vae.sampleToBuffer(n);
+    // Four sample graphs, but only the last two are kept: the first two's buffers were freed, so
+    // the model holds exactly the memory the last two planned (asking for them again is a cache hit).
+    const kept = await Promise.all(sizes.slice(2).map((n) => vae.plan('sample', n)));
+    expect(vae.allocatedBytes - base).toBe(kept.reduce((sum, p) => sum + p.graph.memory.plannedBytes, 0));
+    expect(vae.bufferCount - buffers).toBe(kept.reduce((sum, p) => sum + p.graph.memory.buffers.length, 0));
+    // The training step's plan survives eviction.
+    await vae.trainStep(new Float32Array(8 * 784));
+    expect((await vae.readLosses()).length).toBe(1);
+    vae.destroy();
+  });
+
+  it('a conditional model needs labels, and its samples depend on the label', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create({ hidden: [64], latent: 4, classes: 10 }, { device, batch: 64, seed: 2, lr: 3e-3 });
+    const data = vae.upload(train);
+    for (let i = 0; i < 40; i++) await vae.trainStep({ data, index: i % 8 });
+    await expect(vae.sample(4)).rejects.toThrow(/conditional on 10 classes; pass one label/);
+    await expect(vae.sample(2, 0, [1, 12])).rejects.toThrow(/label 12 of row 1 is not a class/);
+    expect(() => vae.upload({ images: train.images, count: train.count })).toThrow(/no labels/);
+    // The same prior draws decoded as class 0 and as class 1 differ; as class 0 twice they agree.
+    const zeros = await vae.sample(8, 5, new Array(8).fill(0));
+    const ones = await vae.sample(8, 5, new Array(8).fill(1));
+    expect(await vae.sample(8, 5, new Array(8).fill(0))).toEqual(zeros);
+    let diff = 0;
+    for (let i = 0; i < zeros.length; i++) diff += Math.abs(zeros[i] - ones[i]);
+    expect(diff / zeros.length).toBeGreaterThan(0.01);
+    vae.destroy();
+  });
+
+  it('objective settings are validated with messages that name the field', async () => {
+    const { device } = await gpu();
+    await expect(VAE.create({ objective: 'iwae', samples: 5, beta: 0.5 }, { device })).rejects.toThrow(/elbo objective only/);
+    await expect(VAE.create({ samples: 100 }, { device })).rejects.toThrow(/samples must be an integer in 1\.\.64 for the elbo objective/);
+    await expect(VAE.create({ freeBits: -1 }, { device })).rejects.toThrow(/freeBits must be/);
+    await expect(VAE.create({ warmupSteps: 1.5 }, { device })).rejects.toThrow(/warmupSteps must be/);
+    await expect(VAE.create({ binarize: 'always' as never }, { device })).rejects.toThrow(/binarize must be none, dynamic or fixed/);
   });
 });

@@ -44,6 +44,8 @@ export interface VaeOptions extends Partial<TrainingOptions> {
   initialParams?: Float32Array;
   /** Called with each batch of losses read back from the GPU. */
   onLosses?: (losses: StepLoss[]) => void;
+  /** Graphs kept besides the training step's (default 8); the least recently used is freed beyond it. */
+  maxPlans?: number;
 }
 
 export interface ElboResult {
@@ -54,8 +56,6 @@ export interface ElboResult {
   examples: number;
 }
 
-/** Plans kept besides the training step's; the least recently used one is freed beyond this. */
-const MAX_PLANS = 8;
 
 export class VAE {
   readonly config: VaeConfig;
@@ -75,6 +75,7 @@ export class VAE {
   private readonly plans = new Map<string, Promise<Plan>>();
   private readonly stepBytes = new ArrayBuffer(STEP_PARAMS.bytes);
   private readonly acquired: AcquiredDevice;
+  private readonly maxPlans: number;
   private destroyed = false;
   /** The first WebGPU error seen on the device since this model was created; rethrown on the next call. */
   private gpuFailure: GpuError | null = null;
@@ -97,6 +98,8 @@ export class VAE {
     this.acquired = 'device' in opts.device && 'adapter' in opts.device ? (opts.device as AcquiredDevice) : wrapDevice(opts.device as GPUDevice);
     this.device = this.acquired.device;
     this.kernels = { ...kernelsFor(this.acquired.adapter), ...opts.kernels };
+    this.maxPlans = opts.maxPlans ?? 8;
+    if (!(Number.isInteger(this.maxPlans) && this.maxPlans >= 1)) throw new ConfigError(`maxPlans must be an integer >= 1, got ${opts.maxPlans}`);
     this.parts = buildModel(config);
     this.layout = this.parts.layout;
     this.arena = new BufferArena(this.device);
@@ -204,11 +207,11 @@ export class VAE {
     return b;
   }
 
-  /** Frees the least recently used plans beyond MAX_PLANS (never the training step's). */
+  /** Frees the least recently used plans beyond maxPlans (never the training step's). */
   private evictPlans(): void {
     const trainKey = `train:${this.training.batch}::`;
     for (const [key, p] of this.plans) {
-      if (this.plans.size <= MAX_PLANS + 1) break;
+      if (this.plans.size <= this.maxPlans + 1) break;
       if (key === trainKey) continue;
       this.plans.delete(key);
       p.then((plan) => plan.graph.memory.buffers.forEach((b) => this.arena.release(b)), () => {});
