@@ -3,7 +3,7 @@
 // only handles input and small messages and never freezes while a model trains.
 import './styles.css';
 import type { VaeConfig } from '../src/index';
-import { canvasSize, gridSpec, tileAt, RECON_COUNT } from './shared/layout';
+import { canvasSize, gridSpec, tileAt, MAX_CLASS_ROWS, RECON_COUNT } from './shared/layout';
 import { VIEW_NAMES, type FromWorker, type PresentMode, type RunState, type ToWorker, type ViewName } from './shared/protocol';
 import { Charts } from './ui/charts';
 import { DatasetFiles } from './ui/files';
@@ -20,7 +20,7 @@ const params = new URLSearchParams(location.search);
 const present: PresentMode = params.get('present') === 'bitmap' ? 'bitmap' : 'canvas';
 
 const ui = {
-  state: 'starting' as RunState, detail: '', model: null as VaeConfig | null, testCount: 0, imgW: 28, imgH: 28,
+  state: 'starting' as RunState, detail: '', model: null as VaeConfig | null, testCount: 0, imgW: 28, imgH: 28, classes: 0,
   step: 0, loss: NaN, epoch: 1, rate: 0, pickNext: 'a' as 'a' | 'b',
 };
 
@@ -34,7 +34,7 @@ const send = (m: ToWorker, transfer: Transferable[] = []) => worker?.postMessage
 function sizeCanvases(): void {
   for (const v of VIEW_NAMES) {
     const el = document.querySelector<HTMLCanvasElement>(`canvas[data-view="${v}"]`)!;
-    const { width, height } = canvasSize(gridSpec(v, ui.imgW, ui.imgH));
+    const { width, height } = canvasSize(gridSpec(v, ui.imgW, ui.imgH, ui.classes));
     // The worker owns the pixel size; CSS only caps the display size at 1:1 and keeps the aspect.
     el.style.maxWidth = `${width}px`;
     el.style.aspectRatio = `${width} / ${height}`;
@@ -75,6 +75,19 @@ function updateStatus(): void {
   statusEl.dataset.state = ui.state;
 }
 
+/** Fills the class pickers of a conditional model's manifold and interpolation, or hides them. */
+function showClassPickers(c: VaeConfig): void {
+  const fill = (id: string, first: string | null) => {
+    const select = $<HTMLSelectElement>(id);
+    const options = Array.from({ length: c.classes }, (_, k) => new Option(String(k), String(k)));
+    select.replaceChildren(...(first ? [new Option(first, '')] : []), ...options);
+  };
+  fill('manifold-class', null);
+  fill('interp-class', 'the first image’s label');
+  document.querySelectorAll<HTMLElement>('.class-control').forEach((el) => (el.hidden = c.classes === 0));
+  if (c.latent !== 2) $('manifold-class').closest<HTMLElement>('.class-control')!.hidden = true;
+}
+
 function resetViews(): void {
   charts.clear();
   scatter.clear();
@@ -107,10 +120,19 @@ function onMessage(m: FromWorker): void {
       ui.model = m.config;
       writeConfig(form, m.config);
       charts.useLogScale(m.config.likelihood === 'bernoulli');
+      charts.useObjective(m.config.objective, m.config.samples);
+      if (ui.classes !== m.config.classes) {
+        ui.classes = m.config.classes;
+        sizeCanvases();
+      }
+      showClassPickers(m.config);
+      $('samples-note').textContent = m.config.classes
+        ? `One row per class, ${m.config.classes > MAX_CLASS_ROWS ? `the first ${MAX_CLASS_ROWS} of ${m.config.classes}` : `0 to ${m.config.classes - 1}`} from the top; each column decodes one fixed z ~ N(0, I) with every class, so the rows show what the label controls and the columns what z does.`
+        : '64 fixed draws z ~ N(0, I), decoded by the current weights.';
       const arch = [m.config.inputDim, ...m.config.hidden, m.config.latent].join('-');
       $('summary').textContent = `${$('summary').textContent?.split('\n')[0] ?? ''}\nModel ${arch}, ${m.config.likelihood}, ${m.params.toLocaleString('en')} parameters, batch ${m.batch}`;
       $('manifold-note').textContent = m.config.latent === 2
-        ? 'Decoded grid of z through the inverse Gaussian CDF (Kingma & Welling, figs. 4–5).'
+        ? `Decoded grid of z through the inverse Gaussian CDF (Kingma & Welling, figs. 4–5)${m.config.classes ? ', all of the class chosen below' : ''}.`
         : `Shown for latent size 2 only (this model has ${m.config.latent}); reset and set latent size 2 to see it.`;
       break;
     }
@@ -129,7 +151,12 @@ function onMessage(m: FromWorker): void {
       const r = m.report;
       charts.addEpoch(r);
       const lines = ($('summary').textContent ?? '').split('\n').slice(0, 2);
-      lines.push(`Epoch ${r.epoch}: train −ELBO ${r.train.loss.toFixed(2)}, test −ELBO ${r.test.loss.toFixed(2)} (rec ${r.test.rec.toFixed(2)}, KL ${r.test.kl.toFixed(2)}), ${r.seconds.toFixed(1)} s`);
+      // The IWAE objective reports its bound; for the ELBO, rec + KL is the -ELBO even when β,
+      // warm-up or free bits change what is optimised.
+      const train = ui.model.objective === 'iwae'
+        ? `train IWAE bound (K=${ui.model.samples}) ${r.train.loss.toFixed(2)}`
+        : `train −ELBO ${(r.train.rec + r.train.kl).toFixed(2)}`;
+      lines.push(`Epoch ${r.epoch}: ${train}, test −ELBO ${r.test.loss.toFixed(2)} (rec ${r.test.rec.toFixed(2)}, KL ${r.test.kl.toFixed(2)}), ${r.seconds.toFixed(1)} s`);
       $('summary').textContent = lines.join('\n');
       break;
     }
@@ -139,7 +166,7 @@ function onMessage(m: FromWorker): void {
     case 'interpolation':
       $<HTMLInputElement>('interp-a').value = String(m.a);
       $<HTMLInputElement>('interp-b').value = String(m.b);
-      $('interp-labels').textContent = `digit ${m.labels[0]} → digit ${m.labels[1]}`;
+      $('interp-labels').textContent = `digit ${m.labels[0]} → digit ${m.labels[1]}${m.decodedAs === null ? '' : `, decoded as class ${m.decodedAs}`}`;
       break;
     case 'saved': {
       const url = URL.createObjectURL(new Blob([m.bytes], { type: 'application/octet-stream' }));
@@ -212,6 +239,10 @@ $<HTMLInputElement>('idx-files').onchange = (e) => void files.add((e.target as H
 // Interpolation endpoints: the number fields, a random pair, or a click on a test image.
 const interpolate = () => send({ type: 'interpolate', a: Number($<HTMLInputElement>('interp-a').value), b: Number($<HTMLInputElement>('interp-b').value) });
 $('interp-a').onchange = $('interp-b').onchange = interpolate;
+// Class pickers of a conditional model ('' in the interpolation's: each pair's first label).
+const classOf = (id: string) => ($<HTMLSelectElement>(id).value === '' ? null : Number($<HTMLSelectElement>(id).value));
+$('manifold-class').onchange = () => send({ type: 'view-class', view: 'manifold', label: classOf('manifold-class') });
+$('interp-class').onchange = () => send({ type: 'view-class', view: 'interpolation', label: classOf('interp-class') });
 button('interp-random').onclick = () => {
   const n = Math.max(2, ui.testCount);
   $<HTMLInputElement>('interp-a').value = String(Math.floor(Math.random() * n));

@@ -67,6 +67,12 @@ function walk(ms: number, latent: number): Float32Array {
   return z;
 }
 
+/** Labels for a conditional model's decoder: image k shows class k (modulo the class count); none otherwise. */
+function classes(vae: VAE): Uint32Array | undefined {
+  const n = vae.config.classes;
+  return n ? Uint32Array.from({ length: COUNT }, (_, k) => k % n) : undefined;
+}
+
 /**
  * Where frames go: normally a WebGPU context on the page's canvas. With ?present=bitmap, a detached
  * OffscreenCanvas whose frames are handed to the page's canvas as ImageBitmaps (still GPU images),
@@ -113,7 +119,7 @@ async function main(): Promise<void> {
   let shown: { vae: VAE; buffer: GPUBuffer; bindGroup: GPUBindGroup } | null = null;
   let drawing: Promise<void> | null = null;
   async function show(vae: VAE): Promise<void> {
-    const buffer = await vae.decodeToBuffer(walk(0, vae.config.latent));
+    const buffer = await vae.decodeToBuffer(walk(0, vae.config.latent), classes(vae));
     const old = shown;
     shown = { vae, buffer, bindGroup: device.createBindGroup({ layout, entries: [{ binding: 0, resource: { buffer } }] }) };
     await drawing; // let a frame that uses the old model finish first
@@ -123,7 +129,7 @@ async function main(): Promise<void> {
   // Our loop. One frame = the decoder's compute work, then our render pass, on the same queue.
   let frames = 0;
   async function draw(m: NonNullable<typeof shown>, now: number): Promise<void> {
-    const buffer = await m.vae.decodeToBuffer(walk(now, m.vae.config.latent)); // submits; reads nothing back
+    const buffer = await m.vae.decodeToBuffer(walk(now, m.vae.config.latent), classes(m.vae)); // submits; reads nothing back
     if (buffer !== m.buffer) throw new Error('the model moved its output buffer; rebuild the bind group');
     const encoder = device.createCommandEncoder({ label: 'embed:frame' });
     const pass = encoder.beginRenderPass({ colorAttachments: [{ view: output.view(), loadOp: 'clear', storeOp: 'store' }] });

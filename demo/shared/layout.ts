@@ -15,7 +15,7 @@ export interface GridSpec {
   gap: number;
 }
 
-/** Samples: 8x8. Reconstructions: 4 pairs of rows (originals above, reconstructions below). */
+/** Samples: 8x8 (a conditional model: 8 per class, one row per class). Reconstructions: 4 pairs of rows (originals above, reconstructions below). */
 export const GRID_TILES: Record<ViewName, { cols: number; rows: number; scale: number; gap: number }> = {
   samples: { cols: 8, rows: 8, scale: 2, gap: 2 },
   reconstructions: { cols: 8, rows: 8, scale: 2, gap: 2 },
@@ -28,8 +28,14 @@ export const RECON_COUNT = GRID_TILES.reconstructions.cols * (GRID_TILES.reconst
 /** Decoded steps between (and including) the two endpoints of the interpolation strip. */
 export const INTERP_STEPS = GRID_TILES.interpolation.cols - 2;
 
-export function gridSpec(view: ViewName, imgW: number, imgH: number): GridSpec {
-  return { ...GRID_TILES[view], imgW, imgH };
+/** Classes shown in a conditional model's samples view (one row each); further ones are left out. */
+export const MAX_CLASS_ROWS = 16;
+
+/** The grid of `view`; `classes` (a conditional model's class count) shapes the samples view. */
+export function gridSpec(view: ViewName, imgW: number, imgH: number, classes = 0): GridSpec {
+  const spec = { ...GRID_TILES[view], imgW, imgH };
+  if (view === 'samples' && classes > 0) spec.rows = Math.min(classes, MAX_CLASS_ROWS);
+  return spec;
 }
 
 export function canvasSize(g: GridSpec): { width: number; height: number } {

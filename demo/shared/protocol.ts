@@ -7,7 +7,18 @@ export interface Settings {
   latent: number;
   hidden: number[];
   likelihood: 'bernoulli' | 'gaussian';
+  /** Training objective: the ELBO, or the importance-weighted bound (IWAE). */
+  objective: 'elbo' | 'iwae';
+  /** z samples per example: L for the ELBO, K for IWAE. */
+  samples: number;
   beta: number;
+  /** Steps over which the KL weight ramps up linearly to beta (0: off). */
+  warmupSteps: number;
+  /** Nats of KL per latent dimension that go unpenalised (0: off). */
+  freeBits: number;
+  /** Condition encoder and decoder on the example's label (one class per distinct label). */
+  conditional: boolean;
+  binarize: 'none' | 'dynamic' | 'fixed';
   batch: number;
   lr: number;
   seed: number;
@@ -46,7 +57,7 @@ export interface LossChunk {
   /** Last step of the chunk (0-based) and the number of steps averaged. */
   step: number;
   steps: number;
-  /** Per-example means over the chunk: objective (rec + beta kl), reconstruction, KL. */
+  /** Per-example means over the chunk: the training objective (rec + weighted KL, or the IWAE bound), reconstruction, KL. */
   loss: number;
   rec: number;
   kl: number;
@@ -70,6 +81,8 @@ export type ToWorker =
   | { type: 'save' }
   | { type: 'load'; bytes: ArrayBuffer; fileName: string; settings: Settings; data: DataSource }
   | { type: 'interpolate'; a: number; b: number }
+  /** Class decoded by the manifold or the interpolation of a conditional model (null: the first endpoint's own label, for the interpolation). */
+  | { type: 'view-class'; view: 'manifold' | 'interpolation'; label: number | null }
   | { type: 'recover' }
   | { type: 'debug-lose-device' };
 
@@ -81,6 +94,7 @@ export type FromWorker =
   | { type: 'progress'; chunks: LossChunk[]; epoch: number; examplesPerSecond: number }
   | { type: 'epoch'; report: EpochReport }
   | { type: 'latents'; mu: Float32Array; labels: Uint8Array }
-  | { type: 'interpolation'; a: number; b: number; labels: [number, number] }
+  /** decodedAs: the class the path was decoded as (conditional models), else null. */
+  | { type: 'interpolation'; a: number; b: number; labels: [number, number]; decodedAs: number | null }
   | { type: 'saved'; bytes: ArrayBuffer; step: number }
   | { type: 'error'; kind: ErrorKind; message: string; snapshotStep?: number };

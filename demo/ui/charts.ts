@@ -1,6 +1,8 @@
 // Training curves with uPlot: -ELBO (train per chunk of steps, test per epoch), its two terms, and
-// throughput. Messages arrive every few steps; the charts redraw at most a few times a second on
-// an animation frame, so plotting never competes with the page's input handling.
+// throughput. A model trained on the IWAE bound plots that bound for training (what it optimises
+// and reports) beside the test -ELBO. Messages arrive every few steps; the charts redraw at most
+// a few times a second on an animation frame, so plotting never competes with the page's input
+// handling.
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { EpochReport, LossChunk } from '../shared/protocol';
@@ -48,6 +50,7 @@ export class Charts {
   private terms!: uPlot;
   private speed!: uPlot;
   private log = true;
+  private objective: { name: 'elbo' | 'iwae'; samples: number } = { name: 'elbo', samples: 1 };
   private pending = false;
   private lastDraw = 0;
 
@@ -63,7 +66,9 @@ export class Charts {
 
   private build(): void {
     const { els, log } = this;
-    this.elbo = makeChart(els.elbo, '−ELBO (nats per image)', [lineSeries('train', COLORS.train), lineSeries('test', COLORS.test, true)], log);
+    this.elbo = this.objective.name === 'iwae'
+      ? makeChart(els.elbo, 'Loss (nats per image)', [lineSeries(`train IWAE bound (K=${this.objective.samples})`, COLORS.train), lineSeries('test −ELBO', COLORS.test, true)], log)
+      : makeChart(els.elbo, '−ELBO (nats per image)', [lineSeries('train', COLORS.train), lineSeries('test', COLORS.test, true)], log);
     this.terms = makeChart(els.terms, 'Reconstruction and KL terms', [
       lineSeries('train rec', COLORS.rec), lineSeries('test rec', COLORS.rec, true),
       lineSeries('train KL', COLORS.kl), lineSeries('test KL', COLORS.kl, true),
@@ -83,9 +88,20 @@ export class Charts {
     this.draw();
   }
 
+  /** Names the training curve after the objective: the -ELBO, or the IWAE bound with K samples. */
+  useObjective(name: 'elbo' | 'iwae', samples: number): void {
+    if (name === this.objective.name && samples === this.objective.samples) return;
+    this.objective = { name, samples };
+    for (const chart of [this.elbo, this.terms, this.speed]) chart.destroy();
+    this.build();
+    this.draw();
+  }
+
   addChunks(chunks: LossChunk[], examplesPerSecond: number): void {
-    // The chart shows the true -ELBO (rec + KL) even when beta != 1 changes the training objective.
-    for (const c of chunks) this.train.push({ step: c.step + 1, loss: c.rec + c.kl, rec: c.rec, kl: c.kl });
+    // For the ELBO the chart shows the true -ELBO (rec + KL) even when beta, warm-up or free bits
+    // change the training objective; for IWAE, the bound the model trains on.
+    const iwae = this.objective.name === 'iwae';
+    for (const c of chunks) this.train.push({ step: c.step + 1, loss: iwae ? c.loss : c.rec + c.kl, rec: c.rec, kl: c.kl });
     const last = chunks[chunks.length - 1];
     if (last && examplesPerSecond > 0) this.rate.push([last.step + 1, examplesPerSecond]);
     this.schedule();

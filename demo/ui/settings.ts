@@ -9,9 +9,20 @@ export class SettingsError extends Error {
 }
 
 /** Small and fast on a software GPU; the page explains that a real GPU handles far larger ones. */
-export const DEFAULTS: Settings = { latent: 2, hidden: [256], likelihood: 'bernoulli', beta: 1, batch: 100, lr: 1e-3, seed: 0, subset: 6000 };
+export const DEFAULTS: Settings = {
+  latent: 2, hidden: [256], likelihood: 'bernoulli', objective: 'elbo', samples: 1, beta: 1, warmupSteps: 0, freeBits: 0,
+  conditional: false, binarize: 'none', batch: 100, lr: 1e-3, seed: 0, subset: 6000,
+};
 
 const field = (form: HTMLFormElement, name: string) => form.elements.namedItem(name) as HTMLInputElement | HTMLSelectElement;
+const checkbox = (form: HTMLFormElement, name: string) => form.elements.namedItem(name) as HTMLInputElement;
+
+/** The value of a select, which must be one of `allowed` (the form's own options always are). */
+function choice<T extends string>(form: HTMLFormElement, name: string, label: string, allowed: readonly T[]): T {
+  const v = field(form, name).value;
+  if (!allowed.includes(v as T)) throw new SettingsError(`${label} must be one of ${allowed.join(', ')} (got "${v}")`);
+  return v as T;
+}
 
 function int(form: HTMLFormElement, name: string, label: string, min: number, max: number): number {
   const raw = field(form, name).value.trim();
@@ -34,11 +45,29 @@ export function readSettings(form: HTMLFormElement): Settings {
     throw new SettingsError(`Hidden sizes must be one or more whole numbers from 1 to 4096 separated by commas, e.g. "256" or "512, 256" (got "${hiddenRaw}")`);
   }
   const likelihood = field(form, 'likelihood').value;
+  const objective = choice(form, 'objective', 'Objective', ['elbo', 'iwae'] as const);
+  // The library's limits: L up to 64 Monte Carlo samples, K up to 5000 importance samples.
+  const samples = objective === 'iwae'
+    ? int(form, 'samples', 'Samples per example (K) for IWAE', 1, 5000)
+    : int(form, 'samples', 'Samples per example (L) for the ELBO', 1, 64);
+  const beta = num(form, 'beta', 'β', (v) => v >= 0, 'a number ≥ 0 (1 gives the ELBO)');
+  const warmupSteps = int(form, 'warmupSteps', 'KL warm-up steps', 0, 10_000_000);
+  const freeBits = num(form, 'freeBits', 'Free bits', (v) => v >= 0, 'a number of nats per latent dimension ≥ 0 (0 turns them off)');
+  // The IWAE bound has no separate KL term for these to reweight.
+  if (objective === 'iwae' && (beta !== 1 || warmupSteps > 0 || freeBits > 0)) {
+    throw new SettingsError(`β, KL warm-up and free bits apply to the ELBO only: for IWAE set β to 1 and warm-up steps and free bits to 0 (got β ${beta}, warm-up ${warmupSteps}, free bits ${freeBits})`);
+  }
   return {
     latent: int(form, 'latent', 'Latent size', 1, 512),
     hidden,
     likelihood: likelihood === 'gaussian' ? 'gaussian' : 'bernoulli',
-    beta: num(form, 'beta', 'β', (v) => v >= 0, 'a number ≥ 0 (1 gives the ELBO)'),
+    objective,
+    samples,
+    beta,
+    warmupSteps,
+    freeBits,
+    conditional: checkbox(form, 'conditional').checked,
+    binarize: choice(form, 'binarize', 'Binarization', ['none', 'dynamic', 'fixed'] as const),
     batch: int(form, 'batch', 'Batch size', 1, 4096),
     lr: num(form, 'lr', 'Learning rate', (v) => v > 0 && v < 1, 'a number between 0 and 1, e.g. 0.001'),
     seed: int(form, 'seed', 'Seed', 0, 2 ** 31 - 1),
@@ -51,16 +80,25 @@ export function writeSettings(form: HTMLFormElement, s: Partial<Settings>): void
   set('latent', s.latent);
   set('hidden', s.hidden?.join(', '));
   set('likelihood', s.likelihood);
+  set('objective', s.objective);
+  set('samples', s.samples);
   set('beta', s.beta);
+  set('warmupSteps', s.warmupSteps);
+  set('freeBits', s.freeBits);
+  if (s.conditional !== undefined) checkbox(form, 'conditional').checked = s.conditional;
+  set('binarize', s.binarize);
   set('batch', s.batch);
   set('lr', s.lr);
   set('seed', s.seed);
   set('subset', s.subset);
 }
 
-/** Shows a loaded checkpoint's architecture in the form, so what you see is what is trained. */
+/** Shows a loaded checkpoint's architecture and objective in the form, so what you see is what is trained. */
 export function writeConfig(form: HTMLFormElement, c: VaeConfig): void {
-  writeSettings(form, { latent: c.latent, hidden: c.hidden, likelihood: c.likelihood, beta: c.beta });
+  writeSettings(form, {
+    latent: c.latent, hidden: c.hidden, likelihood: c.likelihood, objective: c.objective, samples: c.samples, beta: c.beta,
+    warmupSteps: c.warmupSteps, freeBits: c.freeBits, conditional: c.classes > 0, binarize: c.binarize,
+  });
 }
 
 /** Every field describes the model or its optimiser, fixed when the model is built: frozen while one exists. */

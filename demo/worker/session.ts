@@ -19,6 +19,13 @@ const yieldTask = () => new Promise<void>((resolve) => {
 
 const RATE_WINDOW_MS = 4000;
 
+/** Classes a conditional model needs for `data`: one per label value up to the largest (10 for digits). */
+export function classesOf(data: LoadedData): number {
+  let top = 0;
+  for (const split of [data.train, data.test]) for (const label of split.labels) top = Math.max(top, label);
+  return top + 1;
+}
+
 export function configFor(settings: Settings, data: LoadedData): Partial<VaeConfig> {
   const { rows, cols } = data.train;
   return {
@@ -26,6 +33,9 @@ export function configFor(settings: Settings, data: LoadedData): Partial<VaeConf
     likelihood: settings.likelihood, beta: settings.beta,
     // A fixed sigma of 1 on [0, 1] pixels barely rewards reconstruction; learn a global one instead.
     sigma: settings.likelihood === 'gaussian' ? 'learned' : 1,
+    objective: settings.objective, samples: settings.samples, warmupSteps: settings.warmupSteps, freeBits: settings.freeBits,
+    classes: settings.conditional ? classesOf(data) : 0,
+    binarize: settings.binarize,
   };
 }
 
@@ -96,6 +106,7 @@ export class Session {
     let lastYield = performance.now();
     while (!this.stopRequested) {
       if (this.stepInEpoch === 0) {
+        vae.epoch = this.epoch; // keys dynamic binarization: fresh pixels every epoch, as in the CLI
         this.trainData.setOrder(this.order.permutation(n));
         this.epochStart = performance.now();
       }

@@ -4,7 +4,10 @@
 // small results come back to the CPU: the latent means for the scatter plot and the two
 // interpolation endpoints. View work is serialised by a lock because the model's forward graphs
 // share their input/output buffers between calls of the same kind.
-import type { VAE } from '../../src/index';
+// A conditional model decodes every image with a class: the samples show one row per class, the
+// reconstructions and latent means use the test images' own labels, and the manifold and the
+// interpolation path use a class chosen on the page.
+import { Philox, type VAE } from '../../src/index';
 import { gridSpec, INTERP_STEPS, RECON_COUNT } from '../shared/layout';
 import { manifoldGrid } from '../shared/probit';
 import type { FromWorker, PresentMode, ViewName } from '../shared/protocol';
@@ -38,6 +41,11 @@ export class Views {
   private test: Split | null = null;
   private testX: Float32Array | null = null;
   private pair: [number, number] = [0, 1];
+  /** Classes of the model on show (0: unconditional); shapes the samples grid. */
+  private classes = 0;
+  private manifoldClass = 0;
+  /** Class the interpolation path is decoded as; null: the first endpoint's own label. */
+  private interpClass: number | null = null;
   private lastFast = { ms: 0, step: -Infinity };
   private lastSlow = { ms: 0, step: -Infinity };
   private lock: Promise<unknown> = Promise.resolve();
@@ -46,10 +54,16 @@ export class Views {
     this.grids = Object.fromEntries(VIEW_NAMES.map((v) => [v, new GridRenderer(createPresenter(canvases[v], mode), BACKGROUND)])) as Record<ViewName, GridRenderer>;
   }
 
-  /** Binds every view to `device` and the test split's image size; clears the pictures. */
-  attach(device: GPUDevice, test: Split | null, imgW = 28, imgH = 28): void {
+  /**
+   * Binds every view to `device`, the test split's image size and the model's class count (kept
+   * when not given, e.g. on a new device); clears the pictures and the class choices.
+   */
+  attach(device: GPUDevice, test: Split | null, classes = this.classes, imgW = 28, imgH = 28): void {
     this.device = device;
-    for (const v of VIEW_NAMES) this.grids[v].setup(device, gridSpec(v, test?.cols ?? imgW, test?.rows ?? imgH));
+    this.classes = classes;
+    this.manifoldClass = 0;
+    this.interpClass = null;
+    for (const v of VIEW_NAMES) this.grids[v].setup(device, gridSpec(v, test?.cols ?? imgW, test?.rows ?? imgH, classes));
     this.originals?.destroy();
     this.endpoints?.destroy();
     this.originals = this.endpoints = null;
@@ -91,6 +105,7 @@ export class Views {
 
   refresh(vae: VAE, all: boolean): Promise<void> {
     return this.exclusive(async () => {
+      this.matchClasses(vae);
       this.lastFast = { ms: performance.now(), step: vae.step };
       await this.drawSamples(vae);
       await this.drawReconstructions(vae);
@@ -102,17 +117,52 @@ export class Views {
     });
   }
 
+  /** Reshapes the samples grid if `vae` has another class count than the views were attached for. */
+  private matchClasses(vae: VAE): void {
+    if (vae.config.classes === this.classes || !this.device) return;
+    this.classes = vae.config.classes;
+    this.grids.samples.setup(this.device, gridSpec('samples', this.test?.cols ?? 28, this.test?.rows ?? 28, this.classes));
+  }
+
+  /** Chooses the class the manifold or the interpolation decodes (conditional models) and redraws it. */
+  setClass(vae: VAE | null, view: 'manifold' | 'interpolation', label: number | null): Promise<void> {
+    const valid = label !== null && Number.isInteger(label) && label >= 0 && label < this.classes ? label : null;
+    if (view === 'manifold') this.manifoldClass = valid ?? 0;
+    else this.interpClass = valid;
+    if (!vae || !vae.config.classes) return Promise.resolve();
+    return this.exclusive(() => (view === 'manifold' ? this.drawManifold(vae) : this.drawInterpolation(vae)));
+  }
+
   private async drawSamples(vae: VAE): Promise<void> {
-    const g = this.grids.samples, n = 64;
-    // Same seed on every call: the same 64 points z ~ N(0, I), decoded by the current weights.
-    g.draw([await vae.sampleToBuffer(n, vae.training.seed)], GridRenderer.sequence(gridSpec('samples', 1, 1), n));
+    const g = this.grids.samples;
+    if (!vae.config.classes) {
+      const n = 64;
+      // Same seed on every call: the same 64 points z ~ N(0, I), decoded by the current weights.
+      g.draw([await vae.sampleToBuffer(n, vae.training.seed)], GridRenderer.sequence(gridSpec('samples', 1, 1), n));
+      return;
+    }
+    // One row per class, one fixed z per column: across a column only the class changes, so the
+    // rows show what the label controls and the columns what the latent code does.
+    const spec = gridSpec('samples', 1, 1, vae.config.classes), Z = vae.config.latent;
+    // A CPU stream of the training seed (not the shuffle's, 1): the same codes on every refresh.
+    const prior = new Philox(vae.training.seed, 2);
+    const draws = Array.from({ length: spec.cols * Z }, () => prior.nextNormal());
+    const z = new Float32Array(spec.rows * spec.cols * Z), labels = new Uint32Array(spec.rows * spec.cols);
+    for (let r = 0; r < spec.rows; r++) {
+      for (let c = 0; c < spec.cols; c++) {
+        z.set(draws.slice(c * Z, (c + 1) * Z), (r * spec.cols + c) * Z);
+        labels[r * spec.cols + c] = r;
+      }
+    }
+    g.draw([await vae.decodeToBuffer(z, labels)], GridRenderer.sequence(spec, spec.rows * spec.cols));
   }
 
   private async drawReconstructions(vae: VAE): Promise<void> {
     if (!this.test || !this.originals) return;
     const { cols, rows } = gridSpec('reconstructions', 1, 1);
     const shown = Math.min(RECON_COUNT, this.test.count), D = this.test.rows * this.test.cols;
-    const out = await vae.reconstructToBuffer(this.testX!.subarray(0, shown * D));
+    const labels = vae.config.classes ? this.test.labels.subarray(0, shown) : undefined;
+    const out = await vae.reconstructToBuffer(this.testX!.subarray(0, shown * D), labels);
     const map = new Uint32Array(cols * rows).fill(EMPTY_TILE);
     for (let i = 0; i < shown; i++) {
       const r = Math.floor(i / cols) * 2, c = i % cols;
@@ -124,8 +174,9 @@ export class Views {
 
   private async drawManifold(vae: VAE): Promise<void> {
     if (vae.config.latent !== 2) return this.grids.manifold.draw([]);
-    const out = await vae.decodeToBuffer(manifoldGrid(MANIFOLD_N));
-    this.grids.manifold.draw([out], GridRenderer.sequence(gridSpec('manifold', 1, 1), MANIFOLD_N * MANIFOLD_N));
+    const n = MANIFOLD_N * MANIFOLD_N;
+    const out = await vae.decodeToBuffer(manifoldGrid(MANIFOLD_N), vae.config.classes ? new Uint32Array(n).fill(this.manifoldClass) : undefined);
+    this.grids.manifold.draw([out], GridRenderer.sequence(gridSpec('manifold', 1, 1), n));
   }
 
   /** Chooses the interpolation endpoints (test-set indices) and redraws the strip. */
@@ -145,26 +196,30 @@ export class Views {
     x.set(this.testX!.subarray(b * D, (b + 1) * D), D);
     this.endpoints?.destroy();
     this.endpoints = this.upload(x);
-    const { mu } = await vae.encode(x);
+    const ends = [this.test.labels[a], this.test.labels[b]] as [number, number];
+    const conditional = vae.config.classes > 0;
+    // Each endpoint is encoded with its own label; the path between them is decoded as one class.
+    const { mu } = await vae.encode(x, conditional ? ends : undefined);
+    const decodedAs = conditional ? (this.interpClass ?? ends[0]) : null;
     // Straight line between the two posterior means, endpoints included.
     const z = new Float32Array(INTERP_STEPS * Z);
     for (let s = 0; s < INTERP_STEPS; s++) {
       const t = s / (INTERP_STEPS - 1);
       for (let k = 0; k < Z; k++) z[s * Z + k] = (1 - t) * mu[k] + t * mu[Z + k];
     }
-    const out = await vae.decodeToBuffer(z);
+    const out = await vae.decodeToBuffer(z, decodedAs === null ? undefined : new Uint32Array(INTERP_STEPS).fill(decodedAs));
     const map = new Uint32Array(INTERP_STEPS + 2);
     map[0] = tile(1, 0);
     for (let s = 0; s < INTERP_STEPS; s++) map[s + 1] = tile(0, s);
     map[INTERP_STEPS + 1] = tile(1, 1);
     this.grids.interpolation.draw([out, this.endpoints], map);
-    this.post({ type: 'interpolation', a, b, labels: [this.test.labels[a], this.test.labels[b]] });
+    this.post({ type: 'interpolation', a, b, labels: ends, decodedAs });
   }
 
   /** Posterior means of the test examples for the scatter plot (2-D latents only). */
   private async postLatents(vae: VAE): Promise<void> {
     if (!this.test || vae.config.latent !== 2) return;
-    const { mu } = await vae.encode(this.testX!);
+    const { mu } = await vae.encode(this.testX!, vae.config.classes ? this.test.labels : undefined);
     const labels = this.test.labels.slice();
     this.post({ type: 'latents', mu, labels }, [mu.buffer, labels.buffer]);
   }

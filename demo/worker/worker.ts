@@ -4,7 +4,7 @@
 import { acquireBrowserDevice, describeAdapter, readCheckpoint, DataError, type AcquiredDevice } from '../../src/index';
 import type { DataSource, ErrorKind, FromWorker, RunState, Settings, ToWorker } from '../shared/protocol';
 import { loadData, type LoadedData } from './data';
-import { Session } from './session';
+import { classesOf, Session } from './session';
 import { Views } from './views';
 
 /** The parts of DedicatedWorkerGlobalScope used here (the project compiles against the DOM lib). */
@@ -103,10 +103,13 @@ async function build(settings: Settings, source: DataSource, loaded?: { bytes: U
   if (ck && ck.config.inputDim !== rows * cols) {
     throw new DataError(`${loaded!.name} was trained on ${ck.config.imageShape.join('x')} images but ${data.name} has ${rows}x${cols} images; choose the dataset it was trained on`);
   }
+  if (ck && ck.config.classes > 0 && classesOf(data) > ck.config.classes) {
+    throw new DataError(`${loaded!.name} is conditional on labels 0 to ${ck.config.classes - 1} but ${data.name} has labels up to ${classesOf(data) - 1}; choose the dataset it was trained on`);
+  }
   post({ type: 'dataset', name: data.name, train: data.train.count, test: data.test.count, rows, cols });
   setState('loading', 'Compiling the model’s shaders…');
   const s = await Session.create(acquired!, settings, data, views!, post, ck);
-  views!.attach(acquired!.device, data.test);
+  views!.attach(acquired!.device, data.test, s.vae.config.classes);
   built = { settings, data };
   post({ type: 'model', config: s.vae.config, params: s.vae.layout.paramCount, batch: s.vae.training.batch });
   // Draw the starting point (and compile the views' graphs now rather than mid-training).
@@ -167,6 +170,8 @@ async function handle(msg: ToWorker): Promise<void> {
     }
     case 'interpolate':
       return views?.interpolate(session?.vae ?? null, msg.a, msg.b);
+    case 'view-class':
+      return views?.setClass(session?.vae ?? null, msg.view, msg.label);
     case 'recover': {
       setState('loading', 'Starting a new GPU device…');
       await replaceDevice();

@@ -1,6 +1,7 @@
 // The demo in a real browser: train a small model on MNIST, check that the loss falls and the
 // GPU-drawn views fill in, save the model and load it back (same pictures), open the page's file
-// in Node and the Node library's file in the page (same numbers), and recover from a lost device.
+// in Node and the Node library's file in the page (same numbers), recover from a lost device, and
+// train a conditional model whose samples show one row per digit class.
 // The tests of this file run in order on one page: each builds on the state the last one left.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -64,8 +65,8 @@ async function shot(page: Page, testid: string): Promise<Picture> {
  * The grey level of every image pixel of every tile of a grid view, sampled at the pixel's
  * centre: immune to the sub-pixel offsets a screenshot of a scrolled page can have.
  */
-function imagePixels(p: Picture, view: ViewName): Uint8Array {
-  const spec = gridSpec(view, 28, 28);
+function imagePixels(p: Picture, view: ViewName, classes = 0): Uint8Array {
+  const spec = gridSpec(view, 28, 28, classes);
   const scale = p.width / canvasSize(spec).width;
   const out = new Uint8Array(spec.cols * spec.rows * 784);
   for (let row = 0, k = 0; row < spec.rows; row++) {
@@ -80,8 +81,8 @@ function imagePixels(p: Picture, view: ViewName): Uint8Array {
 }
 
 /** Largest grey-level difference between two pictures of a grid view, image pixel by image pixel. */
-function gridDifference(a: Picture, b: Picture, view: ViewName): number {
-  const x = imagePixels(a, view), y = imagePixels(b, view);
+function gridDifference(a: Picture, b: Picture, view: ViewName, classes = 0): number {
+  const x = imagePixels(a, view, classes), y = imagePixels(b, view, classes);
   let max = 0;
   for (let i = 0; i < x.length; i++) max = Math.max(max, Math.abs(x[i] - y[i]));
   return max;
@@ -196,6 +197,61 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
     await paused(page, 'Restored the weights saved at step 0');
     expect(await error.isHidden()).toBe(true);
     expect(gridDifference(await shot(page, 'reconstructions'), reconstructions, 'reconstructions')).toBeLessThanOrEqual(1);
+  });
+
+  it('a conditional model draws one row of samples per digit class, and its file loads back', async () => {
+    const from = log.length;
+    if (await page.isEnabled('[data-testid=reset]')) await page.click('[data-testid=reset]'); // a model from the tests above
+    await waitForStatus(page, 'Ready');
+    for (const [name, value] of Object.entries(SMALL)) await page.fill(`[name=${name}]`, value);
+    await page.check('[name=conditional]');
+    await page.click('[data-testid=start]');
+    await atStep(page, STEPS);
+    await page.click('[data-testid=pause]');
+    await paused(page);
+    const samples = await shot(page, 'samples');
+    await page.locator('[data-testid=samples]').screenshot({ path: resolve(OUT, 'demo-conditional-samples.png') });
+
+    // Each row holds one class and each column one z, so the rows' mean images must be drawn,
+    // differ from one another, and most samples must lie nearer their own row's mean than any
+    // other's (a model that ignored its label would draw ten equal rows: chance is 1 in 10).
+    const px = imagePixels(samples, 'samples', 10), cols = 8, D = 784;
+    const means = Array.from({ length: 10 }, (_, r) => {
+      const m = new Float64Array(D);
+      for (let c = 0; c < cols; c++) for (let q = 0; q < D; q++) m[q] += px[(r * cols + c) * D + q] / cols;
+      return m;
+    });
+    const rms = (a: ArrayLike<number>, b: ArrayLike<number>, at = 0) => {
+      let sum = 0;
+      for (let q = 0; q < D; q++) sum += (a[at + q] - b[q]) ** 2;
+      return Math.sqrt(sum / D);
+    };
+    let closest = Infinity, ownRow = 0;
+    for (let r = 0; r < 10; r++) {
+      expect(rms(means[r], new Float64Array(D)), `row ${r} is blank`).toBeGreaterThan(20);
+      for (let s = 0; s < r; s++) closest = Math.min(closest, rms(means[r], means[s]));
+      for (let c = 0; c < cols; c++) {
+        const d = means.map((m) => rms(px, m, (r * cols + c) * D));
+        if (d.indexOf(Math.min(...d)) === r) ownRow++;
+      }
+    }
+    console.log(`e2e: conditional samples: closest row means ${closest.toFixed(1)} grey levels apart (RMS); ${ownRow} of 80 samples nearest their own row's mean`);
+    expect(closest).toBeGreaterThan(8);
+    expect(ownRow).toBeGreaterThanOrEqual(40);
+    expect(await page.locator('[data-testid=error]').isHidden()).toBe(true);
+
+    // Save, reset and load: the file brings back the conditional model and the same grid.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=save]')]);
+    const path = resolve(OUT, 'demo-conditional.safetensors');
+    await download.saveAs(path);
+    await page.click('[data-testid=reset]');
+    await waitForStatus(page, 'Ready');
+    await page.uncheck('[name=conditional]');
+    await page.setInputFiles('[data-testid=load]', path);
+    await paused(page, 'Loaded demo-conditional.safetensors');
+    expect(await page.isChecked('[name=conditional]')).toBe(true);
+    expect(gridDifference(await shot(page, 'samples'), samples, 'samples', 10)).toBeLessThanOrEqual(1);
+    expect(log.slice(from).filter((m) => /error/i.test(m))).toEqual([]);
   });
 
   it('the default presentation (a WebGPU context on each transferred canvas) runs without WebGPU errors', async () => {
