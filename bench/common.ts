@@ -63,6 +63,9 @@ export interface StepRecord {
   /** GPU memory held: everything, and the resident training data within it. */
   gpu_bytes: number | null;
   data_bytes: number;
+  /** Bytes planned for the step's activation tensors and bytes saved by reusing memory (ours; null for TF.js). */
+  planned_bytes: number | null;
+  saved_bytes: number | null;
   /** Per-step times (TF.js) or per-step means of each block (ours) the median is taken over. */
   samples_ms: number[];
   steps_per_sample: number;

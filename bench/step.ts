@@ -103,6 +103,7 @@ export async function prepareOursStep(ctx: RunContext, opts: BenchOptions): Prom
         submits: ctx.counter.active ? counted.submits : 1,
         dispatches_counted: ctx.counter.active ? counted.dispatches : null,
         gpu_bytes: p.vae.allocatedBytes, data_bytes: p.dataBytes,
+        ...(await p.vae.trainMemory().then((m) => ({ planned_bytes: m.plannedBytes, saved_bytes: m.savedBytes }))),
         samples_ms: samples.map((x) => round(x)), steps_per_sample: opts.steps, warmup: opts.warmup,
         loss: loss === null ? null : round(loss, 3),
       };

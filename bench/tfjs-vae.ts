@@ -140,6 +140,7 @@ export async function prepareTfjsStep(tf: Tf, ctx: RunContext, opts: BenchOption
         dispatches_counted: ctx.counter.active ? counted.dispatches : null,
         gpu_bytes: allocated === null ? null : allocated - (gpuBytes(before) ?? 0),
         data_bytes: n * D * 4,
+        planned_bytes: null, saved_bytes: null,
         samples_ms: samples.map((x) => round(x)), steps_per_sample: 1, warmup: opts.warmup,
         loss: Number.isFinite(loss) ? round(loss, 3) : null,
       };

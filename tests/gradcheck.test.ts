@@ -22,7 +22,7 @@ const cases: [string, Partial<VaeConfig>, number][] = [
   ['gaussian learned global sigma, leaky_relu, L=3', { inputDim: 8, hidden: [6], latent: 3, activation: 'leaky_relu', likelihood: 'gaussian', sigma: 'learned', samples: 3 }, 4],
   ['gaussian fixed sigma 0.5, sigmoid', { inputDim: 7, hidden: [5], latent: 2, activation: 'sigmoid', likelihood: 'gaussian', sigma: 0.5 }, 5],
   ['ELBO with KL warm-up over 4 steps and beta 2', { inputDim: 9, hidden: [6], latent: 3, activation: 'tanh', beta: 2, warmupSteps: 4 }, 6],
-  ['ELBO with free bits 0.05', { inputDim: 9, hidden: [6], latent: 4, activation: 'tanh', freeBits: 0.05 }, 7],
+  ['ELBO with free bits 0.18 (two dimensions under the floor, two over)', { inputDim: 9, hidden: [6], latent: 4, activation: 'tanh', freeBits: 0.18 }, 7],
   ['IWAE K=1', { inputDim: 8, hidden: [6], latent: 2, activation: 'tanh', objective: 'iwae', samples: 1 }, 8],
   ['IWAE K=5', { inputDim: 8, hidden: [6], latent: 2, activation: 'tanh', objective: 'iwae', samples: 5 }, 9],
   ['IWAE K=50, gaussian learned sigma', { inputDim: 6, hidden: [5], latent: 2, activation: 'softplus', objective: 'iwae', samples: 50, likelihood: 'gaussian', sigma: 'learned' }, 10],
@@ -94,6 +94,11 @@ describe('gradient of the training loss w.r.t. every parameter tensor (GPU vs fl
       const s = await secondStep(partial, seed);
       const ref = refLoss(s);
       expect(Math.abs(s.loss - ref)).toBeLessThan(1e-4 * Math.abs(ref) + 1e-4);
+      if (s.config.freeBits > 0) {
+        // The case must exercise both sides of the floor: some dimensions under it, some over.
+        const perDim = vaeLossRef(s.config as RefConfig, s.params, { x: s.x, labels: s.labels, eps: s.eps, batch: B, valid: VALID, klWeight: s.klWeight }).klPerDim!;
+        expect(perDim.some((v) => v < s.config.freeBits) && perDim.some((v) => v > s.config.freeBits), `KL per dim ${Array.from(perDim)}`).toBe(true);
+      }
       for (const r of compareGradients(s, seed)) expectClose(r.got, r.fd, TOL, `${label}: d loss / d ${r.name}`);
     });
   }

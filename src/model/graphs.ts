@@ -18,6 +18,7 @@ import type { ModelParts } from './build';
 import type { KernelChoice } from './kernels';
 import type { Backward, Grad, Module, Recorder } from './module';
 import { ElboObjective } from './objectives/elbo';
+import type { Objective } from './objectives/objective';
 
 export type GraphKind = 'train' | 'eval' | 'encode' | 'decode' | 'reconstruct' | 'sample' | 'iwae-eval';
 
@@ -57,6 +58,8 @@ export interface Plan {
   output: Tensor;
   /** Every named tensor of the graph, for inspection and tests. */
   tensors: Record<string, Tensor>;
+  /** The objective whose record this graph writes (train and eval). */
+  objective: Objective | null;
 }
 
 class GraphRecorder implements Recorder {
@@ -134,9 +137,9 @@ class Walk {
     return this.parts.likelihood.images(this.g, out, true);
   }
 
-  plan(input: Tensor | null, output: Tensor, samples: number): Plan {
+  plan(input: Tensor | null, output: Tensor, samples: number, objective: Objective | null = null): Plan {
     output.pinned = true;
-    return { kind: this.kind, rows: this.rows, samples, graph: this.g.graph, input, condition: this.g.condition, output, tensors: this.g.tensors };
+    return { kind: this.kind, rows: this.rows, samples, graph: this.g.graph, input, condition: this.g.condition, output, tensors: this.g.tensors, objective };
   }
 }
 
@@ -178,8 +181,9 @@ const WALKS: Record<GraphKind, (w: Walk) => Plan> = {
     const samples = evalSamples(w.parts);
     const f = forwardThrough(w, samples);
     const { sampler, likelihood } = w.parts;
-    new ElboObjective(samples, false).record(w.g, f, { sampler, likelihood, targets: targetsOf(w.ctx), gradients: false });
-    return w.plan(f.x, f.out, samples);
+    const objective = new ElboObjective(samples, false);
+    objective.record(w.g, f, { sampler, likelihood, targets: targetsOf(w.ctx), gradients: false });
+    return w.plan(f.x, f.out, samples, objective);
   },
   'iwae-eval'(w) {
     const samples = w.opts.samples ?? 1;
@@ -203,7 +207,7 @@ const WALKS: Record<GraphKind, (w: Walk) => Plan> = {
     w.g.graph.add(optimizerStep({ kind: w.ctx.optimizer, count: layout.totalFloats }), {
       params: b.stepParams, p: b.params, g: b.grads, ...(adam ? { m: b.moment1, v: b.moment2 } : {}),
     });
-    return w.plan(f.x, f.out, objective.samples);
+    return w.plan(f.x, f.out, objective.samples, objective);
   },
 };
 

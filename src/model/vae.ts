@@ -320,8 +320,7 @@ export class VAE {
       plan.graph.encode(enc);
       this.device.queue.submit([enc.finish()]);
     }
-    const [rec, kl, n] = await readFloats(this.device, this.buffers.accum, 0, 4);
-    return { loss: (rec + kl) / n, rec: rec / n, kl: kl / n, examples: n };
+    return plan.objective!.summarize(await readFloats(this.device, this.buffers.accum, 0, 4));
   }
 
   /** Importance-weighted estimate of -log p(x) over a resident dataset (Burda et al. 2015); see iwae-eval.ts. */

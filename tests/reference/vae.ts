@@ -93,7 +93,7 @@ export interface LossInput {
 }
 
 /** The training loss of one step, as the objective defines it, and its parts. */
-export function vaeLossRef(c: RefConfig, p: RefParams, inp: LossInput): { loss: number; rec: number; kl: number } {
+export function vaeLossRef(c: RefConfig, p: RefParams, inp: LossInput): { loss: number; rec: number; kl: number; klPerDim?: Float64Array } {
   const { batch: B, valid } = inp;
   const D = c.inputDim, Z = c.latent, S = c.samples;
   const mulv = new Float64Array(B * 2 * Z);
@@ -115,5 +115,5 @@ export function vaeLossRef(c: RefConfig, p: RefParams, inp: LossInput): { loss: 
     return { loss: r.loss, rec: r.recMean, kl: r.klMean };
   }
   const r = elboObjectiveRef({ ...common, klWeight: inp.klWeight, freeBits: c.freeBits });
-  return { loss: r.loss, rec: r.recMean, kl: r.klMean };
+  return { loss: r.loss, rec: r.recMean, kl: r.klMean, klPerDim: r.klPerDim };
 }

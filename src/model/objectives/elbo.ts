@@ -5,7 +5,7 @@
 // Kernels: shaders/likelihood.ts, shaders/elbo.ts. Reference: tests/reference/objectives.ts.
 import { elboReduce, klDivergence, klFreeBits } from '../../../shaders/elbo';
 import type { Recorder } from '../module';
-import type { GradientSeeds, Objective, ObjectiveInputs } from './objective';
+import type { EvalTotals, GradientSeeds, Objective, ObjectiveInputs } from './objective';
 
 export class ElboObjective implements Objective {
   readonly name = 'elbo' as const;
@@ -27,5 +27,11 @@ export class ElboObjective implements Objective {
       params: g.stepParams, rec, kl, ...(klDims ? { kl_dims: klDims } : {}), history: targets.history, accum: targets.accum,
     });
     return gradients ? { dout: dout!, dqDirect: dqDirect!, dzDirect: null } : null;
+  }
+
+  /** accum = (rec sum / L, kl sum, n, batches): the -ELBO (KL weight 1) and its parts per example. */
+  summarize(accum: Float32Array): EvalTotals {
+    const [rec, kl, n] = accum;
+    return { loss: (rec + kl) / n, rec: rec / n, kl: kl / n, examples: n };
   }
 }
