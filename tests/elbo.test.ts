@@ -7,28 +7,13 @@ import { elboReduce, klDivergence, klFreeBits } from '../shaders/elbo';
 import { likelihoodRows } from '../shaders/likelihood';
 import type { PosteriorLayout } from '../shaders/reparam';
 import { encodeStepParams, type StepParams } from '../src/step-params';
-import { expectClose, f32, mismatches, testData } from './helpers/compare';
+import { expectClose, expectScaled, f32, mismatches, scaledMismatches, testData } from './helpers/compare';
 import { runKernels } from './helpers/gpu';
 import { likelihoodRowsRef } from './reference/likelihood';
 import { elboObjectiveRef } from './reference/objectives';
-import { klTermRef, mulvLayout, mulvToQ, offsetLayout } from './reference/reparam';
+import { klTermRef, LAYOUTS, mulvLayout, mulvToQ, offsetLayout, SENTINEL, type LayoutName } from './reference/reparam';
 
 const params = (p: Partial<StepParams>) => new Uint32Array(encodeStepParams(p));
-/** Fills the columns of q and dq_direct that are neither mu nor logvar, which kernels must not touch. */
-const SENTINEL = 42;
-const LAYOUTS = { model: mulvLayout, offset: offsetLayout };
-type LayoutName = keyof typeof LAYOUTS;
-
-/** |got - ref| <= tol * scale element-wise (scale 0 means tol absolutely). */
-function scaledMismatches(got: ArrayLike<number>, ref: ArrayLike<number>, scale: ArrayLike<number>, tol: number): string[] {
-  const s = (i: number) => scale[i] || 1;
-  return mismatches(Array.from(got, (v, i) => v / s(i)), Array.from(ref, (v, i) => v / s(i)), { atol: tol, rtol: 0 });
-}
-
-function expectScaled(got: ArrayLike<number>, ref: ArrayLike<number>, scale: ArrayLike<number>, tol: number, label: string) {
-  const bad = scaledMismatches(got, ref, scale, tol);
-  expect(bad, `${label}: |got - ref| <= ${tol} * scale\n${bad.join('\n')}`).toEqual([]);
-}
 
 /** |e^lv| with room for WGSL's exp, accurate to 3 + 2|x| ULP: relative error grows with |lv|. */
 const expMagnitude = (lv: number) => Math.exp(lv) * (1 + Math.abs(lv) / 4);

@@ -7,27 +7,12 @@ import { klDivergence } from '../shaders/elbo';
 import { iwaeChunk, iwaeReduce, iwaeWeights } from '../shaders/iwae';
 import type { PosteriorLayout } from '../shaders/reparam';
 import { encodeStepParams, type StepParams } from '../src/step-params';
-import { expectClose, f32, mismatches, testData } from './helpers/compare';
+import { expectClose, expectScaled, f32, mismatches, scaledMismatches, testData } from './helpers/compare';
 import { runKernels } from './helpers/gpu';
 import { iwaeObjectiveRef, logSumExpRef } from './reference/objectives';
-import { mulvLayout, mulvToQ, offsetLayout, reparamForwardRef, type ReparamDims } from './reference/reparam';
+import { LAYOUTS, mulvToQ, reparamForwardRef, SENTINEL, type LayoutName, type ReparamDims } from './reference/reparam';
 
 const params = (p: Partial<StepParams>) => new Uint32Array(encodeStepParams(p));
-/** Fills what kernels must not touch: the columns of q and dq_direct that are neither mu nor logvar. */
-const SENTINEL = 42;
-const LAYOUTS = { model: mulvLayout, offset: offsetLayout };
-type LayoutName = keyof typeof LAYOUTS;
-
-/** |got - ref| <= tol * scale element-wise (scale 0 means tol absolutely). */
-function scaledMismatches(got: ArrayLike<number>, ref: ArrayLike<number>, scale: ArrayLike<number>, tol: number): string[] {
-  const s = (i: number) => scale[i] || 1;
-  return mismatches(Array.from(got, (v, i) => v / s(i)), Array.from(ref, (v, i) => v / s(i)), { atol: tol, rtol: 0 });
-}
-
-function expectScaled(got: ArrayLike<number>, ref: ArrayLike<number>, scale: ArrayLike<number>, tol: number, label: string) {
-  const bad = scaledMismatches(got, ref, scale, tol);
-  expect(bad, `${label}: |got - ref| <= ${tol} * scale\n${bad.join('\n')}`).toEqual([]);
-}
 
 interface Batch {
   d: ReparamDims;

@@ -5,22 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import { type GaussianScale, type LikelihoodRowsParams, likelihoodRows } from '../shaders/likelihood';
 import { encodeStepParams, type StepParams } from '../src/step-params';
-import { expectClose, f32, mismatches, testData } from './helpers/compare';
+import { expectClose, expectScaled, f32, mismatches, scaledMismatches, testData } from './helpers/compare';
 import { runKernels } from './helpers/gpu';
 import { likelihoodLossRef, likelihoodRowsRef, logSigmaGradRef, type LikelihoodRefInput, rowScaleRef } from './reference/likelihood';
 
 const params = (p: Partial<StepParams>) => new Uint32Array(encodeStepParams(p));
-
-/** got / scale against ref / scale, i.e. |got - ref| <= tol * scale element-wise (scale 0: absolute). */
-function scaledMismatches(got: ArrayLike<number>, ref: ArrayLike<number>, scale: ArrayLike<number>, tol: number): string[] {
-  const s = (i: number) => scale[i] || 1;
-  return mismatches(Array.from(got, (v, i) => v / s(i)), Array.from(ref, (v, i) => v / s(i)), { atol: tol, rtol: 0 });
-}
-
-function expectScaled(got: ArrayLike<number>, ref: ArrayLike<number>, scale: ArrayLike<number>, tol: number, label: string) {
-  const bad = scaledMismatches(got, ref, scale, tol);
-  expect(bad, `${label}: |got - ref| <= ${tol} * scale\n${bad.join('\n')}`).toEqual([]);
-}
 
 const LOGITS = [50, -50, 100, -100, 0, 1e-3, -20, 20, 1e4, -1e4];
 const TARGETS = [0, 0.3, 1];

@@ -7,11 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { priorSample, reparamBackward, reparamForward, type PosteriorLayout } from '../shaders/reparam';
 import { noiseAt } from '../src/noise';
 import { encodeStepParams, STREAM, type StepParams } from '../src/step-params';
-import { expectClose, f32, mismatches, testData } from './helpers/compare';
+import { expectClose, expectScaled, f32, mismatches, scaledMismatches, testData } from './helpers/compare';
 import { gpu, runKernels } from './helpers/gpu';
 import { objectiveThroughSamplerRef } from './reference/objectives';
 import {
-  batchNoiseRef, logvarAt, muAt, mulvLayout, mulvToQ, noiseRef, offsetLayout, qToMulv, reparamForwardRef, sampleIndex, samplerLossRef, type ReparamDims,
+  batchNoiseRef, LAYOUTS, logvarAt, muAt, mulvLayout, mulvToQ, noiseRef, offsetLayout, qToMulv, reparamForwardRef, sampleIndex, samplerLossRef, SENTINEL,
+  type LayoutName, type ReparamDims,
 } from './reference/reparam';
 
 // A seed above 2^32, so both Philox key words matter.
@@ -20,8 +21,6 @@ const SEED = 2 ** 33 + 12345;
 const NOISE_TOL = { atol: 2e-6, rtol: 0 };
 /** Spare elements past each output, which must stay zero (bounds checks). */
 const PAD = 4;
-/** Fills the columns of q and dq that are neither mu nor logvar, which kernels must not touch. */
-const SENTINEL = 42;
 
 /** The uniform for `p` on top of SEED; fields left undefined keep their defaults. */
 function params(p: Partial<StepParams>): Uint32Array {
@@ -29,23 +28,10 @@ function params(p: Partial<StepParams>): Uint32Array {
   return new Uint32Array(encodeStepParams({ seed: SEED, ...given }));
 }
 
-const LAYOUTS = { model: mulvLayout, offset: offsetLayout };
-type LayoutName = keyof typeof LAYOUTS;
 
 async function isSwiftShader(): Promise<boolean> {
   const { device } = await gpu();
   return device.adapterInfo?.architecture === 'swiftshader';
-}
-
-/** |got - ref| <= tol * scale element-wise (scale 0 means tol absolutely). */
-function scaledMismatches(got: ArrayLike<number>, ref: ArrayLike<number>, scale: ArrayLike<number>, tol: number): string[] {
-  const s = (i: number) => scale[i] || 1;
-  return mismatches(Array.from(got, (v, i) => v / s(i)), Array.from(ref, (v, i) => v / s(i)), { atol: tol, rtol: 0 });
-}
-
-function expectScaled(got: ArrayLike<number>, ref: ArrayLike<number>, scale: ArrayLike<number>, tol: number, label: string) {
-  const bad = scaledMismatches(got, ref, scale, tol);
-  expect(bad, `${label}: |got - ref| <= ${tol} * scale\n${bad.join('\n')}`).toEqual([]);
 }
 
 /** The GPU eps must be the twin's noise: within NOISE_TOL everywhere, and bit-exact on SwiftShader. */

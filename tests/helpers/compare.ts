@@ -38,3 +38,14 @@ export function testData(n: number, seed: number, lo = -1, hi = 1): Float64Array
 
 /** Rounds float64 data to float32 values, so the reference sees exactly what the GPU sees. */
 export const f32 = (x: ArrayLike<number>) => Float64Array.from(Float32Array.from(x as ArrayLike<number>));
+
+/** mismatches() after dividing both sides by a per-element scale (0 means none): |got - ref| <= tol * scale. */
+export function scaledMismatches(got: ArrayLike<number>, ref: ArrayLike<number>, scale: ArrayLike<number>, tol: number): string[] {
+  const s = (i: number) => scale[i] || 1;
+  return mismatches(Array.from(got, (v, i) => v / s(i)), Array.from(ref, (v, i) => v / s(i)), { atol: tol, rtol: 0 });
+}
+
+export function expectScaled(got: ArrayLike<number>, ref: ArrayLike<number>, scale: ArrayLike<number>, tol: number, label: string): void {
+  const bad = scaledMismatches(got, ref, scale, tol);
+  expect(bad, `${label}: |got - ref| <= ${tol} * scale\n${bad.join('\n')}`).toEqual([]);
+}

@@ -125,3 +125,9 @@ export function samplerLossRef(
   for (let e = 0; e < z.length; e++) loss += (dz[e] + (dzDirect ? dzDirect[e] : 0)) * z[e];
   return loss;
 }
+
+/** Fills the columns of q and dq_direct that are neither mu nor logvar, which kernels must not touch. */
+export const SENTINEL = 42;
+/** The model's posterior layout and one with the columns elsewhere, to show kernels take it from the parameter. */
+export const LAYOUTS = { model: mulvLayout, offset: offsetLayout };
+export type LayoutName = keyof typeof LAYOUTS;
