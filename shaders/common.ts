@@ -90,6 +90,19 @@ export function grid1D(items: number, workgroupSize: number): [number, number, n
 /** WGSL expression for the flat index under `grid1D` (needs `gid` and `nwg` builtins in scope). */
 export const FLAT_INDEX_WGSL = (workgroupSize: number) => `(gid.x + gid.y * nwg.x * ${workgroupSize}u)`;
 
+/**
+ * WGSL statements that sum `partial[0..threads)` of workgroup memory into partial[0] with a tree of
+ * halvings (threads a power of two; `tid` is the local invocation index). Every invocation must
+ * reach them: they hold barriers.
+ */
+export function workgroupTreeSum(threads: number): string {
+  return `workgroupBarrier();
+  for (var stride = ${threads / 2}u; stride > 0u; stride >>= 1u) {
+    if (tid < stride) { partial[tid] += partial[tid + stride]; }
+    workgroupBarrier();
+  }`;
+}
+
 /** Formats a number as a WGSL f32 literal (always with a decimal point or exponent). */
 export function f32Literal(x: number): string {
   if (!Number.isFinite(x)) throw new Error(`non-finite constant ${x} in WGSL`);

@@ -15,7 +15,7 @@
 //   accum, the running totals that evaluation reads once at the end.
 // Bindings: kl (params, q: read, kl, [dq_direct]: write); free bits (params, q: read, kl_dims,
 //   dq_direct: write); reduce (params, rec, kl, [kl_dims]: read, history, accum: write).
-import { checkShape, declareBindings, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
+import { checkShape, declareBindings, workgroupTreeSum, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
 import { posteriorWGSL, type PosteriorLayout } from './reparam';
 import { wgsl } from './wgsl';
 
@@ -131,11 +131,7 @@ fn main(@builtin(local_invocation_index) tid: u32) {
     for (var l = 0u; l < ${L}u; l++) { rec_sum += rec[l * ${B}u + b]; }
   }
   partial[tid] = vec2<f32>(rec_sum, kl_sum);
-  workgroupBarrier();
-  for (var stride = ${REDUCE_THREADS / 2}u; stride > 0u; stride >>= 1u) {
-    if (tid < stride) { partial[tid] += partial[tid + stride]; }
-    workgroupBarrier();
-  }
+  ${workgroupTreeSum(REDUCE_THREADS)}
   if (tid == 0u) {
     let s = partial[0];
     let nf = f32(max(n, 1u));

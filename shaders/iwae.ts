@@ -17,7 +17,7 @@
 // Bindings: weights (params, q, z, eps, rec: read, log_weight, bound, [row_weight, dz_direct,
 //   dq_direct]: write); reduce (params, bound, rec, kl: read, history, accum: write);
 //   chunk (params, q, z, eps, rec: read, state, bounds: write).
-import { checkShape, declareBindings, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
+import { checkShape, declareBindings, workgroupTreeSum, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
 import { posteriorWGSL, type PosteriorLayout } from './reparam';
 import { wgsl } from './wgsl';
 
@@ -115,11 +115,7 @@ fn main(@builtin(local_invocation_index) tid: u32) {
     sums += vec3<f32>(bound[b], rec_b, kl[b]);
   }
   partial[tid] = sums;
-  workgroupBarrier();
-  for (var stride = ${REDUCE_THREADS / 2}u; stride > 0u; stride >>= 1u) {
-    if (tid < stride) { partial[tid] += partial[tid + stride]; }
-    workgroupBarrier();
-  }
+  ${workgroupTreeSum(REDUCE_THREADS)}
   if (tid == 0u) {
     let s = partial[0];
     let nf = f32(max(n, 1u));

@@ -16,7 +16,7 @@
 // per invocation, so the 4 SIMD lanes of a CPU adapter each work on a row rather than 3 idling.
 // Bindings: params (uniform), x, out: read, rec: write, [row_weight: read], [dout: write],
 //           [logsigma: read], [dls: write].
-import { checkShape, declareBindings, f32Literal, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
+import { checkShape, declareBindings, workgroupTreeSum, f32Literal, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
 import { wgsl } from './wgsl';
 
 export const LIKELIHOODS = ['bernoulli', 'gaussian'] as const;
@@ -122,11 +122,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
 #if ${T > 1}
   partial[tid] = vec2<f32>(nll_sum, dls_sum);
-  workgroupBarrier();
-  for (var stride = ${T / 2}u; stride > 0u; stride >>= 1u) {
-    if (tid < stride) { partial[tid] += partial[tid + stride]; }
-    workgroupBarrier();
-  }
+  ${workgroupTreeSum(T)}
   let total = partial[0];
 #else
   let total = vec2<f32>(nll_sum, dls_sum);
