@@ -38,7 +38,17 @@ export async function evalCommand(argv: string[]): Promise<void> {
   if (iwae) {
     const bar = report.json ? null : new SingleBar({ format: `importance sampling K=${iwae} [{bar}] {percentage}% | {eta_formatted} left`, hideCursor: true, clearOnComplete: true });
     bar?.start(1, 0);
-    const ll = await vae.logLikelihood(data, { samples: iwae, seed, onProgress: (done, total) => { bar?.setTotal(total); bar?.update(done); } });
+    // --json reports progress as events, at most every 10 s, so a long estimate shows it is alive.
+    let lastEvent = performance.now();
+    const onProgress = (done: number, total: number) => {
+      bar?.setTotal(total);
+      bar?.update(done);
+      if (report.json && (performance.now() - lastEvent > 10_000 || done === total)) {
+        lastEvent = performance.now();
+        report.event({ event: 'progress', done, total });
+      }
+    };
+    const ll = await vae.logLikelihood(data, { samples: iwae, seed, onProgress });
     bar?.stop();
     report.event({ event: 'iwae', checkpoint: path, dataset, samples: iwae, nll: ll.nll, stderr: ll.stderr, bits_per_dim: ll.bitsPerDim, examples: ll.examples });
     report.info(`${path}: test -log p(x) ~ ${ll.nll.toFixed(2)} +- ${ll.stderr.toFixed(2)} nats (${ll.bitsPerDim.toFixed(4)} bits/dim), IWAE bound with K=${iwae} over ${ll.examples} examples`);
