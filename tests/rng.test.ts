@@ -114,6 +114,26 @@ describe('Philox stream', () => {
     expect(chi2).toBeLessThan(22.46);
   });
 
+  it('nextInt rejects the top quarter for a bound of 3 * 2^30 and stays uniform', () => {
+    // With n = 3 * 2^30, u % n maps [3 * 2^30, 2^32) onto [0, 2^30) a second time: without the
+    // rejection loop the lowest third would come up half of the time instead of a third. The
+    // loop must run for about a quarter of the draws (P(u >= 3 * 2^30) = 1/4).
+    const rng = new Philox(7);
+    let words = 0;
+    const next = rng.nextU32.bind(rng);
+    rng.nextU32 = () => (words++, next());
+    const n = 3 * 2 ** 30, draws = 30000;
+    const thirds = [0, 0, 0];
+    for (let i = 0; i < draws; i++) thirds[Math.floor(rng.nextInt(n) / 2 ** 30)]++;
+    const rejected = words - draws;
+    // Rejections ~ Binomial(words, 1/4): within 5 standard deviations of words / 4.
+    expect(Math.abs(rejected - words / 4)).toBeLessThan(5 * Math.sqrt(words * 0.25 * 0.75));
+    const expected = draws / 3;
+    const chi2 = thirds.reduce((s, c) => s + (c - expected) ** 2 / expected, 0);
+    // 2 degrees of freedom: P(chi2 > 13.82) = 0.001. A biased draw gives chi2 in the thousands.
+    expect(chi2).toBeLessThan(13.82);
+  });
+
   it('every position of a shuffled 3-array is roughly uniform over 6 orders', () => {
     const rng = new Philox(1234);
     const counts = new Map<string, number>();
