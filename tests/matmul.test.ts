@@ -1,6 +1,6 @@
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { columnSum, matmul, type MatmulVariant } from '../shaders/matmul';
-import { expectClose, f32, testData } from './helpers/compare';
+import { expectClose, expectScaled, f32, scaledMismatches, testData } from './helpers/compare';
 import { gpu, runKernels } from './helpers/gpu';
 import { actRef, actDerivRef, columnSumRef, matmulRef } from './reference/dense';
 
@@ -22,7 +22,10 @@ describe.each(variants)('matmul (%s)', (variant) => {
         const b = f32(testData(K * N, N + 7 * K));
         const k = matmul({ M, N, K, transA, transB, variant, subgroups: await subgroupsOn() });
         const { c } = await runKernels([k], { a, b }, { c: M * N });
-        expectClose(c, matmulRef(a, b, M, N, K, transA, transB), { atol: 1e-5 * K, rtol: 1e-5 }, k.name);
+        // The float32 error bound of a K-term dot product: |c - ref| <= K u sum_k |a_ik b_kj|
+        // (u = 2^-24), so accumulating in lower precision, or dropping a term, fails.
+        const magnitude = matmulRef(a.map(Math.abs), b.map(Math.abs), M, N, K, transA, transB);
+        expectScaled(c, matmulRef(a, b, M, N, K, transA, transB), magnitude, K * 2 ** -24, k.name);
       });
     }
   }
@@ -50,6 +53,24 @@ describe.each(variants)('matmul (%s)', (variant) => {
       const ref = matmulRef(dy, w, M, N, K).map((v, i) => v * actDerivRef(act, pre[i]));
       expectClose(c, ref, { atol: 1e-4, rtol: 1e-4 }, k.name);
     }
+  });
+});
+
+describe('matmul tolerance (negative controls)', () => {
+  it('the scaled bound fails a half-precision result and a dropped term', async () => {
+    const [M, N, K] = [128, 40, 400];
+    const a = f32(testData(M * K, 11)), b = f32(testData(K * N, 12));
+    const { c } = await runKernels([matmul({ M, N, K, variant: 'register' })], { a, b }, { c: M * N });
+    const ref = matmulRef(a, b, M, N, K), magnitude = matmulRef(a.map(Math.abs), b.map(Math.abs), M, N, K);
+    const tol = K * 2 ** -24;
+    expect(scaledMismatches(c, ref, magnitude, tol)).toEqual([]);
+    // Rounding each output to 11 significant bits (f16's precision) is far outside the f32 bound.
+    const half = Array.from(c, (v) => { const e = 2 ** (Math.floor(Math.log2(Math.abs(v) || 1)) - 10); return Math.round(v / e) * e; });
+    expect(scaledMismatches(half, ref, magnitude, tol).length).toBeGreaterThan(0);
+    // Leaving out the k = 0 term of element (0, 5).
+    const dropped = Float64Array.from(c);
+    dropped[5] -= a[0] * b[5];
+    expect(scaledMismatches(dropped, ref, magnitude, tol).length).toBeGreaterThan(0);
   });
 });
 
