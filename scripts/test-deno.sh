@@ -12,7 +12,12 @@ fi
 deno=node_modules/@deno/linux-x64-glibc/deno
 [ -x "$deno" ] || deno=$(command -v deno || true)
 if [ -z "$deno" ]; then
-  echo "test:deno: no Deno binary for this platform (install Deno to run these tests); skipped" >&2
+  # In CI a missing Deno means the install went wrong: fail rather than pass without testing.
+  if [ -n "${CI:-}" ]; then
+    echo "test:deno: no Deno binary (node_modules/@deno/linux-x64-glibc/deno or deno on PATH); CI requires it" >&2
+    exit 1
+  fi
+  echo "test:deno: SKIPPED: no Deno binary for this platform (install Deno to run these tests)" >&2
   exit 0
 fi
 exec "$deno" run -A --sloppy-imports node_modules/vitest/vitest.mjs run -c vitest.deno.config.ts "$@"

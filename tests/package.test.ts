@@ -49,7 +49,12 @@ describe('built package', () => {
 
     // The same built kernels entry on Deno's own WebGPU (wgpu), when a Deno binary is installed.
     const deno = join(ROOT, 'node_modules', '@deno', 'linux-x64-glibc', 'deno');
-    if (!existsSync(deno)) return;
+    if (!existsSync(deno)) {
+      // CI installs Deno (an optional dependency for linux-x64); elsewhere say clearly that this part did not run.
+      if (process.env.CI) throw new Error(`no Deno binary at ${deno}: the CI install should have provided it`);
+      console.warn('package test: SKIPPED the Deno check (no Deno binary for this platform)');
+      return;
+    }
     writeFileSync(join(consumer, 'deno.js'), `
       import { compile, matmul } from ${JSON.stringify(join(ROOT, 'dist', 'kernels.js'))};
       const device = await (await navigator.gpu.requestAdapter()).requestDevice();

@@ -1,6 +1,8 @@
 // Float64 references for matmul and activations, written for clarity, not speed.
 import type { Activation } from '../../shaders/activation';
-import { LEAKY_RELU_SLOPE } from '../../shaders/activation';
+
+/** PyTorch's nn.LeakyReLU default negative slope; written here, not imported, so the reference is an independent witness. */
+const LEAKY_RELU_SLOPE = 0.01;
 
 /** C[M,N] = op(A) op(B); A is [M,K] or [K,M] (transA), B is [K,N] or [N,K] (transB). */
 export function matmulRef(a: ArrayLike<number>, b: ArrayLike<number>, M: number, N: number, K: number, transA = false, transB = false): Float64Array {
