@@ -15,7 +15,7 @@ export interface LogLikelihoodOptions {
   samples: number;
   /** Examples per batch; default: as many as keep a chunk's decoder rows near `maxRows`. */
   batch?: number;
-  /** Decoder rows (examples x samples) per chunk; default 8192. */
+  /** Decoder rows (examples x samples) per chunk; default 8192, or fewer where the device's binding limit needs. */
   maxRows?: number;
   seed?: number;
   /** Called after each chunk with (chunks done, chunks in all). */
@@ -43,7 +43,11 @@ function chunkOf(k: number, cap: number): number {
 export async function estimateLogLikelihood(vae: VAE, data: ResidentData, opts: LogLikelihoodOptions): Promise<LogLikelihoodResult> {
   const K = opts.samples;
   if (!Number.isInteger(K) || K < 1 || K > 1e6) throw new ConfigError(`importance samples must be an integer in 1..1000000, got ${K}`);
-  const maxRows = opts.maxRows ?? 8192;
+  // The widest per-row tensor of a chunk (decoder output, hidden layers) must fit one binding.
+  const c = vae.config;
+  const widest = Math.max(c.inputDim, ...c.hidden, 2 * c.latent) * 4;
+  const fits = Math.floor(vae.device.limits.maxStorageBufferBindingSize / widest);
+  const maxRows = Math.min(opts.maxRows ?? 8192, fits);
   const B = Math.min(data.count, opts.batch ?? Math.max(1, Math.min(256, Math.floor(maxRows / Math.min(K, 64)))));
   const Kc = chunkOf(K, Math.floor(maxRows / B));
   const chunks = K / Kc;
