@@ -8,6 +8,8 @@ import { CheckpointError, decodeSafetensors, encodeSafetensors } from './io/safe
 
 export const CHECKPOINT_FORMAT = 'webgpu-vae';
 export const CHECKPOINT_VERSION = '1';
+/** The `format` of a run's training-state.safetensors (src/training-state.ts), which is not a model. */
+export const TRAINING_STATE_FORMAT = 'webgpu-vae-training-state';
 
 export async function saveCheckpoint(vae: VAE, extraMetadata: Record<string, string> = {}): Promise<Uint8Array> {
   return encodeSafetensors(await vae.parameters(), {
@@ -21,6 +23,9 @@ export async function saveCheckpoint(vae: VAE, extraMetadata: Record<string, str
 /** Reads the configuration and flat parameters of a checkpoint, checking names and shapes. */
 export function readCheckpoint(bytes: Uint8Array, source = 'checkpoint'): { config: VaeConfig; flat: Float32Array; metadata: Record<string, string> } {
   const { tensors, metadata } = decodeSafetensors(bytes);
+  if (metadata.format === TRAINING_STATE_FORMAT) {
+    throw new CheckpointError(`${source} is a training state (optimizer moments and counters for \`webgpu-vae train --resume DIR\`), not a model; use model.safetensors from the same folder`);
+  }
   if (metadata.format !== CHECKPOINT_FORMAT || !metadata.config) {
     throw new CheckpointError(`${source} is a safetensors file but not a webgpu-vae checkpoint (no format/config metadata); save it with webgpu-vae`);
   }

@@ -10,6 +10,7 @@ export { Tensor } from './tensor';
 export { type StepLoss } from './model/loss-ring';
 export { ResidentData, type PixelData } from './model/resident-data';
 export { saveCheckpoint, loadCheckpoint, readCheckpoint } from './checkpoint';
+export { saveTrainingState, readTrainingState, type TrainingState, type TrainingProgress } from './training-state';
 export { acquireBrowserDevice, wrapDevice, describeAdapter, type AcquiredDevice, type AdapterSummary } from './gpu/device';
 export { mnistFromIdx, type Dataset } from './data/mnist';
 export { parseIdx, parseIdxMaybeGzip, DataError } from './data/idx';

@@ -118,3 +118,31 @@ describe('webgpu-vae CLI', () => {
     expect(existsSync(bad)).toBe(true);
   });
 });
+
+describe('webgpu-vae train: run folders', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'webgpu-vae-runs-'));
+
+  it('a new run into a folder that holds a run is refused, and the folder is left as it was', async () => {
+    const model = join(dir, 'model.safetensors');
+    writeFileSync(model, 'an earlier model');
+    const r = await cli(['train', '--limit', '64', '--out', dir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/already holds a run \(model\.safetensors\); continue it with `webgpu-vae train --resume .*`, or add --force/);
+    expect(readFileSync(model, 'utf8')).toBe('an earlier model');
+  });
+
+  const mistakes: [string, string[], RegExp][] = [
+    ['resume of a folder with no training state', ['train', '--resume', dir], /holds model\.safetensors but no training-state\.safetensors/],
+    ['resume of a missing folder', ['train', '--resume', join(dir, 'nope')], /--resume .*nope: no such folder/],
+    ['resume and force together', ['train', '--resume', dir, '--force'], /--force starts a run over and --resume continues one/],
+    ['bad --save-every', ['train', '--save-every', 'often'], /--save-every must be an integer/],
+  ];
+  for (const [label, args, message] of mistakes) {
+    it(`${label}: one clear line on stderr, exit 1`, async () => {
+      const r = await cli(args);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    });
+  }
+});

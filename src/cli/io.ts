@@ -1,12 +1,12 @@
 // What every CLI command shares: getting the device (and saying which adapter), loading datasets,
 // reading checkpoints with friendly errors, and writing output files.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { describeAdapter, type AcquiredDevice } from '../gpu/device';
 import { acquireNodeDevice } from '../gpu/node-device';
 import { loadMnistNode, type Dataset } from '../data/mnist';
 import { CheckpointError } from '../io/safetensors';
 import { UsageError } from './args';
+import { writeFileAtomic } from './files';
 
 export const DATASETS = ['mnist', 'fashion-mnist'] as const;
 export type DatasetName = (typeof DATASETS)[number];
@@ -39,21 +39,24 @@ export async function readCheckpointFile(path: string): Promise<Uint8Array> {
   }
 }
 
+/** Writes a whole output file atomically (see files.ts): an interrupted write leaves the old one. */
 export async function writeOutput(path: string, bytes: Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, bytes);
+  writeFileAtomic(path, bytes);
 }
 
-/** Prints one JSON object per line (--json) or a human line. */
-export function makeReporter(json: boolean) {
+export type Print = (stream: 'stdout' | 'stderr', text: string) => void;
+
+const toProcess: Print = (stream, text) => process[stream].write(text);
+
+/** Prints one JSON object per line (--json) or a human line; `print` redirects both (embedding, tests). */
+export function makeReporter(json: boolean, print: Print = toProcess) {
   return {
     json,
     event(obj: Record<string, unknown>) {
-      if (json) process.stdout.write(JSON.stringify(obj) + '\n');
+      if (json) print('stdout', JSON.stringify(obj) + '\n');
     },
     info(line: string) {
-      if (!json) process.stdout.write(line + '\n');
-      else process.stderr.write(line + '\n');
+      print(json ? 'stderr' : 'stdout', line + '\n');
     },
   };
 }

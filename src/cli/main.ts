@@ -1,5 +1,6 @@
 // Entry point of the `webgpu-vae` command: dispatches to a subcommand and turns user mistakes
-// (bad flags, missing files, no adapter) into one line on stderr and exit code 1.
+// (bad flags, missing files, no adapter) into one line on stderr and exit code 1; a training run
+// stopped by Ctrl-C returns its own status (130).
 import { USER_ERROR_NAMES } from '../errors';
 import { trainCommand } from './train';
 import { evalCommand, sampleCommand } from './commands';
@@ -12,11 +13,12 @@ commands:
           [--sigma 1|learned|learned-pixel] [--objective elbo|iwae] [--samples 1] [--beta 1]
           [--warmup-steps 0] [--free-bits 0] [--conditional] [--binarize none|dynamic|fixed]
           [--optimizer adam|sgd] [--lr 1e-3] [--seed 0] [--limit N] [--test-limit N] [--data-dir DIR]
-          [--out runs/NAME] [--json]
+          [--out runs/NAME] [--force] [--save-every N] [--json]
+  train   --resume runs/NAME [--epochs N] [--save-every N] [--json]
   eval    --checkpoint FILE [--dataset mnist] [--limit N] [--seed 0] [--iwae K] [--json]
   sample  --checkpoint FILE [--n 64] [--seed 0] [--label C] --out FILE.png [--json]`;
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = { train: trainCommand, eval: evalCommand, sample: sampleCommand };
+const COMMANDS: Record<string, (argv: string[]) => Promise<number | void>> = { train: trainCommand, eval: evalCommand, sample: sampleCommand };
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -30,11 +32,11 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   try {
-    await run(rest);
-    return 0;
+    return (await run(rest)) ?? 0;
   } catch (e) {
     const err = e as Error;
-    if (USER_ERROR_NAMES.has(err.name)) {
+    // A failed write (disk full, no permission) is the machine's state, not a bug: one line, like a user error.
+    if (USER_ERROR_NAMES.has(err.name) || err.name === 'OutputError') {
       process.stderr.write(`webgpu-vae ${command}: error: ${err.message}\n`);
       return 1;
     }

@@ -2,19 +2,33 @@
 // train/test -ELBO with its KL and reconstruction terms, and writes model.safetensors,
 // samples.png (8x8 from the prior) and reconstructions.png (test images above their
 // reconstructions) into the run directory.
-import { join } from 'node:path';
+//
+// Never losing work: the run folder also gets config.json (how the run was started) and
+// metrics.jsonl (appended as training goes), and a checkpoint (model.safetensors plus
+// training-state.safetensors, both replaced atomically) at the end of every epoch, every
+// --save-every steps, and on Ctrl-C or SIGTERM, after which the process exits with 130.
+// `--resume DIR` continues bit for bit: the parameters, Adam's moments and the step counter come
+// back from the training state; the sampling noise is a function of seed and step; the data
+// order of epoch e is the e-th permutation drawn from Philox(seed, 1), so the shuffles of the
+// finished epochs are drawn again and discarded; the binarization key is the epoch number.
+import { createHash } from 'node:crypto';
+import { resolve as resolvePath, join } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { ACTIVATIONS, type Activation } from '../../shaders/activation';
 import { saveCheckpoint } from '../checkpoint';
-import { describeAdapter } from '../gpu/device';
+import { describeAdapter, type AcquiredDevice } from '../gpu/device';
 import { releaseNodeGpu } from '../gpu/node-device';
 import { imageGridPng, pairsGridPng } from '../io/png';
-import { resolveConfig, type GaussianSigma } from '../model/config';
+import { DEFAULT_CONFIG, resolveConfig, type GaussianSigma, type VaeConfig } from '../model/config';
 import { OBJECTIVES, type ObjectiveName } from '../model/objectives/objective';
+import type { StepLoss } from '../model/loss-ring';
 import { VAE } from '../model/vae';
 import { Philox } from '../rng';
+import { saveTrainingState, type TrainingProgress, type TrainingState } from '../training-state';
 import { choiceFlag, intFlag, listFlag, numberFlag, parseFlags, stringFlag, UsageError } from './args';
-import { DATASETS, getDevice, loadDataset, makeReporter, writeOutput } from './io';
+import { JsonLog, OutputError, writeFileAtomic, type ChunkWriter } from './files';
+import { DATASETS, getDevice, loadDataset, makeReporter, writeOutput, type DatasetName, type Print } from './io';
+import { claimNewRunDir, discardOldRun, readRunRecord, readRunState, resumeCommand, runPaths, writeRunRecord, type RunRecord } from './run-dir';
 
 const FLAGS = {
   dataset: { type: 'string' }, 'data-dir': { type: 'string' }, epochs: { type: 'string' }, batch: { type: 'string' },
@@ -23,123 +37,331 @@ const FLAGS = {
   beta: { type: 'string' }, 'warmup-steps': { type: 'string' }, 'free-bits': { type: 'string' }, conditional: { type: 'boolean' },
   binarize: { type: 'string' }, optimizer: { type: 'string' },
   lr: { type: 'string' }, seed: { type: 'string' }, limit: { type: 'string' }, 'test-limit': { type: 'string' },
-  out: { type: 'string' }, json: { type: 'boolean' },
+  out: { type: 'string' }, json: { type: 'boolean' }, resume: { type: 'string' }, force: { type: 'boolean' }, 'save-every': { type: 'string' },
 } as const;
+
+type Flags = Record<keyof typeof FLAGS, string | boolean | undefined>;
 
 /** MNIST and Fashion-MNIST have ten classes. */
 const CLASSES = 10;
 
-/** --samples K (the objective's samples per example); --samples-per-x is its older name. */
-function samplesFlag(f: Record<string, string | boolean | undefined>, objective: ObjectiveName): number {
-  if (f.samples !== undefined && f['samples-per-x'] !== undefined) throw new UsageError('give --samples or --samples-per-x, not both');
-  const max = objective === 'iwae' ? 5000 : 64;
-  return f.samples !== undefined ? intFlag('samples', f.samples, 1, 1, max) : intFlag('samples-per-x', f['samples-per-x'], 1, 1, max);
+/** The exit status of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT), as shells report it. */
+export const INTERRUPTED_EXIT_CODE = 130;
+
+/** What a run is besides the model configuration; stored in the training state as `run`. */
+interface RunOptions {
+  dataset: DatasetName;
+  dataDir: string | null;
+  limit: number | null;
+  testLimit: number | null;
+  /** --batch as given (a step uses at most the training set). */
+  batch: number;
+  optimizer: 'adam' | 'sgd';
+  lr: number;
+  seed: number;
+  epochs: number;
+  saveEvery: number;
 }
 
-function parseSigma(raw: string | boolean | undefined): GaussianSigma {
-  if (raw === undefined) return 1;
+/** Ways in for code that runs training in-process (embedding, tests). */
+export interface TrainHooks {
+  /** Train on this device instead of acquiring one; it is left alive when training ends. */
+  device?: AcquiredDevice;
+  /** Receives what would go to stdout and stderr. */
+  print?: Print;
+  /** Called after every step with the steps taken; `stop()` stops the run as Ctrl-C does. */
+  afterStep?: (step: number, stop: () => void) => void;
+  /** Writes checkpoint bytes into the open temporary file (to inject failures). */
+  writeChunk?: ChunkWriter;
+}
+
+/** --samples K (the objective's samples per example); --samples-per-x is its older name. */
+function samplesFlag(f: Flags, objective: ObjectiveName, fallback: number): number {
+  if (f.samples !== undefined && f['samples-per-x'] !== undefined) throw new UsageError('give --samples or --samples-per-x, not both');
+  const max = objective === 'iwae' ? 5000 : 64;
+  return f.samples !== undefined ? intFlag('samples', f.samples, fallback, 1, max) : intFlag('samples-per-x', f['samples-per-x'], fallback, 1, max);
+}
+
+function parseSigma(raw: string | boolean | undefined, fallback: GaussianSigma): GaussianSigma {
+  if (raw === undefined) return fallback;
   if (raw === 'learned' || raw === 'learned-pixel') return raw;
   return numberFlag('sigma', raw, 1, (v) => v > 0, "a positive number, 'learned' or 'learned-pixel'");
 }
 
+/** The model fields the flags give, each flag left out taking its value from `d`. */
+function configFields(f: Flags, d: VaeConfig): Partial<VaeConfig> {
+  const objective = choiceFlag('objective', f.objective, d.objective, OBJECTIVES);
+  return {
+    hidden: listFlag('hidden', f.hidden, d.hidden),
+    latent: intFlag('latent', f.latent, d.latent),
+    activation: choiceFlag<Activation>('activation', f.activation, d.activation, ACTIVATIONS.filter((a) => a !== 'none')),
+    likelihood: choiceFlag('likelihood', f.likelihood, d.likelihood, ['bernoulli', 'gaussian'] as const),
+    sigma: parseSigma(f.sigma, d.sigma),
+    objective,
+    samples: samplesFlag(f, objective, d.samples),
+    beta: numberFlag('beta', f.beta, d.beta, (v) => v >= 0, 'a number >= 0'),
+    warmupSteps: intFlag('warmup-steps', f['warmup-steps'], d.warmupSteps, 0),
+    freeBits: numberFlag('free-bits', f['free-bits'], d.freeBits, (v) => v >= 0, 'a number of nats >= 0 per latent dimension'),
+    classes: f.conditional ? CLASSES : d.classes,
+    binarize: choiceFlag('binarize', f.binarize, d.binarize, ['none', 'dynamic', 'fixed'] as const),
+  };
+}
+
+const DEFAULT_RUN: RunOptions = { dataset: 'mnist', dataDir: null, limit: null, testLimit: null, batch: 128, optimizer: 'adam', lr: 1e-3, seed: 0, epochs: 10, saveEvery: 0 };
+
+function runFields(f: Flags, d: RunOptions): RunOptions {
+  return {
+    dataset: choiceFlag('dataset', f.dataset, d.dataset, DATASETS),
+    dataDir: stringFlag('data-dir', f['data-dir']) ?? d.dataDir,
+    limit: f.limit === undefined ? d.limit : intFlag('limit', f.limit, 0),
+    testLimit: f['test-limit'] === undefined ? d.testLimit : intFlag('test-limit', f['test-limit'], 0),
+    batch: intFlag('batch', f.batch, d.batch, 1, 65535),
+    optimizer: choiceFlag('optimizer', f.optimizer, d.optimizer, ['adam', 'sgd'] as const),
+    lr: numberFlag('lr', f.lr, d.lr, (v) => v > 0, 'a positive number (e.g. 1e-3)'),
+    seed: intFlag('seed', f.seed, d.seed, 0),
+    epochs: intFlag('epochs', f.epochs, d.epochs),
+    saveEvery: intFlag('save-every', f['save-every'], d.saveEvery, 0),
+  };
+}
+
+/** Flags that must agree with a resumed run, with the field each one sets. */
+const FIXED_FLAGS: [flag: keyof Flags, field: string][] = [
+  ['hidden', 'hidden'], ['latent', 'latent'], ['activation', 'activation'], ['likelihood', 'likelihood'], ['sigma', 'sigma'],
+  ['objective', 'objective'], ['samples', 'samples'], ['samples-per-x', 'samples'], ['beta', 'beta'], ['warmup-steps', 'warmupSteps'],
+  ['free-bits', 'freeBits'], ['conditional', 'classes'], ['binarize', 'binarize'], ['dataset', 'dataset'], ['limit', 'limit'],
+  ['test-limit', 'testLimit'], ['batch', 'batch'], ['optimizer', 'optimizer'], ['lr', 'lr'], ['seed', 'seed'],
+];
+
+/** Refuses flags that contradict the run being resumed: it can only continue as it started. */
+function checkResumeFlags(f: Flags, dir: string, saved: VaeConfig & RunOptions, given: VaeConfig & RunOptions): void {
+  for (const [flag, field] of FIXED_FLAGS) {
+    if (f[flag] === undefined) continue;
+    const want = (saved as unknown as Record<string, unknown>)[field], got = (given as unknown as Record<string, unknown>)[field];
+    if (JSON.stringify(want) === JSON.stringify(got)) continue;
+    const shown = flag === 'conditional' ? '--conditional' : `--${flag} ${f[flag]}`;
+    const theirs = flag === 'conditional' ? 'is not conditional' : `has ${flag} ${Array.isArray(want) ? want.join(',') : want ?? 'unset'}`;
+    throw new UsageError(`${shown} does not match the run in ${dir}, which ${theirs}; resume without --${flag}, or start a new run with another --out`);
+  }
+}
+
+/** A digest of the training set, so a resumed run can tell it is fed the same examples. */
+function fingerprint(images: Uint8Array, labels?: Uint8Array): string {
+  const h = createHash('sha256').update(images);
+  if (labels) h.update(labels);
+  return h.digest('hex').slice(0, 16);
+}
+
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 
-export async function trainCommand(argv: string[]): Promise<void> {
-  const f = parseFlags('train', argv, FLAGS);
-  const epochs = intFlag('epochs', f.epochs, 10);
-  const seed = intFlag('seed', f.seed, 0, 0);
-  const activation = choiceFlag<Activation>('activation', f.activation, 'relu', ACTIVATIONS.filter((a) => a !== 'none'));
-  const objective = choiceFlag('objective', f.objective, 'elbo', OBJECTIVES);
-  const config = resolveConfig({
-    hidden: listFlag('hidden', f.hidden, [400]),
-    latent: intFlag('latent', f.latent, 20),
-    activation,
-    likelihood: choiceFlag('likelihood', f.likelihood, 'bernoulli', ['bernoulli', 'gaussian'] as const),
-    sigma: parseSigma(f.sigma),
-    objective,
-    samples: samplesFlag(f, objective),
-    beta: numberFlag('beta', f.beta, 1, (v) => v >= 0, 'a number >= 0'),
-    warmupSteps: intFlag('warmup-steps', f['warmup-steps'], 0, 0),
-    freeBits: numberFlag('free-bits', f['free-bits'], 0, (v) => v >= 0, 'a number of nats >= 0 per latent dimension'),
-    classes: f.conditional ? CLASSES : 0,
-    binarize: choiceFlag('binarize', f.binarize, 'none', ['none', 'dynamic', 'fixed'] as const),
-  });
-  const batch = intFlag('batch', f.batch, 128, 1, 65535);
-  const optimizer = choiceFlag('optimizer', f.optimizer, 'adam', ['adam', 'sgd'] as const);
-  const lr = numberFlag('lr', f.lr, 1e-3, (v) => v > 0, 'a positive number (e.g. 1e-3)');
-  const dataset = choiceFlag('dataset', f.dataset, 'mnist', DATASETS);
-  const limit = f.limit === undefined ? undefined : intFlag('limit', f.limit, 0);
-  const testLimit = f['test-limit'] === undefined ? undefined : intFlag('test-limit', f['test-limit'], 0);
-  const stamp = new Date().toISOString().replace(/[:T]/g, '-').slice(0, 19);
-  const outDir = stringFlag('out', f.out) ?? join('runs', `${dataset}-${stamp}`);
-  const report = makeReporter(!!f.json);
+export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Promise<number> {
+  const f = parseFlags('train', argv, FLAGS) as Flags;
+  const report = makeReporter(!!f.json, hooks.print);
+  const resumeDir = stringFlag('resume', f.resume);
 
-  const acquired = await getDevice(report.info);
-  const [train, test] = await Promise.all([
-    loadDataset(dataset, 'train', limit, stringFlag('data-dir', f['data-dir'])),
-    loadDataset(dataset, 'test', testLimit, stringFlag('data-dir', f['data-dir'])),
-  ]);
-  if (train.rows * train.cols !== config.inputDim) throw new UsageError(`dataset images are ${train.rows}x${train.cols}, the model expects ${config.inputDim} values`);
-  if (train.count < batch) report.info(`note: --limit ${train.count} is smaller than --batch ${batch}; each step uses all ${train.count} examples`);
-
-  const t0 = performance.now();
-  const vae = await VAE.create(config, { device: acquired, batch: Math.min(batch, train.count), optimizer, lr, seed });
-  const trainData = vae.upload(train), testData = vae.upload(test);
-  const stepsPerEpoch = Math.ceil(train.count / vae.training.batch);
-  const memory = await vae.trainMemory();
-  const objectiveText = config.objective === 'iwae' ? `IWAE K=${config.samples}` : `ELBO L=${config.samples}${config.beta !== 1 ? ` beta=${config.beta}` : ''}` +
-    `${config.warmupSteps ? ` warm-up ${config.warmupSteps} steps` : ''}${config.freeBits ? ` free bits ${config.freeBits}` : ''}`;
-  report.info(`model ${[config.inputDim, ...config.hidden, config.latent].join('-')} (${config.likelihood}, ${config.activation}, ${objectiveText}` +
-    `${config.classes ? `, conditional on ${config.classes} classes` : ''}${config.binarize !== 'none' ? `, ${config.binarize} binarization` : ''}), ${vae.layout.paramCount} parameters; ` +
-    `${mib(vae.allocatedBytes)} MiB on the GPU (step tensors planned in ${mib(memory.plannedBytes)} MiB, ${mib(memory.savedBytes)} MiB saved by reuse); ` +
-    `${await vae.dispatchesPerStep()} dispatches per step; compiled in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  report.event({ event: 'start', adapter: describeAdapter(acquired.adapter), config, batch: vae.training.batch, optimizer, lr, seed,
-    train_examples: train.count, test_examples: test.count, gpu_bytes: vae.allocatedBytes, planned_bytes: memory.plannedBytes, saved_bytes: memory.savedBytes,
-    params: vae.layout.paramCount });
-
-  const order = new Philox(seed, 1);
-  for (let epoch = 1; epoch <= epochs; epoch++) {
-    const start = performance.now();
-    trainData.setOrder(order.permutation(train.count));
-    vae.epoch = epoch; // keys the dynamic binarization: fresh pixels every epoch
-    let lastLoss = NaN, sum = 0, n = 0;
-    const bar = report.json ? null : new SingleBar({
-      format: `epoch ${epoch}/${epochs} [{bar}] {value}/{total} steps | {rate} steps/s | loss {loss}`, hideCursor: true, clearOnComplete: true,
-    });
-    bar?.start(stepsPerEpoch, 0, { rate: '-', loss: '-' });
-    const collect = () => {
-      for (const l of vae.losses.take()) { sum += l.loss * l.examples; n += l.examples; lastLoss = l.loss; }
-    };
-    for (let i = 0; i < stepsPerEpoch; i++) {
-      await vae.trainStep({ data: trainData, index: i });
-      collect();
-      bar?.update(i + 1, { rate: ((i + 1) / ((performance.now() - start) / 1000)).toFixed(2), loss: lastLoss.toFixed(2) });
+  // Everything that can be refused is refused here, before the slow parts (device, data, compiling).
+  let config: VaeConfig, run: RunOptions, outDir: string, resumed: TrainingState | null = null;
+  if (resumeDir) {
+    if (f.force) throw new UsageError('--force starts a run over and --resume continues one; give one of them');
+    const out = stringFlag('out', f.out);
+    if (out !== undefined && resolvePath(out) !== resolvePath(resumeDir)) throw new UsageError(`--out ${out} and --resume ${resumeDir} differ; a resumed run stays in its folder, so leave out --out`);
+    resumed = readRunState(resumeDir);
+    const savedRun = { ...DEFAULT_RUN, ...(resumed.run as Partial<RunOptions>), optimizer: resumed.training.optimizer, lr: resumed.training.lr, seed: resumed.training.seed };
+    config = resumed.config;
+    run = runFields(f, savedRun);
+    checkResumeFlags(f, resumeDir, { ...config, ...savedRun }, { ...config, ...configFields(f, config), ...run });
+    const done = resumed.progress.epochsDone;
+    if (run.epochs <= done) {
+      throw new UsageError(`the run in ${resumeDir} has already trained ${done} epoch${done === 1 ? '' : 's'}` +
+        `${f.epochs === undefined ? ', all it was asked for' : ''}; pass --epochs N with N > ${done} to train it longer`);
     }
-    await vae.readLosses().then((rest) => { for (const l of rest) { sum += l.loss * l.examples; n += l.examples; } });
-    bar?.stop();
-    const trainSeconds = (performance.now() - start) / 1000;
-    const t = await vae.elbo(testData, { seed });
-    const seconds = (performance.now() - start) / 1000;
-    const trainLoss = sum / n;
-    if (!Number.isFinite(trainLoss) || !Number.isFinite(t.loss)) throw new Error(`training diverged in epoch ${epoch} (loss ${trainLoss}); try a smaller --lr`);
-    report.event({ event: 'epoch', epoch, train_loss: trainLoss, test_loss: t.loss, test_kl: t.kl, test_rec: t.rec, seconds, samples_per_s: train.count / trainSeconds });
-    report.info(`epoch ${epoch}: train ${config.objective === 'iwae' ? `IWAE bound (K=${config.samples})` : '-ELBO'} ${trainLoss.toFixed(2)} | test -ELBO ${t.loss.toFixed(2)} (rec ${t.rec.toFixed(2)}, KL ${t.kl.toFixed(2)}) | ` +
-      `${(train.count / trainSeconds).toFixed(0)} examples/s, ${(1000 * trainSeconds / stepsPerEpoch).toFixed(0)} ms/step, ${seconds.toFixed(1)} s`);
+    outDir = resumeDir;
+  } else {
+    config = resolveConfig(configFields(f, DEFAULT_CONFIG));
+    run = runFields(f, DEFAULT_RUN);
+    const stamp = new Date().toISOString().replace(/[:T]/g, '-').slice(0, 19);
+    outDir = stringFlag('out', f.out) ?? join('runs', `${run.dataset}-${stamp}`);
+    claimNewRunDir(outDir, !!f.force);
   }
+  const paths = runPaths(outDir);
 
-  const files = { model: join(outDir, 'model.safetensors'), samples: join(outDir, 'samples.png'), reconstructions: join(outDir, 'reconstructions.png') };
-  await writeOutput(files.model, await saveCheckpoint(vae, { dataset, epochs: String(epochs), seed: String(seed) }));
-  const [rows, cols] = config.imageShape;
-  // A conditional model draws one row per class, 8 samples each.
-  const labels = config.classes ? Array.from({ length: 8 * config.classes }, (_, i) => Math.floor(i / 8)) : undefined;
-  const shownSamples = labels?.length ?? 64;
-  await writeOutput(files.samples, imageGridPng(await vae.sample(shownSamples, seed, labels), shownSamples, rows, cols, 8, { scale: 2 }));
-  const shown = Math.min(32, test.count);
-  const originals = Float32Array.from(test.images.subarray(0, shown * config.inputDim), (v) => v / 255);
-  const testLabels = config.classes ? Array.from(test.labels!.subarray(0, shown)) : undefined;
-  await writeOutput(files.reconstructions, pairsGridPng(originals, await vae.reconstruct(originals, testLabels), shown, rows, cols, 8, { scale: 2 }));
-  report.event({ event: 'done', files, steps: vae.step, seconds: (performance.now() - t0) / 1000 });
-  report.info(`wrote ${files.model}, ${files.samples}, ${files.reconstructions}`);
-  vae.destroy();
-  releaseNodeGpu();
+  const acquired: AcquiredDevice = hooks.device ? { ...hooks.device, owned: false } : await getDevice(report.info);
+  let vae: VAE | null = null;
+  let log: JsonLog | null = null;
+  let stop: NodeJS.Signals | 'requested' | null = null;
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    stop ??= sig;
+    // A second Ctrl-C means "now": quit without saving; the last checkpoint on disk is complete.
+    if (++signals > 1) {
+      report.info(`\n${sig} again: quitting without saving; ${paths.model} and ${paths.state} hold the last checkpoint`);
+      process.exit(INTERRUPTED_EXIT_CODE);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const [train, test] = await Promise.all([
+      loadDataset(run.dataset, 'train', run.limit ?? undefined, run.dataDir ?? undefined),
+      loadDataset(run.dataset, 'test', run.testLimit ?? undefined, run.dataDir ?? undefined),
+    ]);
+    if (train.rows * train.cols !== config.inputDim) throw new UsageError(`dataset images are ${train.rows}x${train.cols}, the model expects ${config.inputDim} values`);
+    const trainPrint = fingerprint(train.images, config.classes ? train.labels : undefined);
+    if (resumed && (resumed.run.trainData !== trainPrint || resumed.run.testExamples !== test.count)) {
+      throw new UsageError(`the data differs from what the run in ${outDir} trained on (${resumed.run.trainExamples} training and ${resumed.run.testExamples} test examples of ` +
+        `${run.dataset}); resume with the --data-dir it used${run.dataDir ? ` (${run.dataDir})` : ''}`);
+    }
+    if (train.count < run.batch) report.info(`note: --limit ${train.count} is smaller than --batch ${run.batch}; each step uses all ${train.count} examples`);
+
+    const t0 = performance.now();
+    vae = await VAE.create(config, {
+      device: acquired, batch: Math.min(run.batch, train.count), optimizer: run.optimizer, lr: run.lr, seed: run.seed,
+      ...(resumed ? { initialParams: resumed.params } : {}),
+    });
+    if (resumed) vae.restoreOptimizer({ m: resumed.m ?? undefined, v: resumed.v ?? undefined, step: resumed.progress.step });
+    const trainData = vae.upload(train), testData = vae.upload(test);
+    const stepsPerEpoch = Math.ceil(train.count / vae.training.batch);
+    if (resumed && resumed.progress.stepsPerEpoch !== stepsPerEpoch) throw new UsageError(`the run in ${outDir} has ${resumed.progress.stepsPerEpoch} steps per epoch, this data gives ${stepsPerEpoch}; resume with the same data`);
+    const memory = await vae.trainMemory();
+    const objectiveText = config.objective === 'iwae' ? `IWAE K=${config.samples}` : `ELBO L=${config.samples}${config.beta !== 1 ? ` beta=${config.beta}` : ''}` +
+      `${config.warmupSteps ? ` warm-up ${config.warmupSteps} steps` : ''}${config.freeBits ? ` free bits ${config.freeBits}` : ''}`;
+    report.info(`model ${[config.inputDim, ...config.hidden, config.latent].join('-')} (${config.likelihood}, ${config.activation}, ${objectiveText}` +
+      `${config.classes ? `, conditional on ${config.classes} classes` : ''}${config.binarize !== 'none' ? `, ${config.binarize} binarization` : ''}), ${vae.layout.paramCount} parameters; ` +
+      `${mib(vae.allocatedBytes)} MiB on the GPU (step tensors planned in ${mib(memory.plannedBytes)} MiB, ${mib(memory.savedBytes)} MiB saved by reuse); ` +
+      `${await vae.dispatchesPerStep()} dispatches per step; compiled in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+    // The run's record and log. A forced new run clears the old one only now that it is sure to start.
+    const runRecord = { ...run, trainExamples: train.count, testExamples: test.count, trainData: trainPrint };
+    const now = new Date().toISOString();
+    const progress: TrainingProgress = resumed ? { ...resumed.progress } :
+      { step: 0, epochsDone: 0, epochStep: 0, stepsPerEpoch, epochLossSum: 0, epochExamples: 0, seconds: 0 };
+    if (resumed) {
+      const record = readRunRecord(outDir, (): RunRecord => ({ format: 'webgpu-vae-run', started: '', config, training: vae!.training, run: runRecord, resumed: [] }));
+      record.run = runRecord;
+      record.resumed.push({ at: now, step: progress.step, epochs: run.epochs });
+      writeRunRecord(outDir, record);
+    } else {
+      if (f.force) discardOldRun(outDir);
+      writeRunRecord(outDir, { format: 'webgpu-vae-run', started: now, config, training: vae.training, run: runRecord, resumed: [] });
+    }
+    log = new JsonLog(paths.metrics, !!resumed);
+    log.write(resumed ? { event: 'resume', time: now, step: progress.step, epoch: progress.epochsDone + 1, epochs: run.epochs } : { event: 'start', time: now, step: 0, epochs: run.epochs });
+
+    report.event({ event: 'start', adapter: describeAdapter(acquired.adapter), config, batch: vae.training.batch, optimizer: run.optimizer, lr: run.lr, seed: run.seed,
+      train_examples: train.count, test_examples: test.count, gpu_bytes: vae.allocatedBytes, planned_bytes: memory.plannedBytes, saved_bytes: memory.savedBytes,
+      params: vae.layout.paramCount, out: outDir, ...(resumed ? { resumed_from: { step: progress.step, epoch: progress.epochsDone + 1 } } : {}) });
+    if (resumed) {
+      report.info(`resuming ${outDir} at step ${progress.step} (epoch ${progress.epochsDone + 1}, ${progress.epochStep}/${stepsPerEpoch} steps done), training to epoch ${run.epochs}`);
+    }
+
+    const model = vae, metrics = log;
+    const sessionStart = performance.now(), secondsBefore = progress.seconds;
+    let saved = resumed ? progress.step : -1;
+    /** Writes the training state, then the model (each atomically), then flushes the log: the state alone is a consistent snapshot. */
+    const checkpoint = async () => {
+      progress.seconds = secondsBefore + (performance.now() - sessionStart) / 1000;
+      try {
+        writeFileAtomic(paths.state, await saveTrainingState(model, runRecord, progress), hooks.writeChunk);
+        writeFileAtomic(paths.model, await saveCheckpoint(model, { dataset: run.dataset, epochs: String(progress.epochsDone), step: String(progress.step), seed: String(run.seed) }), hooks.writeChunk);
+      } catch (e) {
+        if (!(e instanceof OutputError)) throw e;
+        throw new OutputError(`${e.message}; fix that, then \`${resumeCommand(outDir)}\` continues from the last checkpoint written${saved >= 0 ? ` (step ${saved} or later)` : ''}`);
+      }
+      saved = progress.step;
+      metrics.write({ event: 'checkpoint', step: progress.step, epochs_done: progress.epochsDone });
+      metrics.sync();
+    };
+    let sum = progress.epochLossSum, n = progress.epochExamples;
+    const take = (losses: StepLoss[]) => {
+      for (const l of losses) {
+        sum += l.loss * l.examples;
+        n += l.examples;
+        if ((l.step + 1) % model.training.lossEvery === 0) {
+          const line = { event: 'step', step: l.step + 1, epoch: Math.floor(l.step / stepsPerEpoch) + 1, loss: l.loss, rec: l.rec, kl: l.kl };
+          metrics.write(line);
+          report.event(line);
+        }
+      }
+    };
+    const requestStop = () => { stop ??= 'requested'; };
+
+    const order = new Philox(run.seed, 1);
+    for (let e = 1; e <= progress.epochsDone; e++) order.permutation(train.count);
+    for (let epoch = progress.epochsDone + 1; epoch <= run.epochs; epoch++) {
+      const start = performance.now();
+      const first = progress.epochStep, n0 = n;
+      trainData.setOrder(order.permutation(train.count));
+      vae.epoch = epoch; // keys the dynamic binarization: fresh pixels every epoch
+      let lastLoss = NaN;
+      const bar = report.json ? null : new SingleBar({
+        format: `epoch ${epoch}/${run.epochs} [{bar}] {value}/{total} steps | {rate} steps/s | loss {loss}`, hideCursor: true, clearOnComplete: true,
+      });
+      bar?.start(stepsPerEpoch, first, { rate: '-', loss: '-' });
+      /** Stops at a step boundary: reads the losses still on the GPU, saves, says how to go on. */
+      const interrupt = async (): Promise<number> => {
+        bar?.stop();
+        take(await model.readLosses());
+        Object.assign(progress, { step: model.step, epochStep: model.step - progress.epochsDone * stepsPerEpoch, epochLossSum: sum, epochExamples: n });
+        if (saved !== progress.step) await checkpoint();
+        const why = stop === 'requested' ? 'stopped' : `${stop} received`;
+        metrics.write({ event: 'interrupted', step: progress.step, epoch, reason: stop });
+        report.event({ event: 'interrupted', step: progress.step, epoch, epoch_step: progress.epochStep, files: { model: paths.model, state: paths.state }, resume: resumeCommand(outDir) });
+        report.info(`${why}: saved step ${progress.step} (epoch ${epoch}, ${progress.epochStep}/${stepsPerEpoch} steps) to ${outDir}; continue with\n  ${resumeCommand(outDir)}`);
+        return INTERRUPTED_EXIT_CODE;
+      };
+      for (let i = first; i < stepsPerEpoch; i++) {
+        if (stop) return await interrupt();
+        await vae.trainStep({ data: trainData, index: i });
+        take(vae.losses.take());
+        lastLoss = n > 0 ? sum / n : NaN;
+        bar?.update(i + 1, { rate: ((i + 1 - first) / ((performance.now() - start) / 1000)).toFixed(2), loss: lastLoss.toFixed(2) });
+        hooks.afterStep?.(vae.step, requestStop);
+        // A step's awaits may all resolve at once (no GPU wait); one turn of the event loop lets a
+        // pending Ctrl-C be seen at this step rather than at the next wait for the GPU.
+        await new Promise((r) => setImmediate(r));
+        if (run.saveEvery && vae.step % run.saveEvery === 0 && i + 1 < stepsPerEpoch && !stop) {
+          take(await vae.readLosses());
+          Object.assign(progress, { step: vae.step, epochStep: i + 1, epochLossSum: sum, epochExamples: n });
+          await checkpoint();
+        }
+      }
+      if (stop) return await interrupt();
+      take(await vae.readLosses());
+      bar?.stop();
+      const trainSeconds = (performance.now() - start) / 1000;
+      const t = await vae.elbo(testData, { seed: run.seed });
+      const seconds = (performance.now() - start) / 1000;
+      const trainLoss = sum / n;
+      if (!Number.isFinite(trainLoss) || !Number.isFinite(t.loss)) throw new Error(`training diverged in epoch ${epoch} (loss ${trainLoss}); try a smaller --lr`);
+      const line = { event: 'epoch', epoch, step: vae.step, train_loss: trainLoss, test_loss: t.loss, test_kl: t.kl, test_rec: t.rec, seconds, samples_per_s: (n - n0) / trainSeconds };
+      log.write(line);
+      report.event(line);
+      report.info(`epoch ${epoch}: train ${config.objective === 'iwae' ? `IWAE bound (K=${config.samples})` : '-ELBO'} ${trainLoss.toFixed(2)} | test -ELBO ${t.loss.toFixed(2)} (rec ${t.rec.toFixed(2)}, KL ${t.kl.toFixed(2)}) | ` +
+        `${((n - n0) / trainSeconds).toFixed(0)} examples/s, ${(1000 * trainSeconds / Math.max(1, stepsPerEpoch - first)).toFixed(0)} ms/step, ${seconds.toFixed(1)} s`);
+      sum = 0;
+      n = 0;
+      Object.assign(progress, { step: vae.step, epochsDone: epoch, epochStep: 0, epochLossSum: 0, epochExamples: 0 });
+      await checkpoint();
+    }
+
+    const files = { model: paths.model, samples: paths.samples, reconstructions: paths.reconstructions };
+    const [rows, cols] = config.imageShape;
+    // A conditional model draws one row per class, 8 samples each.
+    const labels = config.classes ? Array.from({ length: 8 * config.classes }, (_, i) => Math.floor(i / 8)) : undefined;
+    const shownSamples = labels?.length ?? 64;
+    await writeOutput(files.samples, imageGridPng(await vae.sample(shownSamples, run.seed, labels), shownSamples, rows, cols, 8, { scale: 2 }));
+    const shown = Math.min(32, test.count);
+    const originals = Float32Array.from(test.images.subarray(0, shown * config.inputDim), (v) => v / 255);
+    const testLabels = config.classes ? Array.from(test.labels!.subarray(0, shown)) : undefined;
+    await writeOutput(files.reconstructions, pairsGridPng(originals, await vae.reconstruct(originals, testLabels), shown, rows, cols, 8, { scale: 2 }));
+    log.write({ event: 'done', step: vae.step, seconds: progress.seconds });
+    report.event({ event: 'done', files, state: paths.state, steps: vae.step, seconds: (performance.now() - t0) / 1000 });
+    report.info(`wrote ${files.model}, ${files.samples}, ${files.reconstructions}`);
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    log?.close();
+    vae?.destroy();
+    if (!hooks.device) releaseNodeGpu();
+  }
 }

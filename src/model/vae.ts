@@ -428,6 +428,31 @@ export class VAE {
     this.losses.resetTo(0);
   }
 
+  /** Adam's first and second moments (flat layout, like the parameters), copied to the CPU; null for SGD, which keeps none. */
+  async optimizerState(): Promise<{ m: Float32Array; v: Float32Array } | null> {
+    this.assertAlive();
+    if (this.training.optimizer !== 'adam') return null;
+    return { m: await readFloats(this.device, this.buffers.moment1), v: await readFloats(this.device, this.buffers.moment2) };
+  }
+
+  /**
+   * Continues a saved run: Adam's moments (flat layout; none for SGD) and the number of steps
+   * already taken, which fixes the next step's noise, bias corrections and KL weight. Give the
+   * saved parameters as `initialParams` when creating the model.
+   */
+  restoreOptimizer(state: { m?: Float32Array; v?: Float32Array; step: number }): void {
+    this.assertAlive();
+    if (!Number.isSafeInteger(state.step) || state.step < 0) throw new ConfigError(`step must be an integer >= 0, got ${state.step}`);
+    if (this.training.optimizer === 'adam') {
+      const P = this.layout.totalFloats;
+      if (state.m?.length !== P || state.v?.length !== P) throw new ConfigError(`Adam's moments need ${P} floats each, got ${state.m?.length ?? 'none'} and ${state.v?.length ?? 'none'}`);
+      writeData(this.device, this.buffers.moment1, 0, state.m);
+      writeData(this.device, this.buffers.moment2, 0, state.v);
+    }
+    this.step = state.step;
+    this.losses.resetTo(state.step);
+  }
+
   /** Frees every buffer this model created. A caller's device stays alive; ours is destroyed. */
   destroy(): void {
     if (this.destroyed) return;

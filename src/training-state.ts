@@ -1,0 +1,135 @@
+// The training state: everything besides the model needed to continue a run exactly where it
+// stopped, as a safetensors file of its own (model.safetensors stays a plain model that PyTorch
+// loads). It holds
+//   <name>           the parameters, under their checkpoint names and shapes (as in the model file)
+//   adam.m.<name>    Adam's first moment of that parameter, same shape (Adam only)
+//   adam.v.<name>    Adam's second moment, same shape (Adam only)
+// and, as JSON in the metadata, the model configuration (`config`), the optimizer settings
+// (`training`: batch, lr, betas, eps, weight decay, seed, lossEvery), the caller's own run options
+// (`run`) and the counters (`progress`). The parameters are repeated here so that the state alone
+// is one consistent snapshot: the model file and this one are replaced one after the other, and a
+// crash between the two must not pair moments of one step with weights of another. Tensors are
+// stored per name, not as the flat GPU buffer, so the file does not depend on the buffer's padding.
+// Noise and data order need no stored RNG state: noise is a pure function of seed and step, and the
+// caller's per-epoch shuffles are redrawn from the seed (see src/cli/train.ts).
+import { CHECKPOINT_FORMAT, TRAINING_STATE_FORMAT } from './checkpoint';
+import { CheckpointError, decodeSafetensors, encodeSafetensors, type Tensor } from './io/safetensors';
+import { paramLayout } from './model/build';
+import { resolveConfig, type VaeConfig } from './model/config';
+import type { ParamLayout } from './model/params';
+import type { TrainingOptions, VAE } from './model/vae';
+
+export { TRAINING_STATE_FORMAT };
+export const TRAINING_STATE_VERSION = '1';
+
+/** Where a run stands. Epochs count from 1; `epochStep` steps of epoch `epochsDone + 1` are done. */
+export interface TrainingProgress {
+  /** Optimizer steps taken since the start of the run (the model's `step`). */
+  step: number;
+  /** Epochs finished and evaluated. */
+  epochsDone: number;
+  /** Steps taken in the epoch in progress; equals the steps per epoch when it stopped before evaluating it. */
+  epochStep: number;
+  stepsPerEpoch: number;
+  /** Sum of loss x examples and the examples over the epoch in progress, for its mean training loss. */
+  epochLossSum: number;
+  epochExamples: number;
+  /** Wall-clock seconds spent training so far. */
+  seconds: number;
+}
+
+export interface TrainingState {
+  config: VaeConfig;
+  training: TrainingOptions;
+  run: Record<string, unknown>;
+  progress: TrainingProgress;
+  /** Parameters and Adam's moments in the model's flat layout (`paramLayout(config)`); no moments for SGD. */
+  params: Float32Array;
+  m: Float32Array | null;
+  v: Float32Array | null;
+}
+
+const PROGRESS_FIELDS = ['step', 'epochsDone', 'epochStep', 'stepsPerEpoch', 'epochLossSum', 'epochExamples', 'seconds'] as const;
+
+function byName(layout: ParamLayout, flat: Float32Array, prefix: string): Record<string, Tensor> {
+  return Object.fromEntries(layout.tensors.map((t) => [prefix + t.name, { shape: t.shape, data: flat.slice(t.offset, t.offset + t.count) }]));
+}
+
+/** The training state of `vae` (read from the GPU) with the caller's run options and counters. */
+export async function saveTrainingState(vae: VAE, run: Record<string, unknown>, progress: TrainingProgress): Promise<Uint8Array> {
+  if (progress.step !== vae.step) throw new Error(`progress.step ${progress.step} is not the model's step ${vae.step}`);
+  const params = await vae.flatParameters();
+  const moments = await vae.optimizerState();
+  const tensors = byName(vae.layout, params, '');
+  if (moments) Object.assign(tensors, byName(vae.layout, moments.m, 'adam.m.'), byName(vae.layout, moments.v, 'adam.v.'));
+  return encodeSafetensors(tensors, {
+    format: TRAINING_STATE_FORMAT,
+    version: TRAINING_STATE_VERSION,
+    config: JSON.stringify(vae.config),
+    training: JSON.stringify(vae.training),
+    run: JSON.stringify(run),
+    progress: JSON.stringify(progress),
+  });
+}
+
+function parseJson(source: string, key: string, text: string | undefined): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text ?? '');
+  } catch {
+    throw new CheckpointError(`${source}: metadata '${key}' is missing or not JSON; the training state is damaged`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new CheckpointError(`${source}: metadata '${key}' is not a JSON object; the training state is damaged`);
+  return v as Record<string, unknown>;
+}
+
+/** Reads and checks a training state: format, configuration, every tensor's name and shape, the counters. */
+export function readTrainingState(bytes: Uint8Array, source = 'training state'): TrainingState {
+  const { tensors, metadata } = decodeSafetensors(bytes);
+  if (metadata.format === CHECKPOINT_FORMAT) {
+    throw new CheckpointError(`${source} is a model checkpoint, not a training state; resume from the run folder that holds training-state.safetensors`);
+  }
+  if (metadata.format !== TRAINING_STATE_FORMAT) throw new CheckpointError(`${source} is not a webgpu-vae training state (no format metadata)`);
+  if (metadata.version !== TRAINING_STATE_VERSION) {
+    throw new CheckpointError(`${source} has training-state version ${metadata.version}; this webgpu-vae reads version ${TRAINING_STATE_VERSION}`);
+  }
+  let config: VaeConfig;
+  try {
+    config = resolveConfig(parseJson(source, 'config', metadata.config));
+  } catch (e) {
+    if (e instanceof CheckpointError) throw e;
+    throw new CheckpointError(`${source} has an invalid model configuration: ${(e as Error).message}`);
+  }
+  const training = parseJson(source, 'training', metadata.training) as unknown as TrainingOptions;
+  const run = parseJson(source, 'run', metadata.run);
+  const progress = parseJson(source, 'progress', metadata.progress) as unknown as TrainingProgress;
+  for (const k of PROGRESS_FIELDS) {
+    const v = progress[k];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new CheckpointError(`${source}: progress.${k} is ${JSON.stringify(v)}, not a number >= 0; the training state is damaged`);
+  }
+  if (progress.step !== progress.epochsDone * progress.stepsPerEpoch + progress.epochStep || progress.epochStep > progress.stepsPerEpoch) {
+    throw new CheckpointError(`${source}: step ${progress.step} does not match ${progress.epochsDone} epochs of ${progress.stepsPerEpoch} steps plus ${progress.epochStep}; the training state is damaged`);
+  }
+
+  const layout = paramLayout(config);
+  const adam = training.optimizer === 'adam';
+  const used = new Set<string>();
+  const flat = (prefix: string): Float32Array => {
+    const out = new Float32Array(layout.totalFloats);
+    for (const t of layout.tensors) {
+      const name = prefix + t.name;
+      const got = tensors[name];
+      if (!got) throw new CheckpointError(`${source} lacks tensor ${name} that its configuration requires`);
+      if (got.shape.join(',') !== t.shape.join(',')) throw new CheckpointError(`${source}: tensor ${name} has shape [${got.shape}] but the configuration needs [${t.shape}]`);
+      out.set(got.data, t.offset);
+      used.add(name);
+    }
+    return out;
+  };
+  const params = flat('');
+  const m = adam ? flat('adam.m.') : null;
+  const v = adam ? flat('adam.v.') : null;
+  const extra = Object.keys(tensors).filter((n) => !used.has(n));
+  if (extra.length) throw new CheckpointError(`${source} has tensors this model and optimizer do not use: ${extra.join(', ')}`);
+  return { config, training, run, progress, params, m, v };
+}

@@ -1,0 +1,225 @@
+// Never losing work: a training run stopped anywhere (mid-epoch, at the last step of an epoch
+// before its evaluation, after its final epoch, by a crash, by a real Ctrl-C) and resumed ends
+// with the very same losses, parameters and Adam moments, bit for bit, as one that ran straight
+// through; checkpoints are replaced atomically; the run folder keeps its log and is never
+// overwritten by accident. Most runs are in-process on one shared device (its compiled pipelines
+// are reused, so a run of this small model takes a second or two); the Ctrl-C test drives the
+// real command in a child process.
+import { execFile, spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readCheckpoint } from '../src/checkpoint';
+import { OutputError, writeAll, writeFileAtomic } from '../src/cli/files';
+import { trainCommand, type TrainHooks } from '../src/cli/train';
+import { acquireNodeDevice } from '../src/gpu/node-device';
+import type { AcquiredDevice } from '../src/gpu/device';
+import { decodeSafetensors } from '../src/io/safetensors';
+import { paramLayout } from '../src/model/build';
+import { readTrainingState } from '../src/training-state';
+
+const BIN = join(__dirname, '..', 'bin', 'webgpu-vae.mjs');
+/** 8 steps per epoch; 12 epochs leave a child process time to be interrupted after its first step event. */
+const RUN = ['--hidden', '32', '--latent', '4', '--limit', '512', '--batch', '64', '--test-limit', '128'];
+const EPOCHS = ['--epochs', '12'];
+
+const root = mkdtempSync(join(tmpdir(), 'webgpu-vae-resume-'));
+let device: AcquiredDevice;
+const baseline = join(root, 'baseline');
+
+async function train(args: string[], hooks: Omit<TrainHooks, 'device' | 'print'> = {}): Promise<{ code: number; out: string }> {
+  const out: string[] = [];
+  const code = await trainCommand([...args, '--json'], { device, print: (_s, t) => out.push(t), ...hooks });
+  return { code, out: out.join('') };
+}
+
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { timeout: 120_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const readLines = (path: string) => readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+
+/** The step and epoch figures of a run's log without timings; after a crash a step may be logged twice, identically. */
+function history(dir: string): Record<string, unknown>[] {
+  const byKey = new Map<string, Record<string, unknown>>();
+  for (const e of readLines(join(dir, 'metrics.jsonl'))) {
+    if (e.event !== 'step' && e.event !== 'epoch') continue;
+    const { seconds: _s, samples_per_s: _r, ...figures } = e;
+    byKey.set(`${e.event}:${e.step}`, figures);
+  }
+  return [...byKey.values()];
+}
+
+/** Every tensor of a file as its raw bytes, so equality is bit for bit (NaN and -0 included). */
+function bits(path: string): Record<string, string> {
+  const { tensors } = decodeSafetensors(new Uint8Array(readFileSync(path)));
+  return Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString('base64')]));
+}
+
+function expectSameAsBaseline(dir: string): void {
+  expect(history(dir)).toEqual(history(baseline));
+  for (const file of ['model.safetensors', 'training-state.safetensors']) {
+    const got = bits(join(dir, file)), want = bits(join(baseline, file));
+    expect(Object.keys(got).sort(), file).toEqual(Object.keys(want).sort());
+    expect(Object.keys(want).filter((k) => got[k] !== want[k]), `${file}: tensors that differ`).toEqual([]);
+  }
+}
+
+const progressOf = (dir: string) => readTrainingState(new Uint8Array(readFileSync(join(dir, 'training-state.safetensors')))).progress;
+
+beforeAll(async () => {
+  device = await acquireNodeDevice();
+  const r = await train([...RUN, ...EPOCHS, '--out', baseline]);
+  expect(r.code, r.out).toBe(0);
+});
+
+afterAll(() => device?.device.destroy());
+
+describe('train --resume', () => {
+  it('the uninterrupted run logs its history, keeps model and training state apart, and both files are recognized', () => {
+    const log = readLines(join(baseline, 'metrics.jsonl'));
+    expect(log[0]).toMatchObject({ event: 'start', step: 0, epochs: 12 });
+    expect(log.filter((e) => e.event === 'epoch').map((e) => e.epoch)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(log.filter((e) => e.event === 'step').map((e) => e.step)).toEqual([16, 32, 48, 64, 80, 96]); // every lossEvery = 16 steps
+    expect(log.at(-1)).toMatchObject({ event: 'done', step: 96 });
+    const record = JSON.parse(readFileSync(join(baseline, 'config.json'), 'utf8'));
+    expect(record).toMatchObject({ config: { hidden: [32], latent: 4 }, training: { batch: 64, lr: 1e-3, seed: 0 }, run: { epochs: 12, limit: 512, testLimit: 128 }, resumed: [] });
+
+    // model.safetensors holds the model tensors under their checkpoint names and nothing else.
+    const modelBytes = new Uint8Array(readFileSync(join(baseline, 'model.safetensors')));
+    const ckpt = readCheckpoint(modelBytes);
+    const names = paramLayout(ckpt.config).tensors.map((t) => t.name).sort();
+    expect(Object.keys(decodeSafetensors(modelBytes).tensors).sort()).toEqual(names);
+    expect(ckpt.metadata).toMatchObject({ format: 'webgpu-vae', step: '96', epochs: '12' });
+    // The training state: the parameters again, Adam's moments per parameter, the counters.
+    const stateBytes = new Uint8Array(readFileSync(join(baseline, 'training-state.safetensors')));
+    expect(Object.keys(decodeSafetensors(stateBytes).tensors).sort()).toEqual([...names, ...names.map((n) => `adam.m.${n}`), ...names.map((n) => `adam.v.${n}`)].sort());
+    const state = readTrainingState(stateBytes);
+    expect(state.progress).toMatchObject({ step: 96, epochsDone: 12, epochStep: 0, stepsPerEpoch: 8 });
+    expect(Array.from(state.params)).toEqual(Array.from(ckpt.flat));
+    // Each file refuses to be taken for the other.
+    expect(() => readCheckpoint(stateBytes, 'training-state.safetensors')).toThrow(/training-state\.safetensors is a training state .*not a model; use model\.safetensors/);
+    expect(() => readTrainingState(modelBytes, 'model.safetensors')).toThrow(/is a model checkpoint, not a training state/);
+  });
+
+  it('stopped mid-epoch, then at the last step of an epoch before its evaluation, and resumed: bit-identical', async () => {
+    const dir = join(root, 'twice');
+    const stopAt = (n: number): TrainHooks['afterStep'] => (step, stop) => { if (step === n) stop(); };
+    const first = await train([...RUN, ...EPOCHS, '--out', dir], { afterStep: stopAt(3) });
+    expect(first.code).toBe(130);
+    expect(first.out).toContain(`"resume":"webgpu-vae train --resume ${dir}"`);
+    expect(progressOf(dir)).toMatchObject({ step: 3, epochsDone: 0, epochStep: 3 });
+    const second = await train(['--resume', dir], { afterStep: stopAt(16) });
+    expect(second.code).toBe(130);
+    expect(progressOf(dir)).toMatchObject({ step: 16, epochsDone: 1, epochStep: 8 });
+    expect((await train(['--resume', dir])).code).toBe(0);
+    expectSameAsBaseline(dir);
+    const log = readLines(join(dir, 'metrics.jsonl')).map((e) => e.event);
+    expect(log.filter((e) => e === 'interrupted' || e === 'resume')).toEqual(['interrupted', 'resume', 'interrupted', 'resume']);
+    expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).resumed.map((r: { step: number }) => r.step)).toEqual([3, 16]);
+  });
+
+  it('a finished run trains longer with a raised --epochs, as if it had been asked for them at the start', async () => {
+    const dir = join(root, 'longer');
+    expect((await train([...RUN, '--epochs', '2', '--out', dir])).code).toBe(0);
+    await expect(train(['--resume', dir])).rejects.toThrow(/has already trained 2 epochs, all it was asked for; pass --epochs N with N > 2/);
+    await expect(train(['--resume', dir, '--epochs', '12', '--lr', '0.01'])).rejects.toThrow(/--lr 0\.01 does not match the run in .*, which has lr 0\.001; resume without --lr/);
+    await expect(train(['--resume', dir, '--epochs', '12', '--hidden', '64'])).rejects.toThrow(/--hidden 64 does not match .* which has hidden 32/);
+    // Flags that agree with the run are accepted.
+    expect((await train(['--resume', dir, ...EPOCHS, '--hidden', '32', '--batch', '64'])).code).toBe(0);
+    expectSameAsBaseline(dir);
+  });
+
+  it('--save-every: a crash keeps the last checkpoint, a write that fails midway keeps the one before, and the run still ends identical', async () => {
+    const dir = join(root, 'crash');
+    const crash = await train([...RUN, ...EPOCHS, '--save-every', '5', '--out', dir], { afterStep: (step) => { if (step === 13) throw new Error('simulated crash'); } })
+      .catch((e: Error) => e.message);
+    expect(crash).toBe('simulated crash');
+    expect(progressOf(dir)).toMatchObject({ step: 10, epochsDone: 1, epochStep: 2 }); // saves at 5, 8 (epoch end), 10
+    const before = readFileSync(join(dir, 'training-state.safetensors'));
+    // The next save (step 15) dies halfway through writing the training state.
+    let failed = 0;
+    const err = await train(['--resume', dir], {
+      writeChunk: (fd, bytes) => {
+        writeAll(fd, bytes.subarray(0, bytes.length >> 1));
+        failed++;
+        throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+      },
+    }).catch((e: Error) => e);
+    expect(failed).toBe(1);
+    expect(err).toBeInstanceOf(OutputError);
+    expect((err as Error).message).toMatch(/cannot write .*training-state\.safetensors \(ENOSPC\); the previous training-state\.safetensors, if any, is unchanged; .*webgpu-vae train --resume/);
+    expect(readFileSync(join(dir, 'training-state.safetensors')).equals(before)).toBe(true);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    readCheckpoint(new Uint8Array(readFileSync(join(dir, 'model.safetensors'))));
+    expect((await train(['--resume', dir])).code).toBe(0);
+    expectSameAsBaseline(dir);
+  });
+
+  it('a new run never overwrites a run folder without --force; with it, the old run is replaced', async () => {
+    const dir = join(root, 'forced');
+    cpSync(baseline, dir, { recursive: true });
+    await expect(train([...RUN, '--epochs', '1', '--out', dir])).rejects.toThrow(/already holds a run \(model\.safetensors, training-state\.safetensors\); continue it with `webgpu-vae train --resume .*`, or add --force/);
+    expect(readFileSync(join(dir, 'model.safetensors')).equals(readFileSync(join(baseline, 'model.safetensors')))).toBe(true);
+    await expect(train(['--resume', dir, '--force'])).rejects.toThrow(/give one of them/);
+    expect((await train([...RUN, '--epochs', '1', '--out', dir, '--force'])).code).toBe(0);
+    expect(progressOf(dir)).toMatchObject({ step: 8, epochsDone: 1 });
+    expect(readLines(join(dir, 'metrics.jsonl'))[0]).toMatchObject({ event: 'start', epochs: 1 });
+    expect(history(dir)).toEqual(history(baseline).slice(0, 1)); // epoch 1 only: the old log is gone
+  });
+
+  it('Ctrl-C on the real command: finishes the step, saves, prints the resume command, exits 130; the resumed run matches', async () => {
+    const dir = join(root, 'sigint');
+    const child = spawn(process.execPath, [BIN, 'train', ...RUN, ...EPOCHS, '--out', dir, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '', signalled = false;
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (!signalled && stdout.includes('"event":"step"')) {
+        signalled = true;
+        child.kill('SIGINT');
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(signalled, stderr).toBe(true);
+    expect(code, stderr).toBe(130);
+    const events = stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const stopped = events.find((e) => e.event === 'interrupted');
+    expect(stopped).toMatchObject({ resume: `webgpu-vae train --resume ${dir}` });
+    expect(events.some((e) => e.event === 'done')).toBe(false);
+    expect(stderr).toContain(`continue with\n  webgpu-vae train --resume ${dir}`);
+    expect(progressOf(dir).step).toBe(stopped.step);
+    expect(stopped.step).toBeGreaterThanOrEqual(16);
+    expect(stopped.step).toBeLessThan(96);
+    const resumed = await cli(['train', '--resume', dir, '--json']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expectSameAsBaseline(dir);
+  });
+});
+
+describe('atomic checkpoint writes', () => {
+  it('a write that fails midway leaves the old file whole and no temporary file', () => {
+    const dir = mkdtempSync(join(root, 'atomic-'));
+    const path = join(dir, 'model.safetensors');
+    writeFileAtomic(path, new Uint8Array([1, 2, 3]));
+    expect([...readFileSync(path)]).toEqual([1, 2, 3]);
+    const big = new Uint8Array(1 << 20).fill(7);
+    expect(() => writeFileAtomic(path, big, (fd, bytes) => { writeAll(fd, bytes.subarray(0, 1000)); throw new Error('EIO'); })).toThrow(OutputError);
+    expect([...readFileSync(path)]).toEqual([1, 2, 3]);
+    expect(readdirSync(dir)).toEqual(['model.safetensors']);
+    writeFileAtomic(path, big);
+    expect(readFileSync(path).length).toBe(big.length);
+    // A target that cannot be replaced (here a folder in its way) is refused without harm either.
+    const blocked = join(dir, 'blocked');
+    writeFileSync(join(dir, 'keep'), 'x');
+    cpSync(join(dir, 'keep'), join(blocked, 'inside'));
+    expect(() => writeFileAtomic(blocked, big)).toThrow(/cannot write .*blocked/);
+    expect(existsSync(join(blocked, 'inside'))).toBe(true);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});
