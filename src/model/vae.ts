@@ -6,7 +6,8 @@ import type { Optimizer } from '../../shaders/adam';
 import { type AcquiredDevice, wrapDevice } from '../gpu/device';
 import { BufferArena, readFloats, writeData } from '../gpu/buffers';
 import { type PipelineCache, pipelineCacheFor } from '../gpu/pipelines';
-import { ConfigError, GpuError } from '../errors';
+import { ConfigError } from '../errors';
+import { FailureWatch } from '../gpu/failure-watch';
 import { encodeStepParams, STEP_PARAMS_DEFAULTS, STREAM, type StepParams } from '../step-params';
 import { resolveConfig, type VaeConfig } from './config';
 import { buildModel, type ModelParts } from './build';
@@ -15,6 +16,8 @@ import { kernelsFor, type KernelChoice } from './kernels';
 import { LossRing, type StepLoss } from './loss-ring';
 import { initialParams, type ParamLayout } from './params';
 import { estimateLogLikelihood, type LogLikelihoodOptions, type LogLikelihoodResult } from './iwae-eval';
+import { oneHot } from './labels';
+import { PlanCache } from './plan-cache';
 import { ResidentData, type PixelData } from './resident-data';
 
 export interface TrainingOptions {
@@ -72,21 +75,12 @@ export class VAE {
   readonly arena: BufferArena;
   readonly cache: PipelineCache;
   readonly buffers: ModelBuffers;
-  private readonly plans = new Map<string, Promise<Plan>>();
+  private readonly plans: PlanCache;
   private readonly stepBytes = new ArrayBuffer(STEP_PARAMS.bytes);
   private readonly acquired: AcquiredDevice;
-  private readonly maxPlans: number;
   private destroyed = false;
   /** The first WebGPU error seen on the device since this model was created; rethrown on the next call. */
-  private gpuFailure: GpuError | null = null;
-  private readonly onUncapturedError = (ev: Event) => {
-    const error = (ev as GPUUncapturedErrorEvent).error;
-    const type = error.constructor?.name ?? '';
-    const kind = /OutOfMemory/.test(type) ? 'out-of-memory' : /Validation/.test(type) ? 'validation' : 'internal';
-    // Dawn quotes object labels; ours name the kernel or graph (e.g. "matmul_nt_bias_relu_register").
-    const operation = /"(?:webgpu-vae:)?([\w.:\[\]#-]+)"/.exec(error.message)?.[1] ?? 'unknown operation';
-    this.gpuFailure ??= new GpuError(`WebGPU ${kind} error in ${operation}: ${error.message}`, operation, kind);
-  };
+  private readonly failures: FailureWatch;
 
   private constructor(config: VaeConfig, opts: VaeOptions) {
     this.config = config;
@@ -98,8 +92,8 @@ export class VAE {
     this.acquired = 'device' in opts.device && 'adapter' in opts.device ? (opts.device as AcquiredDevice) : wrapDevice(opts.device as GPUDevice);
     this.device = this.acquired.device;
     this.kernels = { ...kernelsFor(this.acquired.adapter), ...opts.kernels };
-    this.maxPlans = opts.maxPlans ?? 8;
-    if (!(Number.isInteger(this.maxPlans) && this.maxPlans >= 1)) throw new ConfigError(`maxPlans must be an integer >= 1, got ${opts.maxPlans}`);
+    const maxPlans = opts.maxPlans ?? 8;
+    if (!(Number.isInteger(maxPlans) && maxPlans >= 1)) throw new ConfigError(`maxPlans must be an integer >= 1, got ${opts.maxPlans}`);
     this.parts = buildModel(config);
     this.layout = this.parts.layout;
     this.arena = new BufferArena(this.device);
@@ -117,11 +111,8 @@ export class VAE {
       accum: this.arena.create('accum', 16),
     };
     this.losses = new LossRing(this.device, this.buffers.history, t.lossEvery, 3, opts.onLosses);
-    this.device.addEventListener('uncapturederror', this.onUncapturedError);
-    this.device.lost.then((info) => {
-      if (this.destroyed) return;
-      this.gpuFailure ??= new GpuError(`the GPU device was lost (${info.reason}): ${info.message}. Create the model again on a new device, e.g. from a saved checkpoint`, 'device', 'device-lost');
-    });
+    this.plans = new PlanCache(this.arena, maxPlans, planKey('train', t.batch, {}));
+    this.failures = new FailureWatch(this.device);
   }
 
   static async create(config: Partial<VaeConfig>, opts: VaeOptions): Promise<VAE> {
@@ -131,7 +122,7 @@ export class VAE {
     } catch (e) {
       // Free what was allocated; the device itself stays with whoever passed it in.
       vae.destroyed = true;
-      vae.device.removeEventListener('uncapturederror', vae.onUncapturedError);
+      vae.failures.detach();
       vae.losses.destroy();
       vae.arena.destroyAll();
       throw e;
@@ -172,23 +163,12 @@ export class VAE {
   /** The graph `kind` for `rows` examples, planned and compiled once, then cached (boundedly). */
   plan(kind: GraphKind, rows: number, opts: RecordOptions = {}): Promise<Plan> {
     this.assertAlive();
-    const key = `${kind}:${rows}:${opts.samples ?? ''}:${opts.bounds?.label ?? ''}`;
-    const cached = this.plans.get(key);
-    if (cached) {
-      this.plans.delete(key); // most recently used goes last
-      this.plans.set(key, cached);
-      return cached;
-    }
     const ctx = { parts: this.parts, buffers: this.buffers, arena: this.arena, kernels: this.kernels, optimizer: this.training.optimizer };
-    const p = (async (): Promise<Plan> => {
+    return this.plans.get(planKey(kind, rows, opts), async () => {
       const plan = recordGraph(ctx, kind, rows, opts);
       await plan.graph.build(this.cache, this.arena);
       return plan;
-    })();
-    this.plans.set(key, p);
-    p.catch(() => this.plans.delete(key)); // a failed plan (e.g. over a device limit) may be retried smaller
-    this.evictPlans();
-    return p;
+    });
   }
 
   private readonly scratch = new Map<string, GPUBuffer>();
@@ -205,17 +185,6 @@ export class VAE {
     const b = this.arena.create(`${name}[${bytes}]`, bytes);
     this.scratch.set(name, b);
     return b;
-  }
-
-  /** Frees the least recently used plans beyond maxPlans (never the training step's). */
-  private evictPlans(): void {
-    const trainKey = `train:${this.training.batch}::`;
-    for (const [key, p] of this.plans) {
-      if (this.plans.size <= this.maxPlans + 1) break;
-      if (key === trainKey) continue;
-      this.plans.delete(key);
-      p.then((plan) => plan.graph.memory.buffers.forEach((b) => this.arena.release(b)), () => {});
-    }
   }
 
   /** Number of dispatches in one training step (gather included when training from resident data). */
@@ -457,7 +426,7 @@ export class VAE {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    this.device.removeEventListener('uncapturederror', this.onUncapturedError);
+    this.failures.detach();
     this.losses.destroy();
     this.arena.destroyAll();
     this.plans.clear();
@@ -467,19 +436,11 @@ export class VAE {
   /** Throws if the model was destroyed or WebGPU reported an error since the last call. */
   assertAlive(): void {
     if (this.destroyed) throw new Error('this VAE was destroyed');
-    if (this.gpuFailure) throw this.gpuFailure;
+    if (this.failures.failure) throw this.failures.failure;
   }
 }
 
-/** One-hot rows [padTo, classes] for the first `rows` labels (zeros beyond); checks every label. */
-function oneHot(labels: ArrayLike<number> | undefined, rows: number, padTo: number, classes: number, what: string): Float32Array {
-  if (!labels) throw new ConfigError(`${what}: this model is conditional on ${classes} classes; pass one label (0..${classes - 1}) per row`);
-  if (labels.length !== rows) throw new ConfigError(`${what}: got ${labels.length} labels for ${rows} rows`);
-  const out = new Float32Array(padTo * classes);
-  for (let r = 0; r < rows; r++) {
-    const c = labels[r];
-    if (!Number.isInteger(c) || c < 0 || c >= classes) throw new ConfigError(`${what}: label ${c} of row ${r} is not a class of this model (0..${classes - 1})`);
-    out[r * classes + c] = 1;
-  }
-  return out;
+/** Plans differ by kind, rows and, for importance-weighted evaluation, samples per chunk and the bounds buffer. */
+function planKey(kind: GraphKind, rows: number, opts: RecordOptions): string {
+  return `${kind}:${rows}:${opts.samples ?? ''}:${opts.bounds?.label ?? ''}`;
 }

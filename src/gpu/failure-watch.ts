@@ -1,0 +1,33 @@
+// Remembers the first WebGPU failure on a device (an uncaptured validation, out-of-memory or
+// internal error, or the device being lost) as a GpuError naming the operation, so the next call
+// into the model can throw it instead of computing on a broken device.
+import { GpuError } from '../errors';
+
+export class FailureWatch {
+  /** The first failure seen since `attach`; null while all is well. */
+  failure: GpuError | null = null;
+  private active = true;
+
+  private readonly onError = (ev: Event) => {
+    const error = (ev as GPUUncapturedErrorEvent).error;
+    const type = error.constructor?.name ?? '';
+    const kind = /OutOfMemory/.test(type) ? 'out-of-memory' : /Validation/.test(type) ? 'validation' : 'internal';
+    // Dawn quotes object labels; ours name the kernel or graph (e.g. "matmul_nt_bias_relu_register").
+    const operation = /"(?:webgpu-vae:)?([\w.:\[\]#-]+)"/.exec(error.message)?.[1] ?? 'unknown operation';
+    this.failure ??= new GpuError(`WebGPU ${kind} error in ${operation}: ${error.message}`, operation, kind);
+  };
+
+  constructor(private readonly device: GPUDevice) {
+    device.addEventListener('uncapturederror', this.onError);
+    device.lost.then((info) => {
+      if (!this.active) return;
+      this.failure ??= new GpuError(`the GPU device was lost (${info.reason}): ${info.message}. Create the model again on a new device, e.g. from a saved checkpoint`, 'device', 'device-lost');
+    });
+  }
+
+  /** Stops watching (the model is being destroyed; a device loss after this is expected). */
+  detach(): void {
+    this.active = false;
+    this.device.removeEventListener('uncapturederror', this.onError);
+  }
+}
