@@ -52,35 +52,33 @@ export async function estimateLogLikelihood(vae: VAE, data: ResidentData, opts: 
   const Kc = chunkOf(K, Math.floor(maxRows / B));
   const chunks = K / Kc;
   const bounds = vae.scratchBuffer('iwae.bounds', data.count * 4);
-  {
-    const plan = await vae.plan('iwae-eval', B, { samples: Kc, bounds });
-    const gather = await data.gatherFor(plan, vae.buffers, vae.cache);
-    const batches = Math.ceil(data.count / B);
-    for (let i = 0; i < batches; i++) {
-      for (let c = 0; c < chunks; c++) {
-        // Chunk c of batch i draws its own noise: counter i * chunks + c, numbered within the chunk.
-        vae.writeStep({
-          seed: opts.seed ?? vae.training.seed, stream: STREAM.iwae, counter: i * chunks + c, chunk: c, totalSamples: K,
-          batchStart: i * B, validRows: Math.min(B, data.count - i * B), datasetCount: data.count,
-        });
-        const enc = vae.device.createCommandEncoder({ label: 'iwae-eval' });
-        if (c === 0) gather.encode(enc);
-        plan.graph.encode(enc);
-        vae.device.queue.submit([enc.finish()]);
-        if (opts.onProgress && (c === chunks - 1 || c % 8 === 7)) {
-          await vae.device.queue.onSubmittedWorkDone();
-          opts.onProgress(i * chunks + c + 1, batches * chunks);
-        }
+  const plan = await vae.plan('iwae-eval', B, { samples: Kc, bounds });
+  const gather = await data.gatherFor(plan, vae.buffers, vae.cache);
+  const batches = Math.ceil(data.count / B);
+  for (let i = 0; i < batches; i++) {
+    for (let c = 0; c < chunks; c++) {
+      // Chunk c of batch i draws its own noise: counter i * chunks + c, numbered within the chunk.
+      vae.writeStep({
+        seed: opts.seed ?? vae.training.seed, stream: STREAM.iwae, counter: i * chunks + c, chunk: c, totalSamples: K,
+        batchStart: i * B, validRows: Math.min(B, data.count - i * B), datasetCount: data.count,
+      });
+      const enc = vae.device.createCommandEncoder({ label: 'iwae-eval' });
+      if (c === 0) gather.encode(enc);
+      plan.graph.encode(enc);
+      vae.device.queue.submit([enc.finish()]);
+      if (opts.onProgress && (c === chunks - 1 || c % 8 === 7)) {
+        await vae.device.queue.onSubmittedWorkDone();
+        opts.onProgress(i * chunks + c + 1, batches * chunks);
       }
     }
-    const perExample = await readFloats(vae.device, bounds, 0, data.count);
-    vae.assertAlive();
-    let sum = 0;
-    for (const v of perExample) sum += v;
-    const nll = sum / data.count;
-    let sq = 0;
-    for (const v of perExample) sq += (v - nll) ** 2;
-    const stderr = data.count > 1 ? Math.sqrt(sq / (data.count - 1) / data.count) : NaN;
-    return { nll, stderr, bitsPerDim: nll / (vae.config.inputDim * Math.LN2), examples: data.count, samples: K, perExample };
   }
+  const perExample = await readFloats(vae.device, bounds, 0, data.count);
+  vae.assertAlive();
+  let sum = 0;
+  for (const v of perExample) sum += v;
+  const nll = sum / data.count;
+  let sq = 0;
+  for (const v of perExample) sq += (v - nll) ** 2;
+  const stderr = data.count > 1 ? Math.sqrt(sq / (data.count - 1) / data.count) : NaN;
+  return { nll, stderr, bitsPerDim: nll / (vae.config.inputDim * Math.LN2), examples: data.count, samples: K, perExample };
 }

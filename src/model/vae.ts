@@ -353,7 +353,6 @@ export class VAE {
 
   /** mu and logvar of q(z|x) for each row of x ([rows, D] in [0,1]). */
   async encode(x: Float32Array, labels?: ArrayLike<number>): Promise<{ mu: Float32Array; logvar: Float32Array }> {
-    const Z = this.config.latent;
     const rows = this.rowsOf(x, this.config.inputDim, 'encode');
     const q = await this.runForward('encode', x, rows, labels);
     return this.parts.sampler.split(q, rows);
