@@ -2,10 +2,21 @@
 // comparison (ours vs TF.js), the profile of our step and a short batch sweep.
 import { FULL_SWEEP, SHORT_SWEEP, type BenchEnv, type BenchOptions, type Impl } from './common';
 
+/** `--soak`: a long training run sampled for leaks and drift (bench/soak.ts). */
+export interface SoakArgs {
+  steps: number;
+  evalEvery: number;
+  sampleEvery: number;
+  /** MNIST training examples the soak cycles through (all 60000 unless --examples). */
+  examples: number;
+  testExamples: number;
+}
+
 export interface CliOptions extends BenchOptions {
   json: boolean;
   envs: BenchEnv[];
   help: boolean;
+  soak: SoakArgs | null;
 }
 
 export const USAGE = `npm run bench -- [options]
@@ -15,6 +26,10 @@ Benchmarks (default: --step --profile plus a short sweep ${SHORT_SWEEP.join(',')
   --profile            per-kernel GPU time of our step (timestamp queries), by kernel family
   --sweep[=B,B,..]     batch-size sweep, ours only (default ${FULL_SWEEP.join(',')})
   --matmul             matmul variants on the model's shapes (bench/matmul.ts)
+  --soak               a long run watched for leaks and drift: --steps training steps (default
+                       10000), a test -ELBO every --eval-every (1000), and every --sample-every
+                       (500) steps the GPU bytes and buffers, JS heap, RSS and step time; prints
+                       the series and a verdict (node only; bench/soak.ts)
   --matmul-square N    add an N^3 case to the matmul table (default 1024; 0 on SwiftShader, where
                        the tiled variant takes minutes on it)
 
@@ -34,13 +49,16 @@ Shape and sample sizes:
   --sweep-examples N   examples timed per sweep batch size (default 2048)
   --examples N         MNIST examples resident on the GPU (default 4096)
   --lr X               Adam learning rate (default 1e-3)
+  --eval-every N       --soak: steps between test-set evaluations (default 1000)
+  --sample-every N     --soak: steps between samples (default 500)
+  --test-examples N    --soak: MNIST test examples evaluated (default 10000)
 
 Output:
   --json               one JSON object per line on stdout (progress goes to stderr)
   --help`;
 
 const IMPLS: Record<string, Impl[]> = { both: ['webgpu-vae', 'tfjs-webgpu'], ours: ['webgpu-vae'], 'webgpu-vae': ['webgpu-vae'], tfjs: ['tfjs-webgpu'], 'tfjs-webgpu': ['tfjs-webgpu'] };
-const BOOLEAN = new Set(['json', 'help', 'step', 'profile', 'matmul']);
+const BOOLEAN = new Set(['json', 'help', 'step', 'profile', 'matmul', 'soak']);
 
 export class UsageError extends Error {}
 
@@ -62,7 +80,7 @@ function intList(name: string, v: string): number[] {
   return xs;
 }
 
-const KNOWN = new Set([...BOOLEAN, 'sweep', 'env', 'batch', 'hidden', 'latent', 'steps', 'blocks', 'rounds', 'warmup', 'impl', 'profile-reps', 'sweep-examples', 'examples', 'lr', 'matmul-square']);
+const KNOWN = new Set([...BOOLEAN, 'sweep', 'env', 'batch', 'hidden', 'latent', 'steps', 'blocks', 'rounds', 'warmup', 'impl', 'profile-reps', 'sweep-examples', 'examples', 'lr', 'matmul-square', 'eval-every', 'sample-every', 'test-examples']);
 
 export function parseArgs(argv: string[]): CliOptions {
   const given = new Map<string, string | true>();
@@ -90,7 +108,16 @@ export function parseArgs(argv: string[]): CliOptions {
   const sweepArg = given.get('sweep');
   const selected = ['step', 'profile', 'sweep', 'matmul'].some((k) => given.has(k));
 
+  const soakOnly = ['eval-every', 'sample-every', 'test-examples'].find((k) => given.has(k));
+  if (soakOnly && !given.has('soak')) throw new UsageError(`--${soakOnly} belongs to --soak; add --soak or leave it out`);
+  if (given.has('soak') && env !== 'node') throw new UsageError('--soak runs in node only; the browser soak is `npx tsx bench/soak-browser.ts`');
+  const soak = given.has('soak') ? {
+    steps: int('steps', 10000), evalEvery: int('eval-every', 1000), sampleEvery: int('sample-every', 500),
+    examples: int('examples', 60000), testExamples: int('test-examples', 10000),
+  } : null;
+
   return {
+    soak,
     json: given.has('json'),
     help: given.has('help'),
     envs: env === 'both' ? ['node', 'chromium'] : [env as BenchEnv],

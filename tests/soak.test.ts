@@ -1,0 +1,108 @@
+// The soak benchmark (npm run bench -- --soak) kept working: its argument rules, its verdict on
+// made-up series that do and do not grow, and a real 30-step run with an evaluation and a sample
+// every 10 steps whose verdict is computed from counted buffers, a collected heap and timed steps.
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseArgs, UsageError } from '../bench/args';
+import { trackBuffers } from '../bench/buffer-tracker';
+import { runSoak } from '../bench/soak';
+import { formatSoak, HEAP_BAND_BYTES, slope, soakVerdict, type SoakSample } from '../bench/soak-verdict';
+import { loadMnistNode } from '../src/data/mnist';
+import { acquireNodeDevice, releaseNodeGpu } from '../src/gpu/node-device';
+
+const MiB = 2 ** 20;
+const flat = (n: number, over: Partial<SoakSample> = {}, grow: (i: number) => Partial<SoakSample> = () => ({})): SoakSample[] =>
+  Array.from({ length: n }, (_, i) => ({ step: (i + 1) * 500, gpuBytes: 1000, buffers: 20, heapBytes: 8 * MiB, rssBytes: 300 * MiB, stepMs: 150, ...over, ...grow(i) }));
+const check = (samples: SoakSample[], name: string) => soakVerdict(samples).checks.find((c) => c.name === name)!;
+
+describe('soak arguments', () => {
+  it('defaults to 10000 steps, an eval every 1000 and a sample every 500 over all of MNIST', () => {
+    expect(parseArgs(['--soak']).soak).toEqual({ steps: 10000, evalEvery: 1000, sampleEvery: 500, examples: 60000, testExamples: 10000 });
+    expect(parseArgs(['--soak', '--steps', '30', '--eval-every', '10', '--sample-every', '10']).soak).toMatchObject({ steps: 30, evalEvery: 10, sampleEvery: 10 });
+    expect(parseArgs(['--step']).soak).toBeNull();
+  });
+
+  it('refuses soak settings without --soak, and --soak in the browser', () => {
+    expect(() => parseArgs(['--eval-every', '10'])).toThrow(UsageError);
+    expect(() => parseArgs(['--eval-every', '10'])).toThrow(/--eval-every belongs to --soak/);
+    expect(() => parseArgs(['--soak', '--env', 'chromium'])).toThrow(/node only/);
+    expect(() => parseArgs(['--soak', '--sample-every', '0'])).toThrow(/--sample-every needs a positive integer/);
+  });
+});
+
+describe('soak verdict', () => {
+  it('fits a least-squares slope', () => {
+    expect(slope([0, 1, 2, 3], [1, 3, 5, 7])).toBeCloseTo(2, 12);
+    expect(slope([5], [1])).toBe(0);
+  });
+
+  it('passes a flat series and names every check', () => {
+    const v = soakVerdict(flat(20));
+    expect(v.pass).toBe(true);
+    expect(v.checks.map((c) => c.name)).toEqual(['GPU bytes', 'GPU buffers', 'JS heap', 'step time', 'RSS']);
+  });
+
+  it('fails one extra buffer, one extra byte, a heap that grows past the band and a step time that drifts', () => {
+    expect(check(flat(20, {}, (i) => (i === 19 ? { buffers: 21 } : {})), 'GPU buffers').pass).toBe(false);
+    expect(check(flat(20, {}, (i) => (i === 10 ? { gpuBytes: 1001 } : {})), 'GPU bytes').pass).toBe(false);
+    // 20 samples, the heap climbing steadily by a little more than the band over the run.
+    const perSample = (HEAP_BAND_BYTES * 1.1) / 19;
+    expect(check(flat(20, {}, (i) => ({ heapBytes: 8 * MiB + i * perSample })), 'JS heap').pass).toBe(false);
+    expect(check(flat(20, {}, (i) => ({ heapBytes: 8 * MiB + i * perSample * 0.8 })), 'JS heap').pass).toBe(true);
+    expect(check(flat(20, {}, (i) => ({ stepMs: i < 15 ? 150 : 200 })), 'step time').pass).toBe(false);
+    expect(check(flat(20, {}, (i) => ({ stepMs: i < 15 ? 150 : 180 })), 'step time').pass).toBe(true);
+    expect(soakVerdict(flat(20, {}, (i) => ({ buffers: 20 + i }))).pass).toBe(false);
+  });
+
+  it('needs two samples, and RSS alone never decides', () => {
+    expect(soakVerdict(flat(1)).pass).toBe(false);
+    const rssGrows = soakVerdict(flat(20, {}, (i) => ({ rssBytes: (300 + 10 * i) * MiB })));
+    expect(rssGrows.checks.find((c) => c.name === 'RSS')).toMatchObject({ pass: false, informational: true });
+    expect(rssGrows.pass).toBe(true);
+  });
+});
+
+describe('soak run', () => {
+  afterAll(() => releaseNodeGpu());
+
+  it('counts buffers created and destroyed on a device', async () => {
+    const { device } = await acquireNodeDevice();
+    const tracker = trackBuffers(device);
+    const a = device.createBuffer({ size: 256, usage: GPUBufferUsage.STORAGE });
+    const b = device.createBuffer({ size: 1024, usage: GPUBufferUsage.STORAGE });
+    expect([tracker.live, tracker.bytes]).toEqual([2, 1280]);
+    a.destroy();
+    a.destroy();
+    expect([tracker.live, tracker.bytes]).toEqual([1, 1024]);
+    tracker.uninstall();
+    device.createBuffer({ size: 64, usage: GPUBufferUsage.STORAGE }).destroy();
+    b.destroy();
+    expect([tracker.live, tracker.bytes]).toEqual([1, 1024]);
+    device.destroy();
+  });
+
+  it('runs 30 steps with an eval and a sample every 10 and computes the verdict', async () => {
+    const acquired = await acquireNodeDevice();
+    const train = await loadMnistNode('train', { limit: 256 });
+    const test = await loadMnistNode('test', { limit: 100 });
+    try {
+      const r = await runSoak(acquired, train, test, { steps: 30, evalEvery: 10, sampleEvery: 10, batch: 32, hidden: [64], latent: 8, lr: 1e-3, seed: 0 });
+      expect(r.samples.map((s) => s.step)).toEqual([10, 20, 30]);
+      expect(r.evals.map((e) => e.step)).toEqual([0, 10, 20, 30]);
+      for (const e of r.evals) expect(Number.isFinite(e.testLoss)).toBe(true);
+      // The tracker sees at least the model's own buffers (the arena) and nothing leaks step to step.
+      for (const s of r.samples) {
+        expect(s.buffers).toBeGreaterThan(0);
+        expect(s.gpuBytes).toBeGreaterThanOrEqual(r.arenaBytes[0]);
+        expect(s.heapBytes).toBeGreaterThan(0);
+        expect(s.stepMs).toBeGreaterThan(0);
+      }
+      expect(r.verdict.checks.map((c) => c.name)).toEqual(['GPU bytes', 'GPU buffers', 'JS heap', 'step time', 'RSS']);
+      expect(r.verdict.checks.find((c) => c.name === 'GPU buffers')!.pass).toBe(true);
+      expect(r.verdict.checks.find((c) => c.name === 'GPU bytes')!.pass).toBe(true);
+      expect(r.arenaBytes[1]).toBe(r.arenaBytes[0]);
+      expect(formatSoak(r.samples, r.verdict)).toMatch(/^verdict: /m);
+    } finally {
+      acquired.device.destroy();
+    }
+  });
+});
