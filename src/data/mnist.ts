@@ -4,14 +4,27 @@
 // modules are imported lazily so that importing this file never needs them.
 import { DataError, parseIdxMaybeGzip } from './idx';
 
-/** Images are row-major u8 pixels, `rows * cols` per example. */
+/** Images are u8 pixels, `channels * rows * cols` per example, channel-major (planar, the NCHW
+ *  order of PyTorch's tensors): all of channel 0 row by row, then channel 1, ... */
 export interface Dataset {
   images: Uint8Array;
   labels?: Uint8Array;
   count: number;
+  /** 1 for grey (the default when absent), 3 for RGB. */
+  channels?: number;
   rows: number;
   cols: number;
   name: string;
+}
+
+/** The channel count of a dataset: 1 unless it says otherwise. */
+export function datasetChannels(ds: Pick<Dataset, 'channels'>): number {
+  return ds.channels ?? 1;
+}
+
+/** Values per example: channels * rows * cols. */
+export function exampleSize(ds: Pick<Dataset, 'channels' | 'rows' | 'cols'>): number {
+  return datasetChannels(ds) * ds.rows * ds.cols;
 }
 
 export type MnistSplit = 'train' | 'test';
@@ -71,6 +84,7 @@ export async function mnistFromIdx(
     images: count === n ? images.data : images.data.slice(0, count * pixels),
     labels: count === n ? labels.data : labels.data.slice(0, count),
     count,
+    channels: 1,
     rows,
     cols,
     name: names.dataset,

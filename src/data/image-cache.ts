@@ -1,0 +1,90 @@
+// The cache of a decoded picture folder: every picture, cropped, resized and converted, stacked as
+// one u8 array, so a second run reads one file instead of decoding them all again.
+//
+// Where: `<folder>/.webgpu-vae-cache-<imageSize>-<channels>.bin` (hidden, so the folder listing
+// skips it), or the same name in another directory when the caller says so.
+// Key: SHA-256 of the format version, the size, the channels and, for every picture file in
+// sorted order, its relative name, byte size and modification time. Any change to the folder's
+// pictures gives a new key, and a cache with another key is rebuilt.
+// Layout: "WVAEIMG1" | u32 LE header length H | H bytes of JSON {key, imageSize, channels, count,
+// files, skipped} | count * channels * imageSize^2 pixel bytes, planar per example.
+// Written to a temporary name and renamed, so an interrupted write never leaves a torn cache.
+import { createHash } from 'node:crypto';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+const MAGIC = 'WVAEIMG1';
+const FORMAT_VERSION = 1;
+
+export interface CachedImages {
+  key: string;
+  imageSize: number;
+  channels: number;
+  count: number;
+  files: string[];
+  skipped: { file: string; reason: string }[];
+  pixels: Uint8Array;
+}
+
+export interface FileStamp {
+  name: string;
+  size: number;
+  mtimeMs: number;
+}
+
+export function cacheFileName(imageSize: number, channels: number): string {
+  return `.webgpu-vae-cache-${imageSize}-${channels}.bin`;
+}
+
+export function cachePath(dir: string, imageSize: number, channels: number): string {
+  return join(dir, cacheFileName(imageSize, channels));
+}
+
+export function cacheKey(imageSize: number, channels: number, stamps: FileStamp[]): string {
+  const text = JSON.stringify([FORMAT_VERSION, imageSize, channels, stamps.map((s) => [s.name, s.size, s.mtimeMs])]);
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Reads a cache whose key matches. null when absent or stale; throws (with the reason) when the
+ *  file exists but is not a well-formed cache, so the caller can warn and rebuild it. */
+export async function readImageCache(path: string, key: string): Promise<CachedImages | null> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+  if (bytes.length < 12 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) {
+    throw new Error('not a picture cache (bad magic)');
+  }
+  const headerLen = new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true);
+  if (12 + headerLen > bytes.length) throw new Error('truncated header');
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + headerLen)));
+  if (header?.key !== key) return null;
+  const { imageSize, channels, count, files, skipped } = header;
+  const expected = count * channels * imageSize * imageSize;
+  if (!Array.isArray(files) || files.length !== count || !Array.isArray(skipped)) throw new Error('inconsistent header');
+  if (bytes.length - 12 - headerLen !== expected) {
+    throw new Error(`holds ${bytes.length - 12 - headerLen} pixel bytes, expected ${expected}`);
+  }
+  return { key, imageSize, channels, count, files, skipped, pixels: bytes.subarray(12 + headerLen) };
+}
+
+export async function writeImageCache(path: string, cache: CachedImages): Promise<void> {
+  const { pixels, ...header } = cache;
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const out = new Uint8Array(12 + json.length + pixels.length);
+  out.set(new TextEncoder().encode(MAGIC), 0);
+  new DataView(out.buffer).setUint32(8, json.length, true);
+  out.set(json, 12);
+  out.set(pixels, 12 + json.length);
+  const temp = `${path}.${process.pid}.tmp`;
+  try {
+    await writeFile(temp, out);
+    await rename(temp, path);
+  } catch (e) {
+    await rm(temp, { force: true });
+    throw e;
+  }
+}

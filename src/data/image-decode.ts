@@ -1,0 +1,125 @@
+// PNG and JPEG bytes to a Raster, in plain JavaScript: fast-png (already used to write sample
+// grids) for PNG and jpeg-js for JPEG. Pure-JavaScript decoders were chosen over a native library
+// such as sharp because they install from the registry with no platform binary, run unchanged in
+// Node, Deno and a worker, and let us bound memory before decoding: a file whose header declares
+// a picture larger than MAX_IMAGE_PIXELS is refused from the header alone, so a hostile or corrupt
+// file cannot make us allocate what it claims. Resizing is ours (image-pixels.ts), shared with the
+// browser path, so the decoders only have to decode.
+//
+// The format is recognised by its signature, not by the file's extension; every failure becomes a
+// DataError naming the file.
+import { decode as decodePng } from 'fast-png';
+import { decode as decodeJpeg } from 'jpeg-js';
+import { DataError } from './idx';
+import type { Raster } from './image-pixels';
+
+/** Largest picture decoded, in pixels (64 megapixels); larger ones are refused from their header. */
+export const MAX_IMAGE_PIXELS = 64 * 1024 * 1024;
+
+/** File name endings a folder is searched for (compared case-insensitively). */
+export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'] as const;
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+export type ImageFormat = 'png' | 'jpeg';
+
+/** The format from the first bytes, or null when they are neither PNG nor JPEG. */
+export function sniffImageFormat(bytes: Uint8Array): ImageFormat | null {
+  if (bytes.length >= 8 && PNG_SIGNATURE.every((b, i) => bytes[i] === b)) return 'png';
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
+  return null;
+}
+
+function checkPixelCount(width: number, height: number, name: string): void {
+  if (width < 1 || height < 1) throw new DataError(`${name}: the header declares an empty picture (${width}x${height}).`);
+  if (width * height > MAX_IMAGE_PIXELS) {
+    throw new DataError(
+      `${name}: the header declares ${width}x${height} pixels, more than the ${MAX_IMAGE_PIXELS / 2 ** 20} megapixels ` +
+        'this reader decodes. Shrink the picture first, or remove it from the folder.',
+    );
+  }
+}
+
+/** Width and height from the IHDR chunk, which the PNG format requires to come first. */
+function pngHeaderSize(bytes: Uint8Array, name: string): { width: number; height: number } {
+  const ihdr = [0x49, 0x48, 0x44, 0x52];
+  if (bytes.length < 24 || !ihdr.every((b, i) => bytes[12 + i] === b)) {
+    throw new DataError(`${name}: PNG without its IHDR header chunk (truncated or corrupt).`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { width: view.getUint32(16, false), height: view.getUint32(20, false) };
+}
+
+function unpackPng(png: ReturnType<typeof decodePng>, name: string): Raster {
+  const { width, height, depth, palette } = png;
+  if (depth >= 8 && !palette) {
+    const components = png.channels as Raster['components'];
+    if (![1, 2, 3, 4].includes(components) || png.data.length < width * height * components) {
+      throw new DataError(`${name}: PNG decoded to ${png.data.length} samples, too few for ${width}x${height}x${png.channels}.`);
+    }
+    return { width, height, components, data: png.data };
+  }
+  // Packed samples (depth 1, 2, 4) or palette indices: unpack row by row to 8-bit grey or RGB.
+  const perRow = Math.ceil((width * depth) / 8);
+  if (png.channels !== 1 || png.data.length < perRow * height) {
+    throw new DataError(`${name}: PNG with ${png.channels} channels of ${depth} bits decoded to too few bytes.`);
+  }
+  const components = palette ? 3 : 1;
+  const out = new Uint8Array(width * height * components);
+  const mask = (1 << depth) - 1;
+  const scale = 255 / mask;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const bit = x * depth;
+      const byte = png.data[y * perRow + (bit >> 3)];
+      const v = (byte >> (8 - depth - (bit & 7))) & mask;
+      const p = y * width + x;
+      if (!palette) {
+        out[p] = Math.round(v * scale);
+        continue;
+      }
+      const colour = palette[v];
+      if (!colour) throw new DataError(`${name}: PNG pixel uses palette entry ${v}, but the palette has ${palette.length}.`);
+      out.set(colour.slice(0, 3), 3 * p);
+    }
+  }
+  return { width, height, components, data: out };
+}
+
+function failure(name: string, format: string, e: unknown): DataError {
+  if (e instanceof DataError) return e;
+  const why = e instanceof Error ? e.message : String(e);
+  return new DataError(`${name}: not a readable ${format} file (${why}).`);
+}
+
+/** Decodes PNG or JPEG bytes. `name` (usually the path) appears in every error message. */
+export function decodeImage(bytes: Uint8Array, name: string): Raster {
+  const format = sniffImageFormat(bytes);
+  if (format === 'png') {
+    const { width, height } = pngHeaderSize(bytes, name);
+    checkPixelCount(width, height, name);
+    try {
+      return unpackPng(decodePng(bytes, { checkCrc: true }), name);
+    } catch (e) {
+      throw failure(name, 'PNG', e);
+    }
+  }
+  if (format === 'jpeg') {
+    try {
+      const img = decodeJpeg(bytes, {
+        useTArray: true,
+        formatAsRGBA: false,
+        maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6,
+        maxMemoryUsageInMB: 1024,
+      });
+      checkPixelCount(img.width, img.height, name);
+      return { width: img.width, height: img.height, components: 3, data: img.data };
+    } catch (e) {
+      throw failure(name, 'JPEG', e);
+    }
+  }
+  const head = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
+  throw new DataError(
+    `${name}: neither PNG nor JPEG (the file starts with ${head || 'nothing'}). Convert it to PNG or JPEG, or move it out of the folder.`,
+  );
+}

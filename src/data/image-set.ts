@@ -1,0 +1,105 @@
+// What a folder of pictures (Node) and a list of dropped files (browser) share once every picture
+// is decoded: the options and their checks, and the seeded train/test split into two Datasets.
+//
+// The split: the examples, in the order of their sorted names, are permuted by Philox(seed,
+// SPLIT_STREAM).permutation(count); the first round(count * testFraction) of that permutation
+// form the test set (at least one when testFraction > 0) and the rest the training set, each kept
+// in permutation order. The same names, seed and fraction give the same split on every platform.
+import { Philox } from '../rng';
+import { DataError } from './idx';
+import type { ImageChannels } from './image-pixels';
+import type { Dataset } from './mnist';
+
+/** Philox stream of the train/test split, apart from the streams training draws from. */
+export const SPLIT_STREAM = 0x53504c54; // 'SPLT'
+
+export interface ImageSetOptions {
+  /** Side of the square every picture is cropped and resized to. */
+  imageSize: number;
+  /** 1: grey, 3: RGB. */
+  channels: ImageChannels;
+  /** Share of the pictures held out for testing, in [0, 1). Default 0.1. */
+  testFraction?: number;
+  /** Seed of the train/test shuffle. Default 0. */
+  seed?: number;
+  /** Refuse the whole set when any file cannot be decoded, instead of skipping it with a warning. */
+  strict?: boolean;
+  /** Receives each warning (a skipped file, an unusable cache); default console.warn. */
+  warn?: (message: string) => void;
+}
+
+export interface ImageSet {
+  train: Dataset;
+  test: Dataset;
+  /** Names of the decoded pictures, in the order of the stacked examples before the split. */
+  files: string[];
+  /** Files that could not be decoded, with the reason (empty when strict). */
+  skipped: { file: string; reason: string }[];
+}
+
+export type ResolvedImageSetOptions = Required<Omit<ImageSetOptions, 'warn'>> & { warn: (message: string) => void };
+
+/** Checks the options and fills in the defaults; every refusal names the option and its range. */
+export function resolveImageSetOptions(opts: ImageSetOptions): ResolvedImageSetOptions {
+  const { imageSize, channels, testFraction = 0.1, seed = 0, strict = false } = opts;
+  if (!Number.isInteger(imageSize) || imageSize < 1 || imageSize > 4096) {
+    throw new DataError(`imageSize must be an integer from 1 to 4096 (e.g. 64), got ${imageSize}.`);
+  }
+  if (channels !== 1 && channels !== 3) {
+    throw new DataError(`channels must be 1 (grey) or 3 (RGB), got ${channels}.`);
+  }
+  if (typeof testFraction !== 'number' || !(testFraction >= 0 && testFraction < 1)) {
+    throw new DataError(`testFraction must be a number in [0, 1) (e.g. 0.1), got ${testFraction}.`);
+  }
+  if (!Number.isSafeInteger(seed) || seed < 0) {
+    throw new DataError(`seed must be a non-negative integer, got ${seed}.`);
+  }
+  const warn = opts.warn ?? ((message: string) => console.warn(message));
+  return { imageSize, channels, testFraction, seed, strict: Boolean(strict), warn };
+}
+
+/** How many of `count` examples go to the test set. */
+export function testCount(count: number, testFraction: number): number {
+  if (testFraction === 0) return 0;
+  return Math.min(count - 1, Math.max(1, Math.round(count * testFraction)));
+}
+
+function gather(stack: Uint8Array, order: Uint32Array, size: number): Uint8Array {
+  const out = new Uint8Array(order.length * size);
+  order.forEach((src, dst) => out.set(stack.subarray(src * size, (src + 1) * size), dst * size));
+  return out;
+}
+
+/**
+ * Splits `count` stacked examples (channels * imageSize^2 bytes each, planar) into train and
+ * test Datasets. `source` names the folder or file list in errors and dataset names.
+ */
+export function splitImageSet(
+  stack: Uint8Array,
+  count: number,
+  source: string,
+  opts: Pick<ResolvedImageSetOptions, 'imageSize' | 'channels' | 'testFraction' | 'seed'>,
+): { train: Dataset; test: Dataset } {
+  const { imageSize, channels, testFraction, seed } = opts;
+  const size = channels * imageSize * imageSize;
+  if (stack.length !== count * size) {
+    throw new DataError(`${source}: ${stack.length} bytes of pixels for ${count} pictures of ${size} bytes each.`);
+  }
+  const needed = testFraction > 0 ? 2 : 1;
+  if (count < needed) {
+    throw new DataError(
+      `${source}: ${count} usable picture${count === 1 ? '' : 's'}, but a train/test split with testFraction ` +
+        `${testFraction} needs at least ${needed}. Add pictures, or use testFraction 0 to train on all of them.`,
+    );
+  }
+  const order = new Philox(seed, SPLIT_STREAM).permutation(count);
+  const nTest = testCount(count, testFraction);
+  const shape = { channels, rows: imageSize, cols: imageSize };
+  const part = (idx: Uint32Array, split: string): Dataset => ({
+    images: gather(stack, idx, size),
+    count: idx.length,
+    ...shape,
+    name: `${source}-${split}`,
+  });
+  return { test: part(order.subarray(0, nTest), 'test'), train: part(order.subarray(nTest), 'train') };
+}

@@ -1,0 +1,172 @@
+// Folders of pictures written by the test itself (PNG and JPEG, a subfolder, odd letter case, a
+// corrupt file, a hidden file): decoding, the seeded split, the cache, warnings and refusals.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encode as encodePng } from 'fast-png';
+import { encode as encodeJpeg } from 'jpeg-js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DataError } from '../src/data/idx';
+import { cachePath } from '../src/data/image-cache';
+import { decodeImage } from '../src/data/image-decode';
+import { loadImageFolder } from '../src/data/image-folder';
+import { prepareImage } from '../src/data/image-pixels';
+import { splitImageSet, testCount } from '../src/data/image-set';
+
+const tempDirs: string[] = [];
+afterAll(() => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'webgpu-vae-pictures-'));
+  tempDirs.push(dir);
+  return dir;
+}
+
+/** An RGB picture whose colours depend on `k`, so every file differs. */
+function picture(k: number, width: number, height: number): Uint8Array {
+  const data = new Uint8Array(width * height * 3);
+  for (let p = 0; p < width * height; p++) data.set([(k * 40 + p) & 255, (k * 17 + 3 * p) & 255, (255 - k * 9) & 255], 3 * p);
+  return data;
+}
+const toRgba = (rgb: Uint8Array) => {
+  const out = new Uint8Array((rgb.length / 3) * 4).fill(255);
+  for (let p = 0; p < rgb.length / 3; p++) out.set(rgb.subarray(3 * p, 3 * p + 3), 4 * p);
+  return out;
+};
+
+/** 5 PNGs (one in a subfolder, one named .PNG), 2 JPEGs, a hidden PNG and a text file. */
+function writeFolder(): string {
+  const dir = tempDir();
+  mkdirSync(join(dir, 'more'));
+  const png = (k: number, w: number, h: number) => encodePng({ width: w, height: h, data: picture(k, w, h), channels: 3, depth: 8 });
+  writeFileSync(join(dir, 'a.png'), png(0, 12, 12));
+  writeFileSync(join(dir, 'b.png'), png(1, 16, 10));
+  writeFileSync(join(dir, 'C.PNG'), png(2, 9, 14));
+  writeFileSync(join(dir, 'd.png'), png(3, 8, 8));
+  writeFileSync(join(dir, 'more', 'e.png'), png(4, 20, 20));
+  writeFileSync(join(dir, 'f.jpg'), encodeJpeg({ width: 16, height: 16, data: toRgba(picture(5, 16, 16)) }, 90).data);
+  writeFileSync(join(dir, 'g.jpeg'), encodeJpeg({ width: 24, height: 12, data: toRgba(picture(6, 24, 12)) }, 90).data);
+  writeFileSync(join(dir, '.hidden.png'), png(7, 8, 8));
+  writeFileSync(join(dir, 'notes.txt'), 'not a picture');
+  return dir;
+}
+const EXPECTED_FILES = ['C.PNG', 'a.png', 'b.png', 'd.png', 'f.jpg', 'g.jpeg', 'more/e.png'];
+
+function collect() {
+  const warnings: string[] = [];
+  return { warnings, warn: (m: string) => warnings.push(m) };
+}
+
+/** Each example of a dataset, as a byte string, to compare sets regardless of order. */
+const examples = (images: Uint8Array, size: number) =>
+  Array.from({ length: images.length / size }, (_, i) => Buffer.from(images.subarray(i * size, (i + 1) * size)).toString('hex'));
+
+describe('loadImageFolder', () => {
+  it('decodes every PNG and JPEG, crops and resizes them, and splits them by a seeded shuffle', async () => {
+    const dir = writeFolder();
+    const { warnings, warn } = collect();
+    const set = await loadImageFolder(dir, { imageSize: 8, channels: 3, testFraction: 0.3, seed: 5, warn, cache: false });
+    expect(warnings).toEqual([]);
+    expect(set.files).toEqual(EXPECTED_FILES);
+    expect([set.train.count, set.test.count]).toEqual([5, 2]);
+    for (const ds of [set.train, set.test]) expect([ds.channels, ds.rows, ds.cols]).toEqual([3, 8, 8]);
+    expect(set.train.name).toMatch(/^folder:webgpu-vae-pictures-.*-train$/);
+    // Together the splits hold exactly the pictures, each prepared by the shared pixel code.
+    const expected = EXPECTED_FILES.map((f) => prepareImage(decodeImage(new Uint8Array(readFileSync(join(dir, f))), f), 8, 3));
+    const size = 3 * 8 * 8;
+    const got = [...examples(set.train.images, size), ...examples(set.test.images, size)].sort();
+    expect(got).toEqual(expected.map((x) => Buffer.from(x).toString('hex')).sort());
+  });
+
+  it('gives the same split for the same seed and another for another seed', async () => {
+    const dir = writeFolder();
+    const load = (seed: number) => loadImageFolder(dir, { imageSize: 4, channels: 1, testFraction: 0.5, seed, cache: false });
+    const [a, b, c] = await Promise.all([load(1), load(1), load(2)]);
+    expect(Array.from(a.test.images)).toEqual(Array.from(b.test.images));
+    expect(Array.from(a.train.images)).toEqual(Array.from(b.train.images));
+    expect(Array.from(a.test.images)).not.toEqual(Array.from(c.test.images));
+    expect(a.train.channels).toBe(1);
+    expect(a.train.images.length).toBe(a.train.count * 16);
+  });
+
+  it('caches the decoded pictures, reuses the cache, and rebuilds it when a file changes', async () => {
+    const dir = writeFolder();
+    const first = await loadImageFolder(dir, { imageSize: 6, channels: 3 });
+    const path = cachePath(dir, 6, 3);
+    expect(existsSync(path)).toBe(true);
+    // Plant a marker in the cached pixels: a second load must return it, proving the cache is read.
+    const bytes = readFileSync(path);
+    bytes[bytes.length - 1] ^= 0xff;
+    writeFileSync(path, bytes);
+    const second = await loadImageFolder(dir, { imageSize: 6, channels: 3 });
+    const last = (ds: { images: Uint8Array }) => ds.images;
+    const all = (s: typeof first) => [...last(s.train), ...last(s.test)];
+    expect(all(second)).not.toEqual(all(first));
+    // A changed modification time changes the key: the pictures are decoded again.
+    utimesSync(join(dir, 'a.png'), new Date(), new Date(Date.now() - 60_000));
+    const third = await loadImageFolder(dir, { imageSize: 6, channels: 3 });
+    expect(all(third)).toEqual(all(first));
+  });
+
+  it('rebuilds an unusable cache with a warning, and warns when the cache cannot be written', async () => {
+    const dir = writeFolder();
+    writeFileSync(cachePath(dir, 4, 1), 'garbage');
+    const { warnings, warn } = collect();
+    const set = await loadImageFolder(dir, { imageSize: 4, channels: 1, warn });
+    expect(set.train.count + set.test.count).toBe(7);
+    expect(warnings).toEqual([expect.stringMatching(/picture cache .* is unusable \(not a picture cache \(bad magic\)\); decoding the pictures again/)]);
+    const nowhere = collect();
+    await loadImageFolder(dir, { imageSize: 4, channels: 1, warn: nowhere.warn, cache: join(dir, 'no', 'such', 'dir') });
+    expect(nowhere.warnings).toEqual([expect.stringMatching(/cannot write picture cache .*no\/such\/dir.* Pass another cache directory/)]);
+  });
+
+  it('skips a corrupt file with a warning naming it, also on a cached run, and refuses it when strict', async () => {
+    const dir = writeFolder();
+    writeFileSync(join(dir, 'broken.png'), encodePng({ width: 4, height: 4, data: new Uint8Array(48), channels: 3, depth: 8 }).subarray(0, 40));
+    writeFileSync(join(dir, 'fake.jpg'), 'this is text');
+    for (let run = 0; run < 2; run++) {
+      const { warnings, warn } = collect();
+      const set = await loadImageFolder(dir, { imageSize: 4, channels: 3, warn });
+      expect(set.files).toEqual(EXPECTED_FILES);
+      expect(set.skipped.map((s) => s.file)).toEqual(['broken.png', 'fake.jpg']);
+      expect(warnings).toEqual([
+        expect.stringMatching(/^skipping .*broken\.png: not a readable PNG file/),
+        expect.stringMatching(/^skipping .*fake\.jpg: neither PNG nor JPEG/),
+      ]);
+    }
+    const strict = loadImageFolder(dir, { imageSize: 4, channels: 3, strict: true, cache: false });
+    await expect(strict).rejects.toThrow(DataError);
+    await expect(strict).rejects.toThrow(/broken\.png: not a readable PNG file.*Strict loading refuses the folder/);
+    // strict against the cache written above refuses the same way
+    await expect(loadImageFolder(dir, { imageSize: 4, channels: 3, strict: true })).rejects.toThrow(/broken\.png.*Strict/);
+  });
+
+  it('refuses a missing folder, a file, an empty folder and one whose pictures all fail', async () => {
+    const dir = tempDir();
+    const opts = { imageSize: 8, channels: 3 as const, cache: false };
+    await expect(loadImageFolder(join(dir, 'nope'), opts)).rejects.toThrow(/picture folder .*nope does not exist/);
+    writeFileSync(join(dir, 'x.txt'), 'x');
+    await expect(loadImageFolder(join(dir, 'x.txt'), opts)).rejects.toThrow(/x\.txt is a file, not a folder/);
+    await expect(loadImageFolder(dir, opts)).rejects.toThrow(
+      new RegExp(`picture folder ${dir} holds no pictures: looked for \\.png, \\.jpg, \\.jpeg files`),
+    );
+    writeFileSync(join(dir, 'bad.png'), 'no');
+    await expect(loadImageFolder(dir, { ...opts, warn: () => {} })).rejects.toThrow(/none of its 1 picture files could be decoded/);
+  });
+
+  it('refuses bad options by name, and too few pictures for a split', async () => {
+    const dir = writeFolder();
+    await expect(loadImageFolder(dir, { imageSize: 0, channels: 3 })).rejects.toThrow(/imageSize must be an integer from 1 to 4096/);
+    await expect(loadImageFolder(dir, { imageSize: 8, channels: 2 as 1 })).rejects.toThrow(/channels must be 1 \(grey\) or 3 \(RGB\), got 2/);
+    await expect(loadImageFolder(dir, { imageSize: 8, channels: 1, testFraction: 1 })).rejects.toThrow(/testFraction must be a number in \[0, 1\)/);
+    await expect(loadImageFolder(dir, { imageSize: 8, channels: 1, seed: -1 })).rejects.toThrow(/seed must be a non-negative integer/);
+    expect(() => splitImageSet(new Uint8Array(4), 1, 'one', { imageSize: 2, channels: 1, testFraction: 0.2, seed: 0 })).toThrow(
+      /one: 1 usable picture, but a train\/test split with testFraction 0.2 needs at least 2/,
+    );
+    const all = splitImageSet(new Uint8Array(4), 1, 'one', { imageSize: 2, channels: 1, testFraction: 0, seed: 0 });
+    expect([all.train.count, all.test.count]).toEqual([1, 0]);
+  });
+
+  it('holds out round(count * fraction) pictures, at least one and never all', () => {
+    expect([testCount(10, 0.1), testCount(10, 0.01), testCount(10, 0.99), testCount(1000, 0.25), testCount(5, 0)]).toEqual([1, 1, 9, 250, 0]);
+  });
+});

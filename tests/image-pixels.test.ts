@@ -1,0 +1,141 @@
+// The picture pipeline's pixel maths (crop, area-average resize, grey/RGB conversion, planar
+// layout) against the float64 reference, and the PNG/JPEG decoding in front of it.
+import { encode as encodePng } from 'fast-png';
+import { encode as encodeJpeg } from 'jpeg-js';
+import { describe, expect, it } from 'vitest';
+import { DataError } from '../src/data/idx';
+import { decodeImage, sniffImageFormat } from '../src/data/image-decode';
+import { prepareImage, type Raster } from '../src/data/image-pixels';
+import { expectClose } from './helpers/compare';
+import { referenceCropResize, referenceLuma } from './reference/image-resize';
+
+/** A deterministic RGB picture: channel c of pixel (x, y) from a small hash. */
+function rgbPicture(width: number, height: number, seed = 1): Uint8Array {
+  const data = new Uint8Array(width * height * 3);
+  for (let i = 0; i < data.length; i++) data[i] = (Math.imul(i + seed * 7919, 2654435761) >>> 24) & 255;
+  return data;
+}
+
+const planesOf = (data: ArrayLike<number>, n: number, components: number) =>
+  Array.from({ length: Math.min(components, 3) }, (_, c) => Float64Array.from({ length: n }, (_, p) => data[p * components + c]));
+
+describe('prepareImage', () => {
+  it('keeps a square picture of the target size unchanged, laid out channel-major', () => {
+    const data = rgbPicture(5, 5);
+    const out = prepareImage({ width: 5, height: 5, components: 3, data }, 5, 3);
+    for (let p = 0; p < 25; p++) for (let c = 0; c < 3; c++) expect(out[c * 25 + p]).toBe(data[p * 3 + c]);
+  });
+
+  it('averages 2x2 blocks when halving, with halves rounded up', () => {
+    const data = Uint8Array.of(0, 1, 2, 2, 0, 0, 2, 2, 10, 20, 255, 255, 30, 41, 255, 255);
+    const out = prepareImage({ width: 4, height: 4, components: 1, data }, 2, 1);
+    // means 0.25 -> 0, 2 -> 2, 25.25 -> 25, 255 -> 255; and a tie: 10,20,30,41 = 25.25
+    expect(Array.from(out)).toEqual([0, 2, 25, 255]);
+    const tie = prepareImage({ width: 2, height: 2, components: 1, data: Uint8Array.of(0, 1, 0, 1) }, 1, 1);
+    expect(tie[0]).toBe(1); // 0.5 rounds up
+  });
+
+  const shapes: [number, number, number][] = [
+    [7, 7, 3], [9, 5, 4], [5, 9, 4], [13, 11, 5], [4, 6, 7], [3, 3, 8], [1, 1, 3], [31, 17, 16], [64, 48, 28],
+  ];
+  for (const [w, h, size] of shapes) {
+    it(`matches the float64 reference: ${w}x${h} RGB to ${size}x${size}, grey and colour`, () => {
+      const data = rgbPicture(w, h, w * 31 + h);
+      const raster: Raster = { width: w, height: h, components: 3, data };
+      const rgbRef = referenceCropResize(planesOf(data, w * h, 3), w, h, size);
+      expectClose(prepareImage(raster, size, 3), rgbRef, { atol: 0.5 + 1e-9, rtol: 0 }, 'rgb');
+      const luma = Float64Array.from({ length: w * h }, (_, p) => referenceLuma(data[3 * p], data[3 * p + 1], data[3 * p + 2]));
+      const greyRef = referenceCropResize([luma], w, h, size);
+      // Grey is rounded to u8 before resizing, so allow that rounding as well as the final one.
+      expectClose(prepareImage(raster, size, 1), greyRef, { atol: 1 + 1e-9, rtol: 0 }, 'grey');
+    });
+  }
+
+  it('takes the centered square of a wide and of a tall picture', () => {
+    const wide = Uint8Array.from({ length: 6 * 2 }, (_, i) => i % 6); // columns 0..5, two rows
+    expect(Array.from(prepareImage({ width: 6, height: 2, components: 1, data: wide }, 2, 1))).toEqual([2, 3, 2, 3]);
+    const tall = Uint8Array.from({ length: 2 * 5 }, (_, i) => Math.floor(i / 2)); // rows 0..4
+    expect(Array.from(prepareImage({ width: 2, height: 5, components: 1, data: tall }, 2, 1))).toEqual([1, 1, 2, 2]);
+  });
+
+  it('converts colour to grey with the BT.601 fixed-point weights and keeps grey exact', () => {
+    const px = (r: number, g: number, b: number) => prepareImage({ width: 1, height: 1, components: 3, data: Uint8Array.of(r, g, b) }, 1, 1)[0];
+    expect(px(255, 0, 0)).toBe(76);
+    expect(px(0, 255, 0)).toBe(150);
+    expect(px(0, 0, 255)).toBe(29);
+    for (const g of [0, 1, 127, 128, 254, 255]) expect(px(g, g, g)).toBe(g);
+  });
+
+  it('drops alpha, spreads grey to three channels and reduces 16-bit samples by rounding', () => {
+    const rgba = prepareImage({ width: 1, height: 1, components: 4, data: Uint8Array.of(10, 20, 30, 0) }, 1, 3);
+    expect(Array.from(rgba)).toEqual([10, 20, 30]);
+    const greyAlpha = prepareImage({ width: 1, height: 1, components: 2, data: Uint8Array.of(99, 7) }, 2, 3);
+    expect(Array.from(greyAlpha)).toEqual(new Array(12).fill(99));
+    const deep = prepareImage({ width: 3, height: 1, components: 1, data: Uint16Array.of(65535, 128, 129 * 257 + 128) }, 1, 1);
+    expect(deep[0]).toBe(0); // the crop is the middle column: 128 / 257 rounds to 0
+    const mid = prepareImage({ width: 1, height: 1, components: 1, data: Uint16Array.of(129 * 257 + 129) }, 1, 1);
+    expect(mid[0]).toBe(130); // 129.50... rounds up
+  });
+
+  it('enlarges a picture smaller than the target by blending the covered pixels', () => {
+    const out = prepareImage({ width: 2, height: 2, components: 1, data: Uint8Array.of(0, 200, 0, 200) }, 3, 1);
+    expect(Array.from(out)).toEqual([0, 100, 200, 0, 100, 200, 0, 100, 200]);
+  });
+
+  it('refuses sizes and rasters that make no sense, naming the problem', () => {
+    const one: Raster = { width: 1, height: 1, components: 1, data: Uint8Array.of(1) };
+    expect(() => prepareImage(one, 0, 1)).toThrow(/imageSize must be an integer from 1 to 4096/);
+    expect(() => prepareImage({ ...one, width: 0 }, 4, 1)).toThrow(DataError);
+    expect(() => prepareImage({ ...one, width: 2 }, 4, 1)).toThrow(/fewer than 2x1x1/);
+  });
+});
+
+describe('decodeImage', () => {
+  const rgb = rgbPicture(6, 4);
+  const rgba = new Uint8Array(6 * 4 * 4);
+  for (let p = 0; p < 24; p++) rgba.set([rgb[3 * p], rgb[3 * p + 1], rgb[3 * p + 2], 255], 4 * p);
+
+  it('decodes grey, grey+alpha, RGB, RGBA and 16-bit PNGs to the pixels written', () => {
+    for (const channels of [1, 2, 3, 4]) {
+      const data = rgbPicture(6, 4 * channels).subarray(0, 24 * channels);
+      const r = decodeImage(encodePng({ width: 6, height: 4, data, channels, depth: 8 }), 'x.png');
+      expect([r.width, r.height, r.components]).toEqual([6, 4, channels]);
+      expect(Array.from(r.data)).toEqual(Array.from(data));
+    }
+    const deep = Uint16Array.of(0, 1000, 65535, 257);
+    const r16 = decodeImage(encodePng({ width: 2, height: 2, data: deep, channels: 1, depth: 16 }), 'd.png');
+    expect(Array.from(r16.data)).toEqual(Array.from(deep));
+  });
+
+  it('decodes a JPEG to RGB close to what was encoded (lossy at quality 95)', () => {
+    const flat = new Uint8Array(16 * 16 * 4).fill(200);
+    const jpg = new Uint8Array(encodeJpeg({ width: 16, height: 16, data: flat }, 95).data);
+    expect(sniffImageFormat(jpg)).toBe('jpeg');
+    const r = decodeImage(jpg, 'flat.jpg');
+    expect([r.width, r.height, r.components]).toEqual([16, 16, 3]);
+    expectClose(r.data, new Array(16 * 16 * 3).fill(200), { atol: 3, rtol: 0 }, 'jpeg pixels');
+    const photo = decodeImage(new Uint8Array(encodeJpeg({ width: 6, height: 4, data: rgba }, 100).data), 'p.jpg');
+    expect(photo.data.length).toBe(6 * 4 * 3);
+  });
+
+  it('recognises the format by its signature, not the name', () => {
+    const png = encodePng({ width: 1, height: 1, data: Uint8Array.of(5), channels: 1, depth: 8 });
+    expect(decodeImage(png, 'misnamed.jpg').data[0]).toBe(5);
+    expect(() => decodeImage(new TextEncoder().encode('hello'), 'notes.png')).toThrow(/notes\.png: neither PNG nor JPEG \(the file starts with 68 65 6c 6c\)/);
+    expect(() => decodeImage(new Uint8Array(0), 'empty.png')).toThrow(/starts with nothing/);
+  });
+
+  it('refuses truncated, bit-flipped and oversized files with a DataError naming them', () => {
+    const png = encodePng({ width: 6, height: 4, data: rgb, channels: 3, depth: 8 });
+    expect(() => decodeImage(png.subarray(0, png.length - 20), 'cut.png')).toThrow(/cut\.png: not a readable PNG file/);
+    const flipped = png.slice();
+    flipped[45] ^= 0x10; // inside the image data: the CRC check catches it
+    expect(() => decodeImage(flipped, 'flip.png')).toThrow(DataError);
+    const huge = png.slice();
+    new DataView(huge.buffer).setUint32(16, 1_000_000, false);
+    new DataView(huge.buffer).setUint32(20, 1_000_000, false);
+    expect(() => decodeImage(huge, 'huge.png')).toThrow(/huge\.png: the header declares 1000000x1000000 pixels, more than the 64 megapixels/);
+    const jpg = new Uint8Array(encodeJpeg({ width: 6, height: 4, data: rgba }, 90).data);
+    expect(() => decodeImage(jpg.subarray(0, 30), 'cut.jpg')).toThrow(/cut\.jpg: not a readable JPEG file/);
+  });
+});
