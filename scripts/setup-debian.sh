@@ -2,13 +2,15 @@
 # Installs the system packages webgpu-vae needs on Debian/Ubuntu when they are missing:
 #   chromium    ships SwiftShader, the CPU Vulkan driver used when the machine has no GPU,
 #               and is the browser the Playwright tests drive;
-#   libvulkan1  the Vulkan loader that Dawn (npm `webgpu`) opens.
-# Safe to run repeatedly; does nothing when both are present.
+#   libvulkan1  the Vulkan loader that Dawn (npm `webgpu`) opens;
+#   dataset-fashion-mnist  Fashion-MNIST's IDX files (gzipped) in /usr/share/datasets/fashion-mnist.
+# Safe to run repeatedly; does nothing when all are present.
 set -euo pipefail
 
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1' || need+=(libvulkan1)
+[ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || need+=(dataset-fashion-mnist)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null; then
