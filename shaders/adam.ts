@@ -7,8 +7,12 @@
 //   sgd   p -= lr (g + wd p)
 // The bias corrections c1 = 1/(1 - b1^t), c2 = 1/sqrt(1 - b2^t) arrive in StepParams, so the step
 // count never needs reading back. Padding between tensors has zero gradient and stays zero.
-// Bindings: params (uniform), p (write), g (read), [m, v (write)].  Grid: 4 elements per
-// invocation (vec4), split over x/y for large models.
+// Gated (the training step's variant): the step's health check (grad-norm.ts) leaves in watch[1]
+// whether to apply this step and the gradient-clipping scale; a step found bad (NaN/Inf or
+// diverging) returns before touching p, m or v, and otherwise g is scaled before weight decay is
+// added, as torch.nn.utils.clip_grad_norm_ before optimizer.step() does.
+// Bindings: params (uniform), p (write), g (read), [m, v (write)], [watch (read)].  Grid: 4
+// elements per invocation (vec4), split over x/y for large models.
 import { declareBindings, FLAT_INDEX_WGSL, grid1D, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
 import { wgsl } from './wgsl';
 
@@ -19,13 +23,16 @@ export interface OptimizerParams {
   kind: Optimizer;
   /** Parameter count; the flat buffers hold a multiple of 4 floats. */
   count: number;
+  /** Read the step's verdict and clip scale from `watch` (see grad-norm.ts). */
+  gated?: boolean;
 }
 
 export function optimizerStep(p: OptimizerParams): Kernel {
   const adam = p.kind === 'adam';
   const vecs = Math.ceil(p.count / 4);
   const vec4s = 'array<vec4<f32>>';
-  const bindings = [uniform(), write('p', vec4s), read('g', vec4s), ...(adam ? [write('m', vec4s), write('v', vec4s)] : [])];
+  const gated = !!p.gated;
+  const bindings = [uniform(), write('p', vec4s), read('g', vec4s), ...(adam ? [write('m', vec4s), write('v', vec4s)] : []), ...(gated ? [read('watch', vec4s)] : [])];
   const code = wgsl`
 ${STEP_PARAMS.wgsl}
 ${declareBindings(bindings)}
@@ -35,7 +42,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i = ${FLAT_INDEX_WGSL(OPTIMIZER_WORKGROUP)};
   if (i >= ${vecs}u) { return; }
   let w = p[i];
+#if ${gated}
+  let verdict = watch[1];
+  if (verdict.x == 0.0) { return; }
+  let grad = g[i] * verdict.y + params.weight_decay * w;
+#else
   let grad = g[i] + params.weight_decay * w;
+#endif
 #if ${adam}
   let m1 = params.beta1 * m[i] + (1.0 - params.beta1) * grad;
   let v1 = params.beta2 * v[i] + (1.0 - params.beta2) * grad * grad;
@@ -47,7 +60,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #endif
 }`;
   return {
-    name: `optimizer_${p.kind}`,
+    name: `optimizer_${p.kind}${gated ? '_gated' : ''}`,
     code,
     bindings,
     workgroups: grid1D(vecs, OPTIMIZER_WORKGROUP),

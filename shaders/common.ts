@@ -69,6 +69,7 @@ export const STEP_PARAMS = uniformStruct('StepParams', [
   ['chunk', 'u32', 'index of this chunk of importance samples'],
   ['noise_rows', 'u32', 'rows per sample in the noise numbering (0: the graph\'s own rows)'],
   ['noise_row0', 'u32', 'first row of this batch in the noise numbering'],
+  ['clip_norm', 'f32', 'global gradient-norm clipping threshold (0: off); see grad-norm.ts'],
 ] as const);
 
 export type StepParamsField = (typeof STEP_PARAMS.fields)[number][0];

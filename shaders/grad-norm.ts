@@ -1,0 +1,107 @@
+// The step's health check, run after the backward pass and before the optimizer, all on the GPU so
+// nothing is read back per step:
+//   `gradNormPartial`  the squared global gradient norm over the flat gradient buffer, in
+//                      GRAD_NORM.groups workgroup partial sums (a strided sum per invocation, then
+//                      a tree sum per workgroup). Padding between tensors has zero gradient.
+//   `stepHealth`       one workgroup: the partials into ||g||, the step's loss from its loss
+//                      record (history[slot].x, written by the objective's reduction), and a
+//                      verdict. A step is bad when
+//                        bit 0  its loss is NaN or +-Inf,
+//                        bit 1  its gradient norm is (a sum of squares past f32's 3.4e38, i.e.
+//                               ||g|| > 1.8e19, counts: such a step is no better than an Inf),
+//                        bit 2  it diverges: the smoothed loss s = e + (loss - e) / 16 (e the
+//                               running mean of the accepted steps' losses, weight 1/16 on the
+//                               newest) exceeds the running minimum of e by more than
+//                               9 max(|min|, 1): ten times the minimum when it is >= 1. The
+//                               smoothing keeps one hard batch (small batches vary by 10x) from
+//                               looking like divergence; a blow-up of the loss shows at once.
+//                      The first step only sets e. A bad step changes neither e nor the minimum.
+//                      The verdict goes to health[slot] = (||g||, flags, clip scale, e), which the
+//                      loss ring reads with the losses, and to watch[1] = (apply, clip scale,
+//                      ||g||, flags), which the gated optimizer (adam.ts) reads: a bad step is not
+//                      applied. The clip scale is min(1, clip_norm / (||g|| + 1e-6)) as in
+//                      torch.nn.utils.clip_grad_norm_, or 1 when params.clip_norm is 0.
+//                      watch[0] = (e, minimum, accepted steps, 0) carries the watch across steps.
+// Bindings: partial (params, g: read, partials: write); health (params, partials, history: read,
+//   watch, health: write). Reference: tests/reference/grad-norm.ts.
+import { declareBindings, FLAT_INDEX_WGSL, read, STEP_PARAMS, uniform, workgroupTreeSum, write, type Kernel } from './common';
+import { wgsl } from './wgsl';
+
+/** Invocations per workgroup of both kernels and the number of partial sums (one per workgroup of the first). */
+export const GRAD_NORM = { threads: 256, groups: 64 } as const;
+
+/** The divergence rule's constants (see the header). */
+export const DIVERGENCE = { factor: 10, smoothing: 1 / 16, floor: 1 } as const;
+
+/** Bits of the health flags. */
+export const HEALTH_FLAGS = { lossNotFinite: 1, gradNormNotFinite: 2, diverged: 4 } as const;
+
+/** vec4s of the watch buffer: the running state and the optimizer's gate. */
+export const WATCH_VEC4S = 2;
+
+const vec4s = 'array<vec4<f32>>';
+
+export function gradNormPartial(p: { count: number }): Kernel {
+  const vecs = Math.ceil(p.count / 4);
+  if (!(Number.isInteger(p.count) && p.count > 0)) throw new Error(`grad_norm_partial: count=${p.count} must be a positive integer`);
+  const { threads, groups } = GRAD_NORM;
+  const bindings = [uniform(), read('g', vec4s), write('partials')];
+  const code = wgsl`
+${STEP_PARAMS.wgsl}
+${declareBindings(bindings)}
+var<workgroup> partial: array<f32, ${threads}>;
+
+@compute @workgroup_size(${threads})
+fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  var s = 0.0;
+  for (var i = wid.x * ${threads}u + tid; i < ${vecs}u; i += ${groups * threads}u) {
+    let v = g[i];
+    s += dot(v, v);
+  }
+  partial[tid] = s;
+  ${workgroupTreeSum(threads)}
+  if (tid == 0u) { partials[wid.x] = partial[0]; }
+}`;
+  return { name: 'grad_norm_partial', code, bindings, workgroups: [groups, 1, 1] };
+}
+
+export function stepHealth(): Kernel {
+  const { threads, groups } = GRAD_NORM;
+  const bindings = [uniform(), read('partials'), read('history', vec4s), write('watch', vec4s), write('health', vec4s)];
+  const code = wgsl`
+${STEP_PARAMS.wgsl}
+${declareBindings(bindings)}
+var<workgroup> partial: array<f32, ${threads}>;
+
+// By the bits, so no compiler's fast-math assumptions can fold the test away.
+fn finite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }
+
+@compute @workgroup_size(${threads})
+fn main(@builtin(local_invocation_index) tid: u32) {
+  partial[tid] = select(0.0, partials[min(tid, ${groups - 1}u)], tid < ${groups}u);
+  ${workgroupTreeSum(threads)}
+  if (tid != 0u) { return; }
+  let norm = sqrt(partial[0]);
+  let loss = history[params.history_slot].x;
+  let state = watch[0];
+  let seen = state.z;
+  let loss_ok = finite(loss);
+  let norm_ok = finite(partial[0]);
+  let smoothed = select(loss, state.x + ${DIVERGENCE.smoothing} * (loss - state.x), seen > 0.0);
+  let lowest = state.y;
+  let diverged = loss_ok && seen > 0.0 && smoothed - lowest > ${DIVERGENCE.factor - 1}.0 * max(abs(lowest), ${DIVERGENCE.floor}.0);
+  let flags = select(0u, ${HEALTH_FLAGS.lossNotFinite}u, !loss_ok) | select(0u, ${HEALTH_FLAGS.gradNormNotFinite}u, !norm_ok) |
+    select(0u, ${HEALTH_FLAGS.diverged}u, diverged);
+  let scale = select(1.0, min(1.0, params.clip_norm / (norm + 1e-6)), params.clip_norm > 0.0 && norm_ok);
+  let ok = flags == 0u;
+  if (ok) { watch[0] = vec4<f32>(smoothed, select(smoothed, min(lowest, smoothed), seen > 0.0), seen + 1.0, 0.0); }
+  watch[1] = vec4<f32>(select(0.0, 1.0, ok), scale, norm, f32(flags));
+  health[params.history_slot] = vec4<f32>(norm, f32(flags), scale, select(state.x, smoothed, ok));
+}`;
+  return { name: 'step_health', code, bindings, workgroups: [1, 1, 1] };
+}
+
+/** The watch buffer's contents before the first step (nothing seen yet, every step applied). */
+export function initialWatch(): Float32Array {
+  return new Float32Array([0, 0, 0, 0, 1, 1, 0, 0]);
+}
