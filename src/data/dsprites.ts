@@ -1,0 +1,145 @@
+// dSprites, generated in code: the beta-VAE disentanglement benchmark of 3 shapes x 6 scales x 40
+// rotations x 32 x 32 positions = 737,280 binary 64x64 pictures, each fixed by its five factors.
+// Nothing is stored: any example is rendered from its index on demand, so training can draw
+// batches of factor indices without the 3 GB the full set would take as bytes.
+//
+// Index: factors in the order [shape, scale, orientation, posX, posY], posY fastest:
+//   index = (((shape * 6 + scale) * 40 + orientation) * 32 + posX) * 32 + posY
+// Geometry (pixel units; the picture spans [0, 64) on both axes, y grows downwards):
+//   centre  cx = 16.5 + posX, cy = 16.5 + posY (one pixel per position step)
+//   size    R = 11 * (0.5 + 0.1 * scale), so scales 0.5, 0.6, ..., 1.0 of R = 11 px
+//   angle   theta = 2 pi orientation / 40 (40 distinct angles; the original data set's linspace
+//           repeats 0 and 2 pi), cos and sin rounded to multiples of 2^-20 so that any engine's
+//           Math.cos gives the same table
+//   a point (x, y) maps to shape coordinates u = (dx cos + dy sin) / R, v = (dy cos - dx sin) / R
+//   with dx = x - cx, dy = y - cy, and lies inside when
+//     square:  |u| <= 1 and |v| <= 1
+//     ellipse: u^2 + (2v)^2 <= 1                    (semi-axes R and R/2)
+//     heart:   with s = 1.15 u, t = 0.1 - 1.15 v:  (s^2 + t^2 - 1)^3 - s^2 t^3 <= 0
+//              (the classic implicit heart, point downwards, fitted inside the unit circle)
+// Rasterization: a pixel (i, j) is sampled at the 16 points (i + (a + 0.5) / 4, j + (b + 0.5) / 4),
+// a, b in 0..3; it is 255 when at least 8 of them are inside, else 0. Every step is a fixed
+// sequence of IEEE double operations on exact table values, so the pictures are reproducible bit
+// for bit; and since the sample offsets from the centre are exact, moving posX or posY by one
+// shifts the picture by exactly one pixel.
+import { DataError } from './idx';
+import type { Dataset } from './mnist';
+
+export const DSPRITES_SIDE = 64;
+export const DSPRITES_SHAPES = ['square', 'ellipse', 'heart'] as const;
+export const DSPRITES_FACTOR_NAMES = ['shape', 'scale', 'orientation', 'posX', 'posY'] as const;
+/** Number of values of each factor, in DSPRITES_FACTOR_NAMES order. */
+export const DSPRITES_FACTOR_SIZES = [3, 6, 40, 32, 32] as const;
+export const DSPRITES_COUNT = DSPRITES_FACTOR_SIZES.reduce((a, b) => a * b, 1); // 737,280
+const PIXELS = DSPRITES_SIDE * DSPRITES_SIDE;
+
+/** Factor indices of one example. */
+export interface DspritesFactors {
+  shape: number;
+  scale: number;
+  orientation: number;
+  posX: number;
+  posY: number;
+}
+
+/** The value each factor index stands for: scale as a fraction, orientation in radians, position in pixels. */
+export const DSPRITES_VALUES = {
+  scale: (k: number) => 0.5 + 0.1 * k,
+  orientation: (k: number) => (2 * Math.PI * k) / 40,
+  posX: (k: number) => 16.5 + k,
+  posY: (k: number) => 16.5 + k,
+};
+
+const snap = (x: number) => Math.round(x * 2 ** 20) / 2 ** 20;
+const COS = Array.from({ length: 40 }, (_, k) => snap(Math.cos(DSPRITES_VALUES.orientation(k))));
+const SIN = Array.from({ length: 40 }, (_, k) => snap(Math.sin(DSPRITES_VALUES.orientation(k))));
+
+function checkIndex(index: number, count: number, what: string): void {
+  if (!Number.isInteger(index) || index < 0 || index >= count) {
+    throw new DataError(`${what} index must be an integer from 0 to ${count - 1}, got ${index}.`);
+  }
+}
+
+export function dspritesFactors(index: number): DspritesFactors {
+  checkIndex(index, DSPRITES_COUNT, 'dSprites');
+  const posY = index % 32;
+  const posX = Math.floor(index / 32) % 32;
+  const orientation = Math.floor(index / 1024) % 40;
+  const scale = Math.floor(index / 40960) % 6;
+  const shape = Math.floor(index / 245760);
+  return { shape, scale, orientation, posX, posY };
+}
+
+export function dspritesIndex(f: DspritesFactors): number {
+  const values = [f.shape, f.scale, f.orientation, f.posX, f.posY];
+  values.forEach((v, i) => {
+    if (!Number.isInteger(v) || v < 0 || v >= DSPRITES_FACTOR_SIZES[i]) {
+      throw new DataError(`dSprites factor ${DSPRITES_FACTOR_NAMES[i]} must be an integer from 0 to ${DSPRITES_FACTOR_SIZES[i] - 1}, got ${v}.`);
+    }
+  });
+  return (((f.shape * 6 + f.scale) * 40 + f.orientation) * 32 + f.posX) * 32 + f.posY;
+}
+
+/** Whether shape-space point (u, v) is inside `shape`. */
+function inside(shape: number, u: number, v: number): boolean {
+  if (shape === 0) return Math.abs(u) <= 1 && Math.abs(v) <= 1;
+  if (shape === 1) return u * u + 4 * v * v <= 1;
+  const s = 1.15 * u;
+  const t = 0.1 - 1.15 * v;
+  const q = s * s + t * t - 1;
+  return q * q * q - s * s * t * t * t <= 0;
+}
+
+/** Renders example `index` as 64x64 bytes (0 or 255) into `out` at `offset`. */
+export function renderDspriteInto(index: number, out: Uint8Array, offset = 0): void {
+  const { shape, scale, orientation, posX, posY } = dspritesFactors(index);
+  const r = 11 * DSPRITES_VALUES.scale(scale);
+  const cx = DSPRITES_VALUES.posX(posX);
+  const cy = DSPRITES_VALUES.posY(posY);
+  const c = COS[orientation];
+  const s = SIN[orientation];
+  out.fill(0, offset, offset + PIXELS);
+  // Every shape lies within radius R sqrt(2) of its centre: only pixels near it can be inside.
+  const reach = Math.ceil(r * Math.SQRT2) + 1;
+  const lo = (z: number) => Math.max(0, Math.floor(z - reach));
+  const hi = (z: number) => Math.min(DSPRITES_SIDE - 1, Math.ceil(z + reach));
+  for (let j = lo(cy); j <= hi(cy); j++) {
+    for (let i = lo(cx); i <= hi(cx); i++) {
+      let hits = 0;
+      for (let b = 0; b < 4; b++) {
+        const dy = j + (b + 0.5) / 4 - cy;
+        for (let a = 0; a < 4; a++) {
+          const dx = i + (a + 0.5) / 4 - cx;
+          if (inside(shape, (dx * c + dy * s) / r, (dy * c - dx * s) / r)) hits++;
+        }
+      }
+      if (hits >= 8) out[offset + j * DSPRITES_SIDE + i] = 255;
+    }
+  }
+}
+
+/** Renders the examples `indices` (any subset, any order, repeats allowed): 4096 bytes each. */
+export function renderDsprites(indices: ArrayLike<number>, out = new Uint8Array(indices.length * PIXELS)): Uint8Array {
+  if (out.length < indices.length * PIXELS) {
+    throw new DataError(`output holds ${out.length} bytes, fewer than the ${indices.length * PIXELS} that ${indices.length} dSprites need.`);
+  }
+  for (let n = 0; n < indices.length; n++) renderDspriteInto(indices[n], out, n * PIXELS);
+  return out;
+}
+
+/** Factor indices of the examples, 5 bytes each in DSPRITES_FACTOR_NAMES order. */
+export function dspritesFactorLabels(indices: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(indices.length * 5);
+  for (let n = 0; n < indices.length; n++) {
+    const f = dspritesFactors(indices[n]);
+    out.set([f.shape, f.scale, f.orientation, f.posX, f.posY], 5 * n);
+  }
+  return out;
+}
+
+/** A rendered Dataset of the given examples (labels = shape, 3 classes), with their factors. */
+export function dspritesDataset(indices: ArrayLike<number>, name = 'dsprites'): Dataset & { labels: Uint8Array; factors: Uint8Array } {
+  const factors = dspritesFactorLabels(indices);
+  const labels = Uint8Array.from({ length: indices.length }, (_, n) => factors[5 * n]);
+  return { images: renderDsprites(indices), labels, factors, count: indices.length, channels: 1, rows: DSPRITES_SIDE, cols: DSPRITES_SIDE, name };
+}
