@@ -43,7 +43,7 @@ async function health(g: Float32Array, loss: number, clipNorm = 0, watch: WatchS
   const out = await runKernels([gradNormPartial({ count: g.length }), stepHealth()], {
     params: params(clipNorm), g, history, watch: watchOf(watch), partials: nan(GRAD_NORM.groups), health: nan(SLOTS * 4),
   }, {});
-  return { ...out, ref: stepHealthRef(loss, g, clipNorm, watch) };
+  return { health: out.health, watch: out.watch, partials: out.partials, ref: stepHealthRef(loss, g, clipNorm, watch) };
 }
 
 describe('global gradient norm and step health', () => {
