@@ -12,12 +12,9 @@ import { decode as decodePng } from 'fast-png';
 import { decode as decodeJpeg } from 'jpeg-js';
 import { DataError } from './idx';
 import type { Raster } from './image-pixels';
+import { IMAGE_EXTENSIONS, MAX_IMAGE_PIXELS } from './image-set';
 
-/** Largest picture decoded, in pixels (64 megapixels); larger ones are refused from their header. */
-export const MAX_IMAGE_PIXELS = 64 * 1024 * 1024;
-
-/** File name endings a folder is searched for (compared case-insensitively). */
-export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'] as const;
+export { IMAGE_EXTENSIONS, MAX_IMAGE_PIXELS };
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 

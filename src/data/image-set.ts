@@ -10,6 +10,12 @@ import { DataError } from './idx';
 import type { ImageChannels } from './image-pixels';
 import type { Dataset } from './mnist';
 
+/** Largest picture decoded, in pixels (64 megapixels); larger ones are refused from their header. */
+export const MAX_IMAGE_PIXELS = 64 * 1024 * 1024;
+
+/** File name endings a folder is searched for (compared case-insensitively). */
+export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'] as const;
+
 /** Philox stream of the train/test split, apart from the streams training draws from. */
 export const SPLIT_STREAM = 0x53504c54; // 'SPLT'
 

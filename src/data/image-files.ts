@@ -1,0 +1,88 @@
+// The user's own pictures in the browser: File objects from a file input or a dropped folder,
+// decoded by the browser (createImageBitmap, then an OffscreenCanvas to read the pixels), then
+// cropped, resized, converted and split by the same code as a folder in Node (image-pixels.ts,
+// image-set.ts). A PNG gives the same bytes here as in Node. A JPEG does not quite: the inverse
+// DCT rounds differently (grey within a few levels), and jpeg-js repeats half-resolution chroma
+// where browsers interpolate it, so colours along sharp colour edges differ by several levels.
+//
+// Pixels are read as stored: no colour-space conversion, no premultiplied alpha, and the EXIF
+// orientation ignored ('none'), as the Node decoders do, so a picture is the same on both sides.
+// One difference remains: a canvas stores colours premultiplied by alpha, so the colour of a
+// partly transparent pixel reads back rounded (and a fully transparent one as black), where
+// Node keeps the stored colour. Opaque pictures are unaffected.
+import { prepareImage } from './image-pixels';
+import { IMAGE_EXTENSIONS, MAX_IMAGE_PIXELS, resolveImageSetOptions, splitImageSet, type ImageSet, type ImageSetOptions } from './image-set';
+import { DataError } from './idx';
+
+/** The name a dropped file sorts and reports by: its path inside the dropped folder when known. */
+export function pictureFileName(file: File): string {
+  return (file as File & { webkitRelativePath?: string }).webkitRelativePath || file.name;
+}
+
+const isPictureName = (name: string) => {
+  const base = name.split('/').pop() ?? name;
+  return !base.startsWith('.') && IMAGE_EXTENSIONS.some((ext) => base.toLowerCase().endsWith(ext));
+};
+
+/** Decodes one file to RGBA pixels with the browser's own decoders. */
+async function decodeInBrowser(file: File, name: string): Promise<{ width: number; height: number; data: Uint8ClampedArray }> {
+  let bitmap: ImageBitmap;
+  try {
+    bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none', imageOrientation: 'none' });
+  } catch (e) {
+    throw new DataError(`${name}: the browser cannot decode it as a picture (${(e as Error).message}). Convert it to PNG or JPEG, or leave it out.`);
+  }
+  try {
+    const { width, height } = bitmap;
+    if (width * height > MAX_IMAGE_PIXELS) {
+      throw new DataError(`${name}: ${width}x${height} pixels is more than the ${MAX_IMAGE_PIXELS / 2 ** 20} megapixels this reader takes. Shrink the picture first.`);
+    }
+    const canvas = new OffscreenCanvas(width, height);
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    if (!ctx) throw new DataError(`${name}: no 2D canvas to read the picture's pixels in this browser.`);
+    ctx.drawImage(bitmap, 0, 0);
+    return { width, height, data: ctx.getImageData(0, 0, width, height).data };
+  } finally {
+    bitmap.close();
+  }
+}
+
+/**
+ * Loads dropped or chosen picture files as seeded train and test splits. Files whose names do not
+ * end in .png, .jpg or .jpeg (or start with a dot) are ignored; a picture that cannot be decoded is
+ * skipped with a warning, or refused with `strict`.
+ */
+export async function loadImageFiles(files: ArrayLike<File>, options: ImageSetOptions): Promise<ImageSet> {
+  const opts = resolveImageSetOptions(options);
+  const pictures = Array.from(files)
+    .map((file) => ({ file, name: pictureFileName(file) }))
+    .filter((p) => isPictureName(p.name))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  if (pictures.length === 0) {
+    throw new DataError(
+      `none of the ${files.length} chosen files is a picture: looked for ${IMAGE_EXTENSIONS.join(', ')} names (any letter case). Choose PNG or JPEG files.`,
+    );
+  }
+  const size = opts.channels * opts.imageSize * opts.imageSize;
+  const examples: Uint8Array[] = [];
+  const names: string[] = [];
+  const skipped: { file: string; reason: string }[] = [];
+  for (const { file, name } of pictures) {
+    try {
+      const rgba = await decodeInBrowser(file, name);
+      examples.push(prepareImage({ ...rgba, components: 4 }, opts.imageSize, opts.channels));
+      names.push(name);
+    } catch (e) {
+      const reason = e instanceof DataError ? e.message : `${name}: ${(e as Error).message}`;
+      if (opts.strict) throw new DataError(`${reason} Strict loading refuses the set; remove or fix the file, or load without strict to skip it.`);
+      skipped.push({ file: name, reason });
+      opts.warn(`skipping ${reason}`);
+    }
+  }
+  if (examples.length === 0) {
+    throw new DataError(`none of the ${pictures.length} chosen pictures could be decoded (see the warnings).`);
+  }
+  const stack = new Uint8Array(examples.length * size);
+  examples.forEach((x, i) => stack.set(x, i * size));
+  return { ...splitImageSet(stack, examples.length, 'files', opts), files: names, skipped };
+}
