@@ -1,24 +1,75 @@
-// Command-line parsing: strict flags (an unknown flag is an error naming the valid ones) and
-// typed values with messages that say which flag is wrong and what it accepts.
-import { parseArgs } from 'node:util';
+// Command-line parsing: every command declares its flags once in a table (defineFlags), parsing is
+// strict (an unknown flag, a missing value or a value given to a switch is refused with one line
+// that names the flag and the fix), path flags are checked before any work starts (paths.ts), and
+// typed values come with messages that say which flag is wrong and what it accepts.
+import { pathProblem } from './paths';
 
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-type FlagSpec = { type: 'string' | 'boolean'; short?: string; default?: string | boolean };
+export type FlagSpec = { type: 'string' | 'boolean' };
+export type FlagTable = Record<string, FlagSpec>;
 
-export function parseFlags<T extends Record<string, FlagSpec>>(command: string, argv: string[], spec: T): Record<keyof T, string | boolean | undefined> {
-  try {
-    const { values, positionals } = parseArgs({ args: argv, options: spec, strict: true, allowPositionals: true });
-    if (positionals.length) throw new UsageError(`${command}: unexpected argument '${positionals[0]}'; flags take the form --name value`);
-    return values as unknown as Record<keyof T, string | boolean | undefined>;
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    const msg = (e as Error).message.split('\n')[0];
-    const valid = Object.keys(spec).map((k) => `--${k}`).join(' ');
-    throw new UsageError(`${command}: ${msg.replace(/\. To specify.*$/, '')}. Valid flags: ${valid}`);
+/** Every command's flag table by command name; the tests enumerate these, so a new flag is covered. */
+export const COMMAND_FLAGS = new Map<string, FlagTable>();
+
+/** Declares (and registers) the flags of `command`. */
+export function defineFlags<T extends FlagTable>(command: string, table: T): T {
+  COMMAND_FLAGS.set(command, table);
+  return table;
+}
+
+/** Edit distance, for "did you mean" on a mistyped flag. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
   }
+  return prev[b.length];
+}
+
+function unknownFlag(command: string, name: string, spec: FlagTable): UsageError {
+  const names = Object.keys(spec);
+  const near = names.map((k) => [k, distance(name, k)] as const).filter(([k, d]) => d <= 2 || k.startsWith(name) || name.startsWith(k)).sort((x, y) => x[1] - y[1])[0];
+  const hint = near ? `did you mean --${near[0]}? ` : '';
+  return new UsageError(`Unknown option '--${name}'; ${hint}Valid flags: ${names.map((k) => `--${k}`).join(' ')} (webgpu-vae --help)`);
+}
+
+/**
+ * Parses `--name value`, `--name=value` and `--switch`. A value may start with one dash (`--seed -1`
+ * reaches the range check and is refused there with the range); a token starting with `--` is never
+ * taken as a value. Path flags are then checked (paths.ts), before the command does anything.
+ */
+export function parseFlags<T extends FlagTable>(command: string, argv: string[], spec: T): Record<keyof T, string | boolean | undefined> {
+  const values: Record<string, string | boolean> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i];
+    if (!token.startsWith('--') || token === '--') {
+      throw new UsageError(`unexpected argument '${token}'; ${command} takes flags of the form --name value (webgpu-vae --help)`);
+    }
+    const eq = token.indexOf('=');
+    const name = token.slice(2, eq < 0 ? undefined : eq);
+    const flag = Object.prototype.hasOwnProperty.call(spec, name) ? spec[name] : undefined;
+    if (!flag) throw unknownFlag(command, name, spec);
+    if (flag.type === 'boolean') {
+      if (eq >= 0) throw new UsageError(`--${name} is a switch and takes no value; write --${name} alone, or leave it out`);
+      values[name] = true;
+    } else if (eq >= 0) {
+      values[name] = token.slice(eq + 1);
+    } else if (i + 1 < argv.length && !argv[i + 1].startsWith('--')) {
+      values[name] = argv[++i];
+    } else {
+      throw new UsageError(`--${name} needs a value; write --${name} VALUE (webgpu-vae --help lists what ${command} takes)`);
+    }
+  }
+  for (const [name, value] of Object.entries(values)) {
+    const why = typeof value === 'string' ? pathProblem(command, name, value) : null;
+    if (why) throw new UsageError(why);
+  }
+  return values as Record<keyof T, string | boolean | undefined>;
 }
 
 export function intFlag(name: string, raw: string | boolean | undefined, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
@@ -60,6 +111,6 @@ export function listFlag(name: string, raw: string | boolean | undefined, fallba
 
 export function stringFlag(name: string, raw: string | boolean | undefined): string | undefined {
   if (raw === undefined) return undefined;
-  if (typeof raw !== 'string' || raw === '') throw new UsageError(`--${name} needs a value`);
+  if (typeof raw !== 'string' || raw === '') throw new UsageError(`--${name} needs a value; write --${name} VALUE`);
   return raw;
 }

@@ -6,7 +6,7 @@ import { loadCheckpoint } from '../checkpoint';
 import { describeAdapter } from '../gpu/device';
 import { releaseNodeGpu } from '../gpu/node-device';
 import { imageGridPng } from '../io/png';
-import { choiceFlag, intFlag, parseFlags, stringFlag, UsageError } from './args';
+import { choiceFlag, defineFlags, intFlag, parseFlags, stringFlag, UsageError } from './args';
 import { DATASETS, getDevice, loadDataset, makeReporter, readCheckpointFile, writeOutput } from './io';
 
 function requireFlag(command: string, name: string, raw: string | boolean | undefined): string {
@@ -15,21 +15,28 @@ function requireFlag(command: string, name: string, raw: string | boolean | unde
   return v;
 }
 
+const EVAL_FLAGS = defineFlags('eval', {
+  checkpoint: { type: 'string' }, dataset: { type: 'string' }, 'data-dir': { type: 'string' }, limit: { type: 'string' },
+  seed: { type: 'string' }, iwae: { type: 'string' }, json: { type: 'boolean' },
+} as const);
+
+const SAMPLE_FLAGS = defineFlags('sample', {
+  checkpoint: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, label: { type: 'string' }, json: { type: 'boolean' },
+} as const);
+
 export async function evalCommand(argv: string[]): Promise<void> {
-  const f = parseFlags('eval', argv, {
-    checkpoint: { type: 'string' }, dataset: { type: 'string' }, 'data-dir': { type: 'string' }, limit: { type: 'string' },
-    seed: { type: 'string' }, iwae: { type: 'string' }, json: { type: 'boolean' },
-  });
+  const f = parseFlags('eval', argv, EVAL_FLAGS);
   const iwae = f.iwae === undefined ? 0 : intFlag('iwae', f.iwae, 0, 1, 1_000_000);
   const path = requireFlag('eval', 'checkpoint', f.checkpoint);
   const dataset = choiceFlag('dataset', f.dataset, 'mnist', DATASETS);
   const limit = f.limit === undefined ? undefined : intFlag('limit', f.limit, 0);
   const seed = intFlag('seed', f.seed, 0, 0);
+  const dataDir = stringFlag('data-dir', f['data-dir']);
   const report = makeReporter(!!f.json);
   const bytes = await readCheckpointFile(path);
   const acquired = await getDevice(report.info);
   const vae = await loadCheckpoint(bytes, { device: acquired, seed }, path);
-  const test = await loadDataset(dataset, 'test', limit, stringFlag('data-dir', f['data-dir']));
+  const test = await loadDataset(dataset, 'test', limit, dataDir);
   const data = vae.upload(test);
   const r = await vae.elbo(data, { seed });
   const what = vae.config.classes ? 'conditional -ELBO' : '-ELBO';
@@ -58,14 +65,14 @@ export async function evalCommand(argv: string[]): Promise<void> {
 }
 
 export async function sampleCommand(argv: string[]): Promise<void> {
-  const f = parseFlags('sample', argv, {
-    checkpoint: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, label: { type: 'string' }, json: { type: 'boolean' },
-  });
+  const f = parseFlags('sample', argv, SAMPLE_FLAGS);
   const path = requireFlag('sample', 'checkpoint', f.checkpoint);
   const out = requireFlag('sample', 'out', f.out);
   if (!out.toLowerCase().endsWith('.png')) throw new UsageError(`sample: --out must name a .png file, got '${out}'`);
   const n = intFlag('n', f.n, 64, 1, 4096);
   const seed = intFlag('seed', f.seed, 0, 0);
+  // The label's range depends on the checkpoint; its form is checked before anything is loaded.
+  if (f.label !== undefined) intFlag('label', f.label, 0, 0);
   const report = makeReporter(!!f.json);
   const bytes = await readCheckpointFile(path);
   const acquired = await getDevice(report.info);

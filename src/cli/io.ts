@@ -24,8 +24,19 @@ export async function loadDataset(name: DatasetName, split: 'train' | 'test', li
   return { ...ds, name: `${name}-${split}` };
 }
 
+export type DeviceProvider = (log: (line: string) => void) => Promise<AcquiredDevice>;
+
+let provideDevice: DeviceProvider = (log) => acquireNodeDevice({ log });
+
+/** Replaces how commands get their device (embedding; tests that stop a command once its checks pass); returns the previous provider. */
+export function setDeviceProvider(provider: DeviceProvider): DeviceProvider {
+  const previous = provideDevice;
+  provideDevice = provider;
+  return previous;
+}
+
 export async function getDevice(log: (line: string) => void): Promise<AcquiredDevice> {
-  const acquired = await acquireNodeDevice({ log });
+  const acquired = await provideDevice(log);
   log(`adapter: ${describeAdapter(acquired.adapter)}`);
   return acquired;
 }

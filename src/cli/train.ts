@@ -25,12 +25,12 @@ import type { StepLoss } from '../model/loss-ring';
 import { VAE } from '../model/vae';
 import { Philox } from '../rng';
 import { saveTrainingState, type TrainingProgress, type TrainingState } from '../training-state';
-import { choiceFlag, intFlag, listFlag, numberFlag, parseFlags, stringFlag, UsageError } from './args';
+import { choiceFlag, defineFlags, intFlag, listFlag, numberFlag, parseFlags, stringFlag, UsageError } from './args';
 import { JsonLog, OutputError, writeFileAtomic, type ChunkWriter } from './files';
 import { DATASETS, getDevice, loadDataset, makeReporter, writeOutput, type DatasetName, type Print } from './io';
 import { claimNewRunDir, discardOldRun, readRunRecord, readRunState, resumeCommand, runPaths, writeRunRecord, type RunRecord } from './run-dir';
 
-const FLAGS = {
+const FLAGS = defineFlags('train', {
   dataset: { type: 'string' }, 'data-dir': { type: 'string' }, epochs: { type: 'string' }, batch: { type: 'string' },
   latent: { type: 'string' }, hidden: { type: 'string' }, activation: { type: 'string' }, likelihood: { type: 'string' },
   sigma: { type: 'string' }, 'samples-per-x': { type: 'string' }, samples: { type: 'string' }, objective: { type: 'string' },
@@ -38,7 +38,7 @@ const FLAGS = {
   binarize: { type: 'string' }, optimizer: { type: 'string' },
   lr: { type: 'string' }, seed: { type: 'string' }, limit: { type: 'string' }, 'test-limit': { type: 'string' },
   out: { type: 'string' }, json: { type: 'boolean' }, resume: { type: 'string' }, force: { type: 'boolean' }, 'save-every': { type: 'string' },
-} as const;
+} as const);
 
 type Flags = Record<keyof typeof FLAGS, string | boolean | undefined>;
 

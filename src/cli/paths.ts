@@ -1,0 +1,122 @@
+// Path flags, checked as soon as the flags are parsed, so a wrong path is refused before a device
+// is acquired, data is loaded or anything is written. Each path flag has a rule:
+//   file    a file to read (--checkpoint): it exists, is a regular file (not a folder, a FIFO that
+//           would block the read, or a symbolic link to nothing) and opens for reading;
+//   folder  a folder to read (--data-dir, --resume): it exists, is a folder and can be listed;
+//   output-folder  a folder to write (train --out): a folder if it exists, and writable, or else
+//           creatable where it would be created;
+//   output-file    a file to write (sample --out): not a folder, in a writable folder.
+// Writability is tried, not asked: access(2) says yes to root even where writing fails (/sys,
+// read-only mounts), so a temporary folder is made and removed in the nearest existing folder.
+import { closeSync, constants, lstatSync, mkdtempSync, openSync, readdirSync, rmdirSync, statSync, type Stats } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+
+export type PathRule = 'file' | 'folder' | 'output-folder' | 'output-file';
+
+/** Rules by `command --flag`, or by `--flag` for every command. */
+export const PATH_FLAGS: Record<string, PathRule> = {
+  '--checkpoint': 'file',
+  '--data-dir': 'folder',
+  '--resume': 'folder',
+  'train --out': 'output-folder',
+  'sample --out': 'output-file',
+};
+
+/** What to do instead, by `command --flag` or `--flag`. */
+const FIXES: Record<string, string> = {
+  '--checkpoint': 'give a .safetensors file written by `webgpu-vae train` (e.g. runs/NAME/model.safetensors)',
+  '--data-dir': 'give the folder that holds the IDX files (train-images-idx3-ubyte and the rest, optionally .gz)',
+  '--resume': 'give the folder of a run (e.g. runs/NAME)',
+  'train --out': 'choose another folder for the run (e.g. runs/NAME)',
+  'sample --out': 'give a .png file name in a folder you can write (e.g. samples.png)',
+};
+
+export function pathRule(command: string, flag: string): PathRule | undefined {
+  return PATH_FLAGS[`${command} --${flag}`] ?? PATH_FLAGS[`--${flag}`];
+}
+
+const code = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+
+function statOrNull(path: string): Stats | null {
+  try {
+    return statSync(path);
+  } catch (e) {
+    if (code(e) === 'ENOENT' || code(e) === 'ENOTDIR') return null;
+    throw e;
+  }
+}
+
+/** Why `path` does not exist: nothing there, a dangling link, or a file where a folder is on the way. */
+function missing(path: string): string {
+  try {
+    if (lstatSync(path).isSymbolicLink()) return 'is a symbolic link to a path that does not exist';
+  } catch { /* not a link either */ }
+  for (let dir = dirname(resolve(path)); dir !== dirname(dir); dir = dirname(dir)) {
+    const s = statOrNull(dir);
+    if (s && !s.isDirectory()) return `cannot exist: ${dir} is a file, not a folder`;
+    if (s) break;
+  }
+  return 'does not exist';
+}
+
+/** Null when a file can be created in `dir` (tried: a temporary folder made and removed), else why not. */
+function unwritable(dir: string): string | null {
+  let at = resolve(dir);
+  let s = statOrNull(at);
+  while (!s) {
+    at = dirname(at);
+    s = statOrNull(at);
+  }
+  if (!s.isDirectory()) return `cannot be created: ${at} is a file, not a folder`;
+  try {
+    rmdirSync(mkdtempSync(join(at, '.webgpu-vae-write-test-')));
+    return null;
+  } catch (e) {
+    return `is not writable: cannot create files in ${at} (${code(e)})`;
+  }
+}
+
+function kindOf(s: Stats): string {
+  return s.isFIFO() ? 'a FIFO (named pipe)' : s.isSocket() ? 'a socket' : s.isCharacterDevice() || s.isBlockDevice() ? 'a device' : 'not a regular file';
+}
+
+function problem(rule: PathRule, path: string): string | null {
+  const s = statOrNull(path);
+  switch (rule) {
+    case 'file':
+      if (!s) return missing(path);
+      if (s.isDirectory()) return 'is a folder, not a file';
+      if (!s.isFile()) return `is ${kindOf(s)}, not a file that can be read`;
+      try {
+        closeSync(openSync(path, constants.O_RDONLY));
+      } catch (e) {
+        return `cannot be read (${code(e)})`;
+      }
+      return null;
+    case 'folder':
+      if (!s) return missing(path);
+      if (!s.isDirectory()) return s.isFile() ? 'is a file, not a folder' : `is ${kindOf(s)}, not a folder`;
+      try {
+        readdirSync(path);
+      } catch (e) {
+        return `cannot be read (${code(e)})`;
+      }
+      return null;
+    case 'output-folder':
+      if (s && !s.isDirectory()) return 'is a file, not a folder';
+      return unwritable(path);
+    case 'output-file':
+      if (s?.isDirectory()) return 'is a folder, not a file';
+      if (s && !s.isFile()) return `is ${kindOf(s)}, not a file that can be replaced`;
+      return unwritable(dirname(path));
+  }
+}
+
+/** The one-line refusal for a path flag's value, or null when the path is usable (or the flag is not a path). */
+export function pathProblem(command: string, flag: string, value: string): string | null {
+  const rule = pathRule(command, flag);
+  if (!rule || value === '') return null;
+  const why = problem(rule, value);
+  const fix = FIXES[`${command} --${flag}`] ?? FIXES[`--${flag}`] ?? `choose another --${flag}`;
+  return why && `--${flag} ${value} ${why}; ${fix}`;
+}
