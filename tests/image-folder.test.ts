@@ -90,17 +90,32 @@ describe('loadImageFolder', () => {
 
   it('caches the decoded pictures, reuses the cache, and rebuilds it when a file changes', async () => {
     const dir = writeFolder();
+    const stamp = 1_700_000_000; // whole seconds, so a rewritten file can get its exact time back
+    for (const f of EXPECTED_FILES) utimesSync(join(dir, f), stamp, stamp);
     const first = await loadImageFolder(dir, { imageSize: 6, channels: 3 });
     const path = cachePath(dir, 6, 3);
     expect(existsSync(path)).toBe(true);
-    // Plant a marker in the cached pixels: a second load must return it, proving the cache is read.
-    const bytes = readFileSync(path);
-    bytes[bytes.length - 1] ^= 0xff;
-    writeFileSync(path, bytes);
-    const second = await loadImageFolder(dir, { imageSize: 6, channels: 3 });
-    const last = (ds: { images: Uint8Array }) => ds.images;
-    const all = (s: typeof first) => [...last(s.train), ...last(s.test)];
-    expect(all(second)).not.toEqual(all(first));
+    const all = (s: typeof first) => [...s.train.images, ...s.test.images];
+    // The second load reads the cache: with every picture file made unreadable it still succeeds.
+    const pictures = EXPECTED_FILES.map((f) => [join(dir, f), readFileSync(join(dir, f))] as const);
+    for (const [f, bytes] of pictures) {
+      writeFileSync(f, Buffer.alloc(bytes.length, 0x20));
+      utimesSync(f, stamp, stamp);
+    }
+    const second = await loadImageFolder(dir, { imageSize: 6, channels: 3, warn: (m) => { throw new Error(m); } });
+    expect(all(second)).toEqual(all(first));
+    for (const [f, bytes] of pictures) {
+      writeFileSync(f, bytes);
+      utimesSync(f, stamp, stamp);
+    }
+    // A damaged pixel in the cache fails its checksum: the pictures are decoded again, with a warning.
+    const cached = readFileSync(path);
+    cached[cached.length - 1] ^= 0xff;
+    writeFileSync(path, cached);
+    const warnings: string[] = [];
+    const rebuilt = await loadImageFolder(dir, { imageSize: 6, channels: 3, warn: (m) => warnings.push(m) });
+    expect(warnings).toEqual([expect.stringMatching(/its pixels do not match their checksum/)]);
+    expect(all(rebuilt)).toEqual(all(first));
     // A changed modification time changes the key: the pictures are decoded again.
     utimesSync(join(dir, 'a.png'), new Date(), new Date(Date.now() - 60_000));
     const third = await loadImageFolder(dir, { imageSize: 6, channels: 3 });

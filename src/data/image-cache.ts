@@ -7,7 +7,8 @@
 // sorted order, its relative name, byte size and modification time. Any change to the folder's
 // pictures gives a new key, and a cache with another key is rebuilt.
 // Layout: "WVAEIMG1" | u32 LE header length H | H bytes of JSON {key, imageSize, channels, count,
-// files, skipped} | count * channels * imageSize^2 pixel bytes, planar per example.
+// files, skipped, sha256} | count * channels * imageSize^2 pixel bytes, planar per example. The
+// SHA-256 of the pixels catches a damaged cache, which is then rebuilt rather than trained on.
 // Written to a temporary name and renamed, so an interrupted write never leaves a torn cache.
 import { createHash } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -40,9 +41,11 @@ export function cachePath(dir: string, imageSize: number, channels: number): str
   return join(dir, cacheFileName(imageSize, channels));
 }
 
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
 export function cacheKey(imageSize: number, channels: number, stamps: FileStamp[]): string {
   const text = JSON.stringify([FORMAT_VERSION, imageSize, channels, stamps.map((s) => [s.name, s.size, s.mtimeMs])]);
-  return createHash('sha256').update(text).digest('hex');
+  return sha256(new TextEncoder().encode(text));
 }
 
 /** Reads a cache whose key matches. null when absent or stale; throws (with the reason) when the
@@ -68,12 +71,14 @@ export async function readImageCache(path: string, key: string): Promise<CachedI
   if (bytes.length - 12 - headerLen !== expected) {
     throw new Error(`holds ${bytes.length - 12 - headerLen} pixel bytes, expected ${expected}`);
   }
-  return { key, imageSize, channels, count, files, skipped, pixels: bytes.subarray(12 + headerLen) };
+  const pixels = bytes.subarray(12 + headerLen);
+  if (header.sha256 !== sha256(pixels)) throw new Error('its pixels do not match their checksum');
+  return { key, imageSize, channels, count, files, skipped, pixels };
 }
 
 export async function writeImageCache(path: string, cache: CachedImages): Promise<void> {
   const { pixels, ...header } = cache;
-  const json = new TextEncoder().encode(JSON.stringify(header));
+  const json = new TextEncoder().encode(JSON.stringify({ ...header, sha256: sha256(pixels) }));
   const out = new Uint8Array(12 + json.length + pixels.length);
   out.set(new TextEncoder().encode(MAGIC), 0);
   new DataView(out.buffer).setUint32(8, json.length, true);

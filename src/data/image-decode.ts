@@ -37,14 +37,37 @@ function checkPixelCount(width: number, height: number, name: string): void {
   }
 }
 
-/** Width and height from the IHDR chunk, which the PNG format requires to come first. */
-function pngHeaderSize(bytes: Uint8Array, name: string): { width: number; height: number } {
+/** Deflate's largest compression ratio (258-byte matches in 2-bit codes): no valid PNG holds more
+ *  than this many filtered pixel bytes per byte of file. */
+const DEFLATE_MAX_RATIO = 1032;
+const PNG_SAMPLES: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/** Checks the IHDR chunk, which the PNG format requires to come first, before anything is
+ *  allocated: the picture's size, and that the file is long enough to inflate to its pixels. */
+function checkPngHeader(bytes: Uint8Array, name: string): void {
   const ihdr = [0x49, 0x48, 0x44, 0x52];
-  if (bytes.length < 24 || !ihdr.every((b, i) => bytes[12 + i] === b)) {
+  if (bytes.length < 26 || !ihdr.every((b, i) => bytes[12 + i] === b)) {
     throw new DataError(`${name}: PNG without its IHDR header chunk (truncated or corrupt).`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return { width: view.getUint32(16, false), height: view.getUint32(20, false) };
+  const width = view.getUint32(16, false);
+  const height = view.getUint32(20, false);
+  checkPixelCount(width, height, name);
+  const bitsPerPixel = bytes[24] * (PNG_SAMPLES[bytes[25]] ?? 1);
+  const rawBytes = height * (1 + Math.ceil((width * bitsPerPixel) / 8));
+  if (rawBytes > DEFLATE_MAX_RATIO * bytes.length + 65536) {
+    throw new DataError(
+      `${name}: the PNG header declares ${width}x${height} pixels (${rawBytes} bytes), more than its ${bytes.length} bytes can ` +
+        'hold even fully compressed; the file is truncated or corrupt.',
+    );
+  }
+}
+
+/** Memory jpeg-js may use for a file of `length` bytes: 8 KiB per byte of file, between 128 MiB
+ *  and 1 GiB. Real JPEGs stay far below that ratio; a tiny file declaring a huge picture is refused
+ *  before its buffers are allocated. */
+function jpegMemoryLimitMB(length: number): number {
+  return Math.min(1024, Math.max(128, Math.ceil((length * 8192) / 2 ** 20)));
 }
 
 function unpackPng(png: ReturnType<typeof decodePng>, name: string): Raster {
@@ -93,8 +116,7 @@ function failure(name: string, format: string, e: unknown): DataError {
 export function decodeImage(bytes: Uint8Array, name: string): Raster {
   const format = sniffImageFormat(bytes);
   if (format === 'png') {
-    const { width, height } = pngHeaderSize(bytes, name);
-    checkPixelCount(width, height, name);
+    checkPngHeader(bytes, name);
     try {
       return unpackPng(decodePng(bytes, { checkCrc: true }), name);
     } catch (e) {
@@ -107,7 +129,7 @@ export function decodeImage(bytes: Uint8Array, name: string): Raster {
         useTArray: true,
         formatAsRGBA: false,
         maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6,
-        maxMemoryUsageInMB: 1024,
+        maxMemoryUsageInMB: jpegMemoryLimitMB(bytes.length),
       });
       checkPixelCount(img.width, img.height, name);
       return { width: img.width, height: img.height, components: 3, data: img.data };
