@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ACTIVATIONS, activationBackward, activationForward, type Activation } from '../shaders/activation';
 import { MAX_WORKGROUPS_PER_DIM } from '../shaders/common';
 import { expectClose, f32, testData } from './helpers/compare';
-import { runKernels } from './helpers/gpu';
+import { runKernels, UNWRITTEN } from './helpers/gpu';
 import { actDerivRef, actRef } from './reference/dense';
 
 /** Saturation, overflow and underflow points of the activations, and the softplus switch near y = 1e-3. */
@@ -22,14 +22,14 @@ function inputs(count: number, seed: number): Float64Array {
 
 const fwdTol = { atol: 2e-7, rtol: 2e-6 };
 const bwdTol = { atol: 5e-7, rtol: 1e-5 };
-/** Spare output elements past `count` must stay zero (the bounds check). */
+/** Spare output elements past `count` must keep their NaN fill (the bounds check). */
 const PAD = 3;
 
 async function checkForward(kind: Activation, count: number, seed: number) {
   const x = inputs(count, seed);
   const { y } = await runKernels([activationForward({ kind, count })], { x }, { y: count + PAD });
   expectClose(y.subarray(0, count), Array.from(x, (v) => actRef(kind, v)), fwdTol, `forward ${kind} n=${count}`);
-  expect(Array.from(y.subarray(count)), 'padding past count').toEqual(new Array(PAD).fill(0));
+  expect(Array.from(y.subarray(count)), 'padding past count').toEqual(new Array(PAD).fill(UNWRITTEN));
 }
 
 async function checkBackward(kind: Activation, count: number, seed: number) {
@@ -40,7 +40,7 @@ async function checkBackward(kind: Activation, count: number, seed: number) {
   const { dx } = await runKernels([activationBackward({ kind, count })], { y, dy }, { dx: count + PAD });
   const ref = Array.from(x, (v, i) => dy[i] * actDerivRef(kind, v));
   expectClose(dx.subarray(0, count), ref, bwdTol, `backward ${kind} n=${count}`);
-  expect(Array.from(dx.subarray(count)), 'padding past count').toEqual(new Array(PAD).fill(0));
+  expect(Array.from(dx.subarray(count)), 'padding past count').toEqual(new Array(PAD).fill(UNWRITTEN));
 }
 
 describe.each(ACTIVATIONS)('activation %s', (kind) => {
@@ -78,13 +78,13 @@ describe('activation on a 2-D grid', () => {
     const k = activationForward({ kind: 'none', count });
     expect(k.workgroups[1]).toBeGreaterThan(1);
     const x = new Float32Array(count);
-    for (let i = 0; i < count; i++) x[i] = i + 1; // exact in f32 up to 2^24, and never 0
+    for (let i = 0; i < count; i++) x[i] = i + 1; // exact in f32 up to 2^24, and never the NaN fill
     const { y } = await runKernels([k], { x }, { y: count + PAD });
     let wrong = 0, first = -1;
     for (let i = 0; i < count; i++) {
       if (y[i] !== x[i]) { wrong++; if (first < 0) first = i; }
     }
     expect(wrong, `first wrong element ${first}`).toBe(0);
-    expect(Array.from(y.subarray(count))).toEqual(new Array(PAD).fill(0));
+    expect(Array.from(y.subarray(count))).toEqual(new Array(PAD).fill(UNWRITTEN));
   });
 });

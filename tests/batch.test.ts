@@ -6,7 +6,7 @@ import { gatherBatch } from '../shaders/batch';
 import { binarizedPixel } from '../src/data/binarize';
 import { encodeStepParams, STREAM } from '../src/step-params';
 import { expectClose, testData } from './helpers/compare';
-import { runKernels } from './helpers/gpu';
+import { runKernels, UNWRITTEN } from './helpers/gpu';
 
 function params(batchStart: number, validRows: number, datasetCount: number): Uint32Array {
   return new Uint32Array(encodeStepParams({
@@ -54,7 +54,7 @@ function gatherRef(bytes: Uint8Array, perm: Uint32Array, D: number, rows: number
 
 /** Exact-value tolerance up to WGSL's division accuracy (2.5 ULP). */
 const tol = { atol: 0, rtol: 3e-7 };
-/** Spare elements past rows * D that must stay zero. */
+/** Spare elements past rows * D that must keep their NaN fill. */
 const PAD = 4;
 
 describe('pack (test helper)', () => {
@@ -85,7 +85,7 @@ describe('gatherBatch', () => {
       const { x } = await runKernels([k], { params: params(c.start, c.valid, c.count), pixels: pack(bytes), perm }, { x: c.rows * c.D + PAD });
       const ref = gatherRef(bytes, perm, c.D, c.rows, c.start, c.valid, c.count);
       expectClose(x.subarray(0, c.rows * c.D), ref, tol, 'x');
-      expect(Array.from(x.subarray(c.rows * c.D)), 'past rows * D').toEqual(new Array(PAD).fill(0));
+      expect(Array.from(x.subarray(c.rows * c.D)), 'past rows * D').toEqual(new Array(PAD).fill(UNWRITTEN));
       // Each gathered row starts with its example's index, so the order is checked exactly too.
       for (let r = 0; r < c.rows; r++) {
         const real = r < c.valid && c.start + r < c.count;

@@ -8,7 +8,7 @@ import { priorSample, reparamBackward, reparamForward, type PosteriorLayout } fr
 import { noiseAt } from '../src/noise';
 import { encodeStepParams, STREAM, type StepParams } from '../src/step-params';
 import { expectClose, expectScaled, f32, mismatches, scaledMismatches, testData } from './helpers/compare';
-import { gpu, runKernels } from './helpers/gpu';
+import { gpu, runKernels, UNWRITTEN } from './helpers/gpu';
 import { objectiveThroughSamplerRef } from './reference/objectives';
 import {
   batchNoiseRef, LAYOUTS, logvarAt, muAt, mulvLayout, mulvToQ, noiseRef, offsetLayout, qToMulv, reparamForwardRef, sampleIndex, samplerLossRef, SENTINEL,
@@ -44,7 +44,7 @@ async function expectTwinNoise(got: ArrayLike<number>, twin: ArrayLike<number>, 
 }
 
 function expectPadding(v: Float32Array, count: number, label: string) {
-  expect(Array.from(v.subarray(count)), `${label}: past the end`).toEqual(new Array(v.length - count).fill(0));
+  expect(Array.from(v.subarray(count)), `${label}: past the end`).toEqual(new Array(v.length - count).fill(UNWRITTEN));
 }
 
 /** mulv [B, 2Z]: mu in [-3, 3], logvar in [-4, 4], with logvar -30 at the first and +30 at the last element. */

@@ -24,11 +24,26 @@ type Data = Float32Array | Uint32Array | Int32Array;
 export type Inputs = Record<string, ArrayLike<number> | Data>;
 
 /**
- * Uploads `inputs` (plain arrays become f32), allocates zeroed `outputs` (element counts), runs the
- * kernels in order in one pass and returns every named buffer's final contents as f32.
- * Kernels in a sequence share buffers by name.
+ * What every output buffer holds before a kernel runs. NaN, not zero: a kernel that skips an
+ * element leaves NaN there, and one that accumulates into its output (`+=` where `=` is meant)
+ * turns every element NaN, so both fail the comparison instead of passing on a zeroed buffer.
  */
-export async function runKernels(kernels: Kernel[], inputs: Inputs, outputs: Record<string, number>): Promise<Record<string, Float32Array>> {
+export const UNWRITTEN = Number.NaN;
+
+/** True when every element of `values` still holds the NaN fill (e.g. padding past the end). */
+export const untouched = (values: ArrayLike<number>) => Array.from(values).every(Number.isNaN);
+
+export interface RunOptions {
+  /** Initial value of every output buffer (default UNWRITTEN). */
+  fill?: number;
+}
+
+/**
+ * Uploads `inputs` (plain arrays become f32), allocates `outputs` (element counts) filled with
+ * `options.fill` (NaN by default), runs the kernels in order in one pass and returns every named
+ * buffer's final contents as f32. Kernels in a sequence share buffers by name.
+ */
+export async function runKernels(kernels: Kernel[], inputs: Inputs, outputs: Record<string, number>, options: RunOptions = {}): Promise<Record<string, Float32Array>> {
   const { device, cache } = await gpu();
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
   const buffers: Record<string, GPUBuffer> = {};
@@ -39,8 +54,11 @@ export async function runKernels(kernels: Kernel[], inputs: Inputs, outputs: Rec
     writeData(device, buf, 0, typed);
     buffers[name] = buf;
   }
+  const fill = options.fill ?? UNWRITTEN;
   for (const [name, count] of Object.entries(outputs)) {
-    buffers[name] = device.createBuffer({ size: Math.max(16, count * 4), usage });
+    const size = Math.max(16, count * 4);
+    buffers[name] = device.createBuffer({ size, usage });
+    writeData(device, buffers[name], 0, new Float32Array(size / 4).fill(fill));
   }
   const graph = new KernelGraph('test');
   for (const k of kernels) {

@@ -1,7 +1,7 @@
 /// <reference types="@webgpu/types" />
 // A tiny one-dispatch compute harness for tests of raw WGSL snippets (e.g. the
 // Philox functions), on the shared test device of helpers/gpu.ts.
-import { gpu } from './gpu';
+import { gpu, UNWRITTEN } from './gpu';
 
 /** The shared test device (Node/Dawn or the browser's WebGPU; see helpers/gpu.ts). */
 export async function testDevice(): Promise<GPUDevice> {
@@ -35,8 +35,9 @@ async function throwOnShaderErrors(module: GPUShaderModule, code: string): Promi
 /**
  * Runs one compute dispatch on bind group 0 and returns a copy of the output
  * buffer. Inputs get their own buffers; the output binding is a fresh
- * read-write storage buffer, unless an input uses the same binding, in which
- * case that input is updated in place and read back.
+ * read-write storage buffer filled with NaN words (UNWRITTEN, as in runKernels),
+ * unless an input uses the same binding, in which case that input is updated in
+ * place and read back.
  */
 export async function runCompute(
   device: GPUDevice,
@@ -80,7 +81,9 @@ export async function runCompute(
     entries.push({ binding: input.binding, resource: { buffer } });
   }
   if (!output) {
-    output = device.createBuffer({ size: Math.max(16, roundUp(outputBytes, 4)), usage });
+    const size = Math.max(16, roundUp(outputBytes, 4));
+    output = device.createBuffer({ size, usage });
+    device.queue.writeBuffer(output, 0, new Float32Array(size / 4).fill(UNWRITTEN));
     created.push(output);
     layoutEntries.push({ binding: outputBinding, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'storage' } });
     entries.push({ binding: outputBinding, resource: { buffer: output } });
