@@ -8,6 +8,12 @@
 // for the whole run). The comparison u < g / 255 is done exactly in integers, with
 // u = (k + 0.5) 2^-23 as in u32_to_unit_f32: (2k + 1) * 255 < g * 2^24, so the TypeScript twin
 // (binarizedPixel in src/data/binarize.ts) agrees bit for bit.
+// Dequantization (for continuous likelihoods on 8-bit data, the usual uniform dequantization)
+// gives grey level g the value (g + u) / 256, u = (k + 0.5) 2^-23 uniform in (0, 1), from word
+// (d / 4, i, epoch, STREAM dequantize): fresh noise every epoch. f32 addition is correctly rounded
+// in WGSL, so the twin (dequantizedPixel) rounds g + u to f32 and matches bit for bit. A density
+// p on these values gives -log P(8-bit x) <= E_u[-log p((x + u) / 256)] + D log 256, the bound
+// that bits/dim figures in the literature report.
 // Bindings: params (uniform), pixels (read, u32), perm (read, u32), x (write).
 // Grid: one invocation per element of x, or, when D is a multiple of 4 (MNIST's 784), per 4
 // elements: every row then starts on a word boundary, so one u32 load brings 4 pixels, which saves
@@ -19,6 +25,8 @@ import { wgsl } from './wgsl';
 const GATHER_WORKGROUP = 256;
 /** Philox stream of the binarization draws; equals STREAM.binarize in src/step-params.ts. */
 export const BINARIZE_STREAM = 4;
+/** Philox stream of the dequantization noise; equals STREAM.dequantize in src/step-params.ts. */
+export const DEQUANTIZE_STREAM = 6;
 
 export type Binarize = 'none' | 'dynamic' | 'fixed';
 
@@ -26,11 +34,16 @@ export interface GatherParams {
   rows: number;
   dim: number;
   binarize?: Binarize;
+  /** (g + u) / 256 with uniform u instead of g / 255; excludes binarization. */
+  dequantize?: boolean;
 }
 
 export function gatherBatch(p: GatherParams): Kernel {
   const { rows, dim: D } = p;
   const binarize = p.binarize ?? 'none';
+  const dequantize = !!p.dequantize;
+  if (dequantize && binarize !== 'none') throw new Error('gatherBatch: dequantization is for grey levels; it cannot be combined with binarization');
+  const draws = binarize !== 'none' || dequantize;
   const perWord = D % 4 === 0;
   /** Invocations per row: one per pixel, or one per word of 4 pixels. */
   const W = perWord ? D / 4 : D;
@@ -38,16 +51,20 @@ export function gatherBatch(p: GatherParams): Kernel {
   const code = wgsl`
 ${STEP_PARAMS.wgsl}
 ${declareBindings(bindings)}
-#if ${binarize !== 'none'}
+#if ${draws}
 ${PHILOX_WGSL}
 // 4 uniform draws (as 23-bit integers k) for pixels 4w..4w+3 of example i.
-fn binarize_draws(i: u32, w: u32) -> vec4<u32> {
-  let key = ${binarize === 'dynamic' ? 'params.epoch' : '0u'};
-  return philox4x32(vec4<u32>(w, i, key, ${BINARIZE_STREAM}u), vec2<u32>(params.seed_lo, params.seed_hi)) >> vec4<u32>(9u);
+fn pixel_draws(i: u32, w: u32) -> vec4<u32> {
+  let key = ${binarize === 'fixed' ? '0u' : 'params.epoch'};
+  return philox4x32(vec4<u32>(w, i, key, ${dequantize ? DEQUANTIZE_STREAM : BINARIZE_STREAM}u), vec2<u32>(params.seed_lo, params.seed_hi)) >> vec4<u32>(9u);
 }
 // 1 if (k + 0.5) 2^-23 < g / 255, exactly.
 fn bernoulli_level(k: u32, g: u32) -> f32 {
   return select(0.0, 1.0, (2u * k + 1u) * 255u < (g << 24u));
+}
+// (g + (k + 0.5) 2^-23) / 256: one rounding, in the addition.
+fn dequantized_level(k: u32, g: u32) -> f32 {
+  return (f32(g) + (f32(k) + 0.5) * ${2 ** -23}) / 256.0;
 }
 #endif
 
@@ -66,8 +83,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let word = pixels[example * ${W}u + w];
     let g = vec4<u32>(word & 0xffu, (word >> 8u) & 0xffu, (word >> 16u) & 0xffu, word >> 24u);
 #if ${binarize !== 'none'}
-    let k = binarize_draws(example, w);
+    let k = pixel_draws(example, w);
     levels = vec4<f32>(bernoulli_level(k.x, g.x), bernoulli_level(k.y, g.y), bernoulli_level(k.z, g.z), bernoulli_level(k.w, g.w));
+#elif ${dequantize}
+    let k = pixel_draws(example, w);
+    levels = vec4<f32>(dequantized_level(k.x, g.x), dequantized_level(k.y, g.y), dequantized_level(k.z, g.z), dequantized_level(k.w, g.w));
 #else
     levels = vec4<f32>(g) / 255.0;
 #endif
@@ -84,7 +104,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let pixel = example * ${D}u + d;
     let g = (pixels[pixel >> 2u] >> ((pixel & 3u) * 8u)) & 0xffu;
 #if ${binarize !== 'none'}
-    value = bernoulli_level(binarize_draws(example, d >> 2u)[d & 3u], g);
+    value = bernoulli_level(pixel_draws(example, d >> 2u)[d & 3u], g);
+#elif ${dequantize}
+    value = dequantized_level(pixel_draws(example, d >> 2u)[d & 3u], g);
 #else
     value = f32(g) / 255.0;
 #endif
@@ -93,7 +115,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #endif
 }`;
   return {
-    name: `gather_batch${binarize === 'none' ? '' : '_binarize_' + binarize}`,
+    name: `gather_batch${binarize === 'none' ? '' : '_binarize_' + binarize}${dequantize ? '_dequantize' : ''}`,
     code,
     bindings,
     workgroups: grid1D(rows * W, GATHER_WORKGROUP),

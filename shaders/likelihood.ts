@@ -10,19 +10,33 @@
 //   gaussian   output = mean m, log-sigma s fixed, learned global [1] or learned per pixel [D]:
 //              nll = (x - m)^2 / (2 e^{2s}) + s + log(2 pi) / 2,  dnll/dm = (m - x) e^{-2s},
 //              dnll/ds = 1 - (x - m)^2 e^{-2s}   (written per row or per element for a column sum)
+//              or, with the 'predicted' scale, s comes from the decoder itself: a row of out holds
+//              2D values, the D means then the D raw log-scales, and s = clamp(raw, PREDICTED_LOG_SCALE)
+//              (dnll/draw is dnll/ds inside the range, 0 where the clamp holds), so dout is 2D wide.
 // Threads of a workgroup stride over the D pixels and combine partial sums with a tree in
 // workgroup memory. With threadsPerRow = 1 (software adapters) the tree and its barriers, costly
 // on SwiftShader, compile away, and a workgroup instead takes LIKELIHOOD_ROWS_PER_GROUP rows, one
 // per invocation, so the 4 SIMD lanes of a CPU adapter each work on a row rather than 3 idling.
 // Bindings: params (uniform), x, out: read, rec: write, [row_weight: read], [dout: write],
 //           [logsigma: read], [dls: write].
-import { checkShape, declareBindings, workgroupTreeSum, f32Literal, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
+import { checkShape, declareBindings, f32Literal, FLAT_INDEX_WGSL, grid1D, read, STEP_PARAMS, uniform, workgroupTreeSum, write, type Kernel } from './common';
 import { wgsl } from './wgsl';
 
 export const LIKELIHOODS = ['bernoulli', 'gaussian'] as const;
 export type Likelihood = (typeof LIKELIHOODS)[number];
 /** How the Gaussian's log-sigma is set: a fixed number, or learned globally or per pixel. */
-export type GaussianScale = { fixedLogSigma: number } | 'learned-global' | 'learned-pixel';
+export type GaussianScale = { fixedLogSigma: number } | 'learned-global' | 'learned-pixel' | 'predicted';
+
+/**
+ * Range of a predicted log-scale. Pixels live in [0, 1]: e^2 = 7.4 is far wider than the data,
+ * and e^-7 = 0.0009 is a quarter of an 8-bit level (1/256), below which a sharper density can
+ * only fit the dequantization noise. Clamping keeps the 1/sigma^2 of the gradient bounded
+ * (at most e^14) however far the raw output drifts.
+ */
+export const PREDICTED_LOG_SCALE = { min: -7, max: 2 } as const;
+
+/** Values per row of decoder output: D means, and D log-scales after them when predicted. */
+export const decoderOutputWidth = (dim: number, scale?: GaussianScale) => (scale === 'predicted' ? 2 * dim : dim);
 
 export const LIKELIHOOD_THREADS_PER_ROW = { software: 1, gpu: 64 } as const;
 /** Rows per workgroup when threadsPerRow is 1: one per invocation. */
@@ -49,8 +63,11 @@ export function likelihoodRows(p: LikelihoodRowsParams): Kernel {
   const T = p.threadsPerRow ?? LIKELIHOOD_THREADS_PER_ROW.gpu;
   const gauss = p.likelihood === 'gaussian';
   const scale = p.scale ?? { fixedLogSigma: 0 };
-  const learned = gauss && typeof scale === 'string';
+  const predicted = gauss && scale === 'predicted';
+  const learned = gauss && (scale === 'learned-global' || scale === 'learned-pixel');
   const perPixel = gauss && scale === 'learned-pixel';
+  /** Row stride of out and dout. */
+  const O = predicted ? 2 * D : D;
   const grads = p.gradients;
   const weighted = grads && !!p.rowWeights;
   const bindings = [
@@ -90,17 +107,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var dls_sum = 0.0;
   for (var d = tid; d < ${D}u; d += ${T}u) {
     let t = x[b * ${D}u + d];
-    let o = out[r * ${D}u + d];
+    let o = out[r * ${O}u + d];
 #if ${!gauss}
     // One exp serves both the stable softplus and the sigmoid.
     let e = exp(-abs(o));
     nll_sum += max(o, 0.0) - t * o + log(1.0 + e);
 #if ${grads}
     let sig = select(e / (1.0 + e), 1.0 / (1.0 + e), o >= 0.0);
-    dout[r * ${D}u + d] = (sig - t) * gscale;
+    dout[r * ${O}u + d] = (sig - t) * gscale;
 #endif
 #else
-#if ${perPixel}
+#if ${predicted}
+    let raw_ls = out[r * ${O}u + ${D}u + d];
+    let ls = clamp(raw_ls, ${f32Literal(PREDICTED_LOG_SCALE.min)}, ${f32Literal(PREDICTED_LOG_SCALE.max)});
+#elif ${perPixel}
     let ls = logsigma[d];
 #elif ${learned}
     let ls = logsigma[0];
@@ -111,8 +131,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let diff = o - t;
     nll_sum += 0.5 * diff * diff * inv_var + ls + HALF_LOG_2PI;
 #if ${grads}
-    dout[r * ${D}u + d] = diff * inv_var * gscale;
-#if ${perPixel}
+    dout[r * ${O}u + d] = diff * inv_var * gscale;
+#if ${predicted}
+    let inside = raw_ls >= ${f32Literal(PREDICTED_LOG_SCALE.min)} && raw_ls <= ${f32Literal(PREDICTED_LOG_SCALE.max)};
+    dout[r * ${O}u + ${D}u + d] = select(0.0, (1.0 - diff * diff * inv_var) * gscale, inside);
+#elif ${perPixel}
     dls[r * ${D}u + d] = (1.0 - diff * diff * inv_var) * gscale;
 #elif ${learned}
     dls_sum += 1.0 - diff * diff * inv_var;
@@ -137,9 +160,50 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (T & (T - 1)) throw new Error(`likelihoodRows: threadsPerRow must be a power of two, got ${T}`);
   const rows = L * B;
   return {
-    name: `likelihood_rows_${p.likelihood}${learned ? (perPixel ? '_learned_pixel' : '_learned_global') : ''}${grads ? (weighted ? '_grad_weighted' : '_grad') : ''}`,
+    name: `likelihood_rows_${p.likelihood}${predicted ? '_predicted' : learned ? (perPixel ? '_learned_pixel' : '_learned_global') : ''}${grads ? (weighted ? '_grad_weighted' : '_grad') : ''}`,
     code,
     bindings,
     workgroups: [T > 1 ? rows : Math.ceil(rows / LIKELIHOOD_ROWS_PER_GROUP), 1, 1],
   };
+}
+
+export interface DecoderMeanParams {
+  rows: number;
+  dim: number;
+  likelihood: Likelihood;
+  scale?: GaussianScale;
+}
+
+const MEAN_WORKGROUP = 256;
+
+/**
+ * `decoderMean`: the picture a decoder output stands for, images[r, d] for r < rows, d < D: the
+ * Bernoulli's probability sigmoid(logit), or the Gaussian's mean, taken from the first D of the
+ * 2D values of a row when the scale is predicted. (A Gaussian with any other scale needs no
+ * kernel: its output is the mean.) One invocation per pixel. Bindings: out (read), images (write).
+ */
+export function decoderMean(p: DecoderMeanParams): Kernel {
+  const { rows, dim: D } = p;
+  checkShape('decoder_mean', { rows, D });
+  const O = decoderOutputWidth(D, p.likelihood === 'gaussian' ? p.scale : undefined);
+  const bernoulli = p.likelihood === 'bernoulli';
+  if (!bernoulli && O === D) throw new Error('decoderMean: a Gaussian output is its own mean unless the scale is predicted');
+  const bindings = [read('out'), write('images')];
+  const code = wgsl`
+${declareBindings(bindings)}
+
+@compute @workgroup_size(${MEAN_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = ${FLAT_INDEX_WGSL(MEAN_WORKGROUP)};
+  if (i >= ${rows * D}u) { return; }
+  let o = out[(i / ${D}u) * ${O}u + i % ${D}u];
+#if ${bernoulli}
+  // The stable sigmoid of shaders/activation.ts: exp of a non-positive argument only.
+  let e = exp(-abs(o));
+  images[i] = select(e / (1.0 + e), 1.0 / (1.0 + e), o >= 0.0);
+#else
+  images[i] = o;
+#endif
+}`;
+  return { name: `decoder_mean_${p.likelihood}`, code, bindings, workgroups: grid1D(rows * D, MEAN_WORKGROUP) };
 }

@@ -1,6 +1,6 @@
 // The StepParams uniform from the CPU side: friendly names and derived values (the seed split
 // into two words, Adam's bias corrections) mapped onto the fields declared in shaders/common.ts.
-import { BINARIZE_STREAM } from '../shaders/batch';
+import { BINARIZE_STREAM, DEQUANTIZE_STREAM } from '../shaders/batch';
 import { STEP_PARAMS } from '../shaders/common';
 
 export interface StepParams {
@@ -38,7 +38,7 @@ export interface StepParams {
 }
 
 /** RNG streams: training noise, evaluation noise, prior samples and binarization never overlap. */
-export const STREAM = { train: 0, eval: 1, prior: 2, reconstruct: 3, binarize: BINARIZE_STREAM, iwae: 5 } as const;
+export const STREAM = { train: 0, eval: 1, prior: 2, reconstruct: 3, binarize: BINARIZE_STREAM, iwae: 5, dequantize: DEQUANTIZE_STREAM } as const;
 
 export const STEP_PARAMS_DEFAULTS: StepParams = {
   seed: 0, counter: 0, batchStart: 0, validRows: 0, historySlot: 0, stream: STREAM.train, datasetCount: 0,

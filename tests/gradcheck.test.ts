@@ -20,6 +20,7 @@ const cases: [string, Partial<VaeConfig>, number][] = [
   ['bernoulli tanh, two hidden layers, L=2, beta=0.5', { inputDim: 10, hidden: [8, 6], latent: 2, activation: 'tanh', samples: 2, beta: 0.5 }, 2],
   ['gaussian learned per-pixel sigma, softplus', { inputDim: 9, hidden: [7], latent: 2, activation: 'softplus', likelihood: 'gaussian', sigma: 'learned-pixel' }, 3],
   ['gaussian learned global sigma, leaky_relu, L=3', { inputDim: 8, hidden: [6], latent: 3, activation: 'leaky_relu', likelihood: 'gaussian', sigma: 'learned', samples: 3 }, 4],
+  ['gaussian predicted per-pixel scale, tanh, L=2', { inputDim: 7, hidden: [6], latent: 2, activation: 'tanh', likelihood: 'gaussian', sigma: 'predicted', samples: 2 }, 12],
   ['gaussian fixed sigma 0.5, sigmoid', { inputDim: 7, hidden: [5], latent: 2, activation: 'sigmoid', likelihood: 'gaussian', sigma: 0.5 }, 5],
   ['ELBO with KL warm-up over 4 steps and beta 2', { inputDim: 9, hidden: [6], latent: 3, activation: 'tanh', beta: 2, warmupSteps: 4 }, 6],
   ['ELBO with free bits 0.18 (two dimensions under the floor, two over)', { inputDim: 9, hidden: [6], latent: 4, activation: 'tanh', freeBits: 0.18 }, 7],

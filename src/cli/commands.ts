@@ -4,6 +4,7 @@
 import { SingleBar } from 'cli-progress';
 import { loadCheckpoint } from '../checkpoint';
 import { describeAdapter } from '../gpu/device';
+import { bitsPerDim } from '../model/iwae-eval';
 import { releaseNodeGpu } from '../gpu/node-device';
 import { imageGridPng } from '../io/png';
 import { choiceFlag, defineFlags, intFlag, parseFlags, stringFlag, UsageError } from './args';
@@ -40,8 +41,9 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const data = vae.upload(test);
   const r = await vae.elbo(data, { seed });
   const what = vae.config.classes ? 'conditional -ELBO' : '-ELBO';
-  report.event({ event: 'eval', checkpoint: path, dataset, adapter: describeAdapter(acquired.adapter), test_loss: r.loss, test_rec: r.rec, test_kl: r.kl, examples: r.examples });
-  report.info(`${path}: test ${what} ${r.loss.toFixed(2)} (rec ${r.rec.toFixed(2)}, KL ${r.kl.toFixed(2)}) over ${r.examples} ${dataset} test examples`);
+  const bpd = bitsPerDim(r.loss, vae.config);
+  report.event({ event: 'eval', checkpoint: path, dataset, adapter: describeAdapter(acquired.adapter), test_loss: r.loss, test_rec: r.rec, test_kl: r.kl, test_bits_per_dim: bpd, examples: r.examples });
+  report.info(`${path}: test ${what} ${r.loss.toFixed(2)} (rec ${r.rec.toFixed(2)}, KL ${r.kl.toFixed(2)}; ${bpd.toFixed(4)} bits/dim) over ${r.examples} ${dataset} test examples`);
   if (iwae) {
     const bar = report.json ? null : new SingleBar({ format: `importance sampling K=${iwae} [{bar}] {percentage}% | {eta_formatted} left`, hideCursor: true, clearOnComplete: true });
     bar?.start(1, 0);

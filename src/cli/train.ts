@@ -35,7 +35,7 @@ const FLAGS = defineFlags('train', {
   latent: { type: 'string' }, hidden: { type: 'string' }, activation: { type: 'string' }, likelihood: { type: 'string' },
   sigma: { type: 'string' }, 'samples-per-x': { type: 'string' }, samples: { type: 'string' }, objective: { type: 'string' },
   beta: { type: 'string' }, 'warmup-steps': { type: 'string' }, 'free-bits': { type: 'string' }, conditional: { type: 'boolean' },
-  binarize: { type: 'string' }, optimizer: { type: 'string' },
+  binarize: { type: 'string' }, dequantize: { type: 'boolean' }, optimizer: { type: 'string' },
   lr: { type: 'string' }, seed: { type: 'string' }, limit: { type: 'string' }, 'test-limit': { type: 'string' },
   out: { type: 'string' }, json: { type: 'boolean' }, resume: { type: 'string' }, force: { type: 'boolean' }, 'save-every': { type: 'string' },
 } as const);
@@ -84,8 +84,8 @@ function samplesFlag(f: Flags, objective: ObjectiveName, fallback: number): numb
 
 function parseSigma(raw: string | boolean | undefined, fallback: GaussianSigma): GaussianSigma {
   if (raw === undefined) return fallback;
-  if (raw === 'learned' || raw === 'learned-pixel') return raw;
-  return numberFlag('sigma', raw, 1, (v) => v > 0, "a positive number, 'learned' or 'learned-pixel'");
+  if (raw === 'learned' || raw === 'learned-pixel' || raw === 'predicted') return raw;
+  return numberFlag('sigma', raw, 1, (v) => v > 0, "a positive number, 'learned', 'learned-pixel' or 'predicted'");
 }
 
 /** The model fields the flags give, each flag left out taking its value from `d`. */
@@ -104,6 +104,7 @@ function configFields(f: Flags, d: VaeConfig): Partial<VaeConfig> {
     freeBits: numberFlag('free-bits', f['free-bits'], d.freeBits, (v) => v >= 0, 'a number of nats >= 0 per latent dimension'),
     classes: f.conditional ? CLASSES : d.classes,
     binarize: choiceFlag('binarize', f.binarize, d.binarize, ['none', 'dynamic', 'fixed'] as const),
+    dequantize: f.dequantize === undefined ? d.dequantize : !!f.dequantize,
   };
 }
 
@@ -128,7 +129,7 @@ function runFields(f: Flags, d: RunOptions): RunOptions {
 const FIXED_FLAGS: [flag: keyof Flags, field: string][] = [
   ['hidden', 'hidden'], ['latent', 'latent'], ['activation', 'activation'], ['likelihood', 'likelihood'], ['sigma', 'sigma'],
   ['objective', 'objective'], ['samples', 'samples'], ['samples-per-x', 'samples'], ['beta', 'beta'], ['warmup-steps', 'warmupSteps'],
-  ['free-bits', 'freeBits'], ['conditional', 'classes'], ['binarize', 'binarize'], ['dataset', 'dataset'], ['limit', 'limit'],
+  ['free-bits', 'freeBits'], ['conditional', 'classes'], ['binarize', 'binarize'], ['dequantize', 'dequantize'], ['dataset', 'dataset'], ['limit', 'limit'],
   ['test-limit', 'testLimit'], ['batch', 'batch'], ['optimizer', 'optimizer'], ['lr', 'lr'], ['seed', 'seed'],
 ];
 

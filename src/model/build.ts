@@ -39,11 +39,11 @@ export function buildModel(config: VaeConfig): ModelParts {
     [...label('encoder'), ...mlp('encoder', config.hidden, config.activation, { name: 'encoder.head', features: sampler.posteriorWidth })],
     [config.inputDim],
   ).modules;
+  const likelihood = new DecoderLikelihood(config.likelihood, config.sigma, config.inputDim);
   const decoder = buildLayers(
-    [...label('decoder'), ...mlp('decoder', [...config.hidden].reverse(), config.activation, { name: 'decoder.out', features: config.inputDim })],
+    [...label('decoder'), ...mlp('decoder', [...config.hidden].reverse(), config.activation, { name: 'decoder.out', features: likelihood.outputWidth })],
     [config.latent],
   ).modules;
-  const likelihood = new DecoderLikelihood(config.likelihood, config.sigma, config.inputDim);
   const objective = config.objective === 'iwae' ? new IwaeObjective(config.samples) : new ElboObjective(config.samples, config.freeBits > 0);
   const layout = layoutOf([...encoder, ...decoder].flatMap((m) => m.params()).concat(likelihood.params()));
   return { config, encoder, decoder, sampler, likelihood, objective, layout };

@@ -6,8 +6,12 @@ import { LIKELIHOODS, type Likelihood } from '../../shaders/likelihood';
 import { ConfigError } from '../errors';
 import { OBJECTIVES, type ObjectiveName } from './objectives/objective';
 
-/** Gaussian decoder scale: a fixed sigma, or a log-sigma learned globally or per pixel. */
-export type GaussianSigma = number | 'learned' | 'learned-pixel';
+/**
+ * Gaussian decoder scale: a fixed sigma, a log-sigma learned globally or per pixel, or a log-scale
+ * the decoder predicts for every pixel of every example ('predicted': the decoder outputs a mean
+ * and a log-scale per pixel, clamped to PREDICTED_LOG_SCALE in shaders/likelihood.ts).
+ */
+export type GaussianSigma = number | 'learned' | 'learned-pixel' | 'predicted';
 
 export interface VaeConfig {
   /** Values per example (784 for MNIST). */
@@ -35,6 +39,8 @@ export interface VaeConfig {
   classes: number;
   /** Binarized data: resampled every epoch ('dynamic'), drawn once ('fixed'), or grey levels ('none'). */
   binarize: Binarize;
+  /** Uniform dequantization of 8-bit levels, x = (g + u) / 256, for continuous likelihoods (bits/dim). */
+  dequantize: boolean;
 }
 
 export const DEFAULT_CONFIG: VaeConfig = {
@@ -52,6 +58,7 @@ export const DEFAULT_CONFIG: VaeConfig = {
   freeBits: 0,
   classes: 0,
   binarize: 'none',
+  dequantize: false,
 };
 
 const positiveInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;
@@ -76,8 +83,8 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
   if (!LIKELIHOODS.includes(c.likelihood)) {
     throw new ConfigError(`likelihood must be one of ${LIKELIHOODS.join(', ')}; got '${c.likelihood}'`);
   }
-  if (!(c.sigma === 'learned' || c.sigma === 'learned-pixel' || (typeof c.sigma === 'number' && c.sigma > 0 && Number.isFinite(c.sigma)))) {
-    throw new ConfigError(`sigma must be a positive number, 'learned' or 'learned-pixel'; got ${JSON.stringify(c.sigma)}`);
+  if (!(c.sigma === 'learned' || c.sigma === 'learned-pixel' || c.sigma === 'predicted' || (typeof c.sigma === 'number' && c.sigma > 0 && Number.isFinite(c.sigma)))) {
+    throw new ConfigError(`sigma must be a positive number, 'learned', 'learned-pixel' or 'predicted'; got ${JSON.stringify(c.sigma)}`);
   }
   if (!OBJECTIVES.includes(c.objective)) throw new ConfigError(`objective must be one of ${OBJECTIVES.join(', ')}; got '${c.objective}'`);
   const maxSamples = c.objective === 'iwae' ? 5000 : 64;
@@ -90,5 +97,10 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
   }
   if (!(Number.isInteger(c.classes) && c.classes >= 0 && c.classes <= 1024)) throw new ConfigError(`classes must be an integer in 0..1024 (0: not conditional), got ${c.classes}`);
   if (!['none', 'dynamic', 'fixed'].includes(c.binarize)) throw new ConfigError(`binarize must be none, dynamic or fixed; got '${c.binarize}'`);
+  if (typeof c.dequantize !== 'boolean') throw new ConfigError(`dequantize must be true or false, got ${JSON.stringify(c.dequantize)}`);
+  if (c.dequantize && c.likelihood !== 'gaussian') {
+    throw new ConfigError('dequantize applies to the gaussian likelihood (a density on continuous values); the bernoulli likelihood takes grey levels or binarized pixels');
+  }
+  if (c.dequantize && c.binarize !== 'none') throw new ConfigError('dequantize and binarize exclude each other: choose one way to turn 8-bit levels into model inputs');
   return c;
 }

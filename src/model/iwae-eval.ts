@@ -7,6 +7,7 @@
 import { ConfigError } from '../errors';
 import { readFloats } from '../gpu/buffers';
 import { STREAM } from '../step-params';
+import type { VaeConfig } from './config';
 import type { ResidentData } from './resident-data';
 import type { VAE } from './vae';
 
@@ -45,7 +46,7 @@ export async function estimateLogLikelihood(vae: VAE, data: ResidentData, opts: 
   if (!Number.isInteger(K) || K < 1 || K > 1e6) throw new ConfigError(`importance samples must be an integer in 1..1000000, got ${K}`);
   // The widest per-row tensor of a chunk (decoder output, hidden layers) must fit one binding.
   const c = vae.config;
-  const widest = Math.max(c.inputDim, ...c.hidden, 2 * c.latent) * 4;
+  const widest = Math.max(vae.parts.likelihood.outputWidth, ...c.hidden, 2 * c.latent) * 4;
   const fits = Math.floor(vae.device.limits.maxStorageBufferBindingSize / widest);
   const maxRows = Math.min(opts.maxRows ?? 8192, fits);
   const B = Math.min(data.count, opts.batch ?? Math.max(1, Math.min(256, Math.floor(maxRows / Math.min(K, 64)))));
@@ -80,5 +81,16 @@ export async function estimateLogLikelihood(vae: VAE, data: ResidentData, opts: 
   let sq = 0;
   for (const v of perExample) sq += (v - nll) ** 2;
   const stderr = data.count > 1 ? Math.sqrt(sq / (data.count - 1) / data.count) : NaN;
-  return { nll, stderr, bitsPerDim: nll / (vae.config.inputDim * Math.LN2), examples: data.count, samples: K, perExample };
+  return { nll, stderr, bitsPerDim: bitsPerDim(nll, vae.config), examples: data.count, samples: K, perExample };
+}
+
+/**
+ * Bits per dimension of a negative log-likelihood in nats. On dequantized 8-bit data the model is
+ * a density on x = (g + u) / 256, and -log P(g) <= E_u[-log p(x)] + D log 256 (each level's bin
+ * has width 1/256), so the discrete figure the literature reports adds D log 256 before dividing
+ * by D log 2. Otherwise (Bernoulli, or grey levels / 255) the nats are divided as they are.
+ */
+export function bitsPerDim(nll: number, config: Pick<VaeConfig, 'inputDim' | 'dequantize'>): number {
+  const D = config.inputDim;
+  return (nll + (config.dequantize ? D * Math.log(256) : 0)) / (D * Math.LN2);
 }

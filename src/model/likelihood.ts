@@ -1,9 +1,9 @@
-// The decoder's likelihood p(x|z): Bernoulli on logits, or Gaussian with a fixed, learned-global
-// or learned-per-pixel scale. It owns the learned log-sigma parameter, records the row losses
+// The decoder's likelihood p(x|z): Bernoulli on logits, or Gaussian with a fixed, learned-global,
+// learned-per-pixel or predicted (decoder-output) scale. It owns the learned log-sigma parameter, records the row losses
 // (and their gradients, weighted as the objective says) and turns decoder outputs into pictures.
 // Kernels: shaders/likelihood.ts. Reference: tests/reference/likelihood.ts.
 import { activationForward } from '../../shaders/activation';
-import { likelihoodRows, type GaussianScale, type Likelihood } from '../../shaders/likelihood';
+import { decoderMean, decoderOutputWidth, likelihoodRows, type GaussianScale, type Likelihood } from '../../shaders/likelihood';
 import { columnSum } from '../../shaders/matmul';
 import type { Tensor } from '../tensor';
 import type { GaussianSigma } from './config';
@@ -18,11 +18,18 @@ export class DecoderLikelihood {
     if (kind !== 'gaussian') this.scale = undefined;
     else if (sigma === 'learned') this.scale = 'learned-global';
     else if (sigma === 'learned-pixel') this.scale = 'learned-pixel';
+    else if (sigma === 'predicted') this.scale = 'predicted';
     else this.scale = { fixedLogSigma: Math.log(sigma) };
   }
 
+  /** A log-sigma parameter of the model (not one the decoder predicts). */
   get learned(): boolean {
-    return typeof this.scale === 'string';
+    return this.scale === 'learned-global' || this.scale === 'learned-pixel';
+  }
+
+  /** Values the decoder outputs per example: D, or 2D (means, then log-scales) when the scale is predicted. */
+  get outputWidth(): number {
+    return decoderOutputWidth(this.dim, this.scale);
   }
 
   params(): ParamSpec[] {
@@ -39,7 +46,7 @@ export class DecoderLikelihood {
     const B = x.shape[0], D = this.dim;
     const rec = opts.rec ?? g.tensor('rec', [samples * B]);
     const grads = opts.gradients;
-    const dout = grads ? g.tensor('d_out', [samples * B, D]) : null;
+    const dout = grads ? g.tensor('d_out', [samples * B, this.outputWidth]) : null;
     const dls = grads && this.learned ? g.tensor('d_log_sigma', [samples * B * (this.scale === 'learned-pixel' ? D : 1)]) : null;
     g.graph.add(
       likelihoodRows({ batch: B, samples, dim: D, likelihood: this.kind, scale: this.scale, gradients: grads, rowWeights: !!opts.rowWeight, threadsPerRow: g.kernels.likelihoodThreadsPerRow }),
@@ -58,11 +65,13 @@ export class DecoderLikelihood {
     return { rec, dout };
   }
 
-  /** Decoder output -> pictures: the sigmoid of Bernoulli logits, or the Gaussian mean itself. */
+  /** Decoder output -> pictures: the sigmoid of Bernoulli logits, or the Gaussian mean. */
   images(g: Recorder, out: Tensor, pinned: boolean): Tensor {
-    if (this.kind !== 'bernoulli') return out;
-    const images = g.tensor('images', out.shape, pinned);
-    g.graph.add(activationForward({ kind: 'sigmoid', count: out.size }), { x: out, y: images });
+    if (this.kind === 'gaussian' && this.scale !== 'predicted') return out;
+    const rows = out.shape[0];
+    const images = g.tensor('images', [rows, this.dim], pinned);
+    if (this.kind === 'bernoulli') g.graph.add(activationForward({ kind: 'sigmoid', count: out.size }), { x: out, y: images });
+    else g.graph.add(decoderMean({ rows, dim: this.dim, likelihood: this.kind, scale: this.scale }), { out, images });
     return images;
   }
 }

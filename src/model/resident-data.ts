@@ -62,7 +62,7 @@ export class ResidentData {
     let g = this.gathers.get(plan);
     if (!g) {
       g = new KernelGraph(`gather[${plan.rows}]`);
-      g.add(gatherBatch({ rows: plan.rows, dim: this.dim, binarize: this.config.binarize }), {
+      g.add(gatherBatch({ rows: plan.rows, dim: this.dim, binarize: this.config.binarize, dequantize: this.config.dequantize }), {
         params: buffers.stepParams, pixels: this.pixels, perm: this.perm, x: plan.input!,
       });
       if (plan.condition) {

@@ -3,6 +3,9 @@
 // examples b >= validRows are batch padding: their rec is still written, their gradients are zero.
 import type { GaussianScale, Likelihood } from '../../shaders/likelihood';
 
+/** The documented clamp of a predicted log-scale (shaders/likelihood.ts states the same range). */
+export const PREDICTED_LOG_SCALE_REF = { min: -7, max: 2 };
+
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 
 /** log(1 + e^l) without overflow or cancellation, for any finite l. */
@@ -32,7 +35,7 @@ export interface LikelihoodRefInput {
   scale?: GaussianScale;
   /** Targets [B, D]. */
   x: ArrayLike<number>;
-  /** Decoder outputs [L*B, D]. */
+  /** Decoder outputs [L*B, D], or [L*B, 2D] (means, then raw log-scales) with the 'predicted' scale. */
   out: ArrayLike<number>;
   /** Learned log-sigma: [1] ('learned-global') or [D] ('learned-pixel'). */
   logsigma?: ArrayLike<number>;
@@ -41,9 +44,13 @@ export interface LikelihoodRefInput {
   rowWeight?: ArrayLike<number>;
 }
 
-/** Log-sigma of pixel d. */
-function logSigmaOf(p: LikelihoodRefInput, d: number): number {
+/** Log-sigma of pixel d (of row r, for a predicted scale). */
+function logSigmaOf(p: LikelihoodRefInput, d: number, r: number): number {
   const scale = p.scale ?? { fixedLogSigma: 0 };
+  if (scale === 'predicted') {
+    const raw = p.out[r * 2 * p.dim + p.dim + d];
+    return Math.min(Math.max(raw, PREDICTED_LOG_SCALE_REF.min), PREDICTED_LOG_SCALE_REF.max);
+  }
   if (typeof scale === 'object') return scale.fixedLogSigma;
   if (!p.logsigma) throw new Error('learned log-sigma needs logsigma');
   return scale === 'learned-pixel' ? p.logsigma[d] : p.logsigma[0];
@@ -66,26 +73,33 @@ export function likelihoodRowsRef(p: LikelihoodRefInput) {
   const rows = L * B;
   const gauss = p.likelihood === 'gaussian';
   const perPixel = gauss && p.scale === 'learned-pixel';
+  const predicted = gauss && p.scale === 'predicted';
+  const O = predicted ? 2 * D : D;
   const rec = new Float64Array(rows);
   const magnitude = new Float64Array(rows);
-  const dout = new Float64Array(rows * D);
+  const dout = new Float64Array(rows * O);
   const dls = new Float64Array(perPixel ? rows * D : rows);
   for (let r = 0; r < rows; r++) {
     const b = r % B;
     const gscale = rowScaleRef(p, r);
     for (let d = 0; d < D; d++) {
-      const t = p.x[b * D + d], o = p.out[r * D + d];
+      const t = p.x[b * D + d], o = p.out[r * O + d];
       if (!gauss) {
         rec[r] += bernoulliNllRef(o, t);
         magnitude[r] += Math.abs(Math.max(o, 0)) + Math.abs(t * o) + softplusRef(-Math.abs(o));
         dout[r * D + d] = bernoulliGradRef(o, t) * gscale;
       } else {
-        const s = logSigmaOf(p, d);
+        const s = logSigmaOf(p, d, r);
         rec[r] += gaussianNllRef(o, t, s);
         magnitude[r] += (0.5 * (t - o) ** 2) / Math.exp(2 * s) + Math.abs(s) + HALF_LOG_2PI;
-        dout[r * D + d] = gaussianGradMeanRef(o, t, s) * gscale;
+        dout[r * O + d] = gaussianGradMeanRef(o, t, s) * gscale;
         const g = gaussianGradLogSigmaRef(o, t, s) * gscale;
-        if (perPixel) dls[r * D + d] = g;
+        if (predicted) {
+          // The clamp passes the gradient inside its range and stops it outside.
+          const raw = p.out[r * O + D + d];
+          const inside = raw >= PREDICTED_LOG_SCALE_REF.min && raw <= PREDICTED_LOG_SCALE_REF.max;
+          dout[r * O + D + d] = inside ? g : 0;
+        } else if (perPixel) dls[r * D + d] = g;
         else dls[r] += g;
       }
     }

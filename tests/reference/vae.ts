@@ -5,6 +5,7 @@
 //   encoder.head.weight [2Z, h], .bias [2Z]             rows 0..Z-1 give mu, Z..2Z-1 logvar
 //   decoder.layers.{i}.weight/bias                      hidden sizes mirrored, activation after each
 //   decoder.out.weight [D, h], .bias [D]                logits (Bernoulli) or means (Gaussian)
+//                      [2D, h], [2D] (predicted scale)  means, then log-scales clamped to [-7, 2]
 //   likelihood.log_sigma [1] or [D]                     learned Gaussian scale
 // A conditional model's first encoder layer sees [x, onehot(label)] and its first decoder layer
 // [z, onehot(label)]. The objective parts come from tests/reference/objectives.ts.
@@ -16,7 +17,7 @@ export interface RefConfig {
   latent: number;
   activation: 'relu' | 'leaky_relu' | 'tanh' | 'sigmoid' | 'softplus';
   likelihood: 'bernoulli' | 'gaussian';
-  sigma: number | 'learned' | 'learned-pixel';
+  sigma: number | 'learned' | 'learned-pixel' | 'predicted';
   samples: number;
   objective: 'elbo' | 'iwae';
   beta: number;
@@ -57,10 +58,12 @@ function mlp(p: RefParams, c: RefConfig, prefix: 'encoder' | 'decoder', x: numbe
   return linear(p, `${prefix}.${outName}`, h, null);
 }
 
-function nll(c: RefConfig, p: RefParams, x: number, out: number, d: number): number {
+/** -log p(x_d | decoder output row), pixel d. */
+function nll(c: RefConfig, p: RefParams, x: number, row: number[], d: number): number {
+  const out = row[d];
   if (c.likelihood === 'bernoulli') return Math.max(out, 0) - x * out + Math.log1p(Math.exp(-Math.abs(out)));
   const ls = p.get('likelihood.log_sigma');
-  const s = ls ? ls[ls.length > 1 ? d : 0] : Math.log(c.sigma as number);
+  const s = c.sigma === 'predicted' ? Math.min(Math.max(row[c.inputDim + d], -7), 2) : ls ? ls[ls.length > 1 ? d : 0] : Math.log(c.sigma as number);
   return (0.5 * (x - out) ** 2) / Math.exp(2 * s) + s + 0.5 * Math.log(2 * Math.PI);
 }
 
@@ -74,7 +77,7 @@ export function encodeRef(c: RefConfig, p: RefParams, x: number[], label = 0): {
 export function logLikelihoodRef(c: RefConfig, p: RefParams, x: number[], z: ArrayLike<number>, label = 0): number {
   const out = mlp(p, c, 'decoder', [...Array.from(z), ...(c.classes > 0 ? oneHot(c.classes, label) : [])], 'out');
   let s = 0;
-  for (let d = 0; d < x.length; d++) s -= nll(c, p, x[d], out[d], d);
+  for (let d = 0; d < x.length; d++) s -= nll(c, p, x[d], out, d);
   return s;
 }
 
@@ -106,7 +109,7 @@ export function vaeLossRef(c: RefConfig, p: RefParams, inp: LossInput): { loss: 
     for (let s = 0; s < S; s++) {
       const z = Array.from({ length: Z }, (_, j) => q[j] + Math.exp(0.5 * q[Z + j]) * inp.eps[(s * B + b) * Z + j]);
       const out = mlp(p, c, 'decoder', [...z, ...cond], 'out');
-      for (let d = 0; d < D; d++) rec[s * B + b] += nll(c, p, xb[d], out[d], d);
+      for (let d = 0; d < D; d++) rec[s * B + b] += nll(c, p, xb[d], out, d);
     }
   }
   const common = { batch: B, samples: S, latent: Z, validRows: valid, mulv, rec };
