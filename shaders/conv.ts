@@ -1,0 +1,311 @@
+// 2-D convolution (PyTorch nn.Conv2d, cross-correlation) and its gradients, which also make up
+// nn.ConvTranspose2d. One geometry describes the convolution: x [N, Cin, H, W] -> y [N, Cout, OH,
+// OW] with a square kernel k, stride s and padding p, OH = floor((H + 2p - k) / s) + 1, weight
+// w [Cout, Cin, k, k] (PyTorch's layout, read straight from the flat parameter buffer).
+//   forward       y  = act(conv(x, w) + b)                   conv2dForward
+//   input grad    dx = conv^T(dy, w) * act'(below)           conv2dInputGrad
+//   weight grad   dw[co, ci, ky, kx] = sum dy x (shifted)    conv2dWeightGrad
+//   bias grad     db[c] = sum over examples and pixels of dy  convBiasGrad
+// ConvTranspose2d with weight [in, out, k, k] IS the input gradient of the convolution whose
+// input side is the transpose's output: its forward is conv2dInputGrad (with the bias and
+// activation epilogue), its input gradient is conv2dForward (with the act' epilogue), and its
+// weight gradient is conv2dWeightGrad with the roles swapped (dy := the transpose's input, x :=
+// its output gradient). The bindings keep the convolution's names in both uses.
+//
+// Layout: activations are NCHW on the GPU. A flattened NCHW example is exactly PyTorch's
+// nn.Flatten order, so a dense layer after Flatten (and its checkpoint) needs no permutation, and
+// a Reshape between dense and conv layers is a free view of the same memory. Every kernel below
+// reads whole rows of one channel, so NHWC would gain nothing here but a transpose at the edges.
+//
+// Variant `direct` (default on software adapters): no workgroup memory, no barriers (both slow on
+// SwiftShader); each invocation owns a register block of CONV_TILES.direct.TC channels x TP
+// pixels along a row and loops over the other operand's channels and the kernel taps with plain
+// storage loads, so a step costs TC + TP loads for TC * TP fmas. Padding is a select on a clamped
+// load (no branch per tap); the input gradient handles stride s by giving an invocation pixels
+// s apart (one phase), so every tap it visits is a real one and none of the zeros of the
+// dilated gradient are multiplied. The weight gradient owns TC x TC (out, in) channel pairs of
+// one tap and sums over examples and output pixels between precomputed bounds, with no guard.
+// Variant `implicit-gemm` (default on GPUs): each kernel is a matrix product over the implicit
+// im2col matrix, staged through workgroup-memory tiles by conv-gemm.ts; no im2col buffer exists.
+import { activationWGSL, type Activation } from './activation';
+import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, read, workgroupTreeSum, write, type Kernel, type KernelBinding } from './common';
+import { forwardGemm, gemmBody, gemmGrid, IMPLICIT_GEMM_TILE, inputGradGemm, weightGradGemm } from './conv-gemm';
+import { wgsl } from './wgsl';
+
+export const CONV_VARIANTS = ['direct', 'implicit-gemm'] as const;
+export type ConvVariant = (typeof CONV_VARIANTS)[number];
+
+/**
+ * Block sizes, read by the WGSL and the grid maths alike. direct: TC channels x TP pixels per
+ * invocation (TC x TC channel pairs for the weight gradient), WORKGROUP invocations per group.
+ * implicit-gemm: TM x TN outputs per invocation, a WGX x WGY workgroup, TILE_K-deep tiles.
+ * biasGrad: invocations that share one channel's sum.
+ */
+export const CONV_TILES = {
+  direct: { TC: 4, TP: 4, WORKGROUP: 64 },
+  'implicit-gemm': IMPLICIT_GEMM_TILE,
+  biasGrad: { WORKGROUP: 64 },
+} as const;
+
+export interface ConvGeometry {
+  batch: number;
+  inChannels: number;
+  inHeight: number;
+  inWidth: number;
+  outChannels: number;
+  /** Square kernel side. */
+  kernel: number;
+  stride: number;
+  padding: number;
+}
+
+export interface ConvParams extends ConvGeometry {
+  variant?: ConvVariant;
+  /** Add bias[channel of the output] before the activation. */
+  bias?: boolean;
+  /** Activation of the epilogue. */
+  activation?: Activation;
+  /** Multiply the result by act'(below) elementwise, where `below` is the output of the layer below. */
+  gradActivation?: Activation;
+}
+
+/** Output size of a convolution along one axis; throws when the kernel does not fit. */
+export function convOutputSize(size: number, kernel: number, stride: number, padding: number): number {
+  const span = size + 2 * padding - kernel;
+  if (span < 0) throw new Error(`conv: kernel ${kernel} is larger than the padded input (${size} + 2*${padding}); use a smaller kernel or more padding`);
+  return Math.floor(span / stride) + 1;
+}
+
+/** The geometry with its derived sizes, validated. */
+export function convDims(kernel: string, g: ConvGeometry) {
+  const dims = { batch: g.batch, inChannels: g.inChannels, inHeight: g.inHeight, inWidth: g.inWidth, outChannels: g.outChannels, kernel: g.kernel, stride: g.stride };
+  const bad = Object.entries(dims).filter(([, v]) => !(Number.isInteger(v) && v > 0)).map(([k, v]) => `${k}=${v}`);
+  if (!(Number.isInteger(g.padding) && g.padding >= 0)) bad.push(`padding=${g.padding} (must be a non-negative integer)`);
+  if (bad.length) throw new Error(`${kernel}: ${bad.join(', ')} must be positive integers`);
+  const OH = convOutputSize(g.inHeight, g.kernel, g.stride, g.padding);
+  const OW = convOutputSize(g.inWidth, g.kernel, g.stride, g.padding);
+  const { batch: N, inChannels: Cin, inHeight: H, inWidth: W, outChannels: Cout, kernel: K, stride: S, padding: P } = g;
+  return { N, Cin, H, W, Cout, K, S, P, OH, OW, HW: H * W, OHW: OH * OW, KK: K * K, CinKK: Cin * K * K };
+}
+
+export type ConvDims = ReturnType<typeof convDims>;
+
+/** `fn epilogue(v, idx, ch)`: + bias[ch], act, or * act'(below[idx]), as the parameters ask. */
+function epilogueWGSL(p: ConvParams): { code: string; bindings: KernelBinding[]; tag: string } {
+  const act = p.activation ?? 'none', gradAct = p.gradActivation ?? 'none';
+  if (act !== 'none' && gradAct !== 'none') throw new Error('conv: activation and gradActivation are exclusive');
+  const hasBelow = gradAct !== 'none';
+  const code = wgsl`
+${activationWGSL(act === 'none' ? gradAct : act)}
+fn epilogue(v: f32, idx: u32, ch: u32) -> f32 {
+  var s = v;
+#if ${!!p.bias}
+  s += bias[ch];
+#endif
+#if ${act !== 'none'}
+  s = act(s);
+#endif
+#if ${hasBelow}
+  s *= act_grad(below[idx]);
+#endif
+  return s;
+}`;
+  const bindings = [...(p.bias ? [read('bias')] : []), ...(hasBelow ? [read('below')] : [])];
+  const tag = `${p.bias ? '_bias' : ''}${act !== 'none' ? `_${act}` : ''}${hasBelow ? `_dact_${gradAct}` : ''}`;
+  return { code, bindings, tag };
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+const block = (f: (i: number, j: number) => string, rows: number, cols: number) => range(rows).flatMap((i) => range(cols).map((j) => f(i, j))).join(' ');
+
+function kernelOf(name: string, variant: ConvVariant, io: KernelBinding[], epi: ReturnType<typeof epilogueWGSL> | null, body: string, workgroups: Kernel['workgroups']): Kernel {
+  const bindings = [...io.slice(0, -1), ...(epi?.bindings ?? []), io[io.length - 1]];
+  return { name: `${name}${epi?.tag ?? ''}_${variant.replace('-', '_')}`, code: `${declareBindings(bindings)}\n${epi?.code ?? ''}\n${body}`, bindings, workgroups };
+}
+
+/** y [N, Cout, OH, OW] = epilogue(conv(x, w)). Bindings: x, w, [bias], [below], y. */
+export function conv2dForward(p: ConvParams): Kernel {
+  const d = convDims('conv2d_forward', p);
+  const variant = p.variant ?? 'direct';
+  const io = [read('x'), read('w'), write('y')];
+  if (variant === 'implicit-gemm') {
+    const shape = { M: d.N * d.OHW, N: d.Cout, K: d.CinKK };
+    return kernelOf('conv2d_forward', variant, io, epilogueWGSL(p), gemmBody(shape, forwardGemm(d)), gemmGrid(shape));
+  }
+  const { TC, TP, WORKGROUP } = CONV_TILES.direct;
+  const PG = Math.ceil(d.OW / TP), CB = Math.ceil(d.Cout / TC);
+  const items = d.N * CB * d.OH * PG;
+  const pix = range(TP), ch = range(TC);
+  const body = `
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = ${FLAT_INDEX_WGSL(WORKGROUP)};
+  if (t >= ${items}u) { return; }
+  let ox0 = i32(t % ${PG}u) * ${TP};
+  let oy = i32((t / ${PG}u) % ${d.OH}u);
+  let co0 = ((t / ${PG * d.OH}u) % ${CB}u) * ${TC}u;
+  let n = t / ${PG * d.OH * CB}u;
+  let xn = n * ${d.Cin * d.HW}u;
+${ch.map((i) => `  let wc${i} = min(co0 + ${i}u, ${d.Cout - 1}u) * ${d.CinKK}u;`).join('\n')}
+  ${block((i, j) => `var acc${i}_${j} = 0.0;`, TC, TP)}
+  for (var ky = 0; ky < ${d.K}; ky++) {
+    let iy = oy * ${d.S} - ${d.P} + ky;
+    if (iy < 0 || iy >= ${d.H}) { continue; }
+    for (var kx = 0; kx < ${d.K}; kx++) {
+${pix.map((j) => `      let ix${j} = (ox0 + ${j}) * ${d.S} - ${d.P} + kx;
+      let in${j} = ix${j} >= 0 && ix${j} < ${d.W};
+      let o${j} = xn + u32(iy * ${d.W} + clamp(ix${j}, 0, ${d.W - 1}));`).join('\n')}
+      let tap = u32(ky * ${d.K} + kx);
+      for (var ci = 0u; ci < ${d.Cin}u; ci++) {
+        let xc = ci * ${d.HW}u;
+        let wt = ci * ${d.KK}u + tap;
+        ${pix.map((j) => `let xv${j} = select(0.0, x[o${j} + xc], in${j});`).join(' ')}
+        ${ch.map((i) => `let wv${i} = w[wc${i} + wt];`).join(' ')}
+        ${block((i, j) => `acc${i}_${j} = fma(wv${i}, xv${j}, acc${i}_${j});`, TC, TP)}
+      }
+    }
+  }
+${ch.flatMap((i) => pix.map((j) => `  if (co0 + ${i}u < ${d.Cout}u && ox0 + ${j} < ${d.OW}) {
+    let idx = (n * ${d.Cout}u + co0 + ${i}u) * ${d.OHW}u + u32(oy * ${d.OW} + ox0 + ${j});
+    y[idx] = epilogue(acc${i}_${j}, idx, co0 + ${i}u);
+  }`)).join('\n')}
+}`;
+  return kernelOf('conv2d_forward', variant, io, epilogueWGSL(p), body, grid1D(items, WORKGROUP));
+}
+
+/** dx [N, Cin, H, W] = epilogue(conv^T(dy, w)). Bindings: dy, w, [bias], [below], dx. */
+export function conv2dInputGrad(p: ConvParams): Kernel {
+  const d = convDims('conv2d_input_grad', p);
+  const variant = p.variant ?? 'direct';
+  const io = [read('dy'), read('w'), write('dx')];
+  if (variant === 'implicit-gemm') {
+    const shape = { M: d.N * d.HW, N: d.Cin, K: d.Cout * d.KK };
+    return kernelOf('conv2d_input_grad', variant, io, epilogueWGSL(p), gemmBody(shape, inputGradGemm(d)), gemmGrid(shape));
+  }
+  const { TC, TP, WORKGROUP } = CONV_TILES.direct;
+  // Invocation pixels ix0 + s j (j < TP) share one phase ix mod s, so they share their taps.
+  const G = Math.ceil(Math.ceil(d.W / d.S) / TP), XG = d.S * G, CB = Math.ceil(d.Cin / TC);
+  const items = d.N * CB * d.H * XG;
+  const pix = range(TP), ch = range(TC);
+  const body = `
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = ${FLAT_INDEX_WGSL(WORKGROUP)};
+  if (t >= ${items}u) { return; }
+  let xg = t % ${XG}u;
+  let ix0 = i32(xg % ${d.S}u) + i32(xg / ${d.S}u) * ${d.S * TP};
+  let iy = i32((t / ${XG}u) % ${d.H}u);
+  let ci0 = ((t / ${XG * d.H}u) % ${CB}u) * ${TC}u;
+  let n = t / ${XG * d.H * CB}u;
+  let dyn = n * ${d.Cout * d.OHW}u;
+${ch.map((i) => `  let wc${i} = min(ci0 + ${i}u, ${d.Cin - 1}u) * ${d.KK}u;`).join('\n')}
+  ${block((i, j) => `var acc${i}_${j} = 0.0;`, TC, TP)}
+  for (var ky = (iy + ${d.P}) % ${d.S}; ky < ${d.K}; ky += ${d.S}) {
+    let ty = iy + ${d.P} - ky;
+    if (ty < 0) { break; }
+    let oy = ty / ${d.S};
+    if (oy >= ${d.OH}) { continue; }
+    for (var kx = (ix0 + ${d.P}) % ${d.S}; kx < ${d.K}; kx += ${d.S}) {
+      let ox0 = (ix0 + ${d.P} - kx) / ${d.S};
+${pix.map((j) => `      let in${j} = ox0 + ${j} >= 0 && ox0 + ${j} < ${d.OW};
+      let o${j} = dyn + u32(oy * ${d.OW} + clamp(ox0 + ${j}, 0, ${d.OW - 1}));`).join('\n')}
+      let tap = u32(ky * ${d.K} + kx);
+      for (var co = 0u; co < ${d.Cout}u; co++) {
+        let dc = co * ${d.OHW}u;
+        let wt = co * ${d.CinKK}u + tap;
+        ${pix.map((j) => `let dv${j} = select(0.0, dy[o${j} + dc], in${j});`).join(' ')}
+        ${ch.map((i) => `let wv${i} = w[wc${i} + wt];`).join(' ')}
+        ${block((i, j) => `acc${i}_${j} = fma(wv${i}, dv${j}, acc${i}_${j});`, TC, TP)}
+      }
+    }
+  }
+${ch.flatMap((i) => pix.map((j) => `  if (ci0 + ${i}u < ${d.Cin}u && ix0 + ${j * d.S} < ${d.W}) {
+    let idx = (n * ${d.Cin}u + ci0 + ${i}u) * ${d.HW}u + u32(iy * ${d.W} + ix0 + ${j * d.S});
+    dx[idx] = epilogue(acc${i}_${j}, idx, ci0 + ${i}u);
+  }`)).join('\n')}
+}`;
+  return kernelOf('conv2d_input_grad', variant, io, epilogueWGSL(p), body, grid1D(items, WORKGROUP));
+}
+
+/** dw [Cout, Cin, k, k] = sum over examples and output pixels of dy x (shifted by the tap). Bindings: dy, x, dw. */
+export function conv2dWeightGrad(p: ConvGeometry & { variant?: ConvVariant }): Kernel {
+  const d = convDims('conv2d_weight_grad', p);
+  const variant = p.variant ?? 'direct';
+  const io = [read('dy'), read('x'), write('dw')];
+  if (variant === 'implicit-gemm') {
+    const shape = { M: d.Cout, N: d.CinKK, K: d.N * d.OHW };
+    return kernelOf('conv2d_weight_grad', variant, io, null, gemmBody(shape, weightGradGemm(d)), gemmGrid(shape));
+  }
+  const { TC, WORKGROUP } = CONV_TILES.direct;
+  const CIB = Math.ceil(d.Cin / TC), COB = Math.ceil(d.Cout / TC);
+  const items = CIB * COB * d.KK;
+  const ch = range(TC);
+  // Output pixels whose tap lands inside the input: lo = ceil((p - k) / s) clamped at 0, and
+  // end = floor((size - 1 + p - k) / s) + 1 clamped to the output size (empty when negative).
+  const bounds = (ax: string, k: string, size: number, out: number) => `
+  let ${ax}Lo = select(0, (${d.P} - ${k} + ${d.S - 1}) / ${d.S}, ${d.P} - ${k} > 0);
+  let ${ax}End = min(select(0, (${size - 1 + d.P} - ${k}) / ${d.S} + 1, ${size - 1 + d.P} - ${k} >= 0), ${out});`;
+  const body = `
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = ${FLAT_INDEX_WGSL(WORKGROUP)};
+  if (t >= ${items}u) { return; }
+  let ci0 = (t % ${CIB}u) * ${TC}u;
+  let co0 = ((t / ${CIB}u) % ${COB}u) * ${TC}u;
+  let tap = t / ${CIB * COB}u;
+  let ky = i32(tap / ${d.K}u);
+  let kx = i32(tap % ${d.K}u);
+${ch.map((i) => `  let dc${i} = min(co0 + ${i}u, ${d.Cout - 1}u) * ${d.OHW}u;`).join('\n')}
+${ch.map((j) => `  let xc${j} = min(ci0 + ${j}u, ${d.Cin - 1}u) * ${d.HW}u;`).join('\n')}
+${bounds('oy', 'ky', d.H, d.OH)}
+${bounds('ox', 'kx', d.W, d.OW)}
+  ${block((i, j) => `var acc${i}_${j} = 0.0;`, TC, TC)}
+  for (var n = 0u; n < ${d.N}u; n++) {
+    let dyn = n * ${d.Cout * d.OHW}u;
+    let xn = n * ${d.Cin * d.HW}u;
+    for (var oy = oyLo; oy < oyEnd; oy++) {
+      let dyr = oy * ${d.OW};
+      let xr = (oy * ${d.S} - ${d.P} + ky) * ${d.W} - ${d.P} + kx;
+      for (var ox = oxLo; ox < oxEnd; ox++) {
+        let dp = dyn + u32(dyr + ox);
+        let xp = xn + u32(xr + ox * ${d.S});
+        ${ch.map((i) => `let dv${i} = dy[dp + dc${i}];`).join(' ')}
+        ${ch.map((j) => `let xv${j} = x[xp + xc${j}];`).join(' ')}
+        ${block((i, j) => `acc${i}_${j} = fma(dv${i}, xv${j}, acc${i}_${j});`, TC, TC)}
+      }
+    }
+  }
+${ch.flatMap((i) => ch.map((j) => `  if (co0 + ${i}u < ${d.Cout}u && ci0 + ${j}u < ${d.Cin}u) { dw[(co0 + ${i}u) * ${d.CinKK}u + (ci0 + ${j}u) * ${d.KK}u + tap] = acc${i}_${j}; }`)).join('\n')}
+}`;
+  return kernelOf('conv2d_weight_grad', variant, io, null, body, grid1D(items, WORKGROUP));
+}
+
+export interface ChannelSumShape {
+  batch: number;
+  channels: number;
+  /** Pixels per channel (H * W). */
+  pixels: number;
+}
+
+/** db[c] = sum over n and pixels of dy[n, c, :]: the bias gradient of either layer. Bindings: dy, db. */
+export function convBiasGrad(p: ChannelSumShape): Kernel {
+  const { batch: N, channels: C, pixels: P } = p;
+  checkShape('conv_bias_grad', { batch: N, channels: C, pixels: P });
+  const T = CONV_TILES.biasGrad.WORKGROUP;
+  const bindings = [read('dy'), write('db')];
+  const code = `${declareBindings(bindings)}
+var<workgroup> partial: array<f32, ${T}>;
+
+@compute @workgroup_size(${T})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let c = wid.x;
+  var s = 0.0;
+  for (var e = tid; e < ${N * P}u; e += ${T}u) {
+    s += dy[((e / ${P}u) * ${C}u + c) * ${P}u + e % ${P}u];
+  }
+  partial[tid] = s;
+  ${workgroupTreeSum(T)}
+  if (tid == 0u) { db[c] = partial[0]; }
+}`;
+  return { name: 'conv_bias_grad', code, bindings, workgroups: [C, 1, 1] };
+}
