@@ -10,6 +10,7 @@
 //   iwae-eval    x -> encoder -> q -> K_c samples -> decoder -> likelihood -> running logsumexp
 import type { Optimizer } from '../../shaders/adam';
 import { optimizerStep } from '../../shaders/adam';
+import { GRAD_NORM, gradNormPartial, stepHealth } from '../../shaders/grad-norm';
 import { iwaeChunk } from '../../shaders/iwae';
 import type { BufferArena, BufferSlice } from '../gpu/buffers';
 import { KernelGraph } from '../graph';
@@ -33,6 +34,10 @@ export interface ModelBuffers {
   history: GPUBuffer;
   /** Running sums for evaluation (the objective's record). */
   accum: GPUBuffer;
+  /** The step health watch and the optimizer's gate (shaders/grad-norm.ts). */
+  watch: GPUBuffer;
+  /** Health ring, beside the loss history: vec4 (gradient norm, flags, clip scale, smoothed loss) per slot. */
+  health: GPUBuffer;
 }
 
 export interface GraphContext {
@@ -204,8 +209,12 @@ const WALKS: Record<GraphKind, (w: Walk) => Plan> = {
     const dq = sampler.backward(w.g, f.q, f.eps, dz.t, seeds.dqDirect, seeds.dzDirect, objective.samples);
     backwardAll(w.g, f.enc.backwards, { t: dq, pre: true }, false);
     const b = w.ctx.buffers, adam = w.ctx.optimizer === 'adam';
-    w.g.graph.add(optimizerStep({ kind: w.ctx.optimizer, count: layout.totalFloats }), {
-      params: b.stepParams, p: b.params, g: b.grads, ...(adam ? { m: b.moment1, v: b.moment2 } : {}),
+    // The step is judged on the GPU (NaN/Inf, divergence, clip scale) and the optimizer skips a bad one.
+    const partials = w.g.tensor('grad_norm_partials', [GRAD_NORM.groups]);
+    w.g.graph.add(gradNormPartial({ count: layout.totalFloats }), { params: b.stepParams, g: b.grads, partials });
+    w.g.graph.add(stepHealth(), { params: b.stepParams, partials, history: b.history, watch: b.watch, health: b.health });
+    w.g.graph.add(optimizerStep({ kind: w.ctx.optimizer, count: layout.totalFloats, gated: true }), {
+      params: b.stepParams, p: b.params, g: b.grads, ...(adam ? { m: b.moment1, v: b.moment2 } : {}), watch: b.watch,
     });
     return w.plan(f.x, f.out, objective.samples, objective);
   },

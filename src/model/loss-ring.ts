@@ -5,6 +5,10 @@
 // finished with, i.e. when it runs K*N steps ahead: that is the back-pressure that keeps the
 // submit loop from queueing a whole epoch ahead of the GPU.
 // Maps are awaited through gentleWait, so that in Node the wait does not spin a core.
+// Beside each loss comes the step's health record (shaders/grad-norm.ts): its gradient norm, its
+// flags (NaN/Inf loss or gradient norm, divergence) and its clip scale, copied from a second ring
+// of the same slots into the same staging buffer, so bad numbers are seen with no extra read.
+import { HEALTH_FLAGS } from '../../shaders/grad-norm';
 import { gentleWait } from '../gpu/gentle-wait';
 
 export interface StepLoss {
@@ -15,6 +19,21 @@ export interface StepLoss {
   kl: number;
   /** Examples in the batch. */
   examples: number;
+  /** Global gradient norm before clipping (NaN when the model keeps no health ring). */
+  gradNorm: number;
+  /** HEALTH_FLAGS bits: 0 for a good step; a flagged step was not applied by the optimizer. */
+  flags: number;
+  /** Factor the gradient was scaled by (--clip-grad), 1 when not clipped. */
+  clipScale: number;
+}
+
+/** What a step's flags say, in words: e.g. ['loss', 'gradient norm'] for non-finite values. */
+export function flaggedQuantities(flags: number): string[] {
+  const out: string[] = [];
+  if (flags & HEALTH_FLAGS.lossNotFinite) out.push('loss (NaN or infinite)');
+  if (flags & HEALTH_FLAGS.gradNormNotFinite) out.push('gradient norm (NaN or infinite)');
+  if (flags & HEALTH_FLAGS.diverged) out.push('loss (diverging: over 10x its running minimum)');
+  return out;
 }
 
 interface Staging {
@@ -36,9 +55,11 @@ export class LossRing {
     readonly slots: number,
     depth = 3,
     private readonly onLosses?: (losses: StepLoss[]) => void,
+    /** The health ring (same slots as `history`), read into the second half of each staging buffer. */
+    private readonly health?: GPUBuffer,
   ) {
     this.staging = Array.from({ length: depth }, (_, i) => ({
-      buffer: device.createBuffer({ label: `webgpu-vae:loss-staging${i}`, size: slots * 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
+      buffer: device.createBuffer({ label: `webgpu-vae:loss-staging${i}`, size: slots * 32, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
       pending: null,
     }));
   }
@@ -63,17 +84,21 @@ export class LossRing {
     if (s.pending) throw new Error('LossRing: await ready() before recording a step that reads losses');
     const firstSlot = this.slotOf(this.firstUnread);
     encoder.copyBufferToBuffer(this.history, firstSlot * 16, s.buffer, 0, count * 16);
+    if (this.health) encoder.copyBufferToBuffer(this.health, firstSlot * 16, s.buffer, this.slots * 16, count * 16);
     const firstStep = this.firstUnread;
     this.firstUnread = step + 1;
     this.next = (this.next + 1) % this.staging.length;
     return () => {
-      s.pending = gentleWait(() => s.buffer.mapAsync(GPUMapMode.READ, 0, count * 16)).then(() => {
-        const v = new Float32Array(s.buffer.getMappedRange(0, count * 16).slice(0));
+      const bytes = this.slots * 32;
+      s.pending = gentleWait(() => s.buffer.mapAsync(GPUMapMode.READ, 0, bytes)).then(() => {
+        const v = new Float32Array(s.buffer.getMappedRange(0, bytes).slice(0));
         s.buffer.unmap();
         s.pending = null;
         const losses: StepLoss[] = [];
+        const h = 4 * this.slots;
         for (let i = 0; i < count; i++) {
-          losses.push({ step: firstStep + i, loss: v[4 * i], rec: v[4 * i + 1], kl: v[4 * i + 2], examples: v[4 * i + 3] });
+          const health = this.health ? { gradNorm: v[h + 4 * i], flags: v[h + 4 * i + 1], clipScale: v[h + 4 * i + 2] } : { gradNorm: NaN, flags: 0, clipScale: 1 };
+          losses.push({ step: firstStep + i, loss: v[4 * i], rec: v[4 * i + 1], kl: v[4 * i + 2], examples: v[4 * i + 3], ...health });
         }
         this.results.push(...losses);
         this.onLosses?.(losses);

@@ -3,6 +3,7 @@
 // through the LossRing; pipelines and bind groups are built once per graph and cached.
 import { STEP_PARAMS } from '../../shaders/common';
 import type { Optimizer } from '../../shaders/adam';
+import { initialWatch, WATCH_VEC4S } from '../../shaders/grad-norm';
 import { type AcquiredDevice, wrapDevice } from '../gpu/device';
 import { BufferArena, readFloats, writeData } from '../gpu/buffers';
 import { type PipelineCache, pipelineCacheFor } from '../gpu/pipelines';
@@ -32,10 +33,12 @@ export interface TrainingOptions {
   seed: number;
   /** Losses are read back every `lossEvery` steps. */
   lossEvery: number;
+  /** Global gradient-norm clipping threshold (torch.nn.utils.clip_grad_norm_); 0 turns it off. */
+  clipGrad: number;
 }
 
 export const DEFAULT_TRAINING: TrainingOptions = {
-  batch: 128, optimizer: 'adam', lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, seed: 0, lossEvery: 16,
+  batch: 128, optimizer: 'adam', lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, seed: 0, lossEvery: 16, clipGrad: 0,
 };
 
 export interface VaeOptions extends Partial<TrainingOptions> {
@@ -89,6 +92,7 @@ export class VAE {
     if (!Number.isInteger(t.batch) || t.batch < 1 || t.batch > 65535) throw new ConfigError(`batch must be an integer in 1..65535, got ${t.batch}`);
     if (!(t.lr > 0)) throw new ConfigError(`lr must be > 0, got ${t.lr}`);
     if (t.optimizer !== 'adam' && t.optimizer !== 'sgd') throw new ConfigError(`optimizer must be 'adam' or 'sgd', got '${t.optimizer}'`);
+    if (!(t.clipGrad >= 0 && Number.isFinite(t.clipGrad))) throw new ConfigError(`clipGrad must be a finite number >= 0 (0: no clipping), got ${t.clipGrad}`);
     this.acquired = 'device' in opts.device && 'adapter' in opts.device ? (opts.device as AcquiredDevice) : wrapDevice(opts.device as GPUDevice);
     this.device = this.acquired.device;
     this.kernels = { ...kernelsFor(this.acquired.adapter), ...opts.kernels };
@@ -109,8 +113,10 @@ export class VAE {
       stepParams: this.arena.create('step-params', STEP_PARAMS.bytes, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST),
       history: this.arena.create('loss-history', (t.lossEvery + 1) * 16),
       accum: this.arena.create('accum', 16),
+      watch: this.arena.upload('step-watch', initialWatch()),
+      health: this.arena.create('step-health', (t.lossEvery + 1) * 16),
     };
-    this.losses = new LossRing(this.device, this.buffers.history, t.lossEvery, 3, opts.onLosses);
+    this.losses = new LossRing(this.device, this.buffers.history, t.lossEvery, 3, opts.onLosses, this.buffers.health);
     this.plans = new PlanCache(this.arena, maxPlans, planKey('train', t.batch, {}));
     this.failures = new FailureWatch(this.device);
   }
@@ -210,7 +216,7 @@ export class VAE {
     const full: StepParams = {
       ...STEP_PARAMS_DEFAULTS,
       seed: t.seed, validRows: t.batch, historySlot: t.lossEvery, lr: t.lr, beta1: t.betas[0], beta2: t.betas[1],
-      adamEps: t.eps, weightDecay: t.weightDecay, klWeight: 1, freeBits: this.config.freeBits, epoch: this.epoch, ...p,
+      adamEps: t.eps, weightDecay: t.weightDecay, klWeight: 1, freeBits: this.config.freeBits, epoch: this.epoch, clipNorm: t.clipGrad, ...p,
     };
     writeData(this.device, this.buffers.stepParams, 0, new Uint8Array(encodeStepParams(full, this.stepBytes)));
   }
@@ -394,6 +400,7 @@ export class VAE {
     writeData(this.device, this.buffers.moment2, 0, zeros);
     this.step = 0;
     this.losses.resetTo(0);
+    this.restoreWatch(null);
   }
 
   /** Adam's first and second moments (flat layout, like the parameters), copied to the CPU; null for SGD, which keeps none. */
@@ -408,7 +415,7 @@ export class VAE {
    * already taken, which fixes the next step's noise, bias corrections and KL weight. Give the
    * saved parameters as `initialParams` when creating the model.
    */
-  restoreOptimizer(state: { m?: Float32Array; v?: Float32Array; step: number }): void {
+  restoreOptimizer(state: { m?: Float32Array; v?: Float32Array; step: number; watch?: ArrayLike<number> | null }): void {
     this.assertAlive();
     if (!Number.isSafeInteger(state.step) || state.step < 0) throw new ConfigError(`step must be an integer >= 0, got ${state.step}`);
     if (this.training.optimizer === 'adam') {
@@ -419,6 +426,27 @@ export class VAE {
     }
     this.step = state.step;
     this.losses.resetTo(state.step);
+    this.restoreWatch(state.watch ?? null);
+  }
+
+  /**
+   * The divergence watch of the step health check (shaders/grad-norm.ts): smoothed loss, its
+   * running minimum, accepted steps. Saved with a checkpoint so that a resumed run judges its
+   * steps exactly as an uninterrupted one.
+   */
+  async watchState(): Promise<number[]> {
+    this.assertAlive();
+    return Array.from(await readFloats(this.device, this.buffers.watch, 0, 4));
+  }
+
+  /** Sets the watch (null: nothing seen yet) and clears the last step's verdict. */
+  private restoreWatch(watch: ArrayLike<number> | null): void {
+    const w = initialWatch();
+    if (watch) {
+      if (watch.length !== 4 || !Array.from(watch).every(Number.isFinite)) throw new ConfigError(`the step watch needs 4 finite numbers, got [${Array.from(watch)}]`);
+      w.set(watch);
+    }
+    writeData(this.device, this.buffers.watch, 0, w.subarray(0, 4 * WATCH_VEC4S));
   }
 
   /** Frees every buffer this model created. A caller's device stays alive; ours is destroyed. */

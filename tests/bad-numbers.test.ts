@@ -1,0 +1,130 @@
+// Whole training steps with extreme settings (the kernels alone are tested at the extremes in
+// their own files): Adam at lr 10, inputs all 0 and all 1, the posterior's log-variance driven to
+// +-80 through the encoder head's bias, a NaN pixel, and --clip-grad. After every step either the
+// step was good (finite loss and gradient norm, no flags, parameters finite) or the GPU's health
+// check flagged it, and then the optimizer left every parameter and Adam moment bit for bit as
+// it was. The losses and flags come back through the loss ring only.
+import { afterAll, describe, expect, it } from 'vitest';
+import { HEALTH_FLAGS } from '../shaders/grad-norm';
+import { loadMnistNode } from '../src/data/mnist';
+import { flaggedQuantities, type StepLoss } from '../src/model/loss-ring';
+import { VAE, type VaeOptions } from '../src/model/vae';
+import { gpu } from './helpers/gpu';
+
+const SMALL = { hidden: [32], latent: 4 };
+const B = 16, D = 784;
+
+const live: VAE[] = [];
+afterAll(() => live.forEach((v) => v.destroy()));
+
+async function model(opts: Partial<VaeOptions> = {}): Promise<VAE> {
+  const { device } = await gpu();
+  const vae = await VAE.create(SMALL, { device, batch: B, seed: 5, ...opts });
+  live.push(vae);
+  return vae;
+}
+
+const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+const allFinite = (a: ArrayLike<number>) => Array.from(a).every(Number.isFinite);
+
+/** Parameters and moments as bits, for "unchanged" checks. */
+async function snapshot(vae: VAE) {
+  const m = await vae.optimizerState();
+  return { p: bits(await vae.flatParameters()), m: m ? bits(m.m) : null, v: m ? bits(m.v) : null };
+}
+
+/**
+ * Runs one step and reads its loss record; checks the invariant: a good step is finite and moves
+ * the parameters (to finite values), a flagged one changes nothing.
+ */
+async function checkedStep(vae: VAE, x: Float32Array): Promise<StepLoss> {
+  const before = await snapshot(vae);
+  await vae.trainStep(x);
+  const [l] = await vae.readLosses();
+  const after = await snapshot(vae);
+  if (l.flags === 0) {
+    expect(Number.isFinite(l.loss) && Number.isFinite(l.gradNorm), `step ${l.step}: unflagged but loss ${l.loss}, norm ${l.gradNorm}`).toBe(true);
+    expect(allFinite(await vae.flatParameters()), `step ${l.step}: parameters finite`).toBe(true);
+    expect(after.p, `step ${l.step}: a good step is applied`).not.toEqual(before.p);
+  } else {
+    expect(after, `step ${l.step} flagged ${flaggedQuantities(l.flags).join(', ')}: nothing changed`).toEqual(before);
+  }
+  return l;
+}
+
+const filled = (v: number) => new Float32Array(B * D).fill(v);
+
+describe('whole training steps at the extremes', async () => {
+  const mnist = await loadMnistNode('train', { limit: B * 8 });
+  const batch = (i: number) => Float32Array.from(mnist.images.subarray(i * B * D, (i + 1) * B * D), (v) => v / 255);
+
+  it('Adam at lr 10: the blow-up is flagged as divergence and never applied; until then every step is finite', async () => {
+    const vae = await model({ lr: 10 });
+    const seen: StepLoss[] = [];
+    for (let i = 0; i < 12; i++) seen.push(await checkedStep(vae, batch(i % 8)));
+    const flagged = seen.filter((l) => l.flags);
+    expect(flagged.length, `losses ${seen.map((l) => l.loss.toPrecision(3)).join(' ')}`).toBeGreaterThan(0);
+    expect(seen[0].flags, 'the first step only sets the watch').toBe(0);
+    expect(flagged.every((l) => l.flags & HEALTH_FLAGS.diverged || !Number.isFinite(l.loss) || !Number.isFinite(l.gradNorm))).toBe(true);
+    expect(flaggedQuantities(flagged[0].flags).join()).toMatch(/loss|gradient norm/);
+  });
+
+  it('inputs all 0 and all 1 (the Bernoulli targets at their bounds): 20 finite, applied steps each', async () => {
+    for (const v of [0, 1]) {
+      const vae = await model();
+      for (let i = 0; i < 20; i++) {
+        const l = await checkedStep(vae, filled(v));
+        expect(l.flags, `inputs all ${v}, step ${i}`).toBe(0);
+      }
+    }
+  });
+
+  it('logvar driven to -80 by the head bias: a finite step; to +80: the overflowing gradient norm is flagged and the step not applied', async () => {
+    for (const logvar of [-80, 80]) {
+      const vae = await model();
+      const flat = await vae.flatParameters();
+      const bias = vae.layout.byName.get('encoder.head.bias')!;
+      flat.fill(logvar, bias.offset + SMALL.latent, bias.offset + 2 * SMALL.latent); // rows Z..2Z-1: log-variance
+      vae.setFlatParameters(flat);
+      const l = await checkedStep(vae, batch(0));
+      if (logvar < 0) {
+        expect(l.flags).toBe(0);
+        expect(l.kl).toBeGreaterThan(SMALL.latent * 39); // (e^-80 + mu^2 - 1 + 80) / 2 per dimension
+      } else {
+        // e^80 = 5.5e34 is finite in f32, so the KL is; its gradient (e^80 - 1) / 2 is too, but its
+        // square is not: the gradient norm overflows and the step is refused.
+        expect(l.flags & HEALTH_FLAGS.gradNormNotFinite).toBeTruthy();
+      }
+    }
+  });
+
+  it('a NaN pixel makes the loss and the gradient norm NaN: flagged, not applied; the next clean batch trains again', async () => {
+    const vae = await model();
+    await checkedStep(vae, batch(0));
+    const x = batch(1);
+    x[3 * D + 100] = NaN;
+    const bad = await checkedStep(vae, x);
+    expect(bad.flags & HEALTH_FLAGS.lossNotFinite).toBeTruthy();
+    expect(flaggedQuantities(bad.flags)[0]).toBe('loss (NaN or infinite)');
+    expect((await checkedStep(vae, batch(2))).flags).toBe(0);
+  });
+
+  it('--clip-grad: the reported scale is min(1, c / ||g||) and the step moves the weights less than unclipped SGD', async () => {
+    const runs = await Promise.all([0, 1].map(() => model({ optimizer: 'sgd', lr: 0.01 })));
+    runs[1].training.clipGrad = 1;
+    const start = await runs[0].flatParameters();
+    const [free, clipped] = [await checkedStep(runs[0], batch(0)), await checkedStep(runs[1], batch(0))];
+    expect(free.clipScale).toBe(1);
+    expect(clipped.gradNorm).toBeGreaterThan(1);
+    expect(clipped.clipScale).toBeCloseTo(1 / (clipped.gradNorm + 1e-6), 6);
+    // SGD moves every weight by lr * scale * g: the clipped step is the free one times the scale.
+    const [a, b] = [await runs[0].flatParameters(), await runs[1].flatParameters()];
+    let ratio = 0, n = 0;
+    for (let i = 0; i < a.length; i++) {
+      const d = a[i] - start[i];
+      if (Math.abs(d) > 1e-4) { ratio += (b[i] - start[i]) / d; n++; }
+    }
+    expect(n).toBeGreaterThan(100);
+    expect(ratio / n).toBeCloseTo(clipped.clipScale, 3);
+  });
+});
