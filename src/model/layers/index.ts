@@ -3,11 +3,18 @@
 // line below.
 import type { Module } from '../module';
 import { ConcatLabel, type ConcatLabelSpec } from './concat-label';
+import { Conv2d, type Conv2dSpec } from './conv2d';
+import { ConvTranspose2d, type ConvTranspose2dSpec } from './conv-transpose2d';
 import { Dense, type DenseSpec } from './dense';
+import { Flatten, Reshape, type FlattenSpec, type ReshapeSpec } from './reshape';
 
 export interface LayerSpecs {
   dense: DenseSpec;
   'concat-label': ConcatLabelSpec;
+  conv2d: Conv2dSpec;
+  'conv-transpose2d': ConvTranspose2dSpec;
+  reshape: ReshapeSpec;
+  flatten: FlattenSpec;
 }
 
 export type LayerType = keyof LayerSpecs;
@@ -19,6 +26,10 @@ const features = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 export const LAYERS: { [T in LayerType]: LayerFactory<T> } = {
   dense: (name, input, spec) => new Dense(name, features(input), spec),
   'concat-label': (name, input, spec) => new ConcatLabel(name, features(input), spec),
+  conv2d: (name, input, spec) => new Conv2d(name, input, spec),
+  'conv-transpose2d': (name, input, spec) => new ConvTranspose2d(name, input, spec),
+  reshape: (name, input, spec) => new Reshape(name, input, spec),
+  flatten: (name, input) => new Flatten(name, input),
 };
 
 /** One layer of an architecture: its type, checkpoint name and type-specific settings. */

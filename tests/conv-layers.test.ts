@@ -1,0 +1,213 @@
+// The convolution layers as modules (src/model/layers/conv2d.ts, conv-transpose2d.ts, reshape.ts):
+// their shape rules and errors, their parameters (PyTorch names, layouts and default init bounds),
+// and a gradient check of a whole stack of them on the GPU, in every kernel variant:
+//   [27*... flat] -reshape-> conv2d(tanh) -> conv2d(softplus) -flatten-> dense(sigmoid)
+//   -reshape-> conv-transpose2d(tanh, output padding) -> conv-transpose2d(none)
+// with L = <r, output>. The gradients the modules record (every parameter tensor and the input)
+// are compared with central differences of a float64 forward written from tests/reference/conv.ts
+// and tests/reference/dense.ts, so act' folding across reshape views and across the dense/conv
+// boundary, the transposed layers' weight layout and the zero-cost views are all exercised.
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Activation } from '../shaders/activation';
+import { CONV_VARIANTS, type ConvVariant } from '../shaders/conv';
+import { BufferArena, readFloats, writeData, type BufferSlice } from '../src/gpu/buffers';
+import { KernelGraph } from '../src/graph';
+import { buildLayers, type LayerDecl } from '../src/model/layers';
+import type { KernelChoice } from '../src/model/kernels';
+import type { Module, Recorder } from '../src/model/module';
+import { initialParams, layoutOf, type ParamLayout } from '../src/model/params';
+import { Tensor } from '../src/tensor';
+import { expectClose, mismatches, testData } from './helpers/compare';
+import { gpu } from './helpers/gpu';
+import { conv2dRef, convTranspose2dRef } from './reference/conv';
+import { actRef } from './reference/dense';
+
+describe('conv layer shapes and parameters', () => {
+  const build = (decls: LayerDecl[], input: number[]) => buildLayers(decls, input);
+
+  it('28x28 down by stride-2 convolutions and back up by transposed ones', () => {
+    const enc = build([
+      { type: 'reshape', name: 'encoder.input', shape: [1, 28, 28] },
+      { type: 'conv2d', name: 'encoder.layers.0', out: 32, kernel: 4, stride: 2, padding: 1, activation: 'relu' },
+      { type: 'conv2d', name: 'encoder.layers.1', out: 64, kernel: 4, stride: 2, padding: 1, activation: 'relu' },
+      { type: 'flatten', name: 'encoder.flatten' },
+      { type: 'dense', name: 'encoder.head', out: 20, activation: 'none' },
+    ], [784]);
+    expect(enc.output).toEqual([20]);
+    expect(enc.modules[2].outputShape([32, 14, 14])).toEqual([64, 7, 7]);
+    const dec = build([
+      { type: 'dense', name: 'decoder.layers.0', out: 64 * 7 * 7, activation: 'relu' },
+      { type: 'reshape', name: 'decoder.unflatten', shape: [64, 7, 7] },
+      { type: 'conv-transpose2d', name: 'decoder.layers.1', out: 32, kernel: 4, stride: 2, padding: 1, activation: 'relu' },
+      { type: 'conv-transpose2d', name: 'decoder.out', out: 1, kernel: 3, stride: 2, padding: 1, outputPadding: 1, activation: 'none' },
+      { type: 'flatten', name: 'decoder.flatten' },
+    ], [10]);
+    expect(dec.output).toEqual([784]);
+    expect(dec.modules[2].outputShape([64, 7, 7])).toEqual([32, 14, 14]);
+  });
+
+  it('parameters: PyTorch names, layouts and default init bounds', () => {
+    const { modules } = build([
+      { type: 'conv2d', name: 'encoder.layers.0', out: 8, kernel: 3, padding: 1, activation: 'relu' },
+      { type: 'conv-transpose2d', name: 'decoder.layers.0', out: 5, kernel: 4, stride: 2, padding: 1, activation: 'relu' },
+      { type: 'flatten', name: 'f' },
+    ], [3, 6, 6]);
+    const specs = modules.flatMap((m) => m.params());
+    expect(specs.map((s) => [s.name, s.shape])).toEqual([
+      ['encoder.layers.0.weight', [8, 3, 3, 3]], ['encoder.layers.0.bias', [8]],
+      ['decoder.layers.0.weight', [8, 5, 4, 4]], ['decoder.layers.0.bias', [5]],
+    ]);
+    // nn.Conv2d: fan_in = in * k * k; nn.ConvTranspose2d: fan_in = weight.size(1) * k * k = out * k * k.
+    expect(specs.map((s) => (s.init.kind === 'uniform' ? s.init.bound : NaN))).toEqual([1 / Math.sqrt(27), 1 / Math.sqrt(27), 1 / Math.sqrt(80), 1 / Math.sqrt(80)]);
+    const init = initialParams(layoutOf(specs), 3);
+    expect(init.some((v) => v !== 0) && init.every((v) => Math.abs(v) <= 1 / Math.sqrt(27))).toBe(true);
+  });
+
+  it('refuses what does not work out, saying what to change', () => {
+    const conv = (input: number[], spec: Partial<{ kernel: number; stride: number; padding: number }>) =>
+      build([{ type: 'conv2d', name: 'e.0', out: 4, kernel: 3, activation: 'relu', ...spec }], input);
+    expect(() => conv([784], {})).toThrow(/conv2d e\.0: expects each example as \[channels, height, width\], got \[784\]; put a reshape layer/);
+    expect(() => conv([1, 28, 28], { kernel: 3, stride: 2, padding: 0 })).toThrow(/input 28x28 with kernel 3, stride 2, padding 0 leaves input rows 27\.\.27 unread.*padding 1/);
+    expect(() => conv([1, 2, 2], { kernel: 5 })).toThrow(/kernel is larger than the padded input/);
+    expect(conv([1, 7, 7], { kernel: 4, stride: 2, padding: 1 }).output).toEqual([4, 3, 3]);
+    expect(() => build([{ type: 'conv-transpose2d', name: 'd.0', out: 1, kernel: 3, stride: 2, outputPadding: 2, activation: 'none' }], [4, 7, 7])).toThrow(/outputPadding 2 must be smaller than the stride 2/);
+    expect(() => build([{ type: 'conv-transpose2d', name: 'd.0', out: 1, kernel: 1, padding: 1, activation: 'none' }], [4, 1, 1])).toThrow(/empty -1x-1 output; reduce the padding/);
+    expect(() => build([{ type: 'reshape', name: 'r', shape: [2, 14, 14] }], [784])).toThrow(/reshape r: cannot view \[784\] \(784 values per example\) as \[2,14,14\] \(392\)/);
+  });
+});
+
+// ---- the stack, on the GPU ----
+
+const ROWS = 3;
+const IN = [3, 7, 9];
+const STACK: LayerDecl[] = [
+  { type: 'reshape', name: 's.input', shape: IN },
+  { type: 'conv2d', name: 's.conv0', out: 4, kernel: 3, stride: 2, padding: 1, activation: 'tanh' },
+  { type: 'conv2d', name: 's.conv1', out: 5, kernel: 4, stride: 1, padding: 1, activation: 'softplus' },
+  { type: 'flatten', name: 's.flatten' },
+  { type: 'dense', name: 's.dense', out: 24, activation: 'sigmoid' },
+  { type: 'reshape', name: 's.unflatten', shape: [6, 2, 2] },
+  { type: 'conv-transpose2d', name: 's.up0', out: 3, kernel: 3, stride: 2, padding: 1, outputPadding: 1, activation: 'tanh' },
+  { type: 'conv-transpose2d', name: 's.up1', out: 2, kernel: 4, activation: 'none' },
+];
+
+/** The stack's forward in float64, from the references, per the declarations above. */
+function stackRef(p: Map<string, Float64Array>, x: Float64Array): Float64Array {
+  const act = (a: Activation, v: Float64Array) => v.map((e) => actRef(a, e));
+  const conv = (name: string, v: Float64Array, c: number, h: number, w: number, out: number, k: number, s: number, pad: number) =>
+    conv2dRef(v, p.get(`${name}.weight`)!, p.get(`${name}.bias`)!, { batch: ROWS, inChannels: c, inHeight: h, inWidth: w, outChannels: out, kernel: k, stride: s, padding: pad });
+  const convT = (name: string, v: Float64Array, c: number, h: number, w: number, out: number, k: number, s: number, pad: number, op: number) =>
+    convTranspose2dRef(v, p.get(`${name}.weight`)!, p.get(`${name}.bias`)!, { batch: ROWS, inChannels: c, inHeight: h, inWidth: w, outChannels: out, kernel: k, stride: s, padding: pad, outputPadding: op });
+  let v = act('tanh', conv('s.conv0', x, 3, 7, 9, 4, 3, 2, 1)); // [4, 4, 5]
+  v = act('softplus', conv('s.conv1', v, 4, 4, 5, 5, 4, 1, 1)); // [5, 3, 4] = 60 features
+  const w = p.get('s.dense.weight')!, b = p.get('s.dense.bias')!;
+  const d = new Float64Array(ROWS * 24);
+  for (let r = 0; r < ROWS; r++) for (let o = 0; o < 24; o++) {
+    let s = b[o];
+    for (let i = 0; i < 60; i++) s += w[o * 60 + i] * v[r * 60 + i];
+    d[r * 24 + o] = actRef('sigmoid', s);
+  }
+  v = act('tanh', convT('s.up0', d, 6, 2, 2, 3, 3, 2, 1, 1)); // [3, 4, 4]
+  return convT('s.up1', v, 3, 4, 4, 2, 4, 1, 0, 0); // [2, 7, 7]
+}
+
+/** A Recorder over one graph and the stack's own parameter and gradient buffers. */
+class StackRecorder implements Recorder {
+  readonly graph = new KernelGraph('conv-stack');
+  readonly condition = null;
+  private names = new Set<string>();
+
+  constructor(readonly kernels: KernelChoice, readonly stepParams: GPUBuffer, private layout: ParamLayout, private params: GPUBuffer, private grads: GPUBuffer) {}
+
+  tensor(name: string, shape: readonly number[], pinned = false): Tensor {
+    let unique = name;
+    for (let i = 2; this.names.has(unique); i++) unique = `${name}#${i}`;
+    this.names.add(unique);
+    return new Tensor(unique, shape, pinned);
+  }
+
+  private slice(buffer: GPUBuffer, name: string): BufferSlice {
+    const t = this.layout.byName.get(name);
+    if (!t) throw new Error(`no parameter ${name}`);
+    return { buffer, offset: t.offset * 4, size: t.count * 4 };
+  }
+
+  param(name: string) { return this.slice(this.params, name); }
+  grad(name: string) { return this.slice(this.grads, name); }
+}
+
+const arenas: BufferArena[] = [];
+afterAll(() => arenas.forEach((a) => a.destroyAll()));
+
+async function gpuGradients(variant: ConvVariant, modules: Module[], layout: ParamLayout, flat: Float32Array, x: Float32Array, r: Float32Array) {
+  const { device, cache } = await gpu();
+  const arena = new BufferArena(device, 'conv-stack-test');
+  arenas.push(arena);
+  const params = arena.upload('params', flat), grads = arena.create('grads', flat.length * 4);
+  const stepParams = arena.create('step', 256, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+  const kernels: KernelChoice = { matmul: 'register', conv: variant, likelihoodThreadsPerRow: 1, subgroups: false };
+  const g = new StackRecorder(kernels, stepParams, layout, params, grads);
+  const input = g.tensor('x', [ROWS, x.length / ROWS], true);
+  const seed = g.tensor('r', [ROWS, r.length / ROWS], true);
+  let y = input;
+  const backwards = modules.map((m) => { const f = m.forward(g, y); y = f.y; return f.backward; });
+  let d = { t: seed, pre: false };
+  for (let i = backwards.length - 1; i >= 0; i--) d = backwards[i](g, d, true)!;
+  // Kept past their last dispatch so they can be read back (the planner reuses pooled memory).
+  y.root.pinned = true;
+  d.t.root.pinned = true;
+  await g.graph.build(cache, arena);
+  writeData(device, input.buffer, 0, x);
+  writeData(device, seed.buffer, 0, r);
+  const enc = device.createCommandEncoder();
+  g.graph.encode(enc);
+  device.queue.submit([enc.finish()]);
+  const dx = d.t.resolve();
+  expect(d.pre, 'the input had no activation, so its gradient is the plain gradient').toBe(true);
+  return {
+    y: await readFloats(device, y.buffer, (y.resolve().offset ?? 0) / 4, y.size),
+    dx: await readFloats(device, dx.buffer, (dx.offset ?? 0) / 4, d.t.size),
+    grads: await readFloats(device, grads),
+    dispatches: g.graph.dispatchCount,
+  };
+}
+
+describe.each(CONV_VARIANTS)('gradient of a conv / dense / transposed-conv stack (%s)', (variant) => {
+  it('every parameter tensor and the input against float64 finite differences', { timeout: 900_000 }, async () => {
+    const { modules, output } = buildLayers(STACK, [IN.reduce((a, b) => a * b, 1)]);
+    expect(output).toEqual([2, 7, 7]);
+    const layout = layoutOf(modules.flatMap((m) => m.params()));
+    const flat = initialParams(layout, 5).map((v) => v * 1.5);
+    const x = Float32Array.from(testData(ROWS * 189, 6, -1, 1));
+    const r = Float32Array.from(testData(ROWS * 98, 7, -1, 1));
+    const got = await gpuGradients(variant, modules, layout, flat, x, r);
+    // 5 forward dispatches (the reshapes and flatten record none); backward: dW, db and dx for
+    // each of the 5 layers with weights (the last one's act' folded nowhere: it has none).
+    expect(got.dispatches).toBe(5 + 5 * 3);
+
+    const p = new Map(layout.tensors.map((t) => [t.name, Float64Array.from(flat.subarray(t.offset, t.offset + t.count))]));
+    const x64 = Float64Array.from(x);
+    expectClose(got.y, stackRef(p, x64), { atol: 1e-5, rtol: 1e-4 }, 'forward output');
+    const loss = () => stackRef(p, x64).reduce((s, v, i) => s + v * r[i], 0);
+    const fd = (v: Float64Array, i: number) => {
+      const h = 1e-5, save = v[i];
+      v[i] = save + h; const up = loss();
+      v[i] = save - h; const down = loss();
+      v[i] = save;
+      return (up - down) / (2 * h);
+    };
+    const TOL = { atol: 2e-5, rtol: 2e-3 };
+    const picks = (n: number, salt: number) => [...new Set(Array.from({ length: 8 }, (_, k) => (k * 7919 + salt * 131) % n))];
+    for (const t of layout.tensors) {
+      const v = p.get(t.name)!, idx = picks(t.count, t.offset);
+      expectClose(idx.map((i) => got.grads[t.offset + i]), idx.map((i) => fd(v, i)), TOL, `d L / d ${t.name}`);
+    }
+    const idx = picks(x64.length, 1);
+    const want = idx.map((i) => fd(x64, i));
+    expectClose(idx.map((i) => got.dx[i]), want, TOL, 'd L / d x');
+    // Negative control: the same comparison fails for a gradient off by 1e-3 in one entry.
+    const off = idx.map((i) => got.dx[i]);
+    off[0] += 1e-3;
+    expect(mismatches(off, want, TOL).length).toBe(1);
+  });
+});
