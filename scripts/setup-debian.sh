@@ -3,6 +3,8 @@
 #   chromium    ships SwiftShader, the CPU Vulkan driver used when the machine has no GPU,
 #               and is the browser the Playwright tests drive;
 #   libvulkan1  the Vulkan loader that Dawn (npm `webgpu`) opens;
+#   xvfb        a virtual X display for the end-to-end test that checks the demo's default
+#               presentation path by its pixels in a headful browser (tests/e2e/xvfb.ts);
 #   dataset-fashion-mnist  Fashion-MNIST's IDX files (gzipped) in /usr/share/datasets/fashion-mnist.
 # Safe to run repeatedly; does nothing when all are present.
 set -euo pipefail
@@ -10,6 +12,7 @@ set -euo pipefail
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1' || need+=(libvulkan1)
+command -v Xvfb >/dev/null || need+=(xvfb)
 [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || need+=(dataset-fashion-mnist)
 [ ${#need[@]} -eq 0 ] && exit 0
 
