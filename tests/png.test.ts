@@ -75,3 +75,36 @@ describe('pairsGridPng', () => {
     expect(pixelAt(png, 4, secondBandTop)).toBe(128); // no original 3
   });
 });
+
+describe('colour grids', () => {
+  it('interleaves channel-major (planar) examples into RGB pixels', () => {
+    // 2 images of 3x2x2: image k has R = 0.2 + 0.4 k everywhere, G = x / 2, B = y.
+    const rows = 2, cols = 2, plane = rows * cols;
+    const images = new Float32Array(2 * 3 * plane);
+    for (let k = 0; k < 2; k++) {
+      for (let y = 0; y < rows; y++) {
+        for (let x = 0; x < cols; x++) {
+          const base = k * 3 * plane + y * cols + x;
+          images[base] = 0.2 + k * 0.4;
+          images[base + plane] = x / 2;
+          images[base + 2 * plane] = y;
+        }
+      }
+    }
+    const png = decode(imageGridPng(images, 2, rows, cols, 2, { pad: 1, channels: 3 }));
+    expect(png.channels).toBe(3);
+    expect([png.width, png.height]).toEqual([1 + 2 * 3, 1 + 3]);
+    const rgb = (x: number, y: number) => Array.from(png.data.subarray((y * png.width + x) * 3, (y * png.width + x) * 3 + 3));
+    expect(rgb(0, 0)).toEqual([128, 128, 128]); // background
+    expect(rgb(1, 1)).toEqual([51, 0, 0]); // image 0, x = 0, y = 0
+    expect(rgb(2, 2)).toEqual([51, 128, 255]); // image 0, x = 1, y = 1
+    expect(rgb(4, 1)).toEqual([153, 0, 0]); // image 1, R = 0.6
+    const pairs = decode(pairsGridPng(images, images, 2, rows, cols, 2, { pad: 1, channels: 3 }));
+    expect(pairs.channels).toBe(3);
+  });
+
+  it('refuses a channel count other than 1 or 3, and too few values for 3 planes', () => {
+    expect(() => imageGridPng(new Float32Array(8), 2, 2, 2, 2, { channels: 2 as 3 })).toThrow(/channels must be 1 or 3/);
+    expect(() => imageGridPng(new Float32Array(8), 2, 2, 2, 2, { channels: 3 })).toThrow(/need 24 values/);
+  });
+});

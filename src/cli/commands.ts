@@ -2,7 +2,7 @@
 // --iwae K the importance-weighted estimate of the test log-likelihood) and `webgpu-vae sample`
 // (a grid of images decoded from prior samples; of one class with --label for conditional models).
 import { SingleBar } from 'cli-progress';
-import { loadCheckpoint } from '../checkpoint';
+import { loadCheckpoint, readCheckpoint } from '../checkpoint';
 import { describeAdapter } from '../gpu/device';
 import { bitsPerDim } from '../model/iwae-eval';
 import { releaseNodeGpu } from '../gpu/node-device';
@@ -37,7 +37,16 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const bytes = await readCheckpointFile(path);
   const acquired = await getDevice(report.info);
   const vae = await loadCheckpoint(bytes, { device: acquired, seed }, path);
-  const test = await loadDataset(dataset, 'test', limit, dataDir);
+  // A folder's pictures are cropped and resized to what the checkpoint was trained on, and split
+  // (as a dSprites subset is drawn) with the training run's seed, so the test examples are held out.
+  const trainSeed = Number(readCheckpoint(bytes, path).metadata.seed ?? 0);
+  const test = await loadDataset(dataset, 'test', limit, dataDir, {
+    imageSize: vae.config.imageShape[0], imageChannels: vae.config.imageChannels as 1 | 3, seed: Number.isInteger(trainSeed) && trainSeed >= 0 ? trainSeed : 0,
+  });
+  const shape = [test.channels ?? 1, test.rows, test.cols];
+  if (shape[0] * shape[1] * shape[2] !== vae.config.inputDim) {
+    throw new UsageError(`${path} models ${vae.config.imageChannels}x${vae.config.imageShape.join('x')} pictures, but ${dataset} has ${shape.join('x')}; evaluate it on the data set it was trained on`);
+  }
   const data = vae.upload(test);
   const r = await vae.elbo(data, { seed });
   const what = vae.config.classes ? 'conditional -ELBO' : '-ELBO';
@@ -86,7 +95,7 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   const labels = !classes ? undefined : Array.from({ length: n }, (_, i) => label ?? Math.floor(i / Math.ceil(n / classes)) % classes);
   const [rows, cols] = vae.config.imageShape;
   const perRow = classes && label === undefined ? Math.ceil(n / classes) : Math.ceil(Math.sqrt(n));
-  await writeOutput(out, imageGridPng(await vae.sample(n, seed, labels), n, rows, cols, perRow, { scale: 2 }));
+  await writeOutput(out, imageGridPng(await vae.sample(n, seed, labels), n, rows, cols, perRow, { scale: 2, channels: vae.config.imageChannels as 1 | 3 }));
   report.event({ event: 'done', files: { samples: out }, n, seed, ...(label !== undefined ? { label } : {}) });
   report.info(`wrote ${n} samples to ${out}`);
   vae.destroy();

@@ -3,25 +3,51 @@
 import { readFile } from 'node:fs/promises';
 import { describeAdapter, type AcquiredDevice } from '../gpu/device';
 import { acquireNodeDevice } from '../gpu/node-device';
-import { loadMnistNode, type Dataset } from '../data/mnist';
+import type { Dataset } from '../data/mnist';
+import { DATA_SOURCE_NAMES, dataSource, loadDataSource, type DataSourceName, type LoadedData } from '../data/sources';
 import { CheckpointError } from '../io/safetensors';
 import { UsageError } from './args';
 import { writeFileAtomic } from './files';
 
-export const DATASETS = ['mnist', 'fashion-mnist'] as const;
-export type DatasetName = (typeof DATASETS)[number];
+export const DATASETS = DATA_SOURCE_NAMES;
+export type DatasetName = DataSourceName;
 
-/** Debian's dataset-fashion-mnist package installs the IDX files (gzipped) here. */
-const FASHION_DIRS = ['/usr/share/datasets/fashion-mnist'];
+export interface DataFlags {
+  dir?: string;
+  limit?: number;
+  testLimit?: number;
+  seed?: number;
+  /** Folder of pictures: side of the square crops and channels (1 grey, 3 RGB). */
+  imageSize?: number;
+  imageChannels?: 1 | 3;
+  strict?: boolean;
+  warn?: (line: string) => void;
+}
 
-export async function loadDataset(name: DatasetName, split: 'train' | 'test', limit?: number, dataDir?: string): Promise<Dataset> {
-  if (name === 'fashion-mnist' && !dataDir) {
-    const { existsSync } = await import('node:fs');
-    dataDir = FASHION_DIRS.find((d) => existsSync(d));
-    if (!dataDir) throw new UsageError('Fashion-MNIST not found: install it with `apt-get install dataset-fashion-mnist`, or pass --data-dir DIR holding its IDX files');
-  }
-  const ds = await loadMnistNode(split, { limit, dir: dataDir });
-  return { ...ds, name: `${name}-${split}` };
+/** The [channels, rows, cols] of one example of `name`, as the flags set it for a folder of pictures. */
+export function exampleShape(name: DatasetName, flags: DataFlags): [number, number, number] {
+  const shape = dataSource(name).shape;
+  if (shape) return shape;
+  return [flags.imageChannels ?? 3, flags.imageSize ?? 64, flags.imageSize ?? 64];
+}
+
+/** Train and test splits of a data set by name (src/data/sources.ts). */
+export async function loadData(name: DatasetName, flags: DataFlags): Promise<LoadedData> {
+  const source = dataSource(name);
+  if (source.needsDir && !flags.dir) throw new UsageError(`--dataset ${name} reads files: give their folder with --data-dir DIR`);
+  return loadDataSource(name, {
+    dir: flags.dir, limit: flags.limit, testLimit: flags.testLimit, seed: flags.seed,
+    imageSize: flags.imageSize, channels: flags.imageChannels, strict: flags.strict, warn: flags.warn,
+  });
+}
+
+/**
+ * One split of a data set, `limit` examples of it. The other split keeps its default size, so a
+ * generated set (dSprites) draws the same held-out test examples as the training run did.
+ */
+export async function loadDataset(name: DatasetName, split: 'train' | 'test', limit?: number, dataDir?: string, flags: DataFlags = {}): Promise<Dataset> {
+  const data = await loadData(name, { ...flags, dir: dataDir, ...(split === 'train' ? { limit } : { testLimit: limit }) });
+  return split === 'train' ? data.train : data.test;
 }
 
 export type DeviceProvider = (log: (line: string) => void) => Promise<AcquiredDevice>;

@@ -1,4 +1,5 @@
-// Greyscale PNG grids of images (samples, reconstructions) for run reports.
+// PNG grids of images (samples, reconstructions) for run reports: grey, or RGB from channel-major
+// (planar, NCHW) examples of 3 channels.
 // Pixel values in [0, 1] map to 0..255; tiles are separated by `pad` pixels of
 // a mid-grey background so that black-background digits stay distinguishable.
 import { encode } from 'fast-png';
@@ -10,17 +11,20 @@ export interface GridOptions {
   scale?: number;
   /** Background grey level in [0, 1] (default 0.5). */
   background?: number;
+  /** 1 (grey, default) or 3: an image is then 3 planes of rows * cols (R, G, B), as NCHW stores it. */
+  channels?: 1 | 3;
 }
 
 /** One grid row: a tile per column, null for an empty cell. */
 type TileRow = (Float32Array | null)[];
 
-function checkArgs(images: Float32Array, count: number, rows: number, cols: number, gridCols: number, what: string): void {
+function checkArgs(images: Float32Array, count: number, rows: number, cols: number, gridCols: number, what: string, channels = 1): void {
   for (const [name, v] of [['count', count], ['rows', rows], ['cols', cols], ['gridCols', gridCols]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`${what}: ${name} must be a positive integer, got ${v}`);
   }
-  if (images.length < count * rows * cols) {
-    throw new RangeError(`${what}: ${count} images of ${rows}x${cols} need ${count * rows * cols} values, got ${images.length}`);
+  if (channels !== 1 && channels !== 3) throw new RangeError(`${what}: channels must be 1 or 3, got ${channels}`);
+  if (images.length < count * channels * rows * cols) {
+    throw new RangeError(`${what}: ${count} images of ${channels}x${rows}x${cols} need ${count * channels * rows * cols} values, got ${images.length}`);
   }
 }
 
@@ -54,19 +58,22 @@ function renderGrid(
   });
   const height = y;
 
-  const pixels = new Uint8Array(width * height).fill(toByte(opts.background ?? 0.5));
+  const C = opts.channels ?? 1, plane = rows * cols;
+  const pixels = new Uint8Array(width * height * C).fill(toByte(opts.background ?? 0.5));
   tileRows.forEach((tiles, r) => {
     tiles.forEach((tile, c) => {
       if (!tile) return;
       const left = pad + c * (tileW + pad);
       for (let py = 0; py < tileH; py++) {
         const src = Math.floor(py / scale) * cols;
-        const dst = (rowTops[r] + py) * width + left;
-        for (let px = 0; px < tileW; px++) pixels[dst + px] = toByte(tile[src + Math.floor(px / scale)]);
+        const dst = ((rowTops[r] + py) * width + left) * C;
+        for (let px = 0; px < tileW; px++) {
+          for (let ch = 0; ch < C; ch++) pixels[dst + px * C + ch] = toByte(tile[ch * plane + src + Math.floor(px / scale)]);
+        }
       }
     });
   });
-  return encode({ width, height, data: pixels, channels: 1, depth: 8 });
+  return encode({ width, height, data: pixels, channels: C, depth: 8 });
 }
 
 function tile(images: Float32Array, index: number, size: number): Float32Array {
@@ -79,7 +86,7 @@ function tilesFrom(images: Float32Array, start: number, n: number, size: number)
 }
 
 /**
- * PNG of `count` images (row-major, `rows * cols` values each) in a grid
+ * PNG of `count` images (row-major, `channels * rows * cols` values each) in a grid
  * min(count, gridCols) tiles wide, filled row by row; a partial last row is
  * left as background. Size: pad + tiles * (cols * scale + pad) wide, likewise
  * tall.
@@ -92,10 +99,10 @@ export function imageGridPng(
   gridCols: number,
   opts: GridOptions = {},
 ): Uint8Array {
-  checkArgs(images, count, rows, cols, gridCols, 'imageGridPng');
+  checkArgs(images, count, rows, cols, gridCols, 'imageGridPng', opts.channels);
   const tileRows: TileRow[] = [];
   for (let start = 0; start < count; start += gridCols) {
-    tileRows.push(tilesFrom(images, start, Math.min(gridCols, count - start), rows * cols));
+    tileRows.push(tilesFrom(images, start, Math.min(gridCols, count - start), (opts.channels ?? 1) * rows * cols));
   }
   return renderGrid(tileRows, rows, cols, opts);
 }
@@ -116,9 +123,9 @@ export function pairsGridPng(
   gridCols: number,
   opts: GridOptions = {},
 ): Uint8Array {
-  checkArgs(originals, count, rows, cols, gridCols, 'pairsGridPng (originals)');
-  checkArgs(reconstructions, count, rows, cols, gridCols, 'pairsGridPng (reconstructions)');
-  const size = rows * cols;
+  checkArgs(originals, count, rows, cols, gridCols, 'pairsGridPng (originals)', opts.channels);
+  checkArgs(reconstructions, count, rows, cols, gridCols, 'pairsGridPng (reconstructions)', opts.channels);
+  const size = (opts.channels ?? 1) * rows * cols;
   const tileRows: TileRow[] = [];
   for (let start = 0; start < count; start += gridCols) {
     const n = Math.min(gridCols, count - start);

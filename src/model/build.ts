@@ -31,19 +31,52 @@ function mlp(prefix: string, hidden: number[], activation: Activation, out: { na
   ];
 }
 
+/** The convolution every conv layer uses: 4x4, stride 2, padding 1, which halves (or doubles) the side exactly. */
+const HALVING = { kernel: 4, stride: 2, padding: 1 } as const;
+
+/**
+ * The conv architecture. Encoder: [C, H, W] -> conv(channels[i]) with stride 2 per entry ->
+ * flatten -> dense head to (mu, logvar). Decoder, its mirror: dense to [channels[last], h, w] ->
+ * transposed convs back through the channels -> a last transposed conv to the image's channels
+ * (twice as many with a predicted scale: means first, then log-scales, as NCHW rows flatten).
+ * A conditional model takes the one-hot label beside the flattened features and beside z.
+ */
+function convLayers(config: VaeConfig, posteriorWidth: number, outputChannels: number, label: (prefix: string) => LayerDecl[]) {
+  const { channels, activation, imageChannels: C } = config;
+  const [rows, cols] = config.imageShape;
+  const n = channels.length, h = rows >> n, w = cols >> n, last = channels[n - 1];
+  const encoder: LayerDecl[] = [
+    { type: 'reshape', name: 'encoder.image', shape: [C, rows, cols] },
+    ...channels.map((out, i): LayerDecl => ({ type: 'conv2d', name: `encoder.layers.${i}`, out, activation, ...HALVING })),
+    { type: 'flatten', name: 'encoder.flatten' },
+    ...label('encoder'),
+    { type: 'dense', name: 'encoder.head', out: posteriorWidth, activation: 'none' },
+  ];
+  const widths = [...channels].reverse().slice(1);
+  const decoder: LayerDecl[] = [
+    ...label('decoder'),
+    { type: 'dense', name: 'decoder.input', out: last * h * w, activation },
+    { type: 'reshape', name: 'decoder.image', shape: [last, h, w] },
+    ...widths.map((out, i): LayerDecl => ({ type: 'conv-transpose2d', name: `decoder.layers.${i}`, out, activation, ...HALVING })),
+    { type: 'conv-transpose2d', name: 'decoder.out', out: outputChannels, activation: 'none', ...HALVING },
+    { type: 'flatten', name: 'decoder.flatten' },
+  ];
+  return { encoder, decoder };
+}
+
 export function buildModel(config: VaeConfig): ModelParts {
   const sampler = new GaussianSampler(config.latent);
   // A conditional model sees the one-hot label beside x and beside z.
   const label = (prefix: string): LayerDecl[] => (config.classes > 0 ? [{ type: 'concat-label', name: `${prefix}.condition`, classes: config.classes }] : []);
-  const encoder = buildLayers(
-    [...label('encoder'), ...mlp('encoder', config.hidden, config.activation, { name: 'encoder.head', features: sampler.posteriorWidth })],
-    [config.inputDim],
-  ).modules;
   const likelihood = new DecoderLikelihood(config.likelihood, config.sigma, config.inputDim);
-  const decoder = buildLayers(
-    [...label('decoder'), ...mlp('decoder', [...config.hidden].reverse(), config.activation, { name: 'decoder.out', features: likelihood.outputWidth })],
-    [config.latent],
-  ).modules;
+  const decls = config.arch === 'conv'
+    ? convLayers(config, sampler.posteriorWidth, (likelihood.outputWidth / config.inputDim) * config.imageChannels, label)
+    : {
+      encoder: [...label('encoder'), ...mlp('encoder', config.hidden, config.activation, { name: 'encoder.head', features: sampler.posteriorWidth })],
+      decoder: [...label('decoder'), ...mlp('decoder', [...config.hidden].reverse(), config.activation, { name: 'decoder.out', features: likelihood.outputWidth })],
+    };
+  const encoder = buildLayers(decls.encoder, [config.inputDim]).modules;
+  const decoder = buildLayers(decls.decoder, [config.latent]).modules;
   const objective = config.objective === 'iwae' ? new IwaeObjective(config.samples) : new ElboObjective(config.samples, config.freeBits > 0);
   const layout = layoutOf([...encoder, ...decoder].flatMap((m) => m.params()).concat(likelihood.params()));
   return { config, encoder, decoder, sampler, likelihood, objective, layout };

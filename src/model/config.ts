@@ -13,13 +13,25 @@ import { OBJECTIVES, type ObjectiveName } from './objectives/objective';
  */
 export type GaussianSigma = number | 'learned' | 'learned-pixel' | 'predicted';
 
+export const ARCHITECTURES = ['mlp', 'conv'] as const;
+export type Architecture = (typeof ARCHITECTURES)[number];
+
 export interface VaeConfig {
-  /** Values per example (784 for MNIST). */
+  /** Values per example: imageChannels * rows * cols (784 for MNIST). */
   inputDim: number;
-  /** Image shape for pictures, rows * cols = inputDim. */
+  /** Image shape for pictures, [rows, cols]. */
   imageShape: [number, number];
-  /** Encoder hidden sizes; the decoder mirrors them. */
+  /** Channels per pixel: 1 (grey) or 3 (RGB); an example is stored channel-major (NCHW). */
+  imageChannels: number;
+  /** Dense layers ('mlp', PyTorch examples/vae) or stride-2 convolutions ('conv', src/model/build.ts). */
+  arch: Architecture;
+  /** Encoder hidden sizes of the mlp architecture; the decoder mirrors them. */
   hidden: number[];
+  /**
+   * Output channels of the conv architecture's stride-2 convolutions, one per halving of the
+   * image; the decoder mirrors them. Left empty, resolveConfig picks them from the image size.
+   */
+  channels: number[];
   latent: number;
   activation: Activation;
   likelihood: Likelihood;
@@ -46,7 +58,10 @@ export interface VaeConfig {
 export const DEFAULT_CONFIG: VaeConfig = {
   inputDim: 784,
   imageShape: [28, 28],
+  imageChannels: 1,
+  arch: 'mlp',
   hidden: [400],
+  channels: [],
   latent: 20,
   activation: 'relu',
   likelihood: 'bernoulli',
@@ -63,15 +78,46 @@ export const DEFAULT_CONFIG: VaeConfig = {
 
 const positiveInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;
 
+/** Stride-2 halvings the conv architecture makes: down to 4x4, or to 7x7 for 28x28 inputs. */
+export function convHalvings(rows: number, cols: number): number {
+  let n = 0;
+  for (let r = rows, c = cols; r % 2 === 0 && c % 2 === 0 && Math.min(r, c) > 7 && Math.min(r, c) / 2 >= 4; r /= 2, c /= 2) n++;
+  return n;
+}
+
+/** Default conv widths: 32, 64, 128, 256, then 256 for each further halving. */
+export function defaultConvChannels(rows: number, cols: number): number[] {
+  return Array.from({ length: convHalvings(rows, cols) }, (_, i) => Math.min(32 << i, 256));
+}
+
 export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
   const c: VaeConfig = { ...DEFAULT_CONFIG, ...partial };
-  if (partial.inputDim !== undefined && partial.imageShape === undefined) {
-    const side = Math.round(Math.sqrt(c.inputDim));
-    c.imageShape = side * side === c.inputDim ? [side, side] : [1, c.inputDim];
-  }
+  if (!positiveInt(c.imageChannels) || ![1, 3].includes(c.imageChannels)) throw new ConfigError(`imageChannels must be 1 (grey) or 3 (RGB), got ${c.imageChannels}`);
   if (!positiveInt(c.inputDim)) throw new ConfigError(`inputDim must be a positive integer, got ${c.inputDim}`);
-  if (c.imageShape[0] * c.imageShape[1] !== c.inputDim) {
-    throw new ConfigError(`imageShape ${c.imageShape.join('x')} does not hold inputDim=${c.inputDim} values`);
+  if (partial.inputDim !== undefined && partial.imageShape === undefined) {
+    const pixels = c.inputDim / c.imageChannels;
+    const side = Math.round(Math.sqrt(pixels));
+    c.imageShape = side * side === pixels ? [side, side] : [1, pixels];
+  }
+  if (c.imageChannels * c.imageShape[0] * c.imageShape[1] !== c.inputDim) {
+    throw new ConfigError(`imageShape ${c.imageShape.join('x')} with ${c.imageChannels} channel(s) does not hold inputDim=${c.inputDim} values`);
+  }
+  if (!ARCHITECTURES.includes(c.arch)) throw new ConfigError(`arch must be one of ${ARCHITECTURES.join(', ')}; got '${c.arch}'`);
+  if (!Array.isArray(c.channels) || !c.channels.every(positiveInt)) {
+    throw new ConfigError(`channels must be a list of positive integers (e.g. 32,64,128,256), got ${JSON.stringify(c.channels)}`);
+  }
+  if (c.arch === 'conv') {
+    const [rows, cols] = c.imageShape;
+    if (c.channels.length === 0) c.channels = defaultConvChannels(rows, cols);
+    if (c.channels.length === 0) {
+      throw new ConfigError(`the conv architecture halves the image with stride-2 convolutions, but ${rows}x${cols} cannot be halved; use images of at least 16x16 with even sides, or arch mlp`);
+    }
+    const side = Math.min(rows, cols) / 2 ** c.channels.length;
+    if (rows % 2 ** c.channels.length !== 0 || cols % 2 ** c.channels.length !== 0 || side < 1) {
+      throw new ConfigError(`${c.channels.length} stride-2 convolutions need image sides divisible by ${2 ** c.channels.length}; ${rows}x${cols} is not: give fewer channels (--channels ${defaultConvChannels(rows, cols).join(',') || '32'})`);
+    }
+  } else if (c.channels.length > 0) {
+    throw new ConfigError('channels sets the conv architecture\'s widths; the mlp architecture takes hidden sizes (hidden) instead');
   }
   if (!Array.isArray(c.hidden) || c.hidden.length === 0 || !c.hidden.every(positiveInt)) {
     throw new ConfigError(`hidden must be one or more positive integers (e.g. 400 or 512,256), got ${JSON.stringify(c.hidden)}`);
