@@ -8,7 +8,14 @@
 //                      [2D, h], [2D] (predicted scale)  means, then log-scales clamped to [-7, 2]
 //   likelihood.log_sigma [1] or [D]                     learned Gaussian scale
 // A conditional model's first encoder layer sees [x, onehot(label)] and its first decoder layer
-// [z, onehot(label)]. The objective parts come from tests/reference/objectives.ts.
+// [z, onehot(label)]. The conv architecture (arch 'conv', NCHW examples [C, H, W]):
+//   encoder.layers.{i}.weight [c_i, c_{i-1}, 4, 4], .bias [c_i]   Conv2d stride 2 padding 1, activation
+//   encoder.head.weight [2Z, c_last h w] (+ classes)              after flattening (C, H, W order)
+//   decoder.input.weight [c_last h w, Z (+ classes)]              dense, activation, viewed as [c_last, h, w]
+//   decoder.layers.{i}.weight [c_{n-1-i}, c_{n-2-i}, 4, 4]        ConvTranspose2d stride 2 padding 1, activation
+//   decoder.out.weight [c_0, C (2C when predicted), 4, 4]         ConvTranspose2d to the image, no activation
+// with h = H / 2^n, w = W / 2^n. The objective parts come from tests/reference/objectives.ts.
+import { conv2dRef, convTranspose2dRef } from './conv';
 import { elboObjectiveRef, iwaeObjectiveRef } from './objectives';
 
 export interface RefConfig {
@@ -23,6 +30,10 @@ export interface RefConfig {
   beta: number;
   freeBits: number;
   classes: number;
+  arch?: 'mlp' | 'conv';
+  channels?: number[];
+  imageShape?: [number, number];
+  imageChannels?: number;
 }
 
 /** Parameters by checkpoint name, row-major as PyTorch stores them. */
@@ -58,6 +69,47 @@ function mlp(p: RefParams, c: RefConfig, prefix: 'encoder' | 'decoder', x: numbe
   return linear(p, `${prefix}.${outName}`, h, null);
 }
 
+const HALF = { kernel: 4, stride: 2, padding: 1 };
+
+function convEncoder(p: RefParams, c: RefConfig, x: number[], cond: number[]): number[] {
+  const [H, W] = c.imageShape!;
+  let h: ArrayLike<number> = x, C = c.imageChannels ?? 1, side = [H, W];
+  c.channels!.forEach((out, i) => {
+    const y = conv2dRef(h, p.get(`encoder.layers.${i}.weight`)!, p.get(`encoder.layers.${i}.bias`)!,
+      { batch: 1, inChannels: C, inHeight: side[0], inWidth: side[1], outChannels: out, ...HALF });
+    h = y.map((v) => activate(c.activation, v));
+    C = out;
+    side = [side[0] / 2, side[1] / 2];
+  });
+  return linear(p, 'encoder.head', [...Array.from(h), ...cond], null);
+}
+
+function convDecoder(p: RefParams, c: RefConfig, z: number[], cond: number[]): number[] {
+  const [H, W] = c.imageShape!, n = c.channels!.length;
+  let side = [H / 2 ** n, W / 2 ** n];
+  let h: ArrayLike<number> = linear(p, 'decoder.input', [...z, ...cond], c.activation);
+  const widths = [...c.channels!].reverse();
+  const outChannels = (c.imageChannels ?? 1) * (c.sigma === 'predicted' ? 2 : 1);
+  widths.forEach((C, i) => {
+    const last = i === widths.length - 1;
+    const name = last ? 'decoder.out' : `decoder.layers.${i}`;
+    const out = last ? outChannels : widths[i + 1];
+    const y = convTranspose2dRef(h, p.get(`${name}.weight`)!, p.get(`${name}.bias`)!,
+      { batch: 1, inChannels: C, inHeight: side[0], inWidth: side[1], outChannels: out, outputPadding: 0, ...HALF });
+    h = last ? y : y.map((v) => activate(c.activation, v));
+    side = [side[0] * 2, side[1] * 2];
+  });
+  return Array.from(h);
+}
+
+function encoderRef(p: RefParams, c: RefConfig, x: number[], cond: number[]): number[] {
+  return c.arch === 'conv' ? convEncoder(p, c, x, cond) : mlp(p, c, 'encoder', [...x, ...cond], 'head');
+}
+
+function decoderRef(p: RefParams, c: RefConfig, z: number[], cond: number[]): number[] {
+  return c.arch === 'conv' ? convDecoder(p, c, z, cond) : mlp(p, c, 'decoder', [...z, ...cond], 'out');
+}
+
 /** -log p(x_d | decoder output row), pixel d. */
 function nll(c: RefConfig, p: RefParams, x: number, row: number[], d: number): number {
   const out = row[d];
@@ -69,13 +121,13 @@ function nll(c: RefConfig, p: RefParams, x: number, row: number[], d: number): n
 
 /** mu and logvar of q(z|x) for one example (with its label for a conditional model). */
 export function encodeRef(c: RefConfig, p: RefParams, x: number[], label = 0): { mu: number[]; logvar: number[] } {
-  const q = mlp(p, c, 'encoder', [...x, ...(c.classes > 0 ? oneHot(c.classes, label) : [])], 'head');
+  const q = encoderRef(p, c, x, c.classes > 0 ? oneHot(c.classes, label) : []);
   return { mu: q.slice(0, c.latent), logvar: q.slice(c.latent) };
 }
 
 /** log p(x | z) summed over pixels. */
 export function logLikelihoodRef(c: RefConfig, p: RefParams, x: number[], z: ArrayLike<number>, label = 0): number {
-  const out = mlp(p, c, 'decoder', [...Array.from(z), ...(c.classes > 0 ? oneHot(c.classes, label) : [])], 'out');
+  const out = decoderRef(p, c, Array.from(z), c.classes > 0 ? oneHot(c.classes, label) : []);
   let s = 0;
   for (let d = 0; d < x.length; d++) s -= nll(c, p, x[d], out, d);
   return s;
@@ -104,11 +156,11 @@ export function vaeLossRef(c: RefConfig, p: RefParams, inp: LossInput): { loss: 
   for (let b = 0; b < B; b++) {
     const xb = Array.from({ length: D }, (_, d) => inp.x[b * D + d]);
     const cond = c.classes > 0 ? oneHot(c.classes, inp.labels![b]) : [];
-    const q = mlp(p, c, 'encoder', [...xb, ...cond], 'head');
+    const q = encoderRef(p, c, xb, cond);
     mulv.set(q, b * 2 * Z);
     for (let s = 0; s < S; s++) {
       const z = Array.from({ length: Z }, (_, j) => q[j] + Math.exp(0.5 * q[Z + j]) * inp.eps[(s * B + b) * Z + j]);
-      const out = mlp(p, c, 'decoder', [...z, ...cond], 'out');
+      const out = decoderRef(p, c, z, cond);
       for (let d = 0; d < D; d++) rec[s * B + b] += nll(c, p, xb[d], out, d);
     }
   }
