@@ -63,11 +63,13 @@ function checkPngHeader(bytes: Uint8Array, name: string): void {
   }
 }
 
-/** Memory jpeg-js may use for a file of `length` bytes: 8 KiB per byte of file, between 128 MiB
- *  and 1 GiB. Real JPEGs stay far below that ratio; a tiny file declaring a huge picture is refused
- *  before its buffers are allocated. */
+/** Memory jpeg-js may use for a file of `length` bytes: 1 KiB per byte of file, between 16 MiB and
+ *  1 GiB. Photographs need a few tens of bytes per file byte (a 12-megapixel photo of 4 MB about
+ *  100 MB), so real files stay far below the cap, while a tiny file whose header declares a huge
+ *  picture is refused before its buffers are allocated. (Unlike PNG, a JPEG's size gives no hard
+ *  bound: progressive end-of-band runs can code thousands of blocks in a few bits.) */
 function jpegMemoryLimitMB(length: number): number {
-  return Math.min(1024, Math.max(128, Math.ceil((length * 8192) / 2 ** 20)));
+  return Math.min(1024, Math.max(16, Math.ceil((length * 1024) / 2 ** 20)));
 }
 
 function unpackPng(png: ReturnType<typeof decodePng>, name: string): Raster {

@@ -116,6 +116,12 @@ function parseHeader(bytes: Uint8Array): { header: Record<string, unknown>; data
   return { header: header as Record<string, unknown>, dataStart: 8 + headerLen };
 }
 
+/** Sets an own property even for names like "__proto__", which plain assignment would turn into
+ *  a prototype change, silently dropping the entry. */
+function setEntry<T>(target: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 function parseMetadata(raw: unknown): Record<string, string> {
   if (raw === undefined) return {};
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
@@ -124,7 +130,7 @@ function parseMetadata(raw: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(raw)) {
     if (typeof v !== 'string') throw new CheckpointError(`__metadata__ value '${k}' is not a string`);
-    out[k] = v;
+    setEntry(out, k, v);
   }
   return out;
 }
@@ -184,7 +190,7 @@ export function decodeSafetensors(bytes: Uint8Array): Safetensors {
 
   const tensors: Record<string, Tensor> = {};
   for (const e of entries) {
-    tensors[e.name] = { shape: e.shape, data: readF32LE(bytes, dataStart + e.begin, (e.end - e.begin) / 4) };
+    setEntry(tensors, e.name, { shape: e.shape, data: readF32LE(bytes, dataStart + e.begin, (e.end - e.begin) / 4) });
   }
   return { tensors, metadata };
 }
