@@ -6,7 +6,7 @@
 //   noisy measurements; the first sample is taken after the first evaluation, so every plan a run
 //   builds already exists);
 // - the JS heap (measured after a forced garbage collection) is flat: its least-squares slope,
-//   projected over the whole run, is within HEAP_BAND_BYTES;
+//   projected over the whole run, is within a band (HEAP_BAND_BYTES unless the caller gives one);
 // - the step time is flat: the median of the last quarter of samples is within STEP_TIME_BAND of
 //   the median of the first quarter (a shared machine makes single samples noisy, medians less so).
 // RSS is reported with its projected growth but does not decide the verdict: the native allocator
@@ -91,12 +91,12 @@ function stepTimeFlat(samples: SoakSample[]): SoakCheck {
   };
 }
 
-export function soakVerdict(samples: SoakSample[]): SoakVerdict {
+export function soakVerdict(samples: SoakSample[], heapBandBytes = HEAP_BAND_BYTES): SoakVerdict {
   if (samples.length < 2) return { pass: false, checks: [{ name: 'samples', pass: false, detail: `${samples.length} sample(s); a verdict needs at least two` }] };
   const checks = [
     noGrowth('GPU bytes', samples.map((s) => s.gpuBytes), MiB),
     noGrowth('GPU buffers', samples.map((s) => s.buffers), String),
-    flatWithin('JS heap', samples, samples.map((s) => s.heapBytes), HEAP_BAND_BYTES),
+    flatWithin('JS heap', samples, samples.map((s) => s.heapBytes), heapBandBytes),
     stepTimeFlat(samples),
   ];
   const rss = samples.map((s) => s.rssBytes);

@@ -37,6 +37,8 @@ export interface SoakResult {
   /** Model bytes as the library's own arena counts them, first and last sample (a cross-check on the tracker). */
   arenaBytes: [number, number];
   lastLoss: number;
+  /** Steps taken: fewer than asked when the run was stopped early (the verdict covers the samples taken). */
+  stepsRun: number;
 }
 
 /** A garbage collector to call before reading the heap, so the figure is live data, not garbage. */
@@ -48,7 +50,7 @@ function collector(): () => void {
 }
 
 export async function runSoak(acquired: AcquiredDevice, train: PixelData, test: PixelData, opts: SoakOptions,
-  hooks: { onSample?: (s: SoakSample) => void; onEval?: (e: SoakEval) => void; log?: (line: string) => void } = {}): Promise<SoakResult> {
+  hooks: { onSample?: (s: SoakSample) => void; onEval?: (e: SoakEval) => void; log?: (line: string) => void; stopRequested?: () => boolean } = {}): Promise<SoakResult> {
   const gc = collector();
   const tracker = trackBuffers(acquired.device);
   const vae = await VAE.create({ hidden: opts.hidden, latent: opts.latent }, {
@@ -76,7 +78,9 @@ export async function runSoak(acquired: AcquiredDevice, train: PixelData, test: 
       for (const l of await vae.readLosses()) lastLoss = l.loss;
       trainMs += performance.now() - resumedAt;
     };
-    for (let step = 1; step <= opts.steps; step++) {
+    let stepsRun = 0;
+    for (let step = 1; step <= opts.steps && !hooks.stopRequested?.(); step++) {
+      stepsRun = step;
       const index = (step - 1) % batches;
       if (index === 0) trainData.setOrder(order.permutation(train.count));
       await vae.trainStep({ data: trainData, index });
@@ -101,7 +105,7 @@ export async function runSoak(acquired: AcquiredDevice, train: PixelData, test: 
       }
       resumedAt = performance.now();
     }
-    return { samples, evals, verdict: soakVerdict(samples), arenaBytes: [arena[0] ?? 0, arena[arena.length - 1] ?? 0], lastLoss };
+    return { samples, evals, verdict: soakVerdict(samples), arenaBytes: [arena[0] ?? 0, arena[arena.length - 1] ?? 0], lastLoss, stepsRun };
   } finally {
     vae.destroy();
     tracker.uninstall();

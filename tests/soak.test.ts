@@ -1,12 +1,13 @@
 // The soak benchmark (npm run bench -- --soak) kept working: its argument rules, its verdict on
 // made-up series that do and do not grow, and a real 30-step run with an evaluation and a sample
 // every 10 steps whose verdict is computed from counted buffers, a collected heap and timed steps.
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseArgs, UsageError } from '../bench/args';
 import { trackBuffers } from '../bench/buffer-tracker';
 import { runSoak } from '../bench/soak';
 import { formatSoak, HEAP_BAND_BYTES, slope, soakVerdict, type SoakSample } from '../bench/soak-verdict';
 import { loadMnistNode } from '../src/data/mnist';
+import type { AcquiredDevice } from '../src/gpu/device';
 import { acquireNodeDevice, releaseNodeGpu } from '../src/gpu/node-device';
 
 const MiB = 2 ** 20;
@@ -62,10 +63,17 @@ describe('soak verdict', () => {
 });
 
 describe('soak run', () => {
-  afterAll(() => releaseNodeGpu());
+  // One device for both tests: with a device of its own per test (the first destroyed before the
+  // second's soak forces garbage collections), the test process crashed in 2 runs of 3 here.
+  let acquired: AcquiredDevice;
+  beforeAll(async () => { acquired = await acquireNodeDevice(); });
+  afterAll(() => {
+    acquired?.device.destroy();
+    releaseNodeGpu();
+  });
 
   it('counts buffers created and destroyed on a device', async () => {
-    const { device } = await acquireNodeDevice();
+    const { device } = acquired;
     const tracker = trackBuffers(device);
     const a = device.createBuffer({ size: 256, usage: GPUBufferUsage.STORAGE });
     const b = device.createBuffer({ size: 1024, usage: GPUBufferUsage.STORAGE });
@@ -77,32 +85,35 @@ describe('soak run', () => {
     device.createBuffer({ size: 64, usage: GPUBufferUsage.STORAGE }).destroy();
     b.destroy();
     expect([tracker.live, tracker.bytes]).toEqual([1, 1024]);
-    device.destroy();
   });
 
   it('runs 30 steps with an eval and a sample every 10 and computes the verdict', async () => {
-    const acquired = await acquireNodeDevice();
     const train = await loadMnistNode('train', { limit: 256 });
     const test = await loadMnistNode('test', { limit: 100 });
-    try {
-      const r = await runSoak(acquired, train, test, { steps: 30, evalEvery: 10, sampleEvery: 10, batch: 32, hidden: [64], latent: 8, lr: 1e-3, seed: 0 });
-      expect(r.samples.map((s) => s.step)).toEqual([10, 20, 30]);
-      expect(r.evals.map((e) => e.step)).toEqual([0, 10, 20, 30]);
-      for (const e of r.evals) expect(Number.isFinite(e.testLoss)).toBe(true);
-      // The tracker sees at least the model's own buffers (the arena) and nothing leaks step to step.
-      for (const s of r.samples) {
-        expect(s.buffers).toBeGreaterThan(0);
-        expect(s.gpuBytes).toBeGreaterThanOrEqual(r.arenaBytes[0]);
-        expect(s.heapBytes).toBeGreaterThan(0);
-        expect(s.stepMs).toBeGreaterThan(0);
-      }
-      expect(r.verdict.checks.map((c) => c.name)).toEqual(['GPU bytes', 'GPU buffers', 'JS heap', 'step time', 'RSS']);
-      expect(r.verdict.checks.find((c) => c.name === 'GPU buffers')!.pass).toBe(true);
-      expect(r.verdict.checks.find((c) => c.name === 'GPU bytes')!.pass).toBe(true);
-      expect(r.arenaBytes[1]).toBe(r.arenaBytes[0]);
-      expect(formatSoak(r.samples, r.verdict)).toMatch(/^verdict: /m);
-    } finally {
-      acquired.device.destroy();
+    const r = await runSoak(acquired, train, test, { steps: 30, evalEvery: 10, sampleEvery: 10, batch: 32, hidden: [64], latent: 8, lr: 1e-3, seed: 0 });
+    expect(r.samples.map((s) => s.step)).toEqual([10, 20, 30]);
+    expect(r.evals.map((e) => e.step)).toEqual([0, 10, 20, 30]);
+    for (const e of r.evals) expect(Number.isFinite(e.testLoss)).toBe(true);
+    // The tracker sees at least the model's own buffers (the arena) and nothing leaks step to step.
+    for (const s of r.samples) {
+      expect(s.buffers).toBeGreaterThan(0);
+      expect(s.gpuBytes).toBeGreaterThanOrEqual(r.arenaBytes[0]);
+      expect(s.heapBytes).toBeGreaterThan(0);
+      expect(s.stepMs).toBeGreaterThan(0);
     }
+    expect(r.verdict.checks.map((c) => c.name)).toEqual(['GPU bytes', 'GPU buffers', 'JS heap', 'step time', 'RSS']);
+    expect(r.verdict.checks.find((c) => c.name === 'GPU buffers')!.pass).toBe(true);
+    expect(r.verdict.checks.find((c) => c.name === 'GPU bytes')!.pass).toBe(true);
+    expect(r.arenaBytes[1]).toBe(r.arenaBytes[0]);
+    expect(r.stepsRun).toBe(30);
+    expect(formatSoak(r.samples, r.verdict)).toMatch(/^verdict: /m);
+
+    // Stopped early (Ctrl-C in the CLI): the steps taken and the samples so far.
+    let sampled = 0;
+    const stopped = await runSoak(acquired, train, test, { steps: 30, evalEvery: 10, sampleEvery: 5, batch: 32, hidden: [64], latent: 8, lr: 1e-3, seed: 0 },
+      { stopRequested: () => sampled >= 2, onSample: () => sampled++ });
+    expect(stopped.stepsRun).toBe(10);
+    expect(stopped.samples.map((s) => s.step)).toEqual([5, 10]);
+    expect(stopped.verdict.checks.length).toBeGreaterThan(3);
   });
 });
