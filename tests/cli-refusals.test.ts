@@ -56,9 +56,13 @@ const MUST_REFUSE: Record<string, string[]> = {
   objective: ['vae'],
   binarize: ['yes'],
   optimizer: ['rmsprop'],
+  arch: ['transformer'],
+  channels: ['0', '32,', 'x'],
+  'image-size': ['3', '1025', 'x'],
+  'image-channels': ['2', 'rgb'],
   'on-nan': ['explode', ''],
-  'clip-grad': ['0', '-1', 'x'],
-  retries: ['-1', '1.5', 'x'],
+  'clip-grad': ['-1', 'x', 'NaN'],
+  retries: ['-1', '101', '1.5', 'x'],
 };
 
 /** Odd values every string flag gets: each must be refused cleanly or pass the checks. */
