@@ -1,0 +1,107 @@
+// Pictures from the command line: a conv VAE on colour dSprites with a predicted per-pixel scale on
+// dequantized data (eval reports bits/dim), a conv VAE on a folder of PNGs the test writes, colour
+// PNG grids, and the refusals that name the flag and the fix.
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decode, encode } from 'fast-png';
+import { describe, expect, it } from 'vitest';
+import { readCheckpoint } from '../src/checkpoint';
+
+const BIN = join(__dirname, '..', 'bin', 'webgpu-vae.mjs');
+/** Processes are waited for; this only stops a hung one on a busy machine. */
+const LONG = 1_200_000;
+
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { timeout: LONG, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const jsonLines = (s: string) => s.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+
+/** Variance of each colour channel over the tiles' pixels (background excluded by sampling inside tile 0). */
+function tileChannelVariance(png: ReturnType<typeof decode>, side: number, scale: number): number[] {
+  const out: number[] = [];
+  for (let ch = 0; ch < 3; ch++) {
+    const v: number[] = [];
+    for (let y = 1; y < 1 + side * scale; y++) for (let x = 1; x < 1 + side * scale; x++) v.push(png.data[(y * png.width + x) * 3 + ch]);
+    const mean = v.reduce((a, b) => a + b, 0) / v.length;
+    out.push(v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length);
+  }
+  return out;
+}
+
+describe('CLI on pictures', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'webgpu-vae-images-'));
+
+  it('conv VAE on colour dSprites, predicted scales on dequantized data: RGB grids and bits/dim', async () => {
+    const out = join(dir, 'dsprites');
+    const r = await cli(['train', '--dataset', 'dsprites-color', '--arch', 'conv', '--channels', '4,8', '--likelihood', 'gaussian', '--sigma', 'predicted',
+      '--dequantize', '--limit', '64', '--test-limit', '16', '--batch', '16', '--epochs', '1', '--out', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const start = jsonLines(r.stdout).find((e) => e.event === 'start');
+    expect(start.config).toMatchObject({ arch: 'conv', channels: [4, 8], imageChannels: 3, imageShape: [64, 64], inputDim: 3 * 64 * 64, sigma: 'predicted', dequantize: true });
+    const { config } = readCheckpoint(new Uint8Array(readFileSync(join(out, 'model.safetensors'))));
+    expect(config.arch).toBe('conv');
+    const samples = decode(readFileSync(join(out, 'samples.png')));
+    expect(samples.channels).toBe(3);
+    expect(samples.width).toBe(1 + 8 * (64 * 2 + 1));
+    const rec = decode(readFileSync(join(out, 'reconstructions.png')));
+    // The first tile is an original colour dSprite: a shape of one hue on a background of another.
+    expect(Math.max(...tileChannelVariance(rec, 64, 2))).toBeGreaterThan(100);
+    const e = await cli(['eval', '--checkpoint', join(out, 'model.safetensors'), '--dataset', 'dsprites-color', '--limit', '16', '--json']);
+    expect(e.code, e.stderr).toBe(0);
+    const ev = jsonLines(e.stdout).find((l) => l.event === 'eval');
+    // bits/dim = (nats + D log 256) / (D log 2) on dequantized data.
+    expect(ev.test_bits_per_dim).toBeCloseTo((ev.test_loss + 3 * 64 * 64 * Math.log(256)) / (3 * 64 * 64 * Math.LN2), 6);
+    expect(ev.test_bits_per_dim).toBeGreaterThan(0);
+  }, LONG);
+
+  it('conv VAE on a folder of PNGs the test writes, resized to 16x16 RGB', async () => {
+    const photos = join(dir, 'photos');
+    mkdirSync(photos);
+    for (let k = 0; k < 24; k++) {
+      // 20x24 pictures: a coloured square at a position that moves with k.
+      const w = 20, h = 24, data = new Uint8Array(w * h * 3);
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+        const inside = Math.abs(x - 4 - (k % 12)) < 4 && Math.abs(y - 12) < 5;
+        data.set(inside ? [200, 40 + 8 * k, 30] : [20, 30, 90], (y * w + x) * 3);
+      }
+      writeFileSync(join(photos, `p${k}.png`), encode({ width: w, height: h, data, channels: 3, depth: 8 }));
+    }
+    writeFileSync(join(photos, 'broken.png'), new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]));
+    const out = join(dir, 'folder-run');
+    const r = await cli(['train', '--dataset', 'folder', '--data-dir', photos, '--image-size', '16', '--image-channels', '3', '--arch', 'conv', '--channels', '4,8',
+      '--limit', '16', '--batch', '8', '--epochs', '1', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const said = r.stdout + r.stderr;
+    expect(said).toMatch(/warning: .*broken\.png/); // skipped with a warning that names it
+    expect(said).toMatch(/conv 3x16x16 -> 4-8/);
+    const samples = decode(readFileSync(join(out, 'samples.png')));
+    expect([samples.channels, samples.width]).toEqual([3, 1 + 8 * (16 * 2 + 1)]);
+    const strict = await cli(['train', '--dataset', 'folder', '--data-dir', photos, '--image-size', '16', '--strict', '--epochs', '1', '--out', join(dir, 'strict')]);
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toMatch(/broken\.png/);
+  }, LONG);
+
+  it('refuses what cannot work, naming the flag and the fix', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--dataset', 'folder', '--data-dir', dir, '--conditional'], /no labels; leave out --conditional/],
+      [['--channels', '8,16'], /mlp architecture takes hidden sizes/],
+      [['--dataset', 'cifar10'], /give their folder with --data-dir/],
+      [['--arch', 'conv', '--channels', '8,16,32'], /divisible by 8/],
+      [['--dataset', 'mnist', '--dequantize'], /gaussian likelihood/],
+      [['--arch', 'cnn'], /--arch/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await cli(['train', ...args, '--epochs', '1', '--out', join(dir, 'refused')]);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+      expect(r.stderr.trim().split('\n').filter((l) => /error/.test(l)).length, args.join(' ')).toBe(1);
+    }
+  }, LONG);
+});
