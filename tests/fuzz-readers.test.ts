@@ -265,7 +265,7 @@ function fixCrc(png: Uint8Array, chunk: { at: number; length: number }): void {
 
 function basePng(r: FuzzRng): Uint8Array {
   const channels = 1 + r.int(4);
-  const depth = r.pick([8, 8, 16]);
+  const depth = r.pick([8, 8, 16] as const);
   const [w, h] = [1 + r.int(12), 1 + r.int(12)];
   const data = depth === 8 ? r.bytes(w * h * channels) : Uint16Array.from({ length: w * h * channels }, () => r.u32() & 0xffff);
   return encodePng({ width: w, height: h, data, channels, depth }, { interlace: r.int(3) === 0 ? 'Adam7' : 'null' });

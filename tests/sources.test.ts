@@ -1,5 +1,5 @@
 // The data-set registry: each name loads train and test Datasets whose shape and labels match its
-// descriptor; dSprites subsets are distinct, disjoint and seeded; bad names and options are refused.
+// descriptor; dSprites subsets are distinct, disjoint, seeded and held out; bad names and options are refused.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,9 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CIFAR10_FILES, CIFAR10_RECORD } from '../src/data/cifar10';
 import { renderDsprites } from '../src/data/dsprites';
 import { fashionMnistInstalled } from '../src/data/fashion-mnist';
-import { DataError } from '../src/data/idx';
 import type { Dataset } from '../src/data/mnist';
-import { DATA_SOURCE_NAMES, DATA_SOURCES, dataSource, drawDistinctIndices, loadDataSource, type LoadedData } from '../src/data/sources';
+import { DATA_SOURCE_NAMES, DATA_SOURCES, dataSource, loadDataSource, type LoadedData } from '../src/data/sources';
 
 const tempDirs: string[] = [];
 afterAll(() => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -70,6 +69,10 @@ describe('data sources', () => {
     expect(Array.from(b.indices!.train)).toEqual(Array.from(a.indices!.train));
     expect(Array.from(c.indices!.train)).not.toEqual(Array.from(a.indices!.train));
     expect(Array.from(a.train.images)).toEqual(Array.from(renderDsprites(a.indices!.train)));
+    // The test set does not depend on the training size.
+    const bigger = await loadDataSource('dsprites', { limit: 300, testLimit: 10, seed: 3 });
+    expect(Array.from(bigger.indices!.test)).toEqual(Array.from(a.indices!.test));
+    expect(Array.from(bigger.test.images)).toEqual(Array.from(a.test.images));
     const colour = await loadDataSource('dsprites-color', { limit: 6 });
     expect(colour.test.count).toBe(1); // a tenth of 6, at least one
     expectConsistent(colour);
@@ -85,15 +88,5 @@ describe('data sources', () => {
     expectConsistent(folder, [1, 6, 6]);
     await expect(loadDataSource('folder', {})).rejects.toThrow(/needs a folder/);
     await expect(loadDataSource('mnist', { limit: 0 })).rejects.toThrow(/limit must be a positive integer, got 0/);
-  });
-
-  it('draws distinct indices by a partial shuffle: a full draw is a permutation', () => {
-    const full = drawDistinctIndices(50, 30, 20, 1);
-    expect([...full.train, ...full.test].sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i));
-    const big = drawDistinctIndices(26_542_080, 1000, 100, 2);
-    expect(new Set([...big.train, ...big.test]).size).toBe(1100);
-    expect(Math.max(...big.train)).toBeLessThan(26_542_080);
-    expect(() => drawDistinctIndices(10, 8, 3, 0)).toThrow(DataError);
-    expect(() => drawDistinctIndices(10, 8, 3, 0)).toThrow(/limit \+ testLimit = 11 is more than the 10 examples/);
   });
 });

@@ -3,18 +3,19 @@
 // that returns train and test Datasets. The descriptors import nothing Node-only; the loaders
 // import the Node readers when called.
 //
-// Generated sets (dSprites) have no files: the loader draws a seeded subset of distinct example
-// indices, `limit` for training (default DSPRITES_DEFAULT_TRAIN) and `testLimit` for testing
-// (default a tenth of that), renders them, and returns the indices too, so a caller can render
-// other batches on the fly instead of holding pictures.
+// Generated sets (dSprites) have no files: the loader takes `limit` training examples (default
+// DSPRITES_DEFAULT_TRAIN) and `testLimit` test examples (default a tenth of that) from a seeded
+// permutation of the whole set whose first tenth is held out for testing (index-permutation.ts),
+// so the test set never depends on the training size. It renders them, and returns the indices
+// too, so a caller can render other batches on the fly instead of holding pictures.
 import { CIFAR10_CLASSES } from './cifar10';
 import { DSPRITES_COUNT, DSPRITES_SHAPES, dspritesDataset } from './dsprites';
 import { DSPRITES_COLOR_COUNT, dspritesColorDataset } from './dsprites-color';
 import { FASHION_MNIST_CLASSES } from './fashion-mnist';
 import { DataError } from './idx';
+import { splitGenerated } from './index-permutation';
 import type { ImageChannels } from './image-pixels';
 import type { Dataset } from './mnist';
-import { Philox } from '../rng';
 
 export const DATA_SOURCE_NAMES = ['mnist', 'fashion-mnist', 'cifar10', 'dsprites', 'dsprites-color', 'folder'] as const;
 export type DataSourceName = (typeof DATA_SOURCE_NAMES)[number];
@@ -74,25 +75,6 @@ export interface LoadedData {
   indices?: { train: Uint32Array; test: Uint32Array };
 }
 
-/** `train + test` distinct indices below `count`, by a partial Fisher-Yates shuffle under `seed`. */
-export function drawDistinctIndices(count: number, train: number, test: number, seed: number): { train: Uint32Array; test: Uint32Array } {
-  for (const [what, n] of [['limit', train], ['testLimit', test]] as const) {
-    if (!Number.isInteger(n) || n < 0) throw new DataError(`${what} must be a non-negative integer, got ${n}.`);
-  }
-  if (train + test > count) throw new DataError(`limit + testLimit = ${train + test} is more than the ${count} examples there are.`);
-  // Fisher-Yates over the virtual array 0..count-1, storing only the entries a swap has moved, so
-  // drawing a few thousand of colour dSprites' 26.5 million needs no 100 MB table.
-  const moved = new Map<number, number>();
-  const out = new Uint32Array(train + test);
-  const rng = new Philox(seed, 0x44535052); // 'DSPR'
-  for (let i = 0; i < out.length; i++) {
-    const j = i + rng.nextInt(count - i);
-    out[i] = moved.get(j) ?? j;
-    moved.set(j, moved.get(i) ?? i);
-  }
-  return { train: out.subarray(0, train), test: out.subarray(train) };
-}
-
 function limitCount(n: number | undefined, what: string): number | undefined {
   if (n !== undefined && (!Number.isInteger(n) || n < 1)) throw new DataError(`${what} must be a positive integer, got ${n}.`);
   return n;
@@ -123,7 +105,7 @@ export async function loadDataSource(name: string, opts: LoadDataOptions = {}): 
     case 'dsprites-color': {
       const colour = source.name === 'dsprites-color';
       const nTrain = limit ?? DSPRITES_DEFAULT_TRAIN;
-      const indices = drawDistinctIndices(colour ? DSPRITES_COLOR_COUNT : DSPRITES_COUNT, nTrain, testLimit ?? Math.max(1, Math.round(nTrain / 10)), seed);
+      const indices = splitGenerated(colour ? DSPRITES_COLOR_COUNT : DSPRITES_COUNT, nTrain, testLimit ?? Math.max(1, Math.round(nTrain / 10)), seed);
       const make = colour ? dspritesColorDataset : dspritesDataset;
       return { source, train: make(indices.train, `${name}-train`), test: make(indices.test, `${name}-test`), indices };
     }
