@@ -59,6 +59,14 @@ describe('CLI on pictures', () => {
     // bits/dim = (nats + D log 256) / (D log 2) on dequantized data.
     expect(ev.test_bits_per_dim).toBeCloseTo((ev.test_loss + 3 * 64 * 64 * Math.log(256)) / (3 * 64 * 64 * Math.LN2), 6);
     expect(ev.test_bits_per_dim).toBeGreaterThan(0);
+    // Traversals: one row per latent dimension (20), ranked by KL, 5 steps each, in colour.
+    const t = await cli(['traverse', '--checkpoint', join(out, 'model.safetensors'), '--out', join(out, 'traversal.png'), '--dataset', 'dsprites-color', '--limit', '16', '--steps', '5', '--json']);
+    expect(t.code, t.stderr).toBe(0);
+    const done = jsonLines(t.stdout).find((l) => l.event === 'done');
+    expect([...done.order].sort((a: number, b: number) => a - b)).toEqual(Array.from({ length: 20 }, (_, j) => j));
+    for (let i = 1; i < 20; i++) expect(done.kl_per_dimension[done.order[i - 1]]).toBeGreaterThanOrEqual(done.kl_per_dimension[done.order[i]]);
+    const grid = decode(readFileSync(join(out, 'traversal.png')));
+    expect([grid.channels, grid.width, grid.height]).toEqual([3, 1 + 5 * (64 * 2 + 1), 1 + 20 * (64 * 2 + 1)]);
   }, LONG);
 
   it('conv VAE on a folder of PNGs the test writes, resized to 16x16 RGB', async () => {

@@ -74,6 +74,7 @@ function baseArgs(command: string, probed: string): string[] {
     train: probed === 'resume' ? [] : [['out', at('new-run')]],
     eval: [['checkpoint', FIXTURE]],
     sample: [['checkpoint', FIXTURE], ['out', at('samples.png')]],
+    traverse: [['checkpoint', FIXTURE], ['out', at('traversal.png')]],
   };
   return (base[command] ?? []).filter(([k]) => k !== probed).flatMap(([k, v]) => [`--${k}`, v]);
 }

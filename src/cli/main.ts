@@ -4,6 +4,7 @@
 import { USER_ERROR_NAMES } from '../errors';
 import { trainCommand } from './train';
 import { evalCommand, sampleCommand } from './commands';
+import { traverseCommand } from './traverse';
 
 const USAGE = `usage: webgpu-vae <command> [flags]
 
@@ -16,9 +17,10 @@ commands:
           [--out runs/NAME] [--force] [--save-every N] [--json]
   train   --resume runs/NAME [--epochs N] [--save-every N] [--json]
   eval    --checkpoint FILE [--dataset mnist] [--limit N] [--seed 0] [--iwae K] [--json]
-  sample  --checkpoint FILE [--n 64] [--seed 0] [--label C] --out FILE.png [--json]`;
+  sample  --checkpoint FILE [--n 64] [--seed 0] [--label C] --out FILE.png [--json]
+  traverse --checkpoint FILE --out FILE.png [--steps 9] [--range 3] [--dataset NAME [--limit 256]] [--label C] [--json]`;
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number | void>> = { train: trainCommand, eval: evalCommand, sample: sampleCommand };
+const COMMANDS: Record<string, (argv: string[]) => Promise<number | void>> = { train: trainCommand, eval: evalCommand, sample: sampleCommand, traverse: traverseCommand };
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

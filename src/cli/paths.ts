@@ -20,6 +20,7 @@ export const PATH_FLAGS: Record<string, PathRule> = {
   '--resume': 'folder',
   'train --out': 'output-folder',
   'sample --out': 'output-file',
+  'traverse --out': 'output-file',
 };
 
 /** What to do instead, by `command --flag` or `--flag`. */
@@ -29,6 +30,7 @@ const FIXES: Record<string, string> = {
   '--resume': 'give the folder of a run (e.g. runs/NAME)',
   'train --out': 'choose another folder for the run (e.g. runs/NAME)',
   'sample --out': 'give a .png file name in a folder you can write (e.g. samples.png)',
+  'traverse --out': 'give a .png file name in a folder you can write (e.g. traversal.png)',
 };
 
 export function pathRule(command: string, flag: string): PathRule | undefined {

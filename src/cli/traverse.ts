@@ -1,0 +1,92 @@
+// `webgpu-vae traverse`: latent traversals, the figure beta-VAE users read. One row per latent
+// dimension: a fixed z with that one coordinate swept from -range to +range (the prior's sigma is
+// 1, so +-3 covers nearly all of it). With --dataset, z is the posterior mean of the first test
+// example, and rows are ordered by each dimension's mean KL over --limit test examples (the
+// dimensions the model uses come first; a collapsed one has KL ~ 0 and a constant row).
+import { loadCheckpoint, readCheckpoint } from '../checkpoint';
+import { releaseNodeGpu } from '../gpu/node-device';
+import { imageGridPng } from '../io/png';
+import { choiceFlag, defineFlags, intFlag, numberFlag, parseFlags, stringFlag, UsageError } from './args';
+import { DATASETS, getDevice, loadDataset, makeReporter, readCheckpointFile, writeOutput } from './io';
+
+const FLAGS = defineFlags('traverse', {
+  checkpoint: { type: 'string' }, out: { type: 'string' }, steps: { type: 'string' }, range: { type: 'string' },
+  dataset: { type: 'string' }, 'data-dir': { type: 'string' }, limit: { type: 'string' }, label: { type: 'string' }, json: { type: 'boolean' },
+} as const);
+
+/** Mean KL(q(z_j|x) || N(0, 1)) of each latent dimension j over the rows of mu and logvar. */
+export function klPerDimension(mu: Float32Array, logvar: Float32Array, latent: number): number[] {
+  const rows = mu.length / latent;
+  const kl = new Array<number>(latent).fill(0);
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < latent; j++) {
+      const m = mu[r * latent + j], lv = logvar[r * latent + j];
+      kl[j] += 0.5 * (m * m + Math.exp(lv) - 1 - lv) / rows;
+    }
+  }
+  return kl;
+}
+
+/** Rows of z: for each dimension in `order`, `steps` copies of `base` with that coordinate swept over [-range, range]. */
+export function traversalGrid(base: ArrayLike<number>, order: readonly number[], steps: number, range: number): Float32Array {
+  const Z = base.length;
+  const z = new Float32Array(order.length * steps * Z);
+  order.forEach((dim, row) => {
+    for (let s = 0; s < steps; s++) {
+      const at = (row * steps + s) * Z;
+      z.set(Array.from(base), at);
+      z[at + dim] = -range + (2 * range * s) / (steps - 1);
+    }
+  });
+  return z;
+}
+
+export async function traverseCommand(argv: string[]): Promise<void> {
+  const f = parseFlags('traverse', argv, FLAGS);
+  const steps = intFlag('steps', f.steps, 9, 2, 64);
+  const range = numberFlag('range', f.range, 3, (v) => v > 0 && v <= 100, 'a number in (0, 100] of prior standard deviations (e.g. 3)');
+  const dataset = f.dataset === undefined ? undefined : choiceFlag('dataset', f.dataset, 'mnist', DATASETS);
+  const limit = intFlag('limit', f.limit, 256, 1, 100_000);
+  if (f.label !== undefined) intFlag('label', f.label, 0, 0);
+  const dataDir = stringFlag('data-dir', f['data-dir']);
+  const path = stringFlag('checkpoint', f.checkpoint);
+  const out = stringFlag('out', f.out);
+  if (!path) throw new UsageError('traverse: --checkpoint is required (e.g. runs/NAME/model.safetensors)');
+  if (!out) throw new UsageError('traverse: --out is required (e.g. traversal.png)');
+  const report = makeReporter(!!f.json);
+  const bytes = await readCheckpointFile(path);
+  const acquired = await getDevice(report.info);
+  const vae = await loadCheckpoint(bytes, { device: acquired }, path);
+  try {
+    const { latent: Z, classes } = vae.config;
+    if (f.label !== undefined && !classes) throw new UsageError('traverse: --label needs a conditional checkpoint (trained with --conditional)');
+    const label = f.label === undefined ? 0 : intFlag('label', f.label, 0, 0, classes - 1);
+    let base = new Float32Array(Z);
+    let order = Array.from({ length: Z }, (_, j) => j);
+    let kl: number[] | null = null;
+    if (dataset) {
+      const trainSeed = Number(readCheckpoint(bytes, path).metadata.seed ?? 0);
+      const test = await loadDataset(dataset, 'test', limit, dataDir, {
+        imageSize: vae.config.imageShape[0], imageChannels: vae.config.imageChannels as 1 | 3, seed: Number.isInteger(trainSeed) && trainSeed >= 0 ? trainSeed : 0,
+      });
+      if ((test.channels ?? 1) * test.rows * test.cols !== vae.config.inputDim) {
+        throw new UsageError(`${path} models ${vae.config.imageChannels}x${vae.config.imageShape.join('x')} pictures, but ${dataset} has ${test.channels ?? 1}x${test.rows}x${test.cols}`);
+      }
+      const x = Float32Array.from(test.images.subarray(0, test.count * vae.config.inputDim), (v) => v / 255);
+      const labels = classes ? Array.from(test.labels!.subarray(0, test.count)) : undefined;
+      const { mu, logvar } = await vae.encode(x, labels);
+      kl = klPerDimension(mu, logvar, Z);
+      base = mu.slice(0, Z);
+      order = [...order].sort((a, b) => kl![b] - kl![a]);
+    }
+    const z = traversalGrid(base, order, steps, range);
+    const images = await vae.decode(z, classes ? new Array(order.length * steps).fill(label) : undefined);
+    const [rows, cols] = vae.config.imageShape;
+    await writeOutput(out, imageGridPng(images, order.length * steps, rows, cols, steps, { scale: 2, channels: vae.config.imageChannels as 1 | 3 }));
+    report.event({ event: 'done', files: { traversal: out }, order, steps, range, ...(kl ? { kl_per_dimension: kl } : {}) });
+    report.info(`wrote ${out}: ${order.length} rows (latent dimensions${kl ? ', by mean KL: ' + order.map((j) => `z${j} ${kl![j].toFixed(2)}`).join(', ') : ''}) x ${steps} steps over [-${range}, ${range}]`);
+  } finally {
+    vae.destroy();
+    releaseNodeGpu();
+  }
+}
