@@ -105,7 +105,7 @@ describe('whole training steps at the extremes', async () => {
     x[3 * D + 100] = NaN;
     const bad = await checkedStep(vae, x);
     expect(bad.flags & HEALTH_FLAGS.lossNotFinite).toBeTruthy();
-    expect(flaggedQuantities(bad.flags)[0]).toBe('loss (NaN or infinite)');
+    expect(flaggedQuantities(bad.flags)[0]).toBe('loss: NaN or infinite');
     expect((await checkedStep(vae, batch(2))).flags).toBe(0);
   });
 

@@ -8,6 +8,7 @@ import { decodeImage } from '../src/data/image-decode';
 import { loadImageFiles } from '../src/data/image-files';
 import { prepareImage } from '../src/data/image-pixels';
 import { splitImageSet } from '../src/data/image-set';
+import { withExifOrientation } from './helpers/exif';
 
 function picture(k: number, width: number, height: number, channels: number): Uint8Array {
   const data = new Uint8Array(width * height * channels);
@@ -74,6 +75,19 @@ describe('loadImageFiles (browser)', () => {
     const colour = await diff(3);
     expect(colour.mean).toBeLessThanOrEqual(6);
     expect(colour.worst).toBeLessThanOrEqual(16);
+  });
+
+  it('turns a JPEG upright by its EXIF orientation, as the Node path does', async () => {
+    const turned = withExifOrientation(await canvasJpeg(24, 16), 6);
+    for (const channels of [1, 3] as const) {
+      const set = await loadImageFiles([file(turned, 't.jpg', 'image/jpeg')], { imageSize: 12, channels, testFraction: 0 });
+      const node = prepareImage(decodeImage(turned, 't.jpg'), 12, channels);
+      let worst = 0;
+      let sum = 0;
+      set.train.images.forEach((v, i) => { worst = Math.max(worst, Math.abs(v - node[i])); sum += Math.abs(v - node[i]); });
+      // Unturned, the 24x16 gradient would crop to another square: differences of tens of levels.
+      expect(channels === 1 ? worst : sum / node.length).toBeLessThanOrEqual(channels === 1 ? 3 : 6);
+    }
   });
 
   it('skips an undecodable file with a warning naming it, and refuses it when strict', async () => {

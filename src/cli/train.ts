@@ -12,6 +12,7 @@
 // order of epoch e is the e-th permutation drawn from Philox(seed, 1), so the shuffles of the
 // finished epochs are drawn again and discarded; the binarization key is the epoch number.
 import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve as resolvePath, join } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { ACTIVATIONS, type Activation } from '../../shaders/activation';
@@ -22,6 +23,7 @@ import { imageGridPng, pairsGridPng } from '../io/png';
 import { DEFAULT_CONFIG, resolveConfig, type GaussianSigma, type VaeConfig } from '../model/config';
 import { OBJECTIVES, type ObjectiveName } from '../model/objectives/objective';
 import type { StepLoss } from '../model/loss-ring';
+import { BadStepError, KeptCheckpoints, lossDeviceAtStep, ON_NAN, recover, StepWatch, type OnNan, type Restart } from './recovery';
 import { VAE } from '../model/vae';
 import { Philox } from '../rng';
 import { saveTrainingState, type TrainingProgress, type TrainingState } from '../training-state';
@@ -38,6 +40,7 @@ const FLAGS = defineFlags('train', {
   binarize: { type: 'string' }, dequantize: { type: 'boolean' }, optimizer: { type: 'string' },
   lr: { type: 'string' }, seed: { type: 'string' }, limit: { type: 'string' }, 'test-limit': { type: 'string' },
   out: { type: 'string' }, json: { type: 'boolean' }, resume: { type: 'string' }, force: { type: 'boolean' }, 'save-every': { type: 'string' },
+  'on-nan': { type: 'string' }, 'clip-grad': { type: 'string' }, retries: { type: 'string' },
 } as const);
 
 type Flags = Record<keyof typeof FLAGS, string | boolean | undefined>;
@@ -61,6 +64,12 @@ interface RunOptions {
   seed: number;
   epochs: number;
   saveEvery: number;
+  /** What a step flagged NaN/Inf or diverging leads to (recovery.ts). */
+  onNan: OnNan;
+  /** Global gradient-norm clipping threshold; 0: none. */
+  clipGrad: number;
+  /** Restarts on a fresh device after the device is lost. */
+  retries: number;
 }
 
 /** Ways in for code that runs training in-process (embedding, tests). */
@@ -73,7 +82,14 @@ export interface TrainHooks {
   afterStep?: (step: number, stop: () => void) => void;
   /** Writes checkpoint bytes into the open temporary file (to inject failures). */
   writeChunk?: ChunkWriter;
+  /** Gives the fresh device a run retries on after losing its device (default: a new one, like the first). */
+  newDevice?: () => Promise<AcquiredDevice>;
+  /** Set on the run that continues after a lost device or a rollback (recovery.ts). */
+  restart?: Restart;
 }
+
+/** Progress as stored in the training state, with the step health watch (smoothed loss, minimum, steps). */
+type RunProgress = TrainingProgress & { watch?: number[] };
 
 /** --samples K (the objective's samples per example); --samples-per-x is its older name. */
 function samplesFlag(f: Flags, objective: ObjectiveName, fallback: number): number {
@@ -108,7 +124,7 @@ function configFields(f: Flags, d: VaeConfig): Partial<VaeConfig> {
   };
 }
 
-const DEFAULT_RUN: RunOptions = { dataset: 'mnist', dataDir: null, limit: null, testLimit: null, batch: 128, optimizer: 'adam', lr: 1e-3, seed: 0, epochs: 10, saveEvery: 0 };
+const DEFAULT_RUN: RunOptions = { dataset: 'mnist', dataDir: null, limit: null, testLimit: null, batch: 128, optimizer: 'adam', lr: 1e-3, seed: 0, epochs: 10, saveEvery: 0, onNan: 'stop', clipGrad: 0, retries: 2 };
 
 function runFields(f: Flags, d: RunOptions): RunOptions {
   return {
@@ -122,6 +138,9 @@ function runFields(f: Flags, d: RunOptions): RunOptions {
     seed: intFlag('seed', f.seed, d.seed, 0),
     epochs: intFlag('epochs', f.epochs, d.epochs),
     saveEvery: intFlag('save-every', f['save-every'], d.saveEvery, 0),
+    onNan: choiceFlag('on-nan', f['on-nan'], d.onNan, ON_NAN),
+    clipGrad: numberFlag('clip-grad', f['clip-grad'], d.clipGrad, (v) => v >= 0, 'a gradient norm > 0 to clip to (e.g. 1), or 0 for none'),
+    retries: intFlag('retries', f.retries, d.retries, 0, 100),
   };
 }
 
@@ -130,7 +149,7 @@ const FIXED_FLAGS: [flag: keyof Flags, field: string][] = [
   ['hidden', 'hidden'], ['latent', 'latent'], ['activation', 'activation'], ['likelihood', 'likelihood'], ['sigma', 'sigma'],
   ['objective', 'objective'], ['samples', 'samples'], ['samples-per-x', 'samples'], ['beta', 'beta'], ['warmup-steps', 'warmupSteps'],
   ['free-bits', 'freeBits'], ['conditional', 'classes'], ['binarize', 'binarize'], ['dequantize', 'dequantize'], ['dataset', 'dataset'], ['limit', 'limit'],
-  ['test-limit', 'testLimit'], ['batch', 'batch'], ['optimizer', 'optimizer'], ['lr', 'lr'], ['seed', 'seed'],
+  ['test-limit', 'testLimit'], ['batch', 'batch'], ['optimizer', 'optimizer'], ['lr', 'lr'], ['seed', 'seed'], ['clip-grad', 'clipGrad'],
 ];
 
 /** Refuses flags that contradict the run being resumed: it can only continue as it started. */
@@ -153,6 +172,8 @@ function fingerprint(images: Uint8Array, labels?: Uint8Array): string {
 }
 
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+
+const readIfThere = (path: string): Uint8Array | null => (existsSync(path) ? new Uint8Array(readFileSync(path)) : null);
 
 export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Promise<number> {
   const f = parseFlags('train', argv, FLAGS) as Flags;
@@ -184,8 +205,15 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     claimNewRunDir(outDir, !!f.force);
   }
   const paths = runPaths(outDir);
+  if (hooks.restart) Object.assign(run, { retries: hooks.restart.retries, lr: hooks.restart.lr });
 
   const acquired: AcquiredDevice = hooks.device ? { ...hooks.device, owned: false } : await getDevice(report.info);
+  let lost: GPUDeviceLostInfo | null = null;
+  acquired.device.lost.then((info) => { lost = info; });
+  /** The checkpoints this run wrote (or resumed from), for going back past a bad step. */
+  const kept = hooks.restart?.kept ?? new KeptCheckpoints();
+  if (resumed && !hooks.restart) kept.wrote({ step: resumed.progress.step, state: readIfThere(paths.state)!, model: readIfThere(paths.model) });
+  const loseDeviceAt = hooks.restart ? null : lossDeviceAtStep();
   let vae: VAE | null = null;
   let log: JsonLog | null = null;
   let stop: NodeJS.Signals | 'requested' | null = null;
@@ -215,10 +243,10 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
 
     const t0 = performance.now();
     vae = await VAE.create(config, {
-      device: acquired, batch: Math.min(run.batch, train.count), optimizer: run.optimizer, lr: run.lr, seed: run.seed,
+      device: { ...acquired, owned: false }, batch: Math.min(run.batch, train.count), optimizer: run.optimizer, lr: run.lr, seed: run.seed, clipGrad: run.clipGrad,
       ...(resumed ? { initialParams: resumed.params } : {}),
     });
-    if (resumed) vae.restoreOptimizer({ m: resumed.m ?? undefined, v: resumed.v ?? undefined, step: resumed.progress.step });
+    if (resumed) vae.restoreOptimizer({ m: resumed.m ?? undefined, v: resumed.v ?? undefined, step: resumed.progress.step, watch: (resumed.progress as RunProgress).watch });
     const trainData = vae.upload(train), testData = vae.upload(test);
     const stepsPerEpoch = Math.ceil(train.count / vae.training.batch);
     if (resumed && resumed.progress.stepsPerEpoch !== stepsPerEpoch) throw new UsageError(`the run in ${outDir} has ${resumed.progress.stepsPerEpoch} steps per epoch, this data gives ${stepsPerEpoch}; resume with the same data`);
@@ -241,11 +269,12 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       record.resumed.push({ at: now, step: progress.step, epochs: run.epochs });
       writeRunRecord(outDir, record);
     } else {
-      if (f.force) discardOldRun(outDir);
+      if (f.force && !hooks.restart) discardOldRun(outDir);
       writeRunRecord(outDir, { format: 'webgpu-vae-run', started: now, config, training: vae.training, run: runRecord, resumed: [] });
     }
-    log = new JsonLog(paths.metrics, !!resumed);
+    log = new JsonLog(paths.metrics, !!resumed || !!hooks.restart);
     log.write(resumed ? { event: 'resume', time: now, step: progress.step, epoch: progress.epochsDone + 1, epochs: run.epochs } : { event: 'start', time: now, step: 0, epochs: run.epochs });
+    if (hooks.restart) log.write({ event: 'restart', time: now, step: progress.step, reason: hooks.restart.reason, lr: run.lr });
 
     report.event({ event: 'start', adapter: describeAdapter(acquired.adapter), config, batch: vae.training.batch, optimizer: run.optimizer, lr: run.lr, seed: run.seed,
       train_examples: train.count, test_examples: test.count, gpu_bytes: vae.allocatedBytes, planned_bytes: memory.plannedBytes, saved_bytes: memory.savedBytes,
@@ -260,9 +289,13 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     /** Writes the training state, then the model (each atomically), then flushes the log: the state alone is a consistent snapshot. */
     const checkpoint = async () => {
       progress.seconds = secondsBefore + (performance.now() - sessionStart) / 1000;
+      (progress as RunProgress).watch = await model.watchState();
       try {
-        writeFileAtomic(paths.state, await saveTrainingState(model, runRecord, progress), hooks.writeChunk);
-        writeFileAtomic(paths.model, await saveCheckpoint(model, { dataset: run.dataset, epochs: String(progress.epochsDone), step: String(progress.step), seed: String(run.seed) }), hooks.writeChunk);
+        const state = await saveTrainingState(model, runRecord, progress);
+        writeFileAtomic(paths.state, state, hooks.writeChunk);
+        const weights = await saveCheckpoint(model, { dataset: run.dataset, epochs: String(progress.epochsDone), step: String(progress.step), seed: String(run.seed) });
+        writeFileAtomic(paths.model, weights, hooks.writeChunk);
+        kept.wrote({ step: progress.step, state, model: weights });
       } catch (e) {
         if (!(e instanceof OutputError)) throw e;
         throw new OutputError(`${e.message}; fix that, then \`${resumeCommand(outDir)}\` continues from the last checkpoint written${saved >= 0 ? ` (step ${saved} or later)` : ''}`);
@@ -272,8 +305,15 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       metrics.sync();
     };
     let sum = progress.epochLossSum, n = progress.epochExamples;
+    // A flagged step was not applied (the GPU skipped it): --on-nan says whether the run goes on.
+    const stepWatch = new StepWatch(run.onNan, (l, quantities) => {
+      const line = { event: 'skipped', step: l.step + 1, quantities, loss: l.loss, grad_norm: l.gradNorm };
+      metrics.write(line);
+      report.event(line);
+      if (!report.json) report.info(`step ${l.step + 1} skipped: ${quantities.join('; ')} (loss ${l.loss}, gradient norm ${l.gradNorm})`);
+    });
     const take = (losses: StepLoss[]) => {
-      for (const l of losses) {
+      for (const l of stepWatch.check(losses)) {
         sum += l.loss * l.examples;
         n += l.examples;
         if ((l.step + 1) % model.training.lossEvery === 0) {
@@ -316,6 +356,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
         lastLoss = n > 0 ? sum / n : NaN;
         bar?.update(i + 1, { rate: ((i + 1 - first) / ((performance.now() - start) / 1000)).toFixed(2), loss: lastLoss.toFixed(2) });
         hooks.afterStep?.(vae.step, requestStop);
+        if (vae.step === loseDeviceAt) acquired.device.destroy();
         // A step's awaits may all resolve at once (no GPU wait); one turn of the event loop lets a
         // pending Ctrl-C be seen at this step rather than at the next wait for the GPU.
         await new Promise((r) => setImmediate(r));
@@ -332,7 +373,11 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       const t = await vae.elbo(testData, { seed: run.seed });
       const seconds = (performance.now() - start) / 1000;
       const trainLoss = sum / n;
-      if (!Number.isFinite(trainLoss) || !Number.isFinite(t.loss)) throw new Error(`training diverged in epoch ${epoch} (loss ${trainLoss}); try a smaller --lr`);
+      if (n === 0 || !Number.isFinite(trainLoss) || !Number.isFinite(t.loss)) {
+        // Every step skipped, or a figure the steps' own checks did not see: handled as a bad step.
+        const what = n === 0 ? `every step of epoch ${epoch} was bad and skipped` : `${Number.isFinite(trainLoss) ? 'test' : 'training'} loss of epoch ${epoch}: NaN or infinite`;
+        throw new BadStepError(vae.step, [what], Number.isFinite(trainLoss) ? t.loss : trainLoss, NaN);
+      }
       const line = { event: 'epoch', epoch, step: vae.step, train_loss: trainLoss, test_loss: t.loss, test_kl: t.kl, test_rec: t.rec, seconds, samples_per_s: (n - n0) / trainSeconds };
       log.write(line);
       report.event(line);
@@ -358,11 +403,33 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     report.event({ event: 'done', files, state: paths.state, steps: vae.step, seconds: (performance.now() - t0) / 1000 });
     report.info(`wrote ${files.model}, ${files.samples}, ${files.reconstructions}`);
     return 0;
+  } catch (e) {
+    // Bad numbers or a lost device: say so, and go on from the last checkpoint when asked to.
+    const next = await recover(e, {
+      onNan: run.onNan, lr: run.lr, retries: run.retries, outDir, kept, resumed: !!resumed, lostInfo: () => lost, restart: hooks.restart,
+      info: report.info, event: (obj) => { report.event(obj); log?.write(obj); },
+    });
+    if (typeof next === 'number') return next;
+    log?.close();
+    log = null;
+    vae?.destroy();
+    vae = null;
+    const device = next.freshDevice ? await (hooks.newDevice ?? (() => getDevice(report.info)))() : acquired;
+    // From the checkpoint as a resumed run does; or from the start, over whatever the failed attempt left.
+    const args = next.fromCheckpoint ? ['--resume', outDir, '--epochs', String(run.epochs), ...(f.json ? ['--json'] : [])] : [...argv, '--out', outDir, '--force'];
+    try {
+      return await trainCommand(args, { ...hooks, device, restart: next.restart });
+    } finally {
+      if (next.freshDevice && !hooks.newDevice) device.device.destroy();
+    }
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     log?.close();
     vae?.destroy();
-    if (!hooks.device) releaseNodeGpu();
+    if (!hooks.device) {
+      acquired.device.destroy();
+      releaseNodeGpu();
+    }
   }
 }

@@ -7,10 +7,12 @@
 // browser path, so the decoders only have to decode.
 //
 // The format is recognised by its signature, not by the file's extension; every failure becomes a
-// DataError naming the file.
+// DataError naming the file. A JPEG's EXIF orientation is applied (image-orientation.ts), as
+// browsers do, so photos come out upright.
 import { decode as decodePng } from 'fast-png';
 import { decode as decodeJpeg } from 'jpeg-js';
 import { DataError } from './idx';
+import { jpegOrientation, orientRaster } from './image-orientation';
 import type { Raster } from './image-pixels';
 import { IMAGE_EXTENSIONS, MAX_IMAGE_PIXELS } from './image-set';
 
@@ -134,7 +136,7 @@ export function decodeImage(bytes: Uint8Array, name: string): Raster {
         maxMemoryUsageInMB: jpegMemoryLimitMB(bytes.length),
       });
       checkPixelCount(img.width, img.height, name);
-      return { width: img.width, height: img.height, components: 3, data: img.data };
+      return orientRaster({ width: img.width, height: img.height, components: 3, data: img.data }, jpegOrientation(bytes));
     } catch (e) {
       throw failure(name, 'JPEG', e);
     }

@@ -5,8 +5,10 @@
 // DCT rounds differently (grey within a few levels), and jpeg-js repeats half-resolution chroma
 // where browsers interpolate it, so colours along sharp colour edges differ by several levels.
 //
-// Pixels are read as stored: no colour-space conversion, no premultiplied alpha, and the EXIF
-// orientation ignored ('none'), as the Node decoders do, so a picture is the same on both sides.
+// Pixels are read as stored, with no colour-space conversion and no premultiplied alpha, and a
+// JPEG's EXIF orientation applied ('from-image'; Chromium applies it even when asked for 'none',
+// which the current spec treats alike), as the Node path does, so a picture is the same on both
+// sides.
 // One difference remains: a canvas stores colours premultiplied by alpha, so the colour of a
 // partly transparent pixel reads back rounded (and a fully transparent one as black), where
 // Node keeps the stored colour. Opaque pictures are unaffected.
@@ -28,7 +30,7 @@ const isPictureName = (name: string) => {
 async function decodeInBrowser(file: File, name: string): Promise<{ width: number; height: number; data: Uint8ClampedArray }> {
   let bitmap: ImageBitmap;
   try {
-    bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none', imageOrientation: 'none' });
+    bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none', imageOrientation: 'from-image' });
   } catch (e) {
     throw new DataError(`${name}: the browser cannot decode it as a picture (${(e as Error).message}). Convert it to PNG or JPEG, or leave it out.`);
   }

@@ -27,12 +27,12 @@ export interface StepLoss {
   clipScale: number;
 }
 
-/** What a step's flags say, in words: e.g. ['loss', 'gradient norm'] for non-finite values. */
+/** What a step's flags say, in words, each naming the quantity first: e.g. 'gradient norm: NaN or infinite'. */
 export function flaggedQuantities(flags: number): string[] {
   const out: string[] = [];
-  if (flags & HEALTH_FLAGS.lossNotFinite) out.push('loss (NaN or infinite)');
-  if (flags & HEALTH_FLAGS.gradNormNotFinite) out.push('gradient norm (NaN or infinite)');
-  if (flags & HEALTH_FLAGS.diverged) out.push('loss (diverging: over 10x its running minimum)');
+  if (flags & HEALTH_FLAGS.lossNotFinite) out.push('loss: NaN or infinite');
+  if (flags & HEALTH_FLAGS.gradNormNotFinite) out.push('gradient norm: NaN or infinite');
+  if (flags & HEALTH_FLAGS.diverged) out.push('loss: diverging (smoothed, over 10x its running minimum)');
   return out;
 }
 

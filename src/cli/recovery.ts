@@ -1,0 +1,222 @@
+// What `train` does when the GPU's step health check (shaders/grad-norm.ts) flags a step, and when
+// the device is lost. The check runs inside every step and the optimizer never applies a flagged
+// step; the flags reach the CPU with the losses (every 16 steps), where --on-nan picks the action:
+//   stop        (default) end the run: say at which step and in which quantity, put the last
+//               good checkpoint back in place (see below) and exit with BAD_NUMBERS_EXIT_CODE;
+//   skip-batch  carry on: the flagged step was already skipped on the GPU (parameters and Adam's
+//               moments untouched, its loss left out of the epoch's mean); each one is reported.
+//               SKIP_LIMIT flagged steps in a row mean skipping cannot get past it, and the run
+//               stops as with `stop`;
+//   rollback    go back to the last good checkpoint (or the initial parameters when there is
+//               none), halve the learning rate and train on from there, at most MAX_ROLLBACKS
+//               times, then stop. The halved rate is stored with the run, so --resume keeps it.
+// The last good checkpoint: a checkpoint is written only once every step up to it was read back
+// clean, but the parameters it holds are judged by the loss of the step after it. So when step
+// s + 1 is the bad one, the checkpoint of step s holds the parameters that produced it, and the
+// one before (kept in memory, KeptCheckpoints) is written back in its place.
+// A lost device (driver reset, device.destroy()) ends the attempt; with --retries N (default 2)
+// the run goes on from the last checkpoint (or from the start, when none was written) on a fresh
+// device, up to N times. With none left it exits with DEVICE_LOST_EXIT_CODE, and --resume goes on.
+import { GpuError } from '../errors';
+import { flaggedQuantities, type StepLoss } from '../model/loss-ring';
+import { writeFileAtomic } from './files';
+import { resumeCommand, runPaths } from './run-dir';
+
+export const ON_NAN = ['stop', 'skip-batch', 'rollback'] as const;
+export type OnNan = (typeof ON_NAN)[number];
+
+/** Exit status of a run stopped by bad numbers (NaN/Inf or divergence). */
+export const BAD_NUMBERS_EXIT_CODE = 3;
+/** Exit status of a run whose device was lost with no retries left. */
+export const DEVICE_LOST_EXIT_CODE = 4;
+/** Flagged steps in a row after which skip-batch gives up. */
+export const SKIP_LIMIT = 16;
+/** Rollbacks (each halving the learning rate) before rollback gives up. */
+export const MAX_ROLLBACKS = 3;
+
+/** 3.3e+13 rather than 32778468982784; small figures as they are. */
+const figure = (x: number) => (Math.abs(x) >= 1e6 ? x.toExponential(2) : String(Number(x.toPrecision(6))));
+
+/** A flagged step the run cannot simply skip. */
+export class BadStepError extends Error {
+  override name = 'BadStepError';
+  constructor(readonly step: number, readonly quantities: string[], readonly loss: number, readonly gradNorm: number, readonly why = '') {
+    super(`bad numbers at step ${step}: ${quantities.join('; ')} (loss ${figure(loss)}, gradient norm ${figure(gradNorm)})${why ? `; ${why}` : ''}`);
+  }
+}
+
+/** True when `e` (or the device's own lost promise) says the GPU device is gone. */
+export function isDeviceLoss(e: unknown, lost: GPUDeviceLostInfo | null): boolean {
+  return !!lost || (e instanceof GpuError && e.kind === 'device-lost');
+}
+
+/**
+ * Watches the losses as they are read back and applies --on-nan. `onSkip` hears of each step
+ * skip-batch let pass; a step that must end the attempt is thrown as a BadStepError.
+ */
+export class StepWatch {
+  private badInARow = 0;
+
+  constructor(readonly mode: OnNan, private readonly onSkip: (l: StepLoss, quantities: string[]) => void) {}
+
+  /** Returns the steps whose figures count (the good ones); throws on a step that ends the attempt. */
+  check(losses: StepLoss[]): StepLoss[] {
+    const good: StepLoss[] = [];
+    for (const l of losses) {
+      if (!l.flags) {
+        this.badInARow = 0;
+        good.push(l);
+        continue;
+      }
+      const quantities = flaggedQuantities(l.flags);
+      if (this.mode !== 'skip-batch') throw new BadStepError(l.step + 1, quantities, l.loss, l.gradNorm);
+      if (++this.badInARow >= SKIP_LIMIT) {
+        throw new BadStepError(l.step + 1, quantities, l.loss, l.gradNorm, `${SKIP_LIMIT} steps in a row were bad, so skipping batches cannot get past it`);
+      }
+      this.onSkip(l, quantities);
+    }
+    return good;
+  }
+}
+
+/** A learning rate to suggest after bad numbers: a tenth, in a round form (5e-4 rather than 0.0005000001). */
+export function lowerLr(lr: number): string {
+  return Number((lr / 10).toPrecision(2)).toString();
+}
+
+/** One checkpoint's files, as written. */
+export interface KeptCheckpoint {
+  step: number;
+  state: Uint8Array;
+  model: Uint8Array | null;
+}
+
+/** The newest checkpoint written and the one before it, for going back past a bad one. */
+export class KeptCheckpoints {
+  private latest: KeptCheckpoint | null = null;
+  private previous: KeptCheckpoint | null = null;
+
+  wrote(kept: KeptCheckpoint): void {
+    if (this.latest?.step === kept.step) {
+      this.latest = kept;
+      return;
+    }
+    this.previous = this.latest;
+    this.latest = kept;
+  }
+
+  /** The newest checkpoint whose parameters gave a clean loss before step `badStep` (1-based), or null. */
+  goodBefore(badStep: number): KeptCheckpoint | null {
+    // Checkpoint s holds the parameters that step s + 1 is computed from.
+    for (const k of [this.latest, this.previous]) if (k && k.step + 1 < badStep) return k;
+    return null;
+  }
+
+  get newest(): KeptCheckpoint | null {
+    return this.latest;
+  }
+
+  /** After going back to `kept`: it is the newest again, and nothing older is known. */
+  resetTo(kept: KeptCheckpoint | null): void {
+    this.latest = kept;
+    this.previous = null;
+  }
+}
+
+/** How a run goes on after a lost device or a rollback (passed to the restarted run). */
+export interface Restart {
+  reason: 'device lost' | 'rollback';
+  /** Device-loss retries left, and rollbacks already made. */
+  retries: number;
+  rollbacks: number;
+  /** The learning rate to continue with (halved by each rollback). */
+  lr: number;
+  kept: KeptCheckpoints;
+}
+
+export interface RecoveryContext {
+  onNan: OnNan;
+  lr: number;
+  retries: number;
+  outDir: string;
+  /** The checkpoints written by this run (or read to resume it). */
+  kept: KeptCheckpoints;
+  /** True when the run was started with --resume, so it cannot start over from the initial parameters. */
+  resumed: boolean;
+  /** What the device's lost promise said, once it has settled. */
+  lostInfo: () => GPUDeviceLostInfo | null;
+  /** Set when this run is itself a restart. */
+  restart?: Restart;
+  info: (line: string) => void;
+  event: (obj: Record<string, unknown>) => void;
+}
+
+/** What to do next: an exit status, or a restart from the last checkpoint (or from the start when there is none). */
+export type Recovery = number | { fromCheckpoint: boolean; freshDevice: boolean; restart: Restart };
+
+/** Writes a kept checkpoint's files back in place (state first: alone it is a consistent snapshot). */
+function putBack(outDir: string, kept: KeptCheckpoint): void {
+  const paths = runPaths(outDir);
+  writeFileAtomic(paths.state, kept.state);
+  if (kept.model) writeFileAtomic(paths.model, kept.model);
+}
+
+/** Decides, after `e` ended a training attempt, whether and how the run goes on; rethrows errors it does not handle. */
+export async function recover(e: unknown, c: RecoveryContext): Promise<Recovery> {
+  // A destroyed device's lost promise settles on a later turn than the error it causes.
+  await new Promise((r) => setTimeout(r, 20));
+  const restart: Restart = c.restart ?? { reason: 'rollback', retries: c.retries, rollbacks: 0, lr: c.lr, kept: c.kept };
+  const newest = c.kept.newest;
+  const lost = c.lostInfo();
+  if (isDeviceLoss(e, lost)) {
+    // Whichever call noticed first (a map, a submit, the model's own check), the device says why.
+    const what = lost ? `the GPU device was lost (${lost.reason}): ${lost.message}` : (e as Error).message.replace(/\. Create the model again.*$/, '');
+    const where = newest ? `the last checkpoint (step ${newest.step}) in ${c.outDir} is intact` : 'no checkpoint was written yet';
+    if (restart.retries > 0) {
+      c.info(`${what}; ${where}; retrying ${newest ? 'from it' : 'from the start'} on a fresh device (${restart.retries - 1} ${restart.retries === 2 ? 'retry' : 'retries'} left)`);
+      c.event({ event: 'device-lost', action: 'retry', message: what, checkpoint_step: newest?.step ?? null, retries_left: restart.retries - 1 });
+      return { fromCheckpoint: !!newest, freshDevice: true, restart: { ...restart, reason: 'device lost', retries: restart.retries - 1, lr: c.lr } };
+    }
+    const next = newest ? `continue with\n  ${resumeCommand(c.outDir)}` : 'start the run again';
+    c.info(`${what}; ${where}; ${c.retries ? 'no retries left; ' : ''}${next}`);
+    c.event({ event: 'device-lost', action: 'stop', message: what, checkpoint_step: newest?.step ?? null, resume: newest ? resumeCommand(c.outDir) : null });
+    return DEVICE_LOST_EXIT_CODE;
+  }
+  if (!(e instanceof BadStepError)) throw e;
+
+  // The last good checkpoint goes back in place when the newest one holds the parameters that went bad.
+  const good = c.kept.goodBefore(e.step);
+  if (good && good !== newest) putBack(c.outDir, good);
+  c.kept.resetTo(good);
+  const where = good === newest && good ? `the last checkpoint (step ${good.step}) in ${c.outDir} is intact` :
+    good ? `the checkpoint of step ${newest!.step} holds the parameters that produced it, so the one of step ${good.step} was put back in ${c.outDir}` :
+    newest ? `the checkpoint of step ${newest.step} in ${c.outDir} holds the parameters that produced it, and no earlier one was kept` : 'no checkpoint was written yet';
+  const fields = { step: e.step, quantities: e.quantities, loss: e.loss, grad_norm: e.gradNorm, checkpoint_step: good?.step ?? null };
+  const canStartOver = good || !c.resumed;
+  if (c.onNan === 'rollback' && restart.rollbacks < MAX_ROLLBACKS && canStartOver) {
+    const lr = c.lr / 2;
+    c.info(`${e.message}; the step was not applied; ${where}. Rolling back to ${good ? `step ${good.step}` : 'the initial parameters'} ` +
+      `with the learning rate halved to ${lr} (rollback ${restart.rollbacks + 1} of ${MAX_ROLLBACKS})`);
+    c.event({ event: 'bad-numbers', action: 'rollback', ...fields, lr });
+    return { fromCheckpoint: !!good, freshDevice: false, restart: { ...restart, reason: 'rollback', rollbacks: restart.rollbacks + 1, lr } };
+  }
+  const tried = c.onNan === 'rollback' ? (canStartOver ? ` after ${MAX_ROLLBACKS} rollbacks` : ' (no good checkpoint to roll back to)') : '';
+  c.info(`${e.message}; the step was not applied, and training stopped${tried}; ${where}. The learning rate ${c.lr} is probably too high: ` +
+    `start a new run with a lower one, e.g. --lr ${lowerLr(c.lr)}, or clip the gradients with --clip-grad 1` +
+    `${c.onNan === 'stop' ? ', or let training go on with --on-nan skip-batch or rollback' : ''}`);
+  c.event({ event: 'bad-numbers', action: 'stop', ...fields, lr: c.lr, suggested_lr: Number(lowerLr(c.lr)) });
+  return BAD_NUMBERS_EXIT_CODE;
+}
+
+/**
+ * Test hook: WEBGPU_VAE_TEST_LOSE_DEVICE_AT_STEP=k makes `train` destroy its device right after
+ * step k of its first attempt, as a driver reset would take it, so the recovery can be tested on
+ * the real command. Not for use outside tests.
+ */
+export function lossDeviceAtStep(): number | null {
+  const raw = typeof process === 'undefined' ? undefined : process.env.WEBGPU_VAE_TEST_LOSE_DEVICE_AT_STEP;
+  if (raw === undefined || raw === '') return null;
+  const k = Number(raw);
+  if (!Number.isInteger(k) || k < 1) throw new Error(`WEBGPU_VAE_TEST_LOSE_DEVICE_AT_STEP must be a step number >= 1, got '${raw}'`);
+  return k;
+}

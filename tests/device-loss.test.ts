@@ -1,0 +1,84 @@
+// A device lost mid-run, on the real command: WEBGPU_VAE_TEST_LOSE_DEVICE_AT_STEP=k (a test hook,
+// see src/cli/recovery.ts) destroys the process's device right after step k, as a driver reset
+// would. With --retries the run says what happened and continues from the last checkpoint on a
+// fresh device, ending bit for bit where an undisturbed run ends; with none left it exits 4 with
+// the checkpoint intact and the command that resumes, which then finishes the run identically.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEVICE_LOST_EXIT_CODE } from '../src/cli/recovery';
+import { trainCommand } from '../src/cli/train';
+import type { AcquiredDevice } from '../src/gpu/device';
+import { acquireNodeDevice } from '../src/gpu/node-device';
+import { decodeSafetensors } from '../src/io/safetensors';
+import { readTrainingState } from '../src/training-state';
+
+const BIN = join(__dirname, '..', 'bin', 'webgpu-vae.mjs');
+/** 8 steps per epoch; the device goes after step 10, two steps past the epoch-end checkpoint. */
+const RUN = ['--hidden', '32', '--latent', '4', '--limit', '512', '--batch', '64', '--test-limit', '128', '--epochs', '3'];
+const LOSE_AT = 10;
+const root = mkdtempSync(join(tmpdir(), 'webgpu-vae-device-loss-'));
+const baseline = join(root, 'baseline');
+let device: AcquiredDevice;
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { timeout: 400_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** Every tensor of a run's two files as raw bytes, and its step and epoch figures without timings. */
+function outcome(dir: string) {
+  const tensors = (file: string) => Object.fromEntries(Object.entries(decodeSafetensors(new Uint8Array(readFileSync(join(dir, file)))).tensors)
+    .map(([k, t]) => [k, Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString('base64')]));
+  const figures = new Map<string, unknown>();
+  for (const e of readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))) {
+    if (e.event !== 'step' && e.event !== 'epoch') continue;
+    const { seconds: _s, samples_per_s: _r, ...rest } = e;
+    figures.set(`${e.event}:${e.step}`, rest);
+  }
+  return { model: tensors('model.safetensors'), state: tensors('training-state.safetensors'), figures: [...figures.values()] };
+}
+
+const stepOf = (dir: string) => readTrainingState(new Uint8Array(readFileSync(join(dir, 'training-state.safetensors')))).progress.step;
+const LOSE = { WEBGPU_VAE_TEST_LOSE_DEVICE_AT_STEP: String(LOSE_AT) };
+
+beforeAll(async () => {
+  device = await acquireNodeDevice();
+  const out: string[] = [];
+  const code = await trainCommand([...RUN, '--out', baseline, '--json'], { device, print: (_s, t) => out.push(t) });
+  expect(code, out.join('')).toBe(0);
+});
+afterAll(() => device?.device.destroy());
+
+describe('a lost device', () => {
+  it('--retries 1: says so, continues from the checkpoint of step 8 on a fresh device, and ends identical to an undisturbed run', async () => {
+    const dir = join(root, 'retry');
+    const r = await cli(['train', ...RUN, '--retries', '1', '--out', dir, '--json'], LOSE);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/the GPU device was lost \(destroyed\): .*; the last checkpoint \(step 8\) in .*retry is intact; retrying from it on a fresh device \(0 retries left\)/);
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(events.find((e) => e.event === 'device-lost')).toMatchObject({ action: 'retry', checkpoint_step: 8, retries_left: 0 });
+    expect(events.filter((e) => e.event === 'start')).toHaveLength(2); // one per device
+    expect(events.at(-1)).toMatchObject({ event: 'done', steps: 24 });
+    expect(outcome(dir)).toEqual(outcome(baseline));
+    const log = readFileSync(join(dir, 'metrics.jsonl'), 'utf8');
+    expect(log).toContain('"event":"device-lost"');
+    expect(log).toContain('"event":"restart"');
+  });
+
+  it('--retries 0: exit 4, the checkpoint intact, the resume command printed; resuming finishes the run identically', async () => {
+    const dir = join(root, 'no-retry');
+    const r = await cli(['train', ...RUN, '--retries', '0', '--save-every', '4', '--out', dir], LOSE);
+    expect(r.code, r.stderr + r.stdout).toBe(DEVICE_LOST_EXIT_CODE);
+    expect(r.stdout).toMatch(new RegExp(`the GPU device was lost \\(destroyed\\).*; the last checkpoint \\(step 8\\) in .*no-retry is intact; continue with\\n  webgpu-vae train --resume ${dir}`));
+    expect(stepOf(dir)).toBe(8);
+    const out: string[] = [];
+    expect(await trainCommand(['--resume', dir, '--json'], { device, print: (_s, t) => out.push(t) }), out.join('')).toBe(0);
+    expect(outcome(dir)).toEqual(outcome(baseline));
+  });
+});
