@@ -14,8 +14,9 @@ commands:
           [--sigma 1|learned|learned-pixel|predicted] [--objective elbo|iwae] [--samples 1] [--beta 1]
           [--warmup-steps 0] [--free-bits 0] [--conditional] [--binarize none|dynamic|fixed] [--dequantize]
           [--optimizer adam|sgd] [--lr 1e-3] [--seed 0] [--limit N] [--test-limit N] [--data-dir DIR]
-          [--out runs/NAME] [--force] [--save-every N] [--json]
-  train   --resume runs/NAME [--epochs N] [--save-every N] [--json]
+          [--out runs/NAME] [--force] [--save-every N] [--clip-grad NORM] [--on-nan stop|skip-batch|rollback]
+          [--retries 2] [--json]
+  train   --resume runs/NAME [--epochs N] [--save-every N] [--on-nan ...] [--retries N] [--json]
   eval    --checkpoint FILE [--dataset mnist] [--limit N] [--seed 0] [--iwae K] [--json]
   sample  --checkpoint FILE [--n 64] [--seed 0] [--label C] --out FILE.png [--json]
   traverse --checkpoint FILE --out FILE.png [--steps 9] [--range 3] [--dataset NAME [--limit 256]] [--label C] [--json]`;
