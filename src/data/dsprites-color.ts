@@ -9,6 +9,7 @@
 // value); the background paints on = 96, off = 32 (darker, less saturated), so a shape stays
 // visible on a background of its own hue. A pixel is the shape's colour where the grey picture
 // is 255 and the background's elsewhere; output is planar RGB (NCHW), 3 x 64 x 64 bytes.
+import { DSPRITES_BACKGROUND_LEVELS, DSPRITES_HUE_CHANNELS, DSPRITES_SHAPE_LEVELS } from '../../shaders/dsprites';
 import { DSPRITES_COUNT, DSPRITES_SIDE, dspritesFactors, dspritesIndex, renderDspriteInto, type DspritesFactors } from './dsprites';
 import { DataError } from './idx';
 import type { Dataset } from './mnist';
@@ -19,9 +20,9 @@ export const DSPRITES_COLOR_FACTOR_NAMES = ['shapeHue', 'backgroundHue', 'shape'
 export const DSPRITES_COLOR_FACTOR_SIZES = [6, 6, 3, 6, 40, 32, 32] as const;
 
 /** Which of R, G, B is on for each hue. */
-export const HUE_CHANNELS = [[1, 0, 0], [1, 1, 0], [0, 1, 0], [0, 1, 1], [0, 0, 1], [1, 0, 1]] as const;
-const SHAPE_LEVELS = [0, 255];
-const BACKGROUND_LEVELS = [32, 96];
+export const HUE_CHANNELS = DSPRITES_HUE_CHANNELS;
+const SHAPE_LEVELS = DSPRITES_SHAPE_LEVELS;
+const BACKGROUND_LEVELS = DSPRITES_BACKGROUND_LEVELS;
 const PIXELS = DSPRITES_SIDE * DSPRITES_SIDE;
 
 export interface DspritesColorFactors extends DspritesFactors {
@@ -31,7 +32,7 @@ export interface DspritesColorFactors extends DspritesFactors {
 
 /** The RGB colour of the shape (`shape` true) or of the background for hue `k`. */
 export function dspritesColor(k: number, shape: boolean): [number, number, number] {
-  const levels = shape ? SHAPE_LEVELS : BACKGROUND_LEVELS;
+  const levels: readonly number[] = shape ? SHAPE_LEVELS : BACKGROUND_LEVELS;
   const on = HUE_CHANNELS[k];
   return [levels[on[0]], levels[on[1]], levels[on[2]]];
 }

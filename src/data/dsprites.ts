@@ -21,11 +21,13 @@
 // a, b in 0..3; it is 255 when at least 8 of them are inside, else 0. Every step is a fixed
 // sequence of IEEE double operations on exact table values, so the pictures are reproducible bit
 // for bit; and since the sample offsets from the centre are exact, moving posX or posY by one
-// shifts the picture by exactly one pixel.
+// shifts the picture by exactly one pixel. The tables and the shape tests are shared with the GPU
+// rasterizer (shaders/dsprites.ts), which this renderer is the reference of.
+import { DSPRITES_COS, DSPRITES_SIDE, DSPRITES_SIN, dspritesRadius } from '../../shaders/dsprites';
 import { DataError } from './idx';
 import type { Dataset } from './mnist';
 
-export const DSPRITES_SIDE = 64;
+export { DSPRITES_SIDE };
 export const DSPRITES_SHAPES = ['square', 'ellipse', 'heart'] as const;
 export const DSPRITES_FACTOR_NAMES = ['shape', 'scale', 'orientation', 'posX', 'posY'] as const;
 /** Number of values of each factor, in DSPRITES_FACTOR_NAMES order. */
@@ -50,9 +52,8 @@ export const DSPRITES_VALUES = {
   posY: (k: number) => 16.5 + k,
 };
 
-const snap = (x: number) => Math.round(x * 2 ** 20) / 2 ** 20;
-const COS = Array.from({ length: 40 }, (_, k) => snap(Math.cos(DSPRITES_VALUES.orientation(k))));
-const SIN = Array.from({ length: 40 }, (_, k) => snap(Math.sin(DSPRITES_VALUES.orientation(k))));
+const COS = DSPRITES_COS;
+const SIN = DSPRITES_SIN;
 
 function checkIndex(index: number, count: number, what: string): void {
   if (!Number.isInteger(index) || index < 0 || index >= count) {
@@ -92,8 +93,20 @@ function inside(shape: number, u: number, v: number): boolean {
 
 /** Renders example `index` as 64x64 bytes (0 or 255) into `out` at `offset`. */
 export function renderDspriteInto(index: number, out: Uint8Array, offset = 0): void {
+  coverageInto(index, out, offset);
+  for (let p = offset; p < offset + PIXELS; p++) out[p] = out[p] >= 8 ? 255 : 0;
+}
+
+/** How many of each pixel's 16 samples are inside the shape (0..16), 64x64 bytes. */
+export function dspriteCoverage(index: number): Uint8Array {
+  const out = new Uint8Array(PIXELS);
+  coverageInto(index, out, 0);
+  return out;
+}
+
+function coverageInto(index: number, out: Uint8Array, offset: number): void {
   const { shape, scale, orientation, posX, posY } = dspritesFactors(index);
-  const r = 11 * DSPRITES_VALUES.scale(scale);
+  const r = dspritesRadius(scale);
   const cx = DSPRITES_VALUES.posX(posX);
   const cy = DSPRITES_VALUES.posY(posY);
   const c = COS[orientation];
@@ -113,7 +126,7 @@ export function renderDspriteInto(index: number, out: Uint8Array, offset = 0): v
           if (inside(shape, (dx * c + dy * s) / r, (dy * c - dx * s) / r)) hits++;
         }
       }
-      if (hits >= 8) out[offset + j * DSPRITES_SIDE + i] = 255;
+      out[offset + j * DSPRITES_SIDE + i] = hits;
     }
   }
 }
