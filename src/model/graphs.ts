@@ -94,7 +94,14 @@ class GraphRecorder implements Recorder {
   grad(name: string): BufferSlice { return this.slice(this.ctx.buffers.grads, name); }
 }
 
-function forwardAll(g: Recorder, modules: Module[], x: Tensor): { y: Tensor; backwards: Backward[] } {
+interface ForwardPass {
+  y: Tensor;
+  backwards: Backward[];
+  /** Whether a module before module i has parameters, so that i must pass a gradient back. */
+  learnedBefore: boolean[];
+}
+
+function forwardAll(g: Recorder, modules: Module[], x: Tensor): ForwardPass {
   const backwards: Backward[] = [];
   let y = x;
   for (const m of modules) {
@@ -102,13 +109,17 @@ function forwardAll(g: Recorder, modules: Module[], x: Tensor): { y: Tensor; bac
     backwards.push(r.backward);
     y = r.y;
   }
-  return { y, backwards };
+  return { y, backwards, learnedBefore: modules.map((_, i) => modules.slice(0, i).some((m) => m.params().length > 0)) };
 }
 
-/** Runs the backwards last to first; returns the gradient of the sequence's input if asked. */
-function backwardAll(g: Recorder, backwards: Backward[], dy: Grad, needInputGrad: boolean): Grad | null {
+/**
+ * Runs the backwards last to first; returns the gradient of the sequence's input if asked. A
+ * module after only parameter-free ones (a reshape or label concatenation at the input) skips
+ * its input gradient unless the caller needs it: no one would read it.
+ */
+function backwardAll(g: Recorder, f: ForwardPass, dy: Grad, needInputGrad: boolean): Grad | null {
   let d: Grad | null = dy;
-  for (let i = backwards.length - 1; i >= 0 && d; i--) d = backwards[i](g, d, i > 0 || needInputGrad);
+  for (let i = f.backwards.length - 1; i >= 0 && d; i--) d = f.backwards[i](g, d, needInputGrad || f.learnedBefore[i]);
   return d;
 }
 
@@ -205,9 +216,9 @@ const WALKS: Record<GraphKind, (w: Walk) => Plan> = {
     const { objective, sampler, likelihood, layout } = w.parts;
     const f = forwardThrough(w, objective.samples);
     const seeds = objective.record(w.g, f, { sampler, likelihood, targets: targetsOf(w.ctx), gradients: true })!;
-    const dz = backwardAll(w.g, f.dec.backwards, { t: seeds.dout, pre: true }, true)!;
+    const dz = backwardAll(w.g, f.dec, { t: seeds.dout, pre: true }, true)!;
     const dq = sampler.backward(w.g, f.q, f.eps, dz.t, seeds.dqDirect, seeds.dzDirect, objective.samples);
-    backwardAll(w.g, f.enc.backwards, { t: dq, pre: true }, false);
+    backwardAll(w.g, f.enc, { t: dq, pre: true }, false);
     const b = w.ctx.buffers, adam = w.ctx.optimizer === 'adam';
     // The step is judged on the GPU (NaN/Inf, divergence, clip scale) and the optimizer skips a bad one.
     const partials = w.g.tensor('grad_norm_partials', [GRAD_NORM.groups]);
