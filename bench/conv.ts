@@ -1,0 +1,208 @@
+// Convolution benchmark: GFLOP/s of the forward, input-gradient and weight-gradient kernels of
+// shaders/conv.ts, in every variant, on every convolution of the conv VAE (4x4 kernels, stride
+// 2, padding 1; by default a 3x64x64 image and channels 32,64,128,256 at batch 64), beside
+// TF.js's Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter kernels (WebGPU backend, NHWC, its
+// native layout) on the same adapter in the same run. The decoder's transposed convolutions are
+// these same geometries with forward and input gradient swapped, so the rows cover the model.
+//
+// Ours: one dispatch per pass, timed with timestamp queries when the adapter has them (else the
+// wall clock around submit and wait). TF.js: the wall clock around the op and a read of one
+// element of its result, which forces the op to run; that read adds a fixed small cost.
+// Both take the median of --reps runs after --warmup runs. FLOPs: 2 N Cout OH OW Cin k^2 for
+// each of the three.
+//
+//   npx tsx bench/conv.ts [--batch=64] [--image=3,64,64] [--channels=32,64,128,256]
+//                         [--variants=direct,implicit-gemm] [--reps=3] [--warmup=1] [--no-tfjs] [--json]
+import { pathToFileURL } from 'node:url';
+import { median } from './common';
+import { CONV_VARIANTS, conv2dForward, conv2dInputGrad, conv2dWeightGrad, convDims, type ConvGeometry, type ConvVariant } from '../shaders/conv';
+import type { Kernel } from '../shaders/common';
+import { gentleWait } from '../src/gpu/gentle-wait';
+import { PipelineCache } from '../src/gpu/pipelines';
+import { KernelGraph } from '../src/graph';
+import type { Tf } from './tfjs-vae';
+
+export type ConvOp = 'forward' | 'dX' | 'dW';
+const OPS: ConvOp[] = ['forward', 'dX', 'dW'];
+
+export interface ConvBenchResult {
+  bench: 'conv';
+  impl: ConvVariant | 'tfjs';
+  op: ConvOp;
+  layer: string;
+  median_ms: number;
+  gflops: number;
+}
+
+/** The encoder's convolutions; the decoder's transposed ones are the same geometries. */
+export function convBenchCases(batch: number, image: [number, number, number], channels: number[]): { layer: string; g: ConvGeometry }[] {
+  let [C, H, W] = image;
+  return channels.map((out, i) => {
+    const g = { batch, inChannels: C, inHeight: H, inWidth: W, outChannels: out, kernel: 4, stride: 2, padding: 1 };
+    const layer = `${C}x${H}x${W}->${out}x${H / 2}x${W / 2}`;
+    [C, H, W] = [out, H / 2, W / 2];
+    if (!Number.isInteger(H) || !Number.isInteger(W)) throw new Error(`conv bench: ${image} does not halve ${i + 1} times`);
+    return { layer, g };
+  });
+}
+
+const flops = (g: ConvGeometry) => {
+  const d = convDims('bench', g);
+  return 2 * d.N * d.Cout * d.OHW * d.CinKK;
+};
+
+function fill(n: number, seed: number): Float32Array<ArrayBuffer> {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
+    out[i] = ((s >>> 0) / 4294967296 - 0.5) * 0.2;
+  }
+  return out;
+}
+
+async function timeOurs(device: GPUDevice, cache: PipelineCache, kernel: Kernel, buffers: Record<string, GPUBuffer>, reps: number, warmup: number): Promise<number> {
+  const graph = new KernelGraph(`bench:${kernel.name}`);
+  graph.add(kernel, buffers);
+  await graph.build(cache);
+  const stamps = device.features.has('timestamp-query');
+  const querySet = stamps ? device.createQuerySet({ type: 'timestamp', count: 2 }) : null;
+  const resolve = stamps ? device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }) : null;
+  const readback = stamps ? device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }) : null;
+  const times: number[] = [];
+  for (let r = 0; r < warmup + reps; r++) {
+    const enc = device.createCommandEncoder();
+    const t0 = performance.now();
+    if (querySet && resolve && readback) {
+      graph.encodeProfiled(enc, querySet, 0);
+      enc.resolveQuerySet(querySet, 0, 2, resolve, 0);
+      enc.copyBufferToBuffer(resolve, 0, readback, 0, 16);
+      device.queue.submit([enc.finish()]);
+      await gentleWait(() => readback.mapAsync(GPUMapMode.READ));
+      const [begin, end] = new BigUint64Array(readback.getMappedRange().slice(0));
+      readback.unmap();
+      if (r >= warmup) times.push(Number(end - begin) / 1e6);
+    } else {
+      graph.encode(enc);
+      device.queue.submit([enc.finish()]);
+      await gentleWait(() => device.queue.onSubmittedWorkDone());
+      if (r >= warmup) times.push(performance.now() - t0);
+    }
+  }
+  querySet?.destroy(); resolve?.destroy(); readback?.destroy();
+  return median(times);
+}
+
+async function timeTfjs(tf: Tf, g: ConvGeometry, op: ConvOp, reps: number, warmup: number): Promise<number> {
+  const d = convDims('bench', g);
+  const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [d.P, d.P], [d.P, d.P], [0, 0]];
+  const x = tf.tensor4d(fill(d.N * d.HW * d.Cin, 1), [d.N, d.H, d.W, d.Cin]);
+  const f = tf.tensor4d(fill(d.KK * d.Cin * d.Cout, 2), [d.K, d.K, d.Cin, d.Cout]);
+  const dy = tf.tensor4d(fill(d.N * d.OHW * d.Cout, 3), [d.N, d.OH, d.OW, d.Cout]);
+  const attrs = { strides: [d.S, d.S], pad, dataFormat: 'NHWC', dimRoundingMode: undefined } as Record<string, unknown>;
+  const run = () => {
+    if (op === 'forward') return tf.conv2d(x, f, d.S, pad);
+    if (op === 'dX') return tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: f }, { ...attrs, inputShape: [d.N, d.H, d.W, d.Cin] } as never);
+    return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: [d.K, d.K, d.Cin, d.Cout] } as never);
+  };
+  const times: number[] = [];
+  for (let r = 0; r < warmup + reps; r++) {
+    const t0 = performance.now();
+    const out = run() as ReturnType<Tf['conv2d']>;
+    const one = tf.slice(out, [0, 0, 0, 0], [1, 1, 1, 1]);
+    await one.data();
+    if (r >= warmup) times.push(performance.now() - t0);
+    out.dispose(); one.dispose();
+  }
+  x.dispose(); f.dispose(); dy.dispose();
+  return median(times);
+}
+
+export interface ConvBenchOptions {
+  batch?: number;
+  image?: [number, number, number];
+  channels?: number[];
+  variants?: ConvVariant[];
+  reps?: number;
+  warmup?: number;
+  /** TF.js on the same adapter, or null to leave it out. */
+  tf?: Tf | null;
+  onResult?: (r: ConvBenchResult) => void;
+}
+
+export async function runConvBench(device: GPUDevice, opts: ConvBenchOptions = {}): Promise<ConvBenchResult[]> {
+  const reps = opts.reps ?? 3, warmup = opts.warmup ?? 1;
+  const cache = new PipelineCache(device);
+  const results: ConvBenchResult[] = [];
+  const push = (r: Omit<ConvBenchResult, 'bench' | 'gflops'>, g: ConvGeometry) => {
+    const res: ConvBenchResult = { bench: 'conv', ...r, median_ms: Number(r.median_ms.toFixed(3)), gflops: Number((flops(g) / (r.median_ms * 1e6)).toFixed(3)) };
+    results.push(res);
+    opts.onResult?.(res);
+  };
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
+  for (const { layer, g } of convBenchCases(opts.batch ?? 64, opts.image ?? [3, 64, 64], opts.channels ?? [32, 64, 128, 256])) {
+    const d = convDims('bench', g);
+    const buf = (n: number, seed: number) => {
+      const b = device.createBuffer({ size: n * 4, usage });
+      device.queue.writeBuffer(b, 0, fill(n, seed));
+      return b;
+    };
+    const x = buf(d.N * d.Cin * d.HW, 1), w = buf(d.Cout * d.CinKK, 2), dy = buf(d.N * d.Cout * d.OHW, 3);
+    const y = buf(d.N * d.Cout * d.OHW, 4), dx = buf(d.N * d.Cin * d.HW, 5), dw = buf(d.Cout * d.CinKK, 6);
+    for (const variant of opts.variants ?? [...CONV_VARIANTS]) {
+      for (const op of OPS) {
+        const [kernel, buffers] = op === 'forward' ? [conv2dForward({ ...g, variant }), { x, w, y }]
+          : op === 'dX' ? [conv2dInputGrad({ ...g, variant }), { dy, w, dx }]
+          : [conv2dWeightGrad({ ...g, variant }), { dy, x, dw }];
+        push({ impl: variant, op, layer, median_ms: await timeOurs(device, cache, kernel, buffers, reps, warmup) }, g);
+      }
+    }
+    for (const b of [x, w, dy, y, dx, dw]) b.destroy();
+    if (opts.tf) for (const op of OPS) push({ impl: 'tfjs', op, layer, median_ms: await timeTfjs(opts.tf, g, op, reps, warmup) }, g);
+  }
+  return results;
+}
+
+/** Rows: layer and op; columns: ms and GFLOP/s per implementation. */
+export function formatConvTable(results: ConvBenchResult[]): string {
+  const impls = [...new Set(results.map((r) => r.impl))];
+  const keys = [...new Set(results.map((r) => `${r.layer}|${r.op}`))];
+  const head = ['layer', 'op', ...impls.flatMap((i) => [`${i} ms`, `${i} GF/s`])];
+  const rows = keys.map((k) => {
+    const [layer, op] = k.split('|');
+    return [layer, op, ...impls.flatMap((i) => {
+      const r = results.find((x) => x.impl === i && x.layer === layer && x.op === op);
+      return r ? [r.median_ms.toFixed(1), r.gflops.toFixed(2)] : ['-', '-'];
+    })];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+async function main(argv: string[]): Promise<void> {
+  const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+  const nums = (name: string) => value(name)?.split(',').map(Number);
+  const json = argv.includes('--json');
+  const { acquireBenchDevice, loadTfNode, releaseTfNode } = await import('./node-env');
+  const { device, adapter } = await acquireBenchDevice((l) => process.stderr.write(`${l}\n`));
+  process.stderr.write(`adapter: ${adapter.vendor} ${adapter.architecture} ${adapter.description}\n`);
+  const tf = argv.includes('--no-tfjs') ? null : await loadTfNode();
+  const results = await runConvBench(device, {
+    batch: value('batch') ? Number(value('batch')) : undefined,
+    image: nums('image') as [number, number, number] | undefined,
+    channels: nums('channels'),
+    variants: value('variants')?.split(',') as ConvVariant[] | undefined,
+    reps: value('reps') ? Number(value('reps')) : undefined,
+    warmup: value('warmup') ? Number(value('warmup')) : undefined,
+    tf,
+    onResult: (r) => (json ? console.log(JSON.stringify(r)) : process.stderr.write(`  ${r.layer} ${r.op} ${r.impl}: ${r.median_ms} ms, ${r.gflops} GFLOP/s\n`)),
+  });
+  if (!json) console.log(formatConvTable(results));
+  await releaseTfNode();
+  device.destroy();
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
+}
