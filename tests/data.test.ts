@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DataError, parseIdx, parseIdxMaybeGzip } from '../src/data/idx';
+import { DataError, gunzip, parseIdx, parseIdxMaybeGzip } from '../src/data/idx';
 import { loadMnistNode, mnistFromIdx } from '../src/data/mnist';
 
 /** Builds an unsigned-byte IDX file with the given dims and data. */
@@ -77,6 +77,13 @@ describe('parseIdxMaybeGzip', () => {
     expect(fromGz.dims).toEqual(direct.dims);
     expect(Array.from(fromGz.data)).toEqual(Array.from(direct.data));
     expect(await parseIdxMaybeGzip(plain, 'x')).toEqual(direct);
+  });
+
+  it('abandons a stream that decompresses past the limit instead of holding it all', async () => {
+    const bomb = new Uint8Array(gzipSync(new Uint8Array(8 << 20))); // 8 MiB of zeros in about 8 KB
+    expect(bomb.length).toBeLessThan(64 << 10);
+    await expect(gunzip(bomb, 'bomb.gz', 1 << 20)).rejects.toThrow(/bomb\.gz: decompresses to more than 1048576 bytes/);
+    expect((await gunzip(bomb, 'fine.gz', 8 << 20)).length).toBe(8 << 20);
   });
 
   it('reports corrupt gzip data as a DataError', async () => {

@@ -83,16 +83,39 @@ export function parseIdx(bytes: Uint8Array, name: string): IdxData {
   return { dims, data: bytes.subarray(headerBytes) };
 }
 
+/** Most bytes a gzip file may decompress to (1 GiB; MNIST's largest file is 47 MB). A stream that
+ *  goes on past it is abandoned, so a small corrupt or hostile file cannot exhaust memory. */
+export const MAX_GUNZIP_BYTES = 2 ** 30;
+
 /** gunzip via the web-standard DecompressionStream, present in Node >= 18 and
  *  browsers, so this module needs no node:zlib import. */
-export async function gunzip(bytes: Uint8Array, name: string): Promise<Uint8Array> {
+export async function gunzip(bytes: Uint8Array, name: string, maxBytes = MAX_GUNZIP_BYTES): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
   try {
     // Copy into a fresh ArrayBuffer-backed array; Blob rejects shared buffers.
-    const stream = new Blob([new Uint8Array(bytes)]).stream().pipeThrough(new DecompressionStream('gzip'));
-    return new Uint8Array(await new Response(stream).arrayBuffer());
+    const reader = new Blob([new Uint8Array(bytes)]).stream().pipeThrough(new DecompressionStream('gzip')).getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > maxBytes) {
+        await reader.cancel();
+        throw new DataError(`${name}: decompresses to more than ${maxBytes} bytes, more than any data set this reader takes. ${REDOWNLOAD}`);
+      }
+      chunks.push(value);
+    }
   } catch (e) {
+    if (e instanceof DataError) throw e;
     throw new DataError(`${name}: gzip data is corrupt (${(e as Error).message}). ${REDOWNLOAD}`);
   }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 /** Like parseIdx, but transparently decompresses gzip (.gz) files first. */
