@@ -21,11 +21,13 @@ const RUN = ['--hidden', '32', '--latent', '4', '--limit', '512', '--batch', '64
 const LOSE_AT = 10;
 const root = mkdtempSync(join(tmpdir(), 'webgpu-vae-device-loss-'));
 const baseline = join(root, 'baseline');
+/** Child processes compile every pipeline, twice when they retry: give a busy machine room. */
+const SLOW = 600_000;
 let device: AcquiredDevice;
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 400_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { timeout: SLOW - 60_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -52,7 +54,7 @@ beforeAll(async () => {
   const out: string[] = [];
   const code = await trainCommand([...RUN, '--out', baseline, '--json'], { device, print: (_s, t) => out.push(t) });
   expect(code, out.join('')).toBe(0);
-});
+}, SLOW);
 afterAll(() => device?.device.destroy());
 
 describe('a lost device', () => {
@@ -69,7 +71,7 @@ describe('a lost device', () => {
     const log = readFileSync(join(dir, 'metrics.jsonl'), 'utf8');
     expect(log).toContain('"event":"device-lost"');
     expect(log).toContain('"event":"restart"');
-  });
+  }, SLOW);
 
   it('--retries 0: exit 4, the checkpoint intact, the resume command printed; resuming finishes the run identically', async () => {
     const dir = join(root, 'no-retry');
@@ -80,5 +82,5 @@ describe('a lost device', () => {
     const out: string[] = [];
     expect(await trainCommand(['--resume', dir, '--json'], { device, print: (_s, t) => out.push(t) }), out.join('')).toBe(0);
     expect(outcome(dir)).toEqual(outcome(baseline));
-  });
+  }, SLOW);
 });

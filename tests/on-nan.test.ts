@@ -22,9 +22,11 @@ const BIN = join(__dirname, '..', 'bin', 'webgpu-vae.mjs');
 /** 8 steps per epoch of a small model. */
 const RUN = ['--hidden', '32', '--latent', '4', '--limit', '512', '--batch', '64', '--test-limit', '128'];
 const root = mkdtempSync(join(tmpdir(), 'webgpu-vae-on-nan-'));
+/** A child process compiles every pipeline afresh: on a busy two-core machine that alone can take a minute. */
+const SLOW = 400_000;
 let device: AcquiredDevice;
 
-beforeAll(async () => { device = await acquireNodeDevice(); });
+beforeAll(async () => { device = await acquireNodeDevice(); }, SLOW);
 afterAll(() => device?.device.destroy());
 
 async function train(args: string[]): Promise<{ code: number; out: string; events: Record<string, unknown>[] }> {
@@ -57,7 +59,7 @@ describe('train --lr 50 (a diverging run), the real command', () => {
     expect(state.params.every(Number.isFinite)).toBe(true);
     expect(Array.from(readCheckpoint(new Uint8Array(readFileSync(join(dir, 'model.safetensors')))).flat)).toEqual(Array.from(state.params));
     expect(logOf(dir).at(-1)).toMatchObject({ event: 'bad-numbers', action: 'stop', step: 2, checkpoint_step: null, lr: 50, suggested_lr: 5 });
-  });
+  }, SLOW);
 });
 
 describe('--on-nan in-process', () => {
@@ -80,7 +82,7 @@ describe('--on-nan in-process', () => {
     const reference = stateOf(once);
     expect(reference.progress.step).toBe(1);
     for (const k of ['params', 'm', 'v'] as const) expect(bitsOf(state[k]!), k).toEqual(bitsOf(reference[k]!));
-  });
+  }, SLOW);
 
   it(`rollback: a checkpoint whose parameters went bad is passed over; the rate halves ${MAX_ROLLBACKS} times, then a stop`, async () => {
     const dir = join(root, 'rollback');
@@ -98,7 +100,7 @@ describe('--on-nan in-process', () => {
     const log = logOf(dir);
     expect(log.filter((e) => e.event === 'restart').map((e) => [e.reason, e.lr])).toEqual([['rollback', 20], ['rollback', 10], ['rollback', 5]]);
     expect(log.filter((e) => e.event === 'start')).toHaveLength(4);
-  });
+  }, SLOW);
 
   it('rollback with no checkpoint yet starts again from the initial parameters; a rate that then trains finishes the run', async () => {
     const dir = join(root, 'rollback-start');
@@ -111,7 +113,7 @@ describe('--on-nan in-process', () => {
     expect(stateOf(dir).progress).toMatchObject({ step: 8, epochsDone: 1 });
     expect(stateOf(dir).training.lr).toBe(0.2);
     expect(r.events.at(-1)).toMatchObject({ event: 'done', steps: 8 });
-  });
+  }, SLOW);
 
   it('--clip-grad is kept with the run: resuming with another value is refused, the same value accepted', async () => {
     const dir = join(root, 'clip');
