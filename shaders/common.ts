@@ -24,6 +24,11 @@ export interface Kernel {
   code: string;
   bindings: KernelBinding[];
   workgroups: [number, number, number];
+  /**
+   * Uniform bindings whose contents the kernel fixes (e.g. a shape-generic kernel's sizes): the
+   * runtime makes and fills these buffers, so callers bind only the others.
+   */
+  constants?: Record<string, Uint32Array>;
 }
 
 /** `@group(0) @binding(i) var<...> name: type;` for each binding, in order. */

@@ -6,7 +6,7 @@
 // the next, so the list order is the execution order.
 import type { Kernel } from '../shaders/common';
 import type { BufferArena, BufferSlice } from './gpu/buffers';
-import { checkBindingLimits, type BoundDispatch, type PipelineCache } from './gpu/pipelines';
+import { checkBindingLimits, type BoundDispatch, type CompileProgress, type PipelineCache } from './gpu/pipelines';
 import { planTensors, Tensor, type MemoryPlan } from './tensor';
 
 /** What a binding can be given: a whole buffer, a slice, or a tensor the graph places. */
@@ -26,17 +26,19 @@ export class KernelGraph {
   readonly nodes: GraphNode[] = [];
   private built: BoundDispatch[] | null = null;
   memory: MemoryPlan = { buffers: [], plannedBytes: 0, savedBytes: 0, tensors: 0 };
+  private readonly constants = new Map<string, GPUBuffer>();
 
   constructor(readonly label: string) {}
 
   /** Appends a dispatch; every binding the kernel declares must be given, and nothing else. */
   add(kernel: Kernel, resources: Record<string, Resource>): this {
     if (this.built) throw new Error(`graph ${this.label}: cannot add ${kernel.name} after build()`);
-    const missing = kernel.bindings.filter((b) => !resources[b.name]).map((b) => b.name);
+    const missing = kernel.bindings.filter((b) => !resources[b.name] && !kernel.constants?.[b.name]).map((b) => b.name);
     if (missing.length) throw new Error(`graph ${this.label}: kernel ${kernel.name} needs a buffer for ${missing.map((m) => `'${m}'`).join(', ')}`);
     const extra = Object.keys(resources).filter((k) => !kernel.bindings.some((b) => b.name === k));
     if (extra.length) throw new Error(`graph ${this.label}: kernel ${kernel.name} has no binding named ${extra.join(', ')}`);
-    this.nodes.push({ kernel, resources });
+    const given = Object.fromEntries(Object.entries(resources).filter(([k, r]) => r && !kernel.constants?.[k]));
+    this.nodes.push({ kernel, resources: given });
     return this;
   }
 
@@ -49,8 +51,12 @@ export class KernelGraph {
     return this.nodes.map((n) => n.kernel);
   }
 
-  /** Places tensors, checks limits, compiles all pipelines concurrently and creates the bind groups, once. */
-  async build(cache: PipelineCache, arena?: BufferArena): Promise<this> {
+  /**
+   * Places tensors, checks limits, compiles all pipelines concurrently and creates the bind
+   * groups, once. `onProgress(done, total)` follows the compiles: total counts the graph's
+   * distinct pipelines, those already compiled included (they count as done at once).
+   */
+  async build(cache: PipelineCache, arena?: BufferArena, onProgress?: CompileProgress): Promise<this> {
     const uses = new Map<Tensor, number[]>();
     const conflicts = new Map<Tensor, Set<Tensor>>();
     const link = (a: Tensor, b: Tensor) => {
@@ -73,11 +79,39 @@ export class KernelGraph {
       if (!arena) throw new Error(`graph ${this.label}: has tensors to place; build(cache, arena)`);
       this.memory = planTensors(uses, conflicts, arena, this.label, cache.device.limits.maxStorageBufferBindingSize);
     }
-    const resolved = this.nodes.map((n) => Object.fromEntries(Object.entries(n.resources).map(([k, r]) => [k, resolveResource(r)])));
+    const resolved = this.nodes.map((n) => ({
+      ...Object.fromEntries(Object.entries(n.resources).map(([k, r]) => [k, resolveResource(r)])),
+      ...this.constantBuffers(n.kernel, cache.device, arena),
+    }));
     this.nodes.forEach((n, i) => checkBindingLimits(n.kernel, resolved[i], cache.device.limits, this.label));
-    const compiled = await Promise.all(this.nodes.map((n) => cache.get(n.kernel)));
+    const compiled = await cache.getAll(this.kernels, onProgress);
     this.built = compiled.map((c, i) => c.bind(resolved[i], this.label));
     return this;
+  }
+
+  /** Uniform buffers holding a kernel's constants, one per distinct content within the graph. */
+  private constantBuffers(kernel: Kernel, device: GPUDevice, arena?: BufferArena): Record<string, BufferSlice> {
+    const out: Record<string, BufferSlice> = {};
+    for (const [name, values] of Object.entries(kernel.constants ?? {})) {
+      const key = `${name}:${values.join(',')}`;
+      let buffer = this.constants.get(key);
+      if (!buffer) {
+        const usage = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
+        const bytes = Math.max(16, values.byteLength);
+        buffer = arena ? arena.create(`${this.label}:${key}`, bytes, usage) : device.createBuffer({ label: `${this.label}:${key}`, size: bytes, usage });
+        device.queue.writeBuffer(buffer, 0, values.buffer, values.byteOffset, values.byteLength);
+        this.constants.set(key, buffer);
+        if (arena) this.memory.buffers.push(buffer); // freed with the plan's other buffers
+      }
+      out[name] = { buffer };
+    }
+    return out;
+  }
+
+  /** Destroys the constant buffers made without an arena (a graph's arena frees its own). */
+  releaseConstants(): void {
+    for (const b of this.constants.values()) if (!this.memory.buffers.includes(b)) b.destroy();
+    this.constants.clear();
   }
 
   /** Records every dispatch into one compute pass of `encoder`. */

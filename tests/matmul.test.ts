@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { columnSum, matmul, type MatmulVariant } from '../shaders/matmul';
+import { columnSum, matmul, MATMUL_VARIANTS, type MatmulParams } from '../shaders/matmul';
 import { expectClose, expectScaled, f32, scaledMismatches, testData } from './helpers/compare';
 import { gpu, runKernels } from './helpers/gpu';
 import { actRef, actDerivRef, columnSumRef, matmulRef } from './reference/dense';
@@ -7,20 +7,36 @@ import { actRef, actDerivRef, columnSumRef, matmulRef } from './reference/dense'
 const shapes: [number, number, number][] = [
   [1, 1, 1], [7, 5, 3], [33, 17, 9], [128, 40, 400], [129, 33, 65], [64, 64, 64],
 ];
-const variants: MatmulVariant[] = ['register', 'register-subgroup', 'tiled'];
+// Every variant is enumerated. Register kernels (the defaults on software adapters) are checked
+// specialized on every shape with every epilogue. The tiled family compiles slowly on SwiftShader
+// (seconds per kernel), so each tiled variant is checked specialized on the extreme, aligned and
+// unaligned shapes (aligned ones take the vec4 storage loads) and in its shape-generic form, one
+// pipeline, on every shape. Also: tiles the autotuner tries (src/model/autotune.ts).
+type Config = Pick<MatmulParams, 'variant' | 'generic' | 'tile'>;
+const REGISTER_ACTS = ['relu', 'leaky_relu', 'tanh', 'sigmoid', 'softplus'] as const;
+interface Case { config: Config; shapes: [number, number, number][]; acts: readonly (typeof REGISTER_ACTS)[number][] }
+const fewShapes: [number, number, number][] = [[1, 1, 1], [129, 33, 65], [64, 64, 64]];
+const cases: [string, Case][] = [
+  ...MATMUL_VARIANTS.map((variant): [string, Case] => [variant, variant.startsWith('tiled')
+    ? { config: { variant }, shapes: fewShapes, acts: ['softplus'] }
+    : { config: { variant }, shapes, acts: REGISTER_ACTS }]),
+  ...MATMUL_VARIANTS.map((variant): [string, Case] => [`${variant} generic`, { config: { variant, generic: true }, shapes, acts: ['tanh'] }]),
+  ['register-subgroup 8x16 unrolled 4', { config: { variant: 'register-subgroup', tile: { TM: 8, TN: 16, UNROLL_K: 4 } }, shapes: fewShapes, acts: ['relu'] }],
+  ['tiled-vec4 BK 8', { config: { variant: 'tiled-vec4', tile: { TILE_K: 8 } }, shapes: fewShapes, acts: ['relu'] }],
+];
 const tol = { atol: 1e-5, rtol: 1e-5 };
 
 // Subgroup variants need the device feature; without it (e.g. Deno's wgpu) they must fall back to
-// the plain register kernel, and that fallback is what gets tested there.
+// a kernel without subgroups, and that fallback is what gets tested there.
 const subgroupsOn = async () => (await gpu()).device.features.has('subgroups');
 
-describe.each(variants)('matmul (%s)', (variant) => {
+describe.each(cases)('matmul (%s)', (_label, { config, shapes, acts }) => {
   for (const [M, N, K] of shapes) {
     for (const [transA, transB] of [[false, false], [false, true], [true, false]] as const) {
       it(`${M}x${N}x${K} transA=${transA} transB=${transB}`, async () => {
         const a = f32(testData(M * K, M + 3 * K));
         const b = f32(testData(K * N, N + 7 * K));
-        const k = matmul({ M, N, K, transA, transB, variant, subgroups: await subgroupsOn() });
+        const k = matmul({ M, N, K, transA, transB, ...config, subgroups: await subgroupsOn() });
         const { c } = await runKernels([k], { a, b }, { c: M * N });
         // The float32 error bound of a K-term dot product: |c - ref| <= K u sum_k |a_ik b_kj|
         // (u = 2^-24), so accumulating in lower precision, or dropping a term, fails.
@@ -32,9 +48,9 @@ describe.each(variants)('matmul (%s)', (variant) => {
 
   it('fused bias + activation epilogue (forward layer, unaligned)', async () => {
     const [M, N, K] = [33, 19, 21];
-    for (const act of ['relu', 'leaky_relu', 'tanh', 'sigmoid', 'softplus'] as const) {
+    for (const act of acts) {
       const x = f32(testData(M * K, 1, -2, 2)), w = f32(testData(N * K, 2)), bias = f32(testData(N, 3));
-      const k = matmul({ M, N, K, transB: true, bias: true, activation: act, variant, subgroups: await subgroupsOn() });
+      const k = matmul({ M, N, K, transB: true, bias: true, activation: act, ...config, subgroups: await subgroupsOn() });
       const { c } = await runKernels([k], { a: x, b: w, bias }, { c: M * N });
       const pre = matmulRef(x, w, M, N, K, false, true);
       const ref = pre.map((v, i) => actRef(act, v + bias[i % N]));
@@ -44,11 +60,11 @@ describe.each(variants)('matmul (%s)', (variant) => {
 
   it('activation-gradient epilogue (backward through the layer below)', async () => {
     const [M, N, K] = [17, 23, 11];
-    for (const act of ['relu', 'leaky_relu', 'tanh', 'sigmoid', 'softplus'] as const) {
+    for (const act of acts) {
       const dy = f32(testData(M * K, 4)), w = f32(testData(K * N, 5));
       const pre = f32(testData(M * N, 6, -3, 3));
       const y = f32(pre.map((v) => actRef(act, v)));
-      const k = matmul({ M, N, K, gradActivation: act, variant, subgroups: await subgroupsOn() });
+      const k = matmul({ M, N, K, gradActivation: act, ...config, subgroups: await subgroupsOn() });
       const { c } = await runKernels([k], { a: dy, b: w, y }, { c: M * N });
       const ref = matmulRef(dy, w, M, N, K).map((v, i) => v * actDerivRef(act, pre[i]));
       expectClose(c, ref, { atol: 1e-4, rtol: 1e-4 }, k.name);

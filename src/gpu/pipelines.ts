@@ -70,6 +70,9 @@ export function formatCompilationMessages(code: string, messages: readonly GPUCo
     .join('\n');
 }
 
+/** Progress of compiling a graph's pipelines: `done` of `total` distinct pipelines are ready. */
+export type CompileProgress = (done: number, total: number) => void;
+
 export class PipelineCache {
   private readonly cache = new Map<string, Promise<{ pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>>();
 
@@ -85,7 +88,7 @@ export class PipelineCache {
    * share a pipeline.
    */
   async get(kernel: Kernel): Promise<CompiledKernel> {
-    const key = kernel.bindings.map((b) => b.kind[0]).join('') + '\n' + kernel.code;
+    const key = pipelineKey(kernel);
     let entry = this.cache.get(key);
     if (!entry) {
       entry = this.compile(kernel);
@@ -96,6 +99,29 @@ export class PipelineCache {
     return this.compiled(kernel, pipeline, layout);
   }
 
+  /** Whether `kernel`'s pipeline is compiled or being compiled. */
+  has(kernel: Kernel): boolean {
+    return this.cache.has(pipelineKey(kernel));
+  }
+
+  /**
+   * Every kernel compiled, all compiles in flight at once (createComputePipelineAsync, which Dawn
+   * and browsers run on worker threads); identical kernels compile once. `onProgress` is called
+   * with (0, total) first and after each distinct pipeline is ready.
+   */
+  async getAll(kernels: readonly Kernel[], onProgress?: CompileProgress): Promise<CompiledKernel[]> {
+    const pending = kernels.map((k) => this.get(k));
+    if (onProgress) {
+      const distinct = new Map<string, Promise<CompiledKernel>>();
+      kernels.forEach((k, i) => { if (!distinct.has(pipelineKey(k))) distinct.set(pipelineKey(k), pending[i]); });
+      let done = 0;
+      const total = distinct.size;
+      onProgress(0, total);
+      for (const p of distinct.values()) p.then(() => onProgress(++done, total), () => {});
+    }
+    return Promise.all(pending);
+  }
+
   private compiled(kernel: Kernel, pipeline: GPUComputePipeline, layout: GPUBindGroupLayout): CompiledKernel {
     const { device } = this;
     return {
@@ -103,7 +129,7 @@ export class PipelineCache {
       bind(resources, label = kernel.name) {
         const slices: Record<string, BufferSlice> = {};
         for (const b of kernel.bindings) {
-          const r = resources[b.name];
+          const r = resources[b.name] ?? constantBuffer(device, kernel, b.name);
           if (!r) throw new Error(`kernel ${kernel.name} needs a buffer for '${b.name}'`);
           slices[b.name] = 'buffer' in r ? r : { buffer: r };
         }
@@ -167,6 +193,20 @@ export class PipelineCache {
     }
     return { pipeline, layout };
   }
+}
+
+/** Pipelines are shared by kernels with the same source and binding kinds. */
+function pipelineKey(kernel: Kernel): string {
+  return kernel.bindings.map((b) => b.kind[0]).join('') + '\n' + kernel.code;
+}
+
+/** A uniform buffer holding one of the kernel's constants, for callers that bind the kernel themselves. */
+function constantBuffer(device: GPUDevice, kernel: Kernel, name: string): GPUBuffer | undefined {
+  const values = kernel.constants?.[name];
+  if (!values) return undefined;
+  const buffer = device.createBuffer({ label: `${kernel.name}:${name}`, size: Math.max(16, values.byteLength), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  device.queue.writeBuffer(buffer, 0, values.buffer, values.byteOffset, values.byteLength);
+  return buffer;
 }
 
 const caches = new WeakMap<GPUDevice, PipelineCache>();

@@ -1,0 +1,141 @@
+// The workgroup-memory bodies of the matmul family (shaders/matmul.ts has the factory, the
+// epilogue and the register kernels). A workgroup computes a BM x BN block of C: for each
+// TILE_K-deep slice of k it stages op(A)[block rows, slice] and op(B)[slice, block cols] in
+// workgroup memory, then every invocation accumulates its TM x TN block from them.
+//
+// Layout of the staged tiles: tileA holds, for each k of the slice, the BM values of that column of
+// op(A) side by side ([TILE_K][BM]); tileB the BN values of that row of op(B) ([TILE_K][BN]). An
+// invocation's TM rows and TN columns are then contiguous, so with VEC4 it reads them as TM/4 and
+// TN/4 vec4s per k and keeps its accumulators as vec4 rows: TM * TN / 4 vec4 fmas per k step.
+//
+// Loads from storage go along each matrix's contiguous side so that neighbouring invocations read
+// neighbouring words. With VEC4, in a specialized kernel, and when that side's length is a
+// multiple of 4, they read vec4s (the binding is then declared array<vec4<f32>>, see
+// `matmulVec4Inputs`); a vec4 then lies wholly inside or wholly outside the matrix, so the bounds
+// check stays per vec4. Out-of-range elements are staged as zeros, so the k loop needs no guards
+// and only the final stores are checked.
+//
+// QUAD: the four lanes of a quad own neighbouring column blocks of the same TM rows, so they need
+// the same A fragment; each reads one of its TM/4 vec4s and the quad exchanges them with
+// quadBroadcast. An invocation's place in the workgroup is not taken from local_invocation_index,
+// whose relation to subgroup lanes WebGPU leaves open, but handed out per subgroup (an atomic
+// counter bumped by lane 0, plus the lane), so quads are exactly 4 consecutive places whatever the
+// adapter's subgroup size (4 or more, a divisor of the workgroup size).
+import type { MatmulDims, MatmulParams, MatmulTile } from './matmul';
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+const LANE = ['x', 'y', 'z', 'w'];
+
+/** Whether A and B are read as vec4 from storage (specialized VEC4 kernels whose contiguous side is a multiple of 4). */
+export function matmulVec4Inputs(p: MatmulParams, t: MatmulTile, tiled: boolean): { a: boolean; b: boolean } {
+  if (!tiled || !t.VEC4 || p.generic) return { a: false, b: false };
+  return { a: (p.transA ? p.M : p.K) % 4 === 0, b: (p.transB ? p.K : p.N) % 4 === 0 };
+}
+
+/** WGSL statements staging op(A) or op(B) of slice k0 into its tile. */
+function stageTile(which: 'a' | 'b', p: MatmulParams, t: MatmulTile, d: MatmulDims, vec4: boolean): string {
+  const { TM, TN, WGX, WGY, TILE_K: BK } = t;
+  const threads = WGX * WGY;
+  const isA = which === 'a';
+  const span = isA ? TM * WGY : TN * WGX; // BM or BN
+  const block = isA ? 'blockRow' : 'blockCol';
+  const limit = isA ? d.M : d.N; // rows of op(A), columns of op(B)
+  const tile = isA ? 'tileA' : 'tileB';
+  // Is the matrix stored with k contiguous (A plain, B transposed) or the other side contiguous?
+  const kContiguous = isA ? !p.transA : !!p.transB;
+  const at = (side: string, k: string) => (kContiguous ? `(${side}) * ${d.K} + ${k}` : `(${k}) * ${limit} + ${side}`);
+  const put = (k: string, side: string, v: string) => (t.VEC4 ? `${tile}[((${k}) * ${span}u + ${side}) / 4u][${side} % 4u] = ${v};` : `${tile}[(${k}) * ${span}u + ${side}] = ${v};`);
+  if (!vec4) {
+    // Consecutive e walk the contiguous side: k when k is contiguous, else rows (columns).
+    const [kk, ss] = kContiguous ? [`e % ${BK}u`, `e / ${BK}u`] : [`e / ${span}u`, `e % ${span}u`];
+    return `    for (var e = lid; e < ${span * BK}u; e += ${threads}u) {
+      let kk = ${kk};
+      let ss = ${ss};
+      var v = 0.0;
+      if (k0 + kk < ${d.K} && ${block} + ss < ${limit}) { v = ${which}[${at(`${block} + ss`, 'k0 + kk')}]; }
+      ${put('kk', 'ss', 'v')}
+    }`;
+  }
+  if (kContiguous) {
+    // A vec4 is 4 consecutive k of one row (column) of op(A) (op(B)): scatter it over 4 tile rows.
+    return `    for (var e = lid; e < ${(span * BK) / 4}u; e += ${threads}u) {
+      let kv = (e % ${BK / 4}u) * 4u;
+      let ss = e / ${BK / 4}u;
+      var v = vec4<f32>();
+      if (k0 + kv < ${d.K} && ${block} + ss < ${limit}) { v = ${which}[(${at(`${block} + ss`, 'k0 + kv')}) / 4u]; }
+${range(4).map((j) => `      ${put(`kv + ${j}u`, 'ss', `v.${LANE[j]}`)}`).join('\n')}
+    }`;
+  }
+  // A vec4 is 4 neighbouring entries of one tile row: stored whole.
+  return `    for (var e = lid; e < ${(span * BK) / 4}u; e += ${threads}u) {
+      let sv = (e % ${span / 4}u) * 4u;
+      let kk = e / ${span / 4}u;
+      var v = vec4<f32>();
+      if (k0 + kk < ${d.K} && ${block} + sv < ${limit}) { v = ${which}[(${at(`${block} + sv`, 'k0 + kk')}) / 4u]; }
+      ${tile}[(kk * ${span}u + sv) / 4u] = v;
+    }`;
+}
+
+export function tiledBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): string {
+  const { TM, TN, WGX, WGY, TILE_K: BK, VEC4, QUAD } = t;
+  const BM = TM * WGY, BN = TN * WGX;
+  const vec4In = matmulVec4Inputs(p, t, true);
+  const elem = VEC4 ? 'vec4<f32>' : 'f32';
+  const tileLen = (n: number) => (VEC4 ? (n * BK) / 4 : n * BK);
+  const AV = TM / 4, BV = TN / 4;
+  const place = QUAD
+    ? `  var first = 0u;
+  if (lane == 0u) { first = atomicAdd(&places, sgSize); }
+  let pos = subgroupBroadcast(first, 0u) + lane;`
+    : '  let pos = lid;';
+  const inner = VEC4
+    ? [
+        `      let aBase = k * ${BM / 4}u + ty * ${AV}u;`,
+        ...(QUAD
+          ? [`      let mine = tileA[aBase + (pos % 4u) % ${AV}u];`, ...range(AV).map((v) => `      let a${v} = quadBroadcast(mine, ${v}u);`)]
+          : range(AV).map((v) => `      let a${v} = tileA[aBase + ${v}u];`)),
+        `      let bBase = k * ${BN / 4}u + tx * ${BV}u;`,
+        ...range(BV).map((q) => `      let b${q} = tileB[bBase + ${q}u];`),
+        ...range(TM).map((i) => `      ${range(BV).map((q) => `acc${i}_${q} = fma(vec4<f32>(a${Math.floor(i / 4)}.${LANE[i % 4]}), b${q}, acc${i}_${q});`).join(' ')}`),
+      ].join('\n')
+    : `      for (var i = 0u; i < ${TM}u; i++) {
+        let av = tileA[k * ${BM}u + ty * ${TM}u + i];
+        for (var j = 0u; j < ${TN}u; j++) { acc[i * ${TN}u + j] = fma(av, tileB[k * ${BN}u + tx * ${TN}u + j], acc[i * ${TN}u + j]); }
+      }`;
+  const stores = VEC4
+    ? range(TM).flatMap((i) => range(TN).map((j) => {
+        const acc = `acc${i}_${Math.floor(j / 4)}.${LANE[j % 4]}`;
+        return `  { let row = blockRow + ty * ${TM}u + ${i}u; let col = blockCol + tx * ${TN}u + ${j}u;
+    if (row < ${d.M} && col < ${d.N}) { c[row * ${d.N} + col] = epilogue(${acc}, row, col); } }`;
+      })).join('\n')
+    : `  for (var i = 0u; i < ${TM}u; i++) {
+    for (var j = 0u; j < ${TN}u; j++) {
+      let row = blockRow + ty * ${TM}u + i;
+      let col = blockCol + tx * ${TN}u + j;
+      if (row < ${d.M} && col < ${d.N}) { c[row * ${d.N} + col] = epilogue(acc[i * ${TN}u + j], row, col); }
+    }
+  }`;
+  return `
+var<workgroup> tileA: array<${elem}, ${tileLen(BM)}>;   // [TILE_K][BM]
+var<workgroup> tileB: array<${elem}, ${tileLen(BN)}>;   // [TILE_K][BN]
+${QUAD ? 'var<workgroup> places: atomic<u32>;\n' : ''}
+@compute @workgroup_size(${WGX * WGY})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32${QUAD ? ', @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) sgSize: u32' : ''}) {
+${place}
+  let tx = pos % ${WGX}u;
+  let ty = pos / ${WGX}u;
+  let blockRow = wid.y * ${BM}u;
+  let blockCol = wid.x * ${BN}u;
+${VEC4 ? range(TM).map((i) => `  ${range(BV).map((q) => `var acc${i}_${q} = vec4<f32>();`).join(' ')}`).join('\n') : `  var acc: array<f32, ${TM * TN}>;`}
+  for (var k0 = 0u; k0 < ${d.K}; k0 += ${BK}u) {
+${stageTile('a', p, t, d, vec4In.a)}
+${stageTile('b', p, t, d, vec4In.b)}
+    workgroupBarrier();
+    for (var k = 0u; k < ${BK}u; k++) {
+${inner}
+    }
+    workgroupBarrier();
+  }
+${stores}
+}`;
+}
