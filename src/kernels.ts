@@ -16,6 +16,7 @@ export { likelihoodRows, LIKELIHOODS, type Likelihood, type GaussianScale } from
 export { klDivergence, klFreeBits, elboReduce, KL_WGSL } from '../shaders/elbo';
 export { iwaeWeights, iwaeReduce, iwaeChunk } from '../shaders/iwae';
 export { optimizerStep, type Optimizer } from '../shaders/adam';
+export { gradNormPartial, stepHealth, initialWatch, GRAD_NORM, DIVERGENCE, HEALTH_FLAGS, WATCH_VEC4S } from '../shaders/grad-norm';
 export { gatherBatch, type Binarize } from '../shaders/batch';
 export { PHILOX_WGSL } from '../shaders/philox';
 export { encodeStepParams, STREAM, type StepParams } from './step-params';
