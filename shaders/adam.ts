@@ -7,6 +7,7 @@
 //   sgd   p -= lr (g + wd p)
 // The bias corrections c1 = 1/(1 - b1^t), c2 = 1/sqrt(1 - b2^t) arrive in StepParams, so the step
 // count never needs reading back. Padding between tensors has zero gradient and stays zero.
+// A step the gated variant skips still counts in t (the CPU numbers steps without reading back).
 // Gated (the training step's variant): the step's health check (grad-norm.ts) leaves in watch[1]
 // whether to apply this step and the gradient-clipping scale; a step found bad (NaN/Inf or
 // diverging) returns before touching p, m or v, and otherwise g is scaled before weight decay is

@@ -192,7 +192,8 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     run = runFields(f, savedRun);
     checkResumeFlags(f, resumeDir, { ...config, ...savedRun }, { ...config, ...configFields(f, config), ...run });
     const done = resumed.progress.epochsDone;
-    if (run.epochs <= done) {
+    // A restart after the last epoch's checkpoint (a device lost while writing the pictures) only writes them.
+    if (run.epochs <= done && !hooks.restart) {
       throw new UsageError(`the run in ${resumeDir} has already trained ${done} epoch${done === 1 ? '' : 's'}` +
         `${f.epochs === undefined ? ', all it was asked for' : ''}; pass --epochs N with N > ${done} to train it longer`);
     }
