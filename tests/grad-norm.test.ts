@@ -41,26 +41,27 @@ async function health(g: Float32Array, loss: number, clipNorm = 0, watch: WatchS
   const history = nan(SLOTS * 4);
   history[SLOT * 4] = loss;
   const out = await runKernels([gradNormPartial({ count: g.length }), stepHealth()], {
-    params: params(clipNorm), g, history, watch: watchOf(watch), partials: nan(GRAD_NORM.groups), health: nan(SLOTS * 4),
+    params: params(clipNorm), g, history, watch: watchOf(watch), partials: nan(GRAD_NORM.partials), health: nan(SLOTS * 4),
   }, {});
   return { health: out.health, watch: out.watch, partials: out.partials, ref: stepHealthRef(loss, g, clipNorm, watch) };
 }
 
 describe('global gradient norm and step health', () => {
-  // 4 and 8: less than one workgroup; 1001: not a whole vec4; 70001: more than one pass of the
-  // grid (GRAD_NORM.groups x threads vec4s = 65536 floats), and not a multiple of it.
+  // 4 and 8: fewer vec4s than partial sums; 1001: not a whole vec4; 70001: many vec4s per partial
+  // sum (GRAD_NORM.partials vec4s = 4096 floats per pass), and not a multiple of a pass.
   for (const count of [4, 8, 1001, 4100, 70001]) {
     it(`count=${count}: ||g||, no flags, scale 1, the watch takes the first loss`, async () => {
       const g = gradient(count, count);
       const { health: h, watch, partials, ref } = await health(g, 123.5);
       expect(partials.every(Number.isFinite), 'every partial written').toBe(true);
-      expectClose([h[SLOT * 4]], [ref.norm], { atol: 0, rtol: 2e-6 }, 'norm');
+      // Each partial is a sequential f32 sum of up to 68 squares here: relative error well under 1e-5.
+      expectClose([h[SLOT * 4]], [ref.norm], { atol: 0, rtol: 1e-5 }, 'norm');
       expect(Array.from(h.subarray(SLOT * 4 + 1, SLOT * 4 + 4))).toEqual([0, 1, 123.5]);
       expect(Array.from(h.subarray(0, SLOT * 4)).concat(Array.from(h.subarray(SLOT * 4 + 4))).every(Number.isNaN), 'other slots untouched').toBe(true);
       expect(Array.from(watch.subarray(0, 4))).toEqual([123.5, 123.5, 1, 0]);
       expect(watch[4]).toBe(1);
       expect(watch[5]).toBe(1);
-      expectClose([watch[6]], [ref.norm], { atol: 0, rtol: 2e-6 }, 'norm in the gate');
+      expectClose([watch[6]], [ref.norm], { atol: 0, rtol: 1e-5 }, 'norm in the gate');
       expect(watch[7]).toBe(0);
     });
   }
@@ -174,7 +175,7 @@ describe('the gated optimizer', () => {
     history[SLOT * 4] = 77;
     const run = (g: Float32Array) => runKernels([gradNormPartial({ count: vecs }), stepHealth(), optimizerStep({ kind: 'adam', count: vecs, gated: true })], {
       params: params(0.5, { lr: h.lr, beta1: h.beta1, beta2: h.beta2, adamEps: h.eps, weightDecay: 0, step: 1 }),
-      g, p, m, v, history, watch: initialWatch(), partials: nan(GRAD_NORM.groups), health: nan(SLOTS * 4),
+      g, p, m, v, history, watch: initialWatch(), partials: nan(GRAD_NORM.partials), health: nan(SLOTS * 4),
     }, {});
     const bad = gradient(count, 32);
     bad[500] = NaN;
