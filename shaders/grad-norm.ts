@@ -27,7 +27,7 @@
 //                      watch[0] = (e, minimum, accepted steps, 0) carries the watch across steps.
 // Bindings: partial (params, g: read, partials: write); health (params, partials, history: read,
 //   watch, health: write). Reference: tests/reference/grad-norm.ts.
-import { declareBindings, FLAT_INDEX_WGSL, read, STEP_PARAMS, uniform, workgroupTreeSum, write, type Kernel } from './common';
+import { declareBindings, read, STEP_PARAMS, uniform, workgroupTreeSum, write, type Kernel } from './common';
 import { wgsl } from './wgsl';
 
 /**
