@@ -101,7 +101,11 @@ export class KernelGraph {
         buffer = arena ? arena.create(`${this.label}:${key}`, bytes, usage) : device.createBuffer({ label: `${this.label}:${key}`, size: bytes, usage });
         device.queue.writeBuffer(buffer, 0, values.buffer, values.byteOffset, values.byteLength);
         this.constants.set(key, buffer);
-        if (arena) this.memory.buffers.push(buffer); // freed with the plan's other buffers
+        if (arena) {
+          // Freed and counted with the plan's other buffers.
+          this.memory.buffers.push(buffer);
+          this.memory.plannedBytes += buffer.size;
+        }
       }
       out[name] = { buffer };
     }

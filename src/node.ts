@@ -4,3 +4,4 @@
 export { acquireNodeDevice, releaseNodeGpu, findSwiftShaderIcds, type NodeDeviceOptions } from './gpu/node-device';
 export { gentleWait } from './gpu/gentle-wait';
 export { loadMnistNode, type MnistOptions, type MnistSplit } from './data/mnist';
+export { fileAutotuneCache, defaultAutotuneCachePath } from './model/autotune-file-cache';

@@ -73,6 +73,7 @@ export class Session {
       device: { ...device, owned: false },
       batch: Math.min(settings.batch, data.train.count), lr: settings.lr, seed: settings.seed,
       initialParams: loaded?.flat,
+      onCompileProgress: (done, total) => post({ type: 'state', state: 'loading', detail: `Compiling kernels ${done}/${total}…` }),
     });
     // Compile the test evaluation now, so the first epoch's end does not stall on it.
     await vae.plan('eval', vae.training.batch);

@@ -14,6 +14,7 @@ commands:
           [--sigma 1|learned|learned-pixel|predicted] [--objective elbo|iwae] [--samples 1] [--beta 1]
           [--warmup-steps 0] [--free-bits 0] [--conditional] [--binarize none|dynamic|fixed] [--dequantize]
           [--optimizer adam|sgd] [--lr 1e-3] [--seed 0] [--limit N] [--test-limit N] [--data-dir DIR]
+          [--autotune off|quick|full]  (matmul kernels timed and chosen; cached in ~/.cache/webgpu-vae/autotune.json)
           [--out runs/NAME] [--force] [--save-every N] [--clip-grad NORM] [--on-nan stop|skip-batch|rollback]
           [--retries 2] [--json]
   train   --resume runs/NAME [--epochs N] [--save-every N] [--on-nan ...] [--retries N] [--json]

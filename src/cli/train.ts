@@ -25,6 +25,8 @@ import { OBJECTIVES, type ObjectiveName } from '../model/objectives/objective';
 import type { StepLoss } from '../model/loss-ring';
 import { BadStepError, KeptCheckpoints, lossDeviceAtStep, ON_NAN, recover, StepWatch, type OnNan, type Restart } from './recovery';
 import { VAE } from '../model/vae';
+import { AUTOTUNE_MODES } from '../model/autotune';
+import { fileAutotuneCache } from '../model/autotune-file-cache';
 import { Philox } from '../rng';
 import { saveTrainingState, type TrainingProgress, type TrainingState } from '../training-state';
 import { choiceFlag, defineFlags, intFlag, listFlag, numberFlag, parseFlags, stringFlag, UsageError } from './args';
@@ -39,7 +41,7 @@ const FLAGS = defineFlags('train', {
   beta: { type: 'string' }, 'warmup-steps': { type: 'string' }, 'free-bits': { type: 'string' }, conditional: { type: 'boolean' },
   binarize: { type: 'string' }, dequantize: { type: 'boolean' }, optimizer: { type: 'string' },
   lr: { type: 'string' }, seed: { type: 'string' }, limit: { type: 'string' }, 'test-limit': { type: 'string' },
-  out: { type: 'string' }, json: { type: 'boolean' }, resume: { type: 'string' }, force: { type: 'boolean' }, 'save-every': { type: 'string' },
+  out: { type: 'string' }, json: { type: 'boolean' }, resume: { type: 'string' }, force: { type: 'boolean' }, 'save-every': { type: 'string' }, autotune: { type: 'string' },
   'on-nan': { type: 'string' }, 'clip-grad': { type: 'string' }, retries: { type: 'string' },
 } as const);
 
@@ -244,6 +246,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
 
     const t0 = performance.now();
     vae = await VAE.create(config, {
+      autotune: choiceFlag('autotune', f.autotune, 'off', AUTOTUNE_MODES), autotuneCache: fileAutotuneCache(),
       device: { ...acquired, owned: false }, batch: Math.min(run.batch, train.count), optimizer: run.optimizer, lr: run.lr, seed: run.seed, clipGrad: run.clipGrad,
       ...(resumed ? { initialParams: resumed.params } : {}),
     });

@@ -1,6 +1,7 @@
 // Kernel variants chosen per adapter, and overridable per model.
 import type { ConvVariant } from '../../shaders/conv';
 import type { MatmulVariant } from '../../shaders/matmul';
+import type { TunedProduct } from './autotune';
 
 export interface KernelChoice {
   matmul: MatmulVariant;
@@ -9,6 +10,10 @@ export interface KernelChoice {
   likelihoodThreadsPerRow: number;
   /** Whether the device has the `subgroups` feature (subgroup variants fall back without it). */
   subgroups: boolean;
+  /** Shape-generic matmuls (sizes in a uniform): one pipeline per kind of product, not per shape. */
+  matmulGeneric?: boolean;
+  /** Per-product choices measured by the autotuner (autotune.ts), by product key; they override `matmul`. */
+  matmulTuned?: Record<string, TunedProduct>;
 }
 
 /**
@@ -19,6 +24,9 @@ export interface KernelChoice {
  */
 export function kernelsFor(adapter: { isSoftware: boolean; subgroups: boolean }): KernelChoice {
   const { isSoftware, subgroups } = adapter;
-  if (isSoftware) return { matmul: subgroups ? 'register-subgroup' : 'register', conv: 'direct', likelihoodThreadsPerRow: 1, subgroups };
+  // Shape-generic matmuls there: 5 pipelines instead of 12 for the default model, whose first
+  // step's compile fell from 8.1 to 3.9 s of CPU, while the step ran within noise of the
+  // specialized kernels (2953 vs 3143 ms median of 6 alternating runs on a heavily loaded machine).
+  if (isSoftware) return { matmul: subgroups ? 'register-subgroup' : 'register', matmulGeneric: true, conv: 'direct', likelihoodThreadsPerRow: 1, subgroups };
   return { matmul: 'tiled', conv: 'implicit-gemm', likelihoodThreadsPerRow: 64, subgroups };
 }

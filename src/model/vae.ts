@@ -4,9 +4,12 @@
 import { STEP_PARAMS } from '../../shaders/common';
 import type { Optimizer } from '../../shaders/adam';
 import { initialWatch, WATCH_VEC4S } from '../../shaders/grad-norm';
-import { type AcquiredDevice, wrapDevice } from '../gpu/device';
+import { type AcquiredDevice, describeAdapter, wrapDevice } from '../gpu/device';
 import { BufferArena, readFloats, writeData } from '../gpu/buffers';
-import { type PipelineCache, pipelineCacheFor } from '../gpu/pipelines';
+import { type CompileProgress, type PipelineCache, pipelineCacheFor } from '../gpu/pipelines';
+import { autotuneMatmuls, matmulProducts, type AutotuneCache, type AutotuneMode } from './autotune';
+import { defaultAutotuneCache } from './autotune-cache';
+import { checkPrecision } from './precision';
 import { ConfigError } from '../errors';
 import { FailureWatch } from '../gpu/failure-watch';
 import { encodeStepParams, STEP_PARAMS_DEFAULTS, STREAM, type StepParams } from '../step-params';
@@ -52,6 +55,14 @@ export interface VaeOptions extends Partial<TrainingOptions> {
   onLosses?: (losses: StepLoss[]) => void;
   /** Graphs kept besides the training step's (default 8); the least recently used is freed beyond it. */
   maxPlans?: number;
+  /** Time the matmul candidates for this model's products and keep the fastest (autotune.ts); default 'off'. */
+  autotune?: AutotuneMode;
+  /** Where autotune results are kept (default: IndexedDB in browsers, memory elsewhere; Node: `fileAutotuneCache()`). */
+  autotuneCache?: AutotuneCache;
+  /** Progress of every pipeline compile a graph needs: `done` of `total` distinct pipelines. */
+  onCompileProgress?: CompileProgress;
+  /** Storage precision of activations: 'f32' (default); 'f16' needs the adapter's `shader-f16`. */
+  precision?: 'f32' | 'f16';
 }
 
 export interface ElboResult {
@@ -79,6 +90,7 @@ export class VAE {
   readonly cache: PipelineCache;
   readonly buffers: ModelBuffers;
   private readonly plans: PlanCache;
+  private readonly onCompileProgress?: CompileProgress;
   private readonly stepBytes = new ArrayBuffer(STEP_PARAMS.bytes);
   private readonly acquired: AcquiredDevice;
   private destroyed = false;
@@ -119,11 +131,20 @@ export class VAE {
     this.losses = new LossRing(this.device, this.buffers.history, t.lossEvery, 3, opts.onLosses, this.buffers.health);
     this.plans = new PlanCache(this.arena, maxPlans, planKey('train', t.batch, {}));
     this.failures = new FailureWatch(this.device);
+    this.onCompileProgress = opts.onCompileProgress;
   }
 
   static async create(config: Partial<VaeConfig>, opts: VaeOptions): Promise<VAE> {
     const vae = new VAE(resolveConfig(config), opts);
     try {
+      checkPrecision(opts.precision, vae.device, vae.adapter);
+      if (opts.autotune && opts.autotune !== 'off') {
+        const ctx = { parts: vae.parts, buffers: vae.buffers, arena: vae.arena, kernels: vae.kernels, optimizer: vae.training.optimizer };
+        const products = matmulProducts(recordGraph(ctx, 'train', vae.training.batch).graph.kernels);
+        vae.kernels.matmulTuned = await autotuneMatmuls(vae.cache, products, {
+          mode: opts.autotune, adapterKey: describeAdapter(vae.adapter), isSoftware: vae.adapter.isSoftware, cache: opts.autotuneCache ?? defaultAutotuneCache(),
+        });
+      }
       await vae.plan('train', vae.training.batch); // plan and compile the step up front
     } catch (e) {
       // Free what was allocated; the device itself stays with whoever passed it in.
@@ -172,7 +193,7 @@ export class VAE {
     const ctx = { parts: this.parts, buffers: this.buffers, arena: this.arena, kernels: this.kernels, optimizer: this.training.optimizer };
     return this.plans.get(planKey(kind, rows, opts), async () => {
       const plan = recordGraph(ctx, kind, rows, opts);
-      await plan.graph.build(this.cache, this.arena);
+      await plan.graph.build(this.cache, this.arena, this.onCompileProgress);
       return plan;
     });
   }

@@ -9,6 +9,7 @@
 import { activationBackward, type Activation } from '../../../shaders/activation';
 import { columnSum, matmul } from '../../../shaders/matmul';
 import type { Tensor } from '../../tensor';
+import { matmulOptionsFor } from '../autotune';
 import { producedBy, type Backward, type Grad, type Module, type ParamSpec, type Recorder } from '../module';
 
 export interface DenseSpec {
@@ -38,9 +39,9 @@ export class Dense implements Module {
     const M = x.shape[0], K = this.inFeatures, N = this.spec.out;
     const { activation } = this.spec;
     this.outputShape(x.shape.slice(1));
-    const variant = g.kernels.matmul, subgroups = g.kernels.subgroups;
+    const choose = (transA: boolean, transB: boolean, m: number, n: number, k: number) => matmulOptionsFor(g.kernels, { M: m, N: n, K: k, transA, transB });
     const y = producedBy(g.tensor(this.name, [M, N]), activation);
-    g.graph.add(matmul({ M, N, K, transB: true, bias: true, activation, variant, subgroups }), {
+    g.graph.add(matmul({ M, N, K, transB: true, bias: true, activation, ...choose(false, true, M, N, K) }), {
       a: x, b: g.param(`${this.name}.weight`), bias: g.param(`${this.name}.bias`), c: y,
     });
     const backward: Backward = (gb, dy, needInputGrad) => {
@@ -49,12 +50,12 @@ export class Dense implements Module {
         dPre = gb.tensor(`d_${this.name}.pre`, [M, N]);
         gb.graph.add(activationBackward({ kind: activation, count: M * N }), { y, dy: dy.t, dx: dPre });
       }
-      gb.graph.add(matmul({ M: N, N: K, K: M, transA: true, variant, subgroups }), { a: dPre, b: x, c: gb.grad(`${this.name}.weight`) });
+      gb.graph.add(matmul({ M: N, N: K, K: M, transA: true, ...choose(true, false, N, K, M) }), { a: dPre, b: x, c: gb.grad(`${this.name}.weight`) });
       gb.graph.add(columnSum({ rows: M, cols: N }), { x: dPre, out: gb.grad(`${this.name}.bias`) });
       if (!needInputGrad) return null;
       const below = x.activation as Activation;
       const dx = gb.tensor(`d_${this.name}.in`, [M, K]);
-      gb.graph.add(matmul({ M, N: K, K: N, gradActivation: below, variant, subgroups }), {
+      gb.graph.add(matmul({ M, N: K, K: N, gradActivation: below, ...choose(false, false, M, K, N) }), {
         a: dPre, b: gb.param(`${this.name}.weight`), ...(below !== 'none' ? { y: x } : {}), c: dx,
       });
       return { t: dx, pre: true } satisfies Grad;

@@ -1,0 +1,176 @@
+// Matmul kernels chosen by measurement. `autotuneMatmuls` compiles the candidate variants and tile
+// sizes for each product of a graph, times each on the device, and keeps the fastest; the choice
+// overrides the per-adapter defaults of kernels.ts for that product only. Results are cached per
+// adapter (AutotuneCache: a JSON file in Node, IndexedDB in browsers), keyed by the adapter and
+// by the WGSL of every candidate, so a change to any kernel's source measures again.
+//
+//   quick  the default tile of each variant, stopping when its time budget (1 s) is spent: a
+//          product not reached keeps the default. On SwiftShader a compile alone takes 0.5-3 s,
+//          so there quick measures little unless the cache already holds the answer.
+//   full   every variant with a ladder of tiles (blocks, BK 8-32, outputs per invocation).
+import { isTiled, matmul, MATMUL_TILES, matmulVariantNeedsSubgroups, matmulWorkgroupBytes, matmulTile, type MatmulParams, type MatmulTile, type MatmulVariant } from '../../shaders/matmul';
+import type { Kernel } from '../../shaders/common';
+import type { PipelineCache } from '../gpu/pipelines';
+import { KernelGraph } from '../graph';
+import type { KernelChoice } from './kernels';
+
+export type AutotuneMode = 'off' | 'quick' | 'full';
+export const AUTOTUNE_MODES: readonly AutotuneMode[] = ['off', 'quick', 'full'];
+
+/** The product a matmul computes: shape and transposes (the epilogue costs O(MN) and is left out). */
+export interface MatmulProduct { M: number; N: number; K: number; transA: boolean; transB: boolean }
+
+/** How one product is computed: a variant, optionally its tile and whether its sizes sit in a uniform. */
+export interface MatmulTuning { variant: MatmulVariant; tile?: Partial<MatmulTile>; generic?: boolean }
+
+/** One product's measured choice. */
+export interface TunedProduct extends MatmulTuning { ms: number; candidates: number }
+
+export interface AutotuneCache {
+  get(key: string): Promise<TunedProduct | undefined>;
+  set(key: string, value: TunedProduct): Promise<void>;
+}
+
+export const productKey = (p: MatmulProduct) => `${p.M}x${p.N}x${p.K}${p.transA ? 't' : 'n'}${p.transB ? 't' : 'n'}`;
+
+/** The matmul options for one product: the autotuned choice if there is one, else the adapter's default. */
+export function matmulOptionsFor(k: KernelChoice, p: MatmulProduct): Pick<MatmulParams, 'variant' | 'tile' | 'generic' | 'subgroups'> {
+  const tuned = k.matmulTuned?.[productKey(p)];
+  if (tuned) return { variant: tuned.variant, tile: tuned.tile, generic: tuned.generic ?? false, subgroups: k.subgroups };
+  return { variant: k.matmul, generic: k.matmulGeneric ?? false, subgroups: k.subgroups };
+}
+
+/** Every matmul product a graph's kernels compute (matmul kernels carry their parameters). */
+export function matmulProducts(kernels: readonly Kernel[]): MatmulProduct[] {
+  const seen = new Map<string, MatmulProduct>();
+  for (const k of kernels) {
+    const p = (k as Kernel & { matmul?: MatmulParams }).matmul;
+    if (!p) continue;
+    const product = { M: p.M, N: p.N, K: p.K, transA: !!p.transA, transB: !!p.transB };
+    seen.set(productKey(product), product);
+  }
+  return [...seen.values()];
+}
+
+/** The candidates for a device: what `mode` tries, within the device's limits and features. */
+export function matmulCandidates(mode: AutotuneMode, device: { features: GPUSupportedFeatures; limits: GPUSupportedLimits }, isSoftware: boolean): MatmulTuning[] {
+  const list: MatmulTuning[] = [];
+  const softwareFirst: MatmulVariant[] = ['register-subgroup', 'register', 'tiled-vec4', 'tiled-128', 'tiled-subgroup', 'tiled'];
+  const gpuFirst: MatmulVariant[] = ['tiled-128', 'tiled-vec4', 'tiled-subgroup', 'tiled', 'register-subgroup', 'register'];
+  for (const variant of isSoftware ? softwareFirst : gpuFirst) list.push({ variant });
+  if (mode === 'full') {
+    for (const [TM, TN, UNROLL_K] of [[8, 16, 4], [8, 16, 1], [4, 8, 1], [8, 8, 2], [4, 32, 1]]) list.push({ variant: 'register-subgroup', tile: { TM, TN, UNROLL_K } });
+    for (const [TM, TN, UNROLL_K] of [[4, 4, 1], [4, 8, 2], [8, 16, 1]]) list.push({ variant: 'register', tile: { TM, TN, UNROLL_K } });
+    for (const TILE_K of [8, 16, 32]) {
+      list.push({ variant: 'tiled-vec4', tile: { TILE_K } }, { variant: 'tiled-128', tile: { TILE_K } });
+      list.push({ variant: 'tiled-vec4', tile: { TM: 8, TN: 8, WGX: 8, WGY: 8, TILE_K } }, { variant: 'tiled-128', tile: { TM: 8, TN: 8, WGX: 16, WGY: 8, TILE_K } });
+    }
+    list.push({ variant: 'tiled-subgroup', tile: { TILE_K: 16, WGX: 8, WGY: 16 } });
+    list.push(...list.filter((c) => !c.tile).map((c) => ({ ...c, generic: true })));
+  }
+  return list.filter((c) => fits(c, device));
+}
+
+function fits(c: MatmulTuning, device: { features: GPUSupportedFeatures; limits: GPUSupportedLimits }): boolean {
+  if (matmulVariantNeedsSubgroups(c.variant) && !device.features.has('subgroups')) return false;
+  const t = matmulTile(c.variant, c.tile);
+  if (t.WGX * t.WGY > device.limits.maxComputeInvocationsPerWorkgroup) return false;
+  if (t.WGX > device.limits.maxComputeWorkgroupSizeX || (!isTiled(c.variant) && t.WGY > device.limits.maxComputeWorkgroupSizeY)) return false;
+  return matmulWorkgroupBytes(c.variant, t) <= device.limits.maxComputeWorkgroupStorageSize;
+}
+
+/** FNV-1a over strings, as 8 hex digits: a short key for the candidates' source. */
+export function sourceHash(parts: readonly string[]): string {
+  let h = 0x811c9dc5;
+  for (const s of parts) for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}
+
+export interface AutotuneOptions {
+  mode: AutotuneMode;
+  /** Text that identifies the adapter (vendor, architecture, device, description). */
+  adapterKey: string;
+  isSoftware: boolean;
+  cache?: AutotuneCache;
+  /** Wall-clock budget in ms; default 1000 for quick, unlimited for full. */
+  budgetMs?: number;
+  /** Called as each product is decided. */
+  onProduct?: (key: string, choice: TunedProduct, fromCache: boolean) => void;
+}
+
+/** Times `tuning` on one product: ms per dispatch, the median of a few timed batches of dispatches. */
+async function timeCandidate(pipelines: PipelineCache, p: MatmulProduct, tuning: MatmulTuning, buffers: { a: GPUBuffer; b: GPUBuffer; c: GPUBuffer }, budget: number): Promise<number> {
+  const { device } = pipelines;
+  const kernel = matmul({ ...p, ...tuning, subgroups: device.features.has('subgroups') });
+  const graph = new KernelGraph(`autotune:${kernel.name}`);
+  graph.add(kernel, buffers);
+  await graph.build(pipelines);
+  const run = async (n: number) => {
+    const t0 = performance.now();
+    const enc = device.createCommandEncoder();
+    for (let i = 0; i < n; i++) graph.encode(enc);
+    device.queue.submit([enc.finish()]);
+    await device.queue.onSubmittedWorkDone();
+    return (performance.now() - t0) / n;
+  };
+  const first = await run(1); // warm-up, and the estimate that sizes the timed batches
+  const n = Math.max(1, Math.min(64, Math.floor(budget / 3 / Math.max(first, 0.01))));
+  const times = [await run(n), await run(n), await run(n)].sort((x, y) => x - y);
+  graph.releaseConstants();
+  return times[1];
+}
+
+/**
+ * The fastest candidate for each product, from the cache where it has the answer. Returns the
+ * choices by product key; a product without a measurement is left out (it keeps the default).
+ */
+export async function autotuneMatmuls(pipelines: PipelineCache, products: readonly MatmulProduct[], opts: AutotuneOptions): Promise<Record<string, TunedProduct>> {
+  const { device } = pipelines;
+  const chosen: Record<string, TunedProduct> = {};
+  if (opts.mode === 'off') return chosen;
+  const t0 = performance.now();
+  const budget = opts.budgetMs ?? (opts.mode === 'quick' ? 1000 : Infinity);
+  const left = () => budget - (performance.now() - t0);
+  const candidates = matmulCandidates(opts.mode, device, opts.isSoftware);
+  for (const p of products) {
+    const sources = candidates.map((c) => matmul({ ...p, ...c, subgroups: device.features.has('subgroups') }).code);
+    const key = `${opts.adapterKey}|${productKey(p)}|${opts.mode}|${sourceHash(sources)}`;
+    const cached = await opts.cache?.get(key);
+    if (cached) {
+      chosen[productKey(p)] = cached;
+      opts.onProduct?.(productKey(p), cached, true);
+      continue;
+    }
+    if (left() <= 0) continue;
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
+    const buffers = {
+      a: device.createBuffer({ size: Math.max(16, p.M * p.K * 4), usage }),
+      b: device.createBuffer({ size: Math.max(16, p.K * p.N * 4), usage }),
+      c: device.createBuffer({ size: Math.max(16, p.M * p.N * 4), usage }),
+    };
+    let best: TunedProduct | null = null, timed = 0;
+    try {
+      for (const c of candidates) {
+        if (left() <= 0) break;
+        const ms = await timeCandidate(pipelines, p, c, buffers, Math.min(left(), opts.mode === 'quick' ? 50 : 200));
+        timed++;
+        if (!best || ms < best.ms) best = { ...c, ms, candidates: 0 };
+      }
+    } finally {
+      Object.values(buffers).forEach((b) => b.destroy());
+    }
+    if (!best) continue;
+    best.candidates = timed;
+    chosen[productKey(p)] = best;
+    opts.onProduct?.(productKey(p), best, false);
+    if (timed === candidates.length) await opts.cache?.set(key, best); // only complete measurements are kept
+  }
+  return chosen;
+}
+
+/** The default tile of every variant, for reports. */
+export const describeTuning = (t: MatmulTuning) => {
+  const tile = { ...MATMUL_TILES[t.variant], ...t.tile };
+  const size = isTiled(t.variant) ? `${tile.TM * tile.WGY}x${tile.TN * tile.WGX} BK${tile.TILE_K} ${tile.TM}x${tile.TN}/thread` : `${tile.TM}x${tile.TN}/thread unroll ${tile.UNROLL_K}`;
+  return `${t.variant} ${size}${t.generic ? ' generic' : ''}`;
+};

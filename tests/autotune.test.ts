@@ -1,0 +1,111 @@
+// The autotuner: which candidates a device gets, a measurement that picks one of them and is cached
+// (a second run measures nothing), the Node file cache, and a model built on an autotuned choice,
+// which must train exactly as the default kernels do.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { matmulWorkgroupBytes, matmulTile } from '../shaders/matmul';
+import { autotuneMatmuls, matmulCandidates, productKey, sourceHash, type AutotuneCache, type TunedProduct } from '../src/model/autotune';
+import { memoryAutotuneCache } from '../src/model/autotune-cache';
+import { fileAutotuneCache } from '../src/model/autotune-file-cache';
+import { VAE } from '../src/model/vae';
+import { gpu } from './helpers/gpu';
+
+const limits = (over: Partial<Record<string, number>> = {}) => ({
+  maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupSizeY: 256, maxComputeWorkgroupStorageSize: 16384, ...over,
+}) as unknown as GPUSupportedLimits;
+const features = (...names: string[]) => new Set(names) as unknown as GPUSupportedFeatures;
+
+describe('autotune candidates', () => {
+  it('leave out subgroup variants without the feature and tiles beyond the workgroup memory limit', () => {
+    const all = matmulCandidates('full', { features: features('subgroups'), limits: limits() }, false);
+    const noSub = matmulCandidates('full', { features: features(), limits: limits() }, false);
+    expect(all.some((c) => c.variant === 'tiled-subgroup')).toBe(true);
+    expect(noSub.some((c) => c.variant.includes('subgroup'))).toBe(false);
+    // BK 32 with a 64x64 block needs 16 KiB + 16 KiB: only where the device allows 32 KiB.
+    const big = (c: (typeof all)[number]) => matmulWorkgroupBytes(c.variant, matmulTile(c.variant, c.tile)) > 16384;
+    expect(all.some(big)).toBe(false);
+    expect(matmulCandidates('full', { features: features('subgroups'), limits: limits({ maxComputeWorkgroupStorageSize: 32768 }) }, false).some(big)).toBe(true);
+    expect(matmulCandidates('quick', { features: features('subgroups'), limits: limits() }, true).every((c) => !c.tile)).toBe(true);
+  });
+
+  it('key the cache by the candidates source', () => {
+    expect(sourceHash(['a', 'b'])).not.toBe(sourceHash(['a', 'c']));
+    expect(sourceHash(['a', 'b'])).toMatch(/^[0-9a-f]{8}$/);
+  });
+});
+
+describe('autotune measurement', () => {
+  it('picks a measured candidate, caches it, and a second run measures nothing', async () => {
+    const { cache: pipelines, device } = await gpu();
+    const product = { M: 16, N: 24, K: 8, transA: false, transB: true };
+    const store = memoryAutotuneCache();
+    const seen: [string, TunedProduct, boolean][] = [];
+    const opts = { mode: 'quick' as const, adapterKey: 'test', isSoftware: true, cache: store, budgetMs: Infinity, onProduct: (k: string, c: TunedProduct, fromCache: boolean) => seen.push([k, c, fromCache]) };
+    const first = await autotuneMatmuls(pipelines, [product], opts);
+    const choice = first[productKey(product)];
+    const candidates = matmulCandidates('quick', device, true);
+    expect(candidates.map((c) => c.variant)).toContain(choice.variant);
+    expect(choice.ms).toBeGreaterThan(0);
+    expect(choice.candidates).toBe(candidates.length);
+    const again = await autotuneMatmuls(pipelines, [product], opts);
+    expect(again).toEqual(first);
+    expect(seen.map((s) => s[2])).toEqual([false, true]);
+  }, 600_000);
+
+  it('quick stops at its budget and keeps only complete measurements', async () => {
+    const { cache: pipelines } = await gpu();
+    const store = memoryAutotuneCache();
+    const sets: string[] = [];
+    const spy: AutotuneCache = { get: store.get, set: async (k, v) => { sets.push(k); await store.set(k, v); } };
+    const products = [{ M: 8, N: 8, K: 8, transA: true, transB: false }, { M: 9, N: 8, K: 8, transA: true, transB: false }];
+    const t0 = performance.now();
+    const chosen = await autotuneMatmuls(pipelines, products, { mode: 'quick', adapterKey: 'budget', isSoftware: true, cache: spy, budgetMs: 1 });
+    // One candidate starts before the 1 ms budget runs out; nothing after it.
+    expect(Object.keys(chosen).length).toBeLessThanOrEqual(1);
+    expect(sets).toEqual([]);
+    expect(performance.now() - t0).toBeLessThan(60_000);
+  }, 120_000);
+});
+
+describe('autotune file cache (Node)', () => {
+  it('round-trips through a JSON file and treats a corrupt file as empty', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'autotune-')), 'sub', 'autotune.json');
+    const cache = fileAutotuneCache(path);
+    expect(await cache.get('k')).toBeUndefined();
+    const value: TunedProduct = { variant: 'tiled-128', tile: { TILE_K: 16 }, ms: 1.5, candidates: 6 };
+    await cache.set('k', value);
+    expect(await fileAutotuneCache(path).get('k')).toEqual(value);
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ k: value });
+    writeFileSync(path, '{ not json');
+    expect(await cache.get('k')).toBeUndefined();
+    await cache.set('j', value);
+    expect(await cache.get('j')).toEqual(value);
+  });
+});
+
+describe('a model on autotuned kernels', () => {
+  it('uses the cached choice for every product and trains exactly as the defaults do', async () => {
+    const { device } = await gpu();
+    const choice: TunedProduct = { variant: 'register', tile: { TM: 4, TN: 4, UNROLL_K: 1 }, ms: 1, candidates: 1 };
+    const asked: string[] = [];
+    const fixed: AutotuneCache = { async get(key) { asked.push(key); return choice; }, async set() { throw new Error('nothing is measured'); } };
+    const x = Float32Array.from({ length: 16 * 784 }, (_, i) => ((i * 7919) % 256) / 255);
+    const run = async (autotune: 'off' | 'quick') => {
+      const vae = await VAE.create({ hidden: [32], latent: 4 }, { device, batch: 16, seed: 5, autotune, autotuneCache: fixed });
+      const names = (await vae.plan('train', 16)).graph.kernels.map((k) => k.name).filter((n) => n.startsWith('matmul'));
+      await vae.trainStep(x);
+      const [loss] = await vae.readLosses();
+      vae.destroy();
+      return { names, loss: loss.loss };
+    };
+    const tuned = await run('quick');
+    // 784-32-(2x4) encoder and 4-32-784 decoder: 4 forward, 4 dW and 3 dX products.
+    expect(new Set(asked.map((k) => k.split('|')[1])).size).toBe(11);
+    expect(tuned.names.every((n) => n.includes('_register_TM4TN4UNROLL_K1'))).toBe(true);
+    const plain = await run('off');
+    expect(plain.names.some((n) => n.includes('TM4TN4'))).toBe(false);
+    expect(Math.abs(tuned.loss - plain.loss)).toBeLessThan(1e-3 * Math.abs(plain.loss));
+  }, 600_000);
+});

@@ -1,0 +1,66 @@
+// Compiling a model's kernels: progress is reported per distinct pipeline, shape-generic matmuls
+// share one pipeline across shapes (their sizes travel in a uniform the graph fills), identical
+// kernels of different graphs compile once, and precision 'f16' is refused with what to do.
+import { describe, expect, it } from 'vitest';
+import { matmul } from '../shaders/matmul';
+import { PipelineCache } from '../src/gpu/pipelines';
+import { KernelGraph } from '../src/graph';
+import { VAE } from '../src/model/vae';
+import { expectScaled, f32, testData } from './helpers/compare';
+import { gpu, runKernels } from './helpers/gpu';
+import { matmulRef } from './reference/dense';
+
+describe('pipeline compilation', () => {
+  it('reports n of N distinct pipelines, ending at N, and counts ones already compiled as done', async () => {
+    const { device } = await gpu();
+    const calls: [number, number][] = [];
+    const vae = await VAE.create({ hidden: [24], latent: 4 }, { device, batch: 8, onCompileProgress: (done, total) => calls.push([done, total]) });
+    const total = calls[0][1];
+    expect(calls[0]).toEqual([0, total]);
+    expect(calls.at(-1)).toEqual([total, total]);
+    expect(calls.map((c) => c[0])).toEqual(Array.from({ length: total + 1 }, (_, i) => i));
+    // The train graph's distinct pipelines: fewer than its dispatches (kernels repeat).
+    expect(total).toBeLessThan(await vae.dispatchesPerStep(false));
+    calls.length = 0;
+    await vae.plan('train', 8); // cached plan: nothing to build
+    expect(calls).toEqual([]);
+    vae.destroy();
+  }, 300_000);
+
+  it('a shape-generic matmul compiles once for every shape and is exact on each', async () => {
+    const { device } = await gpu();
+    const cache = new PipelineCache(device);
+    const shapes = [[5, 7, 3], [33, 17, 9], [64, 40, 20]];
+    const compiled = await cache.getAll(shapes.map(([M, N, K]) => matmul({ M, N, K, transB: true, variant: 'register-subgroup', generic: true, subgroups: device.features.has('subgroups') })));
+    expect(cache.size).toBe(1);
+    expect(new Set(compiled.map((c) => c.pipeline)).size).toBe(1);
+    for (const [M, N, K] of shapes) {
+      const a = f32(testData(M * K, 1)), b = f32(testData(N * K, 2));
+      const k = matmul({ M, N, K, transB: true, variant: 'register-subgroup', generic: true, subgroups: device.features.has('subgroups') });
+      const { c } = await runKernels([k], { a, b }, { c: M * N });
+      const magnitude = matmulRef(a.map(Math.abs), b.map(Math.abs), M, N, K, false, true);
+      expectScaled(c, matmulRef(a, b, M, N, K, false, true), magnitude, K * 2 ** -24, k.name);
+    }
+  }, 300_000);
+
+  it('a graph refuses a kernel missing a buffer, but fills the constants itself', () => {
+    const k = matmul({ M: 4, N: 4, K: 4, generic: true });
+    const graph = new KernelGraph('g');
+    expect(() => graph.add(k, { a: {} as GPUBuffer, c: {} as GPUBuffer })).toThrow(/needs a buffer for 'b'/);
+    expect(() => graph.add(k, { a: {} as GPUBuffer, b: {} as GPUBuffer, c: {} as GPUBuffer })).not.toThrow();
+  });
+
+  it('an unknown variant or a bad tile is refused by name', () => {
+    expect(() => matmul({ M: 4, N: 4, K: 4, variant: 'fast' as never })).toThrow(/unknown variant 'fast'; use one of register/);
+    expect(() => matmul({ M: 4, N: 4, K: 4, variant: 'tiled-vec4', tile: { TM: 3 } })).toThrow(/multiples of 4/);
+  });
+});
+
+describe('precision', () => {
+  it("'f16' is refused with the missing feature named where the adapter lacks shader-f16", async () => {
+    const { device } = await gpu();
+    const create = VAE.create({ hidden: [8], latent: 2 }, { device, batch: 4, precision: 'f16' });
+    if (device.features.has('shader-f16')) await expect(create).rejects.toThrow(/not available yet.*use precision 'f32'/);
+    else await expect(create).rejects.toThrow(/needs the WebGPU feature 'shader-f16'.*use precision 'f32'/);
+  });
+});
