@@ -54,7 +54,7 @@ describe('autotune measurement', () => {
     expect(seen.map((s) => s[2])).toEqual([false, true]);
   }, 600_000);
 
-  it('quick stops at its budget and keeps only complete measurements', async () => {
+  it('quick stops at its budget and decides only on complete measurements', async () => {
     const { cache: pipelines } = await gpu();
     const store = memoryAutotuneCache();
     const sets: string[] = [];
@@ -62,8 +62,8 @@ describe('autotune measurement', () => {
     const products = [{ M: 8, N: 8, K: 8, transA: true, transB: false }, { M: 9, N: 8, K: 8, transA: true, transB: false }];
     const t0 = performance.now();
     const chosen = await autotuneMatmuls(pipelines, products, { mode: 'quick', adapterKey: 'budget', isSoftware: true, cache: spy, budgetMs: 1 });
-    // One candidate starts before the 1 ms budget runs out; nothing after it.
-    expect(Object.keys(chosen).length).toBeLessThanOrEqual(1);
+    // At most one candidate starts before the 1 ms budget runs out: no product is decided.
+    expect(chosen).toEqual({});
     expect(sets).toEqual([]);
     expect(performance.now() - t0).toBeLessThan(60_000);
   }, 120_000);

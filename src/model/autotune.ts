@@ -4,10 +4,12 @@
 // adapter (AutotuneCache: a JSON file in Node, IndexedDB in browsers), keyed by the adapter and
 // by the WGSL of every candidate, so a change to any kernel's source measures again.
 //
-//   quick  the default tile of each variant, stopping when its time budget (1 s) is spent: a
-//          product not reached keeps the default. On SwiftShader a compile alone takes 0.5-3 s,
-//          so there quick measures little unless the cache already holds the answer.
-//   full   every variant with a ladder of tiles (blocks, BK 8-32, outputs per invocation).
+//   quick  the default tile of each variant, starting no candidate after its time budget (1 s)
+//          is spent; a product whose candidates were not all timed keeps the default. It reads
+//          a cached `full` result first. On SwiftShader a compile alone takes 0.5-3 s, so there
+//          quick decides little unless the cache already holds the answer.
+//   full   every variant with a ladder of tiles (blocks, BK 8-32, outputs per invocation), and
+//          the shape-generic form of each variant.
 import { isTiled, matmul, MATMUL_TILES, matmulVariantNeedsSubgroups, matmulWorkgroupBytes, matmulTile, type MatmulParams, type MatmulTile, type MatmulVariant } from '../../shaders/matmul';
 import type { Kernel } from '../../shaders/common';
 import type { PipelineCache } from '../gpu/pipelines';
@@ -57,6 +59,8 @@ export function matmulCandidates(mode: AutotuneMode, device: { features: GPUSupp
   const list: MatmulTuning[] = [];
   const softwareFirst: MatmulVariant[] = ['register-subgroup', 'register', 'tiled-vec4', 'tiled-128', 'tiled-subgroup', 'tiled'];
   const gpuFirst: MatmulVariant[] = ['tiled-128', 'tiled-vec4', 'tiled-subgroup', 'tiled', 'register-subgroup', 'register'];
+  // Software adapters default to generic register kernels (fewer compiles): those come first.
+  if (isSoftware) list.push({ variant: 'register-subgroup', generic: true }, { variant: 'register', generic: true });
   for (const variant of isSoftware ? softwareFirst : gpuFirst) list.push({ variant });
   if (mode === 'full') {
     for (const [TM, TN, UNROLL_K] of [[8, 16, 4], [8, 16, 1], [4, 8, 1], [8, 8, 2], [4, 32, 1]]) list.push({ variant: 'register-subgroup', tile: { TM, TN, UNROLL_K } });
@@ -68,7 +72,8 @@ export function matmulCandidates(mode: AutotuneMode, device: { features: GPUSupp
     list.push({ variant: 'tiled-subgroup', tile: { TILE_K: 16, WGX: 8, WGY: 16 } });
     list.push(...list.filter((c) => !c.tile).map((c) => ({ ...c, generic: true })));
   }
-  return list.filter((c) => fits(c, device));
+  const seen = new Set<string>();
+  return list.filter((c) => fits(c, device) && !seen.has(JSON.stringify(c)) && !!seen.add(JSON.stringify(c)));
 }
 
 function fits(c: MatmulTuning, device: { features: GPUSupportedFeatures; limits: GPUSupportedLimits }): boolean {
@@ -133,9 +138,12 @@ export async function autotuneMatmuls(pipelines: PipelineCache, products: readon
   const left = () => budget - (performance.now() - t0);
   const candidates = matmulCandidates(opts.mode, device, opts.isSoftware);
   for (const p of products) {
-    const sources = candidates.map((c) => matmul({ ...p, ...c, subgroups: device.features.has('subgroups') }).code);
-    const key = `${opts.adapterKey}|${productKey(p)}|${opts.mode}|${sourceHash(sources)}`;
-    const cached = await opts.cache?.get(key);
+    const keyOf = (mode: AutotuneMode) => {
+      const sources = matmulCandidates(mode, device, opts.isSoftware).map((c) => matmul({ ...p, ...c, subgroups: device.features.has('subgroups') }).code);
+      return `${opts.adapterKey}|${productKey(p)}|${mode}|${sourceHash(sources)}`;
+    };
+    const key = keyOf(opts.mode);
+    const cached = (opts.mode === 'quick' ? await opts.cache?.get(keyOf('full')) : undefined) ?? (await opts.cache?.get(key));
     if (cached) {
       chosen[productKey(p)] = cached;
       opts.onProduct?.(productKey(p), cached, true);
@@ -159,11 +167,13 @@ export async function autotuneMatmuls(pipelines: PipelineCache, products: readon
     } finally {
       Object.values(buffers).forEach((b) => b.destroy());
     }
-    if (!best) continue;
+    // Only a complete measurement decides (and is cached): the best of a partial one may be a
+    // candidate that loses to one never timed, e.g. a specialized kernel where the default is generic.
+    if (!best || timed < candidates.length) continue;
     best.candidates = timed;
     chosen[productKey(p)] = best;
     opts.onProduct?.(productKey(p), best, false);
-    if (timed === candidates.length) await opts.cache?.set(key, best); // only complete measurements are kept
+    await opts.cache?.set(key, best);
   }
   return chosen;
 }
