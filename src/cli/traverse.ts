@@ -8,38 +8,14 @@ import { releaseNodeGpu } from '../gpu/node-device';
 import { imageGridPng } from '../io/png';
 import { choiceFlag, defineFlags, intFlag, numberFlag, parseFlags, stringFlag, UsageError } from './args';
 import { DATASETS, getDevice, loadDataset, makeReporter, readCheckpointFile, writeOutput } from './io';
+import { klPerDimension, traversalGrid } from '../model/traversal';
+
+export { klPerDimension, traversalGrid };
 
 const FLAGS = defineFlags('traverse', {
   checkpoint: { type: 'string' }, out: { type: 'string' }, steps: { type: 'string' }, range: { type: 'string' },
   dataset: { type: 'string' }, 'data-dir': { type: 'string' }, limit: { type: 'string' }, label: { type: 'string' }, json: { type: 'boolean' },
 } as const);
-
-/** Mean KL(q(z_j|x) || N(0, 1)) of each latent dimension j over the rows of mu and logvar. */
-export function klPerDimension(mu: Float32Array, logvar: Float32Array, latent: number): number[] {
-  const rows = mu.length / latent;
-  const kl = new Array<number>(latent).fill(0);
-  for (let r = 0; r < rows; r++) {
-    for (let j = 0; j < latent; j++) {
-      const m = mu[r * latent + j], lv = logvar[r * latent + j];
-      kl[j] += 0.5 * (m * m + Math.exp(lv) - 1 - lv) / rows;
-    }
-  }
-  return kl;
-}
-
-/** Rows of z: for each dimension in `order`, `steps` copies of `base` with that coordinate swept over [-range, range]. */
-export function traversalGrid(base: ArrayLike<number>, order: readonly number[], steps: number, range: number): Float32Array {
-  const Z = base.length;
-  const z = new Float32Array(order.length * steps * Z);
-  order.forEach((dim, row) => {
-    for (let s = 0; s < steps; s++) {
-      const at = (row * steps + s) * Z;
-      z.set(Array.from(base), at);
-      z[at + dim] = -range + (2 * range * s) / (steps - 1);
-    }
-  });
-  return z;
-}
 
 export async function traverseCommand(argv: string[]): Promise<void> {
   const f = parseFlags('traverse', argv, FLAGS);
