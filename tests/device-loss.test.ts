@@ -4,10 +4,11 @@
 // fresh device, ending bit for bit where an undisturbed run ends; with none left it exits 4 with
 // the checkpoint intact and the command that resumes, which then finishes the run identically.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeAll } from '../src/cli/files';
 import { DEVICE_LOST_EXIT_CODE } from '../src/cli/recovery';
 import { trainCommand } from '../src/cli/train';
 import type { AcquiredDevice } from '../src/gpu/device';
@@ -82,5 +83,34 @@ describe('a lost device', () => {
     const out: string[] = [];
     expect(await trainCommand(['--resume', dir, '--json'], { device, print: (_s, t) => out.push(t) }), out.join('')).toBe(0);
     expect(outcome(dir)).toEqual(outcome(baseline));
+  }, SLOW);
+
+  it('lost after the last checkpoint, while drawing the pictures: the restart on a fresh device only draws them', async () => {
+    const dir = join(root, 'after-last');
+    const first = await acquireNodeDevice();
+    const fresh: AcquiredDevice[] = [];
+    const out: string[] = [];
+    let files = 0;
+    const code = await trainCommand([...RUN, '--out', dir, '--json'], {
+      device: first,
+      print: (_s, t) => out.push(t),
+      // Checkpoints at steps 8, 16 and 24 write two files each; the device goes as the sixth is written.
+      writeChunk: (fd, bytes) => {
+        writeAll(fd, bytes);
+        if (++files === 6) first.device.destroy();
+      },
+      newDevice: async () => {
+        fresh.push(await acquireNodeDevice());
+        return fresh.at(-1)!;
+      },
+    }).finally(() => fresh.forEach((d) => d.device.destroy()));
+    expect(code, out.join('')).toBe(0);
+    expect(fresh).toHaveLength(1);
+    expect(out.join('')).toMatch(/the GPU device was lost \(destroyed\): .*; the last checkpoint \(step 24\) in .* is intact; retrying from it on a fresh device/);
+    expect(outcome(dir)).toEqual(outcome(baseline));
+    for (const picture of ['samples.png', 'reconstructions.png']) {
+      expect(existsSync(join(dir, picture)), picture).toBe(true);
+      expect(readFileSync(join(dir, picture)).equals(readFileSync(join(baseline, picture))), `${picture} as the undisturbed run drew it`).toBe(true);
+    }
   }, SLOW);
 });
