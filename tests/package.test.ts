@@ -13,7 +13,10 @@ import { matmulRef } from './reference/dense';
 
 const ROOT = resolve(__dirname, '..');
 
-describe('built package', () => {
+/** Building the library and running it from another project takes minutes on a busy machine; this only stops a hung build. */
+const BUILD_PATIENCE = 1_200_000;
+
+describe('built package', { timeout: BUILD_PATIENCE }, () => {
   it('builds dist/ with declarations and runs a kernel when imported by name from another project', () => {
     execFileSync('npm', ['run', 'build:lib'], { cwd: ROOT, stdio: 'pipe' });
     for (const f of ['index.js', 'kernels.js', 'node.js', 'types/src/index.d.ts', 'types/src/kernels.d.ts']) {
