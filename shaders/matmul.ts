@@ -29,10 +29,11 @@
 //   `tiled`           64x64 block, BK 16, 4x4 per invocation, scalar loads (the first GPU kernel);
 //   `tiled-vec4`      64x64, BK 16, 4x4 per invocation in vec4 registers, vec4 loads from
 //                     workgroup memory, and from storage where the contiguous side is a multiple of 4;
-//   `tiled-128`       128x128, BK 8, 8x8 per invocation, vec4 as above (the largest block that fits
-//                     WebGPU's default 16 KiB of workgroup memory with BK 8);
+//   `tiled-128`       128x128, BK 8, 8x8 per invocation, vec4 as above (8 KiB of workgroup
+//                     memory; BK 16 fills WebGPU's default 16 KiB);
 //   `tiled-subgroup`  `tiled-128` where the 4 lanes of a quad, which share their rows of A, each
-//                     read half of the A fragment and get the rest by quadBroadcast.
+//                     read half of the A fragment and get the rest by quadBroadcast (falls back to
+//                     `tiled-128` without `subgroups`).
 // Shape-generic kernels (`generic: true`) read M, N and K from a uniform (`dims`) instead of
 // having them in the source, so one pipeline serves every shape of its kind: fewer compiles for a
 // model's first step, at the cost of loop bounds and strides the compiler cannot fold.
