@@ -21,8 +21,10 @@ const LONG = 1_200_000;
 
 /**
  * The small run: 8192 images, batch 32, hidden 64, latent 20, 2 epochs (512 steps). Measured on
- * SwiftShader, seed 0: epoch-2 train loss 180.2, test -ELBO 166.6 over 300 test images. The
- * bounds sit ~20 nats above that and below the ~206 nats of a decoder-bias-only model.
+ * SwiftShader, seed 0: epoch-2 train loss 180.2, test -ELBO 166.6 over 300 test images. The best
+ * model that ignores its input (a decoder bias fitted to the very images it is scored on) gets
+ * 205.5 nats on those training images and 194.4 on those test images; the bounds sit ~20 nats
+ * above the measured figures and clearly below those.
  */
 const SMALL = { limit: 8192, maxTrainLoss: 200, maxTestLoss: 190 };
 const TEST_LIMIT = 300;
@@ -74,7 +76,7 @@ describe('webgpu-vae CLI', { timeout: LONG }, () => {
     expect(last.test_loss).toBeCloseTo(last.test_rec + last.test_kl, 3);
     console.log(`cli: train loss by epoch ${epochs.map((e) => e.train_loss.toFixed(1)).join(', ')}; test -ELBO ${last.test_loss.toFixed(1)} (rec ${last.test_rec.toFixed(1)}, KL ${last.test_kl.toFixed(1)})`);
     // An untrained model scores about 784 ln 2 = 543 nats; one that learned only the decoder's
-    // bias (the mean image) about 206. Below 200 the encoder must be carrying information.
+    // bias (the mean image) 205.5 on these training and 194.4 on these test images at best.
     expect(last.train_loss).toBeLessThan(SMALL.maxTrainLoss);
     expect(last.test_loss).toBeLessThan(SMALL.maxTestLoss);
     const done = events.find((e) => e.event === 'done');
