@@ -1,5 +1,6 @@
 // Command line of `npm run bench`. With no benchmark selected, runs the default set: the train-step
 // comparison (ours vs TF.js), the profile of our step and a short batch sweep.
+import { AUTOTUNE_MODES, type AutotuneMode } from '../src/model/autotune';
 import { FULL_SWEEP, SHORT_SWEEP, type BenchEnv, type BenchOptions, type Impl } from './common';
 
 /** `--soak`: a long training run sampled for leaks and drift (bench/soak.ts). */
@@ -49,6 +50,10 @@ Shape and sample sizes:
   --sweep-examples N   examples timed per sweep batch size (default 2048)
   --examples N         MNIST examples resident on the GPU (default 4096)
   --lr X               Adam learning rate (default 1e-3)
+  --matmul-batches B[,B..]  batch sizes of the model's products in the matmul table (default: the
+                       --batch and 1024 on a GPU, the --batch on a software adapter; 0: none)
+  --autotune off|quick|full  time matmul candidates for the step's model and keep the fastest
+                       (default off); cached per adapter (Node: ~/.cache/webgpu-vae/autotune.json)
   --eval-every N       --soak: steps between test-set evaluations (default 1000)
   --sample-every N     --soak: steps between samples (default 500)
   --test-examples N    --soak: MNIST test examples evaluated (default 10000)
@@ -80,7 +85,7 @@ function intList(name: string, v: string): number[] {
   return xs;
 }
 
-const KNOWN = new Set([...BOOLEAN, 'sweep', 'env', 'batch', 'hidden', 'latent', 'steps', 'blocks', 'rounds', 'warmup', 'impl', 'profile-reps', 'sweep-examples', 'examples', 'lr', 'matmul-square', 'eval-every', 'sample-every', 'test-examples']);
+const KNOWN = new Set([...BOOLEAN, 'sweep', 'env', 'batch', 'hidden', 'latent', 'steps', 'blocks', 'rounds', 'warmup', 'impl', 'profile-reps', 'sweep-examples', 'examples', 'lr', 'matmul-square', 'autotune', 'matmul-batches', 'eval-every', 'sample-every', 'test-examples']);
 
 export function parseArgs(argv: string[]): CliOptions {
   const given = new Map<string, string | true>();
@@ -105,6 +110,8 @@ export function parseArgs(argv: string[]): CliOptions {
   if (!IMPLS[impl]) throw new UsageError(`--impl must be both, ours or tfjs, got '${impl}'`);
   const lr = given.has('lr') ? Number(str('lr')) : 1e-3;
   if (!(lr > 0)) throw new UsageError(`--lr must be a positive number, got '${str('lr') ?? ''}'`);
+  const autotune = str('autotune') ?? 'off';
+  if (!AUTOTUNE_MODES.includes(autotune as AutotuneMode)) throw new UsageError(`--autotune must be off, quick or full, got '${autotune}'`);
   const sweepArg = given.get('sweep');
   const selected = ['step', 'profile', 'sweep', 'matmul'].some((k) => given.has(k));
 
@@ -136,6 +143,8 @@ export function parseArgs(argv: string[]): CliOptions {
     sweepExamples: int('sweep-examples', 2048),
     matmul: given.has('matmul'),
     matmulSquare: given.has('matmul-square') ? nonNegativeInt('matmul-square', str('matmul-square')) : null,
+    autotune: autotune as AutotuneMode,
+    matmulBatches: given.has('matmul-batches') ? (str('matmul-batches') === '0' ? [] : intList('matmul-batches', str('matmul-batches') ?? '')) : null,
     examples: int('examples', 4096),
     lr,
   };

@@ -6,6 +6,8 @@ export type BenchEnv = 'node' | 'chromium';
 export type Impl = 'webgpu-vae' | 'tfjs-webgpu';
 
 /** What to run and at which shape; parsed by args.ts, posted as-is to the Chromium page. */
+import type { AutotuneMode } from '../src/model/autotune';
+
 export interface BenchOptions {
   batch: number;
   hidden: number[];
@@ -35,6 +37,10 @@ export interface BenchOptions {
   matmul: boolean;
   /** Side of the matmul table's square case; 0 leaves it out; null: 1024 on a GPU, 0 on a software adapter. */
   matmulSquare: number | null;
+  /** Batch sizes of the model's products in the matmul table; null: the default of matmul-hook.ts. */
+  matmulBatches: number[] | null;
+  /** Matmul autotuning at model creation (src/model/autotune.ts); 'off' keeps the adapter's defaults. */
+  autotune: AutotuneMode;
   /** Examples of MNIST the benchmarks train on (uploaded once per model). */
   examples: number;
   lr: number;
@@ -53,6 +59,8 @@ export interface StepRecord {
   latent: number;
   median_ms: number;
   samples_per_s: number;
+  /** Ours: the autotune mode its model was created with. */
+  autotune?: AutotuneMode;
   /** Model construction to the end of the first step: pipeline/shader compilation included. */
   first_step_ms: number;
   /** Dispatches and queue submits in one step (null: could not be counted). */
@@ -127,7 +135,20 @@ export interface MatmulRecord {
   [key: string]: unknown;
 }
 
-export type BenchRecord = StepRecord | RatioRecord | ProfileRecord | SweepRecord | NoteRecord | MatmulRecord;
+/** One matmul product's autotuned choice in the step comparison's model. */
+export interface AutotuneRecord {
+  bench: 'autotune';
+  env: BenchEnv;
+  adapter: string;
+  mode: AutotuneMode;
+  /** MxNxK and transposes, e.g. 128x400x784nt. */
+  product: string;
+  choice: string;
+  ms: number;
+  candidates: number;
+}
+
+export type BenchRecord = StepRecord | RatioRecord | ProfileRecord | SweepRecord | NoteRecord | MatmulRecord | AutotuneRecord;
 
 /** The training data as both implementations see it: u8 pixels, `dim` per example. */
 export interface BenchData {

@@ -16,7 +16,8 @@ async function runNode(opts: CliOptions, emit: Emit, log: Log): Promise<void> {
   log(`node: adapter ${describeAdapter(acquired.adapter)}`);
   try {
     const data = await loadBenchData(opts);
-    await runSuite({ env: 'node', acquired, data, loadTf: loadTfNode, emit, log }, opts);
+    const { fileAutotuneCache } = await import('../src/model/autotune-file-cache');
+    await runSuite({ env: 'node', acquired, data, loadTf: loadTfNode, emit, log, autotuneCache: fileAutotuneCache() }, opts);
   } finally {
     await releaseTfNode();
     acquired.device.destroy();

@@ -17,12 +17,12 @@ async function load(): Promise<MatmulModule | null> {
   }
 }
 
-/** Runs the matmul table at the benchmark's batch size and at 1024; false when bench/matmul.ts has no runner. */
-export async function runMatmulHook(device: GPUDevice, env: BenchEnv, adapter: string, batch: number, square: number, emit: (r: MatmulRecord) => void): Promise<boolean> {
+/** Runs the matmul table at the given batch sizes; false when bench/matmul.ts has no runner. */
+export async function runMatmulHook(device: GPUDevice, env: BenchEnv, adapter: string, batches: number[], square: number, emit: (r: MatmulRecord) => void): Promise<boolean> {
   const mod = await load();
   if (typeof mod?.runMatmulBench !== 'function') return false;
   await mod.runMatmulBench(device, {
-    batches: [...new Set([batch, 1024])],
+    batches,
     square,
     onResult: (r) => emit({ ...r, bench: 'matmul', env, adapter }),
   });

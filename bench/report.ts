@@ -1,5 +1,5 @@
 // Readable tables of the collected records (the default, non --json output).
-import type { BenchRecord, MatmulRecord, NoteRecord, ProfileRecord, RatioRecord, StepRecord, SweepRecord } from './common';
+import type { AutotuneRecord, BenchRecord, MatmulRecord, NoteRecord, ProfileRecord, RatioRecord, StepRecord, SweepRecord } from './common';
 import { formatMatmul } from './matmul-hook';
 
 /** Columns listed in `left` are left-aligned (text), the others right-aligned (numbers). */
@@ -67,6 +67,11 @@ export async function formatReport(records: BenchRecord[]): Promise<string> {
     if (profile.length) out.push(`\nProfile: webgpu-vae train step, batch ${profile[0].batch}, GPU time per kernel family (timestamp queries, median of reps)`, profileTable(profile));
     const sweep = of<SweepRecord>('sweep');
     if (sweep.length) out.push('\nBatch sweep: webgpu-vae', sweepTable(sweep));
+    const tuned = of<AutotuneRecord>('autotune');
+    if (tuned.length) {
+      out.push(`\nAutotune (${tuned[0].mode}): matmul choice per product of the step`);
+      out.push(table(['product', 'choice', 'ms', 'candidates'], tuned.map((r) => [r.product, r.choice, num(r.ms, 3), String(r.candidates)]), [0, 1]));
+    }
     const matmul = of<MatmulRecord>('matmul');
     if (matmul.length) out.push('\nMatmul (bench/matmul.ts)', await matmulTable(matmul));
     const notes = of<NoteRecord>('note');

@@ -6,7 +6,8 @@ import { VAE } from '../src/model/vae';
 import type { ResidentData } from '../src/model/resident-data';
 import type { AcquiredDevice } from '../src/gpu/device';
 import type { GpuCounter } from './counters';
-import { median, now, round, subset, type BenchData, type BenchEnv, type BenchOptions, type StepRecord } from './common';
+import { describeTuning, type AutotuneCache, type AutotuneMode } from '../src/model/autotune';
+import { median, now, round, subset, type BenchRecord, type BenchData, type BenchEnv, type BenchOptions, type StepRecord } from './common';
 
 export interface RunContext {
   env: BenchEnv;
@@ -16,6 +17,10 @@ export interface RunContext {
   data: BenchData;
   counter: GpuCounter;
   log(line: string): void;
+  /** Receives records produced while preparing (the autotune choices). */
+  emit?: (r: BenchRecord) => void;
+  /** Where autotune results are kept (Node: the JSON file cache; the page: IndexedDB by default). */
+  autotuneCache?: AutotuneCache;
 }
 
 /** A model ready to step: built, data resident, first step done. */
@@ -29,13 +34,14 @@ export interface PreparedVae {
   dataBytes: number;
 }
 
-export async function prepareVae(ctx: RunContext, shape: { batch: number; hidden: number[]; latent: number; lr: number }, examples: number): Promise<PreparedVae> {
+export async function prepareVae(ctx: RunContext, shape: { batch: number; hidden: number[]; latent: number; lr: number; autotune?: AutotuneMode }, examples: number): Promise<PreparedVae> {
   const data = subset(ctx.data, Math.max(examples, shape.batch));
   if (data.count < shape.batch) throw new Error(`batch ${shape.batch} needs at least that many examples; only ${data.count} loaded`);
   const t0 = now();
   // A device we lend (owned: false) survives vae.destroy(), so later benchmarks can reuse it.
   const vae = await VAE.create({ hidden: shape.hidden, latent: shape.latent }, {
     device: { ...ctx.acquired, owned: false }, batch: shape.batch, lr: shape.lr,
+    autotune: shape.autotune ?? 'off', ...(ctx.autotuneCache ? { autotuneCache: ctx.autotuneCache } : {}),
   });
   const before = vae.allocatedBytes;
   const resident = vae.upload({ images: data.images, count: data.count, name: 'bench' });
@@ -72,6 +78,11 @@ export interface OursStepRun {
 export async function prepareOursStep(ctx: RunContext, opts: BenchOptions): Promise<OursStepRun> {
   ctx.log(`webgpu-vae: compiling and running the first step (batch ${opts.batch})`);
   const p = await prepareVae(ctx, opts, opts.examples);
+  if (opts.autotune !== 'off') {
+    for (const [product, t] of Object.entries(p.vae.kernels.matmulTuned ?? {})) {
+      ctx.emit?.({ bench: 'autotune', env: ctx.env, adapter: ctx.adapter, mode: opts.autotune, product, choice: describeTuning(t), ms: round(t.ms, 4), candidates: t.candidates });
+    }
+  }
   for (let i = 0; i < opts.warmup; i++) await p.vae.trainStep(p.next());
   await p.vae.readLosses();
 
@@ -98,7 +109,7 @@ export async function prepareOursStep(ctx: RunContext, opts: BenchOptions): Prom
         bench: 'train_step', impl: 'webgpu-vae', env: ctx.env, adapter: ctx.adapter,
         batch: opts.batch, hidden: opts.hidden, latent: opts.latent,
         median_ms: round(ms), samples_per_s: round((opts.batch * 1000) / ms, 1),
-        first_step_ms: round(p.firstStepMs, 1),
+        first_step_ms: round(p.firstStepMs, 1), autotune: opts.autotune,
         dispatches: await p.vae.dispatchesPerStep(),
         submits: ctx.counter.active ? counted.submits : 1,
         dispatches_counted: ctx.counter.active ? counted.dispatches : null,

@@ -5,6 +5,7 @@
 import { describeAdapter, summarizeAdapter, type AcquiredDevice } from '../src/gpu/device';
 import { median, type BenchData, type BenchEnv, type BenchOptions, type BenchRecord } from './common';
 import { installCounters } from './counters';
+import type { AutotuneCache } from '../src/model/autotune';
 import { runMatmulHook } from './matmul-hook';
 import { runProfile } from './profile';
 import { prepareOursStep, prepareVae, timeBlocks, type OursStepRun, type PreparedVae, type RunContext } from './step';
@@ -19,6 +20,8 @@ export interface SuiteHost {
   loadTf(): Promise<Tf>;
   emit(r: BenchRecord): void;
   log(line: string): void;
+  /** Where autotune results are kept (default: the model's, IndexedDB in a browser). */
+  autotuneCache?: AutotuneCache;
 }
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -27,7 +30,7 @@ export async function runSuite(host: SuiteHost, opts: BenchOptions): Promise<voi
   const adapter = describeAdapter(host.acquired.adapter);
   const counter = installCounters(host.acquired.device);
   if (!counter.active) host.emit({ bench: 'note', env: host.env, message: 'could not wrap queue.submit / dispatchWorkgroups: dispatch and submit counts are n/a' });
-  const ctx: RunContext = { env: host.env, acquired: host.acquired, adapter, data: host.data, counter, log: host.log };
+  const ctx: RunContext = { env: host.env, acquired: host.acquired, adapter, data: host.data, counter, log: host.log, emit: host.emit, autotuneCache: host.autotuneCache };
   const note = (message: string) => host.emit({ bench: 'note', env: host.env, message });
   try {
     let prepared: PreparedVae | null = null;
@@ -61,7 +64,8 @@ export async function runSuite(host: SuiteHost, opts: BenchOptions): Promise<voi
       host.log('matmul: timing bench/matmul.ts cases');
       try {
         const square = opts.matmulSquare ?? (host.acquired.adapter.isSoftware ? 0 : 1024);
-        const ran = await runMatmulHook(host.acquired.device, host.env, adapter, opts.batch, square, host.emit);
+        const batches = opts.matmulBatches ?? (host.acquired.adapter.isSoftware ? [opts.batch] : [...new Set([opts.batch, 1024])]);
+        const ran = await runMatmulHook(host.acquired.device, host.env, adapter, batches, square, host.emit);
         if (!ran) note('matmul: bench/matmul.ts has no runMatmulBench yet (integration point: bench/matmul-hook.ts)');
       } catch (e) {
         note(`matmul failed: ${errorText(e)}`);

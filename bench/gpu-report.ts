@@ -1,0 +1,101 @@
+// The report of bench/gpu.sh: reads the JSON records of its benchmark runs and writes
+// <out>/<gpu-name>.json (every record, the GPU, its fp32 peak and the run's duration) and
+// <out>/<gpu-name>.md (step comparison with first-step times, batch sweep, matmul table with
+// GFLOP/s and % of fp32 peak, autotune choices).
+//
+//   npx tsx bench/gpu-report.ts --records FILE --out DIR [--peak-gflops N] [--seconds S]
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { AutotuneRecord, BenchRecord, NoteRecord, RatioRecord, StepRecord, SweepRecord } from './common';
+import type { MatmulBenchResult } from './matmul';
+
+/** fp32 peaks (GFLOP/s, boost clock, from the vendors' data sheets), matched against the adapter text. */
+export const KNOWN_PEAKS: [RegExp, number, string][] = [
+  [/h200|h100.*sxm|gh100/i, 66900, 'NVIDIA H100/H200 SXM'],
+  [/h100/i, 51200, 'NVIDIA H100 PCIe'],
+  [/a100/i, 19500, 'NVIDIA A100'],
+  [/rtx 4090/i, 82600, 'NVIDIA RTX 4090'],
+  [/rtx 3090/i, 35600, 'NVIDIA RTX 3090'],
+  [/rtx 3080 laptop/i, 19000, 'NVIDIA RTX 3080 Laptop'],
+  [/rtx 3080/i, 29800, 'NVIDIA RTX 3080'],
+  [/\bl4\b/i, 30300, 'NVIDIA L4'],
+  [/\bt4\b/i, 8100, 'NVIDIA T4'],
+  [/apple m2/i, 3600, 'Apple M2'],
+  [/apple m1/i, 2600, 'Apple M1'],
+];
+
+export function peakFor(adapter: string): { gflops: number; source: string } | null {
+  const hit = KNOWN_PEAKS.find(([re]) => re.test(adapter));
+  return hit ? { gflops: hit[1], source: hit[2] } : null;
+}
+
+/** A file name from the adapter text: lower case, runs of other characters as one '-'. */
+export function gpuFileName(adapter: string): string {
+  return adapter.replace(/\(software, CPU\)/, 'software').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80) || 'unknown-gpu';
+}
+
+const cell = (x: number | null | undefined, digits = 1) => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits));
+
+function table(head: string[], rows: string[][]): string {
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+export function markdownReport(records: BenchRecord[], peak: { gflops: number; source: string } | null, seconds: number | null): string {
+  const of = <T extends BenchRecord>(bench: T['bench']) => records.filter((r) => r.bench === bench) as T[];
+  const steps = of<StepRecord>('train_step'), ratios = of<RatioRecord>('train_step_ratio');
+  const adapter = steps[0]?.adapter ?? String((records.find((r) => 'adapter' in r) as { adapter?: string } | undefined)?.adapter ?? 'unknown adapter');
+  const out = [`# GPU benchmarks: ${adapter}`, ''];
+  out.push(`fp32 peak: ${peak ? `${peak.gflops} GFLOP/s (${peak.source})` : 'unknown (give --peak-gflops)'}${seconds !== null ? `; the run took ${seconds} s` : ''}.`, '');
+  out.push('## Train step, ours against TF.js WebGPU', '');
+  out.push(table(['batch', 'impl', 'autotune', 'median ms', 'examples/s', 'first step ms'], steps.map((s) => [
+    String(s.batch), s.impl, s.autotune ?? '', cell(s.median_ms, 2), cell(s.samples_per_s, 0), cell(s.first_step_ms, 0),
+  ])));
+  if (ratios.length) out.push('', ...ratios.map((r) => `- batch ${r.batch}: TF.js / ours = ${r.ratio.toFixed(2)}x (rounds: ${r.round_ratios.join(', ')})`));
+  const sweep = of<SweepRecord>('sweep');
+  if (sweep.length) {
+    out.push('', '## Batch sweep (ours)', '');
+    out.push(table(['batch', 'ms/step', 'examples/s', 'first step ms'], sweep.map((s) => [String(s.batch), cell(s.median_ms, 2), cell(s.samples_per_s, 0), cell(s.first_step_ms, 0)])));
+  }
+  const matmul = records.filter((r) => r.bench === 'matmul') as unknown as MatmulBenchResult[];
+  if (matmul.length) {
+    out.push('', '## Matmul variants (GFLOP/s; % of fp32 peak)', '');
+    const variants = [...new Set(matmul.map((m) => m.variant))];
+    const shapes = [...new Map(matmul.map((m) => [`${m.label}|${m.M}|${m.N}|${m.K}|${m.transA}|${m.transB}`, m])).values()];
+    out.push(table(['case', 'M x N x K', 'op', ...variants], shapes.map((s) => [
+      s.label, `${s.M} x ${s.N} x ${s.K}`, s.transA ? 'tA' : s.transB ? 'tB' : 'nn',
+      ...variants.map((v) => {
+        const r = matmul.find((m) => m.variant === v && m.label === s.label && m.M === s.M && m.N === s.N && m.K === s.K && m.transA === s.transA && m.transB === s.transB);
+        return r ? `${cell(r.gflops, 1)}${peak ? ` (${((100 * r.gflops) / peak.gflops).toFixed(1)}%)` : ''}` : '-';
+      }),
+    ])));
+  }
+  const tuned = of<AutotuneRecord>('autotune');
+  if (tuned.length) {
+    out.push('', `## Autotune (${tuned[0].mode}) choices`, '');
+    out.push(table(['product', 'choice', 'ms', 'candidates timed'], tuned.map((t) => [t.product, t.choice, cell(t.ms, 3), String(t.candidates)])));
+  }
+  const notes = of<NoteRecord>('note');
+  if (notes.length) out.push('', '## Notes', '', ...notes.map((n) => `- ${n.env}: ${n.message.split('\n')[0]}`));
+  return out.join('\n') + '\n';
+}
+
+function main(argv: string[]): void {
+  const value = (name: string) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : undefined; };
+  const recordsPath = value('records'), outDir = value('out') ?? 'bench/results';
+  if (!recordsPath) throw new Error('gpu-report: --records FILE is required');
+  const records = readFileSync(recordsPath, 'utf8').split('\n').filter((l) => l.trim().startsWith('{')).map((l) => JSON.parse(l) as BenchRecord);
+  if (!records.length) throw new Error(`gpu-report: no records in ${recordsPath}; did the benchmarks run?`);
+  const adapter = (records.find((r) => r.bench === 'train_step') as StepRecord | undefined)?.adapter ?? String((records.find((r) => 'adapter' in r) as { adapter?: string } | undefined)?.adapter ?? '');
+  const given = value('peak-gflops');
+  if (given !== undefined && !(Number(given) > 0)) throw new Error(`gpu-report: --peak-gflops needs a positive number, got '${given}'`);
+  const peak = given !== undefined ? { gflops: Number(given), source: '--peak-gflops' } : peakFor(adapter);
+  const seconds = value('seconds') !== undefined ? Number(value('seconds')) : null;
+  const name = gpuFileName(adapter);
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, `${name}.json`), JSON.stringify({ gpu: name, adapter, peak_gflops: peak?.gflops ?? null, peak_source: peak?.source ?? null, seconds, records }, null, 1) + '\n');
+  writeFileSync(join(outDir, `${name}.md`), markdownReport(records, peak, seconds));
+  console.log(`wrote ${join(outDir, `${name}.json`)} and ${join(outDir, `${name}.md`)}`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main(process.argv.slice(2));

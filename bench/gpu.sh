@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# One run of the GPU benchmarks, for a machine with a real GPU (under 5 minutes there):
+#   1. the step comparison with TF.js at batch 128 and at 4096 (each in a fresh process, so its
+#      first_step_ms is a cold start: pipeline compilation included);
+#   2. the batch sweep 32..4096 (ours);
+#   3. the matmul table for every variant, including a 4096^3 product, in GFLOP/s and as a share of
+#      the GPU's fp32 peak (a small table of known GPUs in bench/gpu-report.ts, or --peak-gflops);
+#   4. the step with --autotune quick, to record the autotuner's choice.
+# Writes bench/results/<gpu-name>.json (every record) and bench/results/<gpu-name>.md (the tables).
+#
+#   bash bench/gpu.sh [--small] [--peak-gflops N] [--out DIR] [--env node|chromium]
+#
+# --small runs the same parts at sizes SwiftShader finishes in a few minutes (batches 32 and 64,
+# the matmul table on a 64^3 square only), which is how tests/gpu-sh.test.ts keeps this script
+# working on machines without a GPU.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+small=0 peak="" out="bench/results" env="node"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --small) small=1 ;;
+    --peak-gflops) peak="$2"; shift ;;
+    --out) out="$2"; shift ;;
+    --env) env="$2"; shift ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) echo "gpu.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if [ "$small" = 1 ]; then
+  batches=(32 64); sweep="32,64"; square=64; products=(--matmul-batches 0)
+  timing=(--steps 2 --blocks 2 --rounds 1 --warmup 1 --examples 256)
+else
+  batches=(128 4096); sweep="32,64,128,256,512,1024,2048,4096"; square=4096; products=(--matmul-batches 128,1024)
+  timing=(--steps 10 --blocks 5 --rounds 3 --warmup 3 --examples 8192)
+fi
+
+mkdir -p "$out"
+records="$(mktemp)"
+trap 'rm -f "$records"' EXIT
+bench() { echo "[gpu.sh] bench $*" >&2; node bin/bench.mjs --json --env "$env" "$@" >> "$records"; }
+
+start=$SECONDS
+for b in "${batches[@]}"; do bench --step --batch "$b" "${timing[@]}"; done
+bench --sweep "$sweep" --impl ours "${timing[@]}" --sweep-examples $((small ? 128 : 8192))
+bench --matmul --matmul-square "$square" "${products[@]}"
+bench --step --impl ours --autotune quick --batch "${batches[0]}" "${timing[@]}"
+echo "[gpu.sh] benchmarks took $((SECONDS - start)) s" >&2
+
+npx tsx bench/gpu-report.ts --records "$records" --out "$out" ${peak:+--peak-gflops "$peak"} --seconds $((SECONDS - start))

@@ -1,0 +1,42 @@
+// bench/gpu.sh in its --small mode, on whatever adapter this machine has (SwiftShader in CI): it
+// must run every part and write the JSON and Markdown reports. On a GPU the same script runs the
+// full sizes; this keeps it from rotting where there is none.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { gpuFileName, markdownReport, peakFor } from '../bench/gpu-report';
+
+describe('bench/gpu.sh', () => {
+  it('--small runs the step comparison, sweep, matmul table and autotune, and writes both reports', () => {
+    const out = mkdtempSync(join(tmpdir(), 'gpu-sh-'));
+    const run = spawnSync('bash', ['bench/gpu.sh', '--small', '--peak-gflops', '100', '--out', out], { encoding: 'utf8', timeout: 1_700_000 });
+    expect(run.status, run.stderr.slice(-3000)).toBe(0);
+    const files = readdirSync(out).sort();
+    expect(files.length).toBe(2);
+    const json = JSON.parse(readFileSync(join(out, files.find((f) => f.endsWith('.json'))!), 'utf8'));
+    expect(json.peak_gflops).toBe(100);
+    const benches = (json.records as { bench: string; impl?: string; batch?: number; variant?: string; first_step_ms?: number; autotune?: string }[]);
+    const steps = benches.filter((r) => r.bench === 'train_step');
+    for (const batch of [32, 64]) {
+      expect(steps.filter((s) => s.batch === batch && s.autotune !== 'quick').map((s) => s.impl).sort()).toEqual(['tfjs-webgpu', 'webgpu-vae']);
+    }
+    expect(steps.filter((s) => s.autotune === 'quick').map((s) => s.impl)).toEqual(['webgpu-vae']);
+    expect(steps.every((s) => (s.first_step_ms ?? 0) > 0)).toBe(true);
+    expect(benches.filter((r) => r.bench === 'sweep').map((r) => r.batch)).toEqual([32, 64]);
+    expect(new Set(benches.filter((r) => r.bench === 'matmul').map((r) => r.variant)).size).toBeGreaterThanOrEqual(4);
+    const md = readFileSync(join(out, files.find((f) => f.endsWith('.md'))!), 'utf8');
+    expect(md).toMatch(/## Train step, ours against TF\.js WebGPU/);
+    expect(md).toMatch(/## Matmul variants \(GFLOP\/s; % of fp32 peak\)/);
+    expect(md).toMatch(/\d+\.\d%\)/);
+  }, 1_800_000);
+
+  it('names files after the adapter and knows the peaks of common GPUs', () => {
+    expect(gpuFileName('nvidia / hopper / NVIDIA H200')).toBe('nvidia-hopper-nvidia-h200');
+    expect(gpuFileName('google / swiftshader (software, CPU)')).toBe('google-swiftshader-software');
+    expect(peakFor('nvidia / hopper / NVIDIA H200')?.gflops).toBe(66900);
+    expect(peakFor('google / swiftshader')).toBeNull();
+    expect(markdownReport([], null, null)).toMatch(/unknown \(give --peak-gflops\)/);
+  });
+});
