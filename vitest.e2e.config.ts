@@ -11,8 +11,9 @@ export default defineConfig({
     globalSetup: ['tests/e2e/setup.ts'],
     env: { WEBGPU_VAE_E2E: '1' },
     fileParallelism: false,
-    // About 10-25 s per test on an idle 2-core machine; generous limits for a busy shared one.
-    testTimeout: 300_000,
+    // About 10-25 s per test on an idle 2-core machine; the tests wait for events, and these limits
+    // only stop a hung run on a busy shared one.
+    testTimeout: 900_000,
     hookTimeout: 120_000,
   },
 });

@@ -9,15 +9,22 @@ import { Charts } from './ui/charts';
 import { DatasetFiles } from './ui/files';
 import { Scatter } from './ui/scatter';
 import { DEFAULTS, lockSettings, readSettings, writeConfig, writeSettings } from './ui/settings';
-import { noWebGpuReason, showError, clearError, describeError } from './ui/errors';
+import { noWebGpuReason, showError, clearError, describeError, showNotice } from './ui/errors';
+import { SavedRunOffer } from './ui/saved-run-offer';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const form = $<HTMLFormElement>('settings');
 const statusEl = $('status');
 const button = (id: string) => $<HTMLButtonElement>(id);
 const params = new URLSearchParams(location.search);
-/** ?present=bitmap for browsers whose compositor cannot show WebGPU canvas contexts (see worker/presenter.ts). */
-const present: PresentMode = params.get('present') === 'bitmap' ? 'bitmap' : 'canvas';
+/**
+ * How frames reach the canvases (see worker/presenter.ts): ?present=bitmap or ?present=canvas, else
+ * the WebGPU canvas context, except in headless Chromium, whose compositor does not show those on
+ * a software GPU; the worker also falls back to bitmaps after a lost device.
+ */
+const present: PresentMode = params.get('present') === 'bitmap' || params.get('present') === 'canvas'
+  ? params.get('present') as PresentMode
+  : /HeadlessChrome/.test(navigator.userAgent) ? 'bitmap' : 'canvas';
 
 const ui = {
   state: 'starting' as RunState, detail: '', model: null as VaeConfig | null, testCount: 0, imgW: 28, imgH: 28, classes: 0,
@@ -27,6 +34,11 @@ const ui = {
 const charts = new Charts({ elbo: $('chart-elbo'), terms: $('chart-terms'), speed: $('chart-speed') });
 const scatter = new Scatter($<HTMLCanvasElement>('scatter'), $('scatter-legend'));
 const files = new DatasetFiles($('file-list'), () => updateControls());
+const offer = new SavedRunOffer($('saved-run'), () => {
+  clearError();
+  resetViews();
+  send({ type: 'continue', data: { kind: 'mnist', baseUrl: new URL('mnist/', document.baseURI).href } });
+});
 writeSettings(form, DEFAULTS);
 let worker: Worker | null = null;
 const send = (m: ToWorker, transfer: Transferable[] = []) => worker?.postMessage(m, transfer);
@@ -54,6 +66,7 @@ function updateControls(): void {
   $<HTMLInputElement>('load').disabled = !loadable;
   $('load-label').classList.toggle('disabled', !loadable);
   lockSettings(form, hasModel || !['idle', 'failed'].includes(s));
+  offer.enable(s === 'idle');
   $('dropzone').hidden = $<HTMLSelectElement>('dataset').value !== 'files';
   document.body.classList.toggle('no-model', !hasModel && s !== 'loading' && s !== 'failed');
 }
@@ -168,6 +181,21 @@ function onMessage(m: FromWorker): void {
       $<HTMLInputElement>('interp-b').value = String(m.b);
       $('interp-labels').textContent = `digit ${m.labels[0]} → digit ${m.labels[1]}${m.decodedAs === null ? '' : `, decoded as class ${m.decodedAs}`}`;
       break;
+    case 'position':
+      Object.assign(ui, { step: m.step, epoch: m.epoch, loss: m.loss });
+      break;
+    case 'stored':
+      $('stored').textContent = `Kept in this browser at step ${m.step.toLocaleString('en')}: after a reload you can continue from there.`;
+      $('stored').dataset.step = String(m.step);
+      break;
+    case 'notice':
+      showNotice(m.text);
+      break;
+    case 'need-canvases': {
+      const canvases = freshCanvases();
+      send({ type: 'canvases', canvases, present: m.present }, Object.values(canvases));
+      break;
+    }
     case 'saved': {
       const url = URL.createObjectURL(new Blob([m.bytes], { type: 'application/octet-stream' }));
       const a = Object.assign(document.createElement('a'), { href: url, download: 'model.safetensors' });
@@ -202,6 +230,7 @@ const act = (fn: () => void | Promise<void>) => async () => {
 
 button('start').onclick = act(() => {
   const settings = readSettings(form);
+  offer.hide();
   resetViews();
   send({ type: 'start', settings, data: dataSource() });
 });
@@ -209,6 +238,8 @@ button('pause').onclick = () => send({ type: 'pause' });
 button('resume').onclick = act(() => send({ type: 'resume' }));
 button('reset').onclick = act(() => {
   ui.model = null;
+  offer.hide();
+  $('stored').textContent = '';
   resetViews();
   send({ type: 'reset' });
 });
@@ -249,7 +280,8 @@ button('interp-random').onclick = () => {
   $<HTMLInputElement>('interp-b').value = String(Math.floor(Math.random() * n));
   interpolate();
 };
-document.querySelector<HTMLCanvasElement>('canvas[data-view="reconstructions"]')!.addEventListener('click', (e) => {
+/** A click on a test image of the reconstructions view picks it as an interpolation endpoint. */
+const pickEndpoint = (e: MouseEvent) => {
   const el = e.currentTarget as HTMLCanvasElement, spec = gridSpec('reconstructions', ui.imgW, ui.imgH);
   const { width, height } = canvasSize(spec);
   const t = tileAt(spec, (e.offsetX / el.clientWidth) * width, (e.offsetY / el.clientHeight) * height);
@@ -259,7 +291,27 @@ document.querySelector<HTMLCanvasElement>('canvas[data-view="reconstructions"]')
   $<HTMLInputElement>(ui.pickNext === 'a' ? 'interp-a' : 'interp-b').value = String(index);
   ui.pickNext = ui.pickNext === 'a' ? 'b' : 'a';
   interpolate();
-});
+};
+
+/** Hands every view's canvas to the worker (it draws into them from then on). */
+function transferCanvases(): Record<ViewName, OffscreenCanvas> {
+  const canvas = (v: ViewName) => document.querySelector<HTMLCanvasElement>(`canvas[data-view="${v}"]`)!;
+  canvas('reconstructions').onclick = pickEndpoint;
+  return Object.fromEntries(VIEW_NAMES.map((v) => [v, canvas(v).transferControlToOffscreen()])) as Record<ViewName, OffscreenCanvas>;
+}
+
+/**
+ * New canvases in place of the transferred ones, for a change of presentation path: a canvas
+ * keeps the kind of context it was first given, so the old ones cannot switch.
+ */
+function freshCanvases(): Record<ViewName, OffscreenCanvas> {
+  for (const v of VIEW_NAMES) {
+    const old = document.querySelector<HTMLCanvasElement>(`canvas[data-view="${v}"]`)!;
+    old.replaceWith(old.cloneNode(false));
+  }
+  sizeCanvases();
+  return transferCanvases();
+}
 
 function boot(): void {
   sizeCanvases();
@@ -272,8 +324,9 @@ function boot(): void {
     worker = new Worker(new URL('./worker/worker.ts', import.meta.url), { type: 'module', name: 'webgpu-vae trainer' });
     worker.onmessage = (e: MessageEvent<FromWorker>) => onMessage(e.data);
     worker.onerror = (e) => { showError('The training worker failed to start', e.message || 'See the browser console for details.'); ui.state = 'failed'; updateControls(); updateStatus(); };
-    const canvases = Object.fromEntries(VIEW_NAMES.map((v) => [v, document.querySelector<HTMLCanvasElement>(`canvas[data-view="${v}"]`)!.transferControlToOffscreen()])) as Record<ViewName, OffscreenCanvas>;
+    const canvases = transferCanvases();
     send({ type: 'init', canvases, present }, Object.values(canvases));
+    void offer.check();
     // Test hook: simulate a GPU crash (only with ?debug in the URL).
     if (params.has('debug')) Object.assign(window, { vaeDemo: { loseDevice: () => send({ type: 'debug-lose-device' }) } });
   }

@@ -141,6 +141,7 @@ async function main(): Promise<void> {
     device.queue.submit([encoder.finish()]);
     output.show();
     canvas.dataset.frames = String(++frames);
+    canvas.dataset.walkMs = String(Math.round(now)); // the walk's clock at this frame, for tests that wait for it to move
     // Keep at most one frame in flight: a software GPU cannot keep up with 60 frames a second.
     await device.queue.onSubmittedWorkDone();
   }

@@ -84,6 +84,10 @@ export type ToWorker =
   /** Class decoded by the manifold or the interpolation of a conditional model (null: the first endpoint's own label, for the interpolation). */
   | { type: 'view-class'; view: 'manifold' | 'interpolation'; label: number | null }
   | { type: 'recover' }
+  /** Continue the run kept in browser storage (demo/shared/saved-run.ts). */
+  | { type: 'continue'; data: DataSource }
+  /** Fresh canvases, sent when the worker asks for them to change the presentation path. */
+  | { type: 'canvases'; canvases: Record<ViewName, OffscreenCanvas>; present: PresentMode }
   | { type: 'debug-lose-device' };
 
 export type FromWorker =
@@ -97,4 +101,12 @@ export type FromWorker =
   /** decodedAs: the class the path was decoded as (conditional models), else null. */
   | { type: 'interpolation'; a: number; b: number; labels: [number, number]; decodedAs: number | null }
   | { type: 'saved'; bytes: ArrayBuffer; step: number }
+  /** Where a restored run stands (after a continue or a recovery), so the status shows it at once. */
+  | { type: 'position'; step: number; epoch: number; loss: number }
+  /** The run was written to browser storage at this step. */
+  | { type: 'stored'; step: number }
+  /** The worker needs new canvases for presentation `present` (the old ones keep their contexts). */
+  | { type: 'need-canvases'; present: PresentMode }
+  /** Something the user should know that needs no action (e.g. an automatic recovery). */
+  | { type: 'notice'; text: string }
   | { type: 'error'; kind: ErrorKind; message: string; snapshotStep?: number };

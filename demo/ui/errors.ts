@@ -14,6 +14,7 @@ export function showError(title: string, text: string): void {
 export function clearError(): void {
   el().hidden = true;
   document.getElementById('recover')!.hidden = true;
+  document.getElementById('notice')!.hidden = true;
 }
 
 const ENABLE_HELP =
@@ -54,4 +55,11 @@ export function describeError(kind: ErrorKind, message: string): { title: string
     default:
       return { title: 'Something went wrong', text: message };
   }
+}
+
+/** A note that needs no action (data-testid="notice"), e.g. that the page recovered from a lost device by itself. */
+export function showNotice(text: string): void {
+  const el = document.getElementById('notice')!;
+  el.textContent = text;
+  el.hidden = false;
 }

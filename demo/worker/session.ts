@@ -3,7 +3,8 @@
 // step, losses read back through the model's loss ring without waiting for the GPU. Between
 // steps it lets the views refresh and yields to the worker's event loop so pause/save messages
 // are handled promptly.
-import { Philox, saveCheckpoint, VAE, type AcquiredDevice, type ResidentData, type StepLoss, type VaeConfig } from '../../src/index';
+import { Philox, saveCheckpoint, saveTrainingState, VAE, type AcquiredDevice, type ResidentData, type StepLoss, type TrainingState, type VaeConfig } from '../../src/index';
+import { SAVE_EVERY_STEPS } from '../shared/saved-run';
 import type { EpochReport, FromWorker, LossChunk, Settings } from '../shared/protocol';
 import type { LoadedData } from './data';
 import type { Views } from './views';
@@ -50,8 +51,14 @@ export class Session {
   private stopRequested = false;
   private arrivals: { t: number; examples: number }[] = [];
   private startedAt = 0;
+  private lastSavedStep = 0;
+  private trainedMs = 0;
+  /** The last training loss reported to the page (NaN before the first). */
+  lastLoss = NaN;
   /** Runs after each epoch's report (the worker snapshots the weights there). */
   onEpochEnd?: () => Promise<void>;
+  /** Runs every SAVE_EVERY_STEPS steps while training (the worker keeps the run in browser storage). */
+  onSaveDue?: () => Promise<void>;
 
   private constructor(
     readonly vae: VAE,
@@ -78,6 +85,48 @@ export class Session {
     // Compile the test evaluation now, so the first epoch's end does not stall on it.
     await vae.plan('eval', vae.training.batch);
     return new Session(vae, data, vae.upload(data.train), vae.upload(data.test), views, post);
+  }
+
+  /**
+   * The run saved by `state()`, continued exactly: weights, Adam's moments, the step (which fixes
+   * the noise and the data order) and the epoch's counters. `settings` are the ones it was trained with.
+   */
+  static async restore(device: AcquiredDevice, settings: Settings, data: LoadedData, views: Views, post: (m: FromWorker) => void, saved: TrainingState): Promise<Session> {
+    const s = await Session.create(device, { ...settings, batch: saved.training.batch, lr: saved.training.lr, seed: saved.training.seed }, data, views, post, { config: saved.config, flat: saved.params });
+    if (s.stepsPerEpoch !== saved.progress.stepsPerEpoch) {
+      s.destroy();
+      throw new Error(`the saved run has ${saved.progress.stepsPerEpoch} steps per epoch but its settings now give ${s.stepsPerEpoch}; start a new run`);
+    }
+    s.vae.restoreOptimizer({ m: saved.m ?? undefined, v: saved.v ?? undefined, step: saved.progress.step });
+    const p = saved.progress, acc = (saved.run.acc ?? {}) as { rec?: number; kl?: number };
+    s.epoch = p.epochsDone + 1;
+    s.stepInEpoch = p.epochStep;
+    // The data order: the shuffles of the epochs done are drawn again from the seed, and one
+    // stopped mid-epoch goes on with its own shuffle (the loop draws one only at an epoch's start).
+    for (let e = 0; e < p.epochsDone; e++) s.order.permutation(data.train.count);
+    if (p.epochStep > 0) {
+      s.vae.epoch = s.epoch;
+      s.trainData.setOrder(s.order.permutation(data.train.count));
+    }
+    s.acc = { loss: p.epochLossSum, rec: acc.rec ?? 0, kl: acc.kl ?? 0, n: p.epochExamples };
+    s.trainedMs = p.seconds * 1000;
+    s.lastSavedStep = p.step;
+    s.lastLoss = typeof saved.run.lastLoss === 'number' ? saved.run.lastLoss : NaN;
+    return s;
+  }
+
+  /**
+   * Everything needed to continue this run, as training-state bytes (read back from the GPU).
+   * Call it between steps: from onSaveDue or onEpochEnd, or while stopped.
+   */
+  async state(settings: Settings): Promise<Uint8Array> {
+    this.collect(await this.vae.readLosses()); // the epoch's sums must include every step taken
+    this.lastSavedStep = this.vae.step;
+    const run = { settings, acc: { rec: this.acc.rec, kl: this.acc.kl }, lastLoss: Number.isFinite(this.lastLoss) ? this.lastLoss : null };
+    return saveTrainingState(this.vae, run, {
+      step: this.vae.step, epochsDone: this.epoch - 1, epochStep: this.stepInEpoch, stepsPerEpoch: this.stepsPerEpoch,
+      epochLossSum: this.acc.loss, epochExamples: this.acc.n, seconds: this.trainedMs / 1000,
+    });
   }
 
   get training(): boolean {
@@ -111,9 +160,12 @@ export class Session {
         this.trainData.setOrder(this.order.permutation(n));
         this.epochStart = performance.now();
       }
+      const t0 = performance.now();
       await vae.trainStep({ data: this.trainData, index: this.stepInEpoch });
+      this.trainedMs += performance.now() - t0;
       this.collect(vae.losses.take());
       if (++this.stepInEpoch === this.stepsPerEpoch) await this.endEpoch();
+      if (this.onSaveDue && vae.step - this.lastSavedStep >= SAVE_EVERY_STEPS) await this.onSaveDue();
       await this.views.maybeRefresh(vae);
       if (performance.now() - lastYield > 20) {
         await yieldTask();
@@ -138,6 +190,7 @@ export class Session {
       this.acc.kl += l.kl * l.examples;
       this.acc.n += l.examples;
     }
+    this.lastLoss = chunk.loss;
     this.post({ type: 'progress', chunks: [chunk], epoch: this.epoch, examplesPerSecond: this.throughput(examples) });
   }
 
@@ -168,10 +221,11 @@ export class Session {
     };
     if (!Number.isFinite(report.train.loss)) throw new Error(`training diverged in epoch ${this.epoch} (loss ${report.train.loss}); reset and try a smaller learning rate`);
     this.post({ type: 'epoch', report });
-    await this.onEpochEnd?.();
     this.epoch++;
     this.stepInEpoch = 0;
     this.acc = { loss: 0, rec: 0, kl: 0, n: 0 };
+    // After the counters move on: a state saved here starts the next epoch when restored.
+    await this.onEpochEnd?.();
   }
 
   get currentEpoch(): number {

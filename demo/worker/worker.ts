@@ -1,11 +1,19 @@
 // The training worker: owns the GPU device, the model and the rendering, so the page's main
 // thread only handles controls and charts and never freezes. Commands from the page run one at a
 // time (a promise chain); the training loop runs beside them and is stopped through its Session.
-import { acquireBrowserDevice, describeAdapter, readCheckpoint, DataError, type AcquiredDevice } from '../../src/index';
-import type { DataSource, ErrorKind, FromWorker, RunState, Settings, ToWorker } from '../shared/protocol';
+// The run's full training state is snapshot every SAVE_EVERY_STEPS steps, at each epoch's end and
+// on pause, kept here for device-loss recovery and (for MNIST) in browser storage for a reload.
+// A lost device is replaced once automatically (see AUTO_RECOVERY_WINDOW_MS) and the run goes on
+// from the snapshot, through the bitmap presentation path, which needs nothing of the compositor.
+import { acquireBrowserDevice, describeAdapter, readCheckpoint, readTrainingState, DataError, type AcquiredDevice, type TrainingState } from '../../src/index';
+import type { DataSource, ErrorKind, FromWorker, PresentMode, RunState, Settings, ToWorker, ViewName } from '../shared/protocol';
+import { forgetRun, readRun, storeRun } from '../shared/saved-run';
 import { loadData, type LoadedData } from './data';
 import { classesOf, Session } from './session';
 import { Views } from './views';
+
+/** A second loss within this time of an automatic recovery is left to the user (the Restart button). */
+const AUTO_RECOVERY_WINDOW_MS = 60_000;
 
 /** The parts of DedicatedWorkerGlobalScope used here (the project compiles against the DOM lib). */
 interface WorkerScope {
@@ -17,12 +25,18 @@ const post = (m: FromWorker, transfer: Transferable[] = []) => scope.postMessage
 
 let acquired: AcquiredDevice | null = null;
 let views: Views | null = null;
+let present: PresentMode = 'canvas';
 let session: Session | null = null;
 /** What the current model was built from, to rebuild it on a new device after a loss. */
-let built: { settings: Settings; data: LoadedData } | null = null;
-/** Last weights read back (pause, epoch end, save, load): what a lost device restarts from. */
-let snapshot: { bytes: Uint8Array; step: number } | null = null;
+let built: { settings: Settings; data: LoadedData; source: DataSource } | null = null;
+/** The last training state read back (every SAVE_EVERY_STEPS steps, epoch end, pause, load): what a lost device restarts from. */
+let snapshot: { state: Uint8Array; step: number } | null = null;
 let lost = false;
+/** True from Start or Resume until Pause (or a failure): whether a recovered run should train on. */
+let keepTraining = false;
+let lastAutoRecovery = -Infinity;
+/** Resolves when the page answers a 'need-canvases' request. */
+let canvasWaiter: ((canvases: Record<ViewName, OffscreenCanvas>) => void) | null = null;
 
 const setState = (state: RunState, detail?: string) => post({ type: 'state', state, detail });
 
@@ -53,18 +67,28 @@ async function acquire(): Promise<AcquiredDevice> {
   acq.device.lost.then((info) => {
     if (acquired !== acq) return;
     lost = true;
+    const wasTraining = keepTraining;
     const dead = session;
     session = null;
     try { dead?.destroy(); } catch { /* its buffers died with the device */ }
     setState('lost');
     const why = info.reason === 'destroyed' ? 'it was destroyed' : 'the driver reset or the GPU process crashed';
-    post({ type: 'error', kind: 'device-lost', message: `The GPU device was lost (${why}${info.message ? `: ${info.message}` : ''}).`, snapshotStep: snapshot?.step });
+    const message = `The GPU device was lost (${why}${info.message ? `: ${info.message}` : ''}).`;
+    const now = performance.now();
+    if (now - lastAutoRecovery > AUTO_RECOVERY_WINDOW_MS) {
+      lastAutoRecovery = now;
+      const from = snapshot ? ` from the state saved at step ${snapshot.step}` : '';
+      post({ type: 'notice', text: `${message} Restarting on a new device${from}${present === 'canvas' ? ', with pictures handed to the page as bitmaps' : ''}…` });
+      enqueue(() => recover(true, wasTraining));
+    } else {
+      post({ type: 'error', kind: 'device-lost', message: `${message} It was lost again within a minute of the automatic restart.`, snapshotStep: snapshot?.step });
+    }
   });
   acq.device.addEventListener('uncapturederror', (ev) => console.error('WebGPU error:', (ev as GPUUncapturedErrorEvent).error.message));
   return acq;
 }
 
-/** A fresh device after a loss; on failure `acquired` stays null and the error is reported. */
+/** A fresh device after a loss; on failure `acquired` stays null and the error is thrown. */
 async function replaceDevice(): Promise<void> {
   lost = false;
   acquired = null;
@@ -72,22 +96,55 @@ async function replaceDevice(): Promise<void> {
   views!.attach(acquired.device, built?.data.test ?? null);
 }
 
+/** Asks the page for fresh canvases and draws through ImageBitmaps from now on. */
+async function switchToBitmaps(): Promise<void> {
+  const canvases = await new Promise<Record<ViewName, OffscreenCanvas>>((resolve) => {
+    canvasWaiter = resolve;
+    post({ type: 'need-canvases', present: 'bitmap' });
+  });
+  present = 'bitmap';
+  views = new Views(canvases, present, post);
+}
+
+/** Reads the session's training state back and keeps it (and, for MNIST, stores it in the browser). */
 async function takeSnapshot(s: Session): Promise<void> {
-  snapshot = { bytes: await s.checkpoint(), step: s.steps };
+  if (!built) return;
+  const state = await s.state(built.settings);
+  snapshot = { state, step: s.steps };
+  if (built.source.kind !== 'mnist') return;
+  const settings = built.settings, step = s.steps;
+  // Storage runs beside training; a failure (private mode, quota) costs only the reload offer.
+  storeRun({ state, settings, step, epoch: s.currentEpoch, loss: s.lastLoss, savedAt: Date.now() })
+    .then(() => post({ type: 'stored', step }))
+    .catch((e) => console.warn(`could not keep the run in browser storage: ${(e as Error).message}`));
+}
+
+/**
+ * Whether `device` turns out to be lost: a destroyed or crashed device fails pending work (such as
+ * a read-back) before its `lost` promise settles, so give that promise a moment.
+ */
+async function lostSoon(device: GPUDevice): Promise<boolean> {
+  return Promise.race([device.lost.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2000))]);
 }
 
 function startLoop(s: Session): void {
-  s.onEpochEnd = () => takeSnapshot(s);
-  s.start((error) => {
-    if (error) {
-      reportError(error);
-      if (!lost) settle();
-    }
+  const device = acquired!.device;
+  keepTraining = true;
+  s.onEpochEnd = s.onSaveDue = () => takeSnapshot(s);
+  s.start(async (error) => {
+    if (!error) return;
+    // A failure caused by a lost device is explained (and recovered from) by the loss handler.
+    if (await lostSoon(device)) return;
+    if (session !== s) return;
+    keepTraining = false;
+    reportError(error);
+    if (!lost) settle();
   });
   setState('training');
 }
 
 async function dropSession(): Promise<void> {
+  keepTraining = false;
   const s = session;
   session = null;
   if (!s) return;
@@ -95,34 +152,74 @@ async function dropSession(): Promise<void> {
   s.destroy();
 }
 
-async function build(settings: Settings, source: DataSource, loaded?: { bytes: Uint8Array; name: string }): Promise<Session> {
-  const ck = loaded ? readCheckpoint(loaded.bytes, loaded.name) : undefined;
+type Origin = { kind: 'new' } | { kind: 'file'; bytes: Uint8Array; name: string } | { kind: 'state'; state: TrainingState };
+
+async function build(settings: Settings, source: DataSource, origin: Origin = { kind: 'new' }): Promise<Session> {
+  const file = origin.kind === 'file' ? readCheckpoint(origin.bytes, origin.name) : undefined;
+  const ck = file ?? (origin.kind === 'state' ? { config: origin.state.config } : undefined);
+  const what = origin.kind === 'file' ? origin.name : 'the saved run';
   setState('loading', source.kind === 'mnist' ? 'Loading MNIST…' : `Reading ${source.name}…`);
   const data = await loadData(source, settings.subset);
   const { rows, cols } = data.train;
   if (ck && ck.config.inputDim !== rows * cols) {
-    throw new DataError(`${loaded!.name} was trained on ${ck.config.imageShape.join('x')} images but ${data.name} has ${rows}x${cols} images; choose the dataset it was trained on`);
+    throw new DataError(`${what} was trained on ${ck.config.imageShape.join('x')} images but ${data.name} has ${rows}x${cols} images; choose the dataset it was trained on`);
   }
   if (ck && ck.config.classes > 0 && classesOf(data) > ck.config.classes) {
-    throw new DataError(`${loaded!.name} is conditional on labels 0 to ${ck.config.classes - 1} but ${data.name} has labels up to ${classesOf(data) - 1}; choose the dataset it was trained on`);
+    throw new DataError(`${what} is conditional on labels 0 to ${ck.config.classes - 1} but ${data.name} has labels up to ${classesOf(data) - 1}; choose the dataset it was trained on`);
   }
   post({ type: 'dataset', name: data.name, train: data.train.count, test: data.test.count, rows, cols });
   setState('loading', 'Compiling the model’s shaders…');
-  const s = await Session.create(acquired!, settings, data, views!, post, ck);
+  const s = origin.kind === 'state'
+    ? await Session.restore(acquired!, settings, data, views!, post, origin.state)
+    : await Session.create(acquired!, settings, data, views!, post, file);
   views!.attach(acquired!.device, data.test, s.vae.config.classes);
-  built = { settings, data };
-  post({ type: 'model', config: s.vae.config, params: s.vae.layout.paramCount, batch: s.vae.training.batch });
+  built = { settings, data, source };
+  postModel(s);
   // Draw the starting point (and compile the views' graphs now rather than mid-training).
   await views!.refresh(s.vae, true);
   return s;
+}
+
+function postModel(s: Session): void {
+  post({ type: 'model', config: s.vae.config, params: s.vae.layout.paramCount, batch: s.vae.training.batch });
+  if (s.steps > 0) post({ type: 'position', step: s.steps, epoch: s.currentEpoch, loss: s.lastLoss });
+}
+
+/** After a loss: a new device, and the run restored from the last snapshot (training again if it was). */
+async function recover(auto: boolean, resume: boolean): Promise<void> {
+  setState('loading', 'Starting a new GPU device…');
+  if (auto && present === 'canvas') await switchToBitmaps();
+  try {
+    await replaceDevice();
+  } catch (e) {
+    lost = true;
+    setState('lost');
+    post({ type: 'error', kind: 'device-lost', message: `The GPU device was lost, and a new one could not be started: ${(e as Error).message}`, snapshotStep: snapshot?.step });
+    return;
+  }
+  if (!snapshot || !built) return settle();
+  const saved = readTrainingState(snapshot.state, 'the last saved state');
+  session = await Session.restore(acquired!, built.settings, built.data, views!, post, saved);
+  views!.attach(acquired!.device, built.data.test, session.vae.config.classes);
+  postModel(session);
+  await views!.refresh(session.vae, true);
+  await drained();
+  if (resume) return startLoop(session);
+  settle(`Restored the state saved at step ${snapshot.step}`);
 }
 
 async function handle(msg: ToWorker): Promise<void> {
   if (lost && msg.type !== 'recover' && msg.type !== 'reset') return;
   switch (msg.type) {
     case 'init': {
-      views = new Views(msg.canvases, msg.present, post);
-      acquired = await acquire();
+      present = msg.present;
+      views = new Views(msg.canvases, present, post);
+      try {
+        acquired = await acquire();
+      } catch (first) {
+        post({ type: 'notice', text: `Could not start a GPU device (${(first as Error).message}); trying once more…` });
+        acquired = await acquire();
+      }
       views.attach(acquired.device, null);
       post({ type: 'ready', adapter: describeAdapter(acquired.adapter), software: acquired.adapter.isSoftware });
       return settle();
@@ -130,14 +227,27 @@ async function handle(msg: ToWorker): Promise<void> {
     case 'start':
       await dropSession();
       snapshot = null;
+      await forgetRun(); // a reload now should not offer the run this one replaces
       session = await build(msg.settings, msg.data);
+      await takeSnapshot(session); // step 0: a device lost before the first save restarts this run
       return startLoop(session);
+    case 'continue': {
+      const saved = await readRun();
+      if (!saved) throw new Error('There is no saved run in this browser any more (it was discarded or storage was cleared).');
+      const state = readTrainingState(saved.state, 'the run saved in this browser');
+      await dropSession();
+      session = await build(saved.settings, msg.data, { kind: 'state', state });
+      snapshot = { state: saved.state, step: saved.step };
+      await drained();
+      return settle(`Continued the run saved at step ${saved.step}`);
+    }
     case 'resume':
       if (session && !session.training) startLoop(session);
       return;
     case 'pause': {
       const s = session;
       if (!s?.training) return;
+      keepTraining = false;
       setState('pausing');
       await s.stop();
       await views!.refresh(s.vae, true);
@@ -149,22 +259,22 @@ async function handle(msg: ToWorker): Promise<void> {
       await dropSession();
       snapshot = null;
       built = null;
+      await forgetRun();
       if (lost) await replaceDevice(); // a reset after a loss starts over on a new device
       views?.clear();
       await drained();
       return settle();
     case 'save': {
       if (!session) return;
-      await takeSnapshot(session);
-      const copy = snapshot!.bytes.slice(); // the snapshot keeps its own bytes
-      return post({ type: 'saved', bytes: copy.buffer, step: snapshot!.step }, [copy.buffer]);
+      const bytes = (await session.checkpoint()).slice(); // a buffer of its own, to transfer
+      return post({ type: 'saved', bytes: bytes.buffer as ArrayBuffer, step: session.steps }, [bytes.buffer as ArrayBuffer]);
     }
     case 'load': {
       const bytes = new Uint8Array(msg.bytes);
       readCheckpoint(bytes, msg.fileName); // refuse a bad file before dropping the current model
       await dropSession();
-      session = await build(msg.settings, msg.data, { bytes, name: msg.fileName });
-      snapshot = { bytes, step: 0 };
+      session = await build(msg.settings, msg.data, { kind: 'file', bytes, name: msg.fileName });
+      await takeSnapshot(session);
       await drained();
       return settle(`Loaded ${msg.fileName}`);
     }
@@ -172,19 +282,8 @@ async function handle(msg: ToWorker): Promise<void> {
       return views?.interpolate(session?.vae ?? null, msg.a, msg.b);
     case 'view-class':
       return views?.setClass(session?.vae ?? null, msg.view, msg.label);
-    case 'recover': {
-      setState('loading', 'Starting a new GPU device…');
-      await replaceDevice();
-      if (snapshot && built) {
-        const ck = readCheckpoint(snapshot.bytes, 'the last saved weights');
-        session = await Session.create(acquired!, built.settings, built.data, views!, post, ck);
-        post({ type: 'model', config: session.vae.config, params: session.vae.layout.paramCount, batch: session.vae.training.batch });
-        await views!.refresh(session.vae, true);
-        await drained();
-        return settle(`Restored the weights saved at step ${snapshot.step}`);
-      }
-      return settle();
-    }
+    case 'recover':
+      return recover(false, false);
     case 'debug-lose-device':
       acquired?.device.destroy();
       return;
@@ -192,12 +291,18 @@ async function handle(msg: ToWorker): Promise<void> {
 }
 
 let queue: Promise<void> = Promise.resolve();
-scope.onmessage = (event) => {
-  const msg = event.data;
-  // Losing the device must not wait behind a long command: it is how the tests simulate a crash.
-  if (msg.type === 'debug-lose-device') return void handle(msg);
-  queue = queue.then(() => handle(msg)).catch((e) => {
+function enqueue(work: () => Promise<void>): void {
+  queue = queue.then(work).catch((e) => {
     reportError(e);
     if (!lost) settle();
   });
+}
+
+scope.onmessage = (event) => {
+  const msg = event.data;
+  // Neither may wait behind a long command: losing the device is how the tests simulate a crash,
+  // and new canvases are what a running recovery waits for.
+  if (msg.type === 'debug-lose-device') return void handle(msg);
+  if (msg.type === 'canvases') return void canvasWaiter?.(msg.canvases);
+  enqueue(() => handle(msg));
 };

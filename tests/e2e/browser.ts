@@ -6,7 +6,8 @@
 // page behind it), so the pixel-checking tests open the page with ?present=bitmap, which hands
 // frames over as GPU ImageBitmaps that every compositor shows. WEBGPU_VAE_PRESENT=canvas makes
 // them check the default path (a WebGPU context on the transferred canvas) by its pixels where
-// the compositor can show it; a separate test runs that path everywhere and checks it is error-free.
+// the compositor can show it; present-canvas.test.ts checks that path by its pixels in a headful
+// browser on an Xvfb display, and demo.test.ts checks it is error-free headless.
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright';
 import { decode } from 'fast-png';
@@ -25,8 +26,10 @@ export function presentMode(): 'bitmap' | 'canvas' {
   return process.env.WEBGPU_VAE_PRESENT === 'canvas' ? 'canvas' : 'bitmap';
 }
 
-export async function launch(args = launchArgs()): Promise<Browser> {
+/** Headless by default; with `display` (see xvfb.ts), a headful browser on that X display. */
+export async function launch(args = launchArgs(), display?: string): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}; install it (apt-get install chromium) or set CHROMIUM_PATH`);
+  if (display) return chromium.launch({ executablePath: CHROMIUM, headless: false, args, env: { ...process.env, DISPLAY: display } });
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args });
 }
 

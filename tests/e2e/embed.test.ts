@@ -1,6 +1,6 @@
 // The embedding example (demo/embed.html) in a real browser: its own device, pipeline and loop
 // draw a walk through latent space from the decoder's GPU buffer. Check that the walk animates
-// (two frames some time apart both show images, and differ), that a model file the user picks
+// (two frames an eighth of a lap apart on the walk's own clock both show images, and differ), that a model file the user picks
 // replaces the default model, and that WebGPU reported no error along the way.
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -19,6 +19,18 @@ const CANVAS_WIDTH = COLS * (IMG * SCALE + GAP) + GAP;
 
 const statusOf = async (page: Page) => (await page.textContent('[data-testid=status]')) ?? '';
 const framesOf = async (page: Page) => Number(await page.getAttribute('[data-testid=walk]', 'data-frames'));
+const walkClockOf = async (page: Page) => Number(await page.getAttribute('[data-testid=walk]', 'data-walk-ms'));
+
+/**
+ * Waits for the page to draw a frame whose walk clock has reached `ms` (and at least frame
+ * `minFrames`): frames are awaited, not timed, so a slow software GPU only makes this take longer.
+ */
+async function frameAt(page: Page, ms: number, minFrames = 0): Promise<void> {
+  await page.waitForFunction(([t, f]) => {
+    const el = document.querySelector<HTMLElement>('[data-testid=walk]');
+    return Number(el?.dataset.walkMs) >= t && Number(el?.dataset.frames) >= f;
+  }, [ms, minFrames] as const, { timeout: 240_000, polling: 100 });
+}
 
 async function waitForStatus(page: Page, prefix: string, timeout = 240_000): Promise<string> {
   await page.waitForFunction((p) => {
@@ -73,10 +85,11 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the embedding example page'
 
     const f0 = await framesOf(page);
     const a = await walkPixels(page);
-    await page.waitForTimeout(1500); // an eighth of a lap: each image has moved well along the circle
+    // An eighth of a lap of the walk's clock later, each image has moved well along the circle.
+    await frameAt(page, (await walkClockOf(page)) + 1500, f0 + 2);
     const b = await walkPixels(page);
     const f1 = await framesOf(page);
-    console.log(`e2e: ${f1 - f0} frames in ~1.5 s; pixel variance ${variance(a).toFixed(0)} / ${variance(b).toFixed(0)}, mean difference ${meanDifference(a, b).toFixed(1)}`);
+    console.log(`e2e: ${f1 - f0} frames over 1.5 s of the walk; pixel variance ${variance(a).toFixed(0)} / ${variance(b).toFixed(0)}, mean difference ${meanDifference(a, b).toFixed(1)}`);
     expect(f1, 'the page drew no new frames').toBeGreaterThan(f0);
     expect(variance(a), 'first frame is blank').toBeGreaterThan(500);
     expect(variance(b), 'second frame is blank').toBeGreaterThan(500);
@@ -95,8 +108,7 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the embedding example page'
     expect(await waitForStatus(page, 'Walking through untrained.safetensors', 60_000)).toMatch(/latent 3, hidden \[32\]/);
     const f0 = await framesOf(page);
     const c = await walkPixels(page);
-    await page.waitForTimeout(500);
-    expect(await framesOf(page)).toBeGreaterThan(f0);
+    await frameAt(page, 0, f0 + 1); // the new model keeps drawing frames
     // An untrained decoder draws near-uniform grey, nothing like the trained model's digits.
     expect(meanDifference(c, walked)).toBeGreaterThan(30);
     expect(log.filter((l) => /^\[(error|pageerror)\]|WebGPU|GPU/i.test(l)), 'WebGPU errors or page errors were logged').toEqual([]);

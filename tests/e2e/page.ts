@@ -1,0 +1,72 @@
+// Driving the demo page from the tests: its settings for a small quick model, the status line
+// (waited for, never timed: a busy machine only makes the waits longer), screenshots of its
+// canvases once they are stable, and the test hook that destroys the worker's GPU device.
+import type { Page } from 'playwright';
+import { decodePng, maxDifference, type Picture } from './browser';
+
+/** Small enough to train ~20 steps/s on SwiftShader; still learns clearly within 300 steps. */
+export const SMALL = { latent: '2', hidden: '64', batch: '32', subset: '2000', lr: '0.002', seed: '0' };
+
+/** The longest any single wait may take: a bound on a hung page, not a speed requirement. */
+const PATIENCE_MS = 600_000;
+
+export const statusOf = async (page: Page) => (await page.textContent('[data-testid=status]')) ?? '';
+export const numberIn = (text: string, label: string) => Number(new RegExp(`${label} ([\\d.]+)`).exec(text)?.[1] ?? NaN);
+
+/** The error banner's text, or null while it is hidden. */
+export async function errorShown(page: Page): Promise<string | null> {
+  const banner = page.locator('[data-testid=error]');
+  return (await banner.isHidden()) ? null : (await banner.textContent()) ?? '';
+}
+
+/**
+ * Waits until the status line reaches `n` steps with a loss shown and returns its text; throws
+ * at once if the page shows an error instead.
+ */
+export async function atStep(page: Page, n: number): Promise<string> {
+  await page.waitForFunction((min) => {
+    if (!document.querySelector<HTMLElement>('[data-testid=error]')?.hidden) return true;
+    const m = /step (\d+) · loss/.exec(document.querySelector('[data-testid=status]')?.textContent ?? '');
+    return !!m && Number(m[1]) >= min;
+  }, n, { timeout: PATIENCE_MS, polling: 200 });
+  const error = await errorShown(page);
+  if (error !== null) throw new Error(`the page showed an error while waiting for step ${n}: ${error}`);
+  return statusOf(page);
+}
+
+/** Waits until the status line starts with `prefix` and contains `detail`. */
+export async function waitForStatus(page: Page, prefix: string, detail = '', timeout = PATIENCE_MS): Promise<string> {
+  await page.waitForFunction(([p, d]) => {
+    const text = document.querySelector('[data-testid=status]')?.textContent ?? '';
+    return text.startsWith(p) && text.includes(d);
+  }, [prefix, detail] as const, { timeout, polling: 200 });
+  return statusOf(page);
+}
+export const paused = (page: Page, detail = '') => waitForStatus(page, 'Paused', detail);
+
+/** Fills the settings form with SMALL and presses Start. */
+export async function startSmall(page: Page): Promise<void> {
+  for (const [name, value] of Object.entries(SMALL)) await page.fill(`[name=${name}]`, value);
+  await page.click('[data-testid=start]');
+}
+
+/** Destroys the worker's GPU device through the page's test hook (the page needs ?debug). */
+export const loseDevice = (page: Page) => page.evaluate(() => (window as unknown as { vaeDemo: { loseDevice(): void } }).vaeDemo.loseDevice());
+
+/**
+ * A screenshot of one canvas once the compositor shows the latest frame: frames come from the
+ * worker asynchronously, so take pictures until two in a row agree.
+ */
+export async function shot(page: Page, testid: string): Promise<Picture> {
+  const take = async () => {
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    return decodePng(await page.locator(`[data-testid=${testid}]`).screenshot());
+  };
+  let last = await take();
+  for (let i = 0; i < 20; i++) {
+    const next = await take();
+    if (maxDifference(next, last) === 0) return next;
+    last = next;
+  }
+  return last;
+}

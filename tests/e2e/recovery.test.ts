@@ -1,0 +1,105 @@
+// The demo keeps training through trouble, in a real (headless) browser:
+//  - its GPU device is destroyed mid-run while it presents through WebGPU canvas contexts, which
+//    headless Chromium on SwiftShader never shows: the page replaces the device by itself, goes on
+//    from the last saved state through the bitmap path, and the pictures appear;
+//  - the page is reloaded mid-run: it offers the run kept in browser storage, and continuing it
+//    carries on the step counter and the loss instead of starting over.
+import type { Browser, BrowserContext, Page } from 'playwright';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { launch, recordConsole } from './browser';
+import { imageVariance } from './grid-pixels';
+import { atStep, loseDevice, numberIn, paused, shot, startSmall, statusOf, waitForStatus } from './page';
+
+const UNTRAINED = 784 * Math.LN2; // ~543 nats: the loss of a model that has learned nothing
+const stepOf = (status: string) => numberIn(status, 'step');
+
+/** Waits until the page says the run is kept in browser storage at step `n` or later; returns that step. */
+async function storedAt(page: Page, n: number): Promise<number> {
+  await page.waitForFunction((min) => Number(document.querySelector<HTMLElement>('[data-testid=stored]')?.dataset.step) >= min, n, { timeout: 600_000, polling: 200 });
+  return Number(await page.getAttribute('[data-testid=stored]', 'data-step'));
+}
+
+describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo recovers', () => {
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let log: string[];
+
+  beforeEach((ctx) => ctx.onTestFailed(() => console.log(`browser console:\n${log.join('\n')}`)));
+  beforeAll(async () => {
+    browser = await launch();
+  });
+  afterAll(async () => browser?.close());
+
+  /** A page in a context of its own (its own browser storage). */
+  async function open(query: string): Promise<void> {
+    await context?.close();
+    context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+    page = await context.newPage();
+    log = recordConsole(page);
+    await page.goto(`${inject('demoUrl')}?${query}`);
+    await waitForStatus(page, 'Ready');
+  }
+
+  it('from a lost device while training: a new device, the bitmap path, and training goes on', async () => {
+    await open('present=canvas&debug');
+    await startSmall(page);
+    await storedAt(page, 100);
+    const before = stepOf(await statusOf(page));
+    const saved = Number(await page.getAttribute('[data-testid=stored]', 'data-step'));
+    await loseDevice(page);
+    const notice = page.locator('[data-testid=notice]');
+    await notice.waitFor({ state: 'visible' });
+    const told = /GPU device was lost .*Restarting on a new device from the state saved at step (\d+), with pictures handed to the page as bitmaps/.exec((await notice.textContent()) ?? '');
+    expect(told, 'the notice of the automatic recovery').not.toBeNull();
+    expect(Number(told![1])).toBeGreaterThanOrEqual(saved);
+    // Training resumes by itself on the new device, from the saved step, and keeps counting.
+    await waitForStatus(page, 'Training');
+    const after = await atStep(page, Math.max(before, saved) + 48);
+    console.log(`e2e: device destroyed near step ${before} (state saved at ${saved}); training again, now "${after}"`);
+    expect(numberIn(after, 'loss')).toBeLessThan(0.8 * UNTRAINED);
+    await page.click('[data-testid=pause]');
+    await paused(page);
+    expect(await page.locator('[data-testid=error]').isHidden(), 'an error banner after an automatic recovery').toBe(true);
+    // Headless Chromium showed nothing of the canvas path; the bitmap path shows the pictures.
+    const [samples, recon] = [imageVariance(await shot(page, 'samples'), 'samples'), imageVariance(await shot(page, 'reconstructions'), 'reconstructions')];
+    console.log(`e2e: after the recovery, image-pixel variance samples ${samples.toFixed(0)}, reconstructions ${recon.toFixed(0)}`);
+    expect(samples, 'samples are blank after the recovery').toBeGreaterThan(200);
+    expect(recon, 'reconstructions are blank after the recovery').toBeGreaterThan(200);
+  });
+
+  it('from a reload: the run kept in the browser is offered and continues where it was', async () => {
+    await open('present=bitmap');
+    await startSmall(page);
+    // The run is written to browser storage every 100 steps; wait for the second save.
+    const storedStep = await storedAt(page, 200);
+    const lossBefore = numberIn(await statusOf(page), 'loss');
+    await page.reload();
+    await waitForStatus(page, 'Ready');
+    const offer = page.locator('[data-testid=saved-run]');
+    await offer.waitFor({ state: 'visible' });
+    const offered = Number(await offer.getAttribute('data-step'));
+    expect(offered, 'the offer is for a later save than the one seen before the reload').toBeGreaterThanOrEqual(storedStep);
+    expect(await offer.textContent()).toMatch(new RegExp(`saved in this browser at step ${offered}\\b`));
+
+    await page.click('[data-testid=continue]');
+    const restored = await paused(page, `Continued the run saved at step ${offered}`);
+    console.log(`e2e: saved at step ${storedStep} (loss ${lossBefore.toFixed(1)}) before the reload; after it: "${restored}"`);
+    expect(stepOf(restored)).toBe(offered);
+    expect(numberIn(restored, 'loss'), 'the loss shown after continuing').toBeLessThan(0.8 * UNTRAINED);
+    expect(await page.isChecked('[name=conditional]')).toBe(false);
+    expect(await page.inputValue('[name=hidden]')).toBe('64');
+
+    await page.click('[data-testid=resume]');
+    const later = await atStep(page, offered + 32);
+    console.log(`e2e: resumed, now "${later}"`);
+    // A model trained from scratch would show ~400-540 nats in its first 32 steps.
+    expect(numberIn(later, 'loss')).toBeLessThan(0.8 * UNTRAINED);
+    expect(Math.abs(numberIn(later, 'loss') - lossBefore), 'the loss carries on from where it was').toBeLessThan(60);
+    await page.click('[data-testid=pause]');
+    await paused(page);
+    expect(imageVariance(await shot(page, 'reconstructions'), 'reconstructions')).toBeGreaterThan(200);
+    expect(await page.locator('[data-testid=error]').isHidden()).toBe(true);
+    await context.close();
+  });
+});
