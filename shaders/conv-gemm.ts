@@ -9,6 +9,7 @@
 // columns) in workgroup memory, then each invocation accumulates a TM x TN block from them: the
 // textbook GPU tiling, made for adapters where workgroup memory is fast and barriers are cheap.
 // Sizes come from CONV_TILES['implicit-gemm'] (conv.ts), shared with the grid below.
+import { MAX_WORKGROUPS_PER_DIM } from './common';
 import type { ConvDims } from './conv';
 
 export interface GemmShape { M: number; N: number; K: number }
@@ -25,9 +26,14 @@ export const IMPLICIT_GEMM_TILE = { TM: 4, TN: 4, WGX: 16, WGY: 16, TILE_K: 16 }
 const blockRows = () => IMPLICIT_GEMM_TILE.TM * IMPLICIT_GEMM_TILE.WGY;
 const blockCols = () => IMPLICIT_GEMM_TILE.TN * IMPLICIT_GEMM_TILE.WGX;
 
-/** One workgroup per BM x BN block of C. */
+/**
+ * One workgroup per BM x BN block of C. Row blocks beyond the 65535 a grid dimension allows
+ * (e.g. a 256x256 image at batch 64) continue along z; the kernel numbers them y + z * ny.
+ */
 export function gemmGrid(s: GemmShape): [number, number, number] {
-  return [Math.ceil(s.N / blockCols()), Math.ceil(s.M / blockRows()), 1];
+  const rowBlocks = Math.ceil(s.M / blockRows());
+  const z = Math.ceil(rowBlocks / MAX_WORKGROUPS_PER_DIM);
+  return [Math.ceil(s.N / blockCols()), Math.ceil(rowBlocks / z), z];
 }
 
 export function gemmBody(s: GemmShape, io: GemmAccess): string {
@@ -52,9 +58,11 @@ var<workgroup> tileA: array<f32, ${BM * TILE_K}>;   // [TILE_K][BM]
 var<workgroup> tileB: array<f32, ${BN * TILE_K}>;   // [TILE_K][BN]
 
 @compute @workgroup_size(${WGX}, ${WGY})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
-        @builtin(local_invocation_id) lxy: vec3<u32>) {
-  let blockRow = wid.y * ${BM}u;
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32, @builtin(local_invocation_id) lxy: vec3<u32>) {
+  // The same for the whole workgroup, so returning here leaves no barrier half-reached.
+  let blockRow = (wid.y + wid.z * nwg.y) * ${BM}u;
+  if (blockRow >= ${M}u) { return; }
   let blockCol = wid.x * ${BN}u;
 ${rows.map((i) => `  ${cols.map((j) => `var acc${i}_${j} = 0.0;`).join(' ')}`).join('\n')}
   let r0 = lxy.y * ${TM}u;

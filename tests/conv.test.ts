@@ -251,6 +251,25 @@ describe('conv checks', () => {
     }
   });
 
+  it('implicit-gemm: row blocks past the 65535 of one grid dimension continue along z', async () => {
+    // 1x2048x2048 with a 1x1 kernel: 4194304 output pixels, 65536 blocks of 64 rows. Too slow to
+    // run on a software adapter, so the z path runs below on a small shape with the same rows
+    // spread over z by hand (the kernel reads the split from num_workgroups): all rows along z,
+    // and a grid with more row slots than rows, whose extra workgroups must write nothing.
+    const big = conv2dForward({ batch: 1, inChannels: 1, inHeight: 2048, inWidth: 2048, outChannels: 1, kernel: 1, stride: 1, padding: 0, variant: 'implicit-gemm' });
+    expect(big.workgroups).toEqual([1, 32768, 2]);
+    const { x, w, b, terms } = data(c, 12);
+    const ref = conv2dRef(x, w, b, c).map((v) => actRef(c.act, v));
+    const bound = forwardBound(terms, conv2dRef(abs(x), abs(w), abs(b), c), ref, c.act);
+    const k = conv2dForward({ ...c, variant: 'implicit-gemm', bias: true, activation: c.act });
+    const [nx, rowBlocks] = k.workgroups;
+    expect(rowBlocks).toBe(2);
+    for (const split of [[nx, 1, 2], [nx, 2, 2]] as const) {
+      const y = await run({ ...k, workgroups: [...split] }, { x, w, bias: b }, 'y', ref.length);
+      expectWithin(y, ref, bound, `${k.name} on a ${split.join('x')} grid`);
+    }
+  });
+
   it('rejects bad geometry with the problem and the fix', () => {
     const base = { batch: 1, inChannels: 1, inHeight: 4, inWidth: 4, outChannels: 1, kernel: 3, stride: 1, padding: 0 };
     expect(() => conv2dForward({ ...base, kernel: 7 })).toThrow(/kernel 7 is larger than the padded input \(4 \+ 2\*0\).*more padding/);
