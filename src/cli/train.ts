@@ -20,7 +20,7 @@ import { saveCheckpoint } from '../checkpoint';
 import { describeAdapter, type AcquiredDevice } from '../gpu/device';
 import { releaseNodeGpu } from '../gpu/node-device';
 import { imageGridPng, pairsGridPng } from '../io/png';
-import { DEFAULT_CONFIG, resolveConfig, type GaussianSigma, type VaeConfig } from '../model/config';
+import { ARCHITECTURES, DEFAULT_CONFIG, resolveConfig, type GaussianSigma, type VaeConfig } from '../model/config';
 import { OBJECTIVES, type ObjectiveName } from '../model/objectives/objective';
 import type { StepLoss } from '../model/loss-ring';
 import { BadStepError, KeptCheckpoints, lossDeviceAtStep, ON_NAN, recover, StepWatch, type OnNan, type Restart } from './recovery';
@@ -31,7 +31,8 @@ import { Philox } from '../rng';
 import { saveTrainingState, type TrainingProgress, type TrainingState } from '../training-state';
 import { choiceFlag, defineFlags, intFlag, listFlag, numberFlag, parseFlags, stringFlag, UsageError } from './args';
 import { JsonLog, OutputError, writeFileAtomic, type ChunkWriter } from './files';
-import { DATASETS, getDevice, loadDataset, makeReporter, writeOutput, type DatasetName, type Print } from './io';
+import { DATA_SOURCES } from '../data/sources';
+import { DATASETS, exampleShape, getDevice, loadData, makeReporter, writeOutput, type DataFlags, type DatasetName, type Print } from './io';
 import { claimNewRunDir, discardOldRun, readRunRecord, readRunState, resumeCommand, runPaths, writeRunRecord, type RunRecord } from './run-dir';
 
 const FLAGS = defineFlags('train', {
@@ -40,6 +41,7 @@ const FLAGS = defineFlags('train', {
   sigma: { type: 'string' }, 'samples-per-x': { type: 'string' }, samples: { type: 'string' }, objective: { type: 'string' },
   beta: { type: 'string' }, 'warmup-steps': { type: 'string' }, 'free-bits': { type: 'string' }, conditional: { type: 'boolean' },
   binarize: { type: 'string' }, dequantize: { type: 'boolean' }, optimizer: { type: 'string' },
+  arch: { type: 'string' }, channels: { type: 'string' }, 'image-size': { type: 'string' }, 'image-channels': { type: 'string' }, strict: { type: 'boolean' },
   lr: { type: 'string' }, seed: { type: 'string' }, limit: { type: 'string' }, 'test-limit': { type: 'string' },
   out: { type: 'string' }, json: { type: 'boolean' }, resume: { type: 'string' }, force: { type: 'boolean' }, 'save-every': { type: 'string' }, autotune: { type: 'string' },
   'on-nan': { type: 'string' }, 'clip-grad': { type: 'string' }, retries: { type: 'string' },
@@ -47,8 +49,12 @@ const FLAGS = defineFlags('train', {
 
 type Flags = Record<keyof typeof FLAGS, string | boolean | undefined>;
 
-/** MNIST and Fashion-MNIST have ten classes. */
-const CLASSES = 10;
+/** Classes of a conditional model: the data set's label count, or a clear refusal when it has none. */
+function classesOf(dataset: DatasetName): number {
+  const classes = DATA_SOURCES[dataset].classes;
+  if (!classes) throw new UsageError(`--conditional needs labelled data, and --dataset ${dataset} has no labels; leave out --conditional`);
+  return classes.length;
+}
 
 /** The exit status of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT), as shells report it. */
 export const INTERRUPTED_EXIT_CODE = 130;
@@ -57,6 +63,10 @@ export const INTERRUPTED_EXIT_CODE = 130;
 interface RunOptions {
   dataset: DatasetName;
   dataDir: string | null;
+  /** A folder of pictures: the side they are resized to, their channels, and whether a bad file stops the run. */
+  imageSize: number;
+  imageChannels: 1 | 3;
+  strict: boolean;
   limit: number | null;
   testLimit: number | null;
   /** --batch as given (a step uses at most the training set). */
@@ -107,9 +117,11 @@ function parseSigma(raw: string | boolean | undefined, fallback: GaussianSigma):
 }
 
 /** The model fields the flags give, each flag left out taking its value from `d`. */
-function configFields(f: Flags, d: VaeConfig): Partial<VaeConfig> {
+function configFields(f: Flags, d: VaeConfig, dataset: DatasetName): Partial<VaeConfig> {
   const objective = choiceFlag('objective', f.objective, d.objective, OBJECTIVES);
   return {
+    arch: choiceFlag('arch', f.arch, d.arch, ARCHITECTURES),
+    channels: listFlag('channels', f.channels, d.channels),
     hidden: listFlag('hidden', f.hidden, d.hidden),
     latent: intFlag('latent', f.latent, d.latent),
     activation: choiceFlag<Activation>('activation', f.activation, d.activation, ACTIVATIONS.filter((a) => a !== 'none')),
@@ -120,18 +132,21 @@ function configFields(f: Flags, d: VaeConfig): Partial<VaeConfig> {
     beta: numberFlag('beta', f.beta, d.beta, (v) => v >= 0, 'a number >= 0'),
     warmupSteps: intFlag('warmup-steps', f['warmup-steps'], d.warmupSteps, 0),
     freeBits: numberFlag('free-bits', f['free-bits'], d.freeBits, (v) => v >= 0, 'a number of nats >= 0 per latent dimension'),
-    classes: f.conditional ? CLASSES : d.classes,
+    classes: f.conditional ? classesOf(dataset) : d.classes,
     binarize: choiceFlag('binarize', f.binarize, d.binarize, ['none', 'dynamic', 'fixed'] as const),
     dequantize: f.dequantize === undefined ? d.dequantize : !!f.dequantize,
   };
 }
 
-const DEFAULT_RUN: RunOptions = { dataset: 'mnist', dataDir: null, limit: null, testLimit: null, batch: 128, optimizer: 'adam', lr: 1e-3, seed: 0, epochs: 10, saveEvery: 0, onNan: 'stop', clipGrad: 0, retries: 2 };
+const DEFAULT_RUN: RunOptions = { dataset: 'mnist', dataDir: null, imageSize: 64, imageChannels: 3, strict: false, limit: null, testLimit: null, batch: 128, optimizer: 'adam', lr: 1e-3, seed: 0, epochs: 10, saveEvery: 0, onNan: 'stop', clipGrad: 0, retries: 2 };
 
 function runFields(f: Flags, d: RunOptions): RunOptions {
   return {
     dataset: choiceFlag('dataset', f.dataset, d.dataset, DATASETS),
     dataDir: stringFlag('data-dir', f['data-dir']) ?? d.dataDir,
+    imageSize: intFlag('image-size', f['image-size'], d.imageSize, 4, 1024),
+    imageChannels: choiceFlag('image-channels', f['image-channels'], String(d.imageChannels), ['1', '3'] as const) === '1' ? 1 : 3,
+    strict: f.strict === undefined ? d.strict : !!f.strict,
     limit: f.limit === undefined ? d.limit : intFlag('limit', f.limit, 0),
     testLimit: f['test-limit'] === undefined ? d.testLimit : intFlag('test-limit', f['test-limit'], 0),
     batch: intFlag('batch', f.batch, d.batch, 1, 65535),
@@ -146,8 +161,16 @@ function runFields(f: Flags, d: RunOptions): RunOptions {
   };
 }
 
+function dataFlags(run: RunOptions): DataFlags {
+  return {
+    dir: run.dataDir ?? undefined, limit: run.limit ?? undefined, testLimit: run.testLimit ?? undefined, seed: run.seed,
+    imageSize: run.imageSize, imageChannels: run.imageChannels, strict: run.strict,
+  };
+}
+
 /** Flags that must agree with a resumed run, with the field each one sets. */
 const FIXED_FLAGS: [flag: keyof Flags, field: string][] = [
+  ['arch', 'arch'], ['channels', 'channels'], ['image-size', 'imageSize'], ['image-channels', 'imageChannels'],
   ['hidden', 'hidden'], ['latent', 'latent'], ['activation', 'activation'], ['likelihood', 'likelihood'], ['sigma', 'sigma'],
   ['objective', 'objective'], ['samples', 'samples'], ['samples-per-x', 'samples'], ['beta', 'beta'], ['warmup-steps', 'warmupSteps'],
   ['free-bits', 'freeBits'], ['conditional', 'classes'], ['binarize', 'binarize'], ['dequantize', 'dequantize'], ['dataset', 'dataset'], ['limit', 'limit'],
@@ -192,7 +215,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     const savedRun = { ...DEFAULT_RUN, ...(resumed.run as Partial<RunOptions>), optimizer: resumed.training.optimizer, lr: resumed.training.lr, seed: resumed.training.seed };
     config = resumed.config;
     run = runFields(f, savedRun);
-    checkResumeFlags(f, resumeDir, { ...config, ...savedRun }, { ...config, ...configFields(f, config), ...run });
+    checkResumeFlags(f, resumeDir, { ...config, ...savedRun }, { ...config, ...configFields(f, config, run.dataset), ...run });
     const done = resumed.progress.epochsDone;
     // A restart after the last epoch's checkpoint (a device lost while writing the pictures) only writes them.
     if (run.epochs <= done && !hooks.restart) {
@@ -201,8 +224,10 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     }
     outDir = resumeDir;
   } else {
-    config = resolveConfig(configFields(f, DEFAULT_CONFIG));
     run = runFields(f, DEFAULT_RUN);
+    // The data decides the picture: channels, rows and columns (a folder's from --image-size and --image-channels).
+    const [channels, rows, cols] = exampleShape(run.dataset, dataFlags(run));
+    config = resolveConfig({ ...configFields(f, DEFAULT_CONFIG, run.dataset), inputDim: channels * rows * cols, imageShape: [rows, cols], imageChannels: channels });
     const stamp = new Date().toISOString().replace(/[:T]/g, '-').slice(0, 19);
     outDir = stringFlag('out', f.out) ?? join('runs', `${run.dataset}-${stamp}`);
     claimNewRunDir(outDir, !!f.force);
@@ -232,11 +257,11 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const [train, test] = await Promise.all([
-      loadDataset(run.dataset, 'train', run.limit ?? undefined, run.dataDir ?? undefined),
-      loadDataset(run.dataset, 'test', run.testLimit ?? undefined, run.dataDir ?? undefined),
-    ]);
-    if (train.rows * train.cols !== config.inputDim) throw new UsageError(`dataset images are ${train.rows}x${train.cols}, the model expects ${config.inputDim} values`);
+    const { train, test } = await loadData(run.dataset, { ...dataFlags(run), warn: (line) => report.info(`warning: ${line}`) });
+    const dataChannels = train.channels ?? 1;
+    if (dataChannels * train.rows * train.cols !== config.inputDim) {
+      throw new UsageError(`${run.dataset} pictures are ${dataChannels}x${train.rows}x${train.cols}, the model expects ${config.imageChannels}x${config.imageShape.join('x')}`);
+    }
     const trainPrint = fingerprint(train.images, config.classes ? train.labels : undefined);
     if (resumed && (resumed.run.trainData !== trainPrint || resumed.run.testExamples !== test.count)) {
       throw new UsageError(`the data differs from what the run in ${outDir} trained on (${resumed.run.trainExamples} training and ${resumed.run.testExamples} test examples of ` +
@@ -257,7 +282,10 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     const memory = await vae.trainMemory();
     const objectiveText = config.objective === 'iwae' ? `IWAE K=${config.samples}` : `ELBO L=${config.samples}${config.beta !== 1 ? ` beta=${config.beta}` : ''}` +
       `${config.warmupSteps ? ` warm-up ${config.warmupSteps} steps` : ''}${config.freeBits ? ` free bits ${config.freeBits}` : ''}`;
-    report.info(`model ${[config.inputDim, ...config.hidden, config.latent].join('-')} (${config.likelihood}, ${config.activation}, ${objectiveText}` +
+    const shapeText = config.arch === 'conv'
+      ? `conv ${config.imageChannels}x${config.imageShape.join('x')} -> ${config.channels.join('-')} -> ${config.latent}`
+      : [config.inputDim, ...config.hidden, config.latent].join('-');
+    report.info(`model ${shapeText} (${config.likelihood}${config.sigma === 'predicted' && config.likelihood === 'gaussian' ? ' with predicted scales' : ''}, ${config.activation}, ${objectiveText}` +
       `${config.classes ? `, conditional on ${config.classes} classes` : ''}${config.binarize !== 'none' ? `, ${config.binarize} binarization` : ''}), ${vae.layout.paramCount} parameters; ` +
       `${mib(vae.allocatedBytes)} MiB on the GPU (step tensors planned in ${mib(memory.plannedBytes)} MiB, ${mib(memory.savedBytes)} MiB saved by reuse); ` +
       `${await vae.dispatchesPerStep()} dispatches per step; compiled in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -398,11 +426,12 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     // A conditional model draws one row per class, 8 samples each.
     const labels = config.classes ? Array.from({ length: 8 * config.classes }, (_, i) => Math.floor(i / 8)) : undefined;
     const shownSamples = labels?.length ?? 64;
-    await writeOutput(files.samples, imageGridPng(await vae.sample(shownSamples, run.seed, labels), shownSamples, rows, cols, 8, { scale: 2 }));
+    const grid = { scale: 2, channels: config.imageChannels as 1 | 3 };
+    await writeOutput(files.samples, imageGridPng(await vae.sample(shownSamples, run.seed, labels), shownSamples, rows, cols, 8, grid));
     const shown = Math.min(32, test.count);
     const originals = Float32Array.from(test.images.subarray(0, shown * config.inputDim), (v) => v / 255);
     const testLabels = config.classes ? Array.from(test.labels!.subarray(0, shown)) : undefined;
-    await writeOutput(files.reconstructions, pairsGridPng(originals, await vae.reconstruct(originals, testLabels), shown, rows, cols, 8, { scale: 2 }));
+    await writeOutput(files.reconstructions, pairsGridPng(originals, await vae.reconstruct(originals, testLabels), shown, rows, cols, 8, grid));
     log.write({ event: 'done', step: vae.step, seconds: progress.seconds });
     report.event({ event: 'done', files, state: paths.state, steps: vae.step, seconds: (performance.now() - t0) / 1000 });
     report.info(`wrote ${files.model}, ${files.samples}, ${files.reconstructions}`);
