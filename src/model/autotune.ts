@@ -13,6 +13,7 @@
 import { isTiled, matmul, MATMUL_TILES, matmulVariantNeedsSubgroups, matmulWorkgroupBytes, matmulTile, type MatmulParams, type MatmulTile, type MatmulVariant } from '../../shaders/matmul';
 import type { Kernel } from '../../shaders/common';
 import type { PipelineCache } from '../gpu/pipelines';
+import { gentleWait } from '../gpu/gentle-wait';
 import { KernelGraph } from '../graph';
 import type { KernelChoice } from './kernels';
 
@@ -115,11 +116,17 @@ async function timeCandidate(pipelines: PipelineCache, p: MatmulProduct, tuning:
     const enc = device.createCommandEncoder();
     for (let i = 0; i < n; i++) graph.encode(enc);
     device.queue.submit([enc.finish()]);
-    await device.queue.onSubmittedWorkDone();
+    await gentleWait(() => device.queue.onSubmittedWorkDone());
     return (performance.now() - t0) / n;
   };
-  const first = await run(1); // warm-up, and the estimate that sizes the timed batches
-  const n = Math.max(1, Math.min(64, Math.floor(budget / 3 / Math.max(first, 0.01))));
+  // Warm-up, then batches sized so that each lasts about a third of the budget: a fast kernel's
+  // single dispatch would measure the submit and the wait, not the kernel.
+  const target = budget / 3;
+  let n = 1, per = await run(1);
+  for (let i = 0; i < 3 && n < 1024 && per * n < target / 2; i++) {
+    n = Math.min(1024, Math.max(2 * n, Math.ceil(target / Math.max(per, 1e-3))));
+    per = await run(n);
+  }
   // The fastest of 3 batches: other work on the machine only ever adds time, so the minimum is
   // the least disturbed figure (a median still picked noise on a machine at load 20).
   const best = Math.min(await run(n), await run(n), await run(n));
@@ -180,7 +187,7 @@ export async function autotuneMatmuls(pipelines: PipelineCache, products: readon
   return chosen;
 }
 
-/** The default tile of every variant, for reports. */
+/** A choice in words for reports, e.g. `tiled-128 128x128 BK8 8x8/thread`. */
 export const describeTuning = (t: MatmulTuning) => {
   const tile = { ...MATMUL_TILES[t.variant], ...t.tile };
   const size = isTiled(t.variant) ? `${tile.TM * tile.WGY}x${tile.TN * tile.WGX} BK${tile.TILE_K} ${tile.TM}x${tile.TN}/thread` : `${tile.TM}x${tile.TN}/thread unroll ${tile.UNROLL_K}`;
