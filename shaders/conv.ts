@@ -43,6 +43,7 @@ export type ConvVariant = (typeof CONV_VARIANTS)[number];
  * Measured on SwiftShader (32x32x32 -> 64 channels, batch 16, best of 3 on a loaded machine):
  * 4 x 8 blocks ran forward in 398 ms and the input gradient in 600 ms, against 667 and 1141 ms
  * for 4 x 4; 8 x 4 was between. Compile time roughly doubles (about 4 s against 2 s per kernel).
+ * TP is the most: a row narrower than TP pixels (4x4 outputs) gets the power of two covering it.
  */
 export const CONV_TILES = {
   direct: { TC: 4, TP: 8, WORKGROUP: 64 },
@@ -118,6 +119,9 @@ fn epilogue(v: f32, idx: u32, ch: u32) -> f32 {
   return { code, bindings, tag };
 }
 
+/** Pixels per invocation along a row of `width`: TP, or the power of two that covers a narrower row. */
+const rowBlock = (width: number) => Math.min(CONV_TILES.direct.TP, 2 ** Math.ceil(Math.log2(width)));
+
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const block = (f: (i: number, j: number) => string, rows: number, cols: number) => range(rows).flatMap((i) => range(cols).map((j) => f(i, j))).join(' ');
 
@@ -135,7 +139,8 @@ export function conv2dForward(p: ConvParams): Kernel {
     const shape = { M: d.N * d.OHW, N: d.Cout, K: d.CinKK };
     return kernelOf('conv2d_forward', variant, io, epilogueWGSL(p), gemmBody(shape, forwardGemm(d)), gemmGrid(shape));
   }
-  const { TC, TP, WORKGROUP } = CONV_TILES.direct;
+  const { TC, WORKGROUP } = CONV_TILES.direct;
+  const TP = rowBlock(d.OW);
   const PG = Math.ceil(d.OW / TP), CB = Math.ceil(d.Cout / TC);
   const items = d.N * CB * d.OH * PG;
   const pix = range(TP), ch = range(TC);
@@ -185,8 +190,9 @@ export function conv2dInputGrad(p: ConvParams): Kernel {
     const shape = { M: d.N * d.HW, N: d.Cin, K: d.Cout * d.KK };
     return kernelOf('conv2d_input_grad', variant, io, epilogueWGSL(p), gemmBody(shape, inputGradGemm(d)), gemmGrid(shape));
   }
-  const { TC, TP, WORKGROUP } = CONV_TILES.direct;
+  const { TC, WORKGROUP } = CONV_TILES.direct;
   // Invocation pixels ix0 + s j (j < TP) share one phase ix mod s, so they share their taps.
+  const TP = rowBlock(Math.ceil(d.W / d.S));
   const G = Math.ceil(Math.ceil(d.W / d.S) / TP), XG = d.S * G, CB = Math.ceil(d.Cin / TC);
   const items = d.N * CB * d.H * XG;
   const pix = range(TP), ch = range(TC);
