@@ -2,6 +2,9 @@
 // `npm run demo` serves it with hot reload, `npm run build` writes dist-demo/, `npm run preview`
 // serves that build. The mnist-data plugin below serves the MNIST IDX files in dev and copies them
 // into the build, gzipped (55 MB -> 11 MB; the library's IDX reader un-gzips in the browser).
+// The fashion-mnist plugin does the same for Debian's dataset-fashion-mnist files when they are
+// installed (or WEBGPU_VAE_FASHION_MNIST_DIR names a folder of them); without them the page
+// leaves Fashion-MNIST out of its list.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -49,6 +52,35 @@ function mnistData(): Plugin {
   };
 }
 
+/** The folder of the four Fashion-MNIST IDX files (as .gz or plain), or null when they are not all there. */
+function fashionMnistDir(): string | null {
+  const dir = process.env.WEBGPU_VAE_FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-mnist';
+  return MNIST_FILES.every((f) => existsSync(join(dir, `${f}.gz`)) || existsSync(join(dir, f))) ? dir : null;
+}
+
+/** A Fashion-MNIST file, gzipped: Debian ships .gz files, which pass through as they are. */
+const fashionGz = (dir: string, name: string) => (existsSync(join(dir, `${name}.gz`)) ? readFileSync(join(dir, `${name}.gz`)) : gzipped(dir, name));
+
+function fashionMnistData(): Plugin {
+  const dir = fashionMnistDir();
+  return {
+    name: 'webgpu-vae:fashion-mnist',
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        const m = /\/fashion-mnist\/([\w-]+)\.gz(?:\?.*)?$/.exec(req.url ?? '');
+        if (!dir || !m || !MNIST_FILES.includes(m[1])) return next();
+        const body = fashionGz(dir, m[1]);
+        res.setHeader('Content-Type', 'application/gzip');
+        res.setHeader('Content-Length', body.length);
+        res.end(req.method === 'HEAD' ? undefined : body);
+      });
+    },
+    generateBundle() {
+      if (dir) for (const name of MNIST_FILES) this.emitFile({ type: 'asset', fileName: `fashion-mnist/${name}.gz`, source: fashionGz(dir, name) });
+    },
+  };
+}
+
 /**
  * src/data/mnist.ts reads files in Node through dynamic `import('node:fs/promises')` calls that the
  * browser code never reaches; Vite externalizes those and says so on every build. Drop just that note.
@@ -65,7 +97,7 @@ export default defineConfig({
   // Relative asset URLs, so the built page works from any path (a sub-folder, GitHub Pages).
   base: './',
   publicDir: false,
-  plugins: [mnistData()],
+  plugins: [mnistData(), fashionMnistData()],
   build: {
     outDir: resolve(root, 'dist-demo'),
     emptyOutDir: true,

@@ -7,6 +7,8 @@ import { canvasSize, gridSpec, tileAt, MAX_CLASS_ROWS, RECON_COUNT } from './sha
 import { VIEW_NAMES, type FromWorker, type PresentMode, type RunState, type ToWorker, type ViewName } from './shared/protocol';
 import { Charts } from './ui/charts';
 import { DatasetFiles } from './ui/files';
+import { DataPicker } from './ui/data-picker';
+import { TraversalLabels } from './ui/traversal';
 import { Scatter } from './ui/scatter';
 import { DEFAULTS, lockSettings, readSettings, writeConfig, writeSettings } from './ui/settings';
 import { noWebGpuReason, showError, clearError, describeError, showNotice } from './ui/errors';
@@ -34,6 +36,13 @@ const ui = {
 const charts = new Charts({ elbo: $('chart-elbo'), terms: $('chart-terms'), speed: $('chart-speed') });
 const scatter = new Scatter($<HTMLCanvasElement>('scatter'), $('scatter-legend'));
 const files = new DatasetFiles($('file-list'), () => updateControls());
+const picker = new DataPicker({
+  select: $<HTMLSelectElement>('dataset'), imageZone: $('image-zone'), imageFiles: $<HTMLInputElement>('image-files'), imageFolder: $<HTMLInputElement>('image-folder'),
+  imageCount: $('image-count'), imageSize: form.elements.namedItem('imageSize') as HTMLInputElement, imageChannels: form.elements.namedItem('imageChannels') as HTMLSelectElement,
+  idxZone: $('dropzone'),
+}, files, document.baseURI, () => updateControls());
+void picker.offerFashionMnist();
+const traversal = new TraversalLabels($('traversal-rows'), $('traversal-note'));
 const offer = new SavedRunOffer($('saved-run'), () => {
   clearError();
   resetViews();
@@ -46,7 +55,7 @@ const send = (m: ToWorker, transfer: Transferable[] = []) => worker?.postMessage
 function sizeCanvases(): void {
   for (const v of VIEW_NAMES) {
     const el = document.querySelector<HTMLCanvasElement>(`canvas[data-view="${v}"]`)!;
-    const { width, height } = canvasSize(gridSpec(v, ui.imgW, ui.imgH, ui.classes));
+    const { width, height } = canvasSize(gridSpec(v, ui.imgW, ui.imgH, ui.classes, ui.model?.latent));
     // The worker owns the pixel size; CSS only caps the display size at 1:1 and keeps the aspect.
     el.style.maxWidth = `${width}px`;
     el.style.aspectRatio = `${width} / ${height}`;
@@ -55,7 +64,7 @@ function sizeCanvases(): void {
 
 function updateControls(): void {
   const s = ui.state, hasModel = ui.model !== null;
-  const filesMissing = $<HTMLSelectElement>('dataset').value === 'files' ? files.missing() : null;
+  const filesMissing = picker.missing();
   button('start').disabled = s !== 'idle' || hasModel || filesMissing !== null;
   button('start').title = filesMissing ?? (hasModel ? 'Reset first to build a new model' : '');
   button('pause').disabled = s !== 'training';
@@ -67,7 +76,7 @@ function updateControls(): void {
   $('load-label').classList.toggle('disabled', !loadable);
   lockSettings(form, hasModel || !['idle', 'failed'].includes(s));
   offer.enable(s === 'idle');
-  $('dropzone').hidden = $<HTMLSelectElement>('dataset').value !== 'files';
+  picker.update();
   document.body.classList.toggle('no-model', !hasModel && s !== 'loading' && s !== 'failed');
 }
 
@@ -104,6 +113,7 @@ function showClassPickers(c: VaeConfig): void {
 function resetViews(): void {
   charts.clear();
   scatter.clear();
+  traversal.clear();
   Object.assign(ui, { step: 0, loss: NaN, epoch: 1, rate: 0 });
   $('summary').textContent = '';
 }
@@ -134,15 +144,16 @@ function onMessage(m: FromWorker): void {
       writeConfig(form, m.config);
       charts.useLogScale(m.config.likelihood === 'bernoulli');
       charts.useObjective(m.config.objective, m.config.samples);
-      if (ui.classes !== m.config.classes) {
-        ui.classes = m.config.classes;
-        sizeCanvases();
-      }
+      ui.classes = m.config.classes;
+      sizeCanvases(); // the samples grid follows the classes, the traversal grid the latent size
+      traversal.describe(m.config);
       showClassPickers(m.config);
       $('samples-note').textContent = m.config.classes
         ? `One row per class, ${m.config.classes > MAX_CLASS_ROWS ? `the first ${MAX_CLASS_ROWS} of ${m.config.classes}` : `0 to ${m.config.classes - 1}`} from the top; each column decodes one fixed z ~ N(0, I) with every class, so the rows show what the label controls and the columns what z does.`
         : '64 fixed draws z ~ N(0, I), decoded by the current weights.';
-      const arch = [m.config.inputDim, ...m.config.hidden, m.config.latent].join('-');
+      const arch = m.config.arch === 'conv'
+        ? `conv ${m.config.imageChannels}×${m.config.imageShape.join('×')} → ${m.config.channels.join('-')} → ${m.config.latent}`
+        : [m.config.inputDim, ...m.config.hidden, m.config.latent].join('-');
       $('summary').textContent = `${$('summary').textContent?.split('\n')[0] ?? ''}\nModel ${arch}, ${m.config.likelihood}, ${m.params.toLocaleString('en')} parameters, batch ${m.batch}`;
       $('manifold-note').textContent = m.config.latent === 2
         ? `Decoded grid of z through the inverse Gaussian CDF (Kingma & Welling, figs. 4–5)${m.config.classes ? ', all of the class chosen below' : ''}.`
@@ -173,6 +184,9 @@ function onMessage(m: FromWorker): void {
       $('summary').textContent = lines.join('\n');
       break;
     }
+    case 'traversal':
+      traversal.show(m.dims, m.kl);
+      break;
     case 'latents':
       scatter.update(m.mu, m.labels);
       break;
@@ -218,8 +232,10 @@ function onMessage(m: FromWorker): void {
   updateStatus();
 }
 
+/** The chosen data; generated and split sets follow the form's seed. */
 function dataSource() {
-  return $<HTMLSelectElement>('dataset').value === 'files' ? files.source() : { kind: 'mnist' as const, baseUrl: new URL('mnist/', document.baseURI).href };
+  const seed = Number((form.elements.namedItem('seed') as HTMLInputElement).value);
+  return picker.source(Number.isInteger(seed) && seed >= 0 ? seed : 0);
 }
 
 /** Runs a user action, turning a thrown error (bad settings, incomplete files) into the banner. */

@@ -21,6 +21,8 @@ export const GRID_TILES: Record<ViewName, { cols: number; rows: number; scale: n
   reconstructions: { cols: 8, rows: 8, scale: 2, gap: 2 },
   manifold: { cols: 20, rows: 20, scale: 1, gap: 0 },
   interpolation: { cols: 10, rows: 1, scale: 2, gap: 2 },
+  // One row per latent dimension (see gridSpec); an odd count of steps puts the base z in the middle.
+  traversal: { cols: 9, rows: 1, scale: 2, gap: 2 },
 };
 
 /** Test images shown in the reconstructions view (half its tiles). */
@@ -30,11 +32,20 @@ export const INTERP_STEPS = GRID_TILES.interpolation.cols - 2;
 
 /** Classes shown in a conditional model's samples view (one row each); further ones are left out. */
 export const MAX_CLASS_ROWS = 16;
+/** Latent dimensions shown in the traversal view (one row each, most KL first); further ones are left out. */
+export const MAX_TRAVERSAL_ROWS = 32;
+/** Steps of a traversal row, and how far (in prior standard deviations) it sweeps either side of the base z. */
+export const TRAVERSAL_STEPS = GRID_TILES.traversal.cols;
+export const TRAVERSAL_RANGE = 3;
 
-/** The grid of `view`; `classes` (a conditional model's class count) shapes the samples view. */
-export function gridSpec(view: ViewName, imgW: number, imgH: number, classes = 0): GridSpec {
+/**
+ * The grid of `view`; `classes` (a conditional model's class count) shapes the samples view,
+ * `latent` (the model's latent size) the traversal view.
+ */
+export function gridSpec(view: ViewName, imgW: number, imgH: number, classes = 0, latent = 1): GridSpec {
   const spec = { ...GRID_TILES[view], imgW, imgH };
   if (view === 'samples' && classes > 0) spec.rows = Math.min(classes, MAX_CLASS_ROWS);
+  if (view === 'traversal') spec.rows = Math.max(1, Math.min(latent, MAX_TRAVERSAL_ROWS));
   return spec;
 }
 

@@ -5,8 +5,16 @@ import type { VaeConfig } from '../../src/index';
 /** Everything the form controls decide; the model part becomes a VaeConfig. */
 export interface Settings {
   latent: number;
+  /** Dense layers, or stride-2 convolutions down to a small picture ('conv'). */
+  arch: 'mlp' | 'conv';
   hidden: number[];
+  /** Widths of the conv architecture's convolutions, one per halving (empty: chosen from the image size). */
+  channels: number[];
   likelihood: 'bernoulli' | 'gaussian';
+  /** Gaussian scale: one learned sigma, or a log-scale the decoder predicts for every pixel. */
+  sigma: 'learned' | 'predicted';
+  /** Uniform dequantization of the 8-bit levels (Gaussian only), so the loss reads as bits/dim. */
+  dequantize: boolean;
   /** Training objective: the ELBO, or the importance-weighted bound (IWAE). */
   objective: 'elbo' | 'iwae';
   /** z samples per example: L for the ELBO, K for IWAE. */
@@ -26,8 +34,8 @@ export interface Settings {
   subset: number;
 }
 
-export type ViewName = 'samples' | 'reconstructions' | 'manifold' | 'interpolation';
-export const VIEW_NAMES: ViewName[] = ['samples', 'reconstructions', 'manifold', 'interpolation'];
+export type ViewName = 'samples' | 'reconstructions' | 'manifold' | 'interpolation' | 'traversal';
+export const VIEW_NAMES: ViewName[] = ['samples', 'reconstructions', 'manifold', 'interpolation', 'traversal'];
 
 /**
  * How rendered frames reach the page. 'canvas': a WebGPU context on the transferred
@@ -47,7 +55,13 @@ export interface IdxPair {
 
 export type DataSource =
   | { kind: 'mnist'; baseUrl: string }
-  | { kind: 'files'; name: string; train: IdxPair; test?: IdxPair };
+  | { kind: 'files'; name: string; train: IdxPair; test?: IdxPair }
+  /** Another IDX data set the page's server provides under MNIST's file names (Fashion-MNIST). */
+  | { kind: 'served'; name: string; baseUrl: string }
+  /** dSprites drawn in the worker: the training subset and test examples of a seeded permutation. */
+  | { kind: 'dsprites'; colour: boolean; seed: number }
+  /** The user's own pictures, decoded in the worker, centre-cropped and resized to imageSize. */
+  | { kind: 'images'; files: File[]; imageSize: number; channels: 1 | 3; seed: number };
 
 export type RunState = 'starting' | 'idle' | 'loading' | 'training' | 'pausing' | 'paused' | 'lost' | 'failed';
 
@@ -101,6 +115,8 @@ export type FromWorker =
   /** decodedAs: the class the path was decoded as (conditional models), else null. */
   | { type: 'interpolation'; a: number; b: number; labels: [number, number]; decodedAs: number | null }
   | { type: 'saved'; bytes: ArrayBuffer; step: number }
+  /** The traversal view's rows: latent dimensions from the top, with their mean test KL (null: no test data). */
+  | { type: 'traversal'; dims: number[]; kl: number[] | null }
   /** Where a restored run stands (after a continue or a recovery), so the status shows it at once. */
   | { type: 'position'; step: number; epoch: number; loss: number }
   /** The run was written to browser storage at this step. */

