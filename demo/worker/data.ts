@@ -15,7 +15,11 @@ export interface LoadedData {
   name: string;
   train: Split;
   test: Split;
+  /** What the user should know about the load (pictures that could not be decoded). */
+  warnings?: string[];
 }
+
+type Splits = { train: Split; test: Split; warnings?: string[] };
 
 /** Test examples used for the per-epoch test -ELBO and the latent scatter: enough for a stable
  *  estimate and a readable plot, few enough not to stall training on a software GPU. */
@@ -26,7 +30,7 @@ const MNIST = {
   test: { images: 't10k-images-idx3-ubyte.gz', labels: 't10k-labels-idx1-ubyte.gz' },
 };
 
-const cache = new Map<string, Promise<{ train: Split; test: Split }>>();
+const cache = new Map<string, Promise<Splits>>();
 
 async function download(url: string): Promise<Uint8Array> {
   let response: Response;
@@ -108,12 +112,13 @@ export async function loadData(source: DataSource, subset: number): Promise<Load
     cache.set(key, splits);
     splits.catch(() => cache.delete(key)); // let a retry download again
   }
-  const { train, test } = await splits;
+  const { train, test, warnings } = await splits;
   const name = source.kind === 'mnist' ? 'MNIST' : source.kind === 'files' || source.kind === 'served' ? source.name : train.name.replace(/-train$/, '');
   const n = Math.min(subset, train.count);
   return {
     name,
     train: n === train.count ? train : slice(train, 0, n, train.name),
     test: test.count <= TEST_LIMIT ? test : slice(test, 0, TEST_LIMIT, test.name),
+    warnings,
   };
 }

@@ -35,13 +35,16 @@ export function dspritesSplits(colour: boolean, train: number, seed: number): { 
 /** A Split of unlabelled pictures: every label 0 (one class). */
 const unlabelled = (ds: Dataset, name: string): Split => ({ ...ds, name, labels: ds.labels ?? new Uint8Array(ds.count) });
 
-/** The user's pictures as train and test splits; undecodable files are skipped with a console warning. */
-export async function imageFileSplits(source: Extract<DataSource, { kind: 'images' }>): Promise<{ train: Split; test: Split }> {
+/** The user's pictures as train and test splits; an undecodable file is skipped, with a warning that names it. */
+export async function imageFileSplits(source: Extract<DataSource, { kind: 'images' }>): Promise<{ train: Split; test: Split; warnings: string[] }> {
   if (source.files.length === 0) throw new DataError('no pictures chosen: drop a folder or PNG/JPEG files on the drop zone, or choose them with the file button.');
   const set = await loadImageFiles(source.files, {
     imageSize: source.imageSize, channels: source.channels, seed: source.seed,
-    warn: (message) => console.warn(message),
+    warn: () => undefined, // reported below, all together
   });
   const name = `your images (${set.files.length}${set.skipped.length ? `, ${set.skipped.length} skipped` : ''})`;
-  return { train: unlabelled(set.train, `${name}-train`), test: unlabelled(set.test, `${name}-test`) };
+  const warnings = set.skipped.length
+    ? [`Skipped ${set.skipped.length} of ${set.skipped.length + set.files.length} pictures that could not be decoded: ${set.skipped.map((s) => s.reason).join(' ')}`]
+    : [];
+  return { train: unlabelled(set.train, `${name}-train`), test: unlabelled(set.test, `${name}-test`), warnings };
 }

@@ -161,6 +161,7 @@ async function build(settings: Settings, source: DataSource, origin: Origin = { 
   const what = origin.kind === 'file' ? origin.name : 'the saved run';
   setState('loading', loadingText(source));
   const data = await loadData(source, settings.subset);
+  for (const text of data.warnings ?? []) post({ type: 'notice', text });
   const { rows, cols } = data.train;
   if (ck && ck.config.inputDim !== exampleSize(data.train)) {
     const shape = (c: number, r: number, k: number) => `${c > 1 ? `${c}x` : ''}${r}x${k}`;
