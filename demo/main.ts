@@ -193,7 +193,7 @@ function onMessage(m: FromWorker): void {
     case 'interpolation':
       $<HTMLInputElement>('interp-a').value = String(m.a);
       $<HTMLInputElement>('interp-b').value = String(m.b);
-      $('interp-labels').textContent = `digit ${m.labels[0]} → digit ${m.labels[1]}${m.decodedAs === null ? '' : `, decoded as class ${m.decodedAs}`}`;
+      $('interp-labels').textContent = `label ${m.labels[0]} → label ${m.labels[1]}${m.decodedAs === null ? '' : `, decoded as class ${m.decodedAs}`}`;
       break;
     case 'position':
       Object.assign(ui, { step: m.step, epoch: m.epoch, loss: m.loss });
