@@ -2,7 +2,8 @@
 // worker, whose sample and reconstruction grids must be in colour (judged by the differences
 // between a pixel's channels) and whose traversal panel must draw one row per latent dimension;
 // then the user's own pictures, PNGs written here and given to the file input, trained on as
-// colour images (one broken file among them is skipped and counted); and, where Debian's
+// colour images (one broken file among them is skipped and named) by a Gaussian with a predicted
+// per-pixel scale on dequantized levels; and, where Debian's
 // dataset-fashion-mnist is installed, Fashion-MNIST served with the page.
 // The tests of this file run in order on one page.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -216,15 +217,26 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo on colour images',
     await page.selectOption('[name=arch]', 'mlp');
     await page.fill('[name=channels]', '');
     await page.fill('[name=latent]', '2');
+    await page.fill('[name=hidden]', '64');
     await page.fill('[name=batch]', '8');
     await page.fill('[name=subset]', '100');
+    // Dequantization is a density on continuous values: refused with the Bernoulli likelihood.
+    await page.selectOption('[name=likelihood]', 'bernoulli');
+    await page.check('[name=dequantize]');
     await page.click('[data-testid=start]');
-    await atStep(page, 20);
+    expect(await errorShown(page)).toMatch(/Dequantization .* choose the Gaussian likelihood/);
+    // The Gaussian with a per-pixel scale the decoder predicts, on dequantized levels.
+    await page.selectOption('[name=likelihood]', 'gaussian');
+    await page.selectOption('[name=sigma]', 'predicted');
+    await page.click('[data-testid=start]');
+    const at = await atStep(page, 20);
+    expect(Number(/loss (-?[\d.]+)/.exec(at)?.[1]), `a finite loss in "${at}"`).not.toBeNaN();
     await pause(page);
     const summary = (await page.textContent('#summary')) ?? '';
     // 24 decoded, 1 skipped; a tenth of 24, rounded, is held out for testing.
     expect(summary).toContain('your images (24, 1 skipped)');
     expect(summary).toMatch(/22 training and 2 test images, 16×16/);
+    expect(summary).toContain('Model 768-64-2, gaussian');
     expect(await page.textContent('[data-testid=notice]')).toMatch(/^Skipped 1 of 25 pictures that could not be decoded: broken\.png: /);
     const recon = gridSpec('reconstructions', 16, 16), reconShot = await shot(page, 'reconstructions');
     const originals = colouredShare(reconShot, recon, [[0, 0], [1, 0]]);
