@@ -60,6 +60,7 @@ const MUST_REFUSE: Record<string, string[]> = {
   channels: ['0', '32,', 'x'],
   'image-size': ['3', '1025', 'x'],
   'image-channels': ['2', 'rgb'],
+  autotune: ['sometimes', 'ON'],
   'on-nan': ['explode', ''],
   'clip-grad': ['-1', 'x', 'NaN'],
   retries: ['-1', '101', '1.5', 'x'],

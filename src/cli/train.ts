@@ -204,6 +204,8 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
   const f = parseFlags('train', argv, FLAGS) as Flags;
   const report = makeReporter(!!f.json, hooks.print);
   const resumeDir = stringFlag('resume', f.resume);
+  // Checked with the other flags, before the device: a bad value costs no start-up.
+  const autotune = choiceFlag('autotune', f.autotune, 'off', AUTOTUNE_MODES);
 
   // Everything that can be refused is refused here, before the slow parts (device, data, compiling).
   let config: VaeConfig, run: RunOptions, outDir: string, resumed: TrainingState | null = null;
@@ -271,7 +273,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
 
     const t0 = performance.now();
     vae = await VAE.create(config, {
-      autotune: choiceFlag('autotune', f.autotune, 'off', AUTOTUNE_MODES), autotuneCache: fileAutotuneCache(),
+      autotune, autotuneCache: fileAutotuneCache(),
       device: { ...acquired, owned: false }, batch: Math.min(run.batch, train.count), optimizer: run.optimizer, lr: run.lr, seed: run.seed, clipGrad: run.clipGrad,
       ...(resumed ? { initialParams: resumed.params } : {}),
     });
