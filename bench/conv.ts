@@ -15,9 +15,9 @@
 //                         [--variants=direct,implicit-gemm] [--reps=3] [--warmup=1] [--no-tfjs] [--json]
 import { pathToFileURL } from 'node:url';
 import { median } from './common';
+import { timeGraph } from './time-graph';
 import { CONV_VARIANTS, conv2dForward, conv2dInputGrad, conv2dWeightGrad, convDims, type ConvGeometry, type ConvVariant } from '../shaders/conv';
 import type { Kernel } from '../shaders/common';
-import { gentleWait } from '../src/gpu/gentle-wait';
 import { PipelineCache } from '../src/gpu/pipelines';
 import { KernelGraph } from '../src/graph';
 import type { Tf } from './tfjs-vae';
@@ -65,32 +65,7 @@ async function timeOurs(device: GPUDevice, cache: PipelineCache, kernel: Kernel,
   const graph = new KernelGraph(`bench:${kernel.name}`);
   graph.add(kernel, buffers);
   await graph.build(cache);
-  const stamps = device.features.has('timestamp-query');
-  const querySet = stamps ? device.createQuerySet({ type: 'timestamp', count: 2 }) : null;
-  const resolve = stamps ? device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }) : null;
-  const readback = stamps ? device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }) : null;
-  const times: number[] = [];
-  for (let r = 0; r < warmup + reps; r++) {
-    const enc = device.createCommandEncoder();
-    const t0 = performance.now();
-    if (querySet && resolve && readback) {
-      graph.encodeProfiled(enc, querySet, 0);
-      enc.resolveQuerySet(querySet, 0, 2, resolve, 0);
-      enc.copyBufferToBuffer(resolve, 0, readback, 0, 16);
-      device.queue.submit([enc.finish()]);
-      await gentleWait(() => readback.mapAsync(GPUMapMode.READ));
-      const [begin, end] = new BigUint64Array(readback.getMappedRange().slice(0));
-      readback.unmap();
-      if (r >= warmup) times.push(Number(end - begin) / 1e6);
-    } else {
-      graph.encode(enc);
-      device.queue.submit([enc.finish()]);
-      await gentleWait(() => device.queue.onSubmittedWorkDone());
-      if (r >= warmup) times.push(performance.now() - t0);
-    }
-  }
-  querySet?.destroy(); resolve?.destroy(); readback?.destroy();
-  return median(times);
+  return median(await timeGraph(device, graph, warmup, reps));
 }
 
 async function timeTfjs(tf: Tf, g: ConvGeometry, op: ConvOp, reps: number, warmup: number): Promise<number> {

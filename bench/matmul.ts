@@ -13,8 +13,8 @@
 // `runMatmulBench(device, opts)` is the same run for a bigger benchmark to call.
 import { pathToFileURL } from 'node:url';
 import { median } from './common';
+import { timeGraph } from './time-graph';
 import { MATMUL_TILES, matmul, matmulVariantNeedsSubgroups, type MatmulVariant } from '../shaders/matmul';
-import { gentleWait } from '../src/gpu/gentle-wait';
 import { PipelineCache } from '../src/gpu/pipelines';
 import { KernelGraph } from '../src/graph';
 
@@ -92,13 +92,8 @@ export async function runMatmulBench(device: GPUDevice, opts: MatmulBenchOptions
   const cases = matmulBenchCases(opts.batches, opts.square).filter(opts.filter ?? (() => true));
   const reps = Math.max(1, opts.reps ?? 5), warmup = Math.max(0, opts.warmup ?? 1);
   const cache = opts.cache ?? new PipelineCache(device);
-  const timestamps = device.features.has('timestamp-query');
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
   const results: MatmulBenchResult[] = [];
-
-  const querySet = timestamps ? device.createQuerySet({ type: 'timestamp', count: 2 }) : null;
-  const resolve = timestamps ? device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }) : null;
-  const readback = timestamps ? device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }) : null;
 
   for (const c of cases) {
     const { M, N, K, transA, transB } = c;
@@ -112,26 +107,7 @@ export async function runMatmulBench(device: GPUDevice, opts: MatmulBenchOptions
       const graph = new KernelGraph(`bench:${kernel.name}`);
       graph.add(kernel, { a, b, c: out });
       await graph.build(cache);
-      const times: number[] = [];
-      for (let r = 0; r < warmup + reps; r++) {
-        const enc = device.createCommandEncoder();
-        const t0 = performance.now();
-        if (querySet && resolve && readback) {
-          graph.encodeProfiled(enc, querySet, 0);
-          enc.resolveQuerySet(querySet, 0, 2, resolve, 0);
-          enc.copyBufferToBuffer(resolve, 0, readback, 0, 16);
-          device.queue.submit([enc.finish()]);
-          await gentleWait(() => readback.mapAsync(GPUMapMode.READ));
-          const [begin, end] = new BigUint64Array(readback.getMappedRange().slice(0));
-          readback.unmap();
-          if (r >= warmup) times.push(Number(end - begin) / 1e6);
-        } else {
-          graph.encode(enc);
-          device.queue.submit([enc.finish()]);
-          await gentleWait(() => device.queue.onSubmittedWorkDone());
-          if (r >= warmup) times.push(performance.now() - t0);
-        }
-      }
+      const times = await timeGraph(device, graph, warmup, reps);
       const ms = median(times);
       const result: MatmulBenchResult = {
         bench: 'matmul', variant, label: c.label, M, N, K, transA, transB,
@@ -143,7 +119,6 @@ export async function runMatmulBench(device: GPUDevice, opts: MatmulBenchOptions
     }
     a.destroy(); b.destroy(); out.destroy();
   }
-  querySet?.destroy(); resolve?.destroy(); readback?.destroy();
   return results;
 }
 

@@ -13,7 +13,8 @@ import { encode } from 'fast-png';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { FASHION_MNIST_DEBIAN_DIR } from '../../src/data/fashion-mnist';
 import { canvasSize, gridSpec, pixelCentre, type GridSpec } from '../../demo/shared/layout';
-import { decodePng, launch, maxDifference, presentMode, recordConsole, type Picture } from './browser';
+import { launch, presentMode, recordConsole, type Picture } from './browser';
+import { shot } from './page';
 
 const PATIENCE_MS = 600_000;
 const OUT = resolve(import.meta.dirname, '../../test-results');
@@ -55,21 +56,6 @@ async function pause(page: Page): Promise<void> {
 async function resetIfNeeded(page: Page): Promise<void> {
   if (await page.isEnabled('[data-testid=reset]')) await page.click('[data-testid=reset]');
   await page.waitForFunction(() => document.querySelector('[data-testid=status]')?.textContent?.startsWith('Ready'), undefined, { timeout: PATIENCE_MS, polling: 200 });
-}
-
-/** A canvas screenshot once two in a row agree (frames arrive from the worker asynchronously). */
-async function shot(page: Page, testid: string): Promise<Picture> {
-  const take = async () => {
-    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-    return decodePng(await page.locator(`[data-testid=${testid}]`).screenshot());
-  };
-  let last = await take();
-  for (let i = 0; i < 20; i++) {
-    const next = await take();
-    if (maxDifference(next, last) === 0) return next;
-    last = next;
-  }
-  return last;
 }
 
 /** RGB of the screenshot at canvas pixel (x, y) of a grid drawn at `spec`'s size. */

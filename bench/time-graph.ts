@@ -1,0 +1,37 @@
+// Times one built KernelGraph the way every kernel benchmark does: GPU time from a pair of
+// timestamp queries where the adapter has `timestamp-query`, else wall time to the queue's
+// completion; `warmup` runs first and are not counted. Returns milliseconds per run.
+import { gentleWait } from '../src/gpu/gentle-wait';
+import type { KernelGraph } from '../src/graph';
+
+export async function timeGraph(device: GPUDevice, graph: KernelGraph, warmup: number, reps: number): Promise<number[]> {
+  const stamps = device.features.has('timestamp-query');
+  const querySet = stamps ? device.createQuerySet({ type: 'timestamp', count: 2 }) : null;
+  const resolve = stamps ? device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }) : null;
+  const readback = stamps ? device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }) : null;
+  const times: number[] = [];
+  try {
+    for (let r = 0; r < warmup + reps; r++) {
+      const enc = device.createCommandEncoder();
+      const t0 = performance.now();
+      if (querySet && resolve && readback) {
+        graph.encodeProfiled(enc, querySet, 0);
+        enc.resolveQuerySet(querySet, 0, 2, resolve, 0);
+        enc.copyBufferToBuffer(resolve, 0, readback, 0, 16);
+        device.queue.submit([enc.finish()]);
+        await gentleWait(() => readback.mapAsync(GPUMapMode.READ));
+        const [begin, end] = new BigUint64Array(readback.getMappedRange().slice(0));
+        readback.unmap();
+        if (r >= warmup) times.push(Number(end - begin) / 1e6);
+      } else {
+        graph.encode(enc);
+        device.queue.submit([enc.finish()]);
+        await gentleWait(() => device.queue.onSubmittedWorkDone());
+        if (r >= warmup) times.push(performance.now() - t0);
+      }
+    }
+  } finally {
+    querySet?.destroy(); resolve?.destroy(); readback?.destroy();
+  }
+  return times;
+}
