@@ -12,12 +12,14 @@ export { uniformStruct, type UniformStruct, type UniformField } from '../shaders
 export { matmul, columnSum, MATMUL_TILES, type MatmulParams, type MatmulVariant } from '../shaders/matmul';
 export { activationForward, activationBackward, activationWGSL, ACTIVATIONS, type Activation } from '../shaders/activation';
 export { reparamForward, reparamBackward, priorSample, type PosteriorLayout } from '../shaders/reparam';
-export { likelihoodRows, LIKELIHOODS, type Likelihood, type GaussianScale } from '../shaders/likelihood';
+export { likelihoodRows, decoderMean, decoderOutputWidth, PREDICTED_LOG_SCALE, LIKELIHOODS, type Likelihood, type GaussianScale } from '../shaders/likelihood';
+export { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convBiasGrad, convOutputSize, CONV_VARIANTS, CONV_TILES, type ConvGeometry, type ConvParams, type ConvVariant } from '../shaders/conv';
 export { klDivergence, klFreeBits, elboReduce, KL_WGSL } from '../shaders/elbo';
 export { iwaeWeights, iwaeReduce, iwaeChunk } from '../shaders/iwae';
 export { optimizerStep, type Optimizer } from '../shaders/adam';
 export { gradNormPartial, stepHealth, initialWatch, GRAD_NORM, DIVERGENCE, HEALTH_FLAGS, WATCH_VEC4S } from '../shaders/grad-norm';
-export { gatherBatch, type Binarize } from '../shaders/batch';
+export { gatherBatch, gatherLabels, type Binarize } from '../shaders/batch';
+export { dspritesRaster } from '../shaders/dsprites';
 export { PHILOX_WGSL } from '../shaders/philox';
 export { encodeStepParams, STREAM, type StepParams } from './step-params';
 export { KernelGraph } from './graph';
