@@ -8,7 +8,7 @@ import { bitsPerDim } from '../model/iwae-eval';
 import { releaseNodeGpu } from '../gpu/node-device';
 import { imageGridPng } from '../io/png';
 import { choiceFlag, defineFlags, intFlag, parseFlags, stringFlag, UsageError } from './args';
-import { DATASETS, getDevice, loadDataset, makeReporter, readCheckpointFile, writeOutput } from './io';
+import { DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, writeOutput } from './io';
 
 function requireFlag(command: string, name: string, raw: string | boolean | undefined): string {
   const v = stringFlag(name, raw);
@@ -37,16 +37,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const bytes = await readCheckpointFile(path);
   const acquired = await getDevice(report.info);
   const vae = await loadCheckpoint(bytes, { device: acquired, seed }, path);
-  // A folder's pictures are cropped and resized to what the checkpoint was trained on, and split
-  // (as a dSprites subset is drawn) with the training run's seed, so the test examples are held out.
-  const trainSeed = Number(readCheckpoint(bytes, path).metadata.seed ?? 0);
-  const test = await loadDataset(dataset, 'test', limit, dataDir, {
-    imageSize: vae.config.imageShape[0], imageChannels: vae.config.imageChannels as 1 | 3, seed: Number.isInteger(trainSeed) && trainSeed >= 0 ? trainSeed : 0,
-  });
-  const shape = [test.channels ?? 1, test.rows, test.cols];
-  if (shape[0] * shape[1] * shape[2] !== vae.config.inputDim) {
-    throw new UsageError(`${path} models ${vae.config.imageChannels}x${vae.config.imageShape.join('x')} pictures, but ${dataset} has ${shape.join('x')}; evaluate it on the data set it was trained on`);
-  }
+  const test = await heldOutTestSet(vae, readCheckpoint(bytes, path).metadata, path, dataset, limit, dataDir);
   const data = vae.upload(test);
   const r = await vae.elbo(data, { seed });
   const what = vae.config.classes ? 'conditional -ELBO' : '-ELBO';

@@ -97,3 +97,25 @@ export function makeReporter(json: boolean, print: Print = toProcess) {
     },
   };
 }
+
+/**
+ * The test split a checkpoint is judged on: a folder's pictures cropped and resized to what it
+ * was trained on, split (as a dSprites subset is drawn) with the training run's seed from the
+ * checkpoint's metadata, so the examples are the held-out ones; refused when the pictures' shape
+ * is not the model's.
+ */
+export async function heldOutTestSet(
+  vae: { config: { inputDim: number; imageShape: [number, number]; imageChannels: number } },
+  metadata: Record<string, string>, source: string, dataset: DatasetName, limit: number | undefined, dataDir: string | undefined,
+): Promise<Dataset> {
+  const trainSeed = Number(metadata.seed ?? 0);
+  const { config } = vae;
+  const test = await loadDataset(dataset, 'test', limit, dataDir, {
+    imageSize: config.imageShape[0], imageChannels: config.imageChannels as 1 | 3, seed: Number.isInteger(trainSeed) && trainSeed >= 0 ? trainSeed : 0,
+  });
+  const shape = [test.channels ?? 1, test.rows, test.cols];
+  if (shape[0] * shape[1] * shape[2] !== config.inputDim) {
+    throw new UsageError(`${source} models ${config.imageChannels}x${config.imageShape.join('x')} pictures, but ${dataset} has ${shape.join('x')}; use the data set it was trained on`);
+  }
+  return test;
+}

@@ -7,7 +7,7 @@ import { loadCheckpoint, readCheckpoint } from '../checkpoint';
 import { releaseNodeGpu } from '../gpu/node-device';
 import { imageGridPng } from '../io/png';
 import { choiceFlag, defineFlags, intFlag, numberFlag, parseFlags, stringFlag, UsageError } from './args';
-import { DATASETS, getDevice, loadDataset, makeReporter, readCheckpointFile, writeOutput } from './io';
+import { DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, writeOutput } from './io';
 import { klPerDimension, traversalGrid } from '../model/traversal';
 
 export { klPerDimension, traversalGrid };
@@ -41,13 +41,7 @@ export async function traverseCommand(argv: string[]): Promise<void> {
     let order = Array.from({ length: Z }, (_, j) => j);
     let kl: number[] | null = null;
     if (dataset) {
-      const trainSeed = Number(readCheckpoint(bytes, path).metadata.seed ?? 0);
-      const test = await loadDataset(dataset, 'test', limit, dataDir, {
-        imageSize: vae.config.imageShape[0], imageChannels: vae.config.imageChannels as 1 | 3, seed: Number.isInteger(trainSeed) && trainSeed >= 0 ? trainSeed : 0,
-      });
-      if ((test.channels ?? 1) * test.rows * test.cols !== vae.config.inputDim) {
-        throw new UsageError(`${path} models ${vae.config.imageChannels}x${vae.config.imageShape.join('x')} pictures, but ${dataset} has ${test.channels ?? 1}x${test.rows}x${test.cols}`);
-      }
+      const test = await heldOutTestSet(vae, readCheckpoint(bytes, path).metadata, path, dataset, limit, dataDir);
       const x = Float32Array.from(test.images.subarray(0, test.count * vae.config.inputDim), (v) => v / 255);
       const labels = classes ? Array.from(test.labels!.subarray(0, test.count)) : undefined;
       const { mu, logvar } = await vae.encode(x, labels);
