@@ -178,3 +178,14 @@ export const now = () => performance.now();
 export function kernelFamily(name: string): string {
   return name.split(/[_\[:.\s-]/)[0] || name;
 }
+
+/** Deterministic operands in [-0.1, 0.1) for kernel benchmarks (xorshift32 from `seed`). */
+export function benchData(n: number, seed: number): Float32Array<ArrayBuffer> {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
+    out[i] = ((s >>> 0) / 4294967296 - 0.5) * 0.2;
+  }
+  return out;
+}

@@ -14,7 +14,7 @@
 //   npx tsx bench/conv.ts [--batch=64] [--image=3,64,64] [--channels=32,64,128,256]
 //                         [--variants=direct,implicit-gemm] [--reps=3] [--warmup=1] [--no-tfjs] [--json]
 import { pathToFileURL } from 'node:url';
-import { median } from './common';
+import { benchData as fill, median } from './common';
 import { timeGraph } from './time-graph';
 import { CONV_VARIANTS, conv2dForward, conv2dInputGrad, conv2dWeightGrad, convDims, type ConvGeometry, type ConvVariant } from '../shaders/conv';
 import type { Kernel } from '../shaders/common';
@@ -51,15 +51,6 @@ const flops = (g: ConvGeometry) => {
   return 2 * d.N * d.Cout * d.OHW * d.CinKK;
 };
 
-function fill(n: number, seed: number): Float32Array<ArrayBuffer> {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
-    out[i] = ((s >>> 0) / 4294967296 - 0.5) * 0.2;
-  }
-  return out;
-}
 
 async function timeOurs(device: GPUDevice, cache: PipelineCache, kernel: Kernel, buffers: Record<string, GPUBuffer>, reps: number, warmup: number): Promise<number> {
   const graph = new KernelGraph(`bench:${kernel.name}`);

@@ -12,7 +12,7 @@
 // line instead: {"bench":"matmul","variant":..,"M":..,"N":..,"K":..,"transA":..,"transB":..,"median_ms":..,"gflops":..}.
 // `runMatmulBench(device, opts)` is the same run for a bigger benchmark to call.
 import { pathToFileURL } from 'node:url';
-import { median } from './common';
+import { benchData as fill, median } from './common';
 import { timeGraph } from './time-graph';
 import { MATMUL_TILES, matmul, matmulVariantNeedsSubgroups, type MatmulVariant } from '../shaders/matmul';
 import { PipelineCache } from '../src/gpu/pipelines';
@@ -74,15 +74,6 @@ export function matmulBenchCases(batches: number[] = [128, 1024], square = 1024)
   return cases;
 }
 
-function fill(n: number, seed: number): Float32Array<ArrayBuffer> {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
-    out[i] = ((s >>> 0) / 4294967296 - 0.5) * 0.2;
-  }
-  return out;
-}
 
 /** Times each case for each variant; results come back in (case, variant) order. */
 export async function runMatmulBench(device: GPUDevice, opts: MatmulBenchOptions = {}): Promise<MatmulBenchResult[]> {

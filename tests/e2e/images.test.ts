@@ -14,7 +14,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'v
 import { FASHION_MNIST_DEBIAN_DIR } from '../../src/data/fashion-mnist';
 import { canvasSize, gridSpec, pixelCentre, type GridSpec } from '../../demo/shared/layout';
 import { launch, presentMode, recordConsole, type Picture } from './browser';
-import { shot } from './page';
+import { atStep, errorShown, shot } from './page';
 
 const PATIENCE_MS = 600_000;
 const OUT = resolve(import.meta.dirname, '../../test-results');
@@ -28,24 +28,6 @@ const STEPS = 150;
 /** A pixel counts as coloured when its channels differ by more than this (of 255); the page's grey-blue background differs by 15. */
 const COLOURED = 40;
 
-const status = async (page: Page) => (await page.textContent('[data-testid=status]')) ?? '';
-
-async function errorShown(page: Page): Promise<string | null> {
-  const banner = page.locator('[data-testid=error]');
-  return (await banner.isHidden()) ? null : (await banner.textContent()) ?? '';
-}
-
-/** Waits for `n` steps shown in the status line (or an error banner, which fails at once). */
-async function atStep(page: Page, n: number): Promise<string> {
-  await page.waitForFunction((min) => {
-    if (!document.querySelector<HTMLElement>('[data-testid=error]')?.hidden) return true;
-    const m = /step (\d+) · loss/.exec(document.querySelector('[data-testid=status]')?.textContent ?? '');
-    return !!m && Number(m[1]) >= min;
-  }, n, { timeout: PATIENCE_MS, polling: 200 });
-  const error = await errorShown(page);
-  if (error !== null) throw new Error(`the page showed an error while waiting for step ${n}: ${error}`);
-  return status(page);
-}
 
 async function pause(page: Page): Promise<void> {
   await page.click('[data-testid=pause]');
