@@ -86,17 +86,13 @@ export function planTensors(uses: Map<Tensor, number[]>, conflicts: Map<Tensor, 
   const pooled: { t: Tensor; first: number; last: number; bytes: number; pool: number; offset: number }[] = [];
   let plannedBytes = 0, naiveBytes = 0;
   const buffers: GPUBuffer[] = [];
+  const pinned: Tensor[] = [];
   for (const [t, at] of uses) {
     if (t.slice) continue; // already placed by an earlier graph (shared inputs)
     const bytes = Math.ceil(t.bytes / ALIGN_BYTES) * ALIGN_BYTES;
     naiveBytes += t.bytes;
-    if (t.pinned) {
-      t.slice = { buffer: arena.create(`${label}.${t.name}`, t.bytes) };
-      buffers.push(t.slice.buffer);
-      plannedBytes += t.slice.buffer.size;
-      continue;
-    }
-    pooled.push({ t, first: Math.min(...at), last: Math.max(...at), bytes, pool: -1, offset: 0 });
+    if (t.pinned) pinned.push(t);
+    else pooled.push({ t, first: Math.min(...at), last: Math.max(...at), bytes, pool: -1, offset: 0 });
   }
   pooled.sort((a, b) => b.bytes - a.bytes || a.first - b.first);
   const poolEnds: number[] = [];
@@ -116,6 +112,16 @@ export function planTensors(uses: Map<Tensor, number[]>, conflicts: Map<Tensor, 
       poolEnds[pool] = Math.max(poolEnds[pool] ?? 0, fit + item.bytes);
     }
     placed.push(item);
+  }
+  // The whole plan is checked against the arena's budget before any of it is allocated.
+  const bufferBytes = (bytes: number) => Math.max(4, Math.ceil(bytes / 4) * 4);
+  for (const t of pinned) arena.checkLimit(`${label}.${t.name}`, bufferBytes(t.bytes));
+  poolEnds.forEach((end, i) => arena.checkLimit(`${label}.pool${i}`, bufferBytes(end)));
+  arena.reserve(`graph ${label}`, pinned.reduce((s, t) => s + bufferBytes(t.bytes), 0) + poolEnds.reduce((s, end) => s + bufferBytes(end), 0));
+  for (const t of pinned) {
+    t.slice = { buffer: arena.create(`${label}.${t.name}`, t.bytes) };
+    buffers.push(t.slice.buffer);
+    plannedBytes += t.slice.buffer.size;
   }
   const pools = poolEnds.map((end, i) => arena.create(`${label}.pool${i}`, end));
   for (const item of placed) item.t.slice = { buffer: pools[item.pool], offset: item.offset, size: item.t.bytes };

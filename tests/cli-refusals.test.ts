@@ -64,6 +64,7 @@ const MUST_REFUSE: Record<string, string[]> = {
   'on-nan': ['explode', ''],
   'clip-grad': ['-1', 'x', 'NaN'],
   retries: ['-1', '101', '1.5', 'x'],
+  'max-gpu-memory': ['0', '-1', '1.5', 'x', '1e3'],
 };
 
 /** Odd values every string flag gets: each must be refused cleanly or pass the checks. */
@@ -277,6 +278,8 @@ describe('the real binary', () => {
     [['train', '--epochs', '0'], '--epochs'],
     [['sample', '--checkpoint', at('a-folder'), '--out', at('x.png')], '--checkpoint'],
     [['eval', '--checkpoint', FIXTURE, '--limt', '5'], 'did you mean --limit'],
+    // Refused at plan time, on the device, before any step: the run folder is not left behind.
+    [['train', '--limit', '256', '--test-limit', '64', '--max-gpu-memory', '4', '--out', at('budget-run')], 'parameters, their gradients and the optimizer state need'],
   ])('%j exits 1 with one line', async (args, mention) => {
     const before = snapshot();
     const r = await cli(args);

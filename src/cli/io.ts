@@ -1,6 +1,7 @@
 // What every CLI command shares: getting the device (and saying which adapter), loading datasets,
 // reading checkpoints with friendly errors, and writing output files.
 import { readFile } from 'node:fs/promises';
+import { totalmem } from 'node:os';
 import { describeAdapter, type AcquiredDevice } from '../gpu/device';
 import { acquireNodeDevice } from '../gpu/node-device';
 import type { Dataset } from '../data/mnist';
@@ -22,6 +23,18 @@ export interface DataFlags {
   imageChannels?: 1 | 3;
   strict?: boolean;
   warn?: (line: string) => void;
+}
+
+/**
+ * The GPU memory a model may take, in bytes: --max-gpu-memory MiB when given; otherwise, on a
+ * software adapter (whose buffers live in this machine's RAM), half of the RAM, so that a model
+ * too big for the machine is refused at plan time instead of swapping or being killed; on a real
+ * GPU, whose memory WebGPU does not report, no budget (the device's own out-of-memory error is
+ * caught at plan time instead).
+ */
+export function memoryBudget(adapter: AcquiredDevice['adapter'], maxGpuMiB?: number): number | undefined {
+  if (maxGpuMiB !== undefined) return maxGpuMiB * 2 ** 20;
+  return adapter.isSoftware ? Math.floor(totalmem() / 2) : undefined;
 }
 
 /** The [channels, rows, cols] of one example of `name`, as the flags set it for a folder of pictures. */

@@ -16,7 +16,7 @@ commands:
           [--optimizer adam|sgd] [--lr 1e-3] [--seed 0] [--limit N] [--test-limit N] [--data-dir DIR]
           [--autotune off|quick|full]  (matmul kernels timed and chosen; cached in ~/.cache/webgpu-vae/autotune.json)
           [--out runs/NAME] [--force] [--save-every N] [--clip-grad NORM] [--on-nan stop|skip-batch|rollback]
-          [--retries 2] [--json]
+          [--retries 2] [--max-gpu-memory MiB] [--json]
   train   --resume runs/NAME [--epochs N] [--save-every N] [--on-nan ...] [--retries N] [--json]
   eval    --checkpoint FILE [--dataset mnist] [--limit N] [--seed 0] [--iwae K] [--json]
   sample  --checkpoint FILE [--n 64] [--seed 0] [--label C] --out FILE.png [--json]

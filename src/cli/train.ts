@@ -32,7 +32,7 @@ import { saveTrainingState, type TrainingProgress, type TrainingState } from '..
 import { choiceFlag, defineFlags, intFlag, listFlag, numberFlag, parseFlags, stringFlag, UsageError } from './args';
 import { JsonLog, OutputError, writeFileAtomic, type ChunkWriter } from './files';
 import { DATA_SOURCES } from '../data/sources';
-import { DATASETS, exampleShape, getDevice, loadData, makeReporter, writeOutput, type DataFlags, type DatasetName, type Print } from './io';
+import { DATASETS, memoryBudget, exampleShape, getDevice, loadData, makeReporter, writeOutput, type DataFlags, type DatasetName, type Print } from './io';
 import { claimNewRunDir, discardOldRun, readRunRecord, readRunState, resumeCommand, runPaths, writeRunRecord, type RunRecord } from './run-dir';
 
 const FLAGS = defineFlags('train', {
@@ -44,7 +44,7 @@ const FLAGS = defineFlags('train', {
   arch: { type: 'string' }, channels: { type: 'string' }, 'image-size': { type: 'string' }, 'image-channels': { type: 'string' }, strict: { type: 'boolean' },
   lr: { type: 'string' }, seed: { type: 'string' }, limit: { type: 'string' }, 'test-limit': { type: 'string' },
   out: { type: 'string' }, json: { type: 'boolean' }, resume: { type: 'string' }, force: { type: 'boolean' }, 'save-every': { type: 'string' }, autotune: { type: 'string' },
-  'on-nan': { type: 'string' }, 'clip-grad': { type: 'string' }, retries: { type: 'string' },
+  'on-nan': { type: 'string' }, 'clip-grad': { type: 'string' }, retries: { type: 'string' }, 'max-gpu-memory': { type: 'string' },
 } as const);
 
 type Flags = Record<keyof typeof FLAGS, string | boolean | undefined>;
@@ -206,6 +206,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
   const resumeDir = stringFlag('resume', f.resume);
   // Checked with the other flags, before the device: a bad value costs no start-up.
   const autotune = choiceFlag('autotune', f.autotune, 'off', AUTOTUNE_MODES);
+  const maxGpuMiB = f['max-gpu-memory'] === undefined ? undefined : intFlag('max-gpu-memory', f['max-gpu-memory'], 0, 1);
 
   // Everything that can be refused is refused here, before the slow parts (device, data, compiling).
   let config: VaeConfig, run: RunOptions, outDir: string, resumed: TrainingState | null = null;
@@ -273,7 +274,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
 
     const t0 = performance.now();
     vae = await VAE.create(config, {
-      autotune, autotuneCache: fileAutotuneCache(),
+      autotune, autotuneCache: fileAutotuneCache(), memoryBudget: memoryBudget(acquired.adapter, maxGpuMiB),
       device: { ...acquired, owned: false }, batch: Math.min(run.batch, train.count), optimizer: run.optimizer, lr: run.lr, seed: run.seed, clipGrad: run.clipGrad,
       ...(resumed ? { initialParams: resumed.params } : {}),
     });

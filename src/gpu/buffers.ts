@@ -14,20 +14,60 @@ export interface BufferSlice {
   size?: number;
 }
 
+/** "1.4 MiB", "25.0 KiB", "12 bytes": sizes in refusals, readable at every scale. */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+  if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${bytes} bytes`;
+}
+
+/**
+ * Thrown before allocating when a plan would take the arena past its memory budget: `needed` more
+ * bytes were asked for while `inUse` of `budget` were already taken. Nothing was allocated for it.
+ */
+export class MemoryBudgetError extends DeviceLimitError {
+  constructor(message: string, readonly what: string, readonly needed: number, readonly inUse: number, readonly budget: number) {
+    super(message);
+  }
+}
+
 export class BufferArena {
   private readonly buffers: GPUBuffer[] = [];
   private bytes = 0;
+  /**
+   * The most bytes this arena may hold at once. WebGPU does not say how much memory a device has,
+   * so the owner sets it (VaeOptions.memoryBudget; the CLI's --max-gpu-memory); plans are checked
+   * against it as a whole before any of their buffers is created.
+   */
+  budget = Infinity;
 
   constructor(readonly device: GPUDevice, readonly labelPrefix = 'webgpu-vae') {}
+
+  /** Refuses a buffer larger than the device allows for its usage. */
+  checkLimit(label: string, byteLength: number, usage: GPUBufferUsageFlags = STORAGE): void {
+    const limits = this.device.limits;
+    const [limit, name] = usage & 0x80 ? [limits.maxStorageBufferBindingSize, 'maxStorageBufferBindingSize'] : [limits.maxBufferSize, 'maxBufferSize'];
+    if (byteLength > limit) {
+      throw new DeviceLimitError(`buffer ${label} needs ${byteLength} bytes but this device's ${name} is ${limit}; use a smaller batch or model`);
+    }
+  }
+
+  /** Refuses, before anything is allocated, `bytes` more for `what` when they would exceed the budget. */
+  reserve(what: string, bytes: number, fix = 'use a smaller batch or model'): void {
+    if (this.bytes + bytes <= this.budget) return;
+    throw new MemoryBudgetError(
+      `${what} needs ${formatBytes(bytes)} of GPU memory, but ${formatBytes(this.bytes)} of the ${formatBytes(this.budget)} budget are in use; ` +
+        `${fix}, or raise the budget (memoryBudget; --max-gpu-memory in the CLI)`,
+      what, bytes, this.bytes, this.budget,
+    );
+  }
 
   /** A zero-initialised buffer; sizes are rounded up to 4 bytes as WebGPU requires for storage. */
   create(label: string, byteLength: number, usage: GPUBufferUsageFlags = STORAGE): GPUBuffer {
     const size = Math.max(4, Math.ceil(byteLength / 4) * 4);
-    const limits = this.device.limits;
-    const [limit, name] = usage & 0x80 ? [limits.maxStorageBufferBindingSize, 'maxStorageBufferBindingSize'] : [limits.maxBufferSize, 'maxBufferSize'];
-    if (size > limit) {
-      throw new DeviceLimitError(`buffer ${label} needs ${size} bytes but this device's ${name} is ${limit}; use a smaller batch or model`);
-    }
+    this.checkLimit(label, size, usage);
+    this.reserve(`buffer ${label}`, size);
     const buffer = this.device.createBuffer({ label: `${this.labelPrefix}:${label}`, size, usage });
     this.buffers.push(buffer);
     this.bytes += size;

@@ -44,6 +44,8 @@ export class ResidentData {
       const top = data.labels.reduce((a, b) => Math.max(a, b), 0);
       if (top >= config.classes) throw new ConfigError(`dataset ${label} has label ${top}, but the model knows classes 0..${config.classes - 1}; set classes to at least ${top + 1}`);
     }
+    const labelBytes = config.classes > 0 ? count * 4 : 0;
+    arena.reserve(`dataset ${label} (${count} examples)`, images.length + count * 4 + labelBytes + 12, 'use fewer examples (--limit, --test-limit)');
     this.pixels = arena.upload(`${label}.pixels`, images);
     const identity = new Uint32Array(count);
     for (let i = 0; i < count; i++) identity[i] = i;

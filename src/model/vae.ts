@@ -5,12 +5,12 @@ import { STEP_PARAMS } from '../../shaders/common';
 import type { Optimizer } from '../../shaders/adam';
 import { initialWatch, WATCH_VEC4S } from '../../shaders/grad-norm';
 import { type AcquiredDevice, describeAdapter, wrapDevice } from '../gpu/device';
-import { BufferArena, readFloats, writeData } from '../gpu/buffers';
+import { BufferArena, formatBytes, MemoryBudgetError, readFloats, writeData } from '../gpu/buffers';
 import { type CompileProgress, type PipelineCache, pipelineCacheFor } from '../gpu/pipelines';
 import { autotuneMatmuls, matmulProducts, type AutotuneCache, type AutotuneMode } from './autotune';
 import { defaultAutotuneCache } from './autotune-cache';
 import { checkPrecision } from './precision';
-import { ConfigError } from '../errors';
+import { ConfigError, DeviceLimitError } from '../errors';
 import { FailureWatch } from '../gpu/failure-watch';
 import { encodeStepParams, STEP_PARAMS_DEFAULTS, STREAM, type StepParams } from '../step-params';
 import { resolveConfig, type VaeConfig } from './config';
@@ -63,6 +63,12 @@ export interface VaeOptions extends Partial<TrainingOptions> {
   onCompileProgress?: CompileProgress;
   /** Storage precision of activations: 'f32' (default); 'f16' needs the adapter's `shader-f16`. */
   precision?: 'f32' | 'f16';
+  /**
+   * The most GPU memory, in bytes, this model may allocate (default: no limit beyond the device's).
+   * Every plan is checked against it before allocating, and the model is refused at creation with
+   * the batch that would fit. WebGPU does not report a device's memory, so this is the owner's call.
+   */
+  memoryBudget?: number;
 }
 
 export interface ElboResult {
@@ -113,8 +119,12 @@ export class VAE {
     this.parts = buildModel(config);
     this.layout = this.parts.layout;
     this.arena = new BufferArena(this.device);
+    const budget = opts.memoryBudget ?? Infinity;
+    if (!(budget > 0)) throw new ConfigError(`memoryBudget must be a positive number of bytes, got ${opts.memoryBudget}`);
+    this.arena.budget = budget;
     this.cache = pipelineCacheFor(this.device);
     const P = this.layout.totalFloats;
+    this.arena.reserve('the parameters, their gradients and the optimizer state', P * 4 * (t.optimizer === 'adam' ? 4 : 2));
     const init = opts.initialParams ?? initialParams(this.layout, t.seed);
     if (init.length !== P) throw new ConfigError(`initialParams has ${init.length} floats, the layout needs ${P}`);
     this.buffers = {
@@ -135,7 +145,33 @@ export class VAE {
   }
 
   static async create(config: Partial<VaeConfig>, opts: VaeOptions): Promise<VAE> {
-    const vae = new VAE(resolveConfig(config), opts);
+    const resolved = resolveConfig(config);
+    // Allocation failures the device reports (rather than our budget) are caught here, at plan time.
+    const device = 'adapter' in opts.device && 'device' in opts.device ? opts.device.device : (opts.device as GPUDevice);
+    device.pushErrorScope('out-of-memory');
+    let vae: VAE | undefined;
+    try {
+      vae = new VAE(resolved, opts);
+      await vae.prepare(opts);
+    } catch (e) {
+      await device.popErrorScope().catch(() => null);
+      throw restateRefusal(e, opts.batch ?? DEFAULT_TRAINING.batch);
+    }
+    const oom = await device.popErrorScope().catch(() => null);
+    if (oom) {
+      const planned = vae.arena.allocatedBytes;
+      vae.discard();
+      throw new DeviceLimitError(
+        `the GPU ran out of memory allocating this model (${formatBytes(planned)} planned at batch ${vae.training.batch}: ${oom.message}); ` +
+          'use a smaller batch or model',
+      );
+    }
+    return vae;
+  }
+
+  /** Autotunes when asked, then plans and compiles the training step; frees everything on failure. */
+  private async prepare(opts: VaeOptions): Promise<void> {
+    const vae = this;
     try {
       checkPrecision(opts.precision, vae.device, vae.adapter);
       if (opts.autotune && opts.autotune !== 'off') {
@@ -147,15 +183,20 @@ export class VAE {
       }
       await vae.plan('train', vae.training.batch); // plan and compile the step up front
     } catch (e) {
-      // Free what was allocated; the device itself stays with whoever passed it in.
-      vae.destroyed = true;
-      vae.failures.detach();
-      vae.losses.destroy();
-      vae.arena.destroyAll();
+      vae.discard();
       throw e;
     }
-    return vae;
   }
+
+  /** Frees what a failed creation allocated; the device itself stays with whoever passed it in. */
+  private discard(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.failures.detach();
+    this.losses.destroy();
+    this.arena.destroyAll();
+  }
+
 
   /** Bytes of GPU memory this model has allocated (parameters, optimizer state, all graphs, data). */
   get allocatedBytes(): number {
@@ -491,4 +532,24 @@ export class VAE {
 /** Plans differ by kind, rows and, for importance-weighted evaluation, samples per chunk and the bounds buffer. */
 function planKey(kind: GraphKind, rows: number, opts: RecordOptions): string {
   return `${kind}:${rows}:${opts.samples ?? ''}:${opts.bounds?.label ?? ''}`;
+}
+
+/**
+ * A budget refusal at creation, restated with what to change: step tensors grow with the batch,
+ * the parameters and optimizer state do not, so the batch that fits is estimated from both.
+ */
+function restateRefusal(e: unknown, batch: number): unknown {
+  if (!(e instanceof MemoryBudgetError)) return e;
+  const raise = 'raise the budget (memoryBudget; --max-gpu-memory in the CLI)';
+  if (!e.what.startsWith('graph train')) {
+    if (e.inUse > 0) return e;
+    return new MemoryBudgetError(`${e.what} need ${formatBytes(e.needed)} of GPU memory, more than the ${formatBytes(e.budget)} budget; use a smaller model (--hidden, --channels, --image-size) or ${raise}`, e.what, e.needed, e.inUse, e.budget);
+  }
+  const fits = Math.floor((batch * (e.budget - e.inUse)) / e.needed);
+  const fix = fits >= 1 ? `use --batch ${fits} or less (batch in the API), or ${raise}` : `even one example does not fit: use a smaller model (--hidden, --channels, --image-size) or ${raise}`;
+  return new MemoryBudgetError(
+    `the training step at batch ${batch} needs ${formatBytes(e.needed)} of GPU memory beside ${formatBytes(e.inUse)} of parameters and optimizer state, ` +
+      `but the memory budget is ${formatBytes(e.budget)}; ${fix}`,
+    e.what, e.needed, e.inUse, e.budget,
+  );
 }
