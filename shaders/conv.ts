@@ -95,7 +95,7 @@ export function convDims(kernel: string, g: ConvGeometry) {
 export type ConvDims = ReturnType<typeof convDims>;
 
 /** `fn epilogue(v, idx, ch)`: + bias[ch], act, or * act'(below[idx]), as the parameters ask. */
-function epilogueWGSL(p: ConvParams): { code: string; bindings: KernelBinding[]; tag: string } {
+export function epilogueWGSL(p: Pick<ConvParams, 'bias' | 'activation' | 'gradActivation'>): { code: string; bindings: KernelBinding[]; tag: string } {
   const act = p.activation ?? 'none', gradAct = p.gradActivation ?? 'none';
   if (act !== 'none' && gradAct !== 'none') throw new Error('conv: activation and gradActivation are exclusive');
   const hasBelow = gradAct !== 'none';

@@ -138,3 +138,42 @@ export function convTranspose2dWeightGradRef(dy: ArrayLike<number>, x: ArrayLike
   }
   return dw;
 }
+
+/** The im2col matrix [N OH OW, Ci k k]: row (n, oy, ox), column (ci, ky, kx) holds the input that tap reads, 0 in the padding. */
+export function im2colRef(x: ArrayLike<number>, g: ConvRefGeometry): Float64Array {
+  const { batch: N, inChannels: Ci, inHeight: H, inWidth: W, kernel: K, stride: S, padding: P } = g;
+  const OH = convOutRef(H, K, S, P), OW = convOutRef(W, K, S, P);
+  const xi = at4(Ci, H, W), cols = Ci * K * K;
+  const col = new Float64Array(N * OH * OW * cols);
+  for (let n = 0; n < N; n++) for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) {
+    const row = (n * OH + oy) * OW + ox;
+    for (let ci = 0; ci < Ci; ci++) for (let ky = 0; ky < K; ky++) for (let kx = 0; kx < K; kx++) {
+      const iy = oy * S - P + ky, ix = ox * S - P + kx;
+      col[row * cols + (ci * K + ky) * K + kx] = iy >= 0 && iy < H && ix >= 0 && ix < W ? x[xi(n, ci, iy, ix)] : 0;
+    }
+  }
+  return col;
+}
+
+/** The adjoint of im2col: every entry of dcol added onto the input pixel it was read from (written as a scatter). */
+export function col2imRef(dcol: ArrayLike<number>, g: ConvRefGeometry): Float64Array {
+  const { batch: N, inChannels: Ci, inHeight: H, inWidth: W, kernel: K, stride: S, padding: P } = g;
+  const OH = convOutRef(H, K, S, P), OW = convOutRef(W, K, S, P);
+  const xi = at4(Ci, H, W), cols = Ci * K * K;
+  const dx = new Float64Array(N * Ci * H * W);
+  for (let n = 0; n < N; n++) for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) {
+    const row = (n * OH + oy) * OW + ox;
+    for (let ci = 0; ci < Ci; ci++) for (let ky = 0; ky < K; ky++) for (let kx = 0; kx < K; kx++) {
+      const iy = oy * S - P + ky, ix = ox * S - P + kx;
+      if (iy >= 0 && iy < H && ix >= 0 && ix < W) dx[xi(n, ci, iy, ix)] += dcol[row * cols + (ci * K + ky) * K + kx];
+    }
+  }
+  return dx;
+}
+
+/** rows[(n P + p) C + c] = t[(n C + c) P + p]: NCHW to one row per pixel (NHWC). */
+export function channelsToRowsRef(t: ArrayLike<number>, N: number, C: number, P: number): Float64Array {
+  const rows = new Float64Array(N * C * P);
+  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let p = 0; p < P; p++) rows[(n * P + p) * C + c] = t[(n * C + c) * P + p];
+  return rows;
+}

@@ -2,18 +2,19 @@
 // NCHW, W stored [in, out, k, k] (PyTorch's layout for this layer) and b [out]. The output side
 // is (H - 1) stride - 2 padding + kernel + outputPadding. A transposed convolution is the input
 // gradient of the convolution that maps its output side back to its input side, with the same
-// weight tensor read as that convolution's [out, in, k, k]; so (shaders/conv.ts):
-//   forward   y  = conv2dInputGrad(x, W) with the bias + activation epilogue
-//   dx        = conv2dForward(dPre, W) with act'(x) of the layer below in the epilogue
-//   dW        = conv2dWeightGrad with dy := x and x := dPre (the swapped correlation)
+// weight tensor read as that convolution's [out, in, k, k]; so (conv-ops.ts, in any method):
+//   forward   y  = recordConvInputGrad(x, W) with the bias + activation epilogue
+//   dx        = recordConvForward(dPre, W) with act'(x) of the layer below in the epilogue
+//   dW        = recordConvWeightGrad with dy := x and x := dPre (the swapped correlation)
 //   db        = the channel sum of dPre
 // where dPre = dy * act'(y), folded into the consumer's kernel when it could (dy.pre).
 // Reference: tests/reference/conv.ts (written as the transposed convolution's own scatter).
 import { activationBackward, type Activation } from '../../../shaders/activation';
-import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convBiasGrad, type ConvGeometry } from '../../../shaders/conv';
+import { convBiasGrad, type ConvGeometry } from '../../../shaders/conv';
 import type { Tensor } from '../../tensor';
 import { producedBy, type Backward, type Grad, type Module, type ParamSpec, type Recorder } from '../module';
 import { imageShape } from './conv2d';
+import { recordConvForward, recordConvInputGrad, recordConvWeightGrad } from './conv-ops';
 
 export interface ConvTranspose2dSpec {
   /** Output channels. */
@@ -80,25 +81,20 @@ export class ConvTranspose2d implements Module {
     if (x.size / rows !== this.inShape.reduce((a, b) => a * b, 1)) throw new Error(`conv-transpose2d ${this.name}: expects [rows, ${this.inShape}], got [${x.shape}]`);
     const { activation, out } = this.spec;
     const geom = this.geometry(rows);
-    const variant = g.kernels.conv;
     const y = producedBy(g.tensor(this.name, [rows, out, geom.inHeight, geom.inWidth]), activation);
-    g.graph.add(conv2dInputGrad({ ...geom, variant, bias: true, activation }), {
-      dy: x, w: g.param(`${this.name}.weight`), bias: g.param(`${this.name}.bias`), dx: y,
-    });
+    recordConvInputGrad(g, geom, x, g.param(`${this.name}.weight`), y, { bias: g.param(`${this.name}.bias`), activation });
     const backward: Backward = (gb, dy, needInputGrad) => {
       let dPre = dy.t;
       if (!dy.pre && activation !== 'none') {
         dPre = gb.tensor(`d_${this.name}.pre`, y.shape);
         gb.graph.add(activationBackward({ kind: activation, count: y.size }), { y, dy: dy.t, dx: dPre });
       }
-      gb.graph.add(conv2dWeightGrad({ ...geom, variant }), { dy: x, x: dPre, dw: gb.grad(`${this.name}.weight`) });
+      recordConvWeightGrad(gb, geom, x, dPre, gb.grad(`${this.name}.weight`));
       gb.graph.add(convBiasGrad({ batch: rows, channels: out, pixels: geom.inHeight * geom.inWidth }), { dy: dPre, db: gb.grad(`${this.name}.bias`) });
       if (!needInputGrad) return null;
       const below = x.activation as Activation;
       const dx = gb.tensor(`d_${this.name}.in`, x.shape);
-      gb.graph.add(conv2dForward({ ...geom, variant, gradActivation: below }), {
-        x: dPre, w: gb.param(`${this.name}.weight`), ...(below !== 'none' ? { below: x } : {}), y: dx,
-      });
+      recordConvForward(gb, geom, dPre, gb.param(`${this.name}.weight`), dx, { gradActivation: below, below: x });
       return { t: dx, pre: true } satisfies Grad;
     };
     return { y, backward };

@@ -7,10 +7,12 @@
 //   dW = conv2dWeightGrad(dPre, x),  db = the channel sum of dPre
 //   dx = conv2dInputGrad(dPre, W) with act'(x) of the layer below folded into the epilogue, so
 //                            the gradient handed back is already with respect to its pre-activation
-// Kernels: shaders/conv.ts. Reference: tests/reference/conv.ts.
+// Kernels: shaders/conv.ts (or conv-im2col.ts with the matmuls), chosen in conv-ops.ts.
+// Reference: tests/reference/conv.ts.
 import { activationBackward, type Activation } from '../../../shaders/activation';
-import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convBiasGrad, convOutputSize, type ConvGeometry } from '../../../shaders/conv';
+import { convBiasGrad, convOutputSize, type ConvGeometry } from '../../../shaders/conv';
 import type { Tensor } from '../../tensor';
+import { recordConvForward, recordConvInputGrad, recordConvWeightGrad } from './conv-ops';
 import { producedBy, type Backward, type Grad, type Module, type ParamSpec, type Recorder } from '../module';
 
 export interface Conv2dSpec {
@@ -90,25 +92,20 @@ export class Conv2d implements Module {
     const { activation, out } = this.spec;
     const geom = this.geometry(rows);
     const [, OH, OW] = this.outputShape(this.inShape);
-    const variant = g.kernels.conv;
     const y = producedBy(g.tensor(this.name, [rows, out, OH, OW]), activation);
-    g.graph.add(conv2dForward({ ...geom, variant, bias: true, activation }), {
-      x, w: g.param(`${this.name}.weight`), bias: g.param(`${this.name}.bias`), y,
-    });
+    recordConvForward(g, geom, x, g.param(`${this.name}.weight`), y, { bias: g.param(`${this.name}.bias`), activation });
     const backward: Backward = (gb, dy, needInputGrad) => {
       let dPre = dy.t;
       if (!dy.pre && activation !== 'none') {
         dPre = gb.tensor(`d_${this.name}.pre`, y.shape);
         gb.graph.add(activationBackward({ kind: activation, count: y.size }), { y, dy: dy.t, dx: dPre });
       }
-      gb.graph.add(conv2dWeightGrad({ ...geom, variant }), { dy: dPre, x, dw: gb.grad(`${this.name}.weight`) });
+      recordConvWeightGrad(gb, geom, dPre, x, gb.grad(`${this.name}.weight`));
       gb.graph.add(convBiasGrad({ batch: rows, channels: out, pixels: OH * OW }), { dy: dPre, db: gb.grad(`${this.name}.bias`) });
       if (!needInputGrad) return null;
       const below = x.activation as Activation;
       const dx = gb.tensor(`d_${this.name}.in`, x.shape);
-      gb.graph.add(conv2dInputGrad({ ...geom, variant, gradActivation: below }), {
-        dy: dPre, w: gb.param(`${this.name}.weight`), ...(below !== 'none' ? { below: x } : {}), dx,
-      });
+      recordConvInputGrad(gb, geom, dPre, gb.param(`${this.name}.weight`), dx, { gradActivation: below, below: x });
       return { t: dx, pre: true } satisfies Grad;
     };
     return { y, backward };

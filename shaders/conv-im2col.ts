@@ -1,0 +1,124 @@
+// The data movements of the `im2col` convolution variant (explicit GEMM): each convolution kernel
+// of shaders/conv.ts becomes one of the tuned matmuls of shaders/matmul.ts between layout passes,
+// so convolutions run at the matmul's speed on software adapters (where the direct kernels load
+// several values per fma and the register-blocked matmul shares its loads across a quad).
+// With the geometry of shaders/conv.ts (x [N, Cin, H, W] -> y [N, Cout, OH, OW], kernel k, stride
+// s, padding p) and M = N * OH * OW rows, one per output pixel:
+//   im2col        col [M, Cin k k]:  col[(n, oy, ox), (ci, ky, kx)] = x[n, ci, oy s - p + ky, ox s - p + kx]
+//                                    (0 in the padding)
+//   col2im        dx [N, Cin, H, W] = epilogue(sum of the col entries that read each pixel): the
+//                                    adjoint of im2col, as a gather (no atomics); an invocation
+//                                    visits only the taps of its pixel's stride phase
+//   channelsToRows rows [N * P, C] = t [N, C, P] transposed per example (NCHW -> NHWC)
+//   rowsToChannels t [N, C, P] = epilogue(rows [N * P, C] transposed back)
+// so that (src/model/layers/conv-ops.ts)
+//   forward  y  = rowsToChannels(im2col(x) W^T) + bias, act      (W [Cout, Cin k k] as stored)
+//   dX       dx = col2im(channelsToRows(dy) W) * act'(below)
+//   dW       dW = channelsToRows(dy)^T im2col(x)
+// The epilogue is conv.ts's (bias by channel, activation, or * act'(below) elementwise).
+// Every kernel writes one element per invocation in a 1-D grid of IM2COL_TILE.WORKGROUP
+// (grid1D folds large grids into y); no workgroup memory, no barriers. Reference: tests/reference/conv.ts.
+import { convDims, epilogueWGSL, type ConvGeometry, type ConvParams } from './conv';
+import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, read, write, type Kernel, type KernelBinding } from './common';
+
+/** Invocations per workgroup of every layout kernel; read by the WGSL and the grid maths. */
+export const IM2COL_TILE = { WORKGROUP: 64 } as const;
+
+type Epilogue = Pick<ConvParams, 'bias' | 'activation' | 'gradActivation'>;
+
+function layoutKernel(name: string, io: KernelBinding[], epi: ReturnType<typeof epilogueWGSL> | null, items: number, body: string): Kernel {
+  const bindings = [...io.slice(0, -1), ...(epi?.bindings ?? []), io[io.length - 1]];
+  const T = IM2COL_TILE.WORKGROUP;
+  const code = `${declareBindings(bindings)}
+${epi?.code ?? ''}
+@compute @workgroup_size(${T})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let e = ${FLAT_INDEX_WGSL(T)};
+  if (e >= ${items}u) { return; }
+${body}
+}`;
+  return { name: `${name}${epi?.tag ?? ''}`, code, bindings, workgroups: grid1D(items, T) };
+}
+
+/** col [N OH OW, Cin k k] from x [N, Cin, H, W]. Bindings: x, col. */
+export function im2col(g: ConvGeometry): Kernel {
+  const d = convDims('im2col', g);
+  // An invocation fills the k k contiguous entries of one (row, input channel): the index maths
+  // is done once for them, and the taps are unrolled into selects on clamped loads (no branches).
+  const items = d.N * d.OHW * d.Cin;
+  const taps = Array.from({ length: d.KK }, (_, tap) => {
+    const ky = Math.floor(tap / d.K), kx = tap % d.K;
+    return `  col[dst + ${tap}u] = select(0.0, x[src + u32(clamp(iy0 + ${ky}, 0, ${d.H - 1}) * ${d.W} + clamp(ix0 + ${kx}, 0, ${d.W - 1}))], ` +
+      `iy0 + ${ky} >= 0 && iy0 + ${ky} < ${d.H} && ix0 + ${kx} >= 0 && ix0 + ${kx} < ${d.W});`;
+  });
+  return layoutKernel('im2col', [read('x'), write('col')], null, items, `
+  let ci = e % ${d.Cin}u;
+  let r = e / ${d.Cin}u;
+  let n = r / ${d.OHW}u;
+  let p = r % ${d.OHW}u;
+  let iy0 = i32(p / ${d.OW}u) * ${d.S} - ${d.P};
+  let ix0 = i32(p % ${d.OW}u) * ${d.S} - ${d.P};
+  let src = (n * ${d.Cin}u + ci) * ${d.HW}u;
+  let dst = r * ${d.CinKK}u + ci * ${d.KK}u;
+${taps.join('\n')}`);
+}
+
+/** dx [N, Cin, H, W] = epilogue(the adjoint of im2col applied to dcol [N OH OW, Cin k k]). Bindings: dcol, [bias], [below], dx. */
+export function col2im(p: ConvGeometry & Epilogue): Kernel {
+  const d = convDims('col2im', p);
+  const items = d.N * d.Cin * d.HW;
+  // The taps that reach pixel iy are ky = (iy + p) mod s + s j, j < ceil(k / s), reading output
+  // row oy = (iy + p - ky) / s when ky < k and 0 <= oy < OH; likewise along x. The ceil(k/s)^2
+  // candidates are unrolled, each a select on a clamped load.
+  const J = Math.ceil(d.K / d.S);
+  const axis = (a: string, size: number, out: number) => Array.from({ length: J }, (_, j) => `
+  let k${a}${j} = ${a}phase + ${d.S * j};
+  let t${a}${j} = i${a} + ${d.P} - k${a}${j};
+  let o${a}${j} = clamp(t${a}${j} / ${d.S}, 0, ${out - 1});
+  let ok${a}${j} = k${a}${j} < ${d.K} && t${a}${j} >= 0 && t${a}${j} < ${out * d.S};`).join('');
+  const terms = Array.from({ length: J * J }, (_, t) => {
+    const jy = Math.floor(t / J), jx = t % J;
+    return `  s += select(0.0, dcol[base + u32(oy${jy} * ${d.OW} + ox${jx}) * ${d.CinKK}u + u32(clamp(ky${jy} * ${d.K} + kx${jx}, 0, ${d.KK - 1}))], oky${jy} && okx${jx});`;
+  });
+  return layoutKernel('col2im', [read('dcol'), write('dx')], epilogueWGSL(p), items, `
+  let ix = i32(e % ${d.W}u);
+  let iy = i32((e / ${d.W}u) % ${d.H}u);
+  let ci = (e / ${d.HW}u) % ${d.Cin}u;
+  let n = e / ${d.Cin * d.HW}u;
+  let yphase = (iy + ${d.P}) % ${d.S};
+  let xphase = (ix + ${d.P}) % ${d.S};
+${axis('y', d.H, d.OH)}
+${axis('x', d.W, d.OW)}
+  let base = n * ${d.OHW * d.CinKK}u + ci * ${d.KK}u;
+  var s = 0.0;
+${terms.join('\n')}
+  dx[e] = epilogue(s, e, ci);`);
+}
+
+export interface ChannelLayout {
+  batch: number;
+  channels: number;
+  /** Pixels per channel (H W). */
+  pixels: number;
+}
+
+/** rows [N P, C] from t [N, C, P] (NCHW -> NHWC). Bindings: t, rows. */
+export function channelsToRows(s: ChannelLayout): Kernel {
+  const { batch: N, channels: C, pixels: P } = s;
+  checkShape('channels_to_rows', { batch: N, channels: C, pixels: P });
+  return layoutKernel('channels_to_rows', [read('t'), write('rows')], null, N * C * P, `
+  let c = e % ${C}u;
+  let r = e / ${C}u;
+  rows[e] = t[((r / ${P}u) * ${C}u + c) * ${P}u + r % ${P}u];`);
+}
+
+/** t [N, C, P] = epilogue(rows [N P, C] transposed per example) (NHWC -> NCHW). Bindings: rows, [bias], [below], t. */
+export function rowsToChannels(s: ChannelLayout & Epilogue): Kernel {
+  const { batch: N, channels: C, pixels: P } = s;
+  checkShape('rows_to_channels', { batch: N, channels: C, pixels: P });
+  return layoutKernel('rows_to_channels', [read('rows'), write('t')], epilogueWGSL(s), N * C * P, `
+  let p = e % ${P}u;
+  let c = (e / ${P}u) % ${C}u;
+  let n = e / ${C * P}u;
+  t[e] = epilogue(rows[(n * ${P}u + p) * ${C}u + c], e, c);`);
+}

@@ -1,0 +1,111 @@
+// The three convolution operations the conv layers record (forward, input gradient, weight
+// gradient), in whichever method the model's KernelChoice.conv names:
+//   `direct`, `implicit-gemm`  one kernel each (shaders/conv.ts, conv-gemm.ts);
+//   `im2col`                   explicit GEMM: layout passes (shaders/conv-im2col.ts) around one of
+//                              the model's tuned matmuls (shaders/matmul.ts), so a convolution
+//                              runs at the matmul's speed, at the cost of an im2col buffer of
+//                              N OH OW x Cin k k floats, planned and pooled like any tensor.
+// Conv2d and ConvTranspose2d both call these: a transposed convolution's forward is the input
+// gradient of the convolution on its geometry (see conv-transpose2d.ts). Within a graph, the
+// im2col matrix and the row-major (NHWC) copy of a tensor are recorded once and shared, e.g. by
+// a layer's weight and input gradients, which both read dPre.
+import type { Activation } from '../../../shaders/activation';
+import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convDims, CONV_VARIANTS, type ConvGeometry } from '../../../shaders/conv';
+import { channelsToRows, col2im, im2col, rowsToChannels } from '../../../shaders/conv-im2col';
+import { matmul } from '../../../shaders/matmul';
+import type { BufferSlice } from '../../gpu/buffers';
+import type { Tensor } from '../../tensor';
+import { matmulOptionsFor } from '../autotune';
+import type { Recorder } from '../module';
+
+/** Every way of computing a convolution; tests run each. */
+export const CONV_METHODS = [...CONV_VARIANTS, 'im2col'] as const;
+export type ConvMethod = (typeof CONV_METHODS)[number];
+
+export interface ConvEpilogue {
+  /** Bias by output channel, then `activation` (forward use). */
+  bias?: BufferSlice;
+  activation?: Activation;
+  /** Multiply by act'(below) elementwise (backward use: `below` is the layer below's output). */
+  gradActivation?: Activation;
+  below?: Tensor;
+}
+
+const derived = new WeakMap<Tensor, Map<string, Tensor>>();
+
+/** A tensor computed from `source` once per graph (keyed by `key`), e.g. its im2col matrix. */
+function once(source: Tensor, key: string, make: () => Tensor): Tensor {
+  let byKey = derived.get(source);
+  if (!byKey) derived.set(source, (byKey = new Map()));
+  let t = byKey.get(key);
+  if (!t) byKey.set(key, (t = make()));
+  return t;
+}
+
+/** [N P, C] rows of a [N, C, P] tensor. */
+function rowsOf(g: Recorder, t: Tensor, batch: number, channels: number, pixels: number): Tensor {
+  return once(t, `rows:${batch}x${channels}x${pixels}`, () => {
+    const rows = g.tensor(`${t.name}.rows`, [batch * pixels, channels]);
+    g.graph.add(channelsToRows({ batch, channels, pixels }), { t, rows });
+    return rows;
+  });
+}
+
+/** The im2col matrix [N OH OW, Cin k k] of the convolution's input x. */
+function colsOf(g: Recorder, x: Tensor, geom: ConvGeometry): Tensor {
+  const d = convDims('im2col', geom);
+  return once(x, `col:${JSON.stringify(geom)}`, () => {
+    const col = g.tensor(`${x.name}.col`, [d.N * d.OHW, d.CinKK]);
+    g.graph.add(im2col(geom), { x, col });
+    return col;
+  });
+}
+
+function epilogueResources(e: ConvEpilogue) {
+  return { ...(e.bias ? { bias: e.bias } : {}), ...(e.gradActivation && e.gradActivation !== 'none' ? { below: e.below! } : {}) };
+}
+
+function epilogueParams(e: ConvEpilogue) {
+  return { bias: !!e.bias, activation: e.activation, gradActivation: e.gradActivation };
+}
+
+function product(g: Recorder, M: number, N: number, K: number, transA: boolean, transB: boolean) {
+  return { M, N, K, transA, transB, ...matmulOptionsFor(g.kernels, { M, N, K, transA, transB }) };
+}
+
+/** y [N, Cout, OH, OW] = epilogue(conv(x, w)); w is [Cout, Cin, k, k]. */
+export function recordConvForward(g: Recorder, geom: ConvGeometry, x: Tensor, w: BufferSlice, y: Tensor, e: ConvEpilogue = {}): void {
+  const method = g.kernels.conv;
+  if (method !== 'im2col') {
+    g.graph.add(conv2dForward({ ...geom, variant: method, ...epilogueParams(e) }), { x, w, ...epilogueResources(e), y });
+    return;
+  }
+  const d = convDims('conv_forward', geom);
+  const rows = g.tensor(`${y.name}.rows`, [d.N * d.OHW, d.Cout]);
+  g.graph.add(matmul(product(g, d.N * d.OHW, d.Cout, d.CinKK, false, true)), { a: colsOf(g, x, geom), b: w, c: rows });
+  g.graph.add(rowsToChannels({ batch: d.N, channels: d.Cout, pixels: d.OHW, ...epilogueParams(e) }), { rows, ...epilogueResources(e), t: y });
+}
+
+/** dx [N, Cin, H, W] = epilogue(conv^T(dy, w)): the input gradient, or a transposed convolution's forward. */
+export function recordConvInputGrad(g: Recorder, geom: ConvGeometry, dy: Tensor, w: BufferSlice, dx: Tensor, e: ConvEpilogue = {}): void {
+  const method = g.kernels.conv;
+  if (method !== 'im2col') {
+    g.graph.add(conv2dInputGrad({ ...geom, variant: method, ...epilogueParams(e) }), { dy, w, ...epilogueResources(e), dx });
+    return;
+  }
+  const d = convDims('conv_input_grad', geom);
+  const dcol = g.tensor(`${dx.name}.dcol`, [d.N * d.OHW, d.CinKK]);
+  g.graph.add(matmul(product(g, d.N * d.OHW, d.CinKK, d.Cout, false, false)), { a: rowsOf(g, dy, d.N, d.Cout, d.OHW), b: w, c: dcol });
+  g.graph.add(col2im({ ...geom, ...epilogueParams(e) }), { dcol, ...epilogueResources(e), dx });
+}
+
+/** dw [Cout, Cin, k, k] = the correlation of dy [N, Cout, OH, OW] with x [N, Cin, H, W]. */
+export function recordConvWeightGrad(g: Recorder, geom: ConvGeometry, dy: Tensor, x: Tensor, dw: BufferSlice): void {
+  const method = g.kernels.conv;
+  if (method !== 'im2col') {
+    g.graph.add(conv2dWeightGrad({ ...geom, variant: method }), { dy, x, dw });
+    return;
+  }
+  const d = convDims('conv_weight_grad', geom);
+  g.graph.add(matmul(product(g, d.Cout, d.CinKK, d.N * d.OHW, true, false)), { a: rowsOf(g, dy, d.N, d.Cout, d.OHW), b: colsOf(g, x, geom), c: dw });
+}
