@@ -1,25 +1,31 @@
-// Convolution benchmark: GFLOP/s of the forward, input-gradient and weight-gradient kernels of
-// shaders/conv.ts, in every variant, on every convolution of the conv VAE (4x4 kernels, stride
+// Convolution benchmark: GFLOP/s of the forward, input-gradient and weight-gradient operations
+// in every method of src/model/layers/conv-ops.ts (the single kernels of shaders/conv.ts, and
+// `im2col`: its layout passes around the matmuls, timed together), on every convolution of the conv VAE (4x4 kernels, stride
 // 2, padding 1; by default a 3x64x64 image and channels 32,64,128,256 at batch 64), beside
 // TF.js's Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter kernels (WebGPU backend, NHWC, its
 // native layout) on the same adapter in the same run. The decoder's transposed convolutions are
 // these same geometries with forward and input gradient swapped, so the rows cover the model.
 //
-// Ours: one dispatch per pass, timed with timestamp queries when the adapter has them (else the
+// Ours: one pass per operation (one dispatch, or im2col's three), timed with timestamp queries when the adapter has them (else the
 // wall clock around submit and wait). TF.js: the wall clock around the op and a read of one
 // element of its result, which forces the op to run; that read adds a fixed small cost.
 // Both take the median of --reps runs after --warmup runs. FLOPs: 2 N Cout OH OW Cin k^2 for
 // each of the three.
 //
 //   npx tsx bench/conv.ts [--batch=64] [--image=3,64,64] [--channels=32,64,128,256]
-//                         [--variants=direct,implicit-gemm] [--reps=3] [--warmup=1] [--no-tfjs] [--json]
+//                         [--variants=direct,implicit-gemm,im2col] [--reps=3] [--warmup=1] [--no-tfjs] [--json]
 import { pathToFileURL } from 'node:url';
 import { benchData as fill, median } from './common';
 import { timeGraph } from './time-graph';
-import { CONV_VARIANTS, conv2dForward, conv2dInputGrad, conv2dWeightGrad, convDims, type ConvGeometry, type ConvVariant } from '../shaders/conv';
+import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convDims, type ConvGeometry } from '../shaders/conv';
 import type { Kernel } from '../shaders/common';
 import { PipelineCache } from '../src/gpu/pipelines';
+import { BufferArena } from '../src/gpu/buffers';
 import { KernelGraph } from '../src/graph';
+import { CONV_METHODS, recordConvForward, recordConvInputGrad, recordConvWeightGrad, type ConvMethod } from '../src/model/layers/conv-ops';
+import type { KernelChoice } from '../src/model/kernels';
+import type { Recorder } from '../src/model/module';
+import { Tensor } from '../src/tensor';
 import type { Tf } from './tfjs-vae';
 
 export type ConvOp = 'forward' | 'dX' | 'dW';
@@ -27,7 +33,7 @@ const OPS: ConvOp[] = ['forward', 'dX', 'dW'];
 
 export interface ConvBenchResult {
   bench: 'conv';
-  impl: ConvVariant | 'tfjs';
+  impl: ConvMethod | 'tfjs';
   op: ConvOp;
   layer: string;
   median_ms: number;
@@ -59,6 +65,32 @@ async function timeOurs(device: GPUDevice, cache: PipelineCache, kernel: Kernel,
   return median(await timeGraph(device, graph, warmup, reps));
 }
 
+/**
+ * One operation of the im2col method, recorded by conv-ops.ts into its own graph (layout passes
+ * and matmul), its intermediate tensors planned in an arena freed afterwards.
+ */
+async function timeIm2col(device: GPUDevice, cache: PipelineCache, kernels: KernelChoice, g: ConvGeometry, op: ConvOp, buffers: Record<string, GPUBuffer>, reps: number, warmup: number): Promise<number> {
+  const d = convDims('bench', g);
+  const graph = new KernelGraph(`bench:im2col:${op}`);
+  const rec = { graph, kernels: { ...kernels, conv: 'im2col' }, tensor: (name: string, shape: readonly number[]) => new Tensor(name, shape) } as unknown as Recorder;
+  const bound = (name: string, shape: number[], buffer: GPUBuffer) => {
+    const t = new Tensor(name, shape, true);
+    t.slice = { buffer };
+    return t;
+  };
+  const x = bound('x', [d.N, d.Cin, d.H, d.W], buffers.x), dy = bound('dy', [d.N, d.Cout, d.OH, d.OW], buffers.dy);
+  if (op === 'forward') recordConvForward(rec, g, x, { buffer: buffers.w }, bound('y', [d.N, d.Cout, d.OH, d.OW], buffers.y));
+  else if (op === 'dX') recordConvInputGrad(rec, g, dy, { buffer: buffers.w }, bound('dx', [d.N, d.Cin, d.H, d.W], buffers.dx));
+  else recordConvWeightGrad(rec, g, dy, x, { buffer: buffers.dw });
+  const arena = new BufferArena(device, 'bench-im2col');
+  try {
+    await graph.build(cache, arena);
+    return median(await timeGraph(device, graph, warmup, reps));
+  } finally {
+    arena.destroyAll();
+  }
+}
+
 async function timeTfjs(tf: Tf, g: ConvGeometry, op: ConvOp, reps: number, warmup: number): Promise<number> {
   const d = convDims('bench', g);
   const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [d.P, d.P], [d.P, d.P], [0, 0]];
@@ -88,7 +120,9 @@ export interface ConvBenchOptions {
   batch?: number;
   image?: [number, number, number];
   channels?: number[];
-  variants?: ConvVariant[];
+  variants?: ConvMethod[];
+  /** The matmul choice the im2col method uses (default: the register-subgroup kernels, shape-generic). */
+  kernels?: KernelChoice;
   reps?: number;
   warmup?: number;
   /** TF.js on the same adapter, or null to leave it out. */
@@ -115,7 +149,12 @@ export async function runConvBench(device: GPUDevice, opts: ConvBenchOptions = {
     };
     const x = buf(d.N * d.Cin * d.HW, 1), w = buf(d.Cout * d.CinKK, 2), dy = buf(d.N * d.Cout * d.OHW, 3);
     const y = buf(d.N * d.Cout * d.OHW, 4), dx = buf(d.N * d.Cin * d.HW, 5), dw = buf(d.Cout * d.CinKK, 6);
-    for (const variant of opts.variants ?? [...CONV_VARIANTS]) {
+    const kernels = opts.kernels ?? { matmul: 'register-subgroup', matmulGeneric: true, conv: 'im2col', likelihoodThreadsPerRow: 1, subgroups: device.features.has('subgroups') };
+    for (const variant of opts.variants ?? [...CONV_METHODS]) {
+      if (variant === 'im2col') {
+        for (const op of OPS) push({ impl: variant, op, layer, median_ms: await timeIm2col(device, cache, kernels, g, op, { x, w, dy, y, dx, dw }, reps, warmup) }, g);
+        continue;
+      }
       for (const op of OPS) {
         const [kernel, buffers] = op === 'forward' ? [conv2dForward({ ...g, variant }), { x, w, y }]
           : op === 'dX' ? [conv2dInputGrad({ ...g, variant }), { dy, w, dx }]
@@ -158,7 +197,7 @@ async function main(argv: string[]): Promise<void> {
     batch: value('batch') ? Number(value('batch')) : undefined,
     image: nums('image') as [number, number, number] | undefined,
     channels: nums('channels'),
-    variants: value('variants')?.split(',') as ConvVariant[] | undefined,
+    variants: value('variants')?.split(',') as ConvMethod[] | undefined,
     reps: value('reps') ? Number(value('reps')) : undefined,
     warmup: value('warmup') ? Number(value('warmup')) : undefined,
     tf,

@@ -7,9 +7,10 @@
 // The GPU computes in f32 where the reference uses f64, so a sample lying within f32 rounding of a
 // shape's edge can fall the other way: a pixel whose reference count is 7 or 8 of 16 may differ.
 // Rows whose index is out of range (e.g. 0xffffffff for batch padding) are written as zeros.
-// Bindings: indices (read, u32 per row), x (write).
+// Bindings: indices (read, u32 per row), x (write); gathered: params (uniform), indices (the
+// set's picture index of each example), perm (the epoch's order), x.
 // Grid: one invocation per pixel of every row (all three channels of a colour pixel together).
-import { checkShape, declareBindings, f32Literal, FLAT_INDEX_WGSL, grid1D, read, write, type Kernel } from './common';
+import { checkShape, declareBindings, f32Literal, FLAT_INDEX_WGSL, grid1D, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
 
 const DSPRITES_WORKGROUP = 256;
 
@@ -37,6 +38,12 @@ export interface DspritesRasterParams {
   rows: number;
   /** The colour set (index = (shapeHue * 6 + backgroundHue) * grey count + grey index). */
   colour?: boolean;
+  /**
+   * Draw row r as example perm[params.batch_start + r] of a data set whose picture indices are
+   * `indices` (bindings params, indices, perm, x), as gather_batch does for stored pictures:
+   * rows past params.valid_rows or the set's end are zero. Without it, row r is indices[r].
+   */
+  gathered?: boolean;
 }
 
 const f32Array = (values: number[]) => `array<f32, ${values.length}>(${values.map(f32Literal).join(', ')})`;
@@ -49,12 +56,17 @@ function paletteWgsl(levels: readonly number[]): string {
 
 export function dspritesRaster(p: DspritesRasterParams): Kernel {
   const { rows } = p;
-  const colour = !!p.colour;
+  const colour = !!p.colour, gathered = !!p.gathered;
   checkShape('dsprites_raster', { rows });
   const pixels = DSPRITES_SIDE * DSPRITES_SIDE;
   const count = colour ? 36 * DSPRITES_GREY_COUNT : DSPRITES_GREY_COUNT;
-  const bindings = [read('indices', 'array<u32>'), write('x')];
+  const bindings = gathered ? [uniform(), read('indices', 'array<u32>'), read('perm', 'array<u32>'), write('x')] : [read('indices', 'array<u32>'), write('x')];
+  // Gathered: padding rows and slots past the set's end read as an index out of range (zeros).
+  const indexOf = gathered
+    ? `select(0xffffffffu, indices[perm[min(params.batch_start + row, params.dataset_count - 1u)]], row < params.valid_rows && params.batch_start + row < params.dataset_count)`
+    : 'indices[row]';
   const code = `
+${gathered ? STEP_PARAMS.wgsl : ''}
 ${declareBindings(bindings)}
 
 // Private variables rather than constants: every compiler accepts them indexed at run time.
@@ -80,7 +92,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (i >= ${rows * pixels}u) { return; }
   let row = i / ${pixels}u;
   let pixel = i % ${pixels}u;
-  let index = indices[row];
+  let index = ${indexOf};
   var on = false;
   let valid = index < ${count}u;
   if (valid) {
@@ -115,5 +127,5 @@ ${colour ? `  let hues = index / ${DSPRITES_GREY_COUNT}u;
   x[base + ${pixels}u] = rgb.y;
   x[base + ${2 * pixels}u] = rgb.z;` : `  x[i] = select(0.0, 1.0, on);`}
 }`;
-  return { name: colour ? 'dsprites_raster_colour' : 'dsprites_raster', code, bindings, workgroups: grid1D(rows * pixels, DSPRITES_WORKGROUP) };
+  return { name: `dsprites_raster${colour ? '_colour' : ''}${gathered ? '_gathered' : ''}`, code, bindings, workgroups: grid1D(rows * pixels, DSPRITES_WORKGROUP) };
 }

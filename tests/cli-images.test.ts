@@ -38,6 +38,24 @@ function tileChannelVariance(png: ReturnType<typeof decode>, side: number, scale
 describe('CLI on pictures', () => {
   const dir = mkdtempSync(join(tmpdir(), 'webgpu-vae-images-'));
 
+  it('grey dSprites train from pictures drawn on the GPU, and the run resumes on them', async () => {
+    const out = join(dir, 'dsprites-grey');
+    const args = ['--dataset', 'dsprites', '--hidden', '32', '--latent', '4', '--limit', '4000', '--test-limit', '16', '--batch', '32', '--json'];
+    const r = await cli(['train', ...args, '--epochs', '1', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const start = jsonLines(r.stdout).find((e) => e.event === 'start');
+    expect(start).toMatchObject({ train_drawn_on_gpu: true, train_examples: 4000, test_examples: 16 });
+    // The training pictures take their indices and order only, 8 bytes each: the whole model holds
+    // less than the 4000 stored pictures alone would (16 MB).
+    expect(start.gpu_bytes).toBeLessThan(4000 * 4096);
+    const epochs = jsonLines(r.stdout).filter((e) => e.event === 'epoch');
+    expect(epochs).toHaveLength(1);
+    expect(epochs[0].train_loss).toBeLessThan(4096 * Math.LN2);
+    const again = await cli(['train', '--resume', out, '--epochs', '2', '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(jsonLines(again.stdout).filter((e) => e.event === 'epoch')).toHaveLength(1);
+  }, LONG);
+
   it('conv VAE on colour dSprites, predicted scales on dequantized data: RGB grids and bits/dim', async () => {
     const out = join(dir, 'dsprites');
     const r = await cli(['train', '--dataset', 'dsprites-color', '--arch', 'conv', '--channels', '4,8', '--likelihood', 'gaussian', '--sigma', 'predicted',

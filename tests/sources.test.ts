@@ -78,6 +78,18 @@ describe('data sources', () => {
     expectConsistent(colour);
   });
 
+  it('leaves dSprites training pictures to the GPU when asked: same split, labels and test pictures, no training pixels', async () => {
+    for (const name of ['dsprites', 'dsprites-color']) {
+      const rendered = await loadDataSource(name, { limit: 40, testLimit: 10, seed: 3 });
+      const drawn = await loadDataSource(name, { limit: 40, testLimit: 10, seed: 3, drawTrainOnGpu: true });
+      expect(drawn.train.images.length).toBe(0);
+      expect([drawn.train.count, drawn.train.channels, drawn.train.rows, drawn.train.cols]).toEqual([40, rendered.train.channels ?? 1, 64, 64]);
+      expect(Array.from(drawn.indices!.train)).toEqual(Array.from(rendered.indices!.train));
+      expect(Array.from(drawn.train.labels!)).toEqual(Array.from(rendered.train.labels!));
+      expect(Array.from(drawn.test.images)).toEqual(Array.from(rendered.test.images));
+    }
+  });
+
   it('loads a folder with the shape its options ask for', async () => {
     const dir = tempDir();
     for (let k = 0; k < 5; k++) {

@@ -23,6 +23,8 @@ export interface DataFlags {
   imageChannels?: 1 | 3;
   strict?: boolean;
   warn?: (line: string) => void;
+  /** dSprites: leave the training pictures to be drawn on the GPU (LoadDataOptions.drawTrainOnGpu). */
+  drawTrainOnGpu?: boolean;
 }
 
 /**
@@ -50,7 +52,7 @@ export async function loadData(name: DatasetName, flags: DataFlags): Promise<Loa
   if (source.needsDir && !flags.dir) throw new UsageError(`--dataset ${name} reads files: give their folder with --data-dir DIR`);
   return loadDataSource(name, {
     dir: flags.dir, limit: flags.limit, testLimit: flags.testLimit, seed: flags.seed,
-    imageSize: flags.imageSize, channels: flags.imageChannels, strict: flags.strict, warn: flags.warn,
+    imageSize: flags.imageSize, channels: flags.imageChannels, strict: flags.strict, warn: flags.warn, drawTrainOnGpu: flags.drawTrainOnGpu,
   });
 }
 
@@ -59,7 +61,8 @@ export async function loadData(name: DatasetName, flags: DataFlags): Promise<Loa
  * generated set (dSprites) draws the same held-out test examples as the training run did.
  */
 export async function loadDataset(name: DatasetName, split: 'train' | 'test', limit?: number, dataDir?: string, flags: DataFlags = {}): Promise<Dataset> {
-  const data = await loadData(name, { ...flags, dir: dataDir, ...(split === 'train' ? { limit } : { testLimit: limit }) });
+  // For the test split of dSprites, the training pictures are not rendered at all.
+  const data = await loadData(name, { ...flags, dir: dataDir, ...(split === 'train' ? { limit } : { testLimit: limit, drawTrainOnGpu: true }) });
   return split === 'train' ? data.train : data.test;
 }
 

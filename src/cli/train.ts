@@ -260,12 +260,15 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const { train, test } = await loadData(run.dataset, { ...dataFlags(run), warn: (line) => report.info(`warning: ${line}`) });
+    // dSprites training pictures are drawn on the GPU at each step (not rendered and stored),
+    // except for dequantized training, which needs stored grey levels.
+    const { train, test, indices } = await loadData(run.dataset, { ...dataFlags(run), drawTrainOnGpu: !config.dequantize, warn: (line) => report.info(`warning: ${line}`) });
+    const drawn = indices && train.images.length === 0 ? indices.train : null;
     const dataChannels = train.channels ?? 1;
     if (dataChannels * train.rows * train.cols !== config.inputDim) {
       throw new UsageError(`${run.dataset} pictures are ${dataChannels}x${train.rows}x${train.cols}, the model expects ${config.imageChannels}x${config.imageShape.join('x')}`);
     }
-    const trainPrint = fingerprint(train.images, config.classes ? train.labels : undefined);
+    const trainPrint = fingerprint(drawn ? new Uint8Array(drawn.buffer, drawn.byteOffset, drawn.byteLength) : train.images, config.classes ? train.labels : undefined);
     if (resumed && (resumed.run.trainData !== trainPrint || resumed.run.testExamples !== test.count)) {
       throw new UsageError(`the data differs from what the run in ${outDir} trained on (${resumed.run.trainExamples} training and ${resumed.run.testExamples} test examples of ` +
         `${run.dataset}); resume with the --data-dir it used${run.dataDir ? ` (${run.dataDir})` : ''}`);
@@ -279,7 +282,8 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       ...(resumed ? { initialParams: resumed.params } : {}),
     });
     if (resumed) vae.restoreOptimizer({ m: resumed.m ?? undefined, v: resumed.v ?? undefined, step: resumed.progress.step, watch: (resumed.progress as RunProgress).watch });
-    const trainData = vae.upload(train), testData = vae.upload(test);
+    const trainData = drawn ? vae.generateSprites(drawn, { colour: dataChannels === 3, name: train.name }) : vae.upload(train);
+    const testData = vae.upload(test);
     const stepsPerEpoch = Math.ceil(train.count / vae.training.batch);
     if (resumed && resumed.progress.stepsPerEpoch !== stepsPerEpoch) throw new UsageError(`the run in ${outDir} has ${resumed.progress.stepsPerEpoch} steps per epoch, this data gives ${stepsPerEpoch}; resume with the same data`);
     const memory = await vae.trainMemory();
@@ -313,7 +317,8 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
 
     report.event({ event: 'start', adapter: describeAdapter(acquired.adapter), config, batch: vae.training.batch, optimizer: run.optimizer, lr: run.lr, seed: run.seed,
       train_examples: train.count, test_examples: test.count, gpu_bytes: vae.allocatedBytes, planned_bytes: memory.plannedBytes, saved_bytes: memory.savedBytes,
-      params: vae.layout.paramCount, out: outDir, ...(resumed ? { resumed_from: { step: progress.step, epoch: progress.epochsDone + 1 } } : {}) });
+      params: vae.layout.paramCount, out: outDir, train_drawn_on_gpu: !!drawn, ...(resumed ? { resumed_from: { step: progress.step, epoch: progress.epochsDone + 1 } } : {}) });
+    if (drawn) report.info(`${run.dataset}: the ${train.count} training pictures are drawn on the GPU at each step (${mib(8 * train.count)} MiB of indices and order, not ${mib(train.count * config.inputDim)} MiB of pictures)`);
     if (resumed) {
       report.info(`resuming ${outDir} at step ${progress.step} (epoch ${progress.epochsDone + 1}, ${progress.epochStep}/${stepsPerEpoch} steps done), training to epoch ${run.epochs}`);
     }

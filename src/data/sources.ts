@@ -65,6 +65,12 @@ export interface LoadDataOptions {
   testFraction?: number;
   strict?: boolean;
   warn?: (message: string) => void;
+  /**
+   * dSprites only: leave the training pictures unrendered (`train.images` empty, `train.count`
+   * and labels set), for a caller that draws them on the GPU from `indices.train`
+   * (VAE.generateSprites), so that any number of them costs 8 bytes a picture, not 4096.
+   */
+  drawTrainOnGpu?: boolean;
 }
 
 export interface LoadedData {
@@ -107,7 +113,10 @@ export async function loadDataSource(name: string, opts: LoadDataOptions = {}): 
       const nTrain = limit ?? DSPRITES_DEFAULT_TRAIN;
       const indices = splitGenerated(colour ? DSPRITES_COLOR_COUNT : DSPRITES_COUNT, nTrain, testLimit ?? Math.max(1, Math.round(nTrain / 10)), seed);
       const make = colour ? dspritesColorDataset : dspritesDataset;
-      return { source, train: make(indices.train, `${name}-train`), test: make(indices.test, `${name}-test`), indices };
+      const train = opts.drawTrainOnGpu
+        ? { images: new Uint8Array(0), count: indices.train.length, labels: shapesOf(indices.train), channels: colour ? 3 : 1, rows: 64, cols: 64, name: `${name}-train` }
+        : make(indices.train, `${name}-train`);
+      return { source, train, test: make(indices.test, `${name}-test`), indices };
     }
     case 'folder': {
       const { loadImageFolder } = await import('./image-folder');
@@ -118,4 +127,9 @@ export async function loadDataSource(name: string, opts: LoadDataOptions = {}): 
       return { source, train: cut(set.train, limit), test: cut(set.test, testLimit) };
     }
   }
+}
+
+/** The shape (0 square, 1 ellipse, 2 heart) of each grey or colour dSprites picture index. */
+function shapesOf(indices: Uint32Array): Uint8Array {
+  return Uint8Array.from(indices, (i) => Math.floor((i % DSPRITES_COUNT) / (DSPRITES_COUNT / 3)));
 }

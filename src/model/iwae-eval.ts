@@ -8,7 +8,7 @@ import { ConfigError } from '../errors';
 import { readFloats } from '../gpu/buffers';
 import { STREAM } from '../step-params';
 import type { VaeConfig } from './config';
-import type { ResidentData } from './resident-data';
+import type { BatchSource } from './resident-data';
 import type { VAE } from './vae';
 
 export interface LogLikelihoodOptions {
@@ -41,7 +41,7 @@ function chunkOf(k: number, cap: number): number {
   return 1;
 }
 
-export async function estimateLogLikelihood(vae: VAE, data: ResidentData, opts: LogLikelihoodOptions): Promise<LogLikelihoodResult> {
+export async function estimateLogLikelihood(vae: VAE, data: BatchSource, opts: LogLikelihoodOptions): Promise<LogLikelihoodResult> {
   const K = opts.samples;
   if (!Number.isInteger(K) || K < 1 || K > 1e6) throw new ConfigError(`importance samples must be an integer in 1..1000000, got ${K}`);
   // The widest per-row tensor of a chunk (decoder output, hidden layers) must fit one binding.

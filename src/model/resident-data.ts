@@ -18,7 +18,23 @@ export interface PixelData {
   name?: string;
 }
 
-export class ResidentData {
+/**
+ * Where a model's batches come from on the GPU: stored pictures (ResidentData) or pictures drawn
+ * at each step (GeneratedSprites). Training, evaluation and the IWAE estimate take either.
+ */
+export interface BatchSource {
+  /** Examples in the set. */
+  readonly count: number;
+  /** Values per example (the model's inputDim). */
+  readonly dim: number;
+  /** Uploads the order examples are visited in (e.g. an epoch's shuffle): a permutation of 0..count-1. */
+  setOrder(order: Uint32Array): void;
+  /** The dispatches filling a plan's input (and condition) with rows perm[batch_start + r], built once per plan. */
+  gatherFor(plan: Plan, buffers: ModelBuffers, cache: PipelineCache): Promise<KernelGraph>;
+  destroy(): void;
+}
+
+export class ResidentData implements BatchSource {
   readonly pixels: GPUBuffer;
   readonly perm: GPUBuffer;
   readonly labels: GPUBuffer | null;

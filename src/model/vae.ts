@@ -22,7 +22,8 @@ import { initialParams, type ParamLayout } from './params';
 import { estimateLogLikelihood, type LogLikelihoodOptions, type LogLikelihoodResult } from './iwae-eval';
 import { oneHot } from './labels';
 import { PlanCache } from './plan-cache';
-import { ResidentData, type PixelData } from './resident-data';
+import { ResidentData, type BatchSource, type PixelData } from './resident-data';
+import { GeneratedSprites } from './generated-data';
 
 export interface TrainingOptions {
   /** Examples per training step (B). */
@@ -290,11 +291,21 @@ export class VAE {
   }
 
   /**
+   * A dSprites training or test set drawn on the GPU at every step instead of stored: `indices`
+   * are picture indices of the generated set (src/data/dsprites.ts; the colour set's with
+   * `colour`), any subset or the whole of it. Use it wherever uploaded data goes.
+   */
+  generateSprites(indices: Uint32Array, opts: { colour?: boolean; name?: string } = {}): GeneratedSprites {
+    this.assertAlive();
+    return new GeneratedSprites(this.arena, indices, this.config, !!opts.colour, opts.name ?? 'dsprites');
+  }
+
+  /**
    * One optimisation step. `batch` is either grey levels in [0,1] as [rows, D] floats (rows <= batch
    * size; missing rows are padding and excluded), with `labels` for a conditional model, or a batch
    * index into resident data.
    */
-  async trainStep(batch: Float32Array | { data: ResidentData; index: number }, labels?: ArrayLike<number>): Promise<void> {
+  async trainStep(batch: Float32Array | { data: BatchSource; index: number }, labels?: ArrayLike<number>): Promise<void> {
     this.assertAlive();
     const B = this.training.batch;
     const plan = await this.plan('train', B);
@@ -342,7 +353,7 @@ export class VAE {
   }
 
   /** -ELBO, reconstruction and KL per example over a resident dataset, in batches of the training size. */
-  async elbo(data: ResidentData, opts: { seed?: number } = {}): Promise<ElboResult> {
+  async elbo(data: BatchSource, opts: { seed?: number } = {}): Promise<ElboResult> {
     const B = this.training.batch;
     const plan = await this.plan('eval', B);
     const gather = await data.gatherFor(plan, this.buffers, this.cache);
@@ -361,7 +372,7 @@ export class VAE {
   }
 
   /** Importance-weighted estimate of -log p(x) over a resident dataset (Burda et al. 2015); see iwae-eval.ts. */
-  logLikelihood(data: ResidentData, opts: LogLikelihoodOptions): Promise<LogLikelihoodResult> {
+  logLikelihood(data: BatchSource, opts: LogLikelihoodOptions): Promise<LogLikelihoodResult> {
     return estimateLogLikelihood(this, data, opts);
   }
 
