@@ -27,7 +27,7 @@ export interface DataPickerElements {
 }
 
 /** Every file under a dropped entry (folders recursively), since a dropped folder arrives as one entry. */
-async function filesUnder(entry: FileSystemEntry): Promise<File[]> {
+export async function filesUnder(entry: FileSystemEntry): Promise<File[]> {
   if (entry.isFile) return [await new Promise<File>((resolve, reject) => (entry as FileSystemFileEntry).file(resolve, reject))];
   if (!entry.isDirectory) return [];
   const reader = (entry as FileSystemDirectoryEntry).createReader();
@@ -39,6 +39,17 @@ async function filesUnder(entry: FileSystemEntry): Promise<File[]> {
     children.push(...batch);
   }
   return (await Promise.all(children.map(filesUnder))).flat();
+}
+
+/**
+ * The files of a drop: through file-system entries where the browser gives them (a dropped folder
+ * is one entry, walked recursively), else the plain file list (browsers or drops without entries).
+ */
+export async function droppedFiles(transfer: DataTransfer | null): Promise<File[]> {
+  if (!transfer) return [];
+  const entries = Array.from(transfer.items ?? []).map((item) => item.webkitGetAsEntry?.() ?? null).filter((x): x is FileSystemEntry => x !== null);
+  if (entries.length === 0) return Array.from(transfer.files ?? []);
+  return (await Promise.all(entries.map(filesUnder))).flat();
 }
 
 export class DataPicker {
@@ -54,8 +65,7 @@ export class DataPicker {
     zone.addEventListener('drop', (e) => {
       e.preventDefault();
       zone.classList.remove('over');
-      const entries = Array.from(e.dataTransfer?.items ?? []).map((item) => item.webkitGetAsEntry()).filter((x): x is FileSystemEntry => x !== null);
-      void Promise.all(entries.map(filesUnder)).then((lists) => this.setPictures(lists.flat()));
+      void droppedFiles(e.dataTransfer).then((files) => this.setPictures(files));
     });
   }
 

@@ -3,7 +3,8 @@
 // between a pixel's channels) and whose traversal panel must draw one row per latent dimension;
 // then the user's own pictures, PNGs written here and given to the file input, trained on as
 // colour images (one broken file among them is skipped and named) by a Gaussian with a predicted
-// per-pixel scale on dequantized levels; and, where Debian's
+// per-pixel scale on dequantized levels; a chosen folder (with a subfolder) and files dropped on
+// the zone reach the picker; and, where Debian's
 // dataset-fashion-mnist is installed, Fashion-MNIST served with the page.
 // The tests of this file run in order on one page.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -210,6 +211,26 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo on colour images',
     const originals = colouredShare(reconShot, recon, [[0, 0], [1, 0]]);
     console.log(`e2e images: coloured pixels of the two test pictures ${(100 * originals).toFixed(0)}%`);
     expect(originals).toBeGreaterThan(0.9);
+    expect(await errorShown(page)).toBeNull();
+  });
+
+  it('takes a chosen folder (subfolders included) and pictures dropped on the zone', async () => {
+    await resetIfNeeded(page);
+    await page.selectOption('#dataset', 'images');
+    const folder = resolve(OUT, 'picture-folder');
+    mkdirSync(resolve(folder, 'more'), { recursive: true });
+    for (let i = 0; i < 5; i++) writeFileSync(resolve(folder, i < 3 ? '' : 'more', `p${i}.png`), squarePng(12, 12, [200, 40, 40], [40, 40, 200], i));
+    await page.setInputFiles('#image-folder', folder);
+    expect(await page.textContent('[data-testid=image-count]')).toContain('5 files chosen');
+    expect(await page.isEnabled('[data-testid=start]'), 'Start once a folder is chosen').toBe(true);
+    // A drop of two files, as the page receives one: a drop event on the zone carrying them.
+    const png = Array.from(squarePng(12, 12, [40, 200, 40], [200, 200, 40], 2));
+    await page.evaluate((bytes) => {
+      const transfer = new DataTransfer();
+      for (const name of ['dropped-a.png', 'dropped-b.png']) transfer.items.add(new File([new Uint8Array(bytes)], name, { type: 'image/png' }));
+      document.querySelector('[data-testid=image-zone]')!.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    }, png);
+    await page.waitForFunction(() => document.querySelector('[data-testid=image-count]')?.textContent?.includes('2 files chosen'), undefined, { timeout: PATIENCE_MS, polling: 100 });
     expect(await errorShown(page)).toBeNull();
   });
 
