@@ -1,0 +1,85 @@
+// What a VAE is created with: the training options and their defaults, the creation options
+// (device, kernels, memory budget, ...), the evaluation result, and how a memory-budget refusal at
+// creation is restated with the batch that fits. The model itself is vae.ts.
+import type { Optimizer } from '../../shaders/adam';
+import type { AcquiredDevice } from '../gpu/device';
+import { formatBytes, MemoryBudgetError } from '../gpu/buffers';
+import type { CompileProgress } from '../gpu/pipelines';
+import type { AutotuneCache, AutotuneMode } from './autotune';
+import type { KernelChoice } from './kernels';
+import type { StepLoss } from './loss-ring';
+
+export interface TrainingOptions {
+  /** Examples per training step (B). */
+  batch: number;
+  optimizer: Optimizer;
+  lr: number;
+  betas: [number, number];
+  eps: number;
+  weightDecay: number;
+  /** Seeds initialisation, shuffling and the sampling noise. */
+  seed: number;
+  /** Losses are read back every `lossEvery` steps. */
+  lossEvery: number;
+  /** Global gradient-norm clipping threshold (torch.nn.utils.clip_grad_norm_); 0 turns it off. */
+  clipGrad: number;
+}
+
+export const DEFAULT_TRAINING: TrainingOptions = {
+  batch: 128, optimizer: 'adam', lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, seed: 0, lossEvery: 16, clipGrad: 0,
+};
+
+export interface VaeOptions extends Partial<TrainingOptions> {
+  /** A device the caller owns (never destroyed by us), or one from acquire*Device(). */
+  device: GPUDevice | AcquiredDevice;
+  /** Kernel variants; by default picked from the adapter (software vs GPU). */
+  kernels?: Partial<KernelChoice>;
+  /** Initial flat parameters (layout of paramLayout); default: PyTorch-style init from `seed`. */
+  initialParams?: Float32Array;
+  /** Called with each batch of losses read back from the GPU. */
+  onLosses?: (losses: StepLoss[]) => void;
+  /** Graphs kept besides the training step's (default 8); the least recently used is freed beyond it. */
+  maxPlans?: number;
+  /** Time the matmul candidates for this model's products and keep the fastest (autotune.ts); default 'off'. */
+  autotune?: AutotuneMode;
+  /** Where autotune results are kept (default: IndexedDB in browsers, memory elsewhere; Node: `fileAutotuneCache()`). */
+  autotuneCache?: AutotuneCache;
+  /** Progress of every pipeline compile a graph needs: `done` of `total` distinct pipelines. */
+  onCompileProgress?: CompileProgress;
+  /** Storage precision of activations: 'f32' (default); 'f16' needs the adapter's `shader-f16`. */
+  precision?: 'f32' | 'f16';
+  /**
+   * The most GPU memory, in bytes, this model may allocate (default: no limit beyond the device's).
+   * Every plan is checked against it before allocating, and the model is refused at creation with
+   * the batch that would fit. WebGPU does not report a device's memory, so this is the owner's call.
+   */
+  memoryBudget?: number;
+}
+
+export interface ElboResult {
+  /** -ELBO per example: rec + kl. */
+  loss: number;
+  rec: number;
+  kl: number;
+  examples: number;
+}
+
+/**
+ * A budget refusal at creation, restated with what to change: step tensors grow with the batch,
+ * the parameters and optimizer state do not, so the batch that fits is estimated from both.
+ */
+export function restateRefusal(e: unknown, batch: number): unknown {
+  if (!(e instanceof MemoryBudgetError)) return e;
+  const raise = 'raise the budget (memoryBudget; --max-gpu-memory in the CLI)';
+  if (!e.what.startsWith('graph train')) {
+    if (e.inUse > 0) return e;
+    return new MemoryBudgetError(`${e.what} need ${formatBytes(e.needed)} of GPU memory, more than the ${formatBytes(e.budget)} budget; use a smaller model (--hidden, --channels, --image-size) or ${raise}`, e.what, e.needed, e.inUse, e.budget);
+  }
+  const fits = Math.floor((batch * (e.budget - e.inUse)) / e.needed);
+  const fix = fits >= 1 ? `use --batch ${fits} or less (batch in the API), or ${raise}` : `even one example does not fit: use a smaller model (--hidden, --channels, --image-size) or ${raise}`;
+  return new MemoryBudgetError(
+    `the training step at batch ${batch} needs ${formatBytes(e.needed)} of GPU memory beside ${formatBytes(e.inUse)} of parameters and optimizer state, ` +
+      `but the memory budget is ${formatBytes(e.budget)}; ${fix}`,
+    e.what, e.needed, e.inUse, e.budget,
+  );
+}
