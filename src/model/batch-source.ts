@@ -1,0 +1,67 @@
+// Where a model's batches come from on the GPU. A BatchSource fills a plan's input rows with
+// examples perm[batch_start + r] of its set (and, for a conditional model, their one-hot labels),
+// in dispatches built once per plan and recorded into each step's encoder; `setOrder` uploads an
+// epoch's shuffle. GpuExamples holds what every source shares (the order, the labels, the graphs);
+// a source adds its rows' dispatch: stored pictures (ResidentData, resident-data.ts) or pictures
+// drawn at each step (GeneratedSprites, generated-data.ts).
+import { gatherLabels } from '../../shaders/batch';
+import { type BufferArena, writeData } from '../gpu/buffers';
+import type { PipelineCache } from '../gpu/pipelines';
+import { KernelGraph } from '../graph';
+import type { VaeConfig } from './config';
+import type { ModelBuffers, Plan } from './graphs';
+
+export interface BatchSource {
+  /** Examples in the set. */
+  readonly count: number;
+  /** Values per example (the model's inputDim). */
+  readonly dim: number;
+  /** Uploads the order examples are visited in (e.g. an epoch's shuffle): a permutation of 0..count-1. */
+  setOrder(order: Uint32Array): void;
+  /** The dispatches filling a plan's input (and condition) with rows perm[batch_start + r], built once per plan. */
+  gatherFor(plan: Plan, buffers: ModelBuffers, cache: PipelineCache): Promise<KernelGraph>;
+  destroy(): void;
+}
+
+export abstract class GpuExamples implements BatchSource {
+  readonly perm: GPUBuffer;
+  readonly labels: GPUBuffer | null;
+  private readonly gathers = new Map<Plan, KernelGraph>();
+
+  /** Uploads the identity order and, for a conditional model, `labels` (one class per example). */
+  protected constructor(protected readonly arena: BufferArena, readonly count: number, readonly dim: number, protected readonly config: VaeConfig,
+    label: string, labels: Uint32Array | null) {
+    this.perm = arena.upload(`${label}.perm`, Uint32Array.from({ length: count }, (_, i) => i));
+    this.labels = config.classes > 0 && labels ? arena.upload(`${label}.labels`, labels) : null;
+  }
+
+  /** The dispatch writing the plan's input rows from examples perm[batch_start + r]. */
+  protected abstract recordRows(g: KernelGraph, plan: Plan, buffers: ModelBuffers): void;
+
+  /** The buffers this source holds besides the order and labels (freed by destroy). */
+  protected abstract ownBuffers(): GPUBuffer[];
+
+  setOrder(order: Uint32Array): void {
+    if (order.length !== this.count) throw new Error(`order has ${order.length} entries, dataset has ${this.count}`);
+    writeData(this.arena.device, this.perm, 0, order);
+  }
+
+  async gatherFor(plan: Plan, buffers: ModelBuffers, cache: PipelineCache): Promise<KernelGraph> {
+    let g = this.gathers.get(plan);
+    if (!g) {
+      g = new KernelGraph(`${this.constructor.name}[${plan.rows}]`);
+      this.recordRows(g, plan, buffers);
+      if (plan.condition) {
+        g.add(gatherLabels({ rows: plan.rows, classes: this.config.classes }), { params: buffers.stepParams, labels: this.labels!, perm: this.perm, condition: plan.condition });
+      }
+      await g.build(cache);
+      this.gathers.set(plan, g);
+    }
+    return g;
+  }
+
+  destroy(): void {
+    for (const b of [...this.ownBuffers(), this.perm, this.labels]) if (b) this.arena.release(b);
+    this.gathers.clear();
+  }
+}
