@@ -18,7 +18,7 @@
 // The epilogue is conv.ts's (bias by channel, activation, or * act'(below) elementwise).
 // Every kernel writes one element per invocation in a 1-D grid of IM2COL_TILE.WORKGROUP
 // (grid1D folds large grids into y); no workgroup memory, no barriers. Reference: tests/reference/conv.ts.
-import { convDims, epilogueWGSL, type ConvGeometry, type ConvParams } from './conv';
+import { convDims, epilogueWGSL, type ChannelSumShape, type ConvGeometry, type ConvParams } from './conv';
 import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, read, write, type Kernel, type KernelBinding } from './common';
 
 /** Invocations per workgroup of every layout kernel; read by the WGSL and the grid maths. */
@@ -95,12 +95,8 @@ ${terms.join('\n')}
   dx[e] = epilogue(s, e, ci);`);
 }
 
-export interface ChannelLayout {
-  batch: number;
-  channels: number;
-  /** Pixels per channel (H W). */
-  pixels: number;
-}
+/** [N, C, P] with P pixels per channel: the shape convBiasGrad sums over, here transposed. */
+export type ChannelLayout = ChannelSumShape;
 
 /** rows [N P, C] from t [N, C, P] (NCHW -> NHWC). Bindings: t, rows. */
 export function channelsToRows(s: ChannelLayout): Kernel {
