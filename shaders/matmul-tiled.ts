@@ -120,11 +120,11 @@ var<workgroup> tileA: array<${elem}, ${tileLen(BM)}>;   // [TILE_K][BM]
 var<workgroup> tileB: array<${elem}, ${tileLen(BN)}>;   // [TILE_K][BN]
 ${QUAD ? 'var<workgroup> places: atomic<u32>;\n' : ''}
 @compute @workgroup_size(${WGX * WGY})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32${QUAD ? ', @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) sgSize: u32' : ''}) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32${QUAD ? ', @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) sgSize: u32' : ''}) {
 ${place}
   let tx = pos % ${WGX}u;
   let ty = pos / ${WGX}u;
-  let blockRow = wid.y * ${BM}u;
+  let blockRow = (wid.y + wid.z * nwg.y) * ${BM}u; // matmulGrid's folded row block
   let blockCol = wid.x * ${BN}u;
 ${VEC4 ? range(TM).map((i) => `  ${range(BV).map((q) => `var acc${i}_${q} = vec4<f32>();`).join(' ')}`).join('\n') : `  var acc: array<f32, ${TM * TN}>;`}
   for (var k0 = 0u; k0 < ${d.K}; k0 += ${BK}u) {

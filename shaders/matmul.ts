@@ -39,7 +39,7 @@
 // model's first step, at the cost of loop bounds and strides the compiler cannot fold.
 import { wgsl } from './wgsl';
 import { activationWGSL, type Activation } from './activation';
-import { checkShape, declareBindings, read, uniform, write, type Kernel } from './common';
+import { checkShape, declareBindings, MAX_WORKGROUPS_PER_DIM, read, uniform, write, type Kernel } from './common';
 import { matmulVec4Inputs, tiledBody } from './matmul-tiled';
 
 export type MatmulVariant = 'register' | 'register-subgroup' | 'tiled' | 'tiled-vec4' | 'tiled-128' | 'tiled-subgroup';
@@ -143,11 +143,21 @@ const WITHOUT_SUBGROUPS: Partial<Record<MatmulVariant, MatmulVariant>> = { 'regi
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-/** Grid of a matmul: one workgroup per BM x BN block of C. */
+/**
+ * Grid of a matmul: one workgroup per BM x BN block of C, columns of blocks along x, rows along y;
+ * more row blocks than a dimension allows fold into z, the kernels reading row block
+ * wid.y + wid.z * nwg.y (a block past the last row writes nothing). So an im2col product of
+ * millions of rows stays within maxComputeWorkgroupsPerDimension.
+ */
 export function matmulGrid(variant: MatmulVariant, s: MatmulShape, tile: MatmulTile = MATMUL_TILES[variant]): [number, number, number] {
   const { BM, BN } = matmulBlock(variant, tile);
-  return [Math.ceil(s.N / BN), Math.ceil(s.M / BM), 1];
+  const rowBlocks = Math.ceil(s.M / BM);
+  const z = Math.ceil(rowBlocks / MAX_WORKGROUPS_PER_DIM);
+  return [Math.ceil(s.N / BN), Math.ceil(rowBlocks / z), z];
 }
+
+/** WGSL: the row block of this workgroup under matmulGrid's folding (needs wid and nwg). */
+export const MATMUL_ROW_BLOCK = '(wid.y + wid.z * nwg.y)';
 
 /** The WGSL expressions of M, N, K: literals in a specialized kernel, uniform fields in a generic one. */
 export interface MatmulDims { M: string; N: string; K: string; generic: boolean }
@@ -244,10 +254,10 @@ function registerBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): string {
   const needTail = UNROLL_K > 1 && (d.generic || p.K % UNROLL_K !== 0);
   return `
 @compute @workgroup_size(${WGX}, ${WGY})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, ${sg ? '@builtin(subgroup_invocation_id) lane: u32' : '@builtin(local_invocation_id) lxy: vec3<u32>'}) {
-${sg ? `  let row0 = wid.y * ${BM}u + lane;
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, ${sg ? '@builtin(subgroup_invocation_id) lane: u32' : '@builtin(local_invocation_id) lxy: vec3<u32>'}) {
+${sg ? `  let row0 = ${MATMUL_ROW_BLOCK} * ${BM}u + lane;
   let col0 = wid.x * ${BN}u;`
-: `  let row0 = wid.y * ${BM}u + lxy.y * ${TM}u;
+: `  let row0 = ${MATMUL_ROW_BLOCK} * ${BM}u + lxy.y * ${TM}u;
   let col0 = wid.x * ${BN}u + lxy.x * ${TN}u;
   if (row0 >= ${d.M} || col0 >= ${d.N}) { return; }`}
 ${rows.map((i) => `  let r${i} = min(row0 + ${i * rowStep}u, ${lastRow})${p.transA ? '' : ` * ${d.K}`};`).join('\n')}

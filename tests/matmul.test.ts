@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { columnSum, matmul, MATMUL_VARIANTS, type MatmulParams } from '../shaders/matmul';
+import { columnSum, matmul, matmulBlock, matmulGrid, MATMUL_VARIANTS, type MatmulParams } from '../shaders/matmul';
 import { expectClose, expectScaled, f32, scaledMismatches, testData } from './helpers/compare';
 import { gpu, runKernels } from './helpers/gpu';
 import { actRef, actDerivRef, columnSumRef, matmulRef } from './reference/dense';
@@ -68,6 +68,38 @@ describe.each(cases)('matmul (%s)', (_label, { config, shapes, acts }) => {
       const { c } = await runKernels([k], { a: dy, b: w, y }, { c: M * N });
       const ref = matmulRef(dy, w, M, N, K).map((v, i) => v * actDerivRef(act, pre[i]));
       expectClose(c, ref, { atol: 1e-4, rtol: 1e-4 }, k.name);
+    }
+  });
+});
+
+// More row blocks than maxComputeWorkgroupsPerDimension (an im2col product of millions of rows)
+// fold into z; the kernels read their row block as wid.y + wid.z * nwg.y. The fold is forced here
+// on a small product: every row block along z, and a y-by-z grid with spare blocks past the end.
+describe('matmulGrid', () => {
+  it('folds row blocks past the per-dimension limit into z, covering every row', () => {
+    for (const variant of MATMUL_VARIANTS) {
+      for (const M of [1, 65535 * 16, 65535 * 16 + 1, 128 * 128 * 128, 50_000_000]) {
+        const [x, y, z] = matmulGrid(variant, { M, N: 64, K: 8 });
+        const { BM } = matmulBlock(variant);
+        expect(Math.max(x, y, z), `${variant} M=${M}`).toBeLessThanOrEqual(65535);
+        expect(y * z * BM, `${variant} M=${M}`).toBeGreaterThanOrEqual(M);
+        expect((y * z - y) * BM, `${variant} M=${M}: no whole z-layer of spare blocks`).toBeLessThan(M);
+      }
+    }
+  });
+});
+
+describe.each(MATMUL_VARIANTS)('matmul row blocks folded into z (%s)', (variant) => {
+  it('129x33x65, grids [x, 1, rows] and [x, 2, rows/2 + 1]', async () => {
+    const [M, N, K] = [129, 33, 65];
+    const a = f32(testData(M * K, 5)), b = f32(testData(K * N, 6));
+    const ref = matmulRef(a, b, M, N, K), magnitude = matmulRef(a.map(Math.abs), b.map(Math.abs), M, N, K);
+    const k = matmul({ M, N, K, variant, subgroups: await subgroupsOn() });
+    const [x, rows] = k.workgroups;
+    expect(k.workgroups[2]).toBe(1);
+    for (const grid of [[x, 1, rows], [x, 2, Math.floor(rows / 2) + 1]] as [number, number, number][]) {
+      const { c } = await runKernels([{ ...k, workgroups: grid }], { a, b }, { c: M * N });
+      expectScaled(c, ref, magnitude, K * 2 ** -24, `${k.name} on grid ${grid}`);
     }
   });
 });
