@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { COMMAND_FLAGS } from '../src/cli/args';
 import { setDeviceProvider, type DeviceProvider } from '../src/cli/io';
-import { main } from '../src/cli/main';
+import { main, USAGE } from '../src/cli/main';
 import { pathRule, type PathRule } from '../src/cli/paths';
 
 const FIXTURE = join(__dirname, 'fixtures', 'v1-checkpoint.safetensors');
@@ -158,6 +158,18 @@ describe('flag tables', () => {
   it('lists train, eval and sample, each with flags', () => {
     expect(commands).toEqual(expect.arrayContaining(['train', 'eval', 'sample']));
     for (const c of commands) expect(Object.keys(COMMAND_FLAGS.get(c)!).length, c).toBeGreaterThan(2);
+  });
+
+  it('--help names every flag of every command, in that command\'s lines', () => {
+    const lines = USAGE.split('\n');
+    for (const [command, table] of COMMAND_FLAGS) {
+      const own = lines.filter((l, i) => {
+        const first = lines.slice(0, i + 1).reverse().find((x) => /^  \w/.test(x));
+        return first?.trim().startsWith(command);
+      }).join('\n');
+      const missing = Object.keys(table).filter((name) => !own.includes(`--${name}`));
+      expect(missing, `${command}: flags missing from --help`).toEqual([]);
+    }
   });
 
   it('every base command line passes the checks (so each refusal below is the probed flag\'s)', async () => {

@@ -6,21 +6,23 @@ import { trainCommand } from './train';
 import { evalCommand, sampleCommand } from './commands';
 import { traverseCommand } from './traverse';
 
-const USAGE = `usage: webgpu-vae <command> [flags]
+export const USAGE = `usage: webgpu-vae <command> [flags]
 
 commands:
-  train   [--dataset mnist|fashion-mnist] [--epochs 10] [--batch 128] [--latent 20] [--hidden 400]
+  train   [--dataset mnist|fashion-mnist|cifar10|dsprites|dsprites-color|folder] [--data-dir DIR]
+          [--image-size 64] [--image-channels 1|3] [--strict] [--limit N] [--test-limit N]
+          [--arch mlp|conv] [--channels 32,64,128,256] [--hidden 400] [--latent 20] [--conditional]
           [--activation relu|leaky_relu|tanh|sigmoid|softplus] [--likelihood bernoulli|gaussian]
-          [--sigma 1|learned|learned-pixel|predicted] [--objective elbo|iwae] [--samples 1] [--beta 1]
-          [--warmup-steps 0] [--free-bits 0] [--conditional] [--binarize none|dynamic|fixed] [--dequantize]
-          [--optimizer adam|sgd] [--lr 1e-3] [--seed 0] [--limit N] [--test-limit N] [--data-dir DIR]
+          [--sigma 1|learned|learned-pixel|predicted] [--dequantize] [--binarize none|dynamic|fixed]
+          [--objective elbo|iwae] [--samples 1] [--samples-per-x 1] [--beta 1] [--warmup-steps 0] [--free-bits 0]
+          [--epochs 10] [--batch 128] [--optimizer adam|sgd] [--lr 1e-3] [--seed 0]
           [--autotune off|quick|full]  (matmul kernels timed and chosen; cached in ~/.cache/webgpu-vae/autotune.json)
           [--out runs/NAME] [--force] [--save-every N] [--clip-grad NORM] [--on-nan stop|skip-batch|rollback]
           [--retries 2] [--max-gpu-memory MiB] [--json]
   train   --resume runs/NAME [--epochs N] [--save-every N] [--on-nan ...] [--retries N] [--json]
-  eval    --checkpoint FILE [--dataset mnist] [--limit N] [--seed 0] [--iwae K] [--json]
+  eval    --checkpoint FILE [--dataset mnist] [--data-dir DIR] [--limit N] [--seed 0] [--iwae K] [--json]
   sample  --checkpoint FILE [--n 64] [--seed 0] [--label C] --out FILE.png [--json]
-  traverse --checkpoint FILE --out FILE.png [--steps 9] [--range 3] [--dataset NAME [--limit 256]] [--label C] [--json]`;
+  traverse --checkpoint FILE --out FILE.png [--steps 9] [--range 3] [--dataset NAME [--limit 256]] [--data-dir DIR] [--label C] [--json]`;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number | void>> = { train: trainCommand, eval: evalCommand, sample: sampleCommand, traverse: traverseCommand };
 
