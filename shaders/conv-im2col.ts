@@ -1,4 +1,4 @@
-// The data movements of the `im2col` convolution variant (explicit GEMM): each convolution kernel
+// The data movements of the `im2col` convolution method (explicit GEMM): each convolution kernel
 // of shaders/conv.ts becomes one of the tuned matmuls of shaders/matmul.ts between layout passes,
 // so convolutions run at the matmul's speed on software adapters (where the direct kernels load
 // several values per fma and the register-blocked matmul shares its loads across a quad).
@@ -16,8 +16,9 @@
 //   dX       dx = col2im(channelsToRows(dy) W) * act'(below)
 //   dW       dW = channelsToRows(dy)^T im2col(x)
 // The epilogue is conv.ts's (bias by channel, activation, or * act'(below) elementwise).
-// Every kernel writes one element per invocation in a 1-D grid of IM2COL_TILE.WORKGROUP
-// (grid1D folds large grids into y); no workgroup memory, no barriers. Reference: tests/reference/conv.ts.
+// Grids are 1-D in workgroups of IM2COL_TILE.WORKGROUP (grid1D folds large grids into y): im2col
+// writes the k k taps of one (row, input channel) per invocation, the others one element each;
+// no workgroup memory, no barriers. Reference: tests/reference/conv.ts.
 import { convDims, epilogueWGSL, type ChannelSumShape, type ConvGeometry, type ConvParams } from './conv';
 import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, read, write, type Kernel, type KernelBinding } from './common';
 
