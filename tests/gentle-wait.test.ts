@@ -1,5 +1,6 @@
 // gentleWait: while a GPU wait is pending in Node, native setImmediate callbacks (dawn.node's poll)
 // are deferred through setTimeout; JS callbacks are not, and the global comes back afterwards.
+import { readFile } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { gentleWait, gpuWaitSpins } from '../src/gpu/gentle-wait';
 import { gpu } from './helpers/gpu';
@@ -25,11 +26,14 @@ describe('gentleWait', () => {
     });
     expect(order).toEqual(['js', 'native']);
     expect(globalThis.setImmediate).toBe(before);
-    // After the wait, native callbacks are immediate again: before any timer.
+    // After the wait, native callbacks are immediate again: before any timer. Both are queued from
+    // an I/O callback, where Node runs immediates before timers without fail (from elsewhere the
+    // order of setImmediate and setTimeout(0) depends on the loop's phase, and this test flaked).
     const after: string[] = [];
-    setTimeout(() => after.push('timer'), 0);
-    setImmediate(after.push.bind(after, 'native'));
-    await sleep(10);
+    await new Promise<void>((done) => readFile(__filename, () => {
+      setTimeout(() => { after.push('timer'); done(); }, 0);
+      setImmediate(after.push.bind(after, 'native'));
+    }));
     expect(after).toEqual(['native', 'timer']);
   });
 
