@@ -12,7 +12,7 @@
 // in the same dispatch, whatever the ranges, so a tensor never shares a pool with a tensor that
 // a dispatch reads while writing it (or writes while reading it): such pairs are `conflicts`,
 // and a tensor goes to the first pool free of them (two pools suffice for a chain of layers).
-import type { BufferArena, BufferSlice } from './gpu/buffers';
+import { bufferSize, type BufferArena, type BufferSlice } from './gpu/buffers';
 
 /** Offsets in pooled memory: WebGPU's default minStorageBufferOffsetAlignment. */
 const ALIGN_BYTES = 256;
@@ -114,10 +114,9 @@ export function planTensors(uses: Map<Tensor, number[]>, conflicts: Map<Tensor, 
     placed.push(item);
   }
   // The whole plan is checked against the arena's budget before any of it is allocated.
-  const bufferBytes = (bytes: number) => Math.max(4, Math.ceil(bytes / 4) * 4);
-  for (const t of pinned) arena.checkLimit(`${label}.${t.name}`, bufferBytes(t.bytes));
-  poolEnds.forEach((end, i) => arena.checkLimit(`${label}.pool${i}`, bufferBytes(end)));
-  arena.reserve(`graph ${label}`, pinned.reduce((s, t) => s + bufferBytes(t.bytes), 0) + poolEnds.reduce((s, end) => s + bufferBytes(end), 0));
+  for (const t of pinned) arena.checkLimit(`${label}.${t.name}`, bufferSize(t.bytes));
+  poolEnds.forEach((end, i) => arena.checkLimit(`${label}.pool${i}`, bufferSize(end)));
+  arena.reserve(`graph ${label}`, pinned.reduce((s, t) => s + bufferSize(t.bytes), 0) + poolEnds.reduce((s, end) => s + bufferSize(end), 0));
   for (const t of pinned) {
     t.slice = { buffer: arena.create(`${label}.${t.name}`, t.bytes) };
     buffers.push(t.slice.buffer);

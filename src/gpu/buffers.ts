@@ -32,6 +32,9 @@ export class MemoryBudgetError extends DeviceLimitError {
   }
 }
 
+/** The size WebGPU storage needs for `byteLength` bytes: a multiple of 4, at least 4. */
+export const bufferSize = (byteLength: number) => Math.max(4, Math.ceil(byteLength / 4) * 4);
+
 export class BufferArena {
   private readonly buffers: GPUBuffer[] = [];
   private bytes = 0;
@@ -65,7 +68,7 @@ export class BufferArena {
 
   /** A zero-initialised buffer; sizes are rounded up to 4 bytes as WebGPU requires for storage. */
   create(label: string, byteLength: number, usage: GPUBufferUsageFlags = STORAGE): GPUBuffer {
-    const size = Math.max(4, Math.ceil(byteLength / 4) * 4);
+    const size = bufferSize(byteLength);
     this.checkLimit(label, size, usage);
     this.reserve(`buffer ${label}`, size);
     const buffer = this.device.createBuffer({ label: `${this.labelPrefix}:${label}`, size, usage });
