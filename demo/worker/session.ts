@@ -3,7 +3,7 @@
 // step, losses read back through the model's loss ring without waiting for the GPU. Between
 // steps it lets the views refresh and yields to the worker's event loop so pause/save messages
 // are handled promptly.
-import { Philox, saveCheckpoint, saveTrainingState, VAE, type AcquiredDevice, type ResidentData, type StepLoss, type TrainingState, type VaeConfig } from '../../src/index';
+import { Philox, saveCheckpoint, saveTrainingState, VAE, type AcquiredDevice, type BatchSource, type ResidentData, type StepLoss, type TrainingState, type VaeConfig } from '../../src/index';
 import { SAVE_EVERY_STEPS } from '../shared/saved-run';
 import { datasetChannels } from '../../src/data/mnist';
 import type { EpochReport, FromWorker, LossChunk, Settings } from '../shared/protocol';
@@ -68,7 +68,7 @@ export class Session {
   private constructor(
     readonly vae: VAE,
     readonly data: LoadedData,
-    private readonly trainData: ResidentData,
+    private readonly trainData: BatchSource,
     private readonly testData: ResidentData,
     private readonly views: Views,
     private readonly post: (m: FromWorker) => void,
@@ -89,7 +89,8 @@ export class Session {
     });
     // Compile the test evaluation now, so the first epoch's end does not stall on it.
     await vae.plan('eval', vae.training.batch);
-    return new Session(vae, data, vae.upload(data.train), vae.upload(data.test), views, post);
+    const train = data.drawn ? vae.generateSprites(data.drawn.indices, { colour: data.drawn.colour, name: `${data.name}-train` }) : vae.upload(data.train);
+    return new Session(vae, data, train, vae.upload(data.test), views, post);
   }
 
   /**

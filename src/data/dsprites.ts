@@ -150,6 +150,15 @@ export function dspritesFactorLabels(indices: ArrayLike<number>): Uint8Array {
   return out;
 }
 
+/**
+ * The shape (0 square, 1 ellipse, 2 heart: the class of a conditional model) of each grey or
+ * colour picture index; a colour index keeps the grey index in its low part (index mod the grey count).
+ */
+export function dspritesShapes(indices: ArrayLike<number>): Uint8Array {
+  const perShape = DSPRITES_COUNT / DSPRITES_SHAPES.length;
+  return Uint8Array.from({ length: indices.length }, (_, n) => Math.floor((indices[n] % DSPRITES_COUNT) / perShape));
+}
+
 /** A rendered Dataset of the given examples (labels = shape, 3 classes), with their factors. */
 export function dspritesDataset(indices: ArrayLike<number>, name = 'dsprites'): Dataset & { labels: Uint8Array; factors: Uint8Array } {
   const factors = dspritesFactorLabels(indices);

@@ -5,15 +5,13 @@
 // and order) where stored grey pictures take 4096 n, so the whole set trains without being kept.
 // It is a BatchSource (batch-source.ts) like ResidentData: training, evaluation and the IWAE estimate take either.
 import { DSPRITES_GREY_COUNT, DSPRITES_SIDE, dspritesRaster } from '../../shaders/dsprites';
+import { dspritesShapes } from '../data/dsprites';
 import type { BufferArena } from '../gpu/buffers';
 import { ConfigError } from '../errors';
 import type { KernelGraph } from '../graph';
 import type { VaeConfig } from './config';
 import type { ModelBuffers, Plan } from './graphs';
 import { GpuExamples } from './batch-source';
-
-/** Pictures per shape in the grey set; the shape (the class of a conditional model) is index / this. */
-const PER_SHAPE = DSPRITES_GREY_COUNT / 3;
 
 export class GeneratedSprites extends GpuExamples {
   private readonly indices: GPUBuffer;
@@ -31,7 +29,7 @@ export class GeneratedSprites extends GpuExamples {
     if (bad >= 0) throw new ConfigError(`picture index ${indices[bad]} (entry ${bad}) is past the ${limit} pictures of the ${colour ? 'colour ' : ''}dSprites set`);
     if (indices.length < 1) throw new ConfigError('generated dSprites: no picture indices given');
     arena.reserve(`dataset ${label} (${indices.length} generated pictures)`, 4 * indices.length * (config.classes ? 3 : 2), 'use fewer pictures');
-    super(arena, indices.length, D, config, label, config.classes ? indices.map((i) => Math.floor((i % DSPRITES_GREY_COUNT) / PER_SHAPE)) : null);
+    super(arena, indices.length, D, config, label, config.classes ? Uint32Array.from(dspritesShapes(indices)) : null);
     this.indices = arena.upload(`${label}.indices`, indices);
   }
 
