@@ -31,6 +31,8 @@ import { Philox } from '../rng';
 import { saveTrainingState, type TrainingProgress, type TrainingState } from '../training-state';
 import { choiceFlag, defineFlags, intFlag, listFlag, numberFlag, parseFlags, stringFlag, UsageError } from './args';
 import { JsonLog, OutputError, writeFileAtomic, type ChunkWriter } from './files';
+import { StepPacer } from './step-pacer';
+import { gentleWait } from '../gpu/gentle-wait';
 import { DATA_SOURCES } from '../data/sources';
 import { DATASETS, memoryBudget, exampleShape, getDevice, loadData, makeReporter, writeOutput, type DataFlags, type DatasetName, type Print } from './io';
 import { claimNewRunDir, discardOldRun, readRunRecord, readRunState, resumeCommand, runPaths, writeRunRecord, type RunRecord } from './run-dir';
@@ -326,6 +328,8 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     const model = vae, metrics = log;
     const sessionStart = performance.now(), secondsBefore = progress.seconds;
     let saved = resumed ? progress.step : -1;
+    // Slow steps are waited for one at a time, so that a stop is answered within a step or so (step-pacer.ts).
+    const pacer = new StepPacer(() => gentleWait(() => acquired.device.queue.onSubmittedWorkDone()));
     /** Writes the training state, then the model (each atomically), then flushes the log: the state alone is a consistent snapshot. */
     const checkpoint = async () => {
       progress.seconds = secondsBefore + (performance.now() - sessionStart) / 1000;
@@ -392,6 +396,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       for (let i = first; i < stepsPerEpoch; i++) {
         if (stop) return await interrupt();
         await vae.trainStep({ data: trainData, index: i });
+        await pacer.afterStep();
         take(vae.losses.take());
         lastLoss = n > 0 ? sum / n : NaN;
         bar?.update(i + 1, { rate: ((i + 1 - first) / ((performance.now() - start) / 1000)).toFixed(2), loss: lastLoss.toFixed(2) });
