@@ -1,0 +1,151 @@
+// The flags of `webgpu-vae train`, read into the model configuration (VaeConfig) and the run's
+// own options (RunOptions: data, optimizer, schedule, recovery), each flag left out taking its
+// value from the defaults or, for `--resume`, from the run being resumed; and the checks that a
+// resumed run is given the same model, data and optimizer it started with.
+import { createHash } from 'node:crypto';
+import { ACTIVATIONS, type Activation } from '../../shaders/activation';
+import { DATA_SOURCES } from '../data/sources';
+import { ARCHITECTURES, type GaussianSigma, type VaeConfig } from '../model/config';
+import { OBJECTIVES, type ObjectiveName } from '../model/objectives/objective';
+import { choiceFlag, defineFlags, intFlag, listFlag, numberFlag, stringFlag, UsageError } from './args';
+import { DATASETS, type DataFlags, type DatasetName } from './io';
+import { ON_NAN, type OnNan } from './recovery';
+
+export const FLAGS = defineFlags('train', {
+  dataset: { type: 'string' }, 'data-dir': { type: 'string' }, epochs: { type: 'string' }, batch: { type: 'string' },
+  latent: { type: 'string' }, hidden: { type: 'string' }, activation: { type: 'string' }, likelihood: { type: 'string' },
+  sigma: { type: 'string' }, 'samples-per-x': { type: 'string' }, samples: { type: 'string' }, objective: { type: 'string' },
+  beta: { type: 'string' }, 'warmup-steps': { type: 'string' }, 'free-bits': { type: 'string' }, conditional: { type: 'boolean' },
+  binarize: { type: 'string' }, dequantize: { type: 'boolean' }, optimizer: { type: 'string' },
+  arch: { type: 'string' }, channels: { type: 'string' }, 'image-size': { type: 'string' }, 'image-channels': { type: 'string' }, strict: { type: 'boolean' },
+  lr: { type: 'string' }, seed: { type: 'string' }, limit: { type: 'string' }, 'test-limit': { type: 'string' },
+  out: { type: 'string' }, json: { type: 'boolean' }, resume: { type: 'string' }, force: { type: 'boolean' }, 'save-every': { type: 'string' }, autotune: { type: 'string' },
+  'on-nan': { type: 'string' }, 'clip-grad': { type: 'string' }, retries: { type: 'string' }, 'max-gpu-memory': { type: 'string' },
+} as const);
+
+export type Flags = Record<keyof typeof FLAGS, string | boolean | undefined>;
+
+/** Classes of a conditional model: the data set's label count, or a clear refusal when it has none. */
+function classesOf(dataset: DatasetName): number {
+  const classes = DATA_SOURCES[dataset].classes;
+  if (!classes) throw new UsageError(`--conditional needs labelled data, and --dataset ${dataset} has no labels; leave out --conditional`);
+  return classes.length;
+}
+
+/** What a run is besides the model configuration; stored in the training state as `run`. */
+export interface RunOptions {
+  dataset: DatasetName;
+  dataDir: string | null;
+  /** A folder of pictures: the side they are resized to, their channels, and whether a bad file stops the run. */
+  imageSize: number;
+  imageChannels: 1 | 3;
+  strict: boolean;
+  limit: number | null;
+  testLimit: number | null;
+  /** --batch as given (a step uses at most the training set). */
+  batch: number;
+  optimizer: 'adam' | 'sgd';
+  lr: number;
+  seed: number;
+  epochs: number;
+  saveEvery: number;
+  /** What a step flagged NaN/Inf or diverging leads to (recovery.ts). */
+  onNan: OnNan;
+  /** Global gradient-norm clipping threshold; 0: none. */
+  clipGrad: number;
+  /** Restarts on a fresh device after the device is lost. */
+  retries: number;
+}
+
+/** --samples K (the objective's samples per example); --samples-per-x is its older name. */
+function samplesFlag(f: Flags, objective: ObjectiveName, fallback: number): number {
+  if (f.samples !== undefined && f['samples-per-x'] !== undefined) throw new UsageError('give --samples or --samples-per-x, not both');
+  const max = objective === 'iwae' ? 5000 : 64;
+  return f.samples !== undefined ? intFlag('samples', f.samples, fallback, 1, max) : intFlag('samples-per-x', f['samples-per-x'], fallback, 1, max);
+}
+
+function parseSigma(raw: string | boolean | undefined, fallback: GaussianSigma): GaussianSigma {
+  if (raw === undefined) return fallback;
+  if (raw === 'learned' || raw === 'learned-pixel' || raw === 'predicted') return raw;
+  return numberFlag('sigma', raw, 1, (v) => v > 0, "a positive number, 'learned', 'learned-pixel' or 'predicted'");
+}
+
+/** The model fields the flags give, each flag left out taking its value from `d`. */
+export function configFields(f: Flags, d: VaeConfig, dataset: DatasetName): Partial<VaeConfig> {
+  const objective = choiceFlag('objective', f.objective, d.objective, OBJECTIVES);
+  return {
+    arch: choiceFlag('arch', f.arch, d.arch, ARCHITECTURES),
+    channels: listFlag('channels', f.channels, d.channels),
+    hidden: listFlag('hidden', f.hidden, d.hidden),
+    latent: intFlag('latent', f.latent, d.latent),
+    activation: choiceFlag<Activation>('activation', f.activation, d.activation, ACTIVATIONS.filter((a) => a !== 'none')),
+    likelihood: choiceFlag('likelihood', f.likelihood, d.likelihood, ['bernoulli', 'gaussian'] as const),
+    sigma: parseSigma(f.sigma, d.sigma),
+    objective,
+    samples: samplesFlag(f, objective, d.samples),
+    beta: numberFlag('beta', f.beta, d.beta, (v) => v >= 0, 'a number >= 0'),
+    warmupSteps: intFlag('warmup-steps', f['warmup-steps'], d.warmupSteps, 0),
+    freeBits: numberFlag('free-bits', f['free-bits'], d.freeBits, (v) => v >= 0, 'a number of nats >= 0 per latent dimension'),
+    classes: f.conditional ? classesOf(dataset) : d.classes,
+    binarize: choiceFlag('binarize', f.binarize, d.binarize, ['none', 'dynamic', 'fixed'] as const),
+    dequantize: f.dequantize === undefined ? d.dequantize : !!f.dequantize,
+  };
+}
+
+export const DEFAULT_RUN: RunOptions = { dataset: 'mnist', dataDir: null, imageSize: 64, imageChannels: 3, strict: false, limit: null, testLimit: null, batch: 128, optimizer: 'adam', lr: 1e-3, seed: 0, epochs: 10, saveEvery: 0, onNan: 'stop', clipGrad: 0, retries: 2 };
+
+export function runFields(f: Flags, d: RunOptions): RunOptions {
+  return {
+    dataset: choiceFlag('dataset', f.dataset, d.dataset, DATASETS),
+    dataDir: stringFlag('data-dir', f['data-dir']) ?? d.dataDir,
+    imageSize: intFlag('image-size', f['image-size'], d.imageSize, 4, 1024),
+    imageChannels: choiceFlag('image-channels', f['image-channels'], String(d.imageChannels), ['1', '3'] as const) === '1' ? 1 : 3,
+    strict: f.strict === undefined ? d.strict : !!f.strict,
+    limit: f.limit === undefined ? d.limit : intFlag('limit', f.limit, 0),
+    testLimit: f['test-limit'] === undefined ? d.testLimit : intFlag('test-limit', f['test-limit'], 0),
+    batch: intFlag('batch', f.batch, d.batch, 1, 65535),
+    optimizer: choiceFlag('optimizer', f.optimizer, d.optimizer, ['adam', 'sgd'] as const),
+    lr: numberFlag('lr', f.lr, d.lr, (v) => v > 0, 'a positive number (e.g. 1e-3)'),
+    seed: intFlag('seed', f.seed, d.seed, 0),
+    epochs: intFlag('epochs', f.epochs, d.epochs),
+    saveEvery: intFlag('save-every', f['save-every'], d.saveEvery, 0),
+    onNan: choiceFlag('on-nan', f['on-nan'], d.onNan, ON_NAN),
+    clipGrad: numberFlag('clip-grad', f['clip-grad'], d.clipGrad, (v) => v >= 0, 'a gradient norm > 0 to clip to (e.g. 1), or 0 for none'),
+    retries: intFlag('retries', f.retries, d.retries, 0, 100),
+  };
+}
+
+export function dataFlags(run: RunOptions): DataFlags {
+  return {
+    dir: run.dataDir ?? undefined, limit: run.limit ?? undefined, testLimit: run.testLimit ?? undefined, seed: run.seed,
+    imageSize: run.imageSize, imageChannels: run.imageChannels, strict: run.strict,
+  };
+}
+
+/** Flags that must agree with a resumed run, with the field each one sets. */
+const FIXED_FLAGS: [flag: keyof Flags, field: string][] = [
+  ['arch', 'arch'], ['channels', 'channels'], ['image-size', 'imageSize'], ['image-channels', 'imageChannels'],
+  ['hidden', 'hidden'], ['latent', 'latent'], ['activation', 'activation'], ['likelihood', 'likelihood'], ['sigma', 'sigma'],
+  ['objective', 'objective'], ['samples', 'samples'], ['samples-per-x', 'samples'], ['beta', 'beta'], ['warmup-steps', 'warmupSteps'],
+  ['free-bits', 'freeBits'], ['conditional', 'classes'], ['binarize', 'binarize'], ['dequantize', 'dequantize'], ['dataset', 'dataset'], ['limit', 'limit'],
+  ['test-limit', 'testLimit'], ['batch', 'batch'], ['optimizer', 'optimizer'], ['lr', 'lr'], ['seed', 'seed'], ['clip-grad', 'clipGrad'],
+];
+
+/** Refuses flags that contradict the run being resumed: it can only continue as it started. */
+export function checkResumeFlags(f: Flags, dir: string, saved: VaeConfig & RunOptions, given: VaeConfig & RunOptions): void {
+  for (const [flag, field] of FIXED_FLAGS) {
+    if (f[flag] === undefined) continue;
+    const want = (saved as unknown as Record<string, unknown>)[field], got = (given as unknown as Record<string, unknown>)[field];
+    if (JSON.stringify(want) === JSON.stringify(got)) continue;
+    const shown = flag === 'conditional' ? '--conditional' : `--${flag} ${f[flag]}`;
+    const theirs = flag === 'conditional' ? 'is not conditional' : `has ${flag} ${Array.isArray(want) ? want.join(',') : want ?? 'unset'}`;
+    throw new UsageError(`${shown} does not match the run in ${dir}, which ${theirs}; resume without --${flag}, or start a new run with another --out`);
+  }
+}
+
+/** A digest of the training set, so a resumed run can tell it is fed the same examples. */
+export function fingerprint(images: Uint8Array, labels?: Uint8Array): string {
+  const h = createHash('sha256').update(images);
+  if (labels) h.update(labels);
+  return h.digest('hex').slice(0, 16);
+}
