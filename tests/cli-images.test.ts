@@ -101,12 +101,12 @@ describe('CLI on pictures', () => {
     }
     writeFileSync(join(photos, 'broken.png'), new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]));
     const out = join(dir, 'folder-run');
-    const r = await cli(['train', '--dataset', 'folder', '--data-dir', photos, '--image-size', '16', '--image-channels', '3', '--arch', 'conv', '--channels', '4,8',
+    const r = await cli(['train', '--dataset', 'folder', '--data-dir', photos, '--image-size', '16', '--image-channels', '3', '--arch', 'conv', '--channels', '4,8', '--dense', '8',
       '--limit', '16', '--batch', '8', '--epochs', '1', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     const said = r.stdout + r.stderr;
     expect(said).toMatch(/warning: .*broken\.png/); // skipped with a warning that names it
-    expect(said).toMatch(/conv 3x16x16 -> 4-8/);
+    expect(said).toMatch(/conv 3x16x16 -> 4-8 -> 8 -> 20 /);
     const samples = decode(readFileSync(join(out, 'samples.png')));
     expect([samples.channels, samples.width]).toEqual([3, 1 + 8 * (16 * 2 + 1)]);
     const strict = await cli(['train', '--dataset', 'folder', '--data-dir', photos, '--image-size', '16', '--strict', '--epochs', '1', '--out', join(dir, 'strict')]);
@@ -122,6 +122,8 @@ describe('CLI on pictures', () => {
       [['--arch', 'conv', '--channels', '8,16,32'], /divisible by 8/],
       [['--dataset', 'mnist', '--dequantize'], /gaussian likelihood/],
       [['--arch', 'cnn'], /--arch/],
+      [['--arch', 'conv', '--hidden', '256'], /give the conv architecture its dense layers with --dense/],
+      [['--dense', '256'], /dense sets the conv architecture's dense layers; the mlp architecture takes hidden/],
     ];
     for (const [args, message] of cases) {
       const r = await cli(['train', ...args, '--epochs', '1', '--out', join(dir, 'refused')]);

@@ -29,6 +29,7 @@ const cases: [string, Partial<VaeConfig>, number][] = [
   ['IWAE K=50, gaussian learned sigma', { inputDim: 6, hidden: [5], latent: 2, activation: 'softplus', objective: 'iwae', samples: 50, likelihood: 'gaussian', sigma: 'learned' }, 10],
   ['conv, 1x8x8 -> 3-4 channels, leaky_relu', { arch: 'conv', inputDim: 64, imageShape: [8, 8], channels: [3, 4], latent: 2, activation: 'leaky_relu' }, 13],
   ['conv, RGB 3x4x4, predicted scale, conditional (2 classes), tanh', { arch: 'conv', inputDim: 48, imageShape: [4, 4], imageChannels: 3, channels: [2], latent: 2, activation: 'tanh', likelihood: 'gaussian', sigma: 'predicted', classes: 2 }, 14],
+  ['conv with dense layers 5,3, 1x8x8 -> 2 channels, conditional (2 classes), tanh', { arch: 'conv', inputDim: 64, imageShape: [8, 8], channels: [2], dense: [5, 3], latent: 2, activation: 'tanh', classes: 2 }, 15],
   ['conditional (3 classes), L=2', { inputDim: 8, hidden: [6], latent: 2, activation: 'relu', classes: 3, samples: 2 }, 11],
 ];
 

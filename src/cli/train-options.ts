@@ -13,7 +13,7 @@ import { ON_NAN, type OnNan } from './recovery';
 
 export const FLAGS = defineFlags('train', {
   dataset: { type: 'string' }, 'data-dir': { type: 'string' }, epochs: { type: 'string' }, batch: { type: 'string' },
-  latent: { type: 'string' }, hidden: { type: 'string' }, activation: { type: 'string' }, likelihood: { type: 'string' },
+  latent: { type: 'string' }, hidden: { type: 'string' }, dense: { type: 'string' }, activation: { type: 'string' }, likelihood: { type: 'string' },
   sigma: { type: 'string' }, 'samples-per-x': { type: 'string' }, samples: { type: 'string' }, objective: { type: 'string' },
   beta: { type: 'string' }, 'warmup-steps': { type: 'string' }, 'free-bits': { type: 'string' }, conditional: { type: 'boolean' },
   binarize: { type: 'string' }, dequantize: { type: 'boolean' }, optimizer: { type: 'string' },
@@ -73,9 +73,12 @@ function parseSigma(raw: string | boolean | undefined, fallback: GaussianSigma):
 /** The model fields the flags give, each flag left out taking its value from `d`. */
 export function configFields(f: Flags, d: VaeConfig, dataset: DatasetName): Partial<VaeConfig> {
   const objective = choiceFlag('objective', f.objective, d.objective, OBJECTIVES);
+  const arch = choiceFlag('arch', f.arch, d.arch, ARCHITECTURES);
+  if (arch === 'conv' && f.hidden !== undefined) throw new UsageError('--hidden sets the mlp architecture\'s layers; give the conv architecture its dense layers with --dense (e.g. --dense 256)');
   return {
-    arch: choiceFlag('arch', f.arch, d.arch, ARCHITECTURES),
+    arch,
     channels: listFlag('channels', f.channels, d.channels),
+    dense: listFlag('dense', f.dense, d.dense),
     hidden: listFlag('hidden', f.hidden, d.hidden),
     latent: intFlag('latent', f.latent, d.latent),
     activation: choiceFlag<Activation>('activation', f.activation, d.activation, ACTIVATIONS.filter((a) => a !== 'none')),
@@ -124,7 +127,7 @@ export function dataFlags(run: RunOptions): DataFlags {
 
 /** Flags that must agree with a resumed run, with the field each one sets. */
 const FIXED_FLAGS: [flag: keyof Flags, field: string][] = [
-  ['arch', 'arch'], ['channels', 'channels'], ['image-size', 'imageSize'], ['image-channels', 'imageChannels'],
+  ['arch', 'arch'], ['channels', 'channels'], ['dense', 'dense'], ['image-size', 'imageSize'], ['image-channels', 'imageChannels'],
   ['hidden', 'hidden'], ['latent', 'latent'], ['activation', 'activation'], ['likelihood', 'likelihood'], ['sigma', 'sigma'],
   ['objective', 'objective'], ['samples', 'samples'], ['samples-per-x', 'samples'], ['beta', 'beta'], ['warmup-steps', 'warmupSteps'],
   ['free-bits', 'freeBits'], ['conditional', 'classes'], ['binarize', 'binarize'], ['dequantize', 'dequantize'], ['dataset', 'dataset'], ['limit', 'limit'],

@@ -36,13 +36,14 @@ const HALVING = { kernel: 4, stride: 2, padding: 1 } as const;
 
 /**
  * The conv architecture. Encoder: [C, H, W] -> conv(channels[i]) with stride 2 per entry ->
- * flatten -> dense head to (mu, logvar). Decoder, its mirror: dense to [channels[last], h, w] ->
- * transposed convs back through the channels -> a last transposed conv to the image's channels
- * (twice as many with a predicted scale: means first, then log-scales, as NCHW rows flatten).
+ * flatten -> dense(dense[j]) layers, if any -> dense head to (mu, logvar). Decoder, its mirror:
+ * dense(dense[j]) layers in reverse order, if any -> dense to [channels[last], h, w] -> transposed
+ * convs back through the channels -> a last transposed conv to the image's channels (twice as
+ * many with a predicted scale: means first, then log-scales, as NCHW rows flatten).
  * A conditional model takes the one-hot label beside the flattened features and beside z.
  */
 function convLayers(config: VaeConfig, posteriorWidth: number, outputChannels: number, label: (prefix: string) => LayerDecl[]) {
-  const { channels, activation, imageChannels: C } = config;
+  const { channels, dense, activation, imageChannels: C } = config;
   const [rows, cols] = config.imageShape;
   const n = channels.length, h = rows >> n, w = cols >> n, last = channels[n - 1];
   const encoder: LayerDecl[] = [
@@ -50,11 +51,13 @@ function convLayers(config: VaeConfig, posteriorWidth: number, outputChannels: n
     ...channels.map((out, i): LayerDecl => ({ type: 'conv2d', name: `encoder.layers.${i}`, out, activation, ...HALVING })),
     { type: 'flatten', name: 'encoder.flatten' },
     ...label('encoder'),
+    ...dense.map((out, j): LayerDecl => ({ type: 'dense', name: `encoder.dense.${j}`, out, activation })),
     { type: 'dense', name: 'encoder.head', out: posteriorWidth, activation: 'none' },
   ];
   const widths = [...channels].reverse().slice(1);
   const decoder: LayerDecl[] = [
     ...label('decoder'),
+    ...[...dense].reverse().map((out, j): LayerDecl => ({ type: 'dense', name: `decoder.dense.${j}`, out, activation })),
     { type: 'dense', name: 'decoder.input', out: last * h * w, activation },
     { type: 'reshape', name: 'decoder.image', shape: [last, h, w] },
     ...widths.map((out, i): LayerDecl => ({ type: 'conv-transpose2d', name: `decoder.layers.${i}`, out, activation, ...HALVING })),

@@ -32,6 +32,11 @@ export interface VaeConfig {
    * image; the decoder mirrors them. Left empty, resolveConfig picks them from the image size.
    */
   channels: number[];
+  /**
+   * Dense layers of the conv architecture between the flattened features and the latent head
+   * (the decoder mirrors them before its dense input layer); empty: the head reads the features.
+   */
+  dense: number[];
   latent: number;
   activation: Activation;
   likelihood: Likelihood;
@@ -62,6 +67,7 @@ export const DEFAULT_CONFIG: VaeConfig = {
   arch: 'mlp',
   hidden: [400],
   channels: [],
+  dense: [],
   latent: 20,
   activation: 'relu',
   likelihood: 'bernoulli',
@@ -118,6 +124,12 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
     }
   } else if (c.channels.length > 0) {
     throw new ConfigError('channels sets the conv architecture\'s widths; the mlp architecture takes hidden sizes (hidden) instead');
+  }
+  if (!Array.isArray(c.dense) || !c.dense.every(positiveInt)) {
+    throw new ConfigError(`dense must be a list of positive integers (e.g. 256), got ${JSON.stringify(c.dense)}`);
+  }
+  if (c.arch !== 'conv' && c.dense.length > 0) {
+    throw new ConfigError('dense sets the conv architecture\'s dense layers; the mlp architecture takes hidden sizes (hidden) instead');
   }
   if (!Array.isArray(c.hidden) || c.hidden.length === 0 || !c.hidden.every(positiveInt)) {
     throw new ConfigError(`hidden must be one or more positive integers (e.g. 400 or 512,256), got ${JSON.stringify(c.hidden)}`);

@@ -10,8 +10,11 @@
 // A conditional model's first encoder layer sees [x, onehot(label)] and its first decoder layer
 // [z, onehot(label)]. The conv architecture (arch 'conv', NCHW examples [C, H, W]):
 //   encoder.layers.{i}.weight [c_i, c_{i-1}, 4, 4], .bias [c_i]   Conv2d stride 2 padding 1, activation
-//   encoder.head.weight [2Z, c_last h w] (+ classes)              after flattening (C, H, W order)
-//   decoder.input.weight [c_last h w, Z (+ classes)]              dense, activation, viewed as [c_last, h, w]
+//   encoder.dense.{j}.weight [d_j, in], .bias [d_j]               optional dense layers after flattening
+//                                                                 (C, H, W order; + classes beside it), activation
+//   encoder.head.weight [2Z, d_last or c_last h w (+ classes)]    rows 0..Z-1 mu, Z..2Z-1 logvar
+//   decoder.dense.{j}.weight [d_{m-1-j}, in]                      the dense widths reversed, activation
+//   decoder.input.weight [c_last h w, d_0 or Z (+ classes)]       dense, activation, viewed as [c_last, h, w]
 //   decoder.layers.{i}.weight [c_{n-1-i}, c_{n-2-i}, 4, 4]        ConvTranspose2d stride 2 padding 1, activation
 //   decoder.out.weight [c_0, C (2C when predicted), 4, 4]         ConvTranspose2d to the image, no activation
 // with h = H / 2^n, w = W / 2^n. The objective parts come from tests/reference/objectives.ts.
@@ -32,6 +35,8 @@ export interface RefConfig {
   classes: number;
   arch?: 'mlp' | 'conv';
   channels?: number[];
+  /** Dense widths of the conv architecture (encoder order). */
+  dense?: number[];
   imageShape?: [number, number];
   imageChannels?: number;
 }
@@ -81,13 +86,17 @@ function convEncoder(p: RefParams, c: RefConfig, x: number[], cond: number[]): n
     C = out;
     side = [side[0] / 2, side[1] / 2];
   });
-  return linear(p, 'encoder.head', [...Array.from(h), ...cond], null);
+  let flat = [...Array.from(h), ...cond];
+  (c.dense ?? []).forEach((_, j) => { flat = linear(p, `encoder.dense.${j}`, flat, c.activation); });
+  return linear(p, 'encoder.head', flat, null);
 }
 
 function convDecoder(p: RefParams, c: RefConfig, z: number[], cond: number[]): number[] {
   const [H, W] = c.imageShape!, n = c.channels!.length;
   let side = [H / 2 ** n, W / 2 ** n];
-  let h: ArrayLike<number> = linear(p, 'decoder.input', [...z, ...cond], c.activation);
+  let zIn = [...z, ...cond];
+  (c.dense ?? []).forEach((_, j) => { zIn = linear(p, `decoder.dense.${j}`, zIn, c.activation); });
+  let h: ArrayLike<number> = linear(p, 'decoder.input', zIn, c.activation);
   const widths = [...c.channels!].reverse();
   const outChannels = (c.imageChannels ?? 1) * (c.sigma === 'predicted' ? 2 : 1);
   widths.forEach((C, i) => {
