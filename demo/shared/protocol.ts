@@ -10,6 +10,8 @@ export interface Settings {
   hidden: number[];
   /** Widths of the conv architecture's convolutions, one per halving (empty: chosen from the image size). */
   channels: number[];
+  /** Dense layer widths of the conv architecture (encoder order); empty: none. Absent in runs saved before it existed. */
+  dense?: number[];
   likelihood: 'bernoulli' | 'gaussian';
   /** Gaussian scale: one learned sigma, or a log-scale the decoder predicts for every pixel. */
   sigma: 'learned' | 'predicted';

@@ -10,7 +10,7 @@ export class SettingsError extends Error {
 
 /** Small and fast on a software GPU; the page explains that a real GPU handles far larger ones. */
 export const DEFAULTS: Settings = {
-  latent: 2, arch: 'mlp', hidden: [256], channels: [], likelihood: 'bernoulli', sigma: 'learned', dequantize: false, objective: 'elbo', samples: 1, beta: 1, warmupSteps: 0, freeBits: 0,
+  latent: 2, arch: 'mlp', hidden: [256], channels: [], dense: [], likelihood: 'bernoulli', sigma: 'learned', dequantize: false, objective: 'elbo', samples: 1, beta: 1, warmupSteps: 0, freeBits: 0,
   conditional: false, binarize: 'none', batch: 100, lr: 1e-3, seed: 0, subset: 6000,
 };
 
@@ -51,6 +51,11 @@ export function readSettings(form: HTMLFormElement): Settings {
   if (!channels.every((c) => Number.isInteger(c) && c >= 1 && c <= 1024)) {
     throw new SettingsError(`Conv channels must be whole numbers from 1 to 1024 separated by commas, one per halving of the image, e.g. "16, 32" (or empty to choose from the image size); got "${channelsRaw}"`);
   }
+  const denseRaw = field(form, 'dense').value.trim();
+  const dense = denseRaw.split(/[\s,]+/).filter(Boolean).map(Number);
+  if (!dense.every((d) => Number.isInteger(d) && d >= 1 && d <= 4096)) {
+    throw new SettingsError(`Conv dense sizes must be whole numbers from 1 to 4096 separated by commas, e.g. "256" (or empty for none); got "${denseRaw}"`);
+  }
   const dequantize = checkbox(form, 'dequantize').checked;
   if (dequantize && likelihood !== 'gaussian') {
     throw new SettingsError('Dequantization adds uniform noise to the 8-bit levels for a density on continuous values: choose the Gaussian likelihood, or turn dequantization off');
@@ -72,6 +77,7 @@ export function readSettings(form: HTMLFormElement): Settings {
     arch,
     hidden,
     channels,
+    dense,
     likelihood: likelihood === 'gaussian' ? 'gaussian' : 'bernoulli',
     sigma: choice(form, 'sigma', 'Gaussian σ', ['learned', 'predicted'] as const),
     dequantize,
@@ -95,6 +101,7 @@ export function writeSettings(form: HTMLFormElement, s: Partial<Settings>): void
   set('arch', s.arch);
   set('hidden', s.hidden?.join(', '));
   set('channels', s.channels?.join(', '));
+  set('dense', s.dense?.join(', '));
   set('likelihood', s.likelihood);
   set('sigma', s.sigma);
   if (s.dequantize !== undefined) checkbox(form, 'dequantize').checked = s.dequantize;
@@ -114,7 +121,7 @@ export function writeSettings(form: HTMLFormElement, s: Partial<Settings>): void
 /** Shows a loaded checkpoint's architecture and objective in the form, so what you see is what is trained. */
 export function writeConfig(form: HTMLFormElement, c: VaeConfig): void {
   writeSettings(form, {
-    latent: c.latent, arch: c.arch, hidden: c.hidden, channels: c.channels, likelihood: c.likelihood, objective: c.objective,
+    latent: c.latent, arch: c.arch, hidden: c.hidden, channels: c.channels, dense: c.dense, likelihood: c.likelihood, objective: c.objective,
     // The form offers the two scales that train well here; a file's other kinds show as learned.
     sigma: c.sigma === 'predicted' ? 'predicted' : 'learned', dequantize: c.dequantize, samples: c.samples, beta: c.beta,
     warmupSteps: c.warmupSteps, freeBits: c.freeBits, conditional: c.classes > 0, binarize: c.binarize,

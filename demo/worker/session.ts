@@ -32,7 +32,7 @@ export function configFor(settings: Settings, data: LoadedData): Partial<VaeConf
   const { rows, cols } = data.train, channels = datasetChannels(data.train);
   return {
     inputDim: channels * rows * cols, imageShape: [rows, cols], imageChannels: channels,
-    arch: settings.arch, channels: settings.arch === 'conv' ? settings.channels : [],
+    arch: settings.arch, channels: settings.arch === 'conv' ? settings.channels : [], dense: settings.arch === 'conv' ? settings.dense ?? [] : [],
     hidden: settings.hidden, latent: settings.latent,
     likelihood: settings.likelihood, beta: settings.beta,
     // A fixed sigma of 1 on [0, 1] pixels barely rewards reconstruction: learn a global one, or
