@@ -17,19 +17,16 @@
 import { pathToFileURL } from 'node:url';
 import { benchData as fill, median } from './common';
 import { timeGraph } from './time-graph';
-import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convDims, type ConvGeometry } from '../shaders/conv';
-import type { Kernel } from '../shaders/common';
+import { convDims, type ConvGeometry } from '../shaders/conv';
 import { PipelineCache } from '../src/gpu/pipelines';
 import { BufferArena } from '../src/gpu/buffers';
-import { KernelGraph } from '../src/graph';
-import { CONV_METHODS, recordConvForward, recordConvInputGrad, recordConvWeightGrad, type ConvMethod } from '../src/model/layers/conv-ops';
+import { recordConvOp, type ConvOpBuffers } from '../src/model/autotune-conv';
+import { CONV_METHODS, CONV_OPS, type ConvMethod, type ConvOp, type ConvOpShape } from '../src/model/layers/conv-ops';
 import type { KernelChoice } from '../src/model/kernels';
-import type { Recorder } from '../src/model/module';
-import { Tensor } from '../src/tensor';
 import type { Tf } from './tfjs-vae';
 
-export type ConvOp = 'forward' | 'dX' | 'dW';
-const OPS: ConvOp[] = ['forward', 'dX', 'dW'];
+export type { ConvOp };
+const OPS = CONV_OPS;
 
 export interface ConvBenchResult {
   bench: 'conv';
@@ -58,33 +55,11 @@ const flops = (g: ConvGeometry) => {
 };
 
 
-async function timeOurs(device: GPUDevice, cache: PipelineCache, kernel: Kernel, buffers: Record<string, GPUBuffer>, reps: number, warmup: number): Promise<number> {
-  const graph = new KernelGraph(`bench:${kernel.name}`);
-  graph.add(kernel, buffers);
-  await graph.build(cache);
-  return median(await timeGraph(device, graph, warmup, reps));
-}
-
-/**
- * One operation of the im2col method, recorded by conv-ops.ts into its own graph (layout passes
- * and matmul), its intermediate tensors planned in an arena freed afterwards.
- */
-async function timeIm2col(device: GPUDevice, cache: PipelineCache, kernels: KernelChoice, g: ConvGeometry, op: ConvOp, buffers: Record<string, GPUBuffer>, reps: number, warmup: number): Promise<number> {
-  const d = convDims('bench', g);
-  const graph = new KernelGraph(`bench:im2col:${op}`);
-  const rec = { graph, kernels: { ...kernels, conv: 'im2col' }, tensor: (name: string, shape: readonly number[]) => new Tensor(name, shape) } as unknown as Recorder;
-  const bound = (name: string, shape: number[], buffer: GPUBuffer) => {
-    const t = new Tensor(name, shape, true);
-    t.slice = { buffer };
-    return t;
-  };
-  const x = bound('x', [d.N, d.Cin, d.H, d.W], buffers.x), dy = bound('dy', [d.N, d.Cout, d.OH, d.OW], buffers.dy);
-  if (op === 'forward') recordConvForward(rec, g, x, { buffer: buffers.w }, bound('y', [d.N, d.Cout, d.OH, d.OW], buffers.y));
-  else if (op === 'dX') recordConvInputGrad(rec, g, dy, { buffer: buffers.w }, bound('dx', [d.N, d.Cin, d.H, d.W], buffers.dx));
-  else recordConvWeightGrad(rec, g, dy, x, { buffer: buffers.dw });
-  const arena = new BufferArena(device, 'bench-im2col');
+/** One operation in one method (recorded by src/model/autotune-conv.ts, as the autotuner times it), its intermediate tensors planned in an arena freed afterwards. */
+async function timeOurs(device: GPUDevice, cache: PipelineCache, kernels: KernelChoice, shape: ConvOpShape, method: ConvMethod, buffers: ConvOpBuffers, reps: number, warmup: number): Promise<number> {
+  const arena = new BufferArena(device, 'bench-conv');
   try {
-    await graph.build(cache, arena);
+    const graph = await recordConvOp(kernels, shape, method, buffers).build(cache, arena);
     return median(await timeGraph(device, graph, warmup, reps));
   } finally {
     arena.destroyAll();
@@ -151,16 +126,7 @@ export async function runConvBench(device: GPUDevice, opts: ConvBenchOptions = {
     const y = buf(d.N * d.Cout * d.OHW, 4), dx = buf(d.N * d.Cin * d.HW, 5), dw = buf(d.Cout * d.CinKK, 6);
     const kernels = opts.kernels ?? { matmul: 'register-subgroup', matmulGeneric: true, conv: 'im2col', likelihoodThreadsPerRow: 1, subgroups: device.features.has('subgroups') };
     for (const variant of opts.variants ?? [...CONV_METHODS]) {
-      if (variant === 'im2col') {
-        for (const op of OPS) push({ impl: variant, op, layer, median_ms: await timeIm2col(device, cache, kernels, g, op, { x, w, dy, y, dx, dw }, reps, warmup) }, g);
-        continue;
-      }
-      for (const op of OPS) {
-        const [kernel, buffers] = op === 'forward' ? [conv2dForward({ ...g, variant }), { x, w, y }]
-          : op === 'dX' ? [conv2dInputGrad({ ...g, variant }), { dy, w, dx }]
-          : [conv2dWeightGrad({ ...g, variant }), { dy, x, dw }];
-        push({ impl: variant, op, layer, median_ms: await timeOurs(device, cache, kernel, buffers, reps, warmup) }, g);
-      }
+      for (const op of OPS) push({ impl: variant, op, layer, median_ms: await timeOurs(device, cache, kernels, { geometry: g, op }, variant, { x, w, dy, y, dx, dw }, reps, warmup) }, g);
     }
     for (const b of [x, w, dy, y, dx, dw]) b.destroy();
     if (opts.tf) for (const op of OPS) push({ impl: 'tfjs', op, layer, median_ms: await timeTfjs(opts.tf, g, op, reps, warmup) }, g);

@@ -4,7 +4,8 @@ export { resolveConfig, DEFAULT_CONFIG, type VaeConfig, type GaussianSigma } fro
 export { paramLayout, buildModel, type ModelParts } from './model/build';
 export { type ParamLayout, type TensorSpec } from './model/params';
 export { type KernelChoice } from './model/kernels';
-export { autotuneMatmuls, matmulCandidates, AUTOTUNE_MODES, type AutotuneMode, type AutotuneCache, type TunedProduct, type MatmulTuning } from './model/autotune';
+export { autotuneMatmuls, matmulCandidates, AUTOTUNE_MODES, type AutotuneMode, type AutotuneCache, type AutotuneRecord, type TunedProduct, type TunedConv, type MatmulTuning } from './model/autotune';
+export { autotuneConvs, convMethodCandidates } from './model/autotune-conv';
 export { memoryAutotuneCache, indexedDbAutotuneCache } from './model/autotune-cache';
 export { type GraphKind, type Plan } from './model/graphs';
 export { type LogLikelihoodOptions, type LogLikelihoodResult } from './model/iwae-eval';

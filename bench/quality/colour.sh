@@ -2,7 +2,7 @@
 # Conv VAEs on colour pictures, with their reconstructions as the figure:
 #   folder: 2,000 PNGs written by make-pictures.ts (a square or disc of one hue on a shaded
 #           background of another, 40x48, centre-cropped and resized to 32x32 by the folder reader),
-#           conv 3x32x32 -> 32-64 -> 32, Bernoulli on the grey levels, batch 64, 10 epochs;
+#           conv 3x32x32 -> 32-64 -> 32, Bernoulli on the grey levels, batch 64, $FOLDER_EPOCHS epochs (10);
 #   dsprites-color: colour dSprites drawn on the GPU, conv 3x64x64 -> 16-32-64-64 -> 10,
 #           Bernoulli, batch 32, $SPRITES training pictures for $SPRITE_EPOCHS epochs.
 # Each run writes samples.png and reconstructions.png (test pictures above their reconstructions)
@@ -11,12 +11,14 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=bench/quality/colour
 mkdir -p "$out"
-for what in "${@:-folder dsprites-color}"; do
+runs=("$@")
+[ ${#runs[@]} -gt 0 ] || runs=(folder dsprites-color)
+for what in "${runs[@]}"; do
   case "$what" in
     folder)
       pics=${PICTURES:-/tmp/webgpu-vae-pictures}
       [ -d "$pics" ] || npx tsx bench/quality/make-pictures.ts "$pics" --n=2000 --seed=0
-      args=(--dataset folder --data-dir "$pics" --image-size 32 --image-channels 3 --arch conv --channels 32,64 --latent 32 --batch 64 --epochs 10) ;;
+      args=(--dataset folder --data-dir "$pics" --image-size 32 --image-channels 3 --arch conv --channels 32,64 --latent 32 --batch 64 --epochs "${FOLDER_EPOCHS:-10}") ;;
     dsprites-color)
       args=(--dataset dsprites-color --limit "${SPRITES:-8000}" --test-limit 500 --arch conv --channels 16,32,64,64 --latent 10 --batch 32 --epochs "${SPRITE_EPOCHS:-2}") ;;
     *) echo "unknown run '$what': use folder or dsprites-color" >&2; exit 1 ;;

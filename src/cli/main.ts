@@ -16,7 +16,7 @@ commands:
           [--sigma 1|learned|learned-pixel|predicted] [--dequantize] [--binarize none|dynamic|fixed]
           [--objective elbo|iwae] [--samples 1] [--samples-per-x 1] [--beta 1] [--warmup-steps 0] [--free-bits 0]
           [--epochs 10] [--batch 128] [--optimizer adam|sgd] [--lr 1e-3] [--seed 0]
-          [--autotune off|quick|full]  (matmul kernels timed and chosen; cached in ~/.cache/webgpu-vae/autotune.json)
+          [--autotune off|quick|full]  (matmul kernels and conv methods timed and chosen; cached in ~/.cache/webgpu-vae/autotune.json)
           [--out runs/NAME] [--force] [--save-every N] [--clip-grad NORM] [--on-nan stop|skip-batch|rollback]
           [--retries 2] [--max-gpu-memory MiB] [--json]
   train   --resume runs/NAME [--epochs N] [--save-every N] [--on-nan ...] [--retries N] [--json]

@@ -2,10 +2,10 @@
 // `autotune`). Node: a JSON file (src/model/autotune-file-cache.ts, exported from
 // `webgpu-vae/node`). Elsewhere, or when storage fails, a map for the life of the process: a cache
 // that cannot be read or written costs a measurement, never a failed model.
-import type { AutotuneCache, TunedProduct } from './autotune';
+import type { AutotuneCache, AutotuneRecord } from './autotune';
 
 export function memoryAutotuneCache(): AutotuneCache {
-  const map = new Map<string, TunedProduct>();
+  const map = new Map<string, AutotuneRecord>();
   return {
     async get(key) { return map.get(key); },
     async set(key, value) { map.set(key, value); },
@@ -36,7 +36,7 @@ export function indexedDbAutotuneCache(): AutotuneCache {
       const d = await open();
       if (!d) return fallback.get(key);
       try {
-        return (await request(d.transaction(STORE, 'readonly').objectStore(STORE).get(key))) as TunedProduct | undefined;
+        return (await request(d.transaction(STORE, 'readonly').objectStore(STORE).get(key))) as AutotuneRecord | undefined;
       } catch {
         return fallback.get(key);
       }

@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { AutotuneCache, TunedProduct } from './autotune';
+import type { AutotuneCache, AutotuneRecord } from './autotune';
 
 export function defaultAutotuneCachePath(): string {
   if (process.env.WEBGPU_VAE_AUTOTUNE_CACHE) return process.env.WEBGPU_VAE_AUTOTUNE_CACHE;
@@ -13,7 +13,7 @@ export function defaultAutotuneCachePath(): string {
   return join(base, 'webgpu-vae', 'autotune.json');
 }
 
-function readAll(path: string): Record<string, TunedProduct> {
+function readAll(path: string): Record<string, AutotuneRecord> {
   try {
     const parsed = JSON.parse(readFileSync(path, 'utf8'));
     return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed : {};

@@ -16,6 +16,7 @@ import type { PipelineCache } from '../gpu/pipelines';
 import { gentleWait } from '../gpu/gentle-wait';
 import { KernelGraph } from '../graph';
 import type { KernelChoice } from './kernels';
+import type { ConvMethod } from './layers/conv-ops';
 
 export type AutotuneMode = 'off' | 'quick' | 'full';
 export const AUTOTUNE_MODES: readonly AutotuneMode[] = ['off', 'quick', 'full'];
@@ -29,9 +30,15 @@ export interface MatmulTuning { variant: MatmulVariant; tile?: Partial<MatmulTil
 /** One product's measured choice. */
 export interface TunedProduct extends MatmulTuning { ms: number; candidates: number }
 
+/** One convolution operation's measured method (autotune-conv.ts). */
+export interface TunedConv { method: ConvMethod; ms: number; candidates: number }
+
+/** What the cache holds under a key: a product's choice, or (keys starting `conv|`) a convolution's. */
+export type AutotuneRecord = TunedProduct | TunedConv;
+
 export interface AutotuneCache {
-  get(key: string): Promise<TunedProduct | undefined>;
-  set(key: string, value: TunedProduct): Promise<void>;
+  get(key: string): Promise<AutotuneRecord | undefined>;
+  set(key: string, value: AutotuneRecord): Promise<void>;
 }
 
 export const productKey = (p: MatmulProduct) => `${p.M}x${p.N}x${p.K}${p.transA ? 't' : 'n'}${p.transB ? 't' : 'n'}`;
@@ -111,6 +118,13 @@ async function timeCandidate(pipelines: PipelineCache, p: MatmulProduct, tuning:
   const graph = new KernelGraph(`autotune:${kernel.name}`);
   graph.add(kernel, buffers);
   await graph.build(pipelines);
+  const best = await timeBuiltGraph(device, graph, budget);
+  graph.releaseConstants();
+  return best;
+}
+
+/** Milliseconds per run of a built graph: the fastest of a few timed batches of runs, each encoded into one submit. */
+export async function timeBuiltGraph(device: GPUDevice, graph: KernelGraph, budget: number): Promise<number> {
   const run = async (n: number) => {
     const t0 = performance.now();
     const enc = device.createCommandEncoder();
@@ -129,9 +143,7 @@ async function timeCandidate(pipelines: PipelineCache, p: MatmulProduct, tuning:
   }
   // The fastest of 3 batches: other work on the machine only ever adds time, so the minimum is
   // the least disturbed figure (a median still picked noise on a machine at load 20).
-  const best = Math.min(await run(n), await run(n), await run(n));
-  graph.releaseConstants();
-  return best;
+  return Math.min(await run(n), await run(n), await run(n));
 }
 
 /**
@@ -152,7 +164,7 @@ export async function autotuneMatmuls(pipelines: PipelineCache, products: readon
       return `${opts.adapterKey}|${productKey(p)}|${mode}|${sourceHash(sources)}`;
     };
     const key = keyOf(opts.mode);
-    const cached = (opts.mode === 'quick' ? await opts.cache?.get(keyOf('full')) : undefined) ?? (await opts.cache?.get(key));
+    const cached = ((opts.mode === 'quick' ? await opts.cache?.get(keyOf('full')) : undefined) ?? (await opts.cache?.get(key))) as TunedProduct | undefined;
     if (cached) {
       chosen[productKey(p)] = cached;
       opts.onProduct?.(productKey(p), cached, true);

@@ -17,6 +17,8 @@ export interface KernelChoice {
   matmulGeneric?: boolean;
   /** Per-product choices measured by the autotuner (autotune.ts), by product key; they override `matmul`. */
   matmulTuned?: Record<string, TunedProduct>;
+  /** Per-operation convolution methods measured by the autotuner (autotune-conv.ts), by convOpKey; they override `conv`. */
+  convTuned?: Record<string, ConvMethod>;
 }
 
 /**

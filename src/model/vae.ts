@@ -7,6 +7,8 @@ import { type AcquiredDevice, describeAdapter, wrapDevice } from '../gpu/device'
 import { BufferArena, formatBytes, readFloats, writeData } from '../gpu/buffers';
 import { type CompileProgress, type PipelineCache, pipelineCacheFor } from '../gpu/pipelines';
 import { autotuneMatmuls, matmulProducts } from './autotune';
+import { autotuneConvs } from './autotune-conv';
+import { convOpsOf } from './layers/conv-ops';
 import { defaultAutotuneCache } from './autotune-cache';
 import { checkPrecision } from './precision';
 import { ConfigError, DeviceLimitError } from '../errors';
@@ -123,10 +125,13 @@ export class VAE {
       checkPrecision(opts.precision, vae.device, vae.adapter);
       if (opts.autotune && opts.autotune !== 'off') {
         const ctx = { parts: vae.parts, buffers: vae.buffers, arena: vae.arena, kernels: vae.kernels, optimizer: vae.training.optimizer };
-        const products = matmulProducts(recordGraph(ctx, 'train', vae.training.batch).graph.kernels);
-        vae.kernels.matmulTuned = await autotuneMatmuls(vae.cache, products, {
-          mode: opts.autotune, adapterKey: describeAdapter(vae.adapter), isSoftware: vae.adapter.isSoftware, cache: opts.autotuneCache ?? defaultAutotuneCache(),
-        });
+        const { graph } = recordGraph(ctx, 'train', vae.training.batch);
+        const t0 = performance.now();
+        const tune = { mode: opts.autotune, adapterKey: describeAdapter(vae.adapter), isSoftware: vae.adapter.isSoftware, cache: opts.autotuneCache ?? defaultAutotuneCache() };
+        vae.kernels.matmulTuned = await autotuneMatmuls(vae.cache, matmulProducts(graph.kernels), tune);
+        // Convolutions after the matmuls (im2col runs on them), within what is left of quick's second.
+        const convs = await autotuneConvs(vae.cache, convOpsOf(graph), vae.kernels, opts.autotune === 'quick' ? { ...tune, budgetMs: Math.max(0, 1000 - (performance.now() - t0)) } : tune);
+        vae.kernels.convTuned = Object.fromEntries(Object.entries(convs).map(([key, c]) => [key, c.method]));
       }
       await vae.plan('train', vae.training.batch); // plan and compile the step up front
     } catch (e) {

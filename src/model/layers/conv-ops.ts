@@ -1,5 +1,6 @@
 // The three convolution operations the conv layers record (forward, input gradient, weight
-// gradient), in whichever method the model's KernelChoice.conv names:
+// gradient), in whichever method the model's KernelChoice names for it (`convTuned`, measured
+// per operation by autotune-conv.ts, else `conv`):
 //   `direct`, `implicit-gemm`  one kernel each (shaders/conv.ts, conv-gemm.ts);
 //   `im2col`                   explicit GEMM: layout passes (shaders/conv-im2col.ts) around one of
 //                              the model's tuned matmuls (shaders/matmul.ts), so a convolution
@@ -14,6 +15,7 @@ import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convDims, CONV_VARIAN
 import { channelsToRows, col2im, im2col, rowsToChannels } from '../../../shaders/conv-im2col';
 import { matmul } from '../../../shaders/matmul';
 import type { BufferSlice } from '../../gpu/buffers';
+import type { KernelGraph } from '../../graph';
 import type { Tensor } from '../../tensor';
 import { matmulOptionsFor } from '../autotune';
 import type { Recorder } from '../module';
@@ -21,6 +23,32 @@ import type { Recorder } from '../module';
 /** Every way of computing a convolution; tests run each. */
 export const CONV_METHODS = [...CONV_VARIANTS, 'im2col'] as const;
 export type ConvMethod = (typeof CONV_METHODS)[number];
+
+/** The three operations; a transposed convolution runs them on its geometry with forward and dX swapped. */
+export const CONV_OPS = ['forward', 'dX', 'dW'] as const;
+export type ConvOp = (typeof CONV_OPS)[number];
+
+/** One convolution operation of a graph: what the autotuner times and `convTuned` is keyed by. */
+export interface ConvOpShape { geometry: ConvGeometry; op: ConvOp }
+
+export const convOpKey = ({ geometry: g, op }: ConvOpShape) =>
+  `${op}:${g.batch}x${g.inChannels}x${g.inHeight}x${g.inWidth}->${g.outChannels}:k${g.kernel}s${g.stride}p${g.padding}`;
+
+const recordedOps = new WeakMap<KernelGraph, Map<string, ConvOpShape>>();
+
+/** Every distinct convolution operation recorded into `graph`. */
+export function convOpsOf(graph: KernelGraph): ConvOpShape[] {
+  return [...(recordedOps.get(graph)?.values() ?? [])];
+}
+
+/** The method for one operation (noting the operation on the graph): the measured one, else the model's default. */
+function methodFor(g: Recorder, geometry: ConvGeometry, op: ConvOp): ConvMethod {
+  const shape = { geometry, op }, key = convOpKey(shape);
+  let ops = recordedOps.get(g.graph);
+  if (!ops) recordedOps.set(g.graph, (ops = new Map()));
+  ops.set(key, shape);
+  return g.kernels.convTuned?.[key] ?? g.kernels.conv;
+}
 
 export interface ConvEpilogue {
   /** Bias by output channel, then `activation` (forward use). */
@@ -75,7 +103,7 @@ function product(g: Recorder, M: number, N: number, K: number, transA: boolean, 
 
 /** y [N, Cout, OH, OW] = epilogue(conv(x, w)); w is [Cout, Cin, k, k]. */
 export function recordConvForward(g: Recorder, geom: ConvGeometry, x: Tensor, w: BufferSlice, y: Tensor, e: ConvEpilogue = {}): void {
-  const method = g.kernels.conv;
+  const method = methodFor(g, geom, 'forward');
   if (method !== 'im2col') {
     g.graph.add(conv2dForward({ ...geom, variant: method, ...epilogueParams(e) }), { x, w, ...epilogueResources(e), y });
     return;
@@ -88,7 +116,7 @@ export function recordConvForward(g: Recorder, geom: ConvGeometry, x: Tensor, w:
 
 /** dx [N, Cin, H, W] = epilogue(conv^T(dy, w)): the input gradient, or a transposed convolution's forward. */
 export function recordConvInputGrad(g: Recorder, geom: ConvGeometry, dy: Tensor, w: BufferSlice, dx: Tensor, e: ConvEpilogue = {}): void {
-  const method = g.kernels.conv;
+  const method = methodFor(g, geom, 'dX');
   if (method !== 'im2col') {
     g.graph.add(conv2dInputGrad({ ...geom, variant: method, ...epilogueParams(e) }), { dy, w, ...epilogueResources(e), dx });
     return;
@@ -101,7 +129,7 @@ export function recordConvInputGrad(g: Recorder, geom: ConvGeometry, dy: Tensor,
 
 /** dw [Cout, Cin, k, k] = the correlation of dy [N, Cout, OH, OW] with x [N, Cin, H, W]. */
 export function recordConvWeightGrad(g: Recorder, geom: ConvGeometry, dy: Tensor, x: Tensor, dw: BufferSlice): void {
-  const method = g.kernels.conv;
+  const method = methodFor(g, geom, 'dW');
   if (method !== 'im2col') {
     g.graph.add(conv2dWeightGrad({ ...geom, variant: method }), { dy, x, dw });
     return;

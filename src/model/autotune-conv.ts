@@ -1,0 +1,105 @@
+// Convolution methods chosen by measurement. Each convolution operation a graph records (a layer's
+// forward, input gradient or weight gradient on its geometry: convOpsOf) can run as `direct`,
+// `implicit-gemm` or `im2col` (layers/conv-ops.ts); which is fastest depends on the adapter and
+// the shape: on SwiftShader im2col wins most operations of the 64x64 model, while the direct
+// kernel keeps the input gradients at 32x32 (bench/RESULTS.md). `autotuneConvs` times every method
+// on each operation, on standalone buffers, and keeps the fastest; the choice overrides the
+// adapter's default (`KernelChoice.conv`) for that operation only. Results share the matmul
+// autotuner's cache (keys start `conv|`), keyed by the adapter and the WGSL of every candidate.
+// Time it after the matmuls: the im2col method runs on the model's tuned matmuls.
+import { convDims } from '../../shaders/conv';
+import { BufferArena } from '../gpu/buffers';
+import type { PipelineCache } from '../gpu/pipelines';
+import { KernelGraph } from '../graph';
+import { Tensor } from '../tensor';
+import { sourceHash, timeBuiltGraph, type AutotuneOptions, type TunedConv } from './autotune';
+import type { KernelChoice } from './kernels';
+import { CONV_METHODS, convOpKey, recordConvForward, recordConvInputGrad, recordConvWeightGrad, type ConvMethod, type ConvOpShape } from './layers/conv-ops';
+import type { Recorder } from './module';
+
+/** Methods to time, the adapter's likely winner first (quick mode may only reach the first few). */
+export function convMethodCandidates(isSoftware: boolean): ConvMethod[] {
+  return isSoftware ? ['im2col', 'direct', 'implicit-gemm'] : ['implicit-gemm', 'im2col', 'direct'];
+}
+
+/** The buffers of one operation: inputs filled by nothing (timing only), outputs written. */
+export type ConvOpBuffers = Record<'x' | 'w' | 'y' | 'dy' | 'dx' | 'dw', GPUBuffer>;
+
+/**
+ * One operation in one method, recorded into a graph of its own on the given buffers (im2col's
+ * intermediate tensors are planned when the graph is built with an arena). Used by the autotuner
+ * and by bench/conv.ts.
+ */
+export function recordConvOp(kernels: KernelChoice, shape: ConvOpShape, method: ConvMethod, buffers: ConvOpBuffers): KernelGraph {
+  const d = convDims('conv-op', shape.geometry), g = shape.geometry;
+  const graph = new KernelGraph(`conv-op:${method}:${convOpKey(shape)}`);
+  // Conv operations use the graph, the kernel choice and tensors, nothing else of a model's recorder.
+  const rec = { graph, kernels: { ...kernels, conv: method, convTuned: undefined }, tensor: (name: string, dims: readonly number[]) => new Tensor(name, dims) } as unknown as Recorder;
+  const bound = (name: string, dims: number[], buffer: GPUBuffer) => {
+    const t = new Tensor(name, dims, true);
+    t.slice = { buffer };
+    return t;
+  };
+  const x = bound('x', [d.N, d.Cin, d.H, d.W], buffers.x), dy = bound('dy', [d.N, d.Cout, d.OH, d.OW], buffers.dy);
+  if (shape.op === 'forward') recordConvForward(rec, g, x, { buffer: buffers.w }, bound('y', [d.N, d.Cout, d.OH, d.OW], buffers.y));
+  else if (shape.op === 'dX') recordConvInputGrad(rec, g, dy, { buffer: buffers.w }, bound('dx', [d.N, d.Cin, d.H, d.W], buffers.dx));
+  else recordConvWeightGrad(rec, g, dy, x, { buffer: buffers.dw });
+  return graph;
+}
+
+/** Storage buffers for every tensor an operation of `shape` may touch. */
+export function convOpBuffers(device: GPUDevice, shape: ConvOpShape): ConvOpBuffers {
+  const d = convDims('conv-op', shape.geometry);
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+  const make = (floats: number) => device.createBuffer({ size: Math.max(16, 4 * floats), usage });
+  const image = d.N * d.Cin * d.H * d.W, out = d.N * d.Cout * d.OH * d.OW, weights = d.Cout * d.CinKK;
+  return { x: make(image), dx: make(image), y: make(out), dy: make(out), w: make(weights), dw: make(weights) };
+}
+
+/**
+ * The fastest method for each operation, from the cache where it has the answer. Returns the
+ * choices by convOpKey; an operation without a complete measurement is left out (it keeps the default).
+ */
+export async function autotuneConvs(pipelines: PipelineCache, ops: readonly ConvOpShape[], kernels: KernelChoice, opts: AutotuneOptions): Promise<Record<string, TunedConv>> {
+  const { device } = pipelines;
+  const chosen: Record<string, TunedConv> = {};
+  if (opts.mode === 'off') return chosen;
+  const t0 = performance.now();
+  const budget = opts.budgetMs ?? (opts.mode === 'quick' ? 1000 : Infinity);
+  const left = () => budget - (performance.now() - t0);
+  const methods = convMethodCandidates(opts.isSoftware);
+  for (const shape of ops) {
+    const opKey = convOpKey(shape);
+    const buffers = convOpBuffers(device, shape);
+    try {
+      const sources = methods.map((m) => recordConvOp(kernels, shape, m, buffers).kernels.map((k) => k.code).join('\n'));
+      const key = `conv|${opts.adapterKey}|${opKey}|${sourceHash(sources)}`;
+      const cached = await opts.cache?.get(key);
+      if (cached && 'method' in cached && CONV_METHODS.includes(cached.method)) {
+        chosen[opKey] = cached;
+        continue;
+      }
+      let best: TunedConv | null = null, timed = 0;
+      for (const method of methods) {
+        if (left() <= 0) break;
+        const arena = new BufferArena(device, 'autotune-conv');
+        try {
+          const graph = await recordConvOp(kernels, shape, method, buffers).build(pipelines, arena);
+          const ms = await timeBuiltGraph(device, graph, Math.min(left(), opts.mode === 'quick' ? 50 : 200));
+          timed++;
+          if (!best || ms < best.ms) best = { method, ms, candidates: 0 };
+        } finally {
+          arena.destroyAll();
+        }
+      }
+      // As for matmuls: only a complete measurement decides, and is cached.
+      if (!best || timed < methods.length) continue;
+      best.candidates = timed;
+      chosen[opKey] = best;
+      await opts.cache?.set(key, best);
+    } finally {
+      Object.values(buffers).forEach((b) => b.destroy());
+    }
+  }
+  return chosen;
+}

@@ -1,0 +1,76 @@
+// The convolution autotuner (src/model/autotune-conv.ts): it times every method on an operation,
+// keeps the fastest and caches it (a second run measures nothing); a cached record of the wrong
+// kind is measured again, not trusted; and a conv model whose cache names a method for some
+// operations records exactly those operations in it and trains as the default methods do.
+import { describe, expect, it } from 'vitest';
+import { type AutotuneCache, type AutotuneRecord } from '../src/model/autotune';
+import { autotuneConvs, convMethodCandidates } from '../src/model/autotune-conv';
+import { memoryAutotuneCache } from '../src/model/autotune-cache';
+import { kernelsFor } from '../src/model/kernels';
+import { convOpKey, type ConvOpShape } from '../src/model/layers/conv-ops';
+import { VAE } from '../src/model/vae';
+import { gpu } from './helpers/gpu';
+
+const SHAPE: ConvOpShape = { geometry: { batch: 2, inChannels: 3, inHeight: 8, inWidth: 6, outChannels: 5, kernel: 4, stride: 2, padding: 1 }, op: 'dX' };
+
+describe('conv autotune measurement', () => {
+  it('times every method, keeps the fastest, caches it, and a second run measures nothing', async () => {
+    const { cache: pipelines, device } = await gpu();
+    const kernels = kernelsFor({ isSoftware: true, subgroups: device.features.has('subgroups') });
+    const store = memoryAutotuneCache();
+    const sets: [string, AutotuneRecord][] = [];
+    const spy: AutotuneCache = { get: store.get, set: async (k, v) => { sets.push([k, v]); await store.set(k, v); } };
+    const opts = { mode: 'full' as const, adapterKey: 'test', isSoftware: true, cache: spy };
+    const first = await autotuneConvs(pipelines, [SHAPE], kernels, opts);
+    const choice = first[convOpKey(SHAPE)];
+    expect(convMethodCandidates(true)).toContain(choice.method);
+    expect(choice.candidates).toBe(3);
+    expect(choice.ms).toBeGreaterThan(0);
+    expect(sets.map(([k]) => k.split('|').slice(0, 3))).toEqual([['conv', 'test', convOpKey(SHAPE)]]);
+    const again = await autotuneConvs(pipelines, [SHAPE], kernels, opts);
+    expect(again).toEqual(first);
+    expect(sets).toHaveLength(1);
+    // A record that is not a convolution's (e.g. a matmul product's under the same key) is measured again.
+    await store.set(sets[0][0], { variant: 'register', ms: 1, candidates: 1 });
+    const remeasured = await autotuneConvs(pipelines, [SHAPE], kernels, opts);
+    expect(remeasured[convOpKey(SHAPE)].candidates).toBe(3);
+    expect(sets).toHaveLength(2);
+  }, 600_000);
+});
+
+describe('a conv model on autotuned methods', () => {
+  it('records the cached method for exactly the operations it names, and trains as the defaults do', async () => {
+    const { device } = await gpu();
+    const asked: string[] = [];
+    // The forward operations directly; everything else left to the adapter's default (im2col here).
+    const cache: AutotuneCache = {
+      async get(key) {
+        asked.push(key);
+        const [kind, , op] = key.split('|');
+        return kind === 'conv' && op.startsWith('forward:') ? { method: 'direct', ms: 1, candidates: 3 } : undefined;
+      },
+      async set() { /* quick's budget is spent before any measurement completes */ },
+    };
+    const x = Float32Array.from({ length: 4 * 64 }, (_, i) => ((i * 7919) % 256) / 255);
+    const run = async (autotune: 'off' | 'quick') => {
+      const vae = await VAE.create({ arch: 'conv', inputDim: 64, imageShape: [8, 8], channels: [2, 4], latent: 2 }, { device, batch: 4, seed: 3, autotune, autotuneCache: cache });
+      const names = (await vae.plan('train', 4)).graph.kernels.map((k) => k.name);
+      await vae.trainStep(x);
+      const [loss] = await vae.readLosses();
+      vae.destroy();
+      return { names, loss: loss.loss };
+    };
+    const tuned = await run('quick');
+    const convKeys = new Set(asked.filter((k) => k.startsWith('conv|')).map((k) => k.split('|')[2]));
+    // Encoder convs: 2 forwards, 2 weight gradients, 1 input gradient (none for the image); the
+    // decoder's transposed convs: a dX-shaped forward each, a forward-shaped input gradient, a
+    // weight gradient; shared geometries collapse to one key each.
+    expect([...convKeys].some((k) => k.startsWith('forward:'))).toBe(true);
+    expect([...convKeys].some((k) => k.startsWith('dW:'))).toBe(true);
+    expect(tuned.names.some((n) => n.startsWith('conv2d_forward'))).toBe(true);
+    expect(tuned.names.some((n) => n.startsWith('conv2d_input_grad') || n.startsWith('conv2d_weight_grad'))).toBe(false);
+    const plain = await run('off');
+    expect(plain.names.some((n) => n.startsWith('conv2d_'))).toBe(false);
+    expect(Math.abs(tuned.loss - plain.loss)).toBeLessThan(1e-4 * Math.abs(plain.loss));
+  }, 600_000);
+});
