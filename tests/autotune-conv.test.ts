@@ -9,6 +9,7 @@ import { memoryAutotuneCache } from '../src/model/autotune-cache';
 import { kernelsFor } from '../src/model/kernels';
 import { convOpKey, type ConvOpShape } from '../src/model/layers/conv-ops';
 import { VAE } from '../src/model/vae';
+import { describeAutotune } from '../src/cli/train';
 import { gpu } from './helpers/gpu';
 
 const SHAPE: ConvOpShape = { geometry: { batch: 2, inChannels: 3, inHeight: 8, inWidth: 6, outChannels: 5, kernel: 4, stride: 2, padding: 1 }, op: 'dX' };
@@ -73,4 +74,15 @@ describe('a conv model on autotuned methods', () => {
     expect(plain.names.some((n) => n.startsWith('conv2d_'))).toBe(false);
     expect(Math.abs(tuned.loss - plain.loss)).toBeLessThan(1e-4 * Math.abs(plain.loss));
   }, 600_000);
+});
+
+describe('the autotune report line', () => {
+  it('counts the choices by kind and names the defaults the rest keep', () => {
+    const base = { matmul: 'register-subgroup' as const, matmulGeneric: true, conv: 'im2col' as const, likelihoodThreadsPerRow: 1, subgroups: true };
+    const mlp = describeAutotune({ ...base, matmulTuned: { a: { variant: 'register', tile: { TM: 4, TN: 4, UNROLL_K: 1 }, ms: 1, candidates: 2 } } });
+    expect(mlp).toBe("matmul 1 product (1 register 4x4/thread unroll 1); the rest keep the adapter's defaults (register-subgroup generic, conv im2col)");
+    const conv = describeAutotune({ ...base, matmulTuned: {}, convTuned: { a: 'direct', b: 'im2col', c: 'direct' } });
+    expect(conv).toBe("no matmul product decided; conv 3 operations (2 direct, 1 im2col); the rest keep the adapter's defaults (register-subgroup generic, conv im2col)");
+    expect(describeAutotune({ ...base, matmulTuned: {}, convTuned: {} })).toContain('no convolution decided');
+  });
 });

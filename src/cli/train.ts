@@ -23,7 +23,8 @@ import { DEFAULT_CONFIG, resolveConfig, type VaeConfig } from '../model/config';
 import type { StepLoss } from '../model/loss-ring';
 import { BadStepError, KeptCheckpoints, lossDeviceAtStep, recover, StepWatch, type Restart } from './recovery';
 import { VAE } from '../model/vae';
-import { AUTOTUNE_MODES } from '../model/autotune';
+import { AUTOTUNE_MODES, describeTuning } from '../model/autotune';
+import type { KernelChoice } from '../model/kernels';
 import { fileAutotuneCache } from '../model/autotune-file-cache';
 import { Philox } from '../rng';
 import { saveTrainingState, type TrainingProgress, type TrainingState } from '../training-state';
@@ -34,6 +35,23 @@ import { gentleWait } from '../gpu/gentle-wait';
 import { memoryBudget, exampleShape, getDevice, loadData, makeReporter, writeOutput, type Print } from './io';
 import { checkResumeFlags, configFields, dataFlags, DEFAULT_RUN, FLAGS, fingerprint, runFields, type Flags, type RunOptions } from './train-options';
 import { claimNewRunDir, discardOldRun, readRunRecord, readRunState, resumeCommand, runPaths, writeRunRecord, type RunRecord } from './run-dir';
+
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
+/** What the autotuner chose, counted by choice: e.g. `matmul 11 products (8 register-subgroup 4x16/thread ...); conv 7 operations (5 im2col, 2 direct)`. */
+export function describeAutotune(k: KernelChoice): string {
+  const counted = (names: string[]) => {
+    const n = new Map<string, number>();
+    for (const name of names) n.set(name, (n.get(name) ?? 0) + 1);
+    return [...n].sort((a, b) => b[1] - a[1]).map(([name, count]) => `${count} ${name}`).join(', ');
+  };
+  const products = Object.values(k.matmulTuned ?? {}), convs = Object.values(k.convTuned ?? {});
+  const parts = [
+    products.length ? `matmul ${plural(products.length, 'product')} (${counted(products.map(describeTuning))})` : 'no matmul product decided',
+    ...(k.convTuned ? [convs.length ? `conv ${plural(convs.length, 'operation')} (${counted(convs)})` : 'no convolution decided'] : []),
+  ];
+  return `${parts.join('; ')}; the rest keep the adapter's defaults (${k.matmul}${k.matmulGeneric ? ' generic' : ''}, conv ${k.conv})`;
+}
 
 /** The exit status of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT), as shells report it. */
 export const INTERRUPTED_EXIT_CODE = 130;
@@ -157,6 +175,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       `${config.classes ? `, conditional on ${config.classes} classes` : ''}${config.binarize !== 'none' ? `, ${config.binarize} binarization` : ''}), ${vae.layout.paramCount} parameters; ` +
       `${mib(vae.allocatedBytes)} MiB on the GPU (step tensors planned in ${mib(memory.plannedBytes)} MiB, ${mib(memory.savedBytes)} MiB saved by reuse); ` +
       `${await vae.dispatchesPerStep()} dispatches per step; compiled in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    if (autotune !== 'off') report.info(`autotune ${autotune}: ${describeAutotune(vae.kernels)}`);
 
     // The run's record and log. A forced new run clears the old one only now that it is sure to start.
     const runRecord = { ...run, trainExamples: train.count, testExamples: test.count, trainData: trainPrint };
@@ -178,7 +197,8 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
 
     report.event({ event: 'start', adapter: describeAdapter(acquired.adapter), config, batch: vae.training.batch, optimizer: run.optimizer, lr: run.lr, seed: run.seed,
       train_examples: train.count, test_examples: test.count, gpu_bytes: vae.allocatedBytes, planned_bytes: memory.plannedBytes, saved_bytes: memory.savedBytes,
-      params: vae.layout.paramCount, out: outDir, train_drawn_on_gpu: !!drawn, ...(resumed ? { resumed_from: { step: progress.step, epoch: progress.epochsDone + 1 } } : {}) });
+      params: vae.layout.paramCount, out: outDir, train_drawn_on_gpu: !!drawn,
+      ...(autotune !== 'off' ? { autotune: { mode: autotune, matmul: vae.kernels.matmulTuned ?? {}, conv: vae.kernels.convTuned ?? {} } } : {}), ...(resumed ? { resumed_from: { step: progress.step, epoch: progress.epochsDone + 1 } } : {}) });
     if (drawn) report.info(`${run.dataset}: the ${train.count} training pictures are drawn on the GPU at each step (${mib(8 * train.count)} MiB of indices and order, not ${mib(train.count * config.inputDim)} MiB of pictures)`);
     if (resumed) {
       report.info(`resuming ${outDir} at step ${progress.step} (epoch ${progress.epochsDone + 1}, ${progress.epochStep}/${stepsPerEpoch} steps done), training to epoch ${run.epochs}`);

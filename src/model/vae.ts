@@ -130,8 +130,11 @@ export class VAE {
         const tune = { mode: opts.autotune, adapterKey: describeAdapter(vae.adapter), isSoftware: vae.adapter.isSoftware, cache: opts.autotuneCache ?? defaultAutotuneCache() };
         vae.kernels.matmulTuned = await autotuneMatmuls(vae.cache, matmulProducts(graph.kernels), tune);
         // Convolutions after the matmuls (im2col runs on them), within what is left of quick's second.
-        const convs = await autotuneConvs(vae.cache, convOpsOf(graph), vae.kernels, opts.autotune === 'quick' ? { ...tune, budgetMs: Math.max(0, 1000 - (performance.now() - t0)) } : tune);
-        vae.kernels.convTuned = Object.fromEntries(Object.entries(convs).map(([key, c]) => [key, c.method]));
+        const ops = convOpsOf(graph);
+        if (ops.length) {
+          const convs = await autotuneConvs(vae.cache, ops, vae.kernels, opts.autotune === 'quick' ? { ...tune, budgetMs: Math.max(0, 1000 - (performance.now() - t0)) } : tune);
+          vae.kernels.convTuned = Object.fromEntries(Object.entries(convs).map(([key, c]) => [key, c.method]));
+        }
       }
       await vae.plan('train', vae.training.batch); // plan and compile the step up front
     } catch (e) {
