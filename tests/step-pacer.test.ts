@@ -1,9 +1,9 @@
-// The training loop's pacing (src/cli/step-pacer.ts): while steps are slow it waits for the GPU
+// The training loop's pacing (src/gpu/step-pacer.ts): while steps are slow it waits for the GPU
 // after every step, so at most one step is queued when a stop arrives; once a step is seen to be
 // fast it stops waiting, so fast steps keep running back to back. The first wait, which holds the
 // start-up, never decides.
 import { describe, expect, it } from 'vitest';
-import { SLOW_STEP_MS, StepPacer } from '../src/cli/step-pacer';
+import { SLOW_STEP_MS, StepPacer } from '../src/gpu/step-pacer';
 
 /** A clock and a GPU whose every wait takes `stepMs()` of the clock. */
 function fakeGpu(stepMs: () => number) {

@@ -8,6 +8,7 @@ import { SAVE_EVERY_STEPS } from '../shared/saved-run';
 import { datasetChannels } from '../../src/data/mnist';
 import type { EpochReport, FromWorker, LossChunk, Settings } from '../shared/protocol';
 import type { LoadedData } from './data';
+import { StepPacer } from '../../src/gpu/step-pacer';
 import type { Views } from './views';
 
 /** Yields to the event loop (a macrotask), unlike `await` on a settled promise. */
@@ -53,6 +54,7 @@ export class Session {
   private epochStart = 0;
   private acc = { loss: 0, rec: 0, kl: 0, n: 0 };
   private running: Promise<void> | null = null;
+  private readonly pacer: StepPacer;
   private stopRequested = false;
   private arrivals: { t: number; examples: number }[] = [];
   private startedAt = 0;
@@ -74,6 +76,7 @@ export class Session {
     private readonly post: (m: FromWorker) => void,
   ) {
     this.order = new Philox(vae.training.seed, 1);
+    this.pacer = new StepPacer(() => vae.device.queue.onSubmittedWorkDone());
     this.stepsPerEpoch = Math.ceil(data.train.count / vae.training.batch);
   }
 
@@ -168,6 +171,7 @@ export class Session {
       }
       const t0 = performance.now();
       await vae.trainStep({ data: this.trainData, index: this.stepInEpoch });
+      await this.pacer.afterStep(); // slow steps one at a time, so Pause is answered within a step
       this.trainedMs += performance.now() - t0;
       this.collect(vae.losses.take());
       if (++this.stepInEpoch === this.stepsPerEpoch) await this.endEpoch();

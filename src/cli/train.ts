@@ -30,7 +30,7 @@ import { Philox } from '../rng';
 import { saveTrainingState, type TrainingProgress, type TrainingState } from '../training-state';
 import { choiceFlag, intFlag, parseFlags, stringFlag, UsageError } from './args';
 import { JsonLog, OutputError, writeFileAtomic, type ChunkWriter } from './files';
-import { StepPacer } from './step-pacer';
+import { StepPacer } from '../gpu/step-pacer';
 import { gentleWait } from '../gpu/gentle-wait';
 import { memoryBudget, exampleShape, getDevice, loadData, makeReporter, writeOutput, type Print } from './io';
 import { checkResumeFlags, configFields, dataFlags, DEFAULT_RUN, FLAGS, fingerprint, runFields, type Flags, type RunOptions } from './train-options';

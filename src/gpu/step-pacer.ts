@@ -1,10 +1,10 @@
-// How far the training loop runs ahead of the GPU. Steps are submitted without waiting, and the
-// loss ring (src/model/loss-ring.ts) only holds the loop back once it is 3 x lossEvery steps
-// ahead: right for fast steps, which then run back to back. But a stop (Ctrl-C, SIGTERM) must
-// wait for every queued step before it can save, and at several seconds a step (a 3x256x256 conv
-// model, or a large MLP on a software adapter) 48 queued steps are minutes. So the loop waits
-// for each step while steps are slow, which costs only the next step's recording, and stops
-// waiting once a step is seen to be fast.
+// How far a training loop (the CLI's, the demo's) runs ahead of the GPU. Steps are submitted
+// without waiting, and the loss ring (src/model/loss-ring.ts) only holds the loop back once it is
+// 3 x lossEvery steps ahead: right for fast steps, which then run back to back. But a stop
+// (Ctrl-C or SIGTERM in the CLI, Pause in the demo) must wait for every queued step before it can
+// save or report, and at several seconds a step (a 3x256x256 conv model, or a large MLP on a
+// software adapter) 48 queued steps are minutes. So the loop waits for each step while steps are
+// slow, which costs only the next step's recording, and stops waiting once a step is seen to be fast.
 
 /** A step at least this long (recording, submit and GPU time) is waited for before the next. */
 export const SLOW_STEP_MS = 250;

@@ -1,0 +1,29 @@
+// The demo's settings to model configuration (demo/worker/session.ts configFor): the conv
+// architecture takes its channels and dense widths, the MLP neither; a run saved before the dense
+// setting existed (no `dense` in its settings) builds the conv model it was trained as.
+import { describe, expect, it } from 'vitest';
+import { configFor } from '../demo/worker/session';
+import { DEFAULTS } from '../demo/ui/settings';
+import type { LoadedData } from '../demo/worker/data';
+import { resolveConfig } from '../src/model/config';
+
+const data = {
+  name: 'pictures',
+  train: { images: new Uint8Array(4 * 3 * 16 * 16), labels: new Uint8Array(4), count: 4, channels: 3, rows: 16, cols: 16, name: 'train' },
+  test: { images: new Uint8Array(3 * 16 * 16), labels: new Uint8Array(1), count: 1, channels: 3, rows: 16, cols: 16, name: 'test' },
+} as LoadedData;
+
+describe('demo settings to a model', () => {
+  it('gives the conv architecture its channels and dense widths, and the mlp neither', () => {
+    const conv = resolveConfig(configFor({ ...DEFAULTS, arch: 'conv', channels: [4, 8], dense: [32, 16] }, data));
+    expect([conv.arch, conv.channels, conv.dense, conv.inputDim, conv.imageChannels]).toEqual(['conv', [4, 8], [32, 16], 768, 3]);
+    const mlp = resolveConfig(configFor({ ...DEFAULTS, arch: 'mlp', channels: [4, 8], dense: [32] }, data));
+    expect([mlp.arch, mlp.channels, mlp.dense, mlp.hidden]).toEqual(['mlp', [], [], DEFAULTS.hidden]);
+  });
+
+  it('builds a run saved without dense widths as the conv model without dense layers', () => {
+    const { dense: _dropped, ...saved } = { ...DEFAULTS, arch: 'conv' as const, channels: [4, 8] };
+    const conv = resolveConfig(configFor(saved, data));
+    expect(conv.dense).toEqual([]);
+  });
+});
