@@ -56,6 +56,29 @@ export function convOpBuffers(device: GPUDevice, shape: ConvOpShape): ConvOpBuff
   return { x: make(image), dx: make(image), y: make(out), dy: make(out), w: make(weights), dw: make(weights) };
 }
 
+/** Every method timed on one operation, or null when the budget ran out before all were. */
+async function timeMethods(pipelines: PipelineCache, kernels: KernelChoice, shape: ConvOpShape, methods: ConvMethod[], left: () => number, perCandidateMs: number): Promise<TunedConv | null> {
+  const { device } = pipelines;
+  const buffers = convOpBuffers(device, shape);
+  let best: TunedConv | null = null;
+  try {
+    for (const method of methods) {
+      if (left() <= 0) return null;
+      const arena = new BufferArena(device, 'autotune-conv');
+      try {
+        const graph = await recordConvOp(kernels, shape, method, buffers).build(pipelines, arena);
+        const ms = await timeBuiltGraph(device, graph, Math.min(left(), perCandidateMs));
+        if (!best || ms < best.ms) best = { method, ms, candidates: methods.length };
+      } finally {
+        arena.destroyAll();
+      }
+    }
+  } finally {
+    Object.values(buffers).forEach((b) => b.destroy());
+  }
+  return best;
+}
+
 /**
  * The fastest method for each operation, from the cache where it has the answer. Returns the
  * choices by convOpKey; an operation without a complete measurement is left out (it keeps the default).
@@ -68,38 +91,28 @@ export async function autotuneConvs(pipelines: PipelineCache, ops: readonly Conv
   const budget = opts.budgetMs ?? (opts.mode === 'quick' ? 1000 : Infinity);
   const left = () => budget - (performance.now() - t0);
   const methods = convMethodCandidates(opts.isSoftware);
-  for (const shape of ops) {
-    const opKey = convOpKey(shape);
-    const buffers = convOpBuffers(device, shape);
-    try {
-      const sources = methods.map((m) => recordConvOp(kernels, shape, m, buffers).kernels.map((k) => k.code).join('\n'));
+  // Recording binds buffers but reads none of them: the cache key needs only the kernels' text.
+  const small = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
+  const unbuilt = { x: small, w: small, y: small, dy: small, dx: small, dw: small };
+  try {
+    for (const shape of ops) {
+      const opKey = convOpKey(shape);
+      const sources = methods.map((m) => recordConvOp(kernels, shape, m, unbuilt).kernels.map((k) => k.code).join('\n'));
       const key = `conv|${opts.adapterKey}|${opKey}|${sourceHash(sources)}`;
       const cached = await opts.cache?.get(key);
       if (cached && 'method' in cached && CONV_METHODS.includes(cached.method)) {
         chosen[opKey] = cached;
         continue;
       }
-      let best: TunedConv | null = null, timed = 0;
-      for (const method of methods) {
-        if (left() <= 0) break;
-        const arena = new BufferArena(device, 'autotune-conv');
-        try {
-          const graph = await recordConvOp(kernels, shape, method, buffers).build(pipelines, arena);
-          const ms = await timeBuiltGraph(device, graph, Math.min(left(), opts.mode === 'quick' ? 50 : 200));
-          timed++;
-          if (!best || ms < best.ms) best = { method, ms, candidates: 0 };
-        } finally {
-          arena.destroyAll();
-        }
-      }
+      if (left() <= 0) continue;
+      const best = await timeMethods(pipelines, kernels, shape, methods, left, opts.mode === 'quick' ? 50 : 200);
       // As for matmuls: only a complete measurement decides, and is cached.
-      if (!best || timed < methods.length) continue;
-      best.candidates = timed;
+      if (!best) continue;
       chosen[opKey] = best;
       await opts.cache?.set(key, best);
-    } finally {
-      Object.values(buffers).forEach((b) => b.destroy());
     }
+  } finally {
+    small.destroy();
   }
   return chosen;
 }
