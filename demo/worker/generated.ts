@@ -6,7 +6,7 @@
 // training pictures are not rendered here: the session hands their indices to
 // VAE.generateSprites, which draws each step's rows on the GPU (8 bytes a picture, not 4 or 12 KiB).
 import { DataError } from '../../src/index';
-import { DSPRITES_COUNT, dspritesDataset, dspritesShapes } from '../../src/data/dsprites';
+import { DSPRITES_COUNT, dspritesDataset, dspritesDrawnLater } from '../../src/data/dsprites';
 import { DSPRITES_COLOR_COUNT, dspritesColorDataset } from '../../src/data/dsprites-color';
 import { loadImageFiles } from '../../src/data/image-files';
 import { splitGenerated, TEST_RESERVE_SHARE } from '../../src/data/index-permutation';
@@ -43,12 +43,7 @@ export function dspritesSplits(colour: boolean, train: number, seed: number): { 
   const name = colour ? 'dsprites-color' : 'dsprites';
   const indices = splitGenerated(total, train, DSPRITES_DEMO_TEST, seed);
   const make = colour ? dspritesColorDataset : dspritesDataset;
-  const channels = colour ? 3 : 1;
-  const trainSplit: Split = {
-    images: new Uint8Array(0), count: train, rows: 64, cols: 64, channels, name: `${name}-train`,
-    labels: dspritesShapes(indices.train),
-  };
-  return { train: trainSplit, test: make(indices.test, `${name}-test`), drawn: { indices: indices.train, colour } };
+  return { train: dspritesDrawnLater(indices.train, colour, `${name}-train`), test: make(indices.test, `${name}-test`), drawn: { indices: indices.train, colour } };
 }
 
 /** A Split of unlabelled pictures: every label 0 (one class). */

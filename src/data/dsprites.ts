@@ -159,6 +159,14 @@ export function dspritesShapes(indices: ArrayLike<number>): Uint8Array {
   return Uint8Array.from({ length: indices.length }, (_, n) => Math.floor((indices[n] % DSPRITES_COUNT) / perShape));
 }
 
+/**
+ * A Dataset of grey or colour pictures `indices` that holds no pixels, only the count, the shape
+ * labels and the picture size: for a training set the GPU draws at each step (VAE.generateSprites).
+ */
+export function dspritesDrawnLater(indices: ArrayLike<number>, colour: boolean, name: string): Dataset & { labels: Uint8Array } {
+  return { images: new Uint8Array(0), count: indices.length, labels: dspritesShapes(indices), channels: colour ? 3 : 1, rows: DSPRITES_SIDE, cols: DSPRITES_SIDE, name };
+}
+
 /** A rendered Dataset of the given examples (labels = shape, 3 classes), with their factors. */
 export function dspritesDataset(indices: ArrayLike<number>, name = 'dsprites'): Dataset & { labels: Uint8Array; factors: Uint8Array } {
   const factors = dspritesFactorLabels(indices);

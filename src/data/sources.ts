@@ -9,7 +9,7 @@
 // so the test set never depends on the training size. It renders them, and returns the indices
 // too, so a caller can render other batches on the fly instead of holding pictures.
 import { CIFAR10_CLASSES } from './cifar10';
-import { DSPRITES_COUNT, DSPRITES_SHAPES, dspritesDataset, dspritesShapes } from './dsprites';
+import { DSPRITES_COUNT, DSPRITES_SHAPES, dspritesDataset, dspritesDrawnLater } from './dsprites';
 import { DSPRITES_COLOR_COUNT, dspritesColorDataset } from './dsprites-color';
 import { FASHION_MNIST_CLASSES } from './fashion-mnist';
 import { DataError } from './idx';
@@ -114,7 +114,7 @@ export async function loadDataSource(name: string, opts: LoadDataOptions = {}): 
       const indices = splitGenerated(colour ? DSPRITES_COLOR_COUNT : DSPRITES_COUNT, nTrain, testLimit ?? Math.max(1, Math.round(nTrain / 10)), seed);
       const make = colour ? dspritesColorDataset : dspritesDataset;
       const train = opts.drawTrainOnGpu
-        ? { images: new Uint8Array(0), count: indices.train.length, labels: dspritesShapes(indices.train), channels: colour ? 3 : 1, rows: 64, cols: 64, name: `${name}-train` }
+        ? dspritesDrawnLater(indices.train, colour, `${name}-train`)
         : make(indices.train, `${name}-train`);
       return { source, train, test: make(indices.test, `${name}-test`), indices };
     }
