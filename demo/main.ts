@@ -152,7 +152,7 @@ function onMessage(m: FromWorker): void {
         ? `One row per class, ${m.config.classes > MAX_CLASS_ROWS ? `the first ${MAX_CLASS_ROWS} of ${m.config.classes}` : `0 to ${m.config.classes - 1}`} from the top; each column decodes one fixed z ~ N(0, I) with every class, so the rows show what the label controls and the columns what z does.`
         : '64 fixed draws z ~ N(0, I), decoded by the current weights.';
       const arch = m.config.arch === 'conv'
-        ? `conv ${m.config.imageChannels}×${m.config.imageShape.join('×')} → ${m.config.channels.join('-')} → ${[...m.config.dense, m.config.latent].join(' → ')}`
+        ? `conv ${m.config.imageChannels}×${m.config.imageShape.join('×')} → ${m.config.channels.join('-')}${m.config.norm === 'group' ? ' (GroupNorm)' : ''} → ${[...m.config.dense, m.config.latent].join(' → ')}`
         : [m.config.inputDim, ...m.config.hidden, m.config.latent].join('-');
       $('summary').textContent = `${$('summary').textContent?.split('\n')[0] ?? ''}\nModel ${arch}, ${m.config.likelihood}, ${m.params.toLocaleString('en')} parameters, batch ${m.batch}`;
       $('manifold-note').textContent = m.config.latent === 2

@@ -124,6 +124,9 @@ describe('CLI on pictures', () => {
       [['--arch', 'cnn'], /--arch/],
       [['--arch', 'conv', '--hidden', '256'], /give the conv architecture its dense layers with --dense/],
       [['--dense', '256'], /dense sets the conv architecture's dense layers; the mlp architecture takes hidden/],
+      [['--norm', 'group'], /--norm group normalizes the conv architecture's convolutions; add --arch conv/],
+      [['--arch', 'conv', '--norm-groups', '4'], /--norm-groups sets GroupNorm's groups; add --norm group/],
+      [['--arch', 'conv', '--norm', 'batch'], /--norm must be one of none, group/],
     ];
     for (const [args, message] of cases) {
       const r = await cli(['train', ...args, '--epochs', '1', '--out', join(dir, 'refused')]);

@@ -12,7 +12,10 @@ import type { Activation } from '../shaders/activation';
 import { CONV_METHODS, type ConvMethod } from '../src/model/layers/conv-ops';
 import { BufferArena, readFloats, writeData, type BufferSlice } from '../src/gpu/buffers';
 import { KernelGraph } from '../src/graph';
+import { buildModel, paramLayout } from '../src/model/build';
+import { resolveConfig } from '../src/model/config';
 import { buildLayers, type LayerDecl } from '../src/model/layers';
+import { GroupNorm } from '../src/model/layers/group-norm';
 import type { KernelChoice } from '../src/model/kernels';
 import type { Module, Recorder } from '../src/model/module';
 import { initialParams, layoutOf, type ParamLayout } from '../src/model/params';
@@ -61,6 +64,26 @@ describe('conv layer shapes and parameters', () => {
     expect(specs.map((s) => (s.init.kind === 'uniform' ? s.init.bound : NaN))).toEqual([1 / Math.sqrt(27), 1 / Math.sqrt(27), 1 / Math.sqrt(80), 1 / Math.sqrt(80)]);
     const init = initialParams(layoutOf(specs), 3);
     expect(init.some((v) => v !== 0) && init.every((v) => Math.abs(v) <= 1 / Math.sqrt(27))).toBe(true);
+  });
+
+  it('GroupNorm: PyTorch names, weight 1 and bias 0, and the conv model places one after each hidden convolution', () => {
+    const { modules, output } = build([{ type: 'group-norm', name: 'encoder.norms.0', groups: 4, activation: 'relu' }], [12, 5, 3]);
+    expect(output).toEqual([12, 5, 3]);
+    expect(modules[0].params()).toEqual([
+      { name: 'encoder.norms.0.weight', shape: [12], init: { kind: 'constant', value: 1 } },
+      { name: 'encoder.norms.0.bias', shape: [12], init: { kind: 'zeros' } },
+    ]);
+    expect(() => build([{ type: 'group-norm', name: 'n', groups: 5, activation: 'relu' }], [12, 2, 2])).toThrow(/group-norm n: 5 groups must divide the 12 channels; choose a divisor such as 4/);
+    const names = paramLayout(resolveConfig({ arch: 'conv', inputDim: 3 * 16 * 16, imageShape: [16, 16], imageChannels: 3, channels: [6, 12], norm: 'group', normGroups: 4 }))
+      .tensors.map((t) => `${t.name} [${t.shape}]`);
+    expect(names.filter((n) => n.includes('norms'))).toEqual([
+      'encoder.norms.0.weight [6]', 'encoder.norms.0.bias [6]', 'encoder.norms.1.weight [12]', 'encoder.norms.1.bias [12]',
+      'decoder.norms.0.weight [6]', 'decoder.norms.0.bias [6]',
+    ]);
+    const groups = buildModel(resolveConfig({ arch: 'conv', inputDim: 3 * 16 * 16, imageShape: [16, 16], imageChannels: 3, channels: [6, 12], norm: 'group', normGroups: 4 }))
+      .encoder.filter((m): m is GroupNorm => m instanceof GroupNorm).map((m) => m.spec.groups);
+    expect(groups).toEqual([3, 4]); // 6 channels: the largest divisor of 6 at most 4
+    expect(() => resolveConfig({ norm: 'group' })).toThrow(/the mlp architecture has none/);
   });
 
   it('refuses what does not work out, saying what to change', () => {

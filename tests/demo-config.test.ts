@@ -1,6 +1,6 @@
 // The demo's settings to model configuration (demo/worker/session.ts configFor): the conv
-// architecture takes its channels and dense widths, the MLP neither; a run saved before the dense
-// setting existed (no `dense` in its settings) builds the conv model it was trained as.
+// architecture takes its channels, dense widths and normalization, the MLP none of them; a run
+// saved before the dense or norm settings existed builds the conv model it was trained as.
 import { describe, expect, it } from 'vitest';
 import { configFor } from '../demo/worker/session';
 import { DEFAULTS } from '../demo/ui/settings';
@@ -15,15 +15,15 @@ const data = {
 
 describe('demo settings to a model', () => {
   it('gives the conv architecture its channels and dense widths, and the mlp neither', () => {
-    const conv = resolveConfig(configFor({ ...DEFAULTS, arch: 'conv', channels: [4, 8], dense: [32, 16] }, data));
-    expect([conv.arch, conv.channels, conv.dense, conv.inputDim, conv.imageChannels]).toEqual(['conv', [4, 8], [32, 16], 768, 3]);
-    const mlp = resolveConfig(configFor({ ...DEFAULTS, arch: 'mlp', channels: [4, 8], dense: [32] }, data));
-    expect([mlp.arch, mlp.channels, mlp.dense, mlp.hidden]).toEqual(['mlp', [], [], DEFAULTS.hidden]);
+    const conv = resolveConfig(configFor({ ...DEFAULTS, arch: 'conv', channels: [4, 8], dense: [32, 16], norm: 'group' }, data));
+    expect([conv.arch, conv.channels, conv.dense, conv.norm, conv.inputDim, conv.imageChannels]).toEqual(['conv', [4, 8], [32, 16], 'group', 768, 3]);
+    const mlp = resolveConfig(configFor({ ...DEFAULTS, arch: 'mlp', channels: [4, 8], dense: [32], norm: 'group' }, data));
+    expect([mlp.arch, mlp.channels, mlp.dense, mlp.norm, mlp.hidden]).toEqual(['mlp', [], [], 'none', DEFAULTS.hidden]);
   });
 
-  it('builds a run saved without dense widths as the conv model without dense layers', () => {
-    const { dense: _dropped, ...saved } = { ...DEFAULTS, arch: 'conv' as const, channels: [4, 8] };
+  it('builds a run saved without dense widths or norm as the conv model without them', () => {
+    const { dense: _dropped, norm: _alsoDropped, ...saved } = { ...DEFAULTS, arch: 'conv' as const, channels: [4, 8] };
     const conv = resolveConfig(configFor(saved, data));
-    expect(conv.dense).toEqual([]);
+    expect([conv.dense, conv.norm]).toEqual([[], 'none']);
   });
 });

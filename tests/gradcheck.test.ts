@@ -2,7 +2,7 @@
 // of the independent float64 reference (tests/reference/vae.ts), with the step's own noise held
 // fixed, for a sample of entries of EVERY parameter tensor, across likelihoods, activations,
 // objectives (ELBO with L samples, beta, warm-up and free bits; IWAE with K = 1, 5, 50), the conv
-// architecture (grey and RGB, with a predicted per-pixel scale) and conditional models. Each case takes two steps and checks the second: its gradients must
+// architecture (grey and RGB, with a predicted per-pixel scale, dense layers, GroupNorm) and conditional models. Each case takes two steps and checks the second: its gradients must
 // overwrite the first step's, not add to them, and they are taken at the parameters the first
 // step left. Negative controls show that the check fails on a corrupted gradient.
 import { describe, expect, it } from 'vitest';
@@ -30,6 +30,7 @@ const cases: [string, Partial<VaeConfig>, number][] = [
   ['conv, 1x8x8 -> 3-4 channels, leaky_relu', { arch: 'conv', inputDim: 64, imageShape: [8, 8], channels: [3, 4], latent: 2, activation: 'leaky_relu' }, 13],
   ['conv, RGB 3x4x4, predicted scale, conditional (2 classes), tanh', { arch: 'conv', inputDim: 48, imageShape: [4, 4], imageChannels: 3, channels: [2], latent: 2, activation: 'tanh', likelihood: 'gaussian', sigma: 'predicted', classes: 2 }, 14],
   ['conv with dense layers 5,3, 1x8x8 -> 2 channels, conditional (2 classes), tanh', { arch: 'conv', inputDim: 64, imageShape: [8, 8], channels: [2], dense: [5, 3], latent: 2, activation: 'tanh', classes: 2 }, 15],
+  ['conv with GroupNorm (at most 2 groups), 1x8x8 -> 4-6 channels, softplus', { arch: 'conv', inputDim: 64, imageShape: [8, 8], channels: [4, 6], norm: 'group', normGroups: 2, latent: 2, activation: 'softplus' }, 16],
   ['conditional (3 classes), L=2', { inputDim: 8, hidden: [6], latent: 2, activation: 'relu', classes: 3, samples: 2 }, 11],
 ];
 

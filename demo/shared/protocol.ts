@@ -12,6 +12,8 @@ export interface Settings {
   channels: number[];
   /** Dense layer widths of the conv architecture (encoder order); empty: none. Absent in runs saved before it existed. */
   dense?: number[];
+  /** GroupNorm after each hidden convolution of the conv architecture. Absent in runs saved before it existed. */
+  norm?: 'none' | 'group';
   likelihood: 'bernoulli' | 'gaussian';
   /** Gaussian scale: one learned sigma, or a log-scale the decoder predicts for every pixel. */
   sigma: 'learned' | 'predicted';

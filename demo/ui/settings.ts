@@ -10,7 +10,7 @@ export class SettingsError extends Error {
 
 /** Small and fast on a software GPU; the page explains that a real GPU handles far larger ones. */
 export const DEFAULTS: Settings = {
-  latent: 2, arch: 'mlp', hidden: [256], channels: [], dense: [], likelihood: 'bernoulli', sigma: 'learned', dequantize: false, objective: 'elbo', samples: 1, beta: 1, warmupSteps: 0, freeBits: 0,
+  latent: 2, arch: 'mlp', hidden: [256], channels: [], dense: [], norm: 'none', likelihood: 'bernoulli', sigma: 'learned', dequantize: false, objective: 'elbo', samples: 1, beta: 1, warmupSteps: 0, freeBits: 0,
   conditional: false, binarize: 'none', batch: 100, lr: 1e-3, seed: 0, subset: 6000,
 };
 
@@ -78,6 +78,7 @@ export function readSettings(form: HTMLFormElement): Settings {
     hidden,
     channels,
     dense,
+    norm: choice(form, 'norm', 'Conv normalization', ['none', 'group'] as const),
     likelihood: likelihood === 'gaussian' ? 'gaussian' : 'bernoulli',
     sigma: choice(form, 'sigma', 'Gaussian σ', ['learned', 'predicted'] as const),
     dequantize,
@@ -102,6 +103,7 @@ export function writeSettings(form: HTMLFormElement, s: Partial<Settings>): void
   set('hidden', s.hidden?.join(', '));
   set('channels', s.channels?.join(', '));
   set('dense', s.dense?.join(', '));
+  set('norm', s.norm);
   set('likelihood', s.likelihood);
   set('sigma', s.sigma);
   if (s.dequantize !== undefined) checkbox(form, 'dequantize').checked = s.dequantize;
@@ -121,7 +123,7 @@ export function writeSettings(form: HTMLFormElement, s: Partial<Settings>): void
 /** Shows a loaded checkpoint's architecture and objective in the form, so what you see is what is trained. */
 export function writeConfig(form: HTMLFormElement, c: VaeConfig): void {
   writeSettings(form, {
-    latent: c.latent, arch: c.arch, hidden: c.hidden, channels: c.channels, dense: c.dense, likelihood: c.likelihood, objective: c.objective,
+    latent: c.latent, arch: c.arch, hidden: c.hidden, channels: c.channels, dense: c.dense, norm: c.norm, likelihood: c.likelihood, objective: c.objective,
     // The form offers the two scales that train well here; a file's other kinds show as learned.
     sigma: c.sigma === 'predicted' ? 'predicted' : 'learned', dequantize: c.dequantize, samples: c.samples, beta: c.beta,
     warmupSteps: c.warmupSteps, freeBits: c.freeBits, conditional: c.classes > 0, binarize: c.binarize,

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { ACTIVATIONS, type Activation } from '../../shaders/activation';
 import { DATA_SOURCES } from '../data/sources';
-import { ARCHITECTURES, type GaussianSigma, type VaeConfig } from '../model/config';
+import { ARCHITECTURES, NORMALIZATIONS, type GaussianSigma, type VaeConfig } from '../model/config';
 import { OBJECTIVES, type ObjectiveName } from '../model/objectives/objective';
 import { choiceFlag, defineFlags, intFlag, listFlag, numberFlag, stringFlag, UsageError } from './args';
 import { DATASETS, type DataFlags, type DatasetName } from './io';
@@ -13,7 +13,7 @@ import { ON_NAN, type OnNan } from './recovery';
 
 export const FLAGS = defineFlags('train', {
   dataset: { type: 'string' }, 'data-dir': { type: 'string' }, epochs: { type: 'string' }, batch: { type: 'string' },
-  latent: { type: 'string' }, hidden: { type: 'string' }, dense: { type: 'string' }, activation: { type: 'string' }, likelihood: { type: 'string' },
+  latent: { type: 'string' }, hidden: { type: 'string' }, dense: { type: 'string' }, norm: { type: 'string' }, 'norm-groups': { type: 'string' }, activation: { type: 'string' }, likelihood: { type: 'string' },
   sigma: { type: 'string' }, 'samples-per-x': { type: 'string' }, samples: { type: 'string' }, objective: { type: 'string' },
   beta: { type: 'string' }, 'warmup-steps': { type: 'string' }, 'free-bits': { type: 'string' }, conditional: { type: 'boolean' },
   binarize: { type: 'string' }, dequantize: { type: 'boolean' }, optimizer: { type: 'string' },
@@ -75,10 +75,15 @@ export function configFields(f: Flags, d: VaeConfig, dataset: DatasetName): Part
   const objective = choiceFlag('objective', f.objective, d.objective, OBJECTIVES);
   const arch = choiceFlag('arch', f.arch, d.arch, ARCHITECTURES);
   if (arch === 'conv' && f.hidden !== undefined) throw new UsageError('--hidden sets the mlp architecture\'s layers; give the conv architecture its dense layers with --dense (e.g. --dense 256)');
+  const norm = choiceFlag('norm', f.norm, d.norm, NORMALIZATIONS);
+  if (arch !== 'conv' && norm !== 'none') throw new UsageError(`--norm ${norm} normalizes the conv architecture's convolutions; add --arch conv, or leave out --norm`);
+  if (f['norm-groups'] !== undefined && norm !== 'group') throw new UsageError('--norm-groups sets GroupNorm\'s groups; add --norm group');
   return {
     arch,
     channels: listFlag('channels', f.channels, d.channels),
     dense: listFlag('dense', f.dense, d.dense),
+    norm,
+    normGroups: intFlag('norm-groups', f['norm-groups'], d.normGroups, 1, 1024),
     hidden: listFlag('hidden', f.hidden, d.hidden),
     latent: intFlag('latent', f.latent, d.latent),
     activation: choiceFlag<Activation>('activation', f.activation, d.activation, ACTIVATIONS.filter((a) => a !== 'none')),
@@ -127,7 +132,7 @@ export function dataFlags(run: RunOptions): DataFlags {
 
 /** Flags that must agree with a resumed run, with the field each one sets. */
 const FIXED_FLAGS: [flag: keyof Flags, field: string][] = [
-  ['arch', 'arch'], ['channels', 'channels'], ['dense', 'dense'], ['image-size', 'imageSize'], ['image-channels', 'imageChannels'],
+  ['arch', 'arch'], ['channels', 'channels'], ['dense', 'dense'], ['norm', 'norm'], ['norm-groups', 'normGroups'], ['image-size', 'imageSize'], ['image-channels', 'imageChannels'],
   ['hidden', 'hidden'], ['latent', 'latent'], ['activation', 'activation'], ['likelihood', 'likelihood'], ['sigma', 'sigma'],
   ['objective', 'objective'], ['samples', 'samples'], ['samples-per-x', 'samples'], ['beta', 'beta'], ['warmup-steps', 'warmupSteps'],
   ['free-bits', 'freeBits'], ['conditional', 'classes'], ['binarize', 'binarize'], ['dequantize', 'dequantize'], ['dataset', 'dataset'], ['limit', 'limit'],

@@ -169,7 +169,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     const objectiveText = config.objective === 'iwae' ? `IWAE K=${config.samples}` : `ELBO L=${config.samples}${config.beta !== 1 ? ` beta=${config.beta}` : ''}` +
       `${config.warmupSteps ? ` warm-up ${config.warmupSteps} steps` : ''}${config.freeBits ? ` free bits ${config.freeBits}` : ''}`;
     const shapeText = config.arch === 'conv'
-      ? `conv ${config.imageChannels}x${config.imageShape.join('x')} -> ${config.channels.join('-')} -> ${[...config.dense, config.latent].join(' -> ')}`
+      ? `conv ${config.imageChannels}x${config.imageShape.join('x')} -> ${config.channels.join('-')}${config.norm === 'group' ? ` (GroupNorm ${config.normGroups})` : ''} -> ${[...config.dense, config.latent].join(' -> ')}`
       : [config.inputDim, ...config.hidden, config.latent].join('-');
     report.info(`model ${shapeText} (${config.likelihood}${config.sigma === 'predicted' && config.likelihood === 'gaussian' ? ' with predicted scales' : ''}, ${config.activation}, ${objectiveText}` +
       `${config.classes ? `, conditional on ${config.classes} classes` : ''}${config.binarize !== 'none' ? `, ${config.binarize} binarization` : ''}), ${vae.layout.paramCount} parameters; ` +

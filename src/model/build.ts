@@ -5,6 +5,7 @@
 import type { Activation } from '../../shaders/activation';
 import type { VaeConfig } from './config';
 import { buildLayers, type LayerDecl } from './layers';
+import { largestDivisorAtMost } from './layers/group-norm';
 import { DecoderLikelihood } from './likelihood';
 import type { Module } from './module';
 import { ElboObjective } from './objectives/elbo';
@@ -46,9 +47,14 @@ function convLayers(config: VaeConfig, posteriorWidth: number, outputChannels: n
   const { channels, dense, activation, imageChannels: C } = config;
   const [rows, cols] = config.imageShape;
   const n = channels.length, h = rows >> n, w = cols >> n, last = channels[n - 1];
+  // conv -> act, or conv -> GroupNorm -> act when normalized (the norm carries the activation).
+  type ConvDecl = Extract<LayerDecl, { type: 'conv2d' | 'conv-transpose2d' }>;
+  const normed = (prefix: string, i: number, out: number, conv: ConvDecl): LayerDecl[] => (config.norm === 'group'
+    ? [{ ...conv, activation: 'none' }, { type: 'group-norm', name: `${prefix}.norms.${i}`, groups: largestDivisorAtMost(out, config.normGroups), activation }]
+    : [conv]);
   const encoder: LayerDecl[] = [
     { type: 'reshape', name: 'encoder.image', shape: [C, rows, cols] },
-    ...channels.map((out, i): LayerDecl => ({ type: 'conv2d', name: `encoder.layers.${i}`, out, activation, ...HALVING })),
+    ...channels.flatMap((out, i) => normed('encoder', i, out, { type: 'conv2d', name: `encoder.layers.${i}`, out, activation, ...HALVING })),
     { type: 'flatten', name: 'encoder.flatten' },
     ...label('encoder'),
     ...dense.map((out, j): LayerDecl => ({ type: 'dense', name: `encoder.dense.${j}`, out, activation })),
@@ -60,7 +66,7 @@ function convLayers(config: VaeConfig, posteriorWidth: number, outputChannels: n
     ...[...dense].reverse().map((out, j): LayerDecl => ({ type: 'dense', name: `decoder.dense.${j}`, out, activation })),
     { type: 'dense', name: 'decoder.input', out: last * h * w, activation },
     { type: 'reshape', name: 'decoder.image', shape: [last, h, w] },
-    ...widths.map((out, i): LayerDecl => ({ type: 'conv-transpose2d', name: `decoder.layers.${i}`, out, activation, ...HALVING })),
+    ...widths.flatMap((out, i) => normed('decoder', i, out, { type: 'conv-transpose2d', name: `decoder.layers.${i}`, out, activation, ...HALVING })),
     { type: 'conv-transpose2d', name: 'decoder.out', out: outputChannels, activation: 'none', ...HALVING },
     { type: 'flatten', name: 'decoder.flatten' },
   ];

@@ -14,6 +14,9 @@ import { OBJECTIVES, type ObjectiveName } from './objectives/objective';
 export type GaussianSigma = number | 'learned' | 'learned-pixel' | 'predicted';
 
 export const ARCHITECTURES = ['mlp', 'conv'] as const;
+
+export const NORMALIZATIONS = ['none', 'group'] as const;
+export type Normalization = (typeof NORMALIZATIONS)[number];
 export type Architecture = (typeof ARCHITECTURES)[number];
 
 export interface VaeConfig {
@@ -37,6 +40,14 @@ export interface VaeConfig {
    * (the decoder mirrors them before its dense input layer); empty: the head reads the features.
    */
   dense: number[];
+  /**
+   * Normalization after each hidden convolution of the conv architecture: none, or GroupNorm
+   * (conv -> GroupNorm -> activation) with `normGroups` groups, or for a layer whose channels it
+   * does not divide, the largest divisor of them below it.
+   */
+  norm: Normalization;
+  /** GroupNorm's groups per layer (at most; see norm). */
+  normGroups: number;
   latent: number;
   activation: Activation;
   likelihood: Likelihood;
@@ -68,6 +79,8 @@ export const DEFAULT_CONFIG: VaeConfig = {
   hidden: [400],
   channels: [],
   dense: [],
+  norm: 'none',
+  normGroups: 8,
   latent: 20,
   activation: 'relu',
   likelihood: 'bernoulli',
@@ -131,6 +144,11 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
   if (c.arch !== 'conv' && c.dense.length > 0) {
     throw new ConfigError('dense sets the conv architecture\'s dense layers; the mlp architecture takes hidden sizes (hidden) instead');
   }
+  if (!NORMALIZATIONS.includes(c.norm)) throw new ConfigError(`norm must be one of ${NORMALIZATIONS.join(', ')}; got '${c.norm}'`);
+  if (c.arch !== 'conv' && c.norm !== 'none') {
+    throw new ConfigError(`norm ${c.norm} normalizes the conv architecture's convolutions; the mlp architecture has none (use norm none, or arch conv)`);
+  }
+  if (!positiveInt(c.normGroups)) throw new ConfigError(`normGroups must be a positive integer (e.g. 8), got ${JSON.stringify(c.normGroups)}`);
   if (!Array.isArray(c.hidden) || c.hidden.length === 0 || !c.hidden.every(positiveInt)) {
     throw new ConfigError(`hidden must be one or more positive integers (e.g. 400 or 512,256), got ${JSON.stringify(c.hidden)}`);
   }

@@ -17,8 +17,13 @@
 //   decoder.input.weight [c_last h w, d_0 or Z (+ classes)]       dense, activation, viewed as [c_last, h, w]
 //   decoder.layers.{i}.weight [c_{n-1-i}, c_{n-2-i}, 4, 4]        ConvTranspose2d stride 2 padding 1, activation
 //   decoder.out.weight [c_0, C (2C when predicted), 4, 4]         ConvTranspose2d to the image, no activation
-// with h = H / 2^n, w = W / 2^n. The objective parts come from tests/reference/objectives.ts.
+// with h = H / 2^n, w = W / 2^n. With norm 'group', every hidden convolution (not decoder.out)
+// has no activation of its own and is followed by
+//   encoder.norms.{i} / decoder.norms.{i} .weight [c], .bias [c]  nn.GroupNorm(g, c), activation after
+// where g is the largest divisor of c that is at most normGroups.
+// The objective parts come from tests/reference/objectives.ts.
 import { conv2dRef, convTranspose2dRef } from './conv';
+import { groupNormRef } from './group-norm';
 import { elboObjectiveRef, iwaeObjectiveRef } from './objectives';
 
 export interface RefConfig {
@@ -37,6 +42,9 @@ export interface RefConfig {
   channels?: number[];
   /** Dense widths of the conv architecture (encoder order). */
   dense?: number[];
+  /** GroupNorm after each hidden convolution, with at most normGroups groups. */
+  norm?: 'none' | 'group';
+  normGroups?: number;
   imageShape?: [number, number];
   imageChannels?: number;
 }
@@ -76,13 +84,21 @@ function mlp(p: RefParams, c: RefConfig, prefix: 'encoder' | 'decoder', x: numbe
 
 const HALF = { kernel: 4, stride: 2, padding: 1 };
 
+/** act(y), or act(GroupNorm(y)) with the named norm's affine parameters when the config normalizes. */
+function normThenActivate(p: RefParams, c: RefConfig, norm: string, y: Float64Array, channels: number): Float64Array {
+  if ((c.norm ?? 'none') === 'none') return y.map((v) => activate(c.activation, v));
+  let groups = Math.min(channels, c.normGroups ?? 8);
+  while (channels % groups !== 0) groups--;
+  return groupNormRef(y, p.get(`${norm}.weight`)!, p.get(`${norm}.bias`)!, { batch: 1, channels, pixels: y.length / channels, groups }, c.activation).y;
+}
+
 function convEncoder(p: RefParams, c: RefConfig, x: number[], cond: number[]): number[] {
   const [H, W] = c.imageShape!;
   let h: ArrayLike<number> = x, C = c.imageChannels ?? 1, side = [H, W];
   c.channels!.forEach((out, i) => {
     const y = conv2dRef(h, p.get(`encoder.layers.${i}.weight`)!, p.get(`encoder.layers.${i}.bias`)!,
       { batch: 1, inChannels: C, inHeight: side[0], inWidth: side[1], outChannels: out, ...HALF });
-    h = y.map((v) => activate(c.activation, v));
+    h = normThenActivate(p, c, `encoder.norms.${i}`, y, out);
     C = out;
     side = [side[0] / 2, side[1] / 2];
   });
@@ -105,7 +121,7 @@ function convDecoder(p: RefParams, c: RefConfig, z: number[], cond: number[]): n
     const out = last ? outChannels : widths[i + 1];
     const y = convTranspose2dRef(h, p.get(`${name}.weight`)!, p.get(`${name}.bias`)!,
       { batch: 1, inChannels: C, inHeight: side[0], inWidth: side[1], outChannels: out, outputPadding: 0, ...HALF });
-    h = last ? y : y.map((v) => activate(c.activation, v));
+    h = last ? y : normThenActivate(p, c, `decoder.norms.${i}`, y, out);
     side = [side[0] * 2, side[1] * 2];
   });
   return Array.from(h);

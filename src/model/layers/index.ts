@@ -6,6 +6,7 @@ import { ConcatLabel, type ConcatLabelSpec } from './concat-label';
 import { Conv2d, type Conv2dSpec } from './conv2d';
 import { ConvTranspose2d, type ConvTranspose2dSpec } from './conv-transpose2d';
 import { Dense, type DenseSpec } from './dense';
+import { GroupNorm, type GroupNormSpec } from './group-norm';
 import { Flatten, Reshape, type FlattenSpec, type ReshapeSpec } from './reshape';
 
 export interface LayerSpecs {
@@ -13,6 +14,7 @@ export interface LayerSpecs {
   'concat-label': ConcatLabelSpec;
   conv2d: Conv2dSpec;
   'conv-transpose2d': ConvTranspose2dSpec;
+  'group-norm': GroupNormSpec;
   reshape: ReshapeSpec;
   flatten: FlattenSpec;
 }
@@ -28,6 +30,7 @@ export const LAYERS: { [T in LayerType]: LayerFactory<T> } = {
   'concat-label': (name, input, spec) => new ConcatLabel(name, features(input), spec),
   conv2d: (name, input, spec) => new Conv2d(name, input, spec),
   'conv-transpose2d': (name, input, spec) => new ConvTranspose2d(name, input, spec),
+  'group-norm': (name, input, spec) => new GroupNorm(name, input, spec),
   reshape: (name, input, spec) => new Reshape(name, input, spec),
   flatten: (name, input) => new Flatten(name, input),
 };

@@ -1,0 +1,154 @@
+// Group normalization (Wu & He 2018; PyTorch nn.GroupNorm) with a fused activation, forward and
+// backward. x is [N, C, P] (P = H * W pixels, NCHW); the C channels fall into G groups of C / G
+// consecutive channels, and one (example, group) segment is C / G * P CONTIGUOUS values, which
+// is what makes every kernel below a plain strided sweep of one memory range.
+//   forward     mean, var over a segment (two passes: the mean first, then the squared
+//               deviations, so a large common offset costs no precision);
+//               rstd = 1 / sqrt(var + eps), biased variance as PyTorch;
+//               y = act((x - mean) rstd gamma[c] + beta[c]);  stats[seg] = (mean, rstd) for backward
+//   input grad  from dy, the gradient with respect to the pre-activation (the affine output):
+//               g = dy gamma[c],  xhat = (x - mean) rstd,  M = C / G * P,
+//               dx = rstd (g - sum(g) / M - xhat sum(g xhat) / M)     (sums over the segment)
+//   param grad  dgamma[c] = sum over examples and pixels of dy xhat,  dbeta[c] = sum of dy
+// Grid: forward and input grad give one workgroup to each segment (N * G of them, split over x
+// and y past 65,535); param grad gives one workgroup to each channel. GROUP_NORM.WORKGROUP
+// invocations stride through the range and meet in a workgroup-memory tree sum: a handful of
+// barriers per segment, which even SwiftShader pays for easily against the sweeps themselves.
+// Bindings: forward (x, gamma, beta: read; y, stats: write); input grad (x, stats, gamma, dy:
+// read; dx: write); param grad (x, stats, dy: read; dgamma, dbeta: write). gamma, beta and their
+// gradients are [C] slices of the flat parameter and gradient buffers.
+// Reference: tests/reference/group-norm.ts.
+import { activationWGSL, type Activation } from './activation';
+import { checkShape, declareBindings, f32Literal, grid1D, read, workgroupTreeSum, write, type Kernel } from './common';
+import { wgsl } from './wgsl';
+
+/** Invocations that share one segment's (or one channel's) sums; a power of two. */
+export const GROUP_NORM = { WORKGROUP: 64, EPS: 1e-5 } as const;
+
+export interface GroupNormShape {
+  /** Examples (rows). */
+  batch: number;
+  channels: number;
+  /** Values per channel per example (H * W). */
+  pixels: number;
+  /** Groups; must divide channels. */
+  groups: number;
+}
+
+export interface GroupNormForwardParams extends GroupNormShape {
+  activation: Activation;
+}
+
+function check(name: string, p: GroupNormShape): { M: number; cpg: number; segments: number } {
+  checkShape(name, { batch: p.batch, channels: p.channels, pixels: p.pixels, groups: p.groups });
+  if (p.channels % p.groups !== 0) throw new Error(`${name}: ${p.groups} groups do not divide ${p.channels} channels`);
+  const cpg = p.channels / p.groups;
+  return { M: cpg * p.pixels, cpg, segments: p.batch * p.groups };
+}
+
+/** The segment a workgroup owns, under a grid1D(segments, 1) grid. */
+const SEGMENT_INDEX = 'wid.x + wid.y * nwg.x';
+const T = GROUP_NORM.WORKGROUP;
+
+/** y = act((x - mean) rstd gamma + beta) per segment; stats = (mean, rstd) per segment. */
+export function groupNormForward(p: GroupNormForwardParams): Kernel {
+  const { M, cpg, segments } = check('group_norm_forward', p);
+  const bindings = [read('x'), read('gamma'), read('beta'), write('y'), write('stats')];
+  const code = wgsl`
+${activationWGSL(p.activation)}
+${declareBindings(bindings)}
+var<workgroup> partial: array<f32, ${T}>;
+
+@compute @workgroup_size(${T})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let seg = ${SEGMENT_INDEX};
+  // Out-of-range workgroups (grid padding) still meet every barrier, and skip the memory.
+  let live = seg < ${segments}u;
+  let base = seg * ${M}u;
+  let group = seg % ${p.groups}u;
+  var s = 0.0;
+  if (live) { for (var e = tid; e < ${M}u; e += ${T}u) { s += x[base + e]; } }
+  partial[tid] = s;
+  ${workgroupTreeSum(T)}
+  let mean = partial[0] / ${M}.0;
+  workgroupBarrier();
+  var v = 0.0;
+  if (live) { for (var e = tid; e < ${M}u; e += ${T}u) { let d = x[base + e] - mean; v += d * d; } }
+  partial[tid] = v;
+  ${workgroupTreeSum(T)}
+  let rstd = inverseSqrt(partial[0] / ${M}.0 + ${f32Literal(GROUP_NORM.EPS)});
+  if (!live) { return; }
+  if (tid == 0u) { stats[2u * seg] = mean; stats[2u * seg + 1u] = rstd; }
+  for (var e = tid; e < ${M}u; e += ${T}u) {
+    let c = group * ${cpg}u + e / ${p.pixels}u;
+    y[base + e] = act((x[base + e] - mean) * rstd * gamma[c] + beta[c]);
+  }
+}`;
+  return { name: `group_norm_forward_${p.activation}`, code, bindings, workgroups: grid1D(segments, 1) };
+}
+
+/** dx from dy (with respect to the affine output), x and the forward's stats. */
+export function groupNormInputGrad(p: GroupNormShape): Kernel {
+  const { M, cpg, segments } = check('group_norm_input_grad', p);
+  const bindings = [read('x'), read('stats'), read('gamma'), read('dy'), write('dx')];
+  const code = wgsl`
+${declareBindings(bindings)}
+var<workgroup> partial: array<vec2<f32>, ${T}>;
+
+@compute @workgroup_size(${T})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let seg = ${SEGMENT_INDEX};
+  let live = seg < ${segments}u;
+  let base = seg * ${M}u;
+  let group = seg % ${p.groups}u;
+  var mean = 0.0;
+  var rstd = 0.0;
+  if (live) { mean = stats[2u * seg]; rstd = stats[2u * seg + 1u]; }
+  // (sum g, sum g xhat) over the segment.
+  var s = vec2<f32>(0.0);
+  if (live) {
+    for (var e = tid; e < ${M}u; e += ${T}u) {
+      let g = dy[base + e] * gamma[group * ${cpg}u + e / ${p.pixels}u];
+      s += vec2<f32>(g, g * (x[base + e] - mean) * rstd);
+    }
+  }
+  partial[tid] = s;
+  ${workgroupTreeSum(T)}
+  let m = partial[0] / ${M}.0;
+  if (!live) { return; }
+  for (var e = tid; e < ${M}u; e += ${T}u) {
+    let g = dy[base + e] * gamma[group * ${cpg}u + e / ${p.pixels}u];
+    let xhat = (x[base + e] - mean) * rstd;
+    dx[base + e] = rstd * (g - m.x - xhat * m.y);
+  }
+}`;
+  return { name: 'group_norm_input_grad', code, bindings, workgroups: grid1D(segments, 1) };
+}
+
+/** dgamma[c] = sum dy xhat and dbeta[c] = sum dy over examples and pixels: one workgroup per channel. */
+export function groupNormParamGrad(p: GroupNormShape): Kernel {
+  const { cpg } = check('group_norm_param_grad', p);
+  const { batch: N, channels: C, pixels: P } = p;
+  const bindings = [read('x'), read('stats'), read('dy'), write('dgamma'), write('dbeta')];
+  const code = wgsl`
+${declareBindings(bindings)}
+var<workgroup> partial: array<vec2<f32>, ${T}>;
+
+@compute @workgroup_size(${T})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let c = wid.x;
+  let group = c / ${cpg}u;
+  var s = vec2<f32>(0.0);
+  for (var e = tid; e < ${N * P}u; e += ${T}u) {
+    let n = e / ${P}u;
+    let i = (n * ${C}u + c) * ${P}u + e % ${P}u;
+    let seg = n * ${p.groups}u + group;
+    let d = dy[i];
+    s += vec2<f32>(d * (x[i] - stats[2u * seg]) * stats[2u * seg + 1u], d);
+  }
+  partial[tid] = s;
+  ${workgroupTreeSum(T)}
+  if (tid == 0u) { dgamma[c] = partial[0].x; dbeta[c] = partial[0].y; }
+}`;
+  return { name: 'group_norm_param_grad', code, bindings, workgroups: [C, 1, 1] };
+}
