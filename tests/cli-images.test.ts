@@ -127,6 +127,8 @@ describe('CLI on pictures', () => {
       [['--norm', 'group'], /--norm group normalizes the conv architecture's convolutions; add --arch conv/],
       [['--arch', 'conv', '--norm-groups', '4'], /--norm-groups sets GroupNorm's groups; add --norm group/],
       [['--arch', 'conv', '--norm', 'batch'], /--norm must be one of none, group/],
+      [['--init', 'kaiming'], /init kaiming sets the conv architecture's convolution weights/],
+      [['--arch', 'conv', '--init', 'he'], /--init must be one of pytorch, kaiming/],
     ];
     for (const [args, message] of cases) {
       const r = await cli(['train', ...args, '--epochs', '1', '--out', join(dir, 'refused')]);

@@ -66,6 +66,23 @@ describe('conv layer shapes and parameters', () => {
     expect(init.some((v) => v !== 0) && init.every((v) => Math.abs(v) <= 1 / Math.sqrt(27))).toBe(true);
   });
 
+  it("init 'kaiming': the ReLU gain on PyTorch's fan-in, the conv architecture's default; biases as PyTorch's", () => {
+    const { modules } = build([
+      { type: 'conv2d', name: 'e', out: 8, kernel: 3, padding: 1, activation: 'relu', init: 'kaiming' },
+      { type: 'conv-transpose2d', name: 'd', out: 5, kernel: 4, stride: 2, padding: 1, activation: 'relu', init: 'kaiming' },
+    ], [3, 6, 6]);
+    const bounds = modules.flatMap((m) => m.params()).map((s) => (s.init.kind === 'uniform' ? s.init.bound : NaN));
+    const near = (got: number[], want: number[]) => { expect(got.length).toBe(want.length); got.forEach((g, i) => expect(g).toBeCloseTo(want[i], 12)); };
+    near(bounds, [Math.sqrt(6 / 27), 1 / Math.sqrt(27), Math.sqrt(6 / 80), 1 / Math.sqrt(80)]);
+    expect(resolveConfig({ arch: 'conv' }).init).toBe('kaiming');
+    expect(resolveConfig({ arch: 'conv', init: 'pytorch' }).init).toBe('pytorch');
+    expect(resolveConfig({}).init).toBe('pytorch');
+    expect(() => resolveConfig({ init: 'kaiming' })).toThrow(/init kaiming sets the conv architecture's convolution weights/);
+    const layout = paramLayout(resolveConfig({ arch: 'conv', inputDim: 256, imageShape: [16, 16], channels: [4, 8] }));
+    near(layout.tensors.filter((t) => t.name.endsWith('.weight') && t.shape.length === 4).map((t) => (t.init.kind === 'uniform' ? t.init.bound : NaN)),
+      [Math.sqrt(6 / 16), Math.sqrt(6 / 64), Math.sqrt(6 / 64), Math.sqrt(6 / 16)]);
+  });
+
   it('GroupNorm: PyTorch names, weight 1 and bias 0, and the conv model places one after each hidden convolution', () => {
     const { modules, output } = build([{ type: 'group-norm', name: 'encoder.norms.0', groups: 4, activation: 'relu' }], [12, 5, 3]);
     expect(output).toEqual([12, 5, 3]);

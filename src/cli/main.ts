@@ -11,7 +11,7 @@ export const USAGE = `usage: webgpu-vae <command> [flags]
 commands:
   train   [--dataset mnist|fashion-mnist|cifar10|dsprites|dsprites-color|folder] [--data-dir DIR]
           [--image-size 64] [--image-channels 1|3] [--strict] [--limit N] [--test-limit N]
-          [--arch mlp|conv] [--channels 32,64,128,256] [--dense 256] [--norm none|group] [--norm-groups 8] [--hidden 400] [--latent 20] [--conditional]
+          [--arch mlp|conv] [--channels 32,64,128,256] [--dense 256] [--norm none|group] [--norm-groups 8] [--init kaiming|pytorch] [--hidden 400] [--latent 20] [--conditional]
           [--activation relu|leaky_relu|tanh|sigmoid|softplus] [--likelihood bernoulli|gaussian]
           [--sigma 1|learned|learned-pixel|predicted] [--dequantize] [--binarize none|dynamic|fixed]
           [--objective elbo|iwae] [--samples 1] [--samples-per-x 1] [--beta 1] [--warmup-steps 0] [--free-bits 0]

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { ACTIVATIONS, type Activation } from '../../shaders/activation';
 import { DATA_SOURCES } from '../data/sources';
 import { ARCHITECTURES, NORMALIZATIONS, type GaussianSigma, type VaeConfig } from '../model/config';
+import { WEIGHT_INITS } from '../model/module';
 import { OBJECTIVES, type ObjectiveName } from '../model/objectives/objective';
 import { choiceFlag, defineFlags, intFlag, listFlag, numberFlag, stringFlag, UsageError } from './args';
 import { DATASETS, type DataFlags, type DatasetName } from './io';
@@ -13,7 +14,7 @@ import { ON_NAN, type OnNan } from './recovery';
 
 export const FLAGS = defineFlags('train', {
   dataset: { type: 'string' }, 'data-dir': { type: 'string' }, epochs: { type: 'string' }, batch: { type: 'string' },
-  latent: { type: 'string' }, hidden: { type: 'string' }, dense: { type: 'string' }, norm: { type: 'string' }, 'norm-groups': { type: 'string' }, activation: { type: 'string' }, likelihood: { type: 'string' },
+  latent: { type: 'string' }, hidden: { type: 'string' }, dense: { type: 'string' }, norm: { type: 'string' }, 'norm-groups': { type: 'string' }, init: { type: 'string' }, activation: { type: 'string' }, likelihood: { type: 'string' },
   sigma: { type: 'string' }, 'samples-per-x': { type: 'string' }, samples: { type: 'string' }, objective: { type: 'string' },
   beta: { type: 'string' }, 'warmup-steps': { type: 'string' }, 'free-bits': { type: 'string' }, conditional: { type: 'boolean' },
   binarize: { type: 'string' }, dequantize: { type: 'boolean' }, optimizer: { type: 'string' },
@@ -84,6 +85,8 @@ export function configFields(f: Flags, d: VaeConfig, dataset: DatasetName): Part
     dense: listFlag('dense', f.dense, d.dense),
     norm,
     normGroups: intFlag('norm-groups', f['norm-groups'], d.normGroups, 1, 1024),
+    // Left out, a new model's init follows its architecture (resolveConfig) and a resumed one keeps its own.
+    ...(f.init !== undefined ? { init: choiceFlag('init', f.init, d.init, WEIGHT_INITS) } : {}),
     hidden: listFlag('hidden', f.hidden, d.hidden),
     latent: intFlag('latent', f.latent, d.latent),
     activation: choiceFlag<Activation>('activation', f.activation, d.activation, ACTIVATIONS.filter((a) => a !== 'none')),
@@ -132,7 +135,7 @@ export function dataFlags(run: RunOptions): DataFlags {
 
 /** Flags that must agree with a resumed run, with the field each one sets. */
 const FIXED_FLAGS: [flag: keyof Flags, field: string][] = [
-  ['arch', 'arch'], ['channels', 'channels'], ['dense', 'dense'], ['norm', 'norm'], ['norm-groups', 'normGroups'], ['image-size', 'imageSize'], ['image-channels', 'imageChannels'],
+  ['arch', 'arch'], ['channels', 'channels'], ['dense', 'dense'], ['norm', 'norm'], ['norm-groups', 'normGroups'], ['init', 'init'], ['image-size', 'imageSize'], ['image-channels', 'imageChannels'],
   ['hidden', 'hidden'], ['latent', 'latent'], ['activation', 'activation'], ['likelihood', 'likelihood'], ['sigma', 'sigma'],
   ['objective', 'objective'], ['samples', 'samples'], ['samples-per-x', 'samples'], ['beta', 'beta'], ['warmup-steps', 'warmupSteps'],
   ['free-bits', 'freeBits'], ['conditional', 'classes'], ['binarize', 'binarize'], ['dequantize', 'dequantize'], ['dataset', 'dataset'], ['limit', 'limit'],

@@ -44,7 +44,7 @@ const HALVING = { kernel: 4, stride: 2, padding: 1 } as const;
  * A conditional model takes the one-hot label beside the flattened features and beside z.
  */
 function convLayers(config: VaeConfig, posteriorWidth: number, outputChannels: number, label: (prefix: string) => LayerDecl[]) {
-  const { channels, dense, activation, imageChannels: C } = config;
+  const { channels, dense, activation, imageChannels: C, init } = config;
   const [rows, cols] = config.imageShape;
   const n = channels.length, h = rows >> n, w = cols >> n, last = channels[n - 1];
   // conv -> act, or conv -> GroupNorm -> act when normalized (the norm carries the activation).
@@ -54,7 +54,7 @@ function convLayers(config: VaeConfig, posteriorWidth: number, outputChannels: n
     : [conv]);
   const encoder: LayerDecl[] = [
     { type: 'reshape', name: 'encoder.image', shape: [C, rows, cols] },
-    ...channels.flatMap((out, i) => normed('encoder', i, out, { type: 'conv2d', name: `encoder.layers.${i}`, out, activation, ...HALVING })),
+    ...channels.flatMap((out, i) => normed('encoder', i, out, { type: 'conv2d', name: `encoder.layers.${i}`, out, activation, init, ...HALVING })),
     { type: 'flatten', name: 'encoder.flatten' },
     ...label('encoder'),
     ...dense.map((out, j): LayerDecl => ({ type: 'dense', name: `encoder.dense.${j}`, out, activation })),
@@ -66,8 +66,8 @@ function convLayers(config: VaeConfig, posteriorWidth: number, outputChannels: n
     ...[...dense].reverse().map((out, j): LayerDecl => ({ type: 'dense', name: `decoder.dense.${j}`, out, activation })),
     { type: 'dense', name: 'decoder.input', out: last * h * w, activation },
     { type: 'reshape', name: 'decoder.image', shape: [last, h, w] },
-    ...widths.flatMap((out, i) => normed('decoder', i, out, { type: 'conv-transpose2d', name: `decoder.layers.${i}`, out, activation, ...HALVING })),
-    { type: 'conv-transpose2d', name: 'decoder.out', out: outputChannels, activation: 'none', ...HALVING },
+    ...widths.flatMap((out, i) => normed('decoder', i, out, { type: 'conv-transpose2d', name: `decoder.layers.${i}`, out, activation, init, ...HALVING })),
+    { type: 'conv-transpose2d', name: 'decoder.out', out: outputChannels, activation: 'none', init, ...HALVING },
     { type: 'flatten', name: 'decoder.flatten' },
   ];
   return { encoder, decoder };

@@ -4,6 +4,7 @@ import { ACTIVATIONS, type Activation } from '../../shaders/activation';
 import type { Binarize } from '../../shaders/batch';
 import { LIKELIHOODS, type Likelihood } from '../../shaders/likelihood';
 import { ConfigError } from '../errors';
+import { WEIGHT_INITS, type WeightInit } from './module';
 import { OBJECTIVES, type ObjectiveName } from './objectives/objective';
 
 /**
@@ -48,6 +49,12 @@ export interface VaeConfig {
   norm: Normalization;
   /** GroupNorm's groups per layer (at most; see norm). */
   normGroups: number;
+  /**
+   * How the conv architecture's convolution weights start (src/model/module.ts WeightInit):
+   * 'kaiming' (ReLU gain, the conv default) or 'pytorch' (nn.Conv2d's own default, which shrinks
+   * a deep ReLU stack's signal about sqrt(6)-fold per layer). Dense layers keep PyTorch's.
+   */
+  init: WeightInit;
   latent: number;
   activation: Activation;
   likelihood: Likelihood;
@@ -81,6 +88,7 @@ export const DEFAULT_CONFIG: VaeConfig = {
   dense: [],
   norm: 'none',
   normGroups: 8,
+  init: 'pytorch',
   latent: 20,
   activation: 'relu',
   likelihood: 'bernoulli',
@@ -111,6 +119,9 @@ export function defaultConvChannels(rows: number, cols: number): number[] {
 
 export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
   const c: VaeConfig = { ...DEFAULT_CONFIG, ...partial };
+  // Convolutions start with the ReLU gain unless told otherwise (a fresh model only: a loaded one
+  // brings its parameters).
+  if (partial.init === undefined) c.init = c.arch === 'conv' ? 'kaiming' : 'pytorch';
   if (!positiveInt(c.imageChannels) || ![1, 3].includes(c.imageChannels)) throw new ConfigError(`imageChannels must be 1 (grey) or 3 (RGB), got ${c.imageChannels}`);
   if (!positiveInt(c.inputDim)) throw new ConfigError(`inputDim must be a positive integer, got ${c.inputDim}`);
   if (partial.inputDim !== undefined && partial.imageShape === undefined) {
@@ -147,6 +158,10 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
   if (!NORMALIZATIONS.includes(c.norm)) throw new ConfigError(`norm must be one of ${NORMALIZATIONS.join(', ')}; got '${c.norm}'`);
   if (c.arch !== 'conv' && c.norm !== 'none') {
     throw new ConfigError(`norm ${c.norm} normalizes the conv architecture's convolutions; the mlp architecture has none (use norm none, or arch conv)`);
+  }
+  if (!WEIGHT_INITS.includes(c.init)) throw new ConfigError(`init must be one of ${WEIGHT_INITS.join(', ')}; got '${c.init}'`);
+  if (c.arch !== 'conv' && c.init !== 'pytorch') {
+    throw new ConfigError(`init ${c.init} sets the conv architecture's convolution weights; the mlp architecture starts as PyTorch's examples/vae (use init pytorch, or arch conv)`);
   }
   if (!positiveInt(c.normGroups)) throw new ConfigError(`normGroups must be a positive integer (e.g. 8), got ${JSON.stringify(c.normGroups)}`);
   if (!Array.isArray(c.hidden) || c.hidden.length === 0 || !c.hidden.every(positiveInt)) {

@@ -8,6 +8,21 @@ import type { KernelGraph } from '../graph';
 import type { Tensor } from '../tensor';
 import type { KernelChoice } from './kernels';
 
+/**
+ * How a layer's weights start: PyTorch's default, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (kaiming_uniform
+ * with a = sqrt(5)), or 'kaiming': nn.init.kaiming_uniform_(w, nonlinearity='relu'),
+ * U(-sqrt(6/fan_in), sqrt(6/fan_in)), which keeps a ReLU stack's activations at the same scale
+ * layer after layer instead of shrinking them about sqrt(6)-fold per layer. fan_in as PyTorch
+ * computes it (weight.size(1) times the kernel's area). Biases keep PyTorch's default either way.
+ */
+export type WeightInit = 'pytorch' | 'kaiming';
+export const WEIGHT_INITS: readonly WeightInit[] = ['pytorch', 'kaiming'];
+
+/** U(-bound, bound) bound of a weight with this fan-in under `init`. */
+export function weightBound(init: WeightInit | undefined, fanIn: number): number {
+  return (init === 'kaiming' ? Math.sqrt(6) : 1) / Math.sqrt(fanIn);
+}
+
 /** How a parameter starts: PyTorch's U(-bound, bound) default, zeros, or a constant. */
 export type ParamInit = { kind: 'uniform'; bound: number } | { kind: 'zeros' } | { kind: 'constant'; value: number };
 

@@ -12,7 +12,7 @@
 import { activationBackward, type Activation } from '../../../shaders/activation';
 import { convBiasGrad, type ConvGeometry } from '../../../shaders/conv';
 import type { Tensor } from '../../tensor';
-import { producedBy, type Backward, type Grad, type Module, type ParamSpec, type Recorder } from '../module';
+import { producedBy, weightBound, type Backward, type Grad, type Module, type ParamSpec, type Recorder, type WeightInit } from '../module';
 import { imageShape } from './conv2d';
 import { recordConvForward, recordConvInputGrad, recordConvWeightGrad } from './conv-ops';
 
@@ -28,6 +28,8 @@ export interface ConvTranspose2dSpec {
   /** Default 0: extra rows and columns at the bottom and right; must be below the stride. */
   outputPadding?: number;
   activation: Activation;
+  /** Weight initialization (module.ts WeightInit); default PyTorch's. */
+  init?: WeightInit;
 }
 
 export class ConvTranspose2d implements Module {
@@ -47,9 +49,9 @@ export class ConvTranspose2d implements Module {
   params(): ParamSpec[] {
     const { out, kernel } = this.spec;
     // PyTorch computes the fan-in from dimension 1 of the weight, which is `out` for this layer.
-    const bound = 1 / Math.sqrt(out * kernel * kernel);
+    const fanIn = out * kernel * kernel, bound = 1 / Math.sqrt(fanIn);
     return [
-      { name: `${this.name}.weight`, shape: [this.inShape[0], out, kernel, kernel], init: { kind: 'uniform', bound } },
+      { name: `${this.name}.weight`, shape: [this.inShape[0], out, kernel, kernel], init: { kind: 'uniform', bound: weightBound(this.spec.init, fanIn) } },
       { name: `${this.name}.bias`, shape: [out], init: { kind: 'uniform', bound } },
     ];
   }

@@ -13,7 +13,7 @@ import { activationBackward, type Activation } from '../../../shaders/activation
 import { convBiasGrad, convOutputSize, type ConvGeometry } from '../../../shaders/conv';
 import type { Tensor } from '../../tensor';
 import { recordConvForward, recordConvInputGrad, recordConvWeightGrad } from './conv-ops';
-import { producedBy, type Backward, type Grad, type Module, type ParamSpec, type Recorder } from '../module';
+import { producedBy, weightBound, type Backward, type Grad, type Module, type ParamSpec, type Recorder, type WeightInit } from '../module';
 
 export interface Conv2dSpec {
   /** Output channels. */
@@ -25,6 +25,8 @@ export interface Conv2dSpec {
   /** Zero padding on every side; default 0. */
   padding?: number;
   activation: Activation;
+  /** Weight initialization (module.ts WeightInit); default PyTorch's. */
+  init?: WeightInit;
 }
 
 /** [C, H, W] of one example, or a clear error naming the layer and the fix. */
@@ -51,7 +53,7 @@ export class Conv2d implements Module {
     const { out, kernel } = this.spec, fanIn = this.inShape[0] * kernel * kernel;
     const bound = 1 / Math.sqrt(fanIn); // PyTorch's default: kaiming_uniform(a = sqrt(5)) reduces to this
     return [
-      { name: `${this.name}.weight`, shape: [out, this.inShape[0], kernel, kernel], init: { kind: 'uniform', bound } },
+      { name: `${this.name}.weight`, shape: [out, this.inShape[0], kernel, kernel], init: { kind: 'uniform', bound: weightBound(this.spec.init, fanIn) } },
       { name: `${this.name}.bias`, shape: [out], init: { kind: 'uniform', bound } },
     ];
   }
