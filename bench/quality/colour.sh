@@ -6,10 +6,10 @@
 #   dsprites-color: colour dSprites drawn on the GPU, conv 3x64x64 -> 16-32 -> 128 -> 10 (two
 #           halvings, to 16x16, then a dense layer), Bernoulli, batch 32, Adam 3e-3, KL warm-up
 #           over 200 steps, $SPRITES (8,000) training pictures for $SPRITE_EPOCHS (2) epochs. The
-#           default depth for 64x64 (16-32-64-64, down to 4x4) stayed near the prior here for 500
-#           steps at Adam 1e-3 (KL 5.7 nats, grey reconstructions) and for 224 at 3e-3 with warm-up:
-#           without normalization layers, four ReLU convolutions each way train slowly from
-#           PyTorch's default initialization.
+#           default depth for 64x64 (16-32-64-64, down to 4x4) stayed near the prior for 500 steps
+#           at Adam 1e-3 from PyTorch's default initialization (now --init pytorch): four ReLU
+#           convolutions each way shrink the signal. With the ReLU-gain init, now the conv
+#           default, it learns (bench/RESULTS.md, "Deep conv stacks").
 # Each run writes samples.png and reconstructions.png (test pictures above their reconstructions)
 # into runs/colour-*, copied beside this script. Usage: bash bench/quality/colour.sh [folder|dsprites-color]...
 set -euo pipefail
