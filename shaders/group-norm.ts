@@ -46,9 +46,21 @@ function check(name: string, p: GroupNormShape): { M: number; cpg: number; segme
   return { M: cpg * p.pixels, cpg, segments: p.batch * p.groups };
 }
 
-/** The segment a workgroup owns, under a grid1D(segments, 1) grid. */
-const SEGMENT_INDEX = 'wid.x + wid.y * nwg.x';
 const T = GROUP_NORM.WORKGROUP;
+
+/**
+ * The entry point of a kernel that gives each workgroup one segment (under a grid1D(segments, 1)
+ * grid): `seg`, `live` (false for the grid's padding workgroups, which must still meet every
+ * barrier but touch no memory), `base` (its first value) and `group`.
+ */
+function segmentEntry(segments: number, M: number, groups: number): string {
+  return `@compute @workgroup_size(${T})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let seg = wid.x + wid.y * nwg.x;
+  let live = seg < ${segments}u;
+  let base = seg * ${M}u;
+  let group = seg % ${groups}u;`;
+}
 
 /** y = act((x - mean) rstd gamma + beta) per segment; stats = (mean, rstd) per segment. */
 export function groupNormForward(p: GroupNormForwardParams): Kernel {
@@ -59,13 +71,7 @@ ${activationWGSL(p.activation)}
 ${declareBindings(bindings)}
 var<workgroup> partial: array<f32, ${T}>;
 
-@compute @workgroup_size(${T})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
-  let seg = ${SEGMENT_INDEX};
-  // Out-of-range workgroups (grid padding) still meet every barrier, and skip the memory.
-  let live = seg < ${segments}u;
-  let base = seg * ${M}u;
-  let group = seg % ${p.groups}u;
+${segmentEntry(segments, M, p.groups)}
   var s = 0.0;
   if (live) { for (var e = tid; e < ${M}u; e += ${T}u) { s += x[base + e]; } }
   partial[tid] = s;
@@ -95,12 +101,7 @@ export function groupNormInputGrad(p: GroupNormShape): Kernel {
 ${declareBindings(bindings)}
 var<workgroup> partial: array<vec2<f32>, ${T}>;
 
-@compute @workgroup_size(${T})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
-  let seg = ${SEGMENT_INDEX};
-  let live = seg < ${segments}u;
-  let base = seg * ${M}u;
-  let group = seg % ${p.groups}u;
+${segmentEntry(segments, M, p.groups)}
   var mean = 0.0;
   var rstd = 0.0;
   if (live) { mean = stats[2u * seg]; rstd = stats[2u * seg + 1u]; }

@@ -42,6 +42,14 @@ function data(k: Case, seed: number) {
   return { x, gamma, beta, dPre };
 }
 
+/** A backward case: inputs, the forward's stats as the kernels store them, and the reference gradients. */
+function backwardCase(k: Case, seed: number) {
+  const { x, gamma, beta, dPre } = data(k, seed);
+  const fwd = groupNormRef(x, gamma, beta, k, 'none');
+  const stats = f32(Float64Array.from({ length: 2 * k.batch * k.groups }, (_, j) => (j % 2 === 0 ? fwd.mean : fwd.rstd)[j >> 1]));
+  return { x, gamma, dPre, stats, rstd: fwd.rstd, ref: groupNormBackwardRef(x, gamma, dPre, k) };
+}
+
 describe('group norm reference', () => {
   it.each(CASES.filter((k) => !k.constantFirst).map((k) => [label(k), k] as const))('backward matches central differences: %s', (_, k) => {
     const small = { ...k, batch: Math.min(k.batch, 2), pixels: Math.min(k.pixels, 9) };
@@ -79,24 +87,18 @@ describe.each(CASES.map((k, i) => [label(k), k, i] as const))('group norm kernel
   });
 
   it('input gradient', async () => {
-    const { x, gamma, beta, dPre } = data(k, 20 + i);
-    const fwd = groupNormRef(x, gamma, beta, k, 'none');
-    const stats = Float64Array.from({ length: 2 * k.batch * k.groups }, (_, j) => (j % 2 === 0 ? fwd.mean : fwd.rstd)[j >> 1]);
-    const ref = groupNormBackwardRef(x, gamma, dPre, k);
+    const { x, gamma, dPre, stats, rstd, ref } = backwardCase(k, 20 + i);
     const kernel = groupNormInputGrad(k);
-    const out = await runKernels([kernel], { x, stats: f32(stats), gamma, dy: dPre }, { dx: count });
+    const out = await runKernels([kernel], { x, stats, gamma, dy: dPre }, { dx: count });
     // dx scales with rstd: a tiny spread or a constant segment multiplies the f32 rounding of x - mean.
-    const rstdMax = Math.max(...fwd.rstd);
+    const rstdMax = Math.max(...rstd);
     expectClose(out.dx, ref.dx, { atol: 2e-5 * rstdMax * (1 + (k.offset ?? 0)), rtol: 1e-3 }, kernel.name);
   });
 
   it('gamma and beta gradients', async () => {
-    const { x, gamma, beta, dPre } = data(k, 30 + i);
-    const fwd = groupNormRef(x, gamma, beta, k, 'none');
-    const stats = Float64Array.from({ length: 2 * k.batch * k.groups }, (_, j) => (j % 2 === 0 ? fwd.mean : fwd.rstd)[j >> 1]);
-    const ref = groupNormBackwardRef(x, gamma, dPre, k);
+    const { x, dPre, stats, ref } = backwardCase(k, 30 + i);
     const kernel = groupNormParamGrad(k);
-    const out = await runKernels([kernel], { x, stats: f32(stats), dy: dPre }, { dgamma: k.channels, dbeta: k.channels });
+    const out = await runKernels([kernel], { x, stats, dy: dPre }, { dgamma: k.channels, dbeta: k.channels });
     const terms = k.batch * k.pixels;
     expectClose(out.dgamma, ref.dgamma, { atol: 2e-6 * terms * (1 + (k.offset ?? 0)), rtol: 1e-4 }, `${kernel.name} dgamma`);
     expectClose(out.dbeta, ref.dbeta, { atol: 2e-6 * terms, rtol: 1e-4 }, `${kernel.name} dbeta`);
