@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { matmulWorkgroupBytes, matmulTile } from '../shaders/matmul';
-import { autotuneMatmuls, matmulCandidates, productKey, sourceHash, type AutotuneCache, type TunedProduct } from '../src/model/autotune';
+import { autotuneMatmuls, chooseCandidate, GENERIC_SLACK, matmulCandidates, productKey, sourceHash, type AutotuneCache, type TunedProduct } from '../src/model/autotune';
 import { memoryAutotuneCache } from '../src/model/autotune-cache';
 import { fileAutotuneCache } from '../src/model/autotune-file-cache';
 import { VAE } from '../src/model/vae';
@@ -28,6 +28,26 @@ describe('autotune candidates', () => {
     expect(all.some(big)).toBe(false);
     expect(matmulCandidates('full', { features: features('subgroups'), limits: limits({ maxComputeWorkgroupStorageSize: 32768 }) }, false).some(big)).toBe(true);
     expect(matmulCandidates('quick', { features: features('subgroups'), limits: limits() }, true).every((c) => !c.tile)).toBe(true);
+  });
+
+  it('full mode on a software adapter also tries every register tile in its shape-generic form', () => {
+    const full = matmulCandidates('full', { features: features('subgroups'), limits: limits() }, true);
+    const tiledRegister = full.filter((c) => c.tile && !c.variant.startsWith('tiled'));
+    expect(tiledRegister.length).toBeGreaterThan(0);
+    for (const c of tiledRegister.filter((t) => !t.generic)) {
+      expect(full.some((g) => g.generic && g.variant === c.variant && JSON.stringify(g.tile) === JSON.stringify(c.tile)), JSON.stringify(c)).toBe(true);
+    }
+    expect(full.some((c) => c.generic && c.tile && c.variant.startsWith('tiled'))).toBe(false);
+  });
+
+  it('choose the fastest, or a shape-generic candidate within the slack of it', () => {
+    const t = (ms: number, generic = false) => ({ ms, generic });
+    expect(chooseCandidate([])).toBeNull();
+    expect(chooseCandidate([t(10), t(12, true), t(9)])).toEqual(t(9)); // 12 > 9 * 1.05
+    expect(chooseCandidate([t(10), t(9 * GENERIC_SLACK, true), t(9.2, true), t(9)])).toEqual(t(9.2, true));
+    expect(chooseCandidate([t(10, true), t(11)])).toEqual(t(10, true));
+    expect(chooseCandidate([t(9.4, true), t(9)])).toEqual(t(9.4, true));
+    expect(chooseCandidate([t(9.5, true), t(9)])).toEqual(t(9)); // 9.5 > 9 * 1.05
   });
 
   it('key the cache by the candidates source', () => {

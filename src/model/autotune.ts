@@ -9,7 +9,11 @@
 //          a cached `full` result first. On SwiftShader a compile alone takes 0.5-3 s, so there
 //          quick decides little unless the cache already holds the answer.
 //   full   every variant with a ladder of tiles (blocks, BK 8-32, outputs per invocation), and
-//          the shape-generic form of each variant.
+//          the shape-generic form of each variant at its default tile and of each register tile.
+// A shape-generic candidate within GENERIC_SLACK of the fastest is kept in its place: one generic
+// pipeline serves every product of its kind and epilogue, so a tuned model's first step compiles
+// fewer kernels (on SwiftShader a specialized 8x16 block takes 1-3 s to compile) for a step time
+// inside the measurement's own noise.
 import { isTiled, matmul, MATMUL_TILES, matmulVariantNeedsSubgroups, matmulWorkgroupBytes, matmulTile, type MatmulParams, type MatmulTile, type MatmulVariant } from '../../shaders/matmul';
 import type { Kernel } from '../../shaders/common';
 import type { PipelineCache } from '../gpu/pipelines';
@@ -62,6 +66,21 @@ export function matmulProducts(kernels: readonly Kernel[]): MatmulProduct[] {
   return [...seen.values()];
 }
 
+/** How much slower than the fastest a shape-generic candidate may be and still be chosen. */
+export const GENERIC_SLACK = 1.05;
+
+/**
+ * The choice among timed candidates: the fastest, unless a shape-generic one is within
+ * GENERIC_SLACK of it, in which case the fastest such generic one.
+ */
+export function chooseCandidate<T extends { generic?: boolean; ms: number }>(timed: readonly T[]): T | null {
+  if (!timed.length) return null;
+  const fastest = timed.reduce((a, b) => (b.ms < a.ms ? b : a));
+  if (fastest.generic) return fastest;
+  const generic = timed.filter((t) => t.generic && t.ms <= fastest.ms * GENERIC_SLACK);
+  return generic.length ? generic.reduce((a, b) => (b.ms < a.ms ? b : a)) : fastest;
+}
+
 /** The candidates for a device: what `mode` tries, within the device's limits and features. */
 export function matmulCandidates(mode: AutotuneMode, device: { features: GPUSupportedFeatures; limits: GPUSupportedLimits }, isSoftware: boolean): MatmulTuning[] {
   const list: MatmulTuning[] = [];
@@ -78,7 +97,7 @@ export function matmulCandidates(mode: AutotuneMode, device: { features: GPUSupp
       list.push({ variant: 'tiled-vec4', tile: { TM: 8, TN: 8, WGX: 8, WGY: 8, TILE_K } }, { variant: 'tiled-128', tile: { TM: 8, TN: 8, WGX: 16, WGY: 8, TILE_K } });
     }
     list.push({ variant: 'tiled-subgroup', tile: { TILE_K: 16, WGX: 8, WGY: 16 } });
-    list.push(...list.filter((c) => !c.tile).map((c) => ({ ...c, generic: true })));
+    list.push(...list.filter((c) => !c.tile || !isTiled(c.variant)).map((c) => ({ ...c, generic: true })));
   }
   const seen = new Set<string>();
   return list.filter((c) => fits(c, device) && !seen.has(JSON.stringify(c)) && !!seen.add(JSON.stringify(c)));
@@ -177,21 +196,21 @@ export async function autotuneMatmuls(pipelines: PipelineCache, products: readon
       b: device.createBuffer({ size: Math.max(16, p.K * p.N * 4), usage }),
       c: device.createBuffer({ size: Math.max(16, p.M * p.N * 4), usage }),
     };
-    let best: TunedProduct | null = null, timed = 0;
+    const timed: TunedProduct[] = [];
     try {
       for (const c of candidates) {
         if (left() <= 0) break;
         const ms = await timeCandidate(pipelines, p, c, buffers, Math.min(left(), opts.mode === 'quick' ? 50 : 200));
-        timed++;
-        if (!best || ms < best.ms) best = { ...c, ms, candidates: 0 };
+        timed.push({ ...c, ms, candidates: 0 });
       }
     } finally {
       Object.values(buffers).forEach((b) => b.destroy());
     }
     // Only a complete measurement decides (and is cached): the best of a partial one may be a
     // candidate that loses to one never timed, e.g. a specialized kernel where the default is generic.
-    if (!best || timed < candidates.length) continue;
-    best.candidates = timed;
+    const best = chooseCandidate(timed);
+    if (!best || timed.length < candidates.length) continue;
+    best.candidates = timed.length;
     chosen[productKey(p)] = best;
     opts.onProduct?.(productKey(p), best, false);
     await opts.cache?.set(key, best);
