@@ -15,10 +15,10 @@ import { OBJECTIVES, type ObjectiveName } from './objectives/objective';
 export type GaussianSigma = number | 'learned' | 'learned-pixel' | 'predicted';
 
 export const ARCHITECTURES = ['mlp', 'conv'] as const;
+export type Architecture = (typeof ARCHITECTURES)[number];
 
 export const NORMALIZATIONS = ['none', 'group'] as const;
 export type Normalization = (typeof NORMALIZATIONS)[number];
-export type Architecture = (typeof ARCHITECTURES)[number];
 
 export interface VaeConfig {
   /** Values per example: imageChannels * rows * cols (784 for MNIST). */
