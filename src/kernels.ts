@@ -14,6 +14,7 @@ export { activationForward, activationBackward, activationWGSL, ACTIVATIONS, typ
 export { reparamForward, reparamBackward, priorSample, type PosteriorLayout } from '../shaders/reparam';
 export { likelihoodRows, decoderMean, decoderOutputWidth, PREDICTED_LOG_SCALE, LIKELIHOODS, type Likelihood, type GaussianScale } from '../shaders/likelihood';
 export { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convBiasGrad, convOutputSize, CONV_VARIANTS, CONV_TILES, type ConvGeometry, type ConvParams, type ConvVariant } from '../shaders/conv';
+export { groupNormForward, groupNormInputGrad, groupNormParamGrad, GROUP_NORM, type GroupNormShape, type GroupNormForwardParams } from '../shaders/group-norm';
 export { im2col, col2im, channelsToRows, rowsToChannels, IM2COL_TILE, type ChannelLayout } from '../shaders/conv-im2col';
 export { klDivergence, klFreeBits, elboReduce, KL_WGSL } from '../shaders/elbo';
 export { iwaeWeights, iwaeReduce, iwaeChunk } from '../shaders/iwae';
