@@ -6,6 +6,7 @@ import { configFor } from '../demo/worker/session';
 import { DEFAULTS } from '../demo/ui/settings';
 import type { LoadedData } from '../demo/worker/data';
 import { resolveConfig } from '../src/model/config';
+import { describeShape } from '../src/model/describe';
 
 const data = {
   name: 'pictures',
@@ -25,5 +26,12 @@ describe('demo settings to a model', () => {
     const { dense: _dropped, norm: _alsoDropped, ...saved } = { ...DEFAULTS, arch: 'conv' as const, channels: [4, 8] };
     const conv = resolveConfig(configFor(saved, data));
     expect([conv.dense, conv.norm]).toEqual([[], 'none']);
+  });
+
+  it('describes the model the same way in the CLI (ASCII) and on the page', () => {
+    expect(describeShape(resolveConfig({ hidden: [512, 256] }))).toBe('784-512-256-20');
+    const conv = resolveConfig(configFor({ ...DEFAULTS, arch: 'conv', channels: [4, 8], dense: [32], norm: 'group', latent: 6 }, data));
+    expect(describeShape(conv)).toBe('conv 3x16x16 -> 4-8 (GroupNorm 8) -> 32 -> 6');
+    expect(describeShape({ ...conv, norm: 'none', dense: [] }, { times: '×', arrow: '→' })).toBe('conv 3×16×16 → 4-8 → 6');
   });
 });

@@ -35,6 +35,7 @@ import { gentleWait } from '../gpu/gentle-wait';
 import { memoryBudget, exampleShape, getDevice, loadData, makeReporter, writeOutput, type Print } from './io';
 import { checkResumeFlags, configFields, dataFlags, DEFAULT_RUN, FLAGS, fingerprint, runFields, type Flags, type RunOptions } from './train-options';
 import { claimNewRunDir, discardOldRun, readRunRecord, readRunState, resumeCommand, runPaths, writeRunRecord, type RunRecord } from './run-dir';
+import { describeShape } from '../model/describe';
 
 const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
@@ -168,10 +169,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     const memory = await vae.trainMemory();
     const objectiveText = config.objective === 'iwae' ? `IWAE K=${config.samples}` : `ELBO L=${config.samples}${config.beta !== 1 ? ` beta=${config.beta}` : ''}` +
       `${config.warmupSteps ? ` warm-up ${config.warmupSteps} steps` : ''}${config.freeBits ? ` free bits ${config.freeBits}` : ''}`;
-    const shapeText = config.arch === 'conv'
-      ? `conv ${config.imageChannels}x${config.imageShape.join('x')} -> ${config.channels.join('-')}${config.norm === 'group' ? ` (GroupNorm ${config.normGroups})` : ''} -> ${[...config.dense, config.latent].join(' -> ')}`
-      : [config.inputDim, ...config.hidden, config.latent].join('-');
-    report.info(`model ${shapeText} (${config.likelihood}${config.sigma === 'predicted' && config.likelihood === 'gaussian' ? ' with predicted scales' : ''}, ${config.activation}, ${objectiveText}` +
+    report.info(`model ${describeShape(config)} (${config.likelihood}${config.sigma === 'predicted' && config.likelihood === 'gaussian' ? ' with predicted scales' : ''}, ${config.activation}, ${objectiveText}` +
       `${config.classes ? `, conditional on ${config.classes} classes` : ''}${config.binarize !== 'none' ? `, ${config.binarize} binarization` : ''}), ${vae.layout.paramCount} parameters; ` +
       `${mib(vae.allocatedBytes)} MiB on the GPU (step tensors planned in ${mib(memory.plannedBytes)} MiB, ${mib(memory.savedBytes)} MiB saved by reuse); ` +
       `${await vae.dispatchesPerStep()} dispatches per step; compiled in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

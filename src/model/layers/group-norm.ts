@@ -2,8 +2,9 @@
 // y = act((x - mean) / sqrt(var + eps) * weight[c] + bias[c]), the mean and variance taken over
 // each example's group of channels / groups consecutive channels and all their pixels. It sits
 // after a convolution without activation (conv -> norm -> act), so the convolution's output is
-// rescaled to unit variance per group whatever its weights' scale; that keeps deep stacks of
-// stride-2 convolutions trainable from PyTorch's default initialization. weight starts at 1 and
+// rescaled to unit variance per group whatever its weights' scale, which keeps deep stacks of
+// stride-2 convolutions trainable even from PyTorch's default initialization; the price is that
+// each group's mean over the picture (a picture's overall colour) is removed. weight starts at 1 and
 // bias at 0, as PyTorch's. Backward, from dy:
 //   dPre = dy * act'(y)               folded by the consumer when it could (dy.pre), else one dispatch
 //   dweight, dbias                    group_norm_param_grad (one workgroup per channel)
