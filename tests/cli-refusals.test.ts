@@ -269,6 +269,16 @@ describe('path flags', () => {
     }
   });
 
+  it.each([
+    [[], 'IDX files'],
+    [['--dataset', 'fashion-mnist'], 'IDX files'],
+    [['--dataset', 'cifar10'], 'data_batch_1.bin'],
+    [['--dataset', 'folder'], 'PNG or JPEG pictures'],
+  ])('train --data-dir with %j says what that data set reads', async (dataset, says) => {
+    const line = await expectRefusal(['train', ...dataset, '--data-dir', at('no-such-folder')], `--data-dir ${at('no-such-folder')} does not exist`);
+    expect(line).toContain(says);
+  });
+
   it('never overwrites a run folder without --force, and --force deletes nothing before training starts', async () => {
     const line = await expectRefusal(['train', '--out', at('old-run')], 'already holds a run');
     expect(line).toContain('--force');

@@ -66,7 +66,7 @@ export function parseFlags<T extends FlagTable>(command: string, argv: string[],
     }
   }
   for (const [name, value] of Object.entries(values)) {
-    const why = typeof value === 'string' ? pathProblem(command, name, value) : null;
+    const why = typeof value === 'string' ? pathProblem(command, name, value, values) : null;
     if (why) throw new UsageError(why);
   }
   return values as Record<keyof T, string | boolean | undefined>;

@@ -23,10 +23,18 @@ export const PATH_FLAGS: Record<string, PathRule> = {
   'traverse --out': 'output-file',
 };
 
-/** What to do instead, by `command --flag` or `--flag`. */
-const FIXES: Record<string, string> = {
+/** What --data-dir should hold, by --dataset (mnist when none is given). */
+const DATA_DIR_FIXES: Record<string, string> = {
+  mnist: 'give the folder that holds the IDX files (train-images-idx3-ubyte and the rest, optionally .gz)',
+  'fashion-mnist': 'give the folder that holds the IDX files (train-images-idx3-ubyte and the rest, optionally .gz)',
+  cifar10: "give the folder that holds CIFAR-10's binary batches (data_batch_1.bin ... data_batch_5.bin, test_batch.bin)",
+  folder: 'give a folder of PNG or JPEG pictures (subfolders are read too)',
+};
+
+/** What to do instead, by `command --flag` or `--flag`; a function reads the other flags' values. */
+const FIXES: Record<string, string | ((values: Record<string, unknown>) => string)> = {
   '--checkpoint': 'give a .safetensors file written by `webgpu-vae train` (e.g. runs/NAME/model.safetensors)',
-  '--data-dir': 'give the folder that holds the IDX files (train-images-idx3-ubyte and the rest, optionally .gz)',
+  '--data-dir': (values) => DATA_DIR_FIXES[String(values.dataset ?? 'mnist')] ?? DATA_DIR_FIXES.mnist!,
   '--resume': 'give the folder of a run (e.g. runs/NAME)',
   'train --out': 'choose another folder for the run (e.g. runs/NAME)',
   'sample --out': 'give a .png file name in a folder you can write (e.g. samples.png)',
@@ -115,10 +123,11 @@ function problem(rule: PathRule, path: string): string | null {
 }
 
 /** The one-line refusal for a path flag's value, or null when the path is usable (or the flag is not a path). */
-export function pathProblem(command: string, flag: string, value: string): string | null {
+export function pathProblem(command: string, flag: string, value: string, values: Record<string, unknown> = {}): string | null {
   const rule = pathRule(command, flag);
   if (!rule || value === '') return null;
   const why = problem(rule, value);
+  if (!why) return null;
   const fix = FIXES[`${command} --${flag}`] ?? FIXES[`--${flag}`] ?? `choose another --${flag}`;
-  return why && `--${flag} ${value} ${why}; ${fix}`;
+  return `--${flag} ${value} ${why}; ${typeof fix === 'function' ? fix(values) : fix}`;
 }
