@@ -66,9 +66,9 @@ const TILED = { LANES: 1, UNROLL_K: 1, VEC4: true, QUAD: false };
 /**
  * The default tile of each variant. Measured on SwiftShader: register blocks of 4 x 16 with no k
  * unrolling run as fast as 8 x 16 unrolled 4 times (157 vs 172 ms for the 11 products of a batch
- * 128 step) and compile about 6x faster (0.5 s against 3 s per kernel), since SwiftShader's
- * compile time grows about quadratically with the block; the autotuner (src/model/autotune.ts)
- * tries the larger blocks.
+ * 128 step); the autotuner (src/model/autotune.ts) tries the larger blocks. Compiling one on
+ * SwiftShader (784-deep forward product with bias and ReLU, since the stores became a loop):
+ * 4 x 16 57-68 ms, 8 x 16 86-92 ms, 8 x 16 unrolled 4 times 183-277 ms, 4 x 32 105-129 ms.
  */
 export const MATMUL_TILES: Record<MatmulVariant, MatmulTile> = {
   register: { TM: 8, TN: 8, WGX: 4, WGY: 4, UNROLL_K: 4, ...REGISTER },
@@ -250,6 +250,11 @@ function registerBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): string {
     ...range(n).flatMap(loads),
     ...rows.flatMap((i) => cols.map((j) => `    ${range(n).map((u) => `acc${i}_${j} = fma(a${i}_${u}, b${j}_${u}, acc${i}_${j});`).join(' ')}`)),
   ].join('\n');
+  // The block leaves its registers through one loop over a private array, so the epilogue (bias,
+  // activation, act') appears once in the source instead of TM * TN times. Unrolled, those stores
+  // were most of SwiftShader's compile time: the default model's five matmul pipelines took 1.13 s
+  // to compile one after another, against under 0.22 s with the loop, and the step ran no slower
+  // (first step 2.0 s -> 0.9 s; bench/RESULTS.md, "Compile time").
   const kMain = d.generic ? `(${d.K} - ${d.K} % ${UNROLL_K}u)` : `${p.K - (p.K % UNROLL_K)}u`;
   const needTail = UNROLL_K > 1 && (d.generic || p.K % UNROLL_K !== 0);
   return `
@@ -267,9 +272,15 @@ ${rows.map((i) => `  ${cols.map((j) => `var acc${i}_${j} = 0.0;`).join(' ')}`).j
 ${kSteps('k0', UNROLL_K)}
   }
 ${needTail ? `  for (var k1 = ${kMain}; k1 < ${d.K}; k1++) {\n${kSteps('k1', 1)}\n  }` : ''}
-${rows.map((i) => `  let ro${i} = row0 + ${i * rowStep}u;`).join('\n')}
-${cols.map((j) => `  let co${j} = col0 + ${sg ? `${j - (j % 4)}u + (lane ^ ${j % 4}u)` : `${j}u`};`).join('\n')}
-${rows.map((i) => cols.map((j) => `  if (ro${i} < ${d.M} && co${j} < ${d.N}) { c[ro${i} * ${d.N} + co${j}] = epilogue(acc${i}_${j}, ro${i}, co${j}); }`).join('\n')).join('\n')}
+  var out = array<f32, ${TM * TN}>(${rows.flatMap((i) => cols.map((j) => `acc${i}_${j}`)).join(', ')});
+  for (var i = 0u; i < ${TM}u; i++) {
+    let ro = row0 + i * ${rowStep}u;
+    if (ro >= ${d.M}) { break; }
+    for (var j = 0u; j < ${TN}u; j++) {
+      let co = col0 + ${sg ? '(j & ~3u) + (lane ^ (j & 3u))' : 'j'};
+      if (co < ${d.N}) { c[ro * ${d.N} + co] = epilogue(out[i * ${TN}u + j], ro, co); }
+    }
+  }
 }`;
 }
 
