@@ -5,7 +5,9 @@
 #   libvulkan1  the Vulkan loader that Dawn (npm `webgpu`) opens;
 #   xvfb        a virtual X display for the end-to-end test that checks the demo's default
 #               presentation path by its pixels in a headful browser (tests/e2e/xvfb.ts);
-#   dataset-fashion-mnist  Fashion-MNIST's IDX files (gzipped) in /usr/share/datasets/fashion-mnist.
+#   dataset-fashion-mnist  Fashion-MNIST's IDX files (gzipped) in /usr/share/datasets/fashion-mnist;
+#   mesa-vulkan-drivers    Mesa's lavapipe, a CPU Vulkan driver with 16-bit floats, on which the
+#               half-precision tests run under Deno (SwiftShader has no shader-f16).
 # Safe to run repeatedly; does nothing when all are present.
 set -euo pipefail
 
@@ -14,6 +16,7 @@ need=()
 ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1' || need+=(libvulkan1)
 command -v Xvfb >/dev/null || need+=(xvfb)
 [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || need+=(dataset-fashion-mnist)
+compgen -G '/usr/share/vulkan/icd.d/lvp_icd.*.json' >/dev/null || need+=(mesa-vulkan-drivers)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null; then

@@ -20,4 +20,18 @@ if [ -z "$deno" ]; then
   echo "test:deno: SKIPPED: no Deno binary for this platform (install Deno to run these tests)" >&2
   exit 0
 fi
-exec "$deno" run -A --sloppy-imports node_modules/vitest/vitest.mjs run -c vitest.deno.config.ts "$@"
+"$deno" run -A --sloppy-imports node_modules/vitest/vitest.mjs run -c vitest.deno.config.ts "$@"
+
+# Half precision needs a driver with shaderFloat16: Mesa's lavapipe (Debian's mesa-vulkan-drivers,
+# installed by scripts/setup-debian.sh). Skipped when file arguments pick other tests.
+[ $# -eq 0 ] || exit 0
+lavapipe=$(ls /usr/share/vulkan/icd.d/lvp_icd.*.json 2>/dev/null | head -1 || true)
+if [ -z "$lavapipe" ]; then
+  if [ -n "${CI:-}" ]; then
+    echo "test:deno: no lavapipe Vulkan driver (/usr/share/vulkan/icd.d/lvp_icd.*.json) for the f16 tests; CI requires it" >&2
+    exit 1
+  fi
+  echo "test:deno: f16 tests SKIPPED: no lavapipe driver (install mesa-vulkan-drivers)" >&2
+  exit 0
+fi
+VK_ICD_FILENAMES="$lavapipe" WEBGPU_VAE_REQUIRE_F16=1 exec "$deno" run -A --sloppy-imports node_modules/vitest/vitest.mjs run -c vitest.deno-f16.config.ts

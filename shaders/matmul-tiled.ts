@@ -21,7 +21,7 @@
 // whose relation to subgroup lanes WebGPU leaves open, but handed out per subgroup (an atomic
 // counter bumped by lane 0, plus the lane), so quads are exactly 4 consecutive places whatever the
 // adapter's subgroup size (4 or more, a divisor of the workgroup size).
-import type { MatmulDims, MatmulParams, MatmulTile } from './matmul';
+import { loadAs32, storeC, type MatmulDims, type MatmulParams, type MatmulTile } from './matmul';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const LANE = ['x', 'y', 'z', 'w'];
@@ -29,7 +29,8 @@ const LANE = ['x', 'y', 'z', 'w'];
 /** Whether A and B are read as vec4 from storage (specialized VEC4 kernels whose contiguous side is a multiple of 4). */
 export function matmulVec4Inputs(p: MatmulParams, t: MatmulTile, tiled: boolean): { a: boolean; b: boolean } {
   if (!tiled || !t.VEC4 || p.generic) return { a: false, b: false };
-  return { a: (p.transA ? p.M : p.K) % 4 === 0, b: (p.transB ? p.K : p.N) % 4 === 0 };
+  // f16 operands are read element by element and widened (no vec4<f16> path).
+  return { a: (p.transA ? p.M : p.K) % 4 === 0 && !p.f16?.includes('a'), b: (p.transB ? p.K : p.N) % 4 === 0 && !p.f16?.includes('b') };
 }
 
 /** WGSL statements staging op(A) or op(B) of slice k0 into its tile. */
@@ -52,7 +53,7 @@ function stageTile(which: 'a' | 'b', p: MatmulParams, t: MatmulTile, d: MatmulDi
       let kk = ${kk};
       let ss = ${ss};
       var v = 0.0;
-      if (k0 + kk < ${d.K} && ${block} + ss < ${limit}) { v = ${which}[${at(`${block} + ss`, 'k0 + kk')}]; }
+      if (k0 + kk < ${d.K} && ${block} + ss < ${limit}) { v = ${loadAs32(p, which, at(`${block} + ss`, 'k0 + kk'))}; }
       ${put('kk', 'ss', 'v')}
     }`;
   }
@@ -106,13 +107,13 @@ export function tiledBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): string
     ? range(TM).flatMap((i) => range(TN).map((j) => {
         const acc = `acc${i}_${Math.floor(j / 4)}.${LANE[j % 4]}`;
         return `  { let row = blockRow + ty * ${TM}u + ${i}u; let col = blockCol + tx * ${TN}u + ${j}u;
-    if (row < ${d.M} && col < ${d.N}) { c[row * ${d.N} + col] = epilogue(${acc}, row, col); } }`;
+    if (row < ${d.M} && col < ${d.N}) { ${storeC(p, `row * ${d.N} + col`, `epilogue(${acc}, row, col)`)} } }`;
       })).join('\n')
     : `  for (var i = 0u; i < ${TM}u; i++) {
     for (var j = 0u; j < ${TN}u; j++) {
       let row = blockRow + ty * ${TM}u + i;
       let col = blockCol + tx * ${TN}u + j;
-      if (row < ${d.M} && col < ${d.N}) { c[row * ${d.N} + col] = epilogue(acc[i * ${TN}u + j], row, col); }
+      if (row < ${d.M} && col < ${d.N}) { ${storeC(p, `row * ${d.N} + col`, `epilogue(acc[i * ${TN}u + j], row, col)`)} }
     }
   }`;
   return `

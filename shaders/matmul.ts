@@ -112,6 +112,19 @@ export function matmulBlock(variant: MatmulVariant, tile: MatmulTile = MATMUL_TI
 
 export interface MatmulShape { M: number; N: number; K: number }
 
+/** The buffers of a matmul that may be stored as f16. */
+export type MatmulOperand = 'a' | 'b' | 'c' | 'y';
+
+/** WGSL that reads element `index` of operand `op` as f32 (widening an f16 operand). */
+export function loadAs32(p: Pick<MatmulParams, 'f16'>, op: MatmulOperand, index: string): string {
+  return p.f16?.includes(op) ? `f32(${op}[${index}])` : `${op}[${index}]`;
+}
+
+/** WGSL that stores the f32 `value` into c[index] (rounding once where c is f16). */
+export function storeC(p: Pick<MatmulParams, 'f16'>, index: string, value: string): string {
+  return `c[${index}] = ${p.f16?.includes('c') ? `f16(${value})` : value};`;
+}
+
 export interface MatmulParams extends MatmulShape {
   transA?: boolean;
   transB?: boolean;
@@ -126,6 +139,11 @@ export interface MatmulParams extends MatmulShape {
   tile?: Partial<MatmulTile>;
   /** Read M, N, K from the uniform `dims` (filled by the runtime from `constants`) instead of the source. */
   generic?: boolean;
+  /**
+   * Operands stored as f16 (a model's half-precision activations): loads widen to f32, the sums
+   * and the epilogue stay f32, and an f16 `c` is rounded once at the store. Needs `shader-f16`.
+   */
+  f16?: readonly MatmulOperand[];
   /**
    * Whether the device has the `subgroups` feature. Variants that use subgroups emit
    * `enable subgroups;` unless this is false, in which case they fall back to a variant without.
@@ -186,7 +204,9 @@ export function matmul(p: MatmulParams): MatmulKernel {
   if (act !== 'none' && gradAct !== 'none') throw new Error('matmul: activation and gradActivation are exclusive');
   const d = dimsOf(p);
   const v4 = matmulVec4Inputs(p, t, isTiled(variant));
-  const bindings = [read('a', v4.a ? 'array<vec4<f32>>' : undefined), read('b', v4.b ? 'array<vec4<f32>>' : undefined), ...(hasBias ? [read('bias')] : []), ...(hasY ? [read('y')] : []), write('c'), ...(d.generic ? [uniform('dims', 'MatmulDims')] : [])];
+  const half = [...new Set(p.f16 ?? [])].filter((op) => op !== 'y' || hasY).sort();
+  const elem = (op: MatmulOperand) => (half.includes(op) ? 'array<f16>' : undefined);
+  const bindings = [read('a', v4.a ? 'array<vec4<f32>>' : elem('a')), read('b', v4.b ? 'array<vec4<f32>>' : elem('b')), ...(hasBias ? [read('bias')] : []), ...(hasY ? [read('y', elem('y'))] : []), write('c', elem('c')), ...(d.generic ? [uniform('dims', 'MatmulDims')] : [])];
   const epilogue = wgsl`
 ${activationWGSL(act === 'none' ? gradAct : act)}
 fn epilogue(v: f32, row: u32, col: u32) -> f32 {
@@ -198,7 +218,7 @@ fn epilogue(v: f32, row: u32, col: u32) -> f32 {
   s = act(s);
 #endif
 #if ${hasY}
-  s *= act_grad(y[row * ${d.N} + col]);
+  s *= act_grad(${loadAs32(p, 'y', `row * ${d.N} + col`)});
 #endif
   return s;
 }`;
@@ -207,12 +227,12 @@ fn epilogue(v: f32, row: u32, col: u32) -> f32 {
   const custom = Object.entries(t).filter(([k, v]) => MATMUL_TILES[variant][k as keyof MatmulTile] !== v).map(([k, v]) => `${k}${Number(v)}`).join('');
   const decls = declareBindings(bindings);
   return {
-    name: `matmul_${tag}${hasBias ? '_bias' : ''}${act !== 'none' ? '_' + act : ''}${hasY ? '_dact_' + gradAct : ''}_${variant}${custom ? '_' + custom : ''}${d.generic ? '_generic' : ''}`,
-    code: `${useSubgroups ? 'enable subgroups;\n' : ''}${d.generic ? DIMS_STRUCT + '\n' : ''}${decls}\n${epilogue}\n${body}`,
+    name: `matmul_${tag}${hasBias ? '_bias' : ''}${act !== 'none' ? '_' + act : ''}${hasY ? '_dact_' + gradAct : ''}_${variant}${custom ? '_' + custom : ''}${d.generic ? '_generic' : ''}${half.length ? '_f16' + half.join('') : ''}`,
+    code: `${half.length ? 'enable f16;\n' : ''}${useSubgroups ? 'enable subgroups;\n' : ''}${d.generic ? DIMS_STRUCT + '\n' : ''}${decls}\n${epilogue}\n${body}`,
     bindings,
     workgroups: matmulGrid(variant, p, t),
     ...(d.generic ? { constants: { dims: new Uint32Array([M, N, K, 0]) } } : {}),
-    matmul: { ...p, variant },
+    matmul: { ...p, variant, ...(half.length ? { f16: half } : {}) },
   };
 }
 
@@ -235,8 +255,8 @@ function registerBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): string {
   const swaps = ['', 'quadSwapX', 'quadSwapY', 'quadSwapDiagonal'];
   const bSlot = (j: number, u: number) => (j % 4 === 0 ? `lb${j / 4}_${u}` : `${swaps[j % 4]}(lb${(j - (j % 4)) / 4}_${u})`);
   // Element offsets; r_i, c_j are premultiplied by the row stride of A / B where it applies.
-  const aAt = (i: number, u: number) => (p.transA ? `a[r${i} + kM${u ? ` + ${times(u, 'M', p.M)}` : ''}]` : `a[r${i} + k${u ? ` + ${u}u` : ''}]`);
-  const bAt = (j: number, u: number) => (p.transB ? `b[c${j} + k${u ? ` + ${u}u` : ''}]` : `b[c${j} + kN${u ? ` + ${times(u, 'N', p.N)}` : ''}]`);
+  const aAt = (i: number, u: number) => loadAs32(p, 'a', p.transA ? `r${i} + kM${u ? ` + ${times(u, 'M', p.M)}` : ''}` : `r${i} + k${u ? ` + ${u}u` : ''}`);
+  const bAt = (j: number, u: number) => loadAs32(p, 'b', p.transB ? `c${j} + k${u ? ` + ${u}u` : ''}` : `c${j} + kN${u ? ` + ${times(u, 'N', p.N)}` : ''}`);
   const loads = (u: number) => [
     ...rows.map((i) => `    let a${i}_${u} = ${aAt(i, u)};`),
     ...bLoads.map((j) => `    let ${sg ? 'lb' : 'b'}${j}_${u} = ${bAt(j, u)};`),
@@ -278,7 +298,7 @@ ${needTail ? `  for (var k1 = ${kMain}; k1 < ${d.K}; k1++) {\n${kSteps('k1', 1)}
     if (ro >= ${d.M}) { break; }
     for (var j = 0u; j < ${TN}u; j++) {
       let co = col0 + ${sg ? '(j & ~3u) + (lane ^ (j & 3u))' : 'j'};
-      if (co < ${d.N}) { c[ro * ${d.N} + co] = epilogue(out[i * ${TN}u + j], ro, co); }
+      if (co < ${d.N}) { ${storeC(p, `ro * ${d.N} + co`, `epilogue(out[i * ${TN}u + j], ro, co)`)} }
     }
   }
 }`;

@@ -26,6 +26,11 @@ export class Tensor {
    * already with respect to the pre-activation.
    */
   activation = 'none';
+  /**
+   * How the elements are stored: 'f32', or 'f16' (half the bytes) for the activations a model
+   * with precision 'f16' keeps; the kernels that bind the tensor read and write that type.
+   */
+  dtype: 'f32' | 'f16' = 'f32';
 
   constructor(
     readonly name: string,
@@ -40,15 +45,16 @@ export class Tensor {
     return this.shape.reduce((a, b) => a * b, 1);
   }
 
+  /** Bytes of storage; an f16 tensor rounds up to whole 4-byte words, as bindings need. */
   get bytes(): number {
-    return this.size * 4;
+    return this.dtype === 'f16' ? Math.ceil(this.size / 2) * 4 : this.size * 4;
   }
 
   /** The same memory seen with another shape of the same size (no copy). */
   view(shape: readonly number[], name = this.name): Tensor {
     const v = new Tensor(name, shape, this.pinned);
     if (v.size !== this.size) throw new Error(`tensor ${this.name}: cannot view [${this.shape}] as [${shape}]`);
-    return Object.assign(v, { root: this.root, activation: this.activation });
+    return Object.assign(v, { root: this.root, activation: this.activation, dtype: this.dtype });
   }
 
   /** The tensor that owns the memory (views share their root's). */

@@ -61,6 +61,7 @@ const MUST_REFUSE: Record<string, string[]> = {
   'image-size': ['3', '1025', 'x'],
   'image-channels': ['2', 'rgb'],
   autotune: ['sometimes', 'ON'],
+  precision: ['f8', 'F16', 'half'],
   'on-nan': ['explode', ''],
   'clip-grad': ['-1', 'x', 'NaN'],
   retries: ['-1', '101', '1.5', 'x'],

@@ -20,7 +20,7 @@ export const FLAGS = defineFlags('train', {
   binarize: { type: 'string' }, dequantize: { type: 'boolean' }, optimizer: { type: 'string' },
   arch: { type: 'string' }, channels: { type: 'string' }, 'image-size': { type: 'string' }, 'image-channels': { type: 'string' }, strict: { type: 'boolean' },
   lr: { type: 'string' }, seed: { type: 'string' }, limit: { type: 'string' }, 'test-limit': { type: 'string' },
-  out: { type: 'string' }, json: { type: 'boolean' }, resume: { type: 'string' }, force: { type: 'boolean' }, 'save-every': { type: 'string' }, autotune: { type: 'string' },
+  out: { type: 'string' }, json: { type: 'boolean' }, resume: { type: 'string' }, force: { type: 'boolean' }, 'save-every': { type: 'string' }, autotune: { type: 'string' }, precision: { type: 'string' },
   'on-nan': { type: 'string' }, 'clip-grad': { type: 'string' }, retries: { type: 'string' }, 'max-gpu-memory': { type: 'string' },
 } as const);
 

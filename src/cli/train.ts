@@ -24,6 +24,7 @@ import type { StepLoss } from '../model/loss-ring';
 import { BadStepError, KeptCheckpoints, lossDeviceAtStep, recover, StepWatch, type Restart } from './recovery';
 import { VAE } from '../model/vae';
 import { AUTOTUNE_MODES, describeTuning } from '../model/autotune';
+import { PRECISIONS } from '../model/precision';
 import type { KernelChoice } from '../model/kernels';
 import { fileAutotuneCache } from '../model/autotune-file-cache';
 import { Philox } from '../rng';
@@ -80,12 +81,20 @@ const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 
 const readIfThere = (path: string): Uint8Array | null => (existsSync(path) ? new Uint8Array(readFileSync(path)) : null);
 
+/** --precision f16 is for MLPs (precision.ts); said before the device is acquired or the run folder claimed. */
+function checkPrecisionFlag(precision: string, config: VaeConfig): void {
+  if (precision === 'f16' && config.arch !== 'mlp') {
+    throw new UsageError(`--precision f16 keeps the MLP's dense-layer activations as f16; a ${config.arch} model runs in f32: leave out --precision, or use --arch mlp`);
+  }
+}
+
 export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Promise<number> {
   const f = parseFlags('train', argv, FLAGS) as Flags;
   const report = makeReporter(!!f.json, hooks.print);
   const resumeDir = stringFlag('resume', f.resume);
   // Checked with the other flags, before the device: a bad value costs no start-up.
   const autotune = choiceFlag('autotune', f.autotune, 'off', AUTOTUNE_MODES);
+  const precision = choiceFlag('precision', f.precision, 'f32', PRECISIONS);
   const maxGpuMiB = f['max-gpu-memory'] === undefined ? undefined : intFlag('max-gpu-memory', f['max-gpu-memory'], 0, 1);
 
   // Everything that can be refused is refused here, before the slow parts (device, data, compiling).
@@ -97,6 +106,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     resumed = readRunState(resumeDir);
     const savedRun = { ...DEFAULT_RUN, ...(resumed.run as Partial<RunOptions>), optimizer: resumed.training.optimizer, lr: resumed.training.lr, seed: resumed.training.seed };
     config = resumed.config;
+    checkPrecisionFlag(precision, config);
     run = runFields(f, savedRun);
     checkResumeFlags(f, resumeDir, { ...config, ...savedRun }, { ...config, ...configFields(f, config, run.dataset), ...run });
     const done = resumed.progress.epochsDone;
@@ -111,6 +121,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     // The data decides the picture: channels, rows and columns (a folder's from --image-size and --image-channels).
     const [channels, rows, cols] = exampleShape(run.dataset, dataFlags(run));
     config = resolveConfig({ ...configFields(f, DEFAULT_CONFIG, run.dataset), inputDim: channels * rows * cols, imageShape: [rows, cols], imageChannels: channels });
+    checkPrecisionFlag(precision, config);
     const stamp = new Date().toISOString().replace(/[:T]/g, '-').slice(0, 19);
     outDir = stringFlag('out', f.out) ?? join('runs', `${run.dataset}-${stamp}`);
     claimNewRunDir(outDir, !!f.force);
@@ -157,7 +168,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
 
     const t0 = performance.now();
     vae = await VAE.create(config, {
-      autotune, autotuneCache: fileAutotuneCache(), memoryBudget: memoryBudget(acquired.adapter, maxGpuMiB),
+      autotune, autotuneCache: fileAutotuneCache(), precision, memoryBudget: memoryBudget(acquired.adapter, maxGpuMiB),
       device: { ...acquired, owned: false }, batch: Math.min(run.batch, train.count), optimizer: run.optimizer, lr: run.lr, seed: run.seed, clipGrad: run.clipGrad,
       ...(resumed ? { initialParams: resumed.params } : {}),
     });
@@ -170,7 +181,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     const objectiveText = config.objective === 'iwae' ? `IWAE K=${config.samples}` : `ELBO L=${config.samples}${config.beta !== 1 ? ` beta=${config.beta}` : ''}` +
       `${config.warmupSteps ? ` warm-up ${config.warmupSteps} steps` : ''}${config.freeBits ? ` free bits ${config.freeBits}` : ''}`;
     report.info(`model ${describeShape(config)} (${config.likelihood}${config.sigma === 'predicted' && config.likelihood === 'gaussian' ? ' with predicted scales' : ''}, ${config.activation}, ${objectiveText}` +
-      `${config.classes ? `, conditional on ${config.classes} classes` : ''}${config.binarize !== 'none' ? `, ${config.binarize} binarization` : ''}), ${vae.layout.paramCount} parameters; ` +
+      `${config.classes ? `, conditional on ${config.classes} classes` : ''}${config.binarize !== 'none' ? `, ${config.binarize} binarization` : ''}${precision === 'f16' ? ', f16 activations' : ''}), ${vae.layout.paramCount} parameters; ` +
       `${mib(vae.allocatedBytes)} MiB on the GPU (step tensors planned in ${mib(memory.plannedBytes)} MiB, ${mib(memory.savedBytes)} MiB saved by reuse); ` +
       `${await vae.dispatchesPerStep()} dispatches per step; compiled in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     if (autotune !== 'off') report.info(`autotune ${autotune}: ${describeAutotune(vae.kernels)}`);

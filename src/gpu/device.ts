@@ -42,7 +42,7 @@ export function describeAdapter(a: AdapterSummary): string {
 }
 
 /** Features we use when present; requesting them is harmless and lets kernels pick faster variants. */
-const OPTIONAL_FEATURES: GPUFeatureName[] = ['subgroups', 'timestamp-query'];
+const OPTIONAL_FEATURES: GPUFeatureName[] = ['subgroups', 'timestamp-query', 'shader-f16'];
 
 /** Requests a device with the adapter's full storage limits, so large batches fit. */
 export async function deviceFromAdapter(adapter: GPUAdapter): Promise<GPUDevice> {

@@ -46,6 +46,8 @@ export interface GraphContext {
   arena: BufferArena;
   kernels: KernelChoice;
   optimizer: Optimizer;
+  /** Storage of hidden activations (VaeOptions.precision); f32 when absent. */
+  precision?: 'f32' | 'f16';
 }
 
 export interface Plan {
@@ -77,6 +79,7 @@ class GraphRecorder implements Recorder {
 
   get kernels() { return this.ctx.kernels; }
   get stepParams() { return this.ctx.buffers.stepParams; }
+  get precision() { return this.ctx.precision ?? 'f32'; }
 
   tensor(name: string, shape: readonly number[], pinned = false): Tensor {
     let unique = name;

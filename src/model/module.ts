@@ -68,6 +68,8 @@ export interface Recorder {
   grad(name: string): BufferSlice;
   /** The condition (one-hot labels [B, C]) of a conditional model, or null. */
   readonly condition: Tensor | null;
+  /** Storage of hidden activations: 'f16' where the model asked for it (precision.ts); f32 otherwise. */
+  readonly precision?: 'f32' | 'f16';
 }
 
 /** Activation of a layer's output: used by consumers to fold act' into their backward. */

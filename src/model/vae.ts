@@ -10,7 +10,7 @@ import { autotuneMatmuls, matmulProducts } from './autotune';
 import { autotuneConvs } from './autotune-conv';
 import { convOpsOf } from './layers/conv-ops';
 import { defaultAutotuneCache } from './autotune-cache';
-import { checkPrecision } from './precision';
+import { checkPrecision, type Precision } from './precision';
 import { ConfigError, DeviceLimitError } from '../errors';
 import { FailureWatch } from '../gpu/failure-watch';
 import { encodeStepParams, STEP_PARAMS_DEFAULTS, STREAM, type StepParams } from '../step-params';
@@ -36,6 +36,8 @@ export class VAE {
   readonly training: TrainingOptions;
   readonly device: GPUDevice;
   readonly kernels: KernelChoice;
+  /** Storage of hidden activations: 'f16' (half the bytes, f32 sums) or 'f32'. */
+  readonly precision: Precision;
   readonly losses: LossRing;
   /** Adam steps taken. */
   step = 0;
@@ -54,6 +56,7 @@ export class VAE {
 
   private constructor(config: VaeConfig, opts: VaeOptions) {
     this.config = config;
+    this.precision = opts.precision ?? 'f32';
     this.training = { ...DEFAULT_TRAINING, ...Object.fromEntries(Object.entries(opts).filter(([k, v]) => k in DEFAULT_TRAINING && v !== undefined)) };
     const t = this.training;
     if (!Number.isInteger(t.batch) || t.batch < 1 || t.batch > 65535) throw new ConfigError(`batch must be an integer in 1..65535, got ${t.batch}`);
@@ -122,9 +125,9 @@ export class VAE {
   private async prepare(opts: VaeOptions): Promise<void> {
     const vae = this;
     try {
-      checkPrecision(opts.precision, vae.device, vae.adapter);
+      checkPrecision(opts.precision, vae.device, vae.adapter, vae.config);
       if (opts.autotune && opts.autotune !== 'off') {
-        const ctx = { parts: vae.parts, buffers: vae.buffers, arena: vae.arena, kernels: vae.kernels, optimizer: vae.training.optimizer };
+        const ctx = { parts: vae.parts, buffers: vae.buffers, arena: vae.arena, kernels: vae.kernels, optimizer: vae.training.optimizer, precision: vae.precision };
         const { graph } = recordGraph(ctx, 'train', vae.training.batch);
         const t0 = performance.now();
         const tune = { mode: opts.autotune, adapterKey: describeAdapter(vae.adapter), isSoftware: vae.adapter.isSoftware, cache: opts.autotuneCache ?? defaultAutotuneCache() };
@@ -186,7 +189,7 @@ export class VAE {
   /** The graph `kind` for `rows` examples, planned and compiled once, then cached (boundedly). */
   plan(kind: GraphKind, rows: number, opts: RecordOptions = {}): Promise<Plan> {
     this.assertAlive();
-    const ctx = { parts: this.parts, buffers: this.buffers, arena: this.arena, kernels: this.kernels, optimizer: this.training.optimizer };
+    const ctx = { parts: this.parts, buffers: this.buffers, arena: this.arena, kernels: this.kernels, optimizer: this.training.optimizer, precision: this.precision };
     return this.plans.get(planKey(kind, rows, opts), async () => {
       const plan = recordGraph(ctx, kind, rows, opts);
       await plan.graph.build(this.cache, this.arena, this.onCompileProgress);

@@ -7,7 +7,7 @@
 //                            gradient handed back is already with respect to its pre-activation
 // Kernels: shaders/matmul.ts, shaders/activation.ts. Reference: tests/reference/dense.ts.
 import { activationBackward, type Activation } from '../../../shaders/activation';
-import { columnSum, matmul } from '../../../shaders/matmul';
+import { columnSum, matmul, type MatmulOperand } from '../../../shaders/matmul';
 import type { Tensor } from '../../tensor';
 import { matmulOptionsFor } from '../autotune';
 import { producedBy, type Backward, type Grad, type Module, type ParamSpec, type Recorder } from '../module';
@@ -41,21 +41,26 @@ export class Dense implements Module {
     this.outputShape(x.shape.slice(1));
     const choose = (transA: boolean, transB: boolean, m: number, n: number, k: number) => matmulOptionsFor(g.kernels, { M: m, N: n, K: k, transA, transB });
     const y = producedBy(g.tensor(this.name, [M, N]), activation);
-    g.graph.add(matmul({ M, N, K, transB: true, bias: true, activation, ...choose(false, true, M, N, K) }), {
+    // In half precision the hidden activations (a ReLU's output, say) are kept as f16; the outputs
+    // without an activation (the q head, the decoder's logits or means) stay f32.
+    if (g.precision === 'f16' && activation !== 'none') y.dtype = 'f16';
+    const half = (op: MatmulOperand, t: Tensor) => (t.dtype === 'f16' ? [op] : []);
+    g.graph.add(matmul({ M, N, K, transB: true, bias: true, activation, f16: [...half('a', x), ...half('c', y)], ...choose(false, true, M, N, K) }), {
       a: x, b: g.param(`${this.name}.weight`), bias: g.param(`${this.name}.bias`), c: y,
     });
     const backward: Backward = (gb, dy, needInputGrad) => {
       let dPre = dy.t;
       if (!dy.pre && activation !== 'none') {
+        if (y.dtype === 'f16') throw new Error(`${this.name}: an f16 activation whose consumer does not fold act' (a dense layer does) is not supported`);
         dPre = gb.tensor(`d_${this.name}.pre`, [M, N]);
         gb.graph.add(activationBackward({ kind: activation, count: M * N }), { y, dy: dy.t, dx: dPre });
       }
-      gb.graph.add(matmul({ M: N, N: K, K: M, transA: true, ...choose(true, false, N, K, M) }), { a: dPre, b: x, c: gb.grad(`${this.name}.weight`) });
+      gb.graph.add(matmul({ M: N, N: K, K: M, transA: true, f16: half('b', x), ...choose(true, false, N, K, M) }), { a: dPre, b: x, c: gb.grad(`${this.name}.weight`) });
       gb.graph.add(columnSum({ rows: M, cols: N }), { x: dPre, out: gb.grad(`${this.name}.bias`) });
       if (!needInputGrad) return null;
       const below = x.activation as Activation;
       const dx = gb.tensor(`d_${this.name}.in`, [M, K]);
-      gb.graph.add(matmul({ M, N: K, K: N, gradActivation: below, ...choose(false, false, M, K, N) }), {
+      gb.graph.add(matmul({ M, N: K, K: N, gradActivation: below, f16: below !== 'none' ? half('y', x) : [], ...choose(false, false, M, K, N) }), {
         a: dPre, b: gb.param(`${this.name}.weight`), ...(below !== 'none' ? { y: x } : {}), c: dx,
       });
       return { t: dx, pre: true } satisfies Grad;

@@ -1,0 +1,151 @@
+// Half-precision activations (precision 'f16': src/model/precision.ts, the matmul's `f16` operands).
+// Where the adapter has `shader-f16` (Deno's wgpu on Mesa's lavapipe: the second pass of
+// scripts/test-deno.sh) it checks every matmul variant with f16 operands against float64
+// references computed on the f16-rounded inputs, aligned and unaligned, and a whole model in f16
+// against the same model in f32. Where the adapter lacks the feature (Dawn's SwiftShader,
+// Chromium's), it checks the refusal. WEBGPU_VAE_REQUIRE_F16=1, set by the lavapipe pass, makes a
+// missing feature a failure, so that pass cannot pass by checking only the refusal.
+import { describe, expect, it } from 'vitest';
+import { matmul, MATMUL_VARIANTS, type MatmulOperand, type MatmulParams } from '../shaders/matmul';
+import { VAE } from '../src/model/vae';
+import { testData } from './helpers/compare';
+import { F16_NAN_FILL, fromF16Bits, packF16, roundF16, toF16Bits, unpackF16 } from './helpers/f16';
+import { gpu, runKernels } from './helpers/gpu';
+import { actDerivRef, matmulRef } from './reference/dense';
+
+const { device } = await gpu();
+const hasF16 = device.features.has('shader-f16');
+const required = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.WEBGPU_VAE_REQUIRE_F16 === '1';
+
+describe('f16 helpers (the reference side)', () => {
+  it('every f16 bit pattern decodes and re-encodes to itself', () => {
+    for (let h = 0; h < 0x10000; h++) {
+      const v = fromF16Bits(h);
+      if (Number.isNaN(v)) continue;
+      expect(toF16Bits(v), `pattern ${h.toString(16)}`).toBe(h);
+    }
+  });
+
+  it('rounds to nearest, ties to even, overflows to infinity', () => {
+    expect(roundF16(1 + 2 ** -11)).toBe(1); // a tie: 1 has the even mantissa
+    expect(roundF16(1 + 3 * 2 ** -11)).toBe(1 + 2 ** -9);
+    expect(roundF16(65504)).toBe(65504);
+    expect(roundF16(65520)).toBe(Number.POSITIVE_INFINITY);
+    expect(roundF16(2 ** -25)).toBe(0); // half the smallest subnormal: a tie, to the even 0
+    expect(roundF16(3 * 2 ** -25)).toBe(2 ** -23);
+  });
+});
+
+describe.runIf(!hasF16)('precision f16 without shader-f16', () => {
+  it('the feature is there when this run requires it', () => {
+    expect(required, 'WEBGPU_VAE_REQUIRE_F16=1 but the adapter has no shader-f16 (is Mesa lavapipe installed?)').toBe(false);
+  });
+
+  it('is refused, naming the feature and what to use instead', async () => {
+    await expect(VAE.create({ hidden: [8], latent: 2 }, { device, batch: 4, precision: 'f16' })).rejects.toThrow(/needs the WebGPU feature 'shader-f16'.*use precision 'f32'/);
+  });
+});
+
+/** Runs one matmul whose `half` operands are stored as f16; returns c decoded. */
+async function runHalf(p: MatmulParams, data: Record<string, Float64Array>, half: readonly MatmulOperand[]) {
+  const k = matmul({ ...p, f16: half, subgroups: device.features.has('subgroups') });
+  const inputs = Object.fromEntries(Object.entries(data).map(([name, v]) => [name, half.includes(name as MatmulOperand) ? packF16(v) : Float32Array.from(v)]));
+  const cHalf = half.includes('c');
+  const { c } = await runKernels([k], inputs, { c: cHalf ? Math.ceil((p.M * p.N) / 2) : p.M * p.N }, { fill: cHalf ? F16_NAN_FILL : Number.NaN });
+  return { name: k.name, code: k.code, c: cHalf ? unpackF16(c, p.M * p.N) : Float64Array.from(c) };
+}
+
+/**
+ * got within: the f32 sum's error bound K 2^-24 sum|a b| (on the f16-rounded inputs), plus, for an
+ * f16 output, half an f16 ulp of the result (2^-11 relative, 2^-25 absolute for subnormals).
+ */
+function expectHalfClose(got: Float64Array, ref: Float64Array, magnitude: Float64Array, K: number, cHalf: boolean, label: string) {
+  const bad: string[] = [];
+  for (let i = 0; i < ref.length; i++) {
+    const bound = K * 2 ** -24 * magnitude[i] * (cHalf ? 1 + 2 ** -11 : 1) + (cHalf ? 2 ** -11 * Math.abs(ref[i]) + 2 ** -25 : 1e-30);
+    if (!(Math.abs(got[i] - ref[i]) <= bound)) bad.push(`[${i}] got ${got[i]} ref ${ref[i]} bound ${bound.toExponential(2)}`);
+  }
+  expect(bad.slice(0, 8), `${label}: ${bad.length} of ${ref.length} outside the bound`).toEqual([]);
+}
+
+// The register kernels on every shape; the tiled ones (4 x 3 pipelines each) on an unaligned and an
+// aligned one (where their f32 operands take the vec4 loads and the f16 ones do not).
+const shapes: [number, number, number][] = [[1, 1, 1], [33, 17, 9], [64, 64, 64], [129, 40, 400]];
+const tiledShapes: [number, number, number][] = [[33, 17, 9], [64, 64, 64]];
+
+describe.runIf(hasF16).each(MATMUL_VARIANTS.flatMap((variant) => [{ variant, generic: false }, { variant, generic: true }]))('matmul $variant generic=$generic with f16 operands', ({ variant, generic }) => {
+  for (const [M, N, K] of variant.startsWith('tiled') ? tiledShapes : shapes) {
+    const rounded = (n: number, seed: number, lo = -1, hi = 1) => Float64Array.from(testData(n, seed, lo, hi), roundF16);
+
+    it(`${M}x${N}x${K} forward: f16 input, f16 output or both (bias + relu epilogue)`, async () => {
+      const a = rounded(M * K, M + K, -2, 2), w = rounded(N * K, N), bias = Float64Array.from(Float32Array.from(testData(N, 5)));
+      const pre = matmulRef(a, w, M, N, K, false, true);
+      const ref = pre.map((v, i) => Math.max(v + bias[i % N], 0));
+      const magnitude = matmulRef(a.map(Math.abs), w.map(Math.abs), M, N, K, false, true).map((v, i) => v + Math.abs(bias[i % N]));
+      for (const half of [['a'], ['c'], ['a', 'c']] as MatmulOperand[][]) {
+        // w is stored as f32 here, holding f16-exact values, so only the named operands differ in storage.
+        const r = await runHalf({ M, N, K, transB: true, bias: true, activation: 'relu', variant, generic }, { a, b: w, bias }, half);
+        expect(r.code).toContain('enable f16;');
+        expectHalfClose(r.c, ref, magnitude, K, half.includes('c'), `${r.name} [${half}]`);
+      }
+    });
+
+    it(`${M}x${N}x${K} weight gradient: dY^T X with X stored as f16`, async () => {
+      const dy = Float64Array.from(Float32Array.from(testData(M * N, 11))), x = rounded(M * K, 12, 0, 3);
+      const ref = matmulRef(dy, x, N, K, M, true, false);
+      const magnitude = matmulRef(dy.map(Math.abs), x, N, K, M, true, false);
+      const r = await runHalf({ M: N, N: K, K: M, transA: true, variant, generic }, { a: dy, b: x }, ['b']);
+      expectHalfClose(r.c, ref, magnitude, M, false, r.name);
+    });
+
+    it(`${M}x${N}x${K} input gradient: (dY W) * relu'(y) with y stored as f16`, async () => {
+      const dy = Float64Array.from(Float32Array.from(testData(M * N, 21))), w = Float64Array.from(Float32Array.from(testData(N * K, 22)));
+      const y = rounded(M * K, 23, -1, 1).map((v) => Math.max(v, 0)); // a ReLU's output: about half zeros
+      const ref = matmulRef(dy, w, M, K, N, false, false).map((v, i) => v * actDerivRef('relu', y[i]));
+      const magnitude = matmulRef(dy.map(Math.abs), w.map(Math.abs), M, K, N, false, false);
+      const r = await runHalf({ M, N: K, K: N, gradActivation: 'relu', variant, generic }, { a: dy, b: w, y }, ['y']);
+      expectHalfClose(r.c, ref, magnitude, N, false, r.name);
+    });
+  }
+});
+
+describe.runIf(hasF16)('a model with precision f16', () => {
+  const config = { hidden: [64, 32], latent: 4, inputDim: 96 };
+  // Binary pictures: 8 fixed patterns with 5% of the pixels flipped, the same for both precisions.
+  const patterns = testData(8 * 96, 31), flips = testData(256 * 96, 32, 0, 1);
+  const images = Uint8Array.from(flips, (u, i) => ((patterns[(Math.floor(i / 96) % 8) * 96 + (i % 96)] > 0) !== (u < 0.05) ? 255 : 0));
+
+  async function train(precision: 'f32' | 'f16') {
+    const vae = await VAE.create(config, { device, batch: 32, lr: 3e-3, seed: 7, lossEvery: 4, precision });
+    const data = vae.upload({ images, count: 256, name: 'f16-test' });
+    await vae.trainStep({ data, index: 0 });
+    const firstGrad = await vae.flatGradients();
+    const losses: number[] = [];
+    for (let i = 1; i < 24; i++) {
+      await vae.trainStep({ data, index: i % 8 });
+      if (i % 4 === 3) losses.push(...(await vae.readLosses()).map((l) => l.loss));
+    }
+    const plan = await vae.plan('train', 32);
+    vae.destroy();
+    return { firstGrad, losses, plan };
+  }
+
+  it('keeps its hidden activations as f16 and trains like the f32 model', async () => {
+    const [full, half] = [await train('f32'), await train('f16')];
+    const halfTensors = Object.values(half.plan.tensors).filter((t) => t.dtype === 'f16');
+    expect(halfTensors.map((t) => t.name).sort()).toEqual(['decoder.layers.0', 'decoder.layers.1', 'encoder.layers.0', 'encoder.layers.1']);
+    for (const t of halfTensors) expect(t.bytes, t.name).toBe(full.plan.tensors[t.name].bytes / 2);
+    // The first step's gradient: the same direction, to f16's rounding of the activations.
+    let dot = 0, nf = 0, nh = 0;
+    for (let i = 0; i < full.firstGrad.length; i++) { dot += full.firstGrad[i] * half.firstGrad[i]; nf += full.firstGrad[i] ** 2; nh += half.firstGrad[i] ** 2; }
+    expect(dot / Math.sqrt(nf * nh)).toBeGreaterThan(0.9999);
+    expect(half.losses).toHaveLength(full.losses.length);
+    half.losses.forEach((l, i) => expect(Math.abs(l - full.losses[i]), `loss ${i}: f16 ${l} f32 ${full.losses[i]}`).toBeLessThan(0.005 * full.losses[i]));
+    expect(half.losses.at(-1)!).toBeLessThan(half.losses[0] * 0.95);
+  });
+
+  it('is refused for a conv model, saying what to use', async () => {
+    await expect(VAE.create({ arch: 'conv', imageShape: [8, 8], imageChannels: 1, inputDim: 64, channels: [4], latent: 2 }, { device, batch: 4, precision: 'f16' }))
+      .rejects.toThrow(/precision 'f16' covers the MLP's dense layers.*use precision 'f32' with arch 'conv'/);
+  });
+});

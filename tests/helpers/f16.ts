@@ -1,0 +1,48 @@
+// IEEE 754 half precision in float64 arithmetic, for checking kernels that store f16: rounding to
+// the nearest f16 (ties to even, overflow to infinity, subnormals below 2^-14), decoding, and
+// packing f16 bit patterns two to a 32-bit word, as a storage buffer of array<f16> holds them.
+
+const roundHalfEven = (v: number) => {
+  const f = Math.floor(v), d = v - f;
+  return d > 0.5 ? f + 1 : d < 0.5 ? f : f % 2 === 0 ? f : f + 1;
+};
+
+/** The f16 bit pattern nearest to x. */
+export function toF16Bits(x: number): number {
+  if (Number.isNaN(x)) return 0x7e00;
+  const sign = x < 0 || Object.is(x, -0) ? 0x8000 : 0;
+  const a = Math.abs(x);
+  if (a < 2 ** -14) return sign | roundHalfEven(a * 2 ** 24); // subnormal (1024 is the smallest normal's pattern)
+  let e = Math.floor(Math.log2(a));
+  if (2 ** e > a) e--;
+  else if (2 ** (e + 1) <= a) e++;
+  let m = roundHalfEven((a / 2 ** e - 1) * 1024);
+  if (m === 1024) { m = 0; e++; }
+  if (e > 15) return sign | 0x7c00;
+  return sign | ((e + 15) << 10) | m;
+}
+
+export function fromF16Bits(h: number): number {
+  const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 31, m = h & 1023;
+  if (e === 0) return s * m * 2 ** -24;
+  if (e === 31) return m ? Number.NaN : s * Number.POSITIVE_INFINITY;
+  return s * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+export const roundF16 = (x: number) => fromF16Bits(toF16Bits(x));
+
+/** f16 values packed two per u32 (element 2i in the low half), padded to whole words. */
+export function packF16(values: ArrayLike<number>): Uint32Array {
+  const halves = new Uint16Array(Math.ceil(values.length / 2) * 2);
+  for (let i = 0; i < values.length; i++) halves[i] = toF16Bits(values[i]);
+  return new Uint32Array(halves.buffer);
+}
+
+/** The first n f16 values of a buffer's bytes (as read back into a Float32Array). */
+export function unpackF16(words: Float32Array, n: number): Float64Array {
+  const halves = new Uint16Array(words.buffer, words.byteOffset, n);
+  return Float64Array.from(halves, fromF16Bits);
+}
+
+/** A 32-bit fill whose two halves are both f16 NaN, so an unwritten f16 output reads as NaN. */
+export const F16_NAN_FILL = new Float32Array(new Uint32Array([0x7e007e00]).buffer)[0];
