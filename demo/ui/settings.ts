@@ -10,7 +10,7 @@ export class SettingsError extends Error {
 
 /** Small and fast on a software GPU; the page explains that a real GPU handles far larger ones. */
 export const DEFAULTS: Settings = {
-  latent: 2, arch: 'mlp', hidden: [256], channels: [], dense: [], norm: 'none', likelihood: 'bernoulli', sigma: 'learned', dequantize: false, objective: 'elbo', samples: 1, beta: 1, warmupSteps: 0, freeBits: 0,
+  latent: 2, arch: 'mlp', hidden: [256], channels: [], dense: [], norm: 'none', precision: 'f32', likelihood: 'bernoulli', sigma: 'learned', dequantize: false, objective: 'elbo', samples: 1, beta: 1, warmupSteps: 0, freeBits: 0,
   conditional: false, binarize: 'none', batch: 100, lr: 1e-3, seed: 0, subset: 6000,
 };
 
@@ -60,6 +60,10 @@ export function readSettings(form: HTMLFormElement): Settings {
   if (dequantize && likelihood !== 'gaussian') {
     throw new SettingsError('Dequantization adds uniform noise to the 8-bit levels for a density on continuous values: choose the Gaussian likelihood, or turn dequantization off');
   }
+  const precision = choice(form, 'precision', 'Activations', ['f32', 'f16'] as const);
+  if (precision === 'f16' && arch !== 'mlp') {
+    throw new SettingsError('f16 activations are for the MLP architecture (its hidden layers); the conv architecture runs in f32: choose f32 activations, or the MLP');
+  }
   const objective = choice(form, 'objective', 'Objective', ['elbo', 'iwae'] as const);
   // The library's limits: L up to 64 Monte Carlo samples, K up to 5000 importance samples.
   const samples = objective === 'iwae'
@@ -79,6 +83,7 @@ export function readSettings(form: HTMLFormElement): Settings {
     channels,
     dense,
     norm: choice(form, 'norm', 'Conv normalization', ['none', 'group'] as const),
+    precision,
     likelihood: likelihood === 'gaussian' ? 'gaussian' : 'bernoulli',
     sigma: choice(form, 'sigma', 'Gaussian σ', ['learned', 'predicted'] as const),
     dequantize,
@@ -104,6 +109,7 @@ export function writeSettings(form: HTMLFormElement, s: Partial<Settings>): void
   set('channels', s.channels?.join(', '));
   set('dense', s.dense?.join(', '));
   set('norm', s.norm);
+  set('precision', s.precision);
   set('likelihood', s.likelihood);
   set('sigma', s.sigma);
   if (s.dequantize !== undefined) checkbox(form, 'dequantize').checked = s.dequantize;

@@ -88,6 +88,7 @@ export class Session {
       // owned: false, so vae.destroy() frees the model's buffers but keeps the worker's device.
       device: { ...device, owned: false },
       batch: Math.min(settings.batch, data.train.count), lr: settings.lr, seed: settings.seed,
+      precision: (loaded?.config.arch ?? settings.arch) === 'mlp' ? settings.precision ?? 'f32' : 'f32',
       initialParams: loaded?.flat,
       onCompileProgress: (done, total) => post({ type: 'state', state: 'loading', detail: `Compiling kernels ${done}/${total}…` }),
     });
