@@ -126,8 +126,12 @@ describe.runIf(hasF16)('a model with precision f16', () => {
       if (i % 4 === 3) losses.push(...(await vae.readLosses()).map((l) => l.loss));
     }
     const plan = await vae.plan('train', 32);
+    // The other graphs, at other row counts: evaluation, importance-sampled log-likelihood, sampling.
+    const elbo = await vae.elbo(data, { seed: 3 });
+    const ll = await vae.logLikelihood(data, { samples: 8, seed: 3 });
+    const samples = await vae.sample(5, 3);
     vae.destroy();
-    return { firstGrad, losses, plan };
+    return { firstGrad, losses, plan, elbo, ll, samples };
   }
 
   it('keeps its hidden activations as f16 and trains like the f32 model', async () => {
@@ -142,6 +146,28 @@ describe.runIf(hasF16)('a model with precision f16', () => {
     expect(half.losses).toHaveLength(full.losses.length);
     half.losses.forEach((l, i) => expect(Math.abs(l - full.losses[i]), `loss ${i}: f16 ${l} f32 ${full.losses[i]}`).toBeLessThan(0.005 * full.losses[i]));
     expect(half.losses.at(-1)!).toBeLessThan(half.losses[0] * 0.95);
+    expect(Math.abs(half.elbo.loss - full.elbo.loss), `eval -ELBO f16 ${half.elbo.loss} f32 ${full.elbo.loss}`).toBeLessThan(0.005 * full.elbo.loss);
+    expect(Math.abs(half.ll.nll - full.ll.nll), `-log p(x) f16 ${half.ll.nll} f32 ${full.ll.nll}`).toBeLessThan(0.005 * Math.abs(full.ll.nll));
+    expect(half.samples.length).toBe(5 * 96);
+    half.samples.forEach((p, i) => expect(Math.abs(p - full.samples[i]), `sample value ${i}`).toBeLessThan(0.02));
+  });
+
+  it('trains a conditional model with the IWAE objective', async () => {
+    const labels = Uint8Array.from({ length: 256 }, (_, i) => i % 8);
+    const run = async (precision: 'f32' | 'f16') => {
+      const vae = await VAE.create({ ...config, classes: 8, objective: 'iwae', samples: 4 }, { device, batch: 32, lr: 3e-3, seed: 9, lossEvery: 4, precision });
+      const data = vae.upload({ images, count: 256, labels, name: 'f16-cvae' });
+      const losses: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        await vae.trainStep({ data, index: i });
+        if (i % 4 === 3) losses.push(...(await vae.readLosses()).map((l) => l.loss));
+      }
+      vae.destroy();
+      return losses;
+    };
+    const [full, half] = [await run('f32'), await run('f16')];
+    expect(half).toHaveLength(full.length);
+    half.forEach((l, i) => expect(Math.abs(l - full[i]), `loss ${i}: f16 ${l} f32 ${full[i]}`).toBeLessThan(0.005 * full[i]));
   });
 
   it('is refused for a conv model, saying what to use', async () => {
