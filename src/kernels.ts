@@ -9,7 +9,7 @@ import { type CompiledKernel, pipelineCacheFor } from './gpu/pipelines';
 
 export { declareBindings, grid1D, STEP_PARAMS, type Kernel, type KernelBinding } from '../shaders/common';
 export { uniformStruct, type UniformStruct, type UniformField } from '../shaders/uniform';
-export { matmul, columnSum, MATMUL_TILES, type MatmulParams, type MatmulVariant } from '../shaders/matmul';
+export { matmul, columnSum, MATMUL_TILES, type MatmulParams, type MatmulVariant, type MatmulOperand } from '../shaders/matmul';
 export { activationForward, activationBackward, activationWGSL, ACTIVATIONS, type Activation } from '../shaders/activation';
 export { reparamForward, reparamBackward, priorSample, type PosteriorLayout } from '../shaders/reparam';
 export { likelihoodRows, decoderMean, decoderOutputWidth, PREDICTED_LOG_SCALE, LIKELIHOODS, type Likelihood, type GaussianScale } from '../shaders/likelihood';
