@@ -38,6 +38,8 @@ const MUST_REFUSE: Record<string, string[]> = {
   limit: ['0', '-5', '1.5', 'all'],
   'test-limit': ['0', '-5', 'all'],
   n: ['0', '4097', '2.5', 'many'],
+  pairs: ['0', '257', '1.5', 'some'],
+  steps: ['1', '65', '2.5', 'x'],
   iwae: ['0', '-1', '1.5', 'k'],
   seed: ['-1', '1.5', 'random'],
   'warmup-steps': ['-1', '0.5', 'x'],
@@ -78,6 +80,8 @@ function baseArgs(command: string, probed: string): string[] {
     eval: [['checkpoint', FIXTURE]],
     sample: [['checkpoint', FIXTURE], ['out', at('samples.png')]],
     traverse: [['checkpoint', FIXTURE], ['out', at('traversal.png')]],
+    reconstruct: [['checkpoint', FIXTURE], ['out', at('reconstructions.png')]],
+    interpolate: [['checkpoint', FIXTURE], ['out', at('interpolation.png')]],
   };
   return (base[command] ?? []).filter(([k]) => k !== probed).flatMap(([k, v]) => [`--${k}`, v]);
 }

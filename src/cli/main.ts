@@ -5,6 +5,7 @@ import { USER_ERROR_NAMES } from '../errors';
 import { trainCommand } from './train';
 import { evalCommand, sampleCommand } from './commands';
 import { traverseCommand } from './traverse';
+import { interpolateCommand, reconstructCommand } from './latent';
 
 export const USAGE = `usage: webgpu-vae <command> [flags]
 
@@ -23,9 +24,11 @@ commands:
   train   --resume runs/NAME [--epochs N] [--save-every N] [--on-nan ...] [--retries N] [--json]
   eval    --checkpoint FILE [--dataset mnist] [--data-dir DIR] [--limit N] [--seed 0] [--iwae K] [--json]
   sample  --checkpoint FILE [--n 64] [--seed 0] [--label C] --out FILE.png [--json]
-  traverse --checkpoint FILE --out FILE.png [--steps 9] [--range 3] [--dataset NAME [--limit 256]] [--data-dir DIR] [--label C] [--json]`;
+  traverse --checkpoint FILE --out FILE.png [--steps 9] [--range 3] [--dataset NAME [--limit 256]] [--data-dir DIR] [--label C] [--json]
+  reconstruct --checkpoint FILE --out FILE.png [--dataset mnist] [--data-dir DIR] [--n 32] [--json]
+  interpolate --checkpoint FILE --out FILE.png [--dataset mnist] [--data-dir DIR] [--pairs 4] [--steps 9] [--json]`;
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number | void>> = { train: trainCommand, eval: evalCommand, sample: sampleCommand, traverse: traverseCommand };
+const COMMANDS: Record<string, (argv: string[]) => Promise<number | void>> = { train: trainCommand, eval: evalCommand, sample: sampleCommand, traverse: traverseCommand, reconstruct: reconstructCommand, interpolate: interpolateCommand };
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

@@ -21,6 +21,8 @@ export const PATH_FLAGS: Record<string, PathRule> = {
   'train --out': 'output-folder',
   'sample --out': 'output-file',
   'traverse --out': 'output-file',
+  'reconstruct --out': 'output-file',
+  'interpolate --out': 'output-file',
 };
 
 /** What --data-dir should hold, by --dataset (mnist when none is given). */
@@ -39,6 +41,8 @@ const FIXES: Record<string, string | ((values: Record<string, unknown>) => strin
   'train --out': 'choose another folder for the run (e.g. runs/NAME)',
   'sample --out': 'give a .png file name in a folder you can write (e.g. samples.png)',
   'traverse --out': 'give a .png file name in a folder you can write (e.g. traversal.png)',
+  'reconstruct --out': 'give a .png file name in a folder you can write (e.g. reconstructions.png)',
+  'interpolate --out': 'give a .png file name in a folder you can write (e.g. interpolation.png)',
 };
 
 export function pathRule(command: string, flag: string): PathRule | undefined {

@@ -1,0 +1,105 @@
+// `webgpu-vae reconstruct` and `webgpu-vae interpolate`: what a checkpoint does with held-out
+// pictures (the test split of the data set it was trained on, as `eval` reads it).
+//   reconstruct   the first --n test pictures, each above its reconstruction (the decoder's mean
+//                 at z = mu(x)): the same figure as a training run's reconstructions.png.
+//   interpolate   --pairs rows; row i walks in a straight line from the posterior mean of test
+//                 picture 2i to that of picture 2i+1 in --steps decoded steps, with the two
+//                 pictures themselves at the ends of the row. A conditional model decodes the
+//                 whole row with the first picture's label.
+import { loadCheckpoint, readCheckpoint } from '../checkpoint';
+import { releaseNodeGpu } from '../gpu/node-device';
+import { imageGridPng, pairsGridPng } from '../io/png';
+import type { VAE } from '../model/vae';
+import { choiceFlag, defineFlags, intFlag, parseFlags, stringFlag, UsageError } from './args';
+import { DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, writeOutput } from './io';
+
+type Reporter = ReturnType<typeof makeReporter>;
+
+const RECONSTRUCT_FLAGS = defineFlags('reconstruct', {
+  checkpoint: { type: 'string' }, out: { type: 'string' }, dataset: { type: 'string' }, 'data-dir': { type: 'string' }, n: { type: 'string' }, json: { type: 'boolean' },
+} as const);
+
+const INTERPOLATE_FLAGS = defineFlags('interpolate', {
+  checkpoint: { type: 'string' }, out: { type: 'string' }, dataset: { type: 'string' }, 'data-dir': { type: 'string' },
+  pairs: { type: 'string' }, steps: { type: 'string' }, json: { type: 'boolean' },
+} as const);
+
+interface Common { path: string; out: string; dataset: (typeof DATASETS)[number]; dataDir: string | undefined; report: Reporter }
+
+function commonFlags(command: string, f: { checkpoint?: string | boolean; out?: string | boolean; dataset?: string | boolean; 'data-dir'?: string | boolean; json?: string | boolean }): Common {
+  const path = stringFlag('checkpoint', f.checkpoint);
+  const out = stringFlag('out', f.out);
+  if (!path) throw new UsageError(`${command}: --checkpoint is required (e.g. runs/NAME/model.safetensors)`);
+  if (!out) throw new UsageError(`${command}: --out is required (e.g. ${command}.png)`);
+  if (!out.toLowerCase().endsWith('.png')) throw new UsageError(`${command}: --out must name a .png file, got '${out}'`);
+  return { path, out, dataset: choiceFlag('dataset', f.dataset, 'mnist', DATASETS), dataDir: stringFlag('data-dir', f['data-dir']), report: makeReporter(!!f.json) };
+}
+
+/** The checkpoint's model and its first `count` test pictures in [0, 1] (with labels when conditional). */
+async function withTestPictures<T>(c: Common, count: number, use: (vae: VAE, x: Float32Array, labels: number[] | undefined, shown: number) => Promise<T>): Promise<T> {
+  const bytes = await readCheckpointFile(c.path);
+  const acquired = await getDevice(c.report.info);
+  const vae = await loadCheckpoint(bytes, { device: acquired }, c.path);
+  try {
+    const test = await heldOutTestSet(vae, readCheckpoint(bytes, c.path).metadata, c.path, c.dataset, count, c.dataDir);
+    const shown = Math.min(count, test.count);
+    const x = Float32Array.from(test.images.subarray(0, shown * vae.config.inputDim), (v) => v / 255);
+    return await use(vae, x, vae.config.classes ? Array.from(test.labels!.subarray(0, shown)) : undefined, shown);
+  } finally {
+    vae.destroy();
+    releaseNodeGpu();
+  }
+}
+
+const gridOf = (vae: VAE) => ({ scale: 2, channels: vae.config.imageChannels as 1 | 3 });
+
+export async function reconstructCommand(argv: string[]): Promise<void> {
+  const f = parseFlags('reconstruct', argv, RECONSTRUCT_FLAGS);
+  const n = intFlag('n', f.n, 32, 1, 1024);
+  const c = commonFlags('reconstruct', f);
+  await withTestPictures(c, n, async (vae, x, labels, shown) => {
+    const [rows, cols] = vae.config.imageShape;
+    await writeOutput(c.out, pairsGridPng(x, await vae.reconstruct(x, labels), shown, rows, cols, 8, gridOf(vae)));
+    c.report.event({ event: 'done', files: { reconstructions: c.out }, n: shown, dataset: c.dataset });
+    c.report.info(`wrote ${c.out}: ${shown} ${c.dataset} test pictures, each above its reconstruction`);
+  });
+}
+
+/** z for each row: `steps` points from a to b, both ends included. */
+export function interpolationGrid(mu: Float32Array, latent: number, pairs: number, steps: number): Float32Array {
+  const z = new Float32Array(pairs * steps * latent);
+  for (let p = 0; p < pairs; p++) {
+    const a = mu.subarray(2 * p * latent, (2 * p + 1) * latent), b = mu.subarray((2 * p + 1) * latent, (2 * p + 2) * latent);
+    for (let s = 0; s < steps; s++) {
+      const t = s / (steps - 1);
+      for (let j = 0; j < latent; j++) z[(p * steps + s) * latent + j] = (1 - t) * a[j] + t * b[j];
+    }
+  }
+  return z;
+}
+
+export async function interpolateCommand(argv: string[]): Promise<void> {
+  const f = parseFlags('interpolate', argv, INTERPOLATE_FLAGS);
+  const pairs = intFlag('pairs', f.pairs, 4, 1, 256);
+  const steps = intFlag('steps', f.steps, 9, 2, 64);
+  const c = commonFlags('interpolate', f);
+  await withTestPictures(c, 2 * pairs, async (vae, x, labels, shown) => {
+    if (shown < 2) throw new UsageError(`interpolate: the ${c.dataset} test split has ${shown} picture; at least 2 are needed`);
+    const rowsOut = Math.floor(shown / 2), D = vae.config.inputDim, Z = vae.config.latent;
+    const { mu } = await vae.encode(x, labels);
+    const rowLabels = labels ? Array.from({ length: rowsOut * steps }, (_, i) => labels[2 * Math.floor(i / steps)]) : undefined;
+    const decoded = await vae.decode(interpolationGrid(mu, Z, rowsOut, steps), rowLabels);
+    // Each row: picture a, the decoded walk, picture b.
+    const width = steps + 2;
+    const tiles = new Float32Array(rowsOut * width * D);
+    for (let p = 0; p < rowsOut; p++) {
+      tiles.set(x.subarray(2 * p * D, (2 * p + 1) * D), p * width * D);
+      tiles.set(decoded.subarray(p * steps * D, (p + 1) * steps * D), (p * width + 1) * D);
+      tiles.set(x.subarray((2 * p + 1) * D, (2 * p + 2) * D), (p * width + steps + 1) * D);
+    }
+    const [rows, cols] = vae.config.imageShape;
+    await writeOutput(c.out, imageGridPng(tiles, rowsOut * width, rows, cols, width, gridOf(vae)));
+    c.report.event({ event: 'done', files: { interpolation: c.out }, pairs: rowsOut, steps, dataset: c.dataset });
+    c.report.info(`wrote ${c.out}: ${rowsOut} rows, each from one ${c.dataset} test picture to the next in ${steps} decoded steps`);
+  });
+}
