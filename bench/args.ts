@@ -1,6 +1,7 @@
 // Command line of `npm run bench`. With no benchmark selected, runs the default set: the train-step
 // comparison (ours vs TF.js), the profile of our step and a short batch sweep.
 import { AUTOTUNE_MODES, type AutotuneMode } from '../src/model/autotune';
+import { PRECISIONS, type Precision } from '../src/model/precision';
 import { FULL_SWEEP, SHORT_SWEEP, type BenchEnv, type BenchOptions, type Impl } from './common';
 
 /** `--soak`: a long training run sampled for leaks and drift (bench/soak.ts). */
@@ -54,6 +55,8 @@ Shape and sample sizes:
                        --batch and 1024 on a GPU, the --batch on a software adapter; 0: none)
   --autotune off|quick|full  time matmul candidates for the step's model and keep the fastest
                        (default off); cached per adapter (Node: ~/.cache/webgpu-vae/autotune.json)
+  --precision f32|f16  storage of our model's hidden activations (default f32); f16 needs the
+                       adapter's shader-f16, and without it our step is skipped with a note
   --eval-every N       --soak: steps between test-set evaluations (default 1000)
   --sample-every N     --soak: steps between samples (default 500)
   --test-examples N    --soak: MNIST test examples evaluated (default 10000)
@@ -85,7 +88,7 @@ function intList(name: string, v: string): number[] {
   return xs;
 }
 
-const KNOWN = new Set([...BOOLEAN, 'sweep', 'env', 'batch', 'hidden', 'latent', 'steps', 'blocks', 'rounds', 'warmup', 'impl', 'profile-reps', 'sweep-examples', 'examples', 'lr', 'matmul-square', 'autotune', 'matmul-batches', 'eval-every', 'sample-every', 'test-examples']);
+const KNOWN = new Set([...BOOLEAN, 'sweep', 'env', 'batch', 'hidden', 'latent', 'steps', 'blocks', 'rounds', 'warmup', 'impl', 'profile-reps', 'sweep-examples', 'examples', 'lr', 'matmul-square', 'autotune', 'matmul-batches', 'precision', 'eval-every', 'sample-every', 'test-examples']);
 
 export function parseArgs(argv: string[]): CliOptions {
   const given = new Map<string, string | true>();
@@ -112,6 +115,8 @@ export function parseArgs(argv: string[]): CliOptions {
   if (!(lr > 0)) throw new UsageError(`--lr must be a positive number, got '${str('lr') ?? ''}'`);
   const autotune = str('autotune') ?? 'off';
   if (!AUTOTUNE_MODES.includes(autotune as AutotuneMode)) throw new UsageError(`--autotune must be off, quick or full, got '${autotune}'`);
+  const precision = str('precision') ?? 'f32';
+  if (!PRECISIONS.includes(precision as Precision)) throw new UsageError(`--precision must be f32 or f16, got '${precision}'`);
   const sweepArg = given.get('sweep');
   const selected = ['step', 'profile', 'sweep', 'matmul'].some((k) => given.has(k));
 
@@ -144,6 +149,7 @@ export function parseArgs(argv: string[]): CliOptions {
     matmul: given.has('matmul'),
     matmulSquare: given.has('matmul-square') ? nonNegativeInt('matmul-square', str('matmul-square')) : null,
     autotune: autotune as AutotuneMode,
+    precision: precision as Precision,
     matmulBatches: given.has('matmul-batches') ? (str('matmul-batches') === '0' ? [] : intList('matmul-batches', str('matmul-batches') ?? '')) : null,
     examples: int('examples', 4096),
     lr,

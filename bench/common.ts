@@ -7,6 +7,7 @@ export type Impl = 'webgpu-vae' | 'tfjs-webgpu';
 
 /** What to run and at which shape; parsed by args.ts, posted as-is to the Chromium page. */
 import type { AutotuneMode } from '../src/model/autotune';
+import type { Precision } from '../src/model/precision';
 
 export interface BenchOptions {
   batch: number;
@@ -41,6 +42,8 @@ export interface BenchOptions {
   matmulBatches: number[] | null;
   /** Matmul autotuning at model creation (src/model/autotune.ts); 'off' keeps the adapter's defaults. */
   autotune: AutotuneMode;
+  /** Storage of our model's hidden activations (src/model/precision.ts). */
+  precision: Precision;
   /** Examples of MNIST the benchmarks train on (uploaded once per model). */
   examples: number;
   lr: number;
@@ -61,6 +64,8 @@ export interface StepRecord {
   samples_per_s: number;
   /** Ours: the autotune mode its model was created with. */
   autotune?: AutotuneMode;
+  /** Ours: the storage of its hidden activations. */
+  precision?: Precision;
   /** Model construction to the end of the first step: pipeline/shader compilation included. */
   first_step_ms: number;
   /** Dispatches and queue submits in one step (null: could not be counted). */

@@ -48,8 +48,8 @@ export function markdownReport(records: BenchRecord[], peak: { gflops: number; s
   const out = [`# GPU benchmarks: ${adapter}`, ''];
   out.push(`fp32 peak: ${peak ? `${peak.gflops} GFLOP/s (${peak.source})` : 'unknown (give --peak-gflops)'}${seconds !== null ? `; the run took ${seconds} s` : ''}.`, '');
   out.push('## Train step, ours against TF.js WebGPU', '');
-  out.push(table(['batch', 'impl', 'autotune', 'median ms', 'examples/s', 'first step ms'], steps.map((s) => [
-    String(s.batch), s.impl, s.autotune ?? '', cell(s.median_ms, 2), cell(s.samples_per_s, 0), cell(s.first_step_ms, 0),
+  out.push(table(['batch', 'impl', 'autotune', 'precision', 'median ms', 'examples/s', 'first step ms'], steps.map((s) => [
+    String(s.batch), s.impl, s.autotune ?? '', s.precision ?? '', cell(s.median_ms, 2), cell(s.samples_per_s, 0), cell(s.first_step_ms, 0),
   ])));
   if (ratios.length) out.push('', ...ratios.map((r) => `- batch ${r.batch}: TF.js / ours = ${r.ratio.toFixed(2)}x (rounds: ${r.round_ratios.join(', ')})`));
   const sweep = of<SweepRecord>('sweep');

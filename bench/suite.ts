@@ -85,7 +85,10 @@ async function runStepComparison(host: SuiteHost, ctx: RunContext, opts: BenchOp
   const note = (message: string) => host.emit({ bench: 'note', env: host.env, message });
   let ours: OursStepRun | null = null;
   let theirs: TfjsStepRun | null = null;
-  if (opts.impls.includes('webgpu-vae')) ours = await prepareOursStep(ctx, opts);
+  if (opts.impls.includes('webgpu-vae')) {
+    if (opts.precision === 'f16' && !host.acquired.device.features.has('shader-f16')) note('webgpu-vae: f16 step skipped: this adapter has no shader-f16');
+    else ours = await prepareOursStep(ctx, opts);
+  }
   if (opts.impls.includes('tfjs-webgpu')) {
     try {
       host.log('tfjs-webgpu: loading TensorFlow.js');

@@ -6,10 +6,11 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseArgs } from '../bench/args';
 import { gpuFileName, markdownReport, peakFor } from '../bench/gpu-report';
 
 describe('bench/gpu.sh', () => {
-  it('--small runs the step comparison, sweep, matmul table and autotune, and writes both reports', () => {
+  it('--small runs the step comparison, sweep, matmul table, autotune and the f16 step, and writes both reports', () => {
     const out = mkdtempSync(join(tmpdir(), 'gpu-sh-'));
     const run = spawnSync('bash', ['bench/gpu.sh', '--small', '--peak-gflops', '100', '--out', out], { encoding: 'utf8', timeout: 1_700_000 });
     expect(run.status, run.stderr.slice(-3000)).toBe(0);
@@ -23,11 +24,17 @@ describe('bench/gpu.sh', () => {
       expect(steps.filter((s) => s.batch === batch && s.autotune !== 'quick').map((s) => s.impl).sort()).toEqual(['tfjs-webgpu', 'webgpu-vae']);
     }
     expect(steps.filter((s) => s.autotune === 'quick').map((s) => s.impl)).toEqual(['webgpu-vae']);
+    // The f16 step: measured where the adapter has shader-f16, else a note says why not.
+    const f16 = steps.filter((s) => (s as { precision?: string }).precision === 'f16');
+    const skipped = benches.filter((r) => r.bench === 'note' && /f16 step skipped: this adapter has no shader-f16/.test((r as { message?: string }).message ?? ''));
+    expect(f16.length + skipped.length, 'an f16 step record or the note that skips it').toBe(1);
+    if (f16.length) expect(f16[0]).toMatchObject({ impl: 'webgpu-vae', batch: 64 });
     expect(steps.every((s) => (s.first_step_ms ?? 0) > 0)).toBe(true);
     expect(benches.filter((r) => r.bench === 'sweep').map((r) => r.batch)).toEqual([32, 64]);
     expect(new Set(benches.filter((r) => r.bench === 'matmul').map((r) => r.variant)).size).toBeGreaterThanOrEqual(4);
     const md = readFileSync(join(out, files.find((f) => f.endsWith('.md'))!), 'utf8');
     expect(md).toMatch(/## Train step, ours against TF\.js WebGPU/);
+    expect(md).toMatch(/\| batch \| impl \| autotune \| precision \|/);
     expect(md).toMatch(/## Matmul variants \(GFLOP\/s; % of fp32 peak\)/);
     expect(md).toMatch(/\d+\.\d%\)/);
   }, 1_800_000);
@@ -38,5 +45,11 @@ describe('bench/gpu.sh', () => {
     expect(peakFor('nvidia / hopper / NVIDIA H200')?.gflops).toBe(66900);
     expect(peakFor('google / swiftshader')).toBeNull();
     expect(markdownReport([], null, null)).toMatch(/unknown \(give --peak-gflops\)/);
+  });
+
+  it('takes --precision f32 (the default) or f16, and refuses anything else', () => {
+    expect(parseArgs(['--step']).precision).toBe('f32');
+    expect(parseArgs(['--step', '--precision', 'f16']).precision).toBe('f16');
+    expect(() => parseArgs(['--precision', 'f8'])).toThrow(/--precision must be f32 or f16, got 'f8'/);
   });
 });
