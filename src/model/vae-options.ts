@@ -4,6 +4,7 @@
 import type { Optimizer } from '../../shaders/adam';
 import type { AcquiredDevice } from '../gpu/device';
 import { formatBytes, MemoryBudgetError } from '../gpu/buffers';
+import { ConfigError } from '../errors';
 import type { CompileProgress } from '../gpu/pipelines';
 import type { AutotuneCache, AutotuneMode } from './autotune';
 import type { KernelChoice } from './kernels';
@@ -62,6 +63,16 @@ export interface ElboResult {
   rec: number;
   kl: number;
   examples: number;
+}
+
+/** The training options of `opts` over DEFAULT_TRAINING, checked; a bad one is refused by name. */
+export function resolveTraining(opts: VaeOptions): TrainingOptions {
+  const t: TrainingOptions = { ...DEFAULT_TRAINING, ...Object.fromEntries(Object.entries(opts).filter(([k, v]) => k in DEFAULT_TRAINING && v !== undefined)) };
+  if (!Number.isInteger(t.batch) || t.batch < 1 || t.batch > 65535) throw new ConfigError(`batch must be an integer in 1..65535, got ${t.batch}`);
+  if (!(t.lr > 0)) throw new ConfigError(`lr must be > 0, got ${t.lr}`);
+  if (t.optimizer !== 'adam' && t.optimizer !== 'sgd') throw new ConfigError(`optimizer must be 'adam' or 'sgd', got '${t.optimizer}'`);
+  if (!(t.clipGrad >= 0 && Number.isFinite(t.clipGrad))) throw new ConfigError(`clipGrad must be a finite number >= 0 (0: no clipping), got ${t.clipGrad}`);
+  return t;
 }
 
 /**

@@ -19,13 +19,14 @@ import { buildModel, type ModelParts } from './build';
 import { recordGraph, type GraphKind, type ModelBuffers, type Plan, type RecordOptions } from './graphs';
 import { kernelsFor, type KernelChoice } from './kernels';
 import { LossRing, type StepLoss } from './loss-ring';
-import { initialParams, type ParamLayout } from './params';
+import type { ParamLayout } from './params';
 import { estimateLogLikelihood, type LogLikelihoodOptions, type LogLikelihoodResult } from './iwae-eval';
 import { oneHot } from './labels';
 import { PlanCache } from './plan-cache';
 import { ResidentData, type BatchSource, type PixelData } from './resident-data';
 import { GeneratedSprites } from './generated-data';
-import { DEFAULT_TRAINING, restateRefusal, type ElboResult, type TrainingOptions, type VaeOptions } from './vae-options';
+import { DEFAULT_TRAINING, resolveTraining, restateRefusal, type ElboResult, type TrainingOptions, type VaeOptions } from './vae-options';
+import { createModelBuffers } from './model-buffers';
 
 export { DEFAULT_TRAINING, type ElboResult, type TrainingOptions, type VaeOptions } from './vae-options';
 
@@ -57,12 +58,8 @@ export class VAE {
   private constructor(config: VaeConfig, opts: VaeOptions) {
     this.config = config;
     this.precision = opts.precision ?? 'f32';
-    this.training = { ...DEFAULT_TRAINING, ...Object.fromEntries(Object.entries(opts).filter(([k, v]) => k in DEFAULT_TRAINING && v !== undefined)) };
+    this.training = resolveTraining(opts);
     const t = this.training;
-    if (!Number.isInteger(t.batch) || t.batch < 1 || t.batch > 65535) throw new ConfigError(`batch must be an integer in 1..65535, got ${t.batch}`);
-    if (!(t.lr > 0)) throw new ConfigError(`lr must be > 0, got ${t.lr}`);
-    if (t.optimizer !== 'adam' && t.optimizer !== 'sgd') throw new ConfigError(`optimizer must be 'adam' or 'sgd', got '${t.optimizer}'`);
-    if (!(t.clipGrad >= 0 && Number.isFinite(t.clipGrad))) throw new ConfigError(`clipGrad must be a finite number >= 0 (0: no clipping), got ${t.clipGrad}`);
     this.acquired = 'device' in opts.device && 'adapter' in opts.device ? (opts.device as AcquiredDevice) : wrapDevice(opts.device as GPUDevice);
     this.device = this.acquired.device;
     this.kernels = { ...kernelsFor(this.acquired.adapter), ...opts.kernels };
@@ -75,21 +72,7 @@ export class VAE {
     if (!(budget > 0)) throw new ConfigError(`memoryBudget must be a positive number of bytes, got ${opts.memoryBudget}`);
     this.arena.budget = budget;
     this.cache = pipelineCacheFor(this.device);
-    const P = this.layout.totalFloats;
-    this.arena.reserve('the parameters, their gradients and the optimizer state', P * 4 * (t.optimizer === 'adam' ? 4 : 2));
-    const init = opts.initialParams ?? initialParams(this.layout, t.seed);
-    if (init.length !== P) throw new ConfigError(`initialParams has ${init.length} floats, the layout needs ${P}`);
-    this.buffers = {
-      params: this.arena.upload('params', init),
-      grads: this.arena.create('grads', P * 4),
-      moment1: this.arena.create('adam.m', t.optimizer === 'adam' ? P * 4 : 4),
-      moment2: this.arena.create('adam.v', t.optimizer === 'adam' ? P * 4 : 4),
-      stepParams: this.arena.create('step-params', STEP_PARAMS.bytes, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST),
-      history: this.arena.create('loss-history', (t.lossEvery + 1) * 16),
-      accum: this.arena.create('accum', 16),
-      watch: this.arena.upload('step-watch', initialWatch()),
-      health: this.arena.create('step-health', (t.lossEvery + 1) * 16),
-    };
+    this.buffers = createModelBuffers(this.arena, this.layout, t, opts.initialParams);
     this.losses = new LossRing(this.device, this.buffers.history, t.lossEvery, 3, opts.onLosses, this.buffers.health);
     this.plans = new PlanCache(this.arena, maxPlans, planKey('train', t.batch, {}));
     this.failures = new FailureWatch(this.device);

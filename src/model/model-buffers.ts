@@ -1,0 +1,30 @@
+// What a model allocates once, before any graph: the flat parameters, their gradients, Adam's two
+// moments (4-byte stand-ins under SGD, which keeps none), the per-step uniform block, the loss and
+// health rings the LossRing reads, the evaluation sums and the step watch. All come from the
+// model's arena, so they count against its memory budget; the parameters, gradients and moments
+// are reserved first, so a model whose weights alone exceed the budget is refused by name.
+import { STEP_PARAMS } from '../../shaders/common';
+import { initialWatch } from '../../shaders/grad-norm';
+import type { BufferArena } from '../gpu/buffers';
+import { ConfigError } from '../errors';
+import type { ModelBuffers } from './graphs';
+import { initialParams, type ParamLayout } from './params';
+import type { TrainingOptions } from './vae-options';
+
+export function createModelBuffers(arena: BufferArena, layout: ParamLayout, t: TrainingOptions, given?: Float32Array): ModelBuffers {
+  const P = layout.totalFloats;
+  arena.reserve('the parameters, their gradients and the optimizer state', P * 4 * (t.optimizer === 'adam' ? 4 : 2));
+  const init = given ?? initialParams(layout, t.seed);
+  if (init.length !== P) throw new ConfigError(`initialParams has ${init.length} floats, the layout needs ${P}`);
+  return {
+    params: arena.upload('params', init),
+    grads: arena.create('grads', P * 4),
+    moment1: arena.create('adam.m', t.optimizer === 'adam' ? P * 4 : 4),
+    moment2: arena.create('adam.v', t.optimizer === 'adam' ? P * 4 : 4),
+    stepParams: arena.create('step-params', STEP_PARAMS.bytes, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST),
+    history: arena.create('loss-history', (t.lossEvery + 1) * 16),
+    accum: arena.create('accum', 16),
+    watch: arena.upload('step-watch', initialWatch()),
+    health: arena.create('step-health', (t.lossEvery + 1) * 16),
+  };
+}
