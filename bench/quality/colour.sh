@@ -10,7 +10,10 @@
 #           at Adam 1e-3 from PyTorch's default initialization (now --init pytorch): four ReLU
 #           convolutions each way shrink the signal. With the ReLU-gain init, now the conv
 #           default, it learns (bench/RESULTS.md, "Deep conv stacks").
-# Both runs pass --init "${INIT:-pytorch}": the recorded results predate the ReLU-gain default.
+# Both runs pass --init "${INIT:-pytorch}": the first recorded results predate the ReLU-gain default.
+# TAG=name writes its files as <run>-<name>.* so that a longer run sits beside the first ones; the
+# recorded long runs: INIT=kaiming FOLDER_EPOCHS=60 TAG=60-epochs (folder) and
+# INIT=kaiming SPRITE_EPOCHS=8 TAG=8-epochs (dsprites-color).
 # Each run writes samples.png and reconstructions.png (test pictures above their reconstructions)
 # into runs/colour-*, copied beside this script. Usage: bash bench/quality/colour.sh [folder|dsprites-color]...
 set -euo pipefail
@@ -29,7 +32,8 @@ for what in "${runs[@]}"; do
       args=(--dataset dsprites-color --limit "${SPRITES:-8000}" --test-limit 500 --arch conv --channels 16,32 --dense 128 --latent 10 --batch 32 --epochs "${SPRITE_EPOCHS:-2}" --lr 3e-3 --warmup-steps 200) ;;
     *) echo "unknown run '$what': use folder or dsprites-color" >&2; exit 1 ;;
   esac
-  node bin/webgpu-vae.mjs train "${args[@]}" --init "${INIT:-pytorch}" --seed 0 --json --force --out "runs/colour-$what" > "$out/$what.jsonl"
-  cp "runs/colour-$what/reconstructions.png" "$out/$what-reconstructions.png"
-  cp "runs/colour-$what/samples.png" "$out/$what-samples.png"
+  name="$what${TAG:+-$TAG}"
+  node bin/webgpu-vae.mjs train "${args[@]}" --init "${INIT:-pytorch}" --seed 0 --json --force --out "runs/colour-$name" > "$out/$name.jsonl"
+  cp "runs/colour-$name/reconstructions.png" "$out/$name-reconstructions.png"
+  cp "runs/colour-$name/samples.png" "$out/$name-samples.png"
 done
