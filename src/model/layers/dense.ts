@@ -60,7 +60,7 @@ export class Dense implements Module {
       if (!needInputGrad) return null;
       const below = x.activation as Activation;
       const dx = gb.tensor(`d_${this.name}.in`, [M, K]);
-      gb.graph.add(matmul({ M, N: K, K: N, gradActivation: below, f16: below !== 'none' ? half('y', x) : [], ...choose(false, false, M, K, N) }), {
+      gb.graph.add(matmul({ M, N: K, K: N, gradActivation: below, f16: half('y', x), ...choose(false, false, M, K, N) }), {
         a: dPre, b: gb.param(`${this.name}.weight`), ...(below !== 'none' ? { y: x } : {}), c: dx,
       });
       return { t: dx, pre: true } satisfies Grad;
