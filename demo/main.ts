@@ -153,7 +153,7 @@ function onMessage(m: FromWorker): void {
         ? `One row per class, ${m.config.classes > MAX_CLASS_ROWS ? `the first ${MAX_CLASS_ROWS} of ${m.config.classes}` : `0 to ${m.config.classes - 1}`} from the top; each column decodes one fixed z ~ N(0, I) with every class, so the rows show what the label controls and the columns what z does.`
         : '64 fixed draws z ~ N(0, I), decoded by the current weights.';
       const arch = describeShape(m.config, { times: '×', arrow: '→' });
-      $('summary').textContent = `${$('summary').textContent?.split('\n')[0] ?? ''}\nModel ${arch}, ${m.config.likelihood}, ${m.params.toLocaleString('en')} parameters, batch ${m.batch}`;
+      $('summary').textContent = `${$('summary').textContent?.split('\n')[0] ?? ''}\nModel ${arch}, ${m.config.likelihood}, ${m.params.toLocaleString('en')} parameters, batch ${m.batch}${m.precision === 'f16' ? ', f16 activations' : ''}`;
       $('manifold-note').textContent = m.config.latent === 2
         ? `Decoded grid of z through the inverse Gaussian CDF (Kingma & Welling, figs. 4–5)${m.config.classes ? ', all of the class chosen below' : ''}.`
         : `Shown for latent size 2 only (this model has ${m.config.latent}); reset and set latent size 2 to see it.`;

@@ -114,7 +114,7 @@ export type FromWorker =
   | { type: 'ready'; adapter: string; software: boolean }
   | { type: 'state'; state: RunState; detail?: string }
   | { type: 'dataset'; name: string; train: number; test: number; rows: number; cols: number }
-  | { type: 'model'; config: VaeConfig; params: number; batch: number }
+  | { type: 'model'; config: VaeConfig; params: number; batch: number; precision: 'f32' | 'f16' }
   | { type: 'progress'; chunks: LossChunk[]; epoch: number; examplesPerSecond: number }
   | { type: 'epoch'; report: EpochReport }
   | { type: 'latents'; mu: Float32Array; labels: Uint8Array }

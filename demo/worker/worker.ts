@@ -184,7 +184,7 @@ async function build(settings: Settings, source: DataSource, origin: Origin = { 
 }
 
 function postModel(s: Session): void {
-  post({ type: 'model', config: s.vae.config, params: s.vae.layout.paramCount, batch: s.vae.training.batch });
+  post({ type: 'model', config: s.vae.config, params: s.vae.layout.paramCount, batch: s.vae.training.batch, precision: s.vae.precision });
   if (s.steps > 0) post({ type: 'position', step: s.steps, epoch: s.currentEpoch, loss: s.lastLoss });
 }
 
