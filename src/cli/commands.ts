@@ -9,6 +9,7 @@ import { releaseNodeGpu } from '../gpu/node-device';
 import { imageGridPng } from '../io/png';
 import { choiceFlag, defineFlags, intFlag, parseFlags, stringFlag, UsageError } from './args';
 import { DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, writeOutput } from './io';
+import { gridFor } from './pictures';
 
 function requireFlag(command: string, name: string, raw: string | boolean | undefined): string {
   const v = stringFlag(name, raw);
@@ -86,7 +87,7 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   const labels = !classes ? undefined : Array.from({ length: n }, (_, i) => label ?? Math.floor(i / Math.ceil(n / classes)) % classes);
   const [rows, cols] = vae.config.imageShape;
   const perRow = classes && label === undefined ? Math.ceil(n / classes) : Math.ceil(Math.sqrt(n));
-  await writeOutput(out, imageGridPng(await vae.sample(n, seed, labels), n, rows, cols, perRow, { scale: 2, channels: vae.config.imageChannels as 1 | 3 }));
+  await writeOutput(out, imageGridPng(await vae.sample(n, seed, labels), n, rows, cols, perRow, gridFor(vae.config)));
   report.event({ event: 'done', files: { samples: out }, n, seed, ...(label !== undefined ? { label } : {}) });
   report.info(`wrote ${n} samples to ${out}`);
   vae.destroy();

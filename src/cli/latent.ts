@@ -8,10 +8,12 @@
 //                 whole row with the first picture's label.
 import { loadCheckpoint, readCheckpoint } from '../checkpoint';
 import { releaseNodeGpu } from '../gpu/node-device';
-import { imageGridPng, pairsGridPng } from '../io/png';
+import type { Dataset } from '../data/mnist';
+import { imageGridPng } from '../io/png';
 import type { VAE } from '../model/vae';
 import { choiceFlag, defineFlags, intFlag, parseFlags, stringFlag, UsageError } from './args';
 import { DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, writeOutput } from './io';
+import { firstPictures, gridFor, reconstructionsPng } from './pictures';
 
 type Reporter = ReturnType<typeof makeReporter>;
 
@@ -35,31 +37,26 @@ function commonFlags(command: string, f: { checkpoint?: string | boolean; out?: 
   return { path, out, dataset: choiceFlag('dataset', f.dataset, 'mnist', DATASETS), dataDir: stringFlag('data-dir', f['data-dir']), report: makeReporter(!!f.json) };
 }
 
-/** The checkpoint's model and its first `count` test pictures in [0, 1] (with labels when conditional). */
-async function withTestPictures<T>(c: Common, count: number, use: (vae: VAE, x: Float32Array, labels: number[] | undefined, shown: number) => Promise<T>): Promise<T> {
+/** The checkpoint's model and the first `count` pictures of its data set's test split. */
+async function withTestSet<T>(c: Common, count: number, use: (vae: VAE, test: Dataset) => Promise<T>): Promise<T> {
   const bytes = await readCheckpointFile(c.path);
   const acquired = await getDevice(c.report.info);
   const vae = await loadCheckpoint(bytes, { device: acquired }, c.path);
   try {
-    const test = await heldOutTestSet(vae, readCheckpoint(bytes, c.path).metadata, c.path, c.dataset, count, c.dataDir);
-    const shown = Math.min(count, test.count);
-    const x = Float32Array.from(test.images.subarray(0, shown * vae.config.inputDim), (v) => v / 255);
-    return await use(vae, x, vae.config.classes ? Array.from(test.labels!.subarray(0, shown)) : undefined, shown);
+    return await use(vae, await heldOutTestSet(vae, readCheckpoint(bytes, c.path).metadata, c.path, c.dataset, count, c.dataDir));
   } finally {
     vae.destroy();
     releaseNodeGpu();
   }
 }
 
-const gridOf = (vae: VAE) => ({ scale: 2, channels: vae.config.imageChannels as 1 | 3 });
-
 export async function reconstructCommand(argv: string[]): Promise<void> {
   const f = parseFlags('reconstruct', argv, RECONSTRUCT_FLAGS);
   const n = intFlag('n', f.n, 32, 1, 1024);
   const c = commonFlags('reconstruct', f);
-  await withTestPictures(c, n, async (vae, x, labels, shown) => {
-    const [rows, cols] = vae.config.imageShape;
-    await writeOutput(c.out, pairsGridPng(x, await vae.reconstruct(x, labels), shown, rows, cols, 8, gridOf(vae)));
+  await withTestSet(c, n, async (vae, test) => {
+    const { png, shown } = await reconstructionsPng(vae, test, n);
+    await writeOutput(c.out, png);
     c.report.event({ event: 'done', files: { reconstructions: c.out }, n: shown, dataset: c.dataset });
     c.report.info(`wrote ${c.out}: ${shown} ${c.dataset} test pictures, each above its reconstruction`);
   });
@@ -83,7 +80,8 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
   const pairs = intFlag('pairs', f.pairs, 4, 1, 256);
   const steps = intFlag('steps', f.steps, 9, 2, 64);
   const c = commonFlags('interpolate', f);
-  await withTestPictures(c, 2 * pairs, async (vae, x, labels, shown) => {
+  await withTestSet(c, 2 * pairs, async (vae, test) => {
+    const { x, labels, shown } = firstPictures(test, vae.config, 2 * pairs);
     if (shown < 2) throw new UsageError(`interpolate: the ${c.dataset} test split has ${shown} picture; at least 2 are needed`);
     const rowsOut = Math.floor(shown / 2), D = vae.config.inputDim, Z = vae.config.latent;
     const { mu } = await vae.encode(x, labels);
@@ -98,7 +96,7 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
       tiles.set(x.subarray((2 * p + 1) * D, (2 * p + 2) * D), (p * width + steps + 1) * D);
     }
     const [rows, cols] = vae.config.imageShape;
-    await writeOutput(c.out, imageGridPng(tiles, rowsOut * width, rows, cols, width, gridOf(vae)));
+    await writeOutput(c.out, imageGridPng(tiles, rowsOut * width, rows, cols, width, gridFor(vae.config)));
     c.report.event({ event: 'done', files: { interpolation: c.out }, pairs: rowsOut, steps, dataset: c.dataset });
     c.report.info(`wrote ${c.out}: ${rowsOut} rows, each from one ${c.dataset} test picture to the next in ${steps} decoded steps`);
   });

@@ -18,7 +18,8 @@ import { SingleBar } from 'cli-progress';
 import { saveCheckpoint } from '../checkpoint';
 import { describeAdapter, type AcquiredDevice } from '../gpu/device';
 import { releaseNodeGpu } from '../gpu/node-device';
-import { imageGridPng, pairsGridPng } from '../io/png';
+import { imageGridPng } from '../io/png';
+import { gridFor, reconstructionsPng } from './pictures';
 import { DEFAULT_CONFIG, resolveConfig, type VaeConfig } from '../model/config';
 import type { StepLoss } from '../model/loss-ring';
 import { BadStepError, KeptCheckpoints, lossDeviceAtStep, recover, StepWatch, type Restart } from './recovery';
@@ -327,12 +328,8 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     // A conditional model draws one row per class, 8 samples each.
     const labels = config.classes ? Array.from({ length: 8 * config.classes }, (_, i) => Math.floor(i / 8)) : undefined;
     const shownSamples = labels?.length ?? 64;
-    const grid = { scale: 2, channels: config.imageChannels as 1 | 3 };
-    await writeOutput(files.samples, imageGridPng(await vae.sample(shownSamples, run.seed, labels), shownSamples, rows, cols, 8, grid));
-    const shown = Math.min(32, test.count);
-    const originals = Float32Array.from(test.images.subarray(0, shown * config.inputDim), (v) => v / 255);
-    const testLabels = config.classes ? Array.from(test.labels!.subarray(0, shown)) : undefined;
-    await writeOutput(files.reconstructions, pairsGridPng(originals, await vae.reconstruct(originals, testLabels), shown, rows, cols, 8, grid));
+    await writeOutput(files.samples, imageGridPng(await vae.sample(shownSamples, run.seed, labels), shownSamples, rows, cols, 8, gridFor(config)));
+    await writeOutput(files.reconstructions, (await reconstructionsPng(vae, test, 32)).png);
     log.write({ event: 'done', step: vae.step, seconds: progress.seconds });
     report.event({ event: 'done', files, state: paths.state, steps: vae.step, seconds: (performance.now() - t0) / 1000 });
     report.info(`wrote ${files.model}, ${files.samples}, ${files.reconstructions}`);

@@ -9,6 +9,7 @@ import { imageGridPng } from '../io/png';
 import { choiceFlag, defineFlags, intFlag, numberFlag, parseFlags, stringFlag, UsageError } from './args';
 import { DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, writeOutput } from './io';
 import { klPerDimension, traversalGrid } from '../model/traversal';
+import { firstPictures, gridFor } from './pictures';
 
 export { klPerDimension, traversalGrid };
 
@@ -42,8 +43,7 @@ export async function traverseCommand(argv: string[]): Promise<void> {
     let kl: number[] | null = null;
     if (dataset) {
       const test = await heldOutTestSet(vae, readCheckpoint(bytes, path).metadata, path, dataset, limit, dataDir);
-      const x = Float32Array.from(test.images.subarray(0, test.count * vae.config.inputDim), (v) => v / 255);
-      const labels = classes ? Array.from(test.labels!.subarray(0, test.count)) : undefined;
+      const { x, labels } = firstPictures(test, vae.config);
       const { mu, logvar } = await vae.encode(x, labels);
       kl = klPerDimension(mu, logvar, Z);
       base = mu.slice(0, Z);
@@ -52,7 +52,7 @@ export async function traverseCommand(argv: string[]): Promise<void> {
     const z = traversalGrid(base, order, steps, range);
     const images = await vae.decode(z, classes ? new Array(order.length * steps).fill(label) : undefined);
     const [rows, cols] = vae.config.imageShape;
-    await writeOutput(out, imageGridPng(images, order.length * steps, rows, cols, steps, { scale: 2, channels: vae.config.imageChannels as 1 | 3 }));
+    await writeOutput(out, imageGridPng(images, order.length * steps, rows, cols, steps, gridFor(vae.config)));
     report.event({ event: 'done', files: { traversal: out }, order, steps, range, ...(kl ? { kl_per_dimension: kl } : {}) });
     report.info(`wrote ${out}: ${order.length} rows (latent dimensions${kl ? ', by mean KL: ' + order.map((j) => `z${j} ${kl![j].toFixed(2)}`).join(', ') : ''}) x ${steps} steps over [-${range}, ${range}]`);
   } finally {

@@ -1,0 +1,27 @@
+// The pictures the commands draw, in one place: the grid style (each pixel 2x2, the model's
+// channels), a data set's first pictures as the model reads them, and the reconstructions figure
+// (pictures above their reconstructions, 8 a row) that `train` writes at the end of a run and
+// `reconstruct` writes for any checkpoint.
+import type { Dataset } from '../data/mnist';
+import { pairsGridPng } from '../io/png';
+import type { VaeConfig } from '../model/config';
+import type { VAE } from '../model/vae';
+
+export const gridFor = (config: Pick<VaeConfig, 'imageChannels'>) => ({ scale: 2, channels: config.imageChannels as 1 | 3 });
+
+/** The first `n` pictures of `data` in [0, 1], with their labels when the model is conditional. */
+export function firstPictures(data: Dataset, config: Pick<VaeConfig, 'inputDim' | 'classes'>, n = data.count): { x: Float32Array; labels: number[] | undefined; shown: number } {
+  const shown = Math.min(n, data.count);
+  return {
+    x: Float32Array.from(data.images.subarray(0, shown * config.inputDim), (v) => v / 255),
+    labels: config.classes ? Array.from(data.labels!.subarray(0, shown)) : undefined,
+    shown,
+  };
+}
+
+/** The first `n` pictures of `data`, each above its reconstruction by `vae`, as a PNG. */
+export async function reconstructionsPng(vae: VAE, data: Dataset, n: number): Promise<{ png: Uint8Array; shown: number }> {
+  const { x, labels, shown } = firstPictures(data, vae.config, n);
+  const [rows, cols] = vae.config.imageShape;
+  return { png: pairsGridPng(x, await vae.reconstruct(x, labels), shown, rows, cols, 8, gridFor(vae.config)), shown };
+}
