@@ -28,6 +28,8 @@ Benchmarks (default: --step --profile plus a short sweep ${SHORT_SWEEP.join(',')
   --profile            per-kernel GPU time of our step (timestamp queries), by kernel family
   --sweep[=B,B,..]     batch-size sweep, ours only (default ${FULL_SWEEP.join(',')})
   --matmul             matmul variants on the model's shapes (bench/matmul.ts)
+  --peak               the adapter's arithmetic ceiling: GFLOP/s of register-only fma chains
+                       (bench/peak.ts), against which the matmul GFLOP/s are read
   --soak               a long run watched for leaks and drift: --steps training steps (default
                        10000), a test -ELBO every --eval-every (1000), and every --sample-every
                        (500) steps the GPU bytes and buffers, JS heap, RSS and step time; prints
@@ -66,7 +68,7 @@ Output:
   --help`;
 
 const IMPLS: Record<string, Impl[]> = { both: ['webgpu-vae', 'tfjs-webgpu'], ours: ['webgpu-vae'], 'webgpu-vae': ['webgpu-vae'], tfjs: ['tfjs-webgpu'], 'tfjs-webgpu': ['tfjs-webgpu'] };
-const BOOLEAN = new Set(['json', 'help', 'step', 'profile', 'matmul', 'soak']);
+const BOOLEAN = new Set(['json', 'help', 'step', 'profile', 'matmul', 'peak', 'soak']);
 
 export class UsageError extends Error {}
 
@@ -118,7 +120,7 @@ export function parseArgs(argv: string[]): CliOptions {
   const precision = str('precision') ?? 'f32';
   if (!PRECISIONS.includes(precision as Precision)) throw new UsageError(`--precision must be f32 or f16, got '${precision}'`);
   const sweepArg = given.get('sweep');
-  const selected = ['step', 'profile', 'sweep', 'matmul'].some((k) => given.has(k));
+  const selected = ['step', 'profile', 'sweep', 'matmul', 'peak'].some((k) => given.has(k));
 
   const soakOnly = ['eval-every', 'sample-every', 'test-examples'].find((k) => given.has(k));
   if (soakOnly && !given.has('soak')) throw new UsageError(`--${soakOnly} belongs to --soak; add --soak or leave it out`);
@@ -147,6 +149,7 @@ export function parseArgs(argv: string[]): CliOptions {
     sweep: sweepArg === undefined ? (selected ? [] : SHORT_SWEEP) : sweepArg === true ? FULL_SWEEP : intList('sweep', sweepArg),
     sweepExamples: int('sweep-examples', 2048),
     matmul: given.has('matmul'),
+    peak: given.has('peak'),
     matmulSquare: given.has('matmul-square') ? nonNegativeInt('matmul-square', str('matmul-square')) : null,
     autotune: autotune as AutotuneMode,
     precision: precision as Precision,

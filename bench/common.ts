@@ -5,10 +5,11 @@
 export type BenchEnv = 'node' | 'chromium';
 export type Impl = 'webgpu-vae' | 'tfjs-webgpu';
 
-/** What to run and at which shape; parsed by args.ts, posted as-is to the Chromium page. */
 import type { AutotuneMode } from '../src/model/autotune';
 import type { Precision } from '../src/model/precision';
+import type { PeakRecord } from './peak';
 
+/** What to run and at which shape; parsed by args.ts, posted as-is to the Chromium page. */
 export interface BenchOptions {
   batch: number;
   hidden: number[];
@@ -36,6 +37,8 @@ export interface BenchOptions {
   /** Sweep: timed examples per batch size (steps = max(2, ceil(this / batch))). */
   sweepExamples: number;
   matmul: boolean;
+  /** Measure the adapter's arithmetic ceiling (bench/peak.ts). */
+  peak: boolean;
   /** Side of the matmul table's square case; 0 leaves it out; null: 1024 on a GPU, 0 on a software adapter. */
   matmulSquare: number | null;
   /** Batch sizes of the model's products in the matmul table; null: the default of matmul-hook.ts. */
@@ -153,7 +156,7 @@ export interface AutotuneRecord {
   candidates: number;
 }
 
-export type BenchRecord = StepRecord | RatioRecord | ProfileRecord | SweepRecord | NoteRecord | MatmulRecord | AutotuneRecord;
+export type BenchRecord = StepRecord | RatioRecord | ProfileRecord | SweepRecord | NoteRecord | MatmulRecord | AutotuneRecord | PeakRecord;
 
 /** The training data as both implementations see it: u8 pixels, `dim` per example. */
 export interface BenchData {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AutotuneRecord, BenchRecord, NoteRecord, RatioRecord, StepRecord, SweepRecord } from './common';
 import type { MatmulBenchResult } from './matmul';
+import type { PeakRecord } from './peak';
 
 /** fp32 peaks (GFLOP/s, boost clock, from the vendors' data sheets), matched against the adapter text. */
 export const KNOWN_PEAKS: [RegExp, number, string][] = [
@@ -30,6 +31,12 @@ export function peakFor(adapter: string): { gflops: number; source: string } | n
   return hit ? { gflops: hit[1], source: hit[2] } : null;
 }
 
+/** The arithmetic ceiling `bench --peak` measured, as a peak for adapters missing from KNOWN_PEAKS. */
+export function measuredPeak(records: BenchRecord[]): { gflops: number; source: string } | null {
+  const r = records.find((x) => x.bench === 'arith_peak') as PeakRecord | undefined;
+  return r ? { gflops: r.gflops, source: 'measured by bench --peak: register-only fma chains' } : null;
+}
+
 /** A file name from the adapter text: lower case, runs of other characters as one '-'. */
 export function gpuFileName(adapter: string): string {
   return adapter.replace(/\(software, CPU\)/, 'software').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80) || 'unknown-gpu';
@@ -47,6 +54,8 @@ export function markdownReport(records: BenchRecord[], peak: { gflops: number; s
   const adapter = steps[0]?.adapter ?? String((records.find((r) => 'adapter' in r) as { adapter?: string } | undefined)?.adapter ?? 'unknown adapter');
   const out = [`# GPU benchmarks: ${adapter}`, ''];
   out.push(`fp32 peak: ${peak ? `${peak.gflops} GFLOP/s (${peak.source})` : 'unknown (give --peak-gflops)'}${seconds !== null ? `; the run took ${seconds} s` : ''}.`, '');
+  const measured = of<PeakRecord>('arith_peak')[0];
+  if (measured) out.push(`Measured arithmetic ceiling (bench --peak): ${cell(measured.gflops, 1)} GFLOP/s${peak && !peak.source.startsWith('measured') ? `, ${((100 * measured.gflops) / peak.gflops).toFixed(0)}% of the fp32 peak` : ''}.`, '');
   out.push('## Train step, ours against TF.js WebGPU', '');
   out.push(table(['batch', 'impl', 'autotune', 'precision', 'median ms', 'examples/s', 'first step ms'], steps.map((s) => [
     String(s.batch), s.impl, s.autotune ?? '', s.precision ?? '', cell(s.median_ms, 2), cell(s.samples_per_s, 0), cell(s.first_step_ms, 0),
@@ -89,7 +98,7 @@ function main(argv: string[]): void {
   const adapter = (records.find((r) => r.bench === 'train_step') as StepRecord | undefined)?.adapter ?? String((records.find((r) => 'adapter' in r) as { adapter?: string } | undefined)?.adapter ?? '');
   const given = value('peak-gflops');
   if (given !== undefined && !(Number(given) > 0)) throw new Error(`gpu-report: --peak-gflops needs a positive number, got '${given}'`);
-  const peak = given !== undefined ? { gflops: Number(given), source: '--peak-gflops' } : peakFor(adapter);
+  const peak = given !== undefined ? { gflops: Number(given), source: '--peak-gflops' } : (peakFor(adapter) ?? measuredPeak(records));
   const seconds = value('seconds') !== undefined ? Number(value('seconds')) : null;
   const name = gpuFileName(adapter);
   mkdirSync(outDir, { recursive: true });

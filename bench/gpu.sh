@@ -5,8 +5,9 @@
 #   2. the batch sweep 32..4096 (ours);
 #   3. the matmul table for every variant, including a 4096^3 product, in GFLOP/s and as a share of
 #      the GPU's fp32 peak (a small table of known GPUs in bench/gpu-report.ts, or --peak-gflops);
-#   4. the step with --autotune quick, to record the autotuner's choice;
-#   5. our step at the large batch with --precision f16 (skipped, with a note, where the adapter has
+#   4. the measured arithmetic ceiling (bench --peak), the % base where the GPU is not in the table;
+#   5. the step with --autotune quick, to record the autotuner's choice;
+#   6. our step at the large batch with --precision f16 (skipped, with a note, where the adapter has
 #      no shader-f16).
 # Writes bench/results/<gpu-name>.json (every record) and bench/results/<gpu-name>.md (the tables).
 #
@@ -48,6 +49,7 @@ start=$SECONDS
 for b in "${batches[@]}"; do bench --step --batch "$b" "${timing[@]}"; done
 bench --sweep "$sweep" --impl ours "${timing[@]}" --sweep-examples $((small ? 128 : 8192))
 bench --matmul --matmul-square "$square" "${products[@]}"
+bench --peak
 bench --step --impl ours --autotune quick --batch "${batches[0]}" "${timing[@]}"
 bench --step --impl ours --precision f16 --batch "${batches[-1]}" "${timing[@]}"
 echo "[gpu.sh] benchmarks took $((SECONDS - start)) s" >&2

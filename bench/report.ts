@@ -1,5 +1,6 @@
 // Readable tables of the collected records (the default, non --json output).
 import type { AutotuneRecord, BenchRecord, MatmulRecord, NoteRecord, ProfileRecord, RatioRecord, StepRecord, SweepRecord } from './common';
+import type { PeakRecord } from './peak';
 import { formatMatmul } from './matmul-hook';
 
 /** Columns listed in `left` are left-aligned (text), the others right-aligned (numbers). */
@@ -72,8 +73,14 @@ export async function formatReport(records: BenchRecord[]): Promise<string> {
       out.push(`\nAutotune (${tuned[0].mode}): matmul choice per product of the step`);
       out.push(table(['product', 'choice', 'ms', 'candidates'], tuned.map((r) => [r.product, r.choice, num(r.ms, 3), String(r.candidates)]), [0, 1]));
     }
+    const peak = of<PeakRecord>('arith_peak')[0];
+    if (peak) out.push(`\nArithmetic ceiling (bench/peak.ts): ${num(peak.gflops, 2)} GFLOP/s (${peak.chains} fma chains per invocation, ${peak.invocations} invocations, ${num(peak.ms, 1)} ms)`);
     const matmul = of<MatmulRecord>('matmul');
-    if (matmul.length) out.push('\nMatmul (bench/matmul.ts)', await matmulTable(matmul));
+    if (matmul.length) {
+      out.push('\nMatmul (bench/matmul.ts)', await matmulTable(matmul));
+      const fastest = matmul.reduce((a, b) => (Number(b.gflops) > Number(a.gflops) ? b : a));
+      if (peak) out.push(`fastest: ${fastest.variant} ${fastest.M}x${fastest.N}x${fastest.K} at ${num(Number(fastest.gflops), 2)} GFLOP/s, ${((100 * Number(fastest.gflops)) / peak.gflops).toFixed(0)}% of the measured ceiling`);
+    }
     const notes = of<NoteRecord>('note');
     if (notes.length) out.push('', ...notes.map((n) => `note: ${n.message}`));
     out.push('');

@@ -7,6 +7,7 @@ import { median, type BenchData, type BenchEnv, type BenchOptions, type BenchRec
 import { installCounters } from './counters';
 import type { AutotuneCache } from '../src/model/autotune';
 import { runMatmulHook } from './matmul-hook';
+import { measurePeak } from './peak';
 import { runProfile } from './profile';
 import { prepareOursStep, prepareVae, timeBlocks, type OursStepRun, type PreparedVae, type RunContext } from './step';
 import { runSweep } from './sweep';
@@ -59,6 +60,15 @@ export async function runSuite(host: SuiteHost, opts: BenchOptions): Promise<voi
     prepared?.vae.destroy();
 
     if (opts.sweep.length) await runSweep(ctx, opts, host.emit);
+
+    if (opts.peak) {
+      host.log('peak: timing register-only fma chains');
+      try {
+        host.emit({ bench: 'arith_peak', env: host.env, adapter, ...(await measurePeak(host.acquired.device, { log: host.log })) });
+      } catch (e) {
+        note(`peak failed: ${errorText(e)}`);
+      }
+    }
 
     if (opts.matmul) {
       host.log('matmul: timing bench/matmul.ts cases');

@@ -10,7 +10,7 @@ import { parseArgs } from '../bench/args';
 import { gpuFileName, markdownReport, peakFor } from '../bench/gpu-report';
 
 describe('bench/gpu.sh', () => {
-  it('--small runs the step comparison, sweep, matmul table, autotune and the f16 step, and writes both reports', () => {
+  it('--small runs the step comparison, sweep, matmul table, ceiling, autotune and the f16 step, and writes both reports', () => {
     const out = mkdtempSync(join(tmpdir(), 'gpu-sh-'));
     const run = spawnSync('bash', ['bench/gpu.sh', '--small', '--peak-gflops', '100', '--out', out], { encoding: 'utf8', timeout: 1_700_000 });
     expect(run.status, run.stderr.slice(-3000)).toBe(0);
@@ -32,11 +32,15 @@ describe('bench/gpu.sh', () => {
     expect(steps.every((s) => (s.first_step_ms ?? 0) > 0)).toBe(true);
     expect(benches.filter((r) => r.bench === 'sweep').map((r) => r.batch)).toEqual([32, 64]);
     expect(new Set(benches.filter((r) => r.bench === 'matmul').map((r) => r.variant)).size).toBeGreaterThanOrEqual(4);
+    const ceiling = benches.filter((r) => r.bench === 'arith_peak') as { gflops?: number }[];
+    expect(ceiling.length).toBe(1);
+    expect(ceiling[0].gflops).toBeGreaterThan(0);
     const md = readFileSync(join(out, files.find((f) => f.endsWith('.md'))!), 'utf8');
     expect(md).toMatch(/## Train step, ours against TF\.js WebGPU/);
     expect(md).toMatch(/\| batch \| impl \| autotune \| precision \|/);
     expect(md).toMatch(/## Matmul variants \(GFLOP\/s; % of fp32 peak\)/);
     expect(md).toMatch(/\d+\.\d%\)/);
+    expect(md).toMatch(/Measured arithmetic ceiling \(bench --peak\): \d+\.\d GFLOP\/s, \d+% of the fp32 peak/);
   }, 1_800_000);
 
   it('names files after the adapter and knows the peaks of common GPUs', () => {
