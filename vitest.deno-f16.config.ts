@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 // WEBGPU_VAE_REQUIRE_F16=1, so a missing feature fails instead of passing on the refusal branch.
 export default defineConfig({
   test: {
-    include: ['tests/f16.test.ts'],
+    include: ['tests/f16.test.ts', 'tests/f16-conv.test.ts'],
     fileParallelism: false,
     testTimeout: 180_000,
     hookTimeout: 180_000,

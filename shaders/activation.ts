@@ -13,6 +13,7 @@
 // Grid: one invocation per element, ACTIVATION_WORKGROUP wide, split over x/y for large arrays.
 import { wgsl } from './wgsl';
 import { declareBindings, FLAT_INDEX_WGSL, grid1D, read, write, type Kernel } from './common';
+import { load32, withHalf, type HalfBindings } from './half';
 
 export const ACTIVATIONS = ['relu', 'leaky_relu', 'tanh', 'sigmoid', 'softplus', 'none'] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
@@ -64,6 +65,8 @@ export interface ActivationParams {
   kind: Activation;
   /** Number of elements. */
   count: number;
+  /** Backward: 'y' stored as f16 (a half-precision activation; half.ts). */
+  f16?: HalfBindings;
 }
 
 /** y = act(x) over `count` elements. */
@@ -91,8 +94,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 /** dx = dy * act'(y) over `count` elements, from the forward output y. */
 export function activationBackward(p: ActivationParams): Kernel {
   const idx = FLAT_INDEX_WGSL(ACTIVATION_WORKGROUP);
-  const bindings = [read('y'), read('dy'), write('dx')];
-  const code = wgsl`
+  const { bindings, enable, tag } = withHalf('activation_backward', [read('y'), read('dy'), write('dx')], p.f16);
+  const code = wgsl`${enable}
 ${activationWGSL(p.kind)}
 ${declareBindings(bindings)}
 
@@ -100,10 +103,10 @@ ${declareBindings(bindings)}
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = ${idx};
   if (i >= ${p.count}u) { return; }
-  dx[i] = dy[i] * act_grad(y[i]);
+  dx[i] = dy[i] * act_grad(${load32(p.f16, 'y', 'i')});
 }`;
   return {
-    name: `activation_backward_${p.kind}`,
+    name: `activation_backward_${p.kind}${tag}`,
     code,
     bindings,
     workgroups: grid1D(p.count, ACTIVATION_WORKGROUP),

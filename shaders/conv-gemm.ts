@@ -11,6 +11,7 @@
 // Sizes come from CONV_TILES['implicit-gemm'] (conv.ts), shared with the grid below.
 import { MAX_WORKGROUPS_PER_DIM } from './common';
 import type { ConvDims } from './conv';
+import { load32, storeAs, type HalfBindings } from './half';
 
 export interface GemmShape { M: number; N: number; K: number }
 
@@ -95,7 +96,7 @@ ${rows.map((i) => cols.map((j) => `  if (blockRow + r0 + ${i}u < ${M}u && blockC
 }
 
 /** The three convolution kernels as products over the implicit im2col matrix. */
-export function forwardGemm(d: ConvDims) {
+export function forwardGemm(d: ConvDims, half?: HalfBindings) {
   return {
     // A[(n, pixel), (ci, ky, kx)] = x at the tap, zero in the padding; B[(ci, ky, kx), co] = w[co, ...].
     loadA: `let n = row / ${d.OHW}u; let pix = row % ${d.OHW}u;
@@ -103,14 +104,14 @@ export function forwardGemm(d: ConvDims) {
   let iy = i32(pix / ${d.OW}u) * ${d.S} - ${d.P} + i32(tap / ${d.K}u);
   let ix = i32(pix % ${d.OW}u) * ${d.S} - ${d.P} + i32(tap % ${d.K}u);
   if (iy < 0 || iy >= ${d.H} || ix < 0 || ix >= ${d.W}) { return 0.0; }
-  return x[(n * ${d.Cin}u + ci) * ${d.HW}u + u32(iy * ${d.W} + ix)];`,
+  return ${load32(half, 'x', `(n * ${d.Cin}u + ci) * ${d.HW}u + u32(iy * ${d.W} + ix)`)};`,
     loadB: `return w[col * ${d.CinKK}u + k];`,
     store: `let idx = ((row / ${d.OHW}u) * ${d.Cout}u + col) * ${d.OHW}u + row % ${d.OHW}u;
-  y[idx] = epilogue(v, idx, col);`,
+  ${storeAs(half, 'y', 'idx', 'epilogue(v, idx, col)')}`,
   };
 }
 
-export function inputGradGemm(d: ConvDims) {
+export function inputGradGemm(d: ConvDims, half?: HalfBindings) {
   return {
     // A[(n, input pixel), (co, ky, kx)] = dy at the output pixel this tap came from (zero if none).
     loadA: `let n = row / ${d.HW}u; let pix = row % ${d.HW}u;
@@ -118,23 +119,23 @@ export function inputGradGemm(d: ConvDims) {
   let ty = i32(pix / ${d.W}u) + ${d.P} - i32(tap / ${d.K}u);
   let tx = i32(pix % ${d.W}u) + ${d.P} - i32(tap % ${d.K}u);
   if (ty < 0 || tx < 0 || ty % ${d.S} != 0 || tx % ${d.S} != 0 || ty / ${d.S} >= ${d.OH} || tx / ${d.S} >= ${d.OW}) { return 0.0; }
-  return dy[(n * ${d.Cout}u + co) * ${d.OHW}u + u32((ty / ${d.S}) * ${d.OW} + tx / ${d.S})];`,
+  return ${load32(half, 'dy', `(n * ${d.Cout}u + co) * ${d.OHW}u + u32((ty / ${d.S}) * ${d.OW} + tx / ${d.S})`)};`,
     loadB: `return w[(k / ${d.KK}u) * ${d.CinKK}u + col * ${d.KK}u + k % ${d.KK}u];`,
     store: `let idx = ((row / ${d.HW}u) * ${d.Cin}u + col) * ${d.HW}u + row % ${d.HW}u;
-  dx[idx] = epilogue(v, idx, col);`,
+  ${storeAs(half, 'dx', 'idx', 'epilogue(v, idx, col)')}`,
   };
 }
 
-export function weightGradGemm(d: ConvDims) {
+export function weightGradGemm(d: ConvDims, half?: HalfBindings) {
   return {
     // A[co, (n, output pixel)] = dy; B[(n, output pixel), (ci, ky, kx)] = x at the tap.
-    loadA: `return dy[((k / ${d.OHW}u) * ${d.Cout}u + row) * ${d.OHW}u + k % ${d.OHW}u];`,
+    loadA: `return ${load32(half, 'dy', `((k / ${d.OHW}u) * ${d.Cout}u + row) * ${d.OHW}u + k % ${d.OHW}u`)};`,
     loadB: `let n = k / ${d.OHW}u; let pix = k % ${d.OHW}u;
   let ci = col / ${d.KK}u; let tap = col % ${d.KK}u;
   let iy = i32(pix / ${d.OW}u) * ${d.S} - ${d.P} + i32(tap / ${d.K}u);
   let ix = i32(pix % ${d.OW}u) * ${d.S} - ${d.P} + i32(tap % ${d.K}u);
   if (iy < 0 || iy >= ${d.H} || ix < 0 || ix >= ${d.W}) { return 0.0; }
-  return x[(n * ${d.Cin}u + ci) * ${d.HW}u + u32(iy * ${d.W} + ix)];`,
+  return ${load32(half, 'x', `(n * ${d.Cin}u + ci) * ${d.HW}u + u32(iy * ${d.W} + ix)`)};`,
     store: `dw[row * ${d.CinKK}u + col] = v;`,
   };
 }

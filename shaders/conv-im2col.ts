@@ -21,16 +21,19 @@
 // no workgroup memory, no barriers. Reference: tests/reference/conv.ts.
 import { convDims, epilogueWGSL, type ChannelSumShape, type ConvGeometry, type ConvParams } from './conv';
 import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, read, write, type Kernel, type KernelBinding } from './common';
+import { load32, storeAs, withHalf, type HalfBindings } from './half';
 
 /** Invocations per workgroup of every layout kernel; read by the WGSL and the grid maths. */
 export const IM2COL_TILE = { WORKGROUP: 64 } as const;
 
 type Epilogue = Pick<ConvParams, 'bias' | 'activation' | 'gradActivation'>;
+/** Bindings stored as f16 (half.ts): x of im2col, t of the layout passes, dx and below of col2im. */
+type Half = { f16?: HalfBindings };
 
-function layoutKernel(name: string, io: KernelBinding[], epi: ReturnType<typeof epilogueWGSL> | null, items: number, body: string): Kernel {
-  const bindings = [...io.slice(0, -1), ...(epi?.bindings ?? []), io[io.length - 1]];
+function layoutKernel(name: string, io: KernelBinding[], epi: ReturnType<typeof epilogueWGSL> | null, items: number, body: string, f16: HalfBindings | undefined): Kernel {
+  const { bindings, enable, tag } = withHalf(name, [...io.slice(0, -1), ...(epi?.bindings ?? []), io[io.length - 1]], f16);
   const T = IM2COL_TILE.WORKGROUP;
-  const code = `${declareBindings(bindings)}
+  const code = `${enable}${declareBindings(bindings)}
 ${epi?.code ?? ''}
 @compute @workgroup_size(${T})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -38,18 +41,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (e >= ${items}u) { return; }
 ${body}
 }`;
-  return { name: `${name}${epi?.tag ?? ''}`, code, bindings, workgroups: grid1D(items, T) };
+  return { name: `${name}${epi?.tag ?? ''}${tag}`, code, bindings, workgroups: grid1D(items, T) };
 }
 
 /** col [N OH OW, Cin k k] from x [N, Cin, H, W]. Bindings: x, col. */
-export function im2col(g: ConvGeometry): Kernel {
+export function im2col(g: ConvGeometry & Half): Kernel {
   const d = convDims('im2col', g);
   // An invocation fills the k k contiguous entries of one (row, input channel): the index maths
   // is done once for them, and the taps are unrolled into selects on clamped loads (no branches).
   const items = d.N * d.OHW * d.Cin;
   const taps = Array.from({ length: d.KK }, (_, tap) => {
     const ky = Math.floor(tap / d.K), kx = tap % d.K;
-    return `  col[dst + ${tap}u] = select(0.0, x[src + u32(clamp(iy0 + ${ky}, 0, ${d.H - 1}) * ${d.W} + clamp(ix0 + ${kx}, 0, ${d.W - 1}))], ` +
+    return `  col[dst + ${tap}u] = select(0.0, ${load32(g.f16, 'x', `src + u32(clamp(iy0 + ${ky}, 0, ${d.H - 1}) * ${d.W} + clamp(ix0 + ${kx}, 0, ${d.W - 1}))`)}, ` +
       `iy0 + ${ky} >= 0 && iy0 + ${ky} < ${d.H} && ix0 + ${kx} >= 0 && ix0 + ${kx} < ${d.W});`;
   });
   return layoutKernel('im2col', [read('x'), write('col')], null, items, `
@@ -61,11 +64,11 @@ export function im2col(g: ConvGeometry): Kernel {
   let ix0 = i32(p % ${d.OW}u) * ${d.S} - ${d.P};
   let src = (n * ${d.Cin}u + ci) * ${d.HW}u;
   let dst = r * ${d.CinKK}u + ci * ${d.KK}u;
-${taps.join('\n')}`);
+${taps.join('\n')}`, g.f16);
 }
 
 /** dx [N, Cin, H, W] = epilogue(the adjoint of im2col applied to dcol [N OH OW, Cin k k]). Bindings: dcol, [bias], [below], dx. */
-export function col2im(p: ConvGeometry & Epilogue): Kernel {
+export function col2im(p: ConvGeometry & Epilogue & Half): Kernel {
   const d = convDims('col2im', p);
   const items = d.N * d.Cin * d.HW;
   // The taps that reach pixel iy are ky = (iy + p) mod s + s j, j < ceil(k / s), reading output
@@ -93,29 +96,29 @@ ${axis('x', d.W, d.OW)}
   let base = n * ${d.OHW * d.CinKK}u + ci * ${d.KK}u;
   var s = 0.0;
 ${terms.join('\n')}
-  dx[e] = epilogue(s, e, ci);`);
+  ${storeAs(p.f16, 'dx', 'e', 'epilogue(s, e, ci)')}`, p.f16);
 }
 
 /** [N, C, P] with P pixels per channel: the shape convBiasGrad sums over, here transposed. */
 export type ChannelLayout = ChannelSumShape;
 
 /** rows [N P, C] from t [N, C, P] (NCHW -> NHWC). Bindings: t, rows. */
-export function channelsToRows(s: ChannelLayout): Kernel {
+export function channelsToRows(s: ChannelLayout & Half): Kernel {
   const { batch: N, channels: C, pixels: P } = s;
   checkShape('channels_to_rows', { batch: N, channels: C, pixels: P });
   return layoutKernel('channels_to_rows', [read('t'), write('rows')], null, N * C * P, `
   let c = e % ${C}u;
   let r = e / ${C}u;
-  rows[e] = t[((r / ${P}u) * ${C}u + c) * ${P}u + r % ${P}u];`);
+  rows[e] = ${load32(s.f16, 't', `((r / ${P}u) * ${C}u + c) * ${P}u + r % ${P}u`)};`, s.f16);
 }
 
 /** t [N, C, P] = epilogue(rows [N P, C] transposed per example) (NHWC -> NCHW). Bindings: rows, [bias], [below], t. */
-export function rowsToChannels(s: ChannelLayout & Epilogue): Kernel {
+export function rowsToChannels(s: ChannelLayout & Epilogue & Half): Kernel {
   const { batch: N, channels: C, pixels: P } = s;
   checkShape('rows_to_channels', { batch: N, channels: C, pixels: P });
   return layoutKernel('rows_to_channels', [read('rows'), write('t')], epilogueWGSL(s), N * C * P, `
   let p = e % ${P}u;
   let c = (e / ${P}u) % ${C}u;
   let n = e / ${C * P}u;
-  t[e] = epilogue(rows[(n * ${P}u + p) * ${C}u + c], e, c);`);
+  ${storeAs(s.f16, 't', 'e', `epilogue(rows[(n * ${P}u + p) * ${C}u + c], e, c)`)}`, s.f16);
 }

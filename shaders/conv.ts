@@ -30,6 +30,7 @@
 import { activationWGSL, type Activation } from './activation';
 import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, read, workgroupTreeSum, write, type Kernel, type KernelBinding } from './common';
 import { forwardGemm, gemmBody, gemmGrid, IMPLICIT_GEMM_TILE, inputGradGemm, weightGradGemm } from './conv-gemm';
+import { load32, storeAs, withHalf, type HalfBindings } from './half';
 import { wgsl } from './wgsl';
 
 export const CONV_VARIANTS = ['direct', 'implicit-gemm'] as const;
@@ -71,6 +72,8 @@ export interface ConvParams extends ConvGeometry {
   activation?: Activation;
   /** Multiply the result by act'(below) elementwise, where `below` is the output of the layer below. */
   gradActivation?: Activation;
+  /** Bindings stored as f16 (x, y, dy, dx, below: a model's half-precision activations; half.ts). */
+  f16?: HalfBindings;
 }
 
 /** Output size of a convolution along one axis; throws when the kernel does not fit. */
@@ -95,7 +98,7 @@ export function convDims(kernel: string, g: ConvGeometry) {
 export type ConvDims = ReturnType<typeof convDims>;
 
 /** `fn epilogue(v, idx, ch)`: + bias[ch], act, or * act'(below[idx]), as the parameters ask. */
-export function epilogueWGSL(p: Pick<ConvParams, 'bias' | 'activation' | 'gradActivation'>): { code: string; bindings: KernelBinding[]; tag: string } {
+export function epilogueWGSL(p: Pick<ConvParams, 'bias' | 'activation' | 'gradActivation' | 'f16'>): { code: string; bindings: KernelBinding[]; tag: string } {
   const act = p.activation ?? 'none', gradAct = p.gradActivation ?? 'none';
   if (act !== 'none' && gradAct !== 'none') throw new Error('conv: activation and gradActivation are exclusive');
   const hasBelow = gradAct !== 'none';
@@ -110,7 +113,7 @@ fn epilogue(v: f32, idx: u32, ch: u32) -> f32 {
   s = act(s);
 #endif
 #if ${hasBelow}
-  s *= act_grad(below[idx]);
+  s *= act_grad(${load32(p.f16, 'below', 'idx')});
 #endif
   return s;
 }`;
@@ -125,9 +128,14 @@ const rowBlock = (width: number) => Math.min(CONV_TILES.direct.TP, 2 ** Math.cei
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const block = (f: (i: number, j: number) => string, rows: number, cols: number) => range(rows).flatMap((i) => range(cols).map((j) => f(i, j))).join(' ');
 
-function kernelOf(name: string, variant: ConvVariant, io: KernelBinding[], epi: ReturnType<typeof epilogueWGSL> | null, body: string, workgroups: Kernel['workgroups']): Kernel {
-  const bindings = [...io.slice(0, -1), ...(epi?.bindings ?? []), io[io.length - 1]];
-  return { name: `${name}${epi?.tag ?? ''}_${variant.replace('-', '_')}`, code: `${declareBindings(bindings)}\n${epi?.code ?? ''}\n${body}`, bindings, workgroups };
+function kernelOf(name: string, variant: ConvVariant, io: KernelBinding[], epi: ReturnType<typeof epilogueWGSL> | null, body: string, workgroups: Kernel['workgroups'], f16: HalfBindings | undefined): Kernel {
+  const half = withHalf(name, [...io.slice(0, -1), ...(epi?.bindings ?? []), io[io.length - 1]], f16);
+  return {
+    name: `${name}${epi?.tag ?? ''}_${variant.replace('-', '_')}${half.tag}`,
+    code: `${half.enable}${declareBindings(half.bindings)}\n${epi?.code ?? ''}\n${body}`,
+    bindings: half.bindings,
+    workgroups,
+  };
 }
 
 /** y [N, Cout, OH, OW] = epilogue(conv(x, w)). Bindings: x, w, [bias], [below], y. */
@@ -137,7 +145,7 @@ export function conv2dForward(p: ConvParams): Kernel {
   const io = [read('x'), read('w'), write('y')];
   if (variant === 'implicit-gemm') {
     const shape = { M: d.N * d.OHW, N: d.Cout, K: d.CinKK };
-    return kernelOf('conv2d_forward', variant, io, epilogueWGSL(p), gemmBody(shape, forwardGemm(d)), gemmGrid(shape));
+    return kernelOf('conv2d_forward', variant, io, epilogueWGSL(p), gemmBody(shape, forwardGemm(d, p.f16)), gemmGrid(shape), p.f16);
   }
   const { TC, WORKGROUP } = CONV_TILES.direct;
   const TP = rowBlock(d.OW);
@@ -167,7 +175,7 @@ ${pix.map((j) => `      let ix${j} = (ox0 + ${j}) * ${d.S} - ${d.P} + kx;
       for (var ci = 0u; ci < ${d.Cin}u; ci++) {
         let xc = ci * ${d.HW}u;
         let wt = ci * ${d.KK}u + tap;
-        ${pix.map((j) => `let xv${j} = select(0.0, x[o${j} + xc], in${j});`).join(' ')}
+        ${pix.map((j) => `let xv${j} = select(0.0, ${load32(p.f16, 'x', `o${j} + xc`)}, in${j});`).join(' ')}
         ${ch.map((i) => `let wv${i} = w[wc${i} + wt];`).join(' ')}
         ${block((i, j) => `acc${i}_${j} = fma(wv${i}, xv${j}, acc${i}_${j});`, TC, TP)}
       }
@@ -175,10 +183,10 @@ ${pix.map((j) => `      let ix${j} = (ox0 + ${j}) * ${d.S} - ${d.P} + kx;
   }
 ${ch.flatMap((i) => pix.map((j) => `  if (co0 + ${i}u < ${d.Cout}u && ox0 + ${j} < ${d.OW}) {
     let idx = (n * ${d.Cout}u + co0 + ${i}u) * ${d.OHW}u + u32(oy * ${d.OW} + ox0 + ${j});
-    y[idx] = epilogue(acc${i}_${j}, idx, co0 + ${i}u);
+    ${storeAs(p.f16, 'y', 'idx', `epilogue(acc${i}_${j}, idx, co0 + ${i}u)`)}
   }`)).join('\n')}
 }`;
-  return kernelOf('conv2d_forward', variant, io, epilogueWGSL(p), body, grid1D(items, WORKGROUP));
+  return kernelOf('conv2d_forward', variant, io, epilogueWGSL(p), body, grid1D(items, WORKGROUP), p.f16);
 }
 
 /** dx [N, Cin, H, W] = epilogue(conv^T(dy, w)). Bindings: dy, w, [bias], [below], dx. */
@@ -188,7 +196,7 @@ export function conv2dInputGrad(p: ConvParams): Kernel {
   const io = [read('dy'), read('w'), write('dx')];
   if (variant === 'implicit-gemm') {
     const shape = { M: d.N * d.HW, N: d.Cin, K: d.Cout * d.KK };
-    return kernelOf('conv2d_input_grad', variant, io, epilogueWGSL(p), gemmBody(shape, inputGradGemm(d)), gemmGrid(shape));
+    return kernelOf('conv2d_input_grad', variant, io, epilogueWGSL(p), gemmBody(shape, inputGradGemm(d, p.f16)), gemmGrid(shape), p.f16);
   }
   const { TC, WORKGROUP } = CONV_TILES.direct;
   // Invocation pixels ix0 + s j (j < TP) share one phase ix mod s, so they share their taps.
@@ -222,7 +230,7 @@ ${pix.map((j) => `      let in${j} = ox0 + ${j} >= 0 && ox0 + ${j} < ${d.OW};
       for (var co = 0u; co < ${d.Cout}u; co++) {
         let dc = co * ${d.OHW}u;
         let wt = co * ${d.CinKK}u + tap;
-        ${pix.map((j) => `let dv${j} = select(0.0, dy[o${j} + dc], in${j});`).join(' ')}
+        ${pix.map((j) => `let dv${j} = select(0.0, ${load32(p.f16, 'dy', `o${j} + dc`)}, in${j});`).join(' ')}
         ${ch.map((i) => `let wv${i} = w[wc${i} + wt];`).join(' ')}
         ${block((i, j) => `acc${i}_${j} = fma(wv${i}, dv${j}, acc${i}_${j});`, TC, TP)}
       }
@@ -230,20 +238,20 @@ ${pix.map((j) => `      let in${j} = ox0 + ${j} >= 0 && ox0 + ${j} < ${d.OW};
   }
 ${ch.flatMap((i) => pix.map((j) => `  if (ci0 + ${i}u < ${d.Cin}u && ix0 + ${j * d.S} < ${d.W}) {
     let idx = (n * ${d.Cin}u + ci0 + ${i}u) * ${d.HW}u + u32(iy * ${d.W} + ix0 + ${j * d.S});
-    dx[idx] = epilogue(acc${i}_${j}, idx, ci0 + ${i}u);
+    ${storeAs(p.f16, 'dx', 'idx', `epilogue(acc${i}_${j}, idx, ci0 + ${i}u)`)}
   }`)).join('\n')}
 }`;
-  return kernelOf('conv2d_input_grad', variant, io, epilogueWGSL(p), body, grid1D(items, WORKGROUP));
+  return kernelOf('conv2d_input_grad', variant, io, epilogueWGSL(p), body, grid1D(items, WORKGROUP), p.f16);
 }
 
 /** dw [Cout, Cin, k, k] = sum over examples and output pixels of dy x (shifted by the tap). Bindings: dy, x, dw. */
-export function conv2dWeightGrad(p: ConvGeometry & { variant?: ConvVariant }): Kernel {
+export function conv2dWeightGrad(p: ConvGeometry & { variant?: ConvVariant; f16?: HalfBindings }): Kernel {
   const d = convDims('conv2d_weight_grad', p);
   const variant = p.variant ?? 'direct';
   const io = [read('dy'), read('x'), write('dw')];
   if (variant === 'implicit-gemm') {
     const shape = { M: d.Cout, N: d.CinKK, K: d.N * d.OHW };
-    return kernelOf('conv2d_weight_grad', variant, io, null, gemmBody(shape, weightGradGemm(d)), gemmGrid(shape));
+    return kernelOf('conv2d_weight_grad', variant, io, null, gemmBody(shape, weightGradGemm(d, p.f16)), gemmGrid(shape), p.f16);
   }
   const { TC, WORKGROUP } = CONV_TILES.direct;
   const CIB = Math.ceil(d.Cin / TC), COB = Math.ceil(d.Cout / TC);
@@ -278,15 +286,15 @@ ${bounds('ox', 'kx', d.W, d.OW)}
       for (var ox = oxLo; ox < oxEnd; ox++) {
         let dp = dyn + u32(dyr + ox);
         let xp = xn + u32(xr + ox * ${d.S});
-        ${ch.map((i) => `let dv${i} = dy[dp + dc${i}];`).join(' ')}
-        ${ch.map((j) => `let xv${j} = x[xp + xc${j}];`).join(' ')}
+        ${ch.map((i) => `let dv${i} = ${load32(p.f16, 'dy', `dp + dc${i}`)};`).join(' ')}
+        ${ch.map((j) => `let xv${j} = ${load32(p.f16, 'x', `xp + xc${j}`)};`).join(' ')}
         ${block((i, j) => `acc${i}_${j} = fma(dv${i}, xv${j}, acc${i}_${j});`, TC, TC)}
       }
     }
   }
 ${ch.flatMap((i) => ch.map((j) => `  if (co0 + ${i}u < ${d.Cout}u && ci0 + ${j}u < ${d.Cin}u) { dw[(co0 + ${i}u) * ${d.CinKK}u + (ci0 + ${j}u) * ${d.KK}u + tap] = acc${i}_${j}; }`)).join('\n')}
 }`;
-  return kernelOf('conv2d_weight_grad', variant, io, null, body, grid1D(items, WORKGROUP));
+  return kernelOf('conv2d_weight_grad', variant, io, null, body, grid1D(items, WORKGROUP), p.f16);
 }
 
 export interface ChannelSumShape {

@@ -17,9 +17,11 @@
 // Bindings: forward (x, gamma, beta: read; y, stats: write); input grad (x, stats, gamma, dy:
 // read; dx: write); param grad (x, stats, dy: read; dgamma, dbeta: write). gamma, beta and their
 // gradients are [C] slices of the flat parameter and gradient buffers.
+// With `f16` (half.ts), x and y may be stored as f16; the sums and stats stay f32.
 // Reference: tests/reference/group-norm.ts.
 import { activationWGSL, type Activation } from './activation';
 import { checkShape, declareBindings, f32Literal, grid1D, read, workgroupTreeSum, write, type Kernel } from './common';
+import { load32, storeAs, withHalf, type HalfBindings } from './half';
 import { wgsl } from './wgsl';
 
 /** Invocations that share one segment's (or one channel's) sums; a power of two. */
@@ -33,6 +35,8 @@ export interface GroupNormShape {
   pixels: number;
   /** Groups; must divide channels. */
   groups: number;
+  /** Bindings stored as f16: 'x' (every kernel), 'y' (forward). */
+  f16?: HalfBindings;
 }
 
 export interface GroupNormForwardParams extends GroupNormShape {
@@ -65,21 +69,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 /** y = act((x - mean) rstd gamma + beta) per segment; stats = (mean, rstd) per segment. */
 export function groupNormForward(p: GroupNormForwardParams): Kernel {
   const { M, cpg, segments } = check('group_norm_forward', p);
-  const bindings = [read('x'), read('gamma'), read('beta'), write('y'), write('stats')];
-  const code = wgsl`
+  const { bindings, enable, tag } = withHalf('group_norm_forward', [read('x'), read('gamma'), read('beta'), write('y'), write('stats')], p.f16);
+  const x = (i: string) => load32(p.f16, 'x', i);
+  const code = wgsl`${enable}
 ${activationWGSL(p.activation)}
 ${declareBindings(bindings)}
 var<workgroup> partial: array<f32, ${T}>;
 
 ${segmentEntry(segments, M, p.groups)}
   var s = 0.0;
-  if (live) { for (var e = tid; e < ${M}u; e += ${T}u) { s += x[base + e]; } }
+  if (live) { for (var e = tid; e < ${M}u; e += ${T}u) { s += ${x('base + e')}; } }
   partial[tid] = s;
   ${workgroupTreeSum(T)}
   let mean = partial[0] / ${M}.0;
   workgroupBarrier();
   var v = 0.0;
-  if (live) { for (var e = tid; e < ${M}u; e += ${T}u) { let d = x[base + e] - mean; v += d * d; } }
+  if (live) { for (var e = tid; e < ${M}u; e += ${T}u) { let d = ${x('base + e')} - mean; v += d * d; } }
   partial[tid] = v;
   ${workgroupTreeSum(T)}
   let rstd = inverseSqrt(partial[0] / ${M}.0 + ${f32Literal(GROUP_NORM.EPS)});
@@ -87,17 +92,18 @@ ${segmentEntry(segments, M, p.groups)}
   if (tid == 0u) { stats[2u * seg] = mean; stats[2u * seg + 1u] = rstd; }
   for (var e = tid; e < ${M}u; e += ${T}u) {
     let c = group * ${cpg}u + e / ${p.pixels}u;
-    y[base + e] = act((x[base + e] - mean) * rstd * gamma[c] + beta[c]);
+    ${storeAs(p.f16, 'y', 'base + e', `act((${x('base + e')} - mean) * rstd * gamma[c] + beta[c])`)}
   }
 }`;
-  return { name: `group_norm_forward_${p.activation}`, code, bindings, workgroups: grid1D(segments, 1) };
+  return { name: `group_norm_forward_${p.activation}${tag}`, code, bindings, workgroups: grid1D(segments, 1) };
 }
 
 /** dx from dy (with respect to the affine output), x and the forward's stats. */
 export function groupNormInputGrad(p: GroupNormShape): Kernel {
   const { M, cpg, segments } = check('group_norm_input_grad', p);
-  const bindings = [read('x'), read('stats'), read('gamma'), read('dy'), write('dx')];
-  const code = wgsl`
+  const { bindings, enable, tag } = withHalf('group_norm_input_grad', [read('x'), read('stats'), read('gamma'), read('dy'), write('dx')], p.f16);
+  const x = load32(p.f16, 'x', 'base + e');
+  const code = wgsl`${enable}
 ${declareBindings(bindings)}
 var<workgroup> partial: array<vec2<f32>, ${T}>;
 
@@ -110,7 +116,7 @@ ${segmentEntry(segments, M, p.groups)}
   if (live) {
     for (var e = tid; e < ${M}u; e += ${T}u) {
       let g = dy[base + e] * gamma[group * ${cpg}u + e / ${p.pixels}u];
-      s += vec2<f32>(g, g * (x[base + e] - mean) * rstd);
+      s += vec2<f32>(g, g * (${x} - mean) * rstd);
     }
   }
   partial[tid] = s;
@@ -119,19 +125,19 @@ ${segmentEntry(segments, M, p.groups)}
   if (!live) { return; }
   for (var e = tid; e < ${M}u; e += ${T}u) {
     let g = dy[base + e] * gamma[group * ${cpg}u + e / ${p.pixels}u];
-    let xhat = (x[base + e] - mean) * rstd;
+    let xhat = (${x} - mean) * rstd;
     dx[base + e] = rstd * (g - m.x - xhat * m.y);
   }
 }`;
-  return { name: 'group_norm_input_grad', code, bindings, workgroups: grid1D(segments, 1) };
+  return { name: `group_norm_input_grad${tag}`, code, bindings, workgroups: grid1D(segments, 1) };
 }
 
 /** dgamma[c] = sum dy xhat and dbeta[c] = sum dy over examples and pixels: one workgroup per channel. */
 export function groupNormParamGrad(p: GroupNormShape): Kernel {
   const { cpg } = check('group_norm_param_grad', p);
   const { batch: N, channels: C, pixels: P } = p;
-  const bindings = [read('x'), read('stats'), read('dy'), write('dgamma'), write('dbeta')];
-  const code = wgsl`
+  const { bindings, enable, tag } = withHalf('group_norm_param_grad', [read('x'), read('stats'), read('dy'), write('dgamma'), write('dbeta')], p.f16);
+  const code = wgsl`${enable}
 ${declareBindings(bindings)}
 var<workgroup> partial: array<vec2<f32>, ${T}>;
 
@@ -145,11 +151,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let i = (n * ${C}u + c) * ${P}u + e % ${P}u;
     let seg = n * ${p.groups}u + group;
     let d = dy[i];
-    s += vec2<f32>(d * (x[i] - stats[2u * seg]) * stats[2u * seg + 1u], d);
+    s += vec2<f32>(d * (${load32(p.f16, 'x', 'i')} - stats[2u * seg]) * stats[2u * seg + 1u], d);
   }
   partial[tid] = s;
   ${workgroupTreeSum(T)}
   if (tid == 0u) { dgamma[c] = partial[0].x; dbeta[c] = partial[0].y; }
 }`;
-  return { name: 'group_norm_param_grad', code, bindings, workgroups: [C, 1, 1] };
+  return { name: `group_norm_param_grad${tag}`, code, bindings, workgroups: [C, 1, 1] };
 }

@@ -37,6 +37,17 @@ export class KernelGraph {
     if (missing.length) throw new Error(`graph ${this.label}: kernel ${kernel.name} needs a buffer for ${missing.map((m) => `'${m}'`).join(', ')}`);
     const extra = Object.keys(resources).filter((k) => !kernel.bindings.some((b) => b.name === k));
     if (extra.length) throw new Error(`graph ${this.label}: kernel ${kernel.name} has no binding named ${extra.join(', ')}`);
+    // A half-precision tensor bound where the kernel reads f32 (or the reverse) would be read as
+    // garbage, silently: refuse it here, where the layer that recorded it is on the stack.
+    for (const b of kernel.bindings) {
+      const r = resources[b.name];
+      if (!(r instanceof Tensor) || b.kind === 'uniform') continue;
+      const type = b.type ?? 'array<f32>';
+      const wants = type === 'array<f16>' ? 'f16' : type === 'array<f32>' ? 'f32' : null;
+      if (wants && wants !== r.dtype) {
+        throw new Error(`graph ${this.label}: kernel ${kernel.name} reads '${b.name}' as ${wants}, but tensor ${r.name} is stored as ${r.dtype}; the kernel needs an f16 variant for it (its factory's f16 list)`);
+      }
+    }
     const given = Object.fromEntries(Object.entries(resources).filter(([k, r]) => r && !kernel.constants?.[k]));
     this.nodes.push({ kernel, resources: given });
     return this;

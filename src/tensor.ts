@@ -134,3 +134,8 @@ export function planTensors(uses: Map<Tensor, number[]>, conflicts: Map<Tensor, 
   buffers.push(...pools);
   return { buffers, plannedBytes, savedBytes: Math.max(0, naiveBytes - plannedBytes), tensors: uses.size };
 }
+
+/** The names of the entries of `resources` that are tensors stored as f16: a kernel factory's `f16` list. */
+export function halfNames(resources: Record<string, unknown>): string[] {
+  return Object.entries(resources).filter(([, r]) => r instanceof Tensor && r.dtype === 'f16').map(([name]) => name);
+}

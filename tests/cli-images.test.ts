@@ -129,9 +129,10 @@ describe('CLI on pictures', () => {
       [['--arch', 'conv', '--norm', 'batch'], /--norm must be one of none, group/],
       [['--init', 'kaiming'], /init kaiming sets the conv architecture's convolution weights/],
       [['--arch', 'conv', '--init', 'he'], /--init must be one of pytorch, kaiming/],
-      [['--arch', 'conv', '--precision', 'f16'], /--precision f16 keeps the MLP's dense-layer activations as f16; a conv model runs in f32/],
-      // SwiftShader has no shader-f16: refused once the device is known, naming the feature.
+      // SwiftShader has no shader-f16: refused once the device is known, naming the feature, for
+      // an MLP and a conv model alike.
       [['--precision', 'f16', '--limit', '256', '--test-limit', '64'], /needs the WebGPU feature 'shader-f16'/],
+      [['--arch', 'conv', '--precision', 'f16', '--limit', '256', '--test-limit', '64'], /needs the WebGPU feature 'shader-f16'/],
     ];
     for (const [args, message] of cases) {
       const r = await cli(['train', ...args, '--epochs', '1', '--out', join(dir, 'refused')]);

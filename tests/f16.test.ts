@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { matmul, MATMUL_VARIANTS, type MatmulOperand, type MatmulParams } from '../shaders/matmul';
 import { VAE } from '../src/model/vae';
 import { testData } from './helpers/compare';
-import { F16_NAN_FILL, fromF16Bits, packF16, roundF16, toF16Bits, unpackF16 } from './helpers/f16';
+import { expectHalfClose, F16_NAN_FILL, fromF16Bits, packF16, roundF16, toF16Bits, unpackF16 } from './helpers/f16';
 import { gpu, runKernels } from './helpers/gpu';
 import { actDerivRef, matmulRef } from './reference/dense';
 
@@ -53,19 +53,6 @@ async function runHalf(p: MatmulParams, data: Record<string, Float64Array>, half
   const cHalf = half.includes('c');
   const { c } = await runKernels([k], inputs, { c: cHalf ? Math.ceil((p.M * p.N) / 2) : p.M * p.N }, { fill: cHalf ? F16_NAN_FILL : Number.NaN });
   return { name: k.name, code: k.code, c: cHalf ? unpackF16(c, p.M * p.N) : Float64Array.from(c) };
-}
-
-/**
- * got within: the f32 sum's error bound K 2^-24 sum|a b| (on the f16-rounded inputs), plus, for an
- * f16 output, half an f16 ulp of the result (2^-11 relative, 2^-25 absolute for subnormals).
- */
-function expectHalfClose(got: Float64Array, ref: Float64Array, magnitude: Float64Array, K: number, cHalf: boolean, label: string) {
-  const bad: string[] = [];
-  for (let i = 0; i < ref.length; i++) {
-    const bound = K * 2 ** -24 * magnitude[i] * (cHalf ? 1 + 2 ** -11 : 1) + (cHalf ? 2 ** -11 * Math.abs(ref[i]) + 2 ** -25 : 1e-30);
-    if (!(Math.abs(got[i] - ref[i]) <= bound)) bad.push(`[${i}] got ${got[i]} ref ${ref[i]} bound ${bound.toExponential(2)}`);
-  }
-  expect(bad.slice(0, 8), `${label}: ${bad.length} of ${ref.length} outside the bound`).toEqual([]);
 }
 
 // The register kernels on every shape; the tiled ones (4 x 3 pipelines each) on an unaligned and an
@@ -170,8 +157,4 @@ describe.runIf(hasF16)('a model with precision f16', () => {
     half.forEach((l, i) => expect(Math.abs(l - full[i]), `loss ${i}: f16 ${l} f32 ${full[i]}`).toBeLessThan(0.005 * full[i]));
   });
 
-  it('is refused for a conv model, saying what to use', async () => {
-    await expect(VAE.create({ arch: 'conv', imageShape: [8, 8], imageChannels: 1, inputDim: 64, channels: [4], latent: 2 }, { device, batch: 4, precision: 'f16' }))
-      .rejects.toThrow(/precision 'f16' covers the MLP's dense layers.*use precision 'f32' with arch 'conv'/);
-  });
 });

@@ -352,4 +352,20 @@ describe('KernelGraph with planned tensors', () => {
     const graph = new KernelGraph('no-arena').add(activationForward({ kind: 'none', count: 4 }), { x: new Tensor('a', [4]), y: new Tensor('b', [4]) });
     await expect(graph.build(cache)).rejects.toThrow(/no-arena: has tensors to place/);
   });
+
+  it('refuses a tensor whose dtype is not the element type its binding reads or writes', () => {
+    const half = Object.assign(new Tensor('hidden', [4]), { dtype: 'f16' as const });
+    // An f32 kernel handed an f16 activation would read its bit patterns as garbage.
+    expect(() => new KernelGraph('mixed').add(activationBackward({ kind: 'relu', count: 4 }), { y: half, dy: new Tensor('dy', [4]), dx: new Tensor('dx', [4]) }))
+      .toThrow(/kernel activation_backward_relu reads 'y' as f32, but tensor hidden is stored as f16; the kernel needs an f16 variant/);
+    // And the reverse: the f16 variant handed an f32 tensor.
+    expect(() => new KernelGraph('mixed').add(activationBackward({ kind: 'relu', count: 4, f16: ['y'] }), { y: new Tensor('y', [4]), dy: new Tensor('dy', [4]), dx: new Tensor('dx', [4]) }))
+      .toThrow(/reads 'y' as f16, but tensor y is stored as f32/);
+    // Matching types are accepted (recording needs no shader-f16; compiling would).
+    expect(() => new KernelGraph('mixed').add(activationBackward({ kind: 'relu', count: 4, f16: ['y'] }), { y: half, dy: new Tensor('dy', [4]), dx: new Tensor('dx', [4]) })).not.toThrow();
+  });
+
+  it('a kernel refuses an f16 name it does not bind', () => {
+    expect(() => activationBackward({ kind: 'relu', count: 4, f16: ['x'] })).toThrow(/activation_backward: f16 names 'x', which the kernel does not bind \(it binds y, dy, dx\)/);
+  });
 });

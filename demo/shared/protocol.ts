@@ -14,7 +14,7 @@ export interface Settings {
   dense?: number[];
   /** GroupNorm after each hidden convolution of the conv architecture. Absent in runs saved before it existed. */
   norm?: 'none' | 'group';
-  /** Storage of the MLP's hidden activations; 'f16' needs the GPU's shader-f16. Absent in runs saved before it existed. */
+  /** Storage of the hidden activations (dense, conv, GroupNorm); 'f16' needs the GPU's shader-f16. Absent in runs saved before it existed. */
   precision?: 'f32' | 'f16';
   likelihood: 'bernoulli' | 'gaussian';
   /** Gaussian scale: one learned sigma, or a log-scale the decoder predicts for every pixel. */

@@ -61,9 +61,6 @@ export function readSettings(form: HTMLFormElement): Settings {
     throw new SettingsError('Dequantization adds uniform noise to the 8-bit levels for a density on continuous values: choose the Gaussian likelihood, or turn dequantization off');
   }
   const precision = choice(form, 'precision', 'Activations', ['f32', 'f16'] as const);
-  if (precision === 'f16' && arch !== 'mlp') {
-    throw new SettingsError('f16 activations are for the MLP architecture (its hidden layers); the conv architecture runs in f32: choose f32 activations, or the MLP');
-  }
   const objective = choice(form, 'objective', 'Objective', ['elbo', 'iwae'] as const);
   // The library's limits: L up to 64 Monte Carlo samples, K up to 5000 importance samples.
   const samples = objective === 'iwae'

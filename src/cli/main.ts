@@ -18,7 +18,7 @@ commands:
           [--objective elbo|iwae] [--samples 1] [--samples-per-x 1] [--beta 1] [--warmup-steps 0] [--free-bits 0]
           [--epochs 10] [--batch 128] [--optimizer adam|sgd] [--lr 1e-3] [--seed 0]
           [--autotune off|quick|full]  (matmul kernels and conv methods timed and chosen; cached in ~/.cache/webgpu-vae/autotune.json)
-          [--precision f32|f16]  (f16: the MLP's hidden activations stored as f16; needs the GPU's shader-f16)
+          [--precision f32|f16]  (f16: hidden activations stored as f16; needs the GPU's shader-f16)
           [--out runs/NAME] [--force] [--save-every N] [--clip-grad NORM] [--on-nan stop|skip-batch|rollback]
           [--retries 2] [--max-gpu-memory MiB] [--json]
   train   --resume runs/NAME [--epochs N] [--save-every N] [--on-nan ...] [--retries N] [--json]

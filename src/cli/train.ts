@@ -82,13 +82,6 @@ const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 
 const readIfThere = (path: string): Uint8Array | null => (existsSync(path) ? new Uint8Array(readFileSync(path)) : null);
 
-/** --precision f16 is for MLPs (precision.ts); said before the device is acquired or the run folder claimed. */
-function checkPrecisionFlag(precision: string, config: VaeConfig): void {
-  if (precision === 'f16' && config.arch !== 'mlp') {
-    throw new UsageError(`--precision f16 keeps the MLP's dense-layer activations as f16; a ${config.arch} model runs in f32: leave out --precision, or use --arch mlp`);
-  }
-}
-
 export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Promise<number> {
   const f = parseFlags('train', argv, FLAGS) as Flags;
   const report = makeReporter(!!f.json, hooks.print);
@@ -107,7 +100,6 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     resumed = readRunState(resumeDir);
     const savedRun = { ...DEFAULT_RUN, ...(resumed.run as Partial<RunOptions>), optimizer: resumed.training.optimizer, lr: resumed.training.lr, seed: resumed.training.seed };
     config = resumed.config;
-    checkPrecisionFlag(precision, config);
     run = runFields(f, savedRun);
     checkResumeFlags(f, resumeDir, { ...config, ...savedRun }, { ...config, ...configFields(f, config, run.dataset), ...run });
     const done = resumed.progress.epochsDone;
@@ -122,7 +114,6 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     // The data decides the picture: channels, rows and columns (a folder's from --image-size and --image-channels).
     const [channels, rows, cols] = exampleShape(run.dataset, dataFlags(run));
     config = resolveConfig({ ...configFields(f, DEFAULT_CONFIG, run.dataset), inputDim: channels * rows * cols, imageShape: [rows, cols], imageChannels: channels });
-    checkPrecisionFlag(precision, config);
     const stamp = new Date().toISOString().replace(/[:T]/g, '-').slice(0, 19);
     outDir = stringFlag('out', f.out) ?? join('runs', `${run.dataset}-${stamp}`);
     claimNewRunDir(outDir, !!f.force);

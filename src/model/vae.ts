@@ -108,7 +108,7 @@ export class VAE {
   private async prepare(opts: VaeOptions): Promise<void> {
     const vae = this;
     try {
-      checkPrecision(opts.precision, vae.device, vae.adapter, vae.config);
+      checkPrecision(opts.precision, vae.device, vae.adapter);
       if (opts.autotune && opts.autotune !== 'off') {
         const ctx = { parts: vae.parts, buffers: vae.buffers, arena: vae.arena, kernels: vae.kernels, optimizer: vae.training.optimizer, precision: vae.precision };
         const { graph } = recordGraph(ctx, 'train', vae.training.batch);

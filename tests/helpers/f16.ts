@@ -1,6 +1,8 @@
 // IEEE 754 half precision in float64 arithmetic, for checking kernels that store f16: rounding to
 // the nearest f16 (ties to even, overflow to infinity, subnormals below 2^-14), decoding, and
-// packing f16 bit patterns two to a 32-bit word, as a storage buffer of array<f16> holds them.
+// packing f16 bit patterns two to a 32-bit word, as a storage buffer of array<f16> holds them;
+// and the error bound the kernels with f16 storage are held to.
+import { expect } from 'vitest';
 
 const roundHalfEven = (v: number) => {
   const f = Math.floor(v), d = v - f;
@@ -46,3 +48,16 @@ export function unpackF16(words: Float32Array, n: number): Float64Array {
 
 /** A 32-bit fill whose two halves are both f16 NaN, so an unwritten f16 output reads as NaN. */
 export const F16_NAN_FILL = new Float32Array(new Uint32Array([0x7e007e00]).buffer)[0];
+
+/**
+ * got within: the f32 sum's error bound K 2^-24 sum|a b| (on the f16-rounded inputs), plus, for an
+ * f16 output, half an f16 ulp of the result (2^-11 relative, 2^-25 absolute for subnormals).
+ */
+export function expectHalfClose(got: Float64Array, ref: Float64Array, magnitude: Float64Array, K: number, cHalf: boolean, label: string) {
+  const bad: string[] = [];
+  for (let i = 0; i < ref.length; i++) {
+    const bound = K * 2 ** -24 * magnitude[i] * (cHalf ? 1 + 2 ** -11 : 1) + (cHalf ? 2 ** -11 * Math.abs(ref[i]) + 2 ** -25 : 1e-30);
+    if (!(Math.abs(got[i] - ref[i]) <= bound)) bad.push(`[${i}] got ${got[i]} ref ${ref[i]} bound ${bound.toExponential(2)}`);
+  }
+  expect(bad.slice(0, 8), `${label}: ${bad.length} of ${ref.length} outside the bound`).toEqual([]);
+}

@@ -9,14 +9,16 @@
 // Conv2d and ConvTranspose2d both call these: a transposed convolution's forward is the input
 // gradient of the convolution on its geometry (see conv-transpose2d.ts). Within a graph, the
 // im2col matrix and the row-major (NHWC) copy of a tensor are recorded once and shared, e.g. by
-// a layer's weight and input gradients, which both read dPre.
+// a layer's weight and input gradients, which both read dPre. Tensors stored as f16 (a model's
+// half-precision activations) are named in each kernel's `f16` list from their dtype; the im2col
+// matrix and the row-major copies stay f32, so the matmuls between the layout passes read f32.
 import type { Activation } from '../../../shaders/activation';
 import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convDims, CONV_VARIANTS, type ConvGeometry } from '../../../shaders/conv';
 import { channelsToRows, col2im, im2col, rowsToChannels } from '../../../shaders/conv-im2col';
 import { matmul } from '../../../shaders/matmul';
 import type { BufferSlice } from '../../gpu/buffers';
 import type { KernelGraph } from '../../graph';
-import type { Tensor } from '../../tensor';
+import { halfNames, type Tensor } from '../../tensor';
 import { matmulOptionsFor } from '../autotune';
 import type { Recorder } from '../module';
 
@@ -74,7 +76,7 @@ function once(source: Tensor, key: string, make: () => Tensor): Tensor {
 function rowsOf(g: Recorder, t: Tensor, batch: number, channels: number, pixels: number): Tensor {
   return once(t, `rows:${batch}x${channels}x${pixels}`, () => {
     const rows = g.tensor(`${t.name}.rows`, [batch * pixels, channels]);
-    g.graph.add(channelsToRows({ batch, channels, pixels }), { t, rows });
+    g.graph.add(channelsToRows({ batch, channels, pixels, f16: halfNames({ t }) }), { t, rows });
     return rows;
   });
 }
@@ -84,7 +86,7 @@ function colsOf(g: Recorder, x: Tensor, geom: ConvGeometry): Tensor {
   const d = convDims('im2col', geom);
   return once(x, `col:${JSON.stringify(geom)}`, () => {
     const col = g.tensor(`${x.name}.col`, [d.N * d.OHW, d.CinKK]);
-    g.graph.add(im2col(geom), { x, col });
+    g.graph.add(im2col({ ...geom, f16: halfNames({ x }) }), { x, col });
     return col;
   });
 }
@@ -105,33 +107,37 @@ function product(g: Recorder, M: number, N: number, K: number, transA: boolean, 
 export function recordConvForward(g: Recorder, geom: ConvGeometry, x: Tensor, w: BufferSlice, y: Tensor, e: ConvEpilogue = {}): void {
   const method = methodFor(g, geom, 'forward');
   if (method !== 'im2col') {
-    g.graph.add(conv2dForward({ ...geom, variant: method, ...epilogueParams(e) }), { x, w, ...epilogueResources(e), y });
+    const resources = { x, w, ...epilogueResources(e), y };
+    g.graph.add(conv2dForward({ ...geom, variant: method, ...epilogueParams(e), f16: halfNames(resources) }), resources);
     return;
   }
   const d = convDims('conv_forward', geom);
   const rows = g.tensor(`${y.name}.rows`, [d.N * d.OHW, d.Cout]);
   g.graph.add(matmul(product(g, d.N * d.OHW, d.Cout, d.CinKK, false, true)), { a: colsOf(g, x, geom), b: w, c: rows });
-  g.graph.add(rowsToChannels({ batch: d.N, channels: d.Cout, pixels: d.OHW, ...epilogueParams(e) }), { rows, ...epilogueResources(e), t: y });
+  const out = { rows, ...epilogueResources(e), t: y };
+  g.graph.add(rowsToChannels({ batch: d.N, channels: d.Cout, pixels: d.OHW, ...epilogueParams(e), f16: halfNames(out) }), out);
 }
 
 /** dx [N, Cin, H, W] = epilogue(conv^T(dy, w)): the input gradient, or a transposed convolution's forward. */
 export function recordConvInputGrad(g: Recorder, geom: ConvGeometry, dy: Tensor, w: BufferSlice, dx: Tensor, e: ConvEpilogue = {}): void {
   const method = methodFor(g, geom, 'dX');
   if (method !== 'im2col') {
-    g.graph.add(conv2dInputGrad({ ...geom, variant: method, ...epilogueParams(e) }), { dy, w, ...epilogueResources(e), dx });
+    const resources = { dy, w, ...epilogueResources(e), dx };
+    g.graph.add(conv2dInputGrad({ ...geom, variant: method, ...epilogueParams(e), f16: halfNames(resources) }), resources);
     return;
   }
   const d = convDims('conv_input_grad', geom);
   const dcol = g.tensor(`${dx.name}.dcol`, [d.N * d.OHW, d.CinKK]);
   g.graph.add(matmul(product(g, d.N * d.OHW, d.CinKK, d.Cout, false, false)), { a: rowsOf(g, dy, d.N, d.Cout, d.OHW), b: w, c: dcol });
-  g.graph.add(col2im({ ...geom, ...epilogueParams(e) }), { dcol, ...epilogueResources(e), dx });
+  const out = { dcol, ...epilogueResources(e), dx };
+  g.graph.add(col2im({ ...geom, ...epilogueParams(e), f16: halfNames(out) }), out);
 }
 
 /** dw [Cout, Cin, k, k] = the correlation of dy [N, Cout, OH, OW] with x [N, Cin, H, W]. */
 export function recordConvWeightGrad(g: Recorder, geom: ConvGeometry, dy: Tensor, x: Tensor, dw: BufferSlice): void {
   const method = methodFor(g, geom, 'dW');
   if (method !== 'im2col') {
-    g.graph.add(conv2dWeightGrad({ ...geom, variant: method }), { dy, x, dw });
+    g.graph.add(conv2dWeightGrad({ ...geom, variant: method, f16: halfNames({ dy, x }) }), { dy, x, dw });
     return;
   }
   const d = convDims('conv_weight_grad', geom);

@@ -11,7 +11,7 @@
 // Reference: tests/reference/conv.ts (written as the transposed convolution's own scatter).
 import { activationBackward, type Activation } from '../../../shaders/activation';
 import { convBiasGrad, type ConvGeometry } from '../../../shaders/conv';
-import type { Tensor } from '../../tensor';
+import { halfNames, type Tensor } from '../../tensor';
 import { producedBy, weightBound, type Backward, type Grad, type Module, type ParamSpec, type Recorder, type WeightInit } from '../module';
 import { imageShape } from './conv2d';
 import { recordConvForward, recordConvInputGrad, recordConvWeightGrad } from './conv-ops';
@@ -84,12 +84,13 @@ export class ConvTranspose2d implements Module {
     const { activation, out } = this.spec;
     const geom = this.geometry(rows);
     const y = producedBy(g.tensor(this.name, [rows, out, geom.inHeight, geom.inWidth]), activation);
+    if (g.precision === 'f16' && activation !== 'none') y.dtype = 'f16'; // a hidden activation (precision.ts)
     recordConvInputGrad(g, geom, x, g.param(`${this.name}.weight`), y, { bias: g.param(`${this.name}.bias`), activation });
     const backward: Backward = (gb, dy, needInputGrad) => {
       let dPre = dy.t;
       if (!dy.pre && activation !== 'none') {
         dPre = gb.tensor(`d_${this.name}.pre`, y.shape);
-        gb.graph.add(activationBackward({ kind: activation, count: y.size }), { y, dy: dy.t, dx: dPre });
+        gb.graph.add(activationBackward({ kind: activation, count: y.size, f16: halfNames({ y }) }), { y, dy: dy.t, dx: dPre });
       }
       recordConvWeightGrad(gb, geom, x, dPre, gb.grad(`${this.name}.weight`));
       gb.graph.add(convBiasGrad({ batch: rows, channels: out, pixels: geom.inHeight * geom.inWidth }), { dy: dPre, db: gb.grad(`${this.name}.bias`) });

@@ -11,7 +11,7 @@
 // Reference: tests/reference/conv.ts.
 import { activationBackward, type Activation } from '../../../shaders/activation';
 import { convBiasGrad, convOutputSize, type ConvGeometry } from '../../../shaders/conv';
-import type { Tensor } from '../../tensor';
+import { halfNames, type Tensor } from '../../tensor';
 import { recordConvForward, recordConvInputGrad, recordConvWeightGrad } from './conv-ops';
 import { producedBy, weightBound, type Backward, type Grad, type Module, type ParamSpec, type Recorder, type WeightInit } from '../module';
 
@@ -95,12 +95,13 @@ export class Conv2d implements Module {
     const geom = this.geometry(rows);
     const [, OH, OW] = this.outputShape(this.inShape);
     const y = producedBy(g.tensor(this.name, [rows, out, OH, OW]), activation);
+    if (g.precision === 'f16' && activation !== 'none') y.dtype = 'f16'; // a hidden activation (precision.ts)
     recordConvForward(g, geom, x, g.param(`${this.name}.weight`), y, { bias: g.param(`${this.name}.bias`), activation });
     const backward: Backward = (gb, dy, needInputGrad) => {
       let dPre = dy.t;
       if (!dy.pre && activation !== 'none') {
         dPre = gb.tensor(`d_${this.name}.pre`, y.shape);
-        gb.graph.add(activationBackward({ kind: activation, count: y.size }), { y, dy: dy.t, dx: dPre });
+        gb.graph.add(activationBackward({ kind: activation, count: y.size, f16: halfNames({ y }) }), { y, dy: dy.t, dx: dPre });
       }
       recordConvWeightGrad(gb, geom, dPre, x, gb.grad(`${this.name}.weight`));
       gb.graph.add(convBiasGrad({ batch: rows, channels: out, pixels: OH * OW }), { dy: dPre, db: gb.grad(`${this.name}.bias`) });

@@ -13,7 +13,7 @@
 // Kernels: shaders/group-norm.ts. Reference: tests/reference/group-norm.ts.
 import { activationBackward, type Activation } from '../../../shaders/activation';
 import { groupNormForward, groupNormInputGrad, groupNormParamGrad } from '../../../shaders/group-norm';
-import type { Tensor } from '../../tensor';
+import { halfNames, type Tensor } from '../../tensor';
 import { producedBy, type Backward, type Module, type ParamSpec, type Recorder } from '../module';
 
 export interface GroupNormSpec {
@@ -58,18 +58,19 @@ export class GroupNorm implements Module {
     const shape = { batch: rows, channels: this.channels, pixels: this.pixels, groups: this.spec.groups };
     const { activation } = this.spec;
     const y = producedBy(g.tensor(this.name, x.shape), activation);
+    if (g.precision === 'f16' && activation !== 'none') y.dtype = 'f16'; // a hidden activation (precision.ts)
     const stats = g.tensor(`${this.name}.stats`, [rows, this.spec.groups, 2]);
-    g.graph.add(groupNormForward({ ...shape, activation }), { x, gamma: g.param(`${this.name}.weight`), beta: g.param(`${this.name}.bias`), y, stats });
+    g.graph.add(groupNormForward({ ...shape, activation, f16: halfNames({ x, y }) }), { x, gamma: g.param(`${this.name}.weight`), beta: g.param(`${this.name}.bias`), y, stats });
     const backward: Backward = (gb, dy, needInputGrad) => {
       let dPre = dy.t;
       if (!dy.pre && activation !== 'none') {
         dPre = gb.tensor(`d_${this.name}.pre`, y.shape);
-        gb.graph.add(activationBackward({ kind: activation, count: y.size }), { y, dy: dy.t, dx: dPre });
+        gb.graph.add(activationBackward({ kind: activation, count: y.size, f16: halfNames({ y }) }), { y, dy: dy.t, dx: dPre });
       }
-      gb.graph.add(groupNormParamGrad(shape), { x, stats, dy: dPre, dgamma: gb.grad(`${this.name}.weight`), dbeta: gb.grad(`${this.name}.bias`) });
+      gb.graph.add(groupNormParamGrad({ ...shape, f16: halfNames({ x }) }), { x, stats, dy: dPre, dgamma: gb.grad(`${this.name}.weight`), dbeta: gb.grad(`${this.name}.bias`) });
       if (!needInputGrad) return null;
       const dx = gb.tensor(`d_${this.name}.in`, x.shape);
-      gb.graph.add(groupNormInputGrad(shape), { x, stats, gamma: gb.param(`${this.name}.weight`), dy: dPre, dx });
+      gb.graph.add(groupNormInputGrad({ ...shape, f16: halfNames({ x }) }), { x, stats, gamma: gb.param(`${this.name}.weight`), dy: dPre, dx });
       return { t: dx, pre: (x.activation ?? 'none') === 'none' };
     };
     return { y, backward };

@@ -1,0 +1,205 @@
+// Half-precision activations in conv models: every kernel that reads or writes a conv model's
+// activations (shaders/conv.ts in both variants, the im2col layout passes, GroupNorm, activation
+// backward) with those bindings stored as f16, against float64 references computed on the
+// f16-rounded inputs; then whole conv models in f16 against the same models in f32, in each
+// convolution method. Runs where the adapter has `shader-f16` (the lavapipe pass of
+// scripts/test-deno.sh, which requires it); elsewhere it checks that f16 is refused.
+import { describe, expect, it } from 'vitest';
+import { activationBackward } from '../shaders/activation';
+import type { Kernel } from '../shaders/common';
+import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, CONV_VARIANTS, convDims, type ConvGeometry } from '../shaders/conv';
+import { channelsToRows, col2im, im2col, rowsToChannels } from '../shaders/conv-im2col';
+import { groupNormForward, groupNormInputGrad, groupNormParamGrad } from '../shaders/group-norm';
+import { CONV_METHODS } from '../src/model/layers/conv-ops';
+import { VAE } from '../src/model/vae';
+import { expectClose, testData } from './helpers/compare';
+import { expectHalfClose, F16_NAN_FILL, packF16, roundF16, unpackF16 } from './helpers/f16';
+import { gpu, runKernels } from './helpers/gpu';
+import { channelsToRowsRef, col2imRef, conv2dInputGradRef, conv2dRef, conv2dWeightGradRef, im2colRef } from './reference/conv';
+import { groupNormBackwardRef, groupNormRef } from './reference/group-norm';
+
+const { device } = await gpu();
+const hasF16 = device.features.has('shader-f16');
+const required = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.WEBGPU_VAE_REQUIRE_F16 === '1';
+
+/** Runs one kernel; inputs bound as f16 are packed, an f16 output is decoded. */
+async function run(k: Kernel, inputs: Record<string, Float64Array>, out: string, n: number): Promise<Float64Array> {
+  const half = new Set(k.bindings.filter((b) => b.type === 'array<f16>').map((b) => b.name));
+  expect(k.code.startsWith('enable f16;'), `${k.name} declares f16`).toBe(half.size > 0);
+  const data = Object.fromEntries(Object.entries(inputs).map(([name, v]) => [name, half.has(name) ? packF16(v) : Float32Array.from(v)]));
+  const outHalf = half.has(out);
+  const r = await runKernels([k], data, { [out]: outHalf ? Math.ceil(n / 2) : n }, { fill: outHalf ? F16_NAN_FILL : Number.NaN });
+  return outHalf ? unpackF16(r[out], n) : Float64Array.from(r[out]);
+}
+
+const rounded = (n: number, seed: number, lo = -1, hi = 1) => Float64Array.from(testData(n, seed, lo, hi), roundF16);
+const f32 = (n: number, seed: number) => Float64Array.from(Float32Array.from(testData(n, seed)));
+const relu = (v: number) => Math.max(v, 0);
+const abs = (a: Float64Array) => a.map(Math.abs);
+/** act'(below) for a ReLU: below holds a ReLU's output, about half zeros. */
+const reluOutput = (n: number, seed: number) => rounded(n, seed).map(relu);
+
+// Odd sizes, stride 1 and 2, padding 0 and 1, and 33 channels (more than a block of 4 or 8).
+const geometries: ConvGeometry[] = [
+  { batch: 2, inChannels: 3, inHeight: 9, inWidth: 7, outChannels: 5, kernel: 3, stride: 1, padding: 1 },
+  { batch: 2, inChannels: 33, inHeight: 8, inWidth: 8, outChannels: 6, kernel: 4, stride: 2, padding: 1 },
+  { batch: 1, inChannels: 4, inHeight: 7, inWidth: 9, outChannels: 33, kernel: 3, stride: 2, padding: 0 },
+];
+
+describe.runIf(!hasF16)('conv models in f16 without shader-f16', () => {
+  it('the feature is there when this run requires it', () => expect(required).toBe(false));
+
+  it('are refused, naming the feature', async () => {
+    await expect(VAE.create({ arch: 'conv', imageShape: [8, 8], imageChannels: 1, inputDim: 64, channels: [4], latent: 2 }, { device, batch: 4, precision: 'f16' }))
+      .rejects.toThrow(/needs the WebGPU feature 'shader-f16'/);
+  });
+});
+
+describe.runIf(hasF16).each(CONV_VARIANTS)('conv %s with f16 activations', (variant) => {
+  for (const g of geometries) {
+    const d = convDims('test', g);
+    const label = `${d.N}x${d.Cin}x${d.H}x${d.W} -> ${d.Cout}, k${d.K} s${d.S} p${d.P}`;
+    const bias = f32(d.Cout, 3), biasIn = f32(d.Cin, 4);
+
+    it(`${label}: forward, x and y in f16 (bias + relu)`, async () => {
+      const x = rounded(d.N * d.Cin * d.HW, 1, -2, 2), w = f32(d.Cout * d.CinKK, 2);
+      const ref = conv2dRef(x, w, bias, g).map(relu), magnitude = conv2dRef(abs(x), abs(w), abs(bias), g);
+      const got = await run(conv2dForward({ ...g, variant, bias: true, activation: 'relu', f16: ['x', 'y'] }), { x, w, bias }, 'y', ref.length);
+      expectHalfClose(got, ref, magnitude, d.CinKK + 1, true, `forward ${label}`);
+    });
+
+    it(`${label}: input gradient, act'(below) with below in f16`, async () => {
+      const dy = f32(d.N * d.Cout * d.OHW, 5), w = f32(d.Cout * d.CinKK, 6), below = reluOutput(d.N * d.Cin * d.HW, 7);
+      const ref = conv2dInputGradRef(dy, w, g).map((v, i) => (below[i] > 0 ? v : 0)), magnitude = conv2dInputGradRef(abs(dy), abs(w), g);
+      const got = await run(conv2dInputGrad({ ...g, variant, gradActivation: 'relu', f16: ['below'] }), { dy, w, below }, 'dx', ref.length);
+      expectHalfClose(got, ref, magnitude, d.Cout * d.KK, false, `input gradient ${label}`);
+    });
+
+    it(`${label}: a transposed convolution's forward, dy and dx in f16 (bias + relu)`, async () => {
+      const dy = rounded(d.N * d.Cout * d.OHW, 8), w = f32(d.Cout * d.CinKK, 9);
+      const pre = conv2dInputGradRef(dy, w, g), channel = (i: number) => Math.floor(i / d.HW) % d.Cin;
+      const ref = pre.map((v, i) => relu(v + biasIn[channel(i)])), magnitude = conv2dInputGradRef(abs(dy), abs(w), g).map((v, i) => v + Math.abs(biasIn[channel(i)]));
+      const got = await run(conv2dInputGrad({ ...g, variant, bias: true, activation: 'relu', f16: ['dy', 'dx'] }), { dy, w, bias: biasIn }, 'dx', ref.length);
+      expectHalfClose(got, ref, magnitude, d.Cout * d.KK + 1, true, `transposed forward ${label}`);
+    });
+
+    it(`${label}: weight gradient, dy and x in f16`, async () => {
+      const dy = rounded(d.N * d.Cout * d.OHW, 10), x = rounded(d.N * d.Cin * d.HW, 11);
+      const ref = conv2dWeightGradRef(dy, x, g), magnitude = conv2dWeightGradRef(abs(dy), abs(x), g);
+      const got = await run(conv2dWeightGrad({ ...g, variant, f16: ['dy', 'x'] }), { dy, x }, 'dw', ref.length);
+      expectHalfClose(got, ref, magnitude, d.N * d.OHW, false, `weight gradient ${label}`);
+    });
+  }
+});
+
+describe.runIf(hasF16)('im2col layout passes with f16 activations', () => {
+  for (const g of geometries) {
+    const d = convDims('test', g);
+    const label = `${d.N}x${d.Cin}x${d.H}x${d.W}, k${d.K} s${d.S} p${d.P}`;
+
+    it(`${label}: im2col reads x in f16 exactly`, async () => {
+      const x = rounded(d.N * d.Cin * d.HW, 21, -3, 3);
+      const ref = im2colRef(x, g);
+      expectClose(await run(im2col({ ...g, f16: ['x'] }), { x }, 'col', ref.length), ref, { atol: 0, rtol: 0 }, `im2col ${label}`);
+    });
+
+    it(`${label}: col2im with below in f16, and with dx in f16 (bias + relu)`, async () => {
+      const dcol = f32(d.N * d.OHW * d.CinKK, 22), below = reluOutput(d.N * d.Cin * d.HW, 23), bias = f32(d.Cin, 24);
+      const sum = col2imRef(dcol, g), magnitude = col2imRef(abs(dcol), g), terms = Math.ceil(d.K / d.S) ** 2;
+      const masked = await run(col2im({ ...g, gradActivation: 'relu', f16: ['below'] }), { dcol, below }, 'dx', sum.length);
+      expectHalfClose(masked, sum.map((v, i) => (below[i] > 0 ? v : 0)), magnitude, terms, false, `col2im act' ${label}`);
+      const channel = (i: number) => Math.floor(i / d.HW) % d.Cin;
+      const out = await run(col2im({ ...g, bias: true, activation: 'relu', f16: ['dx'] }), { dcol, bias }, 'dx', sum.length);
+      expectHalfClose(out, sum.map((v, i) => relu(v + bias[channel(i)])), magnitude.map((v, i) => v + Math.abs(bias[channel(i)])), terms + 1, true, `col2im f16 dx ${label}`);
+    });
+  }
+
+  it('channelsToRows reads t in f16 exactly; rowsToChannels writes it (bias + relu)', async () => {
+    const [N, C, P] = [3, 5, 7];
+    const t = rounded(N * C * P, 31, -2, 2);
+    expectClose(await run(channelsToRows({ batch: N, channels: C, pixels: P, f16: ['t'] }), { t }, 'rows', N * C * P), channelsToRowsRef(t, N, C, P), { atol: 0, rtol: 0 }, 'channelsToRows');
+    const rows = f32(N * P * C, 32), bias = f32(C, 33);
+    const ref = new Float64Array(N * C * P), magnitude = new Float64Array(N * C * P);
+    for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let p = 0; p < P; p++) {
+      const v = rows[(n * P + p) * C + c];
+      ref[(n * C + c) * P + p] = relu(v + bias[c]);
+      magnitude[(n * C + c) * P + p] = Math.abs(v) + Math.abs(bias[c]);
+    }
+    const got = await run(rowsToChannels({ batch: N, channels: C, pixels: P, bias: true, activation: 'relu', f16: ['t'] }), { rows, bias }, 't', ref.length);
+    expectHalfClose(got, ref, magnitude, 2, true, 'rowsToChannels');
+  });
+});
+
+describe.runIf(hasF16)('GroupNorm and activation backward with f16 activations', () => {
+  const shape = { batch: 3, channels: 6, pixels: 25, groups: 2 };
+  const n = shape.batch * shape.channels * shape.pixels;
+  const x = rounded(n, 41, -2, 3), gamma = f32(shape.channels, 42), beta = f32(shape.channels, 43), dPre = f32(n, 44);
+
+  it('forward: x and y in f16 (relu); stats in f32', async () => {
+    const ref = groupNormRef(x, gamma, beta, shape, 'relu');
+    const k = groupNormForward({ ...shape, activation: 'relu', f16: ['x', 'y'] });
+    const r = await runKernels([k], { x: packF16(x), gamma: Float32Array.from(gamma), beta: Float32Array.from(beta) }, { y: Math.ceil(n / 2), stats: shape.batch * shape.groups * 2 }, { fill: F16_NAN_FILL });
+    // f16 rounding of the output (2^-11 relative) and f32 sums over 75 values.
+    expectClose(unpackF16(r.y, n), ref.y, { atol: 1e-4, rtol: 2 ** -10 }, 'group norm y');
+    expectClose(r.stats.filter((_, i) => i % 2 === 0), ref.mean, { atol: 1e-6, rtol: 1e-5 }, 'means');
+    expectClose(r.stats.filter((_, i) => i % 2 === 1), ref.rstd, { atol: 1e-6, rtol: 1e-5 }, 'rstd');
+  });
+
+  it('input and parameter gradients read x in f16', async () => {
+    const ref = groupNormBackwardRef(x, gamma, dPre, shape);
+    const stats = new Float64Array(shape.batch * shape.groups * 2);
+    const { mean, rstd } = groupNormRef(x, gamma, beta, shape, 'none');
+    mean.forEach((m, i) => { stats[2 * i] = m; stats[2 * i + 1] = rstd[i]; });
+    const dx = await run(groupNormInputGrad({ ...shape, f16: ['x'] }), { x, stats, gamma, dy: dPre }, 'dx', n);
+    expectClose(dx, ref.dx, { atol: 1e-5, rtol: 1e-4 }, 'group norm dx');
+    const r = await runKernels([groupNormParamGrad({ ...shape, f16: ['x'] })], { x: packF16(x), stats: Float32Array.from(stats), dy: Float32Array.from(dPre) }, { dgamma: shape.channels, dbeta: shape.channels });
+    expectClose(r.dgamma, ref.dgamma, { atol: 1e-4, rtol: 1e-4 }, 'dgamma');
+    expectClose(r.dbeta, ref.dbeta, { atol: 1e-4, rtol: 1e-4 }, 'dbeta');
+  });
+
+  it("activation backward reads y in f16", async () => {
+    const y = rounded(n, 45, -0.99, 0.99), dy = f32(n, 46);
+    const got = await run(activationBackward({ kind: 'tanh', count: n, f16: ['y'] }), { y, dy }, 'dx', n);
+    expectClose(got, dy.map((g, i) => g * (1 - y[i] * y[i])), { atol: 1e-7, rtol: 1e-6 }, 'tanh backward');
+  });
+});
+
+describe.runIf(hasF16)('a conv model with precision f16', () => {
+  const config = { arch: 'conv' as const, imageShape: [8, 8] as [number, number], imageChannels: 1, inputDim: 64, channels: [4, 8], dense: [16], latent: 3 };
+  const patterns = testData(8 * 64, 51), flips = testData(128 * 64, 52, 0, 1);
+  const images = Uint8Array.from(flips, (u, i) => ((patterns[(Math.floor(i / 64) % 8) * 64 + (i % 64)] > 0) !== (u < 0.05) ? 255 : 0));
+
+  async function train(precision: 'f32' | 'f16', method: (typeof CONV_METHODS)[number], norm: 'none' | 'group') {
+    const vae = await VAE.create({ ...config, norm, normGroups: 2 }, { device, batch: 16, lr: 3e-3, seed: 5, lossEvery: 4, precision, kernels: { conv: method } });
+    const data = vae.upload({ images, count: 128, name: 'f16-conv' });
+    await vae.trainStep({ data, index: 0 });
+    const firstGrad = await vae.flatGradients();
+    const losses: number[] = [];
+    for (let i = 1; i < 12; i++) {
+      await vae.trainStep({ data, index: i % 8 });
+      if (i % 4 === 3) losses.push(...(await vae.readLosses()).map((l) => l.loss));
+    }
+    const plan = await vae.plan('train', 16);
+    const elbo = await vae.elbo(data, { seed: 3 });
+    const samples = await vae.sample(3, 2);
+    vae.destroy();
+    return { firstGrad, losses, plan, elbo, samples };
+  }
+
+  for (const [method, norm] of [['direct', 'none'], ['implicit-gemm', 'group'], ['im2col', 'none'], ['im2col', 'group']] as const) {
+    it(`${method} convolutions${norm === 'group' ? ' with GroupNorm' : ''}: f16 hidden feature maps, trained like f32`, async () => {
+      const [full, half] = [await train('f32', method, norm), await train('f16', method, norm)];
+      const halfTensors = Object.values(half.plan.tensors).filter((t) => t.dtype === 'f16');
+      // Every hidden activation: the encoder's and decoder's activated convolutions (or GroupNorms)
+      // and dense layers; the q head, the logits and every gradient stay f32.
+      expect(halfTensors.length, halfTensors.map((t) => t.name).join(', ')).toBeGreaterThanOrEqual(5);
+      for (const t of halfTensors) expect(t.bytes, t.name).toBe(full.plan.tensors[t.name].bytes / 2);
+      let dot = 0, nf = 0, nh = 0;
+      for (let i = 0; i < full.firstGrad.length; i++) { dot += full.firstGrad[i] * half.firstGrad[i]; nf += full.firstGrad[i] ** 2; nh += half.firstGrad[i] ** 2; }
+      expect(dot / Math.sqrt(nf * nh), 'cosine of the first gradients').toBeGreaterThan(0.999);
+      half.losses.forEach((l, i) => expect(Math.abs(l - full.losses[i]), `loss ${i}: f16 ${l} f32 ${full.losses[i]}`).toBeLessThan(0.005 * full.losses[i]));
+      expect(Math.abs(half.elbo.loss - full.elbo.loss), `eval -ELBO f16 ${half.elbo.loss} f32 ${full.elbo.loss}`).toBeLessThan(0.005 * full.elbo.loss);
+      half.samples.forEach((p, i) => expect(Math.abs(p - full.samples[i]), `sample value ${i}`).toBeLessThan(0.02));
+    });
+  }
+});
