@@ -27,7 +27,7 @@ import { load32, storeAs, withHalf, type HalfBindings } from './half';
 export const IM2COL_TILE = { WORKGROUP: 64 } as const;
 
 type Epilogue = Pick<ConvParams, 'bias' | 'activation' | 'gradActivation'>;
-/** Bindings stored as f16 (half.ts): x of im2col, t of the layout passes, dx and below of col2im. */
+/** Bindings stored as f16 (half.ts): x and col of im2col, t and rows of the layout passes, dx and below of col2im. */
 type Half = { f16?: HalfBindings };
 
 function layoutKernel(name: string, io: KernelBinding[], epi: ReturnType<typeof epilogueWGSL> | null, items: number, body: string, f16: HalfBindings | undefined): Kernel {
@@ -52,8 +52,9 @@ export function im2col(g: ConvGeometry & Half): Kernel {
   const items = d.N * d.OHW * d.Cin;
   const taps = Array.from({ length: d.KK }, (_, tap) => {
     const ky = Math.floor(tap / d.K), kx = tap % d.K;
-    return `  col[dst + ${tap}u] = select(0.0, ${load32(g.f16, 'x', `src + u32(clamp(iy0 + ${ky}, 0, ${d.H - 1}) * ${d.W} + clamp(ix0 + ${kx}, 0, ${d.W - 1}))`)}, ` +
-      `iy0 + ${ky} >= 0 && iy0 + ${ky} < ${d.H} && ix0 + ${kx} >= 0 && ix0 + ${kx} < ${d.W});`;
+    const value = `select(0.0, ${load32(g.f16, 'x', `src + u32(clamp(iy0 + ${ky}, 0, ${d.H - 1}) * ${d.W} + clamp(ix0 + ${kx}, 0, ${d.W - 1}))`)}, ` +
+      `iy0 + ${ky} >= 0 && iy0 + ${ky} < ${d.H} && ix0 + ${kx} >= 0 && ix0 + ${kx} < ${d.W})`;
+    return `  ${storeAs(g.f16, 'col', `dst + ${tap}u`, value)}`;
   });
   return layoutKernel('im2col', [read('x'), write('col')], null, items, `
   let ci = e % ${d.Cin}u;
@@ -109,7 +110,7 @@ export function channelsToRows(s: ChannelLayout & Half): Kernel {
   return layoutKernel('channels_to_rows', [read('t'), write('rows')], null, N * C * P, `
   let c = e % ${C}u;
   let r = e / ${C}u;
-  rows[e] = ${load32(s.f16, 't', `((r / ${P}u) * ${C}u + c) * ${P}u + r % ${P}u`)};`, s.f16);
+  ${storeAs(s.f16, 'rows', 'e', load32(s.f16, 't', `((r / ${P}u) * ${C}u + c) * ${P}u + r % ${P}u`))}`, s.f16);
 }
 
 /** t [N, C, P] = epilogue(rows [N P, C] transposed per example) (NHWC -> NCHW). Bindings: rows, [bias], [below], t. */

@@ -98,10 +98,11 @@ describe.runIf(hasF16)('im2col layout passes with f16 activations', () => {
     const d = convDims('test', g);
     const label = `${d.N}x${d.Cin}x${d.H}x${d.W}, k${d.K} s${d.S} p${d.P}`;
 
-    it(`${label}: im2col reads x in f16 exactly`, async () => {
+    it(`${label}: im2col moves x in f16 exactly, into an f32 or an f16 col`, async () => {
       const x = rounded(d.N * d.Cin * d.HW, 21, -3, 3);
       const ref = im2colRef(x, g);
       expectClose(await run(im2col({ ...g, f16: ['x'] }), { x }, 'col', ref.length), ref, { atol: 0, rtol: 0 }, `im2col ${label}`);
+      expectClose(await run(im2col({ ...g, f16: ['x', 'col'] }), { x }, 'col', ref.length), ref, { atol: 0, rtol: 0 }, `im2col to f16 ${label}`);
     });
 
     it(`${label}: col2im with below in f16, and with dx in f16 (bias + relu)`, async () => {
@@ -115,10 +116,11 @@ describe.runIf(hasF16)('im2col layout passes with f16 activations', () => {
     });
   }
 
-  it('channelsToRows reads t in f16 exactly; rowsToChannels writes it (bias + relu)', async () => {
+  it('channelsToRows moves t in f16 exactly (to f32 or f16 rows); rowsToChannels writes it (bias + relu)', async () => {
     const [N, C, P] = [3, 5, 7];
     const t = rounded(N * C * P, 31, -2, 2);
     expectClose(await run(channelsToRows({ batch: N, channels: C, pixels: P, f16: ['t'] }), { t }, 'rows', N * C * P), channelsToRowsRef(t, N, C, P), { atol: 0, rtol: 0 }, 'channelsToRows');
+    expectClose(await run(channelsToRows({ batch: N, channels: C, pixels: P, f16: ['t', 'rows'] }), { t }, 'rows', N * C * P), channelsToRowsRef(t, N, C, P), { atol: 0, rtol: 0 }, 'channelsToRows to f16');
     const rows = f32(N * P * C, 32), bias = f32(C, 33);
     const ref = new Float64Array(N * C * P), magnitude = new Float64Array(N * C * P);
     for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let p = 0; p < P; p++) {
@@ -182,7 +184,13 @@ describe.runIf(hasF16)('a conv model with precision f16', () => {
       // head, the logits and every gradient stay f32.
       const names = expectF16Tracks(full, half, 0.999);
       const maps = norm === 'group' ? ['encoder.norms.0', 'encoder.norms.1', 'decoder.norms.0'] : ['encoder.layers.0', 'encoder.layers.1', 'decoder.layers.0'];
-      expect(names, names.join(', ')).toEqual([...maps, 'encoder.dense.0', 'decoder.dense.0', 'decoder.input'].sort());
+      // With im2col, the im2col matrices of the f16 maps are f16 too (the first layer's input, the
+      // data, stays f32), and so are the row-major copies of the decoder's f16 input (the view
+      // `decoder.image`) and hidden map, which the transposed convolutions' weight gradients read.
+      const copies = method !== 'im2col' ? [] : norm === 'group'
+        ? ['encoder.norms.0.col', 'decoder.image.rows', 'decoder.norms.0.rows']
+        : ['encoder.layers.0.col', 'decoder.image.rows', 'decoder.layers.0.rows'];
+      expect(names, names.join(', ')).toEqual([...maps, ...copies, 'encoder.dense.0', 'decoder.dense.0', 'decoder.input'].sort());
     });
   }
 });

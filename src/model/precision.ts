@@ -3,7 +3,8 @@
 // read per activation, while every sum, the epilogues, the q head, the decoder's output, every
 // gradient, the weights and the optimizer state stay f32 (the usual mixed-precision split). The
 // kernels widen f16 loads to f32 and round once at the store (the matmul's `f16` operands,
-// shaders/half.ts for the others); the im2col matrices stay f32.
+// shaders/half.ts for the others). The im2col matrix and row-major copy of an f16 activation are
+// f16 too: they only move its values.
 // It needs the adapter's `shader-f16` feature and is refused, with what to do instead, where the
 // feature is missing (Dawn's SwiftShader lacks it; Mesa's lavapipe under wgpu has it).
 import { ConfigError } from '../errors';

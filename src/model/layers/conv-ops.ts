@@ -10,12 +10,13 @@
 // gradient of the convolution on its geometry (see conv-transpose2d.ts). Within a graph, the
 // im2col matrix and the row-major (NHWC) copy of a tensor are recorded once and shared, e.g. by
 // a layer's weight and input gradients, which both read dPre. Tensors stored as f16 (a model's
-// half-precision activations) are named in each kernel's `f16` list from their dtype; the im2col
-// matrix and the row-major copies stay f32, so the matmuls between the layout passes read f32.
+// half-precision activations) are named in each kernel's `f16` list from their dtype. The im2col
+// matrix and the row-major copy of an f16 tensor are f16 too: they only move its values, so they
+// lose nothing, and the largest buffer of a conv layer takes half the bytes.
 import type { Activation } from '../../../shaders/activation';
 import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convDims, CONV_VARIANTS, type ConvGeometry } from '../../../shaders/conv';
 import { channelsToRows, col2im, im2col, rowsToChannels } from '../../../shaders/conv-im2col';
-import { matmul } from '../../../shaders/matmul';
+import { matmul, type MatmulOperand } from '../../../shaders/matmul';
 import type { BufferSlice } from '../../gpu/buffers';
 import type { KernelGraph } from '../../graph';
 import { halfNames, type Tensor } from '../../tensor';
@@ -76,7 +77,8 @@ function once(source: Tensor, key: string, make: () => Tensor): Tensor {
 function rowsOf(g: Recorder, t: Tensor, batch: number, channels: number, pixels: number): Tensor {
   return once(t, `rows:${batch}x${channels}x${pixels}`, () => {
     const rows = g.tensor(`${t.name}.rows`, [batch * pixels, channels]);
-    g.graph.add(channelsToRows({ batch, channels, pixels, f16: halfNames({ t }) }), { t, rows });
+    rows.dtype = t.dtype;
+    g.graph.add(channelsToRows({ batch, channels, pixels, f16: halfNames({ t, rows }) }), { t, rows });
     return rows;
   });
 }
@@ -86,7 +88,8 @@ function colsOf(g: Recorder, x: Tensor, geom: ConvGeometry): Tensor {
   const d = convDims('im2col', geom);
   return once(x, `col:${JSON.stringify(geom)}`, () => {
     const col = g.tensor(`${x.name}.col`, [d.N * d.OHW, d.CinKK]);
-    g.graph.add(im2col({ ...geom, f16: halfNames({ x }) }), { x, col });
+    col.dtype = x.dtype;
+    g.graph.add(im2col({ ...geom, f16: halfNames({ x, col }) }), { x, col });
     return col;
   });
 }
@@ -99,8 +102,10 @@ function epilogueParams(e: ConvEpilogue) {
   return { bias: !!e.bias, activation: e.activation, gradActivation: e.gradActivation };
 }
 
-function product(g: Recorder, M: number, N: number, K: number, transA: boolean, transB: boolean) {
-  return { M, N, K, transA, transB, ...matmulOptionsFor(g.kernels, { M, N, K, transA, transB }) };
+/** A matmul of the im2col method over `operands` (a, b, c), naming its f16 ones. */
+function product(g: Recorder, M: number, N: number, K: number, transA: boolean, transB: boolean, operands: { a: Tensor; b: Tensor | BufferSlice; c: Tensor | BufferSlice }) {
+  const f16 = halfNames(operands) as MatmulOperand[];
+  return matmul({ M, N, K, transA, transB, ...matmulOptionsFor(g.kernels, { M, N, K, transA, transB }), ...(f16.length ? { f16 } : {}) });
 }
 
 /** y [N, Cout, OH, OW] = epilogue(conv(x, w)); w is [Cout, Cin, k, k]. */
@@ -113,7 +118,8 @@ export function recordConvForward(g: Recorder, geom: ConvGeometry, x: Tensor, w:
   }
   const d = convDims('conv_forward', geom);
   const rows = g.tensor(`${y.name}.rows`, [d.N * d.OHW, d.Cout]);
-  g.graph.add(matmul(product(g, d.N * d.OHW, d.Cout, d.CinKK, false, true)), { a: colsOf(g, x, geom), b: w, c: rows });
+  const operands = { a: colsOf(g, x, geom), b: w, c: rows };
+  g.graph.add(product(g, d.N * d.OHW, d.Cout, d.CinKK, false, true, operands), operands);
   const out = { rows, ...epilogueResources(e), t: y };
   g.graph.add(rowsToChannels({ batch: d.N, channels: d.Cout, pixels: d.OHW, ...epilogueParams(e), f16: halfNames(out) }), out);
 }
@@ -128,7 +134,8 @@ export function recordConvInputGrad(g: Recorder, geom: ConvGeometry, dy: Tensor,
   }
   const d = convDims('conv_input_grad', geom);
   const dcol = g.tensor(`${dx.name}.dcol`, [d.N * d.OHW, d.CinKK]);
-  g.graph.add(matmul(product(g, d.N * d.OHW, d.CinKK, d.Cout, false, false)), { a: rowsOf(g, dy, d.N, d.Cout, d.OHW), b: w, c: dcol });
+  const operands = { a: rowsOf(g, dy, d.N, d.Cout, d.OHW), b: w, c: dcol };
+  g.graph.add(product(g, d.N * d.OHW, d.CinKK, d.Cout, false, false, operands), operands);
   const out = { dcol, ...epilogueResources(e), dx };
   g.graph.add(col2im({ ...geom, ...epilogueParams(e), f16: halfNames(out) }), out);
 }
@@ -141,5 +148,6 @@ export function recordConvWeightGrad(g: Recorder, geom: ConvGeometry, dy: Tensor
     return;
   }
   const d = convDims('conv_weight_grad', geom);
-  g.graph.add(matmul(product(g, d.Cout, d.CinKK, d.N * d.OHW, true, false)), { a: rowsOf(g, dy, d.N, d.Cout, d.OHW), b: colsOf(g, x, geom), c: dw });
+  const operands = { a: rowsOf(g, dy, d.N, d.Cout, d.OHW), b: colsOf(g, x, geom), c: dw };
+  g.graph.add(product(g, d.Cout, d.CinKK, d.N * d.OHW, true, false, operands), operands);
 }
