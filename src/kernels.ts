@@ -22,6 +22,7 @@ export { optimizerStep, type Optimizer } from '../shaders/adam';
 export { gradNormPartial, stepHealth, initialWatch, GRAD_NORM, DIVERGENCE, HEALTH_FLAGS, WATCH_VEC4S } from '../shaders/grad-norm';
 export { gatherBatch, gatherLabels, type Binarize } from '../shaders/batch';
 export { dspritesRaster } from '../shaders/dsprites';
+export { type HalfBindings } from '../shaders/half';
 export { PHILOX_WGSL } from '../shaders/philox';
 export { encodeStepParams, STREAM, type StepParams } from './step-params';
 export { KernelGraph } from './graph';
