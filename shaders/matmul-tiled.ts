@@ -21,6 +21,13 @@
 // whose relation to subgroup lanes WebGPU leaves open, but handed out per subgroup (an atomic
 // counter bumped by lane 0, plus the lane), so quads are exactly 4 consecutive places whatever the
 // adapter's subgroup size (4 or more, a divisor of the workgroup size).
+//
+// DOUBLE: each tile has two slots. Slice s is read from slot s % 2 while slice s + 1 is staged
+// into the other, so one barrier per slice suffices: the barrier that ends slice s both publishes
+// slice s + 1 and tells every invocation that slot s % 2, which slice s + 2 will overwrite, has
+// been read. (Without DOUBLE a second barrier keeps the staging of s + 1 from overwriting slice s
+// while it is still being read.) The staging loads of the next slice are issued before the
+// current slice's fmas, so their latency hides behind them on a GPU.
 import { loadAs32, storeC, type MatmulDims, type MatmulParams, type MatmulTile } from './matmul';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -33,8 +40,11 @@ export function matmulVec4Inputs(p: MatmulParams, t: MatmulTile, tiled: boolean)
   return { a: (p.transA ? p.M : p.K) % 4 === 0 && !p.f16?.includes('a'), b: (p.transB ? p.K : p.N) % 4 === 0 && !p.f16?.includes('b') };
 }
 
-/** WGSL statements staging op(A) or op(B) of slice k0 into its tile. */
-function stageTile(which: 'a' | 'b', p: MatmulParams, t: MatmulTile, d: MatmulDims, vec4: boolean): string {
+/**
+ * WGSL statements staging op(A) or op(B) of the slice starting at k `k0` (a WGSL expression) into
+ * its tile, from element (or vec4) `slot` of the tile array on (the DOUBLE slot's offset).
+ */
+function stageTile(which: 'a' | 'b', p: MatmulParams, t: MatmulTile, d: MatmulDims, vec4: boolean, k0 = 'k0', slot = ''): string {
   const { TM, TN, WGX, WGY, TILE_K: BK } = t;
   const threads = WGX * WGY;
   const isA = which === 'a';
@@ -45,7 +55,8 @@ function stageTile(which: 'a' | 'b', p: MatmulParams, t: MatmulTile, d: MatmulDi
   // Is the matrix stored with k contiguous (A plain, B transposed) or the other side contiguous?
   const kContiguous = isA ? !p.transA : !!p.transB;
   const at = (side: string, k: string) => (kContiguous ? `(${side}) * ${d.K} + ${k}` : `(${k}) * ${limit} + ${side}`);
-  const put = (k: string, side: string, v: string) => (t.VEC4 ? `${tile}[((${k}) * ${span}u + ${side}) / 4u][${side} % 4u] = ${v};` : `${tile}[(${k}) * ${span}u + ${side}] = ${v};`);
+  const at0 = slot ? `${slot} + ` : '';
+  const put = (k: string, side: string, v: string) => (t.VEC4 ? `${tile}[${at0}((${k}) * ${span}u + ${side}) / 4u][${side} % 4u] = ${v};` : `${tile}[${at0}(${k}) * ${span}u + ${side}] = ${v};`);
   if (!vec4) {
     // Consecutive e walk the contiguous side: k when k is contiguous, else rows (columns).
     const [kk, ss] = kContiguous ? [`e % ${BK}u`, `e / ${BK}u`] : [`e / ${span}u`, `e % ${span}u`];
@@ -53,7 +64,7 @@ function stageTile(which: 'a' | 'b', p: MatmulParams, t: MatmulTile, d: MatmulDi
       let kk = ${kk};
       let ss = ${ss};
       var v = 0.0;
-      if (k0 + kk < ${d.K} && ${block} + ss < ${limit}) { v = ${loadAs32(p, which, at(`${block} + ss`, 'k0 + kk'))}; }
+      if (${k0} + kk < ${d.K} && ${block} + ss < ${limit}) { v = ${loadAs32(p, which, at(`${block} + ss`, `${k0} + kk`))}; }
       ${put('kk', 'ss', 'v')}
     }`;
   }
@@ -63,7 +74,7 @@ function stageTile(which: 'a' | 'b', p: MatmulParams, t: MatmulTile, d: MatmulDi
       let kv = (e % ${BK / 4}u) * 4u;
       let ss = e / ${BK / 4}u;
       var v = vec4<f32>();
-      if (k0 + kv < ${d.K} && ${block} + ss < ${limit}) { v = ${which}[(${at(`${block} + ss`, 'k0 + kv')}) / 4u]; }
+      if (${k0} + kv < ${d.K} && ${block} + ss < ${limit}) { v = ${which}[(${at(`${block} + ss`, `${k0} + kv`)}) / 4u]; }
 ${range(4).map((j) => `      ${put(`kv + ${j}u`, 'ss', `v.${LANE[j]}`)}`).join('\n')}
     }`;
   }
@@ -72,13 +83,13 @@ ${range(4).map((j) => `      ${put(`kv + ${j}u`, 'ss', `v.${LANE[j]}`)}`).join('
       let sv = (e % ${span / 4}u) * 4u;
       let kk = e / ${span / 4}u;
       var v = vec4<f32>();
-      if (k0 + kk < ${d.K} && ${block} + sv < ${limit}) { v = ${which}[(${at(`${block} + sv`, 'k0 + kk')}) / 4u]; }
-      ${tile}[(kk * ${span}u + sv) / 4u] = v;
+      if (${k0} + kk < ${d.K} && ${block} + sv < ${limit}) { v = ${which}[(${at(`${block} + sv`, `${k0} + kk`)}) / 4u]; }
+      ${tile}[${at0}(kk * ${span}u + sv) / 4u] = v;
     }`;
 }
 
 export function tiledBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): string {
-  const { TM, TN, WGX, WGY, TILE_K: BK, VEC4, QUAD } = t;
+  const { TM, TN, WGX, WGY, TILE_K: BK, VEC4, QUAD, DOUBLE } = t;
   const BM = TM * WGY, BN = TN * WGX;
   const vec4In = matmulVec4Inputs(p, t, true);
   const elem = VEC4 ? 'vec4<f32>' : 'f32';
@@ -91,18 +102,41 @@ export function tiledBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): string
     : '  let pos = lid;';
   const inner = VEC4
     ? [
-        `      let aBase = k * ${BM / 4}u + ty * ${AV}u;`,
+        `      let aBase = ${DOUBLE ? `cur * ${tileLen(BM)}u + ` : ''}k * ${BM / 4}u + ty * ${AV}u;`,
         ...(QUAD
           ? [`      let mine = tileA[aBase + (pos % 4u) % ${AV}u];`, ...range(AV).map((v) => `      let a${v} = quadBroadcast(mine, ${v}u);`)]
           : range(AV).map((v) => `      let a${v} = tileA[aBase + ${v}u];`)),
-        `      let bBase = k * ${BN / 4}u + tx * ${BV}u;`,
+        `      let bBase = ${DOUBLE ? `cur * ${tileLen(BN)}u + ` : ''}k * ${BN / 4}u + tx * ${BV}u;`,
         ...range(BV).map((q) => `      let b${q} = tileB[bBase + ${q}u];`),
         ...range(TM).map((i) => `      ${range(BV).map((q) => `acc${i}_${q} = fma(vec4<f32>(a${Math.floor(i / 4)}.${LANE[i % 4]}), b${q}, acc${i}_${q});`).join(' ')}`),
       ].join('\n')
     : `      for (var i = 0u; i < ${TM}u; i++) {
-        let av = tileA[k * ${BM}u + ty * ${TM}u + i];
-        for (var j = 0u; j < ${TN}u; j++) { acc[i * ${TN}u + j] = fma(av, tileB[k * ${BN}u + tx * ${TN}u + j], acc[i * ${TN}u + j]); }
+        let av = tileA[${DOUBLE ? `cur * ${tileLen(BM)}u + ` : ''}k * ${BM}u + ty * ${TM}u + i];
+        for (var j = 0u; j < ${TN}u; j++) { acc[i * ${TN}u + j] = fma(av, tileB[${DOUBLE ? `cur * ${tileLen(BN)}u + ` : ''}k * ${BN}u + tx * ${TN}u + j], acc[i * ${TN}u + j]); }
       }`;
+  const slots = DOUBLE ? 2 : 1;
+  // DOUBLE: slice 0 into slot 0, then per slice: stage the next into the other slot, read this one,
+  // one barrier. The condition is the same for the whole workgroup, so every invocation meets it.
+  const doubleLoop = `  {
+    let k0 = 0u;
+${stageTile('a', p, t, d, vec4In.a)}
+${stageTile('b', p, t, d, vec4In.b)}
+  }
+  workgroupBarrier();
+  for (var k0 = 0u; k0 < ${d.K}; k0 += ${BK}u) {
+    let cur = (k0 / ${BK}u) % 2u;
+    let kn = k0 + ${BK}u;
+    if (kn < ${d.K}) {
+      let nextA = (1u - cur) * ${tileLen(BM)}u;
+      let nextB = (1u - cur) * ${tileLen(BN)}u;
+${stageTile('a', p, t, d, vec4In.a, 'kn', 'nextA')}
+${stageTile('b', p, t, d, vec4In.b, 'kn', 'nextB')}
+    }
+    for (var k = 0u; k < ${BK}u; k++) {
+${inner}
+    }
+    workgroupBarrier();
+  }`;
   const stores = VEC4
     ? range(TM).flatMap((i) => range(TN).map((j) => {
         const acc = `acc${i}_${Math.floor(j / 4)}.${LANE[j % 4]}`;
@@ -117,8 +151,8 @@ export function tiledBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): string
     }
   }`;
   return `
-var<workgroup> tileA: array<${elem}, ${tileLen(BM)}>;   // [TILE_K][BM]
-var<workgroup> tileB: array<${elem}, ${tileLen(BN)}>;   // [TILE_K][BN]
+var<workgroup> tileA: array<${elem}, ${slots * tileLen(BM)}>;   // ${DOUBLE ? '[2][TILE_K][BM]' : '[TILE_K][BM]'}
+var<workgroup> tileB: array<${elem}, ${slots * tileLen(BN)}>;   // ${DOUBLE ? '[2][TILE_K][BN]' : '[TILE_K][BN]'}
 ${QUAD ? 'var<workgroup> places: atomic<u32>;\n' : ''}
 @compute @workgroup_size(${WGX * WGY})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32${QUAD ? ', @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) sgSize: u32' : ''}) {
@@ -128,7 +162,7 @@ ${place}
   let blockRow = (wid.y + wid.z * nwg.y) * ${BM}u; // matmulGrid's folded row block
   let blockCol = wid.x * ${BN}u;
 ${VEC4 ? range(TM).map((i) => `  ${range(BV).map((q) => `var acc${i}_${q} = vec4<f32>();`).join(' ')}`).join('\n') : `  var acc: array<f32, ${TM * TN}>;`}
-  for (var k0 = 0u; k0 < ${d.K}; k0 += ${BK}u) {
+${DOUBLE ? doubleLoop : `  for (var k0 = 0u; k0 < ${d.K}; k0 += ${BK}u) {
 ${stageTile('a', p, t, d, vec4In.a)}
 ${stageTile('b', p, t, d, vec4In.b)}
     workgroupBarrier();
@@ -136,7 +170,7 @@ ${stageTile('b', p, t, d, vec4In.b)}
 ${inner}
     }
     workgroupBarrier();
-  }
+  }`}
 ${stores}
 }`;
 }

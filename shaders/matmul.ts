@@ -33,7 +33,10 @@
 //                     memory; BK 16 fills WebGPU's default 16 KiB);
 //   `tiled-subgroup`  `tiled-128` where the 4 lanes of a quad, which share their rows of A, each
 //                     read half of the A fragment and get the rest by quadBroadcast (falls back to
-//                     `tiled-128` without `subgroups`).
+//                     `tiled-128` without `subgroups`);
+//   `tiled-double`    `tiled-128` with two tiles of each operand in workgroup memory (16 KiB, the
+//                     default limit): the next slice is staged while the current one is read, so
+//                     one barrier per slice instead of two.
 // Shape-generic kernels (`generic: true`) read M, N and K from a uniform (`dims`) instead of
 // having them in the source, so one pipeline serves every shape of its kind: fewer compiles for a
 // model's first step, at the cost of loop bounds and strides the compiler cannot fold.
@@ -42,10 +45,10 @@ import { activationWGSL, type Activation } from './activation';
 import { checkShape, declareBindings, MAX_WORKGROUPS_PER_DIM, read, uniform, write, type Kernel } from './common';
 import { matmulVec4Inputs, tiledBody } from './matmul-tiled';
 
-export type MatmulVariant = 'register' | 'register-subgroup' | 'tiled' | 'tiled-vec4' | 'tiled-128' | 'tiled-subgroup';
+export type MatmulVariant = 'register' | 'register-subgroup' | 'tiled' | 'tiled-vec4' | 'tiled-128' | 'tiled-subgroup' | 'tiled-double';
 
 /** Every variant, in the order tests and benchmarks list them. */
-export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['register', 'register-subgroup', 'tiled', 'tiled-vec4', 'tiled-128', 'tiled-subgroup'];
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['register', 'register-subgroup', 'tiled', 'tiled-vec4', 'tiled-128', 'tiled-subgroup', 'tiled-double'];
 
 /**
  * Block and workgroup sizes of one variant; the WGSL and the dispatch arithmetic both read these.
@@ -53,15 +56,16 @@ export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['register', 'register-
  * strip of B, so a workgroup covers BM = TM * WGY * LANES rows and BN = TN * WGX / LANES columns;
  * UNROLL_K is the k steps per loop iteration. Tiled kernels: BM = TM * WGY, BN = TN * WGX, staged
  * TILE_K deep; VEC4 keeps accumulators and workgroup tiles as vec4 (TM, TN multiples of 4);
- * QUAD shares the A fragment within a quad (needs `subgroups`).
+ * QUAD shares the A fragment within a quad (needs `subgroups`); DOUBLE keeps two slices of each
+ * tile, staging the next while the current one is read.
  */
 export interface MatmulTile {
   TM: number; TN: number; WGX: number; WGY: number; LANES: number; UNROLL_K: number; TILE_K: number;
-  VEC4: boolean; QUAD: boolean;
+  VEC4: boolean; QUAD: boolean; DOUBLE: boolean;
 }
 
-const REGISTER = { LANES: 1, TILE_K: 0, VEC4: false, QUAD: false };
-const TILED = { LANES: 1, UNROLL_K: 1, VEC4: true, QUAD: false };
+const REGISTER = { LANES: 1, TILE_K: 0, VEC4: false, QUAD: false, DOUBLE: false };
+const TILED = { LANES: 1, UNROLL_K: 1, VEC4: true, QUAD: false, DOUBLE: false };
 
 /**
  * The default tile of each variant. Measured on SwiftShader: register blocks of 4 x 16 with no k
@@ -77,6 +81,7 @@ export const MATMUL_TILES: Record<MatmulVariant, MatmulTile> = {
   'tiled-vec4': { TM: 4, TN: 4, WGX: 16, WGY: 16, TILE_K: 16, ...TILED },
   'tiled-128': { TM: 8, TN: 8, WGX: 16, WGY: 16, TILE_K: 8, ...TILED },
   'tiled-subgroup': { TM: 8, TN: 8, WGX: 16, WGY: 16, TILE_K: 8, ...TILED, QUAD: true },
+  'tiled-double': { TM: 8, TN: 8, WGX: 16, WGY: 16, TILE_K: 8, ...TILED, DOUBLE: true },
 };
 
 /** The tile a kernel uses: the variant's default with `override` applied, checked. */
@@ -91,6 +96,8 @@ export function matmulTile(variant: MatmulVariant, override: Partial<MatmulTile>
     if (!(Number.isInteger(t.TILE_K) && t.TILE_K >= 1)) throw new Error(`matmul ${variant}: TILE_K=${t.TILE_K} must be a positive integer`);
     if (t.VEC4 && (t.TM % 4 || t.TN % 4 || t.TILE_K % 4)) throw new Error(`matmul ${variant}: vec4 tiles need TM, TN and TILE_K multiples of 4, got ${t.TM}, ${t.TN}, ${t.TILE_K}`);
     if (t.QUAD && (!t.VEC4 || t.TM % 8 || t.WGX % 4)) throw new Error(`matmul ${variant}: quad sharing needs vec4 tiles, TM a multiple of 8 and WGX a multiple of 4`);
+  } else if (t.DOUBLE) {
+    throw new Error(`matmul ${variant}: DOUBLE stages workgroup tiles, which a register kernel has none of; use a tiled variant`);
   }
   return t;
 }
@@ -102,7 +109,7 @@ export const isTiled = (v: MatmulVariant) => v.startsWith('tiled');
 export function matmulWorkgroupBytes(variant: MatmulVariant, tile: MatmulTile = MATMUL_TILES[variant]): number {
   if (!isTiled(variant)) return 0;
   const { BM, BN } = matmulBlock(variant, tile);
-  return (BM + BN) * tile.TILE_K * 4;
+  return (BM + BN) * tile.TILE_K * 4 * (tile.DOUBLE ? 2 : 1) + (tile.QUAD ? 4 : 0);
 }
 
 /** Rows (BM) and columns (BN) of C that one workgroup of `variant` computes. */
