@@ -1,7 +1,8 @@
 // The report of bench/gpu.sh: reads the JSON records of its benchmark runs and writes
 // <out>/<gpu-name>.json (every record, the GPU, its fp32 peak and the run's duration) and
 // <out>/<gpu-name>.md (step comparison with first-step times, batch sweep, matmul table with
-// GFLOP/s and % of fp32 peak, autotune choices).
+// GFLOP/s and % of fp32 peak, the measured arithmetic ceiling, the convolution table, the conv VAE
+// step against TF.js, autotune choices).
 //
 //   npx tsx bench/gpu-report.ts --records FILE --out DIR [--peak-gflops N] [--seconds S]
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,6 +11,10 @@ import { pathToFileURL } from 'node:url';
 import type { AutotuneRecord, BenchRecord, NoteRecord, RatioRecord, StepRecord, SweepRecord } from './common';
 import type { MatmulBenchResult } from './matmul';
 import type { PeakRecord } from './peak';
+import type { ConvBenchResult } from './conv';
+
+/** A line of bench/conv-step.ts --json. */
+interface ConvStepRecord { bench: 'conv_step'; impl: string; batch: number; channels: number[]; median_ms: number; first_step_ms: number }
 
 /** fp32 peaks (GFLOP/s, boost clock, from the vendors' data sheets), matched against the adapter text. */
 export const KNOWN_PEAKS: [RegExp, number, string][] = [
@@ -78,6 +83,26 @@ export function markdownReport(records: BenchRecord[], peak: { gflops: number; s
         return r ? `${cell(r.gflops, 1)}${peak ? ` (${((100 * r.gflops) / peak.gflops).toFixed(1)}%)` : ''}` : '-';
       }),
     ])));
+  }
+  const conv = records.filter((r) => (r.bench as string) === 'conv') as unknown as ConvBenchResult[];
+  if (conv.length) {
+    out.push('', '## Convolutions (GFLOP/s; % of fp32 peak)', '');
+    const impls = [...new Set(conv.map((c) => c.impl))];
+    const rows = [...new Set(conv.map((c) => `${c.layer}|${c.op}`))].map((key) => {
+      const [layer, op] = key.split('|');
+      return [layer, op, ...impls.map((i) => {
+        const r = conv.find((c) => c.impl === i && c.layer === layer && c.op === op);
+        return r ? `${cell(r.gflops, 1)}${peak ? ` (${((100 * r.gflops) / peak.gflops).toFixed(1)}%)` : ''}` : '-';
+      })];
+    });
+    out.push(table(['layer', 'op', ...impls], rows));
+  }
+  const convSteps = records.filter((r) => (r.bench as string) === 'conv_step') as unknown as ConvStepRecord[];
+  if (convSteps.length) {
+    out.push('', `## MNIST conv VAE step (channels ${convSteps[0].channels.join('-')}), ours against TF.js WebGPU`, '');
+    out.push(table(['batch', 'impl', 'median ms', 'first step ms'], convSteps.map((s) => [String(s.batch), s.impl, cell(s.median_ms, 2), cell(s.first_step_ms, 0)])));
+    const [ours, theirs] = [convSteps.find((s) => s.impl === 'webgpu-vae'), convSteps.find((s) => s.impl !== 'webgpu-vae')];
+    if (ours && theirs) out.push('', `- TF.js / ours = ${(theirs.median_ms / ours.median_ms).toFixed(2)}x`);
   }
   const tuned = of<AutotuneRecord>('autotune');
   if (tuned.length) {

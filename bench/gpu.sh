@@ -8,7 +8,10 @@
 #   4. the measured arithmetic ceiling (bench --peak), the % base where the GPU is not in the table;
 #   5. the step with --autotune quick, to record the autotuner's choice;
 #   6. our step at the large batch with --precision f16 (skipped, with a note, where the adapter has
-#      no shader-f16).
+#      no shader-f16);
+#   7. the convolution table (bench/conv.ts: every method against TF.js on the 3x64x64 conv VAE's
+#      convolutions at batch 64) and the MNIST conv VAE's step against TF.js (bench/conv-step.ts),
+#      in Node.
 # Writes bench/results/<gpu-name>.json (every record) and bench/results/<gpu-name>.md (the tables).
 #
 #   bash bench/gpu.sh [--small] [--peak-gflops N] [--out DIR] [--env node|chromium]
@@ -35,9 +38,11 @@ done
 if [ "$small" = 1 ]; then
   batches=(32 64); sweep="32,64"; square=64; products=(--matmul-batches 0)
   timing=(--steps 2 --blocks 2 --rounds 1 --warmup 1 --examples 256)
+  convs=(--batch=2 --image=3,16,16 --channels=4,8 --reps=1 --warmup=0); convStep=(--batch=16 --channels=4,8 --steps=1 --warmup=0)
 else
   batches=(128 4096); sweep="32,64,128,256,512,1024,2048,4096"; square=4096; products=(--matmul-batches 128,1024)
   timing=(--steps 10 --blocks 5 --rounds 3 --warmup 3 --examples 8192)
+  convs=(--reps=5); convStep=(--steps=10 --warmup=2)
 fi
 
 mkdir -p "$out"
@@ -52,6 +57,11 @@ bench --matmul --matmul-square "$square" "${products[@]}"
 bench --peak
 bench --step --impl ours --autotune quick --batch "${batches[0]}" "${timing[@]}"
 bench --step --impl ours --precision f16 --batch "${batches[-1]}" "${timing[@]}"
+for script in conv conv-step; do
+  [ "$script" = conv ] && args=("${convs[@]}") || args=("${convStep[@]}")
+  echo "[gpu.sh] $script ${args[*]}" >&2
+  npx tsx "bench/$script.ts" "${args[@]}" --json | grep '^{' >> "$records"
+done
 echo "[gpu.sh] benchmarks took $((SECONDS - start)) s" >&2
 
 npx tsx bench/gpu-report.ts --records "$records" --out "$out" ${peak:+--peak-gflops "$peak"} --seconds $((SECONDS - start))

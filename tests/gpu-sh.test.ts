@@ -10,7 +10,7 @@ import { parseArgs } from '../bench/args';
 import { gpuFileName, markdownReport, peakFor } from '../bench/gpu-report';
 
 describe('bench/gpu.sh', () => {
-  it('--small runs the step comparison, sweep, matmul table, ceiling, autotune and the f16 step, and writes both reports', () => {
+  it('--small runs the step comparison, sweep, matmul table, ceiling, autotune, the f16 step and the conv benchmarks, and writes both reports', () => {
     const out = mkdtempSync(join(tmpdir(), 'gpu-sh-'));
     const run = spawnSync('bash', ['bench/gpu.sh', '--small', '--peak-gflops', '100', '--out', out], { encoding: 'utf8', timeout: 1_700_000 });
     expect(run.status, run.stderr.slice(-3000)).toBe(0);
@@ -32,6 +32,13 @@ describe('bench/gpu.sh', () => {
     expect(steps.every((s) => (s.first_step_ms ?? 0) > 0)).toBe(true);
     expect(benches.filter((r) => r.bench === 'sweep').map((r) => r.batch)).toEqual([32, 64]);
     expect(new Set(benches.filter((r) => r.bench === 'matmul').map((r) => r.variant)).size).toBeGreaterThanOrEqual(4);
+    // The convolution table (every method and TF.js) and the conv VAE step against TF.js.
+    // (GFLOP/s are rounded to 3 decimals: at these tiny sizes some round to 0, so check the times.)
+    const convs = benches.filter((r) => r.bench === 'conv') as { impl?: string; median_ms?: number; gflops?: number }[];
+    expect(new Set(convs.map((c) => c.impl))).toEqual(new Set(['direct', 'implicit-gemm', 'im2col', 'tfjs']));
+    expect(convs.length).toBe(4 * 3 * 2);
+    for (const c of convs) expect((c.median_ms ?? 0) > 0 && (c.gflops ?? -1) >= 0, JSON.stringify(c)).toBe(true);
+    expect(benches.filter((r) => r.bench === 'conv_step').map((r) => r.impl).sort()).toEqual(['tfjs-webgpu', 'webgpu-vae']);
     const ceiling = benches.filter((r) => r.bench === 'arith_peak') as { gflops?: number }[];
     expect(ceiling.length).toBe(1);
     expect(ceiling[0].gflops).toBeGreaterThan(0);
@@ -40,6 +47,8 @@ describe('bench/gpu.sh', () => {
     expect(md).toMatch(/\| batch \| impl \| autotune \| precision \|/);
     expect(md).toMatch(/## Matmul variants \(GFLOP\/s; % of fp32 peak\)/);
     expect(md).toMatch(/\d+\.\d%\)/);
+    expect(md).toMatch(/## Convolutions \(GFLOP\/s; % of fp32 peak\)/);
+    expect(md).toMatch(/## MNIST conv VAE step \(channels 4-8\), ours against TF\.js WebGPU[\s\S]*TF\.js \/ ours = \d+\.\d+x/);
     expect(md).toMatch(/Measured arithmetic ceiling \(bench --peak\): \d+\.\d GFLOP\/s, \d+% of the fp32 peak/);
   }, 1_800_000);
 
