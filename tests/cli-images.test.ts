@@ -83,6 +83,13 @@ describe('CLI on pictures', () => {
     const done = jsonLines(t.stdout).find((l) => l.event === 'done');
     expect([...done.order].sort((a: number, b: number) => a - b)).toEqual(Array.from({ length: 20 }, (_, j) => j));
     for (let i = 1; i < 20; i++) expect(done.kl_per_dimension[done.order[i - 1]]).toBeGreaterThanOrEqual(done.kl_per_dimension[done.order[i]]);
+    // And for each used dimension, the share of it each of the 7 colour-dSprites factors explains.
+    const used = done.order.filter((j: number) => done.kl_per_dimension[j] >= 0.05).map((j: number) => `z${j}`);
+    expect(Object.keys(done.factor_variance_explained ?? {})).toEqual(used);
+    for (const byFactor of Object.values(done.factor_variance_explained ?? {}) as Record<string, number>[]) {
+      expect(Object.keys(byFactor)).toEqual(['shapeHue', 'backgroundHue', 'shape', 'scale', 'orientation', 'posX', 'posY']);
+      for (const v of Object.values(byFactor)) expect(v >= 0 && v <= 1 + 1e-9, String(v)).toBe(true);
+    }
     const grid = decode(readFileSync(join(out, 'traversal.png')));
     expect([grid.channels, grid.width, grid.height]).toEqual([3, 1 + 5 * (64 * 2 + 1), 1 + 20 * (64 * 2 + 1)]);
   }, LONG);

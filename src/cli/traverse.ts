@@ -2,16 +2,24 @@
 // dimension: a fixed z with that one coordinate swept from -range to +range (the prior's sigma is
 // 1, so +-3 covers nearly all of it). With --dataset, z is the posterior mean of the first test
 // example, and rows are ordered by each dimension's mean KL over --limit test examples (the
-// dimensions the model uses come first; a collapsed one has KL ~ 0 and a constant row).
+// dimensions the model uses come first; a collapsed one has KL ~ 0 and a constant row). On
+// dSprites (grey or colour), whose pictures carry their generating factors, it also reports how
+// much of each used dimension's posterior mean each factor explains (factorVarianceExplained):
+// the number behind "this row moves the sprite sideways".
 import { loadCheckpoint, readCheckpoint } from '../checkpoint';
 import { releaseNodeGpu } from '../gpu/node-device';
 import { imageGridPng } from '../io/png';
 import { choiceFlag, defineFlags, intFlag, numberFlag, parseFlags, stringFlag, UsageError } from './args';
 import { DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, writeOutput } from './io';
-import { klPerDimension, traversalGrid } from '../model/traversal';
+import { factorVarianceExplained, klPerDimension, traversalGrid } from '../model/traversal';
+import { DSPRITES_FACTOR_NAMES } from '../data/dsprites';
+import { DSPRITES_COLOR_FACTOR_NAMES } from '../data/dsprites-color';
 import { firstPictures, gridFor } from './pictures';
 
-export { klPerDimension, traversalGrid };
+export { factorVarianceExplained, klPerDimension, traversalGrid };
+
+/** Dimensions with at least this mean KL (nats) count as used when factors are reported. */
+const USED_KL = 0.05;
 
 const FLAGS = defineFlags('traverse', {
   checkpoint: { type: 'string' }, out: { type: 'string' }, steps: { type: 'string' }, range: { type: 'string' },
@@ -41,20 +49,33 @@ export async function traverseCommand(argv: string[]): Promise<void> {
     let base = new Float32Array(Z);
     let order = Array.from({ length: Z }, (_, j) => j);
     let kl: number[] | null = null;
+    let explained: Record<string, Record<string, number>> | null = null;
+    let encoded = 0;
     if (dataset) {
       const test = await heldOutTestSet(vae, readCheckpoint(bytes, path).metadata, path, dataset, limit, dataDir);
       const { x, labels } = firstPictures(test, vae.config);
       const { mu, logvar } = await vae.encode(x, labels);
       kl = klPerDimension(mu, logvar, Z);
+      encoded = mu.length / Z;
       base = mu.slice(0, Z);
       order = [...order].sort((a, b) => kl![b] - kl![a]);
+      const factors = (test as { factors?: Uint8Array }).factors;
+      const names = dataset === 'dsprites' ? DSPRITES_FACTOR_NAMES : dataset === 'dsprites-color' ? DSPRITES_COLOR_FACTOR_NAMES : null;
+      if (factors && names) {
+        const eta = factorVarianceExplained(mu, Z, factors, names.length);
+        explained = Object.fromEntries(order.filter((j) => kl![j] >= USED_KL).map((j) => [`z${j}`, Object.fromEntries(names.map((n, f) => [n, Number(eta[j][f].toFixed(3))]))]));
+      }
     }
     const z = traversalGrid(base, order, steps, range);
     const images = await vae.decode(z, classes ? new Array(order.length * steps).fill(label) : undefined);
     const [rows, cols] = vae.config.imageShape;
     await writeOutput(out, imageGridPng(images, order.length * steps, rows, cols, steps, gridFor(vae.config)));
-    report.event({ event: 'done', files: { traversal: out }, order, steps, range, ...(kl ? { kl_per_dimension: kl } : {}) });
+    report.event({ event: 'done', files: { traversal: out }, order, steps, range, ...(kl ? { kl_per_dimension: kl } : {}), ...(explained ? { factor_variance_explained: explained } : {}) });
     report.info(`wrote ${out}: ${order.length} rows (latent dimensions${kl ? ', by mean KL: ' + order.map((j) => `z${j} ${kl![j].toFixed(2)}`).join(', ') : ''}) x ${steps} steps over [-${range}, ${range}]`);
+    if (explained) {
+      report.info(`share of each used dimension's posterior mean explained by each factor (correlation ratio over ${encoded} test pictures):`);
+      for (const [dim, byFactor] of Object.entries(explained)) report.info(`  ${dim}: ${Object.entries(byFactor).map(([n, v]) => `${n} ${v.toFixed(2)}`).join(', ')}`);
+    }
   } finally {
     vae.destroy();
     releaseNodeGpu();

@@ -28,3 +28,35 @@ export function traversalGrid(base: ArrayLike<number>, order: readonly number[],
   });
   return z;
 }
+
+/**
+ * How much of each latent dimension's posterior mean each ground-truth factor explains: for
+ * dimension j and factor f, the correlation ratio eta^2 = (variance of the per-value means of
+ * mu_j, grouping the rows by their value of f) / (variance of mu_j), in [0, 1]. It needs no
+ * linear or ordered relation, so a categorical factor (shape) or a periodic one (orientation)
+ * counts as fully as a position. `factors` holds `factorCount` values per row. With few rows per
+ * value it is biased upwards by about (values - 1) / rows. A constant dimension gets 0.
+ */
+export function factorVarianceExplained(mu: Float32Array, latent: number, factors: Uint8Array, factorCount: number): number[][] {
+  const rows = mu.length / latent;
+  if (factors.length < rows * factorCount) throw new Error(`factorVarianceExplained: ${rows} rows need ${rows * factorCount} factor values, got ${factors.length}`);
+  return Array.from({ length: latent }, (_, j) => {
+    let mean = 0;
+    for (let r = 0; r < rows; r++) mean += mu[r * latent + j] / rows;
+    let total = 0;
+    for (let r = 0; r < rows; r++) total += (mu[r * latent + j] - mean) ** 2;
+    return Array.from({ length: factorCount }, (_, f) => {
+      const sums = new Map<number, { n: number; s: number }>();
+      for (let r = 0; r < rows; r++) {
+        const g = sums.get(factors[r * factorCount + f]) ?? { n: 0, s: 0 };
+        g.n++; g.s += mu[r * latent + j];
+        sums.set(factors[r * factorCount + f], g);
+      }
+      let between = 0;
+      for (const { n, s } of sums.values()) between += n * (s / n - mean) ** 2;
+      // A constant dimension's total is rounding error only: it varies with no factor.
+      return total > 1e-12 * rows * Math.max(1, mean * mean) ? between / total : 0;
+    });
+  });
+}
+
