@@ -90,6 +90,10 @@ describe('CLI on pictures', () => {
       expect(Object.keys(byFactor)).toEqual(['shapeHue', 'backgroundHue', 'shape', 'scale', 'orientation', 'posX', 'posY']);
       for (const v of Object.values(byFactor)) expect(v >= 0 && v <= 1 + 1e-9, String(v)).toBe(true);
     }
+    expect(Object.keys(done.factor_gaps)).toEqual(['shapeHue', 'backgroundHue', 'shape', 'scale', 'orientation', 'posX', 'posY']);
+    for (const g of Object.values(done.factor_gaps) as { dimension: string; share: number; gap: number }[]) {
+      expect(g.gap >= 0 && g.gap <= g.share, JSON.stringify(g)).toBe(true);
+    }
     const grid = decode(readFileSync(join(out, 'traversal.png')));
     expect([grid.channels, grid.width, grid.height]).toEqual([3, 1 + 5 * (64 * 2 + 1), 1 + 20 * (64 * 2 + 1)]);
   }, LONG);

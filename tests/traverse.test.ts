@@ -2,7 +2,7 @@
 // the others at the base, dimensions are ranked by their mean KL to the prior, and on dSprites the
 // share of each dimension explained by each ground-truth factor is the correlation ratio.
 import { describe, expect, it } from 'vitest';
-import { factorVarianceExplained, klPerDimension, traversalGrid } from '../src/cli/traverse';
+import { factorGaps, factorVarianceExplained, klPerDimension, traversalGrid } from '../src/cli/traverse';
 
 describe('latent traversals', () => {
   it('sweeps exactly one coordinate per row from -range to +range', () => {
@@ -41,4 +41,15 @@ describe('latent traversals', () => {
     expect(factorVarianceExplained(mixed, 1, factors, 2)[0][0]).toBeCloseTo(0.5, 6);
     expect(() => factorVarianceExplained(mu, 3, factors.subarray(0, 10), 2)).toThrow(/240 rows need 480 factor values, got 10/);
   });
+
+  it("factor gaps: each factor's best dimension among the used ones, and its lead over the next", () => {
+    // Rows: dimensions 0..3; columns: two factors. Dimension 3 is left out as unused.
+    const explained = [[0.9, 0.3], [0.1, 0.35], [0.0, 0.2], [0.95, 0.99]];
+    const gaps = factorGaps(explained, [0, 1, 2]);
+    expect(gaps[0]).toEqual({ best: 0, share: 0.9, gap: expect.closeTo(0.8, 9) });
+    expect(gaps[1]).toEqual({ best: 1, share: 0.35, gap: expect.closeTo(0.05, 9) });
+    expect(factorGaps(explained, [3])[1]).toEqual({ best: 3, share: 0.99, gap: 0.99 });
+    expect(factorGaps(explained, [])[0]).toEqual({ best: -1, share: 0, gap: 0 });
+  });
 });
+

@@ -11,12 +11,12 @@ import { releaseNodeGpu } from '../gpu/node-device';
 import { imageGridPng } from '../io/png';
 import { choiceFlag, defineFlags, intFlag, numberFlag, parseFlags, stringFlag, UsageError } from './args';
 import { DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, writeOutput } from './io';
-import { factorVarianceExplained, klPerDimension, traversalGrid } from '../model/traversal';
+import { factorGaps, factorVarianceExplained, klPerDimension, traversalGrid } from '../model/traversal';
 import { DSPRITES_FACTOR_NAMES } from '../data/dsprites';
 import { DSPRITES_COLOR_FACTOR_NAMES } from '../data/dsprites-color';
 import { firstPictures, gridFor } from './pictures';
 
-export { factorVarianceExplained, klPerDimension, traversalGrid };
+export { factorGaps, factorVarianceExplained, klPerDimension, traversalGrid };
 
 /** Dimensions with at least this mean KL (nats) count as used when factors are reported. */
 const USED_KL = 0.05;
@@ -50,6 +50,7 @@ export async function traverseCommand(argv: string[]): Promise<void> {
     let order = Array.from({ length: Z }, (_, j) => j);
     let kl: number[] | null = null;
     let explained: Record<string, Record<string, number>> | null = null;
+    let gaps: Record<string, { dimension: string; share: number; gap: number }> | null = null;
     let encoded = 0;
     if (dataset) {
       const test = await heldOutTestSet(vae, readCheckpoint(bytes, path).metadata, path, dataset, limit, dataDir);
@@ -63,18 +64,21 @@ export async function traverseCommand(argv: string[]): Promise<void> {
       const names = dataset === 'dsprites' ? DSPRITES_FACTOR_NAMES : dataset === 'dsprites-color' ? DSPRITES_COLOR_FACTOR_NAMES : null;
       if (factors && names) {
         const eta = factorVarianceExplained(mu, Z, factors, names.length);
-        explained = Object.fromEntries(order.filter((j) => kl![j] >= USED_KL).map((j) => [`z${j}`, Object.fromEntries(names.map((n, f) => [n, Number(eta[j][f].toFixed(3))]))]));
+        const used = order.filter((j) => kl![j] >= USED_KL);
+        explained = Object.fromEntries(used.map((j) => [`z${j}`, Object.fromEntries(names.map((n, f) => [n, Number(eta[j][f].toFixed(3))]))]));
+        gaps = Object.fromEntries(factorGaps(eta, used).map((g, f) => [names[f], { dimension: g.best >= 0 ? `z${g.best}` : '-', share: Number(g.share.toFixed(3)), gap: Number(g.gap.toFixed(3)) }]));
       }
     }
     const z = traversalGrid(base, order, steps, range);
     const images = await vae.decode(z, classes ? new Array(order.length * steps).fill(label) : undefined);
     const [rows, cols] = vae.config.imageShape;
     await writeOutput(out, imageGridPng(images, order.length * steps, rows, cols, steps, gridFor(vae.config)));
-    report.event({ event: 'done', files: { traversal: out }, order, steps, range, ...(kl ? { kl_per_dimension: kl } : {}), ...(explained ? { factor_variance_explained: explained } : {}) });
+    report.event({ event: 'done', files: { traversal: out }, order, steps, range, ...(kl ? { kl_per_dimension: kl } : {}), ...(explained ? { factor_variance_explained: explained, factor_gaps: gaps } : {}) });
     report.info(`wrote ${out}: ${order.length} rows (latent dimensions${kl ? ', by mean KL: ' + order.map((j) => `z${j} ${kl![j].toFixed(2)}`).join(', ') : ''}) x ${steps} steps over [-${range}, ${range}]`);
     if (explained) {
       report.info(`share of each used dimension's posterior mean explained by each factor (correlation ratio over ${encoded} test pictures):`);
       for (const [dim, byFactor] of Object.entries(explained)) report.info(`  ${dim}: ${Object.entries(byFactor).map(([n, v]) => `${n} ${v.toFixed(2)}`).join(', ')}`);
+      report.info(`each factor's best dimension, its share and the gap to the next (a factor with a dimension of its own has a large gap): ${Object.entries(gaps!).map(([n, g]) => `${n} ${g.dimension} ${g.share.toFixed(2)} (gap ${g.gap.toFixed(2)})`).join(', ')}`);
     }
   } finally {
     vae.destroy();

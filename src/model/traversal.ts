@@ -60,3 +60,18 @@ export function factorVarianceExplained(mu: Float32Array, latent: number, factor
   });
 }
 
+/**
+ * For each factor (a column of `explained`, rows = dimensions): the dimension that carries most of
+ * it and the gap between that share and the next dimension's. A factor with a dimension of its
+ * own has a large gap; one spread over several dimensions, a small one (the idea of Chen et al.
+ * 2018's mutual information gap, with eta^2 in place of mutual information).
+ */
+export function factorGaps(explained: readonly (readonly number[])[], dims: readonly number[]): { best: number; share: number; gap: number }[] {
+  const factorCount = explained[0]?.length ?? 0;
+  return Array.from({ length: factorCount }, (_, f) => {
+    const ranked = dims.map((j) => ({ j, v: explained[j][f] })).sort((a, b) => b.v - a.v);
+    const [first, second] = [ranked[0] ?? { j: -1, v: 0 }, ranked[1] ?? { j: -1, v: 0 }];
+    return { best: first.j, share: first.v, gap: first.v - second.v };
+  });
+}
+
