@@ -58,6 +58,8 @@ export function markdownReport(records: BenchRecord[], peak: { gflops: number; s
   const steps = of<StepRecord>('train_step'), ratios = of<RatioRecord>('train_step_ratio');
   const adapter = steps[0]?.adapter ?? String((records.find((r) => 'adapter' in r) as { adapter?: string } | undefined)?.adapter ?? 'unknown adapter');
   const out = [`# GPU benchmarks: ${adapter}`, ''];
+  /** GFLOP/s, with its share of the fp32 peak when there is one. */
+  const ofPeak = (gflops: number) => `${cell(gflops, 1)}${peak ? ` (${((100 * gflops) / peak.gflops).toFixed(1)}%)` : ''}`;
   out.push(`fp32 peak: ${peak ? `${peak.gflops} GFLOP/s (${peak.source})` : 'unknown (give --peak-gflops)'}${seconds !== null ? `; the run took ${seconds} s` : ''}.`, '');
   const measured = of<PeakRecord>('arith_peak')[0];
   if (measured) out.push(`Measured arithmetic ceiling (bench --peak): ${cell(measured.gflops, 1)} GFLOP/s${peak && !peak.source.startsWith('measured') ? `, ${((100 * measured.gflops) / peak.gflops).toFixed(0)}% of the fp32 peak` : ''}.`, '');
@@ -80,7 +82,7 @@ export function markdownReport(records: BenchRecord[], peak: { gflops: number; s
       s.label, `${s.M} x ${s.N} x ${s.K}`, s.transA ? 'tA' : s.transB ? 'tB' : 'nn',
       ...variants.map((v) => {
         const r = matmul.find((m) => m.variant === v && m.label === s.label && m.M === s.M && m.N === s.N && m.K === s.K && m.transA === s.transA && m.transB === s.transB);
-        return r ? `${cell(r.gflops, 1)}${peak ? ` (${((100 * r.gflops) / peak.gflops).toFixed(1)}%)` : ''}` : '-';
+        return r ? ofPeak(r.gflops) : '-';
       }),
     ])));
   }
@@ -92,7 +94,7 @@ export function markdownReport(records: BenchRecord[], peak: { gflops: number; s
       const [layer, op] = key.split('|');
       return [layer, op, ...impls.map((i) => {
         const r = conv.find((c) => c.impl === i && c.layer === layer && c.op === op);
-        return r ? `${cell(r.gflops, 1)}${peak ? ` (${((100 * r.gflops) / peak.gflops).toFixed(1)}%)` : ''}` : '-';
+        return r ? ofPeak(r.gflops) : '-';
       })];
     });
     out.push(table(['layer', 'op', ...impls], rows));
