@@ -43,6 +43,7 @@
 import { wgsl } from './wgsl';
 import { activationWGSL, type Activation } from './activation';
 import { checkShape, declareBindings, MAX_WORKGROUPS_PER_DIM, read, uniform, write, type Kernel } from './common';
+import { load32, storeAs } from './half';
 import { matmulVec4Inputs, tiledBody } from './matmul-tiled';
 
 export type MatmulVariant = 'register' | 'register-subgroup' | 'tiled' | 'tiled-vec4' | 'tiled-128' | 'tiled-subgroup' | 'tiled-double';
@@ -122,14 +123,14 @@ export interface MatmulShape { M: number; N: number; K: number }
 /** The buffers of a matmul that may be stored as f16. */
 export type MatmulOperand = 'a' | 'b' | 'c' | 'y';
 
-/** WGSL that reads element `index` of operand `op` as f32 (widening an f16 operand). */
+/** WGSL that reads element `index` of operand `op` as f32 (widening an f16 operand; half.ts). */
 export function loadAs32(p: Pick<MatmulParams, 'f16'>, op: MatmulOperand, index: string): string {
-  return p.f16?.includes(op) ? `f32(${op}[${index}])` : `${op}[${index}]`;
+  return load32(p.f16, op, index);
 }
 
-/** WGSL that stores the f32 `value` into c[index] (rounding once where c is f16). */
+/** WGSL that stores the f32 `value` into c[index] (rounding once where c is f16; half.ts). */
 export function storeC(p: Pick<MatmulParams, 'f16'>, index: string, value: string): string {
-  return `c[${index}] = ${p.f16?.includes('c') ? `f16(${value})` : value};`;
+  return storeAs(p.f16, 'c', index, value);
 }
 
 export interface MatmulParams extends MatmulShape {
