@@ -184,7 +184,7 @@ function onMessage(m: FromWorker): void {
       break;
     }
     case 'traversal':
-      traversal.show(m.dims, m.kl);
+      traversal.show(m.dims, m.kl, m.factors);
       break;
     case 'latents':
       scatter.update(m.mu, m.labels);

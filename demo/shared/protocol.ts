@@ -121,8 +121,11 @@ export type FromWorker =
   /** decodedAs: the class the path was decoded as (conditional models), else null. */
   | { type: 'interpolation'; a: number; b: number; labels: [number, number]; decodedAs: number | null }
   | { type: 'saved'; bytes: ArrayBuffer; step: number }
-  /** The traversal view's rows: latent dimensions from the top, with their mean test KL (null: no test data). */
-  | { type: 'traversal'; dims: number[]; kl: number[] | null }
+  /**
+   * The traversal view's rows: latent dimensions from the top, with their mean test KL (null: no
+   * test data) and, on dSprites, the factor that explains most of each used row (else null).
+   */
+  | { type: 'traversal'; dims: number[]; kl: number[] | null; factors: ({ name: string; share: number } | null)[] | null }
   /** Where a restored run stands (after a continue or a recovery), so the status shows it at once. */
   | { type: 'position'; step: number; epoch: number; loss: number }
   /** The run was written to browser storage at this step. */

@@ -15,11 +15,13 @@ export class TraversalLabels {
     this.list.replaceChildren();
   }
 
-  /** Labels the rows the worker drew. */
-  show(dims: number[], kl: number[] | null): void {
+  /** Labels the rows the worker drew; on dSprites a used row also names the factor that explains most of it. */
+  show(dims: number[], kl: number[] | null, factors: ({ name: string; share: number } | null)[] | null = null): void {
     this.list.replaceChildren(...dims.map((dim, row) => {
       const item = document.createElement('li');
-      item.textContent = kl ? `z${dim} · KL ${kl[row].toFixed(2)}` : `z${dim}`;
+      const factor = factors?.[row];
+      item.textContent = `z${dim}${kl ? ` · KL ${kl[row].toFixed(2)}` : ''}${factor ? ` · ${factor.name} ${factor.share.toFixed(2)}` : ''}`;
+      if (factor) item.title = `${factor.name} explains ${(100 * factor.share).toFixed(0)}% of this dimension's posterior mean over the test pictures`;
       item.dataset.dim = String(dim);
       return item;
     }));

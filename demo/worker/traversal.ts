@@ -3,10 +3,14 @@
 // the picture beta-VAE users read on dSprites: a disentangled model changes one factor (position,
 // scale, shape, hue) per row. With test data, z is the posterior mean of the first test image and
 // the rows are ordered by each dimension's mean KL over the first test images, so the dimensions
-// the model uses come first and collapsed ones (KL ~ 0, a constant row) last. The same maths as
-// the CLI's `traverse` (src/model/traversal.ts); the decoded rows are drawn from the GPU buffer.
+// the model uses come first and collapsed ones (KL ~ 0, a constant row) last. On dSprites, whose
+// test pictures carry their generating factors, each used row is also labelled with the factor
+// that explains most of its posterior mean (factorVarianceExplained). The same maths as the CLI's
+// `traverse` (src/model/traversal.ts); the decoded rows are drawn from the GPU buffer.
 import type { VAE } from '../../src/index';
-import { klPerDimension, traversalGrid } from '../../src/model/traversal';
+import { factorVarianceExplained, klPerDimension, traversalGrid } from '../../src/model/traversal';
+import { DSPRITES_FACTOR_NAMES } from '../../src/data/dsprites';
+import { DSPRITES_COLOR_FACTOR_NAMES } from '../../src/data/dsprites-color';
 import { gridSpec, MAX_TRAVERSAL_ROWS, TRAVERSAL_RANGE, TRAVERSAL_STEPS } from '../shared/layout';
 import { GridRenderer } from './grid-renderer';
 
@@ -21,13 +25,20 @@ export interface TraversalRows {
   dims: number[];
   /** Mean test KL of each row's dimension (nats), or null without test data. */
   kl: number[] | null;
+  /** dSprites: the factor explaining most of each used row's posterior mean (null for an unused row), else null. */
+  factors: ({ name: string; share: number } | null)[] | null;
 }
+
+/** Rows whose dimension carries at least this mean KL (nats) are labelled with a factor. */
+const USED_KL = 0.05;
 
 /** Test images as the views hold them: [count, D] floats in [0, 1] and their labels. */
 export interface TraversalData {
   x: Float32Array;
   labels: Uint8Array;
   count: number;
+  /** Generating factors of the pictures, a fixed number per picture (dSprites: 5, colour: 7), if known. */
+  factors?: Uint8Array;
 }
 
 /** Dimensions by falling KL (ties by index), the first MAX_TRAVERSAL_ROWS of them. */
@@ -41,6 +52,7 @@ export async function drawTraversal(vae: VAE, grid: GridRenderer, test: Traversa
   let base: Float32Array = new Float32Array(Z);
   let kl: number[] | null = null;
   let label = 0;
+  let eta: number[][] | null = null, names: readonly string[] = [];
   if (test && test.count > 0) {
     const n = Math.min(TRAVERSAL_KL_EXAMPLES, test.count);
     const labels = vae.config.classes ? test.labels.subarray(0, n) : undefined;
@@ -48,6 +60,9 @@ export async function drawTraversal(vae: VAE, grid: GridRenderer, test: Traversa
     kl = klPerDimension(q.mu, q.logvar, Z);
     base = q.mu.slice(0, Z);
     label = Math.min(test.labels[0], Math.max(0, vae.config.classes - 1));
+    const perPicture = test.factors ? test.factors.length / test.count : 0;
+    names = perPicture === DSPRITES_FACTOR_NAMES.length ? DSPRITES_FACTOR_NAMES : perPicture === DSPRITES_COLOR_FACTOR_NAMES.length ? DSPRITES_COLOR_FACTOR_NAMES : [];
+    if (names.length) eta = factorVarianceExplained(q.mu, Z, test.factors!.subarray(0, n * names.length), names.length);
   }
   const dims = kl ? traversalOrder(kl) : Array.from({ length: Math.min(Z, MAX_TRAVERSAL_ROWS) }, (_, j) => j);
   const z = traversalGrid(base, dims, TRAVERSAL_STEPS, TRAVERSAL_RANGE);
@@ -55,5 +70,10 @@ export async function drawTraversal(vae: VAE, grid: GridRenderer, test: Traversa
   // A conditional model decodes the whole picture as the base image's class.
   const out = await vae.decodeToBuffer(z, vae.config.classes ? new Uint32Array(count).fill(label) : undefined);
   grid.draw([out], GridRenderer.sequence(gridSpec('traversal', 1, 1, 0, Z), count));
-  return { dims, kl: kl ? dims.map((d) => kl[d]) : null };
+  const topFactor = (d: number) => {
+    if (!eta || kl![d] < USED_KL) return null;
+    const f = eta[d].indexOf(Math.max(...eta[d]));
+    return { name: names[f], share: eta[d][f] };
+  };
+  return { dims, kl: kl ? dims.map((d) => kl[d]) : null, factors: eta ? dims.map(topFactor) : null };
 }

@@ -148,7 +148,8 @@ export class Views {
   }
 
   private async drawTraversalView(vae: VAE): Promise<void> {
-    const test = this.test && this.testX ? { x: this.testX, labels: this.test.labels, count: this.test.count } : null;
+    const factors = (this.test as { factors?: Uint8Array } | null)?.factors;
+    const test = this.test && this.testX ? { x: this.testX, labels: this.test.labels, count: this.test.count, ...(factors ? { factors } : {}) } : null;
     const rows = await drawTraversal(vae, this.grids.traversal, test);
     this.post({ type: 'traversal', ...rows });
   }

@@ -155,6 +155,10 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo on colour images',
     const kls = labels.map((l) => Number(/KL ([\d.]+)/.exec(l)?.[1]));
     expect(kls.every(Number.isFinite), `KL on every row label: ${labels.join(', ')}`).toBe(true);
     expect([...kls].sort((a, b) => b - a), 'rows ordered by falling KL').toEqual(kls);
+    // Colour dSprites pictures carry their factors: a used row names the one that explains most of it.
+    const factorLabel = / · (shapeHue|backgroundHue|shape|scale|orientation|posX|posY) (0|1)\.\d\d$/;
+    kls.forEach((kl, row) => expect(factorLabel.test(labels[row]), `row ${row}: "${labels[row]}"`).toBe(kl >= 0.05));
+    expect(kls.some((kl) => kl >= 0.05), `some dimension in use after training: ${labels.join(', ')}`).toBe(true);
     const trav = gridSpec('traversal', 64, 64, 0, 4), travShot = await shot(page, 'traversal');
     const size = canvasSize(trav);
     expect(travShot.height / travShot.width).toBeCloseTo(size.height / size.width, 2);
