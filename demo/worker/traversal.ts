@@ -8,9 +8,7 @@
 // that explains most of its posterior mean (factorVarianceExplained). The same maths as the CLI's
 // `traverse` (src/model/traversal.ts); the decoded rows are drawn from the GPU buffer.
 import type { VAE } from '../../src/index';
-import { factorVarianceExplained, klPerDimension, traversalGrid } from '../../src/model/traversal';
-import { DSPRITES_FACTOR_NAMES } from '../../src/data/dsprites';
-import { DSPRITES_COLOR_FACTOR_NAMES } from '../../src/data/dsprites-color';
+import { dspritesFactorNames, factorVarianceExplained, klPerDimension, traversalGrid, USED_KL } from '../../src/model/traversal';
 import { gridSpec, MAX_TRAVERSAL_ROWS, TRAVERSAL_RANGE, TRAVERSAL_STEPS } from '../shared/layout';
 import { GridRenderer } from './grid-renderer';
 
@@ -28,9 +26,6 @@ export interface TraversalRows {
   /** dSprites: the factor explaining most of each used row's posterior mean (null for an unused row), else null. */
   factors: ({ name: string; share: number } | null)[] | null;
 }
-
-/** Rows whose dimension carries at least this mean KL (nats) are labelled with a factor. */
-const USED_KL = 0.05;
 
 /** Test images as the views hold them: [count, D] floats in [0, 1] and their labels. */
 export interface TraversalData {
@@ -60,8 +55,7 @@ export async function drawTraversal(vae: VAE, grid: GridRenderer, test: Traversa
     kl = klPerDimension(q.mu, q.logvar, Z);
     base = q.mu.slice(0, Z);
     label = Math.min(test.labels[0], Math.max(0, vae.config.classes - 1));
-    const perPicture = test.factors ? test.factors.length / test.count : 0;
-    names = perPicture === DSPRITES_FACTOR_NAMES.length ? DSPRITES_FACTOR_NAMES : perPicture === DSPRITES_COLOR_FACTOR_NAMES.length ? DSPRITES_COLOR_FACTOR_NAMES : [];
+    names = test.factors ? dspritesFactorNames(test.factors.length / test.count) : [];
     if (names.length) eta = factorVarianceExplained(q.mu, Z, test.factors!.subarray(0, n * names.length), names.length);
   }
   const dims = kl ? traversalOrder(kl) : Array.from({ length: Math.min(Z, MAX_TRAVERSAL_ROWS) }, (_, j) => j);

@@ -11,15 +11,10 @@ import { releaseNodeGpu } from '../gpu/node-device';
 import { imageGridPng } from '../io/png';
 import { choiceFlag, defineFlags, intFlag, numberFlag, parseFlags, stringFlag, UsageError } from './args';
 import { DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, writeOutput } from './io';
-import { factorGaps, factorVarianceExplained, klPerDimension, traversalGrid } from '../model/traversal';
-import { DSPRITES_FACTOR_NAMES } from '../data/dsprites';
-import { DSPRITES_COLOR_FACTOR_NAMES } from '../data/dsprites-color';
+import { dspritesFactorNames, factorGaps, factorVarianceExplained, klPerDimension, traversalGrid, USED_KL } from '../model/traversal';
 import { firstPictures, gridFor } from './pictures';
 
 export { factorGaps, factorVarianceExplained, klPerDimension, traversalGrid };
-
-/** Dimensions with at least this mean KL (nats) count as used when factors are reported. */
-const USED_KL = 0.05;
 
 const FLAGS = defineFlags('traverse', {
   checkpoint: { type: 'string' }, out: { type: 'string' }, steps: { type: 'string' }, range: { type: 'string' },
@@ -61,8 +56,8 @@ export async function traverseCommand(argv: string[]): Promise<void> {
       base = mu.slice(0, Z);
       order = [...order].sort((a, b) => kl![b] - kl![a]);
       const factors = (test as { factors?: Uint8Array }).factors;
-      const names = dataset === 'dsprites' ? DSPRITES_FACTOR_NAMES : dataset === 'dsprites-color' ? DSPRITES_COLOR_FACTOR_NAMES : null;
-      if (factors && names) {
+      const names = factors ? dspritesFactorNames(factors.length / test.count) : [];
+      if (factors && names.length) {
         const eta = factorVarianceExplained(mu, Z, factors, names.length);
         const used = order.filter((j) => kl![j] >= USED_KL);
         explained = Object.fromEntries(used.map((j) => [`z${j}`, Object.fromEntries(names.map((n, f) => [n, Number(eta[j][f].toFixed(3))]))]));

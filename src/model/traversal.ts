@@ -1,6 +1,16 @@
 // Latent traversals, the figure beta-VAE users read: one row per latent dimension, a fixed z with
 // that one coordinate swept across the prior's range, and the rows ordered by how much KL each
 // dimension carries. Pure functions, shared by the CLI (src/cli/traverse.ts) and the browser demo.
+import { DSPRITES_FACTOR_NAMES } from '../data/dsprites';
+import { DSPRITES_COLOR_FACTOR_NAMES } from '../data/dsprites-color';
+
+/** Dimensions with at least this mean KL (nats) count as used when factors are reported. */
+export const USED_KL = 0.05;
+
+/** The names of a picture's generating factors, from how many it has (dSprites 5, colour 7); none otherwise. */
+export function dspritesFactorNames(perPicture: number): readonly string[] {
+  return perPicture === DSPRITES_FACTOR_NAMES.length ? DSPRITES_FACTOR_NAMES : perPicture === DSPRITES_COLOR_FACTOR_NAMES.length ? DSPRITES_COLOR_FACTOR_NAMES : [];
+}
 
 /** Mean KL(q(z_j|x) || N(0, 1)) of each latent dimension j over the rows of mu and logvar. */
 export function klPerDimension(mu: Float32Array, logvar: Float32Array, latent: number): number[] {
