@@ -7,12 +7,12 @@
 // Each invocation runs ITERATIONS steps of `chains` independent fma chains (acc = fma(acc, m, c),
 // which no compiler can fold); the dispatch doubles until one takes at least `minMs`, so the
 // figure is not dominated by launch costs on fast GPUs or made to wait minutes on slow adapters.
+import { declareBindings, FLAT_INDEX_WGSL, grid1D, MAX_WORKGROUPS_PER_DIM, write, type Kernel } from '../shaders/common';
+import { pipelineCacheFor } from '../src/gpu/pipelines';
 import type { BenchEnv } from './common';
 
 const WORKGROUP = 256;
 const ITERATIONS = 1024;
-/** Workgroups per dimension of a dispatch (WebGPU's guaranteed maxComputeWorkgroupsPerDimension). */
-const MAX_GROUPS_X = 65535;
 
 export interface PeakRecord {
   bench: 'arith_peak';
@@ -27,15 +27,15 @@ export interface PeakRecord {
   ms: number;
 }
 
-/** WGSL of the ceiling kernel with `chains` independent fma chains per invocation. */
-export function peakKernel(chains: number): string {
+/** The ceiling kernel with `chains` independent fma chains per invocation, over `groups` workgroups. */
+export function peakKernel(chains: number, groups = 1): Kernel {
   const ids = Array.from({ length: chains }, (_, i) => i);
-  return `
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+  const bindings = [write('out')];
+  const code = `${declareBindings(bindings)}
 
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let id = gid.y * nwg.x * ${WORKGROUP}u + gid.x;
+  let id = ${FLAT_INDEX_WGSL(WORKGROUP)};
   // Multiplier just under 1 and an offset, both from the invocation id: the chains stay finite
   // and the compiler cannot know their values.
   let m = 1.0 - f32(id & 1023u) * 1e-7;
@@ -46,14 +46,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
   out[id % arrayLength(&out)] = ${ids.map((i) => `a${i}`).join(' + ')};
 }`;
-}
-
-async function compile(device: GPUDevice, code: string): Promise<GPUComputePipeline> {
-  device.pushErrorScope('validation');
-  const pipeline = await device.createComputePipelineAsync({ layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
-  const error = await device.popErrorScope();
-  if (error) throw new Error(`peak kernel: ${error.message}`);
-  return pipeline;
+  // Only the grid depends on `groups`, so every size shares one pipeline (cached by source).
+  return { name: `arith_peak_${chains}`, code, bindings, workgroups: grid1D(groups * WORKGROUP, WORKGROUP) };
 }
 
 /**
@@ -63,32 +57,25 @@ async function compile(device: GPUDevice, code: string): Promise<GPUComputePipel
  */
 export async function measurePeak(device: GPUDevice, opts: { minMs?: number; maxGroups?: number; log?: (line: string) => void } = {}): Promise<Omit<PeakRecord, 'bench' | 'env' | 'adapter'>> {
   const minMs = opts.minMs ?? 50;
-  const maxGroups = opts.maxGroups ?? MAX_GROUPS_X * 64;
+  const maxGroups = opts.maxGroups ?? MAX_WORKGROUPS_PER_DIM * 64;
+  const cache = pipelineCacheFor(device);
   const out = device.createBuffer({ size: 4 * 65536, usage: GPUBufferUsage.STORAGE });
   let best: Omit<PeakRecord, 'bench' | 'env' | 'adapter'> | null = null;
   try {
     for (const chains of [8, 16, 32]) {
-      const pipeline = await compile(device, peakKernel(chains));
-      const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: out } }] });
       const run = async (groups: number): Promise<number> => {
-        const x = Math.min(groups, MAX_GROUPS_X), y = Math.ceil(groups / x);
+        const dispatch = (await cache.get(peakKernel(chains, groups))).bind({ out });
         const t = performance.now();
-        const encoder = device.createCommandEncoder();
-        const pass = encoder.beginComputePass();
-        pass.setPipeline(pipeline);
-        pass.setBindGroup(0, bindGroup);
-        pass.dispatchWorkgroups(x, y);
-        pass.end();
-        device.queue.submit([encoder.finish()]);
+        dispatch.run();
         await device.queue.onSubmittedWorkDone();
         return performance.now() - t;
       };
       let groups = 1;
-      await run(groups); // the first dispatch pays for lazy setup
+      await run(groups); // compiles, and pays for lazy setup
       while (groups < maxGroups && (await run(groups)) < minMs) groups = Math.min(groups * 2, maxGroups);
       const times = [await run(groups), await run(groups), await run(groups)].sort((a, b) => a - b);
-      const x = Math.min(groups, MAX_GROUPS_X);
-      const invocations = x * Math.ceil(groups / x) * WORKGROUP;
+      const [x, y] = peakKernel(chains, groups).workgroups;
+      const invocations = x * y * WORKGROUP;
       const gflops = (2 * chains * ITERATIONS * invocations) / (times[1] * 1e6);
       opts.log?.(`peak: ${chains} chains x ${invocations} invocations: ${times[1].toFixed(1)} ms, ${gflops.toFixed(2)} GFLOP/s`);
       if (!best || gflops > best.gflops) best = { gflops: Number(gflops.toFixed(3)), chains, invocations, ms: Number(times[1].toFixed(3)) };

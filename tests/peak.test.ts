@@ -27,7 +27,7 @@ describe('bench/peak.ts', () => {
   for (const chains of [8, 32]) {
     it(`the ${chains}-chain kernel computes every chain (one workgroup against float64)`, async () => {
       const device = await testDevice();
-      const out = new Float32Array(await runCompute(device, peakKernel(chains), [], 0, 256 * 4, [1, 1, 1]));
+      const out = new Float32Array(await runCompute(device, peakKernel(chains).code, [], 0, 256 * 4, [1, 1, 1]));
       const ref = Float64Array.from({ length: 256 }, (_, id) => reference(id, chains));
       expectClose(out, ref, { atol: 1e-3, rtol: 1e-4 }, `${chains} chains`);
     });
