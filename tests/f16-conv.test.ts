@@ -6,7 +6,6 @@
 // scripts/test-deno.sh, which requires it); elsewhere it checks that f16 is refused.
 import { describe, expect, it } from 'vitest';
 import { activationBackward } from '../shaders/activation';
-import type { Kernel } from '../shaders/common';
 import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, CONV_VARIANTS, convDims, type ConvGeometry } from '../shaders/conv';
 import { channelsToRows, col2im, im2col, rowsToChannels } from '../shaders/conv-im2col';
 import { groupNormForward, groupNormInputGrad, groupNormParamGrad } from '../shaders/group-norm';
@@ -14,7 +13,7 @@ import { CONV_METHODS } from '../src/model/layers/conv-ops';
 import { VAE } from '../src/model/vae';
 import { expectClose, testData } from './helpers/compare';
 import { expectF16Tracks, noisyPatterns, trainAndProbe } from './helpers/precision-runs';
-import { expectHalfClose, F16_NAN_FILL, packF16, roundF16, unpackF16 } from './helpers/f16';
+import { expectHalfClose, F16_NAN_FILL, packF16, roundF16, runHalfKernel, unpackF16 } from './helpers/f16';
 import { gpu, runKernels } from './helpers/gpu';
 import { channelsToRowsRef, col2imRef, conv2dInputGradRef, conv2dRef, conv2dWeightGradRef, im2colRef } from './reference/conv';
 import { groupNormBackwardRef, groupNormRef } from './reference/group-norm';
@@ -22,16 +21,6 @@ import { groupNormBackwardRef, groupNormRef } from './reference/group-norm';
 const { device } = await gpu();
 const hasF16 = device.features.has('shader-f16');
 const required = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.WEBGPU_VAE_REQUIRE_F16 === '1';
-
-/** Runs one kernel; inputs bound as f16 are packed, an f16 output is decoded. */
-async function run(k: Kernel, inputs: Record<string, Float64Array>, out: string, n: number): Promise<Float64Array> {
-  const half = new Set(k.bindings.filter((b) => b.type === 'array<f16>').map((b) => b.name));
-  expect(k.code.startsWith('enable f16;'), `${k.name} declares f16`).toBe(half.size > 0);
-  const data = Object.fromEntries(Object.entries(inputs).map(([name, v]) => [name, half.has(name) ? packF16(v) : Float32Array.from(v)]));
-  const outHalf = half.has(out);
-  const r = await runKernels([k], data, { [out]: outHalf ? Math.ceil(n / 2) : n }, { fill: outHalf ? F16_NAN_FILL : Number.NaN });
-  return outHalf ? unpackF16(r[out], n) : Float64Array.from(r[out]);
-}
 
 const rounded = (n: number, seed: number, lo = -1, hi = 1) => Float64Array.from(testData(n, seed, lo, hi), roundF16);
 const f32 = (n: number, seed: number) => Float64Array.from(Float32Array.from(testData(n, seed)));
@@ -65,14 +54,14 @@ describe.runIf(hasF16).each(CONV_VARIANTS)('conv %s with f16 activations', (vari
     it(`${label}: forward, x and y in f16 (bias + relu)`, async () => {
       const x = rounded(d.N * d.Cin * d.HW, 1, -2, 2), w = f32(d.Cout * d.CinKK, 2);
       const ref = conv2dRef(x, w, bias, g).map(relu), magnitude = conv2dRef(abs(x), abs(w), abs(bias), g);
-      const got = await run(conv2dForward({ ...g, variant, bias: true, activation: 'relu', f16: ['x', 'y'] }), { x, w, bias }, 'y', ref.length);
+      const got = await runHalfKernel(conv2dForward({ ...g, variant, bias: true, activation: 'relu', f16: ['x', 'y'] }), { x, w, bias }, 'y', ref.length);
       expectHalfClose(got, ref, magnitude, d.CinKK + 1, true, `forward ${label}`);
     });
 
     it(`${label}: input gradient, act'(below) with below in f16`, async () => {
       const dy = f32(d.N * d.Cout * d.OHW, 5), w = f32(d.Cout * d.CinKK, 6), below = reluOutput(d.N * d.Cin * d.HW, 7);
       const ref = conv2dInputGradRef(dy, w, g).map((v, i) => (below[i] > 0 ? v : 0)), magnitude = conv2dInputGradRef(abs(dy), abs(w), g);
-      const got = await run(conv2dInputGrad({ ...g, variant, gradActivation: 'relu', f16: ['below'] }), { dy, w, below }, 'dx', ref.length);
+      const got = await runHalfKernel(conv2dInputGrad({ ...g, variant, gradActivation: 'relu', f16: ['below'] }), { dy, w, below }, 'dx', ref.length);
       expectHalfClose(got, ref, magnitude, d.Cout * d.KK, false, `input gradient ${label}`);
     });
 
@@ -80,14 +69,14 @@ describe.runIf(hasF16).each(CONV_VARIANTS)('conv %s with f16 activations', (vari
       const dy = rounded(d.N * d.Cout * d.OHW, 8), w = f32(d.Cout * d.CinKK, 9);
       const pre = conv2dInputGradRef(dy, w, g), channel = (i: number) => Math.floor(i / d.HW) % d.Cin;
       const ref = pre.map((v, i) => relu(v + biasIn[channel(i)])), magnitude = conv2dInputGradRef(abs(dy), abs(w), g).map((v, i) => v + Math.abs(biasIn[channel(i)]));
-      const got = await run(conv2dInputGrad({ ...g, variant, bias: true, activation: 'relu', f16: ['dy', 'dx'] }), { dy, w, bias: biasIn }, 'dx', ref.length);
+      const got = await runHalfKernel(conv2dInputGrad({ ...g, variant, bias: true, activation: 'relu', f16: ['dy', 'dx'] }), { dy, w, bias: biasIn }, 'dx', ref.length);
       expectHalfClose(got, ref, magnitude, d.Cout * d.KK + 1, true, `transposed forward ${label}`);
     });
 
     it(`${label}: weight gradient, dy and x in f16`, async () => {
       const dy = rounded(d.N * d.Cout * d.OHW, 10), x = rounded(d.N * d.Cin * d.HW, 11);
       const ref = conv2dWeightGradRef(dy, x, g), magnitude = conv2dWeightGradRef(abs(dy), abs(x), g);
-      const got = await run(conv2dWeightGrad({ ...g, variant, f16: ['dy', 'x'] }), { dy, x }, 'dw', ref.length);
+      const got = await runHalfKernel(conv2dWeightGrad({ ...g, variant, f16: ['dy', 'x'] }), { dy, x }, 'dw', ref.length);
       expectHalfClose(got, ref, magnitude, d.N * d.OHW, false, `weight gradient ${label}`);
     });
   }
@@ -101,17 +90,17 @@ describe.runIf(hasF16)('im2col layout passes with f16 activations', () => {
     it(`${label}: im2col moves x in f16 exactly, into an f32 or an f16 col`, async () => {
       const x = rounded(d.N * d.Cin * d.HW, 21, -3, 3);
       const ref = im2colRef(x, g);
-      expectClose(await run(im2col({ ...g, f16: ['x'] }), { x }, 'col', ref.length), ref, { atol: 0, rtol: 0 }, `im2col ${label}`);
-      expectClose(await run(im2col({ ...g, f16: ['x', 'col'] }), { x }, 'col', ref.length), ref, { atol: 0, rtol: 0 }, `im2col to f16 ${label}`);
+      expectClose(await runHalfKernel(im2col({ ...g, f16: ['x'] }), { x }, 'col', ref.length), ref, { atol: 0, rtol: 0 }, `im2col ${label}`);
+      expectClose(await runHalfKernel(im2col({ ...g, f16: ['x', 'col'] }), { x }, 'col', ref.length), ref, { atol: 0, rtol: 0 }, `im2col to f16 ${label}`);
     });
 
     it(`${label}: col2im with below in f16, and with dx in f16 (bias + relu)`, async () => {
       const dcol = f32(d.N * d.OHW * d.CinKK, 22), below = reluOutput(d.N * d.Cin * d.HW, 23), bias = f32(d.Cin, 24);
       const sum = col2imRef(dcol, g), magnitude = col2imRef(abs(dcol), g), terms = Math.ceil(d.K / d.S) ** 2;
-      const masked = await run(col2im({ ...g, gradActivation: 'relu', f16: ['below'] }), { dcol, below }, 'dx', sum.length);
+      const masked = await runHalfKernel(col2im({ ...g, gradActivation: 'relu', f16: ['below'] }), { dcol, below }, 'dx', sum.length);
       expectHalfClose(masked, sum.map((v, i) => (below[i] > 0 ? v : 0)), magnitude, terms, false, `col2im act' ${label}`);
       const channel = (i: number) => Math.floor(i / d.HW) % d.Cin;
-      const out = await run(col2im({ ...g, bias: true, activation: 'relu', f16: ['dx'] }), { dcol, bias }, 'dx', sum.length);
+      const out = await runHalfKernel(col2im({ ...g, bias: true, activation: 'relu', f16: ['dx'] }), { dcol, bias }, 'dx', sum.length);
       expectHalfClose(out, sum.map((v, i) => relu(v + bias[channel(i)])), magnitude.map((v, i) => v + Math.abs(bias[channel(i)])), terms + 1, true, `col2im f16 dx ${label}`);
     });
   }
@@ -119,8 +108,8 @@ describe.runIf(hasF16)('im2col layout passes with f16 activations', () => {
   it('channelsToRows moves t in f16 exactly (to f32 or f16 rows); rowsToChannels writes it (bias + relu)', async () => {
     const [N, C, P] = [3, 5, 7];
     const t = rounded(N * C * P, 31, -2, 2);
-    expectClose(await run(channelsToRows({ batch: N, channels: C, pixels: P, f16: ['t'] }), { t }, 'rows', N * C * P), channelsToRowsRef(t, N, C, P), { atol: 0, rtol: 0 }, 'channelsToRows');
-    expectClose(await run(channelsToRows({ batch: N, channels: C, pixels: P, f16: ['t', 'rows'] }), { t }, 'rows', N * C * P), channelsToRowsRef(t, N, C, P), { atol: 0, rtol: 0 }, 'channelsToRows to f16');
+    expectClose(await runHalfKernel(channelsToRows({ batch: N, channels: C, pixels: P, f16: ['t'] }), { t }, 'rows', N * C * P), channelsToRowsRef(t, N, C, P), { atol: 0, rtol: 0 }, 'channelsToRows');
+    expectClose(await runHalfKernel(channelsToRows({ batch: N, channels: C, pixels: P, f16: ['t', 'rows'] }), { t }, 'rows', N * C * P), channelsToRowsRef(t, N, C, P), { atol: 0, rtol: 0 }, 'channelsToRows to f16');
     const rows = f32(N * P * C, 32), bias = f32(C, 33);
     const ref = new Float64Array(N * C * P), magnitude = new Float64Array(N * C * P);
     for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let p = 0; p < P; p++) {
@@ -128,7 +117,7 @@ describe.runIf(hasF16)('im2col layout passes with f16 activations', () => {
       ref[(n * C + c) * P + p] = relu(v + bias[c]);
       magnitude[(n * C + c) * P + p] = Math.abs(v) + Math.abs(bias[c]);
     }
-    const got = await run(rowsToChannels({ batch: N, channels: C, pixels: P, bias: true, activation: 'relu', f16: ['t'] }), { rows, bias }, 't', ref.length);
+    const got = await runHalfKernel(rowsToChannels({ batch: N, channels: C, pixels: P, bias: true, activation: 'relu', f16: ['t'] }), { rows, bias }, 't', ref.length);
     expectHalfClose(got, ref, magnitude, 2, true, 'rowsToChannels');
   });
 });
@@ -153,7 +142,7 @@ describe.runIf(hasF16)('GroupNorm and activation backward with f16 activations',
     const stats = new Float64Array(shape.batch * shape.groups * 2);
     const { mean, rstd } = groupNormRef(x, gamma, beta, shape, 'none');
     mean.forEach((m, i) => { stats[2 * i] = m; stats[2 * i + 1] = rstd[i]; });
-    const dx = await run(groupNormInputGrad({ ...shape, f16: ['x'] }), { x, stats, gamma, dy: dPre }, 'dx', n);
+    const dx = await runHalfKernel(groupNormInputGrad({ ...shape, f16: ['x'] }), { x, stats, gamma, dy: dPre }, 'dx', n);
     expectClose(dx, ref.dx, { atol: 1e-5, rtol: 1e-4 }, 'group norm dx');
     const r = await runKernels([groupNormParamGrad({ ...shape, f16: ['x'] })], { x: packF16(x), stats: Float32Array.from(stats), dy: Float32Array.from(dPre) }, { dgamma: shape.channels, dbeta: shape.channels });
     expectClose(r.dgamma, ref.dgamma, { atol: 1e-4, rtol: 1e-4 }, 'dgamma');
@@ -162,7 +151,7 @@ describe.runIf(hasF16)('GroupNorm and activation backward with f16 activations',
 
   it("activation backward reads y in f16", async () => {
     const y = rounded(n, 45, -0.99, 0.99), dy = f32(n, 46);
-    const got = await run(activationBackward({ kind: 'tanh', count: n, f16: ['y'] }), { y, dy }, 'dx', n);
+    const got = await runHalfKernel(activationBackward({ kind: 'tanh', count: n, f16: ['y'] }), { y, dy }, 'dx', n);
     expectClose(got, dy.map((g, i) => g * (1 - y[i] * y[i])), { atol: 1e-7, rtol: 1e-6 }, 'tanh backward');
   });
 });

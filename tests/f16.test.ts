@@ -10,8 +10,8 @@ import { matmul, MATMUL_VARIANTS, type MatmulOperand, type MatmulParams } from '
 import { VAE } from '../src/model/vae';
 import { testData } from './helpers/compare';
 import { expectF16Tracks, noisyPatterns, trainAndProbe } from './helpers/precision-runs';
-import { expectHalfClose, F16_NAN_FILL, fromF16Bits, packF16, roundF16, toF16Bits, unpackF16 } from './helpers/f16';
-import { gpu, runKernels } from './helpers/gpu';
+import { expectHalfClose, fromF16Bits, roundF16, runHalfKernel, toF16Bits } from './helpers/f16';
+import { gpu } from './helpers/gpu';
 import { actDerivRef, matmulRef } from './reference/dense';
 
 const { device } = await gpu();
@@ -50,10 +50,7 @@ describe.runIf(!hasF16)('precision f16 without shader-f16', () => {
 /** Runs one matmul whose `half` operands are stored as f16; returns c decoded. */
 async function runHalf(p: MatmulParams, data: Record<string, Float64Array>, half: readonly MatmulOperand[]) {
   const k = matmul({ ...p, f16: half, subgroups: device.features.has('subgroups') });
-  const inputs = Object.fromEntries(Object.entries(data).map(([name, v]) => [name, half.includes(name as MatmulOperand) ? packF16(v) : Float32Array.from(v)]));
-  const cHalf = half.includes('c');
-  const { c } = await runKernels([k], inputs, { c: cHalf ? Math.ceil((p.M * p.N) / 2) : p.M * p.N }, { fill: cHalf ? F16_NAN_FILL : Number.NaN });
-  return { name: k.name, code: k.code, c: cHalf ? unpackF16(c, p.M * p.N) : Float64Array.from(c) };
+  return { name: k.name, code: k.code, c: await runHalfKernel(k, data, 'c', p.M * p.N) };
 }
 
 // The register kernels on every shape; the tiled ones (4 x 3 pipelines each) on an unaligned and an

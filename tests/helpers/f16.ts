@@ -1,8 +1,10 @@
 // IEEE 754 half precision in float64 arithmetic, for checking kernels that store f16: rounding to
 // the nearest f16 (ties to even, overflow to infinity, subnormals below 2^-14), decoding, and
 // packing f16 bit patterns two to a 32-bit word, as a storage buffer of array<f16> holds them;
-// and the error bound the kernels with f16 storage are held to.
+// the error bound the kernels with f16 storage are held to, and a runner for such a kernel.
 import { expect } from 'vitest';
+import type { Kernel } from '../../shaders/common';
+import { runKernels } from './gpu';
 
 const roundHalfEven = (v: number) => {
   const f = Math.floor(v), d = v - f;
@@ -61,3 +63,18 @@ export function expectHalfClose(got: Float64Array, ref: Float64Array, magnitude:
   }
   expect(bad.slice(0, 8), `${label}: ${bad.length} of ${ref.length} outside the bound`).toEqual([]);
 }
+
+/**
+ * Runs one kernel on float64 inputs: the bindings it declares as array<f16> get f16-packed data,
+ * the others f32; returns output `out` (n values) decoded, an f16 output from a NaN-filled buffer
+ * so that an unwritten value fails. Checks that the kernel enables f16 exactly when it binds some.
+ */
+export async function runHalfKernel(k: Kernel, inputs: Record<string, Float64Array>, out: string, n: number): Promise<Float64Array> {
+  const half = new Set(k.bindings.filter((b) => b.type === 'array<f16>').map((b) => b.name));
+  expect(k.code.startsWith('enable f16;'), `${k.name} declares f16`).toBe(half.size > 0);
+  const data = Object.fromEntries(Object.entries(inputs).map(([name, v]) => [name, half.has(name) ? packF16(v) : Float32Array.from(v)]));
+  const outHalf = half.has(out);
+  const r = await runKernels([k], data, { [out]: outHalf ? Math.ceil(n / 2) : n }, { fill: outHalf ? F16_NAN_FILL : Number.NaN });
+  return outHalf ? unpackF16(r[out], n) : Float64Array.from(r[out]);
+}
+
