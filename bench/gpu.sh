@@ -57,11 +57,9 @@ bench --matmul --matmul-square "$square" "${products[@]}"
 bench --peak
 bench --step --impl ours --autotune quick --batch "${batches[0]}" "${timing[@]}"
 bench --step --impl ours --precision f16 --batch "${batches[-1]}" "${timing[@]}"
-for script in conv conv-step; do
-  [ "$script" = conv ] && args=("${convs[@]}") || args=("${convStep[@]}")
-  echo "[gpu.sh] $script ${args[*]}" >&2
-  npx tsx "bench/$script.ts" "${args[@]}" --json | grep '^{' >> "$records"
-done
+conv() { echo "[gpu.sh] $*" >&2; npx tsx "$@" --json | grep '^{' >> "$records"; }
+conv bench/conv.ts "${convs[@]}"
+conv bench/conv-step.ts "${convStep[@]}"
 echo "[gpu.sh] benchmarks took $((SECONDS - start)) s" >&2
 
 npx tsx bench/gpu-report.ts --records "$records" --out "$out" ${peak:+--peak-gflops "$peak"} --seconds $((SECONDS - start))
