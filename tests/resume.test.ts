@@ -134,11 +134,42 @@ describe('train --resume', { timeout: LONG }, () => {
     const dir = join(root, 'longer');
     expect((await train([...RUN, '--epochs', '2', '--out', dir])).code).toBe(0);
     await expect(train(['--resume', dir])).rejects.toThrow(/has already trained 2 epochs, all it was asked for; pass --epochs N with N > 2/);
-    await expect(train(['--resume', dir, '--epochs', '12', '--lr', '0.01'])).rejects.toThrow(/--lr 0\.01 does not match the run in .*, which has lr 0\.001; resume without --lr/);
+    await expect(train(['--resume', dir, '--epochs', '12', '--seed', '3'])).rejects.toThrow(/--seed 3 does not match the run in .*, which has seed 0; resume without --seed/);
     await expect(train(['--resume', dir, '--epochs', '12', '--hidden', '64'])).rejects.toThrow(/--hidden 64 does not match .* which has hidden 32/);
     // Flags that agree with the run are accepted.
     expect((await train(['--resume', dir, ...EPOCHS, '--hidden', '32', '--batch', '64'])).code).toBe(0);
     expectSameAsBaseline(dir);
+  });
+
+  it('--lr on resume: the next step moves the weights lr_new/lr_old as far, and the run keeps the new rate', async () => {
+    const lowered = join(root, 'lowered-lr'), kept = join(root, 'kept-lr');
+    expect((await train([...RUN, '--epochs', '2', '--out', lowered])).code).toBe(0);
+    cpSync(lowered, kept, { recursive: true });
+    const stateOf = (dir: string) => readTrainingState(new Uint8Array(readFileSync(join(dir, 'training-state.safetensors'))));
+    const start = stateOf(lowered).params;
+    const oneStep: TrainHooks['afterStep'] = (step, stop) => { if (step === 17) stop(); };
+    expect((await train(['--resume', lowered, '--epochs', '3', '--lr', '0.0003'], { afterStep: oneStep })).code).toBe(130);
+    expect((await train(['--resume', kept, '--epochs', '3'], { afterStep: oneStep })).code).toBe(130);
+
+    // From the same weights and moments the gradient and Adam's direction are the same; only the
+    // step length, -lr * m_hat / (sqrt(v_hat) + eps), changes: 0.3 times as far for 3e-4 against 1e-3.
+    const movedLowered = stateOf(lowered).params.map((p, i) => p - start[i]);
+    const movedKept = stateOf(kept).params.map((p, i) => p - start[i]);
+    const compared = [...movedKept.keys()].filter((i) => Math.abs(movedKept[i]) > 1e-4);
+    expect(compared.length).toBeGreaterThan(100);
+    const off = compared.filter((i) => Math.abs(movedLowered[i] / movedKept[i] - 0.3) > 1e-3);
+    expect(off.slice(0, 5).map((i) => `${i}: ${movedLowered[i]} vs ${movedKept[i]}`)).toEqual([]);
+
+    expect(stateOf(lowered).training.lr).toBeCloseTo(3e-4, 12);
+    expect(stateOf(kept).training.lr).toBeCloseTo(1e-3, 12);
+    const resumedOf = (dir: string) => JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).resumed;
+    expect(resumedOf(lowered)).toMatchObject([{ step: 16, epochs: 3, lr: 3e-4 }]);
+    expect(resumedOf(kept)[0]).not.toHaveProperty('lr');
+    // A later resume without --lr goes on at the rate the run last had.
+    const last = await train(['--resume', lowered, '--epochs', '3']);
+    expect(last.code).toBe(0);
+    expect(last.out).toMatch(/"event":"start".*"lr":0\.0003/);
+    expect(readLines(join(lowered, 'metrics.jsonl')).filter((e) => e.event === 'resume').map((e) => e.lr)).toEqual([3e-4, 3e-4]);
   });
 
   it('--save-every: a crash keeps the last checkpoint, a write that fails midway keeps the one before, and the run still ends identical', async () => {

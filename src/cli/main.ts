@@ -21,7 +21,7 @@ commands:
           [--precision f32|f16]  (f16: hidden activations stored as f16; needs the GPU's shader-f16)
           [--out runs/NAME] [--force] [--save-every N] [--clip-grad NORM] [--on-nan stop|skip-batch|rollback]
           [--retries 2] [--max-gpu-memory MiB] [--json]
-  train   --resume runs/NAME [--epochs N] [--save-every N] [--on-nan ...] [--retries N] [--json]
+  train   --resume runs/NAME [--epochs N] [--lr X] [--save-every N] [--on-nan ...] [--retries N] [--json]
   eval    --checkpoint FILE [--dataset mnist] [--data-dir DIR] [--limit N] [--seed 0] [--iwae K] [--json]
   sample  --checkpoint FILE [--n 64] [--seed 0] [--label C] --out FILE.png [--json]
   traverse --checkpoint FILE --out FILE.png [--steps 9] [--range 3] [--dataset NAME [--limit 256]] [--data-dir DIR] [--label C] [--json]

@@ -81,14 +81,14 @@ export function readRunState(dir: string): TrainingState {
   }
 }
 
-/** config.json: the configuration and options a run started with, and when it was resumed. */
+/** config.json: the configuration and options a run started with, and when it was resumed (with the new lr, where --lr changed it). */
 export interface RunRecord {
   format: 'webgpu-vae-run';
   started: string;
   config: unknown;
   training: unknown;
   run: Record<string, unknown>;
-  resumed: { at: string; step: number; epochs: number }[];
+  resumed: { at: string; step: number; epochs: number; lr?: number }[];
 }
 
 export function writeRunRecord(dir: string, record: RunRecord): void {

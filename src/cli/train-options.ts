@@ -1,7 +1,8 @@
 // The flags of `webgpu-vae train`, read into the model configuration (VaeConfig) and the run's
 // own options (RunOptions: data, optimizer, schedule, recovery), each flag left out taking its
 // value from the defaults or, for `--resume`, from the run being resumed; and the checks that a
-// resumed run is given the same model, data and optimizer it started with.
+// resumed run is given the same model, data and optimizer it started with (its learning rate may
+// change).
 import { createHash } from 'node:crypto';
 import { ACTIVATIONS, type Activation } from '../../shaders/activation';
 import { DATA_SOURCES } from '../data/sources';
@@ -133,13 +134,17 @@ export function dataFlags(run: RunOptions): DataFlags {
   };
 }
 
-/** Flags that must agree with a resumed run, with the field each one sets. */
+/**
+ * Flags that must agree with a resumed run, with the field each one sets. `--lr` is not among them:
+ * lowering the learning rate of a run that has plateaued is a resume's common purpose, and Adam's
+ * moments do not depend on it; the change is recorded in config.json and the log.
+ */
 const FIXED_FLAGS: [flag: keyof Flags, field: string][] = [
   ['arch', 'arch'], ['channels', 'channels'], ['dense', 'dense'], ['norm', 'norm'], ['norm-groups', 'normGroups'], ['init', 'init'], ['image-size', 'imageSize'], ['image-channels', 'imageChannels'],
   ['hidden', 'hidden'], ['latent', 'latent'], ['activation', 'activation'], ['likelihood', 'likelihood'], ['sigma', 'sigma'],
   ['objective', 'objective'], ['samples', 'samples'], ['samples-per-x', 'samples'], ['beta', 'beta'], ['warmup-steps', 'warmupSteps'],
   ['free-bits', 'freeBits'], ['conditional', 'classes'], ['binarize', 'binarize'], ['dequantize', 'dequantize'], ['dataset', 'dataset'], ['limit', 'limit'],
-  ['test-limit', 'testLimit'], ['batch', 'batch'], ['optimizer', 'optimizer'], ['lr', 'lr'], ['seed', 'seed'], ['clip-grad', 'clipGrad'],
+  ['test-limit', 'testLimit'], ['batch', 'batch'], ['optimizer', 'optimizer'], ['seed', 'seed'], ['clip-grad', 'clipGrad'],
 ];
 
 /** Refuses flags that contradict the run being resumed: it can only continue as it started. */

@@ -11,7 +11,8 @@
 // `--resume DIR` continues bit for bit: the parameters, Adam's moments and the step counter come
 // back from the training state; the sampling noise is a function of seed and step; the data
 // order of epoch e is the e-th permutation drawn from Philox(seed, 1), so the shuffles of the
-// finished epochs are drawn again and discarded; the binarization key is the epoch number.
+// finished epochs are drawn again and discarded; the binarization key is the epoch number. With
+// --lr it continues the same way at another learning rate.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve as resolvePath, join } from 'node:path';
 import { SingleBar } from 'cli-progress';
@@ -92,7 +93,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
   const maxGpuMiB = f['max-gpu-memory'] === undefined ? undefined : intFlag('max-gpu-memory', f['max-gpu-memory'], 0, 1);
 
   // Everything that can be refused is refused here, before the slow parts (device, data, compiling).
-  let config: VaeConfig, run: RunOptions, outDir: string, resumed: TrainingState | null = null;
+  let config: VaeConfig, run: RunOptions, outDir: string, resumed: TrainingState | null = null, lrWas: number | null = null;
   if (resumeDir) {
     if (f.force) throw new UsageError('--force starts a run over and --resume continues one; give one of them');
     const out = stringFlag('out', f.out);
@@ -101,6 +102,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     const savedRun = { ...DEFAULT_RUN, ...(resumed.run as Partial<RunOptions>), optimizer: resumed.training.optimizer, lr: resumed.training.lr, seed: resumed.training.seed };
     config = resumed.config;
     run = runFields(f, savedRun);
+    lrWas = savedRun.lr;
     checkResumeFlags(f, resumeDir, { ...config, ...savedRun }, { ...config, ...configFields(f, config, run.dataset), ...run });
     const done = resumed.progress.epochsDone;
     // A restart after the last epoch's checkpoint (a device lost while writing the pictures) only writes them.
@@ -186,14 +188,15 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     if (resumed) {
       const record = readRunRecord(outDir, (): RunRecord => ({ format: 'webgpu-vae-run', started: '', config, training: vae!.training, run: runRecord, resumed: [] }));
       record.run = runRecord;
-      record.resumed.push({ at: now, step: progress.step, epochs: run.epochs });
+      const lrChanged = lrWas !== null && run.lr !== lrWas && !hooks.restart;
+      record.resumed.push({ at: now, step: progress.step, epochs: run.epochs, ...(lrChanged ? { lr: run.lr } : {}) });
       writeRunRecord(outDir, record);
     } else {
       if (f.force && !hooks.restart) discardOldRun(outDir);
       writeRunRecord(outDir, { format: 'webgpu-vae-run', started: now, config, training: vae.training, run: runRecord, resumed: [] });
     }
     log = new JsonLog(paths.metrics, !!resumed || !!hooks.restart);
-    log.write(resumed ? { event: 'resume', time: now, step: progress.step, epoch: progress.epochsDone + 1, epochs: run.epochs } : { event: 'start', time: now, step: 0, epochs: run.epochs });
+    log.write(resumed ? { event: 'resume', time: now, step: progress.step, epoch: progress.epochsDone + 1, epochs: run.epochs, lr: run.lr } : { event: 'start', time: now, step: 0, epochs: run.epochs });
     if (hooks.restart) log.write({ event: 'restart', time: now, step: progress.step, reason: hooks.restart.reason, lr: run.lr });
 
     report.event({ event: 'start', adapter: describeAdapter(acquired.adapter), config, batch: vae.training.batch, optimizer: run.optimizer, lr: run.lr, seed: run.seed,
@@ -202,7 +205,8 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       ...(autotune !== 'off' ? { autotune: { mode: autotune, matmul: vae.kernels.matmulTuned ?? {}, conv: vae.kernels.convTuned ?? {} } } : {}), ...(resumed ? { resumed_from: { step: progress.step, epoch: progress.epochsDone + 1 } } : {}) });
     if (drawn) report.info(`${run.dataset}: the ${train.count} training pictures are drawn on the GPU at each step (${mib(8 * train.count)} MiB of indices and order, not ${mib(train.count * config.inputDim)} MiB of pictures)`);
     if (resumed) {
-      report.info(`resuming ${outDir} at step ${progress.step} (epoch ${progress.epochsDone + 1}, ${progress.epochStep}/${stepsPerEpoch} steps done), training to epoch ${run.epochs}`);
+      report.info(`resuming ${outDir} at step ${progress.step} (epoch ${progress.epochsDone + 1}, ${progress.epochStep}/${stepsPerEpoch} steps done), training to epoch ${run.epochs}` +
+        (lrWas !== null && run.lr !== lrWas ? `, learning rate ${run.lr} (was ${lrWas})` : ''));
     }
 
     const model = vae, metrics = log;
