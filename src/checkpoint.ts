@@ -4,7 +4,7 @@
 import { resolveConfig, type VaeConfig } from './model/config';
 import { paramLayout } from './model/build';
 import { VAE, type VaeOptions } from './model/vae';
-import { CheckpointError, decodeSafetensors, encodeSafetensors } from './io/safetensors';
+import { CheckpointError, decodeNamed, encodeSafetensors } from './io/safetensors';
 
 export const CHECKPOINT_FORMAT = 'webgpu-vae';
 export const CHECKPOINT_VERSION = '1';
@@ -22,7 +22,7 @@ export async function saveCheckpoint(vae: VAE, extraMetadata: Record<string, str
 
 /** Reads the configuration and flat parameters of a checkpoint, checking names and shapes. */
 export function readCheckpoint(bytes: Uint8Array, source = 'checkpoint'): { config: VaeConfig; flat: Float32Array; metadata: Record<string, string> } {
-  const { tensors, metadata } = decodeSafetensors(bytes);
+  const { tensors, metadata } = decodeNamed(bytes, source);
   if (metadata.format === TRAINING_STATE_FORMAT) {
     throw new CheckpointError(`${source} is a training state (optimizer moments and counters for \`webgpu-vae train --resume DIR\`), not a model; use model.safetensors from the same folder`);
   }

@@ -13,7 +13,7 @@
 // Noise and data order need no stored RNG state: noise is a pure function of seed and step, and the
 // caller's per-epoch shuffles are redrawn from the seed (see src/cli/train.ts).
 import { CHECKPOINT_FORMAT, TRAINING_STATE_FORMAT } from './checkpoint';
-import { CheckpointError, decodeSafetensors, encodeSafetensors, type Tensor } from './io/safetensors';
+import { CheckpointError, decodeNamed, encodeSafetensors, type Tensor } from './io/safetensors';
 import { paramLayout } from './model/build';
 import { resolveConfig, type VaeConfig } from './model/config';
 import type { ParamLayout } from './model/params';
@@ -85,7 +85,7 @@ function parseJson(source: string, key: string, text: string | undefined): Recor
 
 /** Reads and checks a training state: format, configuration, every tensor's name and shape, the counters. */
 export function readTrainingState(bytes: Uint8Array, source = 'training state'): TrainingState {
-  const { tensors, metadata } = decodeSafetensors(bytes);
+  const { tensors, metadata } = decodeNamed(bytes, source);
   if (metadata.format === CHECKPOINT_FORMAT) {
     throw new CheckpointError(`${source} is a model checkpoint, not a training state; resume from the run folder that holds training-state.safetensors`);
   }

@@ -22,6 +22,7 @@ import { COMMAND_FLAGS } from '../src/cli/args';
 import { setDeviceProvider, type DeviceProvider } from '../src/cli/io';
 import { main, USAGE } from '../src/cli/main';
 import { pathRule, type PathRule } from '../src/cli/paths';
+import { encodeSafetensors } from '../src/io/safetensors';
 
 const FIXTURE = join(__dirname, 'fixtures', 'v1-checkpoint.safetensors');
 const BIN = join(__dirname, '..', 'bin', 'webgpu-vae.mjs');
@@ -282,6 +283,16 @@ describe('path flags', () => {
   ])('train --data-dir with %j says what that data set reads', async (dataset, says) => {
     const line = await expectRefusal(['train', ...dataset, '--data-dir', at('no-such-folder')], `--data-dir ${at('no-such-folder')} does not exist`);
     expect(line).toContain(says);
+  });
+
+  it.each(commands.filter((c) => COMMAND_FLAGS.get(c)!.checkpoint))('%s --checkpoint refuses a file that is not a model, naming it, before any device starts', async (command) => {
+    // The device provider throws the sentinel, so a refusal here was made from the file alone.
+    writeFileSync(at('not-safetensors.safetensors'), 'PNG? no: twelve bytes and then some');
+    await expectRefusal([command, ...baseArgs(command, 'checkpoint'), '--checkpoint', at('not-safetensors.safetensors')],
+      `${at('not-safetensors.safetensors')}: header length`);
+    writeFileSync(at('not-a-model.safetensors'), encodeSafetensors({ w: { shape: [1], data: Float32Array.of(1) } }, {}));
+    await expectRefusal([command, ...baseArgs(command, 'checkpoint'), '--checkpoint', at('not-a-model.safetensors')],
+      `${at('not-a-model.safetensors')} is a safetensors file but not a webgpu-vae checkpoint`);
   });
 
   it('never overwrites a run folder without --force, and --force deletes nothing before training starts', async () => {

@@ -76,7 +76,7 @@ export function intFlag(name: string, raw: string | boolean | undefined, fallbac
   if (raw === undefined) return fallback;
   const v = Number(raw);
   if (typeof raw !== 'string' || !/^-?\d+$/.test(raw.trim()) || v < min || v > max) {
-    throw new UsageError(`--${name} must be an integer in ${min}..${max === Number.MAX_SAFE_INTEGER ? 'inf' : max}, got '${raw}'`);
+    throw new UsageError(`--${name} must be ${max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer in ${min}..${max}`}, got '${raw}'`);
   }
   return v;
 }

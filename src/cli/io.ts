@@ -2,6 +2,7 @@
 // reading checkpoints with friendly errors, and writing output files.
 import { readFile } from 'node:fs/promises';
 import { totalmem } from 'node:os';
+import { readCheckpoint } from '../checkpoint';
 import { describeAdapter, type AcquiredDevice } from '../gpu/device';
 import { acquireNodeDevice } from '../gpu/node-device';
 import type { Dataset } from '../data/mnist';
@@ -83,13 +84,17 @@ export async function getDevice(log: (line: string) => void): Promise<AcquiredDe
   return acquired;
 }
 
+/** A checkpoint file's bytes, checked (names, shapes, configuration) before any device starts. */
 export async function readCheckpointFile(path: string): Promise<Uint8Array> {
+  let bytes: Uint8Array;
   try {
-    return new Uint8Array(await readFile(path));
+    bytes = new Uint8Array(await readFile(path));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new CheckpointError(code === 'ENOENT' ? `checkpoint ${path} does not exist; train one with \`webgpu-vae train --out DIR\`` : `cannot read checkpoint ${path}: ${(e as Error).message}`);
   }
+  readCheckpoint(bytes, path);
+  return bytes;
 }
 
 /** Writes a whole output file atomically (see files.ts): an interrupted write leaves the old one. */

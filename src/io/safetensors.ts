@@ -135,6 +135,16 @@ function parseMetadata(raw: unknown): Record<string, string> {
   return out;
 }
 
+/** decodeSafetensors, with `source` (the file) leading the message of any error it finds. */
+export function decodeNamed(bytes: Uint8Array, source: string): Safetensors {
+  try {
+    return decodeSafetensors(bytes);
+  } catch (e) {
+    if (e instanceof CheckpointError) throw new CheckpointError(`${source}: ${e.message}`);
+    throw e;
+  }
+}
+
 export function decodeSafetensors(bytes: Uint8Array): Safetensors {
   const { header, dataStart } = parseHeader(bytes);
   const dataLen = bytes.length - dataStart;
