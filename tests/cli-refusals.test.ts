@@ -44,6 +44,7 @@ const MUST_REFUSE: Record<string, string[]> = {
   iwae: ['0', '-1', '1.5', 'k'],
   seed: ['-1', '1.5', 'random'],
   'warmup-steps': ['-1', '0.5', 'x'],
+  'kl-cycle-steps': ['-1', '0.5', 'x', '100'],
   'save-every': ['-1', '0.5', 'x'],
   label: ['-1', '1.5', 'cat'],
   samples: ['0', '65', 'x'],

@@ -28,6 +28,14 @@ describe('demo settings to a model', () => {
     expect([conv.dense, conv.norm]).toEqual([[], 'none']);
   });
 
+  it('passes the KL schedule on, and builds a run saved before cyclical annealing existed without it', () => {
+    const cyclical = resolveConfig(configFor({ ...DEFAULTS, beta: 4, warmupSteps: 50, klCycleSteps: 200 }, data));
+    expect([cyclical.beta, cyclical.warmupSteps, cyclical.klCycleSteps]).toEqual([4, 50, 200]);
+    const { klCycleSteps: _dropped, ...saved } = { ...DEFAULTS, warmupSteps: 50 };
+    const old = resolveConfig(configFor(saved, data));
+    expect([old.warmupSteps, old.klCycleSteps]).toEqual([50, 0]);
+  });
+
   it('describes the model the same way in the CLI (ASCII) and on the page', () => {
     expect(describeShape(resolveConfig({ hidden: [512, 256] }))).toBe('784-512-256-20');
     const conv = resolveConfig(configFor({ ...DEFAULTS, arch: 'conv', channels: [4, 8], dense: [32], norm: 'group', latent: 6 }, data));

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadCheckpoint, readCheckpoint, saveCheckpoint } from '../src/checkpoint';
 import { loadMnistNode } from '../src/data/mnist';
 import { encodeSafetensors } from '../src/io/safetensors';
+import { klWeightAt } from '../src/model/config';
 import { VAE } from '../src/model/vae';
 import { expectClose } from './helpers/compare';
 import { gpu } from './helpers/gpu';
@@ -239,12 +240,36 @@ describe('plans, conditional models and configuration of the objectives', async 
     vae.destroy();
   });
 
+  it('KL schedules: linear warm-up, and cyclical annealing restarting it every P steps', () => {
+    const weights = (c: { beta: number; warmupSteps: number; klCycleSteps: number }, n: number) => Array.from({ length: n }, (_, i) => klWeightAt(c, i + 1));
+    expect(weights({ beta: 3, warmupSteps: 0, klCycleSteps: 0 }, 3)).toEqual([3, 3, 3]);
+    expect(weights({ beta: 2, warmupSteps: 4, klCycleSteps: 0 }, 6)).toEqual([0.5, 1, 1.5, 2, 2, 2]);
+    expect(weights({ beta: 2, warmupSteps: 2, klCycleSteps: 3 }, 7)).toEqual([1, 2, 2, 1, 2, 2, 1]);
+    expect(weights({ beta: 1, warmupSteps: 4, klCycleSteps: 4 }, 9)).toEqual([0.25, 0.5, 0.75, 1, 0.25, 0.5, 0.75, 1, 0.25]);
+  });
+
+  it('each training step weighs its KL by the schedule: loss = rec + w_t KL, read back per step', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create({ inputDim: 12, hidden: [8], latent: 3, beta: 2, warmupSteps: 3, klCycleSteps: 4 }, { device, batch: 4, lr: 1e-3, seed: 1 });
+    const x = Float32Array.from({ length: 4 * 12 }, (_, i) => ((i * 37) % 11) / 10);
+    for (let i = 0; i < 10; i++) await vae.trainStep(x);
+    const losses = await vae.readLosses();
+    vae.destroy();
+    expect(losses).toHaveLength(10);
+    const applied = losses.map((l) => (l.loss - l.rec) / l.kl);
+    const want = [2 / 3, 4 / 3, 2, 2, 2 / 3, 4 / 3, 2, 2, 2 / 3, 4 / 3];
+    expectClose(applied, want, { atol: 1e-4, rtol: 1e-4 });
+  });
+
   it('objective settings are validated with messages that name the field', async () => {
     const { device } = await gpu();
     await expect(VAE.create({ objective: 'iwae', samples: 5, beta: 0.5 }, { device })).rejects.toThrow(/elbo objective only/);
     await expect(VAE.create({ samples: 100 }, { device })).rejects.toThrow(/samples must be an integer in 1\.\.64 for the elbo objective/);
     await expect(VAE.create({ freeBits: -1 }, { device })).rejects.toThrow(/freeBits must be/);
     await expect(VAE.create({ warmupSteps: 1.5 }, { device })).rejects.toThrow(/warmupSteps must be/);
+    await expect(VAE.create({ klCycleSteps: 4 }, { device })).rejects.toThrow(/klCycleSteps 4 repeats the KL warm-up, so it needs warmupSteps between 1 and 4/);
+    await expect(VAE.create({ klCycleSteps: 4, warmupSteps: 5 }, { device })).rejects.toThrow(/needs warmupSteps between 1 and 4 .*got 5/);
+    await expect(VAE.create({ objective: 'iwae', samples: 2, klCycleSteps: 4, warmupSteps: 2 }, { device })).rejects.toThrow(/elbo objective only/);
     await expect(VAE.create({ binarize: 'always' as never }, { device })).rejects.toThrow(/binarize must be none, dynamic or fixed/);
   });
 });

@@ -28,6 +28,8 @@ export interface Settings {
   beta: number;
   /** Steps over which the KL weight ramps up linearly to beta (0: off). */
   warmupSteps: number;
+  /** Cyclical annealing: the warm-up restarts every this many steps (0: off; needs warmupSteps). Absent in runs saved before it existed. */
+  klCycleSteps?: number;
   /** Nats of KL per latent dimension that go unpenalised (0: off). */
   freeBits: number;
   /** Condition encoder and decoder on the example's label (one class per distinct label). */

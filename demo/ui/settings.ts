@@ -10,7 +10,7 @@ export class SettingsError extends Error {
 
 /** Small and fast on a software GPU; the page explains that a real GPU handles far larger ones. */
 export const DEFAULTS: Settings = {
-  latent: 2, arch: 'mlp', hidden: [256], channels: [], dense: [], norm: 'none', precision: 'f32', likelihood: 'bernoulli', sigma: 'learned', dequantize: false, objective: 'elbo', samples: 1, beta: 1, warmupSteps: 0, freeBits: 0,
+  latent: 2, arch: 'mlp', hidden: [256], channels: [], dense: [], norm: 'none', precision: 'f32', likelihood: 'bernoulli', sigma: 'learned', dequantize: false, objective: 'elbo', samples: 1, beta: 1, warmupSteps: 0, klCycleSteps: 0, freeBits: 0,
   conditional: false, binarize: 'none', batch: 100, lr: 1e-3, seed: 0, subset: 6000,
 };
 
@@ -68,10 +68,14 @@ export function readSettings(form: HTMLFormElement): Settings {
     : int(form, 'samples', 'Samples per example (L) for the ELBO', 1, 64);
   const beta = num(form, 'beta', 'β', (v) => v >= 0, 'a number ≥ 0 (1 gives the ELBO)');
   const warmupSteps = int(form, 'warmupSteps', 'KL warm-up steps', 0, 10_000_000);
+  const klCycleSteps = int(form, 'klCycleSteps', 'KL cycle steps', 0, 10_000_000);
+  if (klCycleSteps > 0 && !(warmupSteps > 0 && warmupSteps <= klCycleSteps)) {
+    throw new SettingsError(`KL cycle steps ${klCycleSteps} restarts the KL warm-up every ${klCycleSteps} steps: set KL warm-up steps between 1 and ${klCycleSteps} (the ramp within each cycle), or the cycle to 0`);
+  }
   const freeBits = num(form, 'freeBits', 'Free bits', (v) => v >= 0, 'a number of nats per latent dimension ≥ 0 (0 turns them off)');
   // The IWAE bound has no separate KL term for these to reweight.
-  if (objective === 'iwae' && (beta !== 1 || warmupSteps > 0 || freeBits > 0)) {
-    throw new SettingsError(`β, KL warm-up and free bits apply to the ELBO only: for IWAE set β to 1 and warm-up steps and free bits to 0 (got β ${beta}, warm-up ${warmupSteps}, free bits ${freeBits})`);
+  if (objective === 'iwae' && (beta !== 1 || warmupSteps > 0 || klCycleSteps > 0 || freeBits > 0)) {
+    throw new SettingsError(`β, KL warm-up (cyclical or not) and free bits apply to the ELBO only: for IWAE set β to 1 and warm-up steps, KL cycle steps and free bits to 0 (got β ${beta}, warm-up ${warmupSteps}, cycle ${klCycleSteps}, free bits ${freeBits})`);
   }
   return {
     latent: int(form, 'latent', 'Latent size', 1, 512),
@@ -88,6 +92,7 @@ export function readSettings(form: HTMLFormElement): Settings {
     samples,
     beta,
     warmupSteps,
+    klCycleSteps,
     freeBits,
     conditional: checkbox(form, 'conditional').checked,
     binarize: choice(form, 'binarize', 'Binarization', ['none', 'dynamic', 'fixed'] as const),
@@ -114,6 +119,7 @@ export function writeSettings(form: HTMLFormElement, s: Partial<Settings>): void
   set('samples', s.samples);
   set('beta', s.beta);
   set('warmupSteps', s.warmupSteps);
+  set('klCycleSteps', s.klCycleSteps);
   set('freeBits', s.freeBits);
   if (s.conditional !== undefined) checkbox(form, 'conditional').checked = s.conditional;
   set('binarize', s.binarize);
@@ -129,7 +135,7 @@ export function writeConfig(form: HTMLFormElement, c: VaeConfig): void {
     latent: c.latent, arch: c.arch, hidden: c.hidden, channels: c.channels, dense: c.dense, norm: c.norm, likelihood: c.likelihood, objective: c.objective,
     // The form offers the two scales that train well here; a file's other kinds show as learned.
     sigma: c.sigma === 'predicted' ? 'predicted' : 'learned', dequantize: c.dequantize, samples: c.samples, beta: c.beta,
-    warmupSteps: c.warmupSteps, freeBits: c.freeBits, conditional: c.classes > 0, binarize: c.binarize,
+    warmupSteps: c.warmupSteps, klCycleSteps: c.klCycleSteps, freeBits: c.freeBits, conditional: c.classes > 0, binarize: c.binarize,
   });
 }
 

@@ -17,7 +17,7 @@ export const FLAGS = defineFlags('train', {
   dataset: { type: 'string' }, 'data-dir': { type: 'string' }, epochs: { type: 'string' }, batch: { type: 'string' },
   latent: { type: 'string' }, hidden: { type: 'string' }, dense: { type: 'string' }, norm: { type: 'string' }, 'norm-groups': { type: 'string' }, init: { type: 'string' }, activation: { type: 'string' }, likelihood: { type: 'string' },
   sigma: { type: 'string' }, 'samples-per-x': { type: 'string' }, samples: { type: 'string' }, objective: { type: 'string' },
-  beta: { type: 'string' }, 'warmup-steps': { type: 'string' }, 'free-bits': { type: 'string' }, conditional: { type: 'boolean' },
+  beta: { type: 'string' }, 'warmup-steps': { type: 'string' }, 'kl-cycle-steps': { type: 'string' }, 'free-bits': { type: 'string' }, conditional: { type: 'boolean' },
   binarize: { type: 'string' }, dequantize: { type: 'boolean' }, optimizer: { type: 'string' },
   arch: { type: 'string' }, channels: { type: 'string' }, 'image-size': { type: 'string' }, 'image-channels': { type: 'string' }, strict: { type: 'boolean' },
   lr: { type: 'string' }, seed: { type: 'string' }, limit: { type: 'string' }, 'test-limit': { type: 'string' },
@@ -80,6 +80,11 @@ export function configFields(f: Flags, d: VaeConfig, dataset: DatasetName): Part
   const norm = choiceFlag('norm', f.norm, d.norm, NORMALIZATIONS);
   if (arch !== 'conv' && norm !== 'none') throw new UsageError(`--norm ${norm} normalizes the conv architecture's convolutions; add --arch conv, or leave out --norm`);
   if (f['norm-groups'] !== undefined && norm !== 'group') throw new UsageError('--norm-groups sets GroupNorm\'s groups; add --norm group');
+  const warmupSteps = intFlag('warmup-steps', f['warmup-steps'], d.warmupSteps, 0);
+  const klCycleSteps = intFlag('kl-cycle-steps', f['kl-cycle-steps'], d.klCycleSteps, 0);
+  if (klCycleSteps > 0 && !(warmupSteps > 0 && warmupSteps <= klCycleSteps)) {
+    throw new UsageError(`--kl-cycle-steps ${klCycleSteps} restarts the KL warm-up every ${klCycleSteps} steps; give the ramp with --warmup-steps N, 1 <= N <= ${klCycleSteps} (e.g. --warmup-steps ${Math.max(1, Math.floor(klCycleSteps / 2))})`);
+  }
   return {
     arch,
     channels: listFlag('channels', f.channels, d.channels),
@@ -96,7 +101,8 @@ export function configFields(f: Flags, d: VaeConfig, dataset: DatasetName): Part
     objective,
     samples: samplesFlag(f, objective, d.samples),
     beta: numberFlag('beta', f.beta, d.beta, (v) => v >= 0, 'a number >= 0'),
-    warmupSteps: intFlag('warmup-steps', f['warmup-steps'], d.warmupSteps, 0),
+    warmupSteps,
+    klCycleSteps,
     freeBits: numberFlag('free-bits', f['free-bits'], d.freeBits, (v) => v >= 0, 'a number of nats >= 0 per latent dimension'),
     classes: f.conditional ? classesOf(dataset) : d.classes,
     binarize: choiceFlag('binarize', f.binarize, d.binarize, ['none', 'dynamic', 'fixed'] as const),
@@ -142,7 +148,7 @@ export function dataFlags(run: RunOptions): DataFlags {
 const FIXED_FLAGS: [flag: keyof Flags, field: string][] = [
   ['arch', 'arch'], ['channels', 'channels'], ['dense', 'dense'], ['norm', 'norm'], ['norm-groups', 'normGroups'], ['init', 'init'], ['image-size', 'imageSize'], ['image-channels', 'imageChannels'],
   ['hidden', 'hidden'], ['latent', 'latent'], ['activation', 'activation'], ['likelihood', 'likelihood'], ['sigma', 'sigma'],
-  ['objective', 'objective'], ['samples', 'samples'], ['samples-per-x', 'samples'], ['beta', 'beta'], ['warmup-steps', 'warmupSteps'],
+  ['objective', 'objective'], ['samples', 'samples'], ['samples-per-x', 'samples'], ['beta', 'beta'], ['warmup-steps', 'warmupSteps'], ['kl-cycle-steps', 'klCycleSteps'],
   ['free-bits', 'freeBits'], ['conditional', 'classes'], ['binarize', 'binarize'], ['dequantize', 'dequantize'], ['dataset', 'dataset'], ['limit', 'limit'],
   ['test-limit', 'testLimit'], ['batch', 'batch'], ['optimizer', 'optimizer'], ['seed', 'seed'], ['clip-grad', 'clipGrad'],
 ];

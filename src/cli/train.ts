@@ -173,7 +173,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     if (resumed && resumed.progress.stepsPerEpoch !== stepsPerEpoch) throw new UsageError(`the run in ${outDir} has ${resumed.progress.stepsPerEpoch} steps per epoch, this data gives ${stepsPerEpoch}; resume with the same data`);
     const memory = await vae.trainMemory();
     const objectiveText = config.objective === 'iwae' ? `IWAE K=${config.samples}` : `ELBO L=${config.samples}${config.beta !== 1 ? ` beta=${config.beta}` : ''}` +
-      `${config.warmupSteps ? ` warm-up ${config.warmupSteps} steps` : ''}${config.freeBits ? ` free bits ${config.freeBits}` : ''}`;
+      `${config.warmupSteps ? ` warm-up ${config.warmupSteps} steps${config.klCycleSteps ? ` every ${config.klCycleSteps}` : ''}` : ''}${config.freeBits ? ` free bits ${config.freeBits}` : ''}`;
     report.info(`model ${describeShape(config)} (${config.likelihood}${config.sigma === 'predicted' && config.likelihood === 'gaussian' ? ' with predicted scales' : ''}, ${config.activation}, ${objectiveText}` +
       `${config.classes ? `, conditional on ${config.classes} classes` : ''}${config.binarize !== 'none' ? `, ${config.binarize} binarization` : ''}${precision === 'f16' ? ', f16 activations' : ''}), ${vae.layout.paramCount} parameters; ` +
       `${mib(vae.allocatedBytes)} MiB on the GPU (step tensors planned in ${mib(memory.plannedBytes)} MiB, ${mib(memory.savedBytes)} MiB saved by reuse); ` +

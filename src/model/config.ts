@@ -68,6 +68,11 @@ export interface VaeConfig {
   beta: number;
   /** Linear KL warm-up: the KL weight grows from beta/N to beta over the first N steps (0: off). */
   warmupSteps: number;
+  /**
+   * Cyclical KL annealing (Fu et al. 2019): the warm-up starts again every N steps, so the weight
+   * ramps from beta/W to beta over the first W = warmupSteps steps of each cycle, then holds (0: off).
+   */
+  klCycleSteps: number;
   /** Free bits per latent dimension (Kingma et al. 2016), in nats (0: off). */
   freeBits: number;
   /** Classes of a conditional VAE (0: unconditional): the one-hot label joins x and z. */
@@ -97,11 +102,24 @@ export const DEFAULT_CONFIG: VaeConfig = {
   objective: 'elbo',
   beta: 1,
   warmupSteps: 0,
+  klCycleSteps: 0,
   freeBits: 0,
   classes: 0,
   binarize: 'none',
   dequantize: false,
 };
+
+/**
+ * The KL weight of training step t (1-based): beta, ramped linearly from beta/W to beta over the
+ * first W = warmupSteps steps; with klCycleSteps = P the ramp restarts every P steps, so step t
+ * takes the weight of step ((t - 1) mod P) + 1. A function of the step alone, computed on the CPU
+ * into each step's uniform: nothing is read back.
+ */
+export function klWeightAt(c: Pick<VaeConfig, 'beta' | 'warmupSteps' | 'klCycleSteps'>, t: number): number {
+  if (c.warmupSteps <= 0) return c.beta;
+  const phase = c.klCycleSteps > 0 ? ((t - 1) % c.klCycleSteps) + 1 : t;
+  return c.beta * Math.min(1, phase / c.warmupSteps);
+}
 
 const positiveInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;
 
@@ -182,9 +200,13 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
   if (!positiveInt(c.samples) || c.samples > maxSamples) throw new ConfigError(`samples must be an integer in 1..${maxSamples} for the ${c.objective} objective, got ${c.samples}`);
   if (!(typeof c.beta === 'number' && c.beta >= 0 && Number.isFinite(c.beta))) throw new ConfigError(`beta must be a number >= 0, got ${c.beta}`);
   if (!(Number.isInteger(c.warmupSteps) && c.warmupSteps >= 0)) throw new ConfigError(`warmupSteps must be an integer >= 0 (0 turns warm-up off), got ${c.warmupSteps}`);
+  if (!(Number.isInteger(c.klCycleSteps) && c.klCycleSteps >= 0)) throw new ConfigError(`klCycleSteps must be an integer >= 0 (0 turns cycling off), got ${c.klCycleSteps}`);
+  if (c.klCycleSteps > 0 && !(c.warmupSteps > 0 && c.warmupSteps <= c.klCycleSteps)) {
+    throw new ConfigError(`klCycleSteps ${c.klCycleSteps} repeats the KL warm-up, so it needs warmupSteps between 1 and ${c.klCycleSteps} (the ramp within each cycle), got ${c.warmupSteps}`);
+  }
   if (!(typeof c.freeBits === 'number' && c.freeBits >= 0 && Number.isFinite(c.freeBits))) throw new ConfigError(`freeBits must be a number of nats >= 0 (0 turns it off), got ${c.freeBits}`);
-  if (c.objective === 'iwae' && (c.beta !== 1 || c.warmupSteps > 0 || c.freeBits > 0)) {
-    throw new ConfigError('beta, warm-up and free bits apply to the elbo objective only; the iwae bound has no separate KL term');
+  if (c.objective === 'iwae' && (c.beta !== 1 || c.warmupSteps > 0 || c.klCycleSteps > 0 || c.freeBits > 0)) {
+    throw new ConfigError('beta, warm-up (cyclical or not) and free bits apply to the elbo objective only; the iwae bound has no separate KL term');
   }
   if (!(Number.isInteger(c.classes) && c.classes >= 0 && c.classes <= 1024)) throw new ConfigError(`classes must be an integer in 0..1024 (0: not conditional), got ${c.classes}`);
   if (!['none', 'dynamic', 'fixed'].includes(c.binarize)) throw new ConfigError(`binarize must be none, dynamic or fixed; got '${c.binarize}'`);

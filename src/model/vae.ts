@@ -14,7 +14,7 @@ import { checkPrecision, type Precision } from './precision';
 import { ConfigError, DeviceLimitError } from '../errors';
 import { FailureWatch } from '../gpu/failure-watch';
 import { encodeStepParams, STEP_PARAMS_DEFAULTS, STREAM, type StepParams } from '../step-params';
-import { resolveConfig, type VaeConfig } from './config';
+import { klWeightAt, resolveConfig, type VaeConfig } from './config';
 import { buildModel, type ModelParts } from './build';
 import { recordGraph, type GraphKind, type ModelBuffers, type Plan, type RecordOptions } from './graphs';
 import { kernelsFor, type KernelChoice } from './kernels';
@@ -207,10 +207,9 @@ export class VAE {
     return { plannedBytes, savedBytes };
   }
 
-  /** The KL weight of Adam step t (1-based): beta, ramped linearly over the warm-up steps. */
+  /** The KL weight of Adam step t (1-based): see `klWeightAt` in config.ts. */
   klWeightAt(t: number): number {
-    const { beta, warmupSteps } = this.config;
-    return warmupSteps > 0 ? beta * Math.min(1, t / warmupSteps) : beta;
+    return klWeightAt(this.config, t);
   }
 
   /** Writes the step uniform: the training defaults, overridden by `p`. */

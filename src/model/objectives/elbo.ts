@@ -1,7 +1,8 @@
 // The ELBO objective (Kingma & Welling 2013) with L samples per example, beta, a linear KL
-// warm-up and free bits: loss = rec + w * KL, where rec is the likelihood's NLL averaged over
-// the L samples, KL is the closed form, w = beta * min(1, t / warmup) comes in the step's
-// uniform, and with free bits each latent dimension's batch-mean KL counts as at least lambda.
+// warm-up (optionally cyclical) and free bits: loss = rec + w * KL, where rec is the likelihood's
+// NLL averaged over the L samples, KL is the closed form, w = beta * min(1, t / warmup) (t counted
+// within the cycle; config.ts klWeightAt) comes in the step's uniform, and with free bits each
+// latent dimension's batch-mean KL counts as at least lambda.
 // Kernels: shaders/likelihood.ts, shaders/elbo.ts. Reference: tests/reference/objectives.ts.
 import { elboReduce, klDivergence, klFreeBits } from '../../../shaders/elbo';
 import type { Recorder } from '../module';
