@@ -3,7 +3,7 @@
 // only handles input and small messages and never freezes while a model trains.
 import './styles.css';
 import type { VaeConfig } from '../src/index';
-import { describeShape } from '../src/model/describe';
+import { describeObjective, describeShape, PAGE_SYMBOLS } from '../src/model/describe';
 import { canvasSize, gridSpec, tileAt, MAX_CLASS_ROWS, RECON_COUNT } from './shared/layout';
 import { VIEW_NAMES, type FromWorker, type PresentMode, type RunState, type ToWorker, type ViewName } from './shared/protocol';
 import { Charts } from './ui/charts';
@@ -152,8 +152,9 @@ function onMessage(m: FromWorker): void {
       $('samples-note').textContent = m.config.classes
         ? `One row per class, ${m.config.classes > MAX_CLASS_ROWS ? `the first ${MAX_CLASS_ROWS} of ${m.config.classes}` : `0 to ${m.config.classes - 1}`} from the top; each column decodes one fixed z ~ N(0, I) with every class, so the rows show what the label controls and the columns what z does.`
         : '64 fixed draws z ~ N(0, I), decoded by the current weights.';
-      const arch = describeShape(m.config, { times: '×', arrow: '→' });
-      $('summary').textContent = `${$('summary').textContent?.split('\n')[0] ?? ''}\nModel ${arch}, ${m.config.likelihood}, ${m.params.toLocaleString('en')} parameters, batch ${m.batch}${m.precision === 'f16' ? ', f16 activations' : ''}`;
+      const arch = describeShape(m.config, PAGE_SYMBOLS);
+      $('summary').textContent = `${$('summary').textContent?.split('\n')[0] ?? ''}\nModel ${arch}, ${m.config.likelihood}, ${describeObjective(m.config, PAGE_SYMBOLS)}, ` +
+        `${m.params.toLocaleString('en')} parameters, batch ${m.batch}${m.precision === 'f16' ? ', f16 activations' : ''}`;
       $('manifold-note').textContent = m.config.latent === 2
         ? `Decoded grid of z through the inverse Gaussian CDF (Kingma & Welling, figs. 4–5)${m.config.classes ? ', all of the class chosen below' : ''}.`
         : `Shown for latent size 2 only (this model has ${m.config.latent}); reset and set latent size 2 to see it.`;

@@ -6,7 +6,7 @@ import { configFor } from '../demo/worker/session';
 import { DEFAULTS } from '../demo/ui/settings';
 import type { LoadedData } from '../demo/worker/data';
 import { resolveConfig } from '../src/model/config';
-import { describeShape } from '../src/model/describe';
+import { describeObjective, describeShape, PAGE_SYMBOLS } from '../src/model/describe';
 
 const data = {
   name: 'pictures',
@@ -36,10 +36,14 @@ describe('demo settings to a model', () => {
     expect([old.warmupSteps, old.klCycleSteps]).toEqual([50, 0]);
   });
 
-  it('describes the model the same way in the CLI (ASCII) and on the page', () => {
+  it('describes the model and its objective the same way in the CLI (ASCII) and on the page', () => {
     expect(describeShape(resolveConfig({ hidden: [512, 256] }))).toBe('784-512-256-20');
     const conv = resolveConfig(configFor({ ...DEFAULTS, arch: 'conv', channels: [4, 8], dense: [32], norm: 'group', latent: 6 }, data));
     expect(describeShape(conv)).toBe('conv 3x16x16 -> 4-8 (GroupNorm 8) -> 32 -> 6');
-    expect(describeShape({ ...conv, norm: 'none', dense: [] }, { times: '×', arrow: '→' })).toBe('conv 3×16×16 → 4-8 → 6');
+    expect(describeShape({ ...conv, norm: 'none', dense: [] }, PAGE_SYMBOLS)).toBe('conv 3×16×16 → 4-8 → 6');
+    expect(describeObjective(resolveConfig({}))).toBe('ELBO L=1');
+    expect(describeObjective(resolveConfig({ beta: 4, warmupSteps: 50, klCycleSteps: 200, freeBits: 0.5, samples: 2 }))).toBe('ELBO L=2 beta=4 warm-up 50 steps every 200 free bits 0.5');
+    expect(describeObjective(resolveConfig({ beta: 4 }), PAGE_SYMBOLS)).toBe('ELBO L=1 β=4');
+    expect(describeObjective(resolveConfig({ objective: 'iwae', samples: 5 }))).toBe('IWAE K=5');
   });
 });

@@ -38,7 +38,7 @@ import { gentleWait } from '../gpu/gentle-wait';
 import { memoryBudget, exampleShape, getDevice, loadData, makeReporter, writeOutput, type Print } from './io';
 import { checkResumeFlags, configFields, dataFlags, DEFAULT_RUN, FLAGS, fingerprint, runFields, type Flags, type RunOptions } from './train-options';
 import { claimNewRunDir, discardOldRun, readRunRecord, readRunState, resumeCommand, runPaths, writeRunRecord, type RunRecord } from './run-dir';
-import { describeShape } from '../model/describe';
+import { describeObjective, describeShape } from '../model/describe';
 
 const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
@@ -172,8 +172,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     const stepsPerEpoch = Math.ceil(train.count / vae.training.batch);
     if (resumed && resumed.progress.stepsPerEpoch !== stepsPerEpoch) throw new UsageError(`the run in ${outDir} has ${resumed.progress.stepsPerEpoch} steps per epoch, this data gives ${stepsPerEpoch}; resume with the same data`);
     const memory = await vae.trainMemory();
-    const objectiveText = config.objective === 'iwae' ? `IWAE K=${config.samples}` : `ELBO L=${config.samples}${config.beta !== 1 ? ` beta=${config.beta}` : ''}` +
-      `${config.warmupSteps ? ` warm-up ${config.warmupSteps} steps${config.klCycleSteps ? ` every ${config.klCycleSteps}` : ''}` : ''}${config.freeBits ? ` free bits ${config.freeBits}` : ''}`;
+    const objectiveText = describeObjective(config);
     report.info(`model ${describeShape(config)} (${config.likelihood}${config.sigma === 'predicted' && config.likelihood === 'gaussian' ? ' with predicted scales' : ''}, ${config.activation}, ${objectiveText}` +
       `${config.classes ? `, conditional on ${config.classes} classes` : ''}${config.binarize !== 'none' ? `, ${config.binarize} binarization` : ''}${precision === 'f16' ? ', f16 activations' : ''}), ${vae.layout.paramCount} parameters; ` +
       `${mib(vae.allocatedBytes)} MiB on the GPU (step tensors planned in ${mib(memory.plannedBytes)} MiB, ${mib(memory.savedBytes)} MiB saved by reuse); ` +

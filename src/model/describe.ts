@@ -1,15 +1,18 @@
 // The model's shape in one line, as the CLI and the demo print it: "784-400-20" for the mlp, and
-// "conv 3x64x64 -> 16-32-64-64 (GroupNorm 8) -> 256 -> 10" for the conv architecture. Imports only
-// types, so the demo's page can use it without loading the library.
+// "conv 3x64x64 -> 16-32-64-64 (GroupNorm 8) -> 256 -> 10" for the conv architecture; and its
+// objective, "ELBO L=1 beta=4 warm-up 50 steps every 200" or "IWAE K=5". Imports only types, so
+// the demo's page can use it without loading the library.
 import type { VaeConfig } from './config';
 
 /** Separators: ASCII for terminals, or the page's typographic ones. */
 export interface ShapeSymbols {
   times: string;
   arrow: string;
+  beta: string;
 }
 
-export const ASCII_SYMBOLS: ShapeSymbols = { times: 'x', arrow: '->' };
+export const ASCII_SYMBOLS: ShapeSymbols = { times: 'x', arrow: '->', beta: 'beta' };
+export const PAGE_SYMBOLS: ShapeSymbols = { times: '×', arrow: '→', beta: 'β' };
 
 type ShapeFields = Pick<VaeConfig, 'arch' | 'inputDim' | 'hidden' | 'latent' | 'imageChannels' | 'imageShape' | 'channels' | 'dense' | 'norm' | 'normGroups'>;
 
@@ -17,4 +20,12 @@ export function describeShape(c: ShapeFields, { times, arrow }: ShapeSymbols = A
   if (c.arch !== 'conv') return [c.inputDim, ...c.hidden, c.latent].join('-');
   const norm = c.norm === 'group' ? ` (GroupNorm ${c.normGroups})` : '';
   return `conv ${[c.imageChannels, ...c.imageShape].join(times)} ${arrow} ${c.channels.join('-')}${norm} ${arrow} ${[...c.dense, c.latent].join(` ${arrow} `)}`;
+}
+
+type ObjectiveFields = Pick<VaeConfig, 'objective' | 'samples' | 'beta' | 'warmupSteps' | 'klCycleSteps' | 'freeBits'>;
+
+export function describeObjective(c: ObjectiveFields, { beta }: ShapeSymbols = ASCII_SYMBOLS): string {
+  if (c.objective === 'iwae') return `IWAE K=${c.samples}`;
+  const warmup = c.warmupSteps ? ` warm-up ${c.warmupSteps} steps${c.klCycleSteps ? ` every ${c.klCycleSteps}` : ''}` : '';
+  return `ELBO L=${c.samples}${c.beta !== 1 ? ` ${beta}=${c.beta}` : ''}${warmup}${c.freeBits ? ` free bits ${c.freeBits}` : ''}`;
 }
