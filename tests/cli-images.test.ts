@@ -128,13 +128,13 @@ describe('CLI on pictures', () => {
   it('refuses what cannot work, naming the flag and the fix', async () => {
     const cases: [string[], RegExp][] = [
       [['--dataset', 'folder', '--data-dir', dir, '--conditional'], /no labels; leave out --conditional/],
-      [['--channels', '8,16'], /mlp architecture takes hidden sizes/],
+      [['--channels', '8,16'], /--channels sets the conv architecture's convolution widths; add --arch conv/],
       [['--dataset', 'cifar10'], /give their folder with --data-dir/],
       [['--arch', 'conv', '--channels', '8,16,32'], /divisible by 8/],
       [['--dataset', 'mnist', '--dequantize'], /gaussian likelihood/],
       [['--arch', 'cnn'], /--arch/],
       [['--arch', 'conv', '--hidden', '256'], /give the conv architecture its dense layers with --dense/],
-      [['--dense', '256'], /dense sets the conv architecture's dense layers; the mlp architecture takes hidden/],
+      [['--dense', '256'], /--dense sets the conv architecture's dense layers; add --arch conv, or give the mlp architecture its layers with --hidden/],
       [['--norm', 'group'], /--norm group normalizes the conv architecture's convolutions; add --arch conv/],
       [['--arch', 'conv', '--norm-groups', '4'], /--norm-groups sets GroupNorm's groups; add --norm group/],
       [['--arch', 'conv', '--norm', 'batch'], /--norm must be one of none, group/],

@@ -296,6 +296,22 @@ describe('path flags', () => {
       `${at('not-a-model.safetensors')} is a safetensors file but not a webgpu-vae checkpoint`);
   });
 
+  it.each([
+    [['train', '--dataset', 'cifar10'], '--dataset cifar10 reads files: give their folder with --data-dir'],
+    [['train', '--dataset', 'folder'], '--dataset folder reads files'],
+    [['eval', '--checkpoint', FIXTURE, '--dataset', 'cifar10'], '--dataset cifar10 reads files'],
+    [['reconstruct', '--checkpoint', FIXTURE, '--out', at('r.png'), '--dataset', 'folder'], '--dataset folder reads files'],
+    [['traverse', '--checkpoint', FIXTURE, '--out', at('t.png'), '--dataset', 'cifar10'], '--dataset cifar10 reads files'],
+    [['train', '--dataset', 'dsprites', '--data-dir', at('a-folder')], `--dataset dsprites is drawn in code and reads no files; leave out --data-dir`],
+    [['train', '--dataset', 'dsprites', '--image-size', '32'], '--image-size applies to --dataset folder'],
+    [['train', '--image-channels', '3'], '--image-channels applies to --dataset folder'],
+    [['train', '--dataset', 'dsprites-color', '--strict'], '--strict applies to --dataset folder'],
+    [['train', '--channels', '8,16'], '--channels sets the conv architecture\'s convolution widths; add --arch conv'],
+    [['train', '--dense', '32'], '--dense sets the conv architecture\'s dense layers; add --arch conv'],
+  ])('%j: refused before any device starts, saying what to give or leave out', async (argv, says) => {
+    await expectRefusal(argv, says);
+  });
+
   it('never overwrites a run folder without --force, and --force deletes nothing before training starts', async () => {
     const line = await expectRefusal(['train', '--out', at('old-run')], 'already holds a run');
     expect(line).toContain('--force');

@@ -8,7 +8,7 @@ import { bitsPerDim } from '../model/iwae-eval';
 import { releaseNodeGpu } from '../gpu/node-device';
 import { imageGridPng } from '../io/png';
 import { choiceFlag, defineFlags, intFlag, parseFlags, stringFlag, UsageError } from './args';
-import { DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, writeOutput } from './io';
+import { checkDataDir, DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, writeOutput } from './io';
 import { gridFor } from './pictures';
 
 function requireFlag(command: string, name: string, raw: string | boolean | undefined): string {
@@ -34,6 +34,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const limit = f.limit === undefined ? undefined : intFlag('limit', f.limit, 0);
   const seed = intFlag('seed', f.seed, 0, 0);
   const dataDir = stringFlag('data-dir', f['data-dir']);
+  checkDataDir(dataset, dataDir);
   const report = makeReporter(!!f.json);
   const bytes = await readCheckpointFile(path);
   const acquired = await getDevice(report.info);

@@ -47,10 +47,19 @@ export function exampleShape(name: DatasetName, flags: DataFlags): [number, numb
   return [flags.imageChannels ?? 3, flags.imageSize ?? 64, flags.imageSize ?? 64];
 }
 
+/**
+ * Refuses a data set that reads files given no --data-dir, and a generated one given a folder;
+ * commands call it with their other flag checks, before any device starts.
+ */
+export function checkDataDir(name: DatasetName, dir: string | null | undefined): void {
+  const source = dataSource(name);
+  if (source.needsDir && !dir) throw new UsageError(`--dataset ${name} reads files: give their folder with --data-dir DIR`);
+  if (source.generated && dir) throw new UsageError(`--dataset ${name} is drawn in code and reads no files; leave out --data-dir ${dir}`);
+}
+
 /** Train and test splits of a data set by name (src/data/sources.ts). */
 export async function loadData(name: DatasetName, flags: DataFlags): Promise<LoadedData> {
-  const source = dataSource(name);
-  if (source.needsDir && !flags.dir) throw new UsageError(`--dataset ${name} reads files: give their folder with --data-dir DIR`);
+  checkDataDir(name, flags.dir);
   return loadDataSource(name, {
     dir: flags.dir, limit: flags.limit, testLimit: flags.testLimit, seed: flags.seed,
     imageSize: flags.imageSize, channels: flags.imageChannels, strict: flags.strict, warn: flags.warn, drawTrainOnGpu: flags.drawTrainOnGpu,

@@ -12,7 +12,7 @@ import type { Dataset } from '../data/mnist';
 import { imageGridPng } from '../io/png';
 import type { VAE } from '../model/vae';
 import { choiceFlag, defineFlags, intFlag, parseFlags, stringFlag, UsageError } from './args';
-import { DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, writeOutput } from './io';
+import { checkDataDir, DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, writeOutput } from './io';
 import { firstPictures, gridFor, reconstructionsPng } from './pictures';
 
 type Reporter = ReturnType<typeof makeReporter>;
@@ -34,7 +34,9 @@ function commonFlags(command: string, f: { checkpoint?: string | boolean; out?: 
   if (!path) throw new UsageError(`${command}: --checkpoint is required (e.g. runs/NAME/model.safetensors)`);
   if (!out) throw new UsageError(`${command}: --out is required (e.g. ${command}.png)`);
   if (!out.toLowerCase().endsWith('.png')) throw new UsageError(`${command}: --out must name a .png file, got '${out}'`);
-  return { path, out, dataset: choiceFlag('dataset', f.dataset, 'mnist', DATASETS), dataDir: stringFlag('data-dir', f['data-dir']), report: makeReporter(!!f.json) };
+  const dataset = choiceFlag('dataset', f.dataset, 'mnist', DATASETS), dataDir = stringFlag('data-dir', f['data-dir']);
+  checkDataDir(dataset, dataDir);
+  return { path, out, dataset, dataDir, report: makeReporter(!!f.json) };
 }
 
 /** The checkpoint's model and the first `count` pictures of its data set's test split. */

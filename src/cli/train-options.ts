@@ -5,12 +5,12 @@
 // change).
 import { createHash } from 'node:crypto';
 import { ACTIVATIONS, type Activation } from '../../shaders/activation';
-import { DATA_SOURCES } from '../data/sources';
+import { DATA_SOURCES, dataSource } from '../data/sources';
 import { ARCHITECTURES, NORMALIZATIONS, type GaussianSigma, type VaeConfig } from '../model/config';
 import { WEIGHT_INITS } from '../model/module';
 import { OBJECTIVES, type ObjectiveName } from '../model/objectives/objective';
 import { choiceFlag, defineFlags, intFlag, listFlag, numberFlag, stringFlag, UsageError } from './args';
-import { DATASETS, type DataFlags, type DatasetName } from './io';
+import { checkDataDir, DATASETS, type DataFlags, type DatasetName } from './io';
 import { ON_NAN, type OnNan } from './recovery';
 
 export const FLAGS = defineFlags('train', {
@@ -77,6 +77,9 @@ export function configFields(f: Flags, d: VaeConfig, dataset: DatasetName): Part
   const objective = choiceFlag('objective', f.objective, d.objective, OBJECTIVES);
   const arch = choiceFlag('arch', f.arch, d.arch, ARCHITECTURES);
   if (arch === 'conv' && f.hidden !== undefined) throw new UsageError('--hidden sets the mlp architecture\'s layers; give the conv architecture its dense layers with --dense (e.g. --dense 256)');
+  for (const flag of ['channels', 'dense'] as const) {
+    if (arch !== 'conv' && f[flag] !== undefined) throw new UsageError(`--${flag} sets the conv architecture's ${flag === 'channels' ? 'convolution widths' : 'dense layers'}; add --arch conv, or give the mlp architecture its layers with --hidden`);
+  }
   const norm = choiceFlag('norm', f.norm, d.norm, NORMALIZATIONS);
   if (arch !== 'conv' && norm !== 'none') throw new UsageError(`--norm ${norm} normalizes the conv architecture's convolutions; add --arch conv, or leave out --norm`);
   if (f['norm-groups'] !== undefined && norm !== 'group') throw new UsageError('--norm-groups sets GroupNorm\'s groups; add --norm group');
@@ -131,6 +134,17 @@ export function runFields(f: Flags, d: RunOptions): RunOptions {
     clipGrad: numberFlag('clip-grad', f['clip-grad'], d.clipGrad, (v) => v >= 0, 'a gradient norm > 0 to clip to (e.g. 1), or 0 for none'),
     retries: intFlag('retries', f.retries, d.retries, 0, 100),
   };
+}
+
+/** Refuses data flags that the chosen data set would ignore or cannot do without. */
+export function checkDataFlags(f: Flags, run: RunOptions): void {
+  checkDataDir(run.dataset, run.dataDir);
+  if (run.dataset === 'folder') return;
+  const shape = dataSource(run.dataset).shape!;
+  for (const flag of ['image-size', 'image-channels', 'strict'] as const) {
+    if (f[flag] === undefined) continue;
+    throw new UsageError(`--${flag} applies to --dataset folder (your pictures, cropped and resized); ${run.dataset} pictures are ${shape.join('x')} as they come, so leave out --${flag}`);
+  }
 }
 
 export function dataFlags(run: RunOptions): DataFlags {

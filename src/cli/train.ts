@@ -36,7 +36,7 @@ import { JsonLog, OutputError, writeFileAtomic, type ChunkWriter } from './files
 import { StepPacer } from '../gpu/step-pacer';
 import { gentleWait } from '../gpu/gentle-wait';
 import { memoryBudget, exampleShape, getDevice, loadData, makeReporter, writeOutput, type Print } from './io';
-import { checkResumeFlags, configFields, dataFlags, DEFAULT_RUN, FLAGS, fingerprint, runFields, type Flags, type RunOptions } from './train-options';
+import { checkDataFlags, checkResumeFlags, configFields, dataFlags, DEFAULT_RUN, FLAGS, fingerprint, runFields, type Flags, type RunOptions } from './train-options';
 import { claimNewRunDir, discardOldRun, readRunRecord, readRunState, resumeCommand, runPaths, writeRunRecord, type RunRecord } from './run-dir';
 import { describeObjective, describeShape } from '../model/describe';
 
@@ -102,6 +102,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     const savedRun = { ...DEFAULT_RUN, ...(resumed.run as Partial<RunOptions>), optimizer: resumed.training.optimizer, lr: resumed.training.lr, seed: resumed.training.seed };
     config = resumed.config;
     run = runFields(f, savedRun);
+    checkDataFlags(f, run);
     lrWas = savedRun.lr;
     checkResumeFlags(f, resumeDir, { ...config, ...savedRun }, { ...config, ...configFields(f, config, run.dataset), ...run });
     const done = resumed.progress.epochsDone;
@@ -113,6 +114,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     outDir = resumeDir;
   } else {
     run = runFields(f, DEFAULT_RUN);
+    checkDataFlags(f, run);
     // The data decides the picture: channels, rows and columns (a folder's from --image-size and --image-channels).
     const [channels, rows, cols] = exampleShape(run.dataset, dataFlags(run));
     config = resolveConfig({ ...configFields(f, DEFAULT_CONFIG, run.dataset), inputDim: channels * rows * cols, imageShape: [rows, cols], imageChannels: channels });

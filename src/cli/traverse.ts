@@ -10,7 +10,7 @@ import { loadCheckpoint, readCheckpoint } from '../checkpoint';
 import { releaseNodeGpu } from '../gpu/node-device';
 import { imageGridPng } from '../io/png';
 import { choiceFlag, defineFlags, intFlag, numberFlag, parseFlags, stringFlag, UsageError } from './args';
-import { DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, writeOutput } from './io';
+import { checkDataDir, DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, writeOutput } from './io';
 import { dspritesFactorNames, factorGaps, factorVarianceExplained, klPerDimension, traversalGrid, USED_KL } from '../model/traversal';
 import { firstPictures, gridFor } from './pictures';
 
@@ -33,6 +33,7 @@ export async function traverseCommand(argv: string[]): Promise<void> {
   const out = stringFlag('out', f.out);
   if (!path) throw new UsageError('traverse: --checkpoint is required (e.g. runs/NAME/model.safetensors)');
   if (!out) throw new UsageError('traverse: --out is required (e.g. traversal.png)');
+  if (dataset) checkDataDir(dataset, dataDir);
   const report = makeReporter(!!f.json);
   const bytes = await readCheckpointFile(path);
   const acquired = await getDevice(report.info);

