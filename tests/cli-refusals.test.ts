@@ -45,6 +45,8 @@ const MUST_REFUSE: Record<string, string[]> = {
   seed: ['-1', '1.5', 'random'],
   'warmup-steps': ['-1', '0.5', 'x'],
   'kl-cycle-steps': ['-1', '0.5', 'x', '100'],
+  'lr-decay': ['linear', 'step'],
+  'lr-min': ['-1', 'x', '0.5'],
   'save-every': ['-1', '0.5', 'x'],
   label: ['-1', '1.5', 'cat'],
   samples: ['0', '65', 'x'],

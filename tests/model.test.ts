@@ -5,7 +5,7 @@ import { loadCheckpoint, readCheckpoint, saveCheckpoint } from '../src/checkpoin
 import { loadMnistNode } from '../src/data/mnist';
 import { encodeSafetensors } from '../src/io/safetensors';
 import { klWeightAt } from '../src/model/config';
-import { VAE } from '../src/model/vae';
+import { lrAt, VAE, type VaeOptions } from '../src/model/vae';
 import { expectClose } from './helpers/compare';
 import { gpu } from './helpers/gpu';
 
@@ -248,6 +248,44 @@ describe('plans, conditional models and configuration of the objectives', async 
     expect(weights({ beta: 1, warmupSteps: 4, klCycleSteps: 4 }, 9)).toEqual([0.25, 0.5, 0.75, 1, 0.25, 0.5, 0.75, 1, 0.25]);
   });
 
+  it('learning-rate decay: constant, or half a cosine from lr to lrMin over lrDecaySteps, then lrMin', () => {
+    const cosine = { lr: 1e-3, lrDecay: 'cosine' as const, lrDecaySteps: 10, lrMin: 1e-5 };
+    expect(lrAt({ ...cosine, lrDecay: 'none' }, 7)).toBe(1e-3);
+    expect(lrAt(cosine, 1)).toBeCloseTo(1e-3, 15);
+    expect(lrAt(cosine, 6)).toBeCloseTo((1e-3 + 1e-5) / 2, 15);
+    expect(lrAt(cosine, 11)).toBeCloseTo(1e-5, 15);
+    expect(lrAt(cosine, 500)).toBeCloseTo(1e-5, 15);
+    const falling = Array.from({ length: 11 }, (_, i) => lrAt(cosine, i + 1));
+    expect(falling.every((v, i) => i === 0 || v < falling[i - 1])).toBe(true);
+  });
+
+  it('a cosine-decayed step moves the weights lrAt(t) / lr as far as a constant-rate step from the same state', async () => {
+    const { device } = await gpu();
+    const config = { inputDim: 12, hidden: [8], latent: 3 };
+    const x = Float32Array.from({ length: 4 * 12 }, (_, i) => ((i * 37) % 11) / 10);
+    const warm = await VAE.create(config, { device, batch: 4, lr: 1e-3, seed: 2 });
+    for (let i = 0; i < 5; i++) await warm.trainStep(x);
+    const params = await warm.flatParameters(), moments = await warm.optimizerState();
+    warm.destroy();
+    const oneMoreStep = async (decay: Partial<VaeOptions>) => {
+      const vae = await VAE.create(config, { device, batch: 4, lr: 1e-3, seed: 2, initialParams: params, ...decay });
+      vae.restoreOptimizer({ m: moments!.m, v: moments!.v, step: 5 });
+      await vae.trainStep(x);
+      const after = await vae.flatParameters();
+      vae.destroy();
+      return after.map((p, i) => p - params[i]);
+    };
+    const decay = { lrDecay: 'cosine' as const, lrDecaySteps: 8, lrMin: 1e-4 };
+    const constant = await oneMoreStep({}), cosine = await oneMoreStep(decay);
+    const ratio = lrAt({ lr: 1e-3, ...decay }, 6) / 1e-3; // step 6 of 8: about 0.35
+    expect(ratio).toBeGreaterThan(0.2);
+    expect(ratio).toBeLessThan(0.5);
+    const compared = [...constant.keys()].filter((i) => Math.abs(constant[i]) > 1e-4);
+    expect(compared.length).toBeGreaterThan(20);
+    const off = compared.filter((i) => Math.abs(cosine[i] / constant[i] - ratio) > 1e-3);
+    expect(off.slice(0, 5).map((i) => `${i}: ${cosine[i]} vs ${constant[i]} (want ratio ${ratio})`)).toEqual([]);
+  });
+
   it('each training step weighs its KL by the schedule: loss = rec + w_t KL, read back per step', async () => {
     const { device } = await gpu();
     const vae = await VAE.create({ inputDim: 12, hidden: [8], latent: 3, beta: 2, warmupSteps: 3, klCycleSteps: 4 }, { device, batch: 4, lr: 1e-3, seed: 1 });
@@ -267,6 +305,8 @@ describe('plans, conditional models and configuration of the objectives', async 
     await expect(VAE.create({ samples: 100 }, { device })).rejects.toThrow(/samples must be an integer in 1\.\.64 for the elbo objective/);
     await expect(VAE.create({ freeBits: -1 }, { device })).rejects.toThrow(/freeBits must be/);
     await expect(VAE.create({ warmupSteps: 1.5 }, { device })).rejects.toThrow(/warmupSteps must be/);
+    await expect(VAE.create({}, { device, lrDecay: 'cosine' })).rejects.toThrow(/lrDecay 'cosine' needs lrDecaySteps/);
+    await expect(VAE.create({}, { device, lrDecay: 'cosine', lrDecaySteps: 10, lrMin: 0.1 })).rejects.toThrow(/lrMin must be in \[0, lr = 0.001\], got 0.1/);
     await expect(VAE.create({ klCycleSteps: 4 }, { device })).rejects.toThrow(/klCycleSteps 4 repeats the KL warm-up, so it needs warmupSteps between 1 and 4/);
     await expect(VAE.create({ klCycleSteps: 4, warmupSteps: 5 }, { device })).rejects.toThrow(/needs warmupSteps between 1 and 4 .*got 5/);
     await expect(VAE.create({ objective: 'iwae', samples: 2, klCycleSteps: 4, warmupSteps: 2 }, { device })).rejects.toThrow(/elbo objective only/);

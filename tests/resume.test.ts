@@ -172,6 +172,22 @@ describe('train --resume', { timeout: LONG }, () => {
     expect(readLines(join(lowered, 'metrics.jsonl')).filter((e) => e.event === 'resume').map((e) => e.lr)).toEqual([3e-4, 3e-4]);
   });
 
+  it('a cosine-decayed run, stopped mid-epoch and resumed, ends bit-identical to one that ran through', async () => {
+    const decay = ['--lr-decay', 'cosine', '--lr-min', '0.0001', '--epochs', '3'];
+    const straight = join(root, 'cosine-straight'), stopped = join(root, 'cosine-stopped');
+    expect((await train([...RUN, ...decay, '--out', straight])).code).toBe(0);
+    expect((await train([...RUN, ...decay, '--out', stopped], { afterStep: (step, stop) => { if (step === 5) stop(); } })).code).toBe(130);
+    expect((await train(['--resume', stopped])).code).toBe(0);
+    expect(history(stopped)).toEqual(history(straight));
+    for (const file of ['model.safetensors', 'training-state.safetensors']) expect(bits(join(stopped, file)), file).toEqual(bits(join(straight, file)));
+    const state = readTrainingState(new Uint8Array(readFileSync(join(straight, 'training-state.safetensors'))));
+    expect(state.training).toMatchObject({ lrDecay: 'cosine', lrMin: 1e-4, lrDecaySteps: 24 }); // 3 epochs of 8 steps
+    // The decay changed the run: the same run at a constant rate ends elsewhere.
+    const constant = join(root, 'cosine-constant');
+    expect((await train([...RUN, '--epochs', '3', '--out', constant])).code).toBe(0);
+    expect(bits(join(constant, 'model.safetensors'))).not.toEqual(bits(join(straight, 'model.safetensors')));
+  });
+
   it('--save-every: a crash keeps the last checkpoint, a write that fails midway keeps the one before, and the run still ends identical', async () => {
     const dir = join(root, 'crash');
     const crash = await train([...RUN, ...EPOCHS, '--save-every', '5', '--out', dir], { afterStep: (step) => { if (step === 13) throw new Error('simulated crash'); } })

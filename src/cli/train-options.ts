@@ -9,6 +9,7 @@ import { DATA_SOURCES, dataSource } from '../data/sources';
 import { ARCHITECTURES, NORMALIZATIONS, type GaussianSigma, type VaeConfig } from '../model/config';
 import { WEIGHT_INITS } from '../model/module';
 import { OBJECTIVES, type ObjectiveName } from '../model/objectives/objective';
+import { LR_DECAYS, type LrDecay } from '../model/vae-options';
 import { choiceFlag, defineFlags, intFlag, listFlag, numberFlag, stringFlag, UsageError } from './args';
 import { checkDataDir, DATASETS, type DataFlags, type DatasetName } from './io';
 import { ON_NAN, type OnNan } from './recovery';
@@ -20,7 +21,7 @@ export const FLAGS = defineFlags('train', {
   beta: { type: 'string' }, 'warmup-steps': { type: 'string' }, 'kl-cycle-steps': { type: 'string' }, 'free-bits': { type: 'string' }, conditional: { type: 'boolean' },
   binarize: { type: 'string' }, dequantize: { type: 'boolean' }, optimizer: { type: 'string' },
   arch: { type: 'string' }, channels: { type: 'string' }, 'image-size': { type: 'string' }, 'image-channels': { type: 'string' }, strict: { type: 'boolean' },
-  lr: { type: 'string' }, seed: { type: 'string' }, limit: { type: 'string' }, 'test-limit': { type: 'string' },
+  lr: { type: 'string' }, 'lr-decay': { type: 'string' }, 'lr-min': { type: 'string' }, seed: { type: 'string' }, limit: { type: 'string' }, 'test-limit': { type: 'string' },
   out: { type: 'string' }, json: { type: 'boolean' }, resume: { type: 'string' }, force: { type: 'boolean' }, 'save-every': { type: 'string' }, autotune: { type: 'string' }, precision: { type: 'string' },
   'on-nan': { type: 'string' }, 'clip-grad': { type: 'string' }, retries: { type: 'string' }, 'max-gpu-memory': { type: 'string' },
 } as const);
@@ -48,6 +49,10 @@ export interface RunOptions {
   batch: number;
   optimizer: 'adam' | 'sgd';
   lr: number;
+  /** Learning-rate decay; a cosine spans the run's steps as it started (lrDecaySteps, set once the data is known). */
+  lrDecay: LrDecay;
+  lrMin: number;
+  lrDecaySteps: number;
   seed: number;
   epochs: number;
   saveEvery: number;
@@ -113,9 +118,16 @@ export function configFields(f: Flags, d: VaeConfig, dataset: DatasetName): Part
   };
 }
 
-export const DEFAULT_RUN: RunOptions = { dataset: 'mnist', dataDir: null, imageSize: 64, imageChannels: 3, strict: false, limit: null, testLimit: null, batch: 128, optimizer: 'adam', lr: 1e-3, seed: 0, epochs: 10, saveEvery: 0, onNan: 'stop', clipGrad: 0, retries: 2 };
+export const DEFAULT_RUN: RunOptions = { dataset: 'mnist', dataDir: null, imageSize: 64, imageChannels: 3, strict: false, limit: null, testLimit: null, batch: 128, optimizer: 'adam', lr: 1e-3, lrDecay: 'none', lrMin: 0, lrDecaySteps: 0, seed: 0, epochs: 10, saveEvery: 0, onNan: 'stop', clipGrad: 0, retries: 2 };
 
 export function runFields(f: Flags, d: RunOptions): RunOptions {
+  const run = runFieldsUnchecked(f, d);
+  if (f['lr-min'] !== undefined && run.lrDecay === 'none') throw new UsageError('--lr-min sets where a decaying learning rate ends; add --lr-decay cosine');
+  if (run.lrMin > run.lr) throw new UsageError(`the decay's floor, --lr-min ${run.lrMin}, is above the learning rate ${run.lr}; a decay ends at or below where it starts: lower --lr-min or raise --lr`);
+  return run;
+}
+
+function runFieldsUnchecked(f: Flags, d: RunOptions): RunOptions {
   return {
     dataset: choiceFlag('dataset', f.dataset, d.dataset, DATASETS),
     dataDir: stringFlag('data-dir', f['data-dir']) ?? d.dataDir,
@@ -127,6 +139,9 @@ export function runFields(f: Flags, d: RunOptions): RunOptions {
     batch: intFlag('batch', f.batch, d.batch, 1, 65535),
     optimizer: choiceFlag('optimizer', f.optimizer, d.optimizer, ['adam', 'sgd'] as const),
     lr: numberFlag('lr', f.lr, d.lr, (v) => v > 0, 'a positive number (e.g. 1e-3)'),
+    lrDecay: choiceFlag('lr-decay', f['lr-decay'], d.lrDecay, LR_DECAYS),
+    lrMin: numberFlag('lr-min', f['lr-min'], d.lrMin, (v) => v >= 0, 'a number >= 0, at most --lr (e.g. 1e-5)'),
+    lrDecaySteps: d.lrDecaySteps,
     seed: intFlag('seed', f.seed, d.seed, 0),
     epochs: intFlag('epochs', f.epochs, d.epochs),
     saveEvery: intFlag('save-every', f['save-every'], d.saveEvery, 0),
@@ -164,7 +179,7 @@ const FIXED_FLAGS: [flag: keyof Flags, field: string][] = [
   ['hidden', 'hidden'], ['latent', 'latent'], ['activation', 'activation'], ['likelihood', 'likelihood'], ['sigma', 'sigma'],
   ['objective', 'objective'], ['samples', 'samples'], ['samples-per-x', 'samples'], ['beta', 'beta'], ['warmup-steps', 'warmupSteps'], ['kl-cycle-steps', 'klCycleSteps'],
   ['free-bits', 'freeBits'], ['conditional', 'classes'], ['binarize', 'binarize'], ['dequantize', 'dequantize'], ['dataset', 'dataset'], ['limit', 'limit'],
-  ['test-limit', 'testLimit'], ['batch', 'batch'], ['optimizer', 'optimizer'], ['seed', 'seed'], ['clip-grad', 'clipGrad'],
+  ['test-limit', 'testLimit'], ['batch', 'batch'], ['optimizer', 'optimizer'], ['lr-decay', 'lrDecay'], ['lr-min', 'lrMin'], ['seed', 'seed'], ['clip-grad', 'clipGrad'],
 ];
 
 /** Refuses flags that contradict the run being resumed: it can only continue as it started. */

@@ -124,6 +124,8 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
   }
   const paths = runPaths(outDir);
   if (hooks.restart) Object.assign(run, { retries: hooks.restart.retries, lr: hooks.restart.lr });
+  // A rollback halves the rate; a decay's floor follows it down rather than sit above it.
+  run.lrMin = Math.min(run.lrMin, run.lr);
 
   const acquired: AcquiredDevice = hooks.device ? { ...hooks.device, owned: false } : await getDevice(report.info);
   let lost: GPUDeviceLostInfo | null = null;
@@ -162,10 +164,13 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     }
     if (train.count < run.batch) report.info(`note: --limit ${train.count} is smaller than --batch ${run.batch}; each step uses all ${train.count} examples`);
 
+    // A cosine decay spans the run as it starts; a resumed run keeps the span it started with.
+    if (run.lrDecay === 'cosine' && !run.lrDecaySteps) run.lrDecaySteps = run.epochs * Math.ceil(train.count / Math.min(run.batch, train.count));
     const t0 = performance.now();
     vae = await VAE.create(config, {
       autotune, autotuneCache: fileAutotuneCache(), precision, memoryBudget: memoryBudget(acquired.adapter, maxGpuMiB),
       device: { ...acquired, owned: false }, batch: Math.min(run.batch, train.count), optimizer: run.optimizer, lr: run.lr, seed: run.seed, clipGrad: run.clipGrad,
+      lrDecay: run.lrDecay, lrMin: run.lrMin, lrDecaySteps: run.lrDecaySteps,
       ...(resumed ? { initialParams: resumed.params } : {}),
     });
     if (resumed) vae.restoreOptimizer({ m: resumed.m ?? undefined, v: resumed.v ?? undefined, step: resumed.progress.step, watch: (resumed.progress as RunProgress).watch });
@@ -180,6 +185,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       `${mib(vae.allocatedBytes)} MiB on the GPU (step tensors planned in ${mib(memory.plannedBytes)} MiB, ${mib(memory.savedBytes)} MiB saved by reuse); ` +
       `${await vae.dispatchesPerStep()} dispatches per step; compiled in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     if (autotune !== 'off') report.info(`autotune ${autotune}: ${describeAutotune(vae.kernels)}`);
+    if (run.lrDecay === 'cosine') report.info(`learning rate: cosine from ${run.lr} to ${run.lrMin} over ${run.lrDecaySteps} steps`);
 
     // The run's record and log. A forced new run clears the old one only now that it is sure to start.
     const runRecord = { ...run, trainExamples: train.count, testExamples: test.count, trainData: trainPrint };
@@ -201,6 +207,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     if (hooks.restart) log.write({ event: 'restart', time: now, step: progress.step, reason: hooks.restart.reason, lr: run.lr });
 
     report.event({ event: 'start', adapter: describeAdapter(acquired.adapter), config, batch: vae.training.batch, optimizer: run.optimizer, lr: run.lr, seed: run.seed,
+      ...(run.lrDecay !== 'none' ? { lr_decay: { kind: run.lrDecay, min: run.lrMin, steps: run.lrDecaySteps } } : {}),
       train_examples: train.count, test_examples: test.count, gpu_bytes: vae.allocatedBytes, planned_bytes: memory.plannedBytes, saved_bytes: memory.savedBytes,
       params: vae.layout.paramCount, out: outDir, train_drawn_on_gpu: !!drawn,
       ...(autotune !== 'off' ? { autotune: { mode: autotune, matmul: vae.kernels.matmulTuned ?? {}, conv: vae.kernels.convTuned ?? {} } } : {}), ...(resumed ? { resumed_from: { step: progress.step, epoch: progress.epochsDone + 1 } } : {}) });

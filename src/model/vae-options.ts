@@ -24,10 +24,33 @@ export interface TrainingOptions {
   lossEvery: number;
   /** Global gradient-norm clipping threshold (torch.nn.utils.clip_grad_norm_); 0 turns it off. */
   clipGrad: number;
+  /**
+   * Learning-rate decay: 'none' keeps `lr`; 'cosine' (Loshchilov & Hutter 2017, without restarts)
+   * follows half a cosine from `lr` at step 1 to `lrMin` at step lrDecaySteps + 1, then holds `lrMin`.
+   */
+  lrDecay: LrDecay;
+  /** Steps the cosine decay spans (cosine only). */
+  lrDecaySteps: number;
+  /** Where the cosine decay ends (default 0). */
+  lrMin: number;
+}
+
+export type LrDecay = 'none' | 'cosine';
+export const LR_DECAYS: readonly LrDecay[] = ['none', 'cosine'];
+
+/**
+ * The learning rate of training step t (1-based). A function of the step alone, written into each
+ * step's uniform on the CPU, so a resumed run follows the same schedule bit for bit.
+ */
+export function lrAt(t: Pick<TrainingOptions, 'lr' | 'lrDecay' | 'lrDecaySteps' | 'lrMin'>, step: number): number {
+  if (t.lrDecay !== 'cosine') return t.lr;
+  const progress = Math.min(1, Math.max(0, step - 1) / t.lrDecaySteps);
+  return t.lrMin + (t.lr - t.lrMin) * 0.5 * (1 + Math.cos(Math.PI * progress));
 }
 
 export const DEFAULT_TRAINING: TrainingOptions = {
   batch: 128, optimizer: 'adam', lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, seed: 0, lossEvery: 16, clipGrad: 0,
+  lrDecay: 'none', lrDecaySteps: 0, lrMin: 0,
 };
 
 export interface VaeOptions extends Partial<TrainingOptions> {
@@ -72,6 +95,11 @@ export function resolveTraining(opts: VaeOptions): TrainingOptions {
   if (!(t.lr > 0)) throw new ConfigError(`lr must be > 0, got ${t.lr}`);
   if (t.optimizer !== 'adam' && t.optimizer !== 'sgd') throw new ConfigError(`optimizer must be 'adam' or 'sgd', got '${t.optimizer}'`);
   if (!(t.clipGrad >= 0 && Number.isFinite(t.clipGrad))) throw new ConfigError(`clipGrad must be a finite number >= 0 (0: no clipping), got ${t.clipGrad}`);
+  if (!LR_DECAYS.includes(t.lrDecay)) throw new ConfigError(`lrDecay must be one of ${LR_DECAYS.join(', ')}; got '${t.lrDecay}'`);
+  if (t.lrDecay === 'cosine' && !(Number.isInteger(t.lrDecaySteps) && t.lrDecaySteps >= 1)) {
+    throw new ConfigError(`lrDecay 'cosine' needs lrDecaySteps, the steps the decay spans (an integer >= 1), got ${t.lrDecaySteps}`);
+  }
+  if (!(t.lrMin >= 0 && t.lrMin <= t.lr)) throw new ConfigError(`lrMin must be in [0, lr = ${t.lr}], got ${t.lrMin}`);
   return t;
 }
 

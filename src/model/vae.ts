@@ -25,10 +25,10 @@ import { oneHot } from './labels';
 import { PlanCache } from './plan-cache';
 import { ResidentData, type BatchSource, type PixelData } from './resident-data';
 import { GeneratedSprites } from './generated-data';
-import { DEFAULT_TRAINING, resolveTraining, restateRefusal, type ElboResult, type TrainingOptions, type VaeOptions } from './vae-options';
+import { DEFAULT_TRAINING, lrAt, resolveTraining, restateRefusal, type ElboResult, type TrainingOptions, type VaeOptions } from './vae-options';
 import { createModelBuffers } from './model-buffers';
 
-export { DEFAULT_TRAINING, type ElboResult, type TrainingOptions, type VaeOptions } from './vae-options';
+export { DEFAULT_TRAINING, LR_DECAYS, lrAt, type ElboResult, type LrDecay, type TrainingOptions, type VaeOptions } from './vae-options';
 
 export class VAE {
   readonly config: VaeConfig;
@@ -260,7 +260,7 @@ export class VAE {
     await this.losses.ready();
     const step = this.step++;
     this.writeStep({
-      counter: step, batchStart: start, validRows: rows, historySlot: this.losses.slotOf(step), step: step + 1, klWeight: this.klWeightAt(step + 1),
+      counter: step, batchStart: start, validRows: rows, historySlot: this.losses.slotOf(step), step: step + 1, klWeight: this.klWeightAt(step + 1), lr: lrAt(this.training, step + 1),
       datasetCount: batch instanceof Float32Array ? 0 : batch.data.count,
     });
     const enc = this.device.createCommandEncoder({ label: 'train-step' });
