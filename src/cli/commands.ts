@@ -2,7 +2,7 @@
 // --iwae K the importance-weighted estimate of the test log-likelihood) and `webgpu-vae sample`
 // (a grid of images decoded from prior samples; of one class with --label for conditional models).
 import { SingleBar } from 'cli-progress';
-import { loadCheckpoint, readCheckpoint } from '../checkpoint';
+import { VAE } from '../model/vae';
 import { describeAdapter } from '../gpu/device';
 import { bitsPerDim } from '../model/iwae-eval';
 import { releaseNodeGpu } from '../gpu/node-device';
@@ -36,10 +36,10 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const dataDir = stringFlag('data-dir', f['data-dir']);
   checkDataDir(dataset, dataDir);
   const report = makeReporter(!!f.json);
-  const bytes = await readCheckpointFile(path);
+  const checkpoint = await readCheckpointFile(path);
   const acquired = await getDevice(report.info);
-  const vae = await loadCheckpoint(bytes, { device: acquired, seed }, path);
-  const test = await heldOutTestSet(vae, readCheckpoint(bytes, path).metadata, path, dataset, limit, dataDir);
+  const vae = await VAE.create(checkpoint.config, { device: acquired, seed, initialParams: checkpoint.flat });
+  const test = await heldOutTestSet(vae, checkpoint.metadata, path, dataset, limit, dataDir);
   const data = vae.upload(test);
   const r = await vae.elbo(data, { seed });
   const what = vae.config.classes ? 'conditional -ELBO' : '-ELBO';
@@ -78,9 +78,9 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   // The label's range depends on the checkpoint; its form is checked before anything is loaded.
   if (f.label !== undefined) intFlag('label', f.label, 0, 0);
   const report = makeReporter(!!f.json);
-  const bytes = await readCheckpointFile(path);
+  const checkpoint = await readCheckpointFile(path);
   const acquired = await getDevice(report.info);
-  const vae = await loadCheckpoint(bytes, { device: acquired, seed }, path);
+  const vae = await VAE.create(checkpoint.config, { device: acquired, seed, initialParams: checkpoint.flat });
   const classes = vae.config.classes;
   if (f.label !== undefined && !classes) throw new UsageError('sample: --label needs a conditional checkpoint (trained with --conditional)');
   const label = f.label === undefined ? undefined : intFlag('label', f.label, 0, 0, classes - 1);

@@ -93,8 +93,8 @@ export async function getDevice(log: (line: string) => void): Promise<AcquiredDe
   return acquired;
 }
 
-/** A checkpoint file's bytes, checked (names, shapes, configuration) before any device starts. */
-export async function readCheckpointFile(path: string): Promise<Uint8Array> {
+/** A checkpoint file, read and checked (names, shapes, configuration) before any device starts. */
+export async function readCheckpointFile(path: string): Promise<ReturnType<typeof readCheckpoint>> {
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await readFile(path));
@@ -102,8 +102,7 @@ export async function readCheckpointFile(path: string): Promise<Uint8Array> {
     const code = (e as NodeJS.ErrnoException).code;
     throw new CheckpointError(code === 'ENOENT' ? `checkpoint ${path} does not exist; train one with \`webgpu-vae train --out DIR\`` : `cannot read checkpoint ${path}: ${(e as Error).message}`);
   }
-  readCheckpoint(bytes, path);
-  return bytes;
+  return readCheckpoint(bytes, path);
 }
 
 /** Writes a whole output file atomically (see files.ts): an interrupted write leaves the old one. */

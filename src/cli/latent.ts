@@ -6,11 +6,10 @@
 //                 picture 2i to that of picture 2i+1 in --steps decoded steps, with the two
 //                 pictures themselves at the ends of the row. A conditional model decodes the
 //                 whole row with the first picture's label.
-import { loadCheckpoint, readCheckpoint } from '../checkpoint';
 import { releaseNodeGpu } from '../gpu/node-device';
 import type { Dataset } from '../data/mnist';
 import { imageGridPng } from '../io/png';
-import type { VAE } from '../model/vae';
+import { VAE } from '../model/vae';
 import { choiceFlag, defineFlags, intFlag, parseFlags, stringFlag, UsageError } from './args';
 import { checkDataDir, DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, writeOutput } from './io';
 import { firstPictures, gridFor, reconstructionsPng } from './pictures';
@@ -41,11 +40,11 @@ function commonFlags(command: string, f: { checkpoint?: string | boolean; out?: 
 
 /** The checkpoint's model and the first `count` pictures of its data set's test split. */
 async function withTestSet<T>(c: Common, count: number, use: (vae: VAE, test: Dataset) => Promise<T>): Promise<T> {
-  const bytes = await readCheckpointFile(c.path);
+  const checkpoint = await readCheckpointFile(c.path);
   const acquired = await getDevice(c.report.info);
-  const vae = await loadCheckpoint(bytes, { device: acquired }, c.path);
+  const vae = await VAE.create(checkpoint.config, { device: acquired, initialParams: checkpoint.flat });
   try {
-    return await use(vae, await heldOutTestSet(vae, readCheckpoint(bytes, c.path).metadata, c.path, c.dataset, count, c.dataDir));
+    return await use(vae, await heldOutTestSet(vae, checkpoint.metadata, c.path, c.dataset, count, c.dataDir));
   } finally {
     vae.destroy();
     releaseNodeGpu();

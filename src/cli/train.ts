@@ -123,9 +123,11 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     claimNewRunDir(outDir, !!f.force);
   }
   const paths = runPaths(outDir);
-  if (hooks.restart) Object.assign(run, { retries: hooks.restart.retries, lr: hooks.restart.lr });
-  // A rollback halves the rate; a decay's floor follows it down rather than sit above it.
-  run.lrMin = Math.min(run.lrMin, run.lr);
+  if (hooks.restart) {
+    Object.assign(run, { retries: hooks.restart.retries, lr: hooks.restart.lr });
+    // A rollback halves the rate; a decay's floor follows it down rather than sit above it.
+    run.lrMin = Math.min(run.lrMin, run.lr);
+  }
 
   const acquired: AcquiredDevice = hooks.device ? { ...hooks.device, owned: false } : await getDevice(report.info);
   let lost: GPUDeviceLostInfo | null = null;

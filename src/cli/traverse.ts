@@ -6,7 +6,7 @@
 // dSprites (grey or colour), whose pictures carry their generating factors, it also reports how
 // much of each used dimension's posterior mean each factor explains (factorVarianceExplained):
 // the number behind "this row moves the sprite sideways".
-import { loadCheckpoint, readCheckpoint } from '../checkpoint';
+import { VAE } from '../model/vae';
 import { releaseNodeGpu } from '../gpu/node-device';
 import { imageGridPng } from '../io/png';
 import { choiceFlag, defineFlags, intFlag, numberFlag, parseFlags, stringFlag, UsageError } from './args';
@@ -35,9 +35,9 @@ export async function traverseCommand(argv: string[]): Promise<void> {
   if (!out) throw new UsageError('traverse: --out is required (e.g. traversal.png)');
   if (dataset) checkDataDir(dataset, dataDir);
   const report = makeReporter(!!f.json);
-  const bytes = await readCheckpointFile(path);
+  const checkpoint = await readCheckpointFile(path);
   const acquired = await getDevice(report.info);
-  const vae = await loadCheckpoint(bytes, { device: acquired }, path);
+  const vae = await VAE.create(checkpoint.config, { device: acquired, initialParams: checkpoint.flat });
   try {
     const { latent: Z, classes } = vae.config;
     if (f.label !== undefined && !classes) throw new UsageError('traverse: --label needs a conditional checkpoint (trained with --conditional)');
@@ -49,7 +49,7 @@ export async function traverseCommand(argv: string[]): Promise<void> {
     let gaps: Record<string, { dimension: string; share: number; gap: number }> | null = null;
     let encoded = 0;
     if (dataset) {
-      const test = await heldOutTestSet(vae, readCheckpoint(bytes, path).metadata, path, dataset, limit, dataDir);
+      const test = await heldOutTestSet(vae, checkpoint.metadata, path, dataset, limit, dataDir);
       const { x, labels } = firstPictures(test, vae.config);
       const { mu, logvar } = await vae.encode(x, labels);
       kl = klPerDimension(mu, logvar, Z);
