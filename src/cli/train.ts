@@ -166,20 +166,21 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     }
     if (train.count < run.batch) report.info(`note: --limit ${train.count} is smaller than --batch ${run.batch}; each step uses all ${train.count} examples`);
 
-    // A cosine decay spans the run as it starts; a resumed run keeps the span it started with.
-    if (run.lrDecay === 'cosine' && !run.lrDecaySteps) run.lrDecaySteps = run.epochs * Math.ceil(train.count / Math.min(run.batch, train.count));
+    // A step uses at most the training set; a cosine decay spans the run as it starts, and a resumed
+    // run keeps the span it started with.
+    const batch = Math.min(run.batch, train.count), stepsPerEpoch = Math.ceil(train.count / batch);
+    if (resumed && resumed.progress.stepsPerEpoch !== stepsPerEpoch) throw new UsageError(`the run in ${outDir} has ${resumed.progress.stepsPerEpoch} steps per epoch, this data gives ${stepsPerEpoch}; resume with the same data`);
+    if (run.lrDecay === 'cosine' && !run.lrDecaySteps) run.lrDecaySteps = run.epochs * stepsPerEpoch;
     const t0 = performance.now();
     vae = await VAE.create(config, {
       autotune, autotuneCache: fileAutotuneCache(), precision, memoryBudget: memoryBudget(acquired.adapter, maxGpuMiB),
-      device: { ...acquired, owned: false }, batch: Math.min(run.batch, train.count), optimizer: run.optimizer, lr: run.lr, seed: run.seed, clipGrad: run.clipGrad,
+      device: { ...acquired, owned: false }, batch, optimizer: run.optimizer, lr: run.lr, seed: run.seed, clipGrad: run.clipGrad,
       lrDecay: run.lrDecay, lrMin: run.lrMin, lrDecaySteps: run.lrDecaySteps,
       ...(resumed ? { initialParams: resumed.params } : {}),
     });
     if (resumed) vae.restoreOptimizer({ m: resumed.m ?? undefined, v: resumed.v ?? undefined, step: resumed.progress.step, watch: (resumed.progress as RunProgress).watch });
     const trainData = drawn ? vae.generateSprites(drawn, { colour: dataChannels === 3, name: train.name }) : vae.upload(train);
     const testData = vae.upload(test);
-    const stepsPerEpoch = Math.ceil(train.count / vae.training.batch);
-    if (resumed && resumed.progress.stepsPerEpoch !== stepsPerEpoch) throw new UsageError(`the run in ${outDir} has ${resumed.progress.stepsPerEpoch} steps per epoch, this data gives ${stepsPerEpoch}; resume with the same data`);
     const memory = await vae.trainMemory();
     const objectiveText = describeObjective(config);
     report.info(`model ${describeShape(config)} (${config.likelihood}${config.sigma === 'predicted' && config.likelihood === 'gaussian' ? ' with predicted scales' : ''}, ${config.activation}, ${objectiveText}` +
