@@ -181,6 +181,23 @@ describe('flag tables', () => {
     }
   });
 
+  it('`<command> --help` prints that command\'s lines with every one of its flags, and starts nothing', async () => {
+    for (const [command, table] of COMMAND_FLAGS) {
+      for (const argv of [[command, '--help'], [command, ...baseArgs(command, ''), '-h']]) {
+        const before = snapshot();
+        const r = await run(argv);
+        expect(r.code, argv.join(' ')).toBe(0);
+        expect(r.stderr, argv.join(' ')).toBe('');
+        expect(r.stdout.startsWith(`usage: webgpu-vae ${command} `), r.stdout).toBe(true);
+        const missing = Object.keys(table).filter((name) => !r.stdout.includes(`--${name}`));
+        expect(missing, `${command} --help: flags missing`).toEqual([]);
+        const others = [...COMMAND_FLAGS.keys()].filter((c) => c !== command && new RegExp(`^  ${c} `, 'm').test(r.stdout));
+        expect(others, `${command} --help shows other commands`).toEqual([]);
+        expect(snapshot(), `${argv.join(' ')}: files written`).toEqual(before);
+      }
+    }
+  });
+
   it('every base command line passes the checks (so each refusal below is the probed flag\'s)', async () => {
     for (const c of commands) {
       const r = await run([c, ...baseArgs(c, '')]);

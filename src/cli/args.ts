@@ -35,7 +35,7 @@ function unknownFlag(command: string, name: string, spec: FlagTable): UsageError
   const names = Object.keys(spec);
   const near = names.map((k) => [k, distance(name, k)] as const).filter(([k, d]) => d <= 2 || k.startsWith(name) || name.startsWith(k)).sort((x, y) => x[1] - y[1])[0];
   const hint = near ? `did you mean --${near[0]}? ` : '';
-  return new UsageError(`Unknown option '--${name}'; ${hint}Valid flags: ${names.map((k) => `--${k}`).join(' ')} (webgpu-vae --help)`);
+  return new UsageError(`Unknown option '--${name}'; ${hint}Valid flags: ${names.map((k) => `--${k}`).join(' ')} (webgpu-vae ${command} --help)`);
 }
 
 /**
@@ -48,7 +48,7 @@ export function parseFlags<T extends FlagTable>(command: string, argv: string[],
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i];
     if (!token.startsWith('--') || token === '--') {
-      throw new UsageError(`unexpected argument '${token}'; ${command} takes flags of the form --name value (webgpu-vae --help)`);
+      throw new UsageError(`unexpected argument '${token}'; ${command} takes flags of the form --name value (webgpu-vae ${command} --help)`);
     }
     const eq = token.indexOf('=');
     const name = token.slice(2, eq < 0 ? undefined : eq);
@@ -62,7 +62,7 @@ export function parseFlags<T extends FlagTable>(command: string, argv: string[],
     } else if (i + 1 < argv.length && !argv[i + 1].startsWith('--')) {
       values[name] = argv[++i];
     } else {
-      throw new UsageError(`--${name} needs a value; write --${name} VALUE (webgpu-vae --help lists what ${command} takes)`);
+      throw new UsageError(`--${name} needs a value; write --${name} VALUE (webgpu-vae ${command} --help lists what it takes)`);
     }
   }
   for (const [name, value] of Object.entries(values)) {

@@ -30,6 +30,18 @@ commands:
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number | void>> = { train: trainCommand, eval: evalCommand, sample: sampleCommand, traverse: traverseCommand, reconstruct: reconstructCommand, interpolate: interpolateCommand };
 
+/** The usage lines of one command: its entries in USAGE, with their continuation lines. */
+export function commandUsage(command: string): string {
+  const lines = USAGE.split('\n').slice(3);
+  const picked: string[] = [];
+  let inside = false;
+  for (const line of lines) {
+    if (/^  \S/.test(line)) inside = line.trimStart().split(' ')[0] === command;
+    if (inside) picked.push(line);
+  }
+  return `usage: webgpu-vae ${command} [flags]\n\n${picked.join('\n')}`;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h' || command === 'help') {
@@ -40,6 +52,10 @@ export async function main(argv: string[]): Promise<number> {
   if (!run) {
     process.stderr.write(`webgpu-vae: unknown command '${command}'; use one of ${Object.keys(COMMANDS).join(', ')} (webgpu-vae --help)\n`);
     return 1;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(commandUsage(command) + '\n');
+    return 0;
   }
   try {
     return (await run(rest)) ?? 0;
