@@ -12,10 +12,12 @@
 //   the dimensions under lambda switched off (replaces klDivergence's gradient).
 // `elboReduce`: one workgroup sums rec over valid rows and kl over valid examples, writes the
 //   record (loss, rec mean, kl mean, n) to history[slot] and adds (rec sum / L, kl sum, n, 1) to
-//   accum, the running totals that evaluation reads once at the end.
+//   accum, the running totals that evaluation reads once at the end. For beta-TCVAE the loss also
+//   carries w (beta - 1) times the rows' mean total correlation (tc.ts); the record's kl stays the
+//   closed form.
 // Bindings: kl (params, q: read, kl, [dq_direct]: write); free bits (params, q: read, kl_dims,
-//   dq_direct: write); reduce (params, rec, kl, [kl_dims]: read, history, accum: write).
-import { checkShape, declareBindings, workgroupTreeSum, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
+//   dq_direct: write); reduce (params, rec, kl, [kl_dims | tc]: read, history, accum: write).
+import { checkShape, declareBindings, f32Literal, workgroupTreeSum, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
 import { posteriorWGSL, type PosteriorLayout } from './reparam';
 import { wgsl } from './wgsl';
 
@@ -108,6 +110,8 @@ export interface ElboReduceParams {
   samples: number;
   /** With free bits, the KL term of the loss is sum_j max(lambda, kl_dims[j]) over `latent` dims. */
   freeBitsLatent?: number;
+  /** beta-TCVAE: the loss adds kl_weight * tcExcess * (mean of tc over the valid rows) (tc.ts). */
+  tcExcess?: number;
 }
 
 /** Batch means and running sums: history[slot] = (loss, rec, kl, n); accum += (rec sum / L, kl sum, n, 1). */
@@ -115,22 +119,33 @@ export function elboReduce(p: ElboReduceParams): Kernel {
   const { batch: B, samples: L } = p;
   checkShape('elbo_reduce', { B, L });
   const freeBits = (p.freeBitsLatent ?? 0) > 0;
-  const bindings = [uniform(), read('rec'), read('kl'), ...(freeBits ? [read('kl_dims')] : []), write('history', 'array<vec4<f32>>'), write('accum', 'array<vec4<f32>>')];
+  const tc = p.tcExcess !== undefined;
+  if (freeBits && tc) throw new Error('elbo_reduce: free bits and the TC term are not combined');
+  const bindings = [
+    uniform(), read('rec'), read('kl'), ...(freeBits ? [read('kl_dims')] : []), ...(tc ? [read('tc')] : []),
+    write('history', 'array<vec4<f32>>'), write('accum', 'array<vec4<f32>>'),
+  ];
   const code = wgsl`
 ${STEP_PARAMS.wgsl}
 ${declareBindings(bindings)}
-var<workgroup> partial: array<vec2<f32>, ${REDUCE_THREADS}>;
+var<workgroup> partial: array<vec3<f32>, ${REDUCE_THREADS}>;
 
 @compute @workgroup_size(${REDUCE_THREADS})
 fn main(@builtin(local_invocation_index) tid: u32) {
   let n = min(params.valid_rows, ${B}u);
   var rec_sum = 0.0;
   var kl_sum = 0.0;
+  var tc_sum = 0.0;
   for (var b = tid; b < n; b += ${REDUCE_THREADS}u) {
     kl_sum += kl[b];
-    for (var l = 0u; l < ${L}u; l++) { rec_sum += rec[l * ${B}u + b]; }
+    for (var l = 0u; l < ${L}u; l++) {
+      rec_sum += rec[l * ${B}u + b];
+#if ${tc}
+      tc_sum += tc[l * ${B}u + b];
+#endif
+    }
   }
-  partial[tid] = vec2<f32>(rec_sum, kl_sum);
+  partial[tid] = vec3<f32>(rec_sum, kl_sum, tc_sum);
   ${workgroupTreeSum(REDUCE_THREADS)}
   if (tid == 0u) {
     let s = partial[0];
@@ -140,6 +155,8 @@ fn main(@builtin(local_invocation_index) tid: u32) {
 #if ${freeBits}
     var kl_loss = 0.0;
     for (var j = 0u; j < ${p.freeBitsLatent ?? 0}u; j++) { kl_loss += max(params.free_bits, kl_dims[j]); }
+#elif ${tc}
+    let kl_loss = kl_mean + ${f32Literal(p.tcExcess ?? 0)} * s.z / (${L}.0 * nf);
 #else
     let kl_loss = kl_mean;
 #endif
@@ -147,5 +164,5 @@ fn main(@builtin(local_invocation_index) tid: u32) {
     accum[0] += vec4<f32>(s.x / ${L}.0, s.y, f32(n), 1.0);
   }
 }`;
-  return { name: freeBits ? 'elbo_reduce_free_bits' : 'elbo_reduce', code, bindings, workgroups: [1, 1, 1] };
+  return { name: freeBits ? 'elbo_reduce_free_bits' : tc ? 'elbo_reduce_tc' : 'elbo_reduce', code, bindings, workgroups: [1, 1, 1] };
 }

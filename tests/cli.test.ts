@@ -167,6 +167,7 @@ describe('webgpu-vae CLI', { timeout: LONG }, () => {
   const mistakes: [string, string[], RegExp][] = [
     ['bad objective', ['train', '--objective', 'vae'], /--objective must be one of elbo, iwae/],
     ['beta with iwae', ['train', '--objective', 'iwae', '--beta', '2', '--limit', '64'], /apply to the elbo objective only/],
+    ['free bits with tcvae', ['train', '--objective', 'tcvae', '--beta', '6', '--free-bits', '0.5', '--limit', '64'], /free bits apply to the elbo objective; tcvae/],
     ['too many samples for the ELBO', ['train', '--samples', '65'], /--samples must be an integer in 1\.\.64/],
     ['unknown flag', ['train', '--epoch', '3'], /Unknown option '--epoch'.*Valid flags: .*--epochs/],
     ['bad integer', ['train', '--batch', 'abc'], /--batch must be an integer/],

@@ -36,6 +36,11 @@ describe('demo settings to a model', () => {
     expect([old.warmupSteps, old.klCycleSteps]).toEqual([50, 0]);
   });
 
+  it('passes the beta-TCVAE objective and its beta on', () => {
+    const tc = resolveConfig(configFor({ ...DEFAULTS, objective: 'tcvae', beta: 6 }, data));
+    expect([tc.objective, tc.beta]).toEqual(['tcvae', 6]);
+  });
+
   it('describes the model and its objective the same way in the CLI (ASCII) and on the page', () => {
     expect(describeShape(resolveConfig({ hidden: [512, 256] }))).toBe('784-512-256-20');
     const conv = resolveConfig(configFor({ ...DEFAULTS, arch: 'conv', channels: [4, 8], dense: [32], norm: 'group', latent: 6 }, data));
@@ -45,5 +50,7 @@ describe('demo settings to a model', () => {
     expect(describeObjective(resolveConfig({ beta: 4, warmupSteps: 50, klCycleSteps: 200, freeBits: 0.5, samples: 2 }))).toBe('ELBO L=2 beta=4 warm-up 50 steps every 200 free bits 0.5');
     expect(describeObjective(resolveConfig({ beta: 4 }), PAGE_SYMBOLS)).toBe('ELBO L=1 β=4');
     expect(describeObjective(resolveConfig({ objective: 'iwae', samples: 5 }))).toBe('IWAE K=5');
+    expect(describeObjective(resolveConfig({ objective: 'tcvae', beta: 6, warmupSteps: 100 }))).toBe('beta-TCVAE L=1 TC beta=6 warm-up 100 steps');
+    expect(describeObjective(resolveConfig({ objective: 'tcvae', beta: 6 }), PAGE_SYMBOLS)).toBe('β-TCVAE L=1 TC β=6');
   });
 });

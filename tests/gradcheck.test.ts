@@ -1,7 +1,7 @@
 // The whole model's gradient: a GPU training step's gradients against central finite differences
 // of the independent float64 reference (tests/reference/vae.ts), with the step's own noise held
 // fixed, for a sample of entries of EVERY parameter tensor, across likelihoods, activations,
-// objectives (ELBO with L samples, beta, warm-up and free bits; IWAE with K = 1, 5, 50), the conv
+// objectives (ELBO with L samples, beta, warm-up and free bits; IWAE with K = 1, 5, 50; beta-TCVAE), the conv
 // architecture (grey and RGB, with a predicted per-pixel scale, dense layers, GroupNorm) and conditional models. Each case takes two steps and checks the second: its gradients must
 // overwrite the first step's, not add to them, and they are taken at the parameters the first
 // step left. Negative controls show that the check fails on a corrupted gradient.
@@ -24,6 +24,8 @@ const cases: [string, Partial<VaeConfig>, number][] = [
   ['gaussian fixed sigma 0.5, sigmoid', { inputDim: 7, hidden: [5], latent: 2, activation: 'sigmoid', likelihood: 'gaussian', sigma: 0.5 }, 5],
   ['ELBO with KL warm-up over 4 steps and beta 2', { inputDim: 9, hidden: [6], latent: 3, activation: 'tanh', beta: 2, warmupSteps: 4 }, 6],
   ['ELBO with free bits 0.18 (two dimensions under the floor, two over)', { inputDim: 9, hidden: [6], latent: 4, activation: 'tanh', freeBits: 0.18 }, 7],
+  ['beta-TCVAE beta 6, L=2, warm-up over 4 steps', { inputDim: 9, hidden: [6], latent: 3, activation: 'tanh', objective: 'tcvae', beta: 6, samples: 2, warmupSteps: 4 }, 17],
+  ['beta-TCVAE beta 4, conv 1x8x8 -> 3 channels', { arch: 'conv', inputDim: 64, imageShape: [8, 8], channels: [3], objective: 'tcvae', beta: 4, latent: 3, activation: 'softplus' }, 18],
   ['IWAE K=1', { inputDim: 8, hidden: [6], latent: 2, activation: 'tanh', objective: 'iwae', samples: 1 }, 8],
   ['IWAE K=5', { inputDim: 8, hidden: [6], latent: 2, activation: 'tanh', objective: 'iwae', samples: 5 }, 9],
   ['IWAE K=50, gaussian learned sigma', { inputDim: 6, hidden: [5], latent: 2, activation: 'softplus', objective: 'iwae', samples: 50, likelihood: 'gaussian', sigma: 'learned' }, 10],

@@ -246,6 +246,9 @@ describe('plans, conditional models and configuration of the objectives', async 
     expect(weights({ beta: 2, warmupSteps: 4, klCycleSteps: 0 }, 6)).toEqual([0.5, 1, 1.5, 2, 2, 2]);
     expect(weights({ beta: 2, warmupSteps: 2, klCycleSteps: 3 }, 7)).toEqual([1, 2, 2, 1, 2, 2, 1]);
     expect(weights({ beta: 1, warmupSteps: 4, klCycleSteps: 4 }, 9)).toEqual([0.25, 0.5, 0.75, 1, 0.25, 0.5, 0.75, 1, 0.25]);
+    // beta-TCVAE: beta weighs the total correlation inside the objective; the step weight is the ramp alone.
+    expect(Array.from({ length: 5 }, (_, i) => klWeightAt({ objective: 'tcvae', beta: 6, warmupSteps: 4, klCycleSteps: 0 }, i + 1))).toEqual([0.25, 0.5, 0.75, 1, 1]);
+    expect(klWeightAt({ objective: 'tcvae', beta: 6, warmupSteps: 0, klCycleSteps: 0 }, 3)).toBe(1);
   });
 
   it('learning-rate decay: constant, or half a cosine from lr to lrMin over lrDecaySteps, then lrMin', () => {
@@ -302,6 +305,7 @@ describe('plans, conditional models and configuration of the objectives', async 
   it('objective settings are validated with messages that name the field', async () => {
     const { device } = await gpu();
     await expect(VAE.create({ objective: 'iwae', samples: 5, beta: 0.5 }, { device })).rejects.toThrow(/elbo objective only/);
+    await expect(VAE.create({ objective: 'tcvae', beta: 6, freeBits: 0.5 }, { device })).rejects.toThrow(/free bits apply to the elbo objective; tcvae penalizes the total correlation/);
     await expect(VAE.create({ samples: 100 }, { device })).rejects.toThrow(/samples must be an integer in 1\.\.64 for the elbo objective/);
     await expect(VAE.create({ freeBits: -1 }, { device })).rejects.toThrow(/freeBits must be/);
     await expect(VAE.create({ warmupSteps: 1.5 }, { device })).rejects.toThrow(/warmupSteps must be/);

@@ -21,8 +21,8 @@ export interface Settings {
   sigma: 'learned' | 'predicted';
   /** Uniform dequantization of the 8-bit levels (Gaussian only), so the loss reads as bits/dim. */
   dequantize: boolean;
-  /** Training objective: the ELBO, or the importance-weighted bound (IWAE). */
-  objective: 'elbo' | 'iwae';
+  /** Training objective: the ELBO, the importance-weighted bound (IWAE), or beta-TCVAE. */
+  objective: VaeConfig['objective'];
   /** z samples per example: L for the ELBO, K for IWAE. */
   samples: number;
   beta: number;

@@ -5,7 +5,7 @@
 // handling.
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import type { EpochReport, LossChunk } from '../shared/protocol';
+import type { EpochReport, LossChunk, Settings } from '../shared/protocol';
 
 const COLORS = { train: '#58a6ff', test: '#f0883e', rec: '#3fb950', kl: '#d2a8ff', rate: '#79c0ff' };
 const AXIS = { stroke: '#8b949e', grid: { stroke: 'rgba(240,246,252,0.07)' }, ticks: { stroke: 'rgba(240,246,252,0.15)' } };
@@ -50,7 +50,7 @@ export class Charts {
   private terms!: uPlot;
   private speed!: uPlot;
   private log = true;
-  private objective: { name: 'elbo' | 'iwae'; samples: number } = { name: 'elbo', samples: 1 };
+  private objective: { name: Settings['objective']; samples: number } = { name: 'elbo', samples: 1 };
   private pending = false;
   private lastDraw = 0;
 
@@ -89,7 +89,7 @@ export class Charts {
   }
 
   /** Names the training curve after the objective: the -ELBO, or the IWAE bound with K samples. */
-  useObjective(name: 'elbo' | 'iwae', samples: number): void {
+  useObjective(name: Settings['objective'], samples: number): void {
     if (name === this.objective.name && samples === this.objective.samples) return;
     this.objective = { name, samples };
     for (const chart of [this.elbo, this.terms, this.speed]) chart.destroy();

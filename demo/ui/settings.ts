@@ -61,7 +61,7 @@ export function readSettings(form: HTMLFormElement): Settings {
     throw new SettingsError('Dequantization adds uniform noise to the 8-bit levels for a density on continuous values: choose the Gaussian likelihood, or turn dequantization off');
   }
   const precision = choice(form, 'precision', 'Activations', ['f32', 'f16'] as const);
-  const objective = choice(form, 'objective', 'Objective', ['elbo', 'iwae'] as const);
+  const objective = choice(form, 'objective', 'Objective', ['elbo', 'iwae', 'tcvae'] as const);
   // The library's limits: L up to 64 Monte Carlo samples, K up to 5000 importance samples.
   const samples = objective === 'iwae'
     ? int(form, 'samples', 'Samples per example (K) for IWAE', 1, 5000)
@@ -76,6 +76,9 @@ export function readSettings(form: HTMLFormElement): Settings {
   // The IWAE bound has no separate KL term for these to reweight.
   if (objective === 'iwae' && (beta !== 1 || warmupSteps > 0 || klCycleSteps > 0 || freeBits > 0)) {
     throw new SettingsError(`β, KL warm-up (cyclical or not) and free bits apply to the ELBO only: for IWAE set β to 1 and warm-up steps, KL cycle steps and free bits to 0 (got β ${beta}, warm-up ${warmupSteps}, cycle ${klCycleSteps}, free bits ${freeBits})`);
+  }
+  if (objective === 'tcvae' && freeBits > 0) {
+    throw new SettingsError(`Free bits apply to the ELBO: β-TCVAE penalizes the total correlation instead. Set free bits to 0, or choose the ELBO (got free bits ${freeBits})`);
   }
   return {
     latent: int(form, 'latent', 'Latent size', 1, 512),

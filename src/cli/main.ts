@@ -15,7 +15,7 @@ commands:
           [--arch mlp|conv] [--channels 32,64,128,256] [--dense 256] [--norm none|group] [--norm-groups 8] [--init kaiming|pytorch] [--hidden 400] [--latent 20] [--conditional]
           [--activation relu|leaky_relu|tanh|sigmoid|softplus] [--likelihood bernoulli|gaussian]
           [--sigma 1|learned|learned-pixel|predicted] [--dequantize] [--binarize none|dynamic|fixed]
-          [--objective elbo|iwae] [--samples 1] [--samples-per-x 1] [--beta 1] [--warmup-steps 0] [--kl-cycle-steps 0] [--free-bits 0]
+          [--objective elbo|iwae|tcvae] [--samples 1] [--samples-per-x 1] [--beta 1] [--warmup-steps 0] [--kl-cycle-steps 0] [--free-bits 0]
           [--epochs 10] [--batch 128] [--optimizer adam|sgd] [--lr 1e-3] [--lr-decay none|cosine] [--lr-min 0] [--seed 0]
           [--autotune off|quick|full]  (matmul kernels and conv methods timed and chosen; cached in ~/.cache/webgpu-vae/autotune.json)
           [--precision f32|f16]  (f16: hidden activations stored as f16; needs the GPU's shader-f16)

@@ -11,6 +11,7 @@ import type { Module } from './module';
 import { ElboObjective } from './objectives/elbo';
 import { IwaeObjective } from './objectives/iwae';
 import type { Objective } from './objectives/objective';
+import { TcvaeObjective } from './objectives/tcvae';
 import { layoutOf, type ParamLayout } from './params';
 import { GaussianSampler } from './sampler';
 
@@ -86,7 +87,9 @@ export function buildModel(config: VaeConfig): ModelParts {
     };
   const encoder = buildLayers(decls.encoder, [config.inputDim]).modules;
   const decoder = buildLayers(decls.decoder, [config.latent]).modules;
-  const objective = config.objective === 'iwae' ? new IwaeObjective(config.samples) : new ElboObjective(config.samples, config.freeBits > 0);
+  const objective = config.objective === 'iwae' ? new IwaeObjective(config.samples)
+    : config.objective === 'tcvae' ? new TcvaeObjective(config.samples, config.beta)
+    : new ElboObjective(config.samples, config.freeBits > 0);
   const layout = layoutOf([...encoder, ...decoder].flatMap((m) => m.params()).concat(likelihood.params()));
   return { config, encoder, decoder, sampler, likelihood, objective, layout };
 }

@@ -62,9 +62,12 @@ export interface VaeConfig {
   sigma: GaussianSigma;
   /** Samples of z per example: L Monte Carlo samples for the ELBO, K importance samples for IWAE. */
   samples: number;
-  /** Training objective: the ELBO (with beta, warm-up, free bits) or the IWAE bound. */
+  /**
+   * Training objective: the ELBO (with beta, warm-up, free bits), the IWAE bound, or beta-TCVAE
+   * (the ELBO plus (beta - 1) times the batch estimate of the code's total correlation).
+   */
   objective: ObjectiveName;
-  /** Weight of the KL term (beta-VAE); 1 gives the ELBO. */
+  /** Weight of the KL term (beta-VAE); 1 gives the ELBO. For tcvae, the weight of the total correlation. */
   beta: number;
   /** Linear KL warm-up: the KL weight grows from beta/N to beta over the first N steps (0: off). */
   warmupSteps: number;
@@ -115,10 +118,12 @@ export const DEFAULT_CONFIG: VaeConfig = {
  * takes the weight of step ((t - 1) mod P) + 1. A function of the step alone, computed on the CPU
  * into each step's uniform: nothing is read back.
  */
-export function klWeightAt(c: Pick<VaeConfig, 'beta' | 'warmupSteps' | 'klCycleSteps'>, t: number): number {
-  if (c.warmupSteps <= 0) return c.beta;
+export function klWeightAt(c: Pick<VaeConfig, 'beta' | 'warmupSteps' | 'klCycleSteps'> & { objective?: VaeConfig['objective'] }, t: number): number {
+  // For beta-TCVAE beta weighs the total correlation (inside the objective); the ramp scales both.
+  const top = c.objective === 'tcvae' ? 1 : c.beta;
+  if (c.warmupSteps <= 0) return top;
   const phase = c.klCycleSteps > 0 ? ((t - 1) % c.klCycleSteps) + 1 : t;
-  return c.beta * Math.min(1, phase / c.warmupSteps);
+  return top * Math.min(1, phase / c.warmupSteps);
 }
 
 const positiveInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;
@@ -207,6 +212,9 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
   if (!(typeof c.freeBits === 'number' && c.freeBits >= 0 && Number.isFinite(c.freeBits))) throw new ConfigError(`freeBits must be a number of nats >= 0 (0 turns it off), got ${c.freeBits}`);
   if (c.objective === 'iwae' && (c.beta !== 1 || c.warmupSteps > 0 || c.klCycleSteps > 0 || c.freeBits > 0)) {
     throw new ConfigError('beta, warm-up (cyclical or not) and free bits apply to the elbo objective only; the iwae bound has no separate KL term');
+  }
+  if (c.objective === 'tcvae' && c.freeBits > 0) {
+    throw new ConfigError('free bits apply to the elbo objective; tcvae penalizes the total correlation instead (leave free bits at 0, or use the elbo objective)');
   }
   if (!(Number.isInteger(c.classes) && c.classes >= 0 && c.classes <= 1024)) throw new ConfigError(`classes must be an integer in 0..1024 (0: not conditional), got ${c.classes}`);
   if (!['none', 'dynamic', 'fixed'].includes(c.binarize)) throw new ConfigError(`binarize must be none, dynamic or fixed; got '${c.binarize}'`);

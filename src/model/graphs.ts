@@ -241,7 +241,7 @@ export function recordGraph(ctx: GraphContext, kind: GraphKind, rows: number, op
   return WALKS[kind](new Walk(ctx, kind, rows, opts));
 }
 
-/** Samples per example when evaluating the ELBO: the training L, or 1 for an IWAE-trained model. */
+/** Samples per example when evaluating the ELBO: the training L (ELBO, TCVAE), or 1 for an IWAE-trained model. */
 export function evalSamples(parts: ModelParts): number {
-  return parts.objective.name === 'elbo' ? parts.objective.samples : 1;
+  return parts.objective.name === 'iwae' ? 1 : parts.objective.samples;
 }

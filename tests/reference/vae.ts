@@ -25,6 +25,7 @@
 import { conv2dRef, convTranspose2dRef } from './conv';
 import { groupNormRef } from './group-norm';
 import { elboObjectiveRef, iwaeObjectiveRef } from './objectives';
+import { tcvaeObjectiveRef } from './tc';
 
 export interface RefConfig {
   inputDim: number;
@@ -34,7 +35,7 @@ export interface RefConfig {
   likelihood: 'bernoulli' | 'gaussian';
   sigma: number | 'learned' | 'learned-pixel' | 'predicted';
   samples: number;
-  objective: 'elbo' | 'iwae';
+  objective: 'elbo' | 'iwae' | 'tcvae';
   beta: number;
   freeBits: number;
   classes: number;
@@ -192,6 +193,11 @@ export function vaeLossRef(c: RefConfig, p: RefParams, inp: LossInput): { loss: 
   const common = { batch: B, samples: S, latent: Z, validRows: valid, mulv, rec };
   if (c.objective === 'iwae') {
     const r = iwaeObjectiveRef({ ...common, eps: inp.eps });
+    return { loss: r.loss, rec: r.recMean, kl: r.klMean };
+  }
+  if (c.objective === 'tcvae') {
+    // klWeight is the warm-up ramp here; beta weighs the total correlation.
+    const r = tcvaeObjectiveRef({ ...common, eps: inp.eps, klWeight: inp.klWeight, beta: c.beta });
     return { loss: r.loss, rec: r.recMean, kl: r.klMean };
   }
   const r = elboObjectiveRef({ ...common, klWeight: inp.klWeight, freeBits: c.freeBits });

@@ -8,7 +8,7 @@ import type { DecoderLikelihood } from '../likelihood';
 import type { Recorder } from '../module';
 import type { GaussianSampler } from '../sampler';
 
-export const OBJECTIVES = ['elbo', 'iwae'] as const;
+export const OBJECTIVES = ['elbo', 'iwae', 'tcvae'] as const;
 export type ObjectiveName = (typeof OBJECTIVES)[number];
 
 export interface ObjectiveInputs {

@@ -1,0 +1,174 @@
+// The total correlation of the aggregate posterior (beta-TCVAE, Chen, Li, Grosse & Duvenaud 2018),
+// estimated on the batch by minibatch-weighted sampling. With S samples per example, row
+// i = s*B + b holds z_i ~ q(z | x_b); for the n valid examples j and every latent dimension d
+//   l_ijd = log N(z_id; mu_jd, e^lv_jd) = -((z_id - mu_jd)^2 e^-lv_jd + lv_jd + log 2 pi) / 2,
+//   A_i   = logsumexp_j sum_d l_ijd            (log q(z_i) + log(N n)),
+//   M_id  = logsumexp_j l_ijd                  (log q(z_id) + log(N n)),
+//   TC_i  = A_i - sum_d M_id + (Z - 1) log(N n),
+// N being the training set's size (params.dataset_count, or n when the batch is given directly).
+// The objective adds c * mean_i TC_i, c = tc_excess * params.kl_weight with tc_excess = beta - 1:
+// with the closed-form KL beside it, that is MI + beta TC + dimension-wise KL, the paper's
+// alpha = gamma = 1. Its gradient, with P_ij = softmax_j(sum_d l_ijd) and R_ijd = softmax_j(l_ijd):
+//   d TC_i / d l_ijd = P_ij - R_ijd,
+//   d l / d z_id = -(z_id - mu_jd) e^-lv_jd,  d l / d mu_jd = +(z_id - mu_jd) e^-lv_jd,
+//   d l / d lv_jd = ((z_id - mu_jd)^2 e^-lv_jd - 1) / 2.
+// The squared distance is formed as ((z - mu) e^(-lv/2))^2 so that z = mu meets a finite factor;
+// lv is clamped to [-LV_LIMIT, LV_LIMIT] inside this estimate only (e^(LV_LIMIT/2) stays finite).
+// `tcRows`: one invocation per row i: two passes over j (online logsumexp, then the softmaxes),
+//   writing tc[i], the row's logsumexps (stats[i] = M_i0..M_i(Z-1), A_i) and dz_direct[i]
+//   (0 on padding rows).
+// `tcPosteriorGrad`: one invocation per example j: sums over the valid rows i the gradient on
+//   mu_j and lv_j and adds it to dq_direct (the KL kernel wrote its share first).
+// Bindings: rows (params, q, z: read, tc, stats, [dz_direct]: write);
+//   posterior (params, q, z, stats: read, dq_direct: write).
+import { checkShape, declareBindings, f32Literal, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
+import { posteriorWGSL, type PosteriorLayout } from './reparam';
+import { wgsl } from './wgsl';
+
+const TC_WORKGROUP = 64;
+/** |lv| beyond this is clamped in the estimate: e^(80/2) is far inside f32. */
+export const LV_LIMIT = 80;
+
+export interface TcParams {
+  batch: number;
+  /** S, the samples of z per example. */
+  samples: number;
+  layout: PosteriorLayout;
+  /** beta - 1, the TC's weight beyond the one the KL already carries. */
+  tcExcess: number;
+}
+
+/** l_ijd for row i's z and example j's posterior, dimension d, and its scaled distance t. */
+function densityWGSL(B: number, Z: number): string {
+  return `
+const HALF_LOG_2PI = 0.9189385332046727;
+struct Density { l: f32, t: f32, inv_sigma: f32 }
+fn density(i: u32, j: u32, d: u32) -> Density {
+  let lv = clamp(logvar_at(j, d), ${-LV_LIMIT}.0, ${LV_LIMIT}.0);
+  let inv_sigma = exp(-0.5 * lv);
+  let t = (z[i * ${Z}u + d] - mu_at(j, d)) * inv_sigma;
+  return Density(-0.5 * (t * t + lv) - HALF_LOG_2PI, t, inv_sigma);
+}
+fn valid_examples() -> u32 { return min(params.valid_rows, ${B}u); }`;
+}
+
+function common(p: TcParams) {
+  const { batch: B, samples: S, layout } = p;
+  const Z = layout.latent;
+  checkShape('tc', { B, S, Z });
+  const prelude = (bindings: ReturnType<typeof read>[]) => `
+${STEP_PARAMS.wgsl}
+${declareBindings(bindings)}
+${posteriorWGSL(layout)}
+${densityWGSL(B, Z)}
+// The loss adds scale * sum over valid rows of TC_i: the mean over the S n rows times c.
+fn tc_scale() -> f32 { return ${f32Literal(p.tcExcess)} * params.kl_weight / f32(${S}u * max(valid_examples(), 1u)); }`;
+  return { B, S, Z, layout, prelude };
+}
+
+export function tcRows(p: TcParams & { gradients: boolean }): Kernel {
+  const { B, S, Z, prelude } = common(p);
+  const bindings = [uniform(), read('q'), read('z'), write('tc'), write('stats'), ...(p.gradients ? [write('dz_direct')] : [])];
+  const code = wgsl`
+${prelude(bindings)}
+
+@compute @workgroup_size(${TC_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x;
+  if (i >= ${S * B}u) { return; }
+  let n = valid_examples();
+  let live = i % ${B}u < n;
+  // Online logsumexp over j: (max, sum of e^(v - max)) for the joint and for each dimension.
+  var a_max = -3.0e38;
+  var a_sum = 0.0;
+  var m_max: array<f32, ${Z}>;
+  var m_sum: array<f32, ${Z}>;
+  for (var d = 0u; d < ${Z}u; d++) { m_max[d] = -3.0e38; m_sum[d] = 0.0; }
+  for (var j = 0u; j < n; j++) {
+    var joint = 0.0;
+    for (var d = 0u; d < ${Z}u; d++) {
+      let l = density(i, j, d).l;
+      joint += l;
+      let hi = max(m_max[d], l);
+      m_sum[d] = m_sum[d] * exp(m_max[d] - hi) + exp(l - hi);
+      m_max[d] = hi;
+    }
+    let hi = max(a_max, joint);
+    a_sum = a_sum * exp(a_max - hi) + exp(joint - hi);
+    a_max = hi;
+  }
+  let a = a_max + log(a_sum);
+  var marginal_sum = 0.0;
+  for (var d = 0u; d < ${Z}u; d++) {
+    let m = m_max[d] + log(m_sum[d]);
+    m_max[d] = m;
+    marginal_sum += m;
+    stats[i * ${Z + 1}u + d] = m;
+  }
+  stats[i * ${Z + 1}u + ${Z}u] = a;
+  let log_nn = log(f32(max(params.dataset_count, n))) + log(f32(max(n, 1u)));
+  tc[i] = select(0.0, a - marginal_sum + ${Z - 1}.0 * log_nn, live);
+#if ${p.gradients}
+  var g: array<f32, ${Z}>;
+  for (var d = 0u; d < ${Z}u; d++) { g[d] = 0.0; }
+  if (live) {
+    for (var j = 0u; j < n; j++) {
+      var joint = 0.0;
+      for (var d = 0u; d < ${Z}u; d++) { joint += density(i, j, d).l; }
+      let pij = exp(joint - a);
+      for (var d = 0u; d < ${Z}u; d++) {
+        let e = density(i, j, d);
+        let w = pij - exp(e.l - m_max[d]);
+        // d l / d z = -t / sigma. A pair too far apart for f32 has w = 0 and may have t^2 = inf.
+        g[d] -= select(0.0, w * e.t * e.inv_sigma, w != 0.0);
+      }
+    }
+  }
+  let s = tc_scale();
+  for (var d = 0u; d < ${Z}u; d++) { dz_direct[i * ${Z}u + d] = select(0.0, s * g[d], live); }
+#endif
+}`;
+  return { name: p.gradients ? 'tc_rows_grad' : 'tc_rows', code, bindings, workgroups: [Math.ceil((S * B) / TC_WORKGROUP), 1, 1] };
+}
+
+export function tcPosteriorGrad(p: TcParams): Kernel {
+  const { B, S, Z, layout, prelude } = common(p);
+  const bindings = [uniform(), read('q'), read('z'), read('stats'), write('dq_direct')];
+  const code = wgsl`
+${prelude(bindings)}
+
+@compute @workgroup_size(${TC_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let j = gid.x;
+  let n = valid_examples();
+  if (j >= n) { return; }
+  var l: array<f32, ${Z}>;
+  var gm: array<f32, ${Z}>;
+  var gl: array<f32, ${Z}>;
+  for (var d = 0u; d < ${Z}u; d++) { gm[d] = 0.0; gl[d] = 0.0; }
+  for (var s = 0u; s < ${S}u; s++) {
+    for (var b = 0u; b < n; b++) {
+      let i = s * ${B}u + b;
+      var joint = 0.0;
+      for (var d = 0u; d < ${Z}u; d++) { l[d] = density(i, j, d).l; joint += l[d]; }
+      let pij = exp(joint - stats[i * ${Z + 1}u + ${Z}u]);
+      for (var d = 0u; d < ${Z}u; d++) {
+        let w = pij - exp(l[d] - stats[i * ${Z + 1}u + d]);
+        let e = density(i, j, d);
+        // A pair too far apart for f32 has w = 0 and may have t^2 = inf: skip it.
+        let on = w != 0.0;
+        gm[d] += select(0.0, w * e.t * e.inv_sigma, on);
+        // Inside the clamp lv moves l; outside it the estimate does not depend on lv.
+        let lv = logvar_at(j, d);
+        gl[d] += select(0.0, w * 0.5 * (e.t * e.t - 1.0), on && abs(lv) <= ${LV_LIMIT}.0);
+      }
+    }
+  }
+  let sc = tc_scale();
+  for (var d = 0u; d < ${Z}u; d++) {
+    dq_direct[j * ${layout.stride}u + ${layout.mu}u + d] += sc * gm[d];
+    dq_direct[j * ${layout.stride}u + ${layout.logvar}u + d] += sc * gl[d];
+  }
+}`;
+  return { name: 'tc_posterior_grad', code, bindings, workgroups: [Math.ceil(B / TC_WORKGROUP), 1, 1] };
+}

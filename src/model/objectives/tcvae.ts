@@ -1,0 +1,42 @@
+// beta-TCVAE (Chen, Li, Grosse & Duvenaud 2018): the ELBO with the closed-form KL, plus
+// (beta - 1) times the batch's minibatch-weighted estimate of the aggregate posterior's total
+// correlation, so that loss = rec + w (KL + (beta - 1) TC) = rec + w (MI + beta TC + dimension-wise
+// KL). w is the warm-up ramp (config.ts klWeightAt: for this objective beta weighs the TC alone).
+// Penalizing TC rather than the whole KL pushes the code's dimensions towards independence without
+// squeezing the information the code carries, the failure mode of a large beta in beta-VAE.
+// Kernels: shaders/likelihood.ts, shaders/elbo.ts (KL, reduce), shaders/tc.ts.
+// Reference: tests/reference/objectives.ts (tcvaeObjectiveRef).
+import { elboReduce, klDivergence } from '../../../shaders/elbo';
+import { tcPosteriorGrad, tcRows } from '../../../shaders/tc';
+import type { Recorder } from '../module';
+import type { EvalTotals, GradientSeeds, Objective, ObjectiveInputs } from './objective';
+
+export class TcvaeObjective implements Objective {
+  readonly name = 'tcvae' as const;
+
+  constructor(readonly samples: number, readonly beta: number) {}
+
+  record(g: Recorder, { x, q, z, out }: ObjectiveInputs, { sampler, likelihood, targets, gradients }: Parameters<Objective['record']>[2]): GradientSeeds | null {
+    const B = x.shape[0], S = this.samples, layout = sampler.layout;
+    const tcParams = { batch: B, samples: S, layout, tcExcess: this.beta - 1 };
+    const { rec, dout } = likelihood.rows(g, x, out, S, { gradients });
+    const kl = g.tensor('kl', [B]);
+    const dqDirect = gradients ? g.tensor('d_q_direct', [B, layout.stride]) : null;
+    g.graph.add(klDivergence({ batch: B, layout, gradients }), { params: g.stepParams, q, kl, ...(dqDirect ? { dq_direct: dqDirect } : {}) });
+    const tc = g.tensor('tc', [S * B]);
+    const stats = g.tensor('tc_stats', [S * B, layout.latent + 1]);
+    const dzDirect = gradients ? g.tensor('d_z_direct', [S * B, layout.latent]) : null;
+    g.graph.add(tcRows({ ...tcParams, gradients }), { params: g.stepParams, q, z, tc, stats, ...(dzDirect ? { dz_direct: dzDirect } : {}) });
+    if (dqDirect) g.graph.add(tcPosteriorGrad(tcParams), { params: g.stepParams, q, z, stats, dq_direct: dqDirect });
+    g.graph.add(elboReduce({ batch: B, samples: S, tcExcess: this.beta - 1 }), {
+      params: g.stepParams, rec, kl, tc, history: targets.history, accum: targets.accum,
+    });
+    return gradients ? { dout: dout!, dqDirect: dqDirect!, dzDirect } : null;
+  }
+
+  /** accum = (rec sum / S, kl sum, n, batches): the -ELBO (KL weight 1) and its parts per example. */
+  summarize(accum: Float32Array): EvalTotals {
+    const [rec, kl, n] = accum;
+    return { loss: (rec + kl) / n, rec: rec / n, kl: kl / n, examples: n };
+  }
+}

@@ -1,0 +1,209 @@
+// beta-TCVAE's total-correlation kernels (shaders/tc.ts) and the reduce's TC term (shaders/elbo.ts):
+// first the float64 references (tests/reference/tc.ts) against central differences and against
+// what a total correlation must be (0 for one dimension, larger for dependent dimensions), then the
+// kernels against the references on aligned and unaligned batches, several samples per example,
+// padding rows, another posterior layout and extreme log-variances; negative controls show the
+// comparison fails on a wrong beta.
+import { describe, expect, it } from 'vitest';
+import { elboReduce, klDivergence } from '../shaders/elbo';
+import { tcPosteriorGrad, tcRows } from '../shaders/tc';
+import { encodeStepParams, type StepParams } from '../src/step-params';
+import { expectClose, f32, mismatches, testData, type Tolerance } from './helpers/compare';
+import { runKernels } from './helpers/gpu';
+import { elboObjectiveRef, objectiveThroughSamplerRef } from './reference/objectives';
+import { LAYOUTS, mulvToQ, SENTINEL, type LayoutName } from './reference/reparam';
+import { tcvaeObjectiveRef, totalCorrelationRef } from './reference/tc';
+
+const params = (p: Partial<StepParams>) => new Uint32Array(encodeStepParams(p));
+
+/** Central differences of f in every coordinate of x. */
+function centralDiff(f: (x: Float64Array) => number, x: Float64Array, h = 1e-6): Float64Array {
+  const g = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const save = x[i];
+    x[i] = save + h;
+    const up = f(x);
+    x[i] = save - h;
+    const down = f(x);
+    x[i] = save;
+    g[i] = (up - down) / (2 * h);
+  }
+  return g;
+}
+
+/** mulv [B, 2Z] with mu in [-2, 2] and logvar in [-3, 0.5]: posteriors narrow enough to overlap only partly. */
+function makeMulv(B: number, Z: number, seed: number): Float64Array {
+  const mu = testData(B * Z, seed, -2, 2), lv = testData(B * Z, seed + 1, -3, 0.5);
+  const mulv = new Float64Array(B * 2 * Z);
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < Z; j++) {
+      mulv[b * 2 * Z + j] = mu[b * Z + j];
+      mulv[b * 2 * Z + Z + j] = lv[b * Z + j];
+    }
+  }
+  return f32(mulv);
+}
+
+/** z = mu + exp(lv/2) eps for every sample row, rounded to f32. */
+function sampleZ(mulv: ArrayLike<number>, eps: ArrayLike<number>, B: number, S: number, Z: number): Float64Array {
+  const z = new Float64Array(S * B * Z);
+  for (let s = 0; s < S; s++) {
+    for (let b = 0; b < B; b++) {
+      for (let j = 0; j < Z; j++) z[(s * B + b) * Z + j] = mulv[b * 2 * Z + j] + Math.exp(0.5 * mulv[b * 2 * Z + Z + j]) * eps[(s * B + b) * Z + j];
+    }
+  }
+  return f32(z);
+}
+
+const FD_TOL = { atol: 1e-7, rtol: 1e-5 };
+
+describe('totalCorrelationRef and tcvaeObjectiveRef (float64)', () => {
+  const B = 5, S = 2, Z = 3, valid = 4;
+  const mulv = makeMulv(B, Z, 3);
+  const eps = testData(S * B * Z, 4, -2, 2);
+
+  it('the gradient of the mean TC in z and in mulv matches central differences (padding row, S=2, N given)', () => {
+    const z = sampleZ(mulv, eps, B, S, Z);
+    const input = { batch: B, samples: S, latent: Z, validRows: valid, datasetSize: 1000 };
+    const ref = totalCorrelationRef({ ...input, mulv, z });
+    expectClose(ref.dz, centralDiff((zz) => totalCorrelationRef({ ...input, mulv, z: zz }).mean, Float64Array.from(z)), FD_TOL, 'd TC / d z');
+    expectClose(ref.dmulv, centralDiff((m) => totalCorrelationRef({ ...input, mulv: m, z }).mean, Float64Array.from(mulv)), FD_TOL, 'd TC / d mulv');
+    // Padding: example 4's rows add nothing and get nothing.
+    expect(Array.from(ref.dmulv.subarray(4 * 2 * Z))).toEqual(new Array(2 * Z).fill(0));
+    expect(ref.tc[4]).toBe(0);
+    expect(ref.tc[B + 4]).toBe(0);
+  });
+
+  it('is exactly 0 for a one-dimensional code (the joint is the only marginal)', () => {
+    const m = makeMulv(6, 1, 8), z = sampleZ(m, testData(6, 9, -1, 1), 6, 1, 1);
+    const ref = totalCorrelationRef({ batch: 6, samples: 1, latent: 1, validRows: 6, mulv: m, z, datasetSize: 5000 });
+    for (const v of ref.tc) expect(Math.abs(v)).toBeLessThan(1e-12);
+  });
+
+  it('is larger for a code whose dimensions move together than for one whose dimensions are independent', () => {
+    // 64 narrow posteriors (sigma e^-2) at z = mu: on an 8 x 8 grid over [-2, 2]^2 (a product of
+    // its marginals), or along the diagonal (the second coordinate equals the first). The
+    // minibatch-weighted estimate is biased by a constant for a given N and n (here log n on the
+    // grid, where the true TC is 0), so the two are compared with each other.
+    const n = 64, Zc = 2, at = (k: number, of: number) => -2 + (4 * k) / (of - 1);
+    const build = (point: (b: number) => [number, number]) => {
+      const m = new Float64Array(n * 2 * Zc);
+      for (let b = 0; b < n; b++) m.set([...point(b), -4, -4], b * 2 * Zc);
+      return { batch: n, samples: 1, latent: Zc, validRows: n, mulv: m, z: sampleZ(m, new Float64Array(n * Zc), n, 1, Zc) };
+    };
+    const grid = totalCorrelationRef(build((b) => [at(b % 8, 8), at(Math.floor(b / 8), 8)])).mean;
+    const diagonal = totalCorrelationRef(build((b) => [at(b, n), at(b, n)])).mean;
+    expect(diagonal - grid).toBeGreaterThan(1.5);
+  });
+
+  it('the whole objective: d loss / d mulv through the sampler matches central differences; beta = 1 is the ELBO', () => {
+    const rec = testData(S * B, 5, 20, 80);
+    const input = { batch: B, samples: S, latent: Z, validRows: valid, eps, rec, klWeight: 0.7, beta: 6, datasetSize: 300 };
+    const ref = tcvaeObjectiveRef({ ...input, mulv });
+    const through = objectiveThroughSamplerRef({ batch: B, samples: S, latent: Z, mulv, eps, dmulvDirect: ref.dmulvDirect, dzDec: new Float64Array(S * B * Z), dzDirect: ref.dzDirect });
+    expectClose(through, centralDiff((m) => tcvaeObjectiveRef({ ...input, mulv: m }).loss, Float64Array.from(mulv)), FD_TOL, 'd loss / d mulv');
+    const elbo = elboObjectiveRef({ batch: B, samples: S, latent: Z, validRows: valid, mulv, rec, klWeight: 0.7, freeBits: 0 });
+    expect(tcvaeObjectiveRef({ ...input, mulv, beta: 1 }).loss).toBeCloseTo(elbo.loss, 12);
+    expect(ref.loss).not.toBeCloseTo(elbo.loss, 3);
+  });
+});
+
+interface Case { batch: number; samples: number; latent: number; validRows: number; layout: LayoutName; datasetCount: number; beta: number; klWeight: number }
+
+const cases: Case[] = [
+  { batch: 1, samples: 1, latent: 1, validRows: 1, layout: 'model', datasetCount: 0, beta: 6, klWeight: 1 },
+  { batch: 7, samples: 1, latent: 3, validRows: 5, layout: 'offset', datasetCount: 0, beta: 4, klWeight: 0.5 },
+  { batch: 9, samples: 2, latent: 5, validRows: 9, layout: 'model', datasetCount: 60000, beta: 6, klWeight: 1 },
+  { batch: 64, samples: 1, latent: 10, validRows: 64, layout: 'model', datasetCount: 737280, beta: 6, klWeight: 1 },
+  { batch: 67, samples: 3, latent: 7, validRows: 50, layout: 'offset', datasetCount: 1000, beta: 0.5, klWeight: 0.2 },
+];
+
+/** Everything the kernels write, from the float64 references. */
+function expected(c: Case, mulv: Float64Array, z: Float64Array, rec: Float64Array) {
+  const common = { batch: c.batch, samples: c.samples, latent: c.latent, validRows: c.validRows };
+  const tc = totalCorrelationRef({ ...common, mulv, z, datasetSize: c.datasetCount });
+  const elbo = elboObjectiveRef({ ...common, mulv, rec, klWeight: c.klWeight, freeBits: 0 });
+  const k = c.klWeight * (c.beta - 1);
+  return {
+    tc: tc.tc,
+    dz: tc.dz.map((g) => k * g),
+    dmulv: elbo.dmulvDirect.map((g, i) => g + k * tc.dmulv[i]),
+    loss: elbo.loss + k * tc.mean,
+    rec: elbo.recMean,
+    kl: elbo.klMean,
+  };
+}
+
+/** atol relative to the largest reference entry: the gradients are sums of differences of softmax weights. */
+const relTo = (ref: ArrayLike<number>, rel: number, rtol: number): Tolerance => ({ atol: rel * Math.max(1e-30, ...Array.from(ref, Math.abs)), rtol });
+
+async function runCase(c: Case, mulv: Float64Array, z: Float64Array, rec: Float64Array) {
+  const { batch: B, samples: S, latent: Z } = c;
+  const layout = LAYOUTS[c.layout](Z);
+  const p = { batch: B, samples: S, layout, tcExcess: c.beta - 1 };
+  const kernels = [klDivergence({ batch: B, layout, gradients: true }), tcRows({ ...p, gradients: true }), tcPosteriorGrad(p), elboReduce({ batch: B, samples: S, tcExcess: c.beta - 1 })];
+  return runKernels(
+    kernels,
+    {
+      params: params({ validRows: c.validRows, klWeight: c.klWeight, datasetCount: c.datasetCount, historySlot: 1 }),
+      q: mulvToQ(mulv, B, layout, new Float64Array(B * layout.stride).fill(SENTINEL)), z, rec,
+      dq_direct: new Float32Array(B * layout.stride).fill(SENTINEL), history: new Float32Array(8), accum: new Float32Array(4),
+    },
+    { kl: B, tc: S * B, stats: S * B * (Z + 1), dz_direct: S * B * Z },
+  );
+}
+
+describe('tcRows, tcPosteriorGrad and elboReduce with the TC term', () => {
+  cases.forEach((c, ci) => {
+    it(`B=${c.batch} S=${c.samples} Z=${c.latent} valid=${c.validRows} ${c.layout} layout, N=${c.datasetCount || 'n'}, beta ${c.beta}, w ${c.klWeight}`, async () => {
+      const { batch: B, samples: S, latent: Z } = c;
+      const layout = LAYOUTS[c.layout](Z);
+      const mulv = makeMulv(B, Z, 20 + ci);
+      const z = sampleZ(mulv, testData(S * B * Z, 30 + ci, -2, 2), B, S, Z);
+      const rec = f32(testData(S * B, 40 + ci, 10, 300));
+      const got = await runCase(c, mulv, z, rec);
+      const want = expected(c, mulv, z, rec);
+      // TC_i = A_i - sum_d M_id + (Z-1) log(N n): f32 error grows with the magnitudes cancelled.
+      expectClose(got.tc, want.tc, { atol: 2e-5 * Z * (10 + Math.log(Math.max(c.datasetCount, c.validRows) * c.validRows)), rtol: 1e-4 }, 'tc');
+      expectClose(got.dz_direct, want.dz, relTo(want.dz, 2e-4, 2e-3), 'dz_direct');
+      const dq = mulvToQ(want.dmulv, B, layout, new Float64Array(B * layout.stride).fill(SENTINEL));
+      expectClose(got.dq_direct, dq, relTo(want.dmulv, 2e-4, 2e-3), 'dq_direct');
+      expectClose(got.history.subarray(4, 8), [want.loss, want.rec, want.kl, c.validRows], { atol: 1e-3, rtol: 1e-5 }, 'history[1]');
+      for (let i = 0; i < S * B; i++) {
+        if (i % B >= c.validRows) {
+          expect(got.tc[i], `padding row ${i}`).toBe(0);
+          expect(Array.from(got.dz_direct.subarray(i * Z, (i + 1) * Z)).every((v) => v === 0), `padding row ${i} dz`).toBe(true);
+        }
+      }
+    });
+  });
+
+  it('log-variances of +-30, 85 and -100 and means of +-20: finite, and as the reference (which clamps at +-80)', async () => {
+    const c: Case = { batch: 6, samples: 1, latent: 3, validRows: 6, layout: 'offset', datasetCount: 100, beta: 6, klWeight: 1 };
+    const mulv = makeMulv(6, 3, 70);
+    const lvs = [30, -30, 85, -100, 12, -12]; // e^85 is still an f32 (the KL's gradient needs it); 85 and -100 are past the clamp
+    for (let b = 0; b < 6; b++) {
+      mulv[b * 6] = b % 2 ? 20 : -20;
+      mulv[b * 6 + 3 + (b % 3)] = lvs[b];
+    }
+    // z at its own mean where the variance is huge or tiny, so the densities stay representable.
+    const z = f32(Array.from({ length: 18 }, (_, e) => mulv[Math.floor(e / 3) * 6 + (e % 3)] + 0.1 * ((e % 5) - 2)));
+    const rec = f32(testData(6, 71, 10, 100));
+    const got = await runCase(c, mulv, z, rec);
+    const want = expected(c, mulv, z, rec);
+    for (const name of ['tc', 'dz_direct', 'dq_direct', 'history'] as const) expect(Array.from(got[name]).every(Number.isFinite), `${name}: ${Array.from(got[name])}`).toBe(true);
+    expectClose(got.tc, want.tc, { atol: 1e-2, rtol: 1e-4 }, 'tc');
+    expectClose(got.dz_direct, want.dz, relTo(want.dz, 1e-4, 2e-3), 'dz_direct');
+  });
+
+  it('negative control: a reference with another beta is detected', async () => {
+    const c = cases[2];
+    const mulv = makeMulv(c.batch, c.latent, 22);
+    const z = sampleZ(mulv, testData(c.samples * c.batch * c.latent, 32, -2, 2), c.batch, c.samples, c.latent);
+    const rec = f32(testData(c.samples * c.batch, 42, 10, 300));
+    const got = await runCase(c, mulv, z, rec);
+    const wrong = expected({ ...c, beta: c.beta + 0.5 }, mulv, z, rec);
+    expect(mismatches(got.dz_direct, wrong.dz, relTo(wrong.dz, 2e-4, 2e-3)).length).toBeGreaterThan(0);
+    expect(mismatches(got.history.subarray(4, 5), [wrong.loss], { atol: 1e-3, rtol: 1e-5 }).length).toBeGreaterThan(0);
+  });
+});
