@@ -4,42 +4,17 @@
 // exp far from 0, and the IWAE estimate against the exact log-likelihood of tiny models by
 // quadrature (tests/reference/likelihood-estimate.ts).
 import { describe, expect, it } from 'vitest';
-import { expectClose, mismatches, testData } from './helpers/compare';
+import { centralDiff, expectClose, mismatches, testData } from './helpers/compare';
 import { exactLogLikelihoodRef, gaussianDraws, iwaeEstimateRef, logStdNormalRef } from './reference/likelihood-estimate';
 import { elboObjectiveRef, iwaeObjectiveRef, logSumExpRef, objectiveThroughSamplerRef } from './reference/objectives';
-import { klTermRef, reparamForwardRef, sampleIndex, type ReparamDims } from './reference/reparam';
+import { klTermRef, randomMulv, reparamForwardRef, sampleIndex, type ReparamDims } from './reference/reparam';
 
-const H = 1e-6;
 /** Central differences against analytic gradients: with |loss| of a few units the rounding of (f(x+h) - f(x-h)) / 2h is ~1e-9. */
 const FD_TOL = { atol: 1e-7, rtol: 1e-6 };
 
-/** Central differences of f in every coordinate of x (x is restored afterwards). */
-function centralDiff(f: (x: Float64Array) => number, x: Float64Array, h = H): Float64Array {
-  const g = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const save = x[i];
-    x[i] = save + h;
-    const up = f(x);
-    x[i] = save - h;
-    const down = f(x);
-    x[i] = save;
-    g[i] = (up - down) / (2 * h);
-  }
-  return g;
-}
 
 /** mulv [B, 2Z] with mu in [-1.5, 1.5] and logvar in [-2, 1]. */
-function makeMulv(B: number, Z: number, seed: number): Float64Array {
-  const mu = testData(B * Z, seed, -1.5, 1.5), lv = testData(B * Z, seed + 1, -2, 1);
-  const mulv = new Float64Array(B * 2 * Z);
-  for (let b = 0; b < B; b++) {
-    for (let j = 0; j < Z; j++) {
-      mulv[b * 2 * Z + j] = mu[b * Z + j];
-      mulv[b * 2 * Z + Z + j] = lv[b * Z + j];
-    }
-  }
-  return mulv;
-}
+const makeMulv = (B: number, Z: number, seed: number) => randomMulv(B, Z, seed, [-1.5, 1.5], [-2, 1]);
 
 /** The index of the largest |v|. */
 const argMaxAbs = (v: ArrayLike<number>) => Array.from(v).reduce((best, x, i, a) => (Math.abs(x) > Math.abs(a[best]) ? i : best), 0);

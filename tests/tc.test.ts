@@ -8,41 +8,17 @@ import { describe, expect, it } from 'vitest';
 import { elboReduce, klDivergence } from '../shaders/elbo';
 import { tcPosteriorGrad, tcRows } from '../shaders/tc';
 import { encodeStepParams, type StepParams } from '../src/step-params';
-import { expectClose, f32, mismatches, testData, type Tolerance } from './helpers/compare';
+import { centralDiff, expectClose, f32, mismatches, testData, type Tolerance } from './helpers/compare';
 import { runKernels } from './helpers/gpu';
 import { elboObjectiveRef, objectiveThroughSamplerRef } from './reference/objectives';
-import { LAYOUTS, mulvToQ, SENTINEL, type LayoutName } from './reference/reparam';
+import { LAYOUTS, mulvToQ, randomMulv, SENTINEL, type LayoutName } from './reference/reparam';
 import { tcvaeObjectiveRef, totalCorrelationRef } from './reference/tc';
 
 const params = (p: Partial<StepParams>) => new Uint32Array(encodeStepParams(p));
 
-/** Central differences of f in every coordinate of x. */
-function centralDiff(f: (x: Float64Array) => number, x: Float64Array, h = 1e-6): Float64Array {
-  const g = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const save = x[i];
-    x[i] = save + h;
-    const up = f(x);
-    x[i] = save - h;
-    const down = f(x);
-    x[i] = save;
-    g[i] = (up - down) / (2 * h);
-  }
-  return g;
-}
 
 /** mulv [B, 2Z] with mu in [-2, 2] and logvar in [-3, 0.5]: posteriors narrow enough to overlap only partly. */
-function makeMulv(B: number, Z: number, seed: number): Float64Array {
-  const mu = testData(B * Z, seed, -2, 2), lv = testData(B * Z, seed + 1, -3, 0.5);
-  const mulv = new Float64Array(B * 2 * Z);
-  for (let b = 0; b < B; b++) {
-    for (let j = 0; j < Z; j++) {
-      mulv[b * 2 * Z + j] = mu[b * Z + j];
-      mulv[b * 2 * Z + Z + j] = lv[b * Z + j];
-    }
-  }
-  return f32(mulv);
-}
+const makeMulv = (B: number, Z: number, seed: number) => f32(randomMulv(B, Z, seed, [-2, 2], [-3, 0.5]));
 
 /** z = mu + exp(lv/2) eps for every sample row, rounded to f32. */
 function sampleZ(mulv: ArrayLike<number>, eps: ArrayLike<number>, B: number, S: number, Z: number): Float64Array {

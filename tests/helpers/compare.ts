@@ -49,3 +49,18 @@ export function expectScaled(got: ArrayLike<number>, ref: ArrayLike<number>, sca
   const bad = scaledMismatches(got, ref, scale, tol);
   expect(bad, `${label}: |got - ref| <= ${tol} * scale\n${bad.join('\n')}`).toEqual([]);
 }
+
+/** Central differences of f in every coordinate of x (x is restored afterwards). */
+export function centralDiff(f: (x: Float64Array) => number, x: Float64Array, h = 1e-6): Float64Array {
+  const g = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const save = x[i];
+    x[i] = save + h;
+    const up = f(x);
+    x[i] = save - h;
+    const down = f(x);
+    x[i] = save;
+    g[i] = (up - down) / (2 * h);
+  }
+  return g;
+}

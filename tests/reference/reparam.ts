@@ -6,6 +6,7 @@
 // here is the scalar it differentiates, for the finite-difference check.
 import type { PosteriorLayout } from '../../shaders/reparam';
 import { noiseAt } from '../../src/noise';
+import { testData } from '../helpers/compare';
 
 export interface ReparamDims {
   batch: number;
@@ -131,3 +132,16 @@ export const SENTINEL = 42;
 /** The model's posterior layout and one with the columns elsewhere, to show kernels take it from the parameter. */
 export const LAYOUTS = { model: mulvLayout, offset: offsetLayout };
 export type LayoutName = keyof typeof LAYOUTS;
+
+/** mulv [B, 2Z] of test data: mu uniform in muRange, logvar in lvRange (seeds seed and seed + 1). */
+export function randomMulv(B: number, Z: number, seed: number, muRange: [number, number], lvRange: [number, number]): Float64Array {
+  const mu = testData(B * Z, seed, ...muRange), lv = testData(B * Z, seed + 1, ...lvRange);
+  const mulv = new Float64Array(B * 2 * Z);
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < Z; j++) {
+      mulv[b * 2 * Z + j] = mu[b * Z + j];
+      mulv[b * 2 * Z + Z + j] = lv[b * Z + j];
+    }
+  }
+  return mulv;
+}

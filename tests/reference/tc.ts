@@ -3,7 +3,7 @@
 // clarity, and the whole objective loss = rec + w (KL + (beta - 1) TC) with its gradient split the
 // way the kernels split it. Layouts as in objectives.ts: mulv [B, 2Z], z and eps [S*B, Z] with
 // row s*B + b, rec [S*B]; examples b >= validRows are padding.
-import { elboObjectiveRef, logSumExpRef } from './objectives';
+import { elboObjectiveRef, logSumExpRef, type IwaeObjectiveInput } from './objectives';
 import { sampleIndex, type ReparamDims } from './reparam';
 
 /** The estimate clamps logvar to this range, as the kernel does (tc.ts LV_LIMIT). */
@@ -73,16 +73,8 @@ export function totalCorrelationRef(p: TotalCorrelationInput) {
   return { tc, mean: sum / rows, dz, dmulv };
 }
 
-export interface TcvaeObjectiveInput {
-  batch: number;
-  samples: number;
-  latent: number;
-  validRows: number;
-  mulv: ArrayLike<number>;
-  /** The standard normal draws behind z = mu + exp(lv/2) eps, [S*B, Z]. */
-  eps: ArrayLike<number>;
-  /** Row NLLs [S*B]. */
-  rec: ArrayLike<number>;
+/** The IWAE reference's inputs (mulv, eps, rec over S samples) and the step's weights. */
+export interface TcvaeObjectiveInput extends IwaeObjectiveInput {
   /** w, the warm-up ramp this step (1 without warm-up). */
   klWeight: number;
   /** beta, the weight of the total correlation. */

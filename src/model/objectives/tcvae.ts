@@ -5,7 +5,7 @@
 // Penalizing TC rather than the whole KL pushes the code's dimensions towards independence without
 // squeezing the information the code carries, the failure mode of a large beta in beta-VAE.
 // Kernels: shaders/likelihood.ts, shaders/elbo.ts (KL, reduce), shaders/tc.ts.
-// Reference: tests/reference/objectives.ts (tcvaeObjectiveRef).
+// Reference: tests/reference/tc.ts (tcvaeObjectiveRef); tests: tests/tc.test.ts, tests/gradcheck.test.ts.
 import { elboReduce, klDivergence } from '../../../shaders/elbo';
 import { tcPosteriorGrad, tcRows } from '../../../shaders/tc';
 import type { Recorder } from '../module';
