@@ -186,6 +186,26 @@ describe('webgpu-vae CLI', { timeout: LONG }, () => {
     });
   }
 
+  it('beta-TCVAE from the command line: named in the summary, its training loss carries the TC term, eval reports the -ELBO', async () => {
+    const run = join(dir, 'tcvae');
+    const r = await cli(['train', '--objective', 'tcvae', '--beta', '6', '--hidden', '64', '--latent', '4', '--limit', '512', '--test-limit', '128', '--batch', '64', '--epochs', '1', '--seed', '3', '--out', run]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('beta-TCVAE L=1 TC beta=6');
+    const epoch = r.stdout.match(/epoch 1: train loss ([\d.]+) \| test -ELBO ([\d.]+) \(rec ([\d.]+), KL ([\d.]+)\)/);
+    expect(epoch, r.stdout).not.toBeNull();
+    const [train, test, rec, kl] = epoch!.slice(1).map(Number);
+    expect(Math.abs(test - (rec + kl))).toBeLessThan(0.02);
+    // The minibatch-weighted TC estimate carries (Z - 1) log(N n) = 3 log(512 * 64), 31 nats, so
+    // beta - 1 = 5 times it puts the training loss far above the -ELBO.
+    expect(train).toBeGreaterThan(test + 50);
+    expect(readCheckpoint(readFileSync(join(run, 'model.safetensors'))).config.objective).toBe('tcvae');
+    const ev = await cli(['eval', '--checkpoint', join(run, 'model.safetensors'), '--limit', '128', '--json']);
+    expect(ev.code, ev.stderr).toBe(0);
+    const line = jsonLines(ev.stdout).find((l) => l.event === 'eval');
+    // Another noise seed than training's test pass: close, not equal.
+    expect(Math.abs(line.test_loss - test)).toBeLessThan(1);
+  });
+
   it('a corrupt checkpoint is refused with a clear error', async () => {
     const bad = join(dir, 'corrupt.safetensors');
     writeFileSync(bad, 'this is not a checkpoint at all');

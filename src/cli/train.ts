@@ -321,7 +321,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       const line = { event: 'epoch', epoch, step: vae.step, train_loss: trainLoss, test_loss: t.loss, test_kl: t.kl, test_rec: t.rec, seconds, samples_per_s: (n - n0) / trainSeconds };
       log.write(line);
       report.event(line);
-      report.info(`epoch ${epoch}: train ${config.objective === 'iwae' ? `IWAE bound (K=${config.samples})` : '-ELBO'} ${trainLoss.toFixed(2)} | test -ELBO ${t.loss.toFixed(2)} (rec ${t.rec.toFixed(2)}, KL ${t.kl.toFixed(2)}) | ` +
+      report.info(`epoch ${epoch}: train ${trainingLossName(config)} ${trainLoss.toFixed(2)} | test -ELBO ${t.loss.toFixed(2)} (rec ${t.rec.toFixed(2)}, KL ${t.kl.toFixed(2)}) | ` +
         `${((n - n0) / trainSeconds).toFixed(0)} examples/s, ${(1000 * trainSeconds / Math.max(1, stepsPerEpoch - first)).toFixed(0)} ms/step, ${seconds.toFixed(1)} s`);
       sum = 0;
       n = 0;
@@ -369,4 +369,14 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       releaseNodeGpu();
     }
   }
+}
+
+/**
+ * What the epoch's training figure is: the -ELBO only for the plain ELBO; with beta, warm-up, free
+ * bits or the TC term it is the objective trained on, which the test -ELBO beside it is not.
+ */
+export function trainingLossName(c: VaeConfig): string {
+  if (c.objective === 'iwae') return `IWAE bound (K=${c.samples})`;
+  const plain = c.objective === 'elbo' && c.beta === 1 && c.warmupSteps === 0 && c.freeBits === 0;
+  return plain ? '-ELBO' : 'loss';
 }
