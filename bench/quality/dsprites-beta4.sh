@@ -7,13 +7,17 @@
 # prints how to resume), then draw the traversal figure from its checkpoint:
 #   bash bench/quality/dsprites-beta4.sh            # train, then draw
 #   DRAW_ONLY=1 bash bench/quality/dsprites-beta4.sh  # draw from the last checkpoint
+# beta-TCVAE (Chen et al. 2018) on the same model, beta 6 weighing the total correlation:
+#   OBJECTIVE=tcvae BETA=6 TAG=tcvae6 bash bench/quality/dsprites-beta4.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-run=${RUN:-/tmp/dsprites-beta4}
-out=bench/quality/dsprites-beta4
+tag=${TAG:-beta4}
+run=${RUN:-/tmp/dsprites-$tag}
+out=bench/quality/dsprites-$tag
+mkdir -p "$out"
 if [ -z "${DRAW_ONLY:-}" ]; then
   node bin/webgpu-vae.mjs train --dataset dsprites --limit "${LIMIT:-600000}" --test-limit 1000 --hidden "${HIDDEN:-256,256}" --latent 10 \
-    --beta 4 --batch 64 --epochs "${EPOCHS:-1}" --save-every 250 --seed 0 --json --out "$run" --force > "$out/train.jsonl" || true
+    --objective "${OBJECTIVE:-elbo}" --beta "${BETA:-4}" --batch 64 --epochs "${EPOCHS:-1}" --save-every 250 --seed 0 --json --out "$run" --force > "$out/train.jsonl" || true
 fi
 node bin/webgpu-vae.mjs traverse --checkpoint "$run/model.safetensors" --dataset dsprites --limit 1000 \
   --out "$out/traversal.png" --json > "$out/traverse.jsonl"
