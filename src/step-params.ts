@@ -18,7 +18,7 @@ export interface StepParams {
   /** Adam step number t (1-based) for the bias corrections; 0 leaves them at 1. */
   step: number;
   weightDecay: number;
-  /** Weight of the KL term for this step (beta times the warm-up ramp). */
+  /** Weight of the KL term for this step (beta times the warm-up ramp; the ramp alone for beta-TCVAE). */
   klWeight: number;
   /** Free bits per latent dimension; 0 turns them off. */
   freeBits: number;

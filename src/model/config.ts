@@ -116,7 +116,8 @@ export const DEFAULT_CONFIG: VaeConfig = {
  * The KL weight of training step t (1-based): beta, ramped linearly from beta/W to beta over the
  * first W = warmupSteps steps; with klCycleSteps = P the ramp restarts every P steps, so step t
  * takes the weight of step ((t - 1) mod P) + 1. A function of the step alone, computed on the CPU
- * into each step's uniform: nothing is read back.
+ * into each step's uniform: nothing is read back. For beta-TCVAE the ramp alone (from 1/W to 1):
+ * there beta weighs the total correlation, inside the objective.
  */
 export function klWeightAt(c: Pick<VaeConfig, 'beta' | 'warmupSteps' | 'klCycleSteps'> & { objective?: VaeConfig['objective'] }, t: number): number {
   // For beta-TCVAE beta weighs the total correlation (inside the objective); the ramp scales both.

@@ -169,7 +169,7 @@ export interface LossInput {
   eps: ArrayLike<number>;
   batch: number;
   valid: number;
-  /** Weight of the KL term this step (beta times the warm-up ramp). */
+  /** Weight of the KL term this step (beta times the warm-up ramp; the ramp alone for beta-TCVAE). */
   klWeight: number;
 }
 
