@@ -110,14 +110,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   tc[i] = select(0.0, a - marginal_sum + ${Z - 1}.0 * log_nn, live);
 #if ${p.gradients}
   var g: array<f32, ${Z}>;
+  var dens: array<Density, ${Z}>;
   for (var d = 0u; d < ${Z}u; d++) { g[d] = 0.0; }
   if (live) {
     for (var j = 0u; j < n; j++) {
       var joint = 0.0;
-      for (var d = 0u; d < ${Z}u; d++) { joint += density(i, j, d).l; }
+      for (var d = 0u; d < ${Z}u; d++) { dens[d] = density(i, j, d); joint += dens[d].l; }
       let pij = exp(joint - a);
       for (var d = 0u; d < ${Z}u; d++) {
-        let e = density(i, j, d);
+        let e = dens[d];
         let w = pij - exp(e.l - m_max[d]);
         // d l / d z = -t / sigma. A pair too far apart for f32 has w = 0 and may have t^2 = inf.
         g[d] -= select(0.0, w * e.t * e.inv_sigma, w != 0.0);
@@ -142,7 +143,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let j = gid.x;
   let n = valid_examples();
   if (j >= n) { return; }
-  var l: array<f32, ${Z}>;
+  var dens: array<Density, ${Z}>;
   var gm: array<f32, ${Z}>;
   var gl: array<f32, ${Z}>;
   for (var d = 0u; d < ${Z}u; d++) { gm[d] = 0.0; gl[d] = 0.0; }
@@ -150,11 +151,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     for (var b = 0u; b < n; b++) {
       let i = s * ${B}u + b;
       var joint = 0.0;
-      for (var d = 0u; d < ${Z}u; d++) { l[d] = density(i, j, d).l; joint += l[d]; }
+      for (var d = 0u; d < ${Z}u; d++) { dens[d] = density(i, j, d); joint += dens[d].l; }
       let pij = exp(joint - stats[i * ${Z + 1}u + ${Z}u]);
       for (var d = 0u; d < ${Z}u; d++) {
-        let w = pij - exp(l[d] - stats[i * ${Z + 1}u + d]);
-        let e = density(i, j, d);
+        let e = dens[d];
+        let w = pij - exp(e.l - stats[i * ${Z + 1}u + d]);
         // A pair too far apart for f32 has w = 0 and may have t^2 = inf: skip it.
         let on = w != 0.0;
         gm[d] += select(0.0, w * e.t * e.inv_sigma, on);
