@@ -21,7 +21,7 @@
 //   mu_j and lv_j and adds it to dq_direct (the KL kernel wrote its share first).
 // Bindings: rows (params, q, z: read, tc, stats, [dz_direct]: write);
 //   posterior (params, q, z, stats: read, dq_direct: write).
-import { checkShape, declareBindings, f32Literal, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
+import { checkShape, declareBindings, f32Literal, read, STEP_PARAMS, uniform, write, type Kernel, type KernelBinding } from './common';
 import { posteriorWGSL, type PosteriorLayout } from './reparam';
 import { wgsl } from './wgsl';
 
@@ -56,7 +56,7 @@ function common(p: TcParams) {
   const { batch: B, samples: S, layout } = p;
   const Z = layout.latent;
   checkShape('tc', { B, S, Z });
-  const prelude = (bindings: ReturnType<typeof read>[]) => `
+  const prelude = (bindings: KernelBinding[]) => `
 ${STEP_PARAMS.wgsl}
 ${declareBindings(bindings)}
 ${posteriorWGSL(layout)}
@@ -101,7 +101,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var marginal_sum = 0.0;
   for (var d = 0u; d < ${Z}u; d++) {
     let m = m_max[d] + log(m_sum[d]);
-    m_max[d] = m;
+    m_max[d] = m; // from here on m_max holds M_id, which the gradient pass reads
+
     marginal_sum += m;
     stats[i * ${Z + 1}u + d] = m;
   }
