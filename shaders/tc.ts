@@ -102,7 +102,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var d = 0u; d < ${Z}u; d++) {
     let m = m_max[d] + log(m_sum[d]);
     m_max[d] = m; // from here on m_max holds M_id, which the gradient pass reads
-
     marginal_sum += m;
     stats[i * ${Z + 1}u + d] = m;
   }
