@@ -8,21 +8,28 @@ const shapes: [number, number, number][] = [
   [1, 1, 1], [7, 5, 3], [33, 17, 9], [128, 40, 400], [129, 33, 65], [64, 64, 64],
 ];
 // Every variant is enumerated. Register kernels (the defaults on software adapters) are checked
-// specialized on every shape with every epilogue. The tiled family compiles slowly on SwiftShader
-// (seconds per kernel), so each tiled variant is checked specialized on the extreme, aligned and
-// unaligned shapes (aligned ones take the vec4 storage loads) and in its shape-generic form, one
-// pipeline, on every shape. Also: tiles the autotuner tries (src/model/autotune.ts).
+// specialized on every shape with every epilogue. The tiled family is built for GPUs: its
+// 256-invocation workgroups take SwiftShader 2-5 s per pipeline to compile (the time grows with
+// the workgroup size: 3.2, 1.6 and 0.6 s for 256, 64 and 16 invocations of the same kernel), so
+// each tiled pipeline here has to earn its place. Each tiled variant is checked in its
+// shape-generic form, one pipeline per operand layout, on every shape with both epilogues; and
+// specialized, where it differs from the generic form (literal sizes, and vec4 storage loads of
+// an operand whose contiguous side is a multiple of 4), on an unaligned shape (129x33x65: scalar
+// loads) and an aligned one (132x68x64: vec4 loads of both operands in every layout); both have
+// several blocks with a partial last one. The epilogue is the same code in both forms, so it is
+// checked on the generic one. Also: tiles the autotuner tries (src/model/autotune.ts).
 type Config = Pick<MatmulParams, 'variant' | 'generic' | 'tile'>;
 const REGISTER_ACTS = ['relu', 'leaky_relu', 'tanh', 'sigmoid', 'softplus'] as const;
 interface Case { config: Config; shapes: [number, number, number][]; acts: readonly (typeof REGISTER_ACTS)[number][] }
 const fewShapes: [number, number, number][] = [[1, 1, 1], [129, 33, 65], [64, 64, 64]];
+const tiledSpecializedShapes: [number, number, number][] = [[129, 33, 65], [132, 68, 64]];
 const cases: [string, Case][] = [
   ...MATMUL_VARIANTS.map((variant): [string, Case] => [variant, variant.startsWith('tiled')
-    ? { config: { variant }, shapes: fewShapes, acts: ['softplus'] }
+    ? { config: { variant }, shapes: tiledSpecializedShapes, acts: [] }
     : { config: { variant }, shapes, acts: REGISTER_ACTS }]),
   ...MATMUL_VARIANTS.map((variant): [string, Case] => [`${variant} generic`, { config: { variant, generic: true }, shapes, acts: ['tanh'] }]),
   ['register-subgroup 8x16 unrolled 4', { config: { variant: 'register-subgroup', tile: { TM: 8, TN: 16, UNROLL_K: 4 } }, shapes: fewShapes, acts: ['relu'] }],
-  ['tiled-vec4 BK 8', { config: { variant: 'tiled-vec4', tile: { TILE_K: 8 } }, shapes: fewShapes, acts: ['relu'] }],
+  ['tiled-vec4 BK 8', { config: { variant: 'tiled-vec4', tile: { TILE_K: 8 } }, shapes: tiledSpecializedShapes, acts: [] }],
 ];
 const tol = { atol: 1e-5, rtol: 1e-5 };
 
@@ -46,7 +53,7 @@ describe.each(cases)('matmul (%s)', (_label, { config, shapes, acts }) => {
     }
   }
 
-  it('fused bias + activation epilogue (forward layer, unaligned)', async () => {
+  if (acts.length > 0) it('fused bias + activation epilogue (forward layer, unaligned)', async () => {
     const [M, N, K] = [33, 19, 21];
     for (const act of acts) {
       const x = f32(testData(M * K, 1, -2, 2)), w = f32(testData(N * K, 2)), bias = f32(testData(N, 3));
@@ -58,7 +65,7 @@ describe.each(cases)('matmul (%s)', (_label, { config, shapes, acts }) => {
     }
   });
 
-  it('activation-gradient epilogue (backward through the layer below)', async () => {
+  if (acts.length > 0) it('activation-gradient epilogue (backward through the layer below)', async () => {
     const [M, N, K] = [17, 23, 11];
     for (const act of acts) {
       const dy = f32(testData(M * K, 4)), w = f32(testData(K * N, 5));
