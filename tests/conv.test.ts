@@ -89,8 +89,8 @@ function data(c: Case, seed: number) {
   return { x, w, b, dy, OH, OW, terms: c.inChannels * c.kernel ** 2 + 1 };
 }
 
-// `implicit-gemm` is the GPU variant: 256-invocation workgroups, 2-5 s per pipeline for
-// SwiftShader to compile (six a case). It runs on the four cases that together still cover
+// `implicit-gemm` is the GPU variant: 256-invocation workgroups, which SwiftShader takes 2-5 s
+// to compile per pipeline (six pipelines a case). It runs on the four cases that together cover
 // stride 1 and 2, padding 0 and 1, channels 1, 3 and 33, kernels 3 and 4, batches 1 and 3 and an
 // output padding, each in all six kernels.
 const IMPLICIT_GEMM_CASES = [1, 2, 3, 5];
