@@ -3,6 +3,8 @@
 import { readFile } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { gentleWait, gpuWaitSpins } from '../src/gpu/gentle-wait';
+import { PipelineCache } from '../src/gpu/pipelines';
+import { columnSum } from '../shaders/matmul';
 import { gpu } from './helpers/gpu';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -57,5 +59,16 @@ describe('gentleWait', () => {
     expect(Array.from(new Float32Array(buf.getMappedRange()))).toEqual([1, 2, 3, 4]);
     buf.unmap();
     buf.destroy();
+  });
+
+  it('also while a pipeline compiles: the compile does not spin a core beside the compiler', async () => {
+    const { device } = await gpu();
+    const before = globalThis.setImmediate;
+    // A cache of its own, so this compile is not already done by an earlier test.
+    const pending = new PipelineCache(device).get(columnSum({ rows: 3, cols: 5 }));
+    expect(globalThis.setImmediate, 'setImmediate throttled while the compile is pending').not.toBe(before);
+    const compiled = await pending;
+    expect(compiled.pipeline).toBeDefined();
+    expect(globalThis.setImmediate).toBe(before);
   });
 });

@@ -6,6 +6,7 @@
 import type { BindingKind, Kernel, KernelBinding } from '../../shaders/common';
 import { DeviceLimitError, ShaderCompileError } from '../errors';
 import type { BufferSlice } from './buffers';
+import { gentleWait } from './gentle-wait';
 
 /** One kernel bound to its buffers: a bind group and the commands that dispatch it. */
 export interface BoundDispatch {
@@ -91,7 +92,9 @@ export class PipelineCache {
     const key = pipelineKey(kernel);
     let entry = this.cache.get(key);
     if (!entry) {
-      entry = this.compile(kernel);
+      // In Node, dawn.node polls on every turn of the event loop while the compile is pending: a
+      // core spent spinning beside Dawn's one compiler thread (see gentle-wait.ts).
+      entry = gentleWait(() => this.compile(kernel));
       this.cache.set(key, entry);
       entry.catch(() => this.cache.delete(key)); // a failed compile may be retried after a fix
     }

@@ -10,6 +10,7 @@ import { STREAM } from '../step-params';
 import type { VaeConfig } from './config';
 import type { BatchSource } from './resident-data';
 import type { VAE } from './vae';
+import { gentleWait } from '../gpu/gentle-wait';
 
 export interface LogLikelihoodOptions {
   /** Importance samples per example (K). */
@@ -68,7 +69,7 @@ export async function estimateLogLikelihood(vae: VAE, data: BatchSource, opts: L
       plan.graph.encode(enc);
       vae.device.queue.submit([enc.finish()]);
       if (opts.onProgress && (c === chunks - 1 || c % 8 === 7)) {
-        await vae.device.queue.onSubmittedWorkDone();
+        await gentleWait(() => vae.device.queue.onSubmittedWorkDone());
         opts.onProgress(i * chunks + c + 1, batches * chunks);
       }
     }

@@ -6,6 +6,7 @@ import { writeData } from '../../src/gpu/buffers';
 import { acquireBrowserDevice } from '../../src/gpu/device';
 import { type PipelineCache, pipelineCacheFor } from '../../src/gpu/pipelines';
 import { KernelGraph } from '../../src/graph';
+import { gentleWait } from '../../src/gpu/gentle-wait';
 
 let shared: Promise<{ device: GPUDevice; cache: PipelineCache }> | null = null;
 
@@ -79,7 +80,7 @@ export async function runKernels(kernels: Kernel[], inputs: Inputs, outputs: Rec
   if (err) throw new Error(`validation error: ${err.message}`);
   const result: Record<string, Float32Array> = {};
   for (const n of names) {
-    await staging[n].mapAsync(GPUMapMode.READ);
+    await gentleWait(() => staging[n].mapAsync(GPUMapMode.READ));
     const count = n in outputs ? outputs[n] : (inputs[n] as ArrayLike<number>).length;
     result[n] = new Float32Array(staging[n].getMappedRange().slice(0, count * 4));
     staging[n].unmap();

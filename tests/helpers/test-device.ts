@@ -2,6 +2,7 @@
 // A tiny one-dispatch compute harness for tests of raw WGSL snippets (e.g. the
 // Philox functions), on the shared test device of helpers/gpu.ts.
 import { gpu, UNWRITTEN } from './gpu';
+import { gentleWait } from '../../src/gpu/gentle-wait';
 
 /** The shared test device (Node/Dawn or the browser's WebGPU; see helpers/gpu.ts). */
 export async function testDevice(): Promise<GPUDevice> {
@@ -113,7 +114,7 @@ export async function runCompute(
     for (const b of created) b.destroy();
     throw new Error(`WebGPU validation error: ${error.message}`);
   }
-  await readback.mapAsync(GPUMapMode.READ);
+  await gentleWait(() => readback.mapAsync(GPUMapMode.READ));
   const result = readback.getMappedRange().slice(0, outputBytes);
   readback.unmap();
   for (const b of created) b.destroy();
