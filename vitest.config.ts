@@ -1,13 +1,16 @@
 import { defineConfig } from 'vitest/config';
+import { SlowestFirst, testWorkers } from './tests/run-order';
 
-// Kernel tests share one software GPU (SwiftShader) on a small machine: run test files one at a
-// time so their timings and memory stay predictable, and give slow software-GPU tests room.
+// Kernel tests share one software GPU (SwiftShader) on a small machine. Each test process compiles
+// on one thread, so files run two at a time, the slowest first (tests/run-order.ts); slow
+// software-GPU tests get room.
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
     // Browser-only and end-to-end suites have their own configs.
     exclude: ['tests/**/*.browser.test.ts', 'tests/e2e/**', 'node_modules/**'],
-    fileParallelism: false,
+    maxWorkers: testWorkers(),
+    sequence: { sequencer: SlowestFirst },
     testTimeout: 120_000,
     hookTimeout: 120_000,
   },

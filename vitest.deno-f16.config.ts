@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { SlowestFirst, testWorkers } from './tests/run-order';
 
 // Half precision under Deno on Mesa's lavapipe, a Vulkan driver with shaderFloat16 (SwiftShader
 // has none, so Dawn offers no shader-f16 there). Run by scripts/test-deno.sh with
@@ -6,7 +7,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['tests/f16.test.ts', 'tests/f16-conv.test.ts'],
-    fileParallelism: false,
+    maxWorkers: testWorkers(),
+    sequence: { sequencer: SlowestFirst },
     testTimeout: 180_000,
     hookTimeout: 180_000,
   },

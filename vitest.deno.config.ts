@@ -1,8 +1,10 @@
 import { defineConfig } from 'vitest/config';
+import { SlowestFirst, testWorkers } from './tests/run-order';
 
 // The kernel and gradient tests under Deno, whose WebGPU is wgpu with the naga WGSL compiler: a
 // second implementation beside Dawn/Tint, so no kernel relies on one compiler's leniency.
-// Run through scripts/test-deno.sh (vitest itself runs on Deno's Node compatibility layer).
+// Run through scripts/test-deno.sh (vitest itself runs on Deno's Node compatibility layer). Files
+// run two at a time, the slowest first (tests/run-order.ts).
 export default defineConfig({
   test: {
     include: [
@@ -11,7 +13,8 @@ export default defineConfig({
       'tests/conv.test.ts', 'tests/conv-im2col.test.ts', 'tests/conv-layers.test.ts', 'tests/group-norm.test.ts', 'tests/dsprites-kernel.test.ts', 'tests/generated-sprites.test.ts', 'tests/likelihood-predicted.test.ts', 'tests/dequantize.test.ts',
       'tests/adam.test.ts', 'tests/grad-norm.test.ts', 'tests/batch.test.ts', 'tests/gradcheck.test.ts', 'tests/rng.test.ts', 'tests/tc.test.ts', 'tests/kernels-api.test.ts',
     ],
-    fileParallelism: false,
+    maxWorkers: testWorkers(),
+    sequence: { sequencer: SlowestFirst },
     testTimeout: 180_000,
     hookTimeout: 180_000,
   },
