@@ -14,8 +14,12 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /** Test processes at once: WEBGPU_VAE_TEST_WORKERS, else one per core, 2 to 4. */
 export function testWorkers(): number {
-  const asked = Number(process.env.WEBGPU_VAE_TEST_WORKERS);
-  if (Number.isInteger(asked) && asked >= 1) return asked;
+  const raw = process.env.WEBGPU_VAE_TEST_WORKERS;
+  if (raw !== undefined && raw !== '') {
+    const asked = Number(raw);
+    if (!Number.isInteger(asked) || asked < 1) throw new Error(`WEBGPU_VAE_TEST_WORKERS must be an integer >= 1 (test files at once), got '${raw}'`);
+    return asked;
+  }
   const cores = typeof availableParallelism === 'function' ? availableParallelism() : cpus().length;
   return Math.max(2, Math.min(4, cores));
 }
@@ -48,7 +52,8 @@ export const SLOWEST_FIRST = [
   'gradcheck', // 8 s on Deno
 ];
 
-const rankOf = (file: string): number => {
+/** Where `file` (a test file's path) stands in SLOWEST_FIRST; files not listed come after all of them. */
+export const rankOf = (file: string): number => {
   const name = basename(file).replace(/\.test\.ts$/, '');
   const key = /[/\\]e2e[/\\]/.test(file) ? `e2e/${name}` : name;
   const i = SLOWEST_FIRST.indexOf(key);
