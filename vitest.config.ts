@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import { SlowestFirst, testWorkers } from './tests/run-order';
+import { fileScheduling } from './tests/run-order';
 
 // Kernel tests share one software GPU (SwiftShader) on a small machine. Each test process compiles
 // on one thread, so files run two at a time, the slowest first (tests/run-order.ts); slow
@@ -9,8 +9,7 @@ export default defineConfig({
     include: ['tests/**/*.test.ts'],
     // Browser-only and end-to-end suites have their own configs.
     exclude: ['tests/**/*.browser.test.ts', 'tests/e2e/**', 'node_modules/**'],
-    maxWorkers: testWorkers(),
-    sequence: { sequencer: SlowestFirst },
+    ...fileScheduling(),
     testTimeout: 120_000,
     hookTimeout: 120_000,
   },

@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import { SlowestFirst, testWorkers } from './tests/run-order';
+import { fileScheduling } from './tests/run-order';
 
 // Half precision under Deno on Mesa's lavapipe, a Vulkan driver with shaderFloat16 (SwiftShader
 // has none, so Dawn offers no shader-f16 there). Run by scripts/test-deno.sh with
@@ -7,8 +7,7 @@ import { SlowestFirst, testWorkers } from './tests/run-order';
 export default defineConfig({
   test: {
     include: ['tests/f16.test.ts', 'tests/f16-conv.test.ts'],
-    maxWorkers: testWorkers(),
-    sequence: { sequencer: SlowestFirst },
+    ...fileScheduling(),
     testTimeout: 180_000,
     hookTimeout: 180_000,
   },

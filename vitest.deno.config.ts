@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import { SlowestFirst, testWorkers } from './tests/run-order';
+import { fileScheduling } from './tests/run-order';
 
 // The kernel and gradient tests under Deno, whose WebGPU is wgpu with the naga WGSL compiler: a
 // second implementation beside Dawn/Tint, so no kernel relies on one compiler's leniency.
@@ -13,8 +13,7 @@ export default defineConfig({
       'tests/conv.test.ts', 'tests/conv-im2col.test.ts', 'tests/conv-layers.test.ts', 'tests/group-norm.test.ts', 'tests/dsprites-kernel.test.ts', 'tests/generated-sprites.test.ts', 'tests/likelihood-predicted.test.ts', 'tests/dequantize.test.ts',
       'tests/adam.test.ts', 'tests/grad-norm.test.ts', 'tests/batch.test.ts', 'tests/gradcheck.test.ts', 'tests/rng.test.ts', 'tests/tc.test.ts', 'tests/kernels-api.test.ts',
     ],
-    maxWorkers: testWorkers(),
-    sequence: { sequencer: SlowestFirst },
+    ...fileScheduling(),
     testTimeout: 180_000,
     hookTimeout: 180_000,
   },

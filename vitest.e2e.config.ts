@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import { SlowestFirst, testWorkers } from './tests/run-order';
+import { fileScheduling } from './tests/run-order';
 
 // End-to-end tests of the browser demo (npm run test:e2e): build it, serve dist-demo/ with
 // `vite preview`, drive the system Chromium with Playwright from Node. Each file launches its own
@@ -12,8 +12,7 @@ export default defineConfig({
     include: ['tests/e2e/**/*.test.ts'],
     globalSetup: ['tests/e2e/setup.ts'],
     env: { WEBGPU_VAE_E2E: '1' },
-    maxWorkers: testWorkers(),
-    sequence: { sequencer: SlowestFirst },
+    ...fileScheduling(),
     // About 10-25 s per test on an idle 2-core machine; the tests wait for events, and these limits
     // only stop a hung run on a busy shared one.
     testTimeout: 900_000,

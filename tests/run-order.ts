@@ -70,3 +70,8 @@ export class SlowestFirst extends BaseSequencer {
       .map(({ spec }) => spec);
   }
 }
+
+/** The scheduling every parallel suite's config spreads into its `test` block. */
+export function fileScheduling(): { maxWorkers: number; sequence: { sequencer: typeof SlowestFirst } } {
+  return { maxWorkers: testWorkers(), sequence: { sequencer: SlowestFirst } };
+}
