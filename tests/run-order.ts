@@ -40,11 +40,11 @@ export const SLOWEST_FIRST = [
   'cli', // 34 s
   'e2e/demo', // 31 s
   'f16-conv', // 26 s
+  'package', // 23 s: the npm pack install and the dist/ build
   'e2e/recovery', // 22 s
   'e2e/embed', // 21 s
   'conv-layers', // 19 s
   'resume', // 17 s
-  'package-install', // 15 s
   'e2e/present-canvas', // 12 s
   'autotune', // 11 s
   'group-norm', // 9 s
