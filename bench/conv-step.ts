@@ -9,7 +9,7 @@
 // bench/step.ts (queued back to back, a read at the end) and TF.js's one at a time (its
 // optimizer.minimize returns the cost, read each step).
 //
-//   npx tsx bench/conv-step.ts [--batch=128] [--channels=32,64] [--steps=5] [--warmup=1] [--conv=im2col|direct|implicit-gemm] [--json]
+//   npx tsx bench/conv-step.ts [--batch=128] [--channels=32,64] [--steps=5] [--warmup=1] [--conv=im2col|direct|direct-subgroup|implicit-gemm] [--json]
 import type * as TF from '@tensorflow/tfjs';
 import { pathToFileURL } from 'node:url';
 import { median, now } from './common';

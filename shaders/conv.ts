@@ -25,15 +25,19 @@
 // s apart (one phase), so every tap it visits is a real one and none of the zeros of the
 // dilated gradient are multiplied. The weight gradient owns TC x TC (out, in) channel pairs of
 // one tap and sums over examples and output pixels between precomputed bounds, with no guard.
+// Variant `direct-subgroup` (needs the `subgroups` feature; `direct` without it): `direct` with
+// the weights (dy for the weight gradient) shared across a 4-lane quad by swaps, as matmul's
+// `register-subgroup` shares B; its bodies are in conv-quad.ts.
 // Variant `implicit-gemm` (default on GPUs): each kernel is a matrix product over the implicit
 // im2col matrix, staged through workgroup-memory tiles by conv-gemm.ts; no im2col buffer exists.
 import { activationWGSL, type Activation } from './activation';
 import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, read, workgroupTreeSum, write, type Kernel, type KernelBinding } from './common';
+import { quadForward, quadInputGrad, quadWeightGrad, QUAD_CONV_TILE, type QuadKernel } from './conv-quad';
 import { forwardGemm, gemmBody, gemmGrid, IMPLICIT_GEMM_TILE, inputGradGemm, weightGradGemm } from './conv-gemm';
 import { load32, storeAs, withHalf, type HalfBindings } from './half';
 import { wgsl } from './wgsl';
 
-export const CONV_VARIANTS = ['direct', 'implicit-gemm'] as const;
+export const CONV_VARIANTS = ['direct', 'direct-subgroup', 'implicit-gemm'] as const;
 export type ConvVariant = (typeof CONV_VARIANTS)[number];
 
 /**
@@ -48,6 +52,7 @@ export type ConvVariant = (typeof CONV_VARIANTS)[number];
  */
 export const CONV_TILES = {
   direct: { TC: 4, TP: 8, WORKGROUP: 64 },
+  'direct-subgroup': QUAD_CONV_TILE,
   'implicit-gemm': IMPLICIT_GEMM_TILE,
   biasGrad: { WORKGROUP: 64 },
 } as const;
@@ -74,6 +79,11 @@ export interface ConvParams extends ConvGeometry {
   gradActivation?: Activation;
   /** Bindings stored as f16 (x, y, dy, dx, below: a model's half-precision activations; half.ts). */
   f16?: HalfBindings;
+  /**
+   * Whether the device has the `subgroups` feature: without it (false) `direct-subgroup` runs as
+   * `direct`. Unset means it has.
+   */
+  subgroups?: boolean;
 }
 
 /** Output size of a convolution along one axis; throws when the kernel does not fit. */
@@ -130,19 +140,30 @@ const block = (f: (i: number, j: number) => string, rows: number, cols: number) 
 
 function kernelOf(name: string, variant: ConvVariant, io: KernelBinding[], epi: ReturnType<typeof epilogueWGSL> | null, body: string, workgroups: Kernel['workgroups'], f16: HalfBindings | undefined): Kernel {
   const half = withHalf(name, [...io.slice(0, -1), ...(epi?.bindings ?? []), io[io.length - 1]], f16);
+  const enable = `${half.enable}${variant === 'direct-subgroup' ? 'enable subgroups;\n' : ''}`;
   return {
     name: `${name}${epi?.tag ?? ''}_${variant.replace('-', '_')}${half.tag}`,
-    code: `${half.enable}${declareBindings(half.bindings)}\n${epi?.code ?? ''}\n${body}`,
+    code: `${enable}${declareBindings(half.bindings)}\n${epi?.code ?? ''}\n${body}`,
     bindings: half.bindings,
     workgroups,
   };
 }
 
+/** The variant a kernel gets: `direct-subgroup` is `direct` on a device without subgroups. */
+function variantOf(p: { variant?: ConvVariant; subgroups?: boolean }): ConvVariant {
+  const v = p.variant ?? 'direct';
+  return v === 'direct-subgroup' && p.subgroups === false ? 'direct' : v;
+}
+
+const quadKernel = (name: string, io: KernelBinding[], epi: ReturnType<typeof epilogueWGSL> | null, k: QuadKernel, f16: HalfBindings | undefined) =>
+  kernelOf(name, 'direct-subgroup', io, epi, k.body, k.workgroups, f16);
+
 /** y [N, Cout, OH, OW] = epilogue(conv(x, w)). Bindings: x, w, [bias], [below], y. */
 export function conv2dForward(p: ConvParams): Kernel {
   const d = convDims('conv2d_forward', p);
-  const variant = p.variant ?? 'direct';
+  const variant = variantOf(p);
   const io = [read('x'), read('w'), write('y')];
+  if (variant === 'direct-subgroup') return quadKernel('conv2d_forward', io, epilogueWGSL(p), quadForward(d, p.f16), p.f16);
   if (variant === 'implicit-gemm') {
     const shape = { M: d.N * d.OHW, N: d.Cout, K: d.CinKK };
     return kernelOf('conv2d_forward', variant, io, epilogueWGSL(p), gemmBody(shape, forwardGemm(d, p.f16)), gemmGrid(shape), p.f16);
@@ -192,8 +213,9 @@ ${ch.flatMap((i) => pix.map((j) => `  if (co0 + ${i}u < ${d.Cout}u && ox0 + ${j}
 /** dx [N, Cin, H, W] = epilogue(conv^T(dy, w)). Bindings: dy, w, [bias], [below], dx. */
 export function conv2dInputGrad(p: ConvParams): Kernel {
   const d = convDims('conv2d_input_grad', p);
-  const variant = p.variant ?? 'direct';
+  const variant = variantOf(p);
   const io = [read('dy'), read('w'), write('dx')];
+  if (variant === 'direct-subgroup') return quadKernel('conv2d_input_grad', io, epilogueWGSL(p), quadInputGrad(d, p.f16), p.f16);
   if (variant === 'implicit-gemm') {
     const shape = { M: d.N * d.HW, N: d.Cin, K: d.Cout * d.KK };
     return kernelOf('conv2d_input_grad', variant, io, epilogueWGSL(p), gemmBody(shape, inputGradGemm(d, p.f16)), gemmGrid(shape), p.f16);
@@ -245,10 +267,11 @@ ${ch.flatMap((i) => pix.map((j) => `  if (ci0 + ${i}u < ${d.Cin}u && ix0 + ${j *
 }
 
 /** dw [Cout, Cin, k, k] = sum over examples and output pixels of dy x (shifted by the tap). Bindings: dy, x, dw. */
-export function conv2dWeightGrad(p: ConvGeometry & { variant?: ConvVariant; f16?: HalfBindings }): Kernel {
+export function conv2dWeightGrad(p: ConvGeometry & { variant?: ConvVariant; f16?: HalfBindings; subgroups?: boolean }): Kernel {
   const d = convDims('conv2d_weight_grad', p);
-  const variant = p.variant ?? 'direct';
+  const variant = variantOf(p);
   const io = [read('dy'), read('x'), write('dw')];
+  if (variant === 'direct-subgroup') return quadKernel('conv2d_weight_grad', io, null, quadWeightGrad(d, p.f16), p.f16);
   if (variant === 'implicit-gemm') {
     const shape = { M: d.Cout, N: d.CinKK, K: d.N * d.OHW };
     return kernelOf('conv2d_weight_grad', variant, io, null, gemmBody(shape, weightGradGemm(d, p.f16)), gemmGrid(shape), p.f16);

@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { type AutotuneCache, type AutotuneRecord } from '../src/model/autotune';
 import { autotuneConvs, convMethodCandidates } from '../src/model/autotune-conv';
 import { memoryAutotuneCache } from '../src/model/autotune-cache';
-import { kernelsFor } from '../src/model/kernels';
-import { convOpKey, type ConvOpShape } from '../src/model/layers/conv-ops';
+import { kernelsFor, withKernelOverrides } from '../src/model/kernels';
+import { convOpKey, isNarrowConv, type ConvOpShape } from '../src/model/layers/conv-ops';
 import { VAE } from '../src/model/vae';
 import { describeAutotune } from '../src/cli/train';
 import { gpu } from './helpers/gpu';
@@ -24,8 +24,9 @@ describe('conv autotune measurement', () => {
     const opts = { mode: 'full' as const, adapterKey: 'test', isSoftware: true, cache: spy };
     const first = await autotuneConvs(pipelines, [SHAPE], kernels, opts);
     const choice = first[convOpKey(SHAPE)];
-    expect(convMethodCandidates(true)).toContain(choice.method);
-    expect(choice.candidates).toBe(3);
+    const methods = convMethodCandidates(true, kernels.subgroups);
+    expect(methods).toContain(choice.method);
+    expect(choice.candidates).toBe(methods.length);
     expect(choice.ms).toBeGreaterThan(0);
     expect(sets.map(([k]) => k.split('|').slice(0, 3))).toEqual([['conv', 'test', convOpKey(SHAPE)]]);
     const again = await autotuneConvs(pipelines, [SHAPE], kernels, opts);
@@ -34,7 +35,7 @@ describe('conv autotune measurement', () => {
     // A record that is not a convolution's (e.g. a matmul product's under the same key) is measured again.
     await store.set(sets[0][0], { variant: 'register', ms: 1, candidates: 1 });
     const remeasured = await autotuneConvs(pipelines, [SHAPE], kernels, opts);
-    expect(remeasured[convOpKey(SHAPE)].candidates).toBe(3);
+    expect(remeasured[convOpKey(SHAPE)].candidates).toBe(methods.length);
     expect(sets).toHaveLength(2);
   }, 600_000);
 });
@@ -73,6 +74,37 @@ describe('a conv model on autotuned methods', () => {
     const plain = await run('off');
     expect(plain.names.some((n) => n.startsWith('conv2d_'))).toBe(false);
     expect(Math.abs(tuned.loss - plain.loss)).toBeLessThan(1e-4 * Math.abs(plain.loss));
+  }, 600_000);
+});
+
+describe('the default method of narrow layers', () => {
+  it('software adapters with subgroups run layers of 16-64 channels as direct-subgroup and the rest as im2col; a conv override alone covers all', async () => {
+    const { device } = await gpu();
+    expect(isNarrowConv({ ...SHAPE.geometry, inChannels: 16, outChannels: 64 })).toBe(true);
+    expect(isNarrowConv({ ...SHAPE.geometry, inChannels: 3, outChannels: 16 })).toBe(false);
+    expect(isNarrowConv({ ...SHAPE.geometry, inChannels: 64, outChannels: 128 })).toBe(false);
+    const software = kernelsFor({ isSoftware: true, subgroups: true });
+    expect(software.convNarrow).toBe('direct-subgroup');
+    expect(kernelsFor({ isSoftware: true, subgroups: false }).convNarrow).toBeUndefined();
+    expect(kernelsFor({ isSoftware: false, subgroups: true }).convNarrow).toBeUndefined();
+    expect(withKernelOverrides(software, { conv: 'direct' }).convNarrow).toBeUndefined();
+    expect(withKernelOverrides(software, { conv: 'direct', convNarrow: 'im2col' }).convNarrow).toBe('im2col');
+    expect(withKernelOverrides(software, { matmul: 'register' }).convNarrow).toBe('direct-subgroup');
+    if (!device.features.has('subgroups')) return;
+    // 1 -> 16 -> 16 channels: the second conv (and the decoder's transposed conv mirroring it) is narrow.
+    const config = { arch: 'conv' as const, inputDim: 64, imageShape: [8, 8] as [number, number], channels: [16, 16], latent: 2 };
+    const names = async (kernels?: { conv: 'im2col' }) => {
+      const vae = await VAE.create(config, { device, batch: 2, seed: 3, ...(kernels ? { kernels } : {}) });
+      const plan = (await vae.plan('train', 2)).graph.kernels.map((k) => k.name);
+      vae.destroy();
+      return plan;
+    };
+    const defaults = await names();
+    for (const kernel of ['conv2d_forward', 'conv2d_input_grad', 'conv2d_weight_grad']) {
+      expect(defaults.some((n) => n.startsWith(kernel) && n.includes('direct_subgroup')), kernel).toBe(true);
+    }
+    expect(defaults.some((n) => n.startsWith('im2col'))).toBe(true);
+    expect((await names({ conv: 'im2col' })).some((n) => n.startsWith('conv2d_'))).toBe(false);
   }, 600_000);
 });
 

@@ -15,12 +15,15 @@ import { type Activation } from '../shaders/activation';
 import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convBiasGrad, CONV_VARIANTS, type ConvGeometry, type ConvVariant } from '../shaders/conv';
 import type { Kernel } from '../shaders/common';
 import { f32, testData } from './helpers/compare';
-import { runKernels } from './helpers/gpu';
+import { gpu, runKernels } from './helpers/gpu';
 import { actDerivRef, actRef } from './reference/dense';
 import {
   channelSumRef, conv2dInputGradRef, conv2dRef, conv2dWeightGradRef, convOutRef, convTranspose2dInputGradRef, convTranspose2dRef,
   convTranspose2dWeightGradRef, convTransposeOutRef, type ConvTransposeRefGeometry,
 } from './reference/conv';
+
+// `direct-subgroup` falls back to `direct` where the device lacks subgroups (wgpu on SwiftShader).
+const subgroupsOn = async () => (await gpu()).device.features.has('subgroups');
 
 type Case = ConvTransposeRefGeometry & { act: Activation };
 const g = (batch: number, inChannels: number, inHeight: number, inWidth: number, outChannels: number, kernel: number, stride: number, padding: number, outputPadding: number, act: Activation): Case =>
@@ -100,7 +103,7 @@ describe.each(CONV_VARIANTS)('conv2d kernels (%s)', (variant: ConvVariant) => {
   describe.each(casesOf(variant))('%s', (_, c, i) => {
     it('forward: act(conv(x, w) + b)', async () => {
       const { x, w, b, terms } = data(c, 10 + i);
-      const k = conv2dForward({ ...c, variant, bias: true, activation: c.act });
+      const k = conv2dForward({ ...c, variant, subgroups: await subgroupsOn(), bias: true, activation: c.act });
       const pre = conv2dRef(x, w, b, c);
       const ref = pre.map((v) => actRef(c.act, v));
       const y = await run(k, { x, w, bias: b }, 'y', ref.length);
@@ -111,7 +114,7 @@ describe.each(CONV_VARIANTS)('conv2d kernels (%s)', (variant: ConvVariant) => {
       const { w, dy } = data(c, 20 + i);
       const below = f32(testData(c.batch * c.inChannels * c.inHeight * c.inWidth, 30 + i, -3, 3));
       const y = f32(below.map((v) => actRef(c.act, v)));
-      const k = conv2dInputGrad({ ...c, variant, gradActivation: c.act });
+      const k = conv2dInputGrad({ ...c, variant, subgroups: await subgroupsOn(), gradActivation: c.act });
       const deriv = below.map((v) => actDerivRef(c.act, v));
       const ref = conv2dInputGradRef(dy, w, c).map((v, j) => v * deriv[j]);
       const mag = conv2dInputGradRef(abs(dy), abs(w), c).map((v, j) => v * Math.abs(deriv[j]));
@@ -121,7 +124,7 @@ describe.each(CONV_VARIANTS)('conv2d kernels (%s)', (variant: ConvVariant) => {
 
     it('weight gradient', async () => {
       const { x, dy, OH, OW } = data(c, 40 + i);
-      const k = conv2dWeightGrad({ ...c, variant });
+      const k = conv2dWeightGrad({ ...c, variant, subgroups: await subgroupsOn() });
       const ref = conv2dWeightGradRef(dy, x, c);
       const dw = await run(k, { dy, x }, 'dw', ref.length);
       expectWithin(dw, ref, conv2dWeightGradRef(abs(dy), abs(x), c).map((m) => c.batch * OH * OW * U * m), k.name);
@@ -132,7 +135,7 @@ describe.each(CONV_VARIANTS)('conv2d kernels (%s)', (variant: ConvVariant) => {
       const x = f32(testData(c.batch * c.inChannels * c.inHeight * c.inWidth, 50 + i, -2, 2));
       const w = f32(testData(c.inChannels * c.outChannels * c.kernel ** 2, 51 + i));
       const b = f32(testData(c.outChannels, 52 + i));
-      const k = conv2dInputGrad({ ...conv, variant, bias: true, activation: c.act });
+      const k = conv2dInputGrad({ ...conv, variant, subgroups: await subgroupsOn(), bias: true, activation: c.act });
       const ref = convTranspose2dRef(x, w, b, c).map((v) => actRef(c.act, v));
       const y = await run(k, { dy: x, w, bias: b }, 'dx', ref.length);
       expectWithin(y, ref, forwardBound(c.inChannels * c.kernel ** 2 + 1, convTranspose2dRef(abs(x), abs(w), abs(b), c), ref, c.act), k.name);
@@ -144,7 +147,7 @@ describe.each(CONV_VARIANTS)('conv2d kernels (%s)', (variant: ConvVariant) => {
       const w = f32(testData(c.inChannels * c.outChannels * c.kernel ** 2, 61 + i));
       const below = f32(testData(c.batch * c.inChannels * c.inHeight * c.inWidth, 62 + i, -3, 3));
       const deriv = below.map((v) => actDerivRef(c.act, v));
-      const k = conv2dForward({ ...conv, variant, gradActivation: c.act });
+      const k = conv2dForward({ ...conv, variant, subgroups: await subgroupsOn(), gradActivation: c.act });
       const ref = convTranspose2dInputGradRef(dy, w, c).map((v, j) => v * deriv[j]);
       const mag = convTranspose2dInputGradRef(abs(dy), abs(w), c).map((v, j) => v * Math.abs(deriv[j]));
       const below32 = f32(below.map((v) => actRef(c.act, v)));
@@ -156,7 +159,7 @@ describe.each(CONV_VARIANTS)('conv2d kernels (%s)', (variant: ConvVariant) => {
       const conv = transposedAsConv(c);
       const x = f32(testData(c.batch * c.inChannels * c.inHeight * c.inWidth, 70 + i, -2, 2));
       const dy = f32(testData(c.batch * c.outChannels * conv.inHeight * conv.inWidth, 71 + i));
-      const k = conv2dWeightGrad({ ...conv, variant });
+      const k = conv2dWeightGrad({ ...conv, variant, subgroups: await subgroupsOn() });
       const ref = convTranspose2dWeightGradRef(dy, x, c);
       const dw = await run(k, { dy: x, x: dy }, 'dw', ref.length);
       const terms = c.batch * c.inHeight * c.inWidth;
@@ -253,7 +256,7 @@ describe('conv checks', () => {
       const x = f32(testData(e.batch * e.inChannels * e.inHeight * e.inWidth, 91).map((v) => v * scale));
       const pre = conv2dRef(x, w, b, e);
       const ref = pre.map((v) => actRef(act, v));
-      const y = await run(conv2dForward({ ...e, variant, bias: true, activation: act }), { x, w, bias: b }, 'y', ref.length);
+      const y = await run(conv2dForward({ ...e, variant, subgroups: await subgroupsOn(), bias: true, activation: act }), { x, w, bias: b }, 'y', ref.length);
       expectWithin(y, ref, forwardBound(terms, conv2dRef(abs(x), abs(w), abs(b), e), ref, act), `scale ${scale} ${act}`);
     }
   });

@@ -20,6 +20,8 @@ import { groupNormBackwardRef, groupNormRef } from './reference/group-norm';
 
 const { device } = await gpu();
 const hasF16 = device.features.has('shader-f16');
+// `direct-subgroup` runs as `direct` where the device lacks subgroups.
+const subgroups = device.features.has('subgroups');
 const required = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.WEBGPU_VAE_REQUIRE_F16 === '1';
 
 const rounded = (n: number, seed: number, lo = -1, hi = 1) => Float64Array.from(testData(n, seed, lo, hi), roundF16);
@@ -54,14 +56,14 @@ describe.runIf(hasF16).each(CONV_VARIANTS)('conv %s with f16 activations', (vari
     it(`${label}: forward, x and y in f16 (bias + relu)`, async () => {
       const x = rounded(d.N * d.Cin * d.HW, 1, -2, 2), w = f32(d.Cout * d.CinKK, 2);
       const ref = conv2dRef(x, w, bias, g).map(relu), magnitude = conv2dRef(abs(x), abs(w), abs(bias), g);
-      const got = await runHalfKernel(conv2dForward({ ...g, variant, bias: true, activation: 'relu', f16: ['x', 'y'] }), { x, w, bias }, 'y', ref.length);
+      const got = await runHalfKernel(conv2dForward({ ...g, variant, subgroups, bias: true, activation: 'relu', f16: ['x', 'y'] }), { x, w, bias }, 'y', ref.length);
       expectHalfClose(got, ref, magnitude, d.CinKK + 1, true, `forward ${label}`);
     });
 
     it(`${label}: input gradient, act'(below) with below in f16`, async () => {
       const dy = f32(d.N * d.Cout * d.OHW, 5), w = f32(d.Cout * d.CinKK, 6), below = reluOutput(d.N * d.Cin * d.HW, 7);
       const ref = conv2dInputGradRef(dy, w, g).map((v, i) => (below[i] > 0 ? v : 0)), magnitude = conv2dInputGradRef(abs(dy), abs(w), g);
-      const got = await runHalfKernel(conv2dInputGrad({ ...g, variant, gradActivation: 'relu', f16: ['below'] }), { dy, w, below }, 'dx', ref.length);
+      const got = await runHalfKernel(conv2dInputGrad({ ...g, variant, subgroups, gradActivation: 'relu', f16: ['below'] }), { dy, w, below }, 'dx', ref.length);
       expectHalfClose(got, ref, magnitude, d.Cout * d.KK, false, `input gradient ${label}`);
     });
 
@@ -69,14 +71,14 @@ describe.runIf(hasF16).each(CONV_VARIANTS)('conv %s with f16 activations', (vari
       const dy = rounded(d.N * d.Cout * d.OHW, 8), w = f32(d.Cout * d.CinKK, 9);
       const pre = conv2dInputGradRef(dy, w, g), channel = (i: number) => Math.floor(i / d.HW) % d.Cin;
       const ref = pre.map((v, i) => relu(v + biasIn[channel(i)])), magnitude = conv2dInputGradRef(abs(dy), abs(w), g).map((v, i) => v + Math.abs(biasIn[channel(i)]));
-      const got = await runHalfKernel(conv2dInputGrad({ ...g, variant, bias: true, activation: 'relu', f16: ['dy', 'dx'] }), { dy, w, bias: biasIn }, 'dx', ref.length);
+      const got = await runHalfKernel(conv2dInputGrad({ ...g, variant, subgroups, bias: true, activation: 'relu', f16: ['dy', 'dx'] }), { dy, w, bias: biasIn }, 'dx', ref.length);
       expectHalfClose(got, ref, magnitude, d.Cout * d.KK + 1, true, `transposed forward ${label}`);
     });
 
     it(`${label}: weight gradient, dy and x in f16`, async () => {
       const dy = rounded(d.N * d.Cout * d.OHW, 10), x = rounded(d.N * d.Cin * d.HW, 11);
       const ref = conv2dWeightGradRef(dy, x, g), magnitude = conv2dWeightGradRef(abs(dy), abs(x), g);
-      const got = await runHalfKernel(conv2dWeightGrad({ ...g, variant, f16: ['dy', 'x'] }), { dy, x }, 'dw', ref.length);
+      const got = await runHalfKernel(conv2dWeightGrad({ ...g, variant, subgroups, f16: ['dy', 'x'] }), { dy, x }, 'dw', ref.length);
       expectHalfClose(got, ref, magnitude, d.N * d.OHW, false, `weight gradient ${label}`);
     });
   }

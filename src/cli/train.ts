@@ -54,7 +54,7 @@ export function describeAutotune(k: KernelChoice): string {
     products.length ? `matmul ${plural(products.length, 'product')} (${counted(products.map(describeTuning))})` : 'no matmul product decided',
     ...(k.convTuned ? [convs.length ? `conv ${plural(convs.length, 'operation')} (${counted(convs)})` : 'no convolution decided'] : []),
   ];
-  return `${parts.join('; ')}; the rest keep the adapter's defaults (${k.matmul}${k.matmulGeneric ? ' generic' : ''}, conv ${k.conv})`;
+  return `${parts.join('; ')}; the rest keep the adapter's defaults (${k.matmul}${k.matmulGeneric ? ' generic' : ''}, conv ${k.conv}${k.convNarrow ? `, narrow conv ${k.convNarrow}` : ''})`;
 }
 
 /** The exit status of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT), as shells report it. */

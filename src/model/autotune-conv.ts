@@ -17,9 +17,13 @@ import type { KernelChoice } from './kernels';
 import { CONV_METHODS, convOpKey, recordConvForward, recordConvInputGrad, recordConvWeightGrad, type ConvMethod, type ConvOpShape } from './layers/conv-ops';
 import type { Recorder } from './module';
 
-/** Methods to time, the adapter's likely winner first (quick mode may only reach the first few). */
-export function convMethodCandidates(isSoftware: boolean): ConvMethod[] {
-  return isSoftware ? ['im2col', 'direct', 'implicit-gemm'] : ['implicit-gemm', 'im2col', 'direct'];
+/**
+ * Methods to time, the adapter's likely winner first (quick mode may only reach the first few);
+ * without subgroups `direct-subgroup` is `direct`, so it is left out.
+ */
+export function convMethodCandidates(isSoftware: boolean, subgroups = true): ConvMethod[] {
+  const order: ConvMethod[] = isSoftware ? ['direct-subgroup', 'im2col', 'direct', 'implicit-gemm'] : ['implicit-gemm', 'im2col', 'direct-subgroup', 'direct'];
+  return subgroups ? order : order.filter((m) => m !== 'direct-subgroup');
 }
 
 /** The buffers of one operation: inputs filled by nothing (timing only), outputs written. */
@@ -34,7 +38,7 @@ export function recordConvOp(kernels: KernelChoice, shape: ConvOpShape, method: 
   const d = convDims('conv-op', shape.geometry), g = shape.geometry;
   const graph = new KernelGraph(`conv-op:${method}:${convOpKey(shape)}`);
   // Conv operations use the graph, the kernel choice and tensors, nothing else of a model's recorder.
-  const rec = { graph, kernels: { ...kernels, conv: method, convTuned: undefined }, tensor: (name: string, dims: readonly number[]) => new Tensor(name, dims) } as unknown as Recorder;
+  const rec = { graph, kernels: { ...kernels, conv: method, convNarrow: undefined, convTuned: undefined }, tensor: (name: string, dims: readonly number[]) => new Tensor(name, dims) } as unknown as Recorder;
   const bound = (name: string, dims: number[], buffer: GPUBuffer) => {
     const t = new Tensor(name, dims, true);
     t.slice = { buffer };
@@ -90,7 +94,7 @@ export async function autotuneConvs(pipelines: PipelineCache, ops: readonly Conv
   const t0 = performance.now();
   const budget = opts.budgetMs ?? (opts.mode === 'quick' ? 1000 : Infinity);
   const left = () => budget - (performance.now() - t0);
-  const methods = convMethodCandidates(opts.isSoftware);
+  const methods = convMethodCandidates(opts.isSoftware, kernels.subgroups);
   // Recording binds buffers but reads none of them: the cache key needs only the kernels' text.
   const small = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
   const unbuilt = { x: small, w: small, y: small, dy: small, dx: small, dw: small };

@@ -10,6 +10,12 @@ export interface KernelChoice {
    * `implicit-gemm` (shared-memory tiles) or `im2col` (layout passes around the tuned matmuls).
    */
   conv: ConvMethod;
+  /**
+   * The method for narrow convolutions (16 to 64 channels on both sides, `isNarrowConv`), where
+   * it differs from `conv`: software adapters run those as `direct-subgroup`. Giving `conv` in a
+   * model's `kernels` without this field applies `conv` to every layer.
+   */
+  convNarrow?: ConvMethod;
   likelihoodThreadsPerRow: number;
   /** Whether the device has the `subgroups` feature (subgroup variants fall back without it). */
   subgroups: boolean;
@@ -34,7 +40,22 @@ export function kernelsFor(adapter: { isSoftware: boolean; subgroups: boolean })
   // specialized kernels (2953 vs 3143 ms median of 6 alternating runs on a heavily loaded machine).
   // Convolutions there as im2col + the same matmuls: the MNIST conv VAE's step (32-64 channels,
   // batch 128) profiled at 2.4 s against 4.0 s with the direct kernels, every layer faster but
-  // one input gradient (400 against 371 ms).
-  if (isSoftware) return { matmul: subgroups ? 'register-subgroup' : 'register', matmulGeneric: true, conv: 'im2col', likelihoodThreadsPerRow: 1, subgroups };
+  // one input gradient (400 against 371 ms). Narrow layers as `direct-subgroup`, which shares
+  // weights across a quad and needs no layout passes: at 16 channels it took 0.5-0.8x
+  // im2col's time per operation, at 32-64 about the same, and at 128-256 or with 1-3 input
+  // channels up to 4x longer (bench/RESULTS.md, "Convolutions in quads").
+  if (isSoftware) {
+    return {
+      matmul: subgroups ? 'register-subgroup' : 'register', matmulGeneric: true, conv: 'im2col', ...(subgroups ? { convNarrow: 'direct-subgroup' as const } : {}),
+      likelihoodThreadsPerRow: 1, subgroups,
+    };
+  }
   return { matmul: 'tiled', conv: 'implicit-gemm', likelihoodThreadsPerRow: 64, subgroups };
+}
+
+/** The adapter's choice with a model's overrides; a `conv` given alone applies to narrow layers too. */
+export function withKernelOverrides(base: KernelChoice, overrides: Partial<KernelChoice> | undefined): KernelChoice {
+  const merged = { ...base, ...overrides };
+  if (overrides?.conv !== undefined && overrides.convNarrow === undefined) delete merged.convNarrow;
+  return merged;
 }

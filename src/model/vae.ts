@@ -17,7 +17,7 @@ import { encodeStepParams, STEP_PARAMS_DEFAULTS, STREAM, type StepParams } from 
 import { klWeightAt, resolveConfig, type VaeConfig } from './config';
 import { buildModel, type ModelParts } from './build';
 import { recordGraph, type GraphKind, type ModelBuffers, type Plan, type RecordOptions } from './graphs';
-import { kernelsFor, type KernelChoice } from './kernels';
+import { kernelsFor, withKernelOverrides, type KernelChoice } from './kernels';
 import { LossRing, type StepLoss } from './loss-ring';
 import type { ParamLayout } from './params';
 import { estimateLogLikelihood, type LogLikelihoodOptions, type LogLikelihoodResult } from './iwae-eval';
@@ -62,7 +62,7 @@ export class VAE {
     const t = this.training;
     this.acquired = 'device' in opts.device && 'adapter' in opts.device ? (opts.device as AcquiredDevice) : wrapDevice(opts.device as GPUDevice);
     this.device = this.acquired.device;
-    this.kernels = { ...kernelsFor(this.acquired.adapter), ...opts.kernels };
+    this.kernels = withKernelOverrides(kernelsFor(this.acquired.adapter), opts.kernels);
     const maxPlans = opts.maxPlans ?? 8;
     if (!(Number.isInteger(maxPlans) && maxPlans >= 1)) throw new ConfigError(`maxPlans must be an integer >= 1, got ${opts.maxPlans}`);
     this.parts = buildModel(config);

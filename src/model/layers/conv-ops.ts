@@ -44,13 +44,19 @@ export function convOpsOf(graph: KernelGraph): ConvOpShape[] {
   return [...(recordedOps.get(graph)?.values() ?? [])];
 }
 
+/**
+ * Layers with 16 to 64 channels on both sides, which `KernelChoice.convNarrow` covers: there a
+ * quad's 16 shared channels are all used and the im2col products are too small to run at speed.
+ */
+export const isNarrowConv = (g: ConvGeometry) => Math.min(g.inChannels, g.outChannels) >= 16 && Math.max(g.inChannels, g.outChannels) <= 64;
+
 /** The method for one operation (noting the operation on the graph): the measured one, else the model's default. */
 function methodFor(g: Recorder, geometry: ConvGeometry, op: ConvOp): ConvMethod {
   const shape = { geometry, op }, key = convOpKey(shape);
   let ops = recordedOps.get(g.graph);
   if (!ops) recordedOps.set(g.graph, (ops = new Map()));
   ops.set(key, shape);
-  return g.kernels.convTuned?.[key] ?? g.kernels.conv;
+  return g.kernels.convTuned?.[key] ?? (g.kernels.convNarrow && isNarrowConv(geometry) ? g.kernels.convNarrow : g.kernels.conv);
 }
 
 export interface ConvEpilogue {
@@ -113,7 +119,7 @@ export function recordConvForward(g: Recorder, geom: ConvGeometry, x: Tensor, w:
   const method = methodFor(g, geom, 'forward');
   if (method !== 'im2col') {
     const resources = { x, w, ...epilogueResources(e), y };
-    g.graph.add(conv2dForward({ ...geom, variant: method, ...epilogueParams(e), f16: halfNames(resources) }), resources);
+    g.graph.add(conv2dForward({ ...geom, variant: method, subgroups: g.kernels.subgroups, ...epilogueParams(e), f16: halfNames(resources) }), resources);
     return;
   }
   const d = convDims('conv_forward', geom);
@@ -129,7 +135,7 @@ export function recordConvInputGrad(g: Recorder, geom: ConvGeometry, dy: Tensor,
   const method = methodFor(g, geom, 'dX');
   if (method !== 'im2col') {
     const resources = { dy, w, ...epilogueResources(e), dx };
-    g.graph.add(conv2dInputGrad({ ...geom, variant: method, ...epilogueParams(e), f16: halfNames(resources) }), resources);
+    g.graph.add(conv2dInputGrad({ ...geom, variant: method, subgroups: g.kernels.subgroups, ...epilogueParams(e), f16: halfNames(resources) }), resources);
     return;
   }
   const d = convDims('conv_input_grad', geom);
@@ -144,7 +150,7 @@ export function recordConvInputGrad(g: Recorder, geom: ConvGeometry, dy: Tensor,
 export function recordConvWeightGrad(g: Recorder, geom: ConvGeometry, dy: Tensor, x: Tensor, dw: BufferSlice): void {
   const method = methodFor(g, geom, 'dW');
   if (method !== 'im2col') {
-    g.graph.add(conv2dWeightGrad({ ...geom, variant: method, f16: halfNames({ dy, x }) }), { dy, x, dw });
+    g.graph.add(conv2dWeightGrad({ ...geom, variant: method, subgroups: g.kernels.subgroups, f16: halfNames({ dy, x }) }), { dy, x, dw });
     return;
   }
   const d = convDims('conv_weight_grad', geom);

@@ -1,0 +1,227 @@
+// The `direct-subgroup` variant of the convolution kernels (conv.ts): `direct`'s register blocks,
+// with the weights shared across a quad the way matmul's `register-subgroup` shares its strip of
+// B. A workgroup is one 4-lane subgroup (a quad: WebGPU subgroups have at least 4 lanes). Its
+// lanes own TP pixels each, of different places in the image but of one block of TC channels, so
+// all four need the same TC weights per step: lane l loads weights 4q + l (q < TC/4) and gets the
+// other three of each group of four from its neighbours with quadSwapX/Y/Diagonal. Slot 4q + s
+// of a lane then holds channel 4q + (l ^ s), an order the final stores undo. A step of the
+// channel loop costs TP + TC/4 storage loads and 3 TC/4 swaps for TC * TP fmas, against TP + TC
+// loads for `direct`; on SwiftShader a storage load costs about 20 fmas and a swap a few.
+//   forward      lanes own output pixels; the weights of (out block, in channel, tap) are shared.
+//   input grad   lanes own input pixels of one stride phase (iy mod s, ix mod s), so that they
+//                visit the same taps; the weights of (out channel, in block, tap) are shared.
+//   weight grad  lanes own TCI input channels each for one tap and one block of TC output
+//                channels; dy of those TC channels at each output pixel is shared, x is the
+//                lane's own, so a pixel costs TC/4 + TCI loads for TC * TCI fmas.
+// Subgroup operations need uniform control flow, so a lane never leaves a loop early: the loops
+// run over constant bounds, padding is a select on a clamped load, and a lane past the end of the
+// work (the last quad of a layer) computes on clamped indices and stores nothing.
+import { grid1D } from './common';
+import type { ConvDims } from './conv';
+import { load32, storeAs, type HalfBindings } from './half';
+
+/**
+ * Block sizes, read by the WGSL and the grid maths alike (conv.ts exports them in CONV_TILES): a
+ * lane's block is TC shared channels x ACC / TC pixels (or input channels, TCI, for the weight
+ * gradient); TC shrinks to the multiple of 4 covering a layer with fewer channels, and the pixels
+ * grow towards ACC accumulators, up to TP (SwiftShader took minutes to compile 4 x 16 blocks).
+ */
+export const QUAD_CONV_TILE = { TC: 16, ACC: 64, TP: 8, TCI: 4 } as const;
+
+/** Shared channels per quad for a layer of `channels`: TC, or the multiple of 4 covering fewer. */
+const sharedChannels = (channels: number) => Math.min(QUAD_CONV_TILE.TC, 4 * Math.ceil(channels / 4));
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+const SWAPS = ['', 'quadSwapX', 'quadSwapY', 'quadSwapDiagonal'];
+
+/** Pixels per lane for TC channels: ACC / TC, at most TP. */
+const pixelBlock = (tc: number) => Math.min(QUAD_CONV_TILE.ACC / tc, QUAD_CONV_TILE.TP);
+
+export interface QuadKernel { body: string; workgroups: [number, number, number] }
+
+/**
+ * `lw{q}` loads (q < TC/4) then the TC shared values `sv{i}`, slot i = 4q + s coming from lane
+ * lane ^ s; `load(q)` is the WGSL of load q.
+ */
+function sharedLoads(tc: number, load: (q: number) => string, prefix: string): string {
+  const quarters = range(tc / 4);
+  return [
+    ...quarters.map((q) => `let l${prefix}${q} = ${load(q)};`),
+    ...range(tc).map((i) => {
+      const q = Math.floor(i / 4), s = i % 4;
+      return `let ${prefix}${i} = ${s ? `${SWAPS[s]}(l${prefix}${q})` : `l${prefix}${q}`};`;
+    }),
+  ].join(' ');
+}
+
+/** The lane-dependent channel of slot i (see the header): base + (i & ~3) + (lane ^ (i & 3)). */
+const slotChannel = (base: string, i: string) => `${base} + (${i} & ~3u) + (lane ^ (${i} & 3u))`;
+
+const HEAD = (items: string) => `
+@compute @workgroup_size(4)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  let q = wid.x + wid.y * nwg.x;
+  if (q >= ${items}u) { return; }`;
+
+/** y [N, Cout, OH, OW] = epilogue(conv(x, w)). Needs `fn epilogue` and bindings x, w, y. */
+export function quadForward(d: ConvDims, f16: HalfBindings | undefined): QuadKernel {
+  const TC = sharedChannels(d.Cout), TP = pixelBlock(TC);
+  // Output pixels m = n OH OW + oy OW + ox; a lane owns TP consecutive ones, across rows and
+  // examples, so a 7x7 map wastes no lanes.
+  const M = d.N * d.OHW, QM = Math.ceil(M / (4 * TP)), CB = Math.ceil(d.Cout / TC);
+  const pix = range(TP), ch = range(TC);
+  const body = `${HEAD(String(CB * QM))}
+  let mBase = ((q % ${QM}u) * 4u + lane) * ${TP}u;
+  let co0 = (q / ${QM}u) * ${TC}u;
+${pix.map((j) => `  let m${j} = min(mBase + ${j}u, ${M - 1}u);
+  let p${j} = m${j} % ${d.OHW}u;
+  let xb${j} = (m${j} / ${d.OHW}u) * ${d.Cin * d.HW}u;
+  let iy${j} = i32(p${j} / ${d.OW}u) * ${d.S} - ${d.P};
+  let ix${j} = i32(p${j} % ${d.OW}u) * ${d.S} - ${d.P};`).join('\n')}
+${range(TC / 4).map((k) => `  let wc${k} = min(co0 + ${4 * k}u + lane, ${d.Cout - 1}u) * ${d.CinKK}u;`).join('\n')}
+  ${ch.map((i) => pix.map((j) => `var acc${i}_${j} = 0.0;`).join(' ')).join('\n  ')}
+  for (var ky = 0; ky < ${d.K}; ky++) {
+${pix.map((j) => `    let ty${j} = iy${j} + ky;
+    let rowIn${j} = ty${j} >= 0 && ty${j} < ${d.H};
+    let xr${j} = xb${j} + u32(clamp(ty${j}, 0, ${d.H - 1}) * ${d.W});`).join('\n')}
+    for (var kx = 0; kx < ${d.K}; kx++) {
+${pix.map((j) => `      let tx${j} = ix${j} + kx;
+      let in${j} = rowIn${j} && tx${j} >= 0 && tx${j} < ${d.W};
+      let o${j} = xr${j} + u32(clamp(tx${j}, 0, ${d.W - 1}));`).join('\n')}
+      let tap = u32(ky * ${d.K} + kx);
+      for (var ci = 0u; ci < ${d.Cin}u; ci++) {
+        let xc = ci * ${d.HW}u;
+        let wt = ci * ${d.KK}u + tap;
+        ${pix.map((j) => `let xv${j} = select(0.0, ${load32(f16, 'x', `o${j} + xc`)}, in${j});`).join(' ')}
+        ${sharedLoads(TC, (k) => `w[wc${k} + wt]`, 'wv')}
+        ${ch.map((i) => pix.map((j) => `acc${i}_${j} = fma(wv${i}, xv${j}, acc${i}_${j});`).join(' ')).join('\n        ')}
+      }
+    }
+  }
+  var out = array<f32, ${TC * TP}>(${ch.flatMap((i) => pix.map((j) => `acc${i}_${j}`)).join(', ')});
+  for (var j = 0u; j < ${TP}u; j++) {
+    let m = mBase + j;
+    if (m >= ${M}u) { break; }
+    let base = (m / ${d.OHW}u) * ${d.Cout * d.OHW}u + m % ${d.OHW}u;
+    for (var i = 0u; i < ${TC}u; i++) {
+      let co = ${slotChannel('co0', 'i')};
+      if (co >= ${d.Cout}u) { continue; }
+      let idx = base + co * ${d.OHW}u;
+      ${storeAs(f16, 'y', 'idx', `epilogue(out[i * ${TP}u + j], idx, co)`)}
+    }
+  }
+}`;
+  return { body, workgroups: grid1D(CB * QM, 1) };
+}
+
+/** dx [N, Cin, H, W] = epilogue(conv^T(dy, w)). Needs `fn epilogue` and bindings dy, w, dx. */
+export function quadInputGrad(d: ConvDims, f16: HalfBindings | undefined): QuadKernel {
+  const TC = sharedChannels(d.Cin), TP = pixelBlock(TC);
+  // A quad works in one stride phase (py, px) = (iy mod s, ix mod s), whose pixels all visit the
+  // same taps: pixels m = n RH RW + r RW + c at (iy, ix) = (py + s r, px + s c), a lane owning TP
+  // consecutive ones. RH x RW covers the largest phase; the others' extra pixels store nothing.
+  const RH = Math.ceil(d.H / d.S), RW = Math.ceil(d.W / d.S), PH = d.S * d.S;
+  const M = d.N * RH * RW, QM = Math.ceil(M / (4 * TP)), CB = Math.ceil(d.Cin / TC);
+  const pix = range(TP), ch = range(TC);
+  const place = (m: string, out: string) => `${out}n = ${m} / ${RH * RW}u; let ${out}r = ${m} % ${RH * RW}u;
+  let ${out}iy = py + i32(${out}r / ${RW}u) * ${d.S};
+  let ${out}ix = px + i32(${out}r % ${RW}u) * ${d.S};`;
+  const body = `${HEAD(String(CB * PH * QM))}
+  let mBase = ((q % ${QM}u) * 4u + lane) * ${TP}u;
+  let phase = (q / ${QM}u) % ${PH}u;
+  let py = i32(phase / ${d.S}u);
+  let px = i32(phase % ${d.S}u);
+  let ci0 = (q / ${QM * PH}u) * ${TC}u;
+${pix.map((j) => `  let ${place(`min(mBase + ${j}u, ${M - 1}u)`, `p${j}`)}
+  let dyn${j} = p${j}n * ${d.Cout * d.OHW}u;`).join('\n')}
+${range(TC / 4).map((k) => `  let wc${k} = min(ci0 + ${4 * k}u + lane, ${d.Cin - 1}u) * ${d.KK}u;`).join('\n')}
+  ${ch.map((i) => pix.map((j) => `var acc${i}_${j} = 0.0;`).join(' ')).join('\n  ')}
+  for (var ky = (py + ${d.P}) % ${d.S}; ky < ${d.K}; ky += ${d.S}) {
+${pix.map((j) => `    let ty${j} = p${j}iy + ${d.P} - ky;
+    let rowIn${j} = ty${j} >= 0 && ty${j} / ${d.S} < ${d.OH};
+    let dr${j} = dyn${j} + u32(clamp(ty${j} / ${d.S}, 0, ${d.OH - 1}) * ${d.OW});`).join('\n')}
+    for (var kx = (px + ${d.P}) % ${d.S}; kx < ${d.K}; kx += ${d.S}) {
+${pix.map((j) => `      let tx${j} = p${j}ix + ${d.P} - kx;
+      let in${j} = rowIn${j} && tx${j} >= 0 && tx${j} / ${d.S} < ${d.OW};
+      let o${j} = dr${j} + u32(clamp(tx${j} / ${d.S}, 0, ${d.OW - 1}));`).join('\n')}
+      let tap = u32(ky * ${d.K} + kx);
+      for (var co = 0u; co < ${d.Cout}u; co++) {
+        let dc = co * ${d.OHW}u;
+        let wt = co * ${d.CinKK}u + tap;
+        ${pix.map((j) => `let dv${j} = select(0.0, ${load32(f16, 'dy', `o${j} + dc`)}, in${j});`).join(' ')}
+        ${sharedLoads(TC, (k) => `w[wc${k} + wt]`, 'wv')}
+        ${ch.map((i) => pix.map((j) => `acc${i}_${j} = fma(wv${i}, dv${j}, acc${i}_${j});`).join(' ')).join('\n        ')}
+      }
+    }
+  }
+  var out = array<f32, ${TC * TP}>(${ch.flatMap((i) => pix.map((j) => `acc${i}_${j}`)).join(', ')});
+  for (var j = 0u; j < ${TP}u; j++) {
+    let m = mBase + j;
+    if (m >= ${M}u) { break; }
+    let ${place('m', '')}
+    if (iy >= ${d.H} || ix >= ${d.W}) { continue; }
+    let base = n * ${d.Cin * d.HW}u + u32(iy * ${d.W} + ix);
+    for (var i = 0u; i < ${TC}u; i++) {
+      let ci = ${slotChannel('ci0', 'i')};
+      if (ci >= ${d.Cin}u) { continue; }
+      let idx = base + ci * ${d.HW}u;
+      ${storeAs(f16, 'dx', 'idx', `epilogue(out[i * ${TP}u + j], idx, ci)`)}
+    }
+  }
+}`;
+  return { body, workgroups: grid1D(CB * PH * QM, 1) };
+}
+
+/** dw [Cout, Cin, k, k] = sum over examples and output pixels of dy x (shifted by the tap). Bindings dy, x, dw. */
+export function quadWeightGrad(d: ConvDims, f16: HalfBindings | undefined): QuadKernel {
+  const { TCI } = QUAD_CONV_TILE;
+  const TC = sharedChannels(d.Cout);
+  const CIB = Math.ceil(d.Cin / (4 * TCI)), COB = Math.ceil(d.Cout / TC);
+  const quads = CIB * COB * d.KK;
+  const co = range(TC), cin = range(TCI);
+  // Output pixels whose tap lands inside the input: lo = ceil((p - k) / s) clamped at 0, and
+  // end = floor((size - 1 + p - k) / s) + 1 clamped to the output size (empty when negative).
+  // The tap is the quad's, so the bounds are uniform.
+  const bounds = (ax: string, k: string, size: number, out: number) => `
+  let ${ax}Lo = select(0, (${d.P} - ${k} + ${d.S - 1}) / ${d.S}, ${d.P} - ${k} > 0);
+  let ${ax}End = min(select(0, (${size - 1 + d.P} - ${k}) / ${d.S} + 1, ${size - 1 + d.P} - ${k} >= 0), ${out});`;
+  const body = `${HEAD(String(quads))}
+  let cib = q % ${CIB}u;
+  let co0 = ((q / ${CIB}u) % ${COB}u) * ${TC}u;
+  let tap = q / ${CIB * COB}u;
+  let ky = i32(tap / ${d.K}u);
+  let kx = i32(tap % ${d.K}u);
+  // The lane's input channels: cib * 4 TCI + lane TCI + j.
+  let ci0 = (cib * 4u + lane) * ${TCI}u;
+${range(TC / 4).map((k) => `  let dc${k} = min(co0 + ${4 * k}u + lane, ${d.Cout - 1}u) * ${d.OHW}u;`).join('\n')}
+${cin.map((j) => `  let xc${j} = min(ci0 + ${j}u, ${d.Cin - 1}u) * ${d.HW}u;`).join('\n')}
+${bounds('oy', 'ky', d.H, d.OH)}
+${bounds('ox', 'kx', d.W, d.OW)}
+  ${co.map((i) => cin.map((j) => `var acc${i}_${j} = 0.0;`).join(' ')).join('\n  ')}
+  for (var n = 0u; n < ${d.N}u; n++) {
+    let dyn = n * ${d.Cout * d.OHW}u;
+    let xn = n * ${d.Cin * d.HW}u;
+    for (var oy = oyLo; oy < oyEnd; oy++) {
+      let dyr = oy * ${d.OW};
+      let xr = (oy * ${d.S} - ${d.P} + ky) * ${d.W} - ${d.P} + kx;
+      for (var ox = oxLo; ox < oxEnd; ox++) {
+        let dp = dyn + u32(dyr + ox);
+        let xp = xn + u32(xr + ox * ${d.S});
+        ${sharedLoads(TC, (k) => load32(f16, 'dy', `dp + dc${k}`), 'dv')}
+        ${cin.map((j) => `let xv${j} = ${load32(f16, 'x', `xp + xc${j}`)};`).join(' ')}
+        ${co.map((i) => cin.map((j) => `acc${i}_${j} = fma(dv${i}, xv${j}, acc${i}_${j});`).join(' ')).join('\n        ')}
+      }
+    }
+  }
+  var out = array<f32, ${TC * TCI}>(${co.flatMap((i) => cin.map((j) => `acc${i}_${j}`)).join(', ')});
+  for (var i = 0u; i < ${TC}u; i++) {
+    let c = ${slotChannel('co0', 'i')};
+    if (c >= ${d.Cout}u) { continue; }
+    for (var j = 0u; j < ${TCI}u; j++) {
+      if (ci0 + j >= ${d.Cin}u) { break; }
+      dw[c * ${d.CinKK}u + (ci0 + j) * ${d.KK}u + tap] = out[i * ${TCI}u + j];
+    }
+  }
+}`;
+  return { body, workgroups: grid1D(quads, 1) };
+}
