@@ -1,12 +1,13 @@
 // The `direct-subgroup` variant of the convolution kernels (conv.ts): `direct`'s register blocks,
 // with the weights shared across a quad the way matmul's `register-subgroup` shares its strip of
 // B. A workgroup is one 4-lane subgroup (a quad: WebGPU subgroups have at least 4 lanes). Its
-// lanes own TP pixels each, of different places in the image but of one block of TC channels, so
-// all four need the same TC weights per step: lane l loads weights 4q + l (q < TC/4) and gets the
-// other three of each group of four from its neighbours with quadSwapX/Y/Diagonal. Slot 4q + s
-// of a lane then holds channel 4q + (l ^ s), an order the final stores undo. A step of the
-// channel loop costs TP + TC/4 storage loads and 3 TC/4 swaps for TC * TP fmas, against TP + TC
-// loads for `direct`; on SwiftShader a storage load costs about 20 fmas and a swap a few.
+// lanes own TP consecutive pixels each (of the maps flattened over examples and rows, so small
+// maps waste no lanes), all four for one block of TC channels, so they need the same TC weights
+// per step: lane l loads weights 4q + l (q < TC/4) and gets the other three of each group of four
+// from its neighbours with quadSwapX/Y/Diagonal. Slot 4q + s of a lane then holds channel
+// 4q + (l ^ s), an order the final stores undo. With 16 channels x 4 pixels a step of the channel
+// loop costs 8 storage loads and 12 swaps for 64 fmas; `direct` (4 x 8) costs 12 loads for 32.
+// On SwiftShader a storage load costs about 20 fmas and a swap a few.
 //   forward      lanes own output pixels; the weights of (out block, in channel, tap) are shared.
 //   input grad   lanes own input pixels of one stride phase (iy mod s, ix mod s), so that they
 //                visit the same taps; the weights of (out channel, in block, tap) are shared.
@@ -40,8 +41,8 @@ const pixelBlock = (tc: number) => Math.min(QUAD_CONV_TILE.ACC / tc, QUAD_CONV_T
 export interface QuadKernel { body: string; workgroups: [number, number, number] }
 
 /**
- * `lw{q}` loads (q < TC/4) then the TC shared values `sv{i}`, slot i = 4q + s coming from lane
- * lane ^ s; `load(q)` is the WGSL of load q.
+ * The lane's loads `l<prefix>q` (q < TC/4, WGSL from `load(q)`), then the TC shared values
+ * `<prefix>i`, slot i = 4q + s coming from lane (lane ^ s).
  */
 function sharedLoads(tc: number, load: (q: number) => string, prefix: string): string {
   const quarters = range(tc / 4);

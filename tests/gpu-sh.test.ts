@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../bench/args';
 import { gpuFileName, markdownReport, peakFor } from '../bench/gpu-report';
+import { CONV_METHODS } from '../src/model/layers/conv-ops';
 
 describe('bench/gpu.sh', () => {
   it('--small runs the step comparison, sweep, matmul table, ceiling, autotune, the f16 step and the conv benchmarks, and writes both reports', () => {
@@ -35,8 +36,9 @@ describe('bench/gpu.sh', () => {
     // The convolution table (every method and TF.js) and the conv VAE step against TF.js.
     // (GFLOP/s are rounded to 3 decimals: at these tiny sizes some round to 0, so check the times.)
     const convs = benches.filter((r) => r.bench === 'conv') as { impl?: string; median_ms?: number; gflops?: number }[];
-    expect(new Set(convs.map((c) => c.impl))).toEqual(new Set(['direct', 'implicit-gemm', 'im2col', 'tfjs']));
-    expect(convs.length).toBe(4 * 3 * 2);
+    expect(new Set(convs.map((c) => c.impl))).toEqual(new Set([...CONV_METHODS, 'tfjs']));
+    // Two layers at --small, three operations each, for every method and TF.js.
+    expect(convs.length).toBe((CONV_METHODS.length + 1) * 3 * 2);
     for (const c of convs) expect((c.median_ms ?? 0) > 0 && (c.gflops ?? -1) >= 0, JSON.stringify(c)).toBe(true);
     expect(benches.filter((r) => r.bench === 'conv_step').map((r) => r.impl).sort()).toEqual(['tfjs-webgpu', 'webgpu-vae']);
     const ceiling = benches.filter((r) => r.bench === 'arith_peak') as { gflops?: number }[];
