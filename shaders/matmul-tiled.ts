@@ -28,7 +28,7 @@
 // been read. (Without DOUBLE a second barrier keeps the staging of s + 1 from overwriting slice s
 // while it is still being read.) The staging loads of the next slice are issued before the
 // current slice's fmas, so their latency hides behind them on a GPU.
-import { loadAs32, storeC, type MatmulDims, type MatmulParams, type MatmulTile } from './matmul';
+import { cIndex, loadAs32, storeC, type MatmulDims, type MatmulParams, type MatmulTile } from './matmul';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const LANE = ['x', 'y', 'z', 'w'];
@@ -141,13 +141,13 @@ ${inner}
     ? range(TM).flatMap((i) => range(TN).map((j) => {
         const acc = `acc${i}_${Math.floor(j / 4)}.${LANE[j % 4]}`;
         return `  { let row = blockRow + ty * ${TM}u + ${i}u; let col = blockCol + tx * ${TN}u + ${j}u;
-    if (row < ${d.M} && col < ${d.N}) { ${storeC(p, `row * ${d.N} + col`, `epilogue(${acc}, row, col)`)} } }`;
+    if (row < ${d.M} && col < ${d.N}) { ${storeC(p, cIndex(p, d, 'row', 'col'), `epilogue(${acc}, row, col)`)} } }`;
       })).join('\n')
     : `  for (var i = 0u; i < ${TM}u; i++) {
     for (var j = 0u; j < ${TN}u; j++) {
       let row = blockRow + ty * ${TM}u + i;
       let col = blockCol + tx * ${TN}u + j;
-      if (row < ${d.M} && col < ${d.N}) { ${storeC(p, `row * ${d.N} + col`, `epilogue(acc[i * ${TN}u + j], row, col)`)} }
+      if (row < ${d.M} && col < ${d.N}) { ${storeC(p, cIndex(p, d, 'row', 'col'), `epilogue(acc[i * ${TN}u + j], row, col)`)} }
     }
   }`;
   return `

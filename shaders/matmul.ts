@@ -157,6 +157,18 @@ export interface MatmulParams extends MatmulShape {
    * `enable subgroups;` unless this is false, in which case they fall back to a variant without.
    */
   subgroups?: boolean;
+  /**
+   * Store C channels-first: row m = n P + p, column c goes to c[(n N + c) P + p] with P this many
+   * pixels, i.e. C as NCHW [M / P, N, P] (the `y` of gradActivation is read the same way). A
+   * convolution's im2col product then writes its feature map without a transpose pass.
+   */
+  channelsFirstPixels?: number;
+}
+
+/** WGSL index of C's element (row, col): row-major, or channels-first (`channelsFirstPixels`). */
+export function cIndex(p: Pick<MatmulParams, 'channelsFirstPixels'>, d: Pick<MatmulDims, 'N'>, row: string, col: string): string {
+  const P = p.channelsFirstPixels;
+  return P === undefined ? `${row} * ${d.N} + ${col}` : `(${row} / ${P}u) * ${P}u * ${d.N} + ${col} * ${P}u + ${row} % ${P}u`;
 }
 
 /** True for variants that use subgroup operations (and so need the `subgroups` feature). */
@@ -200,6 +212,8 @@ export type MatmulKernel = Kernel & { matmul: MatmulParams };
 export function matmul(p: MatmulParams): MatmulKernel {
   const { M, N, K } = p;
   checkShape('matmul', { M, N, K });
+  const P = p.channelsFirstPixels;
+  if (P !== undefined && !(Number.isInteger(P) && P >= 1 && M % P === 0)) throw new Error(`matmul: channelsFirstPixels=${P} must be a positive integer dividing M=${M}`);
   const requested = p.variant ?? 'register';
   if (!MATMUL_TILES[requested]) throw new Error(`matmul: unknown variant '${requested}'; use one of ${MATMUL_VARIANTS.join(', ')}`);
   const variant: MatmulVariant = matmulVariantNeedsSubgroups(requested) && p.subgroups === false ? WITHOUT_SUBGROUPS[requested]! : requested;
@@ -226,7 +240,7 @@ fn epilogue(v: f32, row: u32, col: u32) -> f32 {
   s = act(s);
 #endif
 #if ${hasY}
-  s *= act_grad(${loadAs32(p, 'y', `row * ${d.N} + col`)});
+  s *= act_grad(${loadAs32(p, 'y', cIndex(p, d, 'row', 'col'))});
 #endif
   return s;
 }`;
@@ -235,7 +249,7 @@ fn epilogue(v: f32, row: u32, col: u32) -> f32 {
   const custom = Object.entries(t).filter(([k, v]) => MATMUL_TILES[variant][k as keyof MatmulTile] !== v).map(([k, v]) => `${k}${Number(v)}`).join('');
   const decls = declareBindings(bindings);
   return {
-    name: `matmul_${tag}${hasBias ? '_bias' : ''}${act !== 'none' ? '_' + act : ''}${hasY ? '_dact_' + gradAct : ''}_${variant}${custom ? '_' + custom : ''}${d.generic ? '_generic' : ''}${half.length ? '_f16' + half.join('') : ''}`,
+    name: `matmul_${tag}${hasBias ? '_bias' : ''}${act !== 'none' ? '_' + act : ''}${hasY ? '_dact_' + gradAct : ''}_${variant}${custom ? '_' + custom : ''}${d.generic ? '_generic' : ''}${P !== undefined ? '_nchw' : ''}${half.length ? '_f16' + half.join('') : ''}`,
     code: `${half.length ? 'enable f16;\n' : ''}${useSubgroups ? 'enable subgroups;\n' : ''}${d.generic ? DIMS_STRUCT + '\n' : ''}${decls}\n${epilogue}\n${body}`,
     bindings,
     workgroups: matmulGrid(variant, p, t),
@@ -306,7 +320,7 @@ ${needTail ? `  for (var k1 = ${kMain}; k1 < ${d.K}; k1++) {\n${kSteps('k1', 1)}
     if (ro >= ${d.M}) { break; }
     for (var j = 0u; j < ${TN}u; j++) {
       let co = col0 + ${sg ? '(j & ~3u) + (lane ^ (j & 3u))' : 'j'};
-      if (co < ${d.N}) { ${storeC(p, `ro * ${d.N} + co`, `epilogue(out[i * ${TN}u + j], ro, co)`)} }
+      if (co < ${d.N}) { ${storeC(p, cIndex(p, d, 'ro', 'co'), `epilogue(out[i * ${TN}u + j], ro, co)`)} }
     }
   }
 }`;

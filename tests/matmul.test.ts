@@ -79,6 +79,37 @@ describe.each(cases)('matmul (%s)', (_label, { config, shapes, acts }) => {
   });
 });
 
+// Channels-first stores (a convolution's im2col product writing its NCHW map): row m = n P + p of
+// C goes to c[(n N + col) P + p], and act' reads y at the same place. Every variant stores through
+// the same index function, checked on each with bias + activation (generic, one pipeline each);
+// the epilogue's y read is variant-independent code, checked on the register kernels.
+describe.each(MATMUL_VARIANTS)('matmul channels-first stores (%s)', (variant) => {
+  const [P, examples, N, K] = [11, 3, 19, 21], M = P * examples;
+  const toChannelsFirst = (rows: ArrayLike<number>) => {
+    const out = new Float64Array(M * N);
+    for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) out[(Math.floor(m / P) * N + n) * P + (m % P)] = rows[m * N + n];
+    return out;
+  };
+  it('bias + relu, stored as [M / P, N, P]', async () => {
+    const x = f32(testData(M * K, 11, -2, 2)), w = f32(testData(N * K, 12)), bias = f32(testData(N, 13));
+    const k = matmul({ M, N, K, transB: true, bias: true, activation: 'relu', variant, generic: true, channelsFirstPixels: P, subgroups: await subgroupsOn() });
+    const { c } = await runKernels([k], { a: x, b: w, bias }, { c: M * N });
+    const ref = toChannelsFirst(matmulRef(x, w, M, N, K, false, true).map((v, i) => actRef('relu', v + bias[i % N])));
+    expectClose(c, ref, { atol: 2e-5, rtol: 2e-5 }, k.name);
+  });
+  it.runIf(variant.startsWith('register'))("act' of y read channels-first", async () => {
+    const dy = f32(testData(M * K, 14)), w = f32(testData(K * N, 15));
+    const pre = f32(testData(M * N, 16, -3, 3)), y = f32(pre.map((v) => actRef('tanh', v)));
+    const k = matmul({ M, N, K, gradActivation: 'tanh', variant, channelsFirstPixels: P, subgroups: await subgroupsOn() });
+    const { c } = await runKernels([k], { a: dy, b: w, y }, { c: M * N });
+    const ref = toChannelsFirst(matmulRef(dy, w, M, N, K)).map((v, i) => v * actDerivRef('tanh', pre[i]));
+    expectClose(c, ref, { atol: 1e-4, rtol: 1e-4 }, k.name);
+  });
+  it('refuses pixels that do not divide M', () => {
+    expect(() => matmul({ M, N, K, variant, channelsFirstPixels: 4 })).toThrow(/channelsFirstPixels=4 must be a positive integer dividing M=33/);
+  });
+});
+
 // More row blocks than maxComputeWorkgroupsPerDimension (an im2col product of millions of rows)
 // fold into z; the kernels read their row block as wid.y + wid.z * nwg.y. The fold is forced here
 // on a small product: every row block along z, and a y-by-z grid with spare blocks past the end.

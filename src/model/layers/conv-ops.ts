@@ -1,11 +1,14 @@
 // The three convolution operations the conv layers record (forward, input gradient, weight
 // gradient), in whichever method the model's KernelChoice names for it (`convTuned`, measured
-// per operation by autotune-conv.ts, else `conv`):
-//   `direct`, `implicit-gemm`  one kernel each (shaders/conv.ts, conv-gemm.ts);
+// per operation by autotune-conv.ts, else `convNarrow` for narrow layers, else `conv`):
+//   `direct`, `direct-subgroup`, `implicit-gemm`
+//                              one kernel each (shaders/conv.ts, conv-quad.ts, conv-gemm.ts);
 //   `im2col`                   explicit GEMM: layout passes (shaders/conv-im2col.ts) around one of
 //                              the model's tuned matmuls (shaders/matmul.ts), so a convolution
 //                              runs at the matmul's speed, at the cost of an im2col buffer of
-//                              N OH OW x Cin k k floats, planned and pooled like any tensor.
+//                              N OH OW x Cin k k floats, planned and pooled like any tensor. The
+//                              forward's product stores its map channels-first itself (the
+//                              matmul's `channelsFirstPixels`), so only its inputs need passes.
 // Conv2d and ConvTranspose2d both call these: a transposed convolution's forward is the input
 // gradient of the convolution on its geometry (see conv-transpose2d.ts). Within a graph, the
 // im2col matrix and the row-major (NHWC) copy of a tensor are recorded once and shared, e.g. by
@@ -15,8 +18,8 @@
 // lose nothing, and the largest buffer of a conv layer takes half the bytes.
 import type { Activation } from '../../../shaders/activation';
 import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convDims, CONV_VARIANTS, type ConvGeometry } from '../../../shaders/conv';
-import { channelsToRows, col2im, im2col, rowsToChannels } from '../../../shaders/conv-im2col';
-import { matmul, type MatmulOperand } from '../../../shaders/matmul';
+import { channelsToRows, col2im, im2col } from '../../../shaders/conv-im2col';
+import { matmul, type MatmulOperand, type MatmulParams } from '../../../shaders/matmul';
 import type { BufferSlice } from '../../gpu/buffers';
 import type { KernelGraph } from '../../graph';
 import { halfNames, type Tensor } from '../../tensor';
@@ -108,10 +111,10 @@ function epilogueParams(e: ConvEpilogue) {
   return { bias: !!e.bias, activation: e.activation, gradActivation: e.gradActivation };
 }
 
-/** A matmul of the im2col method over `operands` (a, b, c), naming its f16 ones. */
-function product(g: Recorder, M: number, N: number, K: number, transA: boolean, transB: boolean, operands: { a: Tensor; b: Tensor | BufferSlice; c: Tensor | BufferSlice }) {
+/** A matmul of the im2col method over `operands` (a, b, c, and an epilogue's bias and y), naming its f16 ones. */
+function product(g: Recorder, M: number, N: number, K: number, transA: boolean, transB: boolean, operands: Record<string, Tensor | BufferSlice>, extra: Partial<MatmulParams> = {}) {
   const f16 = halfNames(operands) as MatmulOperand[];
-  return matmul({ M, N, K, transA, transB, ...matmulOptionsFor(g.kernels, { M, N, K, transA, transB }), ...(f16.length ? { f16 } : {}) });
+  return matmul({ M, N, K, transA, transB, ...matmulOptionsFor(g.kernels, { M, N, K, transA, transB }), ...extra, ...(f16.length ? { f16 } : {}) });
 }
 
 /** y [N, Cout, OH, OW] = epilogue(conv(x, w)); w is [Cout, Cin, k, k]. */
@@ -122,12 +125,10 @@ export function recordConvForward(g: Recorder, geom: ConvGeometry, x: Tensor, w:
     g.graph.add(conv2dForward({ ...geom, variant: method, subgroups: g.kernels.subgroups, ...epilogueParams(e), f16: halfNames(resources) }), resources);
     return;
   }
+  // The product stores the feature map channels-first through the epilogue: no transpose pass.
   const d = convDims('conv_forward', geom);
-  const rows = g.tensor(`${y.name}.rows`, [d.N * d.OHW, d.Cout]);
-  const operands = { a: colsOf(g, x, geom), b: w, c: rows };
-  g.graph.add(product(g, d.N * d.OHW, d.Cout, d.CinKK, false, true, operands), operands);
-  const out = { rows, ...epilogueResources(e), t: y };
-  g.graph.add(rowsToChannels({ batch: d.N, channels: d.Cout, pixels: d.OHW, ...epilogueParams(e), f16: halfNames(out) }), out);
+  const operands = { a: colsOf(g, x, geom), b: w, ...(e.bias ? { bias: e.bias } : {}), ...(e.gradActivation && e.gradActivation !== 'none' ? { y: e.below! } : {}), c: y };
+  g.graph.add(product(g, d.N * d.OHW, d.Cout, d.CinKK, false, true, operands, { ...epilogueParams(e), channelsFirstPixels: d.OHW }), operands);
 }
 
 /** dx [N, Cin, H, W] = epilogue(conv^T(dy, w)): the input gradient, or a transposed convolution's forward. */
