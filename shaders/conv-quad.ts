@@ -18,6 +18,7 @@
 // run over constant bounds, padding is a select on a clamped load, and a lane past the end of the
 // work (the last quad of a layer) computes on clamped indices and stores nothing.
 import { grid1D } from './common';
+import { weightGradSum } from './conv-loops';
 import type { ConvDims } from './conv';
 import { load32, storeAs, type HalfBindings } from './half';
 
@@ -58,6 +59,22 @@ function sharedLoads(tc: number, load: (q: number) => string, prefix: string): s
 /** The lane-dependent channel of slot i (see the header): base + (i & ~3) + (lane ^ (i & 3)). */
 const slotChannel = (base: string, i: string) => `${base} + (${i} & ~3u) + (lane ^ (${i} & 3u))`;
 
+/**
+ * The innermost loop of the forward and the input gradient, over the channels `v` < count that
+ * the sum runs over: the lane's TP loads of `src` at o_j + v plane (zero where in_j is false), the
+ * quad's TC shared weights w[wc_k + v wStride + tap], and the TC x TP fmas into acc_i_j.
+ */
+function channelLoop(o: { v: string; count: number; src: string; plane: number; wStride: number; TC: number; TP: number; f16: HalfBindings | undefined }): string {
+  const pix = range(o.TP), ch = range(o.TC);
+  return `      for (var ${o.v} = 0u; ${o.v} < ${o.count}u; ${o.v}++) {
+        let plane = ${o.v} * ${o.plane}u;
+        let wt = ${o.v} * ${o.wStride}u + tap;
+        ${pix.map((j) => `let sv${j} = select(0.0, ${load32(o.f16, o.src, `o${j} + plane`)}, in${j});`).join(' ')}
+        ${sharedLoads(o.TC, (k) => `w[wc${k} + wt]`, 'wv')}
+        ${ch.map((i) => pix.map((j) => `acc${i}_${j} = fma(wv${i}, sv${j}, acc${i}_${j});`).join(' ')).join('\n        ')}
+      }`;
+}
+
 const HEAD = (items: string) => `
 @compute @workgroup_size(4)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
@@ -90,13 +107,7 @@ ${pix.map((j) => `      let tx${j} = ix${j} + kx;
       let in${j} = rowIn${j} && tx${j} >= 0 && tx${j} < ${d.W};
       let o${j} = xr${j} + u32(clamp(tx${j}, 0, ${d.W - 1}));`).join('\n')}
       let tap = u32(ky * ${d.K} + kx);
-      for (var ci = 0u; ci < ${d.Cin}u; ci++) {
-        let xc = ci * ${d.HW}u;
-        let wt = ci * ${d.KK}u + tap;
-        ${pix.map((j) => `let xv${j} = select(0.0, ${load32(f16, 'x', `o${j} + xc`)}, in${j});`).join(' ')}
-        ${sharedLoads(TC, (k) => `w[wc${k} + wt]`, 'wv')}
-        ${ch.map((i) => pix.map((j) => `acc${i}_${j} = fma(wv${i}, xv${j}, acc${i}_${j});`).join(' ')).join('\n        ')}
-      }
+${channelLoop({ v: 'ci', count: d.Cin, src: 'x', plane: d.HW, wStride: d.KK, TC, TP, f16 })}
     }
   }
   var out = array<f32, ${TC * TP}>(${ch.flatMap((i) => pix.map((j) => `acc${i}_${j}`)).join(', ')});
@@ -146,13 +157,7 @@ ${pix.map((j) => `      let tx${j} = p${j}ix + ${d.P} - kx;
       let in${j} = rowIn${j} && tx${j} >= 0 && tx${j} / ${d.S} < ${d.OW};
       let o${j} = dr${j} + u32(clamp(tx${j} / ${d.S}, 0, ${d.OW - 1}));`).join('\n')}
       let tap = u32(ky * ${d.K} + kx);
-      for (var co = 0u; co < ${d.Cout}u; co++) {
-        let dc = co * ${d.OHW}u;
-        let wt = co * ${d.CinKK}u + tap;
-        ${pix.map((j) => `let dv${j} = select(0.0, ${load32(f16, 'dy', `o${j} + dc`)}, in${j});`).join(' ')}
-        ${sharedLoads(TC, (k) => `w[wc${k} + wt]`, 'wv')}
-        ${ch.map((i) => pix.map((j) => `acc${i}_${j} = fma(wv${i}, dv${j}, acc${i}_${j});`).join(' ')).join('\n        ')}
-      }
+${channelLoop({ v: 'co', count: d.Cout, src: 'dy', plane: d.OHW, wStride: d.CinKK, TC, TP, f16 })}
     }
   }
   var out = array<f32, ${TC * TP}>(${ch.flatMap((i) => pix.map((j) => `acc${i}_${j}`)).join(', ')});
@@ -180,12 +185,6 @@ export function quadWeightGrad(d: ConvDims, f16: HalfBindings | undefined): Quad
   const CIB = Math.ceil(d.Cin / (4 * TCI)), COB = Math.ceil(d.Cout / TC);
   const quads = CIB * COB * d.KK;
   const co = range(TC), cin = range(TCI);
-  // Output pixels whose tap lands inside the input: lo = ceil((p - k) / s) clamped at 0, and
-  // end = floor((size - 1 + p - k) / s) + 1 clamped to the output size (empty when negative).
-  // The tap is the quad's, so the bounds are uniform.
-  const bounds = (ax: string, k: string, size: number, out: number) => `
-  let ${ax}Lo = select(0, (${d.P} - ${k} + ${d.S - 1}) / ${d.S}, ${d.P} - ${k} > 0);
-  let ${ax}End = min(select(0, (${size - 1 + d.P} - ${k}) / ${d.S} + 1, ${size - 1 + d.P} - ${k} >= 0), ${out});`;
   const body = `${HEAD(String(quads))}
   let cib = q % ${CIB}u;
   let co0 = ((q / ${CIB}u) % ${COB}u) * ${TC}u;
@@ -196,24 +195,13 @@ export function quadWeightGrad(d: ConvDims, f16: HalfBindings | undefined): Quad
   let ci0 = (cib * 4u + lane) * ${TCI}u;
 ${range(TC / 4).map((k) => `  let dc${k} = min(co0 + ${4 * k}u + lane, ${d.Cout - 1}u) * ${d.OHW}u;`).join('\n')}
 ${cin.map((j) => `  let xc${j} = min(ci0 + ${j}u, ${d.Cin - 1}u) * ${d.HW}u;`).join('\n')}
-${bounds('oy', 'ky', d.H, d.OH)}
-${bounds('ox', 'kx', d.W, d.OW)}
   ${co.map((i) => cin.map((j) => `var acc${i}_${j} = 0.0;`).join(' ')).join('\n  ')}
-  for (var n = 0u; n < ${d.N}u; n++) {
-    let dyn = n * ${d.Cout * d.OHW}u;
-    let xn = n * ${d.Cin * d.HW}u;
-    for (var oy = oyLo; oy < oyEnd; oy++) {
-      let dyr = oy * ${d.OW};
-      let xr = (oy * ${d.S} - ${d.P} + ky) * ${d.W} - ${d.P} + kx;
-      for (var ox = oxLo; ox < oxEnd; ox++) {
-        let dp = dyn + u32(dyr + ox);
-        let xp = xn + u32(xr + ox * ${d.S});
-        ${sharedLoads(TC, (k) => load32(f16, 'dy', `dp + dc${k}`), 'dv')}
-        ${cin.map((j) => `let xv${j} = ${load32(f16, 'x', `xp + xc${j}`)};`).join(' ')}
-        ${co.map((i) => cin.map((j) => `acc${i}_${j} = fma(dv${i}, xv${j}, acc${i}_${j});`).join(' ')).join('\n        ')}
-      }
-    }
-  }
+  // The tap is the quad's, so the loop bounds are uniform.
+${weightGradSum(d, [
+    sharedLoads(TC, (k) => load32(f16, 'dy', `dp + dc${k}`), 'dv'),
+    cin.map((j) => `let xv${j} = ${load32(f16, 'x', `xp + xc${j}`)};`).join(' '),
+    co.map((i) => cin.map((j) => `acc${i}_${j} = fma(dv${i}, xv${j}, acc${i}_${j});`).join(' ')).join('\n        '),
+  ].join('\n        '))}
   var out = array<f32, ${TC * TCI}>(${co.flatMap((i) => cin.map((j) => `acc${i}_${j}`)).join(', ')});
   for (var i = 0u; i < ${TC}u; i++) {
     let c = ${slotChannel('co0', 'i')};

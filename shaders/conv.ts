@@ -33,6 +33,7 @@
 import { activationWGSL, type Activation } from './activation';
 import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, read, workgroupTreeSum, write, type Kernel, type KernelBinding } from './common';
 import { quadForward, quadInputGrad, quadWeightGrad, QUAD_CONV_TILE, type QuadKernel } from './conv-quad';
+import { weightGradSum } from './conv-loops';
 import { forwardGemm, gemmBody, gemmGrid, IMPLICIT_GEMM_TILE, inputGradGemm, weightGradGemm } from './conv-gemm';
 import { load32, storeAs, withHalf, type HalfBindings } from './half';
 import { wgsl } from './wgsl';
@@ -280,11 +281,6 @@ export function conv2dWeightGrad(p: ConvGeometry & { variant?: ConvVariant; f16?
   const CIB = Math.ceil(d.Cin / TC), COB = Math.ceil(d.Cout / TC);
   const items = CIB * COB * d.KK;
   const ch = range(TC);
-  // Output pixels whose tap lands inside the input: lo = ceil((p - k) / s) clamped at 0, and
-  // end = floor((size - 1 + p - k) / s) + 1 clamped to the output size (empty when negative).
-  const bounds = (ax: string, k: string, size: number, out: number) => `
-  let ${ax}Lo = select(0, (${d.P} - ${k} + ${d.S - 1}) / ${d.S}, ${d.P} - ${k} > 0);
-  let ${ax}End = min(select(0, (${size - 1 + d.P} - ${k}) / ${d.S} + 1, ${size - 1 + d.P} - ${k} >= 0), ${out});`;
   const body = `
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -297,24 +293,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let kx = i32(tap % ${d.K}u);
 ${ch.map((i) => `  let dc${i} = min(co0 + ${i}u, ${d.Cout - 1}u) * ${d.OHW}u;`).join('\n')}
 ${ch.map((j) => `  let xc${j} = min(ci0 + ${j}u, ${d.Cin - 1}u) * ${d.HW}u;`).join('\n')}
-${bounds('oy', 'ky', d.H, d.OH)}
-${bounds('ox', 'kx', d.W, d.OW)}
   ${block((i, j) => `var acc${i}_${j} = 0.0;`, TC, TC)}
-  for (var n = 0u; n < ${d.N}u; n++) {
-    let dyn = n * ${d.Cout * d.OHW}u;
-    let xn = n * ${d.Cin * d.HW}u;
-    for (var oy = oyLo; oy < oyEnd; oy++) {
-      let dyr = oy * ${d.OW};
-      let xr = (oy * ${d.S} - ${d.P} + ky) * ${d.W} - ${d.P} + kx;
-      for (var ox = oxLo; ox < oxEnd; ox++) {
-        let dp = dyn + u32(dyr + ox);
-        let xp = xn + u32(xr + ox * ${d.S});
-        ${ch.map((i) => `let dv${i} = ${load32(p.f16, 'dy', `dp + dc${i}`)};`).join(' ')}
-        ${ch.map((j) => `let xv${j} = ${load32(p.f16, 'x', `xp + xc${j}`)};`).join(' ')}
-        ${block((i, j) => `acc${i}_${j} = fma(dv${i}, xv${j}, acc${i}_${j});`, TC, TC)}
-      }
-    }
-  }
+${weightGradSum(d, [
+    ch.map((i) => `let dv${i} = ${load32(p.f16, 'dy', `dp + dc${i}`)};`).join(' '),
+    ch.map((j) => `let xv${j} = ${load32(p.f16, 'x', `xp + xc${j}`)};`).join(' '),
+    block((i, j) => `acc${i}_${j} = fma(dv${i}, xv${j}, acc${i}_${j});`, TC, TC),
+  ].join('\n        '))}
 ${ch.flatMap((i) => ch.map((j) => `  if (co0 + ${i}u < ${d.Cout}u && ci0 + ${j}u < ${d.Cin}u) { dw[(co0 + ${i}u) * ${d.CinKK}u + (ci0 + ${j}u) * ${d.KK}u + tap] = acc${i}_${j}; }`)).join('\n')}
 }`;
   return kernelOf('conv2d_weight_grad', variant, io, null, body, grid1D(items, WORKGROUP), p.f16);
