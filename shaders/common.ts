@@ -75,6 +75,7 @@ export const STEP_PARAMS = uniformStruct('StepParams', [
   ['noise_rows', 'u32', 'rows per sample in the noise numbering (0: the graph\'s own rows)'],
   ['noise_row0', 'u32', 'first row of this batch in the noise numbering'],
   ['clip_norm', 'f32', 'global gradient-norm clipping threshold (0: off); see grad-norm.ts'],
+  ['kl_capacity', 'f32', 'KL capacity C of this step, in nats (capacity-controlled objective); see elbo.ts'],
 ] as const);
 
 export type StepParamsField = (typeof STEP_PARAMS.fields)[number][0];

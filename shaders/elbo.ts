@@ -10,13 +10,17 @@
 //   adds to the decoder's (reparam.ts). Without free bits this is all the KL needs.
 // `klFreeBits`: one invocation per latent dimension: KLbar_j into kl_dims[j] and dq_direct with
 //   the dimensions under lambda switched off (replaces klDivergence's gradient).
+// `klCapacity`: capacity control (Burgess et al. 2018), loss = rec + w |KLbar - C| with KLbar the
+//   batch-mean KL and C = params.kl_capacity. One workgroup: kl[b], their sum, then
+//   dq_direct = w sign(KLbar - C) / n * dKL, so the KL is pulled up to C as well as down to it
+//   (replaces klDivergence's gradient).
 // `elboReduce`: one workgroup sums rec over valid rows and kl over valid examples, writes the
 //   record (loss, rec mean, kl mean, n) to history[slot] and adds (rec sum / L, kl sum, n, 1) to
 //   accum, the running totals that evaluation reads once at the end. For beta-TCVAE the loss also
 //   carries w (beta - 1) times the rows' mean total correlation (tc.ts); the record's kl stays the
 //   closed form.
 // Bindings: kl (params, q: read, kl, [dq_direct]: write); free bits (params, q: read, kl_dims,
-//   dq_direct: write); reduce (params, rec, kl, [kl_dims | tc]: read, history, accum: write).
+//   dq_direct: write); capacity (params, q: read, kl, dq_direct: write); reduce (params, rec, kl, [kl_dims | tc]: read, history, accum: write).
 import { checkShape, declareBindings, f32Literal, workgroupTreeSum, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
 import { posteriorWGSL, type PosteriorLayout } from './reparam';
 import { wgsl } from './wgsl';
@@ -105,6 +109,45 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 const REDUCE_THREADS = 64;
 
+/** Capacity control: kl[b] and dq_direct = kl_weight sign(KLbar - kl_capacity) / n * dKL, in one workgroup. */
+export function klCapacity(p: { batch: number; layout: PosteriorLayout }): Kernel {
+  const { batch: B, layout } = p;
+  const Z = layout.latent;
+  checkShape('kl_capacity', { B, Z });
+  const bindings = [uniform(), read('q'), write('kl'), write('dq_direct')];
+  const code = wgsl`
+${STEP_PARAMS.wgsl}
+${declareBindings(bindings)}
+${KL_WGSL}
+${posteriorWGSL(layout)}
+var<workgroup> partial: array<f32, ${REDUCE_THREADS}>;
+
+@compute @workgroup_size(${REDUCE_THREADS})
+fn main(@builtin(local_invocation_index) tid: u32) {
+  let n = min(params.valid_rows, ${B}u);
+  var kl_sum = 0.0;
+  for (var b = tid; b < ${B}u; b += ${REDUCE_THREADS}u) {
+    var kl_b = 0.0;
+    for (var j = 0u; j < ${Z}u; j++) { kl_b += kl_term(mu_at(b, j), logvar_at(b, j)); }
+    kl[b] = kl_b;
+    if (b < n) { kl_sum += kl_b; }
+  }
+  partial[tid] = kl_sum;
+  ${workgroupTreeSum(REDUCE_THREADS)}
+  let inv_n = 1.0 / f32(max(n, 1u));
+  // d|KLbar - C| / dKLbar = sign(KLbar - C): below the capacity the gradient raises the KL.
+  let scale = params.kl_weight * sign(partial[0] * inv_n - params.kl_capacity) * inv_n;
+  for (var b = tid; b < ${B}u; b += ${REDUCE_THREADS}u) {
+    for (var j = 0u; j < ${Z}u; j++) {
+      // select, not a multiply by 0: padding rows get 0 even where e^lv overflows.
+      dq_direct[b * ${layout.stride}u + ${layout.mu}u + j] = select(0.0, scale * kl_grad_mu(mu_at(b, j)), b < n);
+      dq_direct[b * ${layout.stride}u + ${layout.logvar}u + j] = select(0.0, scale * kl_grad_logvar(logvar_at(b, j)), b < n);
+    }
+  }
+}`;
+  return { name: 'kl_capacity', code, bindings, workgroups: [1, 1, 1] };
+}
+
 export interface ElboReduceParams {
   batch: number;
   samples: number;
@@ -112,6 +155,8 @@ export interface ElboReduceParams {
   freeBitsLatent?: number;
   /** beta-TCVAE: the loss adds kl_weight * tcExcess * (mean of tc over the valid rows) (tc.ts). */
   tcExcess?: number;
+  /** Capacity control: the KL term of the loss is |kl mean - params.kl_capacity|. */
+  capacity?: boolean;
 }
 
 /** Batch means and running sums: history[slot] = (loss, rec, kl, n); accum += (rec sum / L, kl sum, n, 1). */
@@ -120,7 +165,8 @@ export function elboReduce(p: ElboReduceParams): Kernel {
   checkShape('elbo_reduce', { B, L });
   const freeBits = (p.freeBitsLatent ?? 0) > 0;
   const tc = p.tcExcess !== undefined;
-  if (freeBits && tc) throw new Error('elbo_reduce: free bits and the TC term are not combined');
+  const capacity = !!p.capacity;
+  if ([freeBits, tc, capacity].filter(Boolean).length > 1) throw new Error('elbo_reduce: free bits, the TC term and capacity control are not combined');
   const bindings = [
     uniform(), read('rec'), read('kl'), ...(freeBits ? [read('kl_dims')] : []), ...(tc ? [read('tc')] : []),
     write('history', 'array<vec4<f32>>'), write('accum', 'array<vec4<f32>>'),
@@ -157,6 +203,8 @@ fn main(@builtin(local_invocation_index) tid: u32) {
     for (var j = 0u; j < ${p.freeBitsLatent ?? 0}u; j++) { kl_loss += max(params.free_bits, kl_dims[j]); }
 #elif ${tc}
     let kl_loss = kl_mean + ${f32Literal(p.tcExcess ?? 0)} * s.z / (${L}.0 * nf);
+#elif ${capacity}
+    let kl_loss = abs(kl_mean - params.kl_capacity);
 #else
     let kl_loss = kl_mean;
 #endif
@@ -164,5 +212,5 @@ fn main(@builtin(local_invocation_index) tid: u32) {
     accum[0] += vec4<f32>(s.x / ${L}.0, s.y, f32(n), 1.0);
   }
 }`;
-  return { name: freeBits ? 'elbo_reduce_free_bits' : tc ? 'elbo_reduce_tc' : 'elbo_reduce', code, bindings, workgroups: [1, 1, 1] };
+  return { name: freeBits ? 'elbo_reduce_free_bits' : tc ? 'elbo_reduce_tc' : capacity ? 'elbo_reduce_capacity' : 'elbo_reduce', code, bindings, workgroups: [1, 1, 1] };
 }

@@ -35,6 +35,8 @@ export interface StepParams {
   noiseRow0: number;
   /** Global gradient-norm clipping: gradients are scaled by min(1, clipNorm / ||g||); 0 turns it off. */
   clipNorm: number;
+  /** The KL capacity C of this step in nats (capacity-controlled ELBO: loss = rec + beta |KL - C|). */
+  klCapacity: number;
 }
 
 /** RNG streams: training noise, evaluation noise, prior samples and binarization never overlap. */
@@ -43,7 +45,7 @@ export const STREAM = { train: 0, eval: 1, prior: 2, reconstruct: 3, binarize: B
 export const STEP_PARAMS_DEFAULTS: StepParams = {
   seed: 0, counter: 0, batchStart: 0, validRows: 0, historySlot: 0, stream: STREAM.train, datasetCount: 0,
   lr: 0, beta1: 0.9, beta2: 0.999, adamEps: 1e-8, step: 0, weightDecay: 0, klWeight: 1, freeBits: 0,
-  epoch: 0, totalSamples: 1, chunk: 0, noiseRows: 0, noiseRow0: 0, clipNorm: 0,
+  epoch: 0, totalSamples: 1, chunk: 0, noiseRows: 0, noiseRow0: 0, clipNorm: 0, klCapacity: 0,
 };
 
 export function encodeStepParams(partial: Partial<StepParams>, out?: ArrayBuffer): ArrayBuffer {
@@ -76,5 +78,6 @@ export function encodeStepParams(partial: Partial<StepParams>, out?: ArrayBuffer
     noise_rows: p.noiseRows,
     noise_row0: p.noiseRow0,
     clip_norm: p.clipNorm,
+    kl_capacity: p.klCapacity,
   }, out);
 }

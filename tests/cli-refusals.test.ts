@@ -54,6 +54,8 @@ const MUST_REFUSE: Record<string, string[]> = {
   lr: ['0', '-1', 'NaN', 'Infinity', 'fast'],
   beta: ['-0.5', 'NaN', 'x'],
   'free-bits': ['-1', 'NaN', 'x'],
+  'kl-capacity': ['-1', 'NaN', 'Infinity', 'x'],
+  'capacity-steps': ['-1', '0.5', 'x', '100'],
   sigma: ['0', '-1', 'learn', 'NaN'],
   hidden: ['0', '400,', 'a,b', '400,-1', '400;200'],
   dataset: ['cifar', 'MNIST'],

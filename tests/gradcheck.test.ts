@@ -1,7 +1,7 @@
 // The whole model's gradient: a GPU training step's gradients against central finite differences
 // of the independent float64 reference (tests/reference/vae.ts), with the step's own noise held
 // fixed, for a sample of entries of EVERY parameter tensor, across likelihoods, activations,
-// objectives (ELBO with L samples, beta, warm-up and free bits; IWAE with K = 1, 5, 50; beta-TCVAE), the conv
+// objectives (ELBO with L samples, beta, warm-up, free bits and capacity control; IWAE with K = 1, 5, 50; beta-TCVAE), the conv
 // architecture (grey and RGB, with a predicted per-pixel scale, dense layers, GroupNorm) and conditional models. Each case takes two steps and checks the second: its gradients must
 // overwrite the first step's, not add to them, and they are taken at the parameters the first
 // step left. Negative controls show that the check fails on a corrupted gradient.
@@ -24,6 +24,8 @@ const cases: [string, Partial<VaeConfig>, number][] = [
   ['gaussian fixed sigma 0.5, sigmoid', { inputDim: 7, hidden: [5], latent: 2, activation: 'sigmoid', likelihood: 'gaussian', sigma: 0.5 }, 5],
   ['ELBO with KL warm-up over 4 steps and beta 2', { inputDim: 9, hidden: [6], latent: 3, activation: 'tanh', beta: 2, warmupSteps: 4 }, 6],
   ['ELBO with free bits 0.18 (two dimensions under the floor, two over)', { inputDim: 9, hidden: [6], latent: 4, activation: 'tanh', freeBits: 0.18 }, 7],
+  ['ELBO with capacity control, beta 3, C ramping to 40 nats over 4 steps (over the KL: its gradient is reversed)', { inputDim: 9, hidden: [6], latent: 3, activation: 'tanh', beta: 3, klCapacity: 40, capacitySteps: 4 }, 19],
+  ['ELBO with capacity control, C 0.05 nats from the start (under the KL), L=2', { inputDim: 8, hidden: [7], latent: 3, activation: 'softplus', samples: 2, klCapacity: 0.05 }, 20],
   ['beta-TCVAE beta 6, L=2, warm-up over 4 steps', { inputDim: 9, hidden: [6], latent: 3, activation: 'tanh', objective: 'tcvae', beta: 6, samples: 2, warmupSteps: 4 }, 17],
   ['beta-TCVAE beta 4, conv 1x8x8 -> 3 channels', { arch: 'conv', inputDim: 64, imageShape: [8, 8], channels: [3], objective: 'tcvae', beta: 4, latent: 3, activation: 'softplus' }, 18],
   ['IWAE K=1', { inputDim: 8, hidden: [6], latent: 2, activation: 'tanh', objective: 'iwae', samples: 1 }, 8],
@@ -38,7 +40,7 @@ const cases: [string, Partial<VaeConfig>, number][] = [
 
 const B = 6, VALID = 5; // one padding row, which must not contribute
 
-interface StepCapture { config: VaeConfig; params: RefParams; flat: Float64Array; grads: Float32Array; eps: Float32Array; loss: number; x: Float64Array; labels: number[]; klWeight: number }
+interface StepCapture { config: VaeConfig; params: RefParams; flat: Float64Array; grads: Float32Array; eps: Float32Array; loss: number; x: Float64Array; labels: number[]; klWeight: number; klCapacity?: number }
 
 async function secondStep(partial: Partial<VaeConfig>, seed: number): Promise<StepCapture> {
   const { device } = await gpu();
@@ -56,10 +58,11 @@ async function secondStep(partial: Partial<VaeConfig>, seed: number): Promise<St
   const eps = await readFloats(device, plan.tensors.eps.buffer);
   const params: RefParams = new Map(vae.layout.tensors.map((t) => [t.name, flat.subarray(t.offset, t.offset + t.count)]));
   const klWeight = vae.klWeightAt(2);
+  const klCapacity = config.klCapacity > 0 ? vae.klCapacityAt(2) : undefined;
   vae.destroy();
   const xPadded = new Float64Array(B * D);
   xPadded.set(x);
-  return { config, params, flat, grads, eps, loss: losses[1].loss, x: xPadded, labels: [...labels, 0], klWeight };
+  return { config, params, flat, grads, eps, loss: losses[1].loss, x: xPadded, labels: [...labels, 0], klWeight, klCapacity };
 }
 
 /** The default init, scaled up so activations leave their near-linear regime. */
@@ -70,7 +73,7 @@ function scaled(config: VaeConfig, seed: number): Float32Array {
 }
 
 function refLoss(s: StepCapture): number {
-  return vaeLossRef(s.config as RefConfig, s.params, { x: s.x, labels: s.labels, eps: s.eps, batch: B, valid: VALID, klWeight: s.klWeight }).loss;
+  return vaeLossRef(s.config as RefConfig, s.params, { x: s.x, labels: s.labels, eps: s.eps, batch: B, valid: VALID, klWeight: s.klWeight, klCapacity: s.klCapacity }).loss;
 }
 
 /** Central differences of the reference loss at sampled entries of every tensor, beside the GPU's gradients. */
@@ -105,6 +108,12 @@ describe('gradient of the training loss w.r.t. every parameter tensor (GPU vs fl
         // The case must exercise both sides of the floor: some dimensions under it, some over.
         const perDim = vaeLossRef(s.config as RefConfig, s.params, { x: s.x, labels: s.labels, eps: s.eps, batch: B, valid: VALID, klWeight: s.klWeight }).klPerDim!;
         expect(perDim.some((v) => v < s.config.freeBits) && perDim.some((v) => v > s.config.freeBits), `KL per dim ${Array.from(perDim)}`).toBe(true);
+      }
+      if (s.klCapacity !== undefined) {
+        // C at step 2 is the ramp's (2/4 of 40 nats), and the case is on the side its label says.
+        expect(s.klCapacity).toBe(s.config.capacitySteps ? (2 / s.config.capacitySteps) * s.config.klCapacity : s.config.klCapacity);
+        const { kl } = vaeLossRef(s.config as RefConfig, s.params, { x: s.x, labels: s.labels, eps: s.eps, batch: B, valid: VALID, klWeight: s.klWeight });
+        expect(kl < s.klCapacity, `KL ${kl} against C ${s.klCapacity}`).toBe(label.includes('over the KL'));
       }
       for (const r of compareGradients(s, seed)) expectClose(r.got, r.fd, TOL, `${label}: d loss / d ${r.name}`);
     });

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadCheckpoint, readCheckpoint, saveCheckpoint } from '../src/checkpoint';
 import { loadMnistNode } from '../src/data/mnist';
 import { encodeSafetensors } from '../src/io/safetensors';
-import { klWeightAt } from '../src/model/config';
+import { klCapacityAt, klWeightAt } from '../src/model/config';
 import { lrAt, VAE, type VaeOptions } from '../src/model/vae';
 import { expectClose } from './helpers/compare';
 import { gpu } from './helpers/gpu';
@@ -251,6 +251,33 @@ describe('plans, conditional models and configuration of the objectives', async 
     expect(klWeightAt({ objective: 'tcvae', beta: 6, warmupSteps: 0, klCycleSteps: 0 }, 3)).toBe(1);
   });
 
+  it('capacity control: C grows linearly from klCapacity / N to klCapacity over N steps, then holds', () => {
+    const caps = (c: { klCapacity: number; capacitySteps: number }, n: number) => Array.from({ length: n }, (_, i) => klCapacityAt(c, i + 1));
+    expect(caps({ klCapacity: 0, capacitySteps: 0 }, 2)).toEqual([0, 0]);
+    expect(caps({ klCapacity: 25, capacitySteps: 0 }, 2)).toEqual([25, 25]);
+    expect(caps({ klCapacity: 20, capacitySteps: 4 }, 6)).toEqual([5, 10, 15, 20, 20, 20]);
+  });
+
+  it('each capacity-controlled step records loss = rec + beta |KL - C_t|, and its gradient pulls the KL towards C', async () => {
+    const { device } = await gpu();
+    const config = { inputDim: 12, hidden: [8], latent: 3, beta: 5, klCapacity: 12, capacitySteps: 6 };
+    const x = Float32Array.from({ length: 4 * 12 }, (_, i) => ((i * 37) % 11) / 10);
+    const vae = await VAE.create(config, { device, batch: 4, lr: 1e-2, seed: 1 });
+    for (let i = 0; i < 40; i++) await vae.trainStep(x);
+    const losses = await vae.readLosses();
+    vae.destroy();
+    expect(losses).toHaveLength(40);
+    const want = losses.map((l, i) => l.rec + 5 * Math.abs(l.kl - klCapacityAt(config, i + 1)));
+    expectClose(losses.map((l) => l.loss), want, { atol: 1e-3, rtol: 1e-5 });
+    // A plain beta-5 ELBO drives this model's KL towards 0; under capacity control it climbs to C.
+    const plain = await VAE.create({ ...config, klCapacity: 0, capacitySteps: 0 }, { device, batch: 4, lr: 1e-2, seed: 1 });
+    for (let i = 0; i < 40; i++) await plain.trainStep(x);
+    const plainKl = (await plain.readLosses()).at(-1)!.kl;
+    plain.destroy();
+    expect(losses.at(-1)!.kl).toBeGreaterThan(8);
+    expect(plainKl).toBeLessThan(2);
+  });
+
   it('learning-rate decay: constant, or half a cosine from lr to lrMin over lrDecaySteps, then lrMin', () => {
     const cosine = { lr: 1e-3, lrDecay: 'cosine' as const, lrDecaySteps: 10, lrMin: 1e-5 };
     expect(lrAt({ ...cosine, lrDecay: 'none' }, 7)).toBe(1e-3);
@@ -315,5 +342,12 @@ describe('plans, conditional models and configuration of the objectives', async 
     await expect(VAE.create({ klCycleSteps: 4, warmupSteps: 5 }, { device })).rejects.toThrow(/needs warmupSteps between 1 and 4 .*got 5/);
     await expect(VAE.create({ objective: 'iwae', samples: 2, klCycleSteps: 4, warmupSteps: 2 }, { device })).rejects.toThrow(/elbo objective only/);
     await expect(VAE.create({ binarize: 'always' as never }, { device })).rejects.toThrow(/binarize must be none, dynamic or fixed/);
+    await expect(VAE.create({ klCapacity: -1 }, { device })).rejects.toThrow(/klCapacity must be a number of nats >= 0/);
+    await expect(VAE.create({ klCapacity: 25, capacitySteps: 2.5 }, { device })).rejects.toThrow(/capacitySteps must be an integer >= 0/);
+    await expect(VAE.create({ capacitySteps: 100 }, { device })).rejects.toThrow(/capacitySteps 100 ramps the KL capacity, but klCapacity is 0/);
+    await expect(VAE.create({ klCapacity: 25, freeBits: 0.5 }, { device })).rejects.toThrow(/does not combine with free bits, KL warm-up or KL cycles/);
+    await expect(VAE.create({ klCapacity: 25, warmupSteps: 10 }, { device })).rejects.toThrow(/does not combine with free bits, KL warm-up or KL cycles/);
+    await expect(VAE.create({ klCapacity: 25, objective: 'tcvae', beta: 6 }, { device })).rejects.toThrow(/klCapacity controls the elbo objective's KL term; the tcvae objective/);
+    await expect(VAE.create({ klCapacity: 25, objective: 'iwae' }, { device })).rejects.toThrow(/the iwae objective has its own/);
   });
 });

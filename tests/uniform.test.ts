@@ -132,7 +132,7 @@ describe('uniformStruct', () => {
 const DISTINCT: StepParams = {
   seed: 7 * 2 ** 32 + 123456789, counter: 11, batchStart: 12, validRows: 13, historySlot: 14, stream: STREAM.eval,
   datasetCount: 60000, lr: 0.00125, beta1: 0.8, beta2: 0.995, adamEps: 1e-7, step: 3, weightDecay: 0.0625,
-  klWeight: 0.75, freeBits: 0.5, epoch: 17, totalSamples: 5000, chunk: 19, noiseRows: 20, noiseRow0: 21, clipNorm: 2.25,
+  klWeight: 0.75, freeBits: 0.5, epoch: 17, totalSamples: 5000, chunk: 19, noiseRows: 20, noiseRow0: 21, clipNorm: 2.25, klCapacity: 12.5,
 };
 
 describe('STEP_PARAMS', () => {
@@ -162,6 +162,7 @@ describe('STEP_PARAMS', () => {
     expect(decoded.noise_row0).toBe(21);
     expect(decoded.lr).toBe(Math.fround(0.00125));
     expect(decoded.kl_weight).toBe(0.75);
+    expect(decoded.kl_capacity).toBe(12.5);
   });
 });
 

@@ -9,6 +9,9 @@
 #   DRAW_ONLY=1 bash bench/quality/dsprites-beta4.sh  # draw from the last checkpoint
 # beta-TCVAE (Chen et al. 2018) on the same model, beta 6 weighing the total correlation:
 #   OBJECTIVE=tcvae BETA=6 TAG=tcvae6 bash bench/quality/dsprites-beta4.sh
+# Capacity control (Burgess et al. 2018; loss = rec + beta |KL - C|, C growing to 25 nats), beta
+# 1000 as in their dSprites runs; EXTRA passes further train flags:
+#   BETA=1000 EXTRA="--kl-capacity 25 --capacity-steps 12000" EPOCHS=3 TAG=capacity25 bash bench/quality/dsprites-beta4.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 tag=${TAG:-beta4}
@@ -17,7 +20,7 @@ out=bench/quality/dsprites-$tag
 mkdir -p "$out"
 if [ -z "${DRAW_ONLY:-}" ]; then
   node bin/webgpu-vae.mjs train --dataset dsprites --limit "${LIMIT:-600000}" --test-limit 1000 --hidden "${HIDDEN:-256,256}" --latent 10 \
-    --objective "${OBJECTIVE:-elbo}" --beta "${BETA:-4}" --batch 64 --epochs "${EPOCHS:-1}" --save-every 250 --seed 0 --json --out "$run" --force > "$out/train.jsonl" || true
+    --objective "${OBJECTIVE:-elbo}" --beta "${BETA:-4}" --batch 64 --epochs "${EPOCHS:-1}" ${EXTRA:-} --save-every 250 --seed 0 --json --out "$run" --force > "$out/train.jsonl" || true
 fi
 node bin/webgpu-vae.mjs traverse --checkpoint "$run/model.safetensors" --dataset dsprites --limit 1000 \
   --out "$out/traversal.png" --json > "$out/traverse.jsonl"

@@ -16,6 +16,7 @@ commands:
           [--activation relu|leaky_relu|tanh|sigmoid|softplus] [--likelihood bernoulli|gaussian]
           [--sigma 1|learned|learned-pixel|predicted] [--dequantize] [--binarize none|dynamic|fixed]
           [--objective elbo|iwae|tcvae] [--samples 1] [--samples-per-x 1] [--beta 1] [--warmup-steps 0] [--kl-cycle-steps 0] [--free-bits 0]
+          [--kl-capacity 0] [--capacity-steps 0]  (loss = rec + beta |KL - C|, C growing to the capacity in nats)
           [--epochs 10] [--batch 128] [--optimizer adam|sgd] [--lr 1e-3] [--lr-decay none|cosine] [--lr-min 0] [--seed 0]
           [--autotune off|quick|full]  (matmul kernels and conv methods timed and chosen; cached in ~/.cache/webgpu-vae/autotune.json)
           [--precision f32|f16]  (f16: hidden activations stored as f16; needs the GPU's shader-f16)

@@ -18,7 +18,7 @@ export const FLAGS = defineFlags('train', {
   dataset: { type: 'string' }, 'data-dir': { type: 'string' }, epochs: { type: 'string' }, batch: { type: 'string' },
   latent: { type: 'string' }, hidden: { type: 'string' }, dense: { type: 'string' }, norm: { type: 'string' }, 'norm-groups': { type: 'string' }, init: { type: 'string' }, activation: { type: 'string' }, likelihood: { type: 'string' },
   sigma: { type: 'string' }, 'samples-per-x': { type: 'string' }, samples: { type: 'string' }, objective: { type: 'string' },
-  beta: { type: 'string' }, 'warmup-steps': { type: 'string' }, 'kl-cycle-steps': { type: 'string' }, 'free-bits': { type: 'string' }, conditional: { type: 'boolean' },
+  beta: { type: 'string' }, 'warmup-steps': { type: 'string' }, 'kl-cycle-steps': { type: 'string' }, 'free-bits': { type: 'string' }, 'kl-capacity': { type: 'string' }, 'capacity-steps': { type: 'string' }, conditional: { type: 'boolean' },
   binarize: { type: 'string' }, dequantize: { type: 'boolean' }, optimizer: { type: 'string' },
   arch: { type: 'string' }, channels: { type: 'string' }, 'image-size': { type: 'string' }, 'image-channels': { type: 'string' }, strict: { type: 'boolean' },
   lr: { type: 'string' }, 'lr-decay': { type: 'string' }, 'lr-min': { type: 'string' }, seed: { type: 'string' }, limit: { type: 'string' }, 'test-limit': { type: 'string' },
@@ -93,6 +93,9 @@ export function configFields(f: Flags, d: VaeConfig, dataset: DatasetName): Part
   if (klCycleSteps > 0 && !(warmupSteps > 0 && warmupSteps <= klCycleSteps)) {
     throw new UsageError(`--kl-cycle-steps ${klCycleSteps} restarts the KL warm-up every ${klCycleSteps} steps; give the ramp with --warmup-steps N, 1 <= N <= ${klCycleSteps} (e.g. --warmup-steps ${Math.max(1, Math.floor(klCycleSteps / 2))})`);
   }
+  const klCapacity = numberFlag('kl-capacity', f['kl-capacity'], d.klCapacity, (v) => v >= 0, 'a number of nats >= 0 (0 turns capacity control off)');
+  const capacitySteps = intFlag('capacity-steps', f['capacity-steps'], d.capacitySteps, 0);
+  if (capacitySteps > 0 && klCapacity === 0) throw new UsageError(`--capacity-steps ${capacitySteps} ramps the KL capacity; give the capacity with --kl-capacity NATS (e.g. --kl-capacity 25)`);
   return {
     arch,
     channels: listFlag('channels', f.channels, d.channels),
@@ -112,6 +115,8 @@ export function configFields(f: Flags, d: VaeConfig, dataset: DatasetName): Part
     warmupSteps,
     klCycleSteps,
     freeBits: numberFlag('free-bits', f['free-bits'], d.freeBits, (v) => v >= 0, 'a number of nats >= 0 per latent dimension'),
+    klCapacity,
+    capacitySteps,
     classes: f.conditional ? classesOf(dataset) : d.classes,
     binarize: choiceFlag('binarize', f.binarize, d.binarize, ['none', 'dynamic', 'fixed'] as const),
     dequantize: f.dequantize === undefined ? d.dequantize : !!f.dequantize,
@@ -178,7 +183,7 @@ const FIXED_FLAGS: [flag: keyof Flags, field: string][] = [
   ['arch', 'arch'], ['channels', 'channels'], ['dense', 'dense'], ['norm', 'norm'], ['norm-groups', 'normGroups'], ['init', 'init'], ['image-size', 'imageSize'], ['image-channels', 'imageChannels'],
   ['hidden', 'hidden'], ['latent', 'latent'], ['activation', 'activation'], ['likelihood', 'likelihood'], ['sigma', 'sigma'],
   ['objective', 'objective'], ['samples', 'samples'], ['samples-per-x', 'samples'], ['beta', 'beta'], ['warmup-steps', 'warmupSteps'], ['kl-cycle-steps', 'klCycleSteps'],
-  ['free-bits', 'freeBits'], ['conditional', 'classes'], ['binarize', 'binarize'], ['dequantize', 'dequantize'], ['dataset', 'dataset'], ['limit', 'limit'],
+  ['free-bits', 'freeBits'], ['kl-capacity', 'klCapacity'], ['capacity-steps', 'capacitySteps'], ['conditional', 'classes'], ['binarize', 'binarize'], ['dequantize', 'dequantize'], ['dataset', 'dataset'], ['limit', 'limit'],
   ['test-limit', 'testLimit'], ['batch', 'batch'], ['optimizer', 'optimizer'], ['lr-decay', 'lrDecay'], ['lr-min', 'lrMin'], ['seed', 'seed'], ['clip-grad', 'clipGrad'],
 ];
 

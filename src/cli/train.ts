@@ -373,10 +373,10 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
 
 /**
  * What the epoch's training figure is: the -ELBO only for the plain ELBO; with beta, warm-up, free
- * bits or the TC term it is the objective trained on, which the test -ELBO beside it is not.
+ * bits, capacity control or the TC term it is the objective trained on, which the test -ELBO beside it is not.
  */
 export function trainingLossName(c: VaeConfig): string {
   if (c.objective === 'iwae') return `IWAE bound (K=${c.samples})`;
-  const plain = c.objective === 'elbo' && c.beta === 1 && c.warmupSteps === 0 && c.freeBits === 0;
+  const plain = c.objective === 'elbo' && c.beta === 1 && c.warmupSteps === 0 && c.freeBits === 0 && c.klCapacity === 0;
   return plain ? '-ELBO' : 'loss';
 }

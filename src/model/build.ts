@@ -89,7 +89,7 @@ export function buildModel(config: VaeConfig): ModelParts {
   const decoder = buildLayers(decls.decoder, [config.latent]).modules;
   const objective = config.objective === 'iwae' ? new IwaeObjective(config.samples)
     : config.objective === 'tcvae' ? new TcvaeObjective(config.samples, config.beta)
-    : new ElboObjective(config.samples, config.freeBits > 0);
+    : new ElboObjective(config.samples, config.freeBits > 0 ? 'free-bits' : config.klCapacity > 0 ? 'capacity' : 'plain');
   const layout = layoutOf([...encoder, ...decoder].flatMap((m) => m.params()).concat(likelihood.params()));
   return { config, encoder, decoder, sampler, likelihood, objective, layout };
 }

@@ -78,6 +78,15 @@ export interface VaeConfig {
   klCycleSteps: number;
   /** Free bits per latent dimension (Kingma et al. 2016), in nats (0: off). */
   freeBits: number;
+  /**
+   * Capacity control (Burgess et al. 2018, "Understanding disentangling in beta-VAE"): the loss is
+   * rec + beta |KL - C| with C, in nats, growing linearly from 0 to klCapacity over the first
+   * capacitySteps steps, then held. beta (their gamma) holds the batch's KL at C, so the code is
+   * given information a little at a time (0: off).
+   */
+  klCapacity: number;
+  /** Steps over which the capacity C grows from 0 to klCapacity (0: C is klCapacity from the start). */
+  capacitySteps: number;
   /** Classes of a conditional VAE (0: unconditional): the one-hot label joins x and z. */
   classes: number;
   /** Binarized data: resampled every epoch ('dynamic'), drawn once ('fixed'), or grey levels ('none'). */
@@ -107,6 +116,8 @@ export const DEFAULT_CONFIG: VaeConfig = {
   warmupSteps: 0,
   klCycleSteps: 0,
   freeBits: 0,
+  klCapacity: 0,
+  capacitySteps: 0,
   classes: 0,
   binarize: 'none',
   dequantize: false,
@@ -125,6 +136,13 @@ export function klWeightAt(c: Pick<VaeConfig, 'beta' | 'warmupSteps' | 'klCycleS
   if (c.warmupSteps <= 0) return top;
   const phase = c.klCycleSteps > 0 ? ((t - 1) % c.klCycleSteps) + 1 : t;
   return top * Math.min(1, phase / c.warmupSteps);
+}
+
+/** The KL capacity C of training step t (1-based), in nats: klCapacity * min(1, t / capacitySteps). */
+export function klCapacityAt(c: Pick<VaeConfig, 'klCapacity' | 'capacitySteps'>, t: number): number {
+  if (c.klCapacity <= 0) return 0;
+  if (c.capacitySteps <= 0) return c.klCapacity;
+  return c.klCapacity * Math.min(1, t / c.capacitySteps);
 }
 
 const positiveInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;
@@ -216,6 +234,15 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
   }
   if (c.objective === 'tcvae' && c.freeBits > 0) {
     throw new ConfigError('free bits apply to the elbo objective; tcvae penalizes the total correlation instead (leave free bits at 0, or use the elbo objective)');
+  }
+  if (!(typeof c.klCapacity === 'number' && c.klCapacity >= 0 && Number.isFinite(c.klCapacity))) throw new ConfigError(`klCapacity must be a number of nats >= 0 (0 turns capacity control off), got ${c.klCapacity}`);
+  if (!(Number.isInteger(c.capacitySteps) && c.capacitySteps >= 0)) throw new ConfigError(`capacitySteps must be an integer >= 0 (0: the full capacity from the first step), got ${c.capacitySteps}`);
+  if (c.capacitySteps > 0 && c.klCapacity === 0) throw new ConfigError(`capacitySteps ${c.capacitySteps} ramps the KL capacity, but klCapacity is 0 (off): give the capacity in nats (e.g. klCapacity 25)`);
+  if (c.klCapacity > 0) {
+    if (c.objective !== 'elbo') throw new ConfigError(`klCapacity controls the elbo objective's KL term; the ${c.objective} objective has its own (leave klCapacity at 0, or use the elbo objective)`);
+    if (c.freeBits > 0 || c.warmupSteps > 0 || c.klCycleSteps > 0) {
+      throw new ConfigError('klCapacity schedules the KL term itself (C grows over capacitySteps); it does not combine with free bits, KL warm-up or KL cycles: set those to 0');
+    }
   }
   if (!(Number.isInteger(c.classes) && c.classes >= 0 && c.classes <= 1024)) throw new ConfigError(`classes must be an integer in 0..1024 (0: not conditional), got ${c.classes}`);
   if (!['none', 'dynamic', 'fixed'].includes(c.binarize)) throw new ConfigError(`binarize must be none, dynamic or fixed; got '${c.binarize}'`);

@@ -200,7 +200,7 @@ const WALKS: Record<GraphKind, (w: Walk) => Plan> = {
     const samples = evalSamples(w.parts);
     const f = forwardThrough(w, samples);
     const { sampler, likelihood } = w.parts;
-    const objective = new ElboObjective(samples, false);
+    const objective = new ElboObjective(samples);
     objective.record(w.g, f, { sampler, likelihood, targets: targetsOf(w.ctx), gradients: false });
     return w.plan(f.x, f.out, samples, objective);
   },

@@ -14,7 +14,7 @@ import { checkPrecision, type Precision } from './precision';
 import { ConfigError, DeviceLimitError } from '../errors';
 import { FailureWatch } from '../gpu/failure-watch';
 import { encodeStepParams, STEP_PARAMS_DEFAULTS, STREAM, type StepParams } from '../step-params';
-import { klWeightAt, resolveConfig, type VaeConfig } from './config';
+import { klCapacityAt, klWeightAt, resolveConfig, type VaeConfig } from './config';
 import { buildModel, type ModelParts } from './build';
 import { recordGraph, type GraphKind, type ModelBuffers, type Plan, type RecordOptions } from './graphs';
 import { kernelsFor, withKernelOverrides, type KernelChoice } from './kernels';
@@ -212,6 +212,11 @@ export class VAE {
     return klWeightAt(this.config, t);
   }
 
+  /** The KL capacity C (nats) of Adam step t (1-based): see `klCapacityAt` in config.ts. */
+  klCapacityAt(t: number): number {
+    return klCapacityAt(this.config, t);
+  }
+
   /** Writes the step uniform: the training defaults, overridden by `p`. */
   writeStep(p: Partial<StepParams>): void {
     const t = this.training;
@@ -260,7 +265,7 @@ export class VAE {
     await this.losses.ready();
     const step = this.step++;
     this.writeStep({
-      counter: step, batchStart: start, validRows: rows, historySlot: this.losses.slotOf(step), step: step + 1, klWeight: this.klWeightAt(step + 1), lr: lrAt(this.training, step + 1),
+      counter: step, batchStart: start, validRows: rows, historySlot: this.losses.slotOf(step), step: step + 1, klWeight: this.klWeightAt(step + 1), klCapacity: this.klCapacityAt(step + 1), lr: lrAt(this.training, step + 1),
       datasetCount: batch instanceof Float32Array ? 0 : batch.data.count,
     });
     const enc = this.device.createCommandEncoder({ label: 'train-step' });

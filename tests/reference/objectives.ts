@@ -38,6 +38,11 @@ export interface ElboObjectiveInput {
   klWeight: number;
   /** Floor on each latent dimension's batch-mean KL (0: the plain beta-weighted KL). */
   freeBits: number;
+  /**
+   * Capacity control (Burgess et al. 2018): the KL term is |klMean - C| with C = klCapacity, in
+   * nats (undefined: off; 0 is a capacity of 0 nats, i.e. |klMean|).
+   */
+  klCapacity?: number;
 }
 
 /**
@@ -45,7 +50,9 @@ export interface ElboObjectiveInput {
  *   loss = recMean + klWeight * sum_j max(freeBits, klPerDim[j]),
  * recMean = (1/(L n)) sum of the valid rows' rec, klPerDim[j] = (1/n) sum_{b<n} KL(mu_bj, lv_bj).
  * The floor is free bits (Kingma et al. 2016) per latent dimension on the batch mean, so a
- * dimension is only pushed towards the prior while its KL exceeds freeBits.
+ * dimension is only pushed towards the prior while its KL exceeds freeBits. With klCapacity = C
+ * the KL term is |klMean - C| instead, so the gradient of the KL is scaled by sign(klMean - C): the
+ * KL is pulled up towards C as well as down.
  * dmulvDirect is d loss / d mulv through the KL term (rec held fixed); the rec term's gradient is
  * the likelihood's row gradient times recWeight = 1/(L n), carried to mulv by the sampler.
  */
@@ -65,13 +72,15 @@ export function elboObjectiveRef(p: ElboObjectiveInput) {
     klMean += klPerDim[j];
     klPenalty += Math.max(p.freeBits, klPerDim[j]);
   }
-  const loss = recMean + p.klWeight * klPenalty;
+  const capacity = p.klCapacity !== undefined;
+  if (capacity && p.freeBits > 0) throw new Error('elboObjectiveRef: free bits and capacity control do not combine');
+  const loss = recMean + p.klWeight * (capacity ? Math.abs(klMean - p.klCapacity!) : klPenalty);
 
   // d KL(mu, lv) / d mu = mu and / d lv = (e^lv - 1) / 2, scaled by klWeight / n. A dimension
   // strictly below the floor gets none: there the max is the constant freeBits. At the floor
   // itself the KL side is taken (either side is a valid subgradient).
   const dmulvDirect = new Float64Array(B * 2 * Z);
-  const scale = p.klWeight / n;
+  const scale = (p.klWeight / n) * (capacity ? Math.sign(klMean - p.klCapacity!) : 1);
   for (let b = 0; b < valid; b++) {
     for (let j = 0; j < Z; j++) {
       if (klPerDim[j] < p.freeBits) continue;

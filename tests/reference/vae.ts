@@ -171,6 +171,8 @@ export interface LossInput {
   valid: number;
   /** Weight of the KL term this step (beta times the warm-up ramp; the ramp alone for beta-TCVAE). */
   klWeight: number;
+  /** The KL capacity C of this step (capacity-controlled ELBO; undefined: off). */
+  klCapacity?: number;
 }
 
 /** The training loss of one step, as the objective defines it, and its parts. */
@@ -200,6 +202,6 @@ export function vaeLossRef(c: RefConfig, p: RefParams, inp: LossInput): { loss: 
     const r = tcvaeObjectiveRef({ ...common, eps: inp.eps, klWeight: inp.klWeight, beta: c.beta });
     return { loss: r.loss, rec: r.recMean, kl: r.klMean };
   }
-  const r = elboObjectiveRef({ ...common, klWeight: inp.klWeight, freeBits: c.freeBits });
+  const r = elboObjectiveRef({ ...common, klWeight: inp.klWeight, freeBits: c.freeBits, klCapacity: inp.klCapacity });
   return { loss: r.loss, rec: r.recMean, kl: r.klMean, klPerDim: r.klPerDim };
 }

@@ -2,29 +2,37 @@
 // warm-up (optionally cyclical) and free bits: loss = rec + w * KL, where rec is the likelihood's
 // NLL averaged over the L samples, KL is the closed form, w = beta * min(1, t / warmup) (t counted
 // within the cycle; config.ts klWeightAt) comes in the step's uniform, and with free bits each
-// latent dimension's batch-mean KL counts as at least lambda.
+// latent dimension's batch-mean KL counts as at least lambda. With capacity control (Burgess et
+// al. 2018) the KL term is |KLbar - C| instead, C in the step's uniform (config.ts klCapacityAt).
 // Kernels: shaders/likelihood.ts, shaders/elbo.ts. Reference: tests/reference/objectives.ts.
-import { elboReduce, klDivergence, klFreeBits } from '../../../shaders/elbo';
+import { elboReduce, klCapacity, klDivergence, klFreeBits } from '../../../shaders/elbo';
 import type { Recorder } from '../module';
 import type { EvalTotals, GradientSeeds, Objective, ObjectiveInputs } from './objective';
+
+/** How the KL term enters the loss: w KL, free bits' w sum_j max(lambda, KLbar_j), or capacity's w |KLbar - C|. */
+export type KlTerm = 'plain' | 'free-bits' | 'capacity';
 
 export class ElboObjective implements Objective {
   readonly name = 'elbo' as const;
 
-  constructor(readonly samples: number, readonly freeBits: boolean) {}
+  constructor(readonly samples: number, readonly klTerm: KlTerm = 'plain') {}
 
   record(g: Recorder, { x, q, out }: ObjectiveInputs, { sampler, likelihood, targets, gradients }: Parameters<Objective['record']>[2]): GradientSeeds | null {
     const B = x.shape[0], L = this.samples, layout = sampler.layout;
     const { rec, dout } = likelihood.rows(g, x, out, L, { gradients });
     const kl = g.tensor('kl', [B]);
     const dqDirect = gradients ? g.tensor('d_q_direct', [B, layout.stride]) : null;
-    const freeBits = gradients && this.freeBits;
-    g.graph.add(klDivergence({ batch: B, layout, gradients: gradients && !freeBits }), {
-      params: g.stepParams, q, kl, ...(dqDirect && !freeBits ? { dq_direct: dqDirect } : {}),
-    });
+    const freeBits = gradients && this.klTerm === 'free-bits';
+    const capacity = gradients && this.klTerm === 'capacity';
+    if (capacity) g.graph.add(klCapacity({ batch: B, layout }), { params: g.stepParams, q, kl, dq_direct: dqDirect! });
+    else {
+      g.graph.add(klDivergence({ batch: B, layout, gradients: gradients && !freeBits }), {
+        params: g.stepParams, q, kl, ...(dqDirect && !freeBits ? { dq_direct: dqDirect } : {}),
+      });
+    }
     const klDims = freeBits ? g.tensor('kl_dims', [layout.latent]) : null;
     if (klDims) g.graph.add(klFreeBits({ batch: B, layout }), { params: g.stepParams, q, kl_dims: klDims, dq_direct: dqDirect! });
-    g.graph.add(elboReduce({ batch: B, samples: L, freeBitsLatent: klDims ? layout.latent : 0 }), {
+    g.graph.add(elboReduce({ batch: B, samples: L, freeBitsLatent: klDims ? layout.latent : 0, capacity }), {
       params: g.stepParams, rec, kl, ...(klDims ? { kl_dims: klDims } : {}), history: targets.history, accum: targets.accum,
     });
     return gradients ? { dout: dout!, dqDirect: dqDirect!, dzDirect: null } : null;
