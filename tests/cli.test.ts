@@ -168,6 +168,8 @@ describe('webgpu-vae CLI', { timeout: LONG }, () => {
     ['bad objective', ['train', '--objective', 'vae'], /--objective must be one of elbo, iwae/],
     ['beta with iwae', ['train', '--objective', 'iwae', '--beta', '2', '--limit', '64'], /apply to the elbo objective only/],
     ['free bits with tcvae', ['train', '--objective', 'tcvae', '--beta', '6', '--free-bits', '0.5', '--limit', '64'], /free bits apply to the elbo objective; tcvae/],
+    ['capacity with free bits', ['train', '--kl-capacity', '25', '--free-bits', '0.5', '--limit', '64'], /klCapacity schedules the KL term itself .* does not combine with free bits/],
+    ['capacity steps without a capacity', ['train', '--capacity-steps', '1000'], /--capacity-steps 1000 ramps the KL capacity; give the capacity with --kl-capacity NATS/],
     ['too many samples for the ELBO', ['train', '--samples', '65'], /--samples must be an integer in 1\.\.64/],
     ['unknown flag', ['train', '--epoch', '3'], /Unknown option '--epoch'.*Valid flags: .*--epochs/],
     ['bad integer', ['train', '--batch', 'abc'], /--batch must be an integer/],
@@ -204,6 +206,22 @@ describe('webgpu-vae CLI', { timeout: LONG }, () => {
     const line = jsonLines(ev.stdout).find((l) => l.event === 'eval');
     // Another noise seed than training's test pass: close, not equal.
     expect(Math.abs(line.test_loss - test)).toBeLessThan(1);
+  });
+
+  it('capacity control from the command line: named in the summary, kept in the checkpoint, fixed on resume', async () => {
+    const run = join(dir, 'capacity');
+    const args = ['--hidden', '32', '--latent', '3', '--limit', '256', '--test-limit', '64', '--batch', '64', '--seed', '4'];
+    const r = await cli(['train', '--beta', '100', '--kl-capacity', '6', '--capacity-steps', '8', ...args, '--epochs', '1', '--out', run]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('ELBO L=1 beta=100 capacity 6 nats over 8 steps');
+    expect(r.stdout).toMatch(/epoch 1: train loss [\d.]+ \| test -ELBO/);
+    expect(readCheckpoint(readFileSync(join(run, 'model.safetensors'))).config).toMatchObject({ klCapacity: 6, capacitySteps: 8, beta: 100 });
+    const changed = await cli(['train', '--resume', run, '--kl-capacity', '10', '--epochs', '2']);
+    expect(changed.code).toBe(1);
+    expect(changed.stderr).toMatch(/--kl-capacity/);
+    const resumed = await cli(['train', '--resume', run, '--epochs', '2']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain('capacity 6 nats over 8 steps');
   });
 
   it('a corrupt checkpoint is refused with a clear error', async () => {
