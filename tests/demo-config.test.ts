@@ -36,6 +36,14 @@ describe('demo settings to a model', () => {
     expect([old.warmupSteps, old.klCycleSteps]).toEqual([50, 0]);
   });
 
+  it('passes capacity control on, and builds a run saved before it existed without it', () => {
+    const cap = resolveConfig(configFor({ ...DEFAULTS, beta: 1000, klCapacity: 25, capacitySteps: 5000 }, data));
+    expect([cap.beta, cap.klCapacity, cap.capacitySteps]).toEqual([1000, 25, 5000]);
+    const { klCapacity: _dropped, capacitySteps: _alsoDropped, ...saved } = { ...DEFAULTS, klCapacity: 25, capacitySteps: 5000 };
+    const old = resolveConfig(configFor(saved, data));
+    expect([old.klCapacity, old.capacitySteps]).toEqual([0, 0]);
+  });
+
   it('passes the beta-TCVAE objective and its beta on', () => {
     const tc = resolveConfig(configFor({ ...DEFAULTS, objective: 'tcvae', beta: 6 }, data));
     expect([tc.objective, tc.beta]).toEqual(['tcvae', 6]);
@@ -49,6 +57,7 @@ describe('demo settings to a model', () => {
     expect(describeObjective(resolveConfig({}))).toBe('ELBO L=1');
     expect(describeObjective(resolveConfig({ beta: 4, warmupSteps: 50, klCycleSteps: 200, freeBits: 0.5, samples: 2 }))).toBe('ELBO L=2 beta=4 warm-up 50 steps every 200 free bits 0.5');
     expect(describeObjective(resolveConfig({ beta: 4 }), PAGE_SYMBOLS)).toBe('ELBO L=1 β=4');
+    expect(describeObjective(resolveConfig({ beta: 1000, klCapacity: 25, capacitySteps: 12000 }), PAGE_SYMBOLS)).toBe('ELBO L=1 β=1000 capacity 25 nats over 12000 steps');
     expect(describeObjective(resolveConfig({ objective: 'iwae', samples: 5 }))).toBe('IWAE K=5');
     expect(describeObjective(resolveConfig({ objective: 'tcvae', beta: 6, warmupSteps: 100 }))).toBe('beta-TCVAE L=1 TC beta=6 warm-up 100 steps');
     expect(describeObjective(resolveConfig({ objective: 'tcvae', beta: 6 }), PAGE_SYMBOLS)).toBe('β-TCVAE L=1 TC β=6');

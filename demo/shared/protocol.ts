@@ -32,6 +32,10 @@ export interface Settings {
   klCycleSteps?: number;
   /** Nats of KL per latent dimension that go unpenalised (0: off). */
   freeBits: number;
+  /** Capacity control: the loss is rec + beta |KL - C|, C growing to this many nats (0: off). Absent in runs saved before it existed. */
+  klCapacity?: number;
+  /** Steps over which C grows from 0 to klCapacity (0: at once). */
+  capacitySteps?: number;
   /** Condition encoder and decoder on the example's label (one class per distinct label). */
   conditional: boolean;
   binarize: 'none' | 'dynamic' | 'fixed';

@@ -10,7 +10,7 @@ export class SettingsError extends Error {
 
 /** Small and fast on a software GPU; the page explains that a real GPU handles far larger ones. */
 export const DEFAULTS: Settings = {
-  latent: 2, arch: 'mlp', hidden: [256], channels: [], dense: [], norm: 'none', precision: 'f32', likelihood: 'bernoulli', sigma: 'learned', dequantize: false, objective: 'elbo', samples: 1, beta: 1, warmupSteps: 0, klCycleSteps: 0, freeBits: 0,
+  latent: 2, arch: 'mlp', hidden: [256], channels: [], dense: [], norm: 'none', precision: 'f32', likelihood: 'bernoulli', sigma: 'learned', dequantize: false, objective: 'elbo', samples: 1, beta: 1, warmupSteps: 0, klCycleSteps: 0, freeBits: 0, klCapacity: 0, capacitySteps: 0,
   conditional: false, binarize: 'none', batch: 100, lr: 1e-3, seed: 0, subset: 6000,
 };
 
@@ -80,6 +80,12 @@ export function readSettings(form: HTMLFormElement): Settings {
   if (objective === 'tcvae' && freeBits > 0) {
     throw new SettingsError(`Free bits apply to the ELBO: β-TCVAE penalizes the total correlation instead. Set free bits to 0, or choose the ELBO (got free bits ${freeBits})`);
   }
+  const klCapacity = num(form, 'klCapacity', 'KL capacity', (v) => v >= 0, 'a number of nats ≥ 0 (0 turns capacity control off)');
+  const capacitySteps = int(form, 'capacitySteps', 'Capacity steps', 0, 10_000_000);
+  if (capacitySteps > 0 && klCapacity === 0) throw new SettingsError(`Capacity steps ${capacitySteps} ramp the KL capacity: set the KL capacity in nats (e.g. 25), or the steps to 0`);
+  if (klCapacity > 0 && (objective !== 'elbo' || freeBits > 0 || warmupSteps > 0 || klCycleSteps > 0)) {
+    throw new SettingsError(`The KL capacity schedules the ELBO's KL term itself: choose the ELBO and set KL warm-up steps, KL cycle steps and free bits to 0, or the capacity to 0 (got ${objective}, warm-up ${warmupSteps}, cycle ${klCycleSteps}, free bits ${freeBits})`);
+  }
   return {
     latent: int(form, 'latent', 'Latent size', 1, 512),
     arch,
@@ -97,6 +103,8 @@ export function readSettings(form: HTMLFormElement): Settings {
     warmupSteps,
     klCycleSteps,
     freeBits,
+    klCapacity,
+    capacitySteps,
     conditional: checkbox(form, 'conditional').checked,
     binarize: choice(form, 'binarize', 'Binarization', ['none', 'dynamic', 'fixed'] as const),
     batch: int(form, 'batch', 'Batch size', 1, 4096),
@@ -124,6 +132,8 @@ export function writeSettings(form: HTMLFormElement, s: Partial<Settings>): void
   set('warmupSteps', s.warmupSteps);
   set('klCycleSteps', s.klCycleSteps);
   set('freeBits', s.freeBits);
+  set('klCapacity', s.klCapacity);
+  set('capacitySteps', s.capacitySteps);
   if (s.conditional !== undefined) checkbox(form, 'conditional').checked = s.conditional;
   set('binarize', s.binarize);
   set('batch', s.batch);
@@ -138,7 +148,7 @@ export function writeConfig(form: HTMLFormElement, c: VaeConfig): void {
     latent: c.latent, arch: c.arch, hidden: c.hidden, channels: c.channels, dense: c.dense, norm: c.norm, likelihood: c.likelihood, objective: c.objective,
     // The form offers the two scales that train well here; a file's other kinds show as learned.
     sigma: c.sigma === 'predicted' ? 'predicted' : 'learned', dequantize: c.dequantize, samples: c.samples, beta: c.beta,
-    warmupSteps: c.warmupSteps, klCycleSteps: c.klCycleSteps, freeBits: c.freeBits, conditional: c.classes > 0, binarize: c.binarize,
+    warmupSteps: c.warmupSteps, klCycleSteps: c.klCycleSteps, freeBits: c.freeBits, klCapacity: c.klCapacity, capacitySteps: c.capacitySteps, conditional: c.classes > 0, binarize: c.binarize,
   });
 }
 

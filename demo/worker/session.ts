@@ -42,6 +42,7 @@ export function configFor(settings: Settings, data: LoadedData): Partial<VaeConf
     sigma: settings.likelihood === 'gaussian' ? settings.sigma : 1,
     dequantize: settings.likelihood === 'gaussian' && settings.dequantize,
     objective: settings.objective, samples: settings.samples, warmupSteps: settings.warmupSteps, klCycleSteps: settings.klCycleSteps ?? 0, freeBits: settings.freeBits,
+    klCapacity: settings.klCapacity ?? 0, capacitySteps: settings.capacitySteps ?? 0,
     classes: settings.conditional ? classesOf(data) : 0,
     binarize: settings.binarize,
   };

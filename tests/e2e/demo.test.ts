@@ -219,6 +219,29 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
     expect(log.slice(from).filter((m) => /error/i.test(m))).toEqual([]);
   });
 
+  it('capacity control: an incomplete setting is refused with what to change, a complete one trains and is named', async () => {
+    if (await page.isEnabled('[data-testid=reset]')) await page.click('[data-testid=reset]');
+    await waitForStatus(page, 'Ready');
+    for (const [name, value] of Object.entries(SMALL)) await page.fill(`[name=${name}]`, value);
+    await page.uncheck('[name=conditional]');
+    await page.fill('[name=capacitySteps]', '100');
+    await page.click('[data-testid=start]');
+    await page.waitForSelector('[data-testid=error]:not([hidden])');
+    expect(await page.locator('[data-testid=error]').textContent()).toMatch(/Capacity steps 100 ramp the KL capacity: set the KL capacity in nats/);
+    await page.fill('[name=klCapacity]', '5');
+    await page.fill('[name=beta]', '1000');
+    await page.click('[data-testid=start]');
+    await atStep(page, 20);
+    await page.click('[data-testid=pause]');
+    await paused(page);
+    expect(await page.locator('[data-testid=error]').isHidden()).toBe(true);
+    expect(await page.locator('#summary').textContent()).toContain('ELBO L=1 β=1000 capacity 5 nats over 100 steps');
+    // Back to the plain ELBO for the tests after this one.
+    await page.click('[data-testid=reset]');
+    await waitForStatus(page, 'Ready');
+    for (const [name, value] of [['klCapacity', '0'], ['capacitySteps', '0'], ['beta', '1']]) await page.fill(`[name=${name}]`, value);
+  });
+
   it('the default presentation (a WebGPU context on each transferred canvas) runs without WebGPU errors', async () => {
     // Its pixels cannot be screenshot on SwiftShader (see browser.ts); check that every view is
     // drawn through it without validation errors while a model loads, trains and pauses.
