@@ -33,6 +33,20 @@ fn kl_term(mu: f32, lv: f32) -> f32 { return 0.5 * (exp(lv) + mu * mu - 1.0 - lv
 fn kl_grad_mu(mu: f32) -> f32 { return mu; }
 fn kl_grad_logvar(lv: f32) -> f32 { return 0.5 * (exp(lv) - 1.0); }`;
 
+/**
+ * store_kl_grad(b, j, scale, live): dq_direct's mu and logvar entries of (b, j) get scale times
+ * the KL's derivatives, or 0 where !live (padding rows, dimensions under the free-bits floor).
+ * Needs dq_direct, KL_WGSL and posteriorWGSL in scope.
+ */
+function klGradStoreWGSL(l: PosteriorLayout): string {
+  return `
+fn store_kl_grad(b: u32, j: u32, scale: f32, live: bool) {
+  // select, not a multiply by 0: dead entries get 0 even where e^lv overflows.
+  dq_direct[b * ${l.stride}u + ${l.mu}u + j] = select(0.0, scale * kl_grad_mu(mu_at(b, j)), live);
+  dq_direct[b * ${l.stride}u + ${l.logvar}u + j] = select(0.0, scale * kl_grad_logvar(logvar_at(b, j)), live);
+}`;
+}
+
 export interface KlParams {
   batch: number;
   layout: PosteriorLayout;
@@ -50,6 +64,7 @@ ${STEP_PARAMS.wgsl}
 ${declareBindings(bindings)}
 ${KL_WGSL}
 ${posteriorWGSL(layout)}
+${p.gradients ? klGradStoreWGSL(layout) : ''}
 
 @compute @workgroup_size(${KL_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -59,13 +74,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let kl_scale = select(0.0, params.kl_weight / f32(max(n, 1u)), b < n);
   var kl_sum = 0.0;
   for (var j = 0u; j < ${Z}u; j++) {
-    let mu = mu_at(b, j);
-    let lv = logvar_at(b, j);
-    kl_sum += kl_term(mu, lv);
+    kl_sum += kl_term(mu_at(b, j), logvar_at(b, j));
 #if ${p.gradients}
-    // select, not a multiply by 0: padding rows get 0 even where e^lv overflows.
-    dq_direct[b * ${layout.stride}u + ${layout.mu}u + j] = select(0.0, kl_scale * kl_grad_mu(mu), b < n);
-    dq_direct[b * ${layout.stride}u + ${layout.logvar}u + j] = select(0.0, kl_scale * kl_grad_logvar(lv), b < n);
+    store_kl_grad(b, j, kl_scale, b < n);
 #endif
   }
   kl[b] = kl_sum;
@@ -84,6 +95,7 @@ ${STEP_PARAMS.wgsl}
 ${declareBindings(bindings)}
 ${KL_WGSL}
 ${posteriorWGSL(layout)}
+${klGradStoreWGSL(layout)}
 
 @compute @workgroup_size(${KL_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -97,12 +109,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   kl_dims[j] = mean;
   // Under the threshold the loss takes the constant lambda: no gradient for this dimension.
   let on = select(0.0, 1.0, mean >= params.free_bits);
-  for (var b = 0u; b < ${B}u; b++) {
-    let scale = on * params.kl_weight * inv_n;
-    let live = b < n && on > 0.0;
-    dq_direct[b * ${layout.stride}u + ${layout.mu}u + j] = select(0.0, scale * kl_grad_mu(mu_at(b, j)), live);
-    dq_direct[b * ${layout.stride}u + ${layout.logvar}u + j] = select(0.0, scale * kl_grad_logvar(logvar_at(b, j)), live);
-  }
+  for (var b = 0u; b < ${B}u; b++) { store_kl_grad(b, j, on * params.kl_weight * inv_n, b < n && on > 0.0); }
 }`;
   return { name: 'kl_free_bits', code, bindings, workgroups: [Math.ceil(Z / KL_WORKGROUP), 1, 1] };
 }
@@ -120,6 +127,7 @@ ${STEP_PARAMS.wgsl}
 ${declareBindings(bindings)}
 ${KL_WGSL}
 ${posteriorWGSL(layout)}
+${klGradStoreWGSL(layout)}
 var<workgroup> partial: array<f32, ${REDUCE_THREADS}>;
 
 @compute @workgroup_size(${REDUCE_THREADS})
@@ -138,11 +146,7 @@ fn main(@builtin(local_invocation_index) tid: u32) {
   // d|KLbar - C| / dKLbar = sign(KLbar - C): below the capacity the gradient raises the KL.
   let scale = params.kl_weight * sign(partial[0] * inv_n - params.kl_capacity) * inv_n;
   for (var b = tid; b < ${B}u; b += ${REDUCE_THREADS}u) {
-    for (var j = 0u; j < ${Z}u; j++) {
-      // select, not a multiply by 0: padding rows get 0 even where e^lv overflows.
-      dq_direct[b * ${layout.stride}u + ${layout.mu}u + j] = select(0.0, scale * kl_grad_mu(mu_at(b, j)), b < n);
-      dq_direct[b * ${layout.stride}u + ${layout.logvar}u + j] = select(0.0, scale * kl_grad_logvar(logvar_at(b, j)), b < n);
-    }
+    for (var j = 0u; j < ${Z}u; j++) { store_kl_grad(b, j, scale, b < n); }
   }
 }`;
   return { name: 'kl_capacity', code, bindings, workgroups: [1, 1, 1] };
