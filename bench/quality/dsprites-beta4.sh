@@ -12,6 +12,9 @@
 # Capacity control (Burgess et al. 2018; loss = rec + beta |KL - C|, C growing to 25 nats), beta
 # 1000 as in their dSprites runs; EXTRA passes further train flags:
 #   BETA=1000 EXTRA="--kl-capacity 25 --capacity-steps 12000" EPOCHS=3 TAG=capacity25 bash bench/quality/dsprites-beta4.sh
+# A convolutional model instead of the MLP (four 4x4 stride-2 convolutions of 16 channels, dense
+# 256, as in Burgess et al. 2018's dSprites encoder at half their 32 channels):
+#   ARCH="--arch conv --channels 16,16,16,16 --dense 256" TAG=conv-beta4 bash bench/quality/dsprites-beta4.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 tag=${TAG:-beta4}
@@ -19,7 +22,7 @@ run=${RUN:-/tmp/dsprites-$tag}
 out=bench/quality/dsprites-$tag
 mkdir -p "$out"
 if [ -z "${DRAW_ONLY:-}" ]; then
-  node bin/webgpu-vae.mjs train --dataset dsprites --limit "${LIMIT:-600000}" --test-limit 1000 --hidden "${HIDDEN:-256,256}" --latent 10 \
+  node bin/webgpu-vae.mjs train --dataset dsprites --limit "${LIMIT:-600000}" --test-limit 1000 ${ARCH:---hidden ${HIDDEN:-256,256}} --latent 10 \
     --objective "${OBJECTIVE:-elbo}" --beta "${BETA:-4}" --batch 64 --epochs "${EPOCHS:-1}" ${EXTRA:-} --save-every 250 --seed 0 --json --out "$run" --force > "$out/train.jsonl" || true
 fi
 node bin/webgpu-vae.mjs traverse --checkpoint "$run/model.safetensors" --dataset dsprites --limit 1000 \
