@@ -94,6 +94,14 @@ describe('CLI on pictures', () => {
     for (const g of Object.values(done.factor_gaps) as { dimension: string; share: number; gap: number }[]) {
       expect(g.gap >= 0 && g.gap <= g.share, JSON.stringify(g)).toBe(true);
     }
+    // The mutual information gap: the mean over the factors that vary of each one's gap.
+    expect(done.mig).toMatchObject({ bins: 20, pictures: 16 });
+    const migFactors = Object.values(done.mig.factors) as { dimension: string; next: string; share: number; gap: number; entropy: number }[];
+    expect(Object.keys(done.mig.factors)).toEqual(['shapeHue', 'backgroundHue', 'shape', 'scale', 'orientation', 'posX', 'posY']);
+    for (const g of migFactors) expect(g.gap >= 0 && g.gap <= g.share + 1e-3 && g.share <= 1 + 1e-3 && g.dimension !== g.next, JSON.stringify(g)).toBe(true);
+    const varying = migFactors.filter((g) => g.entropy > 0);
+    expect(varying.length).toBeGreaterThan(0);
+    expect(done.mig.value).toBeCloseTo(varying.reduce((s, g) => s + g.gap, 0) / varying.length, 2);
     const grid = decode(readFileSync(join(out, 'traversal.png')));
     expect([grid.channels, grid.width, grid.height]).toEqual([3, 1 + 5 * (64 * 2 + 1), 1 + 20 * (64 * 2 + 1)]);
   }, LONG);

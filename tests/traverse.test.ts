@@ -3,6 +3,7 @@
 // share of each dimension explained by each ground-truth factor is the correlation ratio.
 import { describe, expect, it } from 'vitest';
 import { factorGaps, factorVarianceExplained, klPerDimension, traversalGrid } from '../src/cli/traverse';
+import { equalWidthBins, mutualInformation, mutualInformationGap } from '../src/model/traversal';
 
 describe('latent traversals', () => {
   it('sweeps exactly one coordinate per row from -range to +range', () => {
@@ -51,5 +52,50 @@ describe('latent traversals', () => {
     expect(factorGaps(explained, [3])[1]).toEqual({ best: 3, share: 0.99, gap: 0.99 });
     expect(factorGaps(explained, [])[0]).toEqual({ best: -1, share: 0, gap: 0 });
   });
-});
 
+  it('equal-width bins span [min, max], the maximum in the last bin; a constant sequence is one bin', () => {
+    expect(Array.from(equalWidthBins([0, 0.49, 0.5, 1, 2, 4], 4))).toEqual([0, 0, 0, 1, 2, 3]);
+    expect(Array.from(equalWidthBins([3, 3, 3], 20))).toEqual([0, 0, 0]);
+  });
+
+  it('mutual information: 0 for independent sequences, the entropy for identical ones, and a hand-computed mixed case', () => {
+    expect(mutualInformation([0, 0, 1, 1], [0, 1, 0, 1])).toBe(0);
+    expect(mutualInformation([0, 0, 1, 1], [5, 5, 7, 7])).toBeCloseTo(Math.log(2), 12);
+    expect(mutualInformation([0, 1, 2, 3, 4, 5], [0, 1, 2, 3, 4, 5])).toBeCloseTo(Math.log(6), 12);
+    // p(a, b): (0,0) 1/2, (1,0) 1/4, (1,1) 1/4; p(a) = p(b) = (1/2, 1/2) for a and (3/4, 1/4) for b.
+    const expected = 0.5 * Math.log(0.5 / (0.5 * 0.75)) + 0.25 * Math.log(0.25 / (0.5 * 0.75)) + 0.25 * Math.log(0.25 / (0.5 * 0.25));
+    expect(mutualInformation([0, 0, 1, 1], [0, 0, 0, 1])).toBeCloseTo(expected, 12);
+    expect(() => mutualInformation([0, 1], [0])).toThrow(/2 and 1 values/);
+  });
+
+  describe('mutual information gap', () => {
+    // Every combination of two factors, a (4 values) and b (5 values), three times: 60 rows.
+    const rows = 60, factors = new Uint8Array(rows * 3);
+    for (let r = 0; r < rows; r++) factors.set([r % 4, Math.floor(r / 4) % 5, 0], 3 * r);
+    const code = (dims: ((a: number, b: number) => number)[]) =>
+      Float32Array.from({ length: rows * dims.length }, (_, i) => dims[i % dims.length](factors[3 * Math.floor(i / dims.length)], factors[3 * Math.floor(i / dims.length) + 1]));
+
+    it('is 1 for a code with one dimension per factor, and leaves a constant factor out of the mean', () => {
+      const { mig, factors: per } = mutualInformationGap(code([(a) => a, () => 0.3, (_, b) => -2 * b]), 3, factors, 3);
+      expect(mig).toBeCloseTo(1, 12);
+      expect(per[0]).toMatchObject({ best: 0, share: expect.closeTo(1, 12), gap: expect.closeTo(1, 12), entropy: expect.closeTo(Math.log(4), 12) });
+      expect(per[1]).toMatchObject({ best: 2, gap: expect.closeTo(1, 12) });
+      expect(per[2].entropy).toBe(0);
+    });
+
+    it('is 0 for a factor copied into two dimensions, and well below 1 for a rotated code', () => {
+      const copied = mutualInformationGap(code([(a) => a, (a) => 2 * a + 1, (_, b) => b]), 3, factors, 3);
+      expect(copied.factors[0].gap).toBeCloseTo(0, 12);
+      expect(copied.factors[1].gap).toBeCloseTo(1, 12);
+      expect(copied.mig).toBeCloseTo(0.5, 12);
+      // A rotation by about 27 degrees: each dimension tells something of both factors.
+      const rotated = mutualInformationGap(code([(a, b) => a + 0.5 * b, (a, b) => b - 0.5 * a]), 2, factors, 3).mig;
+      expect(rotated).toBeGreaterThan(0);
+      expect(rotated).toBeLessThan(0.5);
+    });
+
+    it('refuses too few factor values', () => {
+      expect(() => mutualInformationGap(new Float32Array(10), 2, new Uint8Array(4), 3)).toThrow(/5 rows need 15 factor values, got 4/);
+    });
+  });
+});
