@@ -17,7 +17,8 @@
 //   dW       dW = channelsToRows(dy)^T im2col(x)
 // The epilogue is conv.ts's (bias by channel, activation, or * act'(below) elementwise).
 // Grids are 1-D in workgroups of IM2COL_TILE.WORKGROUP (grid1D folds large grids into y): im2col
-// writes the k k taps of one (row, input channel) per invocation, the others one element each;
+// writes the k k taps of one (row, input channel) per invocation, channelsToRows one row, the
+// others one element each;
 // no workgroup memory, no barriers. Reference: tests/reference/conv.ts.
 import { convDims, epilogueWGSL, type ChannelSumShape, type ConvGeometry, type ConvParams } from './conv';
 import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, read, write, type Kernel, type KernelBinding } from './common';
@@ -112,10 +113,14 @@ export type ChannelLayout = ChannelSumShape;
 export function channelsToRows(s: ChannelLayout & Half): Kernel {
   const { batch: N, channels: C, pixels: P } = s;
   checkShape('channels_to_rows', { batch: N, channels: C, pixels: P });
-  return layoutKernel('channels_to_rows', [read('t'), write('rows')], null, N * C * P, `
-  let c = e % ${C}u;
-  let r = e / ${C}u;
-  ${storeAs(s.f16, 'rows', 'e', load32(s.f16, 't', `((r / ${P}u) * ${C}u + c) * ${P}u + r % ${P}u`))}`, s.f16);
+  // One row (all C channels of one pixel) per invocation: its index maths is done once, not per
+  // element. On SwiftShader, [64, 16, 1024]: 5.4-6.7 against 10.2-11.9 ms for one element each.
+  return layoutKernel('channels_to_rows', [read('t'), write('rows')], null, N * P, `
+  let src = (e / ${P}u) * ${C * P}u + e % ${P}u;
+  let dst = e * ${C}u;
+  for (var c = 0u; c < ${C}u; c++) {
+    ${storeAs(s.f16, 'rows', 'dst + c', load32(s.f16, 't', `src + c * ${P}u`))}
+  }`, s.f16);
 }
 
 /** t [N, C, P] = epilogue(rows [N P, C] transposed per example) (NHWC -> NCHW). Bindings: rows, [bias], [below], t. */

@@ -12,7 +12,7 @@
 // skipped element fails and an out-of-bounds write shows.
 import { describe, expect, it } from 'vitest';
 import { type Activation } from '../shaders/activation';
-import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convBiasGrad, CONV_VARIANTS, type ConvGeometry, type ConvVariant } from '../shaders/conv';
+import { biasGradThreads, conv2dForward, conv2dInputGrad, conv2dWeightGrad, convBiasGrad, CONV_TILES, CONV_VARIANTS, type ConvGeometry, type ConvVariant } from '../shaders/conv';
 import type { Kernel } from '../shaders/common';
 import { f32, testData } from './helpers/compare';
 import { gpu, runKernels } from './helpers/gpu';
@@ -169,15 +169,25 @@ describe.each(CONV_VARIANTS)('conv2d kernels (%s)', (variant: ConvVariant) => {
 });
 
 describe.each(CASES.map((c) => [label(c), c] as const))('bias gradient (channel sum) %s', (_, c) => {
-  it('of the convolution and of the transpose', async () => {
+  // Both forms: the workgroup tree (GPUs) and one invocation per channel (software adapters).
+  it.each([CONV_TILES.biasGrad.WORKGROUP, 1])('of the convolution and of the transpose, %i invocations per channel', async (threadsPerChannel) => {
     const OH = convOutRef(c.inHeight, c.kernel, c.stride, c.padding), OW = convOutRef(c.inWidth, c.kernel, c.stride, c.padding);
     const conv = transposedAsConv(c);
     for (const [channels, pixels] of [[c.outChannels, OH * OW], [c.outChannels, conv.inHeight * conv.inWidth]]) {
       const dy = f32(testData(c.batch * channels * pixels, channels + pixels));
       const ref = channelSumRef(dy, c.batch, channels, pixels);
-      const db = await run(convBiasGrad({ batch: c.batch, channels, pixels }), { dy }, 'db', channels);
-      expectWithin(db, ref, channelSumRef(abs(dy), c.batch, channels, pixels).map((m) => c.batch * pixels * U * m), 'conv_bias_grad');
+      const k = convBiasGrad({ batch: c.batch, channels, pixels, threadsPerChannel });
+      const db = await run(k, { dy }, 'db', channels);
+      expectWithin(db, ref, channelSumRef(abs(dy), c.batch, channels, pixels).map((m) => c.batch * pixels * U * m), k.name);
     }
+  });
+});
+
+describe('bias gradient form', () => {
+  it('one invocation per channel on software adapters from 4 channels, else the workgroup tree', () => {
+    expect([1, 3, 4, 33].map((c) => biasGradThreads(c, true))).toEqual([64, 64, 1, 1]);
+    expect([1, 4, 33].map((c) => biasGradThreads(c, false))).toEqual([64, 64, 64]);
+    expect(() => convBiasGrad({ batch: 2, channels: 3, pixels: 4, threadsPerChannel: 8 })).toThrow(/threadsPerChannel 8; use 1 or 64/);
   });
 });
 

@@ -17,6 +17,8 @@ export interface KernelChoice {
    */
   convNarrow?: ConvMethod;
   likelihoodThreadsPerRow: number;
+  /** Conv bias gradients with one invocation per channel where there are 4 or more (`biasGradThreads`), not a workgroup tree. */
+  convBiasSerial?: boolean;
   /** Whether the device has the `subgroups` feature (subgroup variants fall back without it). */
   subgroups: boolean;
   /** Shape-generic matmuls (sizes in a uniform): one pipeline per kind of product, not per shape. */
@@ -29,8 +31,8 @@ export interface KernelChoice {
 
 /**
  * Software adapters (SwiftShader) pay dearly for workgroup barriers and memory, so they get the
- * register-blocked matmul (sharing B through subgroup quad swaps when available) and one thread
- * per likelihood row and convolutions as im2col + matmul; GPUs get the shared-memory tiled matmul, a 64-thread
+ * register-blocked matmul (sharing B through subgroup quad swaps when available), one thread
+ * per likelihood row and per conv bias channel, and convolutions as im2col + matmul; GPUs get the shared-memory tiled matmul, a 64-thread
  * row reduction and the implicit-GEMM convolution.
  */
 export function kernelsFor(adapter: { isSoftware: boolean; subgroups: boolean }): KernelChoice {
@@ -47,7 +49,7 @@ export function kernelsFor(adapter: { isSoftware: boolean; subgroups: boolean })
   if (isSoftware) {
     return {
       matmul: subgroups ? 'register-subgroup' : 'register', matmulGeneric: true, conv: 'im2col', ...(subgroups ? { convNarrow: 'direct-subgroup' as const } : {}),
-      likelihoodThreadsPerRow: 1, subgroups,
+      likelihoodThreadsPerRow: 1, convBiasSerial: true, subgroups,
     };
   }
   return { matmul: 'tiled', conv: 'implicit-gemm', likelihoodThreadsPerRow: 64, subgroups };
