@@ -195,6 +195,23 @@ ${weightGradSum(d, [
   return { body, workgroups: grid1D(quads, 1) };
 }
 
+/**
+ * The channel loop of one kernel row (ky in scope, rowIn_j and the taps' cin_t_j and cof_t_j
+ * computed by the caller): for each of `taps` unrolled taps t, lane pixel j reads `src` at
+ * rowOffset(j) + cof_t_j + the channel's plane, and the weights at column(t) of the row.
+ */
+function channelSteps(o: { taps: number; rowOffset: (j: number) => string; v: string; count: number; plane: number; wStride: number; src: string; column: (t: number) => string; K: number; TC: number; TP: number; f16: HalfBindings | undefined }): string {
+  const pix = range(o.TP), taps = range(o.taps);
+  return `${taps.map((t) => pix.map((j) => `    let ok${t}_${j} = rowIn${j} && cin${t}_${j};
+    let ro${t}_${j} = ${o.rowOffset(j)} + cof${t}_${j};`).join('\n')).join('\n')}
+    let tapRow = u32(ky * ${o.K});
+    for (var ${o.v} = 0u; ${o.v} < ${o.count}u; ${o.v}++) {
+      let plane = ${o.v} * ${o.plane}u;
+      let wrow = ${o.v} * ${o.wStride}u + tapRow;
+${taps.map((t) => tapStep({ src: o.src, at: (j) => `ro${t}_${j} + plane`, ok: (j) => `ok${t}_${j}`, weight: (k) => `wc${k} + wrow + ${o.column(t)}`, TC: o.TC, TP: o.TP, f16: o.f16 })).join('\n')}
+    }`;
+}
+
 /** The forward's taps with kx unrolled inside the channel loop: each x plane offset and the tap's column validity are computed once. */
 function forwardTaps(d: ConvDims, TC: number, TP: number, f16: HalfBindings | undefined): string {
   const pix = range(TP), kxs = range(d.K);
@@ -204,14 +221,7 @@ function forwardTaps(d: ConvDims, TC: number, TP: number, f16: HalfBindings | un
 ${pix.map((j) => `    let ty${j} = iy${j} + ky;
     let rowIn${j} = ty${j} >= 0 && ty${j} < ${d.H};
     let xr${j} = xb${j} + u32(clamp(ty${j}, 0, ${d.H - 1}) * ${d.W});`).join('\n')}
-${kxs.map((kx) => pix.map((j) => `    let ok${kx}_${j} = rowIn${j} && cin${kx}_${j};
-    let ro${kx}_${j} = xr${j} + cof${kx}_${j};`).join('\n')).join('\n')}
-    let tapRow = u32(ky * ${d.K});
-    for (var ci = 0u; ci < ${d.Cin}u; ci++) {
-      let plane = ci * ${d.HW}u;
-      let wrow = ci * ${d.KK}u + tapRow;
-${kxs.map((kx) => tapStep({ src: 'x', at: (j) => `ro${kx}_${j} + plane`, ok: (j) => `ok${kx}_${j}`, weight: (k) => `wc${k} + wrow + ${kx}u`, TC, TP, f16 })).join('\n')}
-    }
+${channelSteps({ taps: d.K, rowOffset: (j) => `xr${j}`, v: 'ci', count: d.Cin, plane: d.HW, wStride: d.KK, src: 'x', column: (kx) => `${kx}u`, K: d.K, TC, TP, f16 })}
   }`;
 }
 
@@ -231,13 +241,6 @@ ${pix.map((j) => `  let tx${jx}_${j} = p${j}ix + ${d.P} - kx${jx};
 ${pix.map((j) => `    let ty${j} = p${j}iy + ${d.P} - ky;
     let rowIn${j} = ty${j} >= 0 && ty${j} / ${d.S} < ${d.OH};
     let dr${j} = dyn${j} + u32(clamp(ty${j} / ${d.S}, 0, ${d.OH - 1}) * ${d.OW});`).join('\n')}
-${jxs.map((jx) => pix.map((j) => `    let ok${jx}_${j} = rowIn${j} && cin${jx}_${j};
-    let ro${jx}_${j} = dr${j} + cof${jx}_${j};`).join('\n')).join('\n')}
-    let tapRow = u32(ky * ${d.K});
-    for (var co = 0u; co < ${d.Cout}u; co++) {
-      let plane = co * ${d.OHW}u;
-      let wrow = co * ${d.CinKK}u + tapRow;
-${jxs.map((jx) => tapStep({ src: 'dy', at: (j) => `ro${jx}_${j} + plane`, ok: (j) => `ok${jx}_${j}`, weight: (k) => `wc${k} + wrow + kxc${jx}`, TC, TP, f16 })).join('\n')}
-    }
+${channelSteps({ taps: jxs.length, rowOffset: (j) => `dr${j}`, v: 'co', count: d.Cout, plane: d.OHW, wStride: d.CinKK, src: 'dy', column: (jx) => `kxc${jx}`, K: d.K, TC, TP, f16 })}
   }`;
 }
