@@ -25,5 +25,7 @@ if [ -z "${DRAW_ONLY:-}" ]; then
   node bin/webgpu-vae.mjs train --dataset dsprites --limit "${LIMIT:-600000}" --test-limit 1000 ${ARCH:---hidden ${HIDDEN:-256,256}} --latent 10 \
     --objective "${OBJECTIVE:-elbo}" --beta "${BETA:-4}" --batch 64 --epochs "${EPOCHS:-1}" ${EXTRA:-} --save-every 250 --seed 0 --json --out "$run" --force > "$out/train.jsonl" || true
 fi
-node bin/webgpu-vae.mjs traverse --checkpoint "$run/model.safetensors" --dataset dsprites --limit 1000 \
+# The factor report over 1,000 test pictures (as every figure in RESULTS.md); TRAVERSE_LIMIT=10000
+# gives the mutual information gap at the literature's sample size.
+node bin/webgpu-vae.mjs traverse --checkpoint "$run/model.safetensors" --dataset dsprites --limit "${TRAVERSE_LIMIT:-1000}" \
   --out "$out/traversal.png" --json > "$out/traverse.jsonl"
