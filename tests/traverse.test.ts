@@ -47,10 +47,10 @@ describe('latent traversals', () => {
     // Rows: dimensions 0..3; columns: two factors. Dimension 3 is left out as unused.
     const explained = [[0.9, 0.3], [0.1, 0.35], [0.0, 0.2], [0.95, 0.99]];
     const gaps = factorGaps(explained, [0, 1, 2]);
-    expect(gaps[0]).toEqual({ best: 0, share: 0.9, gap: expect.closeTo(0.8, 9) });
-    expect(gaps[1]).toEqual({ best: 1, share: 0.35, gap: expect.closeTo(0.05, 9) });
-    expect(factorGaps(explained, [3])[1]).toEqual({ best: 3, share: 0.99, gap: 0.99 });
-    expect(factorGaps(explained, [])[0]).toEqual({ best: -1, share: 0, gap: 0 });
+    expect(gaps[0]).toEqual({ best: 0, next: 1, share: 0.9, gap: expect.closeTo(0.8, 9) });
+    expect(gaps[1]).toEqual({ best: 1, next: 0, share: 0.35, gap: expect.closeTo(0.05, 9) });
+    expect(factorGaps(explained, [3])[1]).toEqual({ best: 3, next: -1, share: 0.99, gap: 0.99 });
+    expect(factorGaps(explained, [])[0]).toEqual({ best: -1, next: -1, share: 0, gap: 0 });
   });
 
   it('equal-width bins span [min, max], the maximum in the last bin; a constant sequence is one bin', () => {

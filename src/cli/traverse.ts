@@ -64,9 +64,9 @@ export async function traverseCommand(argv: string[]): Promise<void> {
         const eta = factorVarianceExplained(mu, Z, factors, names.length);
         const used = order.filter((j) => kl![j] >= USED_KL);
         explained = Object.fromEntries(used.map((j) => [`z${j}`, Object.fromEntries(names.map((n, f) => [n, Number(eta[j][f].toFixed(3))]))]));
-        gaps = Object.fromEntries(factorGaps(eta, used).map((g, f) => [names[f], { dimension: g.best >= 0 ? `z${g.best}` : '-', share: Number(g.share.toFixed(3)), gap: Number(g.gap.toFixed(3)) }]));
-        const m = mutualInformationGap(mu, Z, factors, names.length);
         const dim = (j: number) => (j >= 0 ? `z${j}` : '-');
+        gaps = Object.fromEntries(factorGaps(eta, used).map((g, f) => [names[f], { dimension: dim(g.best), share: Number(g.share.toFixed(3)), gap: Number(g.gap.toFixed(3)) }]));
+        const m = mutualInformationGap(mu, Z, factors, names.length);
         mig = {
           value: Number(m.mig.toFixed(4)), bins: MIG_BINS, pictures: encoded,
           factors: Object.fromEntries(m.factors.map((g, f) => [names[f], { dimension: dim(g.best), next: dim(g.second), share: Number(g.share.toFixed(3)), gap: Number(g.gap.toFixed(3)), entropy: Number(g.entropy.toFixed(4)) }])),

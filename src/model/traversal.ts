@@ -76,12 +76,12 @@ export function factorVarianceExplained(mu: Float32Array, latent: number, factor
  * own has a large gap; one spread over several dimensions, a small one (the idea of Chen et al.
  * 2018's mutual information gap, with eta^2 in place of mutual information).
  */
-export function factorGaps(explained: readonly (readonly number[])[], dims: readonly number[]): { best: number; share: number; gap: number }[] {
+export function factorGaps(explained: readonly (readonly number[])[], dims: readonly number[]): { best: number; next: number; share: number; gap: number }[] {
   const factorCount = explained[0]?.length ?? 0;
   return Array.from({ length: factorCount }, (_, f) => {
     const ranked = dims.map((j) => ({ j, v: explained[j][f] })).sort((a, b) => b.v - a.v);
     const [first, second] = [ranked[0] ?? { j: -1, v: 0 }, ranked[1] ?? { j: -1, v: 0 }];
-    return { best: first.j, share: first.v, gap: first.v - second.v };
+    return { best: first.j, next: second.j, share: first.v, gap: first.v - second.v };
   });
 }
 
@@ -140,14 +140,14 @@ export function mutualInformationGap(mu: Float32Array, latent: number, factors: 
   const rows = mu.length / latent;
   if (factors.length < rows * factorCount) throw new Error(`mutualInformationGap: ${rows} rows need ${rows * factorCount} factor values, got ${factors.length}`);
   const binned = Array.from({ length: latent }, (_, j) => equalWidthBins(Float64Array.from({ length: rows }, (_, r) => mu[r * latent + j]), bins));
-  const perFactor = Array.from({ length: factorCount }, (_, f): FactorMig => {
+  // I(z_j; v_k) / H(v_k) for every dimension and factor, then each factor's two best dimensions.
+  const entropies = Array.from({ length: factorCount }, (_, f) => {
     const v = Uint8Array.from({ length: rows }, (_, r) => factors[r * factorCount + f]);
-    const entropy = mutualInformation(v, v);
-    const ranked = binned.map((z, j) => ({ j, mi: mutualInformation(z, v) })).sort((a, b) => b.mi - a.mi);
-    const [first, second] = [ranked[0] ?? { j: -1, mi: 0 }, ranked[1] ?? { j: -1, mi: 0 }];
-    const norm = entropy > 0 ? 1 / entropy : 0;
-    return { best: first.j, second: second.j, share: first.mi * norm, gap: (first.mi - second.mi) * norm, entropy };
+    return { v, entropy: mutualInformation(v, v) };
   });
+  const normalized = binned.map((z) => entropies.map(({ v, entropy }) => (entropy > 0 ? mutualInformation(z, v) / entropy : 0)));
+  const perFactor = factorGaps(normalized, Array.from({ length: latent }, (_, j) => j))
+    .map((g, f): FactorMig => ({ best: g.best, second: g.next, share: g.share, gap: g.gap, entropy: entropies[f].entropy }));
   const varying = perFactor.filter((f) => f.entropy > 0);
   return { mig: varying.length ? varying.reduce((s, f) => s + f.gap, 0) / varying.length : 0, factors: perFactor };
 }
