@@ -107,7 +107,7 @@ ${terms.join('\n')}
 }
 
 /** [N, C, P] with P pixels per channel: the shape convBiasGrad sums over, here transposed. */
-export type ChannelLayout = ChannelSumShape;
+export type ChannelLayout = Pick<ChannelSumShape, 'batch' | 'channels' | 'pixels'>;
 
 /** rows [N P, C] from t [N, C, P] (NCHW -> NHWC). Bindings: t, rows. */
 export function channelsToRows(s: ChannelLayout & Half): Kernel {
