@@ -77,6 +77,18 @@ describe('CLI on pictures', () => {
     // bits/dim = (nats + D log 256) / (D log 2) on dequantized data.
     expect(ev.test_bits_per_dim).toBeCloseTo((ev.test_loss + 3 * 64 * 64 * Math.log(256)) / (3 * 64 * 64 * Math.LN2), 6);
     expect(ev.test_bits_per_dim).toBeGreaterThan(0);
+    // Reconstructions of dSprites say which factors they keep, judged by drawing.
+    const rc = await cli(['reconstruct', '--checkpoint', join(out, 'model.safetensors'), '--out', join(out, 'rec.png'), '--dataset', 'dsprites-color', '--n', '4', '--json']);
+    expect(rc.code, rc.stderr).toBe(0);
+    const kept = jsonLines(rc.stdout).find((l) => l.event === 'done').factors_kept;
+    expect(Object.keys(kept)).toEqual(['shape', 'scale', 'orientation']);
+    expect([kept.shape.values, kept.scale.values, kept.orientation.values]).toEqual([3, 6, 40]);
+    for (const f of Object.values(kept) as { kept: number; kept_by_value: (number | null)[] }[]) {
+      expect(f.kept >= 0 && f.kept <= 1, String(f.kept)).toBe(true);
+      // Each of the 4 pictures has one value of each factor: at most 4 values were seen.
+      expect(f.kept_by_value.filter((v) => v !== null).length).toBeLessThanOrEqual(4);
+    }
+    expect(rc.stderr).toMatch(/factors the reconstructions keep \(share of 4 pictures .*\): shape \d+% \(chance about 33%; square/);
     // Traversals: one row per latent dimension (20), ranked by KL, 5 steps each, in colour.
     const t = await cli(['traverse', '--checkpoint', join(out, 'model.safetensors'), '--out', join(out, 'traversal.png'), '--dataset', 'dsprites-color', '--limit', '16', '--steps', '5', '--json']);
     expect(t.code, t.stderr).toBe(0);

@@ -1,7 +1,9 @@
 // `webgpu-vae reconstruct` and `webgpu-vae interpolate`: what a checkpoint does with held-out
 // pictures (the test split of the data set it was trained on, as `eval` reads it).
 //   reconstruct   the first --n test pictures, each above its reconstruction (the decoder's mean
-//                 at z = mu(x)): the same figure as a training run's reconstructions.png.
+//                 at z = mu(x)): the same figure as a training run's reconstructions.png. On
+//                 dSprites it also says how often the reconstructions keep shape, scale and
+//                 orientation (factor-recovery.ts).
 //   interpolate   --pairs rows; row i walks in a straight line from the posterior mean of test
 //                 picture 2i to that of picture 2i+1 in --steps decoded steps, with the two
 //                 pictures themselves at the ends of the row. A conditional model decodes the
@@ -13,6 +15,8 @@ import { VAE } from '../model/vae';
 import { choiceFlag, defineFlags, intFlag, parseFlags, stringFlag, UsageError } from './args';
 import { checkDataDir, DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, writeOutput } from './io';
 import { firstPictures, gridFor, reconstructionsPng } from './pictures';
+import { dspritesFactorNames } from '../model/traversal';
+import { describeRecovery, factorRecovery } from '../model/factor-recovery';
 
 type Reporter = ReturnType<typeof makeReporter>;
 
@@ -56,10 +60,20 @@ export async function reconstructCommand(argv: string[]): Promise<void> {
   const n = intFlag('n', f.n, 32, 1, 1024);
   const c = commonFlags('reconstruct', f);
   await withTestSet(c, n, async (vae, test) => {
-    const { png, shown } = await reconstructionsPng(vae, test, n);
+    const { png, shown, reconstructed } = await reconstructionsPng(vae, test, n);
     await writeOutput(c.out, png);
-    c.report.event({ event: 'done', files: { reconstructions: c.out }, n: shown, dataset: c.dataset });
+    // dSprites pictures carry their factors: say which ones the reconstructions keep.
+    const factors = (test as { factors?: Uint8Array }).factors;
+    const width = factors ? factors.length / test.count : 0;
+    const kept = factors && dspritesFactorNames(width).length
+      ? factorRecovery(reconstructed, factors.subarray(0, shown * width), shown)
+      : null;
+    c.report.event({
+      event: 'done', files: { reconstructions: c.out }, n: shown, dataset: c.dataset,
+      ...(kept ? { factors_kept: Object.fromEntries(kept.map((r) => [r.factor, { kept: Number(r.kept.toFixed(4)), values: r.values, kept_by_value: r.keptByValue.map((v) => (Number.isNaN(v) ? null : Number(v.toFixed(4)))) }])) } : {}),
+    });
     c.report.info(`wrote ${c.out}: ${shown} ${c.dataset} test pictures, each above its reconstruction`);
+    if (kept) c.report.info(`factors the reconstructions keep (share of ${shown} pictures whose reconstruction is nearest to a drawing with the picture's own value: shapes compared at the picture's area and centroid, each at its best turn; scales and orientations with the other factors held${shown < 256 ? '; --n 256 or more for a steadier figure' : ''}): ${kept.map(describeRecovery).join(', ')}`);
   });
 }
 

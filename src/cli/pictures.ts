@@ -19,9 +19,10 @@ export function firstPictures(data: Dataset, config: Pick<VaeConfig, 'inputDim' 
   };
 }
 
-/** The first `n` pictures of `data`, each above its reconstruction by `vae`, as a PNG. */
-export async function reconstructionsPng(vae: VAE, data: Dataset, n: number): Promise<{ png: Uint8Array; shown: number }> {
+/** The first `n` pictures of `data`, each above its reconstruction by `vae`, as a PNG, and the reconstructions in [0, 1]. */
+export async function reconstructionsPng(vae: VAE, data: Dataset, n: number): Promise<{ png: Uint8Array; shown: number; reconstructed: Float32Array }> {
   const { x, labels, shown } = firstPictures(data, vae.config, n);
   const [rows, cols] = vae.config.imageShape;
-  return { png: pairsGridPng(x, await vae.reconstruct(x, labels), shown, rows, cols, 8, gridFor(vae.config)), shown };
+  const reconstructed = await vae.reconstruct(x, labels);
+  return { png: pairsGridPng(x, reconstructed, shown, rows, cols, 8, gridFor(vae.config)), shown, reconstructed };
 }

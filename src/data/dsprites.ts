@@ -106,9 +106,11 @@ export function dspriteCoverage(index: number): Uint8Array {
 
 function coverageInto(index: number, out: Uint8Array, offset: number): void {
   const { shape, scale, orientation, posX, posY } = dspritesFactors(index);
-  const r = dspritesRadius(scale);
-  const cx = DSPRITES_VALUES.posX(posX);
-  const cy = DSPRITES_VALUES.posY(posY);
+  spriteCoverageInto(shape, dspritesRadius(scale), orientation, DSPRITES_VALUES.posX(posX), DSPRITES_VALUES.posY(posY), out, offset);
+}
+
+/** Coverage (0..16 samples) of `shape` at any radius R in pixels (the data set's are dspritesRadius), turned by orientation index, centred at (cx, cy). */
+function spriteCoverageInto(shape: number, r: number, orientation: number, cx: number, cy: number, out: Uint8Array, offset: number): void {
   const c = COS[orientation];
   const s = SIN[orientation];
   out.fill(0, offset, offset + PIXELS);
@@ -129,6 +131,16 @@ function coverageInto(index: number, out: Uint8Array, offset: number): void {
       out[offset + j * DSPRITES_SIDE + i] = hits;
     }
   }
+}
+
+/**
+ * Draws `shape` as the data set does (0 or 255, 64x64) but at any radius R in pixels, for
+ * comparisons between shapes of equal area (src/model/factor-recovery.ts); orientation is an
+ * index of the 40 and (cx, cy) a centre in pixels (DSPRITES_VALUES.posX/posY of an index).
+ */
+export function drawSpriteInto(shape: number, radius: number, orientation: number, cx: number, cy: number, out: Uint8Array): void {
+  spriteCoverageInto(shape, radius, orientation, cx, cy, out, 0);
+  for (let p = 0; p < PIXELS; p++) out[p] = out[p] >= 8 ? 255 : 0;
 }
 
 /** Renders the examples `indices` (any subset, any order, repeats allowed): 4096 bytes each. */
