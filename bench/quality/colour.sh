@@ -42,4 +42,9 @@ for what in "${runs[@]}"; do
   node bin/webgpu-vae.mjs train "${args[@]}" --init "${INIT:-pytorch}" --seed 0 --json --force --out "runs/colour-$name" > "$out/$name.jsonl"
   cp "runs/colour-$name/reconstructions.png" "$out/$name-reconstructions.png"
   cp "runs/colour-$name/samples.png" "$out/$name-samples.png"
+  # On colour dSprites: which factors the reconstructions keep (shape, scale, orientation), over 256 test pictures.
+  if [ "$what" = dsprites-color ]; then
+    node bin/webgpu-vae.mjs reconstruct --checkpoint "runs/colour-$name/model.safetensors" --dataset dsprites-color --n 256 \
+      --out "runs/colour-$name/reconstructions-256.png" --json > "$out/$name-reconstruct.jsonl"
+  fi
 done

@@ -29,3 +29,8 @@ fi
 # gives the mutual information gap at the literature's sample size.
 node bin/webgpu-vae.mjs traverse --checkpoint "$run/model.safetensors" --dataset dsprites --limit "${TRAVERSE_LIMIT:-1000}" \
   --out "$out/traversal.png" --json > "$out/traverse.jsonl"
+# Which factors the reconstructions keep (shape, scale, orientation, judged by drawing), over 256
+# test pictures; the figure shows the first 32 of them above their reconstructions.
+node bin/webgpu-vae.mjs reconstruct --checkpoint "$run/model.safetensors" --dataset dsprites --n 256 \
+  --out /tmp/dsprites-$tag-reconstructions-256.png --json > "$out/reconstruct.jsonl"
+node bin/webgpu-vae.mjs reconstruct --checkpoint "$run/model.safetensors" --dataset dsprites --n 32 --out "$out/reconstructions.png"
