@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DSPRITES_COUNT, DSPRITES_VALUES, dspritesDataset, dspritesIndex, drawSpriteInto } from '../src/data/dsprites';
 import { dspritesRadius } from '../shaders/dsprites';
-import { DSPRITES_COLOR_COUNT, dspritesColor, dspritesColorDataset } from '../src/data/dsprites-color';
+import { DSPRITES_COLOR_COUNT, dspritesColor, dspritesColorDataset, dspritesColorIndex } from '../src/data/dsprites-color';
 import { describeRecovery, factorRecovery, RECOVERED_FACTORS, SHAPE_AREA } from '../src/model/factor-recovery';
 
 // Pictures spread over the whole set by a multiplicative step, so every shape and many scales
@@ -19,9 +19,11 @@ describe('factor recovery by drawing', () => {
     const redrawn = (factor: number, values: number) => {
       const other = Uint8Array.from(data.factors);
       for (let p = 0; p < N; p++) other[p * width + factor] = (other[p * width + factor] + 1) % values;
-      // Index order (dsprites.ts, dsprites-color.ts): the factors in name order, the last fastest.
-      const sizes = colour ? [6, 6, 3, 6, 40, 32, 32] : [3, 6, 40, 32, 32];
-      const indices = Array.from({ length: N }, (_, p) => sizes.reduce((index, size, i) => index * size + other[p * width + i], 0));
+      const indices = Array.from({ length: N }, (_, p) => {
+        const [shapeHue, backgroundHue, shape, scale, orientation, posX, posY] = colour ? other.subarray(p * 7, p * 7 + 7) : [0, 0, ...other.subarray(p * 5, p * 5 + 5)];
+        const grey = { shape, scale, orientation, posX, posY };
+        return colour ? dspritesColorIndex({ shapeHue, backgroundHue, ...grey }) : dspritesIndex(grey);
+      });
       const drawn = colour ? dspritesColorDataset(indices) : dspritesDataset(indices);
       expect(Array.from(drawn.factors)).toEqual(Array.from(other));
       return asUnit(drawn.images);

@@ -65,15 +65,15 @@ export async function reconstructCommand(argv: string[]): Promise<void> {
     // dSprites pictures carry their factors: say which ones the reconstructions keep.
     const factors = (test as { factors?: Uint8Array }).factors;
     const width = factors ? factors.length / test.count : 0;
-    const kept = factors && dspritesFactorNames(width).length
+    const recovery = factors && dspritesFactorNames(width).length
       ? factorRecovery(reconstructed, factors.subarray(0, shown * width), shown)
       : null;
     c.report.event({
       event: 'done', files: { reconstructions: c.out }, n: shown, dataset: c.dataset,
-      ...(kept ? { factors_kept: Object.fromEntries(kept.map((r) => [r.factor, { kept: Number(r.kept.toFixed(4)), values: r.values, kept_by_value: r.keptByValue.map((v) => (Number.isNaN(v) ? null : Number(v.toFixed(4)))) }])) } : {}),
+      ...(recovery ? { factors_kept: Object.fromEntries(recovery.map((r) => [r.factor, { kept: Number(r.kept.toFixed(4)), values: r.values, kept_by_value: r.keptByValue.map((v) => (Number.isNaN(v) ? null : Number(v.toFixed(4)))) }])) } : {}),
     });
     c.report.info(`wrote ${c.out}: ${shown} ${c.dataset} test pictures, each above its reconstruction`);
-    if (kept) c.report.info(`factors the reconstructions keep (share of ${shown} pictures whose reconstruction is nearest to a drawing with the picture's own value: shapes compared at the picture's area and centroid, each at its best turn; scales and orientations with the other factors held${shown < 256 ? '; --n 256 or more for a steadier figure' : ''}): ${kept.map(describeRecovery).join(', ')}`);
+    if (recovery) c.report.info(`factors the reconstructions keep (share of ${shown} pictures whose reconstruction is nearest to a drawing with the picture's own value: shapes compared at the picture's area and centroid, each at its best turn; scales and orientations with the other factors held${shown < 256 ? '; --n 256 or more for a steadier figure' : ''}): ${recovery.map(describeRecovery).join(', ')}`);
   });
 }
 

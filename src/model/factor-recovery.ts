@@ -46,8 +46,8 @@ export const SHAPE_AREA = (() => {
   });
 })();
 
-/** The centre of a drawing's lit pixels, in the coordinates of drawSpriteInto's centre (`fallback` if none is lit). */
-function centroid(mask: Uint8Array, ...fallback: [number, number]): [number, number] {
+/** The centre of a drawing's lit pixels, in the coordinates of drawSpriteInto's centre; (cx, cy) if none is lit. */
+function centroid(mask: Uint8Array, cx: number, cy: number): [number, number] {
   let n = 0, x = 0, y = 0;
   for (let i = 0; i < PIXELS; i++) {
     if (!mask[i]) continue;
@@ -55,7 +55,7 @@ function centroid(mask: Uint8Array, ...fallback: [number, number]): [number, num
     x += (i % DSPRITES_SIDE) + 0.5;
     y += Math.floor(i / DSPRITES_SIDE) + 0.5;
   }
-  return n ? [x / n, y / n] : fallback;
+  return n ? [x / n, y / n] : [cx, cy];
 }
 
 /** Squared distance from the picture of `recon` at `offset` to `mask` painted in `hues` (shape, background), or white on black. */
