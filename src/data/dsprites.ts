@@ -94,6 +94,11 @@ function inside(shape: number, u: number, v: number): boolean {
 /** Renders example `index` as 64x64 bytes (0 or 255) into `out` at `offset`. */
 export function renderDspriteInto(index: number, out: Uint8Array, offset = 0): void {
   coverageInto(index, out, offset);
+  toPixels(out, offset);
+}
+
+/** A picture's coverage counts to its pixels: lit (255) where at least half the 16 samples are inside. */
+function toPixels(out: Uint8Array, offset: number): void {
   for (let p = offset; p < offset + PIXELS; p++) out[p] = out[p] >= 8 ? 255 : 0;
 }
 
@@ -140,7 +145,7 @@ function spriteCoverageInto(shape: number, r: number, orientation: number, cx: n
  */
 export function drawSpriteInto(shape: number, radius: number, orientation: number, cx: number, cy: number, out: Uint8Array): void {
   spriteCoverageInto(shape, radius, orientation, cx, cy, out, 0);
-  for (let p = 0; p < PIXELS; p++) out[p] = out[p] >= 8 ? 255 : 0;
+  toPixels(out, 0);
 }
 
 /** Renders the examples `indices` (any subset, any order, repeats allowed): 4096 bytes each. */
