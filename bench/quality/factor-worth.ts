@@ -1,0 +1,61 @@
+// What the outline of a dSprites sprite is worth to a Bernoulli reconstruction, in nats: over the
+// test pictures of the dSprites quality runs, the cross-entropy of each picture against
+//   itself                              the floor: no model does better;
+//   the mean of its 3 shapes            the best a decoder can do that knows every factor but shape;
+//   the mean of its 40 orientations     ... every factor but orientation;
+//   the mean of its 120 variants        ... every factor but shape and orientation.
+// The mean is the optimal prediction under log loss when those factors are unknown and uniform,
+// so a model whose test reconstruction term is below a row's figure must carry some of what that
+// row leaves out. The test pictures are the runs' own: the first `--n` of the seeded split.
+//
+//   npx tsx bench/quality/factor-worth.ts [--data=dsprites|dsprites-color] [--n=1000] [--seed=0]
+import { pathToFileURL } from 'node:url';
+import { splitGenerated } from '../../src/data/index-permutation';
+import { DSPRITES_COUNT, dspritesFactors, dspritesIndex, renderDsprites } from '../../src/data/dsprites';
+import { DSPRITES_COLOR_COUNT, dspritesColorFactors, dspritesColorIndex, renderColorDsprites } from '../../src/data/dsprites-color';
+
+const ORIENTATIONS = Array.from({ length: 40 }, (_, i) => i);
+export const WORTH_ROWS = ['floor', 'shape unknown', 'orientation unknown', 'shape and orientation unknown'] as const;
+export type FactorWorth = Record<(typeof WORTH_ROWS)[number], number>;
+
+const crossEntropy = (x: number, m: number) => {
+  const p = Math.min(Math.max(m, 1e-7), 1 - 1e-7);
+  return -(x * Math.log(p) + (1 - x) * Math.log(1 - p));
+};
+
+/** Mean nats per picture of each row (see the header) over the dSprites (or colour dSprites) `indices`. */
+export function factorWorth(indices: ArrayLike<number>, colour: boolean): FactorWorth {
+  const values = (colour ? 3 : 1) * 64 * 64;
+  const render = (list: number[]) => (colour ? renderColorDsprites(list) : renderDsprites(list));
+  /** Per-pixel mean (0..1) of the picture's variants over the given shapes and orientations. */
+  const meanOf = (index: number, shapes: number[], orientations: number[]) => {
+    const variants = shapes.flatMap((shape) => orientations.map((orientation) => (colour
+      ? dspritesColorIndex({ ...dspritesColorFactors(index), shape, orientation })
+      : dspritesIndex({ ...dspritesFactors(index), shape, orientation }))));
+    const pictures = render(variants), mean = new Float64Array(values);
+    for (let v = 0; v < variants.length; v++) for (let p = 0; p < values; p++) mean[p] += pictures[v * values + p] / 255 / variants.length;
+    return mean;
+  };
+  const totals = WORTH_ROWS.map(() => 0);
+  for (let i = 0; i < indices.length; i++) {
+    const index = indices[i], x = render([index]), f = dspritesFactors(index % DSPRITES_COUNT);
+    const means = [null, meanOf(index, [0, 1, 2], [f.orientation]), meanOf(index, [f.shape], ORIENTATIONS), meanOf(index, [0, 1, 2], ORIENTATIONS)];
+    means.forEach((mean, r) => {
+      for (let p = 0; p < values; p++) totals[r] += crossEntropy(x[p] / 255, mean ? mean[p] : x[p] / 255);
+    });
+  }
+  return Object.fromEntries(WORTH_ROWS.map((name, r) => [name, totals[r] / indices.length])) as FactorWorth;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const option = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+  const data = option('data', 'dsprites');
+  if (data !== 'dsprites' && data !== 'dsprites-color') throw new Error(`--data must be dsprites or dsprites-color, got '${data}'`);
+  const colour = data === 'dsprites-color';
+  const n = Number(option('n', colour ? '500' : '1000')), seed = Number(option('seed', '0'));
+  if (!(Number.isInteger(n) && n > 0)) throw new Error(`--n must be a positive whole number, got '${option('n', '')}'`);
+  // The split's test part does not depend on the training count (index-permutation.ts); 1 will do.
+  const { test } = splitGenerated(colour ? DSPRITES_COLOR_COUNT : DSPRITES_COUNT, 1, n, seed);
+  const worth = factorWorth(test, colour);
+  console.log(JSON.stringify({ data, pictures: test.length, seed, nats_per_picture: Object.fromEntries(Object.entries(worth).map(([k, v]) => [k, Number(v.toFixed(2))])) }));
+}
