@@ -49,11 +49,16 @@ describe('what shape and orientation are worth to a Bernoulli reconstruction (be
     const grey = factorWorth(spread, false);
     expect(grey['shape and orientation unknown']).toBeGreaterThan(grey['shape unknown']);
     expect(grey['shape and orientation unknown']).toBeGreaterThan(grey['orientation unknown']);
+    // Knowing the sprite's area and centroid leaves less unknown, but not nothing.
+    expect(grey['outline unknown, area and centroid known']).toBeLessThan(grey['shape and orientation unknown'] - 10);
+    expect(grey['outline unknown, area and centroid known']).toBeGreaterThan(grey.floor + 10);
     const colourIndex = 17 * DSPRITES_COUNT + sprite;
     expect(colourIndex).toBeLessThan(DSPRITES_COLOR_COUNT);
     const colour = factorWorth([colourIndex], true);
     expect(colour.floor).toBeCloseTo(entropy(Float64Array.from(renderColorDsprites([colourIndex]), (v) => v / 255)), 2);
     expect(colour.floor).toBeGreaterThan(1000);
     expect(colour['shape unknown']).toBeGreaterThan(colour.floor + 20);
+    expect(colour['outline unknown, area and centroid known']).toBeGreaterThan(colour.floor + 10);
+    expect(colour['outline unknown, area and centroid known']).toBeLessThan(colour['shape and orientation unknown']);
   });
 });

@@ -3,7 +3,12 @@
 //   itself                              the floor: no model does better;
 //   the mean of its 3 shapes            the best a decoder can do that knows every factor but shape;
 //   the mean of its 40 orientations     ... every factor but orientation;
-//   the mean of its 120 variants        ... every factor but shape and orientation.
+//   the mean of its 120 variants        ... every factor but shape and orientation;
+//   the same, each variant drawn at the picture's area and centroid (factor-recovery.ts's
+//                                       drawMatched)  ... but its outline: a model below this
+//                                       row holds more of shape or orientation than the size
+//                                       and place of its blob (at one scale a square covers 2.5
+//                                       times an ellipse's pixels, so size alone says something).
 // The mean is the optimal prediction under log loss when those factors are unknown and uniform,
 // so a model whose test reconstruction term is below a row's figure must carry some of what that
 // row leaves out. The test pictures are the runs' own: the first `--n` of the seeded split.
@@ -11,11 +16,12 @@
 //   npx tsx bench/quality/factor-worth.ts [--data=dsprites|dsprites-color] [--n=1000] [--seed=0]
 import { pathToFileURL } from 'node:url';
 import { splitGenerated } from '../../src/data/index-permutation';
-import { DSPRITES_COUNT, dspritesFactors, dspritesIndex, renderDsprites } from '../../src/data/dsprites';
-import { DSPRITES_COLOR_COUNT, dspritesColorFactors, dspritesColorIndex, renderColorDsprites } from '../../src/data/dsprites-color';
+import { DSPRITES_COUNT, DSPRITES_VALUES, dspritesFactors, dspritesIndex, renderDspriteInto, renderDsprites } from '../../src/data/dsprites';
+import { DSPRITES_COLOR_COUNT, dspritesColor, dspritesColorFactors, dspritesColorIndex, renderColorDsprites } from '../../src/data/dsprites-color';
+import { centroid, drawMatched } from '../../src/model/factor-recovery';
 
 const ORIENTATIONS = Array.from({ length: 40 }, (_, i) => i);
-export const WORTH_ROWS = ['floor', 'shape unknown', 'orientation unknown', 'shape and orientation unknown'] as const;
+export const WORTH_ROWS = ['floor', 'shape unknown', 'orientation unknown', 'shape and orientation unknown', 'outline unknown, area and centroid known'] as const;
 export type FactorWorth = Record<(typeof WORTH_ROWS)[number], number>;
 
 const crossEntropy = (x: number, m: number) => {
@@ -36,10 +42,27 @@ export function factorWorth(indices: ArrayLike<number>, colour: boolean): Factor
     for (let v = 0; v < variants.length; v++) for (let p = 0; p < values; p++) mean[p] += pictures[v * values + p] / 255 / variants.length;
     return mean;
   };
+  /** Per-pixel mean of the 120 outlines drawn at the picture's area and centroid, in its hues. */
+  const matchedMeanOf = (index: number) => {
+    const f = dspritesFactors(index % DSPRITES_COUNT), mask = new Uint8Array(4096), coverage = new Float64Array(4096);
+    renderDspriteInto(index % DSPRITES_COUNT, mask);
+    const target = centroid(mask, DSPRITES_VALUES.posX(f.posX), DSPRITES_VALUES.posY(f.posY));
+    for (let shape = 0; shape < 3; shape++) {
+      for (const orientation of ORIENTATIONS) {
+        drawMatched({ shape, orientation }, f, target, mask);
+        for (let p = 0; p < 4096; p++) coverage[p] += (mask[p] ? 1 : 0) / 120;
+      }
+    }
+    const hues = colour ? dspritesColorFactors(index) : null;
+    const [on, off] = hues ? [dspritesColor(hues.shapeHue, true), dspritesColor(hues.backgroundHue, false)] : [[255], [0]];
+    const mean = new Float64Array(values);
+    for (let c = 0; c < on.length; c++) for (let p = 0; p < 4096; p++) mean[c * 4096 + p] = (coverage[p] * on[c] + (1 - coverage[p]) * off[c]) / 255;
+    return mean;
+  };
   const totals = WORTH_ROWS.map(() => 0);
   for (let i = 0; i < indices.length; i++) {
     const index = indices[i], x = render([index]), f = dspritesFactors(index % DSPRITES_COUNT);
-    const means = [null, meanOf(index, [0, 1, 2], [f.orientation]), meanOf(index, [f.shape], ORIENTATIONS), meanOf(index, [0, 1, 2], ORIENTATIONS)];
+    const means = [null, meanOf(index, [0, 1, 2], [f.orientation]), meanOf(index, [f.shape], ORIENTATIONS), meanOf(index, [0, 1, 2], ORIENTATIONS), matchedMeanOf(index)];
     means.forEach((mean, r) => {
       for (let p = 0; p < values; p++) totals[r] += crossEntropy(x[p] / 255, mean ? mean[p] : x[p] / 255);
     });

@@ -47,7 +47,7 @@ export const SHAPE_AREA = (() => {
 })();
 
 /** The centre of a drawing's lit pixels, in the coordinates of drawSpriteInto's centre; (cx, cy) if none is lit. */
-function centroid(mask: Uint8Array, cx: number, cy: number): [number, number] {
+export function centroid(mask: Uint8Array, cx: number, cy: number): [number, number] {
   let n = 0, x = 0, y = 0;
   for (let i = 0; i < PIXELS; i++) {
     if (!mask[i]) continue;
@@ -56,6 +56,22 @@ function centroid(mask: Uint8Array, cx: number, cy: number): [number, number] {
     y += Math.floor(i / DSPRITES_SIDE) + 0.5;
   }
   return n ? [x / n, y / n] : [cx, cy];
+}
+
+/**
+ * Draws `shape` at turn `orientation` with the area of the picture's own sprite (`own`: its shape
+ * and scale) and its lit pixels centred on the picture's centroid `target`: the picture as it
+ * would be with another outline. A heart's centroid sits off its centre, hence the second draw.
+ */
+export function drawMatched(
+  { shape, orientation }: { shape: number; orientation: number },
+  own: { shape: number; scale: number; posX: number; posY: number }, target: [number, number], mask: Uint8Array,
+): void {
+  const radius = dspritesRadius(own.scale) * Math.sqrt(SHAPE_AREA[own.shape] / SHAPE_AREA[shape]);
+  const cx = DSPRITES_VALUES.posX(own.posX), cy = DSPRITES_VALUES.posY(own.posY);
+  drawSpriteInto(shape, radius, orientation, cx, cy, mask);
+  const [mx, my] = centroid(mask, cx, cy);
+  drawSpriteInto(shape, radius, orientation, cx + target[0] - mx, cy + target[1] - my, mask);
 }
 
 /** Squared distance from the picture of `recon` at `offset` to `mask` painted in `hues` (shape, background), or white on black. */
@@ -104,13 +120,9 @@ export function factorRecovery(recon: Float32Array, factors: Uint8Array, picture
     renderDspriteInto(dspritesIndex({ shape, scale, orientation, posX, posY }), mask);
     const [tx, ty] = centroid(mask, cx, cy);
     const byShape = Array.from({ length: SHAPES }, (_, s) => {
-      const radius = dspritesRadius(scale) * Math.sqrt(SHAPE_AREA[shape] / SHAPE_AREA[s]);
       let best = Infinity;
       for (let o = 0; o < ORIENTATIONS; o++) {
-        // Drawn with its centroid on the picture's: a heart's centroid sits off its centre.
-        drawSpriteInto(s, radius, o, cx, cy, mask);
-        const [mx, my] = centroid(mask, cx, cy);
-        drawSpriteInto(s, radius, o, cx + tx - mx, cy + ty - my, mask);
+        drawMatched({ shape: s, orientation: o }, { shape, scale, posX, posY }, [tx, ty], mask);
         best = Math.min(best, distanceToMask(recon, offset, mask, hues));
       }
       return best;
