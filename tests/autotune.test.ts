@@ -1,8 +1,7 @@
 // The autotuner: which candidates a device gets, a measurement that picks one of them and is cached
 // (a second run measures nothing), the Node file cache, and a model built on an autotuned choice,
 // which must train exactly as the default kernels do.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { matmulWorkgroupBytes, matmulTile } from '../shaders/matmul';
@@ -11,6 +10,7 @@ import { memoryAutotuneCache } from '../src/model/autotune-cache';
 import { fileAutotuneCache } from '../src/model/autotune-file-cache';
 import { VAE } from '../src/model/vae';
 import { gpu } from './helpers/gpu';
+import { tempDir } from './helpers/temp-dir';
 
 const limits = (over: Partial<Record<string, number>> = {}) => ({
   maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupSizeY: 256, maxComputeWorkgroupStorageSize: 16384, ...over,
@@ -91,7 +91,7 @@ describe('autotune measurement', () => {
 
 describe('autotune file cache (Node)', () => {
   it('round-trips through a JSON file and treats a corrupt file as empty', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'autotune-')), 'sub', 'autotune.json');
+    const path = join(tempDir('autotune-'), 'sub', 'autotune.json');
     const cache = fileAutotuneCache(path);
     expect(await cache.get('k')).toBeUndefined();
     const value: TunedProduct = { variant: 'tiled-128', tile: { TILE_K: 16 }, ms: 1.5, candidates: 6 };

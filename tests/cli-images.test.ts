@@ -2,12 +2,12 @@
 // dequantized data (eval reports bits/dim), a conv VAE on a folder of PNGs the test writes, colour
 // PNG grids, and the refusals that name the flag and the fix.
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decode, encode } from 'fast-png';
 import { describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../src/checkpoint';
+import { tempDir } from './helpers/temp-dir';
 
 const BIN = join(__dirname, '..', 'bin', 'webgpu-vae.mjs');
 /** Processes are waited for; this only stops a hung one on a busy machine. */
@@ -36,7 +36,7 @@ function tileChannelVariance(png: ReturnType<typeof decode>, side: number, scale
 }
 
 describe('CLI on pictures', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'webgpu-vae-images-'));
+  const dir = tempDir('webgpu-vae-images-');
 
   it('grey dSprites train from pictures drawn on the GPU, and the run resumes on them', async () => {
     const out = join(dir, 'dsprites-grey');

@@ -14,8 +14,7 @@
 // the CLI refuses any non-regular file), and "not writable" is a folder under /sys, where even
 // root cannot create files (EPERM), and a path under a regular file (ENOTDIR).
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { COMMAND_FLAGS } from '../src/cli/args';
@@ -23,12 +22,13 @@ import { setDeviceProvider, type DeviceProvider } from '../src/cli/io';
 import { main, USAGE } from '../src/cli/main';
 import { pathRule, type PathRule } from '../src/cli/paths';
 import { encodeSafetensors } from '../src/io/safetensors';
+import { tempDir } from './helpers/temp-dir';
 
 const FIXTURE = join(__dirname, 'fixtures', 'v1-checkpoint.safetensors');
 const BIN = join(__dirname, '..', 'bin', 'webgpu-vae.mjs');
 const SENTINEL = 'all checks passed; no device in this test';
 
-const root = mkdtempSync(join(tmpdir(), 'webgpu-vae-refusals-'));
+const root = tempDir('webgpu-vae-refusals-');
 const at = (...p: string[]) => join(root, ...p);
 
 /** Values of typed flags that must be refused (wrong type or out of range); flags not present yet are skipped. */

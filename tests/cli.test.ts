@@ -2,8 +2,7 @@
 // pixels and eval's figure against a float64 evaluation of its checkpoint say so), eval and
 // sample read its checkpoint, and mistakes give one line and exit 1.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decode } from 'fast-png';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { readCheckpoint } from '../src/checkpoint';
 import { loadMnistNode } from '../src/data/mnist';
 import { gridImages, pairImages, pearson, readPng, varianceOf } from './helpers/png-grid';
 import { elboOfCheckpoint } from './reference/checkpoint-elbo';
+import { tempDir } from './helpers/temp-dir';
 
 const BIN = join(__dirname, '..', 'bin', 'webgpu-vae.mjs');
 /**
@@ -62,7 +62,7 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
 const jsonLines = (s: string) => s.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
 
 describe('webgpu-vae CLI', { timeout: LONG }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'webgpu-vae-cli-'));
+  const dir = tempDir('webgpu-vae-cli-');
   const out = join(dir, 'run');
 
   it('train learns: the loss falls far, samples are drawn, reconstructions follow their originals, eval agrees with float64', async () => {
@@ -235,7 +235,7 @@ describe('webgpu-vae CLI', { timeout: LONG }, () => {
 });
 
 describe('webgpu-vae train: run folders', { timeout: LONG }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'webgpu-vae-runs-'));
+  const dir = tempDir('webgpu-vae-runs-');
 
   it('a new run into a folder that holds a run is refused, and the folder is left as it was', async () => {
     const model = join(dir, 'model.safetensors');

@@ -4,8 +4,7 @@
 // fresh device, ending bit for bit where an undisturbed run ends; with none left it exits 4 with
 // the checkpoint intact and the command that resumes, which then finishes the run identically.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeAll } from '../src/cli/files';
@@ -15,12 +14,13 @@ import type { AcquiredDevice } from '../src/gpu/device';
 import { acquireNodeDevice } from '../src/gpu/node-device';
 import { decodeSafetensors } from '../src/io/safetensors';
 import { readTrainingState } from '../src/training-state';
+import { tempDir } from './helpers/temp-dir';
 
 const BIN = join(__dirname, '..', 'bin', 'webgpu-vae.mjs');
 /** 8 steps per epoch; the device goes after step 10, two steps past the epoch-end checkpoint. */
 const RUN = ['--hidden', '32', '--latent', '4', '--limit', '512', '--batch', '64', '--test-limit', '128', '--epochs', '3'];
 const LOSE_AT = 10;
-const root = mkdtempSync(join(tmpdir(), 'webgpu-vae-device-loss-'));
+const root = tempDir('webgpu-vae-device-loss-');
 const baseline = join(root, 'baseline');
 /** Child processes compile every pipeline, twice when they retry: give a busy machine room. */
 const SLOW = 600_000;

@@ -2,17 +2,17 @@
 // must run every part and write the JSON and Markdown reports. On a GPU the same script runs the
 // full sizes; this keeps it from rotting where there is none.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../bench/args';
 import { gpuFileName, markdownReport, peakFor } from '../bench/gpu-report';
 import { CONV_METHODS } from '../src/model/layers/conv-ops';
+import { tempDir } from './helpers/temp-dir';
 
 describe('bench/gpu.sh', () => {
   it('--small runs the step comparison, sweep, matmul table, ceiling, autotune, the f16 step and the conv benchmarks, and writes both reports', () => {
-    const out = mkdtempSync(join(tmpdir(), 'gpu-sh-'));
+    const out = tempDir('gpu-sh-');
     const run = spawnSync('bash', ['bench/gpu.sh', '--small', '--peak-gflops', '100', '--out', out], { encoding: 'utf8', timeout: 1_700_000 });
     expect(run.status, run.stderr.slice(-3000)).toBe(0);
     const files = readdirSync(out).sort();

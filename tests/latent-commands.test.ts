@@ -3,8 +3,7 @@
 // VAE.reconstruct gives for them, and an interpolation row starts at picture 2i's reconstruction
 // (z = its posterior mean) and ends at picture 2i+1's, with the pictures themselves at the ends.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../src/checkpoint';
@@ -12,12 +11,13 @@ import { interpolationGrid } from '../src/cli/latent';
 import { loadMnistNode } from '../src/data/mnist';
 import { acquireNodeDevice } from '../src/gpu/node-device';
 import { gridImages, pairImages, readPng } from './helpers/png-grid';
+import { tempDir } from './helpers/temp-dir';
 
 const BIN = join(__dirname, '..', 'bin', 'webgpu-vae.mjs');
 // A trained-looking model is not needed: the fixture's weights decode to noise, which tells a
 // wrong row or a wrong z apart as well as digits would.
 const FIXTURE = join(__dirname, 'fixtures', 'v1-checkpoint.safetensors');
-const dir = mkdtempSync(join(tmpdir(), 'webgpu-vae-latent-'));
+const dir = tempDir('webgpu-vae-latent-');
 const GRID = { rows: 28, cols: 28, scale: 2, pad: 1 };
 
 const cli = (args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {

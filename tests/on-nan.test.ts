@@ -6,7 +6,6 @@
 // side of --on-nan, is checked on made-up loss records.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEALTH_FLAGS } from '../shaders/grad-norm';
@@ -17,11 +16,12 @@ import type { AcquiredDevice } from '../src/gpu/device';
 import { acquireNodeDevice } from '../src/gpu/node-device';
 import type { StepLoss } from '../src/model/loss-ring';
 import { readTrainingState } from '../src/training-state';
+import { tempDir } from './helpers/temp-dir';
 
 const BIN = join(__dirname, '..', 'bin', 'webgpu-vae.mjs');
 /** 8 steps per epoch of a small model. */
 const RUN = ['--hidden', '32', '--latent', '4', '--limit', '512', '--batch', '64', '--test-limit', '128'];
-const root = mkdtempSync(join(tmpdir(), 'webgpu-vae-on-nan-'));
+const root = tempDir('webgpu-vae-on-nan-');
 /** A child process compiles every pipeline afresh: on a busy two-core machine that alone can take a minute. */
 const SLOW = 400_000;
 let device: AcquiredDevice;

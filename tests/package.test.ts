@@ -16,8 +16,7 @@
 // has filled. Entries without a `resolved` URL get the registry's tarball URL, so npm needs no
 // package metadata (which the cache may not hold) to find them.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../src/checkpoint';
@@ -25,6 +24,7 @@ import { VAE } from '../src/model/vae';
 import { expectClose } from './helpers/compare';
 import { gpu } from './helpers/gpu';
 import { matmulRef } from './reference/dense';
+import { tempDir } from './helpers/temp-dir';
 
 const ROOT = resolve(__dirname, '..');
 
@@ -37,7 +37,7 @@ describe('built package', { timeout: BUILD_PATIENCE }, () => {
     for (const f of ['index.js', 'kernels.js', 'node.js', 'types/src/index.d.ts', 'types/src/kernels.d.ts']) {
       expect(existsSync(join(ROOT, 'dist', f)), f).toBe(true);
     }
-    const consumer = mkdtempSync(join(tmpdir(), 'webgpu-vae-consumer-'));
+    const consumer = tempDir('webgpu-vae-consumer-');
     mkdirSync(join(consumer, 'node_modules'));
     symlinkSync(ROOT, join(consumer, 'node_modules', 'webgpu-vae'));
     writeFileSync(join(consumer, 'package.json'), '{"type":"module"}');
@@ -164,7 +164,7 @@ const run = (cmd: string, args: string[], cwd: string, timeout = 240_000) =>
 
 describe('npm pack, installed into an empty project', () => {
   it('ships dist/, installs offline, and its CLI and three entry points work from there', () => {
-    const work = mkdtempSync(join(tmpdir(), 'webgpu-vae-install-'));
+    const work = tempDir('webgpu-vae-install-');
     try {
       packInstallAndRun(work);
     } finally {

@@ -7,7 +7,6 @@
 // real command in a child process.
 import { execFile, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../src/checkpoint';
@@ -18,13 +17,14 @@ import type { AcquiredDevice } from '../src/gpu/device';
 import { decodeSafetensors } from '../src/io/safetensors';
 import { paramLayout } from '../src/model/build';
 import { readTrainingState } from '../src/training-state';
+import { tempDir } from './helpers/temp-dir';
 
 const BIN = join(__dirname, '..', 'bin', 'webgpu-vae.mjs');
 /** 8 steps per epoch; 12 epochs leave a child process time to be interrupted after its first step event. */
 const RUN = ['--hidden', '32', '--latent', '4', '--limit', '512', '--batch', '64', '--test-limit', '128'];
 const EPOCHS = ['--epochs', '12'];
 
-const root = mkdtempSync(join(tmpdir(), 'webgpu-vae-resume-'));
+const root = tempDir('webgpu-vae-resume-');
 let device: AcquiredDevice;
 const baseline = join(root, 'baseline');
 
