@@ -16,11 +16,12 @@
 //   npx tsx bench/quality/factor-worth.ts [--data=dsprites|dsprites-color] [--n=1000] [--seed=0]
 import { pathToFileURL } from 'node:url';
 import { splitGenerated } from '../../src/data/index-permutation';
-import { DSPRITES_COUNT, DSPRITES_VALUES, dspritesFactors, dspritesIndex, renderDspriteInto, renderDsprites } from '../../src/data/dsprites';
+import { DSPRITES_COUNT, DSPRITES_SIDE, DSPRITES_VALUES, dspritesFactors, dspritesIndex, renderDspriteInto, renderDsprites } from '../../src/data/dsprites';
 import { DSPRITES_COLOR_COUNT, dspritesColor, dspritesColorFactors, dspritesColorIndex, renderColorDsprites } from '../../src/data/dsprites-color';
 import { centroid, drawMatched } from '../../src/model/factor-recovery';
 
 const ORIENTATIONS = Array.from({ length: 40 }, (_, i) => i);
+const PIXELS = DSPRITES_SIDE * DSPRITES_SIDE;
 export const WORTH_ROWS = ['floor', 'shape unknown', 'orientation unknown', 'shape and orientation unknown', 'outline unknown, area and centroid known'] as const;
 export type FactorWorth = Record<(typeof WORTH_ROWS)[number], number>;
 
@@ -31,7 +32,7 @@ const crossEntropy = (x: number, m: number) => {
 
 /** Mean nats per picture of each row (see the header) over the dSprites (or colour dSprites) `indices`. */
 export function factorWorth(indices: ArrayLike<number>, colour: boolean): FactorWorth {
-  const values = (colour ? 3 : 1) * 64 * 64;
+  const values = (colour ? 3 : 1) * PIXELS;
   const render = (list: number[]) => (colour ? renderColorDsprites(list) : renderDsprites(list));
   /** Per-pixel mean (0..1) of the picture's variants over the given shapes and orientations. */
   const meanOf = (index: number, shapes: number[], orientations: number[]) => {
@@ -44,19 +45,19 @@ export function factorWorth(indices: ArrayLike<number>, colour: boolean): Factor
   };
   /** Per-pixel mean of the 120 outlines drawn at the picture's area and centroid, in its hues. */
   const matchedMeanOf = (index: number) => {
-    const f = dspritesFactors(index % DSPRITES_COUNT), mask = new Uint8Array(4096), coverage = new Float64Array(4096);
+    const f = dspritesFactors(index % DSPRITES_COUNT), mask = new Uint8Array(PIXELS), coverage = new Float64Array(PIXELS);
     renderDspriteInto(index % DSPRITES_COUNT, mask);
     const target = centroid(mask, DSPRITES_VALUES.posX(f.posX), DSPRITES_VALUES.posY(f.posY));
     for (let shape = 0; shape < 3; shape++) {
       for (const orientation of ORIENTATIONS) {
         drawMatched({ shape, orientation }, f, target, mask);
-        for (let p = 0; p < 4096; p++) coverage[p] += (mask[p] ? 1 : 0) / 120;
+        for (let p = 0; p < PIXELS; p++) coverage[p] += (mask[p] ? 1 : 0) / 120;
       }
     }
     const hues = colour ? dspritesColorFactors(index) : null;
     const [on, off] = hues ? [dspritesColor(hues.shapeHue, true), dspritesColor(hues.backgroundHue, false)] : [[255], [0]];
     const mean = new Float64Array(values);
-    for (let c = 0; c < on.length; c++) for (let p = 0; p < 4096; p++) mean[c * 4096 + p] = (coverage[p] * on[c] + (1 - coverage[p]) * off[c]) / 255;
+    for (let c = 0; c < on.length; c++) for (let p = 0; p < PIXELS; p++) mean[c * PIXELS + p] = (coverage[p] * on[c] + (1 - coverage[p]) * off[c]) / 255;
     return mean;
   };
   const totals = WORTH_ROWS.map(() => 0);
