@@ -1,19 +1,11 @@
 // CIFAR-10's binary format on small batch files the test writes: labels and planar pixels land
 // where the format puts them, splits and limits, and every malformed file is a DataError.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CIFAR10_FILES, CIFAR10_RECORD, cifar10FromBatches, loadCifar10Node } from '../src/data/cifar10';
 import { DataError } from '../src/data/idx';
-
-const tempDirs: string[] = [];
-afterAll(() => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'webgpu-vae-cifar-'));
-  tempDirs.push(dir);
-  return dir;
-}
+import { tempDir } from './helpers/temp-dir';
 
 /** Pixel value of record `r` (global index), channel c, row y, column x: a function of all four. */
 const pixel = (r: number, c: number, y: number, x: number) => (r * 13 + c * 85 + y * 7 + x) & 255;
@@ -36,7 +28,7 @@ function writeCifar(dir: string, perBatch = 3): void {
 
 describe('CIFAR-10 binary reader', () => {
   it('reads the five training batches in order, with labels and planar RGB pixels', async () => {
-    const dir = tempDir();
+    const dir = tempDir('webgpu-vae-cifar-');
     writeCifar(dir);
     const train = await loadCifar10Node('train', { dir });
     expect([train.count, train.channels, train.rows, train.cols, train.name]).toEqual([15, 3, 32, 32, 'cifar10-train']);
@@ -49,7 +41,7 @@ describe('CIFAR-10 binary reader', () => {
   });
 
   it('finds the files inside cifar-10-batches-bin and honours a limit', async () => {
-    const dir = tempDir();
+    const dir = tempDir('webgpu-vae-cifar-');
     mkdirSync(join(dir, 'cifar-10-batches-bin'));
     writeCifar(join(dir, 'cifar-10-batches-bin'));
     const train = await loadCifar10Node('train', { dir, limit: 5 });
@@ -60,7 +52,7 @@ describe('CIFAR-10 binary reader', () => {
   });
 
   it('names the missing files and the folder', async () => {
-    const dir = tempDir();
+    const dir = tempDir('webgpu-vae-cifar-');
     writeFileSync(join(dir, 'data_batch_1.bin'), batch(0, 1));
     await expect(loadCifar10Node('train', { dir })).rejects.toThrow(
       /CIFAR-10 train split: data_batch_2\.bin, data_batch_3\.bin, data_batch_4\.bin, data_batch_5\.bin not found in .*webgpu-vae-cifar-/,

@@ -1,12 +1,12 @@
 // IDX parsing and MNIST loading: the real bundled files, and each way a file
 // can be wrong producing a DataError that names the file and the problem.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DataError, gunzip, parseIdx, parseIdxMaybeGzip } from '../src/data/idx';
 import { loadMnistNode, mnistFromIdx } from '../src/data/mnist';
+import { tempDir } from './helpers/temp-dir';
 
 /** Builds an unsigned-byte IDX file with the given dims and data. */
 function makeIdx(dims: number[], data: Uint8Array): Uint8Array {
@@ -19,14 +19,6 @@ function makeIdx(dims: number[], data: Uint8Array): Uint8Array {
 }
 
 const ramp = (n: number) => Uint8Array.from({ length: n }, (_, i) => i % 256);
-const tempDirs: string[] = [];
-afterAll(() => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'webgpu-vae-data-'));
-  tempDirs.push(dir);
-  return dir;
-}
 
 describe('parseIdx', () => {
   it('reads labels (idx1) and images (idx3) headers and data', () => {
@@ -126,7 +118,7 @@ describe('MNIST', () => {
   });
 
   it('reports a truncated file on disk by path, and reads .gz files from a custom dir', async () => {
-    const dir = tempDir();
+    const dir = tempDir('webgpu-vae-data-');
     const images = makeIdx([3, 28, 28], ramp(3 * 784));
     writeFileSync(join(dir, 't10k-images-idx3-ubyte'), images.subarray(0, images.length - 5));
     writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), makeIdx([3], Uint8Array.of(1, 2, 3)));
@@ -143,6 +135,6 @@ describe('MNIST', () => {
   });
 
   it('says which file is missing', async () => {
-    await expect(loadMnistNode('train', { dir: tempDir() })).rejects.toThrow(/train-images-idx3-ubyte: file not found/);
+    await expect(loadMnistNode('train', { dir: tempDir('webgpu-vae-data-') })).rejects.toThrow(/train-images-idx3-ubyte: file not found/);
   });
 });

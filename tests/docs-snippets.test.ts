@@ -4,11 +4,11 @@
 // package's entry points, unbuilt). A block may use values the prose supplies (`device`,
 // `xBuffer`, ...); those names are undeclared in the snippet, so "cannot find name" is the one
 // error allowed.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from './helpers/temp-dir';
 
 const ROOT = join(__dirname, '..');
 const DOCS = ['README.md', 'docs/API.md'];
@@ -30,8 +30,7 @@ function snippetsOf(doc: string): Snippet[] {
 }
 
 const snippets = DOCS.flatMap(snippetsOf);
-const dir = mkdtempSync(join(tmpdir(), 'webgpu-vae-snippets-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('webgpu-vae-snippets-');
 
 /** Compiles every snippet in one program (the sources are checked once) and returns each one's errors. */
 function check(list: Snippet[]): Map<Snippet, string[]> {

@@ -1,12 +1,11 @@
 // Fashion-MNIST from Debian's dataset-fashion-mnist package. Without the package the tests skip
 // with a message saying how to install it; in CI (CI set) a missing package fails instead, since
 // scripts/setup-debian.sh installs it there.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FASHION_MNIST_DEBIAN_DIR, fashionMnistInstalled, loadFashionMnistNode } from '../src/data/fashion-mnist';
 import { loadMnistNode } from '../src/data/mnist';
+import { tempDir } from './helpers/temp-dir';
 
 const installed = await fashionMnistInstalled();
 const inCi = Boolean(process.env.CI);
@@ -14,8 +13,7 @@ if (!installed && !inCi) {
   console.warn(`fashion-mnist tests SKIPPED: ${FASHION_MNIST_DEBIAN_DIR} is missing; install it with apt-get install dataset-fashion-mnist`);
 }
 
-const empty = mkdtempSync(join(tmpdir(), 'webgpu-vae-fashion-'));
-afterAll(() => rmSync(empty, { recursive: true, force: true }));
+const empty = tempDir('webgpu-vae-fashion-');
 
 describe('Fashion-MNIST', () => {
   it.runIf(inCi)('is installed in CI', () => {

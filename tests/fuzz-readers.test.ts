@@ -4,13 +4,12 @@
 // overlapping and out-of-range offsets, header JSON of every wrong type, shapes whose product
 // overflows. Every case must end in a well-formed result or in CheckpointError / DataError with a
 // message; none may throw anything else, take over 2 s, or grow ArrayBuffer memory by 256 MiB.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { encode as encodePng } from 'fast-png';
 import { encode as encodeJpeg } from 'jpeg-js';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CIFAR10_RECORD, cifar10FromBatches } from '../src/data/cifar10';
 import { DataError, parseIdx, parseIdxMaybeGzip } from '../src/data/idx';
 import { cachePath } from '../src/data/image-cache';
@@ -20,12 +19,11 @@ import { prepareImage } from '../src/data/image-pixels';
 import { mnistFromIdx } from '../src/data/mnist';
 import { CheckpointError, decodeSafetensors, encodeSafetensors, type Safetensors } from '../src/io/safetensors';
 import { crc32, EDGE_U32, FuzzRng, fuzzCase, mutateBytes, newReport, type FuzzReport } from './helpers/fuzz';
+import { tempDir } from './helpers/temp-dir';
 
 // Each test needs a few seconds of CPU; on a machine shared with other jobs the wall time can be
 // ten times that, so the limit is generous. Per-case limits count CPU time (helpers/fuzz.ts).
 const FUZZ_TIMEOUT = 600_000;
-const tempDirs: string[] = [];
-afterAll(() => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 function expectClean(report: FuzzReport, minCases: number): void {
   const summary = `${report.cases} cases, ${report.succeeded} read, ${report.refused} refused, CPU ${(report.totalMs / 1000).toFixed(1)} s in all, slowest ${report.slowestMs.toFixed(1)} ms, ` +
@@ -336,8 +334,7 @@ describe('fuzz: picture decoding (the folder reader)', () => {
   it('loads folders holding damaged files and damaged caches without error types other than DataError', async () => {
     const report = newReport();
     const r = new FuzzRng(5);
-    const dir = mkdtempSync(join(tmpdir(), 'webgpu-vae-fuzz-'));
-    tempDirs.push(dir);
+    const dir = tempDir('webgpu-vae-fuzz-');
     for (let k = 0; k < 3; k++) writeFileSync(join(dir, `good${k}.png`), basePng(r));
     const opts = { imageSize: 4, channels: 3 as const, testFraction: 0, warn: () => {} };
     const truth = await loadImageFolder(dir, { ...opts, cache: false });

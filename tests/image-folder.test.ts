@@ -1,25 +1,17 @@
 // Folders of pictures written by the test itself (PNG and JPEG, a subfolder, odd letter case, a
 // corrupt file, a hidden file): decoding, the seeded split, the cache, warnings and refusals.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encode as encodePng } from 'fast-png';
 import { encode as encodeJpeg } from 'jpeg-js';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DataError } from '../src/data/idx';
 import { cachePath } from '../src/data/image-cache';
 import { decodeImage } from '../src/data/image-decode';
 import { loadImageFolder } from '../src/data/image-folder';
 import { prepareImage } from '../src/data/image-pixels';
 import { splitImageSet, testCount } from '../src/data/image-set';
-
-const tempDirs: string[] = [];
-afterAll(() => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'webgpu-vae-pictures-'));
-  tempDirs.push(dir);
-  return dir;
-}
+import { tempDir } from './helpers/temp-dir';
 
 /** An RGB picture whose colours depend on `k`, so every file differs. */
 function picture(k: number, width: number, height: number): Uint8Array {
@@ -35,7 +27,7 @@ const toRgba = (rgb: Uint8Array) => {
 
 /** 5 PNGs (one in a subfolder, one named .PNG), 2 JPEGs, a hidden PNG and a text file. */
 function writeFolder(): string {
-  const dir = tempDir();
+  const dir = tempDir('webgpu-vae-pictures-');
   mkdirSync(join(dir, 'more'));
   const png = (k: number, w: number, h: number) => encodePng({ width: w, height: h, data: picture(k, w, h), channels: 3, depth: 8 });
   writeFileSync(join(dir, 'a.png'), png(0, 12, 12));
@@ -156,7 +148,7 @@ describe('loadImageFolder', () => {
   });
 
   it('refuses a missing folder, a file, an empty folder and one whose pictures all fail', async () => {
-    const dir = tempDir();
+    const dir = tempDir('webgpu-vae-pictures-');
     const opts = { imageSize: 8, channels: 3 as const, cache: false };
     await expect(loadImageFolder(join(dir, 'nope'), opts)).rejects.toThrow(/picture folder .*nope does not exist/);
     writeFileSync(join(dir, 'x.txt'), 'x');

@@ -1,23 +1,15 @@
 // The data-set registry: each name loads train and test Datasets whose shape and labels match its
 // descriptor; dSprites subsets are distinct, disjoint, seeded and held out; bad names and options are refused.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encode as encodePng } from 'fast-png';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CIFAR10_FILES, CIFAR10_RECORD } from '../src/data/cifar10';
 import { renderDsprites } from '../src/data/dsprites';
 import { fashionMnistInstalled } from '../src/data/fashion-mnist';
 import type { Dataset } from '../src/data/mnist';
 import { DATA_SOURCE_NAMES, DATA_SOURCES, dataSource, loadDataSource, type LoadedData } from '../src/data/sources';
-
-const tempDirs: string[] = [];
-afterAll(() => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'webgpu-vae-sources-'));
-  tempDirs.push(dir);
-  return dir;
-}
+import { tempDir } from './helpers/temp-dir';
 
 /** Shape and labels of both splits agree with the descriptor (or with `shape` for a folder). */
 function expectConsistent(data: LoadedData, shape = data.source.shape!): void {
@@ -50,7 +42,7 @@ describe('data sources', () => {
   });
 
   it('loads CIFAR-10 from a folder and refuses to go without one', async () => {
-    const dir = tempDir();
+    const dir = tempDir('webgpu-vae-sources-');
     const records = (n: number) => Uint8Array.from({ length: n * CIFAR10_RECORD }, (_, i) => (i % CIFAR10_RECORD === 0 ? (i / CIFAR10_RECORD) % 10 : i & 255));
     for (const f of [...CIFAR10_FILES.train, ...CIFAR10_FILES.test]) writeFileSync(join(dir, f), records(2));
     const cifar = await loadDataSource('cifar10', { dir, limit: 7 });
@@ -91,7 +83,7 @@ describe('data sources', () => {
   });
 
   it('loads a folder with the shape its options ask for', async () => {
-    const dir = tempDir();
+    const dir = tempDir('webgpu-vae-sources-');
     for (let k = 0; k < 5; k++) {
       writeFileSync(join(dir, `p${k}.png`), encodePng({ width: 10, height: 8, data: new Uint8Array(240).fill(k * 40), channels: 3, depth: 8 }));
     }
