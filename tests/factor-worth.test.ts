@@ -1,3 +1,5 @@
+// bench/quality/factor-worth.ts: its figures are the cross-entropy of each picture against the mean
+// of its variants, so over a picture's own variants they must equal the mean picture's entropy.
 import { describe, expect, it } from 'vitest';
 import { DSPRITES_COUNT, dspritesFactors, dspritesIndex, renderDsprites } from '../src/data/dsprites';
 import { DSPRITES_COLOR_COUNT, renderColorDsprites } from '../src/data/dsprites-color';
@@ -25,7 +27,7 @@ function meanPicture(indices: number[]): Float64Array {
 }
 
 describe('what shape and orientation are worth to a Bernoulli reconstruction (bench/quality/factor-worth.ts)', () => {
-  const sprite = 300_000 + 12_345; // an ellipse, mid scale
+  const sprite = 300_000 + 12_345; // an ellipse at the second-smallest scale
 
   it('averaged over a picture\'s own shape variants, "shape unknown" is the entropy of their mean picture', () => {
     // For binary pictures, E over the variants v of -log m(x_v) is the binary entropy of m at each pixel.
