@@ -34,14 +34,24 @@ const crossEntropy = (x: number, m: number) => {
 export function factorWorth(indices: ArrayLike<number>, colour: boolean): FactorWorth {
   const values = (colour ? 3 : 1) * PIXELS;
   const render = (list: number[]) => (colour ? renderColorDsprites(list) : renderDsprites(list));
-  /** Per-pixel mean (0..1) of the picture's variants over the given shapes and orientations. */
-  const meanOf = (index: number, shapes: number[], orientations: number[]) => {
-    const variants = shapes.flatMap((shape) => orientations.map((orientation) => (colour
-      ? dspritesColorIndex({ ...dspritesColorFactors(index), shape, orientation })
-      : dspritesIndex({ ...dspritesFactors(index), shape, orientation }))));
-    const pictures = render(variants), mean = new Float64Array(values);
-    for (let v = 0; v < variants.length; v++) for (let p = 0; p < values; p++) mean[p] += pictures[v * values + p] / 255 / variants.length;
-    return mean;
+  /**
+   * The per-pixel means (0..1) of the picture's variants with shape unknown, orientation unknown
+   * and both, from one rendering of its 120 shape x orientation variants (the other two are
+   * subsets of them).
+   */
+  const variantMeans = (index: number) => {
+    const own = colour ? dspritesColorFactors(index) : dspritesFactors(index);
+    const variants = [0, 1, 2].flatMap((shape) => ORIENTATIONS.map((orientation) => (colour
+      ? dspritesColorIndex({ ...(own as ReturnType<typeof dspritesColorFactors>), shape, orientation })
+      : dspritesIndex({ ...own, shape, orientation }))));
+    const pictures = render(variants);
+    const mean = (keep: (shape: number, orientation: number) => boolean) => {
+      const picked = variants.map((_, v) => v).filter((v) => keep(Math.floor(v / ORIENTATIONS.length), v % ORIENTATIONS.length));
+      const out = new Float64Array(values);
+      for (const v of picked) for (let p = 0; p < values; p++) out[p] += pictures[v * values + p] / 255 / picked.length;
+      return out;
+    };
+    return [mean((_, o) => o === own.orientation), mean((s) => s === own.shape), mean(() => true)];
   };
   /** Per-pixel mean of the 120 outlines drawn at the picture's area and centroid, in its hues. */
   const matchedMeanOf = (index: number) => {
@@ -62,8 +72,8 @@ export function factorWorth(indices: ArrayLike<number>, colour: boolean): Factor
   };
   const totals = WORTH_ROWS.map(() => 0);
   for (let i = 0; i < indices.length; i++) {
-    const index = indices[i], x = render([index]), f = dspritesFactors(index % DSPRITES_COUNT);
-    const means = [null, meanOf(index, [0, 1, 2], [f.orientation]), meanOf(index, [f.shape], ORIENTATIONS), meanOf(index, [0, 1, 2], ORIENTATIONS), matchedMeanOf(index)];
+    const index = indices[i], x = render([index]);
+    const means = [null, ...variantMeans(index), matchedMeanOf(index)];
     means.forEach((mean, r) => {
       for (let p = 0; p < values; p++) totals[r] += crossEntropy(x[p] / 255, mean ? mean[p] : x[p] / 255);
     });
