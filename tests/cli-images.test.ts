@@ -77,10 +77,13 @@ describe('CLI on pictures', () => {
     // bits/dim = (nats + D log 256) / (D log 2) on dequantized data.
     expect(ev.test_bits_per_dim).toBeCloseTo((ev.test_loss + 3 * 64 * 64 * Math.log(256)) / (3 * 64 * 64 * Math.LN2), 6);
     expect(ev.test_bits_per_dim).toBeGreaterThan(0);
-    // Reconstructions of dSprites say which factors they keep, judged by drawing.
-    const rc = await cli(['reconstruct', '--checkpoint', join(out, 'model.safetensors'), '--out', join(out, 'rec.png'), '--dataset', 'dsprites-color', '--n', '4', '--json']);
+    // Reconstructions of dSprites say which factors they keep, judged by drawing. Without
+    // --dataset the command reads the data set the checkpoint records it was trained on.
+    const rc = await cli(['reconstruct', '--checkpoint', join(out, 'model.safetensors'), '--out', join(out, 'rec.png'), '--n', '4', '--json']);
     expect(rc.code, rc.stderr).toBe(0);
-    const kept = jsonLines(rc.stdout).find((l) => l.event === 'done').factors_kept;
+    const rcDone = jsonLines(rc.stdout).find((l) => l.event === 'done');
+    expect(rcDone.dataset).toBe('dsprites-color');
+    const kept = rcDone.factors_kept;
     expect(Object.keys(kept)).toEqual(['shape', 'scale', 'orientation']);
     expect([kept.shape.values, kept.scale.values, kept.orientation.values]).toEqual([3, 6, 40]);
     for (const f of Object.values(kept) as { kept: number; kept_by_value: (number | null)[] }[]) {

@@ -183,6 +183,11 @@ describe('flag tables', () => {
     }
   });
 
+  it('the README\'s command-line block is --help, word for word', () => {
+    const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+    expect(readme.includes('```\n' + USAGE + '\n```'), 'README.md: paste the output of `webgpu-vae --help` into its Command line block').toBe(true);
+  });
+
   it('`<command> --help` prints that command\'s lines with every one of its flags, and starts nothing', async () => {
     for (const [command, table] of COMMAND_FLAGS) {
       for (const argv of [[command, '--help'], [command, ...baseArgs(command, ''), '-h']]) {

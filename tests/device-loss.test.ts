@@ -74,6 +74,15 @@ describe('a lost device', () => {
     expect(log).toContain('"event":"restart"');
   }, SLOW);
 
+  it('the retry keeps the flags about this machine that the run record does not hold (--autotune)', async () => {
+    const dir = join(root, 'retry-autotune');
+    const r = await cli(['train', ...RUN, '--retries', '1', '--autotune', 'quick', '--max-gpu-memory', '4096', '--out', dir, '--json'], LOSE);
+    expect(r.code, r.stderr).toBe(0);
+    const starts = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event === 'start');
+    expect(starts).toHaveLength(2);
+    for (const start of starts) expect(start.autotune?.mode, 'each attempt autotunes').toBe('quick');
+  }, SLOW);
+
   it('--retries 0: exit 4, the checkpoint intact, the resume command printed; resuming finishes the run identically', async () => {
     const dir = join(root, 'no-retry');
     const r = await cli(['train', ...RUN, '--retries', '0', '--save-every', '4', '--out', dir], LOSE);

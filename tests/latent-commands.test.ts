@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../src/checkpoint';
+import { checkpointDataset } from '../src/cli/io';
 import { interpolationGrid } from '../src/cli/latent';
 import { loadMnistNode } from '../src/data/mnist';
 import { acquireNodeDevice } from '../src/gpu/node-device';
@@ -39,6 +40,21 @@ async function reference(n: number) {
 }
 
 const tile = (a: Float32Array, i: number) => a.subarray(i * 784, (i + 1) * 784);
+
+describe('checkpointDataset', () => {
+  it('takes --dataset as given, else the data set the checkpoint records, else MNIST', () => {
+    expect(checkpointDataset('fashion-mnist', { dataset: 'dsprites' }, undefined)).toBe('fashion-mnist');
+    expect(checkpointDataset(undefined, { dataset: 'dsprites' }, undefined)).toBe('dsprites');
+    expect(checkpointDataset(undefined, {}, undefined)).toBe('mnist');
+    expect(checkpointDataset(undefined, { dataset: 'no-such-set' }, undefined)).toBe('mnist');
+  });
+
+  it('asks for the folder of a recorded data set that reads files, and refuses one for a drawn set', () => {
+    expect(() => checkpointDataset(undefined, { dataset: 'folder' }, undefined)).toThrow(/trained on --dataset folder, which reads files: give their folder with --data-dir DIR/);
+    expect(checkpointDataset(undefined, { dataset: 'folder' }, 'photos')).toBe('folder');
+    expect(() => checkpointDataset(undefined, { dataset: 'dsprites' }, 'photos')).toThrow(/drawn in code and reads no files; leave out --data-dir photos/);
+  });
+});
 
 describe('interpolationGrid', () => {
   it('walks from a to b in straight steps, both ends exact', () => {

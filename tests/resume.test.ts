@@ -14,7 +14,7 @@ import { OutputError, writeAll, writeFileAtomic } from '../src/cli/files';
 import { trainCommand, type TrainHooks } from '../src/cli/train';
 import { acquireNodeDevice } from '../src/gpu/node-device';
 import type { AcquiredDevice } from '../src/gpu/device';
-import { decodeSafetensors } from '../src/io/safetensors';
+import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors';
 import { paramLayout } from '../src/model/build';
 import { readTrainingState } from '../src/training-state';
 import { tempDir } from './helpers/temp-dir';
@@ -94,7 +94,7 @@ describe('train --resume', { timeout: LONG }, () => {
     expect(log.filter((e) => e.event === 'step').map((e) => e.step)).toEqual([16, 32, 48, 64, 80, 96]); // every lossEvery = 16 steps
     expect(log.at(-1)).toMatchObject({ event: 'done', step: 96 });
     const record = JSON.parse(readFileSync(join(baseline, 'config.json'), 'utf8'));
-    expect(record).toMatchObject({ config: { hidden: [32], latent: 4 }, training: { batch: 64, lr: 1e-3, seed: 0 }, run: { epochs: 12, limit: 512, testLimit: 128 }, resumed: [] });
+    expect(record).toMatchObject({ config: { hidden: [32], latent: 4 }, training: { batch: 64, lr: 1e-3, seed: 0 }, run: { epochs: 12, limit: 512, testLimit: 128, precision: 'f32' }, resumed: [] });
 
     // model.safetensors holds the model tensors under their checkpoint names and nothing else.
     const modelBytes = new Uint8Array(readFileSync(join(baseline, 'model.safetensors')));
@@ -107,6 +107,8 @@ describe('train --resume', { timeout: LONG }, () => {
     expect(Object.keys(decodeSafetensors(stateBytes).tensors).sort()).toEqual([...names, ...names.map((n) => `adam.m.${n}`), ...names.map((n) => `adam.v.${n}`)].sort());
     const state = readTrainingState(stateBytes);
     expect(state.progress).toMatchObject({ step: 96, epochsDone: 12, epochStep: 0, stepsPerEpoch: 8 });
+    // The activations' precision is kept with the run, so that a resume continues in it.
+    expect(state.run).toMatchObject({ precision: 'f32' });
     expect(Array.from(state.params)).toEqual(Array.from(ckpt.flat));
     // Each file refuses to be taken for the other.
     expect(() => readCheckpoint(stateBytes, 'training-state.safetensors')).toThrow(/training-state\.safetensors is a training state .*not a model; use model\.safetensors/);
@@ -170,6 +172,28 @@ describe('train --resume', { timeout: LONG }, () => {
     expect(last.code).toBe(0);
     expect(last.out).toMatch(/"event":"start".*"lr":0\.0003/);
     expect(readLines(join(lowered, 'metrics.jsonl')).filter((e) => e.event === 'resume').map((e) => e.lr)).toEqual([3e-4, 3e-4]);
+  });
+
+  it('a resumed run keeps the activations\' precision it was saved with; --precision changes it', async () => {
+    const dir = join(root, 'saved-f16');
+    expect((await train([...RUN, '--epochs', '1', '--out', dir])).code).toBe(0);
+    // The same run as if it had been started with --precision f16 (only the record differs).
+    const statePath = join(dir, 'training-state.safetensors');
+    const { tensors, metadata } = decodeSafetensors(new Uint8Array(readFileSync(statePath)));
+    writeFileSync(statePath, encodeSafetensors(tensors, { ...metadata, run: JSON.stringify({ ...JSON.parse(metadata.run), precision: 'f16' }) }));
+    if (device.device.features.has('shader-f16')) {
+      const r = await train(['--resume', dir, '--epochs', '2']);
+      expect(r.code, r.out).toBe(0);
+      expect(r.out).toMatch(/f16 activations\)/);
+    } else {
+      // Resumed in f16, which this adapter refuses: proof that the saved precision was taken.
+      await expect(train(['--resume', dir, '--epochs', '2'])).rejects.toThrow(/needs the WebGPU feature 'shader-f16'/);
+    }
+    const r = await train(['--resume', dir, '--epochs', '2', '--precision', 'f32']);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/training to epoch 2.*, f32 activations \(was f16\)/);
+    expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).resumed.at(-1)).toMatchObject({ step: 8, epochs: 2, precision: 'f32' });
+    expect(readTrainingState(new Uint8Array(readFileSync(statePath))).run).toMatchObject({ precision: 'f32' });
   });
 
   it('a cosine-decayed run, stopped mid-epoch and resumed, ends bit-identical to one that ran through', async () => {

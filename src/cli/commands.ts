@@ -8,7 +8,7 @@ import { bitsPerDim } from '../model/iwae-eval';
 import { releaseNodeGpu } from '../gpu/node-device';
 import { imageGridPng } from '../io/png';
 import { choiceFlag, defineFlags, intFlag, parseFlags, stringFlag, UsageError } from './args';
-import { checkDataDir, DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, writeOutput } from './io';
+import { checkDataDir, checkpointDataset, DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, writeOutput } from './io';
 import { gridFor } from './pictures';
 
 function requireFlag(command: string, name: string, raw: string | boolean | undefined): string {
@@ -30,13 +30,14 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const f = parseFlags('eval', argv, EVAL_FLAGS);
   const iwae = f.iwae === undefined ? 0 : intFlag('iwae', f.iwae, 0, 1, 1_000_000);
   const path = requireFlag('eval', 'checkpoint', f.checkpoint);
-  const dataset = choiceFlag('dataset', f.dataset, 'mnist', DATASETS);
+  const given = f.dataset === undefined ? undefined : choiceFlag('dataset', f.dataset, 'mnist', DATASETS);
   const limit = f.limit === undefined ? undefined : intFlag('limit', f.limit, 0);
   const seed = intFlag('seed', f.seed, 0, 0);
   const dataDir = stringFlag('data-dir', f['data-dir']);
-  checkDataDir(dataset, dataDir);
+  if (given) checkDataDir(given, dataDir);
   const report = makeReporter(!!f.json);
   const checkpoint = await readCheckpointFile(path);
+  const dataset = checkpointDataset(given, checkpoint.metadata, dataDir);
   const acquired = await getDevice(report.info);
   const vae = await VAE.create(checkpoint.config, { device: acquired, seed, initialParams: checkpoint.flat });
   const test = await heldOutTestSet(vae, checkpoint.metadata, path, dataset, limit, dataDir);

@@ -57,6 +57,20 @@ export function checkDataDir(name: DatasetName, dir: string | null | undefined):
   if (source.generated && dir) throw new UsageError(`--dataset ${name} is drawn in code and reads no files; leave out --data-dir ${dir}`);
 }
 
+/**
+ * The data set a checkpoint command reads: --dataset as given, else the one the checkpoint says it
+ * was trained on (the CLI records it), else MNIST; with its folder checked (checkDataDir).
+ */
+export function checkpointDataset(given: DatasetName | undefined, metadata: Record<string, string>, dataDir: string | undefined): DatasetName {
+  const recorded = (DATASETS as readonly string[]).includes(metadata.dataset) ? (metadata.dataset as DatasetName) : undefined;
+  const dataset = given ?? recorded ?? 'mnist';
+  if (given === undefined && dataSource(dataset).needsDir && !dataDir) {
+    throw new UsageError(`the checkpoint was trained on --dataset ${dataset}, which reads files: give their folder with --data-dir DIR`);
+  }
+  checkDataDir(dataset, dataDir);
+  return dataset;
+}
+
 /** Train and test splits of a data set by name (src/data/sources.ts). */
 export async function loadData(name: DatasetName, flags: DataFlags): Promise<LoadedData> {
   checkDataDir(name, flags.dir);

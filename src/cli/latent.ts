@@ -13,7 +13,7 @@ import type { Dataset } from '../data/mnist';
 import { imageGridPng } from '../io/png';
 import { VAE } from '../model/vae';
 import { choiceFlag, defineFlags, intFlag, parseFlags, stringFlag, UsageError } from './args';
-import { checkDataDir, DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, writeOutput } from './io';
+import { checkDataDir, checkpointDataset, DATASETS, getDevice, heldOutTestSet, type DatasetName, makeReporter, readCheckpointFile, writeOutput } from './io';
 import { firstPictures, gridFor, reconstructionsPng } from './pictures';
 import { dspritesFactorNames } from '../model/traversal';
 import { describeRecovery, factorRecovery } from '../model/factor-recovery';
@@ -29,7 +29,8 @@ const INTERPOLATE_FLAGS = defineFlags('interpolate', {
   pairs: { type: 'string' }, steps: { type: 'string' }, json: { type: 'boolean' },
 } as const);
 
-interface Common { path: string; out: string; dataset: (typeof DATASETS)[number]; dataDir: string | undefined; report: Reporter }
+/** --dataset as given (undefined: the one the checkpoint was trained on; checkpointDataset). */
+interface Common { path: string; out: string; dataset: (typeof DATASETS)[number] | undefined; dataDir: string | undefined; report: Reporter }
 
 function commonFlags(command: string, f: { checkpoint?: string | boolean; out?: string | boolean; dataset?: string | boolean; 'data-dir'?: string | boolean; json?: string | boolean }): Common {
   const path = stringFlag('checkpoint', f.checkpoint);
@@ -37,18 +38,19 @@ function commonFlags(command: string, f: { checkpoint?: string | boolean; out?: 
   if (!path) throw new UsageError(`${command}: --checkpoint is required (e.g. runs/NAME/model.safetensors)`);
   if (!out) throw new UsageError(`${command}: --out is required (e.g. ${command}.png)`);
   if (!out.toLowerCase().endsWith('.png')) throw new UsageError(`${command}: --out must name a .png file, got '${out}'`);
-  const dataset = choiceFlag('dataset', f.dataset, 'mnist', DATASETS), dataDir = stringFlag('data-dir', f['data-dir']);
-  checkDataDir(dataset, dataDir);
+  const dataset = f.dataset === undefined ? undefined : choiceFlag('dataset', f.dataset, 'mnist', DATASETS), dataDir = stringFlag('data-dir', f['data-dir']);
+  if (dataset) checkDataDir(dataset, dataDir);
   return { path, out, dataset, dataDir, report: makeReporter(!!f.json) };
 }
 
 /** The checkpoint's model and the first `count` pictures of its data set's test split. */
-async function withTestSet<T>(c: Common, count: number, use: (vae: VAE, test: Dataset) => Promise<T>): Promise<T> {
+async function withTestSet<T>(c: Common, count: number, use: (vae: VAE, test: Dataset, dataset: DatasetName) => Promise<T>): Promise<T> {
   const checkpoint = await readCheckpointFile(c.path);
+  const dataset = checkpointDataset(c.dataset, checkpoint.metadata, c.dataDir);
   const acquired = await getDevice(c.report.info);
   const vae = await VAE.create(checkpoint.config, { device: acquired, initialParams: checkpoint.flat });
   try {
-    return await use(vae, await heldOutTestSet(vae, checkpoint.metadata, c.path, c.dataset, count, c.dataDir));
+    return await use(vae, await heldOutTestSet(vae, checkpoint.metadata, c.path, dataset, count, c.dataDir), dataset);
   } finally {
     vae.destroy();
     releaseNodeGpu();
@@ -59,7 +61,7 @@ export async function reconstructCommand(argv: string[]): Promise<void> {
   const f = parseFlags('reconstruct', argv, RECONSTRUCT_FLAGS);
   const n = intFlag('n', f.n, 32, 1, 1024);
   const c = commonFlags('reconstruct', f);
-  await withTestSet(c, n, async (vae, test) => {
+  await withTestSet(c, n, async (vae, test, dataset) => {
     const { png, shown, reconstructed } = await reconstructionsPng(vae, test, n);
     await writeOutput(c.out, png);
     // dSprites pictures carry their factors: say which ones the reconstructions keep.
@@ -69,10 +71,10 @@ export async function reconstructCommand(argv: string[]): Promise<void> {
       ? factorRecovery(reconstructed, factors.subarray(0, shown * width), shown)
       : null;
     c.report.event({
-      event: 'done', files: { reconstructions: c.out }, n: shown, dataset: c.dataset,
+      event: 'done', files: { reconstructions: c.out }, n: shown, dataset,
       ...(recovery ? { factors_kept: Object.fromEntries(recovery.map((r) => [r.factor, { kept: Number(r.kept.toFixed(4)), values: r.values, kept_by_value: r.keptByValue.map((v) => (Number.isNaN(v) ? null : Number(v.toFixed(4)))) }])) } : {}),
     });
-    c.report.info(`wrote ${c.out}: ${shown} ${c.dataset} test pictures, each above its reconstruction`);
+    c.report.info(`wrote ${c.out}: ${shown} ${dataset} test pictures, each above its reconstruction`);
     if (recovery) c.report.info(`factors the reconstructions keep (share of ${shown} pictures whose reconstruction is nearest to a drawing with the picture's own value: shapes compared at the picture's area and centroid, each at its best turn; scales and orientations with the other factors held${shown < 256 ? '; --n 256 or more for a steadier figure' : ''}): ${recovery.map(describeRecovery).join(', ')}`);
   });
 }
@@ -95,9 +97,9 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
   const pairs = intFlag('pairs', f.pairs, 4, 1, 256);
   const steps = intFlag('steps', f.steps, 9, 2, 64);
   const c = commonFlags('interpolate', f);
-  await withTestSet(c, 2 * pairs, async (vae, test) => {
+  await withTestSet(c, 2 * pairs, async (vae, test, dataset) => {
     const { x, labels, shown } = firstPictures(test, vae.config, 2 * pairs);
-    if (shown < 2) throw new UsageError(`interpolate: the ${c.dataset} test split has ${shown} picture; at least 2 are needed`);
+    if (shown < 2) throw new UsageError(`interpolate: the ${dataset} test split has ${shown} picture; at least 2 are needed`);
     const rowsOut = Math.floor(shown / 2), D = vae.config.inputDim, Z = vae.config.latent;
     const { mu } = await vae.encode(x, labels);
     const rowLabels = labels ? Array.from({ length: rowsOut * steps }, (_, i) => labels[2 * Math.floor(i / steps)]) : undefined;
@@ -112,7 +114,7 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
     }
     const [rows, cols] = vae.config.imageShape;
     await writeOutput(c.out, imageGridPng(tiles, rowsOut * width, rows, cols, width, gridFor(vae.config)));
-    c.report.event({ event: 'done', files: { interpolation: c.out }, pairs: rowsOut, steps, dataset: c.dataset });
-    c.report.info(`wrote ${c.out}: ${rowsOut} rows, each from one ${c.dataset} test picture to the next in ${steps} decoded steps`);
+    c.report.event({ event: 'done', files: { interpolation: c.out }, pairs: rowsOut, steps, dataset });
+    c.report.info(`wrote ${c.out}: ${rowsOut} rows, each from one ${dataset} test picture to the next in ${steps} decoded steps`);
   });
 }

@@ -11,7 +11,8 @@ export const USAGE = `usage: webgpu-vae <command> [flags]
 
 commands:
   train   [--dataset mnist|fashion-mnist|cifar10|dsprites|dsprites-color|folder] [--data-dir DIR]
-          [--image-size 64] [--image-channels 1|3] [--strict] [--limit N] [--test-limit N]
+          [--image-size 64] [--image-channels 3|1] [--strict]  (folder only; 3 = RGB, the default)
+          [--limit N] [--test-limit N]
           [--arch mlp|conv] [--channels 32,64,128,256] [--dense 256] [--norm none|group] [--norm-groups 8] [--init kaiming|pytorch] [--hidden 400] [--latent 20] [--conditional]
           [--activation relu|leaky_relu|tanh|sigmoid|softplus] [--likelihood bernoulli|gaussian]
           [--sigma 1|learned|learned-pixel|predicted] [--dequantize] [--binarize none|dynamic|fixed]
@@ -20,14 +21,18 @@ commands:
           [--epochs 10] [--batch 128] [--optimizer adam|sgd] [--lr 1e-3] [--lr-decay none|cosine] [--lr-min 0] [--seed 0]
           [--autotune off|quick|full]  (matmul kernels and conv methods timed and chosen; cached in ~/.cache/webgpu-vae/autotune.json)
           [--precision f32|f16]  (f16: hidden activations stored as f16; needs the GPU's shader-f16)
-          [--out runs/NAME] [--force] [--save-every N] [--clip-grad NORM] [--on-nan stop|skip-batch|rollback]
+          [--out runs/DATASET-TIME] [--force] [--save-every N] [--clip-grad NORM] [--on-nan stop|skip-batch|rollback]
           [--retries 2] [--max-gpu-memory MiB] [--json]
-  train   --resume runs/NAME [--epochs N] [--lr X] [--save-every N] [--on-nan ...] [--retries N] [--json]
-  eval    --checkpoint FILE [--dataset mnist] [--data-dir DIR] [--limit N] [--seed 0] [--iwae K] [--json]
+  train   --resume runs/NAME [--epochs N] [--lr X] [--precision f32|f16] [--save-every N] [--on-nan ...] [--retries N]
+          [--autotune ...] [--max-gpu-memory MiB] [--data-dir DIR] [--json]  (model, data and optimizer flags may be repeated, not changed)
+  eval    --checkpoint FILE [--dataset NAME] [--data-dir DIR] [--limit N] [--seed 0] [--iwae K] [--json]
   sample  --checkpoint FILE [--n 64] [--seed 0] [--label C] --out FILE.png [--json]
   traverse --checkpoint FILE --out FILE.png [--steps 9] [--range 3] [--dataset NAME [--limit 256]] [--data-dir DIR] [--label C] [--json]
-  reconstruct --checkpoint FILE --out FILE.png [--dataset mnist] [--data-dir DIR] [--n 32] [--json]
-  interpolate --checkpoint FILE --out FILE.png [--dataset mnist] [--data-dir DIR] [--pairs 4] [--steps 9] [--json]`;
+  reconstruct --checkpoint FILE --out FILE.png [--dataset NAME] [--data-dir DIR] [--n 32] [--json]
+  interpolate --checkpoint FILE --out FILE.png [--dataset NAME] [--data-dir DIR] [--pairs 4] [--steps 9] [--json]
+
+eval, reconstruct and interpolate read the test pictures of the data set the checkpoint was trained on
+(MNIST for a checkpoint that does not say); --dataset NAME picks another of the same picture size.`;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number | void>> = { train: trainCommand, eval: evalCommand, sample: sampleCommand, traverse: traverseCommand, reconstruct: reconstructCommand, interpolate: interpolateCommand };
 
@@ -37,6 +42,7 @@ export function commandUsage(command: string): string {
   const picked: string[] = [];
   let inside = false;
   for (const line of lines) {
+    if (line === '') break; // the notes after the command list
     if (/^  \S/.test(line)) inside = line.trimStart().split(' ')[0] === command;
     if (inside) picked.push(line);
   }

@@ -88,7 +88,7 @@ export interface RunRecord {
   config: unknown;
   training: unknown;
   run: Record<string, unknown>;
-  resumed: { at: string; step: number; epochs: number; lr?: number }[];
+  resumed: { at: string; step: number; epochs: number; lr?: number; precision?: string }[];
 }
 
 export function writeRunRecord(dir: string, record: RunRecord): void {

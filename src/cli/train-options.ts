@@ -9,6 +9,7 @@ import { DATA_SOURCES, dataSource } from '../data/sources';
 import { ARCHITECTURES, NORMALIZATIONS, type GaussianSigma, type VaeConfig } from '../model/config';
 import { WEIGHT_INITS } from '../model/module';
 import { OBJECTIVES, type ObjectiveName } from '../model/objectives/objective';
+import { PRECISIONS, type Precision } from '../model/precision';
 import { LR_DECAYS, type LrDecay } from '../model/vae-options';
 import { choiceFlag, defineFlags, intFlag, listFlag, numberFlag, stringFlag, UsageError } from './args';
 import { checkDataDir, DATASETS, type DataFlags, type DatasetName } from './io';
@@ -62,6 +63,11 @@ export interface RunOptions {
   clipGrad: number;
   /** Restarts on a fresh device after the device is lost. */
   retries: number;
+  /**
+   * Storage of the hidden activations. A resumed run keeps the one it was saved with; an explicit
+   * --precision changes it (the weights and Adam's moments are f32 either way), as --lr may.
+   */
+  precision: Precision;
 }
 
 /** --samples K (the objective's samples per example); --samples-per-x is its older name. */
@@ -123,7 +129,7 @@ export function configFields(f: Flags, d: VaeConfig, dataset: DatasetName): Part
   };
 }
 
-export const DEFAULT_RUN: RunOptions = { dataset: 'mnist', dataDir: null, imageSize: 64, imageChannels: 3, strict: false, limit: null, testLimit: null, batch: 128, optimizer: 'adam', lr: 1e-3, lrDecay: 'none', lrMin: 0, lrDecaySteps: 0, seed: 0, epochs: 10, saveEvery: 0, onNan: 'stop', clipGrad: 0, retries: 2 };
+export const DEFAULT_RUN: RunOptions = { dataset: 'mnist', dataDir: null, imageSize: 64, imageChannels: 3, strict: false, limit: null, testLimit: null, batch: 128, optimizer: 'adam', lr: 1e-3, lrDecay: 'none', lrMin: 0, lrDecaySteps: 0, seed: 0, epochs: 10, saveEvery: 0, onNan: 'stop', clipGrad: 0, retries: 2, precision: 'f32' };
 
 export function runFields(f: Flags, d: RunOptions): RunOptions {
   const run = runFieldsUnchecked(f, d);
@@ -153,6 +159,7 @@ function runFieldsUnchecked(f: Flags, d: RunOptions): RunOptions {
     onNan: choiceFlag('on-nan', f['on-nan'], d.onNan, ON_NAN),
     clipGrad: numberFlag('clip-grad', f['clip-grad'], d.clipGrad, (v) => v >= 0, 'a gradient norm > 0 to clip to (e.g. 1), or 0 for none'),
     retries: intFlag('retries', f.retries, d.retries, 0, 100),
+    precision: choiceFlag('precision', f.precision, d.precision, PRECISIONS),
   };
 }
 

@@ -26,7 +26,6 @@ import type { StepLoss } from '../model/loss-ring';
 import { BadStepError, KeptCheckpoints, lossDeviceAtStep, recover, StepWatch, type Restart } from './recovery';
 import { VAE } from '../model/vae';
 import { AUTOTUNE_MODES, describeTuning } from '../model/autotune';
-import { PRECISIONS } from '../model/precision';
 import type { KernelChoice } from '../model/kernels';
 import { fileAutotuneCache } from '../model/autotune-file-cache';
 import { Philox } from '../rng';
@@ -89,11 +88,11 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
   const resumeDir = stringFlag('resume', f.resume);
   // Checked with the other flags, before the device: a bad value costs no start-up.
   const autotune = choiceFlag('autotune', f.autotune, 'off', AUTOTUNE_MODES);
-  const precision = choiceFlag('precision', f.precision, 'f32', PRECISIONS);
   const maxGpuMiB = f['max-gpu-memory'] === undefined ? undefined : intFlag('max-gpu-memory', f['max-gpu-memory'], 0, 1);
 
   // Everything that can be refused is refused here, before the slow parts (device, data, compiling).
   let config: VaeConfig, run: RunOptions, outDir: string, resumed: TrainingState | null = null, lrWas: number | null = null;
+  let precisionWas: RunOptions['precision'] | null = null;
   if (resumeDir) {
     if (f.force) throw new UsageError('--force starts a run over and --resume continues one; give one of them');
     const out = stringFlag('out', f.out);
@@ -104,6 +103,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     run = runFields(f, savedRun);
     checkDataFlags(f, run);
     lrWas = savedRun.lr;
+    precisionWas = savedRun.precision;
     checkResumeFlags(f, resumeDir, { ...config, ...savedRun }, { ...config, ...configFields(f, config, run.dataset), ...run });
     const done = resumed.progress.epochsDone;
     // A restart after the last epoch's checkpoint (a device lost while writing the pictures) only writes them.
@@ -173,7 +173,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     if (run.lrDecay === 'cosine' && !run.lrDecaySteps) run.lrDecaySteps = run.epochs * stepsPerEpoch;
     const t0 = performance.now();
     vae = await VAE.create(config, {
-      autotune, autotuneCache: fileAutotuneCache(), precision, memoryBudget: memoryBudget(acquired.adapter, maxGpuMiB),
+      autotune, autotuneCache: fileAutotuneCache(), precision: run.precision, memoryBudget: memoryBudget(acquired.adapter, maxGpuMiB),
       device: { ...acquired, owned: false }, batch, optimizer: run.optimizer, lr: run.lr, seed: run.seed, clipGrad: run.clipGrad,
       lrDecay: run.lrDecay, lrMin: run.lrMin, lrDecaySteps: run.lrDecaySteps,
       ...(resumed ? { initialParams: resumed.params } : {}),
@@ -184,7 +184,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     const memory = await vae.trainMemory();
     const objectiveText = describeObjective(config);
     report.info(`model ${describeShape(config)} (${config.likelihood}${config.sigma === 'predicted' && config.likelihood === 'gaussian' ? ' with predicted scales' : ''}, ${config.activation}, ${objectiveText}` +
-      `${config.classes ? `, conditional on ${config.classes} classes` : ''}${config.binarize !== 'none' ? `, ${config.binarize} binarization` : ''}${precision === 'f16' ? ', f16 activations' : ''}), ${vae.layout.paramCount} parameters; ` +
+      `${config.classes ? `, conditional on ${config.classes} classes` : ''}${config.binarize !== 'none' ? `, ${config.binarize} binarization` : ''}${run.precision === 'f16' ? ', f16 activations' : ''}), ${vae.layout.paramCount} parameters; ` +
       `${mib(vae.allocatedBytes)} MiB on the GPU (step tensors planned in ${mib(memory.plannedBytes)} MiB, ${mib(memory.savedBytes)} MiB saved by reuse); ` +
       `${await vae.dispatchesPerStep()} dispatches per step; compiled in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     if (autotune !== 'off') report.info(`autotune ${autotune}: ${describeAutotune(vae.kernels)}`);
@@ -199,7 +199,8 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       const record = readRunRecord(outDir, (): RunRecord => ({ format: 'webgpu-vae-run', started: '', config, training: vae!.training, run: runRecord, resumed: [] }));
       record.run = runRecord;
       const lrChanged = lrWas !== null && run.lr !== lrWas && !hooks.restart;
-      record.resumed.push({ at: now, step: progress.step, epochs: run.epochs, ...(lrChanged ? { lr: run.lr } : {}) });
+      const precisionChanged = precisionWas !== null && run.precision !== precisionWas;
+      record.resumed.push({ at: now, step: progress.step, epochs: run.epochs, ...(lrChanged ? { lr: run.lr } : {}), ...(precisionChanged ? { precision: run.precision } : {}) });
       writeRunRecord(outDir, record);
     } else {
       if (f.force && !hooks.restart) discardOldRun(outDir);
@@ -217,7 +218,8 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     if (drawn) report.info(`${run.dataset}: the ${train.count} training pictures are drawn on the GPU at each step (${mib(8 * train.count)} MiB of indices and order, not ${mib(train.count * config.inputDim)} MiB of pictures)`);
     if (resumed) {
       report.info(`resuming ${outDir} at step ${progress.step} (epoch ${progress.epochsDone + 1}, ${progress.epochStep}/${stepsPerEpoch} steps done), training to epoch ${run.epochs}` +
-        (lrWas !== null && run.lr !== lrWas ? `, learning rate ${run.lr} (was ${lrWas})` : ''));
+        (lrWas !== null && run.lr !== lrWas ? `, learning rate ${run.lr} (was ${lrWas})` : '') +
+        (precisionWas !== null && run.precision !== precisionWas ? `, ${run.precision} activations (was ${precisionWas})` : ''));
     }
 
     const model = vae, metrics = log;
@@ -353,7 +355,10 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     vae = null;
     const device = next.freshDevice ? await (hooks.newDevice ?? (() => getDevice(report.info)))() : acquired;
     // From the checkpoint as a resumed run does; or from the start, over whatever the failed attempt left.
-    const args = next.fromCheckpoint ? ['--resume', outDir, '--epochs', String(run.epochs), ...(f.json ? ['--json'] : [])] : [...argv, '--out', outDir, '--force'];
+    // The run's record keeps its model, data, schedule and precision; the flags about this machine
+    // (the autotuner, a memory cap) are not in it, so they are passed on.
+    const machineFlags = (['autotune', 'max-gpu-memory'] as const).flatMap((k) => (f[k] === undefined ? [] : [`--${k}`, String(f[k])]));
+    const args = next.fromCheckpoint ? ['--resume', outDir, '--epochs', String(run.epochs), ...machineFlags, ...(f.json ? ['--json'] : [])] : [...argv, '--out', outDir, '--force'];
     try {
       return await trainCommand(args, { ...hooks, device, restart: next.restart });
     } finally {
