@@ -78,11 +78,11 @@ describe('a conv model on autotuned methods', () => {
 });
 
 describe('the default method of narrow layers', () => {
-  it('software adapters with subgroups run layers of 16-64 channels as direct-subgroup and the rest as im2col; a conv override alone covers all', async () => {
+  it('software adapters with subgroups run layers of 16-64 channels (and from a picture\'s 2-4) as direct-subgroup and the rest as im2col; a conv override alone covers all', async () => {
     const { device } = await gpu();
-    expect(isNarrowConv({ ...SHAPE.geometry, inChannels: 16, outChannels: 64 })).toBe(true);
-    expect(isNarrowConv({ ...SHAPE.geometry, inChannels: 3, outChannels: 16 })).toBe(false);
-    expect(isNarrowConv({ ...SHAPE.geometry, inChannels: 64, outChannels: 128 })).toBe(false);
+    const narrow = (inChannels: number, outChannels: number) => isNarrowConv({ ...SHAPE.geometry, inChannels, outChannels });
+    for (const [cin, cout] of [[16, 64], [3, 16], [2, 64], [4, 32]]) expect(narrow(cin, cout), `${cin} -> ${cout}`).toBe(true);
+    for (const [cin, cout] of [[64, 128], [1, 16], [8, 16], [16, 8], [3, 8]]) expect(narrow(cin, cout), `${cin} -> ${cout}`).toBe(false);
     const software = kernelsFor({ isSoftware: true, subgroups: true });
     expect(software.convNarrow).toBe('direct-subgroup');
     expect(kernelsFor({ isSoftware: true, subgroups: false }).convNarrow).toBeUndefined();
@@ -91,7 +91,8 @@ describe('the default method of narrow layers', () => {
     expect(withKernelOverrides(software, { conv: 'direct', convNarrow: 'im2col' }).convNarrow).toBe('im2col');
     expect(withKernelOverrides(software, { matmul: 'register' }).convNarrow).toBe('direct-subgroup');
     if (!device.features.has('subgroups')) return;
-    // 1 -> 16 -> 16 channels: the second conv (and the decoder's transposed conv mirroring it) is narrow.
+    // 1 -> 16 -> 16 channels: the second conv (and the decoder's transposed conv mirroring it) is
+    // narrow; the 1-channel layers at both ends stay im2col.
     const config = { arch: 'conv' as const, inputDim: 64, imageShape: [8, 8] as [number, number], channels: [16, 16], latent: 2 };
     const names = async (kernels?: { conv: 'im2col' }) => {
       const vae = await VAE.create(config, { device, batch: 2, seed: 3, ...(kernels ? { kernels } : {}) });

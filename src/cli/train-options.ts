@@ -5,6 +5,7 @@
 // change).
 import { createHash } from 'node:crypto';
 import { ACTIVATIONS, type Activation } from '../../shaders/activation';
+import { LIKELIHOODS } from '../../shaders/likelihood';
 import { DATA_SOURCES, dataSource } from '../data/sources';
 import { ARCHITECTURES, NORMALIZATIONS, type GaussianSigma, type VaeConfig } from '../model/config';
 import { WEIGHT_INITS } from '../model/module';
@@ -113,7 +114,7 @@ export function configFields(f: Flags, d: VaeConfig, dataset: DatasetName): Part
     hidden: listFlag('hidden', f.hidden, d.hidden),
     latent: intFlag('latent', f.latent, d.latent),
     activation: choiceFlag<Activation>('activation', f.activation, d.activation, ACTIVATIONS.filter((a) => a !== 'none')),
-    likelihood: choiceFlag('likelihood', f.likelihood, d.likelihood, ['bernoulli', 'gaussian'] as const),
+    likelihood: choiceFlag('likelihood', f.likelihood, d.likelihood, LIKELIHOODS),
     sigma: parseSigma(f.sigma, d.sigma),
     objective,
     samples: samplesFlag(f, objective, d.samples),

@@ -11,8 +11,9 @@ export interface KernelChoice {
    */
   conv: ConvMethod;
   /**
-   * The method for narrow convolutions (16 to 64 channels on both sides, `isNarrowConv`), where
-   * it differs from `conv`: software adapters run those as `direct-subgroup`. Giving `conv` in a
+   * The method for narrow convolutions (16 to 64 channels, or from a picture's few channels to
+   * 16-64: `isNarrowConv`), where it differs from `conv`: software adapters run those as
+   * `direct-subgroup`. Giving `conv` in a
    * model's `kernels` without this field applies `conv` to every layer.
    */
   convNarrow?: ConvMethod;

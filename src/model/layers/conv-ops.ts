@@ -48,10 +48,17 @@ export function convOpsOf(graph: KernelGraph): ConvOpShape[] {
 }
 
 /**
- * Layers with 16 to 64 channels on both sides, which `KernelChoice.convNarrow` covers: there a
- * quad's 16 shared channels are all used and the im2col products are too small to run at speed.
+ * The layers `KernelChoice.convNarrow` covers, where a quad's 16 shared channels are all used and
+ * the im2col products are too small to run at speed: 16 to 64 channels on both sides, and from a
+ * picture's 2-4 channels to 16-64 (SwiftShader, the colour dSprites step: 471 against 517 ms with
+ * those layers in im2col). From a single channel im2col stays: the step gained nothing (388
+ * against 387 ms), and the input gradient into one channel would leave three of the quad's four
+ * shared channels idle (bench/RESULTS.md, "Few-channel layers").
  */
-export const isNarrowConv = (g: ConvGeometry) => Math.min(g.inChannels, g.outChannels) >= 16 && Math.max(g.inChannels, g.outChannels) <= 64;
+export function isNarrowConv(g: ConvGeometry): boolean {
+  if (g.outChannels < 16 || Math.max(g.inChannels, g.outChannels) > 64) return false;
+  return g.inChannels >= 16 || (g.inChannels >= 2 && g.inChannels <= 4);
+}
 
 /** The method for one operation (noting the operation on the graph): the measured one, else the model's default. */
 function methodFor(g: Recorder, geometry: ConvGeometry, op: ConvOp): ConvMethod {
