@@ -11,7 +11,7 @@ import { DatasetFiles } from './ui/files';
 import { DataPicker } from './ui/data-picker';
 import { TraversalLabels } from './ui/traversal';
 import { Scatter } from './ui/scatter';
-import { DEFAULTS, lockSettings, readSettings, writeConfig, writeSettings } from './ui/settings';
+import { DEFAULTS, lockSettings, readSettings, SettingsError, writeConfig, writeSettings } from './ui/settings';
 import { noWebGpuReason, showError, clearError, describeError, showNotice } from './ui/errors';
 import { SavedRunOffer } from './ui/saved-run-offer';
 
@@ -246,9 +246,14 @@ const act = (fn: () => void | Promise<void>) => async () => {
 
 button('start').onclick = act(() => {
   const settings = readSettings(form);
+  const data = dataSource();
+  // The worker draws dSprites at exact levels at every step; dequantization needs stored 8-bit pictures.
+  if (data.kind === 'dsprites' && settings.dequantize && settings.likelihood === 'gaussian') {
+    throw new SettingsError('Dequantization adds noise to stored 8-bit levels, and dSprites pictures are drawn on the GPU at exact levels at every step: turn Dequantize off for dSprites');
+  }
   offer.hide();
   resetViews();
-  send({ type: 'start', settings, data: dataSource() });
+  send({ type: 'start', settings, data });
 });
 button('pause').onclick = () => send({ type: 'pause' });
 button('resume').onclick = act(() => send({ type: 'resume' }));
