@@ -34,6 +34,7 @@ export async function traverseCommand(argv: string[]): Promise<void> {
   const out = stringFlag('out', f.out);
   if (!path) throw new UsageError('traverse: --checkpoint is required (e.g. runs/NAME/model.safetensors)');
   if (!out) throw new UsageError('traverse: --out is required (e.g. traversal.png)');
+  if (!out.toLowerCase().endsWith('.png')) throw new UsageError(`traverse: --out must name a .png file, got '${out}'`);
   if (dataset) checkDataDir(dataset, dataDir);
   const report = makeReporter(!!f.json);
   const checkpoint = await readCheckpointFile(path);
