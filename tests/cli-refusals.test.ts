@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { COMMAND_FLAGS } from '../src/cli/args';
 import { setDeviceProvider, type DeviceProvider } from '../src/cli/io';
-import { main, USAGE } from '../src/cli/main';
+import { commandUsage, main, USAGE } from '../src/cli/main';
 import { pathRule, type PathRule } from '../src/cli/paths';
 import { encodeSafetensors } from '../src/io/safetensors';
 import { tempDir } from './helpers/temp-dir';
@@ -186,6 +186,11 @@ describe('flag tables', () => {
   it('the README\'s command-line block is --help, word for word', () => {
     const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
     expect(readme.includes('```\n' + USAGE + '\n```'), 'README.md: paste the output of `webgpu-vae --help` into its Command line block').toBe(true);
+  });
+
+  it('a command\'s --help carries the notes that name it', () => {
+    for (const command of ['eval', 'reconstruct', 'interpolate']) expect(commandUsage(command), command).toMatch(/read the test pictures of the data set the checkpoint was trained on/);
+    for (const command of ['train', 'sample', 'traverse']) expect(commandUsage(command), command).not.toMatch(/the checkpoint was trained on/);
   });
 
   it('`<command> --help` prints that command\'s lines with every one of its flags, and starts nothing', async () => {

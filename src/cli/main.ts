@@ -36,17 +36,17 @@ eval, reconstruct and interpolate read the test pictures of the data set the che
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number | void>> = { train: trainCommand, eval: evalCommand, sample: sampleCommand, traverse: traverseCommand, reconstruct: reconstructCommand, interpolate: interpolateCommand };
 
-/** The usage lines of one command: its entries in USAGE, with their continuation lines. */
+/** The usage lines of one command: its entries in USAGE, with their continuation lines, and the notes that name it. */
 export function commandUsage(command: string): string {
-  const lines = USAGE.split('\n').slice(3);
+  const [list, ...notes] = USAGE.split('\n').slice(3).join('\n').split('\n\n');
   const picked: string[] = [];
   let inside = false;
-  for (const line of lines) {
-    if (line === '') break; // the notes after the command list
+  for (const line of list.split('\n')) {
     if (/^  \S/.test(line)) inside = line.trimStart().split(' ')[0] === command;
     if (inside) picked.push(line);
   }
-  return `usage: webgpu-vae ${command} [flags]\n\n${picked.join('\n')}`;
+  const own = notes.filter((note) => new RegExp(`\\b${command}\\b`).test(note));
+  return `usage: webgpu-vae ${command} [flags]\n\n${[picked.join('\n'), ...own].join('\n\n')}`;
 }
 
 export async function main(argv: string[]): Promise<number> {
