@@ -58,13 +58,14 @@ export function checkDataDir(name: DatasetName, dir: string | null | undefined):
 }
 
 /**
- * The data set a checkpoint command reads: --dataset as given, else the one the checkpoint says it
- * was trained on (the CLI records it), else MNIST; with its folder checked (checkDataDir).
+ * The data set a checkpoint command reads: --dataset as given (its folder checked by the caller
+ * with the other flags, before the checkpoint is read), else the one the checkpoint says it was
+ * trained on (the CLI records it), else MNIST, whose folder is checked here.
  */
 export function checkpointDataset(given: DatasetName | undefined, metadata: Record<string, string>, dataDir: string | undefined): DatasetName {
-  const recorded = (DATASETS as readonly string[]).includes(metadata.dataset) ? (metadata.dataset as DatasetName) : undefined;
-  const dataset = given ?? recorded ?? 'mnist';
-  if (given === undefined && dataSource(dataset).needsDir && !dataDir) {
+  if (given !== undefined) return given;
+  const dataset = (DATASETS as readonly string[]).includes(metadata.dataset) ? (metadata.dataset as DatasetName) : 'mnist';
+  if (dataSource(dataset).needsDir && !dataDir) {
     throw new UsageError(`the checkpoint was trained on --dataset ${dataset}, which reads files: give their folder with --data-dir DIR`);
   }
   checkDataDir(dataset, dataDir);
