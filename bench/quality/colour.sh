@@ -12,7 +12,8 @@
 #           default, it learns (bench/RESULTS.md, "Deep conv stacks").
 # Both runs pass --init "${INIT:-pytorch}": the first recorded results predate the ReLU-gain default.
 # For dsprites-color, ARCH replaces the model's channels and dense layers, BATCH (32), LR (3e-3) and
-# WARMUP (200) the batch, rate and KL warm-up steps (beta rising linearly from 0 to 1); the four-halving model of the dSprites runs on colour:
+# WARMUP (200) the batch, rate and KL warm-up steps (beta rising linearly from 0 to 1), LATENT (10) the
+# latent size; the four-halving model of the dSprites runs on colour:
 #   INIT=kaiming ARCH="--channels 16,16,16,16 --dense 256" BATCH=64 LR=1e-3 SPRITES=100000 SPRITE_EPOCHS=20 TAG=conv4 bash bench/quality/colour.sh dsprites-color
 # LIKELIHOOD=gaussian trains dsprites-color with a Gaussian of learned global scale instead of the
 # Bernoulli on grey levels (recorded: INIT=kaiming SPRITE_EPOCHS=8 LIKELIHOOD=gaussian TAG=gaussian).
@@ -34,7 +35,7 @@ for what in "${runs[@]}"; do
       [ -d "$pics" ] || npx tsx bench/quality/make-pictures.ts "$pics" --n=2000 --seed=0
       args=(--dataset folder --data-dir "$pics" --image-size 32 --image-channels 3 --arch conv --channels 32,64 --latent 32 --batch 64 --epochs "${FOLDER_EPOCHS:-10}") ;;
     dsprites-color)
-      args=(--dataset dsprites-color --limit "${SPRITES:-8000}" --test-limit 500 --arch conv ${ARCH:---channels 16,32 --dense 128} --latent 10 --batch "${BATCH:-32}" --epochs "${SPRITE_EPOCHS:-2}" --lr "${LR:-3e-3}" --warmup-steps "${WARMUP:-200}" --save-every 250)
+      args=(--dataset dsprites-color --limit "${SPRITES:-8000}" --test-limit 500 --arch conv ${ARCH:---channels 16,32 --dense 128} --latent "${LATENT:-10}" --batch "${BATCH:-32}" --epochs "${SPRITE_EPOCHS:-2}" --lr "${LR:-3e-3}" --warmup-steps "${WARMUP:-200}" --save-every 250)
       if [ "${LIKELIHOOD:-bernoulli}" = gaussian ]; then args+=(--likelihood gaussian --sigma learned); fi ;;
     *) echo "unknown run '$what': use folder or dsprites-color" >&2; exit 1 ;;
   esac
