@@ -11,8 +11,10 @@
 //              nll = (x - m)^2 / (2 e^{2s}) + s + log(2 pi) / 2,  dnll/dm = (m - x) e^{-2s},
 //              dnll/ds = 1 - (x - m)^2 e^{-2s}   (written per row or per element for a column sum)
 //              or, with the 'predicted' scale, s comes from the decoder itself: a row of out holds
-//              2D values, the D means then the D raw log-scales, and s = clamp(raw, PREDICTED_LOG_SCALE)
-//              (dnll/draw is dnll/ds inside the range, 0 where the clamp holds), so dout is 2D wide.
+//              2D values, the D means then the D raw log-scales, so dout is 2D wide.
+//              A learned or predicted s is clamp(raw, LOG_SCALE_RANGE): dnll/draw is dnll/ds inside
+//              the range and 0 where the clamp holds. Without it a pixel that never varies (MNIST's
+//              border) would drive its learned log-sigma, and the NLL, to -infinity.
 // Threads of a workgroup stride over the D pixels and combine partial sums with a tree in
 // workgroup memory. With threadsPerRow = 1 (software adapters) the tree and its barriers, costly
 // on SwiftShader, compile away, and a workgroup instead takes LIKELIHOOD_ROWS_PER_GROUP rows, one
@@ -28,12 +30,15 @@ export type Likelihood = (typeof LIKELIHOODS)[number];
 export type GaussianScale = { fixedLogSigma: number } | 'learned-global' | 'learned-pixel' | 'predicted';
 
 /**
- * Range of a predicted log-scale. Pixels live in [0, 1]: e^2 = 7.4 is far wider than the data,
- * and e^-7 = 0.0009 is a quarter of an 8-bit level (1/256), below which a sharper density can
- * only fit the dequantization noise. Clamping keeps the 1/sigma^2 of the gradient bounded
- * (at most e^14) however far the raw output drifts.
+ * Range of a learned or predicted log-scale. Pixels live in [0, 1]: e^2 = 7.4 is far wider than
+ * the data, and e^-7 = 0.0009 is a quarter of an 8-bit level (1/256), below which a sharper density
+ * can only fit the dequantization noise (or a pixel that never varies). Clamping keeps the NLL
+ * bounded below and the 1/sigma^2 of the gradient bounded (at most e^14) however far the raw
+ * parameter or output drifts. A fixed sigma is the user's choice and is not clamped.
  */
-export const PREDICTED_LOG_SCALE = { min: -7, max: 2 } as const;
+export const LOG_SCALE_RANGE = { min: -7, max: 2 } as const;
+/** @deprecated The range now holds for learned scales too: use LOG_SCALE_RANGE. */
+export const PREDICTED_LOG_SCALE = LOG_SCALE_RANGE;
 
 /** Values per row of decoder output: D means, and D log-scales after them when predicted. */
 export const decoderOutputWidth = (dim: number, scale?: GaussianScale) => (scale === 'predicted' ? 2 * dim : dim);
@@ -78,6 +83,7 @@ export function likelihoodRows(p: LikelihoodRowsParams): Kernel {
     ...(learned && grads ? [write('dls')] : []),
   ];
   const fixedLs = typeof scale === 'object' ? f32Literal(scale.fixedLogSigma) : '0.0';
+  const lsMin = f32Literal(LOG_SCALE_RANGE.min), lsMax = f32Literal(LOG_SCALE_RANGE.max);
   const code = wgsl`
 ${STEP_PARAMS.wgsl}
 ${declareBindings(bindings)}
@@ -119,11 +125,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #else
 #if ${predicted}
     let raw_ls = out[r * ${O}u + ${D}u + d];
-    let ls = clamp(raw_ls, ${f32Literal(PREDICTED_LOG_SCALE.min)}, ${f32Literal(PREDICTED_LOG_SCALE.max)});
 #elif ${perPixel}
-    let ls = logsigma[d];
+    let raw_ls = logsigma[d];
 #elif ${learned}
-    let ls = logsigma[0];
+    let raw_ls = logsigma[0];
+#endif
+#if ${predicted || learned}
+    let ls = clamp(raw_ls, ${lsMin}, ${lsMax});
+    let inside = raw_ls >= ${lsMin} && raw_ls <= ${lsMax};
 #else
     let ls = ${fixedLs};
 #endif
@@ -133,12 +142,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #if ${grads}
     dout[r * ${O}u + d] = diff * inv_var * gscale;
 #if ${predicted}
-    let inside = raw_ls >= ${f32Literal(PREDICTED_LOG_SCALE.min)} && raw_ls <= ${f32Literal(PREDICTED_LOG_SCALE.max)};
     dout[r * ${O}u + ${D}u + d] = select(0.0, (1.0 - diff * diff * inv_var) * gscale, inside);
 #elif ${perPixel}
-    dls[r * ${D}u + d] = (1.0 - diff * diff * inv_var) * gscale;
+    dls[r * ${D}u + d] = select(0.0, (1.0 - diff * diff * inv_var) * gscale, inside);
 #elif ${learned}
-    dls_sum += 1.0 - diff * diff * inv_var;
+    dls_sum += select(0.0, 1.0 - diff * diff * inv_var, inside);
 #endif
 #endif
 #endif

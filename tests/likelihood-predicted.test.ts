@@ -1,13 +1,13 @@
 // The Gaussian likelihood with a predicted per-pixel scale (a decoder row holds D means, then D
-// raw log-scales, clamped to PREDICTED_LOG_SCALE) and the decoderMean kernel that turns decoder
+// raw log-scales, clamped to LOG_SCALE_RANGE) and the decoderMean kernel that turns decoder
 // outputs into pictures, against the float64 references in tests/reference/likelihood.ts. Raw
 // log-scales run past both ends of the clamp, so the zero gradient outside it is exercised.
 import { describe, expect, it } from 'vitest';
-import { decoderMean, decoderOutputWidth, likelihoodRows, PREDICTED_LOG_SCALE } from '../shaders/likelihood';
+import { decoderMean, decoderOutputWidth, likelihoodRows, LOG_SCALE_RANGE } from '../shaders/likelihood';
 import { encodeStepParams } from '../src/step-params';
 import { expectClose, expectScaled, f32, scaledMismatches, testData } from './helpers/compare';
 import { runKernels, untouched } from './helpers/gpu';
-import { likelihoodLossRef, likelihoodRowsRef, type LikelihoodRefInput, PREDICTED_LOG_SCALE_REF, rowScaleRef, sigmoidRef } from './reference/likelihood';
+import { likelihoodLossRef, likelihoodRowsRef, type LikelihoodRefInput, LOG_SCALE_RANGE_REF, rowScaleRef, sigmoidRef } from './reference/likelihood';
 
 const PAD = 4;
 
@@ -19,8 +19,8 @@ function makeData(c: Case, seed: number) {
   const means = testData(L * B * D, seed + 1, -0.5, 1.5);
   // Raw log-scales from -10 to 5 straddle the clamp [-7, 2]; a few sit exactly on its ends.
   const raw = testData(L * B * D, seed + 2, -10, 5);
-  raw[0] = PREDICTED_LOG_SCALE_REF.min;
-  if (raw.length > 1) raw[1] = PREDICTED_LOG_SCALE_REF.max;
+  raw[0] = LOG_SCALE_RANGE_REF.min;
+  if (raw.length > 1) raw[1] = LOG_SCALE_RANGE_REF.max;
   const out = new Float64Array(L * B * 2 * D);
   for (let r = 0; r < L * B; r++) {
     out.set(means.subarray(r * D, (r + 1) * D), r * 2 * D);
@@ -38,7 +38,7 @@ function doutScale(p: LikelihoodRefInput): Float64Array {
     const w = rowScaleRef(p, r);
     for (let d = 0; d < D; d++) {
       const raw = p.out[r * 2 * D + D + d];
-      const s = Math.min(Math.max(raw, PREDICTED_LOG_SCALE_REF.min), PREDICTED_LOG_SCALE_REF.max);
+      const s = Math.min(Math.max(raw, LOG_SCALE_RANGE_REF.min), LOG_SCALE_RANGE_REF.max);
       const a = Math.abs(p.out[r * 2 * D + d]) + Math.abs(p.x[(r % B) * D + d]);
       scale[r * 2 * D + d] = a * Math.exp(-2 * s) * w;
       scale[r * 2 * D + D + d] = (1 + a * a * Math.exp(-2 * s)) * w;
@@ -79,7 +79,7 @@ describe('likelihoodRows, Gaussian with a predicted per-pixel scale', () => {
       for (let r = 0; r < rows; r++) {
         for (let d = 0; d < D; d++) {
           const raw = refIn.out[r * 2 * D + D + d];
-          if (raw < PREDICTED_LOG_SCALE.min || raw > PREDICTED_LOG_SCALE.max) expect(got.dout[r * 2 * D + D + d]).toBe(0);
+          if (raw < LOG_SCALE_RANGE.min || raw > LOG_SCALE_RANGE.max) expect(got.dout[r * 2 * D + D + d]).toBe(0);
         }
       }
     });

@@ -7,7 +7,7 @@ import { type GaussianScale, type LikelihoodRowsParams, likelihoodRows } from '.
 import { encodeStepParams, type StepParams } from '../src/step-params';
 import { expectClose, expectScaled, f32, mismatches, scaledMismatches, testData } from './helpers/compare';
 import { runKernels, UNWRITTEN } from './helpers/gpu';
-import { likelihoodLossRef, likelihoodRowsRef, logSigmaGradRef, type LikelihoodRefInput, rowScaleRef } from './reference/likelihood';
+import { likelihoodLossRef, likelihoodRowsRef, logSigmaGradRef, logSigmaOf, type LikelihoodRefInput, rowScaleRef } from './reference/likelihood';
 
 const params = (p: Partial<StepParams>) => new Uint32Array(encodeStepParams(p));
 
@@ -16,7 +16,11 @@ const TARGETS = [0, 0.3, 1];
 /** Spare elements past each output, which must stay zero (bounds checks). */
 const PAD = 4;
 
-interface RowCase extends LikelihoodRowsParams { validRows: number }
+interface RowCase extends LikelihoodRowsParams {
+  validRows: number;
+  /** The learned global log-sigma (default -0.4; outside [-7, 2] to test the clamp). */
+  globalLogSigma?: number;
+}
 
 /** Targets: {0, 0.3, 1} and grey levels; outputs: logits with extremes mixed in, or Gaussian means; row weights in [0, 0.5]. */
 function makeData(c: RowCase, seed: number) {
@@ -25,10 +29,13 @@ function makeData(c: RowCase, seed: number) {
   const gauss = c.likelihood === 'gaussian';
   const out = f32(testData(L * B * D, seed + 1, gauss ? -0.5 : -6, gauss ? 1.5 : 6).map((v, i) => (!gauss && i % 3 === 0 ? LOGITS[(i / 3) % LOGITS.length] : v)));
   let logsigma: Float64Array | undefined;
-  if (c.scale === 'learned-global') logsigma = Float64Array.of(Math.fround(-0.4));
+  if (c.scale === 'learned-global') logsigma = Float64Array.of(Math.fround(c.globalLogSigma ?? -0.4));
   if (c.scale === 'learned-pixel') {
     logsigma = f32(testData(D, seed + 2, -2, 1));
     logsigma[0] = Math.fround(-3); // a sharp pixel: e^{-2s} = e^6
+    // Past both ends of the clamp: the likelihood uses -7 and 2, and these pixels get no gradient.
+    logsigma[1] = Math.fround(-9.5);
+    logsigma[2] = Math.fround(3.25);
   }
   // Padding rows get weights too: the kernel must ignore them.
   const rowWeight = c.rowWeights ? f32(testData(L * B, seed + 3, 0, 0.5)) : undefined;
@@ -47,7 +54,7 @@ function gradScales(p: LikelihoodRefInput) {
     for (let d = 0; d < D; d++) {
       const t = p.x[b * D + d], o = p.out[r * D + d];
       if (p.likelihood === 'bernoulli') { doutScale[r * D + d] = (1 + Math.abs(t)) * gscale; continue; }
-      const s = typeof p.scale === 'string' ? p.logsigma![p.scale === 'learned-pixel' ? d : 0] : (p.scale?.fixedLogSigma ?? 0);
+      const s = logSigmaOf(p, d, r);
       const iv = Math.exp(-2 * s), a = Math.abs(o) + Math.abs(t);
       doutScale[r * D + d] = a * iv * gscale;
       const g = (1 + a * a * iv) * gscale;
@@ -120,6 +127,8 @@ const rowCases: RowCase[] = [
   { likelihood: 'gaussian', scale: 'learned-global', gradients: true, threadsPerRow: 1, batch: 5, samples: 1, dim: 784, validRows: 5 },
   { likelihood: 'gaussian', scale: 'learned-global', gradients: false, threadsPerRow: 64, batch: 3, samples: 1, dim: 33, validRows: 2 },
   { likelihood: 'gaussian', scale: 'learned-global', gradients: true, rowWeights: true, threadsPerRow: 64, batch: 5, samples: 2, dim: 37, validRows: 4 },
+  { likelihood: 'gaussian', scale: 'learned-global', globalLogSigma: -8.5, gradients: true, threadsPerRow: 64, batch: 5, samples: 2, dim: 37, validRows: 4 },
+  { likelihood: 'gaussian', scale: 'learned-global', globalLogSigma: 2.5, gradients: true, threadsPerRow: 1, batch: 3, samples: 1, dim: 33, validRows: 3 },
   { likelihood: 'gaussian', scale: 'learned-pixel', gradients: true, threadsPerRow: 64, batch: 5, samples: 2, dim: 784, validRows: 4 },
   { likelihood: 'gaussian', scale: 'learned-pixel', gradients: true, threadsPerRow: 1, batch: 7, samples: 1, dim: 33, validRows: 7 },
   { likelihood: 'gaussian', scale: 'learned-pixel', gradients: false, threadsPerRow: 1, batch: 3, samples: 2, dim: 13, validRows: 1 },
@@ -131,7 +140,8 @@ const describeScale = (s?: GaussianScale) => (s === undefined ? '' : typeof s ==
 describe('likelihoodRows', () => {
   rowCases.forEach((c, i) => {
     const grads = c.gradients ? (c.rowWeights ? 'row weights' : 'grads') : 'no grads';
-    it(`${c.likelihood}${describeScale(c.scale)} ${grads} T=${c.threadsPerRow} B=${c.batch} L=${c.samples} D=${c.dim} valid=${c.validRows}`, async () => {
+    const ls = c.globalLogSigma === undefined ? '' : `=${c.globalLogSigma}`;
+    it(`${c.likelihood}${describeScale(c.scale)}${ls} ${grads} T=${c.threadsPerRow} B=${c.batch} L=${c.samples} D=${c.dim} valid=${c.validRows}`, async () => {
       await checkRows(c, 10 * i + 1);
     });
   });
@@ -190,6 +200,14 @@ describe('likelihood references (float64 finite differences)', () => {
         const out = testData(L * B * D, 2, -3, 3);
         if (likelihood === 'bernoulli') { out[0] = 50; out[1] = -50; out[2] = 100; out[3] = -100; }
         const logsigma = scale === 'learned-pixel' ? testData(D, 3, -1, 1) : scale === 'learned-global' ? Float64Array.of(0.2) : undefined;
+        // Two pixels past the clamp's ends: the loss is flat there, and the analytic gradient 0.
+        // Pixel 1's means sit near its targets so that its e^14 precision keeps the loss small
+        // enough for finite differences.
+        if (scale === 'learned-pixel') {
+          logsigma![1] = -8;
+          logsigma![2] = 2.5;
+          for (let r = 0; r < L * B; r++) out[r * D + 1] = x[(r % B) * D + 1] + 1e-3 * (r + 1);
+        }
         const rowWeight = weighted ? testData(L * B, 4, 0.1, 0.6) : undefined;
         const base: LikelihoodRefInput = { batch: B, samples: L, dim: D, likelihood, scale, x, out, logsigma, validRows, rowWeight };
         const h = 1e-5;

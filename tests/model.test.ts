@@ -123,6 +123,29 @@ describe('VAE model', async () => {
     await expect(VAE.create({ activation: 'gelu' as never }, { device })).rejects.toThrow(/activation must be one of/);
     await expect(VAE.create({}, { device, batch: 0 })).rejects.toThrow(/batch must be an integer/);
   });
+
+  it('a learned per-pixel sigma is clamped to [-7, 2]: past the end it acts as -7 and gets no gradient', async () => {
+    // Without the clamp a pixel that never varies (MNIST's corner is 0 in every picture) would
+    // drive its log-sigma, and the NLL, down without end.
+    const { device } = await gpu();
+    const step = async (cornerLogSigma: number) => {
+      const vae = await VAE.create({ hidden: [32], latent: 4, likelihood: 'gaussian', sigma: 'learned-pixel' }, { device, batch: 64, seed: 2 });
+      const entry = vae.layout.tensors.find((t) => t.name === 'likelihood.log_sigma')!;
+      const flat = await vae.flatParameters();
+      flat[entry.offset] = cornerLogSigma;
+      vae.setFlatParameters(flat);
+      await vae.trainStep({ data: vae.upload(train), index: 0 });
+      const [loss] = await vae.readLosses();
+      const grad = (await vae.flatGradients())[entry.offset];
+      vae.destroy();
+      return { loss, grad };
+    };
+    const inside = await step(-7), past = await step(-30);
+    expect(Number.isFinite(past.loss.loss)).toBe(true);
+    expect(past.loss.rec).toBe(inside.loss.rec);
+    expect(past.grad).toBe(0);
+    expect(inside.grad).not.toBe(0);
+  });
 });
 
 describe('device limits and WebGPU errors', () => {

@@ -10,7 +10,7 @@ import { OBJECTIVES, type ObjectiveName } from './objectives/objective';
 /**
  * Gaussian decoder scale: a fixed sigma, a log-sigma learned globally or per pixel, or a log-scale
  * the decoder predicts for every pixel of every example ('predicted': the decoder outputs a mean
- * and a log-scale per pixel, clamped to PREDICTED_LOG_SCALE in shaders/likelihood.ts).
+ * and a log-scale per pixel, clamped to LOG_SCALE_RANGE in shaders/likelihood.ts).
  */
 export type GaussianSigma = number | 'learned' | 'learned-pixel' | 'predicted';
 

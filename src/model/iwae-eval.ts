@@ -29,7 +29,7 @@ export interface LogLikelihoodResult {
   nll: number;
   /** Standard error of that mean (sample standard deviation / sqrt(n)). */
   stderr: number;
-  /** The same in bits per dimension: nll / (D ln 2). */
+  /** The same in bits per dimension (`bitsPerDim`): (nll + D ln 256) / (D ln 2) on dequantized data, else nll / (D ln 2). */
   bitsPerDim: number;
   examples: number;
   samples: number;

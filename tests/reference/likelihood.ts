@@ -3,8 +3,11 @@
 // examples b >= validRows are batch padding: their rec is still written, their gradients are zero.
 import type { GaussianScale, Likelihood } from '../../shaders/likelihood';
 
-/** The documented clamp of a predicted log-scale (shaders/likelihood.ts states the same range). */
-export const PREDICTED_LOG_SCALE_REF = { min: -7, max: 2 };
+/** The documented clamp of a learned or predicted log-scale (shaders/likelihood.ts states the same range). */
+export const LOG_SCALE_RANGE_REF = { min: -7, max: 2 };
+const clampLogScale = (raw: number) => Math.min(Math.max(raw, LOG_SCALE_RANGE_REF.min), LOG_SCALE_RANGE_REF.max);
+/** Whether a raw log-scale lies inside the clamp, where its gradient passes. */
+export const insideLogScaleRange = (raw: number) => raw >= LOG_SCALE_RANGE_REF.min && raw <= LOG_SCALE_RANGE_REF.max;
 
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 
@@ -44,16 +47,19 @@ export interface LikelihoodRefInput {
   rowWeight?: ArrayLike<number>;
 }
 
-/** Log-sigma of pixel d (of row r, for a predicted scale). */
-function logSigmaOf(p: LikelihoodRefInput, d: number, r: number): number {
+/** Raw log-sigma of pixel d (of row r, for a predicted scale), before the clamp. */
+function rawLogSigmaOf(p: LikelihoodRefInput, d: number, r: number): number {
   const scale = p.scale ?? { fixedLogSigma: 0 };
-  if (scale === 'predicted') {
-    const raw = p.out[r * 2 * p.dim + p.dim + d];
-    return Math.min(Math.max(raw, PREDICTED_LOG_SCALE_REF.min), PREDICTED_LOG_SCALE_REF.max);
-  }
+  if (scale === 'predicted') return p.out[r * 2 * p.dim + p.dim + d];
   if (typeof scale === 'object') return scale.fixedLogSigma;
   if (!p.logsigma) throw new Error('learned log-sigma needs logsigma');
   return scale === 'learned-pixel' ? p.logsigma[d] : p.logsigma[0];
+}
+
+/** The log-sigma the likelihood uses: a learned or predicted one clamped, a fixed one as given. */
+export function logSigmaOf(p: LikelihoodRefInput, d: number, r: number): number {
+  const raw = rawLogSigmaOf(p, d, r);
+  return typeof (p.scale ?? { fixedLogSigma: 0 }) === 'object' ? raw : clampLogScale(raw);
 }
 
 /** The factor row r's gradients are multiplied by: its row weight or 1 / (L n), and 0 on padding. */
@@ -94,13 +100,11 @@ export function likelihoodRowsRef(p: LikelihoodRefInput) {
         magnitude[r] += (0.5 * (t - o) ** 2) / Math.exp(2 * s) + Math.abs(s) + HALF_LOG_2PI;
         dout[r * O + d] = gaussianGradMeanRef(o, t, s) * gscale;
         const g = gaussianGradLogSigmaRef(o, t, s) * gscale;
-        if (predicted) {
-          // The clamp passes the gradient inside its range and stops it outside.
-          const raw = p.out[r * O + D + d];
-          const inside = raw >= PREDICTED_LOG_SCALE_REF.min && raw <= PREDICTED_LOG_SCALE_REF.max;
-          dout[r * O + D + d] = inside ? g : 0;
-        } else if (perPixel) dls[r * D + d] = g;
-        else dls[r] += g;
+        // The clamp passes the gradient inside its range and stops it outside (a fixed sigma has none).
+        const gs = typeof (p.scale ?? { fixedLogSigma: 0 }) === 'object' || insideLogScaleRange(rawLogSigmaOf(p, d, r)) ? g : 0;
+        if (predicted) dout[r * O + D + d] = gs;
+        else if (perPixel) dls[r * D + d] = gs;
+        else dls[r] += gs;
       }
     }
   }
