@@ -1,7 +1,8 @@
 // Checkpoints as safetensors: one F32 tensor per parameter under the names of params.ts (PyTorch
 // layout, weights [out, in]) and the model configuration as JSON in the metadata, so a file alone
 // rebuilds its model. A PyTorch user loads it with `safetensors.torch.load_file`.
-import { resolveConfig, type VaeConfig } from './model/config';
+import { DEFAULT_CONFIG, resolveConfig, type VaeConfig } from './model/config';
+import { checkKnownKeys } from './model/vae-options';
 import { paramLayout } from './model/build';
 import { VAE, type VaeOptions } from './model/vae';
 import { CheckpointError, decodeNamed, encodeSafetensors } from './io/safetensors';
@@ -21,7 +22,10 @@ export async function saveCheckpoint(vae: VAE, extraMetadata: Record<string, str
 }
 
 /** Reads the configuration and flat parameters of a checkpoint, checking names and shapes. */
-export function readCheckpoint(bytes: Uint8Array, source = 'checkpoint'): { config: VaeConfig; flat: Float32Array; metadata: Record<string, string> } {
+export function readCheckpoint(data: Uint8Array | ArrayBuffer, source = 'checkpoint'): { config: VaeConfig; flat: Float32Array; metadata: Record<string, string> } {
+  // fetch().arrayBuffer() and file readers give an ArrayBuffer; Node's Buffer is a Uint8Array.
+  const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+  if (!(bytes instanceof Uint8Array)) throw new CheckpointError(`${source}: expected the file's bytes as a Uint8Array or ArrayBuffer, got ${(data as object)?.constructor?.name ?? typeof data}`);
   const { tensors, metadata } = decodeNamed(bytes, source);
   if (metadata.format === TRAINING_STATE_FORMAT) {
     throw new CheckpointError(`${source} is a training state (optimizer moments and counters for \`webgpu-vae train --resume DIR\`), not a model; use model.safetensors from the same folder`);
@@ -34,7 +38,9 @@ export function readCheckpoint(bytes: Uint8Array, source = 'checkpoint'): { conf
   }
   let config: VaeConfig;
   try {
-    config = resolveConfig(JSON.parse(metadata.config));
+    const stored = JSON.parse(metadata.config);
+    checkKnownKeys('config field', Object.keys(stored), Object.keys(DEFAULT_CONFIG));
+    config = resolveConfig(stored);
   } catch (e) {
     throw new CheckpointError(`${source} has an invalid model configuration: ${(e as Error).message}`);
   }
@@ -54,7 +60,7 @@ export function readCheckpoint(bytes: Uint8Array, source = 'checkpoint'): { conf
 }
 
 /** Builds a VAE from checkpoint bytes on the given device. */
-export async function loadCheckpoint(bytes: Uint8Array, opts: VaeOptions, source?: string): Promise<VAE> {
+export async function loadCheckpoint(bytes: Uint8Array | ArrayBuffer, opts: VaeOptions, source?: string): Promise<VAE> {
   const { config, flat } = readCheckpoint(bytes, source);
   return VAE.create(config, { ...opts, initialParams: flat });
 }

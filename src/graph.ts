@@ -4,6 +4,7 @@
 // into one compute pass, so a training step is one encoder and one submit with nothing created
 // per step. WebGPU orders dispatches within a pass and makes each one's storage writes visible to
 // the next, so the list order is the execution order.
+import { ourLabel } from './gpu/labels';
 import type { Kernel } from '../shaders/common';
 import type { BufferArena, BufferSlice } from './gpu/buffers';
 import { checkBindingLimits, type BoundDispatch, type CompileProgress, type PipelineCache } from './gpu/pipelines';
@@ -109,7 +110,7 @@ export class KernelGraph {
       if (!buffer) {
         const usage = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
         const bytes = Math.max(16, values.byteLength);
-        buffer = arena ? arena.create(`${this.label}:${key}`, bytes, usage) : device.createBuffer({ label: `${this.label}:${key}`, size: bytes, usage });
+        buffer = arena ? arena.create(`${this.label}:${key}`, bytes, usage) : device.createBuffer({ label: ourLabel(`${this.label}:${key}`), size: bytes, usage });
         device.queue.writeBuffer(buffer, 0, values.buffer, values.byteOffset, values.byteLength);
         this.constants.set(key, buffer);
         if (arena) {
@@ -132,7 +133,7 @@ export class KernelGraph {
   /** Records every dispatch into one compute pass of `encoder`. */
   encode(encoder: GPUCommandEncoder, timestampWrites?: GPUComputePassTimestampWrites): void {
     if (!this.built) throw new Error(`graph ${this.label}: call build() before encode()`);
-    const pass = encoder.beginComputePass({ label: this.label, timestampWrites });
+    const pass = encoder.beginComputePass({ label: ourLabel(this.label), timestampWrites });
     for (const d of this.built) d.record(pass);
     pass.end();
   }
@@ -142,6 +143,7 @@ export class KernelGraph {
     if (!this.built) throw new Error(`graph ${this.label}: call build() before encode()`);
     this.built.forEach((d, i) => {
       const pass = encoder.beginComputePass({
+        label: ourLabel(`${this.label}:${i}`),
         timestampWrites: { querySet, beginningOfPassWriteIndex: firstQuery + 2 * i, endOfPassWriteIndex: firstQuery + 2 * i + 1 },
       });
       d.record(pass);

@@ -173,6 +173,25 @@ describe('device limits and WebGPU errors', () => {
     expect(err.message).toMatch(/params|destroyed/i);
     vae.destroy();
   });
+
+  it('an error in an app\'s own WebGPU work on a shared device leaves the model working', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create({ hidden: [16], latent: 2 }, { device, batch: 4 });
+    const before = await vae.sample(2, 5);
+    let errors = 0;
+    const count = () => errors++;
+    device.addEventListener('uncapturederror', count);
+    // The app's mistakes: writes past the end of its own buffers, one labelled and one not.
+    for (const label of ['my-app-uniforms', undefined]) {
+      const appBuffer = device.createBuffer({ label, size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+      device.queue.writeBuffer(appBuffer, 0, new Float32Array(8));
+      appBuffer.destroy();
+    }
+    while (errors < 2) await device.queue.onSubmittedWorkDone();
+    device.removeEventListener('uncapturederror', count);
+    expect(await vae.sample(2, 5)).toEqual(before);
+    vae.destroy();
+  });
 });
 
 describe('plans, conditional models and configuration of the objectives', async () => {

@@ -1,6 +1,7 @@
 // Buffer bookkeeping: every GPUBuffer a model or graph creates goes through one arena, so the bytes
 // allocated can be reported and `destroy()` frees exactly what was created here, nothing else.
 
+import { ourLabel } from './labels';
 import { gentleWait } from './gentle-wait';
 import { DeviceLimitError } from '../errors';
 
@@ -71,7 +72,7 @@ export class BufferArena {
     const size = bufferSize(byteLength);
     this.checkLimit(label, size, usage);
     this.reserve(`buffer ${label}`, size);
-    const buffer = this.device.createBuffer({ label: `${this.labelPrefix}:${label}`, size, usage });
+    const buffer = this.device.createBuffer({ label: ourLabel(`${this.labelPrefix}:${label}`), size, usage });
     this.buffers.push(buffer);
     this.bytes += size;
     return buffer;
@@ -116,8 +117,8 @@ export class BufferArena {
 
 /** Copies a buffer range to the CPU (one staging buffer, one wait). Not for per-step use. */
 export async function readBuffer(device: GPUDevice, src: GPUBuffer, offset = 0, size = src.size - offset): Promise<ArrayBuffer> {
-  const staging = device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  const enc = device.createCommandEncoder();
+  const staging = device.createBuffer({ label: ourLabel('read-staging'), size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const enc = device.createCommandEncoder({ label: ourLabel('read') });
   enc.copyBufferToBuffer(src, offset, staging, 0, size);
   device.queue.submit([enc.finish()]);
   await gentleWait(() => staging.mapAsync(GPUMapMode.READ));

@@ -1,7 +1,9 @@
 // Remembers the first WebGPU failure on a device (an uncaptured validation, out-of-memory or
 // internal error, or the device being lost) as a GpuError naming the operation, so the next call
-// into the model can throw it instead of computing on a broken device.
+// into the model can throw it instead of computing on a broken device. Errors that name only an
+// app's objects (a GPUDevice shared with the app) are left to the app.
 import { GpuError } from '../errors';
+import { concernsUs } from './labels';
 
 export class FailureWatch {
   /** The first failure seen since `attach`; null while all is well. */
@@ -10,6 +12,8 @@ export class FailureWatch {
 
   private readonly onError = (ev: Event) => {
     const error = (ev as GPUUncapturedErrorEvent).error;
+    // An app sharing the device sees its own errors too; they are not the model's.
+    if (!concernsUs(error.message)) return;
     const type = error.constructor?.name ?? '';
     const kind = /OutOfMemory/.test(type) ? 'out-of-memory' : /Validation/.test(type) ? 'validation' : 'internal';
     // Dawn quotes object labels; ours name the kernel or graph (e.g. "matmul_nt_bias_relu_register").

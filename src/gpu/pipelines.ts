@@ -3,6 +3,7 @@
 // ShaderCompileError quoting the compiler's messages beside the offending source lines.
 // A compiled kernel binds buffers into a dispatch: the one bind/record path that both the model's
 // graphs and `webgpu-vae/kernels` use.
+import { ourLabel } from './labels';
 import type { BindingKind, Kernel, KernelBinding } from '../../shaders/common';
 import { DeviceLimitError, ShaderCompileError } from '../errors';
 import type { BufferSlice } from './buffers';
@@ -51,7 +52,7 @@ const BUFFER_TYPE: Record<BindingKind, GPUBufferBindingType> = {
 
 export function bindGroupLayoutFor(device: GPUDevice, name: string, bindings: KernelBinding[]): GPUBindGroupLayout {
   return device.createBindGroupLayout({
-    label: name,
+    label: ourLabel(name),
     entries: bindings.map((b, i) => ({ binding: i, visibility: GPUShaderStage.COMPUTE, buffer: { type: BUFFER_TYPE[b.kind] } })),
   });
 }
@@ -140,7 +141,7 @@ export class PipelineCache {
         if (extra.length) throw new Error(`kernel ${kernel.name} has no binding named ${extra.join(', ')}`);
         checkBindingLimits(kernel, slices, device.limits, label);
         const bindGroup = device.createBindGroup({
-          label: `${label}:${kernel.name}`,
+          label: ourLabel(`${label}:${kernel.name}`),
           layout,
           entries: kernel.bindings.map((b, i) => {
             const s = slices[b.name];
@@ -153,14 +154,14 @@ export class PipelineCache {
           pass.dispatchWorkgroups(...kernel.workgroups);
         };
         const encode = (encoder: GPUCommandEncoder) => {
-          const pass = encoder.beginComputePass({ label: kernel.name });
+          const pass = encoder.beginComputePass({ label: ourLabel(kernel.name) });
           record(pass);
           pass.end();
         };
         return {
           bindGroup, record, encode,
           run() {
-            const enc = device.createCommandEncoder({ label: kernel.name });
+            const enc = device.createCommandEncoder({ label: ourLabel(kernel.name) });
             encode(enc);
             device.queue.submit([enc.finish()]);
           },
@@ -172,14 +173,14 @@ export class PipelineCache {
   private async compile(kernel: Kernel): Promise<{ pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }> {
     const { device } = this;
     device.pushErrorScope('validation');
-    const module = device.createShaderModule({ label: kernel.name, code: kernel.code });
+    const module = device.createShaderModule({ label: ourLabel(kernel.name), code: kernel.code });
     const layout = bindGroupLayoutFor(device, kernel.name, kernel.bindings);
     let pipeline: GPUComputePipeline | undefined;
     let failure: string | undefined;
     try {
       pipeline = await device.createComputePipelineAsync({
-        label: kernel.name,
-        layout: device.createPipelineLayout({ label: kernel.name, bindGroupLayouts: [layout] }),
+        label: ourLabel(kernel.name),
+        layout: device.createPipelineLayout({ label: ourLabel(kernel.name), bindGroupLayouts: [layout] }),
         compute: { module, entryPoint: 'main' },
       });
     } catch (e) {
@@ -207,7 +208,7 @@ function pipelineKey(kernel: Kernel): string {
 function constantBuffer(device: GPUDevice, kernel: Kernel, name: string): GPUBuffer | undefined {
   const values = kernel.constants?.[name];
   if (!values) return undefined;
-  const buffer = device.createBuffer({ label: `${kernel.name}:${name}`, size: Math.max(16, values.byteLength), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  const buffer = device.createBuffer({ label: ourLabel(`${kernel.name}:${name}`), size: Math.max(16, values.byteLength), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
   device.queue.writeBuffer(buffer, 0, values.buffer, values.byteOffset, values.byteLength);
   return buffer;
 }

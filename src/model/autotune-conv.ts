@@ -7,6 +7,7 @@
 // adapter's default (`KernelChoice.conv`) for that operation only. Results share the matmul
 // autotuner's cache (keys start `conv|`), keyed by the adapter and the WGSL of every candidate.
 // Time it after the matmuls: the im2col method runs on the model's tuned matmuls.
+import { ourLabel } from '../gpu/labels';
 import { convDims } from '../../shaders/conv';
 import { BufferArena } from '../gpu/buffers';
 import type { PipelineCache } from '../gpu/pipelines';
@@ -55,7 +56,7 @@ export function recordConvOp(kernels: KernelChoice, shape: ConvOpShape, method: 
 export function convOpBuffers(device: GPUDevice, shape: ConvOpShape): ConvOpBuffers {
   const d = convDims('conv-op', shape.geometry);
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
-  const make = (floats: number) => device.createBuffer({ size: Math.max(16, 4 * floats), usage });
+  const make = (floats: number) => device.createBuffer({ label: ourLabel('autotune-conv'), size: Math.max(16, 4 * floats), usage });
   const image = d.N * d.Cin * d.H * d.W, out = d.N * d.Cout * d.OH * d.OW, weights = d.Cout * d.CinKK;
   return { x: make(image), dx: make(image), y: make(out), dy: make(out), w: make(weights), dw: make(weights) };
 }
@@ -96,7 +97,7 @@ export async function autotuneConvs(pipelines: PipelineCache, ops: readonly Conv
   const left = () => budget - (performance.now() - t0);
   const methods = convMethodCandidates(opts.isSoftware, kernels.subgroups);
   // Recording binds buffers but reads none of them: the cache key needs only the kernels' text.
-  const small = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
+  const small = device.createBuffer({ label: ourLabel('autotune-conv:small'), size: 16, usage: GPUBufferUsage.STORAGE });
   const unbuilt = { x: small, w: small, y: small, dy: small, dx: small, dw: small };
   try {
     for (const shape of ops) {

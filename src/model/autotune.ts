@@ -14,6 +14,7 @@
 // pipeline serves every product of its kind and epilogue, so a tuned model's first step compiles
 // fewer kernels (on SwiftShader a specialized 8x16 block takes 1-3 s to compile) for a step time
 // inside the measurement's own noise.
+import { ourLabel } from '../gpu/labels';
 import { isTiled, matmul, MATMUL_TILES, matmulVariantNeedsSubgroups, matmulWorkgroupBytes, matmulTile, type MatmulParams, type MatmulTile, type MatmulVariant } from '../../shaders/matmul';
 import type { Kernel } from '../../shaders/common';
 import type { PipelineCache } from '../gpu/pipelines';
@@ -148,7 +149,7 @@ async function timeCandidate(pipelines: PipelineCache, p: MatmulProduct, tuning:
 export async function timeBuiltGraph(device: GPUDevice, graph: KernelGraph, budget: number): Promise<number> {
   const run = async (n: number) => {
     const t0 = performance.now();
-    const enc = device.createCommandEncoder();
+    const enc = device.createCommandEncoder({ label: ourLabel('autotune') });
     for (let i = 0; i < n; i++) graph.encode(enc);
     device.queue.submit([enc.finish()]);
     await gentleWait(() => device.queue.onSubmittedWorkDone());
@@ -194,9 +195,9 @@ export async function autotuneMatmuls(pipelines: PipelineCache, products: readon
     if (left() <= 0) continue;
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
     const buffers = {
-      a: device.createBuffer({ size: Math.max(16, p.M * p.K * 4), usage }),
-      b: device.createBuffer({ size: Math.max(16, p.K * p.N * 4), usage }),
-      c: device.createBuffer({ size: Math.max(16, p.M * p.N * 4), usage }),
+      a: device.createBuffer({ label: ourLabel('autotune:a'), size: Math.max(16, p.M * p.K * 4), usage }),
+      b: device.createBuffer({ label: ourLabel('autotune:b'), size: Math.max(16, p.K * p.N * 4), usage }),
+      c: device.createBuffer({ label: ourLabel('autotune:c'), size: Math.max(16, p.M * p.N * 4), usage }),
     };
     const timed: TunedProduct[] = [];
     try {

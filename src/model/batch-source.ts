@@ -6,6 +6,7 @@
 // drawn at each step (GeneratedSprites, generated-data.ts).
 import { gatherLabels } from '../../shaders/batch';
 import { type BufferArena, writeData } from '../gpu/buffers';
+import { ConfigError } from '../errors';
 import type { PipelineCache } from '../gpu/pipelines';
 import { KernelGraph } from '../graph';
 import type { VaeConfig } from './config';
@@ -16,6 +17,8 @@ export interface BatchSource {
   readonly count: number;
   /** Values per example (the model's inputDim). */
   readonly dim: number;
+  /** The device its buffers live on. */
+  readonly device?: GPUDevice;
   /** Uploads the order examples are visited in (e.g. an epoch's shuffle): a permutation of 0..count-1. */
   setOrder(order: Uint32Array): void;
   /** The dispatches filling a plan's input (and condition) with rows perm[batch_start + r], built once per plan. */
@@ -41,8 +44,17 @@ export abstract class GpuExamples implements BatchSource {
   /** The buffers this source holds besides the order and labels (freed by destroy). */
   protected abstract ownBuffers(): GPUBuffer[];
 
+  get device(): GPUDevice {
+    return this.arena.device;
+  }
+
   setOrder(order: Uint32Array): void {
-    if (order.length !== this.count) throw new Error(`order has ${order.length} entries, dataset has ${this.count}`);
+    if (!(order instanceof Uint32Array)) throw new ConfigError(`setOrder takes a Uint32Array permutation of 0..${this.count - 1}, got ${(order as object)?.constructor?.name ?? typeof order}`);
+    if (order.length !== this.count) throw new ConfigError(`setOrder: the order has ${order.length} entries but the data set has ${this.count} examples; give one index per example`);
+    // An index past the end would gather another buffer's bytes (or zeros) without an error.
+    for (let i = 0; i < order.length; i++) {
+      if (order[i] >= this.count) throw new ConfigError(`setOrder: entry ${i} is ${order[i]}, past the data set's last example (${this.count - 1})`);
+    }
     writeData(this.arena.device, this.perm, 0, order);
   }
 

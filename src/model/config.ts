@@ -171,6 +171,9 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
     const side = Math.round(Math.sqrt(pixels));
     c.imageShape = side * side === pixels ? [side, side] : [1, pixels];
   }
+  if (!(Array.isArray(c.imageShape) && c.imageShape.length === 2 && c.imageShape.every(positiveInt))) {
+    throw new ConfigError(`imageShape must be [rows, cols], two positive integers (e.g. [28, 28]), got ${JSON.stringify(c.imageShape)}`);
+  }
   if (c.imageChannels * c.imageShape[0] * c.imageShape[1] !== c.inputDim) {
     throw new ConfigError(`imageShape ${c.imageShape.join('x')} with ${c.imageChannels} channel(s) does not hold inputDim=${c.inputDim} values`);
   }

@@ -4,6 +4,7 @@
 // time (a chunk sized to fit the device) and folded into a running logsumexp per example on the
 // GPU; after the last chunk each example's estimate lands in a per-example buffer, read once at
 // the end. The mean over examples is the NLL; its standard error is from the per-example values.
+import { ourLabel } from '../gpu/labels';
 import { ConfigError } from '../errors';
 import { readFloats } from '../gpu/buffers';
 import { STREAM } from '../step-params';
@@ -64,7 +65,7 @@ export async function estimateLogLikelihood(vae: VAE, data: BatchSource, opts: L
         seed: opts.seed ?? vae.training.seed, stream: STREAM.iwae, counter: i * chunks + c, chunk: c, totalSamples: K,
         batchStart: i * B, validRows: Math.min(B, data.count - i * B), datasetCount: data.count,
       });
-      const enc = vae.device.createCommandEncoder({ label: 'iwae-eval' });
+      const enc = vae.device.createCommandEncoder({ label: ourLabel('iwae-eval') });
       if (c === 0) gather.encode(enc);
       plan.graph.encode(enc);
       vae.device.queue.submit([enc.finish()]);

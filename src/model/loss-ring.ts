@@ -8,6 +8,7 @@
 // Beside each loss comes the step's health record (shaders/grad-norm.ts): its gradient norm, its
 // flags (NaN/Inf loss or gradient norm, divergence) and its clip scale, copied from a second ring
 // of the same slots into the same staging buffer, so bad numbers are seen with no extra read.
+import { ourLabel } from '../gpu/labels';
 import { HEALTH_FLAGS } from '../../shaders/grad-norm';
 import { gentleWait } from '../gpu/gentle-wait';
 
@@ -110,7 +111,7 @@ export class LossRing {
   async flush(lastStep: number): Promise<void> {
     if (lastStep + 1 > this.firstUnread) {
       await this.ready();
-      const enc = this.device.createCommandEncoder();
+      const enc = this.device.createCommandEncoder({ label: ourLabel('loss-copy') });
       const after = this.record(enc, lastStep, true);
       this.device.queue.submit([enc.finish()]);
       after?.();

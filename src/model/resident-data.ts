@@ -24,8 +24,15 @@ export class ResidentData extends GpuExamples {
   readonly pixels: GPUBuffer;
 
   constructor(arena: BufferArena, data: PixelData, config: VaeConfig, label: string) {
+    if (!data || typeof data !== 'object') throw new ConfigError(`upload takes { images: Uint8Array, count, labels? }, got ${String(data)}`);
     const { count, images } = data;
     const dim = config.inputDim;
+    if (!(images instanceof Uint8Array)) {
+      // Other typed arrays would be read byte by byte as levels: wrong pictures, and no error.
+      throw new ConfigError(`dataset ${label}: images must be a Uint8Array of 0-255 levels, got ${(images as object)?.constructor?.name ?? typeof images}; ` +
+        'scale float pixels in [0, 1] by 255 and round (Uint8Array.from(x, (v) => Math.round(v * 255))), or pass Float32Array rows to trainStep');
+    }
+    if (!Number.isInteger(count) || count < 1) throw new ConfigError(`dataset ${label}: count must be a positive integer, got ${count}`);
     if (images.length !== count * dim) {
       throw new ConfigError(`dataset ${label} has ${images.length} pixels, expected ${count} examples x ${dim} values; the model's inputDim must match the data`);
     }

@@ -6,7 +6,9 @@ import type { AcquiredDevice } from '../gpu/device';
 import { formatBytes, MemoryBudgetError } from '../gpu/buffers';
 import { ConfigError } from '../errors';
 import type { CompileProgress } from '../gpu/pipelines';
-import type { AutotuneCache, AutotuneMode } from './autotune';
+import { AUTOTUNE_MODES, type AutotuneCache, type AutotuneMode } from './autotune';
+import { MATMUL_VARIANTS } from '../../shaders/matmul';
+import { CONV_METHODS } from './layers/conv-ops';
 import type { KernelChoice } from './kernels';
 import type { StepLoss } from './loss-ring';
 
@@ -92,7 +94,16 @@ export interface ElboResult {
 export function resolveTraining(opts: VaeOptions): TrainingOptions {
   const t: TrainingOptions = { ...DEFAULT_TRAINING, ...Object.fromEntries(Object.entries(opts).filter(([k, v]) => k in DEFAULT_TRAINING && v !== undefined)) };
   if (!Number.isInteger(t.batch) || t.batch < 1 || t.batch > 65535) throw new ConfigError(`batch must be an integer in 1..65535, got ${t.batch}`);
-  if (!(t.lr > 0)) throw new ConfigError(`lr must be > 0, got ${t.lr}`);
+  if (!(t.lr > 0 && Number.isFinite(t.lr))) throw new ConfigError(`lr must be a finite number > 0, got ${t.lr}`);
+  if (!(Array.isArray(t.betas) && t.betas.length === 2 && t.betas.every((b) => typeof b === 'number' && b >= 0 && b < 1))) {
+    throw new ConfigError(`betas must be two numbers in [0, 1) (Adam's beta1 and beta2, e.g. [0.9, 0.999]), got ${JSON.stringify(t.betas)}`);
+  }
+  if (!(t.eps > 0 && Number.isFinite(t.eps))) throw new ConfigError(`eps must be a finite number > 0 (Adam's epsilon, e.g. 1e-8), got ${t.eps}`);
+  if (!(t.weightDecay >= 0 && Number.isFinite(t.weightDecay))) throw new ConfigError(`weightDecay must be a finite number >= 0, got ${t.weightDecay}`);
+  if (!(Number.isSafeInteger(t.seed) && t.seed >= 0)) throw new ConfigError(`seed must be a non-negative integer, got ${t.seed}`);
+  if (!(Number.isInteger(t.lossEvery) && t.lossEvery >= 1 && t.lossEvery <= 4096)) {
+    throw new ConfigError(`lossEvery (how often losses are read back, in steps) must be an integer in 1..4096, got ${t.lossEvery}`);
+  }
   if (t.optimizer !== 'adam' && t.optimizer !== 'sgd') throw new ConfigError(`optimizer must be 'adam' or 'sgd', got '${t.optimizer}'`);
   if (!(t.clipGrad >= 0 && Number.isFinite(t.clipGrad))) throw new ConfigError(`clipGrad must be a finite number >= 0 (0: no clipping), got ${t.clipGrad}`);
   if (!LR_DECAYS.includes(t.lrDecay)) throw new ConfigError(`lrDecay must be one of ${LR_DECAYS.join(', ')}; got '${t.lrDecay}'`);
@@ -101,6 +112,52 @@ export function resolveTraining(opts: VaeOptions): TrainingOptions {
   }
   if (!(t.lrMin >= 0 && t.lrMin <= t.lr)) throw new ConfigError(`lrMin must be in [0, lr = ${t.lr}], got ${t.lrMin}`);
   return t;
+}
+
+/** The options VAE.create knows besides the training options. */
+const CREATION_OPTIONS = ['device', 'kernels', 'initialParams', 'onLosses', 'maxPlans', 'autotune', 'autotuneCache', 'onCompileProgress', 'precision', 'memoryBudget'];
+
+/**
+ * Checks what VAE.create is given before anything is allocated: a device, known option names (a
+ * misspelt one would otherwise be ignored), the autotune mode and the kernel overrides.
+ */
+export function checkCreationOptions(opts: VaeOptions | undefined): void {
+  if (!opts || typeof opts !== 'object') throw new ConfigError('VAE.create needs options with a device, e.g. { device: await acquireNodeDevice() } (Node) or acquireBrowserDevice() (browsers)');
+  if (!opts.device || typeof opts.device !== 'object') {
+    throw new ConfigError('options.device is missing: pass your GPUDevice, or the result of acquireNodeDevice() (Node) or acquireBrowserDevice() (browsers)');
+  }
+  checkKnownKeys('option', Object.keys(opts), [...Object.keys(DEFAULT_TRAINING), ...CREATION_OPTIONS]);
+  if (opts.autotune !== undefined && !AUTOTUNE_MODES.includes(opts.autotune)) {
+    throw new ConfigError(`autotune must be one of ${AUTOTUNE_MODES.join(', ')}; got '${String(opts.autotune)}'`);
+  }
+  const k = opts.kernels;
+  if (k !== undefined) {
+    if (typeof k !== 'object' || k === null) throw new ConfigError(`kernels must be an object of kernel choices (e.g. { matmul: 'tiled' }), got ${String(k)}`);
+    if (k.matmul !== undefined && !MATMUL_VARIANTS.includes(k.matmul)) throw new ConfigError(`kernels.matmul must be one of ${MATMUL_VARIANTS.join(', ')}; got '${String(k.matmul)}'`);
+    for (const key of ['conv', 'convNarrow'] as const) {
+      if (k[key] !== undefined && !CONV_METHODS.includes(k[key]!)) throw new ConfigError(`kernels.${key} must be one of ${CONV_METHODS.join(', ')}; got '${String(k[key])}'`);
+    }
+  }
+}
+
+/** Refuses names not in `known`, suggesting the nearest known one. */
+export function checkKnownKeys(what: string, keys: string[], known: readonly string[]): void {
+  for (const key of keys) {
+    if (known.includes(key)) continue;
+    const near = known.map((k) => [k, editDistance(key.toLowerCase(), k.toLowerCase())] as const).sort((a, b) => a[1] - b[1])[0];
+    const hint = near && near[1] <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean '${near[0]}'?)` : '';
+    throw new ConfigError(`unknown ${what} '${key}'${hint}; the ${what}s are ${known.join(', ')}`);
+  }
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
 }
 
 /**

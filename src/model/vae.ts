@@ -1,6 +1,7 @@
 // The model API: a VAE whose every tensor operation runs in WGSL on a GPUDevice (the caller's or
 // one we create). Training steps are one command encoder and one submit each; losses come back
 // through the LossRing; pipelines and bind groups are built once per graph and cached.
+import { ourLabel } from '../gpu/labels';
 import { STEP_PARAMS } from '../../shaders/common';
 import { initialWatch, WATCH_VEC4S } from '../../shaders/grad-norm';
 import { type AcquiredDevice, describeAdapter, wrapDevice } from '../gpu/device';
@@ -14,7 +15,7 @@ import { checkPrecision, type Precision } from './precision';
 import { ConfigError, DeviceLimitError } from '../errors';
 import { FailureWatch } from '../gpu/failure-watch';
 import { encodeStepParams, STEP_PARAMS_DEFAULTS, STREAM, type StepParams } from '../step-params';
-import { klCapacityAt, klWeightAt, resolveConfig, type VaeConfig } from './config';
+import { DEFAULT_CONFIG, klCapacityAt, klWeightAt, resolveConfig, type VaeConfig } from './config';
 import { buildModel, type ModelParts } from './build';
 import { recordGraph, type GraphKind, type ModelBuffers, type Plan, type RecordOptions } from './graphs';
 import { kernelsFor, withKernelOverrides, type KernelChoice } from './kernels';
@@ -25,10 +26,16 @@ import { oneHot } from './labels';
 import { PlanCache } from './plan-cache';
 import { ResidentData, type BatchSource, type PixelData } from './resident-data';
 import { GeneratedSprites } from './generated-data';
-import { DEFAULT_TRAINING, lrAt, resolveTraining, restateRefusal, type ElboResult, type TrainingOptions, type VaeOptions } from './vae-options';
+import { checkCreationOptions, checkKnownKeys, DEFAULT_TRAINING, lrAt, resolveTraining, restateRefusal, type ElboResult, type TrainingOptions, type VaeOptions } from './vae-options';
 import { createModelBuffers } from './model-buffers';
 
 export { DEFAULT_TRAINING, LR_DECAYS, lrAt, type ElboResult, type LrDecay, type TrainingOptions, type VaeOptions } from './vae-options';
+
+/**
+ * Models alive on each device this library acquired (acquire*Device): such a device is destroyed
+ * with the last of them, so models that share it do not pull it from under each other.
+ */
+const ownedDeviceUsers = new WeakMap<GPUDevice, number>();
 
 export class VAE {
   readonly config: VaeConfig;
@@ -54,6 +61,12 @@ export class VAE {
   private destroyed = false;
   /** The first WebGPU error seen on the device since this model was created; rethrown on the next call. */
   private readonly failures: FailureWatch;
+  /**
+   * Where the last GPU operation of this model ends. Operations write the shared step uniform and
+   * read plans' output buffers across awaits, so calls made without waiting for each other (e.g.
+   * Promise.all of two samples) run one after another instead of reading each other's results.
+   */
+  private queueTail: Promise<unknown> = Promise.resolve();
 
   private constructor(config: VaeConfig, opts: VaeOptions) {
     this.config = config;
@@ -62,6 +75,7 @@ export class VAE {
     const t = this.training;
     this.acquired = 'device' in opts.device && 'adapter' in opts.device ? (opts.device as AcquiredDevice) : wrapDevice(opts.device as GPUDevice);
     this.device = this.acquired.device;
+    if (this.acquired.owned) ownedDeviceUsers.set(this.device, (ownedDeviceUsers.get(this.device) ?? 0) + 1);
     this.kernels = withKernelOverrides(kernelsFor(this.acquired.adapter), opts.kernels);
     const maxPlans = opts.maxPlans ?? 8;
     if (!(Number.isInteger(maxPlans) && maxPlans >= 1)) throw new ConfigError(`maxPlans must be an integer >= 1, got ${opts.maxPlans}`);
@@ -80,6 +94,9 @@ export class VAE {
   }
 
   static async create(config: Partial<VaeConfig>, opts: VaeOptions): Promise<VAE> {
+    checkCreationOptions(opts);
+    if (config === null || typeof config !== 'object') throw new ConfigError(`VAE.create's first argument is the model's configuration, an object (e.g. { latent: 20 }), got ${String(config)}`);
+    checkKnownKeys('config field', Object.keys(config), Object.keys(DEFAULT_CONFIG));
     const resolved = resolveConfig(config);
     // Allocation failures the device reports (rather than our budget) are caught here, at plan time.
     const device = 'adapter' in opts.device && 'device' in opts.device ? opts.device.device : (opts.device as GPUDevice);
@@ -133,6 +150,7 @@ export class VAE {
   private discard(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    this.releaseDevice(false);
     this.failures.detach();
     this.losses.destroy();
     this.arena.destroyAll();
@@ -250,6 +268,17 @@ export class VAE {
    * index into resident data.
    */
   async trainStep(batch: Float32Array | { data: BatchSource; index: number }, labels?: ArrayLike<number>): Promise<void> {
+    if (!(batch instanceof Float32Array)) {
+      if (ArrayBuffer.isView(batch) || Array.isArray(batch)) throw rowsTypeError('trainStep', batch);
+      if (!batch || typeof batch !== 'object' || !Number.isInteger(batch.index) || batch.index < 0) {
+        throw new ConfigError('trainStep takes a Float32Array of rows, or { data, index } with data from vae.upload() or vae.generateSprites() and a batch index >= 0');
+      }
+      this.checkSource(batch.data, 'trainStep');
+    }
+    return this.exclusive(() => this.trainStepNow(batch, labels));
+  }
+
+  private async trainStepNow(batch: Float32Array | { data: BatchSource; index: number }, labels?: ArrayLike<number>): Promise<void> {
     this.assertAlive();
     const B = this.training.batch;
     const plan = await this.plan('train', B);
@@ -268,7 +297,7 @@ export class VAE {
       counter: step, batchStart: start, validRows: rows, historySlot: this.losses.slotOf(step), step: step + 1, klWeight: this.klWeightAt(step + 1), klCapacity: this.klCapacityAt(step + 1), lr: lrAt(this.training, step + 1),
       datasetCount: batch instanceof Float32Array ? 0 : batch.data.count,
     });
-    const enc = this.device.createCommandEncoder({ label: 'train-step' });
+    const enc = this.device.createCommandEncoder({ label: ourLabel('train-step') });
     gather?.encode(enc);
     plan.graph.encode(enc);
     const afterSubmit = this.losses.record(enc, step);
@@ -291,13 +320,32 @@ export class VAE {
 
   /** Waits for all submitted steps and returns every loss read since the last call. */
   async readLosses(): Promise<StepLoss[]> {
-    this.assertAlive();
-    if (this.step > 0) await this.losses.flush(this.step - 1);
-    return this.losses.take();
+    return this.exclusive(async () => {
+      this.assertAlive();
+      if (this.step > 0) await this.losses.flush(this.step - 1);
+      return this.losses.take();
+    });
+  }
+
+  /** Refuses what is not a data set of this model's shape on this model's device. */
+  private checkSource(data: BatchSource, what: string): void {
+    if (!data || typeof data !== 'object' || typeof data.gatherFor !== 'function') {
+      throw new ConfigError(`${what}: data must come from vae.upload() or vae.generateSprites(), got ${data === null ? 'null' : typeof data}`);
+    }
+    if (data.dim !== this.config.inputDim) {
+      throw new ConfigError(`${what}: the data set has ${data.dim} values per example but this model takes ${this.config.inputDim}; upload it with this model (vae.upload)`);
+    }
+    if (data.device && data.device !== this.device) throw new ConfigError(`${what}: the data set lives on another GPUDevice; upload it with this model (vae.upload)`);
   }
 
   /** -ELBO, reconstruction and KL per example over a resident dataset, in batches of the training size. */
   async elbo(data: BatchSource, opts: { seed?: number } = {}): Promise<ElboResult> {
+    this.checkSource(data, 'elbo');
+    return this.exclusive(() => this.elboNow(data, opts ?? {}));
+  }
+
+  private async elboNow(data: BatchSource, opts: { seed?: number }): Promise<ElboResult> {
+    this.assertAlive();
     const B = this.training.batch;
     const plan = await this.plan('eval', B);
     const gather = await data.gatherFor(plan, this.buffers, this.cache);
@@ -307,7 +355,7 @@ export class VAE {
         seed: opts.seed ?? this.training.seed, stream: STREAM.eval, batchStart: i * B, validRows: Math.min(B, data.count - i * B), datasetCount: data.count,
         noiseRows: data.count, noiseRow0: i * B,
       });
-      const enc = this.device.createCommandEncoder({ label: 'eval' });
+      const enc = this.device.createCommandEncoder({ label: ourLabel('eval') });
       gather.encode(enc);
       plan.graph.encode(enc);
       this.device.queue.submit([enc.finish()]);
@@ -316,8 +364,13 @@ export class VAE {
   }
 
   /** Importance-weighted estimate of -log p(x) over a resident dataset (Burda et al. 2015); see iwae-eval.ts. */
-  logLikelihood(data: BatchSource, opts: LogLikelihoodOptions): Promise<LogLikelihoodResult> {
-    return estimateLogLikelihood(this, data, opts);
+  async logLikelihood(data: BatchSource, opts: LogLikelihoodOptions): Promise<LogLikelihoodResult> {
+    this.checkSource(data, 'logLikelihood');
+    if (!opts || typeof opts !== 'object') throw new ConfigError('logLikelihood needs options with the number of importance samples, e.g. { samples: 5000 }');
+    return this.exclusive(async () => {
+      this.assertAlive();
+      return estimateLogLikelihood(this, data, opts);
+    });
   }
 
   /** Runs a forward-only graph for one chunk of rows; returns the plan, whose output holds the result. */
@@ -328,7 +381,7 @@ export class VAE {
     const valid = input ? this.writeRows(plan, input, labels, kind, width) : (step.validRows ?? rows);
     if (!input && plan.condition) writeData(this.device, plan.condition.buffer, 0, oneHot(labels, valid, rows, this.config.classes, kind));
     this.writeStep({ validRows: valid, ...step });
-    const enc = this.device.createCommandEncoder({ label: kind });
+    const enc = this.device.createCommandEncoder({ label: ourLabel(kind) });
     plan.graph.encode(enc);
     this.device.queue.submit([enc.finish()]);
     return plan;
@@ -336,6 +389,11 @@ export class VAE {
 
   /** A forward graph over any number of rows, in chunks of the training batch (so no new pipelines). */
   private async runForward(kind: GraphKind, input: Float32Array | null, rows: number, labels: ArrayLike<number> | undefined, step: Partial<StepParams> = {}): Promise<Float32Array> {
+    if (this.config.classes > 0 && labels && labels.length !== rows) throw new ConfigError(`${kind}: got ${labels.length} labels for ${rows} rows; give one class per row`);
+    return this.exclusive(() => this.runForwardNow(kind, input, rows, labels, step));
+  }
+
+  private async runForwardNow(kind: GraphKind, input: Float32Array | null, rows: number, labels: ArrayLike<number> | undefined, step: Partial<StepParams>): Promise<Float32Array> {
     const B = this.training.batch;
     const inWidth = kind === 'decode' ? this.config.latent : this.config.inputDim;
     const outWidth = kind === 'encode' ? this.parts.sampler.posteriorWidth : this.config.inputDim;
@@ -357,18 +415,22 @@ export class VAE {
    * the model and is overwritten by the next call of the same kind and size; bind it read-only.
    */
   async sampleToBuffer(n: number, seed = this.training.seed, labels?: ArrayLike<number>): Promise<GPUBuffer> {
-    return (await this.dispatchForward('sample', n, null, labels, { seed, stream: STREAM.prior, counter: 0 })).output.buffer;
+    checkRowCount(n, 'sampleToBuffer');
+    return this.exclusive(async () => (await this.dispatchForward('sample', n, null, labels, { seed, stream: STREAM.prior, counter: 0 })).output.buffer);
   }
 
   async decodeToBuffer(z: Float32Array, labels?: ArrayLike<number>): Promise<GPUBuffer> {
-    return (await this.dispatchForward('decode', this.rowsOf(z, this.config.latent, 'decode'), z, labels)).output.buffer;
+    const rows = this.rowsOf(z, this.config.latent, 'decodeToBuffer');
+    return this.exclusive(async () => (await this.dispatchForward('decode', rows, z, labels)).output.buffer);
   }
 
   async reconstructToBuffer(x: Float32Array, labels?: ArrayLike<number>): Promise<GPUBuffer> {
-    return (await this.dispatchForward('reconstruct', this.rowsOf(x, this.config.inputDim, 'reconstruct'), x, labels)).output.buffer;
+    const rows = this.rowsOf(x, this.config.inputDim, 'reconstructToBuffer');
+    return this.exclusive(async () => (await this.dispatchForward('reconstruct', rows, x, labels)).output.buffer);
   }
 
   private rowsOf(x: Float32Array, width: number, what: string): number {
+    if (!(x instanceof Float32Array)) throw rowsTypeError(what, x);
     const rows = x.length / width;
     if (!Number.isInteger(rows) || rows < 1) throw new ConfigError(`${what}: expected rows of ${width} values, got ${x.length} values`);
     return rows;
@@ -388,7 +450,7 @@ export class VAE {
 
   /** `n` new examples: z ~ N(0, I) drawn on the GPU from `seed`, decoded (of class `labels[i]` when conditional). */
   async sample(n: number, seed = this.training.seed, labels?: ArrayLike<number>): Promise<Float32Array> {
-    if (!Number.isInteger(n) || n < 1) throw new ConfigError(`sample: n must be a positive integer, got ${n}`);
+    checkRowCount(n, 'sample');
     return this.runForward('sample', null, n, labels, { seed, stream: STREAM.prior });
   }
 
@@ -410,6 +472,8 @@ export class VAE {
 
   /** Replaces all parameters (flat layout) and resets the optimizer state. */
   setFlatParameters(flat: Float32Array): void {
+    this.assertAlive();
+    if (!(flat instanceof Float32Array)) throw new ConfigError(`setFlatParameters takes a Float32Array of ${this.layout.totalFloats} floats, got ${(flat as unknown as object)?.constructor?.name ?? typeof flat}`);
     if (flat.length !== this.layout.totalFloats) throw new ConfigError(`expected ${this.layout.totalFloats} floats, got ${flat.length}`);
     writeData(this.device, this.buffers.params, 0, flat);
     const zeros = new Float32Array(this.buffers.moment1.size / 4);
@@ -474,7 +538,25 @@ export class VAE {
     this.losses.destroy();
     this.arena.destroyAll();
     this.plans.clear();
-    if (this.acquired.owned) this.device.destroy();
+    this.releaseDevice(true);
+  }
+
+  /** Counts this model off an acquired device, destroying it (when asked) with the last model on it. */
+  private releaseDevice(destroyIfLast: boolean): void {
+    if (!this.acquired.owned) return;
+    const users = (ownedDeviceUsers.get(this.device) ?? 1) - 1;
+    ownedDeviceUsers.set(this.device, users);
+    if (users <= 0 && destroyIfLast) this.device.destroy();
+  }
+
+  /**
+   * Runs `op` after every operation this model was asked for before it (see queueTail). Callers
+   * are async functions that call this before their first await, so the order of calls is kept.
+   */
+  private exclusive<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.queueTail.then(op, op);
+    this.queueTail = run.catch(() => undefined);
+    return run;
   }
 
   /** Throws if the model was destroyed or WebGPU reported an error since the last call. */
@@ -487,4 +569,14 @@ export class VAE {
 /** Plans differ by kind, rows and, for importance-weighted evaluation, samples per chunk and the bounds buffer. */
 function planKey(kind: GraphKind, rows: number, opts: RecordOptions): string {
   return `${kind}:${rows}:${opts.samples ?? ''}:${opts.bounds?.label ?? ''}`;
+}
+
+function checkRowCount(n: number, what: string): void {
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${what}: n must be a positive integer, got ${n}`);
+}
+
+/** The error for rows given as something other than a Float32Array. */
+function rowsTypeError(what: string, x: unknown): ConfigError {
+  const got = x === null ? 'null' : Array.isArray(x) ? 'an array' : ((x as object)?.constructor?.name ?? typeof x);
+  return new ConfigError(`${what}: rows must be a Float32Array (row-major, values in [0, 1]), got ${got}; convert with Float32Array.from(...)`);
 }

@@ -1,0 +1,21 @@
+// Every WebGPU object this library creates carries a label that starts with LABEL_PREFIX. WebGPU
+// reports an uncaptured error to every listener on the device, so a model sharing a GPUDevice
+// with an app reads the labels an error message quotes to tell its own failures from the app's.
+export const LABEL_PREFIX = 'webgpu-vae:';
+
+/** The label of one of our objects: `webgpu-vae:<name>` (a name already prefixed is kept). */
+export const ourLabel = (name: string): string => (name.startsWith(LABEL_PREFIX) ? name : LABEL_PREFIX + name);
+
+/**
+ * Whether an uncaptured error's message concerns this library's objects. Dawn quotes labels as
+ * `[Buffer "name"]` and writes `[Buffer (unlabeled)]`; wgpu writes `with 'name' label`. An error
+ * that names only other objects belongs to the app. One that names none at all is counted as
+ * ours (it cannot be told apart). "Invalid due to a previous error" only repeats an earlier error,
+ * which was judged when it came.
+ */
+export function concernsUs(message: string): boolean {
+  if (/is invalid due to a previous error/.test(message)) return false;
+  const labels = [...message.matchAll(/"([^"]*)"|'([^']*)' label/g)].map((m) => m[1] ?? m[2]);
+  if (labels.some((l) => l.startsWith(LABEL_PREFIX))) return true;
+  return labels.length === 0 && !/\(unlabeled\)/.test(message);
+}

@@ -1,0 +1,155 @@
+// What an app embedding the library can get wrong, and what it can rely on: calls made without
+// waiting for each other, models sharing a device, an app's own WebGPU errors on that device,
+// and bad options or data, each refused with a ConfigError that names the problem before any GPU
+// work.
+import { describe, expect, it } from 'vitest';
+import { loadCheckpoint, saveCheckpoint } from '../src/checkpoint';
+import { loadMnistNode } from '../src/data/mnist';
+import { acquireNodeDevice } from '../src/gpu/node-device';
+import { concernsUs } from '../src/gpu/labels';
+import { VAE, type VaeOptions } from '../src/model/vae';
+import { gpu } from './helpers/gpu';
+
+const tiny = { hidden: [16], latent: 3 };
+
+describe('calls made without waiting for each other', async () => {
+  const train = await loadMnistNode('train', { limit: 64 });
+
+  it('concurrent samples and reconstructions each get their own result', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create(tiny, { device, batch: 8, seed: 1 });
+    const a = await vae.sample(4, 1), b = await vae.sample(4, 2);
+    const [pa, pb] = await Promise.all([vae.sample(4, 1), vae.sample(4, 2)]);
+    expect(pa).toEqual(a);
+    expect(pb).toEqual(b);
+    const x1 = Float32Array.from(train.images.subarray(0, 784), (v) => v / 255);
+    const x2 = Float32Array.from(train.images.subarray(784, 2 * 784), (v) => v / 255);
+    const r1 = await vae.reconstruct(x1), r2 = await vae.reconstruct(x2);
+    const [q1, q2, e] = await Promise.all([vae.reconstruct(x1), vae.reconstruct(x2), vae.encode(x1)]);
+    expect(q1).toEqual(r1);
+    expect(q2).toEqual(r2);
+    expect(e.mu).toEqual((await vae.encode(x1)).mu);
+    vae.destroy();
+  });
+
+  it('a training step and an evaluation started together do not disturb each other', async () => {
+    const { device } = await gpu();
+    const run = async (together: boolean) => {
+      const vae = await VAE.create(tiny, { device, batch: 16, seed: 4 });
+      const data = vae.upload(train);
+      let elbo;
+      if (together) [, elbo] = await Promise.all([vae.trainStep({ data, index: 0 }), vae.elbo(data)]);
+      else { await vae.trainStep({ data, index: 0 }); elbo = await vae.elbo(data); }
+      const params = await vae.flatParameters();
+      vae.destroy();
+      return { elbo, params };
+    };
+    const apart = await run(false), together = await run(true);
+    expect(together.elbo).toEqual(apart.elbo);
+    expect(together.params).toEqual(apart.params);
+  });
+});
+
+describe('models sharing a device', () => {
+  it('a device from acquireNodeDevice() outlives all but the last model on it', async () => {
+    const acquired = await acquireNodeDevice();
+    const first = await VAE.create(tiny, { device: acquired, batch: 8, seed: 1 });
+    const copy = await loadCheckpoint(await saveCheckpoint(first), { device: acquired, batch: 8 });
+    const before = await first.sample(2, 3);
+    copy.destroy();
+    expect(await first.sample(2, 3)).toEqual(before);
+    let lost = false;
+    acquired.device.lost.then(() => (lost = true));
+    first.destroy();
+    await acquired.device.lost;
+    expect(lost).toBe(true);
+  });
+
+  it('errors naming only an app\'s objects are the app\'s; ours, or no object at all, are the model\'s', () => {
+    expect(concernsUs('Write range (bufferOffset: 0, size: 32) does not fit in [Buffer "my-app-uniforms"] size (16).')).toBe(false);
+    expect(concernsUs('Write range does not fit in [Buffer (unlabeled)] size (16).')).toBe(false);
+    expect(concernsUs('[Buffer "webgpu-vae:params"] used in submit while destroyed.')).toBe(true);
+    expect(concernsUs('In a set_bind_group command, Buffer with \'webgpu-vae:train:x\' label is invalid')).toBe(true);
+    expect(concernsUs('Buffer with \'app-vertices\' label is invalid')).toBe(false);
+    expect(concernsUs('[Invalid CommandBuffer] is invalid due to a previous error.')).toBe(false);
+    expect(concernsUs('Out of memory')).toBe(true);
+  });
+});
+
+describe('bad options and data are refused by name, before any GPU work', async () => {
+  const train = await loadMnistNode('train', { limit: 64 });
+
+  it.each<[string, Partial<VaeOptions>, RegExp]>([
+    ['a misspelt autotune mode', { autotune: 'quik' as never }, /autotune must be one of off, quick, full/],
+    ['an infinite rate', { lr: Infinity }, /lr must be a finite number > 0/],
+    ['a negative epsilon', { eps: -1 }, /eps must be a finite number > 0/],
+    ['a beta of 1.5', { betas: [1.5, 0.999] }, /betas must be two numbers in \[0, 1\)/],
+    ['one beta', { betas: [0.9] as never }, /betas must be two numbers/],
+    ['a negative weight decay', { weightDecay: -1 }, /weightDecay must be a finite number >= 0/],
+    ['lossEvery 0', { lossEvery: 0 }, /lossEvery .* must be an integer in 1\.\.4096/],
+    ['a fractional lossEvery', { lossEvery: 1.5 }, /lossEvery/],
+    ['a negative seed', { seed: -1 }, /seed must be a non-negative integer/],
+    ['an unknown matmul variant', { kernels: { matmul: 'bogus' as never } }, /kernels\.matmul must be one of/],
+    ['an unknown conv method', { kernels: { conv: 'fft' as never } }, /kernels\.conv must be one of/],
+    ['a misspelt option', { bacth: 32 } as never, /unknown option 'bacth' \(did you mean 'batch'\?\)/],
+  ])('%s', async (_, bad, message) => {
+    const { device } = await gpu();
+    await expect(VAE.create(tiny, { device, batch: 8, ...bad })).rejects.toThrow(message);
+  });
+
+  it('no device, a misspelt config field, and an image shape that is not [rows, cols]', async () => {
+    const { device } = await gpu();
+    await expect(VAE.create(tiny, { batch: 8 } as never)).rejects.toThrow(/options\.device is missing: pass your GPUDevice, or the result of acquireNodeDevice/);
+    await expect(VAE.create({ latnet: 4 } as never, { device })).rejects.toThrow(/unknown config field 'latnet' \(did you mean 'latent'\?\)/);
+    await expect(VAE.create({ imageShape: '28x28' as never }, { device })).rejects.toThrow(/imageShape must be \[rows, cols\]/);
+    await expect(VAE.create({ inputDim: 798, imageShape: [28.5, 28] }, { device })).rejects.toThrow(/imageShape must be \[rows, cols\], two positive integers/);
+  });
+
+  it('data that is not u8 pixels of this model\'s shape on this device', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create(tiny, { device, batch: 8 });
+    const small = await VAE.create({ inputDim: 100, hidden: [8], latent: 2 }, { device, batch: 8 });
+    expect(() => vae.upload({ images: new Float32Array(64 * 784) as never, count: 64 })).toThrow(/images must be a Uint8Array of 0-255 levels, got Float32Array/);
+    const data = vae.upload(train);
+    await expect(small.elbo(data)).rejects.toThrow(/has 784 values per example but this model takes 100/);
+    await expect(small.trainStep({ data, index: 0 })).rejects.toThrow(/784 values per example/);
+    expect(() => data.setOrder(new Uint32Array(64).fill(1000))).toThrow(/entry 0 is 1000, past the data set's last example \(63\)/);
+    expect(() => data.setOrder(new Uint32Array(10))).toThrow(/the order has 10 entries but the data set has 64 examples/);
+    await expect(vae.trainStep(new Float64Array(784) as never)).rejects.toThrow(/rows must be a Float32Array .* got Float64Array/);
+    await expect(vae.encode([0.5] as never)).rejects.toThrow(/rows must be a Float32Array .* got an array/);
+    await expect(vae.sampleToBuffer(0)).rejects.toThrow(/n must be a positive integer, got 0/);
+    await expect(vae.logLikelihood(data, undefined as never)).rejects.toThrow(/needs options with the number of importance samples/);
+    small.destroy();
+    vae.destroy();
+  });
+
+  it('a destroyed model refuses every call and allocates nothing more', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create(tiny, { device, batch: 8 });
+    const data = vae.upload(train);
+    const flat = await vae.flatParameters();
+    vae.destroy();
+    expect(() => vae.setFlatParameters(flat)).toThrow(/destroyed/);
+    await expect(vae.logLikelihood(data, { samples: 4 })).rejects.toThrow(/destroyed/);
+    expect(vae.allocatedBytes).toBe(0);
+  });
+
+  it('a checkpoint read as an ArrayBuffer (fetch, FileReader) loads', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create(tiny, { device, batch: 8, seed: 5 });
+    const bytes = await saveCheckpoint(vae);
+    const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+    const loaded = await loadCheckpoint(buffer as ArrayBuffer, { device, batch: 8 });
+    expect(await loaded.flatParameters()).toEqual(await vae.flatParameters());
+    loaded.destroy();
+    vae.destroy();
+  });
+
+  it('a conditional model wants one label per row', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create({ ...tiny, classes: 10 }, { device, batch: 8 });
+    await expect(vae.sample(20, 0, [0, 1, 2])).rejects.toThrow(/got 3 labels for 20 rows/);
+    await expect(vae.sample(4, 0, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])).rejects.toThrow(/got 10 labels for 4 rows/);
+    vae.destroy();
+  });
+});
