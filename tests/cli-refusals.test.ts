@@ -51,7 +51,7 @@ const MUST_REFUSE: Record<string, string[]> = {
   label: ['-1', '1.5', 'cat'],
   samples: ['0', '65', 'x'],
   'samples-per-x': ['0', '65', 'x'],
-  lr: ['0', '-1', 'NaN', 'Infinity', 'fast'],
+  lr: ['0', '-1', 'NaN', 'Infinity', 'fast', '0x10', '0b1'],
   beta: ['-0.5', 'NaN', 'x'],
   'free-bits': ['-1', 'NaN', 'x'],
   'kl-capacity': ['-1', 'NaN', 'Infinity', 'x'],
@@ -158,6 +158,9 @@ beforeAll(() => {
   mkdirSync(at('old-run'));
   writeFileSync(at('old-run', 'model.safetensors'), 'the old model');
   writeFileSync(at('old-run', 'training-state.safetensors'), 'the old state');
+  mkdirSync(at('half-run'));
+  writeFileSync(at('half-run', 'config.json'), '{"someone": "else\'s file"}');
+  mkdirSync(at('pictures'));
 });
 
 afterAll(() => {
@@ -340,6 +343,9 @@ describe('path flags', () => {
     [['train', '--dataset', 'dsprites-color', '--strict'], '--strict applies to --dataset folder'],
     [['train', '--channels', '8,16'], '--channels sets the conv architecture\'s convolution widths; add --arch conv'],
     [['train', '--dense', '32'], '--dense sets the conv architecture\'s dense layers; add --arch conv'],
+    [['train', '--dataset', 'folder', '--data-dir', at('pictures'), '--image-size', '32', '--out', at('pictures', 'run')], 'is inside --data-dir'],
+    [['train', '--dataset', 'folder', '--data-dir', at('pictures'), '--image-size', '32', '--out', at('pictures')], 'is inside --data-dir'],
+    [['train', '--out', at('half-run')], 'already holds config.json, which a new run would overwrite'],
   ])('%j: refused before any device starts, saying what to give or leave out', async (argv, says) => {
     await expectRefusal(argv, says);
   });
@@ -367,6 +373,8 @@ describe('the real binary', () => {
     [['eval', '--checkpoint', FIXTURE, '--limt', '5'], 'did you mean --limit'],
     // Refused at plan time, on the device, before any step: the run folder is not left behind.
     [['train', '--limit', '256', '--test-limit', '64', '--max-gpu-memory', '4', '--out', at('budget-run')], 'parameters, their gradients and the optimizer state need'],
+    // Before the pictures are read: the folder is empty, which reading it would have refused.
+    [['train', '--dataset', 'folder', '--data-dir', at('pictures'), '--image-size', '1024', '--max-gpu-memory', '64', '--out', at('big-run')], 'parameters, their gradients and the optimizer state need'],
   ])('%j exits 1 with one line', async (args, mention) => {
     const before = snapshot();
     const r = await cli(args);

@@ -277,6 +277,43 @@ describe('train --resume', { timeout: LONG }, () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     expectSameAsBaseline(dir);
   });
+
+  it('Ctrl-C while the data loads and the kernels compile: said at once, stops before the first step, writes nothing', async () => {
+    const dir = join(root, 'sigint-early');
+    const child = spawn(process.execPath, [BIN, 'train', ...RUN, ...EPOCHS, '--out', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '', signalled = false;
+    const onData = (d: Buffer) => {
+      output += d;
+      // The adapter line comes once the device is acquired; the signal handlers are set right after.
+      if (!signalled && output.includes('adapter:')) {
+        signalled = true;
+        setTimeout(() => child.kill('SIGINT'), 20);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(code, output).toBe(130);
+    expect(output).toContain('SIGINT received: stopping once the data is loaded and the kernels compiled, before the first step');
+    expect(output).toContain('SIGINT received before the first step: stopped; nothing was written');
+    expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
+  });
+
+  it('a run folder whose config.json describes another model than its training state is refused; a damaged one is rebuilt with a warning', async () => {
+    const mixed = join(root, 'mixed');
+    cpSync(baseline, mixed, { recursive: true });
+    const record = JSON.parse(readFileSync(join(mixed, 'config.json'), 'utf8'));
+    record.config.latent = 99;
+    writeFileSync(join(mixed, 'config.json'), JSON.stringify(record));
+    await expect(train(['--resume', mixed, '--epochs', '13'])).rejects.toThrow(/describe different models \(latent differ\): the folder mixes files of two runs/);
+    const damaged = join(root, 'damaged-record');
+    cpSync(baseline, damaged, { recursive: true });
+    writeFileSync(join(damaged, 'config.json'), '{ not json');
+    const r = await train(['--resume', damaged, '--epochs', '13']);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain('config.json is not a readable run record; writing a new one from the training state');
+    expect(JSON.parse(readFileSync(join(damaged, 'config.json'), 'utf8')).resumed).toHaveLength(1);
+  });
 });
 
 describe('atomic checkpoint writes', { timeout: LONG }, () => {

@@ -84,7 +84,9 @@ export function intFlag(name: string, raw: string | boolean | undefined, fallbac
 export function numberFlag(name: string, raw: string | boolean | undefined, fallback: number, check: (v: number) => boolean, what: string): number {
   if (raw === undefined) return fallback;
   const v = Number(raw);
-  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(v) || !check(v)) {
+  // Decimal only: Number() would also take '0x10' (16) or '0b1'.
+  const decimal = typeof raw === 'string' && /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i.test(raw);
+  if (typeof raw !== 'string' || !decimal || !Number.isFinite(v) || !check(v)) {
     throw new UsageError(`--${name} must be ${what}, got '${raw}'`);
   }
   return v;

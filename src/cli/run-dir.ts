@@ -37,12 +37,15 @@ export const resumeCommand = (dir: string) => `webgpu-vae train --resume ${shell
 export function claimNewRunDir(dir: string, force: boolean): void {
   const p = runPaths(dir);
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UsageError(`--out ${dir} is a file, not a folder; choose another --out`);
-  const held = [p.model, p.state].filter((f) => existsSync(f));
-  if (!held.length) return;
-  if (!force) {
-    throw new UsageError(`${dir} already holds a run (${held.map((f) => f.slice(dir.length + 1)).join(', ')}); continue it with \`${resumeCommand(dir)}\`, ` +
-      'or add --force to discard it and start over');
+  const held = Object.values(p).filter((f) => existsSync(f));
+  if (!held.length || force) return;
+  const names = held.map((f) => f.slice(dir.length + 1)).join(', ');
+  if (existsSync(p.state) || existsSync(p.model)) {
+    const checkpoint = [p.model, p.state].filter((f) => existsSync(f)).map((f) => f.slice(dir.length + 1)).join(', ');
+    throw new UsageError(`${dir} already holds a run (${checkpoint}); continue it with \`${resumeCommand(dir)}\`, or add --force to discard it and start over`);
   }
+  // Files a run writes but no checkpoint: a run stopped before its first one, or someone else's files.
+  throw new UsageError(`${dir} already holds ${names}, which a new run would overwrite; choose another --out, or add --force to replace them`);
 }
 
 /** With --force: removes the old run's files just before the new run writes its own. */
@@ -95,11 +98,42 @@ export function writeRunRecord(dir: string, record: RunRecord): void {
   writeFileAtomic(runPaths(dir).config, new TextEncoder().encode(JSON.stringify(record, null, 2) + '\n'));
 }
 
-/** The record of a run being resumed; rebuilt from the training state if the file is gone or damaged. */
-export function readRunRecord(dir: string, fallback: () => RunRecord): RunRecord {
+/**
+ * The record of a run being resumed; rebuilt from the training state (with `warn`) if the file is
+ * gone or damaged. A record of another model than the state's is refused: the folder mixes runs.
+ */
+export function readRunRecord(dir: string, stateConfig: object, fallback: () => RunRecord, warn: (line: string) => void): RunRecord {
+  const path = runPaths(dir).config;
+  if (!existsSync(path)) {
+    warn(`${path} is missing; writing a new one from the training state (the run's start time and earlier resumes are not known)`);
+    return fallback();
+  }
+  let r: RunRecord | null = null;
   try {
-    const r = JSON.parse(readFileSync(runPaths(dir).config, 'utf8')) as RunRecord;
-    if (r.format === 'webgpu-vae-run' && Array.isArray(r.resumed) && typeof r.run === 'object' && r.run) return r;
-  } catch { /* fall through */ }
-  return fallback();
+    r = JSON.parse(readFileSync(path, 'utf8')) as RunRecord;
+  } catch { /* damaged: rebuilt below */ }
+  if (!(r && r.format === 'webgpu-vae-run' && Array.isArray(r.resumed) && typeof r.run === 'object' && r.run)) {
+    warn(`${path} is not a readable run record; writing a new one from the training state (the run's start time and earlier resumes are lost)`);
+    return fallback();
+  }
+  checkRecordMatchesState(dir, r, stateConfig);
+  return r;
+}
+
+/** Refuses a run folder whose config.json (when readable) describes another model than its training state. */
+export function checkRecordMatchesState(dir: string, record: RunRecord | null, stateConfig: object): void {
+  if (!record) {
+    try {
+      record = JSON.parse(readFileSync(runPaths(dir).config, 'utf8')) as RunRecord;
+    } catch {
+      return; // missing or damaged: readRunRecord says so and rebuilds it
+    }
+  }
+  const stored = record?.config;
+  if (!stored || typeof stored !== 'object') return;
+  const differs = Object.entries(stateConfig).filter(([k, v]) => JSON.stringify((stored as Record<string, unknown>)[k]) !== JSON.stringify(v)).map(([k]) => k);
+  if (differs.length) {
+    throw new UsageError(`${runPaths(dir).config} and ${RUN_FILES.state} in ${dir} describe different models (${differs.slice(0, 3).join(', ')} differ): ` +
+      'the folder mixes files of two runs; put each run\'s files in a folder of its own');
+  }
 }

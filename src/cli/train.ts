@@ -14,7 +14,7 @@
 // finished epochs are drawn again and discarded; the binarization key is the epoch number. With
 // --lr it continues the same way at another learning rate.
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve as resolvePath, join } from 'node:path';
+import { isAbsolute as isAbsolutePath, relative as relativePath, resolve as resolvePath, join } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { saveCheckpoint } from '../checkpoint';
 import { describeAdapter, type AcquiredDevice } from '../gpu/device';
@@ -25,6 +25,9 @@ import { DEFAULT_CONFIG, resolveConfig, type VaeConfig } from '../model/config';
 import type { StepLoss } from '../model/loss-ring';
 import { BadStepError, KeptCheckpoints, lossDeviceAtStep, recover, StepWatch, type Restart } from './recovery';
 import { VAE } from '../model/vae';
+import { restateRefusal } from '../model/vae-options';
+import { paramLayout } from '../model/build';
+import { BufferArena } from '../gpu/buffers';
 import { AUTOTUNE_MODES, describeTuning } from '../model/autotune';
 import type { KernelChoice } from '../model/kernels';
 import { fileAutotuneCache } from '../model/autotune-file-cache';
@@ -36,7 +39,7 @@ import { StepPacer } from '../gpu/step-pacer';
 import { gentleWait } from '../gpu/gentle-wait';
 import { memoryBudget, exampleShape, getDevice, loadData, makeReporter, writeOutput, type Print } from './io';
 import { checkDataFlags, checkResumeFlags, configFields, dataFlags, DEFAULT_RUN, FLAGS, fingerprint, runFields, type Flags, type RunOptions } from './train-options';
-import { claimNewRunDir, discardOldRun, readRunRecord, readRunState, resumeCommand, runPaths, writeRunRecord, type RunRecord } from './run-dir';
+import { checkRecordMatchesState, claimNewRunDir, discardOldRun, readRunRecord, readRunState, resumeCommand, runPaths, writeRunRecord, type RunRecord } from './run-dir';
 import { describeObjective, describeShape } from '../model/describe';
 
 const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
@@ -100,6 +103,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     resumed = readRunState(resumeDir);
     const savedRun = { ...DEFAULT_RUN, ...(resumed.run as Partial<RunOptions>), optimizer: resumed.training.optimizer, lr: resumed.training.lr, seed: resumed.training.seed };
     config = resumed.config;
+    checkRecordMatchesState(resumeDir, null, config);
     run = runFields(f, savedRun);
     checkDataFlags(f, run);
     lrWas = savedRun.lr;
@@ -120,6 +124,11 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     config = resolveConfig({ ...configFields(f, DEFAULT_CONFIG, run.dataset), inputDim: channels * rows * cols, imageShape: [rows, cols], imageChannels: channels });
     const stamp = new Date().toISOString().replace(/[:T]/g, '-').slice(0, 19);
     outDir = stringFlag('out', f.out) ?? join('runs', `${run.dataset}-${stamp}`);
+    if (run.dataDir && isInside(outDir, run.dataDir)) {
+      // The run's samples.png and reconstructions.png would join the pictures it trains on (and
+      // change the data a --resume checks against).
+      throw new UsageError(`--out ${outDir} is inside --data-dir ${run.dataDir}: the run's pictures would join the training pictures; choose an --out outside it (e.g. runs/NAME)`);
+    }
     claimNewRunDir(outDir, !!f.force);
   }
   const paths = runPaths(outDir);
@@ -140,20 +149,40 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
   let log: JsonLog | null = null;
   let stop: NodeJS.Signals | 'requested' | null = null;
   let signals = 0;
+  /** Whether the step loop runs (before it, loading data and compiling cannot be cut short). */
+  let training = false;
   const onSignal = (sig: NodeJS.Signals) => {
     stop ??= sig;
     // A second Ctrl-C means "now": quit without saving; the last checkpoint on disk is complete.
     if (++signals > 1) {
-      report.info(`\n${sig} again: quitting without saving; ${paths.model} and ${paths.state} hold the last checkpoint`);
+      const last = existsSync(paths.state) ? `${paths.model} and ${paths.state} hold the last checkpoint` : 'no checkpoint was written';
+      report.info(`\n${sig} again: quitting without saving; ${last}`);
       process.exit(INTERRUPTED_EXIT_CODE);
     }
+    if (!training) report.info(`\n${sig} received: stopping once the data is loaded and the kernels compiled, before the first step (again to quit now)`);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
+    // The model's fixed memory against the budget before the data is read: a picture folder at a
+    // large --image-size takes minutes to decode and leaves a large cache beside the pictures.
+    const budget = memoryBudget(acquired.adapter, maxGpuMiB);
+    if (budget !== undefined) {
+      const probe = new BufferArena(acquired.device);
+      probe.budget = budget;
+      try {
+        probe.reserve('the parameters, their gradients and the optimizer state', paramLayout(config).totalFloats * 4 * (run.optimizer === 'adam' ? 4 : 2));
+      } catch (e) {
+        throw restateRefusal(e, run.batch);
+      }
+    }
     // dSprites training pictures are drawn on the GPU at each step (not rendered and stored),
     // except for dequantized training, which needs stored grey levels.
-    const { train, test, indices } = await loadData(run.dataset, { ...dataFlags(run), drawTrainOnGpu: !config.dequantize, warn: (line) => report.info(`warning: ${line}`) });
+    const { train, test, indices } = await loadData(run.dataset, { ...dataFlags(run), drawTrainOnGpu: !config.dequantize, warn: (line) => report.info(`warning: ${line}`) }).catch((e: Error) => {
+      // A resumed run reads its data from where it started; the pictures may have moved since.
+      if (resumed && run.dataDir && /does not exist/.test(e.message)) e.message += ` If the run's data moved, give its new place with --data-dir.`;
+      throw e;
+    });
     const drawn = indices && train.images.length === 0 ? indices.train : null;
     const dataChannels = train.channels ?? 1;
     if (dataChannels * train.rows * train.cols !== config.inputDim) {
@@ -161,10 +190,14 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     }
     const trainPrint = fingerprint(drawn ? new Uint8Array(drawn.buffer, drawn.byteOffset, drawn.byteLength) : train.images, config.classes ? train.labels : undefined);
     if (resumed && (resumed.run.trainData !== trainPrint || resumed.run.testExamples !== test.count)) {
-      throw new UsageError(`the data differs from what the run in ${outDir} trained on (${resumed.run.trainExamples} training and ${resumed.run.testExamples} test examples of ` +
-        `${run.dataset}); resume with the --data-dir it used${run.dataDir ? ` (${run.dataDir})` : ''}`);
+      const was = `${resumed.run.trainExamples} training and ${resumed.run.testExamples} test examples`;
+      const now = `${train.count} and ${test.count} now`;
+      throw new UsageError(run.dataDir
+        ? `the data in ${run.dataDir} differs from what the run in ${outDir} trained on (${was}, ${now}): pictures were added, removed or changed. ` +
+          'Restore them, give the folder that holds the original ones with --data-dir, or start a new run'
+        : `the data differs from what the run in ${outDir} trained on (${was} of ${run.dataset}, ${now}); resume with the same --limit and --test-limit`);
     }
-    if (train.count < run.batch) report.info(`note: --limit ${train.count} is smaller than --batch ${run.batch}; each step uses all ${train.count} examples`);
+    if (train.count < run.batch) report.info(`note: the training set has ${train.count} example${train.count === 1 ? '' : 's'}, fewer than --batch ${run.batch}; each step uses all of them`);
 
     // A step uses at most the training set; a cosine decay spans the run as it starts, and a resumed
     // run keeps the span it started with.
@@ -178,6 +211,11 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       lrDecay: run.lrDecay, lrMin: run.lrMin, lrDecaySteps: run.lrDecaySteps,
       ...(resumed ? { initialParams: resumed.params } : {}),
     });
+    if (stop) {
+      // Stopped while loading or compiling: nothing was trained, so nothing is written.
+      report.info(`${stop} received before the first step: stopped; nothing was written`);
+      return INTERRUPTED_EXIT_CODE;
+    }
     if (resumed) vae.restoreOptimizer({ m: resumed.m ?? undefined, v: resumed.v ?? undefined, step: resumed.progress.step, watch: (resumed.progress as RunProgress).watch });
     const trainData = drawn ? vae.generateSprites(drawn, { colour: dataChannels === 3, name: train.name }) : vae.upload(train);
     const testData = vae.upload(test);
@@ -196,7 +234,8 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     const progress: TrainingProgress = resumed ? { ...resumed.progress } :
       { step: 0, epochsDone: 0, epochStep: 0, stepsPerEpoch, epochLossSum: 0, epochExamples: 0, seconds: 0 };
     if (resumed) {
-      const record = readRunRecord(outDir, (): RunRecord => ({ format: 'webgpu-vae-run', started: '', config, training: vae!.training, run: runRecord, resumed: [] }));
+      const record = readRunRecord(outDir, config, (): RunRecord => ({ format: 'webgpu-vae-run', started: '', config, training: vae!.training, run: runRecord, resumed: [] }),
+        (line) => report.info(`warning: ${line}`));
       record.run = runRecord;
       const lrChanged = lrWas !== null && run.lr !== lrWas && !hooks.restart;
       const precisionChanged = precisionWas !== null && run.precision !== precisionWas;
@@ -223,6 +262,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     }
 
     const model = vae, metrics = log;
+    training = true;
     const sessionStart = performance.now(), secondsBefore = progress.seconds;
     let saved = resumed ? progress.step : -1;
     // Slow steps are waited for one at a time, so that a stop is answered within a step or so (step-pacer.ts).
@@ -358,7 +398,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     // The run's record keeps its model, data, schedule and precision; the flags about this machine
     // (the autotuner, a memory cap) are not in it, so they are passed on.
     const machineFlags = (['autotune', 'max-gpu-memory'] as const).flatMap((k) => (f[k] === undefined ? [] : [`--${k}`, String(f[k])]));
-    const args = next.fromCheckpoint ? ['--resume', outDir, '--epochs', String(run.epochs), ...machineFlags, ...(f.json ? ['--json'] : [])] : [...argv, '--out', outDir, '--force'];
+    const args = next.fromCheckpoint ? ['--resume', outDir, '--epochs', String(run.epochs), ...machineFlags, ...(f.json ? ['--json'] : [])] : [...withoutFlags(argv, ['out', 'force']), '--out', outDir, '--force'];
     try {
       return await trainCommand(args, { ...hooks, device, restart: next.restart });
     } finally {
@@ -384,4 +424,22 @@ export function trainingLossName(c: VaeConfig): string {
   if (c.objective === 'iwae') return `IWAE bound (K=${c.samples})`;
   const plain = c.objective === 'elbo' && c.beta === 1 && c.warmupSteps === 0 && c.freeBits === 0 && c.klCapacity === 0;
   return plain ? '-ELBO' : 'loss';
+}
+
+/** `argv` without the named flags (and their values), e.g. to give them again. */
+function withoutFlags(argv: string[], names: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith('--') ? argv[i].slice(2).split('=')[0] : null;
+    if (name === null || !names.includes(name)) { out.push(argv[i]); continue; }
+    // A valued flag written as two tokens takes the next one with it (--force is a switch).
+    if (!argv[i].includes('=') && name !== 'force' && i + 1 < argv.length && !argv[i + 1].startsWith('--')) i++;
+  }
+  return out;
+}
+
+/** Whether path `a` is `b` or lies inside it. */
+function isInside(a: string, b: string): boolean {
+  const rel = relativePath(resolvePath(b), resolvePath(a));
+  return rel === '' || (!rel.startsWith('..') && !isAbsolutePath(rel));
 }

@@ -95,7 +95,7 @@ export function splitImageSet(
   if (count < needed) {
     throw new DataError(
       `${source}: ${count} usable picture${count === 1 ? '' : 's'}, but a train/test split with testFraction ` +
-        `${testFraction} needs at least ${needed}. Add pictures, or use testFraction 0 to train on all of them.`,
+        `${testFraction} needs at least ${needed}: one to train on and one to test. Add pictures (or, in the API, set testFraction 0 to train on all of them).`,
     );
   }
   const order = new Philox(seed, SPLIT_STREAM).permutation(count);
