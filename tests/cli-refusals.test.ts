@@ -284,6 +284,12 @@ const PATH_CASES: Record<PathRule, [what: string, path: string, says: string][]>
     ['a dangling symbolic link (unreadable)', at('dangling'), 'symbolic link'],
     ['a FIFO', at('fifo'), 'FIFO'],
   ],
+  'run-folder': [
+    ['missing', at('no-such-folder'), 'does not exist'],
+    ['a regular file', at('a-file'), 'not a folder'],
+    ['a dangling symbolic link (unreadable)', at('dangling'), 'symbolic link'],
+    ['not writable (/sys refuses even root)', '/sys/kernel', 'not writable'],
+  ],
   'output-folder': [
     ['a regular file', at('a-file'), 'is a file, not a folder'],
     ['under a regular file', at('a-file', 'run'), 'is a file, not a folder'],

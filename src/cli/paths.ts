@@ -2,7 +2,9 @@
 // is acquired, data is loaded or anything is written. Each path flag has a rule:
 //   file    a file to read (--checkpoint): it exists, is a regular file (not a folder, a FIFO that
 //           would block the read, or a symbolic link to nothing) and opens for reading;
-//   folder  a folder to read (--data-dir, --resume): it exists, is a folder and can be listed;
+//   folder  a folder to read (--data-dir): it exists, is a folder and can be listed;
+//   run-folder  a run to continue (--resume): a folder as above that is also writable, since the
+//           resumed run writes its checkpoints there;
 //   output-folder  a folder to write (train --out): a folder if it exists, and writable, or else
 //           creatable where it would be created;
 //   output-file    a file to write (sample --out): not a folder, in a writable folder.
@@ -11,13 +13,13 @@
 import { closeSync, constants, lstatSync, mkdtempSync, openSync, readdirSync, rmdirSync, statSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
-export type PathRule = 'file' | 'folder' | 'output-folder' | 'output-file';
+export type PathRule = 'file' | 'folder' | 'run-folder' | 'output-folder' | 'output-file';
 
 /** Rules by `command --flag`, or by `--flag` for every command. */
 export const PATH_FLAGS: Record<string, PathRule> = {
   '--checkpoint': 'file',
   '--data-dir': 'folder',
-  '--resume': 'folder',
+  '--resume': 'run-folder',
   'train --out': 'output-folder',
   'sample --out': 'output-file',
   'traverse --out': 'output-file',
@@ -108,6 +110,7 @@ function problem(rule: PathRule, path: string): string | null {
       }
       return null;
     case 'folder':
+    case 'run-folder':
       if (!s) return missing(path);
       if (!s.isDirectory()) return s.isFile() ? 'is a file, not a folder' : `is ${kindOf(s)}, not a folder`;
       try {
@@ -115,7 +118,7 @@ function problem(rule: PathRule, path: string): string | null {
       } catch (e) {
         return `cannot be read (${code(e)})`;
       }
-      return null;
+      return rule === 'run-folder' ? unwritable(path) : null;
     case 'output-folder':
       if (s && !s.isDirectory()) return 'is a file, not a folder';
       return unwritable(path);
