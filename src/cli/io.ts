@@ -26,6 +26,8 @@ export interface DataFlags {
   warn?: (line: string) => void;
   /** dSprites: leave the training pictures to be drawn on the GPU (LoadDataOptions.drawTrainOnGpu). */
   drawTrainOnGpu?: boolean;
+  /** Read only the test files (LoadDataOptions.testOnly). */
+  testOnly?: boolean;
 }
 
 /**
@@ -77,7 +79,7 @@ export async function loadData(name: DatasetName, flags: DataFlags): Promise<Loa
   checkDataDir(name, flags.dir);
   return loadDataSource(name, {
     dir: flags.dir, limit: flags.limit, testLimit: flags.testLimit, seed: flags.seed,
-    imageSize: flags.imageSize, channels: flags.imageChannels, strict: flags.strict, warn: flags.warn, drawTrainOnGpu: flags.drawTrainOnGpu,
+    imageSize: flags.imageSize, channels: flags.imageChannels, strict: flags.strict, warn: flags.warn, drawTrainOnGpu: flags.drawTrainOnGpu, testOnly: flags.testOnly,
   });
 }
 
@@ -87,7 +89,8 @@ export async function loadData(name: DatasetName, flags: DataFlags): Promise<Loa
  */
 export async function loadDataset(name: DatasetName, split: 'train' | 'test', limit?: number, dataDir?: string, flags: DataFlags = {}): Promise<Dataset> {
   // For the test split of dSprites, the training pictures are not rendered at all.
-  const data = await loadData(name, { ...flags, dir: dataDir, ...(split === 'train' ? { limit } : { testLimit: limit, drawTrainOnGpu: true }) });
+  // The test split alone needs only the test files (MNIST's t10k-*, CIFAR-10's test_batch.bin).
+  const data = await loadData(name, { ...flags, dir: dataDir, ...(split === 'train' ? { limit } : { testLimit: limit, drawTrainOnGpu: true, testOnly: true }) });
   return split === 'train' ? data.train : data.test;
 }
 

@@ -73,7 +73,15 @@ export interface LoadDataOptions {
    * (VAE.generateSprites), so that any number of them costs 8 bytes a picture, not 4096.
    */
   drawTrainOnGpu?: boolean;
+  /**
+   * MNIST, Fashion-MNIST and CIFAR-10: read only the test files (`train` comes back empty), for
+   * callers that evaluate a model and need not have the training files at hand.
+   */
+  testOnly?: boolean;
 }
+
+/** An empty training set shaped like `test`, for testOnly loads. */
+const emptyLike = (test: Dataset): Dataset => ({ ...test, images: new Uint8Array(0), labels: new Uint8Array(0), count: 0 });
 
 export interface LoadedData {
   source: DataSource;
@@ -101,13 +109,13 @@ export async function loadDataSource(name: string, opts: LoadDataOptions = {}): 
       const { loadMnistNode } = await import('./mnist');
       const { loadFashionMnistNode } = await import('./fashion-mnist');
       const load = source.name === 'mnist' ? loadMnistNode : loadFashionMnistNode;
-      const [train, test] = await Promise.all([load('train', { dir: opts.dir, limit }), load('test', { dir: opts.dir, limit: testLimit })]);
-      return { source, train: { ...train, name: `${name}-train` }, test: { ...test, name: `${name}-test` } };
+      const [train, test] = await Promise.all([opts.testOnly ? null : load('train', { dir: opts.dir, limit }), load('test', { dir: opts.dir, limit: testLimit })]);
+      return { source, train: { ...(train ?? emptyLike(test)), name: `${name}-train` }, test: { ...test, name: `${name}-test` } };
     }
     case 'cifar10': {
       const { loadCifar10Node } = await import('./cifar10');
-      const [train, test] = await Promise.all([loadCifar10Node('train', { dir: opts.dir!, limit }), loadCifar10Node('test', { dir: opts.dir!, limit: testLimit })]);
-      return { source, train, test };
+      const [train, test] = await Promise.all([opts.testOnly ? null : loadCifar10Node('train', { dir: opts.dir!, limit }), loadCifar10Node('test', { dir: opts.dir!, limit: testLimit })]);
+      return { source, train: train ?? emptyLike(test), test };
     }
     case 'dsprites':
     case 'dsprites-color': {
