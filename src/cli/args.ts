@@ -2,6 +2,7 @@
 // strict (an unknown flag, a missing value or a value given to a switch is refused with one line
 // that names the flag and the fix), path flags are checked before any work starts (paths.ts), and
 // typed values come with messages that say which flag is wrong and what it accepts.
+import { editDistance } from '../edit-distance';
 import { pathProblem } from './paths';
 
 export class UsageError extends Error {
@@ -20,20 +21,10 @@ export function defineFlags<T extends FlagTable>(command: string, table: T): T {
   return table;
 }
 
-/** Edit distance, for "did you mean" on a mistyped flag. */
-function distance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length];
-}
 
 function unknownFlag(command: string, name: string, spec: FlagTable): UsageError {
   const names = Object.keys(spec);
-  const near = names.map((k) => [k, distance(name, k)] as const).filter(([k, d]) => d <= 2 || k.startsWith(name) || name.startsWith(k)).sort((x, y) => x[1] - y[1])[0];
+  const near = names.map((k) => [k, editDistance(name, k)] as const).filter(([k, d]) => d <= 2 || k.startsWith(name) || name.startsWith(k)).sort((x, y) => x[1] - y[1])[0];
   const hint = near ? `did you mean --${near[0]}? ` : '';
   return new UsageError(`Unknown option '--${name}'; ${hint}Valid flags: ${names.map((k) => `--${k}`).join(' ')} (webgpu-vae ${command} --help)`);
 }

@@ -5,6 +5,7 @@ import type { Optimizer } from '../../shaders/adam';
 import type { AcquiredDevice } from '../gpu/device';
 import { formatBytes, MemoryBudgetError } from '../gpu/buffers';
 import { ConfigError } from '../errors';
+import { editDistance } from '../edit-distance';
 import type { CompileProgress } from '../gpu/pipelines';
 import { AUTOTUNE_MODES, type AutotuneCache, type AutotuneMode } from './autotune';
 import { MATMUL_VARIANTS } from '../../shaders/matmul';
@@ -148,16 +149,6 @@ export function checkKnownKeys(what: string, keys: string[], known: readonly str
     const hint = near && near[1] <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean '${near[0]}'?)` : '';
     throw new ConfigError(`unknown ${what} '${key}'${hint}; the ${what}s are ${known.join(', ')}`);
   }
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length];
 }
 
 /**
