@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { matmulWorkgroupBytes, matmulTile } from '../shaders/matmul';
 import { autotuneMatmuls, chooseCandidate, GENERIC_SLACK, matmulCandidates, productKey, sourceHash, type AutotuneCache, type TunedProduct } from '../src/model/autotune';
 import { memoryAutotuneCache } from '../src/model/autotune-cache';
+import { autotuneConvs } from '../src/model/autotune-conv';
+import { kernelsFor } from '../src/model/kernels';
 import { fileAutotuneCache } from '../src/model/autotune-file-cache';
 import { VAE } from '../src/model/vae';
 import { gpu } from './helpers/gpu';
@@ -87,6 +89,23 @@ describe('autotune measurement', () => {
     expect(sets).toEqual([]);
     expect(performance.now() - t0).toBeLessThan(60_000);
   }, 120_000);
+
+  it('an aborted signal times no candidate (a Ctrl-C during a full autotune), while cached choices still count', async () => {
+    const { cache: pipelines } = await gpu();
+    const store = memoryAutotuneCache();
+    const product = { M: 8, N: 8, K: 8, transA: false, transB: true };
+    const cachedProduct = { M: 12, N: 8, K: 8, transA: false, transB: true };
+    const base = { adapterKey: 'abort', isSoftware: true, cache: store, budgetMs: Infinity };
+    const decided = await autotuneMatmuls(pipelines, [cachedProduct], { ...base, mode: 'quick' });
+    const stop = new AbortController();
+    stop.abort();
+    const seen: boolean[] = [];
+    const chosen = await autotuneMatmuls(pipelines, [product, cachedProduct], { ...base, mode: 'quick', signal: stop.signal, onProduct: (_k, _c, fromCache) => seen.push(fromCache) });
+    expect(chosen).toEqual(decided);
+    expect(seen).toEqual([true]);
+    const convs = await autotuneConvs(pipelines, [{ geometry: { batch: 2, inChannels: 3, inHeight: 8, inWidth: 6, outChannels: 5, kernel: 4, stride: 2, padding: 1 }, op: 'dX' }], kernelsFor({ isSoftware: true, subgroups: false }), { ...base, mode: 'full', signal: stop.signal });
+    expect(convs).toEqual({});
+  }, 600_000);
 });
 
 describe('autotune file cache (Node)', () => {

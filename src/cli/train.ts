@@ -149,10 +149,12 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
   let log: JsonLog | null = null;
   let stop: NodeJS.Signals | 'requested' | null = null;
   let signals = 0;
-  /** Whether the step loop runs (before it, loading data and compiling cannot be cut short). */
+  /** Whether the step loop runs (before it, loading data and compiling cannot be cut short; autotuning can). */
   let training = false;
+  const stopTuning = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
     stop ??= sig;
+    stopTuning.abort();
     // A second Ctrl-C means "now": quit without saving; the last checkpoint on disk is complete.
     if (++signals > 1) {
       const last = existsSync(paths.state) ? `${paths.model} and ${paths.state} hold the last checkpoint` : 'no checkpoint was written';
@@ -206,7 +208,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     if (run.lrDecay === 'cosine' && !run.lrDecaySteps) run.lrDecaySteps = run.epochs * stepsPerEpoch;
     const t0 = performance.now();
     vae = await VAE.create(config, {
-      autotune, autotuneCache: fileAutotuneCache(), precision: run.precision, memoryBudget: memoryBudget(acquired.adapter, maxGpuMiB),
+      autotune, autotuneCache: fileAutotuneCache(), signal: stopTuning.signal, precision: run.precision, memoryBudget: memoryBudget(acquired.adapter, maxGpuMiB),
       device: { ...acquired, owned: false }, batch, optimizer: run.optimizer, lr: run.lr, seed: run.seed, clipGrad: run.clipGrad,
       lrDecay: run.lrDecay, lrMin: run.lrMin, lrDecaySteps: run.lrDecaySteps,
       ...(resumed ? { initialParams: resumed.params } : {}),

@@ -94,7 +94,7 @@ export async function autotuneConvs(pipelines: PipelineCache, ops: readonly Conv
   if (opts.mode === 'off') return chosen;
   const t0 = performance.now();
   const budget = opts.budgetMs ?? (opts.mode === 'quick' ? 1000 : Infinity);
-  const left = () => budget - (performance.now() - t0);
+  const left = () => (opts.signal?.aborted ? 0 : budget - (performance.now() - t0));
   const methods = convMethodCandidates(opts.isSoftware, kernels.subgroups);
   // Recording binds buffers but reads none of them: the cache key needs only the kernels' text.
   const small = device.createBuffer({ label: ourLabel('autotune-conv:small'), size: 16, usage: GPUBufferUsage.STORAGE });

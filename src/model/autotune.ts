@@ -131,6 +131,8 @@ export interface AutotuneOptions {
   budgetMs?: number;
   /** Called as each product is decided. */
   onProduct?: (key: string, choice: TunedProduct, fromCache: boolean) => void;
+  /** Once aborted, no further candidate is timed (as if the budget ran out): what is cached still counts. */
+  signal?: AbortSignal;
 }
 
 /** Times `tuning` on one product: ms per dispatch, the fastest of a few timed batches of dispatches. */
@@ -178,7 +180,7 @@ export async function autotuneMatmuls(pipelines: PipelineCache, products: readon
   if (opts.mode === 'off') return chosen;
   const t0 = performance.now();
   const budget = opts.budgetMs ?? (opts.mode === 'quick' ? 1000 : Infinity);
-  const left = () => budget - (performance.now() - t0);
+  const left = () => (opts.signal?.aborted ? 0 : budget - (performance.now() - t0));
   const candidates = matmulCandidates(opts.mode, device, opts.isSoftware);
   for (const p of products) {
     const keyOf = (mode: AutotuneMode) => {

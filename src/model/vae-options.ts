@@ -81,6 +81,11 @@ export interface VaeOptions extends Partial<TrainingOptions> {
    * the batch that would fit. WebGPU does not report a device's memory, so this is the owner's call.
    */
   memoryBudget?: number;
+  /**
+   * Cuts autotuning short once aborted (e.g. on Ctrl-C): no further candidate is timed, undecided
+   * products keep the defaults, and creation goes on to compile the step.
+   */
+  signal?: AbortSignal;
 }
 
 export interface ElboResult {
@@ -116,7 +121,7 @@ export function resolveTraining(opts: VaeOptions): TrainingOptions {
 }
 
 /** The options VAE.create knows besides the training options. */
-const CREATION_OPTIONS = ['device', 'kernels', 'initialParams', 'onLosses', 'maxPlans', 'autotune', 'autotuneCache', 'onCompileProgress', 'precision', 'memoryBudget'];
+const CREATION_OPTIONS = ['device', 'kernels', 'initialParams', 'onLosses', 'maxPlans', 'autotune', 'autotuneCache', 'onCompileProgress', 'precision', 'memoryBudget', 'signal'];
 
 /**
  * Checks what VAE.create is given before anything is allocated: a device, known option names (a

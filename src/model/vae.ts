@@ -130,7 +130,7 @@ export class VAE {
         const ctx = { parts: vae.parts, buffers: vae.buffers, arena: vae.arena, kernels: vae.kernels, optimizer: vae.training.optimizer, precision: vae.precision };
         const { graph } = recordGraph(ctx, 'train', vae.training.batch);
         const t0 = performance.now();
-        const tune = { mode: opts.autotune, adapterKey: describeAdapter(vae.adapter), isSoftware: vae.adapter.isSoftware, cache: opts.autotuneCache ?? defaultAutotuneCache() };
+        const tune = { mode: opts.autotune, adapterKey: describeAdapter(vae.adapter), isSoftware: vae.adapter.isSoftware, cache: opts.autotuneCache ?? defaultAutotuneCache(), signal: opts.signal };
         vae.kernels.matmulTuned = await autotuneMatmuls(vae.cache, matmulProducts(graph.kernels), tune);
         // Convolutions after the matmuls (im2col runs on them), within what is left of quick's second.
         const ops = convOpsOf(graph);
