@@ -100,9 +100,10 @@ export function writeRunRecord(dir: string, record: RunRecord): void {
 
 /**
  * The record of a run being resumed; rebuilt from the training state (with `warn`) if the file is
- * gone or damaged. A record of another model than the state's is refused: the folder mixes runs.
+ * gone or damaged. (Whether it describes the state's model is checked earlier, before the device:
+ * checkRecordMatchesState.)
  */
-export function readRunRecord(dir: string, stateConfig: object, fallback: () => RunRecord, warn: (line: string) => void): RunRecord {
+export function readRunRecord(dir: string, fallback: () => RunRecord, warn: (line: string) => void): RunRecord {
   const path = runPaths(dir).config;
   if (!existsSync(path)) {
     warn(`${path} is missing; writing a new one from the training state (the run's start time and earlier resumes are not known)`);
@@ -116,18 +117,16 @@ export function readRunRecord(dir: string, stateConfig: object, fallback: () => 
     warn(`${path} is not a readable run record; writing a new one from the training state (the run's start time and earlier resumes are lost)`);
     return fallback();
   }
-  checkRecordMatchesState(dir, r, stateConfig);
   return r;
 }
 
 /** Refuses a run folder whose config.json (when readable) describes another model than its training state. */
-export function checkRecordMatchesState(dir: string, record: RunRecord | null, stateConfig: object): void {
-  if (!record) {
-    try {
-      record = JSON.parse(readFileSync(runPaths(dir).config, 'utf8')) as RunRecord;
-    } catch {
-      return; // missing or damaged: readRunRecord says so and rebuilds it
-    }
+export function checkRecordMatchesState(dir: string, stateConfig: object): void {
+  let record: RunRecord;
+  try {
+    record = JSON.parse(readFileSync(runPaths(dir).config, 'utf8')) as RunRecord;
+  } catch {
+    return; // missing or damaged: readRunRecord says so and rebuilds it
   }
   const stored = record?.config;
   if (!stored || typeof stored !== 'object') return;

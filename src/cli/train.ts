@@ -28,6 +28,7 @@ import { VAE } from '../model/vae';
 import { restateRefusal } from '../model/vae-options';
 import { paramLayout } from '../model/build';
 import { BufferArena } from '../gpu/buffers';
+import { reserveParameterState } from '../model/model-buffers';
 import { AUTOTUNE_MODES, describeTuning } from '../model/autotune';
 import type { KernelChoice } from '../model/kernels';
 import { fileAutotuneCache } from '../model/autotune-file-cache';
@@ -103,7 +104,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     resumed = readRunState(resumeDir);
     const savedRun = { ...DEFAULT_RUN, ...(resumed.run as Partial<RunOptions>), optimizer: resumed.training.optimizer, lr: resumed.training.lr, seed: resumed.training.seed };
     config = resumed.config;
-    checkRecordMatchesState(resumeDir, null, config);
+    checkRecordMatchesState(resumeDir, config);
     run = runFields(f, savedRun);
     checkDataFlags(f, run);
     lrWas = savedRun.lr;
@@ -173,7 +174,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       const probe = new BufferArena(acquired.device);
       probe.budget = budget;
       try {
-        probe.reserve('the parameters, their gradients and the optimizer state', paramLayout(config).totalFloats * 4 * (run.optimizer === 'adam' ? 4 : 2));
+        reserveParameterState(probe, paramLayout(config).totalFloats, run.optimizer);
       } catch (e) {
         throw restateRefusal(e, run.batch);
       }
@@ -208,7 +209,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     if (run.lrDecay === 'cosine' && !run.lrDecaySteps) run.lrDecaySteps = run.epochs * stepsPerEpoch;
     const t0 = performance.now();
     vae = await VAE.create(config, {
-      autotune, autotuneCache: fileAutotuneCache(), signal: stopTuning.signal, precision: run.precision, memoryBudget: memoryBudget(acquired.adapter, maxGpuMiB),
+      autotune, autotuneCache: fileAutotuneCache(), signal: stopTuning.signal, precision: run.precision, memoryBudget: budget,
       device: { ...acquired, owned: false }, batch, optimizer: run.optimizer, lr: run.lr, seed: run.seed, clipGrad: run.clipGrad,
       lrDecay: run.lrDecay, lrMin: run.lrMin, lrDecaySteps: run.lrDecaySteps,
       ...(resumed ? { initialParams: resumed.params } : {}),
@@ -236,7 +237,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     const progress: TrainingProgress = resumed ? { ...resumed.progress } :
       { step: 0, epochsDone: 0, epochStep: 0, stepsPerEpoch, epochLossSum: 0, epochExamples: 0, seconds: 0 };
     if (resumed) {
-      const record = readRunRecord(outDir, config, (): RunRecord => ({ format: 'webgpu-vae-run', started: '', config, training: vae!.training, run: runRecord, resumed: [] }),
+      const record = readRunRecord(outDir, (): RunRecord => ({ format: 'webgpu-vae-run', started: '', config, training: vae!.training, run: runRecord, resumed: [] }),
         (line) => report.info(`warning: ${line}`));
       record.run = runRecord;
       const lrChanged = lrWas !== null && run.lr !== lrWas && !hooks.restart;

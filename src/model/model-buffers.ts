@@ -11,9 +11,17 @@ import type { ModelBuffers } from './graphs';
 import { initialParams, type ParamLayout } from './params';
 import type { TrainingOptions } from './vae-options';
 
+/**
+ * Counts the parameters, their gradients and the optimizer's moments against the arena's budget,
+ * refusing by name what does not fit. Also how the CLI checks a model before reading its data.
+ */
+export function reserveParameterState(arena: BufferArena, totalFloats: number, optimizer: TrainingOptions['optimizer']): void {
+  arena.reserve('the parameters, their gradients and the optimizer state', totalFloats * 4 * (optimizer === 'adam' ? 4 : 2));
+}
+
 export function createModelBuffers(arena: BufferArena, layout: ParamLayout, t: TrainingOptions, given?: Float32Array): ModelBuffers {
   const P = layout.totalFloats;
-  arena.reserve('the parameters, their gradients and the optimizer state', P * 4 * (t.optimizer === 'adam' ? 4 : 2));
+  reserveParameterState(arena, P, t.optimizer);
   const init = given ?? initialParams(layout, t.seed);
   if (init.length !== P) throw new ConfigError(`initialParams has ${init.length} floats, the layout needs ${P}`);
   return {
