@@ -6,6 +6,7 @@ import { checkKnownKeys } from './model/vae-options';
 import { paramLayout } from './model/build';
 import { VAE, type VaeOptions } from './model/vae';
 import { CheckpointError, decodeNamed, encodeSafetensors } from './io/safetensors';
+import { kindOfValue } from './errors';
 
 export const CHECKPOINT_FORMAT = 'webgpu-vae';
 export const CHECKPOINT_VERSION = '1';
@@ -25,7 +26,7 @@ export async function saveCheckpoint(vae: VAE, extraMetadata: Record<string, str
 export function readCheckpoint(data: Uint8Array | ArrayBuffer, source = 'checkpoint'): { config: VaeConfig; flat: Float32Array; metadata: Record<string, string> } {
   // fetch().arrayBuffer() and file readers give an ArrayBuffer; Node's Buffer is a Uint8Array.
   const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data;
-  if (!(bytes instanceof Uint8Array)) throw new CheckpointError(`${source}: expected the file's bytes as a Uint8Array or ArrayBuffer, got ${(data as object)?.constructor?.name ?? typeof data}`);
+  if (!(bytes instanceof Uint8Array)) throw new CheckpointError(`${source}: expected the file's bytes as a Uint8Array or ArrayBuffer, got ${kindOfValue(data)}`);
   const { tensors, metadata } = decodeNamed(bytes, source);
   if (metadata.format === TRAINING_STATE_FORMAT) {
     throw new CheckpointError(`${source} is a training state (optimizer moments and counters for \`webgpu-vae train --resume DIR\`), not a model; use model.safetensors from the same folder`);

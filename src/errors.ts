@@ -1,6 +1,13 @@
 // Error types the library throws. Each message says what went wrong and how to fix it, so the CLI
 // can print it as one line; `name` lets callers branch without importing the classes.
 
+/** What a wrong-typed argument is, for messages: 'null', 'an array', its class name or its typeof. */
+export function kindOfValue(x: unknown): string {
+  if (x === null) return 'null';
+  if (Array.isArray(x)) return 'an array';
+  return (x as object)?.constructor?.name ?? typeof x;
+}
+
 /** A bad option, shape or model configuration supplied by the caller. */
 export class ConfigError extends Error {
   override name = 'ConfigError';

@@ -39,13 +39,13 @@ export function claimNewRunDir(dir: string, force: boolean): void {
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UsageError(`--out ${dir} is a file, not a folder; choose another --out`);
   const held = Object.values(p).filter((f) => existsSync(f));
   if (!held.length || force) return;
-  const names = held.map((f) => f.slice(dir.length + 1)).join(', ');
-  if (existsSync(p.state) || existsSync(p.model)) {
-    const checkpoint = [p.model, p.state].filter((f) => existsSync(f)).map((f) => f.slice(dir.length + 1)).join(', ');
-    throw new UsageError(`${dir} already holds a run (${checkpoint}); continue it with \`${resumeCommand(dir)}\`, or add --force to discard it and start over`);
+  const nameOf = (f: string) => f.slice(dir.length + 1);
+  const checkpoint = held.filter((f) => f === p.model || f === p.state);
+  if (checkpoint.length) {
+    throw new UsageError(`${dir} already holds a run (${checkpoint.map(nameOf).join(', ')}); continue it with \`${resumeCommand(dir)}\`, or add --force to discard it and start over`);
   }
   // Files a run writes but no checkpoint: a run stopped before its first one, or someone else's files.
-  throw new UsageError(`${dir} already holds ${names}, which a new run would overwrite; choose another --out, or add --force to replace them`);
+  throw new UsageError(`${dir} already holds ${held.map(nameOf).join(', ')}, which a new run would overwrite; choose another --out, or add --force to replace them`);
 }
 
 /** With --force: removes the old run's files just before the new run writes its own. */

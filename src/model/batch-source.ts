@@ -6,7 +6,7 @@
 // drawn at each step (GeneratedSprites, generated-data.ts).
 import { gatherLabels } from '../../shaders/batch';
 import { type BufferArena, writeData } from '../gpu/buffers';
-import { ConfigError } from '../errors';
+import { ConfigError, kindOfValue } from '../errors';
 import type { PipelineCache } from '../gpu/pipelines';
 import { KernelGraph } from '../graph';
 import type { VaeConfig } from './config';
@@ -49,7 +49,7 @@ export abstract class GpuExamples implements BatchSource {
   }
 
   setOrder(order: Uint32Array): void {
-    if (!(order instanceof Uint32Array)) throw new ConfigError(`setOrder takes a Uint32Array permutation of 0..${this.count - 1}, got ${(order as object)?.constructor?.name ?? typeof order}`);
+    if (!(order instanceof Uint32Array)) throw new ConfigError(`setOrder takes a Uint32Array permutation of 0..${this.count - 1}, got ${kindOfValue(order)}`);
     if (order.length !== this.count) throw new ConfigError(`setOrder: the order has ${order.length} entries but the data set has ${this.count} examples; give one index per example`);
     // An index past the end would gather another buffer's bytes (or zeros) without an error.
     for (let i = 0; i < order.length; i++) {

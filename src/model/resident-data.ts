@@ -4,7 +4,7 @@
 // uploads nothing but the StepParams block.
 import { gatherBatch } from '../../shaders/batch';
 import type { BufferArena } from '../gpu/buffers';
-import { ConfigError, DeviceLimitError } from '../errors';
+import { ConfigError, DeviceLimitError, kindOfValue } from '../errors';
 import type { KernelGraph } from '../graph';
 import { GpuExamples } from './batch-source';
 import type { VaeConfig } from './config';
@@ -29,7 +29,7 @@ export class ResidentData extends GpuExamples {
     const dim = config.inputDim;
     if (!(images instanceof Uint8Array)) {
       // Other typed arrays would be read byte by byte as levels: wrong pictures, and no error.
-      throw new ConfigError(`dataset ${label}: images must be a Uint8Array of 0-255 levels, got ${(images as object)?.constructor?.name ?? typeof images}; ` +
+      throw new ConfigError(`dataset ${label}: images must be a Uint8Array of 0-255 levels, got ${kindOfValue(images)}; ` +
         'scale float pixels in [0, 1] by 255 and round (Uint8Array.from(x, (v) => Math.round(v * 255))), or pass Float32Array rows to trainStep');
     }
     if (!Number.isInteger(count) || count < 1) throw new ConfigError(`dataset ${label}: count must be a positive integer, got ${count}`);

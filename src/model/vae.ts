@@ -12,7 +12,7 @@ import { autotuneConvs } from './autotune-conv';
 import { convOpsOf } from './layers/conv-ops';
 import { defaultAutotuneCache } from './autotune-cache';
 import { checkPrecision, type Precision } from './precision';
-import { ConfigError, DeviceLimitError } from '../errors';
+import { ConfigError, DeviceLimitError, kindOfValue } from '../errors';
 import { FailureWatch } from '../gpu/failure-watch';
 import { encodeStepParams, STEP_PARAMS_DEFAULTS, STREAM, type StepParams } from '../step-params';
 import { DEFAULT_CONFIG, klCapacityAt, klWeightAt, resolveConfig, type VaeConfig } from './config';
@@ -473,7 +473,7 @@ export class VAE {
   /** Replaces all parameters (flat layout) and resets the optimizer state. */
   setFlatParameters(flat: Float32Array): void {
     this.assertAlive();
-    if (!(flat instanceof Float32Array)) throw new ConfigError(`setFlatParameters takes a Float32Array of ${this.layout.totalFloats} floats, got ${(flat as unknown as object)?.constructor?.name ?? typeof flat}`);
+    if (!(flat instanceof Float32Array)) throw new ConfigError(`setFlatParameters takes a Float32Array of ${this.layout.totalFloats} floats, got ${kindOfValue(flat)}`);
     if (flat.length !== this.layout.totalFloats) throw new ConfigError(`expected ${this.layout.totalFloats} floats, got ${flat.length}`);
     writeData(this.device, this.buffers.params, 0, flat);
     const zeros = new Float32Array(this.buffers.moment1.size / 4);
@@ -577,6 +577,5 @@ function checkRowCount(n: number, what: string): void {
 
 /** The error for rows given as something other than a Float32Array. */
 function rowsTypeError(what: string, x: unknown): ConfigError {
-  const got = x === null ? 'null' : Array.isArray(x) ? 'an array' : ((x as object)?.constructor?.name ?? typeof x);
-  return new ConfigError(`${what}: rows must be a Float32Array (row-major, values in [0, 1]), got ${got}; convert with Float32Array.from(...)`);
+  return new ConfigError(`${what}: rows must be a Float32Array (row-major, values in [0, 1]), got ${kindOfValue(x)}; convert with Float32Array.from(...)`);
 }
