@@ -1,6 +1,6 @@
 // `webgpu-vae/kernels`: every kernel on its own, on the caller's GPUDevice and GPUBuffers.
 // A factory (matmul, likelihoodRows, ...) takes the kernel's parameters, shape included, and
-// gives WGSL + bindings + grid; `compileKernel` turns it into a pipeline (cached per device by
+// gives WGSL + bindings + grid; `compile` turns it into a pipeline (cached per device by
 // source) whose `bind()` makes one bind group, which the caller records into their own compute
 // pass or encoder, or runs directly. Nothing is copied or allocated beyond the pipeline and the
 // bind group. The model's graphs bind through exactly the same path.

@@ -343,6 +343,8 @@ describe('path flags', () => {
     [['reconstruct', '--checkpoint', FIXTURE, '--out', at('r.png'), '--dataset', 'folder'], '--dataset folder reads files'],
     [['traverse', '--checkpoint', FIXTURE, '--out', at('t.png'), '--dataset', 'cifar10'], '--dataset cifar10 reads files'],
     [['traverse', '--checkpoint', FIXTURE, '--out', at('t.jpg')], "traverse: --out must name a .png file, got '"],
+    [['traverse', '--checkpoint', FIXTURE, '--out', at('t.png'), '--limit', '5'], 'traverse: --limit needs --dataset'],
+    [['traverse', '--checkpoint', FIXTURE, '--out', at('t.png'), '--data-dir', at('a-folder')], 'traverse: --data-dir needs --dataset'],
     [['train', '--dataset', 'dsprites', '--data-dir', at('a-folder')], `--dataset dsprites is drawn in code and reads no files; leave out --data-dir`],
     [['train', '--dataset', 'dsprites', '--image-size', '32'], '--image-size applies to --dataset folder'],
     [['train', '--image-channels', '3'], '--image-channels applies to --dataset folder'],

@@ -13,7 +13,7 @@ commands:
   train   [--dataset mnist|fashion-mnist|cifar10|dsprites|dsprites-color|folder] [--data-dir DIR]
           [--image-size 64] [--image-channels 3|1] [--strict]  (folder only; 3 = RGB, the default)
           [--limit N] [--test-limit N]
-          [--arch mlp|conv] [--channels 32,64,128,256] [--dense 256] [--norm none|group] [--norm-groups 8] [--init kaiming|pytorch] [--hidden 400] [--latent 20] [--conditional]
+          [--arch mlp|conv] [--channels C,C,..] [--dense N,..] [--norm none|group] [--norm-groups 8] [--init kaiming|pytorch] [--hidden 400] [--latent 20] [--conditional]
           [--activation relu|leaky_relu|tanh|sigmoid|softplus] [--likelihood bernoulli|gaussian]
           [--sigma 1|learned|learned-pixel|predicted] [--dequantize] [--binarize none|dynamic|fixed]
           [--objective elbo|iwae|tcvae] [--samples 1] [--samples-per-x 1] [--beta 1] [--warmup-steps 0] [--kl-cycle-steps 0] [--free-bits 0]

@@ -36,6 +36,10 @@ export async function traverseCommand(argv: string[]): Promise<void> {
   if (!out) throw new UsageError('traverse: --out is required (e.g. traversal.png)');
   if (!out.toLowerCase().endsWith('.png')) throw new UsageError(`traverse: --out must name a .png file, got '${out}'`);
   if (dataset) checkDataDir(dataset, dataDir);
+  // Without a data set these flags would be ignored without a word.
+  else if (f.limit !== undefined || dataDir !== undefined) {
+    throw new UsageError(`traverse: ${f.limit !== undefined ? '--limit' : '--data-dir'} needs --dataset (the pictures whose codes order the rows), e.g. --dataset dsprites`);
+  }
   const report = makeReporter(!!f.json);
   const checkpoint = await readCheckpointFile(path);
   const acquired = await getDevice(report.info);
