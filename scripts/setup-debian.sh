@@ -7,7 +7,9 @@
 #               presentation path by its pixels in a headful browser (tests/e2e/xvfb.ts);
 #   dataset-fashion-mnist  Fashion-MNIST's IDX files (gzipped) in /usr/share/datasets/fashion-mnist;
 #   mesa-vulkan-drivers    Mesa's lavapipe, a CPU Vulkan driver with 16-bit floats, on which the
-#               half-precision tests run under Deno (SwiftShader has no shader-f16).
+#               half-precision tests run under Deno (SwiftShader has no shader-f16);
+#   python3-torch  PyTorch, the independent implementation one training step is checked against
+#               (tests/torch-parity.test.ts) and the learning curves compared with (bench/quality).
 # Safe to run repeatedly; does nothing when all are present.
 set -euo pipefail
 
@@ -17,6 +19,7 @@ ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1' || need+=(libvulkan1)
 command -v Xvfb >/dev/null || need+=(xvfb)
 [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || need+=(dataset-fashion-mnist)
 compgen -G '/usr/share/vulkan/icd.d/lvp_icd.*.json' >/dev/null || need+=(mesa-vulkan-drivers)
+/usr/bin/python3 -c 'import torch' 2>/dev/null || need+=(python3-torch)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null; then
