@@ -134,6 +134,24 @@ describe('bad options and data are refused by name, before any GPU work', async 
     expect(vae.allocatedBytes).toBe(0);
   });
 
+  it('destroying a model while its losses are being read back rejects nothing unawaited', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create(tiny, { device, batch: 8, lossEvery: 1 });
+    const data = vae.upload(train);
+    const unhandled: unknown[] = [];
+    const note = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', note);
+    try {
+      for (let i = 0; i < 3; i++) await vae.trainStep({ data, index: i }); // each step starts a read
+      vae.destroy();
+      await device.queue.onSubmittedWorkDone();
+      await new Promise((resolve) => setTimeout(resolve, 200)); // rejections surface a turn later
+      expect(unhandled.map(String)).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', note);
+    }
+  });
+
   it('a checkpoint read as an ArrayBuffer (fetch, FileReader) loads', async () => {
     const { device } = await gpu();
     const vae = await VAE.create(tiny, { device, batch: 8, seed: 5 });

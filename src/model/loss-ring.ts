@@ -48,6 +48,7 @@ export class LossRing {
   /** First step whose loss is still only on the GPU. */
   private firstUnread = 0;
   private readonly results: StepLoss[] = [];
+  private destroyed = false;
 
   constructor(
     private readonly device: GPUDevice,
@@ -91,7 +92,7 @@ export class LossRing {
     this.next = (this.next + 1) % this.staging.length;
     return () => {
       const bytes = this.slots * 32;
-      s.pending = gentleWait(() => s.buffer.mapAsync(GPUMapMode.READ, 0, bytes)).then(() => {
+      const read = gentleWait(() => s.buffer.mapAsync(GPUMapMode.READ, 0, bytes)).then(() => {
         const v = new Float32Array(s.buffer.getMappedRange(0, bytes).slice(0));
         s.buffer.unmap();
         s.pending = null;
@@ -104,6 +105,14 @@ export class LossRing {
         this.results.push(...losses);
         this.onLosses?.(losses);
       });
+      // A model destroyed with reads in flight aborts them: that is its owner's choice, not a
+      // failure, and nobody may be left to await them (an unhandled rejection otherwise). Any
+      // other failure stays in `pending` for ready() and flush() to throw.
+      s.pending = read.catch((e: unknown) => {
+        if (!this.destroyed) throw e;
+        s.pending = null;
+      });
+      s.pending.catch(() => undefined);
     };
   }
 
@@ -130,6 +139,7 @@ export class LossRing {
   }
 
   destroy(): void {
+    this.destroyed = true;
     for (const s of this.staging) s.buffer.destroy();
   }
 }
