@@ -32,6 +32,8 @@ const present: PresentMode = params.get('present') === 'bitmap' || params.get('p
 const ui = {
   state: 'starting' as RunState, detail: '', model: null as VaeConfig | null, testCount: 0, imgW: 28, imgH: 28, classes: 0,
   step: 0, loss: NaN, epoch: 1, rate: 0, pickNext: 'a' as 'a' | 'b',
+  /** A Start, Resume or Continue was sent and the worker has not answered with a state yet. */
+  commandSent: false,
 };
 
 const charts = new Charts({ elbo: $('chart-elbo'), terms: $('chart-terms'), speed: $('chart-speed') });
@@ -40,18 +42,32 @@ const files = new DatasetFiles($('file-list'), () => updateControls());
 const picker = new DataPicker({
   select: $<HTMLSelectElement>('dataset'), imageZone: $('image-zone'), imageFiles: $<HTMLInputElement>('image-files'), imageFolder: $<HTMLInputElement>('image-folder'),
   imageCount: $('image-count'), imageSize: form.elements.namedItem('imageSize') as HTMLInputElement, imageChannels: form.elements.namedItem('imageChannels') as HTMLSelectElement,
-  idxZone: $('dropzone'),
+  idxZone: $('dropzone'), idxFiles: $<HTMLInputElement>('idx-files'), idxClear: $<HTMLButtonElement>('idx-clear'),
 }, files, document.baseURI, () => updateControls());
 void picker.offerFashionMnist();
 const traversal = new TraversalLabels($('traversal-rows'), $('traversal-note'));
-const offer = new SavedRunOffer($('saved-run'), () => {
+const offer = new SavedRunOffer($('saved-run'), (run) => {
   clearError();
   resetViews();
-  send({ type: 'continue', data: { kind: 'mnist', baseUrl: new URL('mnist/', document.baseURI).href } });
+  // The locked form shows what the run goes on with (the model's fields follow from the worker's 'model').
+  writeSettings(form, run.settings);
+  $<HTMLSelectElement>('dataset').value = 'mnist';
+  command({ type: 'continue', data: { kind: 'mnist', baseUrl: new URL('mnist/', document.baseURI).href } });
 });
 writeSettings(form, DEFAULTS);
 let worker: Worker | null = null;
 const send = (m: ToWorker, transfer: Transferable[] = []) => worker?.postMessage(m, transfer);
+
+/**
+ * Sends a command that starts or continues a run, and keeps its buttons disabled until the
+ * worker answers with a state: the worker may take a moment to, and a second click meanwhile
+ * would build a second model.
+ */
+function command(m: ToWorker): void {
+  send(m);
+  ui.commandSent = true;
+  updateControls();
+}
 
 function sizeCanvases(): void {
   for (const v of VIEW_NAMES) {
@@ -66,20 +82,25 @@ function sizeCanvases(): void {
 function updateControls(): void {
   const s = ui.state, hasModel = ui.model !== null;
   const filesMissing = picker.missing();
-  button('start').disabled = s !== 'idle' || hasModel || filesMissing !== null;
+  button('start').disabled = s !== 'idle' || hasModel || filesMissing !== null || ui.commandSent;
   button('start').title = filesMissing ?? (hasModel ? 'Reset first to build a new model' : '');
+  // A title is never seen from the keyboard or a touch screen: say what is missing beside Start.
+  $('start-hint').textContent = s === 'idle' && !hasModel && filesMissing ? `To start: ${filesMissing}.` : '';
   button('pause').disabled = s !== 'training';
-  button('resume').disabled = s !== 'paused' || !hasModel;
+  button('resume').disabled = s !== 'paused' || !hasModel || ui.commandSent;
   button('reset').disabled = !['training', 'paused', 'lost', 'failed', 'idle'].includes(s) || (s === 'idle' && !hasModel);
   button('save').disabled = !hasModel || !['training', 'paused'].includes(s);
   const loadable = ['idle', 'training', 'paused'].includes(s);
   $<HTMLInputElement>('load').disabled = !loadable;
   $('load-label').classList.toggle('disabled', !loadable);
   lockSettings(form, hasModel || !['idle', 'failed'].includes(s));
-  offer.enable(s === 'idle');
+  offer.enable(s === 'idle' && !ui.commandSent);
   picker.update();
   document.body.classList.toggle('no-model', !hasModel && s !== 'loading' && s !== 'failed');
 }
+
+/** The state last put in the live region (status-live). */
+let announcedState: RunState | null = null;
 
 function updateStatus(): void {
   const loss = Number.isFinite(ui.loss) ? ` · loss ${ui.loss.toFixed(2)}` : '';
@@ -96,6 +117,11 @@ function updateStatus(): void {
   };
   statusEl.textContent = text[ui.state];
   statusEl.dataset.state = ui.state;
+  // Screen readers hear a change of state, not every step of the status line.
+  if (ui.state !== announcedState) {
+    announcedState = ui.state;
+    $('status-live').textContent = text[ui.state];
+  }
 }
 
 /** Fills the class pickers of a conditional model's manifold and interpolation, or hides them. */
@@ -115,6 +141,7 @@ function resetViews(): void {
   charts.clear();
   scatter.clear();
   traversal.clear();
+  $('interp-labels').textContent = '';
   Object.assign(ui, { step: 0, loss: NaN, epoch: 1, rate: 0 });
   $('summary').textContent = '';
 }
@@ -129,6 +156,7 @@ function onMessage(m: FromWorker): void {
       break;
     }
     case 'state':
+      ui.commandSent = false;
       ui.state = m.state;
       ui.detail = m.detail ?? '';
       if (m.state === 'idle' || m.state === 'lost' || m.state === 'failed') ui.model = null; // the worker has no model then
@@ -184,19 +212,24 @@ function onMessage(m: FromWorker): void {
       $('summary').textContent = lines.join('\n');
       break;
     }
+    // A view refresh that finished after Reset was pressed draws a model that is gone.
     case 'traversal':
+      if (!ui.model) break;
       traversal.show(m.dims, m.kl, m.factors);
       break;
     case 'latents':
+      if (!ui.model) break;
       scatter.update(m.mu, m.labels);
       break;
     case 'interpolation':
+      if (!ui.model) break;
       $<HTMLInputElement>('interp-a').value = String(m.a);
       $<HTMLInputElement>('interp-b').value = String(m.b);
       $('interp-labels').textContent = `label ${m.labels[0]} → label ${m.labels[1]}${m.decodedAs === null ? '' : `, decoded as class ${m.decodedAs}`}`;
       break;
     case 'position':
       Object.assign(ui, { step: m.step, epoch: m.epoch, loss: m.loss });
+      charts.truncate(m.step); // a run restored after a lost device goes on from an earlier step
       break;
     case 'stored':
       $('stored').textContent = `Kept in this browser at step ${m.step.toLocaleString('en')}: after a reload you can continue from there.`;
@@ -253,10 +286,10 @@ button('start').onclick = act(() => {
   }
   offer.hide();
   resetViews();
-  send({ type: 'start', settings, data });
+  command({ type: 'start', settings, data });
 });
 button('pause').onclick = () => send({ type: 'pause' });
-button('resume').onclick = act(() => send({ type: 'resume' }));
+button('resume').onclick = act(() => command({ type: 'resume' }));
 button('reset').onclick = act(() => {
   ui.model = null;
   offer.hide();
@@ -280,13 +313,6 @@ $('dataset').onchange = () => updateControls();
 function safeSettings() {
   try { return readSettings(form); } catch { return {}; }
 }
-
-// The user's own IDX files: drop on the zone or pick.
-const zone = $('dropzone');
-zone.addEventListener('dragover', (e) => { e.preventDefault(); zone.classList.add('over'); });
-zone.addEventListener('dragleave', () => zone.classList.remove('over'));
-zone.addEventListener('drop', (e) => { e.preventDefault(); zone.classList.remove('over'); void files.add(e.dataTransfer?.files ?? []); });
-$<HTMLInputElement>('idx-files').onchange = (e) => void files.add((e.target as HTMLInputElement).files ?? []);
 
 // Interpolation endpoints: the number fields, a random pair, or a click on a test image.
 const interpolate = () => send({ type: 'interpolate', a: Number($<HTMLInputElement>('interp-a').value), b: Number($<HTMLInputElement>('interp-b').value) });

@@ -34,6 +34,12 @@ export const INTERP_STEPS = GRID_TILES.interpolation.cols - 2;
 export const MAX_CLASS_ROWS = 16;
 /** Latent dimensions shown in the traversal view (one row each, most KL first); further ones are left out. */
 export const MAX_TRAVERSAL_ROWS = 32;
+/**
+ * The longest side a grid's canvas may have: a WebGPU canvas's texture can be no larger than the
+ * device's maxTextureDimension2D, and the demo's device has the default, 8192, since it asks for
+ * no more.
+ */
+export const MAX_CANVAS_SIDE = 8192;
 /** Steps of a traversal row, and how far (in prior standard deviations) it sweeps either side of the base z. */
 export const TRAVERSAL_STEPS = GRID_TILES.traversal.cols;
 export const TRAVERSAL_RANGE = 3;
@@ -45,8 +51,18 @@ export const TRAVERSAL_RANGE = 3;
 export function gridSpec(view: ViewName, imgW: number, imgH: number, classes = 0, latent = 1): GridSpec {
   const spec = { ...GRID_TILES[view], imgW, imgH };
   if (view === 'samples' && classes > 0) spec.rows = Math.min(classes, MAX_CLASS_ROWS);
-  if (view === 'traversal') spec.rows = Math.max(1, Math.min(latent, MAX_TRAVERSAL_ROWS));
+  if (view === 'traversal') spec.rows = traversalRows(latent, imgH);
   return spec;
+}
+
+/**
+ * Rows of the traversal view: one per latent dimension, at most MAX_TRAVERSAL_ROWS, and only as
+ * many as fit in MAX_CANVAS_SIDE (large pictures leave out the dimensions with least KL).
+ */
+export function traversalRows(latent: number, imgH: number): number {
+  const { scale, gap } = GRID_TILES.traversal;
+  const fit = Math.floor((MAX_CANVAS_SIDE - gap) / (imgH * scale + gap));
+  return Math.max(1, Math.min(latent, MAX_TRAVERSAL_ROWS, fit));
 }
 
 export function canvasSize(g: GridSpec): { width: number; height: number } {

@@ -13,6 +13,8 @@ export interface SavedRun {
   /** Training-state bytes (src/training-state.ts). */
   state: Uint8Array;
   settings: Settings;
+  /** The model's shape as the page writes it ("784-256-2", "conv 28×28 → 16-32 → 2"); absent in runs saved before it was kept. */
+  model?: string;
   step: number;
   epoch: number;
   /** The last training loss shown, NaN when none was. */

@@ -2,16 +2,15 @@
 // throughput. A model trained on the IWAE bound plots that bound for training (what it optimises
 // and reports) beside the test -ELBO. Messages arrive every few steps; the charts redraw at most
 // a few times a second on an animation frame, so plotting never competes with the page's input
-// handling.
+// handling. The points themselves are kept by ChartHistory (ui/chart-history.ts).
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { EpochReport, LossChunk, Settings } from '../shared/protocol';
+import { ChartHistory, type Point } from './chart-history';
 
 const COLORS = { train: '#58a6ff', test: '#f0883e', rec: '#3fb950', kl: '#d2a8ff', rate: '#79c0ff' };
 const AXIS = { stroke: '#8b949e', grid: { stroke: 'rgba(240,246,252,0.07)' }, ticks: { stroke: 'rgba(240,246,252,0.15)' } };
 const REDRAW_MS = 250;
-
-type Point = { step: number; loss: number; rec: number; kl: number };
 
 function lineSeries(label: string, stroke: string, dashed = false): uPlot.Series {
   return {
@@ -43,9 +42,7 @@ function makeChart(el: HTMLElement, title: string, series: uPlot.Series[], log: 
 }
 
 export class Charts {
-  private train: Point[] = [];
-  private test: Point[] = [];
-  private rate: [number, number][] = [];
+  private readonly history = new ChartHistory();
   private elbo!: uPlot;
   private terms!: uPlot;
   private speed!: uPlot;
@@ -98,24 +95,23 @@ export class Charts {
   }
 
   addChunks(chunks: LossChunk[], examplesPerSecond: number): void {
-    // For the ELBO the chart shows the true -ELBO (rec + KL) even when beta, warm-up or free bits
-    // change the training objective; for IWAE, the bound the model trains on.
-    const iwae = this.objective.name === 'iwae';
-    for (const c of chunks) this.train.push({ step: c.step + 1, loss: iwae ? c.loss : c.rec + c.kl, rec: c.rec, kl: c.kl });
-    const last = chunks[chunks.length - 1];
-    if (last && examplesPerSecond > 0) this.rate.push([last.step + 1, examplesPerSecond]);
+    this.history.addChunks(chunks, examplesPerSecond, this.objective.name);
     this.schedule();
   }
 
   addEpoch(r: EpochReport): void {
-    this.test.push({ step: r.step + 1, loss: r.test.loss, rec: r.test.rec, kl: r.test.kl });
+    this.history.addEpoch(r);
     this.schedule();
   }
 
+  /** Forgets the points after `step` steps, where a restored run goes on from. */
+  truncate(step: number): void {
+    this.history.truncate(step);
+    this.draw();
+  }
+
   clear(): void {
-    this.train = [];
-    this.test = [];
-    this.rate = [];
+    this.history.clear();
     this.draw();
   }
 
@@ -126,21 +122,12 @@ export class Charts {
     setTimeout(() => requestAnimationFrame(() => { this.pending = false; this.draw(); }), wait);
   }
 
-  /** Merges the train and test series onto one sorted x axis (steps), with gaps as nulls. */
   private draw(): void {
     this.lastDraw = performance.now();
-    const xs: number[] = [], tr: (Point | null)[] = [], te: (Point | null)[] = [];
-    let i = 0, j = 0;
-    while (i < this.train.length || j < this.test.length) {
-      const a = this.train[i], b = this.test[j];
-      const step = Math.min(a?.step ?? Infinity, b?.step ?? Infinity);
-      xs.push(step);
-      tr.push(a?.step === step ? this.train[i++] : null);
-      te.push(b?.step === step ? this.test[j++] : null);
-    }
+    const { xs, train: tr, test: te, rate } = this.history.merged();
     const col = (arr: (Point | null)[], k: keyof Point) => arr.map((p) => (p ? p[k] : null));
     this.elbo.setData([xs, col(tr, 'loss'), col(te, 'loss')] as uPlot.AlignedData);
     this.terms.setData([xs, col(tr, 'rec'), col(te, 'rec'), col(tr, 'kl'), col(te, 'kl')] as uPlot.AlignedData);
-    this.speed.setData([this.rate.map((r) => r[0]), this.rate.map((r) => r[1])]);
+    this.speed.setData([rate.xs, rate.ys]);
   }
 }

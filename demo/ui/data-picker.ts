@@ -3,7 +3,8 @@
 // one at start and offers the set only if it is there), dSprites or colour dSprites drawn in the
 // worker, the user's own pictures (files, a chosen folder, or a folder dropped on the zone), or
 // their own IDX files (ui/files.ts). It turns the choice into the DataSource the worker loads,
-// and says what is still missing before a run can start.
+// and says what is still missing before a run can start. A drop on either zone does what the
+// zone's file input does, so, like the input, it is refused while the settings are locked.
 import type { DataSource } from '../shared/protocol';
 import type { DatasetFiles } from './files';
 
@@ -22,8 +23,10 @@ export interface DataPickerElements {
   imageCount: HTMLElement;
   imageSize: HTMLInputElement;
   imageChannels: HTMLSelectElement;
-  /** The IDX files' zone. */
+  /** The IDX files' zone, its file input and the button that empties its list. */
   idxZone: HTMLElement;
+  idxFiles: HTMLInputElement;
+  idxClear: HTMLButtonElement;
 }
 
 /** Every file under a dropped entry (folders recursively), since a dropped folder arrives as one entry. */
@@ -52,6 +55,24 @@ export async function droppedFiles(transfer: DataTransfer | null): Promise<File[
   return (await Promise.all(entries.map(filesUnder))).flat();
 }
 
+/**
+ * Makes `zone` a drop target that hands a drop to `take`, except while `input` (the zone's file
+ * input, a field of the settings form) is disabled: the settings are locked while a model exists,
+ * and new files would no longer describe the data it trains on.
+ */
+function acceptDrops(zone: HTMLElement, input: HTMLInputElement, take: (transfer: DataTransfer | null) => void): void {
+  zone.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    if (!input.disabled) zone.classList.add('over');
+  });
+  zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+  zone.addEventListener('drop', (e) => {
+    e.preventDefault(); // also while locked, or the browser would open the dropped file
+    zone.classList.remove('over');
+    if (!input.disabled) take((e as DragEvent).dataTransfer);
+  });
+}
+
 export class DataPicker {
   private pictures: File[] = [];
 
@@ -59,14 +80,10 @@ export class DataPicker {
     el.select.addEventListener('change', () => onChange());
     el.imageFiles.addEventListener('change', () => this.setPictures(Array.from(el.imageFiles.files ?? [])));
     el.imageFolder.addEventListener('change', () => this.setPictures(Array.from(el.imageFolder.files ?? [])));
-    const zone = el.imageZone;
-    zone.addEventListener('dragover', (e) => { e.preventDefault(); zone.classList.add('over'); });
-    zone.addEventListener('dragleave', () => zone.classList.remove('over'));
-    zone.addEventListener('drop', (e) => {
-      e.preventDefault();
-      zone.classList.remove('over');
-      void droppedFiles(e.dataTransfer).then((files) => this.setPictures(files));
-    });
+    acceptDrops(el.imageZone, el.imageFiles, (transfer) => void droppedFiles(transfer).then((files) => this.setPictures(files)));
+    el.idxFiles.addEventListener('change', () => void idx.add(el.idxFiles.files ?? []));
+    acceptDrops(el.idxZone, el.idxFiles, (transfer) => void idx.add(transfer?.files ?? []));
+    el.idxClear.addEventListener('click', () => idx.clear());
   }
 
   /** Adds Fashion-MNIST to the list when the page's server provides its files. */
@@ -97,12 +114,13 @@ export class DataPicker {
   update(): void {
     this.el.imageZone.hidden = this.choice !== 'images';
     this.el.idxZone.hidden = this.choice !== 'files';
+    this.el.idxClear.hidden = this.idx.empty;
   }
 
   /** Why Start cannot run yet with this choice, or null. */
   missing(): string | null {
     if (this.choice === 'files') return this.idx.missing();
-    if (this.choice === 'images' && this.pictures.length === 0) return 'Choose or drop some PNG or JPEG pictures first';
+    if (this.choice === 'images' && this.pictures.length === 0) return 'choose or drop some PNG or JPEG pictures';
     return null;
   }
 

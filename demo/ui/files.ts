@@ -1,10 +1,13 @@
 // The user's own dataset: IDX files (plain or .gz) dropped on the page or picked. Each file is
 // sorted by its header (3 dimensions: images, 1: labels) and, when two files of a kind are given,
-// by name (t10k/test: test split), so the order in which files arrive does not matter. The bytes go to the worker, which parses and
-// validates them with the library's IDX reader.
+// by name (t10k/test: test split), so the order in which files arrive does not matter. A file
+// that is not IDX (a README, a picture) or cannot be read (a dropped folder) is listed as ignored
+// rather than blocking Start. The bytes go to the worker, which parses and validates them with
+// the library's IDX reader.
 import type { DataSource, IdxPair } from '../shared/protocol';
 
 interface Picked { file: File; bytes: ArrayBuffer; ndims: number; test: boolean }
+interface Ignored { file: File; why: string }
 
 /** The IDX header's dimension count (byte 3), decompressing the start of gzip files. */
 async function idxDims(bytes: ArrayBuffer): Promise<number> {
@@ -23,13 +26,25 @@ async function idxDims(bytes: ArrayBuffer): Promise<number> {
 
 export class DatasetFiles {
   private picked: Picked[] = [];
+  private ignored: Ignored[] = [];
 
   constructor(private readonly list: HTMLElement, private readonly onChange: () => void) {}
 
   async add(files: ArrayLike<File>): Promise<void> {
     for (const file of Array.from(files)) {
-      const bytes = await file.arrayBuffer();
+      this.ignored = this.ignored.filter((i) => i.file.name !== file.name);
+      let bytes: ArrayBuffer;
+      try {
+        bytes = await file.arrayBuffer();
+      } catch {
+        this.ignored.push({ file, why: 'could not be read (a folder?)' });
+        continue;
+      }
       const ndims = await idxDims(bytes);
+      if (ndims !== 1 && ndims !== 3) {
+        this.ignored.push({ file, why: 'not an IDX image (idx3) or label (idx1) file' });
+        continue;
+      }
       const test = /t10k|test/i.test(file.name);
       // A file of the same kind and split replaces the earlier one.
       this.picked = this.picked.filter((p) => !(p.ndims === ndims && p.test === test));
@@ -41,6 +56,7 @@ export class DatasetFiles {
 
   clear(): void {
     this.picked = [];
+    this.ignored = [];
     this.render();
     this.onChange();
   }
@@ -54,10 +70,13 @@ export class DatasetFiles {
     return this.picked.find((p) => p.ndims === ndims && this.isTest(p) === test);
   }
 
+  /** Whether no file is listed (taken or ignored). */
+  get empty(): boolean {
+    return this.picked.length === 0 && this.ignored.length === 0;
+  }
+
   /** What is still missing before training can start, or null when the training pair is there. */
   missing(): string | null {
-    const bad = this.picked.find((p) => p.ndims !== 1 && p.ndims !== 3);
-    if (bad) return `${bad.file.name} is not an IDX image (idx3) or label (idx1) file`;
     if (!this.find(3, false)) return 'add a training image file (e.g. train-images-idx3-ubyte.gz)';
     if (!this.find(1, false)) return 'add a training label file (e.g. train-labels-idx1-ubyte.gz)';
     if (!!this.find(3, true) !== !!this.find(1, true)) return 'add both test files (images and labels) or neither';
@@ -76,12 +95,10 @@ export class DatasetFiles {
   }
 
   private render(): void {
-    this.list.replaceChildren(...this.picked.map((p) => {
-      const li = document.createElement('li');
-      const kind = p.ndims === 3 ? 'images' : p.ndims === 1 ? 'labels' : 'not IDX';
-      li.textContent = `${p.file.name} — ${this.isTest(p) ? 'test' : 'train'} ${kind}, ${(p.file.size / 1e6).toFixed(1)} MB`;
-      if (kind === 'not IDX') li.className = 'bad';
-      return li;
-    }));
+    const item = (text: string, className = '') => Object.assign(document.createElement('li'), { textContent: text, className });
+    this.list.replaceChildren(
+      ...this.picked.map((p) => item(`${p.file.name} — ${this.isTest(p) ? 'test' : 'train'} ${p.ndims === 3 ? 'images' : 'labels'}, ${(p.file.size / 1e6).toFixed(1)} MB`)),
+      ...this.ignored.map((i) => item(`${i.file.name} — ignored: ${i.why}`, 'bad')),
+    );
   }
 }

@@ -1,18 +1,31 @@
 // The offer to continue the training run kept in browser storage (demo/shared/saved-run.ts),
 // shown when the page loads and a run is there: where it stood, when it was saved, and two
 // buttons, Continue (data-testid="continue") and Discard (data-testid="discard").
-import { forgetRun, readRun } from '../shared/saved-run';
+import { forgetRun, readRun, type SavedRun } from '../shared/saved-run';
+
+/** The offer's text for `run`. */
+export function describeSavedRun(run: SavedRun): string {
+  const s = run.settings;
+  // A run saved before its shape was kept: an MLP's shape follows from its settings, but a conv
+  // model's channels may have been chosen from the image size.
+  const model = run.model ?? (s.arch === 'conv' ? 'convolutional' : [784, ...s.hidden, s.latent].join('-'));
+  const loss = Number.isFinite(run.loss) ? `, loss ${run.loss.toFixed(2)}` : '';
+  const when = new Date(run.savedAt).toLocaleString();
+  return `A training run of a ${model} model on MNIST was saved in this browser at step ${run.step.toLocaleString('en')} (epoch ${run.epoch}${loss}) on ${when}. Continue it where it stopped?`;
+}
 
 export class SavedRunOffer {
   private readonly text: HTMLElement;
   private readonly continueButton: HTMLButtonElement;
+  private run: SavedRun | null = null;
 
-  constructor(private readonly el: HTMLElement, onContinue: () => void) {
+  /** `onContinue` gets the run offered (its settings are the ones it goes on with). */
+  constructor(private readonly el: HTMLElement, onContinue: (run: SavedRun) => void) {
     this.text = el.querySelector('[data-role=text]')!;
     this.continueButton = el.querySelector('[data-testid=continue]')!;
     this.continueButton.onclick = () => {
       this.hide();
-      onContinue();
+      if (this.run) onContinue(this.run);
     };
     el.querySelector<HTMLButtonElement>('[data-testid=discard]')!.onclick = () => {
       this.hide();
@@ -24,11 +37,8 @@ export class SavedRunOffer {
   async check(): Promise<void> {
     const run = await readRun();
     if (!run) return;
-    const s = run.settings;
-    const arch = [784, ...s.hidden, s.latent].join('-');
-    const loss = Number.isFinite(run.loss) ? `, loss ${run.loss.toFixed(2)}` : '';
-    const when = new Date(run.savedAt).toLocaleString();
-    this.text.textContent = `A training run of a ${arch} model on MNIST was saved in this browser at step ${run.step.toLocaleString('en')} (epoch ${run.epoch}${loss}) on ${when}. Continue it where it stopped?`;
+    this.run = run;
+    this.text.textContent = describeSavedRun(run);
     this.el.dataset.step = String(run.step);
     this.el.hidden = false;
   }

@@ -3,30 +3,41 @@
 // points drawn a few times a minute cost nothing worth moving to the GPU.
 const PALETTE = ['#58a6ff', '#f0883e', '#3fb950', '#f85149', '#d2a8ff', '#a5d6ff', '#ff7b72', '#e3b341', '#56d4dd', '#db61a2'];
 
+/**
+ * The labels the legend lists: those that occur, in order (digits 0-9, dSprites' three shapes),
+ * or none when every point has the same label (the user's own pictures), as colour then tells
+ * nothing apart.
+ */
+export function legendLabels(labels: Uint8Array): number[] {
+  const seen = [...new Set(labels)].sort((a, b) => a - b);
+  return seen.length > 1 ? seen : [];
+}
+
 export class Scatter {
   private readonly ctx: CanvasRenderingContext2D;
   private last: { mu: Float32Array; labels: Uint8Array } | null = null;
 
-  constructor(private readonly canvas: HTMLCanvasElement, legend: HTMLElement) {
+  constructor(private readonly canvas: HTMLCanvasElement, private readonly legend: HTMLElement) {
     this.ctx = canvas.getContext('2d')!;
-    legend.replaceChildren(...PALETTE.map((color, digit) => {
-      const item = document.createElement('span');
-      item.className = 'swatch';
-      item.style.setProperty('--swatch', color);
-      item.textContent = String(digit);
-      return item;
-    }));
     new ResizeObserver(() => this.draw()).observe(canvas);
     this.draw();
   }
 
   update(mu: Float32Array, labels: Uint8Array): void {
     this.last = { mu, labels };
+    this.legend.replaceChildren(...legendLabels(labels).map((label) => {
+      const item = document.createElement('span');
+      item.className = 'swatch';
+      item.style.setProperty('--swatch', PALETTE[label % PALETTE.length]);
+      item.textContent = String(label);
+      return item;
+    }));
     this.draw();
   }
 
   clear(): void {
     this.last = null;
+    this.legend.replaceChildren();
     this.draw();
   }
 
@@ -43,7 +54,8 @@ export class Scatter {
     // Symmetric range covering nearly all points (a few outliers may fall outside), at least ±2.5.
     let extent = 2.5;
     if (this.last) {
-      const abs = Array.from(this.last.mu, Math.abs).sort((a, b) => a - b);
+      // Means that are not numbers (a diverged model) would make the range NaN and hide every point.
+      const abs = Array.from(this.last.mu, Math.abs).filter(Number.isFinite).sort((a, b) => a - b);
       extent = Math.max(2.5, Math.ceil(abs[Math.floor(abs.length * 0.99)] ?? 0));
     }
     const toX = (v: number) => pad + ((v + extent) / (2 * extent)) * inner;

@@ -2,15 +2,16 @@
 // it carries on the test images (the rows come most informative first). The pictures themselves
 // are drawn by the worker (worker/traversal.ts) into the canvas beside this list.
 import type { VaeConfig } from '../../src/index';
-import { MAX_TRAVERSAL_ROWS, TRAVERSAL_RANGE } from '../shared/layout';
+import { MAX_TRAVERSAL_ROWS, TRAVERSAL_RANGE, traversalRows } from '../shared/layout';
 
 export class TraversalLabels {
   constructor(private readonly list: HTMLElement, private readonly note: HTMLElement) {}
 
   /** Describes the view for a newly built or loaded model. */
   describe(config: VaeConfig): void {
-    const shown = Math.min(config.latent, MAX_TRAVERSAL_ROWS);
-    const cut = config.latent > shown ? `, the ${shown} with most KL of ${config.latent}` : '';
+    const shown = traversalRows(config.latent, config.imageShape[0]);
+    const fitted = shown < Math.min(config.latent, MAX_TRAVERSAL_ROWS) ? ' (as many as fit at this image size)' : '';
+    const cut = config.latent > shown ? `, the ${shown} with most KL of ${config.latent}${fitted}` : '';
     this.note.textContent = `One row per latent dimension${cut}: the posterior mean of the first test image, with that one coordinate swept from −${TRAVERSAL_RANGE} to +${TRAVERSAL_RANGE}. Rows are ordered by the dimension’s mean KL on test images; a row that does not change is a dimension the model does not use.`;
     this.list.replaceChildren();
   }

@@ -9,6 +9,7 @@ import { DataError } from '../../src/index';
 import { DSPRITES_COUNT, dspritesDataset, dspritesDrawnLater } from '../../src/data/dsprites';
 import { DSPRITES_COLOR_COUNT, dspritesColorDataset } from '../../src/data/dsprites-color';
 import { loadImageFiles } from '../../src/data/image-files';
+import type { ImageSet } from '../../src/data/image-set';
 import { splitGenerated, TEST_RESERVE_SHARE } from '../../src/data/index-permutation';
 import type { Dataset } from '../../src/data/mnist';
 import type { DataSource } from '../shared/protocol';
@@ -49,13 +50,26 @@ export function dspritesSplits(colour: boolean, train: number, seed: number): { 
 /** A Split of unlabelled pictures: every label 0 (one class). */
 const unlabelled = (ds: Dataset, name: string): Split => ({ ...ds, name, labels: ds.labels ?? new Uint8Array(ds.count) });
 
+/** Reasons shown when a load of the user's pictures fails; the rest are counted. */
+const REASONS_SHOWN = 3;
+
 /** The user's pictures as train and test splits; an undecodable file is skipped, with a warning that names it. */
 export async function imageFileSplits(source: Extract<DataSource, { kind: 'images' }>): Promise<{ train: Split; test: Split; warnings: string[] }> {
   if (source.files.length === 0) throw new DataError('no pictures chosen: drop a folder or PNG/JPEG files on the drop zone, or choose them with the file button.');
-  const set = await loadImageFiles(source.files, {
-    imageSize: source.imageSize, channels: source.channels, seed: source.seed,
-    warn: () => undefined, // reported below, all together
-  });
+  const reasons: string[] = [];
+  let set: ImageSet;
+  try {
+    set = await loadImageFiles(source.files, {
+      imageSize: source.imageSize, channels: source.channels, seed: source.seed,
+      warn: (message) => reasons.push(message.replace(/^skipping /, '')), // reported below, all together
+    });
+  } catch (e) {
+    // The page shows no warnings, so a load that fails after skipping files (none decoded, too
+    // few left) says in its own message, one line a file, why they were skipped.
+    if (!(e instanceof DataError) || reasons.length === 0) throw e;
+    const more = reasons.length > REASONS_SHOWN ? [`…and ${reasons.length - REASONS_SHOWN} more.`] : [];
+    throw new DataError([e.message.replace(/ \(see the warnings\)\.$/, ':'), ...reasons.slice(0, REASONS_SHOWN), ...more].join('\n'));
+  }
   const name = `your images (${set.files.length}${set.skipped.length ? `, ${set.skipped.length} skipped` : ''})`;
   const warnings = set.skipped.length
     ? [`Skipped ${set.skipped.length} of ${set.skipped.length + set.files.length} pictures that could not be decoded: ${set.skipped.map((s) => s.reason).join(' ')}`]

@@ -22,6 +22,12 @@ const yieldTask = () => new Promise<void>((resolve) => {
 
 const RATE_WINDOW_MS = 4000;
 
+/** The training loss stopped being a number: the weights are no longer numbers either, so the run cannot go on. */
+export class DivergedError extends Error {
+  override name = 'DivergedError';
+}
+const DIVERGED_ADVICE = 'Start again with a smaller Learning rate (e.g. 0.001).';
+
 /** Classes a conditional model needs for `data`: one per label value up to the largest (10 for digits). */
 export function classesOf(data: LoadedData): number {
   let top = 0;
@@ -55,7 +61,10 @@ export class Session {
   private stepInEpoch = 0;
   private epochStart = 0;
   private acc = { loss: 0, rec: 0, kl: 0, n: 0 };
+  /** The loop and then its onStopped callback; null when neither runs. */
   private running: Promise<void> | null = null;
+  /** Whether the loop itself runs: false from its end, while onStopped still runs. */
+  private looping = false;
   private readonly pacer: StepPacer;
   private stopRequested = false;
   private arrivals: { t: number; examples: number }[] = [];
@@ -93,10 +102,15 @@ export class Session {
       initialParams: loaded?.flat,
       onCompileProgress: (done, total) => post({ type: 'state', state: 'loading', detail: `Compiling kernels ${done}/${total}…` }),
     });
-    // Compile the test evaluation now, so the first epoch's end does not stall on it.
-    await vae.plan('eval', vae.training.batch);
-    const train = data.drawn ? vae.generateSprites(data.drawn.indices, { colour: data.drawn.colour, name: `${data.name}-train` }) : vae.upload(data.train);
-    return new Session(vae, data, train, vae.upload(data.test), views, post);
+    try {
+      // Compile the test evaluation now, so the first epoch's end does not stall on it.
+      await vae.plan('eval', vae.training.batch);
+      const train = data.drawn ? vae.generateSprites(data.drawn.indices, { colour: data.drawn.colour, name: `${data.name}-train` }) : vae.upload(data.train);
+      return new Session(vae, data, train, vae.upload(data.test), views, post);
+    } catch (e) {
+      vae.destroy(); // no Session owns the model yet, so nothing else would free its buffers
+      throw e;
+    }
   }
 
   /**
@@ -105,11 +119,15 @@ export class Session {
    */
   static async restore(device: AcquiredDevice, settings: Settings, data: LoadedData, views: Views, post: (m: FromWorker) => void, saved: TrainingState): Promise<Session> {
     const s = await Session.create(device, { ...settings, batch: saved.training.batch, lr: saved.training.lr, seed: saved.training.seed }, data, views, post, { config: saved.config, flat: saved.params });
-    if (s.stepsPerEpoch !== saved.progress.stepsPerEpoch) {
+    try {
+      if (s.stepsPerEpoch !== saved.progress.stepsPerEpoch) {
+        throw new Error(`the saved run has ${saved.progress.stepsPerEpoch} steps per epoch but its settings now give ${s.stepsPerEpoch}; start a new run`);
+      }
+      s.vae.restoreOptimizer({ m: saved.m ?? undefined, v: saved.v ?? undefined, step: saved.progress.step });
+    } catch (e) {
       s.destroy();
-      throw new Error(`the saved run has ${saved.progress.stepsPerEpoch} steps per epoch but its settings now give ${s.stepsPerEpoch}; start a new run`);
+      throw e;
     }
-    s.vae.restoreOptimizer({ m: saved.m ?? undefined, v: saved.v ?? undefined, step: saved.progress.step });
     const p = saved.progress, acc = (saved.run.acc ?? {}) as { rec?: number; kl?: number };
     s.epoch = p.epochsDone + 1;
     s.stepInEpoch = p.epochStep;
@@ -142,7 +160,7 @@ export class Session {
   }
 
   get training(): boolean {
-    return this.running !== null;
+    return this.looping;
   }
 
   get steps(): number {
@@ -154,7 +172,10 @@ export class Session {
     this.stopRequested = false;
     this.startedAt = performance.now();
     this.arrivals = [];
-    this.running = this.loop().then(() => onStopped(), onStopped).finally(() => (this.running = null));
+    this.looping = true;
+    // Not training from the loop's end on, so that onStopped (the worker reports a failure there)
+    // sees a stopped run.
+    this.running = this.loop().finally(() => (this.looping = false)).then(() => onStopped(), onStopped).finally(() => (this.running = null));
   }
 
   /** Stops after the current step and waits until every submitted step's loss is reported. */
@@ -203,6 +224,11 @@ export class Session {
       this.acc.kl += l.kl * l.examples;
       this.acc.n += l.examples;
     }
+    // Stop at the first loss that is not a number: training on would only hide it until the
+    // epoch's end, and the weights it came from cannot be resumed or saved.
+    if (!Number.isFinite(chunk.loss)) {
+      throw new DivergedError(`training diverged by step ${chunk.step + 1} (loss ${chunk.loss}), and the weights with it, so the run is dropped. ${DIVERGED_ADVICE}`);
+    }
     this.lastLoss = chunk.loss;
     this.post({ type: 'progress', chunks: [chunk], epoch: this.epoch, examplesPerSecond: this.throughput(examples) });
   }
@@ -232,7 +258,7 @@ export class Session {
       test: { loss: t.loss, rec: t.rec, kl: t.kl, examples: t.examples },
       seconds: (performance.now() - this.epochStart) / 1000,
     };
-    if (!Number.isFinite(report.train.loss)) throw new Error(`training diverged in epoch ${this.epoch} (loss ${report.train.loss}); reset and try a smaller learning rate`);
+    if (!Number.isFinite(report.train.loss)) throw new DivergedError(`training diverged in epoch ${this.epoch} (loss ${report.train.loss}), so the run is dropped. ${DIVERGED_ADVICE}`);
     this.post({ type: 'epoch', report });
     this.epoch++;
     this.stepInEpoch = 0;

@@ -9,7 +9,7 @@
 // `traverse` (src/model/traversal.ts); the decoded rows are drawn from the GPU buffer.
 import type { VAE } from '../../src/index';
 import { dspritesFactorNames, factorVarianceExplained, klPerDimension, traversalGrid, USED_KL } from '../../src/model/traversal';
-import { gridSpec, MAX_TRAVERSAL_ROWS, TRAVERSAL_RANGE, TRAVERSAL_STEPS } from '../shared/layout';
+import { gridSpec, MAX_TRAVERSAL_ROWS, TRAVERSAL_RANGE, TRAVERSAL_STEPS, traversalRows } from '../shared/layout';
 import { GridRenderer } from './grid-renderer';
 
 /**
@@ -36,14 +36,15 @@ export interface TraversalData {
   factors?: Uint8Array;
 }
 
-/** Dimensions by falling KL (ties by index), the first MAX_TRAVERSAL_ROWS of them. */
-export function traversalOrder(kl: readonly number[]): number[] {
-  return kl.map((v, dim) => ({ v, dim })).sort((a, b) => b.v - a.v || a.dim - b.dim).slice(0, MAX_TRAVERSAL_ROWS).map((d) => d.dim);
+/** Dimensions by falling KL (ties by index), the first `rows` of them. */
+export function traversalOrder(kl: readonly number[], rows = MAX_TRAVERSAL_ROWS): number[] {
+  return kl.map((v, dim) => ({ v, dim })).sort((a, b) => b.v - a.v || a.dim - b.dim).slice(0, rows).map((d) => d.dim);
 }
 
 /** Decodes the traversal rows of `vae` and draws them with `grid` (shaped by gridSpec('traversal', ...)). */
 export async function drawTraversal(vae: VAE, grid: GridRenderer, test: TraversalData | null): Promise<TraversalRows> {
-  const Z = vae.config.latent, D = vae.config.inputDim;
+  const Z = vae.config.latent, D = vae.config.inputDim, [imgH, imgW] = vae.config.imageShape;
+  const rows = traversalRows(Z, imgH);
   let base: Float32Array = new Float32Array(Z);
   let kl: number[] | null = null;
   let label = 0;
@@ -58,12 +59,12 @@ export async function drawTraversal(vae: VAE, grid: GridRenderer, test: Traversa
     names = test.factors ? dspritesFactorNames(test.factors.length / test.count) : [];
     if (names.length) eta = factorVarianceExplained(q.mu, Z, test.factors!.subarray(0, n * names.length), names.length);
   }
-  const dims = kl ? traversalOrder(kl) : Array.from({ length: Math.min(Z, MAX_TRAVERSAL_ROWS) }, (_, j) => j);
+  const dims = kl ? traversalOrder(kl, rows) : Array.from({ length: rows }, (_, j) => j);
   const z = traversalGrid(base, dims, TRAVERSAL_STEPS, TRAVERSAL_RANGE);
   const count = dims.length * TRAVERSAL_STEPS;
   // A conditional model decodes the whole picture as the base image's class.
   const out = await vae.decodeToBuffer(z, vae.config.classes ? new Uint32Array(count).fill(label) : undefined);
-  grid.draw([out], GridRenderer.sequence(gridSpec('traversal', 1, 1, 0, Z), count));
+  grid.draw([out], GridRenderer.sequence(gridSpec('traversal', imgW, imgH, 0, Z), count));
   const topFactor = (d: number) => {
     if (!eta || kl![d] < USED_KL) return null;
     const f = eta[d].indexOf(Math.max(...eta[d]));

@@ -92,6 +92,16 @@ export class Views {
     return this.test ? this.channels * this.test.rows * this.test.cols : 0;
   }
 
+  /** Forgets the test split and frees its GPU copies (after Reset); attach brings data back. */
+  forgetData(): void {
+    this.originals?.destroy();
+    this.endpoints?.destroy();
+    this.originals = this.endpoints = null;
+    this.test = null;
+    this.testX = null;
+    this.clear();
+  }
+
   clear(): void {
     for (const v of VIEW_NAMES) this.grids[v].draw([]);
     this.lastFast = { ms: 0, step: -Infinity };

@@ -5,12 +5,13 @@
 // on pause, kept here for device-loss recovery and (for MNIST) in browser storage for a reload.
 // A lost device is replaced once automatically (see AUTO_RECOVERY_WINDOW_MS) and the run goes on
 // from the snapshot, through the bitmap presentation path, which needs nothing of the compositor.
-import { acquireBrowserDevice, describeAdapter, readCheckpoint, readTrainingState, DataError, type AcquiredDevice, type TrainingState } from '../../src/index';
+import { acquireBrowserDevice, describeAdapter, readCheckpoint, readTrainingState, type AcquiredDevice, type TrainingState } from '../../src/index';
+import { describeShape, PAGE_SYMBOLS } from '../../src/model/describe';
 import type { DataSource, ErrorKind, FromWorker, PresentMode, RunState, Settings, ToWorker, ViewName } from '../shared/protocol';
 import { forgetRun, readRun, storeRun } from '../shared/saved-run';
-import { datasetChannels, exampleSize } from '../../src/data/mnist';
 import { loadData, loadingText, type LoadedData } from './data';
-import { classesOf, Session } from './session';
+import { checkDataFitsDevice, checkModelFitsData } from './fits';
+import { Session } from './session';
 import { Views } from './views';
 
 /** A second loss within this time of an automatic recovery is left to the user (the Restart button). */
@@ -52,7 +53,8 @@ function kindOf(e: unknown): ErrorKind {
   const name = (e as Error)?.name;
   if (name === 'NoWebGPUError') return 'no-webgpu';
   if (name === 'DataError') return 'data';
-  if (name === 'ConfigError' || name === 'DeviceLimitError') return 'config';
+  // A diverged run is told to change the learning rate.
+  if (name === 'ConfigError' || name === 'DeviceLimitError' || name === 'DivergedError') return 'config';
   if (name === 'CheckpointError') return 'checkpoint';
   return 'internal';
 }
@@ -115,7 +117,8 @@ async function takeSnapshot(s: Session): Promise<void> {
   if (built.source.kind !== 'mnist') return;
   const settings = built.settings, step = s.steps;
   // Storage runs beside training; a failure (private mode, quota) costs only the reload offer.
-  storeRun({ state, settings, step, epoch: s.currentEpoch, loss: s.lastLoss, savedAt: Date.now() })
+  const model = describeShape(s.vae.config, PAGE_SYMBOLS);
+  storeRun({ state, settings, model, step, epoch: s.currentEpoch, loss: s.lastLoss, savedAt: Date.now() })
     .then(() => post({ type: 'stored', step }))
     .catch((e) => console.warn(`could not keep the run in browser storage: ${(e as Error).message}`));
 }
@@ -138,16 +141,30 @@ function startLoop(s: Session): void {
     if (await lostSoon(device)) return;
     if (session !== s) return;
     keepTraining = false;
+    // A diverged model's weights are not numbers: it is dropped rather than offered to Resume or Save.
+    if ((error as Error)?.name === 'DivergedError') {
+      forgetModel();
+      // Let the losses still being read back land first: destroying their buffers would reject the reads.
+      await s.vae.readLosses().catch(() => undefined);
+      s.destroy();
+    }
     reportError(error);
     if (!lost) settle();
   });
   setState('training');
 }
 
-async function dropSession(): Promise<void> {
+/** Lets go of the current model and of what a lost device would restore it from. */
+function forgetModel(): void {
   keepTraining = false;
-  const s = session;
   session = null;
+  built = null;
+  snapshot = null;
+}
+
+async function dropSession(): Promise<void> {
+  const s = session;
+  forgetModel();
   if (!s) return;
   await s.stop().catch(() => undefined);
   s.destroy();
@@ -155,31 +172,36 @@ async function dropSession(): Promise<void> {
 
 type Origin = { kind: 'new' } | { kind: 'file'; bytes: Uint8Array; name: string } | { kind: 'state'; state: TrainingState };
 
+/**
+ * A model for `source` (new, from a checkpoint file or a saved run) in place of the current one.
+ * The file is read, the data loaded and both checked before the current run is dropped, so a
+ * refused file or dataset leaves that run as it was.
+ */
 async function build(settings: Settings, source: DataSource, origin: Origin = { kind: 'new' }): Promise<Session> {
   const file = origin.kind === 'file' ? readCheckpoint(origin.bytes, origin.name) : undefined;
   const ck = file ?? (origin.kind === 'state' ? { config: origin.state.config } : undefined);
-  const what = origin.kind === 'file' ? origin.name : 'the saved run';
   setState('loading', loadingText(source));
   const data = await loadData(source, settings.subset);
+  if (ck) checkModelFitsData(ck.config, data, origin.kind === 'file' ? origin.name : 'the saved run');
+  checkDataFitsDevice(data, acquired!.device.limits.maxStorageBufferBindingSize, source.kind);
+  await dropSession();
   for (const text of data.warnings ?? []) post({ type: 'notice', text });
   const { rows, cols } = data.train;
-  if (ck && ck.config.inputDim !== exampleSize(data.train)) {
-    const shape = (c: number, r: number, k: number) => `${c > 1 ? `${c}x` : ''}${r}x${k}`;
-    throw new DataError(`${what} was trained on ${shape(ck.config.imageChannels ?? 1, ...ck.config.imageShape)} images but ${data.name} has ${shape(datasetChannels(data.train), rows, cols)} images; choose the dataset it was trained on`);
-  }
-  if (ck && ck.config.classes > 0 && classesOf(data) > ck.config.classes) {
-    throw new DataError(`${what} is conditional on labels 0 to ${ck.config.classes - 1} but ${data.name} has labels up to ${classesOf(data) - 1}; choose the dataset it was trained on`);
-  }
   post({ type: 'dataset', name: data.name, train: data.train.count, test: data.test.count, rows, cols });
   setState('loading', 'Compiling the model’s shaders…');
   const s = origin.kind === 'state'
     ? await Session.restore(acquired!, settings, data, views!, post, origin.state)
     : await Session.create(acquired!, settings, data, views!, post, file);
-  views!.attach(acquired!.device, data.test, s.vae.config.classes);
+  try {
+    views!.attach(acquired!.device, data.test, s.vae.config.classes);
+    postModel(s);
+    // Draw the starting point (and compile the views' graphs now rather than mid-training).
+    await views!.refresh(s.vae, true);
+  } catch (e) {
+    s.destroy(); // not yet the worker's session, so nothing else would free it
+    throw e;
+  }
   built = { settings, data, source };
-  postModel(s);
-  // Draw the starting point (and compile the views' graphs now rather than mid-training).
-  await views!.refresh(s.vae, true);
   return s;
 }
 
@@ -228,8 +250,6 @@ async function handle(msg: ToWorker): Promise<void> {
       return settle();
     }
     case 'start':
-      await dropSession();
-      snapshot = null;
       await forgetRun(); // a reload now should not offer the run this one replaces
       session = await build(msg.settings, msg.data);
       await takeSnapshot(session); // step 0: a device lost before the first save restarts this run
@@ -238,21 +258,22 @@ async function handle(msg: ToWorker): Promise<void> {
       const saved = await readRun();
       if (!saved) throw new Error('There is no saved run in this browser any more (it was discarded or storage was cleared).');
       const state = readTrainingState(saved.state, 'the run saved in this browser');
-      await dropSession();
       session = await build(saved.settings, msg.data, { kind: 'state', state });
       snapshot = { state: saved.state, step: saved.step };
       await drained();
       return settle(`Continued the run saved at step ${saved.step}`);
     }
     case 'resume':
-      if (session && !session.training) startLoop(session);
-      return;
+      if (session && !session.training) return startLoop(session);
+      return settle(); // the page waits for a state after Resume
+
     case 'pause': {
       const s = session;
       if (!s?.training) return;
       keepTraining = false;
       setState('pausing');
       await s.stop();
+      if (session !== s) return; // it failed while stopping, and was reported (see startLoop)
       await views!.refresh(s.vae, true);
       await takeSnapshot(s);
       await drained();
@@ -260,11 +281,9 @@ async function handle(msg: ToWorker): Promise<void> {
     }
     case 'reset':
       await dropSession();
-      snapshot = null;
-      built = null;
       await forgetRun();
       if (lost) await replaceDevice(); // a reset after a loss starts over on a new device
-      views?.clear();
+      views?.forgetData();
       await drained();
       return settle();
     case 'save': {
@@ -274,8 +293,6 @@ async function handle(msg: ToWorker): Promise<void> {
     }
     case 'load': {
       const bytes = new Uint8Array(msg.bytes);
-      readCheckpoint(bytes, msg.fileName); // refuse a bad file before dropping the current model
-      await dropSession();
       session = await build(msg.settings, msg.data, { kind: 'file', bytes, name: msg.fileName });
       await takeSnapshot(session);
       await drained();

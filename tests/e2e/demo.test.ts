@@ -2,21 +2,27 @@
 // ignores its input (loss, and reconstructions against the mean image) and that the GPU-drawn
 // views show images, save the model and load it back (same pictures), open the page's file in
 // Node and the Node library's file in the page (same numbers), recover from a lost device by
-// itself, and train a conditional model whose samples show one row per digit class.
+// itself, and train a conditional model whose samples show one row per digit class. Around
+// that: the file controls are reached from the keyboard and a disabled Start says why on the
+// page; a model file for other pictures is refused without touching the paused run; Reset leaves
+// nothing of the old model on show; a model whose loss is not a number stops at once and cannot
+// be resumed.
 // The tests of this file run in order on one page: each builds on the state the last one left.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Browser, Page } from 'playwright';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { TEST_LIMIT } from '../../demo/worker/data';
-import { loadCheckpoint, readCheckpoint, saveCheckpoint } from '../../src/checkpoint';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, loadCheckpoint, readCheckpoint, saveCheckpoint } from '../../src/checkpoint';
+import { resolveConfig, type VaeConfig } from '../../src/model/config';
+import { encodeSafetensors } from '../../src/io/safetensors';
 import { loadMnistNode } from '../../src/data/mnist';
 import { acquireNodeDevice, releaseNodeGpu } from '../../src/gpu/node-device';
 import { decodeSafetensors } from '../../src/io/safetensors';
 import { paramLayout } from '../../src/model/build';
 import { launch, presentMode, recordConsole, type Picture } from './browser';
 import { biasOnlyLoss, gridDifference, imagePixels, imageVariance, meanImage, reconstructionErrors, reconstructionPairs } from './grid-pixels';
-import { atStep, loseDevice, numberIn, paused, shot, SMALL, waitForStatus } from './page';
+import { atStep, loseDevice, numberIn, paused, shot, SMALL, statusOf, waitForStatus } from './page';
 
 const OUT = resolve(import.meta.dirname, '../../test-results');
 const STEPS = 400;
@@ -35,6 +41,15 @@ const ENCODER_MARGIN = 8;
 const RECONSTRUCTION_RATIO = 0.9;
 /** The last "test −ELBO N" of the page's epoch summary. */
 const lastTestElbo = (summary: string) => Number([...summary.matchAll(/test −ELBO ([\d.]+)/g)].at(-1)?.[1] ?? NaN);
+
+/** A model file written without a GPU: the model `config` describes, every parameter `value`. */
+function modelFile(name: string, config: Partial<VaeConfig>, value: number): string {
+  const resolved = resolveConfig(config);
+  const tensors = Object.fromEntries(paramLayout(resolved).tensors.map((t) => [t.name, { shape: t.shape, data: new Float32Array(t.count).fill(value) }]));
+  const path = resolve(OUT, name);
+  writeFileSync(path, encodeSafetensors(tensors, { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, config: JSON.stringify(resolved) }));
+  return path;
+}
 
 describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
   let browser: Browser;
@@ -55,11 +70,37 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
   });
   afterAll(async () => browser?.close());
 
+  it('keyboard users reach the file controls and see why Start is disabled; screen readers hear changes of state only', async () => {
+    const focused = () => page.evaluate(() => document.activeElement?.id);
+    await page.focus('[data-testid=load]');
+    expect(await focused(), 'the Load model input takes the focus').toBe('load');
+    await page.selectOption('#dataset', 'files');
+    await page.focus('#dataset');
+    await page.keyboard.press('Tab');
+    expect(await focused(), 'Tab from the dataset goes to the IDX file input').toBe('idx-files');
+    expect(await page.isDisabled('[data-testid=start]')).toBe(true);
+    expect(await page.textContent('[data-testid=start-hint]')).toBe('To start: add a training image file (e.g. train-images-idx3-ubyte.gz).');
+    await page.selectOption('#dataset', 'mnist');
+    expect(await page.isEnabled('[data-testid=start]')).toBe(true);
+    expect(await page.textContent('[data-testid=start-hint]')).toBe('');
+    expect(await page.getAttribute('[data-testid=status]', 'aria-live'), 'the status line, rewritten at every step, is not live').toBeNull();
+    expect(await page.getAttribute('[data-testid=status-live]', 'aria-live')).toBe('polite');
+    expect(await page.textContent('[data-testid=status-live]')).toBe('Ready. Choose settings and press Start.');
+  });
+
   it('trains: the loss falls below what a decoder bias alone can reach, and the views show it', async () => {
     const test = await loadMnistNode('test', { limit: TEST_LIMIT });
     const biasOnly = biasOnlyLoss(test.images, test.count);
     for (const [name, value] of Object.entries(SMALL)) await page.fill(`[name=${name}]`, value);
-    await page.click('[data-testid=start]');
+    // Start is disabled as it is clicked, so a double click sends one Start, not two.
+    const disabledAtOnce = await page.evaluate(() => {
+      const start = document.querySelector<HTMLButtonElement>('[data-testid=start]')!;
+      start.click();
+      const disabled = start.disabled;
+      start.click();
+      return disabled;
+    });
+    expect(disabledAtOnce, 'Start disabled by its own click').toBe(true);
     const first = numberIn(await atStep(page, 1), 'loss');
     const t0 = performance.now();
     const later = await atStep(page, STEPS);
@@ -94,8 +135,23 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
     }
     expect(sum(errors.own), 'reconstructions no nearer their originals than the mean image').toBeLessThan(RECONSTRUCTION_RATIO * sum(errors.mean));
     expect(better).toBeGreaterThanOrEqual(24);
+    expect(await page.locator('#scatter-legend .swatch').allTextContents(), 'the scatter legend lists the digits').toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
     await page.evaluate(() => window.scrollTo(0, 0)); // element shots scrolled; the sidebar is sticky
     await page.screenshot({ path: resolve(OUT, 'demo-trained.png'), fullPage: true });
+  });
+
+  it('a model file made for other pictures is refused, and the paused run is kept as it was', async () => {
+    const before = await paused(page);
+    const summary = await page.textContent('#summary');
+    const colour = modelFile('colour-16.safetensors', { inputDim: 3 * 16 * 16, imageShape: [16, 16], imageChannels: 3, hidden: [8], latent: 2 }, 0);
+    await page.setInputFiles('[data-testid=load]', colour);
+    await page.waitForSelector('[data-testid=error]:not([hidden])', { timeout: 120_000 });
+    expect(await page.textContent('[data-testid=error]')).toMatch(/colour-16\.safetensors was trained on 3x16x16 images but MNIST has 28x28 images; choose the dataset it was trained on/);
+    await page.waitForFunction(() => !document.querySelector('[data-testid=status]')?.textContent?.startsWith('Loading'), undefined, { timeout: 120_000, polling: 200 });
+    expect(await statusOf(page), 'the same run, at the same step').toBe(before);
+    expect(await page.textContent('#summary')).toBe(summary);
+    expect(await page.isEnabled('[data-testid=resume]')).toBe(true);
+    // The next test saves this run's model: the one trained above, not an empty one.
   });
 
   it('saves model.safetensors with every parameter tensor and the model configuration', async () => {
@@ -117,6 +173,10 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
     await page.click('[data-testid=reset]');
     await waitForStatus(page, 'Ready');
     expect(imageVariance(await shot(page, 'reconstructions'), 'reconstructions'), 'reset should clear the views').toBeLessThan(1);
+    // Nothing of the model that Reset dropped is left in the views' words either.
+    expect(await page.textContent('#interp-labels')).toBe('');
+    expect(await page.locator('[data-testid=traversal-rows] li').count()).toBe(0);
+    expect(await page.locator('#scatter-legend .swatch').count()).toBe(0);
     await page.setInputFiles('[data-testid=load]', resolve(OUT, 'demo-model.safetensors'));
     await paused(page, 'Loaded demo-model.safetensors');
     expect(gridDifference(await shot(page, 'reconstructions'), reconstructions, 'reconstructions')).toBeLessThanOrEqual(1);
@@ -240,6 +300,24 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
     await page.click('[data-testid=reset]');
     await waitForStatus(page, 'Ready');
     for (const [name, value] of [['klCapacity', '0'], ['capacitySteps', '0'], ['beta', '1']]) await page.fill(`[name=${name}]`, value);
+  });
+
+  it('a model whose loss is not a number stops at the first loss read back and cannot be resumed', async () => {
+    if (await page.isEnabled('[data-testid=reset]')) await page.click('[data-testid=reset]');
+    await waitForStatus(page, 'Ready');
+    for (const [name, value] of Object.entries(SMALL)) await page.fill(`[name=${name}]`, value);
+    await page.setInputFiles('[data-testid=load]', modelFile('not-a-number.safetensors', { hidden: [64], latent: 2 }, NaN));
+    await paused(page, 'Loaded not-a-number.safetensors');
+    await page.click('[data-testid=resume]');
+    // SMALL's epoch is 63 steps: the run stops within it, at the first loss read back, not at its end.
+    await page.waitForSelector('[data-testid=error]:not([hidden])', { timeout: 120_000 });
+    expect(await page.textContent('[data-testid=error]')).toMatch(/Check the settings.*training diverged by step (\d+) \(loss NaN\), and the weights with it, so the run is dropped\. Start again with a smaller Learning rate/s);
+    const step = Number(/diverged by step (\d+)/.exec((await page.textContent('[data-testid=error]')) ?? '')?.[1]);
+    expect(step).toBeLessThan(63);
+    await waitForStatus(page, 'Ready');
+    expect(await page.isDisabled('[data-testid=resume]'), 'nothing to resume').toBe(true);
+    expect(await page.isDisabled('[data-testid=save]'), 'nothing to save').toBe(true);
+    expect(await page.isEnabled('[data-testid=start]'), 'a new run can start').toBe(true);
   });
 
   it('the default presentation (a WebGPU context on each transferred canvas) runs without WebGPU errors', async () => {

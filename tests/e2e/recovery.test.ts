@@ -3,12 +3,13 @@
 //    headless Chromium on SwiftShader never shows: the page replaces the device by itself, goes on
 //    from the last saved state through the bitmap path, and the pictures appear;
 //  - the page is reloaded mid-run: it offers the run kept in browser storage, and continuing it
-//    carries on the step counter and the loss instead of starting over.
+//    carries on the step counter and the loss instead of starting over, with the run's own
+//    settings in the form.
 import type { Browser, BrowserContext, Page } from 'playwright';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { launch, recordConsole } from './browser';
 import { imageVariance } from './grid-pixels';
-import { atStep, loseDevice, numberIn, paused, shot, startSmall, statusOf, waitForStatus } from './page';
+import { atStep, loseDevice, numberIn, paused, shot, SMALL, startSmall, statusOf, waitForStatus } from './page';
 
 const UNTRAINED = 784 * Math.LN2; // ~543 nats: the loss of a model that has learned nothing
 const stepOf = (status: string) => numberIn(status, 'step');
@@ -89,6 +90,9 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo recovers', () => {
     expect(numberIn(restored, 'loss'), 'the loss shown after continuing').toBeLessThan(0.8 * UNTRAINED);
     expect(await page.isChecked('[name=conditional]')).toBe(false);
     expect(await page.inputValue('[name=hidden]')).toBe('64');
+    // The training settings too, not the page's defaults (batch 100, learning rate 0.001, 6000 examples).
+    for (const name of ['batch', 'lr', 'subset', 'seed'] as const) expect(await page.inputValue(`[name=${name}]`), name).toBe(SMALL[name]);
+    expect(await page.inputValue('#dataset')).toBe('mnist');
 
     await page.click('[data-testid=resume]');
     const later = await atStep(page, offered + 32);

@@ -1,0 +1,45 @@
+// Checks made once the data is loaded and before a model is built for it, so that a mismatch is
+// refused before the current run is given up or a model is compiled for nothing: a checkpoint's
+// (or saved run's) image shape and classes against the data, and each split's size against what
+// the GPU can bind as one buffer. Their messages name the page's fields, not the CLI's flags.
+import { DataError, DeviceLimitError, type VaeConfig } from '../../src/index';
+import { datasetChannels, exampleSize } from '../../src/data/mnist';
+import { formatBytes } from '../../src/gpu/buffers';
+import type { DataSource } from '../shared/protocol';
+import type { LoadedData, Split } from './data';
+import { classesOf } from './session';
+
+type ModelShape = Pick<VaeConfig, 'inputDim' | 'imageShape' | 'imageChannels' | 'classes'>;
+
+const shape = (channels: number, rows: number, cols: number) => `${channels > 1 ? `${channels}x` : ''}${rows}x${cols}`;
+
+/** Throws a DataError when a model of `config` (`what`: the file or saved run it came from) cannot train on `data`. */
+export function checkModelFitsData(config: ModelShape, data: LoadedData, what: string): void {
+  const { rows, cols } = data.train;
+  if (config.inputDim !== exampleSize(data.train)) {
+    throw new DataError(`${what} was trained on ${shape(config.imageChannels ?? 1, ...config.imageShape)} images but ${data.name} has ${shape(datasetChannels(data.train), rows, cols)} images; choose the dataset it was trained on`);
+  }
+  if (config.classes > 0 && classesOf(data) > config.classes) {
+    throw new DataError(`${what} is conditional on labels 0 to ${config.classes - 1} but ${data.name} has labels up to ${classesOf(data) - 1}; choose the dataset it was trained on`);
+  }
+}
+
+/**
+ * Throws a DeviceLimitError when a split's pictures are more bytes than one storage binding may
+ * hold (`maxBinding`: the device's maxStorageBufferBindingSize). Pictures drawn on the GPU
+ * (dSprites' training split) hold no bytes. The test split has a fixed size, so only a smaller
+ * picture helps it; the training split also fits with fewer Training examples.
+ */
+export function checkDataFitsDevice(data: LoadedData, maxBinding: number, kind: DataSource['kind']): void {
+  const smaller = kind === 'images' ? 'choose a smaller Image size (or Grey channels)' : 'use smaller pictures';
+  const describe = (split: Split, which: string) =>
+    `the ${split.count.toLocaleString('en')} ${which} pictures of ${shape(datasetChannels(split), split.rows, split.cols)} take ${formatBytes(split.images.length)}, ` +
+    `more than the ${formatBytes(maxBinding)} this GPU can hold in one buffer`;
+  if (data.train.images.length > maxBinding) {
+    const most = Math.floor(maxBinding / exampleSize(data.train));
+    throw new DeviceLimitError(`${describe(data.train, 'training')}; set Training examples to at most ${most.toLocaleString('en')}${kind === 'images' ? `, or ${smaller}` : ''}.`);
+  }
+  if (data.test.images.length > maxBinding) {
+    throw new DeviceLimitError(`${describe(data.test, 'test')}; fewer Training examples do not change the test pictures: ${smaller}.`);
+  }
+}

@@ -1,0 +1,88 @@
+// Logic of the demo page's pieces that needs no browser: the charts' points after a run is
+// restored from an earlier step (demo/ui/chart-history.ts), the offer to continue a saved run
+// (ui/saved-run-offer.ts), the scatter plot's legend (ui/scatter.ts) and the traversal grid's
+// size (shared/layout.ts, worker/traversal.ts).
+import { describe, expect, it } from 'vitest';
+import { ChartHistory } from '../demo/ui/chart-history';
+import { describeSavedRun } from '../demo/ui/saved-run-offer';
+import { legendLabels } from '../demo/ui/scatter';
+import { DEFAULTS } from '../demo/ui/settings';
+import { canvasSize, gridSpec, MAX_CANVAS_SIDE, MAX_TRAVERSAL_ROWS } from '../demo/shared/layout';
+import { traversalOrder } from '../demo/worker/traversal';
+import type { LossChunk } from '../demo/shared/protocol';
+import type { SavedRun } from '../demo/shared/saved-run';
+
+/** Chunks of ten steps each ending at the given step counts (the chart's x: steps done). */
+const chunks = (...ends: number[]): LossChunk[] => ends.map((end) => ({ step: end - 1, steps: 10, loss: 300 - end / 10, rec: 250, kl: 20 }));
+const epoch = (stepsDone: number) => ({ epoch: 1, step: stepsDone - 1, train: { loss: 1, rec: 1, kl: 1 }, test: { loss: 280, rec: 260, kl: 20, examples: 100 }, seconds: 1 });
+const increasing = (xs: number[]) => xs.every((x, i) => i === 0 || x > xs[i - 1]);
+
+describe('the charts after a run goes back to an earlier step', () => {
+  it('drops the points after the restored step, so the curves go on from there in order', () => {
+    const history = new ChartHistory();
+    for (let end = 10; end <= 290; end += 10) history.addChunks(chunks(end), 500 + end, 'elbo');
+    history.addEpoch(epoch(200));
+    history.addEpoch(epoch(280));
+    // A lost device: the run is restored from the state saved at step 200 and trains on.
+    history.truncate(200);
+    for (let end = 210; end <= 250; end += 10) history.addChunks(chunks(end), 400, 'elbo');
+    const { xs, train, test, rate } = history.merged();
+    expect(increasing(xs), `x: ${xs.join(', ')}`).toBe(true);
+    expect(xs.at(-1)).toBe(250);
+    expect(test.filter((p) => p !== null).map((p) => p!.step)).toEqual([200]);
+    expect(train.filter((p) => p !== null)).toHaveLength(25);
+    expect(increasing(rate.xs), `throughput x: ${rate.xs.join(', ')}`).toBe(true);
+    expect(rate.ys.slice(-5)).toEqual([400, 400, 400, 400, 400]);
+  });
+
+  it('plots the true -ELBO for the ELBO and the bound itself for IWAE, and clears', () => {
+    const history = new ChartHistory();
+    history.addChunks(chunks(10), 0, 'elbo');
+    history.addChunks(chunks(20), 0, 'iwae');
+    expect(history.merged().train.map((p) => p!.loss)).toEqual([270, 298]);
+    expect(history.merged().rate.xs, 'no throughput point without a rate').toEqual([]);
+    history.clear();
+    expect(history.merged().xs).toEqual([]);
+  });
+});
+
+describe('the offer to continue a run kept in the browser', () => {
+  const run = (settings: SavedRun['settings'], model?: string): SavedRun => ({ state: new Uint8Array(), settings, model, step: 300, epoch: 2, loss: 151.234, savedAt: 0 });
+
+  it('names the model by the shape the worker kept, a conv model included', () => {
+    const conv = describeSavedRun(run({ ...DEFAULTS, arch: 'conv', channels: [] }, 'conv 28×28 → 32-64 → 2'));
+    expect(conv).toMatch(/^A training run of a conv 28×28 → 32-64 → 2 model on MNIST was saved in this browser at step 300 \(epoch 2, loss 151\.23\)/);
+    expect(conv).not.toContain('784-256-2');
+  });
+
+  it('falls back on the settings for a run saved before the shape was kept', () => {
+    expect(describeSavedRun(run({ ...DEFAULTS, hidden: [64] }))).toContain('a 784-64-2 model');
+    expect(describeSavedRun(run({ ...DEFAULTS, arch: 'conv', channels: [] }))).toContain('a convolutional model');
+  });
+});
+
+describe('the scatter plot legend', () => {
+  it('lists the labels that occur, and none when all points share one', () => {
+    expect(legendLabels(Uint8Array.from([2, 0, 1, 2, 0]))).toEqual([0, 1, 2]); // dSprites' three shapes
+    expect(legendLabels(Uint8Array.from([7, 3, 9, 3]))).toEqual([3, 7, 9]);
+    expect(legendLabels(new Uint8Array(50)), 'the user\'s own pictures: every label 0').toEqual([]);
+  });
+});
+
+describe('the traversal grid', () => {
+  it('stays within the largest canvas side at every image size, leaving out rows that do not fit', () => {
+    for (const side of [8, 28, 32, 64, 128, 200, 256]) {
+      for (const latent of [1, 2, 16, 32, 64, 512]) {
+        const spec = gridSpec('traversal', side, side, 0, latent);
+        const { width, height } = canvasSize(spec);
+        expect(Math.max(width, height), `${side}x${side} pictures, latent ${latent}`).toBeLessThanOrEqual(MAX_CANVAS_SIDE);
+        expect(spec.rows).toBeGreaterThanOrEqual(1);
+      }
+    }
+    expect(gridSpec('traversal', 64, 64, 0, 32).rows, 'small pictures keep a row per dimension').toBe(MAX_TRAVERSAL_ROWS);
+    expect(gridSpec('traversal', 128, 128, 0, 32).rows).toBe(31);
+    expect(gridSpec('traversal', 256, 256, 0, 16).rows).toBe(15);
+    // The worker draws those rows: the dimensions with most KL.
+    expect(traversalOrder([0.1, 2, 0.5, 1], 2)).toEqual([1, 3]);
+  });
+});

@@ -1,0 +1,70 @@
+// The demo's training session (demo/worker/session.ts) on a real WebGPU device (Dawn in Node):
+// a run whose loss stops being a number is stopped at the first loss read back, with a
+// DivergedError the worker answers by dropping the run (a resumed or saved NaN model is
+// useless), not left to train on unseen until the epoch's end; and a model whose data cannot be
+// uploaded is destroyed before the error goes on, since no Session exists yet to free it.
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { configFor, DivergedError, Session } from '../demo/worker/session';
+import { DEFAULTS } from '../demo/ui/settings';
+import type { LoadedData, Split } from '../demo/worker/data';
+import type { Views } from '../demo/worker/views';
+import type { FromWorker } from '../demo/shared/protocol';
+import { DeviceLimitError, VAE, type AcquiredDevice } from '../src/index';
+import { paramLayout } from '../src/model/build';
+import { resolveConfig } from '../src/model/config';
+import { acquireNodeDevice, releaseNodeGpu } from '../src/gpu/node-device';
+
+const split = (count: number, name: string): Split => ({
+  name, count, rows: 8, cols: 8,
+  images: Uint8Array.from({ length: count * 64 }, (_, i) => (i * 37) % 256),
+  labels: new Uint8Array(count),
+});
+/** Steps per epoch at batch 16: enough that losses are read back (between yields to the event loop) well before the epoch's end. */
+const STEPS_PER_EPOCH = 400;
+const data: LoadedData = { name: 'tiny', train: split(16 * STEPS_PER_EPOCH, 'tiny-train'), test: split(16, 'tiny-test') };
+const settings = { ...DEFAULTS, hidden: [8], latent: 2, batch: 16, subset: data.train.count };
+/** The loop asks the views for a refresh between steps; there are none here. */
+const views = { maybeRefresh: async () => undefined } as unknown as Views;
+
+describe('the demo session', () => {
+  let acquired: AcquiredDevice;
+  beforeAll(async () => {
+    acquired = await acquireNodeDevice();
+  });
+  afterAll(() => {
+    acquired?.device.destroy();
+    releaseNodeGpu();
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it('stops at the first loss that is not a number, with a DivergedError', async () => {
+    const config = resolveConfig(configFor(settings, data));
+    const nan = new Float32Array(paramLayout(config).totalFloats).fill(NaN);
+    const posted: FromWorker[] = [];
+    const s = await Session.create(acquired, settings, data, views, (m) => posted.push(m), { config, flat: nan });
+    try {
+      const guard = setTimeout(() => void s.stop(), 120_000); // a loop that never stops ends the test
+      const { error, training } = await new Promise<{ error: unknown; training: boolean }>((resolve) => s.start((error) => resolve({ error, training: s.training })));
+      clearTimeout(guard);
+      expect(error).toBeInstanceOf(DivergedError);
+      expect(training, 'the worker is told of the failure by a session that no longer trains').toBe(false);
+      expect((error as Error).message).toMatch(/^training diverged by step \d+ \(loss NaN\), .*smaller Learning rate/);
+      expect(s.steps, 'stopped within the first epoch').toBeLessThan(STEPS_PER_EPOCH);
+      expect(posted.filter((m) => m.type === 'epoch')).toEqual([]);
+      const losses = posted.flatMap((m) => (m.type === 'progress' ? m.chunks.map((c) => c.loss) : []));
+      expect(losses.every(Number.isFinite), 'no loss that is not a number reaches the page').toBe(true);
+    } finally {
+      await s.vae.readLosses(); // as the worker does: the last read-backs land before their buffers go
+      s.destroy();
+    }
+  });
+
+  it('destroys the model it built when the data cannot be uploaded', async () => {
+    const destroy = vi.spyOn(VAE.prototype, 'destroy');
+    vi.spyOn(VAE.prototype, 'upload').mockImplementation(() => {
+      throw new DeviceLimitError('dataset tiny-train needs more bytes than one binding holds');
+    });
+    await expect(Session.create(acquired, settings, data, views, () => undefined)).rejects.toThrow('needs more bytes than one binding holds');
+    expect(destroy).toHaveBeenCalledTimes(1);
+  });
+});
