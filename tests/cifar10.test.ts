@@ -2,6 +2,7 @@
 // where the format puts them, splits and limits, and every malformed file is a DataError.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { CIFAR10_FILES, CIFAR10_RECORD, cifar10FromBatches, loadCifar10Node } from '../src/data/cifar10';
 import { DataError } from '../src/data/idx';
@@ -72,6 +73,12 @@ describe('CIFAR-10 binary reader', () => {
       expect(() => cifar10FromBatches([{ bytes, name: 'b.bin' }], 'x')).toThrow(DataError);
       expect(() => cifar10FromBatches([{ bytes, name: 'b.bin' }], 'x')).toThrow(message);
     }
+  });
+
+  it('says to decompress a gzipped batch', async () => {
+    const dir = tempDir('webgpu-vae-cifar-');
+    writeFileSync(join(dir, 'test_batch.bin'), gzipSync(batch(0, 2)));
+    await expect(loadCifar10Node('test', { dir })).rejects.toThrow(/test_batch\.bin: the file is gzip-compressed, not a CIFAR-10 batch\. Decompress it first/);
   });
 
   it('refuses a label above 9, naming the record', () => {

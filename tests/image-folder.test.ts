@@ -1,13 +1,16 @@
 // Folders of pictures written by the test itself (PNG and JPEG, a subfolder, odd letter case, a
-// corrupt file, a hidden file): decoding, the seeded split, the cache, warnings and refusals.
-import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+// corrupt file, a hidden file, links, a FIFO, a name that is not UTF-8): decoding, the seeded
+// split, the cache and where it goes, warnings and refusals.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encode as encodePng } from 'fast-png';
 import { encode as encodeJpeg } from 'jpeg-js';
 import { describe, expect, it } from 'vitest';
 import { DataError } from '../src/data/idx';
-import { cachePath } from '../src/data/image-cache';
+import { cachePath, readImageCache, writeImageCache } from '../src/data/image-cache';
 import { decodeImage } from '../src/data/image-decode';
+import { isPictureName } from '../src/data/image-files';
 import { loadImageFolder } from '../src/data/image-folder';
 import { prepareImage } from '../src/data/image-pixels';
 import { splitImageSet, testCount } from '../src/data/image-set';
@@ -88,18 +91,13 @@ describe('loadImageFolder', () => {
     const path = cachePath(dir, 6, 3);
     expect(existsSync(path)).toBe(true);
     const all = (s: typeof first) => [...s.train.images, ...s.test.images];
-    // The second load reads the cache: with every picture file made unreadable it still succeeds.
-    const pictures = EXPECTED_FILES.map((f) => [join(dir, f), readFileSync(join(dir, f))] as const);
-    for (const [f, bytes] of pictures) {
-      writeFileSync(f, Buffer.alloc(bytes.length, 0x20));
-      utimesSync(f, stamp, stamp);
-    }
+    // The second load reads the cache: a cache rewritten with its pixels inverted (checksum and
+    // key kept) comes back inverted.
+    const header = (bytes: Buffer) => JSON.parse(bytes.subarray(12, 12 + bytes.readUInt32LE(8)).toString());
+    const current = (await readImageCache(path, header(readFileSync(path)).key))!;
+    await writeImageCache(path, { ...current, pixels: current.pixels.map((v) => 255 - v) });
     const second = await loadImageFolder(dir, { imageSize: 6, channels: 3, warn: (m) => { throw new Error(m); } });
-    expect(all(second)).toEqual(all(first));
-    for (const [f, bytes] of pictures) {
-      writeFileSync(f, bytes);
-      utimesSync(f, stamp, stamp);
-    }
+    expect(all(second)).toEqual(all(first).map((v) => 255 - v));
     // A damaged pixel in the cache fails its checksum: the pictures are decoded again, with a warning.
     const cached = readFileSync(path);
     cached[cached.length - 1] ^= 0xff;
@@ -112,6 +110,64 @@ describe('loadImageFolder', () => {
     utimesSync(join(dir, 'a.png'), new Date(), new Date(Date.now() - 60_000));
     const third = await loadImageFolder(dir, { imageSize: 6, channels: 3 });
     expect(all(third)).toEqual(all(first));
+  });
+
+  it('rebuilds the cache when a file is replaced by one of the same size and modification time', async () => {
+    const dir = tempDir('webgpu-vae-pictures-');
+    // Stored (uncompressed) PNGs: every 8x8 picture takes the same number of bytes.
+    const stored = (k: number) => encodePng({ width: 8, height: 8, data: picture(k, 8, 8), channels: 3, depth: 8 }, { zlib: { level: 0 } });
+    for (let k = 0; k < 4; k++) writeFileSync(join(dir, `p${k}.png`), stored(k));
+    const opts = { imageSize: 4, channels: 3 as const, testFraction: 0 };
+    const stamp = 1_700_000_000;
+    utimesSync(join(dir, 'p1.png'), stamp, stamp);
+    await loadImageFolder(dir, opts);
+    // What `cp -p`, `rsync -a` or `tar x` leave: other pixels, the same size and modification time.
+    writeFileSync(join(dir, 'p1.png'), stored(9));
+    utimesSync(join(dir, 'p1.png'), stamp, stamp);
+    expect(statSync(join(dir, 'p1.png')).size).toBe(stored(1).length);
+    const again = await loadImageFolder(dir, opts);
+    const truth = await loadImageFolder(dir, { ...opts, cache: false });
+    expect(Array.from(again.train.images)).toEqual(Array.from(truth.train.images));
+  });
+
+  it('keeps one cache per folder in a shared cache directory', async () => {
+    const shared = tempDir('webgpu-vae-cache-');
+    const [a, b] = [writeFolder(), writeFolder()];
+    writeFileSync(join(b, 'extra.png'), encodePng({ width: 4, height: 4, data: picture(8, 4, 4), channels: 3, depth: 8 }));
+    const opts = { imageSize: 4, channels: 1 as const, cache: shared };
+    await loadImageFolder(a, opts);
+    const [cacheOfA] = readdirSync(shared);
+    const written = statSync(join(shared, cacheOfA));
+    await loadImageFolder(b, opts);
+    expect(readdirSync(shared)).toHaveLength(2);
+    // The first folder's cache is read again, not rewritten.
+    await loadImageFolder(a, opts);
+    expect([statSync(join(shared, cacheOfA)).ino, statSync(join(shared, cacheOfA)).mtimeMs]).toEqual([written.ino, written.mtimeMs]);
+  });
+
+  it('caches in the user cache directory when the folder cannot hold the cache, and reads it there', async () => {
+    const dir = writeFolder();
+    const home = tempDir('webgpu-vae-home-');
+    const was = process.env.XDG_CACHE_HOME;
+    process.env.XDG_CACHE_HOME = home;
+    try {
+      // The folder refuses the cache as a read-only one would: a folder stands where its temporary file goes.
+      mkdirSync(`${cachePath(dir, 4, 1)}.${process.pid}.tmp`);
+      const first = collect();
+      await loadImageFolder(dir, { imageSize: 4, channels: 1, warn: first.warn });
+      const userCache = join(home, 'webgpu-vae', 'pictures');
+      expect(first.warnings).toEqual([
+        expect.stringMatching(/^cannot write picture cache .*\.webgpu-vae-cache-4-1\.bin \(.*\); cached the decoded pictures in .*webgpu-vae\/pictures\/webgpu-vae-cache-[0-9a-f]{16}-4-1\.bin instead/),
+      ]);
+      expect(readdirSync(userCache)).toHaveLength(1);
+      const second = collect();
+      const set = await loadImageFolder(dir, { imageSize: 4, channels: 1, warn: second.warn });
+      expect(second.warnings).toEqual([]);
+      expect(set.files).toEqual(EXPECTED_FILES);
+    } finally {
+      if (was === undefined) delete process.env.XDG_CACHE_HOME;
+      else process.env.XDG_CACHE_HOME = was;
+    }
   });
 
   it('rebuilds an unusable cache with a warning, and warns when the cache cannot be written', async () => {
@@ -145,6 +201,71 @@ describe('loadImageFolder', () => {
     await expect(strict).rejects.toThrow(/broken\.png: not a readable PNG file.*Strict loading refuses the folder/);
     // strict against the cache written above refuses the same way
     await expect(loadImageFolder(dir, { imageSize: 4, channels: 3, strict: true })).rejects.toThrow(/broken\.png.*Strict/);
+  });
+
+  it('follows links to folders, each folder once, loops cut', async () => {
+    const base = tempDir('webgpu-vae-pictures-');
+    const [dir, other] = [join(base, 'pics'), join(base, 'other')];
+    const png = (k: number) => encodePng({ width: 4, height: 4, data: picture(k, 4, 4), channels: 3, depth: 8 });
+    mkdirSync(join(dir, 'real'), { recursive: true });
+    mkdirSync(other);
+    writeFileSync(join(dir, 'a.png'), png(0));
+    writeFileSync(join(dir, 'real', 'r.png'), png(1));
+    writeFileSync(join(other, 'x.png'), png(2));
+    writeFileSync(join(other, 'y.png'), png(3));
+    symlinkSync(other, join(dir, 'linked')); // a folder elsewhere: walked
+    symlinkSync(join(dir, 'real'), join(dir, 'alias')); // a folder already in the tree: listed by its real name only
+    symlinkSync('.', join(dir, 'loop')); // loops, to the folder and to a parent
+    symlinkSync('..', join(dir, 'real', 'up'));
+    const { warnings, warn } = collect();
+    const set = await loadImageFolder(dir, { imageSize: 4, channels: 3, testFraction: 0, warn, cache: false });
+    expect(set.files).toEqual(['a.png', 'linked/x.png', 'linked/y.png', 'real/r.png']);
+    expect(warnings).toEqual([]);
+  });
+
+  it.runIf(process.platform === 'linux')('skips a FIFO and a link to one with a warning instead of waiting on it', async () => {
+    const dir = writeFolder();
+    execFileSync('mkfifo', [join(dir, 'pipe.png')]);
+    const base = tempDir('webgpu-vae-fifo-');
+    execFileSync('mkfifo', [join(base, 'fifo')]);
+    symlinkSync(join(base, 'fifo'), join(dir, 'linked.png'));
+    const { warnings, warn } = collect();
+    const set = await loadImageFolder(dir, { imageSize: 4, channels: 3, warn, cache: false });
+    expect(set.files).toEqual(EXPECTED_FILES);
+    expect(set.skipped.map((s) => s.file)).toEqual(['linked.png', 'pipe.png']);
+    expect(warnings).toEqual([
+      expect.stringMatching(/^skipping .*linked\.png: not a regular file \(a FIFO, socket or device, perhaps through a link\)/),
+      expect.stringMatching(/^skipping .*pipe\.png: not a regular file/),
+    ]);
+  }, 20_000);
+
+  it.runIf(process.platform === 'linux')('reads a picture whose name is not valid UTF-8', async () => {
+    const dir = writeFolder();
+    const bytes = encodePng({ width: 4, height: 4, data: picture(9, 4, 4), channels: 3, depth: 8 });
+    writeFileSync(Buffer.concat([Buffer.from(join(dir, 'caf')), Buffer.of(0xe9), Buffer.from('-latin1.png')]), bytes);
+    const { warnings, warn } = collect();
+    const set = await loadImageFolder(dir, { imageSize: 4, channels: 3, testFraction: 0, warn, cache: false });
+    expect(warnings).toEqual([]);
+    expect(set.files).toEqual(['C.PNG', 'a.png', 'b.png', 'caf\ufffd-latin1.png', 'd.png', 'f.jpg', 'g.jpeg', 'more/e.png']);
+    const decoded = Buffer.from(prepareImage(decodeImage(bytes, 'caf.png'), 4, 3)).toString('hex');
+    expect(examples(set.train.images, 4 * 4 * 3)).toContain(decoded);
+  });
+
+  it('leaves out the files the browser file list leaves out: hidden files and hidden folders', async () => {
+    const dir = tempDir('webgpu-vae-pictures-');
+    const png = encodePng({ width: 4, height: 4, data: picture(1, 4, 4), channels: 3, depth: 8 });
+    const inside = ['a.png', '.hidden/b.png', '.thumbnails/c.PNG', 'sub/d.png', 'sub/.e.png', 'sub/.cache/f.jpg', 'sub/g.png'];
+    for (const name of inside) {
+      mkdirSync(join(dir, name, '..'), { recursive: true });
+      writeFileSync(join(dir, name), png);
+    }
+    const node = await loadImageFolder(dir, { imageSize: 4, channels: 3, cache: false });
+    expect(node.files).toEqual(['a.png', 'sub/d.png', 'sub/g.png']);
+    // A chosen folder's files are named by their path inside it, which starts with the folder's name.
+    const chosen = inside.map((name) => `pics/${name}`).filter(isPictureName).map((name) => name.slice('pics/'.length));
+    expect(chosen.sort()).toEqual(node.files);
+    // The folder itself may be hidden, as a hidden folder given to Node is read; a hidden file alone is not.
+    expect([isPictureName('.pics/a.png'), isPictureName('.a.png'), isPictureName('a.png')]).toEqual([true, false, true]);
   });
 
   it('refuses a missing folder, a file, an empty folder and one whose pictures all fail', async () => {

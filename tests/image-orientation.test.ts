@@ -1,11 +1,13 @@
 // EXIF orientation: the tag read from JPEG files (both byte orders, malformed blocks ignored) and
-// the eight ways of turning a picture, checked on a 3x2 picture whose every pixel is distinct.
+// PNG files (eXIf chunk), and the eight ways of turning a picture, checked on a 3x2 picture whose
+// every pixel is distinct.
+import { encode as encodePng } from 'fast-png';
 import { encode as encodeJpeg } from 'jpeg-js';
 import { describe, expect, it } from 'vitest';
 import { decodeImage } from '../src/data/image-decode';
-import { jpegOrientation, orientRaster } from '../src/data/image-orientation';
+import { jpegOrientation, orientRaster, pngOrientation } from '../src/data/image-orientation';
 import type { Raster } from '../src/data/image-pixels';
-import { withExifOrientation } from './helpers/exif';
+import { withExifOrientation, withPngExifOrientation } from './helpers/exif';
 
 //  stored:  1 2 3
 //           4 5 6
@@ -77,5 +79,25 @@ describe('jpegOrientation', () => {
     const reference = orientRaster(decodeImage(jpeg, 'plain.jpg'), 8);
     expect([upright.width, upright.height]).toEqual([4, 6]);
     expect(Array.from(upright.data)).toEqual(Array.from(reference.data));
+  });
+});
+
+describe('pngOrientation', () => {
+  const png = encodePng({ width: 3, height: 2, data: stored.data, channels: 1, depth: 8 });
+
+  it('reads the eXIf chunk in either byte order, and 1 when there is none', () => {
+    expect(pngOrientation(png)).toBe(1);
+    for (let k = 1; k <= 8; k++) {
+      expect(pngOrientation(withPngExifOrientation(png, k))).toBe(k);
+      expect(pngOrientation(withPngExifOrientation(png, k, true))).toBe(k);
+    }
+    // A chunk cut short or an orientation out of range is ignored.
+    expect(pngOrientation(withPngExifOrientation(png, 6).subarray(0, 50))).toBe(1);
+    expect(pngOrientation(withPngExifOrientation(png, 99))).toBe(1);
+  });
+
+  it('turns a decoded PNG upright', () => {
+    const r = decodeImage(withPngExifOrientation(png, 6), 'turned.png');
+    expect([r.width, r.height, Array.from(r.data)]).toEqual([2, 3, [4, 1, 5, 2, 6, 3]]);
   });
 });

@@ -16,6 +16,23 @@ function rgbPicture(width: number, height: number, seed = 1): Uint8Array {
   return data;
 }
 
+/** A progressive grey JPEG holding only its DC scan, every block's difference 0 (one bit a block):
+ *  as small as a JPEG of so many pixels can be, like a flat progressive photo. */
+function flatProgressiveJpeg(width: number, height: number): Uint8Array {
+  const u16 = (v: number) => [v >> 8, v & 255];
+  const segment = (marker: number, body: number[]) => [0xff, marker, ...u16(body.length + 2), ...body];
+  const blocks = Math.ceil(width / 8) * Math.ceil(height / 8);
+  return Uint8Array.from([
+    0xff, 0xd8,
+    ...segment(0xdb, [0, ...new Array(64).fill(1)]), // quantization table 0: all ones
+    ...segment(0xc2, [8, ...u16(height), ...u16(width), 1, 1, 0x11, 0]), // progressive frame, one grey component
+    ...segment(0xc4, [0x00, 1, ...new Array(15).fill(0), 0]), // DC table 0: the 1-bit code 0 for category 0
+    ...segment(0xda, [1, 1, 0x00, 0, 0, 0]), // the DC scan
+    ...new Array(Math.ceil(blocks / 8)).fill(0),
+    0xff, 0xd9,
+  ]);
+}
+
 const planesOf = (data: ArrayLike<number>, n: number, components: number) =>
   Array.from({ length: Math.min(components, 3) }, (_, c) => Float64Array.from({ length: n }, (_, p) => data[p * components + c]));
 
@@ -122,7 +139,18 @@ describe('decodeImage', () => {
     const png = encodePng({ width: 1, height: 1, data: Uint8Array.of(5), channels: 1, depth: 8 });
     expect(decodeImage(png, 'misnamed.jpg').data[0]).toBe(5);
     expect(() => decodeImage(new TextEncoder().encode('hello'), 'notes.png')).toThrow(/notes\.png: neither PNG nor JPEG \(the file starts with 68 65 6c 6c\)/);
-    expect(() => decodeImage(new Uint8Array(0), 'empty.png')).toThrow(/starts with nothing/);
+    expect(() => decodeImage(new Uint8Array(0), 'empty.png')).toThrow(/empty\.png: the file is empty \(0 bytes\)/);
+  });
+
+  it('decodes a large progressive JPEG of few bytes, and refuses a small file whose header declares a large picture', () => {
+    // 4 megapixels in 8 KB: its memory allowance comes from the header's picture, not the file's size.
+    const flat = flatProgressiveJpeg(2048, 2048);
+    expect(flat.length).toBeLessThan(9000);
+    const r = decodeImage(flat, 'flat.jpg');
+    expect([r.width, r.height, r.data[0], r.data[r.data.length - 1]]).toEqual([2048, 2048, 128, 128]);
+    // The same header on too few bytes to code its blocks: refused before its buffers are allocated.
+    const cut = Uint8Array.from([...flatProgressiveJpeg(4096, 4096).subarray(0, 200), 0xff, 0xd9]);
+    expect(() => decodeImage(cut, 'cut.jpg')).toThrow(/cut\.jpg: the header declares 4096x4096 pixels, more than a JPEG of 202 bytes can code.*truncated or corrupt/);
   });
 
   it('refuses truncated, bit-flipped and oversized files with a DataError naming them', () => {

@@ -40,7 +40,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const dataset = checkpointDataset(given, checkpoint.metadata, dataDir);
   const acquired = await getDevice(report.info);
   const vae = await VAE.create(checkpoint.config, { device: acquired, seed, initialParams: checkpoint.flat });
-  const test = await heldOutTestSet(vae, checkpoint.metadata, path, dataset, limit, dataDir);
+  const test = await heldOutTestSet(vae, checkpoint.metadata, path, dataset, limit, dataDir, (line) => report.info(`warning: ${line}`));
   const data = vae.upload(test);
   const r = await vae.elbo(data, { seed });
   const what = vae.config.classes ? 'conditional -ELBO' : '-ELBO';

@@ -83,17 +83,6 @@ export async function loadData(name: DatasetName, flags: DataFlags): Promise<Loa
   });
 }
 
-/**
- * One split of a data set, `limit` examples of it. The other split keeps its default size, so a
- * generated set (dSprites) draws the same held-out test examples as the training run did.
- */
-export async function loadDataset(name: DatasetName, split: 'train' | 'test', limit?: number, dataDir?: string, flags: DataFlags = {}): Promise<Dataset> {
-  // For the test split of dSprites, the training pictures are not rendered at all.
-  // The test split alone needs only the test files (MNIST's t10k-*, CIFAR-10's test_batch.bin).
-  const data = await loadData(name, { ...flags, dir: dataDir, ...(split === 'train' ? { limit } : { testLimit: limit, drawTrainOnGpu: true, testOnly: true }) });
-  return split === 'train' ? data.train : data.test;
-}
-
 export type DeviceProvider = (log: (line: string) => void) => Promise<AcquiredDevice>;
 
 let provideDevice: DeviceProvider = (log) => acquireNodeDevice({ log });
@@ -149,20 +138,35 @@ export function makeReporter(json: boolean, print: Print = toProcess) {
  * The test split a checkpoint is judged on: a folder's pictures cropped and resized to what it
  * was trained on, split (as a dSprites subset is drawn) with the training run's seed from the
  * checkpoint's metadata, so the examples are the held-out ones; refused when the pictures' shape
- * is not the model's.
+ * is not the model's. The split follows from the number of pictures, so a folder changed since
+ * the run holds out others, some of which the run may have trained on: when the checkpoint
+ * records its held-out pictures (`heldOutPictures`) and they differ, `warn` says so. Checkpoints
+ * without the record are read as they always were.
  */
 export async function heldOutTestSet(
   vae: { config: { inputDim: number; imageShape: [number, number]; imageChannels: number } },
   metadata: Record<string, string>, source: string, dataset: DatasetName, limit: number | undefined, dataDir: string | undefined,
+  warn: (line: string) => void,
 ): Promise<Dataset> {
   const trainSeed = Number(metadata.seed ?? 0);
   const { config } = vae;
-  const test = await loadDataset(dataset, 'test', limit, dataDir, {
+  // Only the test split's size is set, so a generated set (dSprites) draws the held-out examples
+  // the run did (its training pictures are not even rendered); only the test files are read
+  // (MNIST's t10k-*, CIFAR-10's test_batch.bin).
+  const { test, testFingerprint } = await loadData(dataset, {
+    dir: dataDir, testLimit: limit, drawTrainOnGpu: true, testOnly: true, warn,
     imageSize: config.imageShape[0], imageChannels: config.imageChannels as 1 | 3, seed: Number.isInteger(trainSeed) && trainSeed >= 0 ? trainSeed : 0,
   });
   const shape = [test.channels ?? 1, test.rows, test.cols];
   if (shape[0] * shape[1] * shape[2] !== config.inputDim) {
     throw new UsageError(`${source} models ${config.imageChannels}x${config.imageShape.join('x')} pictures, but ${dataset} has ${shape.join('x')}; use the data set it was trained on`);
+  }
+  if (metadata.heldOutPictures && testFingerprint && metadata.heldOutPictures !== testFingerprint) {
+    warn(
+      `the pictures in ${dataDir} changed since the run that wrote ${source} (pictures added, removed, renamed or changed in size): its held-out test ` +
+        'pictures are no longer the ones held out now, and some of these may be pictures it trained on, so the figures can look better than they are. ' +
+        'For a fair figure, restore the folder as it was when the run trained, or train a new run on the folder as it is.',
+    );
   }
   return test;
 }

@@ -50,7 +50,7 @@ async function withTestSet<T>(c: Common, count: number, use: (vae: VAE, test: Da
   const acquired = await getDevice(c.report.info);
   const vae = await VAE.create(checkpoint.config, { device: acquired, initialParams: checkpoint.flat });
   try {
-    return await use(vae, await heldOutTestSet(vae, checkpoint.metadata, c.path, dataset, count, c.dataDir), dataset);
+    return await use(vae, await heldOutTestSet(vae, checkpoint.metadata, c.path, dataset, count, c.dataDir, (line) => c.report.info(`warning: ${line}`)), dataset);
   } finally {
     vae.destroy();
     releaseNodeGpu();

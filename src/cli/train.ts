@@ -181,7 +181,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     }
     // dSprites training pictures are drawn on the GPU at each step (not rendered and stored),
     // except for dequantized training, which needs stored grey levels.
-    const { train, test, indices } = await loadData(run.dataset, { ...dataFlags(run), drawTrainOnGpu: !config.dequantize, warn: (line) => report.info(`warning: ${line}`) }).catch((e: Error) => {
+    const { train, test, indices, testFingerprint } = await loadData(run.dataset, { ...dataFlags(run), drawTrainOnGpu: !config.dequantize, warn: (line) => report.info(`warning: ${line}`) }).catch((e: Error) => {
       // A resumed run reads its data from where it started; the pictures may have moved since.
       if (resumed && run.dataDir && /does not exist/.test(e.message)) e.message += ` If the run's data moved, give its new place with --data-dir.`;
       throw e;
@@ -277,7 +277,9 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       try {
         const state = await saveTrainingState(model, runRecord, progress);
         writeFileAtomic(paths.state, state, hooks.writeChunk);
-        const weights = await saveCheckpoint(model, { dataset: run.dataset, epochs: String(progress.epochsDone), step: String(progress.step), seed: String(run.seed) });
+        // A folder's held-out pictures, so that eval can tell when the folder no longer holds out the same ones.
+        const heldOut: Record<string, string> = testFingerprint ? { heldOutPictures: testFingerprint } : {};
+        const weights = await saveCheckpoint(model, { dataset: run.dataset, epochs: String(progress.epochsDone), step: String(progress.step), seed: String(run.seed), ...heldOut });
         writeFileAtomic(paths.model, weights, hooks.writeChunk);
         kept.wrote({ step: progress.step, state, model: weights });
       } catch (e) {

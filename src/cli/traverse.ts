@@ -56,7 +56,7 @@ export async function traverseCommand(argv: string[]): Promise<void> {
     let mig: { value: number; bins: number; pictures: number; factors: Record<string, { dimension: string; next: string; share: number; gap: number; entropy: number }> } | null = null;
     let encoded = 0;
     if (dataset) {
-      const test = await heldOutTestSet(vae, checkpoint.metadata, path, dataset, limit, dataDir);
+      const test = await heldOutTestSet(vae, checkpoint.metadata, path, dataset, limit, dataDir, (line) => report.info(`warning: ${line}`));
       const { x, labels } = firstPictures(test, vae.config);
       const { mu, logvar } = await vae.encode(x, labels);
       kl = klPerDimension(mu, logvar, Z);

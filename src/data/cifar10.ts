@@ -3,7 +3,7 @@
 // 3073-byte records: 1 label byte (0..9), then 1024 red, 1024 green and 1024 blue bytes of a 32x32
 // picture, rows top to bottom. That is already our planar (NCHW) layout, so pixels are copied
 // as they are. `cifar10FromBatches` works on bytes (browsers too); `loadCifar10Node` reads a folder.
-import { DataError } from './idx';
+import { DataError, isGzip } from './idx';
 import type { Dataset } from './mnist';
 
 export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'] as const;
@@ -22,6 +22,13 @@ const FIX = 'Use the files of the "CIFAR-10 binary version" (cifar-10-binary.tar
 
 /** Checks one batch file and returns its record count. */
 function checkBatch(bytes: Uint8Array, name: string): number {
+  // A batch starts with a label byte (0..9), never gzip's 1f 8b.
+  if (isGzip(bytes)) {
+    throw new DataError(
+      `${name}: the file is gzip-compressed, not a CIFAR-10 batch. Decompress it first (gunzip; \`gunzip -c\` takes a name without .gz), ` +
+        'or extract cifar-10-binary.tar.gz again with `tar xzf`.',
+    );
+  }
   if (bytes.length === 0 || bytes.length % CIFAR10_RECORD !== 0) {
     const whole = Math.floor(bytes.length / CIFAR10_RECORD);
     throw new DataError(

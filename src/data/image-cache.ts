@@ -2,16 +2,22 @@
 // one u8 array, so a second run reads one file instead of decoding them all again.
 //
 // Where: `<folder>/.webgpu-vae-cache-<imageSize>-<channels>.bin` (hidden, so the folder listing
-// skips it), or the same name in another directory when the caller says so.
+// skips it). In any other directory (one the caller names, or the user's cache directory when
+// the folder cannot hold the cache) the file is `webgpu-vae-cache-<folder>-<imageSize>-<channels>.bin`,
+// where <folder> is a short hash of the folder's real path, so that folders sharing the directory
+// keep one cache each instead of overwriting one another's.
 // Key: SHA-256 of the format version, the size, the channels and, for every picture file in
-// sorted order, its relative name, byte size and modification time. Any change to the folder's
-// pictures gives a new key, and a cache with another key is rebuilt.
+// sorted order, its relative name, byte size, modification time, status-change time (ctime) and
+// inode. Any change to the folder's pictures gives a new key, and a cache with another key is
+// rebuilt: a file replaced by one of the same size with its old modification time restored
+// (`cp -p`, `rsync -a`, `tar x`, `touch -r`) still gets a new ctime, which no tool can set back.
 // Layout: "WVAEIMG1" | u32 LE header length H | H bytes of JSON {key, imageSize, channels, count,
 // files, skipped, sha256} | count * channels * imageSize^2 pixel bytes, planar per example. The
 // SHA-256 of the pixels catches a damaged cache, which is then rebuilt rather than trained on.
 // Written to a temporary name and renamed, so an interrupted write never leaves a torn cache.
 import { createHash } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 const MAGIC = 'WVAEIMG1';
@@ -31,20 +37,34 @@ export interface FileStamp {
   name: string;
   size: number;
   mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
 }
 
-export function cacheFileName(imageSize: number, channels: number): string {
-  return `.webgpu-vae-cache-${imageSize}-${channels}.bin`;
+/** The cache's file name: plain inside the folder; with `folder` (folderCacheId) for any other directory. */
+export function cacheFileName(imageSize: number, channels: number, folder?: string): string {
+  return folder ? `webgpu-vae-cache-${folder}-${imageSize}-${channels}.bin` : `.webgpu-vae-cache-${imageSize}-${channels}.bin`;
 }
 
-export function cachePath(dir: string, imageSize: number, channels: number): string {
-  return join(dir, cacheFileName(imageSize, channels));
+export function cachePath(dir: string, imageSize: number, channels: number, folder?: string): string {
+  return join(dir, cacheFileName(imageSize, channels, folder));
 }
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
+/** A short name for a picture folder from its real path, for a cache kept outside it. */
+export function folderCacheId(realFolder: string): string {
+  return sha256(new TextEncoder().encode(realFolder)).slice(0, 16);
+}
+
+/** Where a folder's cache goes when the folder cannot hold it: $XDG_CACHE_HOME/webgpu-vae/pictures,
+ *  or ~/.cache/webgpu-vae/pictures (as the autotune cache). */
+export function userPictureCacheDir(): string {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'webgpu-vae', 'pictures');
+}
+
 export function cacheKey(imageSize: number, channels: number, stamps: FileStamp[]): string {
-  const text = JSON.stringify([FORMAT_VERSION, imageSize, channels, stamps.map((s) => [s.name, s.size, s.mtimeMs])]);
+  const text = JSON.stringify([FORMAT_VERSION, imageSize, channels, stamps.map((s) => [s.name, s.size, s.mtimeMs, s.ctimeMs, s.ino])]);
   return sha256(new TextEncoder().encode(text));
 }
 
@@ -89,7 +109,7 @@ export async function writeImageCache(path: string, cache: CachedImages): Promis
     await writeFile(temp, out);
     await rename(temp, path);
   } catch (e) {
-    await rm(temp, { force: true });
+    await rm(temp, { force: true }).catch(() => {}); // the write's own error is the one to report
     throw e;
   }
 }

@@ -7,12 +7,12 @@
 // browser path, so the decoders only have to decode.
 //
 // The format is recognised by its signature, not by the file's extension; every failure becomes a
-// DataError naming the file. A JPEG's EXIF orientation is applied (image-orientation.ts), as
-// browsers do, so photos come out upright.
+// DataError naming the file. The EXIF orientation of a JPEG or PNG is applied
+// (image-orientation.ts), as browsers do, so photos come out upright.
 import { decode as decodePng } from 'fast-png';
 import { decode as decodeJpeg } from 'jpeg-js';
 import { DataError } from './idx';
-import { jpegOrientation, orientRaster } from './image-orientation';
+import { jpegOrientation, orientRaster, pngOrientation } from './image-orientation';
 import type { Raster } from './image-pixels';
 import { IMAGE_EXTENSIONS, MAX_IMAGE_PIXELS } from './image-set';
 
@@ -65,13 +65,52 @@ function checkPngHeader(bytes: Uint8Array, name: string): void {
   }
 }
 
-/** Memory jpeg-js may use for a file of `length` bytes: 1 KiB per byte of file, between 16 MiB and
- *  1 GiB. Photographs need a few tens of bytes per file byte (a 12-megapixel photo of 4 MB about
- *  100 MB), so real files stay far below the cap, while a tiny file whose header declares a huge
- *  picture is refused before its buffers are allocated. (Unlike PNG, a JPEG's size gives no hard
- *  bound: progressive end-of-band runs can code thousands of blocks in a few bits.) */
-function jpegMemoryLimitMB(length: number): number {
-  return Math.min(1024, Math.max(16, Math.ceil((length * 1024) / 2 ** 20)));
+/** Width and height from a JPEG's frame header (SOFn), or null when none comes before the scan. */
+function jpegFrameSize(bytes: Uint8Array): { width: number; height: number } | null {
+  let at = 2; // after SOI
+  while (at + 9 <= bytes.length && bytes[at] === 0xff) {
+    const marker = bytes[at + 1];
+    if (marker === 0xff) { at++; continue; } // fill byte before a marker
+    if (marker === 0xda || marker === 0xd9) return null; // start of scan, end of image
+    const isFrame = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+    if (isFrame) return { height: (bytes[at + 5] << 8) | bytes[at + 6], width: (bytes[at + 7] << 8) | bytes[at + 8] };
+    at += 2 + ((bytes[at + 2] << 8) | bytes[at + 3]);
+  }
+  return null;
+}
+
+/** Memory jpeg-js counts per pixel, at most: for each component 4 bytes of DCT coefficients, 1 of
+ *  samples and 1 of colour conversion, plus 3 of output; 27 for four full-resolution components. */
+const JPEG_BYTES_PER_PIXEL = 27;
+/** Pixels a byte of JPEG can code, at most: every 8x8 block codes its DC coefficient in at least
+ *  one bit, even in a progressive file whose AC scans skip millions of blocks in a few bytes. */
+const JPEG_PIXELS_PER_BYTE = 512;
+
+/** Memory jpeg-js may use for a JPEG, between 16 MiB and 1 GiB: what its header's picture needs,
+ *  unless the file is too short to code that many pixels (then it is truncated or hostile, and
+ *  gets 1 KiB per byte of file, so a tiny file declaring a huge picture is refused before its
+ *  buffers are allocated). The file's size alone is no guide for real files: a flat 24-megapixel
+ *  progressive photo fits in 150 KB and needs 300 MB. */
+function jpegMemoryLimitMB(bytes: Uint8Array, frame: { width: number; height: number } | null): number {
+  const pixels = frame ? frame.width * frame.height : 0;
+  const codable = pixels <= JPEG_PIXELS_PER_BYTE * bytes.length;
+  const needed = codable ? Math.ceil((pixels * JPEG_BYTES_PER_PIXEL) / 2 ** 20) : 0;
+  return Math.min(1024, Math.max(16, Math.ceil((bytes.length * 1024) / 2 ** 20), needed));
+}
+
+/** Says why jpeg-js ran out of its memory allowance, and what to do. */
+function jpegMemoryRefusal(name: string, bytes: Uint8Array, frame: { width: number; height: number } | null, limitMB: number): DataError {
+  const size = frame ? `${frame.width}x${frame.height}` : 'this';
+  if (frame && frame.width * frame.height > JPEG_PIXELS_PER_BYTE * bytes.length) {
+    return new DataError(
+      `${name}: the header declares ${size} pixels, more than a JPEG of ${bytes.length} bytes can code, and decoding it would take over ` +
+        `${limitMB} MiB; the file is truncated or corrupt. Download or export the picture again.`,
+    );
+  }
+  return new DataError(
+    `${name}: decoding this ${size} JPEG would take more than the ${limitMB} MiB of memory this reader allows. ` +
+      'Shrink the picture (to 32 megapixels or fewer) or save it as PNG.',
+  );
 }
 
 function unpackPng(png: ReturnType<typeof decodePng>, name: string): Raster {
@@ -122,27 +161,24 @@ export function decodeImage(bytes: Uint8Array, name: string): Raster {
   if (format === 'png') {
     checkPngHeader(bytes, name);
     try {
-      return unpackPng(decodePng(bytes, { checkCrc: true }), name);
+      return orientRaster(unpackPng(decodePng(bytes, { checkCrc: true }), name), pngOrientation(bytes));
     } catch (e) {
       throw failure(name, 'PNG', e);
     }
   }
   if (format === 'jpeg') {
+    const frame = jpegFrameSize(bytes);
+    const limitMB = jpegMemoryLimitMB(bytes, frame);
     try {
-      const img = decodeJpeg(bytes, {
-        useTArray: true,
-        formatAsRGBA: false,
-        maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6,
-        maxMemoryUsageInMB: jpegMemoryLimitMB(bytes.length),
-      });
+      const img = decodeJpeg(bytes, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6, maxMemoryUsageInMB: limitMB });
       checkPixelCount(img.width, img.height, name);
       return orientRaster({ width: img.width, height: img.height, components: 3, data: img.data }, jpegOrientation(bytes));
     } catch (e) {
+      if (e instanceof Error && /maxMemoryUsageInMB/.test(e.message)) throw jpegMemoryRefusal(name, bytes, frame, limitMB);
       throw failure(name, 'JPEG', e);
     }
   }
+  if (bytes.length === 0) throw new DataError(`${name}: the file is empty (0 bytes). Copy the picture again, or move the file out of the folder.`);
   const head = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
-  throw new DataError(
-    `${name}: neither PNG nor JPEG (the file starts with ${head || 'nothing'}). Convert it to PNG or JPEG, or move it out of the folder.`,
-  );
+  throw new DataError(`${name}: neither PNG nor JPEG (the file starts with ${head}). Convert it to PNG or JPEG, or move it out of the folder.`);
 }

@@ -21,10 +21,18 @@ export function pictureFileName(file: File): string {
   return (file as File & { webkitRelativePath?: string }).webkitRelativePath || file.name;
 }
 
-const isPictureName = (name: string) => {
-  const base = name.split('/').pop() ?? name;
-  return !base.startsWith('.') && IMAGE_EXTENSIONS.some((ext) => base.toLowerCase().endsWith(ext));
-};
+/**
+ * Whether a file is a picture by its name (pictureFileName), as a folder in Node takes it: a
+ * picture extension, and no hidden (dot) name on its path, so the files of a hidden subfolder
+ * (.thumbnails/) are left out too. A relative path starts with the chosen folder itself, whose own
+ * name does not count, as a hidden folder given to Node is read.
+ */
+export function isPictureName(name: string): boolean {
+  const parts = name.split('/');
+  const base = parts[parts.length - 1];
+  const inside = parts.length > 1 ? parts.slice(1) : parts;
+  return !inside.some((part) => part.startsWith('.')) && IMAGE_EXTENSIONS.some((ext) => base.toLowerCase().endsWith(ext));
+}
 
 /** Decodes one file to RGBA pixels with the browser's own decoders. */
 async function decodeInBrowser(file: File, name: string): Promise<{ width: number; height: number; data: Uint8ClampedArray }> {
@@ -51,8 +59,8 @@ async function decodeInBrowser(file: File, name: string): Promise<{ width: numbe
 
 /**
  * Loads dropped or chosen picture files as seeded train and test splits. Files whose names do not
- * end in .png, .jpg or .jpeg (or start with a dot) are ignored; a picture that cannot be decoded is
- * skipped with a warning, or refused with `strict`.
+ * end in .png, .jpg or .jpeg (or start with a dot, or lie in a hidden folder) are ignored; a
+ * picture that cannot be decoded is skipped with a warning, or refused with `strict`.
  */
 export async function loadImageFiles(files: ArrayLike<File>, options: ImageSetOptions): Promise<ImageSet> {
   const opts = resolveImageSetOptions(options);
@@ -86,5 +94,6 @@ export async function loadImageFiles(files: ArrayLike<File>, options: ImageSetOp
   }
   const stack = new Uint8Array(examples.length * size);
   examples.forEach((x, i) => stack.set(x, i * size));
-  return { ...splitImageSet(stack, examples.length, 'files', opts), files: names, skipped };
+  const { train, test, testIndices } = splitImageSet(stack, examples.length, 'files', opts);
+  return { train, test, files: names, skipped, testFiles: Array.from(testIndices, (i) => names[i]) };
 }

@@ -1,7 +1,9 @@
-// EXIF orientation of JPEG files. Cameras and phones store a photo as the sensor read it and
-// record in an EXIF tag (0x0112) how to turn it for display; browsers apply the tag when they
-// decode, jpeg-js does not. Reading the tag and turning the pixels here makes a photo upright in
-// Node and the same as the browser path (createImageBitmap with imageOrientation 'from-image').
+// EXIF orientation of JPEG and PNG files. Cameras and phones store a photo as the sensor read it
+// and record in an EXIF tag (0x0112) how to turn it for display; browsers apply the tag when they
+// decode, jpeg-js and fast-png do not. Reading the tag and turning the pixels here makes a photo
+// upright in Node and the same as the browser path (createImageBitmap with imageOrientation
+// 'from-image'). A JPEG carries the EXIF block in an APP1 segment ("Exif\0\0", then TIFF); a PNG
+// in an eXIf chunk before its image data (the TIFF block alone).
 //
 // The tag's values: 1 as stored, 2 mirrored left-right, 3 turned 180 degrees, 4 mirrored
 // top-bottom, 5 transposed (mirrored about the main diagonal), 6 turned 90 degrees clockwise,
@@ -27,11 +29,37 @@ export function jpegOrientation(bytes: Uint8Array): number {
   return 1;
 }
 
+const EXIF_HEADER = [0x45, 0x78, 0x69, 0x66, 0, 0]; // "Exif\0\0"
+const hasExifHeader = (view: DataView, start: number, end: number) =>
+  start + EXIF_HEADER.length <= end && EXIF_HEADER.every((b, i) => view.getUint8(start + i) === b);
+
 /** The orientation tag of an "Exif\0\0" + TIFF block in [start, end), or 0 when there is none. */
 function exifOrientation(view: DataView, start: number, end: number): number {
-  const exif = [0x45, 0x78, 0x69, 0x66, 0, 0];
-  if (!exif.every((b, i) => view.getUint8(start + i) === b)) return 0;
-  const tiff = start + 6;
+  return hasExifHeader(view, start, end) ? tiffOrientation(view, start + EXIF_HEADER.length, end) : 0;
+}
+
+/** Orientation (1..8) from a PNG's eXIf chunk before its image data, or 1. Some writers put
+ *  "Exif\0\0" in front of the TIFF block, as in a JPEG; that is accepted too. */
+export function pngOrientation(bytes: Uint8Array): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const type = (at: number) => String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+  let at = 8; // after the signature
+  while (at + 12 <= bytes.length) {
+    const length = view.getUint32(at, false);
+    const end = at + 8 + length;
+    if (type(at) === 'IDAT' || type(at) === 'IEND' || end + 4 > bytes.length) break;
+    if (type(at) === 'eXIf') {
+      const start = hasExifHeader(view, at + 8, end) ? at + 8 + EXIF_HEADER.length : at + 8;
+      return tiffOrientation(view, start, end) || 1;
+    }
+    at = end + 4; // past the CRC
+  }
+  return 1;
+}
+
+/** The orientation tag of a TIFF block (byte order, 42, first IFD) in [tiff, end), or 0 when there is none. */
+function tiffOrientation(view: DataView, tiff: number, end: number): number {
+  if (tiff + 8 > end) return 0;
   const order = view.getUint16(tiff, false);
   if (order !== 0x4949 && order !== 0x4d4d) return 0;
   const little = order === 0x4949;

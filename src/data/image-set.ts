@@ -41,6 +41,8 @@ export interface ImageSet {
   files: string[];
   /** Files that could not be decoded, with the reason (empty when strict). */
   skipped: { file: string; reason: string }[];
+  /** Names of the held-out pictures, in the order of the test set. */
+  testFiles: string[];
 }
 
 export type ResolvedImageSetOptions = Required<Omit<ImageSetOptions, 'warn'>> & { warn: (message: string) => void };
@@ -78,14 +80,15 @@ function gather(stack: Uint8Array, order: Uint32Array, size: number): Uint8Array
 
 /**
  * Splits `count` stacked examples (channels * imageSize^2 bytes each, planar) into train and
- * test Datasets. `source` names the folder or file list in errors and dataset names.
+ * test Datasets, and says which stacked examples the test set holds (`testIndices`, in its
+ * order). `source` names the folder or file list in errors and dataset names.
  */
 export function splitImageSet(
   stack: Uint8Array,
   count: number,
   source: string,
   opts: Pick<ResolvedImageSetOptions, 'imageSize' | 'channels' | 'testFraction' | 'seed'>,
-): { train: Dataset; test: Dataset } {
+): { train: Dataset; test: Dataset; testIndices: Uint32Array } {
   const { imageSize, channels, testFraction, seed } = opts;
   const size = channels * imageSize * imageSize;
   if (stack.length !== count * size) {
@@ -107,5 +110,6 @@ export function splitImageSet(
     ...shape,
     name: `${source}-${split}`,
   });
-  return { test: part(order.subarray(0, nTest), 'test'), train: part(order.subarray(nTest), 'train') };
+  const testIndices = order.subarray(0, nTest);
+  return { test: part(testIndices, 'test'), train: part(order.subarray(nTest), 'train'), testIndices };
 }

