@@ -29,6 +29,12 @@ export interface Kernel {
    * runtime makes and fills these buffers, so callers bind only the others.
    */
   constants?: Record<string, Uint32Array>;
+  /**
+   * What to change when the grid is past the device's maxComputeWorkgroupsPerDimension, for a
+   * kernel whose grid follows something other than the batch (e.g. a layer's width); a smaller
+   * batch otherwise.
+   */
+  gridLimitFix?: string;
 }
 
 /** `@group(0) @binding(i) var<...> name: type;` for each binding, in order. */

@@ -19,6 +19,8 @@
 // workgroup memory. With threadsPerRow = 1 (software adapters) the tree and its barriers, costly
 // on SwiftShader, compile away, and a workgroup instead takes LIKELIHOOD_ROWS_PER_GROUP rows, one
 // per invocation, so the 4 SIMD lanes of a CPU adapter each work on a row rather than 3 idling.
+// The workgroups are numbered flat over grid1D's x and y, so L*B rows past 65535 workgroups fold
+// into y (IWAE with thousands of samples); a workgroup past the last row returns as a whole.
 // Bindings: params (uniform), x, out: read, rec: write, [row_weight: read], [dout: write],
 //           [logsigma: read], [dls: write].
 import { checkShape, declareBindings, f32Literal, FLAT_INDEX_WGSL, grid1D, read, STEP_PARAMS, uniform, workgroupTreeSum, write, type Kernel } from './common';
@@ -93,15 +95,16 @@ var<workgroup> partial: array<vec2<f32>, ${T}>;
 #endif
 
 @compute @workgroup_size(${T > 1 ? T : LIKELIHOOD_ROWS_PER_GROUP})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let group = wid.x + wid.y * nwg.x;
 #if ${T > 1}
-  let r = wid.x;
+  let r = group;
   let tid = lid;
 #else
-  let r = wid.x * ${LIKELIHOOD_ROWS_PER_GROUP}u + lid;
+  let r = group * ${LIKELIHOOD_ROWS_PER_GROUP}u + lid;
   let tid = 0u;
-  if (r >= ${L * B}u) { return; }
 #endif
+  if (r >= ${L * B}u) { return; }
   let b = r % ${B}u;
   let valid = b < params.valid_rows;
 #if ${weighted}
@@ -171,7 +174,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     name: `likelihood_rows_${p.likelihood}${predicted ? '_predicted' : learned ? (perPixel ? '_learned_pixel' : '_learned_global') : ''}${grads ? (weighted ? '_grad_weighted' : '_grad') : ''}`,
     code,
     bindings,
-    workgroups: [T > 1 ? rows : Math.ceil(rows / LIKELIHOOD_ROWS_PER_GROUP), 1, 1],
+    workgroups: grid1D(rows, T > 1 ? 1 : LIKELIHOOD_ROWS_PER_GROUP),
   };
 }
 

@@ -28,7 +28,7 @@
 // been read. (Without DOUBLE a second barrier keeps the staging of s + 1 from overwriting slice s
 // while it is still being read.) The staging loads of the next slice are issued before the
 // current slice's fmas, so their latency hides behind them on a GPU.
-import { cIndex, loadAs32, storeC, type MatmulDims, type MatmulParams, type MatmulTile } from './matmul';
+import { cIndex, loadAs32, matmulBlocksWGSL, storeC, type MatmulDims, type MatmulParams, type MatmulTile } from './matmul';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const LANE = ['x', 'y', 'z', 'w'];
@@ -159,8 +159,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 ${place}
   let tx = pos % ${WGX}u;
   let ty = pos / ${WGX}u;
-  let blockRow = (wid.y + wid.z * nwg.y) * ${BM}u; // matmulGrid's folded row block
-  let blockCol = wid.x * ${BN}u;
+  ${matmulBlocksWGSL(d, BN)}
+  let blockRow = row_block * ${BM}u;
+  let blockCol = col_block * ${BN}u;
 ${VEC4 ? range(TM).map((i) => `  ${range(BV).map((q) => `var acc${i}_${q} = vec4<f32>();`).join(' ')}`).join('\n') : `  var acc: array<f32, ${TM * TN}>;`}
 ${DOUBLE ? doubleLoop : `  for (var k0 = 0u; k0 < ${d.K}; k0 += ${BK}u) {
 ${stageTile('a', p, t, d, vec4In.a)}

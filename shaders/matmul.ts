@@ -182,20 +182,29 @@ const WITHOUT_SUBGROUPS: Partial<Record<MatmulVariant, MatmulVariant>> = { 'regi
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 /**
- * Grid of a matmul: one workgroup per BM x BN block of C, columns of blocks along x, rows along y;
- * more row blocks than a dimension allows fold into z, the kernels reading row block
- * wid.y + wid.z * nwg.y (a block past the last row writes nothing). So an im2col product of
- * millions of rows stays within maxComputeWorkgroupsPerDimension.
+ * Grid of a matmul: one workgroup per BM x BN block of C. The kernels number the blocks flat over
+ * the grid, columns fastest (block wid.x + nwg.x * (wid.y + nwg.y * wid.z), see matmulBlocksWGSL),
+ * so any grid that holds them all works, and a block past the last one writes nothing. Column
+ * blocks go along x and row blocks along y, folding into z past maxComputeWorkgroupsPerDimension
+ * (an im2col product of millions of rows); a layer with more column blocks than x holds (a
+ * million outputs, the last layer of a 1024x1024 picture) has its blocks spread over all three.
  */
 export function matmulGrid(variant: MatmulVariant, s: MatmulShape, tile: MatmulTile = MATMUL_TILES[variant]): [number, number, number] {
   const { BM, BN } = matmulBlock(variant, tile);
-  const rowBlocks = Math.ceil(s.M / BM);
-  const z = Math.ceil(rowBlocks / MAX_WORKGROUPS_PER_DIM);
-  return [Math.ceil(s.N / BN), Math.ceil(rowBlocks / z), z];
+  const colBlocks = Math.ceil(s.N / BN), rowBlocks = Math.ceil(s.M / BM);
+  const x = Math.min(colBlocks, MAX_WORKGROUPS_PER_DIM);
+  const rest = x === colBlocks ? rowBlocks : Math.ceil((colBlocks * rowBlocks) / x);
+  const z = Math.ceil(rest / MAX_WORKGROUPS_PER_DIM);
+  return [x, Math.ceil(rest / z), z];
 }
 
-/** WGSL: the row block of this workgroup under matmulGrid's folding (needs wid and nwg). */
-export const MATMUL_ROW_BLOCK = '(wid.y + wid.z * nwg.y)';
+/** WGSL: `row_block` and `col_block`, this workgroup's block of C under matmulGrid (needs wid and nwg). */
+export function matmulBlocksWGSL(d: MatmulDims, BN: number): string {
+  return `let mm_block = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+  let col_blocks = (${d.N} + ${BN - 1}u) / ${BN}u;
+  let row_block = mm_block / col_blocks;
+  let col_block = mm_block % col_blocks;`;
+}
 
 /** The WGSL expressions of M, N, K: literals in a specialized kernel, uniform fields in a generic one. */
 export interface MatmulDims { M: string; N: string; K: string; generic: boolean }
@@ -302,10 +311,11 @@ function registerBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): string {
   return `
 @compute @workgroup_size(${WGX}, ${WGY})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, ${sg ? '@builtin(subgroup_invocation_id) lane: u32' : '@builtin(local_invocation_id) lxy: vec3<u32>'}) {
-${sg ? `  let row0 = ${MATMUL_ROW_BLOCK} * ${BM}u + lane;
-  let col0 = wid.x * ${BN}u;`
-: `  let row0 = ${MATMUL_ROW_BLOCK} * ${BM}u + lxy.y * ${TM}u;
-  let col0 = wid.x * ${BN}u + lxy.x * ${TN}u;
+  ${matmulBlocksWGSL(d, BN)}
+${sg ? `  let row0 = row_block * ${BM}u + lane;
+  let col0 = col_block * ${BN}u;`
+: `  let row0 = row_block * ${BM}u + lxy.y * ${TM}u;
+  let col0 = col_block * ${BN}u + lxy.x * ${TN}u;
   if (row0 >= ${d.M} || col0 >= ${d.N}) { return; }`}
 ${rows.map((i) => `  let r${i} = min(row0 + ${i * rowStep}u, ${lastRow})${p.transA ? '' : ` * ${d.K}`};`).join('\n')}
 ${bLoads.map((j) => `  let c${j} = min(col0 + ${sg ? `${j * LANES}u + lane` : `${j}u`}, ${lastCol})${p.transB ? ` * ${d.K}` : ''};`).join('\n')}
@@ -350,5 +360,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     code,
     bindings,
     workgroups: [Math.ceil(p.cols / COLUMN_SUM_WORKGROUP), 1, 1],
+    // One invocation per column: the grid follows a layer's width, whatever the batch.
+    gridLimitFix: `use layers of at most ${MAX_WORKGROUPS_PER_DIM * COLUMN_SUM_WORKGROUP} outputs`,
   };
 }

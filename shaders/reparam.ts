@@ -6,11 +6,14 @@
 // logvar are inside a row is a `PosteriorLayout` given by the model (src/model/sampler.ts), so
 // no kernel assumes it. With L samples per example, z and eps are [L*B, Z] with row l*B + b, so
 // the decoder sees L stacked batches. Noise is counter-based Philox: element e of the flattened
-// eps draws philox(counter = (e / 4, step counter, stream, 0), key = seed) and takes normal e % 4
-// of the two Box-Muller pairs, so any element can be regenerated anywhere (the TypeScript twin in
-// src/noise.ts does exactly this) and a seed reproduces a run bit for bit. The element number is
-// (l * noise_rows + noise_row0 + b) * Z + j (see StepParams): a training step numbers its own batch,
-// an evaluation the whole dataset, so its result does not depend on the batch it is split into.
+// eps draws philox(counter = (e mod 2^32 / 4, step counter, stream, e / 2^32), key = seed) and
+// takes normal e % 4 of the two Box-Muller pairs, so any element can be regenerated anywhere (the
+// TypeScript twin in src/noise.ts does exactly this) and a seed reproduces a run bit for bit. The
+// element number is (l * noise_rows + noise_row0 + b) * Z + j (see StepParams): a training step
+// numbers its own batch, an evaluation the whole dataset, so its result does not depend on the
+// batch it is split into. One call can number 2^32 draws or more (an ELBO over 50k examples with
+// 64 samples at Z = 2048), so e is a 64-bit number whose high word is Philox's 4th counter word:
+// far-apart rows never repeat each other's noise, and below 2^32 the draws are what they were.
 // Backward: dq = dq_direct + chain rule of z through (mu, logvar) applied to dz (+ dz_direct):
 // dmu = sum_l dz, dlogvar = sum_l dz * eps * sigma / 2. dq_direct carries the objective's own
 // gradient on mu and logvar (the closed-form KL, or IWAE's log q term), dz_direct its gradient
@@ -50,9 +53,13 @@ fn logvar_at(b: u32, j: u32) -> f32 { return q[b * ${l.stride}u + ${l.logvar}u +
 
 export const NOISE_WGSL = /* wgsl */ `
 ${PHILOX_WGSL}
-// The e-th standard normal of the stream selected by params (see the file header).
-fn noise_at(e: u32) -> f32 {
-  let r = philox4x32(vec4<u32>(e >> 2u, params.counter, params.stream, 0u), vec2<u32>(params.seed_lo, params.seed_hi));
+// The e-th standard normal of the stream selected by params, e = row * width + col in 64 bits
+// (see the file header): the low word wraps, and the product's high word plus the carry of the
+// addition make the high word.
+fn noise_at(row: u32, width: u32, col: u32) -> f32 {
+  let e = row * width + col;
+  let e_hi = philox_mulhi(row, width) + select(0u, 1u, e < col);
+  let r = philox4x32(vec4<u32>(e >> 2u, params.counter, params.stream, e_hi), vec2<u32>(params.seed_lo, params.seed_hi));
   let lane = e & 3u;
   let pair = select(box_muller(r.z, r.w), box_muller(r.x, r.y), lane < 2u);
   return select(pair.y, pair.x, (lane & 1u) == 0u);
@@ -89,7 +96,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #if ${meanOnly}
     z[e] = mu;
 #else
-    let n = noise_at((l * noise_rows + params.noise_row0 + b) * ${Z}u + j);
+    let n = noise_at(l * noise_rows + params.noise_row0 + b, ${Z}u, j);
     eps[e] = n;
     z[e] = fma(sigma, n, mu);
 #endif
@@ -165,7 +172,7 @@ ${NOISE_WGSL}
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let e = ${FLAT_INDEX_WGSL(REPARAM_WORKGROUP)};
   if (e >= ${p.count}u) { return; }
-  z[e] = noise_at(params.noise_row0 * ${p.latent}u + e);
+  z[e] = noise_at(params.noise_row0, ${p.latent}u, e);
 }`;
   return { name: 'prior_sample', code, bindings, workgroups: grid1D(p.count, REPARAM_WORKGROUP) };
 }

@@ -7,7 +7,7 @@
 import { ourLabel } from './gpu/labels';
 import type { Kernel } from '../shaders/common';
 import type { BufferArena, BufferSlice } from './gpu/buffers';
-import { checkBindingLimits, type BoundDispatch, type CompileProgress, type PipelineCache } from './gpu/pipelines';
+import { checkBindingSizes, checkKernelLimits, type BoundDispatch, type CompileProgress, type PipelineCache } from './gpu/pipelines';
 import { planTensors, Tensor, type MemoryPlan } from './tensor';
 
 /** What a binding can be given: a whole buffer, a slice, or a tensor the graph places. */
@@ -66,9 +66,13 @@ export class KernelGraph {
   /**
    * Places tensors, checks limits, compiles all pipelines concurrently and creates the bind
    * groups, once. `onProgress(done, total)` follows the compiles: total counts the graph's
-   * distinct pipelines, those already compiled included (they count as done at once).
+   * distinct pipelines, those already compiled included (they count as done at once). What the
+   * kernels ask of the device is checked before any memory is placed, and a build that fails
+   * after placing frees what it placed: a refused plan leaves nothing in the arena.
    */
   async build(cache: PipelineCache, arena?: BufferArena, onProgress?: CompileProgress): Promise<this> {
+    const limits = cache.device.limits;
+    for (const n of this.nodes) checkKernelLimits(n.kernel, limits, this.label);
     const uses = new Map<Tensor, number[]>();
     const conflicts = new Map<Tensor, Set<Tensor>>();
     const link = (a: Tensor, b: Tensor) => {
@@ -87,18 +91,31 @@ export class KernelGraph {
       }
       for (const w of writes) for (const r of [...reads, ...writes]) if (r !== w) { link(w, r); link(r, w); }
     });
-    if ([...uses.keys()].some((t) => !t.slice)) {
-      if (!arena) throw new Error(`graph ${this.label}: has tensors to place; build(cache, arena)`);
-      this.memory = planTensors(uses, conflicts, arena, this.label, cache.device.limits.maxStorageBufferBindingSize);
+    const toPlace = [...uses.keys()].some((t) => !t.slice);
+    if (toPlace && !arena) throw new Error(`graph ${this.label}: has tensors to place; build(cache, arena)`);
+    try {
+      if (toPlace) this.memory = planTensors(uses, conflicts, arena!, this.label, limits.maxStorageBufferBindingSize);
+      const resolved = this.nodes.map((n) => ({
+        ...Object.fromEntries(Object.entries(n.resources).map(([k, r]) => [k, resolveResource(r)])),
+        ...this.constantBuffers(n.kernel, cache.device, arena),
+      }));
+      this.nodes.forEach((n, i) => checkBindingSizes(n.kernel, resolved[i], limits, this.label));
+      const compiled = await cache.getAll(this.kernels, onProgress);
+      this.built = compiled.map((c, i) => c.bind(resolved[i], this.label));
+    } catch (e) {
+      this.releasePlaced(uses.keys(), arena);
+      throw e;
     }
-    const resolved = this.nodes.map((n) => ({
-      ...Object.fromEntries(Object.entries(n.resources).map(([k, r]) => [k, resolveResource(r)])),
-      ...this.constantBuffers(n.kernel, cache.device, arena),
-    }));
-    this.nodes.forEach((n, i) => checkBindingLimits(n.kernel, resolved[i], cache.device.limits, this.label));
-    const compiled = await cache.getAll(this.kernels, onProgress);
-    this.built = compiled.map((c, i) => c.bind(resolved[i], this.label));
     return this;
+  }
+
+  /** Frees the memory and constants a failed build made, and unplaces the tensors it placed. */
+  private releasePlaced(tensors: Iterable<Tensor>, arena?: BufferArena): void {
+    const placed = new Set(this.memory.buffers);
+    for (const t of tensors) if (t.slice && placed.has(t.slice.buffer)) t.slice = null;
+    this.releaseConstants();
+    for (const b of placed) arena?.release(b);
+    this.memory = { buffers: [], plannedBytes: 0, savedBytes: 0, tensors: 0 };
   }
 
   /** Uniform buffers holding a kernel's constants, one per distinct content within the graph. */

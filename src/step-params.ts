@@ -30,6 +30,7 @@ export interface StepParams {
    * Noise numbering: sample l of row b draws normals ((l * noiseRows + noiseRow0 + b) * Z + j).
    * 0 rows means the graph's own row count, so each step numbers its batch from 0; evaluation
    * numbers the whole dataset, so its figure does not depend on how it is split into batches.
+   * The row number (l * noiseRows + noiseRow0 + b) is a u32; the element number is 64-bit.
    */
   noiseRows: number;
   noiseRow0: number;

@@ -65,6 +65,20 @@ describe('models sharing a device', () => {
     expect(lost).toBe(true);
   });
 
+  it('a model is refused, not crashed, on an acquired device that is gone: destroyed with the last model, or lost', async () => {
+    const gone = /VAE\.create: this GPU device is gone .* create the model on a new device/;
+    const acquired = await acquireNodeDevice();
+    (await VAE.create(tiny, { device: acquired, batch: 8 })).destroy();
+    // At once, before the device's lost promise has settled, and after.
+    await expect(VAE.create(tiny, { device: acquired, batch: 8 })).rejects.toMatchObject({ name: 'GpuError', kind: 'device-lost' });
+    await acquired.device.lost;
+    await expect(VAE.create({ ...tiny, objective: 'iwae', samples: 3 }, { device: acquired.device, batch: 8 })).rejects.toThrow(gone);
+    const other = await acquireNodeDevice();
+    other.device.destroy();
+    await other.device.lost;
+    await expect(VAE.create(tiny, { device: other, batch: 8 })).rejects.toThrow(gone);
+  });
+
   it('errors naming only an app\'s objects are the app\'s; ours, or no object at all, are the model\'s', () => {
     expect(concernsUs('Write range (bufferOffset: 0, size: 32) does not fit in [Buffer "my-app-uniforms"] size (16).')).toBe(false);
     expect(concernsUs('Write range does not fit in [Buffer (unlabeled)] size (16).')).toBe(false);
@@ -120,6 +134,24 @@ describe('bad options and data are refused by name, before any GPU work', async 
     await expect(vae.sampleToBuffer(0)).rejects.toThrow(/n must be a positive integer, got 0/);
     await expect(vae.logLikelihood(data, undefined as never)).rejects.toThrow(/needs options with the number of importance samples/);
     small.destroy();
+    vae.destroy();
+  });
+
+  it('logLikelihood refuses a batch or maxRows that is not a count, naming the option', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create(tiny, { device, batch: 8 });
+    const data = vae.upload(train);
+    for (const [bad, name] of [[{ batch: 0 }, 'batch'], [{ batch: 2.5 }, 'batch'], [{ batch: -3 }, 'batch'], [{ maxRows: 0 }, 'maxRows'], [{ maxRows: NaN }, 'maxRows']] as const) {
+      await expect(vae.logLikelihood(data, { samples: 4, ...bad })).rejects.toThrow(new RegExp(`logLikelihood: ${name} \\(.*\\) must be an integer >= 1`));
+    }
+    vae.destroy();
+  });
+
+  it('elbo refuses a data set with more noise rows than the GPU numbers (2^32)', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create({ ...tiny, samples: 64 }, { device, batch: 8 });
+    const huge = { count: 2 ** 27, dim: 784, setOrder() {}, destroy() {}, gatherFor: () => Promise.reject(new Error('not reached')) };
+    await expect(vae.elbo(huge)).rejects.toThrow(/elbo: 64 samples of 134217728 examples are more noise rows than the GPU numbers \(2\^32\); evaluate the data in parts of at most 67108864 examples/);
     vae.destroy();
   });
 

@@ -114,6 +114,22 @@ describe('conv layer shapes and parameters', () => {
     expect(() => build([{ type: 'conv-transpose2d', name: 'd.0', out: 1, kernel: 1, padding: 1, activation: 'none' }], [4, 1, 1])).toThrow(/empty -1x-1 output; reduce the padding/);
     expect(() => build([{ type: 'reshape', name: 'r', shape: [2, 14, 14] }], [784])).toThrow(/reshape r: cannot view \[784\] \(784 values per example\) as \[2,14,14\] \(392\)/);
   });
+
+  it('a picture the conv architecture cannot halve as asked is refused with advice that works', () => {
+    const conv = (rows: number, cols: number, channels: number[] = []) => () => resolveConfig({ arch: 'conv', inputDim: rows * cols, imageShape: [rows, cols], channels });
+    // An odd side: no count of stride-2 convolutions works, so none is suggested.
+    for (const [rows, cols, channels] of [[33, 33, [8]], [1, 1, []], [2, 7, []], [2, 7, [1]]] as const) {
+      expect(conv(rows, cols, [...channels])).toThrow(new RegExp(`${rows}x${cols} has an odd side, which cannot be halved; use arch mlp, or images with even sides`));
+    }
+    // Too many halvings: the advice keeps the caller's widths, as many as the sides allow.
+    expect(conv(12, 20, [8, 16, 32])).toThrow(/3 stride-2 convolutions need image sides divisible by 8; 12x20 is not: give at most 2 channels \(--channels 8,16\)/);
+    // Too small for the default widths, yet halvable: the suggested widths are accepted.
+    expect(conv(2, 2)).toThrow(/2x2 is too small for one halving of them; give the widths yourself, one per halving, at most 1 \(--channels 32\)/);
+    expect(conv(4, 4)).toThrow(/at most 2 \(--channels 32,64\)/);
+    expect(conv(2, 2, [32])().channels).toEqual([32]);
+    expect(conv(4, 4, [32, 64])().channels).toEqual([32, 64]);
+    expect(conv(12, 20, [8, 16])().channels).toEqual([8, 16]);
+  });
 });
 
 // ---- the stack, on the GPU ----

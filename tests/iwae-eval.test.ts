@@ -8,8 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/model/config';
 import { buildModel } from '../src/model/build';
 import { initialParams } from '../src/model/params';
+import type { Plan } from '../src/model/graphs';
+import type { BatchSource } from '../src/model/resident-data';
 import { VAE } from '../src/model/vae';
 import { testData } from './helpers/compare';
+import { defaultLimitsDevice } from './helpers/default-limits';
 import { gpu } from './helpers/gpu';
 import { exactLogLikelihoodRef } from './reference/likelihood-estimate';
 import { encodeRef, logLikelihoodRef, type RefConfig, type RefParams } from './reference/vae';
@@ -76,5 +79,30 @@ describe('importance-weighted log-likelihood estimate vs exact integration', () 
     // The tightest bound a 400-sample estimate can give is measurably better than the ELBO here.
     const gap = negElbo.reduce((a, b) => a + b, 0) / N - exact.reduce((a, b) => a + b, 0) / N;
     expect(gap).toBeGreaterThan(0.05);
+  });
+});
+
+describe('chunk sizes', () => {
+  it('a conv model\'s chunks fit the binding limit by its widest tensor, a feature map, not its output', async () => {
+    // 32x32 with 32 channels: the first feature map takes 32 KiB a row, 8x the output. At the
+    // default 8192 rows a chunk's feature map would take 256 MiB, twice a default device's 128 MiB
+    // per binding, which is where chunks sized by the output alone were refused.
+    const device = await defaultLimitsDevice();
+    try {
+      const vae = await VAE.create({ inputDim: 1024, imageShape: [32, 32], arch: 'conv', channels: [32], latent: 2 }, { device, batch: 1 });
+      const data = vae.upload({ images: new Uint8Array(8192 * 1024).fill(9), count: 8192 });
+      // Stops once the chunk is planned (placed and compiled): running it is not the point here.
+      let planned: Plan | undefined;
+      const probe: BatchSource = { count: data.count, dim: data.dim, device, setOrder: () => {}, destroy: () => {}, gatherFor: async (plan) => { planned = plan; throw new Error('planned'); } };
+      await expect(vae.logLikelihood(probe, { samples: 64 })).rejects.toThrow('planned');
+      expect(planned!.rows * planned!.samples).toBe(device.limits.maxStorageBufferBindingSize / (32 * 1024));
+      // A chunk asked too large (here by its batch) is refused in logLikelihood's own terms.
+      await expect(vae.logLikelihood(data, { samples: 1, batch: 8192 })).rejects.toThrow(
+        /maxStorageBufferBindingSize is 134217728; give logLikelihood fewer rows per chunk \(maxRows; 8192 here, 8192 examples x 1 samples\) or a smaller batch$/,
+      );
+      vae.destroy();
+    } finally {
+      device.destroy();
+    }
   });
 });

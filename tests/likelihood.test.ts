@@ -180,6 +180,21 @@ describe('likelihoodRows', () => {
     expect(scaledMismatches(got.dout.subarray(0, rows * D), wrong, doutScale, 1e-5).length).toBeGreaterThan(0);
   });
 
+  it('folds more row groups than one grid dimension holds into y, covering every row (T = 1 and 64)', async () => {
+    // T = 1 takes 4 rows a workgroup, so 2 x 140000 rows need 70000 of them; T = 64 one per row.
+    for (const [T, B, L] of [[1, 140_000, 2], [64, 70_000, 1]]) {
+      const D = 1, rows = L * B;
+      const x = f32(testData(B * D, T, 0, 1)), out = f32(testData(rows * D, T + 1, -6, 6));
+      const k = likelihoodRows({ batch: B, samples: L, dim: D, likelihood: 'bernoulli', gradients: false, threadsPerRow: T });
+      expect(Math.max(...k.workgroups)).toBeLessThanOrEqual(65535);
+      expect(k.workgroups[1]).toBeGreaterThan(1);
+      const got = await runKernels([k], { params: params({ validRows: B }), x, out }, { rec: rows + PAD });
+      const ref = likelihoodRowsRef({ batch: B, samples: L, dim: D, likelihood: 'bernoulli', x, out, validRows: B });
+      expectClose(got.rec.subarray(0, rows), ref.rec, { atol: 1e-5, rtol: 1e-5 }, `rec T=${T}`);
+      expect(Array.from(got.rec.subarray(rows)).every(Number.isNaN), `T=${T}: past the last row`).toBe(true);
+    }
+  });
+
   it('rejects a threadsPerRow that is not a power of two', () => {
     expect(() => likelihoodRows({ batch: 1, samples: 1, dim: 4, likelihood: 'bernoulli', gradients: false, threadsPerRow: 48 })).toThrow(/power of two/);
   });

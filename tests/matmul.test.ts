@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { columnSum, matmul, matmulBlock, matmulGrid, MATMUL_VARIANTS, type MatmulParams } from '../shaders/matmul';
 import { expectClose, expectScaled, f32, scaledMismatches, testData } from './helpers/compare';
+import { checkBindingLimits } from '../src/gpu/pipelines';
 import { gpu, runKernels } from './helpers/gpu';
 import { actRef, actDerivRef, columnSumRef, matmulRef } from './reference/dense';
 
@@ -111,8 +112,10 @@ describe.each(MATMUL_VARIANTS)('matmul channels-first stores (%s)', (variant) =>
 });
 
 // More row blocks than maxComputeWorkgroupsPerDimension (an im2col product of millions of rows)
-// fold into z; the kernels read their row block as wid.y + wid.z * nwg.y. The fold is forced here
-// on a small product: every row block along z, and a y-by-z grid with spare blocks past the end.
+// fold into z, and more column blocks (a layer of a million outputs) spread over all three
+// dimensions; the kernels number their blocks flat over the grid, columns fastest. The folds are
+// forced here on a small product: every row block along z, a y-by-z grid with spare blocks past
+// the end, and a flat grid whose x is not the column blocks.
 describe('matmulGrid', () => {
   it('folds row blocks past the per-dimension limit into z, covering every row', () => {
     for (const variant of MATMUL_VARIANTS) {
@@ -125,17 +128,45 @@ describe('matmulGrid', () => {
       }
     }
   });
+
+  it('folds column blocks past the per-dimension limit too, covering every block', () => {
+    for (const variant of MATMUL_VARIANTS) {
+      const { BM, BN } = matmulBlock(variant);
+      for (const [M, N] of [[1, 65535 * BN], [1, 65535 * BN + 1], [3, 1024 * 1024 * 16], [5000, 65536 * BN], [65535 * BM + 1, 65536 * BN]]) {
+        const [x, y, z] = matmulGrid(variant, { M, N, K: 8 });
+        const blocks = Math.ceil(M / BM) * Math.ceil(N / BN);
+        expect(Math.max(x, y, z), `${variant} ${M}x${N}`).toBeLessThanOrEqual(65535);
+        expect(x * y * z, `${variant} ${M}x${N}`).toBeGreaterThanOrEqual(blocks);
+        expect(x * y * (z - 1), `${variant} ${M}x${N}: no whole z-layer of spare blocks`).toBeLessThan(blocks);
+      }
+    }
+  });
+
+  it('a product with more column blocks than one dimension holds (65536 x BN + 5 outputs) is computed', async () => {
+    const subgroups = await subgroupsOn();
+    const variant = subgroups ? 'register-subgroup' : 'register';
+    const [M, N, K] = [2, 65536 * matmulBlock(variant).BN + 5, 3];
+    const a = f32(testData(M * K, 7)), b = f32(testData(N * K, 8));
+    const k = matmul({ M, N, K, transB: true, variant, subgroups });
+    expect(k.workgroups[0]).toBe(65535);
+    const { c } = await runKernels([k], { a, b }, { c: M * N });
+    // transB: C[m, n] = sum_k A[m, k] B[n, k]; checked at the first and last columns and around x's end.
+    const cols = [0, 1, 65535 * matmulBlock(variant).BN - 1, 65535 * matmulBlock(variant).BN, N - 2, N - 1];
+    const ref = (m: number, n: number) => Array.from({ length: K }, (_, kk) => a[m * K + kk] * b[n * K + kk]).reduce((s, v) => s + v, 0);
+    for (let m = 0; m < M; m++) expectClose(cols.map((n) => c[m * N + n]), cols.map((n) => ref(m, n)), { atol: 1e-6, rtol: 1e-5 }, `row ${m}`);
+    expect(Array.from(c).every(Number.isFinite), 'every element written').toBe(true);
+  });
 });
 
 describe.each(MATMUL_VARIANTS)('matmul row blocks folded into z (%s)', (variant) => {
-  it('129x33x65, grids [x, 1, rows] and [x, 2, rows/2 + 1]', async () => {
+  it('129x33x65, grids [x, 1, rows], [x, 2, rows/2 + 1] and a flat [1, 3, blocks/3 + 1]', async () => {
     const [M, N, K] = [129, 33, 65];
     const a = f32(testData(M * K, 5)), b = f32(testData(K * N, 6));
     const ref = matmulRef(a, b, M, N, K), magnitude = matmulRef(a.map(Math.abs), b.map(Math.abs), M, N, K);
     const k = matmul({ M, N, K, variant, subgroups: await subgroupsOn() });
     const [x, rows] = k.workgroups;
     expect(k.workgroups[2]).toBe(1);
-    for (const grid of [[x, 1, rows], [x, 2, Math.floor(rows / 2) + 1]] as [number, number, number][]) {
+    for (const grid of [[x, 1, rows], [x, 2, Math.floor(rows / 2) + 1], [1, 3, Math.floor((x * rows) / 3) + 1]] as [number, number, number][]) {
       const { c } = await runKernels([{ ...k, workgroups: grid }], { a, b }, { c: M * N });
       expectScaled(c, ref, magnitude, K * 2 ** -24, `${k.name} on grid ${grid}`);
     }
@@ -169,4 +200,11 @@ describe('column sum (bias gradients)', () => {
       expectClose(out, columnSumRef(x, rows, cols), { atol: 1e-5 * rows, rtol: 1e-5 }, 'column_sum');
     });
   }
+
+  it('a grid over the limit names the layer width to change, not the batch', () => {
+    const limits = { maxComputeWorkgroupsPerDimension: 65535, maxStorageBuffersPerShaderStage: 8, maxStorageBufferBindingSize: 2 ** 30 } as GPUSupportedLimits;
+    const small = { buffer: { size: 16 } as GPUBuffer };
+    expect(() => checkBindingLimits(columnSum({ rows: 1, cols: 65536 * 64 }), { x: small, out: small }, limits, 'train[1]'))
+      .toThrow(/kernel column_sum in train\[1\] needs 65536 workgroups .*; use layers of at most 4194240 outputs$/);
+  });
 });

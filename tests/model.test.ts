@@ -7,6 +7,7 @@ import { encodeSafetensors } from '../src/io/safetensors';
 import { klCapacityAt, klWeightAt } from '../src/model/config';
 import { lrAt, VAE, type VaeOptions } from '../src/model/vae';
 import { expectClose } from './helpers/compare';
+import { defaultLimitsDevice } from './helpers/default-limits';
 import { gpu } from './helpers/gpu';
 
 const small = { hidden: [64], latent: 8 };
@@ -155,6 +156,20 @@ describe('device limits and WebGPU errors', () => {
     const inputDim = Math.ceil(max / (4 * 60000)); // keeps the batch within 65535 rows
     const batch = Math.floor(max / (inputDim * 4)) + 1; // x alone exceeds one binding
     await expect(VAE.create({ inputDim, hidden: [8], latent: 2 }, { device, batch })).rejects.toThrow(/maxStorageBufferBindingSize.*smaller batch/);
+  });
+
+  it('on a device with WebGPU\'s default limits, IWAE training (9 storage buffers in a kernel) is refused by the limit\'s name', async () => {
+    const device = await defaultLimitsDevice();
+    expect(device.limits.maxStorageBuffersPerShaderStage).toBe(8);
+    try {
+      await expect(VAE.create({ hidden: [8], latent: 2, objective: 'iwae', samples: 3 }, { device, batch: 4 })).rejects.toThrow(
+        /kernel iwae_weights_grad in train\[4\] binds 9 storage buffers but this device allows 8 per shader stage \(maxStorageBuffersPerShaderStage\); request the device with requiredLimits: \{ maxStorageBuffersPerShaderStage: adapter\.limits\.maxStorageBuffersPerShaderStage \}/,
+      );
+      const elbo = await VAE.create({ hidden: [8], latent: 2 }, { device, batch: 4 });
+      elbo.destroy();
+    } finally {
+      device.destroy();
+    }
   });
 
   it('a WebGPU validation error surfaces as a GpuError naming the failed operation', async () => {

@@ -163,6 +163,20 @@ describe('reparamForward', () => {
     await expectTwinNoise(own.eps, batchNoiseRef({ batch: B, latent: Z, samples: L }, { seed: SEED, counter: 7, stream: STREAM.eval, noiseRow0: 6 }), 'noise_rows 0 means B');
   });
 
+  it('numbers draws past 2^32 in 64 bits: sample 1 of a set of 2^31 rows does not repeat earlier noise', async () => {
+    // L = 2 over noise_rows 2^31 at Z = 3: sample 1 of row b is element (2^31 + b) * 3 + j, past 2^32.
+    const B = 2, Z = 3, L = 2, layout = offsetLayout(Z), numbering = { seed: SEED, counter: 3, stream: STREAM.eval, noiseRows: 2 ** 31 };
+    const { eps } = await runKernels(
+      [reparamForward({ batch: B, samples: L, layout })],
+      { params: params({ counter: 3, stream: STREAM.eval, noiseRows: 2 ** 31 }), q: makeQ(makeMulv({ batch: B, latent: Z, samples: L }, 3), B, layout) },
+      { z: L * B * Z, eps: L * B * Z },
+    );
+    await expectTwinNoise(eps, batchNoiseRef({ batch: B, latent: Z, samples: L }, numbering), 'eps vs noiseAt past 2^32');
+    // Wrapped at 2^32, sample 1 would draw elements (2^31 + b) * 3 + j - 2^32 = 2^31 + 3b + j instead.
+    const wrapped = Array.from({ length: B * Z }, (_, e) => Math.fround(noiseAt(2 ** 31 + e, SEED, 3, STREAM.eval)));
+    expect(Array.from(eps.subarray(B * Z))).not.toEqual(wrapped);
+  });
+
   for (const layoutName of ['model', 'offset'] as const) {
     it(`meanOnly (${layoutName} layout): z = mu for every sample, eps untouched`, async () => {
       const d: ReparamDims = { batch: 7, latent: 3, samples: 3 };
@@ -335,6 +349,16 @@ describe('priorSample', () => {
     const mean = sum / count, variance = sumSq / count - mean * mean;
     expect(Math.abs(mean)).toBeLessThan(5 / Math.sqrt(count));
     expect(Math.abs(variance - 1)).toBeLessThan(5 * Math.sqrt(2 / count));
+  });
+
+  it('draws across 2^32 carry into the high word, matching noiseAt and not the draws 2^32 before them', async () => {
+    // noise_row0 * latent = 2^32 - 1: the six draws are elements 2^32 - 1 .. 2^32 + 4, across the carry.
+    const latent = 3, rows = 2, row0 = (2 ** 32 - 1) / 3, first = row0 * latent;
+    const { z } = await runKernels([priorSample({ count: rows * latent, latent })], { params: params({ counter: 2, stream: STREAM.prior, noiseRow0: row0 }) }, { z: rows * latent });
+    const twin = Array.from({ length: rows * latent }, (_, e) => noiseAt(first + e, SEED, 2, STREAM.prior));
+    await expectTwinNoise(z, twin, 'prior vs noiseAt across 2^32');
+    const before = Array.from({ length: rows * latent - 1 }, (_, e) => Math.fround(noiseAt(e, SEED, 2, STREAM.prior)));
+    expect(Array.from(z.subarray(1))).not.toEqual(before);
   });
 
   it('covers more than 65535 workgroups through the 2-D grid', async () => {

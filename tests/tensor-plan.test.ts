@@ -353,6 +353,28 @@ describe('KernelGraph with planned tensors', () => {
     await expect(graph.build(cache)).rejects.toThrow(/no-arena: has tensors to place/);
   });
 
+  it('a grid over the device\'s limit is refused before any memory is placed', async () => {
+    const { device, cache } = await gpu();
+    const arena = await newArena();
+    const relu = activationForward({ kind: 'relu', count: 64 });
+    const x = new Tensor('x', [64], true), mid = new Tensor('mid', [64]), y = new Tensor('y', [64], true);
+    const tooWide = { ...relu, workgroups: [device.limits.maxComputeWorkgroupsPerDimension + 1, 1, 1] as [number, number, number] };
+    const graph = new KernelGraph('wide').add(relu, { x, y: mid }).add(tooWide, { x: mid, y });
+    await expect(graph.build(cache, arena)).rejects.toThrow(/kernel activation_forward_relu in wide needs \d+ workgroups in one dimension/);
+    expect([arena.count, arena.allocatedBytes, x.slice, mid.slice]).toEqual([0, 0, null, null]);
+  });
+
+  it('a build that fails after placing its tensors frees them (a failed compile here)', async () => {
+    const { cache } = await gpu();
+    const arena = await newArena();
+    const relu = activationForward({ kind: 'relu', count: 64 });
+    const broken = { ...relu, name: 'activation_broken', code: `${relu.code}\nfn broken( {` };
+    const x = new Tensor('x', [64], true), mid = new Tensor('mid', [64]), y = new Tensor('y', [64], true);
+    const graph = new KernelGraph('broken').add(relu, { x, y: mid }).add(broken, { x: mid, y });
+    await expect(graph.build(cache, arena)).rejects.toThrow(/kernel activation_broken failed to compile/);
+    expect([arena.count, arena.allocatedBytes, x.slice, mid.slice, graph.memory.buffers.length]).toEqual([0, 0, null, null, 0]);
+  });
+
   it('refuses a tensor whose dtype is not the element type its binding reads or writes', () => {
     const half = Object.assign(new Tensor('hidden', [4]), { dtype: 'f16' as const });
     // An f32 kernel handed an f16 activation would read its bit patterns as garbage.

@@ -41,6 +41,31 @@ export function describeAdapter(a: AdapterSummary): string {
   return (parts.length ? parts.join(' / ') : 'unknown adapter') + (a.isSoftware ? ' (software, CPU)' : '');
 }
 
+/**
+ * Devices seen lost or destroyed. Nothing may be made on such a device: Dawn for Node crashes or
+ * hangs instead of reporting an error, so models check here before touching one.
+ */
+const goneDevices = new WeakSet<GPUDevice>();
+const watchedDevices = new WeakSet<GPUDevice>();
+
+/** Remembers `device` as gone once its lost promise settles (destroy() included). */
+export function watchDeviceLoss(device: GPUDevice): void {
+  if (watchedDevices.has(device)) return;
+  watchedDevices.add(device);
+  device.lost?.then(() => goneDevices.add(device), () => {});
+}
+
+/** Destroys a device this library owns, remembering at once that it is gone (its lost promise settles a turn later). */
+export function destroyOwnedDevice(device: GPUDevice): void {
+  goneDevices.add(device);
+  device.destroy();
+}
+
+/** Whether `device` is known to be lost or destroyed. */
+export function isDeviceGone(device: GPUDevice): boolean {
+  return goneDevices.has(device);
+}
+
 /** Features we use when present; requesting them is harmless and lets kernels pick faster variants. */
 const OPTIONAL_FEATURES: GPUFeatureName[] = ['subgroups', 'timestamp-query', 'shader-f16'];
 
@@ -48,7 +73,7 @@ const OPTIONAL_FEATURES: GPUFeatureName[] = ['subgroups', 'timestamp-query', 'sh
 export async function deviceFromAdapter(adapter: GPUAdapter): Promise<GPUDevice> {
   const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f));
   const l = adapter.limits;
-  return adapter.requestDevice({
+  const device = await adapter.requestDevice({
     requiredFeatures,
     requiredLimits: {
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
@@ -59,6 +84,8 @@ export async function deviceFromAdapter(adapter: GPUAdapter): Promise<GPUDevice>
       maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
     },
   });
+  watchDeviceLoss(device);
+  return device;
 }
 
 /** Wraps a caller-supplied device. We read its features but never destroy it. */

@@ -28,12 +28,33 @@ export interface CompiledKernel extends Kernel {
   bind(resources: Record<string, GPUBuffer | BufferSlice>, label?: string): BoundDispatch;
 }
 
-/** Checks a dispatch's grid and bindings against the device's limits, naming what to change. */
-export function checkBindingLimits(kernel: Kernel, resources: Record<string, BufferSlice>, limits: GPUSupportedLimits, where = kernel.name): void {
+/**
+ * Checks what a kernel asks of the device whatever buffers it is given: its grid, and how many
+ * storage buffers it binds (WebGPU's default allows 8; a device that asks for less than its
+ * adapter offers would otherwise fail later, in a pipeline layout error that names no limit).
+ */
+export function checkKernelLimits(kernel: Kernel, limits: GPUSupportedLimits, where = kernel.name): void {
   const most = Math.max(...kernel.workgroups);
   if (most > limits.maxComputeWorkgroupsPerDimension) {
-    throw new DeviceLimitError(`kernel ${kernel.name} in ${where} needs ${most} workgroups in one dimension but this device's maxComputeWorkgroupsPerDimension is ${limits.maxComputeWorkgroupsPerDimension}; use a smaller batch`);
+    throw new DeviceLimitError(`kernel ${kernel.name} in ${where} needs ${most} workgroups in one dimension but this device's maxComputeWorkgroupsPerDimension is ${limits.maxComputeWorkgroupsPerDimension}; ${kernel.gridLimitFix ?? 'use a smaller batch'}`);
   }
+  const storage = kernel.bindings.filter((b) => b.kind !== 'uniform').length;
+  if (storage > limits.maxStorageBuffersPerShaderStage) {
+    throw new DeviceLimitError(
+      `kernel ${kernel.name} in ${where} binds ${storage} storage buffers but this device allows ${limits.maxStorageBuffersPerShaderStage} per shader stage (maxStorageBuffersPerShaderStage); ` +
+        'request the device with requiredLimits: { maxStorageBuffersPerShaderStage: adapter.limits.maxStorageBuffersPerShaderStage } (acquireNodeDevice and acquireBrowserDevice do)',
+    );
+  }
+}
+
+/** Checks a dispatch's grid and bindings against the device's limits, naming what to change. */
+export function checkBindingLimits(kernel: Kernel, resources: Record<string, BufferSlice>, limits: GPUSupportedLimits, where = kernel.name): void {
+  checkKernelLimits(kernel, limits, where);
+  checkBindingSizes(kernel, resources, limits, where);
+}
+
+/** Checks each buffer bound against the device's per-binding limits. */
+export function checkBindingSizes(kernel: Kernel, resources: Record<string, BufferSlice>, limits: GPUSupportedLimits, where = kernel.name): void {
   for (const b of kernel.bindings) {
     const s = resources[b.name];
     const bytes = s.size ?? s.buffer.size - (s.offset ?? 0);

@@ -154,9 +154,19 @@ export function convHalvings(rows: number, cols: number): number {
   return n;
 }
 
-/** Default conv widths: 32, 64, 128, 256, then 256 for each further halving. */
+/** Conv widths for a number of halvings: 32, 64, 128, 256, then 256 for each further halving. */
+const convWidths = (halvings: number) => Array.from({ length: halvings }, (_, i) => Math.min(32 << i, 256));
+
+/** Default conv widths: as many as convHalvings makes. */
 export function defaultConvChannels(rows: number, cols: number): number[] {
-  return Array.from({ length: convHalvings(rows, cols) }, (_, i) => Math.min(32 << i, 256));
+  return convWidths(convHalvings(rows, cols));
+}
+
+/** How many times both sides halve evenly: the most stride-2 convolutions an image takes (0 with an odd side). */
+export function mostHalvings(rows: number, cols: number): number {
+  let n = 0;
+  for (let r = rows, c = cols; r % 2 === 0 && c % 2 === 0; r /= 2, c /= 2) n++;
+  return n;
 }
 
 export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
@@ -183,13 +193,16 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
   }
   if (c.arch === 'conv') {
     const [rows, cols] = c.imageShape;
+    const most = mostHalvings(rows, cols);
+    if (most === 0) {
+      throw new ConfigError(`the conv architecture halves the image with stride-2 convolutions, but ${rows}x${cols} has an odd side, which cannot be halved; use arch mlp, or images with even sides`);
+    }
     if (c.channels.length === 0) c.channels = defaultConvChannels(rows, cols);
     if (c.channels.length === 0) {
-      throw new ConfigError(`the conv architecture halves the image with stride-2 convolutions, but ${rows}x${cols} cannot be halved; use images of at least 16x16 with even sides, or arch mlp`);
+      throw new ConfigError(`the conv architecture's default widths halve the image down to 4x4 or larger, and ${rows}x${cols} is too small for one halving of them; give the widths yourself, one per halving, at most ${most} (--channels ${convWidths(most).join(',')}), or use arch mlp`);
     }
-    const side = Math.min(rows, cols) / 2 ** c.channels.length;
-    if (rows % 2 ** c.channels.length !== 0 || cols % 2 ** c.channels.length !== 0 || side < 1) {
-      throw new ConfigError(`${c.channels.length} stride-2 convolutions need image sides divisible by ${2 ** c.channels.length}; ${rows}x${cols} is not: give fewer channels (--channels ${defaultConvChannels(rows, cols).join(',') || '32'})`);
+    if (c.channels.length > most) {
+      throw new ConfigError(`${c.channels.length} stride-2 convolutions need image sides divisible by ${2 ** c.channels.length}; ${rows}x${cols} is not: give at most ${most} channels (--channels ${c.channels.slice(0, most).join(',')})`);
     }
   } else if (c.channels.length > 0) {
     throw new ConfigError('channels sets the conv architecture\'s widths; the mlp architecture takes hidden sizes (hidden) instead');

@@ -241,6 +241,16 @@ export function recordGraph(ctx: GraphContext, kind: GraphKind, rows: number, op
   return WALKS[kind](new Walk(ctx, kind, rows, opts));
 }
 
+/**
+ * Bytes of the largest tensor a recorded graph binds. Recorded for one row (and one sample), it is
+ * what each row adds to the widest binding: for a conv model a feature map or im2col matrix, far
+ * wider than the decoder's output.
+ */
+export function widestTensorBytes(plan: Plan): number {
+  const bound = plan.graph.nodes.flatMap((n) => Object.values(n.resources)).filter((r): r is Tensor => r instanceof Tensor);
+  return Math.max(4, ...bound.map((t) => t.root.bytes));
+}
+
 /** Samples per example when evaluating the ELBO: the training L (ELBO, TCVAE), or 1 for an IWAE-trained model. */
 export function evalSamples(parts: ModelParts): number {
   return parts.objective.name === 'iwae' ? 1 : parts.objective.samples;

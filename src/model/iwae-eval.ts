@@ -5,8 +5,9 @@
 // GPU; after the last chunk each example's estimate lands in a per-example buffer, read once at
 // the end. The mean over examples is the NLL; its standard error is from the per-example values.
 import { ourLabel } from '../gpu/labels';
-import { ConfigError } from '../errors';
-import { readFloats } from '../gpu/buffers';
+import { ConfigError, DeviceLimitError } from '../errors';
+import { MemoryBudgetError, readFloats } from '../gpu/buffers';
+import { widestTensorBytes } from './graphs';
 import { STREAM } from '../step-params';
 import type { VaeConfig } from './config';
 import type { BatchSource } from './resident-data';
@@ -18,7 +19,7 @@ export interface LogLikelihoodOptions {
   samples: number;
   /** Examples per batch; default: as many as keep a chunk's decoder rows near `maxRows`. */
   batch?: number;
-  /** Decoder rows (examples x samples) per chunk; default 8192, or fewer where the device's binding limit needs. */
+  /** Decoder rows (examples x samples) per chunk; default 8192, or as many as keep the chunk's widest tensor (a hidden layer, a conv feature map) within the device's binding limit. */
   maxRows?: number;
   seed?: number;
   /** Called after each chunk with (chunks done, chunks in all). */
@@ -46,16 +47,23 @@ function chunkOf(k: number, cap: number): number {
 export async function estimateLogLikelihood(vae: VAE, data: BatchSource, opts: LogLikelihoodOptions): Promise<LogLikelihoodResult> {
   const K = opts.samples;
   if (!Number.isInteger(K) || K < 1 || K > 1e6) throw new ConfigError(`importance samples must be an integer in 1..1000000, got ${K}`);
-  // The widest per-row tensor of a chunk (decoder output, hidden layers) must fit one binding.
-  const c = vae.config;
-  const widest = Math.max(vae.parts.likelihood.outputWidth, ...c.hidden, 2 * c.latent) * 4;
-  const fits = Math.floor(vae.device.limits.maxStorageBufferBindingSize / widest);
+  const counts = { batch: 'examples per batch', maxRows: 'decoder rows (examples x samples) per chunk' } as const;
+  for (const [name, what] of Object.entries(counts) as [keyof typeof counts, string][]) {
+    const v = opts[name];
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new ConfigError(`logLikelihood: ${name} (${what}) must be an integer >= 1, got ${v}`);
+  }
+  const bounds = vae.scratchBuffer('iwae.bounds', data.count * 4);
+  // The widest tensor of a chunk must fit one binding: measured on the graph recorded for one row
+  // and one sample, so a conv decoder's feature maps and im2col matrices count, not only its output.
+  const widest = widestTensorBytes(vae.record('iwae-eval', 1, { samples: 1, bounds }));
+  const fits = Math.max(1, Math.floor(vae.device.limits.maxStorageBufferBindingSize / widest));
   const maxRows = Math.min(opts.maxRows ?? 8192, fits);
   const B = Math.min(data.count, opts.batch ?? Math.max(1, Math.min(256, Math.floor(maxRows / Math.min(K, 64)))));
   const Kc = chunkOf(K, Math.floor(maxRows / B));
   const chunks = K / Kc;
-  const bounds = vae.scratchBuffer('iwae.bounds', data.count * 4);
-  const plan = await vae.plan('iwae-eval', B, { samples: Kc, bounds });
+  const plan = await vae.plan('iwae-eval', B, { samples: Kc, bounds }).catch((e) => {
+    throw restateChunkRefusal(e, B, Kc, opts.batch !== undefined);
+  });
   const gather = await data.gatherFor(plan, vae.buffers, vae.cache);
   const batches = Math.ceil(data.count / B);
   for (let i = 0; i < batches; i++) {
@@ -84,6 +92,18 @@ export async function estimateLogLikelihood(vae: VAE, data: BatchSource, opts: L
   for (const v of perExample) sq += (v - nll) ** 2;
   const stderr = data.count > 1 ? Math.sqrt(sq / (data.count - 1) / data.count) : NaN;
   return { nll, stderr, bitsPerDim: bitsPerDim(nll, vae.config), examples: data.count, samples: K, perExample };
+}
+
+/**
+ * A chunk refused by a device limit or the memory budget, with the fix in logLikelihood's terms:
+ * its chunks are sized by maxRows (and batch), not by the training batch the refusal suggests.
+ */
+function restateChunkRefusal(e: unknown, B: number, Kc: number, batchGiven: boolean): unknown {
+  const generic = /use a smaller batch( or model)?/;
+  if (!(e instanceof DeviceLimitError) || !generic.test(e.message)) return e;
+  const fix = `give logLikelihood fewer rows per chunk (maxRows; ${B * Kc} here, ${B} examples x ${Kc} samples)${batchGiven ? ' or a smaller batch' : ''}`;
+  const message = e.message.replace(generic, fix);
+  return e instanceof MemoryBudgetError ? new MemoryBudgetError(message, e.what, e.needed, e.inUse, e.budget) : new DeviceLimitError(message);
 }
 
 /**

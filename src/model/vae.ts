@@ -4,7 +4,7 @@
 import { ourLabel } from '../gpu/labels';
 import { STEP_PARAMS } from '../../shaders/common';
 import { initialWatch, WATCH_VEC4S } from '../../shaders/grad-norm';
-import { type AcquiredDevice, describeAdapter, wrapDevice } from '../gpu/device';
+import { type AcquiredDevice, describeAdapter, destroyOwnedDevice, isDeviceGone, watchDeviceLoss, wrapDevice } from '../gpu/device';
 import { BufferArena, formatBytes, readFloats, writeData } from '../gpu/buffers';
 import { type CompileProgress, type PipelineCache, pipelineCacheFor } from '../gpu/pipelines';
 import { autotuneMatmuls, matmulProducts } from './autotune';
@@ -12,12 +12,12 @@ import { autotuneConvs } from './autotune-conv';
 import { convOpsOf } from './layers/conv-ops';
 import { defaultAutotuneCache } from './autotune-cache';
 import { checkPrecision, type Precision } from './precision';
-import { ConfigError, DeviceLimitError, kindOfValue } from '../errors';
+import { ConfigError, DeviceLimitError, GpuError, kindOfValue } from '../errors';
 import { FailureWatch } from '../gpu/failure-watch';
 import { encodeStepParams, STEP_PARAMS_DEFAULTS, STREAM, type StepParams } from '../step-params';
 import { DEFAULT_CONFIG, klCapacityAt, klWeightAt, resolveConfig, type VaeConfig } from './config';
 import { buildModel, type ModelParts } from './build';
-import { recordGraph, type GraphKind, type ModelBuffers, type Plan, type RecordOptions } from './graphs';
+import { evalSamples, recordGraph, type GraphKind, type ModelBuffers, type Plan, type RecordOptions } from './graphs';
 import { kernelsFor, withKernelOverrides, type KernelChoice } from './kernels';
 import { LossRing, type StepLoss } from './loss-ring';
 import type { ParamLayout } from './params';
@@ -100,6 +100,10 @@ export class VAE {
     const resolved = resolveConfig(config);
     // Allocation failures the device reports (rather than our budget) are caught here, at plan time.
     const device = 'adapter' in opts.device && 'device' in opts.device ? opts.device.device : (opts.device as GPUDevice);
+    if (isDeviceGone(device)) {
+      throw new GpuError('VAE.create: this GPU device is gone (destroyed with the last model on it, or lost); create the model on a new device (acquireNodeDevice(), acquireBrowserDevice() or your own)', 'VAE.create', 'device-lost');
+    }
+    watchDeviceLoss(device);
     device.pushErrorScope('out-of-memory');
     let vae: VAE | undefined;
     try {
@@ -127,8 +131,7 @@ export class VAE {
     try {
       checkPrecision(opts.precision, vae.device, vae.adapter);
       if (opts.autotune && opts.autotune !== 'off') {
-        const ctx = { parts: vae.parts, buffers: vae.buffers, arena: vae.arena, kernels: vae.kernels, optimizer: vae.training.optimizer, precision: vae.precision };
-        const { graph } = recordGraph(ctx, 'train', vae.training.batch);
+        const { graph } = vae.record('train', vae.training.batch);
         const t0 = performance.now();
         const tune = { mode: opts.autotune, adapterKey: describeAdapter(vae.adapter), isSoftware: vae.adapter.isSoftware, cache: opts.autotuneCache ?? defaultAutotuneCache(), signal: opts.signal };
         vae.kernels.matmulTuned = await autotuneMatmuls(vae.cache, matmulProducts(graph.kernels), tune);
@@ -190,12 +193,17 @@ export class VAE {
   /** The graph `kind` for `rows` examples, planned and compiled once, then cached (boundedly). */
   plan(kind: GraphKind, rows: number, opts: RecordOptions = {}): Promise<Plan> {
     this.assertAlive();
-    const ctx = { parts: this.parts, buffers: this.buffers, arena: this.arena, kernels: this.kernels, optimizer: this.training.optimizer, precision: this.precision };
     return this.plans.get(planKey(kind, rows, opts), async () => {
-      const plan = recordGraph(ctx, kind, rows, opts);
+      const plan = this.record(kind, rows, opts);
       await plan.graph.build(this.cache, this.arena, this.onCompileProgress);
       return plan;
     });
+  }
+
+  /** The graph `kind` for `rows` examples, recorded only: nothing placed, compiled or allocated (for sizing and autotuning). */
+  record(kind: GraphKind, rows: number, opts: RecordOptions = {}): Plan {
+    const ctx = { parts: this.parts, buffers: this.buffers, arena: this.arena, kernels: this.kernels, optimizer: this.training.optimizer, precision: this.precision };
+    return recordGraph(ctx, kind, rows, opts);
   }
 
   private readonly scratch = new Map<string, GPUBuffer>();
@@ -341,6 +349,11 @@ export class VAE {
   /** -ELBO, reconstruction and KL per example over a resident dataset, in batches of the training size. */
   async elbo(data: BatchSource, opts: { seed?: number } = {}): Promise<ElboResult> {
     this.checkSource(data, 'elbo');
+    // Noise rows are numbered over the whole data set, sample by sample, in a u32 (shaders/reparam.ts).
+    const samples = evalSamples(this.parts);
+    if (samples * data.count > 2 ** 32) {
+      throw new ConfigError(`elbo: ${samples} samples of ${data.count} examples are more noise rows than the GPU numbers (2^32); evaluate the data in parts of at most ${Math.floor(2 ** 32 / samples)} examples`);
+    }
     return this.exclusive(() => this.elboNow(data, opts ?? {}));
   }
 
@@ -546,7 +559,7 @@ export class VAE {
     if (!this.acquired.owned) return;
     const users = (ownedDeviceUsers.get(this.device) ?? 1) - 1;
     ownedDeviceUsers.set(this.device, users);
-    if (users <= 0 && destroyIfLast) this.device.destroy();
+    if (users <= 0 && destroyIfLast) destroyOwnedDevice(this.device);
   }
 
   /**
