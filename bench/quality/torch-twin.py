@@ -7,13 +7,15 @@
 # `reconstruct` and `traverse` read as they read their own.
 #   npx tsx bench/quality/export-dsprites.ts /tmp/dsprites-color 100000 500
 #   /usr/bin/python3 bench/quality/torch-twin.py --data /tmp/dsprites-color --steps 1563 --save twin.safetensors
+# With --replay DIR (export-draws.ts) it starts from webgpu-vae's initial weights and takes its
+# batches and noise step by step, so the two runs share every draw.
 import argparse, json, os, sys, time
 
 import numpy as np
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'tests', 'torch'))
-from vae_twin import TwinVAE, write_safetensors  # noqa: E402
+from vae_twin import TwinVAE, read_safetensors, write_safetensors  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument('--data', required=True, help='folder written by export-dsprites.ts')
@@ -30,6 +32,7 @@ p.add_argument('--save', default='', help='checkpoint written at the end (and ev
 p.add_argument('--save-every', type=int, default=0)
 p.add_argument('--threads', type=int, default=os.cpu_count())
 p.add_argument('--seed', type=int, default=0)
+p.add_argument('--replay', default='', help='folder written by export-draws.ts: start from webgpu-vae\'s initial weights and replay its batch order and noise')
 a = p.parse_args()
 torch.set_num_threads(a.threads)
 torch.manual_seed(a.seed)
@@ -64,6 +67,13 @@ config = {
 }
 model = TwinVAE(config)
 model.kaiming_init()
+replay = None
+if a.replay:
+  init, _ = read_safetensors(os.path.join(a.replay, 'init.safetensors'))
+  model.load_state_dict(init, strict=True)
+  replay = (torch.from_numpy(np.fromfile(os.path.join(a.replay, 'order.i32'), dtype='<i4').astype(np.int64)).view(-1, a.batch),
+            torch.from_numpy(np.fromfile(os.path.join(a.replay, 'eps.f32'), dtype='<f4')).view(-1, a.batch, a.latent))
+  if replay[0].shape[0] < a.steps: sys.exit(f'{a.replay} holds the draws of {replay[0].shape[0]} steps, fewer than --steps {a.steps}')
 opt = torch.optim.Adam(model.parameters(), lr=a.lr, betas=(0.9, 0.999), eps=1e-8)
 train_m, train_f = load('train')
 test_x = pictures(*load('test'))
@@ -80,11 +90,18 @@ def save(step):
 N = train_m.shape[0]
 order, at, window, start = torch.randperm(N), 0, [], time.time()
 for step in range(1, a.steps + 1):
-  if at + a.batch > N: order, at = torch.randperm(N), 0
-  rows = order[at:at + a.batch]; at += a.batch
-  rec, kl = model.elbo_terms(pictures(train_m[rows], train_f[rows]), torch.randn(a.batch, a.latent), none)
+  if replay:  # webgpu-vae's rows (an epoch's last step may be short: -1 pads it) and noise
+    rows = replay[0][step - 1]; eps = replay[1][step - 1][rows >= 0]; rows = rows[rows >= 0]
+  else:
+    if at + a.batch > N: order, at = torch.randperm(N), 0
+    rows = order[at:at + a.batch]; at += a.batch
+    eps = torch.randn(a.batch, a.latent)
+  rec, kl = model.elbo_terms(pictures(train_m[rows], train_f[rows]), eps, none[:rows.shape[0]])
   weight = a.beta * min(1.0, step / a.warmup) if a.warmup > 0 else a.beta
-  opt.zero_grad(); (rec + weight * kl).mean().backward(); opt.step()
+  loss = (rec + weight * kl).mean()
+  opt.zero_grad(); loss.backward(); opt.step()
+  if replay and step % 16 == 0:  # as webgpu-vae's step records, to compare step for step
+    print(json.dumps({'event': 'step', 'step': step, 'loss': round(loss.item(), 3), 'rec': round(rec.mean().item(), 3), 'kl': round(kl.mean().item(), 4)}), flush=True)
   window.append((rec.mean().item(), kl.mean().item()))
   if step % 320 == 0:
     print(json.dumps({'event': 'window', 'step': step, 'rec': round(float(np.mean([w[0] for w in window])), 2),
