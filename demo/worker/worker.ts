@@ -144,9 +144,7 @@ function startLoop(s: Session): void {
     // A diverged model's weights are not numbers: it is dropped rather than offered to Resume or Save.
     if ((error as Error)?.name === 'DivergedError') {
       forgetModel();
-      // Let the losses still being read back land first: destroying their buffers would reject the reads.
-      await s.vae.readLosses().catch(() => undefined);
-      s.destroy();
+      s.destroy(); // reads still in flight end quietly (the loss ring expects a destroy)
     }
     reportError(error);
     if (!lost) settle();
