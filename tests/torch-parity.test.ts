@@ -18,6 +18,7 @@ import { encodeSafetensors } from '../src/io/safetensors';
 import { resolveConfig, type VaeConfig } from '../src/model/config';
 import { VAE } from '../src/model/vae';
 import { expectClose, testData } from './helpers/compare';
+import { adamStepRef } from './reference/adam';
 import { gpu } from './helpers/gpu';
 
 const TWIN_DIR = join(__dirname, 'torch');
@@ -56,7 +57,7 @@ function runTwin(job: object, name: string): TwinResult {
   return JSON.parse(r.stdout) as TwinResult;
 }
 
-describe.skipIf(!PYTHON && !process.env.CI)('one training step against PyTorch in float64 (tests/torch/vae_twin.py)', () => {
+describe.skipIf(!PYTHON && !process.env.CI)('training steps against PyTorch in float64 (tests/torch/vae_twin.py)', () => {
   it('finds a Python with torch (setup-debian.sh installs python3-torch)', () => {
     expect(PYTHON, 'no Python that imports torch: run scripts/setup-debian.sh, or set WEBGPU_VAE_PYTHON').not.toBeNull();
   });
@@ -92,6 +93,50 @@ describe.skipIf(!PYTHON && !process.env.CI)('one training step against PyTorch i
       expect(Object.keys(twin.grads).sort(), 'parameter names').toEqual([...names].sort());
       for (const t of vae.layout.tensors) {
         expectClose(grads.subarray(t.offset, t.offset + t.count), twin.grads[t.name], { atol: 2e-5, rtol: 2e-3 }, `d loss / d ${t.name}`);
+      }
+    } finally {
+      vae.destroy();
+    }
+  });
+
+  // One step right is not a training loop right: Adam's moments, its step count, the KL warm-up
+  // and the noise counter all carry from step to step. At each step, the twin takes the parameters
+  // the GPU had before it, and the float64 Adam takes the GPU's own gradients, so each step is
+  // checked alone (free runs of two implementations part by rounding within tens of steps).
+  it("four training steps in a row: each step's loss and gradients at the model's own parameters, and Adam's update from its moments", async () => {
+    if (!PYTHON) return;
+    const { device } = await gpu();
+    const config = resolveConfig({ arch: 'conv', inputDim: 768, imageShape: [16, 16], imageChannels: 3, channels: [16, 16], dense: [8], latent: 3, activation: 'relu', init: 'kaiming', warmupSteps: 3 });
+    const D = config.inputDim, Z = config.latent, lr = 3e-3, STEPS = 4;
+    const vae = await VAE.create(config, { device, batch: B, seed: 29, lr });
+    try {
+      const P = vae.layout.totalFloats;
+      let before = (await vae.flatParameters()).slice(0, P);
+      let m: ArrayLike<number> = new Float64Array(P), v: ArrayLike<number> = new Float64Array(P);
+      for (let s = 0; s < STEPS; s++) {
+        const params = await vae.parameters();
+        const x = Float32Array.from(testData(VALID * D, 40 + s, 0, 1));
+        await vae.trainStep(x);
+        const [step] = await vae.readLosses();
+        const grads = (await vae.flatGradients()).slice(0, P);
+        const after = (await vae.flatParameters()).slice(0, P);
+        const eps = (await readFloats(device, (await vae.plan('train', B)).tensors.eps.buffer)).slice(0, VALID * Z);
+        writeFileSync(join(work, `steps-${s}.safetensors`), encodeSafetensors(params, {}));
+        writeFileSync(join(work, `steps-${s}-x.f32`), new Uint8Array(x.buffer));
+        writeFileSync(join(work, `steps-${s}-eps.f32`), new Uint8Array(eps.buffer));
+        const twin = runTwin({
+          config, params: join(work, `steps-${s}.safetensors`), x: join(work, `steps-${s}-x.f32`), eps: join(work, `steps-${s}-eps.f32`),
+          rows: VALID, labels: [], klWeight: vae.klWeightAt(s + 1),
+        }, `steps-${s}`);
+        expect(vae.klWeightAt(s + 1), 'the warm-up ramp').toBeCloseTo(Math.min(1, (s + 1) / 3), 12);
+        expectClose([step.loss, step.rec, step.kl], [twin.loss, twin.rec, twin.kl], { atol: 1e-4, rtol: 1e-5 }, `step ${s + 1}: loss, rec, kl`);
+        for (const t of vae.layout.tensors) {
+          expectClose(grads.subarray(t.offset, t.offset + t.count), twin.grads[t.name], { atol: 2e-5, rtol: 2e-3 }, `step ${s + 1}: d loss / d ${t.name}`);
+        }
+        const ref = adamStepRef(before, grads, m, v, { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }, s + 1);
+        expectClose(after, ref.p, { atol: 1e-7, rtol: 1e-5 }, `step ${s + 1}: parameters after Adam`);
+        expect(after.some((w, i) => w !== before[i]), `step ${s + 1} moved the parameters`).toBe(true);
+        before = after; m = ref.m; v = ref.v;
       }
     } finally {
       vae.destroy();

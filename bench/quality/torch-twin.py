@@ -32,9 +32,12 @@ p.add_argument('--save', default='', help='checkpoint written at the end (and ev
 p.add_argument('--save-every', type=int, default=0)
 p.add_argument('--threads', type=int, default=os.cpu_count())
 p.add_argument('--seed', type=int, default=0)
+p.add_argument('--float64', action='store_true', help='train in float64 instead of float32')
+p.add_argument('--perturb', type=float, default=0, help='with --replay: scale each initial weight by (1 + PERTURB * n), n ~ N(0, 1) from --seed, to see how far rounding-sized differences carry')
 p.add_argument('--replay', default='', help='folder written by export-draws.ts: start from webgpu-vae\'s initial weights and replay its batch order and noise')
 a = p.parse_args()
 torch.set_num_threads(a.threads)
+if a.float64: torch.set_default_dtype(torch.float64)
 torch.manual_seed(a.seed)
 
 info = json.load(open(os.path.join(a.data, 'info.json')))
@@ -53,9 +56,9 @@ def load(split):
 def pictures(masks, factors):
   """Planar pictures in [0, 1], as webgpu-vae's batches hold them: [B, C*64*64]."""
   m = (masks > 0).float().unsqueeze(1)
-  if not colour: return m.flatten(1)
+  if not colour: return m.flatten(1).to(torch.get_default_dtype())
   shape_hue, background_hue = factors[:, 0], factors[:, 1]
-  return (m * fg[shape_hue][:, :, None, None] + (1 - m) * bg[background_hue][:, :, None, None]).flatten(1)
+  return (m * fg[shape_hue][:, :, None, None] + (1 - m) * bg[background_hue][:, :, None, None]).flatten(1).to(torch.get_default_dtype())
 
 
 config = {
@@ -70,9 +73,12 @@ model.kaiming_init()
 replay = None
 if a.replay:
   init, _ = read_safetensors(os.path.join(a.replay, 'init.safetensors'))
-  model.load_state_dict(init, strict=True)
+  model.load_state_dict({k: v.to(torch.get_default_dtype()) for k, v in init.items()}, strict=True)
+  if a.perturb:
+    with torch.no_grad():
+      for p_ in model.parameters(): p_.mul_(1 + a.perturb * torch.randn_like(p_))
   replay = (torch.from_numpy(np.fromfile(os.path.join(a.replay, 'order.i32'), dtype='<i4').astype(np.int64)).view(-1, a.batch),
-            torch.from_numpy(np.fromfile(os.path.join(a.replay, 'eps.f32'), dtype='<f4')).view(-1, a.batch, a.latent))
+            torch.from_numpy(np.fromfile(os.path.join(a.replay, 'eps.f32'), dtype='<f4')).to(torch.get_default_dtype()).view(-1, a.batch, a.latent))
   if replay[0].shape[0] < a.steps: sys.exit(f'{a.replay} holds the draws of {replay[0].shape[0]} steps, fewer than --steps {a.steps}')
 opt = torch.optim.Adam(model.parameters(), lr=a.lr, betas=(0.9, 0.999), eps=1e-8)
 train_m, train_f = load('train')
