@@ -2,6 +2,7 @@
 // page before the worker starts, because the reasons (insecure origin, old browser, flag off on
 // Linux) need different advice; adapter and device failures come from the worker.
 import type { ErrorKind } from '../shared/protocol';
+import { SAVE_EVERY_STEPS } from '../shared/saved-run';
 
 const el = () => document.getElementById('error')!;
 
@@ -45,7 +46,7 @@ export function describeError(kind: ErrorKind, message: string): { title: string
     case 'no-webgpu':
       return { title: 'WebGPU is not available to the training worker', text: `${message}\n${ENABLE_HELP}` };
     case 'device-lost':
-      return { title: 'The GPU device was lost', text: `${message}\nThe model on it is gone. You can restart on a new device from the last weights read back (they are saved at every epoch, on pause and on save).` };
+      return { title: 'The GPU device was lost', text: `${message}\nThe model on it is gone. You can restart on a new device from the last weights read back (kept every ${SAVE_EVERY_STEPS} steps, at the end of each epoch and on pause).` };
     case 'data':
       return { title: 'The dataset could not be used', text: message };
     case 'config':
