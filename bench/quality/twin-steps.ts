@@ -6,11 +6,14 @@
 //   npx tsx bench/quality/twin-steps.ts OUT_DIR [--steps=64] [--batch=64] [--channels=16,16,16,16]
 //       [--dense=256] [--latent=10] [--lr=1e-3] [--warmup=200] [--seed=0] [--grey] [--drawn]
 // --drawn trains on the sprites as the CLI does, drawn on the GPU into each batch
-// (vae.generateSprites), and records each batch as the step read it.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// (vae.generateSprites), and records each batch as the step read it. --replay=DIR takes the
+// batches of `train --dataset dsprites-color --limit N --seed S` from export-draws.ts's order.i32
+// (N from --train, 100000 by default), so the steps are the CLI run's.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderColorDsprites, DSPRITES_COLOR_COUNT } from '../../src/data/dsprites-color';
 import { renderDsprites, DSPRITES_COUNT } from '../../src/data/dsprites';
+import { splitGenerated } from '../../src/data/index-permutation';
 import { readFloats } from '../../src/gpu/buffers';
 import { acquireNodeDevice } from '../../src/gpu/node-device';
 import { resolveConfig } from '../../src/model/config';
@@ -32,7 +35,15 @@ const config = resolveConfig({
 });
 
 // Distinct random sprites, one fresh batch a step, as bytes scaled to [0, 1] like the CLI's.
-const picks = new Philox(seed, 7).permutation(grey ? DSPRITES_COUNT : DSPRITES_COLOR_COUNT).subarray(0, steps * B);
+const replay = flag('replay', '');
+let picks: Uint32Array;
+if (replay) {
+  const train = splitGenerated(grey ? DSPRITES_COUNT : DSPRITES_COLOR_COUNT, Number(flag('train', '100000')), 500, seed).train;
+  const order = new Int32Array(readFileSync(join(replay, 'order.i32')).buffer.slice(0));
+  picks = Uint32Array.from(order.subarray(0, steps * B), (i) => train[i]);
+} else {
+  picks = new Philox(seed, 7).permutation(grey ? DSPRITES_COUNT : DSPRITES_COLOR_COUNT).subarray(0, steps * B);
+}
 const bytes = grey ? renderDsprites(picks) : renderColorDsprites(picks);
 const x = Float32Array.from(bytes, (v) => v / 255);
 
