@@ -12,7 +12,7 @@
 // Bindings: forward (x: read, y: write); backward (y: read, dy: read, dx: write).
 // Grid: one invocation per element, ACTIVATION_WORKGROUP wide, split over x/y for large arrays.
 import { wgsl } from './wgsl';
-import { declareBindings, FLAT_INDEX_WGSL, grid1D, read, write, type Kernel } from './common';
+import { checkChoice, checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, write, type Kernel } from './common';
 import { load32, withHalf, type HalfBindings } from './half';
 
 export const ACTIVATIONS = ['relu', 'leaky_relu', 'tanh', 'sigmoid', 'softplus', 'none'] as const;
@@ -21,8 +21,14 @@ export type Activation = (typeof ACTIVATIONS)[number];
 export const LEAKY_RELU_SLOPE = 0.01;
 const ACTIVATION_WORKGROUP = 256;
 
+/** Throws unless `kind` is an activation: an unknown name would otherwise compile as the identity. */
+export function checkActivation(kernel: string, what: string, kind: unknown): asserts kind is Activation {
+  checkChoice(kernel, what, kind, ACTIVATIONS);
+}
+
 /** WGSL `fn act(x: f32) -> f32` and `fn act_grad(y: f32) -> f32` for one activation. */
 export function activationWGSL(kind: Activation): string {
+  checkActivation('activationWGSL', 'activation', kind);
   return wgsl`
 fn act(x: f32) -> f32 {
 #if ${kind === 'relu'}
@@ -71,6 +77,8 @@ export interface ActivationParams {
 
 /** y = act(x) over `count` elements. */
 export function activationForward(p: ActivationParams): Kernel {
+  checkActivation('activation_forward', 'kind', p.kind);
+  checkShape('activation_forward', { count: p.count });
   const idx = FLAT_INDEX_WGSL(ACTIVATION_WORKGROUP);
   const bindings = [read('x'), write('y')];
   const code = wgsl`
@@ -87,12 +95,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     name: `activation_forward_${p.kind}`,
     code,
     bindings,
+    minBytes: minBindingBytes(bindings, { x: p.count, y: p.count }),
     workgroups: grid1D(p.count, ACTIVATION_WORKGROUP),
   };
 }
 
 /** dx = dy * act'(y) over `count` elements, from the forward output y. */
 export function activationBackward(p: ActivationParams): Kernel {
+  checkActivation('activation_backward', 'kind', p.kind);
+  checkShape('activation_backward', { count: p.count });
   const idx = FLAT_INDEX_WGSL(ACTIVATION_WORKGROUP);
   const { bindings, enable, tag } = withHalf('activation_backward', [read('y'), read('dy'), write('dx')], p.f16);
   const code = wgsl`${enable}
@@ -109,6 +120,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     name: `activation_backward_${p.kind}${tag}`,
     code,
     bindings,
+    minBytes: minBindingBytes(bindings, { y: p.count, dy: p.count, dx: p.count }),
     workgroups: grid1D(p.count, ACTIVATION_WORKGROUP),
   };
 }

@@ -14,10 +14,12 @@
 // added, as torch.nn.utils.clip_grad_norm_ before optimizer.step() does.
 // Bindings: params (uniform), p (write), g (read), [m, v (write)], [watch (read)].  Grid: 4
 // elements per invocation (vec4), split over x/y for large models.
-import { declareBindings, FLAT_INDEX_WGSL, grid1D, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
+import { checkChoice, checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
+import { WATCH_VEC4S } from './grad-norm';
 import { wgsl } from './wgsl';
 
-export type Optimizer = 'adam' | 'sgd';
+export const OPTIMIZERS = ['adam', 'sgd'] as const;
+export type Optimizer = (typeof OPTIMIZERS)[number];
 const OPTIMIZER_WORKGROUP = 256;
 
 export interface OptimizerParams {
@@ -29,6 +31,9 @@ export interface OptimizerParams {
 }
 
 export function optimizerStep(p: OptimizerParams): Kernel {
+  // An unknown kind ('Adam') would otherwise run as SGD.
+  checkChoice('optimizer_step', 'kind', p.kind, OPTIMIZERS);
+  checkShape('optimizer_step', { count: p.count });
   const adam = p.kind === 'adam';
   const vecs = Math.ceil(p.count / 4);
   const vec4s = 'array<vec4<f32>>';
@@ -64,6 +69,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     name: `optimizer_${p.kind}${gated ? '_gated' : ''}`,
     code,
     bindings,
+    // The kernel works on whole vec4s: count 6 reaches 8 values of each buffer.
+    minBytes: minBindingBytes(bindings, { p: p.count, g: p.count, m: p.count, v: p.count, watch: 4 * WATCH_VEC4S }),
     workgroups: grid1D(vecs, OPTIMIZER_WORKGROUP),
   };
 }

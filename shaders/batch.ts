@@ -18,7 +18,7 @@
 // Grid: one invocation per element of x, or, when D is a multiple of 4 (MNIST's 784), per 4
 // elements: every row then starts on a word boundary, so one u32 load brings 4 pixels, which saves
 // 3 of every 4 loads and index divisions (each a per-lane gather on a CPU adapter).
-import { declareBindings, FLAT_INDEX_WGSL, grid1D, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
+import { checkChoice, checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
 import { PHILOX_WGSL } from './philox';
 import { wgsl } from './wgsl';
 
@@ -28,7 +28,8 @@ export const BINARIZE_STREAM = 4;
 /** Philox stream of the dequantization noise; equals STREAM.dequantize in src/step-params.ts. */
 export const DEQUANTIZE_STREAM = 6;
 
-export type Binarize = 'none' | 'dynamic' | 'fixed';
+export const BINARIZE = ['none', 'dynamic', 'fixed'] as const;
+export type Binarize = (typeof BINARIZE)[number];
 
 export interface GatherParams {
   rows: number;
@@ -40,7 +41,9 @@ export interface GatherParams {
 
 export function gatherBatch(p: GatherParams): Kernel {
   const { rows, dim: D } = p;
+  checkShape('gather_batch', { rows, dim: D });
   const binarize = p.binarize ?? 'none';
+  checkChoice('gather_batch', 'binarize', binarize, BINARIZE);
   const dequantize = !!p.dequantize;
   if (dequantize && binarize !== 'none') throw new Error('gatherBatch: dequantization is for grey levels; it cannot be combined with binarization');
   const draws = binarize !== 'none' || dequantize;
@@ -118,6 +121,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     name: `gather_batch${binarize === 'none' ? '' : '_binarize_' + binarize}${dequantize ? '_dequantize' : ''}`,
     code,
     bindings,
+    // pixels and perm hold the resident data set, whose size only params.dataset_count knows.
+    minBytes: minBindingBytes(bindings, { pixels: 1, perm: 1, x: rows * D }),
     workgroups: grid1D(rows * W, GATHER_WORKGROUP),
   };
 }
@@ -127,6 +132,7 @@ export interface LabelGatherParams { rows: number; classes: number }
 /** condition[r, c] = 1 where c is the label of example perm[batch_start + r] (zero rows for padding). */
 export function gatherLabels(p: LabelGatherParams): Kernel {
   const { rows, classes: C } = p;
+  checkShape('gather_labels', { rows, classes: C });
   const bindings = [uniform(), read('labels', 'array<u32>'), read('perm', 'array<u32>'), write('condition')];
   const code = wgsl`
 ${STEP_PARAMS.wgsl}
@@ -143,5 +149,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (real) { hot = select(0.0, 1.0, labels[perm[slot]] == i % ${C}u); }
   condition[i] = hot;
 }`;
-  return { name: 'gather_labels', code, bindings, workgroups: grid1D(rows * C, GATHER_WORKGROUP) };
+  return { name: 'gather_labels', code, bindings, minBytes: minBindingBytes(bindings, { labels: 1, perm: 1, condition: rows * C }), workgroups: grid1D(rows * C, GATHER_WORKGROUP) };
 }

@@ -25,6 +25,13 @@ export interface Kernel {
   bindings: KernelBinding[];
   workgroups: [number, number, number];
   /**
+   * The least bytes each binding must hold for this shape (what the kernel indexes; a uniform's
+   * struct size), by binding name. `bind()` of a kernel from `webgpu-vae/kernels` refuses a
+   * smaller buffer: WebGPU would clamp the out-of-range loads and drop the stores, silently.
+   * Every factory in shaders/ fills it; a hand-written kernel may leave it out.
+   */
+  minBytes?: Record<string, number>;
+  /**
    * Uniform bindings whose contents the kernel fixes (e.g. a shape-generic kernel's sizes): the
    * runtime makes and fills these buffers, so callers bind only the others.
    */
@@ -127,4 +134,42 @@ export function f32Literal(x: number): string {
 export function checkShape(kernel: string, dims: Record<string, number>): void {
   const bad = Object.entries(dims).filter(([, v]) => !(Number.isInteger(v) && v > 0));
   if (bad.length) throw new Error(`${kernel}: ${bad.map(([k, v]) => `${k}=${v}`).join(', ')} must be positive integers`);
+}
+
+/** Throws unless `value` is one of `allowed`: an unknown kind would otherwise compile as some default. */
+export function checkChoice<T extends string>(kernel: string, what: string, value: unknown, allowed: readonly T[]): asserts value is T {
+  if (!allowed.includes(value as T)) throw new Error(`${kernel}: unknown ${what} ${typeof value === 'string' ? `'${value}'` : String(value)}; use one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
+}
+
+/** Bytes of one element of a storage binding's WGSL array type. */
+function elementBytes(type = 'array<f32>'): { scalar: number; element: number } {
+  const scalar = /f16/.test(type) ? 2 : 4;
+  const lanes = Number(/vec([234])/.exec(type)?.[1] ?? 1);
+  // vec3 arrays have a stride of 16 bytes, like vec4.
+  return { scalar, element: scalar * (lanes === 3 ? 4 : lanes) };
+}
+
+const roundUp = (x: number, to: number) => Math.ceil(x / to) * to;
+
+/**
+ * The `minBytes` of a kernel: for each storage binding, `values[name]` counts the scalars (f32,
+ * u32 or f16 values) the kernel reaches for its shape, rounded up to whole array elements (a vec4
+ * array of 6 values needs 2 vec4s) and to 4 bytes (WebGPU's storage binding granule). A uniform
+ * binding needs its struct: StepParams unless `structs` gives the bytes of its type.
+ */
+export function minBindingBytes(bindings: readonly KernelBinding[], values: Record<string, number>, structs: Record<string, number> = {}): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const b of bindings) {
+    if (b.kind === 'uniform') {
+      const bytes = b.type === undefined ? STEP_PARAMS.bytes : structs[b.type];
+      if (bytes === undefined) throw new Error(`minBindingBytes: no size for uniform ${b.name} of type ${b.type}`);
+      out[b.name] = bytes;
+      continue;
+    }
+    const n = values[b.name];
+    if (n === undefined) throw new Error(`minBindingBytes: no value count for binding ${b.name}`);
+    const { scalar, element } = elementBytes(b.type);
+    out[b.name] = roundUp(roundUp(Math.max(1, n) * scalar, element), 4);
+  }
+  return out;
 }

@@ -4,7 +4,7 @@
 // condition is data, so it gets no gradient).
 // Bindings: forward (x, c: read, y: write); backward (dy: read, dx: write).
 // Grid: one invocation per output element, split over x/y for large arrays.
-import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, read, write, type Kernel } from './common';
+import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, write, type Kernel } from './common';
 
 const CONCAT_WORKGROUP = 256;
 
@@ -38,7 +38,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     y[i] = c[(r % ${B}u) * ${C}u + col - ${F}u];
   }
 }`;
-  return { name: 'concat_forward', code, bindings, workgroups: grid1D(rows * W, CONCAT_WORKGROUP) };
+  const minBytes = minBindingBytes(bindings, { x: rows * F, c: Math.min(rows, B) * C, y: rows * W });
+  return { name: 'concat_forward', code, bindings, minBytes, workgroups: grid1D(rows * W, CONCAT_WORKGROUP) };
 }
 
 export function concatBackward(p: ConcatParams): Kernel {
@@ -55,5 +56,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let r = i / ${F}u;
   dx[i] = dy[r * ${F + C}u + i % ${F}u];
 }`;
-  return { name: 'concat_backward', code, bindings, workgroups: grid1D(rows * F, CONCAT_WORKGROUP) };
+  return { name: 'concat_backward', code, bindings, minBytes: minBindingBytes(bindings, { dy: rows * (F + C), dx: rows * F }), workgroups: grid1D(rows * F, CONCAT_WORKGROUP) };
 }

@@ -21,7 +21,7 @@
 // others one element each;
 // no workgroup memory, no barriers. Reference: tests/reference/conv.ts.
 import { convDims, epilogueWGSL, type ChannelSumShape, type ConvGeometry, type ConvParams } from './conv';
-import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, read, write, type Kernel, type KernelBinding } from './common';
+import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, write, type Kernel, type KernelBinding } from './common';
 import { load32, storeAs, withHalf, type HalfBindings } from './half';
 
 /**
@@ -36,7 +36,11 @@ type Epilogue = Pick<ConvParams, 'bias' | 'activation' | 'gradActivation'>;
 /** Bindings stored as f16 (half.ts): x and col of im2col, t and rows of the layout passes, dx and below of col2im. */
 type Half = { f16?: HalfBindings };
 
-function layoutKernel(name: string, io: KernelBinding[], epi: ReturnType<typeof epilogueWGSL> | null, items: number, body: string, f16: HalfBindings | undefined): Kernel {
+/**
+ * `values`: what the kernel reaches of its input and output (io's two bindings, by name), and of
+ * the epilogue's bias (`channels`); `below` is as large as the output.
+ */
+function layoutKernel(name: string, io: KernelBinding[], epi: ReturnType<typeof epilogueWGSL> | null, items: number, body: string, f16: HalfBindings | undefined, values: { input: number; output: number; channels: number }): Kernel {
   const { bindings, enable, tag } = withHalf(name, [...io.slice(0, -1), ...(epi?.bindings ?? []), io[io.length - 1]], f16);
   const T = IM2COL_TILE.WORKGROUP;
   const code = `${enable}${declareBindings(bindings)}
@@ -47,7 +51,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (e >= ${items}u) { return; }
 ${body}
 }`;
-  return { name: `${name}${epi?.tag ?? ''}${tag}`, code, bindings, workgroups: grid1D(items, T) };
+  const [input, output] = io.map((b) => b.name);
+  const minBytes = minBindingBytes(bindings, { [input]: values.input, [output]: values.output, bias: values.channels, below: values.output });
+  return { name: `${name}${epi?.tag ?? ''}${tag}`, code, bindings, minBytes, workgroups: grid1D(items, T) };
 }
 
 /** col [N OH OW, Cin k k] from x [N, Cin, H, W]. Bindings: x, col. */
@@ -71,7 +77,7 @@ export function im2col(g: ConvGeometry & Half): Kernel {
   let ix0 = i32(p % ${d.OW}u) * ${d.S} - ${d.P};
   let src = (n * ${d.Cin}u + ci) * ${d.HW}u;
   let dst = r * ${d.CinKK}u + ci * ${d.KK}u;
-${taps.join('\n')}`, g.f16);
+${taps.join('\n')}`, g.f16, { input: d.N * d.Cin * d.HW, output: d.N * d.OHW * d.CinKK, channels: 0 });
 }
 
 /** dx [N, Cin, H, W] = epilogue(the adjoint of im2col applied to dcol [N OH OW, Cin k k]). Bindings: dcol, [bias], [below], dx. */
@@ -103,7 +109,7 @@ ${axis('x', d.W, d.OW)}
   let base = n * ${d.OHW * d.CinKK}u + ci * ${d.KK}u;
   var s = 0.0;
 ${terms.join('\n')}
-  ${storeAs(p.f16, 'dx', 'e', 'epilogue(s, e, ci)')}`, p.f16);
+  ${storeAs(p.f16, 'dx', 'e', 'epilogue(s, e, ci)')}`, p.f16, { input: d.N * d.OHW * d.CinKK, output: items, channels: d.Cin });
 }
 
 /** [N, C, P] with P pixels per channel: the shape convBiasGrad sums over, here transposed. */
@@ -120,7 +126,7 @@ export function channelsToRows(s: ChannelLayout & Half): Kernel {
   let dst = e * ${C}u;
   for (var c = 0u; c < ${C}u; c++) {
     ${storeAs(s.f16, 'rows', 'dst + c', load32(s.f16, 't', `src + c * ${P}u`))}
-  }`, s.f16);
+  }`, s.f16, { input: N * C * P, output: N * P * C, channels: 0 });
 }
 
 /** t [N, C, P] = epilogue(rows [N P, C] transposed per example) (NHWC -> NCHW). Bindings: rows, [bias], [below], t. */
@@ -131,5 +137,5 @@ export function rowsToChannels(s: ChannelLayout & Epilogue & Half): Kernel {
   let p = e % ${P}u;
   let c = (e / ${P}u) % ${C}u;
   let n = e / ${C * P}u;
-  ${storeAs(s.f16, 't', 'e', `epilogue(rows[(n * ${P}u + p) * ${C}u + c], e, c)`)}`, s.f16);
+  ${storeAs(s.f16, 't', 'e', `epilogue(rows[(n * ${P}u + p) * ${C}u + c], e, c)`)}`, s.f16, { input: N * P * C, output: N * C * P, channels: C });
 }

@@ -30,8 +30,8 @@
 // `register-subgroup` shares B; its bodies are in conv-quad.ts.
 // Variant `implicit-gemm` (default on GPUs): each kernel is a matrix product over the implicit
 // im2col matrix, staged through workgroup-memory tiles by conv-gemm.ts; no im2col buffer exists.
-import { activationWGSL, type Activation } from './activation';
-import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, read, workgroupTreeSum, write, type Kernel, type KernelBinding } from './common';
+import { activationWGSL, checkActivation, type Activation } from './activation';
+import { checkChoice, checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, workgroupTreeSum, write, type Kernel, type KernelBinding } from './common';
 import { quadForward, quadInputGrad, quadWeightGrad, QUAD_CONV_TILE, type QuadKernel } from './conv-quad';
 import { weightGradSum } from './conv-loops';
 import { forwardGemm, gemmBody, gemmGrid, IMPLICIT_GEMM_TILE, inputGradGemm, weightGradGemm } from './conv-gemm';
@@ -111,6 +111,8 @@ export type ConvDims = ReturnType<typeof convDims>;
 /** `fn epilogue(v, idx, ch)`: + bias[ch], act, or * act'(below[idx]), as the parameters ask. */
 export function epilogueWGSL(p: Pick<ConvParams, 'bias' | 'activation' | 'gradActivation' | 'f16'>): { code: string; bindings: KernelBinding[]; tag: string } {
   const act = p.activation ?? 'none', gradAct = p.gradActivation ?? 'none';
+  checkActivation('conv', 'activation', act);
+  checkActivation('conv', 'gradActivation', gradAct);
   if (act !== 'none' && gradAct !== 'none') throw new Error('conv: activation and gradActivation are exclusive');
   const hasBelow = gradAct !== 'none';
   const code = wgsl`
@@ -139,13 +141,22 @@ const rowBlock = (width: number) => Math.min(CONV_TILES.direct.TP, 2 ** Math.cei
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const block = (f: (i: number, j: number) => string, rows: number, cols: number) => range(rows).flatMap((i) => range(cols).map((j) => f(i, j))).join(' ');
 
-function kernelOf(name: string, variant: ConvVariant, io: KernelBinding[], epi: ReturnType<typeof epilogueWGSL> | null, body: string, workgroups: Kernel['workgroups'], f16: HalfBindings | undefined): Kernel {
+/**
+ * Values a convolution kernel reaches in its three tensors, in the order of its io bindings (x, w,
+ * y forward; dy, w, dx for the input gradient; dy, x, dw for the weights'), and in the epilogue's
+ * bias (one per output channel; `below` is the size of the output it multiplies).
+ */
+interface ConvValues { first: number; second: number; output: number; channels: number }
+
+function kernelOf(name: string, variant: ConvVariant, io: KernelBinding[], epi: ReturnType<typeof epilogueWGSL> | null, body: string, workgroups: Kernel['workgroups'], f16: HalfBindings | undefined, v: ConvValues): Kernel {
   const half = withHalf(name, [...io.slice(0, -1), ...(epi?.bindings ?? []), io[io.length - 1]], f16);
   const enable = `${half.enable}${variant === 'direct-subgroup' ? 'enable subgroups;\n' : ''}`;
+  const [first, second, output] = io.map((b) => b.name);
   return {
     name: `${name}${epi?.tag ?? ''}_${variant.replace('-', '_')}${half.tag}`,
     code: `${enable}${declareBindings(half.bindings)}\n${epi?.code ?? ''}\n${body}`,
     bindings: half.bindings,
+    minBytes: minBindingBytes(half.bindings, { [first]: v.first, [second]: v.second, [output]: v.output, bias: v.channels, below: v.output }),
     workgroups,
   };
 }
@@ -153,21 +164,28 @@ function kernelOf(name: string, variant: ConvVariant, io: KernelBinding[], epi: 
 /** The variant a kernel gets: `direct-subgroup` is `direct` on a device without subgroups. */
 function variantOf(p: { variant?: ConvVariant; subgroups?: boolean }): ConvVariant {
   const v = p.variant ?? 'direct';
+  // An unknown name would otherwise run as `direct` under a name that is not.
+  checkChoice('conv', 'variant', v, CONV_VARIANTS);
   return v === 'direct-subgroup' && p.subgroups === false ? 'direct' : v;
 }
 
-const quadKernel = (name: string, io: KernelBinding[], epi: ReturnType<typeof epilogueWGSL> | null, k: QuadKernel, f16: HalfBindings | undefined) =>
-  kernelOf(name, 'direct-subgroup', io, epi, k.body, k.workgroups, f16);
+const quadKernel = (name: string, io: KernelBinding[], epi: ReturnType<typeof epilogueWGSL> | null, k: QuadKernel, f16: HalfBindings | undefined, v: ConvValues) =>
+  kernelOf(name, 'direct-subgroup', io, epi, k.body, k.workgroups, f16, v);
+
+/** What the forward (x -> y), input-gradient (dy -> dx) and weight-gradient (dy, x -> dw) kernels reach. */
+const forwardValues = (d: ConvDims): ConvValues => ({ first: d.N * d.Cin * d.HW, second: d.Cout * d.CinKK, output: d.N * d.Cout * d.OHW, channels: d.Cout });
+const inputGradValues = (d: ConvDims): ConvValues => ({ first: d.N * d.Cout * d.OHW, second: d.Cout * d.CinKK, output: d.N * d.Cin * d.HW, channels: d.Cin });
+const weightGradValues = (d: ConvDims): ConvValues => ({ first: d.N * d.Cout * d.OHW, second: d.N * d.Cin * d.HW, output: d.Cout * d.CinKK, channels: 0 });
 
 /** y [N, Cout, OH, OW] = epilogue(conv(x, w)). Bindings: x, w, [bias], [below], y. */
 export function conv2dForward(p: ConvParams): Kernel {
   const d = convDims('conv2d_forward', p);
   const variant = variantOf(p);
   const io = [read('x'), read('w'), write('y')];
-  if (variant === 'direct-subgroup') return quadKernel('conv2d_forward', io, epilogueWGSL(p), quadForward(d, p.f16), p.f16);
+  if (variant === 'direct-subgroup') return quadKernel('conv2d_forward', io, epilogueWGSL(p), quadForward(d, p.f16), p.f16, forwardValues(d));
   if (variant === 'implicit-gemm') {
     const shape = { M: d.N * d.OHW, N: d.Cout, K: d.CinKK };
-    return kernelOf('conv2d_forward', variant, io, epilogueWGSL(p), gemmBody(shape, forwardGemm(d, p.f16)), gemmGrid(shape), p.f16);
+    return kernelOf('conv2d_forward', variant, io, epilogueWGSL(p), gemmBody(shape, forwardGemm(d, p.f16)), gemmGrid(shape), p.f16, forwardValues(d));
   }
   const { TC, WORKGROUP } = CONV_TILES.direct;
   const TP = rowBlock(d.OW);
@@ -208,7 +226,7 @@ ${ch.flatMap((i) => pix.map((j) => `  if (co0 + ${i}u < ${d.Cout}u && ox0 + ${j}
     ${storeAs(p.f16, 'y', 'idx', `epilogue(acc${i}_${j}, idx, co0 + ${i}u)`)}
   }`)).join('\n')}
 }`;
-  return kernelOf('conv2d_forward', variant, io, epilogueWGSL(p), body, grid1D(items, WORKGROUP), p.f16);
+  return kernelOf('conv2d_forward', variant, io, epilogueWGSL(p), body, grid1D(items, WORKGROUP), p.f16, forwardValues(d));
 }
 
 /** dx [N, Cin, H, W] = epilogue(conv^T(dy, w)). Bindings: dy, w, [bias], [below], dx. */
@@ -216,10 +234,10 @@ export function conv2dInputGrad(p: ConvParams): Kernel {
   const d = convDims('conv2d_input_grad', p);
   const variant = variantOf(p);
   const io = [read('dy'), read('w'), write('dx')];
-  if (variant === 'direct-subgroup') return quadKernel('conv2d_input_grad', io, epilogueWGSL(p), quadInputGrad(d, p.f16), p.f16);
+  if (variant === 'direct-subgroup') return quadKernel('conv2d_input_grad', io, epilogueWGSL(p), quadInputGrad(d, p.f16), p.f16, inputGradValues(d));
   if (variant === 'implicit-gemm') {
     const shape = { M: d.N * d.HW, N: d.Cin, K: d.Cout * d.KK };
-    return kernelOf('conv2d_input_grad', variant, io, epilogueWGSL(p), gemmBody(shape, inputGradGemm(d, p.f16)), gemmGrid(shape), p.f16);
+    return kernelOf('conv2d_input_grad', variant, io, epilogueWGSL(p), gemmBody(shape, inputGradGemm(d, p.f16)), gemmGrid(shape), p.f16, inputGradValues(d));
   }
   const { TC, WORKGROUP } = CONV_TILES.direct;
   // Invocation pixels ix0 + s j (j < TP) share one phase ix mod s, so they share their taps.
@@ -264,7 +282,7 @@ ${ch.flatMap((i) => pix.map((j) => `  if (ci0 + ${i}u < ${d.Cin}u && ix0 + ${j *
     ${storeAs(p.f16, 'dx', 'idx', `epilogue(acc${i}_${j}, idx, ci0 + ${i}u)`)}
   }`)).join('\n')}
 }`;
-  return kernelOf('conv2d_input_grad', variant, io, epilogueWGSL(p), body, grid1D(items, WORKGROUP), p.f16);
+  return kernelOf('conv2d_input_grad', variant, io, epilogueWGSL(p), body, grid1D(items, WORKGROUP), p.f16, inputGradValues(d));
 }
 
 /** dw [Cout, Cin, k, k] = sum over examples and output pixels of dy x (shifted by the tap). Bindings: dy, x, dw. */
@@ -272,10 +290,10 @@ export function conv2dWeightGrad(p: ConvGeometry & { variant?: ConvVariant; f16?
   const d = convDims('conv2d_weight_grad', p);
   const variant = variantOf(p);
   const io = [read('dy'), read('x'), write('dw')];
-  if (variant === 'direct-subgroup') return quadKernel('conv2d_weight_grad', io, null, quadWeightGrad(d, p.f16), p.f16);
+  if (variant === 'direct-subgroup') return quadKernel('conv2d_weight_grad', io, null, quadWeightGrad(d, p.f16), p.f16, weightGradValues(d));
   if (variant === 'implicit-gemm') {
     const shape = { M: d.Cout, N: d.CinKK, K: d.N * d.OHW };
-    return kernelOf('conv2d_weight_grad', variant, io, null, gemmBody(shape, weightGradGemm(d, p.f16)), gemmGrid(shape), p.f16);
+    return kernelOf('conv2d_weight_grad', variant, io, null, gemmBody(shape, weightGradGemm(d, p.f16)), gemmGrid(shape), p.f16, weightGradValues(d));
   }
   const { TC, WORKGROUP } = CONV_TILES.direct;
   const CIB = Math.ceil(d.Cin / TC), COB = Math.ceil(d.Cout / TC);
@@ -301,7 +319,7 @@ ${weightGradSum(d, [
   ].join('\n        '))}
 ${ch.flatMap((i) => ch.map((j) => `  if (co0 + ${i}u < ${d.Cout}u && ci0 + ${j}u < ${d.Cin}u) { dw[(co0 + ${i}u) * ${d.CinKK}u + (ci0 + ${j}u) * ${d.KK}u + tap] = acc${i}_${j}; }`)).join('\n')}
 }`;
-  return kernelOf('conv2d_weight_grad', variant, io, null, body, grid1D(items, WORKGROUP), p.f16);
+  return kernelOf('conv2d_weight_grad', variant, io, null, body, grid1D(items, WORKGROUP), p.f16, weightGradValues(d));
 }
 
 export interface ChannelSumShape {
@@ -334,6 +352,7 @@ export function convBiasGrad(p: ChannelSumShape): Kernel {
   checkShape('conv_bias_grad', { batch: N, channels: C, pixels: P });
   const T = CONV_TILES.biasGrad.WORKGROUP;
   const bindings = [read('dy'), write('db')];
+  const minBytes = minBindingBytes(bindings, { dy: N * C * P, db: C });
   if (p.threadsPerChannel === 1) {
     // Four running sums over each example's run of P pixels, so the adds do not wait on each other.
     const code = `${declareBindings(bindings)}
@@ -352,7 +371,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   if (gid.x < ${C}u) { db[c] = (s0 + s1) + (s2 + s3); }
 }`;
-    return { name: 'conv_bias_grad_serial', code, bindings, workgroups: [Math.ceil(C / 4), 1, 1] };
+    return { name: 'conv_bias_grad_serial', code, bindings, minBytes, workgroups: [Math.ceil(C / 4), 1, 1] };
   }
   if (p.threadsPerChannel !== undefined && p.threadsPerChannel !== T) throw new Error(`conv_bias_grad: threadsPerChannel ${p.threadsPerChannel}; use 1 or ${T}`);
   const code = `${declareBindings(bindings)}
@@ -369,5 +388,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   ${workgroupTreeSum(T)}
   if (tid == 0u) { db[c] = partial[0]; }
 }`;
-  return { name: 'conv_bias_grad', code, bindings, workgroups: [C, 1, 1] };
+  return { name: 'conv_bias_grad', code, bindings, minBytes, workgroups: [C, 1, 1] };
 }

@@ -10,7 +10,7 @@
 // Bindings: indices (read, u32 per row), x (write); gathered: params (uniform), indices (the
 // set's picture index of each example), perm (the epoch's order), x.
 // Grid: one invocation per pixel of every row (all three channels of a colour pixel together).
-import { checkShape, declareBindings, f32Literal, FLAT_INDEX_WGSL, grid1D, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
+import { checkShape, declareBindings, f32Literal, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
 
 const DSPRITES_WORKGROUP = 256;
 
@@ -127,5 +127,7 @@ ${colour ? `  let hues = index / ${DSPRITES_GREY_COUNT}u;
   x[base + ${pixels}u] = rgb.y;
   x[base + ${2 * pixels}u] = rgb.z;` : `  x[i] = select(0.0, 1.0, on);`}
 }`;
-  return { name: `dsprites_raster${colour ? '_colour' : ''}${gathered ? '_gathered' : ''}`, code, bindings, workgroups: grid1D(rows * pixels, DSPRITES_WORKGROUP) };
+  // Gathered, indices and perm are the data set's, whose size only params.dataset_count knows.
+  const minBytes = minBindingBytes(bindings, { indices: gathered ? 1 : rows, perm: 1, x: rows * pixels * (colour ? 3 : 1) });
+  return { name: `dsprites_raster${colour ? '_colour' : ''}${gathered ? '_gathered' : ''}`, code, bindings, minBytes, workgroups: grid1D(rows * pixels, DSPRITES_WORKGROUP) };
 }

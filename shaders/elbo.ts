@@ -21,8 +21,8 @@
 //   closed form.
 // Bindings: kl (params, q: read, kl, [dq_direct]: write); free bits (params, q: read, kl_dims,
 //   dq_direct: write); capacity (params, q: read, kl, dq_direct: write); reduce (params, rec, kl, [kl_dims | tc]: read, history, accum: write).
-import { checkShape, declareBindings, f32Literal, workgroupTreeSum, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
-import { posteriorWGSL, type PosteriorLayout } from './reparam';
+import { checkShape, declareBindings, f32Literal, minBindingBytes, workgroupTreeSum, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
+import { checkLayout, posteriorValues, posteriorWGSL, type PosteriorLayout } from './reparam';
 import { wgsl } from './wgsl';
 
 const KL_WORKGROUP = 64;
@@ -57,7 +57,8 @@ export interface KlParams {
 export function klDivergence(p: KlParams): Kernel {
   const { batch: B, layout } = p;
   const Z = layout.latent;
-  checkShape('kl_divergence', { B, Z });
+  checkShape('kl_divergence', { B });
+  checkLayout('kl_divergence', layout);
   const bindings = [uniform(), read('q'), write('kl'), ...(p.gradients ? [write('dq_direct')] : [])];
   const code = wgsl`
 ${STEP_PARAMS.wgsl}
@@ -81,14 +82,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   kl[b] = kl_sum;
 }`;
-  return { name: p.gradients ? 'kl_divergence_grad' : 'kl_divergence', code, bindings, workgroups: [Math.ceil(B / KL_WORKGROUP), 1, 1] };
+  const minBytes = minBindingBytes(bindings, { q: posteriorValues(B, layout), kl: B, dq_direct: posteriorValues(B, layout) });
+  return { name: p.gradients ? 'kl_divergence_grad' : 'kl_divergence', code, bindings, minBytes, workgroups: [Math.ceil(B / KL_WORKGROUP), 1, 1] };
 }
 
 /** Free bits: kl_dims[j] = batch-mean KL of dimension j, dq_direct zero where it is under params.free_bits. */
 export function klFreeBits(p: { batch: number; layout: PosteriorLayout }): Kernel {
   const { batch: B, layout } = p;
   const Z = layout.latent;
-  checkShape('kl_free_bits', { B, Z });
+  checkShape('kl_free_bits', { B });
+  checkLayout('kl_free_bits', layout);
   const bindings = [uniform(), read('q'), write('kl_dims'), write('dq_direct')];
   const code = wgsl`
 ${STEP_PARAMS.wgsl}
@@ -111,7 +114,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let on = select(0.0, 1.0, mean >= params.free_bits);
   for (var b = 0u; b < ${B}u; b++) { store_kl_grad(b, j, on * params.kl_weight * inv_n, b < n && on > 0.0); }
 }`;
-  return { name: 'kl_free_bits', code, bindings, workgroups: [Math.ceil(Z / KL_WORKGROUP), 1, 1] };
+  const minBytes = minBindingBytes(bindings, { q: posteriorValues(B, layout), kl_dims: Z, dq_direct: posteriorValues(B, layout) });
+  return { name: 'kl_free_bits', code, bindings, minBytes, workgroups: [Math.ceil(Z / KL_WORKGROUP), 1, 1] };
 }
 
 const REDUCE_THREADS = 64;
@@ -120,7 +124,8 @@ const REDUCE_THREADS = 64;
 export function klCapacity(p: { batch: number; layout: PosteriorLayout }): Kernel {
   const { batch: B, layout } = p;
   const Z = layout.latent;
-  checkShape('kl_capacity', { B, Z });
+  checkShape('kl_capacity', { B });
+  checkLayout('kl_capacity', layout);
   const bindings = [uniform(), read('q'), write('kl'), write('dq_direct')];
   const code = wgsl`
 ${STEP_PARAMS.wgsl}
@@ -149,7 +154,8 @@ fn main(@builtin(local_invocation_index) tid: u32) {
     for (var j = 0u; j < ${Z}u; j++) { store_kl_grad(b, j, scale, b < n); }
   }
 }`;
-  return { name: 'kl_capacity', code, bindings, workgroups: [1, 1, 1] };
+  const minBytes = minBindingBytes(bindings, { q: posteriorValues(B, layout), kl: B, dq_direct: posteriorValues(B, layout) });
+  return { name: 'kl_capacity', code, bindings, minBytes, workgroups: [1, 1, 1] };
 }
 
 export interface ElboReduceParams {
@@ -167,7 +173,9 @@ export interface ElboReduceParams {
 export function elboReduce(p: ElboReduceParams): Kernel {
   const { batch: B, samples: L } = p;
   checkShape('elbo_reduce', { B, L });
-  const freeBits = (p.freeBitsLatent ?? 0) > 0;
+  const latent = p.freeBitsLatent ?? 0;
+  if (!(Number.isInteger(latent) && latent >= 0)) throw new Error(`elbo_reduce: freeBitsLatent=${latent} must be a non-negative integer (0: no free bits)`);
+  const freeBits = latent > 0;
   const tc = p.tcExcess !== undefined;
   const capacity = !!p.capacity;
   if ([freeBits, tc, capacity].filter(Boolean).length > 1) throw new Error('elbo_reduce: free bits, the TC term and capacity control are not combined');
@@ -216,5 +224,7 @@ fn main(@builtin(local_invocation_index) tid: u32) {
     accum[0] += vec4<f32>(s.x / ${L}.0, s.y, f32(n), 1.0);
   }
 }`;
-  return { name: freeBits ? 'elbo_reduce_free_bits' : tc ? 'elbo_reduce_tc' : capacity ? 'elbo_reduce_capacity' : 'elbo_reduce', code, bindings, workgroups: [1, 1, 1] };
+  // history is indexed by params.history_slot, which only the caller knows: one record at least.
+  const minBytes = minBindingBytes(bindings, { rec: L * B, kl: B, kl_dims: latent, tc: L * B, history: 4, accum: 4 });
+  return { name: freeBits ? 'elbo_reduce_free_bits' : tc ? 'elbo_reduce_tc' : capacity ? 'elbo_reduce_capacity' : 'elbo_reduce', code, bindings, minBytes, workgroups: [1, 1, 1] };
 }

@@ -27,7 +27,7 @@
 //                      watch[0] = (e, minimum, accepted steps, 0) carries the watch across steps.
 // Bindings: partial (params, g: read, partials: write); health (params, partials, history: read,
 //   watch, health: write). Reference: tests/reference/grad-norm.ts.
-import { declareBindings, read, STEP_PARAMS, uniform, workgroupTreeSum, write, type Kernel } from './common';
+import { declareBindings, minBindingBytes, read, STEP_PARAMS, uniform, workgroupTreeSum, write, type Kernel } from './common';
 import { wgsl } from './wgsl';
 
 /**
@@ -66,7 +66,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   partials[i] = s;
 }`;
-  return { name: 'grad_norm_partial', code, bindings, workgroups: [partials / workgroup, 1, 1] };
+  return { name: 'grad_norm_partial', code, bindings, minBytes: minBindingBytes(bindings, { g: p.count, partials }), workgroups: [partials / workgroup, 1, 1] };
 }
 
 export function stepHealth(): Kernel {
@@ -105,7 +105,9 @@ fn main(@builtin(local_invocation_index) tid: u32) {
   watch[1] = vec4<f32>(select(0.0, 1.0, ok), scale, norm, f32(flags));
   health[params.history_slot] = vec4<f32>(norm, f32(flags), scale, select(state.x, smoothed, ok));
 }`;
-  return { name: 'step_health', code, bindings, workgroups: [1, 1, 1] };
+  // history and health are indexed by params.history_slot, which only the caller knows: one record at least.
+  const minBytes = minBindingBytes(bindings, { partials: count, history: 4, watch: 4 * WATCH_VEC4S, health: 4 });
+  return { name: 'step_health', code, bindings, minBytes, workgroups: [1, 1, 1] };
 }
 
 /** The watch buffer's contents before the first step (nothing seen yet, every step applied). */

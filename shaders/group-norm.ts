@@ -19,8 +19,8 @@
 // gradients are [C] slices of the flat parameter and gradient buffers.
 // With `f16` (half.ts), x and y may be stored as f16; the sums and stats stay f32.
 // Reference: tests/reference/group-norm.ts.
-import { activationWGSL, type Activation } from './activation';
-import { checkShape, declareBindings, f32Literal, grid1D, read, workgroupTreeSum, write, type Kernel } from './common';
+import { activationWGSL, checkActivation, type Activation } from './activation';
+import { checkShape, declareBindings, f32Literal, grid1D, minBindingBytes, read, workgroupTreeSum, write, type Kernel } from './common';
 import { load32, storeAs, withHalf, type HalfBindings } from './half';
 import { wgsl } from './wgsl';
 
@@ -50,6 +50,12 @@ function check(name: string, p: GroupNormShape): { M: number; cpg: number; segme
   return { M: cpg * p.pixels, cpg, segments: p.batch * p.groups };
 }
 
+/** What the GroupNorm kernels reach: activations and their gradients whole, parameters per channel, (mean, rstd) per segment. */
+function groupNormValues(p: GroupNormShape): Record<string, number> {
+  const values = p.batch * p.channels * p.pixels;
+  return { x: values, y: values, dy: values, dx: values, gamma: p.channels, beta: p.channels, dgamma: p.channels, dbeta: p.channels, stats: 2 * p.batch * p.groups };
+}
+
 const T = GROUP_NORM.WORKGROUP;
 
 /**
@@ -69,6 +75,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 /** y = act((x - mean) rstd gamma + beta) per segment; stats = (mean, rstd) per segment. */
 export function groupNormForward(p: GroupNormForwardParams): Kernel {
   const { M, cpg, segments } = check('group_norm_forward', p);
+  checkActivation('group_norm_forward', 'activation', p.activation);
   const { bindings, enable, tag } = withHalf('group_norm_forward', [read('x'), read('gamma'), read('beta'), write('y'), write('stats')], p.f16);
   const x = (i: string) => load32(p.f16, 'x', i);
   const code = wgsl`${enable}
@@ -95,7 +102,7 @@ ${segmentEntry(segments, M, p.groups)}
     ${storeAs(p.f16, 'y', 'base + e', `act((${x('base + e')} - mean) * rstd * gamma[c] + beta[c])`)}
   }
 }`;
-  return { name: `group_norm_forward_${p.activation}${tag}`, code, bindings, workgroups: grid1D(segments, 1) };
+  return { name: `group_norm_forward_${p.activation}${tag}`, code, bindings, minBytes: minBindingBytes(bindings, groupNormValues(p)), workgroups: grid1D(segments, 1) };
 }
 
 /** dx from dy (with respect to the affine output), x and the forward's stats. */
@@ -129,7 +136,7 @@ ${segmentEntry(segments, M, p.groups)}
     dx[base + e] = rstd * (g - m.x - xhat * m.y);
   }
 }`;
-  return { name: `group_norm_input_grad${tag}`, code, bindings, workgroups: grid1D(segments, 1) };
+  return { name: `group_norm_input_grad${tag}`, code, bindings, minBytes: minBindingBytes(bindings, groupNormValues(p)), workgroups: grid1D(segments, 1) };
 }
 
 /** dgamma[c] = sum dy xhat and dbeta[c] = sum dy over examples and pixels: one workgroup per channel. */
@@ -157,5 +164,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   ${workgroupTreeSum(T)}
   if (tid == 0u) { dgamma[c] = partial[0].x; dbeta[c] = partial[0].y; }
 }`;
-  return { name: `group_norm_param_grad${tag}`, code, bindings, workgroups: [C, 1, 1] };
+  return { name: `group_norm_param_grad${tag}`, code, bindings, minBytes: minBindingBytes(bindings, groupNormValues(p)), workgroups: [C, 1, 1] };
 }

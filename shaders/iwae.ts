@@ -17,8 +17,8 @@
 // Bindings: weights (params, q, z, eps, rec: read, log_weight, bound, [row_weight, dz_direct,
 //   dq_direct]: write); reduce (params, bound, rec, kl: read, history, accum: write);
 //   chunk (params, q, z, eps, rec: read, state, bounds: write).
-import { checkShape, declareBindings, workgroupTreeSum, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
-import { posteriorWGSL, type PosteriorLayout } from './reparam';
+import { checkShape, declareBindings, minBindingBytes, workgroupTreeSum, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
+import { checkLayout, posteriorValues, posteriorWGSL, type PosteriorLayout } from './reparam';
 import { wgsl } from './wgsl';
 
 const IWAE_WORKGROUP = 64;
@@ -48,7 +48,8 @@ fn log_w(b: u32, k: u32) -> f32 {
 export function iwaeWeights(p: IwaeParams & { gradients: boolean }): Kernel {
   const { batch: B, samples: K, layout } = p;
   const Z = layout.latent;
-  checkShape('iwae_weights', { B, K, Z });
+  checkShape('iwae_weights', { B, K });
+  checkLayout('iwae_weights', layout);
   const g = p.gradients;
   const bindings = [
     uniform(), read('q'), read('z'), read('eps'), read('rec'), write('log_weight'), write('bound'),
@@ -91,7 +92,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
 #endif
 }`;
-  return { name: g ? 'iwae_weights_grad' : 'iwae_weights', code, bindings, workgroups: [Math.ceil(B / IWAE_WORKGROUP), 1, 1] };
+  const q = posteriorValues(B, layout);
+  const minBytes = minBindingBytes(bindings, { q, z: K * B * Z, eps: K * B * Z, rec: K * B, log_weight: K * B, bound: B, row_weight: K * B, dz_direct: K * B * Z, dq_direct: q });
+  return { name: g ? 'iwae_weights_grad' : 'iwae_weights', code, bindings, minBytes, workgroups: [Math.ceil(B / IWAE_WORKGROUP), 1, 1] };
 }
 
 const REDUCE_THREADS = 64;
@@ -123,13 +126,16 @@ fn main(@builtin(local_invocation_index) tid: u32) {
     accum[0] += vec4<f32>(s.x, s.y / ${K}.0, s.z, f32(n));
   }
 }`;
-  return { name: 'iwae_reduce', code, bindings, workgroups: [1, 1, 1] };
+  // history is indexed by params.history_slot, which only the caller knows: one record at least.
+  const minBytes = minBindingBytes(bindings, { bound: B, rec: K * B, kl: B, history: 4, accum: 4 });
+  return { name: 'iwae_reduce', code, bindings, minBytes, workgroups: [1, 1, 1] };
 }
 
 export function iwaeChunk(p: IwaeParams): Kernel {
   const { batch: B, samples: K, layout } = p;
   const Z = layout.latent;
-  checkShape('iwae_chunk', { B, K, Z });
+  checkShape('iwae_chunk', { B, K });
+  checkLayout('iwae_chunk', layout);
   const bindings = [uniform(), read('q'), read('z'), read('eps'), read('rec'), write('state', 'array<vec2<f32>>'), write('bounds')];
   const code = wgsl`
 ${STEP_PARAMS.wgsl}
@@ -156,5 +162,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     bounds[params.batch_start + b] = -(m + log(s) - log(f32(params.total_samples)));
   }
 }`;
-  return { name: 'iwae_chunk', code, bindings, workgroups: [Math.ceil(B / IWAE_WORKGROUP), 1, 1] };
+  // bounds is indexed from params.batch_start, over the whole evaluation: one value at least.
+  const minBytes = minBindingBytes(bindings, { q: posteriorValues(B, layout), z: K * B * Z, eps: K * B * Z, rec: K * B, state: 2 * B, bounds: 1 });
+  return { name: 'iwae_chunk', code, bindings, minBytes, workgroups: [Math.ceil(B / IWAE_WORKGROUP), 1, 1] };
 }

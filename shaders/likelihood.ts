@@ -23,7 +23,7 @@
 // into y (IWAE with thousands of samples); a workgroup past the last row returns as a whole.
 // Bindings: params (uniform), x, out: read, rec: write, [row_weight: read], [dout: write],
 //           [logsigma: read], [dls: write].
-import { checkShape, declareBindings, f32Literal, FLAT_INDEX_WGSL, grid1D, read, STEP_PARAMS, uniform, workgroupTreeSum, write, type Kernel } from './common';
+import { checkChoice, checkShape, declareBindings, f32Literal, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, STEP_PARAMS, uniform, workgroupTreeSum, write, type Kernel } from './common';
 import { wgsl } from './wgsl';
 
 export const LIKELIHOODS = ['bernoulli', 'gaussian'] as const;
@@ -41,6 +41,25 @@ export type GaussianScale = { fixedLogSigma: number } | 'learned-global' | 'lear
 export const LOG_SCALE_RANGE = { min: -7, max: 2 } as const;
 /** @deprecated The range now holds for learned scales too: use LOG_SCALE_RANGE. */
 export const PREDICTED_LOG_SCALE = LOG_SCALE_RANGE;
+
+const LEARNED_SCALES = ['learned-global', 'learned-pixel', 'predicted'] as const;
+
+/**
+ * Throws unless `likelihood` is one of LIKELIHOODS and a Gaussian's `scale` one of the
+ * GaussianScale forms: an unknown name would otherwise run as a Bernoulli or a fixed sigma of 1.
+ */
+function checkLikelihood(kernel: string, likelihood: unknown, scale: unknown): void {
+  checkChoice(kernel, 'likelihood', likelihood, LIKELIHOODS);
+  if (likelihood !== 'gaussian' || scale === undefined) return;
+  if (typeof scale === 'object' && scale !== null && 'fixedLogSigma' in scale) {
+    const ls = (scale as { fixedLogSigma: unknown }).fixedLogSigma;
+    if (typeof ls !== 'number' || !Number.isFinite(ls)) throw new Error(`${kernel}: scale.fixedLogSigma=${String(ls)} must be a finite number`);
+    return;
+  }
+  if (!LEARNED_SCALES.includes(scale as (typeof LEARNED_SCALES)[number])) {
+    throw new Error(`${kernel}: unknown scale ${typeof scale === 'string' ? `'${scale}'` : JSON.stringify(scale)}; use { fixedLogSigma: number } or one of ${LEARNED_SCALES.map((k) => `'${k}'`).join(', ')}`);
+  }
+}
 
 /** Values per row of decoder output: D means, and D log-scales after them when predicted. */
 export const decoderOutputWidth = (dim: number, scale?: GaussianScale) => (scale === 'predicted' ? 2 * dim : dim);
@@ -67,7 +86,9 @@ export interface LikelihoodRowsParams {
 export function likelihoodRows(p: LikelihoodRowsParams): Kernel {
   const { batch: B, samples: L, dim: D } = p;
   checkShape('likelihood_rows', { B, L, D });
+  checkLikelihood('likelihood_rows', p.likelihood, p.scale);
   const T = p.threadsPerRow ?? LIKELIHOOD_THREADS_PER_ROW.gpu;
+  checkShape('likelihood_rows', { threadsPerRow: T });
   const gauss = p.likelihood === 'gaussian';
   const scale = p.scale ?? { fixedLogSigma: 0 };
   const predicted = gauss && scale === 'predicted';
@@ -174,6 +195,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     name: `likelihood_rows_${p.likelihood}${predicted ? '_predicted' : learned ? (perPixel ? '_learned_pixel' : '_learned_global') : ''}${grads ? (weighted ? '_grad_weighted' : '_grad') : ''}`,
     code,
     bindings,
+    minBytes: minBindingBytes(bindings, { x: B * D, out: rows * O, rec: rows, row_weight: rows, dout: rows * O, logsigma: perPixel ? D : 1, dls: perPixel ? rows * D : rows }),
     workgroups: grid1D(rows, T > 1 ? 1 : LIKELIHOOD_ROWS_PER_GROUP),
   };
 }
@@ -196,6 +218,7 @@ const MEAN_WORKGROUP = 256;
 export function decoderMean(p: DecoderMeanParams): Kernel {
   const { rows, dim: D } = p;
   checkShape('decoder_mean', { rows, D });
+  checkLikelihood('decoder_mean', p.likelihood, p.scale);
   const O = decoderOutputWidth(D, p.likelihood === 'gaussian' ? p.scale : undefined);
   const bernoulli = p.likelihood === 'bernoulli';
   if (!bernoulli && O === D) throw new Error('decoderMean: a Gaussian output is its own mean unless the scale is predicted');
@@ -216,5 +239,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   images[i] = o;
 #endif
 }`;
-  return { name: `decoder_mean_${p.likelihood}`, code, bindings, workgroups: grid1D(rows * D, MEAN_WORKGROUP) };
+  return { name: `decoder_mean_${p.likelihood}`, code, bindings, minBytes: minBindingBytes(bindings, { out: rows * O, images: rows * D }), workgroups: grid1D(rows * D, MEAN_WORKGROUP) };
 }

@@ -41,8 +41,8 @@
 // having them in the source, so one pipeline serves every shape of its kind: fewer compiles for a
 // model's first step, at the cost of loop bounds and strides the compiler cannot fold.
 import { wgsl } from './wgsl';
-import { activationWGSL, type Activation } from './activation';
-import { checkShape, declareBindings, MAX_WORKGROUPS_PER_DIM, read, uniform, write, type Kernel } from './common';
+import { activationWGSL, checkActivation, type Activation } from './activation';
+import { checkChoice, checkShape, declareBindings, MAX_WORKGROUPS_PER_DIM, minBindingBytes, read, uniform, write, type Kernel } from './common';
 import { load32, storeAs } from './half';
 import { matmulVec4Inputs, tiledBody } from './matmul-tiled';
 
@@ -121,7 +121,8 @@ export function matmulBlock(variant: MatmulVariant, tile: MatmulTile = MATMUL_TI
 export interface MatmulShape { M: number; N: number; K: number }
 
 /** The buffers of a matmul that may be stored as f16. */
-export type MatmulOperand = 'a' | 'b' | 'c' | 'y';
+export const MATMUL_OPERANDS = ['a', 'b', 'c', 'y'] as const;
+export type MatmulOperand = (typeof MATMUL_OPERANDS)[number];
 
 /** WGSL that reads element `index` of operand `op` as f32 (widening an f16 operand; half.ts). */
 export function loadAs32(p: Pick<MatmulParams, 'f16'>, op: MatmulOperand, index: string): string {
@@ -230,6 +231,9 @@ export function matmul(p: MatmulParams): MatmulKernel {
   const useSubgroups = t.LANES > 1 || t.QUAD;
   const act = p.activation ?? 'none';
   const gradAct = p.gradActivation ?? 'none';
+  checkActivation('matmul', 'activation', act);
+  checkActivation('matmul', 'gradActivation', gradAct);
+  for (const op of p.f16 ?? []) checkChoice('matmul', 'f16 operand', op, MATMUL_OPERANDS);
   const hasBias = !!p.bias;
   const hasY = gradAct !== 'none';
   if (act !== 'none' && gradAct !== 'none') throw new Error('matmul: activation and gradActivation are exclusive');
@@ -261,6 +265,7 @@ fn epilogue(v: f32, row: u32, col: u32) -> f32 {
     name: `matmul_${tag}${hasBias ? '_bias' : ''}${act !== 'none' ? '_' + act : ''}${hasY ? '_dact_' + gradAct : ''}_${variant}${custom ? '_' + custom : ''}${d.generic ? '_generic' : ''}${P !== undefined ? '_nchw' : ''}${half.length ? '_f16' + half.join('') : ''}`,
     code: `${half.length ? 'enable f16;\n' : ''}${useSubgroups ? 'enable subgroups;\n' : ''}${d.generic ? DIMS_STRUCT + '\n' : ''}${decls}\n${epilogue}\n${body}`,
     bindings,
+    minBytes: minBindingBytes(bindings, { a: M * K, b: K * N, bias: N, y: M * N, c: M * N }, { MatmulDims: 16 }),
     workgroups: matmulGrid(variant, p, t),
     ...(d.generic ? { constants: { dims: new Uint32Array([M, N, K, 0]) } } : {}),
     matmul: { ...p, variant, ...(half.length ? { f16: half } : {}) },
@@ -359,6 +364,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     name: 'column_sum',
     code,
     bindings,
+    minBytes: minBindingBytes(bindings, { x: p.rows * p.cols, out: p.cols }),
     workgroups: [Math.ceil(p.cols / COLUMN_SUM_WORKGROUP), 1, 1],
     // One invocation per column: the grid follows a layer's width, whatever the batch.
     gridLimitFix: `use layers of at most ${MAX_WORKGROUPS_PER_DIM * COLUMN_SUM_WORKGROUP} outputs`,

@@ -23,7 +23,7 @@
 //           backward (params, q, eps, dz, dq_direct, [dz_direct]: read, dq: write);
 //           prior (params, z: write).
 // Grid: forward one invocation per (example, latent); backward the same; prior per element.
-import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
+import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
 import { PHILOX_WGSL } from './philox';
 import { wgsl } from './wgsl';
 
@@ -42,6 +42,18 @@ export interface ReparamParams {
   /** Monte Carlo samples per example (L). */
   samples: number;
   layout: PosteriorLayout;
+}
+
+/** Throws unless the layout's sizes are positive integers and its offsets non-negative ones. */
+export function checkLayout(kernel: string, l: PosteriorLayout): void {
+  checkShape(kernel, { latent: l.latent, stride: l.stride });
+  const bad = (['mu', 'logvar'] as const).filter((k) => !(Number.isInteger(l[k]) && l[k] >= 0)).map((k) => `${k}=${l[k]}`);
+  if (bad.length) throw new Error(`${kernel}: layout ${bad.join(', ')} must be non-negative integers`);
+}
+
+/** Values of the posterior tensor (q or its gradient) that B examples reach under layout `l`. */
+export function posteriorValues(B: number, l: PosteriorLayout): number {
+  return (B - 1) * l.stride + Math.max(l.mu, l.logvar) + l.latent;
 }
 
 /** WGSL accessors mu_at(b, j) and logvar_at(b, j) over the binding `q`. */
@@ -73,7 +85,8 @@ export interface ReparamForwardParams extends ReparamParams {
 export function reparamForward(p: ReparamForwardParams): Kernel {
   const { batch: B, samples: L, layout } = p;
   const Z = layout.latent;
-  checkShape('reparam_forward', { B, L, Z });
+  checkShape('reparam_forward', { B, L });
+  checkLayout('reparam_forward', layout);
   const meanOnly = !!p.meanOnly;
   const bindings = [uniform(), read('q'), write('z'), write('eps')];
   const code = wgsl`
@@ -106,6 +119,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     name: meanOnly ? 'reparam_forward_mean' : 'reparam_forward',
     code,
     bindings,
+    // The mean-only kernel leaves eps alone: any buffer will do.
+    minBytes: minBindingBytes(bindings, { q: posteriorValues(B, layout), z: L * B * Z, eps: meanOnly ? 1 : L * B * Z }),
     workgroups: grid1D(B * Z, REPARAM_WORKGROUP),
   };
 }
@@ -119,7 +134,8 @@ export interface ReparamBackwardParams extends ReparamParams {
 export function reparamBackward(p: ReparamBackwardParams): Kernel {
   const { batch: B, samples: L, layout } = p;
   const Z = layout.latent;
-  checkShape('reparam_backward', { B, L, Z });
+  checkShape('reparam_backward', { B, L });
+  checkLayout('reparam_backward', layout);
   const directZ = !!p.directZ;
   const bindings = [uniform(), read('q'), read('eps'), read('dz'), read('dq_direct'), ...(directZ ? [read('dz_direct')] : []), write('dq')];
   const code = wgsl`
@@ -155,6 +171,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     name: `reparam_backward${directZ ? '_direct_z' : ''}`,
     code,
     bindings,
+    minBytes: minBindingBytes(bindings, { q: posteriorValues(B, layout), eps: L * B * Z, dz: L * B * Z, dq_direct: posteriorValues(B, layout), dz_direct: L * B * Z, dq: posteriorValues(B, layout) }),
     workgroups: grid1D(B * Z, REPARAM_WORKGROUP),
   };
 }
@@ -174,5 +191,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (e >= ${p.count}u) { return; }
   z[e] = noise_at(params.noise_row0, ${p.latent}u, e);
 }`;
-  return { name: 'prior_sample', code, bindings, workgroups: grid1D(p.count, REPARAM_WORKGROUP) };
+  return { name: 'prior_sample', code, bindings, minBytes: minBindingBytes(bindings, { z: p.count }), workgroups: grid1D(p.count, REPARAM_WORKGROUP) };
 }

@@ -21,8 +21,8 @@
 //   mu_j and lv_j and adds it to dq_direct (the KL kernel wrote its share first).
 // Bindings: rows (params, q, z: read, tc, stats, [dz_direct]: write);
 //   posterior (params, q, z, stats: read, dq_direct: write).
-import { checkShape, declareBindings, f32Literal, read, STEP_PARAMS, uniform, write, type Kernel, type KernelBinding } from './common';
-import { posteriorWGSL, type PosteriorLayout } from './reparam';
+import { checkShape, declareBindings, f32Literal, minBindingBytes, read, STEP_PARAMS, uniform, write, type Kernel, type KernelBinding } from './common';
+import { checkLayout, posteriorValues, posteriorWGSL, type PosteriorLayout } from './reparam';
 import { wgsl } from './wgsl';
 
 const TC_WORKGROUP = 64;
@@ -55,7 +55,8 @@ fn valid_examples() -> u32 { return min(params.valid_rows, ${B}u); }`;
 function common(p: TcParams) {
   const { batch: B, samples: S, layout } = p;
   const Z = layout.latent;
-  checkShape('tc', { B, S, Z });
+  checkShape('tc', { B, S });
+  checkLayout('tc', layout);
   const prelude = (bindings: KernelBinding[]) => `
 ${STEP_PARAMS.wgsl}
 ${declareBindings(bindings)}
@@ -63,11 +64,13 @@ ${posteriorWGSL(layout)}
 ${densityWGSL(B, Z)}
 // The loss adds scale * sum over valid rows of TC_i: the mean over the S n rows times c.
 fn tc_scale() -> f32 { return ${f32Literal(p.tcExcess)} * params.kl_weight / f32(${S}u * max(valid_examples(), 1u)); }`;
-  return { B, S, Z, layout, prelude };
+  /** What every tc kernel's bindings reach. */
+  const values = { q: posteriorValues(B, layout), z: S * B * Z, tc: S * B, stats: S * B * (Z + 1), dz_direct: S * B * Z, dq_direct: posteriorValues(B, layout) };
+  return { B, S, Z, layout, prelude, values };
 }
 
 export function tcRows(p: TcParams & { gradients: boolean }): Kernel {
-  const { B, S, Z, prelude } = common(p);
+  const { B, S, Z, prelude, values } = common(p);
   const bindings = [uniform(), read('q'), read('z'), write('tc'), write('stats'), ...(p.gradients ? [write('dz_direct')] : [])];
   const code = wgsl`
 ${prelude(bindings)}
@@ -129,11 +132,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var d = 0u; d < ${Z}u; d++) { dz_direct[i * ${Z}u + d] = select(0.0, s * g[d], live); }
 #endif
 }`;
-  return { name: p.gradients ? 'tc_rows_grad' : 'tc_rows', code, bindings, workgroups: [Math.ceil((S * B) / TC_WORKGROUP), 1, 1] };
+  return { name: p.gradients ? 'tc_rows_grad' : 'tc_rows', code, bindings, minBytes: minBindingBytes(bindings, values), workgroups: [Math.ceil((S * B) / TC_WORKGROUP), 1, 1] };
 }
 
 export function tcPosteriorGrad(p: TcParams): Kernel {
-  const { B, S, Z, layout, prelude } = common(p);
+  const { B, S, Z, layout, prelude, values } = common(p);
   const bindings = [uniform(), read('q'), read('z'), read('stats'), write('dq_direct')];
   const code = wgsl`
 ${prelude(bindings)}
@@ -171,5 +174,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     dq_direct[j * ${layout.stride}u + ${layout.logvar}u + d] += sc * gl[d];
   }
 }`;
-  return { name: 'tc_posterior_grad', code, bindings, workgroups: [Math.ceil(B / TC_WORKGROUP), 1, 1] };
+  return { name: 'tc_posterior_grad', code, bindings, minBytes: minBindingBytes(bindings, values), workgroups: [Math.ceil(B / TC_WORKGROUP), 1, 1] };
 }

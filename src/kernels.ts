@@ -1,11 +1,17 @@
 // `webgpu-vae/kernels`: every kernel on its own, on the caller's GPUDevice and GPUBuffers.
-// A factory (matmul, likelihoodRows, ...) takes the kernel's parameters, shape included, and
-// gives WGSL + bindings + grid; `compile` turns it into a pipeline (cached per device by
-// source) whose `bind()` makes one bind group, which the caller records into their own compute
-// pass or encoder, or runs directly. Nothing is copied or allocated beyond the pipeline and the
-// bind group. The model's graphs bind through exactly the same path.
+// A factory (matmul, likelihoodRows, ...) takes the kernel's parameters, shape included, checks
+// them, and gives WGSL + bindings + grid + the least bytes of each binding (`minBytes`);
+// `compile` turns it into a pipeline (cached per device by source) whose `bind()` checks the
+// buffers it is handed (usage, offset alignment, size) and makes one bind group, which the caller
+// records into their own compute pass or encoder, or runs directly. Nothing is copied or allocated
+// beyond the pipeline and the bind group, except for a shape-generic kernel left to bind its sizes
+// itself: one 16-byte uniform buffer per distinct shape, made on first use and kept with the
+// device's pipelines. The model's graphs bind through exactly the same path; what this API makes
+// is labelled `webgpu-vae-kernels:`, which a model's failure watch leaves to the app (see
+// src/gpu/pipelines.ts), so a mistake in an app's dispatches never fails a model on its device.
 import type { Kernel } from '../shaders/common';
-import { type CompiledKernel, pipelineCacheFor } from './gpu/pipelines';
+import { watchDeviceLoss } from './gpu/device';
+import { type CompiledKernel, pipelineCacheFor, refuseGoneDevice } from './gpu/pipelines';
 
 export { declareBindings, grid1D, STEP_PARAMS, type Kernel, type KernelBinding } from '../shaders/common';
 export { uniformStruct, type UniformStruct, type UniformField } from '../shaders/uniform';
@@ -27,9 +33,18 @@ export { PHILOX_WGSL } from '../shaders/philox';
 export { encodeStepParams, STREAM, type StepParams } from './step-params';
 export { KernelGraph } from './graph';
 export { Tensor } from './tensor';
-export { PipelineCache, pipelineCacheFor, formatCompilationMessages, type CompiledKernel, type BoundDispatch } from './gpu/pipelines';
+export { PipelineCache, pipelineCacheFor, formatCompilationMessages, KERNELS_LABEL_PREFIX, type CompiledKernel, type BoundDispatch, type KernelOwner } from './gpu/pipelines';
 
-/** Compiles a kernel (a factory's result) for `device`. */
-export function compile(device: GPUDevice, kernel: Kernel): Promise<CompiledKernel> {
-  return pipelineCacheFor(device).get(kernel);
+/**
+ * Compiles a kernel (a factory's result) for `device`. Throws the library's device-lost GpuError
+ * on a device that is destroyed or lost, where Dawn would hand back a pipeline that cannot run.
+ */
+export async function compile(device: GPUDevice, kernel: Kernel): Promise<CompiledKernel> {
+  watchDeviceLoss(device);
+  refuseGoneDevice(device, `compile ${kernel.name}`);
+  const compiled = await pipelineCacheFor(device).get(kernel, 'app');
+  // A device destroyed before this call is known only once its lost promise has settled, which
+  // happens while the compile is awaited; so is one destroyed during the compile.
+  refuseGoneDevice(device, `compile ${kernel.name}`);
+  return compiled;
 }

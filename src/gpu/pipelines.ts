@@ -1,13 +1,37 @@
 // Compute pipelines cached by their WGSL source: the same kernel text compiles once per device,
-// however many graphs use it. Compilation is async and inside an error scope; a failure throws a
-// ShaderCompileError quoting the compiler's messages beside the offending source lines.
+// however many graphs use it. Compilation is async; a failure throws a ShaderCompileError quoting
+// the compiler's messages beside the offending source lines.
 // A compiled kernel binds buffers into a dispatch: the one bind/record path that both the model's
 // graphs and `webgpu-vae/kernels` use.
+//
+// Who a kernel is compiled for (its `KernelOwner`) decides two things. Labels: the library's own
+// objects are labelled `webgpu-vae:` (labels.ts), and a model's failure watch claims any
+// uncaptured error that names one; what `webgpu-vae/kernels` makes for an app (its pipelines,
+// bind groups, passes, encoders) is labelled `webgpu-vae-kernels:` instead, so that a mistake in
+// the app's dispatches stays the app's and never fails a model sharing the device. The app's
+// pipelines are therefore its own, cached beside the library's. Checks: `bind()` for an app
+// checks each buffer's usage, offset alignment and size (the factory's `minBytes`) and throws at
+// once, where WebGPU would report the first two later, on the device, and the third not at all
+// (out-of-range loads read clamped values, stores are dropped). The library's graphs place and
+// size their own buffers (tensor.ts) and skip these checks.
 import { ourLabel } from './labels';
 import type { BindingKind, Kernel, KernelBinding } from '../../shaders/common';
-import { DeviceLimitError, ShaderCompileError } from '../errors';
+import { ConfigError, DeviceLimitError, GpuError, ShaderCompileError } from '../errors';
 import type { BufferSlice } from './buffers';
+import { isDeviceGone } from './device';
 import { gentleWait } from './gentle-wait';
+
+/** Who dispatches a compiled kernel: the library's own graphs, or an app through `webgpu-vae/kernels`. */
+export type KernelOwner = 'library' | 'app';
+
+/** Label prefix of what `webgpu-vae/kernels` creates for an app; a model's failure watch does not claim it (labels.ts). */
+export const KERNELS_LABEL_PREFIX = 'webgpu-vae-kernels:';
+
+/** The label of an object made for `owner`. */
+export function labelFor(owner: KernelOwner, name: string): string {
+  if (owner === 'library') return ourLabel(name);
+  return name.startsWith(KERNELS_LABEL_PREFIX) ? name : KERNELS_LABEL_PREFIX + name;
+}
 
 /** One kernel bound to its buffers: a bind group and the commands that dispatch it. */
 export interface BoundDispatch {
@@ -65,15 +89,59 @@ export function checkBindingSizes(kernel: Kernel, resources: Record<string, Buff
   }
 }
 
+/** The GPUBufferUsage flags set in `usage`, by name, for messages. */
+function usageNames(usage: number): string {
+  const names = Object.entries(GPUBufferUsage as unknown as Record<string, number>).filter(([, bit]) => usage & bit).map(([name]) => name);
+  return names.length ? names.join(' | ') : `usage ${usage}`;
+}
+
+/**
+ * What an app hands `bind()`, checked against the kernel before WebGPU sees it: usage, offset
+ * alignment and size of each binding. WebGPU would report the first two later, as an uncaptured
+ * error on the device, and the third not at all: a short buffer gives wrong numbers, silently.
+ */
+export function checkAppBindings(kernel: Kernel, resources: Record<string, BufferSlice>, limits: GPUSupportedLimits): void {
+  for (const b of kernel.bindings) {
+    const { buffer, offset = 0, size } = resources[b.name];
+    const uniform = b.kind === 'uniform';
+    const at = `kernel ${kernel.name}: binding '${b.name}'`;
+    // `usage` is in the WebGPU spec; an implementation without it is not checked here.
+    if (typeof buffer.usage === 'number') {
+      const need = uniform ? GPUBufferUsage.UNIFORM : GPUBufferUsage.STORAGE;
+      if (!(buffer.usage & need)) {
+        throw new ConfigError(`${at} is a ${uniform ? 'uniform' : 'storage'} binding and needs a buffer created with GPUBufferUsage.${uniform ? 'UNIFORM' : 'STORAGE'}; this one has ${usageNames(buffer.usage)}`);
+      }
+    }
+    const align = uniform ? limits.minUniformBufferOffsetAlignment : limits.minStorageBufferOffsetAlignment;
+    if (!(Number.isInteger(offset) && offset >= 0 && offset % align === 0)) {
+      throw new ConfigError(`${at} has offset ${offset}, which is not a multiple of this device's ${uniform ? 'minUniformBufferOffsetAlignment' : 'minStorageBufferOffsetAlignment'} (${align})`);
+    }
+    if (offset > buffer.size) throw new ConfigError(`${at} has offset ${offset} past the end of its buffer (${buffer.size} bytes)`);
+    const given = size ?? buffer.size - offset;
+    const need = kernel.minBytes?.[b.name];
+    if (need !== undefined && given < need) {
+      const slice = size === undefined ? (offset ? `a buffer of ${buffer.size} bytes from offset ${offset}` : 'the buffer') : `a slice of size ${size}`;
+      throw new ConfigError(`${at} needs at least ${need} bytes for this shape, but ${given} were given (${slice})`);
+    }
+  }
+}
+
+/** Throws the library's device-lost error for a device known to be lost or destroyed (see device.ts). */
+export function refuseGoneDevice(device: GPUDevice, what: string): void {
+  if (isDeviceGone(device)) {
+    throw new GpuError(`${what}: this GPU device is gone (destroyed or lost); compile and bind the kernel again on a new device`, what, 'device-lost');
+  }
+}
+
 const BUFFER_TYPE: Record<BindingKind, GPUBufferBindingType> = {
   read: 'read-only-storage',
   write: 'storage',
   uniform: 'uniform',
 };
 
-export function bindGroupLayoutFor(device: GPUDevice, name: string, bindings: KernelBinding[]): GPUBindGroupLayout {
+export function bindGroupLayoutFor(device: GPUDevice, name: string, bindings: KernelBinding[], owner: KernelOwner = 'library'): GPUBindGroupLayout {
   return device.createBindGroupLayout({
-    label: ourLabel(name),
+    label: labelFor(owner, name),
     entries: bindings.map((b, i) => ({ binding: i, visibility: GPUShaderStage.COMPUTE, buffer: { type: BUFFER_TYPE[b.kind] } })),
   });
 }
@@ -98,6 +166,8 @@ export type CompileProgress = (done: number, total: number) => void;
 
 export class PipelineCache {
   private readonly cache = new Map<string, Promise<{ pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>>();
+  /** Uniform buffers of kernels' fixed contents (`Kernel.constants`) made by bind(), one per content. */
+  private readonly constants = new Map<string, GPUBuffer>();
 
   constructor(readonly device: GPUDevice) {}
 
@@ -107,26 +177,26 @@ export class PipelineCache {
 
   /**
    * The compiled kernel; concurrent requests for the same source share one compile. The pipeline
-   * is cached by source; the grid comes from `kernel`, so kernels that differ only in their grid
-   * share a pipeline.
+   * is cached by source and owner (an app's pipelines carry its own labels, see the header); the
+   * grid comes from `kernel`, so kernels that differ only in their grid share a pipeline.
    */
-  async get(kernel: Kernel): Promise<CompiledKernel> {
-    const key = pipelineKey(kernel);
+  async get(kernel: Kernel, owner: KernelOwner = 'library'): Promise<CompiledKernel> {
+    const key = pipelineKey(kernel, owner);
     let entry = this.cache.get(key);
     if (!entry) {
       // In Node, dawn.node polls on every turn of the event loop while the compile is pending: a
       // core spent spinning beside Dawn's one compiler thread (see gentle-wait.ts).
-      entry = gentleWait(() => this.compile(kernel));
+      entry = gentleWait(() => this.compile(kernel, owner));
       this.cache.set(key, entry);
       entry.catch(() => this.cache.delete(key)); // a failed compile may be retried after a fix
     }
     const { pipeline, layout } = await entry;
-    return this.compiled(kernel, pipeline, layout);
+    return this.compiled(kernel, pipeline, layout, owner);
   }
 
   /** Whether `kernel`'s pipeline is compiled or being compiled. */
-  has(kernel: Kernel): boolean {
-    return this.cache.has(pipelineKey(kernel));
+  has(kernel: Kernel, owner: KernelOwner = 'library'): boolean {
+    return this.cache.has(pipelineKey(kernel, owner));
   }
 
   /**
@@ -138,7 +208,7 @@ export class PipelineCache {
     const pending = kernels.map((k) => this.get(k));
     if (onProgress) {
       const distinct = new Map<string, Promise<CompiledKernel>>();
-      kernels.forEach((k, i) => { if (!distinct.has(pipelineKey(k))) distinct.set(pipelineKey(k), pending[i]); });
+      kernels.forEach((k, i) => { if (!distinct.has(pipelineKey(k, 'library'))) distinct.set(pipelineKey(k, 'library'), pending[i]); });
       let done = 0;
       const total = distinct.size;
       onProgress(0, total);
@@ -147,22 +217,27 @@ export class PipelineCache {
     return Promise.all(pending);
   }
 
-  private compiled(kernel: Kernel, pipeline: GPUComputePipeline, layout: GPUBindGroupLayout): CompiledKernel {
+  private compiled(kernel: Kernel, pipeline: GPUComputePipeline, layout: GPUBindGroupLayout, owner: KernelOwner): CompiledKernel {
     const { device } = this;
+    const app = owner === 'app';
+    const constantBuffer = (name: string) => this.constantBuffer(kernel, name, owner);
     return {
       ...kernel, pipeline, layout,
       bind(resources, label = kernel.name) {
+        // Dawn for Node crashes or hangs on objects made on a destroyed device (device.ts).
+        if (app) refuseGoneDevice(device, `bind ${kernel.name}`);
         const slices: Record<string, BufferSlice> = {};
         for (const b of kernel.bindings) {
-          const r = resources[b.name] ?? constantBuffer(device, kernel, b.name);
+          const r = resources[b.name] ?? constantBuffer(b.name);
           if (!r) throw new Error(`kernel ${kernel.name} needs a buffer for '${b.name}'`);
           slices[b.name] = 'buffer' in r ? r : { buffer: r };
         }
         const extra = Object.keys(resources).filter((k) => !kernel.bindings.some((b) => b.name === k));
         if (extra.length) throw new Error(`kernel ${kernel.name} has no binding named ${extra.join(', ')}`);
+        if (app) checkAppBindings(kernel, slices, device.limits);
         checkBindingLimits(kernel, slices, device.limits, label);
         const bindGroup = device.createBindGroup({
-          label: ourLabel(`${label}:${kernel.name}`),
+          label: labelFor(owner, `${label}:${kernel.name}`),
           layout,
           entries: kernel.bindings.map((b, i) => {
             const s = slices[b.name];
@@ -175,14 +250,15 @@ export class PipelineCache {
           pass.dispatchWorkgroups(...kernel.workgroups);
         };
         const encode = (encoder: GPUCommandEncoder) => {
-          const pass = encoder.beginComputePass({ label: ourLabel(kernel.name) });
+          const pass = encoder.beginComputePass({ label: labelFor(owner, kernel.name) });
           record(pass);
           pass.end();
         };
         return {
           bindGroup, record, encode,
           run() {
-            const enc = device.createCommandEncoder({ label: ourLabel(kernel.name) });
+            if (app) refuseGoneDevice(device, `run ${kernel.name}`);
+            const enc = device.createCommandEncoder({ label: labelFor(owner, kernel.name) });
             encode(enc);
             device.queue.submit([enc.finish()]);
           },
@@ -191,47 +267,63 @@ export class PipelineCache {
     };
   }
 
-  private async compile(kernel: Kernel): Promise<{ pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }> {
+  /**
+   * The uniform buffer holding one of the kernel's constants (e.g. a shape-generic matmul's sizes),
+   * for callers that bind the kernel themselves: made once per owner and content and kept for the
+   * device's life, so binding again allocates nothing. (The library's graphs bring their own.)
+   */
+  private constantBuffer(kernel: Kernel, name: string, owner: KernelOwner): GPUBuffer | undefined {
+    const values = kernel.constants?.[name];
+    if (!values) return undefined;
+    const type = kernel.bindings.find((b) => b.name === name)?.type ?? '';
+    const key = `${owner}:${type}:${name}=${values.join(',')}`;
+    let buffer = this.constants.get(key);
+    if (!buffer) {
+      buffer = this.device.createBuffer({ label: labelFor(owner, `${type || name}=${values.join(',')}`), size: Math.max(16, values.byteLength), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+      this.device.queue.writeBuffer(buffer, 0, values.buffer, values.byteOffset, values.byteLength);
+      this.constants.set(key, buffer);
+    }
+    return buffer;
+  }
+
+  /**
+   * Compiles `kernel`. Failure is told by createComputePipelineAsync's rejection (a
+   * GPUPipelineError) and by an error scope pushed and popped around the synchronous creation of
+   * the module and the layouts, within one turn: a scope held open across the await would also
+   * catch whatever an app sharing the device did meanwhile, and report it as this kernel's compile
+   * error. The short scope still catches an invalid module's validation error, which carries the
+   * compiler's message and would otherwise reach the device's uncaptured-error listeners, where a
+   * model would take it for a failure of its own.
+   */
+  private async compile(kernel: Kernel, owner: KernelOwner): Promise<{ pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }> {
     const { device } = this;
+    const label = labelFor(owner, kernel.name);
     device.pushErrorScope('validation');
-    const module = device.createShaderModule({ label: ourLabel(kernel.name), code: kernel.code });
-    const layout = bindGroupLayoutFor(device, kernel.name, kernel.bindings);
+    const module = device.createShaderModule({ label, code: kernel.code });
+    const layout = bindGroupLayoutFor(device, kernel.name, kernel.bindings, owner);
+    const pipelineLayout = device.createPipelineLayout({ label, bindGroupLayouts: [layout] });
+    const creation = device.popErrorScope();
     let pipeline: GPUComputePipeline | undefined;
     let failure: string | undefined;
     try {
-      pipeline = await device.createComputePipelineAsync({
-        label: ourLabel(kernel.name),
-        layout: device.createPipelineLayout({ label: ourLabel(kernel.name), bindGroupLayouts: [layout] }),
-        compute: { module, entryPoint: 'main' },
-      });
+      pipeline = await device.createComputePipelineAsync({ label, layout: pipelineLayout, compute: { module, entryPoint: 'main' } });
     } catch (e) {
       failure = (e as Error).message;
     }
-    const scopeError = await device.popErrorScope();
-    if (failure || scopeError || !pipeline) {
+    const creationError = await creation;
+    if (failure !== undefined || creationError || !pipeline) {
       const info = await module.getCompilationInfo();
       const details = formatCompilationMessages(kernel.code, info.messages);
-      throw new ShaderCompileError(
-        `kernel ${kernel.name} failed to compile: ${failure ?? scopeError?.message ?? 'unknown error'}\n${details}`,
-        kernel.name,
-      );
+      // The module's own error says what is wrong; the rejection then only says the module is invalid.
+      throw new ShaderCompileError(`kernel ${kernel.name} failed to compile: ${creationError?.message ?? failure ?? 'unknown error'}\n${details}`, kernel.name);
     }
     return { pipeline, layout };
   }
 }
 
-/** Pipelines are shared by kernels with the same source and binding kinds. */
-function pipelineKey(kernel: Kernel): string {
-  return kernel.bindings.map((b) => b.kind[0]).join('') + '\n' + kernel.code;
-}
-
-/** A uniform buffer holding one of the kernel's constants, for callers that bind the kernel themselves. */
-function constantBuffer(device: GPUDevice, kernel: Kernel, name: string): GPUBuffer | undefined {
-  const values = kernel.constants?.[name];
-  if (!values) return undefined;
-  const buffer = device.createBuffer({ label: ourLabel(`${kernel.name}:${name}`), size: Math.max(16, values.byteLength), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-  device.queue.writeBuffer(buffer, 0, values.buffer, values.byteOffset, values.byteLength);
-  return buffer;
+/** Pipelines are shared by kernels with the same source and binding kinds, compiled for the same owner. */
+function pipelineKey(kernel: Kernel, owner: KernelOwner): string {
+  return `${owner}:` + kernel.bindings.map((b) => b.kind[0]).join('') + '\n' + kernel.code;
 }
 
 const caches = new WeakMap<GPUDevice, PipelineCache>();
