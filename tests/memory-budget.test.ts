@@ -127,9 +127,10 @@ describe("the device's own out-of-memory error", () => {
       get(target, key) {
         if (key === 'pushErrorScope') return (filter: GPUErrorFilter) => { scopes.push(filter); target.pushErrorScope(filter); };
         if (key === 'popErrorScope') {
-          return async () => {
-            const real = await target.popErrorScope();
-            return scopes.pop() === 'out-of-memory' ? { message: 'Out of memory allocating buffer (simulated)' } : real;
+          return () => {
+            // A scope leaves the stack when popped, as on a real device; only its result comes later.
+            const filter = scopes.pop();
+            return target.popErrorScope().then((real) => (filter === 'out-of-memory' ? { message: 'Out of memory allocating buffer (simulated)' } : real));
           };
         }
         const v = Reflect.get(target, key, target);

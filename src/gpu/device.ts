@@ -66,6 +66,24 @@ export function isDeviceGone(device: GPUDevice): boolean {
   return goneDevices.has(device);
 }
 
+/**
+ * Whether `device` is lost or destroyed, asking the device itself when we have not yet watched it:
+ * a caller may pass a device it destroyed before we ever saw it, and the lost promise of a
+ * destroyed device settles only after the current task, so it is given until the next macrotask.
+ * A live device's promise stays pending, so this costs one macrotask.
+ */
+export async function isDeviceGoneAfterSettling(device: GPUDevice): Promise<boolean> {
+  watchDeviceLoss(device);
+  if (goneDevices.has(device)) return true;
+  if (!device.lost) return false;
+  const lostBeforeNextTask = await Promise.race([
+    device.lost.then(() => true, () => false),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 0)),
+  ]);
+  if (lostBeforeNextTask) goneDevices.add(device);
+  return lostBeforeNextTask;
+}
+
 /** Features we use when present; requesting them is harmless and lets kernels pick faster variants. */
 const OPTIONAL_FEATURES: GPUFeatureName[] = ['subgroups', 'timestamp-query', 'shader-f16'];
 

@@ -4,7 +4,7 @@
 import type { Optimizer } from '../../shaders/adam';
 import type { AcquiredDevice } from '../gpu/device';
 import { formatBytes, MemoryBudgetError } from '../gpu/buffers';
-import { ConfigError } from '../errors';
+import { ConfigError, kindOfValue } from '../errors';
 import { editDistance } from '../edit-distance';
 import type { CompileProgress } from '../gpu/pipelines';
 import { AUTOTUNE_MODES, type AutotuneCache, type AutotuneMode } from './autotune';
@@ -132,6 +132,7 @@ export function checkCreationOptions(opts: VaeOptions | undefined): void {
   if (!opts.device || typeof opts.device !== 'object') {
     throw new ConfigError('options.device is missing: pass your GPUDevice, or the result of acquireNodeDevice() (Node) or acquireBrowserDevice() (browsers)');
   }
+  checkDeviceOption(opts.device);
   checkKnownKeys('option', Object.keys(opts), [...Object.keys(DEFAULT_TRAINING), ...CREATION_OPTIONS]);
   if (opts.autotune !== undefined && !AUTOTUNE_MODES.includes(opts.autotune)) {
     throw new ConfigError(`autotune must be one of ${AUTOTUNE_MODES.join(', ')}; got '${String(opts.autotune)}'`);
@@ -144,6 +145,40 @@ export function checkCreationOptions(opts: VaeOptions | undefined): void {
       if (k[key] !== undefined && !CONV_METHODS.includes(k[key]!)) throw new ConfigError(`kernels.${key} must be one of ${CONV_METHODS.join(', ')}; got '${String(k[key])}'`);
     }
   }
+}
+
+/**
+ * Refuses an options.device that is neither a GPUDevice nor an acquire*Device() result, naming what
+ * it is instead: anything else would fail later as a bare TypeError from deep inside the model.
+ * Duck-typed, since Dawn's and browsers' device classes differ and a device may be wrapped (Proxy).
+ */
+function checkDeviceOption(given: object): void {
+  if (looksLikeGpuDevice(given)) return;
+  if (!('device' in given)) throw new ConfigError(`options.device ${whyNotADevice(given)}`);
+  if (!('adapter' in given)) {
+    throw new ConfigError(
+      'options.device is an object with a device but no adapter, so neither a GPUDevice nor the result of acquireNodeDevice() / acquireBrowserDevice(); ' +
+        'pass the GPUDevice itself ({ device: yours.device }), or the acquire*Device() result unchanged',
+    );
+  }
+  if (!looksLikeGpuDevice(given.device)) throw new ConfigError(`options.device.device ${whyNotADevice(given.device)}`);
+}
+
+/** Whether `x` has what the model calls on a device. */
+function looksLikeGpuDevice(x: unknown): boolean {
+  const d = x as Partial<GPUDevice> | null;
+  return !!d && typeof d === 'object' && typeof d.createBuffer === 'function' && typeof d.pushErrorScope === 'function' &&
+    typeof d.popErrorScope === 'function' && typeof d.queue === 'object' && d.queue !== null;
+}
+
+/** What `x`, which is not a GPUDevice, is instead and what to pass, completing "options.device ...". */
+function whyNotADevice(x: unknown): string {
+  if (x && typeof x === 'object' && typeof (x as Partial<GPUAdapter>).requestDevice === 'function') {
+    return 'is a GPUAdapter, not a GPUDevice; call adapter.requestDevice() and pass the device it gives (docs/API.md shows the limits to ask for), ' +
+      'or pass acquireNodeDevice() (Node) / acquireBrowserDevice() (browsers), which do this for you';
+  }
+  return `is not a GPUDevice (got ${kindOfValue(x)}, which lacks createBuffer, pushErrorScope, popErrorScope or queue); ` +
+    'pass your GPUDevice, or the result of acquireNodeDevice() (Node) or acquireBrowserDevice() (browsers) unchanged';
 }
 
 /** Refuses names not in `known`, suggesting the nearest known one. */

@@ -4,7 +4,7 @@
 import { ourLabel } from '../gpu/labels';
 import { STEP_PARAMS } from '../../shaders/common';
 import { initialWatch, WATCH_VEC4S } from '../../shaders/grad-norm';
-import { type AcquiredDevice, describeAdapter, destroyOwnedDevice, isDeviceGone, watchDeviceLoss, wrapDevice } from '../gpu/device';
+import { type AcquiredDevice, describeAdapter, destroyOwnedDevice, isDeviceGoneAfterSettling, wrapDevice } from '../gpu/device';
 import { BufferArena, formatBytes, readFloats, writeData } from '../gpu/buffers';
 import { type CompileProgress, type PipelineCache, pipelineCacheFor } from '../gpu/pipelines';
 import { autotuneMatmuls, matmulProducts } from './autotune';
@@ -37,6 +37,48 @@ export { DEFAULT_TRAINING, LR_DECAYS, lrAt, type ElboResult, type LrDecay, type 
  */
 const ownedDeviceUsers = new WeakMap<GPUDevice, number>();
 
+/**
+ * The device's out-of-memory errors while a model is being created, each allocation in an error
+ * scope of its own, pushed and popped around that one allocation with no await between. A scope
+ * held open across awaits would, on a device shared with the app, take in the app's errors or be
+ * popped by the app (and ours pop the app's scope) in place of each other.
+ */
+class OutOfMemoryScopes {
+  private readonly results: Promise<GPUError | null>[] = [];
+  private open = true;
+
+  constructor(private readonly device: GPUDevice) {}
+
+  /** Runs `allocate` (synchronous) in a scope of its own while creation lasts. */
+  around<T>(allocate: () => T): T {
+    if (!this.open) return allocate();
+    this.device.pushErrorScope('out-of-memory');
+    try {
+      return allocate();
+    } finally {
+      // Caught here, so a creation that fails for another reason leaves no rejection unhandled.
+      this.results.push(this.device.popErrorScope().catch(() => null));
+    }
+  }
+
+  /** Ends scoping (later allocations' errors go to the model's FailureWatch); the first error seen, or null. */
+  async close(): Promise<GPUError | null> {
+    this.open = false;
+    return (await Promise.all(this.results)).find((e) => e !== null) ?? null;
+  }
+}
+
+/** An arena whose every allocation, including those of plans built during creation, is scoped by `scopes`. */
+class CreationScopedArena extends BufferArena {
+  constructor(device: GPUDevice, private readonly scopes: OutOfMemoryScopes) {
+    super(device);
+  }
+
+  override create(label: string, byteLength: number, usage?: GPUBufferUsageFlags): GPUBuffer {
+    return this.scopes.around(() => super.create(label, byteLength, usage));
+  }
+}
+
 export class VAE {
   readonly config: VaeConfig;
   readonly parts: ModelParts;
@@ -68,7 +110,7 @@ export class VAE {
    */
   private queueTail: Promise<unknown> = Promise.resolve();
 
-  private constructor(config: VaeConfig, opts: VaeOptions) {
+  private constructor(config: VaeConfig, opts: VaeOptions, outOfMemory: OutOfMemoryScopes) {
     this.config = config;
     this.precision = opts.precision ?? 'f32';
     this.training = resolveTraining(opts);
@@ -81,7 +123,7 @@ export class VAE {
     if (!(Number.isInteger(maxPlans) && maxPlans >= 1)) throw new ConfigError(`maxPlans must be an integer >= 1, got ${opts.maxPlans}`);
     this.parts = buildModel(config);
     this.layout = this.parts.layout;
-    this.arena = new BufferArena(this.device);
+    this.arena = new CreationScopedArena(this.device, outOfMemory);
     const budget = opts.memoryBudget ?? Infinity;
     if (!(budget > 0)) throw new ConfigError(`memoryBudget must be a positive number of bytes, got ${opts.memoryBudget}`);
     this.arena.budget = budget;
@@ -98,22 +140,24 @@ export class VAE {
     if (config === null || typeof config !== 'object') throw new ConfigError(`VAE.create's first argument is the model's configuration, an object (e.g. { latent: 20 }), got ${String(config)}`);
     checkKnownKeys('config field', Object.keys(config), Object.keys(DEFAULT_CONFIG));
     const resolved = resolveConfig(config);
-    // Allocation failures the device reports (rather than our budget) are caught here, at plan time.
     const device = 'adapter' in opts.device && 'device' in opts.device ? opts.device.device : (opts.device as GPUDevice);
-    if (isDeviceGone(device)) {
+    // Nothing may be made on a gone device (Dawn for Node crashes or hangs instead of reporting it).
+    if (await isDeviceGoneAfterSettling(device)) {
       throw new GpuError('VAE.create: this GPU device is gone (destroyed with the last model on it, or lost); create the model on a new device (acquireNodeDevice(), acquireBrowserDevice() or your own)', 'VAE.create', 'device-lost');
     }
-    watchDeviceLoss(device);
-    device.pushErrorScope('out-of-memory');
-    let vae: VAE | undefined;
+    // Allocation failures the device reports (rather than our budget) are caught here, at plan time.
+    const outOfMemory = new OutOfMemoryScopes(device);
+    let vae: VAE;
     try {
-      vae = new VAE(resolved, opts);
+      // The constructor's allocations outside the arena (loss read-back staging) need a scope too.
+      vae = outOfMemory.around(() => new VAE(resolved, opts, outOfMemory));
       await vae.prepare(opts);
     } catch (e) {
-      await device.popErrorScope().catch(() => null);
+      void outOfMemory.close();
       throw restateRefusal(e, opts.batch ?? DEFAULT_TRAINING.batch);
     }
-    const oom = await device.popErrorScope().catch(() => null);
+    // Allocations outside the arena during autotuning are not scoped; their out-of-memory errors reach the FailureWatch.
+    const oom = (await outOfMemory.close()) ?? (vae.failures.failure?.kind === 'out-of-memory' ? vae.failures.failure : null);
     if (oom) {
       const planned = vae.arena.allocatedBytes;
       vae.discard();
@@ -192,12 +236,18 @@ export class VAE {
 
   /** The graph `kind` for `rows` examples, planned and compiled once, then cached (boundedly). */
   plan(kind: GraphKind, rows: number, opts: RecordOptions = {}): Promise<Plan> {
+    return this.planKept(kind, rows, opts, false);
+  }
+
+  /** plan(), kept until destroy() when `handOut`: the caller gets its output buffer and may bind it at any later time. */
+  private planKept(kind: GraphKind, rows: number, opts: RecordOptions, handOut: boolean): Promise<Plan> {
     this.assertAlive();
-    return this.plans.get(planKey(kind, rows, opts), async () => {
+    const build = async () => {
       const plan = this.record(kind, rows, opts);
       await plan.graph.build(this.cache, this.arena, this.onCompileProgress);
       return plan;
-    });
+    };
+    return this.plans.get(planKey(kind, rows, opts), build, { pin: handOut });
   }
 
   /** The graph `kind` for `rows` examples, recorded only: nothing placed, compiled or allocated (for sizing and autotuning). */
@@ -386,10 +436,13 @@ export class VAE {
     });
   }
 
-  /** Runs a forward-only graph for one chunk of rows; returns the plan, whose output holds the result. */
-  private async dispatchForward(kind: GraphKind, rows: number, input: Float32Array | null, labels: ArrayLike<number> | undefined, step: Partial<StepParams> = {}): Promise<Plan> {
+  /**
+   * Runs a forward-only graph for one chunk of rows; returns the plan, whose output holds the
+   * result. `handOut`: the output buffer goes to the caller (the *ToBuffer calls), so the plan is kept.
+   */
+  private async dispatchForward(kind: GraphKind, rows: number, input: Float32Array | null, labels: ArrayLike<number> | undefined, step: Partial<StepParams> = {}, handOut = false): Promise<Plan> {
     this.assertAlive();
-    const plan = await this.plan(kind, rows);
+    const plan = await this.planKept(kind, rows, {}, handOut);
     const width = kind === 'decode' ? this.config.latent : this.config.inputDim;
     const valid = input ? this.writeRows(plan, input, labels, kind, width) : (step.validRows ?? rows);
     if (!input && plan.condition) writeData(this.device, plan.condition.buffer, 0, oneHot(labels, valid, rows, this.config.classes, kind));
@@ -425,21 +478,23 @@ export class VAE {
   /**
    * GPU-side variants for rendering without a CPU round trip: they return the graph's output
    * buffer ([rows, D] decoder means, f32) as soon as the work is submitted. The buffer belongs to
-   * the model and is overwritten by the next call of the same kind and size; bind it read-only.
+   * the model: every call of the same kind and size returns it again, overwritten, and it stays
+   * valid until destroy(), since its plan is kept out of the plan cache's eviction (so each size
+   * used costs a plan's memory for the model's life); bind it read-only.
    */
   async sampleToBuffer(n: number, seed = this.training.seed, labels?: ArrayLike<number>): Promise<GPUBuffer> {
     checkRowCount(n, 'sampleToBuffer');
-    return this.exclusive(async () => (await this.dispatchForward('sample', n, null, labels, { seed, stream: STREAM.prior, counter: 0 })).output.buffer);
+    return this.exclusive(async () => (await this.dispatchForward('sample', n, null, labels, { seed, stream: STREAM.prior, counter: 0 }, true)).output.buffer);
   }
 
   async decodeToBuffer(z: Float32Array, labels?: ArrayLike<number>): Promise<GPUBuffer> {
     const rows = this.rowsOf(z, this.config.latent, 'decodeToBuffer');
-    return this.exclusive(async () => (await this.dispatchForward('decode', rows, z, labels)).output.buffer);
+    return this.exclusive(async () => (await this.dispatchForward('decode', rows, z, labels, {}, true)).output.buffer);
   }
 
   async reconstructToBuffer(x: Float32Array, labels?: ArrayLike<number>): Promise<GPUBuffer> {
     const rows = this.rowsOf(x, this.config.inputDim, 'reconstructToBuffer');
-    return this.exclusive(async () => (await this.dispatchForward('reconstruct', rows, x, labels)).output.buffer);
+    return this.exclusive(async () => (await this.dispatchForward('reconstruct', rows, x, labels, {}, true)).output.buffer);
   }
 
   private rowsOf(x: Float32Array, width: number, what: string): number {
@@ -574,7 +629,7 @@ export class VAE {
 
   /** Throws if the model was destroyed or WebGPU reported an error since the last call. */
   assertAlive(): void {
-    if (this.destroyed) throw new Error('this VAE was destroyed');
+    if (this.destroyed) throw new ConfigError('this VAE was destroyed; create a new model, or call destroy() after your calls have finished');
     if (this.failures.failure) throw this.failures.failure;
   }
 }
