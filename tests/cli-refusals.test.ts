@@ -330,7 +330,7 @@ describe('path flags', () => {
     // The device provider throws the sentinel, so a refusal here was made from the file alone.
     writeFileSync(at('not-safetensors.safetensors'), 'PNG? no: twelve bytes and then some');
     await expectRefusal([command, ...baseArgs(command, 'checkpoint'), '--checkpoint', at('not-safetensors.safetensors')],
-      `${at('not-safetensors.safetensors')}: header length`);
+      `${at('not-safetensors.safetensors')} is not a model checkpoint (it is text); give a runs/NAME/model.safetensors written by webgpu-vae train`);
     writeFileSync(at('not-a-model.safetensors'), encodeSafetensors({ w: { shape: [1], data: Float32Array.of(1) } }, {}));
     await expectRefusal([command, ...baseArgs(command, 'checkpoint'), '--checkpoint', at('not-a-model.safetensors')],
       `${at('not-a-model.safetensors')} is a safetensors file but not a webgpu-vae checkpoint`);

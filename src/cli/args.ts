@@ -1,6 +1,7 @@
 // Command-line parsing: every command declares its flags once in a table (defineFlags), parsing is
 // strict (an unknown flag, a missing value or a value given to a switch is refused with one line
-// that names the flag and the fix), path flags are checked before any work starts (paths.ts), and
+// that names the flag and the fix; on the command line, a flag given twice too: checkRepeats),
+// path flags are checked before any work starts (paths.ts), and
 // typed values come with messages that say which flag is wrong and what it accepts.
 import { editDistance } from '../edit-distance';
 import { pathProblem } from './paths';
@@ -61,6 +62,64 @@ export function parseFlags<T extends FlagTable>(command: string, argv: string[],
     if (why) throw new UsageError(why);
   }
   return values as Record<keyof T, string | boolean | undefined>;
+}
+
+/**
+ * Refuses a flag given twice on the command line, where the last would otherwise win without a
+ * word (even `--resume A --resume B`): one of the two is a slip. Tokens are read as parseFlags
+ * reads them; anything else wrong is left to parseFlags. main() applies it to what the user
+ * typed; code that runs a command in-process (embedding, tests) may still compose argument lists
+ * in which a later flag overrides an earlier one.
+ */
+export function checkRepeats(argv: string[], spec: FlagTable | undefined): void {
+  const seen = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i];
+    if (!token.startsWith('--') || token === '--') continue;
+    const eq = token.indexOf('=');
+    const name = token.slice(2, eq < 0 ? undefined : eq);
+    const flag = spec && Object.prototype.hasOwnProperty.call(spec, name) ? spec[name] : undefined;
+    if (!flag) continue;
+    const value: string | true | null = flag.type === 'boolean' ? true
+      : eq >= 0 ? token.slice(eq + 1)
+      : i + 1 < argv.length && !argv[i + 1].startsWith('--') ? argv[++i] : null;
+    if (value === null) continue; // a missing value: parseFlags says so
+    const was = seen.get(name);
+    if (was !== undefined) {
+      throw new UsageError(typeof was === 'string' && typeof value === 'string'
+        ? `--${name} given twice ('${was}' and '${value}'); give it once`
+        : `--${name} given twice; give it once`);
+    }
+    seen.set(name, value);
+  }
+}
+
+/**
+ * Whether argv asks for help: `--help` or `-h` where a flag goes, not as the value of the flag
+ * before it (`--seed -h` is a seed, refused as one), read with the same rule as parseFlags: a
+ * flag that takes a value takes the next token unless that one starts with `--`.
+ */
+export function wantsHelp(argv: string[], spec: FlagTable | undefined): boolean {
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i];
+    if (token === '--help' || token === '-h') return true;
+    if (!token.startsWith('--') || token.includes('=')) continue;
+    const flag = spec && Object.prototype.hasOwnProperty.call(spec, token.slice(2)) ? spec[token.slice(2)] : undefined;
+    if (flag?.type === 'string' && i + 1 < argv.length && !argv[i + 1].startsWith('--')) i++;
+  }
+  return false;
+}
+
+/** `argv` without the named flags (and their values), e.g. to give them again; `switches` take no value. */
+export function withoutFlags(argv: string[], names: string[], switches: string[] = ['force', 'json', 'conditional', 'dequantize', 'strict']): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith('--') ? argv[i].slice(2).split('=')[0] : null;
+    if (name === null || !names.includes(name)) { out.push(argv[i]); continue; }
+    // A valued flag written as two tokens takes the next one with it.
+    if (!argv[i].includes('=') && !switches.includes(name) && i + 1 < argv.length && !argv[i + 1].startsWith('--')) i++;
+  }
+  return out;
 }
 
 export function intFlag(name: string, raw: string | boolean | undefined, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {

@@ -8,7 +8,7 @@ import { bitsPerDim } from '../model/iwae-eval';
 import { releaseNodeGpu } from '../gpu/node-device';
 import { imageGridPng } from '../io/png';
 import { choiceFlag, defineFlags, intFlag, parseFlags, stringFlag, UsageError } from './args';
-import { checkDataDir, checkpointDataset, DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, writeOutput } from './io';
+import { checkDataDir, checkDatasetFits, checkpointDataset, DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, writeOutput } from './io';
 import { gridFor } from './pictures';
 
 function requireFlag(command: string, name: string, raw: string | boolean | undefined): string {
@@ -38,6 +38,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const report = makeReporter(!!f.json);
   const checkpoint = await readCheckpointFile(path);
   const dataset = checkpointDataset(given, checkpoint.metadata, dataDir);
+  checkDatasetFits(path, checkpoint.config, checkpoint.metadata, dataset);
   const acquired = await getDevice(report.info);
   const vae = await VAE.create(checkpoint.config, { device: acquired, seed, initialParams: checkpoint.flat });
   const test = await heldOutTestSet(vae, checkpoint.metadata, path, dataset, limit, dataDir, (line) => report.info(`warning: ${line}`));
@@ -80,11 +81,12 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   if (f.label !== undefined) intFlag('label', f.label, 0, 0);
   const report = makeReporter(!!f.json);
   const checkpoint = await readCheckpointFile(path);
+  // The label is checked against the checkpoint before the device starts.
+  const classes = checkpoint.config.classes;
+  if (f.label !== undefined && !classes) throw new UsageError(`sample: --label needs a conditional checkpoint (trained with --conditional), and ${path} is not one; leave out --label`);
+  const label = f.label === undefined ? undefined : intFlag('label', f.label, 0, 0, classes - 1);
   const acquired = await getDevice(report.info);
   const vae = await VAE.create(checkpoint.config, { device: acquired, seed, initialParams: checkpoint.flat });
-  const classes = vae.config.classes;
-  if (f.label !== undefined && !classes) throw new UsageError('sample: --label needs a conditional checkpoint (trained with --conditional)');
-  const label = f.label === undefined ? undefined : intFlag('label', f.label, 0, 0, classes - 1);
   // A conditional model without --label: the n samples cycle through the classes, a row per class.
   const labels = !classes ? undefined : Array.from({ length: n }, (_, i) => label ?? Math.floor(i / Math.ceil(n / classes)) % classes);
   const [rows, cols] = vae.config.imageShape;

@@ -10,6 +10,7 @@ import { DATA_SOURCE_NAMES, dataSource, loadDataSource, type DataSourceName, typ
 import { CheckpointError } from '../io/safetensors';
 import { UsageError } from './args';
 import { writeFileAtomic } from './files';
+import { notACheckpoint } from './checkpoint-file';
 
 export const DATASETS = DATA_SOURCE_NAMES;
 export type DatasetName = DataSourceName;
@@ -66,12 +67,31 @@ export function checkDataDir(name: DatasetName, dir: string | null | undefined):
  */
 export function checkpointDataset(given: DatasetName | undefined, metadata: Record<string, string>, dataDir: string | undefined): DatasetName {
   if (given !== undefined) return given;
-  const dataset = (DATASETS as readonly string[]).includes(metadata.dataset) ? (metadata.dataset as DatasetName) : 'mnist';
+  const dataset = trainedOn(metadata) ?? 'mnist';
   if (dataSource(dataset).needsDir && !dataDir) {
     throw new UsageError(`the checkpoint was trained on --dataset ${dataset}, which reads files: give their folder with --data-dir DIR`);
   }
   checkDataDir(dataset, dataDir);
   return dataset;
+}
+
+/** The data set a checkpoint's metadata says it was trained on (the CLI records it), or null. */
+export function trainedOn(metadata: Record<string, string>): DatasetName | null {
+  return (DATASETS as readonly string[]).includes(metadata.dataset) ? (metadata.dataset as DatasetName) : null;
+}
+
+/**
+ * Refuses, from the checkpoint alone (before any device or data), a data set whose pictures have
+ * another size than the model's, naming the one the checkpoint was trained on. A folder of
+ * pictures is resized to the model's size, so it always fits.
+ */
+export function checkDatasetFits(source: string, config: { inputDim: number; imageShape: [number, number]; imageChannels: number }, metadata: Record<string, string>, dataset: DatasetName): void {
+  const shape = dataSource(dataset).shape;
+  if (!shape || shape[0] * shape[1] * shape[2] === config.inputDim) return;
+  const trained = trainedOn(metadata) ?? 'mnist';
+  const fix = trained === dataset ? 'give a data set with pictures of that size'
+    : `use the data set it was trained on: --dataset ${trained}${dataSource(trained).needsDir ? ' --data-dir DIR' : ''}, or leave out --dataset`;
+  throw new UsageError(`${source} models ${config.imageChannels}x${config.imageShape.join('x')} pictures, but ${dataset} has ${shape.join('x')}; ${fix}`);
 }
 
 /** Train and test splits of a data set by name (src/data/sources.ts). */
@@ -109,7 +129,13 @@ export async function readCheckpointFile(path: string): Promise<ReturnType<typeo
     const code = (e as NodeJS.ErrnoException).code;
     throw new CheckpointError(code === 'ENOENT' ? `checkpoint ${path} does not exist; train one with \`webgpu-vae train --out DIR\`` : `cannot read checkpoint ${path}: ${(e as Error).message}`);
   }
-  return readCheckpoint(bytes, path);
+  try {
+    return readCheckpoint(bytes, path);
+  } catch (e) {
+    // A picture, a JSON file, an empty or cut-off file: say what it is rather than which byte failed.
+    const instead = e instanceof CheckpointError ? notACheckpoint(path, bytes) : null;
+    throw instead ? new CheckpointError(instead) : e;
+  }
 }
 
 /** Writes a whole output file atomically (see files.ts): an interrupted write leaves the old one. */

@@ -13,7 +13,7 @@ import type { Dataset } from '../data/mnist';
 import { imageGridPng } from '../io/png';
 import { VAE } from '../model/vae';
 import { choiceFlag, defineFlags, intFlag, parseFlags, stringFlag, UsageError } from './args';
-import { checkDataDir, checkpointDataset, DATASETS, getDevice, heldOutTestSet, type DatasetName, makeReporter, readCheckpointFile, writeOutput } from './io';
+import { checkDataDir, checkDatasetFits, checkpointDataset, DATASETS, getDevice, heldOutTestSet, type DatasetName, makeReporter, readCheckpointFile, writeOutput } from './io';
 import { firstPictures, gridFor, reconstructionsPng } from './pictures';
 import { dspritesFactorNames } from '../model/traversal';
 import { describeRecovery, factorRecovery } from '../model/factor-recovery';
@@ -47,6 +47,7 @@ function commonFlags(command: string, f: { checkpoint?: string | boolean; out?: 
 async function withTestSet<T>(c: Common, count: number, use: (vae: VAE, test: Dataset, dataset: DatasetName) => Promise<T>): Promise<T> {
   const checkpoint = await readCheckpointFile(c.path);
   const dataset = checkpointDataset(c.dataset, checkpoint.metadata, c.dataDir);
+  checkDatasetFits(c.path, checkpoint.config, checkpoint.metadata, dataset);
   const acquired = await getDevice(c.report.info);
   const vae = await VAE.create(checkpoint.config, { device: acquired, initialParams: checkpoint.flat });
   try {

@@ -1,13 +1,17 @@
 // Entry point of the `webgpu-vae` command: dispatches to a subcommand and turns user mistakes
 // (bad flags, missing files, no adapter) into one line on stderr and exit code 1; a training run
 // stopped by Ctrl-C returns its own status (130).
+import { readFileSync } from 'node:fs';
 import { USER_ERROR_NAMES } from '../errors';
+import { checkRepeats, COMMAND_FLAGS, wantsHelp } from './args';
+import { inCliTerms } from './messages';
 import { trainCommand } from './train';
 import { evalCommand, sampleCommand } from './commands';
 import { traverseCommand } from './traverse';
 import { interpolateCommand, reconstructCommand } from './latent';
 
 export const USAGE = `usage: webgpu-vae <command> [flags]
+       webgpu-vae --version
 
 commands:
   train   [--dataset mnist|fashion-mnist|cifar10|dsprites|dsprites-color|folder] [--data-dir DIR]
@@ -15,7 +19,7 @@ commands:
           [--limit N] [--test-limit N]
           [--arch mlp|conv] [--channels C,C,..] [--dense N,..] [--norm none|group] [--norm-groups 8] [--init kaiming|pytorch] [--hidden 400] [--latent 20] [--conditional]
           [--activation relu|leaky_relu|tanh|sigmoid|softplus] [--likelihood bernoulli|gaussian]
-          [--sigma 1|learned|learned-pixel|predicted] [--dequantize] [--binarize none|dynamic|fixed]
+          [--sigma 1|learned|learned-pixel|predicted]  (gaussian only) [--dequantize] [--binarize none|dynamic|fixed]
           [--objective elbo|iwae|tcvae] [--samples 1] [--samples-per-x 1] [--beta 1] [--warmup-steps 0] [--kl-cycle-steps 0] [--free-bits 0]
           [--kl-capacity 0] [--capacity-steps 0]  (loss = rec + beta |KL - C|, C growing to the capacity in nats)
           [--epochs 10] [--batch 128] [--optimizer adam|sgd] [--lr 1e-3] [--lr-decay none|cosine] [--lr-min 0] [--seed 0]
@@ -23,6 +27,7 @@ commands:
           [--precision f32|f16]  (f16: hidden activations stored as f16; needs the GPU's shader-f16)
           [--out runs/DATASET-TIME] [--force] [--save-every N] [--clip-grad NORM] [--on-nan stop|skip-batch|rollback]
           [--retries 2] [--max-gpu-memory MiB] [--json]
+          (skip-batch: an epoch that skips over half its steps stops the run, exit 3, unless it is the first and more follow)
   train   --resume runs/NAME [--epochs N] [--lr X] [--precision f32|f16] [--save-every N] [--on-nan ...] [--retries N]
           [--autotune ...] [--max-gpu-memory MiB] [--data-dir DIR] [--json]  (model, data and optimizer flags may be repeated, not changed)
   eval    --checkpoint FILE [--dataset NAME] [--data-dir DIR] [--limit N] [--seed 0] [--iwae K] [--json]
@@ -38,7 +43,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number | void>> = { t
 
 /** The usage lines of one command: its entries in USAGE, with their continuation lines, and the notes that name it. */
 export function commandUsage(command: string): string {
-  const [list, ...notes] = USAGE.split('\n').slice(3).join('\n').split('\n\n');
+  const lines = USAGE.split('\n');
+  const [list, ...notes] = lines.slice(lines.indexOf('commands:') + 1).join('\n').split('\n\n');
   const picked: string[] = [];
   let inside = false;
   for (const line of list.split('\n')) {
@@ -49,28 +55,43 @@ export function commandUsage(command: string): string {
   return `usage: webgpu-vae ${command} [flags]\n\n${[picked.join('\n'), ...own].join('\n\n')}`;
 }
 
+/** The version in package.json. */
+export function version(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === '-h' || command === 'help') {
+  if (!command) {
+    // Nothing asked: the usage is the error message, so it goes where errors go.
+    process.stderr.write(USAGE + '\n');
+    return 1;
+  }
+  if (command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE + '\n');
-    return command ? 0 : 1;
+    return 0;
+  }
+  if (command === '--version') {
+    process.stdout.write(`webgpu-vae ${version()}\n`);
+    return 0;
   }
   const run = COMMANDS[command];
   if (!run) {
     process.stderr.write(`webgpu-vae: unknown command '${command}'; use one of ${Object.keys(COMMANDS).join(', ')} (webgpu-vae --help)\n`);
     return 1;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
+  if (wantsHelp(rest, COMMAND_FLAGS.get(command))) {
     process.stdout.write(commandUsage(command) + '\n');
     return 0;
   }
   try {
+    checkRepeats(rest, COMMAND_FLAGS.get(command));
     return (await run(rest)) ?? 0;
   } catch (e) {
     const err = e as Error;
     // A failed write (disk full, no permission) is the machine's state, not a bug: one line, like a user error.
     if (USER_ERROR_NAMES.has(err.name) || err.name === 'OutputError') {
-      process.stderr.write(`webgpu-vae ${command}: error: ${err.message}\n`);
+      process.stderr.write(`webgpu-vae ${command}: error: ${inCliTerms(err)}\n`);
       return 1;
     }
     process.stderr.write(`webgpu-vae ${command}: internal error (please report): ${err.stack ?? err.message}\n`);

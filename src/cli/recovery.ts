@@ -6,7 +6,9 @@
 //   skip-batch  carry on: the flagged step was already skipped on the GPU (parameters and Adam's
 //               moments untouched, its loss left out of the epoch's mean); each one is reported.
 //               SKIP_LIMIT flagged steps in a row mean skipping cannot get past it, and the run
-//               stops as with `stop`;
+//               stops as with `stop`; each epoch reports how many of its steps were skipped, and
+//               one with more than half skipped stops the run after its checkpoint (exit 3),
+//               unless it is the first epoch and more follow (tooManySkipped);
 //   rollback    go back to the last good checkpoint (or the initial parameters when there is
 //               none), halve the learning rate and train on from there, at most MAX_ROLLBACKS
 //               times, then stop. The halved rate is stored with the run, so --resume keeps it.
@@ -19,8 +21,9 @@
 // device, up to N times. With none left it exits with DEVICE_LOST_EXIT_CODE, and --resume goes on.
 import { GpuError } from '../errors';
 import { flaggedQuantities, type StepLoss } from '../model/loss-ring';
+import { withoutFlags } from './args';
 import { writeFileAtomic } from './files';
-import { resumeCommand, runPaths } from './run-dir';
+import { resumeCommand, runPaths, shellQuote } from './run-dir';
 
 export const ON_NAN = ['stop', 'skip-batch', 'rollback'] as const;
 export type OnNan = (typeof ON_NAN)[number];
@@ -79,9 +82,34 @@ export class StepWatch {
   }
 }
 
+/**
+ * The rule that ends a skip-batch run whose steps mostly fail: an epoch with more than half of its
+ * steps skipped stops the run (exit BAD_NUMBERS_EXIT_CODE, after its checkpoint), except the first
+ * epoch when more follow (a run may start rough; SKIP_LIMIT bad steps in a row still stop it), so
+ * that a run never ends with status 0 after such an epoch.
+ */
+export function tooManySkipped(skipped: number, epochSteps: number, epoch: number, epochs: number): boolean {
+  return 2 * skipped > epochSteps && (epoch > 1 || epoch === epochs);
+}
+
 /** A learning rate to suggest after bad numbers: a tenth, in a round form (5e-4 rather than 0.0005000001). */
 export function lowerLr(lr: number): string {
   return Number((lr / 10).toPrecision(2)).toString();
+}
+
+/**
+ * The command that starts a new run like the one given by `argv` (train's flags) at learning rate
+ * `lr`, in the same folder: it holds the stopped run's files (config.json and metrics.jsonl at
+ * least, written before the first step), which a new run replaces only with --force.
+ */
+export function newRunCommand(argv: string[], outDir: string, lr?: string): string {
+  const flags = lr === undefined ? withoutFlags(argv, ['out', 'force']) : [...withoutFlags(argv, ['out', 'force', 'lr']), '--lr', lr];
+  return ['webgpu-vae', 'train', ...flags, '--out', outDir, '--force'].map(shellQuote).join(' ');
+}
+
+/** The command that continues the run in `dir` at learning rate `lr` (a resume may lower the rate). */
+export function resumeAtCommand(dir: string, lr: string): string {
+  return `${resumeCommand(dir)} --lr ${lr}`;
 }
 
 /** One checkpoint's files, as written. */
@@ -147,6 +175,8 @@ export interface RecoveryContext {
   lostInfo: () => GPUDeviceLostInfo | null;
   /** Set when this run is itself a restart. */
   restart?: Restart;
+  /** The flags the run was started with (a new run's), for the command that starts it again. */
+  argv?: string[];
   info: (line: string) => void;
   event: (obj: Record<string, unknown>) => void;
 }
@@ -177,7 +207,9 @@ export async function recover(e: unknown, c: RecoveryContext): Promise<Recovery>
       c.event({ event: 'device-lost', action: 'retry', message: what, checkpoint_step: newest?.step ?? null, retries_left: restart.retries - 1 });
       return { fromCheckpoint: !!newest, freshDevice: true, restart: { ...restart, reason: 'device lost', retries: restart.retries - 1, lr: c.lr } };
     }
-    const next = newest ? `continue with\n  ${resumeCommand(c.outDir)}` : 'start the run again';
+    // Before the first checkpoint the folder holds config.json and metrics.jsonl: a new run there needs --force.
+    const next = newest ? `continue with\n  ${resumeCommand(c.outDir)}`
+      : !c.resumed && c.argv ? `start the run again (with --force: ${c.outDir} holds its files) with\n  ${newRunCommand(c.argv, c.outDir)}` : 'start the run again';
     c.info(`${what}; ${where}; ${c.retries ? 'no retries left; ' : ''}${next}`);
     c.event({ event: 'device-lost', action: 'stop', message: what, checkpoint_step: newest?.step ?? null, resume: newest ? resumeCommand(c.outDir) : null });
     return DEVICE_LOST_EXIT_CODE;
@@ -201,10 +233,21 @@ export async function recover(e: unknown, c: RecoveryContext): Promise<Recovery>
     return { fromCheckpoint: !!good, freshDevice: false, restart: { ...restart, reason: 'rollback', rollbacks: restart.rollbacks + 1, lr } };
   }
   const tried = c.onNan === 'rollback' ? (canStartOver ? ` after ${MAX_ROLLBACKS} rollbacks` : ' (no good checkpoint to roll back to)') : '';
+  const lower = lowerLr(c.lr);
+  // Commands that work as printed: the folder holds this run's files (config.json, metrics.jsonl),
+  // so a new run in it needs --force; a good checkpoint can also be continued at the lower rate.
+  const resume = good ? resumeAtCommand(c.outDir, lower) : null;
+  const again = !c.resumed && c.argv ? newRunCommand(c.argv, c.outDir, lower) : null;
+  const commands = [
+    ...(resume ? [`continue from the checkpoint of step ${good!.step} at the lower rate with\n  ${resume}`] : []),
+    ...(again ? [`start the new run in this folder, which holds this run's files, with --force:\n  ${again}`] : []),
+  ];
   c.info(`${e.message}; the step was not applied, and training stopped${tried}; ${where}. The learning rate ${c.lr} is probably too high: ` +
-    `start a new run with a lower one, e.g. --lr ${lowerLr(c.lr)}, or clip the gradients with --clip-grad 1` +
-    `${c.onNan === 'stop' ? ', or let training go on with --on-nan skip-batch or rollback' : ''}`);
-  c.event({ event: 'bad-numbers', action: 'stop', ...fields, lr: c.lr, suggested_lr: Number(lowerLr(c.lr)) });
+    `start a new run with a lower one, e.g. --lr ${lower}, or clip the gradients with --clip-grad 1` +
+    `${c.onNan === 'stop' ? ', or let training go on with --on-nan skip-batch or rollback' : ''}` +
+    `${c.resumed && !resume ? ` (a new run needs another --out, or --force to replace this run in ${c.outDir})` : ''}` +
+    (commands.length ? `. To ${commands.join('; or ')}` : ''));
+  c.event({ event: 'bad-numbers', action: 'stop', ...fields, lr: c.lr, suggested_lr: Number(lower), ...(resume ? { resume } : {}), ...(again ? { restart: again } : {}) });
   return BAD_NUMBERS_EXIT_CODE;
 }
 

@@ -7,6 +7,7 @@ import { CheckpointError } from '../io/safetensors';
 import { readTrainingState, type TrainingState } from '../training-state';
 import { UsageError } from './args';
 import { writeFileAtomic } from './files';
+import { notSafetensors } from './checkpoint-file';
 
 export const RUN_FILES = {
   model: 'model.safetensors',
@@ -68,7 +69,13 @@ export function readRunState(dir: string): TrainingState {
       throw new UsageError(`--resume ${dir}: it holds ${RUN_FILES.model} but no ${RUN_FILES.state}, so the run cannot continue exactly (it was written by an older webgpu-vae ` +
         'or copied without it); start a new run with --out');
     }
-    throw new UsageError(`--resume ${dir}: no ${RUN_FILES.state} there, so no run to continue; start one with \`webgpu-vae train --out ${shellQuote(dir)}\``);
+    // A run stopped before its first checkpoint leaves config.json and metrics.jsonl, which a new
+    // run there replaces only with --force.
+    const held = Object.entries(RUN_FILES).filter(([, name]) => existsSync(join(dir, name))).map(([, name]) => name);
+    throw new UsageError(held.length
+      ? `--resume ${dir}: no ${RUN_FILES.state} there, so no run to continue (it holds ${held.length > 1 ? `${held.slice(0, -1).join(', ')} and ${held.at(-1)}` : held[0]} of a run that stopped before its first checkpoint); ` +
+        `start a new run in it with --force: \`webgpu-vae train --out ${shellQuote(dir)} --force\` and the run's flags`
+      : `--resume ${dir}: no ${RUN_FILES.state} there, so no run to continue; start one with \`webgpu-vae train --out ${shellQuote(dir)}\``);
   }
   let bytes: Uint8Array;
   try {
@@ -79,9 +86,21 @@ export function readRunState(dir: string): TrainingState {
   try {
     return readTrainingState(bytes, p.state);
   } catch (e) {
-    if (e instanceof CheckpointError && !e.message.startsWith(p.state)) throw new CheckpointError(`${p.state}: ${e.message}`);
-    throw e;
+    if (!(e instanceof CheckpointError)) throw e;
+    throw new CheckpointError(damagedState(dir, bytes, e.message.startsWith(p.state) ? e.message : `${p.state}: ${e.message}`));
   }
+}
+
+/** What to say of a training state that cannot be read: what the file is, and what is left to do with the run. */
+function damagedState(dir: string, bytes: Uint8Array, message: string): string {
+  const p = runPaths(dir);
+  const kind = notSafetensors(bytes);
+  const what = kind ? `${p.state} is not a training state (it is ${kind})`
+    : /is a model checkpoint, not a training state/.test(message) ? `${p.state} is a model checkpoint, not a training state` : message;
+  // A newer format is not damage: nothing else to suggest than the webgpu-vae that wrote it.
+  if (/training-state version/.test(message)) return message;
+  const model = existsSync(p.model) ? `${p.model} may still be usable with eval, sample, traverse, reconstruct and interpolate; ` : '';
+  return `${what}; the run cannot be resumed from it. ${model}a new run can start with --out NEWDIR (or in this folder with --out ${shellQuote(dir)} --force, which replaces this run)`;
 }
 
 /** config.json: the configuration and options a run started with, and when it was resumed (with the new lr, where --lr changed it). */

@@ -84,8 +84,19 @@ function parseSigma(raw: string | boolean | undefined, fallback: GaussianSigma):
   return numberFlag('sigma', raw, 1, (v) => v > 0, "a positive number, 'learned', 'learned-pixel' or 'predicted'");
 }
 
-/** The model fields the flags give, each flag left out taking its value from `d`. */
-export function configFields(f: Flags, d: VaeConfig, dataset: DatasetName): Partial<VaeConfig> {
+/**
+ * --sigma sets the gaussian likelihood's scale; under the bernoulli likelihood it would be recorded
+ * in config.json and do nothing, so it is refused (for a resumed run, `resuming` names its folder).
+ */
+function checkSigma(f: Flags, likelihood: string, resuming?: string): void {
+  if (f.sigma === undefined || likelihood === 'gaussian') return;
+  throw new UsageError(resuming
+    ? `--sigma sets the gaussian likelihood's scale, and the run in ${resuming} uses the ${likelihood} likelihood, which has none; resume without --sigma`
+    : `--sigma sets the gaussian likelihood's scale, and the ${likelihood} likelihood${f.likelihood === undefined ? ' (the default)' : ''} has none: add --likelihood gaussian, or leave out --sigma`);
+}
+
+/** The model fields the flags give, each flag left out taking its value from `d` (a resumed run's own, with `resuming` its folder). */
+export function configFields(f: Flags, d: VaeConfig, dataset: DatasetName, resuming?: string): Partial<VaeConfig> {
   const objective = choiceFlag('objective', f.objective, d.objective, OBJECTIVES);
   const arch = choiceFlag('arch', f.arch, d.arch, ARCHITECTURES);
   if (arch === 'conv' && f.hidden !== undefined) throw new UsageError('--hidden sets the mlp architecture\'s layers; give the conv architecture its dense layers with --dense (e.g. --dense 256)');
@@ -102,6 +113,11 @@ export function configFields(f: Flags, d: VaeConfig, dataset: DatasetName): Part
   }
   const klCapacity = numberFlag('kl-capacity', f['kl-capacity'], d.klCapacity, (v) => v >= 0, 'a number of nats >= 0 (0 turns capacity control off)');
   const capacitySteps = intFlag('capacity-steps', f['capacity-steps'], d.capacitySteps, 0);
+  const likelihood = choiceFlag('likelihood', f.likelihood, d.likelihood, LIKELIHOODS);
+  const sigma = parseSigma(f.sigma, d.sigma);
+  // A resumed run keeps its likelihood: a different --likelihood is refused with the other resume
+  // checks (checkResumeFlags), which name it first.
+  if (!resuming || likelihood === d.likelihood) checkSigma(f, likelihood, resuming);
   if (capacitySteps > 0 && klCapacity === 0) throw new UsageError(`--capacity-steps ${capacitySteps} ramps the KL capacity; give the capacity with --kl-capacity NATS (e.g. --kl-capacity 25)`);
   return {
     arch,
@@ -114,8 +130,8 @@ export function configFields(f: Flags, d: VaeConfig, dataset: DatasetName): Part
     hidden: listFlag('hidden', f.hidden, d.hidden),
     latent: intFlag('latent', f.latent, d.latent),
     activation: choiceFlag<Activation>('activation', f.activation, d.activation, ACTIVATIONS.filter((a) => a !== 'none')),
-    likelihood: choiceFlag('likelihood', f.likelihood, d.likelihood, LIKELIHOODS),
-    sigma: parseSigma(f.sigma, d.sigma),
+    likelihood,
+    sigma,
     objective,
     samples: samplesFlag(f, objective, d.samples),
     beta: numberFlag('beta', f.beta, d.beta, (v) => v >= 0, 'a number >= 0'),
@@ -128,6 +144,22 @@ export function configFields(f: Flags, d: VaeConfig, dataset: DatasetName): Part
     binarize: choiceFlag('binarize', f.binarize, d.binarize, ['none', 'dynamic', 'fixed'] as const),
     dequantize: f.dequantize === undefined ? d.dequantize : !!f.dequantize,
   };
+}
+
+/**
+ * Refuses a --norm-groups that does not divide every convolution width: GroupNorm splits a layer's
+ * channels into equal groups, and the model would otherwise use fewer groups in that layer
+ * without a word. `config` is resolved (its widths known, the default ones included).
+ */
+export function checkNormGroups(f: Flags, config: Pick<VaeConfig, 'arch' | 'norm' | 'normGroups' | 'channels'>): void {
+  if (f['norm-groups'] === undefined || config.arch !== 'conv' || config.norm !== 'group') return;
+  const g = config.normGroups, widths = config.channels;
+  const bad = widths.filter((w) => w % g !== 0);
+  if (!bad.length) return;
+  const valid = Array.from({ length: Math.min(...widths) }, (_, i) => i + 1).filter((d) => widths.every((w) => w % d === 0));
+  const which = bad.length === widths.length ? `the convolution widths ${widths.join(', ')}` : `the convolution width${bad.length === 1 ? '' : 's'} ${bad.join(', ')} (of ${widths.join(', ')})`;
+  throw new UsageError(`--norm-groups ${g} does not divide ${which}${f.channels === undefined ? ', the default --channels for these pictures' : ''}, ` +
+    `and GroupNorm splits each layer's channels into equal groups; give --norm-groups ${valid.join(', ').replace(/, (\d+)$/, ' or $1')}`);
 }
 
 export const DEFAULT_RUN: RunOptions = { dataset: 'mnist', dataDir: null, imageSize: 64, imageChannels: 3, strict: false, limit: null, testLimit: null, batch: 128, optimizer: 'adam', lr: 1e-3, lrDecay: 'none', lrMin: 0, lrDecaySteps: 0, seed: 0, epochs: 10, saveEvery: 0, onNan: 'stop', clipGrad: 0, retries: 2, precision: 'f32' };

@@ -23,25 +23,28 @@ import { imageGridPng } from '../io/png';
 import { gridFor, reconstructionsPng } from './pictures';
 import { DEFAULT_CONFIG, resolveConfig, type VaeConfig } from '../model/config';
 import type { StepLoss } from '../model/loss-ring';
-import { BadStepError, KeptCheckpoints, lossDeviceAtStep, recover, StepWatch, type Restart } from './recovery';
+import { BAD_NUMBERS_EXIT_CODE, BadStepError, KeptCheckpoints, lossDeviceAtStep, lowerLr, newRunCommand, recover, StepWatch, tooManySkipped, type Restart } from './recovery';
 import { VAE } from '../model/vae';
 import { restateRefusal } from '../model/vae-options';
 import { paramLayout } from '../model/build';
-import { BufferArena } from '../gpu/buffers';
+import { BufferArena, formatBytes, MemoryBudgetError } from '../gpu/buffers';
+import type { GraphKind } from '../model/graphs';
 import { reserveParameterState } from '../model/model-buffers';
 import { AUTOTUNE_MODES, describeTuning } from '../model/autotune';
 import type { KernelChoice } from '../model/kernels';
 import { fileAutotuneCache } from '../model/autotune-file-cache';
 import { Philox } from '../rng';
 import { saveTrainingState, type TrainingProgress, type TrainingState } from '../training-state';
-import { choiceFlag, intFlag, parseFlags, stringFlag, UsageError } from './args';
+import { choiceFlag, intFlag, parseFlags, stringFlag, UsageError, withoutFlags } from './args';
 import { JsonLog, OutputError, writeFileAtomic, type ChunkWriter } from './files';
 import { StepPacer } from '../gpu/step-pacer';
 import { gentleWait } from '../gpu/gentle-wait';
 import { memoryBudget, exampleShape, getDevice, loadData, makeReporter, writeOutput, type Print } from './io';
-import { checkDataFlags, checkResumeFlags, configFields, dataFlags, DEFAULT_RUN, FLAGS, fingerprint, runFields, type Flags, type RunOptions } from './train-options';
-import { checkRecordMatchesState, claimNewRunDir, discardOldRun, readRunRecord, readRunState, resumeCommand, runPaths, writeRunRecord, type RunRecord } from './run-dir';
+import { checkDataFlags, checkNormGroups, checkResumeFlags, configFields, dataFlags, DEFAULT_RUN, FLAGS, fingerprint, runFields, type Flags, type RunOptions } from './train-options';
+import { checkRecordMatchesState, claimNewRunDir, discardOldRun, readRunRecord, readRunState, resumeCommand, RUN_FILES, runPaths, writeRunRecord, type RunRecord } from './run-dir';
 import { describeObjective, describeShape } from '../model/describe';
+import { ConfigError } from '../errors';
+import { toFlags } from './messages';
 
 const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
@@ -79,8 +82,11 @@ export interface TrainHooks {
   restart?: Restart;
 }
 
-/** Progress as stored in the training state, with the step health watch (smoothed loss, minimum, steps). */
-type RunProgress = TrainingProgress & { watch?: number[] };
+/**
+ * Progress as stored in the training state, with the step health watch (smoothed loss, minimum,
+ * steps) and the steps of the epoch in progress that skip-batch skipped (so a resumed epoch counts them).
+ */
+type RunProgress = TrainingProgress & { watch?: number[]; skipped?: number };
 
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 
@@ -109,7 +115,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     checkDataFlags(f, run);
     lrWas = savedRun.lr;
     precisionWas = savedRun.precision;
-    checkResumeFlags(f, resumeDir, { ...config, ...savedRun }, { ...config, ...configFields(f, config, run.dataset), ...run });
+    checkResumeFlags(f, resumeDir, { ...config, ...savedRun }, { ...config, ...configFields(f, config, run.dataset, resumeDir), ...run });
     const done = resumed.progress.epochsDone;
     // A restart after the last epoch's checkpoint (a device lost while writing the pictures) only writes them.
     if (run.epochs <= done && !hooks.restart) {
@@ -122,7 +128,15 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     checkDataFlags(f, run);
     // The data decides the picture: channels, rows and columns (a folder's from --image-size and --image-channels).
     const [channels, rows, cols] = exampleShape(run.dataset, dataFlags(run));
-    config = resolveConfig({ ...configFields(f, DEFAULT_CONFIG, run.dataset), inputDim: channels * rows * cols, imageShape: [rows, cols], imageChannels: channels });
+    const fields = configFields(f, DEFAULT_CONFIG, run.dataset);
+    try {
+      config = resolveConfig({ ...fields, inputDim: channels * rows * cols, imageShape: [rows, cols], imageChannels: channels });
+    } catch (e) {
+      // The library names its fields (klCapacity, init pytorch); the command line names flags.
+      if (e instanceof ConfigError) throw new UsageError(toFlags(e.message));
+      throw e;
+    }
+    checkNormGroups(f, config);
     const stamp = new Date().toISOString().replace(/[:T]/g, '-').slice(0, 19);
     outDir = stringFlag('out', f.out) ?? join('runs', `${run.dataset}-${stamp}`);
     if (run.dataDir && isInside(outDir, run.dataDir)) {
@@ -222,6 +236,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     if (resumed) vae.restoreOptimizer({ m: resumed.m ?? undefined, v: resumed.v ?? undefined, step: resumed.progress.step, watch: (resumed.progress as RunProgress).watch });
     const trainData = drawn ? vae.generateSprites(drawn, { colour: dataChannels === 3, name: train.name }) : vae.upload(train);
     const testData = vae.upload(test);
+    if (budget !== undefined) await planAfterSteps(vae, maxGpuMiB !== undefined);
     const memory = await vae.trainMemory();
     const objectiveText = describeObjective(config);
     report.info(`model ${describeShape(config)} (${config.likelihood}${config.sigma === 'predicted' && config.likelihood === 'gaussian' ? ' with predicted scales' : ''}, ${config.activation}, ${objectiveText}` +
@@ -274,6 +289,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     const checkpoint = async () => {
       progress.seconds = secondsBefore + (performance.now() - sessionStart) / 1000;
       (progress as RunProgress).watch = await model.watchState();
+      (progress as RunProgress).skipped = progress.epochStep === 0 ? 0 : skipped;
       try {
         const state = await saveTrainingState(model, runRecord, progress);
         writeFileAtomic(paths.state, state, hooks.writeChunk);
@@ -291,8 +307,11 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       metrics.sync();
     };
     let sum = progress.epochLossSum, n = progress.epochExamples;
+    /** Steps of the current epoch that skip-batch let pass unapplied (all are read back by the epoch's end). */
+    let skipped = progress.epochStep > 0 ? ((progress as RunProgress).skipped ?? 0) : 0;
     // A flagged step was not applied (the GPU skipped it): --on-nan says whether the run goes on.
     const stepWatch = new StepWatch(run.onNan, (l, quantities) => {
+      skipped++;
       const line = { event: 'skipped', step: l.step + 1, quantities, loss: l.loss, grad_norm: l.gradNorm };
       metrics.write(line);
       report.event(line);
@@ -316,6 +335,8 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     for (let epoch = progress.epochsDone + 1; epoch <= run.epochs; epoch++) {
       const start = performance.now();
       const first = progress.epochStep, n0 = n;
+      // A resumed epoch goes on counting from its checkpoint; a new one starts at 0.
+      if (first === 0) skipped = 0;
       trainData.setOrder(order.permutation(train.count));
       vae.epoch = epoch; // keys the dynamic binarization: fresh pixels every epoch
       let lastLoss = NaN;
@@ -365,15 +386,32 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
         const what = n === 0 ? `every step of epoch ${epoch} was bad and skipped` : `${Number.isFinite(trainLoss) ? 'test' : 'training'} loss of epoch ${epoch}: NaN or infinite`;
         throw new BadStepError(vae.step, [what], Number.isFinite(trainLoss) ? t.loss : trainLoss, NaN);
       }
-      const line = { event: 'epoch', epoch, step: vae.step, train_loss: trainLoss, test_loss: t.loss, test_kl: t.kl, test_rec: t.rec, seconds, samples_per_s: (n - n0) / trainSeconds };
+      const line = {
+        event: 'epoch', epoch, step: vae.step, train_loss: trainLoss, test_loss: t.loss, test_kl: t.kl, test_rec: t.rec, seconds, samples_per_s: (n - n0) / trainSeconds,
+        skipped_steps: skipped, epoch_steps: stepsPerEpoch,
+      };
       log.write(line);
       report.event(line);
       report.info(`epoch ${epoch}: train ${trainingLossName(config)} ${trainLoss.toFixed(2)} | test -ELBO ${t.loss.toFixed(2)} (rec ${t.rec.toFixed(2)}, KL ${t.kl.toFixed(2)}) | ` +
-        `${((n - n0) / trainSeconds).toFixed(0)} examples/s, ${(1000 * trainSeconds / Math.max(1, stepsPerEpoch - first)).toFixed(0)} ms/step, ${seconds.toFixed(1)} s`);
+        `${((n - n0) / trainSeconds).toFixed(0)} examples/s, ${(1000 * trainSeconds / Math.max(1, stepsPerEpoch - first)).toFixed(0)} ms/step, ${seconds.toFixed(1)} s` +
+        `${skipped ? ` | ${skipped} of ${stepsPerEpoch} steps skipped` : ''}`);
       sum = 0;
       n = 0;
       Object.assign(progress, { step: vae.step, epochsDone: epoch, epochStep: 0, epochLossSum: 0, epochExamples: 0 });
       await checkpoint();
+      // skip-batch passes isolated bad steps; an epoch that skipped most of its steps did not train.
+      if (tooManySkipped(skipped, stepsPerEpoch, epoch, run.epochs)) {
+        // Its parameters are the ones whose steps went bad, so the advice is a new run, not a resume.
+        const lower = lowerLr(run.lr);
+        const again = resumed ? null : newRunCommand(argv, outDir, lower);
+        const stopLine = { event: 'bad-numbers', action: 'stop', reason: 'skipped', epoch, step: vae.step, skipped_steps: skipped, epoch_steps: stepsPerEpoch, lr: run.lr, suggested_lr: Number(lower), ...(again ? { restart: again } : {}) };
+        log.write(stopLine);
+        report.event(stopLine);
+        report.info(`${skipped} of the ${stepsPerEpoch} steps of epoch ${epoch} were skipped (--on-nan skip-batch), more than half: the run is not training at learning rate ${run.lr}, ` +
+          `so it stops here, exit status ${BAD_NUMBERS_EXIT_CODE} (the checkpoint of step ${vae.step} is in ${outDir}). Start a new run with a lower rate, e.g. --lr ${lower}, or clip the gradients with --clip-grad 1` +
+          (again ? `; in this folder, which holds this run's files, that is\n  ${again}` : ` (another --out, or --force to replace this run in ${outDir})`));
+        return BAD_NUMBERS_EXIT_CODE;
+      }
     }
 
     const files = { model: paths.model, samples: paths.samples, reconstructions: paths.reconstructions };
@@ -390,7 +428,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
   } catch (e) {
     // Bad numbers or a lost device: say so, and go on from the last checkpoint when asked to.
     const next = await recover(e, {
-      onNan: run.onNan, lr: run.lr, retries: run.retries, outDir, kept, resumed: !!resumed, lostInfo: () => lost, restart: hooks.restart,
+      onNan: run.onNan, lr: run.lr, retries: run.retries, outDir, kept, resumed: !!resumed, lostInfo: () => lost, restart: hooks.restart, argv,
       info: report.info, event: (obj) => { report.event(obj); log?.write(obj); },
     });
     if (typeof next === 'number') return next;
@@ -422,6 +460,37 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
 }
 
 /**
+ * Plans, before the first step, the graphs a run needs besides the step: the test evaluation at
+ * each epoch's end and the pictures drawn at the run's end (samples.png, reconstructions.png).
+ * They are cached, so this allocates what they would take anyway, only sooner: a memory budget too
+ * small for them is refused now, naming the budget that would do, rather than after the training.
+ */
+async function planAfterSteps(vae: VAE, fromFlag: boolean): Promise<void> {
+  const B = vae.training.batch;
+  const parts: [GraphKind, string][] = [['eval', 'the test evaluation after each epoch'], ['sample', RUN_FILES.samples], ['reconstruct', RUN_FILES.reconstructions]];
+  const short: { what: string; bytes: number }[] = [];
+  for (const [kind, what] of parts) {
+    try {
+      await vae.plan(kind, B);
+    } catch (e) {
+      if (!(e instanceof MemoryBudgetError)) throw e;
+      short.push({ what, bytes: e.needed });
+    }
+  }
+  if (!short.length) return;
+  const budget = vae.arena.budget, inUse = vae.allocatedBytes;
+  const more = short.reduce((sum, p) => sum + p.bytes, 0), total = inUse + more;
+  const names = short.map((p) => p.what);
+  const list = names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : names[0];
+  throw new MemoryBudgetError(
+    `${list} need${names.length > 1 ? '' : 's'} ${formatBytes(more)} of GPU memory at batch ${B} beside the ${formatBytes(inUse)} planned before them (the model, its training step, the data): ` +
+      `${formatBytes(total)} in all, more than the memory budget of ${formatBytes(budget)}${fromFlag ? '' : ' (half of this machine\'s RAM, for a software adapter)'}; ` +
+      `give --max-gpu-memory ${Math.ceil(total / 2 ** 20)} or more, or use a smaller --batch (refused before the first step, so nothing was trained)`,
+    `graph ${short[0].what}`, more, inUse, budget,
+  );
+}
+
+/**
  * What the epoch's training figure is: the -ELBO only for the plain ELBO; with beta, warm-up, free
  * bits, capacity control or the TC term it is the objective trained on, which the test -ELBO beside it is not.
  */
@@ -429,18 +498,6 @@ export function trainingLossName(c: VaeConfig): string {
   if (c.objective === 'iwae') return `IWAE bound (K=${c.samples})`;
   const plain = c.objective === 'elbo' && c.beta === 1 && c.warmupSteps === 0 && c.freeBits === 0 && c.klCapacity === 0;
   return plain ? '-ELBO' : 'loss';
-}
-
-/** `argv` without the named flags (and their values), e.g. to give them again. */
-function withoutFlags(argv: string[], names: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const name = argv[i].startsWith('--') ? argv[i].slice(2).split('=')[0] : null;
-    if (name === null || !names.includes(name)) { out.push(argv[i]); continue; }
-    // A valued flag written as two tokens takes the next one with it (--force is a switch).
-    if (!argv[i].includes('=') && name !== 'force' && i + 1 < argv.length && !argv[i + 1].startsWith('--')) i++;
-  }
-  return out;
 }
 
 /** Whether path `a` is `b` or lies inside it. */

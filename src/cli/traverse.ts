@@ -11,7 +11,8 @@ import { VAE } from '../model/vae';
 import { releaseNodeGpu } from '../gpu/node-device';
 import { imageGridPng } from '../io/png';
 import { choiceFlag, defineFlags, intFlag, numberFlag, parseFlags, stringFlag, UsageError } from './args';
-import { checkDataDir, DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, writeOutput } from './io';
+import { checkDataDir, checkDatasetFits, DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, trainedOn, writeOutput } from './io';
+import { dataSource } from '../data/sources';
 import { dspritesFactorNames, factorGaps, factorVarianceExplained, klPerDimension, MIG_BINS, mutualInformationGap, traversalGrid, USED_KL } from '../model/traversal';
 import { firstPictures, gridFor } from './pictures';
 
@@ -21,6 +22,20 @@ const FLAGS = defineFlags('traverse', {
   checkpoint: { type: 'string' }, out: { type: 'string' }, steps: { type: 'string' }, range: { type: 'string' },
   dataset: { type: 'string' }, 'data-dir': { type: 'string' }, limit: { type: 'string' }, label: { type: 'string' }, json: { type: 'boolean' },
 } as const);
+
+/**
+ * The refusal of --limit or --data-dir given without --dataset, suggesting the data set the
+ * checkpoint was trained on (MNIST when it does not say), with or without --data-dir as that set
+ * needs: a folder checkpoint gets `--dataset folder`, never `--dataset dsprites`.
+ */
+export function needsDataset(flag: '--limit' | '--data-dir', metadata: Record<string, string>, dataDir: string | undefined): string {
+  const trained = trainedOn(metadata) ?? 'mnist';
+  const source = dataSource(trained);
+  const fix = source.generated && dataDir !== undefined
+    ? `the checkpoint was trained on ${trained}, which is drawn in code: add --dataset ${trained} and leave out --data-dir`
+    : `e.g. --dataset ${trained}${source.needsDir && dataDir === undefined ? ' --data-dir DIR' : ''}${trainedOn(metadata) ? ', the data set the checkpoint was trained on' : ''}`;
+  return `traverse: ${flag} needs --dataset (the pictures whose codes order the rows); ${fix}`;
+}
 
 export async function traverseCommand(argv: string[]): Promise<void> {
   const f = parseFlags('traverse', argv, FLAGS);
@@ -36,18 +51,19 @@ export async function traverseCommand(argv: string[]): Promise<void> {
   if (!out) throw new UsageError('traverse: --out is required (e.g. traversal.png)');
   if (!out.toLowerCase().endsWith('.png')) throw new UsageError(`traverse: --out must name a .png file, got '${out}'`);
   if (dataset) checkDataDir(dataset, dataDir);
-  // Without a data set these flags would be ignored without a word.
-  else if (f.limit !== undefined || dataDir !== undefined) {
-    throw new UsageError(`traverse: ${f.limit !== undefined ? '--limit' : '--data-dir'} needs --dataset (the pictures whose codes order the rows), e.g. --dataset dsprites`);
-  }
   const report = makeReporter(!!f.json);
   const checkpoint = await readCheckpointFile(path);
+  // Without a data set these flags would be ignored without a word; the fix names the checkpoint's own.
+  if (!dataset && (f.limit !== undefined || dataDir !== undefined)) throw new UsageError(needsDataset(f.limit !== undefined ? '--limit' : '--data-dir', checkpoint.metadata, dataDir));
+  if (dataset) checkDatasetFits(path, checkpoint.config, checkpoint.metadata, dataset);
+  // The label is checked against the checkpoint before the device starts.
+  const { classes } = checkpoint.config;
+  if (f.label !== undefined && !classes) throw new UsageError(`traverse: --label needs a conditional checkpoint (trained with --conditional), and ${path} is not one; leave out --label`);
+  const label = f.label === undefined ? 0 : intFlag('label', f.label, 0, 0, classes - 1);
   const acquired = await getDevice(report.info);
   const vae = await VAE.create(checkpoint.config, { device: acquired, initialParams: checkpoint.flat });
   try {
-    const { latent: Z, classes } = vae.config;
-    if (f.label !== undefined && !classes) throw new UsageError('traverse: --label needs a conditional checkpoint (trained with --conditional)');
-    const label = f.label === undefined ? 0 : intFlag('label', f.label, 0, 0, classes - 1);
+    const { latent: Z } = vae.config;
     let base = new Float32Array(Z);
     let order = Array.from({ length: Z }, (_, j) => j);
     let kl: number[] | null = null;

@@ -246,7 +246,7 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
   }
   if (!(typeof c.freeBits === 'number' && c.freeBits >= 0 && Number.isFinite(c.freeBits))) throw new ConfigError(`freeBits must be a number of nats >= 0 (0 turns it off), got ${c.freeBits}`);
   if (c.objective === 'iwae' && (c.beta !== 1 || c.warmupSteps > 0 || c.klCycleSteps > 0 || c.freeBits > 0)) {
-    throw new ConfigError('beta, warm-up (cyclical or not) and free bits apply to the elbo objective only; the iwae bound has no separate KL term');
+    throw new ConfigError('beta, warm-up (cyclical or not) and free bits apply to the elbo objective only; the iwae bound has no separate KL term (use the elbo objective, or leave beta at 1 and warmupSteps, klCycleSteps and freeBits at 0)');
   }
   if (c.objective === 'tcvae' && c.freeBits > 0) {
     throw new ConfigError('free bits apply to the elbo objective; tcvae penalizes the total correlation instead (leave free bits at 0, or use the elbo objective)');

@@ -1,0 +1,66 @@
+// What a file given as a checkpoint (or found as a run's training state) is, when it is not one
+// webgpu-vae can read: a picture, a JSON file, an empty or cut-off file. The safetensors reader
+// describes the bytes it meets ("header length 727905341920923800 goes beyond the end of the
+// file"); the command line says what the file is and which file to give instead.
+
+const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+const startsWith = (bytes: Uint8Array, magic: number[]) => bytes.length >= magic.length && magic.every((b, i) => bytes[i] === b);
+
+/** The header of a safetensors file, when `bytes` start like one: its length and where its data begins. */
+function safetensorsHeader(bytes: Uint8Array): { headerLen: number; dataStart: number } | null {
+  if (bytes.length < 9) return null;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLen = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
+  // The header is a JSON object: its first byte is '{'.
+  if (headerLen < 2 || bytes[8] !== 0x7b) return null;
+  return { headerLen, dataStart: 8 + headerLen };
+}
+
+/** Whether the bytes (the first 4 KiB of them) read as UTF-8 text. */
+function textOf(bytes: Uint8Array): string | null {
+  const head = bytes.subarray(0, 4096);
+  let text: string;
+  try {
+    // A multi-byte character cut at 4 KiB is not a reason to call the file binary.
+    text = new TextDecoder('utf-8', { fatal: true }).decode(head.length === bytes.length ? head : head.subarray(0, head.length - 3));
+  } catch {
+    return null;
+  }
+  return /[\u0000-\u0008\u000e-\u001a\u001c-\u001f]/.test(text) ? null : text;
+}
+
+/**
+ * What `bytes` are when they cannot be a safetensors file, in words that follow "it is": 'empty',
+ * 'a PNG image', 'JSON text', 'truncated' (a safetensors file cut short), ...; null when they are
+ * a whole safetensors file (whatever it holds) or cannot be told apart from one.
+ */
+export function notSafetensors(bytes: Uint8Array): string | null {
+  if (bytes.length === 0) return 'empty';
+  if (startsWith(bytes, PNG)) return 'a PNG image';
+  if (startsWith(bytes, [0xff, 0xd8, 0xff])) return 'a JPEG image';
+  if (startsWith(bytes, [0x1f, 0x8b])) return 'gzip-compressed data';
+  const header = safetensorsHeader(bytes);
+  if (header) {
+    if (header.dataStart > bytes.length) return 'truncated';
+    let entries: unknown;
+    try {
+      entries = JSON.parse(new TextDecoder().decode(bytes.subarray(8, header.dataStart)));
+    } catch {
+      return null; // a damaged header: the reader's own message says where
+    }
+    const ends = Object.entries((entries ?? {}) as Record<string, { data_offsets?: unknown }>)
+      .filter(([name]) => name !== '__metadata__')
+      .map(([, e]) => (Array.isArray(e?.data_offsets) ? Number(e.data_offsets[1]) : 0));
+    return Math.max(0, ...ends.filter(Number.isFinite)) > bytes.length - header.dataStart ? 'truncated' : null;
+  }
+  const text = textOf(bytes);
+  if (text !== null) return /^\s*[[{]/.test(text) ? 'JSON text' : 'text';
+  return 'not a safetensors file';
+}
+
+/** The refusal of `path` as a model checkpoint, when its bytes say what else it is; null when they do not. */
+export function notACheckpoint(path: string, bytes: Uint8Array): string | null {
+  const kind = notSafetensors(bytes);
+  if (!kind) return null;
+  return `${path} is not a model checkpoint (it is ${kind}); give a runs/NAME/model.safetensors written by webgpu-vae train`;
+}

@@ -1,0 +1,368 @@
+// What the command line does with input that used to slip through or get a message with no fix:
+// a flag given twice, --sigma under the bernoulli likelihood, -h as a flag's value, a file that is
+// not a checkpoint, a damaged training state, the library's refusals in API words, a --norm-groups
+// that does not divide the widths, a --label or --dataset the checkpoint cannot take, and the
+// advice after a run stops before its first checkpoint (which must work as printed). Most cases run
+// in-process with a device provider that throws a sentinel, so a refusal made before any device
+// starts is told apart from one made after; three cases train a tiny model on the software GPU
+// (a memory budget too small for the end-of-run pictures, and --on-nan skip-batch at --lr 50).
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { checkRepeats, COMMAND_FLAGS, wantsHelp } from '../src/cli/args';
+import { notSafetensors } from '../src/cli/checkpoint-file';
+import { setDeviceProvider, type DeviceProvider } from '../src/cli/io';
+import { main } from '../src/cli/main';
+import { API_TO_FLAGS, FIELD_FLAGS, inCliTerms, toFlags } from '../src/cli/messages';
+import { BAD_NUMBERS_EXIT_CODE, BadStepError, KeptCheckpoints, recover, tooManySkipped } from '../src/cli/recovery';
+import { trainCommand } from '../src/cli/train';
+import { needsDataset } from '../src/cli/traverse';
+import { ConfigError } from '../src/errors';
+import type { AcquiredDevice } from '../src/gpu/device';
+import { MemoryBudgetError } from '../src/gpu/buffers';
+import { acquireNodeDevice } from '../src/gpu/node-device';
+import { resolveConfig, type VaeConfig } from '../src/model/config';
+import { restateRefusal } from '../src/model/vae-options';
+import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors';
+import { tempDir } from './helpers/temp-dir';
+
+const FIXTURE = join(__dirname, 'fixtures', 'v1-checkpoint.safetensors');
+const BIN = join(__dirname, '..', 'bin', 'webgpu-vae.mjs');
+const SENTINEL = 'all checks passed; no device in this test';
+const root = tempDir('webgpu-vae-input-');
+const at = (...p: string[]) => join(root, ...p);
+
+interface Outcome { code: number; stdout: string; stderr: string }
+
+async function run(argv: string[]): Promise<Outcome> {
+  let stdout = '', stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s) => { stdout += String(s); return true; });
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((s) => { stderr += String(s); return true; });
+  try {
+    return { code: await main(argv), stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+/** Refused in one line on stderr with exit 1, before any device was asked for. */
+async function refused(argv: string[], ...mentions: (string | RegExp)[]): Promise<string> {
+  const r = await run(argv);
+  const what = argv.join(' ');
+  expect(r.stderr, `${what}: reached the device`).not.toContain(SENTINEL);
+  expect(r.code, `${what}: ${r.stderr}`).toBe(1);
+  expect(r.stderr.trimEnd().split('\n'), `${what}: one line`).toHaveLength(1);
+  for (const m of mentions) expect(r.stderr, what).toMatch(m);
+  return r.stderr;
+}
+
+/** Passed every check: stopped by the sentinel device. */
+async function passes(argv: string[]): Promise<void> {
+  const r = await run(argv);
+  expect(r.stderr, argv.join(' ')).toContain(SENTINEL);
+}
+
+/** The fixture with `dataset` recorded in its metadata, as `train` writes it. */
+function checkpointOf(dataset: string): string {
+  const { tensors, metadata } = decodeSafetensors(new Uint8Array(readFileSync(FIXTURE)));
+  const path = at(`${dataset}-model.safetensors`);
+  writeFileSync(path, encodeSafetensors(tensors, { ...metadata, dataset }));
+  return path;
+}
+
+let previous: DeviceProvider;
+beforeAll(() => { previous = setDeviceProvider(() => Promise.reject(new Error(SENTINEL))); });
+afterAll(() => setDeviceProvider(previous));
+
+describe('a flag given twice', () => {
+  it('is refused with both values, for every flag of every command, before anything starts', async () => {
+    await refused(['train', '--batch', '16', '--batch', '32', '--out', at('run')], "--batch given twice ('16' and '32'); give it once");
+    await refused(['train', '--resume', at('a'), '--resume', at('b')], /--resume given twice \('.*a' and '.*b'\); give it once/);
+    await refused(['train', '--json', '--out', at('run'), '--json'], '--json given twice; give it once');
+    await refused(['train', '--lr=1e-3', '--lr', '1e-4', '--out', at('run')], "--lr given twice ('1e-3' and '1e-4')");
+    // A missing value is parseFlags' to report, not a repeat.
+    await refused(['train', '--batch', '--batch', '32'], '--batch needs a value');
+    expect(() => checkRepeats(['--out', 'a', '--out=b'], COMMAND_FLAGS.get('train'))).toThrow("--out given twice ('a' and 'b')");
+    for (const [command, table] of COMMAND_FLAGS) {
+      for (const [flag, spec] of Object.entries(table)) {
+        const twice = spec.type === 'boolean' ? [`--${flag}`, `--${flag}`] : [`--${flag}`, 'x1', `--${flag}`, 'x2'];
+        await refused([command, ...twice], `--${flag} given twice`);
+      }
+    }
+  });
+});
+
+describe('--sigma', () => {
+  it('is refused unless the likelihood is gaussian, and passes with it', async () => {
+    await refused(['train', '--sigma', '0.5', '--out', at('run')], "--sigma sets the gaussian likelihood's scale", 'the bernoulli likelihood (the default) has none: add --likelihood gaussian, or leave out --sigma');
+    await refused(['train', '--likelihood', 'bernoulli', '--sigma', 'learned', '--out', at('run')], 'add --likelihood gaussian, or leave out --sigma');
+    await passes(['train', '--likelihood', 'gaussian', '--sigma', '0.5', '--out', at('run')]);
+    await passes(['train', '--likelihood', 'gaussian', '--sigma', 'predicted', '--out', at('run')]);
+  });
+});
+
+describe('-h and --help', () => {
+  it('ask for help where a flag goes, not as the value of the flag before them', async () => {
+    await refused(['train', '--seed', '-h'], "--seed must be an integer >= 0, got '-h'");
+    await refused(['sample', '--checkpoint', FIXTURE, '--out', '-h'], "--out must name a .png file, got '-h'");
+    for (const argv of [['train', '--seed', '1', '-h'], ['train', '--json', '-h'], ['train', '--seed', '--help'], ['eval', '-h', '--checkpoint', FIXTURE]]) {
+      const r = await run(argv);
+      expect(r.code, argv.join(' ')).toBe(0);
+      expect(r.stdout, argv.join(' ')).toMatch(/^usage: webgpu-vae \w+ \[flags\]/);
+    }
+    const table = COMMAND_FLAGS.get('train');
+    expect(wantsHelp(['--out', '-h'], table)).toBe(false);
+    expect(wantsHelp(['--out=x', '-h'], table)).toBe(true);
+    expect(wantsHelp(['--conditional', '-h'], table)).toBe(true);
+  });
+});
+
+describe('the top level', () => {
+  it('prints the usage to stderr with exit 1 when nothing is asked, and to stdout for --help', async () => {
+    const none = await run([]);
+    expect([none.code, none.stdout]).toEqual([1, '']);
+    expect(none.stderr).toMatch(/^usage: webgpu-vae <command>/);
+    const help = await run(['--help']);
+    expect([help.code, help.stderr]).toEqual([0, '']);
+    expect(help.stdout).toMatch(/^usage: webgpu-vae <command>/);
+  });
+
+  it('--version prints package.json\'s version', async () => {
+    const { version } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8'));
+    const r = await run(['--version']);
+    expect([r.code, r.stdout, r.stderr]).toEqual([0, `webgpu-vae ${version}\n`, '']);
+  });
+});
+
+describe('a file that is not a checkpoint', () => {
+  const png = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52);
+  const fixture = () => new Uint8Array(readFileSync(FIXTURE));
+  const files: [string, Uint8Array, string][] = [
+    ['picture.png', png, 'a PNG image'],
+    ['config.json', new TextEncoder().encode('{"format": "webgpu-vae-run"}\n'), 'JSON text'],
+    ['empty.safetensors', new Uint8Array(0), 'empty'],
+    ['cut-in-data.safetensors', fixture().subarray(0, 1000), 'truncated'],
+    ['cut-in-header.safetensors', fixture().subarray(0, 100), 'truncated'],
+    ['notes.txt', new TextEncoder().encode('PNG? no: twelve bytes and then some'), 'text'],
+  ];
+
+  it('is named for what it is, with the file to give instead, by every command that reads one', async () => {
+    for (const [name, bytes, kind] of files) {
+      writeFileSync(at(name), bytes);
+      expect(notSafetensors(bytes), name).toBe(kind);
+      await refused(['eval', '--checkpoint', at(name)], `${at(name)} is not a model checkpoint (it is ${kind}); give a runs/NAME/model.safetensors written by webgpu-vae train`);
+      await refused(['sample', '--checkpoint', at(name), '--out', at('s.png')], `is not a model checkpoint (it is ${kind})`);
+    }
+    // A whole safetensors file keeps the reader's own message (it says what is missing).
+    expect(notSafetensors(fixture())).toBeNull();
+    writeFileSync(at('other.safetensors'), encodeSafetensors({ w: { shape: [1], data: Float32Array.of(1) } }, {}));
+    await refused(['eval', '--checkpoint', at('other.safetensors')], 'is a safetensors file but not a webgpu-vae checkpoint');
+  });
+
+  it('as a run\'s training state, on --resume, says the model may still serve and how to start anew', async () => {
+    const dir = at('damaged-run');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'model.safetensors'), readFileSync(FIXTURE));
+    writeFileSync(join(dir, 'training-state.safetensors'), fixture().subarray(0, 500));
+    const line = await refused(['train', '--resume', dir], `${join(dir, 'training-state.safetensors')} is not a training state (it is truncated); the run cannot be resumed from it`);
+    expect(line).toContain(`${join(dir, 'model.safetensors')} may still be usable with eval, sample`);
+    expect(line).toMatch(/a new run can start with --out NEWDIR \(or in this folder with --out .* --force/);
+    writeFileSync(join(dir, 'training-state.safetensors'), png);
+    await refused(['train', '--resume', dir], 'is not a training state (it is a PNG image)');
+  });
+});
+
+describe('a run that stopped before its first checkpoint', () => {
+  // What such a run leaves: config.json and metrics.jsonl, written before the first step.
+  const leftover = (name: string) => {
+    const dir = at(name);
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'config.json'), '{"format": "webgpu-vae-run"}\n');
+    writeFileSync(join(dir, 'metrics.jsonl'), '{"event":"start"}\n');
+    return dir;
+  };
+  const argvOf = (command: string) => command.split('\n').at(-1)!.trim().split(' ').slice(1);
+
+  it('gets advice that works as printed: the new run in its folder carries --force', async () => {
+    const dir = leftover('lr50');
+    const lines: string[] = [];
+    const argv = ['--hidden', '32', '--lr', '50', '--out', dir];
+    const code = await recover(new BadStepError(2, ['loss: diverging'], 1e13, 1e11), {
+      onNan: 'stop', lr: 50, retries: 0, outDir: dir, kept: new KeptCheckpoints(), resumed: false, lostInfo: () => null,
+      info: (l) => lines.push(l), event: () => {}, argv,
+    });
+    expect(code).toBe(BAD_NUMBERS_EXIT_CODE);
+    expect(lines[0]).toContain('start a new run with a lower one, e.g. --lr 5,');
+    const suggested = argvOf(lines[0]);
+    expect(suggested).toEqual(['train', '--hidden', '32', '--lr', '5', '--out', dir, '--force']);
+    // Without --force the folder is refused; with it, the command passes every check.
+    await refused(suggested.filter((a) => a !== '--force'), 'already holds config.json, metrics.jsonl');
+    await passes(suggested);
+  });
+
+  it('is refused by --resume with the command that starts it again (with --force)', async () => {
+    const dir = leftover('no-state');
+    const line = await refused(['train', '--resume', dir], 'no training-state.safetensors there, so no run to continue', `\`webgpu-vae train --out ${dir} --force\``);
+    expect(line).toContain('it holds config.json and metrics.jsonl of a run that stopped before its first checkpoint');
+    await passes(['train', '--out', dir, '--force']);
+  });
+});
+
+describe('the library\'s refusals in CLI terms', () => {
+  /** The ConfigError resolveConfig raises for `partial`. */
+  const refusalOf = (partial: Partial<VaeConfig>): string => {
+    try {
+      resolveConfig(partial);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      return (e as Error).message;
+    }
+    throw new Error(`no refusal for ${JSON.stringify(partial)}`);
+  };
+  const apiWords = new RegExp(`(?<![-\\w])(${Object.keys(FIELD_FLAGS).join('|')})\\b|(?<![-\\w])(init|arch|norm|precision) '?(pytorch|kaiming|mlp|conv|none|group|f32|f16)\\b|memoryBudget|without strict|batch in the API`);
+
+  it('names flags, not API fields, and every one says what to do', () => {
+    const cases: [Partial<VaeConfig>, string][] = [
+      [{ objective: 'tcvae', klCapacity: 5 }, 'leave out --kl-capacity, or use --objective elbo'],
+      [{ objective: 'iwae', klCapacity: 5 }, '--kl-capacity controls the elbo objective'],
+      [{ klCapacity: 5, freeBits: 1 }, 'leave out --free-bits, --warmup-steps and --kl-cycle-steps'],
+      [{ capacitySteps: 10 }, '(e.g. --kl-capacity 25)'],
+      [{ init: 'kaiming' }, '--init kaiming sets the conv architecture\'s convolution weights; the mlp architecture starts as PyTorch\'s examples/vae (use --init pytorch, or --arch conv)'],
+      [{ norm: 'group' }, '(use --norm none, or --arch conv)'],
+      [{ objective: 'iwae', beta: 2 }, 'apply to the elbo objective only; the iwae bound has no separate KL term (use --objective elbo, or leave out --beta, --warmup-steps, --kl-cycle-steps and --free-bits)'],
+      [{ objective: 'tcvae', freeBits: 1 }, '(leave out --free-bits, or use --objective elbo)'],
+      [{ klCycleSteps: 10 }, '--kl-cycle-steps 10 repeats the KL warm-up, so it needs --warmup-steps between 1 and 10'],
+      [{ dequantize: true }, '--dequantize applies to the gaussian likelihood'],
+      [{ likelihood: 'gaussian', dequantize: true, binarize: 'fixed' }, '--dequantize and --binarize exclude each other'],
+      [{ arch: 'conv', inputDim: 27 * 27, imageShape: [27, 27] }, 'use --arch mlp, or images with even sides'],
+      [{ channels: [8] }, '(--hidden) instead'],
+    ];
+    for (const [partial, says] of cases) {
+      const said = toFlags(refusalOf(partial));
+      expect(said, JSON.stringify(partial)).toContain(says);
+      expect(said, JSON.stringify(partial)).not.toMatch(apiWords);
+    }
+    // Raised with the device (precision), the data (a strict folder) and the memory budget.
+    const elsewhere: [string, string][] = [
+      ["precision 'f16' needs the WebGPU feature 'shader-f16', which this device (x) does not have; use precision 'f32' (the default)", "--precision f16 needs the WebGPU feature 'shader-f16', which this device (x) does not have; use --precision f32 (the default)"],
+      ['a.png: broken. Strict loading refuses the folder; remove or fix the file, or load without strict to skip it.', 'a.png: broken. --strict refuses the folder; remove or fix the file, or leave out --strict to skip it.'],
+    ];
+    for (const [message, cli] of elsewhere) expect(toFlags(message)).toBe(cli);
+    const budget = restateRefusal(new MemoryBudgetError('x', 'graph train', 8 << 20, 1 << 20, 4 << 20), 64) as Error;
+    expect(toFlags(budget.message)).toMatch(/use --batch \d+ or less, or raise the budget \(--max-gpu-memory MiB\)$/);
+    expect(toFlags(budget.message)).not.toMatch(apiWords);
+    // A flag already in CLI terms is left alone; a checkpoint's own message is not rewritten.
+    expect(toFlags('--init pytorch and --kl-capacity 5')).toBe('--init pytorch and --kl-capacity 5');
+    expect(inCliTerms(Object.assign(new Error('x has an invalid model configuration: klCapacity must be'), { name: 'CheckpointError' }))).toContain('klCapacity');
+    expect(API_TO_FLAGS.length).toBeGreaterThan(10);
+  });
+
+  it('reach the command line rewritten, before any device starts', async () => {
+    await refused(['train', '--objective', 'iwae', '--beta', '2', '--out', at('run')], 'use --objective elbo, or leave out --beta');
+    await refused(['train', '--kl-capacity', '25', '--free-bits', '0.5', '--out', at('run')], /^webgpu-vae train: error: --kl-capacity schedules the KL term itself .*: leave out --free-bits/);
+    await refused(['train', '--objective', 'tcvae', '--kl-capacity', '5', '--out', at('run')], '(leave out --kl-capacity, or use --objective elbo)');
+    await refused(['train', '--init', 'kaiming', '--out', at('run')], '(use --init pytorch, or --arch conv)');
+  });
+});
+
+describe('--norm-groups', () => {
+  it('must divide every convolution width, the default ones included; the valid counts are named', async () => {
+    await refused(['train', '--arch', 'conv', '--norm', 'group', '--channels', '8,12', '--norm-groups', '8', '--out', at('run')],
+      '--norm-groups 8 does not divide the convolution width 12 (of 8, 12)', 'give --norm-groups 1, 2 or 4');
+    await refused(['train', '--arch', 'conv', '--norm', 'group', '--channels', '8', '--norm-groups', '3', '--out', at('run')], 'give --norm-groups 1, 2, 4 or 8');
+    await refused(['train', '--arch', 'conv', '--norm', 'group', '--norm-groups', '3', '--out', at('run')], /the convolution widths [\d, ]+, the default --channels for these pictures/);
+    await passes(['train', '--arch', 'conv', '--norm', 'group', '--channels', '8,12', '--norm-groups', '4', '--out', at('run')]);
+    await passes(['train', '--arch', 'conv', '--norm', 'group', '--channels', '8,12', '--out', at('run')]);
+  });
+});
+
+describe('checks against the checkpoint, before the device', () => {
+  it('refuse --label for a checkpoint that is not conditional', async () => {
+    await refused(['sample', '--checkpoint', FIXTURE, '--label', '3', '--out', at('s.png')], 'sample: --label needs a conditional checkpoint', 'leave out --label');
+    await refused(['traverse', '--checkpoint', FIXTURE, '--label', '3', '--out', at('t.png')], 'traverse: --label needs a conditional checkpoint');
+  });
+
+  it('refuse a --dataset of another picture size, naming the one the checkpoint was trained on', async () => {
+    await refused(['reconstruct', '--checkpoint', FIXTURE, '--dataset', 'dsprites', '--out', at('r.png')], 'models 1x28x28 pictures, but dsprites has 1x64x64; use the data set it was trained on: --dataset mnist, or leave out --dataset');
+    await refused(['eval', '--checkpoint', FIXTURE, '--dataset', 'dsprites-color'], 'but dsprites-color has 3x64x64');
+    await refused(['interpolate', '--checkpoint', checkpointOf('fashion-mnist'), '--dataset', 'dsprites', '--out', at('i.png')], 'use the data set it was trained on: --dataset fashion-mnist');
+    await refused(['traverse', '--checkpoint', checkpointOf('folder'), '--dataset', 'dsprites', '--out', at('t.png')], '--dataset folder --data-dir DIR, or leave out --dataset');
+    await passes(['reconstruct', '--checkpoint', FIXTURE, '--dataset', 'fashion-mnist', '--out', at('r.png')]);
+  });
+
+  it('traverse --data-dir without --dataset suggests the checkpoint\'s own data set', async () => {
+    const folder = checkpointOf('folder');
+    mkdirSync(at('pictures'));
+    const line = await refused(['traverse', '--checkpoint', folder, '--data-dir', at('pictures'), '--out', at('t.png')], 'traverse: --data-dir needs --dataset', 'e.g. --dataset folder');
+    expect(line).not.toContain('dsprites');
+    expect(needsDataset('--data-dir', { dataset: 'dsprites' }, 'x')).toContain('add --dataset dsprites and leave out --data-dir');
+    expect(needsDataset('--limit', { dataset: 'cifar10' }, undefined)).toContain('e.g. --dataset cifar10 --data-dir DIR');
+    expect(needsDataset('--limit', {}, undefined)).toContain('e.g. --dataset mnist');
+  });
+});
+
+describe('--on-nan skip-batch', () => {
+  it('ends a run whose epoch skipped more than half its steps, except a first epoch that more follow', () => {
+    expect(tooManySkipped(7, 8, 1, 1)).toBe(true);
+    expect(tooManySkipped(7, 8, 1, 4)).toBe(false);
+    expect(tooManySkipped(5, 8, 2, 4)).toBe(true);
+    expect(tooManySkipped(4, 8, 2, 4)).toBe(false);
+    expect(tooManySkipped(0, 8, 3, 3)).toBe(false);
+  });
+});
+
+describe('on the software GPU', () => {
+  const SLOW = 300_000;
+  const cli = (args: string[]) => new Promise<Outcome>((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { timeout: SLOW }, (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+  });
+  const TINY = ['--limit', '2048', '--test-limit', '64', '--epochs', '1', '--batch', '2048', '--hidden', '32', '--latent', '4'];
+
+  it('a --max-gpu-memory too small for the end-of-run pictures is refused before the first step, naming the budget that does', async () => {
+    // 784-32-4 at batch 2048: the step and data take ~35 MiB, the evaluation and the pictures ~30 more.
+    const dir = at('budget');
+    const r = await cli(['train', ...TINY, '--max-gpu-memory', '40', '--out', dir]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).not.toMatch(/epoch 1:/);
+    const need = r.stderr.match(/samples\.png and reconstructions\.png need .* more than the memory budget of 40\.0 MiB; give --max-gpu-memory (\d+) or more/);
+    expect(need, r.stderr).not.toBeNull();
+    expect(existsSync(dir), 'nothing written').toBe(false);
+    const enough = await cli(['train', ...TINY, '--max-gpu-memory', need![1], '--out', dir]);
+    expect(enough.code, enough.stderr).toBe(0);
+    expect(enough.stdout).toMatch(/wrote .*samples\.png, .*reconstructions\.png/);
+  }, SLOW);
+
+  it('--lr 50 --on-nan skip-batch: the epoch says how many steps it skipped, and the run exits 3 with a command that works', async () => {
+    let device: AcquiredDevice | undefined;
+    try {
+      device = await acquireNodeDevice();
+      const dir = at('skip');
+      const out: string[] = [];
+      const args = ['--hidden', '32', '--latent', '4', '--limit', '512', '--batch', '64', '--test-limit', '128', '--epochs', '1', '--lr', '50', '--on-nan', 'skip-batch', '--out', dir];
+      const code = await trainCommand([...args, '--json'], { device, print: (_s, t) => out.push(t) });
+      const text = out.join('');
+      const events = text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+      expect(code, text).toBe(BAD_NUMBERS_EXIT_CODE);
+      // Step 1 is applied (and blows the model up); steps 2 to 8 are flagged and skipped.
+      expect(events.find((e) => e.event === 'epoch')).toMatchObject({ epoch: 1, skipped_steps: 7, epoch_steps: 8 });
+      const stop = events.find((e) => e.event === 'bad-numbers');
+      expect(stop).toMatchObject({ action: 'stop', reason: 'skipped', skipped_steps: 7, epoch_steps: 8, suggested_lr: 5 });
+      expect(stop.restart).toBe(`webgpu-vae train ${[...args.filter((a) => a !== '50' && a !== '--lr' && a !== '--out' && a !== dir), '--json', '--lr', '5', '--out', dir, '--force'].join(' ')}`);
+      expect(text).toContain('7 of the 8 steps of epoch 1 were skipped (--on-nan skip-batch), more than half');
+      // Stopped mid-epoch and resumed, the epoch counts the steps skipped before the stop too.
+      const stopped = at('skip-resumed');
+      const human: string[] = [];
+      const first = await trainCommand([...args.filter((a) => a !== dir && a !== '--out'), '--out', stopped], { device, print: (_s, t) => human.push(t), afterStep: (step, stop) => { if (step === 4) stop(); } });
+      expect(first, human.join('')).toBe(130);
+      expect(await trainCommand(['--resume', stopped], { device, print: (_s, t) => human.push(t) })).toBe(BAD_NUMBERS_EXIT_CODE);
+      expect(human.join('')).toMatch(/epoch 1: .* \| 7 of 8 steps skipped\n/);
+      expect(human.join('')).toContain('(another --out, or --force to replace this run in');
+      // A bernoulli run resumed with --sigma: refused, naming the run's likelihood.
+      await refused(['train', '--resume', stopped, '--epochs', '2', '--sigma', '1'], `the run in ${stopped} uses the bernoulli likelihood, which has none; resume without --sigma`);
+    } finally {
+      device?.device.destroy();
+    }
+  }, SLOW);
+});
