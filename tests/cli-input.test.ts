@@ -9,11 +9,11 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { runMain, type Outcome } from './helpers/cli-main';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkRepeats, COMMAND_FLAGS, wantsHelp } from '../src/cli/args';
 import { notSafetensors } from '../src/cli/checkpoint-file';
 import { setDeviceProvider, type DeviceProvider } from '../src/cli/io';
-import { main } from '../src/cli/main';
 import { API_TO_FLAGS, FIELD_FLAGS, inCliTerms, toFlags } from '../src/cli/messages';
 import { BAD_NUMBERS_EXIT_CODE, BadStepError, KeptCheckpoints, recover, tooManySkipped } from '../src/cli/recovery';
 import { trainCommand } from '../src/cli/train';
@@ -33,19 +33,7 @@ const SENTINEL = 'all checks passed; no device in this test';
 const root = tempDir('webgpu-vae-input-');
 const at = (...p: string[]) => join(root, ...p);
 
-interface Outcome { code: number; stdout: string; stderr: string }
-
-async function run(argv: string[]): Promise<Outcome> {
-  let stdout = '', stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s) => { stdout += String(s); return true; });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((s) => { stderr += String(s); return true; });
-  try {
-    return { code: await main(argv), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const run = runMain;
 
 /** Refused in one line on stderr with exit 1, before any device was asked for. */
 async function refused(argv: string[], ...mentions: (string | RegExp)[]): Promise<string> {

@@ -16,7 +16,8 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { runMain, type Outcome } from './helpers/cli-main';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMAND_FLAGS } from '../src/cli/args';
 import { setDeviceProvider, type DeviceProvider } from '../src/cli/io';
 import { commandUsage, main, USAGE } from '../src/cli/main';
@@ -92,19 +93,7 @@ function baseArgs(command: string, probed: string): string[] {
   return (base[command] ?? []).filter(([k]) => k !== probed).flatMap(([k, v]) => [`--${k}`, v]);
 }
 
-interface Outcome { code: number; stdout: string; stderr: string }
-
-async function run(argv: string[]): Promise<Outcome> {
-  let stdout = '', stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s) => { stdout += String(s); return true; });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((s) => { stderr += String(s); return true; });
-  try {
-    return { code: await main(argv), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const run = runMain;
 
 /** Names, sizes and modification times of everything under the scratch folder. */
 function snapshot(dir = root): string[] {
