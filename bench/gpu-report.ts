@@ -8,7 +8,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { AutotuneRecord, BenchRecord, NoteRecord, RatioRecord, StepRecord, SweepRecord } from './common';
+import type { AutotuneRecord, BenchRecord, NoteRecord, ProfileRecord, RatioRecord, StepRecord, SweepRecord } from './common';
 import type { MatmulBenchResult } from './matmul';
 import type { PeakRecord } from './peak';
 import type { ConvBenchResult } from './conv';
@@ -68,6 +68,17 @@ export function markdownReport(records: BenchRecord[], peak: { gflops: number; s
     String(s.batch), s.impl, s.autotune ?? '', s.precision ?? '', cell(s.median_ms, 2), cell(s.samples_per_s, 0), cell(s.first_step_ms, 0),
   ])));
   if (ratios.length) out.push('', ...ratios.map((r) => `- batch ${r.batch}: TF.js / ours = ${r.ratio.toFixed(2)}x (rounds: ${r.round_ratios.join(', ')})`));
+  const profiles = of<ProfileRecord>('profile');
+  for (const batch of [...new Set(profiles.map((p) => p.batch))]) {
+    const rows = profiles.filter((p) => p.batch === batch);
+    const total = rows.find((p) => p.family === 'total');
+    out.push('', `## Our step's kernels at batch ${batch} (GPU time from timestamp queries, one pass per dispatch)`, '');
+    out.push(table(['family', 'dispatches', 'GPU ms', 'share'], rows.filter((p) => p !== total).map((p) => [p.family, String(p.dispatches), cell(p.gpu_ms, 4), `${(100 * p.share).toFixed(1)}%`])));
+    if (total) {
+      const wall = total.step_ms;
+      out.push('', `- ${total.dispatches} dispatches, ${cell(total.gpu_ms, 3)} ms of kernel time` + (wall ? ` against a ${cell(wall, 3)} ms step: kernels fill ${((100 * total.gpu_ms) / wall).toFixed(0)}% of it` : ''));
+    }
+  }
   const sweep = of<SweepRecord>('sweep');
   if (sweep.length) {
     out.push('', '## Batch sweep (ours)', '');

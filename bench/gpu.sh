@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One run of the GPU benchmarks, for a machine with a real GPU (under 5 minutes there):
 #   1. the step comparison with TF.js at batch 128 and at 4096 (each in a fresh process, so its
-#      first_step_ms is a cold start: pipeline compilation included);
+#      first_step_ms is a cold start: pipeline compilation included), with our step's per-kernel
+#      GPU times beside its wall time (is the step bound by dispatch?);
 #   2. the batch sweep 32..4096 (ours);
 #   3. the matmul table for every variant, including a 4096^3 product, in GFLOP/s and as a share of
 #      the GPU's fp32 peak (a small table of known GPUs in bench/gpu-report.ts, or --peak-gflops);
@@ -46,20 +47,43 @@ else
 fi
 
 mkdir -p "$out"
-records="$(mktemp)"
-trap 'rm -f "$records"' EXIT
-bench() { echo "[gpu.sh] bench $*" >&2; node bin/bench.mjs --json --env "$env" "$@" >> "$records"; }
+# Records are appended as each part ends, so a run stopped part-way (a time limit, a crash) keeps
+# what it measured; a part that fails is named and the others still run.
+records="$out/records-in-progress.jsonl"
+: > "$records"
+failed=()
+finish() {
+  local rc=$?
+  if [ "$rc" = 0 ] && [ ${#failed[@]} = 0 ]; then rm -f "$records"; return; fi
+  echo "[gpu.sh] incomplete run: the records so far are in $records;" \
+    "tabulate them with: node_modules/.bin/tsx bench/gpu-report.ts --records $records --out $out" >&2
+}
+trap finish EXIT
+part() {
+  echo "[gpu.sh] $*" >&2
+  local t0=$SECONDS
+  if "$@" >> "$records"; then echo "[gpu.sh]   done in $((SECONDS - t0)) s" >&2
+  else echo "[gpu.sh]   FAILED after $((SECONDS - t0)) s: $*" >&2; failed+=("$*"); fi
+}
+bench() { part node bin/bench.mjs --json --env "$env" "$@"; }
 
 start=$SECONDS
-for b in "${batches[@]}"; do bench --step --batch "$b" "${timing[@]}"; done
-bench --sweep "$sweep" --impl ours "${timing[@]}" --sweep-examples $((small ? 128 : 8192))
+for b in "${batches[@]}"; do bench --step --profile --batch "$b" "${timing[@]}"; done
+# Each sweep size runs max(2, examples / batch) steps in one timed block ending in a read-back.
+bench --sweep "$sweep" --impl ours "${timing[@]}" --sweep-examples $((small ? 128 : 262144))
 bench --matmul --matmul-square "$square" "${products[@]}"
 bench --peak
 bench --step --impl ours --autotune quick --batch "${batches[0]}" "${timing[@]}"
 bench --step --impl ours --precision f16 --batch "${batches[-1]}" "${timing[@]}"
-conv() { echo "[gpu.sh] $*" >&2; npx tsx "$@" --json | grep '^{' >> "$records"; }
+jsonLines() { node_modules/.bin/tsx "$@" --json | grep '^{'; }
+conv() { part jsonLines "$@"; }
 conv bench/conv.ts "${convs[@]}"
 conv bench/conv-step.ts "${convStep[@]}"
 echo "[gpu.sh] benchmarks took $((SECONDS - start)) s" >&2
 
-npx tsx bench/gpu-report.ts --records "$records" --out "$out" ${peak:+--peak-gflops "$peak"} --seconds $((SECONDS - start))
+node_modules/.bin/tsx bench/gpu-report.ts --records "$records" --out "$out" ${peak:+--peak-gflops "$peak"} --seconds $((SECONDS - start))
+if [ ${#failed[@]} != 0 ]; then
+  echo "[gpu.sh] ${#failed[@]} part(s) failed:" >&2
+  printf '[gpu.sh]   %s\n' "${failed[@]}" >&2
+  exit 1
+fi

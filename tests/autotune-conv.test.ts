@@ -44,7 +44,8 @@ describe('a conv model on autotuned methods', () => {
   it('records the cached method for exactly the operations it names, and trains as the defaults do', async () => {
     const { device } = await gpu();
     const asked: string[] = [];
-    // The forward operations directly; everything else left to the adapter's default (im2col here).
+    // The forward operations directly; everything else left to the model's base method, im2col on
+    // every adapter (a GPU's own default is the implicit GEMM).
     const cache: AutotuneCache = {
       async get(key) {
         asked.push(key);
@@ -55,7 +56,7 @@ describe('a conv model on autotuned methods', () => {
     };
     const x = Float32Array.from({ length: 4 * 64 }, (_, i) => ((i * 7919) % 256) / 255);
     const run = async (autotune: 'off' | 'quick') => {
-      const vae = await VAE.create({ arch: 'conv', inputDim: 64, imageShape: [8, 8], channels: [2, 4], latent: 2 }, { device, batch: 4, seed: 3, autotune, autotuneCache: cache });
+      const vae = await VAE.create({ arch: 'conv', inputDim: 64, imageShape: [8, 8], channels: [2, 4], latent: 2 }, { device, batch: 4, seed: 3, autotune, autotuneCache: cache, kernels: { conv: 'im2col' } });
       const names = (await vae.plan('train', 4)).graph.kernels.map((k) => k.name);
       await vae.trainStep(x);
       const [loss] = await vae.readLosses();
@@ -94,8 +95,10 @@ describe('the default method of narrow layers', () => {
     // 1 -> 16 -> 16 channels: the second conv (and the decoder's transposed conv mirroring it) is
     // narrow; the 1-channel layers at both ends stay im2col.
     const config = { arch: 'conv' as const, inputDim: 64, imageShape: [8, 8] as [number, number], channels: [16, 16], latent: 2 };
-    const names = async (kernels?: { conv: 'im2col' }) => {
-      const vae = await VAE.create(config, { device, batch: 2, seed: 3, ...(kernels ? { kernels } : {}) });
+    // A software adapter's choice, given explicitly so that a GPU (whose default is the implicit
+    // GEMM everywhere) runs the same plan.
+    const names = async (kernels: { conv: 'im2col'; convNarrow?: 'direct-subgroup' } = { conv: software.conv as 'im2col', convNarrow: 'direct-subgroup' }) => {
+      const vae = await VAE.create(config, { device, batch: 2, seed: 3, kernels });
       const plan = (await vae.plan('train', 2)).graph.kernels.map((k) => k.name);
       vae.destroy();
       return plan;

@@ -37,7 +37,11 @@ export function summarizeAdapter(info: GPUAdapterInfo | undefined, features: GPU
 }
 
 export function describeAdapter(a: AdapterSummary): string {
-  const parts = [a.vendor, a.architecture, a.description].filter(Boolean);
+  // Vulkan drivers often describe themselves by driver version alone ("NVIDIA: 580.159.04"); the
+  // device name ("nvidia-h200") is then the only place the GPU model appears.
+  const squash = (t: string) => t.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const named = !a.device || a.isSoftware || squash(a.description).includes(squash(a.device));
+  const parts = [a.vendor, a.architecture, named ? '' : a.device, a.description].filter(Boolean);
   return (parts.length ? parts.join(' / ') : 'unknown adapter') + (a.isSoftware ? ' (software, CPU)' : '');
 }
 

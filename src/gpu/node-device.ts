@@ -40,6 +40,13 @@ type Gpu = { requestAdapter(o?: GPURequestAdapterOptions): Promise<GPUAdapter | 
 // destroyed, and the process can exit once every device is gone.
 const liveInstances = new Map<GPUDevice, Gpu>();
 
+/**
+ * Dawn rounds timestamp-query results to a coarse step by default (a browser's guard against timing
+ * attacks); on a real GPU a small kernel then reads as zero time. Node has no such threat model,
+ * so benchmarks and the autotuner get the full resolution.
+ */
+const DAWN_FLAGS = ['disable-dawn-features=timestamp_quantization'];
+
 export interface NodeDeviceOptions {
   /** Print-free logger for the "using SwiftShader" note; defaults to silence. */
   log?: (line: string) => void;
@@ -57,7 +64,7 @@ export async function acquireNodeDevice(opts: NodeDeviceOptions = {}): Promise<A
   const create = mod.create as unknown as (opts: string[]) => Gpu;
 
   let note: string | undefined;
-  let gpu = create([]);
+  let gpu = create(DAWN_FLAGS);
   // On a machine with no GPU device node the system Vulkan drivers can only be CPU ones (Debian's
   // lavapipe is too old for Dawn and prints a warning), so go straight to SwiftShader there.
   const skipSystem = process.env.WEBGPU_VAE_FORCE_SWIFTSHADER === '1' || (!hasGpuDeviceNode() && !process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES && findSwiftShaderIcds().length > 0);
@@ -65,7 +72,7 @@ export async function acquireNodeDevice(opts: NodeDeviceOptions = {}): Promise<A
   if (!adapter && !process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES) {
     for (const icd of findSwiftShaderIcds()) {
       process.env.VK_ICD_FILENAMES = icd; // read by the Vulkan loader when the next instance starts
-      gpu = create([]);
+      gpu = create(DAWN_FLAGS);
       adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
       if (adapter) {
         note = `no GPU found; using the SwiftShader Vulkan driver (CPU) from ${icd}`;
