@@ -2,9 +2,12 @@
 // choice asked for, each with positive GPU times, and a refusal naming the methods for an
 // unknown one.
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 
-const run = (...args: string[]) => spawnSync('npx', ['tsx', 'bench/conv-model.ts', ...args], { encoding: 'utf8', timeout: 300_000 });
+// tsx's CLI under this Node, so the test needs no npx on the PATH.
+const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
+const run = (...args: string[]) => spawnSync(process.execPath, [tsxCli, 'bench/conv-model.ts', ...args], { encoding: 'utf8', timeout: 300_000 });
 
 describe('bench/conv-model.ts', () => {
   it('times the train graph under each method choice and prints one record each', () => {
