@@ -21,24 +21,51 @@ export interface GemmAccess {
   store: string;
 }
 
-/** Block sizes of this variant; conv.ts exports them as CONV_TILES['implicit-gemm']. */
-export const IMPLICIT_GEMM_TILE = { TM: 4, TN: 4, WGX: 16, WGY: 16, TILE_K: 16 } as const;
+/**
+ * Block sizes of this variant; conv.ts exports them as CONV_TILES['implicit-gemm']. A product with
+ * fewer than SPLIT_BELOW blocks of C and a long K (a weight gradient: C is the layer's few weights,
+ * K every example's pixels) is cut into K slices of at least SPLIT_MIN_K, one workgroup layer
+ * each, whose partial sums a second kernel adds: on an H200, the 3x64x64 -> 32 layer's weight
+ * gradient (one block, K = 65,536) ran at 23 GFLOP/s as one workgroup.
+ */
+export const IMPLICIT_GEMM_TILE = { TM: 4, TN: 4, WGX: 16, WGY: 16, TILE_K: 16, SPLIT_BELOW: 256, SPLIT_MIN_K: 512 } as const;
 
 const blockRows = () => IMPLICIT_GEMM_TILE.TM * IMPLICIT_GEMM_TILE.WGY;
 const blockCols = () => IMPLICIT_GEMM_TILE.TN * IMPLICIT_GEMM_TILE.WGX;
 
 /**
- * One workgroup per BM x BN block of C. Row blocks beyond the 65535 a grid dimension allows
- * (e.g. a 256x256 image at batch 64) continue along z; the kernel numbers them y + z * ny.
+ * How many K slices the product runs in (1: unsplit). Slices are whole TILE_K multiples long, so
+ * only the last can end inside a tile; their count is what `ceil(K / sliceK)` leaves.
  */
-export function gemmGrid(s: GemmShape): [number, number, number] {
+export function gemmSplits(s: GemmShape): number {
+  const { TILE_K, SPLIT_BELOW, SPLIT_MIN_K } = IMPLICIT_GEMM_TILE;
+  const blocks = Math.ceil(s.N / blockCols()) * Math.ceil(s.M / blockRows());
+  const wanted = Math.min(Math.ceil(SPLIT_BELOW / blocks), Math.floor(s.K / SPLIT_MIN_K));
+  if (blocks >= SPLIT_BELOW || wanted < 2) return 1;
+  return Math.ceil(s.K / sliceK(s.K, wanted));
+}
+
+const sliceK = (K: number, splits: number) => Math.ceil(K / splits / IMPLICIT_GEMM_TILE.TILE_K) * IMPLICIT_GEMM_TILE.TILE_K;
+
+/**
+ * One workgroup per BM x BN block of C (and per K slice, along z, when split). Row blocks beyond
+ * the 65535 a grid dimension allows (e.g. a 256x256 image at batch 64) continue along z; the
+ * kernel numbers them y + z * ny. Split products have few blocks, so they never need that.
+ */
+export function gemmGrid(s: GemmShape, splits = 1): [number, number, number] {
   const rowBlocks = Math.ceil(s.M / blockRows());
+  if (splits > 1) return [Math.ceil(s.N / blockCols()), rowBlocks, splits];
   const z = Math.ceil(rowBlocks / MAX_WORKGROUPS_PER_DIM);
   return [Math.ceil(s.N / blockCols()), Math.ceil(rowBlocks / z), z];
 }
 
-export function gemmBody(s: GemmShape, io: GemmAccess): string {
+/**
+ * The kernel's WGSL. With `splits` > 1, workgroup z is the K slice (`slice`, a private variable the
+ * store body may read) and each slice sums only its own run of K.
+ */
+export function gemmBody(s: GemmShape, io: GemmAccess, splits = 1): string {
   const { M, N, K } = s;
+  const kLen = splits > 1 ? sliceK(K, splits) : K;
   const { TM, TN, WGX, WGY, TILE_K } = IMPLICIT_GEMM_TILE;
   const BM = blockRows(), BN = blockCols(), threads = WGX * WGY;
   const rows = Array.from({ length: TM }, (_, i) => i), cols = Array.from({ length: TN }, (_, j) => j);
@@ -55,6 +82,7 @@ fn store(row: u32, col: u32, v: f32) {
   ${io.store}
 }
 
+var<private> slice: u32;
 var<workgroup> tileA: array<f32, ${BM * TILE_K}>;   // [TILE_K][BM]
 var<workgroup> tileB: array<f32, ${BN * TILE_K}>;   // [TILE_K][BN]
 
@@ -62,13 +90,17 @@ var<workgroup> tileB: array<f32, ${BN * TILE_K}>;   // [TILE_K][BN]
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32, @builtin(local_invocation_id) lxy: vec3<u32>) {
   // The same for the whole workgroup, so returning here leaves no barrier half-reached.
-  let blockRow = (wid.y + wid.z * nwg.y) * ${BM}u;
+  let blockRow = ${splits > 1 ? 'wid.y' : '(wid.y + wid.z * nwg.y)'} * ${BM}u;
   if (blockRow >= ${M}u) { return; }
   let blockCol = wid.x * ${BN}u;
+  slice = ${splits > 1 ? 'wid.z' : '0u'};
+  // From wid, not the private copy, so the loop (and its barriers) is uniform to the validator.
+  let kBegin = ${splits > 1 ? 'wid.z' : '0u'} * ${kLen}u;
+  let kEnd = min(kBegin + ${kLen}u, ${K}u);
 ${rows.map((i) => `  ${cols.map((j) => `var acc${i}_${j} = 0.0;`).join(' ')}`).join('\n')}
   let r0 = lxy.y * ${TM}u;
   let c0 = lxy.x * ${TN}u;
-  for (var k0 = 0u; k0 < ${K}u; k0 += ${TILE_K}u) {
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${TILE_K}u) {
     for (var e = lid; e < ${BM * TILE_K}u; e += ${threads}u) {
       let kk = k0 + e / ${BM}u;
       let rr = blockRow + e % ${BM}u;
@@ -126,7 +158,8 @@ export function inputGradGemm(d: ConvDims, half?: HalfBindings) {
   };
 }
 
-export function weightGradGemm(d: ConvDims, half?: HalfBindings) {
+/** With `splits` > 1 each K slice stores its partial sums in its own layer of `dwSlices`. */
+export function weightGradGemm(d: ConvDims, half?: HalfBindings, splits = 1) {
   return {
     // A[co, (n, output pixel)] = dy; B[(n, output pixel), (ci, ky, kx)] = x at the tap.
     loadA: `return ${load32(half, 'dy', `((k / ${d.OHW}u) * ${d.Cout}u + row) * ${d.OHW}u + k % ${d.OHW}u`)};`,
@@ -136,6 +169,6 @@ export function weightGradGemm(d: ConvDims, half?: HalfBindings) {
   let ix = i32(pix % ${d.OW}u) * ${d.S} - ${d.P} + i32(tap % ${d.K}u);
   if (iy < 0 || iy >= ${d.H} || ix < 0 || ix >= ${d.W}) { return 0.0; }
   return ${load32(half, 'x', `(n * ${d.Cin}u + ci) * ${d.HW}u + u32(iy * ${d.W} + ix)`)};`,
-    store: `dw[row * ${d.CinKK}u + col] = v;`,
+    store: splits > 1 ? `dwSlices[slice * ${d.Cout * d.CinKK}u + row * ${d.CinKK}u + col] = v;` : `dw[row * ${d.CinKK}u + col] = v;`,
   };
 }

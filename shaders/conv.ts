@@ -34,7 +34,7 @@ import { activationWGSL, checkActivation, type Activation } from './activation';
 import { checkChoice, checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, workgroupTreeSum, write, type Kernel, type KernelBinding } from './common';
 import { quadForward, quadInputGrad, quadWeightGrad, QUAD_CONV_TILE, type QuadKernel } from './conv-quad';
 import { weightGradSum } from './conv-loops';
-import { forwardGemm, gemmBody, gemmGrid, IMPLICIT_GEMM_TILE, inputGradGemm, weightGradGemm } from './conv-gemm';
+import { forwardGemm, gemmBody, gemmGrid, gemmSplits, IMPLICIT_GEMM_TILE, inputGradGemm, weightGradGemm } from './conv-gemm';
 import { load32, storeAs, withHalf, type HalfBindings } from './half';
 import { wgsl } from './wgsl';
 
@@ -285,15 +285,35 @@ ${ch.flatMap((i) => pix.map((j) => `  if (ci0 + ${i}u < ${d.Cin}u && ix0 + ${j *
   return kernelOf('conv2d_input_grad', variant, io, epilogueWGSL(p), body, grid1D(items, WORKGROUP), p.f16, inputGradValues(d));
 }
 
-/** dw [Cout, Cin, k, k] = sum over examples and output pixels of dy x (shifted by the tap). Bindings: dy, x, dw. */
-export function conv2dWeightGrad(p: ConvGeometry & { variant?: ConvVariant; f16?: HalfBindings; subgroups?: boolean }): Kernel {
+const weightGradShape = (d: ConvDims) => ({ M: d.Cout, N: d.CinKK, K: d.N * d.OHW });
+
+/**
+ * In how many slices of its sum the weight-gradient kernel of `variant` runs (1: one kernel
+ * writes dw). Only `implicit-gemm` splits: a layer with few weights gives it too few blocks.
+ */
+export function weightGradSplits(p: ConvGeometry & { variant?: ConvVariant; subgroups?: boolean }): number {
+  return variantOf(p) === 'implicit-gemm' ? gemmSplits(weightGradShape(convDims('conv2d_weight_grad', p))) : 1;
+}
+
+/**
+ * dw [Cout, Cin, k, k] = sum over examples and output pixels of dy x (shifted by the tap). Bindings:
+ * dy, x, dw; with `splits` > 1 (weightGradSplits), dy, x, dwSlices [splits, Cout, Cin, k, k], which
+ * convWeightGradSum then adds into dw.
+ */
+export function conv2dWeightGrad(p: ConvGeometry & { variant?: ConvVariant; f16?: HalfBindings; subgroups?: boolean; splits?: number }): Kernel {
   const d = convDims('conv2d_weight_grad', p);
   const variant = variantOf(p);
-  const io = [read('dy'), read('x'), write('dw')];
+  const splits = p.splits ?? 1;
+  if (splits !== 1 && (variant !== 'implicit-gemm' || splits !== weightGradSplits(p))) {
+    throw new Error(`conv2d_weight_grad: splits ${splits} for ${variant}; use weightGradSplits(geometry), which gives ${weightGradSplits(p)}`);
+  }
+  const io = [read('dy'), read('x'), write(splits > 1 ? 'dwSlices' : 'dw')];
   if (variant === 'direct-subgroup') return quadKernel('conv2d_weight_grad', io, null, quadWeightGrad(d, p.f16), p.f16, weightGradValues(d));
   if (variant === 'implicit-gemm') {
-    const shape = { M: d.Cout, N: d.CinKK, K: d.N * d.OHW };
-    return kernelOf('conv2d_weight_grad', variant, io, null, gemmBody(shape, weightGradGemm(d, p.f16)), gemmGrid(shape), p.f16, weightGradValues(d));
+    const shape = weightGradShape(d);
+    const values = { ...weightGradValues(d), output: splits * d.Cout * d.CinKK };
+    const body = gemmBody(shape, weightGradGemm(d, p.f16, splits), splits);
+    return kernelOf(splits > 1 ? 'conv2d_weight_grad_split' : 'conv2d_weight_grad', variant, io, null, body, gemmGrid(shape, splits), p.f16, values);
   }
   const { TC, WORKGROUP } = CONV_TILES.direct;
   const CIB = Math.ceil(d.Cin / TC), COB = Math.ceil(d.Cout / TC);
@@ -320,6 +340,33 @@ ${weightGradSum(d, [
 ${ch.flatMap((i) => ch.map((j) => `  if (co0 + ${i}u < ${d.Cout}u && ci0 + ${j}u < ${d.Cin}u) { dw[(co0 + ${i}u) * ${d.CinKK}u + (ci0 + ${j}u) * ${d.KK}u + tap] = acc${i}_${j}; }`)).join('\n')}
 }`;
   return kernelOf('conv2d_weight_grad', variant, io, null, body, grid1D(items, WORKGROUP), p.f16, weightGradValues(d));
+}
+
+/**
+ * dw[i] = the sum over slices s of dwSlices[s, i]: the second half of a split weight gradient.
+ * One invocation per weight, four running sums so the adds do not wait on each other.
+ */
+export function convWeightGradSum(p: { slices: number; weights: number }): Kernel {
+  const { slices: S, weights: L } = p;
+  if (!(Number.isInteger(S) && S >= 2 && Number.isInteger(L) && L > 0)) throw new Error(`conv2d_weight_grad_sum: slices ${S} and weights ${L} must be integers, slices at least 2`);
+  const bindings = [read('dwSlices'), write('dw')];
+  const W = CONV_TILES.direct.WORKGROUP;
+  const code = `${declareBindings(bindings)}
+
+@compute @workgroup_size(${W})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = ${FLAT_INDEX_WGSL(W)};
+  if (i >= ${L}u) { return; }
+  var s0 = 0.0; var s1 = 0.0; var s2 = 0.0; var s3 = 0.0;
+  var s = 0u;
+  for (; s + 4u <= ${S}u; s += 4u) {
+    s0 += dwSlices[s * ${L}u + i]; s1 += dwSlices[(s + 1u) * ${L}u + i];
+    s2 += dwSlices[(s + 2u) * ${L}u + i]; s3 += dwSlices[(s + 3u) * ${L}u + i];
+  }
+  for (; s < ${S}u; s++) { s0 += dwSlices[s * ${L}u + i]; }
+  dw[i] = (s0 + s1) + (s2 + s3);
+}`;
+  return { name: 'conv2d_weight_grad_sum', code, bindings, minBytes: minBindingBytes(bindings, { dwSlices: S * L, dw: L }), workgroups: grid1D(L, W) };
 }
 
 export interface ChannelSumShape {

@@ -7,7 +7,7 @@ import { type AutotuneCache, type AutotuneRecord } from '../src/model/autotune';
 import { autotuneConvs, convMethodCandidates } from '../src/model/autotune-conv';
 import { memoryAutotuneCache } from '../src/model/autotune-cache';
 import { kernelsFor, withKernelOverrides } from '../src/model/kernels';
-import { convOpKey, isNarrowConv, type ConvOpShape } from '../src/model/layers/conv-ops';
+import { convOpKey, isNarrowConv, type ConvMethod, type ConvOpShape } from '../src/model/layers/conv-ops';
 import { VAE } from '../src/model/vae';
 import { describeAutotune } from '../src/cli/train';
 import { gpu } from './helpers/gpu';
@@ -88,6 +88,11 @@ describe('the default method of narrow layers', () => {
     expect(software.convNarrow).toBe('direct-subgroup');
     expect(kernelsFor({ isSoftware: true, subgroups: false }).convNarrow).toBeUndefined();
     expect(kernelsFor({ isSoftware: false, subgroups: true }).convNarrow).toBeUndefined();
+    // GPUs: the implicit GEMM, but input gradients direct; a conv override alone covers those too.
+    const gpuChoice = kernelsFor({ isSoftware: false, subgroups: true });
+    expect([gpuChoice.conv, gpuChoice.convInputGrad, software.convInputGrad]).toEqual(['implicit-gemm', 'direct', undefined]);
+    expect(withKernelOverrides(gpuChoice, { conv: 'im2col' }).convInputGrad).toBeUndefined();
+    expect(withKernelOverrides(gpuChoice, { matmul: 'tiled-vec4' }).convInputGrad).toBe('direct');
     expect(withKernelOverrides(software, { conv: 'direct' }).convNarrow).toBeUndefined();
     expect(withKernelOverrides(software, { conv: 'direct', convNarrow: 'im2col' }).convNarrow).toBe('im2col');
     expect(withKernelOverrides(software, { matmul: 'register' }).convNarrow).toBe('direct-subgroup');
@@ -97,7 +102,7 @@ describe('the default method of narrow layers', () => {
     const config = { arch: 'conv' as const, inputDim: 64, imageShape: [8, 8] as [number, number], channels: [16, 16], latent: 2 };
     // A software adapter's choice, given explicitly so that a GPU (whose default is the implicit
     // GEMM everywhere) runs the same plan.
-    const names = async (kernels: { conv: 'im2col'; convNarrow?: 'direct-subgroup' } = { conv: software.conv as 'im2col', convNarrow: 'direct-subgroup' }) => {
+    const names = async (kernels: { conv: ConvMethod; convNarrow?: ConvMethod; convInputGrad?: ConvMethod } = { conv: software.conv, convNarrow: 'direct-subgroup' }) => {
       const vae = await VAE.create(config, { device, batch: 2, seed: 3, kernels });
       const plan = (await vae.plan('train', 2)).graph.kernels.map((k) => k.name);
       vae.destroy();
@@ -109,6 +114,13 @@ describe('the default method of narrow layers', () => {
     }
     expect(defaults.some((n) => n.startsWith('im2col'))).toBe(true);
     expect((await names({ conv: 'im2col' })).some((n) => n.startsWith('conv2d_'))).toBe(false);
+    // A GPU's choice, explicitly: forwards and weight gradients as the implicit GEMM, input
+    // gradients (and the transposed convolutions' forwards) direct.
+    const gpuPlan = await names({ conv: gpuChoice.conv, convInputGrad: gpuChoice.convInputGrad });
+    const methods = (kernel: string) => new Set(gpuPlan.filter((n) => n.startsWith(kernel)).map((n) => n.replace(/^.*_(implicit_gemm|direct)$/, '$1')));
+    expect(methods('conv2d_forward')).toEqual(new Set(['implicit_gemm']));
+    expect(methods('conv2d_weight_grad')).toEqual(new Set(['implicit_gemm']));
+    expect(methods('conv2d_input_grad')).toEqual(new Set(['direct']));
   }, 600_000);
 });
 

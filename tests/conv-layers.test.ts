@@ -272,3 +272,31 @@ describe.each(CONV_METHODS)('gradient of a conv / dense / transposed-conv stack 
     expect(mismatches(off, want, TOL).length).toBe(1);
   });
 });
+
+describe('split weight gradients inside a model', () => {
+  it('a conv VAE whose end layers split their weight-gradient sums trains as the unsplit methods do', { timeout: 900_000 }, async () => {
+    const { device } = await gpu();
+    // 1x32x32 pictures at batch 4: the first conv (1 -> 4) and the last transposed conv (4 -> 1)
+    // sum 4 x 16 x 16 = 1,024 positions into 64 weights, which the implicit GEMM cuts in two.
+    const config = { arch: 'conv' as const, inputDim: 1024, imageShape: [32, 32] as [number, number], channels: [4, 8], latent: 3 };
+    const x = Float32Array.from({ length: 4 * 1024 }, (_, i) => ((i * 7919) % 256) / 255);
+    const run = async (conv: ConvMethod) => {
+      const { VAE } = await import('../src/model/vae');
+      const vae = await VAE.create(config, { device, batch: 4, seed: 11, kernels: { conv } });
+      const names = (await vae.plan('train', 4)).graph.kernels.map((k) => k.name);
+      for (let i = 0; i < 3; i++) await vae.trainStep(x);
+      const losses = (await vae.readLosses()).map((l) => l.loss);
+      const params = await vae.flatParameters();
+      vae.destroy();
+      return { names, losses, params };
+    };
+    const split = await run('implicit-gemm');
+    expect(split.names.filter((n) => n.startsWith('conv2d_weight_grad_split')).length).toBe(2);
+    expect(split.names.filter((n) => n === 'conv2d_weight_grad_sum').length).toBe(2);
+    const whole = await run('direct');
+    expect(whole.names.some((n) => n.startsWith('conv2d_weight_grad_split') || n === 'conv2d_weight_grad_sum')).toBe(false);
+    expectClose(split.losses, whole.losses, { atol: 0, rtol: 1e-5 }, 'losses of 3 steps');
+    // After 3 Adam steps the parameters agree to float32 rounding of differently ordered sums.
+    expectClose(split.params, whole.params, { atol: 1e-5, rtol: 1e-4 }, 'parameters after 3 steps');
+  });
+});

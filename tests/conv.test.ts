@@ -12,7 +12,7 @@
 // skipped element fails and an out-of-bounds write shows.
 import { describe, expect, it } from 'vitest';
 import { type Activation } from '../shaders/activation';
-import { biasGradThreads, conv2dForward, conv2dInputGrad, conv2dWeightGrad, convBiasGrad, CONV_TILES, CONV_VARIANTS, type ConvGeometry, type ConvVariant } from '../shaders/conv';
+import { biasGradThreads, conv2dForward, conv2dInputGrad, conv2dWeightGrad, convBiasGrad, convWeightGradSum, CONV_TILES, CONV_VARIANTS, weightGradSplits, type ConvGeometry, type ConvVariant } from '../shaders/conv';
 import type { Kernel } from '../shaders/common';
 import { f32, testData } from './helpers/compare';
 import { gpu, runKernels } from './helpers/gpu';
@@ -288,6 +288,31 @@ describe('conv checks', () => {
       const y = await run({ ...k, workgroups: [...split] }, { x, w, bias: b }, 'y', ref.length);
       expectWithin(y, ref, bound, `${k.name} on a ${split.join('x')} grid`);
     }
+  });
+
+  it('implicit-gemm: a weight gradient with few weights and a long sum runs in K slices, then adds them', async () => {
+    // 135 weights (one 64x64 block) summed over 4 x 33 x 31 = 4,092 positions: 7 slices of 592,
+    // the last 540 long (not a whole tile).
+    const c = g(4, 3, 33, 31, 5, 3, 1, 1, 0, 'none');
+    const splits = weightGradSplits({ ...c, variant: 'implicit-gemm' });
+    expect(splits).toBe(7);
+    expect(weightGradSplits({ ...c, variant: 'direct' })).toBe(1);
+    expect(weightGradSplits({ ...c, batch: 1, inHeight: 9, inWidth: 9, variant: 'implicit-gemm' }), 'a short sum stays whole').toBe(1);
+    const weights = c.outChannels * c.inChannels * c.kernel ** 2;
+    const k = conv2dWeightGrad({ ...c, variant: 'implicit-gemm', splits });
+    expect(k.workgroups).toEqual([1, 1, splits]);
+    const { x, dy, OH, OW } = data(c, 77);
+    const ref = conv2dWeightGradRef(dy, x, c);
+    const out = await runKernels([k, convWeightGradSum({ slices: splits, weights })], { dy, x }, { dwSlices: splits * weights, dw: weights + SPARE });
+    expect(Number.isNaN(out.dw[weights]), 'the element past the end stays NaN').toBe(true);
+    expect(Array.from(out.dwSlices).filter((v) => !Number.isFinite(v)).length, 'every slice written').toBe(0);
+    expectWithin(out.dw.subarray(0, weights), ref, conv2dWeightGradRef(abs(dy), abs(x), c).map((m) => c.batch * OH * OW * U * m), `${k.name} + sum`);
+    // Each slice holds a part of the sum, not the whole: the parts differ and add up to it.
+    const slice = (s: number) => out.dwSlices.subarray(s * weights, (s + 1) * weights);
+    expect(Math.abs(slice(0)[0] - ref[0])).toBeGreaterThan(1e-3 * Math.abs(ref[0]));
+    expect(() => conv2dWeightGrad({ ...c, variant: 'implicit-gemm', splits: 3 })).toThrow(/splits 3 for implicit-gemm; use weightGradSplits\(geometry\), which gives 7/);
+    expect(() => conv2dWeightGrad({ ...c, variant: 'direct', splits: 7 })).toThrow(/splits 7 for direct.*gives 1/);
+    expect(() => convWeightGradSum({ slices: 1, weights })).toThrow(/slices at least 2/);
   });
 
   it('rejects bad geometry with the problem and the fix', () => {

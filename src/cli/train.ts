@@ -60,7 +60,7 @@ export function describeAutotune(k: KernelChoice): string {
     products.length ? `matmul ${plural(products.length, 'product')} (${counted(products.map(describeTuning))})` : 'no matmul product decided',
     ...(k.convTuned ? [convs.length ? `conv ${plural(convs.length, 'operation')} (${counted(convs)})` : 'no convolution decided'] : []),
   ];
-  return `${parts.join('; ')}; the rest keep the adapter's defaults (${k.matmul}${k.matmulGeneric ? ' generic' : ''}, conv ${k.conv}${k.convNarrow ? `, narrow conv ${k.convNarrow}` : ''})`;
+  return `${parts.join('; ')}; the rest keep the adapter's defaults (${k.matmul}${k.matmulGeneric ? ' generic' : ''}, conv ${k.conv}${k.convNarrow ? `, narrow conv ${k.convNarrow}` : ''}${k.convInputGrad ? `, conv input gradients ${k.convInputGrad}` : ''})`;
 }
 
 /** The exit status of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT), as shells report it. */

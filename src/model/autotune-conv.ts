@@ -39,7 +39,7 @@ export function recordConvOp(kernels: KernelChoice, shape: ConvOpShape, method: 
   const d = convDims('conv-op', shape.geometry), g = shape.geometry;
   const graph = new KernelGraph(`conv-op:${method}:${convOpKey(shape)}`);
   // Conv operations use the graph, the kernel choice and tensors, nothing else of a model's recorder.
-  const rec = { graph, kernels: { ...kernels, conv: method, convNarrow: undefined, convTuned: undefined }, tensor: (name: string, dims: readonly number[]) => new Tensor(name, dims) } as unknown as Recorder;
+  const rec = { graph, kernels: { ...kernels, conv: method, convNarrow: undefined, convInputGrad: undefined, convTuned: undefined }, tensor: (name: string, dims: readonly number[]) => new Tensor(name, dims) } as unknown as Recorder;
   const bound = (name: string, dims: number[], buffer: GPUBuffer) => {
     const t = new Tensor(name, dims, true);
     t.slice = { buffer };

@@ -17,6 +17,12 @@ export interface KernelChoice {
    * model's `kernels` without this field applies `conv` to every layer.
    */
   convNarrow?: ConvMethod;
+  /**
+   * The method for input gradients (and so for transposed convolutions' forwards), where it
+   * differs from `conv`: GPUs run them `direct`. Giving `conv` in a model's `kernels` without this
+   * field applies `conv` to them too.
+   */
+  convInputGrad?: ConvMethod;
   likelihoodThreadsPerRow: number;
   /** Conv bias gradients with one invocation per channel where there are 4 or more (`biasGradThreads`), not a workgroup tree. */
   convBiasSerial?: boolean;
@@ -53,12 +59,18 @@ export function kernelsFor(adapter: { isSoftware: boolean; subgroups: boolean })
       likelihoodThreadsPerRow: 1, convBiasSerial: true, subgroups,
     };
   }
-  return { matmul: 'tiled', conv: 'implicit-gemm', likelihoodThreadsPerRow: 64, subgroups };
+  // GPUs: the implicit GEMM for forwards and weight gradients, `direct` for input gradients. On an
+  // H200 (batch 64, the 3x64x64 model's four layers) `direct` ran the input gradients at 2.3-5.6
+  // TFLOP/s against 0.23-2.0 for the implicit GEMM, whose gathered dilated gradient is mostly
+  // zeros at stride 2; the GEMM won every forward but the last, small one and three of the four
+  // weight gradients (bench/RESULTS.md, "On a GPU: NVIDIA H200").
+  return { matmul: 'tiled', conv: 'implicit-gemm', convInputGrad: 'direct', likelihoodThreadsPerRow: 64, subgroups };
 }
 
-/** The adapter's choice with a model's overrides; a `conv` given alone applies to narrow layers too. */
+/** The adapter's choice with a model's overrides; a `conv` given alone applies to narrow layers and input gradients too. */
 export function withKernelOverrides(base: KernelChoice, overrides: Partial<KernelChoice> | undefined): KernelChoice {
   const merged = { ...base, ...overrides };
   if (overrides?.conv !== undefined && overrides.convNarrow === undefined) delete merged.convNarrow;
+  if (overrides?.conv !== undefined && overrides.convInputGrad === undefined) delete merged.convInputGrad;
   return merged;
 }

@@ -141,7 +141,7 @@ export function checkCreationOptions(opts: VaeOptions | undefined): void {
   if (k !== undefined) {
     if (typeof k !== 'object' || k === null) throw new ConfigError(`kernels must be an object of kernel choices (e.g. { matmul: 'tiled' }), got ${String(k)}`);
     if (k.matmul !== undefined && !MATMUL_VARIANTS.includes(k.matmul)) throw new ConfigError(`kernels.matmul must be one of ${MATMUL_VARIANTS.join(', ')}; got '${String(k.matmul)}'`);
-    for (const key of ['conv', 'convNarrow'] as const) {
+    for (const key of ['conv', 'convNarrow', 'convInputGrad'] as const) {
       if (k[key] !== undefined && !CONV_METHODS.includes(k[key]!)) throw new ConfigError(`kernels.${key} must be one of ${CONV_METHODS.join(', ')}; got '${String(k[key])}'`);
     }
   }

@@ -1,6 +1,7 @@
 // The three convolution operations the conv layers record (forward, input gradient, weight
 // gradient), in whichever method the model's KernelChoice names for it (`convTuned`, measured
-// per operation by autotune-conv.ts, else `convNarrow` for narrow layers, else `conv`):
+// per operation by autotune-conv.ts, else `convNarrow` for narrow layers, else `convInputGrad`
+// for input gradients, else `conv`):
 //   `direct`, `direct-subgroup`, `implicit-gemm`
 //                              one kernel each (shaders/conv.ts, conv-quad.ts, conv-gemm.ts);
 //   `im2col`                   explicit GEMM: layout passes (shaders/conv-im2col.ts) around one of
@@ -17,7 +18,7 @@
 // matrix and the row-major copy of an f16 tensor are f16 too: they only move its values, so they
 // lose nothing, and the largest buffer of a conv layer takes half the bytes.
 import type { Activation } from '../../../shaders/activation';
-import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convDims, CONV_VARIANTS, type ConvGeometry } from '../../../shaders/conv';
+import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convDims, convWeightGradSum, CONV_VARIANTS, weightGradSplits, type ConvGeometry } from '../../../shaders/conv';
 import { channelsToRows, col2im, im2col } from '../../../shaders/conv-im2col';
 import { matmul, type MatmulOperand, type MatmulParams } from '../../../shaders/matmul';
 import type { BufferSlice } from '../../gpu/buffers';
@@ -66,7 +67,10 @@ function methodFor(g: Recorder, geometry: ConvGeometry, op: ConvOp): ConvMethod 
   let ops = recordedOps.get(g.graph);
   if (!ops) recordedOps.set(g.graph, (ops = new Map()));
   ops.set(key, shape);
-  return g.kernels.convTuned?.[key] ?? (g.kernels.convNarrow && isNarrowConv(geometry) ? g.kernels.convNarrow : g.kernels.conv);
+  const k = g.kernels;
+  if (k.convTuned?.[key]) return k.convTuned[key];
+  if (k.convNarrow && isNarrowConv(geometry)) return k.convNarrow;
+  return op === 'dX' && k.convInputGrad ? k.convInputGrad : k.conv;
 }
 
 export interface ConvEpilogue {
@@ -158,7 +162,17 @@ export function recordConvInputGrad(g: Recorder, geom: ConvGeometry, dy: Tensor,
 export function recordConvWeightGrad(g: Recorder, geom: ConvGeometry, dy: Tensor, x: Tensor, dw: BufferSlice): void {
   const method = methodFor(g, geom, 'dW');
   if (method !== 'im2col') {
-    g.graph.add(conv2dWeightGrad({ ...geom, variant: method, subgroups: g.kernels.subgroups, f16: halfNames({ dy, x }) }), { dy, x, dw });
+    const p = { ...geom, variant: method, subgroups: g.kernels.subgroups, f16: halfNames({ dy, x }) };
+    const splits = weightGradSplits(p);
+    if (splits === 1) {
+      g.graph.add(conv2dWeightGrad(p), { dy, x, dw });
+      return;
+    }
+    // A layer with few weights: slices of the sum in parallel, then their total.
+    const weights = geom.outChannels * geom.inChannels * geom.kernel * geom.kernel;
+    const dwSlices = g.tensor(`${dy.name}.dwSlices`, [splits, weights]);
+    g.graph.add(conv2dWeightGrad({ ...p, splits }), { dy, x, dwSlices });
+    g.graph.add(convWeightGradSum({ slices: splits, weights }), { dwSlices, dw });
     return;
   }
   const d = convDims('conv_weight_grad', geom);
