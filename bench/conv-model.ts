@@ -42,7 +42,7 @@ async function main(argv: string[]): Promise<void> {
   process.stderr.write(`conv model ${channelsIn}x${height}x${width}, channels ${channels}, dense ${dense.join(',') || 'none'}, latent ${latent}, batch ${batch} on ${adapter}\n`);
   for (let r = 0; r < rounds; r++) for (const m of models) m.ms.push(...(await timeGraph(device, m.graph, 1, 2)));
   for (const m of models) {
-    const record = { bench: 'conv_model', adapter, choice: m.choice, batch, channels, median_ms: Number(median(m.ms).toFixed(1)), samples_ms: m.ms.map((x) => Number(x.toFixed(1))) };
+    const record = { bench: 'conv_model', adapter, choice: m.choice, image: [channelsIn, height, width], batch, channels, dense, median_ms: Number(median(m.ms).toFixed(3)), samples_ms: m.ms.map((x) => Number(x.toFixed(3))) };
     if (argv.includes('--json')) console.log(JSON.stringify(record));
     else console.log(`${m.choice.padEnd(16)} ${record.median_ms.toFixed(1).padStart(8)} ms  (${record.samples_ms.join(' ')})`);
     m.vae.destroy();

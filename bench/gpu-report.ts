@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AutotuneRecord, BenchRecord, NoteRecord, ProfileRecord, RatioRecord, StepRecord, SweepRecord } from './common';
 import type { MatmulBenchResult } from './matmul';
+import type { LadderRecord } from './matmul-ladder';
 import type { PeakRecord } from './peak';
 import type { ConvBenchResult } from './conv';
 
@@ -96,6 +97,18 @@ export function markdownReport(records: BenchRecord[], peak: { gflops: number; s
         return r ? ofPeak(r.gflops) : '-';
       }),
     ])));
+  }
+  const ladder = (records.filter((r) => (r.bench as string) === 'matmul_ladder') as unknown as LadderRecord[]).sort((a, b) => b.gflops - a.gflops);
+  if (ladder.length) {
+    const side = ladder[0].M;
+    out.push('', `## Tile ladder on the ${side}^3 product (every tile \`--autotune full\` tries; fastest first)`, '');
+    out.push(table(['tile', 'ms', 'GFLOP/s (% of fp32 peak)'], ladder.map((r) => [r.tile, cell(r.median_ms, 3), ofPeak(r.gflops)])));
+  }
+  const convModel = records.filter((r) => (r.bench as string) === 'conv_model') as unknown as { choice: string; image: number[]; channels: number[]; dense: number[]; batch: number; median_ms: number }[];
+  if (convModel.length) {
+    const m = convModel[0];
+    out.push('', `## Conv VAE train graph ${m.image.join('x')}, channels ${m.channels.join(',')}, dense ${m.dense.join(',') || 'none'}, batch ${m.batch} (GPU ms, one pass per dispatch)`, '');
+    out.push(table(['conv methods', 'GPU ms'], convModel.map((r) => [r.choice, cell(r.median_ms, 3)])));
   }
   const conv = records.filter((r) => (r.bench as string) === 'conv') as unknown as ConvBenchResult[];
   if (conv.length) {

@@ -6,13 +6,17 @@
 #   2. the batch sweep 32..4096 (ours);
 #   3. the matmul table for every variant, including a 4096^3 product, in GFLOP/s and as a share of
 #      the GPU's fp32 peak (a small table of known GPUs in bench/gpu-report.ts, or --peak-gflops);
+#   3b. the tile ladder on the same square product: every workgroup-memory tile that --autotune
+#      full tries (bench/matmul-ladder.ts), fastest first;
 #   4. the measured arithmetic ceiling (bench --peak), the % base where the GPU is not in the table;
 #   5. the step with --autotune quick, to record the autotuner's choice;
 #   6. our step at the large batch with --precision f16 (skipped, with a note, where the adapter has
 #      no shader-f16);
 #   7. the convolution table (bench/conv.ts: every method against TF.js on the 3x64x64 conv VAE's
 #      convolutions at batch 64) and the MNIST conv VAE's step against TF.js (bench/conv-step.ts),
-#      in Node.
+#      in Node;
+#   8. the dSprites conv VAE's train graph (1x64x64, four 16-channel convolutions, dense 256, batch
+#      64: bench/conv-model.ts) under the defaults and under one method for every layer.
 # Writes bench/results/<gpu-name>.json (every record) and bench/results/<gpu-name>.md (the tables).
 #
 #   bash bench/gpu.sh [--small] [--peak-gflops N] [--out DIR] [--env node|chromium]
@@ -40,10 +44,14 @@ if [ "$small" = 1 ]; then
   batches=(32 64); sweep="32,64"; square=64; products=(--matmul-batches 0)
   timing=(--steps 2 --blocks 2 --rounds 1 --warmup 1 --examples 256)
   convs=(--batch=2 --image=3,16,16 --channels=4,8 --reps=1 --warmup=0); convStep=(--batch=16 --channels=4,8 --steps=1 --warmup=0)
+  ladder=(--square=32 --reps=1 --warmup=0 --limit=3)
+  convModel=(--image=1,16,16 --channels=4,8 --dense=none --batch=2 --methods=defaults,direct --rounds=1)
 else
   batches=(128 4096); sweep="32,64,128,256,512,1024,2048,4096"; square=4096; products=(--matmul-batches 128,1024)
   timing=(--steps 10 --blocks 5 --rounds 3 --warmup 3 --examples 8192)
   convs=(--reps=5); convStep=(--steps=10 --warmup=2)
+  ladder=(--square=4096 --reps=5 --warmup=1)
+  convModel=(--methods=defaults,implicit-gemm,direct,im2col --rounds=3)
 fi
 
 mkdir -p "$out"
@@ -76,9 +84,11 @@ bench --peak
 bench --step --impl ours --autotune quick --batch "${batches[0]}" "${timing[@]}"
 bench --step --impl ours --precision f16 --batch "${batches[-1]}" "${timing[@]}"
 jsonLines() { node_modules/.bin/tsx "$@" --json | grep '^{'; }
-conv() { part jsonLines "$@"; }
-conv bench/conv.ts "${convs[@]}"
-conv bench/conv-step.ts "${convStep[@]}"
+script() { part jsonLines "$@"; }
+script bench/matmul-ladder.ts "${ladder[@]}"
+script bench/conv.ts "${convs[@]}"
+script bench/conv-step.ts "${convStep[@]}"
+script bench/conv-model.ts "${convModel[@]}"
 echo "[gpu.sh] benchmarks took $((SECONDS - start)) s" >&2
 
 node_modules/.bin/tsx bench/gpu-report.ts --records "$records" --out "$out" ${peak:+--peak-gflops "$peak"} --seconds $((SECONDS - start))

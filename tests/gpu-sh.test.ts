@@ -33,6 +33,11 @@ describe('bench/gpu.sh', () => {
     expect(steps.every((s) => (s.first_step_ms ?? 0) > 0)).toBe(true);
     expect(benches.filter((r) => r.bench === 'sweep').map((r) => r.batch)).toEqual([32, 64]);
     expect(new Set(benches.filter((r) => r.bench === 'matmul').map((r) => r.variant)).size).toBeGreaterThanOrEqual(4);
+    // The tile ladder, cut to its first 3 candidates at --small, each a distinct tile.
+    const ladder = benches.filter((r) => r.bench === 'matmul_ladder') as { tile?: string; M?: number; median_ms?: number }[];
+    expect(ladder.length).toBe(3);
+    expect(new Set(ladder.map((r) => r.tile)).size).toBe(3);
+    expect(ladder.every((r) => r.M === 32 && (r.median_ms ?? 0) > 0)).toBe(true);
     // The convolution table (every method and TF.js) and the conv VAE step against TF.js.
     // (GFLOP/s are rounded to 3 decimals: at these tiny sizes some round to 0, so check the times.)
     const convs = benches.filter((r) => r.bench === 'conv') as { impl?: string; median_ms?: number; gflops?: number }[];
@@ -41,6 +46,9 @@ describe('bench/gpu.sh', () => {
     expect(convs.length).toBe((CONV_METHODS.length + 1) * 3 * 2);
     for (const c of convs) expect((c.median_ms ?? 0) > 0 && (c.gflops ?? -1) >= 0, JSON.stringify(c)).toBe(true);
     expect(benches.filter((r) => r.bench === 'conv_step').map((r) => r.impl).sort()).toEqual(['tfjs-webgpu', 'webgpu-vae']);
+    const convModel = benches.filter((r) => r.bench === 'conv_model') as { choice?: string; median_ms?: number }[];
+    expect(convModel.map((r) => r.choice)).toEqual(['defaults', 'direct']);
+    expect(convModel.every((r) => (r.median_ms ?? 0) > 0)).toBe(true);
     const ceiling = benches.filter((r) => r.bench === 'arith_peak') as { gflops?: number }[];
     expect(ceiling.length).toBe(1);
     expect(ceiling[0].gflops).toBeGreaterThan(0);
@@ -49,7 +57,9 @@ describe('bench/gpu.sh', () => {
     expect(md).toMatch(/\| batch \| impl \| autotune \| precision \|/);
     expect(md).toMatch(/## Matmul variants \(GFLOP\/s; % of fp32 peak\)/);
     expect(md).toMatch(/\d+\.\d%\)/);
+    expect(md).toMatch(/## Tile ladder on the 32\^3 product[\s\S]*\| tiled[-\w]* \d+x\d+ BK\d+ \dx\d\/thread \|/);
     expect(md).toMatch(/## Convolutions \(GFLOP\/s; % of fp32 peak\)/);
+    expect(md).toMatch(/## Conv VAE train graph 1x16x16, channels 4,8, dense none, batch 2[\s\S]*\| direct \| \d+\.\d{3} \|/);
     expect(md).toMatch(/## MNIST conv VAE step \(channels 4-8\), ours against TF\.js WebGPU[\s\S]*TF\.js \/ ours = \d+\.\d+x/);
     expect(md).toMatch(/Measured arithmetic ceiling \(bench --peak\): \d+\.\d GFLOP\/s, \d+% of the fp32 peak/);
   }, 1_800_000);
