@@ -90,7 +90,7 @@ describe('the default method of narrow layers', () => {
     expect(kernelsFor({ isSoftware: false, subgroups: true }).convNarrow).toBeUndefined();
     // GPUs: the implicit GEMM, but input gradients direct; a conv override alone covers those too.
     const gpuChoice = kernelsFor({ isSoftware: false, subgroups: true });
-    expect([gpuChoice.conv, gpuChoice.convInputGrad, software.convInputGrad]).toEqual(['implicit-gemm', 'direct', undefined]);
+    expect([gpuChoice.matmul, gpuChoice.conv, gpuChoice.convInputGrad, software.convInputGrad]).toEqual(['tiled-vec4', 'implicit-gemm', 'direct', undefined]);
     expect(withKernelOverrides(gpuChoice, { conv: 'im2col' }).convInputGrad).toBeUndefined();
     expect(withKernelOverrides(gpuChoice, { matmul: 'tiled-vec4' }).convInputGrad).toBe('direct');
     expect(withKernelOverrides(software, { conv: 'direct' }).convNarrow).toBeUndefined();
