@@ -173,3 +173,31 @@ export function minBindingBytes(bindings: readonly KernelBinding[], values: Reco
   }
   return out;
 }
+
+/**
+ * `to[i]` = the sum over s of `from[s * length + i]`: the second kernel of a product whose long sum
+ * ran in `slices` parts (a split conv weight gradient, a split matmul). One invocation per
+ * element, four running sums so the adds do not wait on each other.
+ */
+export function sliceSum(p: { name: string; from: string; to: string; slices: number; length: number }): Kernel {
+  const { slices: S, length: L } = p;
+  if (!(Number.isInteger(S) && S >= 2 && Number.isInteger(L) && L > 0)) throw new Error(`${p.name}: slices ${S} and length ${L} must be integers, slices at least 2`);
+  const bindings = [read(p.from), write(p.to)];
+  const W = 64;
+  const at = (s: string) => `${p.from}[(${s}) * ${L}u + i]`;
+  const code = `${declareBindings(bindings)}
+
+@compute @workgroup_size(${W})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = ${FLAT_INDEX_WGSL(W)};
+  if (i >= ${L}u) { return; }
+  var s0 = 0.0; var s1 = 0.0; var s2 = 0.0; var s3 = 0.0;
+  var s = 0u;
+  for (; s + 4u <= ${S}u; s += 4u) {
+    s0 += ${at('s')}; s1 += ${at('s + 1u')}; s2 += ${at('s + 2u')}; s3 += ${at('s + 3u')};
+  }
+  for (; s < ${S}u; s++) { s0 += ${at('s')}; }
+  ${p.to}[i] = (s0 + s1) + (s2 + s3);
+}`;
+  return { name: p.name, code, bindings, minBytes: minBindingBytes(bindings, { [p.from]: S * L, [p.to]: L }), workgroups: grid1D(L, W) };
+}

@@ -31,7 +31,7 @@
 // Variant `implicit-gemm` (default on GPUs): each kernel is a matrix product over the implicit
 // im2col matrix, staged through workgroup-memory tiles by conv-gemm.ts; no im2col buffer exists.
 import { activationWGSL, checkActivation, type Activation } from './activation';
-import { checkChoice, checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, workgroupTreeSum, write, type Kernel, type KernelBinding } from './common';
+import { checkChoice, checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, sliceSum, workgroupTreeSum, write, type Kernel, type KernelBinding } from './common';
 import { quadForward, quadInputGrad, quadWeightGrad, QUAD_CONV_TILE, type QuadKernel } from './conv-quad';
 import { weightGradSum } from './conv-loops';
 import { forwardGemm, gemmBody, gemmGrid, gemmSplits, IMPLICIT_GEMM_TILE, inputGradGemm, weightGradGemm } from './conv-gemm';
@@ -342,31 +342,9 @@ ${ch.flatMap((i) => ch.map((j) => `  if (co0 + ${i}u < ${d.Cout}u && ci0 + ${j}u
   return kernelOf('conv2d_weight_grad', variant, io, null, body, grid1D(items, WORKGROUP), p.f16, weightGradValues(d));
 }
 
-/**
- * dw[i] = the sum over slices s of dwSlices[s, i]: the second half of a split weight gradient.
- * One invocation per weight, four running sums so the adds do not wait on each other.
- */
+/** dw[i] = the sum over slices s of dwSlices[s, i]: the second half of a split weight gradient. */
 export function convWeightGradSum(p: { slices: number; weights: number }): Kernel {
-  const { slices: S, weights: L } = p;
-  if (!(Number.isInteger(S) && S >= 2 && Number.isInteger(L) && L > 0)) throw new Error(`conv2d_weight_grad_sum: slices ${S} and weights ${L} must be integers, slices at least 2`);
-  const bindings = [read('dwSlices'), write('dw')];
-  const W = CONV_TILES.direct.WORKGROUP;
-  const code = `${declareBindings(bindings)}
-
-@compute @workgroup_size(${W})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = ${FLAT_INDEX_WGSL(W)};
-  if (i >= ${L}u) { return; }
-  var s0 = 0.0; var s1 = 0.0; var s2 = 0.0; var s3 = 0.0;
-  var s = 0u;
-  for (; s + 4u <= ${S}u; s += 4u) {
-    s0 += dwSlices[s * ${L}u + i]; s1 += dwSlices[(s + 1u) * ${L}u + i];
-    s2 += dwSlices[(s + 2u) * ${L}u + i]; s3 += dwSlices[(s + 3u) * ${L}u + i];
-  }
-  for (; s < ${S}u; s++) { s0 += dwSlices[s * ${L}u + i]; }
-  dw[i] = (s0 + s1) + (s2 + s3);
-}`;
-  return { name: 'conv2d_weight_grad_sum', code, bindings, minBytes: minBindingBytes(bindings, { dwSlices: S * L, dw: L }), workgroups: grid1D(L, W) };
+  return sliceSum({ name: 'conv2d_weight_grad_sum', from: 'dwSlices', to: 'dw', slices: p.slices, length: p.weights });
 }
 
 export interface ChannelSumShape {

@@ -28,7 +28,34 @@
 // been read. (Without DOUBLE a second barrier keeps the staging of s + 1 from overwriting slice s
 // while it is still being read.) The staging loads of the next slice are issued before the
 // current slice's fmas, so their latency hides behind them on a GPU.
-import { cIndex, loadAs32, matmulBlocksWGSL, storeC, type MatmulDims, type MatmulParams, type MatmulTile } from './matmul';
+//
+// SPLIT (`splits` > 1, see matmulSplits): a product with few blocks of C and a long K (a dense
+// layer's weight gradient at a large batch: K = the batch) runs its k loop in `splits` whole-tile
+// slices; the flat block number carries the slice above the blocks, each slice stores its partial
+// C into its own layer of `cSlices` (no epilogue), and sliceSum adds the layers into c.
+import { cIndex, isTiled, loadAs32, matmulBlock, matmulBlocksWGSL, resolvedVariant, storeC, type MatmulDims, type MatmulParams, type MatmulTile } from './matmul';
+
+/**
+ * When a product splits its K: fewer than SPLIT_BELOW blocks of C (an H200 has 132
+ * multiprocessors, each holding several 256-invocation workgroups) and slices of at least
+ * SPLIT_MIN_K, so that each slice's loop still runs long next to its store and the sum.
+ */
+export const MATMUL_SPLIT = { SPLIT_BELOW: 512, SPLIT_MIN_K: 512 } as const;
+
+const splitLength = (K: number, splits: number, BK: number) => Math.ceil(K / splits / BK) * BK;
+
+/** The K slices a product runs in (1: unsplit): specialized tiled products without epilogue only. */
+export function matmulSplits(p: MatmulParams): number {
+  const plain = !p.generic && !p.bias && (p.activation ?? 'none') === 'none' && (p.gradActivation ?? 'none') === 'none' && p.channelsFirstPixels === undefined && !p.f16?.includes('c');
+  if (!plain) return 1;
+  const { variant, tile } = resolvedVariant(p);
+  if (!isTiled(variant)) return 1;
+  const { BM, BN } = matmulBlock(variant, tile);
+  const blocks = Math.ceil(p.M / BM) * Math.ceil(p.N / BN);
+  const wanted = Math.min(Math.ceil(MATMUL_SPLIT.SPLIT_BELOW / blocks), Math.floor(p.K / MATMUL_SPLIT.SPLIT_MIN_K));
+  if (blocks >= MATMUL_SPLIT.SPLIT_BELOW || wanted < 2) return 1;
+  return Math.ceil(p.K / splitLength(p.K, wanted, tile.TILE_K));
+}
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const LANE = ['x', 'y', 'z', 'w'];
@@ -114,19 +141,39 @@ export function tiledBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): string
         let av = tileA[${DOUBLE ? `cur * ${tileLen(BM)}u + ` : ''}k * ${BM}u + ty * ${TM}u + i];
         for (var j = 0u; j < ${TN}u; j++) { acc[i * ${TN}u + j] = fma(av, tileB[${DOUBLE ? `cur * ${tileLen(BN)}u + ` : ''}k * ${BN}u + tx * ${TN}u + j], acc[i * ${TN}u + j]); }
       }`;
+  const splits = p.splits ?? 1;
+  const kLen = splits > 1 ? splitLength(p.K, splits, BK) : 0;
+  const blocks = splits > 1
+    ? `let mm_all = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+  let col_blocks = ${Math.ceil(p.N / BN)}u;
+  let mm_blocks = col_blocks * ${Math.ceil(p.M / BM)}u;
+  let slice = mm_all / mm_blocks;
+  if (slice >= ${splits}u) { return; }
+  let mm_block = mm_all % mm_blocks;
+  let row_block = mm_block / col_blocks;
+  let col_block = mm_block % col_blocks;
+  let kBegin = slice * ${kLen}u;
+  let kEnd = min(kBegin + ${kLen}u, ${d.K});`
+    : `${matmulBlocksWGSL(d, BN)}
+  let kBegin = 0u;
+  let kEnd = ${d.K};`;
+  /** The store of one finished sum: through the epilogue into c, or raw into this slice's layer. */
+  const put = (acc: string) => (splits > 1
+    ? `cSlices[slice * ${p.M * p.N}u + row * ${d.N} + col] = ${acc};`
+    : storeC(p, cIndex(p, d, 'row', 'col'), `epilogue(${acc}, row, col)`));
   const slots = DOUBLE ? 2 : 1;
   // DOUBLE: slice 0 into slot 0, then per slice: stage the next into the other slot, read this one,
   // one barrier. The condition is the same for the whole workgroup, so every invocation meets it.
   const doubleLoop = `  {
-    let k0 = 0u;
+    let k0 = kBegin;
 ${stageTile('a', p, t, d, vec4In.a)}
 ${stageTile('b', p, t, d, vec4In.b)}
   }
   workgroupBarrier();
-  for (var k0 = 0u; k0 < ${d.K}; k0 += ${BK}u) {
-    let cur = (k0 / ${BK}u) % 2u;
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${BK}u) {
+    let cur = ((k0 - kBegin) / ${BK}u) % 2u;
     let kn = k0 + ${BK}u;
-    if (kn < ${d.K}) {
+    if (kn < kEnd) {
       let nextA = (1u - cur) * ${tileLen(BM)}u;
       let nextB = (1u - cur) * ${tileLen(BN)}u;
 ${stageTile('a', p, t, d, vec4In.a, 'kn', 'nextA')}
@@ -141,13 +188,13 @@ ${inner}
     ? range(TM).flatMap((i) => range(TN).map((j) => {
         const acc = `acc${i}_${Math.floor(j / 4)}.${LANE[j % 4]}`;
         return `  { let row = blockRow + ty * ${TM}u + ${i}u; let col = blockCol + tx * ${TN}u + ${j}u;
-    if (row < ${d.M} && col < ${d.N}) { ${storeC(p, cIndex(p, d, 'row', 'col'), `epilogue(${acc}, row, col)`)} } }`;
+    if (row < ${d.M} && col < ${d.N}) { ${put(acc)} } }`;
       })).join('\n')
     : `  for (var i = 0u; i < ${TM}u; i++) {
     for (var j = 0u; j < ${TN}u; j++) {
       let row = blockRow + ty * ${TM}u + i;
       let col = blockCol + tx * ${TN}u + j;
-      if (row < ${d.M} && col < ${d.N}) { ${storeC(p, cIndex(p, d, 'row', 'col'), `epilogue(acc[i * ${TN}u + j], row, col)`)} }
+      if (row < ${d.M} && col < ${d.N}) { ${put(`acc[i * ${TN}u + j]`)} }
     }
   }`;
   return `
@@ -159,11 +206,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 ${place}
   let tx = pos % ${WGX}u;
   let ty = pos / ${WGX}u;
-  ${matmulBlocksWGSL(d, BN)}
+  ${blocks}
   let blockRow = row_block * ${BM}u;
   let blockCol = col_block * ${BN}u;
 ${VEC4 ? range(TM).map((i) => `  ${range(BV).map((q) => `var acc${i}_${q} = vec4<f32>();`).join(' ')}`).join('\n') : `  var acc: array<f32, ${TM * TN}>;`}
-${DOUBLE ? doubleLoop : `  for (var k0 = 0u; k0 < ${d.K}; k0 += ${BK}u) {
+${DOUBLE ? doubleLoop : `  for (var k0 = kBegin; k0 < kEnd; k0 += ${BK}u) {
 ${stageTile('a', p, t, d, vec4In.a)}
 ${stageTile('b', p, t, d, vec4In.b)}
     workgroupBarrier();

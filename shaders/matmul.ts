@@ -44,7 +44,7 @@ import { wgsl } from './wgsl';
 import { activationWGSL, checkActivation, type Activation } from './activation';
 import { checkChoice, checkShape, declareBindings, MAX_WORKGROUPS_PER_DIM, minBindingBytes, read, uniform, write, type Kernel } from './common';
 import { load32, storeAs } from './half';
-import { matmulVec4Inputs, tiledBody } from './matmul-tiled';
+import { matmulSplits, matmulVec4Inputs, tiledBody } from './matmul-tiled';
 
 export type MatmulVariant = 'register' | 'register-subgroup' | 'tiled' | 'tiled-vec4' | 'tiled-128' | 'tiled-subgroup' | 'tiled-double';
 
@@ -164,6 +164,12 @@ export interface MatmulParams extends MatmulShape {
    * convolution's im2col product then writes its feature map without a transpose pass.
    */
   channelsFirstPixels?: number;
+  /**
+   * Run the sum over K in this many slices, one layer of workgroups each, into `cSlices` [splits,
+   * M, N], which sliceSum then adds into c. Only the value `matmulSplits(params)` gives is taken:
+   * specialized tiled products without epilogue whose blocks leave the GPU idle.
+   */
+  splits?: number;
 }
 
 /** WGSL index of C's element (row, col): row-major, or channels-first (`channelsFirstPixels`). */
@@ -179,6 +185,14 @@ export function matmulVariantNeedsSubgroups(v: MatmulVariant): boolean {
 
 /** What a subgroup variant becomes on a device without `subgroups`. */
 const WITHOUT_SUBGROUPS: Partial<Record<MatmulVariant, MatmulVariant>> = { 'register-subgroup': 'register', 'tiled-subgroup': 'tiled-128' };
+
+/** The variant and tile a kernel of `p` runs: a subgroup variant falls back without subgroups (to its fallback's default tile). */
+export function resolvedVariant(p: Pick<MatmulParams, 'variant' | 'tile' | 'subgroups'>): { variant: MatmulVariant; tile: MatmulTile } {
+  const requested = p.variant ?? 'register';
+  if (!MATMUL_TILES[requested]) throw new Error(`matmul: unknown variant '${requested}'; use one of ${MATMUL_VARIANTS.join(', ')}`);
+  const variant: MatmulVariant = matmulVariantNeedsSubgroups(requested) && p.subgroups === false ? WITHOUT_SUBGROUPS[requested]! : requested;
+  return { variant, tile: matmulTile(variant, variant === requested ? p.tile : {}) };
+}
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
@@ -224,10 +238,11 @@ export function matmul(p: MatmulParams): MatmulKernel {
   checkShape('matmul', { M, N, K });
   const P = p.channelsFirstPixels;
   if (P !== undefined && !(Number.isInteger(P) && P >= 1 && M % P === 0)) throw new Error(`matmul: channelsFirstPixels=${P} must be a positive integer dividing M=${M}`);
-  const requested = p.variant ?? 'register';
-  if (!MATMUL_TILES[requested]) throw new Error(`matmul: unknown variant '${requested}'; use one of ${MATMUL_VARIANTS.join(', ')}`);
-  const variant: MatmulVariant = matmulVariantNeedsSubgroups(requested) && p.subgroups === false ? WITHOUT_SUBGROUPS[requested]! : requested;
-  const t = matmulTile(variant, variant === requested ? p.tile : {});
+  const { variant, tile: t } = resolvedVariant(p);
+  const splits = p.splits ?? 1;
+  if (splits !== 1 && splits !== matmulSplits(p)) {
+    throw new Error(`matmul: splits ${splits}; use matmulSplits(params), which gives ${matmulSplits(p)} (only specialized tiled products without epilogue split)`);
+  }
   const useSubgroups = t.LANES > 1 || t.QUAD;
   const act = p.activation ?? 'none';
   const gradAct = p.gradActivation ?? 'none';
@@ -241,7 +256,7 @@ export function matmul(p: MatmulParams): MatmulKernel {
   const v4 = matmulVec4Inputs(p, t, isTiled(variant));
   const half = [...new Set(p.f16 ?? [])].filter((op) => op !== 'y' || hasY).sort();
   const elem = (op: MatmulOperand) => (half.includes(op) ? 'array<f16>' : undefined);
-  const bindings = [read('a', v4.a ? 'array<vec4<f32>>' : elem('a')), read('b', v4.b ? 'array<vec4<f32>>' : elem('b')), ...(hasBias ? [read('bias')] : []), ...(hasY ? [read('y', elem('y'))] : []), write('c', elem('c')), ...(d.generic ? [uniform('dims', 'MatmulDims')] : [])];
+  const bindings = [read('a', v4.a ? 'array<vec4<f32>>' : elem('a')), read('b', v4.b ? 'array<vec4<f32>>' : elem('b')), ...(hasBias ? [read('bias')] : []), ...(hasY ? [read('y', elem('y'))] : []), write(splits > 1 ? 'cSlices' : 'c', elem('c')), ...(d.generic ? [uniform('dims', 'MatmulDims')] : [])];
   const epilogue = wgsl`
 ${activationWGSL(act === 'none' ? gradAct : act)}
 fn epilogue(v: f32, row: u32, col: u32) -> f32 {
@@ -262,11 +277,12 @@ fn epilogue(v: f32, row: u32, col: u32) -> f32 {
   const custom = Object.entries(t).filter(([k, v]) => MATMUL_TILES[variant][k as keyof MatmulTile] !== v).map(([k, v]) => `${k}${Number(v)}`).join('');
   const decls = declareBindings(bindings);
   return {
-    name: `matmul_${tag}${hasBias ? '_bias' : ''}${act !== 'none' ? '_' + act : ''}${hasY ? '_dact_' + gradAct : ''}_${variant}${custom ? '_' + custom : ''}${d.generic ? '_generic' : ''}${P !== undefined ? '_nchw' : ''}${half.length ? '_f16' + half.join('') : ''}`,
+    name: `matmul_${tag}${hasBias ? '_bias' : ''}${act !== 'none' ? '_' + act : ''}${hasY ? '_dact_' + gradAct : ''}_${variant}${custom ? '_' + custom : ''}${d.generic ? '_generic' : ''}${P !== undefined ? '_nchw' : ''}${half.length ? '_f16' + half.join('') : ''}${splits > 1 ? '_splitk' : ''}`,
     code: `${half.length ? 'enable f16;\n' : ''}${useSubgroups ? 'enable subgroups;\n' : ''}${d.generic ? DIMS_STRUCT + '\n' : ''}${decls}\n${epilogue}\n${body}`,
     bindings,
-    minBytes: minBindingBytes(bindings, { a: M * K, b: K * N, bias: N, y: M * N, c: M * N }, { MatmulDims: 16 }),
-    workgroups: matmulGrid(variant, p, t),
+    minBytes: minBindingBytes(bindings, { a: M * K, b: K * N, bias: N, y: M * N, c: M * N, cSlices: splits * M * N }, { MatmulDims: 16 }),
+    // Split: the slices' blocks follow each other in the flat block numbering, as more rows would.
+    workgroups: matmulGrid(variant, splits > 1 ? { M: Math.ceil(M / matmulBlock(variant, t).BM) * matmulBlock(variant, t).BM * splits, N, K } : p, t),
     ...(d.generic ? { constants: { dims: new Uint32Array([M, N, K, 0]) } } : {}),
     matmul: { ...p, variant, ...(half.length ? { f16: half } : {}) },
   };

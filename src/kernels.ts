@@ -13,9 +13,10 @@ import type { Kernel } from '../shaders/common';
 import { watchDeviceLoss } from './gpu/device';
 import { type CompiledKernel, pipelineCacheFor, refuseGoneDevice } from './gpu/pipelines';
 
-export { declareBindings, grid1D, STEP_PARAMS, type Kernel, type KernelBinding } from '../shaders/common';
+export { declareBindings, grid1D, sliceSum, STEP_PARAMS, type Kernel, type KernelBinding } from '../shaders/common';
 export { uniformStruct, type UniformStruct, type UniformField } from '../shaders/uniform';
 export { matmul, columnSum, MATMUL_TILES, type MatmulParams, type MatmulVariant, type MatmulOperand } from '../shaders/matmul';
+export { matmulSplits } from '../shaders/matmul-tiled';
 export { activationForward, activationBackward, activationWGSL, ACTIVATIONS, type Activation } from '../shaders/activation';
 export { reparamForward, reparamBackward, priorSample, type PosteriorLayout } from '../shaders/reparam';
 export { likelihoodRows, decoderMean, decoderOutputWidth, LOG_SCALE_RANGE, PREDICTED_LOG_SCALE, LIKELIHOODS, type Likelihood, type GaussianScale } from '../shaders/likelihood';

@@ -5,7 +5,7 @@
 // device), its own WebGPU errors never taken for a compile error, and no buffer made per bind().
 import { describe, expect, it } from 'vitest';
 import {
-  activationBackward, activationForward, channelsToRows, col2im, columnSum, compile, conv2dForward, conv2dInputGrad, conv2dWeightGrad, convWeightGradSum,
+  activationBackward, activationForward, channelsToRows, col2im, columnSum, compile, conv2dForward, conv2dInputGrad, conv2dWeightGrad, convWeightGradSum, sliceSum,
   convBiasGrad, decoderMean, dspritesRaster, elboReduce, encodeStepParams, gatherBatch, gatherLabels, gradNormPartial, groupNormForward,
   groupNormInputGrad, groupNormParamGrad, im2col, iwaeChunk, iwaeReduce, iwaeWeights, KERNELS_LABEL_PREFIX, klDivergence, klFreeBits,
   likelihoodRows, matmul, optimizerStep, priorSample, reparamBackward, reparamForward, rowsToChannels, STEP_PARAMS, stepHealth, type Kernel,
@@ -39,6 +39,7 @@ const everyFactory = (): Kernel[] => [
   conv2dInputGrad({ ...geometry, gradActivation: 'relu' }),
   conv2dWeightGrad(geometry),
   convWeightGradSum({ slices: 3, weights: 7 }),
+  sliceSum({ name: 'matmul_slice_sum', from: 'cSlices', to: 'c', slices: 3, length: 7 }),
   convBiasGrad({ batch: 2, channels: 4, pixels: 9 }),
   groupNormForward({ batch: 2, channels: 4, pixels: 9, groups: 2, activation: 'relu' }),
   groupNormInputGrad({ batch: 2, channels: 4, pixels: 9, groups: 2 }),

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { columnSum, matmul, matmulBlock, matmulGrid, MATMUL_VARIANTS, type MatmulParams } from '../shaders/matmul';
+import { matmulSplits } from '../shaders/matmul-tiled';
+import { sliceSum } from '../shaders/common';
 import { expectClose, expectScaled, f32, scaledMismatches, testData } from './helpers/compare';
 import { checkBindingLimits } from '../src/gpu/pipelines';
 import { gpu, runKernels } from './helpers/gpu';
@@ -206,5 +208,43 @@ describe('column sum (bias gradients)', () => {
     const small = { buffer: { size: 16 } as GPUBuffer };
     expect(() => checkBindingLimits(columnSum({ rows: 1, cols: 65536 * 64 }), { x: small, out: small }, limits, 'train[1]'))
       .toThrow(/kernel column_sum in train\[1\] needs 65536 workgroups .*; use layers of at most 4194240 outputs$/);
+  });
+});
+
+describe('matmul split over K (few blocks, long K: a weight gradient at a large batch)', () => {
+  const TILED = MATMUL_VARIANTS.filter((v) => v.startsWith('tiled'));
+  // 37x70 (one or two blocks, scalar loads) and 64x128 (vec4 loads) over K = 2600 and 2048.
+  const SPLIT_CASES: [number, number, number, boolean][] = [[37, 70, 2600, true], [64, 128, 2048, true], [37, 70, 2600, false]];
+  for (const variant of TILED) {
+    for (const [M, N, K, transA] of SPLIT_CASES) {
+      it(`${variant} ${M}x${N}x${K} transA=${transA}: slices, then their sum`, async () => {
+        const subgroups = await subgroupsOn();
+        const p: MatmulParams = { M, N, K, transA, variant, subgroups };
+        const splits = matmulSplits(p);
+        expect(splits).toBeGreaterThanOrEqual(4);
+        const k = matmul({ ...p, splits });
+        expect(k.name).toMatch(/_splitk$/);
+        const a = f32(testData(M * K, M + 5 * K)), b = f32(testData(K * N, N + 11 * K));
+        const out = await runKernels([k, sliceSum({ name: 'matmul_slice_sum', from: 'cSlices', to: 'c', slices: splits, length: M * N })], { a, b }, { cSlices: splits * M * N, c: M * N + 1 });
+        expect(Array.from(out.cSlices).filter((v) => !Number.isFinite(v)).length, 'every slice written').toBe(0);
+        expect(Number.isNaN(out.c[M * N]), 'the element past the end stays NaN').toBe(true);
+        const magnitude = matmulRef(a.map(Math.abs), b.map(Math.abs), M, N, K, transA, false);
+        expectScaled(out.c.subarray(0, M * N), matmulRef(a, b, M, N, K, transA, false), magnitude, K * 2 ** -24, k.name);
+        // One slice alone is not the product.
+        expect(Math.abs(out.cSlices[0] - out.c[0])).toBeGreaterThan(0);
+      });
+    }
+  }
+
+  it('only specialized tiled products without epilogue split, and only as matmulSplits says', () => {
+    const p: MatmulParams = { M: 37, N: 70, K: 2600, transA: true, variant: 'tiled-vec4' };
+    expect(matmulSplits(p)).toBe(5);
+    for (const other of [{ variant: 'register' as const }, { generic: true }, { bias: true }, { activation: 'relu' as const }, { gradActivation: 'relu' as const }, { f16: ['c' as const] }]) {
+      expect(matmulSplits({ ...p, ...other }), JSON.stringify(other)).toBe(1);
+    }
+    expect(matmulSplits({ ...p, K: 900 }), 'a short K stays whole').toBe(1);
+    expect(matmulSplits({ ...p, M: 2048, N: 2048 }), 'enough blocks stay whole').toBe(1);
+    expect(() => matmul({ ...p, splits: 3 })).toThrow(/matmul: splits 3; use matmulSplits\(params\), which gives 5/);
+    expect(() => matmul({ ...p, variant: 'register', splits: 5 })).toThrow(/which gives 1/);
   });
 });

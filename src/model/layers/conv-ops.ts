@@ -25,6 +25,7 @@ import type { BufferSlice } from '../../gpu/buffers';
 import type { KernelGraph } from '../../graph';
 import { halfNames, type Tensor } from '../../tensor';
 import { matmulOptionsFor } from '../autotune';
+import { recordMatmul } from './matmul-op';
 import type { Recorder } from '../module';
 
 /** Every way of computing a convolution; tests run each. */
@@ -123,10 +124,12 @@ function epilogueParams(e: ConvEpilogue) {
 }
 
 /** A matmul of the im2col method over `operands` (a, b, c, and an epilogue's bias and y), naming its f16 ones. */
-function product(g: Recorder, M: number, N: number, K: number, transA: boolean, transB: boolean, operands: Record<string, Tensor | BufferSlice>, extra: Partial<MatmulParams> = {}) {
+function productParams(g: Recorder, M: number, N: number, K: number, transA: boolean, transB: boolean, operands: Record<string, Tensor | BufferSlice>, extra: Partial<MatmulParams> = {}): MatmulParams {
   const f16 = halfNames(operands) as MatmulOperand[];
-  return matmul({ M, N, K, transA, transB, ...matmulOptionsFor(g.kernels, { M, N, K, transA, transB }), ...extra, ...(f16.length ? { f16 } : {}) });
+  return { M, N, K, transA, transB, ...matmulOptionsFor(g.kernels, { M, N, K, transA, transB }), ...extra, ...(f16.length ? { f16 } : {}) };
 }
+
+const product = (...args: Parameters<typeof productParams>) => matmul(productParams(...args));
 
 /** y [N, Cout, OH, OW] = epilogue(conv(x, w)); w is [Cout, Cin, k, k]. */
 export function recordConvForward(g: Recorder, geom: ConvGeometry, x: Tensor, w: BufferSlice, y: Tensor, e: ConvEpilogue = {}): void {
@@ -177,5 +180,6 @@ export function recordConvWeightGrad(g: Recorder, geom: ConvGeometry, dy: Tensor
   }
   const d = convDims('conv_weight_grad', geom);
   const operands = { a: rowsOf(g, dy, d.N, d.Cout, d.OHW), b: colsOf(g, x, geom), c: dw };
-  g.graph.add(product(g, d.Cout, d.CinKK, d.N * d.OHW, true, false, operands), operands);
+  // K = every example's pixels: on a GPU with few weights the product splits its sum.
+  recordMatmul(g, productParams(g, d.Cout, d.CinKK, d.N * d.OHW, true, false, operands), operands, `${dy.name}.dw`);
 }

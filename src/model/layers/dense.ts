@@ -6,6 +6,7 @@
 //   dx = dPre W              with act'(x) of the layer below folded into the epilogue, so the
 //                            gradient handed back is already with respect to its pre-activation
 // Kernels: shaders/matmul.ts, shaders/activation.ts. Reference: tests/reference/dense.ts.
+import { recordMatmul } from './matmul-op';
 import { activationBackward, type Activation } from '../../../shaders/activation';
 import { columnSum, matmul, type MatmulOperand } from '../../../shaders/matmul';
 import type { Tensor } from '../../tensor';
@@ -55,7 +56,8 @@ export class Dense implements Module {
         dPre = gb.tensor(`d_${this.name}.pre`, [M, N]);
         gb.graph.add(activationBackward({ kind: activation, count: M * N }), { y, dy: dy.t, dx: dPre });
       }
-      gb.graph.add(matmul({ M: N, N: K, K: M, transA: true, f16: half('b', x), ...choose(true, false, N, K, M) }), { a: dPre, b: x, c: gb.grad(`${this.name}.weight`) });
+      // At a large batch on a GPU this product's K (the batch) is long and its blocks few: it may split.
+      recordMatmul(gb, { M: N, N: K, K: M, transA: true, f16: half('b', x), ...choose(true, false, N, K, M) }, { a: dPre, b: x, c: gb.grad(`${this.name}.weight`) }, `d_${this.name}.weight`);
       gb.graph.add(columnSum({ rows: M, cols: N }), { x: dPre, out: gb.grad(`${this.name}.bias`) });
       if (!needInputGrad) return null;
       const below = x.activation as Activation;
