@@ -175,6 +175,21 @@ export function minBindingBytes(bindings: readonly KernelBinding[], values: Reco
 }
 
 /**
+ * How many K slices a product of `blocks` workgroup blocks over a sum of K runs in (1: whole): enough
+ * to bring its workgroups up to SPLIT_BELOW, each slice whole tiles (`tileK`) and at least
+ * SPLIT_MIN_K long; the count is what `ceil(K / kSliceLength)` leaves, so only the last slice can
+ * end inside a tile. Shared by the split matmul and the split conv weight gradient.
+ */
+export function kSplits(blocks: number, K: number, tileK: number, policy: { SPLIT_BELOW: number; SPLIT_MIN_K: number }): number {
+  const wanted = Math.min(Math.ceil(policy.SPLIT_BELOW / blocks), Math.floor(K / policy.SPLIT_MIN_K));
+  if (blocks >= policy.SPLIT_BELOW || wanted < 2) return 1;
+  return Math.ceil(K / kSliceLength(K, wanted, tileK));
+}
+
+/** The length of each K slice (the last may be shorter): whole tiles. */
+export const kSliceLength = (K: number, splits: number, tileK: number) => Math.ceil(K / splits / tileK) * tileK;
+
+/**
  * `to[i]` = the sum over s of `from[s * length + i]`: the second kernel of a product whose long sum
  * ran in `slices` parts (a split conv weight gradient, a split matmul). One invocation per
  * element, four running sums so the adds do not wait on each other.

@@ -9,7 +9,7 @@
 // columns) in workgroup memory, then each invocation accumulates a TM x TN block from them: the
 // textbook GPU tiling, made for adapters where workgroup memory is fast and barriers are cheap.
 // Sizes come from CONV_TILES['implicit-gemm'] (conv.ts), shared with the grid below.
-import { MAX_WORKGROUPS_PER_DIM } from './common';
+import { kSliceLength, kSplits, MAX_WORKGROUPS_PER_DIM } from './common';
 import type { ConvDims } from './conv';
 import { load32, storeAs, type HalfBindings } from './half';
 
@@ -33,19 +33,10 @@ export const IMPLICIT_GEMM_TILE = { TM: 4, TN: 4, WGX: 16, WGY: 16, TILE_K: 16, 
 const blockRows = () => IMPLICIT_GEMM_TILE.TM * IMPLICIT_GEMM_TILE.WGY;
 const blockCols = () => IMPLICIT_GEMM_TILE.TN * IMPLICIT_GEMM_TILE.WGX;
 
-/**
- * How many K slices the product runs in (1: unsplit). Slices are whole TILE_K multiples long, so
- * only the last can end inside a tile; their count is what `ceil(K / sliceK)` leaves.
- */
+/** How many K slices the product runs in (1: unsplit; kSplits in common.ts). */
 export function gemmSplits(s: GemmShape): number {
-  const { TILE_K, SPLIT_BELOW, SPLIT_MIN_K } = IMPLICIT_GEMM_TILE;
-  const blocks = Math.ceil(s.N / blockCols()) * Math.ceil(s.M / blockRows());
-  const wanted = Math.min(Math.ceil(SPLIT_BELOW / blocks), Math.floor(s.K / SPLIT_MIN_K));
-  if (blocks >= SPLIT_BELOW || wanted < 2) return 1;
-  return Math.ceil(s.K / sliceK(s.K, wanted));
+  return kSplits(Math.ceil(s.N / blockCols()) * Math.ceil(s.M / blockRows()), s.K, IMPLICIT_GEMM_TILE.TILE_K, IMPLICIT_GEMM_TILE);
 }
-
-const sliceK = (K: number, splits: number) => Math.ceil(K / splits / IMPLICIT_GEMM_TILE.TILE_K) * IMPLICIT_GEMM_TILE.TILE_K;
 
 /**
  * One workgroup per BM x BN block of C (and per K slice, along z, when split). Row blocks beyond
@@ -65,7 +56,7 @@ export function gemmGrid(s: GemmShape, splits = 1): [number, number, number] {
  */
 export function gemmBody(s: GemmShape, io: GemmAccess, splits = 1): string {
   const { M, N, K } = s;
-  const kLen = splits > 1 ? sliceK(K, splits) : K;
+  const kLen = splits > 1 ? kSliceLength(K, splits, IMPLICIT_GEMM_TILE.TILE_K) : K;
   const { TM, TN, WGX, WGY, TILE_K } = IMPLICIT_GEMM_TILE;
   const BM = blockRows(), BN = blockCols(), threads = WGX * WGY;
   const rows = Array.from({ length: TM }, (_, i) => i), cols = Array.from({ length: TN }, (_, j) => j);

@@ -33,6 +33,7 @@
 // layer's weight gradient at a large batch: K = the batch) runs its k loop in `splits` whole-tile
 // slices; the flat block number carries the slice above the blocks, each slice stores its partial
 // C into its own layer of `cSlices` (no epilogue), and sliceSum adds the layers into c.
+import { kSliceLength, kSplits } from './common';
 import { cIndex, isTiled, loadAs32, matmulBlock, matmulBlocksWGSL, resolvedVariant, storeC, type MatmulDims, type MatmulParams, type MatmulTile } from './matmul';
 
 /**
@@ -42,8 +43,6 @@ import { cIndex, isTiled, loadAs32, matmulBlock, matmulBlocksWGSL, resolvedVaria
  */
 export const MATMUL_SPLIT = { SPLIT_BELOW: 512, SPLIT_MIN_K: 512 } as const;
 
-const splitLength = (K: number, splits: number, BK: number) => Math.ceil(K / splits / BK) * BK;
-
 /** The K slices a product runs in (1: unsplit): specialized tiled products without epilogue only. */
 export function matmulSplits(p: MatmulParams): number {
   const plain = !p.generic && !p.bias && (p.activation ?? 'none') === 'none' && (p.gradActivation ?? 'none') === 'none' && p.channelsFirstPixels === undefined && !p.f16?.includes('c');
@@ -51,10 +50,7 @@ export function matmulSplits(p: MatmulParams): number {
   const { variant, tile } = resolvedVariant(p);
   if (!isTiled(variant)) return 1;
   const { BM, BN } = matmulBlock(variant, tile);
-  const blocks = Math.ceil(p.M / BM) * Math.ceil(p.N / BN);
-  const wanted = Math.min(Math.ceil(MATMUL_SPLIT.SPLIT_BELOW / blocks), Math.floor(p.K / MATMUL_SPLIT.SPLIT_MIN_K));
-  if (blocks >= MATMUL_SPLIT.SPLIT_BELOW || wanted < 2) return 1;
-  return Math.ceil(p.K / splitLength(p.K, wanted, tile.TILE_K));
+  return kSplits(Math.ceil(p.M / BM) * Math.ceil(p.N / BN), p.K, tile.TILE_K, MATMUL_SPLIT);
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -142,7 +138,7 @@ export function tiledBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): string
         for (var j = 0u; j < ${TN}u; j++) { acc[i * ${TN}u + j] = fma(av, tileB[${DOUBLE ? `cur * ${tileLen(BN)}u + ` : ''}k * ${BN}u + tx * ${TN}u + j], acc[i * ${TN}u + j]); }
       }`;
   const splits = p.splits ?? 1;
-  const kLen = splits > 1 ? splitLength(p.K, splits, BK) : 0;
+  const kLen = splits > 1 ? kSliceLength(p.K, splits, BK) : 0;
   const blocks = splits > 1
     ? `let mm_all = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
   let col_blocks = ${Math.ceil(p.N / BN)}u;
