@@ -33,7 +33,8 @@ while [ $# -gt 0 ]; do
     --small) small=1 ;;
     --peak-gflops) peak="$2"; shift ;;
     --out) out="$2"; shift ;;
-    --env) env="$2"; shift ;;
+    --env) env="${2:-}"; shift
+      case "$env" in node|chromium) ;; *) echo "gpu.sh: --env takes node or chromium, got '$env'" >&2; exit 2 ;; esac ;;
     -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "gpu.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac

@@ -64,6 +64,14 @@ describe('bench/gpu.sh', () => {
     expect(md).toMatch(/Measured arithmetic ceiling \(bench --peak\): \d+\.\d GFLOP\/s, \d+% of the fp32 peak/);
   }, 1_800_000);
 
+  it('refuses an unknown option or --env before measuring anything', () => {
+    for (const [args, message] of [[['--env', 'deno'], /--env takes node or chromium, got 'deno'/], [['--fast'], /unknown option '--fast'/]] as const) {
+      const run = spawnSync('bash', ['bench/gpu.sh', ...args], { encoding: 'utf8', timeout: 30_000 });
+      expect(run.status).toBe(2);
+      expect(run.stderr).toMatch(message);
+    }
+  });
+
   it('names files after the adapter and knows the peaks of common GPUs', () => {
     expect(gpuFileName('nvidia / hopper / NVIDIA H200')).toBe('nvidia-hopper-nvidia-h200');
     expect(gpuFileName('google / swiftshader (software, CPU)')).toBe('google-swiftshader-software');
