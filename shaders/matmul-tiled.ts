@@ -64,12 +64,15 @@ export function matmulVec4Inputs(p: MatmulParams, t: MatmulTile, tiled: boolean)
 }
 
 /**
- * WGSL statements staging op(A) or op(B) of the slice starting at k `k0` (a WGSL expression) into
- * its tile, from element (or vec4) `slot` of the tile array on (the DOUBLE slot's offset).
+ * How one element (or vec4) `e` of a k-slice moves from storage into its tile: the `let` lines
+ * that place it, the zero it is when out of range, the guard, the load, and the tile store(s).
+ * stageTile moves a whole slice in one loop; PREFETCH holds the loads in registers across the
+ * slice's fmas and stores them afterwards.
  */
-function stageTile(which: 'a' | 'b', p: MatmulParams, t: MatmulTile, d: MatmulDims, vec4: boolean, k0 = 'k0', slot = ''): string {
+interface TileMove { count: number; zero: string; place: string[]; inRange: string; load: string; put: (v: string) => string[] }
+
+function tileMove(which: 'a' | 'b', p: MatmulParams, t: MatmulTile, d: MatmulDims, vec4: boolean, k0: string, slot: string): TileMove {
   const { TM, TN, WGX, WGY, TILE_K: BK } = t;
-  const threads = WGX * WGY;
   const isA = which === 'a';
   const span = isA ? TM * WGY : TN * WGX; // BM or BN
   const block = isA ? 'blockRow' : 'blockCol';
@@ -83,36 +86,70 @@ function stageTile(which: 'a' | 'b', p: MatmulParams, t: MatmulTile, d: MatmulDi
   if (!vec4) {
     // Consecutive e walk the contiguous side: k when k is contiguous, else rows (columns).
     const [kk, ss] = kContiguous ? [`e % ${BK}u`, `e / ${BK}u`] : [`e / ${span}u`, `e % ${span}u`];
-    return `    for (var e = lid; e < ${span * BK}u; e += ${threads}u) {
-      let kk = ${kk};
-      let ss = ${ss};
-      var v = 0.0;
-      if (${k0} + kk < ${d.K} && ${block} + ss < ${limit}) { v = ${loadAs32(p, which, at(`${block} + ss`, `${k0} + kk`))}; }
-      ${put('kk', 'ss', 'v')}
-    }`;
+    return {
+      count: span * BK, zero: '0.0', place: [`let kk = ${kk};`, `let ss = ${ss};`],
+      inRange: `${k0} + kk < ${d.K} && ${block} + ss < ${limit}`, load: loadAs32(p, which, at(`${block} + ss`, `${k0} + kk`)),
+      put: (v) => [put('kk', 'ss', v)],
+    };
   }
   if (kContiguous) {
     // A vec4 is 4 consecutive k of one row (column) of op(A) (op(B)): scatter it over 4 tile rows.
-    return `    for (var e = lid; e < ${(span * BK) / 4}u; e += ${threads}u) {
-      let kv = (e % ${BK / 4}u) * 4u;
-      let ss = e / ${BK / 4}u;
-      var v = vec4<f32>();
-      if (${k0} + kv < ${d.K} && ${block} + ss < ${limit}) { v = ${which}[(${at(`${block} + ss`, `${k0} + kv`)}) / 4u]; }
-${range(4).map((j) => `      ${put(`kv + ${j}u`, 'ss', `v.${LANE[j]}`)}`).join('\n')}
-    }`;
+    return {
+      count: (span * BK) / 4, zero: 'vec4<f32>()', place: [`let kv = (e % ${BK / 4}u) * 4u;`, `let ss = e / ${BK / 4}u;`],
+      inRange: `${k0} + kv < ${d.K} && ${block} + ss < ${limit}`, load: `${which}[(${at(`${block} + ss`, `${k0} + kv`)}) / 4u]`,
+      put: (v) => range(4).map((j) => put(`kv + ${j}u`, 'ss', `${v}.${LANE[j]}`)),
+    };
   }
   // A vec4 is 4 neighbouring entries of one tile row: stored whole.
-  return `    for (var e = lid; e < ${(span * BK) / 4}u; e += ${threads}u) {
-      let sv = (e % ${span / 4}u) * 4u;
-      let kk = e / ${span / 4}u;
-      var v = vec4<f32>();
-      if (${k0} + kk < ${d.K} && ${block} + sv < ${limit}) { v = ${which}[(${at(`${block} + sv`, `${k0} + kk`)}) / 4u]; }
-      ${tile}[${at0}(kk * ${span}u + sv) / 4u] = v;
+  return {
+    count: (span * BK) / 4, zero: 'vec4<f32>()', place: [`let sv = (e % ${span / 4}u) * 4u;`, `let kk = e / ${span / 4}u;`],
+    inRange: `${k0} + kk < ${d.K} && ${block} + sv < ${limit}`, load: `${which}[(${at(`${block} + sv`, `${k0} + kk`)}) / 4u]`,
+    put: (v) => [`${tile}[${at0}(kk * ${span}u + sv) / 4u] = ${v};`],
+  };
+}
+
+/**
+ * WGSL statements staging op(A) or op(B) of the slice starting at k `k0` (a WGSL expression) into
+ * its tile, from element (or vec4) `slot` of the tile array on (the DOUBLE slot's offset).
+ */
+function stageTile(which: 'a' | 'b', p: MatmulParams, t: MatmulTile, d: MatmulDims, vec4: boolean, k0 = 'k0', slot = ''): string {
+  const m = tileMove(which, p, t, d, vec4, k0, slot);
+  return `    for (var e = lid; e < ${m.count}u; e += ${t.WGX * t.WGY}u) {
+${m.place.map((l) => `      ${l}`).join('\n')}
+      var v = ${m.zero};
+      if (${m.inRange}) { v = ${m.load}; }
+${m.put('v').map((l) => `      ${l}`).join('\n')}
     }`;
 }
 
+/**
+ * PREFETCH: this invocation's share of a slice, `ceil(count / threads)` registers per operand.
+ * `loads` fills them from the slice at k `k0`; `stores` writes them into the tile slot at `slot`.
+ */
+function prefetchMoves(which: 'a' | 'b', p: MatmulParams, t: MatmulTile, d: MatmulDims, vec4: boolean) {
+  const threads = t.WGX * t.WGY;
+  const probe = tileMove(which, p, t, d, vec4, 'kn', '');
+  const regs = range(Math.ceil(probe.count / threads)).map((r) => ({ r, name: `pf${which}${r}` }));
+  const each = (r: number, lines: string[]) => {
+    const e = `let e = lid + ${r * threads}u;`;
+    const body = lines.map((l) => `        ${l}`).join('\n');
+    return (r + 1) * threads <= probe.count ? `      { ${e}\n${body}\n      }` : `      { ${e}\n      if (e < ${probe.count}u) {\n${body}\n      } }`;
+  };
+  return {
+    declare: regs.map(({ name }) => `  var ${name} = ${probe.zero};`).join('\n'),
+    loads: (k0: string) => {
+      const m = tileMove(which, p, t, d, vec4, k0, '');
+      return regs.map(({ r, name }) => each(r, [...m.place, `${name} = ${m.zero};`, `if (${m.inRange}) { ${name} = ${m.load}; }`])).join('\n');
+    },
+    stores: (slot: string) => {
+      const m = tileMove(which, p, t, d, vec4, 'kn', slot);
+      return regs.map(({ r, name }) => each(r, [...m.place, ...m.put(name)])).join('\n');
+    },
+  };
+}
+
 export function tiledBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): string {
-  const { TM, TN, WGX, WGY, TILE_K: BK, VEC4, QUAD, DOUBLE } = t;
+  const { TM, TN, WGX, WGY, TILE_K: BK, VEC4, QUAD, DOUBLE, SPREAD, PREFETCH } = t;
   const BM = TM * WGY, BN = TN * WGX;
   const vec4In = matmulVec4Inputs(p, t, true);
   const elem = VEC4 ? 'vec4<f32>' : 'f32';
@@ -125,12 +162,14 @@ export function tiledBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): string
     : '  let pos = lid;';
   const inner = VEC4
     ? [
-        `      let aBase = ${DOUBLE ? `cur * ${tileLen(BM)}u + ` : ''}k * ${BM / 4}u + ty * ${AV}u;`,
+        // SPREAD: vec4 v of the rows is vec4 ty + v * WGY of the tile row, so invocations next to
+        // each other read vec4s next to each other (else ty * AV + v: AV vec4s apart).
+        `      let aBase = ${DOUBLE ? `cur * ${tileLen(BM)}u + ` : ''}k * ${BM / 4}u + ty${SPREAD ? '' : ` * ${AV}u`};`,
         ...(QUAD
           ? [`      let mine = tileA[aBase + (pos % 4u) % ${AV}u];`, ...range(AV).map((v) => `      let a${v} = quadBroadcast(mine, ${v}u);`)]
-          : range(AV).map((v) => `      let a${v} = tileA[aBase + ${v}u];`)),
-        `      let bBase = ${DOUBLE ? `cur * ${tileLen(BN)}u + ` : ''}k * ${BN / 4}u + tx * ${BV}u;`,
-        ...range(BV).map((q) => `      let b${q} = tileB[bBase + ${q}u];`),
+          : range(AV).map((v) => `      let a${v} = tileA[aBase + ${SPREAD ? v * WGY : v}u];`)),
+        `      let bBase = ${DOUBLE ? `cur * ${tileLen(BN)}u + ` : ''}k * ${BN / 4}u + tx${SPREAD ? '' : ` * ${BV}u`};`,
+        ...range(BV).map((q) => `      let b${q} = tileB[bBase + ${SPREAD ? q * WGX : q}u];`),
         ...range(TM).map((i) => `      ${range(BV).map((q) => `acc${i}_${q} = fma(vec4<f32>(a${Math.floor(i / 4)}.${LANE[i % 4]}), b${q}, acc${i}_${q});`).join(' ')}`),
       ].join('\n')
     : `      for (var i = 0u; i < ${TM}u; i++) {
@@ -180,10 +219,43 @@ ${inner}
     }
     workgroupBarrier();
   }`;
+  // PREFETCH: as DOUBLE, but the next slice's loads land in registers before this slice's fmas and
+  // reach workgroup memory after them, so a GPU overlaps their latency with the arithmetic (a
+  // store straight into the tile would wait for its load before the fmas could start).
+  const pfA = prefetchMoves('a', p, t, d, vec4In.a), pfB = prefetchMoves('b', p, t, d, vec4In.b);
+  const prefetchLoop = `${pfA.declare}
+${pfB.declare}
+  {
+    let k0 = kBegin;
+${stageTile('a', p, t, d, vec4In.a)}
+${stageTile('b', p, t, d, vec4In.b)}
+  }
+  workgroupBarrier();
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${BK}u) {
+    let cur = ((k0 - kBegin) / ${BK}u) % 2u;
+    let kn = k0 + ${BK}u;
+    let more = kn < kEnd;
+    if (more) {
+${pfA.loads('kn')}
+${pfB.loads('kn')}
+    }
+    for (var k = 0u; k < ${BK}u; k++) {
+${inner}
+    }
+    if (more) {
+      let nextA = (1u - cur) * ${tileLen(BM)}u;
+      let nextB = (1u - cur) * ${tileLen(BN)}u;
+${pfA.stores('nextA')}
+${pfB.stores('nextB')}
+    }
+    workgroupBarrier();
+  }`;
   const stores = VEC4
     ? range(TM).flatMap((i) => range(TN).map((j) => {
         const acc = `acc${i}_${Math.floor(j / 4)}.${LANE[j % 4]}`;
-        return `  { let row = blockRow + ty * ${TM}u + ${i}u; let col = blockCol + tx * ${TN}u + ${j}u;
+        const rowIn = SPREAD ? `ty * 4u + ${Math.floor(i / 4) * 4 * WGY + (i % 4)}u` : `ty * ${TM}u + ${i}u`;
+        const colIn = SPREAD ? `tx * 4u + ${Math.floor(j / 4) * 4 * WGX + (j % 4)}u` : `tx * ${TN}u + ${j}u`;
+        return `  { let row = blockRow + ${rowIn}; let col = blockCol + ${colIn};
     if (row < ${d.M} && col < ${d.N}) { ${put(acc)} } }`;
       })).join('\n')
     : `  for (var i = 0u; i < ${TM}u; i++) {
@@ -206,7 +278,7 @@ ${place}
   let blockRow = row_block * ${BM}u;
   let blockCol = col_block * ${BN}u;
 ${VEC4 ? range(TM).map((i) => `  ${range(BV).map((q) => `var acc${i}_${q} = vec4<f32>();`).join(' ')}`).join('\n') : `  var acc: array<f32, ${TM * TN}>;`}
-${DOUBLE ? doubleLoop : `  for (var k0 = kBegin; k0 < kEnd; k0 += ${BK}u) {
+${PREFETCH ? prefetchLoop : DOUBLE ? doubleLoop : `  for (var k0 = kBegin; k0 < kEnd; k0 += ${BK}u) {
 ${stageTile('a', p, t, d, vec4In.a)}
 ${stageTile('b', p, t, d, vec4In.b)}
     workgroupBarrier();

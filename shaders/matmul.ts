@@ -36,7 +36,11 @@
 //                     `tiled-128` without `subgroups`);
 //   `tiled-double`    `tiled-128` with two tiles of each operand in workgroup memory (16 KiB, the
 //                     default limit): the next slice is staged while the current one is read, so
-//                     one barrier per slice instead of two.
+//                     one barrier per slice instead of two;
+//   `tiled-prefetch`  `tiled-double` whose next slice is loaded into registers before the current
+//                     slice's fmas and stored to workgroup memory after them, so the loads' latency
+//                     hides behind the arithmetic; its invocations read conflict-free vec4s of
+//                     the tiles (SPREAD: rows and columns in groups of 4, spaced a block apart).
 // Shape-generic kernels (`generic: true`) read M, N and K from a uniform (`dims`) instead of
 // having them in the source, so one pipeline serves every shape of its kind: fewer compiles for a
 // model's first step, at the cost of loop bounds and strides the compiler cannot fold.
@@ -46,10 +50,10 @@ import { checkChoice, checkShape, declareBindings, MAX_WORKGROUPS_PER_DIM, minBi
 import { load32, storeAs } from './half';
 import { matmulSplits, matmulVec4Inputs, tiledBody } from './matmul-tiled';
 
-export type MatmulVariant = 'register' | 'register-subgroup' | 'tiled' | 'tiled-vec4' | 'tiled-128' | 'tiled-subgroup' | 'tiled-double';
+export type MatmulVariant = 'register' | 'register-subgroup' | 'tiled' | 'tiled-vec4' | 'tiled-128' | 'tiled-subgroup' | 'tiled-double' | 'tiled-prefetch';
 
 /** Every variant, in the order tests and benchmarks list them. */
-export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['register', 'register-subgroup', 'tiled', 'tiled-vec4', 'tiled-128', 'tiled-subgroup', 'tiled-double'];
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['register', 'register-subgroup', 'tiled', 'tiled-vec4', 'tiled-128', 'tiled-subgroup', 'tiled-double', 'tiled-prefetch'];
 
 /**
  * Block and workgroup sizes of one variant; the WGSL and the dispatch arithmetic both read these.
@@ -58,15 +62,19 @@ export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['register', 'register-
  * UNROLL_K is the k steps per loop iteration. Tiled kernels: BM = TM * WGY, BN = TN * WGX, staged
  * TILE_K deep; VEC4 keeps accumulators and workgroup tiles as vec4 (TM, TN multiples of 4);
  * QUAD shares the A fragment within a quad (needs `subgroups`); DOUBLE keeps two slices of each
- * tile, staging the next while the current one is read.
+ * tile, staging the next while the current one is read. SPREAD gives an invocation its rows and
+ * columns in groups of 4 spaced WGY * 4 and WGX * 4 apart (not TM and TN side by side), so that
+ * neighbouring invocations read neighbouring vec4s of a tile; PREFETCH (with DOUBLE) loads the
+ * next slice from storage into registers before the current slice's fmas and stores it to the
+ * other slot after them.
  */
 export interface MatmulTile {
   TM: number; TN: number; WGX: number; WGY: number; LANES: number; UNROLL_K: number; TILE_K: number;
-  VEC4: boolean; QUAD: boolean; DOUBLE: boolean;
+  VEC4: boolean; QUAD: boolean; DOUBLE: boolean; SPREAD: boolean; PREFETCH: boolean;
 }
 
-const REGISTER = { LANES: 1, TILE_K: 0, VEC4: false, QUAD: false, DOUBLE: false };
-const TILED = { LANES: 1, UNROLL_K: 1, VEC4: true, QUAD: false, DOUBLE: false };
+const REGISTER = { LANES: 1, TILE_K: 0, VEC4: false, QUAD: false, DOUBLE: false, SPREAD: false, PREFETCH: false };
+const TILED = { LANES: 1, UNROLL_K: 1, VEC4: true, QUAD: false, DOUBLE: false, SPREAD: false, PREFETCH: false };
 
 /**
  * The default tile of each variant. Measured on SwiftShader: register blocks of 4 x 16 with no k
@@ -83,6 +91,7 @@ export const MATMUL_TILES: Record<MatmulVariant, MatmulTile> = {
   'tiled-128': { TM: 8, TN: 8, WGX: 16, WGY: 16, TILE_K: 8, ...TILED },
   'tiled-subgroup': { TM: 8, TN: 8, WGX: 16, WGY: 16, TILE_K: 8, ...TILED, QUAD: true },
   'tiled-double': { TM: 8, TN: 8, WGX: 16, WGY: 16, TILE_K: 8, ...TILED, DOUBLE: true },
+  'tiled-prefetch': { TM: 8, TN: 8, WGX: 16, WGY: 16, TILE_K: 8, ...TILED, DOUBLE: true, SPREAD: true, PREFETCH: true },
 };
 
 /** The tile a kernel uses: the variant's default with `override` applied, checked. */
@@ -97,8 +106,10 @@ export function matmulTile(variant: MatmulVariant, override: Partial<MatmulTile>
     if (!(Number.isInteger(t.TILE_K) && t.TILE_K >= 1)) throw new Error(`matmul ${variant}: TILE_K=${t.TILE_K} must be a positive integer`);
     if (t.VEC4 && (t.TM % 4 || t.TN % 4 || t.TILE_K % 4)) throw new Error(`matmul ${variant}: vec4 tiles need TM, TN and TILE_K multiples of 4, got ${t.TM}, ${t.TN}, ${t.TILE_K}`);
     if (t.QUAD && (!t.VEC4 || t.TM % 8 || t.WGX % 4)) throw new Error(`matmul ${variant}: quad sharing needs vec4 tiles, TM a multiple of 8 and WGX a multiple of 4`);
-  } else if (t.DOUBLE) {
-    throw new Error(`matmul ${variant}: DOUBLE stages workgroup tiles, which a register kernel has none of; use a tiled variant`);
+    if (t.SPREAD && (!t.VEC4 || t.QUAD)) throw new Error(`matmul ${variant}: SPREAD spaces vec4 groups, so it needs VEC4 and no QUAD`);
+    if (t.PREFETCH && !t.DOUBLE) throw new Error(`matmul ${variant}: PREFETCH stores the next slice into the other slot of a DOUBLE tile; set DOUBLE too`);
+  } else if (t.DOUBLE || t.SPREAD || t.PREFETCH) {
+    throw new Error(`matmul ${variant}: DOUBLE, SPREAD and PREFETCH shape workgroup tiles, which a register kernel has none of; use a tiled variant`);
   }
   return t;
 }

@@ -53,5 +53,8 @@ describe('pipeline compilation', () => {
   it('an unknown variant or a bad tile is refused by name', () => {
     expect(() => matmul({ M: 4, N: 4, K: 4, variant: 'fast' as never })).toThrow(/unknown variant 'fast'; use one of register/);
     expect(() => matmul({ M: 4, N: 4, K: 4, variant: 'tiled-vec4', tile: { TM: 3 } })).toThrow(/multiples of 4/);
+    expect(() => matmul({ M: 4, N: 4, K: 4, variant: 'tiled-prefetch', tile: { DOUBLE: false } })).toThrow(/PREFETCH stores the next slice into the other slot of a DOUBLE tile; set DOUBLE too/);
+    expect(() => matmul({ M: 4, N: 4, K: 4, variant: 'tiled', tile: { SPREAD: true } })).toThrow(/SPREAD spaces vec4 groups, so it needs VEC4 and no QUAD/);
+    expect(() => matmul({ M: 4, N: 4, K: 4, variant: 'register', tile: { PREFETCH: true } })).toThrow(/which a register kernel has none of/);
   });
 });

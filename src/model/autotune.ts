@@ -85,8 +85,8 @@ export function chooseCandidate<T extends { generic?: boolean; ms: number }>(tim
 /** The candidates for a device: what `mode` tries, within the device's limits and features. */
 export function matmulCandidates(mode: AutotuneMode, device: { features: GPUSupportedFeatures; limits: GPUSupportedLimits }, isSoftware: boolean): MatmulTuning[] {
   const list: MatmulTuning[] = [];
-  const softwareFirst: MatmulVariant[] = ['register-subgroup', 'register', 'tiled-vec4', 'tiled-128', 'tiled-subgroup', 'tiled-double', 'tiled'];
-  const gpuFirst: MatmulVariant[] = ['tiled-128', 'tiled-double', 'tiled-vec4', 'tiled-subgroup', 'tiled', 'register-subgroup', 'register'];
+  const softwareFirst: MatmulVariant[] = ['register-subgroup', 'register', 'tiled-vec4', 'tiled-128', 'tiled-subgroup', 'tiled-double', 'tiled-prefetch', 'tiled'];
+  const gpuFirst: MatmulVariant[] = ['tiled-prefetch', 'tiled-128', 'tiled-double', 'tiled-vec4', 'tiled-subgroup', 'tiled', 'register-subgroup', 'register'];
   // Software adapters default to generic register kernels (fewer compiles): those come first.
   if (isSoftware) list.push({ variant: 'register-subgroup', generic: true }, { variant: 'register', generic: true });
   for (const variant of isSoftware ? softwareFirst : gpuFirst) list.push({ variant });
@@ -98,6 +98,7 @@ export function matmulCandidates(mode: AutotuneMode, device: { features: GPUSupp
       list.push({ variant: 'tiled-vec4', tile: { TM: 8, TN: 8, WGX: 8, WGY: 8, TILE_K } }, { variant: 'tiled-128', tile: { TM: 8, TN: 8, WGX: 16, WGY: 8, TILE_K } });
       // Double-buffered tiles take twice the workgroup memory: past 16 KiB only where the device allows it.
       list.push({ variant: 'tiled-double', tile: { TILE_K } }, { variant: 'tiled-double', tile: { TM: 4, TN: 4, TILE_K } });
+      list.push({ variant: 'tiled-prefetch', tile: { TILE_K } }, { variant: 'tiled-prefetch', tile: { WGY: 8, TILE_K } });
     }
     list.push({ variant: 'tiled-subgroup', tile: { TILE_K: 16, WGX: 8, WGY: 16 } });
     list.push(...list.filter((c) => !c.tile || !isTiled(c.variant)).map((c) => ({ ...c, generic: true })));
