@@ -13,6 +13,7 @@ import type { MatmulBenchResult } from './matmul';
 import type { LadderRecord } from './matmul-ladder';
 import type { PeakRecord } from './peak';
 import type { ConvBenchResult } from './conv';
+import type { TrainRateRecord } from './train-rate';
 
 /** A line of bench/conv-step.ts --json. */
 interface ConvStepRecord { bench: 'conv_step'; impl: string; batch: number; channels: number[]; median_ms: number; first_step_ms: number }
@@ -109,6 +110,11 @@ export function markdownReport(records: BenchRecord[], peak: { gflops: number; s
     const m = convModel[0];
     out.push('', `## Conv VAE train graph ${m.image.join('x')}, channels ${m.channels.join(',')}, dense ${m.dense.join(',') || 'none'}, batch ${m.batch} (GPU ms, one pass per dispatch)`, '');
     out.push(table(['conv methods', 'GPU ms'], convModel.map((r) => [r.choice, cell(r.median_ms, 3)])));
+  }
+  const rates = records.filter((r) => (r.bench as string) === 'train_cli') as unknown as TrainRateRecord[];
+  if (rates.length) {
+    out.push('', '## Training from the command line (bench/train-rate.ts: dSprites, one epoch)', '');
+    out.push(table(['model', 'batch', 'steps', 'ms a step', 'examples/s', 'whole command s'], rates.map((r) => [r.model, String(r.batch), String(r.steps), cell(r.ms_per_step, 3), cell(r.examples_per_s, 0), cell(r.command_s, 1)])));
   }
   const conv = records.filter((r) => (r.bench as string) === 'conv') as unknown as ConvBenchResult[];
   if (conv.length) {

@@ -16,7 +16,9 @@
 #      convolutions at batch 64) and the MNIST conv VAE's step against TF.js (bench/conv-step.ts),
 #      in Node;
 #   8. the dSprites conv VAE's train graph (1x64x64, four 16-channel convolutions, dense 256, batch
-#      64: bench/conv-model.ts) under the defaults and under one method for every layer.
+#      64: bench/conv-model.ts) under the defaults and under one method for every layer;
+#   9. the same model (as a beta-TCVAE) trained by the command line for 1000 steps
+#      (bench/train-rate.ts): the step rate a long run gets, beside the graph's GPU time.
 # Writes bench/results/<gpu-name>.json (every record) and bench/results/<gpu-name>.md (the tables).
 #
 #   bash bench/gpu.sh [--small] [--peak-gflops N] [--out DIR] [--env node|chromium]
@@ -35,7 +37,7 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift ;;
     --env) env="${2:-}"; shift
       case "$env" in node|chromium) ;; *) echo "gpu.sh: --env takes node or chromium, got '$env'" >&2; exit 2 ;; esac ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "gpu.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -47,12 +49,14 @@ if [ "$small" = 1 ]; then
   convs=(--batch=2 --image=3,16,16 --channels=4,8 --reps=1 --warmup=0); convStep=(--batch=16 --channels=4,8 --steps=1 --warmup=0)
   ladder=(--square=32 --reps=1 --warmup=0 --limit=3)
   convModel=(--image=1,16,16 --channels=4,8 --dense=none --batch=2 --methods=defaults,direct --rounds=1)
+  trainRate=(--steps=4 --batch=16)
 else
   batches=(128 4096); sweep="32,64,128,256,512,1024,2048,4096"; square=4096; products=(--matmul-batches 128,1024)
   timing=(--steps 10 --blocks 5 --rounds 3 --warmup 3 --examples 8192)
   convs=(--reps=5); convStep=(--steps=10 --warmup=2)
   ladder=(--square=4096 --reps=5 --warmup=1)
   convModel=(--methods=defaults,implicit-gemm,direct,im2col --rounds=3)
+  trainRate=(--steps=1000 --batch=64)
 fi
 
 mkdir -p "$out"
@@ -90,6 +94,7 @@ script bench/matmul-ladder.ts "${ladder[@]}"
 script bench/conv.ts "${convs[@]}"
 script bench/conv-step.ts "${convStep[@]}"
 script bench/conv-model.ts "${convModel[@]}"
+script bench/train-rate.ts "${trainRate[@]}"
 echo "[gpu.sh] benchmarks took $((SECONDS - start)) s" >&2
 
 node_modules/.bin/tsx bench/gpu-report.ts --records "$records" --out "$out" ${peak:+--peak-gflops "$peak"} --seconds $((SECONDS - start))
