@@ -110,6 +110,11 @@ export function markdownReport(records: BenchRecord[], peak: { gflops: number; s
     const m = convModel[0];
     out.push('', `## Conv VAE train graph ${m.image.join('x')}, channels ${m.channels.join(',')}, dense ${m.dense.join(',') || 'none'}, batch ${m.batch} (GPU ms, one pass per dispatch)`, '');
     out.push(table(['conv methods', 'GPU ms'], convModel.map((r) => [r.choice, cell(r.median_ms, 3)])));
+    const slowest = records.filter((r) => (r.bench as string) === 'conv_model_dispatch') as unknown as { index: number; kernel: string; workgroups: number; median_ms: number }[];
+    if (slowest.length) {
+      out.push('', 'Its slowest dispatches under the defaults:', '');
+      out.push(table(['#', 'kernel', 'workgroups', 'GPU ms'], slowest.map((d) => [String(d.index), d.kernel, String(d.workgroups), cell(d.median_ms, 4)])));
+    }
   }
   const rates = records.filter((r) => (r.bench as string) === 'train_cli') as unknown as TrainRateRecord[];
   if (rates.length) {

@@ -5,7 +5,11 @@
 import { gentleWait } from '../src/gpu/gentle-wait';
 import type { KernelGraph } from '../src/graph';
 
-export async function timeGraph(device: GPUDevice, graph: KernelGraph, warmup: number, reps: number): Promise<number[]> {
+/**
+ * `perDispatch`, where timestamps are read, is called after each timed run with every dispatch's
+ * milliseconds, in graph order.
+ */
+export async function timeGraph(device: GPUDevice, graph: KernelGraph, warmup: number, reps: number, perDispatch?: (ms: number[]) => void): Promise<number[]> {
   const stamps = device.features.has('timestamp-query');
   const queries = 2 * graph.dispatchCount;
   const bytes = 8 * queries;
@@ -28,7 +32,10 @@ export async function timeGraph(device: GPUDevice, graph: KernelGraph, warmup: n
         let ns = 0n;
         for (let i = 0; i < graph.dispatchCount; i++) ns += stampsRead[2 * i + 1] - stampsRead[2 * i];
         if (ns <= 0n) throw new Error(`timeGraph: graph ${graph.label} read back no GPU time (timestamps ${[...stampsRead].join(', ')})`);
-        if (r >= warmup) times.push(Number(ns) / 1e6);
+        if (r >= warmup) {
+          times.push(Number(ns) / 1e6);
+          perDispatch?.(Array.from({ length: graph.dispatchCount }, (_, i) => Number(stampsRead[2 * i + 1] - stampsRead[2 * i]) / 1e6));
+        }
       } else {
         graph.encode(enc);
         device.queue.submit([enc.finish()]);

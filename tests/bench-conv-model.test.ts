@@ -1,6 +1,6 @@
 // bench/conv-model.ts, at a size that runs in seconds on SwiftShader: one JSON record per method
-// choice asked for, each with positive GPU times, and a refusal naming the methods for an
-// unknown one.
+// choice asked for, each with positive GPU times, the defaults' slowest dispatches, and a refusal
+// naming the methods for an unknown one.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
@@ -13,8 +13,16 @@ describe('bench/conv-model.ts', () => {
   it('times the train graph under each method choice and prints one record each', () => {
     const r = run('--image=1,8,8', '--channels=16,16', '--dense=none', '--latent=2', '--batch=2', '--rounds=1', '--methods=defaults,im2col,direct-subgroup', '--json');
     expect(r.status, r.stderr).toBe(0);
-    const records = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const records = lines.filter((x) => x.bench === 'conv_model');
     expect(records.map((x) => x.choice)).toEqual(['defaults', 'im2col', 'direct-subgroup']);
+    // The defaults' slowest dispatches, slowest first, each a dispatch of the graph (SwiftShader has timestamps).
+    const slowest = lines.filter((x) => x.bench === 'conv_model_dispatch');
+    expect(slowest.length).toBeGreaterThan(3);
+    expect(slowest.length).toBeLessThanOrEqual(12);
+    expect(slowest.map((d) => d.median_ms)).toEqual([...slowest.map((d) => d.median_ms)].sort((a, b) => b - a));
+    for (const d of slowest) expect(d).toMatchObject({ kernel: expect.stringMatching(/^\w+$/), index: expect.any(Number), workgroups: expect.any(Number) });
+    expect(new Set(slowest.map((d) => d.index)).size).toBe(slowest.length);
     for (const x of records) {
       expect(x).toMatchObject({ bench: 'conv_model', batch: 2, channels: [16, 16] });
       expect(x.samples_ms).toHaveLength(2);
