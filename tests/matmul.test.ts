@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { columnSum, matmul, matmulBlock, matmulGrid, MATMUL_VARIANTS, type MatmulParams } from '../shaders/matmul';
+import { columnSum, columnSumSlices, matmul, matmulBlock, matmulGrid, MATMUL_VARIANTS, type MatmulParams } from '../shaders/matmul';
 import { matmulSplits } from '../shaders/matmul-tiled';
 import { sliceSum } from '../shaders/common';
 import { expectClose, expectScaled, f32, scaledMismatches, testData } from './helpers/compare';
@@ -204,6 +204,31 @@ describe('column sum (bias gradients)', () => {
       expectClose(out, columnSumRef(x, rows, cols), { atol: 1e-5 * rows, rtol: 1e-5 }, 'column_sum');
     });
   }
+
+  // GPUs sum the rows in slices, then the slices (columnSumSlices): 1000 rows of 70 columns give 3
+  // slices of 334 (the last 332), 4100 of 3 give 16 of 257 (the last 245).
+  for (const [rows, cols, slices] of [[1000, 70, 3], [4100, 3, 16]]) {
+    it(`${rows}x${cols} in ${slices} row slices, then their sum`, async () => {
+      expect(columnSumSlices(rows, cols)).toBe(slices);
+      const x = f32(testData(rows * cols, rows + 2 * cols));
+      const k = columnSum({ rows, cols, slices });
+      expect(k.name).toBe('column_sum_split');
+      expect(k.workgroups).toEqual([Math.ceil(cols / 64), slices, 1]);
+      const out = await runKernels([k, sliceSum({ name: 'column_slice_sum', from: 'outSlices', to: 'out', slices, length: cols })], { x }, { outSlices: slices * cols, out: cols + 1 });
+      expect(Number.isNaN(out.out[cols]), 'the element past the end stays NaN').toBe(true);
+      expectClose(out.out.subarray(0, cols), columnSumRef(x, rows, cols), { atol: 1e-5 * rows, rtol: 1e-5 }, 'column_sum_split');
+      // The last slice holds only its own rows' sum.
+      const len = Math.ceil(rows / slices), tail = columnSumRef(x.subarray(len * (slices - 1) * cols), rows - len * (slices - 1), cols);
+      expectClose(out.outSlices.subarray((slices - 1) * cols, slices * cols), tail, { atol: 1e-5 * len, rtol: 1e-5 }, 'last slice');
+    });
+  }
+
+  it('splits only as columnSumSlices says, and not short or wide sums', () => {
+    expect(columnSumSlices(128, 400)).toBe(1);
+    expect(columnSumSlices(4096, 784)).toBe(16);
+    expect(columnSumSlices(4096, 64 * 512)).toBe(1);
+    expect(() => columnSum({ rows: 1000, cols: 70, slices: 2 })).toThrow(/column_sum: slices 2; use columnSumSlices\(rows, cols\), which gives 3/);
+  });
 
   it('a grid over the limit names the layer width to change, not the batch', () => {
     const limits = { maxComputeWorkgroupsPerDimension: 65535, maxStorageBuffersPerShaderStage: 8, maxStorageBufferBindingSize: 2 ** 30 } as GPUSupportedLimits;

@@ -26,6 +26,12 @@ export interface KernelChoice {
   likelihoodThreadsPerRow: number;
   /** Conv bias gradients with one invocation per channel where there are 4 or more (`biasGradThreads`), not a workgroup tree. */
   convBiasSerial?: boolean;
+  /**
+   * Column sums (dense bias gradients) over row slices plus a sum of the slices where a layer has
+   * few columns for its rows (`columnSumSlices`): GPUs, whose one-invocation-per-column sum walks
+   * the whole batch serially.
+   */
+  columnSumSplit?: boolean;
   /** Whether the device has the `subgroups` feature (subgroup variants fall back without it). */
   subgroups: boolean;
   /** Shape-generic matmuls (sizes in a uniform): one pipeline per kind of product, not per shape. */
@@ -67,7 +73,9 @@ export function kernelsFor(adapter: { isSoftware: boolean; subgroups: boolean })
   // The matmul as `tiled-vec4` (64x64 blocks, vec4 accumulators and loads): on the H200 it ran the
   // default model's products 1.1-2.0x faster than scalar `tiled` at batch 128 and 1024 (all but one
   // small input gradient, 128x400x40) and the 4096^3 square at 28.7 against 17.6 TFLOP/s.
-  return { matmul: 'tiled-vec4', conv: 'implicit-gemm', convInputGrad: 'direct', likelihoodThreadsPerRow: 64, subgroups };
+  // Column sums split over the batch (columnSumSplit): unmeasured yet, but on the H200 the four
+  // serial ones were 6% of the batch-4096 step.
+  return { matmul: 'tiled-vec4', conv: 'implicit-gemm', convInputGrad: 'direct', likelihoodThreadsPerRow: 64, columnSumSplit: true, subgroups };
 }
 
 /** The adapter's choice with a model's overrides; a `conv` given alone applies to narrow layers and input gradients too. */

@@ -4,7 +4,7 @@
 // Kernels: shaders/likelihood.ts. Reference: tests/reference/likelihood.ts.
 import { activationForward } from '../../shaders/activation';
 import { decoderMean, decoderOutputWidth, likelihoodRows, type GaussianScale, type Likelihood } from '../../shaders/likelihood';
-import { columnSum } from '../../shaders/matmul';
+import { recordColumnSum } from './layers/matmul-op';
 import type { Tensor } from '../tensor';
 import type { GaussianSigma } from './config';
 import type { ParamSpec, Recorder } from './module';
@@ -60,7 +60,7 @@ export class DecoderLikelihood {
     );
     if (dls) {
       const cols = this.scale === 'learned-pixel' ? D : 1;
-      g.graph.add(columnSum({ rows: samples * B, cols }), { x: dls, out: g.grad(LOG_SIGMA) });
+      recordColumnSum(g, samples * B, cols, dls, g.grad(LOG_SIGMA), `d_${LOG_SIGMA}`);
     }
     return { rec, dout };
   }

@@ -6,9 +6,9 @@
 //   dx = dPre W              with act'(x) of the layer below folded into the epilogue, so the
 //                            gradient handed back is already with respect to its pre-activation
 // Kernels: shaders/matmul.ts, shaders/activation.ts. Reference: tests/reference/dense.ts.
-import { recordMatmul } from './matmul-op';
+import { recordColumnSum, recordMatmul } from './matmul-op';
 import { activationBackward, type Activation } from '../../../shaders/activation';
-import { columnSum, matmul, type MatmulOperand } from '../../../shaders/matmul';
+import { matmul, type MatmulOperand } from '../../../shaders/matmul';
 import type { Tensor } from '../../tensor';
 import { matmulOptionsFor } from '../autotune';
 import { producedBy, type Backward, type Grad, type Module, type ParamSpec, type Recorder } from '../module';
@@ -58,7 +58,7 @@ export class Dense implements Module {
       }
       // At a large batch on a GPU this product's K (the batch) is long and its blocks few: it may split.
       recordMatmul(gb, { M: N, N: K, K: M, transA: true, f16: half('b', x), ...choose(true, false, N, K, M) }, { a: dPre, b: x, c: gb.grad(`${this.name}.weight`) }, `d_${this.name}.weight`);
-      gb.graph.add(columnSum({ rows: M, cols: N }), { x: dPre, out: gb.grad(`${this.name}.bias`) });
+      recordColumnSum(gb, M, N, dPre, gb.grad(`${this.name}.bias`), `d_${this.name}.bias`);
       if (!needInputGrad) return null;
       const below = x.activation as Activation;
       const dx = gb.tensor(`d_${this.name}.in`, [M, K]);
