@@ -31,7 +31,7 @@
 // Variant `implicit-gemm` (default on GPUs): each kernel is a matrix product over the implicit
 // im2col matrix, staged through workgroup-memory tiles by conv-gemm.ts; no im2col buffer exists.
 import { activationWGSL, checkActivation, type Activation } from './activation';
-import { checkChoice, checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, sliceSum, workgroupTreeSum, write, type Kernel, type KernelBinding } from './common';
+import { checkChoice, checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, kSliceLength, kSplits, minBindingBytes, read, sliceSum, workgroupTreeSum, write, type Kernel, type KernelBinding } from './common';
 import { quadForward, quadInputGrad, quadWeightGrad, QUAD_CONV_TILE, type QuadKernel } from './conv-quad';
 import { weightGradSum } from './conv-loops';
 import { forwardGemm, gemmBody, gemmGrid, gemmSplits, IMPLICIT_GEMM_TILE, inputGradGemm, weightGradGemm } from './conv-gemm';
@@ -358,6 +358,24 @@ export interface ChannelSumShape {
    * workgroup memory or barrier (see biasGradThreads).
    */
   threadsPerChannel?: number;
+  /**
+   * Sum each channel in this many slices of its N * P values, one workgroup tree each, into
+   * `dbSlices` [slices, channels], which sliceSum adds (convBiasGradSlices; GPUs, tree form only).
+   */
+  slices?: number;
+}
+
+/**
+ * When a channel sum splits (GPUs: `KernelChoice.splitBatchSums`): with fewer than SPLIT_BELOW
+ * workgroups (one per channel unsplit), in slices of at least SPLIT_MIN_K values (64 per
+ * invocation). The dSprites decoder's last layer is one channel of 64 x 64 x 64 = 262,144 values:
+ * one workgroup walking 4,096 of them per invocation, where 64 slices give 64 workgroups of 64.
+ */
+export const BIAS_GRAD_SPLIT = { SPLIT_BELOW: 512, SPLIT_MIN_K: 64 * CONV_TILES.biasGrad.WORKGROUP } as const;
+
+/** The slices a channel sum of this shape runs in where splitting is on (1: whole). */
+export function convBiasGradSlices(p: Pick<ChannelSumShape, 'batch' | 'channels' | 'pixels'>): number {
+  return kSplits(p.channels, p.batch * p.pixels, CONV_TILES.biasGrad.WORKGROUP, BIAS_GRAD_SPLIT);
 }
 
 /**
@@ -399,19 +417,28 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     return { name: 'conv_bias_grad_serial', code, bindings, minBytes, workgroups: [Math.ceil(C / 4), 1, 1] };
   }
   if (p.threadsPerChannel !== undefined && p.threadsPerChannel !== T) throw new Error(`conv_bias_grad: threadsPerChannel ${p.threadsPerChannel}; use 1 or ${T}`);
-  const code = `${declareBindings(bindings)}
+  const slices = p.slices ?? 1;
+  if (slices !== 1 && slices !== convBiasGradSlices(p)) throw new Error(`conv_bias_grad: slices ${slices}; use convBiasGradSlices(shape), which gives ${convBiasGradSlices(p)}`);
+  const split = slices > 1;
+  const len = split ? kSliceLength(N * P, slices, T) : N * P;
+  const splitBindings = [read('dy'), write('dbSlices')];
+  const code = `${declareBindings(split ? splitBindings : bindings)}
 var<workgroup> partial: array<f32, ${T}>;
 
 @compute @workgroup_size(${T})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
   let c = wid.x;
+  // Values [first, last) of the channel's N * P: ${split ? `slice wid.y, ${len} long` : 'all of them'}.
+  let first = ${split ? `wid.y * ${len}u` : '0u'};
+  let last = ${split ? `min(first + ${len}u, ${N * P}u)` : `${N * P}u`};
   var s = 0.0;
-  for (var e = tid; e < ${N * P}u; e += ${T}u) {
+  for (var e = first + tid; e < last; e += ${T}u) {
     s += dy[((e / ${P}u) * ${C}u + c) * ${P}u + e % ${P}u];
   }
   partial[tid] = s;
   ${workgroupTreeSum(T)}
-  if (tid == 0u) { db[c] = partial[0]; }
+  if (tid == 0u) { ${split ? `dbSlices[wid.y * ${C}u + c]` : 'db[c]'} = partial[0]; }
 }`;
-  return { name: 'conv_bias_grad', code, bindings, minBytes, workgroups: [C, 1, 1] };
+  if (!split) return { name: 'conv_bias_grad', code, bindings, minBytes, workgroups: [C, 1, 1] };
+  return { name: 'conv_bias_grad_split', code, bindings: splitBindings, minBytes: minBindingBytes(splitBindings, { dy: N * C * P, dbSlices: slices * C }), workgroups: [C, slices, 1] };
 }

@@ -322,11 +322,11 @@ describe('split matmul sums inside a model', () => {
     // Specialized kernels (a software adapter's default is the shape-generic form, which never splits).
     const config = { inputDim: 64, hidden: [32], latent: 3 };
     // Bias gradients too: each of the 4 layers' 1024-row column sums runs in 4 slices of 256 and a sum.
-    const split = await train(config, 1024, { matmul: 'tiled-vec4', matmulGeneric: false, columnSumSplit: true });
+    const split = await train(config, 1024, { matmul: 'tiled-vec4', matmulGeneric: false, splitBatchSums: true });
     expect(splitNames(split.names).length).toBe(8);
     expect(split.names.filter((n) => n === 'column_sum_split').length).toBe(4);
     expect(split.names.filter((n) => n === 'column_slice_sum').length).toBe(4);
-    const whole = await train(config, 1024, { matmul: 'register', columnSumSplit: false });
+    const whole = await train(config, 1024, { matmul: 'register', splitBatchSums: false });
     expect(splitNames(whole.names)).toEqual([]);
     expect(whole.names.filter((n) => n === 'column_sum_split' || n === 'column_slice_sum').length).toBe(0);
     expectClose(split.losses, whole.losses, { atol: 0, rtol: 1e-5 }, 'losses of 2 steps');
@@ -335,11 +335,23 @@ describe('split matmul sums inside a model', () => {
 
   it('a learned per-pixel Gaussian scale splits its gradient\'s column sum over the batch and trains as the whole sum does', { timeout: 900_000 }, async () => {
     const config = { inputDim: 64, hidden: [32], latent: 3, likelihood: 'gaussian', sigma: 'learned-pixel' };
-    const split = await train(config, 1024, { matmul: 'register', columnSumSplit: true });
+    const split = await train(config, 1024, { matmul: 'register', splitBatchSums: true });
     // The four dense layers' bias gradients and the scale's.
     expect(split.names.filter((n) => n === 'column_sum_split').length).toBe(5);
-    const whole = await train(config, 1024, { matmul: 'register', columnSumSplit: false });
+    const whole = await train(config, 1024, { matmul: 'register', splitBatchSums: false });
     expect(whole.names.filter((n) => n === 'column_sum_split').length).toBe(0);
+    expectClose(split.losses, whole.losses, { atol: 0, rtol: 1e-5 }, 'losses of 2 steps');
+    expectClose(split.params, whole.params, { atol: 1e-5, rtol: 1e-4 }, 'parameters after 2 steps');
+  });
+
+  it('a transposed conv to one channel splits its bias gradient\'s sum over the batch and trains as the whole sum does', { timeout: 900_000 }, async () => {
+    // The decoder's last layer: 1 channel of 8 x 32 x 32 = 8,192 values, 2 slices of 4,096.
+    const config = { arch: 'conv', inputDim: 1024, imageShape: [32, 32], channels: [4, 8], latent: 3 };
+    const split = await train(config, 8, { conv: 'direct', matmul: 'register', splitBatchSums: true });
+    expect(split.names.filter((n) => n === 'conv_bias_grad_split').length).toBe(1);
+    expect(split.names.filter((n) => n === 'conv_bias_grad_sum').length).toBe(1);
+    const whole = await train(config, 8, { conv: 'direct', matmul: 'register', splitBatchSums: false });
+    expect(whole.names.filter((n) => n === 'conv_bias_grad_split' || n === 'conv_bias_grad_sum').length).toBe(0);
     expectClose(split.losses, whole.losses, { atol: 0, rtol: 1e-5 }, 'losses of 2 steps');
     expectClose(split.params, whole.params, { atol: 1e-5, rtol: 1e-4 }, 'parameters after 2 steps');
   });

@@ -12,8 +12,8 @@
 // skipped element fails and an out-of-bounds write shows.
 import { describe, expect, it } from 'vitest';
 import { type Activation } from '../shaders/activation';
-import { biasGradThreads, conv2dForward, conv2dInputGrad, conv2dWeightGrad, convBiasGrad, convWeightGradSum, CONV_TILES, CONV_VARIANTS, weightGradSplits, type ConvGeometry, type ConvVariant } from '../shaders/conv';
-import type { Kernel } from '../shaders/common';
+import { biasGradThreads, conv2dForward, conv2dInputGrad, conv2dWeightGrad, convBiasGrad, convBiasGradSlices, convWeightGradSum, CONV_TILES, CONV_VARIANTS, weightGradSplits, type ConvGeometry, type ConvVariant } from '../shaders/conv';
+import { sliceSum, type Kernel } from '../shaders/common';
 import { f32, testData } from './helpers/compare';
 import { gpu, runKernels } from './helpers/gpu';
 import { actDerivRef, actRef } from './reference/dense';
@@ -180,6 +180,33 @@ describe.each(CASES.map((c) => [label(c), c] as const))('bias gradient (channel 
       const db = await run(k, { dy }, 'db', channels);
       expectWithin(db, ref, channelSumRef(abs(dy), c.batch, channels, pixels).map((m) => c.batch * pixels * U * m), k.name);
     }
+  });
+});
+
+describe('bias gradient over slices of each channel (GPUs, few channels)', () => {
+  // 1 channel of 3 x 3,000 values: 2 slices of 4,544 (the last 4,456); 3 channels of 5 x 61 x 61 =
+  // 18,605 values each: 4 slices of 4,672 (the last 4,589). Slices are whole 64-value strides.
+  for (const [batch, channels, pixels] of [[3, 1, 3000], [5, 3, 3721]]) {
+    it(`${batch}x${channels}x${pixels}: slices, then their sum`, async () => {
+      const slices = convBiasGradSlices({ batch, channels, pixels });
+      expect(slices).toBe(channels === 1 ? 2 : 4);
+      const dy = f32(testData(batch * channels * pixels, channels + pixels, -1, 1));
+      const k = convBiasGrad({ batch, channels, pixels, slices });
+      expect(k.name).toBe('conv_bias_grad_split');
+      expect(k.workgroups).toEqual([channels, slices, 1]);
+      const out = await runKernels([k, sliceSum({ name: 'conv_bias_grad_sum', from: 'dbSlices', to: 'db', slices, length: channels })], { dy, db: nanFilled(channels) }, { dbSlices: slices * channels });
+      expect(Number.isNaN(out.db[channels]), 'the element past the end stays NaN').toBe(true);
+      expectWithin(out.db.subarray(0, channels), channelSumRef(dy, batch, channels, pixels), channelSumRef(abs(dy), batch, channels, pixels).map((m) => batch * pixels * U * m), k.name);
+      expect(Math.abs(out.dbSlices[0] - out.db[0]), 'one slice alone is not the sum').toBeGreaterThan(0);
+    });
+  }
+
+  it('splits only as convBiasGradSlices says: long sums over few channels', () => {
+    expect(convBiasGradSlices({ batch: 64, channels: 1, pixels: 64 * 64 })).toBe(64);
+    expect(convBiasGradSlices({ batch: 64, channels: 16, pixels: 32 * 32 })).toBe(16);
+    expect(convBiasGradSlices({ batch: 64, channels: 256, pixels: 16 })).toBe(1);
+    expect(convBiasGradSlices({ batch: 2, channels: 1, pixels: 64 })).toBe(1);
+    expect(() => convBiasGrad({ batch: 3, channels: 1, pixels: 3000, slices: 3 })).toThrow(/conv_bias_grad: slices 3; use convBiasGradSlices\(shape\), which gives 2/);
   });
 });
 

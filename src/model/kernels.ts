@@ -27,11 +27,12 @@ export interface KernelChoice {
   /** Conv bias gradients with one invocation per channel where there are 4 or more (`biasGradThreads`), not a workgroup tree. */
   convBiasSerial?: boolean;
   /**
-   * Column sums (dense bias gradients) over row slices plus a sum of the slices where a layer has
-   * few columns for its rows (`columnSumSlices`): GPUs, whose one-invocation-per-column sum walks
-   * the whole batch serially.
+   * Sums over the batch in slices plus a sum of the slices, where a sum has few workgroups for its
+   * length: dense bias gradients and a learned scale's (`columnSumSlices`), conv bias gradients
+   * (`convBiasGradSlices`). GPUs, whose one workgroup (or invocation) per channel or column
+   * otherwise walks the whole batch.
    */
-  columnSumSplit?: boolean;
+  splitBatchSums?: boolean;
   /** Whether the device has the `subgroups` feature (subgroup variants fall back without it). */
   subgroups: boolean;
   /** Shape-generic matmuls (sizes in a uniform): one pipeline per kind of product, not per shape. */
@@ -73,9 +74,9 @@ export function kernelsFor(adapter: { isSoftware: boolean; subgroups: boolean })
   // The matmul as `tiled-vec4` (64x64 blocks, vec4 accumulators and loads): on the H200 it ran the
   // default model's products 1.1-2.0x faster than scalar `tiled` at batch 128 and 1024 (all but one
   // small input gradient, 128x400x40) and the 4096^3 square at 28.7 against 17.6 TFLOP/s.
-  // Column sums split over the batch (columnSumSplit): unmeasured yet, but on the H200 the four
-  // serial ones were 6% of the batch-4096 step.
-  return { matmul: 'tiled-vec4', conv: 'implicit-gemm', convInputGrad: 'direct', likelihoodThreadsPerRow: 64, columnSumSplit: true, subgroups };
+  // Bias-gradient sums split over the batch (splitBatchSums): unmeasured yet, but on the H200 the
+  // MLP's four serial column sums were 6% of the batch-4096 step.
+  return { matmul: 'tiled-vec4', conv: 'implicit-gemm', convInputGrad: 'direct', likelihoodThreadsPerRow: 64, splitBatchSums: true, subgroups };
 }
 
 /** The adapter's choice with a model's overrides; a `conv` given alone applies to narrow layers and input gradients too. */

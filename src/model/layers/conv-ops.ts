@@ -18,9 +18,10 @@
 // matrix and the row-major copy of an f16 tensor are f16 too: they only move its values, so they
 // lose nothing, and the largest buffer of a conv layer takes half the bytes.
 import type { Activation } from '../../../shaders/activation';
-import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convDims, convWeightGradSum, CONV_VARIANTS, weightGradSplits, type ConvGeometry } from '../../../shaders/conv';
+import { biasGradThreads, conv2dForward, conv2dInputGrad, conv2dWeightGrad, convBiasGrad, convBiasGradSlices, convDims, convWeightGradSum, CONV_VARIANTS, weightGradSplits, type ConvGeometry } from '../../../shaders/conv';
 import { channelsToRows, col2im, im2col } from '../../../shaders/conv-im2col';
 import { matmul, type MatmulOperand, type MatmulParams } from '../../../shaders/matmul';
+import { sliceSum } from '../../../shaders/common';
 import type { BufferSlice } from '../../gpu/buffers';
 import type { KernelGraph } from '../../graph';
 import { halfNames, type Tensor } from '../../tensor';
@@ -182,4 +183,22 @@ export function recordConvWeightGrad(g: Recorder, geom: ConvGeometry, dy: Tensor
   const operands = { a: rowsOf(g, dy, d.N, d.Cout, d.OHW), b: colsOf(g, x, geom), c: dw };
   // K = every example's pixels: on a GPU with few weights the product splits its sum.
   recordMatmul(g, productParams(g, d.Cout, d.CinKK, d.N * d.OHW, true, false, operands), operands, `${dy.name}.dw`);
+}
+
+/**
+ * Records db[c] = the sum over examples and pixels of dy[n, c, :], a conv layer's bias gradient:
+ * one invocation per channel on software adapters (`convBiasSerial`), a workgroup per channel on
+ * GPUs, and there, for few channels (`splitBatchSums`), a workgroup per slice of each channel plus
+ * a sum of the slices.
+ */
+export function recordConvBiasGrad(g: Recorder, shape: { batch: number; channels: number; pixels: number }, dy: Tensor, db: BufferSlice, name: string): void {
+  const threadsPerChannel = biasGradThreads(shape.channels, !!g.kernels.convBiasSerial);
+  const slices = g.kernels.splitBatchSums && threadsPerChannel > 1 ? convBiasGradSlices(shape) : 1;
+  if (slices === 1) {
+    g.graph.add(convBiasGrad({ ...shape, threadsPerChannel }), { dy, db });
+    return;
+  }
+  const dbSlices = g.tensor(`${name}.slices`, [slices, shape.channels]);
+  g.graph.add(convBiasGrad({ ...shape, slices }), { dy, dbSlices });
+  g.graph.add(sliceSum({ name: 'conv_bias_grad_sum', from: 'dbSlices', to: 'db', slices, length: shape.channels }), { dbSlices, db });
 }

@@ -10,11 +10,11 @@
 // where dPre = dy * act'(y), folded into the consumer's kernel when it could (dy.pre).
 // Reference: tests/reference/conv.ts (written as the transposed convolution's own scatter).
 import { activationBackward, type Activation } from '../../../shaders/activation';
-import { biasGradThreads, convBiasGrad, type ConvGeometry } from '../../../shaders/conv';
+import type { ConvGeometry } from '../../../shaders/conv';
 import { halfNames, type Tensor } from '../../tensor';
 import { producedBy, weightBound, type Backward, type Grad, type Module, type ParamSpec, type Recorder, type WeightInit } from '../module';
 import { imageShape } from './conv2d';
-import { recordConvForward, recordConvInputGrad, recordConvWeightGrad } from './conv-ops';
+import { recordConvBiasGrad, recordConvForward, recordConvInputGrad, recordConvWeightGrad } from './conv-ops';
 
 export interface ConvTranspose2dSpec {
   /** Output channels. */
@@ -93,7 +93,7 @@ export class ConvTranspose2d implements Module {
         gb.graph.add(activationBackward({ kind: activation, count: y.size, f16: halfNames({ y }) }), { y, dy: dy.t, dx: dPre });
       }
       recordConvWeightGrad(gb, geom, x, dPre, gb.grad(`${this.name}.weight`));
-      gb.graph.add(convBiasGrad({ batch: rows, channels: out, pixels: geom.inHeight * geom.inWidth, threadsPerChannel: biasGradThreads(out, !!gb.kernels.convBiasSerial) }), { dy: dPre, db: gb.grad(`${this.name}.bias`) });
+      recordConvBiasGrad(gb, { batch: rows, channels: out, pixels: geom.inHeight * geom.inWidth }, dPre, gb.grad(`${this.name}.bias`), `d_${this.name}.bias`);
       if (!needInputGrad) return null;
       const below = x.activation as Activation;
       const dx = gb.tensor(`d_${this.name}.in`, x.shape);

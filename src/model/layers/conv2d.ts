@@ -10,9 +10,9 @@
 // Kernels: shaders/conv.ts (or conv-im2col.ts with the matmuls), chosen in conv-ops.ts.
 // Reference: tests/reference/conv.ts.
 import { activationBackward, type Activation } from '../../../shaders/activation';
-import { biasGradThreads, convBiasGrad, convOutputSize, type ConvGeometry } from '../../../shaders/conv';
+import { convOutputSize, type ConvGeometry } from '../../../shaders/conv';
 import { halfNames, type Tensor } from '../../tensor';
-import { recordConvForward, recordConvInputGrad, recordConvWeightGrad } from './conv-ops';
+import { recordConvBiasGrad, recordConvForward, recordConvInputGrad, recordConvWeightGrad } from './conv-ops';
 import { producedBy, weightBound, type Backward, type Grad, type Module, type ParamSpec, type Recorder, type WeightInit } from '../module';
 
 export interface Conv2dSpec {
@@ -104,7 +104,7 @@ export class Conv2d implements Module {
         gb.graph.add(activationBackward({ kind: activation, count: y.size, f16: halfNames({ y }) }), { y, dy: dy.t, dx: dPre });
       }
       recordConvWeightGrad(gb, geom, dPre, x, gb.grad(`${this.name}.weight`));
-      gb.graph.add(convBiasGrad({ batch: rows, channels: out, pixels: OH * OW, threadsPerChannel: biasGradThreads(out, !!gb.kernels.convBiasSerial) }), { dy: dPre, db: gb.grad(`${this.name}.bias`) });
+      recordConvBiasGrad(gb, { batch: rows, channels: out, pixels: OH * OW }, dPre, gb.grad(`${this.name}.bias`), `d_${this.name}.bias`);
       if (!needInputGrad) return null;
       const below = x.activation as Activation;
       const dx = gb.tensor(`d_${this.name}.in`, x.shape);

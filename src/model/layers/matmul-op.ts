@@ -22,9 +22,9 @@ export function recordMatmul(g: Recorder, p: MatmulParams, operands: Record<stri
   g.graph.add(sliceSum({ name: 'matmul_slice_sum', from: 'cSlices', to: 'c', slices: splits, length: p.M * p.N }), { cSlices, c });
 }
 
-/** Records out[n] = sum over rows of x[m, n]; on GPUs (`columnSumSplit`) over row slices, then their sum. */
+/** Records out[n] = sum over rows of x[m, n]; on GPUs (`splitBatchSums`) over row slices, then their sum. */
 export function recordColumnSum(g: Recorder, rows: number, cols: number, x: Tensor | BufferSlice, out: Tensor | BufferSlice, name: string): void {
-  const slices = g.kernels.columnSumSplit ? columnSumSlices(rows, cols) : 1;
+  const slices = g.kernels.splitBatchSums ? columnSumSlices(rows, cols) : 1;
   if (slices === 1) {
     g.graph.add(columnSum({ rows, cols }), { x, out });
     return;
