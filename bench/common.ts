@@ -114,6 +114,8 @@ export interface ProfileRecord {
   share: number;
   /** Only on the 'total' record: the unprofiled step's median time, for comparison. */
   step_ms?: number;
+  /** Only on the 'total' record: GPU time from the start of the step's first pass to the end of its last, as it runs unprofiled. */
+  span_gpu_ms?: number;
 }
 
 export interface SweepRecord {

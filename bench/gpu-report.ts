@@ -79,6 +79,8 @@ export function markdownReport(records: BenchRecord[], peak: { gflops: number; s
     if (total) {
       const wall = total.step_ms;
       out.push('', `- ${total.dispatches} dispatches, ${cell(total.gpu_ms, 3)} ms of kernel time` + (wall ? ` against a ${cell(wall, 3)} ms step: kernels fill ${((100 * total.gpu_ms) / wall).toFixed(0)}% of it` : ''));
+      // The span is the step's own GPU time (one pass, as trained): close to the wall step, the GPU was busy throughout.
+      if (total.span_gpu_ms !== undefined) out.push(`- the unprofiled step's passes span ${cell(total.span_gpu_ms, 3)} ms of GPU time` + (wall ? `, ${((100 * total.span_gpu_ms) / wall).toFixed(0)}% of the step` : ''));
     }
   }
   const sweep = of<SweepRecord>('sweep');

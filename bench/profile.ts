@@ -2,7 +2,8 @@
 // graphs are re-encoded with KernelGraph.encodeProfiled, which puts each dispatch in its own compute
 // pass with a begin/end timestamp; the step is repeated `profileReps` times, the median kept per
 // dispatch, and the times summed per kernel family (first word of the kernel name). One pass per
-// dispatch adds pass overhead, so the 'total' row is compared with the unprofiled step time.
+// dispatch adds pass overhead, so the 'total' row is compared with the unprofiled step time, and
+// with the GPU time the unprofiled step spans (its passes as they run, timestamped at both ends).
 import { gentleWait } from '../src/gpu/gentle-wait';
 import { kernelFamily, median, round, type BenchOptions, type ProfileRecord } from './common';
 import type { PreparedVae, RunContext } from './step';
@@ -21,6 +22,7 @@ export async function runProfile(ctx: RunContext, p: PreparedVae, opts: BenchOpt
 
   let names: string[] = [];
   const perDispatch: number[][] = Array.from({ length: count }, () => []);
+  const span: number[] = [];
   try {
     for (let r = 0; r < opts.profileReps; r++) {
       // Re-running the train graph takes one more optimiser step with the last step's parameters
@@ -36,6 +38,22 @@ export async function runProfile(ctx: RunContext, p: PreparedVae, opts: BenchOpt
       const t = new BigUint64Array(readback.getMappedRange().slice(0));
       readback.unmap();
       for (let i = 0; i < count; i++) perDispatch[i].push(Number(t[2 * i + 1] - t[2 * i]) / 1e6);
+    }
+    // The step as it runs (the gather's pass, then the graph's one pass), timestamped only at the
+    // first pass's start and the last pass's end: the GPU time the step spans. Next to the wall
+    // time of a step it tells a GPU kept busy (span close to the step) from one left waiting on
+    // the CPU's submissions.
+    for (let r = 0; r < opts.profileReps; r++) {
+      const enc = device.createCommandEncoder({ label: 'bench:profile-span' });
+      gather.encode(enc, { querySet, beginningOfPassWriteIndex: 0 });
+      plan.graph.encode(enc, { querySet, endOfPassWriteIndex: 1 });
+      enc.resolveQuerySet(querySet, 0, 2, resolve, 0);
+      enc.copyBufferToBuffer(resolve, 0, readback, 0, 16);
+      device.queue.submit([enc.finish()]);
+      await gentleWait(() => readback.mapAsync(GPUMapMode.READ, 0, 16));
+      const t = new BigUint64Array(readback.getMappedRange(0, 16).slice(0));
+      readback.unmap();
+      span.push(Number(t[1] - t[0]) / 1e6);
     }
   } finally {
     querySet.destroy();
@@ -60,6 +78,7 @@ export async function runProfile(ctx: RunContext, p: PreparedVae, opts: BenchOpt
   records.push({
     ...base, family: 'total', kernels: [], dispatches: count, gpu_ms: round(total), share: 1,
     ...(stepMs !== null ? { step_ms: round(stepMs) } : {}),
+    ...(span.length ? { span_gpu_ms: round(median(span)) } : {}),
   });
   return records;
 }

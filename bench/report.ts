@@ -28,7 +28,8 @@ function profileTable(records: ProfileRecord[]): string {
   const rows = records.map((r) => [r.family, String(r.dispatches), num(r.gpu_ms, 2), `${(r.share * 100).toFixed(1)}%`, r.family === 'total' ? '' : r.kernels.join(' ')]);
   const total = records.find((r) => r.family === 'total');
   const tail = total?.step_ms !== undefined
-    ? `\nsum of kernel times ${total.gpu_ms.toFixed(1)} ms vs unprofiled step ${total.step_ms.toFixed(1)} ms (profiling runs each dispatch in its own pass)`
+    ? `\nsum of kernel times ${total.gpu_ms.toFixed(1)} ms vs unprofiled step ${total.step_ms.toFixed(1)} ms (profiling runs each dispatch in its own pass)` +
+      (total.span_gpu_ms !== undefined ? `; the unprofiled step's passes span ${total.span_gpu_ms.toFixed(2)} ms of GPU time` : '')
     : '';
   return table(['family', 'dispatches', 'GPU ms', 'share', 'kernels'], rows, [0, 4]) + tail;
 }
