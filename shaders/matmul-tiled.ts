@@ -199,33 +199,14 @@ export function tiledBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): string
   const slots = DOUBLE ? 2 : 1;
   // DOUBLE: slice 0 into slot 0, then per slice: stage the next into the other slot, read this one,
   // one barrier. The condition is the same for the whole workgroup, so every invocation meets it.
-  const doubleLoop = `  {
-    let k0 = kBegin;
-${stageTile('a', p, t, d, vec4In.a)}
-${stageTile('b', p, t, d, vec4In.b)}
-  }
-  workgroupBarrier();
-  for (var k0 = kBegin; k0 < kEnd; k0 += ${BK}u) {
-    let cur = ((k0 - kBegin) / ${BK}u) % 2u;
-    let kn = k0 + ${BK}u;
-    if (kn < kEnd) {
-      let nextA = (1u - cur) * ${tileLen(BM)}u;
-      let nextB = (1u - cur) * ${tileLen(BN)}u;
-${stageTile('a', p, t, d, vec4In.a, 'kn', 'nextA')}
-${stageTile('b', p, t, d, vec4In.b, 'kn', 'nextB')}
-    }
-    for (var k = 0u; k < ${BK}u; k++) {
-${inner}
-    }
-    workgroupBarrier();
-  }`;
-  // PREFETCH: as DOUBLE, but the next slice's loads land in registers before this slice's fmas and
+  // PREFETCH: the same, but the next slice's loads land in registers before this slice's fmas and
   // reach workgroup memory after them, so a GPU overlaps their latency with the arithmetic (a
   // store straight into the tile would wait for its load before the fmas could start).
   const pfA = prefetchMoves('a', p, t, d, vec4In.a), pfB = prefetchMoves('b', p, t, d, vec4In.b);
-  const prefetchLoop = `${pfA.declare}
-${pfB.declare}
-  {
+  const [early, late] = PREFETCH
+    ? [`${pfA.loads('kn')}\n${pfB.loads('kn')}`, `${pfA.stores('nextA')}\n${pfB.stores('nextB')}`]
+    : [`${stageTile('a', p, t, d, vec4In.a, 'kn', 'nextA')}\n${stageTile('b', p, t, d, vec4In.b, 'kn', 'nextB')}`, ''];
+  const twoSlotLoop = `${PREFETCH ? `${pfA.declare}\n${pfB.declare}\n` : ''}  {
     let k0 = kBegin;
 ${stageTile('a', p, t, d, vec4In.a)}
 ${stageTile('b', p, t, d, vec4In.b)}
@@ -235,20 +216,15 @@ ${stageTile('b', p, t, d, vec4In.b)}
     let cur = ((k0 - kBegin) / ${BK}u) % 2u;
     let kn = k0 + ${BK}u;
     let more = kn < kEnd;
+    let nextA = (1u - cur) * ${tileLen(BM)}u;
+    let nextB = (1u - cur) * ${tileLen(BN)}u;
     if (more) {
-${pfA.loads('kn')}
-${pfB.loads('kn')}
+${early}
     }
     for (var k = 0u; k < ${BK}u; k++) {
 ${inner}
     }
-    if (more) {
-      let nextA = (1u - cur) * ${tileLen(BM)}u;
-      let nextB = (1u - cur) * ${tileLen(BN)}u;
-${pfA.stores('nextA')}
-${pfB.stores('nextB')}
-    }
-    workgroupBarrier();
+${late ? `    if (more) {\n${late}\n    }\n` : ''}    workgroupBarrier();
   }`;
   const stores = VEC4
     ? range(TM).flatMap((i) => range(TN).map((j) => {
@@ -278,7 +254,7 @@ ${place}
   let blockRow = row_block * ${BM}u;
   let blockCol = col_block * ${BN}u;
 ${VEC4 ? range(TM).map((i) => `  ${range(BV).map((q) => `var acc${i}_${q} = vec4<f32>();`).join(' ')}`).join('\n') : `  var acc: array<f32, ${TM * TN}>;`}
-${PREFETCH ? prefetchLoop : DOUBLE ? doubleLoop : `  for (var k0 = kBegin; k0 < kEnd; k0 += ${BK}u) {
+${DOUBLE ? twoSlotLoop : `  for (var k0 = kBegin; k0 < kEnd; k0 += ${BK}u) {
 ${stageTile('a', p, t, d, vec4In.a)}
 ${stageTile('b', p, t, d, vec4In.b)}
     workgroupBarrier();
