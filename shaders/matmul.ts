@@ -371,7 +371,7 @@ ${needTail ? `  for (var k1 = ${kMain}; k1 < ${d.K}; k1++) {\n${kSteps('k1', 1)}
 const COLUMN_SUM_WORKGROUP = 64;
 
 /**
- * When a column sum splits its rows (GPUs: `KernelChoice.columnSumSplit`): with fewer than
+ * When a column sum splits its rows (GPUs: `KernelChoice.splitBatchSums`): with fewer than
  * SPLIT_BELOW workgroups, in slices of at least SPLIT_MIN_K rows. One invocation per column walks
  * its rows one after another, so at a batch of 4096 a 784-column bias gradient is 13 workgroups each
  * waiting on 4096 dependent loads: on an H200 the step's four column sums took 0.27 ms of 4.3.
@@ -404,18 +404,15 @@ export function columnSum(p: ColumnSumShape): Kernel {
 ${declareBindings(bindings)}
 
 @compute @workgroup_size(${COLUMN_SUM_WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>${split ? ', @builtin(workgroup_id) wid: vec3<u32>' : ''}) {
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let col = gid.x;
   if (col >= ${p.cols}u) { return; }
+  // Rows [first, last): ${split ? `slice wid.y, ${len} long` : 'all of them'}.
+  let first = ${split ? `wid.y * ${len}u` : '0u'};
+  let last = ${split ? `min(first + ${len}u, ${p.rows}u)` : `${p.rows}u`};
   var s = 0.0;
-${split
-    ? `  // Slice wid.y of the rows: [wid.y * ${len}, min(that + ${len}, ${p.rows})).
-  let first = wid.y * ${len}u;
-  let last = min(first + ${len}u, ${p.rows}u);
   for (var m = first; m < last; m++) { s += x[m * ${p.cols}u + col]; }
-  outSlices[wid.y * ${p.cols}u + col] = s;`
-    : `  for (var m = 0u; m < ${p.rows}u; m++) { s += x[m * ${p.cols}u + col]; }
-  out[col] = s;`}
+  ${split ? `outSlices[wid.y * ${p.cols}u + col]` : 'out[col]'} = s;
 }`;
   return {
     name: split ? 'column_sum_split' : 'column_sum',
