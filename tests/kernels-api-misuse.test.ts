@@ -5,8 +5,8 @@
 // device), its own WebGPU errors never taken for a compile error, and no buffer made per bind().
 import { describe, expect, it } from 'vitest';
 import {
-  activationBackward, activationForward, channelsToRows, col2im, columnSum, compile, conv2dForward, conv2dInputGrad, conv2dWeightGrad, convWeightGradSum, sliceSum,
-  convBiasGrad, decoderMean, dspritesRaster, elboReduce, encodeStepParams, gatherBatch, gatherLabels, gradNormPartial, groupNormForward,
+  activationBackward, activationForward, channelsToRows, col2im, columnSum, columnSumSlices, compile, conv2dForward, conv2dInputGrad, conv2dWeightGrad, convWeightGradSum, sliceSum,
+  convBiasGrad, convBiasGradSlices, decoderMean, dspritesRaster, elboReduce, encodeStepParams, gatherBatch, gatherLabels, gradNormPartial, groupNormForward,
   groupNormInputGrad, groupNormParamGrad, im2col, iwaeChunk, iwaeReduce, iwaeWeights, KERNELS_LABEL_PREFIX, klDivergence, klFreeBits,
   likelihoodRows, matmul, optimizerStep, priorSample, reparamBackward, reparamForward, rowsToChannels, STEP_PARAMS, stepHealth, type Kernel,
 } from '../src/kernels';
@@ -28,6 +28,7 @@ const everyFactory = (): Kernel[] => [
   matmul({ M: 5, N: 3, K: 4, bias: true, activation: 'relu' }),
   matmul({ M: 5, N: 3, K: 4, gradActivation: 'tanh', generic: true }),
   columnSum({ rows: 5, cols: 3 }),
+  columnSum({ rows: 1000, cols: 70, slices: columnSumSlices(1000, 70) }),
   activationForward({ kind: 'relu', count: 7 }),
   activationBackward({ kind: 'relu', count: 7 }),
   reparamForward({ batch: 2, samples: 2, layout }),
@@ -41,6 +42,7 @@ const everyFactory = (): Kernel[] => [
   convWeightGradSum({ slices: 3, weights: 7 }),
   sliceSum({ name: 'matmul_slice_sum', from: 'cSlices', to: 'c', slices: 3, length: 7 }),
   convBiasGrad({ batch: 2, channels: 4, pixels: 9 }),
+  convBiasGrad({ batch: 3, channels: 1, pixels: 3000, slices: convBiasGradSlices({ batch: 3, channels: 1, pixels: 3000 }) }),
   groupNormForward({ batch: 2, channels: 4, pixels: 9, groups: 2, activation: 'relu' }),
   groupNormInputGrad({ batch: 2, channels: 4, pixels: 9, groups: 2 }),
   groupNormParamGrad({ batch: 2, channels: 4, pixels: 9, groups: 2 }),
