@@ -21,7 +21,7 @@ describe('bench/conv-model.ts', () => {
     expect(slowest.length).toBeGreaterThan(3);
     expect(slowest.length).toBeLessThanOrEqual(12);
     expect(slowest.map((d) => d.median_ms)).toEqual([...slowest.map((d) => d.median_ms)].sort((a, b) => b - a));
-    for (const d of slowest) expect(d).toMatchObject({ kernel: expect.stringMatching(/^\w+$/), index: expect.any(Number), workgroups: expect.any(Number) });
+    for (const d of slowest) expect(d).toMatchObject({ kernel: expect.stringMatching(/^[\w-]+$/), index: expect.any(Number), workgroups: expect.any(Number) });
     expect(new Set(slowest.map((d) => d.index)).size).toBe(slowest.length);
     for (const x of records) {
       expect(x).toMatchObject({ bench: 'conv_model', batch: 2, channels: [16, 16] });
