@@ -18,15 +18,14 @@
 // matrix and the row-major copy of an f16 tensor are f16 too: they only move its values, so they
 // lose nothing, and the largest buffer of a conv layer takes half the bytes.
 import type { Activation } from '../../../shaders/activation';
-import { biasGradThreads, conv2dForward, conv2dInputGrad, conv2dWeightGrad, convBiasGrad, convBiasGradSlices, convDims, convWeightGradSum, CONV_VARIANTS, weightGradSplits, type ConvGeometry } from '../../../shaders/conv';
+import { biasGradThreads, conv2dForward, conv2dInputGrad, conv2dWeightGrad, convBiasGrad, convBiasGradSlices, convDims, CONV_VARIANTS, weightGradSplits, type ConvGeometry } from '../../../shaders/conv';
 import { channelsToRows, col2im, im2col } from '../../../shaders/conv-im2col';
 import { matmul, type MatmulOperand, type MatmulParams } from '../../../shaders/matmul';
-import { sliceSum } from '../../../shaders/common';
 import type { BufferSlice } from '../../gpu/buffers';
 import type { KernelGraph } from '../../graph';
 import { halfNames, type Tensor } from '../../tensor';
 import { matmulOptionsFor } from '../autotune';
-import { recordMatmul } from './matmul-op';
+import { recordMatmul, recordSlicedSum } from './matmul-op';
 import type { Recorder } from '../module';
 
 /** Every way of computing a convolution; tests run each. */
@@ -174,9 +173,7 @@ export function recordConvWeightGrad(g: Recorder, geom: ConvGeometry, dy: Tensor
     }
     // A layer with few weights: slices of the sum in parallel, then their total.
     const weights = geom.outChannels * geom.inChannels * geom.kernel * geom.kernel;
-    const dwSlices = g.tensor(`${dy.name}.dwSlices`, [splits, weights]);
-    g.graph.add(conv2dWeightGrad({ ...p, splits }), { dy, x, dwSlices });
-    g.graph.add(convWeightGradSum({ slices: splits, weights }), { dwSlices, dw });
+    recordSlicedSum(g, conv2dWeightGrad({ ...p, splits }), { dy, x }, { binding: 'dwSlices', tensor: `${dy.name}.dwSlices`, slices: splits, length: weights, sum: 'conv2d_weight_grad_sum', to: 'dw' }, dw);
     return;
   }
   const d = convDims('conv_weight_grad', geom);
@@ -198,7 +195,5 @@ export function recordConvBiasGrad(g: Recorder, shape: { batch: number; channels
     g.graph.add(convBiasGrad({ ...shape, threadsPerChannel }), { dy, db });
     return;
   }
-  const dbSlices = g.tensor(`${name}.slices`, [slices, shape.channels]);
-  g.graph.add(convBiasGrad({ ...shape, slices }), { dy, dbSlices });
-  g.graph.add(sliceSum({ name: 'conv_bias_grad_sum', from: 'dbSlices', to: 'db', slices, length: shape.channels }), { dbSlices, db });
+  recordSlicedSum(g, convBiasGrad({ ...shape, slices }), { dy }, { binding: 'dbSlices', tensor: `${name}.slices`, slices, length: shape.channels, sum: 'conv_bias_grad_sum', to: 'db' }, db);
 }

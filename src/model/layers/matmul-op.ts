@@ -4,7 +4,7 @@
 // sums (bias gradients, the product of dY^T with ones) split their rows the same way on GPUs.
 import { columnSum, columnSumSlices, matmul, type MatmulParams } from '../../../shaders/matmul';
 import { matmulSplits } from '../../../shaders/matmul-tiled';
-import { sliceSum } from '../../../shaders/common';
+import { sliceSum, type Kernel } from '../../../shaders/common';
 import type { BufferSlice } from '../../gpu/buffers';
 import type { Tensor } from '../../tensor';
 import type { Recorder } from '../module';
@@ -17,9 +17,20 @@ export function recordMatmul(g: Recorder, p: MatmulParams, operands: Record<stri
     return;
   }
   const { c, ...inputs } = operands;
-  const cSlices = g.tensor(`${name}.slices`, [splits, p.M * p.N]);
-  g.graph.add(matmul({ ...p, splits }), { ...inputs, cSlices });
-  g.graph.add(sliceSum({ name: 'matmul_slice_sum', from: 'cSlices', to: 'c', slices: splits, length: p.M * p.N }), { cSlices, c });
+  recordSlicedSum(g, matmul({ ...p, splits }), inputs, { binding: 'cSlices', tensor: `${name}.slices`, slices: splits, length: p.M * p.N, sum: 'matmul_slice_sum', to: 'c' }, c);
+}
+
+/**
+ * Records a kernel that writes a long sum's partial results, `slices` layers of `length`, into
+ * its binding `binding` (a tensor planned here), then `sliceSum` (named `sum`) adding the layers
+ * into `out`, bound as `to`. Every split sum (matmul, column, conv weight and bias gradients)
+ * goes through this.
+ */
+export function recordSlicedSum(g: Recorder, partial: Kernel, inputs: Record<string, Tensor | BufferSlice>,
+  s: { binding: string; tensor: string; slices: number; length: number; sum: string; to: string }, out: Tensor | BufferSlice): void {
+  const layers = g.tensor(s.tensor, [s.slices, s.length]);
+  g.graph.add(partial, { ...inputs, [s.binding]: layers });
+  g.graph.add(sliceSum({ name: s.sum, from: s.binding, to: s.to, slices: s.slices, length: s.length }), { [s.binding]: layers, [s.to]: out });
 }
 
 /** Records out[n] = sum over rows of x[m, n]; on GPUs (`splitBatchSums`) over row slices, then their sum. */
@@ -29,7 +40,5 @@ export function recordColumnSum(g: Recorder, rows: number, cols: number, x: Tens
     g.graph.add(columnSum({ rows, cols }), { x, out });
     return;
   }
-  const outSlices = g.tensor(`${name}.slices`, [slices, cols]);
-  g.graph.add(columnSum({ rows, cols, slices }), { x, outSlices });
-  g.graph.add(sliceSum({ name: 'column_slice_sum', from: 'outSlices', to: 'out', slices, length: cols }), { outSlices, out });
+  recordSlicedSum(g, columnSum({ rows, cols, slices }), { x }, { binding: 'outSlices', tensor: `${name}.slices`, slices, length: cols, sum: 'column_slice_sum', to: 'out' }, out);
 }
