@@ -284,6 +284,12 @@ const PATH_CASES: Record<PathRule, [what: string, path: string, says: string][]>
     ['under a regular file', at('a-file', 'run'), 'is a file, not a folder'],
     ['not writable (/sys refuses even root)', '/sys/webgpu-vae-test-run', 'not writable'],
   ],
+  model: [
+    ['missing', at('no-such-run'), 'does not exist'],
+    ['a folder without a model', at('a-folder'), 'whose model.safetensors does not exist'],
+    ['a dangling symbolic link (unreadable)', at('dangling'), 'symbolic link'],
+    ['a FIFO (unreadable: a read would block)', at('fifo'), 'FIFO'],
+  ],
   'output-file': [
     ['a folder', at('a-folder.png'), 'is a folder'],
     ['under a regular file', at('a-file', 'x.png'), 'is a file, not a folder'],
@@ -295,7 +301,7 @@ describe('path flags', () => {
   const pathFlags = commands.flatMap((c) => Object.keys(COMMAND_FLAGS.get(c)!).filter((f) => pathRule(c, f)).map((f) => [c, f, pathRule(c, f)!] as const));
 
   it('covers --checkpoint, --data-dir, --resume and both --out', () => {
-    expect(pathFlags.map(([c, f]) => `${c} --${f}`)).toEqual(expect.arrayContaining(['eval --checkpoint', 'sample --checkpoint', 'train --data-dir', 'eval --data-dir', 'train --resume', 'train --out', 'sample --out']));
+    expect(pathFlags.map(([c, f]) => `${c} --${f}`)).toEqual(expect.arrayContaining(['eval --checkpoint', 'sample --checkpoint', 'train --data-dir', 'eval --data-dir', 'train --resume', 'train --init-from', 'train --out', 'sample --out']));
   });
 
   it.each(pathFlags)('%s --%s (%s) refuses bad paths, naming the flag and the path', async (command, flag, rule) => {

@@ -27,6 +27,7 @@ commands:
           [--precision f32|f16]  (f16: hidden activations stored as f16; needs the GPU's shader-f16)
           [--out runs/DATASET-TIME] [--force] [--save-every N] [--clip-grad NORM] [--on-nan stop|skip-batch|rollback]
           [--retries 2] [--max-gpu-memory MiB] [--json]
+          [--init-from runs/NAME|FILE]  (a new run from a trained model's parameters: its architecture, a fresh optimizer)
           (skip-batch: an epoch that skips over half its steps stops the run, exit 3, unless it is the first and more follow)
   train   --resume runs/NAME [--epochs N] [--lr X] [--precision f32|f16] [--save-every N] [--on-nan ...] [--retries N]
           [--autotune ...] [--max-gpu-memory MiB] [--data-dir DIR] [--json]  (model, data and optimizer flags may be repeated, not changed)

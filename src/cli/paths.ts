@@ -7,19 +7,22 @@
 //           resumed run writes its checkpoints there;
 //   output-folder  a folder to write (train --out): a folder if it exists, and writable, or else
 //           creatable where it would be created;
-//   output-file    a file to write (sample --out): not a folder, in a writable folder.
+//   output-file    a file to write (sample --out): not a folder, in a writable folder;
+//   model   a trained model to start from (train --init-from): a file as above, or a run folder
+//           whose model.safetensors is one.
 // Writability is tried, not asked: access(2) says yes to root even where writing fails (/sys,
 // read-only mounts), so a temporary folder is made and removed in the nearest existing folder.
 import { closeSync, constants, lstatSync, mkdtempSync, openSync, readdirSync, rmdirSync, statSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
-export type PathRule = 'file' | 'folder' | 'run-folder' | 'output-folder' | 'output-file';
+export type PathRule = 'file' | 'folder' | 'run-folder' | 'output-folder' | 'output-file' | 'model';
 
 /** Rules by `command --flag`, or by `--flag` for every command. */
 export const PATH_FLAGS: Record<string, PathRule> = {
   '--checkpoint': 'file',
   '--data-dir': 'folder',
   '--resume': 'run-folder',
+  '--init-from': 'model',
   'train --out': 'output-folder',
   'sample --out': 'output-file',
   'traverse --out': 'output-file',
@@ -40,6 +43,7 @@ const FIXES: Record<string, string | ((values: Record<string, unknown>) => strin
   '--checkpoint': 'give a .safetensors file written by `webgpu-vae train` (e.g. runs/NAME/model.safetensors)',
   '--data-dir': (values) => DATA_DIR_FIXES[String(values.dataset ?? 'mnist')] ?? DATA_DIR_FIXES.mnist!,
   '--resume': 'give the folder of a run (e.g. runs/NAME)',
+  '--init-from': 'give a run folder that has saved a checkpoint (e.g. runs/NAME) or its model.safetensors',
   'train --out': 'choose another folder for the run (e.g. runs/NAME)',
   'sample --out': 'give a .png file name in a folder you can write (e.g. samples.png)',
   'traverse --out': 'give a .png file name in a folder you can write (e.g. traversal.png)',
@@ -126,6 +130,11 @@ function problem(rule: PathRule, path: string): string | null {
       if (s?.isDirectory()) return 'is a folder, not a file';
       if (s && !s.isFile()) return `is ${kindOf(s)}, not a file that can be replaced`;
       return unwritable(dirname(path));
+    case 'model': {
+      if (!s?.isDirectory()) return problem('file', path);
+      const inside = problem('file', join(path, 'model.safetensors'));
+      return inside && `is a folder whose model.safetensors ${inside}`;
+    }
   }
 }
 

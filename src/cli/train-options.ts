@@ -24,7 +24,7 @@ export const FLAGS = defineFlags('train', {
   binarize: { type: 'string' }, dequantize: { type: 'boolean' }, optimizer: { type: 'string' },
   arch: { type: 'string' }, channels: { type: 'string' }, 'image-size': { type: 'string' }, 'image-channels': { type: 'string' }, strict: { type: 'boolean' },
   lr: { type: 'string' }, 'lr-decay': { type: 'string' }, 'lr-min': { type: 'string' }, seed: { type: 'string' }, limit: { type: 'string' }, 'test-limit': { type: 'string' },
-  out: { type: 'string' }, json: { type: 'boolean' }, resume: { type: 'string' }, force: { type: 'boolean' }, 'save-every': { type: 'string' }, autotune: { type: 'string' }, precision: { type: 'string' },
+  out: { type: 'string' }, json: { type: 'boolean' }, resume: { type: 'string' }, 'init-from': { type: 'string' }, force: { type: 'boolean' }, 'save-every': { type: 'string' }, autotune: { type: 'string' }, precision: { type: 'string' },
   'on-nan': { type: 'string' }, 'clip-grad': { type: 'string' }, retries: { type: 'string' }, 'max-gpu-memory': { type: 'string' },
 } as const);
 
@@ -69,6 +69,8 @@ export interface RunOptions {
    * --precision changes it (the weights and Adam's moments are f32 either way), as --lr may.
    */
   precision: Precision;
+  /** The checkpoint a new run's parameters started from (`--init-from`), or null for a random draw. */
+  initFrom: string | null;
 }
 
 /** --samples K (the objective's samples per example); --samples-per-x is its older name. */
@@ -162,7 +164,7 @@ export function checkNormGroups(f: Flags, config: Pick<VaeConfig, 'arch' | 'norm
     `and GroupNorm splits each layer's channels into equal groups; give --norm-groups ${valid.join(', ').replace(/, (\d+)$/, ' or $1')}`);
 }
 
-export const DEFAULT_RUN: RunOptions = { dataset: 'mnist', dataDir: null, imageSize: 64, imageChannels: 3, strict: false, limit: null, testLimit: null, batch: 128, optimizer: 'adam', lr: 1e-3, lrDecay: 'none', lrMin: 0, lrDecaySteps: 0, seed: 0, epochs: 10, saveEvery: 0, onNan: 'stop', clipGrad: 0, retries: 2, precision: 'f32' };
+export const DEFAULT_RUN: RunOptions = { dataset: 'mnist', dataDir: null, imageSize: 64, imageChannels: 3, strict: false, limit: null, testLimit: null, batch: 128, optimizer: 'adam', lr: 1e-3, lrDecay: 'none', lrMin: 0, lrDecaySteps: 0, seed: 0, epochs: 10, saveEvery: 0, onNan: 'stop', clipGrad: 0, retries: 2, precision: 'f32', initFrom: null };
 
 export function runFields(f: Flags, d: RunOptions): RunOptions {
   const run = runFieldsUnchecked(f, d);
@@ -193,6 +195,7 @@ function runFieldsUnchecked(f: Flags, d: RunOptions): RunOptions {
     clipGrad: numberFlag('clip-grad', f['clip-grad'], d.clipGrad, (v) => v >= 0, 'a gradient norm > 0 to clip to (e.g. 1), or 0 for none'),
     retries: intFlag('retries', f.retries, d.retries, 0, 100),
     precision: choiceFlag('precision', f.precision, d.precision, PRECISIONS),
+    initFrom: stringFlag('init-from', f['init-from']) ?? d.initFrom,
   };
 }
 

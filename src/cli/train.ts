@@ -45,6 +45,7 @@ import { checkRecordMatchesState, claimNewRunDir, discardOldRun, readRunRecord, 
 import { describeObjective, describeShape } from '../model/describe';
 import { ConfigError } from '../errors';
 import { toFlags } from './messages';
+import { initialParamsFor, readInitialModel, withArchitectureOf } from './init-from';
 
 const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
@@ -103,8 +104,11 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
   // Everything that can be refused is refused here, before the slow parts (device, data, compiling).
   let config: VaeConfig, run: RunOptions, outDir: string, resumed: TrainingState | null = null, lrWas: number | null = null;
   let precisionWas: RunOptions['precision'] | null = null;
+  /** Parameters of a new run started from a trained model (`--init-from`). */
+  let initialParams: Float32Array | null = null;
   if (resumeDir) {
     if (f.force) throw new UsageError('--force starts a run over and --resume continues one; give one of them');
+    if (f['init-from'] !== undefined) throw new UsageError(`--init-from starts a new run from a model's parameters and --resume continues the run in ${resumeDir} from its own; give one of them`);
     const out = stringFlag('out', f.out);
     if (out !== undefined && resolvePath(out) !== resolvePath(resumeDir)) throw new UsageError(`--out ${out} and --resume ${resumeDir} differ; a resumed run stays in its folder, so leave out --out`);
     resumed = readRunState(resumeDir);
@@ -128,13 +132,19 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     checkDataFlags(f, run);
     // The data decides the picture: channels, rows and columns (a folder's from --image-size and --image-channels).
     const [channels, rows, cols] = exampleShape(run.dataset, dataFlags(run));
-    const fields = configFields(f, DEFAULT_CONFIG, run.dataset);
+    // A run started from a trained model takes its architecture unless a flag changes it.
+    const initial = run.initFrom ? await readInitialModel(run.initFrom) : null;
+    const fields = configFields(f, initial ? withArchitectureOf(DEFAULT_CONFIG, initial.config) : DEFAULT_CONFIG, run.dataset);
     try {
       config = resolveConfig({ ...fields, inputDim: channels * rows * cols, imageShape: [rows, cols], imageChannels: channels });
     } catch (e) {
       // The library names its fields (klCapacity, init pytorch); the command line names flags.
       if (e instanceof ConfigError) throw new UsageError(toFlags(e.message));
       throw e;
+    }
+    if (initial) {
+      initialParams = initialParamsFor(initial, config);
+      run.initFrom = initial.path;
     }
     checkNormGroups(f, config);
     const stamp = new Date().toISOString().replace(/[:T]/g, '-').slice(0, 19);
@@ -226,7 +236,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       autotune, autotuneCache: fileAutotuneCache(), signal: stopTuning.signal, precision: run.precision, memoryBudget: budget,
       device: { ...acquired, owned: false }, batch, optimizer: run.optimizer, lr: run.lr, seed: run.seed, clipGrad: run.clipGrad,
       lrDecay: run.lrDecay, lrMin: run.lrMin, lrDecaySteps: run.lrDecaySteps,
-      ...(resumed ? { initialParams: resumed.params } : {}),
+      ...(resumed ? { initialParams: resumed.params } : initialParams ? { initialParams } : {}),
     });
     if (stop) {
       // Stopped while loading or compiling: nothing was trained, so nothing is written.
@@ -244,6 +254,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       `${mib(vae.allocatedBytes)} MiB on the GPU (step tensors planned in ${mib(memory.plannedBytes)} MiB, ${mib(memory.savedBytes)} MiB saved by reuse); ` +
       `${await vae.dispatchesPerStep()} dispatches per step; compiled in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     if (autotune !== 'off') report.info(`autotune ${autotune}: ${describeAutotune(vae.kernels)}`);
+    if (initialParams) report.info(`parameters from ${run.initFrom}; the optimizer and the step count start afresh`);
     if (run.lrDecay === 'cosine') report.info(`learning rate: cosine from ${run.lr} to ${run.lrMin} over ${run.lrDecaySteps} steps`);
 
     // The run's record and log. A forced new run clears the old one only now that it is sure to start.
@@ -271,7 +282,8 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       ...(run.lrDecay !== 'none' ? { lr_decay: { kind: run.lrDecay, min: run.lrMin, steps: run.lrDecaySteps } } : {}),
       train_examples: train.count, test_examples: test.count, gpu_bytes: vae.allocatedBytes, planned_bytes: memory.plannedBytes, saved_bytes: memory.savedBytes,
       params: vae.layout.paramCount, out: outDir, train_drawn_on_gpu: !!drawn,
-      ...(autotune !== 'off' ? { autotune: { mode: autotune, matmul: vae.kernels.matmulTuned ?? {}, conv: vae.kernels.convTuned ?? {} } } : {}), ...(resumed ? { resumed_from: { step: progress.step, epoch: progress.epochsDone + 1 } } : {}) });
+      ...(autotune !== 'off' ? { autotune: { mode: autotune, matmul: vae.kernels.matmulTuned ?? {}, conv: vae.kernels.convTuned ?? {} } } : {}), ...(resumed ? { resumed_from: { step: progress.step, epoch: progress.epochsDone + 1 } } : {}),
+      ...(initialParams ? { init_from: run.initFrom } : {}) });
     if (drawn) report.info(`${run.dataset}: the ${train.count} training pictures are drawn on the GPU at each step (${mib(8 * train.count)} MiB of indices and order, not ${mib(train.count * config.inputDim)} MiB of pictures)`);
     if (resumed) {
       report.info(`resuming ${outDir} at step ${progress.step} (epoch ${progress.epochsDone + 1}, ${progress.epochStep}/${stepsPerEpoch} steps done), training to epoch ${run.epochs}` +

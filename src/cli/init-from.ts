@@ -1,0 +1,71 @@
+// `train --init-from FILE|DIR`: a new run whose parameters start from a trained model's instead of
+// a random draw, with a fresh optimizer and step counter. It is how a model trained under one
+// objective continues under another (a beta-TCVAE raised to a KL capacity, a beta lowered, a
+// longer cosine decay), which `--resume` refuses because a resumed run continues as it started.
+// The architecture (layers, widths, latent size, likelihood) is the checkpoint's unless a flag
+// changes it, and any change that alters a parameter's shape is refused by name.
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { VaeConfig } from '../model/config';
+import { paramLayout } from '../model/build';
+import { UsageError } from './args';
+import { readCheckpointFile } from './io';
+
+/** The fields that decide the parameters' names and shapes: left out, a flag takes the checkpoint's. */
+const ARCHITECTURE_FIELDS = ['arch', 'hidden', 'channels', 'dense', 'norm', 'normGroups', 'init', 'latent', 'activation', 'likelihood', 'sigma', 'classes'] as const;
+
+export interface InitialModel {
+  /** The file the parameters came from (a run folder's model.safetensors when a folder was given). */
+  path: string;
+  config: VaeConfig;
+  flat: Float32Array;
+}
+
+/** Reads the model that a new run starts from: a checkpoint file, or the model.safetensors of a run folder. */
+export async function readInitialModel(given: string): Promise<InitialModel> {
+  const path = existsSync(given) && statSync(given).isDirectory() ? join(given, 'model.safetensors') : given;
+  if (path !== given && !existsSync(path)) {
+    throw new UsageError(`--init-from ${given} is a folder without model.safetensors; give a run folder that has saved a checkpoint, or the checkpoint file itself`);
+  }
+  const { config, flat } = await readCheckpointFile(path);
+  return { path, config, flat };
+}
+
+/** The defaults a new run's flags fall back on: `base` with the checkpoint's architecture. */
+export function withArchitectureOf(base: VaeConfig, from: VaeConfig): VaeConfig {
+  const picked: Partial<VaeConfig> = {};
+  for (const field of ARCHITECTURE_FIELDS) (picked as Record<string, unknown>)[field] = from[field];
+  return { ...base, ...picked };
+}
+
+/**
+ * The checkpoint's parameters laid out for `config`, or a refusal naming the first parameter that
+ * does not match one for one.
+ */
+export function initialParamsFor(initial: InitialModel, config: VaeConfig): Float32Array {
+  const shape = (c: VaeConfig) => `${c.imageChannels}x${c.imageShape.join('x')}`;
+  if (initial.config.inputDim !== config.inputDim) {
+    throw new UsageError(`--init-from ${initial.path} was trained on ${shape(initial.config)} pictures and these are ${shape(config)}; ` +
+      'start from a model of the same picture size, or leave out --init-from');
+  }
+  const theirs = paramLayout(initial.config), ours = paramLayout(config);
+  for (const t of ours.tensors) {
+    const other = theirs.byName.get(t.name);
+    const differs = !other ? `has no tensor ${t.name}` : other.shape.join(',') !== t.shape.join(',') ? `has ${t.name} of shape [${other.shape}] where this model's is [${t.shape}]` : null;
+    if (differs) {
+      throw new UsageError(`--init-from ${initial.path} ${differs}: the architecture flags differ from the checkpoint's; ` +
+        'leave them out to take its architecture, or leave out --init-from');
+    }
+  }
+  const extra = theirs.tensors.find((t) => !ours.byName.has(t.name));
+  if (extra) {
+    throw new UsageError(`--init-from ${initial.path} has ${extra.name}, which this model does not: the architecture flags differ from the checkpoint's; ` +
+      'leave them out to take its architecture, or leave out --init-from');
+  }
+  const flat = new Float32Array(ours.totalFloats);
+  for (const t of ours.tensors) {
+    const other = theirs.byName.get(t.name)!;
+    flat.set(initial.flat.subarray(other.offset, other.offset + other.count), t.offset);
+  }
+  return flat;
+}
