@@ -8,6 +8,15 @@ import { type PipelineCache, pipelineCacheFor } from '../../src/gpu/pipelines';
 import { KernelGraph } from '../../src/graph';
 import { gentleWait } from '../../src/gpu/gentle-wait';
 
+/**
+ * Where the tests run: Node (Dawn through the `webgpu` package), headless Chromium (its own Dawn
+ * and Tint) or Deno (wgpu and naga). The kernel files run in all three; tests of how a model
+ * records its graph (TypeScript that is the same everywhere) run in Node only, and the tiled
+ * matmuls built for GPUs, whose pipelines take Chromium 4-11 s each on SwiftShader, run in a cut
+ * of their cases outside Node (tests/matmul.test.ts).
+ */
+export const TEST_HOST: 'node' | 'chromium' | 'deno' = 'Deno' in globalThis ? 'deno' : typeof window !== 'undefined' ? 'chromium' : 'node';
+
 let shared: Promise<{ device: GPUDevice; cache: PipelineCache }> | null = null;
 
 export function gpu(): Promise<{ device: GPUDevice; cache: PipelineCache }> {
