@@ -4,7 +4,7 @@
 // longer cosine decay), which `--resume` refuses because a resumed run continues as it started.
 // The architecture (layers, widths, latent size, likelihood) is the checkpoint's unless a flag
 // changes it, and any change that alters a parameter's shape is refused by name.
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { VaeConfig } from '../model/config';
 import { paramLayout } from '../model/build';
@@ -12,7 +12,7 @@ import { UsageError } from './args';
 import { readCheckpointFile } from './io';
 
 /** The fields that decide the parameters' names and shapes: left out, a flag takes the checkpoint's. */
-const ARCHITECTURE_FIELDS = ['arch', 'hidden', 'channels', 'dense', 'norm', 'normGroups', 'init', 'latent', 'activation', 'likelihood', 'sigma', 'classes'] as const;
+const ARCHITECTURE_FIELDS = ['arch', 'hidden', 'channels', 'dense', 'norm', 'normGroups', 'latent', 'activation', 'likelihood', 'sigma', 'classes'] as const;
 
 export interface InitialModel {
   /** The file the parameters came from (a run folder's model.safetensors when a folder was given). */
@@ -21,12 +21,12 @@ export interface InitialModel {
   flat: Float32Array;
 }
 
-/** Reads the model that a new run starts from: a checkpoint file, or the model.safetensors of a run folder. */
+/**
+ * Reads the model that a new run starts from: a checkpoint file, or the model.safetensors of a run
+ * folder (the flag's path rule, src/cli/paths.ts, has refused a folder without one).
+ */
 export async function readInitialModel(given: string): Promise<InitialModel> {
-  const path = existsSync(given) && statSync(given).isDirectory() ? join(given, 'model.safetensors') : given;
-  if (path !== given && !existsSync(path)) {
-    throw new UsageError(`--init-from ${given} is a folder without model.safetensors; give a run folder that has saved a checkpoint, or the checkpoint file itself`);
-  }
+  const path = statSync(given).isDirectory() ? join(given, 'model.safetensors') : given;
   const { config, flat } = await readCheckpointFile(path);
   return { path, config, flat };
 }
