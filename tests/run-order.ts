@@ -25,31 +25,32 @@ export function testWorkers(): number {
 }
 
 /**
- * The files that take longest, longest first (seconds on 2 cores: Node, Chromium, Deno, e2e).
- * Started first, none of them is left running alone at the end while the other worker idles.
- * Without this list a fresh checkout (no timings cached) would start the largest files first,
- * and matmul.test.ts, the slowest, is among the smaller ones.
+ * The files that take longest, longest first (seconds in one CI run on 2 cores, 2026-12-04: Node,
+ * Chromium, Deno, e2e). Started first, none of them is left running alone at the end while the
+ * other worker idles. Without this list a fresh checkout (no timings cached) would start the
+ * largest files first, and matmul.test.ts, the slowest, is among the smaller ones.
  */
 export const SLOWEST_FIRST = [
-  'e2e/images', // 96 s
-  'matmul', // 112 s Node, 124 s Chromium, 88 s Deno
-  'gpu-sh', // 72 s
-  'f16', // 70 s on lavapipe
-  'conv', // 47 s Node, 47 s Chromium, 39 s Deno
-  'cli-images', // 43 s
-  'cli', // 34 s
-  'e2e/demo', // 31 s
-  'f16-conv', // 26 s
-  'package', // 23 s: the npm pack install and the dist/ build
-  'e2e/recovery', // 22 s
-  'e2e/embed', // 21 s
-  'conv-layers', // 19 s
-  'resume', // 17 s
-  'e2e/present-canvas', // 12 s
-  'autotune', // 11 s
-  'group-norm', // 9 s
-  'device-loss', // 9 s
-  'gradcheck', // 8 s on Deno
+  'e2e/images', // 134 s
+  'matmul', // 191 s Node, 246 s Chromium, 105 s Deno
+  'gpu-sh', // 104 s
+  'conv', // 52 s Node, 87 s Chromium, 44 s Deno
+  'cli-images', // 77 s
+  'cli', // 76 s
+  'e2e/demo', // 66 s
+  'conv-layers', // 63 s Node, 35 s Chromium, 17 s Deno
+  'e2e/recovery', // 37 s
+  'e2e/embed', // 36 s
+  'torch-parity', // 34 s
+  'package', // 33 s: the npm pack install and the dist/ build
+  'resume', // 30 s
+  'autotune', // 30 s
+  'device-loss', // 25 s
+  'e2e/present-canvas', // 24 s
+  'gradcheck', // 19 s Chromium, 12 s Node
+  'group-norm', // 18 s Chromium
+  'f16', // 14 s on lavapipe
+  'f16-conv',
 ];
 
 /** Where `file` (a test file's path) stands in SLOWEST_FIRST; files not listed come after all of them. */
