@@ -6,7 +6,11 @@
 // wrapping GPUDevice.prototype.createBuffer and GPUBuffer.prototype.destroy inside the worker (the
 // page itself exposes no count). The verdict is bench/soak-verdict.ts's, with one sample per cycle.
 //
-//   npx tsx bench/soak-browser.ts [--cycles 10] [--steps 100] [--reuse-build] [--json]
+//   npx tsx bench/soak-browser.ts [--cycles 10] [--steps 100] [--snapshot-from N] [--reuse-build] [--json]
+//
+// --snapshot-from N takes a heap snapshot of the page after cycle N and after the last, and lists
+// what the later one holds more of, by constructor (bench/heap-snapshot.ts): where a growing
+// heap's bytes are.
 //
 // The demo is built into dist-demo/ (unless --reuse-build and it exists) and served by Vite's
 // preview server on 127.0.0.1 (navigator.gpu needs a secure context).
@@ -16,6 +20,7 @@ import type { CDPSession, Page } from 'playwright';
 import { build, preview } from 'vite';
 import { launch } from '../tests/e2e/browser';
 import { formatSoak, soakVerdict, type SoakSample } from './soak-verdict';
+import { heapGrowth, snapshotOfSession, summarizeHeap, type HeapGroup } from './heap-snapshot';
 
 const ROOT = resolve(import.meta.dirname, '..');
 /**
@@ -74,17 +79,18 @@ async function waitForStep(page: Page, n: number): Promise<void> {
 const waitForReady = (page: Page) => page.waitForFunction(() => (document.querySelector('[data-testid=status]')?.textContent ?? '').startsWith('Ready'), undefined, { timeout: 300_000, polling: 200 });
 
 function parse(argv: string[]) {
-  const opts = { cycles: 10, steps: 100, reuseBuild: false, json: false };
+  const opts = { cycles: 10, steps: 100, snapshotFrom: 0, reuseBuild: false, json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--reuse-build') opts.reuseBuild = true;
     else if (a === '--json') opts.json = true;
-    else if (a === '--cycles' || a === '--steps') {
+    else if (a === '--cycles' || a === '--steps' || a === '--snapshot-from') {
       const v = Number(argv[++i]);
       if (!Number.isInteger(v) || v < 1) throw new Error(`${a} needs a positive integer, got '${argv[i] ?? ''}'`);
-      opts[a === '--cycles' ? 'cycles' : 'steps'] = v;
-    } else throw new Error(`unknown option ${a}; use --cycles N, --steps N, --reuse-build, --json`);
+      opts[a === '--cycles' ? 'cycles' : a === '--steps' ? 'steps' : 'snapshotFrom'] = v;
+    } else throw new Error(`unknown option ${a}; use --cycles N, --steps N, --snapshot-from N, --reuse-build, --json`);
   }
+  if (opts.snapshotFrom >= opts.cycles) throw new Error(`--snapshot-from ${opts.snapshotFrom} must be below --cycles ${opts.cycles}: the second snapshot is taken after the last cycle`);
   return opts;
 }
 
@@ -111,6 +117,7 @@ export async function main(argv: string[]): Promise<number> {
     for (const [name, value] of Object.entries(SETTINGS)) await page.fill(`[name=${name}]`, value);
 
     const samples: SoakSample[] = [];
+    let earlier: Map<string, HeapGroup> | null = null;
     for (let cycle = 1; cycle <= opts.cycles; cycle++) {
       const t0 = performance.now();
       await page.click('[data-testid=start]');
@@ -131,6 +138,16 @@ export async function main(argv: string[]): Promise<number> {
       samples.push(s);
       log(`cycle ${cycle}: "${reached}" in ${(ms / 1000).toFixed(1)} s; after reset ${buffers.live} buffers (${buffers.bytes} bytes), heap worker ${(worker.usedSize / 2 ** 20).toFixed(2)} MiB + page ${(main.usedSize / 2 ** 20).toFixed(2)} MiB`);
       if (opts.json) console.log(JSON.stringify({ bench: 'soak_browser_sample', ...s, worker_heap: worker.usedSize, page_heap: main.usedSize }));
+      if (opts.snapshotFrom && (cycle === opts.snapshotFrom || cycle === opts.cycles)) {
+        const summary = summarizeHeap(await snapshotOfSession(pageCdp));
+        if (cycle === opts.snapshotFrom) earlier = summary;
+        else {
+          const growth = heapGrowth(earlier!, summary);
+          log(`page heap, cycle ${opts.snapshotFrom} to ${cycle}, what grew (self bytes, objects):`);
+          for (const g of growth) log(`  ${String(g.selfBytes).padStart(8)} B ${String(g.count).padStart(6)}  ${g.group}`);
+          if (opts.json) console.log(JSON.stringify({ bench: 'soak_browser_heap_growth', from: opts.snapshotFrom, to: cycle, growth }));
+        }
+      }
     }
     const verdict = soakVerdict(samples, HEAP_BAND_BYTES);
     if (opts.json) console.log(JSON.stringify({ bench: 'soak_browser_verdict', cycles: opts.cycles, steps: opts.steps, chromium: browser.version(), ...verdict }));

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseArgs, UsageError } from '../bench/args';
 import { trackBuffers } from '../bench/buffer-tracker';
 import { runSoak } from '../bench/soak';
+import { heapGrowth, summarizeHeap, takeHeapSnapshot } from '../bench/heap-snapshot';
 import { formatSoak, HEAP_BAND_BYTES, slope, soakVerdict, type SoakSample } from '../bench/soak-verdict';
 import { loadMnistNode } from '../src/data/mnist';
 import type { AcquiredDevice } from '../src/gpu/device';
@@ -59,6 +60,39 @@ describe('soak verdict', () => {
     const rssGrows = soakVerdict(flat(20, {}, (i) => ({ rssBytes: (300 + 10 * i) * MiB })));
     expect(rssGrows.checks.find((c) => c.name === 'RSS')).toMatchObject({ pass: false, informational: true });
     expect(rssGrows.pass).toBe(true);
+  });
+});
+
+describe('heap snapshots (soak-browser --snapshot-from)', () => {
+  class SoakProbe { constructor(readonly payload: number[]) {} }
+  const snapshotText = async () => {
+    const { getHeapSnapshot } = await import('node:v8');
+    let text = '';
+    for await (const chunk of getHeapSnapshot()) text += chunk;
+    return text;
+  };
+
+  it('finds the objects a later V8 snapshot holds more of, by constructor', async () => {
+    const before = summarizeHeap(await snapshotText());
+    const kept = Array.from({ length: 1000 }, (_, i) => new SoakProbe([i]));
+    const growth = heapGrowth(before, summarizeHeap(await snapshotText()), 50);
+    const probes = growth.find((g) => g.group === 'object SoakProbe');
+    expect(probes, growth.map((g) => g.group).join(', ')).toBeDefined();
+    expect(probes!.count).toBe(kept.length);
+    expect(probes!.selfBytes).toBeGreaterThan(0);
+    expect(growth.every((g, i) => i === 0 || g.selfBytes <= growth[i - 1].selfBytes)).toBe(true);
+  });
+
+  it('collects the chunks a snapshot arrives in, after a collection, and stops listening', async () => {
+    const calls: string[] = [];
+    let listener: ((chunk: string) => void) | null = null;
+    const text = await takeHeapSnapshot(async (method) => {
+      calls.push(method);
+      if (method === 'HeapProfiler.takeHeapSnapshot') for (const c of ['{"a":', '1}']) listener?.(c);
+    }, (l) => { listener = l; return () => { listener = null; }; });
+    expect(text).toBe('{"a":1}');
+    expect(calls).toEqual(['HeapProfiler.collectGarbage', 'HeapProfiler.takeHeapSnapshot']);
+    expect(listener).toBeNull();
   });
 });
 
