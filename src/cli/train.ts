@@ -1,8 +1,8 @@
 // `webgpu-vae train`: trains on any data set of src/data/sources.ts (flags read in
-// train-options.ts) entirely on the GPU, reports per-epoch
-// train/test -ELBO with its KL and reconstruction terms, and writes model.safetensors,
-// samples.png (8x8 from the prior) and reconstructions.png (test images above their
-// reconstructions) into the run directory.
+// train-options.ts, checked against the defaults or the resumed run in train-setup.ts) entirely
+// on the GPU, reports per-epoch train/test -ELBO with its KL and reconstruction terms, and
+// writes model.safetensors, samples.png (8x8 from the prior) and reconstructions.png (test images
+// above their reconstructions) into the run directory.
 //
 // Never losing work: the run folder also gets config.json (how the run was started) and
 // metrics.jsonl (appended as training goes), and a checkpoint (model.safetensors plus
@@ -14,14 +14,14 @@
 // finished epochs are drawn again and discarded; the binarization key is the epoch number. With
 // --lr it continues the same way at another learning rate.
 import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute as isAbsolutePath, relative as relativePath, resolve as resolvePath, join } from 'node:path';
+import { join } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { saveCheckpoint } from '../checkpoint';
 import { describeAdapter, type AcquiredDevice } from '../gpu/device';
 import { releaseNodeGpu } from '../gpu/node-device';
 import { imageGridPng } from '../io/png';
 import { gridFor, reconstructionsPng } from './pictures';
-import { DEFAULT_CONFIG, resolveConfig, type VaeConfig } from '../model/config';
+import type { VaeConfig } from '../model/config';
 import type { StepLoss } from '../model/loss-ring';
 import { BAD_NUMBERS_EXIT_CODE, BadStepError, KeptCheckpoints, lossDeviceAtStep, lowerLr, newRunCommand, recover, StepWatch, tooManySkipped, type Restart } from './recovery';
 import { VAE } from '../model/vae';
@@ -34,18 +34,16 @@ import { AUTOTUNE_MODES, describeTuning } from '../model/autotune';
 import type { KernelChoice } from '../model/kernels';
 import { fileAutotuneCache } from '../model/autotune-file-cache';
 import { Philox } from '../rng';
-import { saveTrainingState, type TrainingProgress, type TrainingState } from '../training-state';
+import { saveTrainingState, type TrainingProgress } from '../training-state';
 import { choiceFlag, intFlag, parseFlags, stringFlag, UsageError, withoutFlags } from './args';
 import { JsonLog, OutputError, writeFileAtomic, type ChunkWriter } from './files';
 import { StepPacer } from '../gpu/step-pacer';
 import { gentleWait } from '../gpu/gentle-wait';
-import { memoryBudget, exampleShape, getDevice, loadData, makeReporter, writeOutput, type Print } from './io';
-import { checkDataFlags, checkNormGroups, checkResumeFlags, configFields, dataFlags, DEFAULT_RUN, FLAGS, fingerprint, runFields, type Flags, type RunOptions } from './train-options';
-import { checkRecordMatchesState, claimNewRunDir, discardOldRun, readRunRecord, readRunState, resumeCommand, RUN_FILES, runPaths, writeRunRecord, type RunRecord } from './run-dir';
+import { memoryBudget, getDevice, loadData, makeReporter, writeOutput, type Print } from './io';
+import { dataFlags, FLAGS, fingerprint, type Flags } from './train-options';
+import { discardOldRun, readRunRecord, resumeCommand, RUN_FILES, runPaths, writeRunRecord, type RunRecord } from './run-dir';
 import { describeObjective, describeShape } from '../model/describe';
-import { ConfigError } from '../errors';
-import { toFlags } from './messages';
-import { initialParamsFor, readInitialModel, withArchitectureOf } from './init-from';
+import { setUpRun } from './train-setup';
 
 const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
@@ -102,60 +100,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
   const maxGpuMiB = f['max-gpu-memory'] === undefined ? undefined : intFlag('max-gpu-memory', f['max-gpu-memory'], 0, 1);
 
   // Everything that can be refused is refused here, before the slow parts (device, data, compiling).
-  let config: VaeConfig, run: RunOptions, outDir: string, resumed: TrainingState | null = null, lrWas: number | null = null;
-  let precisionWas: RunOptions['precision'] | null = null;
-  /** Parameters of a new run started from a trained model (`--init-from`). */
-  let initialParams: Float32Array | null = null;
-  if (resumeDir) {
-    if (f.force) throw new UsageError('--force starts a run over and --resume continues one; give one of them');
-    if (f['init-from'] !== undefined) throw new UsageError(`--init-from starts a new run from a model's parameters and --resume continues the run in ${resumeDir} from its own; give one of them`);
-    const out = stringFlag('out', f.out);
-    if (out !== undefined && resolvePath(out) !== resolvePath(resumeDir)) throw new UsageError(`--out ${out} and --resume ${resumeDir} differ; a resumed run stays in its folder, so leave out --out`);
-    resumed = readRunState(resumeDir);
-    const savedRun = { ...DEFAULT_RUN, ...(resumed.run as Partial<RunOptions>), optimizer: resumed.training.optimizer, lr: resumed.training.lr, seed: resumed.training.seed };
-    config = resumed.config;
-    checkRecordMatchesState(resumeDir, config);
-    run = runFields(f, savedRun);
-    checkDataFlags(f, run);
-    lrWas = savedRun.lr;
-    precisionWas = savedRun.precision;
-    checkResumeFlags(f, resumeDir, { ...config, ...savedRun }, { ...config, ...configFields(f, config, run.dataset, resumeDir), ...run });
-    const done = resumed.progress.epochsDone;
-    // A restart after the last epoch's checkpoint (a device lost while writing the pictures) only writes them.
-    if (run.epochs <= done && !hooks.restart) {
-      throw new UsageError(`the run in ${resumeDir} has already trained ${done} epoch${done === 1 ? '' : 's'}` +
-        `${f.epochs === undefined ? ', all it was asked for' : ''}; pass --epochs N with N > ${done} to train it longer`);
-    }
-    outDir = resumeDir;
-  } else {
-    run = runFields(f, DEFAULT_RUN);
-    checkDataFlags(f, run);
-    // The data decides the picture: channels, rows and columns (a folder's from --image-size and --image-channels).
-    const [channels, rows, cols] = exampleShape(run.dataset, dataFlags(run));
-    // A run started from a trained model takes its architecture unless a flag changes it.
-    const initial = run.initFrom ? await readInitialModel(run.initFrom) : null;
-    const fields = configFields(f, initial ? withArchitectureOf(DEFAULT_CONFIG, initial.config) : DEFAULT_CONFIG, run.dataset);
-    try {
-      config = resolveConfig({ ...fields, inputDim: channels * rows * cols, imageShape: [rows, cols], imageChannels: channels });
-    } catch (e) {
-      // The library names its fields (klCapacity, init pytorch); the command line names flags.
-      if (e instanceof ConfigError) throw new UsageError(toFlags(e.message));
-      throw e;
-    }
-    if (initial) {
-      initialParams = initialParamsFor(initial, config);
-      run.initFrom = initial.path;
-    }
-    checkNormGroups(f, config);
-    const stamp = new Date().toISOString().replace(/[:T]/g, '-').slice(0, 19);
-    outDir = stringFlag('out', f.out) ?? join('runs', `${run.dataset}-${stamp}`);
-    if (run.dataDir && isInside(outDir, run.dataDir)) {
-      // The run's samples.png and reconstructions.png would join the pictures it trains on (and
-      // change the data a --resume checks against).
-      throw new UsageError(`--out ${outDir} is inside --data-dir ${run.dataDir}: the run's pictures would join the training pictures; choose an --out outside it (e.g. runs/NAME)`);
-    }
-    claimNewRunDir(outDir, !!f.force);
-  }
+  const { config, run, outDir, resumed, lrWas, precisionWas, initialParams } = await setUpRun(f, resumeDir, !!hooks.restart);
   const paths = runPaths(outDir);
   if (hooks.restart) {
     Object.assign(run, { retries: hooks.restart.retries, lr: hooks.restart.lr });
@@ -510,10 +455,4 @@ export function trainingLossName(c: VaeConfig): string {
   if (c.objective === 'iwae') return `IWAE bound (K=${c.samples})`;
   const plain = c.objective === 'elbo' && c.beta === 1 && c.warmupSteps === 0 && c.freeBits === 0 && c.klCapacity === 0;
   return plain ? '-ELBO' : 'loss';
-}
-
-/** Whether path `a` is `b` or lies inside it. */
-function isInside(a: string, b: string): boolean {
-  const rel = relativePath(resolvePath(b), resolvePath(a));
-  return rel === '' || (!rel.startsWith('..') && !isAbsolutePath(rel));
 }

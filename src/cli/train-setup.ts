@@ -1,0 +1,95 @@
+// The first phase of `webgpu-vae train`: the flags read against the defaults (a new run, from
+// scratch or from a trained model's parameters) or against the run being resumed, and everything
+// that can be refused refused, before the device is acquired, data is loaded or kernels compile.
+// A new run's folder is claimed here; nothing else is written.
+import { isAbsolute as isAbsolutePath, join, relative as relativePath, resolve as resolvePath } from 'node:path';
+import { ConfigError } from '../errors';
+import { DEFAULT_CONFIG, resolveConfig, type VaeConfig } from '../model/config';
+import type { TrainingState } from '../training-state';
+import { stringFlag, UsageError } from './args';
+import { initialParamsFor, readInitialModel, withArchitectureOf } from './init-from';
+import { exampleShape } from './io';
+import { toFlags } from './messages';
+import { checkRecordMatchesState, claimNewRunDir, readRunState } from './run-dir';
+import { checkDataFlags, checkNormGroups, checkResumeFlags, configFields, dataFlags, DEFAULT_RUN, runFields, type Flags, type RunOptions } from './train-options';
+
+export interface RunSetup {
+  config: VaeConfig;
+  run: RunOptions;
+  outDir: string;
+  /** The training state of a resumed run; null for a new one. */
+  resumed: TrainingState | null;
+  /** A resumed run's learning rate and precision as saved (null for a new run), to report a change. */
+  lrWas: number | null;
+  precisionWas: RunOptions['precision'] | null;
+  /** Parameters of a new run started from a trained model (`--init-from`). */
+  initialParams: Float32Array | null;
+}
+
+/**
+ * Reads a run's model and options from the flags: a resumed run (`resumeDir`) from its own folder,
+ * which the flags may repeat but not change; a new one from the defaults, or from a checkpoint's
+ * architecture with `--init-from`. `restarting`: the run continues after a lost device or a rollback.
+ */
+export async function setUpRun(f: Flags, resumeDir: string | undefined, restarting: boolean): Promise<RunSetup> {
+  let config: VaeConfig, run: RunOptions, outDir: string, resumed: TrainingState | null = null, lrWas: number | null = null;
+  let precisionWas: RunOptions['precision'] | null = null;
+  let initialParams: Float32Array | null = null;
+  if (resumeDir) {
+    if (f.force) throw new UsageError('--force starts a run over and --resume continues one; give one of them');
+    if (f['init-from'] !== undefined) throw new UsageError(`--init-from starts a new run from a model's parameters and --resume continues the run in ${resumeDir} from its own; give one of them`);
+    const out = stringFlag('out', f.out);
+    if (out !== undefined && resolvePath(out) !== resolvePath(resumeDir)) throw new UsageError(`--out ${out} and --resume ${resumeDir} differ; a resumed run stays in its folder, so leave out --out`);
+    resumed = readRunState(resumeDir);
+    const savedRun = { ...DEFAULT_RUN, ...(resumed.run as Partial<RunOptions>), optimizer: resumed.training.optimizer, lr: resumed.training.lr, seed: resumed.training.seed };
+    config = resumed.config;
+    checkRecordMatchesState(resumeDir, config);
+    run = runFields(f, savedRun);
+    checkDataFlags(f, run);
+    lrWas = savedRun.lr;
+    precisionWas = savedRun.precision;
+    checkResumeFlags(f, resumeDir, { ...config, ...savedRun }, { ...config, ...configFields(f, config, run.dataset, resumeDir), ...run });
+    const done = resumed.progress.epochsDone;
+    // A restart after the last epoch's checkpoint (a device lost while writing the pictures) only writes them.
+    if (run.epochs <= done && !restarting) {
+      throw new UsageError(`the run in ${resumeDir} has already trained ${done} epoch${done === 1 ? '' : 's'}` +
+        `${f.epochs === undefined ? ', all it was asked for' : ''}; pass --epochs N with N > ${done} to train it longer`);
+    }
+    outDir = resumeDir;
+  } else {
+    run = runFields(f, DEFAULT_RUN);
+    checkDataFlags(f, run);
+    // The data decides the picture: channels, rows and columns (a folder's from --image-size and --image-channels).
+    const [channels, rows, cols] = exampleShape(run.dataset, dataFlags(run));
+    // A run started from a trained model takes its architecture unless a flag changes it.
+    const initial = run.initFrom ? await readInitialModel(run.initFrom) : null;
+    const fields = configFields(f, initial ? withArchitectureOf(DEFAULT_CONFIG, initial.config) : DEFAULT_CONFIG, run.dataset);
+    try {
+      config = resolveConfig({ ...fields, inputDim: channels * rows * cols, imageShape: [rows, cols], imageChannels: channels });
+    } catch (e) {
+      // The library names its fields (klCapacity, init pytorch); the command line names flags.
+      if (e instanceof ConfigError) throw new UsageError(toFlags(e.message));
+      throw e;
+    }
+    if (initial) {
+      initialParams = initialParamsFor(initial, config);
+      run.initFrom = initial.path;
+    }
+    checkNormGroups(f, config);
+    const stamp = new Date().toISOString().replace(/[:T]/g, '-').slice(0, 19);
+    outDir = stringFlag('out', f.out) ?? join('runs', `${run.dataset}-${stamp}`);
+    if (run.dataDir && isInside(outDir, run.dataDir)) {
+      // The run's samples.png and reconstructions.png would join the pictures it trains on (and
+      // change the data a --resume checks against).
+      throw new UsageError(`--out ${outDir} is inside --data-dir ${run.dataDir}: the run's pictures would join the training pictures; choose an --out outside it (e.g. runs/NAME)`);
+    }
+    claimNewRunDir(outDir, !!f.force);
+  }
+  return { config, run, outDir, resumed, lrWas, precisionWas, initialParams };
+}
+
+/** Whether path `a` is `b` or lies inside it. */
+function isInside(a: string, b: string): boolean {
+  const rel = relativePath(resolvePath(b), resolvePath(a));
+  return rel === '' || (!rel.startsWith('..') && !isAbsolutePath(rel));
+}
