@@ -32,60 +32,58 @@ export interface RunSetup {
  * architecture with `--init-from`. `restarting`: the run continues after a lost device or a rollback.
  */
 export async function setUpRun(f: Flags, resumeDir: string | undefined, restarting: boolean): Promise<RunSetup> {
-  let config: VaeConfig, run: RunOptions, outDir: string, resumed: TrainingState | null = null, lrWas: number | null = null;
-  let precisionWas: RunOptions['precision'] | null = null;
-  let initialParams: Float32Array | null = null;
-  if (resumeDir) {
-    if (f.force) throw new UsageError('--force starts a run over and --resume continues one; give one of them');
-    if (f['init-from'] !== undefined) throw new UsageError(`--init-from starts a new run from a model's parameters and --resume continues the run in ${resumeDir} from its own; give one of them`);
-    const out = stringFlag('out', f.out);
-    if (out !== undefined && resolvePath(out) !== resolvePath(resumeDir)) throw new UsageError(`--out ${out} and --resume ${resumeDir} differ; a resumed run stays in its folder, so leave out --out`);
-    resumed = readRunState(resumeDir);
-    const savedRun = { ...DEFAULT_RUN, ...(resumed.run as Partial<RunOptions>), optimizer: resumed.training.optimizer, lr: resumed.training.lr, seed: resumed.training.seed };
-    config = resumed.config;
-    checkRecordMatchesState(resumeDir, config);
-    run = runFields(f, savedRun);
-    checkDataFlags(f, run);
-    lrWas = savedRun.lr;
-    precisionWas = savedRun.precision;
-    checkResumeFlags(f, resumeDir, { ...config, ...savedRun }, { ...config, ...configFields(f, config, run.dataset, resumeDir), ...run });
-    const done = resumed.progress.epochsDone;
-    // A restart after the last epoch's checkpoint (a device lost while writing the pictures) only writes them.
-    if (run.epochs <= done && !restarting) {
-      throw new UsageError(`the run in ${resumeDir} has already trained ${done} epoch${done === 1 ? '' : 's'}` +
-        `${f.epochs === undefined ? ', all it was asked for' : ''}; pass --epochs N with N > ${done} to train it longer`);
-    }
-    outDir = resumeDir;
-  } else {
-    run = runFields(f, DEFAULT_RUN);
-    checkDataFlags(f, run);
-    // The data decides the picture: channels, rows and columns (a folder's from --image-size and --image-channels).
-    const [channels, rows, cols] = exampleShape(run.dataset, dataFlags(run));
-    // A run started from a trained model takes its architecture unless a flag changes it.
-    const initial = run.initFrom ? await readInitialModel(run.initFrom) : null;
-    const fields = configFields(f, initial ? withArchitectureOf(DEFAULT_CONFIG, initial.config) : DEFAULT_CONFIG, run.dataset);
-    try {
-      config = resolveConfig({ ...fields, inputDim: channels * rows * cols, imageShape: [rows, cols], imageChannels: channels });
-    } catch (e) {
-      // The library names its fields (klCapacity, init pytorch); the command line names flags.
-      if (e instanceof ConfigError) throw new UsageError(toFlags(e.message));
-      throw e;
-    }
-    if (initial) {
-      initialParams = initialParamsFor(initial, config);
-      run.initFrom = initial.path;
-    }
-    checkNormGroups(f, config);
-    const stamp = new Date().toISOString().replace(/[:T]/g, '-').slice(0, 19);
-    outDir = stringFlag('out', f.out) ?? join('runs', `${run.dataset}-${stamp}`);
-    if (run.dataDir && isInside(outDir, run.dataDir)) {
-      // The run's samples.png and reconstructions.png would join the pictures it trains on (and
-      // change the data a --resume checks against).
-      throw new UsageError(`--out ${outDir} is inside --data-dir ${run.dataDir}: the run's pictures would join the training pictures; choose an --out outside it (e.g. runs/NAME)`);
-    }
-    claimNewRunDir(outDir, !!f.force);
+  return resumeDir ? setUpResumedRun(f, resumeDir, restarting) : setUpNewRun(f);
+}
+
+function setUpResumedRun(f: Flags, resumeDir: string, restarting: boolean): RunSetup {
+  if (f.force) throw new UsageError('--force starts a run over and --resume continues one; give one of them');
+  if (f['init-from'] !== undefined) throw new UsageError(`--init-from starts a new run from a model's parameters and --resume continues the run in ${resumeDir} from its own; give one of them`);
+  const out = stringFlag('out', f.out);
+  if (out !== undefined && resolvePath(out) !== resolvePath(resumeDir)) throw new UsageError(`--out ${out} and --resume ${resumeDir} differ; a resumed run stays in its folder, so leave out --out`);
+  const resumed = readRunState(resumeDir);
+  const savedRun = { ...DEFAULT_RUN, ...(resumed.run as Partial<RunOptions>), optimizer: resumed.training.optimizer, lr: resumed.training.lr, seed: resumed.training.seed };
+  const config = resumed.config;
+  checkRecordMatchesState(resumeDir, config);
+  const run = runFields(f, savedRun);
+  checkDataFlags(f, run);
+  checkResumeFlags(f, resumeDir, { ...config, ...savedRun }, { ...config, ...configFields(f, config, run.dataset, resumeDir), ...run });
+  const done = resumed.progress.epochsDone;
+  // A restart after the last epoch's checkpoint (a device lost while writing the pictures) only writes them.
+  if (run.epochs <= done && !restarting) {
+    throw new UsageError(`the run in ${resumeDir} has already trained ${done} epoch${done === 1 ? '' : 's'}` +
+      `${f.epochs === undefined ? ', all it was asked for' : ''}; pass --epochs N with N > ${done} to train it longer`);
   }
-  return { config, run, outDir, resumed, lrWas, precisionWas, initialParams };
+  return { config, run, outDir: resumeDir, resumed, lrWas: savedRun.lr, precisionWas: savedRun.precision, initialParams: null };
+}
+
+async function setUpNewRun(f: Flags): Promise<RunSetup> {
+  const run = runFields(f, DEFAULT_RUN);
+  checkDataFlags(f, run);
+  // The data decides the picture: channels, rows and columns (a folder's from --image-size and --image-channels).
+  const [channels, rows, cols] = exampleShape(run.dataset, dataFlags(run));
+  // A run started from a trained model takes its architecture unless a flag changes it.
+  const initial = run.initFrom ? await readInitialModel(run.initFrom) : null;
+  const fields = configFields(f, initial ? withArchitectureOf(DEFAULT_CONFIG, initial.config) : DEFAULT_CONFIG, run.dataset);
+  let config: VaeConfig;
+  try {
+    config = resolveConfig({ ...fields, inputDim: channels * rows * cols, imageShape: [rows, cols], imageChannels: channels });
+  } catch (e) {
+    // The library names its fields (klCapacity, init pytorch); the command line names flags.
+    if (e instanceof ConfigError) throw new UsageError(toFlags(e.message));
+    throw e;
+  }
+  const initialParams = initial ? initialParamsFor(initial, config) : null;
+  if (initial) run.initFrom = initial.path;
+  checkNormGroups(f, config);
+  const stamp = new Date().toISOString().replace(/[:T]/g, '-').slice(0, 19);
+  const outDir = stringFlag('out', f.out) ?? join('runs', `${run.dataset}-${stamp}`);
+  if (run.dataDir && isInside(outDir, run.dataDir)) {
+    // The run's samples.png and reconstructions.png would join the pictures it trains on (and
+    // change the data a --resume checks against).
+    throw new UsageError(`--out ${outDir} is inside --data-dir ${run.dataDir}: the run's pictures would join the training pictures; choose an --out outside it (e.g. runs/NAME)`);
+  }
+  claimNewRunDir(outDir, !!f.force);
+  return { config, run, outDir, resumed: null, lrWas: null, precisionWas: null, initialParams };
 }
 
 /** Whether path `a` is `b` or lies inside it. */
