@@ -32,6 +32,8 @@ const present: PresentMode = params.get('present') === 'bitmap' || params.get('p
 const ui = {
   state: 'starting' as RunState, detail: '', model: null as VaeConfig | null, testCount: 0, imgW: 28, imgH: 28, classes: 0,
   step: 0, loss: NaN, epoch: 1, rate: 0, pickNext: 'a' as 'a' | 'b',
+  /** The latent size the settings ask for, which sizes the traversal view before a model exists. */
+  plannedLatent: 2,
   /** A Start, Resume or Continue was sent and the worker has not answered with a state yet. */
   commandSent: false,
 };
@@ -69,10 +71,22 @@ function command(m: ToWorker): void {
   updateControls();
 }
 
+/**
+ * Before a model exists, sizes the views for the one the settings would build, so that no view
+ * changes size seconds after Start (which would move everything below it).
+ */
+function sizeCanvasesForSettings(): void {
+  if (ui.model) return;
+  const side = picker.expectedSide(), latent = Number((form.elements.namedItem('latent') as HTMLInputElement).value);
+  const conditional = (form.elements.namedItem('conditional') as HTMLInputElement).checked;
+  Object.assign(ui, { imgW: side, imgH: side, classes: conditional ? picker.expectedClasses() : 0, plannedLatent: Number.isInteger(latent) && latent >= 1 ? latent : DEFAULTS.latent });
+  sizeCanvases();
+}
+
 function sizeCanvases(): void {
   for (const v of VIEW_NAMES) {
     const el = document.querySelector<HTMLCanvasElement>(`canvas[data-view="${v}"]`)!;
-    const { width, height } = canvasSize(gridSpec(v, ui.imgW, ui.imgH, ui.classes, ui.model?.latent));
+    const { width, height } = canvasSize(gridSpec(v, ui.imgW, ui.imgH, ui.classes, ui.model?.latent ?? ui.plannedLatent));
     // The worker owns the pixel size; CSS only caps the display size at 1:1 and keeps the aspect.
     el.style.maxWidth = `${width}px`;
     el.style.aspectRatio = `${width} / ${height}`;
@@ -159,7 +173,10 @@ function onMessage(m: FromWorker): void {
       ui.commandSent = false;
       ui.state = m.state;
       ui.detail = m.detail ?? '';
-      if (m.state === 'idle' || m.state === 'lost' || m.state === 'failed') ui.model = null; // the worker has no model then
+      if (m.state === 'idle' || m.state === 'lost' || m.state === 'failed') {
+        ui.model = null; // the worker has no model then
+        sizeCanvasesForSettings();
+      }
       break;
     case 'dataset': // a new model is being built (start or load): its history starts empty
       resetViews();
@@ -308,6 +325,8 @@ $<HTMLInputElement>('load').onchange = act(async () => {
 });
 button('recover').onclick = () => { clearError(); send({ type: 'recover' }); };
 $('dataset').onchange = () => updateControls();
+// The settings that decide the views' sizes (data set, picture size, latent size, classes).
+form.addEventListener('change', sizeCanvasesForSettings);
 
 /** Training options for a loaded model: the form's values where valid (its architecture comes from the file). */
 function safeSettings() {
@@ -361,7 +380,7 @@ function freshCanvases(): Record<ViewName, OffscreenCanvas> {
 }
 
 function boot(): void {
-  sizeCanvases();
+  sizeCanvasesForSettings();
   const missing = noWebGpuReason();
   if (missing) {
     ui.state = 'failed';

@@ -1,7 +1,8 @@
 // Logic of the demo page's pieces that needs no browser: the charts' points after a run is
 // restored from an earlier step (demo/ui/chart-history.ts), the offer to continue a saved run
 // (ui/saved-run-offer.ts), the scatter plot's legend (ui/scatter.ts) and the traversal grid's
-// size (shared/layout.ts, worker/traversal.ts).
+// size (shared/layout.ts, worker/traversal.ts), and the views' sizes in the page before its script runs.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ChartHistory } from '../demo/ui/chart-history';
 import { describeSavedRun } from '../demo/ui/saved-run-offer';
@@ -9,7 +10,7 @@ import { legendLabels } from '../demo/ui/scatter';
 import { DEFAULTS } from '../demo/ui/settings';
 import { canvasSize, gridSpec, MAX_CANVAS_SIDE, MAX_TRAVERSAL_ROWS } from '../demo/shared/layout';
 import { traversalOrder } from '../demo/worker/traversal';
-import type { LossChunk } from '../demo/shared/protocol';
+import { VIEW_NAMES, type LossChunk } from '../demo/shared/protocol';
 import type { SavedRun } from '../demo/shared/saved-run';
 
 /** Chunks of ten steps each ending at the given step counts (the chart's x: steps done). */
@@ -84,5 +85,18 @@ describe('the traversal grid', () => {
     expect(gridSpec('traversal', 256, 256, 0, 16).rows).toBe(15);
     // The worker draws those rows: the dimensions with most KL.
     expect(traversalOrder([0.1, 2, 0.5, 1], 2)).toEqual([1, 3]);
+  });
+});
+
+describe('the views before the page script runs', () => {
+  it('have the default model\'s sizes in the HTML, so the page does not move when the script sizes them', () => {
+    const html = readFileSync(new URL('../demo/index.html', import.meta.url), 'utf8');
+    for (const view of VIEW_NAMES) {
+      const tag = html.match(new RegExp(`<canvas[^>]*data-view="${view}"[^>]*>`))?.[0];
+      expect(tag, `a canvas for the ${view} view`).toBeDefined();
+      const { width, height } = canvasSize(gridSpec(view, 28, 28, 0, DEFAULTS.latent));
+      const attrs = { width: Number(tag!.match(/ width="(\d+)"/)?.[1]), height: Number(tag!.match(/ height="(\d+)"/)?.[1]), maxWidth: Number(tag!.match(/max-width: (\d+)px/)?.[1]) };
+      expect(attrs, tag).toEqual({ width, height, maxWidth: width });
+    }
   });
 });

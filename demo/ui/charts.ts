@@ -11,6 +11,8 @@ import { ChartHistory, type Point } from './chart-history';
 const COLORS = { train: '#58a6ff', test: '#f0883e', rec: '#3fb950', kl: '#d2a8ff', rate: '#79c0ff' };
 const AXIS = { stroke: '#8b949e', grid: { stroke: 'rgba(240,246,252,0.07)' }, ticks: { stroke: 'rgba(240,246,252,0.15)' } };
 const REDRAW_MS = 250;
+/** The least plot height (axes included), where a narrow card's legend takes many lines. */
+const MIN_PLOT_HEIGHT = 150;
 
 function lineSeries(label: string, stroke: string, dashed = false): uPlot.Series {
   return {
@@ -26,9 +28,25 @@ function tickLabel(t: number | null): string {
   return t >= 1000 ? `${(t / 1000).toFixed(t >= 10000 ? 0 : 1)}k` : `${+t.toFixed(2)}`;
 }
 
+/**
+ * Sizes a chart to its card: the card's height is fixed in CSS (a card that grew when its legend
+ * wrapped would move the page below it), so the plot takes what the title and legend leave.
+ */
+function fitChart(chart: uPlot, el: HTMLElement): void {
+  const width = Math.max(240, el.clientWidth);
+  chart.setSize({ width, height: chart.height }); // the legend wraps at the new width
+  // uPlot applies a size in a microtask; measure after it, still before the page is painted.
+  queueMicrotask(() => {
+    const style = getComputedStyle(el);
+    const padding = parseFloat(style.paddingTop) + parseFloat(style.paddingBottom);
+    const others = (el.querySelector<HTMLElement>('.u-title')?.offsetHeight ?? 0) + (el.querySelector<HTMLElement>('.u-legend')?.offsetHeight ?? 0);
+    chart.setSize({ width, height: Math.max(MIN_PLOT_HEIGHT, el.clientHeight - padding - others) });
+  });
+}
+
 function makeChart(el: HTMLElement, title: string, series: uPlot.Series[], log: boolean): uPlot {
   const opts: uPlot.Options = {
-    title, width: Math.max(240, el.clientWidth), height: 190,
+    title, width: Math.max(240, el.clientWidth), height: MIN_PLOT_HEIGHT,
     scales: { x: { time: false }, y: log ? { distr: 3, log: 10 } : {} },
     axes: [
       { ...AXIS, label: 'step', labelSize: 20, size: 36 },
@@ -38,7 +56,9 @@ function makeChart(el: HTMLElement, title: string, series: uPlot.Series[], log: 
     legend: { live: true },
     cursor: { drag: { x: true, y: false } },
   };
-  return new uPlot(opts, [[], ...series.map(() => [])] as unknown as uPlot.AlignedData, el);
+  const chart = new uPlot(opts, [[], ...series.map(() => [])] as unknown as uPlot.AlignedData, el);
+  fitChart(chart, el);
+  return chart;
 }
 
 export class Charts {
@@ -55,7 +75,7 @@ export class Charts {
     this.build();
     const resize = () => {
       for (const [chart, el] of [[this.elbo, els.elbo], [this.terms, els.terms], [this.speed, els.speed]] as const) {
-        chart.setSize({ width: Math.max(240, el.clientWidth), height: 190 });
+        fitChart(chart, el);
       }
     };
     for (const el of Object.values(els)) new ResizeObserver(resize).observe(el);

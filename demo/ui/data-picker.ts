@@ -5,6 +5,8 @@
 // their own IDX files (ui/files.ts). It turns the choice into the DataSource the worker loads,
 // and says what is still missing before a run can start. A drop on either zone does what the
 // zone's file input does, so, like the input, it is refused while the settings are locked.
+import { DSPRITES_SIDE } from '../../shaders/dsprites';
+import { DSPRITES_SHAPES } from '../../src/data/dsprites';
 import type { DataSource } from '../shared/protocol';
 import type { DatasetFiles } from './files';
 
@@ -115,6 +117,22 @@ export class DataPicker {
     this.el.imageZone.hidden = this.choice !== 'images';
     this.el.idxZone.hidden = this.choice !== 'files';
     this.el.idxClear.hidden = this.idx.empty;
+  }
+
+  /**
+   * The picture side the chosen data will have, so the page can size its views before the worker
+   * says (a view that changes size seconds after Start moves everything below it).
+   */
+  expectedSide(): number {
+    if (this.choice === 'dsprites' || this.choice === 'dsprites-color') return DSPRITES_SIDE;
+    const size = Number(this.el.imageSize.value);
+    if (this.choice === 'images' && Number.isInteger(size) && size >= IMAGE_SIZE.min && size <= IMAGE_SIZE.max) return size;
+    return 28;
+  }
+
+  /** The classes a conditional model on the chosen data will have (dSprites: its shapes). */
+  expectedClasses(): number {
+    return this.choice === 'dsprites' || this.choice === 'dsprites-color' ? DSPRITES_SHAPES.length : 10;
   }
 
   /** Why Start cannot run yet with this choice, or null. */

@@ -4,15 +4,22 @@
 import type { VaeConfig } from '../../src/index';
 import { MAX_TRAVERSAL_ROWS, TRAVERSAL_RANGE, traversalRows } from '../shared/layout';
 
+/** What the view shows; `cut` says which rows are left out, if any. The page starts with explanation(''). */
+function explanation(cut: string): string {
+  return `One row per latent dimension${cut}: the posterior mean of the first test image, with that one coordinate swept from −${TRAVERSAL_RANGE} to +${TRAVERSAL_RANGE}. Rows are ordered by the dimension’s mean KL on test images; a row that does not change is a dimension the model does not use.`;
+}
+
 export class TraversalLabels {
-  constructor(private readonly list: HTMLElement, private readonly note: HTMLElement) {}
+  constructor(private readonly list: HTMLElement, private readonly note: HTMLElement) {
+    this.note.textContent = explanation('');
+  }
 
   /** Describes the view for a newly built or loaded model. */
   describe(config: VaeConfig): void {
     const shown = traversalRows(config.latent, config.imageShape[0]);
     const fitted = shown < Math.min(config.latent, MAX_TRAVERSAL_ROWS) ? ' (as many as fit at this image size)' : '';
     const cut = config.latent > shown ? `, the ${shown} with most KL of ${config.latent}${fitted}` : '';
-    this.note.textContent = `One row per latent dimension${cut}: the posterior mean of the first test image, with that one coordinate swept from −${TRAVERSAL_RANGE} to +${TRAVERSAL_RANGE}. Rows are ordered by the dimension’s mean KL on test images; a row that does not change is a dimension the model does not use.`;
+    this.note.textContent = explanation(cut);
     this.list.replaceChildren();
   }
 

@@ -6,7 +6,7 @@
 // that: the file controls are reached from the keyboard and a disabled Start says why on the
 // page; a model file for other pictures is refused without touching the paused run; Reset leaves
 // nothing of the old model on show; a model whose loss is not a number stops at once and cannot
-// be resumed.
+// be resumed. While it loads and trains, the page does not move by itself (layout shifts).
 // The tests of this file run in order on one page: each builds on the state the last one left.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -22,7 +22,7 @@ import { decodeSafetensors } from '../../src/io/safetensors';
 import { paramLayout } from '../../src/model/build';
 import { launch, presentMode, recordConsole, type Picture } from './browser';
 import { biasOnlyLoss, gridDifference, imagePixels, imageVariance, meanImage, reconstructionErrors, reconstructionPairs } from './grid-pixels';
-import { atStep, loseDevice, numberIn, paused, shot, SMALL, statusOf, waitForStatus } from './page';
+import { atStep, layoutShifts, type LayoutShift, loseDevice, numberIn, paused, shot, SMALL, statusOf, waitForStatus, watchLayoutShifts } from './page';
 
 const OUT = resolve(import.meta.dirname, '../../test-results');
 const STEPS = 400;
@@ -39,6 +39,13 @@ const ENCODER_MARGIN = 8;
  * ~1, half the images nearer by chance). Measured after 400 steps: 0.79, 28 of 32 nearer.
  */
 const RECONSTRUCTION_RATIO = 0.9;
+/**
+ * The most the page may move by itself from its load through a training run (the cumulative
+ * layout shift score; 0.1 is the usual bound of "good"). Every view, note and chart keeps its
+ * size while a run starts, trains and pauses: measured 0.0005-0.0012 (only the adapter badge's
+ * text), 0.127 before the views reserved their space.
+ */
+const LAYOUT_SHIFT_BOUND = 0.01;
 /** The last "test −ELBO N" of the page's epoch summary. */
 const lastTestElbo = (summary: string) => Number([...summary.matchAll(/test −ELBO ([\d.]+)/g)].at(-1)?.[1] ?? NaN);
 
@@ -49,6 +56,13 @@ function modelFile(name: string, config: Partial<VaeConfig>, value: number): str
   const path = resolve(OUT, name);
   writeFileSync(path, encodeSafetensors(tensors, { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, config: JSON.stringify(resolved) }));
   return path;
+}
+
+/** Fails when the page's own layout shifts (the cumulative layout shift score) reach LAYOUT_SHIFT_BOUND, listing them. */
+function expectStill(shifts: LayoutShift[], while_: string): void {
+  const score = shifts.reduce((sum, s) => sum + s.score, 0);
+  const listed = shifts.map((s) => `at ${s.atMs} ms, ${s.score.toFixed(4)}: ${s.moved.join('; ')}`).join('\n');
+  expect(score, `the page moved by itself while it ${while_}:\n${listed}`).toBeLessThan(LAYOUT_SHIFT_BOUND);
 }
 
 describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
@@ -66,9 +80,14 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
     page = await browser.newPage({ viewport: { width: 1440, height: 1000 }, acceptDownloads: true });
     log = recordConsole(page);
     await page.goto(`${inject('demoUrl')}?present=${presentMode()}&debug`);
+    await watchLayoutShifts(page);
     await waitForStatus(page, 'Ready', '', 60_000);
   });
   afterAll(async () => browser?.close());
+
+  it('the page does not move by itself while it loads', async () => {
+    expectStill(await layoutShifts(page, 0), 'loaded');
+  });
 
   it('keyboard users reach the file controls and see why Start is disabled; screen readers hear changes of state only', async () => {
     const focused = () => page.evaluate(() => document.activeElement?.id);
@@ -91,6 +110,7 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
   it('trains: the loss falls below what a decoder bias alone can reach, and the views show it', async () => {
     const test = await loadMnistNode('test', { limit: TEST_LIMIT });
     const biasOnly = biasOnlyLoss(test.images, test.count);
+    const since = await page.evaluate(() => performance.now());
     for (const [name, value] of Object.entries(SMALL)) await page.fill(`[name=${name}]`, value);
     // Start is disabled as it is clicked, so a double click sends one Start, not two.
     const disabledAtOnce = await page.evaluate(() => {
@@ -116,6 +136,7 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
 
     await page.click('[data-testid=pause]');
     await paused(page);
+    expectStill(await layoutShifts(page, since), 'started, trained and paused');
     samples = await shot(page, 'samples');
     reconstructions = await shot(page, 'reconstructions');
     const [sv, rv, mv] = [imageVariance(samples, 'samples'), imageVariance(reconstructions, 'reconstructions'), imageVariance(await shot(page, 'manifold'), 'manifold')];
@@ -172,7 +193,12 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
   it('loading the file after a reset reproduces the same samples and reconstructions', async () => {
     await page.click('[data-testid=reset]');
     await waitForStatus(page, 'Ready');
+    // The empty view says so in a note laid over it; the canvas under the note is blank.
+    const note = page.locator('figure:has([data-testid=reconstructions]) .empty-note');
+    expect(await note.isVisible(), 'the emptied view says there is no model').toBe(true);
+    await note.evaluate((el) => { el.style.visibility = 'hidden'; });
     expect(imageVariance(await shot(page, 'reconstructions'), 'reconstructions'), 'reset should clear the views').toBeLessThan(1);
+    await note.evaluate((el) => { el.style.visibility = ''; });
     // Nothing of the model that Reset dropped is left in the views' words either.
     expect(await page.textContent('#interp-labels')).toBe('');
     expect(await page.locator('[data-testid=traversal-rows] li').count()).toBe(0);

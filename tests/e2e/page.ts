@@ -70,3 +70,36 @@ export async function shot(page: Page, testid: string): Promise<Picture> {
   }
   return last;
 }
+
+/** One layout shift the page made without user input: its score and what moved (y, height before -> after). */
+export interface LayoutShift { atMs: number; score: number; moved: string[] }
+
+/**
+ * Starts recording the page's layout shifts (from its load on: the observer is buffered). Shifts
+ * within 500 ms of an input are the user's own doing and are left out, as the cumulative layout
+ * shift score leaves them out.
+ */
+export async function watchLayoutShifts(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const shifts: LayoutShift[] = [];
+    Object.assign(window, { layoutShifts: shifts });
+    type Entry = PerformanceEntry & { value: number; hadRecentInput: boolean; sources: { node: Node | null; previousRect: DOMRectReadOnly; currentRect: DOMRectReadOnly }[] };
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries() as Entry[]) {
+        if (e.hadRecentInput) continue;
+        shifts.push({
+          atMs: Math.round(e.startTime), score: e.value,
+          moved: e.sources.map((s) => {
+            const el = s.node instanceof Element ? s.node : null;
+            const name = el ? `${el.localName}${el.id ? `#${el.id}` : ''}${el.classList.length ? `.${Array.from({ length: el.classList.length }, (_, i) => el.classList.item(i)).join('.')}` : ''}` : '(removed)';
+            return `${name} y ${Math.round(s.previousRect.y)} h ${Math.round(s.previousRect.height)} -> y ${Math.round(s.currentRect.y)} h ${Math.round(s.currentRect.height)}`;
+          }),
+        });
+      }
+    }).observe({ type: 'layout-shift', buffered: true });
+  });
+}
+
+/** The layout shifts recorded from `sinceMs` on (the page's performance.now()). */
+export const layoutShifts = (page: Page, sinceMs: number) =>
+  page.evaluate((t) => (window as unknown as { layoutShifts: LayoutShift[] }).layoutShifts.filter((s) => s.atMs >= t), sinceMs);
