@@ -1,138 +1,33 @@
 // The model API: a VAE whose every tensor operation runs in WGSL on a GPUDevice (the caller's or
 // one we create). Training steps are one command encoder and one submit each; losses come back
-// through the LossRing; pipelines and bind groups are built once per graph and cached.
+// through the LossRing; pipelines and bind groups are built once per graph and cached. What the
+// model holds (buffers, plans, parameters and optimizer state) is VaeBase's (vae-base.ts).
 import { ourLabel } from '../gpu/labels';
-import { STEP_PARAMS } from '../../shaders/common';
-import { initialWatch, WATCH_VEC4S } from '../../shaders/grad-norm';
-import { type AcquiredDevice, describeAdapter, destroyOwnedDevice, isDeviceGoneAfterSettling, wrapDevice } from '../gpu/device';
-import { BufferArena, formatBytes, readFloats, writeData } from '../gpu/buffers';
-import { type CompileProgress, type PipelineCache, pipelineCacheFor } from '../gpu/pipelines';
+import { describeAdapter, isDeviceGoneAfterSettling } from '../gpu/device';
+import { formatBytes, readFloats, writeData } from '../gpu/buffers';
+import { ConfigError, DeviceLimitError, GpuError, kindOfValue } from '../errors';
+import { STREAM, type StepParams } from '../step-params';
+import { DEFAULT_CONFIG, resolveConfig, type VaeConfig } from './config';
+import { evalSamples, type GraphKind, type Plan } from './graphs';
+import type { StepLoss } from './loss-ring';
+import { estimateLogLikelihood, type LogLikelihoodOptions, type LogLikelihoodResult } from './iwae-eval';
+import { oneHot } from './labels';
+import { ResidentData, type BatchSource, type PixelData } from './resident-data';
+import { GeneratedSprites } from './generated-data';
 import { autotuneMatmuls, matmulProducts } from './autotune';
 import { autotuneConvs } from './autotune-conv';
 import { convOpsOf } from './layers/conv-ops';
 import { defaultAutotuneCache } from './autotune-cache';
-import { checkPrecision, type Precision } from './precision';
-import { ConfigError, DeviceLimitError, GpuError, kindOfValue } from '../errors';
-import { FailureWatch } from '../gpu/failure-watch';
-import { encodeStepParams, STEP_PARAMS_DEFAULTS, STREAM, type StepParams } from '../step-params';
-import { DEFAULT_CONFIG, klCapacityAt, klWeightAt, resolveConfig, type VaeConfig } from './config';
-import { buildModel, type ModelParts } from './build';
-import { evalSamples, recordGraph, type GraphKind, type ModelBuffers, type Plan, type RecordOptions } from './graphs';
-import { kernelsFor, withKernelOverrides, type KernelChoice } from './kernels';
-import { LossRing, type StepLoss } from './loss-ring';
-import type { ParamLayout } from './params';
-import { estimateLogLikelihood, type LogLikelihoodOptions, type LogLikelihoodResult } from './iwae-eval';
-import { oneHot } from './labels';
-import { PlanCache } from './plan-cache';
-import { ResidentData, type BatchSource, type PixelData } from './resident-data';
-import { GeneratedSprites } from './generated-data';
-import { checkCreationOptions, checkKnownKeys, DEFAULT_TRAINING, lrAt, resolveTraining, restateRefusal, type ElboResult, type TrainingOptions, type VaeOptions } from './vae-options';
-import { createModelBuffers } from './model-buffers';
+import { checkPrecision } from './precision';
+import { checkCreationOptions, checkKnownKeys, DEFAULT_TRAINING, lrAt, restateRefusal, type ElboResult, type VaeOptions } from './vae-options';
+import { OutOfMemoryScopes } from './creation-scopes';
+import { VaeBase } from './vae-base';
 
 export { DEFAULT_TRAINING, LR_DECAYS, lrAt, type ElboResult, type LrDecay, type TrainingOptions, type VaeOptions } from './vae-options';
 
-/**
- * Models alive on each device this library acquired (acquire*Device): such a device is destroyed
- * with the last of them, so models that share it do not pull it from under each other.
- */
-const ownedDeviceUsers = new WeakMap<GPUDevice, number>();
-
-/**
- * The device's out-of-memory errors while a model is being created, each allocation in an error
- * scope of its own, pushed and popped around that one allocation with no await between. A scope
- * held open across awaits would, on a device shared with the app, take in the app's errors or be
- * popped by the app (and ours pop the app's scope) in place of each other.
- */
-class OutOfMemoryScopes {
-  private readonly results: Promise<GPUError | null>[] = [];
-  private open = true;
-
-  constructor(private readonly device: GPUDevice) {}
-
-  /** Runs `allocate` (synchronous) in a scope of its own while creation lasts. */
-  around<T>(allocate: () => T): T {
-    if (!this.open) return allocate();
-    this.device.pushErrorScope('out-of-memory');
-    try {
-      return allocate();
-    } finally {
-      // Caught here, so a creation that fails for another reason leaves no rejection unhandled.
-      this.results.push(this.device.popErrorScope().catch(() => null));
-    }
-  }
-
-  /** Ends scoping (later allocations' errors go to the model's FailureWatch); the first error seen, or null. */
-  async close(): Promise<GPUError | null> {
-    this.open = false;
-    return (await Promise.all(this.results)).find((e) => e !== null) ?? null;
-  }
-}
-
-/** An arena whose every allocation, including those of plans built during creation, is scoped by `scopes`. */
-class CreationScopedArena extends BufferArena {
-  constructor(device: GPUDevice, private readonly scopes: OutOfMemoryScopes) {
-    super(device);
-  }
-
-  override create(label: string, byteLength: number, usage?: GPUBufferUsageFlags): GPUBuffer {
-    return this.scopes.around(() => super.create(label, byteLength, usage));
-  }
-}
-
-export class VAE {
-  readonly config: VaeConfig;
-  readonly parts: ModelParts;
-  readonly layout: ParamLayout;
-  readonly training: TrainingOptions;
-  readonly device: GPUDevice;
-  readonly kernels: KernelChoice;
-  /** Storage of hidden activations: 'f16' (half the bytes, f32 sums) or 'f32'. */
-  readonly precision: Precision;
-  readonly losses: LossRing;
-  /** Adam steps taken. */
-  step = 0;
-  /** Epoch number for dynamic binarization (set by the training loop). */
-  epoch = 0;
-  readonly arena: BufferArena;
-  readonly cache: PipelineCache;
-  readonly buffers: ModelBuffers;
-  private readonly plans: PlanCache;
-  private readonly onCompileProgress?: CompileProgress;
-  private readonly stepBytes = new ArrayBuffer(STEP_PARAMS.bytes);
-  private readonly acquired: AcquiredDevice;
-  private destroyed = false;
-  /** The first WebGPU error seen on the device since this model was created; rethrown on the next call. */
-  private readonly failures: FailureWatch;
-  /**
-   * Where the last GPU operation of this model ends. Operations write the shared step uniform and
-   * read plans' output buffers across awaits, so calls made without waiting for each other (e.g.
-   * Promise.all of two samples) run one after another instead of reading each other's results.
-   */
-  private queueTail: Promise<unknown> = Promise.resolve();
-
+export class VAE extends VaeBase {
   private constructor(config: VaeConfig, opts: VaeOptions, outOfMemory: OutOfMemoryScopes) {
-    this.config = config;
-    this.precision = opts.precision ?? 'f32';
-    this.training = resolveTraining(opts);
-    const t = this.training;
-    this.acquired = 'device' in opts.device && 'adapter' in opts.device ? (opts.device as AcquiredDevice) : wrapDevice(opts.device as GPUDevice);
-    this.device = this.acquired.device;
-    if (this.acquired.owned) ownedDeviceUsers.set(this.device, (ownedDeviceUsers.get(this.device) ?? 0) + 1);
-    this.kernels = withKernelOverrides(kernelsFor(this.acquired.adapter), opts.kernels);
-    const maxPlans = opts.maxPlans ?? 8;
-    if (!(Number.isInteger(maxPlans) && maxPlans >= 1)) throw new ConfigError(`maxPlans must be an integer >= 1, got ${opts.maxPlans}`);
-    this.parts = buildModel(config);
-    this.layout = this.parts.layout;
-    this.arena = new CreationScopedArena(this.device, outOfMemory);
-    const budget = opts.memoryBudget ?? Infinity;
-    if (!(budget > 0)) throw new ConfigError(`memoryBudget must be a positive number of bytes, got ${opts.memoryBudget}`);
-    this.arena.budget = budget;
-    this.cache = pipelineCacheFor(this.device);
-    this.buffers = createModelBuffers(this.arena, this.layout, t, opts.initialParams);
-    this.losses = new LossRing(this.device, this.buffers.history, t.lossEvery, 3, opts.onLosses, this.buffers.health);
-    this.plans = new PlanCache(this.arena, maxPlans, planKey('train', t.batch, {}));
-    this.failures = new FailureWatch(this.device);
-    this.onCompileProgress = opts.onCompileProgress;
+    super(config, opts, outOfMemory);
   }
 
   static async create(config: Partial<VaeConfig>, opts: VaeOptions): Promise<VAE> {
@@ -193,117 +88,6 @@ export class VAE {
     }
   }
 
-  /** Frees what a failed creation allocated; the device itself stays with whoever passed it in. */
-  private discard(): void {
-    if (this.destroyed) return;
-    this.destroyed = true;
-    this.releaseDevice(false);
-    this.failures.detach();
-    this.losses.destroy();
-    this.arena.destroyAll();
-  }
-
-
-  /** Bytes of GPU memory this model has allocated (parameters, optimizer state, all graphs, data). */
-  get allocatedBytes(): number {
-    return this.arena.allocatedBytes;
-  }
-
-  /** The buffer count this model owns (all freed by destroy()). */
-  get bufferCount(): number {
-    return this.arena.count;
-  }
-
-  /** Read-only views for embedding: the flat parameter buffer and its layout. */
-  get parameterBuffer(): GPUBuffer {
-    return this.buffers.params;
-  }
-
-  /** Gradients of the last training step, same flat layout (read-only view). */
-  get gradientBuffer(): GPUBuffer {
-    return this.buffers.grads;
-  }
-
-  /** The gradients of the last training step, copied to the CPU (flat layout). */
-  async flatGradients(): Promise<Float32Array> {
-    this.assertAlive();
-    return readFloats(this.device, this.buffers.grads);
-  }
-
-  get adapter() {
-    return this.acquired.adapter;
-  }
-
-  /** The graph `kind` for `rows` examples, planned and compiled once, then cached (boundedly). */
-  plan(kind: GraphKind, rows: number, opts: RecordOptions = {}): Promise<Plan> {
-    return this.planKept(kind, rows, opts, false);
-  }
-
-  /** plan(), kept until destroy() when `handOut`: the caller gets its output buffer and may bind it at any later time. */
-  private planKept(kind: GraphKind, rows: number, opts: RecordOptions, handOut: boolean): Promise<Plan> {
-    this.assertAlive();
-    const build = async () => {
-      const plan = this.record(kind, rows, opts);
-      await plan.graph.build(this.cache, this.arena, this.onCompileProgress);
-      return plan;
-    };
-    return this.plans.get(planKey(kind, rows, opts), build, { pin: handOut });
-  }
-
-  /** The graph `kind` for `rows` examples, recorded only: nothing placed, compiled or allocated (for sizing and autotuning). */
-  record(kind: GraphKind, rows: number, opts: RecordOptions = {}): Plan {
-    const ctx = { parts: this.parts, buffers: this.buffers, arena: this.arena, kernels: this.kernels, optimizer: this.training.optimizer, precision: this.precision };
-    return recordGraph(ctx, kind, rows, opts);
-  }
-
-  private readonly scratch = new Map<string, GPUBuffer>();
-
-  /**
-   * A buffer of at least `bytes` kept for repeated use (e.g. per-example results of evaluation);
-   * replaced by a larger one when needed. Its label names its size, so plans that bind it are
-   * cached per buffer.
-   */
-  scratchBuffer(name: string, bytes: number): GPUBuffer {
-    const have = this.scratch.get(name);
-    if (have && have.size >= bytes) return have;
-    if (have) this.arena.release(have);
-    const b = this.arena.create(`${name}[${bytes}]`, bytes);
-    this.scratch.set(name, b);
-    return b;
-  }
-
-  /** Number of dispatches in one training step (gather included when training from resident data). */
-  async dispatchesPerStep(resident = true): Promise<number> {
-    return (await this.plan('train', this.training.batch)).graph.dispatchCount + (resident ? 1 : 0);
-  }
-
-  /** Bytes planned for the training step's tensors, and bytes saved by reusing memory. */
-  async trainMemory(): Promise<{ plannedBytes: number; savedBytes: number }> {
-    const { plannedBytes, savedBytes } = (await this.plan('train', this.training.batch)).graph.memory;
-    return { plannedBytes, savedBytes };
-  }
-
-  /** The KL weight of Adam step t (1-based): see `klWeightAt` in config.ts. */
-  klWeightAt(t: number): number {
-    return klWeightAt(this.config, t);
-  }
-
-  /** The KL capacity C (nats) of Adam step t (1-based): see `klCapacityAt` in config.ts. */
-  klCapacityAt(t: number): number {
-    return klCapacityAt(this.config, t);
-  }
-
-  /** Writes the step uniform: the training defaults, overridden by `p`. */
-  writeStep(p: Partial<StepParams>): void {
-    const t = this.training;
-    const full: StepParams = {
-      ...STEP_PARAMS_DEFAULTS,
-      seed: t.seed, validRows: t.batch, historySlot: t.lossEvery, lr: t.lr, beta1: t.betas[0], beta2: t.betas[1],
-      adamEps: t.eps, weightDecay: t.weightDecay, klWeight: 1, freeBits: this.config.freeBits, epoch: this.epoch, clipNorm: t.clipGrad, ...p,
-    };
-    writeData(this.device, this.buffers.stepParams, 0, new Uint8Array(encodeStepParams(full, this.stepBytes)));
-  }
-
   /** Uploads a dataset to the GPU for trainEpoch/elbo. Free it with `.destroy()` when done. */
   upload(data: PixelData): ResidentData {
     this.assertAlive();
@@ -361,19 +145,6 @@ export class VAE {
     const afterSubmit = this.losses.record(enc, step);
     this.device.queue.submit([enc.finish()]);
     afterSubmit?.();
-  }
-
-  /** Writes rows of x (and their one-hot labels) into a plan's inputs, zero-padded; returns the row count. */
-  private writeRows(plan: Plan, x: Float32Array, labels: ArrayLike<number> | undefined, what: string, width = this.config.inputDim): number {
-    const rows = x.length / width;
-    if (!Number.isInteger(rows) || rows < 1 || rows > plan.rows) {
-      throw new ConfigError(`${what}: expected 1..${plan.rows} rows of ${width} values, got ${x.length} values`);
-    }
-    const padded = rows === plan.rows ? x : new Float32Array(plan.rows * width);
-    if (padded !== x) padded.set(x);
-    writeData(this.device, plan.input!.buffer, 0, padded);
-    if (plan.condition) writeData(this.device, plan.condition.buffer, 0, oneHot(labels, rows, plan.rows, this.config.classes, what));
-    return rows;
   }
 
   /** Waits for all submitted steps and returns every loss read since the last call. */
@@ -526,117 +297,6 @@ export class VAE {
   async reconstruct(x: Float32Array, labels?: ArrayLike<number>): Promise<Float32Array> {
     return this.runForward('reconstruct', x, this.rowsOf(x, this.config.inputDim, 'reconstruct'), labels);
   }
-
-  /** Every parameter tensor by name, copied to the CPU. */
-  async parameters(): Promise<Record<string, { shape: number[]; data: Float32Array }>> {
-    const flat = await this.flatParameters();
-    return Object.fromEntries(this.layout.tensors.map((t) => [t.name, { shape: t.shape, data: flat.slice(t.offset, t.offset + t.count) }]));
-  }
-
-  async flatParameters(): Promise<Float32Array> {
-    this.assertAlive();
-    return readFloats(this.device, this.buffers.params);
-  }
-
-  /** Replaces all parameters (flat layout) and resets the optimizer state. */
-  setFlatParameters(flat: Float32Array): void {
-    this.assertAlive();
-    if (!(flat instanceof Float32Array)) throw new ConfigError(`setFlatParameters takes a Float32Array of ${this.layout.totalFloats} floats, got ${kindOfValue(flat)}`);
-    if (flat.length !== this.layout.totalFloats) throw new ConfigError(`expected ${this.layout.totalFloats} floats, got ${flat.length}`);
-    writeData(this.device, this.buffers.params, 0, flat);
-    const zeros = new Float32Array(this.buffers.moment1.size / 4);
-    writeData(this.device, this.buffers.moment1, 0, zeros);
-    writeData(this.device, this.buffers.moment2, 0, zeros);
-    this.step = 0;
-    this.losses.resetTo(0);
-    this.restoreWatch(null);
-  }
-
-  /** Adam's first and second moments (flat layout, like the parameters), copied to the CPU; null for SGD, which keeps none. */
-  async optimizerState(): Promise<{ m: Float32Array; v: Float32Array } | null> {
-    this.assertAlive();
-    if (this.training.optimizer !== 'adam') return null;
-    return { m: await readFloats(this.device, this.buffers.moment1), v: await readFloats(this.device, this.buffers.moment2) };
-  }
-
-  /**
-   * Continues a saved run: Adam's moments (flat layout; none for SGD) and the number of steps
-   * already taken, which fixes the next step's noise, bias corrections and KL weight. Give the
-   * saved parameters as `initialParams` when creating the model.
-   */
-  restoreOptimizer(state: { m?: Float32Array; v?: Float32Array; step: number; watch?: ArrayLike<number> | null }): void {
-    this.assertAlive();
-    if (!Number.isSafeInteger(state.step) || state.step < 0) throw new ConfigError(`step must be an integer >= 0, got ${state.step}`);
-    if (this.training.optimizer === 'adam') {
-      const P = this.layout.totalFloats;
-      if (state.m?.length !== P || state.v?.length !== P) throw new ConfigError(`Adam's moments need ${P} floats each, got ${state.m?.length ?? 'none'} and ${state.v?.length ?? 'none'}`);
-      writeData(this.device, this.buffers.moment1, 0, state.m);
-      writeData(this.device, this.buffers.moment2, 0, state.v);
-    }
-    this.step = state.step;
-    this.losses.resetTo(state.step);
-    this.restoreWatch(state.watch ?? null);
-  }
-
-  /**
-   * The divergence watch of the step health check (shaders/grad-norm.ts): smoothed loss, its
-   * running minimum, accepted steps. Saved with a checkpoint so that a resumed run judges its
-   * steps exactly as an uninterrupted one.
-   */
-  async watchState(): Promise<number[]> {
-    this.assertAlive();
-    return Array.from(await readFloats(this.device, this.buffers.watch, 0, 4));
-  }
-
-  /** Sets the watch (null: nothing seen yet) and clears the last step's verdict. */
-  private restoreWatch(watch: ArrayLike<number> | null): void {
-    const w = initialWatch();
-    if (watch) {
-      if (watch.length !== 4 || !Array.from(watch).every(Number.isFinite)) throw new ConfigError(`the step watch needs 4 finite numbers, got [${Array.from(watch)}]`);
-      w.set(watch);
-    }
-    writeData(this.device, this.buffers.watch, 0, w.subarray(0, 4 * WATCH_VEC4S));
-  }
-
-  /** Frees every buffer this model created. A caller's device stays alive; ours is destroyed. */
-  destroy(): void {
-    if (this.destroyed) return;
-    this.destroyed = true;
-    this.failures.detach();
-    this.losses.destroy();
-    this.arena.destroyAll();
-    this.plans.clear();
-    this.releaseDevice(true);
-  }
-
-  /** Counts this model off an acquired device, destroying it (when asked) with the last model on it. */
-  private releaseDevice(destroyIfLast: boolean): void {
-    if (!this.acquired.owned) return;
-    const users = (ownedDeviceUsers.get(this.device) ?? 1) - 1;
-    ownedDeviceUsers.set(this.device, users);
-    if (users <= 0 && destroyIfLast) destroyOwnedDevice(this.device);
-  }
-
-  /**
-   * Runs `op` after every operation this model was asked for before it (see queueTail). Callers
-   * are async functions that call this before their first await, so the order of calls is kept.
-   */
-  private exclusive<T>(op: () => Promise<T>): Promise<T> {
-    const run = this.queueTail.then(op, op);
-    this.queueTail = run.catch(() => undefined);
-    return run;
-  }
-
-  /** Throws if the model was destroyed or WebGPU reported an error since the last call. */
-  assertAlive(): void {
-    if (this.destroyed) throw new ConfigError('this VAE was destroyed; create a new model, or call destroy() after your calls have finished');
-    if (this.failures.failure) throw this.failures.failure;
-  }
-}
-
-/** Plans differ by kind, rows and, for importance-weighted evaluation, samples per chunk and the bounds buffer. */
-function planKey(kind: GraphKind, rows: number, opts: RecordOptions): string {
-  return `${kind}:${rows}:${opts.samples ?? ''}:${opts.bounds?.label ?? ''}`;
 }
 
 function checkRowCount(n: number, what: string): void {

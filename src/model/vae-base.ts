@@ -1,0 +1,322 @@
+// What a model holds: its configuration, kernels, buffers (parameters, gradients, optimizer
+// state), the plan cache of its compiled graphs and the device it lives on, with creation's
+// memory checks, the operation queue and destruction. The operations on it (training steps,
+// evaluation, encoding, decoding, sampling) are the VAE class's (vae.ts), which extends this one.
+import { STEP_PARAMS } from '../../shaders/common';
+import { initialWatch, WATCH_VEC4S } from '../../shaders/grad-norm';
+import { type AcquiredDevice, destroyOwnedDevice, wrapDevice } from '../gpu/device';
+import { BufferArena, readFloats, writeData } from '../gpu/buffers';
+import { type CompileProgress, type PipelineCache, pipelineCacheFor } from '../gpu/pipelines';
+import type { Precision } from './precision';
+import { ConfigError, kindOfValue } from '../errors';
+import { FailureWatch } from '../gpu/failure-watch';
+import { encodeStepParams, STEP_PARAMS_DEFAULTS, type StepParams } from '../step-params';
+import { klCapacityAt, klWeightAt, type VaeConfig } from './config';
+import { buildModel, type ModelParts } from './build';
+import { recordGraph, type GraphKind, type ModelBuffers, type Plan, type RecordOptions } from './graphs';
+import { kernelsFor, withKernelOverrides, type KernelChoice } from './kernels';
+import { LossRing } from './loss-ring';
+import type { ParamLayout } from './params';
+import { oneHot } from './labels';
+import { PlanCache } from './plan-cache';
+import { resolveTraining, type TrainingOptions, type VaeOptions } from './vae-options';
+import { createModelBuffers } from './model-buffers';
+import { CreationScopedArena, type OutOfMemoryScopes } from './creation-scopes';
+
+/**
+ * Models alive on each device this library acquired (acquire*Device): such a device is destroyed
+ * with the last of them, so models that share it do not pull it from under each other.
+ */
+const ownedDeviceUsers = new WeakMap<GPUDevice, number>();
+
+export abstract class VaeBase {
+  readonly config: VaeConfig;
+  readonly parts: ModelParts;
+  readonly layout: ParamLayout;
+  readonly training: TrainingOptions;
+  readonly device: GPUDevice;
+  readonly kernels: KernelChoice;
+  /** Storage of hidden activations: 'f16' (half the bytes, f32 sums) or 'f32'. */
+  readonly precision: Precision;
+  readonly losses: LossRing;
+  /** Adam steps taken. */
+  step = 0;
+  /** Epoch number for dynamic binarization (set by the training loop). */
+  epoch = 0;
+  readonly arena: BufferArena;
+  readonly cache: PipelineCache;
+  readonly buffers: ModelBuffers;
+  private readonly plans: PlanCache;
+  private readonly onCompileProgress?: CompileProgress;
+  private readonly stepBytes = new ArrayBuffer(STEP_PARAMS.bytes);
+  private readonly acquired: AcquiredDevice;
+  private destroyed = false;
+  /** The first WebGPU error seen on the device since this model was created; rethrown on the next call. */
+  protected readonly failures: FailureWatch;
+  /**
+   * Where the last GPU operation of this model ends. Operations write the shared step uniform and
+   * read plans' output buffers across awaits, so calls made without waiting for each other (e.g.
+   * Promise.all of two samples) run one after another instead of reading each other's results.
+   */
+  private queueTail: Promise<unknown> = Promise.resolve();
+
+  protected constructor(config: VaeConfig, opts: VaeOptions, outOfMemory: OutOfMemoryScopes) {
+    this.config = config;
+    this.precision = opts.precision ?? 'f32';
+    this.training = resolveTraining(opts);
+    const t = this.training;
+    this.acquired = 'device' in opts.device && 'adapter' in opts.device ? (opts.device as AcquiredDevice) : wrapDevice(opts.device as GPUDevice);
+    this.device = this.acquired.device;
+    if (this.acquired.owned) ownedDeviceUsers.set(this.device, (ownedDeviceUsers.get(this.device) ?? 0) + 1);
+    this.kernels = withKernelOverrides(kernelsFor(this.acquired.adapter), opts.kernels);
+    const maxPlans = opts.maxPlans ?? 8;
+    if (!(Number.isInteger(maxPlans) && maxPlans >= 1)) throw new ConfigError(`maxPlans must be an integer >= 1, got ${opts.maxPlans}`);
+    this.parts = buildModel(config);
+    this.layout = this.parts.layout;
+    this.arena = new CreationScopedArena(this.device, outOfMemory);
+    const budget = opts.memoryBudget ?? Infinity;
+    if (!(budget > 0)) throw new ConfigError(`memoryBudget must be a positive number of bytes, got ${opts.memoryBudget}`);
+    this.arena.budget = budget;
+    this.cache = pipelineCacheFor(this.device);
+    this.buffers = createModelBuffers(this.arena, this.layout, t, opts.initialParams);
+    this.losses = new LossRing(this.device, this.buffers.history, t.lossEvery, 3, opts.onLosses, this.buffers.health);
+    this.plans = new PlanCache(this.arena, maxPlans, planKey('train', t.batch, {}));
+    this.failures = new FailureWatch(this.device);
+    this.onCompileProgress = opts.onCompileProgress;
+  }
+
+  /** Frees what a failed creation allocated; the device itself stays with whoever passed it in. */
+  protected discard(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.releaseDevice(false);
+    this.failures.detach();
+    this.losses.destroy();
+    this.arena.destroyAll();
+  }
+
+
+  /** Bytes of GPU memory this model has allocated (parameters, optimizer state, all graphs, data). */
+  get allocatedBytes(): number {
+    return this.arena.allocatedBytes;
+  }
+
+  /** The buffer count this model owns (all freed by destroy()). */
+  get bufferCount(): number {
+    return this.arena.count;
+  }
+
+  /** Read-only views for embedding: the flat parameter buffer and its layout. */
+  get parameterBuffer(): GPUBuffer {
+    return this.buffers.params;
+  }
+
+  /** Gradients of the last training step, same flat layout (read-only view). */
+  get gradientBuffer(): GPUBuffer {
+    return this.buffers.grads;
+  }
+
+  /** The gradients of the last training step, copied to the CPU (flat layout). */
+  async flatGradients(): Promise<Float32Array> {
+    this.assertAlive();
+    return readFloats(this.device, this.buffers.grads);
+  }
+
+  get adapter() {
+    return this.acquired.adapter;
+  }
+
+  /** The graph `kind` for `rows` examples, planned and compiled once, then cached (boundedly). */
+  plan(kind: GraphKind, rows: number, opts: RecordOptions = {}): Promise<Plan> {
+    return this.planKept(kind, rows, opts, false);
+  }
+
+  /** plan(), kept until destroy() when `handOut`: the caller gets its output buffer and may bind it at any later time. */
+  protected planKept(kind: GraphKind, rows: number, opts: RecordOptions, handOut: boolean): Promise<Plan> {
+    this.assertAlive();
+    const build = async () => {
+      const plan = this.record(kind, rows, opts);
+      await plan.graph.build(this.cache, this.arena, this.onCompileProgress);
+      return plan;
+    };
+    return this.plans.get(planKey(kind, rows, opts), build, { pin: handOut });
+  }
+
+  /** The graph `kind` for `rows` examples, recorded only: nothing placed, compiled or allocated (for sizing and autotuning). */
+  record(kind: GraphKind, rows: number, opts: RecordOptions = {}): Plan {
+    const ctx = { parts: this.parts, buffers: this.buffers, arena: this.arena, kernels: this.kernels, optimizer: this.training.optimizer, precision: this.precision };
+    return recordGraph(ctx, kind, rows, opts);
+  }
+
+  private readonly scratch = new Map<string, GPUBuffer>();
+
+  /**
+   * A buffer of at least `bytes` kept for repeated use (e.g. per-example results of evaluation);
+   * replaced by a larger one when needed. Its label names its size, so plans that bind it are
+   * cached per buffer.
+   */
+  scratchBuffer(name: string, bytes: number): GPUBuffer {
+    const have = this.scratch.get(name);
+    if (have && have.size >= bytes) return have;
+    if (have) this.arena.release(have);
+    const b = this.arena.create(`${name}[${bytes}]`, bytes);
+    this.scratch.set(name, b);
+    return b;
+  }
+
+  /** Number of dispatches in one training step (gather included when training from resident data). */
+  async dispatchesPerStep(resident = true): Promise<number> {
+    return (await this.plan('train', this.training.batch)).graph.dispatchCount + (resident ? 1 : 0);
+  }
+
+  /** Bytes planned for the training step's tensors, and bytes saved by reusing memory. */
+  async trainMemory(): Promise<{ plannedBytes: number; savedBytes: number }> {
+    const { plannedBytes, savedBytes } = (await this.plan('train', this.training.batch)).graph.memory;
+    return { plannedBytes, savedBytes };
+  }
+
+  /** The KL weight of Adam step t (1-based): see `klWeightAt` in config.ts. */
+  klWeightAt(t: number): number {
+    return klWeightAt(this.config, t);
+  }
+
+  /** The KL capacity C (nats) of Adam step t (1-based): see `klCapacityAt` in config.ts. */
+  klCapacityAt(t: number): number {
+    return klCapacityAt(this.config, t);
+  }
+
+  /** Writes the step uniform: the training defaults, overridden by `p`. */
+  writeStep(p: Partial<StepParams>): void {
+    const t = this.training;
+    const full: StepParams = {
+      ...STEP_PARAMS_DEFAULTS,
+      seed: t.seed, validRows: t.batch, historySlot: t.lossEvery, lr: t.lr, beta1: t.betas[0], beta2: t.betas[1],
+      adamEps: t.eps, weightDecay: t.weightDecay, klWeight: 1, freeBits: this.config.freeBits, epoch: this.epoch, clipNorm: t.clipGrad, ...p,
+    };
+    writeData(this.device, this.buffers.stepParams, 0, new Uint8Array(encodeStepParams(full, this.stepBytes)));
+  }
+
+  /** Writes rows of x (and their one-hot labels) into a plan's inputs, zero-padded; returns the row count. */
+  protected writeRows(plan: Plan, x: Float32Array, labels: ArrayLike<number> | undefined, what: string, width = this.config.inputDim): number {
+    const rows = x.length / width;
+    if (!Number.isInteger(rows) || rows < 1 || rows > plan.rows) {
+      throw new ConfigError(`${what}: expected 1..${plan.rows} rows of ${width} values, got ${x.length} values`);
+    }
+    const padded = rows === plan.rows ? x : new Float32Array(plan.rows * width);
+    if (padded !== x) padded.set(x);
+    writeData(this.device, plan.input!.buffer, 0, padded);
+    if (plan.condition) writeData(this.device, plan.condition.buffer, 0, oneHot(labels, rows, plan.rows, this.config.classes, what));
+    return rows;
+  }
+
+  /** Every parameter tensor by name, copied to the CPU. */
+  async parameters(): Promise<Record<string, { shape: number[]; data: Float32Array }>> {
+    const flat = await this.flatParameters();
+    return Object.fromEntries(this.layout.tensors.map((t) => [t.name, { shape: t.shape, data: flat.slice(t.offset, t.offset + t.count) }]));
+  }
+
+  async flatParameters(): Promise<Float32Array> {
+    this.assertAlive();
+    return readFloats(this.device, this.buffers.params);
+  }
+
+  /** Replaces all parameters (flat layout) and resets the optimizer state. */
+  setFlatParameters(flat: Float32Array): void {
+    this.assertAlive();
+    if (!(flat instanceof Float32Array)) throw new ConfigError(`setFlatParameters takes a Float32Array of ${this.layout.totalFloats} floats, got ${kindOfValue(flat)}`);
+    if (flat.length !== this.layout.totalFloats) throw new ConfigError(`expected ${this.layout.totalFloats} floats, got ${flat.length}`);
+    writeData(this.device, this.buffers.params, 0, flat);
+    const zeros = new Float32Array(this.buffers.moment1.size / 4);
+    writeData(this.device, this.buffers.moment1, 0, zeros);
+    writeData(this.device, this.buffers.moment2, 0, zeros);
+    this.step = 0;
+    this.losses.resetTo(0);
+    this.restoreWatch(null);
+  }
+
+  /** Adam's first and second moments (flat layout, like the parameters), copied to the CPU; null for SGD, which keeps none. */
+  async optimizerState(): Promise<{ m: Float32Array; v: Float32Array } | null> {
+    this.assertAlive();
+    if (this.training.optimizer !== 'adam') return null;
+    return { m: await readFloats(this.device, this.buffers.moment1), v: await readFloats(this.device, this.buffers.moment2) };
+  }
+
+  /**
+   * Continues a saved run: Adam's moments (flat layout; none for SGD) and the number of steps
+   * already taken, which fixes the next step's noise, bias corrections and KL weight. Give the
+   * saved parameters as `initialParams` when creating the model.
+   */
+  restoreOptimizer(state: { m?: Float32Array; v?: Float32Array; step: number; watch?: ArrayLike<number> | null }): void {
+    this.assertAlive();
+    if (!Number.isSafeInteger(state.step) || state.step < 0) throw new ConfigError(`step must be an integer >= 0, got ${state.step}`);
+    if (this.training.optimizer === 'adam') {
+      const P = this.layout.totalFloats;
+      if (state.m?.length !== P || state.v?.length !== P) throw new ConfigError(`Adam's moments need ${P} floats each, got ${state.m?.length ?? 'none'} and ${state.v?.length ?? 'none'}`);
+      writeData(this.device, this.buffers.moment1, 0, state.m);
+      writeData(this.device, this.buffers.moment2, 0, state.v);
+    }
+    this.step = state.step;
+    this.losses.resetTo(state.step);
+    this.restoreWatch(state.watch ?? null);
+  }
+
+  /**
+   * The divergence watch of the step health check (shaders/grad-norm.ts): smoothed loss, its
+   * running minimum, accepted steps. Saved with a checkpoint so that a resumed run judges its
+   * steps exactly as an uninterrupted one.
+   */
+  async watchState(): Promise<number[]> {
+    this.assertAlive();
+    return Array.from(await readFloats(this.device, this.buffers.watch, 0, 4));
+  }
+
+  /** Sets the watch (null: nothing seen yet) and clears the last step's verdict. */
+  protected restoreWatch(watch: ArrayLike<number> | null): void {
+    const w = initialWatch();
+    if (watch) {
+      if (watch.length !== 4 || !Array.from(watch).every(Number.isFinite)) throw new ConfigError(`the step watch needs 4 finite numbers, got [${Array.from(watch)}]`);
+      w.set(watch);
+    }
+    writeData(this.device, this.buffers.watch, 0, w.subarray(0, 4 * WATCH_VEC4S));
+  }
+
+  /** Frees every buffer this model created. A caller's device stays alive; ours is destroyed. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.failures.detach();
+    this.losses.destroy();
+    this.arena.destroyAll();
+    this.plans.clear();
+    this.releaseDevice(true);
+  }
+
+  /** Counts this model off an acquired device, destroying it (when asked) with the last model on it. */
+  private releaseDevice(destroyIfLast: boolean): void {
+    if (!this.acquired.owned) return;
+    const users = (ownedDeviceUsers.get(this.device) ?? 1) - 1;
+    ownedDeviceUsers.set(this.device, users);
+    if (users <= 0 && destroyIfLast) destroyOwnedDevice(this.device);
+  }
+
+  /**
+   * Runs `op` after every operation this model was asked for before it (see queueTail). Callers
+   * are async functions that call this before their first await, so the order of calls is kept.
+   */
+  protected exclusive<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.queueTail.then(op, op);
+    this.queueTail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Throws if the model was destroyed or WebGPU reported an error since the last call. */
+  assertAlive(): void {
+    if (this.destroyed) throw new ConfigError('this VAE was destroyed; create a new model, or call destroy() after your calls have finished');
+    if (this.failures.failure) throw this.failures.failure;
+  }
+}
+
+/** Plans differ by kind, rows and, for importance-weighted evaluation, samples per chunk and the bounds buffer. */
+function planKey(kind: GraphKind, rows: number, opts: RecordOptions): string {
+  return `${kind}:${rows}:${opts.samples ?? ''}:${opts.bounds?.label ?? ''}`;
+}
