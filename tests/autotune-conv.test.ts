@@ -9,7 +9,7 @@ import { memoryAutotuneCache } from '../src/model/autotune-cache';
 import { kernelsFor, withKernelOverrides } from '../src/model/kernels';
 import { convOpKey, isNarrowConv, type ConvMethod, type ConvOpShape } from '../src/model/layers/conv-ops';
 import { VAE } from '../src/model/vae';
-import { describeAutotune } from '../src/cli/train';
+import { describeAutotune } from '../src/cli/train-report';
 import { gpu } from './helpers/gpu';
 
 const SHAPE: ConvOpShape = { geometry: { batch: 2, inChannels: 3, inHeight: 8, inWidth: 6, outChannels: 5, kernel: 4, stride: 2, padding: 1 }, op: 'dX' };

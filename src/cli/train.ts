@@ -1,6 +1,7 @@
 // `webgpu-vae train`: trains on any data set of src/data/sources.ts (flags read in
-// train-options.ts, checked against the defaults or the resumed run in train-setup.ts) entirely
-// on the GPU, reports per-epoch train/test -ELBO with its KL and reconstruction terms, and
+// train-options.ts, checked against the defaults or the resumed run in train-setup.ts; data
+// loaded and checked in train-data.ts, memory in train-memory.ts, what is reported and written
+// besides checkpoints in train-report.ts) entirely on the GPU, reports per-epoch train/test -ELBO with its KL and reconstruction terms, and
 // writes model.safetensors, samples.png (8x8 from the prior) and reconstructions.png (test images
 // above their reconstructions) into the run directory.
 //
@@ -14,53 +15,28 @@
 // finished epochs are drawn again and discarded; the binarization key is the epoch number. With
 // --lr it continues the same way at another learning rate.
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { saveCheckpoint } from '../checkpoint';
-import { describeAdapter, type AcquiredDevice } from '../gpu/device';
+import type { AcquiredDevice } from '../gpu/device';
 import { releaseNodeGpu } from '../gpu/node-device';
-import { imageGridPng } from '../io/png';
-import { gridFor, reconstructionsPng } from './pictures';
-import type { VaeConfig } from '../model/config';
 import type { StepLoss } from '../model/loss-ring';
 import { BAD_NUMBERS_EXIT_CODE, BadStepError, KeptCheckpoints, lossDeviceAtStep, lowerLr, newRunCommand, recover, StepWatch, tooManySkipped, type Restart } from './recovery';
 import { VAE } from '../model/vae';
-import { restateRefusal } from '../model/vae-options';
-import { paramLayout } from '../model/build';
-import { BufferArena, formatBytes, MemoryBudgetError } from '../gpu/buffers';
-import type { GraphKind } from '../model/graphs';
-import { reserveParameterState } from '../model/model-buffers';
-import { AUTOTUNE_MODES, describeTuning } from '../model/autotune';
-import type { KernelChoice } from '../model/kernels';
+import { AUTOTUNE_MODES } from '../model/autotune';
 import { fileAutotuneCache } from '../model/autotune-file-cache';
 import { Philox } from '../rng';
 import { saveTrainingState, type TrainingProgress } from '../training-state';
-import { choiceFlag, intFlag, parseFlags, stringFlag, UsageError, withoutFlags } from './args';
+import { choiceFlag, intFlag, parseFlags, stringFlag, withoutFlags } from './args';
 import { JsonLog, OutputError, writeFileAtomic, type ChunkWriter } from './files';
 import { StepPacer } from '../gpu/step-pacer';
 import { gentleWait } from '../gpu/gentle-wait';
-import { memoryBudget, getDevice, loadData, makeReporter, writeOutput, type Print } from './io';
-import { dataFlags, FLAGS, fingerprint, type Flags } from './train-options';
-import { discardOldRun, readRunRecord, resumeCommand, RUN_FILES, runPaths, writeRunRecord, type RunRecord } from './run-dir';
-import { describeObjective, describeShape } from '../model/describe';
+import { memoryBudget, getDevice, makeReporter, type Print } from './io';
+import { FLAGS, type Flags } from './train-options';
+import { resumeCommand, runPaths } from './run-dir';
 import { setUpRun } from './train-setup';
-
-const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
-
-/** What the autotuner chose, counted by choice: e.g. `matmul 11 products (8 register-subgroup 4x16/thread ...); conv 7 operations (5 im2col, 2 direct)`. */
-export function describeAutotune(k: KernelChoice): string {
-  const counted = (names: string[]) => {
-    const n = new Map<string, number>();
-    for (const name of names) n.set(name, (n.get(name) ?? 0) + 1);
-    return [...n].sort((a, b) => b[1] - a[1]).map(([name, count]) => `${count} ${name}`).join(', ');
-  };
-  const products = Object.values(k.matmulTuned ?? {}), convs = Object.values(k.convTuned ?? {});
-  const parts = [
-    products.length ? `matmul ${plural(products.length, 'product')} (${counted(products.map(describeTuning))})` : 'no matmul product decided',
-    ...(k.convTuned ? [convs.length ? `conv ${plural(convs.length, 'operation')} (${counted(convs)})` : 'no convolution decided'] : []),
-  ];
-  return `${parts.join('; ')}; the rest keep the adapter's defaults (${k.matmul}${k.matmulGeneric ? ' generic' : ''}, conv ${k.conv}${k.convNarrow ? `, narrow conv ${k.convNarrow}` : ''}${k.convInputGrad ? `, conv input gradients ${k.convInputGrad}` : ''})`;
-}
+import { loadRunData } from './train-data';
+import { checkFixedMemory, planAfterSteps } from './train-memory';
+import { describeAutotune, describeBuiltModel, openRunLog, startEvent, trainingLossName, writeFinalPictures } from './train-report';
 
 /** The exit status of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT), as shells report it. */
 export const INTERRUPTED_EXIT_CODE = 130;
@@ -139,43 +115,8 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     // The model's fixed memory against the budget before the data is read: a picture folder at a
     // large --image-size takes minutes to decode and leaves a large cache beside the pictures.
     const budget = memoryBudget(acquired.adapter, maxGpuMiB);
-    if (budget !== undefined) {
-      const probe = new BufferArena(acquired.device);
-      probe.budget = budget;
-      try {
-        reserveParameterState(probe, paramLayout(config).totalFloats, run.optimizer);
-      } catch (e) {
-        throw restateRefusal(e, run.batch);
-      }
-    }
-    // dSprites training pictures are drawn on the GPU at each step (not rendered and stored),
-    // except for dequantized training, which needs stored grey levels.
-    const { train, test, indices, testFingerprint } = await loadData(run.dataset, { ...dataFlags(run), drawTrainOnGpu: !config.dequantize, warn: (line) => report.info(`warning: ${line}`) }).catch((e: Error) => {
-      // A resumed run reads its data from where it started; the pictures may have moved since.
-      if (resumed && run.dataDir && /does not exist/.test(e.message)) e.message += ` If the run's data moved, give its new place with --data-dir.`;
-      throw e;
-    });
-    const drawn = indices && train.images.length === 0 ? indices.train : null;
-    const dataChannels = train.channels ?? 1;
-    if (dataChannels * train.rows * train.cols !== config.inputDim) {
-      throw new UsageError(`${run.dataset} pictures are ${dataChannels}x${train.rows}x${train.cols}, the model expects ${config.imageChannels}x${config.imageShape.join('x')}`);
-    }
-    const trainPrint = fingerprint(drawn ? new Uint8Array(drawn.buffer, drawn.byteOffset, drawn.byteLength) : train.images, config.classes ? train.labels : undefined);
-    if (resumed && (resumed.run.trainData !== trainPrint || resumed.run.testExamples !== test.count)) {
-      const was = `${resumed.run.trainExamples} training and ${resumed.run.testExamples} test examples`;
-      const now = `${train.count} and ${test.count} now`;
-      throw new UsageError(run.dataDir
-        ? `the data in ${run.dataDir} differs from what the run in ${outDir} trained on (${was}, ${now}): pictures were added, removed or changed. ` +
-          'Restore them, give the folder that holds the original ones with --data-dir, or start a new run'
-        : `the data differs from what the run in ${outDir} trained on (${was} of ${run.dataset}, ${now}); resume with the same --limit and --test-limit`);
-    }
-    if (train.count < run.batch) report.info(`note: the training set has ${train.count} example${train.count === 1 ? '' : 's'}, fewer than --batch ${run.batch}; each step uses all of them`);
-
-    // A step uses at most the training set; a cosine decay spans the run as it starts, and a resumed
-    // run keeps the span it started with.
-    const batch = Math.min(run.batch, train.count), stepsPerEpoch = Math.ceil(train.count / batch);
-    if (resumed && resumed.progress.stepsPerEpoch !== stepsPerEpoch) throw new UsageError(`the run in ${outDir} has ${resumed.progress.stepsPerEpoch} steps per epoch, this data gives ${stepsPerEpoch}; resume with the same data`);
-    if (run.lrDecay === 'cosine' && !run.lrDecaySteps) run.lrDecaySteps = run.epochs * stepsPerEpoch;
+    if (budget !== undefined) checkFixedMemory(acquired.device, budget, config, run);
+    const { train, test, drawn, channels: dataChannels, trainPrint, testFingerprint, batch, stepsPerEpoch } = await loadRunData(run, config, resumed, outDir, report.info);
     const t0 = performance.now();
     vae = await VAE.create(config, {
       autotune, autotuneCache: fileAutotuneCache(), signal: stopTuning.signal, precision: run.precision, memoryBudget: budget,
@@ -192,43 +133,15 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     const trainData = drawn ? vae.generateSprites(drawn, { colour: dataChannels === 3, name: train.name }) : vae.upload(train);
     const testData = vae.upload(test);
     if (budget !== undefined) await planAfterSteps(vae, maxGpuMiB !== undefined);
-    const memory = await vae.trainMemory();
-    const objectiveText = describeObjective(config);
-    report.info(`model ${describeShape(config)} (${config.likelihood}${config.sigma === 'predicted' && config.likelihood === 'gaussian' ? ' with predicted scales' : ''}, ${config.activation}, ${objectiveText}` +
-      `${config.classes ? `, conditional on ${config.classes} classes` : ''}${config.binarize !== 'none' ? `, ${config.binarize} binarization` : ''}${run.precision === 'f16' ? ', f16 activations' : ''}), ${vae.layout.paramCount} parameters; ` +
-      `${mib(vae.allocatedBytes)} MiB on the GPU (step tensors planned in ${mib(memory.plannedBytes)} MiB, ${mib(memory.savedBytes)} MiB saved by reuse); ` +
-      `${await vae.dispatchesPerStep()} dispatches per step; compiled in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    for (const line of await describeBuiltModel(vae, run, (performance.now() - t0) / 1000, !!initialParams)) report.info(line);
     if (autotune !== 'off') report.info(`autotune ${autotune}: ${describeAutotune(vae.kernels)}`);
-    if (initialParams) report.info(`parameters from ${run.initFrom}; the optimizer and the step count start afresh`);
-    if (run.lrDecay === 'cosine') report.info(`learning rate: cosine from ${run.lr} to ${run.lrMin} over ${run.lrDecaySteps} steps`);
 
     // The run's record and log. A forced new run clears the old one only now that it is sure to start.
     const runRecord = { ...run, trainExamples: train.count, testExamples: test.count, trainData: trainPrint };
-    const now = new Date().toISOString();
     const progress: TrainingProgress = resumed ? { ...resumed.progress } :
       { step: 0, epochsDone: 0, epochStep: 0, stepsPerEpoch, epochLossSum: 0, epochExamples: 0, seconds: 0 };
-    if (resumed) {
-      const record = readRunRecord(outDir, (): RunRecord => ({ format: 'webgpu-vae-run', started: '', config, training: vae!.training, run: runRecord, resumed: [] }),
-        (line) => report.info(`warning: ${line}`));
-      record.run = runRecord;
-      const lrChanged = lrWas !== null && run.lr !== lrWas && !hooks.restart;
-      const precisionChanged = precisionWas !== null && run.precision !== precisionWas;
-      record.resumed.push({ at: now, step: progress.step, epochs: run.epochs, ...(lrChanged ? { lr: run.lr } : {}), ...(precisionChanged ? { precision: run.precision } : {}) });
-      writeRunRecord(outDir, record);
-    } else {
-      if (f.force && !hooks.restart) discardOldRun(outDir);
-      writeRunRecord(outDir, { format: 'webgpu-vae-run', started: now, config, training: vae.training, run: runRecord, resumed: [] });
-    }
-    log = new JsonLog(paths.metrics, !!resumed || !!hooks.restart);
-    log.write(resumed ? { event: 'resume', time: now, step: progress.step, epoch: progress.epochsDone + 1, epochs: run.epochs, lr: run.lr } : { event: 'start', time: now, step: 0, epochs: run.epochs });
-    if (hooks.restart) log.write({ event: 'restart', time: now, step: progress.step, reason: hooks.restart.reason, lr: run.lr });
-
-    report.event({ event: 'start', adapter: describeAdapter(acquired.adapter), config, batch: vae.training.batch, optimizer: run.optimizer, lr: run.lr, seed: run.seed,
-      ...(run.lrDecay !== 'none' ? { lr_decay: { kind: run.lrDecay, min: run.lrMin, steps: run.lrDecaySteps } } : {}),
-      train_examples: train.count, test_examples: test.count, gpu_bytes: vae.allocatedBytes, planned_bytes: memory.plannedBytes, saved_bytes: memory.savedBytes,
-      params: vae.layout.paramCount, out: outDir, train_drawn_on_gpu: !!drawn,
-      ...(autotune !== 'off' ? { autotune: { mode: autotune, matmul: vae.kernels.matmulTuned ?? {}, conv: vae.kernels.convTuned ?? {} } } : {}), ...(resumed ? { resumed_from: { step: progress.step, epoch: progress.epochsDone + 1 } } : {}),
-      ...(initialParams ? { init_from: run.initFrom } : {}) });
+    log = openRunLog({ outDir, vae, runRecord, progress, resumed, lrWas, precisionWas, restart: hooks.restart ?? null, force: !!f.force, warn: (line) => report.info(`warning: ${line}`) });
+    report.event(await startEvent(vae, run, autotune, outDir, { train, test, drawn: !!drawn }, resumed ? progress : null, !!initialParams));
     if (drawn) report.info(`${run.dataset}: the ${train.count} training pictures are drawn on the GPU at each step (${mib(8 * train.count)} MiB of indices and order, not ${mib(train.count * config.inputDim)} MiB of pictures)`);
     if (resumed) {
       report.info(`resuming ${outDir} at step ${progress.step} (epoch ${progress.epochsDone + 1}, ${progress.epochStep}/${stepsPerEpoch} steps done), training to epoch ${run.epochs}` +
@@ -372,12 +285,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     }
 
     const files = { model: paths.model, samples: paths.samples, reconstructions: paths.reconstructions };
-    const [rows, cols] = config.imageShape;
-    // A conditional model draws one row per class, 8 samples each.
-    const labels = config.classes ? Array.from({ length: 8 * config.classes }, (_, i) => Math.floor(i / 8)) : undefined;
-    const shownSamples = labels?.length ?? 64;
-    await writeOutput(files.samples, imageGridPng(await vae.sample(shownSamples, run.seed, labels), shownSamples, rows, cols, 8, gridFor(config)));
-    await writeOutput(files.reconstructions, (await reconstructionsPng(vae, test, 32)).png);
+    await writeFinalPictures(vae, test, files, run.seed);
     log.write({ event: 'done', step: vae.step, seconds: progress.seconds });
     report.event({ event: 'done', files, state: paths.state, steps: vae.step, seconds: (performance.now() - t0) / 1000 });
     report.info(`wrote ${files.model}, ${files.samples}, ${files.reconstructions}`);
@@ -414,45 +322,4 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       releaseNodeGpu();
     }
   }
-}
-
-/**
- * Plans, before the first step, the graphs a run needs besides the step: the test evaluation at
- * each epoch's end and the pictures drawn at the run's end (samples.png, reconstructions.png).
- * They are cached, so this allocates what they would take anyway, only sooner: a memory budget too
- * small for them is refused now, naming the budget that would do, rather than after the training.
- */
-async function planAfterSteps(vae: VAE, fromFlag: boolean): Promise<void> {
-  const B = vae.training.batch;
-  const parts: [GraphKind, string][] = [['eval', 'the test evaluation after each epoch'], ['sample', RUN_FILES.samples], ['reconstruct', RUN_FILES.reconstructions]];
-  const short: { what: string; bytes: number }[] = [];
-  for (const [kind, what] of parts) {
-    try {
-      await vae.plan(kind, B);
-    } catch (e) {
-      if (!(e instanceof MemoryBudgetError)) throw e;
-      short.push({ what, bytes: e.needed });
-    }
-  }
-  if (!short.length) return;
-  const budget = vae.arena.budget, inUse = vae.allocatedBytes;
-  const more = short.reduce((sum, p) => sum + p.bytes, 0), total = inUse + more;
-  const names = short.map((p) => p.what);
-  const list = names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : names[0];
-  throw new MemoryBudgetError(
-    `${list} need${names.length > 1 ? '' : 's'} ${formatBytes(more)} of GPU memory at batch ${B} beside the ${formatBytes(inUse)} planned before them (the model, its training step, the data): ` +
-      `${formatBytes(total)} in all, more than the memory budget of ${formatBytes(budget)}${fromFlag ? '' : ' (half of this machine\'s RAM, for a software adapter)'}; ` +
-      `give --max-gpu-memory ${Math.ceil(total / 2 ** 20)} or more, or use a smaller --batch (refused before the first step, so nothing was trained)`,
-    `graph ${short[0].what}`, more, inUse, budget,
-  );
-}
-
-/**
- * What the epoch's training figure is: the -ELBO only for the plain ELBO; with beta, warm-up, free
- * bits, capacity control or the TC term it is the objective trained on, which the test -ELBO beside it is not.
- */
-export function trainingLossName(c: VaeConfig): string {
-  if (c.objective === 'iwae') return `IWAE bound (K=${c.samples})`;
-  const plain = c.objective === 'elbo' && c.beta === 1 && c.warmupSteps === 0 && c.freeBits === 0 && c.klCapacity === 0;
-  return plain ? '-ELBO' : 'loss';
 }

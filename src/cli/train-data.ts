@@ -1,0 +1,61 @@
+// The data phase of `webgpu-vae train`: the run's pictures loaded (dSprites training pictures as
+// indices drawn on the GPU at each step), checked against the model's picture shape and, for a
+// resumed run, against what it trained on; and the batch and epoch length they give.
+import type { Dataset } from '../data/mnist';
+import type { VaeConfig } from '../model/config';
+import type { TrainingState } from '../training-state';
+import { UsageError } from './args';
+import { loadData } from './io';
+import { dataFlags, fingerprint, type RunOptions } from './train-options';
+
+export interface RunData {
+  train: Dataset;
+  test: Dataset;
+  /** dSprites training picture indices, when the pictures are drawn on the GPU rather than stored. */
+  drawn: Uint32Array | null;
+  /** Channels of the pictures (1 or 3). */
+  channels: number;
+  /** The training set's digest, kept in the run's record so that a resume can tell changed data. */
+  trainPrint: string;
+  /** A folder's held-out pictures' digest (see LoadedData.testFingerprint). */
+  testFingerprint?: string;
+  /** The step's batch: at most the training set. */
+  batch: number;
+  stepsPerEpoch: number;
+}
+
+/**
+ * Loads the run's data and checks it; sets a cosine decay's span (`run.lrDecaySteps`) when the
+ * run starts one. `resumed`, `outDir`: the run being resumed, whose data must be the same.
+ */
+export async function loadRunData(run: RunOptions, config: VaeConfig, resumed: TrainingState | null, outDir: string, info: (line: string) => void): Promise<RunData> {
+  // dSprites training pictures are drawn on the GPU at each step (not rendered and stored),
+  // except for dequantized training, which needs stored grey levels.
+  const { train, test, indices, testFingerprint } = await loadData(run.dataset, { ...dataFlags(run), drawTrainOnGpu: !config.dequantize, warn: (line) => info(`warning: ${line}`) }).catch((e: Error) => {
+    // A resumed run reads its data from where it started; the pictures may have moved since.
+    if (resumed && run.dataDir && /does not exist/.test(e.message)) e.message += ` If the run's data moved, give its new place with --data-dir.`;
+    throw e;
+  });
+  const drawn = indices && train.images.length === 0 ? indices.train : null;
+  const channels = train.channels ?? 1;
+  if (channels * train.rows * train.cols !== config.inputDim) {
+    throw new UsageError(`${run.dataset} pictures are ${channels}x${train.rows}x${train.cols}, the model expects ${config.imageChannels}x${config.imageShape.join('x')}`);
+  }
+  const trainPrint = fingerprint(drawn ? new Uint8Array(drawn.buffer, drawn.byteOffset, drawn.byteLength) : train.images, config.classes ? train.labels : undefined);
+  if (resumed && (resumed.run.trainData !== trainPrint || resumed.run.testExamples !== test.count)) {
+    const was = `${resumed.run.trainExamples} training and ${resumed.run.testExamples} test examples`;
+    const now = `${train.count} and ${test.count} now`;
+    throw new UsageError(run.dataDir
+      ? `the data in ${run.dataDir} differs from what the run in ${outDir} trained on (${was}, ${now}): pictures were added, removed or changed. ` +
+        'Restore them, give the folder that holds the original ones with --data-dir, or start a new run'
+      : `the data differs from what the run in ${outDir} trained on (${was} of ${run.dataset}, ${now}); resume with the same --limit and --test-limit`);
+  }
+  if (train.count < run.batch) info(`note: the training set has ${train.count} example${train.count === 1 ? '' : 's'}, fewer than --batch ${run.batch}; each step uses all of them`);
+
+  // A step uses at most the training set; a cosine decay spans the run as it starts, and a resumed
+  // run keeps the span it started with.
+  const batch = Math.min(run.batch, train.count), stepsPerEpoch = Math.ceil(train.count / batch);
+  if (resumed && resumed.progress.stepsPerEpoch !== stepsPerEpoch) throw new UsageError(`the run in ${outDir} has ${resumed.progress.stepsPerEpoch} steps per epoch, this data gives ${stepsPerEpoch}; resume with the same data`);
+  if (run.lrDecay === 'cosine' && !run.lrDecaySteps) run.lrDecaySteps = run.epochs * stepsPerEpoch;
+  return { train, test, drawn, channels, trainPrint, testFingerprint, batch, stepsPerEpoch };
+}

@@ -1,0 +1,120 @@
+// What `webgpu-vae train` tells about a run: the model line and the JSON start event, the run's
+// record (config.json) and log (metrics.jsonl) opened as it starts, the name of the epoch's
+// training figure, and the pictures written at its end (samples.png, reconstructions.png).
+import { describeAdapter } from '../gpu/device';
+import { imageGridPng } from '../io/png';
+import type { Dataset } from '../data/mnist';
+import { describeTuning, type AutotuneMode } from '../model/autotune';
+import type { VaeConfig } from '../model/config';
+import { describeObjective, describeShape } from '../model/describe';
+import type { KernelChoice } from '../model/kernels';
+import type { VAE } from '../model/vae';
+import type { TrainingProgress, TrainingState } from '../training-state';
+import { JsonLog } from './files';
+import { writeOutput } from './io';
+import { gridFor, reconstructionsPng } from './pictures';
+import { discardOldRun, readRunRecord, runPaths, writeRunRecord, type RunRecord } from './run-dir';
+import type { RunOptions } from './train-options';
+
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+
+/** What the autotuner chose, counted by choice: e.g. `matmul 11 products (8 register-subgroup 4x16/thread ...); conv 7 operations (5 im2col, 2 direct)`. */
+export function describeAutotune(k: KernelChoice): string {
+  const counted = (names: string[]) => {
+    const n = new Map<string, number>();
+    for (const name of names) n.set(name, (n.get(name) ?? 0) + 1);
+    return [...n].sort((a, b) => b[1] - a[1]).map(([name, count]) => `${count} ${name}`).join(', ');
+  };
+  const products = Object.values(k.matmulTuned ?? {}), convs = Object.values(k.convTuned ?? {});
+  const parts = [
+    products.length ? `matmul ${plural(products.length, 'product')} (${counted(products.map(describeTuning))})` : 'no matmul product decided',
+    ...(k.convTuned ? [convs.length ? `conv ${plural(convs.length, 'operation')} (${counted(convs)})` : 'no convolution decided'] : []),
+  ];
+  return `${parts.join('; ')}; the rest keep the adapter's defaults (${k.matmul}${k.matmulGeneric ? ' generic' : ''}, conv ${k.conv}${k.convNarrow ? `, narrow conv ${k.convNarrow}` : ''}${k.convInputGrad ? `, conv input gradients ${k.convInputGrad}` : ''})`;
+}
+
+/**
+ * What the epoch's training figure is: the -ELBO only for the plain ELBO; with beta, warm-up, free
+ * bits, capacity control or the TC term it is the objective trained on, which the test -ELBO beside it is not.
+ */
+export function trainingLossName(c: VaeConfig): string {
+  if (c.objective === 'iwae') return `IWAE bound (K=${c.samples})`;
+  const plain = c.objective === 'elbo' && c.beta === 1 && c.warmupSteps === 0 && c.freeBits === 0 && c.klCapacity === 0;
+  return plain ? '-ELBO' : 'loss';
+}
+
+/** The model as built: its shape, likelihood and objective, parameters, GPU memory, dispatches and compile time; then what it starts from. */
+export async function describeBuiltModel(vae: VAE, run: RunOptions, compileSeconds: number, fromParams: boolean): Promise<string[]> {
+  const config = vae.config, memory = await vae.trainMemory();
+  const lines = [`model ${describeShape(config)} (${config.likelihood}${config.sigma === 'predicted' && config.likelihood === 'gaussian' ? ' with predicted scales' : ''}, ${config.activation}, ${describeObjective(config)}` +
+    `${config.classes ? `, conditional on ${config.classes} classes` : ''}${config.binarize !== 'none' ? `, ${config.binarize} binarization` : ''}${run.precision === 'f16' ? ', f16 activations' : ''}), ${vae.layout.paramCount} parameters; ` +
+    `${mib(vae.allocatedBytes)} MiB on the GPU (step tensors planned in ${mib(memory.plannedBytes)} MiB, ${mib(memory.savedBytes)} MiB saved by reuse); ` +
+    `${await vae.dispatchesPerStep()} dispatches per step; compiled in ${compileSeconds.toFixed(1)} s`];
+  if (fromParams) lines.push(`parameters from ${run.initFrom}; the optimizer and the step count start afresh`);
+  if (run.lrDecay === 'cosine') lines.push(`learning rate: cosine from ${run.lr} to ${run.lrMin} over ${run.lrDecaySteps} steps`);
+  return lines;
+}
+
+/** The JSON start event (`--json`): the adapter, model, optimizer, data, memory and where the run starts from. */
+export async function startEvent(vae: VAE, run: RunOptions, autotune: AutotuneMode, outDir: string, data: { train: Dataset; test: Dataset; drawn: boolean }, resumedAt: TrainingProgress | null, fromParams: boolean): Promise<Record<string, unknown>> {
+  const memory = await vae.trainMemory(), k = vae.kernels;
+  return {
+    event: 'start', adapter: describeAdapter(vae.adapter), config: vae.config, batch: vae.training.batch, optimizer: run.optimizer, lr: run.lr, seed: run.seed,
+    ...(run.lrDecay !== 'none' ? { lr_decay: { kind: run.lrDecay, min: run.lrMin, steps: run.lrDecaySteps } } : {}),
+    train_examples: data.train.count, test_examples: data.test.count, gpu_bytes: vae.allocatedBytes, planned_bytes: memory.plannedBytes, saved_bytes: memory.savedBytes,
+    params: vae.layout.paramCount, out: outDir, train_drawn_on_gpu: data.drawn,
+    ...(autotune !== 'off' ? { autotune: { mode: autotune, matmul: k.matmulTuned ?? {}, conv: k.convTuned ?? {} } } : {}),
+    ...(resumedAt ? { resumed_from: { step: resumedAt.step, epoch: resumedAt.epochsDone + 1 } } : {}),
+    ...(fromParams ? { init_from: run.initFrom } : {}),
+  };
+}
+
+export interface RunLogStart {
+  outDir: string;
+  vae: VAE;
+  /** The run's options as recorded, with its data's counts and digest. */
+  runRecord: Record<string, unknown> & RunOptions;
+  progress: TrainingProgress;
+  resumed: TrainingState | null;
+  /** A resumed run's learning rate and precision as saved, to record a change. */
+  lrWas: number | null;
+  precisionWas: RunOptions['precision'] | null;
+  /** The run goes on after a lost device or a rollback (recovery.ts). */
+  restart: { reason: string } | null;
+  /** --force: a new run replaces the one in outDir, which is cleared only now that it is sure to start. */
+  force: boolean;
+  warn(line: string): void;
+}
+
+/** Writes the run's record (config.json; a resume is added to it) and opens its log (metrics.jsonl) with the start. */
+export function openRunLog(s: RunLogStart): JsonLog {
+  const { outDir, vae, runRecord, progress, resumed, restart } = s;
+  const now = new Date().toISOString();
+  if (resumed) {
+    const record = readRunRecord(outDir, (): RunRecord => ({ format: 'webgpu-vae-run', started: '', config: vae.config, training: vae.training, run: runRecord, resumed: [] }), s.warn);
+    record.run = runRecord;
+    const lrChanged = s.lrWas !== null && runRecord.lr !== s.lrWas && !restart;
+    const precisionChanged = s.precisionWas !== null && runRecord.precision !== s.precisionWas;
+    record.resumed.push({ at: now, step: progress.step, epochs: runRecord.epochs, ...(lrChanged ? { lr: runRecord.lr } : {}), ...(precisionChanged ? { precision: runRecord.precision } : {}) });
+    writeRunRecord(outDir, record);
+  } else {
+    if (s.force && !restart) discardOldRun(outDir);
+    writeRunRecord(outDir, { format: 'webgpu-vae-run', started: now, config: vae.config, training: vae.training, run: runRecord, resumed: [] });
+  }
+  const log = new JsonLog(runPaths(outDir).metrics, !!resumed || !!restart);
+  log.write(resumed
+    ? { event: 'resume', time: now, step: progress.step, epoch: progress.epochsDone + 1, epochs: runRecord.epochs, lr: runRecord.lr }
+    : { event: 'start', time: now, step: 0, epochs: runRecord.epochs });
+  if (restart) log.write({ event: 'restart', time: now, step: progress.step, reason: restart.reason, lr: runRecord.lr });
+  return log;
+}
+
+/** Draws the run's end pictures: samples from the prior (a conditional model: 8 a class) and test pictures above their reconstructions. */
+export async function writeFinalPictures(vae: VAE, test: Dataset, files: { samples: string; reconstructions: string }, seed: number): Promise<void> {
+  const config = vae.config, [rows, cols] = config.imageShape;
+  const labels = config.classes ? Array.from({ length: 8 * config.classes }, (_, i) => Math.floor(i / 8)) : undefined;
+  const shown = labels?.length ?? 64;
+  await writeOutput(files.samples, imageGridPng(await vae.sample(shown, seed, labels), shown, rows, cols, 8, gridFor(config)));
+  await writeOutput(files.reconstructions, (await reconstructionsPng(vae, test, 32)).png);
+}
