@@ -3,13 +3,13 @@
 // only handles input and small messages and never freezes while a model trains.
 import './styles.css';
 import type { VaeConfig } from '../src/index';
-import { describeObjective, describeShape, PAGE_SYMBOLS } from '../src/model/describe';
-import { canvasSize, gridSpec, tileAt, MAX_CLASS_ROWS, RECON_COUNT } from './shared/layout';
-import { VIEW_NAMES, type FromWorker, type PresentMode, type RunState, type ToWorker, type ViewName } from './shared/protocol';
+import type { FromWorker, PresentMode, RunState, ToWorker } from './shared/protocol';
 import { Charts } from './ui/charts';
 import { DatasetFiles } from './ui/files';
 import { DataPicker } from './ui/data-picker';
 import { TraversalLabels } from './ui/traversal';
+import { ViewCanvases } from './ui/view-canvases';
+import { modelViewNotes, RunSummary } from './ui/run-summary';
 import { Scatter } from './ui/scatter';
 import { DEFAULTS, lockSettings, readSettings, SettingsError, writeConfig, writeSettings } from './ui/settings';
 import { noWebGpuReason, showError, clearError, describeError, showNotice } from './ui/errors';
@@ -30,10 +30,8 @@ const present: PresentMode = params.get('present') === 'bitmap' || params.get('p
   : /HeadlessChrome/.test(navigator.userAgent) ? 'bitmap' : 'canvas';
 
 const ui = {
-  state: 'starting' as RunState, detail: '', model: null as VaeConfig | null, testCount: 0, imgW: 28, imgH: 28, classes: 0,
+  state: 'starting' as RunState, detail: '', model: null as VaeConfig | null, testCount: 0,
   step: 0, loss: NaN, epoch: 1, rate: 0, pickNext: 'a' as 'a' | 'b',
-  /** The latent size the settings ask for, which sizes the traversal view before a model exists. */
-  plannedLatent: 2,
   /** A Start, Resume or Continue was sent and the worker has not answered with a state yet. */
   commandSent: false,
 };
@@ -48,6 +46,13 @@ const picker = new DataPicker({
 }, files, document.baseURI, () => updateControls());
 void picker.offerFashionMnist();
 const traversal = new TraversalLabels($('traversal-rows'), $('traversal-note'));
+const summary = new RunSummary($('summary'));
+/** A click on a test picture of the reconstructions view makes it the next interpolation endpoint, a and b in turn. */
+const views = new ViewCanvases((index) => {
+  $<HTMLInputElement>(ui.pickNext === 'a' ? 'interp-a' : 'interp-b').value = String(index);
+  ui.pickNext = ui.pickNext === 'a' ? 'b' : 'a';
+  interpolate();
+}, () => ui.testCount);
 const offer = new SavedRunOffer($('saved-run'), (run) => {
   clearError();
   resetViews();
@@ -75,22 +80,11 @@ function command(m: ToWorker): void {
  * Before a model exists, sizes the views for the one the settings would build, so that no view
  * changes size seconds after Start (which would move everything below it).
  */
-function sizeCanvasesForSettings(): void {
+function sizeViewsForSettings(): void {
   if (ui.model) return;
   const side = picker.expectedSide(), latent = Number((form.elements.namedItem('latent') as HTMLInputElement).value);
   const conditional = (form.elements.namedItem('conditional') as HTMLInputElement).checked;
-  Object.assign(ui, { imgW: side, imgH: side, classes: conditional ? picker.expectedClasses() : 0, plannedLatent: Number.isInteger(latent) && latent >= 1 ? latent : DEFAULTS.latent });
-  sizeCanvases();
-}
-
-function sizeCanvases(): void {
-  for (const v of VIEW_NAMES) {
-    const el = document.querySelector<HTMLCanvasElement>(`canvas[data-view="${v}"]`)!;
-    const { width, height } = canvasSize(gridSpec(v, ui.imgW, ui.imgH, ui.classes, ui.model?.latent ?? ui.plannedLatent));
-    // The worker owns the pixel size; CSS only caps the display size at 1:1 and keeps the aspect.
-    el.style.maxWidth = `${width}px`;
-    el.style.aspectRatio = `${width} / ${height}`;
-  }
+  views.size({ imgW: side, imgH: side, classes: conditional ? picker.expectedClasses() : 0, latent: Number.isInteger(latent) && latent >= 1 ? latent : DEFAULTS.latent });
 }
 
 function updateControls(): void {
@@ -157,7 +151,7 @@ function resetViews(): void {
   traversal.clear();
   $('interp-labels').textContent = '';
   Object.assign(ui, { step: 0, loss: NaN, epoch: 1, rate: 0 });
-  $('summary').textContent = '';
+  summary.clear();
 }
 
 function onMessage(m: FromWorker): void {
@@ -175,34 +169,27 @@ function onMessage(m: FromWorker): void {
       ui.detail = m.detail ?? '';
       if (m.state === 'idle' || m.state === 'lost' || m.state === 'failed') {
         ui.model = null; // the worker has no model then
-        sizeCanvasesForSettings();
+        sizeViewsForSettings();
       }
       break;
     case 'dataset': // a new model is being built (start or load): its history starts empty
       resetViews();
       ui.testCount = m.test;
-      [ui.imgW, ui.imgH] = [m.cols, m.rows];
-      sizeCanvases();
-      $('summary').textContent = `${m.name}: ${m.train.toLocaleString('en')} training and ${m.test.toLocaleString('en')} test images, ${m.rows}×${m.cols}`;
+      views.size({ imgW: m.cols, imgH: m.rows });
+      summary.data(m);
       break;
     case 'model': {
       ui.model = m.config;
       writeConfig(form, m.config);
       charts.useLogScale(m.config.likelihood === 'bernoulli');
       charts.useObjective(m.config.objective, m.config.samples);
-      ui.classes = m.config.classes;
-      sizeCanvases(); // the samples grid follows the classes, the traversal grid the latent size
+      views.size({ classes: m.config.classes, latent: m.config.latent }); // the samples grid follows the classes, the traversal grid the latent size
       traversal.describe(m.config);
       showClassPickers(m.config);
-      $('samples-note').textContent = m.config.classes
-        ? `One row per class, ${m.config.classes > MAX_CLASS_ROWS ? `the first ${MAX_CLASS_ROWS} of ${m.config.classes}` : `0 to ${m.config.classes - 1}`} from the top; each column decodes one fixed z ~ N(0, I) with every class, so the rows show what the label controls and the columns what z does.`
-        : '64 fixed draws z ~ N(0, I), decoded by the current weights.';
-      const arch = describeShape(m.config, PAGE_SYMBOLS);
-      $('summary').textContent = `${$('summary').textContent?.split('\n')[0] ?? ''}\nModel ${arch}, ${m.config.likelihood}, ${describeObjective(m.config, PAGE_SYMBOLS)}, ` +
-        `${m.params.toLocaleString('en')} parameters, batch ${m.batch}${m.precision === 'f16' ? ', f16 activations' : ''}`;
-      $('manifold-note').textContent = m.config.latent === 2
-        ? `Decoded grid of z through the inverse Gaussian CDF (Kingma & Welling, figs. 4–5)${m.config.classes ? ', all of the class chosen below' : ''}.`
-        : `Shown for latent size 2 only (this model has ${m.config.latent}); reset and set latent size 2 to see it.`;
+      const notes = modelViewNotes(m.config);
+      $('samples-note').textContent = notes.samples;
+      $('manifold-note').textContent = notes.manifold;
+      summary.model(m);
       break;
     }
     case 'progress': {
@@ -219,14 +206,7 @@ function onMessage(m: FromWorker): void {
       if (!ui.model) break;
       const r = m.report;
       charts.addEpoch(r);
-      const lines = ($('summary').textContent ?? '').split('\n').slice(0, 2);
-      // The IWAE objective reports its bound; for the ELBO, rec + KL is the -ELBO even when β,
-      // warm-up or free bits change what is optimised.
-      const train = ui.model.objective === 'iwae'
-        ? `train IWAE bound (K=${ui.model.samples}) ${r.train.loss.toFixed(2)}`
-        : `train −ELBO ${(r.train.rec + r.train.kl).toFixed(2)}`;
-      lines.push(`Epoch ${r.epoch}: ${train}, test −ELBO ${r.test.loss.toFixed(2)} (rec ${r.test.rec.toFixed(2)}, KL ${r.test.kl.toFixed(2)}), ${r.seconds.toFixed(1)} s`);
-      $('summary').textContent = lines.join('\n');
+      summary.epoch(r, ui.model);
       break;
     }
     // A view refresh that finished after Reset was pressed draws a model that is gone.
@@ -256,7 +236,7 @@ function onMessage(m: FromWorker): void {
       showNotice(m.text);
       break;
     case 'need-canvases': {
-      const canvases = freshCanvases();
+      const canvases = views.fresh();
       send({ type: 'canvases', canvases, present: m.present }, Object.values(canvases));
       break;
     }
@@ -326,7 +306,7 @@ $<HTMLInputElement>('load').onchange = act(async () => {
 button('recover').onclick = () => { clearError(); send({ type: 'recover' }); };
 $('dataset').onchange = () => updateControls();
 // The settings that decide the views' sizes (data set, picture size, latent size, classes).
-form.addEventListener('change', sizeCanvasesForSettings);
+form.addEventListener('change', sizeViewsForSettings);
 
 /** Training options for a loaded model: the form's values where valid (its architecture comes from the file). */
 function safeSettings() {
@@ -346,41 +326,8 @@ button('interp-random').onclick = () => {
   $<HTMLInputElement>('interp-b').value = String(Math.floor(Math.random() * n));
   interpolate();
 };
-/** A click on a test image of the reconstructions view picks it as an interpolation endpoint. */
-const pickEndpoint = (e: MouseEvent) => {
-  const el = e.currentTarget as HTMLCanvasElement, spec = gridSpec('reconstructions', ui.imgW, ui.imgH);
-  const { width, height } = canvasSize(spec);
-  const t = tileAt(spec, (e.offsetX / el.clientWidth) * width, (e.offsetY / el.clientHeight) * height);
-  if (!t || t.row % 2 === 1) return; // reconstructions rows: pick the originals above them
-  const index = (t.row / 2) * spec.cols + t.col;
-  if (index >= Math.min(RECON_COUNT, ui.testCount)) return;
-  $<HTMLInputElement>(ui.pickNext === 'a' ? 'interp-a' : 'interp-b').value = String(index);
-  ui.pickNext = ui.pickNext === 'a' ? 'b' : 'a';
-  interpolate();
-};
-
-/** Hands every view's canvas to the worker (it draws into them from then on). */
-function transferCanvases(): Record<ViewName, OffscreenCanvas> {
-  const canvas = (v: ViewName) => document.querySelector<HTMLCanvasElement>(`canvas[data-view="${v}"]`)!;
-  canvas('reconstructions').onclick = pickEndpoint;
-  return Object.fromEntries(VIEW_NAMES.map((v) => [v, canvas(v).transferControlToOffscreen()])) as Record<ViewName, OffscreenCanvas>;
-}
-
-/**
- * New canvases in place of the transferred ones, for a change of presentation path: a canvas
- * keeps the kind of context it was first given, so the old ones cannot switch.
- */
-function freshCanvases(): Record<ViewName, OffscreenCanvas> {
-  for (const v of VIEW_NAMES) {
-    const old = document.querySelector<HTMLCanvasElement>(`canvas[data-view="${v}"]`)!;
-    old.replaceWith(old.cloneNode(false));
-  }
-  sizeCanvases();
-  return transferCanvases();
-}
-
 function boot(): void {
-  sizeCanvasesForSettings();
+  sizeViewsForSettings();
   const missing = noWebGpuReason();
   if (missing) {
     ui.state = 'failed';
@@ -390,7 +337,7 @@ function boot(): void {
     worker = new Worker(new URL('./worker/worker.ts', import.meta.url), { type: 'module', name: 'webgpu-vae trainer' });
     worker.onmessage = (e: MessageEvent<FromWorker>) => onMessage(e.data);
     worker.onerror = (e) => { showError('The training worker failed to start', e.message || 'See the browser console for details.'); ui.state = 'failed'; updateControls(); updateStatus(); };
-    const canvases = transferCanvases();
+    const canvases = views.transfer();
     send({ type: 'init', canvases, present }, Object.values(canvases));
     void offer.check();
     // Test hook: simulate a GPU crash (only with ?debug in the URL).

@@ -1,0 +1,60 @@
+// The words the page shows about a run: the summary under the status line (its data, its model,
+// its last epoch) and the captions of the views that depend on the model (samples, manifold).
+import type { VaeConfig } from '../../src/index';
+import { describeObjective, describeShape, PAGE_SYMBOLS } from '../../src/model/describe';
+import { MAX_CLASS_ROWS } from '../shared/layout';
+import type { EpochReport, FromWorker } from '../shared/protocol';
+
+type DataMessage = Extract<FromWorker, { type: 'dataset' }>;
+type ModelMessage = Extract<FromWorker, { type: 'model' }>;
+
+export class RunSummary {
+  /** The data, the model and the last epoch's figures, one line each as they become known. */
+  private lines: string[] = [];
+
+  constructor(private readonly el: HTMLElement) {}
+
+  /** A new model is being built on this data: the summary starts over. */
+  data(m: DataMessage): void {
+    this.lines = [`${m.name}: ${m.train.toLocaleString('en')} training and ${m.test.toLocaleString('en')} test images, ${m.rows}×${m.cols}`];
+    this.show();
+  }
+
+  model(m: ModelMessage): void {
+    this.lines = [this.lines[0] ?? '', `Model ${describeShape(m.config, PAGE_SYMBOLS)}, ${m.config.likelihood}, ${describeObjective(m.config, PAGE_SYMBOLS)}, ` +
+      `${m.params.toLocaleString('en')} parameters, batch ${m.batch}${m.precision === 'f16' ? ', f16 activations' : ''}`];
+    this.show();
+  }
+
+  /** The epoch's figures in place of the last epoch's. */
+  epoch(r: EpochReport, config: VaeConfig): void {
+    // The IWAE objective reports its bound; for the ELBO, rec + KL is the -ELBO even when β,
+    // warm-up or free bits change what is optimised.
+    const train = config.objective === 'iwae'
+      ? `train IWAE bound (K=${config.samples}) ${r.train.loss.toFixed(2)}`
+      : `train −ELBO ${(r.train.rec + r.train.kl).toFixed(2)}`;
+    this.lines = [...this.lines.slice(0, 2), `Epoch ${r.epoch}: ${train}, test −ELBO ${r.test.loss.toFixed(2)} (rec ${r.test.rec.toFixed(2)}, KL ${r.test.kl.toFixed(2)}), ${r.seconds.toFixed(1)} s`];
+    this.show();
+  }
+
+  clear(): void {
+    this.lines = [];
+    this.show();
+  }
+
+  private show(): void {
+    this.el.textContent = this.lines.join('\n');
+  }
+}
+
+/** The captions of the samples and manifold views for a model. */
+export function modelViewNotes(c: VaeConfig): { samples: string; manifold: string } {
+  return {
+    samples: c.classes
+      ? `One row per class, ${c.classes > MAX_CLASS_ROWS ? `the first ${MAX_CLASS_ROWS} of ${c.classes}` : `0 to ${c.classes - 1}`} from the top; each column decodes one fixed z ~ N(0, I) with every class, so the rows show what the label controls and the columns what z does.`
+      : '64 fixed draws z ~ N(0, I), decoded by the current weights.',
+    manifold: c.latent === 2
+      ? `Decoded grid of z through the inverse Gaussian CDF (Kingma & Welling, figs. 4–5)${c.classes ? ', all of the class chosen below' : ''}.`
+      : `Shown for latent size 2 only (this model has ${c.latent}); reset and set latent size 2 to see it.`,
+  };
+}
