@@ -47,14 +47,12 @@ export class RunSummary {
   }
 }
 
-/** The captions of the samples and manifold views for a model. */
+/** The captions of the samples and manifold views for a model (a latent size other than 2 hides the manifold: view-canvases.ts). */
 export function modelViewNotes(c: VaeConfig): { samples: string; manifold: string } {
   return {
     samples: c.classes
       ? `One row per class, ${c.classes > MAX_CLASS_ROWS ? `the first ${MAX_CLASS_ROWS} of ${c.classes}` : `0 to ${c.classes - 1}`} from the top; each column decodes one fixed z ~ N(0, I) with every class, so the rows show what the label controls and the columns what z does.`
       : '64 fixed draws z ~ N(0, I), decoded by the current weights.',
-    manifold: c.latent === 2
-      ? `Decoded grid of z through the inverse Gaussian CDF (Kingma & Welling, figs. 4–5)${c.classes ? ', all of the class chosen below' : ''}.`
-      : `Shown for latent size 2 only (this model has ${c.latent}); reset and set latent size 2 to see it.`,
+    manifold: `Decoded grid of z through the inverse Gaussian CDF (Kingma & Welling, figs. 4–5)${c.classes && c.latent === 2 ? ', all of the class chosen below' : ''}.`,
   };
 }

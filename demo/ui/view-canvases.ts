@@ -24,6 +24,7 @@ export class ViewCanvases {
    */
   size(change: Partial<ViewGeometry> = {}): void {
     const g = (this.geometry = { ...this.geometry, ...change });
+    document.body.classList.toggle('latent-not-2d', g.latent !== 2);
     for (const v of VIEW_NAMES) {
       const { width, height } = canvasSize(gridSpec(v, g.imgW, g.imgH, g.classes, g.latent));
       const el = canvasOf(v);

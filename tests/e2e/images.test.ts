@@ -135,6 +135,9 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo on colour images',
     const summary = (await page.textContent('#summary')) ?? '';
     expect(summary).toContain('dsprites-color');
     expect(summary).toContain('conv 3×64×64 → 8-16 → 4');
+    // A 4-dimensional code has no manifold or latent scatter plot: both views give their room up to a note.
+    for (const view of ['manifold', 'scatter']) expect(await page.isVisible(`[data-testid=${view}]`), `the ${view} view is shown`).toBe(false);
+    expect(await page.locator('.latent-2d-note:visible').allTextContents()).toEqual(Array(2).fill('Shown for latent size 2 only: set Latent size to 2 to see it.'));
 
     const recon = gridSpec('reconstructions', 64, 64), samplesSpec = gridSpec('samples', 64, 64);
     const reconShot = await shot(page, 'reconstructions'), samplesShot = await shot(page, 'samples');
