@@ -178,7 +178,7 @@ export function elboReduce(p: ElboReduceParams): Kernel {
   const freeBits = latent > 0;
   const tc = p.tcExcess !== undefined;
   const capacity = !!p.capacity;
-  if ([freeBits, tc, capacity].filter(Boolean).length > 1) throw new Error('elbo_reduce: free bits, the TC term and capacity control are not combined');
+  if (capacity && (freeBits || tc)) throw new Error('elbo_reduce: capacity control does not combine with free bits or the TC term');
   const bindings = [
     uniform(), read('rec'), read('kl'), ...(freeBits ? [read('kl_dims')] : []), ...(tc ? [read('tc')] : []),
     write('history', 'array<vec4<f32>>'), write('accum', 'array<vec4<f32>>'),
@@ -213,12 +213,13 @@ fn main(@builtin(local_invocation_index) tid: u32) {
 #if ${freeBits}
     var kl_loss = 0.0;
     for (var j = 0u; j < ${p.freeBitsLatent ?? 0}u; j++) { kl_loss += max(params.free_bits, kl_dims[j]); }
-#elif ${tc}
-    let kl_loss = kl_mean + ${f32Literal(p.tcExcess ?? 0)} * s.z / (${L}.0 * nf);
 #elif ${capacity}
-    let kl_loss = abs(kl_mean - params.kl_capacity);
+    var kl_loss = abs(kl_mean - params.kl_capacity);
 #else
-    let kl_loss = kl_mean;
+    var kl_loss = kl_mean;
+#endif
+#if ${tc}
+    kl_loss += ${f32Literal(p.tcExcess ?? 0)} * s.z / (${L}.0 * nf);
 #endif
     history[params.history_slot] = vec4<f32>(rec_mean + params.kl_weight * kl_loss, rec_mean, kl_mean, f32(n));
     accum[0] += vec4<f32>(s.x / ${L}.0, s.y, f32(n), 1.0);
@@ -226,5 +227,6 @@ fn main(@builtin(local_invocation_index) tid: u32) {
 }`;
   // history is indexed by params.history_slot, which only the caller knows: one record at least.
   const minBytes = minBindingBytes(bindings, { rec: L * B, kl: B, kl_dims: latent, tc: L * B, history: 4, accum: 4 });
-  return { name: freeBits ? 'elbo_reduce_free_bits' : tc ? 'elbo_reduce_tc' : capacity ? 'elbo_reduce_capacity' : 'elbo_reduce', code, bindings, minBytes, workgroups: [1, 1, 1] };
+  const name = freeBits && tc ? 'elbo_reduce_free_bits_tc' : freeBits ? 'elbo_reduce_free_bits' : tc ? 'elbo_reduce_tc' : capacity ? 'elbo_reduce_capacity' : 'elbo_reduce';
+  return { name, code, bindings, minBytes, workgroups: [1, 1, 1] };
 }

@@ -1,7 +1,7 @@
 // The whole model's gradient: a GPU training step's gradients against central finite differences
 // of the independent float64 reference (tests/reference/vae.ts), with the step's own noise held
 // fixed, for a sample of entries of EVERY parameter tensor, across likelihoods, activations,
-// objectives (ELBO with L samples, beta, warm-up, free bits and capacity control; IWAE with K = 1, 5, 50; beta-TCVAE), the conv
+// objectives (ELBO with L samples, beta, warm-up, free bits and capacity control; IWAE with K = 1, 5, 50; beta-TCVAE, with free bits too), the conv
 // architecture (grey and RGB, with a predicted per-pixel scale, dense layers, GroupNorm) and conditional models. Each case takes two steps and checks the second: its gradients must
 // overwrite the first step's, not add to them, and they are taken at the parameters the first
 // step left. Negative controls show that the check fails on a corrupted gradient.
@@ -27,6 +27,7 @@ const cases: [string, Partial<VaeConfig>, number][] = [
   ['ELBO with capacity control, beta 3, C ramping to 40 nats over 4 steps (over the KL: its gradient is reversed)', { inputDim: 9, hidden: [6], latent: 3, activation: 'tanh', beta: 3, klCapacity: 40, capacitySteps: 4 }, 19],
   ['ELBO with capacity control, C 0.05 nats from the start (under the KL), L=2', { inputDim: 8, hidden: [7], latent: 3, activation: 'softplus', samples: 2, klCapacity: 0.05 }, 20],
   ['beta-TCVAE beta 6, L=2, warm-up over 4 steps', { inputDim: 9, hidden: [6], latent: 3, activation: 'tanh', objective: 'tcvae', beta: 6, samples: 2, warmupSteps: 4 }, 17],
+  ['beta-TCVAE beta 6 with free bits 0.2 (dimensions under the floor and over)', { inputDim: 9, hidden: [6], latent: 4, activation: 'tanh', objective: 'tcvae', beta: 6, freeBits: 0.2 }, 21],
   ['beta-TCVAE beta 4, conv 1x8x8 -> 3 channels', { arch: 'conv', inputDim: 64, imageShape: [8, 8], channels: [3], objective: 'tcvae', beta: 4, latent: 3, activation: 'softplus' }, 18],
   ['IWAE K=1', { inputDim: 8, hidden: [6], latent: 2, activation: 'tanh', objective: 'iwae', samples: 1 }, 8],
   ['IWAE K=5', { inputDim: 8, hidden: [6], latent: 2, activation: 'tanh', objective: 'iwae', samples: 5 }, 9],

@@ -118,8 +118,8 @@ describe('elboReduce with capacity control', () => {
   });
 
   it('refuses to combine the capacity term with free bits or the TC term', () => {
-    expect(() => elboReduce({ batch: 4, samples: 1, capacity: true, freeBitsLatent: 3 })).toThrow(/not combined/);
-    expect(() => elboReduce({ batch: 4, samples: 1, capacity: true, tcExcess: 5 })).toThrow(/not combined/);
+    expect(() => elboReduce({ batch: 4, samples: 1, capacity: true, freeBitsLatent: 3 })).toThrow(/capacity control does not combine with free bits or the TC term/);
+    expect(() => elboReduce({ batch: 4, samples: 1, capacity: true, tcExcess: 5 })).toThrow(/capacity control does not combine with free bits or the TC term/);
   });
 
   it('a kernel of the same bindings as klDivergence: with C = 0 and a positive KL, the same gradient', async () => {

@@ -391,7 +391,7 @@ describe('plans, conditional models and configuration of the objectives', async 
   it('objective settings are validated with messages that name the field', async () => {
     const { device } = await gpu();
     await expect(VAE.create({ objective: 'iwae', samples: 5, beta: 0.5 }, { device })).rejects.toThrow(/elbo objective only/);
-    await expect(VAE.create({ objective: 'tcvae', beta: 6, freeBits: 0.5 }, { device })).rejects.toThrow(/free bits apply to the elbo objective; tcvae penalizes the total correlation/);
+    await expect(VAE.create({ objective: 'tcvae', beta: 6, klCapacity: 5 }, { device })).rejects.toThrow(/klCapacity controls the elbo objective's KL term; the tcvae objective has its own/);
     await expect(VAE.create({ samples: 100 }, { device })).rejects.toThrow(/samples must be an integer in 1\.\.64 for the elbo objective/);
     await expect(VAE.create({ freeBits: -1 }, { device })).rejects.toThrow(/freeBits must be/);
     await expect(VAE.create({ warmupSteps: 1.5 }, { device })).rejects.toThrow(/warmupSteps must be/);

@@ -2,10 +2,11 @@
 // first the float64 references (tests/reference/tc.ts) against central differences and against
 // what a total correlation must be (0 for one dimension, larger for dependent dimensions), then the
 // kernels against the references on aligned and unaligned batches, several samples per example,
-// padding rows, another posterior layout and extreme log-variances; negative controls show the
-// comparison fails on a wrong beta.
+// padding rows, another posterior layout, extreme log-variances and free bits (the TC term with
+// each dimension's KL floored, some dimensions under the floor and some over); negative controls
+// show the comparison fails on a wrong beta and on free bits left out.
 import { describe, expect, it } from 'vitest';
-import { elboReduce, klDivergence } from '../shaders/elbo';
+import { elboReduce, klDivergence, klFreeBits } from '../shaders/elbo';
 import { tcPosteriorGrad, tcRows } from '../shaders/tc';
 import { encodeStepParams, type StepParams } from '../src/step-params';
 import { centralDiff, expectClose, f32, mismatches, testData, type Tolerance } from './helpers/compare';
@@ -84,7 +85,11 @@ describe('totalCorrelationRef and tcvaeObjectiveRef (float64)', () => {
   });
 });
 
-interface Case { batch: number; samples: number; latent: number; validRows: number; layout: LayoutName; datasetCount: number; beta: number; klWeight: number }
+interface Case {
+  batch: number; samples: number; latent: number; validRows: number; layout: LayoutName; datasetCount: number; beta: number; klWeight: number;
+  /** Free bits in nats (absent: off). */
+  freeBits?: number;
+}
 
 const cases: Case[] = [
   { batch: 1, samples: 1, latent: 1, validRows: 1, layout: 'model', datasetCount: 0, beta: 6, klWeight: 1 },
@@ -94,11 +99,21 @@ const cases: Case[] = [
   { batch: 67, samples: 3, latent: 7, validRows: 50, layout: 'offset', datasetCount: 1000, beta: 0.5, klWeight: 0.2 },
 ];
 
+/**
+ * The free-bits floor for a case: halfway between the middle two of its dimensions' batch-mean
+ * KLs, so that some dimensions are under the floor (no KL gradient) and some over.
+ */
+function splittingFloor(c: Case, mulv: Float64Array): number {
+  const { klPerDim } = elboObjectiveRef({ batch: c.batch, samples: c.samples, latent: c.latent, validRows: c.validRows, mulv, rec: new Float64Array(c.samples * c.batch), klWeight: 1, freeBits: 0 });
+  const sorted = Array.from(klPerDim).sort((a, b) => a - b), half = sorted.length >> 1;
+  return f32([(sorted[half - 1] + sorted[half]) / 2])[0];
+}
+
 /** Everything the kernels write, from the float64 references. */
 function expected(c: Case, mulv: Float64Array, z: Float64Array, rec: Float64Array) {
   const common = { batch: c.batch, samples: c.samples, latent: c.latent, validRows: c.validRows };
   const tc = totalCorrelationRef({ ...common, mulv, z, datasetSize: c.datasetCount });
-  const elbo = elboObjectiveRef({ ...common, mulv, rec, klWeight: c.klWeight, freeBits: 0 });
+  const elbo = elboObjectiveRef({ ...common, mulv, rec, klWeight: c.klWeight, freeBits: c.freeBits ?? 0 });
   const k = c.klWeight * (c.beta - 1);
   return {
     tc: tc.tc,
@@ -117,15 +132,20 @@ async function runCase(c: Case, mulv: Float64Array, z: Float64Array, rec: Float6
   const { batch: B, samples: S, latent: Z } = c;
   const layout = LAYOUTS[c.layout](Z);
   const p = { batch: B, samples: S, layout, tcExcess: c.beta - 1 };
-  const kernels = [klDivergence({ batch: B, layout, gradients: true }), tcRows({ ...p, gradients: true }), tcPosteriorGrad(p), elboReduce({ batch: B, samples: S, tcExcess: c.beta - 1 })];
+  // With free bits, as TcvaeObjective records it: the KL without its gradient, then the floored gradient per dimension.
+  const freeBits = c.freeBits !== undefined;
+  const kernels = [
+    klDivergence({ batch: B, layout, gradients: !freeBits }), ...(freeBits ? [klFreeBits({ batch: B, layout })] : []),
+    tcRows({ ...p, gradients: true }), tcPosteriorGrad(p), elboReduce({ batch: B, samples: S, tcExcess: c.beta - 1, freeBitsLatent: freeBits ? Z : 0 }),
+  ];
   return runKernels(
     kernels,
     {
-      params: params({ validRows: c.validRows, klWeight: c.klWeight, datasetCount: c.datasetCount, historySlot: 1 }),
+      params: params({ validRows: c.validRows, klWeight: c.klWeight, datasetCount: c.datasetCount, historySlot: 1, freeBits: c.freeBits ?? 0 }),
       q: mulvToQ(mulv, B, layout, new Float64Array(B * layout.stride).fill(SENTINEL)), z, rec,
       dq_direct: new Float32Array(B * layout.stride).fill(SENTINEL), history: new Float32Array(8), accum: new Float32Array(4),
     },
-    { kl: B, tc: S * B, stats: S * B * (Z + 1), dz_direct: S * B * Z },
+    { kl: B, tc: S * B, stats: S * B * (Z + 1), dz_direct: S * B * Z, ...(freeBits ? { kl_dims: Z } : {}) },
   );
 }
 
@@ -171,6 +191,28 @@ describe('tcRows, tcPosteriorGrad and elboReduce with the TC term', () => {
     expectClose(got.tc, want.tc, { atol: 1e-2, rtol: 1e-4 }, 'tc');
     expectClose(got.dz_direct, want.dz, relTo(want.dz, 1e-4, 2e-3), 'dz_direct');
   });
+
+  for (const [ci, base] of [[2, cases[2]], [4, cases[4]]] as const) {
+    it(`with free bits between its dimensions' KLs: B=${base.batch} S=${base.samples} Z=${base.latent} valid=${base.validRows}, beta ${base.beta}, w ${base.klWeight}`, async () => {
+      const { batch: B, samples: S, latent: Z } = base;
+      const layout = LAYOUTS[base.layout](Z);
+      const mulv = makeMulv(B, Z, 20 + ci);
+      const c = { ...base, freeBits: splittingFloor(base, mulv) };
+      const z = sampleZ(mulv, testData(S * B * Z, 30 + ci, -2, 2), B, S, Z);
+      const rec = f32(testData(S * B, 40 + ci, 10, 300));
+      const got = await runCase(c, mulv, z, rec);
+      const want = expected(c, mulv, z, rec);
+      const dq = mulvToQ(want.dmulv, B, layout, new Float64Array(B * layout.stride).fill(SENTINEL));
+      expectClose(got.dq_direct, dq, relTo(want.dmulv, 2e-4, 2e-3), 'dq_direct');
+      expectClose(got.dz_direct, want.dz, relTo(want.dz, 2e-4, 2e-3), 'dz_direct');
+      // The training loss floors the KL term; the reported KL stays the plain batch mean.
+      expectClose(got.history.subarray(4, 8), [want.loss, want.rec, want.kl, c.validRows], { atol: 1e-3, rtol: 1e-5 }, 'history[1]');
+      // Free bits changed both the gradient and the loss: the case is not the plain one.
+      const plain = expected(base, mulv, z, rec);
+      expect(mismatches(got.dq_direct, mulvToQ(plain.dmulv, B, layout, new Float64Array(B * layout.stride).fill(SENTINEL)), relTo(plain.dmulv, 2e-4, 2e-3)).length).toBeGreaterThan(0);
+      expect(mismatches(got.history.subarray(4, 5), [plain.loss], { atol: 1e-3, rtol: 1e-5 }).length).toBeGreaterThan(0);
+    });
+  }
 
   it('negative control: a reference with another beta is detected', async () => {
     const c = cases[2];

@@ -77,9 +77,6 @@ export function readSettings(form: HTMLFormElement): Settings {
   if (objective === 'iwae' && (beta !== 1 || warmupSteps > 0 || klCycleSteps > 0 || freeBits > 0)) {
     throw new SettingsError(`β, KL warm-up (cyclical or not) and free bits apply to the ELBO only: for IWAE set β to 1 and warm-up steps, KL cycle steps and free bits to 0 (got β ${beta}, warm-up ${warmupSteps}, cycle ${klCycleSteps}, free bits ${freeBits})`);
   }
-  if (objective === 'tcvae' && freeBits > 0) {
-    throw new SettingsError(`Free bits apply to the ELBO: β-TCVAE penalizes the total correlation instead. Set free bits to 0, or choose the ELBO (got free bits ${freeBits})`);
-  }
   const klCapacity = num(form, 'klCapacity', 'KL capacity', (v) => v >= 0, 'a number of nats ≥ 0 (0 turns capacity control off)');
   const capacitySteps = int(form, 'capacitySteps', 'Capacity steps', 0, 10_000_000);
   if (capacitySteps > 0 && klCapacity === 0) throw new SettingsError(`Capacity steps ${capacitySteps} ramp the KL capacity: set the KL capacity in nats (e.g. 25), or the steps to 0`);

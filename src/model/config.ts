@@ -248,9 +248,6 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
   if (c.objective === 'iwae' && (c.beta !== 1 || c.warmupSteps > 0 || c.klCycleSteps > 0 || c.freeBits > 0)) {
     throw new ConfigError('beta, warm-up (cyclical or not) and free bits apply to the elbo objective only; the iwae bound has no separate KL term (use the elbo objective, or leave beta at 1 and warmupSteps, klCycleSteps and freeBits at 0)');
   }
-  if (c.objective === 'tcvae' && c.freeBits > 0) {
-    throw new ConfigError('free bits apply to the elbo objective; tcvae penalizes the total correlation instead (leave free bits at 0, or use the elbo objective)');
-  }
   if (!(typeof c.klCapacity === 'number' && c.klCapacity >= 0 && Number.isFinite(c.klCapacity))) throw new ConfigError(`klCapacity must be a number of nats >= 0 (0 turns capacity control off), got ${c.klCapacity}`);
   if (!(Number.isInteger(c.capacitySteps) && c.capacitySteps >= 0)) throw new ConfigError(`capacitySteps must be an integer >= 0 (0: the full capacity from the first step), got ${c.capacitySteps}`);
   if (c.capacitySteps > 0 && c.klCapacity === 0) throw new ConfigError(`capacitySteps ${c.capacitySteps} ramps the KL capacity, but klCapacity is 0 (off): give the capacity in nats (e.g. klCapacity 25)`);

@@ -27,7 +27,7 @@ type ObjectiveFields = Pick<VaeConfig, 'objective' | 'samples' | 'beta' | 'warmu
 export function describeObjective(c: ObjectiveFields, { beta }: ShapeSymbols = ASCII_SYMBOLS): string {
   if (c.objective === 'iwae') return `IWAE K=${c.samples}`;
   const warmup = c.warmupSteps ? ` warm-up ${c.warmupSteps} steps${c.klCycleSteps ? ` every ${c.klCycleSteps}` : ''}` : '';
-  if (c.objective === 'tcvae') return `${beta}-TCVAE L=${c.samples} TC ${beta}=${c.beta}${warmup}`;
+  if (c.objective === 'tcvae') return `${beta}-TCVAE L=${c.samples} TC ${beta}=${c.beta}${warmup}${c.freeBits ? ` free bits ${c.freeBits}` : ''}`;
   const capacity = c.klCapacity ? ` capacity ${c.klCapacity} nats${c.capacitySteps ? ` over ${c.capacitySteps} steps` : ''}` : '';
   return `ELBO L=${c.samples}${c.beta !== 1 ? ` ${beta}=${c.beta}` : ''}${warmup}${c.freeBits ? ` free bits ${c.freeBits}` : ''}${capacity}`;
 }

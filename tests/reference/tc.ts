@@ -79,11 +79,14 @@ export interface TcvaeObjectiveInput extends IwaeObjectiveInput {
   klWeight: number;
   /** beta, the weight of the total correlation. */
   beta: number;
+  /** Free bits: each dimension's batch-mean KL counts as at least this (0: off), as in elboObjectiveRef. */
+  freeBits?: number;
   datasetSize?: number;
 }
 
 /**
- * loss = recMean + w KLmean + w (beta - 1) TCmean, KL in closed form. The direct gradients hold z
+ * loss = recMean + w KLmean + w (beta - 1) TCmean, KL in closed form (with free bits, KLmean is
+ * sum_j max(freeBits, KLbar_j) as in elboObjectiveRef). The direct gradients hold z
  * fixed: dmulvDirect (the KL's and the TC's through the posteriors' densities) and dzDirect (the
  * TC's through z); the sampler carries dzDirect (with the decoder's) back through z = mu + sigma eps.
  */
@@ -99,10 +102,10 @@ export function tcvaeObjectiveRef(p: TcvaeObjectiveInput) {
       }
     }
   }
-  const elbo = elboObjectiveRef({ batch: B, samples: S, latent: Z, validRows: p.validRows, mulv: p.mulv, rec: p.rec, klWeight: p.klWeight, freeBits: 0 });
+  const elbo = elboObjectiveRef({ batch: B, samples: S, latent: Z, validRows: p.validRows, mulv: p.mulv, rec: p.rec, klWeight: p.klWeight, freeBits: p.freeBits ?? 0 });
   const tc = totalCorrelationRef({ batch: B, samples: S, latent: Z, validRows: p.validRows, mulv: p.mulv, z, datasetSize: p.datasetSize });
   const c = p.klWeight * (p.beta - 1);
   const dmulvDirect = elbo.dmulvDirect.map((g, i) => g + c * tc.dmulv[i]);
   const dzDirect = tc.dz.map((g) => c * g);
-  return { loss: elbo.loss + c * tc.mean, recMean: elbo.recMean, klMean: elbo.klMean, tcMean: tc.mean, tc: tc.tc, z, dmulvDirect, dzDirect, recWeight: elbo.recWeight };
+  return { loss: elbo.loss + c * tc.mean, recMean: elbo.recMean, klMean: elbo.klMean, klPerDim: elbo.klPerDim, tcMean: tc.mean, tc: tc.tc, z, dmulvDirect, dzDirect, recWeight: elbo.recWeight };
 }

@@ -199,8 +199,8 @@ export function vaeLossRef(c: RefConfig, p: RefParams, inp: LossInput): { loss: 
   }
   if (c.objective === 'tcvae') {
     // klWeight is the warm-up ramp here; beta weighs the total correlation.
-    const r = tcvaeObjectiveRef({ ...common, eps: inp.eps, klWeight: inp.klWeight, beta: c.beta });
-    return { loss: r.loss, rec: r.recMean, kl: r.klMean };
+    const r = tcvaeObjectiveRef({ ...common, eps: inp.eps, klWeight: inp.klWeight, beta: c.beta, freeBits: c.freeBits });
+    return { loss: r.loss, rec: r.recMean, kl: r.klMean, klPerDim: r.klPerDim };
   }
   const r = elboObjectiveRef({ ...common, klWeight: inp.klWeight, freeBits: c.freeBits, klCapacity: inp.klCapacity });
   return { loss: r.loss, rec: r.recMean, kl: r.klMean, klPerDim: r.klPerDim };

@@ -2,11 +2,14 @@
 // (beta - 1) times the batch's minibatch-weighted estimate of the aggregate posterior's total
 // correlation, so that loss = rec + w (KL + (beta - 1) TC) = rec + w (MI + beta TC + dimension-wise
 // KL). w is the warm-up ramp (config.ts klWeightAt: for this objective beta weighs the TC alone).
+// With free bits (Kingma et al. 2016) each dimension's batch-mean KL counts as at least lambda, as
+// in the ELBO objective: a dimension may then carry up to lambda nats for free, and the TC term
+// makes what it carries independent of the other dimensions rather than a copy of them.
 // Penalizing TC rather than the whole KL pushes the code's dimensions towards independence without
 // squeezing the information the code carries, the failure mode of a large beta in beta-VAE.
 // Kernels: shaders/likelihood.ts, shaders/elbo.ts (KL, reduce), shaders/tc.ts.
 // Reference: tests/reference/tc.ts (tcvaeObjectiveRef); tests: tests/tc.test.ts, tests/gradcheck.test.ts.
-import { elboReduce, klDivergence } from '../../../shaders/elbo';
+import { elboReduce, klDivergence, klFreeBits } from '../../../shaders/elbo';
 import { tcPosteriorGrad, tcRows } from '../../../shaders/tc';
 import type { Recorder } from '../module';
 import type { EvalTotals, GradientSeeds, Objective, ObjectiveInputs } from './objective';
@@ -14,7 +17,7 @@ import type { EvalTotals, GradientSeeds, Objective, ObjectiveInputs } from './ob
 export class TcvaeObjective implements Objective {
   readonly name = 'tcvae' as const;
 
-  constructor(readonly samples: number, readonly beta: number) {}
+  constructor(readonly samples: number, readonly beta: number, readonly freeBits = false) {}
 
   record(g: Recorder, { x, q, z, out }: ObjectiveInputs, { sampler, likelihood, targets, gradients }: Parameters<Objective['record']>[2]): GradientSeeds | null {
     const B = x.shape[0], S = this.samples, layout = sampler.layout;
@@ -22,14 +25,18 @@ export class TcvaeObjective implements Objective {
     const { rec, dout } = likelihood.rows(g, x, out, S, { gradients });
     const kl = g.tensor('kl', [B]);
     const dqDirect = gradients ? g.tensor('d_q_direct', [B, layout.stride]) : null;
-    g.graph.add(klDivergence({ batch: B, layout, gradients }), { params: g.stepParams, q, kl, ...(dqDirect ? { dq_direct: dqDirect } : {}) });
+    // Free bits shape the training loss only; evaluation reports the plain -ELBO.
+    const freeBits = gradients && this.freeBits;
+    g.graph.add(klDivergence({ batch: B, layout, gradients: gradients && !freeBits }), { params: g.stepParams, q, kl, ...(dqDirect && !freeBits ? { dq_direct: dqDirect } : {}) });
+    const klDims = freeBits ? g.tensor('kl_dims', [layout.latent]) : null;
+    if (klDims) g.graph.add(klFreeBits({ batch: B, layout }), { params: g.stepParams, q, kl_dims: klDims, dq_direct: dqDirect! });
     const tc = g.tensor('tc', [S * B]);
     const stats = g.tensor('tc_stats', [S * B, layout.latent + 1]);
     const dzDirect = gradients ? g.tensor('d_z_direct', [S * B, layout.latent]) : null;
     g.graph.add(tcRows({ ...tcParams, gradients }), { params: g.stepParams, q, z, tc, stats, ...(dzDirect ? { dz_direct: dzDirect } : {}) });
     if (dqDirect) g.graph.add(tcPosteriorGrad(tcParams), { params: g.stepParams, q, z, stats, dq_direct: dqDirect });
-    g.graph.add(elboReduce({ batch: B, samples: S, tcExcess: this.beta - 1 }), {
-      params: g.stepParams, rec, kl, tc, history: targets.history, accum: targets.accum,
+    g.graph.add(elboReduce({ batch: B, samples: S, tcExcess: this.beta - 1, freeBitsLatent: klDims ? layout.latent : 0 }), {
+      params: g.stepParams, rec, kl, ...(klDims ? { kl_dims: klDims } : {}), tc, history: targets.history, accum: targets.accum,
     });
     return gradients ? { dout: dout!, dqDirect: dqDirect!, dzDirect } : null;
   }
