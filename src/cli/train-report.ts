@@ -56,6 +56,11 @@ export async function describeBuiltModel(vae: VAE, run: RunOptions, compileSecon
   return lines;
 }
 
+/** Training pictures drawn on the GPU at each step (dSprites): what that saves. */
+export function describeDrawnData(dataset: string, count: number, inputDim: number): string {
+  return `${dataset}: the ${count} training pictures are drawn on the GPU at each step (${mib(8 * count)} MiB of indices and order, not ${mib(count * inputDim)} MiB of pictures)`;
+}
+
 /** The JSON start event (`--json`): the adapter, model, optimizer, data, memory and where the run starts from. */
 export async function startEvent(vae: VAE, run: RunOptions, autotune: AutotuneMode, outDir: string, data: { train: Dataset; test: Dataset; drawn: boolean }, resumedAt: TrainingProgress | null, fromParams: boolean): Promise<Record<string, unknown>> {
   const memory = await vae.trainMemory(), k = vae.kernels;

@@ -1,9 +1,10 @@
-// `webgpu-vae train`: trains on any data set of src/data/sources.ts (flags read in
-// train-options.ts, checked against the defaults or the resumed run in train-setup.ts; data
-// loaded and checked in train-data.ts, memory in train-memory.ts, what is reported and written
-// besides checkpoints in train-report.ts) entirely on the GPU, reports per-epoch train/test -ELBO with its KL and reconstruction terms, and
-// writes model.safetensors, samples.png (8x8 from the prior) and reconstructions.png (test images
-// above their reconstructions) into the run directory.
+// `webgpu-vae train`: trains on any data set of src/data/sources.ts entirely on the GPU, reports
+// per-epoch train/test -ELBO with its KL and reconstruction terms, and writes model.safetensors,
+// samples.png (8x8 from the prior) and reconstructions.png (test images above their
+// reconstructions) into the run directory. Its flags are read in train-options.ts and checked
+// against the defaults or the resumed run in train-setup.ts; its data is loaded and checked in
+// train-data.ts, its memory in train-memory.ts; what it reports and writes besides checkpoints is
+// in train-report.ts. This file keeps the signals, the step loop, checkpoints and recovery.
 //
 // Never losing work: the run folder also gets config.json (how the run was started) and
 // metrics.jsonl (appended as training goes), and a checkpoint (model.safetensors plus
@@ -36,7 +37,7 @@ import { resumeCommand, runPaths } from './run-dir';
 import { setUpRun } from './train-setup';
 import { loadRunData } from './train-data';
 import { checkFixedMemory, planAfterSteps } from './train-memory';
-import { describeAutotune, describeBuiltModel, openRunLog, startEvent, trainingLossName, writeFinalPictures } from './train-report';
+import { describeAutotune, describeBuiltModel, describeDrawnData, openRunLog, startEvent, trainingLossName, writeFinalPictures } from './train-report';
 
 /** The exit status of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT), as shells report it. */
 export const INTERRUPTED_EXIT_CODE = 130;
@@ -62,8 +63,6 @@ export interface TrainHooks {
  * steps) and the steps of the epoch in progress that skip-batch skipped (so a resumed epoch counts them).
  */
 type RunProgress = TrainingProgress & { watch?: number[]; skipped?: number };
-
-const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 
 const readIfThere = (path: string): Uint8Array | null => (existsSync(path) ? new Uint8Array(readFileSync(path)) : null);
 
@@ -142,7 +141,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       { step: 0, epochsDone: 0, epochStep: 0, stepsPerEpoch, epochLossSum: 0, epochExamples: 0, seconds: 0 };
     log = openRunLog({ outDir, vae, runRecord, progress, resumed, lrWas, precisionWas, restart: hooks.restart ?? null, force: !!f.force, warn: (line) => report.info(`warning: ${line}`) });
     report.event(await startEvent(vae, run, autotune, outDir, { train, test, drawn: !!drawn }, resumed ? progress : null, !!initialParams));
-    if (drawn) report.info(`${run.dataset}: the ${train.count} training pictures are drawn on the GPU at each step (${mib(8 * train.count)} MiB of indices and order, not ${mib(train.count * config.inputDim)} MiB of pictures)`);
+    if (drawn) report.info(describeDrawnData(run.dataset, train.count, config.inputDim));
     if (resumed) {
       report.info(`resuming ${outDir} at step ${progress.step} (epoch ${progress.epochsDone + 1}, ${progress.epochStep}/${stepsPerEpoch} steps done), training to epoch ${run.epochs}` +
         (lrWas !== null && run.lr !== lrWas ? `, learning rate ${run.lr} (was ${lrWas})` : '') +
