@@ -4,13 +4,12 @@
 // within the cycle; config.ts klWeightAt) comes in the step's uniform, and with free bits each
 // latent dimension's batch-mean KL counts as at least lambda. With capacity control (Burgess et
 // al. 2018) the KL term is |KLbar - C| instead, C in the step's uniform (config.ts klCapacityAt).
-// Kernels: shaders/likelihood.ts, shaders/elbo.ts. Reference: tests/reference/objectives.ts.
-import { elboReduce, klCapacity, klDivergence, klFreeBits } from '../../../shaders/elbo';
+// Kernels: shaders/likelihood.ts, shaders/elbo.ts (the KL recorded by kl-term.ts, which beta-TCVAE
+// shares). Reference: tests/reference/objectives.ts.
+import { elboReduce } from '../../../shaders/elbo';
 import type { Recorder } from '../module';
+import { recordKl, type KlTerm } from './kl-term';
 import type { EvalTotals, GradientSeeds, Objective, ObjectiveInputs } from './objective';
-
-/** How the KL term enters the loss: w KL, free bits' w sum_j max(lambda, KLbar_j), or capacity's w |KLbar - C|. */
-export type KlTerm = 'plain' | 'free-bits' | 'capacity';
 
 export class ElboObjective implements Objective {
   readonly name = 'elbo' as const;
@@ -20,18 +19,8 @@ export class ElboObjective implements Objective {
   record(g: Recorder, { x, q, out }: ObjectiveInputs, { sampler, likelihood, targets, gradients }: Parameters<Objective['record']>[2]): GradientSeeds | null {
     const B = x.shape[0], L = this.samples, layout = sampler.layout;
     const { rec, dout } = likelihood.rows(g, x, out, L, { gradients });
-    const kl = g.tensor('kl', [B]);
-    const dqDirect = gradients ? g.tensor('d_q_direct', [B, layout.stride]) : null;
-    const freeBits = gradients && this.klTerm === 'free-bits';
+    const { kl, klDims, dqDirect } = recordKl(g, q, B, layout, this.klTerm, gradients);
     const capacity = gradients && this.klTerm === 'capacity';
-    if (capacity) g.graph.add(klCapacity({ batch: B, layout }), { params: g.stepParams, q, kl, dq_direct: dqDirect! });
-    else {
-      g.graph.add(klDivergence({ batch: B, layout, gradients: gradients && !freeBits }), {
-        params: g.stepParams, q, kl, ...(dqDirect && !freeBits ? { dq_direct: dqDirect } : {}),
-      });
-    }
-    const klDims = freeBits ? g.tensor('kl_dims', [layout.latent]) : null;
-    if (klDims) g.graph.add(klFreeBits({ batch: B, layout }), { params: g.stepParams, q, kl_dims: klDims, dq_direct: dqDirect! });
     g.graph.add(elboReduce({ batch: B, samples: L, freeBitsLatent: klDims ? layout.latent : 0, capacity }), {
       params: g.stepParams, rec, kl, ...(klDims ? { kl_dims: klDims } : {}), history: targets.history, accum: targets.accum,
     });

@@ -7,11 +7,12 @@
 // makes what it carries independent of the other dimensions rather than a copy of them.
 // Penalizing TC rather than the whole KL pushes the code's dimensions towards independence without
 // squeezing the information the code carries, the failure mode of a large beta in beta-VAE.
-// Kernels: shaders/likelihood.ts, shaders/elbo.ts (KL, reduce), shaders/tc.ts.
+// Kernels: shaders/likelihood.ts, shaders/elbo.ts (KL through kl-term.ts, reduce), shaders/tc.ts.
 // Reference: tests/reference/tc.ts (tcvaeObjectiveRef); tests: tests/tc.test.ts, tests/gradcheck.test.ts.
-import { elboReduce, klDivergence, klFreeBits } from '../../../shaders/elbo';
+import { elboReduce } from '../../../shaders/elbo';
 import { tcPosteriorGrad, tcRows } from '../../../shaders/tc';
 import type { Recorder } from '../module';
+import { recordKl } from './kl-term';
 import type { EvalTotals, GradientSeeds, Objective, ObjectiveInputs } from './objective';
 
 export class TcvaeObjective implements Objective {
@@ -23,13 +24,8 @@ export class TcvaeObjective implements Objective {
     const B = x.shape[0], S = this.samples, layout = sampler.layout;
     const tcParams = { batch: B, samples: S, layout, tcExcess: this.beta - 1 };
     const { rec, dout } = likelihood.rows(g, x, out, S, { gradients });
-    const kl = g.tensor('kl', [B]);
-    const dqDirect = gradients ? g.tensor('d_q_direct', [B, layout.stride]) : null;
     // Free bits shape the training loss only; evaluation reports the plain -ELBO.
-    const freeBits = gradients && this.freeBits;
-    g.graph.add(klDivergence({ batch: B, layout, gradients: gradients && !freeBits }), { params: g.stepParams, q, kl, ...(dqDirect && !freeBits ? { dq_direct: dqDirect } : {}) });
-    const klDims = freeBits ? g.tensor('kl_dims', [layout.latent]) : null;
-    if (klDims) g.graph.add(klFreeBits({ batch: B, layout }), { params: g.stepParams, q, kl_dims: klDims, dq_direct: dqDirect! });
+    const { kl, klDims, dqDirect } = recordKl(g, q, B, layout, this.freeBits ? 'free-bits' : 'plain', gradients);
     const tc = g.tensor('tc', [S * B]);
     const stats = g.tensor('tc_stats', [S * B, layout.latent + 1]);
     const dzDirect = gradients ? g.tensor('d_z_direct', [S * B, layout.latent]) : null;
