@@ -5,8 +5,7 @@
 // their own IDX files (ui/files.ts). It turns the choice into the DataSource the worker loads,
 // and says what is still missing before a run can start. A drop on either zone does what the
 // zone's file input does, so, like the input, it is refused while the settings are locked.
-import { DSPRITES_SIDE } from '../../shaders/dsprites';
-import { DSPRITES_SHAPES } from '../../src/data/dsprites';
+import { DSPRITES_SHAPES, DSPRITES_SIDE } from '../../src/data/dsprites';
 import type { DataSource } from '../shared/protocol';
 import type { DatasetFiles } from './files';
 
