@@ -20,7 +20,8 @@
 // writes the k k taps of one (row, input channel) per invocation, channelsToRows one row, the
 // others one element each;
 // no workgroup memory, no barriers. Reference: tests/reference/conv.ts.
-import { convDims, epilogueWGSL, type ChannelSumShape, type ConvGeometry, type ConvParams } from './conv';
+import { convDims, epilogueWGSL, type ConvGeometry, type ConvParams } from './conv';
+import type { ChannelSumShape } from './conv-sums';
 import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, write, type Kernel, type KernelBinding } from './common';
 import { load32, storeAs, withHalf, type HalfBindings } from './half';
 

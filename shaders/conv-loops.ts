@@ -1,4 +1,4 @@
-// The loop nest both direct weight-gradient kernels (conv.ts `direct`, conv-quad.ts
+// The loop nest both direct weight-gradient kernels (conv-direct.ts `direct`, conv-quad-weight.ts
 // `direct-subgroup`) run for one tap (ky, kx): over examples and the output pixels whose tap lands
 // inside the input, between bounds computed once, so the body needs no padding guard.
 import type { ConvDims } from './conv';

@@ -5,7 +5,7 @@
 //   forward       y  = act(conv(x, w) + b)                   conv2dForward
 //   input grad    dx = conv^T(dy, w) * act'(below)           conv2dInputGrad
 //   weight grad   dw[co, ci, ky, kx] = sum dy x (shifted)    conv2dWeightGrad
-//   bias grad     db[c] = sum over examples and pixels of dy  convBiasGrad
+//   bias grad     db[c] = sum over examples and pixels of dy  convBiasGrad (conv-sums.ts)
 // ConvTranspose2d with weight [in, out, k, k] IS the input gradient of the convolution whose
 // input side is the transpose's output: its forward is conv2dInputGrad (with the bias and
 // activation epilogue), its input gradient is conv2dForward (with the act' epilogue), and its
@@ -25,17 +25,20 @@
 // s apart (one phase), so every tap it visits is a real one and none of the zeros of the
 // dilated gradient are multiplied. The weight gradient owns TC x TC (out, in) channel pairs of
 // one tap and sums over examples and output pixels between precomputed bounds, with no guard.
+// Its bodies are in conv-direct.ts.
 // Variant `direct-subgroup` (needs the `subgroups` feature; `direct` without it): `direct` with
 // the weights (dy for the weight gradient) shared across a 4-lane quad by swaps, as matmul's
-// `register-subgroup` shares B; its bodies are in conv-quad.ts.
+// `register-subgroup` shares B; its bodies are in conv-quad.ts and conv-quad-weight.ts.
 // Variant `implicit-gemm` (default on GPUs): each kernel is a matrix product over the implicit
 // im2col matrix, staged through workgroup-memory tiles by conv-gemm.ts; no im2col buffer exists.
+// The bias gradient and the sum of a split weight gradient's slices are in conv-sums.ts.
 import { activationWGSL, checkActivation, type Activation } from './activation';
-import { checkChoice, checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, kSliceLength, kSplits, minBindingBytes, read, sliceSum, workgroupTreeSum, write, type Kernel, type KernelBinding } from './common';
-import { quadForward, quadInputGrad, quadWeightGrad, QUAD_CONV_TILE, type QuadKernel } from './conv-quad';
-import { weightGradSum } from './conv-loops';
+import { checkChoice, declareBindings, minBindingBytes, read, write, type Kernel, type KernelBinding } from './common';
+import { directForward, directInputGrad, directWeightGrad, DIRECT_CONV_TILE } from './conv-direct';
+import { quadForward, quadInputGrad, QUAD_CONV_TILE, type QuadKernel } from './conv-quad';
+import { quadWeightGrad } from './conv-quad-weight';
 import { forwardGemm, gemmBody, gemmGrid, gemmSplits, IMPLICIT_GEMM_TILE, inputGradGemm, weightGradGemm } from './conv-gemm';
-import { load32, storeAs, withHalf, type HalfBindings } from './half';
+import { load32, withHalf, type HalfBindings } from './half';
 import { wgsl } from './wgsl';
 
 export const CONV_VARIANTS = ['direct', 'direct-subgroup', 'implicit-gemm'] as const;
@@ -46,13 +49,9 @@ export type ConvVariant = (typeof CONV_VARIANTS)[number];
  * invocation (TC x TC channel pairs for the weight gradient), WORKGROUP invocations per group.
  * implicit-gemm: TM x TN outputs per invocation, a WGX x WGY workgroup, TILE_K-deep tiles.
  * biasGrad: invocations that share one channel's sum.
- * Measured on SwiftShader (32x32x32 -> 64 channels, batch 16, best of 3 on a loaded machine):
- * 4 x 8 blocks ran forward in 398 ms and the input gradient in 600 ms, against 667 and 1141 ms
- * for 4 x 4; 8 x 4 was between. Compile time roughly doubles (about 4 s against 2 s per kernel).
- * TP is the most: a row narrower than TP pixels (4x4 outputs) gets the power of two covering it.
  */
 export const CONV_TILES = {
-  direct: { TC: 4, TP: 8, WORKGROUP: 64 },
+  direct: DIRECT_CONV_TILE,
   'direct-subgroup': QUAD_CONV_TILE,
   'implicit-gemm': IMPLICIT_GEMM_TILE,
   biasGrad: { WORKGROUP: 64 },
@@ -135,12 +134,6 @@ fn epilogue(v: f32, idx: u32, ch: u32) -> f32 {
   return { code, bindings, tag };
 }
 
-/** Pixels per invocation along a row of `width`: TP, or the power of two that covers a narrower row. */
-const rowBlock = (width: number) => Math.min(CONV_TILES.direct.TP, 2 ** Math.ceil(Math.log2(width)));
-
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-const block = (f: (i: number, j: number) => string, rows: number, cols: number) => range(rows).flatMap((i) => range(cols).map((j) => f(i, j))).join(' ');
-
 /**
  * Values a convolution kernel reaches in its three tensors, in the order of its io bindings (x, w,
  * y forward; dy, w, dx for the input gradient; dy, x, dw for the weights'), and in the epilogue's
@@ -187,46 +180,8 @@ export function conv2dForward(p: ConvParams): Kernel {
     const shape = { M: d.N * d.OHW, N: d.Cout, K: d.CinKK };
     return kernelOf('conv2d_forward', variant, io, epilogueWGSL(p), gemmBody(shape, forwardGemm(d, p.f16)), gemmGrid(shape), p.f16, forwardValues(d));
   }
-  const { TC, WORKGROUP } = CONV_TILES.direct;
-  const TP = rowBlock(d.OW);
-  const PG = Math.ceil(d.OW / TP), CB = Math.ceil(d.Cout / TC);
-  const items = d.N * CB * d.OH * PG;
-  const pix = range(TP), ch = range(TC);
-  const body = `
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = ${FLAT_INDEX_WGSL(WORKGROUP)};
-  if (t >= ${items}u) { return; }
-  let ox0 = i32(t % ${PG}u) * ${TP};
-  let oy = i32((t / ${PG}u) % ${d.OH}u);
-  let co0 = ((t / ${PG * d.OH}u) % ${CB}u) * ${TC}u;
-  let n = t / ${PG * d.OH * CB}u;
-  let xn = n * ${d.Cin * d.HW}u;
-${ch.map((i) => `  let wc${i} = min(co0 + ${i}u, ${d.Cout - 1}u) * ${d.CinKK}u;`).join('\n')}
-  ${block((i, j) => `var acc${i}_${j} = 0.0;`, TC, TP)}
-  for (var ky = 0; ky < ${d.K}; ky++) {
-    let iy = oy * ${d.S} - ${d.P} + ky;
-    if (iy < 0 || iy >= ${d.H}) { continue; }
-    for (var kx = 0; kx < ${d.K}; kx++) {
-${pix.map((j) => `      let ix${j} = (ox0 + ${j}) * ${d.S} - ${d.P} + kx;
-      let in${j} = ix${j} >= 0 && ix${j} < ${d.W};
-      let o${j} = xn + u32(iy * ${d.W} + clamp(ix${j}, 0, ${d.W - 1}));`).join('\n')}
-      let tap = u32(ky * ${d.K} + kx);
-      for (var ci = 0u; ci < ${d.Cin}u; ci++) {
-        let xc = ci * ${d.HW}u;
-        let wt = ci * ${d.KK}u + tap;
-        ${pix.map((j) => `let xv${j} = select(0.0, ${load32(p.f16, 'x', `o${j} + xc`)}, in${j});`).join(' ')}
-        ${ch.map((i) => `let wv${i} = w[wc${i} + wt];`).join(' ')}
-        ${block((i, j) => `acc${i}_${j} = fma(wv${i}, xv${j}, acc${i}_${j});`, TC, TP)}
-      }
-    }
-  }
-${ch.flatMap((i) => pix.map((j) => `  if (co0 + ${i}u < ${d.Cout}u && ox0 + ${j} < ${d.OW}) {
-    let idx = (n * ${d.Cout}u + co0 + ${i}u) * ${d.OHW}u + u32(oy * ${d.OW} + ox0 + ${j});
-    ${storeAs(p.f16, 'y', 'idx', `epilogue(acc${i}_${j}, idx, co0 + ${i}u)`)}
-  }`)).join('\n')}
-}`;
-  return kernelOf('conv2d_forward', variant, io, epilogueWGSL(p), body, grid1D(items, WORKGROUP), p.f16, forwardValues(d));
+  const direct = directForward(d, p.f16);
+  return kernelOf('conv2d_forward', variant, io, epilogueWGSL(p), direct.body, direct.workgroups, p.f16, forwardValues(d));
 }
 
 /** dx [N, Cin, H, W] = epilogue(conv^T(dy, w)). Bindings: dy, w, [bias], [below], dx. */
@@ -239,50 +194,8 @@ export function conv2dInputGrad(p: ConvParams): Kernel {
     const shape = { M: d.N * d.HW, N: d.Cin, K: d.Cout * d.KK };
     return kernelOf('conv2d_input_grad', variant, io, epilogueWGSL(p), gemmBody(shape, inputGradGemm(d, p.f16)), gemmGrid(shape), p.f16, inputGradValues(d));
   }
-  const { TC, WORKGROUP } = CONV_TILES.direct;
-  // Invocation pixels ix0 + s j (j < TP) share one phase ix mod s, so they share their taps.
-  const TP = rowBlock(Math.ceil(d.W / d.S));
-  const G = Math.ceil(Math.ceil(d.W / d.S) / TP), XG = d.S * G, CB = Math.ceil(d.Cin / TC);
-  const items = d.N * CB * d.H * XG;
-  const pix = range(TP), ch = range(TC);
-  const body = `
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = ${FLAT_INDEX_WGSL(WORKGROUP)};
-  if (t >= ${items}u) { return; }
-  let xg = t % ${XG}u;
-  let ix0 = i32(xg % ${d.S}u) + i32(xg / ${d.S}u) * ${d.S * TP};
-  let iy = i32((t / ${XG}u) % ${d.H}u);
-  let ci0 = ((t / ${XG * d.H}u) % ${CB}u) * ${TC}u;
-  let n = t / ${XG * d.H * CB}u;
-  let dyn = n * ${d.Cout * d.OHW}u;
-${ch.map((i) => `  let wc${i} = min(ci0 + ${i}u, ${d.Cin - 1}u) * ${d.KK}u;`).join('\n')}
-  ${block((i, j) => `var acc${i}_${j} = 0.0;`, TC, TP)}
-  for (var ky = (iy + ${d.P}) % ${d.S}; ky < ${d.K}; ky += ${d.S}) {
-    let ty = iy + ${d.P} - ky;
-    if (ty < 0) { break; }
-    let oy = ty / ${d.S};
-    if (oy >= ${d.OH}) { continue; }
-    for (var kx = (ix0 + ${d.P}) % ${d.S}; kx < ${d.K}; kx += ${d.S}) {
-      let ox0 = (ix0 + ${d.P} - kx) / ${d.S};
-${pix.map((j) => `      let in${j} = ox0 + ${j} >= 0 && ox0 + ${j} < ${d.OW};
-      let o${j} = dyn + u32(oy * ${d.OW} + clamp(ox0 + ${j}, 0, ${d.OW - 1}));`).join('\n')}
-      let tap = u32(ky * ${d.K} + kx);
-      for (var co = 0u; co < ${d.Cout}u; co++) {
-        let dc = co * ${d.OHW}u;
-        let wt = co * ${d.CinKK}u + tap;
-        ${pix.map((j) => `let dv${j} = select(0.0, ${load32(p.f16, 'dy', `o${j} + dc`)}, in${j});`).join(' ')}
-        ${ch.map((i) => `let wv${i} = w[wc${i} + wt];`).join(' ')}
-        ${block((i, j) => `acc${i}_${j} = fma(wv${i}, dv${j}, acc${i}_${j});`, TC, TP)}
-      }
-    }
-  }
-${ch.flatMap((i) => pix.map((j) => `  if (ci0 + ${i}u < ${d.Cin}u && ix0 + ${j * d.S} < ${d.W}) {
-    let idx = (n * ${d.Cin}u + ci0 + ${i}u) * ${d.HW}u + u32(iy * ${d.W} + ix0 + ${j * d.S});
-    ${storeAs(p.f16, 'dx', 'idx', `epilogue(acc${i}_${j}, idx, ci0 + ${i}u)`)}
-  }`)).join('\n')}
-}`;
-  return kernelOf('conv2d_input_grad', variant, io, epilogueWGSL(p), body, grid1D(items, WORKGROUP), p.f16, inputGradValues(d));
+  const direct = directInputGrad(d, p.f16);
+  return kernelOf('conv2d_input_grad', variant, io, epilogueWGSL(p), direct.body, direct.workgroups, p.f16, inputGradValues(d));
 }
 
 const weightGradShape = (d: ConvDims) => ({ M: d.Cout, N: d.CinKK, K: d.N * d.OHW });
@@ -315,130 +228,6 @@ export function conv2dWeightGrad(p: ConvGeometry & { variant?: ConvVariant; f16?
     const body = gemmBody(shape, weightGradGemm(d, p.f16, splits), splits);
     return kernelOf(splits > 1 ? 'conv2d_weight_grad_split' : 'conv2d_weight_grad', variant, io, null, body, gemmGrid(shape, splits), p.f16, values);
   }
-  const { TC, WORKGROUP } = CONV_TILES.direct;
-  const CIB = Math.ceil(d.Cin / TC), COB = Math.ceil(d.Cout / TC);
-  const items = CIB * COB * d.KK;
-  const ch = range(TC);
-  const body = `
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = ${FLAT_INDEX_WGSL(WORKGROUP)};
-  if (t >= ${items}u) { return; }
-  let ci0 = (t % ${CIB}u) * ${TC}u;
-  let co0 = ((t / ${CIB}u) % ${COB}u) * ${TC}u;
-  let tap = t / ${CIB * COB}u;
-  let ky = i32(tap / ${d.K}u);
-  let kx = i32(tap % ${d.K}u);
-${ch.map((i) => `  let dc${i} = min(co0 + ${i}u, ${d.Cout - 1}u) * ${d.OHW}u;`).join('\n')}
-${ch.map((j) => `  let xc${j} = min(ci0 + ${j}u, ${d.Cin - 1}u) * ${d.HW}u;`).join('\n')}
-  ${block((i, j) => `var acc${i}_${j} = 0.0;`, TC, TC)}
-${weightGradSum(d, [
-    ch.map((i) => `let dv${i} = ${load32(p.f16, 'dy', `dp + dc${i}`)};`).join(' '),
-    ch.map((j) => `let xv${j} = ${load32(p.f16, 'x', `xp + xc${j}`)};`).join(' '),
-    block((i, j) => `acc${i}_${j} = fma(dv${i}, xv${j}, acc${i}_${j});`, TC, TC),
-  ].join('\n        '))}
-${ch.flatMap((i) => ch.map((j) => `  if (co0 + ${i}u < ${d.Cout}u && ci0 + ${j}u < ${d.Cin}u) { dw[(co0 + ${i}u) * ${d.CinKK}u + (ci0 + ${j}u) * ${d.KK}u + tap] = acc${i}_${j}; }`)).join('\n')}
-}`;
-  return kernelOf('conv2d_weight_grad', variant, io, null, body, grid1D(items, WORKGROUP), p.f16, weightGradValues(d));
-}
-
-/** dw[i] = the sum over slices s of dwSlices[s, i]: the second half of a split weight gradient. */
-export function convWeightGradSum(p: { slices: number; weights: number }): Kernel {
-  return sliceSum({ name: 'conv2d_weight_grad_sum', from: 'dwSlices', to: 'dw', slices: p.slices, length: p.weights });
-}
-
-export interface ChannelSumShape {
-  batch: number;
-  channels: number;
-  /** Pixels per channel (H * W). */
-  pixels: number;
-  /**
-   * Invocations per channel: CONV_TILES.biasGrad.WORKGROUP (the default) share a channel's sum
-   * through a workgroup tree; 1 sums it alone, four channels to a 4-lane group, with no
-   * workgroup memory or barrier (see biasGradThreads).
-   */
-  threadsPerChannel?: number;
-  /**
-   * Sum each channel in this many slices of its N * P values, one workgroup tree each, into
-   * `dbSlices` [slices, channels], which sliceSum adds (convBiasGradSlices; GPUs, tree form only).
-   */
-  slices?: number;
-}
-
-/**
- * When a channel sum splits (GPUs: `KernelChoice.splitBatchSums`): with fewer than SPLIT_BELOW
- * workgroups (one per channel unsplit), in slices of at least SPLIT_MIN_K values (64 per
- * invocation). The dSprites decoder's last layer is one channel of 64 x 64 x 64 = 262,144 values:
- * one workgroup walking 4,096 of them per invocation, where 64 slices give 64 workgroups of 64.
- */
-export const BIAS_GRAD_SPLIT = { SPLIT_BELOW: 512, SPLIT_MIN_K: 64 * CONV_TILES.biasGrad.WORKGROUP } as const;
-
-/** The slices a channel sum of this shape runs in where splitting is on (1: whole). */
-export function convBiasGradSlices(p: Pick<ChannelSumShape, 'batch' | 'channels' | 'pixels'>): number {
-  return kSplits(p.channels, p.batch * p.pixels, CONV_TILES.biasGrad.WORKGROUP, BIAS_GRAD_SPLIT);
-}
-
-/**
- * The invocations per channel a software adapter (`serial`) or a GPU should use for `channels`.
- * On SwiftShader one invocation per channel, each summing its examples' pixel runs in order, took
- * 2.8 against 8.9 ms for 16 channels of 64 x 32 x 32 and 1.0 against 8.6 ms for 256 of 64 x 4 x 4;
- * with fewer than 4 channels a 4-lane group idles, and the workgroup tree wins (3.3 against 5.2 ms
- * for one channel of 64 x 64 x 64). A GPU needs the parallel tree.
- */
-export function biasGradThreads(channels: number, serial: boolean): number {
-  return serial && channels >= 4 ? 1 : CONV_TILES.biasGrad.WORKGROUP;
-}
-
-/** db[c] = sum over n and pixels of dy[n, c, :]: the bias gradient of either layer. Bindings: dy, db. */
-export function convBiasGrad(p: ChannelSumShape): Kernel {
-  const { batch: N, channels: C, pixels: P } = p;
-  checkShape('conv_bias_grad', { batch: N, channels: C, pixels: P });
-  const T = CONV_TILES.biasGrad.WORKGROUP;
-  const bindings = [read('dy'), write('db')];
-  const minBytes = minBindingBytes(bindings, { dy: N * C * P, db: C });
-  if (p.threadsPerChannel === 1) {
-    // Four running sums over each example's run of P pixels, so the adds do not wait on each other.
-    const code = `${declareBindings(bindings)}
-
-@compute @workgroup_size(4)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let c = min(gid.x, ${C - 1}u);
-  var s0 = 0.0; var s1 = 0.0; var s2 = 0.0; var s3 = 0.0;
-  for (var n = 0u; n < ${N}u; n++) {
-    let base = (n * ${C}u + c) * ${P}u;
-    var p = 0u;
-    for (; p + 4u <= ${P}u; p += 4u) {
-      s0 += dy[base + p]; s1 += dy[base + p + 1u]; s2 += dy[base + p + 2u]; s3 += dy[base + p + 3u];
-    }
-    for (; p < ${P}u; p++) { s0 += dy[base + p]; }
-  }
-  if (gid.x < ${C}u) { db[c] = (s0 + s1) + (s2 + s3); }
-}`;
-    return { name: 'conv_bias_grad_serial', code, bindings, minBytes, workgroups: [Math.ceil(C / 4), 1, 1] };
-  }
-  if (p.threadsPerChannel !== undefined && p.threadsPerChannel !== T) throw new Error(`conv_bias_grad: threadsPerChannel ${p.threadsPerChannel}; use 1 or ${T}`);
-  const slices = p.slices ?? 1;
-  if (slices !== 1 && slices !== convBiasGradSlices(p)) throw new Error(`conv_bias_grad: slices ${slices}; use convBiasGradSlices(shape), which gives ${convBiasGradSlices(p)}`);
-  const split = slices > 1;
-  const len = split ? kSliceLength(N * P, slices, T) : N * P;
-  const splitBindings = [read('dy'), write('dbSlices')];
-  const code = `${declareBindings(split ? splitBindings : bindings)}
-var<workgroup> partial: array<f32, ${T}>;
-
-@compute @workgroup_size(${T})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
-  let c = wid.x;
-  // Values [first, last) of the channel's N * P: ${split ? `slice wid.y, ${len} long` : 'all of them'}.
-  let first = ${split ? `wid.y * ${len}u` : '0u'};
-  let last = ${split ? `min(first + ${len}u, ${N * P}u)` : `${N * P}u`};
-  var s = 0.0;
-  for (var e = first + tid; e < last; e += ${T}u) {
-    s += dy[((e / ${P}u) * ${C}u + c) * ${P}u + e % ${P}u];
-  }
-  partial[tid] = s;
-  ${workgroupTreeSum(T)}
-  if (tid == 0u) { ${split ? `dbSlices[wid.y * ${C}u + c]` : 'db[c]'} = partial[0]; }
-}`;
-  if (!split) return { name: 'conv_bias_grad', code, bindings, minBytes, workgroups: [C, 1, 1] };
-  return { name: 'conv_bias_grad_split', code, bindings: splitBindings, minBytes: minBindingBytes(splitBindings, { dy: N * C * P, dbSlices: slices * C }), workgroups: [C, slices, 1] };
+  const direct = directWeightGrad(d, p.f16);
+  return kernelOf('conv2d_weight_grad', variant, io, null, direct.body, direct.workgroups, p.f16, weightGradValues(d));
 }

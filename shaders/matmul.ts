@@ -1,29 +1,15 @@
-// Matrix multiply C[M,N] = op(A) op(B), with a fused epilogue, plus the column sum used for bias
-// gradients. Forward and backward of a dense layer y = act(x W^T + b) (W stored [out, in], as
-// PyTorch does) are all instances of it:
+// Matrix multiply C[M,N] = op(A) op(B), with a fused epilogue. Forward and backward of a dense
+// layer y = act(x W^T + b) (W stored [out, in], as PyTorch does) are all instances of it, with the
+// bias gradient a column sum:
 //   forward   Y  = act(X W^T + b)        transB, epilogue: + bias, act
 //   dX        dX = (dY W) * act'(Xprev)  plain,  epilogue: * act_grad(y_prev) (the layer below)
 //   dW        dW = dY^T X                transA
-//   db        db = column_sum(dY)
+//   db        db = column_sum(dY)        column-sum.ts
 // Storage: A is [M,K] (or [K,M] when transA), B is [K,N] (or [N,K] when transB), row-major f32.
 //
-// Variant `register` (default on software adapters): no workgroup memory and no barriers, which
-// are slow on SwiftShader (a CPU, where every storage load costs ~20x an fma and a barrier ~500x);
-// each invocation owns a TM x TN block of C held in scalar registers and streams A and B straight
-// from storage, with the k loop unrolled UNROLL_K times. Big blocks are what make it fast: each
-// step loads TM + TN values for TM * TN fmas. Loads are clamped to the last row/column so the
-// inner loop has no branches; only the final stores are guarded, so unaligned shapes cost nothing
-// extra.
-// Variant `register-subgroup` (fastest on SwiftShader; needs the `subgroups` feature): the same,
-// but a workgroup is one 4-lane subgroup (a quad) that shares a strip of B. Lane l owns rows
-// row0 + l + 4i (i < TM) of a 4*TM x TN block; per k step it loads its TM values of A and TN/4 of
-// the strip of B, and gets the rest of the strip from the other lanes with quadSwapX/Y/Diagonal
-// (cheaper than subgroupBroadcast on SwiftShader), so a step costs TM + TN/4 loads for TM * TN fmas. A lane
-// holds the strip's columns in its own order (slot 4q + s is column 4q + (l ^ s)), which the
-// stores undo. The lane is subgroup_invocation_id, and a workgroup of 4 invocations is one quad on
-// any adapter (WebGPU subgroups have at least 4 lanes), so this is correct whatever the adapter's
-// subgroup size; with no early return, all 4 lanes reach every swap. With `subgroups: false` it
-// falls back to `register`.
+// Variants `register` (default on software adapters) and `register-subgroup` (fastest on
+// SwiftShader): no workgroup memory; each invocation holds a block of C in registers and streams A
+// and B from storage. Their body is in matmul-register.ts.
 // The `tiled` family (GPUs) stages TILE_K-deep slices of A and B in workgroup memory and each
 // invocation accumulates a TM x TN block from them; its bodies are in matmul-tiled.ts:
 //   `tiled`           64x64 block, BK 16, 4x4 per invocation, scalar loads (the first GPU kernel);
@@ -48,6 +34,7 @@ import { wgsl } from './wgsl';
 import { activationWGSL, checkActivation, type Activation } from './activation';
 import { checkChoice, checkShape, declareBindings, kSliceLength, kSplits, MAX_WORKGROUPS_PER_DIM, minBindingBytes, read, uniform, write, type Kernel } from './common';
 import { load32, storeAs } from './half';
+import { registerBody } from './matmul-register';
 import { matmulSplits, matmulVec4Inputs, tiledBody } from './matmul-tiled';
 
 export type MatmulVariant = 'register' | 'register-subgroup' | 'tiled' | 'tiled-vec4' | 'tiled-128' | 'tiled-subgroup' | 'tiled-double' | 'tiled-prefetch';
@@ -205,8 +192,6 @@ export function resolvedVariant(p: Pick<MatmulParams, 'variant' | 'tile' | 'subg
   return { variant, tile: matmulTile(variant, variant === requested ? p.tile : {}) };
 }
 
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-
 /**
  * Grid of a matmul: one workgroup per BM x BN block of C. The kernels number the blocks flat over
  * the grid, columns fastest (block wid.x + nwg.x * (wid.y + nwg.y * wid.z), see matmulBlocksWGSL),
@@ -296,131 +281,5 @@ fn epilogue(v: f32, row: u32, col: u32) -> f32 {
     workgroups: matmulGrid(variant, splits > 1 ? { M: Math.ceil(M / matmulBlock(variant, t).BM) * matmulBlock(variant, t).BM * splits, N, K } : p, t),
     ...(d.generic ? { constants: { dims: new Uint32Array([M, N, K, 0]) } } : {}),
     matmul: { ...p, variant, ...(half.length ? { f16: half } : {}) },
-  };
-}
-
-function registerBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): string {
-  const { TM, TN, WGX, WGY, LANES, UNROLL_K } = t;
-  const BM = TM * WGY * LANES, BN = (TN * WGX) / LANES;
-  const sg = LANES > 1;
-  if (sg && (WGX * WGY !== LANES || LANES !== 4 || TN % LANES)) throw new Error('matmul: a register-subgroup workgroup must be one 4-lane subgroup');
-  // u times a dimension, folded to one literal when the dimension is one.
-  const times = (u: number, dim: 'M' | 'N', value: number) => (d.generic ? `${u}u * ${d[dim]}` : `${u * value}u`);
-  const lastRow = d.generic ? `(${d.M} - 1u)` : `${p.M - 1}u`, lastCol = d.generic ? `(${d.N} - 1u)` : `${p.N - 1}u`;
-  const rows = range(TM), cols = range(TN);
-  // Per k step u a lane loads a_i (its TM rows of A) and b_j (its TN columns of B), or with
-  // subgroups lb_q, its quarter of the strip of B (column col0 + 4 q + lane), and gets the other
-  // three columns of each group of 4 from its quad neighbours with quadSwapX/Y/Diagonal: slot
-  // j = 4 q + s then holds column col0 + 4 q + (lane ^ s), a lane-dependent order the final stores
-  // undo. Measured on SwiftShader, swaps in place of subgroupBroadcast saved 10-20% of the kernel.
-  const bLoads = sg ? range(TN / LANES) : cols;
-  const rowStep = sg ? LANES : 1;
-  const swaps = ['', 'quadSwapX', 'quadSwapY', 'quadSwapDiagonal'];
-  const bSlot = (j: number, u: number) => (j % 4 === 0 ? `lb${j / 4}_${u}` : `${swaps[j % 4]}(lb${(j - (j % 4)) / 4}_${u})`);
-  // Element offsets; r_i, c_j are premultiplied by the row stride of A / B where it applies.
-  const aAt = (i: number, u: number) => loadAs32(p, 'a', p.transA ? `r${i} + kM${u ? ` + ${times(u, 'M', p.M)}` : ''}` : `r${i} + k${u ? ` + ${u}u` : ''}`);
-  const bAt = (j: number, u: number) => loadAs32(p, 'b', p.transB ? `c${j} + k${u ? ` + ${u}u` : ''}` : `c${j} + kN${u ? ` + ${times(u, 'N', p.N)}` : ''}`);
-  const loads = (u: number) => [
-    ...rows.map((i) => `    let a${i}_${u} = ${aAt(i, u)};`),
-    ...bLoads.map((j) => `    let ${sg ? 'lb' : 'b'}${j}_${u} = ${bAt(j, u)};`),
-    ...(sg ? cols.map((j) => `    let b${j}_${u} = ${bSlot(j, u)};`) : []),
-  ];
-  // All loads of the n unrolled k steps first, then each accumulator's n fmas back to back: the
-  // accumulators (TM * TN of them) cannot all stay in a CPU's registers, and this way each one
-  // is loaded and stored once per n fmas instead of once per fma (5-10% faster on SwiftShader).
-  const kSteps = (k: string, n: number) => [
-    `    let k = ${k};${p.transA ? ` let kM = k * ${d.M};` : ''}${p.transB ? '' : ` let kN = k * ${d.N};`}`,
-    ...range(n).flatMap(loads),
-    ...rows.flatMap((i) => cols.map((j) => `    ${range(n).map((u) => `acc${i}_${j} = fma(a${i}_${u}, b${j}_${u}, acc${i}_${j});`).join(' ')}`)),
-  ].join('\n');
-  // The block leaves its registers through one loop over a private array, so the epilogue (bias,
-  // activation, act') appears once in the source instead of TM * TN times. Unrolled, those stores
-  // were most of SwiftShader's compile time: the default model's five matmul pipelines took 1.13 s
-  // to compile one after another, against under 0.22 s with the loop, and the step ran no slower
-  // (first step 2.0 s -> 0.9 s; bench/RESULTS.md, "Compile time").
-  const kMain = d.generic ? `(${d.K} - ${d.K} % ${UNROLL_K}u)` : `${p.K - (p.K % UNROLL_K)}u`;
-  const needTail = UNROLL_K > 1 && (d.generic || p.K % UNROLL_K !== 0);
-  return `
-@compute @workgroup_size(${WGX}, ${WGY})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, ${sg ? '@builtin(subgroup_invocation_id) lane: u32' : '@builtin(local_invocation_id) lxy: vec3<u32>'}) {
-  ${matmulBlocksWGSL(d, BN)}
-${sg ? `  let row0 = row_block * ${BM}u + lane;
-  let col0 = col_block * ${BN}u;`
-: `  let row0 = row_block * ${BM}u + lxy.y * ${TM}u;
-  let col0 = col_block * ${BN}u + lxy.x * ${TN}u;
-  if (row0 >= ${d.M} || col0 >= ${d.N}) { return; }`}
-${rows.map((i) => `  let r${i} = min(row0 + ${i * rowStep}u, ${lastRow})${p.transA ? '' : ` * ${d.K}`};`).join('\n')}
-${bLoads.map((j) => `  let c${j} = min(col0 + ${sg ? `${j * LANES}u + lane` : `${j}u`}, ${lastCol})${p.transB ? ` * ${d.K}` : ''};`).join('\n')}
-${rows.map((i) => `  ${cols.map((j) => `var acc${i}_${j} = 0.0;`).join(' ')}`).join('\n')}
-  for (var k0 = 0u; k0 < ${kMain}; k0 += ${UNROLL_K}u) {
-${kSteps('k0', UNROLL_K)}
-  }
-${needTail ? `  for (var k1 = ${kMain}; k1 < ${d.K}; k1++) {\n${kSteps('k1', 1)}\n  }` : ''}
-  var out = array<f32, ${TM * TN}>(${rows.flatMap((i) => cols.map((j) => `acc${i}_${j}`)).join(', ')});
-  for (var i = 0u; i < ${TM}u; i++) {
-    let ro = row0 + i * ${rowStep}u;
-    if (ro >= ${d.M}) { break; }
-    for (var j = 0u; j < ${TN}u; j++) {
-      let co = col0 + ${sg ? '(j & ~3u) + (lane ^ (j & 3u))' : 'j'};
-      if (co < ${d.N}) { ${storeC(p, cIndex(p, d, 'ro', 'co'), `epilogue(out[i * ${TN}u + j], ro, co)`)} }
-    }
-  }
-}`;
-}
-
-const COLUMN_SUM_WORKGROUP = 64;
-
-/**
- * When a column sum splits its rows (GPUs: `KernelChoice.splitBatchSums`): with fewer than
- * SPLIT_BELOW workgroups, in slices of at least SPLIT_MIN_K rows. One invocation per column walks
- * its rows one after another, so at a batch of 4096 a 784-column bias gradient is 13 workgroups each
- * waiting on 4096 dependent loads: on an H200 the step's four column sums took 0.27 ms of 4.3.
- */
-export const COLUMN_SUM_SPLIT = { SPLIT_BELOW: 512, SPLIT_MIN_K: 256 } as const;
-
-export interface ColumnSumShape {
-  rows: number;
-  cols: number;
-  /** Sum the rows in this many slices into `outSlices` [slices, cols] (columnSumSlices), which sliceSum then adds. */
-  slices?: number;
-}
-
-/** The row slices a column sum of this shape runs in where splitting is on (1: whole). */
-export function columnSumSlices(rows: number, cols: number): number {
-  return kSplits(Math.ceil(cols / COLUMN_SUM_WORKGROUP), rows, 1, COLUMN_SUM_SPLIT);
-}
-
-/** out[n] = sum over rows m of x[m, n] (bias gradients; learned per-pixel scale gradients). */
-export function columnSum(p: ColumnSumShape): Kernel {
-  checkShape('column_sum', { rows: p.rows, cols: p.cols });
-  const slices = p.slices ?? 1;
-  if (slices !== 1 && slices !== columnSumSlices(p.rows, p.cols)) {
-    throw new Error(`column_sum: slices ${slices}; use columnSumSlices(rows, cols), which gives ${columnSumSlices(p.rows, p.cols)}`);
-  }
-  const split = slices > 1;
-  const len = split ? kSliceLength(p.rows, slices, 1) : p.rows;
-  const bindings = [read('x'), write(split ? 'outSlices' : 'out')];
-  const code = `
-${declareBindings(bindings)}
-
-@compute @workgroup_size(${COLUMN_SUM_WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-  let col = gid.x;
-  if (col >= ${p.cols}u) { return; }
-  // Rows [first, last): ${split ? `slice wid.y, ${len} long` : 'all of them'}.
-  let first = ${split ? `wid.y * ${len}u` : '0u'};
-  let last = ${split ? `min(first + ${len}u, ${p.rows}u)` : `${p.rows}u`};
-  var s = 0.0;
-  for (var m = first; m < last; m++) { s += x[m * ${p.cols}u + col]; }
-  ${split ? `outSlices[wid.y * ${p.cols}u + col]` : 'out[col]'} = s;
-}`;
-  return {
-    name: split ? 'column_sum_split' : 'column_sum',
-    code,
-    bindings,
-    minBytes: minBindingBytes(bindings, { x: p.rows * p.cols, out: p.cols, outSlices: slices * p.cols }),
-    workgroups: [Math.ceil(p.cols / COLUMN_SUM_WORKGROUP), slices, 1],
-    // One invocation per column: the grid follows a layer's width, whatever the batch.
-    gridLimitFix: `use layers of at most ${MAX_WORKGROUPS_PER_DIM * COLUMN_SUM_WORKGROUP} outputs`,
   };
 }

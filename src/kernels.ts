@@ -15,12 +15,14 @@ import { type CompiledKernel, pipelineCacheFor, refuseGoneDevice } from './gpu/p
 
 export { declareBindings, grid1D, sliceSum, STEP_PARAMS, type Kernel, type KernelBinding } from '../shaders/common';
 export { uniformStruct, type UniformStruct, type UniformField } from '../shaders/uniform';
-export { matmul, columnSum, columnSumSlices, MATMUL_TILES, type MatmulParams, type MatmulVariant, type MatmulOperand } from '../shaders/matmul';
+export { matmul, MATMUL_TILES, type MatmulParams, type MatmulVariant, type MatmulOperand } from '../shaders/matmul';
+export { columnSum, columnSumSlices } from '../shaders/column-sum';
 export { matmulSplits } from '../shaders/matmul-tiled';
 export { activationForward, activationBackward, activationWGSL, ACTIVATIONS, type Activation } from '../shaders/activation';
 export { reparamForward, reparamBackward, priorSample, type PosteriorLayout } from '../shaders/reparam';
 export { likelihoodRows, decoderMean, decoderOutputWidth, LOG_SCALE_RANGE, PREDICTED_LOG_SCALE, LIKELIHOODS, type Likelihood, type GaussianScale } from '../shaders/likelihood';
-export { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convWeightGradSum, weightGradSplits, convBiasGrad, convBiasGradSlices, convOutputSize, CONV_VARIANTS, CONV_TILES, type ConvGeometry, type ConvParams, type ConvVariant } from '../shaders/conv';
+export { conv2dForward, conv2dInputGrad, conv2dWeightGrad, weightGradSplits, convOutputSize, CONV_VARIANTS, CONV_TILES, type ConvGeometry, type ConvParams, type ConvVariant } from '../shaders/conv';
+export { convWeightGradSum, convBiasGrad, convBiasGradSlices } from '../shaders/conv-sums';
 export { groupNormForward, groupNormInputGrad, groupNormParamGrad, GROUP_NORM, type GroupNormShape, type GroupNormForwardParams } from '../shaders/group-norm';
 export { im2col, col2im, channelsToRows, rowsToChannels, IM2COL_TILE, type ChannelLayout } from '../shaders/conv-im2col';
 export { klDivergence, klFreeBits, elboReduce, KL_WGSL } from '../shaders/elbo';

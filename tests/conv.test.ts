@@ -12,7 +12,8 @@
 // skipped element fails and an out-of-bounds write shows.
 import { describe, expect, it } from 'vitest';
 import { type Activation } from '../shaders/activation';
-import { biasGradThreads, conv2dForward, conv2dInputGrad, conv2dWeightGrad, convBiasGrad, convBiasGradSlices, convWeightGradSum, CONV_TILES, CONV_VARIANTS, weightGradSplits, type ConvGeometry, type ConvVariant } from '../shaders/conv';
+import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, CONV_TILES, CONV_VARIANTS, weightGradSplits, type ConvGeometry, type ConvVariant } from '../shaders/conv';
+import { biasGradThreads, convBiasGrad, convBiasGradSlices, convWeightGradSum } from '../shaders/conv-sums';
 import { sliceSum, type Kernel } from '../shaders/common';
 import { f32, testData } from './helpers/compare';
 import { gpu, runKernels } from './helpers/gpu';

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { gentleWait, gpuWaitSpins } from '../src/gpu/gentle-wait';
 import { PipelineCache } from '../src/gpu/pipelines';
-import { columnSum } from '../shaders/matmul';
+import { columnSum } from '../shaders/column-sum';
 import { gpu } from './helpers/gpu';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { columnSum, columnSumSlices, matmul, matmulBlock, matmulGrid, MATMUL_VARIANTS, type MatmulParams } from '../shaders/matmul';
+import { columnSum, columnSumSlices } from '../shaders/column-sum';
+import { matmul, matmulBlock, matmulGrid, MATMUL_VARIANTS, type MatmulParams } from '../shaders/matmul';
 import { matmulSplits } from '../shaders/matmul-tiled';
 import { sliceSum } from '../shaders/common';
 import { expectClose, expectScaled, f32, scaledMismatches, testData } from './helpers/compare';

@@ -3,7 +3,8 @@
 // per operation by autotune-conv.ts, else `convNarrow` for narrow layers, else `convInputGrad`
 // for input gradients, else `conv`):
 //   `direct`, `direct-subgroup`, `implicit-gemm`
-//                              one kernel each (shaders/conv.ts, conv-quad.ts, conv-gemm.ts);
+//                              one kernel each (shaders/conv.ts, with conv-direct.ts, conv-quad.ts
+//                              and conv-quad-weight.ts, conv-gemm.ts);
 //   `im2col`                   explicit GEMM: layout passes (shaders/conv-im2col.ts) around one of
 //                              the model's tuned matmuls (shaders/matmul.ts), so a convolution
 //                              runs at the matmul's speed, at the cost of an im2col buffer of
@@ -18,7 +19,8 @@
 // matrix and the row-major copy of an f16 tensor are f16 too: they only move its values, so they
 // lose nothing, and the largest buffer of a conv layer takes half the bytes.
 import type { Activation } from '../../../shaders/activation';
-import { biasGradThreads, conv2dForward, conv2dInputGrad, conv2dWeightGrad, convBiasGrad, convBiasGradSlices, convDims, CONV_VARIANTS, weightGradSplits, type ConvGeometry } from '../../../shaders/conv';
+import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convDims, CONV_VARIANTS, weightGradSplits, type ConvGeometry } from '../../../shaders/conv';
+import { biasGradThreads, convBiasGrad, convBiasGradSlices } from '../../../shaders/conv-sums';
 import { channelsToRows, col2im, im2col } from '../../../shaders/conv-im2col';
 import { matmul, type MatmulOperand, type MatmulParams } from '../../../shaders/matmul';
 import type { BufferSlice } from '../../gpu/buffers';

@@ -2,7 +2,8 @@
 // has too few blocks for its long K (a dense layer's weight gradient at a large batch on a GPU), as
 // the kernel over K slices into a planned `cSlices` tensor followed by their sum into c. Column
 // sums (bias gradients, the product of dY^T with ones) split their rows the same way on GPUs.
-import { columnSum, columnSumSlices, matmul, type MatmulParams } from '../../../shaders/matmul';
+import { columnSum, columnSumSlices } from '../../../shaders/column-sum';
+import { matmul, type MatmulParams } from '../../../shaders/matmul';
 import { matmulSplits } from '../../../shaders/matmul-tiled';
 import { sliceSum, type Kernel } from '../../../shaders/common';
 import type { BufferSlice } from '../../gpu/buffers';
