@@ -5,12 +5,13 @@
 // on pause, kept here for device-loss recovery and (for MNIST) in browser storage for a reload.
 // A lost device is replaced once automatically (see AUTO_RECOVERY_WINDOW_MS) and the run goes on
 // from the snapshot, through the bitmap presentation path, which needs nothing of the compositor.
-import { acquireBrowserDevice, describeAdapter, readCheckpoint, readTrainingState, type AcquiredDevice, type TrainingState } from '../../src/index';
+import { acquireBrowserDevice, describeAdapter, readTrainingState, type AcquiredDevice } from '../../src/index';
 import { describeShape, PAGE_SYMBOLS } from '../../src/model/describe';
-import type { DataSource, ErrorKind, FromWorker, PresentMode, RunState, Settings, ToWorker, ViewName } from '../shared/protocol';
+import type { DataSource, FromWorker, PresentMode, RunState, Settings, ToWorker, ViewName } from '../shared/protocol';
 import { forgetRun, readRun, storeRun } from '../shared/saved-run';
-import { loadData, loadingText, type LoadedData } from './data';
-import { checkDataFitsDevice, checkModelFitsData } from './fits';
+import { buildSession, postModel, type BuildContext, type Origin } from './build';
+import type { LoadedData } from './data';
+import { kindOf, lossMessage, lostSoon } from './failures';
 import { Session } from './session';
 import { Views } from './views';
 
@@ -49,16 +50,6 @@ function settle(detail?: string): void {
   setState(lost ? 'lost' : session?.training ? 'training' : session ? 'paused' : acquired ? 'idle' : 'failed', detail);
 }
 
-function kindOf(e: unknown): ErrorKind {
-  const name = (e as Error)?.name;
-  if (name === 'NoWebGPUError') return 'no-webgpu';
-  if (name === 'DataError') return 'data';
-  // A diverged run is told to change the learning rate.
-  if (name === 'ConfigError' || name === 'DeviceLimitError' || name === 'DivergedError') return 'config';
-  if (name === 'CheckpointError') return 'checkpoint';
-  return 'internal';
-}
-
 function reportError(e: unknown): void {
   if (lost) return; // failures caused by the lost device are explained by that message
   console.error(e);
@@ -75,8 +66,7 @@ async function acquire(): Promise<AcquiredDevice> {
     session = null;
     try { dead?.destroy(); } catch { /* its buffers died with the device */ }
     setState('lost');
-    const why = info.reason === 'destroyed' ? 'it was destroyed' : 'the driver reset or the GPU process crashed';
-    const message = `The GPU device was lost (${why}${info.message ? `: ${info.message}` : ''}).`;
+    const message = lossMessage(info);
     const now = performance.now();
     if (now - lastAutoRecovery > AUTO_RECOVERY_WINDOW_MS) {
       lastAutoRecovery = now;
@@ -123,14 +113,6 @@ async function takeSnapshot(s: Session): Promise<void> {
     .catch((e) => console.warn(`could not keep the run in browser storage: ${(e as Error).message}`));
 }
 
-/**
- * Whether `device` turns out to be lost: a destroyed or crashed device fails pending work (such as
- * a read-back) before its `lost` promise settles, so give that promise a moment.
- */
-async function lostSoon(device: GPUDevice): Promise<boolean> {
-  return Promise.race([device.lost.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2000))]);
-}
-
 function startLoop(s: Session): void {
   const device = acquired!.device;
   keepTraining = true;
@@ -168,44 +150,19 @@ async function dropSession(): Promise<void> {
   s.destroy();
 }
 
-type Origin = { kind: 'new' } | { kind: 'file'; bytes: Uint8Array; name: string } | { kind: 'state'; state: TrainingState };
+/** What a build reads of the worker's state, when it reads it. */
+const buildContext: BuildContext = {
+  get acquired() { return acquired!; },
+  get views() { return views!; },
+  post, setState,
+  dropCurrent: dropSession,
+};
 
-/**
- * A model for `source` (new, from a checkpoint file or a saved run) in place of the current one.
- * The file is read, the data loaded and both checked before the current run is dropped, so a
- * refused file or dataset leaves that run as it was.
- */
+/** A model for `source` in place of the current one (see buildSession), kept to rebuild after a loss. */
 async function build(settings: Settings, source: DataSource, origin: Origin = { kind: 'new' }): Promise<Session> {
-  const file = origin.kind === 'file' ? readCheckpoint(origin.bytes, origin.name) : undefined;
-  const ck = file ?? (origin.kind === 'state' ? { config: origin.state.config } : undefined);
-  setState('loading', loadingText(source));
-  const data = await loadData(source, settings.subset);
-  if (ck) checkModelFitsData(ck.config, data, origin.kind === 'file' ? origin.name : 'the saved run');
-  checkDataFitsDevice(data, acquired!.device.limits.maxStorageBufferBindingSize, source.kind);
-  await dropSession();
-  for (const text of data.warnings ?? []) post({ type: 'notice', text });
-  const { rows, cols } = data.train;
-  post({ type: 'dataset', name: data.name, train: data.train.count, test: data.test.count, rows, cols });
-  setState('loading', 'Compiling the model’s shaders…');
-  const s = origin.kind === 'state'
-    ? await Session.restore(acquired!, settings, data, views!, post, origin.state)
-    : await Session.create(acquired!, settings, data, views!, post, file);
-  try {
-    views!.attach(acquired!.device, data.test, s.vae.config.classes);
-    postModel(s);
-    // Draw the starting point (and compile the views' graphs now rather than mid-training).
-    await views!.refresh(s.vae, true);
-  } catch (e) {
-    s.destroy(); // not yet the worker's session, so nothing else would free it
-    throw e;
-  }
+  const { session: s, data } = await buildSession(buildContext, settings, source, origin);
   built = { settings, data, source };
   return s;
-}
-
-function postModel(s: Session): void {
-  post({ type: 'model', config: s.vae.config, params: s.vae.layout.paramCount, batch: s.vae.training.batch, precision: s.vae.precision });
-  if (s.steps > 0) post({ type: 'position', step: s.steps, epoch: s.currentEpoch, loss: s.lastLoss });
 }
 
 /** After a loss: a new device, and the run restored from the last snapshot (training again if it was). */
@@ -224,7 +181,7 @@ async function recover(auto: boolean, resume: boolean): Promise<void> {
   const saved = readTrainingState(snapshot.state, 'the last saved state');
   session = await Session.restore(acquired!, built.settings, built.data, views!, post, saved);
   views!.attach(acquired!.device, built.data.test, session.vae.config.classes);
-  postModel(session);
+  postModel(session, post);
   await views!.refresh(session.vae, true);
   await drained();
   if (resume) return startLoop(session);

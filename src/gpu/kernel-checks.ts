@@ -1,0 +1,91 @@
+// Checks made before a kernel is bound, so that a mistake is refused at once with a message that
+// names what to change, where WebGPU would report it later or not at all: the device's limits
+// (grid size, storage buffers per stage, bytes per binding) on every dispatch; the usage, offset
+// alignment and size of the buffers an app hands `webgpu-vae/kernels`; and a device that is gone.
+// `bind()` in pipelines.ts runs them; graph.ts also runs the limit checks before it places memory
+// or compiles anything.
+import type { Kernel } from '../../shaders/common';
+import { ConfigError, DeviceLimitError, GpuError } from '../errors';
+import type { BufferSlice } from './buffers';
+import { isDeviceGone } from './device';
+
+/**
+ * Checks what a kernel asks of the device whatever buffers it is given: its grid, and how many
+ * storage buffers it binds (WebGPU's default allows 8; a device that asks for less than its
+ * adapter offers would otherwise fail later, in a pipeline layout error that names no limit).
+ */
+export function checkKernelLimits(kernel: Kernel, limits: GPUSupportedLimits, where = kernel.name): void {
+  const most = Math.max(...kernel.workgroups);
+  if (most > limits.maxComputeWorkgroupsPerDimension) {
+    throw new DeviceLimitError(`kernel ${kernel.name} in ${where} needs ${most} workgroups in one dimension but this device's maxComputeWorkgroupsPerDimension is ${limits.maxComputeWorkgroupsPerDimension}; ${kernel.gridLimitFix ?? 'use a smaller batch'}`);
+  }
+  const storage = kernel.bindings.filter((b) => b.kind !== 'uniform').length;
+  if (storage > limits.maxStorageBuffersPerShaderStage) {
+    throw new DeviceLimitError(
+      `kernel ${kernel.name} in ${where} binds ${storage} storage buffers but this device allows ${limits.maxStorageBuffersPerShaderStage} per shader stage (maxStorageBuffersPerShaderStage); ` +
+        'request the device with requiredLimits: { maxStorageBuffersPerShaderStage: adapter.limits.maxStorageBuffersPerShaderStage } (acquireNodeDevice and acquireBrowserDevice do)',
+    );
+  }
+}
+
+/** Checks a dispatch's grid and bindings against the device's limits, naming what to change. */
+export function checkBindingLimits(kernel: Kernel, resources: Record<string, BufferSlice>, limits: GPUSupportedLimits, where = kernel.name): void {
+  checkKernelLimits(kernel, limits, where);
+  checkBindingSizes(kernel, resources, limits, where);
+}
+
+/** Checks each buffer bound against the device's per-binding limits. */
+export function checkBindingSizes(kernel: Kernel, resources: Record<string, BufferSlice>, limits: GPUSupportedLimits, where = kernel.name): void {
+  for (const b of kernel.bindings) {
+    const s = resources[b.name];
+    const bytes = s.size ?? s.buffer.size - (s.offset ?? 0);
+    const max = b.kind === 'uniform' ? limits.maxUniformBufferBindingSize : limits.maxStorageBufferBindingSize;
+    if (bytes > max) {
+      throw new DeviceLimitError(`kernel ${kernel.name} in ${where} binds ${b.name} of ${bytes} bytes but this device allows ${max} per binding (${b.kind === 'uniform' ? 'maxUniformBufferBindingSize' : 'maxStorageBufferBindingSize'}); use a smaller batch or model`);
+    }
+  }
+}
+
+/** The GPUBufferUsage flags set in `usage`, by name, for messages. */
+function usageNames(usage: number): string {
+  const names = Object.entries(GPUBufferUsage as unknown as Record<string, number>).filter(([, bit]) => usage & bit).map(([name]) => name);
+  return names.length ? names.join(' | ') : `usage ${usage}`;
+}
+
+/**
+ * What an app hands `bind()`, checked against the kernel before WebGPU sees it: usage, offset
+ * alignment and size of each binding. WebGPU would report the first two later, as an uncaptured
+ * error on the device, and the third not at all: a short buffer gives wrong numbers, silently.
+ */
+export function checkAppBindings(kernel: Kernel, resources: Record<string, BufferSlice>, limits: GPUSupportedLimits): void {
+  for (const b of kernel.bindings) {
+    const { buffer, offset = 0, size } = resources[b.name];
+    const uniform = b.kind === 'uniform';
+    const at = `kernel ${kernel.name}: binding '${b.name}'`;
+    // `usage` is in the WebGPU spec; an implementation without it is not checked here.
+    if (typeof buffer.usage === 'number') {
+      const need = uniform ? GPUBufferUsage.UNIFORM : GPUBufferUsage.STORAGE;
+      if (!(buffer.usage & need)) {
+        throw new ConfigError(`${at} is a ${uniform ? 'uniform' : 'storage'} binding and needs a buffer created with GPUBufferUsage.${uniform ? 'UNIFORM' : 'STORAGE'}; this one has ${usageNames(buffer.usage)}`);
+      }
+    }
+    const align = uniform ? limits.minUniformBufferOffsetAlignment : limits.minStorageBufferOffsetAlignment;
+    if (!(Number.isInteger(offset) && offset >= 0 && offset % align === 0)) {
+      throw new ConfigError(`${at} has offset ${offset}, which is not a multiple of this device's ${uniform ? 'minUniformBufferOffsetAlignment' : 'minStorageBufferOffsetAlignment'} (${align})`);
+    }
+    if (offset > buffer.size) throw new ConfigError(`${at} has offset ${offset} past the end of its buffer (${buffer.size} bytes)`);
+    const given = size ?? buffer.size - offset;
+    const need = kernel.minBytes?.[b.name];
+    if (need !== undefined && given < need) {
+      const slice = size === undefined ? (offset ? `a buffer of ${buffer.size} bytes from offset ${offset}` : 'the buffer') : `a slice of size ${size}`;
+      throw new ConfigError(`${at} needs at least ${need} bytes for this shape, but ${given} were given (${slice})`);
+    }
+  }
+}
+
+/** Throws the library's device-lost error for a device known to be lost or destroyed (see device.ts). */
+export function refuseGoneDevice(device: GPUDevice, what: string): void {
+  if (isDeviceGone(device)) {
+    throw new GpuError(`${what}: this GPU device is gone (destroyed or lost); compile and bind the kernel again on a new device`, what, 'device-lost');
+  }
+}
