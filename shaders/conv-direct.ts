@@ -66,10 +66,7 @@ ${pix.map((j) => `      let ix${j} = (ox0 + ${j}) * ${d.S} - ${d.P} + kx;
       }
     }
   }
-${ch.flatMap((i) => pix.map((j) => `  if (co0 + ${i}u < ${d.Cout}u && ox0 + ${j} < ${d.OW}) {
-    let idx = (n * ${d.Cout}u + co0 + ${i}u) * ${d.OHW}u + u32(oy * ${d.OW} + ox0 + ${j});
-    ${storeAs(f16, 'y', 'idx', `epilogue(acc${i}_${j}, idx, co0 + ${i}u)`)}
-  }`)).join('\n')}
+${blockStores(f16, { out: 'y', c0: 'co0', C: d.Cout, plane: d.OHW, width: d.OW, row: 'oy', x0: 'ox0', step: 1 }, TC, TP)}
 }`;
   return { body, workgroups: grid1D(items, WORKGROUP) };
 }
@@ -114,12 +111,20 @@ ${pix.map((j) => `      let in${j} = ox0 + ${j} >= 0 && ox0 + ${j} < ${d.OW};
       }
     }
   }
-${ch.flatMap((i) => pix.map((j) => `  if (ci0 + ${i}u < ${d.Cin}u && ix0 + ${j * d.S} < ${d.W}) {
-    let idx = (n * ${d.Cin}u + ci0 + ${i}u) * ${d.HW}u + u32(iy * ${d.W} + ix0 + ${j * d.S});
-    ${storeAs(f16, 'dx', 'idx', `epilogue(acc${i}_${j}, idx, ci0 + ${i}u)`)}
-  }`)).join('\n')}
+${blockStores(f16, { out: 'dx', c0: 'ci0', C: d.Cin, plane: d.HW, width: d.W, row: 'iy', x0: 'ix0', step: d.S }, TC, TP)}
 }`;
   return { body, workgroups: grid1D(items, WORKGROUP) };
+}
+
+/**
+ * The guarded stores of an invocation's TC x TP block through the epilogue: channel c0 + i of C,
+ * pixel x0 + j * step of row `row` in a plane `width` wide (forward: y, input gradient: dx).
+ */
+function blockStores(f16: HalfBindings | undefined, o: { out: 'y' | 'dx'; c0: string; C: number; plane: number; width: number; row: string; x0: string; step: number }, TC: number, TP: number): string {
+  return range(TC).flatMap((i) => range(TP).map((j) => `  if (${o.c0} + ${i}u < ${o.C}u && ${o.x0} + ${j * o.step} < ${o.width}) {
+    let idx = (n * ${o.C}u + ${o.c0} + ${i}u) * ${o.plane}u + u32(${o.row} * ${o.width} + ${o.x0} + ${j * o.step});
+    ${storeAs(f16, o.out, 'idx', `epilogue(acc${i}_${j}, idx, ${o.c0} + ${i}u)`)}
+  }`)).join('\n');
 }
 
 /** dw [Cout, Cin, k, k] = sum over examples and output pixels of dy x (shifted by the tap). Bindings dy, x, dw. */
