@@ -30,6 +30,12 @@ const rowBlock = (width: number) => Math.min(DIRECT_CONV_TILE.TP, 2 ** Math.ceil
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const block = (f: (i: number, j: number) => string, rows: number, cols: number) => range(rows).flatMap((i) => range(cols).map((j) => f(i, j))).join(' ');
 
+/** The opening of a direct kernel: one flat invocation index t per work item, none past `items`. */
+const directHead = (items: number) => `@compute @workgroup_size(${DIRECT_CONV_TILE.WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = ${FLAT_INDEX_WGSL(DIRECT_CONV_TILE.WORKGROUP)};
+  if (t >= ${items}u) { return; }`;
+
 /** y [N, Cout, OH, OW] = epilogue(conv(x, w)). Needs `fn epilogue` and bindings x, w, y. */
 export function directForward(d: ConvDims, f16: HalfBindings | undefined): DirectKernel {
   const { TC, WORKGROUP } = DIRECT_CONV_TILE;
@@ -38,10 +44,7 @@ export function directForward(d: ConvDims, f16: HalfBindings | undefined): Direc
   const items = d.N * CB * d.OH * PG;
   const pix = range(TP), ch = range(TC);
   const body = `
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = ${FLAT_INDEX_WGSL(WORKGROUP)};
-  if (t >= ${items}u) { return; }
+${directHead(items)}
   let ox0 = i32(t % ${PG}u) * ${TP};
   let oy = i32((t / ${PG}u) % ${d.OH}u);
   let co0 = ((t / ${PG * d.OH}u) % ${CB}u) * ${TC}u;
@@ -80,10 +83,7 @@ export function directInputGrad(d: ConvDims, f16: HalfBindings | undefined): Dir
   const items = d.N * CB * d.H * XG;
   const pix = range(TP), ch = range(TC);
   const body = `
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = ${FLAT_INDEX_WGSL(WORKGROUP)};
-  if (t >= ${items}u) { return; }
+${directHead(items)}
   let xg = t % ${XG}u;
   let ix0 = i32(xg % ${d.S}u) + i32(xg / ${d.S}u) * ${d.S * TP};
   let iy = i32((t / ${XG}u) % ${d.H}u);
@@ -134,10 +134,7 @@ export function directWeightGrad(d: ConvDims, f16: HalfBindings | undefined): Di
   const items = CIB * COB * d.KK;
   const ch = range(TC);
   const body = `
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = ${FLAT_INDEX_WGSL(WORKGROUP)};
-  if (t >= ${items}u) { return; }
+${directHead(items)}
   let ci0 = (t % ${CIB}u) * ${TC}u;
   let co0 = ((t / ${CIB}u) % ${COB}u) * ${TC}u;
   let tap = t / ${CIB * COB}u;
