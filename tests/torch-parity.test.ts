@@ -20,16 +20,9 @@ import { VAE } from '../src/model/vae';
 import { expectClose, testData } from './helpers/compare';
 import { adamStepRef } from './reference/adam';
 import { gpu } from './helpers/gpu';
+import { pythonWithTorch } from './helpers/python';
 
 const TWIN_DIR = join(__dirname, 'torch');
-
-/** The first Python that imports torch: $WEBGPU_VAE_PYTHON, Debian's, then the PATH's. */
-function pythonWithTorch(): string | null {
-  for (const python of [process.env.WEBGPU_VAE_PYTHON, '/usr/bin/python3', 'python3']) {
-    if (python && spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) return python;
-  }
-  return null;
-}
 
 const PYTHON = pythonWithTorch();
 

@@ -1,0 +1,71 @@
+// The README's PyTorch example ("Checkpoint format") run as written on checkpoints this library
+// saved: it must load them into tests/torch/vae_twin.py with strict=True and draw its pictures,
+// and the loaded decoder must give the library's own decoder means for the same z. Needs a Python
+// with torch, as torch-parity.test.ts does (helpers/python.ts).
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { saveCheckpoint } from '../src/checkpoint';
+import { resolveConfig, type VaeConfig } from '../src/model/config';
+import { VAE } from '../src/model/vae';
+import { expectClose, testData } from './helpers/compare';
+import { gpu } from './helpers/gpu';
+import { pythonWithTorch } from './helpers/python';
+import { tempDir } from './helpers/temp-dir';
+
+const ROOT = join(__dirname, '..');
+const PYTHON = pythonWithTorch();
+const PLACEHOLDER = "'runs/NAME/model.safetensors'";
+
+/** The README's ```python block that loads a checkpoint into the PyTorch twin. */
+function readmeExample(): string {
+  const blocks = readFileSync(join(ROOT, 'README.md'), 'utf8').split('```python\n').slice(1).map((b) => b.slice(0, b.indexOf('```')));
+  const found = blocks.filter((b) => b.includes('TwinVAE'));
+  expect(found, 'README.md has one ```python block that loads a checkpoint into TwinVAE').toHaveLength(1);
+  expect(found[0], `the example reads ${PLACEHOLDER}, which this test points at its checkpoint`).toContain(PLACEHOLDER);
+  return found[0];
+}
+
+const cases: [string, Partial<VaeConfig>][] = [
+  ['MLP, Bernoulli', { inputDim: 12, hidden: [9, 7], latent: 3 }],
+  ['conv 1x8x8 -> 4-6 channels, dense 8, conditional (2 classes)', { arch: 'conv', inputDim: 64, imageShape: [8, 8], channels: [4, 6], dense: [8], latent: 2, classes: 2 }],
+];
+
+describe.skipIf(!PYTHON && !process.env.CI)("the README's PyTorch example", () => {
+  it('finds a Python with torch (setup-debian.sh installs python3-torch)', () => {
+    expect(PYTHON, 'no Python that imports torch: run scripts/setup-debian.sh, or set WEBGPU_VAE_PYTHON').not.toBeNull();
+  });
+
+  it.each(cases)('%s: loads the checkpoint and decodes as the library does', async (_label, partial) => {
+    if (!PYTHON) return; // reported by the test above
+    const { device } = await gpu();
+    const config = resolveConfig(partial);
+    const vae = await VAE.create(config, { device, batch: 4, seed: 5 });
+    try {
+      const dir = tempDir('webgpu-vae-readme-torch-');
+      const checkpoint = join(dir, 'model.safetensors');
+      writeFileSync(checkpoint, await saveCheckpoint(vae));
+      const rows = 5;
+      const z = Float32Array.from(testData(rows * config.latent, 21, -2, 2));
+      // The check decodes class 0 of a conditional model on both sides.
+      const labels = config.classes ? new Array<number>(rows).fill(0) : undefined;
+      const ours = await vae.decode(z, labels);
+      const script = `${readmeExample().replace(PLACEHOLDER, JSON.stringify(checkpoint))}
+print(json.dumps(list(pictures.shape)))
+with torch.no_grad():
+  check = torch.tensor(${JSON.stringify(Array.from(z))}).view(${rows}, model.c['latent'])
+  onehot = torch.zeros(${rows}, model.c['classes'])
+  if model.c['classes']: onehot[:, 0] = 1
+  print(json.dumps(torch.sigmoid(model.decode(check, onehot)).flatten().tolist()))
+`;
+      const r = spawnSync(PYTHON!, ['-c', script], { cwd: ROOT, encoding: 'utf8', maxBuffer: 16 << 20 });
+      expect(r.status, `the README example failed:\n${r.stderr}`).toBe(0);
+      const [shape, pictures] = r.stdout.trim().split('\n').map((line) => JSON.parse(line) as number[]);
+      expect(shape).toEqual([16, config.inputDim]);
+      expectClose(pictures, ours, { atol: 1e-5, rtol: 1e-4 }, 'PyTorch decoder means against the library');
+    } finally {
+      vae.destroy();
+    }
+  }, 120_000);
+});
