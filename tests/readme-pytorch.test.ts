@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { saveCheckpoint } from '../src/checkpoint';
+import { loadCheckpoint, saveCheckpoint } from '../src/checkpoint';
 import { resolveConfig, type VaeConfig } from '../src/model/config';
 import { VAE } from '../src/model/vae';
 import { expectClose, testData } from './helpers/compare';
@@ -27,9 +27,17 @@ function readmeExample(): string {
   return found[0];
 }
 
-const cases: [string, Partial<VaeConfig>][] = [
-  ['MLP, Bernoulli', { inputDim: 12, hidden: [9, 7], latent: 3 }],
-  ['conv 1x8x8 -> 4-6 channels, dense 8, conditional (2 classes)', { arch: 'conv', inputDim: 64, imageShape: [8, 8], channels: [4, 6], dense: [8], latent: 2, classes: 2 }],
+/** A checkpoint of a new model of this configuration, as the library saves it. */
+const saved = (partial: Partial<VaeConfig>) => async (device: GPUDevice) => {
+  const vae = await VAE.create(resolveConfig(partial), { device, batch: 4, seed: 5 });
+  try { return await saveCheckpoint(vae); } finally { vae.destroy(); }
+};
+
+const cases: [string, (device: GPUDevice) => Promise<Uint8Array>][] = [
+  ['MLP, Bernoulli', saved({ inputDim: 12, hidden: [9, 7], latent: 3 })],
+  ['conv 1x8x8 -> 4-6 channels, dense 8, conditional (2 classes)', saved({ arch: 'conv', inputDim: 64, imageShape: [8, 8], channels: [4, 6], dense: [8], latent: 2, classes: 2 })],
+  // Written by the first release, before arch, classes and the conv fields existed.
+  ['a first-release checkpoint (tests/fixtures/v1-checkpoint.safetensors)', async () => new Uint8Array(readFileSync(join(__dirname, 'fixtures', 'v1-checkpoint.safetensors')))],
 ];
 
 describe.skipIf(!PYTHON && !process.env.CI)("the README's PyTorch example", () => {
@@ -37,15 +45,15 @@ describe.skipIf(!PYTHON && !process.env.CI)("the README's PyTorch example", () =
     expect(PYTHON, 'no Python that imports torch: run scripts/setup-debian.sh, or set WEBGPU_VAE_PYTHON').not.toBeNull();
   });
 
-  it.each(cases)('%s: loads the checkpoint and decodes as the library does', async (_label, partial) => {
+  it.each(cases)('%s: loads the checkpoint and decodes as the library does', async (_label, make) => {
     if (!PYTHON) return; // reported by the test above
     const { device } = await gpu();
-    const config = resolveConfig(partial);
-    const vae = await VAE.create(config, { device, batch: 4, seed: 5 });
+    const bytes = await make(device);
+    const vae = await loadCheckpoint(bytes, { device, batch: 4 });
+    const { config } = vae;
     try {
-      const dir = tempDir('webgpu-vae-readme-torch-');
-      const checkpoint = join(dir, 'model.safetensors');
-      writeFileSync(checkpoint, await saveCheckpoint(vae));
+      const checkpoint = join(tempDir('webgpu-vae-readme-torch-'), 'model.safetensors');
+      writeFileSync(checkpoint, bytes);
       const rows = 5;
       const z = Float32Array.from(testData(rows * config.latent, 21, -2, 2));
       // The check decodes class 0 of a conditional model on both sides.

@@ -33,9 +33,16 @@ def uniform_(t, bound):
   with torch.no_grad(): t.uniform_(-bound, bound)
 
 
+# Fields that checkpoints written before the field existed leave out, with the value the library
+# then gives them (DEFAULT_CONFIG in src/model/config.ts), so an older checkpoint builds here as it
+# loads there.
+LATER_FIELDS = {'arch': 'mlp', 'imageChannels': 1, 'channels': [], 'dense': [], 'norm': 'none', 'normGroups': 8, 'classes': 0}
+
+
 class TwinVAE(nn.Module):
   def __init__(self, c):
     super().__init__()
+    c = {**LATER_FIELDS, **c}
     self.c = c
     Z, D, K = c['latent'], c['inputDim'], c['classes']
     self.encoder, self.decoder = Part(), Part()
