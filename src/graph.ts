@@ -7,7 +7,8 @@
 import { ourLabel } from './gpu/labels';
 import type { Kernel } from '../shaders/common';
 import type { BufferArena, BufferSlice } from './gpu/buffers';
-import { checkBindingSizes, checkKernelLimits, type BoundDispatch, type CompileProgress, type PipelineCache } from './gpu/pipelines';
+import { checkBindingSizes, checkKernelLimits } from './gpu/kernel-checks';
+import type { BoundDispatch, CompileProgress, PipelineCache } from './gpu/pipelines';
 import { planTensors, Tensor, type MemoryPlan } from './tensor';
 
 /** What a binding can be given: a whole buffer, a slice, or a tensor the graph places. */

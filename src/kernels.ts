@@ -11,7 +11,8 @@
 // src/gpu/pipelines.ts), so a mistake in an app's dispatches never fails a model on its device.
 import type { Kernel } from '../shaders/common';
 import { watchDeviceLoss } from './gpu/device';
-import { type CompiledKernel, pipelineCacheFor, refuseGoneDevice } from './gpu/pipelines';
+import { refuseGoneDevice } from './gpu/kernel-checks';
+import { type CompiledKernel, pipelineCacheFor } from './gpu/pipelines';
 
 export { declareBindings, grid1D, sliceSum, STEP_PARAMS, type Kernel, type KernelBinding } from '../shaders/common';
 export { uniformStruct, type UniformStruct, type UniformField } from '../shaders/uniform';

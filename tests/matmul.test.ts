@@ -4,7 +4,7 @@ import { matmul, matmulBlock, matmulGrid, MATMUL_VARIANTS, type MatmulParams } f
 import { matmulSplits } from '../shaders/matmul-tiled';
 import { sliceSum } from '../shaders/common';
 import { expectClose, expectScaled, f32, scaledMismatches, testData } from './helpers/compare';
-import { checkBindingLimits } from '../src/gpu/pipelines';
+import { checkBindingLimits } from '../src/gpu/kernel-checks';
 import { gpu, runKernels, TEST_HOST } from './helpers/gpu';
 import { actRef, actDerivRef, columnSumRef, matmulRef } from './reference/dense';
 

@@ -21,8 +21,6 @@ import type { BufferSlice } from './buffers';
 import { gentleWait } from './gentle-wait';
 import { checkAppBindings, checkBindingLimits, refuseGoneDevice } from './kernel-checks';
 
-// The checks live in kernel-checks.ts; they are exported here too, where graph.ts, kernels.ts and tests import them.
-export { checkAppBindings, checkBindingLimits, checkBindingSizes, checkKernelLimits, refuseGoneDevice } from './kernel-checks';
 
 /** Who dispatches a compiled kernel: the library's own graphs, or an app through `webgpu-vae/kernels`. */
 export type KernelOwner = 'library' | 'app';
