@@ -1,0 +1,50 @@
+// bench/gpu-all.sh in its --small mode on whatever adapter this machine has (SwiftShader in CI),
+// without the two parts other tests already cover (gpu.sh has its own test; the suite is this
+// one): both dSprites trainings must run side by side for the time given, be interrupted into a
+// checkpoint, and leave their evaluation, factor report and pictures. The script is what a
+// machine with a real GPU runs in one sitting, so it must not rot where there is none.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decode } from 'fast-png';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from './helpers/temp-dir';
+
+const script = (args: string[]) => spawnSync('bash', ['bench/gpu-all.sh', ...args], { encoding: 'utf8', timeout: 600_000 });
+const jsonLines = (file: string) => readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+
+describe('bench/gpu-all.sh', () => {
+  it('trains the grey and colour dSprites models for the time given, then evaluates and draws them', () => {
+    const out = tempDir('gpu-all-');
+    const run = script(['--small', '--skip', 'bench,tests', '--train-seconds', '25', '--out', out]);
+    expect(run.status, run.stderr.slice(-3000)).toBe(0);
+    for (const name of ['dsprites-tcvae-32', 'dsprites-colour']) {
+      expect(existsSync(join(out, name, 'model.safetensors')), `${name}'s checkpoint`).toBe(true);
+      const steps = jsonLines(join(out, `${name}-train.jsonl`)).filter((r) => typeof r.step === 'number');
+      expect(steps.length, `${name}: step records`).toBeGreaterThan(0);
+      const evals = jsonLines(join(out, `${name}-eval.jsonl`));
+      const evaluation = evals.filter((r) => r.event === 'eval');
+      expect(evaluation.length, `${name}: an eval record`).toBe(1);
+      expect(Number.isFinite(evaluation[0].test_loss) && evaluation[0].test_loss > 0, JSON.stringify(evaluation[0])).toBe(true);
+    }
+    const factors = jsonLines(join(out, 'dsprites-tcvae-32-traverse.jsonl'));
+    expect(factors.some((r) => typeof r.mig?.value === 'number'), 'the factor report gives a MIG').toBe(true);
+    for (const picture of ['dsprites-tcvae-32-traversal.png', 'dsprites-tcvae-32-reconstructions.png', 'dsprites-colour-reconstructions.png']) {
+      const png = decode(readFileSync(join(out, picture)));
+      expect(png.width * png.height, picture).toBeGreaterThan(64 * 64);
+    }
+    expect(existsSync(join(out, 'failures')), 'no part failed').toBe(false);
+  });
+
+  it('refuses a missing --out, an unknown part to skip and a non-numeric time, naming each', () => {
+    const noOut = script(['--small']);
+    expect(noOut.status).toBe(2);
+    expect(noOut.stderr).toMatch(/--out DIR is required/);
+    const badSkip = script(['--out', tempDir('gpu-all-'), '--skip', 'bench,trains']);
+    expect(badSkip.status).toBe(2);
+    expect(badSkip.stderr).toMatch(/--skip takes bench, grey, colour or tests, got 'trains'/);
+    const badTime = script(['--out', tempDir('gpu-all-'), '--train-seconds', '5m']);
+    expect(badTime.status).toBe(2);
+    expect(badTime.stderr).toMatch(/--train-seconds takes whole seconds, got '5m'/);
+  });
+});
