@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
-import { chromiumArgs } from './tests/browser-flags';
+import { chromiumArgs } from './tests/browser-flags.ts';
 
 // The kernel and gradient tests again, inside headless Chromium, so every kernel is also checked
 // on the browser's WebGPU (Chromium's Dawn, Tint) and not only on Dawn in Node. Tests that need

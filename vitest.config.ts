@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import { fileScheduling } from './tests/run-order';
+import { fileScheduling } from './tests/run-order.ts';
 
 // Kernel tests share one software GPU (SwiftShader) on a small machine. Each test process compiles
 // on one thread, so files run two at a time, the slowest first (tests/run-order.ts); slow

@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import { fileScheduling } from './tests/run-order';
+import { fileScheduling } from './tests/run-order.ts';
 
 // Half precision under Deno on Mesa's lavapipe, a Vulkan driver with shaderFloat16 (SwiftShader
 // has none, so Dawn offers no shader-f16 there). Run by scripts/test-deno.sh with

@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import { fileScheduling } from './tests/run-order';
+import { fileScheduling } from './tests/run-order.ts';
 
 // The kernel and gradient tests under Deno, whose WebGPU is wgpu with the naga WGSL compiler: a
 // second implementation beside Dawn/Tint, so no kernel relies on one compiler's leniency.

@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import { fileScheduling } from './tests/run-order';
+import { fileScheduling } from './tests/run-order.ts';
 
 // End-to-end tests of the browser demo (npm run test:e2e): build it, serve dist-demo/ with
 // `vite preview`, drive the system Chromium with Playwright from Node. Each file launches its own
