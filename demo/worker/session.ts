@@ -195,7 +195,7 @@ export class Session {
       }
       const t0 = performance.now();
       await vae.trainStep({ data: this.trainData, index: this.stepInEpoch });
-      await this.pacer.afterStep(); // slow steps one at a time, so Pause is answered within a step
+      await this.pacer.afterStep(); // little queued (step-pacer.ts), so Pause is answered within a step or half a second
       this.trainedMs += performance.now() - t0;
       this.collect(vae.losses.take());
       if (++this.stepInEpoch === this.stepsPerEpoch) await this.endEpoch();

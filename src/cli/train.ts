@@ -152,7 +152,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     training = true;
     const sessionStart = performance.now(), secondsBefore = progress.seconds;
     let saved = resumed ? progress.step : -1;
-    // Slow steps are waited for one at a time, so that a stop is answered within a step or so (step-pacer.ts).
+    // Little work is left queued (a slow step, or about half a second of fast ones), so a stop is answered soon (step-pacer.ts).
     const pacer = new StepPacer(() => gentleWait(() => acquired.device.queue.onSubmittedWorkDone()));
     /** Writes the training state, then the model (each atomically), then flushes the log: the state alone is a consistent snapshot. */
     const checkpoint = async () => {
@@ -186,7 +186,9 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       report.event(line);
       if (!report.json) report.info(`step ${l.step + 1} skipped: ${quantities.join('; ')} (loss ${l.loss}, gradient norm ${l.gradNorm})`);
     });
+    let stepsDone = model.step; // steps whose losses came back, which the progress bar shows
     const take = (losses: StepLoss[]) => {
+      for (const l of losses) stepsDone = Math.max(stepsDone, l.step + 1);
       for (const l of stepWatch.check(losses)) {
         sum += l.loss * l.examples;
         n += l.examples;
@@ -204,11 +206,12 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     for (let epoch = progress.epochsDone + 1; epoch <= run.epochs; epoch++) {
       const start = performance.now();
       const first = progress.epochStep, n0 = n;
+      const epochBase = (epoch - 1) * stepsPerEpoch;
+      let shown = first;
       // A resumed epoch goes on counting from its checkpoint; a new one starts at 0.
       if (first === 0) skipped = 0;
       trainData.setOrder(order.permutation(train.count));
       vae.epoch = epoch; // keys the dynamic binarization: fresh pixels every epoch
-      let lastLoss = NaN;
       const bar = report.json ? null : new SingleBar({
         format: `epoch ${epoch}/${run.epochs} [{bar}] {value}/{total} steps | {rate} steps/s | loss {loss}`, hideCursor: true, clearOnComplete: true,
       });
@@ -230,8 +233,13 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
         await vae.trainStep({ data: trainData, index: i });
         await pacer.afterStep();
         take(vae.losses.take());
-        lastLoss = n > 0 ? sum / n : NaN;
-        bar?.update(i + 1, { rate: ((i + 1 - first) / ((performance.now() - start) / 1000)).toFixed(2), loss: lastLoss.toFixed(2) });
+        // Steps are submitted ahead of the GPU: the bar counts those done, and shows no loss before one is read.
+        // Losses come back every few steps, so the rate is taken when they do.
+        const done = stepsDone - epochBase;
+        if (done !== shown) {
+          shown = done;
+          bar?.update(done, { rate: done > first ? ((done - first) / ((performance.now() - start) / 1000)).toFixed(2) : '-', loss: n > 0 ? (sum / n).toFixed(2) : '-' });
+        }
         hooks.afterStep?.(vae.step, requestStop);
         if (vae.step === loseDeviceAt) acquired.device.destroy();
         // A step's awaits may all resolve at once (no GPU wait); one turn of the event loop lets a
