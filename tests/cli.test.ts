@@ -171,7 +171,7 @@ describe('webgpu-vae CLI', { timeout: LONG }, () => {
     ['capacity with free bits', ['train', '--kl-capacity', '25', '--free-bits', '0.5', '--limit', '64'], /--kl-capacity schedules the KL term itself .* does not combine with free bits, KL warm-up or KL cycles: leave out --free-bits/],
     ['capacity steps without a capacity', ['train', '--capacity-steps', '1000'], /--capacity-steps 1000 ramps the KL capacity; give the capacity with --kl-capacity NATS/],
     ['too many samples for the ELBO', ['train', '--samples', '65'], /--samples must be an integer in 1\.\.64/],
-    ['unknown flag', ['train', '--epoch', '3'], /Unknown option '--epoch'.*Valid flags: .*--epochs/],
+    ['unknown flag', ['train', '--epoch', '3'], /Unknown option '--epoch'; did you mean --epochs\? \(webgpu-vae train --help lists every flag\)/],
     ['bad integer', ['train', '--batch', 'abc'], /--batch must be an integer/],
     ['bad choice', ['train', '--likelihood', 'poisson'], /--likelihood must be one of bernoulli, gaussian/],
     ['bad hidden list', ['train', '--hidden', '512,,256'], /--hidden must be one or more positive integers/],
@@ -265,12 +265,13 @@ describe('webgpu-vae CLI', { timeout: LONG }, () => {
 describe('webgpu-vae train: run folders', { timeout: LONG }, () => {
   const dir = tempDir('webgpu-vae-runs-');
 
-  it('a new run into a folder that holds a run is refused, and the folder is left as it was', async () => {
+  it('a new run into a folder that holds a model is refused, pointing to --init-from (it cannot resume), and the folder is left as it was', async () => {
     const model = join(dir, 'model.safetensors');
     writeFileSync(model, 'an earlier model');
     const r = await cli(['train', '--limit', '64', '--out', dir]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/already holds a run \(model\.safetensors\); continue it with `webgpu-vae train --resume .*`, or add --force/);
+    expect(r.stderr).toMatch(/already holds a model \(model\.safetensors\) without a training state, so it cannot be resumed; start from its parameters with `webgpu-vae train --init-from .* --out NEW`, choose another --out, or add --force/);
+    expect(r.stderr).not.toMatch(/--resume/);
     expect(readFileSync(model, 'utf8')).toBe('an earlier model');
   });
 

@@ -26,8 +26,9 @@ export function defineFlags<T extends FlagTable>(command: string, table: T): T {
 function unknownFlag(command: string, name: string, spec: FlagTable): UsageError {
   const names = Object.keys(spec);
   const near = names.map((k) => [k, editDistance(name, k)] as const).filter(([k, d]) => d <= 2 || k.startsWith(name) || name.startsWith(k)).sort((x, y) => x[1] - y[1])[0];
-  const hint = near ? `did you mean --${near[0]}? ` : '';
-  return new UsageError(`Unknown option '--${name}'; ${hint}Valid flags: ${names.map((k) => `--${k}`).join(' ')} (webgpu-vae ${command} --help)`);
+  // A near match is the likely fix, and the whole list (48 flags for train) would bury it.
+  if (near) return new UsageError(`Unknown option '--${name}'; did you mean --${near[0]}? (webgpu-vae ${command} --help lists every flag)`);
+  return new UsageError(`Unknown option '--${name}'; valid flags: ${names.map((k) => `--${k}`).join(' ')} (webgpu-vae ${command} --help)`);
 }
 
 /**

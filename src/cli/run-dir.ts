@@ -42,8 +42,12 @@ export function claimNewRunDir(dir: string, force: boolean): void {
   if (!held.length || force) return;
   const nameOf = (f: string) => f.slice(dir.length + 1);
   const checkpoint = held.filter((f) => f === p.model || f === p.state);
-  if (checkpoint.length) {
+  if (existsSync(p.state)) {
     throw new UsageError(`${dir} already holds a run (${checkpoint.map(nameOf).join(', ')}); continue it with \`${resumeCommand(dir)}\`, or add --force to discard it and start over`);
+  }
+  if (checkpoint.length) {
+    // A model without its training state cannot be resumed exactly; its parameters can start a new run.
+    throw new UsageError(`${dir} already holds a model (${nameOf(p.model)}) without a training state, so it cannot be resumed; start from its parameters with \`webgpu-vae train --init-from ${shellQuote(dir)} --out NEW\`, choose another --out, or add --force to discard it`);
   }
   // Files a run writes but no checkpoint: a run stopped before its first one, or someone else's files.
   throw new UsageError(`${dir} already holds ${held.map(nameOf).join(', ')}, which a new run would overwrite; choose another --out, or add --force to replace them`);

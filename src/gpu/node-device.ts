@@ -63,6 +63,15 @@ export async function acquireNodeDevice(opts: NodeDeviceOptions = {}): Promise<A
   Object.assign(globalThis, mod.globals);
   const create = mod.create as unknown as (opts: string[]) => Gpu;
 
+  const named = namedVulkanDrivers();
+  const missing = named.paths.filter((f) => !existsSync(f));
+  if (named.variable && missing.length === named.paths.length) {
+    // Checked here because the Vulkan loader's own complaint is a native warning and a stack line.
+    throw new NoWebGPUError(
+      `${named.variable} names ${missing.join(', ')}, which does not exist; point it at a Vulkan ICD file ` +
+        `(SwiftShader's is ${SWIFTSHADER_HINT}), or unset it to let webgpu-vae find a driver`,
+    );
+  }
   let note: string | undefined;
   let gpu = create(DAWN_FLAGS);
   // On a machine with no GPU device node the system Vulkan drivers can only be CPU ones (Debian's
@@ -80,6 +89,12 @@ export async function acquireNodeDevice(opts: NodeDeviceOptions = {}): Promise<A
       }
     }
   }
+  if (!adapter && named.variable) {
+    throw new NoWebGPUError(
+      `no WebGPU adapter found with the Vulkan driver ${named.variable} names (${named.paths.join(', ')}); ` +
+        `unset ${named.variable} to let webgpu-vae find a driver, or point it at another ICD file (SwiftShader's is ${SWIFTSHADER_HINT})`,
+    );
+  }
   if (!adapter) {
     throw new NoWebGPUError(
       'no WebGPU adapter found: no Vulkan GPU driver and no SwiftShader driver. On Debian run ' +
@@ -91,6 +106,18 @@ export async function acquireNodeDevice(opts: NodeDeviceOptions = {}): Promise<A
   device.lost.then(() => liveInstances.delete(device));
   if (note) opts.log?.(note);
   return { device, adapter: summarizeAdapter(adapter.info, adapter.features), owned: true, note };
+}
+
+/** Where Debian's Chromium puts SwiftShader's ICD file, named in the messages about a driver variable. */
+const SWIFTSHADER_HINT = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
+/** The Vulkan driver files the user named (VK_DRIVER_FILES, or the older VK_ICD_FILENAMES), if any. */
+function namedVulkanDrivers(): { variable: string | null; paths: string[] } {
+  for (const variable of ['VK_DRIVER_FILES', 'VK_ICD_FILENAMES']) {
+    const value = process.env[variable];
+    if (value) return { variable, paths: value.split(':').filter((f) => f !== '') };
+  }
+  return { variable: null, paths: [] };
 }
 
 /** Drops every Dawn instance still held (devices not destroyed), so Node can exit. */
