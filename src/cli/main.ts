@@ -19,8 +19,8 @@ commands:
           [--limit N] [--test-limit N]
           [--arch mlp|conv] [--channels C,C,..] [--dense N,..] [--norm none|group] [--norm-groups 8] [--init kaiming|pytorch] [--hidden 400] [--latent 20] [--conditional]
           [--activation relu|leaky_relu|tanh|sigmoid|softplus] [--likelihood bernoulli|gaussian]
-          [--sigma 1|learned|learned-pixel|predicted]  (gaussian only) [--dequantize] [--binarize none|dynamic|fixed]
-          [--objective elbo|iwae|tcvae] [--samples 1] [--samples-per-x 1] [--beta 1] [--warmup-steps 0] [--kl-cycle-steps 0] [--free-bits 0]
+          [--sigma S|learned|learned-pixel|predicted]  (gaussian only; S a fixed scale, 1 by default) [--dequantize] [--binarize none|dynamic|fixed]
+          [--objective elbo|iwae|tcvae] [--samples 1] (--samples-per-x: its older name) [--beta 1] [--warmup-steps 0] [--kl-cycle-steps 0] [--free-bits 0]
           [--kl-capacity 0] [--capacity-steps 0]  (loss = rec + beta |KL - C|, C growing to the capacity in nats)
           [--epochs 10] [--batch 128] [--optimizer adam|sgd] [--lr 1e-3] [--lr-decay none|cosine] [--lr-min 0] [--seed 0]
           [--autotune off|quick|full]  (matmul kernels and conv methods timed and chosen; cached in ~/.cache/webgpu-vae/autotune.json)
