@@ -140,9 +140,9 @@ describe('CLI on pictures', () => {
     const r = await cli(['train', '--dataset', 'folder', '--data-dir', photos, '--image-size', '16', '--image-channels', '3', '--arch', 'conv', '--channels', '4,8', '--dense', '8',
       '--limit', '16', '--batch', '8', '--epochs', '1', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
-    const said = r.stdout + r.stderr;
-    expect(said).toMatch(/warning: .*broken\.png/); // skipped with a warning that names it
-    expect(said).toMatch(/conv 3x16x16 -> 4-8 -> 8 -> 20 /);
+    expect(r.stderr).toMatch(/warning: .*broken\.png/); // skipped with a warning that names it, on stderr
+    expect(r.stdout).not.toMatch(/warning/);
+    expect(r.stdout + r.stderr).toMatch(/conv 3x16x16 -> 4-8 -> 8 -> 20 /);
     const samples = decode(readFileSync(join(out, 'samples.png')));
     expect([samples.channels, samples.width]).toEqual([3, 1 + 8 * (16 * 2 + 1)]);
     const strict = await cli(['train', '--dataset', 'folder', '--data-dir', photos, '--image-size', '16', '--strict', '--epochs', '1', '--out', join(dir, 'strict')]);
@@ -171,9 +171,16 @@ describe('CLI on pictures', () => {
     writeFileSync(join(photos, 'p20.png'), png(20));
     const changed = await cli(['eval', '--checkpoint', model, '--data-dir', photos]);
     expect(changed.code, changed.stderr).toBe(0);
-    expect(changed.stdout).toMatch(
+    // The warning goes to stderr, so that `eval ... > result.txt` holds the result alone.
+    expect(changed.stderr).toMatch(
       /warning: the pictures in .*held-out changed since the run that wrote .*model\.safetensors .*some of these may be pictures it trained on.*For a fair figure, restore the folder/,
     );
+    expect(changed.stdout).not.toMatch(/warning/);
+    expect(changed.stdout).toMatch(/test -ELBO/);
+    // Without --data-dir, the refusal names the folder the run read (from its config.json).
+    const noDir = await cli(['eval', '--checkpoint', model]);
+    expect([noDir.code, noDir.stdout]).toEqual([1, '']);
+    expect(noDir.stderr).toContain(`give their folder with --data-dir DIR (the run that wrote it read --data-dir ${photos})`);
     // A checkpoint from before the record is read as before: no warning.
     const vae = { config: readCheckpoint(new Uint8Array(readFileSync(model))).config };
     const warnings: string[] = [];

@@ -267,8 +267,8 @@ describe('--norm-groups', () => {
 
 describe('checks against the checkpoint, before the device', () => {
   it('refuse --label for a checkpoint that is not conditional', async () => {
-    await refused(['sample', '--checkpoint', FIXTURE, '--label', '3', '--out', at('s.png')], 'sample: --label needs a conditional checkpoint', 'leave out --label');
-    await refused(['traverse', '--checkpoint', FIXTURE, '--label', '3', '--out', at('t.png')], 'traverse: --label needs a conditional checkpoint');
+    await refused(['sample', '--checkpoint', FIXTURE, '--label', '3', '--out', at('s.png')], '--label needs a conditional checkpoint', 'leave out --label');
+    await refused(['traverse', '--checkpoint', FIXTURE, '--label', '3', '--out', at('t.png')], '--label needs a conditional checkpoint');
   });
 
   it('refuse a --dataset of another picture size, naming the one the checkpoint was trained on', async () => {
@@ -282,7 +282,7 @@ describe('checks against the checkpoint, before the device', () => {
   it('traverse --data-dir without --dataset suggests the checkpoint\'s own data set', async () => {
     const folder = checkpointOf('folder');
     mkdirSync(at('pictures'));
-    const line = await refused(['traverse', '--checkpoint', folder, '--data-dir', at('pictures'), '--out', at('t.png')], 'traverse: --data-dir needs --dataset', 'e.g. --dataset folder');
+    const line = await refused(['traverse', '--checkpoint', folder, '--data-dir', at('pictures'), '--out', at('t.png')], '--data-dir needs --dataset', 'e.g. --dataset folder');
     expect(line).not.toContain('dsprites');
     expect(needsDataset('--data-dir', { dataset: 'dsprites' }, 'x')).toContain('add --dataset dsprites and leave out --data-dir');
     expect(needsDataset('--limit', { dataset: 'cifar10' }, undefined)).toContain('e.g. --dataset cifar10 --data-dir DIR');

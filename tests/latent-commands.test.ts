@@ -2,6 +2,7 @@
 // PNGs: the originals are the data set's first test pictures, the reconstructions are what
 // VAE.reconstruct gives for them, and an interpolation row starts at picture 2i's reconstruction
 // (z = its posterior mean) and ends at picture 2i+1's, with the pictures themselves at the ends.
+// `traverse` says what its rows are centred on and how they are ordered.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -105,5 +106,18 @@ describe('the reconstruct and interpolate commands', () => {
     const b = await cli(['reconstruct', '--checkpoint', FIXTURE, '--out', join(dir, 'r.png'), '--dataset', 'dsprites']);
     expect(b.code).toBe(1);
     expect(b.stderr).toMatch(/models 1x28x28 pictures, but dsprites has 1x64x64; use the data set it was trained on/);
+  }, 180_000);
+});
+
+describe('the traverse command says what its rows are', () => {
+  it('without --dataset: around z = 0, in index order; with it: around a test picture\'s code, ranked by KL', async () => {
+    const prior = await cli(['traverse', '--checkpoint', FIXTURE, '--out', join(dir, 'prior.png'), '--steps', '3']);
+    expect(prior.code, prior.stderr).toBe(0);
+    expect(prior.stdout).toMatch(/wrote .*prior\.png: 4 rows, each one latent dimension swept over \[-3, 3\] in 3 steps around z = 0 \(the prior's mean\), in index order z0\.\.z3; --dataset NAME centres them on a test picture's code and orders them by KL\n/);
+    const posterior = await cli(['traverse', '--checkpoint', FIXTURE, '--out', join(dir, 'posterior.png'), '--steps', '3', '--dataset', 'mnist', '--limit', '8', '--json']);
+    expect(posterior.code, posterior.stderr).toBe(0);
+    const done = JSON.parse(posterior.stdout.trim().split('\n').at(-1)!);
+    expect(done).toMatchObject({ event: 'done', centred_on: 'first test picture', ordered_by: 'mean KL' });
+    expect(posterior.stderr).toMatch(/wrote .*posterior\.png: 4 rows, each one latent dimension swept over \[-3, 3\] in 3 steps around the posterior mean of the first mnist test picture, ordered by mean KL over 8 test pictures, largest first: z\d+ \d+\.\d\d, /);
   }, 180_000);
 });

@@ -8,12 +8,14 @@ import { bitsPerDim } from '../model/iwae-eval';
 import { releaseNodeGpu } from '../gpu/node-device';
 import { imageGridPng } from '../io/png';
 import { choiceFlag, defineFlags, intFlag, parseFlags, stringFlag, UsageError } from './args';
-import { checkDataDir, checkDatasetFits, checkpointDataset, DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, writeOutput } from './io';
+import { checkDataDir, checkDatasetFits, checkpointDataset, DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, recordedDataDir } from './io';
+import { checkPictureOut, writePicture } from './output-file';
 import { gridFor } from './pictures';
 
-function requireFlag(command: string, name: string, raw: string | boolean | undefined): string {
+/** A flag the command cannot do without; the refusal is printed after "webgpu-vae COMMAND: error:". */
+function requireFlag(name: string, raw: string | boolean | undefined, example: string): string {
   const v = stringFlag(name, raw);
-  if (v === undefined) throw new UsageError(`${command}: --${name} is required`);
+  if (v === undefined) throw new UsageError(`--${name} is required (e.g. ${example})`);
   return v;
 }
 
@@ -29,7 +31,7 @@ const SAMPLE_FLAGS = defineFlags('sample', {
 export async function evalCommand(argv: string[]): Promise<void> {
   const f = parseFlags('eval', argv, EVAL_FLAGS);
   const iwae = f.iwae === undefined ? 0 : intFlag('iwae', f.iwae, 0, 1, 1_000_000);
-  const path = requireFlag('eval', 'checkpoint', f.checkpoint);
+  const path = requireFlag('checkpoint', f.checkpoint, 'runs/NAME/model.safetensors');
   const given = f.dataset === undefined ? undefined : choiceFlag('dataset', f.dataset, 'mnist', DATASETS);
   const limit = f.limit === undefined ? undefined : intFlag('limit', f.limit, 0);
   const seed = intFlag('seed', f.seed, 0, 0);
@@ -37,11 +39,11 @@ export async function evalCommand(argv: string[]): Promise<void> {
   if (given) checkDataDir(given, dataDir);
   const report = makeReporter(!!f.json);
   const checkpoint = await readCheckpointFile(path);
-  const dataset = checkpointDataset(given, checkpoint.metadata, dataDir);
+  const dataset = checkpointDataset(given, checkpoint.metadata, dataDir, recordedDataDir(path, checkpoint.config, checkpoint.metadata));
   checkDatasetFits(path, checkpoint.config, checkpoint.metadata, dataset);
   const acquired = await getDevice(report.info);
   const vae = await VAE.create(checkpoint.config, { device: acquired, seed, initialParams: checkpoint.flat });
-  const test = await heldOutTestSet(vae, checkpoint.metadata, path, dataset, limit, dataDir, (line) => report.info(`warning: ${line}`));
+  const test = await heldOutTestSet(vae, checkpoint.metadata, path, dataset, limit, dataDir, report.warn);
   const data = vae.upload(test);
   const r = await vae.elbo(data, { seed });
   const what = vae.config.classes ? 'conditional -ELBO' : '-ELBO';
@@ -72,9 +74,10 @@ export async function evalCommand(argv: string[]): Promise<void> {
 
 export async function sampleCommand(argv: string[]): Promise<void> {
   const f = parseFlags('sample', argv, SAMPLE_FLAGS);
-  const path = requireFlag('sample', 'checkpoint', f.checkpoint);
-  const out = requireFlag('sample', 'out', f.out);
-  if (!out.toLowerCase().endsWith('.png')) throw new UsageError(`sample: --out must name a .png file, got '${out}'`);
+  const path = requireFlag('checkpoint', f.checkpoint, 'runs/NAME/model.safetensors');
+  const out = requireFlag('out', f.out, 'samples.png');
+  checkPictureOut('sample', out, { checkpoint: path });
+  if (!out.toLowerCase().endsWith('.png')) throw new UsageError(`--out must name a .png file, got '${out}'`);
   const n = intFlag('n', f.n, 64, 1, 4096);
   const seed = intFlag('seed', f.seed, 0, 0);
   // The label's range depends on the checkpoint; its form is checked before anything is loaded.
@@ -83,7 +86,7 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   const checkpoint = await readCheckpointFile(path);
   // The label is checked against the checkpoint before the device starts.
   const classes = checkpoint.config.classes;
-  if (f.label !== undefined && !classes) throw new UsageError(`sample: --label needs a conditional checkpoint (trained with --conditional), and ${path} is not one; leave out --label`);
+  if (f.label !== undefined && !classes) throw new UsageError(`--label needs a conditional checkpoint (trained with --conditional), and ${path} is not one; leave out --label`);
   const label = f.label === undefined ? undefined : intFlag('label', f.label, 0, 0, classes - 1);
   const acquired = await getDevice(report.info);
   const vae = await VAE.create(checkpoint.config, { device: acquired, seed, initialParams: checkpoint.flat });
@@ -91,7 +94,7 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   const labels = !classes ? undefined : Array.from({ length: n }, (_, i) => label ?? Math.floor(i / Math.ceil(n / classes)) % classes);
   const [rows, cols] = vae.config.imageShape;
   const perRow = classes && label === undefined ? Math.ceil(n / classes) : Math.ceil(Math.sqrt(n));
-  await writeOutput(out, imageGridPng(await vae.sample(n, seed, labels), n, rows, cols, perRow, gridFor(vae.config)));
+  await writePicture('sample', out, imageGridPng(await vae.sample(n, seed, labels), n, rows, cols, perRow, gridFor(vae.config)), { checkpoint: path });
   report.event({ event: 'done', files: { samples: out }, n, seed, ...(label !== undefined ? { label } : {}) });
   report.info(`wrote ${n} samples to ${out}`);
   vae.destroy();

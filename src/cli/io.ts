@@ -1,6 +1,8 @@
 // What every CLI command shares: getting the device (and saying which adapter), loading datasets,
 // reading checkpoints with friendly errors, and writing output files.
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { totalmem } from 'node:os';
 import { readCheckpoint } from '../checkpoint';
 import { describeAdapter, type AcquiredDevice } from '../gpu/device';
@@ -63,16 +65,39 @@ export function checkDataDir(name: DatasetName, dir: string | null | undefined):
 /**
  * The data set a checkpoint command reads: --dataset as given (its folder checked by the caller
  * with the other flags, before the checkpoint is read), else the one the checkpoint says it was
- * trained on (the CLI records it), else MNIST, whose folder is checked here.
+ * trained on (the CLI records it), else MNIST, whose folder is checked here. A missing folder is
+ * asked for by name when the run's record beside the checkpoint gives it (`recorded`: see
+ * recordedDataDir); it is not read from there unasked, since the record's path is relative to
+ * where the run was started and the folder may have changed since.
  */
-export function checkpointDataset(given: DatasetName | undefined, metadata: Record<string, string>, dataDir: string | undefined): DatasetName {
+export function checkpointDataset(given: DatasetName | undefined, metadata: Record<string, string>, dataDir: string | undefined, recorded: string | null = null): DatasetName {
   if (given !== undefined) return given;
   const dataset = trainedOn(metadata) ?? 'mnist';
   if (dataSource(dataset).needsDir && !dataDir) {
-    throw new UsageError(`the checkpoint was trained on --dataset ${dataset}, which reads files: give their folder with --data-dir DIR`);
+    const used = recorded ? ` (the run that wrote it read --data-dir ${recorded})` : '';
+    throw new UsageError(`the checkpoint was trained on --dataset ${dataset}, which reads files: give their folder with --data-dir DIR${used}`);
   }
   checkDataDir(dataset, dataDir);
   return dataset;
+}
+
+/**
+ * The --data-dir that the run which wrote `checkpoint` read, from the run's record (config.json)
+ * beside it; null when there is no readable record, or it describes another model or data set
+ * (a checkpoint copied elsewhere, a folder that mixes runs).
+ */
+export function recordedDataDir(checkpoint: string, config: object, metadata: Record<string, string>): string | null {
+  let record: { format?: unknown; config?: Record<string, unknown>; run?: { dataset?: unknown; dataDir?: unknown } };
+  try {
+    record = JSON.parse(readFileSync(join(dirname(checkpoint), 'config.json'), 'utf8'));
+  } catch {
+    return null;
+  }
+  if (record?.format !== 'webgpu-vae-run' || typeof record.run?.dataDir !== 'string' || !record.run.dataDir) return null;
+  if (record.run.dataset !== trainedOn(metadata) || !record.config || typeof record.config !== 'object') return null;
+  const stored = record.config;
+  const same = Object.entries(config).every(([k, v]) => JSON.stringify(stored[k]) === JSON.stringify(v));
+  return same ? record.run.dataDir : null;
 }
 
 /** The data set a checkpoint's metadata says it was trained on (the CLI records it), or null. */
@@ -147,7 +172,12 @@ export type Print = (stream: 'stdout' | 'stderr', text: string) => void;
 
 const toProcess: Print = (stream, text) => process[stream].write(text);
 
-/** Prints one JSON object per line (--json) or a human line; `print` redirects both (embedding, tests). */
+/**
+ * Prints one JSON object per line (--json) or a human line; `print` redirects both (embedding,
+ * tests). Warnings always go to stderr, so that `eval ... > result.txt` keeps the results alone
+ * and the warnings in sight. A line given to `info` that starts with "warning: " goes there too,
+ * for callers that hand `info` on as their only logger.
+ */
 export function makeReporter(json: boolean, print: Print = toProcess) {
   return {
     json,
@@ -155,7 +185,10 @@ export function makeReporter(json: boolean, print: Print = toProcess) {
       if (json) print('stdout', JSON.stringify(obj) + '\n');
     },
     info(line: string) {
-      print(json ? 'stderr' : 'stdout', line + '\n');
+      print(json || line.startsWith('warning: ') ? 'stderr' : 'stdout', line + '\n');
+    },
+    warn(line: string) {
+      print('stderr', `warning: ${line}\n`);
     },
   };
 }

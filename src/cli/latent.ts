@@ -13,7 +13,8 @@ import type { Dataset } from '../data/mnist';
 import { imageGridPng } from '../io/png';
 import { VAE } from '../model/vae';
 import { choiceFlag, defineFlags, intFlag, parseFlags, stringFlag, UsageError } from './args';
-import { checkDataDir, checkDatasetFits, checkpointDataset, DATASETS, getDevice, heldOutTestSet, type DatasetName, makeReporter, readCheckpointFile, writeOutput } from './io';
+import { checkDataDir, checkDatasetFits, checkpointDataset, DATASETS, getDevice, heldOutTestSet, type DatasetName, makeReporter, readCheckpointFile, recordedDataDir } from './io';
+import { checkPictureOut, writePicture } from './output-file';
 import { firstPictures, gridFor, reconstructionsPng } from './pictures';
 import { dspritesFactorNames } from '../model/traversal';
 import { describeRecovery, factorRecovery } from '../model/factor-recovery';
@@ -30,28 +31,29 @@ const INTERPOLATE_FLAGS = defineFlags('interpolate', {
 } as const);
 
 /** --dataset as given (undefined: the one the checkpoint was trained on; checkpointDataset). */
-interface Common { path: string; out: string; dataset: (typeof DATASETS)[number] | undefined; dataDir: string | undefined; report: Reporter }
+interface Common { command: string; path: string; out: string; dataset: (typeof DATASETS)[number] | undefined; dataDir: string | undefined; report: Reporter }
 
 function commonFlags(command: string, f: { checkpoint?: string | boolean; out?: string | boolean; dataset?: string | boolean; 'data-dir'?: string | boolean; json?: string | boolean }): Common {
   const path = stringFlag('checkpoint', f.checkpoint);
   const out = stringFlag('out', f.out);
-  if (!path) throw new UsageError(`${command}: --checkpoint is required (e.g. runs/NAME/model.safetensors)`);
-  if (!out) throw new UsageError(`${command}: --out is required (e.g. ${command}.png)`);
-  if (!out.toLowerCase().endsWith('.png')) throw new UsageError(`${command}: --out must name a .png file, got '${out}'`);
+  if (!path) throw new UsageError('--checkpoint is required (e.g. runs/NAME/model.safetensors)');
+  if (!out) throw new UsageError(`--out is required (e.g. ${command === 'reconstruct' ? 'reconstructions' : 'interpolation'}.png)`);
   const dataset = f.dataset === undefined ? undefined : choiceFlag('dataset', f.dataset, 'mnist', DATASETS), dataDir = stringFlag('data-dir', f['data-dir']);
+  checkPictureOut(command, out, { checkpoint: path, dataDir });
+  if (!out.toLowerCase().endsWith('.png')) throw new UsageError(`--out must name a .png file, got '${out}'`);
   if (dataset) checkDataDir(dataset, dataDir);
-  return { path, out, dataset, dataDir, report: makeReporter(!!f.json) };
+  return { command, path, out, dataset, dataDir, report: makeReporter(!!f.json) };
 }
 
 /** The checkpoint's model and the first `count` pictures of its data set's test split. */
 async function withTestSet<T>(c: Common, count: number, use: (vae: VAE, test: Dataset, dataset: DatasetName) => Promise<T>): Promise<T> {
   const checkpoint = await readCheckpointFile(c.path);
-  const dataset = checkpointDataset(c.dataset, checkpoint.metadata, c.dataDir);
+  const dataset = checkpointDataset(c.dataset, checkpoint.metadata, c.dataDir, recordedDataDir(c.path, checkpoint.config, checkpoint.metadata));
   checkDatasetFits(c.path, checkpoint.config, checkpoint.metadata, dataset);
   const acquired = await getDevice(c.report.info);
   const vae = await VAE.create(checkpoint.config, { device: acquired, initialParams: checkpoint.flat });
   try {
-    return await use(vae, await heldOutTestSet(vae, checkpoint.metadata, c.path, dataset, count, c.dataDir, (line) => c.report.info(`warning: ${line}`)), dataset);
+    return await use(vae, await heldOutTestSet(vae, checkpoint.metadata, c.path, dataset, count, c.dataDir, c.report.warn), dataset);
   } finally {
     vae.destroy();
     releaseNodeGpu();
@@ -64,7 +66,7 @@ export async function reconstructCommand(argv: string[]): Promise<void> {
   const c = commonFlags('reconstruct', f);
   await withTestSet(c, n, async (vae, test, dataset) => {
     const { png, shown, reconstructed } = await reconstructionsPng(vae, test, n);
-    await writeOutput(c.out, png);
+    await writePicture(c.command, c.out, png, { checkpoint: c.path, dataDir: c.dataDir });
     // dSprites pictures carry their factors: say which ones the reconstructions keep.
     const factors = (test as { factors?: Uint8Array }).factors;
     const width = factors ? factors.length / test.count : 0;
@@ -100,7 +102,7 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
   const c = commonFlags('interpolate', f);
   await withTestSet(c, 2 * pairs, async (vae, test, dataset) => {
     const { x, labels, shown } = firstPictures(test, vae.config, 2 * pairs);
-    if (shown < 2) throw new UsageError(`interpolate: the ${dataset} test split has ${shown} picture; at least 2 are needed`);
+    if (shown < 2) throw new UsageError(`the ${dataset} test split has ${shown} picture; at least 2 are needed`);
     const rowsOut = Math.floor(shown / 2), D = vae.config.inputDim, Z = vae.config.latent;
     const { mu } = await vae.encode(x, labels);
     const rowLabels = labels ? Array.from({ length: rowsOut * steps }, (_, i) => labels[2 * Math.floor(i / steps)]) : undefined;
@@ -114,7 +116,7 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
       tiles.set(x.subarray((2 * p + 1) * D, (2 * p + 2) * D), (p * width + steps + 1) * D);
     }
     const [rows, cols] = vae.config.imageShape;
-    await writeOutput(c.out, imageGridPng(tiles, rowsOut * width, rows, cols, width, gridFor(vae.config)));
+    await writePicture(c.command, c.out, imageGridPng(tiles, rowsOut * width, rows, cols, width, gridFor(vae.config)), { checkpoint: c.path, dataDir: c.dataDir });
     c.report.event({ event: 'done', files: { interpolation: c.out }, pairs: rowsOut, steps, dataset });
     c.report.info(`wrote ${c.out}: ${rowsOut} rows, each from one ${dataset} test picture to the next in ${steps} decoded steps`);
   });

@@ -2,7 +2,7 @@
 // scratch or from a trained model's parameters) or against the run being resumed, and everything
 // that can be refused refused, before the device is acquired, data is loaded or kernels compile.
 // A new run's folder is claimed here; nothing else is written.
-import { isAbsolute as isAbsolutePath, join, relative as relativePath, resolve as resolvePath } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { ConfigError } from '../errors';
 import { DEFAULT_CONFIG, resolveConfig, type VaeConfig } from '../model/config';
 import type { TrainingState } from '../training-state';
@@ -10,6 +10,7 @@ import { stringFlag, UsageError } from './args';
 import { initialParamsFor, readInitialModel, withArchitectureOf } from './init-from';
 import { exampleShape } from './io';
 import { toFlags } from './messages';
+import { isInside } from './output-file';
 import { checkRecordMatchesState, claimNewRunDir, readRunState } from './run-dir';
 import { checkDataFlags, checkNormGroups, checkResumeFlags, configFields, dataFlags, DEFAULT_RUN, runFields, type Flags, type RunOptions } from './train-options';
 
@@ -84,10 +85,4 @@ async function setUpNewRun(f: Flags): Promise<RunSetup> {
   }
   claimNewRunDir(outDir, !!f.force);
   return { config, run, outDir, resumed: null, lrWas: null, precisionWas: null, initialParams };
-}
-
-/** Whether path `a` is `b` or lies inside it. */
-function isInside(a: string, b: string): boolean {
-  const rel = relativePath(resolvePath(b), resolvePath(a));
-  return rel === '' || (!rel.startsWith('..') && !isAbsolutePath(rel));
 }

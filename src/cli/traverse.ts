@@ -1,8 +1,9 @@
 // `webgpu-vae traverse`: latent traversals, the figure beta-VAE users read. One row per latent
 // dimension: a fixed z with that one coordinate swept from -range to +range (the prior's sigma is
-// 1, so +-3 covers nearly all of it). With --dataset, z is the posterior mean of the first test
-// example, and rows are ordered by each dimension's mean KL over --limit test examples (the
-// dimensions the model uses come first; a collapsed one has KL ~ 0 and a constant row). On
+// 1, so +-3 covers nearly all of it). Without --dataset, z is 0 (the prior's mean) and the rows
+// come in index order; with it, z is the posterior mean of the first test example, and rows are
+// ordered by each dimension's mean KL over --limit test examples (the dimensions the model uses
+// come first; a collapsed one has KL ~ 0 and a constant row). The output line says which. On
 // dSprites (grey or colour), whose pictures carry their generating factors, it also reports how
 // much of each used dimension's posterior mean each factor explains (factorVarianceExplained):
 // the number behind "this row moves the sprite sideways", and the literature's single figure for
@@ -11,7 +12,8 @@ import { VAE } from '../model/vae';
 import { releaseNodeGpu } from '../gpu/node-device';
 import { imageGridPng } from '../io/png';
 import { choiceFlag, defineFlags, intFlag, numberFlag, parseFlags, stringFlag, UsageError } from './args';
-import { checkDataDir, checkDatasetFits, DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, trainedOn, writeOutput } from './io';
+import { checkDataDir, checkDatasetFits, DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, recordedDataDir, trainedOn } from './io';
+import { checkPictureOut, writePicture } from './output-file';
 import { dataSource } from '../data/sources';
 import { dspritesFactorNames, factorGaps, factorVarianceExplained, klPerDimension, MIG_BINS, mutualInformationGap, traversalGrid, USED_KL } from '../model/traversal';
 import { firstPictures, gridFor } from './pictures';
@@ -26,15 +28,28 @@ const FLAGS = defineFlags('traverse', {
 /**
  * The refusal of --limit or --data-dir given without --dataset, suggesting the data set the
  * checkpoint was trained on (MNIST when it does not say), with or without --data-dir as that set
- * needs: a folder checkpoint gets `--dataset folder`, never `--dataset dsprites`.
+ * needs: a folder checkpoint gets `--dataset folder`, never `--dataset dsprites`, and the folder
+ * its run read when the run's record says (`recorded`: recordedDataDir).
  */
-export function needsDataset(flag: '--limit' | '--data-dir', metadata: Record<string, string>, dataDir: string | undefined): string {
+export function needsDataset(flag: '--limit' | '--data-dir', metadata: Record<string, string>, dataDir: string | undefined, recorded: string | null = null): string {
   const trained = trainedOn(metadata) ?? 'mnist';
   const source = dataSource(trained);
   const fix = source.generated && dataDir !== undefined
     ? `the checkpoint was trained on ${trained}, which is drawn in code: add --dataset ${trained} and leave out --data-dir`
-    : `e.g. --dataset ${trained}${source.needsDir && dataDir === undefined ? ' --data-dir DIR' : ''}${trainedOn(metadata) ? ', the data set the checkpoint was trained on' : ''}`;
-  return `traverse: ${flag} needs --dataset (the pictures whose codes order the rows); ${fix}`;
+    : `e.g. --dataset ${trained}${source.needsDir && dataDir === undefined ? ` --data-dir ${recorded ?? 'DIR'}` : ''}${trainedOn(metadata) ? `, the data set${recorded && dataDir === undefined ? ' and folder' : ''} the checkpoint was trained on` : ''}`;
+  return `${flag} needs --dataset (the pictures whose codes order the rows); ${fix}`;
+}
+
+/** The "wrote" line's account of the rows: what each sweeps around and in which order they come. */
+export function describeRows(rows: number, steps: number, range: number, ordered: { dataset: string; pictures: number; order: number[]; kl: number[] } | null): string {
+  const sweep = `each one latent dimension swept over [-${range}, ${range}] in ${steps} steps`;
+  if (!ordered) {
+    return `${rows} rows, ${sweep} around z = 0 (the prior's mean), in index order z0..z${rows - 1}; ` +
+      '--dataset NAME centres them on a test picture\'s code and orders them by KL';
+  }
+  const { dataset, pictures, order, kl } = ordered;
+  return `${rows} rows, ${sweep} around the posterior mean of the first ${dataset} test picture, ` +
+    `ordered by mean KL over ${pictures} test picture${pictures === 1 ? '' : 's'}, largest first: ${order.map((j) => `z${j} ${kl[j].toFixed(2)}`).join(', ')}`;
 }
 
 export async function traverseCommand(argv: string[]): Promise<void> {
@@ -47,18 +62,20 @@ export async function traverseCommand(argv: string[]): Promise<void> {
   const dataDir = stringFlag('data-dir', f['data-dir']);
   const path = stringFlag('checkpoint', f.checkpoint);
   const out = stringFlag('out', f.out);
-  if (!path) throw new UsageError('traverse: --checkpoint is required (e.g. runs/NAME/model.safetensors)');
-  if (!out) throw new UsageError('traverse: --out is required (e.g. traversal.png)');
-  if (!out.toLowerCase().endsWith('.png')) throw new UsageError(`traverse: --out must name a .png file, got '${out}'`);
+  if (!path) throw new UsageError('--checkpoint is required (e.g. runs/NAME/model.safetensors)');
+  if (!out) throw new UsageError('--out is required (e.g. traversal.png)');
+  // The pictures are read only with --dataset, but a --data-dir given alone is still the user's pictures.
+  checkPictureOut('traverse', out, { checkpoint: path, dataDir });
+  if (!out.toLowerCase().endsWith('.png')) throw new UsageError(`--out must name a .png file, got '${out}'`);
   if (dataset) checkDataDir(dataset, dataDir);
   const report = makeReporter(!!f.json);
   const checkpoint = await readCheckpointFile(path);
   // Without a data set these flags would be ignored without a word; the fix names the checkpoint's own.
-  if (!dataset && (f.limit !== undefined || dataDir !== undefined)) throw new UsageError(needsDataset(f.limit !== undefined ? '--limit' : '--data-dir', checkpoint.metadata, dataDir));
+  if (!dataset && (f.limit !== undefined || dataDir !== undefined)) throw new UsageError(needsDataset(f.limit !== undefined ? '--limit' : '--data-dir', checkpoint.metadata, dataDir, recordedDataDir(path, checkpoint.config, checkpoint.metadata)));
   if (dataset) checkDatasetFits(path, checkpoint.config, checkpoint.metadata, dataset);
   // The label is checked against the checkpoint before the device starts.
   const { classes } = checkpoint.config;
-  if (f.label !== undefined && !classes) throw new UsageError(`traverse: --label needs a conditional checkpoint (trained with --conditional), and ${path} is not one; leave out --label`);
+  if (f.label !== undefined && !classes) throw new UsageError(`--label needs a conditional checkpoint (trained with --conditional), and ${path} is not one; leave out --label`);
   const label = f.label === undefined ? 0 : intFlag('label', f.label, 0, 0, classes - 1);
   const acquired = await getDevice(report.info);
   const vae = await VAE.create(checkpoint.config, { device: acquired, initialParams: checkpoint.flat });
@@ -72,7 +89,7 @@ export async function traverseCommand(argv: string[]): Promise<void> {
     let mig: { value: number; bins: number; pictures: number; factors: Record<string, { dimension: string; next: string; share: number; gap: number; entropy: number }> } | null = null;
     let encoded = 0;
     if (dataset) {
-      const test = await heldOutTestSet(vae, checkpoint.metadata, path, dataset, limit, dataDir, (line) => report.info(`warning: ${line}`));
+      const test = await heldOutTestSet(vae, checkpoint.metadata, path, dataset, limit, dataDir, report.warn);
       const { x, labels } = firstPictures(test, vae.config);
       const { mu, logvar } = await vae.encode(x, labels);
       kl = klPerDimension(mu, logvar, Z);
@@ -97,9 +114,13 @@ export async function traverseCommand(argv: string[]): Promise<void> {
     const z = traversalGrid(base, order, steps, range);
     const images = await vae.decode(z, classes ? new Array(order.length * steps).fill(label) : undefined);
     const [rows, cols] = vae.config.imageShape;
-    await writeOutput(out, imageGridPng(images, order.length * steps, rows, cols, steps, gridFor(vae.config)));
-    report.event({ event: 'done', files: { traversal: out }, order, steps, range, ...(kl ? { kl_per_dimension: kl } : {}), ...(explained ? { factor_variance_explained: explained, factor_gaps: gaps, mig } : {}) });
-    report.info(`wrote ${out}: ${order.length} rows (latent dimensions${kl ? ', by mean KL: ' + order.map((j) => `z${j} ${kl![j].toFixed(2)}`).join(', ') : ''}) x ${steps} steps over [-${range}, ${range}]`);
+    await writePicture('traverse', out, imageGridPng(images, order.length * steps, rows, cols, steps, gridFor(vae.config)), { checkpoint: path, dataDir });
+    report.event({
+      event: 'done', files: { traversal: out }, order, steps, range,
+      centred_on: kl ? 'first test picture' : 'prior mean', ordered_by: kl ? 'mean KL' : 'index',
+      ...(kl ? { kl_per_dimension: kl } : {}), ...(explained ? { factor_variance_explained: explained, factor_gaps: gaps, mig } : {}),
+    });
+    report.info(`wrote ${out}: ${describeRows(order.length, steps, range, kl && dataset ? { dataset, pictures: encoded, order, kl } : null)}`);
     if (explained) {
       report.info(`share of each used dimension's posterior mean explained by each factor (correlation ratio over ${encoded} test pictures):`);
       for (const [dim, byFactor] of Object.entries(explained)) report.info(`  ${dim}: ${Object.entries(byFactor).map(([n, v]) => `${n} ${v.toFixed(2)}`).join(', ')}`);
