@@ -185,7 +185,7 @@ export function makeReporter(json: boolean, print: Print = toProcess) {
       if (json) print('stdout', JSON.stringify(obj) + '\n');
     },
     info(line: string) {
-      print(json || line.startsWith('warning: ') ? 'stderr' : 'stdout', line + '\n');
+      print(json ? 'stderr' : 'stdout', line + '\n');
     },
     warn(line: string) {
       print('stderr', `warning: ${line}\n`);

@@ -28,10 +28,10 @@ export interface RunData {
  * Loads the run's data and checks it; sets a cosine decay's span (`run.lrDecaySteps`) when the
  * run starts one. `resumed`, `outDir`: the run being resumed, whose data must be the same.
  */
-export async function loadRunData(run: RunOptions, config: VaeConfig, resumed: TrainingState | null, outDir: string, info: (line: string) => void): Promise<RunData> {
+export async function loadRunData(run: RunOptions, config: VaeConfig, resumed: TrainingState | null, outDir: string, say: { info: (line: string) => void; warn: (line: string) => void }): Promise<RunData> {
   // dSprites training pictures are drawn on the GPU at each step (not rendered and stored),
   // except for dequantized training, which needs stored grey levels.
-  const { train, test, indices, testFingerprint } = await loadData(run.dataset, { ...dataFlags(run), drawTrainOnGpu: !config.dequantize, warn: (line) => info(`warning: ${line}`) }).catch((e: Error) => {
+  const { train, test, indices, testFingerprint } = await loadData(run.dataset, { ...dataFlags(run), drawTrainOnGpu: !config.dequantize, warn: say.warn }).catch((e: Error) => {
     // A resumed run reads its data from where it started; the pictures may have moved since.
     if (resumed && run.dataDir && /does not exist/.test(e.message)) e.message += ` If the run's data moved, give its new place with --data-dir.`;
     throw e;
@@ -50,7 +50,7 @@ export async function loadRunData(run: RunOptions, config: VaeConfig, resumed: T
         'Restore them, give the folder that holds the original ones with --data-dir, or start a new run'
       : `the data differs from what the run in ${outDir} trained on (${was} of ${run.dataset}, ${now}); resume with the same --limit and --test-limit`);
   }
-  if (train.count < run.batch) info(`note: the training set has ${train.count} example${train.count === 1 ? '' : 's'}, fewer than --batch ${run.batch}; each step uses all of them`);
+  if (train.count < run.batch) say.info(`note: the training set has ${train.count} example${train.count === 1 ? '' : 's'}, fewer than --batch ${run.batch}; each step uses all of them`);
 
   // A step uses at most the training set; a cosine decay spans the run as it starts, and a resumed
   // run keeps the span it started with.

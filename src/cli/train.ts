@@ -115,7 +115,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     // large --image-size takes minutes to decode and leaves a large cache beside the pictures.
     const budget = memoryBudget(acquired.adapter, maxGpuMiB);
     if (budget !== undefined) checkFixedMemory(acquired.device, budget, config, run);
-    const { train, test, drawn, channels: dataChannels, trainPrint, testFingerprint, batch, stepsPerEpoch } = await loadRunData(run, config, resumed, outDir, report.info);
+    const { train, test, drawn, channels: dataChannels, trainPrint, testFingerprint, batch, stepsPerEpoch } = await loadRunData(run, config, resumed, outDir, report);
     const t0 = performance.now();
     vae = await VAE.create(config, {
       autotune, autotuneCache: fileAutotuneCache(), signal: stopTuning.signal, precision: run.precision, memoryBudget: budget,
@@ -139,7 +139,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     const runRecord = { ...run, trainExamples: train.count, testExamples: test.count, trainData: trainPrint };
     const progress: TrainingProgress = resumed ? { ...resumed.progress } :
       { step: 0, epochsDone: 0, epochStep: 0, stepsPerEpoch, epochLossSum: 0, epochExamples: 0, seconds: 0 };
-    log = openRunLog({ outDir, vae, runRecord, progress, resumed, lrWas, precisionWas, restart: hooks.restart ?? null, force: !!f.force, warn: (line) => report.info(`warning: ${line}`) });
+    log = openRunLog({ outDir, vae, runRecord, progress, resumed, lrWas, precisionWas, restart: hooks.restart ?? null, force: !!f.force, warn: report.warn });
     report.event(await startEvent(vae, run, autotune, outDir, { train, test, drawn: !!drawn }, resumed ? progress : null, !!initialParams));
     if (drawn) report.info(describeDrawnData(run.dataset, train.count, config.inputDim));
     if (resumed) {
