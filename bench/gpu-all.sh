@@ -71,6 +71,10 @@ train() {
   local rc=$?
   # 130: interrupted and saved (a run killed after ignoring the interrupt exits 137).
   if [ "$rc" != 0 ] && [ "$rc" != 130 ]; then echo "$name: train exited $rc" >> "$out/failures"; return; fi
+  if [ ! -f "$run/model.safetensors" ]; then
+    echo "$name: stopped before its first step (loading and compiling took the $trainSeconds s); give more --train-seconds" >> "$out/failures"
+    return
+  fi
   cli eval --checkpoint "$run/model.safetensors" --json > "$out/$name-eval.jsonl" 2>> "$out/$name-train.log" \
     || echo "$name: eval failed" >> "$out/failures"
 }

@@ -2,7 +2,7 @@
 # Packs what `bench/gpu.sh` and the Node test suite need on a GPU machine that has neither Node nor
 # a package registry: this machine's `node` binary (stripped) and node_modules, less what only
 # other platforms, browsers, Deno or type checking use (Dawn for Windows and macOS, Playwright, the
-# Deno binary, TypeScript, source maps). About 52 MB as .tar.xz.
+# Deno binary, TypeScript, source maps, TF.js's ES modules, caches). About 45 MiB as .tar.xz.
 #
 #   bash scripts/pack-bench.sh [OUT.tar.xz]        # default: bench-runtime.tar.xz
 #
@@ -27,7 +27,11 @@ tar -cf - \
   --exclude='node_modules/webgpu/dist/win32-*' --exclude='node_modules/webgpu/dist/darwin-*' \
   --exclude='node_modules/webgpu/dist/linux-arm64' --exclude='*/miniprogram' \
   --exclude='node_modules/@deno' --exclude='node_modules/typescript' --exclude='node_modules/playwright*' \
-  --exclude='node_modules/core-js' --exclude='node_modules/lightningcss-linux-*' \
+  --exclude='node_modules/core-js' --exclude='node_modules/lightningcss-linux-*' --exclude='node_modules/.cache' \
   node_modules | tar -C "$stage" -xf -
-tar -C "$stage" -cf - bin node_modules | xz -T0 -6 > "$out"
+# Node loads TF.js through each package's CommonJS bundle (dist/*.node.js); the per-module ES
+# files beside it serve bundlers (the Chromium page), which such a machine does not run.
+find "$stage/node_modules/@tensorflow" -path '*/dist/*' -type f ! -name '*.node.js' -delete
+find "$stage/node_modules/@tensorflow" -depth -type d -empty -delete
+tar -C "$stage" -cf - bin node_modules | xz -T0 -9 > "$out"
 echo "pack-bench.sh: wrote $out ($(du -h "$out" | cut -f1)), node $(node --version)" >&2
