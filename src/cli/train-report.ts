@@ -123,3 +123,18 @@ export async function writeFinalPictures(vae: VAE, test: Dataset, files: { sampl
   await writeOutput(files.samples, imageGridPng(await vae.sample(shown, seed, labels), shown, rows, cols, 8, gridFor(config)));
   await writeOutput(files.reconstructions, (await reconstructionsPng(vae, test, 32)).png);
 }
+
+/**
+ * A conv model whose picture sides stop halving early (30 -> 15) gets few convolutions and a wide
+ * dense layer after them: it trains, but is rarely what was meant. The warning, or null.
+ */
+export function coarseConvWarning(config: VaeConfig, channelsGiven: boolean): string | null {
+  if (config.arch !== 'conv' || channelsGiven) return null;
+  const halvings = config.channels.length;
+  const [rows, cols] = config.imageShape.map((side) => side / 2 ** halvings);
+  if (Math.min(rows, cols) <= 7) return null;
+  const width = config.channels[halvings - 1] * rows * cols;
+  return `${config.imageShape.join('x')} pictures halve evenly only ${halvings === 1 ? 'once' : `${halvings} times`}, to ${rows}x${cols}, ` +
+    `so the conv model has ${halvings} convolution${halvings === 1 ? '' : 's'} and a ${width}-wide input to its dense layer; ` +
+    `an --image-size that halves down to 4-7 (e.g. 32 or 64) gives the usual stack, or set the widths with --channels`;
+}

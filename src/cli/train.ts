@@ -37,7 +37,7 @@ import { resumeCommand, runPaths } from './run-dir';
 import { setUpRun } from './train-setup';
 import { loadRunData } from './train-data';
 import { checkFixedMemory, planAfterSteps } from './train-memory';
-import { describeAutotune, describeBuiltModel, describeDrawnData, openRunLog, startEvent, trainingLossName, writeFinalPictures } from './train-report';
+import { coarseConvWarning, describeAutotune, describeBuiltModel, describeDrawnData, openRunLog, startEvent, trainingLossName, writeFinalPictures } from './train-report';
 
 /** The exit status of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT), as shells report it. */
 export const INTERRUPTED_EXIT_CODE = 130;
@@ -133,6 +133,8 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     const testData = vae.upload(test);
     if (budget !== undefined) await planAfterSteps(vae, maxGpuMiB !== undefined);
     for (const line of await describeBuiltModel(vae, run, (performance.now() - t0) / 1000, !!initialParams)) report.info(line);
+    const coarse = resumed ? null : coarseConvWarning(vae.config, f.channels !== undefined);
+    if (coarse) report.warn(coarse);
     if (autotune !== 'off') report.info(`autotune ${autotune}: ${describeAutotune(vae.kernels)}`);
 
     // The run's record and log. A forced new run clears the old one only now that it is sure to start.
