@@ -1,6 +1,6 @@
 // `webgpu-vae/kernels`: every kernel on its own, on the caller's GPUDevice and GPUBuffers.
 // A factory (matmul, likelihoodRows, ...) takes the kernel's parameters, shape included, checks
-// them, and gives WGSL + bindings + grid + the least bytes of each binding (`minBytes`);
+// them (their names too), and gives WGSL + bindings + grid + the least bytes of each binding (`minBytes`);
 // `compile` turns it into a pipeline (cached per device by source) whose `bind()` checks the
 // buffers it is handed (usage, offset alignment, size) and makes one bind group, which the caller
 // records into their own compute pass or encoder, or runs directly. Nothing is copied or allocated
@@ -14,25 +14,30 @@ import { watchDeviceLoss } from './gpu/device';
 import { refuseGoneDevice } from './gpu/kernel-checks';
 import { type CompiledKernel, pipelineCacheFor } from './gpu/pipelines';
 
-export { declareBindings, grid1D, sliceSum, STEP_PARAMS, type Kernel, type KernelBinding } from '../shaders/common';
+export { declareBindings, grid1D, STEP_PARAMS, type Kernel, type KernelBinding } from '../shaders/common';
 export { uniformStruct, type UniformStruct, type UniformField } from '../shaders/uniform';
-export { matmul, MATMUL_TILES, type MatmulParams, type MatmulVariant, type MatmulOperand } from '../shaders/matmul';
-export { columnSum, columnSumSlices } from '../shaders/column-sum';
+export { MATMUL_TILES, type MatmulParams, type MatmulVariant, type MatmulOperand } from '../shaders/matmul';
+export { columnSumSlices } from '../shaders/column-sum';
 export { matmulSplits } from '../shaders/matmul-tiled';
-export { activationForward, activationBackward, activationWGSL, ACTIVATIONS, type Activation } from '../shaders/activation';
-export { reparamForward, reparamBackward, priorSample, type PosteriorLayout } from '../shaders/reparam';
-export { likelihoodRows, decoderMean, decoderOutputWidth, LOG_SCALE_RANGE, PREDICTED_LOG_SCALE, LIKELIHOODS, type Likelihood, type GaussianScale } from '../shaders/likelihood';
-export { conv2dForward, conv2dInputGrad, conv2dWeightGrad, weightGradSplits, convOutputSize, CONV_VARIANTS, CONV_TILES, type ConvGeometry, type ConvParams, type ConvVariant } from '../shaders/conv';
-export { convWeightGradSum, convBiasGrad, convBiasGradSlices } from '../shaders/conv-sums';
-export { groupNormForward, groupNormInputGrad, groupNormParamGrad, GROUP_NORM, type GroupNormShape, type GroupNormForwardParams } from '../shaders/group-norm';
-export { im2col, col2im, channelsToRows, rowsToChannels, IM2COL_TILE, type ChannelLayout } from '../shaders/conv-im2col';
-export { klDivergence, klFreeBits, elboReduce, KL_WGSL } from '../shaders/elbo';
-export { iwaeWeights, iwaeReduce, iwaeChunk } from '../shaders/iwae';
-export { optimizerStep, type Optimizer } from '../shaders/adam';
-export { gradNormPartial, stepHealth, initialWatch, GRAD_NORM, DIVERGENCE, HEALTH_FLAGS, WATCH_VEC4S } from '../shaders/grad-norm';
-export { gatherBatch, gatherLabels, type Binarize } from '../shaders/batch';
-export { dspritesRaster } from '../shaders/dsprites';
+export { activationWGSL, ACTIVATIONS, type Activation } from '../shaders/activation';
+export { type PosteriorLayout } from '../shaders/reparam';
+export { decoderOutputWidth, LOG_SCALE_RANGE, PREDICTED_LOG_SCALE, LIKELIHOODS, type Likelihood, type GaussianScale } from '../shaders/likelihood';
+export { weightGradSplits, convOutputSize, CONV_VARIANTS, CONV_TILES, type ConvGeometry, type ConvParams, type ConvVariant } from '../shaders/conv';
+export { convBiasGradSlices } from '../shaders/conv-sums';
+export { GROUP_NORM, type GroupNormShape, type GroupNormForwardParams } from '../shaders/group-norm';
+export { IM2COL_TILE, type ChannelLayout } from '../shaders/conv-im2col';
+export { KL_WGSL } from '../shaders/elbo';
+export { type Optimizer } from '../shaders/adam';
+export { stepHealth, initialWatch, GRAD_NORM, DIVERGENCE, HEALTH_FLAGS, WATCH_VEC4S } from '../shaders/grad-norm';
+export { type Binarize } from '../shaders/batch';
 export { type HalfBindings } from '../shaders/half';
+// The factories, each refusing a parameter name it does not know (kernel-factories.ts).
+export {
+  sliceSum, matmul, columnSum, activationForward, activationBackward, reparamForward, reparamBackward, priorSample, likelihoodRows, decoderMean,
+  conv2dForward, conv2dInputGrad, conv2dWeightGrad, convWeightGradSum, convBiasGrad, groupNormForward, groupNormInputGrad, groupNormParamGrad,
+  im2col, col2im, channelsToRows, rowsToChannels, klDivergence, klFreeBits, elboReduce, iwaeWeights, iwaeReduce, iwaeChunk, optimizerStep,
+  gradNormPartial, gatherBatch, gatherLabels, dspritesRaster,
+} from './kernel-factories';
 export { PHILOX_WGSL } from '../shaders/philox';
 export { encodeStepParams, STREAM, type StepParams } from './step-params';
 export { KernelGraph } from './graph';

@@ -82,6 +82,13 @@ describe('factories refuse bad parameters', () => {
     expect(() => groupNormForward({ batch: 1, channels: 2, pixels: 4, groups: 1, activation: 'swish' as never })).toThrow(/group_norm_forward: unknown activation 'swish'/);
   });
 
+  it('an unknown parameter name, as a ConfigError with the nearest known one, instead of being ignored', () => {
+    // transb read as nothing would build A·B where A·Bᵀ was meant.
+    expect(() => matmul({ M: 2, N: 2, K: 2, transb: true } as never)).toThrow(expect.objectContaining({ name: 'ConfigError', message: expect.stringMatching(/^unknown matmul parameter 'transb' \(did you mean 'transB'\?\); the matmul parameters are M, N, K, transA, transB/) }));
+    expect(() => conv2dForward({ ...geometry, activaton: 'relu' } as never)).toThrow(/unknown conv2dForward parameter 'activaton' \(did you mean 'activation'\?\)/);
+    expect(() => gatherBatch({ rows: 2, dim: 4, binarise: 'dynamic' } as never)).toThrow(/unknown gatherBatch parameter 'binarise' \(did you mean 'binarize'\?\)/);
+  });
+
   it('a count or size that is not a positive integer, before it reaches WGSL', () => {
     expect(() => optimizerStep({ kind: 'adam', count: -1 })).toThrow(/optimizer_step: count=-1 must be positive integers/);
     expect(() => optimizerStep({ kind: 'sgd', count: 2.5 })).toThrow(/optimizer_step: count=2.5 must be positive integers/);

@@ -1,0 +1,84 @@
+// The kernel factories as `webgpu-vae/kernels` exports them: each refuses a parameter name it does
+// not know, with the nearest known one, before building anything. A factory reads only the names
+// it knows, so `matmul({ M, N, K, transb: true })` would otherwise build A·B where A·Bᵀ was meant,
+// with no error and, for shapes that fit, no wrong-size binding to give it away. The check is here,
+// at the public entry, and not in shaders/: the model's own callers build their parameter objects
+// from wider ones, and the kernels layer throws no ConfigError (it imports nothing from src/).
+import { sliceSum as sliceSumF } from '../shaders/common';
+import { matmul as matmulF } from '../shaders/matmul';
+import { columnSum as columnSumF } from '../shaders/column-sum';
+import { activationBackward as activationBackwardF, activationForward as activationForwardF } from '../shaders/activation';
+import { priorSample as priorSampleF, reparamBackward as reparamBackwardF, reparamForward as reparamForwardF } from '../shaders/reparam';
+import { decoderMean as decoderMeanF, likelihoodRows as likelihoodRowsF } from '../shaders/likelihood';
+import { conv2dForward as conv2dForwardF, conv2dInputGrad as conv2dInputGradF, conv2dWeightGrad as conv2dWeightGradF } from '../shaders/conv';
+import { convBiasGrad as convBiasGradF, convWeightGradSum as convWeightGradSumF } from '../shaders/conv-sums';
+import { groupNormForward as groupNormForwardF, groupNormInputGrad as groupNormInputGradF, groupNormParamGrad as groupNormParamGradF } from '../shaders/group-norm';
+import { channelsToRows as channelsToRowsF, col2im as col2imF, im2col as im2colF, rowsToChannels as rowsToChannelsF } from '../shaders/conv-im2col';
+import { elboReduce as elboReduceF, klDivergence as klDivergenceF, klFreeBits as klFreeBitsF } from '../shaders/elbo';
+import { iwaeChunk as iwaeChunkF, iwaeReduce as iwaeReduceF, iwaeWeights as iwaeWeightsF } from '../shaders/iwae';
+import { optimizerStep as optimizerStepF } from '../shaders/adam';
+import { gradNormPartial as gradNormPartialF } from '../shaders/grad-norm';
+import { gatherBatch as gatherBatchF, gatherLabels as gatherLabelsF } from '../shaders/batch';
+import { dspritesRaster as dspritesRasterF } from '../shaders/dsprites';
+import { checkKnownKeys } from './edit-distance';
+
+/** Any factory of one parameter object. */
+type Factory = (p: any) => unknown;
+/**
+ * Every parameter name of a factory, as a record: tsc refuses a list that misses one of the
+ * parameter type's names or has one it lacks, so a list cannot drift from its factory.
+ */
+type Names<F extends Factory> = Record<keyof Required<Parameters<F>[0]>, true>;
+
+/** `factory`, refusing an unknown parameter name (ConfigError naming the nearest known one). */
+function checked<F extends Factory>(kernel: string, factory: F, names: Names<F>): F {
+  const known = Object.keys(names);
+  return ((p: Parameters<F>[0]) => {
+    if (p && typeof p === 'object') checkKnownKeys(`${kernel} parameter`, Object.keys(p), known);
+    return factory(p);
+  }) as F;
+}
+
+const shape = { M: true, N: true, K: true } as const;
+const geometry = { batch: true, inChannels: true, inHeight: true, inWidth: true, outChannels: true, kernel: true, stride: true, padding: true } as const;
+const epilogue = { bias: true, activation: true, gradActivation: true } as const;
+const channels = { batch: true, channels: true, pixels: true } as const;
+const groupNorm = { ...channels, groups: true, f16: true } as const;
+
+export const sliceSum = checked('sliceSum', sliceSumF, { name: true, from: true, to: true, slices: true, length: true });
+export const matmul = checked('matmul', matmulF, {
+  ...shape, transA: true, transB: true, ...epilogue, variant: true, tile: true, generic: true, f16: true, subgroups: true, channelsFirstPixels: true, splits: true,
+});
+export const columnSum = checked('columnSum', columnSumF, { rows: true, cols: true, slices: true });
+export const activationForward = checked('activationForward', activationForwardF, { kind: true, count: true, f16: true });
+export const activationBackward = checked('activationBackward', activationBackwardF, { kind: true, count: true, f16: true });
+export const reparamForward = checked('reparamForward', reparamForwardF, { batch: true, samples: true, layout: true, meanOnly: true });
+export const reparamBackward = checked('reparamBackward', reparamBackwardF, { batch: true, samples: true, layout: true, directZ: true });
+export const priorSample = checked('priorSample', priorSampleF, { count: true, latent: true });
+export const likelihoodRows = checked('likelihoodRows', likelihoodRowsF, {
+  batch: true, samples: true, dim: true, likelihood: true, scale: true, gradients: true, rowWeights: true, threadsPerRow: true,
+});
+export const decoderMean = checked('decoderMean', decoderMeanF, { rows: true, dim: true, likelihood: true, scale: true });
+export const conv2dForward = checked('conv2dForward', conv2dForwardF, { ...geometry, variant: true, ...epilogue, f16: true, subgroups: true });
+export const conv2dInputGrad = checked('conv2dInputGrad', conv2dInputGradF, { ...geometry, variant: true, ...epilogue, f16: true, subgroups: true });
+export const conv2dWeightGrad = checked('conv2dWeightGrad', conv2dWeightGradF, { ...geometry, variant: true, f16: true, subgroups: true, splits: true });
+export const convWeightGradSum = checked('convWeightGradSum', convWeightGradSumF, { slices: true, weights: true });
+export const convBiasGrad = checked('convBiasGrad', convBiasGradF, { ...channels, threadsPerChannel: true, slices: true });
+export const groupNormForward = checked('groupNormForward', groupNormForwardF, { ...groupNorm, activation: true });
+export const groupNormInputGrad = checked('groupNormInputGrad', groupNormInputGradF, groupNorm);
+export const groupNormParamGrad = checked('groupNormParamGrad', groupNormParamGradF, groupNorm);
+export const im2col = checked('im2col', im2colF, { ...geometry, f16: true });
+export const col2im = checked('col2im', col2imF, { ...geometry, ...epilogue, f16: true });
+export const channelsToRows = checked('channelsToRows', channelsToRowsF, { ...channels, f16: true });
+export const rowsToChannels = checked('rowsToChannels', rowsToChannelsF, { ...channels, ...epilogue, f16: true });
+export const klDivergence = checked('klDivergence', klDivergenceF, { batch: true, layout: true, gradients: true });
+export const klFreeBits = checked('klFreeBits', klFreeBitsF, { batch: true, layout: true });
+export const elboReduce = checked('elboReduce', elboReduceF, { batch: true, samples: true, freeBitsLatent: true, tcExcess: true, capacity: true });
+export const iwaeWeights = checked('iwaeWeights', iwaeWeightsF, { batch: true, samples: true, layout: true, gradients: true });
+export const iwaeReduce = checked('iwaeReduce', iwaeReduceF, { batch: true, samples: true });
+export const iwaeChunk = checked('iwaeChunk', iwaeChunkF, { batch: true, samples: true, layout: true });
+export const optimizerStep = checked('optimizerStep', optimizerStepF, { kind: true, count: true, gated: true });
+export const gradNormPartial = checked('gradNormPartial', gradNormPartialF, { count: true });
+export const gatherBatch = checked('gatherBatch', gatherBatchF, { rows: true, dim: true, binarize: true, dequantize: true });
+export const gatherLabels = checked('gatherLabels', gatherLabelsF, { rows: true, classes: true });
+export const dspritesRaster = checked('dspritesRaster', dspritesRasterF, { rows: true, colour: true, gathered: true });
