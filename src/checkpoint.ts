@@ -6,7 +6,7 @@ import { checkKnownKeys } from './model/vae-options';
 import { paramLayout } from './model/build';
 import { VAE, type VaeOptions } from './model/vae';
 import { CheckpointError, decodeNamed, encodeSafetensors } from './io/safetensors';
-import { kindOfValue } from './errors';
+import { ConfigError, kindOfValue } from './errors';
 
 export const CHECKPOINT_FORMAT = 'webgpu-vae';
 export const CHECKPOINT_VERSION = '1';
@@ -62,6 +62,10 @@ export function readCheckpoint(data: Uint8Array | ArrayBuffer, source = 'checkpo
 
 /** Builds a VAE from checkpoint bytes on the given device. */
 export async function loadCheckpoint(bytes: Uint8Array | ArrayBuffer, opts: VaeOptions, source?: string): Promise<VAE> {
+  // The checkpoint's parameters would silently replace the caller's.
+  if (opts && typeof opts === 'object' && opts.initialParams !== undefined) {
+    throw new ConfigError('loadCheckpoint: the checkpoint brings its own parameters, so initialParams cannot be given too; leave it out, or create the model with VAE.create(config, { initialParams })');
+  }
   const { config, flat } = readCheckpoint(bytes, source);
   return VAE.create(config, { ...opts, initialParams: flat });
 }

@@ -8,6 +8,17 @@ export function kindOfValue(x: unknown): string {
   return (x as object)?.constructor?.name ?? typeof x;
 }
 
+/**
+ * A value as a message shows it after "got": a number as itself, anything else quoted or named
+ * with its type, so that "got 4" never stands for the string '4' a number check refused.
+ */
+export function shown(x: unknown): string {
+  if (typeof x === 'number' || typeof x === 'bigint' || x === undefined || x === null) return String(x);
+  if (typeof x === 'string') return `'${x}' (a string)`;
+  if (typeof x === 'boolean') return `${x} (a boolean)`;
+  return kindOfValue(x);
+}
+
 /** A bad option, shape or model configuration supplied by the caller. */
 export class ConfigError extends Error {
   override name = 'ConfigError';

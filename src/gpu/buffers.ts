@@ -99,6 +99,11 @@ export class BufferArena {
     return this.buffers.length;
   }
 
+  /** Whether `buffer` is one of this arena's and not yet released or destroyed. */
+  holds(buffer: GPUBuffer): boolean {
+    return this.buffers.includes(buffer);
+  }
+
   /** Destroys one buffer this arena created (e.g. a dataset being replaced). */
   release(buffer: GPUBuffer): void {
     const i = this.buffers.indexOf(buffer);

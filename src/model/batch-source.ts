@@ -19,6 +19,8 @@ export interface BatchSource {
   readonly dim: number;
   /** The device its buffers live on. */
   readonly device?: GPUDevice;
+  /** Whether its buffers are gone: destroy() was called, or the model that made it was destroyed. */
+  readonly destroyed?: boolean;
   /** Uploads the order examples are visited in (e.g. an epoch's shuffle): a permutation of 0..count-1. */
   setOrder(order: Uint32Array): void;
   /** The dispatches filling a plan's input (and condition) with rows perm[batch_start + r], built once per plan. */
@@ -46,6 +48,14 @@ export abstract class GpuExamples implements BatchSource {
 
   get device(): GPUDevice {
     return this.arena.device;
+  }
+
+  /**
+   * Whether the buffers are gone, by destroy() or by the destroy() of the model whose arena holds
+   * them (which may not be the model training on it): asked of the arena, which knows both.
+   */
+  get destroyed(): boolean {
+    return !this.arena.holds(this.perm);
   }
 
   setOrder(order: Uint32Array): void {

@@ -3,7 +3,7 @@
 import { ACTIVATIONS, type Activation } from '../../shaders/activation';
 import type { Binarize } from '../../shaders/batch';
 import { LIKELIHOODS, type Likelihood } from '../../shaders/likelihood';
-import { ConfigError } from '../errors';
+import { ConfigError, shown } from '../errors';
 import { WEIGHT_INITS, type WeightInit } from './module';
 import { OBJECTIVES, type ObjectiveName } from './objectives/objective';
 
@@ -174,8 +174,8 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
   // Convolutions start with the ReLU gain unless told otherwise (a fresh model only: a loaded one
   // brings its parameters).
   if (partial.init === undefined) c.init = c.arch === 'conv' ? 'kaiming' : 'pytorch';
-  if (!positiveInt(c.imageChannels) || ![1, 3].includes(c.imageChannels)) throw new ConfigError(`imageChannels must be 1 (grey) or 3 (RGB), got ${c.imageChannels}`);
-  if (!positiveInt(c.inputDim)) throw new ConfigError(`inputDim must be a positive integer, got ${c.inputDim}`);
+  if (!positiveInt(c.imageChannels) || ![1, 3].includes(c.imageChannels)) throw new ConfigError(`imageChannels must be 1 (grey) or 3 (RGB), got ${shown(c.imageChannels)}`);
+  if (!positiveInt(c.inputDim)) throw new ConfigError(`inputDim must be a positive integer, got ${shown(c.inputDim)}`);
   if (partial.inputDim !== undefined && partial.imageShape === undefined) {
     const pixels = c.inputDim / c.imageChannels;
     const side = Math.round(Math.sqrt(pixels));
@@ -225,7 +225,7 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
   if (!Array.isArray(c.hidden) || c.hidden.length === 0 || !c.hidden.every(positiveInt)) {
     throw new ConfigError(`hidden must be one or more positive integers (e.g. 400 or 512,256), got ${JSON.stringify(c.hidden)}`);
   }
-  if (!positiveInt(c.latent)) throw new ConfigError(`latent must be a positive integer (e.g. 20), got ${c.latent}`);
+  if (!positiveInt(c.latent)) throw new ConfigError(`latent must be a positive integer (e.g. 20), got ${shown(c.latent)}`);
   if (!ACTIVATIONS.includes(c.activation) || c.activation === 'none') {
     throw new ConfigError(`activation must be one of ${ACTIVATIONS.filter((a) => a !== 'none').join(', ')}; got '${c.activation}'`);
   }
@@ -237,19 +237,19 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
   }
   if (!OBJECTIVES.includes(c.objective)) throw new ConfigError(`objective must be one of ${OBJECTIVES.join(', ')}; got '${c.objective}'`);
   const maxSamples = c.objective === 'iwae' ? 5000 : 64;
-  if (!positiveInt(c.samples) || c.samples > maxSamples) throw new ConfigError(`samples must be an integer in 1..${maxSamples} for the ${c.objective} objective, got ${c.samples}`);
-  if (!(typeof c.beta === 'number' && c.beta >= 0 && Number.isFinite(c.beta))) throw new ConfigError(`beta must be a number >= 0, got ${c.beta}`);
-  if (!(Number.isInteger(c.warmupSteps) && c.warmupSteps >= 0)) throw new ConfigError(`warmupSteps must be an integer >= 0 (0 turns warm-up off), got ${c.warmupSteps}`);
-  if (!(Number.isInteger(c.klCycleSteps) && c.klCycleSteps >= 0)) throw new ConfigError(`klCycleSteps must be an integer >= 0 (0 turns cycling off), got ${c.klCycleSteps}`);
+  if (!positiveInt(c.samples) || c.samples > maxSamples) throw new ConfigError(`samples must be an integer in 1..${maxSamples} for the ${c.objective} objective, got ${shown(c.samples)}`);
+  if (!(typeof c.beta === 'number' && c.beta >= 0 && Number.isFinite(c.beta))) throw new ConfigError(`beta must be a number >= 0, got ${shown(c.beta)}`);
+  if (!(Number.isInteger(c.warmupSteps) && c.warmupSteps >= 0)) throw new ConfigError(`warmupSteps must be an integer >= 0 (0 turns warm-up off), got ${shown(c.warmupSteps)}`);
+  if (!(Number.isInteger(c.klCycleSteps) && c.klCycleSteps >= 0)) throw new ConfigError(`klCycleSteps must be an integer >= 0 (0 turns cycling off), got ${shown(c.klCycleSteps)}`);
   if (c.klCycleSteps > 0 && !(c.warmupSteps > 0 && c.warmupSteps <= c.klCycleSteps)) {
-    throw new ConfigError(`klCycleSteps ${c.klCycleSteps} repeats the KL warm-up, so it needs warmupSteps between 1 and ${c.klCycleSteps} (the ramp within each cycle), got ${c.warmupSteps}`);
+    throw new ConfigError(`klCycleSteps ${c.klCycleSteps} repeats the KL warm-up, so it needs warmupSteps between 1 and ${c.klCycleSteps} (the ramp within each cycle), got ${shown(c.warmupSteps)}`);
   }
-  if (!(typeof c.freeBits === 'number' && c.freeBits >= 0 && Number.isFinite(c.freeBits))) throw new ConfigError(`freeBits must be a number of nats >= 0 (0 turns it off), got ${c.freeBits}`);
+  if (!(typeof c.freeBits === 'number' && c.freeBits >= 0 && Number.isFinite(c.freeBits))) throw new ConfigError(`freeBits must be a number of nats >= 0 (0 turns it off), got ${shown(c.freeBits)}`);
   if (c.objective === 'iwae' && (c.beta !== 1 || c.warmupSteps > 0 || c.klCycleSteps > 0 || c.freeBits > 0)) {
     throw new ConfigError('beta, warm-up (cyclical or not) and free bits apply to the elbo objective only; the iwae bound has no separate KL term (use the elbo objective, or leave beta at 1 and warmupSteps, klCycleSteps and freeBits at 0)');
   }
-  if (!(typeof c.klCapacity === 'number' && c.klCapacity >= 0 && Number.isFinite(c.klCapacity))) throw new ConfigError(`klCapacity must be a number of nats >= 0 (0 turns capacity control off), got ${c.klCapacity}`);
-  if (!(Number.isInteger(c.capacitySteps) && c.capacitySteps >= 0)) throw new ConfigError(`capacitySteps must be an integer >= 0 (0: the full capacity from the first step), got ${c.capacitySteps}`);
+  if (!(typeof c.klCapacity === 'number' && c.klCapacity >= 0 && Number.isFinite(c.klCapacity))) throw new ConfigError(`klCapacity must be a number of nats >= 0 (0 turns capacity control off), got ${shown(c.klCapacity)}`);
+  if (!(Number.isInteger(c.capacitySteps) && c.capacitySteps >= 0)) throw new ConfigError(`capacitySteps must be an integer >= 0 (0: the full capacity from the first step), got ${shown(c.capacitySteps)}`);
   if (c.capacitySteps > 0 && c.klCapacity === 0) throw new ConfigError(`capacitySteps ${c.capacitySteps} ramps the KL capacity, but klCapacity is 0 (off): give the capacity in nats (e.g. klCapacity 25)`);
   if (c.klCapacity > 0) {
     if (c.objective !== 'elbo') throw new ConfigError(`klCapacity controls the elbo objective's KL term; the ${c.objective} objective has its own (leave klCapacity at 0, or use the elbo objective)`);
@@ -257,7 +257,7 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
       throw new ConfigError('klCapacity schedules the KL term itself (C grows over capacitySteps); it does not combine with free bits, KL warm-up or KL cycles: set those to 0');
     }
   }
-  if (!(Number.isInteger(c.classes) && c.classes >= 0 && c.classes <= 1024)) throw new ConfigError(`classes must be an integer in 0..1024 (0: not conditional), got ${c.classes}`);
+  if (!(Number.isInteger(c.classes) && c.classes >= 0 && c.classes <= 1024)) throw new ConfigError(`classes must be an integer in 0..1024 (0: not conditional), got ${shown(c.classes)}`);
   if (!['none', 'dynamic', 'fixed'].includes(c.binarize)) throw new ConfigError(`binarize must be none, dynamic or fixed; got '${c.binarize}'`);
   if (typeof c.dequantize !== 'boolean') throw new ConfigError(`dequantize must be true or false, got ${JSON.stringify(c.dequantize)}`);
   if (c.dequantize && c.likelihood !== 'gaussian') {

@@ -5,7 +5,7 @@
 // GPU; after the last chunk each example's estimate lands in a per-example buffer, read once at
 // the end. The mean over examples is the NLL; its standard error is from the per-example values.
 import { ourLabel } from '../gpu/labels';
-import { ConfigError, DeviceLimitError } from '../errors';
+import { ConfigError, DeviceLimitError, shown } from '../errors';
 import { MemoryBudgetError, readFloats } from '../gpu/buffers';
 import { widestTensorBytes } from './graphs';
 import { STREAM } from '../step-params';
@@ -46,11 +46,11 @@ function chunkOf(k: number, cap: number): number {
 
 export async function estimateLogLikelihood(vae: VAE, data: BatchSource, opts: LogLikelihoodOptions): Promise<LogLikelihoodResult> {
   const K = opts.samples;
-  if (!Number.isInteger(K) || K < 1 || K > 1e6) throw new ConfigError(`importance samples must be an integer in 1..1000000, got ${K}`);
+  if (!Number.isInteger(K) || K < 1 || K > 1e6) throw new ConfigError(`importance samples must be an integer in 1..1000000, got ${shown(K)}`);
   const counts = { batch: 'examples per batch', maxRows: 'decoder rows (examples x samples) per chunk' } as const;
   for (const [name, what] of Object.entries(counts) as [keyof typeof counts, string][]) {
     const v = opts[name];
-    if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new ConfigError(`logLikelihood: ${name} (${what}) must be an integer >= 1, got ${v}`);
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new ConfigError(`logLikelihood: ${name} (${what}) must be an integer >= 1, got ${shown(v)}`);
   }
   const bounds = vae.scratchBuffer('iwae.bounds', data.count * 4);
   // The widest tensor of a chunk must fit one binding: measured on the graph recorded for one row

@@ -49,6 +49,8 @@ export class LossRing {
   private firstUnread = 0;
   private readonly results: StepLoss[] = [];
   private destroyed = false;
+  /** The first exception onLosses threw and readLosses has not yet thrown (boxed: anything may be thrown). */
+  private callbackError: { error: unknown } | null = null;
 
   constructor(
     private readonly device: GPUDevice,
@@ -103,7 +105,14 @@ export class LossRing {
           losses.push({ step: firstStep + i, loss: v[4 * i], rec: v[4 * i + 1], kl: v[4 * i + 2], examples: v[4 * i + 3], ...health });
         }
         this.results.push(...losses);
-        this.onLosses?.(losses);
+        // The app's callback runs inside a read no caller awaits: a throw here would surface from
+        // whichever later step waits for this staging buffer, and fail that step. It is kept for
+        // readLosses() instead, and the ring goes on.
+        try {
+          this.onLosses?.(losses);
+        } catch (error) {
+          this.callbackError ??= { error };
+        }
       });
       // A model destroyed with reads in flight aborts them: that is its owner's choice, not a
       // failure, and nobody may be left to await them (an unhandled rejection otherwise). Any
@@ -126,6 +135,13 @@ export class LossRing {
       after?.();
     }
     await Promise.all(this.staging.map((s) => s.pending));
+  }
+
+  /** Throws, once, the first exception onLosses threw since the last call. */
+  throwCallbackError(): void {
+    const kept = this.callbackError;
+    this.callbackError = null;
+    if (kept) throw kept.error;
   }
 
   /** Losses read so far, oldest first; `take` empties the list. */

@@ -4,7 +4,7 @@
 // uploads nothing but the StepParams block.
 import { gatherBatch } from '../../shaders/batch';
 import type { BufferArena } from '../gpu/buffers';
-import { ConfigError, DeviceLimitError, kindOfValue } from '../errors';
+import { ConfigError, DeviceLimitError, kindOfValue, shown } from '../errors';
 import type { KernelGraph } from '../graph';
 import { GpuExamples } from './batch-source';
 import type { VaeConfig } from './config';
@@ -32,9 +32,13 @@ export class ResidentData extends GpuExamples {
       throw new ConfigError(`dataset ${label}: images must be a Uint8Array of 0-255 levels, got ${kindOfValue(images)}; ` +
         'scale float pixels in [0, 1] by 255 and round (Uint8Array.from(x, (v) => Math.round(v * 255))), or pass Float32Array rows to trainStep');
     }
-    if (!Number.isInteger(count) || count < 1) throw new ConfigError(`dataset ${label}: count must be a positive integer, got ${count}`);
+    if (!Number.isInteger(count) || count < 1) throw new ConfigError(`dataset ${label}: count must be a positive integer, got ${shown(count)}`);
     if (images.length !== count * dim) {
-      throw new ConfigError(`dataset ${label} has ${images.length} pixels, expected ${count} examples x ${dim} values; the model's inputDim must match the data`);
+      // A whole number of examples that is not `count` means count is wrong, not the model's width.
+      const fix = images.length % dim === 0
+        ? `count and the images' length disagree: the images hold ${images.length / dim} examples of ${dim} values; give count: ${images.length / dim}`
+        : `the model's inputDim (${dim}) must match the data's values per example`;
+      throw new ConfigError(`dataset ${label} has ${images.length} pixels, expected ${count} examples x ${dim} values; ${fix}`);
     }
     const limit = arena.device.limits.maxStorageBufferBindingSize;
     if (images.length > limit) {

@@ -4,11 +4,11 @@
 // evaluation, encoding, decoding, sampling) are the VAE class's (vae.ts), which extends this one.
 import { STEP_PARAMS } from '../../shaders/common';
 import { initialWatch, WATCH_VEC4S } from '../../shaders/grad-norm';
-import { type AcquiredDevice, destroyOwnedDevice, wrapDevice } from '../gpu/device';
+import { type AcquiredDevice, wrapDevice } from '../gpu/device';
 import { BufferArena, readFloats, writeData } from '../gpu/buffers';
 import { type CompileProgress, type PipelineCache, pipelineCacheFor } from '../gpu/pipelines';
 import type { Precision } from './precision';
-import { ConfigError, kindOfValue } from '../errors';
+import { ConfigError, kindOfValue, shown } from '../errors';
 import { FailureWatch } from '../gpu/failure-watch';
 import { encodeStepParams, STEP_PARAMS_DEFAULTS, type StepParams } from '../step-params';
 import { klCapacityAt, klWeightAt, type VaeConfig } from './config';
@@ -22,12 +22,7 @@ import { PlanCache } from './plan-cache';
 import { resolveTraining, type TrainingOptions, type VaeOptions } from './vae-options';
 import { createModelBuffers } from './model-buffers';
 import { CreationScopedArena, type OutOfMemoryScopes } from './creation-scopes';
-
-/**
- * Models alive on each device this library acquired (acquire*Device): such a device is destroyed
- * with the last of them, so models that share it do not pull it from under each other.
- */
-const ownedDeviceUsers = new WeakMap<GPUDevice, number>();
+import { countModelOff, countModelOn } from './device-users';
 
 export abstract class VaeBase {
   readonly config: VaeConfig;
@@ -67,15 +62,14 @@ export abstract class VaeBase {
     const t = this.training;
     this.acquired = 'device' in opts.device && 'adapter' in opts.device ? (opts.device as AcquiredDevice) : wrapDevice(opts.device as GPUDevice);
     this.device = this.acquired.device;
-    if (this.acquired.owned) ownedDeviceUsers.set(this.device, (ownedDeviceUsers.get(this.device) ?? 0) + 1);
     this.kernels = withKernelOverrides(kernelsFor(this.acquired.adapter), opts.kernels);
     const maxPlans = opts.maxPlans ?? 8;
-    if (!(Number.isInteger(maxPlans) && maxPlans >= 1)) throw new ConfigError(`maxPlans must be an integer >= 1, got ${opts.maxPlans}`);
+    if (!(Number.isInteger(maxPlans) && maxPlans >= 1)) throw new ConfigError(`maxPlans must be an integer >= 1, got ${shown(opts.maxPlans)}`);
     this.parts = buildModel(config);
     this.layout = this.parts.layout;
     this.arena = new CreationScopedArena(this.device, outOfMemory);
     const budget = opts.memoryBudget ?? Infinity;
-    if (!(budget > 0)) throw new ConfigError(`memoryBudget must be a positive number of bytes, got ${opts.memoryBudget}`);
+    if (!(budget > 0)) throw new ConfigError(`memoryBudget must be a positive number of bytes, got ${shown(opts.memoryBudget)}`);
     this.arena.budget = budget;
     this.cache = pipelineCacheFor(this.device);
     this.buffers = createModelBuffers(this.arena, this.layout, t, opts.initialParams);
@@ -83,6 +77,8 @@ export abstract class VaeBase {
     this.plans = new PlanCache(this.arena, maxPlans, planKey('train', t.batch, {}));
     this.failures = new FailureWatch(this.device);
     this.onCompileProgress = opts.onCompileProgress;
+    // Last, so that a constructor that throws leaves no count behind (no discard() follows it).
+    countModelOn(this.acquired);
   }
 
   /** Frees what a failed creation allocated; the device itself stays with whoever passed it in. */
@@ -248,7 +244,7 @@ export abstract class VaeBase {
    */
   restoreOptimizer(state: { m?: Float32Array; v?: Float32Array; step: number; watch?: ArrayLike<number> | null }): void {
     this.assertAlive();
-    if (!Number.isSafeInteger(state.step) || state.step < 0) throw new ConfigError(`step must be an integer >= 0, got ${state.step}`);
+    if (!Number.isSafeInteger(state.step) || state.step < 0) throw new ConfigError(`step must be an integer >= 0, got ${shown(state.step)}`);
     if (this.training.optimizer === 'adam') {
       const P = this.layout.totalFloats;
       if (state.m?.length !== P || state.v?.length !== P) throw new ConfigError(`Adam's moments need ${P} floats each, got ${state.m?.length ?? 'none'} and ${state.v?.length ?? 'none'}`);
@@ -291,12 +287,9 @@ export abstract class VaeBase {
     this.releaseDevice(true);
   }
 
-  /** Counts this model off an acquired device, destroying it (when asked) with the last model on it. */
+  /** Counts this model off its device, destroying an acquired one (when asked) with the last model on it. */
   private releaseDevice(destroyIfLast: boolean): void {
-    if (!this.acquired.owned) return;
-    const users = (ownedDeviceUsers.get(this.device) ?? 1) - 1;
-    ownedDeviceUsers.set(this.device, users);
-    if (users <= 0 && destroyIfLast) destroyOwnedDevice(this.device);
+    countModelOff(this.device, destroyIfLast);
   }
 
   /**

@@ -4,8 +4,8 @@
 import type { Optimizer } from '../../shaders/adam';
 import type { AcquiredDevice } from '../gpu/device';
 import { formatBytes, MemoryBudgetError } from '../gpu/buffers';
-import { ConfigError, kindOfValue } from '../errors';
-import { editDistance } from '../edit-distance';
+import { ConfigError, kindOfValue, shown } from '../errors';
+import { checkKnownKeys } from '../edit-distance';
 import type { CompileProgress } from '../gpu/pipelines';
 import { AUTOTUNE_MODES, type AutotuneCache, type AutotuneMode } from './autotune';
 import { MATMUL_VARIANTS } from '../../shaders/matmul';
@@ -63,7 +63,11 @@ export interface VaeOptions extends Partial<TrainingOptions> {
   kernels?: Partial<KernelChoice>;
   /** Initial flat parameters (layout of paramLayout); default: PyTorch-style init from `seed`. */
   initialParams?: Float32Array;
-  /** Called with each batch of losses read back from the GPU. */
+  /**
+   * Called with each batch of losses read back from the GPU. An exception it throws never fails a
+   * training step (the read that called it belongs to no one call): the first one is kept and
+   * thrown, once, by the next readLosses().
+   */
   onLosses?: (losses: StepLoss[]) => void;
   /** Graphs kept besides the training step's (default 8); the least recently used is freed beyond it. */
   maxPlans?: number;
@@ -99,26 +103,41 @@ export interface ElboResult {
 /** The training options of `opts` over DEFAULT_TRAINING, checked; a bad one is refused by name. */
 export function resolveTraining(opts: VaeOptions): TrainingOptions {
   const t: TrainingOptions = { ...DEFAULT_TRAINING, ...Object.fromEntries(Object.entries(opts).filter(([k, v]) => k in DEFAULT_TRAINING && v !== undefined)) };
-  if (!Number.isInteger(t.batch) || t.batch < 1 || t.batch > 65535) throw new ConfigError(`batch must be an integer in 1..65535, got ${t.batch}`);
-  if (!(t.lr > 0 && Number.isFinite(t.lr))) throw new ConfigError(`lr must be a finite number > 0, got ${t.lr}`);
+  if (!Number.isInteger(t.batch) || t.batch < 1 || t.batch > 65535) throw new ConfigError(`batch must be an integer in 1..65535, got ${shown(t.batch)}`);
+  if (!(t.lr > 0 && Number.isFinite(t.lr))) throw new ConfigError(`lr must be a finite number > 0, got ${shown(t.lr)}`);
   if (!(Array.isArray(t.betas) && t.betas.length === 2 && t.betas.every((b) => typeof b === 'number' && b >= 0 && b < 1))) {
     throw new ConfigError(`betas must be two numbers in [0, 1) (Adam's beta1 and beta2, e.g. [0.9, 0.999]), got ${JSON.stringify(t.betas)}`);
   }
-  if (!(t.eps > 0 && Number.isFinite(t.eps))) throw new ConfigError(`eps must be a finite number > 0 (Adam's epsilon, e.g. 1e-8), got ${t.eps}`);
-  if (!(t.weightDecay >= 0 && Number.isFinite(t.weightDecay))) throw new ConfigError(`weightDecay must be a finite number >= 0, got ${t.weightDecay}`);
-  if (!(Number.isSafeInteger(t.seed) && t.seed >= 0)) throw new ConfigError(`seed must be a non-negative integer, got ${t.seed}`);
+  if (!(t.eps > 0 && Number.isFinite(t.eps))) throw new ConfigError(`eps must be a finite number > 0 (Adam's epsilon, e.g. 1e-8), got ${shown(t.eps)}`);
+  if (!(t.weightDecay >= 0 && Number.isFinite(t.weightDecay))) throw new ConfigError(`weightDecay must be a finite number >= 0, got ${shown(t.weightDecay)}`);
+  checkSeed(t.seed, 'seed');
   if (!(Number.isInteger(t.lossEvery) && t.lossEvery >= 1 && t.lossEvery <= 4096)) {
-    throw new ConfigError(`lossEvery (how often losses are read back, in steps) must be an integer in 1..4096, got ${t.lossEvery}`);
+    throw new ConfigError(`lossEvery (how often losses are read back, in steps) must be an integer in 1..4096, got ${shown(t.lossEvery)}`);
   }
   if (t.optimizer !== 'adam' && t.optimizer !== 'sgd') throw new ConfigError(`optimizer must be 'adam' or 'sgd', got '${t.optimizer}'`);
-  if (!(t.clipGrad >= 0 && Number.isFinite(t.clipGrad))) throw new ConfigError(`clipGrad must be a finite number >= 0 (0: no clipping), got ${t.clipGrad}`);
+  if (!(t.clipGrad >= 0 && Number.isFinite(t.clipGrad))) throw new ConfigError(`clipGrad must be a finite number >= 0 (0: no clipping), got ${shown(t.clipGrad)}`);
   if (!LR_DECAYS.includes(t.lrDecay)) throw new ConfigError(`lrDecay must be one of ${LR_DECAYS.join(', ')}; got '${t.lrDecay}'`);
   if (t.lrDecay === 'cosine' && !(Number.isInteger(t.lrDecaySteps) && t.lrDecaySteps >= 1)) {
-    throw new ConfigError(`lrDecay 'cosine' needs lrDecaySteps, the steps the decay spans (an integer >= 1), got ${t.lrDecaySteps}`);
+    throw new ConfigError(`lrDecay 'cosine' needs lrDecaySteps, the steps the decay spans (an integer >= 1), got ${shown(t.lrDecaySteps)}`);
   }
-  if (!(t.lrMin >= 0 && t.lrMin <= t.lr)) throw new ConfigError(`lrMin must be in [0, lr = ${t.lr}], got ${t.lrMin}`);
+  // Without a decay the span would be ignored, and the rate stay at lr for the whole run.
+  if (t.lrDecay !== 'cosine' && t.lrDecaySteps !== 0) {
+    throw new ConfigError(`lrDecaySteps (${shown(t.lrDecaySteps)}) only spans a cosine decay; add lrDecay: 'cosine', or leave lrDecaySteps out`);
+  }
+  if (!(t.lrMin >= 0 && t.lrMin <= t.lr)) throw new ConfigError(`lrMin must be in [0, lr = ${t.lr}], got ${shown(t.lrMin)}`);
   return t;
 }
+
+/** A seed (options.seed, sample's seed): Philox takes a non-negative safe integer; anything else would be truncated. */
+export function checkSeed(seed: unknown, what: string): void {
+  if (!(Number.isSafeInteger(seed) && (seed as number) >= 0)) throw new ConfigError(`${what} must be a non-negative integer, got ${shown(seed)}`);
+}
+
+/** Every field of `kernels`: Record<keyof KernelChoice, ...> so that a field added to KernelChoice must be listed here. */
+const KERNEL_CHOICE_FIELDS: Record<keyof KernelChoice, true> = {
+  matmul: true, conv: true, convNarrow: true, convInputGrad: true, likelihoodThreadsPerRow: true, convBiasSerial: true, splitBatchSums: true,
+  subgroups: true, matmulGeneric: true, matmulTuned: true, convTuned: true,
+};
 
 /** The options VAE.create knows besides the training options. */
 const CREATION_OPTIONS = ['device', 'kernels', 'initialParams', 'onLosses', 'maxPlans', 'autotune', 'autotuneCache', 'onCompileProgress', 'precision', 'memoryBudget', 'signal'];
@@ -134,12 +153,17 @@ export function checkCreationOptions(opts: VaeOptions | undefined): void {
   }
   checkDeviceOption(opts.device);
   checkKnownKeys('option', Object.keys(opts), [...Object.keys(DEFAULT_TRAINING), ...CREATION_OPTIONS]);
+  // A callback that is not a function would fail later, from inside a training step or a compile.
+  for (const name of ['onLosses', 'onCompileProgress'] as const) {
+    if (opts[name] !== undefined && typeof opts[name] !== 'function') throw new ConfigError(`${name} must be a function, got ${shown(opts[name])}`);
+  }
   if (opts.autotune !== undefined && !AUTOTUNE_MODES.includes(opts.autotune)) {
     throw new ConfigError(`autotune must be one of ${AUTOTUNE_MODES.join(', ')}; got '${String(opts.autotune)}'`);
   }
   const k = opts.kernels;
   if (k !== undefined) {
     if (typeof k !== 'object' || k === null) throw new ConfigError(`kernels must be an object of kernel choices (e.g. { matmul: 'tiled' }), got ${String(k)}`);
+    checkKnownKeys('kernels field', Object.keys(k), Object.keys(KERNEL_CHOICE_FIELDS));
     if (k.matmul !== undefined && !MATMUL_VARIANTS.includes(k.matmul)) throw new ConfigError(`kernels.matmul must be one of ${MATMUL_VARIANTS.join(', ')}; got '${String(k.matmul)}'`);
     for (const key of ['conv', 'convNarrow', 'convInputGrad'] as const) {
       if (k[key] !== undefined && !CONV_METHODS.includes(k[key]!)) throw new ConfigError(`kernels.${key} must be one of ${CONV_METHODS.join(', ')}; got '${String(k[key])}'`);
@@ -181,15 +205,7 @@ function whyNotADevice(x: unknown): string {
     'pass your GPUDevice, or the result of acquireNodeDevice() (Node) or acquireBrowserDevice() (browsers) unchanged';
 }
 
-/** Refuses names not in `known`, suggesting the nearest known one. */
-export function checkKnownKeys(what: string, keys: string[], known: readonly string[]): void {
-  for (const key of keys) {
-    if (known.includes(key)) continue;
-    const near = known.map((k) => [k, editDistance(key.toLowerCase(), k.toLowerCase())] as const).sort((a, b) => a[1] - b[1])[0];
-    const hint = near && near[1] <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean '${near[0]}'?)` : '';
-    throw new ConfigError(`unknown ${what} '${key}'${hint}; the ${what}s are ${known.join(', ')}`);
-  }
-}
+export { checkKnownKeys };
 
 /**
  * A budget refusal at creation, restated with what to change: step tensors grow with the batch,

@@ -5,7 +5,7 @@
 import { ourLabel } from '../gpu/labels';
 import { describeAdapter, isDeviceGoneAfterSettling } from '../gpu/device';
 import { formatBytes, readFloats, writeData } from '../gpu/buffers';
-import { ConfigError, DeviceLimitError, GpuError, kindOfValue } from '../errors';
+import { ConfigError, DeviceLimitError, GpuError } from '../errors';
 import { STREAM, type StepParams } from '../step-params';
 import { DEFAULT_CONFIG, resolveConfig, type VaeConfig } from './config';
 import { evalSamples, type GraphKind, type Plan } from './graphs';
@@ -19,7 +19,8 @@ import { autotuneConvs } from './autotune-conv';
 import { convOpsOf } from './layers/conv-ops';
 import { defaultAutotuneCache } from './autotune-cache';
 import { checkPrecision } from './precision';
-import { checkCreationOptions, checkKnownKeys, DEFAULT_TRAINING, lrAt, restateRefusal, type ElboResult, type VaeOptions } from './vae-options';
+import { checkCreationOptions, checkKnownKeys, checkSeed, DEFAULT_TRAINING, lrAt, restateRefusal, type ElboResult, type VaeOptions } from './vae-options';
+import { checkNoLabels, checkRowCount, checkRowValues, checkSource, rowsOf, rowsTypeError } from './vae-inputs';
 import { OutOfMemoryScopes } from './creation-scopes';
 import { VaeBase } from './vae-base';
 
@@ -110,12 +111,14 @@ export class VAE extends VaeBase {
    * index into resident data.
    */
   async trainStep(batch: Float32Array | { data: BatchSource; index: number }, labels?: ArrayLike<number>): Promise<void> {
-    if (!(batch instanceof Float32Array)) {
+    checkNoLabels(this.config, labels, 'trainStep');
+    if (batch instanceof Float32Array) checkRowValues(batch, this.config.inputDim, 'trainStep', this.pixelsInUnitRange);
+    else {
       if (ArrayBuffer.isView(batch) || Array.isArray(batch)) throw rowsTypeError('trainStep', batch);
       if (!batch || typeof batch !== 'object' || !Number.isInteger(batch.index) || batch.index < 0) {
         throw new ConfigError('trainStep takes a Float32Array of rows, or { data, index } with data from vae.upload() or vae.generateSprites() and a batch index >= 0');
       }
-      this.checkSource(batch.data, 'trainStep');
+      checkSource(batch.data, this.config, this.device, 'trainStep');
     }
     return this.exclusive(() => this.trainStepNow(batch, labels));
   }
@@ -134,6 +137,8 @@ export class VAE extends VaeBase {
       gather = await batch.data.gatherFor(plan, this.buffers, this.cache);
     }
     await this.losses.ready();
+    // Again after the awaits: the data may have been destroyed since the call.
+    if (!(batch instanceof Float32Array)) checkSource(batch.data, this.config, this.device, 'trainStep');
     const step = this.step++;
     this.writeStep({
       counter: step, batchStart: start, validRows: rows, historySlot: this.losses.slotOf(step), step: step + 1, klWeight: this.klWeightAt(step + 1), klCapacity: this.klCapacityAt(step + 1), lr: lrAt(this.training, step + 1),
@@ -152,24 +157,20 @@ export class VAE extends VaeBase {
     return this.exclusive(async () => {
       this.assertAlive();
       if (this.step > 0) await this.losses.flush(this.step - 1);
+      // The losses stay for the next call when onLosses's exception is thrown instead.
+      this.losses.throwCallbackError();
       return this.losses.take();
     });
   }
 
-  /** Refuses what is not a data set of this model's shape on this model's device. */
-  private checkSource(data: BatchSource, what: string): void {
-    if (!data || typeof data !== 'object' || typeof data.gatherFor !== 'function') {
-      throw new ConfigError(`${what}: data must come from vae.upload() or vae.generateSprites(), got ${data === null ? 'null' : typeof data}`);
-    }
-    if (data.dim !== this.config.inputDim) {
-      throw new ConfigError(`${what}: the data set has ${data.dim} values per example but this model takes ${this.config.inputDim}; upload it with this model (vae.upload)`);
-    }
-    if (data.device && data.device !== this.device) throw new ConfigError(`${what}: the data set lives on another GPUDevice; upload it with this model (vae.upload)`);
+  /** Whether inputs are probabilities (a Bernoulli model's pixels), checked to lie in [0, 1]. */
+  private get pixelsInUnitRange(): boolean {
+    return this.config.likelihood === 'bernoulli';
   }
 
   /** -ELBO, reconstruction and KL per example over a resident dataset, in batches of the training size. */
   async elbo(data: BatchSource, opts: { seed?: number } = {}): Promise<ElboResult> {
-    this.checkSource(data, 'elbo');
+    checkSource(data, this.config, this.device, 'elbo');
     // Noise rows are numbered over the whole data set, sample by sample, in a u32 (shaders/reparam.ts).
     const samples = evalSamples(this.parts);
     if (samples * data.count > 2 ** 32) {
@@ -183,6 +184,7 @@ export class VAE extends VaeBase {
     const B = this.training.batch;
     const plan = await this.plan('eval', B);
     const gather = await data.gatherFor(plan, this.buffers, this.cache);
+    checkSource(data, this.config, this.device, 'elbo'); // destroyed since the call?
     writeData(this.device, this.buffers.accum, 0, new Float32Array(4));
     for (let i = 0; i * B < data.count; i++) {
       this.writeStep({
@@ -199,10 +201,11 @@ export class VAE extends VaeBase {
 
   /** Importance-weighted estimate of -log p(x) over a resident dataset (Burda et al. 2015); see iwae-eval.ts. */
   async logLikelihood(data: BatchSource, opts: LogLikelihoodOptions): Promise<LogLikelihoodResult> {
-    this.checkSource(data, 'logLikelihood');
+    checkSource(data, this.config, this.device, 'logLikelihood');
     if (!opts || typeof opts !== 'object') throw new ConfigError('logLikelihood needs options with the number of importance samples, e.g. { samples: 5000 }');
     return this.exclusive(async () => {
       this.assertAlive();
+      checkSource(data, this.config, this.device, 'logLikelihood');
       return estimateLogLikelihood(this, data, opts);
     });
   }
@@ -226,6 +229,7 @@ export class VAE extends VaeBase {
 
   /** A forward graph over any number of rows, in chunks of the training batch (so no new pipelines). */
   private async runForward(kind: GraphKind, input: Float32Array | null, rows: number, labels: ArrayLike<number> | undefined, step: Partial<StepParams> = {}): Promise<Float32Array> {
+    checkNoLabels(this.config, labels, kind);
     if (this.config.classes > 0 && labels && labels.length !== rows) throw new ConfigError(`${kind}: got ${labels.length} labels for ${rows} rows; give one class per row`);
     return this.exclusive(() => this.runForwardNow(kind, input, rows, labels, step));
   }
@@ -255,55 +259,44 @@ export class VAE extends VaeBase {
    */
   async sampleToBuffer(n: number, seed = this.training.seed, labels?: ArrayLike<number>): Promise<GPUBuffer> {
     checkRowCount(n, 'sampleToBuffer');
+    checkSeed(seed, 'sampleToBuffer: seed');
+    checkNoLabels(this.config, labels, 'sampleToBuffer');
     return this.exclusive(async () => (await this.dispatchForward('sample', n, null, labels, { seed, stream: STREAM.prior, counter: 0 }, true)).output.buffer);
   }
 
   async decodeToBuffer(z: Float32Array, labels?: ArrayLike<number>): Promise<GPUBuffer> {
-    const rows = this.rowsOf(z, this.config.latent, 'decodeToBuffer');
+    const rows = rowsOf(z, this.config.latent, 'decodeToBuffer', false);
+    checkNoLabels(this.config, labels, 'decodeToBuffer');
     return this.exclusive(async () => (await this.dispatchForward('decode', rows, z, labels, {}, true)).output.buffer);
   }
 
   async reconstructToBuffer(x: Float32Array, labels?: ArrayLike<number>): Promise<GPUBuffer> {
-    const rows = this.rowsOf(x, this.config.inputDim, 'reconstructToBuffer');
+    const rows = rowsOf(x, this.config.inputDim, 'reconstructToBuffer', this.pixelsInUnitRange);
+    checkNoLabels(this.config, labels, 'reconstructToBuffer');
     return this.exclusive(async () => (await this.dispatchForward('reconstruct', rows, x, labels, {}, true)).output.buffer);
-  }
-
-  private rowsOf(x: Float32Array, width: number, what: string): number {
-    if (!(x instanceof Float32Array)) throw rowsTypeError(what, x);
-    const rows = x.length / width;
-    if (!Number.isInteger(rows) || rows < 1) throw new ConfigError(`${what}: expected rows of ${width} values, got ${x.length} values`);
-    return rows;
   }
 
   /** mu and logvar of q(z|x) for each row of x ([rows, D] in [0,1]). */
   async encode(x: Float32Array, labels?: ArrayLike<number>): Promise<{ mu: Float32Array; logvar: Float32Array }> {
-    const rows = this.rowsOf(x, this.config.inputDim, 'encode');
+    const rows = rowsOf(x, this.config.inputDim, 'encode', this.pixelsInUnitRange);
     const q = await this.runForward('encode', x, rows, labels);
     return this.parts.sampler.split(q, rows);
   }
 
   /** Decoder mean for each row of z ([rows, Z]): pixel probabilities (Bernoulli) or means (Gaussian). */
   async decode(z: Float32Array, labels?: ArrayLike<number>): Promise<Float32Array> {
-    return this.runForward('decode', z, this.rowsOf(z, this.config.latent, 'decode'), labels);
+    return this.runForward('decode', z, rowsOf(z, this.config.latent, 'decode', false), labels);
   }
 
   /** `n` new examples: z ~ N(0, I) drawn on the GPU from `seed`, decoded (of class `labels[i]` when conditional). */
   async sample(n: number, seed = this.training.seed, labels?: ArrayLike<number>): Promise<Float32Array> {
     checkRowCount(n, 'sample');
+    checkSeed(seed, 'sample: seed');
     return this.runForward('sample', null, n, labels, { seed, stream: STREAM.prior });
   }
 
   /** Decoder mean at z = mu(x) for each row of x. */
   async reconstruct(x: Float32Array, labels?: ArrayLike<number>): Promise<Float32Array> {
-    return this.runForward('reconstruct', x, this.rowsOf(x, this.config.inputDim, 'reconstruct'), labels);
+    return this.runForward('reconstruct', x, rowsOf(x, this.config.inputDim, 'reconstruct', this.pixelsInUnitRange), labels);
   }
-}
-
-function checkRowCount(n: number, what: string): void {
-  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${what}: n must be a positive integer, got ${n}`);
-}
-
-/** The error for rows given as something other than a Float32Array. */
-function rowsTypeError(what: string, x: unknown): ConfigError {
-  return new ConfigError(`${what}: rows must be a Float32Array (row-major, values in [0, 1]), got ${kindOfValue(x)}; convert with Float32Array.from(...)`);
 }

@@ -1,0 +1,67 @@
+// What the model's calls are given, checked on the CPU before anything reaches the GPU: data sets,
+// rows, labels, row counts. Each refusal is a ConfigError naming the call, the problem and the fix.
+//
+// Rows are checked value by value in one pass: a NaN or an infinity goes through the first product,
+// where a ReLU's max() turns it into 0, so encode, decode and reconstruct would give finite numbers
+// that mean nothing, and a training step would be skipped by the GPU's health check with nothing
+// naming the input as the cause. A Bernoulli model reads its inputs as probabilities, so a value
+// outside [0, 1] (8-bit pixels not divided by 255) would train towards a loss without meaning.
+import { ConfigError, kindOfValue, shown } from '../errors';
+import type { BatchSource } from './batch-source';
+import type { VaeConfig } from './config';
+
+/** Refuses what is not a live data set of `config`'s shape on `device`. */
+export function checkSource(data: BatchSource, config: VaeConfig, device: GPUDevice, what: string): void {
+  if (!data || typeof data !== 'object' || typeof data.gatherFor !== 'function') {
+    throw new ConfigError(`${what}: data must come from vae.upload() or vae.generateSprites(), got ${data === null ? 'null' : typeof data}`);
+  }
+  // Its buffers are gone: a submit binding them would fail on the device, and so every model on it.
+  if (data.destroyed) throw new ConfigError(`${what}: this data set was destroyed (data.destroy() or its model's destroy()); upload it again with this model (vae.upload)`);
+  if (data.dim !== config.inputDim) {
+    throw new ConfigError(`${what}: the data set has ${data.dim} values per example but this model takes ${config.inputDim}; upload it with this model (vae.upload)`);
+  }
+  if (data.device && data.device !== device) throw new ConfigError(`${what}: the data set lives on another GPUDevice; upload it with this model (vae.upload)`);
+}
+
+/** Refuses labels given to an unconditional model, which would otherwise be ignored whatever they are. */
+export function checkNoLabels(config: VaeConfig, labels: unknown, what: string): void {
+  if (config.classes === 0 && labels != null) {
+    throw new ConfigError(`${what}: this model is not conditional (classes 0); leave out the labels, or create it with classes: N`);
+  }
+}
+
+/**
+ * The row count of `x`, rows of `width` values, after checking each value: finite, and in [0, 1]
+ * with `unitRange` (a Bernoulli model's pixels).
+ */
+export function rowsOf(x: Float32Array, width: number, what: string, unitRange: boolean): number {
+  if (!(x instanceof Float32Array)) throw rowsTypeError(what, x);
+  const rows = x.length / width;
+  if (!Number.isInteger(rows) || rows < 1) throw new ConfigError(`${what}: expected rows of ${width} values, got ${x.length} values`);
+  checkRowValues(x, width, what, unitRange);
+  return rows;
+}
+
+/**
+ * Refuses the first value of `x` (rows of `width`) that is not finite or, with `unitRange`, not in
+ * [0, 1], naming its row and column.
+ */
+export function checkRowValues(x: Float32Array, width: number, what: string, unitRange: boolean): void {
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    // NaN fails both comparisons, so the unit-range test refuses it too.
+    if (unitRange ? v >= 0 && v <= 1 : Number.isFinite(v)) continue;
+    const where = `row ${Math.floor(i / width)}, column ${i % width}`;
+    if (!Number.isFinite(v)) throw new ConfigError(`${what}: the value at ${where} is ${v}; rows must hold finite numbers (look for a division by zero or a missing value where the rows are made)`);
+    throw new ConfigError(`${what}: the value at ${where} is ${v}, outside [0, 1]; a Bernoulli model takes pixel values in [0, 1] (divide 8-bit pixels by 255)`);
+  }
+}
+
+export function checkRowCount(n: number, what: string): void {
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${what}: n must be a positive integer, got ${shown(n)}`);
+}
+
+/** The error for rows given as something other than a Float32Array. */
+export function rowsTypeError(what: string, x: unknown): ConfigError {
+  return new ConfigError(`${what}: rows must be a Float32Array (row-major, values in [0, 1]), got ${kindOfValue(x)}; convert with Float32Array.from(...)`);
+}

@@ -1,0 +1,144 @@
+// What a model's calls refuse before anything is submitted, beside api-misuse.test.ts: data sets
+// whose buffers are gone, rows with NaN, infinities or (Bernoulli) values outside [0, 1], labels
+// for a model that has no classes, bad seeds, callbacks that are not functions, unknown `kernels`
+// fields and settings that would be dropped. And what a model may rely on: a device acquired by the
+// library is counted per GPUDevice, however each model was given it, and an app's onLosses that
+// throws fails no training step.
+import { describe, expect, it } from 'vitest';
+import { loadCheckpoint, saveCheckpoint } from '../src/checkpoint';
+import { loadMnistNode } from '../src/data/mnist';
+import { acquireNodeDevice } from '../src/gpu/node-device';
+import { VAE, type VaeOptions } from '../src/model/vae';
+import { gpu } from './helpers/gpu';
+
+const tiny = { hidden: [16], latent: 3 };
+const D = 784;
+
+describe('a data set whose buffers are gone', async () => {
+  const train = await loadMnistNode('train', { limit: 32 });
+  const gone = /this data set was destroyed \(data\.destroy\(\) or its model's destroy\(\)\); upload it again with this model/;
+
+  it('is refused by every model, and poisons none of them', async () => {
+    const { device } = await gpu();
+    const a = await VAE.create(tiny, { device, batch: 16, seed: 1 });
+    const b = await VAE.create(tiny, { device, batch: 16, seed: 2 });
+    const destroyed = a.upload(train);
+    destroyed.destroy();
+    await expect(a.trainStep({ data: destroyed, index: 0 })).rejects.toThrow(gone);
+    await expect(a.elbo(destroyed)).rejects.toThrow(gone);
+    // Data uploaded by a, used by b on the same device, then a is destroyed.
+    const shared = a.upload(train);
+    await b.trainStep({ data: shared, index: 0 });
+    a.destroy();
+    expect(shared.destroyed).toBe(true);
+    await expect(b.trainStep({ data: shared, index: 1 })).rejects.toThrow(gone);
+    await expect(b.elbo(shared)).rejects.toThrow(gone);
+    await expect(b.logLikelihood(shared, { samples: 2 })).rejects.toThrow(gone);
+    // Destroyed after the call, before the queued step runs.
+    const late = b.upload(train);
+    const step = b.trainStep({ data: late, index: 0 });
+    late.destroy();
+    await expect(step).rejects.toThrow(gone);
+    expect((await b.sample(2, 3)).length).toBe(2 * D);
+    expect((await b.readLosses()).map((l) => l.step)).toEqual([0]);
+    b.destroy();
+  });
+});
+
+describe('a device acquired by the library, shared by models', () => {
+  it('is counted per GPUDevice: a model given its raw device keeps it alive, and the last model destroys it', async () => {
+    const acquired = await acquireNodeDevice();
+    const first = await VAE.create(tiny, { device: acquired, batch: 8, seed: 1 });
+    const second = await loadCheckpoint(await saveCheckpoint(first), { device: acquired.device, batch: 8 });
+    const before = await second.sample(2, 3);
+    first.destroy();
+    expect(await second.sample(2, 3)).toEqual(before);
+    second.destroy();
+    expect((await acquired.device.lost).reason).toBe('destroyed');
+  });
+});
+
+describe('rows, labels and seeds are refused by name', () => {
+  it('non-finite values anywhere, and a Bernoulli model\'s pixels outside [0, 1], with their row and column', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create(tiny, { device, batch: 8 });
+    const rows = (n: number) => new Float32Array(n * D).fill(0.3);
+    const nan = rows(2);
+    nan[D + 5] = NaN;
+    await expect(vae.encode(nan)).rejects.toThrow(/encode: the value at row 1, column 5 is NaN; rows must hold finite numbers/);
+    await expect(vae.trainStep(nan)).rejects.toThrow(/trainStep: the value at row 1, column 5 is NaN/);
+    const inf = rows(1);
+    inf[0] = -Infinity;
+    await expect(vae.reconstruct(inf)).rejects.toThrow(/reconstruct: the value at row 0, column 0 is -Infinity/);
+    await expect(vae.reconstructToBuffer(inf)).rejects.toThrow(/reconstructToBuffer: the value at row 0, column 0/);
+    await expect(vae.decode(new Float32Array([0, Infinity, 0]))).rejects.toThrow(/decode: the value at row 0, column 1 is Infinity/);
+    await expect(vae.trainStep(rows(8).fill(200))).rejects.toThrow(/trainStep: the value at row 0, column 0 is 200, outside \[0, 1\]; a Bernoulli model takes pixel values in \[0, 1\] \(divide 8-bit pixels by 255\)/);
+    await expect(vae.encode(rows(1).fill(-0.5))).rejects.toThrow(/outside \[0, 1\]/);
+    // A latent code is any finite vector.
+    expect((await vae.decode(new Float32Array([5, -3, 0]))).length).toBe(D);
+    expect(await vae.readLosses()).toEqual([]);
+    vae.destroy();
+    const gaussian = await VAE.create({ ...tiny, likelihood: 'gaussian' }, { device, batch: 8 });
+    await gaussian.trainStep(rows(8).fill(2));
+    expect((await gaussian.readLosses()).length).toBe(1);
+    gaussian.destroy();
+  });
+
+  it('labels for a model that is not conditional; seeds that are not non-negative integers', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create(tiny, { device, batch: 8 });
+    const notConditional = /this model is not conditional \(classes 0\); leave out the labels, or create it with classes: N/;
+    const x = new Float32Array(8 * D).fill(0.5);
+    await expect(vae.trainStep(x, new Array(8).fill(3))).rejects.toThrow(notConditional);
+    await expect(vae.sample(2, 0, [1, 2, 3, 4, 5])).rejects.toThrow(notConditional);
+    await expect(vae.encode(x.subarray(0, D), [7])).rejects.toThrow(notConditional);
+    await expect(vae.decodeToBuffer(new Float32Array(3), [0])).rejects.toThrow(notConditional);
+    await expect(vae.sample(2, 1.5)).rejects.toThrow(/sample: seed must be a non-negative integer, got 1\.5/);
+    await expect(vae.sample(2, -1)).rejects.toThrow(/seed must be a non-negative integer, got -1/);
+    await expect(vae.sample(2, NaN)).rejects.toThrow(/got NaN/);
+    await expect(vae.sampleToBuffer(2, '3' as never)).rejects.toThrow(/sampleToBuffer: seed must be a non-negative integer, got '3' \(a string\)/);
+    await expect(vae.sample('4' as never)).rejects.toThrow(/sample: n must be a positive integer, got '4' \(a string\)/);
+    expect(() => vae.upload({ images: new Uint8Array(10 * D), count: 20 })).toThrow(/count and the images' length disagree: the images hold 10 examples of 784 values; give count: 10/);
+    vae.destroy();
+  });
+});
+
+describe('options refused by name at creation', () => {
+  it.each<[string, Partial<VaeOptions>, RegExp]>([
+    ['a misspelt kernels field', { kernels: { matmull: 'tiled' } as never }, /unknown kernels field 'matmull' \(did you mean 'matmul'\?\)/],
+    ['an onLosses that is not a function', { onLosses: 5 as never }, /onLosses must be a function, got 5/],
+    ['a batch given as a string', { batch: '16' as never }, /batch must be an integer in 1\.\.65535, got '16' \(a string\)/],
+    ['lrDecaySteps without a decay', { lrDecaySteps: 100 }, /lrDecaySteps \(100\) only spans a cosine decay; add lrDecay: 'cosine', or leave lrDecaySteps out/],
+  ])('%s', async (_, bad, message) => {
+    const { device } = await gpu();
+    await expect(VAE.create(tiny, { device, batch: 8, ...bad })).rejects.toThrow(message);
+  });
+
+  it('initialParams beside a checkpoint, which brings its own', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create(tiny, { device, batch: 8 });
+    const bytes = await saveCheckpoint(vae);
+    await expect(loadCheckpoint(bytes, { device, initialParams: await vae.flatParameters() })).rejects.toThrow(/the checkpoint brings its own parameters, so initialParams cannot be given too/);
+    vae.destroy();
+  });
+});
+
+describe('an onLosses that throws', () => {
+  it('fails no training step; its first exception comes from the next readLosses, once', async () => {
+    const { device } = await gpu();
+    let calls = 0;
+    const vae = await VAE.create(tiny, {
+      device, batch: 8, lossEvery: 2,
+      onLosses: () => {
+        calls++;
+        throw new Error(`app bug ${calls}`);
+      },
+    });
+    const x = new Float32Array(8 * D).fill(0.5);
+    for (let i = 0; i < 8; i++) await vae.trainStep(x);
+    await expect(vae.readLosses()).rejects.toThrow(/^app bug 1$/);
+    expect(calls).toBe(4);
+    expect((await vae.readLosses()).map((l) => l.step)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    vae.destroy();
+  });
+});
