@@ -34,7 +34,7 @@ export const SLOWEST_FIRST = [
   'e2e/images', // 134 s
   'matmul', // 191 s Node, 246 s Chromium, 105 s Deno
   'gpu-sh', // 104 s
-  'gpu-all', // 64 s
+  'gpu-all', // 48 s
   'conv', // 52 s Node, 87 s Chromium, 44 s Deno
   'cli-images', // 77 s
   'cli', // 76 s
