@@ -53,11 +53,15 @@ export async function drawTraversal(vae: VAE, grid: GridRenderer, test: Traversa
     const n = Math.min(TRAVERSAL_KL_EXAMPLES, test.count);
     const labels = vae.config.classes ? test.labels.subarray(0, n) : undefined;
     const q = await vae.encode(test.x.subarray(0, n * D), labels);
-    kl = klPerDimension(q.mu, q.logvar, Z);
-    base = q.mu.slice(0, Z);
     label = Math.min(test.labels[0], Math.max(0, vae.config.classes - 1));
-    names = test.factors ? dspritesFactorNames(test.factors.length / test.count) : [];
-    if (names.length) eta = factorVarianceExplained(q.mu, Z, test.factors!.subarray(0, n * names.length), names.length);
+    // A model whose parameters went bad (a loaded NaN checkpoint) has no codes to sweep around:
+    // its rows are drawn around z = 0 in index order, as without test pictures.
+    if (q.mu.every(Number.isFinite) && q.logvar.every(Number.isFinite)) {
+      kl = klPerDimension(q.mu, q.logvar, Z);
+      base = q.mu.slice(0, Z);
+      names = test.factors ? dspritesFactorNames(test.factors.length / test.count) : [];
+      if (names.length) eta = factorVarianceExplained(q.mu, Z, test.factors!.subarray(0, n * names.length), names.length);
+    }
   }
   const dims = kl ? traversalOrder(kl, rows) : Array.from({ length: rows }, (_, j) => j);
   const z = traversalGrid(base, dims, TRAVERSAL_STEPS, TRAVERSAL_RANGE);

@@ -240,6 +240,8 @@ export class Views {
     const conditional = vae.config.classes > 0;
     // Each endpoint is encoded with its own label; the path between them is decoded as one class.
     const { mu } = await vae.encode(x, conditional ? ends : undefined);
+    // A model whose parameters went bad encodes to NaN: its path is drawn at z = 0 instead.
+    if (!mu.every(Number.isFinite)) mu.fill(0);
     const decodedAs = conditional ? (this.interpClass ?? ends[0]) : null;
     // Straight line between the two posterior means, endpoints included.
     const z = new Float32Array(INTERP_STEPS * Z);

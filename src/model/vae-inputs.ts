@@ -31,28 +31,37 @@ export function checkNoLabels(config: VaeConfig, labels: unknown, what: string):
 }
 
 /**
- * The row count of `x`, rows of `width` values, after checking each value: finite, and in [0, 1]
- * with `unitRange` (a Bernoulli model's pixels).
+ * What a row holds: a Bernoulli model's pixels (probabilities, in [0, 1]), another model's pixels,
+ * or latent codes (which may come from encode(), and so from the model's own parameters).
  */
-export function rowsOf(x: Float32Array, width: number, what: string, unitRange: boolean): number {
+export type RowValues = 'probabilities' | 'pixels' | 'codes';
+
+/** The row count of `x`, rows of `width` values, after checking each value (see checkRowValues). */
+export function rowsOf(x: Float32Array, width: number, what: string, values: RowValues): number {
   if (!(x instanceof Float32Array)) throw rowsTypeError(what, x);
   const rows = x.length / width;
   if (!Number.isInteger(rows) || rows < 1) throw new ConfigError(`${what}: expected rows of ${width} values, got ${x.length} values`);
-  checkRowValues(x, width, what, unitRange);
+  checkRowValues(x, width, what, values);
   return rows;
 }
 
 /**
- * Refuses the first value of `x` (rows of `width`) that is not finite or, with `unitRange`, not in
+ * Refuses the first value of `x` (rows of `width`) that is not finite or, for probabilities, not in
  * [0, 1], naming its row and column.
  */
-export function checkRowValues(x: Float32Array, width: number, what: string, unitRange: boolean): void {
+export function checkRowValues(x: Float32Array, width: number, what: string, values: RowValues): void {
+  const unitRange = values === 'probabilities';
   for (let i = 0; i < x.length; i++) {
     const v = x[i];
     // NaN fails both comparisons, so the unit-range test refuses it too.
     if (unitRange ? v >= 0 && v <= 1 : Number.isFinite(v)) continue;
     const where = `row ${Math.floor(i / width)}, column ${i % width}`;
-    if (!Number.isFinite(v)) throw new ConfigError(`${what}: the value at ${where} is ${v}; rows must hold finite numbers (look for a division by zero or a missing value where the rows are made)`);
+    if (!Number.isFinite(v)) {
+      const cause = values === 'codes'
+        ? 'codes from encode() are not finite when the model\'s own parameters are not'
+        : 'look for a division by zero or a missing value where the rows are made';
+      throw new ConfigError(`${what}: the value at ${where} is ${v}; rows must hold finite numbers (${cause})`);
+    }
     throw new ConfigError(`${what}: the value at ${where} is ${v}, outside [0, 1]; a Bernoulli model takes pixel values in [0, 1] (divide 8-bit pixels by 255)`);
   }
 }

@@ -20,7 +20,7 @@ import { convOpsOf } from './layers/conv-ops';
 import { defaultAutotuneCache } from './autotune-cache';
 import { checkPrecision } from './precision';
 import { checkCreationOptions, checkKnownKeys, checkSeed, DEFAULT_TRAINING, lrAt, restateRefusal, type ElboResult, type VaeOptions } from './vae-options';
-import { checkNoLabels, checkRowCount, checkRowValues, checkSource, rowsOf, rowsTypeError } from './vae-inputs';
+import { checkNoLabels, checkRowCount, checkRowValues, checkSource, rowsOf, rowsTypeError, type RowValues } from './vae-inputs';
 import { OutOfMemoryScopes } from './creation-scopes';
 import { VaeBase } from './vae-base';
 
@@ -112,7 +112,7 @@ export class VAE extends VaeBase {
    */
   async trainStep(batch: Float32Array | { data: BatchSource; index: number }, labels?: ArrayLike<number>): Promise<void> {
     checkNoLabels(this.config, labels, 'trainStep');
-    if (batch instanceof Float32Array) checkRowValues(batch, this.config.inputDim, 'trainStep', this.pixelsInUnitRange);
+    if (batch instanceof Float32Array) checkRowValues(batch, this.config.inputDim, 'trainStep', this.pixelValues);
     else {
       if (ArrayBuffer.isView(batch) || Array.isArray(batch)) throw rowsTypeError('trainStep', batch);
       if (!batch || typeof batch !== 'object' || !Number.isInteger(batch.index) || batch.index < 0) {
@@ -163,9 +163,9 @@ export class VAE extends VaeBase {
     });
   }
 
-  /** Whether inputs are probabilities (a Bernoulli model's pixels), checked to lie in [0, 1]. */
-  private get pixelsInUnitRange(): boolean {
-    return this.config.likelihood === 'bernoulli';
+  /** What this model's input rows hold: a Bernoulli model's pixels are probabilities, checked to lie in [0, 1]. */
+  private get pixelValues(): RowValues {
+    return this.config.likelihood === 'bernoulli' ? 'probabilities' : 'pixels';
   }
 
   /** -ELBO, reconstruction and KL per example over a resident dataset, in batches of the training size. */
@@ -265,27 +265,27 @@ export class VAE extends VaeBase {
   }
 
   async decodeToBuffer(z: Float32Array, labels?: ArrayLike<number>): Promise<GPUBuffer> {
-    const rows = rowsOf(z, this.config.latent, 'decodeToBuffer', false);
+    const rows = rowsOf(z, this.config.latent, 'decodeToBuffer', 'codes');
     checkNoLabels(this.config, labels, 'decodeToBuffer');
     return this.exclusive(async () => (await this.dispatchForward('decode', rows, z, labels, {}, true)).output.buffer);
   }
 
   async reconstructToBuffer(x: Float32Array, labels?: ArrayLike<number>): Promise<GPUBuffer> {
-    const rows = rowsOf(x, this.config.inputDim, 'reconstructToBuffer', this.pixelsInUnitRange);
+    const rows = rowsOf(x, this.config.inputDim, 'reconstructToBuffer', this.pixelValues);
     checkNoLabels(this.config, labels, 'reconstructToBuffer');
     return this.exclusive(async () => (await this.dispatchForward('reconstruct', rows, x, labels, {}, true)).output.buffer);
   }
 
   /** mu and logvar of q(z|x) for each row of x ([rows, D] in [0,1]). */
   async encode(x: Float32Array, labels?: ArrayLike<number>): Promise<{ mu: Float32Array; logvar: Float32Array }> {
-    const rows = rowsOf(x, this.config.inputDim, 'encode', this.pixelsInUnitRange);
+    const rows = rowsOf(x, this.config.inputDim, 'encode', this.pixelValues);
     const q = await this.runForward('encode', x, rows, labels);
     return this.parts.sampler.split(q, rows);
   }
 
   /** Decoder mean for each row of z ([rows, Z]): pixel probabilities (Bernoulli) or means (Gaussian). */
   async decode(z: Float32Array, labels?: ArrayLike<number>): Promise<Float32Array> {
-    return this.runForward('decode', z, rowsOf(z, this.config.latent, 'decode', false), labels);
+    return this.runForward('decode', z, rowsOf(z, this.config.latent, 'decode', 'codes'), labels);
   }
 
   /** `n` new examples: z ~ N(0, I) drawn on the GPU from `seed`, decoded (of class `labels[i]` when conditional). */
@@ -297,6 +297,6 @@ export class VAE extends VaeBase {
 
   /** Decoder mean at z = mu(x) for each row of x. */
   async reconstruct(x: Float32Array, labels?: ArrayLike<number>): Promise<Float32Array> {
-    return this.runForward('reconstruct', x, rowsOf(x, this.config.inputDim, 'reconstruct', this.pixelsInUnitRange), labels);
+    return this.runForward('reconstruct', x, rowsOf(x, this.config.inputDim, 'reconstruct', this.pixelValues), labels);
   }
 }
