@@ -2,7 +2,7 @@
 // layout, weights [out, in]) and the model configuration as JSON in the metadata, so a file alone
 // rebuilds its model. A PyTorch user loads it with `safetensors.torch.load_file`.
 import { DEFAULT_CONFIG, resolveConfig, type VaeConfig } from './model/config';
-import { checkKnownKeys } from './model/vae-options';
+import { checkKnownKeys } from './edit-distance';
 import { paramLayout } from './model/build';
 import { VAE, type VaeOptions } from './model/vae';
 import { CheckpointError, decodeNamed, encodeSafetensors } from './io/safetensors';

@@ -174,9 +174,8 @@ const toProcess: Print = (stream, text) => process[stream].write(text);
 
 /**
  * Prints one JSON object per line (--json) or a human line; `print` redirects both (embedding,
- * tests). Warnings always go to stderr, so that `eval ... > result.txt` keeps the results alone
- * and the warnings in sight. A line given to `info` that starts with "warning: " goes there too,
- * for callers that hand `info` on as their only logger.
+ * tests). Warnings (`warn`) always go to stderr, so that `eval ... > result.txt` keeps the
+ * results alone and the warnings in sight.
  */
 export function makeReporter(json: boolean, print: Print = toProcess) {
   return {

@@ -205,7 +205,6 @@ function whyNotADevice(x: unknown): string {
     'pass your GPUDevice, or the result of acquireNodeDevice() (Node) or acquireBrowserDevice() (browsers) unchanged';
 }
 
-export { checkKnownKeys };
 
 /**
  * A budget refusal at creation, restated with what to change: step tensors grow with the batch,
