@@ -209,7 +209,7 @@ describe('the library\'s refusals in CLI terms', () => {
     }
     throw new Error(`no refusal for ${JSON.stringify(partial)}`);
   };
-  const apiWords = new RegExp(`(?<![-\\w])(${Object.keys(FIELD_FLAGS).join('|')})\\b|(?<![-\\w])(init|arch|norm|precision) '?(pytorch|kaiming|mlp|conv|none|group|f32|f16)\\b|memoryBudget|without strict|batch in the API`);
+  const apiWords = new RegExp(`(?<![-\\w])(${Object.keys(FIELD_FLAGS).join('|')})\\b|(?<![-\\w])(init|arch|norm|precision) '?(pytorch|kaiming|mlp|conv|none|group|f32|f16)\\b|memoryBudget|without strict|batch in the API|in the CLI`);
 
   it('names flags, not API fields, and every one says what to do', () => {
     const cases: [Partial<VaeConfig>, string][] = [
@@ -225,6 +225,8 @@ describe('the library\'s refusals in CLI terms', () => {
       [{ likelihood: 'gaussian', dequantize: true, binarize: 'fixed' }, '--dequantize and --binarize exclude each other'],
       [{ arch: 'conv', inputDim: 27 * 27, imageShape: [27, 27] }, 'use --arch mlp, or images with even sides'],
       [{ channels: [8] }, '(--hidden) instead'],
+      [{ arch: 'conv', inputDim: 12 * 20, imageShape: [12, 20], channels: [8, 16, 32] }, 'give at most 2 channels (--channels 8,16)'],
+      [{ arch: 'conv', inputDim: 4, imageShape: [2, 2] }, 'at most 1 (--channels 32), or use --arch mlp'],
     ];
     for (const [partial, says] of cases) {
       const said = toFlags(refusalOf(partial));
@@ -240,6 +242,10 @@ describe('the library\'s refusals in CLI terms', () => {
     const budget = restateRefusal(new MemoryBudgetError('x', 'graph train', 8 << 20, 1 << 20, 4 << 20), 64) as Error;
     expect(toFlags(budget.message)).toMatch(/use --batch \d+ or less, or raise the budget \(--max-gpu-memory MiB\)$/);
     expect(toFlags(budget.message)).not.toMatch(apiWords);
+    const model = restateRefusal(new MemoryBudgetError('x', 'parameters', 8 << 20, 0, 4 << 20), 64) as Error;
+    expect(model.message).toContain('use a smaller model (hidden, channels, imageShape; --hidden, --channels, --image-size in the CLI)');
+    expect(toFlags(model.message)).toContain('use a smaller model (--hidden, --channels, --image-size) or raise the budget (--max-gpu-memory MiB)');
+    expect(toFlags('dataset train needs 9 bytes; use fewer examples (fewer rows; --limit, --test-limit in the CLI), or raise')).toBe('dataset train needs 9 bytes; use fewer examples (--limit, --test-limit), or raise');
     // A flag already in CLI terms is left alone; a checkpoint's own message is not rewritten.
     expect(toFlags('--init pytorch and --kl-capacity 5')).toBe('--init pytorch and --kl-capacity 5');
     expect(inCliTerms(Object.assign(new Error('x has an invalid model configuration: klCapacity must be'), { name: 'CheckpointError' }))).toContain('klCapacity');

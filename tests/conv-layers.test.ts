@@ -122,10 +122,10 @@ describe('conv layer shapes and parameters', () => {
       expect(conv(rows, cols, [...channels])).toThrow(new RegExp(`${rows}x${cols} has an odd side, which cannot be halved; use arch mlp, or images with even sides`));
     }
     // Too many halvings: the advice keeps the caller's widths, as many as the sides allow.
-    expect(conv(12, 20, [8, 16, 32])).toThrow(/3 stride-2 convolutions need image sides divisible by 8; 12x20 is not: give at most 2 channels \(--channels 8,16\)/);
+    expect(conv(12, 20, [8, 16, 32])).toThrow(/3 stride-2 convolutions need image sides divisible by 8; 12x20 is not: give at most 2 channels \(channels: \[8, 16\]; --channels 8,16 in the CLI\)/);
     // Too small for the default widths, yet halvable: the suggested widths are accepted.
-    expect(conv(2, 2)).toThrow(/2x2 is too small for one halving of them; give the widths yourself, one per halving, at most 1 \(--channels 32\)/);
-    expect(conv(4, 4)).toThrow(/at most 2 \(--channels 32,64\)/);
+    expect(conv(2, 2)).toThrow(/2x2 is too small for one halving of them; give the widths yourself, one per halving, at most 1 \(channels: \[32\]; --channels 32 in the CLI\)/);
+    expect(conv(4, 4)).toThrow(/at most 2 \(channels: \[32, 64\]; --channels 32,64 in the CLI\)/);
     expect(conv(2, 2, [32])().channels).toEqual([32]);
     expect(conv(4, 4, [32, 64])().channels).toEqual([32, 64]);
     expect(conv(12, 20, [8, 16])().channels).toEqual([8, 16]);

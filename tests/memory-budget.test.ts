@@ -53,9 +53,9 @@ describe('memory budget: refused at plan time with the batch that fits', () => {
       expect(error).toBeInstanceOf(MemoryBudgetError);
       const e = error as MemoryBudgetError;
       expect(e.name).toBe('DeviceLimitError');
-      expect(e.message).toMatch(new RegExp(`training step at batch ${batch} needs [\\d.]+ [KMG]iB .* budget is [\\d.]+ [KMG]iB; use --batch \\d+ or less`));
+      expect(e.message).toMatch(new RegExp(`training step at batch ${batch} needs [\\d.]+ [KMG]iB .* budget is [\\d.]+ [KMG]iB; use a batch of \\d+ or less \\(batch; --batch in the CLI\\)`));
       expect(leftAlive).toBe(0);
-      const fits = Number(/--batch (\d+) or less/.exec(e.message)![1]);
+      const fits = Number(/a batch of (\d+) or less/.exec(e.message)![1]);
       expect(fits).toBeGreaterThanOrEqual(1);
       expect(fits).toBeLessThan(batch);
 
@@ -73,7 +73,7 @@ describe('memory budget: refused at plan time with the batch that fits', () => {
     expect(error).toBeInstanceOf(MemoryBudgetError);
     const e = error as MemoryBudgetError;
     expect(e.needed).toBeGreaterThan(1024 * MIB);
-    const fits = Number(/--batch (\d+) or less/.exec(e.message)?.[1]);
+    const fits = Number(/a batch of (\d+) or less/.exec(e.message)?.[1]);
     expect(fits).toBeGreaterThanOrEqual(1);
     expect(fits).toBeLessThan(128);
     expect(leftAlive).toBe(0);

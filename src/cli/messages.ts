@@ -33,7 +33,9 @@ const notFlag = '(?<![-\\w])';
 export const API_TO_FLAGS: [RegExp, string][] = [
   // Memory budget: the API and the CLI both named; the CLI needs only its own.
   [/ \(memoryBudget; --max-gpu-memory in the CLI\)/g, ' (--max-gpu-memory MiB)'],
-  [/ \(batch in the API\)/g, ''],
+  [/use a batch of (\d+) or less \(batch; --batch in the CLI\)/g, 'use --batch $1 or less'],
+  // Any other "(API words; --flags in the CLI)": the CLI keeps its flags.
+  [/ \([^();]*; (--[^()]*) in the CLI\)/g, ' ($1)'],
   // Fixes phrased as "leave FIELD at 0" / "set those to 0".
   [/leave klCapacity at 0/g, 'leave out --kl-capacity'],
   [/leave free bits at 0/g, 'leave out --free-bits'],

@@ -199,10 +199,10 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
     }
     if (c.channels.length === 0) c.channels = defaultConvChannels(rows, cols);
     if (c.channels.length === 0) {
-      throw new ConfigError(`the conv architecture's default widths halve the image down to 4x4 or larger, and ${rows}x${cols} is too small for one halving of them; give the widths yourself, one per halving, at most ${most} (--channels ${convWidths(most).join(',')}), or use arch mlp`);
+      throw new ConfigError(`the conv architecture's default widths halve the image down to 4x4 or larger, and ${rows}x${cols} is too small for one halving of them; give the widths yourself, one per halving, at most ${most} (channels: [${convWidths(most).join(', ')}]; --channels ${convWidths(most).join(',')} in the CLI), or use arch mlp`);
     }
     if (c.channels.length > most) {
-      throw new ConfigError(`${c.channels.length} stride-2 convolutions need image sides divisible by ${2 ** c.channels.length}; ${rows}x${cols} is not: give at most ${most} channels (--channels ${c.channels.slice(0, most).join(',')})`);
+      throw new ConfigError(`${c.channels.length} stride-2 convolutions need image sides divisible by ${2 ** c.channels.length}; ${rows}x${cols} is not: give at most ${most} channels (channels: [${c.channels.slice(0, most).join(', ')}]; --channels ${c.channels.slice(0, most).join(',')} in the CLI)`);
     }
   } else if (c.channels.length > 0) {
     throw new ConfigError('channels sets the conv architecture\'s widths; the mlp architecture takes hidden sizes (hidden) instead');

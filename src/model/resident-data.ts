@@ -42,7 +42,7 @@ export class ResidentData extends GpuExamples {
     }
     const limit = arena.device.limits.maxStorageBufferBindingSize;
     if (images.length > limit) {
-      throw new DeviceLimitError(`dataset ${label} needs ${images.length} bytes on the GPU but maxStorageBufferBindingSize is ${limit}; train on fewer examples (--limit)`);
+      throw new DeviceLimitError(`dataset ${label} needs ${images.length} bytes on the GPU but maxStorageBufferBindingSize is ${limit}; train on fewer examples (fewer rows; --limit in the CLI)`);
     }
     if (config.classes > 0) {
       if (!data.labels || data.labels.length !== count) throw new ConfigError(`dataset ${label} has no labels for its ${count} examples, but the model is conditional on ${config.classes} classes`);
@@ -50,7 +50,7 @@ export class ResidentData extends GpuExamples {
       if (top >= config.classes) throw new ConfigError(`dataset ${label} has label ${top}, but the model knows classes 0..${config.classes - 1}; set classes to at least ${top + 1}`);
     }
     const labelBytes = config.classes > 0 ? count * 4 : 0;
-    arena.reserve(`dataset ${label} (${count} examples)`, images.length + count * 4 + labelBytes + 12, 'use fewer examples (--limit, --test-limit)');
+    arena.reserve(`dataset ${label} (${count} examples)`, images.length + count * 4 + labelBytes + 12, 'use fewer examples (fewer rows; --limit, --test-limit in the CLI)');
     super(arena, count, dim, config, label, config.classes > 0 ? Uint32Array.from(data.labels!) : null);
     this.pixels = arena.upload(`${label}.pixels`, images);
   }

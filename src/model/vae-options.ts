@@ -215,10 +215,10 @@ export function restateRefusal(e: unknown, batch: number): unknown {
   const raise = 'raise the budget (memoryBudget; --max-gpu-memory in the CLI)';
   if (!e.what.startsWith('graph train')) {
     if (e.inUse > 0) return e;
-    return new MemoryBudgetError(`${e.what} need ${formatBytes(e.needed)} of GPU memory, more than the ${formatBytes(e.budget)} budget; use a smaller model (--hidden, --channels, --image-size) or ${raise}`, e.what, e.needed, e.inUse, e.budget);
+    return new MemoryBudgetError(`${e.what} need ${formatBytes(e.needed)} of GPU memory, more than the ${formatBytes(e.budget)} budget; use a smaller model (hidden, channels, imageShape; --hidden, --channels, --image-size in the CLI) or ${raise}`, e.what, e.needed, e.inUse, e.budget);
   }
   const fits = Math.floor((batch * (e.budget - e.inUse)) / e.needed);
-  const fix = fits >= 1 ? `use --batch ${fits} or less (batch in the API), or ${raise}` : `even one example does not fit: use a smaller model (--hidden, --channels, --image-size) or ${raise}`;
+  const fix = fits >= 1 ? `use a batch of ${fits} or less (batch; --batch in the CLI), or ${raise}` : `even one example does not fit: use a smaller model (hidden, channels, imageShape; --hidden, --channels, --image-size in the CLI) or ${raise}`;
   return new MemoryBudgetError(
     `the training step at batch ${batch} needs ${formatBytes(e.needed)} of GPU memory beside ${formatBytes(e.inUse)} of parameters and optimizer state, ` +
       `but the memory budget is ${formatBytes(e.budget)}; ${fix}`,
