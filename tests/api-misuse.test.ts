@@ -115,6 +115,7 @@ describe('bad options and data are refused by name, before any GPU work', async 
     const { device } = await gpu();
     await expect(VAE.create(tiny, { batch: 8 } as never)).rejects.toThrow(/options\.device is missing: pass your GPUDevice, or the result of acquireNodeDevice/);
     await expect(VAE.create({ latnet: 4 } as never, { device })).rejects.toThrow(/unknown config field 'latnet' \(did you mean 'latent'\?\)/);
+    await expect(VAE.create({ latentSize: 4 } as never, { device })).rejects.toThrow(/unknown config field 'latentSize' \(did you mean 'latent'\?\)/);
     await expect(VAE.create({ imageShape: '28x28' as never }, { device })).rejects.toThrow(/imageShape must be \[rows, cols\]/);
     await expect(VAE.create({ inputDim: 798, imageShape: [28.5, 28] }, { device })).rejects.toThrow(/imageShape must be \[rows, cols\], two positive integers/);
   });

@@ -3,7 +3,7 @@
 // that names the flag and the fix; on the command line, a flag given twice too: checkRepeats),
 // path flags are checked before any work starts (paths.ts), and
 // typed values come with messages that say which flag is wrong and what it accepts.
-import { editDistance } from '../edit-distance';
+import { nearestName } from '../edit-distance';
 import { pathProblem } from './paths';
 
 export class UsageError extends Error {
@@ -25,9 +25,9 @@ export function defineFlags<T extends FlagTable>(command: string, table: T): T {
 
 function unknownFlag(command: string, name: string, spec: FlagTable): UsageError {
   const names = Object.keys(spec);
-  const near = names.map((k) => [k, editDistance(name, k)] as const).filter(([k, d]) => d <= 2 || k.startsWith(name) || name.startsWith(k)).sort((x, y) => x[1] - y[1])[0];
+  const near = nearestName(name, names);
   // A near match is the likely fix, and the whole list (48 flags for train) would bury it.
-  if (near) return new UsageError(`Unknown option '--${name}'; did you mean --${near[0]}? (webgpu-vae ${command} --help lists every flag)`);
+  if (near) return new UsageError(`Unknown option '--${name}'; did you mean --${near}? (webgpu-vae ${command} --help lists every flag)`);
   return new UsageError(`Unknown option '--${name}'; valid flags: ${names.map((k) => `--${k}`).join(' ')} (webgpu-vae ${command} --help)`);
 }
 
