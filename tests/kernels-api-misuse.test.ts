@@ -159,6 +159,22 @@ describe('bind() refuses what would go wrong on the device', () => {
     for (const b of [params, small, p, g, m, v, ...tight]) b.destroy();
   });
 
+  it('a binding misnamed, missing or not a buffer, as a ConfigError naming the kernel\'s bindings', async () => {
+    const { device } = await gpu();
+    const k = await compile(device, matmul({ M: 8, N: 8, K: 8 }));
+    const full = device.createBuffer({ size: 256, usage: storageUsage() });
+    const refusal = (message: RegExp) => expect.objectContaining({ name: 'ConfigError', message: expect.stringMatching(message) });
+    const binds = "kernel matmul_nn_register binds 'a', 'b', 'c'";
+    expect(() => k.bind({ a: full, b: full, C: full } as never)).toThrow(refusal(new RegExp(`^kernel matmul_nn_register has no binding named 'C' \\(did you mean 'c'\\?\\); ${binds}$`)));
+    expect(() => k.bind({ a: full, b: full, out: full } as never)).toThrow(refusal(new RegExp(`has no binding named 'out'; ${binds}$`)));
+    expect(() => k.bind({ a: full, b: full } as never)).toThrow(refusal(new RegExp(`^kernel matmul_nn_register needs a buffer for 'c'; ${binds}$`)));
+    expect(() => k.bind({ a: full, b: full, c: new Float32Array(64) } as never)).toThrow(refusal(/^kernel matmul_nn_register: binding 'c' must be a GPUBuffer or \{ buffer: GPUBuffer, offset\?, size\? \}, got Float32Array, which lives on the CPU; create a GPUBuffer and fill it with device.queue.writeBuffer$/));
+    expect(() => k.bind({ a: full, b: full, c: { buffer: null } } as never)).toThrow(refusal(/binding 'c' must be a GPUBuffer .*, got null$/));
+    expect(() => k.bind([full, full, full] as never)).toThrow(refusal(new RegExp(`^bind\\(\\) takes an object of buffers by binding name, got an array; ${binds}$`)));
+    expect(() => k.bind({ a: full, b: full, c: full })).not.toThrow();
+    full.destroy();
+  });
+
   it('a buffer without the usage its binding needs, and an offset off the device\'s alignment', async () => {
     const { device } = await gpu();
     const k = await compile(device, optimizerStep({ kind: 'sgd', count: 4 }));

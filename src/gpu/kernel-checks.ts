@@ -5,7 +5,8 @@
 // `bind()` in pipelines.ts runs them; graph.ts also runs the limit checks before it places memory
 // or compiles anything.
 import type { Kernel } from '../../shaders/common';
-import { ConfigError, DeviceLimitError, GpuError } from '../errors';
+import { nearestName } from '../edit-distance';
+import { ConfigError, DeviceLimitError, GpuError, kindOfValue } from '../errors';
 import type { BufferSlice } from './buffers';
 import { isDeviceGone } from './device';
 
@@ -50,6 +51,40 @@ export function checkBindingSizes(kernel: Kernel, resources: Record<string, Buff
 function usageNames(usage: number): string {
   const names = Object.entries(GPUBufferUsage as unknown as Record<string, number>).filter(([, bit]) => usage & bit).map(([name]) => name);
   return names.length ? names.join(' | ') : `usage ${usage}`;
+}
+
+/**
+ * The slices an app's `bind(resources)` names, one per binding of `kernel`, refused with a
+ * ConfigError when one is missing, unknown (with the nearest binding name) or not a GPUBuffer or
+ * `{ buffer, offset?, size? }`. `fallback` supplies the buffers the library keeps for a kernel's
+ * constants (a shape-generic kernel's `dims`).
+ */
+export function appBindingSlices(kernel: Kernel, resources: unknown, fallback: (name: string) => GPUBuffer | undefined): Record<string, BufferSlice> {
+  const names = kernel.bindings.map((b) => b.name);
+  const listed = `kernel ${kernel.name} binds ${names.map((n) => `'${n}'`).join(', ')}`;
+  if (typeof resources !== 'object' || resources === null || Array.isArray(resources)) {
+    throw new ConfigError(`bind() takes an object of buffers by binding name, got ${kindOfValue(resources)}; ${listed}`);
+  }
+  const given = resources as Record<string, unknown>;
+  for (const key of Object.keys(given)) {
+    if (names.includes(key)) continue;
+    const near = nearestName(key, names);
+    throw new ConfigError(`kernel ${kernel.name} has no binding named '${key}'${near ? ` (did you mean '${near}'?)` : ''}; ${listed}`);
+  }
+  const slices: Record<string, BufferSlice> = {};
+  for (const name of names) {
+    const r = given[name] ?? fallback(name);
+    if (r === undefined || r === null) throw new ConfigError(`kernel ${kernel.name} needs a buffer for '${name}'; ${listed}`);
+    if (ArrayBuffer.isView(r) || r instanceof ArrayBuffer) {
+      throw new ConfigError(`kernel ${kernel.name}: binding '${name}' must be a GPUBuffer or { buffer: GPUBuffer, offset?, size? }, got ${kindOfValue(r)}, which lives on the CPU; create a GPUBuffer and fill it with device.queue.writeBuffer`);
+    }
+    const buffer = (typeof r === 'object' && 'buffer' in r ? (r as BufferSlice).buffer : r) as GPUBuffer;
+    if (typeof buffer !== 'object' || buffer === null || typeof buffer.size !== 'number' || typeof buffer.destroy !== 'function') {
+      throw new ConfigError(`kernel ${kernel.name}: binding '${name}' must be a GPUBuffer or { buffer: GPUBuffer, offset?, size? }, got ${kindOfValue(buffer)}`);
+    }
+    slices[name] = r === buffer ? { buffer } : (r as BufferSlice);
+  }
+  return slices;
 }
 
 /**

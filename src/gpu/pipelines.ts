@@ -19,7 +19,7 @@ import type { BindingKind, Kernel, KernelBinding } from '../../shaders/common';
 import { ShaderCompileError } from '../errors';
 import type { BufferSlice } from './buffers';
 import { gentleWait } from './gentle-wait';
-import { checkAppBindings, checkBindingLimits, refuseGoneDevice } from './kernel-checks';
+import { appBindingSlices, checkAppBindings, checkBindingLimits, refuseGoneDevice } from './kernel-checks';
 
 
 /** Who dispatches a compiled kernel: the library's own graphs, or an app through `webgpu-vae/kernels`. */
@@ -146,14 +146,7 @@ export class PipelineCache {
       bind(resources, label = kernel.name) {
         // Dawn for Node crashes or hangs on objects made on a destroyed device (device.ts).
         if (app) refuseGoneDevice(device, `bind ${kernel.name}`);
-        const slices: Record<string, BufferSlice> = {};
-        for (const b of kernel.bindings) {
-          const r = resources[b.name] ?? constantBuffer(b.name);
-          if (!r) throw new Error(`kernel ${kernel.name} needs a buffer for '${b.name}'`);
-          slices[b.name] = 'buffer' in r ? r : { buffer: r };
-        }
-        const extra = Object.keys(resources).filter((k) => !kernel.bindings.some((b) => b.name === k));
-        if (extra.length) throw new Error(`kernel ${kernel.name} has no binding named ${extra.join(', ')}`);
+        const slices = app ? appBindingSlices(kernel, resources, constantBuffer) : libraryBindingSlices(kernel, resources, constantBuffer);
         if (app) checkAppBindings(kernel, slices, device.limits);
         checkBindingLimits(kernel, slices, device.limits, label);
         const bindGroup = device.createBindGroup({
@@ -253,4 +246,17 @@ export function pipelineCacheFor(device: GPUDevice): PipelineCache {
   let c = caches.get(device);
   if (!c) caches.set(device, (c = new PipelineCache(device)));
   return c;
+}
+
+/** The library's own graphs name their buffers correctly (graph.ts checks them first); a slip here is a bug. */
+function libraryBindingSlices(kernel: Kernel, resources: Record<string, GPUBuffer | BufferSlice>, fallback: (name: string) => GPUBuffer | undefined): Record<string, BufferSlice> {
+  const slices: Record<string, BufferSlice> = {};
+  for (const b of kernel.bindings) {
+    const r = resources[b.name] ?? fallback(b.name);
+    if (!r) throw new Error(`kernel ${kernel.name} needs a buffer for '${b.name}'`);
+    slices[b.name] = 'buffer' in r ? r : { buffer: r };
+  }
+  const extra = Object.keys(resources).filter((k) => !kernel.bindings.some((b) => b.name === k));
+  if (extra.length) throw new Error(`kernel ${kernel.name} has no binding named ${extra.join(', ')}`);
+  return slices;
 }
