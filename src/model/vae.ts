@@ -120,6 +120,10 @@ export class VAE extends VaeBase {
         throw new ConfigError('trainStep takes a Float32Array of rows, or { data, index } with data from vae.upload() or vae.generateSprites() and a batch index >= 0');
       }
       checkSource(batch.data, this.config, this.device, 'trainStep');
+      // Resident data brings its own labels; a second set beside it would be ignored.
+      if (labels !== undefined) {
+        throw new ConfigError('trainStep: a batch of resident data { data, index } takes its labels from that data (given to vae.upload()); leave the labels argument out');
+      }
     }
     return this.exclusive(() => this.trainStepNow(batch, labels));
   }
