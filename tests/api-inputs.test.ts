@@ -105,7 +105,7 @@ describe('rows, labels and seeds are refused by name', () => {
   it('labels beside a batch of resident data, which brings its own', async () => {
     const { device } = await gpu();
     const cvae = await VAE.create({ ...tiny, classes: 10 }, { device, batch: 8 });
-    const data = cvae.upload({ images: new Uint8Array(8 * D).fill(100), count: 8, labels: new Array(8).fill(3) });
+    const data = cvae.upload({ images: new Uint8Array(8 * D).fill(100), count: 8, labels: new Uint8Array(8).fill(3) });
     await expect(cvae.trainStep({ data, index: 0 }, new Array(8).fill(5))).rejects.toThrow(/trainStep: a batch of resident data \{ data, index \} takes its labels from that data \(given to vae\.upload\(\)\); leave the labels argument out/);
     await cvae.trainStep({ data, index: 0 });
     expect((await cvae.readLosses()).length).toBe(1);

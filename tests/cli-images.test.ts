@@ -159,6 +159,7 @@ describe('CLI on pictures', () => {
     const r = await cli(['train', '--dataset', 'folder', '--data-dir', photos, '--image-size', '8', '--image-channels', '1', '--hidden', '16', '--latent', '2',
       '--batch', '8', '--epochs', '1', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).run).toMatchObject({ dataset: 'folder', dataDir: photos, imageSize: 8, imageChannels: 1, strict: false });
     const model = join(out, 'model.safetensors');
     const { metadata } = readCheckpoint(new Uint8Array(readFileSync(model)));
     const held = await loadDataSource('folder', { dir: photos, imageSize: 8, channels: 1, seed: 0 });

@@ -95,6 +95,8 @@ describe('train --resume', { timeout: LONG }, () => {
     expect(log.at(-1)).toMatchObject({ event: 'done', step: 96 });
     const record = JSON.parse(readFileSync(join(baseline, 'config.json'), 'utf8'));
     expect(record).toMatchObject({ config: { hidden: [32], latent: 4 }, training: { batch: 64, lr: 1e-3, seed: 0 }, run: { epochs: 12, limit: 512, testLimit: 128, precision: 'f32' }, resumed: [] });
+    // MNIST pictures come as they are: the folder-only picture options are not recorded.
+    for (const folderOnly of ['imageSize', 'imageChannels', 'strict']) expect(record.run).not.toHaveProperty(folderOnly);
 
     // model.safetensors holds the model tensors under their checkpoint names and nothing else.
     const modelBytes = new Uint8Array(readFileSync(join(baseline, 'model.safetensors')));

@@ -92,16 +92,25 @@ export interface RunLogStart {
   warn(line: string): void;
 }
 
+/** The run's options as config.json shows them: a built-in data set's record leaves out the folder-only picture flags. */
+export function recordedRun(run: Record<string, unknown> & RunOptions): Record<string, unknown> {
+  if (run.dataset === 'folder') return run;
+  const { imageSize: _size, imageChannels: _channels, strict: _strict, ...rest } = run;
+  return rest;
+}
+
 /** Writes the run's record (config.json; a resume is added to it) and opens its log (metrics.jsonl) with the start. */
 export function openRunLog(s: RunLogStart): JsonLog {
-  const { outDir, vae, runRecord, progress, resumed, restart } = s;
+  const { outDir, vae, progress, resumed, restart } = s;
+  const options = s.runRecord;
+  const runRecord = recordedRun(options);
   const now = new Date().toISOString();
   if (resumed) {
     const record = readRunRecord(outDir, (): RunRecord => ({ format: 'webgpu-vae-run', started: '', config: vae.config, training: vae.training, run: runRecord, resumed: [] }), s.warn);
     record.run = runRecord;
-    const lrChanged = s.lrWas !== null && runRecord.lr !== s.lrWas && !restart;
-    const precisionChanged = s.precisionWas !== null && runRecord.precision !== s.precisionWas;
-    record.resumed.push({ at: now, step: progress.step, epochs: runRecord.epochs, ...(lrChanged ? { lr: runRecord.lr } : {}), ...(precisionChanged ? { precision: runRecord.precision } : {}) });
+    const lrChanged = s.lrWas !== null && options.lr !== s.lrWas && !restart;
+    const precisionChanged = s.precisionWas !== null && options.precision !== s.precisionWas;
+    record.resumed.push({ at: now, step: progress.step, epochs: options.epochs, ...(lrChanged ? { lr: options.lr } : {}), ...(precisionChanged ? { precision: options.precision } : {}) });
     writeRunRecord(outDir, record);
   } else {
     if (s.force && !restart) discardOldRun(outDir);
