@@ -255,6 +255,8 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       }
       if (stop) return await interrupt();
       take(await vae.readLosses());
+      // A stop that came while the last steps drained is answered before the test evaluation.
+      if (stop) return await interrupt();
       bar?.stop();
       const trainSeconds = (performance.now() - start) / 1000;
       const t = await vae.elbo(testData, { seed: run.seed });
@@ -272,7 +274,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       log.write(line);
       report.event(line);
       report.info(`epoch ${epoch}: train ${trainingLossName(config)} ${trainLoss.toFixed(2)} | test -ELBO ${t.loss.toFixed(2)} (rec ${t.rec.toFixed(2)}, KL ${t.kl.toFixed(2)}) | ` +
-        `${((n - n0) / trainSeconds).toFixed(0)} examples/s, ${(1000 * trainSeconds / Math.max(1, stepsPerEpoch - first)).toFixed(0)} ms/step, ${seconds.toFixed(1)} s` +
+        (stepsPerEpoch > first ? `${((n - n0) / trainSeconds).toFixed(0)} examples/s, ${(1000 * trainSeconds / (stepsPerEpoch - first)).toFixed(0)} ms/step, ` : '') + `${seconds.toFixed(1)} s` +
         `${skipped ? ` | ${skipped} of ${stepsPerEpoch} steps skipped` : ''}`);
       sum = 0;
       n = 0;
