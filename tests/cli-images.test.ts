@@ -111,6 +111,12 @@ describe('CLI on pictures', () => {
     for (const g of Object.values(done.factor_gaps) as { dimension: string; share: number; gap: number }[]) {
       expect(g.gap >= 0 && g.gap <= g.share, JSON.stringify(g)).toBe(true);
     }
+    // Orientation within each shape, angles folded by its symmetry, for the same dimensions.
+    expect(Object.keys(done.orientation_within_shape ?? {})).toEqual(used);
+    for (const t of Object.values(done.orientation_within_shape ?? {}) as Record<string, number>[]) {
+      expect(Object.keys(t)).toEqual(['all', 'square', 'ellipse', 'heart']);
+      for (const v of Object.values(t)) expect(v >= 0 && v <= 1, String(v)).toBe(true);
+    }
     // The mutual information gap: the mean over the factors that vary of each one's gap.
     expect(done.mig).toMatchObject({ bins: 20, pictures: 16 });
     const migFactors = Object.values(done.mig.factors) as { dimension: string; next: string; share: number; gap: number; entropy: number }[];

@@ -17,6 +17,8 @@ import { checkPictureOut, writePicture } from './output-file';
 import { dataSource } from '../data/sources';
 import { dspritesFactorNames, factorGaps, factorVarianceExplained, klPerDimension, MIG_BINS, mutualInformationGap, traversalGrid, USED_KL } from '../model/traversal';
 import { firstPictures, gridFor } from './pictures';
+import { orientationWithinShapes } from '../model/orientation';
+import { DSPRITES_SHAPES } from '../data/dsprites';
 
 export { factorGaps, factorVarianceExplained, klPerDimension, traversalGrid };
 
@@ -87,6 +89,7 @@ export async function traverseCommand(argv: string[]): Promise<void> {
     let explained: Record<string, Record<string, number>> | null = null;
     let gaps: Record<string, { dimension: string; share: number; gap: number }> | null = null;
     let mig: { value: number; bins: number; pictures: number; factors: Record<string, { dimension: string; next: string; share: number; gap: number; entropy: number }> } | null = null;
+    let turns: Record<string, Record<string, number>> | null = null;
     let encoded = 0;
     if (dataset) {
       const test = await heldOutTestSet(vae, checkpoint.metadata, path, dataset, limit, dataDir, report.warn);
@@ -104,6 +107,12 @@ export async function traverseCommand(argv: string[]): Promise<void> {
         explained = Object.fromEntries(used.map((j) => [`z${j}`, Object.fromEntries(names.map((n, f) => [n, Number(eta[j][f].toFixed(3))]))]));
         const dim = (j: number) => (j >= 0 ? `z${j}` : '-');
         gaps = Object.fromEntries(factorGaps(eta, used).map((g, f) => [names[f], { dimension: dim(g.best), share: Number(g.share.toFixed(3)), gap: Number(g.gap.toFixed(3)) }]));
+        const [shapeColumn, orientationColumn] = [names.indexOf('shape'), names.indexOf('orientation')];
+        if (shapeColumn >= 0 && orientationColumn >= 0) {
+          const within = orientationWithinShapes(mu, Z, factors, names.length, shapeColumn, orientationColumn);
+          const round = (v: number) => Number(v.toFixed(3));
+          turns = Object.fromEntries(used.map((j) => [`z${j}`, { all: round(within[j].pooled), ...Object.fromEntries(DSPRITES_SHAPES.map((shape, k) => [shape, round(within[j].byShape[k])])) }]));
+        }
         const m = mutualInformationGap(mu, Z, factors, names.length);
         mig = {
           value: Number(m.mig.toFixed(4)), bins: MIG_BINS, pictures: encoded,
@@ -119,12 +128,17 @@ export async function traverseCommand(argv: string[]): Promise<void> {
       event: 'done', files: { traversal: out }, order, steps, range,
       centred_on: kl ? 'first test picture' : 'prior mean', ordered_by: kl ? 'mean KL' : 'index',
       ...(kl ? { kl_per_dimension: kl } : {}), ...(explained ? { factor_variance_explained: explained, factor_gaps: gaps, mig } : {}),
+      ...(turns ? { orientation_within_shape: turns } : {}),
     });
     report.info(`wrote ${out}: ${describeRows(order.length, steps, range, kl && dataset ? { dataset, pictures: encoded, order, kl } : null)}`);
     if (explained) {
       report.info(`share of each used dimension's posterior mean explained by each factor (correlation ratio over ${encoded} test pictures):`);
       for (const [dim, byFactor] of Object.entries(explained)) report.info(`  ${dim}: ${Object.entries(byFactor).map(([n, v]) => `${n} ${v.toFixed(2)}`).join(', ')}`);
       report.info(`each factor's best dimension, its share and the gap to the next (a factor with a dimension of its own has a large gap): ${Object.entries(gaps!).map(([n, g]) => `${n} ${g.dimension} ${g.share.toFixed(2)} (gap ${g.gap.toFixed(2)})`).join(', ')}`);
+      if (turns) {
+        report.info('share of each used dimension\'s variance within a shape explained by its orientation, angles that draw the same picture taken as one (a square\'s quarter turn, an ellipse\'s half turn; corrected for the number of angles):');
+        for (const [dim, t] of Object.entries(turns)) report.info(`  ${dim}: ${t.all.toFixed(2)} (${DSPRITES_SHAPES.map((shape) => `${shape} ${t[shape].toFixed(2)}`).join(', ')})`);
+      }
       report.info(`mutual information gap (MIG, ${MIG_BINS} bins, ${encoded} pictures${encoded < 10_000 ? '; the literature uses 10,000: --limit 10000' : ''}): ${mig!.value.toFixed(3)}; by factor, its normalized mutual information with the best dimension and the gap to the next: ${Object.entries(mig!.factors).map(([n, g]) => `${n} ${g.dimension} ${g.share.toFixed(2)} (gap ${g.gap.toFixed(2)})`).join(', ')}`);
     }
   } finally {
