@@ -79,6 +79,9 @@ describe('CLI on pictures', () => {
     // bits/dim = (nats + D log 256) / (D log 2) on dequantized data.
     expect(ev.test_bits_per_dim).toBeCloseTo((ev.test_loss + 3 * 64 * 64 * Math.log(256)) / (3 * 64 * 64 * Math.LN2), 6);
     expect(ev.test_bits_per_dim).toBeGreaterThan(0);
+    // The dequantization noise of an evaluation does not depend on the epoch training was in:
+    // eval gives the figure training printed after its epoch.
+    expect(ev.test_loss).toBeCloseTo(jsonLines(r.stdout).find((l) => l.event === 'epoch').test_loss, 3);
     // Reconstructions of dSprites say which factors they keep, judged by drawing. Without
     // --dataset the command reads the data set the checkpoint records it was trained on.
     const rc = await cli(['reconstruct', '--checkpoint', join(out, 'model.safetensors'), '--out', join(out, 'rec.png'), '--n', '4', '--json']);

@@ -192,8 +192,10 @@ export class VAE extends VaeBase {
     checkSource(data, this.config, this.device, 'elbo'); // destroyed since the call?
     writeData(this.device, this.buffers.accum, 0, new Float32Array(4));
     for (let i = 0; i * B < data.count; i++) {
+      // epoch 0 keys the test pictures' binarization or dequantization noise, whatever epoch
+      // training is in, so an evaluation is the same during training and in `eval`.
       this.writeStep({
-        seed: opts.seed ?? this.training.seed, stream: STREAM.eval, batchStart: i * B, validRows: Math.min(B, data.count - i * B), datasetCount: data.count,
+        epoch: 0, seed: opts.seed ?? this.training.seed, stream: STREAM.eval, batchStart: i * B, validRows: Math.min(B, data.count - i * B), datasetCount: data.count,
         noiseRows: data.count, noiseRow0: i * B,
       });
       const enc = this.device.createCommandEncoder({ label: ourLabel('eval') });
