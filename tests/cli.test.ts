@@ -112,6 +112,8 @@ describe('webgpu-vae CLI', { timeout: LONG }, () => {
     const e = jsonLines(ev.stdout).find((x) => x.event === 'eval');
     expect(e.test_loss).toBeCloseTo(last.test_loss, 3);
     expect(e.examples).toBe(TEST_LIMIT);
+    // Grey levels as Bernoulli probabilities: the nats are no likelihood of the bytes, so no bits/dim.
+    expect(e.test_bits_per_dim).toBeNull();
     // ... and an independent float64 evaluation of the checkpoint file agrees: the KL term is
     // deterministic (a function of the encoder alone), the reconstruction term is a one-sample
     // Monte Carlo estimate per image, so it must agree within a few of its standard errors.
@@ -152,6 +154,12 @@ describe('webgpu-vae CLI', { timeout: LONG }, () => {
     expect(iw.nll).toBeGreaterThan(0.5 * elbo.test_loss);
     expect(iw.stderr).toBeGreaterThan(0);
     expect(iw.bits_per_dim).toBeCloseTo(iw.nll / (784 * Math.LN2), 6);
+    // Given each picture's label, the bound is of log p(x | label), and the line says so.
+    expect(iw.estimates).toBe('-log p(x | label)');
+    const said = await cli(['eval', '--checkpoint', model, '--limit', '40', '--iwae', '20']);
+    expect(said.code, said.stderr).toBe(0);
+    expect(said.stdout).toMatch(/test conditional -ELBO [\d.]+ \(rec [\d.]+, KL [\d.]+; [\d.]+ bits\/dim\) over 40 mnist test examples/);
+    expect(said.stdout).toMatch(/test -log p\(x \| label\) ~ [\d.]+ ± [\d.]+ nats \(standard error over the examples; [\d.]+ bits\/dim\), IWAE bound with K=20 over 40 examples/);
     const png = join(dir, 'three.png');
     const s = await cli(['sample', '--checkpoint', model, '--label', '3', '--n', '4', '--out', png, '--json']);
     expect(s.code, s.stderr).toBe(0);

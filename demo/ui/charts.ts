@@ -84,7 +84,7 @@ export class Charts {
   private build(): void {
     const { els, log } = this;
     this.elbo = this.objective.name === 'iwae'
-      ? makeChart(els.elbo, 'Loss (nats per image)', [lineSeries(`train IWAE bound (K=${this.objective.samples})`, COLORS.train), lineSeries('test −ELBO', COLORS.test, true)], log)
+      ? makeChart(els.elbo, 'Loss (nats per image)', [lineSeries(`train −IWAE bound (K=${this.objective.samples})`, COLORS.train), lineSeries('test −ELBO', COLORS.test, true)], log)
       : makeChart(els.elbo, '−ELBO (nats per image)', [lineSeries('train', COLORS.train), lineSeries('test', COLORS.test, true)], log);
     this.terms = makeChart(els.terms, 'Reconstruction and KL terms', [
       lineSeries('train rec', COLORS.rec), lineSeries('test rec', COLORS.rec, true),

@@ -31,7 +31,7 @@ export class RunSummary {
     // The IWAE objective reports its bound; for the ELBO, rec + KL is the -ELBO even when β,
     // warm-up or free bits change what is optimised.
     const train = config.objective === 'iwae'
-      ? `train IWAE bound (K=${config.samples}) ${r.train.loss.toFixed(2)}`
+      ? `train −IWAE bound (K=${config.samples}) ${r.train.loss.toFixed(2)}`
       : `train −ELBO ${(r.train.rec + r.train.kl).toFixed(2)}`;
     this.lines = [...this.lines.slice(0, 2), `Epoch ${r.epoch}: ${train}, test −ELBO ${r.test.loss.toFixed(2)} (rec ${r.test.rec.toFixed(2)}, KL ${r.test.kl.toFixed(2)}), ${r.seconds.toFixed(1)} s`];
     this.show();

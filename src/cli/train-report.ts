@@ -39,7 +39,7 @@ export function describeAutotune(k: KernelChoice): string {
  * bits, capacity control or the TC term it is the objective trained on, which the test -ELBO beside it is not.
  */
 export function trainingLossName(c: VaeConfig): string {
-  if (c.objective === 'iwae') return `IWAE bound (K=${c.samples})`;
+  if (c.objective === 'iwae') return `-IWAE bound (K=${c.samples})`;
   const plain = c.objective === 'elbo' && c.beta === 1 && c.warmupSteps === 0 && c.freeBits === 0 && c.klCapacity === 0;
   return plain ? '-ELBO' : 'loss';
 }
