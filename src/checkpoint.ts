@@ -32,7 +32,13 @@ export function readCheckpoint(data: Uint8Array | ArrayBuffer, source = 'checkpo
     throw new CheckpointError(`${source} is a training state (optimizer moments and counters for \`webgpu-vae train --resume DIR\`), not a model; use model.safetensors from the same folder`);
   }
   if (metadata.format !== CHECKPOINT_FORMAT || !metadata.config) {
-    throw new CheckpointError(`${source} is a safetensors file but not a webgpu-vae checkpoint (no format/config metadata); save it with webgpu-vae`);
+    // Name what is missing: a file written by hand (PyTorch's save_file) may have all but one key.
+    const missing = [
+      ...(metadata.format === undefined ? [`format: "${CHECKPOINT_FORMAT}"`] : metadata.format !== CHECKPOINT_FORMAT ? [`format: "${CHECKPOINT_FORMAT}" (it has format: ${JSON.stringify(metadata.format)})`] : []),
+      ...(metadata.version === undefined ? [`version: "${CHECKPOINT_VERSION}"`] : []),
+      ...(!metadata.config ? ['config (the model configuration as JSON)'] : []),
+    ];
+    throw new CheckpointError(`${source} is a safetensors file but not a webgpu-vae checkpoint: its metadata lacks ${missing.join(', ')}; save it with webgpu-vae, or add ${missing.length === 1 ? 'that key' : 'those keys'} to the metadata (README, "Checkpoint format")`);
   }
   if (metadata.version !== CHECKPOINT_VERSION) {
     throw new CheckpointError(`${source} has checkpoint version ${metadata.version}; this webgpu-vae reads version ${CHECKPOINT_VERSION}`);

@@ -65,9 +65,9 @@ describe('CIFAR-10 binary reader', () => {
   it('refuses a size that is not a multiple of 3073, naming the file and the leftover', () => {
     const good = batch(0, 2);
     const cases: [Uint8Array, RegExp][] = [
-      [good.subarray(0, good.length - 1), /b\.bin: 6145 bytes is not a whole number of CIFAR-10 records of 3073 bytes \(1 records and 3072 bytes left over\)/],
+      [good.subarray(0, good.length - 1), /b\.bin: 6145 bytes is not a whole number of CIFAR-10 records of 3073 bytes \(1 record and 3072 bytes left over\)/],
       [new Uint8Array([...good, 1]), /6147 bytes .*\(2 records and 1 bytes left over\)/],
-      [new Uint8Array(0), /b\.bin: 0 bytes is not a whole number/],
+      [new Uint8Array(0), /b\.bin is empty \(0 bytes\); a CIFAR-10 batch holds records of 3073 bytes/],
     ];
     for (const [bytes, message] of cases) {
       expect(() => cifar10FromBatches([{ bytes, name: 'b.bin' }], 'x')).toThrow(DataError);

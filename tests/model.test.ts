@@ -73,7 +73,12 @@ describe('VAE model', async () => {
     const parsed = readCheckpoint(good);
     const tensors = Object.fromEntries(Object.entries((await import('../src/io/safetensors')).decodeSafetensors(good).tensors));
     const noMeta = encodeSafetensors(tensors);
-    expect(() => readCheckpoint(noMeta, 'plain.safetensors')).toThrow(/not a webgpu-vae checkpoint/);
+    expect(() => readCheckpoint(noMeta, 'plain.safetensors')).toThrow(/plain\.safetensors is a safetensors file but not a webgpu-vae checkpoint: its metadata lacks format: "webgpu-vae", version: "1", config \(the model configuration as JSON\); save it with webgpu-vae, or add those keys/);
+    // Written by hand with the configuration but not the format: the one missing key is named.
+    const configOnly = encodeSafetensors(tensors, { version: '1', config: JSON.stringify(parsed.config) });
+    expect(() => readCheckpoint(configOnly, 'torch.safetensors')).toThrow(/its metadata lacks format: "webgpu-vae"; save it with webgpu-vae, or add that key to the metadata \(README, "Checkpoint format"\)/);
+    const otherFormat = encodeSafetensors(tensors, { format: 'pt', version: '1', config: JSON.stringify(parsed.config) });
+    expect(() => readCheckpoint(otherFormat, 'pt.safetensors')).toThrow(/lacks format: "webgpu-vae" \(it has format: "pt"\)/);
     const wrongShape = encodeSafetensors({ ...tensors, 'decoder.out.bias': { shape: [10], data: new Float32Array(10) } }, { format: 'webgpu-vae', version: '1', config: JSON.stringify(parsed.config) });
     expect(() => readCheckpoint(wrongShape, 'shape.safetensors')).toThrow(/decoder\.out\.bias has shape \[10\]/);
     const missing = { ...tensors };

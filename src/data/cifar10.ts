@@ -29,11 +29,12 @@ function checkBatch(bytes: Uint8Array, name: string): number {
         'or extract cifar-10-binary.tar.gz again with `tar xzf`.',
     );
   }
-  if (bytes.length === 0 || bytes.length % CIFAR10_RECORD !== 0) {
+  if (bytes.length === 0) throw new DataError(`${name} is empty (0 bytes); a CIFAR-10 batch holds records of ${CIFAR10_RECORD} bytes. ${FIX}`);
+  if (bytes.length % CIFAR10_RECORD !== 0) {
     const whole = Math.floor(bytes.length / CIFAR10_RECORD);
     throw new DataError(
       `${name}: ${bytes.length} bytes is not a whole number of CIFAR-10 records of ${CIFAR10_RECORD} bytes ` +
-        `(${whole} records and ${bytes.length - whole * CIFAR10_RECORD} bytes left over). ${FIX}`,
+        `(${whole} record${whole === 1 ? '' : 's'} and ${bytes.length - whole * CIFAR10_RECORD} bytes left over). ${FIX}`,
     );
   }
   const count = bytes.length / CIFAR10_RECORD;
