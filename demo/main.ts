@@ -3,7 +3,8 @@
 // only handles input and small messages and never freezes while a model trains.
 import './styles.css';
 import type { VaeConfig } from '../src/index';
-import type { FromWorker, PresentMode, RunState, ToWorker } from './shared/protocol';
+import type { DataSource, FromWorker, PresentMode, RunState, ToWorker } from './shared/protocol';
+import { keptSourceName, type KeptSource } from './shared/saved-run';
 import { Charts } from './ui/charts';
 import { DatasetFiles } from './ui/files';
 import { DataPicker } from './ui/data-picker';
@@ -14,6 +15,7 @@ import { Scatter } from './ui/scatter';
 import { DEFAULTS, lockSettings, readSettings, SettingsError, writeConfig, writeSettings } from './ui/settings';
 import { noWebGpuReason, showError, clearError, describeError, showNotice } from './ui/errors';
 import { SavedRunOffer } from './ui/saved-run-offer';
+import { RunLog } from './ui/run-log';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const form = $<HTMLFormElement>('settings');
@@ -53,14 +55,24 @@ const views = new ViewCanvases((index) => {
   ui.pickNext = ui.pickNext === 'a' ? 'b' : 'a';
   interpolate();
 }, () => ui.testCount);
-const offer = new SavedRunOffer($('saved-run'), (run) => {
+/** What the charts and the summary showed, kept beside the run the worker stores (ui/run-log.ts). */
+const runLog = new RunLog();
+const offer = new SavedRunOffer($('saved-run'), async (run) => {
   clearError();
   resetViews();
   // The locked form shows what the run goes on with (the model's fields follow from the worker's 'model').
   writeSettings(form, run.settings);
-  $<HTMLSelectElement>('dataset').value = 'mnist';
-  command({ type: 'continue', data: { kind: 'mnist', baseUrl: new URL('mnist/', document.baseURI).href } });
+  $<HTMLSelectElement>('dataset').value = keptSourceName(run.data).pickerValue;
+  // Read before the run goes on, so the old curves are drawn before its new points arrive.
+  await runLog.expect(run.step);
+  command({ type: 'continue', data: keptData(run.data) });
 });
+/** The kept run's data, its files fetched from where this page is served now. */
+function keptData(data: KeptSource | undefined): DataSource {
+  if (!data || data.kind === 'mnist') return { kind: 'mnist', baseUrl: new URL('mnist/', document.baseURI).href };
+  if (data.kind === 'served') return { ...data, baseUrl: new URL(`${keptSourceName(data).pickerValue}/`, document.baseURI).href };
+  return data;
+}
 writeSettings(form, DEFAULTS);
 let worker: Worker | null = null;
 const send = (m: ToWorker, transfer: Transferable[] = []) => worker?.postMessage(m, transfer);
@@ -150,6 +162,7 @@ function resetViews(): void {
   scatter.clear();
   traversal.clear();
   $('interp-labels').textContent = '';
+  runLog.clear();
   Object.assign(ui, { step: 0, loss: NaN, epoch: 1, rate: 0 });
   summary.clear();
 }
@@ -170,6 +183,9 @@ function onMessage(m: FromWorker): void {
       if (m.state === 'idle' || m.state === 'lost' || m.state === 'failed') {
         ui.model = null; // the worker has no model then
         sizeViewsForSettings();
+        // A start that failed leaves no model: the summary of its data and model goes too. (A lost
+        // device keeps it: the recovery restores that model.)
+        if (m.state !== 'lost') summary.clear();
       }
       break;
     case 'dataset': // a new model is being built (start or load): its history starts empty
@@ -200,6 +216,7 @@ function onMessage(m: FromWorker): void {
       ui.epoch = m.epoch;
       ui.rate = m.examplesPerSecond;
       charts.addChunks(m.chunks, m.examplesPerSecond);
+      runLog.progress(m.chunks, m.examplesPerSecond);
       break;
     }
     case 'epoch': {
@@ -207,6 +224,7 @@ function onMessage(m: FromWorker): void {
       const r = m.report;
       charts.addEpoch(r);
       summary.epoch(r, ui.model);
+      runLog.epoch(r);
       break;
     }
     // A view refresh that finished after Reset was pressed draws a model that is gone.
@@ -227,10 +245,17 @@ function onMessage(m: FromWorker): void {
     case 'position':
       Object.assign(ui, { step: m.step, epoch: m.epoch, loss: m.loss });
       charts.truncate(m.step); // a run restored after a lost device goes on from an earlier step
+      runLog.truncate(m.step);
+      // A run continued after a reload: its curves and epoch lines up to the step it goes on from.
+      for (const p of runLog.replay(m.step)) {
+        if ('chunks' in p) charts.addChunks(p.chunks, p.examplesPerSecond);
+        else if (ui.model) { charts.addEpoch(p); summary.epoch(p, ui.model); }
+      }
       break;
     case 'stored':
       $('stored').textContent = `Kept in this browser at step ${m.step.toLocaleString('en')}: after a reload you can continue from there.`;
       $('stored').dataset.step = String(m.step);
+      runLog.keep(m.step);
       break;
     case 'notice':
       showNotice(m.text);
@@ -250,6 +275,7 @@ function onMessage(m: FromWorker): void {
       break;
     }
     case 'error': {
+      $('notice').hidden = true; // a "restarting…" note would contradict the error
       const { title, text } = describeError(m.kind, m.message);
       const recover = $<HTMLButtonElement>('recover');
       recover.hidden = m.kind !== 'device-lost';

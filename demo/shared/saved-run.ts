@@ -3,8 +3,31 @@
 // Adam's moments and counters, as src/training-state.ts writes it for `train --resume`), the
 // settings it was trained with, and what the page shows about it. The worker writes it every
 // SAVE_EVERY_STEPS steps, at each epoch's end and on pause; the page reads it at load to offer to
-// continue. Only MNIST runs are kept: the user's own files are not there after a reload.
-import type { Settings } from './protocol';
+// continue. Runs on the built-in data sets are kept (MNIST, Fashion-MNIST, dSprites); runs on the
+// user's own files are not, as the files are not there after a reload. Beside it the page keeps
+// the run's chart history (RunHistory), so the curves come back with the run.
+import type { DataSource, EpochReport, LossChunk, Settings } from './protocol';
+
+/** Data sets whose runs are kept: the page can fetch or draw them again after a reload. */
+export type KeptSource = Extract<DataSource, { kind: 'mnist' | 'served' | 'dsprites' }>;
+
+export function isKeptSource(source: DataSource): source is KeptSource {
+  return source.kind === 'mnist' || source.kind === 'served' || source.kind === 'dsprites';
+}
+
+/** The data set's name as the page's picker shows it, and the picker's value for it. */
+export function keptSourceName(source: KeptSource | undefined): { name: string; pickerValue: string } {
+  if (!source || source.kind === 'mnist') return { name: 'MNIST', pickerValue: 'mnist' };
+  if (source.kind === 'served') return { name: source.name, pickerValue: source.name.toLowerCase() };
+  return source.colour ? { name: 'Colour dSprites', pickerValue: 'dsprites-color' } : { name: 'dSprites', pickerValue: 'dsprites' };
+}
+
+/** What the charts and the summary showed, up to the step of the run kept beside it. */
+export interface RunHistory {
+  step: number;
+  progress: { chunks: LossChunk[]; examplesPerSecond: number }[];
+  epochs: EpochReport[];
+}
 
 /** Steps between saves while training: ~5 s on a software GPU, a fraction of a second on a real one. */
 export const SAVE_EVERY_STEPS = 100;
@@ -21,6 +44,8 @@ export interface SavedRun {
   loss: number;
   /** Milliseconds since 1970, when it was written. */
   savedAt: number;
+  /** The data it trains on; absent in runs saved when only MNIST runs were kept. */
+  data?: KeptSource;
 }
 
 const DB_NAME = 'webgpu-vae-demo';
@@ -68,4 +93,21 @@ export async function readRun(): Promise<SavedRun | null> {
 
 export async function forgetRun(): Promise<void> {
   await withStore('readwrite', (s) => s.delete(KEY)).catch(() => undefined);
+  await withStore('readwrite', (s) => s.delete(HISTORY_KEY)).catch(() => undefined);
+}
+
+const HISTORY_KEY = 'history';
+
+export async function storeHistory(history: RunHistory): Promise<void> {
+  await withStore('readwrite', (s) => s.put(history, HISTORY_KEY));
+}
+
+/** The chart history kept for the run saved at `step`, or null (none, or one of another save). */
+export async function readHistory(step: number): Promise<RunHistory | null> {
+  try {
+    const h = await withStore<RunHistory | undefined>('readonly', (s) => s.get(HISTORY_KEY));
+    return h && h.step === step && Array.isArray(h.progress) && Array.isArray(h.epochs) ? h : null;
+  } catch {
+    return null;
+  }
 }

@@ -149,5 +149,9 @@ export class Charts {
     this.elbo.setData([xs, col(tr, 'loss'), col(te, 'loss')] as uPlot.AlignedData);
     this.terms.setData([xs, col(tr, 'rec'), col(te, 'rec'), col(tr, 'kl'), col(te, 'kl')] as uPlot.AlignedData);
     this.speed.setData([rate.xs, rate.ys]);
+    // uPlot keeps the last x range when given no points; an empty chart (after Reset) starts at 0.
+    for (const [chart, n] of [[this.elbo, xs.length], [this.terms, xs.length], [this.speed, rate.xs.length]] as const) {
+      if (n === 0) chart.setScale('x', { min: 0, max: 100 });
+    }
   }
 }

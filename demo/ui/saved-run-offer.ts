@@ -1,7 +1,7 @@
 // The offer to continue the training run kept in browser storage (demo/shared/saved-run.ts),
 // shown when the page loads and a run is there: where it stood, when it was saved, and two
 // buttons, Continue (data-testid="continue") and Discard (data-testid="discard").
-import { forgetRun, readRun, type SavedRun } from '../shared/saved-run';
+import { forgetRun, keptSourceName, readRun, type SavedRun } from '../shared/saved-run';
 
 /** The offer's text for `run`. */
 export function describeSavedRun(run: SavedRun): string {
@@ -11,7 +11,7 @@ export function describeSavedRun(run: SavedRun): string {
   const model = run.model ?? (s.arch === 'conv' ? 'convolutional' : [784, ...s.hidden, s.latent].join('-'));
   const loss = Number.isFinite(run.loss) ? `, loss ${run.loss.toFixed(2)}` : '';
   const when = new Date(run.savedAt).toLocaleString();
-  return `A training run of a ${model} model on MNIST was saved in this browser at step ${run.step.toLocaleString('en')} (epoch ${run.epoch}${loss}) on ${when}. Continue it where it stopped?`;
+  return `A training run of a ${model} model on ${keptSourceName(run.data).name} was saved in this browser at step ${run.step.toLocaleString('en')} (epoch ${run.epoch}${loss}) on ${when}. Continue training it where it stopped?`;
 }
 
 export class SavedRunOffer {

@@ -2,13 +2,13 @@
 // thread only handles controls and charts and never freezes. Commands from the page run one at a
 // time (a promise chain); the training loop runs beside them and is stopped through its Session.
 // The run's full training state is snapshot every SAVE_EVERY_STEPS steps, at each epoch's end and
-// on pause, kept here for device-loss recovery and (for MNIST) in browser storage for a reload.
+// on pause, kept here for device-loss recovery and (for the built-in data sets) in browser storage for a reload.
 // A lost device is replaced once automatically (see AUTO_RECOVERY_WINDOW_MS) and the run goes on
 // from the snapshot, through the bitmap presentation path, which needs nothing of the compositor.
 import { acquireBrowserDevice, describeAdapter, readTrainingState, type AcquiredDevice } from '../../src/index';
 import { describeShape, PAGE_SYMBOLS } from '../../src/model/describe';
 import type { DataSource, FromWorker, PresentMode, RunState, Settings, ToWorker, ViewName } from '../shared/protocol';
-import { forgetRun, readRun, storeRun } from '../shared/saved-run';
+import { forgetRun, isKeptSource, readRun, storeRun } from '../shared/saved-run';
 import { buildSession, postModel, type BuildContext, type Origin } from './build';
 import type { LoadedData } from './data';
 import { kindOf, lossMessage, lostSoon } from './failures';
@@ -72,9 +72,12 @@ async function acquire(): Promise<AcquiredDevice> {
       lastAutoRecovery = now;
       const from = snapshot ? ` from the state saved at step ${snapshot.step}` : '';
       post({ type: 'notice', text: `${message} Restarting on a new device${from}${present === 'canvas' ? ', with pictures handed to the page as bitmaps' : ''}…` });
-      enqueue(() => recover(true, wasTraining));
-    } else {
+      enqueue(() => recover(true, wasTraining, message));
+    } else if (dead || snapshot) {
       post({ type: 'error', kind: 'device-lost', message: `${message} It was lost again within a minute of the automatic restart.`, snapshotStep: snapshot?.step });
+    } else {
+      // No model was lost: the new device itself failed, so this browser's GPU process is the suspect.
+      post({ type: 'error', kind: 'device-lost', message: `${message} It was lost again within a minute of the automatic restart, with no model on it: the browser's GPU process may be unusable now. Restart the browser (reloading the page is not enough), then try again; a model too large for the GPU can cause this, so start with a smaller one.` });
     }
   });
   acq.device.addEventListener('uncapturederror', (ev) => console.error('WebGPU error:', (ev as GPUUncapturedErrorEvent).error.message));
@@ -99,16 +102,17 @@ async function switchToBitmaps(): Promise<void> {
   views = new Views(canvases, present, post);
 }
 
-/** Reads the session's training state back and keeps it (and, for MNIST, stores it in the browser). */
+/** Reads the session's training state back and keeps it (and, for a built-in data set, stores it in the browser). */
 async function takeSnapshot(s: Session): Promise<void> {
   if (!built) return;
   const state = await s.state(built.settings);
   snapshot = { state, step: s.steps };
-  if (built.source.kind !== 'mnist') return;
+  const source = built.source;
+  if (!isKeptSource(source)) return;
   const settings = built.settings, step = s.steps;
   // Storage runs beside training; a failure (private mode, quota) costs only the reload offer.
   const model = describeShape(s.vae.config, PAGE_SYMBOLS);
-  storeRun({ state, settings, model, step, epoch: s.currentEpoch, loss: s.lastLoss, savedAt: Date.now() })
+  storeRun({ state, settings, model, step, epoch: s.currentEpoch, loss: s.lastLoss, savedAt: Date.now(), data: source })
     .then(() => post({ type: 'stored', step }))
     .catch((e) => console.warn(`could not keep the run in browser storage: ${(e as Error).message}`));
 }
@@ -165,8 +169,12 @@ async function build(settings: Settings, source: DataSource, origin: Origin = { 
   return s;
 }
 
-/** After a loss: a new device, and the run restored from the last snapshot (training again if it was). */
-async function recover(auto: boolean, resume: boolean): Promise<void> {
+/**
+ * After a loss: a new device, and the run restored from the last snapshot (training again if it
+ * was). An automatic recovery (`lossText`: what the page was told of the loss) then replaces its
+ * "Restarting…" notice with what it did.
+ */
+async function recover(auto: boolean, resume: boolean, lossText = ''): Promise<void> {
   setState('loading', 'Starting a new GPU device…');
   if (auto && present === 'canvas') await switchToBitmaps();
   try {
@@ -177,13 +185,17 @@ async function recover(auto: boolean, resume: boolean): Promise<void> {
     post({ type: 'error', kind: 'device-lost', message: `The GPU device was lost, and a new one could not be started: ${(e as Error).message}`, snapshotStep: snapshot?.step });
     return;
   }
-  if (!snapshot || !built) return settle();
+  if (!snapshot || !built) {
+    if (auto) post({ type: 'notice', text: `${lossText} A new device was started; there was no model to restore.` });
+    return settle();
+  }
   const saved = readTrainingState(snapshot.state, 'the last saved state');
   session = await Session.restore(acquired!, built.settings, built.data, views!, post, saved);
   views!.attach(acquired!.device, built.data.test, session.vae.config.classes);
   postModel(session, post);
   await views!.refresh(session.vae, true);
   await drained();
+  if (auto) post({ type: 'notice', text: `${lossText} Restored on a new device from the state saved at step ${snapshot.step}${present === 'bitmap' ? ', with pictures handed to the page as bitmaps' : ''}.` });
   if (resume) return startLoop(session);
   settle(`Restored the state saved at step ${snapshot.step}`);
 }
@@ -216,7 +228,8 @@ async function handle(msg: ToWorker): Promise<void> {
       session = await build(saved.settings, msg.data, { kind: 'state', state });
       snapshot = { state: saved.state, step: saved.step };
       await drained();
-      return settle(`Continued the run saved at step ${saved.step}`);
+      // "Continue" trains on, as the run did before the reload.
+      return startLoop(session);
     }
     case 'resume':
       if (session && !session.training) return startLoop(session);
