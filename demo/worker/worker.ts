@@ -5,7 +5,7 @@
 // on pause, kept here for device-loss recovery and (for the built-in data sets) in browser storage for a reload.
 // A lost device is replaced once automatically (see AUTO_RECOVERY_WINDOW_MS) and the run goes on
 // from the snapshot, through the bitmap presentation path, which needs nothing of the compositor.
-import { acquireBrowserDevice, describeAdapter, readTrainingState, type AcquiredDevice } from '../../src/index';
+import { acquireBrowserDevice, describeAdapter, readCheckpoint, readTrainingState, type AcquiredDevice } from '../../src/index';
 import { describeShape, PAGE_SYMBOLS } from '../../src/model/describe';
 import type { DataSource, FromWorker, PresentMode, RunState, Settings, ToWorker, ViewName } from '../shared/protocol';
 import { forgetRun, isKeptSource, readRun, storeRun } from '../shared/saved-run';
@@ -264,7 +264,10 @@ async function handle(msg: ToWorker): Promise<void> {
       session = await build(msg.settings, msg.data, { kind: 'file', bytes, name: msg.fileName });
       await takeSnapshot(session);
       await drained();
-      return settle(`Loaded ${msg.fileName}`);
+      // A model file holds weights only: training goes on from them with a new optimizer, counting from 0.
+      const { metadata } = readCheckpoint(bytes, msg.fileName);
+      const trained = Number(metadata.step ?? metadata.steps);
+      return settle(`Loaded ${msg.fileName}${trained > 0 ? ` (trained ${trained.toLocaleString('en')} steps; training from it counts steps anew, with a new optimizer)` : ''}`);
     }
     case 'interpolate':
       return views?.interpolate(session?.vae ?? null, msg.a, msg.b);

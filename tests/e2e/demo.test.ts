@@ -204,7 +204,9 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
     expect(await page.locator('[data-testid=traversal-rows] li').count()).toBe(0);
     expect(await page.locator('#scatter-legend .swatch').count()).toBe(0);
     await page.setInputFiles('[data-testid=load]', resolve(OUT, 'demo-model.safetensors'));
-    await paused(page, 'Loaded demo-model.safetensors');
+    // The file's own step count is told, and that training from it counts anew.
+    const loaded = await paused(page, 'Loaded demo-model.safetensors');
+    expect(loaded).toMatch(/Loaded demo-model\.safetensors \(trained [\d,]+ steps; training from it counts steps anew, with a new optimizer\)/);
     expect(gridDifference(await shot(page, 'reconstructions'), reconstructions, 'reconstructions')).toBeLessThanOrEqual(1);
     expect(gridDifference(await shot(page, 'samples'), samples, 'samples')).toBeLessThanOrEqual(1);
   });
