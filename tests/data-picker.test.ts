@@ -5,9 +5,11 @@
 // (files, a chosen folder) and a drop of files are driven in tests/e2e/images.test.ts.
 // The IDX file list (demo/ui/files.ts) lists a stray file or a folder as ignored instead of
 // refusing to start, and can be cleared; neither zone takes a drop while the settings are locked.
+// An Image size out of range is a settings refusal, titled as the form's other fields are.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DataPicker, droppedFiles, filesUnder, type DataPickerElements } from '../demo/ui/data-picker';
 import { DatasetFiles } from '../demo/ui/files';
+import { describeError } from '../demo/ui/errors';
 
 const file = (name: string) => new File([name], name, { type: 'image/png' });
 
@@ -129,5 +131,22 @@ describe('drops while the settings are locked', () => {
     expect(idxFiles.empty).toBe(false);
     picker.update();
     expect(el.idxClear.hidden, 'Clear files is offered once files are listed').toBe(false);
+  });
+});
+
+describe('an Image size out of range', () => {
+  beforeEach(() => vi.stubGlobal('document', { createElement: () => ({}) }));
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('is refused as a setting (titled as the other fields are), naming the field and its range', () => {
+    const el = pickerElements();
+    el.imageSize.value = '3';
+    const idxFiles = new DatasetFiles({ replaceChildren: () => undefined } as unknown as HTMLElement, () => undefined);
+    const picker = new DataPicker(el as unknown as DataPickerElements, idxFiles, 'http://127.0.0.1/', () => undefined);
+    let refusal: Error | undefined;
+    try { picker.source(0); } catch (e) { refusal = e as Error; }
+    expect(refusal?.message).toMatch(/^Image size must be a whole number of pixels from 8 to 256 .*got "3"$/);
+    expect(describeError(refusal?.name === 'DataError' ? 'data' : 'config', refusal!.message).title).toBe(describeError('config', '').title);
+    expect(refusal?.name).toBe('ConfigError');
   });
 });

@@ -141,7 +141,7 @@ export class DataPicker {
     return null;
   }
 
-  /** The worker's description of the chosen data; throws a DataError-named error on bad image options. */
+  /** The worker's description of the chosen data; throws a ConfigError-named error on a bad Image size, as readSettings does. */
   source(seed: number): DataSource {
     switch (this.choice) {
       case 'mnist': return { kind: 'mnist', baseUrl: new URL('mnist/', this.baseUrl).href };
@@ -152,7 +152,8 @@ export class DataPicker {
       case 'images': {
         const raw = this.el.imageSize.value.trim(), imageSize = Number(raw);
         if (!Number.isInteger(imageSize) || imageSize < IMAGE_SIZE.min || imageSize > IMAGE_SIZE.max) {
-          throw Object.assign(new Error(`Image size must be a whole number of pixels from ${IMAGE_SIZE.min} to ${IMAGE_SIZE.max} (pictures are centre-cropped to a square of that side); got "${raw}"`), { name: 'DataError' });
+          // A field of the form, refused as the settings' other fields are (and titled as they are).
+          throw Object.assign(new Error(`Image size must be a whole number of pixels from ${IMAGE_SIZE.min} to ${IMAGE_SIZE.max} (pictures are centre-cropped to a square of that side); got "${raw}"`), { name: 'ConfigError' });
         }
         const channels = this.el.imageChannels.value === '1' ? 1 : 3;
         return { kind: 'images', files: this.pictures, imageSize, channels, seed };

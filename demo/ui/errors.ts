@@ -3,6 +3,7 @@
 // Linux) need different advice; adapter and device failures come from the worker.
 import type { ErrorKind } from '../shared/protocol';
 import { SAVE_EVERY_STEPS } from '../shared/saved-run';
+import { inPageTerms } from './page-terms';
 
 const el = () => document.getElementById('error')!;
 
@@ -41,7 +42,13 @@ export function noWebGpuReason(): { title: string; text: string } | null {
   return null;
 }
 
-export function describeError(kind: ErrorKind, message: string): { title: string; text: string } {
+/**
+ * The banner's title and text for an error of `kind`. The text is put in the page's words
+ * (page-terms.ts): the library's messages name its API and the CLI's flags, the page its controls.
+ */
+export function describeError(kind: ErrorKind, raw: string): { title: string; text: string } {
+  // The no-WebGPU advice names a browser flag on purpose; everything else speaks of the page.
+  const message = kind === 'no-webgpu' ? raw : inPageTerms(raw);
   switch (kind) {
     case 'no-webgpu':
       return { title: 'WebGPU is not available to the training worker', text: `${message}\n${ENABLE_HELP}` };

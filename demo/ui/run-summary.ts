@@ -4,9 +4,18 @@ import type { VaeConfig } from '../../src/index';
 import { describeObjective, describeShape, PAGE_SYMBOLS } from '../../src/model/describe';
 import { MAX_CLASS_ROWS } from '../shared/layout';
 import type { EpochReport, FromWorker } from '../shared/protocol';
+import { dataName } from './page-terms';
 
 type DataMessage = Extract<FromWorker, { type: 'dataset' }>;
 type ModelMessage = Extract<FromWorker, { type: 'model' }>;
+
+/**
+ * An epoch's wall time: tenths of a second, or milliseconds for an epoch shorter than a second
+ * (a few of the user's own pictures make an epoch of one step, which read as "0.0 s").
+ */
+export function epochTime(seconds: number): string {
+  return seconds >= 1 ? `${seconds.toFixed(1)} s` : `${Math.max(1, Math.round(seconds * 1000))} ms`;
+}
 
 export class RunSummary {
   /** The data, the model and the last epoch's figures, one line each as they become known. */
@@ -16,7 +25,9 @@ export class RunSummary {
 
   /** A new model is being built on this data: the summary starts over. */
   data(m: DataMessage): void {
-    this.lines = [`${m.name}: ${m.train.toLocaleString('en')} training and ${m.test.toLocaleString('en')} test images, ${m.rows}×${m.cols}`];
+    // "22 training and 1 test image": the noun is the test count's.
+    const images = m.test === 1 ? 'image' : 'images';
+    this.lines = [`${dataName(m.name)}: ${m.train.toLocaleString('en')} training and ${m.test.toLocaleString('en')} test ${images}, ${m.rows}×${m.cols}`];
     this.show();
   }
 
@@ -33,7 +44,7 @@ export class RunSummary {
     const train = config.objective === 'iwae'
       ? `train −IWAE bound (K=${config.samples}) ${r.train.loss.toFixed(2)}`
       : `train −ELBO ${(r.train.rec + r.train.kl).toFixed(2)}`;
-    this.lines = [...this.lines.slice(0, 2), `Epoch ${r.epoch}: ${train}, test −ELBO ${r.test.loss.toFixed(2)} (rec ${r.test.rec.toFixed(2)}, KL ${r.test.kl.toFixed(2)}), ${r.seconds.toFixed(1)} s`];
+    this.lines = [...this.lines.slice(0, 2), `Epoch ${r.epoch}: ${train}, test −ELBO ${r.test.loss.toFixed(2)} (rec ${r.test.rec.toFixed(2)}, KL ${r.test.kl.toFixed(2)}), ${epochTime(r.seconds)}`];
     this.show();
   }
 
