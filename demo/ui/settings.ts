@@ -14,6 +14,13 @@ export const DEFAULTS: Settings = {
   conditional: false, binarize: 'none', batch: 100, lr: 1e-3, seed: 0, subset: 6000,
 };
 
+/**
+ * Upper bounds of the numbers that have no natural one, far above any use (β-VAE and capacity
+ * control use β up to about 1000, capacities of tens of nats, free bits of a few nats) and far
+ * below the values that only train a model on its KL penalty (1e9 gave losses of 2e9).
+ */
+export const MAX = { beta: 10_000, freeBits: 20, klCapacity: 1_000 };
+
 const field = (form: HTMLFormElement, name: string) => form.elements.namedItem(name) as HTMLInputElement | HTMLSelectElement;
 const checkbox = (form: HTMLFormElement, name: string) => form.elements.namedItem(name) as HTMLInputElement;
 
@@ -66,18 +73,18 @@ export function readSettings(form: HTMLFormElement): Settings {
   const samples = objective === 'iwae'
     ? int(form, 'samples', 'Samples per example (K) for IWAE', 1, 5000)
     : int(form, 'samples', 'Samples per example (L) for the ELBO', 1, 64);
-  const beta = num(form, 'beta', 'β', (v) => v >= 0, 'a number ≥ 0 (1 gives the ELBO)');
+  const beta = num(form, 'beta', 'β', (v) => v >= 0 && v <= MAX.beta, `a number from 0 to ${MAX.beta.toLocaleString('en')} (1 gives the ELBO)`);
   const warmupSteps = int(form, 'warmupSteps', 'KL warm-up steps', 0, 10_000_000);
   const klCycleSteps = int(form, 'klCycleSteps', 'KL cycle steps', 0, 10_000_000);
   if (klCycleSteps > 0 && !(warmupSteps > 0 && warmupSteps <= klCycleSteps)) {
     throw new SettingsError(`KL cycle steps ${klCycleSteps} restarts the KL warm-up every ${klCycleSteps} steps: set KL warm-up steps between 1 and ${klCycleSteps} (the ramp within each cycle), or the cycle to 0`);
   }
-  const freeBits = num(form, 'freeBits', 'Free bits', (v) => v >= 0, 'a number of nats per latent dimension ≥ 0 (0 turns them off)');
+  const freeBits = num(form, 'freeBits', 'Free bits', (v) => v >= 0 && v <= MAX.freeBits, `a number of nats per latent dimension from 0 to ${MAX.freeBits} (0 turns them off)`);
   // The IWAE bound has no separate KL term for these to reweight.
   if (objective === 'iwae' && (beta !== 1 || warmupSteps > 0 || klCycleSteps > 0 || freeBits > 0)) {
     throw new SettingsError(`β, KL warm-up (cyclical or not) and free bits apply to the ELBO only: for IWAE set β to 1 and warm-up steps, KL cycle steps and free bits to 0 (got β ${beta}, warm-up ${warmupSteps}, cycle ${klCycleSteps}, free bits ${freeBits})`);
   }
-  const klCapacity = num(form, 'klCapacity', 'KL capacity', (v) => v >= 0, 'a number of nats ≥ 0 (0 turns capacity control off)');
+  const klCapacity = num(form, 'klCapacity', 'KL capacity', (v) => v >= 0 && v <= MAX.klCapacity, `a number of nats from 0 to ${MAX.klCapacity.toLocaleString('en')} (0 turns capacity control off)`);
   const capacitySteps = int(form, 'capacitySteps', 'Capacity steps', 0, 10_000_000);
   if (capacitySteps > 0 && klCapacity === 0) throw new SettingsError(`Capacity steps ${capacitySteps} ramp the KL capacity: set the KL capacity in nats (e.g. 25), or the steps to 0`);
   if (klCapacity > 0 && (objective !== 'elbo' || freeBits > 0 || warmupSteps > 0 || klCycleSteps > 0)) {
@@ -149,7 +156,63 @@ export function writeConfig(form: HTMLFormElement, c: VaeConfig): void {
   });
 }
 
+/** Per form: whether a model locks it, and whether the GPU can store f16 activations (until told: yes). */
+const formState = new WeakMap<HTMLFormElement, { locked: boolean; f16: boolean }>();
+
+const GAUSSIAN_ONLY = 'Applies to the Gaussian likelihood only: choose Gaussian under Likelihood to set it';
+const NO_F16 = 'f16 (needs shader-f16, which this GPU lacks)';
+
+/** Turns `el` off with `why` as its tooltip (and dims its label), or back on when `why` is null. */
+function offWhen(el: HTMLInputElement | HTMLSelectElement | HTMLOptionElement, why: string | null): void {
+  el.disabled = why !== null;
+  el.title = why ?? '';
+  el.closest('label')?.classList.toggle('off', why !== null);
+}
+
+/**
+ * Turns off the controls that do not apply to the other choices, so that a choice the run would
+ * refuse cannot be made in the first place: Gaussian σ and Dequantize under the Bernoulli
+ * likelihood, and f16 activations on a GPU without shader-f16.
+ */
+function followChoices(form: HTMLFormElement): void {
+  const state = formState.get(form);
+  if (!state || state.locked) return;
+  const gaussian = field(form, 'likelihood').value === 'gaussian';
+  offWhen(field(form, 'sigma'), gaussian ? null : GAUSSIAN_ONLY);
+  offWhen(checkbox(form, 'dequantize'), gaussian ? null : GAUSSIAN_ONLY);
+  // A box that cannot be unticked must not be what refuses Start.
+  if (!gaussian) checkbox(form, 'dequantize').checked = false;
+  const precision = field(form, 'precision') as HTMLSelectElement;
+  const f16 = precision.querySelector<HTMLOptionElement>('option[value="f16"]');
+  if (f16) {
+    offWhen(f16, state.f16 ? null : 'This GPU does not offer the WebGPU feature shader-f16');
+    f16.textContent = state.f16 ? 'f16 (shader-f16)' : NO_F16;
+    if (!state.f16 && precision.value === 'f16') precision.value = 'f32';
+  }
+}
+
+function stateOf(form: HTMLFormElement) {
+  let state = formState.get(form);
+  if (!state) {
+    formState.set(form, (state = { locked: false, f16: true }));
+    // A choice that turns others on or off (Likelihood) takes effect as it is made, not at Start.
+    form.addEventListener('change', () => followChoices(form));
+  }
+  return state;
+}
+
 /** Every field describes the model or its optimiser, fixed when the model is built: frozen while one exists. */
 export function lockSettings(form: HTMLFormElement, locked: boolean): void {
+  stateOf(form).locked = locked;
   for (const el of Array.from(form.elements)) (el as HTMLInputElement).disabled = locked;
+  followChoices(form);
+}
+
+/**
+ * Offers f16 activations only where the worker's adapter has shader-f16 (`features`: the
+ * adapter's feature names); until this is called, they are offered and the worker refuses them.
+ */
+export function useAdapterFeatures(form: HTMLFormElement, features: Iterable<string>): void {
+  stateOf(form).f16 = new Set(features).has('shader-f16');
+  followChoices(form);
 }

@@ -1,0 +1,92 @@
+// The demo's settings form (demo/ui/settings.ts): numbers without a natural ceiling (β, free
+// bits, KL capacity) are refused above a sensible one, naming the field and its range, as every
+// other field is; controls that do not apply to the other choices are turned off as the choice is
+// made (Gaussian σ and Dequantize under Bernoulli; f16 activations without shader-f16), not
+// refused at Start. The form here is a stand-in with the few properties the module reads.
+import { describe, expect, it } from 'vitest';
+import { DEFAULTS, lockSettings, MAX, readSettings, useAdapterFeatures, writeSettings } from '../demo/ui/settings';
+
+type Control = { name: string; value: string; checked: boolean; disabled: boolean; title: string; label: { off: boolean }; options?: Control[] };
+
+/** A form with one control per setting, each inside a label whose 'off' class is recorded. */
+function fakeForm() {
+  const control = (name: string): Control => ({ name, value: '', checked: false, disabled: false, title: '', label: { off: false } });
+  const names = ['latent', 'arch', 'hidden', 'channels', 'dense', 'norm', 'precision', 'likelihood', 'sigma', 'dequantize', 'objective', 'samples', 'beta',
+    'warmupSteps', 'klCycleSteps', 'freeBits', 'klCapacity', 'capacitySteps', 'conditional', 'binarize', 'batch', 'lr', 'seed', 'subset'];
+  const controls = new Map(names.map((n) => [n, control(n)]));
+  const f16 = control('f16 option');
+  controls.get('precision')!.options = [f16];
+  const dom = (c: Control) => Object.assign(c, {
+    closest: () => ({ classList: { toggle: (_: string, on: boolean) => (c.label.off = on) } }),
+    querySelector: () => (c.options ? dom(c.options[0]) : null),
+  });
+  const listeners: (() => void)[] = [];
+  const elements = Object.assign([...controls.values()].map(dom), { namedItem: (n: string) => dom(controls.get(n)!) });
+  const form = { elements, addEventListener: (_: string, fn: () => void) => listeners.push(fn) } as unknown as HTMLFormElement;
+  writeSettings(form, DEFAULTS);
+  /** Sets a control as the user does: the value, then the form's change event. */
+  const choose = (name: string, value: string) => { controls.get(name)!.value = value; listeners.forEach((fn) => fn()); };
+  return { form, c: (n: string) => controls.get(n)!, f16, choose };
+}
+
+describe('numbers without a natural ceiling', () => {
+  it.each([
+    ['beta', 'β must be a number from 0 to 10,000 (1 gives the ELBO) (got "1e9")'],
+    ['freeBits', 'Free bits must be a number of nats per latent dimension from 0 to 20 (0 turns them off) (got "1e9")'],
+    ['klCapacity', 'KL capacity must be a number of nats from 0 to 1,000 (0 turns capacity control off) (got "1e9")'],
+  ])('refuses 1e9 for %s, naming the field and its range', (name, message) => {
+    const { form, c } = fakeForm();
+    c(name).value = '1e9';
+    expect(() => readSettings(form)).toThrow(message);
+  });
+
+  it('takes each at its ceiling', () => {
+    const { form, c } = fakeForm();
+    c('beta').value = String(MAX.beta);
+    c('klCapacity').value = String(MAX.klCapacity);
+    expect(readSettings(form)).toMatchObject({ beta: 10_000, klCapacity: 1_000 });
+    c('klCapacity').value = '0';
+    c('freeBits').value = String(MAX.freeBits);
+    expect(readSettings(form).freeBits).toBe(20);
+  });
+});
+
+describe('controls that apply under another choice only', () => {
+  it('turns Gaussian σ and Dequantize off under Bernoulli, and on again under Gaussian', () => {
+    const { form, c, choose } = fakeForm();
+    lockSettings(form, false);
+    expect([c('sigma').disabled, c('dequantize').disabled, c('dequantize').label.off]).toEqual([true, true, true]);
+    expect(c('dequantize').title).toMatch(/Gaussian likelihood only/);
+    choose('likelihood', 'gaussian');
+    expect([c('sigma').disabled, c('dequantize').disabled, c('sigma').label.off]).toEqual([false, false, false]);
+    c('dequantize').checked = true;
+    expect(readSettings(form).dequantize).toBe(true);
+    // Back to Bernoulli: the box is unticked as it is turned off, so Start is not refused for it.
+    choose('likelihood', 'bernoulli');
+    expect([c('dequantize').disabled, c('dequantize').checked]).toEqual([true, false]);
+    expect(readSettings(form)).toMatchObject({ likelihood: 'bernoulli', dequantize: false });
+  });
+
+  it('leaves a locked form locked, and applies the choices again once it is unlocked', () => {
+    const { form, c, choose } = fakeForm();
+    lockSettings(form, true);
+    choose('likelihood', 'gaussian');
+    expect([c('sigma').disabled, c('latent').disabled]).toEqual([true, true]);
+    lockSettings(form, false);
+    expect([c('sigma').disabled, c('latent').disabled]).toEqual([false, false]);
+    choose('likelihood', 'bernoulli');
+    expect(c('sigma').disabled).toBe(true);
+  });
+
+  it('offers f16 activations only on a GPU with shader-f16', () => {
+    const { form, c, f16 } = fakeForm();
+    lockSettings(form, false);
+    expect(f16.disabled).toBe(false);
+    c('precision').value = 'f16';
+    useAdapterFeatures(form, ['timestamp-query', 'subgroups']);
+    expect([f16.disabled, c('precision').value]).toEqual([true, 'f32']);
+    expect((f16 as unknown as { textContent: string }).textContent).toMatch(/needs shader-f16, which this GPU lacks/);
+    useAdapterFeatures(form, new Set(['shader-f16']));
+    expect(f16.disabled).toBe(false);
+  });
+});
