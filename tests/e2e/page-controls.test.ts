@@ -1,0 +1,73 @@
+// The demo page's layout on a phone and its settings form in the browser, no training needed: at
+// 420 px nothing scrolls sideways, the title keeps one line and the GPU badge goes below it;
+// Gaussian σ and Dequantize are off under the Bernoulli likelihood and on under the Gaussian; an
+// absurd β is refused at Start with the field's range under the settings' title.
+import type { Browser, Page } from 'playwright';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { launch, presentMode, recordConsole } from './browser';
+import { errorShown } from './page';
+
+describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page\'s layout and controls', () => {
+  let browser: Browser;
+  let log: string[] = [];
+
+  beforeEach((ctx) => ctx.onTestFailed(() => console.log(`browser console:\n${log.join('\n')}`)));
+  beforeAll(async () => { browser = await launch(); });
+  afterAll(async () => browser?.close());
+
+  async function open(width: number): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width, height: 900 } });
+    log = recordConsole(page);
+    await page.goto(`${inject('demoUrl')}?present=${presentMode()}`);
+    await page.waitForFunction(() => document.querySelector('[data-testid=status]')?.textContent?.startsWith('Ready'), undefined, { timeout: 60_000, polling: 200 });
+    return page;
+  }
+
+  it('fits a 420 px wide screen: no sideways scrolling, the title on one line, the badge below it', async () => {
+    const page = await open(420);
+    const m = await page.evaluate(() => {
+      const box = (sel: string) => document.querySelector(sel)!.getBoundingClientRect();
+      const h1 = document.querySelector('h1')!;
+      return {
+        scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth,
+        h1Height: box('h1').height, lineHeight: parseFloat(getComputedStyle(h1).lineHeight) || 1.45 * parseFloat(getComputedStyle(h1).fontSize),
+        badge: box('#adapter'), taglineBottom: box('.tagline').bottom, badgeText: document.getElementById('adapter')!.textContent,
+      };
+    });
+    expect(m.badgeText, 'the worker named its adapter').not.toMatch(/Looking/);
+    expect(m.scrollWidth, 'page width at a 420 px viewport').toBeLessThanOrEqual(m.clientWidth);
+    expect(m.h1Height, '"webgpu-vae" on one line').toBeLessThan(1.5 * m.lineHeight);
+    expect(m.badge.right).toBeLessThanOrEqual(m.clientWidth);
+    expect(m.badge.top, 'the badge below the tagline').toBeGreaterThanOrEqual(m.taglineBottom);
+    await page.close();
+  });
+
+  it('keeps the badge beside the title on a wide screen', async () => {
+    const page = await open(1440);
+    const [h1, badge] = await page.evaluate(() => ['h1', '#adapter'].map((s) => document.querySelector(s)!.getBoundingClientRect().toJSON()));
+    expect(badge.top).toBeLessThan(h1.bottom + 40);
+    expect(badge.left).toBeGreaterThan(h1.right);
+    await page.close();
+  });
+
+  it('turns Gaussian σ and Dequantize off under Bernoulli, and refuses β 1e9 naming its range', async () => {
+    const page = await open(1440);
+    const off = () => page.evaluate(() => ['sigma', 'dequantize'].map((n) => (document.querySelector(`[name=${n}]`) as HTMLInputElement).disabled));
+    expect(await page.inputValue('[name=likelihood]')).toBe('bernoulli');
+    expect(await off()).toEqual([true, true]);
+    await page.selectOption('[name=likelihood]', 'gaussian');
+    expect(await off()).toEqual([false, false]);
+    await page.check('[name=dequantize]');
+    await page.selectOption('[name=likelihood]', 'bernoulli');
+    expect(await off()).toEqual([true, true]);
+    expect(await page.isChecked('[name=dequantize]'), 'a box that cannot be unticked is unticked').toBe(false);
+
+    await page.fill('[name=beta]', '1e9');
+    await page.click('[data-testid=start]');
+    expect(await errorShown(page)).not.toBeNull();
+    expect(await page.textContent('#error-title')).toBe('Check the settings');
+    expect(await page.textContent('#error-text')).toBe('β must be a number from 0 to 10,000 (1 gives the ELBO) (got "1e9")');
+    expect(await page.textContent('[data-testid=status]')).toMatch(/^Ready/);
+    await page.close();
+  });
+});
