@@ -165,7 +165,8 @@ async function main(): Promise<void> {
       const vae = await loadCheckpoint(new Uint8Array(await file.arrayBuffer()), { device }, file.name);
       if (vae.config.inputDim !== IMG * IMG) {
         vae.destroy();
-        throw new Error(`${file.name} models ${vae.config.imageShape.join(' x ')} images; this example draws 28 x 28`);
+        const shape = [...(vae.config.imageChannels > 1 ? [vae.config.imageChannels] : []), ...vae.config.imageShape].join(' x ');
+        throw new Error(`${file.name} models ${shape} images; this example draws 28 x 28 grey ones (MNIST, Fashion-MNIST)`);
       }
       await show(vae);
       say(`Walking through ${file.name} (latent ${vae.config.latent}, hidden [${vae.config.hidden.join(', ')}])`);
