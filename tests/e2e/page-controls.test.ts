@@ -1,9 +1,14 @@
 // The demo page's layout on a phone and its settings form in the browser, no training needed: at
 // 420 px nothing scrolls sideways, the title keeps one line and the GPU badge goes below it;
 // Gaussian σ and Dequantize are off under the Bernoulli likelihood and on under the Gaussian; an
-// absurd β is refused at Start with the field's range under the settings' title.
+// absurd β is refused at Start with the field's range under the settings' title. The embedding
+// example says it takes 28 x 28 grey models only, and refuses a colour one in those words.
 import type { Browser, Page } from 'playwright';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { encodeSafetensors } from '../../src/io/safetensors';
+import { paramLayout } from '../../src/model/build';
+import { initialParams } from '../../src/model/params';
+import { resolveConfig } from '../../src/model/config';
 import { launch, presentMode, recordConsole } from './browser';
 import { errorShown } from './page';
 
@@ -68,6 +73,21 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page\'s layout and
     expect(await page.textContent('#error-title')).toBe('Check the settings');
     expect(await page.textContent('#error-text')).toBe('β must be a number from 0 to 10,000 (1 gives the ELBO) (got "1e9")');
     expect(await page.textContent('[data-testid=status]')).toMatch(/^Ready/);
+    await page.close();
+  });
+
+  it('embed.html: says which models it draws, and refuses a colour one saying so', async () => {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    log = recordConsole(page);
+    await page.goto(new URL('embed.html', inject('demoUrl')).href);
+    expect(await page.textContent('body')).toMatch(/takes a model\.safetensors of those: one saved by the\s+training demo on MNIST, Fashion-MNIST/);
+    const config = resolveConfig({ inputDim: 3 * 16 * 16, imageShape: [16, 16], imageChannels: 3, hidden: [8], latent: 2 });
+    const layout = paramLayout(config), flat = initialParams(layout, 1);
+    const tensors = Object.fromEntries(layout.tensors.map((t) => [t.name, { shape: t.shape, data: flat.slice(t.offset, t.offset + t.count) }]));
+    const bytes = encodeSafetensors(tensors, { format: 'webgpu-vae', version: '1', config: JSON.stringify(config) });
+    await page.setInputFiles('[data-testid=file]', { name: 'colour.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from(bytes) });
+    await page.waitForFunction(() => /^Error/.test(document.querySelector('[data-testid=status]')?.textContent ?? ''), undefined, { timeout: 240_000, polling: 250 });
+    expect(await page.textContent('[data-testid=status]')).toBe('Error: colour.safetensors models 3 x 16 x 16 images; this example draws 28 x 28 grey ones (MNIST, Fashion-MNIST)');
     await page.close();
   });
 });
