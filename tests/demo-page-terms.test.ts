@@ -2,11 +2,13 @@
 // demo/ui/errors.ts): the library's messages name its API fields and the CLI's flags, the page
 // names its controls as index.html labels them, gives byte counts in MiB / GiB, and calls a file
 // that is no safetensors file just that. Messages the page writes itself pass through unchanged.
+// The run summary and the scatter legend name data sets and classes as the data picker does.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { describeError } from '../demo/ui/errors';
 import { FIELD_LABELS, inPageTerms } from '../demo/ui/page-terms';
 import { epochTime, RunSummary } from '../demo/ui/run-summary';
+import { labelName } from '../demo/ui/scatter';
 import { resolveConfig } from '../src/model/config';
 import { ConfigError } from '../src/index';
 
@@ -98,5 +100,13 @@ describe('the run summary', () => {
 
   it('gives an epoch shorter than a second in milliseconds rather than "0.0 s"', () => {
     expect([epochTime(0.012), epochTime(0.0002), epochTime(0.96), epochTime(12.34)]).toEqual(['12 ms', '1 ms', '960 ms', '12.3 s']);
+  });
+});
+
+describe('the latent scatter plot\'s legend', () => {
+  it('names Fashion-MNIST\'s clothes and dSprites\' shapes, and keeps digits and other labels as numbers', () => {
+    expect([0, 9].map((l) => labelName(l, 'fashion-mnist'))).toEqual(['T-shirt/top', 'Ankle boot']);
+    expect([0, 1, 2].map((l) => labelName(l, 'dsprites-color'))).toEqual(['square', 'ellipse', 'heart']);
+    expect([labelName(7, 'mnist'), labelName(3, 'files'), labelName(12, 'fashion-mnist')]).toEqual(['7', '3', '12']);
   });
 });

@@ -1,7 +1,29 @@
 // Scatter plot of the test set's posterior means in a 2-D latent space, coloured by label (the
-// companion of the manifold view: where each digit class lives). A plain 2-D canvas: a thousand
-// points drawn a few times a minute cost nothing worth moving to the GPU.
+// companion of the manifold view: where each class lives; the legend names clothes and shapes).
+// A plain 2-D canvas: a thousand points drawn a few times a minute cost nothing worth moving to
+// the GPU.
+import { DSPRITES_SHAPES } from '../../src/data/dsprites';
+import { FASHION_MNIST_CLASSES } from '../../src/data/fashion-mnist';
+
 const PALETTE = ['#58a6ff', '#f0883e', '#3fb950', '#f85149', '#d2a8ff', '#a5d6ff', '#ff7b72', '#e3b341', '#56d4dd', '#db61a2'];
+
+/** Names of the labels of the data sets whose labels are not digits, by the data picker's choice. */
+const CLASS_NAMES: Record<string, readonly string[]> = {
+  'fashion-mnist': FASHION_MNIST_CLASSES,
+  dsprites: DSPRITES_SHAPES,
+  'dsprites-color': DSPRITES_SHAPES,
+};
+
+/** How the legend names `label` of the data picked as `choice` (the data set select's value). */
+export function labelName(label: number, choice: string): string {
+  return CLASS_NAMES[choice]?.[label] ?? String(label);
+}
+
+/**
+ * The data picker's choice, which names the data of the model shown: the settings form, the
+ * picker included, is locked while a model exists, and a loaded model trains on the picked data.
+ */
+const dataChoice = () => (document.getElementById('dataset') as HTMLSelectElement | null)?.value ?? '';
 
 /**
  * The labels the legend lists: those that occur, in order (digits 0-9, dSprites' three shapes),
@@ -25,11 +47,12 @@ export class Scatter {
 
   update(mu: Float32Array, labels: Uint8Array): void {
     this.last = { mu, labels };
+    const choice = dataChoice();
     this.legend.replaceChildren(...legendLabels(labels).map((label) => {
       const item = document.createElement('span');
       item.className = 'swatch';
       item.style.setProperty('--swatch', PALETTE[label % PALETTE.length]);
-      item.textContent = String(label);
+      item.textContent = labelName(label, choice);
       return item;
     }));
     this.draw();
@@ -76,7 +99,8 @@ export class Scatter {
     }
     if (!this.last) {
       ctx.textAlign = 'center';
-      ctx.fillText('Train a model with latent size 2 to see the test set here', size / 2, size / 2);
+      // Shown only for latent size 2 (view-canvases.ts hides it otherwise): say what fills it, not what to set.
+      ctx.fillText('Train a model to see the test set here', size / 2, size / 2);
       return;
     }
     const { mu, labels } = this.last;
