@@ -2,12 +2,15 @@
 // a run whose loss stops being a number is stopped at the first loss read back, with a
 // DivergedError the worker answers by dropping the run (a resumed or saved NaN model is
 // useless), not left to train on unseen until the epoch's end; and a model whose data cannot be
-// uploaded is destroyed before the error goes on, since no Session exists yet to free it.
+// uploaded is destroyed before the error goes on, since no Session exists yet to free it. The
+// views are told each step's place (steps, training time, an epoch's end) so that they refresh on
+// time (demo/worker/refresh-schedule.ts).
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { configFor, DivergedError, Session } from '../demo/worker/session';
 import { DEFAULTS } from '../demo/ui/settings';
 import type { LoadedData, Split } from '../demo/worker/data';
 import type { Views } from '../demo/worker/views';
+import type { TrainingClock } from '../demo/worker/refresh-schedule';
 import type { FromWorker } from '../demo/shared/protocol';
 import { DeviceLimitError, VAE, type AcquiredDevice } from '../src/index';
 import { paramLayout } from '../src/model/build';
@@ -55,6 +58,35 @@ describe('the demo session', () => {
       expect(losses.every(Number.isFinite), 'no loss that is not a number reaches the page').toBe(true);
     } finally {
       await s.vae.readLosses(); // as the worker does: the last read-backs land before their buffers go
+      s.destroy();
+    }
+  });
+
+  it('tells the views the step, the training time and each epoch’s end', async () => {
+    const short: LoadedData = { name: 'short', train: split(16 * 5, 'short-train'), test: split(16, 'short-test') };
+    const seen: TrainingClock[] = [];
+    let reached: () => void = () => undefined;
+    const enough = new Promise<void>((r) => (reached = r));
+    const recording = {
+      maybeRefresh: async (_vae: unknown, at: TrainingClock) => {
+        seen.push({ ...at });
+        if (at.step >= 11) reached();
+      },
+    } as unknown as Views;
+    const s = await Session.create(acquired, { ...settings, subset: short.train.count }, short, recording, () => undefined);
+    try {
+      let failure: unknown;
+      s.start((error) => {
+        failure = error;
+        reached(); // a loop that fails ends the wait too, and the test says why
+      });
+      await enough;
+      await s.stop();
+      expect(failure).toBeUndefined();
+      expect(seen.slice(0, 11).map((c) => c.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+      expect(seen.filter((c) => c.epochEnded).map((c) => c.step), 'five steps an epoch').toEqual([5, 10]);
+      for (let i = 1; i < seen.length; i++) expect(seen[i].trainedMs).toBeGreaterThan(seen[i - 1].trainedMs);
+    } finally {
       s.destroy();
     }
   });

@@ -198,9 +198,10 @@ export class Session {
       await this.pacer.afterStep(); // little queued (step-pacer.ts), so Pause is answered within a step or half a second
       this.trainedMs += performance.now() - t0;
       this.collect(vae.losses.take());
-      if (++this.stepInEpoch === this.stepsPerEpoch) await this.endEpoch();
+      const epochEnded = ++this.stepInEpoch === this.stepsPerEpoch;
+      if (epochEnded) await this.endEpoch();
       if (this.onSaveDue && vae.step - this.lastSavedStep >= SAVE_EVERY_STEPS) await this.onSaveDue();
-      await this.views.maybeRefresh(vae);
+      await this.views.maybeRefresh(vae, { step: vae.step, trainedMs: this.trainedMs, epochEnded });
       if (performance.now() - lastYield > 20) {
         await yieldTask();
         lastYield = performance.now();

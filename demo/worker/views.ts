@@ -7,7 +7,8 @@
 // A conditional model decodes every image with a class: the samples show one row per class, the
 // reconstructions and latent means use the test images' own labels, and the manifold and the
 // interpolation path use a class chosen on the page.
-// The traversal view (drawTraversal in traversal.ts) refreshes with the slow views. Colour
+// The traversal view (drawTraversal in traversal.ts) refreshes with the slow views; when each kind
+// refreshes while training is decided in refresh-schedule.ts. Colour
 // images stay planar (NCHW) from the test split to the GPU buffers the grids read.
 import { Philox, type VAE } from '../../src/index';
 import { datasetChannels } from '../../src/data/mnist';
@@ -18,23 +19,12 @@ import { VIEW_NAMES } from '../shared/protocol';
 import type { Split } from './data';
 import { EMPTY_TILE, GridRenderer, tile } from './grid-renderer';
 import { createPresenter } from './presenter';
+import { RefreshSchedule, type TrainingClock } from './refresh-schedule';
 import { drawTraversal } from './traversal';
 
 /** Gap colour between tiles: the page's panel background, so grids sit flush in their cards. */
 const BACKGROUND: [number, number, number] = [0.09, 0.11, 0.15];
 const MANIFOLD_N = 20;
-/**
- * Refresh cadence. The fast views (samples, reconstructions) cost about 110 image-rows of forward
- * passes, the slow ones (manifold, scatter, interpolation, traversal) about 1200, while a training step costs
- * about 3 x batch rows (forward + backward). Each kind waits for its minimum time AND for enough
- * steps that it takes at most ~10% of the GPU: on a real GPU the times rule (1 s, 4 s), on a
- * software one the step counts do, so views never slow training down much.
- */
-const FAST = { ms: 1000, rows: 110 };
-const SLOW = { ms: 4000, rows: 1200 };
-const VIEW_SHARE = 0.1;
-const stepsFor = (rows: number, batch: number) => Math.ceil(rows / (3 * batch) / VIEW_SHARE);
-
 const toFloats = (pixels: Uint8Array) => Float32Array.from(pixels, (v) => v / 255);
 
 export class Views {
@@ -54,8 +44,8 @@ export class Views {
   private manifoldClass = 0;
   /** Class the interpolation path is decoded as; null: the first endpoint's own label. */
   private interpClass: number | null = null;
-  private lastFast = { ms: 0, step: -Infinity };
-  private lastSlow = { ms: 0, step: -Infinity };
+  /** When the views were last drawn, and when they are due again (refresh-schedule.ts). */
+  private readonly schedule = new RefreshSchedule();
   private lock: Promise<unknown> = Promise.resolve();
 
   constructor(canvases: Record<ViewName, OffscreenCanvas>, mode: PresentMode, private readonly post: (m: FromWorker, transfer?: Transferable[]) => void) {
@@ -104,8 +94,7 @@ export class Views {
 
   clear(): void {
     for (const v of VIEW_NAMES) this.grids[v].draw([]);
-    this.lastFast = { ms: 0, step: -Infinity };
-    this.lastSlow = { ms: 0, step: -Infinity };
+    this.schedule.reset();
   }
 
   private upload(data: Float32Array): GPUBuffer {
@@ -120,22 +109,27 @@ export class Views {
     return run;
   }
 
-  /** Called between training steps: refreshes what is due, keeping views to a small share of the GPU. */
-  async maybeRefresh(vae: VAE): Promise<void> {
-    const now = performance.now(), step = vae.step, batch = vae.training.batch;
-    const due = (last: { ms: number; step: number }, kind: typeof FAST) => now - last.ms >= kind.ms && step - last.step >= stepsFor(kind.rows, batch);
-    if (due(this.lastSlow, SLOW)) await this.refresh(vae, true);
-    else if (due(this.lastFast, FAST)) await this.refresh(vae, false);
+  /**
+   * Called between training steps with where training stands: refreshes what is due, keeping the
+   * views to a small share of the GPU but never far behind (refresh-schedule.ts).
+   */
+  async maybeRefresh(vae: VAE, at: TrainingClock): Promise<void> {
+    const kind = this.schedule.due(at, vae.training.batch);
+    if (kind) await this.draw(vae, kind === 'slow', at.trainedMs);
   }
 
+  /** Redraws the fast views, or all of them (`all`): between runs, or on a change of model or data. */
   refresh(vae: VAE, all: boolean): Promise<void> {
+    return this.draw(vae, all);
+  }
+
+  private draw(vae: VAE, all: boolean, trainedMs?: number): Promise<void> {
     return this.exclusive(async () => {
       this.matchClasses(vae);
-      this.lastFast = { ms: performance.now(), step: vae.step };
+      this.schedule.drawn(all ? 'slow' : 'fast', vae.step, trainedMs);
       await this.drawSamples(vae);
       await this.drawReconstructions(vae);
       if (!all) return;
-      this.lastSlow = this.lastFast;
       await this.drawManifold(vae);
       await this.drawInterpolation(vae);
       await this.postLatents(vae);
