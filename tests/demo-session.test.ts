@@ -2,11 +2,12 @@
 // a run whose loss stops being a number is stopped at the first loss read back, with a
 // DivergedError the worker answers by dropping the run (a resumed or saved NaN model is
 // useless), not left to train on unseen until the epoch's end; and a model whose data cannot be
-// uploaded is destroyed before the error goes on, since no Session exists yet to free it. The
-// views are told each step's place (steps, training time, an epoch's end) so that they refresh on
-// time (demo/worker/refresh-schedule.ts).
+// uploaded is destroyed before the error goes on, since no Session exists yet to free it. When
+// steps are slow the page hears of completed steps by time, not only every lossEvery (16) steps,
+// and the views are told each step's place (steps, training time, an epoch's end) so that they
+// refresh on time (demo/worker/refresh-schedule.ts).
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { configFor, DivergedError, Session } from '../demo/worker/session';
+import { configFor, DivergedError, PROGRESS_MS, Session } from '../demo/worker/session';
 import { DEFAULTS } from '../demo/ui/settings';
 import type { LoadedData, Split } from '../demo/worker/data';
 import type { Views } from '../demo/worker/views';
@@ -58,6 +59,33 @@ describe('the demo session', () => {
       expect(losses.every(Number.isFinite), 'no loss that is not a number reaches the page').toBe(true);
     } finally {
       await s.vae.readLosses(); // as the worker does: the last read-backs land before their buffers go
+      s.destroy();
+    }
+  });
+
+  it('reports completed steps by time when steps are slow, before lossEvery steps are done', async () => {
+    // Each step held up 150 ms (as a slow model's would be): 16 steps take 2.4 s, PROGRESS_MS is 1 s.
+    const slowViews = { maybeRefresh: () => new Promise((r) => setTimeout(r, 150)) } as unknown as Views;
+    const posted: FromWorker[] = [];
+    let firstProgress: () => void = () => undefined;
+    const arrived = new Promise<void>((r) => (firstProgress = r));
+    const s = await Session.create(acquired, settings, data, slowViews, (m) => {
+      posted.push(m);
+      if (m.type === 'progress') firstProgress();
+    });
+    try {
+      const t0 = performance.now();
+      s.start(() => undefined);
+      await arrived;
+      const waited = performance.now() - t0;
+      await s.stop();
+      const first = posted.find((m) => m.type === 'progress');
+      const reported = first?.type === 'progress' ? first.chunks[0].step + 1 : NaN;
+      expect(s.vae.training.lossEvery).toBe(16);
+      expect(reported, `the first report came after ${waited.toFixed(0)} ms`).toBeLessThan(16);
+      expect(reported).toBeGreaterThanOrEqual(1);
+      expect(PROGRESS_MS).toBeLessThanOrEqual(2000);
+    } finally {
       s.destroy();
     }
   });

@@ -21,6 +21,14 @@ const yieldTask = () => new Promise<void>((resolve) => {
 });
 
 const RATE_WINDOW_MS = 4000;
+/**
+ * Longest time the page waits for news of completed steps. Losses come back through the loss
+ * ring every lossEvery (16) steps, which on a slow model (over a second a step) left the status
+ * at step 0 for a minute: once this much time has passed since the last report, the loop reads
+ * the losses of the steps done so far. When steps are slow the pacer has already waited for the
+ * GPU, so the read costs one small copy; when they are fast it costs one drain a second.
+ */
+export const PROGRESS_MS = 1000;
 
 /** The training loss stopped being a number: the weights are no longer numbers either, so the run cannot go on. */
 export class DivergedError extends Error {
@@ -69,6 +77,8 @@ export class Session {
   private stopRequested = false;
   private arrivals: { t: number; examples: number }[] = [];
   private startedAt = 0;
+  /** When the last progress report was posted (performance.now()). */
+  private lastReport = 0;
   private lastSavedStep = 0;
   private trainedMs = 0;
   /** The last training loss reported to the page (NaN before the first). */
@@ -172,6 +182,7 @@ export class Session {
     this.stopRequested = false;
     this.startedAt = performance.now();
     this.arrivals = [];
+    this.lastReport = this.startedAt;
     this.looping = true;
     // Not training from the loop's end on, so that onStopped (the worker reports a failure there)
     // sees a stopped run.
@@ -198,6 +209,7 @@ export class Session {
       await this.pacer.afterStep(); // little queued (step-pacer.ts), so Pause is answered within a step or half a second
       this.trainedMs += performance.now() - t0;
       this.collect(vae.losses.take());
+      if (performance.now() - this.lastReport >= PROGRESS_MS) this.collect(await vae.readLosses());
       const epochEnded = ++this.stepInEpoch === this.stepsPerEpoch;
       if (epochEnded) await this.endEpoch();
       if (this.onSaveDue && vae.step - this.lastSavedStep >= SAVE_EVERY_STEPS) await this.onSaveDue();
@@ -231,6 +243,7 @@ export class Session {
       throw new DivergedError(`training diverged by step ${chunk.step + 1} (loss ${chunk.loss}), and the weights with it, so the run is dropped. ${DIVERGED_ADVICE}`);
     }
     this.lastLoss = chunk.loss;
+    this.lastReport = performance.now();
     this.post({ type: 'progress', chunks: [chunk], epoch: this.epoch, examplesPerSecond: this.throughput(examples) });
   }
 
