@@ -12,7 +12,7 @@ import { TraversalLabels } from './ui/traversal';
 import { ViewCanvases } from './ui/view-canvases';
 import { modelViewNotes, RunSummary } from './ui/run-summary';
 import { Scatter } from './ui/scatter';
-import { DEFAULTS, lockSettings, readSettings, SettingsError, writeConfig, writeSettings } from './ui/settings';
+import { DEFAULTS, lockSettings, readSettings, SettingsError, useAdapterFeatures, writeConfig, writeSettings } from './ui/settings';
 import { noWebGpuReason, showError, clearError, describeError, showNotice } from './ui/errors';
 import { SavedRunOffer } from './ui/saved-run-offer';
 import { RunLog } from './ui/run-log';
@@ -173,6 +173,7 @@ function onMessage(m: FromWorker): void {
       const badge = $('adapter');
       badge.textContent = `${m.software ? 'Software GPU' : 'GPU'}: ${m.adapter}`;
       badge.classList.add(m.software ? 'software' : 'gpu');
+      useAdapterFeatures(form, m.features); // f16 activations only where the device has shader-f16
       if (m.software) $('speed-note').textContent = `Your browser gave this page a software GPU (${m.adapter}), which runs the shaders on the CPU. The defaults are small so an epoch still takes well under a minute; on a real GPU, larger models such as 784-400-20 on all 60,000 images train many times faster.`;
       break;
     }

@@ -7,7 +7,7 @@
 // and the views are told each step's place (steps, training time, an epoch's end) so that they
 // refresh on time (demo/worker/refresh-schedule.ts).
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { configFor, DivergedError, PROGRESS_MS, Session } from '../demo/worker/session';
+import { configFor, DivergedError, pageMemoryBudget, PROGRESS_MS, Session } from '../demo/worker/session';
 import { DEFAULTS } from '../demo/ui/settings';
 import type { LoadedData, Split } from '../demo/worker/data';
 import type { Views } from '../demo/worker/views';
@@ -126,5 +126,19 @@ describe('the demo session', () => {
     });
     await expect(Session.create(acquired, settings, data, views, () => undefined)).rejects.toThrow('needs more bytes than one binding holds');
     expect(destroy).toHaveBeenCalledTimes(1);
+  });
+
+  it('refuses a model past the page\'s memory budget before allocating it, naming what fits', async () => {
+    // 784-4096-4096-4096-512: 80 M parameters, 1.3 GB with gradients and Adam's moments; it
+    // crashed Chromium's GPU process on a software adapter.
+    expect(acquired.adapter.isSoftware).toBe(true);
+    expect(pageMemoryBudget(acquired)).toBe(2 ** 30);
+    const huge = { ...settings, hidden: [4096, 4096, 4096], latent: 512 };
+    const before = acquired.device.limits; // the device is still usable after the refusal
+    await expect(Session.create(acquired, huge, data, views, () => undefined)).rejects.toThrow(
+      expect.objectContaining({ name: 'DeviceLimitError', message: expect.stringMatching(/more than the 1.00 GiB budget; use a smaller model/) }));
+    const small = await Session.create(acquired, settings, data, views, () => undefined);
+    small.destroy();
+    expect(acquired.device.limits).toBe(before);
   });
 });

@@ -117,7 +117,7 @@ export type ToWorker =
   | { type: 'debug-lose-device' };
 
 export type FromWorker =
-  | { type: 'ready'; adapter: string; software: boolean }
+  | { type: 'ready'; adapter: string; software: boolean; /** The device's WebGPU features ('shader-f16' decides the f16 option). */ features: string[] }
   | { type: 'state'; state: RunState; detail?: string }
   | { type: 'dataset'; name: string; train: number; test: number; rows: number; cols: number }
   | { type: 'model'; config: VaeConfig; params: number; batch: number; precision: 'f32' | 'f16' }

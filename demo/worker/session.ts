@@ -62,6 +62,15 @@ export function configFor(settings: Settings, data: LoadedData): Partial<VaeConf
   };
 }
 
+/**
+ * GPU memory a page's model may take: 1 GiB on a software adapter (its buffers live in the GPU
+ * process's RAM: 2 GiB of model and optimizer crashed it) and 4 GiB on a GPU, whose memory WebGPU
+ * does not report. Beyond that a browser tab is the wrong place to train; the CLI takes more.
+ */
+export function pageMemoryBudget(device: Pick<AcquiredDevice, 'adapter'>): number {
+  return (device.adapter.isSoftware ? 1 : 4) * 2 ** 30;
+}
+
 export class Session {
   private readonly order: Philox;
   private readonly stepsPerEpoch: number;
@@ -110,6 +119,9 @@ export class Session {
       batch: Math.min(settings.batch, data.train.count), lr: settings.lr, seed: settings.seed,
       precision: (loaded?.config.arch ?? settings.arch) === 'mlp' ? settings.precision ?? 'f32' : 'f32',
       initialParams: loaded?.flat,
+      // A model past what the browser's GPU process can hold crashed it, and left WebGPU unusable
+      // until a browser restart; refused at plan time instead, with the batch or model that fits.
+      memoryBudget: pageMemoryBudget(device),
       onCompileProgress: (done, total) => post({ type: 'state', state: 'loading', detail: `Compiling kernels ${done}/${total}…` }),
     });
     try {
@@ -287,7 +299,8 @@ export class Session {
 
   /** The model as checkpoint bytes, in the CLI's format (same metadata keys where they apply). */
   checkpoint(): Promise<Uint8Array> {
-    return saveCheckpoint(this.vae, { dataset: this.data.name, steps: String(this.vae.step), seed: String(this.vae.training.seed), source: 'webgpu-vae demo' });
+    // 'step' as the CLI writes it; 'steps' as this page wrote it before.
+    return saveCheckpoint(this.vae, { dataset: this.data.name, step: String(this.vae.step), steps: String(this.vae.step), seed: String(this.vae.training.seed), source: 'webgpu-vae demo' });
   }
 
   destroy(): void {

@@ -213,7 +213,7 @@ async function handle(msg: ToWorker): Promise<void> {
         acquired = await acquire();
       }
       views.attach(acquired.device, null);
-      post({ type: 'ready', adapter: describeAdapter(acquired.adapter), software: acquired.adapter.isSoftware });
+      post({ type: 'ready', adapter: describeAdapter(acquired.adapter), software: acquired.adapter.isSoftware, features: [...acquired.device.features] });
       return settle();
     }
     case 'start':

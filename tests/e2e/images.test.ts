@@ -25,7 +25,9 @@ const OUT = resolve(import.meta.dirname, '../../test-results');
  * the six hues average out) sooner than a Gaussian that starts at sigma 1.
  */
 const CONV = { arch: 'conv', channels: '8, 16', dense: '', latent: '4', hidden: '64', likelihood: 'bernoulli', batch: '32', subset: '1000', lr: '0.005', seed: '0' };
-const STEPS = 150;
+// Steps trained before the pictures are read (the status now shows steps as they finish, so the
+// run stops near this count; it used to run on to the next 16-step report and a slower pause).
+const STEPS = 175;
 /** A pixel counts as coloured when its channels differ by more than this (of 255); the page's grey-blue background differs by 15. */
 const COLOURED = 40;
 
@@ -133,7 +135,7 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo on colour images',
     console.log(`e2e colour: "${at}" after ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     await pause(page);
     const summary = (await page.textContent('#summary')) ?? '';
-    expect(summary).toContain('dsprites-color');
+    expect(summary).toContain('Colour dSprites');
     expect(summary).toContain('conv 3×64×64 → 8-16 → 4');
     // A 4-dimensional code has no manifold or latent scatter plot: both views give their room up to a note.
     for (const view of ['manifold', 'scatter']) expect(await page.isVisible(`[data-testid=${view}]`), `the ${view} view is shown`).toBe(false);
@@ -152,7 +154,7 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo on colour images',
     // images, drawn from their planar upload, are coloured pixel by pixel.
     expect(originals).toBeGreaterThan(0.9);
     // The background hue fills most of each picture and is the first thing the model learns:
-    // after STEPS steps every reconstruction has its hue (seen: 36 to 85; grey would be 0)...
+    // after STEPS steps every reconstruction has its hue (seen: the least tile 24, the mean 42; grey would be 0)...
     expect(Math.min(...reconstructed)).toBeGreaterThan(20);
     // ...and the samples, blurrier, lean to the hues of the data (seen: mean 17, up to 55).
     expect(mean(sampled)).toBeGreaterThan(8);
@@ -203,20 +205,14 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo on colour images',
     await page.fill('[name=hidden]', '64');
     await page.fill('[name=batch]', '8');
     await page.fill('[name=subset]', '100');
-    // f16 activations: refused by the worker where the adapter has no shader-f16 (SwiftShader),
-    // saying what to choose instead.
-    await page.selectOption('[name=precision]', 'f16');
-    await page.click('[data-testid=start]');
-    await page.waitForFunction(() => /shader-f16/.test(document.querySelector('[data-testid=error]')?.textContent ?? ''), null, { timeout: 60_000 });
-    expect(await errorShown(page)).toMatch(/needs the WebGPU feature 'shader-f16'.*use precision 'f32'/);
-    await page.selectOption('[name=precision]', 'f32');
-    // Dequantization is a density on continuous values: refused with the Bernoulli likelihood.
+    // f16 activations are not offered where the device has no shader-f16 (SwiftShader).
+    expect(await page.isDisabled('[name=precision] option[value=f16]'), 'f16 offered without shader-f16').toBe(true);
+    // Dequantization is a density on continuous values: turned off with the Bernoulli likelihood.
     await page.selectOption('[name=likelihood]', 'bernoulli');
-    await page.check('[name=dequantize]');
-    await page.click('[data-testid=start]');
-    expect(await errorShown(page)).toMatch(/Dequantization .* choose the Gaussian likelihood/);
+    expect(await page.isDisabled('[name=dequantize]')).toBe(true);
     // The Gaussian with a per-pixel scale the decoder predicts, on dequantized levels.
     await page.selectOption('[name=likelihood]', 'gaussian');
+    await page.check('[name=dequantize]');
     await page.selectOption('[name=sigma]', 'predicted');
     await page.click('[data-testid=start]');
     const at = await atStep(page, 20);
