@@ -3,8 +3,11 @@
 // only handles input and small messages and never freezes while a model trains.
 import './styles.css';
 import type { VaeConfig } from '../src/index';
-import type { DataSource, FromWorker, PresentMode, RunState, ToWorker } from './shared/protocol';
-import { keptSourceName, type KeptSource } from './shared/saved-run';
+import type { FromWorker, PresentMode, RunState, ToWorker } from './shared/protocol';
+import { keptData, keptSourceName } from './shared/saved-run';
+import { statusText } from './ui/status-text';
+import { showClassPickers } from './ui/class-pickers';
+import { InterpolationControls } from './ui/interpolation-controls';
 import { Charts } from './ui/charts';
 import { DatasetFiles } from './ui/files';
 import { DataPicker } from './ui/data-picker';
@@ -33,7 +36,7 @@ const present: PresentMode = params.get('present') === 'bitmap' || params.get('p
 
 const ui = {
   state: 'starting' as RunState, detail: '', model: null as VaeConfig | null, testCount: 0,
-  step: 0, loss: NaN, epoch: 1, rate: 0, pickNext: 'a' as 'a' | 'b',
+  step: 0, loss: NaN, epoch: 1, rate: 0,
   /** A Start, Resume or Continue was sent and the worker has not answered with a state yet. */
   commandSent: false,
 };
@@ -50,11 +53,7 @@ void picker.offerFashionMnist();
 const traversal = new TraversalLabels($('traversal-rows'), $('traversal-note'));
 const summary = new RunSummary($('summary'));
 /** A click on a test picture of the reconstructions view makes it the next interpolation endpoint, a and b in turn. */
-const views = new ViewCanvases((index) => {
-  $<HTMLInputElement>(ui.pickNext === 'a' ? 'interp-a' : 'interp-b').value = String(index);
-  ui.pickNext = ui.pickNext === 'a' ? 'b' : 'a';
-  interpolate();
-}, () => ui.testCount);
+const views = new ViewCanvases((index) => interpolation.pick(index), () => ui.testCount);
 /** What the charts and the summary showed, kept beside the run the worker stores (ui/run-log.ts). */
 const runLog = new RunLog();
 const offer = new SavedRunOffer($('saved-run'), async (run) => {
@@ -65,14 +64,8 @@ const offer = new SavedRunOffer($('saved-run'), async (run) => {
   $<HTMLSelectElement>('dataset').value = keptSourceName(run.data).pickerValue;
   // Read before the run goes on, so the old curves are drawn before its new points arrive.
   await runLog.expect(run.step);
-  command({ type: 'continue', data: keptData(run.data) });
+  command({ type: 'continue', data: keptData(run.data, document.baseURI) });
 });
-/** The kept run's data, its files fetched from where this page is served now. */
-function keptData(data: KeptSource | undefined): DataSource {
-  if (!data || data.kind === 'mnist') return { kind: 'mnist', baseUrl: new URL('mnist/', document.baseURI).href };
-  if (data.kind === 'served') return { ...data, baseUrl: new URL(`${keptSourceName(data).pickerValue}/`, document.baseURI).href };
-  return data;
-}
 writeSettings(form, DEFAULTS);
 let worker: Worker | null = null;
 const send = (m: ToWorker, transfer: Transferable[] = []) => worker?.postMessage(m, transfer);
@@ -123,38 +116,14 @@ function updateControls(): void {
 let announcedState: RunState | null = null;
 
 function updateStatus(): void {
-  const loss = Number.isFinite(ui.loss) ? ` · loss ${ui.loss.toFixed(2)}` : '';
-  const where = `epoch ${ui.epoch} · step ${ui.step}${loss}`;
-  const text: Record<RunState, string> = {
-    starting: 'Starting the GPU worker…',
-    idle: ui.model ? 'Ready' : 'Ready. Choose settings and press Start.',
-    loading: ui.detail || 'Loading…',
-    training: `Training · ${where}${ui.rate ? ` · ${Math.round(ui.rate).toLocaleString('en')} examples/s` : ''}`,
-    pausing: `Pausing · ${where}`,
-    paused: `Paused · ${where}${ui.detail ? ` · ${ui.detail}` : ''}`,
-    lost: 'GPU device lost',
-    failed: 'Stopped: see the message above',
-  };
-  statusEl.textContent = text[ui.state];
+  const text = statusText({ ...ui, hasModel: ui.model !== null });
+  statusEl.textContent = text;
   statusEl.dataset.state = ui.state;
   // Screen readers hear a change of state, not every step of the status line.
   if (ui.state !== announcedState) {
     announcedState = ui.state;
-    $('status-live').textContent = text[ui.state];
+    $('status-live').textContent = text;
   }
-}
-
-/** Fills the class pickers of a conditional model's manifold and interpolation, or hides them. */
-function showClassPickers(c: VaeConfig): void {
-  const fill = (id: string, first: string | null) => {
-    const select = $<HTMLSelectElement>(id);
-    const options = Array.from({ length: c.classes }, (_, k) => new Option(String(k), String(k)));
-    select.replaceChildren(...(first ? [new Option(first, '')] : []), ...options);
-  };
-  fill('manifold-class', null);
-  fill('interp-class', 'the first image’s label');
-  document.querySelectorAll<HTMLElement>('.class-control').forEach((el) => (el.hidden = c.classes === 0));
-  if (c.latent !== 2) $('manifold-class').closest<HTMLElement>('.class-control')!.hidden = true;
 }
 
 function resetViews(): void {
@@ -340,19 +309,8 @@ function safeSettings() {
   try { return readSettings(form); } catch { return {}; }
 }
 
-// Interpolation endpoints: the number fields, a random pair, or a click on a test image.
-const interpolate = () => send({ type: 'interpolate', a: Number($<HTMLInputElement>('interp-a').value), b: Number($<HTMLInputElement>('interp-b').value) });
-$('interp-a').onchange = $('interp-b').onchange = interpolate;
-// Class pickers of a conditional model ('' in the interpolation's: each pair's first label).
-const classOf = (id: string) => ($<HTMLSelectElement>(id).value === '' ? null : Number($<HTMLSelectElement>(id).value));
-$('manifold-class').onchange = () => send({ type: 'view-class', view: 'manifold', label: classOf('manifold-class') });
-$('interp-class').onchange = () => send({ type: 'view-class', view: 'interpolation', label: classOf('interp-class') });
-button('interp-random').onclick = () => {
-  const n = Math.max(2, ui.testCount);
-  $<HTMLInputElement>('interp-a').value = String(Math.floor(Math.random() * n));
-  $<HTMLInputElement>('interp-b').value = String(Math.floor(Math.random() * n));
-  interpolate();
-};
+// Interpolation endpoints (the number fields, a random pair, or a click on a test image) and class pickers.
+const interpolation = new InterpolationControls(send, () => ui.testCount);
 function boot(): void {
   sizeViewsForSettings();
   const missing = noWebGpuReason();

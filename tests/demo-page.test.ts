@@ -11,7 +11,8 @@ import { DEFAULTS } from '../demo/ui/settings';
 import { canvasSize, gridSpec, MAX_CANVAS_SIDE, MAX_TRAVERSAL_ROWS } from '../demo/shared/layout';
 import { traversalOrder } from '../demo/worker/traversal';
 import { VIEW_NAMES, type LossChunk } from '../demo/shared/protocol';
-import type { SavedRun } from '../demo/shared/saved-run';
+import { isKeptSource, keptData, keptSourceName, type SavedRun } from '../demo/shared/saved-run';
+import { statusText } from '../demo/ui/status-text';
 
 /** Chunks of ten steps each ending at the given step counts (the chart's x: steps done). */
 const chunks = (...ends: number[]): LossChunk[] => ends.map((end) => ({ step: end - 1, steps: 10, loss: 300 - end / 10, rec: 250, kl: 20 }));
@@ -98,5 +99,25 @@ describe('the views before the page script runs', () => {
       const attrs = { width: Number(tag!.match(/ width="(\d+)"/)?.[1]), height: Number(tag!.match(/ height="(\d+)"/)?.[1]), maxWidth: Number(tag!.match(/max-width: (\d+)px/)?.[1]) };
       expect(attrs, tag).toEqual({ width, height, maxWidth: width });
     }
+  });
+});
+
+describe('the status line and the kept run\'s data', () => {
+  const facts = { state: 'training' as const, detail: '', hasModel: true, epoch: 3, step: 120, loss: 151.234, rate: 1234.6 };
+
+  it('says where the run stands in each state', () => {
+    expect(statusText(facts)).toBe('Training · epoch 3 · step 120 · loss 151.23 · 1,235 examples/s');
+    expect(statusText({ ...facts, state: 'paused', detail: 'Loaded m.safetensors', loss: NaN })).toBe('Paused · epoch 3 · step 120 · Loaded m.safetensors');
+    expect(statusText({ ...facts, state: 'idle', hasModel: false })).toBe('Ready. Choose settings and press Start.');
+    expect(statusText({ ...facts, state: 'loading', detail: '' })).toBe('Loading…');
+  });
+
+  it('fetches a kept run\'s files from where the page is served now; drawn data needs none', () => {
+    const base = 'http://127.0.0.1:4173/demo/';
+    expect(keptData(undefined, base)).toEqual({ kind: 'mnist', baseUrl: 'http://127.0.0.1:4173/demo/mnist/' });
+    expect(keptData({ kind: 'served', name: 'Fashion-MNIST', baseUrl: 'http://old/fashion-mnist/' }, base)).toEqual({ kind: 'served', name: 'Fashion-MNIST', baseUrl: 'http://127.0.0.1:4173/demo/fashion-mnist/' });
+    expect(keptData({ kind: 'dsprites', colour: true, seed: 3 }, base)).toEqual({ kind: 'dsprites', colour: true, seed: 3 });
+    expect(keptSourceName({ kind: 'dsprites', colour: true, seed: 3 })).toEqual({ name: 'Colour dSprites', pickerValue: 'dsprites-color' });
+    expect(isKeptSource({ kind: 'images', files: [], imageSize: 16, channels: 3, seed: 0 })).toBe(false);
   });
 });

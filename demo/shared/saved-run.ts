@@ -22,6 +22,13 @@ export function keptSourceName(source: KeptSource | undefined): { name: string; 
   return source.colour ? { name: 'Colour dSprites', pickerValue: 'dsprites-color' } : { name: 'dSprites', pickerValue: 'dsprites' };
 }
 
+/** The kept run's data, its files fetched from where the page (at `base`) is served now. */
+export function keptData(data: KeptSource | undefined, base: string): DataSource {
+  if (!data || data.kind === 'mnist') return { kind: 'mnist', baseUrl: new URL('mnist/', base).href };
+  if (data.kind === 'served') return { ...data, baseUrl: new URL(`${keptSourceName(data).pickerValue}/`, base).href };
+  return data;
+}
+
 /** What the charts and the summary showed, up to the step of the run kept beside it. */
 export interface RunHistory {
   step: number;

@@ -1,0 +1,38 @@
+// The interpolation's endpoints (two test-image indices, typed, drawn at random or clicked in the
+// reconstructions view) and the class pickers of a conditional model's manifold and
+// interpolation: each change asks the worker to draw that view again.
+import type { ToWorker } from '../shared/protocol';
+
+const field = (id: string) => document.getElementById(id) as HTMLInputElement;
+const select = (id: string) => document.getElementById(id) as HTMLSelectElement;
+
+export class InterpolationControls {
+  /** Which endpoint a click on a test image sets next. */
+  private next: 'a' | 'b' = 'a';
+
+  /** `testCount`: how many test images the current model's data set has. */
+  constructor(private readonly send: (m: ToWorker) => void, private readonly testCount: () => number) {
+    field('interp-a').onchange = field('interp-b').onchange = () => this.interpolate();
+    // '' in the interpolation's picker: each pair's first label.
+    const classOf = (id: string) => (select(id).value === '' ? null : Number(select(id).value));
+    select('manifold-class').onchange = () => send({ type: 'view-class', view: 'manifold', label: classOf('manifold-class') });
+    select('interp-class').onchange = () => send({ type: 'view-class', view: 'interpolation', label: classOf('interp-class') });
+    (document.getElementById('interp-random') as HTMLButtonElement).onclick = () => {
+      const n = Math.max(2, this.testCount());
+      field('interp-a').value = String(Math.floor(Math.random() * n));
+      field('interp-b').value = String(Math.floor(Math.random() * n));
+      this.interpolate();
+    };
+  }
+
+  /** A click on test image `index` makes it the next endpoint, a and b in turn. */
+  pick(index: number): void {
+    field(this.next === 'a' ? 'interp-a' : 'interp-b').value = String(index);
+    this.next = this.next === 'a' ? 'b' : 'a';
+    this.interpolate();
+  }
+
+  private interpolate(): void {
+    this.send({ type: 'interpolate', a: Number(field('interp-a').value), b: Number(field('interp-b').value) });
+  }
+}

@@ -1,0 +1,31 @@
+// The status line under the controls: where the run stands, in one line per state. The page puts
+// it in the visible status (data-testid="status") and, on a change of state only, in the live
+// region screen readers announce.
+import type { RunState } from '../shared/protocol';
+
+export interface StatusFacts {
+  state: RunState;
+  /** What the worker said with its last state (a loading step, what a pause restored or loaded). */
+  detail: string;
+  hasModel: boolean;
+  epoch: number;
+  step: number;
+  loss: number;
+  /** Examples per second, 0 when not known. */
+  rate: number;
+}
+
+export function statusText(f: StatusFacts): string {
+  const loss = Number.isFinite(f.loss) ? ` · loss ${f.loss.toFixed(2)}` : '';
+  const where = `epoch ${f.epoch} · step ${f.step}${loss}`;
+  switch (f.state) {
+    case 'starting': return 'Starting the GPU worker…';
+    case 'idle': return f.hasModel ? 'Ready' : 'Ready. Choose settings and press Start.';
+    case 'loading': return f.detail || 'Loading…';
+    case 'training': return `Training · ${where}${f.rate ? ` · ${Math.round(f.rate).toLocaleString('en')} examples/s` : ''}`;
+    case 'pausing': return `Pausing · ${where}`;
+    case 'paused': return `Paused · ${where}${f.detail ? ` · ${f.detail}` : ''}`;
+    case 'lost': return 'GPU device lost';
+    case 'failed': return 'Stopped: see the message above';
+  }
+}
