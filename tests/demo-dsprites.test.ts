@@ -38,5 +38,7 @@ describe('the demo draws dSprites training pictures on the GPU', () => {
     expect(new Set(drawn.indices).size, 'distinct pictures').toBe(most);
     expect(() => dspritesSplits(false, most + 1, 0)).toThrow(`set Training examples to at most ${most.toLocaleString('en')}`);
     expect(() => dspritesSplits(true, 0, 0)).toThrow(/trains on 1 to 1,000,000 examples \(got 0\)/);
+    // A setting out of range: the page titles it as the other field errors ("Check the settings").
+    expect(() => dspritesSplits(true, 0, 0)).toThrow(expect.objectContaining({ name: 'ConfigError' }));
   });
 });

@@ -5,7 +5,7 @@
 // library's loadImageFiles, centre-cropped, resized and split by a seeded shuffle. dSprites
 // training pictures are not rendered here: the session hands their indices to
 // VAE.generateSprites, which draws each step's rows on the GPU (8 bytes a picture, not 4 or 12 KiB).
-import { DataError } from '../../src/index';
+import { ConfigError, DataError } from '../../src/index';
 import { DSPRITES_COUNT, dspritesDataset, dspritesDrawnLater } from '../../src/data/dsprites';
 import { DSPRITES_COLOR_COUNT, dspritesColorDataset } from '../../src/data/dsprites-color';
 import { loadImageFiles } from '../../src/data/image-files';
@@ -39,7 +39,7 @@ export function dspritesSplits(colour: boolean, train: number, seed: number): { 
   const total = colour ? DSPRITES_COLOR_COUNT : DSPRITES_COUNT;
   const most = Math.min(DSPRITES_DEMO_MAX, total - Math.floor(total * TEST_RESERVE_SHARE));
   if (!Number.isInteger(train) || train < 1 || train > most) {
-    throw new DataError(`${what} in the demo trains on 1 to ${most.toLocaleString('en')} examples (got ${train}); set Training examples to at most ${most.toLocaleString('en')}.`);
+    throw new ConfigError(`${what} in the demo trains on 1 to ${most.toLocaleString('en')} examples (got ${train}); set Training examples to at most ${most.toLocaleString('en')}.`);
   }
   const name = colour ? 'dsprites-color' : 'dsprites';
   const indices = splitGenerated(total, train, DSPRITES_DEMO_TEST, seed);
