@@ -45,7 +45,7 @@ describe('library errors in the page\'s words', () => {
       .toBe('dataset mnist-train needs 1.86 GiB on the GPU, but this GPU binds at most 128.0 MiB as one buffer; set fewer Training examples');
   });
 
-  it('offers no memory budget, which the page does not have, and names Batch size instead of --batch', () => {
+  it('offers no raising of the page\'s fixed memory budget, and names Batch size instead of --batch', () => {
     const text = inPageTerms('the training step at batch 100 needs 3.0 GiB of GPU memory beside 1.0 GiB of parameters and optimizer state, but the memory budget is 2.0 GiB; use a batch of 50 or less (batch; --batch in the CLI), or raise the budget (memoryBudget; --max-gpu-memory in the CLI)');
     expect(text).toMatch(/; set Batch size to 50 or less$/);
     expect(inPageTerms('params need 3.0 GiB of GPU memory, more than the 2.0 GiB budget; use a smaller model (hidden, channels, imageShape; --hidden, --channels, --image-size in the CLI) or raise the budget (memoryBudget; --max-gpu-memory in the CLI)'))
