@@ -6,6 +6,7 @@ import type { VaeConfig } from '../src/index';
 import type { FromWorker, PresentMode, RunState, ToWorker } from './shared/protocol';
 import { keptData, keptSourceName } from './shared/saved-run';
 import { statusText } from './ui/status-text';
+import { RECON_COUNT } from './shared/layout';
 import { showClassPickers } from './ui/class-pickers';
 import { InterpolationControls } from './ui/interpolation-controls';
 import { Charts } from './ui/charts';
@@ -89,7 +90,7 @@ function sizeViewsForSettings(): void {
   if (ui.model) return;
   const side = picker.expectedSide(), latent = Number((form.elements.namedItem('latent') as HTMLInputElement).value);
   const conditional = (form.elements.namedItem('conditional') as HTMLInputElement).checked;
-  views.size({ imgW: side, imgH: side, classes: conditional ? picker.expectedClasses() : 0, latent: Number.isInteger(latent) && latent >= 1 ? latent : DEFAULTS.latent });
+  views.size({ imgW: side, imgH: side, tests: RECON_COUNT, classes: conditional ? picker.expectedClasses() : 0, latent: Number.isInteger(latent) && latent >= 1 ? latent : DEFAULTS.latent });
 }
 
 function updateControls(): void {
@@ -161,7 +162,7 @@ function onMessage(m: FromWorker): void {
     case 'dataset': // a new model is being built (start or load): its history starts empty
       resetViews();
       ui.testCount = m.test;
-      views.size({ imgW: m.cols, imgH: m.rows });
+      views.size({ imgW: m.cols, imgH: m.rows, tests: m.test });
       summary.data(m);
       break;
     case 'model': {

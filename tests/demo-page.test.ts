@@ -121,3 +121,15 @@ describe('the status line and the kept run\'s data', () => {
     expect(isKeptSource({ kind: 'images', files: [], imageSize: 16, channels: 3, seed: 0 })).toBe(false);
   });
 });
+
+describe('the reconstructions grid', () => {
+  it('fits the test pictures there are, up to 32, each above its reconstruction', () => {
+    const of = (tests: number) => { const g = gridSpec('reconstructions', 16, 16, 0, 1, tests); return [g.cols, g.rows]; };
+    expect(of(4)).toEqual([4, 2]);
+    expect(of(12)).toEqual([8, 4]);
+    expect(of(32)).toEqual([8, 8]);
+    expect(of(500)).toEqual([8, 8]);
+    expect(of(0)).toEqual([1, 2]);
+    expect(gridSpec('reconstructions', 28, 28)).toMatchObject({ cols: 8, rows: 8 }); // the page's default
+  });
+});

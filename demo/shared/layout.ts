@@ -46,12 +46,19 @@ export const TRAVERSAL_RANGE = 3;
 
 /**
  * The grid of `view`; `classes` (a conditional model's class count) shapes the samples view,
- * `latent` (the model's latent size) the traversal view.
+ * `latent` (the model's latent size) the traversal view, and `tests` (the test pictures there
+ * are) the reconstructions view: a few pictures (a small folder of the user's) get a grid of
+ * their size rather than a corner of the 8x8 one.
  */
-export function gridSpec(view: ViewName, imgW: number, imgH: number, classes = 0, latent = 1): GridSpec {
+export function gridSpec(view: ViewName, imgW: number, imgH: number, classes = 0, latent = 1, tests = RECON_COUNT): GridSpec {
   const spec = { ...GRID_TILES[view], imgW, imgH };
   if (view === 'samples' && classes > 0) spec.rows = Math.min(classes, MAX_CLASS_ROWS);
   if (view === 'traversal') spec.rows = traversalRows(latent, imgH);
+  if (view === 'reconstructions') {
+    const shown = Math.max(1, Math.min(RECON_COUNT, tests));
+    spec.cols = Math.min(spec.cols, shown);
+    spec.rows = 2 * Math.ceil(shown / spec.cols);
+  }
   return spec;
 }
 

@@ -5,14 +5,14 @@
 import { canvasSize, gridSpec, RECON_COUNT, tileAt } from '../shared/layout';
 import { VIEW_NAMES, type ViewName } from '../shared/protocol';
 
-/** What decides the views' grids: the pictures' size, a conditional model's classes, the latent size. */
-export interface ViewGeometry { imgW: number; imgH: number; classes: number; latent: number }
+/** What decides the views' grids: the pictures' size, a conditional model's classes, the latent size, the test pictures there are. */
+export interface ViewGeometry { imgW: number; imgH: number; classes: number; latent: number; tests: number }
 
 const canvasOf = (v: ViewName) => document.querySelector<HTMLCanvasElement>(`canvas[data-view="${v}"]`)!;
 
 export class ViewCanvases {
   /** The default model's (as the page's HTML sizes the canvases before this script runs). */
-  private geometry: ViewGeometry = { imgW: 28, imgH: 28, classes: 0, latent: 2 };
+  private geometry: ViewGeometry = { imgW: 28, imgH: 28, classes: 0, latent: 2, tests: RECON_COUNT };
 
   /** `onPickTest(index)`: a click on test picture `index` of the reconstructions view (of `testCount()` shown). */
   constructor(private readonly onPickTest: (index: number) => void, private readonly testCount: () => number) {}
@@ -26,7 +26,7 @@ export class ViewCanvases {
     const g = (this.geometry = { ...this.geometry, ...change });
     document.body.classList.toggle('latent-not-2d', g.latent !== 2);
     for (const v of VIEW_NAMES) {
-      const { width, height } = canvasSize(gridSpec(v, g.imgW, g.imgH, g.classes, g.latent));
+      const { width, height } = canvasSize(gridSpec(v, g.imgW, g.imgH, g.classes, g.latent, g.tests));
       const el = canvasOf(v);
       el.style.maxWidth = `${width}px`;
       el.style.aspectRatio = `${width} / ${height}`;
@@ -51,7 +51,7 @@ export class ViewCanvases {
 
   /** A click on the reconstructions view: the test picture under it, if any (originals are the even rows). */
   private pick(e: MouseEvent): void {
-    const el = e.currentTarget as HTMLCanvasElement, spec = gridSpec('reconstructions', this.geometry.imgW, this.geometry.imgH);
+    const el = e.currentTarget as HTMLCanvasElement, spec = gridSpec('reconstructions', this.geometry.imgW, this.geometry.imgH, 0, 1, this.geometry.tests);
     const { width, height } = canvasSize(spec);
     const t = tileAt(spec, (e.offsetX / el.clientWidth) * width, (e.offsetY / el.clientHeight) * height);
     if (!t || t.row % 2 === 1) return;

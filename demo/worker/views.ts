@@ -63,7 +63,7 @@ export class Views {
     this.channels = test ? datasetChannels(test) : 1;
     this.manifoldClass = 0;
     this.interpClass = null;
-    for (const v of VIEW_NAMES) this.grids[v].setup(device, gridSpec(v, test?.cols ?? imgW, test?.rows ?? imgH, classes, latent), this.channels);
+    for (const v of VIEW_NAMES) this.grids[v].setup(device, gridSpec(v, test?.cols ?? imgW, test?.rows ?? imgH, classes, latent, test?.count), this.channels);
     this.originals?.destroy();
     this.endpoints?.destroy();
     this.originals = this.endpoints = null;
@@ -193,7 +193,7 @@ export class Views {
 
   private async drawReconstructions(vae: VAE): Promise<void> {
     if (!this.test || !this.originals) return;
-    const { cols, rows } = gridSpec('reconstructions', 1, 1);
+    const { cols, rows } = gridSpec('reconstructions', 1, 1, 0, 1, this.test.count);
     const shown = Math.min(RECON_COUNT, this.test.count), D = this.exampleSize;
     const labels = vae.config.classes ? this.test.labels.subarray(0, shown) : undefined;
     const out = await vae.reconstructToBuffer(this.testX!.subarray(0, shown * D), labels);

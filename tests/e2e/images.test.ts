@@ -224,7 +224,11 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo on colour images',
     expect(summary).toMatch(/22 training and 2 test images, 16×16/);
     expect(summary).toContain('Model 768-64-2, gaussian');
     expect(await page.textContent('[data-testid=notice]')).toMatch(/^Skipped 1 of 25 pictures that could not be decoded: broken\.png: /);
-    const recon = gridSpec('reconstructions', 16, 16), reconShot = await shot(page, 'reconstructions');
+    // Two test pictures: a grid of two columns, each above its reconstruction, not a corner of the 8x8 one.
+    const recon = gridSpec('reconstructions', 16, 16, 0, 1, 2), reconShot = await shot(page, 'reconstructions');
+    expect([recon.cols, recon.rows]).toEqual([2, 2]);
+    const { width, height } = canvasSize(recon);
+    expect(await page.$eval('canvas[data-view=reconstructions]', (c) => (c as HTMLCanvasElement).style.aspectRatio)).toBe(`${width} / ${height}`);
     const originals = colouredShare(reconShot, recon, [[0, 0], [1, 0]]);
     console.log(`e2e images: coloured pixels of the two test pictures ${(100 * originals).toFixed(0)}%`);
     expect(originals).toBeGreaterThan(0.9);
