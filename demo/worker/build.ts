@@ -27,7 +27,7 @@ export interface BuildContext {
  * The file is read, the data loaded and both checked before the current run is dropped, so a
  * refused file or dataset leaves that run as it was.
  */
-export async function buildSession(ctx: BuildContext, settings: Settings, source: DataSource, origin: Origin): Promise<{ session: Session; data: LoadedData }> {
+export async function buildSession(ctx: BuildContext, settings: Settings, source: DataSource, origin: Origin): Promise<{ session: Session; data: LoadedData; fileMetadata?: Record<string, string> }> {
   const { post, setState } = ctx;
   const file = origin.kind === 'file' ? readCheckpoint(origin.bytes, origin.name) : undefined;
   const ck = file ?? (origin.kind === 'state' ? { config: origin.state.config } : undefined);
@@ -52,7 +52,7 @@ export async function buildSession(ctx: BuildContext, settings: Settings, source
     s.destroy(); // not yet the worker's session, so nothing else would free it
     throw e;
   }
-  return { session: s, data };
+  return { session: s, data, fileMetadata: file?.metadata };
 }
 
 /** Tells the page the model `s` trains, and where it stands when it is not new. */

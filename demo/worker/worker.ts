@@ -5,7 +5,7 @@
 // on pause, kept here for device-loss recovery and (for the built-in data sets) in browser storage for a reload.
 // A lost device is replaced once automatically (see AUTO_RECOVERY_WINDOW_MS) and the run goes on
 // from the snapshot, through the bitmap presentation path, which needs nothing of the compositor.
-import { acquireBrowserDevice, describeAdapter, readCheckpoint, readTrainingState, type AcquiredDevice } from '../../src/index';
+import { acquireBrowserDevice, describeAdapter, readTrainingState, type AcquiredDevice } from '../../src/index';
 import { describeShape, PAGE_SYMBOLS } from '../../src/model/describe';
 import type { DataSource, FromWorker, PresentMode, RunState, Settings, ToWorker, ViewName } from '../shared/protocol';
 import { forgetRun, isKeptSource, readRun, storeRun } from '../shared/saved-run';
@@ -162,10 +162,14 @@ const buildContext: BuildContext = {
   dropCurrent: dropSession,
 };
 
+/** The metadata of the model file the last build read (a 'load'), for what the page is told of it. */
+let loadedMetadata: Record<string, string> = {};
+
 /** A model for `source` in place of the current one (see buildSession), kept to rebuild after a loss. */
 async function build(settings: Settings, source: DataSource, origin: Origin = { kind: 'new' }): Promise<Session> {
-  const { session: s, data } = await buildSession(buildContext, settings, source, origin);
+  const { session: s, data, fileMetadata } = await buildSession(buildContext, settings, source, origin);
   built = { settings, data, source };
+  loadedMetadata = fileMetadata ?? {};
   return s;
 }
 
@@ -265,8 +269,7 @@ async function handle(msg: ToWorker): Promise<void> {
       await takeSnapshot(session);
       await drained();
       // A model file holds weights only: training goes on from them with a new optimizer, counting from 0.
-      const { metadata } = readCheckpoint(bytes, msg.fileName);
-      const trained = Number(metadata.step ?? metadata.steps);
+      const trained = Number(loadedMetadata.step ?? loadedMetadata.steps);
       return settle(`Loaded ${msg.fileName}${trained > 0 ? ` (trained ${trained.toLocaleString('en')} steps; training from it counts steps anew, with a new optimizer)` : ''}`);
     }
     case 'interpolate':
