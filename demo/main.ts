@@ -9,6 +9,7 @@ import { statusText } from './ui/status-text';
 import { RECON_COUNT } from './shared/layout';
 import { showClassPickers } from './ui/class-pickers';
 import { InterpolationControls } from './ui/interpolation-controls';
+import { interpolationLabels } from './ui/interpolation-labels';
 import { Charts } from './ui/charts';
 import { DatasetFiles } from './ui/files';
 import { DataPicker } from './ui/data-picker';
@@ -211,7 +212,7 @@ function onMessage(m: FromWorker): void {
       if (!ui.model) break;
       $<HTMLInputElement>('interp-a').value = String(m.a);
       $<HTMLInputElement>('interp-b').value = String(m.b);
-      $('interp-labels').textContent = `label ${m.labels[0]} → label ${m.labels[1]}${m.decodedAs === null ? '' : `, decoded as class ${m.decodedAs}`}`;
+      $('interp-labels').textContent = interpolationLabels($<HTMLSelectElement>('dataset').value, m);
       break;
     case 'position':
       Object.assign(ui, { step: m.step, epoch: m.epoch, loss: m.loss });

@@ -13,6 +13,7 @@ import { traversalOrder } from '../demo/worker/traversal';
 import { VIEW_NAMES, type LossChunk } from '../demo/shared/protocol';
 import { isKeptSource, keptData, keptSourceName, type SavedRun } from '../demo/shared/saved-run';
 import { statusText } from '../demo/ui/status-text';
+import { interpolationLabels } from '../demo/ui/interpolation-labels';
 
 /** Chunks of ten steps each ending at the given step counts (the chart's x: steps done). */
 const chunks = (...ends: number[]): LossChunk[] => ends.map((end) => ({ step: end - 1, steps: 10, loss: 300 - end / 10, rec: 250, kl: 20 }));
@@ -131,5 +132,16 @@ describe('the reconstructions grid', () => {
     expect(of(500)).toEqual([8, 8]);
     expect(of(0)).toEqual([1, 2]);
     expect(gridSpec('reconstructions', 28, 28)).toMatchObject({ cols: 8, rows: 8 }); // the page's default
+  });
+});
+
+describe('the interpolation strip\'s labels', () => {
+  const ends = { a: 4, b: 9, labels: [1, 8] as [number, number], decodedAs: null };
+  it('names classes where the data set has names, digits as labels, and own pictures by number', () => {
+    expect(interpolationLabels('mnist', ends)).toBe('label 1 → label 8');
+    expect(interpolationLabels('mnist', { ...ends, decodedAs: 3 })).toBe('label 1 → label 8, decoded as class 3');
+    expect(interpolationLabels('fashion-mnist', { ...ends, decodedAs: 0 })).toBe('Trouser → Bag, decoded as T-shirt/top');
+    expect(interpolationLabels('dsprites', { ...ends, labels: [0, 2] })).toBe('square → heart');
+    expect(interpolationLabels('images', { ...ends, labels: [0, 0] })).toBe('test pictures 4 → 9');
   });
 });
