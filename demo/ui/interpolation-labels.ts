@@ -5,10 +5,11 @@ import { labelName } from './scatter';
 
 export function interpolationLabels(choice: string, ends: { a: number; b: number; labels: [number, number]; decodedAs: number | null }): string {
   if (choice === 'images') return `test pictures ${ends.a} → ${ends.b}`;
-  const name = (label: number) => {
+  // A data set without class names (digits) says what the number is: a label, or a class decoded.
+  const name = (label: number, unnamed: string) => {
     const named = labelName(label, choice);
-    return named === String(label) ? `label ${label}` : named;
+    return named === String(label) ? `${unnamed} ${label}` : named;
   };
-  const decoded = ends.decodedAs === null ? '' : `, decoded as ${labelName(ends.decodedAs, choice) === String(ends.decodedAs) ? `class ${ends.decodedAs}` : labelName(ends.decodedAs, choice)}`;
-  return `${name(ends.labels[0])} → ${name(ends.labels[1])}${decoded}`;
+  const decoded = ends.decodedAs === null ? '' : `, decoded as ${name(ends.decodedAs, 'class')}`;
+  return `${name(ends.labels[0], 'label')} → ${name(ends.labels[1], 'label')}${decoded}`;
 }
