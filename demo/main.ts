@@ -173,7 +173,7 @@ function onMessage(m: FromWorker): void {
       charts.useObjective(m.config.objective, m.config.samples);
       views.size({ classes: m.config.classes, latent: m.config.latent }); // the samples grid follows the classes, the traversal grid the latent size
       traversal.describe(m.config);
-      showClassPickers(m.config);
+      showClassPickers(m.config, $<HTMLSelectElement>('dataset').value);
       const notes = modelViewNotes(m.config);
       $('samples-note').textContent = notes.samples;
       $('manifold-note').textContent = notes.manifold;

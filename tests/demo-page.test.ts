@@ -1,6 +1,6 @@
 // Logic of the demo page's pieces that needs no browser: the charts' points after a run is
 // restored from an earlier step (demo/ui/chart-history.ts), the offer to continue a saved run
-// (ui/saved-run-offer.ts), the scatter plot's legend (ui/scatter.ts) and the traversal grid's
+// (ui/saved-run-offer.ts), the scatter plot's legend (ui/scatter.ts), the class pickers' options and the traversal grid's
 // size (shared/layout.ts, worker/traversal.ts), and the views' sizes in the page before its script runs.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { VIEW_NAMES, type LossChunk } from '../demo/shared/protocol';
 import { isKeptSource, keptData, keptSourceName, type SavedRun } from '../demo/shared/saved-run';
 import { statusText } from '../demo/ui/status-text';
 import { interpolationLabels } from '../demo/ui/interpolation-labels';
+import { classOptions } from '../demo/ui/class-pickers';
 
 /** Chunks of ten steps each ending at the given step counts (the chart's x: steps done). */
 const chunks = (...ends: number[]): LossChunk[] => ends.map((end) => ({ step: end - 1, steps: 10, loss: 300 - end / 10, rec: 250, kl: 20 }));
@@ -143,5 +144,13 @@ describe('the interpolation strip\'s labels', () => {
     expect(interpolationLabels('fashion-mnist', { ...ends, decodedAs: 0 })).toBe('Trouser → Bag, decoded as T-shirt/top');
     expect(interpolationLabels('dsprites', { ...ends, labels: [0, 2] })).toBe('square → heart');
     expect(interpolationLabels('images', { ...ends, labels: [0, 0] })).toBe('test pictures 4 → 9');
+  });
+});
+
+describe('the class pickers of a conditional model', () => {
+  it('name the classes as the legend does, keeping the label as the value', () => {
+    expect(classOptions(10, 'fashion-mnist').slice(0, 3)).toEqual([['0', 'T-shirt/top'], ['1', 'Trouser'], ['2', 'Pullover']]);
+    expect(classOptions(3, 'dsprites')).toEqual([['0', 'square'], ['1', 'ellipse'], ['2', 'heart']]);
+    expect(classOptions(10, 'mnist')[7]).toEqual(['7', '7']);
   });
 });

@@ -76,6 +76,11 @@ export type DataSource =
   | { kind: 'images'; files: File[]; imageSize: number; channels: 1 | 3; seed: number };
 
 export type RunState = 'starting' | 'idle' | 'loading' | 'training' | 'pausing' | 'paused' | 'lost' | 'failed';
+/**
+ * The detail of the 'paused' state posted as soon as training stops, while the views are redrawn
+ * for the step it stopped at (seconds on a slow model); a 'paused' state without it follows.
+ */
+export const DRAWING_AFTER_PAUSE = 'drawing the pictures of this step…';
 
 export type ErrorKind = 'no-webgpu' | 'device-lost' | 'data' | 'config' | 'checkpoint' | 'internal';
 

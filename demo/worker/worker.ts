@@ -7,7 +7,7 @@
 // from the snapshot, through the bitmap presentation path, which needs nothing of the compositor.
 import { acquireBrowserDevice, describeAdapter, readTrainingState, type AcquiredDevice } from '../../src/index';
 import { describeShape, PAGE_SYMBOLS } from '../../src/model/describe';
-import type { DataSource, FromWorker, PresentMode, RunState, Settings, ToWorker, ViewName } from '../shared/protocol';
+import { DRAWING_AFTER_PAUSE, type DataSource, type FromWorker, type PresentMode, type RunState, type Settings, type ToWorker, type ViewName } from '../shared/protocol';
 import { forgetRun, isKeptSource, readRun, storeRun } from '../shared/saved-run';
 import { buildSession, postModel, type BuildContext, type Origin } from './build';
 import type { LoadedData } from './data';
@@ -246,6 +246,8 @@ async function handle(msg: ToWorker): Promise<void> {
       setState('pausing');
       await s.stop();
       if (session !== s) return; // it failed while stopping, and was reported (see startLoop)
+      // Paused now; the pictures of this step follow (a Resume or Save waits for them in the queue).
+      settle(DRAWING_AFTER_PAUSE);
       await views!.refresh(s.vae, true);
       await takeSnapshot(s);
       await drained();

@@ -44,6 +44,13 @@ export function trainingLossName(c: VaeConfig): string {
   return plain ? '-ELBO' : 'loss';
 }
 
+/** The line an epoch ends with: its training figure, the test -ELBO and its terms, the speed of the steps it ran, skipped steps. */
+export function epochSummary(c: VaeConfig, e: { epoch: number; train_loss: number; test_loss: number; test_rec: number; test_kl: number; seconds: number; samples_per_s: number; skipped_steps: number; epoch_steps: number }, stepsRun: number, trainSeconds: number): string {
+  return `epoch ${e.epoch}: train ${trainingLossName(c)} ${e.train_loss.toFixed(2)} | test -ELBO ${e.test_loss.toFixed(2)} (rec ${e.test_rec.toFixed(2)}, KL ${e.test_kl.toFixed(2)}) | ` +
+    (stepsRun > 0 ? `${e.samples_per_s.toFixed(0)} examples/s, ${(1000 * trainSeconds / stepsRun).toFixed(0)} ms/step, ` : '') + `${e.seconds.toFixed(1)} s` +
+    `${e.skipped_steps ? ` | ${e.skipped_steps} of ${e.epoch_steps} steps skipped` : ''}`;
+}
+
 /** The model as built: its shape, likelihood and objective, parameters, GPU memory, dispatches and compile time; then what it starts from. */
 export async function describeBuiltModel(vae: VAE, run: RunOptions, compileSeconds: number, fromParams: boolean): Promise<string[]> {
   const config = vae.config, memory = await vae.trainMemory();

@@ -21,7 +21,7 @@ import { saveCheckpoint } from '../checkpoint';
 import type { AcquiredDevice } from '../gpu/device';
 import { releaseNodeGpu } from '../gpu/node-device';
 import type { StepLoss } from '../model/loss-ring';
-import { BAD_NUMBERS_EXIT_CODE, BadStepError, KeptCheckpoints, lossDeviceAtStep, lowerLr, newRunCommand, recover, StepWatch, tooManySkipped, type Restart } from './recovery';
+import { BAD_NUMBERS_EXIT_CODE, BadStepError, KeptCheckpoints, lossDeviceAtStep, recover, skippedStop, StepWatch, tooManySkipped, type Restart } from './recovery';
 import { VAE } from '../model/vae';
 import { AUTOTUNE_MODES } from '../model/autotune';
 import { fileAutotuneCache } from '../model/autotune-file-cache';
@@ -37,7 +37,7 @@ import { resumeCommand, runPaths } from './run-dir';
 import { setUpRun } from './train-setup';
 import { loadRunData } from './train-data';
 import { checkFixedMemory, planAfterSteps } from './train-memory';
-import { coarseConvWarning, describeAutotune, describeBuiltModel, describeDrawnData, openRunLog, startEvent, trainingLossName, writeFinalPictures } from './train-report';
+import { coarseConvWarning, describeAutotune, describeBuiltModel, describeDrawnData, epochSummary, openRunLog, startEvent, writeFinalPictures } from './train-report';
 
 /** The exit status of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT), as shells report it. */
 export const INTERRUPTED_EXIT_CODE = 130;
@@ -273,24 +273,17 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       };
       log.write(line);
       report.event(line);
-      report.info(`epoch ${epoch}: train ${trainingLossName(config)} ${trainLoss.toFixed(2)} | test -ELBO ${t.loss.toFixed(2)} (rec ${t.rec.toFixed(2)}, KL ${t.kl.toFixed(2)}) | ` +
-        (stepsPerEpoch > first ? `${((n - n0) / trainSeconds).toFixed(0)} examples/s, ${(1000 * trainSeconds / (stepsPerEpoch - first)).toFixed(0)} ms/step, ` : '') + `${seconds.toFixed(1)} s` +
-        `${skipped ? ` | ${skipped} of ${stepsPerEpoch} steps skipped` : ''}`);
+      report.info(epochSummary(config, line, stepsPerEpoch - first, trainSeconds));
       sum = 0;
       n = 0;
       Object.assign(progress, { step: vae.step, epochsDone: epoch, epochStep: 0, epochLossSum: 0, epochExamples: 0 });
       await checkpoint();
       // skip-batch passes isolated bad steps; an epoch that skipped most of its steps did not train.
       if (tooManySkipped(skipped, stepsPerEpoch, epoch, run.epochs)) {
-        // Its parameters are the ones whose steps went bad, so the advice is a new run, not a resume.
-        const lower = lowerLr(run.lr);
-        const again = resumed ? null : newRunCommand(argv, outDir, lower);
-        const stopLine = { event: 'bad-numbers', action: 'stop', reason: 'skipped', epoch, step: vae.step, skipped_steps: skipped, epoch_steps: stepsPerEpoch, lr: run.lr, suggested_lr: Number(lower), ...(again ? { restart: again } : {}) };
-        log.write(stopLine);
-        report.event(stopLine);
-        report.info(`${skipped} of the ${stepsPerEpoch} steps of epoch ${epoch} were skipped (--on-nan skip-batch), more than half: the run is not training at learning rate ${run.lr}, ` +
-          `so it stops here, exit status ${BAD_NUMBERS_EXIT_CODE} (the checkpoint of step ${vae.step} is in ${outDir}). Start a new run with a lower rate, e.g. --lr ${lower}, or clip the gradients with --clip-grad 1` +
-          (again ? `; in this folder, which holds this run's files, that is\n  ${again}` : ` (another --out, or --force to replace this run in ${outDir})`));
+        const stopped = skippedStop({ skipped, stepsPerEpoch, epoch, step: vae.step, lr: run.lr, outDir, again: resumed ? null : argv });
+        log.write(stopped.event);
+        report.event(stopped.event);
+        report.info(stopped.text);
         return BAD_NUMBERS_EXIT_CODE;
       }
     }

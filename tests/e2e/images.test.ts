@@ -15,7 +15,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'v
 import { FASHION_MNIST_DEBIAN_DIR } from '../../src/data/fashion-mnist';
 import { canvasSize, gridSpec, pixelCentre, type GridSpec } from '../../demo/shared/layout';
 import { launch, presentMode, recordConsole, type Picture } from './browser';
-import { atStep, errorShown, shot } from './page';
+import { atStep, errorShown, paused, shot } from './page';
 
 const PATIENCE_MS = 600_000;
 const OUT = resolve(import.meta.dirname, '../../test-results');
@@ -34,7 +34,7 @@ const COLOURED = 40;
 
 async function pause(page: Page): Promise<void> {
   await page.click('[data-testid=pause]');
-  await page.waitForFunction(() => document.querySelector('[data-testid=status]')?.textContent?.startsWith('Paused'), undefined, { timeout: PATIENCE_MS, polling: 200 });
+  await paused(page);
 }
 
 /** Drops the model a test before left (each test can also run alone) and waits for the page to be ready. */

@@ -2,6 +2,7 @@
 // (waited for, never timed: a busy machine only makes the waits longer), screenshots of its
 // canvases once they are stable, and the test hook that destroys the worker's GPU device.
 import type { Page } from 'playwright';
+import { DRAWING_AFTER_PAUSE } from '../../demo/shared/protocol';
 import { decodePng, maxDifference, type Picture } from './browser';
 
 /** Small enough to train ~20 steps/s on SwiftShader; still learns clearly within 300 steps. */
@@ -42,7 +43,14 @@ export async function waitForStatus(page: Page, prefix: string, detail = '', tim
   }, [prefix, detail] as const, { timeout, polling: 200 });
   return statusOf(page);
 }
-export const paused = (page: Page, detail = '') => waitForStatus(page, 'Paused', detail);
+/** Waits until the page is paused with its views drawn (not while it says DRAWING_AFTER_PAUSE). */
+export async function paused(page: Page, detail = ''): Promise<string> {
+  await page.waitForFunction(([d, drawing]) => {
+    const text = document.querySelector('[data-testid=status]')?.textContent ?? '';
+    return text.startsWith('Paused') && text.includes(d) && !text.includes(drawing);
+  }, [detail, DRAWING_AFTER_PAUSE] as const, { timeout: PATIENCE_MS, polling: 200 });
+  return statusOf(page);
+}
 
 /** Fills the settings form with SMALL and presses Start. */
 export async function startSmall(page: Page): Promise<void> {
