@@ -21,6 +21,7 @@ import { DEFAULTS, lockSettings, readSettings, SettingsError, useAdapterFeatures
 import { noWebGpuReason, showError, clearError, describeError, showNotice } from './ui/errors';
 import { SavedRunOffer } from './ui/saved-run-offer';
 import { RunLog } from './ui/run-log';
+import { controlStates } from './ui/control-states';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const form = $<HTMLFormElement>('settings');
@@ -95,23 +96,16 @@ function sizeViewsForSettings(): void {
 }
 
 function updateControls(): void {
-  const s = ui.state, hasModel = ui.model !== null;
-  const filesMissing = picker.missing();
-  button('start').disabled = s !== 'idle' || hasModel || filesMissing !== null || ui.commandSent;
-  button('start').title = filesMissing ?? (hasModel ? 'Reset first to build a new model' : '');
-  // A title is never seen from the keyboard or a touch screen: say what is missing beside Start.
-  $('start-hint').textContent = s === 'idle' && !hasModel && filesMissing ? `To start: ${filesMissing}.` : '';
-  button('pause').disabled = s !== 'training';
-  button('resume').disabled = s !== 'paused' || !hasModel || ui.commandSent;
-  button('reset').disabled = !['training', 'paused', 'lost', 'failed', 'idle'].includes(s) || (s === 'idle' && !hasModel);
-  button('save').disabled = !hasModel || !['training', 'paused'].includes(s);
-  const loadable = ['idle', 'training', 'paused'].includes(s);
-  $<HTMLInputElement>('load').disabled = !loadable;
-  $('load-label').classList.toggle('disabled', !loadable);
-  lockSettings(form, hasModel || !['idle', 'failed'].includes(s));
-  offer.enable(s === 'idle' && !ui.commandSent);
+  const c = controlStates({ state: ui.state, hasModel: ui.model !== null, filesMissing: picker.missing(), commandSent: ui.commandSent });
+  for (const id of ['start', 'pause', 'resume', 'reset', 'save'] as const) button(id).disabled = !c[id];
+  button('start').title = c.startTitle;
+  $('start-hint').textContent = c.startHint;
+  $<HTMLInputElement>('load').disabled = !c.load;
+  $('load-label').classList.toggle('disabled', !c.load);
+  lockSettings(form, c.settingsLocked);
+  offer.enable(c.offer);
   picker.update();
-  document.body.classList.toggle('no-model', !hasModel && s !== 'loading' && s !== 'failed');
+  document.body.classList.toggle('no-model', ui.model === null && ui.state !== 'loading' && ui.state !== 'failed');
 }
 
 /** The state last put in the live region (status-live). */

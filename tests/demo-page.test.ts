@@ -1,6 +1,6 @@
 // Logic of the demo page's pieces that needs no browser: the charts' points after a run is
 // restored from an earlier step (demo/ui/chart-history.ts), the offer to continue a saved run
-// (ui/saved-run-offer.ts), the scatter plot's legend (ui/scatter.ts), the class pickers' options and the traversal grid's
+// (ui/saved-run-offer.ts), the scatter plot's legend (ui/scatter.ts), the class pickers' options, the controls usable in each state and the traversal grid's
 // size (shared/layout.ts, worker/traversal.ts), and the views' sizes in the page before its script runs.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { isKeptSource, keptData, keptSourceName, type SavedRun } from '../demo/s
 import { statusText } from '../demo/ui/status-text';
 import { interpolationLabels } from '../demo/ui/interpolation-labels';
 import { classOptions } from '../demo/ui/class-pickers';
+import { controlStates } from '../demo/ui/control-states';
 
 /** Chunks of ten steps each ending at the given step counts (the chart's x: steps done). */
 const chunks = (...ends: number[]): LossChunk[] => ends.map((end) => ({ step: end - 1, steps: 10, loss: 300 - end / 10, rec: 250, kl: 20 }));
@@ -152,5 +153,25 @@ describe('the class pickers of a conditional model', () => {
     expect(classOptions(10, 'fashion-mnist').slice(0, 3)).toEqual([['0', 'T-shirt/top'], ['1', 'Trouser'], ['2', 'Pullover']]);
     expect(classOptions(3, 'dsprites')).toEqual([['0', 'square'], ['1', 'ellipse'], ['2', 'heart']]);
     expect(classOptions(10, 'mnist')[7]).toEqual(['7', '7']);
+  });
+});
+
+describe('the controls usable in each state', () => {
+  const facts = { state: 'idle' as const, hasModel: false, filesMissing: null, commandSent: false };
+  it('Start needs an idle page with no model, its files, and no command in flight; it says what is missing', () => {
+    expect(controlStates(facts)).toMatchObject({ start: true, pause: false, resume: false, reset: false, save: false, load: true, settingsLocked: false, offer: true });
+    expect(controlStates({ ...facts, filesMissing: 'choose the training images' })).toMatchObject({ start: false, startHint: 'To start: choose the training images.' });
+    expect(controlStates({ ...facts, commandSent: true })).toMatchObject({ start: false, offer: false });
+    expect(controlStates({ ...facts, hasModel: true })).toMatchObject({ start: false, startTitle: 'Reset first to build a new model', reset: true, settingsLocked: true });
+  });
+  it('while training only Pause, Reset, Save and Load; paused, Resume until a command is sent', () => {
+    expect(controlStates({ ...facts, state: 'training', hasModel: true })).toMatchObject({ start: false, pause: true, resume: false, reset: true, save: true, load: true });
+    expect(controlStates({ ...facts, state: 'paused', hasModel: true })).toMatchObject({ pause: false, resume: true, save: true });
+    expect(controlStates({ ...facts, state: 'paused', hasModel: true, commandSent: true }).resume).toBe(false);
+  });
+  it('a lost device leaves Reset; loading locks the settings and leaves nothing to press', () => {
+    expect(controlStates({ ...facts, state: 'lost', hasModel: true })).toMatchObject({ reset: true, save: false, load: false, pause: false });
+    const loading = controlStates({ ...facts, state: 'loading' });
+    expect(loading).toMatchObject({ start: false, reset: false, load: false, settingsLocked: true });
   });
 });
