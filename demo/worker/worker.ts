@@ -162,15 +162,14 @@ const buildContext: BuildContext = {
   dropCurrent: dropSession,
 };
 
-/** The metadata of the model file the last build read (a 'load'), for what the page is told of it. */
-let loadedMetadata: Record<string, string> = {};
-
-/** A model for `source` in place of the current one (see buildSession), kept to rebuild after a loss. */
-async function build(settings: Settings, source: DataSource, origin: Origin = { kind: 'new' }): Promise<Session> {
+/**
+ * A model for `source` in place of the current one (see buildSession), kept to rebuild after a
+ * loss; with the metadata of the model file it read, for a 'load' (empty otherwise).
+ */
+async function build(settings: Settings, source: DataSource, origin: Origin = { kind: 'new' }): Promise<{ session: Session; fileMetadata: Record<string, string> }> {
   const { session: s, data, fileMetadata } = await buildSession(buildContext, settings, source, origin);
   built = { settings, data, source };
-  loadedMetadata = fileMetadata ?? {};
-  return s;
+  return { session: s, fileMetadata: fileMetadata ?? {} };
 }
 
 /**
@@ -222,14 +221,14 @@ async function handle(msg: ToWorker): Promise<void> {
     }
     case 'start':
       await forgetRun(); // a reload now should not offer the run this one replaces
-      session = await build(msg.settings, msg.data);
+      session = (await build(msg.settings, msg.data)).session;
       await takeSnapshot(session); // step 0: a device lost before the first save restarts this run
       return startLoop(session);
     case 'continue': {
       const saved = await readRun();
       if (!saved) throw new Error('There is no saved run in this browser any more (it was discarded or storage was cleared).');
       const state = readTrainingState(saved.state, 'the run saved in this browser');
-      session = await build(saved.settings, msg.data, { kind: 'state', state });
+      session = (await build(saved.settings, msg.data, { kind: 'state', state })).session;
       snapshot = { state: saved.state, step: saved.step };
       await drained();
       // "Continue" trains on, as the run did before the reload.
@@ -267,11 +266,12 @@ async function handle(msg: ToWorker): Promise<void> {
     }
     case 'load': {
       const bytes = new Uint8Array(msg.bytes);
-      session = await build(msg.settings, msg.data, { kind: 'file', bytes, name: msg.fileName });
+      const loaded = await build(msg.settings, msg.data, { kind: 'file', bytes, name: msg.fileName });
+      session = loaded.session;
       await takeSnapshot(session);
       await drained();
       // A model file holds weights only: training goes on from them with a new optimizer, counting from 0.
-      const trained = Number(loadedMetadata.step ?? loadedMetadata.steps);
+      const trained = Number(loaded.fileMetadata.step ?? loaded.fileMetadata.steps);
       return settle(`Loaded ${msg.fileName}${trained > 0 ? ` (trained ${trained.toLocaleString('en')} steps; training from it counts steps anew, with a new optimizer)` : ''}`);
     }
     case 'interpolate':
