@@ -7,6 +7,7 @@ import { paramLayout } from './model/build';
 import { VAE, type VaeOptions } from './model/vae';
 import { CheckpointError, decodeNamed, encodeSafetensors } from './io/safetensors';
 import { ConfigError, kindOfValue } from './errors';
+import { matchTensors } from './io/tensor-match';
 
 export const CHECKPOINT_FORMAT = 'webgpu-vae';
 export const CHECKPOINT_VERSION = '1';
@@ -51,18 +52,7 @@ export function readCheckpoint(data: Uint8Array | ArrayBuffer, source = 'checkpo
   } catch (e) {
     throw new CheckpointError(`${source} has an invalid model configuration: ${(e as Error).message}`);
   }
-  const layout = paramLayout(config);
-  const flat = new Float32Array(layout.totalFloats);
-  for (const t of layout.tensors) {
-    const got = tensors[t.name];
-    if (!got) throw new CheckpointError(`${source} lacks tensor ${t.name} that its configuration requires`);
-    if (got.shape.join(',') !== t.shape.join(',')) {
-      throw new CheckpointError(`${source}: tensor ${t.name} has shape [${got.shape}] but the configuration needs [${t.shape}]`);
-    }
-    flat.set(got.data, t.offset);
-  }
-  const extra = Object.keys(tensors).filter((n) => !layout.byName.has(n));
-  if (extra.length) throw new CheckpointError(`${source} has tensors this model does not use: ${extra.join(', ')}`);
+  const [flat] = matchTensors(source, tensors, paramLayout(config), [''], 'this model', 'the names and shapes are those of PyTorch\'s state_dict of the model the configuration describes: README, "Checkpoint format"');
   return { config, flat, metadata };
 }
 

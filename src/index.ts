@@ -10,7 +10,7 @@ export { autotuneMatmuls, matmulCandidates, AUTOTUNE_MODES, type AutotuneMode, t
 export { autotuneConvs, convMethodCandidates } from './model/autotune-conv';
 export { memoryAutotuneCache, indexedDbAutotuneCache } from './model/autotune-cache';
 export { type GraphKind, type Plan } from './model/graphs';
-export { type LogLikelihoodOptions, type LogLikelihoodResult } from './model/iwae-eval';
+export { bitsPerDim, noBitsPerDim, type LogLikelihoodOptions, type LogLikelihoodResult } from './model/iwae-eval';
 export { Tensor } from './tensor';
 export { type StepLoss } from './model/loss-ring';
 export { ResidentData, type BatchSource, type PixelData } from './model/resident-data';

@@ -14,6 +14,7 @@
 // caller's per-epoch shuffles are redrawn from the seed (see src/cli/train.ts).
 import { CHECKPOINT_FORMAT, TRAINING_STATE_FORMAT } from './checkpoint';
 import { CheckpointError, decodeNamed, encodeSafetensors, type Tensor } from './io/safetensors';
+import { matchTensors } from './io/tensor-match';
 import { paramLayout } from './model/build';
 import { resolveConfig, type VaeConfig } from './model/config';
 import type { ParamLayout } from './model/params';
@@ -111,25 +112,8 @@ export function readTrainingState(bytes: Uint8Array, source = 'training state'):
     throw new CheckpointError(`${source}: step ${progress.step} does not match ${progress.epochsDone} epochs of ${progress.stepsPerEpoch} steps plus ${progress.epochStep}; the training state is damaged`);
   }
 
-  const layout = paramLayout(config);
   const adam = training.optimizer === 'adam';
-  const used = new Set<string>();
-  const flat = (prefix: string): Float32Array => {
-    const out = new Float32Array(layout.totalFloats);
-    for (const t of layout.tensors) {
-      const name = prefix + t.name;
-      const got = tensors[name];
-      if (!got) throw new CheckpointError(`${source} lacks tensor ${name} that its configuration requires`);
-      if (got.shape.join(',') !== t.shape.join(',')) throw new CheckpointError(`${source}: tensor ${name} has shape [${got.shape}] but the configuration needs [${t.shape}]`);
-      out.set(got.data, t.offset);
-      used.add(name);
-    }
-    return out;
-  };
-  const params = flat('');
-  const m = adam ? flat('adam.m.') : null;
-  const v = adam ? flat('adam.v.') : null;
-  const extra = Object.keys(tensors).filter((n) => !used.has(n));
-  if (extra.length) throw new CheckpointError(`${source} has tensors this model and optimizer do not use: ${extra.join(', ')}`);
+  const [params, m = null, v = null] = matchTensors(source, tensors, paramLayout(config), adam ? ['', 'adam.m.', 'adam.v.'] : [''], 'this model and optimizer',
+    'a training state holds the parameters and, for Adam, their moments under adam.m. and adam.v.');
   return { config, training, run, progress, params, m, v };
 }

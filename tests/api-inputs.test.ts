@@ -1,7 +1,7 @@
 // What a model's calls refuse before anything is submitted, beside api-misuse.test.ts: data sets
 // whose buffers are gone, rows with NaN, infinities or (Bernoulli) values outside [0, 1], labels
 // for a model that has no classes, bad seeds, callbacks that are not functions, unknown `kernels`
-// fields and settings that would be dropped. And what a model may rely on: a device acquired by the
+// fields, settings that would be dropped, and parameters that are not finite numbers. And what a model may rely on: a device acquired by the
 // library is counted per GPUDevice, however each model was given it, and an app's onLosses that
 // throws fails no training step.
 import { describe, expect, it } from 'vitest';
@@ -130,6 +130,21 @@ describe('options refused by name at creation', () => {
     const vae = await VAE.create(tiny, { device, batch: 8 });
     const bytes = await saveCheckpoint(vae);
     await expect(loadCheckpoint(bytes, { device, initialParams: await vae.flatParameters() })).rejects.toThrow(/the checkpoint brings its own parameters, so initialParams cannot be given too/);
+    vae.destroy();
+  });
+
+  it('parameters that are not finite numbers, named by tensor and index, from initialParams or setFlatParameters', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create(tiny, { device, batch: 8 });
+    const flat = await vae.flatParameters();
+    const bias = vae.layout.byName.get('decoder.out.bias')!;
+    const bad = Float32Array.from(flat);
+    bad[bias.offset + 3] = NaN;
+    bad[bias.offset + 4] = -Infinity;
+    await expect(VAE.create(tiny, { device, batch: 8, initialParams: bad })).rejects.toThrow(/initialParams: decoder\.out\.bias\[3\] is NaN \(2 values are not finite numbers\); a model cannot start from values that are not finite numbers/);
+    expect(() => vae.setFlatParameters(bad)).toThrow(/setFlatParameters: decoder\.out\.bias\[3\] is NaN/);
+    // The refused values reached nothing: the model's parameters are the ones it had.
+    expect(await vae.flatParameters()).toEqual(flat);
     vae.destroy();
   });
 });

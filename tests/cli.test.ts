@@ -160,6 +160,9 @@ describe('webgpu-vae CLI', { timeout: LONG }, () => {
     expect(said.code, said.stderr).toBe(0);
     expect(said.stdout).toMatch(/test conditional -ELBO [\d.]+ \(rec [\d.]+, KL [\d.]+; [\d.]+ bits\/dim\) over 40 mnist test examples/);
     expect(said.stdout).toMatch(/test -log p\(x \| label\) ~ [\d.]+ ± [\d.]+ nats \(standard error over the examples; [\d.]+ bits\/dim\), IWAE bound with K=20 over 40 examples/);
+    // The adapter is the machine's, not a result: `eval ... > result.txt` keeps the results alone.
+    expect(said.stdout).not.toMatch(/adapter:/);
+    expect(said.stderr).toMatch(/^adapter: /m);
     const png = join(dir, 'three.png');
     const s = await cli(['sample', '--checkpoint', model, '--label', '3', '--n', '4', '--out', png, '--json']);
     expect(s.code, s.stderr).toBe(0);

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { loadCheckpoint, readCheckpoint, saveCheckpoint } from '../src/checkpoint';
 import { loadMnistNode } from '../src/data/mnist';
 import { encodeSafetensors } from '../src/io/safetensors';
+import { resolveConfig } from '../src/model/config';
 import { VAE } from '../src/model/vae';
 import { defaultLimitsDevice } from './helpers/default-limits';
 import { gpu } from './helpers/gpu';
@@ -84,7 +85,17 @@ describe('VAE model', async () => {
     const missing = { ...tensors };
     delete missing['encoder.head.weight'];
     const lacking = encodeSafetensors(missing, { format: 'webgpu-vae', version: '1', config: JSON.stringify(parsed.config) });
-    expect(() => readCheckpoint(lacking, 'missing.safetensors')).toThrow(/lacks tensor encoder\.head\.weight/);
+    expect(() => readCheckpoint(lacking, 'missing.safetensors')).toThrow(/missing\.safetensors does not hold the tensors its configuration needs: it lacks tensor encoder\.head\.weight \(the names and shapes are those of PyTorch's state_dict/);
+    // Names of another module layout (nn.Sequential's encoder.0.weight): the missing and the unused together, as PyTorch's strict load lists them.
+    const renamed = Object.fromEntries(Object.entries(tensors).map(([k, v]) => [k.replace('encoder.layers.', 'encoder.'), v]));
+    const sequential = encodeSafetensors(renamed, { format: 'webgpu-vae', version: '1', config: JSON.stringify(parsed.config) });
+    expect(() => readCheckpoint(sequential, 'seq.safetensors')).toThrow(/it lacks 2 tensors encoder\.layers\.0\.weight, encoder\.layers\.0\.bias; it has 2 tensors this model does not use: encoder\.0\.bias, encoder\.0\.weight/);
+    // A weight that is not a number is refused at load, by name, rather than trained from or evaluated as NaN.
+    const nanBias = Float32Array.from(tensors['decoder.out.bias'].data);
+    nanBias[3] = NaN;
+    nanBias[5] = Infinity;
+    const poisoned = encodeSafetensors({ ...tensors, 'decoder.out.bias': { shape: tensors['decoder.out.bias'].shape, data: nanBias } }, { format: 'webgpu-vae', version: '1', config: JSON.stringify(parsed.config) });
+    expect(() => readCheckpoint(poisoned, 'nan.safetensors')).toThrow(/nan\.safetensors: tensor decoder\.out\.bias \(2 of 784, the first NaN at index 3\) holds values that are not finite numbers/);
     const badConfig = encodeSafetensors(tensors, { format: 'webgpu-vae', version: '1', config: JSON.stringify({ ...parsed.config, latent: -1 }) });
     expect(() => readCheckpoint(badConfig, 'config.safetensors')).toThrow(/invalid model configuration.*latent/);
   });
@@ -128,6 +139,14 @@ describe('VAE model', async () => {
     await expect(VAE.create({ hidden: [] }, { device })).rejects.toThrow(/hidden must be one or more/);
     await expect(VAE.create({ activation: 'gelu' as never }, { device })).rejects.toThrow(/activation must be one of/);
     await expect(VAE.create({}, { device, batch: 0 })).rejects.toThrow(/batch must be an integer/);
+  });
+
+  it('a conv model has no hidden sizes: none are kept, an old file\'s [400] is read, and a bad list is refused', () => {
+    const conv = { arch: 'conv' as const, inputDim: 256, channels: [4] };
+    expect(resolveConfig(conv).hidden).toEqual([]);
+    expect(resolveConfig({ ...conv, hidden: [] }).hidden).toEqual([]);
+    expect(resolveConfig({ ...conv, hidden: [400] }).hidden).toEqual([]);
+    expect(() => resolveConfig({ ...conv, hidden: [0] })).toThrow(/hidden sets the mlp architecture's layers and a conv model does not use it: leave it out/);
   });
 
   it('a learned per-pixel sigma is clamped to [-7, 2]: past the end it acts as -7 and gets no gradient', async () => {

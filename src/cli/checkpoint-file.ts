@@ -58,9 +58,29 @@ export function notSafetensors(bytes: Uint8Array): string | null {
   return 'not a safetensors file';
 }
 
+/** The bytes a safetensors file starting with `bytes` says it holds (at least that many when its header is cut), or null. */
+function declaredLength(bytes: Uint8Array): { bytes: number; atLeast: boolean } | null {
+  const header = safetensorsHeader(bytes);
+  if (!header) return null;
+  if (header.dataStart > bytes.length) return { bytes: header.dataStart, atLeast: true };
+  try {
+    const entries = JSON.parse(new TextDecoder().decode(bytes.subarray(8, header.dataStart))) as Record<string, { data_offsets?: unknown }>;
+    const ends = Object.entries(entries).filter(([n]) => n !== '__metadata__').map(([, e]) => (Array.isArray(e?.data_offsets) ? Number(e.data_offsets[1]) : 0));
+    return { bytes: header.dataStart + Math.max(0, ...ends.filter(Number.isFinite)), atLeast: false };
+  } catch {
+    return null;
+  }
+}
+
 /** The refusal of `path` as a model checkpoint, when its bytes say what else it is; null when they do not. */
 export function notACheckpoint(path: string, bytes: Uint8Array): string | null {
   const kind = notSafetensors(bytes);
   if (!kind) return null;
+  const declared = kind === 'truncated' ? declaredLength(bytes) : null;
+  if (declared) {
+    // A partial copy or download: the fix is the whole file, not another kind of file.
+    return `${path} is not a model checkpoint (it is truncated: its header describes ${declared.atLeast ? 'at least ' : ''}${declared.bytes.toLocaleString('en')} bytes, ` +
+      `the file has ${bytes.length.toLocaleString('en')}); copy or save the file again whole`;
+  }
   return `${path} is not a model checkpoint (it is ${kind}); give a runs/NAME/model.safetensors written by webgpu-vae train`;
 }

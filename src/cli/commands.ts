@@ -4,37 +4,20 @@
 import { SingleBar } from 'cli-progress';
 import { VAE } from '../model/vae';
 import { describeAdapter } from '../gpu/device';
-import { bitsPerDim } from '../model/iwae-eval';
+import { bitsPerDim, noBitsPerDim } from '../model/iwae-eval';
 import { releaseNodeGpu } from '../gpu/node-device';
 import { imageGridPng } from '../io/png';
 import { choiceFlag, defineFlags, intFlag, parseFlags, stringFlag, UsageError } from './args';
 import { checkDataDir, checkDatasetFits, checkpointDataset, DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, recordedDataDir } from './io';
 import { checkPictureOut, writePicture } from './output-file';
 import { gridFor } from './pictures';
-import type { VaeConfig } from '../model/config';
-import type { Dataset } from '../data/mnist';
+import { toFlags } from './messages';
 
 /** A flag the command cannot do without; the refusal is printed after "webgpu-vae COMMAND: error:". */
 function requireFlag(name: string, raw: string | boolean | undefined, example: string): string {
   const v = stringFlag(name, raw);
   if (v === undefined) throw new UsageError(`--${name} is required (e.g. ${example})`);
   return v;
-}
-
-/**
- * Why bits/dim would not be a discrete likelihood for this model on `test`, or null when it is one:
- * dequantized 8-bit levels, or a Bernoulli model of binary pixels (binarized, or binary already).
- * A Gaussian density on continuous values and a Bernoulli cross-entropy on grey levels are not
- * likelihoods of the pictures' bytes, and their "bits/dim" (negative for a sharp Gaussian) would
- * read as figures comparable with the literature.
- */
-export function notDiscrete(config: VaeConfig, test: Pick<Dataset, 'images'>): string | null {
-  if (config.dequantize) return null;
-  if (config.likelihood === 'bernoulli') {
-    if (config.binarize !== 'none' || test.images.every((v) => v === 0 || v === 255)) return null;
-    return 'grey levels taken as Bernoulli probabilities are not a likelihood of the pixels; --binarize dynamic makes one';
-  }
-  return 'a density on continuous values is not a likelihood of the 8-bit pixels; --dequantize makes one';
 }
 
 const EVAL_FLAGS = defineFlags('eval', {
@@ -59,7 +42,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const checkpoint = await readCheckpointFile(path);
   const dataset = checkpointDataset(given, checkpoint.metadata, dataDir, recordedDataDir(path, checkpoint.config, checkpoint.metadata));
   checkDatasetFits(path, checkpoint.config, checkpoint.metadata, dataset);
-  const acquired = await getDevice(report.info);
+  const acquired = await getDevice(report.status);
   const vae = await VAE.create(checkpoint.config, { device: acquired, seed, initialParams: checkpoint.flat });
   const test = await heldOutTestSet(vae, checkpoint.metadata, path, dataset, limit, dataDir, report.warn);
   const data = vae.upload(test);
@@ -67,12 +50,12 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const conditional = vae.config.classes > 0;
   const what = conditional ? 'conditional -ELBO' : '-ELBO';
   // bits/dim only where the nats are those of a discrete likelihood (null in the JSON otherwise).
-  const why = notDiscrete(vae.config, test);
+  const why = noBitsPerDim(vae.config, data);
   const bpd = (nats: number) => (why ? null : bitsPerDim(nats, vae.config));
   const bits = (nats: number) => (why ? '' : `; ${bpd(nats)!.toFixed(4)} bits/dim`);
   report.event({ event: 'eval', checkpoint: path, dataset, adapter: describeAdapter(acquired.adapter), test_loss: r.loss, test_rec: r.rec, test_kl: r.kl, test_bits_per_dim: bpd(r.loss), examples: r.examples });
   report.info(`${path}: test ${what} ${r.loss.toFixed(2)} (rec ${r.rec.toFixed(2)}, KL ${r.kl.toFixed(2)}${bits(r.loss)}) over ${r.examples} ${dataset} test examples`);
-  if (why) report.info(`  (no bits/dim: ${why})`);
+  if (why) report.info(`  (no bits/dim: ${toFlags(why)})`);
   if (iwae) {
     const bar = report.json ? null : new SingleBar({ format: `importance sampling K=${iwae} [{bar}] {percentage}% | {eta_formatted} left`, hideCursor: true, clearOnComplete: true });
     bar?.start(1, 0);
@@ -90,7 +73,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
     bar?.stop();
     // A conditional model's bound is of log p(x | y), given each picture's own label.
     const target = conditional ? '-log p(x | label)' : '-log p(x)';
-    report.event({ event: 'iwae', checkpoint: path, dataset, samples: iwae, estimates: target, nll: ll.nll, stderr: ll.stderr, bits_per_dim: bpd(ll.nll), examples: ll.examples });
+    report.event({ event: 'iwae', checkpoint: path, dataset, samples: iwae, estimates: target, nll: ll.nll, stderr: ll.stderr, bits_per_dim: ll.bitsPerDim, examples: ll.examples });
     report.info(`${path}: test ${target} ~ ${ll.nll.toFixed(2)} ± ${ll.stderr.toFixed(2)} nats (standard error over the examples${bits(ll.nll)}), IWAE bound with K=${iwae} over ${ll.examples} examples`);
   }
   vae.destroy();
@@ -113,7 +96,7 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   const classes = checkpoint.config.classes;
   if (f.label !== undefined && !classes) throw new UsageError(`--label needs a conditional checkpoint (trained with --conditional), and ${path} is not one; leave out --label`);
   const label = f.label === undefined ? undefined : intFlag('label', f.label, 0, 0, classes - 1);
-  const acquired = await getDevice(report.info);
+  const acquired = await getDevice(report.status);
   const vae = await VAE.create(checkpoint.config, { device: acquired, seed, initialParams: checkpoint.flat });
   // A conditional model without --label: the n samples cycle through the classes, a row per class.
   const labels = !classes ? undefined : Array.from({ length: n }, (_, i) => label ?? Math.floor(i / Math.ceil(n / classes)) % classes);

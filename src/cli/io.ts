@@ -186,6 +186,10 @@ export function makeReporter(json: boolean, print: Print = toProcess) {
     info(line: string) {
       print(json ? 'stderr' : 'stdout', line + '\n');
     },
+    /** What the machine gives the command (the adapter, a software driver): never part of its results, so on stderr. */
+    status(line: string) {
+      print('stderr', line + '\n');
+    },
     warn(line: string) {
       print('stderr', `warning: ${line}\n`);
     },

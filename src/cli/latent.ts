@@ -50,7 +50,7 @@ async function withTestSet<T>(c: Common, count: number, use: (vae: VAE, test: Da
   const checkpoint = await readCheckpointFile(c.path);
   const dataset = checkpointDataset(c.dataset, checkpoint.metadata, c.dataDir, recordedDataDir(c.path, checkpoint.config, checkpoint.metadata));
   checkDatasetFits(c.path, checkpoint.config, checkpoint.metadata, dataset);
-  const acquired = await getDevice(c.report.info);
+  const acquired = await getDevice(c.report.status);
   const vae = await VAE.create(checkpoint.config, { device: acquired, initialParams: checkpoint.flat });
   try {
     return await use(vae, await heldOutTestSet(vae, checkpoint.metadata, c.path, dataset, count, c.dataDir, c.report.warn), dataset);

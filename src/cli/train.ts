@@ -83,7 +83,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     run.lrMin = Math.min(run.lrMin, run.lr);
   }
 
-  const acquired: AcquiredDevice = hooks.device ? { ...hooks.device, owned: false } : await getDevice(report.info);
+  const acquired: AcquiredDevice = hooks.device ? { ...hooks.device, owned: false } : await getDevice(report.status);
   let lost: GPUDeviceLostInfo | null = null;
   acquired.device.lost.then((info) => { lost = info; });
   /** The checkpoints this run wrote (or resumed from), for going back past a bad step. */
@@ -305,7 +305,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     log = null;
     vae?.destroy();
     vae = null;
-    const device = next.freshDevice ? await (hooks.newDevice ?? (() => getDevice(report.info)))() : acquired;
+    const device = next.freshDevice ? await (hooks.newDevice ?? (() => getDevice(report.status)))() : acquired;
     // From the checkpoint as a resumed run does; or from the start, over whatever the failed attempt left.
     // The run's record keeps its model, data, schedule and precision; the flags about this machine
     // (the autotuner, a memory cap) are not in it, so they are passed on.

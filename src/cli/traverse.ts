@@ -79,7 +79,7 @@ export async function traverseCommand(argv: string[]): Promise<void> {
   const { classes } = checkpoint.config;
   if (f.label !== undefined && !classes) throw new UsageError(`--label needs a conditional checkpoint (trained with --conditional), and ${path} is not one; leave out --label`);
   const label = f.label === undefined ? 0 : intFlag('label', f.label, 0, 0, classes - 1);
-  const acquired = await getDevice(report.info);
+  const acquired = await getDevice(report.status);
   const vae = await VAE.create(checkpoint.config, { device: acquired, initialParams: checkpoint.flat });
   try {
     const { latent: Z } = vae.config;

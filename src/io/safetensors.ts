@@ -150,6 +150,13 @@ export function decodeSafetensors(bytes: Uint8Array): Safetensors {
   const dataLen = bytes.length - dataStart;
   const metadata = parseMetadata(header[METADATA_KEY]);
 
+  // Every tensor of another dtype is named at once: a file saved without .float() has many.
+  const otherTypes = Object.entries(header).filter(([name, raw]) => name !== METADATA_KEY && typeof raw === 'object' && raw !== null && (raw as { dtype?: unknown }).dtype !== 'F32');
+  if (otherTypes.length) {
+    const shown = otherTypes.slice(0, 4).map(([name, raw]) => `'${name}' (${JSON.stringify((raw as { dtype?: unknown }).dtype)})`).join(', ');
+    throw new CheckpointError(`${otherTypes.length === 1 ? 'tensor' : `${otherTypes.length} tensors, among them`} ${shown} ${otherTypes.length === 1 ? 'is not' : 'are not'} F32, the only dtype read; ` +
+      'convert before saving (in PyTorch: {k: v.float().contiguous() for k, v in state_dict.items()})');
+  }
   const entries: { name: string; shape: number[]; begin: number; end: number }[] = [];
   for (const [name, raw] of Object.entries(header)) {
     if (name === METADATA_KEY) continue;

@@ -21,6 +21,11 @@ export interface BatchSource {
   readonly device?: GPUDevice;
   /** Whether its buffers are gone: destroy() was called, or the model that made it was destroyed. */
   readonly destroyed?: boolean;
+  /**
+   * Whether every value is 0 or 255 (binary pictures): then a Bernoulli likelihood of them is a
+   * discrete one and logLikelihood gives bits/dim without binarization. Absent counts as false.
+   */
+  readonly binaryPixels?: boolean;
   /** Uploads the order examples are visited in (e.g. an epoch's shuffle): a permutation of 0..count-1. */
   setOrder(order: Uint32Array): void;
   /** The dispatches filling a plan's input (and condition) with rows perm[batch_start + r], built once per plan. */

@@ -29,7 +29,7 @@ export interface VaeConfig {
   imageChannels: number;
   /** Dense layers ('mlp', PyTorch examples/vae) or stride-2 convolutions ('conv', src/model/build.ts). */
   arch: Architecture;
-  /** Encoder hidden sizes of the mlp architecture; the decoder mirrors them. */
+  /** Encoder hidden sizes of the mlp architecture; the decoder mirrors them ([] for the conv architecture, which has none). */
   hidden: number[];
   /**
    * Output channels of the conv architecture's stride-2 convolutions, one per halving of the
@@ -222,7 +222,14 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
     throw new ConfigError(`init ${c.init} sets the conv architecture's convolution weights; the mlp architecture starts as PyTorch's examples/vae (use init pytorch, or arch conv)`);
   }
   if (!positiveInt(c.normGroups)) throw new ConfigError(`normGroups must be a positive integer (e.g. 8), got ${JSON.stringify(c.normGroups)}`);
-  if (!Array.isArray(c.hidden) || c.hidden.length === 0 || !c.hidden.every(positiveInt)) {
+  if (c.arch === 'conv') {
+    // The mlp architecture's layers: a conv model has none. Files written before it was cleared
+    // recorded the default [400]; any list of sizes is read, and none is kept.
+    if (!Array.isArray(c.hidden) || !c.hidden.every(positiveInt)) {
+      throw new ConfigError(`hidden sets the mlp architecture's layers and a conv model does not use it: leave it out (or give []), got ${JSON.stringify(c.hidden)}; the conv architecture's dense layers are dense (e.g. [256])`);
+    }
+    c.hidden = [];
+  } else if (!Array.isArray(c.hidden) || c.hidden.length === 0 || !c.hidden.every(positiveInt)) {
     throw new ConfigError(`hidden must be one or more positive integers (e.g. 400 or 512,256), got ${JSON.stringify(c.hidden)}`);
   }
   if (!positiveInt(c.latent)) throw new ConfigError(`latent must be a positive integer (e.g. 20), got ${shown(c.latent)}`);

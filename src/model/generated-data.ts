@@ -33,6 +33,11 @@ export class GeneratedSprites extends GpuExamples {
     this.indices = arena.upload(`${label}.indices`, indices);
   }
 
+  /** The grey set is drawn in black and white; the colour set in hues. */
+  get binaryPixels(): boolean {
+    return !this.colour;
+  }
+
   protected recordRows(g: KernelGraph, plan: Plan, buffers: ModelBuffers): void {
     g.add(dspritesRaster({ rows: plan.rows, colour: this.colour, gathered: true }), { params: buffers.stepParams, indices: this.indices, perm: this.perm, x: plan.input! });
   }

@@ -31,8 +31,12 @@ export interface LogLikelihoodResult {
   nll: number;
   /** Standard error of that mean (sample standard deviation / sqrt(n)). */
   stderr: number;
-  /** The same in bits per dimension (`bitsPerDim`): (nll + D ln 256) / (D ln 2) on dequantized data, else nll / (D ln 2). */
-  bitsPerDim: number;
+  /**
+   * The same in bits per dimension (`bitsPerDim`): (nll + D ln 256) / (D ln 2) on dequantized data,
+   * nll / (D ln 2) for a Bernoulli likelihood of binary (or binarized) pixels; null where the nats
+   * are not those of a likelihood of the 8-bit pixels (`noBitsPerDim` says why).
+   */
+  bitsPerDim: number | null;
   examples: number;
   samples: number;
   perExample: Float32Array;
@@ -91,7 +95,7 @@ export async function estimateLogLikelihood(vae: VAE, data: BatchSource, opts: L
   let sq = 0;
   for (const v of perExample) sq += (v - nll) ** 2;
   const stderr = data.count > 1 ? Math.sqrt(sq / (data.count - 1) / data.count) : NaN;
-  return { nll, stderr, bitsPerDim: bitsPerDim(nll, vae.config), examples: data.count, samples: K, perExample };
+  return { nll, stderr, bitsPerDim: noBitsPerDim(vae.config, data) ? null : bitsPerDim(nll, vae.config), examples: data.count, samples: K, perExample };
 }
 
 /**
@@ -104,6 +108,19 @@ function restateChunkRefusal(e: unknown, B: number, Kc: number, batchGiven: bool
   const fix = `give logLikelihood fewer rows per chunk (maxRows; ${B * Kc} here, ${B} examples x ${Kc} samples)${batchGiven ? ' or a smaller batch' : ''}`;
   const message = e.message.replace(generic, fix);
   return e instanceof MemoryBudgetError ? new MemoryBudgetError(message, e.what, e.needed, e.inUse, e.budget) : new DeviceLimitError(message);
+}
+
+/**
+ * Why a model's nats on `data` have no bits/dim comparable with the literature, or null when they
+ * do: a dequantized Gaussian density, or a Bernoulli likelihood of binary or binarized pixels.
+ */
+export function noBitsPerDim(config: Pick<VaeConfig, 'dequantize' | 'likelihood' | 'binarize'>, data: Pick<BatchSource, 'binaryPixels'>): string | null {
+  if (config.dequantize) return null;
+  if (config.likelihood === 'bernoulli') {
+    if (config.binarize !== 'none' || data.binaryPixels) return null;
+    return 'grey levels taken as Bernoulli probabilities are not a likelihood of the pixels; binarizing them makes one (binarize: \'dynamic\'; --binarize dynamic in the CLI)';
+  }
+  return 'a density on continuous values is not a likelihood of the 8-bit pixels; dequantizing them makes one (dequantize: true; --dequantize in the CLI)';
 }
 
 /**

@@ -8,7 +8,7 @@ import { initialWatch } from '../../shaders/grad-norm';
 import type { BufferArena } from '../gpu/buffers';
 import { ConfigError } from '../errors';
 import type { ModelBuffers } from './graphs';
-import { initialParams, type ParamLayout } from './params';
+import { firstNonFinite, initialParams, type ParamLayout } from './params';
 import type { TrainingOptions } from './vae-options';
 
 /**
@@ -24,6 +24,8 @@ export function createModelBuffers(arena: BufferArena, layout: ParamLayout, t: T
   reserveParameterState(arena, P, t.optimizer);
   const init = given ?? initialParams(layout, t.seed);
   if (init.length !== P) throw new ConfigError(`initialParams has ${init.length} floats, the layout needs ${P}`);
+  const bad = given ? firstNonFinite(layout, given) : null;
+  if (bad) throw new ConfigError(`initialParams: ${bad}; a model cannot start from values that are not finite numbers`);
   return {
     params: arena.upload('params', init),
     grads: arena.create('grads', P * 4),

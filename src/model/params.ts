@@ -52,3 +52,16 @@ export function initialParams(layout: ParamLayout, seed: number): Float32Array {
   }
   return flat;
 }
+
+/** Where `flat` holds a value that is not a finite number, by tensor name and index (padding is not looked at), or null. */
+export function firstNonFinite(layout: ParamLayout, flat: Float32Array): string | null {
+  let count = 0, first = '';
+  for (const t of layout.tensors) {
+    for (let i = 0; i < t.count; i++) {
+      const v = flat[t.offset + i];
+      if (Number.isFinite(v)) continue;
+      if (count++ === 0) first = `${t.name}[${i}] is ${v}`;
+    }
+  }
+  return count ? `${first}${count > 1 ? ` (${count} values are not finite numbers)` : ''}` : null;
+}

@@ -22,6 +22,7 @@ export interface PixelData {
 
 export class ResidentData extends GpuExamples {
   readonly pixels: GPUBuffer;
+  readonly binaryPixels: boolean;
 
   constructor(arena: BufferArena, data: PixelData, config: VaeConfig, label: string) {
     if (!data || typeof data !== 'object') throw new ConfigError(`upload takes { images: Uint8Array, count, labels? }, got ${String(data)}`);
@@ -53,6 +54,7 @@ export class ResidentData extends GpuExamples {
     arena.reserve(`dataset ${label} (${count} examples)`, images.length + count * 4 + labelBytes + 12, 'use fewer examples (fewer rows; --limit, --test-limit in the CLI)');
     super(arena, count, dim, config, label, config.classes > 0 ? Uint32Array.from(data.labels!) : null);
     this.pixels = arena.upload(`${label}.pixels`, images);
+    this.binaryPixels = images.every((v) => v === 0 || v === 255);
   }
 
   protected recordRows(g: KernelGraph, plan: Plan, buffers: ModelBuffers): void {

@@ -16,7 +16,7 @@ import { buildModel, type ModelParts } from './build';
 import { recordGraph, type GraphKind, type ModelBuffers, type Plan, type RecordOptions } from './graphs';
 import { kernelsFor, withKernelOverrides, type KernelChoice } from './kernels';
 import { LossRing } from './loss-ring';
-import type { ParamLayout } from './params';
+import { firstNonFinite, type ParamLayout } from './params';
 import { oneHot } from './labels';
 import { PlanCache } from './plan-cache';
 import { resolveTraining, type TrainingOptions, type VaeOptions } from './vae-options';
@@ -221,6 +221,8 @@ export abstract class VaeBase {
     this.assertAlive();
     if (!(flat instanceof Float32Array)) throw new ConfigError(`setFlatParameters takes a Float32Array of ${this.layout.totalFloats} floats, got ${kindOfValue(flat)}`);
     if (flat.length !== this.layout.totalFloats) throw new ConfigError(`expected ${this.layout.totalFloats} floats, got ${flat.length}`);
+    const bad = firstNonFinite(this.layout, flat);
+    if (bad) throw new ConfigError(`setFlatParameters: ${bad}; a model cannot train from values that are not finite numbers`);
     writeData(this.device, this.buffers.params, 0, flat);
     const zeros = new Float32Array(this.buffers.moment1.size / 4);
     writeData(this.device, this.buffers.moment1, 0, zeros);

@@ -1,0 +1,58 @@
+// Matching a file's tensors to a model's parameter layout: every missing, unused, misshapen and
+// non-finite tensor is gathered first, so that one message names them all (as PyTorch's strict
+// load_state_dict lists missing and unexpected keys together) instead of the first of many.
+import type { ParamLayout } from '../model/params';
+import { CheckpointError, type Safetensors } from './safetensors';
+
+/** Names shown in one message; the rest are counted. */
+const SHOWN = 6;
+const listed = (names: string[]) => names.slice(0, SHOWN).join(', ') + (names.length > SHOWN ? ` and ${names.length - SHOWN} more` : '');
+
+/** The first value of `data` that is not a finite number, and how many such there are. */
+function nonFinite(data: Float32Array): { count: number; index: number; value: number } | null {
+  let count = 0, index = -1;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      if (count++ === 0) index = i;
+    }
+  }
+  return count ? { count, index, value: data[index] } : null;
+}
+
+/**
+ * The flat parameter arrays of `layout` under each of `prefixes` ('' for the parameters,
+ * 'adam.m.' for a moment, ...), checked against `tensors`. `what` names what the file should
+ * hold ("this model", "this model and optimizer"); `naming` says where the expected names are.
+ */
+export function matchTensors(source: string, tensors: Safetensors['tensors'], layout: ParamLayout, prefixes: string[], what: string, naming: string): Float32Array[] {
+  const missing: string[] = [], misshapen: string[] = [], notFinite: string[] = [];
+  const used = new Set<string>();
+  const flats = prefixes.map((prefix) => {
+    const out = new Float32Array(layout.totalFloats);
+    for (const t of layout.tensors) {
+      const name = prefix + t.name;
+      const got = tensors[name];
+      if (!got) { missing.push(name); continue; }
+      used.add(name);
+      if (got.shape.join(',') !== t.shape.join(',')) { misshapen.push(`${name} has shape [${got.shape}] where [${t.shape}] is needed`); continue; }
+      const bad = nonFinite(got.data);
+      if (bad) notFinite.push(`${name} (${bad.count} of ${got.data.length}, the first ${bad.value} at index ${bad.index})`);
+      out.set(got.data, t.offset);
+    }
+    return out;
+  });
+  const unused = Object.keys(tensors).filter((n) => !used.has(n));
+  if (missing.length || unused.length) {
+    const parts = [
+      ...(missing.length ? [`it lacks ${missing.length === 1 ? 'tensor' : `${missing.length} tensors`} ${listed(missing)}`] : []),
+      ...(unused.length ? [`it has ${unused.length === 1 ? 'a tensor' : `${unused.length} tensors`} ${what} does not use: ${listed(unused)}`] : []),
+    ];
+    throw new CheckpointError(`${source} does not hold the tensors its configuration needs: ${parts.join('; ')} (${naming})`);
+  }
+  if (misshapen.length) throw new CheckpointError(`${source}: ${misshapen.length === 1 ? 'tensor' : `${misshapen.length} tensors have the wrong shape:`} ${listed(misshapen)}`);
+  if (notFinite.length) {
+    throw new CheckpointError(`${source}: ${notFinite.length === 1 ? 'tensor' : `${notFinite.length} tensors:`} ${listed(notFinite)} ${notFinite.length === 1 ? 'holds values' : 'hold values'} that are not finite numbers (NaN or infinite); ` +
+      'a model cannot start from them: use a checkpoint written before the values went bad');
+  }
+  return flats;
+}
