@@ -43,6 +43,37 @@ describe('Gaussian decoder with a predicted per-pixel scale on dequantized data'
     vae.destroy();
   });
 
+  it('decodeOutput gives the raw decoder output: D means then D log-scales here, logits for Bernoulli', async () => {
+    const { device } = await gpu();
+    const relu = (v: number) => Math.max(0, v);
+    // float64 reference of the one-hidden-layer decoder: out = W_out relu(W_1 z + b_1) + b_out.
+    const reference = (p: Record<string, { shape: number[]; data: Float32Array }>, z: Float32Array, Z: number) => {
+      const [H] = p['decoder.layers.0.weight'].shape, [O] = p['decoder.out.weight'].shape, rows = z.length / Z;
+      const out = new Float64Array(rows * O);
+      for (let r = 0; r < rows; r++) {
+        const h = Array.from({ length: H }, (_, j) => relu(p['decoder.layers.0.bias'].data[j] + Array.from({ length: Z }, (_, k) => p['decoder.layers.0.weight'].data[j * Z + k] * z[r * Z + k]).reduce((a, b) => a + b, 0)));
+        for (let o = 0; o < O; o++) out[r * O + o] = p['decoder.out.bias'].data[o] + h.reduce((a, hj, j) => a + p['decoder.out.weight'].data[o * H + j] * hj, 0);
+      }
+      return out;
+    };
+    const close = (got: ArrayLike<number>, ref: ArrayLike<number>) => {
+      const bad = Array.from(got).findIndex((g, i) => !(Math.abs(g - ref[i]) <= 1e-5 + 1e-4 * Math.abs(ref[i])));
+      expect(bad, bad < 0 ? '' : `index ${bad}: got ${got[bad]}, reference ${ref[bad]}`).toBe(-1);
+    };
+    const z = Float32Array.from({ length: 5 * 8 }, (_, i) => Math.sin(i * 1.7) * 2);
+    for (const c of [config, { hidden: [64], latent: 8, likelihood: 'bernoulli' as const }]) {
+      const vae = await VAE.create(c, { device, batch: 16, seed: 3 });
+      const raw = await vae.decodeOutput(z);
+      const predicted = c.likelihood === 'gaussian';
+      expect(raw.length).toBe(5 * 784 * (predicted ? 2 : 1));
+      close(raw, reference(await vae.parameters(), z, 8));
+      const pictures = await vae.decode(z);
+      if (predicted) close(pictures, Array.from({ length: 5 * 784 }, (_, i) => raw[Math.floor(i / 784) * 1568 + (i % 784)]));
+      else close(pictures, Array.from(raw, (l) => 1 / (1 + Math.exp(-l))));
+      vae.destroy();
+    }
+  });
+
   it('bits/dim add D log 256 on dequantized data, and not otherwise', () => {
     const D = 784;
     expect(bitsPerDim(-D * Math.log(2), { inputDim: D, dequantize: true })).toBeCloseTo(7, 12);

@@ -6,6 +6,7 @@
 //   eval         the train walk's forward half with the ELBO's record (no gradients)
 //   encode       x -> encoder -> q
 //   decode       z -> decoder -> images;  sample: prior z -> decoder -> images
+//   decode-output z -> decoder (its raw output: logits, or means then log-scales)
 //   reconstruct  x -> encoder -> z = mu -> decoder -> images
 //   iwae-eval    x -> encoder -> q -> K_c samples -> decoder -> likelihood -> running logsumexp
 import type { Optimizer } from '../../shaders/adam';
@@ -21,7 +22,7 @@ import type { Backward, Grad, Module, Recorder } from './module';
 import { ElboObjective } from './objectives/elbo';
 import type { Objective } from './objectives/objective';
 
-export type GraphKind = 'train' | 'eval' | 'encode' | 'decode' | 'reconstruct' | 'sample' | 'iwae-eval';
+export type GraphKind = 'train' | 'eval' | 'encode' | 'decode' | 'decode-output' | 'reconstruct' | 'sample' | 'iwae-eval';
 
 /** Buffers shared by every graph of one model. */
 export interface ModelBuffers {
@@ -186,6 +187,10 @@ const WALKS: Record<GraphKind, (w: Walk) => Plan> = {
   decode(w) {
     const z = w.input('z', w.parts.config.latent);
     return w.plan(z, w.images(w.forward(w.parts.decoder, z).y), 1);
+  },
+  'decode-output'(w) {
+    const z = w.input('z', w.parts.config.latent);
+    return w.plan(z, w.forward(w.parts.decoder, z).y, 1);
   },
   sample(w) {
     const z = w.parts.sampler.prior(w.g, w.rows);

@@ -224,7 +224,7 @@ export class VAE extends VaeBase {
   private async dispatchForward(kind: GraphKind, rows: number, input: Float32Array | null, labels: ArrayLike<number> | undefined, step: Partial<StepParams> = {}, handOut = false): Promise<Plan> {
     this.assertAlive();
     const plan = await this.planKept(kind, rows, {}, handOut);
-    const width = kind === 'decode' ? this.config.latent : this.config.inputDim;
+    const width = kind === 'decode' || kind === 'decode-output' ? this.config.latent : this.config.inputDim;
     const valid = input ? this.writeRows(plan, input, labels, kind, width) : (step.validRows ?? rows);
     if (!input && plan.condition) writeData(this.device, plan.condition.buffer, 0, oneHot(labels, valid, rows, this.config.classes, kind));
     this.writeStep({ validRows: valid, ...step });
@@ -243,8 +243,8 @@ export class VAE extends VaeBase {
 
   private async runForwardNow(kind: GraphKind, input: Float32Array | null, rows: number, labels: ArrayLike<number> | undefined, step: Partial<StepParams>): Promise<Float32Array> {
     const B = this.training.batch;
-    const inWidth = kind === 'decode' ? this.config.latent : this.config.inputDim;
-    const outWidth = kind === 'encode' ? this.parts.sampler.posteriorWidth : this.config.inputDim;
+    const inWidth = kind === 'decode' || kind === 'decode-output' ? this.config.latent : this.config.inputDim;
+    const outWidth = kind === 'encode' ? this.parts.sampler.posteriorWidth : kind === 'decode-output' ? this.parts.likelihood.outputWidth : this.config.inputDim;
     const result = new Float32Array(rows * outWidth);
     for (let r0 = 0; r0 < rows; r0 += B) {
       const n = Math.min(B, rows - r0);
@@ -293,6 +293,15 @@ export class VAE extends VaeBase {
   /** Decoder mean for each row of z ([rows, Z]): pixel probabilities (Bernoulli) or means (Gaussian). */
   async decode(z: Float32Array, labels?: ArrayLike<number>): Promise<Float32Array> {
     return this.runForward('decode', z, rowsOf(z, this.config.latent, 'decode', 'codes'), labels);
+  }
+
+  /**
+   * The decoder's raw output for each row of z, what the likelihood reads: Bernoulli logits
+   * [rows, D]; Gaussian means [rows, D], or with sigma 'predicted' [rows, 2D], each row's D means
+   * then its D log-scales as the network gives them (the likelihood clamps them to [-7, 2]).
+   */
+  async decodeOutput(z: Float32Array, labels?: ArrayLike<number>): Promise<Float32Array> {
+    return this.runForward('decode-output', z, rowsOf(z, this.config.latent, 'decodeOutput', 'codes'), labels);
   }
 
   /** `n` new examples: z ~ N(0, I) drawn on the GPU from `seed`, decoded (of class `labels[i]` when conditional). */
