@@ -117,6 +117,21 @@ describe('train --resume', { timeout: LONG }, () => {
     expect(() => readTrainingState(modelBytes, 'model.safetensors')).toThrow(/is a model checkpoint, not a training state/);
   });
 
+  it('a stop while the end-of-run pictures are drawn: exit 130 at once, the trained model kept, the pictures left to sample', async () => {
+    const dir = join(root, 'pictures');
+    let requestStop = () => {};
+    // One epoch, no --save-every: the only checkpoint is the last one, written before the pictures.
+    const r = await train([...RUN, '--epochs', '1', '--out', dir], {
+      afterStep: (_step, stop) => { requestStop = stop; },
+      writeChunk: (fd, bytes) => { writeAll(fd, bytes); requestStop(); },
+    });
+    expect(r.code).toBe(130);
+    expect(r.out).toMatch(/"event":"interrupted","step":8,.*"pictures":"skipped"/);
+    expect(progressOf(dir)).toMatchObject({ step: 8, epochsDone: 1, epochStep: 0 });
+    expect(existsSync(join(dir, 'model.safetensors'))).toBe(true);
+    expect(existsSync(join(dir, 'samples.png'))).toBe(false);
+  });
+
   it('stopped mid-epoch, then at the last step of an epoch before its evaluation, and resumed: bit-identical', async () => {
     const dir = join(root, 'twice');
     const stopAt = (n: number): TrainHooks['afterStep'] => (step, stop) => { if (step === n) stop(); };

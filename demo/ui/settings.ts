@@ -149,7 +149,8 @@ export function writeSettings(form: HTMLFormElement, s: Partial<Settings>): void
 /** Shows a loaded checkpoint's architecture and objective in the form, so what you see is what is trained. */
 export function writeConfig(form: HTMLFormElement, c: VaeConfig): void {
   writeSettings(form, {
-    latent: c.latent, arch: c.arch, hidden: c.hidden, channels: c.channels, dense: c.dense, norm: c.norm, likelihood: c.likelihood, objective: c.objective,
+    // A conv model has no hidden sizes: the field keeps the form's, for an mlp model after Reset.
+    latent: c.latent, arch: c.arch, hidden: c.arch === 'conv' ? undefined : c.hidden, channels: c.channels, dense: c.dense, norm: c.norm, likelihood: c.likelihood, objective: c.objective,
     // The form offers the two scales that train well here; a file's other kinds show as learned.
     sigma: c.sigma === 'predicted' ? 'predicted' : 'learned', dequantize: c.dequantize, samples: c.samples, beta: c.beta,
     warmupSteps: c.warmupSteps, klCycleSteps: c.klCycleSteps, freeBits: c.freeBits, klCapacity: c.klCapacity, capacitySteps: c.capacitySteps, conditional: c.classes > 0, binarize: c.binarize,

@@ -12,6 +12,7 @@ import { checkDataDir, checkDatasetFits, checkpointDataset, DATASETS, getDevice,
 import { checkPictureOut, writePicture } from './output-file';
 import { gridFor } from './pictures';
 import { toFlags } from './messages';
+import { modelForReading } from './reading-model';
 
 /** A flag the command cannot do without; the refusal is printed after "webgpu-vae COMMAND: error:". */
 function requireFlag(name: string, raw: string | boolean | undefined, example: string): string {
@@ -35,16 +36,19 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const path = requireFlag('checkpoint', f.checkpoint, 'runs/NAME/model.safetensors');
   const given = f.dataset === undefined ? undefined : choiceFlag('dataset', f.dataset, 'mnist', DATASETS);
   const limit = f.limit === undefined ? undefined : intFlag('limit', f.limit, 0);
-  const seed = intFlag('seed', f.seed, 0, 0);
+  const seedGiven = f.seed === undefined ? undefined : intFlag('seed', f.seed, 0, 0);
   const dataDir = stringFlag('data-dir', f['data-dir']);
   if (given) checkDataDir(given, dataDir);
   const report = makeReporter(!!f.json);
   const checkpoint = await readCheckpointFile(path);
+  // The run's own seed keyed its test figures' noise: eval repeats them unless told another.
+  const recordedSeed = Number(checkpoint.metadata.seed);
+  const seed = seedGiven ?? (Number.isSafeInteger(recordedSeed) && recordedSeed >= 0 ? recordedSeed : 0);
   const dataset = checkpointDataset(given, checkpoint.metadata, dataDir, recordedDataDir(path, checkpoint.config, checkpoint.metadata));
   checkDatasetFits(path, checkpoint.config, checkpoint.metadata, dataset);
   const acquired = await getDevice(report.status);
-  const vae = await VAE.create(checkpoint.config, { device: acquired, seed, initialParams: checkpoint.flat });
-  const test = await heldOutTestSet(vae, checkpoint.metadata, path, dataset, limit, dataDir, report.warn);
+  const test = await heldOutTestSet(checkpoint, checkpoint.metadata, path, dataset, limit, dataDir, report.warn);
+  const vae = await modelForReading(checkpoint, acquired, test.count, seed);
   const data = vae.upload(test);
   const r = await vae.elbo(data, { seed });
   const conditional = vae.config.classes > 0;
@@ -97,7 +101,7 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   if (f.label !== undefined && !classes) throw new UsageError(`--label needs a conditional checkpoint (trained with --conditional), and ${path} is not one; leave out --label`);
   const label = f.label === undefined ? undefined : intFlag('label', f.label, 0, 0, classes - 1);
   const acquired = await getDevice(report.status);
-  const vae = await VAE.create(checkpoint.config, { device: acquired, seed, initialParams: checkpoint.flat });
+  const vae = await modelForReading(checkpoint, acquired, n, seed);
   // A conditional model without --label: the n samples cycle through the classes, a row per class.
   const labels = !classes ? undefined : Array.from({ length: n }, (_, i) => label ?? Math.floor(i / Math.ceil(n / classes)) % classes);
   const [rows, cols] = vae.config.imageShape;

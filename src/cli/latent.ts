@@ -18,6 +18,7 @@ import { checkPictureOut, writePicture } from './output-file';
 import { firstPictures, gridFor, reconstructionsPng } from './pictures';
 import { dspritesFactorNames } from '../model/traversal';
 import { describeRecovery, factorRecovery } from '../model/factor-recovery';
+import { modelForReading } from './reading-model';
 
 type Reporter = ReturnType<typeof makeReporter>;
 
@@ -51,7 +52,7 @@ async function withTestSet<T>(c: Common, count: number, use: (vae: VAE, test: Da
   const dataset = checkpointDataset(c.dataset, checkpoint.metadata, c.dataDir, recordedDataDir(c.path, checkpoint.config, checkpoint.metadata));
   checkDatasetFits(c.path, checkpoint.config, checkpoint.metadata, dataset);
   const acquired = await getDevice(c.report.status);
-  const vae = await VAE.create(checkpoint.config, { device: acquired, initialParams: checkpoint.flat });
+  const vae = await modelForReading(checkpoint, acquired, count);
   try {
     return await use(vae, await heldOutTestSet(vae, checkpoint.metadata, c.path, dataset, count, c.dataDir, c.report.warn), dataset);
   } finally {

@@ -31,7 +31,8 @@ commands:
           (skip-batch: an epoch that skips over half its steps stops the run, exit 3, unless it is the first and more follow)
   train   --resume runs/NAME [--epochs N] [--lr X] [--precision f32|f16] [--save-every N] [--on-nan ...] [--retries N]
           [--autotune ...] [--max-gpu-memory MiB] [--data-dir DIR] [--json]  (model, data and optimizer flags may be repeated, not changed)
-  eval    --checkpoint FILE [--dataset NAME] [--data-dir DIR] [--limit N] [--seed 0] [--iwae K] [--json]
+  eval    --checkpoint FILE [--dataset NAME] [--data-dir DIR] [--limit N] [--seed S] [--iwae K] [--json]
+          (--seed: the evaluation noise's seed; by default the run's own, so eval repeats its test figures)
   sample  --checkpoint FILE [--n 64] [--seed 0] [--label C] --out FILE.png [--json]
   traverse --checkpoint FILE --out FILE.png [--steps 9] [--range 3] [--dataset NAME [--limit 256]] [--data-dir DIR] [--label C] [--json]
   reconstruct --checkpoint FILE --out FILE.png [--dataset NAME] [--data-dir DIR] [--n 32] [--json]

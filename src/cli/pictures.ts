@@ -1,5 +1,5 @@
-// The pictures the commands draw, in one place: the grid style (each pixel 2x2, the model's
-// channels), a data set's first pictures as the model reads them, and the reconstructions figure
+// The pictures the commands draw, in one place: the grid style (each pixel 2x2 for pictures up
+// to 64 pixels a side, 1x1 above: a 256x256 picture needs no enlarging; the model's channels), a data set's first pictures as the model reads them, and the reconstructions figure
 // (pictures above their reconstructions, 8 a row) that `train` writes at the end of a run and
 // `reconstruct` writes for any checkpoint.
 import type { Dataset } from '../data/mnist';
@@ -7,7 +7,20 @@ import { pairsGridPng } from '../io/png';
 import type { VaeConfig } from '../model/config';
 import type { VAE } from '../model/vae';
 
-export const gridFor = (config: Pick<VaeConfig, 'imageChannels'>) => ({ scale: 2, channels: config.imageChannels as 1 | 3 });
+/** Pictures up to this many pixels a side are drawn 2x2 per pixel, to be seen; larger ones as they are. */
+export const ENLARGED_UP_TO = 64;
+
+export const gridFor = (config: Pick<VaeConfig, 'imageChannels' | 'imageShape'>) =>
+  ({ scale: Math.max(...config.imageShape) <= ENLARGED_UP_TO ? 2 : 1, channels: config.imageChannels as 1 | 3 });
+
+/**
+ * How many samples the end of a run draws, at 8 a row: 64 up to 128 pixels a side, 16 up to 512,
+ * else 8, so that the grid stays a picture of a few thousand pixels a side at most.
+ */
+export function endSampleCount(config: Pick<VaeConfig, 'imageShape'>): number {
+  const side = Math.max(...config.imageShape);
+  return side <= 128 ? 64 : side <= 512 ? 16 : 8;
+}
 
 /** The first `n` pictures of `data` in [0, 1], with their labels when the model is conditional. */
 export function firstPictures(data: Dataset, config: Pick<VaeConfig, 'inputDim' | 'classes'>, n = data.count): { x: Float32Array; labels: number[] | undefined; shown: number } {

@@ -12,7 +12,7 @@ import type { VAE } from '../model/vae';
 import type { TrainingProgress, TrainingState } from '../training-state';
 import { JsonLog } from './files';
 import { writeOutput } from './io';
-import { gridFor, reconstructionsPng } from './pictures';
+import { endSampleCount, gridFor, reconstructionsPng } from './pictures';
 import { discardOldRun, readRunRecord, runPaths, writeRunRecord, type RunRecord } from './run-dir';
 import type { RunOptions } from './train-options';
 
@@ -131,13 +131,23 @@ export function openRunLog(s: RunLogStart): JsonLog {
   return log;
 }
 
-/** Draws the run's end pictures: samples from the prior (a conditional model: 8 a class) and test pictures above their reconstructions. */
-export async function writeFinalPictures(vae: VAE, test: Dataset, files: { samples: string; reconstructions: string }, seed: number): Promise<void> {
+/**
+ * Draws the run's end pictures: samples from the prior (a conditional model: 8 a class) and test
+ * pictures above their reconstructions. Checks `stopped` before each; false when it stopped them.
+ */
+export async function writeFinalPictures(vae: VAE, test: Dataset, files: { samples: string; reconstructions: string }, seed: number, stopped: () => boolean = () => false): Promise<boolean> {
   const config = vae.config, [rows, cols] = config.imageShape;
   const labels = config.classes ? Array.from({ length: 8 * config.classes }, (_, i) => Math.floor(i / 8)) : undefined;
-  const shown = labels?.length ?? 64;
-  await writeOutput(files.samples, imageGridPng(await vae.sample(shown, seed, labels), shown, rows, cols, 8, gridFor(config)));
-  await writeOutput(files.reconstructions, (await reconstructionsPng(vae, test, 32)).png);
+  const shown = labels?.length ?? endSampleCount(config);
+  if (stopped()) return false;
+  const samples = await vae.sample(shown, seed, labels);
+  if (stopped()) return false;
+  await writeOutput(files.samples, imageGridPng(samples, shown, rows, cols, 8, gridFor(config)));
+  if (stopped()) return false;
+  const reconstructions = (await reconstructionsPng(vae, test, Math.min(32, endSampleCount(config) / 2))).png;
+  if (stopped()) return false;
+  await writeOutput(files.reconstructions, reconstructions);
+  return true;
 }
 
 /**

@@ -33,7 +33,7 @@ import { StepPacer } from '../gpu/step-pacer';
 import { gentleWait } from '../gpu/gentle-wait';
 import { memoryBudget, getDevice, makeReporter, type Print } from './io';
 import { FLAGS, type Flags } from './train-options';
-import { resumeCommand, runPaths } from './run-dir';
+import { resumeCommand, runPaths, shellQuote } from './run-dir';
 import { setUpRun } from './train-setup';
 import { loadRunData } from './train-data';
 import { checkFixedMemory, planAfterSteps } from './train-memory';
@@ -96,6 +96,8 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
   let signals = 0;
   /** Whether the step loop runs (before it, loading data and compiling cannot be cut short; autotuning can). */
   let training = false;
+  /** Whether the run is drawing its end pictures (training done, the last checkpoint written). */
+  let drawing = false;
   const stopTuning = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
     stop ??= sig;
@@ -107,6 +109,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       process.exit(INTERRUPTED_EXIT_CODE);
     }
     if (!training) report.info(`\n${sig} received: stopping once the data is loaded and the kernels compiled, before the first step (again to quit now)`);
+    if (drawing) report.info(`\n${sig} received: the trained model is saved in ${outDir}; stopping before the end-of-run pictures are done (again to quit now)`);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -289,7 +292,15 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     }
 
     const files = { model: paths.model, samples: paths.samples, reconstructions: paths.reconstructions };
-    await writeFinalPictures(vae, test, files, run.seed);
+    drawing = true;
+    // Large pictures take a while to draw; a stop then leaves the pictures to the reading commands.
+    if (!await writeFinalPictures(vae, test, files, run.seed, () => stop !== null)) {
+      const drawWith = `webgpu-vae sample --checkpoint ${shellQuote(paths.model)} --out samples.png`;
+      log.write({ event: 'interrupted', step: vae.step, reason: stop, pictures: 'skipped' });
+      report.event({ event: 'interrupted', step: vae.step, files: { model: paths.model, state: paths.state }, pictures: 'skipped' });
+      report.info(`${stop === 'requested' ? 'stopped' : `${stop} received`}: training was done and saved to ${outDir}; the end-of-run pictures were not all drawn (\`${drawWith}\` and \`reconstruct\` draw them)`);
+      return INTERRUPTED_EXIT_CODE;
+    }
     log.write({ event: 'done', step: vae.step, seconds: progress.seconds });
     report.event({ event: 'done', files, state: paths.state, steps: vae.step, seconds: (performance.now() - t0) / 1000 });
     report.info(`wrote ${files.model}, ${files.samples}, ${files.reconstructions}`);

@@ -19,6 +19,7 @@ import { dspritesFactorNames, factorGaps, factorVarianceExplained, klPerDimensio
 import { firstPictures, gridFor } from './pictures';
 import { orientationWithinShapes } from '../model/orientation';
 import { DSPRITES_SHAPES } from '../data/dsprites';
+import { modelForReading } from './reading-model';
 
 export { factorGaps, factorVarianceExplained, klPerDimension, traversalGrid };
 
@@ -80,7 +81,8 @@ export async function traverseCommand(argv: string[]): Promise<void> {
   if (f.label !== undefined && !classes) throw new UsageError(`--label needs a conditional checkpoint (trained with --conditional), and ${path} is not one; leave out --label`);
   const label = f.label === undefined ? 0 : intFlag('label', f.label, 0, 0, classes - 1);
   const acquired = await getDevice(report.status);
-  const vae = await VAE.create(checkpoint.config, { device: acquired, initialParams: checkpoint.flat });
+  // Rows: the sweep's latent x steps pictures, and the test pictures encoded to order the dimensions.
+  const vae = await modelForReading(checkpoint, acquired, Math.max(checkpoint.config.latent * steps, f.limit === undefined ? 1000 : Number(f.limit)));
   try {
     const { latent: Z } = vae.config;
     let base = new Float32Array(Z);

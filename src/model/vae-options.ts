@@ -90,6 +90,12 @@ export interface VaeOptions extends Partial<TrainingOptions> {
    * products keep the defaults, and creation goes on to compile the step.
    */
   signal?: AbortSignal;
+  /**
+   * Plan and compile the training step at creation (default true). false for a model that only
+   * evaluates, encodes or draws: creation then allocates no training graph (a large model's is
+   * most of its memory), and a first trainStep plans it.
+   */
+  prepareTraining?: boolean;
 }
 
 export interface ElboResult {
@@ -140,7 +146,7 @@ const KERNEL_CHOICE_FIELDS: Record<keyof KernelChoice, true> = {
 };
 
 /** The options VAE.create knows besides the training options. */
-const CREATION_OPTIONS = ['device', 'kernels', 'initialParams', 'onLosses', 'maxPlans', 'autotune', 'autotuneCache', 'onCompileProgress', 'precision', 'memoryBudget', 'signal'];
+const CREATION_OPTIONS = ['device', 'kernels', 'initialParams', 'onLosses', 'maxPlans', 'autotune', 'autotuneCache', 'onCompileProgress', 'precision', 'memoryBudget', 'signal', 'prepareTraining'];
 
 /**
  * Checks what VAE.create is given before anything is allocated: a device, known option names (a
@@ -157,6 +163,7 @@ export function checkCreationOptions(opts: VaeOptions | undefined): void {
   for (const name of ['onLosses', 'onCompileProgress'] as const) {
     if (opts[name] !== undefined && typeof opts[name] !== 'function') throw new ConfigError(`${name} must be a function, got ${shown(opts[name])}`);
   }
+  if (opts.prepareTraining !== undefined && typeof opts.prepareTraining !== 'boolean') throw new ConfigError(`prepareTraining must be true or false, got ${shown(opts.prepareTraining)}`);
   if (opts.autotune !== undefined && !AUTOTUNE_MODES.includes(opts.autotune)) {
     throw new ConfigError(`autotune must be one of ${AUTOTUNE_MODES.join(', ')}; got '${String(opts.autotune)}'`);
   }

@@ -83,7 +83,7 @@ export class VAE extends VaeBase {
           vae.kernels.convTuned = Object.fromEntries(Object.entries(convs).map(([key, c]) => [key, c.method]));
         }
       }
-      await vae.plan('train', vae.training.batch); // plan and compile the step up front
+      if (opts.prepareTraining !== false) await vae.plan('train', vae.training.batch); // plan and compile the step up front
     } catch (e) {
       vae.discard();
       throw e;
