@@ -15,9 +15,9 @@ const BIN = join(__dirname, '..', 'bin', 'webgpu-vae.mjs');
 /** Processes are waited for; this only stops a hung one on a busy machine. */
 const LONG = 1_200_000;
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: LONG, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { timeout: LONG, maxBuffer: 64 * 1024 * 1024, cwd }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
     });
   });
@@ -201,10 +201,43 @@ describe('CLI on pictures', () => {
     expect(warnings).toEqual([expect.stringMatching(/changed since the run/)]);
   }, LONG);
 
+  it('a folder run records its folder absolute, and --init-from takes the checkpoint\'s picture size', async () => {
+    const photos = join(dir, 'relative');
+    mkdirSync(photos);
+    const png = (k: number) => encode({ width: 12, height: 12, data: Uint8Array.from({ length: 144 }, (_, p) => (k * 31 + p * 7) & 255), channels: 1, depth: 8 });
+    for (let k = 0; k < 10; k++) writeFileSync(join(photos, `q${k}.png`), png(k));
+    const out = join(dir, 'relative-run');
+    // Given relative to the working directory, recorded absolute: a resume from elsewhere finds it.
+    const r = await cli(['train', '--dataset', 'folder', '--data-dir', 'relative', '--image-size', '8', '--image-channels', '1', '--hidden', '16', '--latent', '2',
+      '--batch', '8', '--epochs', '1', '--out', out], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).run.dataDir).toBe(photos);
+    const resumed = await cli(['train', '--resume', out, '--epochs', '2']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    // A data flag of its own may not change on a resume (it was taken in, and kept, before).
+    const strict = await cli(['train', '--resume', out, '--epochs', '3', '--strict']);
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toMatch(/--strict does not match the run in .*relative-run, which was started without --strict; resume without --strict/);
+    // A new run from that model on the same folder: 1x8x8 from the checkpoint, not the 3x64x64 default.
+    const init = await cli(['train', '--init-from', out, '--dataset', 'folder', '--data-dir', photos, '--epochs', '1', '--batch', '8', '--out', join(dir, 'init-run')]);
+    expect(init.code, init.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'init-run', 'config.json'), 'utf8')).run).toMatchObject({ imageSize: 8, imageChannels: 1 });
+    const other = await cli(['train', '--init-from', out, '--dataset', 'folder', '--data-dir', photos, '--image-size', '12', '--epochs', '1', '--out', join(dir, 'init-12')]);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/was trained on 1x8x8 pictures and these are 1x12x12; start from a model of the same picture size \(for a folder of pictures: --image-size 8 --image-channels 1, or leave both out/);
+  }, LONG);
+
   it('refuses what cannot work, naming the flag and the fix', async () => {
+    const pictures = join(dir, 'pictures-only');
+    mkdirSync(pictures, { recursive: true });
+    writeFileSync(join(pictures, 'a.png'), encode({ width: 4, height: 4, data: new Uint8Array(16), channels: 1, depth: 8 }));
     const cases: [string[], RegExp][] = [
       [['--dataset', 'folder', '--data-dir', dir, '--conditional'], /no labels; leave out --conditional/],
       [['--channels', '8,16'], /--channels sets the conv architecture's convolution widths; add --arch conv/],
+      [['--channels', '1'], /--channels sets the conv architecture's convolution widths; add --arch conv, .* \(a picture's colour channels are --image-channels 1\)/],
+      [['--arch', 'conv', '--channels', '3'], /--channels 3 would make one convolution of 3 filter\(s\): --channels sets the convolution widths \(e\.g\. --channels 32,64\); a picture's colour channels are --image-channels 3/],
+      [['--data-dir', pictures], /--data-dir .*pictures-only holds PNG or JPEG pictures, and the data set is mnist by default, which reads IDX files: add --dataset folder/],
+      [['--image-size', '16'], /--image-size applies to --dataset folder .*so leave out --image-size \(for a folder of your own pictures, add --dataset folder\)/],
       [['--dataset', 'cifar10'], /give their folder with --data-dir/],
       [['--arch', 'conv', '--channels', '8,16,32'], /divisible by 8/],
       [['--dataset', 'mnist', '--dequantize'], /gaussian likelihood/],

@@ -225,7 +225,7 @@ describe('the library\'s refusals in CLI terms', () => {
       [{ klCycleSteps: 10 }, '--kl-cycle-steps 10 repeats the KL warm-up, so it needs --warmup-steps between 1 and 10'],
       [{ dequantize: true }, '--dequantize applies to the gaussian likelihood'],
       [{ likelihood: 'gaussian', dequantize: true, binarize: 'fixed' }, '--dequantize and --binarize exclude each other'],
-      [{ arch: 'conv', inputDim: 27 * 27, imageShape: [27, 27] }, 'use --arch mlp, or images with even sides'],
+      [{ arch: 'conv', inputDim: 27 * 27, imageShape: [27, 27] }, 'use --arch mlp, or images with even sides (an even --image-size for a folder of pictures)'],
       [{ channels: [8] }, '(--hidden) instead'],
       [{ arch: 'conv', inputDim: 12 * 20, imageShape: [12, 20], channels: [8, 16, 32] }, 'give at most 2 channels (--channels 8,16)'],
       [{ arch: 'conv', inputDim: 4, imageShape: [2, 2] }, 'at most 1 (--channels 32), or use --arch mlp'],

@@ -149,6 +149,13 @@ describe('VAE model', async () => {
     expect(() => resolveConfig({ ...conv, hidden: [0] })).toThrow(/hidden sets the mlp architecture's layers and a conv model does not use it: leave it out/);
   });
 
+  it('a picture shape and channels without inputDim give the values per example; a contradicting inputDim is refused', () => {
+    expect(resolveConfig({ imageShape: [16, 16], imageChannels: 3 }).inputDim).toBe(768);
+    expect(resolveConfig({ imageShape: [16, 24] }).inputDim).toBe(384);
+    expect(resolveConfig({ imageChannels: 3, inputDim: 3 * 64 * 64 }).imageShape).toEqual([64, 64]);
+    expect(() => resolveConfig({ imageShape: [16, 16], imageChannels: 3, inputDim: 784 })).toThrow(/imageShape 16x16 with 3 channel\(s\) does not hold inputDim=784 values/);
+  });
+
   it('a learned per-pixel sigma is clamped to [-7, 2]: past the end it acts as -7 and gets no gradient', async () => {
     // Without the clamp a pixel that never varies (MNIST's corner is 0 in every picture) would
     // drive its log-sigma, and the NLL, down without end.

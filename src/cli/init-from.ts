@@ -45,8 +45,10 @@ export function withArchitectureOf(base: VaeConfig, from: VaeConfig): VaeConfig 
 export function initialParamsFor(initial: InitialModel, config: VaeConfig): Float32Array {
   const shape = (c: VaeConfig) => `${c.imageChannels}x${c.imageShape.join('x')}`;
   if (initial.config.inputDim !== config.inputDim) {
+    const [rows, cols] = initial.config.imageShape;
+    const flags = rows === cols ? ` (for a folder of pictures: --image-size ${rows} --image-channels ${initial.config.imageChannels}, or leave both out to take the checkpoint's)` : '';
     throw new UsageError(`--init-from ${initial.path} was trained on ${shape(initial.config)} pictures and these are ${shape(config)}; ` +
-      'start from a model of the same picture size, or leave out --init-from');
+      `start from a model of the same picture size${flags}, or leave out --init-from`);
   }
   const theirs = paramLayout(initial.config), ours = paramLayout(config);
   for (const t of ours.tensors) {

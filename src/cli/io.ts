@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { totalmem } from 'node:os';
 import { readCheckpoint } from '../checkpoint';
+import { resolveConfig, type VaeConfig } from '../model/config';
 import { describeAdapter, type AcquiredDevice } from '../gpu/device';
 import { acquireNodeDevice } from '../gpu/node-device';
 import type { Dataset } from '../data/mnist';
@@ -95,7 +96,13 @@ export function recordedDataDir(checkpoint: string, config: object, metadata: Re
   }
   if (record?.format !== 'webgpu-vae-run' || typeof record.run?.dataDir !== 'string' || !record.run.dataDir) return null;
   if (record.run.dataset !== trainedOn(metadata) || !record.config || typeof record.config !== 'object') return null;
-  const stored = record.config;
+  // Resolved as the checkpoint's was, so a field read differently since (a conv model's hidden) still matches.
+  let stored: Record<string, unknown>;
+  try {
+    stored = resolveConfig(record.config as Partial<VaeConfig>) as unknown as Record<string, unknown>;
+  } catch {
+    return null;
+  }
   const same = Object.entries(config).every(([k, v]) => JSON.stringify(stored[k]) === JSON.stringify(v));
   return same ? record.run.dataDir : null;
 }
@@ -225,7 +232,7 @@ export async function heldOutTestSet(
   }
   if (metadata.heldOutPictures && testFingerprint && metadata.heldOutPictures !== testFingerprint) {
     warn(
-      `the pictures in ${dataDir} changed since the run that wrote ${source} (pictures added, removed, renamed or changed in size): its held-out test ` +
+      `the pictures in ${dataDir} changed since the run that wrote ${source}, or are another folder's (pictures added, removed, renamed or changed in size): its held-out test ` +
         'pictures are no longer the ones held out now, and some of these may be pictures it trained on, so the figures can look better than they are. ' +
         'For a fair figure, restore the folder as it was when the run trained, or train a new run on the folder as it is.',
     );

@@ -78,7 +78,8 @@ export async function reconstructCommand(argv: string[]): Promise<void> {
       event: 'done', files: { reconstructions: c.out }, n: shown, dataset,
       ...(recovery ? { factors_kept: Object.fromEntries(recovery.map((r) => [r.factor, { kept: Number(r.kept.toFixed(4)), values: r.values, kept_by_value: r.keptByValue.map((v) => (Number.isNaN(v) ? null : Number(v.toFixed(4)))) }])) } : {}),
     });
-    c.report.info(`wrote ${c.out}: ${shown} ${dataset} test pictures, each above its reconstruction`);
+    const fewer = shown < n ? ` (${n} were asked for; the ${dataset} test split has ${test.count})` : '';
+    c.report.info(`wrote ${c.out}: ${shown} ${dataset} test picture${shown === 1 ? '' : 's'}, each above its reconstruction${fewer}`);
     if (recovery) c.report.info(`factors the reconstructions keep (share of ${shown} pictures whose reconstruction is nearest to a drawing with the picture's own value: shapes compared at the picture's area and centroid, each at its best turn; scales and orientations with the other factors held${shown < 256 ? '; --n 256 or more for a steadier figure' : ''}): ${recovery.map(describeRecovery).join(', ')}`);
   });
 }
@@ -119,6 +120,8 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
     const [rows, cols] = vae.config.imageShape;
     await writePicture(c.command, c.out, imageGridPng(tiles, rowsOut * width, rows, cols, width, gridFor(vae.config)), { checkpoint: c.path, dataDir: c.dataDir });
     c.report.event({ event: 'done', files: { interpolation: c.out }, pairs: rowsOut, steps, dataset });
-    c.report.info(`wrote ${c.out}: ${rowsOut} rows, each from one ${dataset} test picture to the next in ${steps} decoded steps`);
+    // The test split may hold fewer pictures than the pairs asked for: say so rather than draw fewer silently.
+    const fewer = rowsOut < pairs ? ` (${pairs} pairs were asked for; the ${dataset} test split has ${test.count} picture${test.count === 1 ? '' : 's'})` : '';
+    c.report.info(`wrote ${c.out}: ${rowsOut} row${rowsOut === 1 ? '' : 's'}, each from one ${dataset} test picture to the next in ${steps} decoded steps${fewer}`);
   });
 }

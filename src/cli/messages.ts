@@ -34,6 +34,7 @@ export const API_TO_FLAGS: [RegExp, string][] = [
   // Memory budget: the API and the CLI both named; the CLI needs only its own.
   [/ \(memoryBudget; --max-gpu-memory in the CLI\)/g, ' (--max-gpu-memory MiB)'],
   [/use a batch of (\d+) or less \(batch; --batch in the CLI\)/g, 'use --batch $1 or less'],
+  [/ \(an even imageShape; an even --image-size in the CLI\)/g, ' (an even --image-size for a folder of pictures)'],
   // Any other "(API words; --flags in the CLI)": the CLI keeps its flags.
   [/ \([^();]*; (--[^()]*) in the CLI\)/g, ' ($1)'],
   // Fixes phrased as "leave FIELD at 0" / "set those to 0".

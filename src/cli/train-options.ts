@@ -4,6 +4,8 @@
 // resumed run is given the same model, data and optimizer it started with (its learning rate may
 // change).
 import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ACTIVATIONS, type Activation } from '../../shaders/activation';
 import { LIKELIHOODS } from '../../shaders/likelihood';
 import { DATA_SOURCES, dataSource } from '../data/sources';
@@ -103,7 +105,15 @@ export function configFields(f: Flags, d: VaeConfig, dataset: DatasetName, resum
   const arch = choiceFlag('arch', f.arch, d.arch, ARCHITECTURES);
   if (arch === 'conv' && f.hidden !== undefined) throw new UsageError('--hidden sets the mlp architecture\'s layers; give the conv architecture its dense layers with --dense (e.g. --dense 256)');
   for (const flag of ['channels', 'dense'] as const) {
-    if (arch !== 'conv' && f[flag] !== undefined) throw new UsageError(`--${flag} sets the conv architecture's ${flag === 'channels' ? 'convolution widths' : 'dense layers'}; add --arch conv, or give the mlp architecture its layers with --hidden`);
+    if (arch !== 'conv' && f[flag] !== undefined) {
+      // --channels 1 or 3 reads as a picture's colour channels, which are --image-channels.
+      const colours = flag === 'channels' && /^\s*[13]\s*$/.test(String(f.channels)) ? ` (a picture's colour channels are --image-channels ${String(f.channels).trim()})` : '';
+      throw new UsageError(`--${flag} sets the conv architecture's ${flag === 'channels' ? 'convolution widths' : 'dense layers'}; add --arch conv, or give the mlp architecture its layers with --hidden${colours}`);
+    }
+  }
+  if (arch === 'conv' && f.channels !== undefined && /^\s*[13]\s*$/.test(String(f.channels))) {
+    // One convolution of 1 or 3 filters is never a model anyone means; the colour channels are meant.
+    throw new UsageError(`--channels ${String(f.channels).trim()} would make one convolution of ${String(f.channels).trim()} filter(s): --channels sets the convolution widths (e.g. --channels 32,64); a picture's colour channels are --image-channels ${String(f.channels).trim()}`);
   }
   const norm = choiceFlag('norm', f.norm, d.norm, NORMALIZATIONS);
   if (arch !== 'conv' && norm !== 'none') throw new UsageError(`--norm ${norm} normalizes the conv architecture's convolutions; add --arch conv, or leave out --norm`);
@@ -173,10 +183,13 @@ export function runFields(f: Flags, d: RunOptions): RunOptions {
   return run;
 }
 
+const absoluteOrNull = (dir: string | undefined) => (dir === undefined ? null : dir === '' ? dir : resolve(dir));
+
 function runFieldsUnchecked(f: Flags, d: RunOptions): RunOptions {
   return {
     dataset: choiceFlag('dataset', f.dataset, d.dataset, DATASETS),
-    dataDir: stringFlag('data-dir', f['data-dir']) ?? d.dataDir,
+    // Recorded absolute, so that a resume or eval from another working directory finds the same folder.
+    dataDir: absoluteOrNull(stringFlag('data-dir', f['data-dir'])) ?? d.dataDir,
     imageSize: intFlag('image-size', f['image-size'], d.imageSize, 4, 1024),
     imageChannels: choiceFlag('image-channels', f['image-channels'], String(d.imageChannels), ['1', '3'] as const) === '1' ? 1 : 3,
     strict: f.strict === undefined ? d.strict : !!f.strict,
@@ -201,12 +214,26 @@ function runFieldsUnchecked(f: Flags, d: RunOptions): RunOptions {
 
 /** Refuses data flags that the chosen data set would ignore or cannot do without. */
 export function checkDataFlags(f: Flags, run: RunOptions): void {
+  if (run.dataset === 'folder') return checkDataDir(run.dataset, run.dataDir);
+  // A folder of pictures given without --dataset folder is the likely slip, not a broken MNIST copy.
+  const forgotFolder = f.dataset === undefined ? ' (for a folder of your own pictures, add --dataset folder)' : '';
+  if (f.dataset === undefined && run.dataDir && holdsPictures(run.dataDir)) {
+    throw new UsageError(`--data-dir ${run.dataDir} holds PNG or JPEG pictures, and the data set is ${run.dataset} by default, which reads IDX files: add --dataset folder to train on the pictures`);
+  }
   checkDataDir(run.dataset, run.dataDir);
-  if (run.dataset === 'folder') return;
   const shape = dataSource(run.dataset).shape!;
   for (const flag of ['image-size', 'image-channels', 'strict'] as const) {
     if (f[flag] === undefined) continue;
-    throw new UsageError(`--${flag} applies to --dataset folder (your pictures, cropped and resized); ${run.dataset} pictures are ${shape.join('x')} as they come, so leave out --${flag}`);
+    throw new UsageError(`--${flag} applies to --dataset folder (your pictures, cropped and resized); ${run.dataset} pictures are ${shape.join('x')} as they come, so leave out --${flag}${forgotFolder}`);
+  }
+}
+
+/** Whether `dir` is a folder with a PNG or JPEG file directly in it (a quick look, not a listing of the tree). */
+function holdsPictures(dir: string): boolean {
+  try {
+    return readdirSync(dir).some((name) => /\.(png|jpe?g)$/i.test(name));
+  } catch {
+    return false; // not a readable folder: checkDataDir says so
   }
 }
 
@@ -226,7 +253,7 @@ const FIXED_FLAGS: [flag: keyof Flags, field: string][] = [
   ['arch', 'arch'], ['channels', 'channels'], ['dense', 'dense'], ['norm', 'norm'], ['norm-groups', 'normGroups'], ['init', 'init'], ['image-size', 'imageSize'], ['image-channels', 'imageChannels'],
   ['hidden', 'hidden'], ['latent', 'latent'], ['activation', 'activation'], ['likelihood', 'likelihood'], ['sigma', 'sigma'],
   ['objective', 'objective'], ['samples', 'samples'], ['samples-per-x', 'samples'], ['beta', 'beta'], ['warmup-steps', 'warmupSteps'], ['kl-cycle-steps', 'klCycleSteps'],
-  ['free-bits', 'freeBits'], ['kl-capacity', 'klCapacity'], ['capacity-steps', 'capacitySteps'], ['conditional', 'classes'], ['binarize', 'binarize'], ['dequantize', 'dequantize'], ['dataset', 'dataset'], ['limit', 'limit'],
+  ['free-bits', 'freeBits'], ['kl-capacity', 'klCapacity'], ['capacity-steps', 'capacitySteps'], ['conditional', 'classes'], ['binarize', 'binarize'], ['dequantize', 'dequantize'], ['dataset', 'dataset'], ['strict', 'strict'], ['limit', 'limit'],
   ['test-limit', 'testLimit'], ['batch', 'batch'], ['optimizer', 'optimizer'], ['lr-decay', 'lrDecay'], ['lr-min', 'lrMin'], ['seed', 'seed'], ['clip-grad', 'clipGrad'],
 ];
 
@@ -236,8 +263,10 @@ export function checkResumeFlags(f: Flags, dir: string, saved: VaeConfig & RunOp
     if (f[flag] === undefined) continue;
     const want = (saved as unknown as Record<string, unknown>)[field], got = (given as unknown as Record<string, unknown>)[field];
     if (JSON.stringify(want) === JSON.stringify(got)) continue;
-    const shown = flag === 'conditional' ? '--conditional' : `--${flag} ${f[flag]}`;
-    const theirs = flag === 'conditional' ? 'is not conditional' : `has ${flag} ${Array.isArray(want) ? want.join(',') : want ?? 'unset'}`;
+    // Switches (--strict, --dequantize) are named alone; the run either had them or not.
+    const isSwitch = typeof f[flag] === 'boolean';
+    const shown = flag === 'conditional' || isSwitch ? `--${flag}` : `--${flag} ${f[flag]}`;
+    const theirs = flag === 'conditional' ? 'is not conditional' : isSwitch ? `was started without --${flag}` : `has ${flag} ${Array.isArray(want) ? want.join(',') : want ?? 'unset'}`;
     throw new UsageError(`${shown} does not match the run in ${dir}, which ${theirs}; resume without --${flag}, or start a new run with another --out`);
   }
 }

@@ -60,10 +60,16 @@ function setUpResumedRun(f: Flags, resumeDir: string, restarting: boolean): RunS
 async function setUpNewRun(f: Flags): Promise<RunSetup> {
   const run = runFields(f, DEFAULT_RUN);
   checkDataFlags(f, run);
+  // A run started from a trained model takes its architecture unless a flag changes it, and on a
+  // folder of pictures its picture size and channels unless --image-size / --image-channels do.
+  const initial = run.initFrom ? await readInitialModel(run.initFrom) : null;
+  if (initial && run.dataset === 'folder') {
+    const [rows0, cols0] = initial.config.imageShape;
+    if (f['image-size'] === undefined && rows0 === cols0) run.imageSize = rows0;
+    if (f['image-channels'] === undefined) run.imageChannels = initial.config.imageChannels === 1 ? 1 : 3;
+  }
   // The data decides the picture: channels, rows and columns (a folder's from --image-size and --image-channels).
   const [channels, rows, cols] = exampleShape(run.dataset, dataFlags(run));
-  // A run started from a trained model takes its architecture unless a flag changes it.
-  const initial = run.initFrom ? await readInitialModel(run.initFrom) : null;
   const fields = configFields(f, initial ? withArchitectureOf(DEFAULT_CONFIG, initial.config) : DEFAULT_CONFIG, run.dataset);
   let config: VaeConfig;
   try {

@@ -184,6 +184,10 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
   if (!(Array.isArray(c.imageShape) && c.imageShape.length === 2 && c.imageShape.every(positiveInt))) {
     throw new ConfigError(`imageShape must be [rows, cols], two positive integers (e.g. [28, 28]), got ${JSON.stringify(c.imageShape)}`);
   }
+  // A picture's shape and channels given without inputDim: the values per example follow from them.
+  if (partial.inputDim === undefined && (partial.imageShape !== undefined || partial.imageChannels !== undefined)) {
+    c.inputDim = c.imageChannels * c.imageShape[0] * c.imageShape[1];
+  }
   if (c.imageChannels * c.imageShape[0] * c.imageShape[1] !== c.inputDim) {
     throw new ConfigError(`imageShape ${c.imageShape.join('x')} with ${c.imageChannels} channel(s) does not hold inputDim=${c.inputDim} values`);
   }
@@ -195,7 +199,7 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
     const [rows, cols] = c.imageShape;
     const most = mostHalvings(rows, cols);
     if (most === 0) {
-      throw new ConfigError(`the conv architecture halves the image with stride-2 convolutions, but ${rows}x${cols} has an odd side, which cannot be halved; use arch mlp, or images with even sides`);
+      throw new ConfigError(`the conv architecture halves the image with stride-2 convolutions, but ${rows}x${cols} has an odd side, which cannot be halved; use arch mlp, or images with even sides (an even imageShape; an even --image-size in the CLI)`);
     }
     if (c.channels.length === 0) c.channels = defaultConvChannels(rows, cols);
     if (c.channels.length === 0) {
