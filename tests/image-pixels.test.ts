@@ -7,6 +7,7 @@ import { DataError } from '../src/data/idx';
 import { decodeImage, sniffImageFormat } from '../src/data/image-decode';
 import { prepareImage, type Raster } from '../src/data/image-pixels';
 import { expectClose } from './helpers/compare';
+import { crc32 } from './helpers/fuzz';
 import { referenceCropResize, referenceLuma } from './reference/image-resize';
 
 /** A deterministic RGB picture: channel c of pixel (x, y) from a small hash. */
@@ -83,10 +84,16 @@ describe('prepareImage', () => {
     for (const g of [0, 1, 127, 128, 254, 255]) expect(px(g, g, g)).toBe(g);
   });
 
-  it('drops alpha, spreads grey to three channels and reduces 16-bit samples by rounding', () => {
-    const rgba = prepareImage({ width: 1, height: 1, components: 4, data: Uint8Array.of(10, 20, 30, 0) }, 1, 3);
-    expect(Array.from(rgba)).toEqual([10, 20, 30]);
-    const greyAlpha = prepareImage({ width: 1, height: 1, components: 2, data: Uint8Array.of(99, 7) }, 2, 3);
+  it('composites alpha onto black, spreads grey to three channels and reduces 16-bit samples by rounding', () => {
+    const px = (components: Raster['components'], data: Raster['data'], channels: 1 | 3) =>
+      Array.from(prepareImage({ width: 1, height: 1, components, data }, 1, channels));
+    expect(px(4, Uint8Array.of(255, 0, 255, 0), 3)).toEqual([0, 0, 0]); // magenta hidden under alpha 0
+    expect(px(4, Uint8Array.of(200, 100, 50, 128), 3)).toEqual([100, 50, 25]); // round(v * 128 / 255)
+    expect(px(4, Uint8Array.of(200, 100, 50, 128), 1)).toEqual([62]); // luma of the composited colour
+    expect(px(4, Uint8Array.of(10, 20, 30, 255), 3)).toEqual([10, 20, 30]); // opaque: unchanged
+    expect(px(2, Uint8Array.of(99, 7), 3)).toEqual([3, 3, 3]); // round(99 * 7 / 255) = round(2.72)
+    expect(px(2, Uint16Array.of(65535, 128 * 257), 1)).toEqual([128]); // 16-bit: to 8 bits first
+    const greyAlpha = prepareImage({ width: 1, height: 1, components: 2, data: Uint8Array.of(99, 255) }, 2, 3);
     expect(Array.from(greyAlpha)).toEqual(new Array(12).fill(99));
     const deep = prepareImage({ width: 3, height: 1, components: 1, data: Uint16Array.of(65535, 128, 129 * 257 + 128) }, 1, 1);
     expect(deep[0]).toBe(0); // the crop is the middle column: 128 / 257 rounds to 0
@@ -155,15 +162,110 @@ describe('decodeImage', () => {
 
   it('refuses truncated, bit-flipped and oversized files with a DataError naming them', () => {
     const png = encodePng({ width: 6, height: 4, data: rgb, channels: 3, depth: 8 });
-    expect(() => decodeImage(png.subarray(0, png.length - 20), 'cut.png')).toThrow(/cut\.png: not a readable PNG file/);
+    expect(() => decodeImage(png.slice(0, png.length - 20), 'cut.png')).toThrow(/^cut\.png: the PNG file ends before its picture data does \(truncated\?/);
     const flipped = png.slice();
     flipped[45] ^= 0x10; // inside the image data: the CRC check catches it
-    expect(() => decodeImage(flipped, 'flip.png')).toThrow(DataError);
+    expect(() => decodeImage(flipped, 'flip.png')).toThrow(/^flip\.png: the PNG's IDAT chunk does not match its checksum, so the file is damaged/);
     const huge = png.slice();
     new DataView(huge.buffer).setUint32(16, 1_000_000, false);
     new DataView(huge.buffer).setUint32(20, 1_000_000, false);
     expect(() => decodeImage(huge, 'huge.png')).toThrow(/huge\.png: the header declares 1000000x1000000 pixels, more than the 64 megapixels/);
     const jpg = new Uint8Array(encodeJpeg({ width: 6, height: 4, data: rgba }, 90).data);
-    expect(() => decodeImage(jpg.subarray(0, 30), 'cut.jpg')).toThrow(/cut\.jpg: not a readable JPEG file/);
+    expect(() => decodeImage(jpg.slice(0, 30), 'cut.jpg')).toThrow(/^cut\.jpg: the JPEG file ends before its picture data does \(truncated\? it has 30 bytes\)/);
+  });
+});
+
+/** A PNG chunk: length, type, data, CRC. */
+function pngChunk(type: string, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + data.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, data.length, false);
+  out.set(new TextEncoder().encode(type), 4);
+  out.set(data, 8);
+  view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)), false);
+  return out;
+}
+const concat = (...parts: Uint8Array[]) => Uint8Array.from(parts.flatMap((p) => Array.from(p)));
+
+describe('decodeImage: files too large, cut short or transparent', () => {
+  const rgb = rgbPicture(40, 30);
+  const png = encodePng({ width: 40, height: 30, data: rgb, channels: 3, depth: 8 });
+  const rgba = new Uint8Array(40 * 30 * 4).fill(255);
+  for (let p = 0; p < 1200; p++) rgba.set(rgb.subarray(3 * p, 3 * p + 3), 4 * p);
+  const jpg = new Uint8Array(encodeJpeg({ width: 40, height: 30, data: rgba }, 90).data);
+  const ends = (name: string, format: string, length: number) =>
+    `${name}: the ${format} file ends before its picture data does (truncated? it has ${length} bytes). Copy or download it again, or move it out of the folder.`;
+
+  it('refuses a JPEG over the megapixel limit from its frame header, in the words used for a PNG', () => {
+    const big = jpg.slice();
+    const sof = big.findIndex((b, k) => b === 0xff && big[k + 1] === 0xc0);
+    new DataView(big.buffer).setUint16(sof + 5, 7500, false);
+    new DataView(big.buffer).setUint16(sof + 7, 9000, false);
+    const bigPng = png.slice();
+    new DataView(bigPng.buffer).setUint32(16, 9000, false);
+    new DataView(bigPng.buffer).setUint32(20, 7500, false);
+    const message = (bytes: Uint8Array, name: string) => { try { decodeImage(bytes, name); } catch (e) { return (e as Error).message.replace(name, 'NAME'); } };
+    expect(message(big, 'over64mp.jpg')).toBe(
+      'NAME: the header declares 9000x7500 pixels, more than the 64 megapixels this reader decodes. Shrink the picture first, or remove it from the folder.',
+    );
+    expect(message(bigPng, 'over64mp.png')).toBe(message(big, 'over64mp.jpg'));
+  });
+
+  it('reads a PNG without its IEND trailer and a JPEG without its EOI marker when the picture is all there', () => {
+    const full = decodeImage(png, 'full.png');
+    expect(decodeImage(png.slice(0, png.length - 12), 'no-iend.png')).toEqual(full);
+    const fullJpeg = decodeImage(jpg, 'full.jpg');
+    expect(Array.from(jpg.subarray(-2))).toEqual([0xff, 0xd9]);
+    expect(decodeImage(jpg.slice(0, jpg.length - 2), 'no-eoi.jpg')).toEqual(fullJpeg);
+  });
+
+  it('says a file is cut short, in plain words, wherever it was cut', () => {
+    // Exact-size copies (slice), as a file read from disk is: no bytes past the end to read by mistake.
+    for (const cut of [20, 40, 100, png.length - 20, png.length - 14]) {
+      expect(() => decodeImage(png.slice(0, cut), 'cut.png'), `PNG cut at ${cut}`).toThrow(ends('cut.png', 'PNG', cut));
+    }
+    for (const cut of [30, 100, 400, 600, jpg.length - 50, jpg.length - 3]) {
+      expect(() => decodeImage(jpg.slice(0, cut), 'cut.jpg'), `JPEG cut at ${cut}`).toThrow(ends('cut.jpg', 'JPEG', cut));
+    }
+    // A PNG whose picture data spans two IDAT chunks, cut between them: the chunks are whole, the data is not.
+    const at = 33;
+    const idat = png.subarray(at + 8, at + 8 + new DataView(png.buffer).getUint32(at, false));
+    const half = Math.floor(idat.length / 2);
+    const two = concat(png.subarray(0, at), pngChunk('IDAT', idat.subarray(0, half)), pngChunk('IDAT', idat.subarray(half)));
+    expect(decodeImage(two, 'two.png')).toEqual(decodeImage(png, 'one.png'));
+    const firstOnly = two.slice(0, at + 12 + half);
+    expect(() => decodeImage(firstOnly, 'half.png')).toThrow(ends('half.png', 'PNG', firstOnly.length));
+    // A progressive JPEG with only its first (DC) scan and no EOI cannot be told from one cut after that scan.
+    const dcOnly = flatProgressiveJpeg(64, 64);
+    expect(decodeImage(dcOnly, 'dc.jpg').width).toBe(64);
+    expect(() => decodeImage(dcOnly.slice(0, dcOnly.length - 2), 'dc-cut.jpg')).toThrow(ends('dc-cut.jpg', 'JPEG', dcOnly.length - 2));
+  });
+
+  it('names damaged data as damaged, without a decoder message that ends in a colon', () => {
+    const at = 33;
+    const length = new DataView(png.buffer).getUint32(at, false);
+    const garbled = png.subarray(at + 8, at + 8 + length).slice();
+    garbled.fill(0x55, 8, 20);
+    const bad = concat(png.subarray(0, at), pngChunk('IDAT', garbled), png.subarray(at + 12 + length));
+    expect(() => decodeImage(bad, 'bad.png')).toThrow(/^bad\.png: the PNG's compressed picture data does not decompress \([a-z/ ]+\), so the file is damaged/);
+    const noData = concat(png.subarray(0, at), png.subarray(at + 12 + length));
+    expect(() => decodeImage(noData, 'empty.png')).toThrow(/^empty\.png: the PNG holds no picture data \(no IDAT chunk\)/);
+  });
+
+  it('gives alpha where a palette or a colour key makes pixels transparent, so they composite onto black', () => {
+    const palette: [number, number, number, number][] = [[255, 0, 255, 0], [200, 100, 50, 128], [10, 20, 30, 255]];
+    const indexed = decodeImage(encodePng({ width: 3, height: 1, data: Uint8Array.of(0, 1, 2), depth: 8, channels: 1, palette }), 'p.png');
+    expect([indexed.components, Array.from(indexed.data)]).toEqual([4, palette.flat()]);
+    expect(Array.from(prepareImage({ ...indexed, width: 1, data: indexed.data.subarray(4, 8) }, 1, 3))).toEqual([100, 50, 25]);
+    // A grey PNG whose level 7 is transparent (tRNS colour key).
+    const grey = encodePng({ width: 2, height: 1, data: Uint8Array.of(7, 9), channels: 1, depth: 8 });
+    const keyed = concat(grey.subarray(0, 33), pngChunk('tRNS', Uint8Array.of(0, 7)), grey.subarray(33));
+    const r = decodeImage(keyed, 'k.png');
+    expect([r.components, Array.from(r.data)]).toEqual([2, [7, 0, 9, 255]]);
+  });
+
+  it('gives a one-component JPEG as grey', () => {
+    const r = decodeImage(flatProgressiveJpeg(16, 16), 'grey.jpg');
+    expect([r.components, r.data.length, r.data[0]]).toEqual([1, 256, 128]);
   });
 });

@@ -11,8 +11,11 @@
 // inode. Any change to the folder's pictures gives a new key, and a cache with another key is
 // rebuilt: a file replaced by one of the same size with its old modification time restored
 // (`cp -p`, `rsync -a`, `tar x`, `touch -r`) still gets a new ctime, which no tool can set back.
+// The format version is raised whenever the same files would give other pixels or other header
+// fields, so that no older cache is served: 2 composites alpha onto black (1 dropped it) and
+// records allGrey.
 // Layout: "WVAEIMG1" | u32 LE header length H | H bytes of JSON {key, imageSize, channels, count,
-// files, skipped, sha256} | count * channels * imageSize^2 pixel bytes, planar per example. The
+// files, skipped, allGrey, sha256} | count * channels * imageSize^2 pixel bytes, planar per example. The
 // SHA-256 of the pixels catches a damaged cache, which is then rebuilt rather than trained on.
 // Written to a temporary name and renamed, so an interrupted write never leaves a torn cache.
 import { createHash } from 'node:crypto';
@@ -21,7 +24,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 const MAGIC = 'WVAEIMG1';
-const FORMAT_VERSION = 1;
+const FORMAT_VERSION = 2;
 
 export interface CachedImages {
   key: string;
@@ -30,6 +33,8 @@ export interface CachedImages {
   count: number;
   files: string[];
   skipped: { file: string; reason: string }[];
+  /** 3 channels were asked for and every decoded picture is grey (ImageFolderSet.allGrey). */
+  allGrey: boolean;
   pixels: Uint8Array;
 }
 
@@ -93,7 +98,7 @@ export async function readImageCache(path: string, key: string): Promise<CachedI
   }
   const pixels = bytes.subarray(12 + headerLen);
   if (header.sha256 !== sha256(pixels)) throw new Error('its pixels do not match their checksum');
-  return { key, imageSize, channels, count, files, skipped, pixels };
+  return { key, imageSize, channels, count, files, skipped, allGrey: header.allGrey === true, pixels };
 }
 
 export async function writeImageCache(path: string, cache: CachedImages): Promise<void> {

@@ -9,9 +9,11 @@
 // JPEG's EXIF orientation applied ('from-image'; Chromium applies it even when asked for 'none',
 // which the current spec treats alike), as the Node path does, so a picture is the same on both
 // sides.
-// One difference remains: a canvas stores colours premultiplied by alpha, so the colour of a
-// partly transparent pixel reads back rounded (and a fully transparent one as black), where
-// Node keeps the stored colour. Opaque pictures are unaffected.
+// Transparency: a canvas stores colours premultiplied by alpha, so a fully transparent pixel reads
+// back black and a partly transparent one's colour rounded. prepareImage composites alpha onto
+// black (image-pixels.ts) on both sides, which gives back the premultiplied colour the canvas
+// holds (up to the canvas's own rounding), so a transparent picture trains the same here as in
+// Node, where the PNG decoder gives the stored colours and alpha exactly.
 import { prepareImage } from './image-pixels';
 import { IMAGE_EXTENSIONS, MAX_IMAGE_PIXELS, resolveImageSetOptions, splitImageSet, type ImageSet, type ImageSetOptions } from './image-set';
 import { DataError } from './idx';

@@ -7,16 +7,21 @@
 // treated: image-listing.ts.
 //
 // A file that cannot be read or decoded is skipped with a warning that names it and says why; with
-// `strict` it is refused instead and nothing is loaded. The cache remembers skipped files, so a
-// cached run warns (or refuses) the same way as the first. A folder that cannot hold its cache
-// (read-only) gets it in the user's cache directory instead (image-cache.ts).
+// `strict` the folder is refused instead, naming every such file at once (so one run shows all
+// there is to fix), and nothing is loaded. The cache remembers skipped files, so a cached run
+// warns (or refuses) the same way as the first. A folder that cannot hold its cache (read-only)
+// gets it in the user's cache directory instead (image-cache.ts).
+//
+// Files in picture formats that are not read (TIFF, WebP, HEIC, camera raw) are counted: a folder
+// of only those is refused saying so, and those beside PNGs and JPEGs get one warning line.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, realpath, stat } from 'node:fs/promises';
+import { lstat, mkdir, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { cacheKey, cachePath, folderCacheId, readImageCache, userPictureCacheDir, writeImageCache, type CachedImages } from './image-cache';
 import { decodeImage, IMAGE_EXTENSIONS } from './image-decode';
-import { stampPictures, type PictureFile } from './image-listing';
+import { describeOtherFormats, stampPictures, type PictureFile } from './image-listing';
 import { prepareImage } from './image-pixels';
+import { errorText } from './image-problems';
 import { resolveImageSetOptions, splitImageSet, type ImageSet, type ImageSetOptions, type ResolvedImageSetOptions } from './image-set';
 import { DataError } from './idx';
 
@@ -30,46 +35,98 @@ export interface ImageFolderSet extends ImageSet {
   /** heldOutFingerprint of the test set: the CLI records it in a checkpoint, to notice later
    *  that the folder no longer holds out the pictures the run did. */
   testFingerprint: string;
+  /** True when 3 channels (RGB) were asked for and every decoded picture is greyscale (PNG colour
+   *  type grey or grey+alpha, one-component JPEG): a colour model would be trained on grey
+   *  pictures, where channels 1 trains a grey one. False otherwise. */
+  allGrey: boolean;
 }
 
-async function checkFolder(dir: string): Promise<void> {
+/** Refuses `dir` (as the user wrote it; `root` resolved) unless it is a folder, saying what it is instead. */
+async function checkFolder(dir: string, root: string): Promise<void> {
   let info;
   try {
-    info = await stat(dir);
+    info = await stat(root);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
+    const link = await lstat(root).then((s) => s.isSymbolicLink(), () => false);
+    if (link) {
+      const what = code === 'ELOOP' ? 'that leads round in a loop (through other links)' : 'to a folder that does not exist';
+      throw new DataError(`picture folder ${dir} is a symbolic link ${what}. Check the path.`);
+    }
+    if (code === 'ENOTDIR') throw new DataError(`picture folder ${dir} cannot exist: ${await fileOnTheWay(root)} is a file, not a folder. Check the path.`);
     throw new DataError(
       code === 'ENOENT' ? `picture folder ${dir} does not exist. Check the path.` : `cannot open picture folder ${dir} (${(e as Error).message}).`,
     );
   }
-  if (!info.isDirectory()) throw new DataError(`${dir} is a file, not a folder. Pass the folder that holds the pictures.`);
+  if (info.isFile()) throw new DataError(`${dir} is a file, not a folder. Pass the folder that holds the pictures.`);
+  if (!info.isDirectory()) throw new DataError(`${dir} is not a folder (a FIFO, socket or device). Pass the folder that holds the pictures.`);
 }
+
+/** The first path above `path` that exists, when it is the file that stops `path` from being a folder. */
+async function fileOnTheWay(path: string): Promise<string> {
+  for (let at = dirname(path); at !== dirname(at); at = dirname(at)) {
+    if (await stat(at).then((s) => s.isFile(), () => false)) return at;
+  }
+  return path;
+}
+
+/** Why a picture's bytes could not be read, in words. */
+function readFailure(path: string, e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM') return `${path}: no permission to read the file (${code}). Change its permissions, or move it out of the folder.`;
+  if (code === 'ENOENT') return `${path}: the file was removed while the folder was read.`;
+  if (code === 'EISDIR') return `${path}: a folder named like a picture, not a file.`;
+  return `${path}: cannot read the file (${(e as Error).message}).`;
+}
+
+/** The refusal of a strict load: every file that could not be used, the first several by name. */
+function strictRefusal(skipped: { reason: string }[]): DataError {
+  if (skipped.length === 1) {
+    return new DataError(`${skipped[0].reason} Strict loading refuses the folder; remove or fix the file, or load without strict to skip it.`);
+  }
+  const shown = skipped.slice(0, STRICT_SHOWN).map((s) => `  ${s.reason}`);
+  if (skipped.length > STRICT_SHOWN) shown.push(`  and ${skipped.length - STRICT_SHOWN} more.`);
+  return new DataError(
+    `Strict loading refuses the folder: ${skipped.length} files cannot be used.\n${shown.join('\n')}\n` +
+      'Remove or fix them, or load without strict to skip them.',
+  );
+}
+/** Files a strict refusal names one by one; the rest are counted. */
+const STRICT_SHOWN = 8;
 
 async function decodeAll(dir: string, pictures: PictureFile[], opts: ResolvedImageSetOptions, key: string): Promise<CachedImages> {
   const size = opts.channels * opts.imageSize * opts.imageSize;
   const examples: Uint8Array[] = [];
   const files: string[] = [];
   const skipped: { file: string; reason: string }[] = [];
+  let grey = 0;
   for (const picture of pictures) {
     const name = picture.name;
     const path = join(dir, name);
     try {
+      if (picture.unreadable) throw new DataError(`${path}: ${picture.unreadable}.`);
       if (!picture.regular) {
         throw new DataError(`${path}: not a regular file (a FIFO, socket or device, perhaps through a link), so it is not read. Move it out of the folder.`);
       }
-      const bytes = new Uint8Array(await readFile(picture.path));
-      examples.push(prepareImage(decodeImage(bytes, path), opts.imageSize, opts.channels));
+      const bytes = new Uint8Array(await readFile(picture.path).catch((e) => { throw new DataError(readFailure(path, e)); }));
+      const raster = decodeImage(bytes, path);
+      // Strict loading refuses the folder at the end anyway: after a bad file, decoding (to find
+      // the other bad ones) is enough, without preparing examples that will not be used.
+      if (opts.strict && skipped.length > 0) continue;
+      examples.push(prepareImage(raster, opts.imageSize, opts.channels));
       files.push(name);
+      if (raster.components <= 2) grey++;
     } catch (e) {
-      const reason = e instanceof DataError ? e.message : `${path}: cannot read the file (${(e as Error).message}).`;
-      if (opts.strict) throw new DataError(`${reason} Strict loading refuses the folder; remove or fix the file, or load without strict to skip it.`);
+      const reason = e instanceof DataError ? e.message : `${path}: cannot be decoded (${errorText(e)}).`;
       skipped.push({ file: name, reason });
-      opts.warn(`skipping ${reason}`);
+      if (!opts.strict) opts.warn(`skipping ${reason}`);
     }
   }
+  if (opts.strict && skipped.length > 0) throw strictRefusal(skipped);
   const pixels = new Uint8Array(examples.length * size);
   examples.forEach((x, i) => pixels.set(x, i * size));
-  return { key, imageSize: opts.imageSize, channels: opts.channels, count: files.length, files, skipped, pixels };
+  const allGrey = opts.channels === 3 && files.length > 0 && grey === files.length;
+  return { key, imageSize: opts.imageSize, channels: opts.channels, count: files.length, files, skipped, allGrey, pixels };
 }
 
 /** Where the cache is read and written: `cache` as ImageFolderOptions says, and for the default,
@@ -92,10 +149,8 @@ async function loadPictures(root: string, pictures: PictureFile[], opts: Resolve
     try {
       const hit = await readImageCache(path, key);
       if (hit && hit.imageSize === opts.imageSize && hit.channels === opts.channels) {
-        for (const s of hit.skipped) {
-          if (opts.strict) throw new DataError(`${s.reason} Strict loading refuses the folder; remove or fix the file, or load without strict to skip it.`);
-          opts.warn(`skipping ${s.reason}`);
-        }
+        if (opts.strict && hit.skipped.length > 0) throw strictRefusal(hit.skipped);
+        for (const s of hit.skipped) opts.warn(`skipping ${s.reason}`);
         return hit;
       }
     } catch (e) {
@@ -147,18 +202,30 @@ export function heldOutFingerprint(pictures: { name: string; size: number }[]): 
 export async function loadImageFolder(dir: string, options: ImageFolderOptions): Promise<ImageFolderSet> {
   const opts = resolveImageSetOptions(options);
   const root = resolve(dir);
-  await checkFolder(root);
+  await checkFolder(dir, root);
   let stamps: PictureFile[];
+  let others: string[];
   try {
-    stamps = await stampPictures(root);
+    ({ pictures: stamps, others } = await stampPictures(root));
   } catch (e) {
     throw new DataError(`cannot list picture folder ${dir} (${(e as Error).message}).`);
+  }
+  const passedOver = describeOtherFormats(others);
+  const files = (n: number) => `${n} file${n === 1 ? '' : 's'}`;
+  if (stamps.length === 0 && passedOver.count > 0) {
+    throw new DataError(
+      `picture folder ${dir} holds no PNG or JPEG pictures; it has ${files(passedOver.count)} of other formats (${passedOver.text}), ` +
+        'which are not read: convert them to PNG or JPEG.',
+    );
   }
   if (stamps.length === 0) {
     throw new DataError(
       `picture folder ${dir} holds no pictures: looked for ${IMAGE_EXTENSIONS.join(', ')} files (any letter case, ` +
         'subfolders and linked folders included, hidden names skipped). Put PNG or JPEG files in it, or point at the folder that has them.',
     );
+  }
+  if (passedOver.count > 0) {
+    opts.warn(`passing over ${files(passedOver.count)} of other formats in ${dir} (${passedOver.text}): only PNG and JPEG are read; convert them to train on them.`);
   }
   const pictures = await loadPictures(root, stamps, opts, options.cache ?? true);
   if (pictures.count === 0) {
@@ -168,5 +235,5 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions):
   const testFiles = Array.from(testIndices, (i) => pictures.files[i]);
   const sizes = new Map(stamps.map((s) => [s.name, s.size]));
   const testFingerprint = heldOutFingerprint(testFiles.map((name) => ({ name, size: sizes.get(name) ?? -1 })));
-  return { train, test, files: pictures.files, skipped: pictures.skipped, testFiles, testFingerprint };
+  return { train, test, files: pictures.files, skipped: pictures.skipped, testFiles, testFingerprint, allGrey: pictures.allGrey };
 }

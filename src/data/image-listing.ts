@@ -8,19 +8,25 @@
 // when it has one. Names are read as the bytes the file system stores and files opened by those
 // bytes, so a name that is not valid UTF-8 still reads; it is shown (in `files` and messages)
 // with U+FFFD in place of the bytes that do not decode.
-import { readdir, realpath, stat } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+//
+// Files of picture formats that are not read (TIFF, WebP, HEIC, camera raw: OTHER_PICTURE_EXTENSIONS)
+// are listed apart, by name, so the folder reader can say they were passed over.
+import { lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
+import { extname, join, sep } from 'node:path';
 import type { FileStamp } from './image-cache';
-import { IMAGE_EXTENSIONS } from './image-set';
+import { IMAGE_EXTENSIONS, OTHER_PICTURE_EXTENSIONS } from './image-set';
 
 /** A picture file: its stamp (relative name, size, times, inode), the bytes of its path to open it
- *  by, and whether it is a regular file (a FIFO or a device would block or never end). */
+ *  by, whether it is a regular file (a FIFO or a device would block or never end), and, when it
+ *  cannot even be looked at (a link to nothing), why, in words. */
 export interface PictureFile extends FileStamp {
   path: Buffer;
   regular: boolean;
+  unreadable?: string;
 }
 
 const isPicture = (name: string) => IMAGE_EXTENSIONS.some((ext) => name.toLowerCase().endsWith(ext));
+const isOtherPicture = (name: string) => OTHER_PICTURE_EXTENSIONS.some((ext) => name.toLowerCase().endsWith(ext));
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const lossyUtf8 = new TextDecoder('utf-8');
@@ -41,9 +47,11 @@ const realKey = (path: Buffer) => realpath(path, { encoding: 'buffer' }).then((r
 
 const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
-/** Every picture file under `root`, unsorted, with relative names and raw paths. */
-async function listPictures(root: string): Promise<{ name: string; path: Buffer }[]> {
+/** Every picture file under `root`, unsorted, with relative names and raw paths; and the relative
+ *  names of the files in other picture formats. */
+async function listPictures(root: string): Promise<{ listed: { name: string; path: Buffer }[]; others: string[] }> {
   const out: { name: string; path: Buffer }[] = [];
+  const others: string[] = [];
   const rootPath = Buffer.from(root);
   const seen = new Set<string>();
   let linkedFolders: { name: string; path: Buffer }[] = [];
@@ -59,6 +67,7 @@ async function listPictures(root: string): Promise<{ name: string; path: Buffer 
       if (entry.isDirectory()) await walk(path, name);
       else if (entry.isSymbolicLink() && (await stat(path).then((s) => s.isDirectory(), () => false))) linkedFolders.push({ name, path });
       else if (isPicture(name)) out.push({ name, path }); // a dangling link too: reading it reports why it cannot be read
+      else if (isOtherPicture(name)) others.push(name);
     }
   };
   await walk(rootPath, '');
@@ -69,24 +78,50 @@ async function listPictures(root: string): Promise<{ name: string; path: Buffer 
     linkedFolders = [];
     for (const { name, path } of batch) await walk(path, name);
   }
-  return out;
+  return { listed: out, others };
 }
 
-/** The pictures under `root`, sorted by relative name, each stamped from `stat` (following links). */
-export async function stampPictures(root: string): Promise<PictureFile[]> {
-  const listed = await listPictures(root);
+/** Why a picture cannot be looked at, in words, from stat's error: most often a link to nothing. */
+async function whyUnreadable(path: Buffer, e: NodeJS.ErrnoException): Promise<string> {
+  const link = await lstat(path).then((s) => s.isSymbolicLink(), () => false);
+  const target = link ? await readlink(path, { encoding: 'utf8' }).catch(() => '') : '';
+  if (link && e.code === 'ENOENT') return `a symbolic link to a file that does not exist${target ? ` (${target})` : ''}. Restore the file, or remove the link`;
+  if (link && e.code === 'ELOOP') return 'a symbolic link that leads round in a loop (through other links) and never to a file. Remove the link';
+  if (e.code === 'ENOENT') return 'the file was removed while the folder was read';
+  if (e.code === 'EACCES' || e.code === 'EPERM') return `no permission to look at the file (${e.code}). Change its permissions, or move it out of the folder`;
+  return `cannot look at the file (${e.message})`;
+}
+
+/** Files in other picture formats, counted by ending: "2 .tif, 1 .webp", most common first. */
+export function describeOtherFormats(names: string[]): { count: number; text: string } {
+  const counts = new Map<string, number>();
+  for (const name of names) {
+    const ext = extname(name).toLowerCase();
+    counts.set(ext, (counts.get(ext) ?? 0) + 1);
+  }
+  const sorted = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  return { count: names.length, text: sorted.map(([ext, n]) => `${n} ${ext}`).join(', ') };
+}
+
+/**
+ * The pictures under `root`, sorted by relative name, each stamped from `stat` (following links),
+ * and the names of the files in picture formats that are not read (`others`, sorted).
+ */
+export async function stampPictures(root: string): Promise<{ pictures: PictureFile[]; others: string[] }> {
+  const { listed, others } = await listPictures(root);
   // Sorted as JavaScript strings (UTF-16 code units), as always, so that a folder keeps its order
   // and so its split; two names shown alike (U+FFFD for different bytes) go by their bytes.
   listed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : Buffer.compare(a.path, b.path)));
-  return Promise.all(
-    listed.map(async ({ name, path }) => {
+  const pictures = await Promise.all(
+    listed.map(async ({ name, path }): Promise<PictureFile> => {
       try {
         const s = await stat(path);
         return { name, path, size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino, regular: s.isFile() };
-      } catch {
-        // Unreadable (a dangling or looping link): reading it reports why.
-        return { name, path, size: -1, mtimeMs: -1, ctimeMs: -1, ino: -1, regular: true };
+      } catch (e) {
+        // Cannot be looked at (a dangling or looping link): the reader skips it, saying why.
+        return { name, path, size: -1, mtimeMs: -1, ctimeMs: -1, ino: -1, regular: true, unreadable: await whyUnreadable(path, e as NodeJS.ErrnoException) };
       }
     }),
   );
+  return { pictures, others: others.sort() };
 }

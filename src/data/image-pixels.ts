@@ -6,8 +6,13 @@
 // The rules, so that anyone can reproduce a cached example exactly:
 // - Grey is ITU-R BT.601 luma in 16-bit fixed point, as PIL's convert('L') computes it:
 //   L = (19595 R + 38470 G + 7471 B + 32768) >> 16. The weights sum to 65536, so grey stays grey.
-// - Alpha is dropped (not composited), as PIL's convert('RGB') does; 16-bit samples become 8-bit
-//   by round(v / 257).
+// - 16-bit samples become 8-bit by round(v / 257).
+// - Alpha is composited onto black: each sample becomes round(v * alpha / 255) (premultiplied),
+//   before any conversion to grey. Only the visible colour is trained on: the colour hidden under
+//   a fully transparent pixel (often left over from editing, magenta or anything) becomes black
+//   instead of showing up in the model, and half-transparent black stays dark. It is also what a
+//   browser canvas gives (it stores colours premultiplied, and a fully transparent pixel reads
+//   back black), so the browser path (image-files.ts) and Node's agree.
 // - The crop is the largest centered square; an odd leftover puts the extra pixel on the right or
 //   bottom (offset = floor((w - side) / 2)).
 // - Resizing is an exact area average: output pixel (k, i) is the mean of the source square it
@@ -38,24 +43,37 @@ function to8bit(data: Raster['data']): ArrayLike<number> {
   return out;
 }
 
-/** Planar 8-bit planes of the whole raster in the wanted channels (1 plane or 3). */
+/** round(v * alpha / 255), with integers only (v * alpha / 255 is never a tie: 255 is odd). */
+const premultiply = (v: number, alpha: number) => Math.floor((2 * v * alpha + 255) / 510);
+
+/** Planar 8-bit planes of the whole raster in the wanted channels (1 plane or 3), alpha
+ *  composited onto black pixel by pixel (no copy of the raster: it may be 256 MB). */
 function toPlanes(r: Raster, channels: ImageChannels): Uint8Array[] {
   const n = r.width * r.height;
   const src = to8bit(r.data);
   const c = r.components;
   const colour = c >= 3;
-  if (channels === 1) {
-    const grey = new Uint8Array(n);
-    for (let p = 0; p < n; p++) {
-      const o = p * c;
-      grey[p] = colour ? (19595 * src[o] + 38470 * src[o + 1] + 7471 * src[o + 2] + 32768) >>> 16 : src[o];
-    }
-    return [grey];
-  }
-  const planes = [new Uint8Array(n), new Uint8Array(n), new Uint8Array(n)];
+  const hasAlpha = c === 2 || c === 4;
+  const planes = Array.from({ length: channels }, () => new Uint8Array(n));
+  const [first, second, third] = planes;
   for (let p = 0; p < n; p++) {
     const o = p * c;
-    for (let ch = 0; ch < 3; ch++) planes[ch][p] = src[colour ? o + ch : o];
+    const alpha = hasAlpha ? src[o + c - 1] : 255;
+    let v0 = src[o];
+    let v1 = colour ? src[o + 1] : v0;
+    let v2 = colour ? src[o + 2] : v0;
+    if (alpha !== 255) {
+      v0 = premultiply(v0, alpha);
+      v1 = colour ? premultiply(v1, alpha) : v0;
+      v2 = colour ? premultiply(v2, alpha) : v0;
+    }
+    if (channels === 1) {
+      first[p] = colour ? (19595 * v0 + 38470 * v1 + 7471 * v2 + 32768) >>> 16 : v0;
+    } else {
+      first[p] = v0;
+      second[p] = v1;
+      third[p] = v2;
+    }
   }
   return planes;
 }

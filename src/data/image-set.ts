@@ -16,6 +16,14 @@ export const MAX_IMAGE_PIXELS = 64 * 1024 * 1024;
 /** File name endings a folder is searched for (compared case-insensitively). */
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'] as const;
 
+/** Endings of picture formats that are not read (compared case-insensitively): such files are
+ *  counted, so that a folder of them is refused with the reason, and one among PNGs and JPEGs is
+ *  not passed over silently. Camera raw formats are included; documents and other files are not. */
+export const OTHER_PICTURE_EXTENSIONS = [
+  '.tif', '.tiff', '.webp', '.bmp', '.gif', '.heic', '.heif', '.avif', '.jxl', '.jp2', '.ico', '.psd',
+  '.dng', '.nef', '.nrw', '.cr2', '.cr3', '.crw', '.arw', '.srf', '.sr2', '.orf', '.rw2', '.raf', '.pef', '.srw', '.raw', '.3fr', '.erf', '.kdc', '.mrw', '.x3f',
+] as const;
+
 /** Philox stream of the train/test split, apart from the streams training draws from. */
 export const SPLIT_STREAM = 0x53504c54; // 'SPLT'
 
