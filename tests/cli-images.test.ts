@@ -222,6 +222,11 @@ describe('CLI on pictures', () => {
     const init = await cli(['train', '--init-from', out, '--dataset', 'folder', '--data-dir', photos, '--epochs', '1', '--batch', '8', '--out', join(dir, 'init-run')]);
     expect(init.code, init.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(dir, 'init-run', 'config.json'), 'utf8')).run).toMatchObject({ imageSize: 8, imageChannels: 1 });
+    // These pictures are grey: a colour model of them is trained, with a warning that says how not to.
+    const colour = await cli(['train', '--dataset', 'folder', '--data-dir', photos, '--image-size', '8', '--hidden', '16', '--latent', '2', '--batch', '8', '--epochs', '1', '--out', join(dir, 'colour-of-grey')]);
+    expect(colour.code, colour.stderr).toBe(0);
+    expect(colour.stderr).toMatch(/warning: the pictures in .*relative are all greyscale, and the model is built for 3 colour channels: --image-channels 1 trains a grey model/);
+    expect(init.stderr).not.toMatch(/greyscale/);
     const other = await cli(['train', '--init-from', out, '--dataset', 'folder', '--data-dir', photos, '--image-size', '12', '--epochs', '1', '--out', join(dir, 'init-12')]);
     expect(other.code).toBe(1);
     expect(other.stderr).toMatch(/was trained on 1x8x8 pictures and these are 1x12x12; start from a model of the same picture size \(for a folder of pictures: --image-size 8 --image-channels 1, or leave both out/);

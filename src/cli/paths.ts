@@ -68,6 +68,9 @@ function statOrNull(path: string): Stats | null {
 
 /** Why `path` does not exist: nothing there, a dangling link, or a file where a folder is on the way. */
 function missing(path: string): string {
+  // "photo.png/": the trailing slash asks for a folder where a file is (stat fails with ENOTDIR).
+  const bare = statOrNull(resolve(path));
+  if (bare && !bare.isDirectory()) return 'is a file, not a folder';
   try {
     if (lstatSync(path).isSymbolicLink()) return 'is a symbolic link to a path that does not exist';
   } catch { /* not a link either */ }

@@ -31,12 +31,14 @@ export interface RunData {
 export async function loadRunData(run: RunOptions, config: VaeConfig, resumed: TrainingState | null, outDir: string, say: { info: (line: string) => void; warn: (line: string) => void }): Promise<RunData> {
   // dSprites training pictures are drawn on the GPU at each step (not rendered and stored),
   // except for dequantized training, which needs stored grey levels.
-  const { train, test, indices, testFingerprint } = await loadData(run.dataset, { ...dataFlags(run), drawTrainOnGpu: !config.dequantize, warn: say.warn }).catch((e: Error) => {
+  const { train, test, indices, testFingerprint, allGrey } = await loadData(run.dataset, { ...dataFlags(run), drawTrainOnGpu: !config.dequantize, warn: say.warn }).catch((e: Error) => {
     // A resumed run reads its data from where it started; the pictures may have moved since.
     if (resumed && run.dataDir && /does not exist/.test(e.message)) e.message += ` If the run's data moved, give its new place with --data-dir.`;
     throw e;
   });
   const drawn = indices && train.images.length === 0 ? indices.train : null;
+  // A new run's colour model of grey pictures would learn three equal channels, and can drift to colour.
+  if (allGrey && !resumed) say.warn(`the pictures in ${run.dataDir} are all greyscale, and the model is built for 3 colour channels: --image-channels 1 trains a grey model`);
   const channels = train.channels ?? 1;
   if (channels * train.rows * train.cols !== config.inputDim) {
     throw new UsageError(`${run.dataset} pictures are ${channels}x${train.rows}x${train.cols}, the model expects ${config.imageChannels}x${config.imageShape.join('x')}`);

@@ -92,6 +92,8 @@ export interface LoadedData {
   /** A folder: a short digest of the held-out pictures (names and sizes) before testLimit, equal
    *  on a later load exactly when it holds out the same files (image-folder.ts heldOutFingerprint). */
   testFingerprint?: string;
+  /** A folder read as RGB whose every picture is greyscale (image-folder.ts allGrey). */
+  allGrey?: boolean;
 }
 
 function limitCount(n: number | undefined, what: string): number | undefined {
@@ -137,7 +139,7 @@ export async function loadDataSource(name: string, opts: LoadDataOptions = {}): 
         imageSize: opts.imageSize ?? 64, channels: opts.channels ?? 3, testFraction: opts.testFraction, seed, strict: opts.strict, warn: opts.warn,
       });
       const cut = (ds: Dataset, n: number | undefined) => (n === undefined || n >= ds.count ? ds : { ...ds, count: n, images: ds.images.slice(0, n * ds.images.length / ds.count) });
-      return { source, train: cut(set.train, limit), test: cut(set.test, testLimit), testFingerprint: set.testFingerprint };
+      return { source, train: cut(set.train, limit), test: cut(set.test, testLimit), testFingerprint: set.testFingerprint, allGrey: set.allGrey };
     }
   }
 }
