@@ -43,7 +43,9 @@ describe('the demo session', () => {
 
   it('stops at the first loss that is not a number, with a DivergedError', async () => {
     const config = resolveConfig(configFor(settings, data));
-    const nan = new Float32Array(paramLayout(config).totalFloats).fill(NaN);
+    // Weights this large overflow the activations, so the very first losses are not numbers (a
+    // model file with NaN weights is refused when it is read, so it cannot start a run).
+    const nan = new Float32Array(paramLayout(config).totalFloats).fill(1e30);
     const posted: FromWorker[] = [];
     const s = await Session.create(acquired, settings, data, views, (m) => posted.push(m), { config, flat: nan });
     try {

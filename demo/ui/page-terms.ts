@@ -73,7 +73,7 @@ export const API_TO_PAGE: [RegExp, string | ((...m: string[]) => string)][] = [
   [/leave beta at 1 and warmupSteps, klCycleSteps and freeBits at 0/g, 'set β to 1 and KL warm-up steps, KL cycle steps and Free bits to 0'],
   [/leave (klCapacity|free bits) at 0/g, (_, f) => `set ${f === 'klCapacity' ? 'KL capacity' : 'Free bits'} to 0`],
   [/\bset those to 0\b/g, 'set Free bits, KL warm-up steps and KL cycle steps to 0'],
-  [/\buse arch mlp, or images with even sides\b/g, 'set Architecture to MLP, or use pictures with even sides (for your own pictures, an even Image size)'],
+  [/\buse arch mlp, or images with even sides \(an even imageShape; an even --image-size in the CLI\)/g, 'set Architecture to MLP, or use pictures with even sides (for your own pictures, an even Image size)'],
   [/\buse the elbo objective\b/g, 'choose the ELBO Objective'],
   [/\bthe mlp architecture takes hidden sizes \(hidden\)/g, 'the MLP Architecture takes Hidden sizes'],
   // Valued fields: "use precision 'f32' (the default)" -> "set Activations to f32", "arch conv" -> "Architecture Convolutional".
