@@ -4,7 +4,8 @@
 // reconstructions) into the run directory. Its flags are read in train-options.ts and checked
 // against the defaults or the resumed run in train-setup.ts; its data is loaded and checked in
 // train-data.ts, its memory in train-memory.ts; what it reports and writes besides checkpoints is
-// in train-report.ts. This file keeps the signals, the step loop, checkpoints and recovery.
+// in train-report.ts; how a signal stops it in run-stop.ts. This file keeps the step loop,
+// checkpoints and recovery.
 //
 // Never losing work: the run folder also gets config.json (how the run was started) and
 // metrics.jsonl (appended as training goes), and a checkpoint (model.safetensors plus
@@ -34,13 +35,12 @@ import { gentleWait } from '../gpu/gentle-wait';
 import { memoryBudget, getDevice, makeReporter, type Print } from './io';
 import { FLAGS, type Flags } from './train-options';
 import { resumeCommand, runPaths, shellQuote } from './run-dir';
+import { INTERRUPTED_EXIT_CODE, RunStop } from './run-stop';
 import { setUpRun } from './train-setup';
 import { loadRunData } from './train-data';
 import { checkFixedMemory, planAfterSteps } from './train-memory';
 import { coarseConvWarning, describeAutotune, describeBuiltModel, describeDrawnData, epochSummary, openRunLog, startEvent, writeFinalPictures } from './train-report';
 
-/** The exit status of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT), as shells report it. */
-export const INTERRUPTED_EXIT_CODE = 130;
 
 /** Ways in for code that runs training in-process (embedding, tests). */
 export interface TrainHooks {
@@ -92,27 +92,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
   const loseDeviceAt = hooks.restart ? null : lossDeviceAtStep();
   let vae: VAE | null = null;
   let log: JsonLog | null = null;
-  let stop: NodeJS.Signals | 'requested' | null = null;
-  let signals = 0;
-  /** Whether the step loop runs (before it, loading data and compiling cannot be cut short; autotuning can). */
-  let training = false;
-  /** Whether the run is drawing its end pictures (training done, the last checkpoint written). */
-  let drawing = false;
-  const stopTuning = new AbortController();
-  const onSignal = (sig: NodeJS.Signals) => {
-    stop ??= sig;
-    stopTuning.abort();
-    // A second Ctrl-C means "now": quit without saving; the last checkpoint on disk is complete.
-    if (++signals > 1) {
-      const last = existsSync(paths.state) ? `${paths.model} and ${paths.state} hold the last checkpoint` : 'no checkpoint was written';
-      report.info(`\n${sig} again: quitting without saving; ${last}`);
-      process.exit(INTERRUPTED_EXIT_CODE);
-    }
-    if (!training) report.info(`\n${sig} received: stopping once the data is loaded and the kernels compiled, before the first step (again to quit now)`);
-    if (drawing) report.info(`\n${sig} received: the trained model is saved in ${outDir}; stopping before the end-of-run pictures are done (again to quit now)`);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stop = new RunStop(outDir, () => (existsSync(paths.state) ? `${paths.model} and ${paths.state} hold the last checkpoint` : 'no checkpoint was written'), report.info);
   try {
     // The model's fixed memory against the budget before the data is read: a picture folder at a
     // large --image-size takes minutes to decode and leaves a large cache beside the pictures.
@@ -121,14 +101,14 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     const { train, test, drawn, channels: dataChannels, trainPrint, testFingerprint, batch, stepsPerEpoch } = await loadRunData(run, config, resumed, outDir, report);
     const t0 = performance.now();
     vae = await VAE.create(config, {
-      autotune, autotuneCache: fileAutotuneCache(), signal: stopTuning.signal, precision: run.precision, memoryBudget: budget,
+      autotune, autotuneCache: fileAutotuneCache(), signal: stop.tuningSignal, precision: run.precision, memoryBudget: budget,
       device: { ...acquired, owned: false }, batch, optimizer: run.optimizer, lr: run.lr, seed: run.seed, clipGrad: run.clipGrad,
       lrDecay: run.lrDecay, lrMin: run.lrMin, lrDecaySteps: run.lrDecaySteps,
       ...(resumed ? { initialParams: resumed.params } : initialParams ? { initialParams } : {}),
     });
-    if (stop) {
+    if (stop.reason) {
       // Stopped while loading or compiling: nothing was trained, so nothing is written.
-      report.info(`${stop} received before the first step: stopped; nothing was written`);
+      report.info(`${stop.reason} received before the first step: stopped; nothing was written`);
       return INTERRUPTED_EXIT_CODE;
     }
     if (resumed) vae.restoreOptimizer({ m: resumed.m ?? undefined, v: resumed.v ?? undefined, step: resumed.progress.step, watch: (resumed.progress as RunProgress).watch });
@@ -154,7 +134,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     }
 
     const model = vae, metrics = log;
-    training = true;
+    stop.phase = 'training';
     const sessionStart = performance.now(), secondsBefore = progress.seconds;
     let saved = resumed ? progress.step : -1;
     // Little work is left queued (a slow step, or about half a second of fast ones), so a stop is answered soon (step-pacer.ts).
@@ -204,7 +184,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
         }
       }
     };
-    const requestStop = () => { stop ??= 'requested'; };
+    const requestStop = () => stop.request();
 
     const order = new Philox(run.seed, 1);
     for (let e = 1; e <= progress.epochsDone; e++) order.permutation(train.count);
@@ -227,14 +207,14 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
         take(await model.readLosses());
         Object.assign(progress, { step: model.step, epochStep: model.step - progress.epochsDone * stepsPerEpoch, epochLossSum: sum, epochExamples: n });
         if (saved !== progress.step) await checkpoint();
-        const why = stop === 'requested' ? 'stopped' : `${stop} received`;
-        metrics.write({ event: 'interrupted', step: progress.step, epoch, reason: stop });
+        const why = stop.said;
+        metrics.write({ event: 'interrupted', step: progress.step, epoch, reason: stop.reason });
         report.event({ event: 'interrupted', step: progress.step, epoch, epoch_step: progress.epochStep, files: { model: paths.model, state: paths.state }, resume: resumeCommand(outDir) });
         report.info(`${why}: saved step ${progress.step} (epoch ${epoch}, ${progress.epochStep}/${stepsPerEpoch} steps) to ${outDir}; continue with\n  ${resumeCommand(outDir)}`);
         return INTERRUPTED_EXIT_CODE;
       };
       for (let i = first; i < stepsPerEpoch; i++) {
-        if (stop) return await interrupt();
+        if (stop.reason) return await interrupt();
         await vae.trainStep({ data: trainData, index: i });
         await pacer.afterStep();
         take(vae.losses.take());
@@ -250,16 +230,16 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
         // A step's awaits may all resolve at once (no GPU wait); one turn of the event loop lets a
         // pending Ctrl-C be seen at this step rather than at the next wait for the GPU.
         await new Promise((r) => setImmediate(r));
-        if (run.saveEvery && vae.step % run.saveEvery === 0 && i + 1 < stepsPerEpoch && !stop) {
+        if (run.saveEvery && vae.step % run.saveEvery === 0 && i + 1 < stepsPerEpoch && !stop.reason) {
           take(await vae.readLosses());
           Object.assign(progress, { step: vae.step, epochStep: i + 1, epochLossSum: sum, epochExamples: n });
           await checkpoint();
         }
       }
-      if (stop) return await interrupt();
+      if (stop.reason) return await interrupt();
       take(await vae.readLosses());
       // A stop that came while the last steps drained is answered before the test evaluation.
-      if (stop) return await interrupt();
+      if (stop.reason) return await interrupt();
       bar?.stop();
       const trainSeconds = (performance.now() - start) / 1000;
       const t = await vae.elbo(testData, { seed: run.seed });
@@ -292,13 +272,13 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     }
 
     const files = { model: paths.model, samples: paths.samples, reconstructions: paths.reconstructions };
-    drawing = true;
+    stop.phase = 'drawing';
     // Large pictures take a while to draw; a stop then leaves the pictures to the reading commands.
-    if (!await writeFinalPictures(vae, test, files, run.seed, () => stop !== null)) {
+    if (!await writeFinalPictures(vae, test, files, run.seed, () => stop.reason !== null)) {
       const drawWith = `webgpu-vae sample --checkpoint ${shellQuote(paths.model)} --out samples.png`;
-      log.write({ event: 'interrupted', step: vae.step, reason: stop, pictures: 'skipped' });
+      log.write({ event: 'interrupted', step: vae.step, reason: stop.reason, pictures: 'skipped' });
       report.event({ event: 'interrupted', step: vae.step, files: { model: paths.model, state: paths.state }, pictures: 'skipped' });
-      report.info(`${stop === 'requested' ? 'stopped' : `${stop} received`}: training was done and saved to ${outDir}; the end-of-run pictures were not all drawn (\`${drawWith}\` and \`reconstruct\` draw them)`);
+      report.info(`${stop.said}: training was done and saved to ${outDir}; the end-of-run pictures were not all drawn (\`${drawWith}\` and \`reconstruct\` draw them)`);
       return INTERRUPTED_EXIT_CODE;
     }
     log.write({ event: 'done', step: vae.step, seconds: progress.seconds });
@@ -328,8 +308,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       if (next.freshDevice && !hooks.newDevice) device.device.destroy();
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.release();
     log?.close();
     vae?.destroy();
     if (!hooks.device) {

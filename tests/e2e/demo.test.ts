@@ -5,8 +5,8 @@
 // itself, and train a conditional model whose samples show one row per digit class. Around
 // that: the file controls are reached from the keyboard and a disabled Start says why on the
 // page; a model file for other pictures is refused without touching the paused run; Reset leaves
-// nothing of the old model on show; a model whose loss is not a number stops at once and cannot
-// be resumed. While it loads and trains, the page does not move by itself (layout shifts).
+// nothing of the old model on show; a file whose weights are not numbers is refused, and a model
+// whose loss is not a number stops at once and cannot be resumed. While it loads and trains, the page does not move by itself (layout shifts).
 // The tests of this file run in order on one page: each builds on the state the last one left.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -334,7 +334,13 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
     if (await page.isEnabled('[data-testid=reset]')) await page.click('[data-testid=reset]');
     await waitForStatus(page, 'Ready');
     for (const [name, value] of Object.entries(SMALL)) await page.fill(`[name=${name}]`, value);
-    await page.setInputFiles('[data-testid=load]', modelFile('not-a-number.safetensors', { hidden: [64], latent: 2 }, NaN));
+    // A file whose weights are not numbers is refused as it is read, by tensor.
+    await page.setInputFiles('[data-testid=load]', modelFile('nan-weights.safetensors', { hidden: [64], latent: 2 }, NaN));
+    await page.waitForSelector('[data-testid=error]:not([hidden])', { timeout: 120_000 });
+    expect(await page.textContent('[data-testid=error]')).toMatch(/encoder\.layers\.0\.weight .*not finite numbers/s);
+    await waitForStatus(page, 'Ready');
+    // Weights of 1e30 are numbers, but overflow the first step's activations: its loss is not one.
+    await page.setInputFiles('[data-testid=load]', modelFile('not-a-number.safetensors', { hidden: [64], latent: 2 }, 1e30));
     await paused(page, 'Loaded not-a-number.safetensors');
     await page.click('[data-testid=resume]');
     // SMALL's epoch is 63 steps: the run stops within it, at the first loss read back, not at its end.
