@@ -160,6 +160,9 @@ describe('webgpu-vae CLI', { timeout: LONG }, () => {
     expect(said.code, said.stderr).toBe(0);
     expect(said.stdout).toMatch(/test conditional -ELBO [\d.]+ \(rec [\d.]+, KL [\d.]+; [\d.]+ bits\/dim\) over 40 mnist test examples/);
     expect(said.stdout).toMatch(/test -log p\(x \| label\) ~ [\d.]+ ± [\d.]+ nats \(standard error over the examples; [\d.]+ bits\/dim\), IWAE bound with K=20 over 40 examples/);
+    // One example has no standard error: the line says so instead of printing ± NaN.
+    const one = await cli(['eval', '--checkpoint', model, '--limit', '1', '--iwae', '4']);
+    expect(one.stdout).toMatch(/~ [\d.]+ nats \(one example: no standard error; [\d.]+ bits\/dim\), IWAE bound with K=4 over 1 example$/m);
     // The adapter is the machine's, not a result: `eval ... > result.txt` keeps the results alone.
     expect(said.stdout).not.toMatch(/adapter:/);
     expect(said.stderr).toMatch(/^adapter: /m);

@@ -78,7 +78,9 @@ export async function evalCommand(argv: string[]): Promise<void> {
     // A conditional model's bound is of log p(x | y), given each picture's own label.
     const target = conditional ? '-log p(x | label)' : '-log p(x)';
     report.event({ event: 'iwae', checkpoint: path, dataset, samples: iwae, estimates: target, nll: ll.nll, stderr: ll.stderr, bits_per_dim: ll.bitsPerDim, examples: ll.examples });
-    report.info(`${path}: test ${target} ~ ${ll.nll.toFixed(2)} ± ${ll.stderr.toFixed(2)} nats (standard error over the examples${bits(ll.nll)}), IWAE bound with K=${iwae} over ${ll.examples} examples`);
+    // One example has no spread to give a standard error from.
+    const spread = Number.isFinite(ll.stderr) ? ` ± ${ll.stderr.toFixed(2)} nats (standard error over the examples${bits(ll.nll)})` : ` nats (one example: no standard error${bits(ll.nll)})`;
+    report.info(`${path}: test ${target} ~ ${ll.nll.toFixed(2)}${spread}, IWAE bound with K=${iwae} over ${ll.examples} example${ll.examples === 1 ? '' : 's'}`);
   }
   vae.destroy();
   releaseNodeGpu();
