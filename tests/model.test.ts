@@ -149,6 +149,22 @@ describe('VAE model', async () => {
     expect(() => resolveConfig({ ...conv, hidden: [0] })).toThrow(/hidden sets the mlp architecture's layers and a conv model does not use it: leave it out/);
   });
 
+  it('prepareTraining: false plans no training step at creation; the first trainStep plans it', async () => {
+    const { device } = await gpu();
+    const full = await VAE.create(small, { device, batch: 32 });
+    const reader = await VAE.create(small, { device, batch: 32, prepareTraining: false });
+    expect(reader.allocatedBytes).toBeLessThan(full.allocatedBytes);
+    const x = Float32Array.from(train.images.subarray(0, 32 * 784), (v) => v / 255);
+    await reader.trainStep(x);
+    await full.trainStep(x);
+    const [a, b] = [await reader.readLosses(), await full.readLosses()];
+    expect(a.map((l) => l.loss)).toEqual(b.map((l) => l.loss));
+    expect(Number.isFinite(a[0].loss)).toBe(true);
+    await expect(VAE.create(small, { device, prepareTraining: 'no' as never })).rejects.toThrow(/prepareTraining must be true or false/);
+    full.destroy();
+    reader.destroy();
+  });
+
   it('a picture shape and channels without inputDim give the values per example; a contradicting inputDim is refused', () => {
     expect(resolveConfig({ imageShape: [16, 16], imageChannels: 3 }).inputDim).toBe(768);
     expect(resolveConfig({ imageShape: [16, 24] }).inputDim).toBe(384);
