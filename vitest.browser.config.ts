@@ -12,7 +12,7 @@ export default defineConfig({
       'tests/concat.test.ts', 'tests/uniform.test.ts', 'tests/tensor-plan.test.ts', 'tests/tensor-plan-graph.test.ts',
       'tests/conv.test.ts', 'tests/conv-im2col.test.ts', 'tests/conv-layers.test.ts', 'tests/group-norm.test.ts', 'tests/dsprites-kernel.test.ts', 'tests/generated-sprites.test.ts', 'tests/likelihood-predicted.test.ts', 'tests/dequantize.test.ts',
       'tests/adam.test.ts', 'tests/grad-norm.test.ts', 'tests/batch.test.ts', 'tests/gradcheck.test.ts', 'tests/rng.test.ts', 'tests/tc.test.ts',
-      'tests/kernels-api.test.ts', 'tests/package.browser.test.ts', 'tests/image-files.browser.test.ts', 'tests/run-log.browser.test.ts',
+      'tests/kernels-api.test.ts', 'tests/package.browser.test.ts', 'tests/image-files.browser.test.ts', 'tests/run-log.browser.test.ts', 'tests/device-lost.browser.test.ts',
     ],
     // The files of a run share the browser's GPU process, which compiles on one thread: running
     // them side by side gains nothing (217 s against 222 s). scripts/test-browser.sh starts two

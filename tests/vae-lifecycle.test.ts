@@ -51,6 +51,19 @@ describe('creating a model on a device that is gone', () => {
   });
 });
 
+describe('a device its owner destroys while the model trains', () => {
+  it('fails the next read with a GpuError of kind device-lost, not the bare map error', async () => {
+    const device = await defaultLimitsDevice();
+    const vae = await VAE.create(tiny, { device, batch: 8 });
+    const x = new Float32Array(8 * 784).fill(0.5);
+    for (let i = 0; i < 3; i++) await vae.trainStep(x);
+    device.destroy(); // with the steps' work and no read yet
+    const error = await vae.readLosses().then(() => null, (e: unknown) => e);
+    expect(error).toMatchObject({ name: 'GpuError', kind: 'device-lost', message: expect.stringMatching(/^the GPU device was lost \(destroyed\): .*[^.]\. Create the model again on a new device/) });
+    vae.destroy();
+  });
+});
+
 describe("the app's own error scopes on a shared device", () => {
   it('are neither popped nor filled by a model being created', async () => {
     const { device } = await gpu();

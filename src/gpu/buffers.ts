@@ -2,7 +2,7 @@
 // allocated can be reported and `destroy()` frees exactly what was created here, nothing else.
 
 import { ourLabel } from './labels';
-import { gentleWait } from './gentle-wait';
+import { mapForReading } from './map-read';
 import { DeviceLimitError } from '../errors';
 
 export const STORAGE = 0x80 | 0x4 | 0x8; // GPUBufferUsage.STORAGE | COPY_SRC | COPY_DST, usable before globals load
@@ -126,7 +126,7 @@ export async function readBuffer(device: GPUDevice, src: GPUBuffer, offset = 0, 
   const enc = device.createCommandEncoder({ label: ourLabel('read') });
   enc.copyBufferToBuffer(src, offset, staging, 0, size);
   device.queue.submit([enc.finish()]);
-  await gentleWait(() => staging.mapAsync(GPUMapMode.READ));
+  await mapForReading(device, staging);
   const out = staging.getMappedRange().slice(0);
   staging.unmap();
   staging.destroy();

@@ -4,6 +4,7 @@
 // app's objects (a GPUDevice shared with the app) are left to the app.
 import { GpuError } from '../errors';
 import { concernsUs } from './labels';
+import { deviceLostError } from './map-read';
 
 export class FailureWatch {
   /** The first failure seen since `attach`; null while all is well. */
@@ -25,7 +26,7 @@ export class FailureWatch {
     device.addEventListener('uncapturederror', this.onError);
     device.lost.then((info) => {
       if (!this.active) return;
-      this.failure ??= new GpuError(`the GPU device was lost (${info.reason}): ${info.message}. Create the model again on a new device, e.g. from a saved checkpoint`, 'device', 'device-lost');
+      this.failure ??= deviceLostError(info);
     });
   }
 

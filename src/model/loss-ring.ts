@@ -10,7 +10,7 @@
 // of the same slots into the same staging buffer, so bad numbers are seen with no extra read.
 import { ourLabel } from '../gpu/labels';
 import { HEALTH_FLAGS } from '../../shaders/grad-norm';
-import { gentleWait } from '../gpu/gentle-wait';
+import { mapForReading } from '../gpu/map-read';
 
 export interface StepLoss {
   step: number;
@@ -94,7 +94,7 @@ export class LossRing {
     this.next = (this.next + 1) % this.staging.length;
     return () => {
       const bytes = this.slots * 32;
-      const read = gentleWait(() => s.buffer.mapAsync(GPUMapMode.READ, 0, bytes)).then(() => {
+      const read = mapForReading(this.device, s.buffer, 0, bytes).then(() => {
         const v = new Float32Array(s.buffer.getMappedRange(0, bytes).slice(0));
         s.buffer.unmap();
         s.pending = null;
