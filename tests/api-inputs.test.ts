@@ -24,6 +24,7 @@ describe('a data set whose buffers are gone', async () => {
     const b = await VAE.create(tiny, { device, batch: 16, seed: 2 });
     const destroyed = a.upload(train);
     destroyed.destroy();
+    expect(() => destroyed.setOrder(new Uint32Array(32))).toThrow(/^setOrder: this data set was destroyed/);
     await expect(a.trainStep({ data: destroyed, index: 0 })).rejects.toThrow(gone);
     await expect(a.elbo(destroyed)).rejects.toThrow(gone);
     // Data uploaded by a, used by b on the same device, then a is destroyed.
@@ -98,7 +99,9 @@ describe('rows, labels and seeds are refused by name', () => {
     await expect(vae.sample(2, NaN)).rejects.toThrow(/got NaN/);
     await expect(vae.sampleToBuffer(2, '3' as never)).rejects.toThrow(/sampleToBuffer: seed must be a non-negative integer, got '3' \(a string\)/);
     await expect(vae.sample('4' as never)).rejects.toThrow(/sample: n must be a positive integer, got '4' \(a string\)/);
-    expect(() => vae.upload({ images: new Uint8Array(10 * D), count: 20 })).toThrow(/count and the images' length disagree: the images hold 10 examples of 784 values; give count: 10/);
+    expect(() => vae.upload({ images: new Uint8Array(10 * D), count: 20 })).toThrow(/the images hold either 10 examples of 784 values: give count: 10, or 20 examples of 392 values each, while the model takes 784 \(inputDim\): build the model for 392-value pictures/);
+    expect(() => vae.upload({ images: new Uint8Array(10 * D), count: 3 })).toThrow(/count and the images' length disagree: the images hold 10 examples of 784 values: give count: 10/);
+    expect(() => vae.upload({ images: new Uint8Array(10 * 100), count: 10 })).toThrow(/the images hold 10 examples of 100 values each, while the model takes 784 \(inputDim\): build the model for 100-value pictures, or resize the pictures/);
     vae.destroy();
   });
 

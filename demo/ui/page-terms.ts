@@ -90,7 +90,10 @@ export const API_TO_PAGE: [RegExp, string | ((...m: string[]) => string)][] = [
   [/\bbuffer (\S+) needs/g, 'the GPU buffer “$1” needs'],
   [/\b(\d{4,}) bytes\b/g, (_, n) => bytes(n)],
   [/(?<!,) but this GPU\b/g, ', but this GPU'],
+  // The page's device already has the adapter's most: only a smaller model or batch is left.
+  [/, or, where the adapter allows more, request the device with requiredLimits: \{[^{}]*\} \(acquire\*Device\(\) asks for the adapter's most\)/g, ''],
   [/\buse a smaller batch or model\b/g, 'use a smaller Batch size or model (Hidden sizes, Conv channels)'],
+  [/\buse a smaller model(?! \()/g, 'use a smaller model (Hidden sizes, Conv channels)'],
   // Data set names and the grammar around the page's own ("your images (42) has").
   [/(?<![-\w])(dsprites-color|dsprites)(?![-\w])/g, (n) => dataName(n)],
   [/\b(your images \([^()]*\)) has\b/g, '$1 have'],

@@ -53,7 +53,10 @@ export class BufferArena {
     const limits = this.device.limits;
     const [limit, name] = usage & 0x80 ? [limits.maxStorageBufferBindingSize, 'maxStorageBufferBindingSize'] : [limits.maxBufferSize, 'maxBufferSize'];
     if (byteLength > limit) {
-      throw new DeviceLimitError(`buffer ${label} needs ${byteLength} bytes but this device's ${name} is ${limit}; use a smaller batch or model`);
+      // The parameters and their optimizer state do not shrink with the batch.
+      const smaller = PARAMETER_BUFFERS.includes(label) ? 'use a smaller model' : 'use a smaller batch or model';
+      throw new DeviceLimitError(`buffer ${label} needs ${byteLength} bytes but this device's ${name} is ${limit}; ${smaller}, or, where the adapter allows more, ` +
+        `request the device with requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize } (acquire*Device() asks for the adapter's most)`);
     }
   }
 
@@ -119,6 +122,9 @@ export class BufferArena {
     this.bytes = 0;
   }
 }
+
+/** The model's buffers whose size is the parameter count's, whatever the batch. */
+const PARAMETER_BUFFERS = ['params', 'grads', 'adam.m', 'adam.v'];
 
 /** Copies a buffer range to the CPU (one staging buffer, one wait). Not for per-step use. */
 export async function readBuffer(device: GPUDevice, src: GPUBuffer, offset = 0, size = src.size - offset): Promise<ArrayBuffer> {

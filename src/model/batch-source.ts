@@ -64,6 +64,8 @@ export abstract class GpuExamples implements BatchSource {
   }
 
   setOrder(order: Uint32Array): void {
+    // Written to a destroyed buffer, the order would reach the device as an uncaptured error only.
+    if (this.destroyed) throw new ConfigError('setOrder: this data set was destroyed (data.destroy() or its model\'s destroy()); upload it again with this model (vae.upload)');
     if (!(order instanceof Uint32Array)) throw new ConfigError(`setOrder takes a Uint32Array permutation of 0..${this.count - 1}, got ${kindOfValue(order)}`);
     if (order.length !== this.count) throw new ConfigError(`setOrder: the order has ${order.length} entries but the data set has ${this.count} examples; give one index per example`);
     // An index past the end would gather another buffer's bytes (or zeros) without an error.

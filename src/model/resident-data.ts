@@ -35,9 +35,14 @@ export class ResidentData extends GpuExamples {
     }
     if (!Number.isInteger(count) || count < 1) throw new ConfigError(`dataset ${label}: count must be a positive integer, got ${shown(count)}`);
     if (images.length !== count * dim) {
-      // A whole number of examples that is not `count` means count is wrong, not the model's width.
-      const fix = images.length % dim === 0
-        ? `count and the images' length disagree: the images hold ${images.length / dim} examples of ${dim} values; give count: ${images.length / dim}`
+      // Either count is wrong (the length is a whole number of the model's examples) or the pictures
+      // are of another size (a whole number of values each, e.g. MNIST's 784 for an 8x8 model).
+      const perExample = images.length / count, ofModel = images.length / dim;
+      const otherSize = `${count} examples of ${perExample} values each, while the model takes ${dim} (inputDim): build the model for ${perExample}-value pictures, or resize the pictures`;
+      const wrongCount = `${ofModel} examples of ${dim} values: give count: ${ofModel}`;
+      const fix = Number.isInteger(perExample) && Number.isInteger(ofModel) ? `the images hold either ${wrongCount}, or ${otherSize}`
+        : Number.isInteger(perExample) ? `the images hold ${otherSize}`
+        : Number.isInteger(ofModel) ? `count and the images' length disagree: the images hold ${wrongCount}`
         : `the model's inputDim (${dim}) must match the data's values per example`;
       throw new ConfigError(`dataset ${label} has ${images.length} pixels, expected ${count} examples x ${dim} values; ${fix}`);
     }
