@@ -239,6 +239,9 @@ describe('the library\'s refusals in CLI terms', () => {
     const elsewhere: [string, string][] = [
       ["precision 'f16' needs the WebGPU feature 'shader-f16', which this device (x) does not have; use precision 'f32' (the default)", "--precision f16 needs the WebGPU feature 'shader-f16', which this device (x) does not have; use --precision f32 (the default)"],
       ['a.png: broken. Strict loading refuses the folder; remove or fix the file, or load without strict to skip it.', 'a.png: broken. --strict refuses the folder; remove or fix the file, or leave out --strict to skip it.'],
+      // The command line's device has the adapter's most already: no limits to request.
+      ["buffer train[128].pool0 needs 300 bytes but this device's maxStorageBufferBindingSize is 200; use a smaller batch or model, or, where the adapter allows more, request the device with requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize } (acquire*Device() asks for the adapter's most)",
+        "buffer train[128].pool0 needs 300 bytes but this device's maxStorageBufferBindingSize is 200; use a smaller batch or model"],
     ];
     for (const [message, cli] of elsewhere) expect(toFlags(message)).toBe(cli);
     const budget = restateRefusal(new MemoryBudgetError('x', 'graph train', 8 << 20, 1 << 20, 4 << 20), 64) as Error;

@@ -35,6 +35,8 @@ export const API_TO_FLAGS: [RegExp, string][] = [
   [/ \(memoryBudget; --max-gpu-memory in the CLI\)/g, ' (--max-gpu-memory MiB)'],
   [/use a batch of (\d+) or less \(batch; --batch in the CLI\)/g, 'use --batch $1 or less'],
   [/ \(an even imageShape; an even --image-size in the CLI\)/g, ' (an even --image-size for a folder of pictures)'],
+  // The command line's device already has the adapter's most: requesting more is no fix there.
+  [/, or, where the adapter allows more, request the device with requiredLimits: \{[^{}]*\} \(acquire\*Device\(\) asks for the adapter's most\)/g, ''],
   // Any other "(API words; --flags in the CLI)": the CLI keeps its flags.
   [/ \([^();]*; (--[^()]*) in the CLI\)/g, ' ($1)'],
   // Fixes phrased as "leave FIELD at 0" / "set those to 0".
