@@ -2,7 +2,8 @@
 // interpolate): no training step is planned (for a large picture model that graph is most of its
 // memory), and its graphs take as many rows at once as the work needs, at most the training
 // default, and few enough that one forward graph stays within READ_GRAPH_BYTES. Their results do
-// not depend on the batch: evaluation noise is keyed per example, and decoding is row by row.
+// not depend on the batch beyond the rounding of sums: evaluation noise is keyed per example, and
+// decoding is row by row.
 import { DEFAULT_TRAINING, VAE } from '../model/vae';
 import { widestTensorBytes } from '../model/graphs';
 import type { AcquiredDevice } from '../gpu/device';

@@ -19,7 +19,11 @@ export async function mapForReading(device: GPUDevice, buffer: GPUBuffer, offset
     await gentleWait(() => buffer.mapAsync(GPUMapMode.READ, offset, size));
   } catch (e) {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const lost = await Promise.race([device.lost, new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), LOSS_SETTLES_MS); })]);
+    // A map cut short by the model's own destroy() waits here too: the timer must not keep Node alive.
+    const lost = await Promise.race([device.lost, new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), LOSS_SETTLES_MS);
+      (timer as { unref?: () => void }).unref?.();
+    })]);
     clearTimeout(timer);
     if (lost) throw deviceLostError(lost);
     throw e;
