@@ -4,7 +4,7 @@
 // rewrites a message into those words, as the CLI's src/cli/messages.ts rewrites it into flags.
 // The rewrites are a fixed list, each matched only where a word stands as a field name, so the
 // page's own messages (already in its words) pass through unchanged.
-import { formatBytes } from '../../src/gpu/buffers';
+import { formatBytes, withoutLimitsAdvice } from '../../src/gpu/buffers';
 
 /** API field -> the label of the page's control that sets it. */
 export const FIELD_LABELS: Record<string, string> = {
@@ -91,7 +91,7 @@ export const API_TO_PAGE: [RegExp, string | ((...m: string[]) => string)][] = [
   [/\b(\d{4,}) bytes\b/g, (_, n) => bytes(n)],
   [/(?<!,) but this GPU\b/g, ', but this GPU'],
   // The page's device already has the adapter's most: only a smaller model or batch is left.
-  [/, or, where the adapter allows more, request the device with requiredLimits: \{[^{}]*\} \(acquire\*Device\(\) asks for the adapter's most\)/g, ''],
+  withoutLimitsAdvice,
   [/\buse a smaller batch or model\b/g, 'use a smaller Batch size or model (Hidden sizes, Conv channels)'],
   [/\buse a smaller model(?! \()/g, 'use a smaller model (Hidden sizes, Conv channels)'],
   // Data set names and the grammar around the page's own ("your images (42) has").

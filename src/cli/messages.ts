@@ -4,6 +4,7 @@
 // The rewrites are a fixed list (API_TO_FLAGS), each matched only where it stands as a field or
 // option name, and only in the errors the library raises about a configuration, data or the
 // device (not the CLI's own messages, nor a checkpoint's, whose fields describe the file).
+import { withoutLimitsAdvice } from '../gpu/buffers';
 
 /** API field -> CLI flag, for camel-case fields that name nothing else in a message. */
 export const FIELD_FLAGS: Record<string, string> = {
@@ -36,7 +37,7 @@ export const API_TO_FLAGS: [RegExp, string][] = [
   [/use a batch of (\d+) or less \(batch; --batch in the CLI\)/g, 'use --batch $1 or less'],
   [/ \(an even imageShape; an even --image-size in the CLI\)/g, ' (an even --image-size for a folder of pictures)'],
   // The command line's device already has the adapter's most: requesting more is no fix there.
-  [/, or, where the adapter allows more, request the device with requiredLimits: \{[^{}]*\} \(acquire\*Device\(\) asks for the adapter's most\)/g, ''],
+  withoutLimitsAdvice,
   // Any other "(API words; --flags in the CLI)": the CLI keeps its flags.
   [/ \([^();]*; (--[^()]*) in the CLI\)/g, ' ($1)'],
   // Fixes phrased as "leave FIELD at 0" / "set those to 0".

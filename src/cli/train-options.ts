@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { ACTIVATIONS, type Activation } from '../../shaders/activation';
 import { LIKELIHOODS } from '../../shaders/likelihood';
 import { DATA_SOURCES, dataSource } from '../data/sources';
+import { isPictureName } from '../data/image-files';
 import { ARCHITECTURES, NORMALIZATIONS, type GaussianSigma, type VaeConfig } from '../model/config';
 import { WEIGHT_INITS } from '../model/module';
 import { OBJECTIVES, type ObjectiveName } from '../model/objectives/objective';
@@ -231,7 +232,7 @@ export function checkDataFlags(f: Flags, run: RunOptions): void {
 /** Whether `dir` is a folder with a PNG or JPEG file directly in it (a quick look, not a listing of the tree). */
 function holdsPictures(dir: string): boolean {
   try {
-    return readdirSync(dir).some((name) => /\.(png|jpe?g)$/i.test(name));
+    return readdirSync(dir).some(isPictureName);
   } catch {
     return false; // not a readable folder: checkDataDir says so
   }

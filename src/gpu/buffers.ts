@@ -55,8 +55,7 @@ export class BufferArena {
     if (byteLength > limit) {
       // The parameters and their optimizer state do not shrink with the batch.
       const smaller = PARAMETER_BUFFERS.includes(label) ? 'use a smaller model' : 'use a smaller batch or model';
-      throw new DeviceLimitError(`buffer ${label} needs ${byteLength} bytes but this device's ${name} is ${limit}; ${smaller}, or, where the adapter allows more, ` +
-        `request the device with requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize } (acquire*Device() asks for the adapter's most)`);
+      throw new DeviceLimitError(`buffer ${label} needs ${byteLength} bytes but this device's ${name} is ${limit}; ${smaller}${MORE_LIMITS_ADVICE}`);
     }
   }
 
@@ -122,6 +121,15 @@ export class BufferArena {
     this.bytes = 0;
   }
 }
+
+/**
+ * The end of a buffer-size refusal for an app's own device. The command line and the demo page
+ * drop it (`withoutLimitsAdvice`): their devices already ask for the adapter's most.
+ */
+export const MORE_LIMITS_ADVICE = ', or, where the adapter allows more, request the device with requiredLimits: ' +
+  "{ maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize } (acquire*Device() asks for the adapter's most)";
+/** The rewrite that drops MORE_LIMITS_ADVICE from a message. */
+export const withoutLimitsAdvice: [RegExp, string] = [new RegExp(MORE_LIMITS_ADVICE.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'g'), ''];
 
 /** The model's buffers whose size is the parameter count's, whatever the batch. */
 const PARAMETER_BUFFERS = ['params', 'grads', 'adam.m', 'adam.v'];

@@ -1,23 +1,12 @@
 // Matching a file's tensors to a model's parameter layout: every missing, unused, misshapen and
 // non-finite tensor is gathered first, so that one message names them all (as PyTorch's strict
 // load_state_dict lists missing and unexpected keys together) instead of the first of many.
-import type { ParamLayout } from '../model/params';
+import { nonFinite, type ParamLayout } from '../model/params';
 import { CheckpointError, type Safetensors } from './safetensors';
 
 /** Names shown in one message; the rest are counted. */
 const SHOWN = 6;
 const listed = (names: string[]) => names.slice(0, SHOWN).join(', ') + (names.length > SHOWN ? ` and ${names.length - SHOWN} more` : '');
-
-/** The first value of `data` that is not a finite number, and how many such there are. */
-function nonFinite(data: Float32Array): { count: number; index: number; value: number } | null {
-  let count = 0, index = -1;
-  for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i])) {
-      if (count++ === 0) index = i;
-    }
-  }
-  return count ? { count, index, value: data[index] } : null;
-}
 
 /**
  * The flat parameter arrays of `layout` under each of `prefixes` ('' for the parameters,

@@ -53,15 +53,23 @@ export function initialParams(layout: ParamLayout, seed: number): Float32Array {
   return flat;
 }
 
+/** The values of `data` that are not finite numbers: how many, and the first (index and value); null when all are. */
+export function nonFinite(data: Float32Array): { count: number; index: number; value: number } | null {
+  let count = 0, index = -1;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i]) && count++ === 0) index = i;
+  }
+  return count ? { count, index, value: data[index] } : null;
+}
+
 /** Where `flat` holds a value that is not a finite number, by tensor name and index (padding is not looked at), or null. */
 export function firstNonFinite(layout: ParamLayout, flat: Float32Array): string | null {
   let count = 0, first = '';
   for (const t of layout.tensors) {
-    for (let i = 0; i < t.count; i++) {
-      const v = flat[t.offset + i];
-      if (Number.isFinite(v)) continue;
-      if (count++ === 0) first = `${t.name}[${i}] is ${v}`;
-    }
+    const bad = nonFinite(flat.subarray(t.offset, t.offset + t.count));
+    if (!bad) continue;
+    if (count === 0) first = `${t.name}[${bad.index}] is ${bad.value}`;
+    count += bad.count;
   }
   return count ? `${first}${count > 1 ? ` (${count} values are not finite numbers)` : ''}` : null;
 }
