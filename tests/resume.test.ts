@@ -11,11 +11,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../src/checkpoint';
 import { OutputError, writeAll, writeFileAtomic } from '../src/cli/files';
+import { checkRecordMatchesState } from '../src/cli/run-dir';
 import { trainCommand, type TrainHooks } from '../src/cli/train';
 import { acquireNodeDevice } from '../src/gpu/node-device';
 import type { AcquiredDevice } from '../src/gpu/device';
 import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors';
 import { paramLayout } from '../src/model/build';
+import { resolveConfig } from '../src/model/config';
 import { readTrainingState } from '../src/training-state';
 import { tempDir } from './helpers/temp-dir';
 
@@ -330,6 +332,17 @@ describe('train --resume', { timeout: LONG }, () => {
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain('config.json is not a readable run record; writing a new one from the training state');
     expect(JSON.parse(readFileSync(join(damaged, 'config.json'), 'utf8')).resumed).toHaveLength(1);
+  });
+
+  it('a conv run recorded before conv configs dropped hidden sizes resumes: its [400] is the same model as []', () => {
+    const dir = mkdtempSync(join(root, 'old-conv-record-'));
+    const config = resolveConfig({ arch: 'conv', imageShape: [8, 8], inputDim: 64, channels: [4], latent: 3 });
+    expect(config.hidden).toEqual([]);
+    const record = { format: 'webgpu-vae-run', config: { ...config, hidden: [400] } };
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(record));
+    expect(() => checkRecordMatchesState(dir, config)).not.toThrow();
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...record, config: { ...record.config, channels: [8] } }));
+    expect(() => checkRecordMatchesState(dir, config)).toThrow(/describe different models \(channels differ\)/);
   });
 });
 

@@ -8,6 +8,7 @@ import { readTrainingState, type TrainingState } from '../training-state';
 import { UsageError } from './args';
 import { writeFileAtomic } from './files';
 import { notSafetensors } from './checkpoint-file';
+import { resolveConfig, type VaeConfig } from '../model/config';
 
 export const RUN_FILES = {
   model: 'model.safetensors',
@@ -151,8 +152,14 @@ export function checkRecordMatchesState(dir: string, stateConfig: object): void 
   } catch {
     return; // missing or damaged: readRunRecord says so and rebuilds it
   }
-  const stored = record?.config;
-  if (!stored || typeof stored !== 'object') return;
+  const written = record?.config;
+  if (!written || typeof written !== 'object') return;
+  // Read as the model reads it: files of older versions recorded fields that resolve to another
+  // form now (a conv model's unused hidden sizes), and those describe the same model.
+  let stored: object = written;
+  try {
+    stored = resolveConfig(written as Partial<VaeConfig>);
+  } catch { /* unreadable as a config: compared as written, and refused where it differs */ }
   const differs = Object.entries(stateConfig).filter(([k, v]) => JSON.stringify((stored as Record<string, unknown>)[k]) !== JSON.stringify(v)).map(([k]) => k);
   if (differs.length) {
     throw new UsageError(`${runPaths(dir).config} and ${RUN_FILES.state} in ${dir} describe different models (${differs.slice(0, 3).join(', ')} differ): ` +
