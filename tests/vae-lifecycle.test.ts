@@ -95,6 +95,23 @@ describe('a *ToBuffer result the app keeps', () => {
     expect((await vae.sample(1, 1)).length).toBe(784);
     vae.destroy();
   });
+  it('refuses destroy() and mapAsync() with a ConfigError, and stays whole for the next draw; vae.destroy() frees it', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create(tiny, { device, batch: 8 });
+    const lent = await vae.sampleToBuffer(2, 3);
+    const before = await appReads(device, lent, 2 * 784 * 4);
+    expect(() => lent.destroy()).toThrow(ConfigError);
+    expect(() => lent.destroy()).toThrow(/^destroy\(\): this buffer came from vae\.sampleToBuffer\(\) and belongs to the model.*vae\.destroy\(\) frees it/);
+    await expect(lent.mapAsync(GPUMapMode.READ)).rejects.toThrow(/^mapAsync\(\): this buffer came from vae\.sampleToBuffer\(\)/);
+    expect(await vae.sampleToBuffer(2, 3)).toBe(lent);
+    const after = await appReads(device, lent, 2 * 784 * 4);
+    expect(after.error).toBeNull();
+    expect(after.values).toEqual(before.values);
+    vae.destroy();
+    // Freed by the model: a copy from it is now the app's validation error, and destroy() is WebGPU's own again.
+    expect((await appReads(device, lent, 16)).error?.message).toMatch(/destroyed/i);
+    expect(() => lent.destroy()).not.toThrow();
+  });
 });
 
 describe('something other than a device as options.device', () => {

@@ -3,6 +3,7 @@
 
 import { ourLabel } from './labels';
 import { mapForReading } from './map-read';
+import { freeBuffer } from './handed-out';
 import { DeviceLimitError } from '../errors';
 
 export const STORAGE = 0x80 | 0x4 | 0x8; // GPUBufferUsage.STORAGE | COPY_SRC | COPY_DST, usable before globals load
@@ -112,11 +113,11 @@ export class BufferArena {
     if (i < 0) return;
     this.buffers.splice(i, 1);
     this.bytes -= buffer.size;
-    buffer.destroy();
+    freeBuffer(buffer);
   }
 
   destroyAll(): void {
-    for (const b of this.buffers) b.destroy();
+    for (const b of this.buffers) freeBuffer(b);
     this.buffers.length = 0;
     this.bytes = 0;
   }

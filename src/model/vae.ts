@@ -5,6 +5,7 @@
 import { ourLabel } from '../gpu/labels';
 import { describeAdapter, isDeviceGoneAfterSettling } from '../gpu/device';
 import { formatBytes, readFloats, writeData } from '../gpu/buffers';
+import { lendBuffer } from '../gpu/handed-out';
 import { ConfigError, DeviceLimitError, GpuError } from '../errors';
 import { STREAM, type StepParams } from '../step-params';
 import { DEFAULT_CONFIG, resolveConfig, type VaeConfig } from './config';
@@ -268,19 +269,19 @@ export class VAE extends VaeBase {
     checkRowCount(n, 'sampleToBuffer');
     checkSeed(seed, 'sampleToBuffer: seed');
     checkNoLabels(this.config, labels, 'sampleToBuffer');
-    return this.exclusive(async () => (await this.dispatchForward('sample', n, null, labels, { seed, stream: STREAM.prior, counter: 0 }, true)).output.buffer);
+    return this.exclusive(async () => lendBuffer((await this.dispatchForward('sample', n, null, labels, { seed, stream: STREAM.prior, counter: 0 }, true)).output.buffer, 'sampleToBuffer'));
   }
 
   async decodeToBuffer(z: Float32Array, labels?: ArrayLike<number>): Promise<GPUBuffer> {
     const rows = rowsOf(z, this.config.latent, 'decodeToBuffer', 'codes');
     checkNoLabels(this.config, labels, 'decodeToBuffer');
-    return this.exclusive(async () => (await this.dispatchForward('decode', rows, z, labels, {}, true)).output.buffer);
+    return this.exclusive(async () => lendBuffer((await this.dispatchForward('decode', rows, z, labels, {}, true)).output.buffer, 'decodeToBuffer'));
   }
 
   async reconstructToBuffer(x: Float32Array, labels?: ArrayLike<number>): Promise<GPUBuffer> {
     const rows = rowsOf(x, this.config.inputDim, 'reconstructToBuffer', this.pixelValues);
     checkNoLabels(this.config, labels, 'reconstructToBuffer');
-    return this.exclusive(async () => (await this.dispatchForward('reconstruct', rows, x, labels, {}, true)).output.buffer);
+    return this.exclusive(async () => lendBuffer((await this.dispatchForward('reconstruct', rows, x, labels, {}, true)).output.buffer, 'reconstructToBuffer'));
   }
 
   /** mu and logvar of q(z|x) for each row of x ([rows, D] in [0,1]). */
