@@ -16,7 +16,7 @@ import { median, now } from './common';
 import type { Tf } from './tfjs-vae';
 import { gentleWait } from '../src/gpu/gentle-wait';
 import { describeAdapter } from '../src/gpu/device';
-import { loadMnistNode } from '../src/data/mnist';
+import { loadMnistNode } from '../src/data/mnist-node';
 import type { ConvMethod } from '../src/model/layers/conv-ops';
 import { VAE } from '../src/model/vae';
 

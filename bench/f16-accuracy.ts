@@ -10,7 +10,7 @@
 // Prints one JSON line per precision and a summary; writes bench/results/f16-accuracy[-conv].json.
 import { writeFileSync } from 'node:fs';
 import { acquireBrowserDevice, describeAdapter } from '../src/gpu/device';
-import { loadMnistNode } from '../src/data/mnist';
+import { loadMnistNode } from '../src/data/mnist-node';
 import { VAE } from '../src/model/vae';
 import type { VaeConfig } from '../src/model/config';
 import { Philox } from '../src/rng';

@@ -13,7 +13,7 @@ export async function acquireBenchDevice(log: (line: string) => void): Promise<A
 
 /** MNIST training images: enough for every batch size this run uses (2 batches of the largest). */
 export async function loadBenchData(opts: BenchOptions): Promise<BenchData> {
-  const { loadMnistNode } = await import('../src/data/mnist');
+  const { loadMnistNode } = await import('../src/data/mnist-node');
   const need = Math.max(opts.examples, opts.batch, ...opts.sweep.map((b) => 2 * b));
   const ds = await loadMnistNode('train', { limit: Math.min(need, 60000) });
   return { images: ds.images, count: ds.count, dim: ds.rows * ds.cols };

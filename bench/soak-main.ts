@@ -4,7 +4,7 @@
 // Ctrl-C stops the run at the next step and prints the verdict on the samples taken so far.
 import { describeAdapter } from '../src/gpu/device';
 import { acquireNodeDevice, releaseNodeGpu } from '../src/gpu/node-device';
-import { loadMnistNode } from '../src/data/mnist';
+import { loadMnistNode } from '../src/data/mnist-node';
 import { parseArgs, USAGE, UsageError, type CliOptions } from './args';
 import { runSoak } from './soak';
 import { formatSoak } from './soak-verdict';

@@ -4,6 +4,7 @@
 // stays browser-safe.
 export { acquireNodeDevice, releaseNodeGpu, findSwiftShaderIcds, type NodeDeviceOptions } from './gpu/node-device';
 export { gentleWait } from './gpu/gentle-wait';
-export { loadMnistNode, type MnistOptions, type MnistSplit } from './data/mnist';
+export { loadMnistNode, type MnistOptions } from './data/mnist-node';
+export type { MnistSplit } from './data/mnist';
 export { fileAutotuneCache, defaultAutotuneCachePath } from './model/autotune-file-cache';
 export { loadImageFolder, type ImageFolderOptions, type ImageFolderSet } from './data/image-folder';

@@ -6,7 +6,7 @@
 // throws fails no training step.
 import { describe, expect, it } from 'vitest';
 import { loadCheckpoint, saveCheckpoint } from '../src/checkpoint';
-import { loadMnistNode } from '../src/data/mnist';
+import { loadMnistNode } from '../src/data/mnist-node';
 import { acquireNodeDevice } from '../src/gpu/node-device';
 import { VAE, type VaeOptions } from '../src/model/vae';
 import { gpu } from './helpers/gpu';

@@ -4,7 +4,7 @@
 // work.
 import { describe, expect, it } from 'vitest';
 import { loadCheckpoint, saveCheckpoint } from '../src/checkpoint';
-import { loadMnistNode } from '../src/data/mnist';
+import { loadMnistNode } from '../src/data/mnist-node';
 import { acquireNodeDevice } from '../src/gpu/node-device';
 import { concernsUs } from '../src/gpu/labels';
 import { VAE, type VaeOptions } from '../src/model/vae';

@@ -6,7 +6,7 @@
 // it was. The losses and flags come back through the loss ring only.
 import { afterAll, describe, expect, it } from 'vitest';
 import { HEALTH_FLAGS } from '../shaders/grad-norm';
-import { loadMnistNode } from '../src/data/mnist';
+import { loadMnistNode } from '../src/data/mnist-node';
 import { flaggedQuantities, type StepLoss } from '../src/model/loss-ring';
 import type { VaeConfig } from '../src/model/config';
 import { VAE, type VaeOptions } from '../src/model/vae';

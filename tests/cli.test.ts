@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { decode } from 'fast-png';
 import { describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../src/checkpoint';
-import { loadMnistNode } from '../src/data/mnist';
+import { loadMnistNode } from '../src/data/mnist-node';
 import { gridImages, pairImages, pearson, readPng, varianceOf } from './helpers/png-grid';
 import { elboOfCheckpoint } from './reference/checkpoint-elbo';
 import { tempDir } from './helpers/temp-dir';

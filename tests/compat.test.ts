@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../src/checkpoint';
-import { loadMnistNode } from '../src/data/mnist';
+import { loadMnistNode } from '../src/data/mnist-node';
 import { VAE } from '../src/model/vae';
 import { expectClose } from './helpers/compare';
 import { gpu } from './helpers/gpu';

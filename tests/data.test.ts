@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { DataError, gunzip, parseIdx, parseIdxMaybeGzip } from '../src/data/idx';
-import { loadMnistNode, mnistFromIdx } from '../src/data/mnist';
+import { mnistFromIdx } from '../src/data/mnist';
+import { loadMnistNode } from '../src/data/mnist-node';
 import { tempDir } from './helpers/temp-dir';
 
 /** Builds an unsigned-byte IDX file with the given dims and data. */

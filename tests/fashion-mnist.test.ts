@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FASHION_MNIST_DEBIAN_DIR, fashionMnistInstalled, loadFashionMnistNode } from '../src/data/fashion-mnist';
-import { loadMnistNode } from '../src/data/mnist';
+import { loadMnistNode } from '../src/data/mnist-node';
 import { tempDir } from './helpers/temp-dir';
 
 const installed = await fashionMnistInstalled();

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../src/checkpoint';
 import { checkpointDataset } from '../src/cli/io';
 import { interpolationGrid } from '../src/cli/latent';
-import { loadMnistNode } from '../src/data/mnist';
+import { loadMnistNode } from '../src/data/mnist-node';
 import { acquireNodeDevice } from '../src/gpu/node-device';
 import { gridImages, pairImages, readPng } from './helpers/png-grid';
 import { tempDir } from './helpers/temp-dir';

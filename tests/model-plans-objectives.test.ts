@@ -4,7 +4,7 @@
 // learning-rate decay act on each step, and bad objective settings are refused. Training,
 // checkpoints, the API's shapes and device limits are in model.test.ts.
 import { describe, expect, it } from 'vitest';
-import { loadMnistNode } from '../src/data/mnist';
+import { loadMnistNode } from '../src/data/mnist-node';
 import { klCapacityAt, klWeightAt } from '../src/model/config';
 import { lrAt, VAE, type VaeOptions } from '../src/model/vae';
 import { expectClose } from './helpers/compare';

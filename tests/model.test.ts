@@ -4,7 +4,7 @@
 // model-plans-objectives.test.ts.
 import { describe, expect, it } from 'vitest';
 import { loadCheckpoint, readCheckpoint, saveCheckpoint } from '../src/checkpoint';
-import { loadMnistNode } from '../src/data/mnist';
+import { loadMnistNode } from '../src/data/mnist-node';
 import { encodeSafetensors } from '../src/io/safetensors';
 import { resolveConfig } from '../src/model/config';
 import { VAE } from '../src/model/vae';

@@ -37,6 +37,19 @@ describe('built package', { timeout: BUILD_PATIENCE }, () => {
     for (const f of ['index.js', 'kernels.js', 'node.js', 'types/src/index.d.ts', 'types/src/kernels.d.ts']) {
       expect(existsSync(join(ROOT, 'dist', f)), f).toBe(true);
     }
+    // The browser entry points and every chunk they import name no Node module, so that a web
+    // app's bundler (Vite, webpack) neither warns nor stubs one.
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const code = readFileSync(join(ROOT, 'dist', file), 'utf8');
+      expect(code, `dist/${file}`).not.toMatch(/(from|import\()\s*["'](node:|fs|path|module)["'/]/);
+      for (const [, chunk] of code.matchAll(/from\s*["']\.\/([^"']+)["']/g)) visit(chunk);
+    };
+    visit('index.js');
+    visit('kernels.js');
+    expect(seen.size).toBeGreaterThan(2);
     const consumer = tempDir('webgpu-vae-consumer-');
     mkdirSync(join(consumer, 'node_modules'));
     symlinkSync(ROOT, join(consumer, 'node_modules', 'webgpu-vae'));

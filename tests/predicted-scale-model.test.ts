@@ -3,7 +3,7 @@
 // checkpoint carries the doubled output layer, and bits/dim include the D log 256 of the bins.
 import { describe, expect, it } from 'vitest';
 import { loadCheckpoint, saveCheckpoint } from '../src/checkpoint';
-import { loadMnistNode } from '../src/data/mnist';
+import { loadMnistNode } from '../src/data/mnist-node';
 import { resolveConfig } from '../src/model/config';
 import { bitsPerDim } from '../src/model/iwae-eval';
 import { VAE } from '../src/model/vae';

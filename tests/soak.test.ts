@@ -7,7 +7,7 @@ import { trackBuffers } from '../bench/buffer-tracker';
 import { runSoak } from '../bench/soak';
 import { heapGrowth, summarizeHeap, takeHeapSnapshot } from '../bench/heap-snapshot';
 import { formatSoak, HEAP_BAND_BYTES, slope, soakVerdict, type SoakSample } from '../bench/soak-verdict';
-import { loadMnistNode } from '../src/data/mnist';
+import { loadMnistNode } from '../src/data/mnist-node';
 import type { AcquiredDevice } from '../src/gpu/device';
 import { acquireNodeDevice, releaseNodeGpu } from '../src/gpu/node-device';
 

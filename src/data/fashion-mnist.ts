@@ -3,7 +3,8 @@
 // /usr/share/datasets/fashion-mnist. Loading reuses the MNIST reader; only the place and the
 // names differ.
 import { DataError } from './idx';
-import { loadMnistNode, type Dataset, type MnistSplit } from './mnist';
+import { type Dataset, type MnistSplit } from './mnist';
+import { loadMnistNode } from './mnist-node';
 
 /** Where Debian's dataset-fashion-mnist package puts the four IDX files (found with dpkg -L). */
 export const FASHION_MNIST_DEBIAN_DIR = '/usr/share/datasets/fashion-mnist';

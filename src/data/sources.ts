@@ -111,7 +111,7 @@ export async function loadDataSource(name: string, opts: LoadDataOptions = {}): 
   switch (source.name) {
     case 'mnist':
     case 'fashion-mnist': {
-      const { loadMnistNode } = await import('./mnist');
+      const { loadMnistNode } = await import('./mnist-node');
       const { loadFashionMnistNode } = await import('./fashion-mnist');
       const load = source.name === 'mnist' ? loadMnistNode : loadFashionMnistNode;
       const [train, test] = await Promise.all([opts.testOnly ? null : load('train', { dir: opts.dir, limit }), load('test', { dir: opts.dir, limit: testLimit })]);

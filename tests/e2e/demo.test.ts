@@ -16,7 +16,7 @@ import { TEST_LIMIT } from '../../demo/worker/data';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, loadCheckpoint, readCheckpoint, saveCheckpoint } from '../../src/checkpoint';
 import { resolveConfig, type VaeConfig } from '../../src/model/config';
 import { encodeSafetensors } from '../../src/io/safetensors';
-import { loadMnistNode } from '../../src/data/mnist';
+import { loadMnistNode } from '../../src/data/mnist-node';
 import { acquireNodeDevice, releaseNodeGpu } from '../../src/gpu/node-device';
 import { decodeSafetensors } from '../../src/io/safetensors';
 import { paramLayout } from '../../src/model/build';

@@ -6,7 +6,7 @@
 import type { Browser, Page } from 'playwright';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { TEST_LIMIT } from '../../demo/worker/data';
-import { loadMnistNode } from '../../src/data/mnist';
+import { loadMnistNode } from '../../src/data/mnist-node';
 import { launch, launchArgs, recordConsole } from './browser';
 import { imageVariance, reconstructionPairs } from './grid-pixels';
 import { atStep, paused, shot, startSmall, waitForStatus } from './page';
