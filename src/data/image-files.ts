@@ -15,7 +15,7 @@
 // holds (up to the canvas's own rounding), so a transparent picture trains the same here as in
 // Node, where the PNG decoder gives the stored colours and alpha exactly.
 import { prepareImage } from './image-pixels';
-import { IMAGE_EXTENSIONS, MAX_IMAGE_PIXELS, resolveImageSetOptions, splitImageSet, type ImageSet, type ImageSetOptions } from './image-set';
+import { hasPictureExtension, IMAGE_EXTENSIONS, MAX_IMAGE_PIXELS, resolveImageSetOptions, splitImageSet, type ImageSet, type ImageSetOptions } from './image-set';
 import { DataError } from './idx';
 
 /** The name a dropped file sorts and reports by: its path inside the dropped folder when known. */
@@ -33,7 +33,7 @@ export function isPictureName(name: string): boolean {
   const parts = name.split('/');
   const base = parts[parts.length - 1];
   const inside = parts.length > 1 ? parts.slice(1) : parts;
-  return !inside.some((part) => part.startsWith('.')) && IMAGE_EXTENSIONS.some((ext) => base.toLowerCase().endsWith(ext));
+  return !inside.some((part) => part.startsWith('.')) && hasPictureExtension(base);
 }
 
 /** Decodes one file to RGBA pixels with the browser's own decoders. */

@@ -14,7 +14,7 @@
 import { lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { extname, join, sep } from 'node:path';
 import type { FileStamp } from './image-cache';
-import { IMAGE_EXTENSIONS, OTHER_PICTURE_EXTENSIONS } from './image-set';
+import { hasOtherPictureExtension, hasPictureExtension } from './image-set';
 
 /** A picture file: its stamp (relative name, size, times, inode), the bytes of its path to open it
  *  by, whether it is a regular file (a FIFO or a device would block or never end), and, when it
@@ -25,8 +25,6 @@ export interface PictureFile extends FileStamp {
   unreadable?: string;
 }
 
-const isPicture = (name: string) => IMAGE_EXTENSIONS.some((ext) => name.toLowerCase().endsWith(ext));
-const isOtherPicture = (name: string) => OTHER_PICTURE_EXTENSIONS.some((ext) => name.toLowerCase().endsWith(ext));
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const lossyUtf8 = new TextDecoder('utf-8');
@@ -66,8 +64,8 @@ async function listPictures(root: string): Promise<{ listed: { name: string; pat
       const name = join(prefix, nameText(entry.name));
       if (entry.isDirectory()) await walk(path, name);
       else if (entry.isSymbolicLink() && (await stat(path).then((s) => s.isDirectory(), () => false))) linkedFolders.push({ name, path });
-      else if (isPicture(name)) out.push({ name, path }); // a dangling link too: reading it reports why it cannot be read
-      else if (isOtherPicture(name)) others.push(name);
+      else if (hasPictureExtension(name)) out.push({ name, path }); // a dangling link too: reading it reports why it cannot be read
+      else if (hasOtherPictureExtension(name)) others.push(name);
     }
   };
   await walk(rootPath, '');

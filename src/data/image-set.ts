@@ -24,6 +24,13 @@ export const OTHER_PICTURE_EXTENSIONS = [
   '.dng', '.nef', '.nrw', '.cr2', '.cr3', '.crw', '.arw', '.srf', '.sr2', '.orf', '.rw2', '.raf', '.pef', '.srw', '.raw', '.3fr', '.erf', '.kdc', '.mrw', '.x3f',
 ] as const;
 
+/** Whether a file name ends in a read picture format (IMAGE_EXTENSIONS, any letter case). Which
+ *  files a folder offers (hidden ones aside) is image-files.ts's isPictureName. */
+export const hasPictureExtension = (name: string): boolean => IMAGE_EXTENSIONS.some((ext) => name.toLowerCase().endsWith(ext));
+
+/** Whether a file name ends in a picture format that is not read (OTHER_PICTURE_EXTENSIONS). */
+export const hasOtherPictureExtension = (name: string): boolean => OTHER_PICTURE_EXTENSIONS.some((ext) => name.toLowerCase().endsWith(ext));
+
 /** Philox stream of the train/test split, apart from the streams training draws from. */
 export const SPLIT_STREAM = 0x53504c54; // 'SPLT'
 
