@@ -18,6 +18,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../src/checkpoint';
 import { VAE } from '../src/model/vae';
@@ -77,6 +78,28 @@ describe('built package', { timeout: BUILD_PATIENCE }, () => {
     const r = JSON.parse(out.trim().split('\n').pop()!);
     expect(r.vae).toBe('function');
     expectClose(r.c, matmulRef(r.a, r.b, 5, 3, 4), { atol: 1e-5, rtol: 1e-5 }, 'matmul from dist/');
+
+    // The declarations as a Node ESM project reads them (moduleResolution nodenext), library files
+    // checked too: names keep their types, so a consumer's slip is caught, not typed any.
+    writeFileSync(join(consumer, 'typed.ts'), [
+      "import { compile, matmul } from 'webgpu-vae/kernels';",
+      "import { ConfigError, VAE } from 'webgpu-vae';",
+      "import { acquireNodeDevice } from 'webgpu-vae/node';",
+      'export const uses = [compile, matmul({ M: 5, N: 3, K: 4 }), new ConfigError("x"), VAE.create, acquireNodeDevice];',
+      'export const slip: number = matmul;',
+      'matmul({ M: 1, N: 1, K: 1, transb: true });',
+    ].join('\n'));
+    const program = ts.createProgram([join(consumer, 'typed.ts')], {
+      target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      strict: true, noEmit: true, skipLibCheck: false, types: ['types', 'node'], typeRoots: [join(ROOT, 'node_modules/@webgpu'), join(ROOT, 'node_modules/@types')],
+    });
+    const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => {
+      const where = d.file && d.start !== undefined ? `${d.file.fileName}:${d.file.getLineAndCharacterOfPosition(d.start).line + 1}` : '';
+      return `${where} TS${d.code} ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`;
+    });
+    expect(diagnostics).toHaveLength(2);
+    expect(diagnostics[0]).toMatch(/typed\.ts:5 TS2322 .*MatmulParams.* is not assignable to type 'number'/);
+    expect(diagnostics[1]).toMatch(/typed\.ts:6 TS2561 .*'transb' does not exist in type 'MatmulParams'/);
 
     // The same built kernels entry on Deno's own WebGPU (wgpu), when a Deno binary is installed.
     const deno = join(ROOT, 'node_modules', '@deno', 'linux-x64-glibc', 'deno');
@@ -193,7 +216,8 @@ function packInstallAndRun(work: string): void {
   const packOut = run('npm', ['pack', '--json', '--pack-destination', work], ROOT);
   const packed = JSON.parse(packOut.slice(packOut.search(/^\[$/m))) as { filename: string; files: { path: string }[] }[];
   const files = packed[0].files.map((f) => f.path);
-  for (const f of ['dist/index.js', 'dist/kernels.js', 'dist/node.js', 'dist/types/src/index.d.ts', 'bin/webgpu-vae.mjs', 'src/cli/main.ts']) expect(files, f).toContain(f);
+  // README.md links docs/API.md and docs/ARCHITECTURE.md, so the installed README's links lead somewhere.
+  for (const f of ['dist/index.js', 'dist/kernels.js', 'dist/node.js', 'dist/types/src/index.d.ts', 'bin/webgpu-vae.mjs', 'src/cli/main.ts', 'docs/API.md', 'docs/ARCHITECTURE.md']) expect(files, f).toContain(f);
 
   const project = join(work, 'consumer');
   mkdirSync(project);
