@@ -5,6 +5,7 @@
 // The rewrites are a fixed list, each matched only where a word stands as a field name, so the
 // page's own messages (already in its words) pass through unchanged.
 import { formatBytes, withoutLimitsAdvice } from '../../src/gpu/buffers';
+import { SPLIT_IN_PLAIN_WORDS } from '../../src/data/image-set';
 
 /** API field -> the label of the page's control that sets it. */
 export const FIELD_LABELS: Record<string, string> = {
@@ -67,8 +68,7 @@ export const API_TO_PAGE: [RegExp, string | ((...m: string[]) => string)][] = [
   [/use a batch of (\d+) or less \(batch; --batch in the CLI\)/g, 'set Batch size to $1 or less'],
   [/(?:train on|use) fewer examples \(fewer rows; [^()]* in the CLI\)/g, 'set fewer Training examples'],
   [/ \(([^();]*); --[^()]* in the CLI\)/g, bracket],
-  [/ \(or, in the API, [^()]*\)/g, ''],
-  [/a train\/test split with testFraction ([\d.]+)/g, (_, f) => `holding ${f === '0.1' ? 'a tenth' : `${Number(f) * 100}%`} of them out for testing`],
+  ...SPLIT_IN_PLAIN_WORDS,
   // Fixes phrased as "leave FIELD at 0" / "use the elbo objective".
   [/leave beta at 1 and warmupSteps, klCycleSteps and freeBits at 0/g, 'set β to 1 and KL warm-up steps, KL cycle steps and Free bits to 0'],
   [/leave (klCapacity|free bits) at 0/g, (_, f) => `set ${f === 'klCapacity' ? 'KL capacity' : 'Free bits'} to 0`],

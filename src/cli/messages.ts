@@ -5,6 +5,7 @@
 // option name, and only in the errors the library raises about a configuration, data or the
 // device (not the CLI's own messages, nor a checkpoint's, whose fields describe the file).
 import { withoutLimitsAdvice } from '../gpu/buffers';
+import { SPLIT_IN_PLAIN_WORDS } from '../data/image-set';
 
 /** API field -> CLI flag, for camel-case fields that name nothing else in a message. */
 export const FIELD_FLAGS: Record<string, string> = {
@@ -31,7 +32,7 @@ const VALUED: Record<string, string[]> = {
 const notFlag = '(?<![-\\w])';
 
 /** The rewrites, in order: whole phrases first, then valued fields, then bare field names. */
-export const API_TO_FLAGS: [RegExp, string][] = [
+export const API_TO_FLAGS: [RegExp, string | ((whole: string, ...groups: string[]) => string)][] = [
   // Memory budget: the API and the CLI both named; the CLI needs only its own.
   [/ \(memoryBudget; --max-gpu-memory in the CLI\)/g, ' (--max-gpu-memory MiB)'],
   [/use a batch of (\d+) or less \(batch; --batch in the CLI\)/g, 'use --batch $1 or less'],
@@ -45,6 +46,8 @@ export const API_TO_FLAGS: [RegExp, string][] = [
   [/leave free bits at 0/g, 'leave out --free-bits'],
   [/\bset those to 0\b/g, 'leave out --free-bits, --warmup-steps and --kl-cycle-steps'],
   [/leave beta at 1 and warmupSteps, klCycleSteps and freeBits at 0/g, 'leave out --beta, --warmup-steps, --kl-cycle-steps and --free-bits'],
+  // A folder of pictures too small to split; the command line has no testFraction to set.
+  ...SPLIT_IN_PLAIN_WORDS,
   // A folder of pictures read strictly.
   [/Strict loading refuses/g, '--strict refuses'],
   [/load without strict/g, 'leave out --strict'],
@@ -65,7 +68,7 @@ const LIBRARY_ERRORS = new Set(['ConfigError', 'DataError', 'DeviceLimitError'])
 
 /** `message` with the API's field and option names replaced by the flags that set them. */
 export function toFlags(message: string): string {
-  return API_TO_FLAGS.reduce((m, [pattern, flag]) => m.replace(pattern, flag), message);
+  return API_TO_FLAGS.reduce((m, [pattern, flag]) => (typeof flag === 'string' ? m.replace(pattern, flag) : m.replace(pattern, flag)), message);
 }
 
 /** The message to print for `err` on the command line. */

@@ -94,6 +94,15 @@ function gather(stack: Uint8Array, order: Uint32Array, size: number): Uint8Array
 }
 
 /**
+ * The too-few-pictures refusal below (splitImageSet) restated for a reader who sets no
+ * testFraction (the command line, the page): the split in plain words, and no API-only fix.
+ */
+export const SPLIT_IN_PLAIN_WORDS: [RegExp, (whole: string, fraction: string) => string][] = [
+  [/ \(or, in the API, [^()]*\)/g, () => ''],
+  [/a train\/test split with testFraction ([\d.]+)/g, (_, f) => `holding ${f === '0.1' ? 'a tenth' : `${Number(f) * 100}%`} of them out for testing`],
+];
+
+/**
  * Splits `count` stacked examples (channels * imageSize^2 bytes each, planar) into train and
  * test Datasets, and says which stacked examples the test set holds (`testIndices`, in its
  * order). `source` names the folder or file list in errors and dataset names.
