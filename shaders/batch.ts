@@ -18,6 +18,7 @@
 // Grid: one invocation per element of x, or, when D is a multiple of 4 (MNIST's 784), per 4
 // elements: every row then starts on a word boundary, so one u32 load brings 4 pixels, which saves
 // 3 of every 4 loads and index divisions (each a per-lane gather on a CPU adapter).
+import { ConfigError } from './errors';
 import { checkChoice, checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
 import { PHILOX_WGSL } from './philox';
 import { wgsl } from './wgsl';
@@ -45,7 +46,7 @@ export function gatherBatch(p: GatherParams): Kernel {
   const binarize = p.binarize ?? 'none';
   checkChoice('gather_batch', 'binarize', binarize, BINARIZE);
   const dequantize = !!p.dequantize;
-  if (dequantize && binarize !== 'none') throw new Error('gatherBatch: dequantization is for grey levels; it cannot be combined with binarization');
+  if (dequantize && binarize !== 'none') throw new ConfigError('gatherBatch: dequantization is for grey levels; it cannot be combined with binarization');
   const draws = binarize !== 'none' || dequantize;
   const perWord = D % 4 === 0;
   /** Invocations per row: one per pixel, or one per word of 4 pixels. */

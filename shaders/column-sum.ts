@@ -1,6 +1,7 @@
 // Column sums: out[n] = sum over the rows of x[m, n], the bias gradient of a dense layer (db = the
 // column sum of dY) and the gradient of a learned per-pixel scale. One invocation walks one column;
 // on GPUs a long column is summed in row slices that sliceSum (common.ts) then adds.
+import { ConfigError } from './errors';
 import { checkShape, declareBindings, kSliceLength, kSplits, MAX_WORKGROUPS_PER_DIM, minBindingBytes, read, write, type Kernel } from './common';
 
 const COLUMN_SUM_WORKGROUP = 64;
@@ -30,7 +31,7 @@ export function columnSum(p: ColumnSumShape): Kernel {
   checkShape('column_sum', { rows: p.rows, cols: p.cols });
   const slices = p.slices ?? 1;
   if (slices !== 1 && slices !== columnSumSlices(p.rows, p.cols)) {
-    throw new Error(`column_sum: slices ${slices}; use columnSumSlices(rows, cols), which gives ${columnSumSlices(p.rows, p.cols)}`);
+    throw new ConfigError(`column_sum: slices ${slices}; use columnSumSlices(rows, cols), which gives ${columnSumSlices(p.rows, p.cols)}`);
   }
   const split = slices > 1;
   const len = split ? kSliceLength(p.rows, slices, 1) : p.rows;

@@ -4,6 +4,7 @@
 // A factory takes every parameter of its kernel, the shape included, and returns a `Kernel`:
 // WGSL source, the bindings in order, and the workgroup grid for that shape. Nothing is left to
 // bind but buffers, which the scheduler (src/graph.ts) or `webgpu-vae/kernels` supplies.
+import { ConfigError, shown } from './errors';
 import { uniformStruct } from './uniform';
 
 /** How a kernel sees one binding (all in @group(0), in the order listed). */
@@ -125,20 +126,26 @@ export function workgroupTreeSum(threads: number): string {
 
 /** Formats a number as a WGSL f32 literal (always with a decimal point or exponent). */
 export function f32Literal(x: number): string {
-  if (!Number.isFinite(x)) throw new Error(`non-finite constant ${x} in WGSL`);
+  if (!Number.isFinite(x)) throw new ConfigError(`non-finite constant ${x} in WGSL: a kernel parameter that becomes a constant (e.g. elboReduce's tcExcess) must be a finite number`);
   const s = String(Math.fround(x));
   return /[.eE]/.test(s) ? s : `${s}.0`;
 }
 
-/** Throws unless every named dimension is a positive integer. */
+/**
+ * Throws a ConfigError unless every named dimension is a positive integer, showing a non-number
+ * with its type (M='37' is a string, not 37). A 0 is a problem with nothing in it, which needs
+ * no kernel at all: the message says to skip the dispatch rather than asking for a positive size.
+ */
 export function checkShape(kernel: string, dims: Record<string, number>): void {
   const bad = Object.entries(dims).filter(([, v]) => !(Number.isInteger(v) && v > 0));
-  if (bad.length) throw new Error(`${kernel}: ${bad.map(([k, v]) => `${k}=${v}`).join(', ')} must be positive integers`);
+  if (!bad.length) return;
+  const empty = bad.some(([, v]) => v === 0) ? '; a size of 0 leaves nothing to compute: skip the dispatch (e.g. for an empty batch) instead of building a kernel for it' : '';
+  throw new ConfigError(`${kernel}: ${bad.map(([k, v]) => `${k}=${shown(v)}`).join(', ')} must be ${bad.length > 1 ? 'positive integers' : 'a positive integer'}${empty}`);
 }
 
-/** Throws unless `value` is one of `allowed`: an unknown kind would otherwise compile as some default. */
+/** Throws a ConfigError unless `value` is one of `allowed`: an unknown kind would otherwise compile as some default. */
 export function checkChoice<T extends string>(kernel: string, what: string, value: unknown, allowed: readonly T[]): asserts value is T {
-  if (!allowed.includes(value as T)) throw new Error(`${kernel}: unknown ${what} ${typeof value === 'string' ? `'${value}'` : String(value)}; use one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
+  if (!allowed.includes(value as T)) throw new ConfigError(`${kernel}: unknown ${what} ${typeof value === 'string' ? `'${value}'` : shown(value)}; use one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
 }
 
 /** Bytes of one element of a storage binding's WGSL array type. */
@@ -196,7 +203,7 @@ export const kSliceLength = (K: number, splits: number, tileK: number) => Math.c
  */
 export function sliceSum(p: { name: string; from: string; to: string; slices: number; length: number }): Kernel {
   const { slices: S, length: L } = p;
-  if (!(Number.isInteger(S) && S >= 2 && Number.isInteger(L) && L > 0)) throw new Error(`${p.name}: slices ${S} and length ${L} must be integers, slices at least 2`);
+  if (!(Number.isInteger(S) && S >= 2 && Number.isInteger(L) && L > 0)) throw new ConfigError(`${p.name}: slices ${shown(S)} and length ${shown(L)} must be integers, slices at least 2 and length at least 1`);
   const bindings = [read(p.from), write(p.to)];
   const W = 64;
   const at = (s: string) => `${p.from}[(${s}) * ${L}u + i]`;

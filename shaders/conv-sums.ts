@@ -4,6 +4,7 @@
 //   bias grad            db[c] = sum over examples and pixels of dy[n, c, :]  convBiasGrad
 // A bias gradient runs as a workgroup tree per channel (in slices where the channels are few:
 // convBiasGradSlices) or, on software adapters, as one invocation per channel (biasGradThreads).
+import { ConfigError } from './errors';
 import { checkShape, declareBindings, kSliceLength, kSplits, minBindingBytes, read, sliceSum, workgroupTreeSum, write, type Kernel } from './common';
 import { CONV_TILES } from './conv';
 
@@ -81,9 +82,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }`;
     return { name: 'conv_bias_grad_serial', code, bindings, minBytes, workgroups: [Math.ceil(C / 4), 1, 1] };
   }
-  if (p.threadsPerChannel !== undefined && p.threadsPerChannel !== T) throw new Error(`conv_bias_grad: threadsPerChannel ${p.threadsPerChannel}; use 1 or ${T}`);
+  if (p.threadsPerChannel !== undefined && p.threadsPerChannel !== T) throw new ConfigError(`conv_bias_grad: threadsPerChannel ${p.threadsPerChannel}; use 1 or ${T}`);
   const slices = p.slices ?? 1;
-  if (slices !== 1 && slices !== convBiasGradSlices(p)) throw new Error(`conv_bias_grad: slices ${slices}; use convBiasGradSlices(shape), which gives ${convBiasGradSlices(p)}`);
+  if (slices !== 1 && slices !== convBiasGradSlices(p)) throw new ConfigError(`conv_bias_grad: slices ${slices}; use convBiasGradSlices(shape), which gives ${convBiasGradSlices(p)}`);
   const split = slices > 1;
   const len = split ? kSliceLength(N * P, slices, T) : N * P;
   const splitBindings = [read('dy'), write('dbSlices')];

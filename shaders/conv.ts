@@ -32,8 +32,9 @@
 // Variant `implicit-gemm` (default on GPUs): each kernel is a matrix product over the implicit
 // im2col matrix, staged through workgroup-memory tiles by conv-gemm.ts; no im2col buffer exists.
 // The bias gradient and the sum of a split weight gradient's slices are in conv-sums.ts.
+import { ConfigError, shown } from './errors';
 import { activationWGSL, checkActivation, type Activation } from './activation';
-import { checkChoice, declareBindings, minBindingBytes, read, write, type Kernel, type KernelBinding } from './common';
+import { checkChoice, checkShape, declareBindings, minBindingBytes, read, write, type Kernel, type KernelBinding } from './common';
 import { directForward, directInputGrad, directWeightGrad, DIRECT_CONV_TILE } from './conv-direct';
 import { quadForward, quadInputGrad, QUAD_CONV_TILE, type QuadKernel } from './conv-quad';
 import { quadWeightGrad } from './conv-quad-weight';
@@ -89,16 +90,15 @@ export interface ConvParams extends ConvGeometry {
 /** Output size of a convolution along one axis; throws when the kernel does not fit. */
 export function convOutputSize(size: number, kernel: number, stride: number, padding: number): number {
   const span = size + 2 * padding - kernel;
-  if (span < 0) throw new Error(`conv: kernel ${kernel} is larger than the padded input (${size} + 2*${padding}); use a smaller kernel or more padding`);
+  if (span < 0) throw new ConfigError(`conv: kernel ${kernel} is larger than the padded input (${size} + 2*${padding}); use a smaller kernel or more padding`);
   return Math.floor(span / stride) + 1;
 }
 
 /** The geometry with its derived sizes, validated. */
 export function convDims(kernel: string, g: ConvGeometry) {
   const dims = { batch: g.batch, inChannels: g.inChannels, inHeight: g.inHeight, inWidth: g.inWidth, outChannels: g.outChannels, kernel: g.kernel, stride: g.stride };
-  const bad = Object.entries(dims).filter(([, v]) => !(Number.isInteger(v) && v > 0)).map(([k, v]) => `${k}=${v}`);
-  if (!(Number.isInteger(g.padding) && g.padding >= 0)) bad.push(`padding=${g.padding} (must be a non-negative integer)`);
-  if (bad.length) throw new Error(`${kernel}: ${bad.join(', ')} must be positive integers`);
+  checkShape(kernel, dims);
+  if (!(Number.isInteger(g.padding) && g.padding >= 0)) throw new ConfigError(`${kernel}: padding=${shown(g.padding)} must be a non-negative integer`);
   const OH = convOutputSize(g.inHeight, g.kernel, g.stride, g.padding);
   const OW = convOutputSize(g.inWidth, g.kernel, g.stride, g.padding);
   const { batch: N, inChannels: Cin, inHeight: H, inWidth: W, outChannels: Cout, kernel: K, stride: S, padding: P } = g;
@@ -112,7 +112,7 @@ export function epilogueWGSL(p: Pick<ConvParams, 'bias' | 'activation' | 'gradAc
   const act = p.activation ?? 'none', gradAct = p.gradActivation ?? 'none';
   checkActivation('conv', 'activation', act);
   checkActivation('conv', 'gradActivation', gradAct);
-  if (act !== 'none' && gradAct !== 'none') throw new Error('conv: activation and gradActivation are exclusive');
+  if (act !== 'none' && gradAct !== 'none') throw new ConfigError('conv: activation and gradActivation are exclusive');
   const hasBelow = gradAct !== 'none';
   const code = wgsl`
 ${activationWGSL(act === 'none' ? gradAct : act)}
@@ -218,7 +218,7 @@ export function conv2dWeightGrad(p: ConvGeometry & { variant?: ConvVariant; f16?
   const variant = variantOf(p);
   const splits = p.splits ?? 1;
   if (splits !== 1 && (variant !== 'implicit-gemm' || splits !== weightGradSplits(p))) {
-    throw new Error(`conv2d_weight_grad: splits ${splits} for ${variant}; use weightGradSplits(geometry), which gives ${weightGradSplits(p)}`);
+    throw new ConfigError(`conv2d_weight_grad: splits ${splits} for ${variant}; use weightGradSplits(geometry), which gives ${weightGradSplits(p)}`);
   }
   const io = [read('dy'), read('x'), write(splits > 1 ? 'dwSlices' : 'dw')];
   if (variant === 'direct-subgroup') return quadKernel('conv2d_weight_grad', io, null, quadWeightGrad(d, p.f16), p.f16, weightGradValues(d));

@@ -21,6 +21,7 @@
 //   closed form.
 // Bindings: kl (params, q: read, kl, [dq_direct]: write); free bits (params, q: read, kl_dims,
 //   dq_direct: write); capacity (params, q: read, kl, dq_direct: write); reduce (params, rec, kl, [kl_dims | tc]: read, history, accum: write).
+import { ConfigError } from './errors';
 import { checkShape, declareBindings, f32Literal, minBindingBytes, workgroupTreeSum, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
 import { checkLayout, posteriorValues, posteriorWGSL, type PosteriorLayout } from './reparam';
 import { wgsl } from './wgsl';
@@ -174,11 +175,11 @@ export function elboReduce(p: ElboReduceParams): Kernel {
   const { batch: B, samples: L } = p;
   checkShape('elbo_reduce', { B, L });
   const latent = p.freeBitsLatent ?? 0;
-  if (!(Number.isInteger(latent) && latent >= 0)) throw new Error(`elbo_reduce: freeBitsLatent=${latent} must be a non-negative integer (0: no free bits)`);
+  if (!(Number.isInteger(latent) && latent >= 0)) throw new ConfigError(`elbo_reduce: freeBitsLatent=${latent} must be a non-negative integer (0: no free bits)`);
   const freeBits = latent > 0;
   const tc = p.tcExcess !== undefined;
   const capacity = !!p.capacity;
-  if (capacity && (freeBits || tc)) throw new Error('elbo_reduce: capacity control does not combine with free bits or the TC term');
+  if (capacity && (freeBits || tc)) throw new ConfigError('elbo_reduce: capacity control does not combine with free bits or the TC term');
   const bindings = [
     uniform(), read('rec'), read('kl'), ...(freeBits ? [read('kl_dims')] : []), ...(tc ? [read('tc')] : []),
     write('history', 'array<vec4<f32>>'), write('accum', 'array<vec4<f32>>'),

@@ -27,7 +27,7 @@
 //                      watch[0] = (e, minimum, accepted steps, 0) carries the watch across steps.
 // Bindings: partial (params, g: read, partials: write); health (params, partials, history: read,
 //   watch, health: write). Reference: tests/reference/grad-norm.ts.
-import { declareBindings, minBindingBytes, read, STEP_PARAMS, uniform, workgroupTreeSum, write, type Kernel } from './common';
+import { checkShape, declareBindings, minBindingBytes, read, STEP_PARAMS, uniform, workgroupTreeSum, write, type Kernel } from './common';
 import { wgsl } from './wgsl';
 
 /**
@@ -48,8 +48,8 @@ export const WATCH_VEC4S = 2;
 const vec4s = 'array<vec4<f32>>';
 
 export function gradNormPartial(p: { count: number }): Kernel {
+  checkShape('grad_norm_partial', { count: p.count });
   const vecs = Math.ceil(p.count / 4);
-  if (!(Number.isInteger(p.count) && p.count > 0)) throw new Error(`grad_norm_partial: count=${p.count} must be a positive integer`);
   const { partials, workgroup } = GRAD_NORM;
   const bindings = [uniform(), read('g', vec4s), write('partials')];
   const code = wgsl`

@@ -19,6 +19,7 @@
 // gradients are [C] slices of the flat parameter and gradient buffers.
 // With `f16` (half.ts), x and y may be stored as f16; the sums and stats stay f32.
 // Reference: tests/reference/group-norm.ts.
+import { ConfigError } from './errors';
 import { activationWGSL, checkActivation, type Activation } from './activation';
 import { checkShape, declareBindings, f32Literal, grid1D, minBindingBytes, read, workgroupTreeSum, write, type Kernel } from './common';
 import { load32, storeAs, withHalf, type HalfBindings } from './half';
@@ -45,7 +46,7 @@ export interface GroupNormForwardParams extends GroupNormShape {
 
 function check(name: string, p: GroupNormShape): { M: number; cpg: number; segments: number } {
   checkShape(name, { batch: p.batch, channels: p.channels, pixels: p.pixels, groups: p.groups });
-  if (p.channels % p.groups !== 0) throw new Error(`${name}: ${p.groups} groups do not divide ${p.channels} channels`);
+  if (p.channels % p.groups !== 0) throw new ConfigError(`${name}: ${p.groups} groups do not divide ${p.channels} channels`);
   const cpg = p.channels / p.groups;
   return { M: cpg * p.pixels, cpg, segments: p.batch * p.groups };
 }

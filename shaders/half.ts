@@ -5,6 +5,7 @@
 // epilogue and gradient is computed in f32 (the matmul does the same with its own operand names,
 // shaders/matmul.ts). Kernels with an f16 binding start with `enable f16;` and need the device's
 // `shader-f16` feature.
+import { ConfigError } from './errors';
 import type { KernelBinding } from './common';
 
 /** The bindings of a kernel stored as f16, by name (e.g. ['x', 'y']). */
@@ -23,7 +24,7 @@ export const storeAs = (half: HalfBindings | undefined, name: string, index: str
 export function withHalf(kernel: string, bindings: KernelBinding[], half: HalfBindings | undefined): { bindings: KernelBinding[]; enable: string; tag: string } {
   const names = [...new Set(half ?? [])].sort();
   const unknown = names.filter((n) => !bindings.some((b) => b.name === n && b.kind !== 'uniform'));
-  if (unknown.length) throw new Error(`${kernel}: f16 names ${unknown.map((n) => `'${n}'`).join(', ')}, which the kernel does not bind (it binds ${bindings.map((b) => b.name).join(', ')})`);
+  if (unknown.length) throw new ConfigError(`${kernel}: f16 names ${unknown.map((n) => `'${n}'`).join(', ')}, which the kernel does not bind (it binds ${bindings.map((b) => b.name).join(', ')})`);
   if (!names.length) return { bindings, enable: '', tag: '' };
   return {
     bindings: bindings.map((b) => (names.includes(b.name) ? { ...b, type: 'array<f16>' } : b)),

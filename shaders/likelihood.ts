@@ -23,6 +23,7 @@
 // into y (IWAE with thousands of samples); a workgroup past the last row returns as a whole.
 // Bindings: params (uniform), x, out: read, rec: write, [row_weight: read], [dout: write],
 //           [logsigma: read], [dls: write].
+import { ConfigError } from './errors';
 import { checkChoice, checkShape, declareBindings, f32Literal, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, STEP_PARAMS, uniform, workgroupTreeSum, write, type Kernel } from './common';
 import { wgsl } from './wgsl';
 
@@ -53,11 +54,11 @@ function checkLikelihood(kernel: string, likelihood: unknown, scale: unknown): v
   if (likelihood !== 'gaussian' || scale === undefined) return;
   if (typeof scale === 'object' && scale !== null && 'fixedLogSigma' in scale) {
     const ls = (scale as { fixedLogSigma: unknown }).fixedLogSigma;
-    if (typeof ls !== 'number' || !Number.isFinite(ls)) throw new Error(`${kernel}: scale.fixedLogSigma=${String(ls)} must be a finite number`);
+    if (typeof ls !== 'number' || !Number.isFinite(ls)) throw new ConfigError(`${kernel}: scale.fixedLogSigma=${String(ls)} must be a finite number`);
     return;
   }
   if (!LEARNED_SCALES.includes(scale as (typeof LEARNED_SCALES)[number])) {
-    throw new Error(`${kernel}: unknown scale ${typeof scale === 'string' ? `'${scale}'` : JSON.stringify(scale)}; use { fixedLogSigma: number } or one of ${LEARNED_SCALES.map((k) => `'${k}'`).join(', ')}`);
+    throw new ConfigError(`${kernel}: unknown scale ${typeof scale === 'string' ? `'${scale}'` : JSON.stringify(scale)}; use { fixedLogSigma: number } or one of ${LEARNED_SCALES.map((k) => `'${k}'`).join(', ')}`);
   }
 }
 
@@ -189,7 +190,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 #endif
   }
 }`;
-  if (T & (T - 1)) throw new Error(`likelihoodRows: threadsPerRow must be a power of two, got ${T}`);
+  if (T & (T - 1)) throw new ConfigError(`likelihoodRows: threadsPerRow must be a power of two, got ${T}`);
   const rows = L * B;
   return {
     name: `likelihood_rows_${p.likelihood}${predicted ? '_predicted' : learned ? (perPixel ? '_learned_pixel' : '_learned_global') : ''}${grads ? (weighted ? '_grad_weighted' : '_grad') : ''}`,
@@ -221,7 +222,7 @@ export function decoderMean(p: DecoderMeanParams): Kernel {
   checkLikelihood('decoder_mean', p.likelihood, p.scale);
   const O = decoderOutputWidth(D, p.likelihood === 'gaussian' ? p.scale : undefined);
   const bernoulli = p.likelihood === 'bernoulli';
-  if (!bernoulli && O === D) throw new Error('decoderMean: a Gaussian output is its own mean unless the scale is predicted');
+  if (!bernoulli && O === D) throw new ConfigError('decoderMean: a Gaussian output is its own mean unless the scale is predicted');
   const bindings = [read('out'), write('images')];
   const code = wgsl`
 ${declareBindings(bindings)}

@@ -18,6 +18,7 @@
 // any adapter (WebGPU subgroups have at least 4 lanes), so this is correct whatever the adapter's
 // subgroup size; with no early return, all 4 lanes reach every swap. With `subgroups: false` it
 // falls back to `register`.
+import { ConfigError } from './errors';
 import { cIndex, loadAs32, matmulBlocksWGSL, storeC, type MatmulDims, type MatmulParams, type MatmulTile } from './matmul';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -27,7 +28,7 @@ export function registerBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): str
   const { TM, TN, WGX, WGY, LANES, UNROLL_K } = t;
   const BM = TM * WGY * LANES, BN = (TN * WGX) / LANES;
   const sg = LANES > 1;
-  if (sg && (WGX * WGY !== LANES || LANES !== 4 || TN % LANES)) throw new Error('matmul: a register-subgroup workgroup must be one 4-lane subgroup');
+  if (sg && (WGX * WGY !== LANES || LANES !== 4 || TN % LANES)) throw new ConfigError('matmul: a register-subgroup workgroup must be one 4-lane subgroup');
   // u times a dimension, folded to one literal when the dimension is one.
   const times = (u: number, dim: 'M' | 'N', value: number) => (d.generic ? `${u}u * ${d[dim]}` : `${u * value}u`);
   const lastRow = d.generic ? `(${d.M} - 1u)` : `${p.M - 1}u`, lastCol = d.generic ? `(${d.N} - 1u)` : `${p.N - 1}u`;

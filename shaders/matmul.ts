@@ -30,6 +30,7 @@
 // Shape-generic kernels (`generic: true`) read M, N and K from a uniform (`dims`) instead of
 // having them in the source, so one pipeline serves every shape of its kind: fewer compiles for a
 // model's first step, at the cost of loop bounds and strides the compiler cannot fold.
+import { ConfigError } from './errors';
 import { wgsl } from './wgsl';
 import { activationWGSL, checkActivation, type Activation } from './activation';
 import { checkChoice, checkShape, declareBindings, kSliceLength, kSplits, MAX_WORKGROUPS_PER_DIM, minBindingBytes, read, uniform, write, type Kernel } from './common';
@@ -84,19 +85,19 @@ export const MATMUL_TILES: Record<MatmulVariant, MatmulTile> = {
 /** The tile a kernel uses: the variant's default with `override` applied, checked. */
 export function matmulTile(variant: MatmulVariant, override: Partial<MatmulTile> = {}): MatmulTile {
   const base = MATMUL_TILES[variant];
-  if (!base) throw new Error(`matmul: unknown variant '${variant}'; use one of ${MATMUL_VARIANTS.join(', ')}`);
+  if (!base) throw new ConfigError(`matmul: unknown variant '${variant}'; use one of ${MATMUL_VARIANTS.join(', ')}`);
   const t = { ...base, ...override };
   for (const k of ['TM', 'TN', 'WGX', 'WGY', 'LANES', 'UNROLL_K'] as const) {
-    if (!(Number.isInteger(t[k]) && t[k] >= 1)) throw new Error(`matmul ${variant}: tile ${k}=${t[k]} must be a positive integer`);
+    if (!(Number.isInteger(t[k]) && t[k] >= 1)) throw new ConfigError(`matmul ${variant}: tile ${k}=${t[k]} must be a positive integer`);
   }
   if (isTiled(variant)) {
-    if (!(Number.isInteger(t.TILE_K) && t.TILE_K >= 1)) throw new Error(`matmul ${variant}: TILE_K=${t.TILE_K} must be a positive integer`);
-    if (t.VEC4 && (t.TM % 4 || t.TN % 4 || t.TILE_K % 4)) throw new Error(`matmul ${variant}: vec4 tiles need TM, TN and TILE_K multiples of 4, got ${t.TM}, ${t.TN}, ${t.TILE_K}`);
-    if (t.QUAD && (!t.VEC4 || t.TM % 8 || t.WGX % 4)) throw new Error(`matmul ${variant}: quad sharing needs vec4 tiles, TM a multiple of 8 and WGX a multiple of 4`);
-    if (t.SPREAD && (!t.VEC4 || t.QUAD)) throw new Error(`matmul ${variant}: SPREAD spaces vec4 groups, so it needs VEC4 and no QUAD`);
-    if (t.PREFETCH && !t.DOUBLE) throw new Error(`matmul ${variant}: PREFETCH stores the next slice into the other slot of a DOUBLE tile; set DOUBLE too`);
+    if (!(Number.isInteger(t.TILE_K) && t.TILE_K >= 1)) throw new ConfigError(`matmul ${variant}: TILE_K=${t.TILE_K} must be a positive integer`);
+    if (t.VEC4 && (t.TM % 4 || t.TN % 4 || t.TILE_K % 4)) throw new ConfigError(`matmul ${variant}: vec4 tiles need TM, TN and TILE_K multiples of 4, got ${t.TM}, ${t.TN}, ${t.TILE_K}`);
+    if (t.QUAD && (!t.VEC4 || t.TM % 8 || t.WGX % 4)) throw new ConfigError(`matmul ${variant}: quad sharing needs vec4 tiles, TM a multiple of 8 and WGX a multiple of 4`);
+    if (t.SPREAD && (!t.VEC4 || t.QUAD)) throw new ConfigError(`matmul ${variant}: SPREAD spaces vec4 groups, so it needs VEC4 and no QUAD`);
+    if (t.PREFETCH && !t.DOUBLE) throw new ConfigError(`matmul ${variant}: PREFETCH stores the next slice into the other slot of a DOUBLE tile; set DOUBLE too`);
   } else if (t.DOUBLE || t.SPREAD || t.PREFETCH) {
-    throw new Error(`matmul ${variant}: DOUBLE, SPREAD and PREFETCH shape workgroup tiles, which a register kernel has none of; use a tiled variant`);
+    throw new ConfigError(`matmul ${variant}: DOUBLE, SPREAD and PREFETCH shape workgroup tiles, which a register kernel has none of; use a tiled variant`);
   }
   return t;
 }
@@ -187,7 +188,7 @@ const WITHOUT_SUBGROUPS: Partial<Record<MatmulVariant, MatmulVariant>> = { 'regi
 /** The variant and tile a kernel of `p` runs: a subgroup variant falls back without subgroups (to its fallback's default tile). */
 export function resolvedVariant(p: Pick<MatmulParams, 'variant' | 'tile' | 'subgroups'>): { variant: MatmulVariant; tile: MatmulTile } {
   const requested = p.variant ?? 'register';
-  if (!MATMUL_TILES[requested]) throw new Error(`matmul: unknown variant '${requested}'; use one of ${MATMUL_VARIANTS.join(', ')}`);
+  if (!MATMUL_TILES[requested]) throw new ConfigError(`matmul: unknown variant '${requested}'; use one of ${MATMUL_VARIANTS.join(', ')}`);
   const variant: MatmulVariant = matmulVariantNeedsSubgroups(requested) && p.subgroups === false ? WITHOUT_SUBGROUPS[requested]! : requested;
   return { variant, tile: matmulTile(variant, variant === requested ? p.tile : {}) };
 }
@@ -233,11 +234,11 @@ export function matmul(p: MatmulParams): MatmulKernel {
   const { M, N, K } = p;
   checkShape('matmul', { M, N, K });
   const P = p.channelsFirstPixels;
-  if (P !== undefined && !(Number.isInteger(P) && P >= 1 && M % P === 0)) throw new Error(`matmul: channelsFirstPixels=${P} must be a positive integer dividing M=${M}`);
+  if (P !== undefined && !(Number.isInteger(P) && P >= 1 && M % P === 0)) throw new ConfigError(`matmul: channelsFirstPixels=${P} must be a positive integer dividing M=${M}`);
   const { variant, tile: t } = resolvedVariant(p);
   const splits = p.splits ?? 1;
   if (splits !== 1 && splits !== matmulSplits(p)) {
-    throw new Error(`matmul: splits ${splits}; use matmulSplits(params), which gives ${matmulSplits(p)} (only specialized tiled products without epilogue split)`);
+    throw new ConfigError(`matmul: splits ${splits}; use matmulSplits(params), which gives ${matmulSplits(p)} (only specialized tiled products without epilogue split)`);
   }
   const useSubgroups = t.LANES > 1 || t.QUAD;
   const act = p.activation ?? 'none';
@@ -247,7 +248,7 @@ export function matmul(p: MatmulParams): MatmulKernel {
   for (const op of p.f16 ?? []) checkChoice('matmul', 'f16 operand', op, MATMUL_OPERANDS);
   const hasBias = !!p.bias;
   const hasY = gradAct !== 'none';
-  if (act !== 'none' && gradAct !== 'none') throw new Error('matmul: activation and gradActivation are exclusive');
+  if (act !== 'none' && gradAct !== 'none') throw new ConfigError('matmul: activation and gradActivation are exclusive');
   const d = dimsOf(p);
   const v4 = matmulVec4Inputs(p, t, isTiled(variant));
   const half = [...new Set(p.f16 ?? [])].filter((op) => op !== 'y' || hasY).sort();

@@ -23,6 +23,7 @@
 //           backward (params, q, eps, dz, dq_direct, [dz_direct]: read, dq: write);
 //           prior (params, z: write).
 // Grid: forward one invocation per (example, latent); backward the same; prior per element.
+import { ConfigError } from './errors';
 import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
 import { PHILOX_WGSL } from './philox';
 import { wgsl } from './wgsl';
@@ -48,7 +49,7 @@ export interface ReparamParams {
 export function checkLayout(kernel: string, l: PosteriorLayout): void {
   checkShape(kernel, { latent: l.latent, stride: l.stride });
   const bad = (['mu', 'logvar'] as const).filter((k) => !(Number.isInteger(l[k]) && l[k] >= 0)).map((k) => `${k}=${l[k]}`);
-  if (bad.length) throw new Error(`${kernel}: layout ${bad.join(', ')} must be non-negative integers`);
+  if (bad.length) throw new ConfigError(`${kernel}: layout ${bad.join(', ')} must be non-negative integers`);
 }
 
 /** Values of the posterior tensor (q or its gradient) that B examples reach under layout `l`. */

@@ -1,28 +1,9 @@
 // Error types the library throws. Each message says what went wrong and how to fix it, so the CLI
 // can print it as one line; `name` lets callers branch without importing the classes.
 
-/** What a wrong-typed argument is, for messages: 'null', 'an array', its class name or its typeof. */
-export function kindOfValue(x: unknown): string {
-  if (x === null) return 'null';
-  if (Array.isArray(x)) return 'an array';
-  return (x as object)?.constructor?.name ?? typeof x;
-}
-
-/**
- * A value as a message shows it after "got": a number as itself, anything else quoted or named
- * with its type, so that "got 4" never stands for the string '4' a number check refused.
- */
-export function shown(x: unknown): string {
-  if (typeof x === 'number' || typeof x === 'bigint' || x === undefined || x === null) return String(x);
-  if (typeof x === 'string') return `'${x}' (a string)`;
-  if (typeof x === 'boolean') return `${x} (a boolean)`;
-  return kindOfValue(x);
-}
-
-/** A bad option, shape or model configuration supplied by the caller. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+// ConfigError and the value formatting of messages live with the kernel factories, which throw
+// it and import nothing from src/.
+export { ConfigError, kindOfValue, shown } from '../shaders/errors';
 
 /** No usable WebGPU adapter or device could be obtained. */
 export class NoWebGPUError extends Error {

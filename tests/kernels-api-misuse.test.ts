@@ -90,8 +90,8 @@ describe('factories refuse bad parameters', () => {
   });
 
   it('a count or size that is not a positive integer, before it reaches WGSL', () => {
-    expect(() => optimizerStep({ kind: 'adam', count: -1 })).toThrow(/optimizer_step: count=-1 must be positive integers/);
-    expect(() => optimizerStep({ kind: 'sgd', count: 2.5 })).toThrow(/optimizer_step: count=2.5 must be positive integers/);
+    expect(() => optimizerStep({ kind: 'adam', count: -1 })).toThrow(/optimizer_step: count=-1 must be a positive integer/);
+    expect(() => optimizerStep({ kind: 'sgd', count: 2.5 })).toThrow(/optimizer_step: count=2.5 must be a positive integer/);
     expect(() => activationForward({ kind: 'relu', count: 2.5 })).toThrow(/activation_forward: count=2.5/);
     expect(() => activationBackward({ kind: 'relu', count: 0 })).toThrow(/activation_backward: count=0/);
     expect(() => gatherBatch({ rows: 2, dim: -4 })).toThrow(/gather_batch: dim=-4/);
