@@ -57,9 +57,9 @@ export interface KlParams {
 
 export function klDivergence(p: KlParams): Kernel {
   const { batch: B, layout } = p;
-  const Z = layout.latent;
   checkShape('kl_divergence', { B });
   checkLayout('kl_divergence', layout);
+  const Z = layout.latent;
   const bindings = [uniform(), read('q'), write('kl'), ...(p.gradients ? [write('dq_direct')] : [])];
   const code = wgsl`
 ${STEP_PARAMS.wgsl}
@@ -90,9 +90,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 /** Free bits: kl_dims[j] = batch-mean KL of dimension j, dq_direct zero where it is under params.free_bits. */
 export function klFreeBits(p: { batch: number; layout: PosteriorLayout }): Kernel {
   const { batch: B, layout } = p;
-  const Z = layout.latent;
   checkShape('kl_free_bits', { B });
   checkLayout('kl_free_bits', layout);
+  const Z = layout.latent;
   const bindings = [uniform(), read('q'), write('kl_dims'), write('dq_direct')];
   const code = wgsl`
 ${STEP_PARAMS.wgsl}
@@ -124,9 +124,9 @@ const REDUCE_THREADS = 64;
 /** Capacity control: kl[b] and dq_direct = kl_weight sign(KLbar - kl_capacity) / n * dKL, in one workgroup. */
 export function klCapacity(p: { batch: number; layout: PosteriorLayout }): Kernel {
   const { batch: B, layout } = p;
-  const Z = layout.latent;
   checkShape('kl_capacity', { B });
   checkLayout('kl_capacity', layout);
+  const Z = layout.latent;
   const bindings = [uniform(), read('q'), write('kl'), write('dq_direct')];
   const code = wgsl`
 ${STEP_PARAMS.wgsl}

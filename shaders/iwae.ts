@@ -47,9 +47,9 @@ fn log_w(b: u32, k: u32) -> f32 {
 
 export function iwaeWeights(p: IwaeParams & { gradients: boolean }): Kernel {
   const { batch: B, samples: K, layout } = p;
-  const Z = layout.latent;
   checkShape('iwae_weights', { B, K });
   checkLayout('iwae_weights', layout);
+  const Z = layout.latent;
   const g = p.gradients;
   const bindings = [
     uniform(), read('q'), read('z'), read('eps'), read('rec'), write('log_weight'), write('bound'),
@@ -133,9 +133,9 @@ fn main(@builtin(local_invocation_index) tid: u32) {
 
 export function iwaeChunk(p: IwaeParams): Kernel {
   const { batch: B, samples: K, layout } = p;
-  const Z = layout.latent;
   checkShape('iwae_chunk', { B, K });
   checkLayout('iwae_chunk', layout);
+  const Z = layout.latent;
   const bindings = [uniform(), read('q'), read('z'), read('eps'), read('rec'), write('state', 'array<vec2<f32>>'), write('bounds')];
   const code = wgsl`
 ${STEP_PARAMS.wgsl}

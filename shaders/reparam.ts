@@ -23,7 +23,7 @@
 //           backward (params, q, eps, dz, dq_direct, [dz_direct]: read, dq: write);
 //           prior (params, z: write).
 // Grid: forward one invocation per (example, latent); backward the same; prior per element.
-import { ConfigError } from './errors';
+import { ConfigError, shown } from './errors';
 import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
 import { PHILOX_WGSL } from './philox';
 import { wgsl } from './wgsl';
@@ -45,11 +45,27 @@ export interface ReparamParams {
   layout: PosteriorLayout;
 }
 
-/** Throws unless the layout's sizes are positive integers and its offsets non-negative ones. */
+/**
+ * Throws a ConfigError unless the layout is one a kernel can index: latent and stride positive
+ * integers, mu and logvar non-negative ones, and the two ranges [mu, mu + latent) and
+ * [logvar, logvar + latent) apart and inside a row of `stride` values. Overlapping ranges would
+ * read one value as both a mean and a log-variance, and the backward kernels would write both
+ * gradients to it; a range past the stride runs into the next row.
+ */
 export function checkLayout(kernel: string, l: PosteriorLayout): void {
-  checkShape(kernel, { latent: l.latent, stride: l.stride });
-  const bad = (['mu', 'logvar'] as const).filter((k) => !(Number.isInteger(l[k]) && l[k] >= 0)).map((k) => `${k}=${l[k]}`);
-  if (bad.length) throw new ConfigError(`${kernel}: layout ${bad.join(', ')} must be non-negative integers`);
+  if (typeof l !== 'object' || l === null) throw new ConfigError(`${kernel}: layout must be { latent, stride, mu, logvar }, got ${shown(l)}`);
+  const sizes = (['latent', 'stride'] as const).filter((k) => !(Number.isInteger(l[k]) && l[k] > 0)).map((k) => `${k}=${shown(l[k])}`);
+  if (sizes.length) throw new ConfigError(`${kernel}: layout ${sizes.join(', ')} must be ${sizes.length > 1 ? 'positive integers' : 'a positive integer'}`);
+  const offsets = (['mu', 'logvar'] as const).filter((k) => !(Number.isInteger(l[k]) && l[k] >= 0)).map((k) => `${k}=${shown(l[k])}`);
+  if (offsets.length) throw new ConfigError(`${kernel}: layout ${offsets.join(', ')} must be ${offsets.length > 1 ? 'non-negative integers' : 'a non-negative integer'}`);
+  const range = (k: 'mu' | 'logvar') => `${k} [${l[k]}, ${l[k] + l.latent})`;
+  const past = (['mu', 'logvar'] as const).filter((k) => l[k] + l.latent > l.stride);
+  if (past.length) {
+    throw new ConfigError(`${kernel}: layout ${past.map(range).join(' and ')} ${past.length > 1 ? 'run' : 'runs'} past the row stride ${l.stride} into the next row; each row holds latent values of mu and of logvar, so the stride must be at least ${2 * l.latent} (e.g. { latent: ${l.latent}, stride: ${2 * l.latent}, mu: 0, logvar: ${l.latent} })`);
+  }
+  if (l.mu < l.logvar + l.latent && l.logvar < l.mu + l.latent) {
+    throw new ConfigError(`${kernel}: layout ${range('mu')} and ${range('logvar')} overlap; mu and logvar need ${l.latent} values each, apart (e.g. mu: 0, logvar: ${l.latent})`);
+  }
 }
 
 /** Values of the posterior tensor (q or its gradient) that B examples reach under layout `l`. */
@@ -85,9 +101,9 @@ export interface ReparamForwardParams extends ReparamParams {
 
 export function reparamForward(p: ReparamForwardParams): Kernel {
   const { batch: B, samples: L, layout } = p;
-  const Z = layout.latent;
   checkShape('reparam_forward', { B, L });
   checkLayout('reparam_forward', layout);
+  const Z = layout.latent;
   const meanOnly = !!p.meanOnly;
   const bindings = [uniform(), read('q'), write('z'), write('eps')];
   const code = wgsl`
@@ -134,9 +150,9 @@ export interface ReparamBackwardParams extends ReparamParams {
 /** dq = dq_direct + (sum_l dz, sum_l dz * eps * sigma / 2) at the mu and logvar positions. */
 export function reparamBackward(p: ReparamBackwardParams): Kernel {
   const { batch: B, samples: L, layout } = p;
-  const Z = layout.latent;
   checkShape('reparam_backward', { B, L });
   checkLayout('reparam_backward', layout);
+  const Z = layout.latent;
   const directZ = !!p.directZ;
   const bindings = [uniform(), read('q'), read('eps'), read('dz'), read('dq_direct'), ...(directZ ? [read('dz_direct')] : []), write('dq')];
   const code = wgsl`

@@ -54,9 +54,9 @@ fn valid_examples() -> u32 { return min(params.valid_rows, ${B}u); }`;
 
 function common(p: TcParams) {
   const { batch: B, samples: S, layout } = p;
-  const Z = layout.latent;
   checkShape('tc', { B, S });
   checkLayout('tc', layout);
+  const Z = layout.latent;
   const prelude = (bindings: KernelBinding[]) => `
 ${STEP_PARAMS.wgsl}
 ${declareBindings(bindings)}

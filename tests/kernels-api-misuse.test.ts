@@ -98,8 +98,8 @@ describe('factories refuse bad parameters', () => {
     expect(() => gatherLabels({ rows: 1.5, classes: 10 })).toThrow(/gather_labels: rows=1.5/);
     expect(() => likelihoodRows({ batch: 2, samples: 1, dim: 4, likelihood: 'bernoulli', gradients: false, threadsPerRow: 0 })).toThrow(/likelihood_rows: threadsPerRow=0/);
     expect(() => likelihoodRows({ batch: 2, samples: 1, dim: 4, likelihood: 'gaussian', scale: { fixedLogSigma: Number.NaN }, gradients: false })).toThrow(/scale.fixedLogSigma=NaN must be a finite number/);
-    expect(() => reparamForward({ batch: 2, samples: 1, layout: { ...layout, mu: -1 } })).toThrow(/reparam_forward: layout mu=-1 must be non-negative integers/);
-    expect(() => klDivergence({ batch: 2, layout: { ...layout, stride: 0 }, gradients: false })).toThrow(/kl_divergence: stride=0/);
+    expect(() => reparamForward({ batch: 2, samples: 1, layout: { ...layout, mu: -1 } })).toThrow(/reparam_forward: layout mu=-1 must be a non-negative integer/);
+    expect(() => klDivergence({ batch: 2, layout: { ...layout, stride: 0 }, gradients: false })).toThrow(/kl_divergence: layout stride=0 must be a positive integer/);
     expect(() => elboReduce({ batch: 2, samples: 1, freeBitsLatent: 2.5 })).toThrow(/elbo_reduce: freeBitsLatent=2.5 must be a non-negative integer/);
   });
 
