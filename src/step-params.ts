@@ -1,7 +1,11 @@
 // The StepParams uniform from the CPU side: friendly names and derived values (the seed split
 // into two words, Adam's bias corrections) mapped onto the fields declared in shaders/common.ts.
+// Every name and value is checked first: a kernel reads the uniform as raw words, so a misspelt
+// field left at its default or a value wrapped into a u32 would give wrong results, silently.
 import { BINARIZE_STREAM, DEQUANTIZE_STREAM } from '../shaders/batch';
 import { STEP_PARAMS } from '../shaders/common';
+import { checkKnownKeys } from './edit-distance';
+import { ConfigError, shown } from './errors';
 
 export interface StepParams {
   seed: number;
@@ -49,9 +53,68 @@ export const STEP_PARAMS_DEFAULTS: StepParams = {
   epoch: 0, totalSamples: 1, chunk: 0, noiseRows: 0, noiseRow0: 0, clipNorm: 0, klCapacity: 0,
 };
 
+/**
+ * How each field is checked: what its uniform word can hold and the kernels can use. `seed` is
+ * split into two u32 words and must be what the CPU twins (noiseAt, Philox) accept, or the draws
+ * could not be reproduced; `step` only sets the bias corrections (any non-negative integer);
+ * betas are Adam's decays, in [0, 1) so that the corrections stay finite.
+ */
+const FIELD_RULES: Record<keyof StepParams, 'seed' | 'u32' | 'step' | 'f32' | 'beta'> = {
+  seed: 'seed', counter: 'u32', batchStart: 'u32', validRows: 'u32', historySlot: 'u32', stream: 'u32', datasetCount: 'u32',
+  lr: 'f32', beta1: 'beta', beta2: 'beta', adamEps: 'f32', step: 'step', weightDecay: 'f32', klWeight: 'f32', freeBits: 'f32',
+  epoch: 'u32', totalSamples: 'u32', chunk: 'u32', noiseRows: 'u32', noiseRow0: 'u32', clipNorm: 'f32', klCapacity: 'f32',
+};
+const FIELDS = Object.keys(FIELD_RULES) as (keyof StepParams)[];
+
+/** Names a caller may reach for that are no field, with the field that does their job. */
+const FIELD_FOR = new Map([
+  ['t', "'step'"], ['learningRate', "'lr'"], ['eps', "'adamEps'"], ['epsilon', "'adamEps'"], ['betas', "'beta1' and 'beta2'"],
+  ['bias_c1', "'step': the bias corrections are derived from it and the betas"], ['bias_c2', "'step': the bias corrections are derived from it and the betas"],
+]);
+
+/** The uniform field a friendly field fills, for messages (seed fills two). */
+const uniformFieldOf = (name: keyof StepParams) => (name === 'seed' ? 'seed_lo and seed_hi' : name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
+
+/** Refuses a field a kernel could not use as meant: it would otherwise be encoded, wrapped or rounded, silently. */
+function checkField(name: keyof StepParams, v: unknown): void {
+  const rule = FIELD_RULES[name];
+  const got = `got ${shown(v)}`;
+  if (rule === 'seed' && !(Number.isSafeInteger(v) && (v as number) >= 0)) {
+    throw new ConfigError(`encodeStepParams: seed must be a non-negative safe integer (0 to 2^53 - 1), ${got}; the Philox key is its two u32 words, and noiseAt and Philox refuse any other seed, so the GPU's draws could not be reproduced`);
+  }
+  if (rule === 'u32' && !(Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 2 ** 32 - 1)) {
+    throw new ConfigError(`encodeStepParams: ${name} must be an integer from 0 to ${2 ** 32 - 1} (it fills the u32 StepParams.${uniformFieldOf(name)}), ${got}`);
+  }
+  if (rule === 'step' && !(Number.isSafeInteger(v) && (v as number) >= 0)) {
+    throw new ConfigError(`encodeStepParams: step must be a non-negative integer (Adam's step number t, 1-based; 0 leaves the bias corrections at 1), ${got}`);
+  }
+  // Past f32's range a value would reach the kernel as an infinity.
+  if ((rule === 'f32' || rule === 'beta') && !(typeof v === 'number' && Number.isFinite(Math.fround(v)))) {
+    throw new ConfigError(`encodeStepParams: ${name} must be a finite number within f32's range (it fills the f32 StepParams.${uniformFieldOf(name)}), ${got}`);
+  }
+  if (rule === 'beta' && !((v as number) >= 0 && (v as number) < 1)) {
+    throw new ConfigError(`encodeStepParams: ${name} must be in [0, 1) (Adam's moment decay; the bias correction divides by 1 - ${name}^step), ${got}`);
+  }
+}
+
+/**
+ * The StepParams uniform's bytes (STEP_PARAMS.bytes, into `out` if given) for the fields in
+ * `partial`, the others at their defaults (STEP_PARAMS_DEFAULTS). A field given as undefined keeps
+ * its default. Throws a ConfigError for a name that is no field (with the nearest one: a misspelt
+ * field would otherwise be left at its default, e.g. validRows at 0, which zeroes every sum over
+ * the batch) and for a value its kernels could not use as meant.
+ */
 export function encodeStepParams(partial: Partial<StepParams>, out?: ArrayBuffer): ArrayBuffer {
-  // Fields given as undefined keep their defaults.
+  if (typeof partial !== 'object' || partial === null || Array.isArray(partial)) {
+    throw new ConfigError(`encodeStepParams takes an object of StepParams fields ({} for the defaults), got ${shown(partial)}`);
+  }
+  for (const key of Object.keys(partial)) {
+    const instead = FIELD_FOR.get(key);
+    if (instead) throw new ConfigError(`unknown StepParams field '${key}' (use ${instead}); the StepParams fields are ${FIELDS.join(', ')}`);
+  }
+  checkKnownKeys('StepParams field', Object.keys(partial), FIELDS);
   const given = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
+  for (const [name, v] of Object.entries(given)) checkField(name as keyof StepParams, v);
   const p: StepParams = { ...STEP_PARAMS_DEFAULTS, ...given };
   // From the f32 betas the kernel uses, so the corrections match its moment decay exactly.
   const b1 = Math.fround(p.beta1), b2 = Math.fround(p.beta2);

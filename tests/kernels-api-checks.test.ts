@@ -3,9 +3,12 @@
 // later, vaguer error.
 import { describe, expect, it } from 'vitest';
 import {
-  conv2dForward, elboReduce, iwaeChunk, iwaeWeights, klDivergence, klFreeBits, matmul, optimizerStep, type PosteriorLayout, reparamBackward,
-  reparamForward,
+  conv2dForward, elboReduce, encodeStepParams, iwaeChunk, iwaeWeights, klDivergence, klFreeBits, matmul, optimizerStep, type PosteriorLayout,
+  reparamBackward, reparamForward, STEP_PARAMS, type StepParams,
 } from '../src/kernels';
+import { noiseAt } from '../src/noise';
+import { Philox } from '../src/rng';
+import { STEP_PARAMS_DEFAULTS } from '../src/step-params';
 
 /** `expect(...).toThrow` matcher of an error by class name and message. */
 const refusal = (name: string, message: RegExp) => expect.objectContaining({ name, message: expect.stringMatching(message) });
@@ -40,5 +43,54 @@ describe('factories refuse a shape or layout the kernel would index wrongly', ()
       // Apart and inside the row, in either order and with room to spare: fine.
       for (const ok of [{ latent: 3, stride: 6, mu: 0, logvar: 3 }, { latent: 3, stride: 8, mu: 4, logvar: 1 }]) expect(() => build(ok), name).not.toThrow();
     }
+  });
+});
+
+describe('encodeStepParams refuses what a kernel would read wrongly', () => {
+  it('an unknown field, with the field meant, instead of leaving that one at its default', () => {
+    // validRows left at 0 made every KL gradient 0; lr at 0 kept Adam still; no step, no bias correction.
+    expect(() => encodeStepParams({ validrows: 4 } as never)).toThrow(refusal('ConfigError', /^unknown StepParams field 'validrows' \(did you mean 'validRows'\?\); the StepParams fields are seed, counter, batchStart, validRows/));
+    expect(() => encodeStepParams({ learningRate: 0.1 } as never)).toThrow(refusal('ConfigError', /^unknown StepParams field 'learningRate' \(use 'lr'\)/));
+    expect(() => encodeStepParams({ lr: 0.1, t: 1 } as never)).toThrow(refusal('ConfigError', /^unknown StepParams field 't' \(use 'step'\)/));
+    expect(() => encodeStepParams({ bias_c1: 2 } as never)).toThrow(/unknown StepParams field 'bias_c1' \(use 'step': the bias corrections are derived from it and the betas\)/);
+    expect(() => encodeStepParams({ valid_rows: 4 } as never)).toThrow(/did you mean 'validRows'/);
+    expect(() => encodeStepParams(null as never)).toThrow(refusal('ConfigError', /^encodeStepParams takes an object of StepParams fields \(\{\} for the defaults\), got null$/));
+  });
+
+  it('a seed the CPU twins refuse, so that the GPU draws can always be reproduced', () => {
+    // -1 encoded as 0xffffffff and 1.5 as 1, seeds which noiseAt and Philox throw for.
+    for (const seed of [-1, 1.5, 2 ** 53, Number.NaN]) {
+      expect(() => encodeStepParams({ seed }), `seed ${seed}`).toThrow(refusal('ConfigError', /^encodeStepParams: seed must be a non-negative safe integer \(0 to 2\^53 - 1\), got .*; the Philox key is its two u32 words, and noiseAt and Philox refuse any other seed/));
+      expect(() => noiseAt(0, seed, 0, 0), `noiseAt seed ${seed}`).toThrow(refusal('ConfigError', /^noiseAt: seed must be a non-negative safe integer/));
+    }
+    expect(() => encodeStepParams({ seed: '3' as never })).toThrow(/got '3' \(a string\)/);
+    // Every seed it takes, the twins take too.
+    for (const seed of [0, 1, 2 ** 32, Number.MAX_SAFE_INTEGER]) {
+      const words = STEP_PARAMS.decode(encodeStepParams({ seed }));
+      expect(new Philox(seed).key).toEqual([words.seed_lo, words.seed_hi]);
+      expect(Number.isFinite(noiseAt(5, seed, 0, 0))).toBe(true);
+    }
+  });
+
+  it('counts that are not u32 integers, numbers that are not finite in f32, and betas outside [0, 1)', () => {
+    expect(() => encodeStepParams({ validRows: -1 })).toThrow(refusal('ConfigError', /^encodeStepParams: validRows must be an integer from 0 to 4294967295 \(it fills the u32 StepParams\.valid_rows\), got -1$/));
+    expect(() => encodeStepParams({ noiseRow0: 2 ** 32 })).toThrow(/noiseRow0 must be an integer from 0 to 4294967295 \(it fills the u32 StepParams\.noise_row0\)/);
+    expect(() => encodeStepParams({ counter: 2.5 })).toThrow(/counter must be an integer/);
+    expect(() => encodeStepParams({ step: -1 })).toThrow(/step must be a non-negative integer \(Adam's step number t, 1-based; 0 leaves the bias corrections at 1\), got -1/);
+    expect(() => encodeStepParams({ lr: Number.POSITIVE_INFINITY })).toThrow(refusal('ConfigError', /^encodeStepParams: lr must be a finite number within f32's range \(it fills the f32 StepParams\.lr\), got Infinity$/));
+    expect(() => encodeStepParams({ adamEps: 1e39 })).toThrow(/adamEps must be a finite number within f32's range \(it fills the f32 StepParams\.adam_eps\), got 1e\+39/);
+    expect(() => encodeStepParams({ klWeight: '1' as never })).toThrow(/klWeight must be a finite number .*, got '1' \(a string\)/);
+    expect(() => encodeStepParams({ beta2: 1, step: 1 })).toThrow(/beta2 must be in \[0, 1\) \(Adam's moment decay; the bias correction divides by 1 - beta2\^step\), got 1/);
+    expect(() => noiseAt(0, 1, -1, 0)).toThrow(/noiseAt: counter must be an integer from 0 to 4294967295/);
+    expect(() => noiseAt(1.5, 1, 0, 0)).toThrow(/noiseAt: the element number e must be a non-negative safe integer, got 1\.5/);
+  });
+
+  it('takes every field at its limits, and undefined as the default', () => {
+    const full: StepParams = {
+      ...STEP_PARAMS_DEFAULTS, seed: Number.MAX_SAFE_INTEGER, counter: 2 ** 32 - 1, validRows: 0, noiseRow0: 2 ** 32 - 1, step: 2 ** 40,
+      lr: -0.5, beta1: 0, beta2: 0.999999, klWeight: 3.4e38, klCapacity: 0,
+    };
+    expect(STEP_PARAMS.decode(encodeStepParams(full))).toMatchObject({ counter: 2 ** 32 - 1, noise_row0: 2 ** 32 - 1, seed_hi: 2 ** 21 - 1, lr: -0.5 });
+    expect(STEP_PARAMS.decode(encodeStepParams({ validRows: undefined, lr: 0.5 }))).toMatchObject({ valid_rows: 0, lr: 0.5 });
   });
 });
