@@ -148,6 +148,27 @@ export function checkChoice<T extends string>(kernel: string, what: string, valu
   if (!allowed.includes(value as T)) throw new ConfigError(`${kernel}: unknown ${what} ${typeof value === 'string' ? `'${value}'` : shown(value)}; use one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
 }
 
+/** The device feature that allows each WGSL extension a factory may enable, and what to do without it. */
+const EXTENSIONS: Record<string, { feature: GPUFeatureName; otherwise: string }> = {
+  f16: { feature: 'shader-f16', otherwise: "or leave out the factory's f16 list, so every binding stays f32" },
+  subgroups: {
+    feature: 'subgroups',
+    otherwise: "or build the kernel with subgroups: false, which runs its variant without subgroups (matmul's register-subgroup as register, tiled-subgroup as tiled-128; conv's direct-subgroup as direct)",
+  },
+};
+
+/**
+ * The device features a kernel needs, with what to do on a device without each: those of the
+ * extensions its source enables. The factories write their `enable` directives from their
+ * parameters (an f16 list, a subgroup variant), so this reads what the compiler will be asked
+ * for, and cannot disagree with it; a hand-written kernel is read the same way.
+ */
+export function kernelFeatures(kernel: Pick<Kernel, 'code'>): { feature: GPUFeatureName; otherwise: string }[] {
+  const names = [...kernel.code.matchAll(/^\s*enable\s+([^;]+);/gm)].flatMap((m) => m[1].split(',').map((n) => n.trim()).filter(Boolean));
+  // WGSL names an extension with underscores where the feature has hyphens (clip_distances).
+  return [...new Set(names)].map((n) => EXTENSIONS[n] ?? { feature: n.replace(/_/g, '-') as GPUFeatureName, otherwise: 'or build the kernel without it' });
+}
+
 /** Bytes of one element of a storage binding's WGSL array type. */
 function elementBytes(type = 'array<f32>'): { scalar: number; element: number } {
   const scalar = /f16/.test(type) ? 2 : 4;

@@ -1,14 +1,16 @@
 // What `webgpu-vae/kernels` refuses before a wrong value reaches the GPU, beside
 // kernels-api-misuse.test.ts: each of these was once accepted, and gave wrong numbers or a
 // later, vaguer error.
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  conv2dForward, elboReduce, encodeStepParams, iwaeChunk, iwaeWeights, klDivergence, klFreeBits, matmul, optimizerStep, type PosteriorLayout,
-  reparamBackward, reparamForward, STEP_PARAMS, type StepParams,
+  columnSum, compile, conv2dForward, elboReduce, encodeStepParams, iwaeChunk, iwaeWeights, kernelFeatures, klDivergence, klFreeBits, matmul,
+  optimizerStep, type PosteriorLayout, reparamBackward, reparamForward, STEP_PARAMS, type StepParams,
 } from '../src/kernels';
 import { noiseAt } from '../src/noise';
 import { Philox } from '../src/rng';
 import { STEP_PARAMS_DEFAULTS } from '../src/step-params';
+import { defaultLimitsDevice } from './helpers/default-limits';
+import { gpu } from './helpers/gpu';
 
 /** `expect(...).toThrow` matcher of an error by class name and message. */
 const refusal = (name: string, message: RegExp) => expect.objectContaining({ name, message: expect.stringMatching(message) });
@@ -92,5 +94,79 @@ describe('encodeStepParams refuses what a kernel would read wrongly', () => {
     };
     expect(STEP_PARAMS.decode(encodeStepParams(full))).toMatchObject({ counter: 2 ** 32 - 1, noise_row0: 2 ** 32 - 1, seed_hi: 2 ** 21 - 1, lr: -0.5 });
     expect(STEP_PARAMS.decode(encodeStepParams({ validRows: undefined, lr: 0.5 }))).toMatchObject({ valid_rows: 0, lr: 0.5 });
+  });
+});
+
+describe('compile() refuses a kernel the device cannot run, naming what to request', () => {
+  let device: GPUDevice;
+  // requestDevice() with nothing asked for: no features, and WebGPU's default limits.
+  beforeAll(async () => { device = await defaultLimitsDevice(); });
+  afterAll(() => device?.destroy());
+
+  it('a feature the kernel enables, instead of the WGSL compiler\'s error', async () => {
+    expect(device.features.has('subgroups') || device.features.has('shader-f16')).toBe(false);
+    const subgroup = matmul({ M: 8, N: 8, K: 8, variant: 'register-subgroup' });
+    expect(kernelFeatures(subgroup).map((f) => f.feature)).toEqual(['subgroups']);
+    await expect(compile(device, subgroup)).rejects.toThrow(refusal('ConfigError', /^kernel matmul_nn_register-subgroup needs the device feature 'subgroups', which this device was not created with; where the adapter has it \(adapter\.features\.has\('subgroups'\)\), request it: adapter\.requestDevice\(\{ requiredFeatures: \['subgroups'\] \}\); or build the kernel with subgroups: false/));
+    await expect(compile(device, conv2dForward({ batch: 1, inChannels: 1, inHeight: 4, inWidth: 4, outChannels: 4, kernel: 3, stride: 1, padding: 1, variant: 'direct-subgroup' }))).rejects.toThrow(/needs the device feature 'subgroups'/);
+    const half = matmul({ M: 8, N: 8, K: 8, f16: ['a'] });
+    expect(kernelFeatures(half).map((f) => f.feature)).toEqual(['shader-f16']);
+    await expect(compile(device, half)).rejects.toThrow(refusal('ConfigError', /^kernel matmul_nn_register_f16a needs the device feature 'shader-f16', .*requiredFeatures: \['shader-f16'\] \}\); or leave out the factory's f16 list, so every binding stays f32$/));
+    // The alternative the message names compiles.
+    const plain = matmul({ M: 8, N: 8, K: 8, variant: 'register-subgroup', subgroups: false });
+    expect(kernelFeatures(plain)).toEqual([]);
+    expect((await compile(device, plain)).name).toBe('matmul_nn_register');
+  });
+
+  it('more storage buffers than the device allows per stage, as a DeviceLimitError naming the limit', async () => {
+    const layout = { latent: 2, stride: 4, mu: 0, logvar: 2 };
+    const training = iwaeWeights({ batch: 2, samples: 2, layout, gradients: true });
+    expect(training.bindings.filter((b) => b.kind !== 'uniform').length).toBe(9);
+    // It was a ShaderCompileError from the pipeline layout, naming no limit.
+    await expect(compile(device, training)).rejects.toThrow(refusal('DeviceLimitError', /^kernel iwae_weights_grad in compile\(\) binds 9 storage buffers but this device allows 8 per shader stage \(maxStorageBuffersPerShaderStage\); request the device with requiredLimits: \{ maxStorageBuffersPerShaderStage: adapter\.limits\.maxStorageBuffersPerShaderStage \}/));
+    expect((await compile(device, iwaeWeights({ batch: 2, samples: 2, layout, gradients: false }))).name).toBe('iwae_weights');
+  });
+});
+
+describe('bind() refuses slices WebGPU would refuse later, as a kernel user\'s fix', () => {
+  const storage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
+
+  it('a storage slice that is not whole 4-byte values, or that runs past its buffer', async () => {
+    const { device } = await gpu();
+    const k = await compile(device, matmul({ M: 2, N: 2, K: 2 }));
+    const buf = device.createBuffer({ size: 256, usage: storage() });
+    // 22 bytes passed the 16-byte minimum, and WebGPU reported it on the device.
+    expect(() => k.bind({ a: buf, b: buf, c: { buffer: buf, offset: 0, size: 22 } })).toThrow(refusal('ConfigError', /^kernel matmul_nn_register: binding 'c' binds 22 bytes \(a slice of size 22\), which is not a multiple of 4: a storage binding holds whole 4-byte values; give a size that is, e\.g\. 20$/));
+    const odd = device.createBuffer({ size: 18, usage: storage() });
+    expect(() => k.bind({ a: buf, b: buf, c: odd })).toThrow(/binding 'c' binds 18 bytes \(a buffer of 18 bytes\), which is not a multiple of 4/);
+    expect(() => k.bind({ a: buf, b: { buffer: buf, offset: 0, size: 512 }, c: buf })).toThrow(refusal('ConfigError', /^kernel matmul_nn_register: binding 'b' is the slice \[0, 512\) of a buffer of 256 bytes, which runs past its end; give a size of at most 256$/));
+    expect(() => k.bind({ a: buf, b: buf, c: { buffer: buf, size: '16' as never } })).toThrow(/binding 'c' has size '16' \(a string\); a slice's size is a whole number of bytes/);
+    expect(() => k.bind({ a: buf, b: buf, c: { buffer: buf, offset: 0, size: 20 } })).not.toThrow();
+    buf.destroy();
+    odd.destroy();
+  });
+
+  it('a binding past maxStorageBufferBindingSize names the kernel once and a kernel user\'s fix', async () => {
+    const device = await defaultLimitsDevice();
+    try {
+      const max = device.limits.maxStorageBufferBindingSize;
+      const small = device.createBuffer({ size: 256, usage: storage() });
+      // Stands in for a buffer past the limit; the check refuses it before WebGPU sees it.
+      const huge = { size: 2 * max, usage: storage(), destroy() {} } as unknown as GPUBuffer;
+      const k = await compile(device, matmul({ M: 2, N: 2, K: 2 }));
+      const message = (() => { try { k.bind({ a: small, b: small, c: huge }); } catch (e) { return e as Error; } })();
+      expect(message?.name).toBe('DeviceLimitError');
+      expect(message!.message).toBe(
+        `kernel matmul_nn_register: binding 'c' binds ${2 * max} bytes but this device allows ${max} per storage binding (maxStorageBufferBindingSize); ` +
+          'bind a slice of it ({ buffer, offset, size }; the kernel reads 16 bytes), or split the work over several dispatches; ' +
+          "or, where the adapter allows more, request the device with requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize } (acquire*Device() asks for the adapter's most)",
+      );
+      // A shape that alone needs more than the limit: a slice cannot help.
+      const sum = await compile(device, columnSum({ rows: (2 * max) / 4, cols: 1 }));
+      expect(() => sum.bind({ x: huge, out: small })).toThrow(/binding 'x' binds \d+ bytes .*; this shape alone needs \d+ bytes there: build the kernel for fewer rows and split the work over several dispatches/);
+      small.destroy();
+    } finally {
+      device.destroy();
+    }
   });
 });
