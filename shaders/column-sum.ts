@@ -1,6 +1,9 @@
 // Column sums: out[n] = sum over the rows of x[m, n], the bias gradient of a dense layer (db = the
 // column sum of dY) and the gradient of a learned per-pixel scale. One invocation walks one column;
 // on GPUs a long column is summed in row slices that sliceSum (common.ts) then adds.
+// Bindings: x (read) [rows, cols], out (write) [cols]; with slices > 1, outSlices (write)
+// [slices, cols] in place of out.
+// Grid: one invocation per column, and one workgroup row per slice.
 import { ConfigError } from './errors';
 import { checkShape, declareBindings, kSliceLength, kSplits, MAX_WORKGROUPS_PER_DIM, minBindingBytes, read, write, type Kernel } from './common';
 

@@ -30,6 +30,11 @@
 // Shape-generic kernels (`generic: true`) read M, N and K from a uniform (`dims`) instead of
 // having them in the source, so one pipeline serves every shape of its kind: fewer compiles for a
 // model's first step, at the cost of loop bounds and strides the compiler cannot fold.
+// Bindings: a, b (read), [bias (read)], [y (read): the layer below, with gradActivation], c (write;
+// cSlices [splits, M, N] with splits > 1, for sliceSum), [dims (uniform MatmulDims), generic only].
+// Operands named in `f16` are array<f16>; the vec4 tiled variants read a and b as array<vec4<f32>>
+// where their contiguous side is a multiple of 4.
+// Grid: one workgroup per BM x BN block of C (matmulGrid).
 import { ConfigError } from './errors';
 import { wgsl } from './wgsl';
 import { activationWGSL, checkActivation, type Activation } from './activation';

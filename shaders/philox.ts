@@ -6,7 +6,8 @@
 // The u32 outputs of philox4x32 and u32_to_unit_f32 are bit-exact with the TS
 // versions. box_muller uses its own log and sin/cos polynomials (the WGSL
 // built-ins are too loosely specified) with the coefficients from src/rng.ts;
-// it agrees with normalPair to about 1e-6 (division, sqrt and FMA differ).
+// it equals normalPair bit for bit on SwiftShader and to within 2e-6 on GPUs
+// whose division, sqrt or fused multiply-adds round differently (src/rng.ts).
 
 const f32 = Math.fround;
 /** Box-Muller coefficients, shared with the TypeScript twin in src/rng.ts. */

@@ -7,11 +7,14 @@
 // no kernel assumes it. With L samples per example, z and eps are [L*B, Z] with row l*B + b, so
 // the decoder sees L stacked batches. Noise is counter-based Philox: element e of the flattened
 // eps draws philox(counter = (e mod 2^32 / 4, step counter, stream, e / 2^32), key = seed) and
-// takes normal e % 4 of the two Box-Muller pairs, so any element can be regenerated anywhere (the
-// TypeScript twin in src/noise.ts does exactly this) and a seed reproduces a run bit for bit. The
-// element number is (l * noise_rows + noise_row0 + b) * Z + j (see StepParams): a training step
-// numbers its own batch, an evaluation the whole dataset, so its result does not depend on the
-// batch it is split into. One call can number 2^32 draws or more (an ELBO over 50k examples with
+// takes normal e % 4 of the two Box-Muller pairs, so any element can be regenerated anywhere and a
+// seed reproduces a run on the same device bit for bit. The TypeScript twin `noiseAt` (src/noise.ts)
+// computes the same function: equal bit for bit on SwiftShader, where the tests require it, and
+// within 2e-6 on a GPU whose division, sqrt or fused multiply-adds round differently (src/rng.ts
+// says why those and nothing else can differ). The element number is
+// (l * noise_rows + noise_row0 + b) * Z + j (see StepParams): a training step numbers its own
+// batch, an evaluation the whole dataset, so its result does not depend on the batch it is split
+// into. One call can number 2^32 draws or more (an ELBO over 50k examples with
 // 64 samples at Z = 2048), so e is a 64-bit number whose high word is Philox's 4th counter word:
 // far-apart rows never repeat each other's noise, and below 2^32 the draws are what they were.
 // Backward: dq = dq_direct + chain rule of z through (mu, logvar) applied to dz (+ dz_direct):

@@ -43,6 +43,11 @@ export {
 } from './kernel-factories';
 export { PHILOX_WGSL } from '../shaders/philox';
 export { encodeStepParams, STREAM, type StepParams } from './step-params';
+// The CPU twin of the reparameterization noise, and the Philox stream under it (src/rng.ts).
+export { noiseAt } from './noise';
+export { Philox } from './rng';
+// What compile(), bind() and the factories throw, so an app of kernels alone can tell them apart.
+export { ConfigError, DeviceLimitError, GpuError, ShaderCompileError } from './errors';
 export { KernelGraph } from './graph';
 export { Tensor } from './tensor';
 export { PipelineCache, pipelineCacheFor, formatCompilationMessages, KERNELS_LABEL_PREFIX, type CompiledKernel, type BoundDispatch, type KernelOwner } from './gpu/pipelines';

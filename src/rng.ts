@@ -7,9 +7,13 @@
 //   * the u32 stream is bit-exact between this file and the WGSL twin;
 //   * uint32ToUnitFloat is bit-exact too (only exactly-representable f32 ops);
 //   * normalPair emulates f32 arithmetic with Math.fround and avoids WGSL's
-//     loosely specified log/cos/sin, but WGSL division and sqrt may be off by a
-//     few ULP and compilers may fuse multiply-adds, so GPU normals agree with
-//     these to about 1e-6, not bit for bit.
+//     loosely specified log/cos/sin: it takes only +, -, *, one division and
+//     one sqrt, each rounded once to f32. On SwiftShader the GPU normals equal
+//     these bit for bit, which the sampler tests require
+//     (tests/helpers/sampler.ts). WGSL allows division and sqrt an error of a
+//     few ULP and lets a compiler fuse a multiply and an add into one fma,
+//     which rounds once where this twin rounds twice, so on another GPU a
+//     normal may differ in its last bits: the tests allow 2e-6 there.
 import { BOX_MULLER_CONSTS } from '../shaders/philox';
 
 export type U32x4 = [number, number, number, number];
@@ -75,9 +79,9 @@ export function uint32ToUnitFloat(u: number): number {
 // Box-Muller needs log, cos and sin, but WGSL only bounds their error loosely
 // (cos/sin: 2^-11 absolute; SwiftShader is off by ~2e-4), so both twins use
 // the same small polynomials built from +, -, * and one division, evaluated
-// step by step in f32. GPU and CPU then differ only by FMA contraction and the
-// 2.5-ULP WGSL division/sqrt: about 1e-6, not bit-exact. The coefficients live with the WGSL
-// twin in shaders/philox.ts.
+// step by step in f32. GPU and CPU can then differ only by FMA contraction and
+// WGSL's 2.5-ULP division and sqrt (see the header): bit for bit on SwiftShader,
+// within 2e-6 elsewhere. The coefficients live with the WGSL twin in shaders/philox.ts.
 const f32 = Math.fround;
 const { LN2, SQRT2, TWO_PI } = BOX_MULLER_CONSTS;
 

@@ -2,12 +2,13 @@
 // kernels-api-misuse.test.ts: each of these was once accepted, and gave wrong numbers or a
 // later, vaguer error.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as kernels from '../src/kernels';
 import {
-  columnSum, compile, conv2dForward, elboReduce, encodeStepParams, iwaeChunk, iwaeWeights, kernelFeatures, klDivergence, klFreeBits, matmul,
-  optimizerStep, type PosteriorLayout, reparamBackward, reparamForward, STEP_PARAMS, type StepParams,
+  columnSum, compile, conv2dForward, elboReduce, encodeStepParams, iwaeChunk, iwaeWeights, kernelFeatures, klDivergence, klFreeBits, matmul, noiseAt,
+  optimizerStep, Philox, type PosteriorLayout, reparamBackward, reparamForward, STEP_PARAMS, type StepParams,
 } from '../src/kernels';
-import { noiseAt } from '../src/noise';
-import { Philox } from '../src/rng';
+import * as errors from '../src/errors';
+import * as model from '../src/index';
 import { STEP_PARAMS_DEFAULTS } from '../src/step-params';
 import { defaultLimitsDevice } from './helpers/default-limits';
 import { gpu } from './helpers/gpu';
@@ -169,4 +170,20 @@ describe('bind() refuses slices WebGPU would refuse later, as a kernel user\'s f
       device.destroy();
     }
   });
+});
+
+describe('what the kernels entry exports for an app without a model', () => {
+  it('the error classes, the same as the model entry\'s, and the noise twin', () => {
+    for (const name of ['ConfigError', 'DeviceLimitError', 'GpuError', 'ShaderCompileError'] as const) {
+      expect(kernels[name], name).toBe(errors[name]);
+      expect(kernels[name], name).toBe(model[name]);
+    }
+    expect(kernels.noiseAt).toBe(model.noiseAt);
+    expect(typeof kernels.Philox).toBe('function');
+    // A factory's refusal is the exported class.
+    let thrown: unknown;
+    try { matmul({ M: 0, N: 1, K: 1 }); } catch (e) { thrown = e; }
+    expect(thrown).toBeInstanceOf(kernels.ConfigError);
+  });
+
 });
