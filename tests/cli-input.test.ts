@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkRepeats, COMMAND_FLAGS, wantsHelp } from '../src/cli/args';
 import { notSafetensors } from '../src/cli/checkpoint-file';
 import { setDeviceProvider, type DeviceProvider } from '../src/cli/io';
+import { selfName } from '../src/cli/self-name';
 import { API_TO_FLAGS, FIELD_FLAGS, inCliTerms, toFlags } from '../src/cli/messages';
 import { BAD_NUMBERS_EXIT_CODE, BadStepError, KeptCheckpoints, recover, tooManySkipped } from '../src/cli/recovery';
 import { trainCommand } from '../src/cli/train';
@@ -173,7 +174,8 @@ describe('a run that stopped before its first checkpoint', () => {
     writeFileSync(join(dir, 'metrics.jsonl'), '{"event":"start"}\n');
     return dir;
   };
-  const argvOf = (command: string) => command.split('\n').at(-1)!.trim().split(' ').slice(1);
+  /** The arguments of the printed command, after the program's name (`webgpu-vae` or `npx webgpu-vae`). */
+  const argvOf = (command: string) => command.split('\n').at(-1)!.trim().slice(selfName().length).trim().split(' ');
 
   it('gets advice that works as printed: the new run in its folder carries --force', async () => {
     const dir = leftover('lr50');
@@ -194,7 +196,7 @@ describe('a run that stopped before its first checkpoint', () => {
 
   it('is refused by --resume with the command that starts it again (with --force)', async () => {
     const dir = leftover('no-state');
-    const line = await refused(['train', '--resume', dir], 'no training-state.safetensors there, so no run to continue', `\`webgpu-vae train --out ${dir} --force\``);
+    const line = await refused(['train', '--resume', dir], 'no training-state.safetensors there, so no run to continue', `\`${selfName()} train --out ${dir} --force\``);
     expect(line).toContain('it holds config.json and metrics.jsonl of a run that stopped before its first checkpoint');
     await passes(['train', '--out', dir, '--force']);
   });
@@ -349,7 +351,7 @@ describe('on the software GPU', () => {
       expect(events.find((e) => e.event === 'epoch')).toMatchObject({ epoch: 1, skipped_steps: 7, epoch_steps: 8 });
       const stop = events.find((e) => e.event === 'bad-numbers');
       expect(stop).toMatchObject({ action: 'stop', reason: 'skipped', skipped_steps: 7, epoch_steps: 8, suggested_lr: 5 });
-      expect(stop.restart).toBe(`webgpu-vae train ${[...args.filter((a) => a !== '50' && a !== '--lr' && a !== '--out' && a !== dir), '--json', '--lr', '5', '--out', dir, '--force'].join(' ')}`);
+      expect(stop.restart).toBe(`${selfName()} train ${[...args.filter((a) => a !== '50' && a !== '--lr' && a !== '--out' && a !== dir), '--json', '--lr', '5', '--out', dir, '--force'].join(' ')}`);
       expect(text).toContain('7 of the 8 steps of epoch 1 were skipped (--on-nan skip-batch), more than half');
       // Stopped mid-epoch and resumed, the epoch counts the steps skipped before the stop too.
       const stopped = at('skip-resumed');

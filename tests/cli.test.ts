@@ -288,7 +288,7 @@ describe('webgpu-vae train: run folders', { timeout: LONG }, () => {
     writeFileSync(model, 'an earlier model');
     const r = await cli(['train', '--limit', '64', '--out', dir]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/already holds a model \(model\.safetensors\) without a training state, so it cannot be resumed; start from its parameters with `webgpu-vae train --init-from .* --out NEW`, choose another --out, or add --force/);
+    expect(r.stderr).toMatch(/already holds a model \(model\.safetensors\) without a training state, so it cannot be resumed; start from its parameters with `(npx )?webgpu-vae train --init-from .* --out NEW`, choose another --out, or add --force/);
     expect(r.stderr).not.toMatch(/--resume/);
     expect(readFileSync(model, 'utf8')).toBe('an earlier model');
   });

@@ -87,7 +87,7 @@ describe('a lost device', () => {
     const dir = join(root, 'no-retry');
     const r = await cli(['train', ...RUN, '--retries', '0', '--save-every', '4', '--out', dir], LOSE);
     expect(r.code, r.stderr + r.stdout).toBe(DEVICE_LOST_EXIT_CODE);
-    expect(r.stdout).toMatch(new RegExp(`the GPU device was lost \\(destroyed\\).*; the last checkpoint \\(step 8\\) in .*no-retry is intact; continue with\\n  webgpu-vae train --resume ${dir}`));
+    expect(r.stdout).toMatch(new RegExp(`the GPU device was lost \\(destroyed\\).*; the last checkpoint \\(step 8\\) in .*no-retry is intact; continue with\\n  (npx )?webgpu-vae train --resume ${dir}`));
     expect(stepOf(dir)).toBe(8);
     const out: string[] = [];
     expect(await trainCommand(['--resume', dir, '--json'], { device, print: (_s, t) => out.push(t) }), out.join('')).toBe(0);

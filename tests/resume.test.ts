@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../src/checkpoint';
 import { OutputError, writeAll, writeFileAtomic } from '../src/cli/files';
-import { checkRecordMatchesState } from '../src/cli/run-dir';
+import { checkRecordMatchesState, resumeCommand } from '../src/cli/run-dir';
 import { trainCommand, type TrainHooks } from '../src/cli/train';
 import { acquireNodeDevice } from '../src/gpu/node-device';
 import type { AcquiredDevice } from '../src/gpu/device';
@@ -139,7 +139,7 @@ describe('train --resume', { timeout: LONG }, () => {
     const stopAt = (n: number): TrainHooks['afterStep'] => (step, stop) => { if (step === n) stop(); };
     const first = await train([...RUN, ...EPOCHS, '--out', dir], { afterStep: stopAt(3) });
     expect(first.code).toBe(130);
-    expect(first.out).toContain(`"resume":"webgpu-vae train --resume ${dir}"`);
+    expect(first.out).toContain(`"resume":"${resumeCommand(dir)}"`);
     expect(progressOf(dir)).toMatchObject({ step: 3, epochsDone: 0, epochStep: 3 });
     const second = await train(['--resume', dir], { afterStep: stopAt(16) });
     expect(second.code).toBe(130);
@@ -260,7 +260,7 @@ describe('train --resume', { timeout: LONG }, () => {
   it('a new run never overwrites a run folder without --force; with it, the old run is replaced', async () => {
     const dir = join(root, 'forced');
     cpSync(baseline, dir, { recursive: true });
-    await expect(train([...RUN, '--epochs', '1', '--out', dir])).rejects.toThrow(/already holds a run \(model\.safetensors, training-state\.safetensors\); continue it with `webgpu-vae train --resume .*`, or add --force/);
+    await expect(train([...RUN, '--epochs', '1', '--out', dir])).rejects.toThrow(/already holds a run \(model\.safetensors, training-state\.safetensors\); continue it with `(npx )?webgpu-vae train --resume .*`, or add --force/);
     expect(readFileSync(join(dir, 'model.safetensors')).equals(readFileSync(join(baseline, 'model.safetensors')))).toBe(true);
     await expect(train(['--resume', dir, '--force'])).rejects.toThrow(/give one of them/);
     expect((await train([...RUN, '--epochs', '1', '--out', dir, '--force'])).code).toBe(0);
@@ -286,9 +286,10 @@ describe('train --resume', { timeout: LONG }, () => {
     expect(code, stderr).toBe(130);
     const events = stdout.trim().split('\n').map((l) => JSON.parse(l));
     const stopped = events.find((e) => e.event === 'interrupted');
-    expect(stopped).toMatchObject({ resume: `webgpu-vae train --resume ${dir}` });
+    // The child names itself as its shell would run it (selfName): installed, or through npx.
+    expect(stopped.resume).toMatch(new RegExp(`^(npx )?webgpu-vae train --resume ${dir}$`));
     expect(events.some((e) => e.event === 'done')).toBe(false);
-    expect(stderr).toContain(`continue with\n  webgpu-vae train --resume ${dir}`);
+    expect(stderr).toContain(`continue with\n  ${stopped.resume}`);
     expect(progressOf(dir).step).toBe(stopped.step);
     expect(stopped.step).toBeGreaterThanOrEqual(16);
     expect(stopped.step).toBeLessThan(96);

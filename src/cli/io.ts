@@ -14,6 +14,7 @@ import { CheckpointError } from '../io/safetensors';
 import { UsageError } from './args';
 import { writeFileAtomic } from './files';
 import { notACheckpoint } from './checkpoint-file';
+import { selfName } from './self-name';
 
 export const DATASETS = DATA_SOURCE_NAMES;
 export type DatasetName = DataSourceName;
@@ -159,7 +160,7 @@ export async function readCheckpointFile(path: string): Promise<ReturnType<typeo
     bytes = new Uint8Array(await readFile(path));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new CheckpointError(code === 'ENOENT' ? `checkpoint ${path} does not exist; train one with \`webgpu-vae train --out DIR\`` : `cannot read checkpoint ${path}: ${(e as Error).message}`);
+    throw new CheckpointError(code === 'ENOENT' ? `checkpoint ${path} does not exist; train one with \`${selfName()} train --out DIR\`` : `cannot read checkpoint ${path}: ${(e as Error).message}`);
   }
   try {
     return readCheckpoint(bytes, path);

@@ -24,6 +24,7 @@ import { flaggedQuantities, type StepLoss } from '../model/loss-ring';
 import { withoutFlags } from './args';
 import { writeFileAtomic } from './files';
 import { resumeCommand, runPaths, shellQuote } from './run-dir';
+import { selfName } from './self-name';
 
 export const ON_NAN = ['stop', 'skip-batch', 'rollback'] as const;
 export type OnNan = (typeof ON_NAN)[number];
@@ -119,7 +120,7 @@ export function lowerLr(lr: number): string {
  */
 export function newRunCommand(argv: string[], outDir: string, lr?: string): string {
   const flags = lr === undefined ? withoutFlags(argv, ['out', 'force']) : [...withoutFlags(argv, ['out', 'force', 'lr']), '--lr', lr];
-  return ['webgpu-vae', 'train', ...flags, '--out', outDir, '--force'].map(shellQuote).join(' ');
+  return `${selfName()} ${['train', ...flags, '--out', outDir, '--force'].map(shellQuote).join(' ')}`;
 }
 
 /** The command that continues the run in `dir` at learning rate `lr` (a resume may lower the rate). */

@@ -9,6 +9,7 @@ import { UsageError } from './args';
 import { writeFileAtomic } from './files';
 import { notSafetensors } from './checkpoint-file';
 import { resolveConfig, type VaeConfig } from '../model/config';
+import { selfName } from './self-name';
 
 export const RUN_FILES = {
   model: 'model.safetensors',
@@ -30,7 +31,7 @@ export function shellQuote(s: string): string {
   return /^[\w./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-export const resumeCommand = (dir: string) => `webgpu-vae train --resume ${shellQuote(dir)}`;
+export const resumeCommand = (dir: string) => `${selfName()} train --resume ${shellQuote(dir)}`;
 
 /**
  * Checks that a new run may use `dir`: refused when it holds a run (a model or a training state),
@@ -48,7 +49,7 @@ export function claimNewRunDir(dir: string, force: boolean): void {
   }
   if (checkpoint.length) {
     // A model without its training state cannot be resumed exactly; its parameters can start a new run.
-    throw new UsageError(`${dir} already holds a model (${nameOf(p.model)}) without a training state, so it cannot be resumed; start from its parameters with \`webgpu-vae train --init-from ${shellQuote(dir)} --out NEW\`, choose another --out, or add --force to discard it`);
+    throw new UsageError(`${dir} already holds a model (${nameOf(p.model)}) without a training state, so it cannot be resumed; start from its parameters with \`${selfName()} train --init-from ${shellQuote(dir)} --out NEW\`, choose another --out, or add --force to discard it`);
   }
   // Files a run writes but no checkpoint: a run stopped before its first one, or someone else's files.
   throw new UsageError(`${dir} already holds ${held.map(nameOf).join(', ')}, which a new run would overwrite; choose another --out, or add --force to replace them`);
@@ -79,8 +80,8 @@ export function readRunState(dir: string): TrainingState {
     const held = Object.entries(RUN_FILES).filter(([, name]) => existsSync(join(dir, name))).map(([, name]) => name);
     throw new UsageError(held.length
       ? `--resume ${dir}: no ${RUN_FILES.state} there, so no run to continue (it holds ${held.length > 1 ? `${held.slice(0, -1).join(', ')} and ${held.at(-1)}` : held[0]} of a run that stopped before its first checkpoint); ` +
-        `start a new run in it with --force: \`webgpu-vae train --out ${shellQuote(dir)} --force\` and the run's flags`
-      : `--resume ${dir}: no ${RUN_FILES.state} there, so no run to continue; start one with \`webgpu-vae train --out ${shellQuote(dir)}\``);
+        `start a new run in it with --force: \`${selfName()} train --out ${shellQuote(dir)} --force\` and the run's flags`
+      : `--resume ${dir}: no ${RUN_FILES.state} there, so no run to continue; start one with \`${selfName()} train --out ${shellQuote(dir)}\``);
   }
   let bytes: Uint8Array;
   try {

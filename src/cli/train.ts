@@ -35,6 +35,7 @@ import { gentleWait } from '../gpu/gentle-wait';
 import { memoryBudget, getDevice, makeReporter, type Print } from './io';
 import { FLAGS, type Flags } from './train-options';
 import { resumeCommand, runPaths, shellQuote } from './run-dir';
+import { selfName } from './self-name';
 import { INTERRUPTED_EXIT_CODE, RunStop } from './run-stop';
 import { setUpRun } from './train-setup';
 import { loadRunData } from './train-data';
@@ -275,7 +276,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     stop.phase = 'drawing';
     // Large pictures take a while to draw; a stop then leaves the pictures to the reading commands.
     if (!await writeFinalPictures(vae, test, files, run.seed, () => stop.reason !== null)) {
-      const drawWith = `webgpu-vae sample --checkpoint ${shellQuote(paths.model)} --out samples.png`;
+      const drawWith = `${selfName()} sample --checkpoint ${shellQuote(paths.model)} --out samples.png`;
       log.write({ event: 'interrupted', step: vae.step, reason: stop.reason, pictures: 'skipped' });
       report.event({ event: 'interrupted', step: vae.step, files: { model: paths.model, state: paths.state }, pictures: 'skipped' });
       report.info(`${stop.said}: training was done and saved to ${outDir}; the end-of-run pictures were not all drawn (\`${drawWith}\` and \`reconstruct\` draw them)`);
