@@ -1,10 +1,13 @@
 // How `train` is stopped: Ctrl-C, SIGTERM or a hook's request. The first signal asks the run to
 // stop at the next point where nothing is lost (a step boundary, with a checkpoint; before the
-// first step; before the end-of-run pictures), and says which; a second one quits at once, the
-// last checkpoint on disk being complete. Autotuning is cut short through `tuning`.
+// first step; before the end-of-run pictures), and says which; a second one, a second or more
+// later, quits at once, the last checkpoint on disk being complete. Autotuning is cut short through `tuning`.
 
 /** The exit status of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT), as shells report it. */
 export const INTERRUPTED_EXIT_CODE = 130;
+
+/** Signals within this many ms of the first are the same stop, not a second one (see onSignal). */
+export const SAME_STOP_MS = 1000;
 
 /** Where the run is, which decides what a first signal is answered with. */
 export type RunPhase = 'preparing' | 'training' | 'drawing';
@@ -14,14 +17,21 @@ export class RunStop {
   reason: NodeJS.Signals | 'requested' | null = null;
   phase: RunPhase = 'preparing';
   private readonly tuning = new AbortController();
-  private signals = 0;
+  /** When the first signal came (ms), or null before it. */
+  private firstSignalAt: number | null = null;
   private readonly onSignal = (sig: NodeJS.Signals) => {
     this.reason ??= sig;
     this.tuning.abort();
-    if (++this.signals > 1) {
+    const now = Date.now();
+    if (this.firstSignalAt !== null) {
+      // One stop often arrives as two signals within milliseconds: `timeout` and job schedulers
+      // signal the process and its group, a terminal's Ctrl-C reaches npm and its child. Only a
+      // signal sent later is a person asking again.
+      if (now - this.firstSignalAt < SAME_STOP_MS) return;
       this.say(`\n${sig} again: quitting without saving; ${this.lastCheckpoint()}`);
       process.exit(INTERRUPTED_EXIT_CODE);
     }
+    this.firstSignalAt = now;
     if (this.phase === 'preparing') this.say(`\n${sig} received: stopping once the data is loaded and the kernels compiled, before the first step (again to quit now)`);
     if (this.phase === 'drawing') this.say(`\n${sig} received: the trained model is saved in ${this.outDir}; stopping before the end-of-run pictures are done (again to quit now)`);
   };

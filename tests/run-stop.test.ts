@@ -1,0 +1,51 @@
+// When a run counts a second stop signal: one stop often arrives as two signals at once (timeout
+// and schedulers signal the process and its group; a terminal's Ctrl-C reaches npm and its child),
+// and quitting on the second would lose the steps since the last checkpoint. Signals within
+// SAME_STOP_MS of the first are that one stop; a later one quits at once.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { INTERRUPTED_EXIT_CODE, RunStop, SAME_STOP_MS } from '../src/cli/run-stop';
+
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
+
+function aRunStop(): { stop: RunStop; said: string[]; exits: (number | string | null | undefined)[] } {
+  const said: string[] = [];
+  const exits: (number | string | null | undefined)[] = [];
+  vi.spyOn(process, 'exit').mockImplementation(((code?: number) => { exits.push(code); }) as typeof process.exit);
+  const stop = new RunStop('runs/x', () => 'the last checkpoint (step 8) is intact', (line) => said.push(line));
+  return { stop, said, exits };
+}
+
+describe('RunStop', () => {
+  it('takes signals that arrive together as one stop, and quits on one sent a second later', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(1_000_000);
+    const { stop, said, exits } = aRunStop();
+    try {
+      stop.phase = 'training';
+      process.emit('SIGTERM', 'SIGTERM');
+      process.emit('SIGTERM', 'SIGTERM'); // the group's copy, at once
+      vi.setSystemTime(1_000_000 + SAME_STOP_MS - 1);
+      process.emit('SIGINT', 'SIGINT');
+      expect(stop.reason).toBe('SIGTERM');
+      expect(exits).toEqual([]);
+      expect(said.join('')).not.toContain('again');
+      vi.setSystemTime(1_000_000 + SAME_STOP_MS + 500);
+      process.emit('SIGINT', 'SIGINT');
+      expect(exits).toEqual([INTERRUPTED_EXIT_CODE]);
+      expect(said.at(-1)).toBe('\nSIGINT again: quitting without saving; the last checkpoint (step 8) is intact');
+    } finally {
+      stop.release();
+    }
+  });
+
+  it('says how the first signal is answered before the first step, and stops listening on release', () => {
+    const { stop, said } = aRunStop();
+    process.emit('SIGINT', 'SIGINT');
+    stop.release();
+    expect(said).toEqual(['\nSIGINT received: stopping once the data is loaded and the kernels compiled, before the first step (again to quit now)']);
+    expect(process.listeners('SIGINT')).not.toContain((stop as unknown as { onSignal: unknown }).onSignal);
+  });
+});
