@@ -15,7 +15,9 @@ set -euo pipefail
 
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
-ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1' || need+=(libvulkan1)
+# grep without -q reads all of ldconfig's output: with -q it exits at the first match, ldconfig
+# dies of SIGPIPE on a long cache, and pipefail would take the library as missing.
+ldconfig -p 2>/dev/null | grep 'libvulkan\.so\.1' > /dev/null || need+=(libvulkan1)
 command -v Xvfb >/dev/null || need+=(xvfb)
 [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || need+=(dataset-fashion-mnist)
 compgen -G '/usr/share/vulkan/icd.d/lvp_icd.*.json' >/dev/null || need+=(mesa-vulkan-drivers)

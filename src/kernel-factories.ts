@@ -3,7 +3,8 @@
 // it knows, so `matmul({ M, N, K, transb: true })` would otherwise build A·B where A·Bᵀ was meant,
 // with no error and, for shapes that fit, no wrong-size binding to give it away. The check is here,
 // at the public entry, and not in shaders/: the model's own callers build their parameter objects
-// from wider ones, and the kernels layer throws no ConfigError (it imports nothing from src/).
+// from wider ones, which carry names a kernel does not read. (The factories' own value checks throw
+// the same ConfigError, from shaders/errors.ts, since shaders/ imports nothing from src/.)
 import { sliceSum as sliceSumF } from '../shaders/common';
 import { matmul as matmulF } from '../shaders/matmul';
 import { columnSum as columnSumF } from '../shaders/column-sum';
