@@ -15,6 +15,7 @@ import { UsageError } from './args';
 import { writeFileAtomic } from './files';
 import { notACheckpoint } from './checkpoint-file';
 import { selfName } from './self-name';
+import { checkDataFiles, type Split } from './data-files';
 
 export const DATASETS = DATA_SOURCE_NAMES;
 export type DatasetName = DataSourceName;
@@ -55,13 +56,15 @@ export function exampleShape(name: DatasetName, flags: DataFlags): [number, numb
 }
 
 /**
- * Refuses a data set that reads files given no --data-dir, and a generated one given a folder;
+ * Refuses a data set that reads files given no --data-dir, a generated one given a folder, and a
+ * folder without the files of `splits` (the test split, which every command reads, unless told);
  * commands call it with their other flag checks, before any device starts.
  */
-export function checkDataDir(name: DatasetName, dir: string | null | undefined): void {
+export function checkDataDir(name: DatasetName, dir: string | null | undefined, splits: readonly Split[] = ['test']): void {
   const source = dataSource(name);
   if (source.needsDir && !dir) throw new UsageError(`--dataset ${name} reads files: give their folder with --data-dir DIR`);
   if (source.generated && dir) throw new UsageError(`--dataset ${name} is drawn in code and reads no files; leave out --data-dir ${dir}`);
+  if (dir) checkDataFiles(name, dir, splits);
 }
 
 /**
@@ -129,7 +132,7 @@ export function checkDatasetFits(source: string, config: { inputDim: number; ima
 
 /** Train and test splits of a data set by name (src/data/sources.ts). */
 export async function loadData(name: DatasetName, flags: DataFlags): Promise<LoadedData> {
-  checkDataDir(name, flags.dir);
+  checkDataDir(name, flags.dir, flags.testOnly ? ['test'] : ['train', 'test']);
   return loadDataSource(name, {
     dir: flags.dir, limit: flags.limit, testLimit: flags.testLimit, seed: flags.seed,
     imageSize: flags.imageSize, channels: flags.imageChannels, strict: flags.strict, warn: flags.warn, drawTrainOnGpu: flags.drawTrainOnGpu, testOnly: flags.testOnly,

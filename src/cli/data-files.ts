@@ -1,0 +1,47 @@
+// The files a --data-dir must hold for the data set and the splits a command reads, checked with
+// the other flags: a folder that exists but lacks them is refused before a device is acquired or
+// anything is loaded, naming the flag, the file and a near name the folder has instead. The
+// readers check the same files again, and their contents, when they load them.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { CIFAR10_FILES } from '../data/cifar10';
+import { looseName, MNIST_FILES } from '../data/mnist-node';
+import { UsageError } from './args';
+
+export type Split = 'train' | 'test';
+
+/** Each data set read from files: the files of a split, and whether a .gz of each is read too. */
+/** `nested`: a subfolder the reader looks in when the folder itself lacks the files (the archive's own). */
+const DATA_FILES: Record<string, { files: (split: Split) => readonly string[]; gzip: boolean; what: string; nested?: string }> = {
+  mnist: { files: (split) => [MNIST_FILES[split].images, MNIST_FILES[split].labels], gzip: true, what: 'the four MNIST-format IDX files' },
+  'fashion-mnist': { files: (split) => [MNIST_FILES[split].images, MNIST_FILES[split].labels], gzip: true, what: 'the four Fashion-MNIST IDX files' },
+  cifar10: { files: (split) => CIFAR10_FILES[split], gzip: false, what: "CIFAR-10's binary batches (data_batch_1.bin ... data_batch_5.bin, test_batch.bin)", nested: 'cifar-10-batches-bin' },
+};
+
+/**
+ * Refuses a `--data-dir` that lacks a file of `dataset` for `splits` (every command reads the
+ * test split; train reads both). Data sets of picture folders or drawn in code have no such list.
+ */
+export function checkDataFiles(dataset: string, dir: string, splits: readonly Split[]): void {
+  const set = DATA_FILES[dataset];
+  if (!set) return;
+  const first = set.files(splits[0] ?? 'test')[0];
+  const inNested = set.nested && !existsSync(join(dir, first)) && existsSync(join(dir, set.nested));
+  const given = inNested ? `${dir} (in its ${set.nested})` : dir;
+  if (inNested) dir = join(dir, set.nested!);
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return; // an unreadable folder is the path check's to refuse
+  }
+  for (const split of splits) {
+    for (const name of set.files(split)) {
+      if (existsSync(join(dir, name)) || (set.gzip && existsSync(join(dir, `${name}.gz`)))) continue;
+      const near = entries.find((e) => looseName(e) === looseName(name));
+      const alt = set.gzip ? ` (nor ${name}.gz)` : '';
+      const fix = near ? `; it has ${near}: rename that to ${name}${set.gzip && near.toLowerCase().endsWith('.gz') ? '.gz' : ''}` : `; give the folder that holds ${set.what}`;
+      throw new UsageError(`--data-dir ${given} holds no ${name}${alt}, which --dataset ${dataset} reads for its ${split} split${fix}`);
+    }
+  }
+}

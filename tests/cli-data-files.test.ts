@@ -1,0 +1,72 @@
+// A --data-dir that exists but lacks the data set's files is refused with the other flag checks,
+// before a device is asked for, naming the flag, the missing file, the split that reads it and a
+// near name the folder has instead; a folder with the files the command reads passes.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setDeviceProvider, type DeviceProvider } from '../src/cli/io';
+import { runMain } from './helpers/cli-main';
+import { tempDir } from './helpers/temp-dir';
+
+const FIXTURE = join(__dirname, 'fixtures', 'v1-checkpoint.safetensors');
+const SENTINEL = 'all checks passed; no device in this test';
+const root = tempDir('webgpu-vae-data-files-');
+
+/** A folder holding empty files of these names (the check looks at names, not contents). */
+function folder(name: string, files: string[]): string {
+  const dir = join(root, name);
+  mkdirSync(dir, { recursive: true });
+  for (const f of files) {
+    mkdirSync(join(dir, f, '..'), { recursive: true });
+    writeFileSync(join(dir, f), '');
+  }
+  return dir;
+}
+
+async function refused(argv: string[], message: RegExp): Promise<void> {
+  const r = await runMain(argv);
+  expect(r.stderr, 'reached the device').not.toContain(SENTINEL);
+  expect(r.code, r.stderr).toBe(1);
+  expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+  expect(r.stderr.trimEnd()).toMatch(message);
+}
+
+async function passes(argv: string[]): Promise<void> {
+  expect((await runMain(argv)).stderr).toContain(SENTINEL);
+}
+
+let previous: DeviceProvider;
+beforeAll(() => { previous = setDeviceProvider(() => Promise.reject(new Error(SENTINEL))); });
+afterAll(() => setDeviceProvider(previous));
+
+describe('a --data-dir without the data set files', () => {
+  const test = ['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
+  const train = ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz'];
+
+  it('is refused before the device for train, naming the file, the split and the fix', async () => {
+    const empty = folder('empty', []);
+    await refused(['train', '--data-dir', empty, '--out', join(root, 'r')],
+      new RegExp(`^webgpu-vae train: error: --data-dir ${empty} holds no train-images-idx3-ubyte \\(nor train-images-idx3-ubyte\\.gz\\), which --dataset mnist reads for its train split; give the folder that holds the four MNIST-format IDX files$`));
+    const testOnly = folder('test-only', test);
+    await refused(['train', '--dataset', 'fashion-mnist', '--data-dir', testOnly, '--out', join(root, 'r')], /holds no train-images-idx3-ubyte .*--dataset fashion-mnist reads for its train split/);
+    await passes(['train', '--data-dir', folder('whole', [...test, ...train]), '--out', join(root, 'r')]);
+  });
+
+  it('names a file of a near name to rename', async () => {
+    const kaggle = folder('kaggle', ['train-images.idx3-ubyte', ...train.slice(1), ...test]);
+    await refused(['train', '--data-dir', kaggle, '--out', join(root, 'r')], /holds no train-images-idx3-ubyte .*; it has train-images\.idx3-ubyte: rename that to train-images-idx3-ubyte$/);
+  });
+
+  it('asks checkpoint commands for the test split only', async () => {
+    await refused(['eval', '--checkpoint', FIXTURE, '--data-dir', folder('none', ['notes.txt'])], /holds no t10k-images-idx3-ubyte .*reads for its test split/);
+    await passes(['eval', '--checkpoint', FIXTURE, '--data-dir', folder('test-only', test)]);
+  });
+
+  it('looks in CIFAR-10 archive folder, as the reader does', async () => {
+    const batches = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin', 'test_batch.bin'];
+    const parent = folder('cifar', ['cifar-10-batches-bin/test_batch.bin']);
+    await refused(['train', '--dataset', 'cifar10', '--data-dir', parent, '--out', join(root, 'r')],
+      /--data-dir .*cifar \(in its cifar-10-batches-bin\) holds no data_batch_1\.bin, which --dataset cifar10 reads for its train split/);
+    await passes(['train', '--dataset', 'cifar10', '--data-dir', folder('cifar-whole', batches.map((b) => `cifar-10-batches-bin/${b}`)), '--out', join(root, 'r')]);
+  });
+});
