@@ -3,13 +3,21 @@
 // VAE.reconstruct gives for them, and an interpolation row starts at picture 2i's reconstruction
 // (z = its posterior mean) and ends at picture 2i+1's, with the pictures themselves at the ends.
 // `traverse` says what its rows are centred on and how they are ordered.
+// On a conditional model (a fresh one, saved here: its random weights decode each class
+// differently) the three commands that decode use the class the user expects: an interpolation
+// row joins two pictures of one class and ends at b's reconstruction, a traversal around a
+// picture's code decodes as that picture's class, and samples spread evenly over the classes, a
+// row per class; each printed line says which.
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadCheckpoint } from '../src/checkpoint';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadCheckpoint, saveCheckpoint } from '../src/checkpoint';
+import { describeSpread, spreadLabels } from '../src/cli/commands';
 import { checkpointDataset } from '../src/cli/io';
-import { interpolationGrid } from '../src/cli/latent';
+import { interpolationGrid, sameClassPairs } from '../src/cli/latent';
+import { traversalGrid } from '../src/cli/traverse';
+import { VAE } from '../src/model/vae';
 import { loadMnistNode } from '../src/data/mnist-node';
 import { acquireNodeDevice } from '../src/gpu/node-device';
 import { gridImages, pairImages, readPng } from './helpers/png-grid';
@@ -120,4 +128,126 @@ describe('the traverse command says what its rows are', () => {
     expect(done).toMatchObject({ event: 'done', centred_on: 'first test picture', ordered_by: 'mean KL' });
     expect(posterior.stderr).toMatch(/wrote .*posterior\.png: 4 rows, each one latent dimension swept over \[-3, 3\] in 3 steps around the posterior mean of the first mnist test picture, ordered by mean KL over 8 test pictures, largest first: z\d+ \d+\.\d\d, /);
   }, 180_000);
+});
+
+describe('how a conditional model\'s pictures are labelled', () => {
+  it('sameClassPairs joins each picture to the next of its class, each used once', () => {
+    expect(sameClassPairs([7, 2, 1, 0, 4, 1, 4, 9, 5, 9, 1, 1], 8)).toEqual([[2, 5], [4, 6], [7, 9], [10, 11]]);
+    expect(sameClassPairs([7, 2, 1, 0, 4, 1, 4, 9, 5, 9], 2)).toEqual([[2, 5], [4, 6]]);
+    expect(sameClassPairs([0, 1, 2], 4)).toEqual([]);
+  });
+
+  it('spreadLabels gives every class its share, counts at most one apart, in class order', () => {
+    const counts = (n: number) => Array.from({ length: 10 }, (_, k) => spreadLabels(n, 10).filter((l) => l === k).length);
+    expect(counts(64)).toEqual([7, 7, 7, 7, 6, 6, 6, 6, 6, 6]);
+    expect(counts(80)).toEqual(new Array(10).fill(8));
+    expect(spreadLabels(4, 10)).toEqual([0, 1, 2, 3]);
+    expect(spreadLabels(13, 10)).toEqual([0, 0, 1, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(describeSpread(64, 10)).toBe('a row per class (0 at the top), 7 each of classes 0-3 and 6 each of 4-9 (--n 60 or --n 70 for equal rows); --label N draws class N alone');
+    expect(describeSpread(4, 10)).toMatch(/^one each of classes 0-3, in a row \(--n 10 or more for all 10 classes\)/);
+  });
+});
+
+describe('the commands on a conditional model', () => {
+  const CVAE = join(dir, 'cvae.safetensors');
+  const PAIRS = 2, STEPS = 3;
+  /** The first test pictures, enough for PAIRS pairs of one class, with their labels. */
+  let test: { x: Float32Array; labels: number[] };
+
+  /** The library's own answers from the conditional checkpoint, on the same kind of device. */
+  async function withCvae<T>(use: (vae: VAE) => Promise<T>): Promise<T> {
+    const acquired = await acquireNodeDevice();
+    const vae = await loadCheckpoint(new Uint8Array(readFileSync(CVAE)), { device: { ...acquired, owned: false } }, CVAE);
+    try {
+      return await use(vae);
+    } finally {
+      vae.destroy();
+    }
+  }
+
+  /** The checkpoint and the test pictures, made by the first test that needs them. */
+  async function ensureCvae() {
+    if (!test) {
+      const mnist = await loadMnistNode('test', { limit: 2 * PAIRS + 10 });
+      test = { x: Float32Array.from(mnist.images, (v) => v / 255), labels: Array.from(mnist.labels!) };
+    }
+    if (existsSync(CVAE)) return;
+    const acquired = await acquireNodeDevice();
+    const vae = await VAE.create({ hidden: [16], latent: 3, classes: 10 }, { device: { ...acquired, owned: false }, batch: 8, seed: 5 });
+    writeFileSync(CVAE, await saveCheckpoint(vae, { dataset: 'mnist' }));
+    vae.destroy();
+  }
+
+  const picture = (i: number) => test.x.subarray(i * 784, (i + 1) * 784);
+  const codeOf = async (vae: VAE, i: number) => (await vae.encode(picture(i), [test.labels[i]])).mu;
+
+  it('interpolate joins two pictures of one class and ends at b\'s reconstruction; --label N decodes every step as N', async () => {
+    await ensureCvae();
+    const width = STEPS + 2;
+    const expected = sameClassPairs(test.labels, PAIRS);
+    expect(expected.every(([a, b]) => test.labels[a] === test.labels[b])).toBe(true);
+    for (const label of [undefined, 3]) {
+      const out = join(dir, `cvae-walk-${label ?? 'own'}.png`);
+      const r = await cli(['interpolate', '--checkpoint', CVAE, '--out', out, '--pairs', String(PAIRS), '--steps', String(STEPS), '--json', ...(label === undefined ? [] : ['--label', String(label)])]);
+      expect(r.code, r.stderr).toBe(0);
+      const done = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+      expect(done).toMatchObject({ event: 'done', pairs: PAIRS, pictures: expected, decoded_as: expected.map(([a]) => label ?? test.labels[a]) });
+      expect(r.stderr).toMatch(label === undefined
+        ? /each from one mnist test picture to the next of the same class in 3 decoded steps, every step decoded as that class \(a walk in style within the class; --label N decodes every step as class N\)/
+        : /each end encoded with its own label and every step decoded as class 3 \(--label 3\)/);
+      const tiles = gridImages(readPng(readFileSync(out)), { ...GRID, gridCols: width }, PAIRS * width);
+      await withCvae(async (vae) => {
+        for (const [p, [a, b]] of expected.entries()) {
+          const row = tiles.slice(p * width, (p + 1) * width), as = label ?? test.labels[a];
+          expect(row[0], `row ${p}: picture a`).toEqual(bytes(picture(a)));
+          expect(row[width - 1], `row ${p}: picture b`).toEqual(bytes(picture(b)));
+          expect(row[1], `row ${p}: t = 0 decodes a's code as class ${as}`).toEqual(bytes(await vae.decode(await codeOf(vae, a), [as])));
+          expect(row[width - 2], `row ${p}: t = 1 decodes b's code as class ${as}`).toEqual(bytes(await vae.decode(await codeOf(vae, b), [as])));
+        }
+      });
+    }
+    const plain = await cli(['interpolate', '--checkpoint', FIXTURE, '--out', join(dir, 'w.png'), '--label', '3']);
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toMatch(/--label needs a conditional checkpoint \(trained with --conditional\), and .* is not one; leave out --label/);
+  }, 300_000);
+
+  it('traverse around a test picture decodes as that picture\'s class and says so', async () => {
+    await ensureCvae();
+    const out = join(dir, 'cvae-traversal.png');
+    const r = await cli(['traverse', '--checkpoint', CVAE, '--out', out, '--steps', String(STEPS), '--dataset', 'mnist', '--limit', '4', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const done = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    expect(done).toMatchObject({ event: 'done', label: test.labels[0], label_from: 'picture' });
+    expect(r.stderr).toMatch(new RegExp(`; every tile decoded as class ${test.labels[0]}, the test picture's own label \\(--label N for another class\\)\n`));
+    const tiles = gridImages(readPng(readFileSync(out)), { ...GRID, gridCols: STEPS }, 3 * STEPS);
+    const wanted = await withCvae(async (vae) => vae.decode(traversalGrid(await codeOf(vae, 0), done.order, STEPS, 3), new Array(3 * STEPS).fill(test.labels[0])));
+    tiles.forEach((t, i) => expect(t, `tile ${i}`).toEqual(bytes(tile(wanted, i))));
+    const prior = await cli(['traverse', '--checkpoint', CVAE, '--out', join(dir, 'cvae-prior.png'), '--steps', '2', '--label', '4']);
+    expect(prior.code, prior.stderr).toBe(0);
+    expect(prior.stdout).toMatch(/; every tile decoded as class 4 \(--label 4\)\n/);
+  }, 300_000);
+
+  it('sample spreads the samples evenly over the classes, a row per class, and says how', async () => {
+    await ensureCvae();
+    const out = join(dir, 'cvae-samples.png');
+    const r = await cli(['sample', '--checkpoint', CVAE, '--out', out, '--n', '13', '--seed', '4', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!)).toMatchObject({ event: 'done', n: 13, per_class: [2, 2, 2, 1, 1, 1, 1, 1, 1, 1] });
+    expect(r.stderr).toMatch(/wrote 13 samples to .*cvae-samples\.png: a row per class \(0 at the top\), 2 each of classes 0-2 and 1 each of 3-9 \(--n 10 or --n 20 for equal rows\); --label N draws class N alone/);
+    const pic = readPng(readFileSync(out));
+    expect([pic.width, pic.height]).toEqual([1 + 2 * (28 * 2 + 1), 1 + 10 * (28 * 2 + 1)]);
+    const cells = gridImages(pic, { ...GRID, gridCols: 2 }, 20);
+    const labels = spreadLabels(13, 10);
+    const samples = await withCvae((vae) => vae.sample(13, 4, labels));
+    const filled = new Array(10).fill(0);
+    labels.forEach((k, i) => expect(cells[2 * k + filled[k]++], `sample ${i}, class ${k}`).toEqual(bytes(tile(samples, i))));
+    // A class with one sample fewer ends in an empty cell: the background grey.
+    for (let k = 3; k < 10; k++) expect(cells[2 * k + 1].every((v) => v === 128), `row ${k}'s empty cell`).toBe(true);
+    // By default 8 of each class, as a training run's samples.png.
+    const byDefault = await cli(['sample', '--checkpoint', CVAE, '--out', join(dir, 'cvae-default.png')]);
+    expect(byDefault.code, byDefault.stderr).toBe(0);
+    expect(byDefault.stdout).toMatch(/wrote 80 samples to .*: 8 of each of the 10 classes, a row per class \(0 at the top\); --label N draws class N alone/);
+    const grid = readPng(readFileSync(join(dir, 'cvae-default.png')));
+    expect([grid.width, grid.height]).toEqual([1 + 8 * (28 * 2 + 1), 1 + 10 * (28 * 2 + 1)]);
+  }, 300_000);
 });

@@ -1,6 +1,7 @@
 // `webgpu-vae eval` (test-set -ELBO of a checkpoint, as reported during training, and with
 // --iwae K the importance-weighted estimate of the test log-likelihood) and `webgpu-vae sample`
-// (a grid of images decoded from prior samples; of one class with --label for conditional models).
+// (a grid of images decoded from prior samples: of a conditional model, a row per class, or one
+// class with --label).
 import { SingleBar } from 'cli-progress';
 import { VAE } from '../model/vae';
 import { describeAdapter } from '../gpu/device';
@@ -19,6 +20,52 @@ function requireFlag(name: string, raw: string | boolean | undefined, example: s
   const v = stringFlag(name, raw);
   if (v === undefined) throw new UsageError(`--${name} is required (e.g. ${example})`);
   return v;
+}
+
+/**
+ * --label checked against the checkpoint, before the device starts: undefined when not given; a
+ * refusal naming the fix when the checkpoint is not conditional or has no such class.
+ */
+export function labelForCheckpoint(raw: string | boolean | undefined, classes: number, path: string): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!classes) throw new UsageError(`--label needs a conditional checkpoint (trained with --conditional), and ${path} is not one; leave out --label`);
+  return intFlag('label', raw, 0, 0, classes - 1);
+}
+
+/** Samples of a class each in a conditional model's default grid, as the end of a training run draws them. */
+export const SAMPLES_PER_CLASS = 8;
+
+/** Labels of `n` samples spread over `classes` in class order: class k gets floor(n / classes), one more for k < n % classes. */
+export function spreadLabels(n: number, classes: number): number[] {
+  const base = Math.floor(n / classes), extra = n % classes;
+  return Array.from({ length: classes }, (_, k) => new Array<number>(base + (k < extra ? 1 : 0)).fill(k)).flat();
+}
+
+/**
+ * A conditional model's samples as grid cells, a row per class (class 0 at the top); a class with
+ * one sample fewer than the others ends in an empty cell, filled with the grid's background grey
+ * (0.5, what imageGridPng pads with) so it reads as no picture. No more samples than classes: one row.
+ */
+export function classRows(images: Float32Array, labels: number[], classes: number, valuesPerImage: number): { cells: Float32Array; count: number; perRow: number } {
+  const n = labels.length;
+  if (n <= classes) return { cells: images, count: n, perRow: n };
+  const perRow = Math.ceil(n / classes);
+  const cells = new Float32Array(classes * perRow * valuesPerImage).fill(0.5);
+  const filled = new Array<number>(classes).fill(0);
+  labels.forEach((k, i) => cells.set(images.subarray(i * valuesPerImage, (i + 1) * valuesPerImage), (k * perRow + filled[k]++) * valuesPerImage));
+  return { cells, count: classes * perRow, perRow };
+}
+
+/** The printed line's account of how a conditional model's samples were labelled, without --label. */
+export function describeSpread(n: number, classes: number): string {
+  const alone = '; --label N draws class N alone';
+  const span = (from: number, to: number) => (from === to ? `${from}` : `${from}-${to}`);
+  if (n < classes) return `one each of classes ${span(0, n - 1)}, in a row (--n ${classes} or more for all ${classes} classes)${alone}`;
+  if (n === classes) return `one of each of the ${classes} classes, in a row (0 at the left)${alone}`;
+  const base = Math.floor(n / classes), extra = n % classes;
+  if (!extra) return `${base} of each of the ${classes} classes, a row per class (0 at the top)${alone}`;
+  const even = [base * classes, (base + 1) * classes].filter((v) => v <= 4096).map((v) => `--n ${v}`).join(' or ');
+  return `a row per class (0 at the top), ${base + 1} each of classes ${span(0, extra - 1)} and ${base} each of ${span(extra, classes - 1)} (${even} for equal rows)${alone}`;
 }
 
 const EVAL_FLAGS = defineFlags('eval', {
@@ -92,25 +139,28 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   const out = requireFlag('out', f.out, 'samples.png');
   checkPictureOut('sample', out, { checkpoint: path });
   if (!out.toLowerCase().endsWith('.png')) throw new UsageError(`--out must name a .png file, got '${out}'`);
-  const n = intFlag('n', f.n, 64, 1, 4096);
+  intFlag('n', f.n, 64, 1, 4096);
   const seed = intFlag('seed', f.seed, 0, 0);
   // The label's range depends on the checkpoint; its form is checked before anything is loaded.
   if (f.label !== undefined) intFlag('label', f.label, 0, 0);
   const report = makeReporter(!!f.json);
   const checkpoint = await readCheckpointFile(path);
-  // The label is checked against the checkpoint before the device starts.
   const classes = checkpoint.config.classes;
-  if (f.label !== undefined && !classes) throw new UsageError(`--label needs a conditional checkpoint (trained with --conditional), and ${path} is not one; leave out --label`);
-  const label = f.label === undefined ? undefined : intFlag('label', f.label, 0, 0, classes - 1);
+  const label = labelForCheckpoint(f.label, classes, path);
+  // A conditional model without --label: the samples spread evenly over the classes, by default
+  // SAMPLES_PER_CLASS of each as the run's own samples.png, so every class shows.
+  const spread = classes > 0 && label === undefined;
+  const n = intFlag('n', f.n, spread ? SAMPLES_PER_CLASS * classes : 64, 1, 4096);
   const acquired = await getDevice(report.status);
   const vae = await modelForReading(checkpoint, acquired, n, seed);
-  // A conditional model without --label: the n samples cycle through the classes, a row per class.
-  const labels = !classes ? undefined : Array.from({ length: n }, (_, i) => label ?? Math.floor(i / Math.ceil(n / classes)) % classes);
+  const labels = !classes ? undefined : spread ? spreadLabels(n, classes) : new Array<number>(n).fill(label!);
   const [rows, cols] = vae.config.imageShape;
-  const perRow = classes && label === undefined ? Math.ceil(n / classes) : Math.ceil(Math.sqrt(n));
-  await writePicture('sample', out, imageGridPng(await vae.sample(n, seed, labels), n, rows, cols, perRow, gridFor(vae.config)), { checkpoint: path });
-  report.event({ event: 'done', files: { samples: out }, n, seed, ...(label !== undefined ? { label } : {}) });
-  report.info(`wrote ${n} samples to ${out}`);
+  const images = await vae.sample(n, seed, labels);
+  const grid = spread ? classRows(images, labels!, classes, vae.config.inputDim) : { cells: images, count: n, perRow: Math.ceil(Math.sqrt(n)) };
+  await writePicture('sample', out, imageGridPng(grid.cells, grid.count, rows, cols, grid.perRow, gridFor(vae.config)), { checkpoint: path });
+  const perClass = spread ? Array.from({ length: classes }, (_, k) => labels!.filter((l) => l === k).length) : undefined;
+  report.event({ event: 'done', files: { samples: out }, n, seed, ...(label !== undefined ? { label } : {}), ...(perClass ? { per_class: perClass } : {}) });
+  report.info(`wrote ${n} sample${n === 1 ? '' : 's'}${label !== undefined ? ` of class ${label}` : ''} to ${out}${spread ? `: ${describeSpread(n, classes)}` : ''}`);
   vae.destroy();
   releaseNodeGpu();
 }

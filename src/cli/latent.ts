@@ -6,8 +6,12 @@
 //                 orientation (factor-recovery.ts).
 //   interpolate   --pairs rows; row i walks in a straight line from the posterior mean of test
 //                 picture 2i to that of picture 2i+1 in --steps decoded steps, with the two
-//                 pictures themselves at the ends of the row. A conditional model decodes the
-//                 whole row with the first picture's label.
+//                 pictures themselves at the ends of the row. A conditional model's code holds
+//                 the style its label leaves out, so its rows join two test pictures of the same
+//                 class (each with the next unused one of its class) and decode every step as that
+//                 class: the walk goes from one picture's reconstruction to the other's. With
+//                 --label N every step is decoded as class N instead (each end still encoded with
+//                 its own label): the two pictures' styles, drawn as N.
 import { releaseNodeGpu } from '../gpu/node-device';
 import type { Dataset } from '../data/mnist';
 import { imageGridPng } from '../io/png';
@@ -19,6 +23,8 @@ import { firstPictures, gridFor, reconstructionsPng } from './pictures';
 import { dspritesFactorNames } from '../model/traversal';
 import { describeRecovery, factorRecovery } from '../model/factor-recovery';
 import { modelForReading } from './reading-model';
+import { labelForCheckpoint } from './commands';
+import type { VaeConfig } from '../model/config';
 
 type Reporter = ReturnType<typeof makeReporter>;
 
@@ -28,7 +34,7 @@ const RECONSTRUCT_FLAGS = defineFlags('reconstruct', {
 
 const INTERPOLATE_FLAGS = defineFlags('interpolate', {
   checkpoint: { type: 'string' }, out: { type: 'string' }, dataset: { type: 'string' }, 'data-dir': { type: 'string' },
-  pairs: { type: 'string' }, steps: { type: 'string' }, json: { type: 'boolean' },
+  pairs: { type: 'string' }, steps: { type: 'string' }, label: { type: 'string' }, json: { type: 'boolean' },
 } as const);
 
 /** --dataset as given (undefined: the one the checkpoint was trained on; checkpointDataset). */
@@ -46,9 +52,13 @@ function commonFlags(command: string, f: { checkpoint?: string | boolean; out?: 
   return { command, path, out, dataset, dataDir, report: makeReporter(!!f.json) };
 }
 
-/** The checkpoint's model and the first `count` pictures of its data set's test split. */
-async function withTestSet<T>(c: Common, count: number, use: (vae: VAE, test: Dataset, dataset: DatasetName) => Promise<T>): Promise<T> {
+/**
+ * The checkpoint's model and the first pictures of its data set's test split: `plan` checks the
+ * flags against the checkpoint's configuration (before the device starts) and says how many.
+ */
+async function withTestSet<T>(c: Common, plan: (config: VaeConfig) => number, use: (vae: VAE, test: Dataset, dataset: DatasetName) => Promise<T>): Promise<T> {
   const checkpoint = await readCheckpointFile(c.path);
+  const count = plan(checkpoint.config);
   const dataset = checkpointDataset(c.dataset, checkpoint.metadata, c.dataDir, recordedDataDir(c.path, checkpoint.config, checkpoint.metadata));
   checkDatasetFits(c.path, checkpoint.config, checkpoint.metadata, dataset);
   const acquired = await getDevice(c.report.status);
@@ -65,7 +75,7 @@ export async function reconstructCommand(argv: string[]): Promise<void> {
   const f = parseFlags('reconstruct', argv, RECONSTRUCT_FLAGS);
   const n = intFlag('n', f.n, 32, 1, 1024);
   const c = commonFlags('reconstruct', f);
-  await withTestSet(c, n, async (vae, test, dataset) => {
+  await withTestSet(c, () => n, async (vae, test, dataset) => {
     const { png, shown, reconstructed } = await reconstructionsPng(vae, test, n);
     await writePicture(c.command, c.out, png, { checkpoint: c.path, dataDir: c.dataDir });
     // dSprites pictures carry their factors: say which ones the reconstructions keep.
@@ -97,18 +107,53 @@ export function interpolationGrid(mu: Float32Array, latent: number, pairs: numbe
   return z;
 }
 
+/**
+ * The rows of a conditional model's interpolation: pairs of test pictures of the same class, each
+ * picture joined to the next one of its class and used once, in the order the split completes
+ * them, `pairs` at most. Among 2 * pairs + classes pictures there are always `pairs` of them.
+ */
+export function sameClassPairs(labels: ArrayLike<number>, pairs: number): [number, number][] {
+  const waiting = new Map<number, number>();
+  const found: [number, number][] = [];
+  for (let i = 0; i < labels.length && found.length < pairs; i++) {
+    const earlier = waiting.get(labels[i]);
+    if (earlier === undefined) {
+      waiting.set(labels[i], i);
+    } else {
+      found.push([earlier, i]);
+      waiting.delete(labels[i]);
+    }
+  }
+  return found;
+}
+
 export async function interpolateCommand(argv: string[]): Promise<void> {
   const f = parseFlags('interpolate', argv, INTERPOLATE_FLAGS);
   const pairs = intFlag('pairs', f.pairs, 4, 1, 256);
   const steps = intFlag('steps', f.steps, 9, 2, 64);
+  // The label's range depends on the checkpoint; its form is checked before anything is loaded.
+  if (f.label !== undefined) intFlag('label', f.label, 0, 0);
   const c = commonFlags('interpolate', f);
-  await withTestSet(c, 2 * pairs, async (vae, test, dataset) => {
-    const { x, labels, shown } = firstPictures(test, vae.config, 2 * pairs);
-    if (shown < 2) throw new UsageError(`the ${dataset} test split has ${shown} picture; at least 2 are needed`);
-    const rowsOut = Math.floor(shown / 2), D = vae.config.inputDim, Z = vae.config.latent;
-    const { mu } = await vae.encode(x, labels);
-    const rowLabels = labels ? Array.from({ length: rowsOut * steps }, (_, i) => labels[2 * Math.floor(i / steps)]) : undefined;
-    const decoded = await vae.decode(interpolationGrid(mu, Z, rowsOut, steps), rowLabels);
+  let label: number | undefined;
+  const plan = (config: VaeConfig) => {
+    label = labelForCheckpoint(f.label, config.classes, c.path);
+    return config.classes ? 2 * pairs + config.classes : 2 * pairs;
+  };
+  await withTestSet(c, plan, async (vae, test, dataset) => {
+    const all = firstPictures(test, vae.config);
+    const conditional = all.labels !== undefined;
+    const rowPictures: [number, number][] = conditional
+      ? sameClassPairs(all.labels!, pairs)
+      : Array.from({ length: Math.floor(Math.min(all.shown, 2 * pairs) / 2) }, (_, p) => [2 * p, 2 * p + 1]);
+    if (rowPictures.length < 1) throw new UsageError(conditional ? `the ${dataset} test split has no two pictures of the same class` : `the ${dataset} test split has ${all.shown} picture; at least 2 are needed`);
+    const rowsOut = rowPictures.length, D = vae.config.inputDim, Z = vae.config.latent;
+    // Picture a and picture b of each row, in that order, as interpolationGrid reads their codes.
+    const ends = rowPictures.flat();
+    const x = new Float32Array(ends.length * D);
+    ends.forEach((picture, i) => x.set(all.x.subarray(picture * D, (picture + 1) * D), i * D));
+    const { mu } = await vae.encode(x, conditional ? ends.map((picture) => all.labels![picture]) : undefined);
+    const decodedAs = conditional ? rowPictures.map(([a]) => label ?? all.labels![a]) : undefined;
+    const decoded = await vae.decode(interpolationGrid(mu, Z, rowsOut, steps), decodedAs?.flatMap((k) => new Array<number>(steps).fill(k)));
     // Each row: picture a, the decoded walk, picture b.
     const width = steps + 2;
     const tiles = new Float32Array(rowsOut * width * D);
@@ -119,9 +164,16 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
     }
     const [rows, cols] = vae.config.imageShape;
     await writePicture(c.command, c.out, imageGridPng(tiles, rowsOut * width, rows, cols, width, gridFor(vae.config)), { checkpoint: c.path, dataDir: c.dataDir });
-    c.report.event({ event: 'done', files: { interpolation: c.out }, pairs: rowsOut, steps, dataset });
+    c.report.event({ event: 'done', files: { interpolation: c.out }, pairs: rowsOut, steps, dataset, pictures: rowPictures, ...(decodedAs ? { decoded_as: decodedAs } : {}) });
     // The test split may hold fewer pictures than the pairs asked for: say so rather than draw fewer silently.
-    const fewer = rowsOut < pairs ? ` (${pairs} pairs were asked for; the ${dataset} test split has ${test.count} picture${test.count === 1 ? '' : 's'})` : '';
-    c.report.info(`wrote ${c.out}: ${rowsOut} row${rowsOut === 1 ? '' : 's'}, each from one ${dataset} test picture to the next in ${steps} decoded steps${fewer}`);
+    const fewer = rowsOut < pairs ? ` (${pairs} pairs were asked for; the ${dataset} test split has ${test.count} picture${test.count === 1 ? '' : 's'}${conditional ? `, ${rowsOut} pair${rowsOut === 1 ? '' : 's'} of the same class` : ''})` : '';
+    const rowCount = `${rowsOut} row${rowsOut === 1 ? '' : 's'}`;
+    if (!conditional) {
+      c.report.info(`wrote ${c.out}: ${rowCount}, each from one ${dataset} test picture to the next in ${steps} decoded steps${fewer}`);
+    } else if (label === undefined) {
+      c.report.info(`wrote ${c.out}: ${rowCount}, each from one ${dataset} test picture to the next of the same class in ${steps} decoded steps, every step decoded as that class (a walk in style within the class; --label N decodes every step as class N)${fewer}`);
+    } else {
+      c.report.info(`wrote ${c.out}: ${rowCount}, each from one ${dataset} test picture to the next of the same class in ${steps} decoded steps, each end encoded with its own label and every step decoded as class ${label} (--label ${label})${fewer}`);
+    }
   });
 }

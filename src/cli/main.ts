@@ -34,9 +34,15 @@ commands:
   eval    --checkpoint FILE [--dataset NAME] [--data-dir DIR] [--limit N] [--seed S] [--iwae K] [--json]
           (--seed: the evaluation noise's seed; by default the run's own, so eval repeats its test figures)
   sample  --checkpoint FILE [--n 64] [--seed 0] [--label C] --out FILE.png [--json]
+          (a conditional model: --label C draws class C alone; without it the samples spread evenly
+          over the classes, a row per class, 8 of each unless --n is given)
   traverse --checkpoint FILE --out FILE.png [--steps 9] [--range 3] [--dataset NAME [--limit 256]] [--data-dir DIR] [--label C] [--json]
+          (a conditional model: --label C decodes every tile as class C; without it, as the test
+          picture's own class with --dataset, else as class 0)
   reconstruct --checkpoint FILE --out FILE.png [--dataset NAME] [--data-dir DIR] [--n 32] [--json]
-  interpolate --checkpoint FILE --out FILE.png [--dataset NAME] [--data-dir DIR] [--pairs 4] [--steps 9] [--json]
+  interpolate --checkpoint FILE --out FILE.png [--dataset NAME] [--data-dir DIR] [--pairs 4] [--steps 9] [--label C] [--json]
+          (a conditional model: each row joins two test pictures of the same class, every step decoded
+          as that class; --label C decodes every step as class C, each end encoded with its own label)
 
 eval, reconstruct and interpolate read the test pictures of the data set the checkpoint was trained on
 (MNIST for a checkpoint that does not say); --dataset NAME picks another of the same picture size.`;

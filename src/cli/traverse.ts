@@ -8,6 +8,8 @@
 // much of each used dimension's posterior mean each factor explains (factorVarianceExplained):
 // the number behind "this row moves the sprite sideways", and the literature's single figure for
 // the code, the mutual information gap (mutualInformationGap; comparable at --limit 10000).
+// A conditional model decodes every tile as one class: --label N, else with --dataset the test
+// picture's own label (the class its code was encoded with), else class 0; the line says which.
 import { VAE } from '../model/vae';
 import { releaseNodeGpu } from '../gpu/node-device';
 import { imageGridPng } from '../io/png';
@@ -20,6 +22,7 @@ import { firstPictures, gridFor } from './pictures';
 import { orientationWithinShapes } from '../model/orientation';
 import { DSPRITES_SHAPES } from '../data/dsprites';
 import { modelForReading } from './reading-model';
+import { labelForCheckpoint } from './commands';
 
 export { factorGaps, factorVarianceExplained, klPerDimension, traversalGrid };
 
@@ -55,6 +58,13 @@ export function describeRows(rows: number, steps: number, range: number, ordered
     `ordered by mean KL over ${pictures} test picture${pictures === 1 ? '' : 's'}, largest first: ${order.map((j) => `z${j} ${kl[j].toFixed(2)}`).join(', ')}`;
 }
 
+/** The printed line's account of the class a conditional model's traversal is decoded as. */
+export function describeLabel(label: number, from: '--label' | 'picture' | 'default'): string {
+  if (from === '--label') return `every tile decoded as class ${label} (--label ${label})`;
+  if (from === 'picture') return `every tile decoded as class ${label}, the test picture's own label (--label N for another class)`;
+  return `every tile decoded as class ${label} (--label N for another class; --dataset NAME for a test picture's own)`;
+}
+
 export async function traverseCommand(argv: string[]): Promise<void> {
   const f = parseFlags('traverse', argv, FLAGS);
   const steps = intFlag('steps', f.steps, 9, 2, 64);
@@ -78,8 +88,7 @@ export async function traverseCommand(argv: string[]): Promise<void> {
   if (dataset) checkDatasetFits(path, checkpoint.config, checkpoint.metadata, dataset);
   // The label is checked against the checkpoint before the device starts.
   const { classes } = checkpoint.config;
-  if (f.label !== undefined && !classes) throw new UsageError(`--label needs a conditional checkpoint (trained with --conditional), and ${path} is not one; leave out --label`);
-  const label = f.label === undefined ? 0 : intFlag('label', f.label, 0, 0, classes - 1);
+  const labelGiven = labelForCheckpoint(f.label, classes, path);
   const acquired = await getDevice(report.status);
   // Rows: the sweep's latent x steps pictures, and the test pictures encoded to order the dimensions.
   const vae = await modelForReading(checkpoint, acquired, Math.max(checkpoint.config.latent * steps, f.limit === undefined ? 1000 : Number(f.limit)));
@@ -93,6 +102,7 @@ export async function traverseCommand(argv: string[]): Promise<void> {
     let mig: { value: number; bins: number; pictures: number; factors: Record<string, { dimension: string; next: string; share: number; gap: number; entropy: number }> } | null = null;
     let turns: Record<string, Record<string, number>> | null = null;
     let encoded = 0;
+    let pictureLabel: number | undefined;
     if (dataset) {
       const test = await heldOutTestSet(vae, checkpoint.metadata, path, dataset, limit, dataDir, report.warn);
       const { x, labels } = firstPictures(test, vae.config);
@@ -100,6 +110,7 @@ export async function traverseCommand(argv: string[]): Promise<void> {
       kl = klPerDimension(mu, logvar, Z);
       encoded = mu.length / Z;
       base = mu.slice(0, Z);
+      pictureLabel = labels?.[0];
       order = [...order].sort((a, b) => kl![b] - kl![a]);
       const factors = (test as { factors?: Uint8Array }).factors;
       const names = factors ? dspritesFactorNames(factors.length / test.count) : [];
@@ -123,6 +134,9 @@ export async function traverseCommand(argv: string[]): Promise<void> {
       }
     }
     const z = traversalGrid(base, order, steps, range);
+    // The code of a picture encoded as its own class decodes to that picture as that class, not as class 0.
+    const label = labelGiven ?? pictureLabel ?? 0;
+    const labelFrom = labelGiven !== undefined ? '--label' : pictureLabel !== undefined ? 'picture' : 'default';
     const images = await vae.decode(z, classes ? new Array(order.length * steps).fill(label) : undefined);
     const [rows, cols] = vae.config.imageShape;
     await writePicture('traverse', out, imageGridPng(images, order.length * steps, rows, cols, steps, gridFor(vae.config)), { checkpoint: path, dataDir });
@@ -131,8 +145,9 @@ export async function traverseCommand(argv: string[]): Promise<void> {
       centred_on: kl ? 'first test picture' : 'prior mean', ordered_by: kl ? 'mean KL' : 'index',
       ...(kl ? { kl_per_dimension: kl } : {}), ...(explained ? { factor_variance_explained: explained, factor_gaps: gaps, mig } : {}),
       ...(turns ? { orientation_within_shape: turns } : {}),
+      ...(classes ? { label, label_from: labelFrom } : {}),
     });
-    report.info(`wrote ${out}: ${describeRows(order.length, steps, range, kl && dataset ? { dataset, pictures: encoded, order, kl } : null)}`);
+    report.info(`wrote ${out}: ${describeRows(order.length, steps, range, kl && dataset ? { dataset, pictures: encoded, order, kl } : null)}${classes ? `; ${describeLabel(label, labelFrom)}` : ''}`);
     if (explained) {
       report.info(`share of each used dimension's posterior mean explained by each factor (correlation ratio over ${encoded} test pictures):`);
       for (const [dim, byFactor] of Object.entries(explained)) report.info(`  ${dim}: ${Object.entries(byFactor).map(([n, v]) => `${n} ${v.toFixed(2)}`).join(', ')}`);
