@@ -43,6 +43,9 @@ import { checkFixedMemory, planAfterSteps } from './train-memory';
 import { coarseConvWarning, describeAutotune, describeBuiltModel, describeDrawnData, epochSummary, openRunLog, startEvent, writeFinalPictures } from './train-report';
 
 
+/** How often a run whose output is not a terminal prints its progress line. */
+const PIPED_PROGRESS_MS = 15_000;
+
 /** Ways in for code that runs training in-process (embedding, tests). */
 export interface TrainHooks {
   /** Train on this device instead of acquiring one; it is left alive when training ends. */
@@ -200,6 +203,8 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       vae.epoch = epoch; // keys the dynamic binarization: fresh pixels every epoch
       const bar = report.json ? null : new SingleBar({
         format: `epoch ${epoch}/${run.epochs} [{bar}] {value}/{total} steps | {rate} steps/s | loss {loss}`, hideCursor: true, clearOnComplete: true,
+        // Piped into a file or a CI log, the bar is a line every PIPED_PROGRESS_MS instead of nothing until the epoch ends.
+        noTTYOutput: true, notTTYSchedule: PIPED_PROGRESS_MS,
       });
       bar?.start(stepsPerEpoch, first, { rate: '-', loss: '-' });
       /** Stops at a step boundary: reads the losses still on the GPU, saves, says how to go on. */
