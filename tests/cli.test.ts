@@ -112,8 +112,12 @@ describe('webgpu-vae CLI', { timeout: LONG }, () => {
     const e = jsonLines(ev.stdout).find((x) => x.event === 'eval');
     expect(e.test_loss).toBeCloseTo(last.test_loss, 3);
     expect(e.examples).toBe(TEST_LIMIT);
-    // Grey levels as Bernoulli probabilities: the nats are no likelihood of the bytes, so no bits/dim.
+    // Grey levels as Bernoulli probabilities: the nats are no likelihood of the bytes, so no bits/dim,
+    // and the IWAE figure is not called -log p(x).
     expect(e.test_bits_per_dim).toBeNull();
+    const iw = await cli(['eval', '--checkpoint', done.files.model, '--limit', '8', '--iwae', '4']);
+    expect(iw.stdout).toMatch(/\(no bits\/dim: grey levels taken as Bernoulli probabilities are not a likelihood of the pixels/);
+    expect(iw.stdout).toMatch(/: test IWAE loss ~ [\d.]+ ± [\d.]+ nats \(standard error over the examples\), the -ELBO's importance-weighted bound with K=4 over 8 examples \(not a -log p\(x\) of the pixels: see above\)$/m);
     // ... and an independent float64 evaluation of the checkpoint file agrees: the KL term is
     // deterministic (a function of the encoder alone), the reconstruction term is a one-sample
     // Monte Carlo estimate per image, so it must agree within a few of its standard errors.

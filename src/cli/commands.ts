@@ -9,7 +9,7 @@ import { bitsPerDim, noBitsPerDim } from '../model/iwae-eval';
 import { releaseNodeGpu } from '../gpu/node-device';
 import { imageGridPng } from '../io/png';
 import { choiceFlag, defineFlags, intFlag, parseFlags, stringFlag, UsageError } from './args';
-import { checkDataDir, checkDatasetFits, checkpointDataset, DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, recordedDataDir } from './io';
+import { checkDataDir, checkDatasetFits, checkpointDataset, DATASETS, getDevice, heldOutTestSet, makeReporter, PIPED_PROGRESS, readCheckpointFile, recordedDataDir } from './io';
 import { checkPictureOut, writePicture } from './output-file';
 import { gridFor } from './pictures';
 import { toFlags } from './messages';
@@ -108,7 +108,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   report.info(`${path}: test ${what} ${r.loss.toFixed(2)} (rec ${r.rec.toFixed(2)}, KL ${r.kl.toFixed(2)}${bits(r.loss)}) over ${r.examples} ${dataset} test examples`);
   if (why) report.info(`  (no bits/dim: ${toFlags(why)})`);
   if (iwae) {
-    const bar = report.json ? null : new SingleBar({ format: `importance sampling K=${iwae} [{bar}] {percentage}% | {eta_formatted} left`, hideCursor: true, clearOnComplete: true });
+    const bar = report.json ? null : new SingleBar({ format: `importance sampling K=${iwae} [{bar}] {percentage}% | {eta_formatted} left`, hideCursor: true, clearOnComplete: true, ...PIPED_PROGRESS });
     bar?.start(1, 0);
     // --json reports progress as events, at most every 10 s, so a long estimate shows it is alive.
     let lastEvent = performance.now();
@@ -127,7 +127,11 @@ export async function evalCommand(argv: string[]): Promise<void> {
     report.event({ event: 'iwae', checkpoint: path, dataset, samples: iwae, estimates: target, nll: ll.nll, stderr: ll.stderr, bits_per_dim: ll.bitsPerDim, examples: ll.examples });
     // One example has no spread to give a standard error from.
     const spread = Number.isFinite(ll.stderr) ? ` ± ${ll.stderr.toFixed(2)} nats (standard error over the examples${bits(ll.nll)})` : ` nats (one example: no standard error${bits(ll.nll)})`;
-    report.info(`${path}: test ${target} ~ ${ll.nll.toFixed(2)}${spread}, IWAE bound with K=${iwae} over ${ll.examples} example${ll.examples === 1 ? '' : 's'}`);
+    const over = `with K=${iwae} over ${ll.examples} example${ll.examples === 1 ? '' : 's'}`;
+    // Where the nats are no likelihood of the pixels (said above), the figure is not named one.
+    report.info(why
+      ? `${path}: test IWAE loss ~ ${ll.nll.toFixed(2)}${spread}, the -ELBO's importance-weighted bound ${over} (not a ${target} of the pixels: see above)`
+      : `${path}: test ${target} ~ ${ll.nll.toFixed(2)}${spread}, IWAE bound ${over}`);
   }
   vae.destroy();
   releaseNodeGpu();

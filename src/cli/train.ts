@@ -32,7 +32,7 @@ import { choiceFlag, intFlag, parseFlags, stringFlag, withoutFlags } from './arg
 import { JsonLog, OutputError, writeFileAtomic, type ChunkWriter } from './files';
 import { StepPacer } from '../gpu/step-pacer';
 import { gentleWait } from '../gpu/gentle-wait';
-import { memoryBudget, getDevice, makeReporter, type Print } from './io';
+import { memoryBudget, getDevice, makeReporter, PIPED_PROGRESS, type Print } from './io';
 import { FLAGS, type Flags } from './train-options';
 import { resumeCommand, runPaths, shellQuote } from './run-dir';
 import { selfName } from './self-name';
@@ -42,9 +42,6 @@ import { loadRunData } from './train-data';
 import { checkFixedMemory, planAfterSteps } from './train-memory';
 import { coarseConvWarning, describeAutotune, describeBuiltModel, describeDrawnData, epochSummary, openRunLog, startEvent, writeFinalPictures } from './train-report';
 
-
-/** How often a run whose output is not a terminal prints its progress line. */
-const PIPED_PROGRESS_MS = 15_000;
 
 /** Ways in for code that runs training in-process (embedding, tests). */
 export interface TrainHooks {
@@ -203,8 +200,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       vae.epoch = epoch; // keys the dynamic binarization: fresh pixels every epoch
       const bar = report.json ? null : new SingleBar({
         format: `epoch ${epoch}/${run.epochs} [{bar}] {value}/{total} steps | {rate} steps/s | loss {loss}`, hideCursor: true, clearOnComplete: true,
-        // Piped into a file or a CI log, the bar is a line every PIPED_PROGRESS_MS instead of nothing until the epoch ends.
-        noTTYOutput: true, notTTYSchedule: PIPED_PROGRESS_MS,
+        ...PIPED_PROGRESS,
       });
       bar?.start(stepsPerEpoch, first, { rate: '-', loss: '-' });
       /** Stops at a step boundary: reads the losses still on the GPU, saves, says how to go on. */
