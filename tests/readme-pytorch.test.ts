@@ -61,6 +61,7 @@ describe.skipIf(!PYTHON && !process.env.CI)("the README's PyTorch example", () =
       const ours = await vae.decode(z, labels);
       const script = `${readmeExample().replace(PLACEHOLDER, JSON.stringify(checkpoint))}
 print(json.dumps(list(pictures.shape)))
+print(json.dumps([list(labels.shape), labels.sum(1).tolist(), labels.argmax(1).tolist() if labels.shape[1] else []]))
 with torch.no_grad():
   check = torch.tensor(${JSON.stringify(Array.from(z))}).view(${rows}, model.c['latent'])
   onehot = torch.zeros(${rows}, model.c['classes'])
@@ -69,8 +70,11 @@ with torch.no_grad():
 `;
       const r = spawnSync(PYTHON!, ['-c', script], { cwd: ROOT, encoding: 'utf8', maxBuffer: 16 << 20 });
       expect(r.status, `the README example failed:\n${r.stderr}`).toBe(0);
-      const [shape, pictures] = r.stdout.trim().split('\n').map((line) => JSON.parse(line) as number[]);
+      const [shape, labelRows, pictures] = r.stdout.trim().split('\n').map((line) => JSON.parse(line));
       expect(shape).toEqual([16, config.inputDim]);
+      // The example's labels: one-hot rows cycling through the classes, or none for a plain model.
+      const cycle = Array.from({ length: 16 }, (_, i) => i % Math.max(1, config.classes));
+      expect(labelRows).toEqual(config.classes ? [[16, config.classes], new Array(16).fill(1), cycle] : [[16, 0], new Array(16).fill(0), []]);
       expectClose(pictures, ours, { atol: 1e-5, rtol: 1e-4 }, 'PyTorch decoder means against the library');
     } finally {
       vae.destroy();
