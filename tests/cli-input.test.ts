@@ -65,6 +65,14 @@ let previous: DeviceProvider;
 beforeAll(() => { previous = setDeviceProvider(() => Promise.reject(new Error(SENTINEL))); });
 afterAll(() => setDeviceProvider(previous));
 
+describe('a value of a fixed set, misspelled', () => {
+  it('is refused with the nearest value, and with the list alone when none is near', async () => {
+    await refused(['train', '--lr-decay', 'cosin', '--out', at('run')], /^webgpu-vae train: error: --lr-decay must be one of none, cosine; got 'cosin' \(did you mean cosine\?\)$/m);
+    await refused(['train', '--dataset', 'mnsit', '--out', at('run')], /got 'mnsit' \(did you mean mnist\?\)$/m);
+    await refused(['train', '--on-nan', 'ignore', '--out', at('run')], /--on-nan must be one of stop, skip-batch, rollback; got 'ignore'$/m);
+  });
+});
+
 describe('a flag given twice', () => {
   it('is refused with both values, for every flag of every command, before anything starts', async () => {
     await refused(['train', '--batch', '16', '--batch', '32', '--out', at('run')], "--batch given twice ('16' and '32'); give it once");

@@ -189,7 +189,7 @@ describe('webgpu-vae CLI', { timeout: LONG }, () => {
     ['capacity with free bits', ['train', '--kl-capacity', '25', '--free-bits', '0.5', '--limit', '64'], /--kl-capacity schedules the KL term itself .* does not combine with free bits, KL warm-up or KL cycles: leave out --free-bits/],
     ['capacity steps without a capacity', ['train', '--capacity-steps', '1000'], /--capacity-steps 1000 ramps the KL capacity; give the capacity with --kl-capacity NATS/],
     ['too many samples for the ELBO', ['train', '--samples', '65'], /--samples must be an integer in 1\.\.64/],
-    ['unknown flag', ['train', '--epoch', '3'], /Unknown option '--epoch'; did you mean --epochs\? \(webgpu-vae train --help lists every flag\)/],
+    ['unknown flag', ['train', '--epoch', '3'], /unknown option '--epoch'; did you mean --epochs\? \(webgpu-vae train --help lists every flag\)/],
     ['bad integer', ['train', '--batch', 'abc'], /--batch must be an integer/],
     ['bad choice', ['train', '--likelihood', 'poisson'], /--likelihood must be one of bernoulli, gaussian/],
     ['bad hidden list', ['train', '--hidden', '512,,256'], /--hidden must be one or more positive integers/],

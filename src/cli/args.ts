@@ -27,8 +27,8 @@ function unknownFlag(command: string, name: string, spec: FlagTable): UsageError
   const names = Object.keys(spec);
   const near = nearestName(name, names);
   // A near match is the likely fix, and the whole list (48 flags for train) would bury it.
-  if (near) return new UsageError(`Unknown option '--${name}'; did you mean --${near}? (webgpu-vae ${command} --help lists every flag)`);
-  return new UsageError(`Unknown option '--${name}'; valid flags: ${names.map((k) => `--${k}`).join(' ')} (webgpu-vae ${command} --help)`);
+  if (near) return new UsageError(`unknown option '--${name}'; did you mean --${near}? (webgpu-vae ${command} --help lists every flag)`);
+  return new UsageError(`unknown option '--${name}'; valid flags: ${names.map((k) => `--${k}`).join(' ')} (webgpu-vae ${command} --help)`);
 }
 
 /**
@@ -146,7 +146,8 @@ export function numberFlag(name: string, raw: string | boolean | undefined, fall
 export function choiceFlag<C extends string>(name: string, raw: string | boolean | undefined, fallback: C, choices: readonly C[]): C {
   if (raw === undefined) return fallback;
   if (typeof raw !== 'string' || !choices.includes(raw as C)) {
-    throw new UsageError(`--${name} must be one of ${choices.join(', ')}; got '${raw}'`);
+    const near = typeof raw === 'string' ? nearestName(raw, choices) : undefined;
+    throw new UsageError(`--${name} must be one of ${choices.join(', ')}; got '${raw}'${near ? ` (did you mean ${near}?)` : ''}`);
   }
   return raw as C;
 }

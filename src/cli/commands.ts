@@ -120,8 +120,8 @@ export async function evalCommand(argv: string[]): Promise<void> {
         report.event({ event: 'progress', done, total });
       }
     };
-    const ll = await vae.logLikelihood(data, { samples: iwae, seed, onProgress });
-    bar?.stop();
+    // The bar's redraw timer would keep a failed run's process alive: stopped on every way out.
+    const ll = await vae.logLikelihood(data, { samples: iwae, seed, onProgress }).finally(() => bar?.stop());
     // A conditional model's bound is of log p(x | y), given each picture's own label.
     const target = conditional ? '-log p(x | label)' : '-log p(x)';
     report.event({ event: 'iwae', checkpoint: path, dataset, samples: iwae, estimates: target, nll: ll.nll, stderr: ll.stderr, bits_per_dim: ll.bitsPerDim, examples: ll.examples });

@@ -93,6 +93,8 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
   const loseDeviceAt = hooks.restart ? null : lossDeviceAtStep();
   let vae: VAE | null = null;
   let log: JsonLog | null = null;
+  /** The epoch's progress bar: stopped on every way out, or its redraw timer keeps the process alive. */
+  let bar: SingleBar | null = null;
   const stop = new RunStop(outDir, () => (existsSync(paths.state) ? `${paths.model} and ${paths.state} hold the last checkpoint` : 'no checkpoint was written'), report.info);
   try {
     // The model's fixed memory against the budget before the data is read: a picture folder at a
@@ -198,7 +200,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       if (first === 0) skipped = 0;
       trainData.setOrder(order.permutation(train.count));
       vae.epoch = epoch; // keys the dynamic binarization: fresh pixels every epoch
-      const bar = report.json ? null : new SingleBar({
+      bar = report.json ? null : new SingleBar({
         format: `epoch ${epoch}/${run.epochs} [{bar}] {value}/{total} steps | {rate} steps/s | loss {loss}`, hideCursor: true, clearOnComplete: true,
         ...PIPED_PROGRESS,
       });
@@ -288,6 +290,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     report.info(`wrote ${files.model}, ${files.samples}, ${files.reconstructions}`);
     return 0;
   } catch (e) {
+    bar?.stop();
     // Bad numbers or a lost device: say so, and go on from the last checkpoint when asked to.
     const next = await recover(e, {
       onNan: run.onNan, lr: run.lr, retries: run.retries, outDir, kept, resumed: !!resumed, lostInfo: () => lost, restart: hooks.restart, argv,
