@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { loadCheckpoint, saveCheckpoint } from '../src/checkpoint';
 import { loadMnistNode } from '../src/data/mnist-node';
 import { acquireNodeDevice } from '../src/gpu/node-device';
-import { concernsUs } from '../src/gpu/labels';
+import { concernsUs, errorOperation } from '../src/gpu/labels';
 import { VAE, type VaeOptions } from '../src/model/vae';
 import { gpu } from './helpers/gpu';
 
@@ -87,6 +87,14 @@ describe('models sharing a device', () => {
     expect(concernsUs('Buffer with \'app-vertices\' label is invalid')).toBe(false);
     expect(concernsUs('[Invalid CommandBuffer] is invalid due to a previous error.')).toBe(false);
     expect(concernsUs('Out of memory')).toBe(true);
+  });
+
+  it('a GpuError names the operation from Dawn\'s and from wgpu\'s quoting of our labels', () => {
+    expect(errorOperation('[ComputePipeline "webgpu-vae:matmul_nt_bias_relu_register"] is invalid.')).toBe('matmul_nt_bias_relu_register');
+    expect(errorOperation("Usage flags BufferUsages(STORAGE) of Buffer with 'webgpu-vae:sample[4].images' label do not contain UNIFORM")).toBe('sample[4].images');
+    // Ours first, wherever it stands among the labels the message quotes.
+    expect(errorOperation('Binding [Buffer "app-uniforms"] in [BindGroup "webgpu-vae:eval[64]"] is invalid.')).toBe('eval[64]');
+    expect(errorOperation('Out of memory')).toBe('unknown operation');
   });
 });
 

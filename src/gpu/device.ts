@@ -116,21 +116,26 @@ export function wrapDevice(device: GPUDevice, info?: GPUAdapterInfo): AcquiredDe
   return { device, adapter: summarizeAdapter(adapterInfo, device.features), owned: false };
 }
 
-/** Browser / worker path: `navigator.gpu`, with a message that says how to enable WebGPU. */
+/** Whether this is Deno, whose `navigator.gpu` is wgpu's: the advice differs from a browser's. */
+const inDeno = () => typeof (globalThis as { Deno?: unknown }).Deno === 'object';
+
+/** Browser, worker and Deno path: `navigator.gpu`, with a message that says how to enable WebGPU. */
 export async function acquireBrowserDevice(): Promise<AcquiredDevice> {
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) {
-    throw new NoWebGPUError(
-      'WebGPU is not available here (navigator.gpu is missing). Use a recent Chrome, Edge or Firefox ' +
-        'over https or localhost; on Linux start Chrome with --enable-unsafe-webgpu.',
-    );
+    throw new NoWebGPUError(inDeno()
+      ? 'WebGPU is not available in this Deno (navigator.gpu is missing). Use Deno 2 or later, or run Deno 1.x with --unstable-webgpu.'
+      : 'WebGPU is not available here (navigator.gpu is missing). Use a recent Chrome, Edge or Firefox ' +
+        'over https or localhost; on Linux start Chrome with --enable-unsafe-webgpu.');
   }
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) {
-    throw new NoWebGPUError(
-      'WebGPU is present but no adapter was granted (GPU blocked or unsupported). Check chrome://gpu, ' +
-        'update the GPU driver, or enable software WebGPU with --enable-unsafe-webgpu --use-webgpu-adapter=swiftshader.',
-    );
+    throw new NoWebGPUError(inDeno()
+      ? 'WebGPU is present but no adapter was granted: Deno found no usable Vulkan, Metal or DX12 driver. Install the GPU\'s ' +
+        'Vulkan driver, or without a GPU point Vulkan at SwiftShader or lavapipe (VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json), ' +
+        'and leave DENO_WEBGPU_BACKEND unset or set it to a backend this machine has.'
+      : 'WebGPU is present but no adapter was granted (GPU blocked or unsupported). Check chrome://gpu, ' +
+        'update the GPU driver, or enable software WebGPU with --enable-unsafe-webgpu --use-webgpu-adapter=swiftshader.');
   }
   const device = await deviceFromAdapter(adapter);
   return { device, adapter: summarizeAdapter(adapter.info, adapter.features), owned: true };

@@ -3,7 +3,7 @@
 // into the model can throw it instead of computing on a broken device. Errors that name only an
 // app's objects (a GPUDevice shared with the app) are left to the app.
 import { GpuError } from '../errors';
-import { concernsUs } from './labels';
+import { concernsUs, errorOperation } from './labels';
 import { deviceLostError } from './map-read';
 
 export class FailureWatch {
@@ -17,8 +17,7 @@ export class FailureWatch {
     if (!concernsUs(error.message)) return;
     const type = error.constructor?.name ?? '';
     const kind = /OutOfMemory/.test(type) ? 'out-of-memory' : /Validation/.test(type) ? 'validation' : 'internal';
-    // Dawn quotes object labels; ours name the kernel or graph (e.g. "matmul_nt_bias_relu_register").
-    const operation = /"(?:webgpu-vae:)?([\w.:\[\]#-]+)"/.exec(error.message)?.[1] ?? 'unknown operation';
+    const operation = errorOperation(error.message);
     this.failure ??= new GpuError(`WebGPU ${kind} error in ${operation}: ${error.message}`, operation, kind);
   };
 

@@ -15,7 +15,23 @@ export const ourLabel = (name: string): string => (name.startsWith(LABEL_PREFIX)
  */
 export function concernsUs(message: string): boolean {
   if (/is invalid due to a previous error/.test(message)) return false;
-  const labels = [...message.matchAll(/"([^"]*)"|'([^']*)' label/g)].map((m) => m[1] ?? m[2]);
+  const labels = quotedLabels(message);
   if (labels.some((l) => l.startsWith(LABEL_PREFIX))) return true;
   return labels.length === 0 && !/\(unlabeled\)/.test(message);
+}
+
+/** The labels an error message quotes, in order: Dawn's `"name"` and wgpu's `'name' label`. */
+function quotedLabels(message: string): string[] {
+  return [...message.matchAll(/"([^"]*)"|'([^']*)' label/g)].map((m) => m[1] ?? m[2]);
+}
+
+/**
+ * What an error of ours was doing, for its GpuError: the first of our labels it quotes, without the
+ * prefix (a kernel or graph name, e.g. matmul_nt_bias_relu_register), else its first label, else
+ * 'unknown operation'.
+ */
+export function errorOperation(message: string): string {
+  const labels = quotedLabels(message).filter((l) => l !== '');
+  const ours = labels.find((l) => l.startsWith(LABEL_PREFIX));
+  return ours ? ours.slice(LABEL_PREFIX.length) : labels[0] ?? 'unknown operation';
 }
