@@ -246,6 +246,9 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
   if (!(c.sigma === 'learned' || c.sigma === 'learned-pixel' || c.sigma === 'predicted' || (typeof c.sigma === 'number' && c.sigma > 0 && Number.isFinite(c.sigma)))) {
     throw new ConfigError(`sigma must be a positive number, 'learned', 'learned-pixel' or 'predicted'; got ${JSON.stringify(c.sigma)}`);
   }
+  if (c.likelihood === 'bernoulli' && c.sigma !== DEFAULT_CONFIG.sigma) {
+    throw new ConfigError(`sigma sets the scale of the gaussian likelihood, and a Bernoulli model has none, so sigma ${JSON.stringify(c.sigma)} would be ignored; use likelihood 'gaussian', or leave sigma out`);
+  }
   if (!OBJECTIVES.includes(c.objective)) throw new ConfigError(`objective must be one of ${OBJECTIVES.join(', ')}; got '${c.objective}'`);
   const maxSamples = c.objective === 'iwae' ? 5000 : 64;
   if (!positiveInt(c.samples) || c.samples > maxSamples) throw new ConfigError(`samples must be an integer in 1..${maxSamples} for the ${c.objective} objective, got ${shown(c.samples)}`);

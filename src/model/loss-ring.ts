@@ -14,7 +14,12 @@ import { mapForReading } from '../gpu/map-read';
 
 export interface StepLoss {
   step: number;
-  /** rec + beta * kl, the training objective (the -ELBO when beta = 1). */
+  /**
+   * The training objective of the step: rec + w * kl, with w the KL weight at the step (beta,
+   * ramped by warm-up or cycles; the KL term is beta * |kl - C| under capacity control and the
+   * sum of max(lambda, KL_j) under free bits), the -ELBO when w = 1; for the IWAE objective the
+   * -IWAE bound over the step's K samples, with rec the mean over K and kl the closed-form KL.
+   */
   loss: number;
   rec: number;
   kl: number;

@@ -52,6 +52,9 @@ export class ResidentData extends GpuExamples {
     }
     if (config.classes > 0) {
       if (!data.labels || data.labels.length !== count) throw new ConfigError(`dataset ${label} has no labels for its ${count} examples, but the model is conditional on ${config.classes} classes`);
+      // Stored as u32: a negative or fractional label would wrap or round into some other class.
+      const odd = Array.prototype.findIndex.call(data.labels, (l: number) => !(Number.isInteger(l) && l >= 0));
+      if (odd >= 0) throw new ConfigError(`dataset ${label}: label ${shown(data.labels[odd])} of example ${odd} is not a class number; labels are integers 0..${config.classes - 1} (a Uint8Array)`);
       const top = data.labels.reduce((a, b) => Math.max(a, b), 0);
       if (top >= config.classes) throw new ConfigError(`dataset ${label} has label ${top}, but the model knows classes 0..${config.classes - 1}; set classes to at least ${top + 1}`);
     }

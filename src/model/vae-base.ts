@@ -25,7 +25,7 @@ import { CreationScopedArena, type OutOfMemoryScopes } from './creation-scopes';
 import { countModelOff, countModelOn } from './device-users';
 
 export abstract class VaeBase {
-  readonly config: VaeConfig;
+  readonly config: Readonly<VaeConfig>;
   readonly parts: ModelParts;
   readonly layout: ParamLayout;
   readonly training: TrainingOptions;
@@ -56,7 +56,11 @@ export abstract class VaeBase {
   private queueTail: Promise<unknown> = Promise.resolve();
 
   protected constructor(config: VaeConfig, opts: VaeOptions, outOfMemory: OutOfMemoryScopes) {
-    this.config = config;
+    // Fixed at creation: the compiled graph follows it (free bits on or off, the layers' sizes), so
+    // a field changed later would half apply and a checkpoint would record what never trained.
+    // A copy (its lists may be the caller's), frozen rather than proxied so that it still posts
+    // to a worker and clones.
+    this.config = deepFreeze(structuredClone(config));
     this.precision = opts.precision ?? 'f32';
     this.training = resolveTraining(opts);
     const t = this.training;
@@ -65,7 +69,7 @@ export abstract class VaeBase {
     this.kernels = withKernelOverrides(kernelsFor(this.acquired.adapter), opts.kernels);
     const maxPlans = opts.maxPlans ?? 8;
     if (!(Number.isInteger(maxPlans) && maxPlans >= 1)) throw new ConfigError(`maxPlans must be an integer >= 1, got ${shown(opts.maxPlans)}`);
-    this.parts = buildModel(config);
+    this.parts = buildModel(this.config);
     this.layout = this.parts.layout;
     this.arena = new CreationScopedArena(this.device, outOfMemory);
     const budget = opts.memoryBudget ?? Infinity;
@@ -314,4 +318,13 @@ export abstract class VaeBase {
 /** Plans differ by kind, rows and, for importance-weighted evaluation, samples per chunk and the bounds buffer. */
 function planKey(kind: GraphKind, rows: number, opts: RecordOptions): string {
   return `${kind}:${rows}:${opts.samples ?? ''}:${opts.bounds?.label ?? ''}`;
+}
+
+/** `value` with every object and array in it frozen (configurations are plain data). */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }

@@ -74,3 +74,18 @@ export function checkRowCount(n: number, what: string): void {
 export function rowsTypeError(what: string, x: unknown): ConfigError {
   return new ConfigError(`${what}: rows must be a Float32Array (row-major, values in [0, 1]), got ${kindOfValue(x)}; convert with Float32Array.from(...)`);
 }
+
+/**
+ * Refuses rows given as floats to a model that draws noise into its training pictures: binarize
+ * and dequantize draw it while the GPU gathers a batch of uploaded bytes (shaders/batch.ts), and
+ * rows written as they are would train on the plain grey levels, silently.
+ */
+export function checkRowsTakeNoise(config: Pick<VaeConfig, 'binarize' | 'dequantize'>): void {
+  const noise = config.binarize !== 'none' ? `binarize '${config.binarize}'` : config.dequantize ? 'dequantize' : null;
+  if (!noise) return;
+  throw new ConfigError(
+    `trainStep: this model's ${noise} draws its noise while the GPU gathers a batch of uploaded pictures, and rows given as a ` +
+      'Float32Array would be trained on as they are; upload the pictures (const data = vae.upload({ images, count }); ' +
+      `vae.trainStep({ data, index })), or ${config.binarize !== 'none' ? 'binarize' : 'dequantize'} the rows yourself and create the model without ${noise}`,
+  );
+}

@@ -22,7 +22,7 @@ import { defaultAutotuneCache } from './autotune-cache';
 import { checkPrecision } from './precision';
 import { checkKnownKeys } from '../edit-distance';
 import { checkCreationOptions, checkSeed, DEFAULT_TRAINING, lrAt, restateRefusal, type ElboResult, type VaeOptions } from './vae-options';
-import { checkNoLabels, checkRowCount, checkRowValues, checkSource, rowsOf, rowsTypeError, type RowValues } from './vae-inputs';
+import { checkNoLabels, checkRowCount, checkRowsTakeNoise, checkRowValues, checkSource, rowsOf, rowsTypeError, type RowValues } from './vae-inputs';
 import { OutOfMemoryScopes } from './creation-scopes';
 import { VaeBase } from './vae-base';
 
@@ -114,8 +114,10 @@ export class VAE extends VaeBase {
    */
   async trainStep(batch: Float32Array | { data: BatchSource; index: number }, labels?: ArrayLike<number>): Promise<void> {
     checkNoLabels(this.config, labels, 'trainStep');
-    if (batch instanceof Float32Array) checkRowValues(batch, this.config.inputDim, 'trainStep', this.pixelValues);
-    else {
+    if (batch instanceof Float32Array) {
+      checkRowValues(batch, this.config.inputDim, 'trainStep', this.pixelValues);
+      checkRowsTakeNoise(this.config);
+    } else {
       if (ArrayBuffer.isView(batch) || Array.isArray(batch)) throw rowsTypeError('trainStep', batch);
       if (!batch || typeof batch !== 'object' || !Number.isInteger(batch.index) || batch.index < 0) {
         throw new ConfigError('trainStep takes a Float32Array of rows, or { data, index } with data from vae.upload() or vae.generateSprites() and a batch index >= 0');
