@@ -61,6 +61,18 @@ describe('settings fixed at creation', () => {
     }
   });
 
+  it('a label given as a string, and an adapter summary given as the device, are named for what they are', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create({ ...tiny, classes: 10 }, { device, batch: 8 });
+    try {
+      await expect(vae.sample(1, 0, ['3'] as unknown as number[])).rejects.toThrow(/^sample: label '3' \(a string\) of row 0 is not a class of this model \(0\.\.9\)$/);
+    } finally {
+      vae.destroy();
+    }
+    const summary = { vendor: 'google', architecture: '', device: 'swiftshader', description: '', isSoftware: true, subgroups: false, timestampQuery: false };
+    await expect(VAE.create(tiny, { device: summary as unknown as GPUDevice, batch: 8 })).rejects.toThrow(/^options\.device is the adapter summary of an acquire\*Device\(\) result \(its \.adapter\), not a device/);
+  });
+
   it('a sigma for a Bernoulli model is refused, naming the gaussian likelihood', () => {
     expect(() => resolveConfig({ sigma: 0.5 })).toThrow(/^sigma sets the scale of the gaussian likelihood, and a Bernoulli model has none, so sigma 0\.5 would be ignored; use likelihood 'gaussian', or leave sigma out$/);
     expect(() => resolveConfig({ sigma: 'learned' })).toThrow(/sigma "learned" would be ignored/);

@@ -1,5 +1,5 @@
 // Labels of a conditional model, as the one-hot rows its graphs take.
-import { ConfigError } from '../errors';
+import { ConfigError, shown } from '../errors';
 
 /** One-hot rows [padTo, classes] for the first `rows` labels (zeros beyond); checks every label. */
 export function oneHot(labels: ArrayLike<number> | undefined, rows: number, padTo: number, classes: number, what: string): Float32Array {
@@ -8,7 +8,7 @@ export function oneHot(labels: ArrayLike<number> | undefined, rows: number, padT
   const out = new Float32Array(padTo * classes);
   for (let r = 0; r < rows; r++) {
     const c = labels[r];
-    if (!Number.isInteger(c) || c < 0 || c >= classes) throw new ConfigError(`${what}: label ${c} of row ${r} is not a class of this model (0..${classes - 1})`);
+    if (!Number.isInteger(c) || c < 0 || c >= classes) throw new ConfigError(`${what}: label ${shown(c)} of row ${r} is not a class of this model (0..${classes - 1})`);
     out[r * classes + c] = 1;
   }
   return out;

@@ -185,6 +185,10 @@ export function checkCreationOptions(opts: VaeOptions | undefined): void {
  */
 function checkDeviceOption(given: object): void {
   if (looksLikeGpuDevice(given)) return;
+  // acquire*Device()'s adapter summary names its device in a string field.
+  if ('isSoftware' in given && 'vendor' in given && typeof (given as { device?: unknown }).device === 'string') {
+    throw new ConfigError('options.device is the adapter summary of an acquire*Device() result (its .adapter), not a device; pass the result itself, or its .device');
+  }
   if (!('device' in given)) throw new ConfigError(`options.device ${whyNotADevice(given)}`);
   if (!('adapter' in given)) {
     throw new ConfigError(
