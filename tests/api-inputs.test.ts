@@ -57,6 +57,19 @@ describe('a device acquired by the library, shared by models', () => {
     second.destroy();
     expect((await acquired.device.lost).reason).toBe('destroyed');
   });
+
+  it('given as not owned ({ ...acquired, owned: false }), outlives its models, for experiments one after another', async () => {
+    const acquired = await acquireNodeDevice();
+    const kept = { ...acquired, owned: false };
+    for (const seed of [1, 2]) {
+      const vae = await VAE.create(tiny, { device: kept, batch: 8, seed });
+      expect((await vae.sample(1, seed)).length).toBe(D);
+      vae.destroy();
+    }
+    const lost = await Promise.race([acquired.device.lost.then(() => 'lost'), new Promise((r) => setTimeout(() => r('alive'), 50))]);
+    expect(lost).toBe('alive');
+    acquired.device.destroy();
+  });
 });
 
 describe('rows, labels and seeds are refused by name', () => {
