@@ -1,6 +1,6 @@
 // The commands the CLI prints for the user to run next name the program as their shell runs it:
-// `webgpu-vae` where that name on PATH is this program, `npx webgpu-vae` from a clone of the
-// repository (npm start, node bin/webgpu-vae.mjs), where no such name is on PATH.
+// `webgpu-vae` where that name on PATH is this program (a global install), `npx webgpu-vae` from
+// a project or a clone of the repository, where only npm's node_modules/.bin, or nothing, has it.
 import { execFile } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -35,5 +35,12 @@ describe('the program name in printed commands', () => {
     mkdirSync(other);
     writeFileSync(join(other, 'webgpu-vae'), '#!/bin/sh\necho another version\n', { mode: 0o755 });
     expect(await refusalUnder(`${other}${delimiter}${installed}${delimiter}${systemPath}`)).toMatch(/start one with `npx webgpu-vae train --out /);
+  });
+
+  it('is `npx webgpu-vae` when the name is only in a node_modules/.bin that npm or npx put on PATH', async () => {
+    const bin = join(root, 'project', 'node_modules', '.bin');
+    mkdirSync(bin, { recursive: true });
+    symlinkSync(BIN, join(bin, 'webgpu-vae'));
+    expect(await refusalUnder(`${bin}${delimiter}${systemPath}`)).toMatch(/start one with `npx webgpu-vae train --out /);
   });
 });

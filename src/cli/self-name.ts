@@ -1,7 +1,8 @@
 // How the user can run this program again from their shell, for the commands the CLI prints
-// ("continue with webgpu-vae train --resume ..."). Installed (npm install -g, or a project's
-// node_modules/.bin on PATH), that is `webgpu-vae`; from a clone of the repository (`npm start`,
-// `node bin/webgpu-vae.mjs`) no such name is on PATH, and `npx webgpu-vae` finds the clone's own.
+// ("continue with webgpu-vae train --resume ..."). Installed globally (npm install -g), that is
+// `webgpu-vae`; installed in a project, or run from a clone of the repository (`npm start`,
+// `node bin/webgpu-vae.mjs`), the shell has no such name, and `npx webgpu-vae` finds the
+// project's or the clone's own.
 import { existsSync, realpathSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
@@ -19,7 +20,9 @@ function onPathIsThisProgram(): boolean {
     return false;
   }
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
+    // npm and npx put a project's node_modules/.bin on the PATH of what they run, not of the
+    // user's shell: a name found only there is typed as `npx webgpu-vae`.
+    if (!dir || /node_modules[\\/]\.bin[\\/]?$/.test(dir)) continue;
     const candidate = join(dir, NAME);
     if (!existsSync(candidate)) continue;
     try {
