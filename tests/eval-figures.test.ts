@@ -25,6 +25,10 @@ describe('bits/dim only for a discrete likelihood', () => {
     expect(density).toMatch(/a density on continuous values is not a likelihood of the 8-bit pixels; dequantizing them makes one/);
     expect(toFlags(density)).toMatch(/dequantizing them makes one \(--dequantize\)$/);
     expect(noBitsPerDim(resolveConfig({ likelihood: 'gaussian', sigma: 'predicted' }), grey)).toMatch(/dequantizing them makes one/);
+    // Binarized pixels cannot also be dequantized: the fix named is the likelihood.
+    const binarized = noBitsPerDim(resolveConfig({ likelihood: 'gaussian', binarize: 'dynamic' }), grey)!;
+    expect(binarized).toMatch(/^a density on continuous values is not a likelihood of binarized pixels; the bernoulli likelihood is one/);
+    expect(toFlags(binarized)).toMatch(/the bernoulli likelihood is one \(--likelihood bernoulli\)$/);
   });
 
   it('logLikelihood gives bitsPerDim as a number for binary pictures and null for grey levels', async () => {

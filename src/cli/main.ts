@@ -32,7 +32,8 @@ commands:
   train   --resume runs/NAME [--epochs N] [--lr X] [--precision f32|f16] [--save-every N] [--on-nan ...] [--retries N]
           [--autotune ...] [--max-gpu-memory MiB] [--data-dir DIR] [--json]  (model, data and optimizer flags may be repeated, not changed)
   eval    --checkpoint FILE [--dataset NAME] [--data-dir DIR] [--limit N] [--seed S] [--iwae K] [--json]
-          (--seed: the evaluation noise's seed; by default the run's own, so eval repeats its test figures)
+          (--seed: the evaluation noise's seed; by default the run's own, so eval with --limit set to the
+          run's --test-limit repeats its test figures; without --limit it reads the whole test split)
   sample  --checkpoint FILE [--n 64] [--seed 0] [--label C] --out FILE.png [--json]
           (a conditional model: --label C draws class C alone; without it the samples spread evenly
           over the classes, a row per class, 8 of each unless --n is given)

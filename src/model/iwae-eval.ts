@@ -120,6 +120,10 @@ export function noBitsPerDim(config: Pick<VaeConfig, 'dequantize' | 'likelihood'
     if (config.binarize !== 'none' || data.binaryPixels) return null;
     return 'grey levels taken as Bernoulli probabilities are not a likelihood of the pixels; binarizing them makes one (binarize: \'dynamic\'; --binarize dynamic in the CLI)';
   }
+  // Binarized pixels are 0 or 1, and dequantizing excludes binarizing: the fix is the likelihood.
+  if (config.binarize !== 'none') {
+    return 'a density on continuous values is not a likelihood of binarized pixels; the bernoulli likelihood is one (likelihood \'bernoulli\'; --likelihood bernoulli in the CLI)';
+  }
   return 'a density on continuous values is not a likelihood of the 8-bit pixels; dequantizing them makes one (dequantize: true; --dequantize in the CLI)';
 }
 
