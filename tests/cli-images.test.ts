@@ -2,7 +2,7 @@
 // dequantized data (eval reports bits/dim), a conv VAE on a folder of PNGs the test writes, colour
 // PNG grids, and the refusals that name the flag and the fix.
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decode, encode } from 'fast-png';
 import { describe, expect, it } from 'vitest';
@@ -187,10 +187,21 @@ describe('CLI on pictures', () => {
     );
     expect(changed.stdout).not.toMatch(/warning/);
     expect(changed.stdout).toMatch(/test -ELBO/);
-    // Without --data-dir, the refusal names the folder the run read (from its config.json).
+    // Without --data-dir, the folder the run read (its config.json records it, absolute) is read,
+    // and stderr says so; once that folder is gone, the refusal names it.
     const noDir = await cli(['eval', '--checkpoint', model]);
-    expect([noDir.code, noDir.stdout]).toEqual([1, '']);
-    expect(noDir.stderr).toContain(`give their folder with --data-dir DIR (the run that wrote it read --data-dir ${photos})`);
+    expect(noDir.code, noDir.stderr).toBe(0);
+    expect(noDir.stderr).toContain(`reading --data-dir ${photos}, the folder the run that wrote the checkpoint read (--data-dir DIR for another)`);
+    expect(noDir.stdout).toBe(changed.stdout);
+    const moved = `${photos}-moved`;
+    renameSync(photos, moved);
+    try {
+      const gone = await cli(['eval', '--checkpoint', model]);
+      expect([gone.code, gone.stdout]).toEqual([1, '']);
+      expect(gone.stderr).toContain(`give their folder with --data-dir DIR (the run that wrote it read --data-dir ${photos}, which is no longer there)`);
+    } finally {
+      renameSync(moved, photos);
+    }
     // A checkpoint from before the record is read as before: no warning.
     const vae = { config: readCheckpoint(new Uint8Array(readFileSync(model))).config };
     const warnings: string[] = [];

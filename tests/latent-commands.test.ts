@@ -51,17 +51,29 @@ async function reference(n: number) {
 const tile = (a: Float32Array, i: number) => a.subarray(i * 784, (i + 1) * 784);
 
 describe('checkpointDataset', () => {
+  const setOf = (...args: Parameters<typeof checkpointDataset>) => checkpointDataset(...args).dataset;
+
   it('takes --dataset as given, else the data set the checkpoint records, else MNIST', () => {
-    expect(checkpointDataset('fashion-mnist', { dataset: 'dsprites' }, undefined)).toBe('fashion-mnist');
-    expect(checkpointDataset(undefined, { dataset: 'dsprites' }, undefined)).toBe('dsprites');
-    expect(checkpointDataset(undefined, {}, undefined)).toBe('mnist');
-    expect(checkpointDataset(undefined, { dataset: 'no-such-set' }, undefined)).toBe('mnist');
+    expect(setOf('fashion-mnist', { dataset: 'dsprites' }, undefined)).toBe('fashion-mnist');
+    expect(setOf(undefined, { dataset: 'dsprites' }, undefined)).toBe('dsprites');
+    expect(setOf(undefined, {}, undefined)).toBe('mnist');
+    expect(setOf(undefined, { dataset: 'no-such-set' }, undefined)).toBe('mnist');
   });
 
   it('asks for the folder of a recorded data set that reads files, and refuses one for a drawn set', () => {
     expect(() => checkpointDataset(undefined, { dataset: 'folder' }, undefined)).toThrow(/trained on --dataset folder, which reads files: give their folder with --data-dir DIR/);
-    expect(checkpointDataset(undefined, { dataset: 'folder' }, 'photos')).toBe('folder');
+    expect(checkpointDataset(undefined, { dataset: 'folder' }, 'photos')).toEqual({ dataset: 'folder', dataDir: 'photos', note: null });
     expect(() => checkpointDataset(undefined, { dataset: 'dsprites' }, 'photos')).toThrow(/drawn in code and reads no files; leave out --data-dir photos/);
+  });
+
+  it('reads the folder the run recorded when it is still there, and names it when it is gone', () => {
+    const there = __dirname; // an absolute folder that exists
+    expect(checkpointDataset(undefined, { dataset: 'folder' }, undefined, there)).toEqual({
+      dataset: 'folder', dataDir: there, note: `reading --data-dir ${there}, the folder the run that wrote the checkpoint read (--data-dir DIR for another)`,
+    });
+    expect(() => checkpointDataset(undefined, { dataset: 'folder' }, undefined, `${there}/no-such-folder`)).toThrow(/\(the run that wrote it read --data-dir .*no-such-folder, which is no longer there\)$/);
+    // A relative record (older runs) is not read unasked: it depends on where that run started.
+    expect(() => checkpointDataset(undefined, { dataset: 'folder' }, undefined, 'photos/')).toThrow(/\(the run that wrote it read --data-dir photos\/\)$/);
   });
 });
 

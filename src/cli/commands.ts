@@ -84,14 +84,15 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const given = f.dataset === undefined ? undefined : choiceFlag('dataset', f.dataset, 'mnist', DATASETS);
   const limit = f.limit === undefined ? undefined : intFlag('limit', f.limit, 0);
   const seedGiven = f.seed === undefined ? undefined : intFlag('seed', f.seed, 0, 0);
-  const dataDir = stringFlag('data-dir', f['data-dir']);
-  if (given) checkDataDir(given, dataDir);
+  const dataDirFlag = stringFlag('data-dir', f['data-dir']);
+  if (given) checkDataDir(given, dataDirFlag);
   const report = makeReporter(!!f.json);
   const checkpoint = await readCheckpointFile(path);
   // The run's own seed keyed its test figures' noise: eval repeats them unless told another.
   const recordedSeed = Number(checkpoint.metadata.seed);
   const seed = seedGiven ?? (Number.isSafeInteger(recordedSeed) && recordedSeed >= 0 ? recordedSeed : 0);
-  const dataset = checkpointDataset(given, checkpoint.metadata, dataDir, recordedDataDir(path, checkpoint.config, checkpoint.metadata));
+  const { dataset, dataDir, note } = checkpointDataset(given, checkpoint.metadata, dataDirFlag, recordedDataDir(path, checkpoint.config, checkpoint.metadata));
+  if (note) report.status(note);
   checkDatasetFits(path, checkpoint.config, checkpoint.metadata, dataset);
   const acquired = await getDevice(report.status);
   const test = await heldOutTestSet(checkpoint, checkpoint.metadata, path, dataset, limit, dataDir, report.warn);

@@ -1,8 +1,8 @@
 // What every CLI command shares: getting the device (and saying which adapter), loading datasets,
 // reading checkpoints with friendly errors, and writing output files.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { totalmem } from 'node:os';
 import { readCheckpoint } from '../checkpoint';
 import { resolveConfig, type VaeConfig } from '../model/config';
@@ -68,22 +68,28 @@ export function checkDataDir(name: DatasetName, dir: string | null | undefined, 
 }
 
 /**
- * The data set a checkpoint command reads: --dataset as given (its folder checked by the caller
- * with the other flags, before the checkpoint is read), else the one the checkpoint says it was
- * trained on (the CLI records it), else MNIST, whose folder is checked here. A missing folder is
- * asked for by name when the run's record beside the checkpoint gives it (`recorded`: see
- * recordedDataDir); it is not read from there unasked, since the record's path is relative to
- * where the run was started and the folder may have changed since.
+ * The data set a checkpoint command reads and its folder: --dataset as given (its folder checked
+ * by the caller with the other flags, before the checkpoint is read), else the one the checkpoint
+ * says it was trained on (the CLI records it), else MNIST, whose folder is checked here. Without
+ * --data-dir, a data set read from files is read from the folder the run's record beside the
+ * checkpoint gives (`recorded`: see recordedDataDir, an absolute path since runs record it so)
+ * when that folder is still there, and `note` says so; otherwise the folder is asked for.
  */
-export function checkpointDataset(given: DatasetName | undefined, metadata: Record<string, string>, dataDir: string | undefined, recorded: string | null = null): DatasetName {
-  if (given !== undefined) return given;
+export function checkpointDataset(given: DatasetName | undefined, metadata: Record<string, string>, dataDir: string | undefined, recorded: string | null = null):
+  { dataset: DatasetName; dataDir: string | undefined; note: string | null } {
+  if (given !== undefined) return { dataset: given, dataDir, note: null };
   const dataset = trainedOn(metadata) ?? 'mnist';
   if (dataSource(dataset).needsDir && !dataDir) {
-    const used = recorded ? ` (the run that wrote it read --data-dir ${recorded})` : '';
+    if (recorded && isAbsolute(recorded) && existsSync(recorded) && statSync(recorded).isDirectory()) {
+      checkDataDir(dataset, recorded);
+      return { dataset, dataDir: recorded, note: `reading --data-dir ${recorded}, the folder the run that wrote the checkpoint read (--data-dir DIR for another)` };
+    }
+    const gone = recorded && isAbsolute(recorded) ? ', which is no longer there' : '';
+    const used = recorded ? ` (the run that wrote it read --data-dir ${recorded}${gone})` : '';
     throw new UsageError(`the checkpoint was trained on --dataset ${dataset}, which reads files: give their folder with --data-dir DIR${used}`);
   }
   checkDataDir(dataset, dataDir);
-  return dataset;
+  return { dataset, dataDir, note: null };
 }
 
 /**

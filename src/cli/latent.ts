@@ -59,12 +59,13 @@ function commonFlags(command: string, f: { checkpoint?: string | boolean; out?: 
 async function withTestSet<T>(c: Common, plan: (config: VaeConfig) => number, use: (vae: VAE, test: Dataset, dataset: DatasetName) => Promise<T>): Promise<T> {
   const checkpoint = await readCheckpointFile(c.path);
   const count = plan(checkpoint.config);
-  const dataset = checkpointDataset(c.dataset, checkpoint.metadata, c.dataDir, recordedDataDir(c.path, checkpoint.config, checkpoint.metadata));
+  const { dataset, dataDir, note } = checkpointDataset(c.dataset, checkpoint.metadata, c.dataDir, recordedDataDir(c.path, checkpoint.config, checkpoint.metadata));
+  if (note) c.report.status(note);
   checkDatasetFits(c.path, checkpoint.config, checkpoint.metadata, dataset);
   const acquired = await getDevice(c.report.status);
   const vae = await modelForReading(checkpoint, acquired, count);
   try {
-    return await use(vae, await heldOutTestSet(vae, checkpoint.metadata, c.path, dataset, count, c.dataDir, c.report.warn), dataset);
+    return await use(vae, await heldOutTestSet(vae, checkpoint.metadata, c.path, dataset, count, dataDir, c.report.warn), dataset);
   } finally {
     vae.destroy();
     releaseNodeGpu();

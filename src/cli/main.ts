@@ -46,7 +46,8 @@ commands:
           as that class; --label C decodes every step as class C, each end encoded with its own label)
 
 eval, reconstruct and interpolate read the test pictures of the data set the checkpoint was trained on
-(MNIST for a checkpoint that does not say); --dataset NAME picks another of the same picture size.`;
+(MNIST for a checkpoint that does not say); --dataset NAME picks another of the same picture size.
+A data set read from files comes from the folder the run read, while it is there, or from --data-dir DIR.`;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number | void>> = { train: trainCommand, eval: evalCommand, sample: sampleCommand, traverse: traverseCommand, reconstruct: reconstructCommand, interpolate: interpolateCommand };
 
