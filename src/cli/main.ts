@@ -94,6 +94,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(commandUsage(command) + '\n');
     return 0;
   }
+  // train answers stop signals itself (run-stop.ts); the reading commands keep nothing to save.
+  const release = command === 'train' ? () => {} : stopReadingOnSignal(command);
   try {
     checkRepeats(rest, COMMAND_FLAGS.get(command));
     return (await run(rest)) ?? 0;
@@ -106,5 +108,29 @@ export async function main(argv: string[]): Promise<number> {
     }
     process.stderr.write(`webgpu-vae ${command}: internal error (please report): ${err.stack ?? err.message}\n`);
     return 2;
+  } finally {
+    release();
   }
+}
+
+/**
+ * A reading command stopped by Ctrl-C or SIGTERM says so, where Node would end it without a word,
+ * and is then ended by the signal (status 130 for Ctrl-C). Its one output file is written whole at its end (files.ts), or not at all.
+ */
+function stopReadingOnSignal(command: string): () => void {
+  const stop = (sig: NodeJS.Signals) => {
+    const left = command === 'eval' ? 'it writes no file' : 'its --out picture is written whole at its end, or not at all';
+    process.stderr.write(`\n${sig} received: ${command} stopped before it finished; ${left}\n`);
+    // Ended by the signal itself, as Node would have ended it (status 128 + its number): an exit()
+    // while the GPU works runs the native addon's teardown under it, which can crash.
+    release();
+    process.kill(process.pid, sig);
+  };
+  const release = () => {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  return release;
 }
