@@ -3,17 +3,18 @@
 // and quitting on the second would lose the steps since the last checkpoint. Signals within
 // SAME_STOP_MS of the first are that one stop; a later one quits at once.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { INTERRUPTED_EXIT_CODE, RunStop, SAME_STOP_MS } from '../src/cli/run-stop';
+import { RunStop, SAME_STOP_MS } from '../src/cli/run-stop';
 
 afterEach(() => {
   vi.useRealTimers();
   vi.restoreAllMocks();
 });
 
-function aRunStop(): { stop: RunStop; said: string[]; exits: (number | string | null | undefined)[] } {
+function aRunStop(): { stop: RunStop; said: string[]; exits: (string | number | undefined)[] } {
   const said: string[] = [];
-  const exits: (number | string | null | undefined)[] = [];
-  vi.spyOn(process, 'exit').mockImplementation(((code?: number) => { exits.push(code); }) as typeof process.exit);
+  // The forced quit re-raises the signal at the process itself: recorded here instead.
+  const exits: (string | number | undefined)[] = [];
+  vi.spyOn(process, 'kill').mockImplementation(((pid: number, sig?: string | number) => { if (pid === process.pid) exits.push(sig); return true; }) as typeof process.kill);
   const stop = new RunStop('runs/x', () => 'the last checkpoint (step 8) is intact', (line) => said.push(line));
   return { stop, said, exits };
 }
@@ -22,6 +23,7 @@ describe('RunStop', () => {
   it('takes signals that arrive together as one stop, and quits on one sent a second later', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(1_000_000);
+    const listenersBefore = process.listeners('SIGINT').length;
     const { stop, said, exits } = aRunStop();
     try {
       stop.phase = 'training';
@@ -34,7 +36,8 @@ describe('RunStop', () => {
       expect(said.join('')).not.toContain('again');
       vi.setSystemTime(1_000_000 + SAME_STOP_MS + 500);
       process.emit('SIGINT', 'SIGINT');
-      expect(exits).toEqual([INTERRUPTED_EXIT_CODE]);
+      expect(exits).toEqual(['SIGINT']);
+      expect(process.listeners('SIGINT')).toHaveLength(listenersBefore);
       expect(said.at(-1)).toBe('\nSIGINT again: quitting without saving; the last checkpoint (step 8) is intact');
     } finally {
       stop.release();

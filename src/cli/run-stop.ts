@@ -29,7 +29,11 @@ export class RunStop {
       // signal sent later is a person asking again.
       if (now - this.firstSignalAt < SAME_STOP_MS) return;
       this.say(`\n${sig} again: quitting without saving; ${this.lastCheckpoint()}`);
-      process.exit(INTERRUPTED_EXIT_CODE);
+      // Ended by the signal itself (128 + its number, 130 for Ctrl-C): an exit() while the GPU
+      // works runs the WebGPU addon's teardown under it, which can crash.
+      this.release();
+      process.kill(process.pid, sig);
+      return;
     }
     this.firstSignalAt = now;
     if (this.phase === 'preparing') this.say(`\n${sig} received: stopping once the data is loaded and the kernels compiled, before the first step (again to quit now)`);
