@@ -1,12 +1,13 @@
 // Checks made before a kernel is bound, so that a mistake is refused at once with a message that
 // names what to change, where WebGPU would report it later or not at all: the device's limits
 // (grid size, storage buffers per stage, bytes per binding) on every dispatch; the usage, offset
-// alignment and size of the buffers an app hands `webgpu-vae/kernels`; and a device that is gone.
+// alignment, size and per-binding limit of the buffers an app hands `webgpu-vae/kernels`; and a
+// device that is gone.
 // `bind()` in pipelines.ts runs them; graph.ts also runs the limit checks before it places memory
 // or compiles anything.
 import type { Kernel } from '../../shaders/common';
 import { nearestName } from '../edit-distance';
-import { ConfigError, DeviceLimitError, GpuError, kindOfValue } from '../errors';
+import { ConfigError, DeviceLimitError, GpuError, kindOfValue, shown } from '../errors';
 import type { BufferSlice } from './buffers';
 import { isDeviceGone } from './device';
 
@@ -109,11 +110,33 @@ export function checkAppBindings(kernel: Kernel, resources: Record<string, Buffe
       throw new ConfigError(`${at} has offset ${offset}, which is not a multiple of this device's ${uniform ? 'minUniformBufferOffsetAlignment' : 'minStorageBufferOffsetAlignment'} (${align})`);
     }
     if (offset > buffer.size) throw new ConfigError(`${at} has offset ${offset} past the end of its buffer (${buffer.size} bytes)`);
+    if (size !== undefined && !(Number.isInteger(size) && size >= 0)) {
+      throw new ConfigError(`${at} has size ${shown(size)}; a slice's size is a whole number of bytes, or left out for the rest of the buffer`);
+    }
+    if (size !== undefined && offset + size > buffer.size) {
+      throw new ConfigError(`${at} is the slice [${offset}, ${offset + size}) of a buffer of ${buffer.size} bytes, which runs past its end; give a size of at most ${buffer.size - offset}`);
+    }
     const given = size ?? buffer.size - offset;
+    const slice = size === undefined ? (offset ? `a buffer of ${buffer.size} bytes from offset ${offset}` : 'the buffer') : `a slice of size ${size}`;
+    // WebGPU refuses these only later, as an uncaptured error on the device.
+    if (!uniform && given % 4 !== 0) {
+      const bound = size === undefined && !offset ? `a buffer of ${buffer.size} bytes` : slice;
+      throw new ConfigError(`${at} binds ${given} bytes (${bound}), which is not a multiple of 4: a storage binding holds whole 4-byte values; give a size that is, e.g. ${Math.floor(given / 4) * 4}`);
+    }
     const need = kernel.minBytes?.[b.name];
     if (need !== undefined && given < need) {
-      const slice = size === undefined ? (offset ? `a buffer of ${buffer.size} bytes from offset ${offset}` : 'the buffer') : `a slice of size ${size}`;
       throw new ConfigError(`${at} needs at least ${need} bytes for this shape, but ${given} were given (${slice})`);
+    }
+    // Over the per-binding limit: told as a kernel user's fix (checkBindingSizes gives the model's).
+    const limit = uniform ? 'maxUniformBufferBindingSize' : 'maxStorageBufferBindingSize';
+    if (given > limits[limit]) {
+      const fix = need !== undefined && need > limits[limit]
+        ? `this shape alone needs ${need} bytes there: build the kernel for fewer rows and split the work over several dispatches`
+        : `bind a slice of it ({ buffer, offset, size }${need !== undefined ? `; the kernel reads ${need} bytes` : ''}), or split the work over several dispatches`;
+      throw new DeviceLimitError(
+        `${at} binds ${given} bytes but this device allows ${limits[limit]} per ${uniform ? 'uniform' : 'storage'} binding (${limit}); ${fix}; ` +
+          `or, where the adapter allows more, request the device with requiredLimits: { ${limit}: adapter.limits.${limit} } (acquire*Device() asks for the adapter's most)`,
+      );
     }
   }
 }
