@@ -3,7 +3,7 @@
 // and quitting on the second would lose the steps since the last checkpoint. Signals within
 // SAME_STOP_MS of the first are that one stop; a later one quits at once.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { RunStop, SAME_STOP_MS } from '../src/cli/run-stop';
+import { RunStop, SAME_STOP_MS, stoppedExitCode } from '../src/cli/run-stop';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -50,5 +50,9 @@ describe('RunStop', () => {
     stop.release();
     expect(said).toEqual(['\nSIGINT received: stopping once the data is loaded and the kernels compiled, before the first step (again to quit now)']);
     expect(process.listeners('SIGINT')).not.toContain((stop as unknown as { onSignal: unknown }).onSignal);
+  });
+
+  it('a stopped run exits as shells report the signal: 130 for SIGINT or a request, 143 for SIGTERM', () => {
+    expect([stoppedExitCode('SIGINT'), stoppedExitCode('requested'), stoppedExitCode('SIGTERM')]).toEqual([130, 130, 143]);
   });
 });

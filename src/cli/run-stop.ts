@@ -3,8 +3,13 @@
 // first step; before the end-of-run pictures), and says which; a second one, a second or more
 // later, quits at once, the last checkpoint on disk being complete. Autotuning is cut short through `tuning`.
 
-/** The exit status of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT), as shells report it. */
+/** The exit status of a run stopped by Ctrl-C or a hook's request (128 + SIGINT), as shells report it. */
 export const INTERRUPTED_EXIT_CODE = 130;
+
+/** 128 + the signal's number, as a shell reports a process the signal ended: 130 for SIGINT, 143 for SIGTERM. */
+export function stoppedExitCode(reason: NodeJS.Signals | 'requested' | null): number {
+  return reason === 'SIGTERM' ? 143 : INTERRUPTED_EXIT_CODE;
+}
 
 /** Signals within this many ms of the first are the same stop, not a second one (see onSignal). */
 export const SAME_STOP_MS = 1000;

@@ -36,7 +36,7 @@ import { memoryBudget, getDevice, makeReporter, PIPED_PROGRESS, type Print } fro
 import { FLAGS, type Flags } from './train-options';
 import { resumeCommand, runPaths, shellQuote } from './run-dir';
 import { selfName } from './self-name';
-import { INTERRUPTED_EXIT_CODE, RunStop } from './run-stop';
+import { RunStop, stoppedExitCode } from './run-stop';
 import { setUpRun } from './train-setup';
 import { loadRunData } from './train-data';
 import { checkFixedMemory, planAfterSteps } from './train-memory';
@@ -112,7 +112,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     if (stop.reason) {
       // Stopped while loading or compiling: nothing was trained, so nothing is written.
       report.info(`${stop.reason} received before the first step: stopped; nothing was written`);
-      return INTERRUPTED_EXIT_CODE;
+      return stoppedExitCode(stop.reason);
     }
     if (resumed) vae.restoreOptimizer({ m: resumed.m ?? undefined, v: resumed.v ?? undefined, step: resumed.progress.step, watch: (resumed.progress as RunProgress).watch });
     const trainData = drawn ? vae.generateSprites(drawn, { colour: dataChannels === 3, name: train.name }) : vae.upload(train);
@@ -215,7 +215,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
         metrics.write({ event: 'interrupted', step: progress.step, epoch, reason: stop.reason });
         report.event({ event: 'interrupted', step: progress.step, epoch, epoch_step: progress.epochStep, files: { model: paths.model, state: paths.state }, resume: resumeCommand(outDir) });
         report.info(`${why}: saved step ${progress.step} (epoch ${epoch}, ${progress.epochStep}/${stepsPerEpoch} steps) to ${outDir}; continue with\n  ${resumeCommand(outDir)}`);
-        return INTERRUPTED_EXIT_CODE;
+        return stoppedExitCode(stop.reason);
       };
       for (let i = first; i < stepsPerEpoch; i++) {
         if (stop.reason) return await interrupt();
@@ -283,7 +283,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       log.write({ event: 'interrupted', step: vae.step, reason: stop.reason, pictures: 'skipped' });
       report.event({ event: 'interrupted', step: vae.step, files: { model: paths.model, state: paths.state }, pictures: 'skipped' });
       report.info(`${stop.said}: training was done and saved to ${outDir}; the end-of-run pictures were not all drawn (\`${drawWith}\` and \`reconstruct\` draw them)`);
-      return INTERRUPTED_EXIT_CODE;
+      return stoppedExitCode(stop.reason);
     }
     log.write({ event: 'done', step: vae.step, seconds: progress.seconds });
     report.event({ event: 'done', files, state: paths.state, steps: vae.step, seconds: (performance.now() - t0) / 1000 });
