@@ -6,6 +6,7 @@ import { USER_ERROR_NAMES } from '../errors';
 import { checkRepeats, COMMAND_FLAGS, wantsHelp } from './args';
 import { inCliTerms } from './messages';
 import { trainCommand } from './train';
+import { stopReadingOnSignal } from './run-stop';
 import { evalCommand, sampleCommand } from './commands';
 import { traverseCommand } from './traverse';
 import { interpolateCommand, reconstructCommand } from './latent';
@@ -95,7 +96,9 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   // train answers stop signals itself (run-stop.ts); the reading commands keep nothing to save.
-  const release = command === 'train' ? () => {} : stopReadingOnSignal(command);
+  // Its one output file is written whole at its end (files.ts), or not at all.
+  const left = command === 'eval' ? 'it writes no file' : 'its --out picture is written whole at its end, or not at all';
+  const release = command === 'train' ? () => {} : stopReadingOnSignal(command, left);
   try {
     checkRepeats(rest, COMMAND_FLAGS.get(command));
     return (await run(rest)) ?? 0;
@@ -111,26 +114,4 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     release();
   }
-}
-
-/**
- * A reading command stopped by Ctrl-C or SIGTERM says so, where Node would end it without a word,
- * and is then ended by the signal (status 130 for Ctrl-C). Its one output file is written whole at its end (files.ts), or not at all.
- */
-function stopReadingOnSignal(command: string): () => void {
-  const stop = (sig: NodeJS.Signals) => {
-    const left = command === 'eval' ? 'it writes no file' : 'its --out picture is written whole at its end, or not at all';
-    process.stderr.write(`\n${sig} received: ${command} stopped before it finished; ${left}\n`);
-    // Ended by the signal itself, as Node would have ended it (status 128 + its number): an exit()
-    // while the GPU works runs the native addon's teardown under it, which can crash.
-    release();
-    process.kill(process.pid, sig);
-  };
-  const release = () => {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  return release;
 }

@@ -2,13 +2,45 @@
 // stop at the next point where nothing is lost (a step boundary, with a checkpoint; before the
 // first step; before the end-of-run pictures), and says which; a second one, a second or more
 // later, quits at once, the last checkpoint on disk being complete. Autotuning is cut short through `tuning`.
+// The commands that only read (stopReadingOnSignal) stop at the first signal, ended by it alike.
+import { constants } from 'node:os';
 
 /** The exit status of a run stopped by Ctrl-C or a hook's request (128 + SIGINT), as shells report it. */
 export const INTERRUPTED_EXIT_CODE = 130;
 
 /** 128 + the signal's number, as a shell reports a process the signal ended: 130 for SIGINT, 143 for SIGTERM. */
 export function stoppedExitCode(reason: NodeJS.Signals | 'requested' | null): number {
-  return reason === 'SIGTERM' ? 143 : INTERRUPTED_EXIT_CODE;
+  const signal = reason && reason !== 'requested' ? constants.signals[reason] : undefined;
+  return signal === undefined ? INTERRUPTED_EXIT_CODE : 128 + signal;
+}
+
+/**
+ * Ends the process by `sig` itself, as Node would have (status 128 + its number), once `release`
+ * has removed the handlers: an exit() while the GPU works runs the WebGPU addon's teardown under
+ * it, which can crash (a segfault during an IWAE estimate, 3 of 3 tries).
+ */
+function endBySignal(sig: NodeJS.Signals, release: () => void): void {
+  release();
+  process.kill(process.pid, sig);
+}
+
+/**
+ * A command that keeps nothing to save (eval, sample, ...): a Ctrl-C or SIGTERM says that it
+ * stopped, then ends it by the signal, where Node would end it without a word. `left` says what
+ * it leaves behind. Returns the function that stops listening.
+ */
+export function stopReadingOnSignal(command: string, left: string): () => void {
+  const stop = (sig: NodeJS.Signals) => {
+    process.stderr.write(`\n${sig} received: ${command} stopped before it finished; ${left}\n`);
+    endBySignal(sig, release);
+  };
+  const release = () => {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  return release;
 }
 
 /** Signals within this many ms of the first are the same stop, not a second one (see onSignal). */
@@ -34,10 +66,7 @@ export class RunStop {
       // signal sent later is a person asking again.
       if (now - this.firstSignalAt < SAME_STOP_MS) return;
       this.say(`\n${sig} again: quitting without saving; ${this.lastCheckpoint()}`);
-      // Ended by the signal itself (128 + its number, 130 for Ctrl-C): an exit() while the GPU
-      // works runs the WebGPU addon's teardown under it, which can crash.
-      this.release();
-      process.kill(process.pid, sig);
+      endBySignal(sig, () => this.release());
       return;
     }
     this.firstSignalAt = now;
