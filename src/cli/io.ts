@@ -5,7 +5,6 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import { totalmem } from 'node:os';
 import { readCheckpoint } from '../checkpoint';
-import { resolveConfig, type VaeConfig } from '../model/config';
 import { describeAdapter, type AcquiredDevice } from '../gpu/device';
 import { acquireNodeDevice } from '../gpu/node-device';
 import type { Dataset } from '../data/mnist';
@@ -16,6 +15,7 @@ import { writeFileAtomic } from './files';
 import { notACheckpoint } from './checkpoint-file';
 import { selfName } from './self-name';
 import { checkDataFiles, type Split } from './data-files';
+import { recordedConfigDiffers } from './run-dir';
 
 export const DATASETS = DATA_SOURCE_NAMES;
 export type DatasetName = DataSourceName;
@@ -106,15 +106,7 @@ export function recordedDataDir(checkpoint: string, config: object, metadata: Re
   }
   if (record?.format !== 'webgpu-vae-run' || typeof record.run?.dataDir !== 'string' || !record.run.dataDir) return null;
   if (record.run.dataset !== trainedOn(metadata) || !record.config || typeof record.config !== 'object') return null;
-  // Resolved as the checkpoint's was, so a field read differently since (a conv model's hidden) still matches.
-  let stored: Record<string, unknown>;
-  try {
-    stored = resolveConfig(record.config as Partial<VaeConfig>) as unknown as Record<string, unknown>;
-  } catch {
-    return null;
-  }
-  const same = Object.entries(config).every(([k, v]) => JSON.stringify(stored[k]) === JSON.stringify(v));
-  return same ? record.run.dataDir : null;
+  return recordedConfigDiffers(record.config, config).length === 0 ? record.run.dataDir : null;
 }
 
 /** The data set a checkpoint's metadata says it was trained on (the CLI records it), or null. */

@@ -155,15 +155,23 @@ export function checkRecordMatchesState(dir: string, stateConfig: object): void 
   }
   const written = record?.config;
   if (!written || typeof written !== 'object') return;
-  // Read as the model reads it: files of older versions recorded fields that resolve to another
-  // form now (a conv model's unused hidden sizes), and those describe the same model.
-  let stored: object = written;
-  try {
-    stored = resolveConfig(written as Partial<VaeConfig>);
-  } catch { /* unreadable as a config: compared as written, and refused where it differs */ }
-  const differs = Object.entries(stateConfig).filter(([k, v]) => JSON.stringify((stored as Record<string, unknown>)[k]) !== JSON.stringify(v)).map(([k]) => k);
+  const differs = recordedConfigDiffers(written, stateConfig);
   if (differs.length) {
     throw new UsageError(`${runPaths(dir).config} and ${RUN_FILES.state} in ${dir} describe different models (${differs.slice(0, 3).join(', ')} differ): ` +
       'the folder mixes files of two runs; put each run\'s files in a folder of its own');
   }
+}
+
+/**
+ * The fields of `config` that a run record's model configuration (`written`) gives otherwise.
+ * Read as the model reads it: files of older versions recorded fields that resolve to another form
+ * now (a conv model's unused hidden sizes), and those describe the same model. One that cannot be
+ * read as a configuration is compared as written.
+ */
+export function recordedConfigDiffers(written: object, config: object): string[] {
+  let stored: object = written;
+  try {
+    stored = resolveConfig(written as Partial<VaeConfig>);
+  } catch { /* compared as written, and refused where it differs */ }
+  return Object.entries(config).filter(([k, v]) => JSON.stringify((stored as Record<string, unknown>)[k]) !== JSON.stringify(v)).map(([k]) => k);
 }
