@@ -16,7 +16,7 @@ import type { FromWorker } from '../demo/shared/protocol';
 import { DeviceLimitError, VAE, type AcquiredDevice } from '../src/index';
 import { paramLayout } from '../src/model/build';
 import { resolveConfig } from '../src/model/config';
-import { acquireNodeDevice, releaseNodeGpu } from '../src/gpu/node-device';
+import { acquireNodeDevice } from '../src/gpu/node-device';
 
 const split = (count: number, name: string): Split => ({
   name, count, rows: 8, cols: 8,
@@ -37,7 +37,6 @@ describe('the demo session', () => {
   });
   afterAll(() => {
     acquired?.device.destroy();
-    releaseNodeGpu();
   });
   afterEach(() => vi.restoreAllMocks());
 

@@ -9,7 +9,7 @@ import { heapGrowth, summarizeHeap, takeHeapSnapshot } from '../bench/heap-snaps
 import { formatSoak, HEAP_BAND_BYTES, slope, soakVerdict, type SoakSample } from '../bench/soak-verdict';
 import { loadMnistNode } from '../src/data/mnist-node';
 import type { AcquiredDevice } from '../src/gpu/device';
-import { acquireNodeDevice, releaseNodeGpu } from '../src/gpu/node-device';
+import { acquireNodeDevice } from '../src/gpu/node-device';
 
 const MiB = 2 ** 20;
 const flat = (n: number, over: Partial<SoakSample> = {}, grow: (i: number) => Partial<SoakSample> = () => ({})): SoakSample[] =>
@@ -103,7 +103,6 @@ describe('soak run', () => {
   beforeAll(async () => { acquired = await acquireNodeDevice(); });
   afterAll(() => {
     acquired?.device.destroy();
-    releaseNodeGpu();
   });
 
   it('counts buffers created and destroyed on a device', async () => {

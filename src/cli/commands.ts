@@ -6,7 +6,6 @@ import { SingleBar } from 'cli-progress';
 import { VAE } from '../model/vae';
 import { describeAdapter } from '../gpu/device';
 import { bitsPerDim, noBitsPerDim } from '../model/iwae-eval';
-import { releaseNodeGpu } from '../gpu/node-device';
 import { imageGridPng } from '../io/png';
 import { choiceFlag, defineFlags, intFlag, parseFlags, stringFlag, UsageError } from './args';
 import { checkDataDir, checkDatasetFits, checkpointDataset, DATASETS, getDevice, heldOutTestSet, makeReporter, PIPED_PROGRESS, readCheckpointFile, recordedDataDir } from './io';
@@ -135,7 +134,6 @@ export async function evalCommand(argv: string[]): Promise<void> {
       : `${path}: test ${target} ~ ${ll.nll.toFixed(2)}${spread}, IWAE bound ${over}`);
   }
   vae.destroy();
-  releaseNodeGpu();
 }
 
 export async function sampleCommand(argv: string[]): Promise<void> {
@@ -167,5 +165,4 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   report.event({ event: 'done', files: { samples: out }, n, seed, ...(label !== undefined ? { label } : {}), ...(perClass ? { per_class: perClass } : {}) });
   report.info(`wrote ${n} sample${n === 1 ? '' : 's'}${label !== undefined ? ` of class ${label}` : ''} to ${out}${spread ? `: ${describeSpread(n, classes)}` : ''}`);
   vae.destroy();
-  releaseNodeGpu();
 }

@@ -12,7 +12,6 @@
 //                 class: the walk goes from one picture's reconstruction to the other's. With
 //                 --label N every step is decoded as class N instead (each end still encoded with
 //                 its own label): the two pictures' styles, drawn as N.
-import { releaseNodeGpu } from '../gpu/node-device';
 import type { Dataset } from '../data/mnist';
 import { imageGridPng } from '../io/png';
 import { VAE } from '../model/vae';
@@ -68,7 +67,6 @@ async function withTestSet<T>(c: Common, plan: (config: VaeConfig) => number, us
     return await use(vae, await heldOutTestSet(vae, checkpoint.metadata, c.path, dataset, count, dataDir, c.report.warn), dataset);
   } finally {
     vae.destroy();
-    releaseNodeGpu();
   }
 }
 

@@ -20,7 +20,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';
 import { saveCheckpoint } from '../checkpoint';
 import type { AcquiredDevice } from '../gpu/device';
-import { releaseNodeGpu } from '../gpu/node-device';
 import type { StepLoss } from '../model/loss-ring';
 import { BAD_NUMBERS_EXIT_CODE, BadStepError, KeptCheckpoints, lossDeviceAtStep, recover, skippedStop, StepWatch, tooManySkipped, type Restart } from './recovery';
 import { VAE } from '../model/vae';
@@ -318,7 +317,6 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     vae?.destroy();
     if (!hooks.device) {
       acquired.device.destroy();
-      releaseNodeGpu();
     }
   }
 }

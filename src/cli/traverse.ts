@@ -11,7 +11,6 @@
 // A conditional model decodes every tile as one class: --label N, else with --dataset the test
 // picture's own label (the class its code was encoded with), else class 0; the line says which.
 import { VAE } from '../model/vae';
-import { releaseNodeGpu } from '../gpu/node-device';
 import { imageGridPng } from '../io/png';
 import { choiceFlag, defineFlags, intFlag, numberFlag, parseFlags, stringFlag, UsageError } from './args';
 import { checkDataDir, checkDatasetFits, DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, recordedDataDir, trainedOn } from './io';
@@ -160,6 +159,5 @@ export async function traverseCommand(argv: string[]): Promise<void> {
     }
   } finally {
     vae.destroy();
-    releaseNodeGpu();
   }
 }

@@ -35,10 +35,13 @@ function hasGpuDeviceNode(): boolean {
 }
 
 type Gpu = { requestAdapter(o?: GPURequestAdapterOptions): Promise<GPUAdapter | null> };
-// Dawn's instance must stay referenced while its devices live (collecting it takes them down), and
-// a referenced instance keeps Node running; so each device holds its instance until it is lost or
-// destroyed, and the process can exit once every device is gone.
-const liveInstances = new Map<GPUDevice, Gpu>();
+/**
+ * Each device holds the Dawn instance that made it for as long as the device object is reachable,
+ * lost or destroyed included. Collecting an instance takes its devices down, and a later call on
+ * one of them (an app creating a buffer on a device it destroyed, to see the error) then aborts the
+ * process in Dawn. A held instance does not keep Node running (webgpu 0.6).
+ */
+const instanceOf = new WeakMap<GPUDevice, Gpu>();
 
 /**
  * Dawn rounds timestamp-query results to a coarse step by default (a browser's guard against timing
@@ -102,8 +105,7 @@ export async function acquireNodeDevice(opts: NodeDeviceOptions = {}): Promise<A
     );
   }
   const device = await deviceFromAdapter(adapter);
-  liveInstances.set(device, gpu);
-  device.lost.then(() => liveInstances.delete(device));
+  instanceOf.set(device, gpu);
   if (note) opts.log?.(note);
   return { device, adapter: summarizeAdapter(adapter.info, adapter.features), owned: true, note };
 }
@@ -120,7 +122,8 @@ function namedVulkanDrivers(): { variable: string | null; paths: string[] } {
   return { variable: null, paths: [] };
 }
 
-/** Drops every Dawn instance still held (devices not destroyed), so Node can exit. */
-export function releaseNodeGpu(): void {
-  liveInstances.clear();
-}
+/**
+ * Nothing to release: the Dawn instances live as long as their devices, and neither keeps Node
+ * running. Kept so that code written for earlier versions, which had to call it, still runs.
+ */
+export function releaseNodeGpu(): void {}

@@ -17,7 +17,7 @@ import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, loadCheckpoint, readCheckpoint, 
 import { resolveConfig, type VaeConfig } from '../../src/model/config';
 import { encodeSafetensors } from '../../src/io/safetensors';
 import { loadMnistNode } from '../../src/data/mnist-node';
-import { acquireNodeDevice, releaseNodeGpu } from '../../src/gpu/node-device';
+import { acquireNodeDevice } from '../../src/gpu/node-device';
 import { decodeSafetensors } from '../../src/io/safetensors';
 import { paramLayout } from '../../src/model/build';
 import { launch, presentMode, recordConsole, type Picture } from './browser';
@@ -238,7 +238,6 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
       expect(gridDifference(await shot(page, 'reconstructions'), reconstructions, 'reconstructions')).toBeLessThanOrEqual(1);
     } finally {
       acquired.device.destroy();
-      releaseNodeGpu();
     }
   });
 
