@@ -12,13 +12,16 @@ const FIXTURE = join(__dirname, 'fixtures', 'v1-checkpoint.safetensors');
 const SENTINEL = 'all checks passed; no device in this test';
 const root = tempDir('webgpu-vae-data-files-');
 
-/** A folder holding empty files of these names (the check looks at names, not contents). */
-function folder(name: string, files: string[]): string {
+/**
+ * A folder holding files of these names: empty, except CIFAR-10 batches, which hold one record of
+ * 3073 bytes (the check reads names, and a batch's size; not contents).
+ */
+function folder(name: string, files: string[], batchBytes = 3073): string {
   const dir = join(root, name);
   mkdirSync(dir, { recursive: true });
   for (const f of files) {
     mkdirSync(join(dir, f, '..'), { recursive: true });
-    writeFileSync(join(dir, f), '');
+    writeFileSync(join(dir, f), new Uint8Array(f.endsWith('.bin') ? batchBytes : 0));
   }
   return dir;
 }
@@ -68,5 +71,13 @@ describe('a --data-dir without the data set files', () => {
     await refused(['train', '--dataset', 'cifar10', '--data-dir', parent, '--out', join(root, 'r')],
       /--data-dir .*cifar \(in its cifar-10-batches-bin\) holds no data_batch_1\.bin, which --dataset cifar10 reads for its train split/);
     await passes(['train', '--dataset', 'cifar10', '--data-dir', folder('cifar-whole', batches.map((b) => `cifar-10-batches-bin/${b}`)), '--out', join(root, 'r')]);
+  });
+
+  it('refuses a truncated CIFAR-10 batch by its size, before the device', async () => {
+    const batches = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin', 'test_batch.bin'];
+    const cut = folder('cifar-cut', batches, 2 * 3073 - 5);
+    await refused(['train', '--dataset', 'cifar10', '--data-dir', cut, '--out', join(root, 'r')],
+      /cifar-cut\/data_batch_1\.bin: 6141 bytes is not a whole number of CIFAR-10 records of 3073 bytes \(1 record and 3068 bytes left over\)\. Use the files of the "CIFAR-10 binary version"/);
+    await refused(['eval', '--checkpoint', FIXTURE, '--dataset', 'cifar10', '--data-dir', folder('cifar-empty', ['test_batch.bin'], 0)], /test_batch\.bin is empty \(0 bytes\)/);
   });
 });

@@ -1,10 +1,11 @@
 // The files a --data-dir must hold for the data set and the splits a command reads, checked with
 // the other flags: a folder that exists but lacks them is refused before a device is acquired or
-// anything is loaded, naming the flag, the file and a near name the folder has instead. The
-// readers check the same files again, and their contents, when they load them.
-import { existsSync, readdirSync } from 'node:fs';
+// anything is loaded, naming the flag, the file and a near name the folder has instead; so is a
+// file whose size alone shows it damaged (a truncated CIFAR-10 batch). The readers check the same
+// files again, and their contents, when they load them.
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { CIFAR10_FILES } from '../data/cifar10';
+import { CIFAR10_FILES, checkBatchSize } from '../data/cifar10';
 import { MNIST_FILES, nearlyNamed } from '../data/mnist-node';
 import { UsageError } from './args';
 
@@ -12,10 +13,11 @@ export type Split = 'train' | 'test';
 
 /** Each data set read from files: the files of a split, and whether a .gz of each is read too. */
 /** `nested`: a subfolder the reader looks in when the folder itself lacks the files (the archive's own). */
-const DATA_FILES: Record<string, { files: (split: Split) => readonly string[]; gzip: boolean; what: string; nested?: string }> = {
+/** `checkSize`: refuses a file whose byte count alone shows it damaged. */
+const DATA_FILES: Record<string, { files: (split: Split) => readonly string[]; gzip: boolean; what: string; nested?: string; checkSize?: (bytes: number, path: string) => void }> = {
   mnist: { files: (split) => [MNIST_FILES[split].images, MNIST_FILES[split].labels], gzip: true, what: 'the four MNIST-format IDX files' },
   'fashion-mnist': { files: (split) => [MNIST_FILES[split].images, MNIST_FILES[split].labels], gzip: true, what: 'the four Fashion-MNIST IDX files' },
-  cifar10: { files: (split) => CIFAR10_FILES[split], gzip: false, what: "CIFAR-10's binary batches (data_batch_1.bin ... data_batch_5.bin, test_batch.bin)", nested: 'cifar-10-batches-bin' },
+  cifar10: { files: (split) => CIFAR10_FILES[split], gzip: false, what: "CIFAR-10's binary batches (data_batch_1.bin ... data_batch_5.bin, test_batch.bin)", nested: 'cifar-10-batches-bin', checkSize: checkBatchSize },
 };
 
 /**
@@ -37,11 +39,27 @@ export function checkDataFiles(dataset: string, dir: string, splits: readonly Sp
   }
   for (const split of splits) {
     for (const name of set.files(split)) {
-      if (existsSync(join(dir, name)) || (set.gzip && existsSync(join(dir, `${name}.gz`)))) continue;
+      const path = join(dir, name);
+      if (existsSync(path)) {
+        const size = sizeOf(path);
+        if (size >= 0) set.checkSize?.(size, path);
+        continue;
+      }
+      if (set.gzip && existsSync(`${path}.gz`)) continue;
       const near = nearlyNamed(entries, name, set.gzip);
       const alt = set.gzip ? ` (nor ${name}.gz)` : '';
       const fix = near ? `; it has ${near.found}: rename that to ${near.renameTo}` : `; give the folder that holds ${set.what}`;
       throw new UsageError(`--data-dir ${given} holds no ${name}${alt}, which --dataset ${dataset} reads for its ${split} split${fix}`);
     }
+  }
+}
+
+/** A file's size in bytes; -1 for something that is not a plain file or cannot be read (the reader names the failure). */
+function sizeOf(path: string): number {
+  try {
+    const stat = statSync(path);
+    return stat.isFile() ? stat.size : -1;
+  } catch {
+    return -1;
   }
 }

@@ -20,6 +20,18 @@ export type Cifar10Split = keyof typeof CIFAR10_FILES;
 
 const FIX = 'Use the files of the "CIFAR-10 binary version" (cifar-10-binary.tar.gz), not the Python or MATLAB ones, and extract them again if they may be damaged.';
 
+/** Refuses a batch of `size` bytes that is not a whole, non-zero number of records (a truncated or damaged file). */
+export function checkBatchSize(size: number, name: string): void {
+  if (size === 0) throw new DataError(`${name} is empty (0 bytes); a CIFAR-10 batch holds records of ${CIFAR10_RECORD} bytes. ${FIX}`);
+  if (size % CIFAR10_RECORD !== 0) {
+    const whole = Math.floor(size / CIFAR10_RECORD);
+    throw new DataError(
+      `${name}: ${size} bytes is not a whole number of CIFAR-10 records of ${CIFAR10_RECORD} bytes ` +
+        `(${whole} record${whole === 1 ? '' : 's'} and ${size - whole * CIFAR10_RECORD} bytes left over). ${FIX}`,
+    );
+  }
+}
+
 /** Checks one batch file and returns its record count. */
 function checkBatch(bytes: Uint8Array, name: string): number {
   // A batch starts with a label byte (0..9), never gzip's 1f 8b.
@@ -29,14 +41,7 @@ function checkBatch(bytes: Uint8Array, name: string): number {
         'or extract cifar-10-binary.tar.gz again with `tar xzf`.',
     );
   }
-  if (bytes.length === 0) throw new DataError(`${name} is empty (0 bytes); a CIFAR-10 batch holds records of ${CIFAR10_RECORD} bytes. ${FIX}`);
-  if (bytes.length % CIFAR10_RECORD !== 0) {
-    const whole = Math.floor(bytes.length / CIFAR10_RECORD);
-    throw new DataError(
-      `${name}: ${bytes.length} bytes is not a whole number of CIFAR-10 records of ${CIFAR10_RECORD} bytes ` +
-        `(${whole} record${whole === 1 ? '' : 's'} and ${bytes.length - whole * CIFAR10_RECORD} bytes left over). ${FIX}`,
-    );
-  }
+  checkBatchSize(bytes.length, name);
   const count = bytes.length / CIFAR10_RECORD;
   for (let i = 0; i < count; i++) {
     const label = bytes[i * CIFAR10_RECORD];
