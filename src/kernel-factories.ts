@@ -31,9 +31,13 @@ type Factory = (p: any) => unknown;
  */
 type Names<F extends Factory> = Record<keyof Required<Parameters<F>[0]>, true>;
 
+/** Every factory's parameter names, by factory name (docs/API.md tabulates them; the declaration types say which are optional). */
+export const FACTORY_PARAMETERS: Record<string, readonly string[]> = {};
+
 /** `factory`, refusing an unknown parameter name (ConfigError naming the nearest known one). */
 function checked<F extends Factory>(kernel: string, factory: F, names: Names<F>): F {
   const known = Object.keys(names);
+  FACTORY_PARAMETERS[kernel] = Object.freeze([...known]);
   return ((p: Parameters<F>[0]) => {
     if (p && typeof p === 'object') checkKnownKeys(`${kernel} parameter`, Object.keys(p), known);
     return factory(p);

@@ -10,6 +10,7 @@
 // device's pipelines. The model's graphs bind through exactly the same path; what this API makes
 // is labelled `webgpu-vae-kernels:`, which a model's failure watch leaves to the app (see
 // src/gpu/pipelines.ts), so a mistake in an app's dispatches never fails a model on its device.
+/// <reference types="@webgpu/types" preserve="true" />
 import { kernelFeatures, type Kernel } from '../shaders/common';
 import { ConfigError } from './errors';
 import { watchDeviceLoss } from './gpu/device';
@@ -38,7 +39,7 @@ export {
   sliceSum, matmul, columnSum, activationForward, activationBackward, reparamForward, reparamBackward, priorSample, likelihoodRows, decoderMean,
   conv2dForward, conv2dInputGrad, conv2dWeightGrad, convWeightGradSum, convBiasGrad, groupNormForward, groupNormInputGrad, groupNormParamGrad,
   im2col, col2im, channelsToRows, rowsToChannels, klDivergence, klFreeBits, elboReduce, iwaeWeights, iwaeReduce, iwaeChunk, optimizerStep,
-  gradNormPartial, gatherBatch, gatherLabels, dspritesRaster,
+  gradNormPartial, gatherBatch, gatherLabels, dspritesRaster, FACTORY_PARAMETERS,
 } from './kernel-factories';
 export { PHILOX_WGSL } from '../shaders/philox';
 export { encodeStepParams, STREAM, type StepParams } from './step-params';

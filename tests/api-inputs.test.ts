@@ -88,6 +88,8 @@ describe('rows, labels and seeds are refused by name', () => {
     await expect(vae.decode(new Float32Array([0, Infinity, 0]))).rejects.toThrow(/decode: the value at row 0, column 1 is Infinity; rows must hold finite numbers \(codes from encode\(\) are not finite when the model's own parameters are not\)/);
     await expect(vae.trainStep(rows(8).fill(200))).rejects.toThrow(/trainStep: the value at row 0, column 0 is 200, outside \[0, 1\]; a Bernoulli model takes pixel values in \[0, 1\] \(divide 8-bit pixels by 255\)/);
     await expect(vae.encode(rows(1).fill(-0.5))).rejects.toThrow(/outside \[0, 1\]/);
+    // Too many rows for the batch is counted in rows, the unit the batch is given in.
+    await expect(vae.trainStep(rows(9))).rejects.toThrow(new RegExp(`^trainStep: expected 1\\.\\.8 rows of ${D} values, got 9 rows \\(${9 * D} values\\)$`));
     // A latent code is any finite vector.
     expect((await vae.decode(new Float32Array([5, -3, 0]))).length).toBe(D);
     expect(await vae.readLosses()).toEqual([]);

@@ -8,6 +8,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import * as kernels from '../src/kernels';
+import { FACTORY_PARAMETERS } from '../src/kernels';
 import { tempDir } from './helpers/temp-dir';
 
 const ROOT = join(__dirname, '..');
@@ -82,5 +84,17 @@ describe('the documentation examples type-check', () => {
     expect(errors.get(wrong[0])!.join('\n')).toMatch(/'latnet' does not exist/);
     expect(errors.get(wrong[1])!.join('\n')).toMatch(/has no exported member 'matmulKernel'/);
     expect(errors.get(wrong[2])!.join('\n')).toMatch(/Property 'trainSteps' does not exist/);
+  });
+});
+
+describe("docs/API.md's table of kernel factory parameters", () => {
+  it('lists every factory exported by webgpu-vae/kernels with exactly the names it accepts', () => {
+    const all = readFileSync(join(ROOT, 'docs/API.md'), 'utf8');
+    const start = all.indexOf('| factory | parameters |');
+    expect(start).toBeGreaterThan(0);
+    const doc = all.slice(start, all.indexOf('\n\n', start));
+    const rows = [...doc.matchAll(/^\| `(\w+)` \| ((?:`\w+`(?:, )?)+) \|$/gm)].map((m) => [m[1], [...m[2].matchAll(/`(\w+)`/g)].map((n) => n[1])]);
+    expect(Object.fromEntries(rows)).toEqual(FACTORY_PARAMETERS);
+    for (const name of Object.keys(FACTORY_PARAMETERS)) expect(typeof (kernels as Record<string, unknown>)[name], name).toBe('function');
   });
 });

@@ -115,7 +115,8 @@ describe('VAE model', async () => {
     expect(s.length).toBe(5 * 784);
     expect(await vae.sample(5, 2)).toEqual(s);
     expect(await vae.sample(5, 3)).not.toEqual(s);
-    await expect(vae.decode(new Float32Array(7))).rejects.toThrow(/rows of 8 values/);
+    await expect(vae.decode(new Float32Array(7))).rejects.toThrow(/rows of 8 values, got 7 values: 0 whole rows and 7 values over$/);
+    await expect(vae.decode(new Float32Array(17))).rejects.toThrow(/got 17 values: 2 whole rows and 1 value over$/);
     vae.destroy();
   });
 

@@ -80,7 +80,8 @@ describe('built package', { timeout: BUILD_PATIENCE }, () => {
     expectClose(r.c, matmulRef(r.a, r.b, 5, 3, 4), { atol: 1e-5, rtol: 1e-5 }, 'matmul from dist/');
 
     // The declarations as a Node ESM project reads them (moduleResolution nodenext), library files
-    // checked too: names keep their types, so a consumer's slip is caught, not typed any.
+    // checked too: names keep their types, so a consumer's slip is caught, not typed any. The
+    // project names no WebGPU types of its own: the declarations bring @webgpu/types with them.
     writeFileSync(join(consumer, 'typed.ts'), [
       "import { compile, matmul } from 'webgpu-vae/kernels';",
       "import { ConfigError, VAE } from 'webgpu-vae';",
@@ -91,7 +92,7 @@ describe('built package', { timeout: BUILD_PATIENCE }, () => {
     ].join('\n'));
     const program = ts.createProgram([join(consumer, 'typed.ts')], {
       target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
-      strict: true, noEmit: true, skipLibCheck: false, types: ['types', 'node'], typeRoots: [join(ROOT, 'node_modules/@webgpu'), join(ROOT, 'node_modules/@types')],
+      strict: true, noEmit: true, skipLibCheck: false, types: ['node'], typeRoots: [join(ROOT, 'node_modules/@types')],
     });
     const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => {
       const where = d.file && d.start !== undefined ? `${d.file.fileName}:${d.file.getLineAndCharacterOfPosition(d.start).line + 1}` : '';
@@ -104,7 +105,7 @@ describe('built package', { timeout: BUILD_PATIENCE }, () => {
     // The same built kernels entry on Deno's own WebGPU (wgpu), when a Deno binary is installed.
     const deno = join(ROOT, 'node_modules', '@deno', 'linux-x64-glibc', 'deno');
     if (!existsSync(deno)) {
-      // CI installs Deno (an optional dependency for linux-x64); elsewhere say clearly that this part did not run.
+      // CI installs Deno (the `deno` development dependency's linux-x64 build); elsewhere say clearly that this part did not run.
       if (process.env.CI) throw new Error(`no Deno binary at ${deno}: the CI install should have provided it`);
       console.warn('package test: SKIPPED the Deno check (no Deno binary for this platform)');
       return;
@@ -218,6 +219,9 @@ function packInstallAndRun(work: string): void {
   const files = packed[0].files.map((f) => f.path);
   // README.md links docs/API.md and docs/ARCHITECTURE.md, so the installed README's links lead somewhere.
   for (const f of ['dist/index.js', 'dist/kernels.js', 'dist/node.js', 'dist/types/src/index.d.ts', 'bin/webgpu-vae.mjs', 'src/cli/main.ts', 'docs/API.md', 'docs/ARCHITECTURE.md']) expect(files, f).toContain(f);
+  // The repository's tools (benchmarks, test runners) stay out: they need bench/ and tests/, which do not ship.
+  expect(files.filter((f) => /^(bin\/bench|scripts\/(?!setup-debian)|bench\/|tests\/)/.test(f))).toEqual([]);
+  expect(files).toContain('LICENSE');
 
   const project = join(work, 'consumer');
   mkdirSync(project);

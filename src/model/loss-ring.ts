@@ -13,6 +13,7 @@ import { HEALTH_FLAGS } from '../../shaders/grad-norm';
 import { mapForReading } from '../gpu/map-read';
 
 export interface StepLoss {
+  /** The step's index, from 0: `vae.step` counts the steps taken, so the latest loss is step `vae.step - 1`. */
   step: number;
   /**
    * The training objective of the step: rec + w * kl, with w the KL weight at the step (beta,

@@ -23,6 +23,7 @@ import { resolveTraining, type TrainingOptions, type VaeOptions } from './vae-op
 import { createModelBuffers } from './model-buffers';
 import { CreationScopedArena, type OutOfMemoryScopes } from './creation-scopes';
 import { countModelOff, countModelOn } from './device-users';
+import { describeRows } from './vae-inputs';
 
 export abstract class VaeBase {
   readonly config: Readonly<VaeConfig>;
@@ -200,7 +201,7 @@ export abstract class VaeBase {
   protected writeRows(plan: Plan, x: Float32Array, labels: ArrayLike<number> | undefined, what: string, width = this.config.inputDim): number {
     const rows = x.length / width;
     if (!Number.isInteger(rows) || rows < 1 || rows > plan.rows) {
-      throw new ConfigError(`${what}: expected 1..${plan.rows} rows of ${width} values, got ${x.length} values`);
+      throw new ConfigError(`${what}: expected 1..${plan.rows} rows of ${width} values, got ${describeRows(x.length, width)}`);
     }
     const padded = rows === plan.rows ? x : new Float32Array(plan.rows * width);
     if (padded !== x) padded.set(x);

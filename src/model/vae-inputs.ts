@@ -36,11 +36,20 @@ export function checkNoLabels(config: VaeConfig, labels: unknown, what: string):
  */
 export type RowValues = 'probabilities' | 'pixels' | 'codes';
 
+/** What `length` values are as rows of `width`: "41 rows (2624 values)", or "65 values: 1 row and 1 value over". */
+export function describeRows(length: number, width: number): string {
+  const rows = Math.floor(length / width), over = length - rows * width;
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  if (length === 0) return '0 values';
+  if (over === 0) return `${plural(rows, 'row')} (${length} values)`;
+  return `${length} values: ${plural(rows, 'whole row')} and ${plural(over, 'value')} over`;
+}
+
 /** The row count of `x`, rows of `width` values, after checking each value (see checkRowValues). */
 export function rowsOf(x: Float32Array, width: number, what: string, values: RowValues): number {
   if (!(x instanceof Float32Array)) throw rowsTypeError(what, x);
   const rows = x.length / width;
-  if (!Number.isInteger(rows) || rows < 1) throw new ConfigError(`${what}: expected rows of ${width} values, got ${x.length} values`);
+  if (!Number.isInteger(rows) || rows < 1) throw new ConfigError(`${what}: expected rows of ${width} values, got ${describeRows(x.length, width)}`);
   checkRowValues(x, width, what, values);
   return rows;
 }
