@@ -7,6 +7,7 @@
 //   tanh        y' = 1 - y^2
 //   sigmoid     y' = y (1 - y)
 //   softplus    y' = sigmoid(x) = 1 - exp(-y)   (as e^y = 1 + e^x)
+//   elu         y' = y > 0 ? 1 : y + 1          (alpha 1: y = e^x - 1 for x <= 0, so e^x = y + 1)
 // The WGSL functions `act` and `act_grad` are also pasted into the matmul epilogues, which is
 // where the model uses them; the stand-alone kernels below serve other callers and the tests.
 // Bindings: forward (x: read, y: write); backward (y: read, dy: read, dx: write).
@@ -15,7 +16,7 @@ import { wgsl } from './wgsl';
 import { checkChoice, checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, write, type Kernel } from './common';
 import { load32, withHalf, type HalfBindings } from './half';
 
-export const ACTIVATIONS = ['relu', 'leaky_relu', 'tanh', 'sigmoid', 'softplus', 'none'] as const;
+export const ACTIVATIONS = ['relu', 'leaky_relu', 'tanh', 'sigmoid', 'softplus', 'elu', 'none'] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
 
 export const LEAKY_RELU_SLOPE = 0.01;
@@ -43,6 +44,11 @@ fn act(x: f32) -> f32 {
   return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);
 #elif ${kind === 'softplus'}
   return max(x, 0.0) + log(1.0 + exp(-abs(x)));
+#elif ${kind === 'elu'}
+  // PyTorch's nn.ELU (alpha 1). WGSL has no expm1: exp(x) - 1 loses all relative precision as x
+  // nears 0, so near 0 it is the series x + x^2/2 + x^3/6 + x^4/24 (error under 1e-10 there).
+  let em1 = select(exp(x) - 1.0, x * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x * (1.0 / 24.0)))), x > -0.01);
+  return select(em1, x, x > 0.0);
 #else
   return x;
 #endif
@@ -60,6 +66,9 @@ fn act_grad(y: f32) -> f32 {
 #elif ${kind === 'softplus'}
   // 1 - exp(-y) cancels badly for tiny y; there sigmoid(x) ~ y - y^2/2.
   return select(1.0 - exp(-y), y - 0.5 * y * y, y < 1e-3);
+#elif ${kind === 'elu'}
+  // y > 0 exactly when x > 0; below, e^x = y + 1 (absolute error under 6e-8 as y nears -1).
+  return select(y + 1.0, 1.0, y > 0.0);
 #else
   return 1.0;
 #endif

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { ACTIVATIONS, activationBackward, activationForward, type Activation } from '../shaders/activation';
 import { MAX_WORKGROUPS_PER_DIM } from '../shaders/common';
-import { expectClose, f32, testData } from './helpers/compare';
+import { centralDiff, expectClose, f32, testData } from './helpers/compare';
 import { runKernels, UNWRITTEN } from './helpers/gpu';
 import { actDerivRef, actRef } from './reference/dense';
 
@@ -62,7 +62,7 @@ describe.each(ACTIVATIONS)('activation %s', (kind) => {
 });
 
 describe('activation sizes (ragged tails)', () => {
-  for (const kind of ['softplus', 'leaky_relu'] as const) {
+  for (const kind of ['softplus', 'leaky_relu', 'elu'] as const) {
     for (const count of [1, 7, 33, 129]) {
       it(`${kind} n=${count}`, async () => {
         await checkForward(kind, count, count);
@@ -70,6 +70,25 @@ describe('activation sizes (ragged tails)', () => {
       });
     }
   }
+});
+
+// The backward tests compare with actDerivRef; that derivative is itself checked here against central
+// differences of actRef, so a reference whose two halves disagree cannot pass the kernels.
+describe('reference derivatives against central differences of the references (float64)', () => {
+  // Points away from the kinks of relu and leaky_relu at 0 (elu's derivative is continuous there).
+  const xs = Float64Array.from([...testData(200, 7, -8, 8), -20, -6.9, -1e-3, 1e-3, 0.3, -0.3, 5]);
+  for (const kind of ACTIVATIONS) {
+    it(kind, () => {
+      const fd = Array.from(xs, (x) => centralDiff((v) => actRef(kind, v[0]), Float64Array.of(x), 1e-6)[0]);
+      expectClose(fd, Array.from(xs, (x) => actDerivRef(kind, x)), { atol: 1e-8, rtol: 1e-6 }, `d ${kind}/dx`);
+    });
+  }
+  it('elu is continuous with slope 1 at 0 (alpha 1)', () => {
+    // The second derivative jumps at 0 (0 above, 1 below), so the central difference is 1 - h/4.
+    const fd = centralDiff((v) => actRef('elu', v[0]), Float64Array.of(0), 1e-6)[0];
+    expectClose([fd], [1], { atol: 1e-6, rtol: 0 }, 'central difference of elu at 0');
+    expectClose([actRef('elu', -1e-12), actRef('elu', -50)], [-1e-12, Math.expm1(-50)], { atol: 0, rtol: 1e-12 }, 'elu just and far below 0');
+  });
 });
 
 describe('activation on a 2-D grid', () => {

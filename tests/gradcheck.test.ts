@@ -36,6 +36,8 @@ const cases: [string, Partial<VaeConfig>, number][] = [
   ['conv, RGB 3x4x4, predicted scale, conditional (2 classes), tanh', { arch: 'conv', inputDim: 48, imageShape: [4, 4], imageChannels: 3, channels: [2], latent: 2, activation: 'tanh', likelihood: 'gaussian', sigma: 'predicted', classes: 2 }, 14],
   ['conv with dense layers 5,3, 1x8x8 -> 2 channels, conditional (2 classes), tanh', { arch: 'conv', inputDim: 64, imageShape: [8, 8], channels: [2], dense: [5, 3], latent: 2, activation: 'tanh', classes: 2 }, 15],
   ['conv with GroupNorm (at most 2 groups), 1x8x8 -> 4-6 channels, softplus', { arch: 'conv', inputDim: 64, imageShape: [8, 8], channels: [4, 6], norm: 'group', normGroups: 2, latent: 2, activation: 'softplus' }, 16],
+  ['bernoulli elu, two hidden layers, L=2', { inputDim: 10, hidden: [8, 6], latent: 3, activation: 'elu', samples: 2 }, 22],
+  ['conv, 1x8x8 -> 3-4 channels, dense 5, elu', { arch: 'conv', inputDim: 64, imageShape: [8, 8], channels: [3, 4], dense: [5], latent: 2, activation: 'elu' }, 23],
   ['conditional (3 classes), L=2', { inputDim: 8, hidden: [6], latent: 2, activation: 'relu', classes: 3, samples: 2 }, 11],
 ];
 

@@ -66,7 +66,7 @@ const everyFactory = (): Kernel[] => [
 
 describe('factories refuse bad parameters', () => {
   it('an unknown kind, naming the valid ones, instead of compiling as some default', () => {
-    expect(() => activationForward({ kind: 'relu6' as never, count: 4 })).toThrow(/activation_forward: unknown kind 'relu6'; use one of 'relu', 'leaky_relu', 'tanh', 'sigmoid', 'softplus', 'none'/);
+    expect(() => activationForward({ kind: 'relu6' as never, count: 4 })).toThrow(/activation_forward: unknown kind 'relu6'; use one of 'relu', 'leaky_relu', 'tanh', 'sigmoid', 'softplus', 'elu', 'none'/);
     expect(() => activationBackward({ kind: 'ReLU' as never, count: 4 })).toThrow(/activation_backward: unknown kind 'ReLU'/);
     expect(() => matmul({ M: 2, N: 2, K: 2, activation: 'relu6' as never })).toThrow(/matmul: unknown activation 'relu6'; use one of 'relu'/);
     expect(() => matmul({ M: 2, N: 2, K: 2, gradActivation: 'gelu' as never })).toThrow(/matmul: unknown gradActivation 'gelu'/);

@@ -29,7 +29,7 @@ const shapes: [number, number, number][] = [
 // runs every case.
 const TILED_CUT = TEST_HOST !== 'node';
 type Config = Pick<MatmulParams, 'variant' | 'generic' | 'tile'>;
-const REGISTER_ACTS = ['relu', 'leaky_relu', 'tanh', 'sigmoid', 'softplus'] as const;
+const REGISTER_ACTS = ['relu', 'leaky_relu', 'tanh', 'sigmoid', 'softplus', 'elu'] as const;
 interface Case { config: Config; shapes: [number, number, number][]; acts: readonly (typeof REGISTER_ACTS)[number][] }
 const fewShapes: [number, number, number][] = [[1, 1, 1], [129, 33, 65], [64, 64, 64]];
 const tiledSpecializedShapes: [number, number, number][] = TILED_CUT ? [[132, 68, 64]] : [[129, 33, 65], [132, 68, 64]];

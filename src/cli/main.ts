@@ -10,6 +10,7 @@ import { stopReadingOnSignal } from './run-stop';
 import { evalCommand, sampleCommand } from './commands';
 import { traverseCommand } from './traverse';
 import { interpolateCommand, reconstructCommand } from './latent';
+import { ACTIVATIONS } from '../../shaders/activation';
 
 export const USAGE = `usage: webgpu-vae <command> [flags]
        webgpu-vae --version
@@ -19,7 +20,7 @@ commands:
           [--image-size 64] [--image-channels 3|1] [--strict]  (folder only; 3 = RGB, the default)
           [--limit N] [--test-limit N]
           [--arch mlp|conv] [--channels C,C,..] [--dense N,..] [--norm none|group] [--norm-groups 8] [--init kaiming|pytorch] [--hidden 400] [--latent 20] [--conditional]
-          [--activation relu|leaky_relu|tanh|sigmoid|softplus] [--likelihood bernoulli|gaussian]
+          [--activation ${ACTIVATIONS.filter((a) => a !== 'none').join('|')}] [--likelihood bernoulli|gaussian]
           [--sigma S|learned|learned-pixel|predicted]  (gaussian only; S a fixed scale, 1 by default) [--dequantize] [--binarize none|dynamic|fixed]
           [--objective elbo|iwae|tcvae] [--samples 1] (--samples-per-x: its older name) [--beta 1] [--warmup-steps 0] [--kl-cycle-steps 0] [--free-bits 0]
           [--kl-capacity 0] [--capacity-steps 0]  (loss = rec + beta |KL - C|, C growing to the capacity in nats)

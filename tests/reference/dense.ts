@@ -24,6 +24,7 @@ export function actRef(kind: Activation, x: number): number {
     case 'tanh': return Math.tanh(x);
     case 'sigmoid': return 1 / (1 + Math.exp(-x));
     case 'softplus': return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+    case 'elu': return x > 0 ? x : Math.expm1(x); // PyTorch's nn.ELU, alpha 1
     case 'none': return x;
   }
 }
@@ -36,6 +37,7 @@ export function actDerivRef(kind: Activation, x: number): number {
     case 'tanh': return 1 - Math.tanh(x) ** 2;
     case 'sigmoid': { const s = 1 / (1 + Math.exp(-x)); return s * (1 - s); }
     case 'softplus': return 1 / (1 + Math.exp(-x));
+    case 'elu': return x > 0 ? 1 : Math.exp(x);
     case 'none': return 1;
   }
 }

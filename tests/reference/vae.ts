@@ -31,7 +31,7 @@ export interface RefConfig {
   inputDim: number;
   hidden: number[];
   latent: number;
-  activation: 'relu' | 'leaky_relu' | 'tanh' | 'sigmoid' | 'softplus';
+  activation: 'relu' | 'leaky_relu' | 'tanh' | 'sigmoid' | 'softplus' | 'elu';
   likelihood: 'bernoulli' | 'gaussian';
   sigma: number | 'learned' | 'learned-pixel' | 'predicted';
   samples: number;
@@ -62,6 +62,7 @@ function activate(kind: RefConfig['activation'], v: number): number {
     case 'tanh': return Math.tanh(v);
     case 'sigmoid': return 1 / (1 + Math.exp(-v));
     case 'softplus': return Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
+    case 'elu': return v > 0 ? v : Math.expm1(v); // nn.ELU(alpha=1)
   }
 }
 

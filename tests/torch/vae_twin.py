@@ -21,6 +21,7 @@ def activate(name, h):
   if name == 'tanh': return torch.tanh(h)
   if name == 'sigmoid': return torch.sigmoid(h)
   if name == 'softplus': return F.softplus(h)
+  if name == 'elu': return F.elu(h)  # alpha 1
   if name == 'none': return h
   raise ValueError(f'unknown activation {name}')
 
