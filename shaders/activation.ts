@@ -8,8 +8,9 @@
 //   sigmoid     y' = y (1 - y)
 //   softplus    y' = sigmoid(x) = 1 - exp(-y)   (as e^y = 1 + e^x)
 //   elu         y' = y > 0 ? 1 : y + 1          (alpha 1: y = e^x - 1 for x <= 0, so e^x = y + 1)
-// The WGSL functions `act` and `act_grad` are also pasted into the matmul epilogues, which is
-// where the model uses them; the stand-alone kernels below serve other callers and the tests.
+// The WGSL functions `act` and `act_grad` are also pasted into the matmul, conv and GroupNorm
+// epilogues, which is where the model uses them; the stand-alone kernels below serve other
+// callers and the tests.
 // Bindings: forward (x: read, y: write); backward (y: read, dy: read, dx: write).
 // Grid: one invocation per element, ACTIVATION_WORKGROUP wide, split over x/y for large arrays.
 import { wgsl } from './wgsl';

@@ -85,8 +85,9 @@ describe.runIf(hasF16).each(MATMUL_VARIANTS.flatMap((variant) => [{ variant, gen
 
     it(`${M}x${N}x${K} input gradient: (dY W) * relu'(y) with y stored as f16`, async () => {
       const dy = Float64Array.from(Float32Array.from(testData(M * N, 21))), w = Float64Array.from(Float32Array.from(testData(N * K, 22)));
-      const y = rounded(M * K, 23, -1, 1).map((v) => Math.max(v, 0)); // a ReLU's output: about half zeros
-      const ref = matmulRef(dy, w, M, K, N, false, false).map((v, i) => v * actDerivRef('relu', y[i]));
+      const pre = rounded(M * K, 23, -1, 1);
+      const y = pre.map((v) => Math.max(v, 0)); // a ReLU's output: about half zeros
+      const ref = matmulRef(dy, w, M, K, N, false, false).map((v, i) => v * actDerivRef('relu', pre[i]));
       const magnitude = matmulRef(dy.map(Math.abs), w.map(Math.abs), M, K, N, false, false);
       const r = await runHalf({ M, N: K, K: N, gradActivation: 'relu', variant, generic }, { a: dy, b: w, y }, ['y']);
       expectHalfClose(r.c, ref, magnitude, N, false, r.name);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { columnSum, columnSumSlices } from '../shaders/column-sum';
 import { matmul, matmulBlock, matmulGrid, MATMUL_VARIANTS, type MatmulParams } from '../shaders/matmul';
 import { matmulSplits } from '../shaders/matmul-tiled';
+import { ACTIVATIONS, type Activation } from '../shaders/activation';
 import { sliceSum } from '../shaders/common';
 import { expectClose, expectScaled, f32, scaledMismatches, testData } from './helpers/compare';
 import { checkBindingLimits } from '../src/gpu/kernel-checks';
@@ -29,7 +30,8 @@ const shapes: [number, number, number][] = [
 // runs every case.
 const TILED_CUT = TEST_HOST !== 'node';
 type Config = Pick<MatmulParams, 'variant' | 'generic' | 'tile'>;
-const REGISTER_ACTS = ['relu', 'leaky_relu', 'tanh', 'sigmoid', 'softplus', 'elu'] as const;
+// Every activation the model fuses into a matmul epilogue ('none' is the plain product, tested throughout).
+const REGISTER_ACTS = ACTIVATIONS.filter((a): a is Exclude<Activation, 'none'> => a !== 'none');
 interface Case { config: Config; shapes: [number, number, number][]; acts: readonly (typeof REGISTER_ACTS)[number][] }
 const fewShapes: [number, number, number][] = [[1, 1, 1], [129, 33, 65], [64, 64, 64]];
 const tiledSpecializedShapes: [number, number, number][] = TILED_CUT ? [[132, 68, 64]] : [[129, 33, 65], [132, 68, 64]];

@@ -22,6 +22,7 @@
 //   encoder.norms.{i} / decoder.norms.{i} .weight [c], .bias [c]  nn.GroupNorm(g, c), activation after
 // where g is the largest divisor of c that is at most normGroups.
 // The objective parts come from tests/reference/objectives.ts.
+import type { Activation } from '../../shaders/activation';
 import { conv2dRef, convTranspose2dRef } from './conv';
 import { groupNormRef } from './group-norm';
 import { elboObjectiveRef, iwaeObjectiveRef } from './objectives';
@@ -31,7 +32,8 @@ export interface RefConfig {
   inputDim: number;
   hidden: number[];
   latent: number;
-  activation: 'relu' | 'leaky_relu' | 'tanh' | 'sigmoid' | 'softplus' | 'elu';
+  /** Every activation of the kernels but 'none': a new one fails to compile `activate` below until it is added there. */
+  activation: Exclude<Activation, 'none'>;
   likelihood: 'bernoulli' | 'gaussian';
   sigma: number | 'learned' | 'learned-pixel' | 'predicted';
   samples: number;

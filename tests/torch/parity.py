@@ -13,6 +13,9 @@ from vae_twin import TwinVAE, read_safetensors
 torch.set_default_dtype(torch.float64)
 job = json.load(open(sys.argv[1]))
 c = job['config']
+# The twin computes the ELBO alone; another objective would be compared against the wrong loss.
+if c.get('objective', 'elbo') != 'elbo' or c.get('freeBits', 0) or c.get('klCapacity', 0):
+  sys.exit(f"parity.py: the twin has the ELBO only, not objective {c.get('objective')} / free bits / capacity")
 model = TwinVAE(c)
 params, _ = read_safetensors(job['params'])
 model.load_state_dict({k: v.to(torch.float64) for k, v in params.items()}, strict=True)
