@@ -19,8 +19,8 @@
 // the same A fragment; each reads one of its TM/4 vec4s and the quad exchanges them with
 // quadBroadcast. An invocation's place in the workgroup is not taken from local_invocation_index,
 // whose relation to subgroup lanes WebGPU leaves open, but handed out per subgroup (an atomic
-// counter bumped by lane 0, plus the lane), so quads are exactly 4 consecutive places whatever the
-// adapter's subgroup size (4 or more, a divisor of the workgroup size).
+// counter bumped by lane 0 by the subgroup's live invocations, plus the lane), so quads are
+// exactly 4 consecutive places whatever the adapter's subgroup size, partial subgroups included.
 //
 // DOUBLE: each tile has two slots. Slice s is read from slot s % 2 while slice s + 1 is staged
 // into the other, so one barrier per slice suffices: the barrier that ends slice s both publishes
@@ -64,12 +64,18 @@ export function matmulVec4Inputs(p: MatmulParams, t: MatmulTile, tiled: boolean)
 }
 
 /**
- * How one element (or vec4) `e` of a k-slice moves from storage into its tile: the `let` lines
- * that place it, the zero it is when out of range, the guard, the load, and the tile store(s).
- * stageTile moves a whole slice in one loop; PREFETCH holds the loads in registers across the
- * slice's fmas and stores them afterwards.
+ * How item `e` of a k-slice moves from storage into its tile: the `let` lines that place it, the
+ * register's zero, the guarded loads that fill the register, and the tile store(s). stageTile
+ * moves a whole slice in one loop; PREFETCH holds the loads in registers across the slice's fmas
+ * and stores them afterwards.
+ *
+ * With VEC4 tiles every store writes whole vec4s: WGSL lets a write to one component of a vector
+ * access the whole vector (Metal compiles it to a read-modify-write), so invocations writing
+ * different components of one tile vec4 at once would race. An item is therefore 4 neighbouring
+ * tile entries of one k (4 rows of op(A) or columns of op(B)), or, when the loads are vec4s along
+ * k, 4 x 4: four vec4 loads whose transpose is four tile vec4s.
  */
-interface TileMove { count: number; zero: string; place: string[]; inRange: string; load: string; put: (v: string) => string[] }
+interface TileMove { count: number; zero: string; place: string[]; fill: (v: string) => string[]; put: (v: string) => string[] }
 
 function tileMove(which: 'a' | 'b', p: MatmulParams, t: MatmulTile, d: MatmulDims, vec4: boolean, k0: string, slot: string): TileMove {
   const { TM, TN, WGX, WGY, TILE_K: BK } = t;
@@ -82,29 +88,41 @@ function tileMove(which: 'a' | 'b', p: MatmulParams, t: MatmulTile, d: MatmulDim
   const kContiguous = isA ? !p.transA : !!p.transB;
   const at = (side: string, k: string) => (kContiguous ? `(${side}) * ${d.K} + ${k}` : `(${k}) * ${limit} + ${side}`);
   const at0 = slot ? `${slot} + ` : '';
-  const put = (k: string, side: string, v: string) => (t.VEC4 ? `${tile}[${at0}((${k}) * ${span}u + ${side}) / 4u][${side} % 4u] = ${v};` : `${tile}[${at0}(${k}) * ${span}u + ${side}] = ${v};`);
-  if (!vec4) {
-    // Consecutive e walk the contiguous side: k when k is contiguous, else rows (columns).
+  const guarded = (k: string, side: string, target: string, load: string) => `if (${k0} + ${k} < ${d.K} && ${block} + ${side} < ${limit}) { ${target} = ${load}; }`;
+  if (!t.VEC4) {
+    // Scalar tiles: one element per item; consecutive e walk the contiguous side (k, or rows / columns).
     const [kk, ss] = kContiguous ? [`e % ${BK}u`, `e / ${BK}u`] : [`e / ${span}u`, `e % ${span}u`];
     return {
       count: span * BK, zero: '0.0', place: [`let kk = ${kk};`, `let ss = ${ss};`],
-      inRange: `${k0} + kk < ${d.K} && ${block} + ss < ${limit}`, load: loadAs32(p, which, at(`${block} + ss`, `${k0} + kk`)),
-      put: (v) => [put('kk', 'ss', v)],
+      fill: (v) => [guarded('kk', 'ss', v, loadAs32(p, which, at(`${block} + ss`, `${k0} + kk`)))],
+      put: (v) => [`${tile}[${at0}kk * ${span}u + ss] = ${v};`],
     };
   }
-  if (kContiguous) {
-    // A vec4 is 4 consecutive k of one row (column) of op(A) (op(B)): scatter it over 4 tile rows.
+  const whole = (k: string, side: string, v: string) => `${tile}[${at0}((${k}) * ${span}u + ${side}) / 4u] = ${v};`;
+  if (vec4 && kContiguous) {
+    // Four vec4s, 4 consecutive k of 4 neighbouring rows (columns): column r of the register is
+    // row sq + r, so its transpose's column j is the tile vec4 of k kv + j.
     return {
-      count: (span * BK) / 4, zero: 'vec4<f32>()', place: [`let kv = (e % ${BK / 4}u) * 4u;`, `let ss = e / ${BK / 4}u;`],
-      inRange: `${k0} + kv < ${d.K} && ${block} + ss < ${limit}`, load: `${which}[(${at(`${block} + ss`, `${k0} + kv`)}) / 4u]`,
-      put: (v) => range(4).map((j) => put(`kv + ${j}u`, 'ss', `${v}.${LANE[j]}`)),
+      count: (span * BK) / 16, zero: 'mat4x4<f32>()', place: [`let kv = (e % ${BK / 4}u) * 4u;`, `let sq = (e / ${BK / 4}u) * 4u;`],
+      fill: (v) => range(4).map((r) => guarded('kv', `sq + ${r}u`, `${v}[${r}]`, `${which}[(${at(`${block} + sq + ${r}u`, `${k0} + kv`)}) / 4u]`)),
+      put: (v) => [`{ let tv = transpose(${v});`, ...range(4).map((j) => `  ${whole(`kv + ${j}u`, 'sq', `tv[${j}]`)}`), '}'],
     };
   }
-  // A vec4 is 4 neighbouring entries of one tile row: stored whole.
+  if (vec4) {
+    // A vec4 is 4 neighbouring entries of one tile row: stored whole.
+    return {
+      count: (span * BK) / 4, zero: 'vec4<f32>()', place: [`let sv = (e % ${span / 4}u) * 4u;`, `let kk = e / ${span / 4}u;`],
+      fill: (v) => [guarded('kk', 'sv', v, `${which}[(${at(`${block} + sv`, `${k0} + kk`)}) / 4u]`)],
+      put: (v) => [whole('kk', 'sv', v)],
+    };
+  }
+  // Scalar loads into vec4 tiles: 4 neighbouring rows (columns) at one k, consecutive e walking
+  // the contiguous side as far as 4-entry items allow.
+  const place = kContiguous ? [`let kk = e % ${BK}u;`, `let sq = (e / ${BK}u) * 4u;`] : [`let sq = (e % ${span / 4}u) * 4u;`, `let kk = e / ${span / 4}u;`];
   return {
-    count: (span * BK) / 4, zero: 'vec4<f32>()', place: [`let sv = (e % ${span / 4}u) * 4u;`, `let kk = e / ${span / 4}u;`],
-    inRange: `${k0} + kk < ${d.K} && ${block} + sv < ${limit}`, load: `${which}[(${at(`${block} + sv`, `${k0} + kk`)}) / 4u]`,
-    put: (v) => [`${tile}[${at0}(kk * ${span}u + sv) / 4u] = ${v};`],
+    count: (span * BK) / 4, zero: 'vec4<f32>()', place,
+    fill: (v) => range(4).map((r) => guarded('kk', `sq + ${r}u`, `${v}[${r}]`, loadAs32(p, which, at(`${block} + sq + ${r}u`, `${k0} + kk`)))),
+    put: (v) => [whole('kk', 'sq', v)],
   };
 }
 
@@ -117,7 +135,7 @@ function stageTile(which: 'a' | 'b', p: MatmulParams, t: MatmulTile, d: MatmulDi
   return `    for (var e = lid; e < ${m.count}u; e += ${t.WGX * t.WGY}u) {
 ${m.place.map((l) => `      ${l}`).join('\n')}
       var v = ${m.zero};
-      if (${m.inRange}) { v = ${m.load}; }
+${m.fill('v').map((l) => `      ${l}`).join('\n')}
 ${m.put('v').map((l) => `      ${l}`).join('\n')}
     }`;
 }
@@ -139,7 +157,7 @@ function prefetchMoves(which: 'a' | 'b', p: MatmulParams, t: MatmulTile, d: Matm
     declare: regs.map(({ name }) => `  var ${name} = ${probe.zero};`).join('\n'),
     loads: (k0: string) => {
       const m = tileMove(which, p, t, d, vec4, k0, '');
-      return regs.map(({ r, name }) => each(r, [...m.place, `${name} = ${m.zero};`, `if (${m.inRange}) { ${name} = ${m.load}; }`])).join('\n');
+      return regs.map(({ r, name }) => each(r, [...m.place, `${name} = ${m.zero};`, ...m.fill(name)])).join('\n');
     },
     stores: (slot: string) => {
       const m = tileMove(which, p, t, d, vec4, 'kn', slot);
@@ -156,8 +174,11 @@ export function tiledBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): string
   const tileLen = (n: number) => (VEC4 ? (n * BK) / 4 : n * BK);
   const AV = TM / 4, BV = TN / 4;
   const place = QUAD
-    ? `  var first = 0u;
-  if (lane == 0u) { first = atomicAdd(&places, sgSize); }
+    ? `  // The subgroup's live invocations, not subgroup_size: a workgroup that is not a multiple of the
+  // subgroup size ends in a partial subgroup, which must take only the places it fills.
+  let live = subgroupAdd(1u);
+  var first = 0u;
+  if (lane == 0u) { first = atomicAdd(&places, live); }
   let pos = subgroupBroadcast(first, 0u) + lane;`
     : '  let pos = lid;';
   const inner = VEC4
@@ -246,7 +267,7 @@ var<workgroup> tileA: array<${elem}, ${slots * tileLen(BM)}>;   // ${DOUBLE ? '[
 var<workgroup> tileB: array<${elem}, ${slots * tileLen(BN)}>;   // ${DOUBLE ? '[2][TILE_K][BN]' : '[TILE_K][BN]'}
 ${QUAD ? 'var<workgroup> places: atomic<u32>;\n' : ''}
 @compute @workgroup_size(${WGX * WGY})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32${QUAD ? ', @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) sgSize: u32' : ''}) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32${QUAD ? ', @builtin(subgroup_invocation_id) lane: u32' : ''}) {
 ${place}
   let tx = pos % ${WGX}u;
   let ty = pos / ${WGX}u;
