@@ -17,8 +17,8 @@ import { TraversalLabels } from './ui/traversal';
 import { ViewCanvases } from './ui/view-canvases';
 import { modelViewNotes, RunSummary } from './ui/run-summary';
 import { Scatter } from './ui/scatter';
-import { DEFAULTS, lockSettings, readSettings, SettingsError, useAdapterFeatures, writeConfig, writeSettings } from './ui/settings';
-import { noWebGpuReason, showError, clearError, describeError, showNotice } from './ui/errors';
+import { DEFAULTS, describeControls, lockSettings, readSettings, SettingsError, useAdapterFeatures, writeConfig, writeSettings } from './ui/settings';
+import { noWebGpuReason, showError, showSettingsError, clearError, describeError, showNotice } from './ui/errors';
 import { SavedRunOffer } from './ui/saved-run-offer';
 import { RunLog } from './ui/run-log';
 import { controlStates } from './ui/control-states';
@@ -95,9 +95,25 @@ function sizeViewsForSettings(): void {
   views.size({ imgW: side, imgH: side, tests: RECON_COUNT, classes: conditional ? picker.expectedClasses() : 0, latent: Number.isInteger(latent) && latent >= 1 ? latent : DEFAULTS.latent });
 }
 
+/**
+ * A run button disables itself once pressed (Start while the model compiles, Pause until the step
+ * ends), which drops keyboard focus to the page body and a screen reader's place with it. Focus
+ * then goes to the button that does the next thing, as soon as one is enabled.
+ */
+let focusDropped = false;
+const NEXT_FOCUS = ['pause', 'resume', 'start', 'reset'] as const;
+
 function updateControls(): void {
   const c = controlStates({ state: ui.state, hasModel: ui.model !== null, filesMissing: picker.missing(), commandSent: ui.commandSent });
+  const had = document.activeElement;
   for (const id of ['start', 'pause', 'resume', 'reset', 'save'] as const) button(id).disabled = !c[id];
+  if (had instanceof HTMLButtonElement && had.disabled && had.closest('.buttons')) focusDropped = true;
+  if (focusDropped && (document.activeElement === document.body || document.activeElement === had)) {
+    const next = NEXT_FOCUS.map(button).find((b) => !b.disabled);
+    if (next) { next.focus(); focusDropped = false; }
+  } else {
+    focusDropped = false;
+  }
   button('start').title = c.startTitle;
   $('start-hint').textContent = c.startHint;
   $<HTMLInputElement>('load').disabled = !c.load;
@@ -111,6 +127,11 @@ function updateControls(): void {
 /** The state last put in the live region (status-live). */
 let announcedState: RunState | null = null;
 
+/** Says `text` through the live region (a change of state, an epoch's figures). */
+function announce(text: string): void {
+  $('status-live').textContent = text;
+}
+
 function updateStatus(): void {
   const text = statusText({ ...ui, hasModel: ui.model !== null });
   statusEl.textContent = text;
@@ -118,7 +139,7 @@ function updateStatus(): void {
   // Screen readers hear a change of state, not every step of the status line.
   if (ui.state !== announcedState) {
     announcedState = ui.state;
-    $('status-live').textContent = text;
+    announce(text);
   }
 }
 
@@ -191,6 +212,7 @@ function onMessage(m: FromWorker): void {
       charts.addEpoch(r);
       summary.epoch(r, ui.model);
       runLog.epoch(r);
+      announce(summary.lastLine());
       break;
     }
     // A view refresh that finished after Reset was pressed draws a model that is gone.
@@ -263,7 +285,13 @@ function dataSource() {
 /** Runs a user action, turning a thrown error (bad settings, incomplete files) into the banner. */
 const act = (fn: () => void | Promise<void>) => async () => {
   clearError();
-  try { await fn(); } catch (e) { const d = describeError((e as Error).name === 'DataError' ? 'data' : 'config', (e as Error).message); showError(d.title, d.text); }
+  try {
+    await fn();
+  } catch (e) {
+    const d = describeError((e as Error).name === 'DataError' ? 'data' : 'config', (e as Error).message);
+    const name = e instanceof SettingsError ? e.field : undefined;
+    showSettingsError(d.title, d.text, name ? (form.elements.namedItem(name) as HTMLElement | null) : null);
+  }
 };
 
 button('start').onclick = act(() => {
@@ -308,6 +336,7 @@ function safeSettings() {
 // Interpolation endpoints (the number fields, a random pair, or a click on a test image) and class pickers.
 const interpolation = new InterpolationControls(send, () => ui.testCount);
 function boot(): void {
+  describeControls(form);
   sizeViewsForSettings();
   const missing = noWebGpuReason();
   if (missing) {

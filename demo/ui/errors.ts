@@ -13,10 +13,51 @@ export function showError(title: string, text: string): void {
   el().hidden = false;
 }
 
+/**
+ * A settings error, brought to the user: beside the control at fault (marked invalid, described by
+ * the message, and focused, which scrolls it into view), or, with no single control to blame, the
+ * banner itself is scrolled to and focused. The banner at the top of the page says it too; on a
+ * narrow screen it can be a screenful above the Start button that was pressed.
+ */
+export function showSettingsError(title: string, text: string, control: HTMLElement | null): void {
+  showError(title, text);
+  const label = control?.closest('label');
+  if (!control || !label) {
+    el().scrollIntoView({ block: 'nearest' });
+    el().focus({ preventScroll: true });
+    return;
+  }
+  const note = fieldNote();
+  note.textContent = text;
+  note.hidden = false;
+  label.after(note);
+  control.setAttribute('aria-invalid', 'true');
+  control.setAttribute('aria-describedby', note.id);
+  control.focus();
+}
+
+/** The one note under an invalid control, made on first use. */
+function fieldNote(): HTMLElement {
+  let note = document.getElementById('field-error');
+  if (!note) {
+    note = document.createElement('p');
+    note.id = 'field-error';
+    note.className = 'field-error';
+    note.dataset.testid = 'field-error';
+  }
+  return note;
+}
+
 export function clearError(): void {
   el().hidden = true;
   document.getElementById('recover')!.hidden = true;
   document.getElementById('notice')!.hidden = true;
+  const note = document.getElementById('field-error');
+  if (note) note.hidden = true;
+  for (const c of Array.from(document.querySelectorAll('[aria-invalid="true"]'))) {
+    c.removeAttribute('aria-invalid');
+    if (c.getAttribute('aria-describedby') === 'field-error') c.removeAttribute('aria-describedby');
+  }
 }
 
 const ENABLE_HELP =

@@ -48,6 +48,11 @@ export class RunSummary {
     this.show();
   }
 
+  /** The newest line (an epoch's figures once there are any), for the live region. */
+  lastLine(): string {
+    return this.lines.at(-1) ?? '';
+  }
+
   clear(): void {
     this.lines = [];
     this.show();

@@ -6,6 +6,10 @@ import type { Settings } from '../shared/protocol';
 
 export class SettingsError extends Error {
   override name = 'ConfigError';
+  /** @param field the form control at fault (its name), which the page marks invalid and focuses. */
+  constructor(message: string, readonly field?: string) {
+    super(message);
+  }
 }
 
 /** Small and fast on a software GPU; the page explains that a real GPU handles far larger ones. */
@@ -27,21 +31,21 @@ const checkbox = (form: HTMLFormElement, name: string) => form.elements.namedIte
 /** The value of a select, which must be one of `allowed` (the form's own options always are). */
 function choice<T extends string>(form: HTMLFormElement, name: string, label: string, allowed: readonly T[]): T {
   const v = field(form, name).value;
-  if (!allowed.includes(v as T)) throw new SettingsError(`${label} must be one of ${allowed.join(', ')} (got "${v}")`);
+  if (!allowed.includes(v as T)) throw new SettingsError(`${label} must be one of ${allowed.join(', ')} (got "${v}")`, name);
   return v as T;
 }
 
 function int(form: HTMLFormElement, name: string, label: string, min: number, max: number): number {
   const raw = field(form, name).value.trim();
   const v = Number(raw);
-  if (!raw || !Number.isInteger(v) || v < min || v > max) throw new SettingsError(`${label} must be a whole number from ${min} to ${max} (got "${raw}")`);
+  if (!raw || !Number.isInteger(v) || v < min || v > max) throw new SettingsError(`${label} must be a whole number from ${min} to ${max} (got "${raw}")`, name);
   return v;
 }
 
 function num(form: HTMLFormElement, name: string, label: string, ok: (v: number) => boolean, what: string): number {
   const raw = field(form, name).value.trim();
   const v = Number(raw);
-  if (!raw || !Number.isFinite(v) || !ok(v)) throw new SettingsError(`${label} must be ${what} (got "${raw}")`);
+  if (!raw || !Number.isFinite(v) || !ok(v)) throw new SettingsError(`${label} must be ${what} (got "${raw}")`, name);
   return v;
 }
 
@@ -49,23 +53,23 @@ export function readSettings(form: HTMLFormElement): Settings {
   const hiddenRaw = field(form, 'hidden').value.trim();
   const hidden = hiddenRaw.split(/[\s,]+/).filter(Boolean).map(Number);
   if (!hidden.length || !hidden.every((h) => Number.isInteger(h) && h >= 1 && h <= 4096)) {
-    throw new SettingsError(`Hidden sizes must be one or more whole numbers from 1 to 4096 separated by commas, e.g. "256" or "512, 256" (got "${hiddenRaw}")`);
+    throw new SettingsError(`Hidden sizes must be one or more whole numbers from 1 to 4096 separated by commas, e.g. "256" or "512, 256" (got "${hiddenRaw}")`, 'hidden');
   }
   const likelihood = field(form, 'likelihood').value;
   const arch = choice(form, 'arch', 'Architecture', ['mlp', 'conv'] as const);
   const channelsRaw = field(form, 'channels').value.trim();
   const channels = channelsRaw.split(/[\s,]+/).filter(Boolean).map(Number);
   if (!channels.every((c) => Number.isInteger(c) && c >= 1 && c <= 1024)) {
-    throw new SettingsError(`Conv channels must be whole numbers from 1 to 1024 separated by commas, one per halving of the image, e.g. "16, 32" (or empty to choose from the image size); got "${channelsRaw}"`);
+    throw new SettingsError(`Conv channels must be whole numbers from 1 to 1024 separated by commas, one per halving of the image, e.g. "16, 32" (or empty to choose from the image size); got "${channelsRaw}"`, 'channels');
   }
   const denseRaw = field(form, 'dense').value.trim();
   const dense = denseRaw.split(/[\s,]+/).filter(Boolean).map(Number);
   if (!dense.every((d) => Number.isInteger(d) && d >= 1 && d <= 4096)) {
-    throw new SettingsError(`Conv dense sizes must be whole numbers from 1 to 4096 separated by commas, e.g. "256" (or empty for none); got "${denseRaw}"`);
+    throw new SettingsError(`Conv dense sizes must be whole numbers from 1 to 4096 separated by commas, e.g. "256" (or empty for none); got "${denseRaw}"`, 'dense');
   }
   const dequantize = checkbox(form, 'dequantize').checked;
   if (dequantize && likelihood !== 'gaussian') {
-    throw new SettingsError('Dequantization adds uniform noise to the 8-bit levels for a density on continuous values: choose the Gaussian likelihood, or turn dequantization off');
+    throw new SettingsError('Dequantization adds uniform noise to the 8-bit levels for a density on continuous values: choose the Gaussian likelihood, or turn dequantization off', 'dequantize');
   }
   const precision = choice(form, 'precision', 'Activations', ['f32', 'f16'] as const);
   const objective = choice(form, 'objective', 'Objective', ['elbo', 'iwae', 'tcvae'] as const);
@@ -77,7 +81,7 @@ export function readSettings(form: HTMLFormElement): Settings {
   const warmupSteps = int(form, 'warmupSteps', 'KL warm-up steps', 0, 10_000_000);
   const klCycleSteps = int(form, 'klCycleSteps', 'KL cycle steps', 0, 10_000_000);
   if (klCycleSteps > 0 && !(warmupSteps > 0 && warmupSteps <= klCycleSteps)) {
-    throw new SettingsError(`KL cycle steps ${klCycleSteps} restarts the KL warm-up every ${klCycleSteps} steps: set KL warm-up steps between 1 and ${klCycleSteps} (the ramp within each cycle), or the cycle to 0`);
+    throw new SettingsError(`KL cycle steps ${klCycleSteps} restarts the KL warm-up every ${klCycleSteps} steps: set KL warm-up steps between 1 and ${klCycleSteps} (the ramp within each cycle), or the cycle to 0`, 'warmupSteps');
   }
   const freeBits = num(form, 'freeBits', 'Free bits', (v) => v >= 0 && v <= MAX.freeBits, `a number of nats per latent dimension from 0 to ${MAX.freeBits} (0 turns them off)`);
   // The IWAE bound has no separate KL term for these to reweight.
@@ -86,7 +90,7 @@ export function readSettings(form: HTMLFormElement): Settings {
   }
   const klCapacity = num(form, 'klCapacity', 'KL capacity', (v) => v >= 0 && v <= MAX.klCapacity, `a number of nats from 0 to ${MAX.klCapacity.toLocaleString('en')} (0 turns capacity control off)`);
   const capacitySteps = int(form, 'capacitySteps', 'Capacity steps', 0, 10_000_000);
-  if (capacitySteps > 0 && klCapacity === 0) throw new SettingsError(`Capacity steps ${capacitySteps} ramp the KL capacity: set the KL capacity in nats (e.g. 25), or the steps to 0`);
+  if (capacitySteps > 0 && klCapacity === 0) throw new SettingsError(`Capacity steps ${capacitySteps} ramp the KL capacity: set the KL capacity in nats (e.g. 25), or the steps to 0`, 'klCapacity');
   if (klCapacity > 0 && (objective !== 'elbo' || freeBits > 0 || warmupSteps > 0 || klCycleSteps > 0)) {
     throw new SettingsError(`The KL capacity schedules the ELBO's KL term itself: choose the ELBO and set KL warm-up steps, KL cycle steps and free bits to 0, or the capacity to 0 (got ${objective}, warm-up ${warmupSteps}, cycle ${klCycleSteps}, free bits ${freeBits})`);
   }
@@ -163,10 +167,21 @@ const formState = new WeakMap<HTMLFormElement, { locked: boolean; f16: boolean }
 const GAUSSIAN_ONLY = 'Applies to the Gaussian likelihood only: choose Gaussian under Likelihood to set it';
 const NO_F16 = 'f16 (needs shader-f16, which this GPU lacks)';
 
-/** Turns `el` off with `why` as its tooltip (and dims its label), or back on when `why` is null. */
+/**
+ * Gives each control its label's help (the label's title) as its own title, which assistive
+ * technology reads as the control's description; on the label alone only a mouse reached it.
+ */
+export function describeControls(form: HTMLFormElement): void {
+  for (const label of Array.from(form.querySelectorAll<HTMLLabelElement>('label[title]'))) {
+    const control = label.control;
+    if (control && !control.title) control.title = label.title;
+  }
+}
+
+/** Turns `el` off with `why` as its tooltip (and dims its label), or back on, with its label's help, when `why` is null. */
 function offWhen(el: HTMLInputElement | HTMLSelectElement | HTMLOptionElement, why: string | null): void {
   el.disabled = why !== null;
-  el.title = why ?? '';
+  el.title = why ?? el.closest('label')?.title ?? '';
   el.closest('label')?.classList.toggle('off', why !== null);
 }
 

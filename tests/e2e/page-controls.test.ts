@@ -1,7 +1,9 @@
 // The demo page's layout on a phone and its settings form in the browser, no training needed: at
 // 420 px nothing scrolls sideways, the title keeps one line and the GPU badge goes below it;
 // Gaussian σ and Dequantize are off under the Bernoulli likelihood and on under the Gaussian; an
-// absurd β is refused at Start with the field's range under the settings' title. The embedding
+// absurd β is refused at Start with the field's range under the settings' title. On a phone the
+// settings panel scrolls with the page; by keyboard, a bad setting is shown at its field and
+// focused, and focus follows Start and Pause to the next button. The embedding
 // example says it takes 28 x 28 grey models only, and refuses a colour one in those words.
 import type { Browser, Page } from 'playwright';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
@@ -73,6 +75,46 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page\'s layout and
     expect(await page.textContent('#error-title')).toBe('Check the settings');
     expect(await page.textContent('#error-text')).toBe('β must be a number from 0 to 10,000 (1 gives the ELBO) (got "1e9")');
     expect(await page.textContent('[data-testid=status]')).toMatch(/^Ready/);
+    await page.close();
+  });
+
+  it('on a phone, the settings panel scrolls with the page: nothing covers Start or the status', async () => {
+    const page = await open(390);
+    for (const sel of ['[data-testid=start]', '[data-testid=status]', '[name=latent]']) {
+      await page.locator(sel).scrollIntoViewIfNeeded();
+      const onTop = await page.evaluate((s) => {
+        const el = document.querySelector(s)!, r = el.getBoundingClientRect();
+        const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        return !!hit && (hit === el || el.contains(hit) || hit.contains(el));
+      }, sel);
+      expect(onTop, `${sel} is the element at its own centre`).toBe(true);
+    }
+    expect(await page.evaluate(() => getComputedStyle(document.querySelector('.controls')!).position)).toBe('static');
+    await page.close();
+  });
+
+  it('by keyboard: a bad setting is shown at its field and focused; then focus follows Start and Pause', async () => {
+    const page = await open(1440);
+    // The labels' help reaches the controls themselves, where a screen reader reads it.
+    expect(await page.getAttribute('[name=imageSize]', 'title')).toMatch(/centre-cropped/);
+    await page.fill('[name=latent]', '0');
+    await page.focus('[data-testid=start]');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.activeElement?.getAttribute('name') === 'latent', undefined, { timeout: 10_000, polling: 100 });
+    expect(await page.getAttribute('[name=latent]', 'aria-invalid')).toBe('true');
+    expect(await page.getAttribute('[name=latent]', 'aria-describedby')).toBe('field-error');
+    expect(await page.textContent('[data-testid=field-error]')).toBe('Latent size must be a whole number from 1 to 512 (got "0")');
+    expect(await page.evaluate(() => document.getElementById('field-error')!.previousElementSibling!.contains(document.querySelector('[name=latent]')))).toBe(true);
+
+    await page.fill('[name=latent]', '2');
+    await page.focus('[data-testid=start]');
+    await page.keyboard.press('Enter');
+    expect(await page.getAttribute('[name=latent]', 'aria-invalid')).toBeNull();
+    expect(await page.isHidden('[data-testid=field-error]')).toBe(true);
+    const focusedId = () => page.evaluate(() => document.activeElement?.id ?? '');
+    await expect.poll(focusedId, { timeout: 120_000, message: 'focus after Start' }).toBe('pause');
+    await page.keyboard.press('Enter');
+    await expect.poll(focusedId, { timeout: 120_000, message: 'focus after Pause' }).toBe('resume');
     await page.close();
   });
 
