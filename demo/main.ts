@@ -4,7 +4,7 @@
 import './styles.css';
 import type { VaeConfig } from '../src/index';
 import type { FromWorker, PresentMode, RunState, ToWorker } from './shared/protocol';
-import { keptData, keptSourceName } from './shared/saved-run';
+import { isKeptSource, keptData, keptSourceName } from './shared/saved-run';
 import { statusText } from './ui/status-text';
 import { RECON_COUNT } from './shared/layout';
 import { showClassPickers } from './ui/class-pickers';
@@ -20,6 +20,7 @@ import { Scatter } from './ui/scatter';
 import { DEFAULTS, describeControls, lockSettings, readSettings, SettingsError, useAdapterFeatures, writeConfig, writeSettings } from './ui/settings';
 import { noWebGpuReason, showError, showSettingsError, clearError, describeError, showNotice } from './ui/errors';
 import { SavedRunOffer } from './ui/saved-run-offer';
+import { addViewExports, downloadBlob } from './ui/view-export';
 import { RunLog } from './ui/run-log';
 import { controlStates } from './ui/control-states';
 
@@ -67,6 +68,7 @@ const offer = new SavedRunOffer($('saved-run'), async (run) => {
   $<HTMLSelectElement>('dataset').value = keptSourceName(run.data).pickerValue;
   // Read before the run goes on, so the old curves are drawn before its new points arrive.
   await runLog.expect(run.step);
+  runKept = true;
   command({ type: 'continue', data: keptData(run.data, document.baseURI) });
 });
 writeSettings(form, DEFAULTS);
@@ -232,6 +234,7 @@ function onMessage(m: FromWorker): void {
       break;
     case 'position':
       Object.assign(ui, { step: m.step, epoch: m.epoch, loss: m.loss });
+      savedAtStep = Math.max(savedAtStep, m.step); // a loaded file or a kept checkpoint holds these steps
       charts.truncate(m.step); // a run restored after a lost device goes on from an earlier step
       runLog.truncate(m.step);
       // A run continued after a reload: its curves and epoch lines up to the step it goes on from.
@@ -253,15 +256,10 @@ function onMessage(m: FromWorker): void {
       send({ type: 'canvases', canvases, present: m.present }, Object.values(canvases));
       break;
     }
-    case 'saved': {
-      const url = URL.createObjectURL(new Blob([m.bytes], { type: 'application/octet-stream' }));
-      const a = Object.assign(document.createElement('a'), { href: url, download: 'model.safetensors' });
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    case 'saved':
+      downloadBlob(new Blob([m.bytes], { type: 'application/octet-stream' }), 'model.safetensors');
+      savedAtStep = ui.step;
       break;
-    }
     case 'error': {
       $('notice').hidden = true; // a "restarting…" note would contradict the error
       const { title, text } = describeError(m.kind, m.message);
@@ -281,6 +279,19 @@ function dataSource() {
   const seed = Number((form.elements.namedItem('seed') as HTMLInputElement).value);
   return picker.source(Number.isInteger(seed) && seed >= 0 ? seed : 0);
 }
+
+/**
+ * Whether the run is kept in this browser (built-in data: the worker stores it as it trains), and
+ * the last step whose weights are in a file (Save model, or the file the run was loaded from). A
+ * run on the user's own pictures is not kept, so leaving the page asks first while it has steps
+ * that no file holds.
+ */
+let runKept = true;
+let savedAtStep = 0;
+const NOT_KEPT = 'Runs on your own pictures are not kept in this browser: Save model downloads the weights.';
+window.addEventListener('beforeunload', (e) => {
+  if (ui.model && !runKept && ui.step > savedAtStep) e.preventDefault();
+});
 
 /** Runs a user action, turning a thrown error (bad settings, incomplete files) into the banner. */
 const act = (fn: () => void | Promise<void>) => async () => {
@@ -303,6 +314,9 @@ button('start').onclick = act(() => {
   }
   offer.hide();
   resetViews();
+  runKept = isKeptSource(data);
+  savedAtStep = 0;
+  $('stored').textContent = runKept ? '' : NOT_KEPT;
   command({ type: 'start', settings, data });
 });
 button('pause').onclick = () => send({ type: 'pause' });
@@ -321,7 +335,9 @@ $<HTMLInputElement>('load').onchange = act(async () => {
   if (!file) return;
   const settings = { ...DEFAULTS, ...safeSettings() };
   const bytes = await file.arrayBuffer();
-  send({ type: 'load', bytes, fileName: file.name, settings, data: dataSource() }, [bytes]);
+  const data = dataSource();
+  runKept = isKeptSource(data);
+  send({ type: 'load', bytes, fileName: file.name, settings, data }, [bytes]);
 });
 button('recover').onclick = () => { clearError(); send({ type: 'recover' }); };
 $('dataset').onchange = () => updateControls();
@@ -337,6 +353,7 @@ function safeSettings() {
 const interpolation = new InterpolationControls(send, () => ui.testCount);
 function boot(): void {
   describeControls(form);
+  addViewExports(() => ui.step);
   sizeViewsForSettings();
   const missing = noWebGpuReason();
   if (missing) {

@@ -295,7 +295,7 @@ describe('checks against the checkpoint, before the device', () => {
   });
 
   it('refuse a --dataset of another picture size, naming the one the checkpoint was trained on', async () => {
-    await refused(['reconstruct', '--checkpoint', FIXTURE, '--dataset', 'dsprites', '--out', at('r.png')], 'models 1x28x28 pictures, but dsprites has 1x64x64; use the data set it was trained on: --dataset mnist, or leave out --dataset');
+    await refused(['reconstruct', '--checkpoint', FIXTURE, '--dataset', 'dsprites', '--out', at('r.png')], 'models 1x28x28 pictures, but dsprites has 1x64x64; use a data set of that size (--dataset mnist; --dataset fashion-mnist) or a folder of pictures (resized to fit): --dataset folder --data-dir DIR');
     await refused(['eval', '--checkpoint', FIXTURE, '--dataset', 'dsprites-color'], 'but dsprites-color has 3x64x64');
     await refused(['interpolate', '--checkpoint', checkpointOf('fashion-mnist'), '--dataset', 'dsprites', '--out', at('i.png')], 'use the data set it was trained on: --dataset fashion-mnist');
     await refused(['traverse', '--checkpoint', checkpointOf('folder'), '--dataset', 'dsprites', '--out', at('t.png')], '--dataset folder --data-dir DIR, or leave out --dataset');

@@ -19,7 +19,10 @@ const mnistLike: LoadedData = { name: 'MNIST', train: split(20, 1, 28, [0, 9]), 
 describe('a model from a file or a saved run against the loaded data', () => {
   it('refuses another picture shape, naming both', () => {
     const colour = resolveConfig({ inputDim: 3 * 16 * 16, imageShape: [16, 16], imageChannels: 3, hidden: [8], latent: 2 });
-    expect(() => checkModelFitsData(colour, mnistLike, 'colour.safetensors')).toThrow(/^colour\.safetensors was trained on 3x16x16 images but MNIST has 28x28 images; choose the dataset it was trained on$/);
+    expect(() => checkModelFitsData(colour, mnistLike, 'colour.safetensors', 'mnist')).toThrow(/^colour\.safetensors was trained on 3x16x16 images but MNIST has 28x28 images; choose the dataset it was trained on \(or Your own images at Image size 16, RGB\)$/);
+    // On the user's own pictures the fix is the size and channel fields, not another data set.
+    const own: LoadedData = { name: 'your images (88)', train: split(20, 3, 32, [0]), test: split(5, 3, 32, [0]) };
+    expect(() => checkModelFitsData(colour, own, 'model.safetensors', 'images')).toThrow(/^model\.safetensors was trained on 3x16x16 images but your images \(88\) has 3x32x32 images; set Image size to 16 and Channels to RGB$/);
     const grey = resolveConfig({ hidden: [8], latent: 2 });
     expect(() => checkModelFitsData(grey, mnistLike, 'grey.safetensors')).not.toThrow();
   });

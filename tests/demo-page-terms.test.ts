@@ -34,6 +34,8 @@ describe('library errors in the page\'s words', () => {
   it('names the Activations control for f16, and the split the page makes for pictures', () => {
     expect(inPageTerms("precision 'f16' needs the WebGPU feature 'shader-f16', which this device (google swiftshader) does not have; use precision 'f32' (the default)"))
       .toBe("Activations f16 needs the WebGPU feature 'shader-f16', which this device (google swiftshader) does not have; set Activations to f32");
+    expect(inPageTerms('files: 1 usable picture, but a train/test split with testFraction 0.1 needs at least 2: one to train on and one to test. Add pictures (or, in the API, set testFraction 0 to train on all of them).'))
+      .toBe('The chosen pictures: 1 usable picture, but holding a tenth of them out for testing needs at least 2: one to train on and one to test. Add pictures.');
     expect(inPageTerms('your images (1): 1 usable picture, but a train/test split with testFraction 0.1 needs at least 2: one to train on and one to test. Add pictures (or, in the API, set testFraction 0 to train on all of them).'))
       .toBe('your images (1): 1 usable picture, but holding a tenth of them out for testing needs at least 2: one to train on and one to test. Add pictures.');
   });

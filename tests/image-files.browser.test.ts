@@ -90,13 +90,19 @@ describe('loadImageFiles (browser)', () => {
     }
   });
 
-  it('skips an undecodable file with a warning naming it, and refuses it when strict', async () => {
+  it('skips an undecodable file with a warning naming it and what is wrong, and refuses it when strict', async () => {
+    const whole = png(7, 8, 8, 3);
     const files = [file(png(5, 8, 8, 3), 'good.png'), file(png(6, 8, 8, 3), 'fine.png'), file(new TextEncoder().encode('not a png'), 'broken.png')];
     const warnings: string[] = [];
-    const set = await loadImageFiles(files, { imageSize: 4, channels: 3, warn: (m) => warnings.push(m) });
+    const set = await loadImageFiles([...files, file(new Uint8Array(0), 'empty.png'), file(whole.subarray(0, 40), 'cut.png')], { imageSize: 4, channels: 3, warn: (m) => warnings.push(m) });
     expect(set.files).toEqual(['fine.png', 'good.png']);
-    expect(set.skipped.map((s) => s.file)).toEqual(['broken.png']);
-    expect(warnings).toEqual([expect.stringMatching(/^skipping broken\.png: the browser cannot decode it as a picture/)]);
+    expect(set.skipped.map((s) => s.file)).toEqual(['broken.png', 'cut.png', 'empty.png']);
+    // The browser says "cannot be decoded" of all three; the reasons come from the Node reader's checks.
+    expect(warnings).toEqual([
+      expect.stringMatching(/^skipping broken\.png: neither PNG nor JPEG \(the file starts with 6e 6f 74 20\)/),
+      expect.stringMatching(/^skipping cut\.png: the PNG file ends before its picture data does \(truncated\? it has 40 bytes\)/),
+      expect.stringMatching(/^skipping empty\.png: the file is empty \(0 bytes\)/),
+    ]);
     await expect(loadImageFiles(files, { imageSize: 4, channels: 3, strict: true })).rejects.toThrow(DataError);
     await expect(loadImageFiles(files, { imageSize: 4, channels: 3, strict: true })).rejects.toThrow(/broken\.png: .*Strict loading refuses the set/);
     await expect(loadImageFiles([file(new Uint8Array(1), 'a.txt')], { imageSize: 4, channels: 3 })).rejects.toThrow(

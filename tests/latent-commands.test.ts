@@ -125,7 +125,7 @@ describe('the reconstruct and interpolate commands', () => {
     expect(a.stderr).toMatch(/--out must name a \.png file/);
     const b = await cli(['reconstruct', '--checkpoint', FIXTURE, '--out', join(dir, 'r.png'), '--dataset', 'dsprites']);
     expect(b.code).toBe(1);
-    expect(b.stderr).toMatch(/models 1x28x28 pictures, but dsprites has 1x64x64; use the data set it was trained on/);
+    expect(b.stderr).toMatch(/models 1x28x28 pictures, but dsprites has 1x64x64; use a data set of that size \(--dataset mnist; --dataset fashion-mnist\) or a folder of pictures/);
   }, 180_000);
 });
 

@@ -69,6 +69,8 @@ export const API_TO_PAGE: [RegExp, string | ((...m: string[]) => string)][] = [
   [/(?:train on|use) fewer examples \(fewer rows; [^()]* in the CLI\)/g, 'set fewer Training examples'],
   [/ \(([^();]*); --[^()]* in the CLI\)/g, bracket],
   ...SPLIT_IN_PLAIN_WORDS,
+  // The library names the browser's file list 'files' in its messages; the page calls it the chosen pictures.
+  [/^files: (\d+) usable picture/, (_, n) => `The chosen pictures: ${n} usable picture`],
   // Fixes phrased as "leave FIELD at 0" / "use the elbo objective".
   [/leave beta at 1 and warmupSteps, klCycleSteps and freeBits at 0/g, 'set β to 1 and KL warm-up steps, KL cycle steps and Free bits to 0'],
   [/leave (klCapacity|free bits) at 0/g, (_, f) => `set ${f === 'klCapacity' ? 'KL capacity' : 'Free bits'} to 0`],

@@ -33,7 +33,7 @@ export async function buildSession(ctx: BuildContext, settings: Settings, source
   const ck = file ?? (origin.kind === 'state' ? { config: origin.state.config } : undefined);
   setState('loading', loadingText(source));
   const data = await loadData(source, settings.subset);
-  if (ck) checkModelFitsData(ck.config, data, origin.kind === 'file' ? origin.name : 'the saved run');
+  if (ck) checkModelFitsData(ck.config, data, origin.kind === 'file' ? origin.name : 'the saved run', source.kind);
   checkDataFitsDevice(data, ctx.acquired.device.limits.maxStorageBufferBindingSize, source.kind);
   await ctx.dropCurrent();
   for (const text of data.warnings ?? []) post({ type: 'notice', text });

@@ -13,11 +13,19 @@ type ModelShape = Pick<VaeConfig, 'inputDim' | 'imageShape' | 'imageChannels' | 
 
 const shape = (channels: number, rows: number, cols: number) => `${channels > 1 ? `${channels}x` : ''}${rows}x${cols}`;
 
-/** Throws a DataError when a model of `config` (`what`: the file or saved run it came from) cannot train on `data`. */
-export function checkModelFitsData(config: ModelShape, data: LoadedData, what: string): void {
+/**
+ * Throws a DataError when a model of `config` (`what`: the file or saved run it came from) cannot
+ * train on `data` (of `kind`). The user's own pictures take any size: the fix is then the Image
+ * size and Channels fields, for a model of square pictures, rather than another data set.
+ */
+export function checkModelFitsData(config: ModelShape, data: LoadedData, what: string, kind?: DataSource['kind']): void {
   const { rows, cols } = data.train;
   if (config.inputDim !== exampleSize(data.train)) {
-    throw new DataError(`${what} was trained on ${shape(config.imageChannels ?? 1, ...config.imageShape)} images but ${data.name} has ${shape(datasetChannels(data.train), rows, cols)} images; choose the dataset it was trained on`);
+    const [side, across] = config.imageShape, channels = config.imageChannels ?? 1;
+    const fix = kind === 'images' && side === across
+      ? `set Image size to ${side} and Channels to ${channels === 3 ? 'RGB' : 'Grey'}`
+      : `choose the dataset it was trained on${side === across ? ` (or Your own images at Image size ${side}, ${channels === 3 ? 'RGB' : 'Grey'})` : ''}`;
+    throw new DataError(`${what} was trained on ${shape(channels, side, across)} images but ${data.name} has ${shape(datasetChannels(data.train), rows, cols)} images; ${fix}`);
   }
   if (config.classes > 0 && classesOf(data) > config.classes) {
     throw new DataError(`${what} is conditional on labels 0 to ${config.classes - 1} but ${data.name} has labels up to ${classesOf(data) - 1}; choose the dataset it was trained on`);

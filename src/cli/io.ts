@@ -122,9 +122,18 @@ export function trainedOn(metadata: Record<string, string>): DatasetName | null 
 export function checkDatasetFits(source: string, config: { inputDim: number; imageShape: [number, number]; imageChannels: number }, metadata: Record<string, string>, dataset: DatasetName): void {
   const shape = dataSource(dataset).shape;
   if (!shape || shape[0] * shape[1] * shape[2] === config.inputDim) return;
-  const trained = trainedOn(metadata) ?? 'mnist';
-  const fix = trained === dataset ? 'give a data set with pictures of that size'
-    : `use the data set it was trained on: --dataset ${trained}${dataSource(trained).needsDir ? ' --data-dir DIR' : ''}, or leave out --dataset`;
+  // A checkpoint that names no data set (older ones, the demo's) is offered the data sets of its
+  // picture size; any checkpoint may also be read against a folder of pictures, which is resized
+  // to the model's size (the demo's models of the user's own pictures need that).
+  const recorded = trainedOn(metadata);
+  const folder = 'a folder of pictures (resized to fit): --dataset folder --data-dir DIR';
+  const withDir = (d: DatasetName) => `--dataset ${d}${dataSource(d).needsDir ? ' --data-dir DIR' : ''}`;
+  const sized = DATASETS.filter((d) => { const s = dataSource(d).shape; return !!s && s[0] * s[1] * s[2] === config.inputDim; });
+  const fix = recorded && recorded !== dataset
+    ? `use the data set it was trained on: ${withDir(recorded)}, or leave out --dataset`
+    : sized.length > 0 && !sized.includes(dataset)
+      ? `use a data set of that size (${sized.map(withDir).join('; ')}) or ${folder}`
+      : `give ${folder}`;
   throw new UsageError(`${source} models ${config.imageChannels}x${config.imageShape.join('x')} pictures, but ${dataset} has ${shape.join('x')}; ${fix}`);
 }
 

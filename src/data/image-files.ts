@@ -42,7 +42,7 @@ async function decodeInBrowser(file: File, name: string): Promise<{ width: numbe
   try {
     bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none', imageOrientation: 'from-image' });
   } catch (e) {
-    throw new DataError(`${name}: the browser cannot decode it as a picture (${(e as Error).message}). Convert it to PNG or JPEG, or leave it out.`);
+    throw await whyUndecodable(file, name, e as Error);
   }
   try {
     const { width, height } = bitmap;
@@ -57,6 +57,22 @@ async function decodeInBrowser(file: File, name: string): Promise<{ width: numbe
   } finally {
     bitmap.close();
   }
+}
+
+/**
+ * Why the browser could not decode `file`, in the Node reader's words when its checks find the
+ * cause (an empty file, neither PNG nor JPEG, cut short, damaged): the browser's own message is
+ * the same for all of them ("The source image could not be decoded"). The reader is loaded only
+ * here, so pictures that decode cost the page nothing.
+ */
+async function whyUndecodable(file: File, name: string, e: Error): Promise<DataError> {
+  try {
+    const { decodeImage } = await import('./image-decode');
+    decodeImage(new Uint8Array(await file.arrayBuffer()), name);
+  } catch (found) {
+    if (found instanceof DataError) return found;
+  }
+  return new DataError(`${name}: the browser cannot decode it as a picture (${e.message}). Convert it to PNG or JPEG, or leave it out.`);
 }
 
 /**

@@ -7,10 +7,10 @@
 // the zone reach the picker; and, where Debian's
 // dataset-fashion-mnist is installed, Fashion-MNIST served with the page.
 // The tests of this file run in order on one page.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Browser, Page } from 'playwright';
-import { encode } from 'fast-png';
+import { decode, encode } from 'fast-png';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { FASHION_MNIST_DEBIAN_DIR } from '../../src/data/fashion-mnist';
 import { canvasSize, gridSpec, pixelCentre, type GridSpec } from '../../demo/shared/layout';
@@ -233,6 +233,21 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo on colour images',
     console.log(`e2e images: coloured pixels of the two test pictures ${(100 * originals).toFixed(0)}%`);
     expect(originals).toBeGreaterThan(0.9);
     expect(await errorShown(page)).toBeNull();
+
+    // The view as a PNG file, named for the view and the step, of the size the worker draws.
+    const [picture] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=save-reconstructions]')]);
+    expect(picture.suggestedFilename()).toMatch(/^reconstructions-step-\d+\.png$/);
+    const png = decode(readFileSync((await picture.path())!));
+    expect([png.width, png.height]).toEqual([width, height]);
+    const lit = png.data.filter((v, i) => i % png.channels !== 3 && v > 60).length / (png.width * png.height * 3);
+    expect(lit, 'share of bright colour values in the saved picture (the pictures, not a blank canvas)').toBeGreaterThan(0.1);
+    // The run is not kept in the browser: the page says so, and leaving it asks first until Save model.
+    expect(await page.textContent('[data-testid=stored]')).toMatch(/not kept in this browser: Save model/);
+    const leavingAsks = () => page.evaluate(() => { const e = new Event('beforeunload', { cancelable: true }); window.dispatchEvent(e); return e.defaultPrevented; });
+    expect(await leavingAsks(), 'leaving with unsaved steps asks').toBe(true);
+    const [model] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=save]')]);
+    expect(model.suggestedFilename()).toBe('model.safetensors');
+    expect(await leavingAsks(), 'leaving after Save model does not ask').toBe(false);
   });
 
   it('takes a chosen folder (subfolders included) and pictures dropped on the zone', async () => {
