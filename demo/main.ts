@@ -2,26 +2,26 @@
 // (worker/worker.ts), which draws the image views into canvases transferred to it, so this thread
 // only handles input and small messages and never freezes while a model trains.
 import './styles.css';
-import type { VaeConfig } from '../src/index';
 import type { FromWorker, PresentMode, RunState, ToWorker } from './shared/protocol';
 import { isKeptSource, keptData, keptSourceName } from './shared/saved-run';
 import { statusText } from './ui/status-text';
 import { RECON_COUNT } from './shared/layout';
-import { showClassPickers } from './ui/class-pickers';
 import { InterpolationControls } from './ui/interpolation-controls';
-import { interpolationLabels } from './ui/interpolation-labels';
 import { Charts } from './ui/charts';
 import { DatasetFiles } from './ui/files';
 import { DataPicker } from './ui/data-picker';
 import { TraversalLabels } from './ui/traversal';
 import { ViewCanvases } from './ui/view-canvases';
-import { modelViewNotes, RunSummary } from './ui/run-summary';
+import { RunSummary } from './ui/run-summary';
 import { Scatter } from './ui/scatter';
-import { DEFAULTS, describeControls, lockSettings, readSettings, SettingsError, useAdapterFeatures, writeConfig, writeSettings } from './ui/settings';
-import { noWebGpuReason, showError, showSettingsError, clearError, describeError, showNotice } from './ui/errors';
+import { DEFAULTS, describeControls, lockSettings, readSettings, SettingsError, writeSettings } from './ui/settings';
+import { noWebGpuReason, showError, showSettingsError, clearError, describeError } from './ui/errors';
 import { SavedRunOffer } from './ui/saved-run-offer';
-import { addViewExports, downloadBlob } from './ui/view-export';
+import { addViewExports } from './ui/view-export';
 import { RunLog } from './ui/run-log';
+import { messageHandler, type PageRun } from './ui/messages';
+import { RunButtonFocus } from './ui/run-focus';
+import { UnsavedRun } from './ui/unsaved-run';
 import { controlStates } from './ui/control-states';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -38,11 +38,9 @@ const present: PresentMode = params.get('present') === 'bitmap' || params.get('p
   ? params.get('present') as PresentMode
   : /HeadlessChrome/.test(navigator.userAgent) ? 'bitmap' : 'canvas';
 
-const ui = {
-  state: 'starting' as RunState, detail: '', model: null as VaeConfig | null, testCount: 0,
-  step: 0, loss: NaN, epoch: 1, rate: 0,
-  /** A Start, Resume or Continue was sent and the worker has not answered with a state yet. */
-  commandSent: false,
+const ui: PageRun = {
+  state: 'starting', detail: '', model: null, testCount: 0,
+  step: 0, loss: NaN, epoch: 1, rate: 0, commandSent: false,
 };
 
 const charts = new Charts({ elbo: $('chart-elbo'), terms: $('chart-terms'), speed: $('chart-speed') });
@@ -68,7 +66,7 @@ const offer = new SavedRunOffer($('saved-run'), async (run) => {
   $<HTMLSelectElement>('dataset').value = keptSourceName(run.data).pickerValue;
   // Read before the run goes on, so the old curves are drawn before its new points arrive.
   await runLog.expect(run.step);
-  runKept = true;
+  unsaved.started(true);
   command({ type: 'continue', data: keptData(run.data, document.baseURI) });
 });
 writeSettings(form, DEFAULTS);
@@ -97,25 +95,14 @@ function sizeViewsForSettings(): void {
   views.size({ imgW: side, imgH: side, tests: RECON_COUNT, classes: conditional ? picker.expectedClasses() : 0, latent: Number.isInteger(latent) && latent >= 1 ? latent : DEFAULTS.latent });
 }
 
-/**
- * A run button disables itself once pressed (Start while the model compiles, Pause until the step
- * ends), which drops keyboard focus to the page body and a screen reader's place with it. Focus
- * then goes to the button that does the next thing, as soon as one is enabled.
- */
-let focusDropped = false;
-const NEXT_FOCUS = ['pause', 'resume', 'start', 'reset'] as const;
+const focus = new RunButtonFocus();
+const unsaved = new UnsavedRun(() => ({ model: ui.model !== null, step: ui.step }));
 
 function updateControls(): void {
   const c = controlStates({ state: ui.state, hasModel: ui.model !== null, filesMissing: picker.missing(), commandSent: ui.commandSent });
-  const had = document.activeElement;
+  focus.before();
   for (const id of ['start', 'pause', 'resume', 'reset', 'save'] as const) button(id).disabled = !c[id];
-  if (had instanceof HTMLButtonElement && had.disabled && had.closest('.buttons')) focusDropped = true;
-  if (focusDropped && (document.activeElement === document.body || document.activeElement === had)) {
-    const next = NEXT_FOCUS.map(button).find((b) => !b.disabled);
-    if (next) { next.focus(); focusDropped = false; }
-  } else {
-    focusDropped = false;
-  }
+  focus.after();
   button('start').title = c.startTitle;
   $('start-hint').textContent = c.startHint;
   $<HTMLInputElement>('load').disabled = !c.load;
@@ -155,143 +142,16 @@ function resetViews(): void {
   summary.clear();
 }
 
-function onMessage(m: FromWorker): void {
-  switch (m.type) {
-    case 'ready': {
-      const badge = $('adapter');
-      badge.textContent = `${m.software ? 'Software GPU' : 'GPU'}: ${m.adapter}`;
-      badge.classList.add(m.software ? 'software' : 'gpu');
-      useAdapterFeatures(form, m.features); // f16 activations only where the device has shader-f16
-      if (m.software) $('speed-note').textContent = `Your browser gave this page a software GPU (${m.adapter}), which runs the shaders on the CPU. The defaults are small so an epoch still takes well under a minute; on a real GPU, larger models such as 784-400-20 on all 60,000 images train many times faster.`;
-      break;
-    }
-    case 'state':
-      ui.commandSent = false;
-      ui.state = m.state;
-      ui.detail = m.detail ?? '';
-      if (m.state === 'idle' || m.state === 'lost' || m.state === 'failed') {
-        ui.model = null; // the worker has no model then
-        sizeViewsForSettings();
-        // A start that failed leaves no model: the summary of its data and model goes too. (A lost
-        // device keeps it: the recovery restores that model.)
-        if (m.state !== 'lost') summary.clear();
-      }
-      break;
-    case 'dataset': // a new model is being built (start or load): its history starts empty
-      resetViews();
-      ui.testCount = m.test;
-      views.size({ imgW: m.cols, imgH: m.rows, tests: m.test });
-      summary.data(m);
-      break;
-    case 'model': {
-      ui.model = m.config;
-      writeConfig(form, m.config);
-      charts.useLogScale(m.config.likelihood === 'bernoulli');
-      charts.useObjective(m.config.objective, m.config.samples);
-      views.size({ classes: m.config.classes, latent: m.config.latent }); // the samples grid follows the classes, the traversal grid the latent size
-      traversal.describe(m.config);
-      showClassPickers(m.config, $<HTMLSelectElement>('dataset').value);
-      const notes = modelViewNotes(m.config);
-      $('samples-note').textContent = notes.samples;
-      $('manifold-note').textContent = notes.manifold;
-      summary.model(m);
-      break;
-    }
-    case 'progress': {
-      if (!ui.model) break; // a step that finished after Reset was pressed
-      const last = m.chunks[m.chunks.length - 1];
-      ui.step = last.step + 1;
-      ui.loss = last.loss;
-      ui.epoch = m.epoch;
-      ui.rate = m.examplesPerSecond;
-      charts.addChunks(m.chunks, m.examplesPerSecond);
-      runLog.progress(m.chunks, m.examplesPerSecond);
-      break;
-    }
-    case 'epoch': {
-      if (!ui.model) break;
-      const r = m.report;
-      charts.addEpoch(r);
-      summary.epoch(r, ui.model);
-      runLog.epoch(r);
-      announce(summary.lastLine());
-      break;
-    }
-    // A view refresh that finished after Reset was pressed draws a model that is gone.
-    case 'traversal':
-      if (!ui.model) break;
-      traversal.show(m.dims, m.kl, m.factors);
-      break;
-    case 'latents':
-      if (!ui.model) break;
-      scatter.update(m.mu, m.labels);
-      break;
-    case 'interpolation':
-      if (!ui.model) break;
-      $<HTMLInputElement>('interp-a').value = String(m.a);
-      $<HTMLInputElement>('interp-b').value = String(m.b);
-      $('interp-labels').textContent = interpolationLabels($<HTMLSelectElement>('dataset').value, m);
-      break;
-    case 'position':
-      Object.assign(ui, { step: m.step, epoch: m.epoch, loss: m.loss });
-      savedAtStep = Math.max(savedAtStep, m.step); // a loaded file or a kept checkpoint holds these steps
-      charts.truncate(m.step); // a run restored after a lost device goes on from an earlier step
-      runLog.truncate(m.step);
-      // A run continued after a reload: its curves and epoch lines up to the step it goes on from.
-      for (const p of runLog.replay(m.step)) {
-        if ('chunks' in p) charts.addChunks(p.chunks, p.examplesPerSecond);
-        else if (ui.model) { charts.addEpoch(p); summary.epoch(p, ui.model); }
-      }
-      break;
-    case 'stored':
-      $('stored').textContent = `Kept in this browser at step ${m.step.toLocaleString('en')}: after a reload you can continue from there.`;
-      $('stored').dataset.step = String(m.step);
-      runLog.keep(m.step);
-      break;
-    case 'notice':
-      showNotice(m.text);
-      break;
-    case 'need-canvases': {
-      const canvases = views.fresh();
-      send({ type: 'canvases', canvases, present: m.present }, Object.values(canvases));
-      break;
-    }
-    case 'saved':
-      downloadBlob(new Blob([m.bytes], { type: 'application/octet-stream' }), 'model.safetensors');
-      savedAtStep = ui.step;
-      break;
-    case 'error': {
-      $('notice').hidden = true; // a "restarting…" note would contradict the error
-      const { title, text } = describeError(m.kind, m.message);
-      const recover = $<HTMLButtonElement>('recover');
-      recover.hidden = m.kind !== 'device-lost';
-      recover.textContent = m.snapshotStep !== undefined ? `Restart from the weights saved at step ${m.snapshotStep}` : 'Restart on a new device (no saved weights yet)';
-      showError(title, text);
-      break;
-    }
-  }
-  updateControls();
-  updateStatus();
-}
+const onMessage = messageHandler({
+  ui, form, views, charts, scatter, summary, traversal, runLog, unsaved, send,
+  sizeViewsForSettings, resetViews, announce, refresh: () => { updateControls(); updateStatus(); },
+});
 
 /** The chosen data; generated and split sets follow the form's seed. */
 function dataSource() {
   const seed = Number((form.elements.namedItem('seed') as HTMLInputElement).value);
   return picker.source(Number.isInteger(seed) && seed >= 0 ? seed : 0);
 }
-
-/**
- * Whether the run is kept in this browser (built-in data: the worker stores it as it trains), and
- * the last step whose weights are in a file (Save model, or the file the run was loaded from). A
- * run on the user's own pictures is not kept, so leaving the page asks first while it has steps
- * that no file holds.
- */
-let runKept = true;
-let savedAtStep = 0;
-const NOT_KEPT = 'Runs on your own pictures are not kept in this browser: Save model downloads the weights.';
-window.addEventListener('beforeunload', (e) => {
-  if (ui.model && !runKept && ui.step > savedAtStep) e.preventDefault();
-});
 
 /** Runs a user action, turning a thrown error (bad settings, incomplete files) into the banner. */
 const act = (fn: () => void | Promise<void>) => async () => {
@@ -314,9 +174,7 @@ button('start').onclick = act(() => {
   }
   offer.hide();
   resetViews();
-  runKept = isKeptSource(data);
-  savedAtStep = 0;
-  $('stored').textContent = runKept ? '' : NOT_KEPT;
+  $('stored').textContent = unsaved.started(isKeptSource(data));
   command({ type: 'start', settings, data });
 });
 button('pause').onclick = () => send({ type: 'pause' });
@@ -336,7 +194,7 @@ $<HTMLInputElement>('load').onchange = act(async () => {
   const settings = { ...DEFAULTS, ...safeSettings() };
   const bytes = await file.arrayBuffer();
   const data = dataSource();
-  runKept = isKeptSource(data);
+  unsaved.started(isKeptSource(data));
   send({ type: 'load', bytes, fileName: file.name, settings, data }, [bytes]);
 });
 button('recover').onclick = () => { clearError(); send({ type: 'recover' }); };
