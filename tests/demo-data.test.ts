@@ -3,6 +3,7 @@
 // set after another does not keep them all (pictures decoded at 256x256 RGB take about 1 GB per
 // 5,000); and when none of the user's pictures can be decoded, the error says why, since the page
 // shows no warnings. Decoding real pictures in a browser is in tests/e2e/images.test.ts.
+import { encode } from 'fast-png';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadData } from '../demo/worker/data';
 import { imageFileSplits } from '../demo/worker/generated';
@@ -50,8 +51,16 @@ describe('the user\'s pictures', () => {
     const message = (error as Error).message;
     const lines = message.split('\n');
     expect(lines[0]).toBe('none of the 5 chosen pictures could be decoded:');
-    expect(lines[1]).toMatch(/^a\.png: the browser cannot decode it as a picture \(The source image could not be decoded\.\)/);
+    // The browser's one message for every failure is replaced by what the reader's checks find.
+    expect(lines[1]).toMatch(/^a\.png: neither PNG nor JPEG \(the file starts with 01 02 03\)/);
     expect(lines.slice(2).map((l) => l.split(':')[0])).toEqual(['b.jpg', 'c.jpeg', '…and 2 more.']);
     expect(message).not.toContain('see the warnings');
+  });
+
+  it('keeps the browser\'s own words for a picture the reader would decode', async () => {
+    vi.stubGlobal('createImageBitmap', async () => { throw new Error('The source image could not be decoded.'); });
+    const png = new File([encode({ width: 2, height: 2, data: new Uint8Array(16).fill(200), channels: 4 })], 'fine.png');
+    const error = await imageFileSplits({ kind: 'images', files: [png], imageSize: 32, channels: 3, seed: 0 }).catch((e: Error) => e);
+    expect((error as Error).message.split('\n')[1]).toMatch(/^fine\.png: the browser cannot decode it as a picture \(The source image could not be decoded\.\)/);
   });
 });
