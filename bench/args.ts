@@ -95,7 +95,7 @@ const KNOWN = new Set([...BOOLEAN, 'sweep', 'env', 'batch', 'hidden', 'latent', 
 export function parseArgs(argv: string[]): CliOptions {
   const given = new Map<string, string | true>();
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
+    const a = argv[i] === '-h' ? '--help' : argv[i];
     if (!a.startsWith('--')) throw new UsageError(`unexpected argument '${a}'`);
     const eq = a.indexOf('=');
     const name = a.slice(2, eq < 0 ? undefined : eq);

@@ -17,6 +17,7 @@
 import { pathToFileURL } from 'node:url';
 import { benchData as fill, median } from './common';
 import { timeGraph } from './time-graph';
+import { gentleWait } from '../src/gpu/gentle-wait';
 import { convDims, type ConvGeometry } from '../shaders/conv';
 import { PipelineCache } from '../src/gpu/pipelines';
 import { BufferArena } from '../src/gpu/buffers';
@@ -83,7 +84,8 @@ async function timeTfjs(tf: Tf, g: ConvGeometry, op: ConvOp, reps: number, warmu
     const t0 = performance.now();
     const out = run() as ReturnType<Tf['conv2d']>;
     const one = tf.slice(out, [0, 0, 0, 0], [1, 1, 1, 1]);
-    await one.data();
+    // As the step benchmark waits for TF.js (tfjs-vae.ts): a plain await spins a core in Node.
+    await gentleWait(() => one.data());
     if (r >= warmup) times.push(performance.now() - t0);
     out.dispose(); one.dispose();
   }

@@ -120,7 +120,7 @@ export function markdownReport(records: BenchRecord[], peak: { gflops: number; s
   }
   const rates = records.filter((r) => (r.bench as string) === 'train_cli') as unknown as TrainRateRecord[];
   if (rates.length) {
-    out.push('', '## Training from the command line (bench/train-rate.ts: dSprites, one epoch)', '');
+    out.push('', '## Training from the command line (bench/train-rate.ts: the dSprites conv beta-TCVAE, the steps below)', '');
     out.push(table(['model', 'batch', 'steps', 'ms a step', 'examples/s', 'whole command s'], rates.map((r) => [r.model, String(r.batch), String(r.steps), cell(r.ms_per_step, 3), cell(r.examples_per_s, 0), cell(r.command_s, 1)])));
   }
   const conv = records.filter((r) => (r.bench as string) === 'conv') as unknown as ConvBenchResult[];

@@ -46,7 +46,7 @@ done
 if [ "$small" = 1 ]; then
   batches=(32 64); sweep="32,64"; square=64; products=(--matmul-batches 0)
   timing=(--steps 2 --blocks 2 --rounds 1 --warmup 1 --examples 256)
-  convs=(--batch=2 --image=3,16,16 --channels=4,8 --reps=1 --warmup=0); convStep=(--batch=16 --channels=4,8 --steps=1 --warmup=0)
+  convs=(--batch=2 --image=3,16,16 --channels=4,8 --reps=1 --warmup=1); convStep=(--batch=16 --channels=4,8 --steps=1 --warmup=0)
   ladder=(--square=32 --reps=1 --warmup=0 --limit=3)
   convModel=(--image=1,16,16 --channels=4,8 --dense=none --batch=2 --methods=defaults,direct --rounds=1)
   trainRate=(--steps=4 --batch=16)

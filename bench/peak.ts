@@ -8,6 +8,7 @@
 // which no compiler can fold); the dispatch doubles until one takes at least `minMs`, so the
 // figure is not dominated by launch costs on fast GPUs or made to wait minutes on slow adapters.
 import { declareBindings, FLAT_INDEX_WGSL, grid1D, MAX_WORKGROUPS_PER_DIM, write, type Kernel } from '../shaders/common';
+import { gentleWait } from '../src/gpu/gentle-wait';
 import { pipelineCacheFor } from '../src/gpu/pipelines';
 import type { BenchEnv } from './common';
 
@@ -67,7 +68,9 @@ export async function measurePeak(device: GPUDevice, opts: { minMs?: number; max
         const dispatch = (await cache.get(peakKernel(chains, groups))).bind({ out });
         const t = performance.now();
         dispatch.run();
-        await device.queue.onSubmittedWorkDone();
+        // Through gentleWait: a plain await keeps dawn.node polling on a core that SwiftShader's
+        // shaders need, which read the ceiling about a third low on 2 cores.
+        await gentleWait(() => device.queue.onSubmittedWorkDone());
         return performance.now() - t;
       };
       let groups = 1;

@@ -62,7 +62,7 @@ describe('bench/gpu.sh', () => {
     expect(md).toMatch(/## Conv VAE train graph 1x16x16, channels 4,8, dense none, batch 2[\s\S]*\| direct \| \d+\.\d{3} \|/);
     expect(md).toMatch(/Its slowest dispatches under the defaults:\n\n\| # \| kernel \| workgroups \| GPU ms \|\n\|---\|---\|---\|---\|\n\| \d+ \| [\w-]+ \| \d+ \| \d+\.\d{4} \|/);
     expect(md).toMatch(/- the unprofiled step's passes span \d+\.\d{3} ms of GPU time, \d+% of the step/);
-    expect(md).toMatch(/## Training from the command line \(bench\/train-rate\.ts: dSprites, one epoch\)[\s\S]*\| --arch conv .* \| 16 \| 4 \| \d+\.\d{3} \|/);
+    expect(md).toMatch(/## Training from the command line \(bench\/train-rate\.ts: the dSprites conv beta-TCVAE, the steps below\)[\s\S]*\| --arch conv .* \| 16 \| 4 \| \d+\.\d{3} \|/);
     expect(md).toMatch(/## MNIST conv VAE step \(channels 4-8\), ours against TF\.js WebGPU[\s\S]*TF\.js \/ ours = \d+\.\d+x/);
     expect(md).toMatch(/Measured arithmetic ceiling \(bench --peak\): \d+\.\d GFLOP\/s, \d+% of the fp32 peak/);
   }, 1_800_000);
