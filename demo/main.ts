@@ -194,7 +194,7 @@ $<HTMLInputElement>('load').onchange = act(async () => {
   const settings = { ...DEFAULTS, ...safeSettings() };
   const bytes = await file.arrayBuffer();
   const data = dataSource();
-  unsaved.started(isKeptSource(data));
+  $('stored').textContent = unsaved.started(isKeptSource(data));
   send({ type: 'load', bytes, fileName: file.name, settings, data }, [bytes]);
 });
 button('recover').onclick = () => { clearError(); send({ type: 'recover' }); };

@@ -59,7 +59,7 @@ describe('the user\'s pictures', () => {
 
   it('keeps the browser\'s own words for a picture the reader would decode', async () => {
     vi.stubGlobal('createImageBitmap', async () => { throw new Error('The source image could not be decoded.'); });
-    const png = new File([encode({ width: 2, height: 2, data: new Uint8Array(16).fill(200), channels: 4 })], 'fine.png');
+    const png = new File([Uint8Array.from(encode({ width: 2, height: 2, data: new Uint8Array(16).fill(200), channels: 4 }))], 'fine.png');
     const error = await imageFileSplits({ kind: 'images', files: [png], imageSize: 32, channels: 3, seed: 0 }).catch((e: Error) => e);
     expect((error as Error).message.split('\n')[1]).toMatch(/^fine\.png: the browser cannot decode it as a picture \(The source image could not be decoded\.\)/);
   });
