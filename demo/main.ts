@@ -15,7 +15,7 @@ import { ViewCanvases } from './ui/view-canvases';
 import { RunSummary } from './ui/run-summary';
 import { Scatter } from './ui/scatter';
 import { DEFAULTS, describeControls, lockSettings, readSettings, SettingsError, writeSettings } from './ui/settings';
-import { noWebGpuReason, showError, showSettingsError, clearError, describeError } from './ui/errors';
+import { noWebGpuReason, showError, showSettingsError, clearError, describeError, showNotice } from './ui/errors';
 import { SavedRunOffer } from './ui/saved-run-offer';
 import { addViewExports } from './ui/view-export';
 import { RunLog } from './ui/run-log';
@@ -180,6 +180,8 @@ button('start').onclick = act(() => {
 button('pause').onclick = () => send({ type: 'pause' });
 button('resume').onclick = act(() => command({ type: 'resume' }));
 button('reset').onclick = act(() => {
+  const ask = unsaved.confirmReset();
+  if (ask) return showNotice(ask);
   ui.model = null;
   offer.hide();
   $('stored').textContent = '';

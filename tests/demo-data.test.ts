@@ -45,12 +45,12 @@ describe('the user\'s pictures', () => {
   it('when none can be decoded, the error gives the reasons', async () => {
     // What a browser answers for a file it cannot decode (e.g. HEIC named .jpg).
     vi.stubGlobal('createImageBitmap', async () => { throw new Error('The source image could not be decoded.'); });
-    const pictures = ['a.png', 'b.jpg', 'c.jpeg', 'd.png', 'e.png'].map((n) => new File([new Uint8Array([1, 2, 3])], n));
+    const pictures = ['a.png', 'b.jpg', 'c.jpeg', 'd.png', 'e.png', 'notes.txt'].map((n) => new File([new Uint8Array([1, 2, 3])], n));
     const error = await imageFileSplits({ kind: 'images', files: pictures, imageSize: 32, channels: 3, seed: 0 }).catch((e: Error) => e);
     expect((error as Error).name).toBe('DataError');
     const message = (error as Error).message;
     const lines = message.split('\n');
-    expect(lines[0]).toBe('none of the 5 chosen pictures could be decoded:');
+    expect(lines[0]).toBe('none of the 5 chosen pictures could be decoded (1 other chosen file is not named as a picture):');
     // The browser's one message for every failure is replaced by what the reader's checks find.
     expect(lines[1]).toMatch(/^a\.png: neither PNG nor JPEG \(the file starts with 01 02 03\)/);
     expect(lines.slice(2).map((l) => l.split(':')[0])).toEqual(['b.jpg', 'c.jpeg', '…and 2 more.']);

@@ -108,7 +108,10 @@ export async function loadImageFiles(files: ArrayLike<File>, options: ImageSetOp
     }
   }
   if (examples.length === 0) {
-    throw new DataError(`none of the ${pictures.length} chosen pictures could be decoded (see the warnings).`);
+    // The files left out by name are counted too, so the count matches what the user chose.
+    const others = files.length - pictures.length;
+    const left = others > 0 ? ` (${others} other chosen file${others === 1 ? ' is' : 's are'} not named as a picture)` : '';
+    throw new DataError(`none of the ${pictures.length} chosen pictures could be decoded${left} (see the warnings).`);
   }
   const stack = new Uint8Array(examples.length * size);
   examples.forEach((x, i) => stack.set(x, i * size));

@@ -245,6 +245,10 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo on colour images',
     expect(await page.textContent('[data-testid=stored]')).toMatch(/not kept in this browser: Save model/);
     const leavingAsks = () => page.evaluate(() => { const e = new Event('beforeunload', { cancelable: true }); window.dispatchEvent(e); return e.defaultPrevented; });
     expect(await leavingAsks(), 'leaving with unsaved steps asks').toBe(true);
+    // So does Reset: the first press only says what a second would discard.
+    await page.click('[data-testid=reset]');
+    expect(await page.textContent('[data-testid=notice]')).toMatch(/^Reset discards the model trained on your pictures, and no saved file holds its last \d+ steps: press Reset again within 10 s/);
+    expect(await page.textContent('[data-testid=status]'), 'the model is still there').toMatch(/^Paused/);
     const [model] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=save]')]);
     expect(model.suggestedFilename()).toBe('model.safetensors');
     expect(await leavingAsks(), 'leaving after Save model does not ask').toBe(false);
