@@ -152,6 +152,9 @@ export class Charts {
     // uPlot keeps the last x range when given no points; an empty chart (after Reset) starts at 0.
     for (const [chart, n] of [[this.elbo, xs.length], [this.terms, xs.length], [this.speed, rate.xs.length]] as const) {
       if (n === 0) chart.setScale('x', { min: 0, max: 100 });
+      // Away from the pointer the legend shows the newest point's values, not "--": the figures
+      // are then there to read without a mouse (and for a screen reader).
+      else if (chart.cursor.idx == null) chart.setLegend({ idx: n - 1 });
     }
   }
 }

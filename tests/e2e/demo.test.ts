@@ -137,6 +137,9 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
     await page.click('[data-testid=pause]');
     await paused(page);
     expectStill(await layoutShifts(page, since), 'started, trained and paused');
+    // Away from the pointer, the chart legends give the newest figures rather than "--".
+    const legend = await page.locator('#chart-elbo .u-legend .u-value').allTextContents();
+    expect(legend.some((v) => /\d/.test(v)), `the ELBO chart's legend values: ${JSON.stringify(legend)}`).toBe(true);
     samples = await shot(page, 'samples');
     reconstructions = await shot(page, 'reconstructions');
     const [sv, rv, mv] = [imageVariance(samples, 'samples'), imageVariance(reconstructions, 'reconstructions'), imageVariance(await shot(page, 'manifold'), 'manifold')];
