@@ -5,11 +5,12 @@
 // ReLU; 1 channel of Bernoulli logits); -ELBO with one z per example, Adam 1e-3, batch 128.
 // TF.js runs NHWC, its native layout, with explicit padding 1 for the convolutions and 'same'
 // padding for the transposed ones (the same output sizes and arithmetic as PyTorch's padding 1).
-// Each side: build, first step, `--warmup` steps, then `--steps` steps timed as ours are in
-// bench/step.ts (queued back to back, a read at the end) and TF.js's one at a time (its
-// optimizer.minimize returns the cost, read each step).
+// Each side: build, first step, `--warmup` steps; then `--rounds` alternating rounds of `--steps`
+// steps each, timed as ours are in bench/step.ts (queued back to back, a read at the end) and
+// TF.js's one at a time (its optimizer.minimize returns the cost, read each step); medians over
+// all rounds, and each round's ratio.
 //
-//   npx tsx bench/conv-step.ts [--batch=128] [--channels=32,64] [--steps=5] [--warmup=1] [--conv=im2col|direct|direct-subgroup|implicit-gemm] [--json]
+//   npx tsx bench/conv-step.ts [--batch=128] [--channels=32,64] [--steps=5] [--warmup=1] [--rounds=3] [--conv=im2col|direct|direct-subgroup|implicit-gemm] [--json]
 import type * as TF from '@tensorflow/tfjs';
 import { pathToFileURL } from 'node:url';
 import { median, now } from './common';
@@ -53,34 +54,43 @@ function tfConvVae(tf: Tf, o: Options) {
 
 export interface ConvStepResult { impl: 'webgpu-vae' | 'tfjs-webgpu'; median_ms: number; first_step_ms: number; samples_ms: number[]; loss: number }
 
-async function timeOurs(acquired: Awaited<ReturnType<typeof import('./node-env').acquireBenchDevice>>, images: Uint8Array, count: number, o: Options): Promise<ConvStepResult> {
+/** One side, built and warmed up: `block()` times `steps` steps and returns its samples (ms a step). */
+interface Side { first_step_ms: number; block: () => Promise<number[]>; loss: () => number; dispose: () => void }
+
+async function ours(acquired: Awaited<ReturnType<typeof import('./node-env').acquireBenchDevice>>, images: Uint8Array, count: number, o: Options): Promise<Side> {
   const t0 = now();
   const vae = await VAE.create({ arch: 'conv', inputDim: 784, imageShape: [28, 28], imageChannels: 1, channels: o.channels, latent: o.latent }, {
     device: { ...acquired, owned: false }, batch: o.batch, ...(o.conv ? { kernels: { conv: o.conv } } : {}),
   });
   const data = vae.upload({ images, count, name: 'bench' });
   const batches = Math.floor(count / o.batch);
-  let index = 0;
+  let index = 0, loss = NaN;
   await vae.trainStep({ data, index: index++ % batches });
   await vae.readLosses();
   const first = now() - t0;
   for (let i = 0; i < o.warmup; i++) await vae.trainStep({ data, index: index++ % batches });
   await vae.readLosses();
-  const t = now();
-  for (let i = 0; i < o.steps; i++) await vae.trainStep({ data, index: index++ % batches });
-  const losses = await vae.readLosses();
-  const ms = (now() - t) / o.steps;
-  vae.destroy();
-  return { impl: 'webgpu-vae', median_ms: ms, first_step_ms: first, samples_ms: [ms], loss: losses.at(-1)?.loss ?? NaN };
+  return {
+    first_step_ms: first,
+    // Queued back to back and read at the end, as bench/step.ts times the MLP step: one sample.
+    block: async () => {
+      const t = now();
+      for (let i = 0; i < o.steps; i++) await vae.trainStep({ data, index: index++ % batches });
+      loss = (await vae.readLosses()).at(-1)?.loss ?? NaN;
+      return [(now() - t) / o.steps];
+    },
+    loss: () => loss,
+    dispose: () => vae.destroy(),
+  };
 }
 
-async function timeTfjs(tf: Tf, images: Uint8Array, count: number, o: Options): Promise<ConvStepResult> {
+async function tfjs(tf: Tf, images: Uint8Array, count: number, o: Options): Promise<Side> {
   const t0 = now();
   const xAll = tf.tensor4d(Float32Array.from(images, (g) => g / 255), [count, 28, 28, 1]);
   const model = tfConvVae(tf, o);
   const optimizer = tf.train.adam(1e-3, 0.9, 0.999, 1e-8);
   const batches = Math.floor(count / o.batch);
-  let index = 0;
+  let index = 0, loss = NaN;
   const step = async () => {
     const start = (index++ % batches) * o.batch;
     const cost = optimizer.minimize(() => model.loss(tf.slice(xAll, [start, 0, 0, 0], [o.batch, 28, 28, 1])), true, model.variables);
@@ -92,17 +102,21 @@ async function timeTfjs(tf: Tf, images: Uint8Array, count: number, o: Options): 
   await step();
   const first = now() - t0;
   for (let i = 0; i < o.warmup; i++) await step();
-  const samples: number[] = [];
-  let loss = NaN;
-  for (let i = 0; i < o.steps; i++) {
-    const t = now();
-    loss = await step();
-    samples.push(now() - t);
-  }
-  optimizer.dispose();
-  model.dispose();
-  xAll.dispose();
-  return { impl: 'tfjs-webgpu', median_ms: median(samples), first_step_ms: first, samples_ms: samples, loss };
+  return {
+    first_step_ms: first,
+    // One step at a time, its cost read each step (optimizer.minimize returns it): a sample each.
+    block: async () => {
+      const samples: number[] = [];
+      for (let i = 0; i < o.steps; i++) {
+        const t = now();
+        loss = await step();
+        samples.push(now() - t);
+      }
+      return samples;
+    },
+    loss: () => loss,
+    dispose: () => { optimizer.dispose(); model.dispose(); xAll.dispose(); },
+  };
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -111,22 +125,37 @@ async function main(argv: string[]): Promise<void> {
     batch: Number(value('batch') ?? 128), channels: (value('channels') ?? '32,64').split(',').map(Number), latent: 20,
     steps: Number(value('steps') ?? 5), warmup: Number(value('warmup') ?? 1), conv: value('conv') as ConvMethod | undefined,
   };
+  const rounds = Number(value('rounds') ?? 3);
   if (o.channels.length !== 2) throw new Error('--channels takes the two widths of the MNIST conv model, e.g. 32,64');
+  if (!(Number.isInteger(rounds) && rounds >= 1)) throw new Error(`--rounds must be a positive integer, got ${value('rounds')}`);
   const { acquireBenchDevice, loadTfNode, releaseTfNode } = await import('./node-env');
   const acquired = await acquireBenchDevice((l) => process.stderr.write(`${l}\n`));
   const adapter = describeAdapter(acquired.adapter);
   const mnist = await loadMnistNode('train', { limit: Math.max(1024, 2 * o.batch) });
-  const results: ConvStepResult[] = [];
-  process.stderr.write(`conv step on ${adapter}: batch ${o.batch}, channels ${o.channels}, ${o.steps} timed steps\n`);
-  results.push(await timeOurs(acquired, mnist.images, mnist.count, o));
-  process.stderr.write(`  webgpu-vae: ${results[0].median_ms.toFixed(1)} ms/step (first step ${results[0].first_step_ms.toFixed(0)} ms)\n`);
-  const tf = await loadTfNode();
-  results.push(await timeTfjs(tf, mnist.images, mnist.count, o));
-  process.stderr.write(`  tfjs-webgpu: ${results[1].median_ms.toFixed(1)} ms/step (first step ${results[1].first_step_ms.toFixed(0)} ms)\n`);
+  process.stderr.write(`conv step on ${adapter}: batch ${o.batch}, channels ${o.channels}, ${rounds} rounds of ${o.steps} timed steps each, alternating\n`);
+  const sides = [await ours(acquired, mnist.images, mnist.count, o), await tfjs(await loadTfNode(), mnist.images, mnist.count, o)];
+  // Alternating rounds, as bench/suite.ts compares the MLP steps: the adapter's speed drifts by
+  // about 20% within minutes here, and a drift then touches both sides alike.
+  const samples: number[][] = [[], []], roundRatios: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const [a, b] = [await sides[0].block(), await sides[1].block()];
+    samples[0].push(...a);
+    samples[1].push(...b);
+    roundRatios.push(median(b) / median(a));
+  }
+  const results: ConvStepResult[] = (['webgpu-vae', 'tfjs-webgpu'] as const).map((impl, i) => ({
+    impl, median_ms: median(samples[i]), first_step_ms: sides[i].first_step_ms, samples_ms: samples[i], loss: sides[i].loss(),
+  }));
+  for (const side of sides) side.dispose();
   await releaseTfNode();
+  for (const r of results) process.stderr.write(`  ${r.impl}: ${r.median_ms.toFixed(1)} ms/step (first step ${r.first_step_ms.toFixed(0)} ms)\n`);
   const ratio = results[1].median_ms / results[0].median_ms;
-  if (argv.includes('--json')) for (const r of results) console.log(JSON.stringify({ bench: 'conv_step', adapter, batch: o.batch, channels: o.channels, ...r }));
-  else console.log(`conv VAE step, batch ${o.batch}: webgpu-vae ${results[0].median_ms.toFixed(1)} ms, TF.js ${results[1].median_ms.toFixed(1)} ms: ${ratio.toFixed(2)}x`);
+  if (argv.includes('--json')) {
+    for (const r of results) console.log(JSON.stringify({ bench: 'conv_step', adapter, batch: o.batch, channels: o.channels, ...r }));
+    console.log(JSON.stringify({ bench: 'conv_step_ratio', adapter, batch: o.batch, ratio, round_ratios: roundRatios }));
+  } else {
+    console.log(`conv VAE step, batch ${o.batch}: webgpu-vae ${results[0].median_ms.toFixed(1)} ms, TF.js ${results[1].median_ms.toFixed(1)} ms: ${ratio.toFixed(2)}x (rounds ${roundRatios.map((x) => x.toFixed(2)).join(', ')})`);
+  }
   acquired.device.destroy();
 }
 
