@@ -8,7 +8,8 @@ import { VIEW_NAMES, type ViewName } from '../shared/protocol';
 /** What decides the views' grids: the pictures' size, a conditional model's classes, the latent size, the test pictures there are. */
 export interface ViewGeometry { imgW: number; imgH: number; classes: number; latent: number; tests: number }
 
-const canvasOf = (v: ViewName) => document.querySelector<HTMLCanvasElement>(`canvas[data-view="${v}"]`)!;
+/** The page's canvas of view `v` (looked up each time: a change of presentation path replaces it). */
+export const canvasOf = (v: ViewName) => document.querySelector<HTMLCanvasElement>(`canvas[data-view="${v}"]`)!;
 
 export class ViewCanvases {
   /** The default model's (as the page's HTML sizes the canvases before this script runs). */

@@ -1,7 +1,8 @@
 // "Save PNG" beside each image view's title: the picture the view shows now, as a PNG named for
 // the view and the training step, as the CLI writes its pictures. The worker draws the views into
 // transferred canvases; the page's canvas still holds the last frame shown, which toBlob encodes.
-import { VIEW_NAMES, type ViewName } from '../shared/protocol';
+import { VIEW_NAMES } from '../shared/protocol';
+import { canvasOf } from './view-canvases';
 
 /** Starts a download of `blob` as `name`. */
 export function downloadBlob(blob: Blob, name: string): void {
@@ -27,5 +28,3 @@ export function addViewExports(step: () => number): void {
     title.before(button); // beside the heading, not in it: the heading keeps its own name
   }
 }
-
-const canvasOf = (v: ViewName) => document.querySelector<HTMLCanvasElement>(`canvas[data-view="${v}"]`)!;

@@ -22,9 +22,10 @@ export function checkModelFitsData(config: ModelShape, data: LoadedData, what: s
   const { rows, cols } = data.train;
   if (config.inputDim !== exampleSize(data.train)) {
     const [side, across] = config.imageShape, channels = config.imageChannels ?? 1;
+    const channelsWord = channels === 3 ? 'RGB' : 'Grey'; // the Channels field's option
     const fix = kind === 'images' && side === across
-      ? `set Image size to ${side} and Channels to ${channels === 3 ? 'RGB' : 'Grey'}`
-      : `choose the dataset it was trained on${side === across ? ` (or Your own images at Image size ${side}, ${channels === 3 ? 'RGB' : 'Grey'})` : ''}`;
+      ? `set Image size to ${side} and Channels to ${channelsWord}`
+      : `choose the dataset it was trained on${side === across ? ` (or Your own images at Image size ${side}, ${channelsWord})` : ''}`;
     throw new DataError(`${what} was trained on ${shape(channels, side, across)} images but ${data.name} has ${shape(datasetChannels(data.train), rows, cols)} images; ${fix}`);
   }
   if (config.classes > 0 && classesOf(data) > config.classes) {
