@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { HALF_PRECISION_TESTS } from './tests/suites.ts';
 import { fileScheduling } from './tests/run-order.ts';
 
 // Half precision under Deno on Mesa's lavapipe, a Vulkan driver with shaderFloat16 (SwiftShader
@@ -6,7 +7,7 @@ import { fileScheduling } from './tests/run-order.ts';
 // WEBGPU_VAE_REQUIRE_F16=1, so a missing feature fails instead of passing on the refusal branch.
 export default defineConfig({
   test: {
-    include: ['tests/f16.test.ts', 'tests/f16-conv.test.ts'],
+    include: [...HALF_PRECISION_TESTS],
     ...fileScheduling(),
     testTimeout: 180_000,
     hookTimeout: 180_000,

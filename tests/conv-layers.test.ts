@@ -7,21 +7,18 @@
 // are compared with central differences of a float64 forward written from tests/reference/conv.ts
 // and tests/reference/dense.ts, so act' folding across reshape views and across the dense/conv
 // boundary, the transposed layers' weight layout and the zero-cost views are all exercised.
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Activation } from '../shaders/activation';
 import { CONV_METHODS, type ConvMethod } from '../src/model/layers/conv-ops';
-import { BufferArena, readFloats, writeData, type BufferSlice } from '../src/gpu/buffers';
-import { KernelGraph } from '../src/graph';
 import { buildModel, paramLayout } from '../src/model/build';
 import { resolveConfig } from '../src/model/config';
 import { buildLayers, type LayerDecl } from '../src/model/layers';
 import { GroupNorm } from '../src/model/layers/group-norm';
 import type { KernelChoice } from '../src/model/kernels';
-import type { Module, Recorder } from '../src/model/module';
-import { initialParams, layoutOf, type ParamLayout } from '../src/model/params';
-import { Tensor } from '../src/tensor';
+import { initialParams, layoutOf } from '../src/model/params';
 import { expectClose, mismatches, testData } from './helpers/compare';
 import { gpu, TEST_HOST } from './helpers/gpu';
+import { runLayerStack } from './helpers/layer-stack';
 import { conv2dRef, convTranspose2dRef } from './reference/conv';
 import { actRef } from './reference/dense';
 
@@ -167,67 +164,6 @@ function stackRef(p: Map<string, Float64Array>, x: Float64Array): Float64Array {
   return convT('s.up1', v, 3, 4, 4, 2, 4, 1, 0, 0); // [2, 7, 7]
 }
 
-/** A Recorder over one graph and the stack's own parameter and gradient buffers. */
-class StackRecorder implements Recorder {
-  readonly graph = new KernelGraph('conv-stack');
-  readonly condition = null;
-  private names = new Set<string>();
-
-  constructor(readonly kernels: KernelChoice, readonly stepParams: GPUBuffer, private layout: ParamLayout, private params: GPUBuffer, private grads: GPUBuffer) {}
-
-  tensor(name: string, shape: readonly number[], pinned = false): Tensor {
-    let unique = name;
-    for (let i = 2; this.names.has(unique); i++) unique = `${name}#${i}`;
-    this.names.add(unique);
-    return new Tensor(unique, shape, pinned);
-  }
-
-  private slice(buffer: GPUBuffer, name: string): BufferSlice {
-    const t = this.layout.byName.get(name);
-    if (!t) throw new Error(`no parameter ${name}`);
-    return { buffer, offset: t.offset * 4, size: t.count * 4 };
-  }
-
-  param(name: string) { return this.slice(this.params, name); }
-  grad(name: string) { return this.slice(this.grads, name); }
-}
-
-const arenas: BufferArena[] = [];
-afterAll(() => arenas.forEach((a) => a.destroyAll()));
-
-async function gpuGradients(variant: ConvMethod, modules: Module[], layout: ParamLayout, flat: Float32Array, x: Float32Array, r: Float32Array) {
-  const { device, cache } = await gpu();
-  const arena = new BufferArena(device, 'conv-stack-test');
-  arenas.push(arena);
-  const params = arena.upload('params', flat), grads = arena.create('grads', flat.length * 4);
-  const stepParams = arena.create('step', 256, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
-  const kernels: KernelChoice = { matmul: 'register', conv: variant, likelihoodThreadsPerRow: 1, subgroups: false };
-  const g = new StackRecorder(kernels, stepParams, layout, params, grads);
-  const input = g.tensor('x', [ROWS, x.length / ROWS], true);
-  const seed = g.tensor('r', [ROWS, r.length / ROWS], true);
-  let y = input;
-  const backwards = modules.map((m) => { const f = m.forward(g, y); y = f.y; return f.backward; });
-  let d = { t: seed, pre: false };
-  for (let i = backwards.length - 1; i >= 0; i--) d = backwards[i](g, d, true)!;
-  // Kept past their last dispatch so they can be read back (the planner reuses pooled memory).
-  y.root.pinned = true;
-  d.t.root.pinned = true;
-  await g.graph.build(cache, arena);
-  writeData(device, input.buffer, 0, x);
-  writeData(device, seed.buffer, 0, r);
-  const enc = device.createCommandEncoder();
-  g.graph.encode(enc);
-  device.queue.submit([enc.finish()]);
-  const dx = d.t.resolve();
-  expect(d.pre, 'the input had no activation, so its gradient is the plain gradient').toBe(true);
-  return {
-    y: await readFloats(device, y.buffer, (y.resolve().offset ?? 0) / 4, y.size),
-    dx: await readFloats(device, dx.buffer, (dx.offset ?? 0) / 4, d.t.size),
-    grads: await readFloats(device, grads),
-    dispatches: g.graph.dispatchCount,
-  };
-}
-
 describe.each(CONV_METHODS)('gradient of a conv / dense / transposed-conv stack (%s)', (variant) => {
   it('every parameter tensor and the input against float64 finite differences', { timeout: 900_000 }, async () => {
     const { modules, output } = buildLayers(STACK, [IN.reduce((a, b) => a * b, 1)]);
@@ -236,7 +172,8 @@ describe.each(CONV_METHODS)('gradient of a conv / dense / transposed-conv stack 
     const flat = initialParams(layout, 5).map((v) => v * 1.5);
     const x = Float32Array.from(testData(ROWS * 189, 6, -1, 1));
     const r = Float32Array.from(testData(ROWS * 98, 7, -1, 1));
-    const got = await gpuGradients(variant, modules, layout, flat, x, r);
+    const kernels: KernelChoice = { matmul: 'register', conv: variant, likelihoodThreadsPerRow: 1, subgroups: false };
+    const got = await runLayerStack(kernels, modules, layout, flat, ROWS, x, r);
     // 5 forward dispatches (the reshapes and flatten record none); backward: dW, db and dx for
     // each of the 5 layers with weights (the last one's act' folded nowhere: it has none).
     // im2col: each conv-type forward is 3 dispatches (layout pass, matmul, layout pass), and each
