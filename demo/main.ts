@@ -116,9 +116,19 @@ function updateControls(): void {
 /** The state last put in the live region (status-live). */
 let announcedState: RunState | null = null;
 
+/**
+ * How long an announcement stays in the live region. It is emptied afterwards so that a screen
+ * reader going through the page meets the status once, in the visible status line, not twice.
+ */
+const ANNOUNCEMENT_KEPT_MS = 15_000;
+let announcementTimer: ReturnType<typeof setTimeout> | undefined;
+
 /** Says `text` through the live region (a change of state, an epoch's figures). */
 function announce(text: string): void {
-  $('status-live').textContent = text;
+  const live = $('status-live');
+  live.textContent = text;
+  clearTimeout(announcementTimer);
+  announcementTimer = setTimeout(() => { live.textContent = ''; }, ANNOUNCEMENT_KEPT_MS);
 }
 
 function updateStatus(): void {

@@ -105,6 +105,9 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
     expect(await page.getAttribute('[data-testid=status]', 'aria-live'), 'the status line, rewritten at every step, is not live').toBeNull();
     expect(await page.getAttribute('[data-testid=status-live]', 'aria-live')).toBe('polite');
     expect(await page.textContent('[data-testid=status-live]')).toBe('Ready. Choose settings and press Start.');
+    // Emptied once said, so that reading the page meets the status once (in the status line).
+    await page.waitForFunction(() => document.querySelector('[data-testid=status-live]')?.textContent === '', null, { timeout: 30_000 });
+    expect(await page.textContent('[data-testid=status]')).toBe('Ready. Choose settings and press Start.');
   });
 
   it('trains: the loss falls below what a decoder bias alone can reach, and the views show it', async () => {
