@@ -37,6 +37,12 @@ export interface TrainingProgress {
   epochExamples: number;
   /** Wall-clock seconds spent training so far. */
   seconds: number;
+  /**
+   * The step health check's divergence watch (smoothed loss, its minimum, steps; `watchState()`),
+   * so that a resumed run judges its steps as the uninterrupted one would. `saveTrainingState`
+   * reads it from the model when it is not given; pass it back to `restoreOptimizer`.
+   */
+  watch?: number[];
 }
 
 export interface TrainingState {
@@ -59,6 +65,7 @@ function byName(layout: ParamLayout, flat: Float32Array, prefix: string): Record
 /** The training state of `vae` (read from the GPU) with the caller's run options and counters. */
 export async function saveTrainingState(vae: VAE, run: Record<string, unknown>, progress: TrainingProgress): Promise<Uint8Array> {
   if (progress.step !== vae.step) throw new Error(`progress.step ${progress.step} is not the model's step ${vae.step}`);
+  if (!progress.watch) progress = { ...progress, watch: await vae.watchState() };
   const params = await vae.flatParameters();
   const moments = await vae.optimizerState();
   const tensors = byName(vae.layout, params, '');

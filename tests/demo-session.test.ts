@@ -17,6 +17,7 @@ import { DeviceLimitError, VAE, type AcquiredDevice } from '../src/index';
 import { paramLayout } from '../src/model/build';
 import { resolveConfig } from '../src/model/config';
 import { acquireNodeDevice } from '../src/gpu/node-device';
+import { readTrainingState } from '../src/training-state';
 
 const split = (count: number, name: string): Split => ({
   name, count, rows: 8, cols: 8,
@@ -117,6 +118,52 @@ describe('the demo session', () => {
       for (let i = 1; i < seen.length; i++) expect(seen[i].trainedMs).toBeGreaterThan(seen[i - 1].trainedMs);
     } finally {
       s.destroy();
+    }
+  });
+
+  it('a run restored mid-epoch keeps its step watch and counts only training time in the epoch', async () => {
+    const short: LoadedData = { name: 'short', train: split(16 * 10, 'short-train'), test: split(16, 'short-test') };
+    const shortSettings = { ...settings, subset: short.train.count };
+    let reached: () => void = () => undefined;
+    const twoSteps = new Promise<void>((r) => (reached = r));
+    const counting = { maybeRefresh: async (_vae: unknown, at: TrainingClock) => { if (at.step >= 2) reached(); } } as unknown as Views;
+    const first = await Session.create(acquired, shortSettings, short, counting, () => undefined);
+    let bytes: Uint8Array, watch: number[];
+    try {
+      first.start(() => reached());
+      await twoSteps;
+      await first.stop();
+      bytes = await first.state(shortSettings);
+      watch = await first.vae.watchState();
+    } finally {
+      first.destroy();
+    }
+    const saved = readTrainingState(bytes);
+    expect(saved.progress.epochStep, 'stopped mid-epoch').toBeGreaterThan(0);
+    expect(saved.progress.epochStep).toBeLessThan(10);
+    expect(saved.progress.watch, 'the step watch is saved with the run').toEqual(watch);
+    expect(watch[2], 'the watch has seen the steps').toBeGreaterThan(0);
+    const idleMs = 1500;
+    await new Promise((r) => setTimeout(r, idleMs)); // a reload, or a recovery from a lost device
+    const posted: FromWorker[] = [];
+    const restored = await Session.restore(acquired, shortSettings, short, views, (m) => posted.push(m), saved);
+    const restoredAt = performance.now();
+    try {
+      expect(await restored.vae.watchState(), 'restored, not reset').toEqual(watch);
+      const epochEnd = new Promise<void>((r) => (reached = r));
+      restored.start(() => reached());
+      const poll = setInterval(() => { if (posted.some((m) => m.type === 'epoch')) reached(); }, 20);
+      await epochEnd;
+      clearInterval(poll);
+      await restored.stop();
+      const report = posted.find((m) => m.type === 'epoch');
+      if (report?.type !== 'epoch') throw new Error('no epoch report');
+      const sinceRestore = (performance.now() - restoredAt) / 1000;
+      const before = (saved.run as { epochMs: number }).epochMs / 1000;
+      expect(report.report.seconds, 'the epoch\'s steps before and after the reload, not the time in between').toBeLessThanOrEqual(before + sinceRestore);
+      expect(report.report.seconds).toBeGreaterThan(before);
+    } finally {
+      restored.destroy();
     }
   });
 

@@ -100,6 +100,7 @@ export interface EpochReport {
   step: number;
   train: { loss: number; rec: number; kl: number };
   test: { loss: number; rec: number; kl: number; examples: number };
+  /** The epoch's steps and its test evaluation, in seconds; pauses and reloads not counted. */
   seconds: number;
 }
 

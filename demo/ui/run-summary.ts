@@ -10,7 +10,8 @@ type DataMessage = Extract<FromWorker, { type: 'dataset' }>;
 type ModelMessage = Extract<FromWorker, { type: 'model' }>;
 
 /**
- * An epoch's wall time: tenths of a second, or milliseconds for an epoch shorter than a second
+ * An epoch's time (its steps and its test evaluation; pauses not counted): tenths of a second, or
+ * milliseconds for an epoch shorter than a second
  * (a few of the user's own pictures make an epoch of one step, which read as "0.0 s").
  */
 export function epochTime(seconds: number): string {

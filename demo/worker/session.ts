@@ -76,7 +76,8 @@ export class Session {
   private readonly stepsPerEpoch: number;
   private epoch = 1;
   private stepInEpoch = 0;
-  private epochStart = 0;
+  /** Training time of the epoch in progress (steps only, so a pause or a reload adds nothing). */
+  private epochMs = 0;
   private acc = { loss: 0, rec: 0, kl: 0, n: 0 };
   /** The loop and then its onStopped callback; null when neither runs. */
   private running: Promise<void> | null = null;
@@ -145,7 +146,7 @@ export class Session {
       if (s.stepsPerEpoch !== saved.progress.stepsPerEpoch) {
         throw new Error(`the saved run has ${saved.progress.stepsPerEpoch} steps per epoch but its settings now give ${s.stepsPerEpoch}; start a new run`);
       }
-      s.vae.restoreOptimizer({ m: saved.m ?? undefined, v: saved.v ?? undefined, step: saved.progress.step });
+      s.vae.restoreOptimizer({ m: saved.m ?? undefined, v: saved.v ?? undefined, step: saved.progress.step, watch: saved.progress.watch });
     } catch (e) {
       s.destroy();
       throw e;
@@ -162,6 +163,7 @@ export class Session {
     }
     s.acc = { loss: p.epochLossSum, rec: acc.rec ?? 0, kl: acc.kl ?? 0, n: p.epochExamples };
     s.trainedMs = p.seconds * 1000;
+    s.epochMs = p.epochStep > 0 && typeof saved.run.epochMs === 'number' ? saved.run.epochMs : 0;
     s.lastSavedStep = p.step;
     s.lastLoss = typeof saved.run.lastLoss === 'number' ? saved.run.lastLoss : NaN;
     return s;
@@ -174,7 +176,7 @@ export class Session {
   async state(settings: Settings): Promise<Uint8Array> {
     this.collect(await this.vae.readLosses()); // the epoch's sums must include every step taken
     this.lastSavedStep = this.vae.step;
-    const run = { settings, acc: { rec: this.acc.rec, kl: this.acc.kl }, lastLoss: Number.isFinite(this.lastLoss) ? this.lastLoss : null };
+    const run = { settings, acc: { rec: this.acc.rec, kl: this.acc.kl }, lastLoss: Number.isFinite(this.lastLoss) ? this.lastLoss : null, epochMs: this.epochMs };
     return saveTrainingState(this.vae, run, {
       step: this.vae.step, epochsDone: this.epoch - 1, epochStep: this.stepInEpoch, stepsPerEpoch: this.stepsPerEpoch,
       epochLossSum: this.acc.loss, epochExamples: this.acc.n, seconds: this.trainedMs / 1000,
@@ -214,12 +216,14 @@ export class Session {
       if (this.stepInEpoch === 0) {
         vae.epoch = this.epoch; // keys dynamic binarization: fresh pixels every epoch, as in the CLI
         this.trainData.setOrder(this.order.permutation(n));
-        this.epochStart = performance.now();
+        this.epochMs = 0;
       }
       const t0 = performance.now();
       await vae.trainStep({ data: this.trainData, index: this.stepInEpoch });
       await this.pacer.afterStep(); // little queued (step-pacer.ts), so Pause is answered within a step or half a second
-      this.trainedMs += performance.now() - t0;
+      const stepMs = performance.now() - t0;
+      this.trainedMs += stepMs;
+      this.epochMs += stepMs;
       this.collect(vae.losses.take());
       if (performance.now() - this.lastReport >= PROGRESS_MS) this.collect(await vae.readLosses());
       const epochEnded = ++this.stepInEpoch === this.stepsPerEpoch;
@@ -276,13 +280,14 @@ export class Session {
 
   private async endEpoch(): Promise<void> {
     this.collect(await this.vae.readLosses()); // every loss of this epoch, so the mean is exact
+    const evalStart = performance.now();
     const t = await this.vae.elbo(this.testData, { seed: this.vae.training.seed });
     const a = this.acc;
     const report: EpochReport = {
       epoch: this.epoch, step: this.vae.step - 1,
       train: { loss: a.loss / a.n, rec: a.rec / a.n, kl: a.kl / a.n },
       test: { loss: t.loss, rec: t.rec, kl: t.kl, examples: t.examples },
-      seconds: (performance.now() - this.epochStart) / 1000,
+      seconds: (this.epochMs + performance.now() - evalStart) / 1000,
     };
     if (!Number.isFinite(report.train.loss)) throw new DivergedError(`training diverged in epoch ${this.epoch} (loss ${report.train.loss}), so the run is dropped. ${DIVERGED_ADVICE}`);
     this.post({ type: 'epoch', report });

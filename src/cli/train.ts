@@ -59,10 +59,10 @@ export interface TrainHooks {
 }
 
 /**
- * Progress as stored in the training state, with the step health watch (smoothed loss, minimum,
- * steps) and the steps of the epoch in progress that skip-batch skipped (so a resumed epoch counts them).
+ * Progress as stored in the training state, with the steps of the epoch in progress that
+ * skip-batch skipped (so a resumed epoch counts them).
  */
-type RunProgress = TrainingProgress & { watch?: number[]; skipped?: number };
+type RunProgress = TrainingProgress & { skipped?: number };
 
 const readIfThere = (path: string): Uint8Array | null => (existsSync(path) ? new Uint8Array(readFileSync(path)) : null);
 
@@ -113,7 +113,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       report.info(`${stop.reason} received before the first step: stopped; nothing was written`);
       return stoppedExitCode(stop.reason);
     }
-    if (resumed) vae.restoreOptimizer({ m: resumed.m ?? undefined, v: resumed.v ?? undefined, step: resumed.progress.step, watch: (resumed.progress as RunProgress).watch });
+    if (resumed) vae.restoreOptimizer({ m: resumed.m ?? undefined, v: resumed.v ?? undefined, step: resumed.progress.step, watch: resumed.progress.watch });
     const trainData = drawn ? vae.generateSprites(drawn, { colour: dataChannels === 3, name: train.name }) : vae.upload(train);
     const testData = vae.upload(test);
     if (budget !== undefined) await planAfterSteps(vae, maxGpuMiB !== undefined);
@@ -144,7 +144,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     /** Writes the training state, then the model (each atomically), then flushes the log: the state alone is a consistent snapshot. */
     const checkpoint = async () => {
       progress.seconds = secondsBefore + (performance.now() - sessionStart) / 1000;
-      (progress as RunProgress).watch = await model.watchState();
+      progress.watch = await model.watchState();
       (progress as RunProgress).skipped = progress.epochStep === 0 ? 0 : skipped;
       try {
         const state = await saveTrainingState(model, runRecord, progress);
