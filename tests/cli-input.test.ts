@@ -231,7 +231,7 @@ describe('the library\'s refusals in CLI terms', () => {
       [{ capacitySteps: 10 }, '(e.g. --kl-capacity 25)'],
       [{ init: 'kaiming' }, '--init kaiming sets the conv architecture\'s convolution weights; the mlp architecture starts as PyTorch\'s examples/vae (use --init pytorch, or --arch conv)'],
       [{ norm: 'group' }, '(use --norm none, or --arch conv)'],
-      [{ objective: 'iwae', beta: 2 }, 'apply to the elbo objective only; the iwae bound has no separate KL term (use --objective elbo, or leave out --beta, --warmup-steps, --kl-cycle-steps and --free-bits)'],
+      [{ objective: 'iwae', beta: 2 }, 'apply to the elbo and tcvae objectives only; the iwae bound has no separate KL term (use --objective elbo, or leave out --beta, --warmup-steps, --kl-cycle-steps and --free-bits)'],
       [{ klCycleSteps: 10 }, '--kl-cycle-steps 10 repeats the KL warm-up, so it needs --warmup-steps between 1 and 10'],
       [{ dequantize: true }, '--dequantize applies to the gaussian likelihood'],
       [{ likelihood: 'gaussian', dequantize: true, binarize: 'fixed' }, '--dequantize and --binarize exclude each other'],

@@ -184,7 +184,7 @@ describe('webgpu-vae CLI', { timeout: LONG }, () => {
 
   const mistakes: [string, string[], RegExp][] = [
     ['bad objective', ['train', '--objective', 'vae'], /--objective must be one of elbo, iwae/],
-    ['beta with iwae', ['train', '--objective', 'iwae', '--beta', '2', '--limit', '64'], /apply to the elbo objective only; .*use --objective elbo, or leave out --beta/],
+    ['beta with iwae', ['train', '--objective', 'iwae', '--beta', '2', '--limit', '64'], /apply to the elbo and tcvae objectives only; .*use --objective elbo, or leave out --beta/],
     ['capacity with tcvae', ['train', '--objective', 'tcvae', '--beta', '6', '--kl-capacity', '5', '--limit', '64'], /--kl-capacity controls the elbo objective's KL term; the tcvae objective has its own/],
     ['capacity with free bits', ['train', '--kl-capacity', '25', '--free-bits', '0.5', '--limit', '64'], /--kl-capacity schedules the KL term itself .* does not combine with free bits, KL warm-up or KL cycles: leave out --free-bits/],
     ['capacity steps without a capacity', ['train', '--capacity-steps', '1000'], /--capacity-steps 1000 ramps the KL capacity; give the capacity with --kl-capacity NATS/],

@@ -191,7 +191,7 @@ describe('plans, conditional models and configuration of the objectives', async 
 
   it('objective settings are validated with messages that name the field', async () => {
     const { device } = await gpu();
-    await expect(VAE.create({ objective: 'iwae', samples: 5, beta: 0.5 }, { device })).rejects.toThrow(/elbo objective only/);
+    await expect(VAE.create({ objective: 'iwae', samples: 5, beta: 0.5 }, { device })).rejects.toThrow(/elbo and tcvae objectives only/);
     await expect(VAE.create({ objective: 'tcvae', beta: 6, klCapacity: 5 }, { device })).rejects.toThrow(/klCapacity controls the elbo objective's KL term; the tcvae objective has its own/);
     await expect(VAE.create({ samples: 100 }, { device })).rejects.toThrow(/samples must be an integer in 1\.\.64 for the elbo objective/);
     await expect(VAE.create({ freeBits: -1 }, { device })).rejects.toThrow(/freeBits must be/);
@@ -200,7 +200,7 @@ describe('plans, conditional models and configuration of the objectives', async 
     await expect(VAE.create({}, { device, lrDecay: 'cosine', lrDecaySteps: 10, lrMin: 0.1 })).rejects.toThrow(/lrMin must be in \[0, lr = 0.001\], got 0.1/);
     await expect(VAE.create({ klCycleSteps: 4 }, { device })).rejects.toThrow(/klCycleSteps 4 repeats the KL warm-up, so it needs warmupSteps between 1 and 4/);
     await expect(VAE.create({ klCycleSteps: 4, warmupSteps: 5 }, { device })).rejects.toThrow(/needs warmupSteps between 1 and 4 .*got 5/);
-    await expect(VAE.create({ objective: 'iwae', samples: 2, klCycleSteps: 4, warmupSteps: 2 }, { device })).rejects.toThrow(/elbo objective only/);
+    await expect(VAE.create({ objective: 'iwae', samples: 2, klCycleSteps: 4, warmupSteps: 2 }, { device })).rejects.toThrow(/elbo and tcvae objectives only/);
     await expect(VAE.create({ binarize: 'always' as never }, { device })).rejects.toThrow(/binarize must be none, dynamic or fixed/);
     await expect(VAE.create({ klCapacity: -1 }, { device })).rejects.toThrow(/klCapacity must be a number of nats >= 0/);
     await expect(VAE.create({ klCapacity: 25, capacitySteps: 2.5 }, { device })).rejects.toThrow(/capacitySteps must be an integer >= 0/);

@@ -260,7 +260,7 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
   }
   if (!(typeof c.freeBits === 'number' && c.freeBits >= 0 && Number.isFinite(c.freeBits))) throw new ConfigError(`freeBits must be a number of nats >= 0 (0 turns it off), got ${shown(c.freeBits)}`);
   if (c.objective === 'iwae' && (c.beta !== 1 || c.warmupSteps > 0 || c.klCycleSteps > 0 || c.freeBits > 0)) {
-    throw new ConfigError('beta, warm-up (cyclical or not) and free bits apply to the elbo objective only; the iwae bound has no separate KL term (use the elbo objective, or leave beta at 1 and warmupSteps, klCycleSteps and freeBits at 0)');
+    throw new ConfigError('beta, warm-up (cyclical or not) and free bits apply to the elbo and tcvae objectives only; the iwae bound has no separate KL term (use the elbo objective, or leave beta at 1 and warmupSteps, klCycleSteps and freeBits at 0)');
   }
   if (!(typeof c.klCapacity === 'number' && c.klCapacity >= 0 && Number.isFinite(c.klCapacity))) throw new ConfigError(`klCapacity must be a number of nats >= 0 (0 turns capacity control off), got ${shown(c.klCapacity)}`);
   if (!(Number.isInteger(c.capacitySteps) && c.capacitySteps >= 0)) throw new ConfigError(`capacitySteps must be an integer >= 0 (0: the full capacity from the first step), got ${shown(c.capacitySteps)}`);

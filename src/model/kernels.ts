@@ -51,9 +51,10 @@ export interface KernelChoice {
  */
 export function kernelsFor(adapter: { isSoftware: boolean; subgroups: boolean }): KernelChoice {
   const { isSoftware, subgroups } = adapter;
-  // Shape-generic matmuls there: 5 pipelines instead of 12 for the default model, whose first
-  // step's compile fell from 8.1 to 3.9 s of CPU, while the step ran within noise of the
-  // specialized kernels (2953 vs 3143 ms median of 6 alternating runs on a heavily loaded machine).
+  // Shape-generic matmuls there: 5 matmul pipelines instead of 11 for the default model's train
+  // graph (16 pipelines in all instead of 22), whose first step's compile fell from 8.1 to 3.9 s
+  // of CPU, while the step ran within noise of the specialized kernels (2953 vs 3143 ms median of
+  // 6 alternating runs on a heavily loaded machine).
   // Convolutions there as im2col + the same matmuls: the MNIST conv VAE's step (32-64 channels,
   // batch 128) profiled at 2.4 s against 4.0 s with the direct kernels, every layer faster but
   // one input gradient (400 against 371 ms). Narrow layers as `direct-subgroup`, which shares
