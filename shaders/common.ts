@@ -102,6 +102,7 @@ export const MAX_WORKGROUPS_PER_DIM = 65535;
  * limit; kernels rebuild the flat index as `gid.x + gid.y * stride` with stride = x * workgroupSize.
  */
 export function grid1D(items: number, workgroupSize: number): [number, number, number] {
+  if (items > U32_MAX) throw new ConfigError(`a dispatch over ${items} items is past what a u32 index reaches (${U32_MAX}); use a smaller batch, or split the work`);
   const groups = Math.max(1, Math.ceil(items / workgroupSize));
   if (groups <= MAX_WORKGROUPS_PER_DIM) return [groups, 1, 1];
   const y = Math.ceil(groups / MAX_WORKGROUPS_PER_DIM);
@@ -138,9 +139,21 @@ export function f32Literal(x: number): string {
  */
 export function checkShape(kernel: string, dims: Record<string, number>): void {
   const bad = Object.entries(dims).filter(([, v]) => !(Number.isInteger(v) && v > 0));
-  if (!bad.length) return;
+  if (!bad.length) return checkIndexable(kernel, dims);
   const empty = bad.some(([, v]) => v === 0) ? '; a size of 0 leaves nothing to compute: skip the dispatch (e.g. for an empty batch) instead of building a kernel for it' : '';
   throw new ConfigError(`${kernel}: ${bad.map(([k, v]) => `${k}=${shown(v)}`).join(', ')} must be ${bad.length > 1 ? 'positive integers' : 'a positive integer'}${empty}`);
+}
+
+/** The largest u32: WGSL's indices and the sizes written into kernels as u32 literals stop here. */
+export const U32_MAX = 0xffffffff;
+
+/**
+ * Throws a ConfigError when a size or element count is past U32_MAX: written into the WGSL as a
+ * u32 literal it would not compile, and as a flat index it would wrap.
+ */
+export function checkIndexable(kernel: string, counts: Record<string, number>): void {
+  const over = Object.entries(counts).filter(([, v]) => v > U32_MAX);
+  if (over.length) throw new ConfigError(`${kernel}: ${over.map(([k, v]) => `${k}=${v}`).join(', ')} ${over.length > 1 ? 'are' : 'is'} past what a u32 index reaches (${U32_MAX}); use a smaller batch or smaller sizes`);
 }
 
 /** Throws a ConfigError unless `value` is one of `allowed`: an unknown kind would otherwise compile as some default. */

@@ -34,7 +34,7 @@
 // The bias gradient and the sum of a split weight gradient's slices are in conv-sums.ts.
 import { ConfigError, shown } from './errors';
 import { activationWGSL, checkActivation, type Activation } from './activation';
-import { checkChoice, checkShape, declareBindings, minBindingBytes, read, write, type Kernel, type KernelBinding } from './common';
+import { checkChoice, checkIndexable, checkShape, declareBindings, minBindingBytes, read, write, type Kernel, type KernelBinding } from './common';
 import { directForward, directInputGrad, directWeightGrad, DIRECT_CONV_TILE } from './conv-direct';
 import { quadForward, quadInputGrad, QUAD_CONV_TILE, type QuadKernel } from './conv-quad';
 import { quadWeightGrad } from './conv-quad-weight';
@@ -102,6 +102,7 @@ export function convDims(kernel: string, g: ConvGeometry) {
   const OH = convOutputSize(g.inHeight, g.kernel, g.stride, g.padding);
   const OW = convOutputSize(g.inWidth, g.kernel, g.stride, g.padding);
   const { batch: N, inChannels: Cin, inHeight: H, inWidth: W, outChannels: Cout, kernel: K, stride: S, padding: P } = g;
+  checkIndexable(kernel, { 'input elements (batch x channels x height x width)': N * Cin * H * W, 'output elements': N * Cout * OH * OW, 'weights': Cout * Cin * K * K });
   return { N, Cin, H, W, Cout, K, S, P, OH, OW, HW: H * W, OHW: OH * OW, KK: K * K, CinKK: Cin * K * K };
 }
 

@@ -12,8 +12,9 @@
 // `iwaeReduce`: the loss record, as elboReduce's: history[slot] = (bound mean, rec mean, kl mean,
 //   n), accum += (bound sum, rec sum / K, kl sum, n).
 // `iwaeChunk`: evaluation with many samples, K_c at a time: a running logsumexp (max, sum) per
-//   example in `state`, reset when params.chunk is 0; after the last chunk it writes the
-//   example's bound with log K = log params.total_samples to bounds[batch_start + b].
+//   example in `state`, reset when params.chunk is 0; after the last chunk (which may hold fewer
+//   than K_c of the params.total_samples) it writes the example's bound with
+//   log K = log params.total_samples to bounds[batch_start + b].
 // Bindings: weights (params, q, z, eps, rec: read, log_weight, bound, [row_weight, dz_direct,
 //   dq_direct]: write); reduce (params, bound, rec, kl: read, history, accum: write);
 //   chunk (params, q, z, eps, rec: read, state, bounds: write).
@@ -147,10 +148,13 @@ ${logWeightWGSL(B, Z)}
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let b = gid.x;
   if (b >= ${B}u) { return; }
+  // The last chunk may hold fewer of the K samples than the others (K prime, say): the rest of
+  // its rows are drawn but left out.
+  let k_valid = min(${K}u, params.total_samples - params.chunk * ${K}u);
   var m = log_w(b, 0u);
-  for (var k = 1u; k < ${K}u; k++) { m = max(m, log_w(b, k)); }
+  for (var k = 1u; k < k_valid; k++) { m = max(m, log_w(b, k)); }
   var s = 0.0;
-  for (var k = 0u; k < ${K}u; k++) { s += exp(log_w(b, k) - m); }
+  for (var k = 0u; k < k_valid; k++) { s += exp(log_w(b, k) - m); }
   if (params.chunk > 0u) {
     let old = state[b];
     let top = max(old.x, m);

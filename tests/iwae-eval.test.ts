@@ -11,6 +11,7 @@ import { initialParams } from '../src/model/params';
 import type { Plan } from '../src/model/graphs';
 import type { BatchSource } from '../src/model/resident-data';
 import { VAE } from '../src/model/vae';
+import { chunkOf } from '../src/model/iwae-eval';
 import { testData } from './helpers/compare';
 import { defaultLimitsDevice } from './helpers/default-limits';
 import { gpu } from './helpers/gpu';
@@ -56,14 +57,16 @@ describe('importance-weighted log-likelihood estimate vs exact integration', () 
     const runs = [];
     let progressCalls = 0;
     for (const seed of [1, 2, 3, 4, 5]) {
-      // maxRows forces several chunks per batch (and two batches), so the running logsumexp is exercised.
-      runs.push(await vae.logLikelihood(data, { samples: 400, seed, batch: 4, maxRows: 500, onProgress: () => progressCalls++ }));
+      // maxRows forces several chunks per batch (and two batches), so the running logsumexp is
+      // exercised: 400 samples in 4 chunks of 100; 401, a prime, in 3 chunks of 125 and one of 26
+      // (drawing 500 and keeping 500 would be 0.22 nats off, log(500 / 401)).
+      runs.push(await vae.logLikelihood(data, { samples: seed % 2 ? 400 : 401, seed, batch: 4, maxRows: 500, onProgress: () => progressCalls++ }));
     }
     vae.destroy();
     expect(progressCalls).toBeGreaterThan(0);
     for (const r of runs) {
       expect(r.examples).toBe(N);
-      expect(r.samples).toBe(400);
+      expect(r.samples).toBe(r === runs[1] || r === runs[3] ? 401 : 400);
       expect(r.perExample.every(Number.isFinite)).toBe(true);
     }
     for (let i = 0; i < N; i++) {
@@ -83,6 +86,38 @@ describe('importance-weighted log-likelihood estimate vs exact integration', () 
 });
 
 describe('chunk sizes', () => {
+  it('equal chunks where K has a divisor near the cap, else the cap and a shorter last chunk', () => {
+    expect(chunkOf(400, 125)).toBe(100);
+    expect(chunkOf(5000, 64)).toBe(50);
+    expect(chunkOf(401, 125)).toBe(125);
+    expect(chunkOf(4999, 64)).toBe(64);
+    expect(chunkOf(7, 100)).toBe(7);
+    expect(chunkOf(3, 1)).toBe(1);
+  });
+
+  it('a last chunk shorter than the others counts its own samples only', async () => {
+    // Every weight 0: q(z|x) is the prior, so log p(z) - log q(z|x) is 0 for every sample, and the
+    // decoder's output is its bias whatever z is. Every log-weight is then log p(x | bias), and
+    // the estimate is exactly that, for any K and chunking; counting the drawn but unused rows of
+    // the last chunk would move it by log(500 / 401) = 0.22 nats.
+    const { device } = await gpu();
+    const layout = buildModel(config).layout;
+    const flat = new Float32Array(layout.totalFloats);
+    const bias = layout.byName.get('decoder.out.bias')!;
+    const logits = [-2, 1.5, 0.25, 3, -0.5, 1];
+    flat.set(logits, bias.offset);
+    const vae = await VAE.create(config, { device, batch: 4, initialParams: flat });
+    const bits = [1, 0, 1, 1, 0, 0, 0, 1, 1, 0, 1, 0];
+    const data = vae.upload({ images: Uint8Array.from(bits, (b) => b * 255), count: 2 });
+    const softplus = (v: number) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
+    const exact = [0, 1].map((i) => logits.reduce((sum, l, j) => sum + softplus(l) - bits[i * 6 + j] * l, 0));
+    for (const samples of [401, 400, 7]) {
+      const r = await vae.logLikelihood(data, { samples, seed: 3, batch: 2, maxRows: 250 });
+      for (let i = 0; i < 2; i++) expect(Math.abs(r.perExample[i] - exact[i]), `K = ${samples}, example ${i}: ${r.perExample[i]} against ${exact[i]}`).toBeLessThan(1e-4);
+    }
+    vae.destroy();
+  });
+
   it('a conv model\'s chunks fit the binding limit by its widest tensor, a feature map, not its output', async () => {
     // 32x32 with 32 channels: the first feature map takes 32 KiB a row, 8x the output. At the
     // default 8192 rows a chunk's feature map would take 256 MiB, twice a default device's 128 MiB

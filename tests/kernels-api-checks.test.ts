@@ -27,6 +27,14 @@ describe('factories refuse a shape or layout the kernel would index wrongly', ()
     expect(() => matmul({ M: 2, N: 2, K: 2, variant: 'tiled-2' as never })).toThrow(refusal('ConfigError', /unknown variant 'tiled-2'/));
   });
 
+  it('a size or element count past u32, which a u32 literal cannot hold and a flat index would wrap', () => {
+    expect(() => optimizerStep({ kind: 'adam', count: 2 ** 32 + 10 })).toThrow(refusal('ConfigError', /^optimizer.*: count=4294967306 is past what a u32 index reaches \(4294967295\); use a smaller batch/));
+    // Every size fits on its own; the tensors they make do not.
+    expect(() => conv2dForward({ batch: 70000, inChannels: 3, inHeight: 256, inWidth: 256, outChannels: 64, kernel: 4, stride: 1, padding: 0 }))
+      .toThrow(refusal('ConfigError', /^conv2d_forward: input elements \(batch x channels x height x width\)=13762560000, output elements=\d+ are past what a u32 index reaches/));
+    expect(() => conv2dForward({ batch: 64, inChannels: 3, inHeight: 256, inWidth: 256, outChannels: 64, kernel: 4, stride: 2, padding: 1 })).not.toThrow();
+  });
+
   it('mu and logvar overlapping, or running past the stride into the next row, in every kernel that reads a posterior', () => {
     const layoutKernels: [string, (layout: PosteriorLayout) => unknown][] = [
       ['reparam_forward', (layout) => reparamForward({ batch: 2, samples: 1, layout })],

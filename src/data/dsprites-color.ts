@@ -17,7 +17,6 @@ import type { Dataset } from './mnist';
 export const DSPRITES_HUES = 6;
 export const DSPRITES_COLOR_COUNT = DSPRITES_HUES * DSPRITES_HUES * DSPRITES_COUNT;
 export const DSPRITES_COLOR_FACTOR_NAMES = ['shapeHue', 'backgroundHue', 'shape', 'scale', 'orientation', 'posX', 'posY'] as const;
-export const DSPRITES_COLOR_FACTOR_SIZES = [6, 6, 3, 6, 40, 32, 32] as const;
 
 /** Which of R, G, B is on for each hue. */
 export const HUE_CHANNELS = DSPRITES_HUE_CHANNELS;

@@ -143,9 +143,11 @@ async function timeCandidate(pipelines: PipelineCache, p: MatmulProduct, tuning:
   const graph = new KernelGraph(`autotune:${kernel.name}`);
   graph.add(kernel, buffers);
   await graph.build(pipelines);
-  const best = await timeBuiltGraph(device, graph, budget);
-  graph.releaseConstants();
-  return best;
+  try {
+    return await timeBuiltGraph(device, graph, budget);
+  } finally {
+    graph.releaseConstants(); // also when timing fails (a lost device, say): the uniforms belong to no arena
+  }
 }
 
 /** Milliseconds per run of a built graph: the fastest of a few timed batches of runs, each encoded into one submit. */

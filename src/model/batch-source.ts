@@ -36,7 +36,8 @@ export interface BatchSource {
 export abstract class GpuExamples implements BatchSource {
   readonly perm: GPUBuffer;
   readonly labels: GPUBuffer | null;
-  private readonly gathers = new Map<Plan, KernelGraph>();
+  /** Keyed weakly: a plan the model's plan cache evicts takes its gather graph with it. */
+  private gathers = new WeakMap<Plan, KernelGraph>();
 
   /** Uploads the identity order and, for a conditional model, `labels` (one class per example). */
   protected constructor(protected readonly arena: BufferArena, readonly count: number, readonly dim: number, protected readonly config: VaeConfig,
@@ -91,6 +92,6 @@ export abstract class GpuExamples implements BatchSource {
 
   destroy(): void {
     for (const b of [...this.ownBuffers(), this.perm, this.labels]) if (b) this.arena.release(b);
-    this.gathers.clear();
+    this.gathers = new WeakMap();
   }
 }

@@ -9,6 +9,7 @@ import { ConfigError, DeviceLimitError, shown } from '../errors';
 import { MemoryBudgetError, readFloats } from '../gpu/buffers';
 import { widestTensorBytes } from './graphs';
 import { STREAM } from '../step-params';
+import { U32_MAX } from '../../shaders/common';
 import type { VaeConfig } from './config';
 import type { BatchSource } from './resident-data';
 import type { VAE } from './vae';
@@ -42,10 +43,15 @@ export interface LogLikelihoodResult {
   perExample: Float32Array;
 }
 
-/** Largest divisor of k not above cap (so every chunk has the same size and the chunks add up to k). */
-function chunkOf(k: number, cap: number): number {
-  for (let c = Math.min(k, Math.max(1, cap)); c >= 1; c--) if (k % c === 0) return c;
-  return 1;
+/**
+ * Samples per chunk: the largest divisor of k not above cap, so that the chunks are equal, unless
+ * that divisor is under half the cap (k = 4999 would give chunks of 1, and 4999 submits a batch);
+ * then the cap itself, and the last chunk holds the remainder.
+ */
+export function chunkOf(k: number, cap: number): number {
+  const most = Math.min(k, Math.max(1, cap));
+  for (let c = most; 2 * c >= most; c--) if (k % c === 0) return c;
+  return most;
 }
 
 export async function estimateLogLikelihood(vae: VAE, data: BatchSource, opts: LogLikelihoodOptions): Promise<LogLikelihoodResult> {
@@ -64,12 +70,14 @@ export async function estimateLogLikelihood(vae: VAE, data: BatchSource, opts: L
   const maxRows = Math.min(opts.maxRows ?? 8192, fits);
   const B = Math.min(data.count, opts.batch ?? Math.max(1, Math.min(256, Math.floor(maxRows / Math.min(K, 64)))));
   const Kc = chunkOf(K, Math.floor(maxRows / B));
-  const chunks = K / Kc;
+  const chunks = Math.ceil(K / Kc);
   const plan = await vae.plan('iwae-eval', B, { samples: Kc, bounds }).catch((e) => {
     throw restateChunkRefusal(e, B, Kc, opts.batch !== undefined);
   });
-  const gather = await data.gatherFor(plan, vae.buffers, vae.cache);
   const batches = Math.ceil(data.count / B);
+  // Each chunk's noise is keyed by its number, a u32: refused before the first submit, not midway.
+  if (batches * chunks > U32_MAX) throw new ConfigError(`logLikelihood: ${batches} batches x ${chunks} chunks of samples are more chunks than the noise counter numbers (${U32_MAX}); use a larger batch or fewer samples`);
+  const gather = await data.gatherFor(plan, vae.buffers, vae.cache);
   for (let i = 0; i < batches; i++) {
     for (let c = 0; c < chunks; c++) {
       // Chunk c of batch i draws its own noise: counter i * chunks + c, numbered within the chunk.

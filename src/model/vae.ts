@@ -249,10 +249,12 @@ export class VAE extends VaeBase {
     const inWidth = kind === 'decode' || kind === 'decode-output' ? this.config.latent : this.config.inputDim;
     const outWidth = kind === 'encode' ? this.parts.sampler.posteriorWidth : kind === 'decode-output' ? this.parts.likelihood.outputWidth : this.config.inputDim;
     const result = new Float32Array(rows * outWidth);
+    // Copied once: copying the whole array for each chunk made 100,000 rows take seconds.
+    const allLabels = labels ? Array.from(labels) : undefined;
     for (let r0 = 0; r0 < rows; r0 += B) {
       const n = Math.min(B, rows - r0);
       const chunk = input ? input.subarray(r0 * inWidth, (r0 + n) * inWidth) : null;
-      const chunkLabels = labels ? Array.from(labels).slice(r0, r0 + n) : undefined;
+      const chunkLabels = allLabels?.slice(r0, r0 + n);
       // Prior draws are numbered from the chunk's first row, so n samples do not depend on B.
       const plan = await this.dispatchForward(kind, B, chunk, chunkLabels, { ...step, ...(kind === 'sample' ? { validRows: n, noiseRow0: r0 } : {}) });
       result.set(await readFloats(this.device, plan.output.buffer, 0, n * outWidth), r0 * outWidth);
