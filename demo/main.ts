@@ -23,6 +23,7 @@ import { messageHandler, type PageRun } from './ui/messages';
 import { RunButtonFocus } from './ui/run-focus';
 import { UnsavedRun } from './ui/unsaved-run';
 import { controlStates } from './ui/control-states';
+import { afterRelease, watchPointerHold } from './ui/pointer-hold';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const form = $<HTMLFormElement>('settings');
@@ -211,8 +212,10 @@ $<HTMLInputElement>('load').onchange = act(async () => {
 });
 button('recover').onclick = () => { clearError(); send({ type: 'recover' }); };
 $('dataset').onchange = () => updateControls();
-// The settings that decide the views' sizes (data set, picture size, latent size, classes).
-form.addEventListener('change', sizeViewsForSettings);
+// The settings that decide the views' sizes (data set, picture size, latent size, classes); not
+// while a button is held, whose click the moved layout would lose (pointer-hold.ts).
+watchPointerHold();
+form.addEventListener('change', () => afterRelease(sizeViewsForSettings));
 
 /** Training options for a loaded model: the form's values where valid (its architecture comes from the file). */
 function safeSettings() {

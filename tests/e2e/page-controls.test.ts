@@ -3,7 +3,8 @@
 // Gaussian σ and Dequantize are off under the Bernoulli likelihood and on under the Gaussian; an
 // absurd β is refused at Start with the field's range under the settings' title. On a phone the
 // settings panel scrolls with the page; by keyboard, a bad setting is shown at its field and
-// focused, and focus follows Start and Pause to the next button. The embedding
+// focused, and focus follows Start and Pause to the next button. One click on Start starts even
+// when it ends the edit of a field that resizes the views. The embedding
 // example says it takes 28 x 28 grey models only, and refuses a colour one in those words.
 import type { Browser, Page } from 'playwright';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
@@ -75,6 +76,20 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page\'s layout and
     expect(await page.textContent('#error-title')).toBe('Check the settings');
     expect(await page.textContent('#error-text')).toBe('β must be a number from 0 to 10,000 (1 gives the ELBO) (got "1e9")');
     expect(await page.textContent('[data-testid=status]')).toMatch(/^Ready/);
+    await page.close();
+  });
+
+  it('one click on Start starts, even when it ends the edit of a field that resizes the views', async () => {
+    // Latent size 2 -> 8 hides the two 2-D views and grows the traversal: the page gets shorter.
+    // The field reports its change as Start takes the focus, between the press and the release.
+    const page = await open(1440);
+    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+    await page.fill('[name=latent]', '8');
+    await page.click('[data-testid=start]');
+    await expect.poll(() => page.textContent('[data-testid=status]'), { timeout: 30_000, message: 'the status after one click on Start' }).not.toMatch(/^Ready/);
+    // The views did follow the new latent size once the click was done.
+    await expect.poll(() => page.evaluate(() => document.body.classList.contains('latent-not-2d')), { timeout: 10_000 }).toBe(true);
+    await page.click('[data-testid=pause]').catch(() => undefined);
     await page.close();
   });
 
