@@ -107,3 +107,16 @@ describe('activation on a 2-D grid', () => {
     expect(Array.from(y.subarray(count))).toEqual(new Array(PAD).fill(UNWRITTEN));
   });
 });
+
+describe('softplus backward where y is tiny', () => {
+  it('keeps its relative precision: act\' = sigmoid(x) from y = softplus(x) down to x = -25', async () => {
+    // The absolute tolerance of the other tests passes any dx under 5e-7; here sigmoid(x) is 6e-6 to 1e-11.
+    const xs = [-12, -16, -20, -25];
+    const y = new Float32Array(xs.map((x) => Math.log1p(Math.exp(x))));
+    const got = await runKernels([activationBackward({ kind: 'softplus', count: 4 })], { y, dy: new Float32Array([1, 1, 1, 1]) }, { dx: 4 });
+    xs.forEach((x, i) => {
+      const s = 1 / (1 + Math.exp(-x));
+      expect(Math.abs(got.dx[i] - s) / s, `x = ${x}: ${got.dx[i]} against ${s}`).toBeLessThan(1e-4);
+    });
+  });
+});

@@ -191,3 +191,14 @@ describe('the gated optimizer', () => {
     expectClose(applied.p, ref.p, { atol: 1e-6, rtol: 1e-6 }, 'p after clipping');
   });
 });
+
+describe('the clipping scale of a tiny gradient', () => {
+  it('is clip / (||g|| + 1e-6), the guard included', async () => {
+    const g = new Float32Array(8);
+    g[0] = 1e-6;
+    const got = await runKernels([gradNormPartial({ count: 8 }), stepHealth()],
+      { params: new Uint32Array(encodeStepParams({ historySlot: 0, clipNorm: 1e-7 })), g, history: new Float32Array([1, 1, 0, 1]), watch: initialWatch() },
+      { partials: GRAD_NORM.partials, health: 4 });
+    expect(got.health[2]).toBeCloseTo(1e-7 / (1e-6 + 1e-6), 6);
+  });
+});

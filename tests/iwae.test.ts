@@ -272,3 +272,28 @@ describe('iwaeChunk', () => {
     expect(scaledMismatches(got, lastOnly, scale, tol).length).toBeGreaterThan(0);
   });
 });
+
+describe('iwae: log-weights far apart', () => {
+  const layout: PosteriorLayout = { latent: 1, stride: 2, mu: 0, logvar: 1 };
+
+  it('normalizes by the largest log-weight, not the first: 200 nats apart stays finite', async () => {
+    // q = prior and z = eps = 0, so log w_k = -rec_k: -1000 and -800, exp(200) past f32.
+    const rec = new Float32Array([1000, 800]);
+    const got = await runKernels([iwaeWeights({ batch: 1, samples: 2, layout, gradients: true })],
+      { params: params({ validRows: 1 }), q: new Float32Array([0, 0]), z: new Float32Array(2), eps: new Float32Array(2), rec },
+      { log_weight: 2, bound: 1, row_weight: 2, dz_direct: 2, dq_direct: 2 });
+    expect(got.bound[0]).toBeCloseTo(800 - Math.log1p(Math.exp(-200)) + Math.log(2), 3);
+    expect(Array.from(got.row_weight)).toEqual([0, 1]);
+  });
+
+  it('a short last chunk leaves its unused rows out of the max as well as the sum', async () => {
+    // total_samples 3 in a chunk of 4: row 3 is drawn but unused; its huge log-weight must not
+    // become the stabilizer (exp(-1010) of the others would be 0, and the bound +Inf).
+    const rec = new Float32Array([10, 11, 12, -1000]);
+    const got = await runKernels([iwaeChunk({ batch: 1, samples: 4, layout })],
+      { params: params({ validRows: 1, chunk: 0, totalSamples: 3, batchStart: 0 }), q: new Float32Array([0, 0]), z: new Float32Array(4), eps: new Float32Array(4), rec },
+      { state: 2, bounds: 1 });
+    const lse = -10 + Math.log(1 + Math.exp(-1) + Math.exp(-2));
+    expect(got.bounds[0]).toBeCloseTo(-(lse - Math.log(3)), 4);
+  });
+});

@@ -132,3 +132,20 @@ describe('elboReduce with capacity control', () => {
     expectClose(cap.kl, plain.kl, { atol: 0, rtol: 1e-6 }, 'kl');
   });
 });
+
+describe('capacity control: padding rows', () => {
+  it('KLbar is taken over the valid rows only, however large the padding rows\' KL', async () => {
+    // Padding rows with a huge KL would lift the batch's mean past C and flip the gradient's sign.
+    const B = 8, Z = 2, valid = 4, layout = mulvLayout(Z);
+    const mulv = makeMulv(B, Z, 5);
+    for (let b = valid; b < B; b++) for (let j = 0; j < Z; j++) mulv[b * 2 * Z + j] = 20;
+    const klMean = elboObjectiveRef({ batch: B, samples: 1, latent: Z, validRows: valid, mulv, rec: new Float64Array(B), klWeight: 1, freeBits: 0 }).klMean;
+    const C = 1.5 * klMean + 1; // above the valid rows' KL, far below the mean with the padding rows
+    const got = await runKernels([klCapacity({ batch: B, layout })], { params: params({ validRows: valid, klWeight: 1, klCapacity: C }), q: makeQ(mulv, B, layout) }, { kl: B, dq_direct: B * 2 * Z });
+    // Under the capacity the KL term is pushed up: dKL/dmu = mu is negated, so dq_direct has -mu's sign.
+    for (let b = 0; b < valid; b++) for (let j = 0; j < Z; j++) {
+      const mu = mulv[b * 2 * Z + j];
+      if (mu !== 0) expect(Math.sign(got.dq_direct[b * 2 * Z + j]), `row ${b}, dimension ${j}`).toBe(-Math.sign(mu));
+    }
+  });
+});

@@ -12,7 +12,7 @@ import { encodeStepParams, type StepParams } from '../src/step-params';
 import { centralDiff, expectClose, f32, mismatches, testData, type Tolerance } from './helpers/compare';
 import { runKernels } from './helpers/gpu';
 import { elboObjectiveRef, objectiveThroughSamplerRef } from './reference/objectives';
-import { LAYOUTS, mulvToQ, randomMulv, SENTINEL, type LayoutName } from './reference/reparam';
+import { LAYOUTS, mulvLayout, mulvToQ, randomMulv, SENTINEL, type LayoutName } from './reference/reparam';
 import { tcvaeObjectiveRef, totalCorrelationRef } from './reference/tc';
 
 const params = (p: Partial<StepParams>) => new Uint32Array(encodeStepParams(p));
@@ -223,5 +223,20 @@ describe('tcRows, tcPosteriorGrad and elboReduce with the TC term', () => {
     const wrong = expected({ ...c, beta: c.beta + 0.5 }, mulv, z, rec);
     expect(mismatches(got.dz_direct, wrong.dz, relTo(wrong.dz, 2e-4, 2e-3)).length).toBeGreaterThan(0);
     expect(mismatches(got.history.subarray(4, 5), [wrong.loss], { atol: 1e-3, rtol: 1e-5 }).length).toBeGreaterThan(0);
+  });
+});
+
+describe('beta-TCVAE: log-variances past the clamp', () => {
+  it('gives no log-variance gradient where |lv| > 80, and the reference\'s gradient elsewhere', async () => {
+    // Finite is not enough: an unclamped gradient at lv = -100 is finite too (-0.37 here, against 0).
+    const B = 2, S = 1, Z = 2, layout = mulvLayout(Z);
+    const mulv = new Float64Array([0, 0, -100, 0, 0, 1, -100, 0]);
+    const z = new Float64Array([0, -1, 0, 0.6]);
+    const p = { batch: B, samples: S, layout, tcExcess: 5 };
+    const got = await runKernels([tcRows({ ...p, gradients: false }), tcPosteriorGrad(p)],
+      { params: params({ validRows: 2, klWeight: 1 }), q: Float32Array.from(mulv), z: Float32Array.from(z), dq_direct: new Float32Array(B * 2 * Z) },
+      { tc: S * B, stats: S * B * (Z + 1) });
+    const ref = totalCorrelationRef({ batch: B, samples: S, latent: Z, validRows: 2, mulv, z });
+    for (let i = 0; i < B * 2 * Z; i++) expect(Math.abs(got.dq_direct[i] - 5 * ref.dmulv[i]), `entry ${i}: ${got.dq_direct[i]} against ${5 * ref.dmulv[i]}`).toBeLessThan(1e-5);
   });
 });
