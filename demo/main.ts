@@ -4,7 +4,7 @@
 import './styles.css';
 import type { FromWorker, PresentMode, RunState, ToWorker } from './shared/protocol';
 import { isKeptSource, keptData, keptSourceName } from './shared/saved-run';
-import { statusText } from './ui/status-text';
+import { lossName, statusText } from './ui/status-text';
 import { RECON_COUNT } from './shared/layout';
 import { InterpolationControls } from './ui/interpolation-controls';
 import { Charts } from './ui/charts';
@@ -133,7 +133,7 @@ function announce(text: string): void {
 }
 
 function updateStatus(): void {
-  const text = statusText({ ...ui, hasModel: ui.model !== null });
+  const text = statusText({ ...ui, hasModel: ui.model !== null, lossName: lossName(ui.model) });
   statusEl.textContent = text;
   statusEl.dataset.state = ui.state;
   // Screen readers hear a change of state, not every step of the status line.

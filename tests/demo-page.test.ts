@@ -12,7 +12,8 @@ import { canvasSize, gridSpec, MAX_CANVAS_SIDE, MAX_TRAVERSAL_ROWS } from '../de
 import { traversalOrder } from '../demo/worker/traversal';
 import { VIEW_NAMES, type LossChunk } from '../demo/shared/protocol';
 import { isKeptSource, keptData, keptSourceName, type SavedRun } from '../demo/shared/saved-run';
-import { statusText } from '../demo/ui/status-text';
+import { lossName, statusText } from '../demo/ui/status-text';
+import { resolveConfig } from '../src/model/config';
 import { interpolationLabels } from '../demo/ui/interpolation-labels';
 import { classOptions } from '../demo/ui/class-pickers';
 import { controlStates } from '../demo/ui/control-states';
@@ -106,13 +107,22 @@ describe('the views before the page script runs', () => {
 });
 
 describe('the status line and the kept run\'s data', () => {
-  const facts = { state: 'training' as const, detail: '', hasModel: true, epoch: 3, step: 120, loss: 151.234, rate: 1234.6 };
+  const facts = { state: 'training' as const, detail: '', hasModel: true, epoch: 3, step: 120, loss: 151.234, rate: 1234.6, lossName: '−ELBO' };
 
   it('says where the run stands in each state', () => {
-    expect(statusText(facts)).toBe('Training · epoch 3 · step 120 · loss 151.23 · 1,235 examples/s');
+    expect(statusText(facts)).toBe('Training · epoch 3 · step 120 · −ELBO 151.23 · 1,235 examples/s');
     expect(statusText({ ...facts, state: 'paused', detail: 'Loaded m.safetensors', loss: NaN })).toBe('Paused · epoch 3 · step 120 · Loaded m.safetensors');
     expect(statusText({ ...facts, state: 'idle', hasModel: false })).toBe('Ready. Choose settings and press Start.');
     expect(statusText({ ...facts, state: 'loading', detail: '' })).toBe('Loading…');
+  });
+
+  it('names the quantity the model trains on: the -ELBO only when nothing reweights its KL', () => {
+    const c = resolveConfig({});
+    expect(lossName(null)).toBe('loss');
+    expect(lossName(c)).toBe('−ELBO');
+    expect(lossName({ ...c, objective: 'iwae', samples: 5 })).toBe('−IWAE bound');
+    expect(lossName({ ...c, objective: 'tcvae', beta: 4 })).toBe('β-TCVAE loss');
+    for (const reweighted of [{ beta: 4 }, { warmupSteps: 100 }, { freeBits: 0.5 }, { klCapacity: 25 }]) expect(lossName({ ...c, ...reweighted })).toBe('training loss');
   });
 
   it('fetches a kept run\'s files from where the page is served now; drawn data needs none', () => {

@@ -18,6 +18,7 @@ import { paramLayout } from '../src/model/build';
 import { resolveConfig } from '../src/model/config';
 import { acquireNodeDevice } from '../src/gpu/node-device';
 import { readTrainingState } from '../src/training-state';
+import { SAVE_EVERY_SECONDS } from '../demo/shared/saved-run';
 
 const split = (count: number, name: string): Split => ({
   name, count, rows: 8, cols: 8,
@@ -116,6 +117,30 @@ describe('the demo session', () => {
       expect(seen.slice(0, 11).map((c) => c.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
       expect(seen.filter((c) => c.epochEnded).map((c) => c.step), 'five steps an epoch').toEqual([5, 10]);
       for (let i = 1; i < seen.length; i++) expect(seen[i].trainedMs).toBeGreaterThan(seen[i - 1].trainedMs);
+    } finally {
+      s.destroy();
+    }
+  });
+
+  it('saves the run by training time too, where 100 steps would take minutes (a conv model on a software GPU)', async () => {
+    // Each step is made to look 10 s long to the session's clock: SAVE_EVERY_SECONDS (30) passes
+    // every 3 steps, long before SAVE_EVERY_STEPS (100).
+    const real = performance.now.bind(performance);
+    let offset = 0;
+    vi.spyOn(performance, 'now').mockImplementation(() => real() + offset);
+    let reached: () => void = () => undefined;
+    const enough = new Promise<void>((r) => (reached = r));
+    const slow = { maybeRefresh: async (_vae: unknown, at: TrainingClock) => { offset += 10_000; if (at.step >= 10) reached(); } } as unknown as Views;
+    const s = await Session.create(acquired, settings, data, slow, () => undefined);
+    const savedAt: number[] = [];
+    s.onSaveDue = async () => { savedAt.push(s.steps); await s.state(settings); };
+    try {
+      s.start(() => reached());
+      await enough;
+      await s.stop();
+      expect(SAVE_EVERY_SECONDS).toBe(30);
+      // The check follows the step, the clock moves as the views are told of it: a save at step 4, then every 3.
+      expect(savedAt.slice(0, 3), 'saved every 3 steps of 10 s').toEqual([4, 7, 10]);
     } finally {
       s.destroy();
     }

@@ -1,8 +1,8 @@
 // The demo's settings form (demo/ui/settings.ts): numbers without a natural ceiling (β, free
 // bits, KL capacity) are refused above a sensible one, naming the field and its range, as every
 // other field is; controls that do not apply to the other choices are turned off as the choice is
-// made (Gaussian σ and Dequantize under Bernoulli; f16 activations without shader-f16), not
-// refused at Start. The form here is a stand-in with the few properties the module reads.
+// made (the other architecture's fields; Gaussian σ and Dequantize under Bernoulli; f16
+// activations without shader-f16, leaving the Activations control on), not refused at Start. The form here is a stand-in with the few properties the module reads.
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS, lockSettings, MAX, readSettings, useAdapterFeatures, writeSettings } from '../demo/ui/settings';
 
@@ -14,10 +14,12 @@ function fakeForm() {
   const names = ['latent', 'arch', 'hidden', 'channels', 'dense', 'norm', 'precision', 'likelihood', 'sigma', 'dequantize', 'objective', 'samples', 'beta',
     'warmupSteps', 'klCycleSteps', 'freeBits', 'klCapacity', 'capacitySteps', 'conditional', 'binarize', 'batch', 'lr', 'seed', 'subset'];
   const controls = new Map(names.map((n) => [n, control(n)]));
-  const f16 = control('f16 option');
-  controls.get('precision')!.options = [f16];
+  const f16 = Object.assign(control('f16 option'), { tagName: 'OPTION' });
+  const precision = controls.get('precision')!;
+  precision.options = [f16];
+  // An option's label is its select's.
   const dom = (c: Control) => Object.assign(c, {
-    closest: () => ({ classList: { toggle: (_: string, on: boolean) => (c.label.off = on) } }),
+    closest: () => ({ classList: { toggle: (_: string, on: boolean) => ((c === f16 ? precision : c).label.off = on) } }),
     querySelector: () => (c.options ? dom(c.options[0]) : null),
   });
   const listeners: (() => void)[] = [];
@@ -67,6 +69,24 @@ describe('controls that apply under another choice only', () => {
     expect(readSettings(form)).toMatchObject({ likelihood: 'bernoulli', dequantize: false });
   });
 
+  it('turns the MLP\'s hidden sizes off under the conv architecture, and the conv fields under the MLP', () => {
+    const { form, c, choose } = fakeForm();
+    lockSettings(form, false);
+    const convFields = () => ['channels', 'dense', 'norm'].map((n) => c(n).disabled);
+    expect([c('hidden').disabled, ...convFields()]).toEqual([false, true, true, true]);
+    expect(c('channels').title).toMatch(/convolutional architecture only/);
+    // What the architecture not chosen holds is not checked: its fields cannot be corrected while off.
+    c('channels').value = '16, x';
+    expect(readSettings(form)).toMatchObject({ arch: 'mlp', channels: [], norm: 'none' });
+    choose('arch', 'conv');
+    expect([c('hidden').disabled, ...convFields()]).toEqual([true, false, false, false]);
+    expect(c('hidden').title).toMatch(/MLP architecture only/);
+    expect(() => readSettings(form)).toThrow(/^Conv channels must be whole numbers/);
+    c('channels').value = '16, 32';
+    c('hidden').value = 'nonsense';
+    expect(readSettings(form)).toMatchObject({ arch: 'conv', channels: [16, 32], hidden: DEFAULTS.hidden });
+  });
+
   it('leaves a locked form locked, and applies the choices again once it is unlocked', () => {
     const { form, c, choose } = fakeForm();
     lockSettings(form, true);
@@ -85,6 +105,7 @@ describe('controls that apply under another choice only', () => {
     c('precision').value = 'f16';
     useAdapterFeatures(form, ['timestamp-query', 'subgroups']);
     expect([f16.disabled, c('precision').value]).toEqual([true, 'f32']);
+    expect(c('precision').label.off, 'the select and its label stay on: f32 is still a choice').toBe(false);
     expect((f16 as unknown as { textContent: string }).textContent).toMatch(/needs shader-f16, which this GPU lacks/);
     useAdapterFeatures(form, new Set(['shader-f16']));
     expect(f16.disabled).toBe(false);

@@ -2,7 +2,7 @@
 // a crashed GPU process loses at most the last few steps. One record: the training state (weights,
 // Adam's moments and counters, as src/training-state.ts writes it for `train --resume`), the
 // settings it was trained with, and what the page shows about it. The worker writes it every
-// SAVE_EVERY_STEPS steps, at each epoch's end and on pause; the page reads it at load to offer to
+// SAVE_EVERY_STEPS steps or SAVE_EVERY_SECONDS of training, at each epoch's end and on pause; the page reads it at load to offer to
 // continue. Runs on the built-in data sets are kept (MNIST, Fashion-MNIST, dSprites); runs on the
 // user's own files are not, as the files are not there after a reload. Beside it the page keeps
 // the run's chart history (RunHistory), so the curves come back with the run.
@@ -38,6 +38,10 @@ export interface RunHistory {
 
 /** Steps between saves while training: ~5 s on a software GPU, a fraction of a second on a real one. */
 export const SAVE_EVERY_STEPS = 100;
+/** Training time between saves where SAVE_EVERY_STEPS would take longer (a conv model on a software GPU: minutes). */
+export const SAVE_EVERY_SECONDS = 30;
+/** When the run is kept, in the page's words. */
+export const SAVED_WHEN = `every ${SAVE_EVERY_STEPS} steps or ${SAVE_EVERY_SECONDS} s of training, at the end of each epoch and on pause`;
 
 export interface SavedRun {
   /** Training-state bytes (src/training-state.ts). */

@@ -18,8 +18,22 @@ function lineSeries(label: string, stroke: string, dashed = false): uPlot.Series
   return {
     label, stroke, width: dashed ? 1.5 : 1.75, spanGaps: true, dash: dashed ? [6, 4] : undefined,
     points: { show: dashed, size: 5, fill: stroke },
-    value: (_u, v) => (v == null ? '–' : v.toFixed(2)),
+    value: (u, v, seriesIdx, idx) => (v != null ? v.toFixed(2) : earlierValue(u, seriesIdx, idx)),
   };
+}
+
+/**
+ * A series' value at or before index `idx`, with its step: the test series has a point at each
+ * epoch's end only, so at most steps (the newest included) it has none of its own, and the legend
+ * would show "–" beside a curve that has points.
+ */
+function earlierValue(u: uPlot, seriesIdx: number, idx: number | null): string {
+  const ys = u.data[seriesIdx], xs = u.data[0];
+  for (let j = Math.min(idx ?? ys.length - 1, ys.length - 1); j >= 0; j--) {
+    const y = ys[j];
+    if (y != null) return `${y.toFixed(2)} (step ${xs[j]})`;
+  }
+  return '–';
 }
 
 /** Compact tick labels; uPlot passes null for log-scale ticks it leaves unlabelled. */

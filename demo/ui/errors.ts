@@ -2,7 +2,7 @@
 // page before the worker starts, because the reasons (insecure origin, old browser, flag off on
 // Linux) need different advice; adapter and device failures come from the worker.
 import type { ErrorKind } from '../shared/protocol';
-import { SAVE_EVERY_STEPS } from '../shared/saved-run';
+import { SAVED_WHEN } from '../shared/saved-run';
 import { inPageTerms } from './page-terms';
 
 const el = () => document.getElementById('error')!;
@@ -94,7 +94,7 @@ export function describeError(kind: ErrorKind, raw: string): { title: string; te
     case 'no-webgpu':
       return { title: 'WebGPU is not available to the training worker', text: `${message}\n${ENABLE_HELP}` };
     case 'device-lost':
-      return { title: 'The GPU device was lost', text: `${message}\nThe model on it is gone. You can restart on a new device from the last weights read back (kept every ${SAVE_EVERY_STEPS} steps, at the end of each epoch and on pause).` };
+      return { title: 'The GPU device was lost', text: `${message}\nThe model on it is gone. You can restart on a new device from the last weights read back (kept ${SAVED_WHEN}).` };
     case 'data':
       return { title: 'The dataset could not be used', text: message };
     case 'config':

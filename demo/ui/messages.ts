@@ -15,6 +15,7 @@ import { describeError, showError, showNotice } from './errors';
 import { downloadBlob } from './view-export';
 import type { RunLog } from './run-log';
 import type { UnsavedRun } from './unsaved-run';
+import { SAVED_WHEN } from '../shared/saved-run';
 
 /** The page's run as the status line and the controls read it. */
 export interface PageRun {
@@ -135,7 +136,7 @@ export function messageHandler(page: PageParts): (m: FromWorker) => void {
         }
         break;
       case 'stored':
-        $('stored').textContent = `Kept in this browser at step ${m.step.toLocaleString('en')}: after a reload you can continue from there.`;
+        $('stored').textContent = `Kept in this browser at step ${m.step.toLocaleString('en')} (saved ${SAVED_WHEN}): after a reload you can continue from there.`;
         $('stored').dataset.step = String(m.step);
         runLog.keep(m.step);
         break;

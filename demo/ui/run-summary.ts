@@ -33,7 +33,8 @@ export class RunSummary {
   }
 
   model(m: ModelMessage): void {
-    this.lines = [this.lines[0] ?? '', `Model ${describeShape(m.config, PAGE_SYMBOLS)}, ${m.config.likelihood}, ${describeObjective(m.config, PAGE_SYMBOLS)}, ` +
+    const conditional = m.config.classes > 0 ? `, conditional on ${m.config.classes} classes` : '';
+    this.lines = [this.lines[0] ?? '', `Model ${describeShape(m.config, PAGE_SYMBOLS)}${conditional}, ${m.config.likelihood}, ${describeObjective(m.config, PAGE_SYMBOLS)}, ` +
       `${m.params.toLocaleString('en')} parameters, batch ${m.batch}${m.precision === 'f16' ? ', f16 activations' : ''}`];
     this.show();
   }

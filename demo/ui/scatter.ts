@@ -87,7 +87,8 @@ export class Scatter {
     ctx.fillStyle = '#8b949e';
     ctx.font = '11px system-ui, sans-serif';
     ctx.lineWidth = 1;
-    for (let t = -Math.floor(extent); t <= extent; t++) {
+    const step = tickStep(extent);
+    for (let t = -Math.floor(extent / step) * step; t <= extent; t += step) {
       ctx.beginPath();
       ctx.moveTo(toX(t), pad); ctx.lineTo(toX(t), size - pad);
       ctx.moveTo(pad, toY(t)); ctx.lineTo(size - pad, toY(t));
@@ -104,6 +105,11 @@ export class Scatter {
       return;
     }
     const { mu, labels } = this.last;
+    // The few outliers past the range are left out, not drawn over the axes' labels.
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(pad, pad, inner, inner);
+    ctx.clip();
     ctx.globalAlpha = 0.8;
     for (let i = 0; i < labels.length; i++) {
       ctx.fillStyle = PALETTE[labels[i] % PALETTE.length];
@@ -111,6 +117,16 @@ export class Scatter {
       ctx.arc(toX(mu[2 * i]), toY(mu[2 * i + 1]), 2.2, 0, 2 * Math.PI);
       ctx.fill();
     }
-    ctx.globalAlpha = 1;
+    ctx.restore();
+  }
+}
+
+/**
+ * The spacing of the axes' ticks: 1, 2, 5, 10, ... whichever keeps them to at most 6 a side, so
+ * that the labels of a wide range (a dSprites code spans +-16) do not run into each other.
+ */
+export function tickStep(extent: number): number {
+  for (let scale = 1; ; scale *= 10) {
+    for (const m of [1, 2, 5]) if (extent / (m * scale) <= 6) return m * scale;
   }
 }

@@ -49,23 +49,28 @@ function num(form: HTMLFormElement, name: string, label: string, ok: (v: number)
   return v;
 }
 
+/** A comma-separated list of whole numbers from 1 to max, or null when the field holds anything else. */
+function sizesIn(form: HTMLFormElement, name: string, max: number): { raw: string; sizes: number[] | null } {
+  const raw = field(form, name).value.trim();
+  const sizes = raw.split(/[\s,]+/).filter(Boolean).map(Number);
+  return { raw, sizes: sizes.every((v) => Number.isInteger(v) && v >= 1 && v <= max) ? sizes : null };
+}
+
 export function readSettings(form: HTMLFormElement): Settings {
-  const hiddenRaw = field(form, 'hidden').value.trim();
-  const hidden = hiddenRaw.split(/[\s,]+/).filter(Boolean).map(Number);
-  if (!hidden.length || !hidden.every((h) => Number.isInteger(h) && h >= 1 && h <= 4096)) {
-    throw new SettingsError(`Hidden sizes must be one or more whole numbers from 1 to 4096 separated by commas, e.g. "256" or "512, 256" (got "${hiddenRaw}")`, 'hidden');
+  const arch = choice(form, 'arch', 'Architecture', ['mlp', 'conv'] as const);
+  // Each architecture's fields are checked only when it is chosen: the other's are off (followChoices), so could not be corrected.
+  const hidden = sizesIn(form, 'hidden', 4096);
+  if (arch === 'mlp' && !hidden.sizes?.length) {
+    throw new SettingsError(`Hidden sizes must be one or more whole numbers from 1 to 4096 separated by commas, e.g. "256" or "512, 256" (got "${hidden.raw}")`, 'hidden');
   }
   const likelihood = field(form, 'likelihood').value;
-  const arch = choice(form, 'arch', 'Architecture', ['mlp', 'conv'] as const);
-  const channelsRaw = field(form, 'channels').value.trim();
-  const channels = channelsRaw.split(/[\s,]+/).filter(Boolean).map(Number);
-  if (!channels.every((c) => Number.isInteger(c) && c >= 1 && c <= 1024)) {
-    throw new SettingsError(`Conv channels must be whole numbers from 1 to 1024 separated by commas, one per halving of the image, e.g. "16, 32" (or empty to choose from the image size); got "${channelsRaw}"`, 'channels');
+  const channels = sizesIn(form, 'channels', 1024);
+  if (arch === 'conv' && !channels.sizes) {
+    throw new SettingsError(`Conv channels must be whole numbers from 1 to 1024 separated by commas, one per halving of the image, e.g. "16, 32" (or empty to choose from the image size); got "${channels.raw}"`, 'channels');
   }
-  const denseRaw = field(form, 'dense').value.trim();
-  const dense = denseRaw.split(/[\s,]+/).filter(Boolean).map(Number);
-  if (!dense.every((d) => Number.isInteger(d) && d >= 1 && d <= 4096)) {
-    throw new SettingsError(`Conv dense sizes must be whole numbers from 1 to 4096 separated by commas, e.g. "256" (or empty for none); got "${denseRaw}"`, 'dense');
+  const dense = sizesIn(form, 'dense', 4096);
+  if (arch === 'conv' && !dense.sizes) {
+    throw new SettingsError(`Conv dense sizes must be whole numbers from 1 to 4096 separated by commas, e.g. "256" (or empty for none); got "${dense.raw}"`, 'dense');
   }
   const dequantize = checkbox(form, 'dequantize').checked;
   if (dequantize && likelihood !== 'gaussian') {
@@ -97,10 +102,10 @@ export function readSettings(form: HTMLFormElement): Settings {
   return {
     latent: int(form, 'latent', 'Latent size', 1, 512),
     arch,
-    hidden,
-    channels,
-    dense,
-    norm: choice(form, 'norm', 'Conv normalization', ['none', 'group'] as const),
+    hidden: hidden.sizes?.length ? hidden.sizes : DEFAULTS.hidden,
+    channels: channels.sizes ?? [],
+    dense: dense.sizes ?? [],
+    norm: arch === 'conv' ? choice(form, 'norm', 'Conv normalization', ['none', 'group'] as const) : 'none',
     precision,
     likelihood: likelihood === 'gaussian' ? 'gaussian' : 'bernoulli',
     sigma: choice(form, 'sigma', 'Gaussian σ', ['learned', 'predicted'] as const),
@@ -165,6 +170,8 @@ export function writeConfig(form: HTMLFormElement, c: VaeConfig): void {
 const formState = new WeakMap<HTMLFormElement, { locked: boolean; f16: boolean }>();
 
 const GAUSSIAN_ONLY = 'Applies to the Gaussian likelihood only: choose Gaussian under Likelihood to set it';
+const MLP_ONLY = 'Applies to the MLP architecture only: choose MLP under Architecture to set it';
+const CONV_ONLY = 'Applies to the convolutional architecture only: choose Convolutional under Architecture to set it';
 const NO_F16 = 'f16 (needs shader-f16, which this GPU lacks)';
 
 /**
@@ -182,17 +189,22 @@ export function describeControls(form: HTMLFormElement): void {
 function offWhen(el: HTMLInputElement | HTMLSelectElement | HTMLOptionElement, why: string | null): void {
   el.disabled = why !== null;
   el.title = why ?? el.closest('label')?.title ?? '';
-  el.closest('label')?.classList.toggle('off', why !== null);
+  // An option turned off leaves its select, and the select's label, working.
+  if (el.tagName !== 'OPTION') el.closest('label')?.classList.toggle('off', why !== null);
 }
 
 /**
  * Turns off the controls that do not apply to the other choices, so that a choice the run would
- * refuse cannot be made in the first place: Gaussian σ and Dequantize under the Bernoulli
+ * refuse or ignore cannot be made in the first place: the MLP's hidden sizes under the conv
+ * architecture and the conv fields under the MLP, Gaussian σ and Dequantize under the Bernoulli
  * likelihood, and f16 activations on a GPU without shader-f16.
  */
 function followChoices(form: HTMLFormElement): void {
   const state = formState.get(form);
   if (!state || state.locked) return;
+  const conv = field(form, 'arch').value === 'conv';
+  offWhen(field(form, 'hidden'), conv ? MLP_ONLY : null);
+  for (const name of ['channels', 'dense', 'norm']) offWhen(field(form, name), conv ? null : CONV_ONLY);
   const gaussian = field(form, 'likelihood').value === 'gaussian';
   offWhen(field(form, 'sigma'), gaussian ? null : GAUSSIAN_ONLY);
   offWhen(checkbox(form, 'dequantize'), gaussian ? null : GAUSSIAN_ONLY);

@@ -1,6 +1,7 @@
 // The status line under the controls: where the run stands, in one line per state. The page puts
 // it in the visible status (data-testid="status") and, on a change of state only, in the live
 // region screen readers announce.
+import type { VaeConfig } from '../../src/model/config';
 import type { RunState } from '../shared/protocol';
 
 export interface StatusFacts {
@@ -13,10 +14,25 @@ export interface StatusFacts {
   loss: number;
   /** Examples per second, 0 when not known. */
   rate: number;
+  /** What `loss` is (`lossName`). */
+  lossName: string;
+}
+
+/**
+ * The name of the quantity a model trains on, as the status line shows it: the -ELBO only when
+ * nothing reweights its KL term (the charts and the summary show the -ELBO, rec + KL, in every
+ * case, which β, a warm-up, free bits or a capacity make a different number).
+ */
+export function lossName(config: VaeConfig | null): string {
+  if (!config) return 'loss';
+  if (config.objective === 'iwae') return '−IWAE bound';
+  if (config.objective === 'tcvae') return 'β-TCVAE loss';
+  const plain = config.beta === 1 && !config.warmupSteps && !config.freeBits && !config.klCapacity;
+  return plain ? '−ELBO' : 'training loss';
 }
 
 export function statusText(f: StatusFacts): string {
-  const loss = Number.isFinite(f.loss) ? ` · loss ${f.loss.toFixed(2)}` : '';
+  const loss = Number.isFinite(f.loss) ? ` · ${f.lossName} ${f.loss.toFixed(2)}` : '';
   const where = `epoch ${f.epoch} · step ${f.step}${loss}`;
   switch (f.state) {
     case 'starting': return 'Starting the GPU worker…';

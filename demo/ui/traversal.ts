@@ -6,12 +6,23 @@ import { MAX_TRAVERSAL_ROWS, TRAVERSAL_RANGE, traversalRows } from '../shared/la
 
 /** What the view shows; `cut` says which rows are left out, if any. The page starts with explanation(''). */
 function explanation(cut: string): string {
-  return `One row per latent dimension${cut}: the posterior mean of the first test image, with that one coordinate swept from −${TRAVERSAL_RANGE} to +${TRAVERSAL_RANGE}. Rows are ordered by the dimension’s mean KL on test images; a row that does not change is a dimension the model does not use.`;
+  return `One row per latent dimension${cut}: the posterior mean of the first test image, with that one coordinate swept from −${TRAVERSAL_RANGE} to +${TRAVERSAL_RANGE}. Rows are ordered by the dimension’s mean KL on test images (in nats); a row that does not change is a dimension the model does not use.`;
 }
 
+/** Added to the explanation when the rows name factors (dSprites, whose pictures carry them). */
+const FACTORS_NOTE = ' Where a row names a factor, that factor explains the given share of the dimension’s posterior mean over the test pictures (a disentangled code has one factor per row, near 100%).';
+
+/** The dSprites factors in plain words. */
+const FACTOR_WORDS: Record<string, string> = {
+  posX: 'x position', posY: 'y position', scale: 'size', orientation: 'rotation', shape: 'shape', shapeHue: 'sprite hue', backgroundHue: 'background hue',
+};
+export const factorWords = (name: string) => FACTOR_WORDS[name] ?? name;
+
 export class TraversalLabels {
+  private explained = explanation('');
+
   constructor(private readonly list: HTMLElement, private readonly note: HTMLElement) {
-    this.note.textContent = explanation('');
+    this.note.textContent = this.explained;
   }
 
   /** Describes the view for a newly built or loaded model. */
@@ -19,7 +30,8 @@ export class TraversalLabels {
     const shown = traversalRows(config.latent, config.imageShape[0]);
     const fitted = shown < Math.min(config.latent, MAX_TRAVERSAL_ROWS) ? ' (as many as fit at this image size)' : '';
     const cut = config.latent > shown ? `, the ${shown} with most KL of ${config.latent}${fitted}` : '';
-    this.note.textContent = explanation(cut);
+    this.explained = explanation(cut);
+    this.note.textContent = this.explained;
     this.list.replaceChildren();
   }
 
@@ -28,11 +40,13 @@ export class TraversalLabels {
     this.list.replaceChildren(...dims.map((dim, row) => {
       const item = document.createElement('li');
       const factor = factors?.[row];
-      item.textContent = `z${dim}${kl ? ` · KL ${kl[row].toFixed(2)}` : ''}${factor ? ` · ${factor.name} ${factor.share.toFixed(2)}` : ''}`;
-      if (factor) item.title = `${factor.name} explains ${(100 * factor.share).toFixed(0)}% of this dimension's posterior mean over the test pictures`;
+      const share = factor ? `${(100 * factor.share).toFixed(0)}%` : '';
+      item.textContent = `z${dim}${kl ? ` · KL ${kl[row].toFixed(2)} nats` : ''}${factor ? ` · ${factorWords(factor.name)} ${share}` : ''}`;
+      if (factor) item.title = `${factorWords(factor.name)} explains ${share} of this dimension's posterior mean over the test pictures`;
       item.dataset.dim = String(dim);
       return item;
     }));
+    this.note.textContent = this.explained + (factors?.some((f) => f) ? FACTORS_NOTE : '');
   }
 
   clear(): void {

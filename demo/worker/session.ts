@@ -4,7 +4,7 @@
 // steps it lets the views refresh and yields to the worker's event loop so pause/save messages
 // are handled promptly.
 import { Philox, saveCheckpoint, saveTrainingState, VAE, type AcquiredDevice, type BatchSource, type ResidentData, type StepLoss, type TrainingState, type VaeConfig } from '../../src/index';
-import { SAVE_EVERY_STEPS } from '../shared/saved-run';
+import { SAVE_EVERY_SECONDS, SAVE_EVERY_STEPS } from '../shared/saved-run';
 import { datasetChannels } from '../../src/data/mnist';
 import type { EpochReport, FromWorker, LossChunk, Settings } from '../shared/protocol';
 import type { LoadedData } from './data';
@@ -90,12 +90,14 @@ export class Session {
   /** When the last progress report was posted (performance.now()). */
   private lastReport = 0;
   private lastSavedStep = 0;
+  /** When the last state was taken (performance.now()). */
+  private lastSavedAt = performance.now();
   private trainedMs = 0;
   /** The last training loss reported to the page (NaN before the first). */
   lastLoss = NaN;
   /** Runs after each epoch's report (the worker snapshots the weights there). */
   onEpochEnd?: () => Promise<void>;
-  /** Runs every SAVE_EVERY_STEPS steps while training (the worker keeps the run in browser storage). */
+  /** Runs every SAVE_EVERY_STEPS steps or SAVE_EVERY_SECONDS while training (the worker keeps the run in browser storage). */
   onSaveDue?: () => Promise<void>;
 
   private constructor(
@@ -118,7 +120,7 @@ export class Session {
       // owned: false, so vae.destroy() frees the model's buffers but keeps the worker's device.
       device: { ...device, owned: false },
       batch: Math.min(settings.batch, data.train.count), lr: settings.lr, seed: settings.seed,
-      precision: (loaded?.config.arch ?? settings.arch) === 'mlp' ? settings.precision ?? 'f32' : 'f32',
+      precision: settings.precision ?? 'f32',
       initialParams: loaded?.flat,
       // A model past what the browser's GPU process can hold crashed it, and left WebGPU unusable
       // until a browser restart; refused at plan time instead, with the batch or model that fits.
@@ -176,6 +178,7 @@ export class Session {
   async state(settings: Settings): Promise<Uint8Array> {
     this.collect(await this.vae.readLosses()); // the epoch's sums must include every step taken
     this.lastSavedStep = this.vae.step;
+    this.lastSavedAt = performance.now();
     const run = { settings, acc: { rec: this.acc.rec, kl: this.acc.kl }, lastLoss: Number.isFinite(this.lastLoss) ? this.lastLoss : null, epochMs: this.epochMs };
     return saveTrainingState(this.vae, run, {
       step: this.vae.step, epochsDone: this.epoch - 1, epochStep: this.stepInEpoch, stepsPerEpoch: this.stepsPerEpoch,
@@ -228,7 +231,8 @@ export class Session {
       if (performance.now() - this.lastReport >= PROGRESS_MS) this.collect(await vae.readLosses());
       const epochEnded = ++this.stepInEpoch === this.stepsPerEpoch;
       if (epochEnded) await this.endEpoch();
-      if (this.onSaveDue && vae.step - this.lastSavedStep >= SAVE_EVERY_STEPS) await this.onSaveDue();
+      const unsaved = vae.step - this.lastSavedStep;
+      if (this.onSaveDue && (unsaved >= SAVE_EVERY_STEPS || (unsaved > 0 && performance.now() - this.lastSavedAt >= SAVE_EVERY_SECONDS * 1000))) await this.onSaveDue();
       await this.views.maybeRefresh(vae, { step: vae.step, trainedMs: this.trainedMs, epochEnded });
       if (performance.now() - lastYield > 20) {
         await yieldTask();

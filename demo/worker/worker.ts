@@ -1,7 +1,7 @@
 // The training worker: owns the GPU device, the model and the rendering, so the page's main
 // thread only handles controls and charts and never freezes. Commands from the page run one at a
 // time (a promise chain); the training loop runs beside them and is stopped through its Session.
-// The run's full training state is snapshot every SAVE_EVERY_STEPS steps, at each epoch's end and
+// The run's full training state is snapshot every SAVE_EVERY_STEPS steps or SAVE_EVERY_SECONDS of training, at each epoch's end and
 // on pause, kept here for device-loss recovery and (for the built-in data sets) in browser storage for a reload.
 // A lost device is replaced once automatically (see AUTO_RECOVERY_WINDOW_MS) and the run goes on
 // from the snapshot, through the bitmap presentation path, which needs nothing of the compositor.
@@ -32,7 +32,7 @@ let present: PresentMode = 'canvas';
 let session: Session | null = null;
 /** What the current model was built from, to rebuild it on a new device after a loss. */
 let built: { settings: Settings; data: LoadedData; source: DataSource } | null = null;
-/** The last training state read back (every SAVE_EVERY_STEPS steps, epoch end, pause, load): what a lost device restarts from. */
+/** The last training state read back (every SAVE_EVERY_STEPS steps or SAVE_EVERY_SECONDS, epoch end, pause, load): what a lost device restarts from. */
 let snapshot: { state: Uint8Array; step: number } | null = null;
 let lost = false;
 /** True from Start or Resume until Pause (or a failure): whether a recovered run should train on. */

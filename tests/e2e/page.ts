@@ -27,7 +27,7 @@ export async function errorShown(page: Page): Promise<string | null> {
 export async function atStep(page: Page, n: number): Promise<string> {
   await page.waitForFunction((min) => {
     if (!document.querySelector<HTMLElement>('[data-testid=error]')?.hidden) return true;
-    const m = /step (\d+) · loss/.exec(document.querySelector('[data-testid=status]')?.textContent ?? '');
+    const m = /step (\d+) · [^·]*\d/.exec(document.querySelector('[data-testid=status]')?.textContent ?? '');
     return !!m && Number(m[1]) >= min;
   }, n, { timeout: PATIENCE_MS, polling: 200 });
   const error = await errorShown(page);

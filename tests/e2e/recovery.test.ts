@@ -60,7 +60,7 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo recovers', () => {
     await page.waitForFunction(() => /Restored on a new device from the state saved at step \d+/.test(document.querySelector('[data-testid=notice]')?.textContent ?? ''));
     const after = await atStep(page, Math.max(before, saved) + 48);
     console.log(`e2e: device destroyed near step ${before} (state saved at ${saved}); training again, now "${after}"`);
-    expect(numberIn(after, 'loss')).toBeLessThan(0.8 * UNTRAINED);
+    expect(numberIn(after, '−ELBO')).toBeLessThan(0.8 * UNTRAINED);
     await page.click('[data-testid=pause]');
     await paused(page);
     expect(await page.locator('[data-testid=error]').isHidden(), 'an error banner after an automatic recovery').toBe(true);
@@ -76,7 +76,7 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo recovers', () => {
     await startSmall(page);
     // The run is written to browser storage every 100 steps; wait for the second save.
     const storedStep = await storedAt(page, 200);
-    const lossBefore = numberIn(await statusOf(page), 'loss');
+    const lossBefore = numberIn(await statusOf(page), '−ELBO');
     await page.reload();
     await waitForStatus(page, 'Ready');
     const offer = page.locator('[data-testid=saved-run]');
@@ -103,8 +103,8 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo recovers', () => {
     const later = await atStep(page, offered + 32);
     console.log(`e2e: resumed, now "${later}"`);
     // A model trained from scratch would show ~400-540 nats in its first 32 steps.
-    expect(numberIn(later, 'loss')).toBeLessThan(0.8 * UNTRAINED);
-    expect(Math.abs(numberIn(later, 'loss') - lossBefore), 'the loss carries on from where it was').toBeLessThan(60);
+    expect(numberIn(later, '−ELBO')).toBeLessThan(0.8 * UNTRAINED);
+    expect(Math.abs(numberIn(later, '−ELBO') - lossBefore), 'the loss carries on from where it was').toBeLessThan(60);
     await page.click('[data-testid=pause]');
     await paused(page);
     expect(imageVariance(await shot(page, 'reconstructions'), 'reconstructions')).toBeGreaterThan(200);
