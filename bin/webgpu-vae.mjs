@@ -1,7 +1,17 @@
 #!/usr/bin/env node
 // Runs the TypeScript CLI directly through tsx, so `npm start` needs no build step.
-import { register } from 'tsx/esm/api';
 
+// A Ctrl-C while the program loads (about a second, tsx compiling the sources) is answered, not
+// ended in silence; once loaded, each command answers signals itself.
+const beforeStart = (sig) => {
+  process.stderr.write(`\n${sig} received before the command started: nothing was done\n`);
+  process.exit(sig === 'SIGTERM' ? 143 : 130);
+};
+process.on('SIGINT', beforeStart);
+process.on('SIGTERM', beforeStart);
+const { register } = await import('tsx/esm/api');
 register();
 const { main } = await import('../src/cli/main.ts');
+process.off('SIGINT', beforeStart);
+process.off('SIGTERM', beforeStart);
 process.exitCode = await main(process.argv.slice(2));

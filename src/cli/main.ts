@@ -10,6 +10,7 @@ import { stopReadingOnSignal } from './run-stop';
 import { evalCommand, sampleCommand } from './commands';
 import { traverseCommand } from './traverse';
 import { interpolateCommand, reconstructCommand } from './latent';
+import { watchClosedOutput } from './closed-output';
 import { ACTIVATIONS } from '../../shaders/activation';
 
 export const USAGE = `usage: webgpu-vae <command> [flags]
@@ -73,6 +74,7 @@ export function version(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  watchClosedOutput();
   const [command, ...rest] = argv;
   if (!command) {
     // Nothing asked: the usage is the error message, so it goes where errors go.

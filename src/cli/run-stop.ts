@@ -1,9 +1,13 @@
 // How `train` is stopped: Ctrl-C, SIGTERM or a hook's request. The first signal asks the run to
 // stop at the next point where nothing is lost (a step boundary, with a checkpoint; before the
 // first step; before the end-of-run pictures), and says which; a second one, a second or more
-// later, quits at once, the last checkpoint on disk being complete. Autotuning is cut short through `tuning`.
+// later, quits at once, the last checkpoint on disk being complete. Autotuning and the end-of-epoch
+// evaluation are cut short through `stopSignal`. A reader of the output that goes away
+// (`train | head -1`) stops the run as a first Ctrl-C does (closed-output.ts).
 // The commands that only read (stopReadingOnSignal) stop at the first signal, ended by it alike.
 import { constants } from 'node:os';
+import { onClosedOutput } from './closed-output';
+import { releaseAllRunLocks } from './run-lock';
 
 /** The exit status of a run stopped by Ctrl-C or a hook's request (128 + SIGINT), as shells report it. */
 export const INTERRUPTED_EXIT_CODE = 130;
@@ -21,6 +25,7 @@ export function stoppedExitCode(reason: NodeJS.Signals | 'requested' | null): nu
  */
 function endBySignal(sig: NodeJS.Signals, release: () => void): void {
   release();
+  releaseAllRunLocks(); // no finally runs after this
   process.kill(process.pid, sig);
 }
 
@@ -53,12 +58,13 @@ export class RunStop {
   /** Why the run is to stop, or null while it is not. */
   reason: NodeJS.Signals | 'requested' | null = null;
   phase: RunPhase = 'preparing';
-  private readonly tuning = new AbortController();
+  /** Aborted at the first stop: what waits on it (autotuning, an evaluation) ends early. */
+  private readonly firstStop = new AbortController();
   /** When the first signal came (ms), or null before it. */
   private firstSignalAt: number | null = null;
   private readonly onSignal = (sig: NodeJS.Signals) => {
     this.reason ??= sig;
-    this.tuning.abort();
+    this.firstStop.abort();
     const now = Date.now();
     if (this.firstSignalAt !== null) {
       // One stop often arrives as two signals within milliseconds: `timeout` and job schedulers
@@ -70,6 +76,7 @@ export class RunStop {
       return;
     }
     this.firstSignalAt = now;
+    if (this.phase === 'training') this.say(`\n${sig} received: stopping at the next step, with a checkpoint (again to quit now)`);
     if (this.phase === 'preparing') this.say(`\n${sig} received: stopping once the data is loaded and the kernels compiled, before the first step (again to quit now)`);
     if (this.phase === 'drawing') this.say(`\n${sig} received: the trained model is saved in ${this.outDir}; stopping before the end-of-run pictures are done (again to quit now)`);
   };
@@ -81,16 +88,24 @@ export class RunStop {
   constructor(private readonly outDir: string, private readonly lastCheckpoint: () => string, private readonly say: (line: string) => void) {
     process.on('SIGINT', this.onSignal);
     process.on('SIGTERM', this.onSignal);
+    this.unwatchOutput = onClosedOutput(() => {
+      if (this.reason) return;
+      this.say('\nthe output was closed (its reader went away): stopping at the next step, with a checkpoint');
+      this.request();
+    });
   }
 
-  /** Aborted on the first stop: autotuning times no further candidate. */
-  get tuningSignal(): AbortSignal {
-    return this.tuning.signal;
+  private readonly unwatchOutput: () => void;
+
+  /** Aborted on the first stop: autotuning times no further candidate, an evaluation stops. */
+  get stopSignal(): AbortSignal {
+    return this.firstStop.signal;
   }
 
-  /** A stop asked for by the program (a hook), answered as a first Ctrl-C is. */
+  /** A stop asked for by the program (a hook, a closed output), answered as a first Ctrl-C is. */
   request(): void {
     this.reason ??= 'requested';
+    this.firstStop.abort();
   }
 
   /** How a message names the stop: "stopped", or "SIGINT received". */
@@ -101,5 +116,6 @@ export class RunStop {
   release(): void {
     process.off('SIGINT', this.onSignal);
     process.off('SIGTERM', this.onSignal);
+    this.unwatchOutput();
   }
 }

@@ -36,6 +36,7 @@ import { FLAGS, type Flags } from './train-options';
 import { resumeCommand, runPaths, shellQuote } from './run-dir';
 import { selfName } from './self-name';
 import { RunStop, stoppedExitCode } from './run-stop';
+import { lockRunDir } from './run-lock';
 import { setUpRun } from './train-setup';
 import { loadRunData } from './train-data';
 import { checkFixedMemory, planAfterSteps } from './train-memory';
@@ -77,13 +78,18 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
   // Everything that can be refused is refused here, before the slow parts (device, data, compiling).
   const { config, run, outDir, resumed, lrWas, precisionWas, initialParams } = await setUpRun(f, resumeDir, !!hooks.restart);
   const paths = runPaths(outDir);
+  // Before the device starts: a second process training into the same folder is refused at once.
+  const unlock = lockRunDir(outDir);
   if (hooks.restart) {
     Object.assign(run, { retries: hooks.restart.retries, lr: hooks.restart.lr });
     // A rollback halves the rate; a decay's floor follows it down rather than sit above it.
     run.lrMin = Math.min(run.lrMin, run.lr);
   }
 
-  const acquired: AcquiredDevice = hooks.device ? { ...hooks.device, owned: false } : await getDevice(report.status);
+  const acquired: AcquiredDevice = hooks.device ? { ...hooks.device, owned: false } : await getDevice(report.status).catch((e: unknown) => {
+    unlock();
+    throw e;
+  });
   let lost: GPUDeviceLostInfo | null = null;
   acquired.device.lost.then((info) => { lost = info; });
   /** The checkpoints this run wrote (or resumed from), for going back past a bad step. */
@@ -103,7 +109,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     const { train, test, drawn, channels: dataChannels, trainPrint, testFingerprint, batch, stepsPerEpoch } = await loadRunData(run, config, resumed, outDir, report);
     const t0 = performance.now();
     vae = await VAE.create(config, {
-      autotune, autotuneCache: fileAutotuneCache(), signal: stop.tuningSignal, precision: run.precision, memoryBudget: budget,
+      autotune, autotuneCache: fileAutotuneCache(), signal: stop.stopSignal, precision: run.precision, memoryBudget: budget,
       device: { ...acquired, owned: false }, batch, optimizer: run.optimizer, lr: run.lr, seed: run.seed, clipGrad: run.clipGrad,
       lrDecay: run.lrDecay, lrMin: run.lrMin, lrDecaySteps: run.lrDecaySteps,
       ...(resumed ? { initialParams: resumed.params } : initialParams ? { initialParams } : {}),
@@ -245,7 +251,13 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       if (stop.reason) return await interrupt();
       bar?.stop();
       const trainSeconds = (performance.now() - start) / 1000;
-      const t = await vae.elbo(testData, { seed: run.seed });
+      // A stop during the evaluation ends it within a few batches; the epoch's steps are saved, and
+      // a resumed run evaluates the epoch before it goes on.
+      const t = await vae.elbo(testData, { seed: run.seed, signal: stop.stopSignal }).catch(async (e: unknown) => {
+        if (stop.reason && stop.stopSignal.aborted && e === stop.stopSignal.reason) return null;
+        throw e;
+      });
+      if (!t) return await interrupt();
       const seconds = (performance.now() - start) / 1000;
       const trainLoss = sum / n;
       if (n === 0 || !Number.isFinite(trainLoss) || !Number.isFinite(t.loss)) {
@@ -278,10 +290,11 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     stop.phase = 'drawing';
     // Large pictures take a while to draw; a stop then leaves the pictures to the reading commands.
     if (!await writeFinalPictures(vae, test, files, run.seed, () => stop.reason !== null)) {
-      const drawWith = `${selfName()} sample --checkpoint ${shellQuote(paths.model)} --out samples.png`;
+      const drawWith = `${selfName()} sample --checkpoint ${shellQuote(paths.model)} --out ${shellQuote(paths.samples)}`;
+      const reconstructWith = `${selfName()} reconstruct --checkpoint ${shellQuote(paths.model)} --out ${shellQuote(paths.reconstructions)}`;
       log.write({ event: 'interrupted', step: vae.step, reason: stop.reason, pictures: 'skipped' });
       report.event({ event: 'interrupted', step: vae.step, files: { model: paths.model, state: paths.state }, pictures: 'skipped' });
-      report.info(`${stop.said}: training was done and saved to ${outDir}; the end-of-run pictures were not all drawn (\`${drawWith}\` and \`reconstruct\` draw them)`);
+      report.info(`${stop.said}: training was done and saved to ${outDir}; the end-of-run pictures were not all drawn. To draw them:\n  ${drawWith}\n  ${reconstructWith}`);
       return stoppedExitCode(stop.reason);
     }
     log.write({ event: 'done', step: vae.step, seconds: progress.seconds });
@@ -313,6 +326,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     }
   } finally {
     stop.release();
+    unlock();
     log?.close();
     vae?.destroy();
     if (!hooks.device) {

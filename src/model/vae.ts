@@ -25,6 +25,10 @@ import { checkCreationOptions, checkSeed, DEFAULT_TRAINING, lrAt, restateRefusal
 import { checkNoLabels, checkRowCount, checkRowsTakeNoise, checkRowValues, checkSource, rowsOf, rowsTypeError, type RowValues } from './vae-inputs';
 import { OutOfMemoryScopes } from './creation-scopes';
 import { VaeBase } from './vae-base';
+import { gentleWait } from '../gpu/gentle-wait';
+
+/** Evaluation batches queued at a time when an evaluation can be stopped (`elbo`'s signal). */
+const ELBO_BATCHES_QUEUED = 4;
 
 export { DEFAULT_TRAINING, LR_DECAYS, lrAt, type ElboResult, type LrDecay, type TrainingOptions, type VaeOptions } from './vae-options';
 
@@ -177,7 +181,11 @@ export class VAE extends VaeBase {
   }
 
   /** -ELBO, reconstruction and KL per example over a resident dataset, in batches of the training size. */
-  async elbo(data: BatchSource, opts: { seed?: number } = {}): Promise<ElboResult> {
+  /**
+   * The ELBO over a data set. With `signal`, the evaluation stops between batches once it is
+   * aborted (rejecting with its reason), so a long evaluation does not hold up a stop.
+   */
+  async elbo(data: BatchSource, opts: { seed?: number; signal?: AbortSignal } = {}): Promise<ElboResult> {
     checkSource(data, this.config, this.device, 'elbo');
     // Noise rows are numbered over the whole data set, sample by sample, in a u32 (shaders/reparam.ts).
     const samples = evalSamples(this.parts);
@@ -187,7 +195,7 @@ export class VAE extends VaeBase {
     return this.exclusive(() => this.elboNow(data, opts ?? {}));
   }
 
-  private async elboNow(data: BatchSource, opts: { seed?: number }): Promise<ElboResult> {
+  private async elboNow(data: BatchSource, opts: { seed?: number; signal?: AbortSignal }): Promise<ElboResult> {
     this.assertAlive();
     const B = this.training.batch;
     const plan = await this.plan('eval', B);
@@ -205,7 +213,13 @@ export class VAE extends VaeBase {
       gather.encode(enc);
       plan.graph.encode(enc);
       this.device.queue.submit([enc.finish()]);
+      // With a signal, little is queued at a time: an abort is answered within a few batches.
+      if (opts.signal && i % ELBO_BATCHES_QUEUED === ELBO_BATCHES_QUEUED - 1) {
+        await gentleWait(() => this.device.queue.onSubmittedWorkDone());
+        opts.signal.throwIfAborted();
+      }
     }
+    opts.signal?.throwIfAborted();
     return plan.objective!.summarize(await readFloats(this.device, this.buffers.accum, 0, 4));
   }
 

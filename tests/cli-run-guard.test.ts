@@ -1,0 +1,112 @@
+// What keeps a run whole when something outside it goes wrong: a second `train` into the same
+// folder is refused while the first runs (run-lock.ts); a reader of the output that goes away
+// (`train --json | head -1`) stops the run as a Ctrl-C does, with a checkpoint, instead of a stack
+// trace (closed-output.ts); a Ctrl-C while the program is still loading is answered; and an
+// evaluation stops early when asked (VAE.elbo's signal), so that a Ctrl-C during the end-of-epoch
+// evaluation is not held up by it.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LOCK_FILE, lockRunDir } from '../src/cli/run-lock';
+import { VAE } from '../src/model/vae';
+import { gpu } from './helpers/gpu';
+import { runMain } from './helpers/cli-main';
+
+const BIN = join(__dirname, '..', 'bin', 'webgpu-vae.mjs');
+const root = mkdtempSync(join(tmpdir(), 'webgpu-vae-guard-'));
+const children: { kill: () => void }[] = [];
+afterAll(() => children.forEach((c) => c.kill()));
+
+/** A process that runs until killed, and one that has ended: live and dead process ids. */
+function liveProcess(): number {
+  const child = spawn('sleep', ['600'], { stdio: 'ignore' });
+  children.push(child);
+  return child.pid!;
+}
+const deadPid = () => spawnSync('true').pid!;
+
+describe('one run per folder', () => {
+  it('refuses a folder another live process trains into, naming it; takes over the lock of one that is gone', () => {
+    const dir = join(root, 'held');
+    mkdirSync(dir);
+    const other = liveProcess();
+    writeFileSync(join(dir, LOCK_FILE), `${other}\n`);
+    expect(() => lockRunDir(dir)).toThrow(new RegExp(`^${dir} is in use by another webgpu-vae train \\(process ${other}\\); wait for it to end, or give this run another --out$`));
+    writeFileSync(join(dir, LOCK_FILE), `${deadPid()}\n`);
+    const release = lockRunDir(dir);
+    expect(readdirSync(dir)).toEqual([LOCK_FILE]);
+    // The same process again (a run restarting itself after a bad step) holds it already.
+    const again = lockRunDir(dir);
+    again();
+    expect(existsSync(join(dir, LOCK_FILE)), 'still held by the first holder').toBe(true);
+    release();
+    expect(readdirSync(dir), 'given back: the folder is as it was').toEqual([]);
+  });
+
+  it('a folder it had to make is removed again when nothing was written into it', () => {
+    const dir = join(root, 'made', 'run');
+    lockRunDir(dir)();
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('train is refused before its device starts when the folder is in use', async () => {
+    const dir = join(root, 'busy');
+    mkdirSync(dir);
+    const other = liveProcess();
+    writeFileSync(join(dir, LOCK_FILE), `${other}\n`);
+    const r = await runMain(['train', '--limit', '256', '--epochs', '1', '--out', dir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`is in use by another webgpu-vae train (process ${other})`);
+    expect(r.stderr, 'refused before the device').not.toContain('adapter:');
+    expect(readdirSync(dir)).toEqual([LOCK_FILE]);
+  });
+});
+
+describe('outside the run', () => {
+  it('a closed output stops train as a Ctrl-C does: a checkpoint, no stack trace', async () => {
+    const dir = join(root, 'piped');
+    const child = spawn(process.execPath, [BIN, 'train', '--limit', '2048', '--test-limit', '128', '--batch', '32', '--epochs', '4', '--json', '--out', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    // As `| head -1` does: the reader leaves once it has the first step's line.
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (stdout.includes('"event":"step"')) child.stdout.destroy();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(stderr).not.toMatch(/EPIPE|Unhandled|internal error|\n\s+at /);
+    expect(stderr).toContain('the output was closed (its reader went away): stopping at the next step, with a checkpoint');
+    expect(code, stderr).toBe(130);
+    expect(readdirSync(dir)).toEqual(expect.arrayContaining(['model.safetensors', 'training-state.safetensors']));
+    expect(readdirSync(dir)).not.toContain(LOCK_FILE);
+  }, 300_000);
+
+  it('a Ctrl-C while the program loads is answered, not ended in silence', async () => {
+    const child = spawn(process.execPath, [BIN, 'train', '--limit', '256', '--out', join(root, 'early')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => { output += d; });
+    child.stderr.on('data', (d) => { output += d; });
+    setTimeout(() => child.kill('SIGINT'), 250);
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(code, output).toBe(130);
+    // Before the sources are loaded (most machines) or once the command listens: said either way.
+    expect(output).toMatch(/SIGINT received (before the command started: nothing was done|: stopping once the data is loaded)/);
+  }, 120_000);
+
+  it('an evaluation given a signal stops once it is aborted, with the signal\'s reason', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create({ inputDim: 16, hidden: [8], latent: 2 }, { device, batch: 4 });
+    const data = vae.upload({ images: new Uint8Array(16 * 4000).fill(100), count: 4000 });
+    const whole = await vae.elbo(data);
+    expect(Number.isFinite(whole.loss)).toBe(true);
+    const stop = new AbortController();
+    const running = vae.elbo(data, { signal: stop.signal });
+    stop.abort(new Error('stopped by the test'));
+    await expect(running).rejects.toThrow('stopped by the test');
+    // The model goes on working afterwards.
+    expect((await vae.elbo(data)).loss).toBeCloseTo(whole.loss, 4);
+    vae.destroy();
+  });
+});
