@@ -1,7 +1,8 @@
 // A --data-dir that exists but lacks the data set's files is refused with the other flag checks,
 // before a device is asked for, naming the flag, the missing file, the split that reads it and a
 // near name the folder has instead; a folder with the files the command reads passes.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setDeviceProvider, type DeviceProvider } from '../src/cli/io';
@@ -79,5 +80,28 @@ describe('a --data-dir without the data set files', () => {
     await refused(['train', '--dataset', 'cifar10', '--data-dir', cut, '--out', join(root, 'r')],
       /cifar-cut\/data_batch_1\.bin: 6141 bytes is not a whole number of CIFAR-10 records of 3073 bytes \(1 record and 3068 bytes left over\)\. Use the files of the "CIFAR-10 binary version"/);
     await refused(['eval', '--checkpoint', FIXTURE, '--dataset', 'cifar10', '--data-dir', folder('cifar-empty', ['test_batch.bin'], 0)], /test_batch\.bin is empty \(0 bytes\)/);
+  });
+
+  it('refuses a FIFO, a folder or a link to a FIFO where a data file belongs, before the device (a read of a FIFO waits forever)', async () => {
+    const withFifo = folder('fifo', [...test.slice(1), ...train]);
+    execFileSync('mkfifo', [join(withFifo, test[0])]);
+    const says = (dir: string, name: string, kind: string, command: string) => new RegExp(
+      `^webgpu-vae ${command}: error: --data-dir ${dir}: ${name} is ${kind}, not a regular file, so --dataset mnist cannot read its test split from it; put the ${name} file itself in its place$`);
+    await refused(['train', '--limit', '256', '--test-limit', '64', '--epochs', '1', '--batch', '64', '--data-dir', withFifo, '--out', join(root, 'r')],
+      says(withFifo, test[0], 'a FIFO \\(named pipe\\)', 'train'));
+    await refused(['eval', '--checkpoint', FIXTURE, '--data-dir', withFifo, '--limit', '64'], says(withFifo, test[0], 'a FIFO \\(named pipe\\)', 'eval'));
+    // The gzipped name is read when the plain one is absent: it is checked the same way.
+    const gzFifo = folder('gz-fifo', test);
+    execFileSync('mkfifo', [join(gzFifo, train[0])]);
+    await refused(['train', '--data-dir', gzFifo, '--out', join(root, 'r')], /: train-images-idx3-ubyte\.gz is a FIFO \(named pipe\), not a regular file, so --dataset mnist cannot read its train split/);
+    const withFolder = folder('a-folder', [...test.slice(1), ...train, `${test[0]}/x`]);
+    await refused(['eval', '--checkpoint', FIXTURE, '--data-dir', withFolder], says(withFolder, test[0], 'a folder', 'eval'));
+    const linked = folder('link-to-fifo', [...test.slice(1), ...train]);
+    symlinkSync(join(withFifo, test[0]), join(linked, test[0]));
+    await refused(['eval', '--checkpoint', FIXTURE, '--data-dir', linked], says(linked, test[0], 'a FIFO \\(named pipe\\)', 'eval'));
+    // A regular file in its place passes.
+    rmSync(join(withFifo, test[0]));
+    writeFileSync(join(withFifo, test[0]), new Uint8Array(0));
+    await passes(['eval', '--checkpoint', FIXTURE, '--data-dir', withFifo]);
   });
 });

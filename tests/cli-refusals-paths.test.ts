@@ -18,7 +18,7 @@ import { COMMAND_FLAGS } from '../src/cli/args';
 import { pathRule, type PathRule } from '../src/cli/paths';
 import { encodeSafetensors } from '../src/io/safetensors';
 import { runMain as run, type Outcome } from './helpers/cli-main';
-import { at, baseArgs, commands, expectRefusal, FIXTURE, root, SENTINEL, snapshot, useScratchFolder } from './helpers/cli-refusals';
+import { at, baseArgs, commands, expectRefusal, FIXTURE, OLD_STATE, root, SENTINEL, snapshot, useScratchFolder } from './helpers/cli-refusals';
 
 const BIN = join(__dirname, '..', 'bin', 'webgpu-vae.mjs');
 
@@ -126,7 +126,7 @@ describe('path flags', () => {
     const r = await run(['train', '--out', at('old-run'), '--force']);
     expect(r.stderr).toContain(SENTINEL);
     expect(readFileSync(at('old-run', 'model.safetensors'), 'utf8')).toBe('the old model');
-    expect(readFileSync(at('old-run', 'training-state.safetensors'), 'utf8')).toBe('the old state');
+    expect(new Uint8Array(readFileSync(at('old-run', 'training-state.safetensors')))).toEqual(OLD_STATE);
   });
 });
 

@@ -249,11 +249,19 @@ describe('train --resume', { timeout: LONG }, () => {
     }).catch((e: Error) => e);
     expect(failed).toBe(1);
     expect(err).toBeInstanceOf(OutputError);
-    expect((err as Error).message).toMatch(/cannot write .*training-state\.safetensors \(ENOSPC\); the previous training-state\.safetensors, if any, is unchanged; .*webgpu-vae train --resume/);
+    expect((err as Error).message).toMatch(/cannot write .*training-state\.safetensors: the disk is full \(ENOSPC\); the previous training-state\.safetensors, if any, is unchanged; .*webgpu-vae train --resume/);
     expect(readFileSync(join(dir, 'training-state.safetensors')).equals(before)).toBe(true);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     readCheckpoint(new Uint8Array(readFileSync(join(dir, 'model.safetensors'))));
     expect((await train(['--resume', dir])).code).toBe(0);
+    // A new run whose first checkpoint cannot be written has nothing to resume: it is told to run again.
+    const fresh = join(root, 'full-at-first');
+    const failedFirst = await train([...RUN, ...EPOCHS, '--out', fresh], {
+      writeChunk: () => { throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }); },
+    }).catch((e: Error) => e);
+    expect(failedFirst).toBeInstanceOf(OutputError);
+    expect((failedFirst as Error).message).toMatch(/the disk is full \(ENOSPC\).*no checkpoint was written yet, so there is nothing to resume: .*then start the run again/);
+    expect((failedFirst as Error).message).not.toContain('--resume');
     expectSameAsBaseline(dir);
   });
 

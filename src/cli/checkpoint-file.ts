@@ -1,7 +1,11 @@
 // What a file given as a checkpoint (or found as a run's training state) is, when it is not one
 // webgpu-vae can read: a picture, a JSON file, an empty or cut-off file. The safetensors reader
 // describes the bytes it meets ("header length 727905341920923800 goes beyond the end of the
-// file"); the command line says what the file is and which file to give instead.
+// file"); the command line says what the file is and which file to give instead. A file that is
+// a safetensors file but damaged inside (a flipped byte in its header, a tensor missing or of the
+// wrong shape, a broken configuration) keeps the reader's exact words, and gets the fix.
+
+import { selfName } from './self-name';
 
 const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const startsWith = (bytes: Uint8Array, magic: number[]) => bytes.length >= magic.length && magic.every((b, i) => bytes[i] === b);
@@ -83,4 +87,25 @@ export function notACheckpoint(path: string, bytes: Uint8Array): string | null {
       `the file has ${bytes.length.toLocaleString('en')}); copy or save the file again whole`;
   }
   return `${path} is not a model checkpoint (it is ${kind}); give a runs/NAME/model.safetensors written by webgpu-vae train`;
+}
+
+/**
+ * The reader's messages that describe damage inside a safetensors file, and not a file of
+ * another kind or version (whose messages carry their own fix): the header's structure, its
+ * tensors' entries and offsets, the tensors a model needs, its configuration.
+ */
+const DAMAGE = [
+  /: (file too short|header is not|header length|__metadata__|metadata '|invalid tensor name|tensor '[^']*': (header entry|unsupported dtype|invalid|data_offsets)|hole in data section|trailing garbage)/,
+  / has an invalid model configuration: /,
+  / does not hold the tensors its configuration needs: /,
+  /: (tensor \S+ has shape \[|\d+ tensors have the wrong shape: )/,
+];
+
+/** The fix for a checkpoint damaged inside: no flag reads it, so another file, or training again. */
+export const damagedCheckpointFix = () => 'the file is damaged or was written by something else than webgpu-vae: give another checkpoint ' +
+  `(a run folder's model.safetensors, e.g. runs/NAME/model.safetensors), or train a new model with \`${selfName()} train --out DIR\``;
+
+/** `message` (a checkpoint reader's) with the fix added when it describes damage inside the file; unchanged otherwise. */
+export function withDamageFix(message: string): string {
+  return DAMAGE.some((re) => re.test(message)) ? `${message}; ${damagedCheckpointFix()}` : message;
 }

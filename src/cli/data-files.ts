@@ -1,9 +1,10 @@
 // The files a --data-dir must hold for the data set and the splits a command reads, checked with
 // the other flags: a folder that exists but lacks them is refused before a device is acquired or
 // anything is loaded, naming the flag, the file and a near name the folder has instead; so is a
-// file whose size alone shows it damaged (a truncated CIFAR-10 batch). The readers check the same
-// files again, and their contents, when they load them.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+// file whose size alone shows it damaged (a truncated CIFAR-10 batch), and one that is not a
+// regular file (a FIFO, whose read would wait forever for a writer; a folder; a device). The
+// readers check the same files again, and their contents, when they load them.
+import { existsSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { CIFAR10_FILES, checkBatchSize } from '../data/cifar10';
 import { MNIST_FILES, nearlyNamed } from '../data/mnist-node';
@@ -41,17 +42,43 @@ export function checkDataFiles(dataset: string, dir: string, splits: readonly Sp
     for (const name of set.files(split)) {
       const path = join(dir, name);
       if (existsSync(path)) {
+        checkRegular(path, given, name, dataset, split);
         const size = sizeOf(path);
         if (size >= 0) set.checkSize?.(size, path);
         continue;
       }
-      if (set.gzip && existsSync(`${path}.gz`)) continue;
+      if (set.gzip && existsSync(`${path}.gz`)) {
+        checkRegular(`${path}.gz`, given, `${name}.gz`, dataset, split);
+        continue;
+      }
       const near = nearlyNamed(entries, name, set.gzip);
       const alt = set.gzip ? ` (nor ${name}.gz)` : '';
       const fix = near ? `; it has ${near.found}: rename that to ${near.renameTo}` : `; give the folder that holds ${set.what}`;
       throw new UsageError(`--data-dir ${given} holds no ${name}${alt}, which --dataset ${dataset} reads for its ${split} split${fix}`);
     }
   }
+}
+
+/** What a path that exists but is not a regular file is, in words that follow "is". */
+function notRegular(s: Stats): string {
+  if (s.isDirectory()) return 'a folder';
+  return s.isFIFO() ? 'a FIFO (named pipe)' : s.isSocket() ? 'a socket' : s.isCharacterDevice() || s.isBlockDevice() ? 'a device' : 'not a regular file';
+}
+
+/**
+ * Refuses a data file that is not a regular file (links followed): reading a FIFO waits for a
+ * writer that may never come, so the command would hang with no word after the adapter lines.
+ */
+function checkRegular(path: string, given: string, name: string, dataset: string, split: Split): void {
+  let s: Stats;
+  try {
+    s = statSync(path);
+  } catch {
+    return; // vanished or unreadable: the reader names the failure
+  }
+  if (s.isFile()) return;
+  throw new UsageError(`--data-dir ${given}: ${name} is ${notRegular(s)}, not a regular file, so --dataset ${dataset} cannot read its ${split} split from it; ` +
+    `put the ${name} file itself in its place`);
 }
 
 /** A file's size in bytes; -1 for something that is not a plain file or cannot be read (the reader names the failure). */

@@ -3,12 +3,66 @@
 // system is atomic, so a reader (or a resumed run) sees either the previous complete file or the
 // new complete one, never a torn one. The run's metrics log is appended a line at a time with
 // direct writes (no buffering in the process), so a crash loses at most the line being written.
-import { closeSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
-/** Writing an output file failed (disk full, no permission, ...); what was there before is unchanged. */
+/**
+ * Writing an output file failed (disk full, no permission, ...); what was there before is
+ * unchanged. `code` (ENOSPC, ...) and `path` are the failed write's, for the command to say what
+ * to do next; an error that already says so carries neither.
+ */
 export class OutputError extends Error {
   override name = 'OutputError';
+  constructor(message: string, readonly code?: string, readonly path?: string) {
+    super(message);
+  }
+}
+
+/** What a write's error code means, in words; a code can look alike for many causes, so it is named too. */
+const CODE_WORDS: Record<string, string> = {
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is used up',
+  EACCES: 'not allowed: no permission to write there',
+  EPERM: 'not allowed: the system refuses writes there',
+  EROFS: 'the file system is read-only',
+  EISDIR: 'a folder has that name',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  ENOENT: 'the folder does not exist',
+  EIO: 'the disk reported an input/output error',
+  EFBIG: 'the file is larger than the file system allows',
+  ENAMETOOLONG: 'the path is too long',
+  EMFILE: 'too many files are open',
+  ENFILE: 'too many files are open',
+};
+
+/** What to do about a write that failed with `code`, phrased to go before ", then ..."; null when the code says nothing to do. */
+const CODE_FIXES: Record<string, string> = {
+  ENOSPC: 'free some space on that disk',
+  EDQUOT: 'free some space within your disk quota',
+  EACCES: 'make the folder writable for you',
+  EPERM: 'make the folder writable for you',
+  EROFS: 'remount that file system read-write',
+  EISDIR: 'remove or rename that folder',
+  ENOTDIR: 'remove or rename the file that stands where a folder of the path belongs',
+  ENOENT: 'create the folder',
+  EIO: 'check the disk',
+  EFBIG: 'write to a file system that takes larger files',
+  EMFILE: 'close other programs',
+  ENFILE: 'close other programs',
+};
+
+const codeOf = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | null)?.code ?? undefined;
+
+/** Why a write failed, in words that follow "cannot write PATH:": "the disk is full (ENOSPC)". */
+export function whyWriteFailed(e: unknown): string {
+  const code = codeOf(e);
+  if (code && CODE_WORDS[code]) return `${CODE_WORDS[code]} (${code})`;
+  return (e as Error)?.message ?? String(e);
+}
+
+/** What to do about a write that failed with `code` (an OutputError's), or the plain 'fix that' when the code does not say. */
+export function writeFailureFix(code: string | undefined): string {
+  return (code && CODE_FIXES[code]) || 'fix that';
 }
 
 /** Writes `bytes` to an open file; `writeFileAtomic` takes another for tests that fail midway. */
@@ -17,8 +71,6 @@ export type ChunkWriter = (fd: number, bytes: Uint8Array) => void;
 export const writeAll: ChunkWriter = (fd, bytes) => {
   for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
 };
-
-const reason = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 
 /** Replaces `path` with `bytes` all at once: temp file beside it, fsync, rename, fsync of the folder. */
 export function writeFileAtomic(path: string, bytes: Uint8Array, write: ChunkWriter = writeAll): void {
@@ -36,9 +88,49 @@ export function writeFileAtomic(path: string, bytes: Uint8Array, write: ChunkWri
   } catch (e) {
     if (fd !== null) try { closeSync(fd); } catch { /* already failing; report the first error */ }
     try { unlinkSync(tmp); } catch { /* it may never have been created */ }
-    throw new OutputError(`cannot write ${path} (${reason(e)}); the previous ${basename(path)}, if any, is unchanged`);
+    throw new OutputError(`cannot write ${path}: ${whyWriteFailed(e)}; the previous ${basename(path)}, if any, is unchanged`, codeOf(e), path);
   }
   syncFolder(dir);
+}
+
+/**
+ * Removes the temporary files that writeFileAtomic left in `dir` for the files named `names`
+ * when its process was killed mid-write (kill -9, power loss): `.NAME.PID.tmp`, whose PID no
+ * longer runs. A file whose writer still runs (another process writing the folder) is left, and
+ * so is every other file. This process's own PID counts as gone: its writes are synchronous, so
+ * none of its temporary files is open now, and one of that name is from an earlier process that
+ * had the same PID (usual in containers). Returns the paths removed.
+ */
+export function removeStaleTempFiles(dir: string, names: readonly string[]): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return []; // no folder yet: nothing left over
+  }
+  const removed: string[] = [];
+  for (const entry of entries) {
+    const m = /^\.(.+)\.([1-9]\d*)\.tmp$/.exec(entry);
+    if (!m || !names.includes(m[1]!)) continue;
+    const pid = Number(m[2]);
+    if (pid !== process.pid && processRuns(pid)) continue;
+    try {
+      unlinkSync(join(dir, entry));
+      removed.push(join(dir, entry));
+    } catch { /* gone meanwhile, or not ours to remove: it harms nothing but space */ }
+  }
+  return removed;
+}
+
+/** Whether a process of that PID runs: signal 0 checks without sending; EPERM means it runs as another user. */
+function processRuns(pid: number): boolean {
+  if (!Number.isSafeInteger(pid)) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Makes a rename durable. Some systems cannot open a folder for fsync; the rename itself still stands. */
@@ -61,7 +153,7 @@ export class JsonLog {
       // A crash in the middle of a line leaves it unterminated; start the next line on a line of its own.
       if (append && !endsWithNewline(path)) writeSync(this.fd, '\n');
     } catch (e) {
-      throw new OutputError(`cannot open ${path} for writing (${reason(e)})`);
+      throw new OutputError(`cannot open ${path} for writing: ${whyWriteFailed(e)}`, codeOf(e), path);
     }
   }
 
@@ -70,7 +162,7 @@ export class JsonLog {
     try {
       writeSync(this.fd, JSON.stringify(obj) + '\n');
     } catch (e) {
-      throw new OutputError(`cannot append to ${this.path} (${reason(e)})`);
+      throw new OutputError(`cannot append to ${this.path}: ${whyWriteFailed(e)}`, codeOf(e), this.path);
     }
   }
 

@@ -12,7 +12,7 @@ import { DATA_SOURCE_NAMES, dataSource, loadDataSource, type DataSourceName, typ
 import { CheckpointError } from '../io/safetensors';
 import { UsageError } from './args';
 import { writeFileAtomic } from './files';
-import { notACheckpoint } from './checkpoint-file';
+import { notACheckpoint, withDamageFix } from './checkpoint-file';
 import { selfName } from './self-name';
 import { checkDataFiles, type Split } from './data-files';
 import { recordedConfigDiffers } from './run-dir';
@@ -182,8 +182,10 @@ export async function readCheckpointFile(path: string): Promise<ReturnType<typeo
     return readCheckpoint(bytes, path);
   } catch (e) {
     // A picture, a JSON file, an empty or cut-off file: say what it is rather than which byte failed.
-    const instead = e instanceof CheckpointError ? notACheckpoint(path, bytes) : null;
-    throw instead ? new CheckpointError(instead) : e;
+    if (!(e instanceof CheckpointError)) throw e;
+    const instead = notACheckpoint(path, bytes);
+    // Damage inside the file: the reader's words say where, and the fix is another file.
+    throw new CheckpointError(instead ?? withDamageFix(e.message));
   }
 }
 

@@ -11,6 +11,7 @@ import { closeSync, openSync, readSync, realpathSync, statSync, type Stats } fro
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { UsageError } from './args';
 import { notSafetensors } from './checkpoint-file';
+import { OutputError, writeFailureFix } from './files';
 import { writeOutput } from './io';
 
 /** What a picture command reads, which its --out must not replace. */
@@ -106,5 +107,11 @@ export function checkPictureOut(command: string, out: string, inputs: PictureInp
 /** Writes a command's picture, checked once more (a file may have appeared at --out since the flags were checked). */
 export async function writePicture(command: string, out: string, bytes: Uint8Array, inputs: PictureInputs): Promise<void> {
   checkPictureOut(command, out, inputs);
-  await writeOutput(out, bytes);
+  try {
+    await writeOutput(out, bytes);
+  } catch (e) {
+    if (!(e instanceof OutputError)) throw e;
+    // The picture is not kept, but drawing it again is the same command: say what to fix first.
+    throw new OutputError(`${e.message}; ${writeFailureFix(e.code)} or choose another --out (e.g. ${EXAMPLE_OUT[command] ?? 'picture.png'} elsewhere), then run the command again`);
+  }
 }

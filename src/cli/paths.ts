@@ -12,8 +12,9 @@
 //           whose model.safetensors is one.
 // Writability is tried, not asked: access(2) says yes to root even where writing fails (/sys,
 // read-only mounts), so a temporary folder is made and removed in the nearest existing folder.
-import { closeSync, constants, lstatSync, mkdtempSync, openSync, readdirSync, rmdirSync, statSync, type Stats } from 'node:fs';
+import { closeSync, constants, existsSync, lstatSync, mkdtempSync, openSync, readdirSync, rmdirSync, statSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { shellQuote } from './self-name';
 
 export type PathRule = 'file' | 'folder' | 'run-folder' | 'output-folder' | 'output-file' | 'model';
 
@@ -103,7 +104,14 @@ function kindOf(s: Stats): string {
   return s.isFIFO() ? 'a FIFO (named pipe)' : s.isSocket() ? 'a socket' : s.isCharacterDevice() || s.isBlockDevice() ? 'a device' : 'not a regular file';
 }
 
-function problem(rule: PathRule, path: string): string | null {
+/** The fix for a run folder that cannot be written: it is the right folder, so make it writable or resume a copy. */
+export function unwritableRunFix(dir: string): string {
+  return `a resumed run writes its checkpoints into its folder: make it writable (e.g. \`chmod -R u+w ${shellQuote(dir)}\` as its owner), ` +
+    `or copy the folder to a place you can write (\`cp -r ${shellQuote(dir)} COPY\`) and resume the copy (--resume COPY)`;
+}
+
+/** Why the path is unusable, or that and the fix when the flag's usual fix does not fit. */
+function problem(rule: PathRule, path: string): string | [why: string, fix: string] | null {
   const s = statOrNull(path);
   switch (rule) {
     case 'file':
@@ -125,7 +133,12 @@ function problem(rule: PathRule, path: string): string | null {
       } catch (e) {
         return `cannot be read (${code(e)})`;
       }
-      return rule === 'run-folder' ? unwritable(path) : null;
+      if (rule === 'run-folder') {
+        const why = unwritable(path);
+        // A run that cannot be written to is still a run: the fix is write access, not another folder.
+        return why && existsSync(join(path, 'training-state.safetensors')) ? [why, unwritableRunFix(path)] : why;
+      }
+      return null;
     case 'output-folder':
       if (s && !s.isDirectory()) return 'is a file, not a folder';
       return unwritable(path);
@@ -135,7 +148,7 @@ function problem(rule: PathRule, path: string): string | null {
       return unwritable(dirname(path));
     case 'model': {
       if (!s?.isDirectory()) return problem('file', path);
-      const inside = problem('file', join(path, 'model.safetensors'));
+      const inside = problem('file', join(path, 'model.safetensors')) as string | null;
       return inside && `is a folder whose model.safetensors ${inside}`;
     }
   }
@@ -145,8 +158,9 @@ function problem(rule: PathRule, path: string): string | null {
 export function pathProblem(command: string, flag: string, value: string, values: Record<string, unknown> = {}): string | null {
   const rule = pathRule(command, flag);
   if (!rule || value === '') return null;
-  const why = problem(rule, value);
-  if (!why) return null;
+  const found = problem(rule, value);
+  if (!found) return null;
+  if (Array.isArray(found)) return `--${flag} ${value} ${found[0]}; ${found[1]}`;
   const fix = FIXES[`${command} --${flag}`] ?? FIXES[`--${flag}`] ?? `choose another --${flag}`;
-  return `--${flag} ${value} ${why}; ${typeof fix === 'function' ? fix(values) : fix}`;
+  return `--${flag} ${value} ${found}; ${typeof fix === 'function' ? fix(values) : fix}`;
 }

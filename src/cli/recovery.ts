@@ -22,7 +22,7 @@
 import { GpuError } from '../errors';
 import { flaggedQuantities, type StepLoss } from '../model/loss-ring';
 import { withoutFlags } from './args';
-import { writeFileAtomic } from './files';
+import { OutputError, writeFailureFix, writeFileAtomic } from './files';
 import { resumeCommand, runPaths, shellQuote } from './run-dir';
 import { selfName } from './self-name';
 
@@ -121,6 +121,26 @@ export function lowerLr(lr: number): string {
 export function newRunCommand(argv: string[], outDir: string, lr?: string): string {
   const flags = lr === undefined ? withoutFlags(argv, ['out', 'force']) : [...withoutFlags(argv, ['out', 'force', 'lr']), '--lr', lr];
   return `${selfName()} ${['train', ...flags, '--out', outDir, '--force'].map(shellQuote).join(' ')}`;
+}
+
+/**
+ * A run's failed write, with what to do about it and how to go on: from the last checkpoint
+ * (`checkpointStep`, written or resumed by this run) with --resume when there is one; otherwise by
+ * starting the run again (`argv`: its flags), since --resume would find nothing to continue.
+ */
+export function runWriteFailed(e: OutputError, outDir: string, checkpointStep: number | null, argv: string[] | undefined): OutputError {
+  const fix = writeFailureFix(e.code);
+  const paths = runPaths(outDir);
+  if (e.path === paths.samples || e.path === paths.reconstructions) {
+    // The end-of-run pictures come after the last checkpoint: training is saved, and --resume would find nothing left to train.
+    return new OutputError(`${e.message}; training was done and saved in ${paths.model}: ${fix}, then draw the pictures with ` +
+      `\`${selfName()} sample --checkpoint ${shellQuote(paths.model)} --out ${shellQuote(paths.samples)}\` and \`${selfName()} reconstruct --checkpoint ${shellQuote(paths.model)} --out ${shellQuote(paths.reconstructions)}\``);
+  }
+  const next = checkpointStep !== null
+    ? `${fix}, then \`${resumeCommand(outDir)}\` continues from the last checkpoint written (step ${checkpointStep} or later)`
+    : `no checkpoint was written yet, so there is nothing to resume: ${fix}, then start the run again` +
+      (argv ? ` with \`${newRunCommand(argv, outDir)}\` (--force: ${outDir} holds this attempt's config.json and metrics.jsonl)` : '');
+  return new OutputError(`${e.message}; ${next}`);
 }
 
 /** The command that continues the run in `dir` at learning rate `lr` (a resume may lower the rate). */
@@ -230,6 +250,8 @@ export async function recover(e: unknown, c: RecoveryContext): Promise<Recovery>
     c.event({ event: 'device-lost', action: 'stop', message: what, checkpoint_step: newest?.step ?? null, resume: newest ? resumeCommand(c.outDir) : null });
     return DEVICE_LOST_EXIT_CODE;
   }
+  // A write that failed (disk full, no permission) and does not yet say how to go on.
+  if (e instanceof OutputError && e.path !== undefined) throw runWriteFailed(e, c.outDir, newest?.step ?? null, c.argv);
   if (!(e instanceof BadStepError)) throw e;
 
   // The last good checkpoint goes back in place when the newest one holds the parameters that went bad.

@@ -1,15 +1,16 @@
 // A run folder (runs/NAME): what `train` writes there, the rule that a new run never overwrites
 // an old one without --force, reading the training state back for --resume, and config.json, the
 // record of how the run was started and resumed.
-import { existsSync, readFileSync, statSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import { basename, join } from 'node:path';
+import { CHECKPOINT_FORMAT, TRAINING_STATE_FORMAT } from '../checkpoint';
 import { CheckpointError } from '../io/safetensors';
 import { readTrainingState, type TrainingState } from '../training-state';
 import { UsageError } from './args';
 import { writeFileAtomic } from './files';
 import { notSafetensors } from './checkpoint-file';
 import { resolveConfig, type VaeConfig } from '../model/config';
-import { selfName } from './self-name';
+import { selfName, shellQuote } from './self-name';
 
 export const RUN_FILES = {
   model: 'model.safetensors',
@@ -26,10 +27,8 @@ export function runPaths(dir: string): RunPaths {
   return Object.fromEntries(Object.entries(RUN_FILES).map(([k, name]) => [k, join(dir, name)])) as RunPaths;
 }
 
-/** Quotes a path for a shell command line when it needs it. */
-export function shellQuote(s: string): string {
-  return /^[\w./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
+// Kept here too for the modules that import it from the run folder's code.
+export { shellQuote };
 
 export const resumeCommand = (dir: string) => `${selfName()} train --resume ${shellQuote(dir)}`;
 
@@ -40,11 +39,18 @@ export const resumeCommand = (dir: string) => `${selfName()} train --resume ${sh
 export function claimNewRunDir(dir: string, force: boolean): void {
   const p = runPaths(dir);
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UsageError(`--out ${dir} is a file, not a folder; choose another --out`);
+  checkRunFilesAreFiles(dir, '--out');
   const held = Object.values(p).filter((f) => existsSync(f));
   if (!held.length || force) return;
   const nameOf = (f: string) => f.slice(dir.length + 1);
   const checkpoint = held.filter((f) => f === p.model || f === p.state);
   if (existsSync(p.state)) {
+    // Advise --resume only for a file that can be one: a text file under that name is no run.
+    const not = notATrainingState(p.state);
+    if (not) {
+      throw new UsageError(`${dir} holds ${RUN_FILES.state}, but it is not a training state (${not}), so there is no run there to continue; ` +
+        `choose another --out, or add --force to delete it${held.length > 1 ? ` and ${held.filter((f) => f !== p.state).map(nameOf).join(', ')}` : ''} and start the run there`);
+    }
     throw new UsageError(`${dir} already holds a run (${checkpoint.map(nameOf).join(', ')}); continue it with \`${resumeCommand(dir)}\`, or add --force to discard it and start over`);
   }
   if (checkpoint.length) {
@@ -53,6 +59,64 @@ export function claimNewRunDir(dir: string, force: boolean): void {
   }
   // Files a run writes but no checkpoint: a run stopped before its first one, or someone else's files.
   throw new UsageError(`${dir} already holds ${held.map(nameOf).join(', ')}, which a new run would overwrite; choose another --out, or add --force to replace them`);
+}
+
+/**
+ * Refuses a run folder where a run file's name is taken by a folder (or a FIFO, a device): the run
+ * could neither read nor replace it, and would fail with EISDIR after the device started.
+ */
+export function checkRunFilesAreFiles(dir: string, flag: '--out' | '--resume'): void {
+  for (const path of Object.values(runPaths(dir))) {
+    let s: Stats;
+    try {
+      s = statSync(path);
+    } catch {
+      continue; // absent (or a dangling link, which a write replaces)
+    }
+    if (s.isFile()) continue;
+    const kind = s.isDirectory() ? 'a folder' : s.isFIFO() ? 'a FIFO (named pipe)' : 'not a regular file';
+    throw new UsageError(`${flag} ${dir}: ${path} is ${kind}, where the run's ${basename(path)} file belongs, so the run can neither read nor replace it; ` +
+      `remove or rename that ${s.isDirectory() ? 'folder' : 'entry'} (what it holds is not the run's), then run the command again`);
+  }
+}
+
+/**
+ * Why the file at `path` is not a training state, judged from its header alone (its
+ * safetensors header and format metadata; the rest is checked when it is read): null when it looks
+ * like one.
+ */
+export function notATrainingState(path: string): string | null {
+  let fd: number | null = null;
+  try {
+    fd = openSync(path, 'r');
+    const size = fstatSync(fd).size;
+    const head = new Uint8Array(Math.min(size, 4096));
+    readSync(fd, head, 0, head.length, 0);
+    if (size < 9 || head[8] !== 0x7b) {
+      const kind = notSafetensors(head);
+      return `it is ${kind === null || kind === 'truncated' ? 'not a safetensors file' : kind}`;
+    }
+    const view = new DataView(head.buffer);
+    const headerLen = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
+    if (8 + headerLen > size) return 'it is truncated: its header runs past the end of the file';
+    // A training state's header is some kilobytes; one of hundreds of megabytes is not one.
+    if (headerLen > 64 * 2 ** 20) return 'its header is far larger than a training state\'s';
+    const header = new Uint8Array(headerLen);
+    readSync(fd, header, 0, headerLen, 8);
+    let format: unknown;
+    try {
+      format = (JSON.parse(new TextDecoder().decode(header)) as { __metadata__?: { format?: unknown } })?.__metadata__?.format;
+    } catch {
+      return 'its safetensors header is not valid JSON';
+    }
+    if (format === TRAINING_STATE_FORMAT) return null;
+    if (format === CHECKPOINT_FORMAT) return `it is a model checkpoint, which belongs in ${RUN_FILES.model}`;
+    return format === undefined ? 'it is a safetensors file with no format metadata' : `it is a safetensors file of format ${JSON.stringify(format)}`;
+  } catch (e) {
+    return `it cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
 }
 
 /** With --force: removes the old run's files just before the new run writes its own. */
@@ -70,6 +134,7 @@ export function discardOldRun(dir: string): void {
 export function readRunState(dir: string): TrainingState {
   const p = runPaths(dir);
   if (!existsSync(dir)) throw new UsageError(`--resume ${dir}: no such folder; give the folder of a run (e.g. runs/NAME)`);
+  checkRunFilesAreFiles(dir, '--resume');
   if (!existsSync(p.state)) {
     if (existsSync(p.model)) {
       throw new UsageError(`--resume ${dir}: it holds ${RUN_FILES.model} but no ${RUN_FILES.state}, so the run cannot continue exactly (it was written by an older webgpu-vae ` +

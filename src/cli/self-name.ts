@@ -40,3 +40,8 @@ export function selfName(): string {
   found ??= onPathIsThisProgram() ? NAME : `npx ${NAME}`;
   return found;
 }
+
+/** Quotes a path for a shell command line when it needs it. */
+export function shellQuote(s: string): string {
+  return /^[\w./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}

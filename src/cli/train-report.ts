@@ -10,10 +10,10 @@ import { describeObjective, describeShape } from '../model/describe';
 import type { KernelChoice } from '../model/kernels';
 import type { VAE } from '../model/vae';
 import type { TrainingProgress, TrainingState } from '../training-state';
-import { JsonLog } from './files';
+import { JsonLog, removeStaleTempFiles } from './files';
 import { writeOutput } from './io';
 import { endSampleCount, gridFor, reconstructionsPng } from './pictures';
-import { discardOldRun, readRunRecord, runPaths, writeRunRecord, type RunRecord } from './run-dir';
+import { discardOldRun, readRunRecord, RUN_FILES, runPaths, writeRunRecord, type RunRecord } from './run-dir';
 import type { RunOptions } from './train-options';
 
 const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
@@ -112,6 +112,8 @@ export function openRunLog(s: RunLogStart): JsonLog {
   const options = s.runRecord;
   const runRecord = recordedRun(options);
   const now = new Date().toISOString();
+  // A checkpoint write killed midway (kill -9) leaves its temporary file; the folder is ours now.
+  removeStaleTempFiles(outDir, Object.values(RUN_FILES));
   if (resumed) {
     const record = readRunRecord(outDir, (): RunRecord => ({ format: 'webgpu-vae-run', started: '', config: vae.config, training: vae.training, run: runRecord, resumed: [] }), s.warn);
     record.run = runRecord;

@@ -28,7 +28,7 @@ import { fileAutotuneCache } from '../model/autotune-file-cache';
 import { Philox } from '../rng';
 import { saveTrainingState, type TrainingProgress } from '../training-state';
 import { choiceFlag, intFlag, parseFlags, stringFlag, withoutFlags } from './args';
-import { JsonLog, OutputError, writeFileAtomic, type ChunkWriter } from './files';
+import { JsonLog, writeFileAtomic, type ChunkWriter } from './files';
 import { StepPacer } from '../gpu/step-pacer';
 import { gentleWait } from '../gpu/gentle-wait';
 import { memoryBudget, getDevice, makeReporter, PIPED_PROGRESS, type Print } from './io';
@@ -152,18 +152,15 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       progress.seconds = secondsBefore + (performance.now() - sessionStart) / 1000;
       progress.watch = await model.watchState();
       (progress as RunProgress).skipped = progress.epochStep === 0 ? 0 : skipped;
-      try {
-        const state = await saveTrainingState(model, runRecord, progress);
-        writeFileAtomic(paths.state, state, hooks.writeChunk);
-        // A folder's held-out pictures, so that eval can tell when the folder no longer holds out the same ones.
-        const heldOut: Record<string, string> = testFingerprint ? { heldOutPictures: testFingerprint } : {};
-        const weights = await saveCheckpoint(model, { dataset: run.dataset, epochs: String(progress.epochsDone), step: String(progress.step), seed: String(run.seed), ...heldOut });
-        writeFileAtomic(paths.model, weights, hooks.writeChunk);
-        kept.wrote({ step: progress.step, state, model: weights });
-      } catch (e) {
-        if (!(e instanceof OutputError)) throw e;
-        throw new OutputError(`${e.message}; fix that, then \`${resumeCommand(outDir)}\` continues from the last checkpoint written${saved >= 0 ? ` (step ${saved} or later)` : ''}`);
-      }
+      // A failed write goes to recover(), which says how to go on: --resume where this run has a
+      // checkpoint, the same command again where it has none.
+      const state = await saveTrainingState(model, runRecord, progress);
+      writeFileAtomic(paths.state, state, hooks.writeChunk);
+      // A folder's held-out pictures, so that eval can tell when the folder no longer holds out the same ones.
+      const heldOut: Record<string, string> = testFingerprint ? { heldOutPictures: testFingerprint } : {};
+      const weights = await saveCheckpoint(model, { dataset: run.dataset, epochs: String(progress.epochsDone), step: String(progress.step), seed: String(run.seed), ...heldOut });
+      writeFileAtomic(paths.model, weights, hooks.writeChunk);
+      kept.wrote({ step: progress.step, state, model: weights });
       saved = progress.step;
       metrics.write({ event: 'checkpoint', step: progress.step, epochs_done: progress.epochsDone });
       metrics.sync();

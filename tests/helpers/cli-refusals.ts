@@ -6,13 +6,17 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
+import { TRAINING_STATE_FORMAT } from '../../src/checkpoint';
 import { COMMAND_FLAGS } from '../../src/cli/args';
+import { encodeSafetensors } from '../../src/io/safetensors';
 import { setDeviceProvider, type DeviceProvider } from '../../src/cli/io';
 import { runMain as run } from './cli-main';
 import { tempDir } from './temp-dir';
 
 export const FIXTURE = join(__dirname, '..', 'fixtures', 'v1-checkpoint.safetensors');
 export const SENTINEL = 'all checks passed; no device in this test';
+/** The old run's training state: a header that reads as one (train checks that before it offers --resume), and one tensor. */
+export const OLD_STATE = encodeSafetensors({ step: { shape: [1], data: Float32Array.of(7) } }, { format: TRAINING_STATE_FORMAT });
 
 export const root = tempDir('webgpu-vae-refusals-');
 export const at = (...p: string[]) => join(root, ...p);
@@ -76,7 +80,7 @@ export function useScratchFolder(): void {
     execFileSync('mkfifo', [at('fifo')]);
     mkdirSync(at('old-run'));
     writeFileSync(at('old-run', 'model.safetensors'), 'the old model');
-    writeFileSync(at('old-run', 'training-state.safetensors'), 'the old state');
+    writeFileSync(at('old-run', 'training-state.safetensors'), OLD_STATE);
     mkdirSync(at('half-run'));
     writeFileSync(at('half-run', 'config.json'), '{"someone": "else\'s file"}');
     mkdirSync(at('pictures'));
