@@ -97,9 +97,11 @@ export class Charts {
 
   private build(): void {
     const { els, log } = this;
+    // Linear axes mean a Gaussian likelihood, a density: its -ELBO goes below 0 once it fits well.
+    const units = log ? 'nats per image' : 'nats per image; below 0 for a density that fits well';
     this.elbo = this.objective.name === 'iwae'
-      ? makeChart(els.elbo, 'Loss (nats per image)', [lineSeries(`train −IWAE bound (K=${this.objective.samples})`, COLORS.train), lineSeries('test −ELBO', COLORS.test, true)], log)
-      : makeChart(els.elbo, '−ELBO (nats per image)', [lineSeries('train', COLORS.train), lineSeries('test', COLORS.test, true)], log);
+      ? makeChart(els.elbo, `Loss (${units})`, [lineSeries(`train −IWAE bound (K=${this.objective.samples})`, COLORS.train), lineSeries('test −ELBO', COLORS.test, true)], log)
+      : makeChart(els.elbo, `−ELBO (${units})`, [lineSeries('train', COLORS.train), lineSeries('test', COLORS.test, true)], log);
     this.terms = makeChart(els.terms, 'Reconstruction and KL terms', [
       lineSeries('train rec', COLORS.rec), lineSeries('test rec', COLORS.rec, true),
       lineSeries('train KL', COLORS.kl), lineSeries('test KL', COLORS.kl, true),

@@ -33,6 +33,20 @@ export class InterpolationControls {
   }
 
   private interpolate(): void {
-    this.send({ type: 'interpolate', a: Number(field('interp-a').value), b: Number(field('interp-b').value) });
+    this.send({ type: 'interpolate', a: this.index('interp-a'), b: this.index('interp-b') });
+  }
+
+  /**
+   * The endpoint typed in field `id`, brought into the test set's range in the field itself, so
+   * that the number shown is the picture drawn (5000 of 1000 pictures shows 999, not 5000).
+   */
+  private index(id: string): number {
+    const el = field(id), n = this.testCount();
+    const typed = Math.trunc(Number(el.value));
+    if (n < 1) return Number.isFinite(typed) ? typed : 0;
+    el.max = String(n - 1);
+    const index = Math.min(n - 1, Math.max(0, Number.isFinite(typed) ? typed : 0));
+    if (String(index) !== el.value) el.value = String(index);
+    return index;
   }
 }

@@ -39,11 +39,12 @@ async function pause(page: Page): Promise<void> {
 
 /** Drops the model a test before left (each test can also run alone) and waits for the page to be ready. */
 async function resetIfNeeded(page: Page): Promise<void> {
-  if (await page.isEnabled('[data-testid=reset]')) {
-    await page.click('[data-testid=reset]');
-    // A model of one's own pictures that no file holds asks for a second press (ui/unsaved-run.ts);
-    // a test that failed mid-run leaves one, and the next test must still start from Ready.
-    if (/press Reset again/.test((await page.textContent('[data-testid=notice]')) ?? '')) await page.click('[data-testid=reset]');
+  const reset = page.locator('[data-testid=reset]');
+  if (await reset.isEnabled()) {
+    await reset.click();
+    // A model of one's own pictures that no file holds asks for a second press (ui/unsaved-run.ts),
+    // and Reset stays on; a test that failed mid-run leaves one, and the next must start from Ready.
+    if (await reset.isEnabled()) await reset.click({ timeout: 5_000 }).catch(() => undefined);
   }
   await page.waitForFunction(() => document.querySelector('[data-testid=status]')?.textContent?.startsWith('Ready'), undefined, { timeout: PATIENCE_MS, polling: 200 });
 }
