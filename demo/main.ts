@@ -68,7 +68,7 @@ const offer = new SavedRunOffer($('saved-run'), async (run) => {
   // Read before the run goes on, so the old curves are drawn before its new points arrive.
   await runLog.expect(run.step);
   unsaved.started(true);
-  command({ type: 'continue', data: keptData(run.data, document.baseURI) });
+  command({ type: 'continue', data: keptData(run.data, document.baseURI), savedAt: run.savedAt });
 });
 writeSettings(form, DEFAULTS);
 let worker: Worker | null = null;
@@ -153,9 +153,17 @@ function resetViews(): void {
   summary.clear();
 }
 
+/**
+ * What a model file's load changes on the page once the worker has accepted the file: a refused
+ * file changes nothing (it had emptied the kept run's line), and an accepted one replaces the
+ * offered saved run, whose offer goes.
+ */
+let onLoadAccepted: (() => void) | null = null;
+
 const onMessage = messageHandler({
   ui, form, views, charts, scatter, summary, traversal, runLog, unsaved, send,
   sizeViewsForSettings, resetViews, announce, refresh: () => { updateControls(); updateStatus(); },
+  modelAccepted: () => { onLoadAccepted?.(); onLoadAccepted = null; },
 });
 
 /** The chosen data; generated and split sets follow the form's seed. */
@@ -185,6 +193,7 @@ button('start').onclick = act(() => {
   }
   offer.hide();
   resetViews();
+  onLoadAccepted = null;
   $('stored').textContent = unsaved.started(isKeptSource(data));
   command({ type: 'start', settings, data });
 });
@@ -207,7 +216,10 @@ $<HTMLInputElement>('load').onchange = act(async () => {
   const settings = { ...DEFAULTS, ...safeSettings() };
   const bytes = await file.arrayBuffer();
   const data = dataSource();
-  $('stored').textContent = unsaved.started(isKeptSource(data));
+  onLoadAccepted = () => {
+    offer.hide();
+    $('stored').textContent = unsaved.started(isKeptSource(data));
+  };
   send({ type: 'load', bytes, fileName: file.name, settings, data }, [bytes]);
 });
 button('recover').onclick = () => { clearError(); send({ type: 'recover' }); };

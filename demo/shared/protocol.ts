@@ -117,7 +117,8 @@ export type ToWorker =
   | { type: 'view-class'; view: 'manifold' | 'interpolation'; label: number | null }
   | { type: 'recover' }
   /** Continue the run kept in browser storage (demo/shared/saved-run.ts). */
-  | { type: 'continue'; data: DataSource }
+  /** `savedAt`: when the run the page offered was kept, so that another run kept since (by another tab) is not taken for it. */
+  | { type: 'continue'; data: DataSource; savedAt: number }
   /** Fresh canvases, sent when the worker asks for them to change the presentation path. */
   | { type: 'canvases'; canvases: Record<ViewName, OffscreenCanvas>; present: PresentMode }
   | { type: 'debug-lose-device' };

@@ -41,12 +41,14 @@ export interface PageParts {
   announce: (text: string) => void;
   /** Brings the controls and the status line up to date (after every message). */
   refresh: () => void;
+  /** The worker built the model it was asked for (a file loaded, a run started). */
+  modelAccepted: () => void;
 }
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
 export function messageHandler(page: PageParts): (m: FromWorker) => void {
-  const { ui, form, views, charts, scatter, summary, traversal, runLog, unsaved, send, sizeViewsForSettings, resetViews, announce, refresh } = page;
+  const { ui, form, views, charts, scatter, summary, traversal, runLog, unsaved, send, sizeViewsForSettings, resetViews, announce, refresh, modelAccepted } = page;
   return (m: FromWorker): void => {
     switch (m.type) {
       case 'ready': {
@@ -76,6 +78,7 @@ export function messageHandler(page: PageParts): (m: FromWorker) => void {
         summary.data(m);
         break;
       case 'model': {
+        modelAccepted();
         ui.model = m.config;
         writeConfig(form, m.config);
         charts.useLogScale(m.config.likelihood === 'bernoulli');
@@ -136,7 +139,7 @@ export function messageHandler(page: PageParts): (m: FromWorker) => void {
         }
         break;
       case 'stored':
-        $('stored').textContent = `Kept in this browser at step ${m.step.toLocaleString('en')} (saved ${SAVED_WHEN}): after a reload you can continue from there.`;
+        $('stored').textContent = `Kept in this browser at step ${m.step.toLocaleString('en')} (saved ${SAVED_WHEN}): after a reload you can continue from there. The browser keeps one run: a run in another tab of this page replaces it.`;
         $('stored').dataset.step = String(m.step);
         runLog.keep(m.step);
         break;

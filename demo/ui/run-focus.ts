@@ -3,8 +3,12 @@
 // reader's place with it; focus then goes to the button that does the next thing, as soon as one
 // is enabled (it may take the worker a moment to answer).
 
-/** The buttons that take the dropped focus, first enabled first. */
-const NEXT_FOCUS = ['pause', 'resume', 'start', 'reset'];
+/**
+ * The buttons that take the dropped focus, first enabled first. Never Reset: while Resume waits for
+ * the worker, Reset was the one button enabled, took the focus, and the next Space (meant for
+ * Pause) threw the model away. Until one of these is enabled, the focus waits.
+ */
+const NEXT_FOCUS = ['pause', 'resume', 'start'];
 
 export class RunButtonFocus {
   private dropped = false;

@@ -227,6 +227,8 @@ async function handle(msg: ToWorker): Promise<void> {
     case 'continue': {
       const saved = await readRun();
       if (!saved) throw new Error('There is no saved run in this browser any more (it was discarded or storage was cleared).');
+      // The browser keeps one run for all the demo's tabs: another tab may have kept its own since the offer.
+      if (saved.savedAt !== msg.savedAt) throw new Error('The run kept in this browser changed since this page offered it: another tab of the demo kept its own run (the browser keeps one, the latest). Reload the page to see the run it keeps now.');
       const state = readTrainingState(saved.state, 'the run saved in this browser');
       session = (await build(saved.settings, msg.data, { kind: 'state', state })).session;
       snapshot = { state: saved.state, step: saved.step };

@@ -184,6 +184,8 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
   it('a model file made for other pictures is refused, and the paused run is kept as it was', async () => {
     const before = await paused(page);
     const summary = await page.textContent('#summary');
+    await expect.poll(() => page.textContent('[data-testid=stored]'), { timeout: 60_000 }).toMatch(/^Kept in this browser at step \d+/);
+    const kept = await page.textContent('[data-testid=stored]');
     const colour = modelFile('colour-16.safetensors', { inputDim: 3 * 16 * 16, imageShape: [16, 16], imageChannels: 3, hidden: [8], latent: 2 }, 0);
     await page.setInputFiles('[data-testid=load]', colour);
     await page.waitForSelector('[data-testid=error]:not([hidden])', { timeout: 120_000 });
@@ -191,6 +193,7 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
     await page.waitForFunction(() => !document.querySelector('[data-testid=status]')?.textContent?.startsWith('Loading'), undefined, { timeout: 120_000, polling: 200 });
     expect(await statusOf(page), 'the same run, at the same step').toBe(before);
     expect(await page.textContent('#summary')).toBe(summary);
+    expect(await page.textContent('[data-testid=stored]'), 'what the browser keeps is said as before').toBe(kept);
     expect(await page.isEnabled('[data-testid=resume]')).toBe(true);
     // The next test saves this run's model: the one trained above, not an empty one.
   });

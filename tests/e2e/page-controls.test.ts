@@ -130,6 +130,12 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page\'s layout and
     await expect.poll(focusedId, { timeout: 120_000, message: 'focus after Start' }).toBe('pause');
     await page.keyboard.press('Enter');
     await expect.poll(focusedId, { timeout: 120_000, message: 'focus after Pause' }).toBe('resume');
+    // Resume waits for the worker with Pause, Resume and Start all off: the focus waits for Pause,
+    // and never lands on Reset, where the next Space would throw the model away.
+    const seen = new Set<string>();
+    await page.keyboard.press('Enter');
+    await expect.poll(async () => { const id = await focusedId(); seen.add(id); return id; }, { timeout: 120_000, interval: 20, message: 'focus after Resume' }).toBe('pause');
+    expect([...seen]).not.toContain('reset');
     await page.close();
   });
 
