@@ -53,6 +53,22 @@ describe('numbers without a natural ceiling', () => {
   });
 });
 
+describe('what the fields take', () => {
+  it('layer sizes in plain digits only, and a learning rate that can move a float32 weight', () => {
+    const { form, c } = fakeForm();
+    for (const odd of ['0x10', '1e3', '16.0', '+16']) {
+      c('hidden').value = odd;
+      expect(() => readSettings(form), odd).toThrow(/^Hidden sizes must be one or more whole numbers/);
+    }
+    c('hidden').value = '512, 256';
+    expect(readSettings(form).hidden).toEqual([512, 256]);
+    c('lr').value = '1e-320';
+    expect(() => readSettings(form)).toThrow('Learning rate must be a number from 1e-8 to below 1, e.g. 0.001 (got "1e-320")');
+    c('lr').value = '1e-8';
+    expect(readSettings(form).lr).toBe(1e-8);
+  });
+});
+
 describe('controls that apply under another choice only', () => {
   it('turns Gaussian σ and Dequantize off under Bernoulli, and on again under Gaussian', () => {
     const { form, c, choose } = fakeForm();

@@ -18,9 +18,11 @@ export class InterpolationControls {
     select('manifold-class').onchange = () => send({ type: 'view-class', view: 'manifold', label: classOf('manifold-class') });
     select('interp-class').onchange = () => send({ type: 'view-class', view: 'interpolation', label: classOf('interp-class') });
     (document.getElementById('interp-random') as HTMLButtonElement).onclick = () => {
+      // Two different pictures: a is any, b any other.
       const n = Math.max(2, this.testCount());
-      field('interp-a').value = String(Math.floor(Math.random() * n));
-      field('interp-b').value = String(Math.floor(Math.random() * n));
+      const a = Math.floor(Math.random() * n);
+      field('interp-a').value = String(a);
+      field('interp-b').value = String((a + 1 + Math.floor(Math.random() * (n - 1))) % n);
       this.interpolate();
     };
   }

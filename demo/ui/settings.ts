@@ -52,7 +52,9 @@ function num(form: HTMLFormElement, name: string, label: string, ok: (v: number)
 /** A comma-separated list of whole numbers from 1 to max, or null when the field holds anything else. */
 function sizesIn(form: HTMLFormElement, name: string, max: number): { raw: string; sizes: number[] | null } {
   const raw = field(form, name).value.trim();
-  const sizes = raw.split(/[\s,]+/).filter(Boolean).map(Number);
+  const tokens = raw.split(/[\s,]+/).filter(Boolean);
+  // Plain digits only: Number() would read '0x10' as 16 and '1e3' as 1000.
+  const sizes = tokens.map((t) => (/^\d+$/.test(t) ? Number(t) : NaN));
   return { raw, sizes: sizes.every((v) => Number.isInteger(v) && v >= 1 && v <= max) ? sizes : null };
 }
 
@@ -121,7 +123,8 @@ export function readSettings(form: HTMLFormElement): Settings {
     conditional: checkbox(form, 'conditional').checked,
     binarize: choice(form, 'binarize', 'Binarization', ['none', 'dynamic', 'fixed'] as const),
     batch: int(form, 'batch', 'Batch size', 1, 4096),
-    lr: num(form, 'lr', 'Learning rate', (v) => v > 0 && v < 1, 'a number between 0 and 1, e.g. 0.001'),
+    // Below 1e-8 a float32 step moves no weight: a run that would never learn.
+    lr: num(form, 'lr', 'Learning rate', (v) => v >= 1e-8 && v < 1, 'a number from 1e-8 to below 1, e.g. 0.001'),
     seed: int(form, 'seed', 'Seed', 0, 2 ** 31 - 1),
     subset: int(form, 'subset', 'Training examples', 1, 1_000_000),
   };
