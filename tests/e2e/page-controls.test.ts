@@ -89,7 +89,9 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page\'s layout and
     await expect.poll(() => page.textContent('[data-testid=status]'), { timeout: 30_000, message: 'the status after one click on Start' }).not.toMatch(/^Ready/);
     // The views did follow the new latent size once the click was done.
     await expect.poll(() => page.evaluate(() => document.body.classList.contains('latent-not-2d')), { timeout: 10_000 }).toBe(true);
-    await page.click('[data-testid=pause]').catch(() => undefined);
+    // Paused before the page closes, as below.
+    await page.click('[data-testid=pause]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=status]')?.textContent?.startsWith('Paused'), undefined, { timeout: 120_000, polling: 200 });
     await page.close();
   });
 
@@ -136,6 +138,10 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page\'s layout and
     await page.keyboard.press('Enter');
     await expect.poll(async () => { const id = await focusedId(); seen.add(id); return id; }, { timeout: 120_000, interval: 20, message: 'focus after Resume' }).toBe('pause');
     expect([...seen]).not.toContain('reset');
+    // Paused again before the page closes: a page closed mid-training left the browser's GPU
+    // process busy, and the next test's page waited minutes for it.
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.querySelector('[data-testid=status]')?.textContent?.startsWith('Paused'), undefined, { timeout: 120_000, polling: 200 });
     await page.close();
   });
 
@@ -149,7 +155,8 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page\'s layout and
     const tensors = Object.fromEntries(layout.tensors.map((t) => [t.name, { shape: t.shape, data: flat.slice(t.offset, t.offset + t.count) }]));
     const bytes = encodeSafetensors(tensors, { format: 'webgpu-vae', version: '1', config: JSON.stringify(config) });
     await page.setInputFiles('[data-testid=file]', { name: 'colour.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from(bytes) });
-    await page.waitForFunction(() => /^Error/.test(document.querySelector('[data-testid=status]')?.textContent ?? ''), undefined, { timeout: 240_000, polling: 250 });
+    await page.waitForFunction(() => /^Error/.test(document.querySelector('[data-testid=status]')?.textContent ?? ''), undefined, { timeout: 240_000, polling: 250 })
+      .catch(async (e: Error) => { throw new Error(`${e.message}; the embed page's status: "${await page.textContent('[data-testid=status]')}"`); });
     expect(await page.textContent('[data-testid=status]')).toBe('Error: colour.safetensors models 3 x 16 x 16 images; this example draws 28 x 28 grey ones (MNIST, Fashion-MNIST)');
     await page.close();
   });
