@@ -123,7 +123,7 @@ export function removeStaleTempFiles(dir: string, names: readonly string[]): str
 }
 
 /** Whether a process of that PID runs: signal 0 checks without sending; EPERM means it runs as another user. */
-function processRuns(pid: number): boolean {
+export function processRuns(pid: number): boolean {
   if (!Number.isSafeInteger(pid)) return false;
   try {
     process.kill(pid, 0);

@@ -7,21 +7,12 @@
 import { mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, unlinkSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from './args';
+import { processRuns } from './files';
 
 export const LOCK_FILE = '.webgpu-vae.lock';
 
 /** The locks this process holds, by folder, with how many holders and whether it made the folder. */
 const held = new Map<string, { count: number; madeDir: boolean }>();
-
-/** Whether process `pid` runs (a process of another user counts: kill answers EPERM). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function holderOf(path: string): number | null {
   try {
@@ -64,7 +55,7 @@ export function lockRunDir(dir: string): () => void {
   const path = join(dir, LOCK_FILE);
   for (let attempt = 0; !create(path); attempt++) {
     const pid = holderOf(path);
-    if (pid !== null && pid !== process.pid && alive(pid)) {
+    if (pid !== null && pid !== process.pid && processRuns(pid)) {
       throw new UsageError(`${dir} is in use by another webgpu-vae train (process ${pid}); wait for it to end, or give this run another --out`);
     }
     // Left by a process that is gone: taken over (once; a third process racing us wins).

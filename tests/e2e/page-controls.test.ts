@@ -13,7 +13,7 @@ import { paramLayout } from '../../src/model/build';
 import { initialParams } from '../../src/model/params';
 import { resolveConfig } from '../../src/model/config';
 import { launch, presentMode, recordConsole } from './browser';
-import { errorShown } from './page';
+import { errorShown, paused } from './page';
 
 describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page\'s layout and controls', () => {
   let browser: Browser;
@@ -91,7 +91,7 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page\'s layout and
     await expect.poll(() => page.evaluate(() => document.body.classList.contains('latent-not-2d')), { timeout: 10_000 }).toBe(true);
     // Paused before the page closes, as below.
     await page.click('[data-testid=pause]');
-    await page.waitForFunction(() => document.querySelector('[data-testid=status]')?.textContent?.startsWith('Paused'), undefined, { timeout: 120_000, polling: 200 });
+    await paused(page);
     await page.close();
   });
 
@@ -141,7 +141,7 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page\'s layout and
     // Paused again before the page closes: a page closed mid-training left the browser's GPU
     // process busy, and the next test's page waited minutes for it.
     await page.keyboard.press('Enter');
-    await page.waitForFunction(() => document.querySelector('[data-testid=status]')?.textContent?.startsWith('Paused'), undefined, { timeout: 120_000, polling: 200 });
+    await paused(page);
     await page.close();
   });
 
