@@ -2,10 +2,9 @@
 // normal of (seed, counter, stream). Used to check the GPU draws and to regenerate any z sample.
 // e is a 64-bit element number on the GPU; here any integer up to 2^53: its low word picks the
 // Philox block and lane, its high word is the 4th counter word (0 below 2^32).
+import { U32_MAX } from '../shaders/common';
 import { ConfigError, shown } from './errors';
 import { normalPair, philox4x32, seedToKey } from './rng';
-
-const U32_MAX = 2 ** 32 - 1;
 
 /**
  * The `e`-th standard normal of the stream (seed, counter, stream): the eps the reparameterization

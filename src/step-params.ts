@@ -3,7 +3,7 @@
 // Every name and value is checked first: a kernel reads the uniform as raw words, so a misspelt
 // field left at its default or a value wrapped into a u32 would give wrong results, silently.
 import { BINARIZE_STREAM, DEQUANTIZE_STREAM } from '../shaders/batch';
-import { STEP_PARAMS } from '../shaders/common';
+import { STEP_PARAMS, U32_MAX } from '../shaders/common';
 import { checkKnownKeys } from './edit-distance';
 import { ConfigError, shown } from './errors';
 
@@ -82,8 +82,8 @@ function checkField(name: keyof StepParams, v: unknown): void {
   if (rule === 'seed' && !(Number.isSafeInteger(v) && (v as number) >= 0)) {
     throw new ConfigError(`encodeStepParams: seed must be a non-negative safe integer (0 to 2^53 - 1), ${got}; the Philox key is its two u32 words, and noiseAt and Philox refuse any other seed, so the GPU's draws could not be reproduced`);
   }
-  if (rule === 'u32' && !(Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 2 ** 32 - 1)) {
-    throw new ConfigError(`encodeStepParams: ${name} must be an integer from 0 to ${2 ** 32 - 1} (it fills the u32 StepParams.${uniformFieldOf(name)}), ${got}`);
+  if (rule === 'u32' && !(Number.isInteger(v) && (v as number) >= 0 && (v as number) <= U32_MAX)) {
+    throw new ConfigError(`encodeStepParams: ${name} must be an integer from 0 to ${U32_MAX} (it fills the u32 StepParams.${uniformFieldOf(name)}), ${got}`);
   }
   if (rule === 'step' && !(Number.isSafeInteger(v) && (v as number) >= 0)) {
     throw new ConfigError(`encodeStepParams: step must be a non-negative integer (Adam's step number t, 1-based; 0 leaves the bias corrections at 1), ${got}`);
