@@ -42,19 +42,38 @@ function tickLabel(t: number | null): string {
   return t >= 1000 ? `${(t / 1000).toFixed(t >= 10000 ? 0 : 1)}k` : `${+t.toFixed(2)}`;
 }
 
+/** The width each card last grew at (see fitChart); a new width starts from the CSS height again. */
+const grownAt = new WeakMap<HTMLElement, number>();
+/** Each card's legend height when its chart was last fitted: new values may wrap it onto more lines. */
+const fittedLegend = new WeakMap<HTMLElement, number>();
+const legendHeight = (el: HTMLElement) => el.querySelector<HTMLElement>('.u-legend')?.offsetHeight ?? 0;
+
 /**
  * Sizes a chart to its card: the card's height is fixed in CSS (a card that grew when its legend
- * wrapped would move the page below it), so the plot takes what the title and legend leave.
+ * wrapped would move the page below it), so the plot takes what the title and legend leave. Where
+ * even the least plot height does not leave room for the legend (a phone's narrow card, long
+ * values), the card grows rather than cut legend entries off; it keeps that height at this width.
  */
 function fitChart(chart: uPlot, el: HTMLElement): void {
   const width = Math.max(240, el.clientWidth);
+  if (grownAt.has(el) && grownAt.get(el) !== el.clientWidth) {
+    el.style.minHeight = '';
+    grownAt.delete(el);
+  }
   chart.setSize({ width, height: chart.height }); // the legend wraps at the new width
   // uPlot applies a size in a microtask; measure after it, still before the page is painted.
   queueMicrotask(() => {
     const style = getComputedStyle(el);
     const padding = parseFloat(style.paddingTop) + parseFloat(style.paddingBottom);
-    const others = (el.querySelector<HTMLElement>('.u-title')?.offsetHeight ?? 0) + (el.querySelector<HTMLElement>('.u-legend')?.offsetHeight ?? 0);
-    chart.setSize({ width, height: Math.max(MIN_PLOT_HEIGHT, el.clientHeight - padding - others) });
+    const legend = legendHeight(el);
+    fittedLegend.set(el, legend);
+    const others = (el.querySelector<HTMLElement>('.u-title')?.offsetHeight ?? 0) + legend;
+    const room = el.clientHeight - padding - others;
+    if (room < MIN_PLOT_HEIGHT) {
+      el.style.minHeight = `${Math.ceil(el.offsetHeight + MIN_PLOT_HEIGHT - room)}px`;
+      grownAt.set(el, el.clientWidth);
+    }
+    chart.setSize({ width, height: Math.max(MIN_PLOT_HEIGHT, room) });
   });
 }
 
@@ -87,12 +106,12 @@ export class Charts {
 
   constructor(private readonly els: { elbo: HTMLElement; terms: HTMLElement; speed: HTMLElement }) {
     this.build();
-    const resize = () => {
-      for (const [chart, el] of [[this.elbo, els.elbo], [this.terms, els.terms], [this.speed, els.speed]] as const) {
-        fitChart(chart, el);
-      }
-    };
+    const resize = () => { for (const [chart, el] of this.cards()) fitChart(chart, el); };
     for (const el of Object.values(els)) new ResizeObserver(resize).observe(el);
+  }
+
+  private cards(): [uPlot, HTMLElement][] {
+    return [[this.elbo, this.els.elbo], [this.terms, this.els.terms], [this.speed, this.els.speed]];
   }
 
   private build(): void {
@@ -172,5 +191,7 @@ export class Charts {
       // are then there to read without a mouse (and for a screen reader).
       else if (chart.cursor.idx == null) chart.setLegend({ idx: n - 1 });
     }
+    // Longer values may wrap a legend onto another line: the plot gives it the room.
+    for (const [chart, el] of this.cards()) if (legendHeight(el) !== fittedLegend.get(el)) fitChart(chart, el);
   }
 }

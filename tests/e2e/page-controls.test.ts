@@ -13,7 +13,7 @@ import { paramLayout } from '../../src/model/build';
 import { initialParams } from '../../src/model/params';
 import { resolveConfig } from '../../src/model/config';
 import { launch, presentMode, recordConsole } from './browser';
-import { errorShown, paused } from './page';
+import { atStep, errorShown, paused, startSmall } from './page';
 
 describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page\'s layout and controls', () => {
   let browser: Browser;
@@ -142,6 +142,28 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page\'s layout and
     // process busy, and the next test's page waited minutes for it.
     await page.keyboard.press('Enter');
     await paused(page);
+    await page.close();
+  });
+
+  it('at 320 px, after an epoch, every chart legend entry lies inside its card', async () => {
+    const page = await open(320);
+    await startSmall(page);
+    // SMALL's epoch is 63 steps: past step 70 the test series has a point, its legend the
+    // longest text ("test rec 123.45 (step 62)").
+    await atStep(page, 70);
+    await page.click('[data-testid=pause]');
+    await paused(page);
+    await expect.poll(async () => (await page.locator('#chart-terms .u-legend .u-value').allTextContents()).filter((v) => /step \d+/.test(v)).length,
+      { timeout: 10_000, message: 'the test series show their epoch points in the legend' }).toBe(2);
+    const outside = await page.evaluate(() => Array.from(document.querySelectorAll('.chart')).flatMap((card) => {
+      const box = card.getBoundingClientRect();
+      return Array.from(card.querySelectorAll('.u-legend .u-series'))
+        .filter((s) => (s as HTMLElement).offsetParent !== null)
+        .map((s) => ({ card: card.id, entry: s.textContent?.trim(), r: s.getBoundingClientRect() }))
+        .filter(({ r }) => r.bottom > box.bottom + 0.5 || r.right > box.right + 0.5 || r.height === 0)
+        .map(({ card: id, entry, r }) => `${id}: "${entry}" at ${r.top.toFixed(0)}-${r.bottom.toFixed(0)} px, card ${box.top.toFixed(0)}-${box.bottom.toFixed(0)}`);
+    }));
+    expect(outside, 'legend entries cut off by their card').toEqual([]);
     await page.close();
   });
 
