@@ -7,7 +7,7 @@ import { LIKELIHOODS } from '../shaders/likelihood';
 import { USAGE } from '../src/cli/main';
 import { DATASETS } from '../src/cli/io';
 import { ON_NAN } from '../src/cli/recovery';
-import { ARCHITECTURES, NORMALIZATIONS } from '../src/model/config';
+import { ARCHITECTURES, NORMALIZATIONS, UPSAMPLINGS } from '../src/model/config';
 import { OBJECTIVES } from '../src/model/objectives/objective';
 import { WEIGHT_INITS } from '../src/model/module';
 import { PRECISIONS } from '../src/model/precision';
@@ -19,6 +19,7 @@ const CHOICES: Record<string, readonly string[]> = {
   likelihood: LIKELIHOODS,
   arch: ARCHITECTURES,
   norm: NORMALIZATIONS,
+  upsample: UPSAMPLINGS,
   objective: OBJECTIVES,
   'on-nan': ON_NAN,
   precision: PRECISIONS,

@@ -221,7 +221,7 @@ describe('the library\'s refusals in CLI terms', () => {
     }
     throw new Error(`no refusal for ${JSON.stringify(partial)}`);
   };
-  const apiWords = new RegExp(`(?<![-\\w])(${Object.keys(FIELD_FLAGS).join('|')})\\b|(?<![-\\w])(init|arch|norm|precision) '?(pytorch|kaiming|mlp|conv|none|group|f32|f16)\\b|memoryBudget|without strict|batch in the API|in the CLI`);
+  const apiWords = new RegExp(`(?<![-\\w])(${Object.keys(FIELD_FLAGS).join('|')})\\b|(?<![-\\w])(init|arch|norm|upsample|precision) '?(pytorch|kaiming|mlp|conv|none|group|nearest|transposed|f32|f16)\\b|memoryBudget|without strict|batch in the API|in the CLI`);
 
   it('names flags, not API fields, and every one says what to do', () => {
     const cases: [Partial<VaeConfig>, string][] = [
@@ -231,6 +231,7 @@ describe('the library\'s refusals in CLI terms', () => {
       [{ capacitySteps: 10 }, '(e.g. --kl-capacity 25)'],
       [{ init: 'kaiming' }, '--init kaiming sets the conv architecture\'s convolution weights; the mlp architecture starts as PyTorch\'s examples/vae (use --init pytorch, or --arch conv)'],
       [{ norm: 'group' }, '(use --norm none, or --arch conv)'],
+      [{ upsample: 'nearest' }, '--upsample nearest sets how the conv architecture\'s decoder grows its pictures; the mlp architecture has no convolutions (use --upsample transposed, or --arch conv)'],
       [{ objective: 'iwae', beta: 2 }, 'apply to the elbo and tcvae objectives only; the iwae bound has no separate KL term (use --objective elbo, or leave out --beta, --warmup-steps, --kl-cycle-steps and --free-bits)'],
       [{ klCycleSteps: 10 }, '--kl-cycle-steps 10 repeats the KL warm-up, so it needs --warmup-steps between 1 and 10'],
       [{ dequantize: true }, '--dequantize applies to the gaussian likelihood'],
@@ -274,6 +275,14 @@ describe('the library\'s refusals in CLI terms', () => {
     await refused(['train', '--kl-capacity', '25', '--free-bits', '0.5', '--out', at('run')], /^webgpu-vae train: error: --kl-capacity schedules the KL term itself .*: leave out --free-bits/);
     await refused(['train', '--objective', 'tcvae', '--kl-capacity', '5', '--out', at('run')], '(leave out --kl-capacity, or use --objective elbo)');
     await refused(['train', '--init', 'kaiming', '--out', at('run')], '(use --init pytorch, or --arch conv)');
+  });
+});
+
+describe('--upsample', () => {
+  it('takes transposed or nearest for the conv architecture only', async () => {
+    await refused(['train', '--upsample', 'nearest', '--out', at('run')], '--upsample nearest sets how the conv architecture\'s decoder grows its pictures; add --arch conv, or leave out --upsample');
+    await refused(['train', '--arch', 'conv', '--upsample', 'bilinear', '--out', at('run')], /--upsample.*transposed, nearest/);
+    await passes(['train', '--arch', 'conv', '--upsample', 'nearest', '--out', at('run')]);
   });
 });
 

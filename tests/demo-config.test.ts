@@ -54,6 +54,11 @@ describe('demo settings to a model', () => {
     const conv = resolveConfig(configFor({ ...DEFAULTS, arch: 'conv', channels: [4, 8], dense: [32], norm: 'group', latent: 6 }, data));
     expect(describeShape(conv)).toBe('conv 3x16x16 -> 4-8 (GroupNorm 8) -> 32 -> 6');
     expect(describeShape({ ...conv, norm: 'none', dense: [] }, PAGE_SYMBOLS)).toBe('conv 3×16×16 → 4-8 → 6');
+    // The page's Conv upsampling choice reaches the model, and the one line names it.
+    const nearest = resolveConfig(configFor({ ...DEFAULTS, arch: 'conv', channels: [4, 8], upsample: 'nearest', latent: 6 }, data));
+    expect(nearest.upsample).toBe('nearest');
+    expect(describeShape(nearest)).toBe('conv 3x16x16 -> 4-8 -> 6, nearest upsampling');
+    expect(resolveConfig(configFor({ ...DEFAULTS, arch: 'mlp', upsample: 'nearest' }, data)).upsample).toBe('transposed');
     expect(describeObjective(resolveConfig({}))).toBe('ELBO L=1');
     expect(describeObjective(resolveConfig({ beta: 4, warmupSteps: 50, klCycleSteps: 200, freeBits: 0.5, samples: 2 }))).toBe('ELBO L=2 beta=4 warm-up 50 steps every 200 free bits 0.5');
     expect(describeObjective(resolveConfig({ beta: 4 }), PAGE_SYMBOLS)).toBe('ELBO L=1 β=4');

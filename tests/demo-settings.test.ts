@@ -11,7 +11,7 @@ type Control = { name: string; value: string; checked: boolean; disabled: boolea
 /** A form with one control per setting, each inside a label whose 'off' class is recorded. */
 function fakeForm() {
   const control = (name: string): Control => ({ name, value: '', checked: false, disabled: false, title: '', label: { off: false } });
-  const names = ['latent', 'arch', 'hidden', 'channels', 'dense', 'norm', 'precision', 'likelihood', 'sigma', 'dequantize', 'objective', 'samples', 'beta',
+  const names = ['latent', 'arch', 'hidden', 'channels', 'dense', 'norm', 'upsample', 'precision', 'likelihood', 'sigma', 'dequantize', 'objective', 'samples', 'beta',
     'warmupSteps', 'klCycleSteps', 'freeBits', 'klCapacity', 'capacitySteps', 'conditional', 'binarize', 'batch', 'lr', 'seed', 'subset'];
   const controls = new Map(names.map((n) => [n, control(n)]));
   const f16 = Object.assign(control('f16 option'), { tagName: 'OPTION' });
@@ -88,19 +88,20 @@ describe('controls that apply under another choice only', () => {
   it('turns the MLP\'s hidden sizes off under the conv architecture, and the conv fields under the MLP', () => {
     const { form, c, choose } = fakeForm();
     lockSettings(form, false);
-    const convFields = () => ['channels', 'dense', 'norm'].map((n) => c(n).disabled);
-    expect([c('hidden').disabled, ...convFields()]).toEqual([false, true, true, true]);
+    const convFields = () => ['channels', 'dense', 'norm', 'upsample'].map((n) => c(n).disabled);
+    expect([c('hidden').disabled, ...convFields()]).toEqual([false, true, true, true, true]);
     expect(c('channels').title).toMatch(/convolutional architecture only/);
     // What the architecture not chosen holds is not checked: its fields cannot be corrected while off.
     c('channels').value = '16, x';
-    expect(readSettings(form)).toMatchObject({ arch: 'mlp', channels: [], norm: 'none' });
+    c('upsample').value = 'nearest';
+    expect(readSettings(form)).toMatchObject({ arch: 'mlp', channels: [], norm: 'none', upsample: 'transposed' });
     choose('arch', 'conv');
-    expect([c('hidden').disabled, ...convFields()]).toEqual([true, false, false, false]);
+    expect([c('hidden').disabled, ...convFields()]).toEqual([true, false, false, false, false]);
     expect(c('hidden').title).toMatch(/MLP architecture only/);
     expect(() => readSettings(form)).toThrow(/^Conv channels must be whole numbers/);
     c('channels').value = '16, 32';
     c('hidden').value = 'nonsense';
-    expect(readSettings(form)).toMatchObject({ arch: 'conv', channels: [16, 32], hidden: DEFAULTS.hidden });
+    expect(readSettings(form)).toMatchObject({ arch: 'conv', channels: [16, 32], hidden: DEFAULTS.hidden, upsample: 'nearest' });
   });
 
   it('leaves a locked form locked, and applies the choices again once it is unlocked', () => {

@@ -2,7 +2,7 @@
 // of the independent float64 reference (tests/reference/vae.ts), with the step's own noise held
 // fixed, for a sample of entries of EVERY parameter tensor, across likelihoods, activations,
 // objectives (ELBO with L samples, beta, warm-up, free bits and capacity control; IWAE with K = 1, 5, 50; beta-TCVAE, with free bits too), the conv
-// architecture (grey and RGB, with a predicted per-pixel scale, dense layers, GroupNorm) and conditional models. Each case takes two steps and checks the second: its gradients must
+// architecture (grey and RGB, with a predicted per-pixel scale, dense layers, GroupNorm, nearest upsampling) and conditional models. Each case takes two steps and checks the second: its gradients must
 // overwrite the first step's, not add to them, and they are taken at the parameters the first
 // step left. Negative controls show that the check fails on a corrupted gradient.
 import { describe, expect, it } from 'vitest';
@@ -38,6 +38,8 @@ const cases: [string, Partial<VaeConfig>, number][] = [
   ['conv with GroupNorm (at most 2 groups), 1x8x8 -> 4-6 channels, softplus', { arch: 'conv', inputDim: 64, imageShape: [8, 8], channels: [4, 6], norm: 'group', normGroups: 2, latent: 2, activation: 'softplus' }, 16],
   ['bernoulli elu, two hidden layers, L=2', { inputDim: 10, hidden: [8, 6], latent: 3, activation: 'elu', samples: 2 }, 22],
   ['conv, 1x8x8 -> 3-4 channels, dense 5, elu', { arch: 'conv', inputDim: 64, imageShape: [8, 8], channels: [3, 4], dense: [5], latent: 2, activation: 'elu' }, 23],
+  ['conv with nearest upsampling, 1x8x8 -> 3-4 channels, relu', { arch: 'conv', inputDim: 64, imageShape: [8, 8], channels: [3, 4], upsample: 'nearest', latent: 2, activation: 'relu' }, 24],
+  ['conv with nearest upsampling and GroupNorm, RGB 3x8x8 -> 4-6 channels, predicted scale, conditional (2 classes), leaky_relu', { arch: 'conv', inputDim: 192, imageShape: [8, 8], imageChannels: 3, channels: [4, 6], upsample: 'nearest', norm: 'group', normGroups: 2, latent: 2, activation: 'leaky_relu', likelihood: 'gaussian', sigma: 'predicted', classes: 2 }, 25],
   ['conditional (3 classes), L=2', { inputDim: 8, hidden: [6], latent: 2, activation: 'relu', classes: 3, samples: 2 }, 11],
 ];
 

@@ -13,7 +13,7 @@ export const KERNEL_TESTS: readonly string[] = [
   'tests/matmul.test.ts', 'tests/activation.test.ts', 'tests/reparam.test.ts', 'tests/reparam-backward.test.ts', 'tests/elbo.test.ts', 'tests/kl-capacity.test.ts', 'tests/likelihood.test.ts', 'tests/iwae.test.ts',
   'tests/concat.test.ts', 'tests/uniform.test.ts', 'tests/tensor-plan.test.ts', 'tests/tensor-plan-graph.test.ts',
   'tests/conv.test.ts', 'tests/conv-im2col.test.ts', 'tests/conv-layers.test.ts', 'tests/group-norm.test.ts', 'tests/dsprites-kernel.test.ts', 'tests/generated-sprites.test.ts', 'tests/likelihood-predicted.test.ts', 'tests/dequantize.test.ts',
-  'tests/adam.test.ts', 'tests/grad-norm.test.ts', 'tests/batch.test.ts', 'tests/gradcheck.test.ts', 'tests/rng.test.ts', 'tests/tc.test.ts', 'tests/kernels-api.test.ts',
+  'tests/adam.test.ts', 'tests/grad-norm.test.ts', 'tests/batch.test.ts', 'tests/gradcheck.test.ts', 'tests/rng.test.ts', 'tests/tc.test.ts', 'tests/kernels-api.test.ts', 'tests/upsample.test.ts',
 ];
 
 /**
@@ -36,7 +36,7 @@ export const NODE_ONLY_KERNEL_TESTS: Readonly<Record<string, string>> = {
 };
 
 /** Tests with cases that need `shader-f16`: run on lavapipe with the feature required. */
-export const HALF_PRECISION_TESTS: readonly string[] = ['tests/f16.test.ts', 'tests/f16-conv.test.ts'];
+export const HALF_PRECISION_TESTS: readonly string[] = ['tests/f16.test.ts', 'tests/f16-conv.test.ts', 'tests/upsample.test.ts'];
 
 /** Tests that need a browser page (the package in a page, files, workers, device loss). */
 export const BROWSER_ONLY_TESTS: readonly string[] = [

@@ -14,6 +14,8 @@ export interface Settings {
   dense?: number[];
   /** GroupNorm after each hidden convolution of the conv architecture. Absent in runs saved before it existed. */
   norm?: 'none' | 'group';
+  /** How the conv decoder doubles its sides. Absent in runs saved before it existed. */
+  upsample?: 'transposed' | 'nearest';
   /** Storage of the hidden activations (dense, conv, GroupNorm); 'f16' needs the GPU's shader-f16. Absent in runs saved before it existed. */
   precision?: 'f32' | 'f16';
   likelihood: 'bernoulli' | 'gaussian';

@@ -19,6 +19,7 @@ export const FIELD_LABELS: Record<string, string> = {
 const CHOICES: Record<string, [string, Record<string, string>]> = {
   arch: ['Architecture', { mlp: 'MLP', conv: 'Convolutional' }],
   norm: ['Conv normalization', { none: 'None', group: 'GroupNorm' }],
+  upsample: ['Conv upsampling', { transposed: 'Transposed conv', nearest: 'Nearest + conv' }],
   objective: ['Objective', { elbo: 'ELBO', iwae: 'IWAE bound', tcvae: 'β-TCVAE' }],
   likelihood: ['Likelihood', { bernoulli: 'Bernoulli', gaussian: 'Gaussian' }],
   precision: ['Activations', { f32: 'f32', f16: 'f16' }],

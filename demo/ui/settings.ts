@@ -14,7 +14,7 @@ export class SettingsError extends Error {
 
 /** Small and fast on a software GPU; the page explains that a real GPU handles far larger ones. */
 export const DEFAULTS: Settings = {
-  latent: 2, arch: 'mlp', hidden: [256], channels: [], dense: [], norm: 'none', precision: 'f32', likelihood: 'bernoulli', sigma: 'learned', dequantize: false, objective: 'elbo', samples: 1, beta: 1, warmupSteps: 0, klCycleSteps: 0, freeBits: 0, klCapacity: 0, capacitySteps: 0,
+  latent: 2, arch: 'mlp', hidden: [256], channels: [], dense: [], norm: 'none', upsample: 'transposed', precision: 'f32', likelihood: 'bernoulli', sigma: 'learned', dequantize: false, objective: 'elbo', samples: 1, beta: 1, warmupSteps: 0, klCycleSteps: 0, freeBits: 0, klCapacity: 0, capacitySteps: 0,
   conditional: false, binarize: 'none', batch: 100, lr: 1e-3, seed: 0, subset: 6000,
 };
 
@@ -108,6 +108,7 @@ export function readSettings(form: HTMLFormElement): Settings {
     channels: channels.sizes ?? [],
     dense: dense.sizes ?? [],
     norm: arch === 'conv' ? choice(form, 'norm', 'Conv normalization', ['none', 'group'] as const) : 'none',
+    upsample: arch === 'conv' ? choice(form, 'upsample', 'Conv upsampling', ['transposed', 'nearest'] as const) : 'transposed',
     precision,
     likelihood: likelihood === 'gaussian' ? 'gaussian' : 'bernoulli',
     sigma: choice(form, 'sigma', 'Gaussian σ', ['learned', 'predicted'] as const),
@@ -138,6 +139,7 @@ export function writeSettings(form: HTMLFormElement, s: Partial<Settings>): void
   set('channels', s.channels?.join(', '));
   set('dense', s.dense?.join(', '));
   set('norm', s.norm);
+  set('upsample', s.upsample);
   set('precision', s.precision);
   set('likelihood', s.likelihood);
   set('sigma', s.sigma);
@@ -162,7 +164,7 @@ export function writeSettings(form: HTMLFormElement, s: Partial<Settings>): void
 export function writeConfig(form: HTMLFormElement, c: VaeConfig): void {
   writeSettings(form, {
     // A conv model has no hidden sizes: the field keeps the form's, for an mlp model after Reset.
-    latent: c.latent, arch: c.arch, hidden: c.arch === 'conv' ? undefined : c.hidden, channels: c.channels, dense: c.dense, norm: c.norm, likelihood: c.likelihood, objective: c.objective,
+    latent: c.latent, arch: c.arch, hidden: c.arch === 'conv' ? undefined : c.hidden, channels: c.channels, dense: c.dense, norm: c.norm, upsample: c.upsample, likelihood: c.likelihood, objective: c.objective,
     // The form offers the two scales that train well here; a file's other kinds show as learned.
     sigma: c.sigma === 'predicted' ? 'predicted' : 'learned', dequantize: c.dequantize, samples: c.samples, beta: c.beta,
     warmupSteps: c.warmupSteps, klCycleSteps: c.klCycleSteps, freeBits: c.freeBits, klCapacity: c.klCapacity, capacitySteps: c.capacitySteps, conditional: c.classes > 0, binarize: c.binarize,
@@ -207,7 +209,7 @@ function followChoices(form: HTMLFormElement): void {
   if (!state || state.locked) return;
   const conv = field(form, 'arch').value === 'conv';
   offWhen(field(form, 'hidden'), conv ? MLP_ONLY : null);
-  for (const name of ['channels', 'dense', 'norm']) offWhen(field(form, name), conv ? null : CONV_ONLY);
+  for (const name of ['channels', 'dense', 'norm', 'upsample']) offWhen(field(form, name), conv ? null : CONV_ONLY);
   const gaussian = field(form, 'likelihood').value === 'gaussian';
   offWhen(field(form, 'sigma'), gaussian ? null : GAUSSIAN_ONLY);
   offWhen(checkbox(form, 'dequantize'), gaussian ? null : GAUSSIAN_ONLY);

@@ -49,6 +49,7 @@ export function configFor(settings: Settings, data: LoadedData): Partial<VaeConf
     inputDim: channels * rows * cols, imageShape: [rows, cols], imageChannels: channels,
     arch: settings.arch, channels: settings.arch === 'conv' ? settings.channels : [], dense: settings.arch === 'conv' ? settings.dense ?? [] : [],
     norm: settings.arch === 'conv' ? settings.norm ?? 'none' : 'none',
+    upsample: settings.arch === 'conv' ? settings.upsample ?? 'transposed' : 'transposed',
     hidden: settings.hidden, latent: settings.latent,
     likelihood: settings.likelihood, beta: settings.beta,
     // A fixed sigma of 1 on [0, 1] pixels barely rewards reconstruction: learn a global one, or

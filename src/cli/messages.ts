@@ -24,6 +24,7 @@ const VALUED: Record<string, string[]> = {
   init: ['pytorch', 'kaiming'],
   arch: ['mlp', 'conv'],
   norm: ['none', 'group'],
+  upsample: ['transposed', 'nearest'],
   objective: ['elbo', 'iwae', 'tcvae'],
   likelihood: ['bernoulli', 'gaussian'],
   precision: ['f32', 'f16'],

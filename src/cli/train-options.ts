@@ -10,7 +10,7 @@ import { ACTIVATIONS, type Activation } from '../../shaders/activation';
 import { LIKELIHOODS } from '../../shaders/likelihood';
 import { DATA_SOURCES, dataSource } from '../data/sources';
 import { isPictureName } from '../data/image-files';
-import { ARCHITECTURES, NORMALIZATIONS, type GaussianSigma, type VaeConfig } from '../model/config';
+import { ARCHITECTURES, NORMALIZATIONS, UPSAMPLINGS, type GaussianSigma, type VaeConfig } from '../model/config';
 import { WEIGHT_INITS } from '../model/module';
 import { OBJECTIVES, type ObjectiveName } from '../model/objectives/objective';
 import { PRECISIONS, type Precision } from '../model/precision';
@@ -21,7 +21,7 @@ import { ON_NAN, type OnNan } from './recovery';
 
 export const FLAGS = defineFlags('train', {
   dataset: { type: 'string' }, 'data-dir': { type: 'string' }, epochs: { type: 'string' }, batch: { type: 'string' },
-  latent: { type: 'string' }, hidden: { type: 'string' }, dense: { type: 'string' }, norm: { type: 'string' }, 'norm-groups': { type: 'string' }, init: { type: 'string' }, activation: { type: 'string' }, likelihood: { type: 'string' },
+  latent: { type: 'string' }, hidden: { type: 'string' }, dense: { type: 'string' }, norm: { type: 'string' }, 'norm-groups': { type: 'string' }, upsample: { type: 'string' }, init: { type: 'string' }, activation: { type: 'string' }, likelihood: { type: 'string' },
   sigma: { type: 'string' }, 'samples-per-x': { type: 'string' }, samples: { type: 'string' }, objective: { type: 'string' },
   beta: { type: 'string' }, 'warmup-steps': { type: 'string' }, 'kl-cycle-steps': { type: 'string' }, 'free-bits': { type: 'string' }, 'kl-capacity': { type: 'string' }, 'capacity-steps': { type: 'string' }, conditional: { type: 'boolean' },
   binarize: { type: 'string' }, dequantize: { type: 'boolean' }, optimizer: { type: 'string' },
@@ -119,6 +119,8 @@ export function configFields(f: Flags, d: VaeConfig, dataset: DatasetName, resum
   const norm = choiceFlag('norm', f.norm, d.norm, NORMALIZATIONS);
   if (arch !== 'conv' && norm !== 'none') throw new UsageError(`--norm ${norm} normalizes the conv architecture's convolutions; add --arch conv, or leave out --norm`);
   if (f['norm-groups'] !== undefined && norm !== 'group') throw new UsageError('--norm-groups sets GroupNorm\'s groups; add --norm group');
+  const upsample = choiceFlag('upsample', f.upsample, d.upsample, UPSAMPLINGS);
+  if (arch !== 'conv' && upsample !== 'transposed') throw new UsageError(`--upsample ${upsample} sets how the conv architecture's decoder grows its pictures; add --arch conv, or leave out --upsample`);
   const warmupSteps = intFlag('warmup-steps', f['warmup-steps'], d.warmupSteps, 0);
   const klCycleSteps = intFlag('kl-cycle-steps', f['kl-cycle-steps'], d.klCycleSteps, 0);
   if (klCycleSteps > 0 && !(warmupSteps > 0 && warmupSteps <= klCycleSteps)) {
@@ -138,6 +140,7 @@ export function configFields(f: Flags, d: VaeConfig, dataset: DatasetName, resum
     dense: listFlag('dense', f.dense, d.dense),
     norm,
     normGroups: intFlag('norm-groups', f['norm-groups'], d.normGroups, 1, 1024),
+    upsample,
     // Left out, a new model's init follows its architecture (resolveConfig) and a resumed one keeps its own.
     ...(f.init !== undefined ? { init: choiceFlag('init', f.init, d.init, WEIGHT_INITS) } : {}),
     hidden: listFlag('hidden', f.hidden, d.hidden),
@@ -251,7 +254,7 @@ export function dataFlags(run: RunOptions): DataFlags {
  * moments do not depend on it; the change is recorded in config.json and the log.
  */
 const FIXED_FLAGS: [flag: keyof Flags, field: string][] = [
-  ['arch', 'arch'], ['channels', 'channels'], ['dense', 'dense'], ['norm', 'norm'], ['norm-groups', 'normGroups'], ['init', 'init'], ['image-size', 'imageSize'], ['image-channels', 'imageChannels'],
+  ['arch', 'arch'], ['channels', 'channels'], ['dense', 'dense'], ['norm', 'norm'], ['norm-groups', 'normGroups'], ['upsample', 'upsample'], ['init', 'init'], ['image-size', 'imageSize'], ['image-channels', 'imageChannels'],
   ['hidden', 'hidden'], ['latent', 'latent'], ['activation', 'activation'], ['likelihood', 'likelihood'], ['sigma', 'sigma'],
   ['objective', 'objective'], ['samples', 'samples'], ['samples-per-x', 'samples'], ['beta', 'beta'], ['warmup-steps', 'warmupSteps'], ['kl-cycle-steps', 'klCycleSteps'],
   ['free-bits', 'freeBits'], ['kl-capacity', 'klCapacity'], ['capacity-steps', 'capacitySteps'], ['conditional', 'classes'], ['binarize', 'binarize'], ['dequantize', 'dequantize'], ['dataset', 'dataset'], ['strict', 'strict'], ['limit', 'limit'],

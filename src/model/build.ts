@@ -35,13 +35,16 @@ function mlp(prefix: string, hidden: number[], activation: Activation, out: { na
 
 /** The convolution every conv layer uses: 4x4, stride 2, padding 1, which halves (or doubles) the side exactly. */
 const HALVING = { kernel: 4, stride: 2, padding: 1 } as const;
+/** The nearest-upsampling decoder's convolution: 3x3, stride 1, padding 1, which keeps the side. */
+const KEEPING = { kernel: 3, stride: 1, padding: 1 } as const;
 
 /**
  * The conv architecture. Encoder: [C, H, W] -> conv(channels[i]) with stride 2 per entry ->
  * flatten -> dense(dense[j]) layers, if any -> dense head to (mu, logvar). Decoder, its mirror:
  * dense(dense[j]) layers in reverse order, if any -> dense to [channels[last], h, w] -> transposed
  * convs back through the channels -> a last transposed conv to the image's channels (twice as
- * many with a predicted scale: means first, then log-scales, as NCHW rows flatten).
+ * many with a predicted scale: means first, then log-scales, as NCHW rows flatten). With upsample
+ * 'nearest', each transposed conv is a 2x nearest upsampling and a 3x3 conv of the same name.
  * A conditional model takes the one-hot label beside the flattened features and beside z.
  */
 function convLayers(config: VaeConfig, posteriorWidth: number, outputChannels: number, label: (prefix: string) => LayerDecl[]) {
@@ -62,13 +65,21 @@ function convLayers(config: VaeConfig, posteriorWidth: number, outputChannels: n
     { type: 'dense', name: 'encoder.head', out: posteriorWidth, activation: 'none' },
   ];
   const widths = [...channels].reverse().slice(1);
+  // Each decoder stage doubles the sides: a transposed convolution, or a nearest-neighbour
+  // upsampling (no parameters) followed by a 3x3 convolution that keeps the size.
+  const nearest = config.upsample === 'nearest';
+  const doubling = (name: string): LayerDecl[] => (nearest ? [{ type: 'upsample', name, scale: 2 }] : []);
+  const growing = (name: string, out: number, act: typeof activation): ConvDecl => (nearest
+    ? { type: 'conv2d', name, out, activation: act, init, ...KEEPING }
+    : { type: 'conv-transpose2d', name, out, activation: act, init, ...HALVING });
   const decoder: LayerDecl[] = [
     ...label('decoder'),
     ...[...dense].reverse().map((out, j): LayerDecl => ({ type: 'dense', name: `decoder.dense.${j}`, out, activation })),
     { type: 'dense', name: 'decoder.input', out: last * h * w, activation },
     { type: 'reshape', name: 'decoder.image', shape: [last, h, w] },
-    ...widths.flatMap((out, i) => normed('decoder', i, out, { type: 'conv-transpose2d', name: `decoder.layers.${i}`, out, activation, init, ...HALVING })),
-    { type: 'conv-transpose2d', name: 'decoder.out', out: outputChannels, activation: 'none', init, ...HALVING },
+    ...widths.flatMap((out, i) => [...doubling(`decoder.upsample.${i}`), ...normed('decoder', i, out, growing(`decoder.layers.${i}`, out, activation))]),
+    ...doubling('decoder.upsample.out'),
+    growing('decoder.out', outputChannels, 'none'),
     { type: 'flatten', name: 'decoder.flatten' },
   ];
   return { encoder, decoder };

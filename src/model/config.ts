@@ -20,6 +20,10 @@ export type Architecture = (typeof ARCHITECTURES)[number];
 export const NORMALIZATIONS = ['none', 'group'] as const;
 export type Normalization = (typeof NORMALIZATIONS)[number];
 
+/** How the conv decoder doubles its pictures' sides (VaeConfig.upsample). */
+export const UPSAMPLINGS = ['transposed', 'nearest'] as const;
+export type Upsampling = (typeof UPSAMPLINGS)[number];
+
 export interface VaeConfig {
   /** Values per example: imageChannels * rows * cols (784 for MNIST). */
   inputDim: number;
@@ -49,6 +53,12 @@ export interface VaeConfig {
   norm: Normalization;
   /** GroupNorm's groups per layer (at most; see norm). */
   normGroups: number;
+  /**
+   * How the conv decoder doubles the sides: 'transposed' (4x4 stride-2 transposed convolutions)
+   * or 'nearest' (2x nearest-neighbour upsampling, then a 3x3 stride-1 convolution), which has
+   * none of the transposed convolution's checkerboard patterns (Odena et al. 2016).
+   */
+  upsample: Upsampling;
   /**
    * How the conv architecture's convolution weights start (src/model/module.ts WeightInit):
    * 'kaiming' (ReLU gain, the conv default) or 'pytorch' (nn.Conv2d's own default, which shrinks
@@ -105,6 +115,7 @@ export const DEFAULT_CONFIG: VaeConfig = {
   dense: [],
   norm: 'none',
   normGroups: 8,
+  upsample: 'transposed',
   init: 'pytorch',
   latent: 20,
   activation: 'relu',
@@ -220,6 +231,10 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
   if (!NORMALIZATIONS.includes(c.norm)) throw new ConfigError(`norm must be one of ${NORMALIZATIONS.join(', ')}; got '${c.norm}'`);
   if (c.arch !== 'conv' && c.norm !== 'none') {
     throw new ConfigError(`norm ${c.norm} normalizes the conv architecture's convolutions; the mlp architecture has none (use norm none, or arch conv)`);
+  }
+  if (!UPSAMPLINGS.includes(c.upsample)) throw new ConfigError(`upsample must be one of ${UPSAMPLINGS.join(', ')}; got '${c.upsample}'`);
+  if (c.arch !== 'conv' && c.upsample !== 'transposed') {
+    throw new ConfigError(`upsample ${c.upsample} sets how the conv architecture's decoder grows its pictures; the mlp architecture has no convolutions (use upsample transposed, or arch conv)`);
   }
   if (!WEIGHT_INITS.includes(c.init)) throw new ConfigError(`init must be one of ${WEIGHT_INITS.join(', ')}; got '${c.init}'`);
   if (c.arch !== 'conv' && c.init !== 'pytorch') {

@@ -1,5 +1,6 @@
 // The model's shape in one line, as the CLI and the demo print it: "784-400-20" for the mlp, and
-// "conv 3x64x64 -> 16-32-64-64 (GroupNorm 8) -> 256 -> 10" for the conv architecture; and its
+// "conv 3x64x64 -> 16-32-64-64 (GroupNorm 8) -> 256 -> 10" for the conv architecture (", nearest
+// upsampling" after it for that decoder); and its
 // objective, "ELBO L=1 beta=4 warm-up 50 steps every 200" or "IWAE K=5". Imports only types, so
 // the demo's page can use it without loading the library.
 import type { VaeConfig } from './config';
@@ -14,12 +15,13 @@ export interface ShapeSymbols {
 export const ASCII_SYMBOLS: ShapeSymbols = { times: 'x', arrow: '->', beta: 'beta' };
 export const PAGE_SYMBOLS: ShapeSymbols = { times: '×', arrow: '→', beta: 'β' };
 
-type ShapeFields = Pick<VaeConfig, 'arch' | 'inputDim' | 'hidden' | 'latent' | 'imageChannels' | 'imageShape' | 'channels' | 'dense' | 'norm' | 'normGroups'>;
+type ShapeFields = Pick<VaeConfig, 'arch' | 'inputDim' | 'hidden' | 'latent' | 'imageChannels' | 'imageShape' | 'channels' | 'dense' | 'norm' | 'normGroups'> & Partial<Pick<VaeConfig, 'upsample'>>;
 
 export function describeShape(c: ShapeFields, { times, arrow }: ShapeSymbols = ASCII_SYMBOLS): string {
   if (c.arch !== 'conv') return [c.inputDim, ...c.hidden, c.latent].join('-');
   const norm = c.norm === 'group' ? ` (GroupNorm ${c.normGroups})` : '';
-  return `conv ${[c.imageChannels, ...c.imageShape].join(times)} ${arrow} ${c.channels.join('-')}${norm} ${arrow} ${[...c.dense, c.latent].join(` ${arrow} `)}`;
+  const upsample = c.upsample === 'nearest' ? ', nearest upsampling' : '';
+  return `conv ${[c.imageChannels, ...c.imageShape].join(times)} ${arrow} ${c.channels.join('-')}${norm} ${arrow} ${[...c.dense, c.latent].join(` ${arrow} `)}${upsample}`;
 }
 
 type ObjectiveFields = Pick<VaeConfig, 'objective' | 'samples' | 'beta' | 'warmupSteps' | 'klCycleSteps' | 'freeBits'> & Partial<Pick<VaeConfig, 'klCapacity' | 'capacitySteps'>>;

@@ -20,7 +20,10 @@
 // with h = H / 2^n, w = W / 2^n. With norm 'group', every hidden convolution (not decoder.out)
 // has no activation of its own and is followed by
 //   encoder.norms.{i} / decoder.norms.{i} .weight [c], .bias [c]  nn.GroupNorm(g, c), activation after
-// where g is the largest divisor of c that is at most normGroups.
+// where g is the largest divisor of c that is at most normGroups. With upsample 'nearest', each
+// decoder step is a 2x nearest-neighbour upsampling, then an nn.Conv2d of the same name:
+//   decoder.layers.{i}.weight [c_{n-2-i}, c_{n-1-i}, 3, 3], decoder.out.weight [C, c_0, 3, 3]
+// (stride 1, padding 1), written here from nn.Upsample's definition.
 // The objective parts come from tests/reference/objectives.ts.
 import type { Activation } from '../../shaders/activation';
 import { conv2dRef, convTranspose2dRef } from './conv';
@@ -48,6 +51,8 @@ export interface RefConfig {
   /** GroupNorm after each hidden convolution, with at most normGroups groups. */
   norm?: 'none' | 'group';
   normGroups?: number;
+  /** How the conv decoder doubles its sides. */
+  upsample?: 'transposed' | 'nearest';
   imageShape?: [number, number];
   imageChannels?: number;
 }
@@ -111,6 +116,15 @@ function convEncoder(p: RefParams, c: RefConfig, x: number[], cond: number[]): n
   return linear(p, 'encoder.head', flat, null);
 }
 
+/** Each value of [C, H, W] copied into a 2x2 block: [C, 2H, 2W]. */
+function nearest2x(x: ArrayLike<number>, C: number, H: number, W: number): Float64Array {
+  const y = new Float64Array(C * 4 * H * W);
+  for (let c = 0; c < C; c++) for (let i = 0; i < 2 * H; i++) for (let j = 0; j < 2 * W; j++) {
+    y[(c * 2 * H + i) * 2 * W + j] = x[(c * H + (i >> 1)) * W + (j >> 1)];
+  }
+  return y;
+}
+
 function convDecoder(p: RefParams, c: RefConfig, z: number[], cond: number[]): number[] {
   const [H, W] = c.imageShape!, n = c.channels!.length;
   let side = [H / 2 ** n, W / 2 ** n];
@@ -123,8 +137,11 @@ function convDecoder(p: RefParams, c: RefConfig, z: number[], cond: number[]): n
     const last = i === widths.length - 1;
     const name = last ? 'decoder.out' : `decoder.layers.${i}`;
     const out = last ? outChannels : widths[i + 1];
-    const y = convTranspose2dRef(h, p.get(`${name}.weight`)!, p.get(`${name}.bias`)!,
-      { batch: 1, inChannels: C, inHeight: side[0], inWidth: side[1], outChannels: out, outputPadding: 0, ...HALF });
+    const y = c.upsample === 'nearest'
+      ? conv2dRef(nearest2x(h, C, side[0], side[1]), p.get(`${name}.weight`)!, p.get(`${name}.bias`)!,
+        { batch: 1, inChannels: C, inHeight: 2 * side[0], inWidth: 2 * side[1], outChannels: out, kernel: 3, stride: 1, padding: 1 })
+      : convTranspose2dRef(h, p.get(`${name}.weight`)!, p.get(`${name}.bias`)!,
+        { batch: 1, inChannels: C, inHeight: side[0], inWidth: side[1], outChannels: out, outputPadding: 0, ...HALF });
     h = last ? y : normThenActivate(p, c, `decoder.norms.${i}`, y, out);
     side = [side[0] * 2, side[1] * 2];
   });

@@ -37,7 +37,7 @@ def uniform_(t, bound):
 # Fields that checkpoints written before the field existed leave out, with the value the library
 # then gives them (DEFAULT_CONFIG in src/model/config.ts), so an older checkpoint builds here as it
 # loads there.
-LATER_FIELDS = {'arch': 'mlp', 'imageChannels': 1, 'channels': [], 'dense': [], 'norm': 'none', 'normGroups': 8, 'classes': 0}
+LATER_FIELDS = {'arch': 'mlp', 'imageChannels': 1, 'channels': [], 'dense': [], 'norm': 'none', 'normGroups': 8, 'upsample': 'transposed', 'classes': 0}
 
 
 class TwinVAE(nn.Module):
@@ -61,8 +61,11 @@ class TwinVAE(nn.Module):
       self.decoder.dense = nn.ModuleList([nn.Linear(i, o) for i, o in zip(rdense[:-1], rdense[1:])])
       self.decoder.input = nn.Linear(rdense[-1], last * side * side)
       rch = list(reversed(c['channels']))
-      self.decoder.layers = nn.ModuleList([nn.ConvTranspose2d(i, o, 4, 2, 1) for i, o in zip(rch[:-1], rch[1:])])
-      self.decoder.out = nn.ConvTranspose2d(rch[-1], C * out_per_pixel, 4, 2, 1)
+      # Each decoder step doubles the sides: a transposed convolution, or nn.Upsample then a 3x3 one.
+      grow = (lambda i, o: nn.Conv2d(i, o, 3, 1, 1)) if c['upsample'] == 'nearest' else (lambda i, o: nn.ConvTranspose2d(i, o, 4, 2, 1))
+      self.doubling = nn.Upsample(scale_factor=2, mode='nearest') if c['upsample'] == 'nearest' else nn.Identity()
+      self.decoder.layers = nn.ModuleList([grow(i, o) for i, o in zip(rch[:-1], rch[1:])])
+      self.decoder.out = grow(rch[-1], C * out_per_pixel)
       if c['norm'] == 'group':
         groups = lambda ch: max(g for g in range(1, c['normGroups'] + 1) if ch % g == 0)
         self.encoder.norms = nn.ModuleList([nn.GroupNorm(groups(o), o, eps=1e-5) for o in c['channels']])
@@ -82,8 +85,9 @@ class TwinVAE(nn.Module):
   def kaiming_init(self):
     """webgpu-vae's --init kaiming for conv models: ReLU-gain uniform conv weights, PyTorch's default elsewhere."""
     for m in list(self.encoder.layers) + list(getattr(self.decoder, 'layers', [])) + [self.decoder.out]:
-      if isinstance(m, nn.Conv2d): fan_in = m.in_channels * 16
-      elif isinstance(m, nn.ConvTranspose2d): fan_in = m.out_channels * 16
+      taps = m.kernel_size[0] * m.kernel_size[1] if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) else 0
+      if isinstance(m, nn.Conv2d): fan_in = m.in_channels * taps
+      elif isinstance(m, nn.ConvTranspose2d): fan_in = m.out_channels * taps
       else: continue
       uniform_(m.weight, math.sqrt(6 / fan_in)); uniform_(m.bias, 1 / math.sqrt(fan_in))
 
@@ -113,8 +117,8 @@ class TwinVAE(nn.Module):
       for d in self.decoder.dense: h = activate(c['activation'], d(h))
       h = activate(c['activation'], self.decoder.input(h)).view(-1, self.last, self.side, self.side)
       for i, t in enumerate(self.decoder.layers):
-        h = self._norm(self.decoder, i, t(h))
-      return self.decoder.out(h).flatten(1)
+        h = self._norm(self.decoder, i, t(self.doubling(h)))
+      return self.decoder.out(self.doubling(h)).flatten(1)
     for d in self.decoder.layers: h = activate(c['activation'], d(h))
     return self.decoder.out(h)
 

@@ -8,6 +8,7 @@ import { ConvTranspose2d, type ConvTranspose2dSpec } from './conv-transpose2d';
 import { Dense, type DenseSpec } from './dense';
 import { GroupNorm, type GroupNormSpec } from './group-norm';
 import { Flatten, Reshape, type FlattenSpec, type ReshapeSpec } from './reshape';
+import { Upsample, type UpsampleSpec } from './upsample';
 
 export interface LayerSpecs {
   dense: DenseSpec;
@@ -17,6 +18,7 @@ export interface LayerSpecs {
   'group-norm': GroupNormSpec;
   reshape: ReshapeSpec;
   flatten: FlattenSpec;
+  upsample: UpsampleSpec;
 }
 
 export type LayerType = keyof LayerSpecs;
@@ -33,6 +35,7 @@ export const LAYERS: { [T in LayerType]: LayerFactory<T> } = {
   'group-norm': (name, input, spec) => new GroupNorm(name, input, spec),
   reshape: (name, input, spec) => new Reshape(name, input, spec),
   flatten: (name, input) => new Flatten(name, input),
+  upsample: (name, input, spec) => new Upsample(name, input, spec),
 };
 
 /** One layer of an architecture: its type, checkpoint name and type-specific settings. */

@@ -1,0 +1,94 @@
+// Nearest-neighbour upsampling by an integer factor s (PyTorch nn.Upsample(scale_factor=s,
+// mode='nearest') on NCHW), forward and backward. x is [N, C, H, W]; y is [N, C, sH, sW] with
+//   forward   y[n, c, i, j] = x[n, c, floor(i / s), floor(j / s)]
+//   backward  dx[n, c, h, w] = sum over a, b in [0, s) of dy[n, c, s h + a, s w + b]
+// The backward is a gather, one invocation per input element summing its s x s block, so it needs
+// no atomics and its sum has a fixed order (the same bits run to run). Neither kernel touches an
+// activation: the values only move, so the layer passes its input's activation on to y and a
+// consumer's act' applies to the copies as to the original (src/model/layers/upsample.ts).
+// Bindings: forward (x: read, y: write); backward (dy: read, dx: write).
+// Grid: one invocation per output element (forward) or per input element (backward),
+// UPSAMPLE_WORKGROUP wide, split over x and y for large arrays.
+// With `f16` (half.ts), x and y may be stored as f16 in the forward; gradients stay f32.
+// Reference: tests/reference/upsample.ts.
+import { ConfigError } from './errors';
+import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, write, type Kernel } from './common';
+import { load32, storeAs, withHalf, type HalfBindings } from './half';
+
+const UPSAMPLE_WORKGROUP = 256;
+
+export interface UpsampleParams {
+  /** Examples (rows). */
+  batch: number;
+  channels: number;
+  /** The input's height and width; the output's are scale times these. */
+  height: number;
+  width: number;
+  /** The integer factor s along both sides. */
+  scale: number;
+  /** Bindings stored as f16: 'x', 'y' (forward only). */
+  f16?: HalfBindings;
+}
+
+function check(name: string, p: UpsampleParams) {
+  checkShape(name, { batch: p.batch, channels: p.channels, height: p.height, width: p.width, scale: p.scale });
+  const { batch: N, channels: C, height: H, width: W, scale: s } = p;
+  return { inputs: N * C * H * W, outputs: N * C * H * W * s * s, H, W, s };
+}
+
+export function upsampleForward(p: UpsampleParams): Kernel {
+  const { inputs, outputs, H, W, s } = check('upsample_forward', p);
+  const { bindings, enable, tag } = withHalf('upsample_forward', [read('x'), write('y')], p.f16);
+  const OW = W * s, OH = H * s;
+  const code = `${enable}${declareBindings(bindings)}
+
+@compute @workgroup_size(${UPSAMPLE_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = ${FLAT_INDEX_WGSL(UPSAMPLE_WORKGROUP)};
+  if (i >= ${outputs}u) { return; }
+  let col = i % ${OW}u;
+  let row = (i / ${OW}u) % ${OH}u;
+  let plane = i / ${OW * OH}u;
+  let src = plane * ${H * W}u + (row / ${s}u) * ${W}u + col / ${s}u;
+  ${storeAs(p.f16, 'y', 'i', load32(p.f16, 'x', 'src'))}
+}`;
+  return {
+    name: `upsample_forward_x${s}${tag}`,
+    code,
+    bindings,
+    minBytes: minBindingBytes(bindings, { x: inputs, y: outputs }),
+    workgroups: grid1D(outputs, UPSAMPLE_WORKGROUP),
+  };
+}
+
+export function upsampleBackward(p: UpsampleParams): Kernel {
+  const { inputs, outputs, H, W, s } = check('upsample_backward', p);
+  if (p.f16?.length) throw new ConfigError('upsample_backward: gradients are f32, so it has no f16 bindings; leave out its f16 list');
+  const bindings = [read('dy'), write('dx')];
+  const OW = W * s;
+  const code = `${declareBindings(bindings)}
+
+@compute @workgroup_size(${UPSAMPLE_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = ${FLAT_INDEX_WGSL(UPSAMPLE_WORKGROUP)};
+  if (i >= ${inputs}u) { return; }
+  let w = i % ${W}u;
+  let h = (i / ${W}u) % ${H}u;
+  let plane = i / ${H * W}u;
+  let first = plane * ${H * W * s * s}u + h * ${s * OW}u + w * ${s}u;
+  var sum = 0.0;
+  for (var a = 0u; a < ${s}u; a++) {
+    for (var b = 0u; b < ${s}u; b++) {
+      sum += dy[first + a * ${OW}u + b];
+    }
+  }
+  dx[i] = sum;
+}`;
+  return {
+    name: `upsample_backward_x${s}`,
+    code,
+    bindings,
+    minBytes: minBindingBytes(bindings, { dy: outputs, dx: inputs }),
+    workgroups: grid1D(inputs, UPSAMPLE_WORKGROUP),
+  };
+}
