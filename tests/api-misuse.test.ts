@@ -87,6 +87,15 @@ describe('models sharing a device', () => {
     expect(concernsUs('Buffer with \'app-vertices\' label is invalid')).toBe(false);
     expect(concernsUs('[Invalid CommandBuffer] is invalid due to a previous error.')).toBe(false);
     expect(concernsUs('Out of memory')).toBe(true);
+    // A call on an unlabelled device, as Chromium and dawn.node write it: the app's own mistake.
+    const usage = 'Buffer usages (BufferUsage::(MapRead|Storage)) is invalid.';
+    expect(concernsUs(`${usage}\n - While calling [Device].CreateBuffer([BufferDescriptor]).`)).toBe(false);
+    expect(concernsUs(`${usage}\n - While calling [Device].CreateBuffer([BufferDescriptor """"]).`)).toBe(false);
+    expect(concernsUs('Error while parsing WGSL: expected \')\'\n - While calling [Device].CreateShaderModule([ShaderModuleDescriptor]).')).toBe(false);
+    // The same mistake in a call of ours: our descriptor's label is quoted (doubled by dawn.node).
+    expect(concernsUs(`${usage}\n - While calling [Device].CreateBuffer([BufferDescriptor "webgpu-vae:params"]).`)).toBe(true);
+    expect(concernsUs(`${usage}\n - While calling [Device].CreateBuffer([BufferDescriptor ""webgpu-vae:params""]).`)).toBe(true);
+    expect(errorOperation(`${usage}\n - While calling [Device].CreateBuffer([BufferDescriptor ""webgpu-vae:params""]).`)).toBe('params');
   });
 
   it('a GpuError names the operation from Dawn\'s and from wgpu\'s quoting of our labels', () => {

@@ -8,8 +8,11 @@ export const ourLabel = (name: string): string => (name.startsWith(LABEL_PREFIX)
 
 /**
  * Whether an uncaptured error's message concerns this library's objects. Dawn quotes labels as
- * `[Buffer "name"]` and writes `[Buffer (unlabeled)]`; wgpu writes `with 'name' label`. An error
- * that names only other objects belongs to the app. One that names none at all is counted as
+ * `[Buffer "name"]` (dawn.node doubles the quotes: `[BufferDescriptor ""name""]`) and writes an
+ * unlabelled object as `[Buffer (unlabeled)]`, or in Chromium as a bare `[Device]` or
+ * `[BufferDescriptor]`; wgpu writes `with 'name' label`. Every object of ours has a label, so an
+ * error that quotes none of ours but names an object at all belongs to the app (a device's own
+ * calls included: `[Device].CreateBuffer(...)`). One that names no object at all is counted as
  * ours (it cannot be told apart). "Invalid due to a previous error" only repeats an earlier error,
  * which was judged when it came.
  */
@@ -17,12 +20,15 @@ export function concernsUs(message: string): boolean {
   if (/is invalid due to a previous error/.test(message)) return false;
   const labels = quotedLabels(message);
   if (labels.some((l) => l.startsWith(LABEL_PREFIX))) return true;
-  return labels.length === 0 && !/\(unlabeled\)/.test(message);
+  return labels.length === 0 && !/\(unlabeled\)/.test(message) && !NAMED_OBJECT.test(message);
 }
 
-/** The labels an error message quotes, in order: Dawn's `"name"` and wgpu's `'name' label`. */
+/** Dawn's name for an object in a message, `[Device]` or `[BufferDescriptor]`, labelled or not. */
+const NAMED_OBJECT = /\[[A-Z][A-Za-z]*(?:\]| ")/;
+
+/** The labels an error message quotes, in order: Dawn's `"name"` (or `""name""`) and wgpu's `'name' label`. */
 function quotedLabels(message: string): string[] {
-  return [...message.matchAll(/"([^"]*)"|'([^']*)' label/g)].map((m) => m[1] ?? m[2]);
+  return [...message.matchAll(/"+([^"]*)"+|'([^']*)' label/g)].map((m) => m[1] ?? m[2]);
 }
 
 /**
