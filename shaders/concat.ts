@@ -4,7 +4,11 @@
 // condition is data, so it gets no gradient).
 // Bindings: forward (x, c: read, y: write); backward (dy: read, dx: write).
 // Grid: one invocation per output element, split over x/y for large arrays.
+// With `f16` (half.ts), x and y may be stored as f16 in the forward (a conv model's flattened
+// features in half precision); the condition and the gradients stay f32.
+import { ConfigError } from './errors';
 import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, write, type Kernel } from './common';
+import { load32, storeAs, withHalf, type HalfBindings } from './half';
 
 const CONCAT_WORKGROUP = 256;
 
@@ -16,14 +20,17 @@ export interface ConcatParams {
   extra: number;
   /** Rows of the condition (B); x's row r takes condition row r mod B. */
   conditionRows: number;
+  /** Bindings stored as f16: 'x', 'y' (forward only). */
+  f16?: HalfBindings;
 }
 
 export function concatForward(p: ConcatParams): Kernel {
   const { rows, features: F, extra: C, conditionRows: B } = p;
   checkShape('concat_forward', { rows, F, C, B });
   const W = F + C;
-  const bindings = [read('x'), read('c'), write('y')];
-  const code = `
+  if (p.f16?.includes('c')) throw new ConfigError('concat_forward: the condition (one-hot labels) is f32; leave c out of its f16 list');
+  const { bindings, enable, tag } = withHalf('concat_forward', [read('x'), read('c'), write('y')], p.f16);
+  const code = `${enable}
 ${declareBindings(bindings)}
 
 @compute @workgroup_size(${CONCAT_WORKGROUP})
@@ -33,18 +40,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let r = i / ${W}u;
   let col = i % ${W}u;
   if (col < ${F}u) {
-    y[i] = x[r * ${F}u + col];
+    ${storeAs(p.f16, 'y', 'i', load32(p.f16, 'x', `r * ${F}u + col`))}
   } else {
-    y[i] = c[(r % ${B}u) * ${C}u + col - ${F}u];
+    ${storeAs(p.f16, 'y', 'i', `c[(r % ${B}u) * ${C}u + col - ${F}u]`)}
   }
 }`;
   const minBytes = minBindingBytes(bindings, { x: rows * F, c: Math.min(rows, B) * C, y: rows * W });
-  return { name: 'concat_forward', code, bindings, minBytes, workgroups: grid1D(rows * W, CONCAT_WORKGROUP) };
+  return { name: `concat_forward${tag}`, code, bindings, minBytes, workgroups: grid1D(rows * W, CONCAT_WORKGROUP) };
 }
 
 export function concatBackward(p: ConcatParams): Kernel {
   const { rows, features: F, extra: C } = p;
   checkShape('concat_backward', { rows, F, C });
+  if (p.f16?.length) throw new ConfigError('concat_backward: gradients are f32, so it has no f16 bindings; leave out its f16 list');
   const bindings = [read('dy'), write('dx')];
   const code = `
 ${declareBindings(bindings)}

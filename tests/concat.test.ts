@@ -13,7 +13,8 @@
 import { describe, expect, it } from 'vitest';
 import { concatBackward, concatForward, type ConcatParams } from '../shaders/concat';
 import { expectClose, mismatches, testData } from './helpers/compare';
-import { runKernels } from './helpers/gpu';
+import { roundF16, runHalfKernel } from './helpers/f16';
+import { gpu, runKernels } from './helpers/gpu';
 
 const EXACT = { atol: 0, rtol: 0 };
 const SPARE = 1;
@@ -109,5 +110,26 @@ describe('concat checks', () => {
     expect(() => concatForward({ rows: 4, features: 0, extra: 3, conditionRows: 2 })).toThrow(/concat_forward: F=0/);
     expect(() => concatForward({ rows: 4, features: 2, extra: 3, conditionRows: 1.5 })).toThrow(/B=1.5/);
     expect(() => concatBackward({ rows: -1, features: 2, extra: 3, conditionRows: 1 })).toThrow(/concat_backward: rows=-1/);
+  });
+});
+
+// ---- f16 storage (a conv model with precision 'f16' keeps its flattened features as f16) ----
+
+describe('concat forward with f16 storage', async () => {
+  const { device } = await gpu();
+  const [S, B, F, C] = [3, 5, 13, 3]; // 195 x values and 240 y values: odd word counts
+  const rows = S * B;
+  const x = Float64Array.from(testData(rows * F, 31, -2, 2)), c = Float64Array.from(testData(B * C, 32, 0, 1));
+  it.runIf(device.features.has('shader-f16')).each([[['x', 'y']], [['x']], [['y']]])('f16 %j: features copied exactly, labels rounded once where y is f16', async (half) => {
+    const k = concatForward({ rows, features: F, extra: C, conditionRows: B, f16: half });
+    const xs = half.includes('x') ? x.map(roundF16) : Float64Array.from(Float32Array.from(x));
+    const got = await runHalfKernel(k, { x: xs, c }, 'y', rows * (F + C));
+    const cs = Float64Array.from(Float32Array.from(c));
+    expectClose(got, concatRef(xs, cs, rows, F, C, B).map((v) => (half.includes('y') ? roundF16(v) : v)), EXACT, `f16 ${half}`);
+  });
+
+  it('keeps the labels and the gradients f32', () => {
+    expect(() => concatForward({ rows, features: F, extra: C, conditionRows: B, f16: ['c'] })).toThrow(/the condition \(one-hot labels\) is f32/);
+    expect(() => concatBackward({ rows, features: F, extra: C, conditionRows: B, f16: ['dx'] })).toThrow(/gradients are f32/);
   });
 });

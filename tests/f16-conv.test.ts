@@ -184,4 +184,16 @@ describe.runIf(hasF16)('a conv model with precision f16', () => {
       expect(names, names.join(', ')).toEqual([...maps, ...copies, 'encoder.dense.0', 'decoder.dense.0', 'decoder.input'].sort());
     });
   }
+
+  it('conditional, with nearest upsampling: the labels join f16 features, the upsampled maps are f16, trained like f32', async () => {
+    const labels = Uint8Array.from({ length: 128 }, (_, i) => i % 3);
+    const run = async (precision: 'f32' | 'f16') => {
+      const vae = await VAE.create({ ...config, classes: 3, upsample: 'nearest' }, { device, batch: 16, lr: 3e-3, seed: 5, lossEvery: 4, precision });
+      return trainAndProbe(vae, vae.upload({ images, labels, count: 128, name: 'f16-cvae' }), 12, 16);
+    };
+    const [full, half] = [await run('f32'), await run('f16')];
+    const names = expectF16Tracks(full, half, 0.999);
+    // The flattened features the label joins (a view of the last map), and each 2x upsampling of an f16 map.
+    for (const name of ['encoder.layers.1', 'decoder.upsample.0', 'decoder.upsample.out', 'decoder.layers.0']) expect(names, names.join(', ')).toContain(name);
+  });
 });

@@ -36,7 +36,7 @@ export const NODE_ONLY_KERNEL_TESTS: Readonly<Record<string, string>> = {
 };
 
 /** Tests with cases that need `shader-f16`: run on lavapipe with the feature required. */
-export const HALF_PRECISION_TESTS: readonly string[] = ['tests/f16.test.ts', 'tests/f16-conv.test.ts', 'tests/upsample.test.ts'];
+export const HALF_PRECISION_TESTS: readonly string[] = ['tests/f16.test.ts', 'tests/f16-conv.test.ts', 'tests/upsample.test.ts', 'tests/concat.test.ts'];
 
 /** Tests that need a browser page (the package in a page, files, workers, device loss). */
 export const BROWSER_ONLY_TESTS: readonly string[] = [

@@ -37,7 +37,8 @@ export async function trainAndProbe<T extends object = object>(vae: VAE, data: R
     }
     const plan = await vae.plan('train', batch);
     const elbo = await vae.elbo(data, { seed: 3 });
-    const samples = await vae.sample(5, 3);
+    // A conditional model draws classes 0, 1, ... in turn.
+    const samples = await vae.sample(5, 3, vae.config.classes ? Array.from({ length: 5 }, (_, i) => i % vae.config.classes) : undefined);
     return { firstGrad, losses, plan, elbo, samples, ...((await more?.(vae)) ?? ({} as T)) };
   } finally {
     vae.destroy();

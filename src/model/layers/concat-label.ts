@@ -3,7 +3,7 @@
 // per example the input has S*B rows and each takes its example's label. No parameters.
 // Kernels: shaders/concat.ts. Reference: tests/reference/vae.ts (oneHot), tests/concat.test.ts.
 import { concatBackward, concatForward } from '../../../shaders/concat';
-import type { Tensor } from '../../tensor';
+import { halfNames, type Tensor } from '../../tensor';
 import type { Backward, Module, ParamSpec, Recorder } from '../module';
 
 export interface ConcatLabelSpec {
@@ -26,7 +26,8 @@ export class ConcatLabel implements Module {
     if (!c) throw new Error(`${this.name}: this graph has no condition tensor; the model is not conditional`);
     const shape = { rows: x.shape[0], features: this.inFeatures, extra: this.spec.classes, conditionRows: c.shape[0] };
     const y = g.tensor(this.name, [shape.rows, this.inFeatures + this.spec.classes]);
-    g.graph.add(concatForward(shape), { x, c, y });
+    // A conv model's flattened features may be stored as f16 (precision.ts); the labels never are.
+    g.graph.add(concatForward({ ...shape, f16: halfNames({ x, y }) }), { x, c, y });
     const backward: Backward = (gb, dy, needInputGrad) => {
       if (!needInputGrad) return null;
       const dx = gb.tensor(`d_${this.name}.in`, [shape.rows, this.inFeatures]);
