@@ -1,47 +1,74 @@
-// Which eval figures are bits/dim of a discrete likelihood: dequantized 8-bit levels and Bernoulli
-// models of binary pixels are; a Gaussian density on continuous values and Bernoulli cross-entropy
-// on grey levels are not (their "bits/dim" can be negative, or below any real code length). The
-// rule is the library's (noBitsPerDim, which logLikelihood follows); the CLI prints it with flags.
+// Evaluation figures of conditional models with several latent dimensions against float64
+// references built from the same noise (noiseAt, the TypeScript twin of the GPU's): vae.elbo()
+// (L samples, the evaluation noise numbered over the data set) and vae.logLikelihood() per
+// example (IWAE, K = 5 samples in chunks of 3 and 2, batches of 2 with a short last one).
 import { describe, expect, it } from 'vitest';
-import { noBitsPerDim } from '../src/model/iwae-eval';
-import { resolveConfig } from '../src/model/config';
-import { toFlags } from '../src/cli/messages';
+import { resolveConfig, type VaeConfig } from '../src/model/config';
 import { VAE } from '../src/model/vae';
+import { dequantizedPixel } from '../src/data/binarize';
+import { noiseAt } from '../src/noise';
+import { STREAM } from '../src/step-params';
+import { testData } from './helpers/compare';
 import { gpu } from './helpers/gpu';
+import { paramsByName, scaled } from './helpers/whole-grad';
+import { encodeRef, logLikelihoodRef, type RefConfig } from './reference/vae';
 
-describe('bits/dim only for a discrete likelihood', () => {
-  const binary = { binaryPixels: true };
-  const grey = { binaryPixels: false };
+const cases: [string, Partial<VaeConfig>, number][] = [
+  ['mlp conditional, Z=3, predicted scale, dequantized, L=2, tcvae', { inputDim: 7, hidden: [6, 5], latent: 3, activation: 'tanh', classes: 3, samples: 2, likelihood: 'gaussian', sigma: 'predicted', dequantize: true, objective: 'tcvae', beta: 4 }, 91],
+  ['conv conditional RGB, Z=2, learned-pixel, dequantized, iwae K=3', { arch: 'conv', inputDim: 48, imageShape: [4, 4], imageChannels: 3, channels: [2], latent: 2, activation: 'softplus', classes: 2, samples: 3, objective: 'iwae', likelihood: 'gaussian', sigma: 'learned-pixel', dequantize: true }, 92],
+  ['mlp bernoulli conditional, Z=4, L=3, free bits', { inputDim: 6, hidden: [5], latent: 4, activation: 'elu', classes: 2, samples: 3, freeBits: 0.3 }, 93],
+];
 
-  it('says why not, and names the option (and the CLI flag) that makes one', () => {
-    expect(noBitsPerDim(resolveConfig({}), binary)).toBeNull();
-    expect(noBitsPerDim(resolveConfig({ binarize: 'dynamic' }), grey)).toBeNull();
-    expect(noBitsPerDim(resolveConfig({ binarize: 'fixed' }), grey)).toBeNull();
-    const greyBernoulli = noBitsPerDim(resolveConfig({}), grey)!;
-    expect(greyBernoulli).toMatch(/grey levels taken as Bernoulli probabilities are not a likelihood of the pixels; binarizing them makes one \(binarize: 'dynamic'; --binarize dynamic in the CLI\)/);
-    expect(toFlags(greyBernoulli)).toMatch(/binarizing them makes one \(--binarize dynamic\)$/);
-    expect(noBitsPerDim(resolveConfig({ likelihood: 'gaussian', dequantize: true }), grey)).toBeNull();
-    const density = noBitsPerDim(resolveConfig({ likelihood: 'gaussian' }), binary)!;
-    expect(density).toMatch(/a density on continuous values is not a likelihood of the 8-bit pixels; dequantizing them makes one/);
-    expect(toFlags(density)).toMatch(/dequantizing them makes one \(--dequantize\)$/);
-    expect(noBitsPerDim(resolveConfig({ likelihood: 'gaussian', sigma: 'predicted' }), grey)).toMatch(/dequantizing them makes one/);
-    // Binarized pixels cannot also be dequantized: the fix named is the likelihood.
-    const binarized = noBitsPerDim(resolveConfig({ likelihood: 'gaussian', binarize: 'dynamic' }), grey)!;
-    expect(binarized).toMatch(/^a density on continuous values is not a likelihood of binarized pixels; the bernoulli likelihood is one/);
-    expect(toFlags(binarized)).toMatch(/the bernoulli likelihood is one \(--likelihood bernoulli\)$/);
-  });
-
-  it('logLikelihood gives bitsPerDim as a number for binary pictures and null for grey levels', async () => {
-    const { device } = await gpu();
-    const vae = await VAE.create({ hidden: [16], latent: 2, inputDim: 16 }, { device, batch: 4 });
-    const images = (levels: number[]) => ({ images: Uint8Array.from({ length: 4 * 16 }, (_, i) => levels[i % levels.length]), count: 4 });
-    const binaryData = vae.upload(images([0, 255, 255, 0, 255]));
-    const greyData = vae.upload(images([0, 128, 255, 3]));
-    expect(binaryData.binaryPixels).toBe(true);
-    expect(greyData.binaryPixels).toBe(false);
-    const onBinary = await vae.logLikelihood(binaryData, { samples: 2 });
-    expect(onBinary.bitsPerDim).toBeCloseTo(onBinary.nll / (16 * Math.LN2), 10);
-    expect((await vae.logLikelihood(greyData, { samples: 2 })).bitsPerDim).toBeNull();
-    vae.destroy();
-  });
+describe('evaluation figures', () => {
+  for (const [label, partial, seed] of cases) {
+    it(label, async () => {
+      const { device } = await gpu();
+      const config = resolveConfig(partial);
+      const D = config.inputDim, Z = config.latent, B = 3, count = 7, evalSeed = 11;
+      const init = scaled(config, seed);
+      const vae = await VAE.create(config, { device, batch: B, seed, initialParams: init });
+      const images = Uint8Array.from(testData(count * D, seed, 0, 255), (v) => Math.floor(v));
+      const labels = Uint8Array.from({ length: count }, (_, i) => (i * 5 + 1) % config.classes);
+      const data = vae.upload({ images, count, labels });
+      const elbo = await vae.elbo(data, { seed: evalSeed });
+      const K = 5;
+      const ll = await vae.logLikelihood(data, { samples: K, seed: evalSeed, batch: 2, maxRows: 6 });
+      const flat = Float64Array.from(await vae.flatParameters());
+      const params = paramsByName(vae, flat);
+      vae.destroy();
+      const rc = config as unknown as RefConfig;
+      const L = config.objective === 'iwae' ? 1 : config.samples;
+      const xOf = (ex: number) => Array.from({ length: D }, (_, d) => {
+        const g = images[ex * D + d];
+        return config.dequantize ? dequantizedPixel(evalSeed, 0, ex, d, g) : Math.fround(g / 255);
+      });
+      let recSum = 0, klSum = 0;
+      const perEx: number[] = [];
+      for (let ex = 0; ex < count; ex++) {
+        const x = xOf(ex);
+        const { mu, logvar } = encodeRef(rc, params, x, labels[ex]);
+        for (let j = 0; j < Z; j++) klSum += 0.5 * (mu[j] ** 2 + Math.exp(logvar[j]) - 1 - logvar[j]);
+        for (let l = 0; l < L; l++) {
+          const z = mu.map((m, j) => m + Math.exp(0.5 * logvar[j]) * noiseAt((l * count + ex) * Z + j, evalSeed, 0, STREAM.eval));
+          recSum -= logLikelihoodRef(rc, params, x, z, labels[ex]) / L;
+        }
+        // IWAE: batch i = ex / 2, row b = ex % 2; chunks of Kc = 3 then 2.
+        const Bi = 2, Kc = 3, chunks = 2, i = Math.floor(ex / Bi), b = ex % Bi;
+        const logW: number[] = [];
+        for (let c = 0; c < chunks; c++) for (let l = 0; l < Kc && c * Kc + l < K; l++) {
+          const eps = Array.from({ length: Z }, (_, j) => noiseAt((l * Bi + b) * Z + j, evalSeed, i * chunks + c, STREAM.iwae));
+          const z = mu.map((m, j) => m + Math.exp(0.5 * logvar[j]) * eps[j]);
+          let lw = logLikelihoodRef(rc, params, x, z, labels[ex]);
+          for (let j = 0; j < Z; j++) lw += -0.5 * z[j] ** 2 + 0.5 * eps[j] ** 2 + 0.5 * logvar[j];
+          logW.push(lw);
+        }
+        const m = Math.max(...logW);
+        perEx.push(-(m + Math.log(logW.reduce((s, v) => s + Math.exp(v - m), 0)) - Math.log(K)));
+      }
+      const want = { loss: (recSum + klSum) / count, rec: recSum / count, kl: klSum / count };
+      expect(elbo.examples).toBe(count);
+      for (const k of ['loss', 'rec', 'kl'] as const) expect(Math.abs(elbo[k] - want[k]), `${k}: GPU ${elbo[k]}, float64 ${want[k]}`).toBeLessThan(1e-4 * Math.abs(want[k]) + 1e-4);
+      for (let ex = 0; ex < count; ex++) expect(Math.abs(ll.perExample[ex] - perEx[ex]), `-log p(x) of example ${ex}: GPU ${ll.perExample[ex]}, float64 ${perEx[ex]}`).toBeLessThan(1e-4 * Math.abs(perEx[ex]) + 1e-4);
+    }, 120_000);
+  }
 });

@@ -6,14 +6,9 @@
 // overwrite the first step's, not add to them, and they are taken at the parameters the first
 // step left. Negative controls show that the check fails on a corrupted gradient.
 import { describe, expect, it } from 'vitest';
-import { readFloats } from '../src/gpu/buffers';
-import { resolveConfig, type VaeConfig } from '../src/model/config';
-import { buildModel } from '../src/model/build';
-import { VAE } from '../src/model/vae';
-import { initialParams } from '../src/model/params';
-import { expectClose, mismatches, testData } from './helpers/compare';
-import { gpu } from './helpers/gpu';
-import { vaeLossRef, type RefConfig, type RefParams } from './reference/vae';
+import type { VaeConfig } from '../src/model/config';
+import { expectClose, mismatches } from './helpers/compare';
+import { compareGradients, GRAD_TOL, refOf, secondStep } from './helpers/whole-grad';
 
 const cases: [string, Partial<VaeConfig>, number][] = [
   ['bernoulli relu, L=1', { inputDim: 12, hidden: [9], latent: 3, activation: 'relu' }, 1],
@@ -43,84 +38,24 @@ const cases: [string, Partial<VaeConfig>, number][] = [
   ['conditional (3 classes), L=2', { inputDim: 8, hidden: [6], latent: 2, activation: 'relu', classes: 3, samples: 2 }, 11],
 ];
 
-const B = 6, VALID = 5; // one padding row, which must not contribute
-
-interface StepCapture { config: VaeConfig; params: RefParams; flat: Float64Array; grads: Float32Array; eps: Float32Array; loss: number; x: Float64Array; labels: number[]; klWeight: number; klCapacity?: number }
-
-async function secondStep(partial: Partial<VaeConfig>, seed: number): Promise<StepCapture> {
-  const { device } = await gpu();
-  const config = resolveConfig(partial);
-  const D = config.inputDim;
-  const vae = await VAE.create(config, { device, batch: B, seed, lr: 1e-3, initialParams: scaled(config, seed) });
-  const labels = Array.from({ length: VALID }, (_, i) => (i * 2 + seed) % Math.max(config.classes, 1));
-  await vae.trainStep(Float32Array.from(testData(B * D, seed + 100, 0, 1)), config.classes ? Array.from({ length: B }, (_, i) => i % config.classes) : undefined);
-  const flat = Float64Array.from(await vae.flatParameters());
-  const x = Float32Array.from(testData(VALID * D, seed, 0, 1));
-  await vae.trainStep(x, config.classes ? labels : undefined);
-  const losses = await vae.readLosses();
-  const grads = await vae.flatGradients();
-  const plan = await vae.plan('train', B);
-  const eps = await readFloats(device, plan.tensors.eps.buffer);
-  const params: RefParams = new Map(vae.layout.tensors.map((t) => [t.name, flat.subarray(t.offset, t.offset + t.count)]));
-  const klWeight = vae.klWeightAt(2);
-  const klCapacity = config.klCapacity > 0 ? vae.klCapacityAt(2) : undefined;
-  vae.destroy();
-  const xPadded = new Float64Array(B * D);
-  xPadded.set(x);
-  return { config, params, flat, grads, eps, loss: losses[1].loss, x: xPadded, labels: [...labels, 0], klWeight, klCapacity };
-}
-
-/** The default init, scaled up so activations leave their near-linear regime. */
-function scaled(config: VaeConfig, seed: number): Float32Array {
-  const p = initialParams(buildModel(config).layout, seed);
-  for (let i = 0; i < p.length; i++) p[i] *= 1.5;
-  return p;
-}
-
-function refLoss(s: StepCapture): number {
-  return vaeLossRef(s.config as RefConfig, s.params, { x: s.x, labels: s.labels, eps: s.eps, batch: B, valid: VALID, klWeight: s.klWeight, klCapacity: s.klCapacity }).loss;
-}
-
-/** Central differences of the reference loss at sampled entries of every tensor, beside the GPU's gradients. */
-function compareGradients(s: StepCapture, seed: number) {
-  const rows: { name: string; got: number[]; fd: number[] }[] = [];
-  for (const [name, values] of s.params) {
-    const picks = Array.from(new Set(Array.from({ length: 6 }, (_, k) => Math.floor((k * 7919 + seed * 31) % values.length))));
-    const fd = picks.map((i) => {
-      const h = 1e-5, save = values[i];
-      values[i] = save + h;
-      const up = refLoss(s);
-      values[i] = save - h;
-      const down = refLoss(s);
-      values[i] = save;
-      return (up - down) / (2 * h);
-    });
-    const offset = values.byteOffset / 8;
-    rows.push({ name, got: picks.map((i) => s.grads[offset + i]), fd });
-  }
-  return rows;
-}
-
-const TOL = { atol: 2e-5, rtol: 2e-3 };
-
 describe('gradient of the training loss w.r.t. every parameter tensor (GPU vs float64 finite differences)', () => {
   for (const [label, partial, seed] of cases) {
     it(label, async () => {
       const s = await secondStep(partial, seed);
-      const ref = refLoss(s);
-      expect(Math.abs(s.loss - ref)).toBeLessThan(1e-4 * Math.abs(ref) + 1e-4);
+      const ref = refOf(s).loss;
+      expect(Math.abs(s.record.loss - ref)).toBeLessThan(1e-4 * Math.abs(ref) + 1e-4);
       if (s.config.freeBits > 0) {
         // The case must exercise both sides of the floor: some dimensions under it, some over.
-        const perDim = vaeLossRef(s.config as RefConfig, s.params, { x: s.x, labels: s.labels, eps: s.eps, batch: B, valid: VALID, klWeight: s.klWeight }).klPerDim!;
+        const perDim = refOf(s).klPerDim!;
         expect(perDim.some((v) => v < s.config.freeBits) && perDim.some((v) => v > s.config.freeBits), `KL per dim ${Array.from(perDim)}`).toBe(true);
       }
       if (s.klCapacity !== undefined) {
         // C at step 2 is the ramp's (2/4 of 40 nats), and the case is on the side its label says.
         expect(s.klCapacity).toBe(s.config.capacitySteps ? (2 / s.config.capacitySteps) * s.config.klCapacity : s.config.klCapacity);
-        const { kl } = vaeLossRef(s.config as RefConfig, s.params, { x: s.x, labels: s.labels, eps: s.eps, batch: B, valid: VALID, klWeight: s.klWeight });
+        const { kl } = refOf(s);
         expect(kl < s.klCapacity, `KL ${kl} against C ${s.klCapacity}`).toBe(label.includes('over the KL'));
       }
-      for (const r of compareGradients(s, seed)) expectClose(r.got, r.fd, TOL, `${label}: d loss / d ${r.name}`);
+      for (const r of compareGradients(s, seed)) expectClose(r.got, r.fd, GRAD_TOL, `${label}: d loss / d ${r.name}`);
     });
   }
 
@@ -130,12 +65,12 @@ describe('gradient of the training loss w.r.t. every parameter tensor (GPU vs fl
     const head = rows.find((r) => r.name === 'encoder.head.weight')!;
     const corrupted = [...head.got];
     corrupted[0] += 1e-3;
-    expect(mismatches(corrupted, head.fd, TOL).length).toBeGreaterThan(0);
-    expect(mismatches(head.got, head.fd.map((v) => -v), TOL).length).toBeGreaterThan(0);
+    expect(mismatches(corrupted, head.fd, GRAD_TOL).length).toBeGreaterThan(0);
+    expect(mismatches(head.got, head.fd.map((v) => -v), GRAD_TOL).length).toBeGreaterThan(0);
     // Without the KL term (beta = 0 in the reference only) the encoder's gradients differ.
     const noKl = { ...s, klWeight: 0 };
     const dropped = compareGradients(noKl, 1).find((r) => r.name === 'encoder.head.bias')!;
     const withKl = rows.find((r) => r.name === 'encoder.head.bias')!;
-    expect(mismatches(withKl.got, dropped.fd, TOL).length).toBeGreaterThan(0);
+    expect(mismatches(withKl.got, dropped.fd, GRAD_TOL).length).toBeGreaterThan(0);
   });
 });
