@@ -14,7 +14,7 @@ export const CHECKPOINT_VERSION = '1';
 /** The `format` of a run's training-state.safetensors (src/training-state.ts), which is not a model. */
 export const TRAINING_STATE_FORMAT = 'webgpu-vae-training-state';
 
-export async function saveCheckpoint(vae: VAE, extraMetadata: Record<string, string> = {}): Promise<Uint8Array> {
+export async function saveCheckpoint(vae: VAE, extraMetadata: Record<string, string> = {}): Promise<Uint8Array<ArrayBuffer>> {
   return encodeSafetensors(await vae.parameters(), {
     ...extraMetadata,
     format: CHECKPOINT_FORMAT,

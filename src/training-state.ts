@@ -63,7 +63,7 @@ function byName(layout: ParamLayout, flat: Float32Array, prefix: string): Record
 }
 
 /** The training state of `vae` (read from the GPU) with the caller's run options and counters. */
-export async function saveTrainingState(vae: VAE, run: Record<string, unknown>, progress: TrainingProgress): Promise<Uint8Array> {
+export async function saveTrainingState(vae: VAE, run: Record<string, unknown>, progress: TrainingProgress): Promise<Uint8Array<ArrayBuffer>> {
   if (progress.step !== vae.step) throw new Error(`progress.step ${progress.step} is not the model's step ${vae.step}`);
   if (!progress.watch) progress = { ...progress, watch: await vae.watchState() };
   const params = await vae.flatParameters();

@@ -130,6 +130,14 @@ describe('rows, labels and seeds are refused by name', () => {
     data.destroy();
     cvae.destroy();
   });
+
+  it('rows given where a data set is taken (elbo), naming what came and how to make a data set', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create(tiny, { device, batch: 8 });
+    const rows = new Float32Array(8 * D).fill(0.5) as unknown as Parameters<typeof vae.elbo>[0];
+    await expect(vae.elbo(rows)).rejects.toThrow(/^elbo: data must come from vae\.upload\(\) or vae\.generateSprites\(\), got Float32Array: put rows of pixels in a data set first, vae\.upload\(\{ images, count \}\)/);
+    vae.destroy();
+  });
 });
 
 describe('options refused by name at creation', () => {

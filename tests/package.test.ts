@@ -89,6 +89,12 @@ describe('built package', { timeout: BUILD_PATIENCE }, () => {
       'export const uses = [compile, matmul({ M: 5, N: 3, K: 4 }), new ConfigError("x"), VAE.create, acquireNodeDevice];',
       'export const slip: number = matmul;',
       'matmul({ M: 1, N: 1, K: 1, transb: true });',
+      // Arrays the API returns go where an ArrayBuffer-backed view is required (strict TS 5.7+ typed arrays).
+      "import { saveCheckpoint } from 'webgpu-vae';",
+      'export async function handOver(vae: VAE, device: GPUDevice, buffer: GPUBuffer): Promise<[Blob, ArrayBuffer]> {',
+      '  device.queue.writeBuffer(buffer, 0, await vae.sample(4));',
+      '  return [new Blob([await saveCheckpoint(vae)]), (await vae.flatParameters()).buffer];',
+      '}',
     ].join('\n'));
     const program = ts.createProgram([join(consumer, 'typed.ts')], {
       target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,

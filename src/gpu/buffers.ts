@@ -148,7 +148,7 @@ export async function readBuffer(device: GPUDevice, src: GPUBuffer, offset = 0, 
   return out;
 }
 
-export async function readFloats(device: GPUDevice, src: GPUBuffer, offsetFloats = 0, count?: number): Promise<Float32Array> {
+export async function readFloats(device: GPUDevice, src: GPUBuffer, offsetFloats = 0, count?: number): Promise<Float32Array<ArrayBuffer>> {
   const size = count === undefined ? src.size - offsetFloats * 4 : count * 4;
   return new Float32Array(await readBuffer(device, src, offsetFloats * 4, size));
 }

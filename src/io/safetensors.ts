@@ -55,7 +55,7 @@ function readF32LE(bytes: Uint8Array, offset: number, count: number): Float32Arr
   return out;
 }
 
-export function encodeSafetensors(tensors: Record<string, Tensor>, metadata?: Record<string, string>): Uint8Array {
+export function encodeSafetensors(tensors: Record<string, Tensor>, metadata?: Record<string, string>): Uint8Array<ArrayBuffer> {
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length > 0) {
     for (const [k, v] of Object.entries(metadata)) {

@@ -41,7 +41,7 @@ export function layoutOf(specs: readonly ParamSpec[]): ParamLayout {
 }
 
 /** Initial values from a Philox stream of `seed`, tensor by tensor in layout order. */
-export function initialParams(layout: ParamLayout, seed: number): Float32Array {
+export function initialParams(layout: ParamLayout, seed: number): Float32Array<ArrayBuffer> {
   const flat = new Float32Array(layout.totalFloats);
   const rng = new Philox(seed);
   for (const t of layout.tensors) {

@@ -39,7 +39,7 @@ export class GaussianSampler {
   }
 
   /** Splits posterior rows [rows, 2Z] read back from the GPU into mu and logvar. */
-  split(q: Float32Array, rows: number): { mu: Float32Array; logvar: Float32Array } {
+  split(q: Float32Array, rows: number): { mu: Float32Array<ArrayBuffer>; logvar: Float32Array<ArrayBuffer> } {
     const { latent: Z, stride, mu: m, logvar: v } = this.layout;
     const mu = new Float32Array(rows * Z), logvar = new Float32Array(rows * Z);
     for (let r = 0; r < rows; r++) {

@@ -26,7 +26,7 @@ export function klPerDimension(mu: Float32Array, logvar: Float32Array, latent: n
 }
 
 /** Rows of z: for each dimension in `order`, `steps` copies of `base` with that coordinate swept over [-range, range]. */
-export function traversalGrid(base: ArrayLike<number>, order: readonly number[], steps: number, range: number): Float32Array {
+export function traversalGrid(base: ArrayLike<number>, order: readonly number[], steps: number, range: number): Float32Array<ArrayBuffer> {
   const Z = base.length;
   const z = new Float32Array(order.length * steps * Z);
   order.forEach((dim, row) => {

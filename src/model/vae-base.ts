@@ -118,7 +118,7 @@ export abstract class VaeBase {
   }
 
   /** The gradients of the last training step, copied to the CPU (flat layout). */
-  async flatGradients(): Promise<Float32Array> {
+  async flatGradients(): Promise<Float32Array<ArrayBuffer>> {
     this.assertAlive();
     return readFloats(this.device, this.buffers.grads);
   }
@@ -216,7 +216,7 @@ export abstract class VaeBase {
     return Object.fromEntries(this.layout.tensors.map((t) => [t.name, { shape: t.shape, data: flat.slice(t.offset, t.offset + t.count) }]));
   }
 
-  async flatParameters(): Promise<Float32Array> {
+  async flatParameters(): Promise<Float32Array<ArrayBuffer>> {
     this.assertAlive();
     return readFloats(this.device, this.buffers.params);
   }

@@ -13,7 +13,9 @@ import type { VaeConfig } from './config';
 /** Refuses what is not a live data set of `config`'s shape on `device`. */
 export function checkSource(data: BatchSource, config: VaeConfig, device: GPUDevice, what: string): void {
   if (!data || typeof data !== 'object' || typeof data.gatherFor !== 'function') {
-    throw new ConfigError(`${what}: data must come from vae.upload() or vae.generateSprites(), got ${data === null ? 'null' : typeof data}`);
+    // Rows as a typed array are what trainStep also takes, so say how to make a data set of them.
+    const rows = ArrayBuffer.isView(data) ? ': put rows of pixels in a data set first, vae.upload({ images, count }) with 8-bit images (a Uint8Array)' : '';
+    throw new ConfigError(`${what}: data must come from vae.upload() or vae.generateSprites(), got ${kindOfValue(data)}${rows}`);
   }
   // Its buffers are gone: a submit binding them would fail on the device, and so every model on it.
   if (data.destroyed) throw new ConfigError(`${what}: this data set was destroyed (data.destroy() or its model's destroy()); upload it again with this model (vae.upload)`);

@@ -252,13 +252,13 @@ export class VAE extends VaeBase {
   }
 
   /** A forward graph over any number of rows, in chunks of the training batch (so no new pipelines). */
-  private async runForward(kind: GraphKind, input: Float32Array | null, rows: number, labels: ArrayLike<number> | undefined, step: Partial<StepParams> = {}): Promise<Float32Array> {
+  private async runForward(kind: GraphKind, input: Float32Array | null, rows: number, labels: ArrayLike<number> | undefined, step: Partial<StepParams> = {}): Promise<Float32Array<ArrayBuffer>> {
     checkNoLabels(this.config, labels, kind);
     if (this.config.classes > 0 && labels && labels.length !== rows) throw new ConfigError(`${kind}: got ${labels.length} labels for ${rows} rows; give one class per row`);
     return this.exclusive(() => this.runForwardNow(kind, input, rows, labels, step));
   }
 
-  private async runForwardNow(kind: GraphKind, input: Float32Array | null, rows: number, labels: ArrayLike<number> | undefined, step: Partial<StepParams>): Promise<Float32Array> {
+  private async runForwardNow(kind: GraphKind, input: Float32Array | null, rows: number, labels: ArrayLike<number> | undefined, step: Partial<StepParams>): Promise<Float32Array<ArrayBuffer>> {
     const B = this.training.batch;
     const inWidth = kind === 'decode' || kind === 'decode-output' ? this.config.latent : this.config.inputDim;
     const outWidth = kind === 'encode' ? this.parts.sampler.posteriorWidth : kind === 'decode-output' ? this.parts.likelihood.outputWidth : this.config.inputDim;
@@ -303,14 +303,14 @@ export class VAE extends VaeBase {
   }
 
   /** mu and logvar of q(z|x) for each row of x ([rows, D] in [0,1]). */
-  async encode(x: Float32Array, labels?: ArrayLike<number>): Promise<{ mu: Float32Array; logvar: Float32Array }> {
+  async encode(x: Float32Array, labels?: ArrayLike<number>): Promise<{ mu: Float32Array<ArrayBuffer>; logvar: Float32Array<ArrayBuffer> }> {
     const rows = rowsOf(x, this.config.inputDim, 'encode', this.pixelValues);
     const q = await this.runForward('encode', x, rows, labels);
     return this.parts.sampler.split(q, rows);
   }
 
   /** Decoder mean for each row of z ([rows, Z]): pixel probabilities (Bernoulli) or means (Gaussian). */
-  async decode(z: Float32Array, labels?: ArrayLike<number>): Promise<Float32Array> {
+  async decode(z: Float32Array, labels?: ArrayLike<number>): Promise<Float32Array<ArrayBuffer>> {
     return this.runForward('decode', z, rowsOf(z, this.config.latent, 'decode', 'codes'), labels);
   }
 
@@ -319,19 +319,23 @@ export class VAE extends VaeBase {
    * [rows, D]; Gaussian means [rows, D], or with sigma 'predicted' [rows, 2D], each row's D means
    * then its D log-scales as the network gives them (the likelihood clamps them to [-7, 2]).
    */
-  async decodeOutput(z: Float32Array, labels?: ArrayLike<number>): Promise<Float32Array> {
+  async decodeOutput(z: Float32Array, labels?: ArrayLike<number>): Promise<Float32Array<ArrayBuffer>> {
     return this.runForward('decode-output', z, rowsOf(z, this.config.latent, 'decodeOutput', 'codes'), labels);
   }
 
-  /** `n` new examples: z ~ N(0, I) drawn on the GPU from `seed`, decoded (of class `labels[i]` when conditional). */
-  async sample(n: number, seed = this.training.seed, labels?: ArrayLike<number>): Promise<Float32Array> {
+  /**
+   * `n` examples from the prior: z ~ N(0, I) drawn on the GPU from `seed`, decoded (of class
+   * `labels[i]` when conditional). The same seed draws the same z, so by default (the model's
+   * training seed) every call gives the same pictures; pass another seed for other draws.
+   */
+  async sample(n: number, seed = this.training.seed, labels?: ArrayLike<number>): Promise<Float32Array<ArrayBuffer>> {
     checkRowCount(n, 'sample');
     checkSeed(seed, 'sample: seed');
     return this.runForward('sample', null, n, labels, { seed, stream: STREAM.prior });
   }
 
   /** Decoder mean at z = mu(x) for each row of x. */
-  async reconstruct(x: Float32Array, labels?: ArrayLike<number>): Promise<Float32Array> {
+  async reconstruct(x: Float32Array, labels?: ArrayLike<number>): Promise<Float32Array<ArrayBuffer>> {
     return this.runForward('reconstruct', x, rowsOf(x, this.config.inputDim, 'reconstruct', this.pixelValues), labels);
   }
 }
