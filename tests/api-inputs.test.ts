@@ -131,6 +131,20 @@ describe('rows, labels and seeds are refused by name', () => {
     cvae.destroy();
   });
 
+  it('a data set uploaded for another class count, or without labels, refused by a conditional model', async () => {
+    const { device } = await gpu();
+    const [ten, eleven, plain] = await Promise.all([10, 11, 0].map((classes) => VAE.create({ ...tiny, classes }, { device, batch: 8 })));
+    const images = new Uint8Array(8 * D).fill(100), labels = Uint8Array.from({ length: 8 }, (_, i) => i);
+    const of11 = eleven.upload({ images, count: 8, labels }), unlabelled = plain.upload({ images, count: 8 });
+    await expect(ten.elbo(of11)).rejects.toThrow(/^elbo: the data set's labels were uploaded for 11 classes, and this model is conditional on 10; upload it with this model \(vae\.upload\)$/);
+    await expect(ten.trainStep({ data: of11, index: 0 })).rejects.toThrow(/^trainStep: the data set's labels were uploaded for 11 classes/);
+    await expect(ten.logLikelihood(unlabelled, { samples: 2 })).rejects.toThrow(/^logLikelihood: this model is conditional on 10 classes, and the data set has no labels .*vae\.upload\(\{ images, count, labels \}\)$/);
+    // Labels a model does not use are no obstacle: an unconditional model reads the pictures alone.
+    expect((await plain.elbo(of11)).examples).toBe(8);
+    expect((await ten.elbo(ten.upload({ images, count: 8, labels }))).examples).toBe(8);
+    for (const m of [ten, eleven, plain]) m.destroy();
+  });
+
   it('rows given where a data set is taken (elbo), naming what came and how to make a data set', async () => {
     const { device } = await gpu();
     const vae = await VAE.create(tiny, { device, batch: 8 });

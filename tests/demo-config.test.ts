@@ -3,6 +3,8 @@
 // saved before the dense or norm settings existed builds the conv model it was trained as.
 import { describe, expect, it } from 'vitest';
 import { configFor } from '../demo/worker/session';
+import { trainedElsewhere } from '../demo/worker/build';
+import { dataSourceNamed } from '../src/data/sources';
 import { DEFAULTS } from '../demo/ui/settings';
 import type { LoadedData } from '../demo/worker/data';
 import { resolveConfig } from '../src/model/config';
@@ -66,5 +68,21 @@ describe('demo settings to a model', () => {
     expect(describeObjective(resolveConfig({ objective: 'iwae', samples: 5 }))).toBe('IWAE K=5');
     expect(describeObjective(resolveConfig({ objective: 'tcvae', beta: 6, warmupSteps: 100 }))).toBe('beta-TCVAE L=1 TC beta=6 warm-up 100 steps');
     expect(describeObjective(resolveConfig({ objective: 'tcvae', beta: 6 }), PAGE_SYMBOLS)).toBe('β-TCVAE L=1 TC β=6');
+  });
+});
+
+describe('the data set a checkpoint file names, on the page', () => {
+  it('is said when a loaded file was trained on another known data set', () => {
+    expect(trainedElsewhere('fashion-mnist', 'MNIST')).toEqual({ was: 'Fashion-MNIST', now: 'MNIST' });
+    // Files the page wrote before it recorded the command line's names.
+    expect(trainedElsewhere('Fashion-MNIST', 'MNIST')).toEqual({ was: 'Fashion-MNIST', now: 'MNIST' });
+    expect(trainedElsewhere('dsprites', 'your images (40)')).toEqual({ was: 'dSprites', now: 'your own images' });
+    for (const [recorded, current] of [['mnist', 'MNIST'], ['Fashion-MNIST', 'Fashion-MNIST'], [undefined, 'MNIST'], ['someone-else', 'MNIST']] as const) {
+      expect(trainedElsewhere(recorded, current), `${recorded} on ${current}`).toBeNull();
+    }
+  });
+
+  it('is the command line\'s name of each data set the page trains on', () => {
+    expect(['MNIST', 'Fashion-MNIST', 'dsprites', 'dsprites-color', 'your images (12, 1 skipped)'].map(dataSourceNamed)).toEqual(['mnist', 'fashion-mnist', 'dsprites', 'dsprites-color', 'folder']);
   });
 });

@@ -58,6 +58,13 @@ describe('checkpointDataset', () => {
     expect(setOf(undefined, { dataset: 'dsprites' }, undefined)).toBe('dsprites');
     expect(setOf(undefined, {}, undefined)).toBe('mnist');
     expect(setOf(undefined, { dataset: 'no-such-set' }, undefined)).toBe('mnist');
+    // The demo page's names, as its files recorded them before it wrote the command line's.
+    expect(setOf(undefined, { dataset: 'Fashion-MNIST' }, undefined)).toBe('fashion-mnist');
+    expect(setOf(undefined, { dataset: 'MNIST' }, undefined)).toBe('mnist');
+    expect(() => setOf(undefined, { dataset: 'your images (120)' }, undefined)).toThrow(/trained on --dataset folder, which reads files/);
+    // A name it does not know is said, with the fix, rather than read as MNIST in silence.
+    expect(checkpointDataset(undefined, { dataset: 'no-such-set' }, undefined).note).toBe("the checkpoint says it was trained on 'no-such-set', which is none of mnist, fashion-mnist, cifar10, dsprites, dsprites-color, folder: reading mnist (--dataset NAME for another)");
+    expect(checkpointDataset(undefined, {}, undefined).note).toBeNull();
   });
 
   it('asks for the folder of a recorded data set that reads files, and refuses one for a drawn set', () => {

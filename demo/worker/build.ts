@@ -4,6 +4,7 @@
 // and the views draw the new model's starting point before it is handed back. The worker
 // (worker.ts) keeps what the model was built from, to rebuild it on a new device after a loss.
 import { readCheckpoint, type AcquiredDevice, type TrainingState } from '../../src/index';
+import { dataSourceNamed, type DataSourceName } from '../../src/data/sources';
 import type { DataSource, FromWorker, RunState, Settings } from '../shared/protocol';
 import { loadData, loadingText, type LoadedData } from './data';
 import { checkDataFitsDevice, checkModelFitsData } from './fits';
@@ -37,6 +38,8 @@ export async function buildSession(ctx: BuildContext, settings: Settings, source
   checkDataFitsDevice(data, ctx.acquired.device.limits.maxStorageBufferBindingSize, source.kind);
   await ctx.dropCurrent();
   for (const text of data.warnings ?? []) post({ type: 'notice', text });
+  const other = file && origin.kind === 'file' ? trainedElsewhere(file.metadata.dataset, data.name) : null;
+  if (other && origin.kind === 'file') post({ type: 'notice', text: `${origin.name} was trained on ${other.was}; it is shown here on ${other.now}, the data set chosen (choose ${other.was} above to see its own pictures).` });
   const { rows, cols } = data.train;
   post({ type: 'dataset', name: data.name, train: data.train.count, test: data.test.count, rows, cols });
   setState('loading', 'Compiling the model’s shaders…');
@@ -54,6 +57,21 @@ export async function buildSession(ctx: BuildContext, settings: Settings, source
   }
   return { session: s, data, fileMetadata: file?.metadata };
 }
+
+/**
+ * The data set a checkpoint file says it was trained on and the page's choice (`current`), as the
+ * page names them, when both are known and differ; null otherwise.
+ */
+export function trainedElsewhere(recorded: string | undefined, current: string): { was: string; now: string } | null {
+  const [was, now] = [dataSourceNamed(recorded), dataSourceNamed(current)];
+  if (!was || !now || was === now) return null;
+  return { was: PAGE_DATA_NAMES[was], now: PAGE_DATA_NAMES[now] };
+}
+
+/** The data sets' names as the page's picker words them. */
+const PAGE_DATA_NAMES: Record<DataSourceName, string> = {
+  mnist: 'MNIST', 'fashion-mnist': 'Fashion-MNIST', cifar10: 'CIFAR-10', dsprites: 'dSprites', 'dsprites-color': 'Colour dSprites', folder: 'your own images',
+};
 
 /** Tells the page the model `s` trains, and where it stands when it is not new. */
 export function postModel(s: Session, post: (m: FromWorker) => void): void {

@@ -6,6 +6,7 @@
 import { Philox, saveCheckpoint, saveTrainingState, VAE, type AcquiredDevice, type BatchSource, type ResidentData, type StepLoss, type TrainingState, type VaeConfig } from '../../src/index';
 import { SAVE_EVERY_SECONDS, SAVE_EVERY_STEPS } from '../shared/saved-run';
 import { datasetChannels } from '../../src/data/mnist';
+import { dataSourceNamed } from '../../src/data/sources';
 import type { EpochReport, FromWorker, LossChunk, Settings } from '../shared/protocol';
 import type { LoadedData } from './data';
 import { StepPacer } from '../../src/gpu/step-pacer';
@@ -309,8 +310,9 @@ export class Session {
 
   /** The model as checkpoint bytes, in the CLI's format (same metadata keys where they apply). */
   checkpoint(): Promise<Uint8Array> {
-    // 'step' as the CLI writes it; 'steps' as this page wrote it before.
-    return saveCheckpoint(this.vae, { dataset: this.data.name, step: String(this.vae.step), steps: String(this.vae.step), seed: String(this.vae.training.seed), source: 'webgpu-vae demo' });
+    // 'step' as the CLI writes it; 'steps' as this page wrote it before. The data set by the
+    // command line's name, so that its eval and reconstruct read the same one.
+    return saveCheckpoint(this.vae, { dataset: dataSourceNamed(this.data.name) ?? this.data.name, step: String(this.vae.step), steps: String(this.vae.step), seed: String(this.vae.training.seed), source: 'webgpu-vae demo' });
   }
 
   destroy(): void {

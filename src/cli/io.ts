@@ -8,7 +8,7 @@ import { readCheckpoint } from '../checkpoint';
 import { describeAdapter, type AcquiredDevice } from '../gpu/device';
 import { acquireNodeDevice } from '../gpu/node-device';
 import type { Dataset } from '../data/mnist';
-import { DATA_SOURCE_NAMES, dataSource, loadDataSource, type DataSourceName, type LoadedData } from '../data/sources';
+import { DATA_SOURCE_NAMES, dataSource, dataSourceNamed, loadDataSource, type DataSourceName, type LoadedData } from '../data/sources';
 import { CheckpointError } from '../io/safetensors';
 import { UsageError } from './args';
 import { writeFileAtomic } from './files';
@@ -79,6 +79,9 @@ export function checkpointDataset(given: DatasetName | undefined, metadata: Reco
   { dataset: DatasetName; dataDir: string | undefined; note: string | null } {
   if (given !== undefined) return { dataset: given, dataDir, note: null };
   const dataset = trainedOn(metadata) ?? 'mnist';
+  // A name this command line does not know (a file from elsewhere) is said, not read as MNIST silently.
+  const unknown = metadata.dataset && !trainedOn(metadata)
+    ? `the checkpoint says it was trained on '${metadata.dataset}', which is none of ${DATASETS.join(', ')}: reading mnist (--dataset NAME for another)` : null;
   if (dataSource(dataset).needsDir && !dataDir) {
     if (recorded && isAbsolute(recorded) && existsSync(recorded) && statSync(recorded).isDirectory()) {
       checkDataDir(dataset, recorded);
@@ -89,7 +92,7 @@ export function checkpointDataset(given: DatasetName | undefined, metadata: Reco
     throw new UsageError(`the checkpoint was trained on --dataset ${dataset}, which reads files: give their folder with --data-dir DIR${used}`);
   }
   checkDataDir(dataset, dataDir);
-  return { dataset, dataDir, note: null };
+  return { dataset, dataDir, note: unknown };
 }
 
 /**
@@ -111,7 +114,7 @@ export function recordedDataDir(checkpoint: string, config: object, metadata: Re
 
 /** The data set a checkpoint's metadata says it was trained on (the CLI records it), or null. */
 export function trainedOn(metadata: Record<string, string>): DatasetName | null {
-  return (DATASETS as readonly string[]).includes(metadata.dataset) ? (metadata.dataset as DatasetName) : null;
+  return dataSourceNamed(metadata.dataset);
 }
 
 /**

@@ -44,6 +44,17 @@ export const DATA_SOURCES: Record<DataSourceName, DataSource> = {
 
 export const DSPRITES_DEFAULT_TRAIN = 20_000;
 
+/**
+ * The data set a checkpoint's `dataset` metadata names: one of DATA_SOURCE_NAMES, in any case (the
+ * demo page once wrote 'MNIST' and 'Fashion-MNIST'), or 'folder' for the page's own pictures
+ * ('your images (...)'); null for anything else, or nothing.
+ */
+export function dataSourceNamed(recorded: string | undefined): DataSourceName | null {
+  const name = recorded?.trim().toLowerCase() ?? '';
+  if ((DATA_SOURCE_NAMES as readonly string[]).includes(name)) return name as DataSourceName;
+  return name.startsWith('your images') ? 'folder' : null;
+}
+
 /** The descriptor of `name`, or a DataError listing the names there are. */
 export function dataSource(name: string): DataSource {
   if (!(DATA_SOURCE_NAMES as readonly string[]).includes(name)) {

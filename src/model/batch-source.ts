@@ -26,6 +26,11 @@ export interface BatchSource {
    * discrete one and logLikelihood gives bits/dim without binarization. Absent counts as false.
    */
   readonly binaryPixels?: boolean;
+  /**
+   * The class count its labels were checked against and are gathered for (the uploading model's),
+   * 0 when it has none. A conditional model takes only a set of its own class count.
+   */
+  readonly classes?: number;
   /** Uploads the order examples are visited in (e.g. an epoch's shuffle): a permutation of 0..count-1. */
   setOrder(order: Uint32Array): void;
   /** The dispatches filling a plan's input (and condition) with rows perm[batch_start + r], built once per plan. */
@@ -54,6 +59,10 @@ export abstract class GpuExamples implements BatchSource {
 
   get device(): GPUDevice {
     return this.arena.device;
+  }
+
+  get classes(): number {
+    return this.labels ? this.config.classes : 0;
   }
 
   /**

@@ -23,6 +23,15 @@ export function checkSource(data: BatchSource, config: VaeConfig, device: GPUDev
     throw new ConfigError(`${what}: the data set has ${data.dim} values per example but this model takes ${config.inputDim}; upload it with this model (vae.upload)`);
   }
   if (data.device && data.device !== device) throw new ConfigError(`${what}: the data set lives on another GPUDevice; upload it with this model (vae.upload)`);
+  // Its one-hot rows are gathered for the class count its labels were uploaded with: another count
+  // would put every label in the wrong column, and no labels leave a conditional model nothing.
+  const classes = data.classes ?? 0;
+  if (config.classes > 0 && classes === 0) {
+    throw new ConfigError(`${what}: this model is conditional on ${config.classes} classes, and the data set has no labels (it was uploaded without them, or by a model that is not conditional); upload it with this model: vae.upload({ images, count, labels })`);
+  }
+  if (config.classes > 0 && classes !== config.classes) {
+    throw new ConfigError(`${what}: the data set's labels were uploaded for ${classes} classes, and this model is conditional on ${config.classes}; upload it with this model (vae.upload)`);
+  }
 }
 
 /** Refuses labels given to an unconditional model, which would otherwise be ignored whatever they are. */
