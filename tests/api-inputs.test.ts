@@ -120,6 +120,16 @@ describe('rows, labels and seeds are refused by name', () => {
     vae.destroy();
   });
 
+  it('a class number where labels are a list, and labels where the seed goes, with the form wanted', async () => {
+    const { device } = await gpu();
+    const cvae = await VAE.create({ ...tiny, classes: 10 }, { device, batch: 8 });
+    await expect(cvae.sample(4, 0, 5 as never)).rejects.toThrow(/^sample: labels are one class per row, an array or a typed array \(class 5 for all 4: new Array\(4\)\.fill\(5\)\); got the number 5$/);
+    await expect(cvae.decode(new Float32Array(3 * 3), 3 as never)).rejects.toThrow(/^decode: labels are one class per row.*new Array\(3\)\.fill\(3\)/);
+    await expect(cvae.sample(4, [1, 1, 1, 1] as never)).rejects.toThrow(/^sample: seed must be a non-negative integer, got an array; labels come third: sample\(n, seed, labels\), e\.g\. sample\(4, 0, labels\)$/);
+    expect((await cvae.sample(4, 0, [1, 1, 1, 1])).length).toBe(4 * D);
+    cvae.destroy();
+  });
+
   it('labels beside a batch of resident data, which brings its own', async () => {
     const { device } = await gpu();
     const cvae = await VAE.create({ ...tiny, classes: 10 }, { device, batch: 8 });

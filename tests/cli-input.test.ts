@@ -24,6 +24,8 @@ import type { AcquiredDevice } from '../src/gpu/device';
 import { MemoryBudgetError } from '../src/gpu/buffers';
 import { acquireNodeDevice } from '../src/gpu/node-device';
 import { resolveConfig, type VaeConfig } from '../src/model/config';
+import { paramLayout } from '../src/model/build';
+import { initialParams } from '../src/model/params';
 import { restateRefusal } from '../src/model/vae-options';
 import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors';
 import { tempDir } from './helpers/temp-dir';
@@ -298,6 +300,18 @@ describe('--norm-groups', () => {
 });
 
 describe('checks against the checkpoint, before the device', () => {
+  it('refuse a folder of pictures, which have no labels, for a conditional checkpoint', async () => {
+    const config = resolveConfig({ hidden: [8], latent: 2, classes: 10 });
+    const layout = paramLayout(config), flat = initialParams(layout, 1);
+    const tensors = Object.fromEntries(layout.tensors.map((t) => [t.name, { shape: t.shape, data: flat.slice(t.offset, t.offset + t.count) }]));
+    const conditional = at('conditional.safetensors');
+    writeFileSync(conditional, encodeSafetensors(tensors, { format: 'webgpu-vae', version: '1', config: JSON.stringify(config), dataset: 'mnist' }));
+    mkdirSync(at('pictures'), { recursive: true });
+    const says = 'is conditional on 10 classes, and --dataset folder has no labels to go with its pictures; read labelled pictures of its size: use the data set it was trained on, --dataset mnist';
+    for (const command of ['reconstruct', 'interpolate', 'traverse']) await refused([command, '--checkpoint', conditional, '--dataset', 'folder', '--data-dir', at('pictures'), '--out', at('x.png')], says);
+    await refused(['eval', '--checkpoint', conditional, '--dataset', 'folder', '--data-dir', at('pictures')], says);
+  });
+
   it('refuse --label for a checkpoint that is not conditional', async () => {
     await refused(['sample', '--checkpoint', FIXTURE, '--label', '3', '--out', at('s.png')], '--label needs a conditional checkpoint', 'leave out --label');
     await refused(['traverse', '--checkpoint', FIXTURE, '--label', '3', '--out', at('t.png')], '--label needs a conditional checkpoint');

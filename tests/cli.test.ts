@@ -162,7 +162,7 @@ describe('webgpu-vae CLI', { timeout: LONG }, () => {
     expect(iw.estimates).toBe('-log p(x | label)');
     const said = await cli(['eval', '--checkpoint', model, '--limit', '40', '--iwae', '20']);
     expect(said.code, said.stderr).toBe(0);
-    expect(said.stdout).toMatch(/test conditional -ELBO [\d.]+ \(rec [\d.]+, KL [\d.]+; [\d.]+ bits\/dim\) over 40 mnist test examples/);
+    expect(said.stdout).toMatch(/test -ELBO [\d.]+ \(rec [\d.]+, KL [\d.]+; [\d.]+ bits\/dim\) over 40 mnist test examples, each picture given its label/);
     expect(said.stdout).toMatch(/test -log p\(x \| label\) ~ [\d.]+ ± [\d.]+ nats \(standard error over the examples; [\d.]+ bits\/dim\), IWAE bound with K=20 over 40 examples/);
     // One example has no standard error: the line says so instead of printing ± NaN.
     const one = await cli(['eval', '--checkpoint', model, '--limit', '1', '--iwae', '4']);

@@ -2,7 +2,7 @@
 // architecture takes its channels, dense widths and normalization, the MLP none of them; a run
 // saved before the dense or norm settings existed builds the conv model it was trained as.
 import { describe, expect, it } from 'vitest';
-import { configFor } from '../demo/worker/session';
+import { configFor, epochOfLastStep } from '../demo/worker/session';
 import { trainedElsewhere } from '../demo/worker/build';
 import { dataSourceNamed } from '../src/data/sources';
 import { DEFAULTS } from '../demo/ui/settings';
@@ -84,5 +84,14 @@ describe('the data set a checkpoint file names, on the page', () => {
 
   it('is the command line\'s name of each data set the page trains on', () => {
     expect(['MNIST', 'Fashion-MNIST', 'dsprites', 'dsprites-color', 'your images (12, 1 skipped)'].map(dataSourceNamed)).toEqual(['mnist', 'fashion-mnist', 'dsprites', 'dsprites-color', 'folder']);
+  });
+});
+
+describe('the epoch a kept run is said to be in', () => {
+  it('is the epoch of its last step: at an epoch\'s end that epoch, as the status line says', () => {
+    // 63 steps an epoch: after 126 steps the counters point at epoch 3, 0 steps in.
+    expect(epochOfLastStep(3, 0, 126)).toBe(2);
+    expect(epochOfLastStep(3, 5, 131)).toBe(3);
+    expect(epochOfLastStep(1, 0, 0)).toBe(1);
   });
 });

@@ -162,7 +162,9 @@ describe('how a conditional model\'s pictures are labelled', () => {
     expect(counts(80)).toEqual(new Array(10).fill(8));
     expect(spreadLabels(4, 10)).toEqual([0, 1, 2, 3]);
     expect(spreadLabels(13, 10)).toEqual([0, 0, 1, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9]);
-    expect(describeSpread(64, 10)).toBe('a row per class (0 at the top), 7 each of classes 0-3 and 6 each of 4-9 (--n 60 or --n 70 for equal rows); --label N draws class N alone');
+    expect(describeSpread(64, 10)).toBe('a row per class (0 at the top): 7 of each of classes 0-3, 6 of each of classes 4-9 (--n 60 or --n 70 for equal rows); --label N draws class N alone');
+    expect(describeSpread(11, 10)).toMatch(/^a row per class \(0 at the top\): 2 of class 0, 1 of each of classes 1-9 \(--n 10 or --n 20 for equal rows\)/);
+    expect(describeSpread(19, 10)).toMatch(/: 2 of each of classes 0-8, 1 of class 9 /);
     expect(describeSpread(4, 10)).toMatch(/^one each of classes 0-3, in a row \(--n 10 or more for all 10 classes\)/);
   });
 });
@@ -252,7 +254,7 @@ describe('the commands on a conditional model', () => {
     const r = await cli(['sample', '--checkpoint', CVAE, '--out', out, '--n', '13', '--seed', '4', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!)).toMatchObject({ event: 'done', n: 13, per_class: [2, 2, 2, 1, 1, 1, 1, 1, 1, 1] });
-    expect(r.stderr).toMatch(/wrote 13 samples to .*cvae-samples\.png: a row per class \(0 at the top\), 2 each of classes 0-2 and 1 each of 3-9 \(--n 10 or --n 20 for equal rows\); --label N draws class N alone/);
+    expect(r.stderr).toMatch(/wrote 13 samples to .*cvae-samples\.png: a row per class \(0 at the top\): 2 of each of classes 0-2, 1 of each of classes 3-9 \(--n 10 or --n 20 for equal rows\); --label N draws class N alone/);
     const pic = readPng(readFileSync(out));
     expect([pic.width, pic.height]).toEqual([1 + 2 * (28 * 2 + 1), 1 + 10 * (28 * 2 + 1)]);
     const cells = gridImages(pic, { ...GRID, gridCols: 2 }, 20);

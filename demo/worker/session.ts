@@ -37,6 +37,14 @@ export class DivergedError extends Error {
 }
 const DIVERGED_ADVICE = 'Start again with a smaller Learning rate (e.g. 0.001).';
 
+/**
+ * The epoch (from 1) that step `steps` fell in, given the counters after it: once an epoch ends
+ * they point at the next one, 0 steps in, which has no step of its own yet.
+ */
+export function epochOfLastStep(epoch: number, stepInEpoch: number, steps: number): number {
+  return stepInEpoch === 0 && steps > 0 ? epoch - 1 : epoch;
+}
+
 /** Classes a conditional model needs for `data`: one per label value up to the largest (10 for digits). */
 export function classesOf(data: LoadedData): number {
   let top = 0;
@@ -304,8 +312,9 @@ export class Session {
     await this.onEpochEnd?.();
   }
 
+  /** The epoch the last step was taken in, as the status line counts it: at an epoch's end, that epoch. */
   get currentEpoch(): number {
-    return this.epoch;
+    return epochOfLastStep(this.epoch, this.stepInEpoch, this.vae.step);
   }
 
   /** The model as checkpoint bytes, in the CLI's format (same metadata keys where they apply). */

@@ -64,7 +64,9 @@ export function describeSpread(n: number, classes: number): string {
   const base = Math.floor(n / classes), extra = n % classes;
   if (!extra) return `${base} of each of the ${classes} classes, a row per class (0 at the top)${alone}`;
   const even = [base * classes, (base + 1) * classes].filter((v) => v <= 4096).map((v) => `--n ${v}`).join(' or ');
-  return `a row per class (0 at the top), ${base + 1} each of classes ${span(0, extra - 1)} and ${base} each of ${span(extra, classes - 1)} (${even} for equal rows)${alone}`;
+  // "2 of class 0, 1 of each of classes 1-9": a lone class is named as one, so no "0 and 1" reads as two.
+  const part = (count: number, from: number, to: number) => (from === to ? `${count} of class ${from}` : `${count} of each of classes ${span(from, to)}`);
+  return `a row per class (0 at the top): ${part(base + 1, 0, extra - 1)}, ${part(base, extra, classes - 1)} (${even} for equal rows)${alone}`;
 }
 
 const EVAL_FLAGS = defineFlags('eval', {
@@ -98,14 +100,14 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const vae = await modelForReading(checkpoint, acquired, test.count, seed);
   const data = vae.upload(test);
   const r = await vae.elbo(data, { seed });
-  const conditional = vae.config.classes > 0;
-  const what = conditional ? 'conditional -ELBO' : '-ELBO';
+  // The figure training's epoch lines call test -ELBO; a conditional model's bounds log p(x | label).
+  const givenLabel = vae.config.classes > 0 ? ', each picture given its label' : '';
   // bits/dim only where the nats are those of a discrete likelihood (null in the JSON otherwise).
   const why = noBitsPerDim(vae.config, data);
   const bpd = (nats: number) => (why ? null : bitsPerDim(nats, vae.config));
   const bits = (nats: number) => (why ? '' : `; ${bpd(nats)!.toFixed(4)} bits/dim`);
   report.event({ event: 'eval', checkpoint: path, dataset, adapter: describeAdapter(acquired.adapter), test_loss: r.loss, test_rec: r.rec, test_kl: r.kl, test_bits_per_dim: bpd(r.loss), examples: r.examples });
-  report.info(`${path}: test ${what} ${r.loss.toFixed(2)} (rec ${r.rec.toFixed(2)}, KL ${r.kl.toFixed(2)}${bits(r.loss)}) over ${r.examples} ${dataset} test examples`);
+  report.info(`${path}: test -ELBO ${r.loss.toFixed(2)} (rec ${r.rec.toFixed(2)}, KL ${r.kl.toFixed(2)}${bits(r.loss)}) over ${r.examples} ${dataset} test examples${givenLabel}`);
   if (why) report.info(`  (no bits/dim: ${toFlags(why)})`);
   if (iwae) {
     const bar = report.json ? null : new SingleBar({ format: `importance sampling K=${iwae} [{bar}] {percentage}% | {eta_formatted} left`, hideCursor: true, clearOnComplete: true, ...PIPED_PROGRESS });
@@ -123,7 +125,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
     // The bar's redraw timer would keep a failed run's process alive: stopped on every way out.
     const ll = await vae.logLikelihood(data, { samples: iwae, seed, onProgress }).finally(() => bar?.stop());
     // A conditional model's bound is of log p(x | y), given each picture's own label.
-    const target = conditional ? '-log p(x | label)' : '-log p(x)';
+    const target = vae.config.classes > 0 ? '-log p(x | label)' : '-log p(x)';
     report.event({ event: 'iwae', checkpoint: path, dataset, samples: iwae, estimates: target, nll: ll.nll, stderr: ll.stderr, bits_per_dim: ll.bitsPerDim, examples: ll.examples });
     // One example has no spread to give a standard error from.
     const spread = Number.isFinite(ll.stderr) ? ` ± ${ll.stderr.toFixed(2)} nats (standard error over the examples${bits(ll.nll)})` : ` nats (one example: no standard error${bits(ll.nll)})`;
@@ -153,7 +155,8 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   // A conditional model without --label: the samples spread evenly over the classes, by default
   // SAMPLES_PER_CLASS of each as the run's own samples.png, so every class shows.
   const spread = classes > 0 && label === undefined;
-  const n = intFlag('n', f.n, spread ? SAMPLES_PER_CLASS * classes : 64, 1, 4096);
+  // By default SAMPLES_PER_CLASS of each class, as many whole rows as --n's 4096 holds for a model of very many classes.
+  const n = intFlag('n', f.n, spread ? Math.min(SAMPLES_PER_CLASS * classes, Math.max(classes, 4096 - (4096 % classes))) : 64, 1, 4096);
   const acquired = await getDevice(report.status);
   const vae = await modelForReading(checkpoint, acquired, n, seed);
   const labels = !classes ? undefined : spread ? spreadLabels(n, classes) : new Array<number>(n).fill(label!);

@@ -122,15 +122,22 @@ export function trainedOn(metadata: Record<string, string>): DatasetName | null 
  * another size than the model's, naming the one the checkpoint was trained on. A folder of
  * pictures is resized to the model's size, so it always fits.
  */
-export function checkDatasetFits(source: string, config: { inputDim: number; imageShape: [number, number]; imageChannels: number }, metadata: Record<string, string>, dataset: DatasetName): void {
+export function checkDatasetFits(source: string, config: { inputDim: number; imageShape: [number, number]; imageChannels: number; classes?: number }, metadata: Record<string, string>, dataset: DatasetName): void {
   const shape = dataSource(dataset).shape;
+  const withDir = (d: DatasetName) => `--dataset ${d}${dataSource(d).needsDir ? ' --data-dir DIR' : ''}`;
+  // A conditional model encodes and decodes each picture with its class: pictures without one
+  // (a folder) give it nothing to go on.
+  if ((config.classes ?? 0) > 0 && !dataSource(dataset).classes) {
+    const recorded = trainedOn(metadata);
+    const labelled = recorded && dataSource(recorded).classes ? `: use the data set it was trained on, ${withDir(recorded)}` : ', such as the data set it was trained on';
+    throw new UsageError(`${source} is conditional on ${config.classes} classes, and --dataset ${dataset} has no labels to go with its pictures; read labelled pictures of its size${labelled}`);
+  }
   if (!shape || shape[0] * shape[1] * shape[2] === config.inputDim) return;
   // A checkpoint that names no data set (older ones, the demo's) is offered the data sets of its
   // picture size; any checkpoint may also be read against a folder of pictures, which is resized
   // to the model's size (the demo's models of the user's own pictures need that).
   const recorded = trainedOn(metadata);
   const folder = 'a folder of pictures (resized to fit): --dataset folder --data-dir DIR';
-  const withDir = (d: DatasetName) => `--dataset ${d}${dataSource(d).needsDir ? ' --data-dir DIR' : ''}`;
   const sized = DATASETS.filter((d) => { const s = dataSource(d).shape; return !!s && s[0] * s[1] * s[2] === config.inputDim; });
   const fix = recorded && recorded !== dataset
     ? `use the data set it was trained on: ${withDir(recorded)}, or leave out --dataset`

@@ -1,8 +1,16 @@
 // Labels of a conditional model, as the one-hot rows its graphs take.
 import { ConfigError, shown } from '../errors';
 
+/** Refuses labels that are not a list (a class number given alone, say), naming the form wanted. */
+export function checkLabelList(labels: unknown, rows: number, what: string): void {
+  if (labels == null || (typeof labels === 'object' && typeof (labels as ArrayLike<number>).length === 'number')) return;
+  const example = typeof labels === 'number' ? ` (class ${labels} for all ${rows}: new Array(${rows}).fill(${labels}))` : '';
+  throw new ConfigError(`${what}: labels are one class per row, an array or a typed array${example}; got ${typeof labels === 'number' ? `the number ${labels}` : shown(labels)}`);
+}
+
 /** One-hot rows [padTo, classes] for the first `rows` labels (zeros beyond); checks every label. */
 export function oneHot(labels: ArrayLike<number> | undefined, rows: number, padTo: number, classes: number, what: string): Float32Array {
+  checkLabelList(labels, rows, what);
   if (!labels) throw new ConfigError(`${what}: this model is conditional on ${classes} classes; pass one label (0..${classes - 1}) per row`);
   if (labels.length !== rows) throw new ConfigError(`${what}: got ${labels.length} labels for ${rows} rows`);
   const out = new Float32Array(padTo * classes);

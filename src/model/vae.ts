@@ -6,13 +6,13 @@ import { ourLabel } from '../gpu/labels';
 import { describeAdapter, isDeviceGoneAfterSettling } from '../gpu/device';
 import { formatBytes, readFloats, writeData } from '../gpu/buffers';
 import { lendBuffer } from '../gpu/handed-out';
-import { ConfigError, DeviceLimitError, GpuError } from '../errors';
+import { ConfigError, DeviceLimitError, GpuError, kindOfValue } from '../errors';
 import { STREAM, type StepParams } from '../step-params';
 import { DEFAULT_CONFIG, resolveConfig, type VaeConfig } from './config';
 import { evalSamples, type GraphKind, type Plan } from './graphs';
 import type { StepLoss } from './loss-ring';
 import { estimateLogLikelihood, type LogLikelihoodOptions, type LogLikelihoodResult } from './iwae-eval';
-import { oneHot } from './labels';
+import { checkLabelList, oneHot } from './labels';
 import { ResidentData, type BatchSource, type PixelData } from './resident-data';
 import { GeneratedSprites } from './generated-data';
 import { autotuneMatmuls, matmulProducts } from './autotune';
@@ -254,6 +254,7 @@ export class VAE extends VaeBase {
   /** A forward graph over any number of rows, in chunks of the training batch (so no new pipelines). */
   private async runForward(kind: GraphKind, input: Float32Array | null, rows: number, labels: ArrayLike<number> | undefined, step: Partial<StepParams> = {}): Promise<Float32Array<ArrayBuffer>> {
     checkNoLabels(this.config, labels, kind);
+    checkLabelList(labels, rows, kind);
     if (this.config.classes > 0 && labels && labels.length !== rows) throw new ConfigError(`${kind}: got ${labels.length} labels for ${rows} rows; give one class per row`);
     return this.exclusive(() => this.runForwardNow(kind, input, rows, labels, step));
   }
@@ -330,6 +331,8 @@ export class VAE extends VaeBase {
    */
   async sample(n: number, seed = this.training.seed, labels?: ArrayLike<number>): Promise<Float32Array<ArrayBuffer>> {
     checkRowCount(n, 'sample');
+    // The labels given second, the seed left out: say where they go.
+    if (typeof seed === 'object' && seed !== null) throw new ConfigError(`sample: seed must be a non-negative integer, got ${kindOfValue(seed)}; labels come third: sample(n, seed, labels), e.g. sample(${n}, 0, labels)`);
     checkSeed(seed, 'sample: seed');
     return this.runForward('sample', null, n, labels, { seed, stream: STREAM.prior });
   }
