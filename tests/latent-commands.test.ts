@@ -258,10 +258,17 @@ describe('the commands on a conditional model', () => {
     const pic = readPng(readFileSync(out));
     expect([pic.width, pic.height]).toEqual([1 + 2 * (28 * 2 + 1), 1 + 10 * (28 * 2 + 1)]);
     const cells = gridImages(pic, { ...GRID, gridCols: 2 }, 20);
+    // Row k decodes the same draws of z as class k: column j is the seed's j-th draw as every class.
     const labels = spreadLabels(13, 10);
-    const samples = await withCvae((vae) => vae.sample(13, 4, labels));
+    const { byClass, first, firstOfThree } = await withCvae(async (vae) => ({
+      byClass: await Promise.all(Array.from({ length: 10 }, (_, k) => vae.sample(2, 4, [k, k]))),
+      // A draw depends on the seed and its row alone, not on how many are drawn: what makes the columns.
+      first: await vae.sample(1, 4, [5]), firstOfThree: await vae.sample(3, 4, [5, 5, 5]),
+    }));
+    expect(Array.from(firstOfThree.subarray(0, 784))).toEqual(Array.from(first));
     const filled = new Array(10).fill(0);
-    labels.forEach((k, i) => expect(cells[2 * k + filled[k]++], `sample ${i}, class ${k}`).toEqual(bytes(tile(samples, i))));
+    labels.forEach((k, i) => { const j = filled[k]++; expect(cells[2 * k + j], `sample ${i}, class ${k}, column ${j}`).toEqual(bytes(tile(byClass[k], j))); });
+    expect(cells[0], 'one z as two classes draws two pictures').not.toEqual(cells[2]);
     // A class with one sample fewer ends in an empty cell: the background grey.
     for (let k = 3; k < 10; k++) expect(cells[2 * k + 1].every((v) => v === 128), `row ${k}'s empty cell`).toBe(true);
     // By default 8 of each class, as a training run's samples.png.

@@ -10,7 +10,7 @@ import { imageGridPng } from '../io/png';
 import { choiceFlag, defineFlags, intFlag, parseFlags, stringFlag, UsageError } from './args';
 import { checkDataDir, checkDatasetFits, checkpointDataset, DATASETS, getDevice, heldOutTestSet, makeReporter, PIPED_PROGRESS, readCheckpointFile, recordedDataDir } from './io';
 import { checkPictureOut, writePicture } from './output-file';
-import { gridFor } from './pictures';
+import { gridFor, samplesByClass } from './pictures';
 import { toFlags } from './messages';
 import { modelForReading } from './reading-model';
 
@@ -161,7 +161,7 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   const vae = await modelForReading(checkpoint, acquired, n, seed);
   const labels = !classes ? undefined : spread ? spreadLabels(n, classes) : new Array<number>(n).fill(label!);
   const [rows, cols] = vae.config.imageShape;
-  const images = await vae.sample(n, seed, labels);
+  const images = spread ? await samplesByClass(vae, labels!, seed) : await vae.sample(n, seed, labels);
   const grid = spread ? classRows(images, labels!, classes, vae.config.inputDim) : { cells: images, count: n, perRow: Math.ceil(Math.sqrt(n)) };
   await writePicture('sample', out, imageGridPng(grid.cells, grid.count, rows, cols, grid.perRow, gridFor(vae.config)), { checkpoint: path });
   const perClass = spread ? Array.from({ length: classes }, (_, k) => labels!.filter((l) => l === k).length) : undefined;

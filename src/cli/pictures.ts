@@ -22,6 +22,23 @@ export function endSampleCount(config: Pick<VaeConfig, 'imageShape'>): number {
   return side <= 128 ? 64 : side <= 512 ? 16 : 8;
 }
 
+/**
+ * Samples of a conditional model for `labels` in class order (as spreadLabels and the end of a run
+ * give them): each class's samples decode the same first draws of z from `seed` (a draw depends on
+ * the seed and its row alone), so a column of the class-row grid shows one z as every class, as the
+ * demo's grid does, and the rows differ by their label only.
+ */
+export async function samplesByClass(vae: VAE, labels: readonly number[], seed: number): Promise<Float32Array> {
+  const out = new Float32Array(labels.length * vae.config.inputDim);
+  for (let start = 0; start < labels.length;) {
+    let end = start;
+    while (end < labels.length && labels[end] === labels[start]) end++;
+    out.set(await vae.sample(end - start, seed, labels.slice(start, end)), start * vae.config.inputDim);
+    start = end;
+  }
+  return out;
+}
+
 /** The first `n` pictures of `data` in [0, 1], with their labels when the model is conditional. */
 export function firstPictures(data: Dataset, config: Pick<VaeConfig, 'inputDim' | 'classes'>, n = data.count): { x: Float32Array; labels: number[] | undefined; shown: number } {
   const shown = Math.min(n, data.count);

@@ -12,7 +12,7 @@ import type { VAE } from '../model/vae';
 import type { TrainingProgress, TrainingState } from '../training-state';
 import { JsonLog, removeStaleTempFiles } from './files';
 import { writeOutput } from './io';
-import { endSampleCount, gridFor, reconstructionsPng } from './pictures';
+import { endSampleCount, gridFor, reconstructionsPng, samplesByClass } from './pictures';
 import { discardOldRun, readRunRecord, RUN_FILES, runPaths, writeRunRecord, type RunRecord } from './run-dir';
 import type { RunOptions } from './train-options';
 
@@ -134,7 +134,8 @@ export function openRunLog(s: RunLogStart): JsonLog {
 }
 
 /**
- * Draws the run's end pictures: samples from the prior (a conditional model: 8 a class) and test
+ * Draws the run's end pictures: samples from the prior (a conditional model: 8 a class, the same 8
+ * draws of z as each class: samplesByClass) and test
  * pictures above their reconstructions. Checks `stopped` before each; false when it stopped them.
  */
 export async function writeFinalPictures(vae: VAE, test: Dataset, files: { samples: string; reconstructions: string }, seed: number, stopped: () => boolean = () => false): Promise<boolean> {
@@ -142,7 +143,7 @@ export async function writeFinalPictures(vae: VAE, test: Dataset, files: { sampl
   const labels = config.classes ? Array.from({ length: 8 * config.classes }, (_, i) => Math.floor(i / 8)) : undefined;
   const shown = labels?.length ?? endSampleCount(config);
   if (stopped()) return false;
-  const samples = await vae.sample(shown, seed, labels);
+  const samples = labels ? await samplesByClass(vae, labels, seed) : await vae.sample(shown, seed);
   if (stopped()) return false;
   await writeOutput(files.samples, imageGridPng(samples, shown, rows, cols, 8, gridFor(config)));
   if (stopped()) return false;
