@@ -191,6 +191,10 @@ button('start').onclick = act(() => {
   if (data.kind === 'dsprites' && settings.dequantize && settings.likelihood === 'gaussian') {
     throw new SettingsError('Dequantization adds noise to stored 8-bit levels, and dSprites pictures are drawn on the GPU at exact levels at every step: turn Dequantize off for dSprites');
   }
+  // Pictures of one's own carry no labels: a conditional model would learn one class of them all.
+  if (data.kind === 'images' && settings.conditional) {
+    throw new SettingsError('Your own pictures have no classes to condition on: untick Conditional, or choose a data set with labels (MNIST, Fashion-MNIST, dSprites)', 'conditional');
+  }
   offer.hide();
   resetViews();
   onLoadAccepted = null;

