@@ -17,6 +17,7 @@ import { setDeviceProvider, type DeviceProvider } from '../src/cli/io';
 import { selfName } from '../src/cli/self-name';
 import { API_TO_FLAGS, FIELD_FLAGS, inCliTerms, toFlags } from '../src/cli/messages';
 import { BAD_NUMBERS_EXIT_CODE, BadStepError, KeptCheckpoints, recover, tooManySkipped } from '../src/cli/recovery';
+import { checkLabelForm, classNames, classWords, labelForCheckpoint } from '../src/cli/commands';
 import { trainCommand } from '../src/cli/train';
 import { needsDataset } from '../src/cli/traverse';
 import { ConfigError } from '../src/errors';
@@ -306,10 +307,25 @@ describe('checks against the checkpoint, before the device', () => {
     const tensors = Object.fromEntries(layout.tensors.map((t) => [t.name, { shape: t.shape, data: flat.slice(t.offset, t.offset + t.count) }]));
     const conditional = at('conditional.safetensors');
     writeFileSync(conditional, encodeSafetensors(tensors, { format: 'webgpu-vae', version: '1', config: JSON.stringify(config), dataset: 'mnist' }));
-    mkdirSync(at('pictures'), { recursive: true });
+    mkdirSync(at('unlabelled-pictures'), { recursive: true });
     const says = 'is conditional on 10 classes, and --dataset folder has no labels to go with its pictures; read labelled pictures of its size: use the data set it was trained on, --dataset mnist';
-    for (const command of ['reconstruct', 'interpolate', 'traverse']) await refused([command, '--checkpoint', conditional, '--dataset', 'folder', '--data-dir', at('pictures'), '--out', at('x.png')], says);
-    await refused(['eval', '--checkpoint', conditional, '--dataset', 'folder', '--data-dir', at('pictures')], says);
+    for (const command of ['reconstruct', 'interpolate', 'traverse']) await refused([command, '--checkpoint', conditional, '--dataset', 'folder', '--data-dir', at('unlabelled-pictures'), '--out', at('x.png')], says);
+    await refused(['eval', '--checkpoint', conditional, '--dataset', 'folder', '--data-dir', at('unlabelled-pictures')], says);
+  });
+
+  it('take --label as a class name where the checkpoint\'s data set names its classes', async () => {
+    const meta = { dataset: 'fashion-mnist' };
+    expect(labelForCheckpoint('Sneaker', 10, 'm', meta)).toBe(7);
+    expect(labelForCheckpoint(' ankle boot ', 10, 'm', meta)).toBe(9);
+    expect(labelForCheckpoint('3', 10, 'm', meta)).toBe(3);
+    expect(() => labelForCheckpoint('Sneakers', 10, 'm', meta)).toThrow(/^--label must be a class number 0\.\.9 or one of its class names \(T-shirt\/top, Trouser, .*, Ankle boot\), got 'Sneakers'$/);
+    expect(() => labelForCheckpoint('seven', 10, 'm', { dataset: 'mnist' })).toThrow(/^--label must be a class number 0\.\.9 or one of its class names \(0, 1, .*\), got 'seven'$/);
+    expect(() => labelForCheckpoint('cat', 10, 'm', {})).toThrow(/^--label must be a class number 0\.\.9, got 'cat'$/);
+    expect(() => labelForCheckpoint('10', 10, 'm', meta)).toThrow(/--label must be an integer in 0\.\.9/);
+    expect([classWords(7, classNames(meta, 10)), classWords(7, classNames({ dataset: 'mnist' }, 10)), classWords(7, null)]).toEqual(['7 (Sneaker)', '7', '7']);
+    // The form alone before the checkpoint is read: a negative number is refused, a name waits for it.
+    expect(() => checkLabelForm('-1')).toThrow(/--label must be an integer >= 0/);
+    expect(() => checkLabelForm('Sneaker')).not.toThrow();
   });
 
   it('refuse --label for a checkpoint that is not conditional', async () => {

@@ -8,7 +8,8 @@ import { describeAdapter } from '../gpu/device';
 import { bitsPerDim, noBitsPerDim } from '../model/iwae-eval';
 import { imageGridPng } from '../io/png';
 import { choiceFlag, defineFlags, intFlag, parseFlags, stringFlag, UsageError } from './args';
-import { checkDataDir, checkDatasetFits, checkpointDataset, DATASETS, getDevice, heldOutTestSet, makeReporter, PIPED_PROGRESS, readCheckpointFile, recordedDataDir } from './io';
+import { checkDataDir, checkDatasetFits, checkpointDataset, DATASETS, getDevice, heldOutTestSet, makeReporter, PIPED_PROGRESS, readCheckpointFile, recordedDataDir, trainedOn } from './io';
+import { dataSource } from '../data/sources';
 import { checkPictureOut, writePicture } from './output-file';
 import { gridFor, samplesByClass } from './pictures';
 import { toFlags } from './messages';
@@ -25,11 +26,34 @@ function requireFlag(name: string, raw: string | boolean | undefined, example: s
  * --label checked against the checkpoint, before the device starts: undefined when not given; a
  * refusal naming the fix when the checkpoint is not conditional or has no such class.
  */
-export function labelForCheckpoint(raw: string | boolean | undefined, classes: number, path: string): number | undefined {
+export function labelForCheckpoint(raw: string | boolean | undefined, classes: number, path: string, metadata: Record<string, string> = {}): number | undefined {
   if (raw === undefined) return undefined;
   if (!classes) throw new UsageError(`--label needs a conditional checkpoint (trained with --conditional), and ${path} is not one; leave out --label`);
+  const names = classNames(metadata, classes);
+  if (typeof raw === 'string' && !/^\s*-?\d+\s*$/.test(raw)) {
+    // A class by its name (Fashion-MNIST's 'Sneaker', dSprites' 'heart'), in any case.
+    const k = names?.findIndex((name) => name.toLowerCase() === raw.trim().toLowerCase()) ?? -1;
+    if (k >= 0) return k;
+    const known = names ? ` or one of its class names (${names.join(', ')})` : '';
+    throw new UsageError(`--label must be a class number 0..${classes - 1}${known}, got '${raw}'`);
+  }
   return intFlag('label', raw, 0, 0, classes - 1);
 }
+
+/** Checks --label's form before the checkpoint is read: a class number, or a name looked up with it. */
+export function checkLabelForm(raw: string | boolean | undefined): void {
+  if (raw === undefined || (typeof raw === 'string' && raw.trim() !== '' && !/^\s*-?\d+\s*$/.test(raw))) return;
+  intFlag('label', raw, 0, 0);
+}
+
+/** The class names of the data set a checkpoint was trained on, when it has as many as the model's classes. */
+export function classNames(metadata: Record<string, string>, classes: number): readonly string[] | null {
+  const dataset = trainedOn(metadata), names = dataset ? dataSource(dataset).classes : null;
+  return names && names.length === classes ? names : null;
+}
+
+/** Class k as the messages name it: "7 (Sneaker)" where the data set names its classes. */
+export const classWords = (k: number, names: readonly string[] | null): string => (names && names[k] !== String(k) ? `${k} (${names[k]})` : `${k}`);
 
 /** Samples of a class each in a conditional model's default grid, as the end of a training run draws them. */
 export const SAMPLES_PER_CLASS = 8;
@@ -147,11 +171,11 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   intFlag('n', f.n, 64, 1, 4096);
   const seed = intFlag('seed', f.seed, 0, 0);
   // The label's range depends on the checkpoint; its form is checked before anything is loaded.
-  if (f.label !== undefined) intFlag('label', f.label, 0, 0);
+  checkLabelForm(f.label);
   const report = makeReporter(!!f.json);
   const checkpoint = await readCheckpointFile(path);
   const classes = checkpoint.config.classes;
-  const label = labelForCheckpoint(f.label, classes, path);
+  const label = labelForCheckpoint(f.label, classes, path, checkpoint.metadata);
   // A conditional model without --label: the samples spread evenly over the classes, by default
   // SAMPLES_PER_CLASS of each as the run's own samples.png, so every class shows.
   const spread = classes > 0 && label === undefined;
@@ -166,6 +190,6 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   await writePicture('sample', out, imageGridPng(grid.cells, grid.count, rows, cols, grid.perRow, gridFor(vae.config)), { checkpoint: path });
   const perClass = spread ? Array.from({ length: classes }, (_, k) => labels!.filter((l) => l === k).length) : undefined;
   report.event({ event: 'done', files: { samples: out }, n, seed, ...(label !== undefined ? { label } : {}), ...(perClass ? { per_class: perClass } : {}) });
-  report.info(`wrote ${n} sample${n === 1 ? '' : 's'}${label !== undefined ? ` of class ${label}` : ''} to ${out}${spread ? `: ${describeSpread(n, classes)}` : ''}`);
+  report.info(`wrote ${n} sample${n === 1 ? '' : 's'}${label !== undefined ? ` of class ${classWords(label, classNames(checkpoint.metadata, classes))}` : ''} to ${out}${spread ? `: ${describeSpread(n, classes)}` : ''}`);
   vae.destroy();
 }

@@ -22,7 +22,7 @@ import { firstPictures, gridFor, reconstructionsPng } from './pictures';
 import { dspritesFactorNames } from '../model/traversal';
 import { describeRecovery, factorRecovery } from '../model/factor-recovery';
 import { modelForReading } from './reading-model';
-import { labelForCheckpoint } from './commands';
+import { checkLabelForm, labelForCheckpoint } from './commands';
 import type { VaeConfig } from '../model/config';
 
 type Reporter = ReturnType<typeof makeReporter>;
@@ -55,9 +55,9 @@ function commonFlags(command: string, f: { checkpoint?: string | boolean; out?: 
  * The checkpoint's model and the first pictures of its data set's test split: `plan` checks the
  * flags against the checkpoint's configuration (before the device starts) and says how many.
  */
-async function withTestSet<T>(c: Common, plan: (config: VaeConfig) => number, use: (vae: VAE, test: Dataset, dataset: DatasetName) => Promise<T>): Promise<T> {
+async function withTestSet<T>(c: Common, plan: (config: VaeConfig, metadata: Record<string, string>) => number, use: (vae: VAE, test: Dataset, dataset: DatasetName) => Promise<T>): Promise<T> {
   const checkpoint = await readCheckpointFile(c.path);
-  const count = plan(checkpoint.config);
+  const count = plan(checkpoint.config, checkpoint.metadata);
   const { dataset, dataDir, note } = checkpointDataset(c.dataset, checkpoint.metadata, c.dataDir, recordedDataDir(c.path, checkpoint.config, checkpoint.metadata));
   if (note) c.report.status(note);
   checkDatasetFits(c.path, checkpoint.config, checkpoint.metadata, dataset);
@@ -131,11 +131,11 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
   const pairs = intFlag('pairs', f.pairs, 4, 1, 256);
   const steps = intFlag('steps', f.steps, 9, 2, 64);
   // The label's range depends on the checkpoint; its form is checked before anything is loaded.
-  if (f.label !== undefined) intFlag('label', f.label, 0, 0);
+  checkLabelForm(f.label);
   const c = commonFlags('interpolate', f);
   let label: number | undefined;
-  const plan = (config: VaeConfig) => {
-    label = labelForCheckpoint(f.label, config.classes, c.path);
+  const plan = (config: VaeConfig, metadata: Record<string, string>) => {
+    label = labelForCheckpoint(f.label, config.classes, c.path, metadata);
     return config.classes ? 2 * pairs + config.classes : 2 * pairs;
   };
   await withTestSet(c, plan, async (vae, test, dataset) => {

@@ -39,7 +39,8 @@ commands:
           (--seed: the evaluation noise's seed; by default the run's own, so eval with --limit set to the
           run's --test-limit repeats its test figures; without --limit it reads the whole test split)
   sample  --checkpoint FILE [--n 64] [--seed 0] [--label C] --out FILE.png [--json]
-          (a conditional model: --label C draws class C alone; without it the samples spread evenly
+          (a conditional model: --label C draws class C alone, C a number or the data set's class name,
+          e.g. --label Sneaker; without it the samples spread evenly
           over the classes, a row per class, 8 of each unless --n is given; a column is one z as every class)
   traverse --checkpoint FILE --out FILE.png [--steps 9] [--range 3] [--dataset NAME [--limit 256]] [--data-dir DIR] [--label C] [--json]
           (a conditional model: --label C decodes every tile as class C; without it, as the test

@@ -21,7 +21,7 @@ import { firstPictures, gridFor } from './pictures';
 import { orientationWithinShapes } from '../model/orientation';
 import { DSPRITES_SHAPES } from '../data/dsprites';
 import { modelForReading } from './reading-model';
-import { labelForCheckpoint } from './commands';
+import { checkLabelForm, labelForCheckpoint } from './commands';
 
 export { factorGaps, factorVarianceExplained, klPerDimension, traversalGrid };
 
@@ -70,7 +70,7 @@ export async function traverseCommand(argv: string[]): Promise<void> {
   const range = numberFlag('range', f.range, 3, (v) => v > 0 && v <= 100, 'a number in (0, 100] of prior standard deviations (e.g. 3)');
   const dataset = f.dataset === undefined ? undefined : choiceFlag('dataset', f.dataset, 'mnist', DATASETS);
   const limit = intFlag('limit', f.limit, 256, 1, 100_000);
-  if (f.label !== undefined) intFlag('label', f.label, 0, 0);
+  checkLabelForm(f.label);
   const dataDir = stringFlag('data-dir', f['data-dir']);
   const path = stringFlag('checkpoint', f.checkpoint);
   const out = stringFlag('out', f.out);
@@ -87,7 +87,7 @@ export async function traverseCommand(argv: string[]): Promise<void> {
   if (dataset) checkDatasetFits(path, checkpoint.config, checkpoint.metadata, dataset);
   // The label is checked against the checkpoint before the device starts.
   const { classes } = checkpoint.config;
-  const labelGiven = labelForCheckpoint(f.label, classes, path);
+  const labelGiven = labelForCheckpoint(f.label, classes, path, checkpoint.metadata);
   const acquired = await getDevice(report.status);
   // Rows: the sweep's latent x steps pictures, and the test pictures encoded to order the dimensions.
   const vae = await modelForReading(checkpoint, acquired, Math.max(checkpoint.config.latent * steps, f.limit === undefined ? 1000 : Number(f.limit)));
