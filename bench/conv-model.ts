@@ -6,7 +6,7 @@
 // the step's arithmetic does not depend on the pixels.
 //
 //   npx tsx bench/conv-model.ts [--image=1,64,64] [--channels=16,16,16,16] [--dense=256] [--latent=10]
-//       [--batch=64] [--methods=defaults,im2col,direct-subgroup] [--rounds=3] [--top=12] [--json]
+//       [--batch=64] [--upsample=transposed|nearest] [--methods=defaults,im2col,direct-subgroup] [--rounds=3] [--top=12] [--json]
 //
 // Where the adapter has timestamps, the defaults' `--top` slowest dispatches follow their line
 // (JSON: {"bench":"conv_model_dispatch","index":..,"kernel":..,"workgroups":..,"median_ms":..}).
@@ -43,7 +43,8 @@ async function main(argv: string[]): Promise<void> {
   const acquired = await acquireBenchDevice((l) => process.stderr.write(`${l}\n`));
   const { device } = acquired;
   if (!device.features.has('timestamp-query')) process.stderr.write('no timestamp-query: timing wall-clock to queue completion\n');
-  const config = { arch: 'conv' as const, inputDim: channelsIn * height * width, imageShape: [height, width] as [number, number], imageChannels: channelsIn, channels, dense, latent };
+  const upsample = (value('upsample') ?? 'transposed') as 'transposed' | 'nearest';
+  const config = { arch: 'conv' as const, inputDim: channelsIn * height * width, imageShape: [height, width] as [number, number], imageChannels: channelsIn, channels, dense, latent, upsample };
   const models = [];
   for (const choice of choices) {
     const vae = await VAE.create(config, { device: { ...acquired, owned: false }, batch, seed: 1, ...(choice === 'defaults' ? {} : { kernels: { conv: choice } }) });
