@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { loadCheckpoint, saveCheckpoint } from '../src/checkpoint';
 import { loadMnistNode } from '../src/data/mnist-node';
 import { acquireNodeDevice } from '../src/gpu/node-device';
-import { concernsUs, errorOperation } from '../src/gpu/labels';
+import { concernsUs, errorOperation, modelLabelPrefix } from '../src/gpu/labels';
 import { VAE, type VaeOptions } from '../src/model/vae';
 import { gpu } from './helpers/gpu';
 
@@ -96,6 +96,14 @@ describe('models sharing a device', () => {
     expect(concernsUs(`${usage}\n - While calling [Device].CreateBuffer([BufferDescriptor "webgpu-vae:params"]).`)).toBe(true);
     expect(concernsUs(`${usage}\n - While calling [Device].CreateBuffer([BufferDescriptor ""webgpu-vae:params""]).`)).toBe(true);
     expect(errorOperation(`${usage}\n - While calling [Device].CreateBuffer([BufferDescriptor ""webgpu-vae:params""]).`)).toBe('params');
+    // Buffers of one model among several on a device: another model's are not this one's.
+    const own = modelLabelPrefix(2);
+    expect(own).toBe('webgpu-vae:#2:');
+    expect(concernsUs('[Buffer "webgpu-vae:#2:sample[8].images"] used in submit while destroyed.', own)).toBe(true);
+    expect(concernsUs('[Buffer "webgpu-vae:#1:sample[8].images"] used in submit while destroyed.', own)).toBe(false);
+    expect(concernsUs('[Buffer "webgpu-vae:#1:sample[8].images"] in [BindGroup "webgpu-vae:sample[8]:matmul"] is invalid.', own)).toBe(true);
+    expect(concernsUs('[ComputePipeline "webgpu-vae:matmul_nt"] is invalid.', own)).toBe(true);
+    expect(errorOperation('[Buffer "webgpu-vae:#12:sample[8].images"] used in submit while destroyed.')).toBe('sample[8].images');
   });
 
   it('a GpuError names the operation from Dawn\'s and from wgpu\'s quoting of our labels', () => {

@@ -14,14 +14,15 @@ export class FailureWatch {
   private readonly onError = (ev: Event) => {
     const error = (ev as GPUUncapturedErrorEvent).error;
     // An app sharing the device sees its own errors too; they are not the model's.
-    if (!concernsUs(error.message)) return;
+    if (!concernsUs(error.message, this.ownPrefix)) return;
     const type = error.constructor?.name ?? '';
     const kind = /OutOfMemory/.test(type) ? 'out-of-memory' : /Validation/.test(type) ? 'validation' : 'internal';
     const operation = errorOperation(error.message);
     this.failure ??= new GpuError(`WebGPU ${kind} error in ${operation}: ${error.message}`, operation, kind);
   };
 
-  constructor(private readonly device: GPUDevice) {
+  /** `ownPrefix`: the label prefix of the model's own buffers (modelLabelPrefix), so that another model's are not taken for its. */
+  constructor(private readonly device: GPUDevice, private readonly ownPrefix?: string) {
     device.addEventListener('uncapturederror', this.onError);
     device.lost.then((info) => {
       if (!this.active) return;

@@ -7,6 +7,15 @@ export const LABEL_PREFIX = 'webgpu-vae:';
 export const ourLabel = (name: string): string => (name.startsWith(LABEL_PREFIX) ? name : LABEL_PREFIX + name);
 
 /**
+ * The prefix of the buffers one model owns, `webgpu-vae:#<id>:`: several models may share a device,
+ * and an error naming only another model's buffers (one destroyed, whose buffer the app still
+ * submits) is not this model's failure. Pipelines and layouts, shared by the models of a device,
+ * carry no such tag and concern them all.
+ */
+export const modelLabelPrefix = (id: number): string => `${LABEL_PREFIX}#${id}:`;
+const MODEL_TAG = /^#\d+:/;
+
+/**
  * Whether an uncaptured error's message concerns this library's objects. Dawn quotes labels as
  * `[Buffer "name"]` (dawn.node doubles the quotes: `[BufferDescriptor ""name""]`) and writes an
  * unlabelled object as `[Buffer (unlabeled)]`, or in Chromium as a bare `[Device]` or
@@ -16,10 +25,13 @@ export const ourLabel = (name: string): string => (name.startsWith(LABEL_PREFIX)
  * ours (it cannot be told apart). "Invalid due to a previous error" only repeats an earlier error,
  * which was judged when it came.
  */
-export function concernsUs(message: string): boolean {
+export function concernsUs(message: string, ownPrefix?: string): boolean {
   if (/is invalid due to a previous error/.test(message)) return false;
   const labels = quotedLabels(message);
-  if (labels.some((l) => l.startsWith(LABEL_PREFIX))) return true;
+  // Ours: shared objects, and with `ownPrefix` (a model's) that model's own buffers, not another's.
+  const mine = (l: string) => l.startsWith(LABEL_PREFIX) && (!ownPrefix || !MODEL_TAG.test(l.slice(LABEL_PREFIX.length)) || l.startsWith(ownPrefix));
+  if (labels.some(mine)) return true;
+  if (labels.some((l) => l.startsWith(LABEL_PREFIX))) return false; // another model's buffers only
   return labels.length === 0 && !/\(unlabeled\)/.test(message) && !NAMED_OBJECT.test(message);
 }
 
@@ -39,5 +51,5 @@ function quotedLabels(message: string): string[] {
 export function errorOperation(message: string): string {
   const labels = quotedLabels(message).filter((l) => l !== '');
   const ours = labels.find((l) => l.startsWith(LABEL_PREFIX));
-  return ours ? ours.slice(LABEL_PREFIX.length) : labels[0] ?? 'unknown operation';
+  return ours ? ours.slice(LABEL_PREFIX.length).replace(MODEL_TAG, '') : labels[0] ?? 'unknown operation';
 }

@@ -36,8 +36,8 @@ export class OutOfMemoryScopes {
 
 /** An arena whose every allocation, including those of plans built during creation, is scoped by `scopes`. */
 export class CreationScopedArena extends BufferArena {
-  constructor(device: GPUDevice, private readonly scopes: OutOfMemoryScopes) {
-    super(device);
+  constructor(device: GPUDevice, private readonly scopes: OutOfMemoryScopes, labelPrefix?: string) {
+    super(device, labelPrefix);
   }
 
   override create(label: string, byteLength: number, usage?: GPUBufferUsageFlags): GPUBuffer {

@@ -18,12 +18,16 @@ import { kernelsFor, withKernelOverrides, type KernelChoice } from './kernels';
 import { LossRing } from './loss-ring';
 import { firstNonFinite, type ParamLayout } from './params';
 import { oneHot } from './labels';
+import { modelLabelPrefix } from '../gpu/labels';
 import { PlanCache } from './plan-cache';
 import { resolveTraining, type TrainingOptions, type VaeOptions } from './vae-options';
 import { createModelBuffers } from './model-buffers';
 import { CreationScopedArena, type OutOfMemoryScopes } from './creation-scopes';
 import { countModelOff, countModelOn } from './device-users';
 import { describeRows } from './vae-inputs';
+
+/** Numbers the models made in this JavaScript realm, for their buffers' labels (modelLabelPrefix). */
+let nextModelId = 1;
 
 export abstract class VaeBase {
   readonly config: Readonly<VaeConfig>;
@@ -72,7 +76,9 @@ export abstract class VaeBase {
     if (!(Number.isInteger(maxPlans) && maxPlans >= 1)) throw new ConfigError(`maxPlans must be an integer >= 1, got ${shown(opts.maxPlans)}`);
     this.parts = buildModel(this.config);
     this.layout = this.parts.layout;
-    this.arena = new CreationScopedArena(this.device, outOfMemory);
+    // The model's own buffers carry its number, so that its failure watch tells them from another model's.
+    const own = modelLabelPrefix(nextModelId++);
+    this.arena = new CreationScopedArena(this.device, outOfMemory, own.slice(0, -1));
     const budget = opts.memoryBudget ?? Infinity;
     if (!(budget > 0)) throw new ConfigError(`memoryBudget must be a positive number of bytes, got ${shown(opts.memoryBudget)}`);
     this.arena.budget = budget;
@@ -80,7 +86,7 @@ export abstract class VaeBase {
     this.buffers = createModelBuffers(this.arena, this.layout, t, opts.initialParams);
     this.losses = new LossRing(this.device, this.buffers.history, t.lossEvery, 3, opts.onLosses, this.buffers.health);
     this.plans = new PlanCache(this.arena, maxPlans, planKey('train', t.batch, {}));
-    this.failures = new FailureWatch(this.device);
+    this.failures = new FailureWatch(this.device, own);
     this.onCompileProgress = opts.onCompileProgress;
     // Last, so that a constructor that throws leaves no count behind (no discard() follows it).
     countModelOn(this.acquired);
