@@ -36,6 +36,21 @@ function check(name: string, p: UpsampleParams) {
   return { inputs: N * C * H * W, outputs: N * C * H * W * s * s, H, W, s };
 }
 
+/** Both kernels' entry point up to the block: invocation i is input element i, `first` its block's first output. */
+function blockStart(inputs: number, H: number, W: number, s: number): string {
+  return `@compute @workgroup_size(${UPSAMPLE_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = ${FLAT_INDEX_WGSL(UPSAMPLE_WORKGROUP)};
+  if (i >= ${inputs}u) { return; }
+  let w = i % ${W}u;
+  let h = (i / ${W}u) % ${H}u;
+  let plane = i / ${H * W}u;
+  let first = plane * ${H * W * s * s}u + h * ${s * W * s}u + w * ${s}u;`;
+}
+
+/** The s x s block's outputs, row by row, as offsets from its first. */
+const blockOffsets = (s: number, OW: number) => Array.from({ length: s * s }, (_, k) => Math.floor(k / s) * OW + (k % s));
+
 export function upsampleForward(p: UpsampleParams): Kernel {
   const { inputs, outputs, H, W, s } = check('upsample_forward', p);
   const { bindings, enable, tag } = withHalf('upsample_forward', [read('x'), write('y')], p.f16);
@@ -43,17 +58,10 @@ export function upsampleForward(p: UpsampleParams): Kernel {
   // One invocation per input element, writing its s x s block: one load (and one index
   // computation) for s^2 stores, where one invocation per output loaded s^2 times as often
   // (SwiftShader, the dSprites decoder's 16 x 32 x 32 -> 64 x 64 maps at batch 64: 126 -> 31 ms).
-  const stores = Array.from({ length: s * s }, (_, k) => storeAs(p.f16, 'y', `first + ${Math.floor(k / s) * OW + (k % s)}u`, 'v')).join('\n  ');
+  const stores = blockOffsets(s, OW).map((o) => storeAs(p.f16, 'y', `first + ${o}u`, 'v')).join('\n  ');
   const code = `${enable}${declareBindings(bindings)}
 
-@compute @workgroup_size(${UPSAMPLE_WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = ${FLAT_INDEX_WGSL(UPSAMPLE_WORKGROUP)};
-  if (i >= ${inputs}u) { return; }
-  let w = i % ${W}u;
-  let h = (i / ${W}u) % ${H}u;
-  let plane = i / ${H * W}u;
-  let first = plane * ${H * W * s * s}u + h * ${s * OW}u + w * ${s}u;
+${blockStart(inputs, H, W, s)}
   let v = ${load32(p.f16, 'x', 'i')};
   ${stores}
 }`;
@@ -73,16 +81,9 @@ export function upsampleBackward(p: UpsampleParams): Kernel {
   const OW = W * s;
   const code = `${declareBindings(bindings)}
 
-@compute @workgroup_size(${UPSAMPLE_WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = ${FLAT_INDEX_WGSL(UPSAMPLE_WORKGROUP)};
-  if (i >= ${inputs}u) { return; }
-  let w = i % ${W}u;
-  let h = (i / ${W}u) % ${H}u;
-  let plane = i / ${H * W}u;
-  let first = plane * ${H * W * s * s}u + h * ${s * OW}u + w * ${s}u;
+${blockStart(inputs, H, W, s)}
   // The block's s^2 loads at constant offsets, summed row by row in a fixed order.
-  dx[i] = ${Array.from({ length: s * s }, (_, k) => `dy[first + ${Math.floor(k / s) * OW + (k % s)}u]`).join(' + ')};
+  dx[i] = ${blockOffsets(s, OW).map((o) => `dy[first + ${o}u]`).join(' + ')};
 }`;
   return {
     name: `upsample_backward_x${s}`,

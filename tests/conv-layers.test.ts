@@ -16,9 +16,9 @@ import { buildLayers, type LayerDecl } from '../src/model/layers';
 import { GroupNorm } from '../src/model/layers/group-norm';
 import type { KernelChoice } from '../src/model/kernels';
 import { initialParams, layoutOf } from '../src/model/params';
-import { expectClose, mismatches, testData } from './helpers/compare';
+import { expectClose, testData } from './helpers/compare';
 import { gpu, TEST_HOST } from './helpers/gpu';
-import { runLayerStack } from './helpers/layer-stack';
+import { expectStackGradients, runLayerStack } from './helpers/layer-stack';
 import { conv2dRef, convTranspose2dRef } from './reference/conv';
 import { actRef } from './reference/dense';
 
@@ -183,30 +183,7 @@ describe.each(CONV_METHODS)('gradient of a conv / dense / transposed-conv stack 
     // forwards, the two transposed convolutions' input gradients).
     expect(got.dispatches).toBe(variant === 'im2col' ? (4 * 3 + 1) + (4 * 5 + 3) - 4 : 5 + 5 * 3);
 
-    const p = new Map(layout.tensors.map((t) => [t.name, Float64Array.from(flat.subarray(t.offset, t.offset + t.count))]));
-    const x64 = Float64Array.from(x);
-    expectClose(got.y, stackRef(p, x64), { atol: 1e-5, rtol: 1e-4 }, 'forward output');
-    const loss = () => stackRef(p, x64).reduce((s, v, i) => s + v * r[i], 0);
-    const fd = (v: Float64Array, i: number) => {
-      const h = 1e-5, save = v[i];
-      v[i] = save + h; const up = loss();
-      v[i] = save - h; const down = loss();
-      v[i] = save;
-      return (up - down) / (2 * h);
-    };
-    const TOL = { atol: 2e-5, rtol: 2e-3 };
-    const picks = (n: number, salt: number) => [...new Set(Array.from({ length: 8 }, (_, k) => (k * 7919 + salt * 131) % n))];
-    for (const t of layout.tensors) {
-      const v = p.get(t.name)!, idx = picks(t.count, t.offset);
-      expectClose(idx.map((i) => got.grads[t.offset + i]), idx.map((i) => fd(v, i)), TOL, `d L / d ${t.name}`);
-    }
-    const idx = picks(x64.length, 1);
-    const want = idx.map((i) => fd(x64, i));
-    expectClose(idx.map((i) => got.dx[i]), want, TOL, 'd L / d x');
-    // Negative control: the same comparison fails for a gradient off by 1e-3 in one entry.
-    const off = idx.map((i) => got.dx[i]);
-    off[0] += 1e-3;
-    expect(mismatches(off, want, TOL).length).toBe(1);
+    expectStackGradients(got, layout, flat, x, r, stackRef);
   });
 });
 

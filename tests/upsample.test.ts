@@ -8,19 +8,16 @@
 // whose recorded gradients (every parameter and the input) are compared with central differences
 // of a float64 forward: the upsample sits between a tanh and the convolution that folds tanh'
 // into its input gradient, so it must pass the activation on (forward) and the `pre` flag back.
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { upsampleBackward, upsampleForward, type UpsampleParams } from '../shaders/upsample';
-import { BufferArena, readFloats, writeData, type BufferSlice } from '../src/gpu/buffers';
-import { KernelGraph } from '../src/graph';
 import { buildLayers, type LayerDecl } from '../src/model/layers';
 import type { ConvMethod } from '../src/model/layers/conv-ops';
 import type { KernelChoice } from '../src/model/kernels';
-import type { Module, Recorder } from '../src/model/module';
-import { initialParams, layoutOf, type ParamLayout } from '../src/model/params';
-import { Tensor } from '../src/tensor';
+import { initialParams, layoutOf } from '../src/model/params';
 import { centralDiff, expectClose, mismatches, testData } from './helpers/compare';
 import { roundF16, runHalfKernel } from './helpers/f16';
 import { gpu, runKernels } from './helpers/gpu';
+import { expectStackGradients, runLayerStack } from './helpers/layer-stack';
 import { conv2dRef } from './reference/conv';
 import { actRef } from './reference/dense';
 import { upsampleBackwardRef, upsampleRef, type UpsampleRefShape } from './reference/upsample';
@@ -122,64 +119,6 @@ function stackRef(p: Map<string, Float64Array>, x: Float64Array): Float64Array {
   return upsampleRef(v, { batch: ROWS, channels: 2, height: 10, width: 14, scale: 3 }); // [2, 30, 42]
 }
 
-/** A Recorder over one graph and the stack's parameter and gradient buffers (as tests/conv-layers.test.ts's). */
-class StackRecorder implements Recorder {
-  readonly graph = new KernelGraph('upsample-stack');
-  readonly condition = null;
-  private names = new Set<string>();
-
-  constructor(readonly kernels: KernelChoice, readonly stepParams: GPUBuffer, private layout: ParamLayout, private params: GPUBuffer, private grads: GPUBuffer) {}
-
-  tensor(name: string, shape: readonly number[], pinned = false): Tensor {
-    let unique = name;
-    for (let i = 2; this.names.has(unique); i++) unique = `${name}#${i}`;
-    this.names.add(unique);
-    return new Tensor(unique, shape, pinned);
-  }
-
-  private slice(buffer: GPUBuffer, name: string): BufferSlice {
-    const t = this.layout.byName.get(name);
-    if (!t) throw new Error(`no parameter ${name}`);
-    return { buffer, offset: t.offset * 4, size: t.count * 4 };
-  }
-
-  param(name: string) { return this.slice(this.params, name); }
-  grad(name: string) { return this.slice(this.grads, name); }
-}
-
-const arenas: BufferArena[] = [];
-afterAll(() => arenas.forEach((a) => a.destroyAll()));
-
-async function gpuGradients(conv: ConvMethod, modules: Module[], layout: ParamLayout, flat: Float32Array, x: Float32Array, r: Float32Array) {
-  const { device, cache } = await gpu();
-  const arena = new BufferArena(device, 'upsample-stack-test');
-  arenas.push(arena);
-  const params = arena.upload('params', flat), grads = arena.create('grads', flat.length * 4);
-  const stepParams = arena.create('step', 256, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
-  const kernels: KernelChoice = { matmul: 'register', conv, likelihoodThreadsPerRow: 1, subgroups: false };
-  const g = new StackRecorder(kernels, stepParams, layout, params, grads);
-  const input = g.tensor('x', [ROWS, x.length / ROWS], true);
-  const seed = g.tensor('r', [ROWS, r.length / ROWS], true);
-  let y = input;
-  const backwards = modules.map((m) => { const f = m.forward(g, y); y = f.y; return f.backward; });
-  let d = { t: seed, pre: false };
-  for (let i = backwards.length - 1; i >= 0; i--) d = backwards[i](g, d, true)!;
-  y.root.pinned = true;
-  d.t.root.pinned = true;
-  await g.graph.build(cache, arena);
-  writeData(device, input.buffer, 0, x);
-  writeData(device, seed.buffer, 0, r);
-  const enc = device.createCommandEncoder();
-  g.graph.encode(enc);
-  device.queue.submit([enc.finish()]);
-  const dx = d.t.resolve();
-  return {
-    y: await readFloats(device, y.buffer, (y.resolve().offset ?? 0) / 4, y.size),
-    dx: await readFloats(device, dx.buffer, (dx.offset ?? 0) / 4, d.t.size),
-    grads: await readFloats(device, grads),
-  };
-}
-
 describe.each(['direct', 'im2col'] as ConvMethod[])('gradient of a conv / upsample stack (%s)', (conv) => {
   it('every parameter tensor and the input against float64 finite differences', { timeout: 600_000 }, async () => {
     const { modules, output } = buildLayers(STACK, [IN.reduce((a, b) => a * b, 1)]);
@@ -188,27 +127,9 @@ describe.each(['direct', 'im2col'] as ConvMethod[])('gradient of a conv / upsamp
     const flat = initialParams(layout, 5).map((v) => v * 1.5);
     const x = Float32Array.from(testData(ROWS * 70, 6, -1, 1));
     const r = Float32Array.from(testData(ROWS * OUT.reduce((a, b) => a * b, 1), 7, -1, 1));
-    const got = await gpuGradients(conv, modules, layout, flat, x, r);
-
-    const p = new Map(layout.tensors.map((t) => [t.name, Float64Array.from(flat.subarray(t.offset, t.offset + t.count))]));
-    const x64 = Float64Array.from(x);
-    expectClose(got.y, stackRef(p, x64), { atol: 1e-5, rtol: 1e-4 }, 'forward output');
-    const loss = () => stackRef(p, x64).reduce((s, v, i) => s + v * r[i], 0);
-    const fd = (v: Float64Array, i: number) => {
-      const h = 1e-5, save = v[i];
-      v[i] = save + h; const up = loss();
-      v[i] = save - h; const down = loss();
-      v[i] = save;
-      return (up - down) / (2 * h);
-    };
-    const TOL = { atol: 1e-4, rtol: 2e-3 };
-    const picks = (n: number, salt: number) => [...new Set(Array.from({ length: 8 }, (_, k) => (k * 7919 + salt * 131) % n))];
-    for (const t of layout.tensors) {
-      const v = p.get(t.name)!, idx = picks(t.count, t.offset);
-      expectClose(idx.map((i) => got.grads[t.offset + i]), idx.map((i) => fd(v, i)), TOL, `d L / d ${t.name}`);
-    }
-    const idx = picks(x64.length, 1);
-    expectClose(idx.map((i) => got.dx[i]), idx.map((i) => fd(x64, i)), TOL, 'd L / d x');
+    const kernels: KernelChoice = { matmul: 'register', conv, likelihoodThreadsPerRow: 1, subgroups: false };
+    const got = await runLayerStack(kernels, modules, layout, flat, ROWS, x, r);
+    expectStackGradients(got, layout, flat, x, r, stackRef, { atol: 1e-4, rtol: 2e-3 });
   });
 });
 

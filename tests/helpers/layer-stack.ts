@@ -9,6 +9,7 @@ import type { KernelChoice } from '../../src/model/kernels';
 import type { Module, Recorder } from '../../src/model/module';
 import type { ParamLayout } from '../../src/model/params';
 import { Tensor } from '../../src/tensor';
+import { expectClose, mismatches, type Tolerance } from './compare';
 import { gpu } from './gpu';
 
 /** A Recorder over one graph and the stack's own parameter and gradient buffers. */
@@ -87,4 +88,36 @@ export async function runLayerStack(kernels: KernelChoice, modules: readonly Mod
     grads: await readFloats(device, grads),
     dispatches: g.graph.dispatchCount,
   };
+}
+
+/**
+ * Checks a stack's run against its float64 reference `ref(params, x)`: the output, then 8 sampled
+ * entries of every parameter tensor's gradient and of the input gradient against central
+ * differences of sum(ref * r). A negative control shows the comparison fails on a gradient off by
+ * 1e-3 in one entry.
+ */
+export function expectStackGradients(got: StackRun, layout: ParamLayout, flat: Float32Array, x: Float32Array, r: Float32Array,
+  ref: (params: Map<string, Float64Array>, x: Float64Array) => Float64Array, tol: Tolerance = { atol: 2e-5, rtol: 2e-3 }): void {
+  const p = new Map(layout.tensors.map((t) => [t.name, Float64Array.from(flat.subarray(t.offset, t.offset + t.count))]));
+  const x64 = Float64Array.from(x);
+  expectClose(got.y, ref(p, x64), { atol: 1e-5, rtol: 1e-4 }, 'forward output');
+  const loss = () => ref(p, x64).reduce((s, v, i) => s + v * r[i], 0);
+  const fd = (v: Float64Array, i: number) => {
+    const h = 1e-5, save = v[i];
+    v[i] = save + h; const up = loss();
+    v[i] = save - h; const down = loss();
+    v[i] = save;
+    return (up - down) / (2 * h);
+  };
+  const picks = (n: number, salt: number) => [...new Set(Array.from({ length: 8 }, (_, k) => (k * 7919 + salt * 131) % n))];
+  for (const t of layout.tensors) {
+    const v = p.get(t.name)!, idx = picks(t.count, t.offset);
+    expectClose(idx.map((i) => got.grads[t.offset + i]), idx.map((i) => fd(v, i)), tol, `d L / d ${t.name}`);
+  }
+  const idx = picks(x64.length, 1);
+  const want = idx.map((i) => fd(x64, i));
+  expectClose(idx.map((i) => got.dx[i]), want, tol, 'd L / d x');
+  const off = idx.map((i) => got.dx[i]);
+  off[0] += 1e-3;
+  expect(mismatches(off, want, tol).length, 'negative control: one entry off by 1e-3').toBe(1);
 }
