@@ -179,9 +179,9 @@ describe('the controls usable in each state', () => {
     expect(controlStates({ ...facts, state: 'paused', hasModel: true })).toMatchObject({ pause: false, resume: true, save: true });
     expect(controlStates({ ...facts, state: 'paused', hasModel: true, commandSent: true }).resume).toBe(false);
   });
-  it('a lost device leaves Reset; loading locks the settings and leaves nothing to press', () => {
+  it('a lost device leaves Reset; loading locks the settings and leaves Reset alone, to cancel', () => {
     expect(controlStates({ ...facts, state: 'lost', hasModel: true })).toMatchObject({ reset: true, save: false, load: false, pause: false });
     const loading = controlStates({ ...facts, state: 'loading' });
-    expect(loading).toMatchObject({ start: false, reset: false, load: false, settingsLocked: true });
+    expect(loading).toMatchObject({ start: false, pause: false, resume: false, reset: true, save: false, load: false, settingsLocked: true });
   });
 });

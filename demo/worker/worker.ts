@@ -118,6 +118,9 @@ async function takeSnapshot(s: Session): Promise<void> {
 }
 
 function startLoop(s: Session): void {
+  // A Reset pressed while the model was loading or compiling waits in the queue: the run it
+  // cancels does not start (the reset drops it next).
+  if (resetPending) return;
   const device = acquired!.device;
   keepTraining = true;
   s.onEpochEnd = s.onSaveDue = () => takeSnapshot(s);
@@ -255,6 +258,7 @@ async function handle(msg: ToWorker): Promise<void> {
       return settle();
     }
     case 'reset':
+      resetPending = false;
       await dropSession();
       await forgetRun();
       if (lost) await replaceDevice(); // a reset after a loss starts over on a new device
@@ -296,8 +300,12 @@ function enqueue(work: () => Promise<void>): void {
   });
 }
 
+/** A Reset arrived behind a command still loading data or compiling: that command's run must not start. */
+let resetPending = false;
+
 scope.onmessage = (event) => {
   const msg = event.data;
+  if (msg.type === 'reset') resetPending = true;
   // Neither may wait behind a long command: losing the device is how the tests simulate a crash,
   // and new canvases are what a running recovery waits for.
   if (msg.type === 'debug-lose-device') return void handle(msg);

@@ -167,6 +167,26 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page\'s layout and
     await page.close();
   });
 
+  it('Reset while a model loads and compiles cancels it: no run starts, and the page is ready again', async () => {
+    const page = await open(1200);
+    await page.selectOption('#dataset', 'dsprites');
+    await page.selectOption('[name=arch]', 'conv');
+    await page.fill('[name=subset]', '2000');
+    await page.click('[data-testid=start]');
+    await page.waitForFunction(() => /^(Loading|Compiling)/.test(document.querySelector('[data-testid=status]')?.textContent ?? ''), undefined, { timeout: 60_000, polling: 50 });
+    expect(await page.isEnabled('[data-testid=reset]'), 'Reset while loading').toBe(true);
+    const seen: string[] = [];
+    await page.exposeFunction('noteStatus', (t: string) => seen.push(t));
+    await page.evaluate(() => new MutationObserver(() => (window as unknown as { noteStatus(t: string): void }).noteStatus(document.querySelector('[data-testid=status]')!.textContent ?? ''))
+      .observe(document.querySelector('[data-testid=status]')!, { childList: true, subtree: true, characterData: true }));
+    await page.click('[data-testid=reset]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=status]')?.textContent?.startsWith('Ready'), undefined, { timeout: 240_000, polling: 200 });
+    expect(seen.filter((t) => /step \d/.test(t)), `no training step shown after Reset: ${JSON.stringify(seen)}`).toEqual([]);
+    expect(await errorShown(page)).toBeNull();
+    expect(await page.isEnabled('[data-testid=start]'), 'Start for a new model').toBe(true);
+    await page.close();
+  });
+
   it('embed.html: says which models it draws, and refuses a colour one saying so', async () => {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     log = recordConsole(page);
