@@ -192,6 +192,23 @@ describe('tcRows, tcPosteriorGrad and elboReduce with the TC term', () => {
     expectClose(got.dz_direct, want.dz, relTo(want.dz, 1e-4, 2e-3), 'dz_direct');
   });
 
+  it('a dimension whose log-variances are all past the clamp (81 to 88): the TC as the clamping reference, not as one that clamps nothing', async () => {
+    // Every example's density in dimension 2 is then about e^-40 wherever z is, so no example's own
+    // density dominates that dimension's marginal: the clamp decides the TC, by nats.
+    const c: Case = { batch: 6, samples: 1, latent: 3, validRows: 6, layout: 'offset', datasetCount: 100, beta: 6, klWeight: 1 };
+    const mulv = makeMulv(6, 3, 72);
+    [81, 85, 88, 82, 86, 84].forEach((lv, b) => { mulv[b * 6 + 3 + 2] = lv; });
+    const z = sampleZ(mulv, testData(18, 73, -2, 2), 6, 1, 3);
+    const rec = f32(testData(6, 74, 10, 100));
+    const got = await runCase(c, mulv, z, rec);
+    const want = expected(c, mulv, z, rec);
+    expectClose(got.tc, want.tc, { atol: 1e-2, rtol: 1e-4 }, 'tc');
+    expectClose(got.dz_direct, want.dz, relTo(want.dz, 1e-4, 2e-3), 'dz_direct');
+    // Negative control: a reference without the clamp is nats away, so this case sees the clamp.
+    const unclamped = totalCorrelationRef({ batch: 6, samples: 1, latent: 3, validRows: 6, mulv, z, datasetSize: 100, lvLimit: Infinity }).tc;
+    expect(Math.max(...Array.from(unclamped, (v, i) => Math.abs(v - got.tc[i]))), 'the clamp changes the TC').toBeGreaterThan(0.5);
+  });
+
   for (const [ci, base] of [[2, cases[2]], [4, cases[4]]] as const) {
     it(`with free bits between its dimensions' KLs: B=${base.batch} S=${base.samples} Z=${base.latent} valid=${base.validRows}, beta ${base.beta}, w ${base.klWeight}`, async () => {
       const { batch: B, samples: S, latent: Z } = base;

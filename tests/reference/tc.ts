@@ -19,11 +19,13 @@ export interface TotalCorrelationInput {
   z: ArrayLike<number>;
   /** N, the size of the training set the batch is drawn from (defaults to n). */
   datasetSize?: number;
+  /** The logvar clamp (LV_LIMIT as the kernel; Infinity for a negative control that clamps nothing). */
+  lvLimit?: number;
 }
 
 /** log N(z; mu, e^lv) in one dimension, lv clamped as in the kernel. */
-export function logDensityRef(z: number, mu: number, lv: number): number {
-  const v = Math.min(LV_LIMIT, Math.max(-LV_LIMIT, lv));
+export function logDensityRef(z: number, mu: number, lv: number, limit = LV_LIMIT): number {
+  const v = Math.min(limit, Math.max(-limit, lv));
   return -0.5 * ((z - mu) ** 2 * Math.exp(-v) + v + Math.log(2 * Math.PI));
 }
 
@@ -50,7 +52,7 @@ export function totalCorrelationRef(p: TotalCorrelationInput) {
     for (let b = 0; b < valid; b++) {
       const i = s * B + b;
       const zi = (k: number) => p.z[sampleIndex(d, s, b, k)];
-      const l = Array.from({ length: valid }, (_, j) => Array.from({ length: Z }, (_, k) => logDensityRef(zi(k), mu(j, k), lv(j, k))));
+      const l = Array.from({ length: valid }, (_, j) => Array.from({ length: Z }, (_, k) => logDensityRef(zi(k), mu(j, k), lv(j, k), p.lvLimit)));
       const joint = l.map((row) => row.reduce((a, x) => a + x, 0));
       const A = logSumExpRef(joint);
       const M = Array.from({ length: Z }, (_, k) => logSumExpRef(l.map((row) => row[k])));
