@@ -6,7 +6,7 @@
 // the step's arithmetic does not depend on the pixels.
 //
 //   npx tsx bench/conv-model.ts [--image=1,64,64] [--channels=16,16,16,16] [--dense=256] [--latent=10]
-//       [--batch=64] [--upsample=transposed|nearest] [--methods=defaults,im2col,direct-subgroup] [--rounds=3] [--top=12] [--json]
+//       [--batch=64] [--upsample=transposed|nearest] [--predicted] [--methods=defaults,im2col,direct-subgroup] [--rounds=3] [--top=12] [--json]
 //
 // Where the adapter has timestamps, the defaults' `--top` slowest dispatches follow their line
 // (JSON: {"bench":"conv_model_dispatch","index":..,"kernel":..,"workgroups":..,"median_ms":..}).
@@ -44,7 +44,9 @@ async function main(argv: string[]): Promise<void> {
   const { device } = acquired;
   if (!device.features.has('timestamp-query')) process.stderr.write('no timestamp-query: timing wall-clock to queue completion\n');
   const upsample = (value('upsample') ?? 'transposed') as 'transposed' | 'nearest';
-  const config = { arch: 'conv' as const, inputDim: channelsIn * height * width, imageShape: [height, width] as [number, number], imageChannels: channelsIn, channels, dense, latent, upsample };
+  // --predicted: a Gaussian decoder predicting a scale per pixel (twice the output channels).
+  const predicted = argv.includes('--predicted') ? { likelihood: 'gaussian' as const, sigma: 'predicted' as const } : {};
+  const config = { arch: 'conv' as const, inputDim: channelsIn * height * width, imageShape: [height, width] as [number, number], imageChannels: channelsIn, channels, dense, latent, upsample, ...predicted };
   const models = [];
   for (const choice of choices) {
     const vae = await VAE.create(config, { device: { ...acquired, owned: false }, batch, seed: 1, ...(choice === 'defaults' ? {} : { kernels: { conv: choice } }) });
