@@ -341,6 +341,17 @@ describe('checks against the checkpoint, before the device', () => {
     await passes(['reconstruct', '--checkpoint', FIXTURE, '--dataset', 'fashion-mnist', '--out', at('r.png')]);
   });
 
+  it('traverse --dataset folder without --data-dir reads the folder the run recorded, and says so', async () => {
+    const runDir = at('folder-run');
+    mkdirSync(join(runDir, 'pictures'), { recursive: true });
+    const { tensors, metadata } = decodeSafetensors(new Uint8Array(readFileSync(FIXTURE)));
+    writeFileSync(join(runDir, 'model.safetensors'), encodeSafetensors(tensors, { ...metadata, dataset: 'folder' }));
+    writeFileSync(join(runDir, 'config.json'), JSON.stringify({ format: 'webgpu-vae-run', config: JSON.parse(metadata.config), run: { dataset: 'folder', dataDir: join(runDir, 'pictures') } }));
+    const r = await run(['traverse', '--checkpoint', join(runDir, 'model.safetensors'), '--dataset', 'folder', '--out', at('t.png')]);
+    expect(r.stderr).toContain(`reading --data-dir ${join(runDir, 'pictures')}, the folder the run that wrote the checkpoint read`);
+    expect(r.stderr, 'went on to the device').toContain(SENTINEL);
+  });
+
   it('traverse --data-dir without --dataset suggests the checkpoint\'s own data set', async () => {
     const folder = checkpointOf('folder');
     mkdirSync(at('pictures'));

@@ -75,6 +75,9 @@ describe('checkpointDataset', () => {
 
   it('reads the folder the run recorded when it is still there, and names it when it is gone', () => {
     const there = __dirname; // an absolute folder that exists
+    // --dataset folder given alone, for a checkpoint trained on a folder: the run's folder too.
+    expect(checkpointDataset('folder', { dataset: 'folder' }, undefined, there)).toMatchObject({ dataset: 'folder', dataDir: there });
+    expect(() => checkpointDataset('folder', { dataset: 'mnist' }, undefined, there)).not.toThrow(); // another data set's folder is not the run's: asked for later
     expect(checkpointDataset(undefined, { dataset: 'folder' }, undefined, there)).toEqual({
       dataset: 'folder', dataDir: there, note: `reading --data-dir ${there}, the folder the run that wrote the checkpoint read (--data-dir DIR for another)`,
     });

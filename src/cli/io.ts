@@ -77,10 +77,12 @@ export function checkDataDir(name: DatasetName, dir: string | null | undefined, 
  */
 export function checkpointDataset(given: DatasetName | undefined, metadata: Record<string, string>, dataDir: string | undefined, recorded: string | null = null):
   { dataset: DatasetName; dataDir: string | undefined; note: string | null } {
-  if (given !== undefined) return { dataset: given, dataDir, note: null };
-  const dataset = trainedOn(metadata) ?? 'mnist';
+  // Given, it is read as given, except that the folder of the data set the run read is found as
+  // when the data set is not given (`--dataset folder` alone reads the run's own pictures).
+  if (given !== undefined && (dataDir !== undefined || !dataSource(given).needsDir || given !== trainedOn(metadata))) return { dataset: given, dataDir, note: null };
+  const dataset = given ?? trainedOn(metadata) ?? 'mnist';
   // A name this command line does not know (a file from elsewhere) is said, not read as MNIST silently.
-  const unknown = metadata.dataset && !trainedOn(metadata)
+  const unknown = given === undefined && metadata.dataset && !trainedOn(metadata)
     ? `the checkpoint says it was trained on '${metadata.dataset}', which is none of ${DATASETS.join(', ')}: reading mnist (--dataset NAME for another)` : null;
   if (dataSource(dataset).needsDir && !dataDir) {
     if (recorded && isAbsolute(recorded) && existsSync(recorded) && statSync(recorded).isDirectory()) {

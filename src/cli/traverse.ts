@@ -13,7 +13,7 @@
 import { VAE } from '../model/vae';
 import { imageGridPng } from '../io/png';
 import { choiceFlag, defineFlags, intFlag, numberFlag, parseFlags, stringFlag, UsageError } from './args';
-import { checkDataDir, checkDatasetFits, DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, recordedDataDir, trainedOn } from './io';
+import { checkDataDir, checkDatasetFits, checkpointDataset, DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, recordedDataDir, trainedOn } from './io';
 import { checkPictureOut, writePicture } from './output-file';
 import { dataSource } from '../data/sources';
 import { dspritesFactorNames, factorGaps, factorVarianceExplained, klPerDimension, MIG_BINS, mutualInformationGap, traversalGrid, USED_KL } from '../model/traversal';
@@ -79,9 +79,14 @@ export async function traverseCommand(argv: string[]): Promise<void> {
   // The pictures are read only with --dataset, but a --data-dir given alone is still the user's pictures.
   checkPictureOut('traverse', out, { checkpoint: path, dataDir });
   if (!out.toLowerCase().endsWith('.png')) throw new UsageError(`--out must name a .png file, got '${out}'`);
-  if (dataset) checkDataDir(dataset, dataDir);
+  // A data set's folder is checked now, or, left out, found from the run's record once the checkpoint is read.
+  if (dataset && dataDir !== undefined) checkDataDir(dataset, dataDir);
   const report = makeReporter(!!f.json);
   const checkpoint = await readCheckpointFile(path);
+  const found = dataset && dataDir === undefined ? checkpointDataset(dataset, checkpoint.metadata, undefined, recordedDataDir(path, checkpoint.config, checkpoint.metadata)) : null;
+  if (found?.note) report.status(found.note);
+  const testDir = found ? found.dataDir : dataDir;
+  if (found) checkDataDir(found.dataset, testDir); // no folder given, and none the run recorded: ask for it
   // Without a data set these flags would be ignored without a word; the fix names the checkpoint's own.
   if (!dataset && (f.limit !== undefined || dataDir !== undefined)) throw new UsageError(needsDataset(f.limit !== undefined ? '--limit' : '--data-dir', checkpoint.metadata, dataDir, recordedDataDir(path, checkpoint.config, checkpoint.metadata)));
   if (dataset) checkDatasetFits(path, checkpoint.config, checkpoint.metadata, dataset);
@@ -103,7 +108,7 @@ export async function traverseCommand(argv: string[]): Promise<void> {
     let encoded = 0;
     let pictureLabel: number | undefined;
     if (dataset) {
-      const test = await heldOutTestSet(vae, checkpoint.metadata, path, dataset, limit, dataDir, report.warn);
+      const test = await heldOutTestSet(vae, checkpoint.metadata, path, dataset, limit, testDir, report.warn);
       const { x, labels } = firstPictures(test, vae.config);
       const { mu, logvar } = await vae.encode(x, labels);
       kl = klPerDimension(mu, logvar, Z);
