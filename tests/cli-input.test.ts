@@ -18,6 +18,7 @@ import { selfName } from '../src/cli/self-name';
 import { API_TO_FLAGS, FIELD_FLAGS, inCliTerms, toFlags } from '../src/cli/messages';
 import { BAD_NUMBERS_EXIT_CODE, BadStepError, KeptCheckpoints, recover, tooManySkipped } from '../src/cli/recovery';
 import { checkLabelForm, classNames, classWords, labelForCheckpoint } from '../src/cli/commands';
+import { initialParamsFor } from '../src/cli/init-from';
 import { trainCommand } from '../src/cli/train';
 import { needsDataset } from '../src/cli/traverse';
 import { ConfigError } from '../src/errors';
@@ -425,4 +426,17 @@ describe('on the software GPU', () => {
       device?.device.destroy();
     }
   }, SLOW);
+});
+
+describe('--init-from a model of another architecture', () => {
+  it('names the flags that differ, with the checkpoint\'s values and this run\'s', () => {
+    const theirs = resolveConfig({ arch: 'conv', inputDim: 784, imageShape: [28, 28], channels: [8, 16] });
+    const ours = resolveConfig({ arch: 'conv', inputDim: 784, imageShape: [28, 28], channels: [8, 16], upsample: 'nearest' });
+    const layout = paramLayout(theirs);
+    const initial = { path: 'runs/t/model.safetensors', config: theirs, flat: initialParams(layout, 1) };
+    expect(() => initialParamsFor(initial, ours)).toThrow(/^--init-from runs\/t\/model\.safetensors has decoder\.layers\.0\.weight of shape \[16,8,4,4\] where this model's is \[8,16,3,3\]: the architecture flags differ from the checkpoint's \(it has --upsample transposed; this run --upsample nearest\); leave them out/);
+    const wider = resolveConfig({ hidden: [32], latent: 4, classes: 10 });
+    expect(() => initialParamsFor({ path: 'm', config: resolveConfig({ hidden: [24], latent: 4 }), flat: initialParams(paramLayout(resolveConfig({ hidden: [24], latent: 4 })), 1) }, wider))
+      .toThrow(/\(it has --hidden 24, no --conditional; this run --hidden 32, --conditional\)/);
+  });
 });

@@ -34,6 +34,7 @@ const cases: [string, Partial<VaeConfig>][] = [
   ['conv 1x16x16 -> 4-6 channels, dense 8, Bernoulli, leaky_relu', { arch: 'conv', inputDim: 256, imageShape: [16, 16], channels: [4, 6], dense: [8], latent: 3, activation: 'leaky_relu' }],
   ['conv RGB 3x8x8 -> 4-6 channels, GroupNorm (2 groups), predicted scale, conditional (2 classes), tanh', { arch: 'conv', inputDim: 192, imageShape: [8, 8], imageChannels: 3, channels: [4, 6], norm: 'group', normGroups: 2, latent: 2, activation: 'tanh', likelihood: 'gaussian', sigma: 'predicted', classes: 2 }],
   ['conv 1x16x16 -> 8-8 channels, nearest upsampling, dense 8, Bernoulli, relu, kaiming init', { arch: 'conv', inputDim: 256, imageShape: [16, 16], channels: [8, 8], dense: [8], upsample: 'nearest', latent: 3, activation: 'relu', init: 'kaiming' }],
+  ['conv 1x8x16 (not square) -> 4 channels, nearest upsampling, dense 6, Bernoulli, tanh', { arch: 'conv', inputDim: 128, imageShape: [8, 16], channels: [4], dense: [6], upsample: 'nearest', latent: 2, activation: 'tanh' }],
   ['MLP, Bernoulli, elu, beta 2', { inputDim: 12, hidden: [9], latent: 3, activation: 'elu', beta: 2 }],
   ['conv RGB 3x8x8 -> 5 channels, Gaussian with a learned global scale, sigmoid, L=3', { arch: 'conv', inputDim: 192, imageShape: [8, 8], imageChannels: 3, channels: [5], latent: 4, activation: 'sigmoid', likelihood: 'gaussian', sigma: 'learned', samples: 3 }],
 ];

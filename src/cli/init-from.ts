@@ -38,9 +38,26 @@ export function withArchitectureOf(base: VaeConfig, from: VaeConfig): VaeConfig 
   return { ...base, ...picked };
 }
 
+/** The flag of each architecture field, for saying which of them differ. */
+const FIELD_FLAG: Record<(typeof ARCHITECTURE_FIELDS)[number], string> = {
+  arch: '--arch', hidden: '--hidden', channels: '--channels', dense: '--dense', norm: '--norm', normGroups: '--norm-groups', upsample: '--upsample',
+  latent: '--latent', activation: '--activation', likelihood: '--likelihood', sigma: '--sigma', classes: '--conditional',
+};
+
+/** "(it has --upsample transposed, this run --upsample nearest)": the architecture flags that differ. */
+function differingFlags(theirs: VaeConfig, ours: VaeConfig): string {
+  const shown = (field: (typeof ARCHITECTURE_FIELDS)[number], c: VaeConfig) => {
+    const v = c[field];
+    if (field === 'classes') return v ? '--conditional' : 'no --conditional';
+    return `${FIELD_FLAG[field]} ${Array.isArray(v) ? v.join(',') || '(none)' : String(v)}`;
+  };
+  const fields = ARCHITECTURE_FIELDS.filter((f) => JSON.stringify(theirs[f]) !== JSON.stringify(ours[f]));
+  return fields.length ? ` (it has ${fields.map((f) => shown(f, theirs)).join(', ')}; this run ${fields.map((f) => shown(f, ours)).join(', ')})` : '';
+}
+
 /**
  * The checkpoint's parameters laid out for `config`, or a refusal naming the first parameter that
- * does not match one for one.
+ * does not match one for one, and the architecture flags that differ.
  */
 export function initialParamsFor(initial: InitialModel, config: VaeConfig): Float32Array {
   const shape = (c: VaeConfig) => `${c.imageChannels}x${c.imageShape.join('x')}`;
@@ -55,13 +72,13 @@ export function initialParamsFor(initial: InitialModel, config: VaeConfig): Floa
     const other = theirs.byName.get(t.name);
     const differs = !other ? `has no tensor ${t.name}` : other.shape.join(',') !== t.shape.join(',') ? `has ${t.name} of shape [${other.shape}] where this model's is [${t.shape}]` : null;
     if (differs) {
-      throw new UsageError(`--init-from ${initial.path} ${differs}: the architecture flags differ from the checkpoint's; ` +
+      throw new UsageError(`--init-from ${initial.path} ${differs}: the architecture flags differ from the checkpoint's${differingFlags(initial.config, config)}; ` +
         'leave them out to take its architecture, or leave out --init-from');
     }
   }
   const extra = theirs.tensors.find((t) => !ours.byName.has(t.name));
   if (extra) {
-    throw new UsageError(`--init-from ${initial.path} has ${extra.name}, which this model does not: the architecture flags differ from the checkpoint's; ` +
+    throw new UsageError(`--init-from ${initial.path} has ${extra.name}, which this model does not: the architecture flags differ from the checkpoint's${differingFlags(initial.config, config)}; ` +
       'leave them out to take its architecture, or leave out --init-from');
   }
   const flat = new Float32Array(ours.totalFloats);

@@ -50,16 +50,17 @@ class TwinVAE(nn.Module):
     predicted = c['likelihood'] == 'gaussian' and c['sigma'] == 'predicted'
     out_per_pixel = 2 if predicted else 1
     if c['arch'] == 'conv':
-      C = c['imageChannels']; n = len(c['channels']); side = c['imageShape'][0] >> n; last = c['channels'][-1]
-      self.side, self.last = side, last
+      # h x w after the n halvings: pictures need not be square.
+      C = c['imageChannels']; n = len(c['channels']); h, w = c['imageShape'][0] >> n, c['imageShape'][1] >> n; last = c['channels'][-1]
+      self.hw, self.last = (h, w), last
       ins = [C] + c['channels'][:-1]
       self.encoder.layers = nn.ModuleList([nn.Conv2d(i, o, 4, 2, 1) for i, o in zip(ins, c['channels'])])
-      widths = [last * side * side + K] + c['dense']
+      widths = [last * h * w + K] + c['dense']
       self.encoder.dense = nn.ModuleList([nn.Linear(i, o) for i, o in zip(widths[:-1], widths[1:])])
       self.encoder.head = nn.Linear(widths[-1], 2 * Z)
       rdense = [Z + K] + list(reversed(c['dense']))
       self.decoder.dense = nn.ModuleList([nn.Linear(i, o) for i, o in zip(rdense[:-1], rdense[1:])])
-      self.decoder.input = nn.Linear(rdense[-1], last * side * side)
+      self.decoder.input = nn.Linear(rdense[-1], last * h * w)
       rch = list(reversed(c['channels']))
       # Each decoder step doubles the sides: a transposed convolution, or nn.Upsample then a 3x3 one.
       grow = (lambda i, o: nn.Conv2d(i, o, 3, 1, 1)) if c['upsample'] == 'nearest' else (lambda i, o: nn.ConvTranspose2d(i, o, 4, 2, 1))
@@ -115,7 +116,7 @@ class TwinVAE(nn.Module):
     h = torch.cat([z, onehot], 1)
     if c['arch'] == 'conv':
       for d in self.decoder.dense: h = activate(c['activation'], d(h))
-      h = activate(c['activation'], self.decoder.input(h)).view(-1, self.last, self.side, self.side)
+      h = activate(c['activation'], self.decoder.input(h)).view(-1, self.last, *self.hw)
       for i, t in enumerate(self.decoder.layers):
         h = self._norm(self.decoder, i, t(self.doubling(h)))
       return self.decoder.out(self.doubling(h)).flatten(1)
