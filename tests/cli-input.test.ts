@@ -17,8 +17,6 @@ import { setDeviceProvider, type DeviceProvider } from '../src/cli/io';
 import { selfName } from '../src/cli/self-name';
 import { API_TO_FLAGS, FIELD_FLAGS, inCliTerms, toFlags } from '../src/cli/messages';
 import { BAD_NUMBERS_EXIT_CODE, BadStepError, KeptCheckpoints, recover, tooManySkipped } from '../src/cli/recovery';
-import { checkLabelForm, classNames, classWords, labelForCheckpoint } from '../src/cli/commands';
-import { initialParamsFor } from '../src/cli/init-from';
 import { trainCommand } from '../src/cli/train';
 import { needsDataset } from '../src/cli/traverse';
 import { ConfigError } from '../src/errors';
@@ -26,36 +24,19 @@ import type { AcquiredDevice } from '../src/gpu/device';
 import { MemoryBudgetError } from '../src/gpu/buffers';
 import { acquireNodeDevice } from '../src/gpu/node-device';
 import { resolveConfig, type VaeConfig } from '../src/model/config';
-import { paramLayout } from '../src/model/build';
-import { initialParams } from '../src/model/params';
 import { restateRefusal } from '../src/model/vae-options';
 import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors';
 import { tempDir } from './helpers/temp-dir';
+import { passesChecks, refusedBeforeDevice, SENTINEL } from './helpers/cli-refusals';
 
 const FIXTURE = join(__dirname, 'fixtures', 'v1-checkpoint.safetensors');
 const BIN = join(__dirname, '..', 'bin', 'webgpu-vae.mjs');
-const SENTINEL = 'all checks passed; no device in this test';
 const root = tempDir('webgpu-vae-input-');
 const at = (...p: string[]) => join(root, ...p);
 
 const run = runMain;
 
-/** Refused in one line on stderr with exit 1, before any device was asked for. */
-async function refused(argv: string[], ...mentions: (string | RegExp)[]): Promise<string> {
-  const r = await run(argv);
-  const what = argv.join(' ');
-  expect(r.stderr, `${what}: reached the device`).not.toContain(SENTINEL);
-  expect(r.code, `${what}: ${r.stderr}`).toBe(1);
-  expect(r.stderr.trimEnd().split('\n'), `${what}: one line`).toHaveLength(1);
-  for (const m of mentions) expect(r.stderr, what).toMatch(m);
-  return r.stderr;
-}
-
-/** Passed every check: stopped by the sentinel device. */
-async function passes(argv: string[]): Promise<void> {
-  const r = await run(argv);
-  expect(r.stderr, argv.join(' ')).toContain(SENTINEL);
-}
+const refused = refusedBeforeDevice, passes = passesChecks;
 
 /** The fixture with `dataset` recorded in its metadata, as `train` writes it. */
 function checkpointOf(dataset: string): string {
@@ -302,33 +283,6 @@ describe('--norm-groups', () => {
 });
 
 describe('checks against the checkpoint, before the device', () => {
-  it('refuse a folder of pictures, which have no labels, for a conditional checkpoint', async () => {
-    const config = resolveConfig({ hidden: [8], latent: 2, classes: 10 });
-    const layout = paramLayout(config), flat = initialParams(layout, 1);
-    const tensors = Object.fromEntries(layout.tensors.map((t) => [t.name, { shape: t.shape, data: flat.slice(t.offset, t.offset + t.count) }]));
-    const conditional = at('conditional.safetensors');
-    writeFileSync(conditional, encodeSafetensors(tensors, { format: 'webgpu-vae', version: '1', config: JSON.stringify(config), dataset: 'mnist' }));
-    mkdirSync(at('unlabelled-pictures'), { recursive: true });
-    const says = 'is conditional on 10 classes, and --dataset folder has no labels to go with its pictures; read labelled pictures of its size: use the data set it was trained on, --dataset mnist';
-    for (const command of ['reconstruct', 'interpolate', 'traverse']) await refused([command, '--checkpoint', conditional, '--dataset', 'folder', '--data-dir', at('unlabelled-pictures'), '--out', at('x.png')], says);
-    await refused(['eval', '--checkpoint', conditional, '--dataset', 'folder', '--data-dir', at('unlabelled-pictures')], says);
-  });
-
-  it('take --label as a class name where the checkpoint\'s data set names its classes', async () => {
-    const meta = { dataset: 'fashion-mnist' };
-    expect(labelForCheckpoint('Sneaker', 10, 'm', meta)).toBe(7);
-    expect(labelForCheckpoint(' ankle boot ', 10, 'm', meta)).toBe(9);
-    expect(labelForCheckpoint('3', 10, 'm', meta)).toBe(3);
-    expect(() => labelForCheckpoint('Sneakers', 10, 'm', meta)).toThrow(/^--label must be a class number 0\.\.9 or one of its class names \(T-shirt\/top, Trouser, .*, Ankle boot\), got 'Sneakers'$/);
-    expect(() => labelForCheckpoint('seven', 10, 'm', { dataset: 'mnist' })).toThrow(/^--label must be a class number 0\.\.9 or one of its class names \(0, 1, .*\), got 'seven'$/);
-    expect(() => labelForCheckpoint('cat', 10, 'm', {})).toThrow(/^--label must be a class number 0\.\.9, got 'cat'$/);
-    expect(() => labelForCheckpoint('10', 10, 'm', meta)).toThrow(/--label must be an integer in 0\.\.9/);
-    expect([classWords(7, classNames(meta, 10)), classWords(7, classNames({ dataset: 'mnist' }, 10)), classWords(7, null)]).toEqual(['7 (Sneaker)', '7', '7']);
-    // The form alone before the checkpoint is read: a negative number is refused, a name waits for it.
-    expect(() => checkLabelForm('-1')).toThrow(/--label must be an integer >= 0/);
-    expect(() => checkLabelForm('Sneaker')).not.toThrow();
-  });
-
   it('refuse --label for a checkpoint that is not conditional', async () => {
     await refused(['sample', '--checkpoint', FIXTURE, '--label', '3', '--out', at('s.png')], '--label needs a conditional checkpoint', 'leave out --label');
     await refused(['traverse', '--checkpoint', FIXTURE, '--label', '3', '--out', at('t.png')], '--label needs a conditional checkpoint');
@@ -340,17 +294,6 @@ describe('checks against the checkpoint, before the device', () => {
     await refused(['interpolate', '--checkpoint', checkpointOf('fashion-mnist'), '--dataset', 'dsprites', '--out', at('i.png')], 'use the data set it was trained on: --dataset fashion-mnist');
     await refused(['traverse', '--checkpoint', checkpointOf('folder'), '--dataset', 'dsprites', '--out', at('t.png')], '--dataset folder --data-dir DIR, or leave out --dataset');
     await passes(['reconstruct', '--checkpoint', FIXTURE, '--dataset', 'fashion-mnist', '--out', at('r.png')]);
-  });
-
-  it('traverse --dataset folder without --data-dir reads the folder the run recorded, and says so', async () => {
-    const runDir = at('folder-run');
-    mkdirSync(join(runDir, 'pictures'), { recursive: true });
-    const { tensors, metadata } = decodeSafetensors(new Uint8Array(readFileSync(FIXTURE)));
-    writeFileSync(join(runDir, 'model.safetensors'), encodeSafetensors(tensors, { ...metadata, dataset: 'folder' }));
-    writeFileSync(join(runDir, 'config.json'), JSON.stringify({ format: 'webgpu-vae-run', config: JSON.parse(metadata.config), run: { dataset: 'folder', dataDir: join(runDir, 'pictures') } }));
-    const r = await run(['traverse', '--checkpoint', join(runDir, 'model.safetensors'), '--dataset', 'folder', '--out', at('t.png')]);
-    expect(r.stderr).toContain(`reading --data-dir ${join(runDir, 'pictures')}, the folder the run that wrote the checkpoint read`);
-    expect(r.stderr, 'went on to the device').toContain(SENTINEL);
   });
 
   it('traverse --data-dir without --dataset suggests the checkpoint\'s own data set', async () => {
@@ -428,15 +371,3 @@ describe('on the software GPU', () => {
   }, SLOW);
 });
 
-describe('--init-from a model of another architecture', () => {
-  it('names the flags that differ, with the checkpoint\'s values and this run\'s', () => {
-    const theirs = resolveConfig({ arch: 'conv', inputDim: 784, imageShape: [28, 28], channels: [8, 16] });
-    const ours = resolveConfig({ arch: 'conv', inputDim: 784, imageShape: [28, 28], channels: [8, 16], upsample: 'nearest' });
-    const layout = paramLayout(theirs);
-    const initial = { path: 'runs/t/model.safetensors', config: theirs, flat: initialParams(layout, 1) };
-    expect(() => initialParamsFor(initial, ours)).toThrow(/^--init-from runs\/t\/model\.safetensors has decoder\.layers\.0\.weight of shape \[16,8,4,4\] where this model's is \[8,16,3,3\]: the architecture flags differ from the checkpoint's \(it has --upsample transposed; this run --upsample nearest\); leave them out/);
-    const wider = resolveConfig({ hidden: [32], latent: 4, classes: 10 });
-    expect(() => initialParamsFor({ path: 'm', config: resolveConfig({ hidden: [24], latent: 4 }), flat: initialParams(paramLayout(resolveConfig({ hidden: [24], latent: 4 })), 1) }, wider))
-      .toThrow(/\(it has --hidden 24, no --conditional; this run --hidden 32, --conditional\)/);
-  });
-});

@@ -57,6 +57,23 @@ export async function expectRefusal(argv: string[], mention: string, what = argv
   return r.stderr;
 }
 
+/** Refused in one line on stderr with exit 1, before any device was asked for (the provider throws SENTINEL). */
+export async function refusedBeforeDevice(argv: string[], ...mentions: (string | RegExp)[]): Promise<string> {
+  const r = await run(argv);
+  const what = argv.join(' ');
+  expect(r.stderr, `${what}: reached the device`).not.toContain(SENTINEL);
+  expect(r.code, `${what}: ${r.stderr}`).toBe(1);
+  expect(r.stderr.trimEnd().split('\n'), `${what}: one line`).toHaveLength(1);
+  for (const m of mentions) expect(r.stderr, what).toMatch(m);
+  return r.stderr;
+}
+
+/** Passed every check: stopped by the sentinel device. */
+export async function passesChecks(argv: string[]): Promise<void> {
+  const r = await run(argv);
+  expect(r.stderr, argv.join(' ')).toContain(SENTINEL);
+}
+
 export const commands = [...COMMAND_FLAGS.keys()];
 
 /**

@@ -1,0 +1,70 @@
+// The command line reading checkpoints against data and labels, before any device starts: a
+// conditional checkpoint refuses a folder of pictures (they have no labels), --label takes the
+// data set's class names, traverse --dataset folder finds the folder the run read, and a refused
+// --init-from names the architecture flags that differ.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkLabelForm, classNames, classWords, labelForCheckpoint } from '../src/cli/commands';
+import { initialParamsFor } from '../src/cli/init-from';
+import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors';
+import { paramLayout } from '../src/model/build';
+import { resolveConfig } from '../src/model/config';
+import { initialParams } from '../src/model/params';
+import { runMain } from './helpers/cli-main';
+import { at, FIXTURE, refusedBeforeDevice, SENTINEL, useScratchFolder } from './helpers/cli-refusals';
+
+useScratchFolder();
+
+describe('checks against the checkpoint\'s classes and data set, before the device', () => {
+  it('refuse a folder of pictures, which have no labels, for a conditional checkpoint', async () => {
+    const config = resolveConfig({ hidden: [8], latent: 2, classes: 10 });
+    const layout = paramLayout(config), flat = initialParams(layout, 1);
+    const tensors = Object.fromEntries(layout.tensors.map((t) => [t.name, { shape: t.shape, data: flat.slice(t.offset, t.offset + t.count) }]));
+    const conditional = at('conditional.safetensors');
+    writeFileSync(conditional, encodeSafetensors(tensors, { format: 'webgpu-vae', version: '1', config: JSON.stringify(config), dataset: 'mnist' }));
+    mkdirSync(at('unlabelled-pictures'), { recursive: true });
+    const says = 'is conditional on 10 classes, and --dataset folder has no labels to go with its pictures; read labelled pictures of its size: use the data set it was trained on, --dataset mnist';
+    for (const command of ['reconstruct', 'interpolate', 'traverse']) await refusedBeforeDevice([command, '--checkpoint', conditional, '--dataset', 'folder', '--data-dir', at('unlabelled-pictures'), '--out', at('x.png')], says);
+    await refusedBeforeDevice(['eval', '--checkpoint', conditional, '--dataset', 'folder', '--data-dir', at('unlabelled-pictures')], says);
+  });
+
+  it('take --label as a class name where the checkpoint\'s data set names its classes', async () => {
+    const meta = { dataset: 'fashion-mnist' };
+    expect(labelForCheckpoint('Sneaker', 10, 'm', meta)).toBe(7);
+    expect(labelForCheckpoint(' ankle boot ', 10, 'm', meta)).toBe(9);
+    expect(labelForCheckpoint('3', 10, 'm', meta)).toBe(3);
+    expect(() => labelForCheckpoint('Sneakers', 10, 'm', meta)).toThrow(/^--label must be a class number 0\.\.9 or one of its class names \(T-shirt\/top, Trouser, .*, Ankle boot\), got 'Sneakers'$/);
+    expect(() => labelForCheckpoint('seven', 10, 'm', { dataset: 'mnist' })).toThrow(/^--label must be a class number 0\.\.9 or one of its class names \(0, 1, .*\), got 'seven'$/);
+    expect(() => labelForCheckpoint('cat', 10, 'm', {})).toThrow(/^--label must be a class number 0\.\.9, got 'cat'$/);
+    expect(() => labelForCheckpoint('10', 10, 'm', meta)).toThrow(/--label must be an integer in 0\.\.9/);
+    expect([classWords(7, classNames(meta, 10)), classWords(7, classNames({ dataset: 'mnist' }, 10)), classWords(7, null)]).toEqual(['7 (Sneaker)', '7', '7']);
+    // The form alone before the checkpoint is read: a negative number is refused, a name waits for it.
+    expect(() => checkLabelForm('-1')).toThrow(/--label must be an integer >= 0/);
+    expect(() => checkLabelForm('Sneaker')).not.toThrow();
+  });
+
+  it('traverse --dataset folder without --data-dir reads the folder the run recorded, and says so', async () => {
+    const runDir = at('folder-run');
+    mkdirSync(join(runDir, 'pictures'), { recursive: true });
+    const { tensors, metadata } = decodeSafetensors(new Uint8Array(readFileSync(FIXTURE)));
+    writeFileSync(join(runDir, 'model.safetensors'), encodeSafetensors(tensors, { ...metadata, dataset: 'folder' }));
+    writeFileSync(join(runDir, 'config.json'), JSON.stringify({ format: 'webgpu-vae-run', config: JSON.parse(metadata.config), run: { dataset: 'folder', dataDir: join(runDir, 'pictures') } }));
+    const r = await runMain(['traverse', '--checkpoint', join(runDir, 'model.safetensors'), '--dataset', 'folder', '--out', at('t.png')]);
+    expect(r.stderr).toContain(`reading --data-dir ${join(runDir, 'pictures')}, the folder the run that wrote the checkpoint read`);
+    expect(r.stderr, 'went on to the device').toContain(SENTINEL);
+  });
+});
+
+describe('--init-from a model of another architecture', () => {
+  it('names the flags that differ, with the checkpoint\'s values and this run\'s', () => {
+    const theirs = resolveConfig({ arch: 'conv', inputDim: 784, imageShape: [28, 28], channels: [8, 16] });
+    const ours = resolveConfig({ arch: 'conv', inputDim: 784, imageShape: [28, 28], channels: [8, 16], upsample: 'nearest' });
+    const layout = paramLayout(theirs);
+    const initial = { path: 'runs/t/model.safetensors', config: theirs, flat: initialParams(layout, 1) };
+    expect(() => initialParamsFor(initial, ours)).toThrow(/^--init-from runs\/t\/model\.safetensors has decoder\.layers\.0\.weight of shape \[16,8,4,4\] where this model's is \[8,16,3,3\]: the architecture flags differ from the checkpoint's \(it has --upsample transposed; this run --upsample nearest\); leave them out/);
+    const wider = resolveConfig({ hidden: [32], latent: 4, classes: 10 });
+    expect(() => initialParamsFor({ path: 'm', config: resolveConfig({ hidden: [24], latent: 4 }), flat: initialParams(paramLayout(resolveConfig({ hidden: [24], latent: 4 })), 1) }, wider))
+      .toThrow(/\(it has --hidden 24, no --conditional; this run --hidden 32, --conditional\)/);
+  });
+});
