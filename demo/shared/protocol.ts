@@ -1,6 +1,7 @@
 // Messages between the page (demo/main.ts) and the training worker (demo/worker/worker.ts). Both
 // sides import these types so a renamed field is a compile error, not a silent no-op.
 import type { VaeConfig } from '../../src/index';
+import type { DataSourceName } from '../../src/data/sources';
 
 /** Everything the form controls decide; the model part becomes a VaeConfig. */
 export interface Settings {
@@ -82,6 +83,11 @@ export type RunState = 'starting' | 'idle' | 'loading' | 'training' | 'pausing' 
  * The detail of the 'paused' state posted as soon as training stops, while the views are redrawn
  * for the step it stopped at (seconds on a slow model); a 'paused' state without it follows.
  */
+/** Each data set's name as the page's picker words it, by the command line's name. */
+export const PAGE_DATA_NAMES: Record<DataSourceName, string> = {
+  mnist: 'MNIST', 'fashion-mnist': 'Fashion-MNIST', cifar10: 'CIFAR-10', dsprites: 'dSprites', 'dsprites-color': 'Colour dSprites', folder: 'your own images',
+};
+
 export const DRAWING_AFTER_PAUSE = 'drawing the pictures of this step…';
 
 export type ErrorKind = 'no-webgpu' | 'device-lost' | 'data' | 'config' | 'checkpoint' | 'internal';

@@ -6,6 +6,7 @@
 // page's own messages (already in its words) pass through unchanged.
 import { formatBytes, withoutLimitsAdvice } from '../../src/gpu/buffers';
 import { SPLIT_IN_PLAIN_WORDS } from '../../src/data/image-set';
+import { PAGE_DATA_NAMES } from '../shared/protocol';
 
 /** API field -> the label of the page's control that sets it. */
 export const FIELD_LABELS: Record<string, string> = {
@@ -25,11 +26,11 @@ const CHOICES: Record<string, [string, Record<string, string>]> = {
   precision: ['Activations', { f32: 'f32', f16: 'f16' }],
 };
 
-/** The data sets' names as the picker shows them (the worker names them as the CLI does). */
-const DATA_NAMES: Record<string, string> = { dsprites: 'dSprites', 'dsprites-color': 'Colour dSprites' };
-
-/** `name` (a data set's, as the worker reports it) as the data picker words it. */
-export const dataName = (name: string): string => DATA_NAMES[name] ?? name;
+/**
+ * `name` (a data set's, as the worker reports it) as the data picker words it: the generated sets
+ * come by the command line's name ('dsprites'); the others already as the page words them.
+ */
+export const dataName = (name: string): string => (PAGE_DATA_NAMES as Record<string, string>)[name] ?? name;
 
 /** Safetensors caps its JSON header at 100 MB; a larger "length" means the bytes are something else. */
 const MAX_HEADER = 100_000_000;

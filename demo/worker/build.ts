@@ -4,8 +4,8 @@
 // and the views draw the new model's starting point before it is handed back. The worker
 // (worker.ts) keeps what the model was built from, to rebuild it on a new device after a loss.
 import { readCheckpoint, type AcquiredDevice, type TrainingState } from '../../src/index';
-import { dataSourceNamed, type DataSourceName } from '../../src/data/sources';
-import type { DataSource, FromWorker, RunState, Settings } from '../shared/protocol';
+import { dataSourceNamed } from '../../src/data/sources';
+import { PAGE_DATA_NAMES, type DataSource, type FromWorker, type RunState, type Settings } from '../shared/protocol';
 import { loadData, loadingText, type LoadedData } from './data';
 import { checkDataFitsDevice, checkModelFitsData } from './fits';
 import { Session } from './session';
@@ -67,11 +67,6 @@ export function trainedElsewhere(recorded: string | undefined, current: string):
   if (!was || !now || was === now) return null;
   return { was: PAGE_DATA_NAMES[was], now: PAGE_DATA_NAMES[now] };
 }
-
-/** The data sets' names as the page's picker words them. */
-const PAGE_DATA_NAMES: Record<DataSourceName, string> = {
-  mnist: 'MNIST', 'fashion-mnist': 'Fashion-MNIST', cifar10: 'CIFAR-10', dsprites: 'dSprites', 'dsprites-color': 'Colour dSprites', folder: 'your own images',
-};
 
 /** Tells the page the model `s` trains, and where it stands when it is not new. */
 export function postModel(s: Session, post: (m: FromWorker) => void): void {

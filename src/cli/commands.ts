@@ -26,11 +26,14 @@ function requireFlag(name: string, raw: string | boolean | undefined, example: s
  * --label checked against the checkpoint, before the device starts: undefined when not given; a
  * refusal naming the fix when the checkpoint is not conditional or has no such class.
  */
+/** A --label that is a number (checked as one) rather than a class name. */
+const CLASS_NUMBER = /^\s*-?\d+\s*$/;
+
 export function labelForCheckpoint(raw: string | boolean | undefined, classes: number, path: string, metadata: Record<string, string> = {}): number | undefined {
   if (raw === undefined) return undefined;
   if (!classes) throw new UsageError(`--label needs a conditional checkpoint (trained with --conditional), and ${path} is not one; leave out --label`);
   const names = classNames(metadata, classes);
-  if (typeof raw === 'string' && !/^\s*-?\d+\s*$/.test(raw)) {
+  if (typeof raw === 'string' && !CLASS_NUMBER.test(raw)) {
     // A class by its name (Fashion-MNIST's 'Sneaker', dSprites' 'heart'), in any case.
     const k = names?.findIndex((name) => name.toLowerCase() === raw.trim().toLowerCase()) ?? -1;
     if (k >= 0) return k;
@@ -42,7 +45,7 @@ export function labelForCheckpoint(raw: string | boolean | undefined, classes: n
 
 /** Checks --label's form before the checkpoint is read: a class number, or a name looked up with it. */
 export function checkLabelForm(raw: string | boolean | undefined): void {
-  if (raw === undefined || (typeof raw === 'string' && raw.trim() !== '' && !/^\s*-?\d+\s*$/.test(raw))) return;
+  if (raw === undefined || (typeof raw === 'string' && raw.trim() !== '' && !CLASS_NUMBER.test(raw))) return;
   intFlag('label', raw, 0, 0);
 }
 

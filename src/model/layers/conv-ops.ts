@@ -60,7 +60,7 @@ export function convOpsOf(graph: KernelGraph): ConvOpShape[] {
  * shared channels idle (bench/RESULTS.md, "Few-channel layers"). Also a stride-1 convolution from
  * 4-64 channels into fewer than 16 (the layers of a nearest-upsampling decoder near the picture,
  * its last into 1-6 channels): im2col's products there have few columns, which the register
- * blocks waste (the dSprites step 2.70 -> 1.40 s; the MNIST 8,16 step 644 -> 280 ms: "Four
+ * blocks waste (the dSprites step 2.70 -> 1.40 s; the MNIST 8,16 step 644 -> 300 ms: "Four
  * users, a new decoder").
  */
 export function isNarrowConv(g: ConvGeometry): boolean {
