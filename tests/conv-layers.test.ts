@@ -76,8 +76,15 @@ describe('conv layer shapes and parameters', () => {
     expect(resolveConfig({}).init).toBe('pytorch');
     expect(() => resolveConfig({ init: 'kaiming' })).toThrow(/init kaiming sets the conv architecture's convolution weights/);
     const layout = paramLayout(resolveConfig({ arch: 'conv', inputDim: 256, imageShape: [16, 16], channels: [4, 8] }));
-    near(layout.tensors.filter((t) => t.name.endsWith('.weight') && t.shape.length === 4).map((t) => (t.init.kind === 'uniform' ? t.init.bound : NaN)),
-      [Math.sqrt(6 / 16), Math.sqrt(6 / 64), Math.sqrt(6 / 64), Math.sqrt(6 / 16)]);
+    // Hidden convolutions take the ReLU gain; decoder.out (no activation after it) PyTorch's default.
+    const convBounds = (config: Parameters<typeof resolveConfig>[0]) => paramLayout(resolveConfig(config)).tensors
+      .filter((t) => t.name.endsWith('.weight') && t.shape.length === 4).map((t) => [t.name, t.init.kind === 'uniform' ? t.init.bound : NaN] as const);
+    const transposed = convBounds({ arch: 'conv', inputDim: 256, imageShape: [16, 16], channels: [4, 8] });
+    expect(transposed.map(([name]) => name)).toEqual(['encoder.layers.0.weight', 'encoder.layers.1.weight', 'decoder.layers.0.weight', 'decoder.out.weight']);
+    near(transposed.map(([, bound]) => bound), [Math.sqrt(6 / 16), Math.sqrt(6 / 64), Math.sqrt(6 / 64), 1 / Math.sqrt(16)]);
+    const nearest = convBounds({ arch: 'conv', inputDim: 768, imageShape: [16, 16], imageChannels: 3, channels: [4, 8], upsample: 'nearest', norm: 'group', sigma: 'predicted', likelihood: 'gaussian' });
+    expect(nearest.map(([name]) => name)).toEqual(['encoder.layers.0.weight', 'encoder.layers.1.weight', 'decoder.layers.0.weight', 'decoder.out.weight']);
+    near(nearest.map(([, bound]) => bound), [Math.sqrt(6 / 48), Math.sqrt(6 / 64), Math.sqrt(6 / 72), 1 / Math.sqrt(36)]);
   });
 
   it('GroupNorm: PyTorch names, weight 1 and bias 0, and the conv model places one after each hidden convolution', () => {

@@ -69,9 +69,12 @@ function convLayers(config: VaeConfig, posteriorWidth: number, outputChannels: n
   // upsampling (no parameters) followed by a 3x3 convolution that keeps the size.
   const nearest = config.upsample === 'nearest';
   const doubling = (name: string): LayerDecl[] => (nearest ? [{ type: 'upsample', name, scale: 2 }] : []);
-  const growing = (name: string, out: number, act: typeof activation): ConvDecl => (nearest
-    ? { type: 'conv2d', name, out, activation: act, init, ...KEEPING }
-    : { type: 'conv-transpose2d', name, out, activation: act, init, ...HALVING });
+  // The ReLU gain of init 'kaiming' is for a ReLU-like activation after the layer; decoder.out has
+  // none, and with it the output (a log-scale channel, under GroupNorm above it) started with about
+  // 1.4x PyTorch's spread and 2-30x the reconstruction loss. So the output layer keeps PyTorch's.
+  const growing = (name: string, out: number, act: typeof activation, layerInit = init): ConvDecl => (nearest
+    ? { type: 'conv2d', name, out, activation: act, init: layerInit, ...KEEPING }
+    : { type: 'conv-transpose2d', name, out, activation: act, init: layerInit, ...HALVING });
   const decoder: LayerDecl[] = [
     ...label('decoder'),
     ...[...dense].reverse().map((out, j): LayerDecl => ({ type: 'dense', name: `decoder.dense.${j}`, out, activation })),
@@ -79,7 +82,7 @@ function convLayers(config: VaeConfig, posteriorWidth: number, outputChannels: n
     { type: 'reshape', name: 'decoder.image', shape: [last, h, w] },
     ...widths.flatMap((out, i) => [...doubling(`decoder.upsample.${i}`), ...normed('decoder', i, out, growing(`decoder.layers.${i}`, out, activation))]),
     ...doubling('decoder.upsample.out'),
-    growing('decoder.out', outputChannels, 'none'),
+    growing('decoder.out', outputChannels, 'none', 'pytorch'),
     { type: 'flatten', name: 'decoder.flatten' },
   ];
   return { encoder, decoder };

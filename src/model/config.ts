@@ -61,8 +61,9 @@ export interface VaeConfig {
   upsample: Upsampling;
   /**
    * How the conv architecture's convolution weights start (src/model/module.ts WeightInit):
-   * 'kaiming' (ReLU gain, the conv default) or 'pytorch' (nn.Conv2d's own default, which shrinks
-   * a deep ReLU stack's signal about sqrt(6)-fold per layer). Dense layers keep PyTorch's.
+   * 'kaiming' (ReLU gain on the hidden convolutions, the conv default) or 'pytorch' (nn.Conv2d's
+   * own default, which shrinks a deep ReLU stack's signal about sqrt(6)-fold per layer). Dense
+   * layers and the decoder's output convolution keep PyTorch's.
    */
   init: WeightInit;
   latent: number;

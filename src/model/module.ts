@@ -14,6 +14,8 @@ import type { KernelChoice } from './kernels';
  * U(-sqrt(6/fan_in), sqrt(6/fan_in)), which keeps a ReLU stack's activations at the same scale
  * layer after layer instead of shrinking them about sqrt(6)-fold per layer. fan_in as PyTorch
  * computes it (weight.size(1) times the kernel's area). Biases keep PyTorch's default either way.
+ * The conv architecture gives it to the hidden convolutions only: the decoder's output layer,
+ * with no activation after it, keeps PyTorch's default (src/model/build.ts).
  */
 export type WeightInit = 'pytorch' | 'kaiming';
 export const WEIGHT_INITS: readonly WeightInit[] = ['pytorch', 'kaiming'];

@@ -84,8 +84,9 @@ class TwinVAE(nn.Module):
       self.likelihood.log_sigma = nn.Parameter(torch.zeros(D if c['sigma'] == 'learned-pixel' else 1))
 
   def kaiming_init(self):
-    """webgpu-vae's --init kaiming for conv models: ReLU-gain uniform conv weights, PyTorch's default elsewhere."""
-    for m in list(self.encoder.layers) + list(getattr(self.decoder, 'layers', [])) + [self.decoder.out]:
+    """webgpu-vae's --init kaiming for conv models: ReLU-gain uniform weights on the hidden convolutions,
+    PyTorch's default elsewhere (decoder.out included: no activation follows it)."""
+    for m in list(self.encoder.layers) + list(getattr(self.decoder, 'layers', [])):
       taps = m.kernel_size[0] * m.kernel_size[1] if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) else 0
       if isinstance(m, nn.Conv2d): fan_in = m.in_channels * taps
       elif isinstance(m, nn.ConvTranspose2d): fan_in = m.out_channels * taps
