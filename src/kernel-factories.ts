@@ -15,7 +15,10 @@ import { conv2dForward as conv2dForwardF, conv2dInputGrad as conv2dInputGradF, c
 import { convBiasGrad as convBiasGradF, convWeightGradSum as convWeightGradSumF } from '../shaders/conv-sums';
 import { groupNormForward as groupNormForwardF, groupNormInputGrad as groupNormInputGradF, groupNormParamGrad as groupNormParamGradF } from '../shaders/group-norm';
 import { channelsToRows as channelsToRowsF, col2im as col2imF, im2col as im2colF, rowsToChannels as rowsToChannelsF } from '../shaders/conv-im2col';
-import { elboReduce as elboReduceF, klDivergence as klDivergenceF, klFreeBits as klFreeBitsF } from '../shaders/elbo';
+import { elboReduce as elboReduceF, klCapacity as klCapacityF, klDivergence as klDivergenceF, klFreeBits as klFreeBitsF } from '../shaders/elbo';
+import { tcPosteriorGrad as tcPosteriorGradF, tcRows as tcRowsF } from '../shaders/tc';
+import { upsampleBackward as upsampleBackwardF, upsampleForward as upsampleForwardF } from '../shaders/upsample';
+import { concatBackward as concatBackwardF, concatForward as concatForwardF } from '../shaders/concat';
 import { iwaeChunk as iwaeChunkF, iwaeReduce as iwaeReduceF, iwaeWeights as iwaeWeightsF } from '../shaders/iwae';
 import { optimizerStep as optimizerStepF } from '../shaders/adam';
 import { gradNormPartial as gradNormPartialF } from '../shaders/grad-norm';
@@ -78,6 +81,9 @@ export const channelsToRows = checked('channelsToRows', channelsToRowsF, { ...ch
 export const rowsToChannels = checked('rowsToChannels', rowsToChannelsF, { ...channels, ...epilogue, f16: true });
 export const klDivergence = checked('klDivergence', klDivergenceF, { batch: true, layout: true, gradients: true });
 export const klFreeBits = checked('klFreeBits', klFreeBitsF, { batch: true, layout: true });
+export const klCapacity = checked('klCapacity', klCapacityF, { batch: true, layout: true });
+export const tcRows = checked('tcRows', tcRowsF, { batch: true, samples: true, layout: true, tcExcess: true, gradients: true });
+export const tcPosteriorGrad = checked('tcPosteriorGrad', tcPosteriorGradF, { batch: true, samples: true, layout: true, tcExcess: true });
 export const elboReduce = checked('elboReduce', elboReduceF, { batch: true, samples: true, freeBitsLatent: true, tcExcess: true, capacity: true });
 export const iwaeWeights = checked('iwaeWeights', iwaeWeightsF, { batch: true, samples: true, layout: true, gradients: true });
 export const iwaeReduce = checked('iwaeReduce', iwaeReduceF, { batch: true, samples: true });
@@ -86,4 +92,10 @@ export const optimizerStep = checked('optimizerStep', optimizerStepF, { kind: tr
 export const gradNormPartial = checked('gradNormPartial', gradNormPartialF, { count: true });
 export const gatherBatch = checked('gatherBatch', gatherBatchF, { rows: true, dim: true, binarize: true, dequantize: true });
 export const gatherLabels = checked('gatherLabels', gatherLabelsF, { rows: true, classes: true });
+const upsample = { batch: true, channels: true, height: true, width: true, scale: true, f16: true } as const;
+export const upsampleForward = checked('upsampleForward', upsampleForwardF, upsample);
+export const upsampleBackward = checked('upsampleBackward', upsampleBackwardF, upsample);
+const concat = { rows: true, features: true, extra: true, conditionRows: true, f16: true } as const;
+export const concatForward = checked('concatForward', concatForwardF, concat);
+export const concatBackward = checked('concatBackward', concatBackwardF, concat);
 export const dspritesRaster = checked('dspritesRaster', dspritesRasterF, { rows: true, colour: true, gathered: true });

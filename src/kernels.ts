@@ -28,6 +28,9 @@ export { decoderOutputWidth, LOG_SCALE_RANGE, PREDICTED_LOG_SCALE, LIKELIHOODS, 
 export { weightGradSplits, convOutputSize, CONV_VARIANTS, CONV_TILES, type ConvGeometry, type ConvParams, type ConvVariant } from '../shaders/conv';
 export { convBiasGradSlices } from '../shaders/conv-sums';
 export { GROUP_NORM, type GroupNormShape, type GroupNormForwardParams } from '../shaders/group-norm';
+export { type UpsampleParams } from '../shaders/upsample';
+export { type ConcatParams } from '../shaders/concat';
+export { LV_LIMIT, type TcParams } from '../shaders/tc';
 export { IM2COL_TILE, type ChannelLayout } from '../shaders/conv-im2col';
 export { KL_WGSL } from '../shaders/elbo';
 export { type Optimizer } from '../shaders/adam';
@@ -38,8 +41,9 @@ export { type HalfBindings } from '../shaders/half';
 export {
   sliceSum, matmul, columnSum, activationForward, activationBackward, reparamForward, reparamBackward, priorSample, likelihoodRows, decoderMean,
   conv2dForward, conv2dInputGrad, conv2dWeightGrad, convWeightGradSum, convBiasGrad, groupNormForward, groupNormInputGrad, groupNormParamGrad,
-  im2col, col2im, channelsToRows, rowsToChannels, klDivergence, klFreeBits, elboReduce, iwaeWeights, iwaeReduce, iwaeChunk, optimizerStep,
-  gradNormPartial, gatherBatch, gatherLabels, dspritesRaster, FACTORY_PARAMETERS,
+  im2col, col2im, channelsToRows, rowsToChannels, klDivergence, klFreeBits, klCapacity, tcRows, tcPosteriorGrad, elboReduce, iwaeWeights,
+  iwaeReduce, iwaeChunk, optimizerStep, gradNormPartial, gatherBatch, gatherLabels, dspritesRaster, upsampleForward, upsampleBackward,
+  concatForward, concatBackward, FACTORY_PARAMETERS,
 } from './kernel-factories';
 export { PHILOX_WGSL } from '../shaders/philox';
 export { encodeStepParams, STREAM, type StepParams } from './step-params';

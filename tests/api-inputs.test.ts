@@ -199,6 +199,23 @@ describe('options refused by name at creation', () => {
   });
 });
 
+describe('onLosses', () => {
+  it('takes every step\'s loss, which readLosses() then delivers and does not keep as well', async () => {
+    const { device } = await gpu();
+    const seen: number[] = [];
+    const vae = await VAE.create(tiny, { device, batch: 8, lossEvery: 4, onLosses: (losses) => seen.push(...losses.map((l) => l.step)) });
+    const x = new Float32Array(8 * D).fill(0.5);
+    for (let i = 0; i < 10; i++) await vae.trainStep(x);
+    // Steps 8 and 9 are still on the GPU: readLosses() reads them into onLosses and returns none.
+    expect(await vae.readLosses()).toEqual([]);
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    for (let i = 0; i < 8; i++) await vae.trainStep(x);
+    expect(await vae.readLosses()).toEqual([]);
+    expect(seen.length).toBe(18);
+    vae.destroy();
+  });
+});
+
 describe('an onLosses that throws', () => {
   it('fails no training step; its first exception comes from the next readLosses, once', async () => {
     const { device } = await gpu();

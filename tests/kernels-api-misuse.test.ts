@@ -9,6 +9,7 @@ import {
   convBiasGrad, convBiasGradSlices, decoderMean, dspritesRaster, elboReduce, encodeStepParams, gatherBatch, gatherLabels, gradNormPartial, groupNormForward,
   groupNormInputGrad, groupNormParamGrad, im2col, iwaeChunk, iwaeReduce, iwaeWeights, KERNELS_LABEL_PREFIX, klDivergence, klFreeBits,
   likelihoodRows, matmul, optimizerStep, priorSample, reparamBackward, reparamForward, rowsToChannels, STEP_PARAMS, stepHealth, type Kernel,
+  klCapacity, tcRows, tcPosteriorGrad, upsampleForward, upsampleBackward, concatForward, concatBackward,
 } from '../src/kernels';
 import { readFloats } from '../src/gpu/buffers';
 import { GpuError, ShaderCompileError } from '../src/errors';
@@ -62,6 +63,13 @@ const everyFactory = (): Kernel[] => [
   gatherBatch({ rows: 2, dim: 6, binarize: 'dynamic' }),
   gatherLabels({ rows: 2, classes: 10 }),
   dspritesRaster({ rows: 2, gathered: true }),
+  klCapacity({ batch: 2, layout }),
+  tcRows({ batch: 2, samples: 2, layout, tcExcess: 5, gradients: true }),
+  tcPosteriorGrad({ batch: 2, samples: 2, layout, tcExcess: 5 }),
+  upsampleForward({ batch: 2, channels: 3, height: 2, width: 3, scale: 2 }),
+  upsampleBackward({ batch: 2, channels: 3, height: 2, width: 3, scale: 2 }),
+  concatForward({ rows: 4, features: 3, extra: 2, conditionRows: 2 }),
+  concatBackward({ rows: 4, features: 3, extra: 2, conditionRows: 2 }),
 ];
 
 describe('factories refuse bad parameters', () => {

@@ -110,14 +110,20 @@ export class LossRing {
           const health = this.health ? { gradNorm: v[h + 4 * i], flags: v[h + 4 * i + 1], clipScale: v[h + 4 * i + 2] } : { gradNorm: NaN, flags: 0, clipScale: 1 };
           losses.push({ step: firstStep + i, loss: v[4 * i], rec: v[4 * i + 1], kl: v[4 * i + 2], examples: v[4 * i + 3], ...health });
         }
-        this.results.push(...losses);
+        // Losses handed to onLosses are the app's and not kept as well: an app that never calls
+        // readLosses() would otherwise hold every step's record for the model's life.
+        if (!this.onLosses) {
+          this.results.push(...losses);
+          return;
+        }
         // The app's callback runs inside a read no caller awaits: a throw here would surface from
         // whichever later step waits for this staging buffer, and fail that step. It is kept for
-        // readLosses() instead, and the ring goes on.
+        // readLosses() instead, with the losses the callback failed to take, and the ring goes on.
         try {
-          this.onLosses?.(losses);
+          this.onLosses(losses);
         } catch (error) {
           this.callbackError ??= { error };
+          this.results.push(...losses);
         }
       });
       // A model destroyed with reads in flight aborts them: that is its owner's choice, not a

@@ -64,9 +64,11 @@ export interface VaeOptions extends Partial<TrainingOptions> {
   /** Initial flat parameters (layout of paramLayout); default: PyTorch-style init from `seed`. */
   initialParams?: Float32Array;
   /**
-   * Called with each batch of losses read back from the GPU. An exception it throws never fails a
-   * training step (the read that called it belongs to no one call): the first one is kept and
-   * thrown, once, by the next readLosses().
+   * Called with each batch of losses read back from the GPU; losses it takes are not kept for
+   * readLosses(), which then only waits for the submitted steps and delivers their losses here. An
+   * exception it throws never fails a training step (the read that called it belongs to no one
+   * call): the first one is kept and thrown, once, by the next readLosses(), and the losses of a
+   * call that threw are kept for the readLosses() after it.
    */
   onLosses?: (losses: StepLoss[]) => void;
   /** Graphs kept besides the training step's (default 8); the least recently used is freed beyond it. */

@@ -164,7 +164,7 @@ export class VAE extends VaeBase {
     afterSubmit?.();
   }
 
-  /** Waits for all submitted steps and returns every loss read since the last call. */
+  /** Waits for all submitted steps and returns every loss read since the last call (none that onLosses took). */
   async readLosses(): Promise<StepLoss[]> {
     return this.exclusive(async () => {
       this.assertAlive();
