@@ -40,7 +40,7 @@ export interface LogLikelihoodResult {
   bitsPerDim: number | null;
   examples: number;
   samples: number;
-  perExample: Float32Array;
+  perExample: Float32Array<ArrayBuffer>;
 }
 
 /**

@@ -217,7 +217,7 @@ export abstract class VaeBase {
   }
 
   /** Every parameter tensor by name, copied to the CPU. */
-  async parameters(): Promise<Record<string, { shape: number[]; data: Float32Array }>> {
+  async parameters(): Promise<Record<string, { shape: number[]; data: Float32Array<ArrayBuffer> }>> {
     const flat = await this.flatParameters();
     return Object.fromEntries(this.layout.tensors.map((t) => [t.name, { shape: t.shape, data: flat.slice(t.offset, t.offset + t.count) }]));
   }
@@ -244,7 +244,7 @@ export abstract class VaeBase {
   }
 
   /** Adam's first and second moments (flat layout, like the parameters), copied to the CPU; null for SGD, which keeps none. */
-  async optimizerState(): Promise<{ m: Float32Array; v: Float32Array } | null> {
+  async optimizerState(): Promise<{ m: Float32Array<ArrayBuffer>; v: Float32Array<ArrayBuffer> } | null> {
     this.assertAlive();
     if (this.training.optimizer !== 'adam') return null;
     return { m: await readFloats(this.device, this.buffers.moment1), v: await readFloats(this.device, this.buffers.moment2) };
