@@ -70,8 +70,8 @@ function convLayers(config: VaeConfig, posteriorWidth: number, outputChannels: n
   const nearest = config.upsample === 'nearest';
   const doubling = (name: string): LayerDecl[] => (nearest ? [{ type: 'upsample', name, scale: 2 }] : []);
   // The ReLU gain of init 'kaiming' is for a ReLU-like activation after the layer; decoder.out has
-  // none, and with it the output (a log-scale channel, under GroupNorm above it) started with about
-  // 1.4x PyTorch's spread and 2-30x the reconstruction loss. So the output layer keeps PyTorch's.
+  // none, and with it the output (a log-scale channel, under GroupNorm above it) started with
+  // sqrt(6) = 2.4 times PyTorch's spread and 2-30x the reconstruction loss. So it keeps PyTorch's.
   const growing = (name: string, out: number, act: typeof activation, layerInit = init): ConvDecl => (nearest
     ? { type: 'conv2d', name, out, activation: act, init: layerInit, ...KEEPING }
     : { type: 'conv-transpose2d', name, out, activation: act, init: layerInit, ...HALVING });
