@@ -56,6 +56,34 @@ describe('checks against the checkpoint\'s classes and data set, before the devi
   });
 });
 
+describe('an --out inside the folder the checkpoint\'s run trained on', () => {
+  it('is refused by every picture command, the folder read from the run\'s record, before the device', async () => {
+    const runDir = at('out-run');
+    const pictures = join(runDir, 'pictures');
+    mkdirSync(pictures, { recursive: true });
+    const { tensors, metadata } = decodeSafetensors(new Uint8Array(readFileSync(FIXTURE)));
+    const model = join(runDir, 'model.safetensors');
+    writeFileSync(model, encodeSafetensors(tensors, { ...metadata, dataset: 'folder' }));
+    writeFileSync(join(runDir, 'config.json'), JSON.stringify({ format: 'webgpu-vae-run', config: JSON.parse(metadata.config), run: { dataset: 'folder', dataDir: pictures } }));
+    const inside = join(pictures, 'out.png');
+    // Commands that read the folder (found from the record) and commands that read none.
+    for (const argv of [['reconstruct'], ['interpolate'], ['traverse', '--dataset', 'folder']]) {
+      const r = await runMain([...argv, '--checkpoint', model, '--out', inside]);
+      // The line saying which folder is read, then the refusal.
+      expect(r.stderr.trim().split('\n'), argv[0]).toEqual([
+        expect.stringContaining(`reading --data-dir ${pictures}, the folder the run that wrote the checkpoint read`),
+        expect.stringContaining(`--out ${inside} is inside --data-dir ${pictures}: the picture would replace or join the pictures the command reads`),
+      ]);
+      expect(r.code, argv[0]).toBe(1);
+    }
+    for (const argv of [['sample'], ['traverse']]) {
+      await refusedBeforeDevice([...argv, '--checkpoint', model, '--out', join(pictures, 'sub', 'out.png')], `is inside ${pictures}, the picture folder the run that wrote the checkpoint trained on: the picture would join its pictures; choose an --out outside it`);
+    }
+    // Outside the folder, the commands go on to the device.
+    for (const command of ['sample', 'reconstruct']) expect((await runMain([command, '--checkpoint', model, '--out', at('elsewhere.png')])).stderr).toContain(SENTINEL);
+  });
+});
+
 describe('--init-from a model of another architecture', () => {
   it('names the flags that differ, with the checkpoint\'s values and this run\'s', () => {
     const theirs = resolveConfig({ arch: 'conv', inputDim: 784, imageShape: [28, 28], channels: [8, 16] });

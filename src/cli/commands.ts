@@ -179,6 +179,8 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   const checkpoint = await readCheckpointFile(path);
   const classes = checkpoint.config.classes;
   const label = labelForCheckpoint(f.label, classes, path, checkpoint.metadata);
+  const inputs = { checkpoint: path, runFolder: recordedDataDir(path, checkpoint.config, checkpoint.metadata) };
+  checkPictureOut('sample', out, inputs);
   // A conditional model without --label: the samples spread evenly over the classes, by default
   // SAMPLES_PER_CLASS of each as the run's own samples.png, so every class shows.
   const spread = classes > 0 && label === undefined;
@@ -190,7 +192,7 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   const [rows, cols] = vae.config.imageShape;
   const images = spread ? await samplesByClass(vae, labels!, seed) : await vae.sample(n, seed, labels);
   const grid = spread ? classRows(images, labels!, classes, vae.config.inputDim) : { cells: images, count: n, perRow: Math.ceil(Math.sqrt(n)) };
-  await writePicture('sample', out, imageGridPng(grid.cells, grid.count, rows, cols, grid.perRow, gridFor(vae.config)), { checkpoint: path });
+  await writePicture('sample', out, imageGridPng(grid.cells, grid.count, rows, cols, grid.perRow, gridFor(vae.config)), inputs);
   const perClass = spread ? Array.from({ length: classes }, (_, k) => labels!.filter((l) => l === k).length) : undefined;
   report.event({ event: 'done', files: { samples: out }, n, seed, ...(label !== undefined ? { label } : {}), ...(perClass ? { per_class: perClass } : {}) });
   report.info(`wrote ${n} sample${n === 1 ? '' : 's'}${label !== undefined ? ` of class ${classWords(label, classNames(checkpoint.metadata, classes))}` : ''} to ${out}${spread ? `: ${describeSpread(n, classes)}` : ''}`);

@@ -17,7 +17,7 @@ import { imageGridPng } from '../io/png';
 import { VAE } from '../model/vae';
 import { choiceFlag, defineFlags, intFlag, parseFlags, stringFlag, UsageError } from './args';
 import { checkDataDir, checkDatasetFits, checkpointDataset, DATASETS, getDevice, heldOutTestSet, type DatasetName, makeReporter, readCheckpointFile, recordedDataDir } from './io';
-import { checkPictureOut, writePicture } from './output-file';
+import { checkPictureOut, writePicture, type PictureInputs } from './output-file';
 import { firstPictures, gridFor, reconstructionsPng } from './pictures';
 import { dspritesFactorNames } from '../model/traversal';
 import { describeRecovery, factorRecovery } from '../model/factor-recovery';
@@ -37,7 +37,11 @@ const INTERPOLATE_FLAGS = defineFlags('interpolate', {
 } as const);
 
 /** --dataset as given (undefined: the one the checkpoint was trained on; checkpointDataset). */
-interface Common { command: string; path: string; out: string; dataset: (typeof DATASETS)[number] | undefined; dataDir: string | undefined; report: Reporter }
+interface Common {
+  command: string; path: string; out: string; dataset: (typeof DATASETS)[number] | undefined; dataDir: string | undefined; report: Reporter;
+  /** What --out must not overwrite or join: the flags' at first, the folders found once the checkpoint is read. */
+  inputs: PictureInputs;
+}
 
 function commonFlags(command: string, f: { checkpoint?: string | boolean; out?: string | boolean; dataset?: string | boolean; 'data-dir'?: string | boolean; json?: string | boolean }): Common {
   const path = stringFlag('checkpoint', f.checkpoint);
@@ -48,7 +52,7 @@ function commonFlags(command: string, f: { checkpoint?: string | boolean; out?: 
   checkPictureOut(command, out, { checkpoint: path, dataDir });
   if (!out.toLowerCase().endsWith('.png')) throw new UsageError(`--out must name a .png file, got '${out}'`);
   if (dataset) checkDataDir(dataset, dataDir);
-  return { command, path, out, dataset, dataDir, report: makeReporter(!!f.json) };
+  return { command, path, out, dataset, dataDir, report: makeReporter(!!f.json), inputs: { checkpoint: path, dataDir } };
 }
 
 /**
@@ -60,6 +64,8 @@ async function withTestSet<T>(c: Common, plan: (config: VaeConfig, metadata: Rec
   const count = plan(checkpoint.config, checkpoint.metadata);
   const { dataset, dataDir, note } = checkpointDataset(c.dataset, checkpoint.metadata, c.dataDir, recordedDataDir(c.path, checkpoint.config, checkpoint.metadata));
   if (note) c.report.status(note);
+  c.inputs = { checkpoint: c.path, dataDir, runFolder: recordedDataDir(c.path, checkpoint.config, checkpoint.metadata) };
+  checkPictureOut(c.command, c.out, c.inputs);
   checkDatasetFits(c.path, checkpoint.config, checkpoint.metadata, dataset);
   const acquired = await getDevice(c.report.status);
   const vae = await modelForReading(checkpoint, acquired, count);
@@ -76,7 +82,7 @@ export async function reconstructCommand(argv: string[]): Promise<void> {
   const c = commonFlags('reconstruct', f);
   await withTestSet(c, () => n, async (vae, test, dataset) => {
     const { png, shown, reconstructed } = await reconstructionsPng(vae, test, n);
-    await writePicture(c.command, c.out, png, { checkpoint: c.path, dataDir: c.dataDir });
+    await writePicture(c.command, c.out, png, c.inputs);
     // dSprites pictures carry their factors: say which ones the reconstructions keep.
     const factors = (test as { factors?: Uint8Array }).factors;
     const width = factors ? factors.length / test.count : 0;
@@ -162,7 +168,7 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
       tiles.set(x.subarray((2 * p + 1) * D, (2 * p + 2) * D), (p * width + steps + 1) * D);
     }
     const [rows, cols] = vae.config.imageShape;
-    await writePicture(c.command, c.out, imageGridPng(tiles, rowsOut * width, rows, cols, width, gridFor(vae.config)), { checkpoint: c.path, dataDir: c.dataDir });
+    await writePicture(c.command, c.out, imageGridPng(tiles, rowsOut * width, rows, cols, width, gridFor(vae.config)), c.inputs);
     c.report.event({ event: 'done', files: { interpolation: c.out }, pairs: rowsOut, steps, dataset, pictures: rowPictures, ...(decodedAs ? { decoded_as: decodedAs } : {}) });
     // The test split may hold fewer pictures than the pairs asked for: say so rather than draw fewer silently.
     const fewer = rowsOut < pairs ? ` (${pairs} pairs were asked for; the ${dataset} test split has ${test.count} picture${test.count === 1 ? '' : 's'}${conditional ? `, ${rowsOut} pair${rowsOut === 1 ? '' : 's'} of the same class` : ''})` : '';

@@ -19,6 +19,8 @@ export interface PictureInputs {
   checkpoint: string;
   /** The --data-dir the command reads, when it reads one. */
   dataDir?: string;
+  /** The picture folder the run that wrote the checkpoint trained on (its record's --data-dir), if any. */
+  runFolder?: string | null;
 }
 
 /** An example --out for each picture command, for the refusals' fixes. */
@@ -99,6 +101,11 @@ export function checkPictureOut(command: string, out: string, inputs: PictureInp
   }
   if (inputs.dataDir && isInside(out, inputs.dataDir)) {
     throw new UsageError(`--out ${out} is inside --data-dir ${inputs.dataDir}: the picture would replace or join the pictures the command reads; choose an --out outside it (e.g. ${EXAMPLE_OUT[command] ?? 'picture.png'})`);
+  }
+  // Read or not by this command, the run's own folder is the checkpoint's data set: a picture
+  // there would join it, and later commands would read it as one of the pictures.
+  if (inputs.runFolder && isInside(out, inputs.runFolder)) {
+    throw new UsageError(`--out ${out} is inside ${inputs.runFolder}, the picture folder the run that wrote the checkpoint trained on: the picture would join its pictures; choose an --out outside it (e.g. ${EXAMPLE_OUT[command] ?? 'picture.png'})`);
   }
   const kind = existing?.isFile() ? notAPicture(out, existing.size) : null;
   if (kind) throw new UsageError(`--out ${out} already exists and is ${kind === 'not a PNG picture' ? kind : `not a PNG picture (it is ${kind})`}; the picture would replace it: ${fix}`);

@@ -87,6 +87,8 @@ export async function traverseCommand(argv: string[]): Promise<void> {
   if (found?.note) report.status(found.note);
   const testDir = found ? found.dataDir : dataDir;
   if (found) checkDataDir(found.dataset, testDir); // no folder given, and none the run recorded: ask for it
+  const inputs = { checkpoint: path, dataDir: testDir, runFolder: recordedDataDir(path, checkpoint.config, checkpoint.metadata) };
+  checkPictureOut('traverse', out, inputs);
   // Without a data set these flags would be ignored without a word; the fix names the checkpoint's own.
   if (!dataset && (f.limit !== undefined || dataDir !== undefined)) throw new UsageError(needsDataset(f.limit !== undefined ? '--limit' : '--data-dir', checkpoint.metadata, dataDir, recordedDataDir(path, checkpoint.config, checkpoint.metadata)));
   if (dataset) checkDatasetFits(path, checkpoint.config, checkpoint.metadata, dataset);
@@ -143,7 +145,7 @@ export async function traverseCommand(argv: string[]): Promise<void> {
     const labelFrom = labelGiven !== undefined ? '--label' : pictureLabel !== undefined ? 'picture' : 'default';
     const images = await vae.decode(z, classes ? new Array(order.length * steps).fill(label) : undefined);
     const [rows, cols] = vae.config.imageShape;
-    await writePicture('traverse', out, imageGridPng(images, order.length * steps, rows, cols, steps, gridFor(vae.config)), { checkpoint: path, dataDir });
+    await writePicture('traverse', out, imageGridPng(images, order.length * steps, rows, cols, steps, gridFor(vae.config)), inputs);
     report.event({
       event: 'done', files: { traversal: out }, order, steps, range,
       centred_on: kl ? 'first test picture' : 'prior mean', ordered_by: kl ? 'mean KL' : 'index',
