@@ -175,6 +175,16 @@ describe('options refused by name at creation', () => {
     await expect(VAE.create(tiny, { device, batch: 8, ...bad })).rejects.toThrow(message);
   });
 
+  it('a beta-TCVAE at a training batch of 1, whose TC estimate has no other example; a model that only reads may take it', async () => {
+    const { device } = await gpu();
+    const tc = { ...tiny, objective: 'tcvae' as const, beta: 6 };
+    await expect(VAE.create(tc, { device, batch: 1 })).rejects.toThrow(/^objective 'tcvae' estimates the total correlation from the other examples of each batch, and a batch of 1 has none \(it would train the plain ELBO\); use a batch of 2 or more/);
+    const reader = await VAE.create(tc, { device, batch: 1, prepareTraining: false });
+    expect((await reader.sample(1, 0)).length).toBe(D);
+    reader.destroy();
+    (await VAE.create(tc, { device, batch: 2 })).destroy();
+  });
+
   it('initialParams beside a checkpoint, which brings its own', async () => {
     const { device } = await gpu();
     const vae = await VAE.create(tiny, { device, batch: 8 });

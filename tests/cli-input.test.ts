@@ -170,6 +170,7 @@ describe('the library\'s refusals in CLI terms', () => {
     await refused(['train', '--objective', 'iwae', '--beta', '2', '--out', at('run')], 'use --objective elbo, or leave out --beta');
     await refused(['train', '--kl-capacity', '25', '--free-bits', '0.5', '--out', at('run')], /^webgpu-vae train: error: --kl-capacity schedules the KL term itself .*: leave out --free-bits/);
     await refused(['train', '--objective', 'tcvae', '--kl-capacity', '5', '--out', at('run')], '(leave out --kl-capacity, or use --objective elbo)');
+    await refused(['train', '--objective', 'tcvae', '--batch', '1', '--out', at('run')], '--objective tcvae estimates the total correlation from the other examples of each batch, and a batch of 1 has none');
     await refused(['train', '--init', 'kaiming', '--out', at('run')], '(use --init pytorch, or --arch conv)');
   });
 });

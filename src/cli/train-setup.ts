@@ -5,6 +5,7 @@
 import { join, resolve as resolvePath } from 'node:path';
 import { ConfigError } from '../errors';
 import { DEFAULT_CONFIG, resolveConfig, type VaeConfig } from '../model/config';
+import { checkTcBatch } from '../model/vae-options';
 import type { TrainingState } from '../training-state';
 import { stringFlag, UsageError } from './args';
 import { initialParamsFor, readInitialModel, withArchitectureOf } from './init-from';
@@ -74,6 +75,7 @@ async function setUpNewRun(f: Flags): Promise<RunSetup> {
   let config: VaeConfig;
   try {
     config = resolveConfig({ ...fields, inputDim: channels * rows * cols, imageShape: [rows, cols], imageChannels: channels });
+    checkTcBatch(config.objective, run.batch);
   } catch (e) {
     // The library names its fields (klCapacity, init pytorch); the command line names flags.
     if (e instanceof ConfigError) throw new UsageError(toFlags(e.message));

@@ -136,6 +136,18 @@ export function resolveTraining(opts: VaeOptions): TrainingOptions {
   return t;
 }
 
+/**
+ * The beta-TCVAE's total correlation is estimated from the other examples of each batch
+ * (minibatch-weighted sampling, shaders/tc.ts); at a training batch of 1 there are none, the
+ * estimate is a constant with no gradient, and the model would train the plain ELBO unsaid.
+ * A model that does not train (prepareTraining false) may take any batch.
+ */
+export function checkTcBatch(objective: string, batch: number): void {
+  if (objective === 'tcvae' && batch < 2) {
+    throw new ConfigError(`objective 'tcvae' estimates the total correlation from the other examples of each batch, and a batch of ${batch} has none (it would train the plain ELBO); use a batch of 2 or more (the more examples, the closer the estimate)`);
+  }
+}
+
 /** A seed (options.seed, sample's seed): Philox takes a non-negative safe integer; anything else would be truncated. */
 export function checkSeed(seed: unknown, what: string): void {
   if (!(Number.isSafeInteger(seed) && (seed as number) >= 0)) throw new ConfigError(`${what} must be a non-negative integer, got ${shown(seed)}`);

@@ -21,7 +21,7 @@ import { convOpsOf } from './layers/conv-ops';
 import { defaultAutotuneCache } from './autotune-cache';
 import { checkPrecision } from './precision';
 import { checkKnownKeys } from '../edit-distance';
-import { checkCreationOptions, checkSeed, DEFAULT_TRAINING, lrAt, restateRefusal, type ElboResult, type VaeOptions } from './vae-options';
+import { checkCreationOptions, checkSeed, checkTcBatch, DEFAULT_TRAINING, lrAt, restateRefusal, type ElboResult, type VaeOptions } from './vae-options';
 import { checkNoLabels, checkRowCount, checkRowsTakeNoise, checkRowValues, checkSource, rowsOf, rowsTypeError, type RowValues } from './vae-inputs';
 import { OutOfMemoryScopes } from './creation-scopes';
 import { VaeBase } from './vae-base';
@@ -42,6 +42,7 @@ export class VAE extends VaeBase {
     if (config === null || typeof config !== 'object') throw new ConfigError(`VAE.create's first argument is the model's configuration, an object (e.g. { latent: 20 }), got ${String(config)}`);
     checkKnownKeys('config field', Object.keys(config), Object.keys(DEFAULT_CONFIG));
     const resolved = resolveConfig(config);
+    if (opts.prepareTraining !== false) checkTcBatch(resolved.objective, opts.batch ?? DEFAULT_TRAINING.batch);
     const device = 'adapter' in opts.device && 'device' in opts.device ? opts.device.device : (opts.device as GPUDevice);
     // Nothing may be made on a gone device (Dawn for Node crashes or hangs instead of reporting it).
     if (await isDeviceGoneAfterSettling(device)) {
