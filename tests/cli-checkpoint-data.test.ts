@@ -85,6 +85,22 @@ describe('an --out inside the folder the checkpoint\'s run trained on', () => {
 });
 
 describe('--init-from a model of another architecture', () => {
+  it('with --likelihood given anew: the new likelihood\'s scale, and the checkpoint\'s scale parameter named if it has one', async () => {
+    const write = (name: string, sigma: number | 'learned-pixel') => {
+      const config = resolveConfig({ hidden: [8], latent: 2, likelihood: 'gaussian', sigma });
+      const layout = paramLayout(config), flat = initialParams(layout, 1);
+      const tensors = Object.fromEntries(layout.tensors.map((t) => [t.name, { shape: t.shape, data: flat.slice(t.offset, t.offset + t.count) }]));
+      writeFileSync(at(name), encodeSafetensors(tensors, { format: 'webgpu-vae', version: '1', config: JSON.stringify(config), dataset: 'mnist' }));
+      return at(name);
+    };
+    const learned = write('gaussian-learned-pixel.safetensors', 'learned-pixel');
+    await refusedBeforeDevice(['train', '--init-from', learned, '--likelihood', 'bernoulli', '--out', at('to-bernoulli')],
+      `--init-from ${learned} has likelihood.log_sigma, which this model does not: the architecture flags differ from the checkpoint's (it has --likelihood gaussian, --sigma learned-pixel; this run --likelihood bernoulli, --sigma 1)`);
+    // A fixed scale has no parameter: the same network starts a Bernoulli model.
+    const fixed = write('gaussian-fixed.safetensors', 0.5);
+    expect((await runMain(['train', '--init-from', fixed, '--likelihood', 'bernoulli', '--out', at('fixed-to-bernoulli')])).stderr).toContain(SENTINEL);
+  });
+
   it('names the flags that differ, with the checkpoint\'s values and this run\'s', () => {
     const theirs = resolveConfig({ arch: 'conv', inputDim: 784, imageShape: [28, 28], channels: [8, 16] });
     const ours = resolveConfig({ arch: 'conv', inputDim: 784, imageShape: [28, 28], channels: [8, 16], upsample: 'nearest' });

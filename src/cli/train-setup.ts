@@ -71,7 +71,10 @@ async function setUpNewRun(f: Flags): Promise<RunSetup> {
   }
   // The data decides the picture: channels, rows and columns (a folder's from --image-size and --image-channels).
   const [channels, rows, cols] = exampleShape(run.dataset, dataFlags(run));
-  const fields = configFields(f, initial ? withArchitectureOf(DEFAULT_CONFIG, initial.config) : DEFAULT_CONFIG, run.dataset);
+  // A --likelihood given anew brings its own default scale, not the checkpoint's (a Bernoulli has
+  // none), so that what differs is said by the parameters it has or lacks.
+  const inherited = initial && f.likelihood !== undefined && f.sigma === undefined ? { ...initial.config, sigma: DEFAULT_CONFIG.sigma } : initial?.config;
+  const fields = configFields(f, inherited ? withArchitectureOf(DEFAULT_CONFIG, inherited) : DEFAULT_CONFIG, run.dataset);
   let config: VaeConfig;
   try {
     config = resolveConfig({ ...fields, inputDim: channels * rows * cols, imageShape: [rows, cols], imageChannels: channels });
