@@ -118,6 +118,8 @@ describe('webgpu-vae CLI', { timeout: LONG }, () => {
     const iw = await cli(['eval', '--checkpoint', done.files.model, '--limit', '8', '--iwae', '4']);
     expect(iw.stdout).toMatch(/\(no bits\/dim: grey levels taken as Bernoulli probabilities are not a likelihood of the pixels/);
     expect(iw.stdout).toMatch(/: test IWAE loss ~ [\d.]+ ± [\d.]+ nats \(standard error over the examples\), the -ELBO's importance-weighted bound with K=4 over 8 examples \(not a -log p\(x\) of the pixels: see above\)$/m);
+    const iwJson = jsonLines((await cli(['eval', '--checkpoint', done.files.model, '--limit', '8', '--iwae', '4', '--json'])).stdout).find((x) => x.event === 'iwae');
+    expect(iwJson).toMatchObject({ estimates: 'IWAE loss', not_a_likelihood: expect.stringContaining('grey levels taken as Bernoulli probabilities'), bits_per_dim: null });
     // ... and an independent float64 evaluation of the checkpoint file agrees: the KL term is
     // deterministic (a function of the encoder alone), the reconstruction term is a one-sample
     // Monte Carlo estimate per image, so it must agree within a few of its standard errors.

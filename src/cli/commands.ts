@@ -153,7 +153,8 @@ export async function evalCommand(argv: string[]): Promise<void> {
     const ll = await vae.logLikelihood(data, { samples: iwae, seed, onProgress }).finally(() => bar?.stop());
     // A conditional model's bound is of log p(x | y), given each picture's own label.
     const target = vae.config.classes > 0 ? '-log p(x | label)' : '-log p(x)';
-    report.event({ event: 'iwae', checkpoint: path, dataset, samples: iwae, estimates: target, nll: ll.nll, stderr: ll.stderr, bits_per_dim: ll.bitsPerDim, examples: ll.examples });
+    // The JSON names the figure as the line does: no -log p(x) where the nats are no likelihood of the pixels.
+    report.event({ event: 'iwae', checkpoint: path, dataset, samples: iwae, estimates: why ? 'IWAE loss' : target, ...(why ? { not_a_likelihood: toFlags(why) } : {}), nll: ll.nll, stderr: ll.stderr, bits_per_dim: ll.bitsPerDim, examples: ll.examples });
     // One example has no spread to give a standard error from.
     const spread = Number.isFinite(ll.stderr) ? ` ± ${ll.stderr.toFixed(2)} nats (standard error over the examples${bits(ll.nll)})` : ` nats (one example: no standard error${bits(ll.nll)})`;
     const over = `with K=${iwae} over ${ll.examples} example${ll.examples === 1 ? '' : 's'}`;
