@@ -155,8 +155,9 @@ describe('train --resume', { timeout: LONG }, () => {
     const dir = join(root, 'longer');
     expect((await train([...RUN, '--epochs', '2', '--out', dir])).code).toBe(0);
     await expect(train(['--resume', dir])).rejects.toThrow(/has already trained 2 epochs, all it was asked for; pass --epochs N with N > 2/);
-    await expect(train(['--resume', dir, '--epochs', '12', '--seed', '3'])).rejects.toThrow(/--seed 3 does not match the run in .*, which has seed 0; resume without --seed/);
-    await expect(train(['--resume', dir, '--epochs', '12', '--hidden', '64'])).rejects.toThrow(/--hidden 64 does not match .* which has hidden 32/);
+    await expect(train(['--resume', dir, '--epochs', '12', '--seed', '3'])).rejects.toThrow(/--seed 3 does not match the run in .*, which has seed 0; resume without --seed, or start a new run from its model under --seed 3: --init-from .*longer with the same data flags and another --out$/);
+    // An architecture flag cannot change under --init-from either: only a new run is offered.
+    await expect(train(['--resume', dir, '--epochs', '12', '--hidden', '64'])).rejects.toThrow(/--hidden 64 does not match .* which has hidden 32; resume without --hidden, or start a new run with another --out$/);
     // Flags that agree with the run are accepted.
     expect((await train(['--resume', dir, ...EPOCHS, '--hidden', '32', '--batch', '64'])).code).toBe(0);
     expectSameAsBaseline(dir);

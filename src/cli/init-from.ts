@@ -12,7 +12,7 @@ import { UsageError } from './args';
 import { readCheckpointFile } from './io';
 
 /** The fields that decide the parameters' names and shapes: left out, a flag takes the checkpoint's. */
-const ARCHITECTURE_FIELDS = ['arch', 'hidden', 'channels', 'dense', 'norm', 'normGroups', 'upsample', 'latent', 'activation', 'likelihood', 'sigma', 'classes'] as const;
+export const ARCHITECTURE_FIELDS = ['arch', 'hidden', 'channels', 'dense', 'norm', 'normGroups', 'upsample', 'latent', 'activation', 'likelihood', 'sigma', 'classes'] as const;
 
 export interface InitialModel {
   /** The file the parameters came from (a run folder's model.safetensors when a folder was given). */

@@ -12,6 +12,7 @@ import { DATA_SOURCES, dataSource } from '../data/sources';
 import { isPictureName } from '../data/image-files';
 import { ARCHITECTURES, NORMALIZATIONS, UPSAMPLINGS, type GaussianSigma, type VaeConfig } from '../model/config';
 import { WEIGHT_INITS } from '../model/module';
+import { ARCHITECTURE_FIELDS } from './init-from';
 import { OBJECTIVES, type ObjectiveName } from '../model/objectives/objective';
 import { PRECISIONS, type Precision } from '../model/precision';
 import { LR_DECAYS, type LrDecay } from '../model/vae-options';
@@ -271,7 +272,11 @@ export function checkResumeFlags(f: Flags, dir: string, saved: VaeConfig & RunOp
     const isSwitch = typeof f[flag] === 'boolean';
     const shown = flag === 'conditional' || isSwitch ? `--${flag}` : `--${flag} ${f[flag]}`;
     const theirs = flag === 'conditional' ? 'is not conditional' : isSwitch ? `was started without --${flag}` : `has ${flag} ${Array.isArray(want) ? want.join(',') : want ?? 'unset'}`;
-    throw new UsageError(`${shown} does not match the run in ${dir}, which ${theirs}; resume without --${flag}, or start a new run with another --out`);
+    // What --init-from can change (the objective, the data, the optimizer), a new run from this one's model can take.
+    const fromModel = !(ARCHITECTURE_FIELDS as readonly string[]).includes(field) && !['init', 'imageSize', 'imageChannels'].includes(field)
+      ? `, or start a new run from its model under ${shown}: --init-from ${dir} with the same data flags and another --out`
+      : ', or start a new run with another --out';
+    throw new UsageError(`${shown} does not match the run in ${dir}, which ${theirs}; resume without --${flag}${fromModel}`);
   }
 }
 
