@@ -241,6 +241,12 @@ describe('CLI on pictures', () => {
     const other = await cli(['train', '--init-from', out, '--dataset', 'folder', '--data-dir', photos, '--image-size', '12', '--epochs', '1', '--out', join(dir, 'init-12')]);
     expect(other.code).toBe(1);
     expect(other.stderr).toMatch(/was trained on 1x8x8 pictures and these are 1x12x12; start from a model of the same picture size \(for a folder of pictures: --image-size 8 --image-channels 1, or leave both out/);
+    // The folder moved: a resume says so before any device starts, and takes its new place.
+    renameSync(photos, join(dir, 'moved'));
+    const gone = await cli(['train', '--resume', out, '--epochs', '3']);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toBe(`webgpu-vae train: error: the run in ${out} read --data-dir ${photos}, which does not exist now; if its data moved, give its new place with --data-dir\n`);
+    renameSync(join(dir, 'moved'), photos);
   }, LONG);
 
   it('refuses what cannot work, naming the flag and the fix', async () => {

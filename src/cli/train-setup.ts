@@ -2,6 +2,7 @@
 // scratch or from a trained model's parameters) or against the run being resumed, and everything
 // that can be refused refused, before the device is acquired, data is loaded or kernels compile.
 // A new run's folder is claimed here; nothing else is written.
+import { existsSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { ConfigError } from '../errors';
 import { DEFAULT_CONFIG, resolveConfig, type VaeConfig } from '../model/config';
@@ -47,6 +48,10 @@ function setUpResumedRun(f: Flags, resumeDir: string, restarting: boolean): RunS
   const config = resumed.config;
   checkRecordMatchesState(resumeDir, config);
   const run = runFields(f, savedRun);
+  // The folder the run recorded is checked as a typed --data-dir is, before any device starts.
+  if (f['data-dir'] === undefined && run.dataDir && !existsSync(run.dataDir)) {
+    throw new UsageError(`the run in ${resumeDir} read --data-dir ${run.dataDir}, which does not exist now; if its data moved, give its new place with --data-dir`);
+  }
   checkDataFlags(f, run);
   checkResumeFlags(f, resumeDir, { ...config, ...savedRun }, { ...config, ...configFields(f, config, run.dataset, resumeDir), ...run });
   const done = resumed.progress.epochsDone;
