@@ -8,7 +8,7 @@ import { dataSourceNamed } from '../src/data/sources';
 import { DEFAULTS } from '../demo/ui/settings';
 import type { LoadedData } from '../demo/worker/data';
 import { resolveConfig } from '../src/model/config';
-import { describeObjective, describeShape, PAGE_SYMBOLS } from '../src/model/describe';
+import { describeLikelihood, describeObjective, describeShape, PAGE_SYMBOLS } from '../src/model/describe';
 
 const data = {
   name: 'pictures',
@@ -62,6 +62,10 @@ describe('demo settings to a model', () => {
     expect(describeShape(nearest)).toBe('conv 3x16x16 -> 4-8 -> 6, nearest upsampling');
     expect(resolveConfig(configFor({ ...DEFAULTS, arch: 'mlp', upsample: 'nearest' }, data)).upsample).toBe('transposed');
     expect(describeObjective(resolveConfig({}))).toBe('ELBO L=1');
+    // The likelihood names its scale, whichever it is.
+    expect([{}, { likelihood: 'gaussian' as const }, { likelihood: 'gaussian' as const, sigma: 0.5 }, { likelihood: 'gaussian' as const, sigma: 'learned' as const },
+      { likelihood: 'gaussian' as const, sigma: 'learned-pixel' as const }, { likelihood: 'gaussian' as const, sigma: 'predicted' as const, dequantize: true }].map((c) => describeLikelihood(resolveConfig(c))))
+      .toEqual(['bernoulli', 'gaussian, sigma 1', 'gaussian, sigma 0.5', 'gaussian with a learned scale', 'gaussian with a learned scale per pixel', 'gaussian with predicted scales, dequantized']);
     expect(describeObjective(resolveConfig({ beta: 4, warmupSteps: 50, klCycleSteps: 200, freeBits: 0.5, samples: 2 }))).toBe('ELBO L=2 beta=4 warm-up 50 steps every 200 free bits 0.5');
     expect(describeObjective(resolveConfig({ beta: 4 }), PAGE_SYMBOLS)).toBe('ELBO L=1 β=4');
     expect(describeObjective(resolveConfig({ beta: 1000, klCapacity: 25, capacitySteps: 12000 }), PAGE_SYMBOLS)).toBe('ELBO L=1 β=1000 capacity 25 nats over 12000 steps');

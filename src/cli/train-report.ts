@@ -6,7 +6,7 @@ import { imageGridPng } from '../io/png';
 import type { Dataset } from '../data/mnist';
 import { describeTuning, type AutotuneMode } from '../model/autotune';
 import type { VaeConfig } from '../model/config';
-import { describeObjective, describeShape } from '../model/describe';
+import { describeLikelihood, describeObjective, describeShape } from '../model/describe';
 import type { KernelChoice } from '../model/kernels';
 import type { VAE } from '../model/vae';
 import type { TrainingProgress, TrainingState } from '../training-state';
@@ -54,7 +54,7 @@ export function epochSummary(c: VaeConfig, e: { epoch: number; train_loss: numbe
 /** The model as built: its shape, likelihood and objective, parameters, GPU memory, dispatches and compile time; then what it starts from. */
 export async function describeBuiltModel(vae: VAE, run: RunOptions, compileSeconds: number, fromParams: boolean): Promise<string[]> {
   const config = vae.config, memory = await vae.trainMemory();
-  const lines = [`model ${describeShape(config)} (${config.likelihood}${config.sigma === 'predicted' && config.likelihood === 'gaussian' ? ' with predicted scales' : ''}, ${config.activation}, ${describeObjective(config)}` +
+  const lines = [`model ${describeShape(config)} (${describeLikelihood(config)}, ${config.activation}, ${describeObjective(config)}` +
     `${config.classes ? `, conditional on ${config.classes} classes` : ''}${config.binarize !== 'none' ? `, ${config.binarize} binarization` : ''}${run.precision === 'f16' ? ', f16 activations' : ''}), ${vae.layout.paramCount} parameters; ` +
     `${mib(vae.allocatedBytes)} MiB on the GPU (step tensors planned in ${mib(memory.plannedBytes)} MiB, ${mib(memory.savedBytes)} MiB saved by reuse); ` +
     `${await vae.dispatchesPerStep()} dispatches per step; compiled in ${compileSeconds.toFixed(1)} s`];

@@ -1,6 +1,7 @@
 // The model's shape in one line, as the CLI and the demo print it: "784-400-20" for the mlp, and
 // "conv 3x64x64 -> 16-32-64-64 (GroupNorm 8) -> 256 -> 10" for the conv architecture (", nearest
 // upsampling" after it for that decoder); and its
+// likelihood, "gaussian with a learned scale"; and its
 // objective, "ELBO L=1 beta=4 warm-up 50 steps every 200" or "IWAE K=5". Imports only types, so
 // the demo's page can use it without loading the library.
 import type { VaeConfig } from './config';
@@ -32,4 +33,13 @@ export function describeObjective(c: ObjectiveFields, { beta }: ShapeSymbols = A
   if (c.objective === 'tcvae') return `${beta}-TCVAE L=${c.samples} TC ${beta}=${c.beta}${warmup}${c.freeBits ? ` free bits ${c.freeBits}` : ''}`;
   const capacity = c.klCapacity ? ` capacity ${c.klCapacity} nats${c.capacitySteps ? ` over ${c.capacitySteps} steps` : ''}` : '';
   return `ELBO L=${c.samples}${c.beta !== 1 ? ` ${beta}=${c.beta}` : ''}${warmup}${c.freeBits ? ` free bits ${c.freeBits}` : ''}${capacity}`;
+}
+
+type LikelihoodFields = Pick<VaeConfig, 'likelihood' | 'sigma'> & Partial<Pick<VaeConfig, 'dequantize'>>;
+
+/** The likelihood with its scale: 'bernoulli', 'gaussian, sigma 0.5', 'gaussian with a learned scale', ... */
+export function describeLikelihood(c: LikelihoodFields): string {
+  if (c.likelihood !== 'gaussian') return c.likelihood;
+  const scales: Record<string, string> = { predicted: ' with predicted scales', learned: ' with a learned scale', 'learned-pixel': ' with a learned scale per pixel' };
+  return `gaussian${scales[String(c.sigma)] ?? `, sigma ${c.sigma}`}${c.dequantize ? ', dequantized' : ''}`;
 }
