@@ -11,6 +11,7 @@ import { loadMnistNode } from '../src/data/mnist-node';
 import { gridImages, pairImages, pearson, readPng, varianceOf } from './helpers/png-grid';
 import { elboOfCheckpoint } from './reference/checkpoint-elbo';
 import { tempDir } from './helpers/temp-dir';
+import { describeStoredData } from '../src/cli/train-report';
 
 const BIN = join(__dirname, '..', 'bin', 'webgpu-vae.mjs');
 /**
@@ -238,6 +239,9 @@ describe('webgpu-vae CLI', { timeout: LONG }, () => {
     const r = await cli(['train', '--beta', '100', '--kl-capacity', '6', '--capacity-steps', '8', ...args, '--epochs', '1', '--out', run]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('ELBO L=1 beta=100 capacity 6 nats over 8 steps');
+    // What it trains on, in words; and a --limit beyond the set is said.
+    expect(r.stdout).toContain('mnist: 256 training and 64 test examples\n');
+    expect(describeStoredData('folder', 543, 60, 5000)).toBe('folder: 543 training and 60 test pictures; --limit 5000 is more than the set holds, so all 543');
     expect(r.stdout).toMatch(/epoch 1: train loss [\d.]+ \| test -ELBO/);
     expect(readCheckpoint(readFileSync(join(run, 'model.safetensors'))).config).toMatchObject({ klCapacity: 6, capacitySteps: 8, beta: 100 });
     const changed = await cli(['train', '--resume', run, '--kl-capacity', '10', '--epochs', '2']);

@@ -40,7 +40,7 @@ import { lockRunDir } from './run-lock';
 import { setUpRun } from './train-setup';
 import { loadRunData } from './train-data';
 import { checkFixedMemory, planAfterSteps } from './train-memory';
-import { coarseConvWarning, describeAutotune, describeBuiltModel, describeDrawnData, epochSummary, openRunLog, startEvent, writeFinalPictures } from './train-report';
+import { coarseConvWarning, describeAutotune, describeBuiltModel, describeDrawnData, describeStoredData, epochSummary, openRunLog, startEvent, writeFinalPictures } from './train-report';
 
 
 /** Ways in for code that runs training in-process (embedding, tests). */
@@ -134,7 +134,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       { step: 0, epochsDone: 0, epochStep: 0, stepsPerEpoch, epochLossSum: 0, epochExamples: 0, seconds: 0 };
     log = openRunLog({ outDir, vae, runRecord, progress, resumed, lrWas, precisionWas, restart: hooks.restart ?? null, force: !!f.force, warn: report.warn });
     report.event(await startEvent(vae, run, autotune, outDir, { train, test, drawn: !!drawn }, resumed ? progress : null, !!initialParams));
-    if (drawn) report.info(describeDrawnData(run.dataset, train.count, config.inputDim));
+    report.info(drawn ? describeDrawnData(run.dataset, train.count, config.inputDim) : describeStoredData(run.dataset, train.count, test.count, run.limit));
     if (resumed) {
       report.info(`resuming ${outDir} at step ${progress.step} (epoch ${progress.epochsDone + 1}, ${progress.epochStep}/${stepsPerEpoch} steps done), training to epoch ${run.epochs}` +
         (lrWas !== null && run.lr !== lrWas ? `, learning rate ${run.lr} (was ${lrWas})` : '') +
