@@ -2,13 +2,13 @@
 // --iwae K the importance-weighted estimate of the test log-likelihood) and `webgpu-vae sample`
 // (a grid of images decoded from prior samples: of a conditional model, a row per class, or one
 // class with --label).
-import { SingleBar } from 'cli-progress';
 import { VAE } from '../model/vae';
 import { describeAdapter } from '../gpu/device';
 import { bitsPerDim, noBitsPerDim } from '../model/iwae-eval';
 import { imageGridPng } from '../io/png';
 import { choiceFlag, defineFlags, intFlag, parseFlags, stringFlag, UsageError } from './args';
-import { checkDataDir, checkDatasetFits, checkpointDataset, DATASETS, getDevice, heldOutTestSet, makeReporter, PIPED_PROGRESS, readCheckpointFile, recordedDataDir, trainedOn } from './io';
+import { checkDataDir, checkDatasetFits, checkpointDataset, DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, recordedDataDir, trainedOn } from './io';
+import { progressBar } from './progress';
 import { dataSource } from '../data/sources';
 import { checkPictureOut, writePicture } from './output-file';
 import { gridFor, samplesByClass } from './pictures';
@@ -137,7 +137,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   report.info(`${path}: test -ELBO ${r.loss.toFixed(2)} (rec ${r.rec.toFixed(2)}, KL ${r.kl.toFixed(2)}${bits(r.loss)}) over ${r.examples} ${dataset} test examples${givenLabel}`);
   if (why) report.info(`  (no bits/dim: ${toFlags(why)})`);
   if (iwae) {
-    const bar = report.json ? null : new SingleBar({ format: `importance sampling K=${iwae} [{bar}] {percentage}% | {eta_formatted} left`, hideCursor: true, clearOnComplete: true, ...PIPED_PROGRESS });
+    const bar = report.json ? null : progressBar(`importance sampling K=${iwae} [{bar}] {percentage}% | {eta_formatted} left`);
     bar?.start(1, 0);
     // --json reports progress as events, at most every 10 s, so a long estimate shows it is alive.
     let lastEvent = performance.now();

@@ -158,11 +158,6 @@ export async function loadData(name: DatasetName, flags: DataFlags): Promise<Loa
   });
 }
 
-/**
- * Progress-bar options for output that is not a terminal (a file, a CI log): the bar as a line
- * every 15 s, where cli-progress would print nothing until the work ends.
- */
-export const PIPED_PROGRESS = { noTTYOutput: true, notTTYSchedule: 15_000 } as const;
 
 export type DeviceProvider = (log: (line: string) => void) => Promise<AcquiredDevice>;
 

@@ -17,7 +17,6 @@
 // finished epochs are drawn again and discarded; the binarization key is the epoch number. With
 // --lr it continues the same way at another learning rate.
 import { existsSync, readFileSync } from 'node:fs';
-import { SingleBar } from 'cli-progress';
 import { saveCheckpoint } from '../checkpoint';
 import type { AcquiredDevice } from '../gpu/device';
 import type { StepLoss } from '../model/loss-ring';
@@ -31,7 +30,8 @@ import { choiceFlag, intFlag, parseFlags, stringFlag, withoutFlags } from './arg
 import { JsonLog, writeFileAtomic, type ChunkWriter } from './files';
 import { StepPacer } from '../gpu/step-pacer';
 import { gentleWait } from '../gpu/gentle-wait';
-import { memoryBudget, getDevice, makeReporter, PIPED_PROGRESS, type Print } from './io';
+import { memoryBudget, getDevice, makeReporter, type Print } from './io';
+import { progressBar, type Progress } from './progress';
 import { FLAGS, type Flags } from './train-options';
 import { resumeCommand, runPaths, shellQuote } from './run-dir';
 import { selfName } from './self-name';
@@ -99,7 +99,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
   let vae: VAE | null = null;
   let log: JsonLog | null = null;
   /** The epoch's progress bar: stopped on every way out, or its redraw timer keeps the process alive. */
-  let bar: SingleBar | null = null;
+  let bar: Progress | null = null;
   const stop = new RunStop(outDir, () => (existsSync(paths.state) ? `${paths.model} and ${paths.state} hold the last checkpoint` : 'no checkpoint was written'), report.info);
   try {
     // The model's fixed memory against the budget before the data is read: a picture folder at a
@@ -202,10 +202,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       if (first === 0) skipped = 0;
       trainData.setOrder(order.permutation(train.count));
       vae.epoch = epoch; // keys the dynamic binarization: fresh pixels every epoch
-      bar = report.json ? null : new SingleBar({
-        format: `epoch ${epoch}/${run.epochs} [{bar}] {value}/{total} steps | {rate} steps/s | loss {loss}`, hideCursor: true, clearOnComplete: true,
-        ...PIPED_PROGRESS,
-      });
+      bar = report.json ? null : progressBar(`epoch ${epoch}/${run.epochs} [{bar}] {value}/{total} steps | {rate} steps/s | loss {loss}`);
       bar?.start(stepsPerEpoch, first, { rate: '-', loss: '-' });
       /** Stops at a step boundary: reads the losses still on the GPU, saves, says how to go on. */
       const interrupt = async (): Promise<number> => {
