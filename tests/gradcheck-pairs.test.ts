@@ -21,7 +21,8 @@ const cases: [string, Partial<VaeConfig>, seed: number, batch: number, valid: nu
   ['conv RGB 3x4x8 (not square), learned per-pixel sigma, L=2', { arch: 'conv', inputDim: 96, imageShape: [4, 8], imageChannels: 3, channels: [2], latent: 3, activation: 'leaky_relu', likelihood: 'gaussian', sigma: 'learned-pixel', samples: 2 }, 47, 6, 5],
   ['batch 7 with no padding, latent 5, L=3, free bits', { inputDim: 9, hidden: [7, 5], latent: 5, activation: 'elu', samples: 3, freeBits: 0.15 }, 48, 7, 7],
   ['batch 5 with 3 real rows, IWAE K=7, conditional (4 classes)', { inputDim: 6, hidden: [5], latent: 3, activation: 'relu', objective: 'iwae', samples: 7, classes: 4 }, 49, 5, 3],
-  ['batch 1, TC, L=2', { inputDim: 6, hidden: [5], latent: 3, activation: 'tanh', objective: 'tcvae', beta: 3, samples: 2 }, 50, 1, 1],
+  // A beta-TCVAE trains at batches of 2 or more; one real row is the last batch of an epoch.
+  ['batch 4 with 1 real row, TC, L=2', { inputDim: 6, hidden: [5], latent: 3, activation: 'tanh', objective: 'tcvae', beta: 3, samples: 2 }, 50, 4, 1],
   ['batch 9 with 2 real rows, fixed sigma 0.3, warm-up', { inputDim: 6, hidden: [5], latent: 3, activation: 'tanh', likelihood: 'gaussian', sigma: 0.3, warmupSteps: 5, beta: 0.7 }, 51, 9, 2],
   ['conv GroupNorm + dense + conditional + L=2', { arch: 'conv', inputDim: 64, imageShape: [8, 8], channels: [4], dense: [5], norm: 'group', normGroups: 2, latent: 3, activation: 'tanh', classes: 3, samples: 2 }, 52, 6, 5],
   ['conv TC + GroupNorm + L=2', { arch: 'conv', inputDim: 64, imageShape: [8, 8], channels: [4], norm: 'group', normGroups: 4, latent: 3, activation: 'elu', objective: 'tcvae', beta: 3, samples: 2 }, 53, 6, 5],
