@@ -4,7 +4,8 @@
 // made (the other architecture's fields; Gaussian σ and Dequantize under Bernoulli; f16
 // activations without shader-f16, leaving the Activations control on), not refused at Start. The form here is a stand-in with the few properties the module reads.
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, lockSettings, MAX, readSettings, useAdapterFeatures, writeSettings } from '../demo/ui/settings';
+import { DEFAULTS, lockSettings, MAX, readSettings, useAdapterFeatures, writeConfig, writeSettings } from '../demo/ui/settings';
+import { resolveConfig } from '../src/model/config';
 
 type Control = { name: string; value: string; checked: boolean; disabled: boolean; title: string; label: { off: boolean }; options?: Control[] };
 
@@ -126,5 +127,22 @@ describe('controls that apply under another choice only', () => {
     expect((f16 as unknown as { textContent: string }).textContent).toMatch(/needs shader-f16, which this GPU lacks/);
     useAdapterFeatures(form, new Set(['shader-f16']));
     expect(f16.disabled).toBe(false);
+  });
+});
+
+describe('a built or loaded model shown in the form', () => {
+  it('leaves Conv channels empty where the size chose them, so another data set chooses its own; shows them otherwise', () => {
+    const { form, c } = fakeForm();
+    const mnistConv = resolveConfig({ arch: 'conv', inputDim: 784, imageShape: [28, 28] });
+    expect(mnistConv.channels).toEqual([32, 64]);
+    writeConfig(form, mnistConv);
+    expect(c('channels').value).toBe('');
+    expect(c('arch').value).toBe('conv');
+    // Channels of the user's, or of a loaded file that differ from the size's choice, are shown.
+    writeConfig(form, resolveConfig({ arch: 'conv', inputDim: 784, imageShape: [28, 28], channels: [8, 16] }));
+    expect(c('channels').value).toBe('8, 16');
+    c('channels').value = '';
+    writeConfig(form, resolveConfig({ arch: 'conv', inputDim: 4096, imageShape: [64, 64], channels: [16, 16, 16, 16] }));
+    expect(c('channels').value).toBe('16, 16, 16, 16');
   });
 });

@@ -2,6 +2,7 @@
 // is allowed), writes a loaded model's configuration back into it, and locks it while a model
 // exists, since changing these would describe a different model.
 import type { VaeConfig } from '../../src/index';
+import { defaultConvChannels } from '../../src/model/config';
 import type { Settings } from '../shared/protocol';
 
 export class SettingsError extends Error {
@@ -162,9 +163,12 @@ export function writeSettings(form: HTMLFormElement, s: Partial<Settings>): void
 
 /** Shows a loaded checkpoint's architecture and objective in the form, so what you see is what is trained. */
 export function writeConfig(form: HTMLFormElement, c: VaeConfig): void {
+  // Conv channels left empty are chosen from the picture's size: a model with that choice leaves
+  // the field empty, so that after Reset another data set chooses its own, as the user asked.
+  const chosenForSize = field(form, 'channels').value.trim() === '' && c.channels.join() === defaultConvChannels(...c.imageShape).join();
   writeSettings(form, {
     // A conv model has no hidden sizes: the field keeps the form's, for an mlp model after Reset.
-    latent: c.latent, arch: c.arch, hidden: c.arch === 'conv' ? undefined : c.hidden, channels: c.channels, dense: c.dense, norm: c.norm, upsample: c.upsample, likelihood: c.likelihood, objective: c.objective,
+    latent: c.latent, arch: c.arch, hidden: c.arch === 'conv' ? undefined : c.hidden, channels: chosenForSize ? undefined : c.channels, dense: c.dense, norm: c.norm, upsample: c.upsample, likelihood: c.likelihood, objective: c.objective,
     // The form offers the two scales that train well here; a file's other kinds show as learned.
     sigma: c.sigma === 'predicted' ? 'predicted' : 'learned', dequantize: c.dequantize, samples: c.samples, beta: c.beta,
     warmupSteps: c.warmupSteps, klCycleSteps: c.klCycleSteps, freeBits: c.freeBits, klCapacity: c.klCapacity, capacitySteps: c.capacitySteps, conditional: c.classes > 0, binarize: c.binarize,
