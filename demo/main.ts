@@ -207,9 +207,12 @@ button('reset').onclick = act(() => {
   const ask = unsaved.confirmReset();
   if (ask) return showNotice(ask);
   ui.model = null;
+  // Said at once: a model still compiling stops only after the kernels in flight (seconds on a software GPU).
+  ui.resetting = true;
   offer.hide();
   $('stored').textContent = '';
   resetViews();
+  updateStatus();
   send({ type: 'reset' });
 });
 button('save').onclick = () => send({ type: 'save' });

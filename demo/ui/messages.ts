@@ -23,6 +23,8 @@ export interface PageRun {
   step: number; loss: number; epoch: number; rate: number;
   /** A Start, Resume or Continue was sent and the worker has not answered with a state yet. */
   commandSent: boolean;
+  /** Reset was pressed and the worker has not said Ready yet. */
+  resetting?: boolean;
 }
 
 export interface PageParts {
@@ -64,6 +66,7 @@ export function messageHandler(page: PageParts): (m: FromWorker) => void {
         ui.state = m.state;
         ui.detail = m.detail ?? '';
         if (m.state === 'idle' || m.state === 'lost' || m.state === 'failed') {
+          ui.resetting = false;
           ui.model = null; // the worker has no model then
           sizeViewsForSettings();
           // A start that failed leaves no model: the summary of its data and model goes too. (A lost

@@ -16,6 +16,8 @@ export interface StatusFacts {
   rate: number;
   /** What `loss` is (`lossName`). */
   lossName: string;
+  /** Reset was pressed and the worker has not said Ready yet (a model being compiled finishes its current kernels first). */
+  resetting?: boolean;
 }
 
 /**
@@ -34,6 +36,7 @@ export function lossName(config: VaeConfig | null): string {
 export function statusText(f: StatusFacts): string {
   const loss = Number.isFinite(f.loss) ? ` · ${f.lossName} ${f.loss.toFixed(2)}` : '';
   const where = `epoch ${f.epoch} · step ${f.step}${loss}`;
+  if (f.resetting && f.state !== 'idle' && f.state !== 'starting') return `Resetting: stopping the model${f.detail ? ` (${f.detail.replace(/…$/, '')})` : ''}…`;
   switch (f.state) {
     case 'starting': return 'Starting the GPU worker…';
     case 'idle': return f.hasModel ? 'Ready' : 'Ready. Choose settings and press Start.';

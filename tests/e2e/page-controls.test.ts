@@ -181,6 +181,8 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page\'s layout and
     await page.evaluate(() => new MutationObserver(() => (window as unknown as { noteStatus(t: string): void }).noteStatus(document.querySelector('[data-testid=status]')!.textContent ?? ''))
       .observe(document.querySelector('[data-testid=status]')!, { childList: true, subtree: true, characterData: true }));
     await page.click('[data-testid=reset]');
+    // The press is answered at once, though the kernels in flight finish first (seconds here).
+    expect(await page.textContent('[data-testid=status]')).toMatch(/^Resetting: stopping the model/);
     await page.waitForFunction(() => document.querySelector('[data-testid=status]')?.textContent?.startsWith('Ready'), undefined, { timeout: 240_000, polling: 200 });
     expect(seen.filter((t) => /step \d/.test(t)), `no training step shown after Reset: ${JSON.stringify(seen)}`).toEqual([]);
     expect(await errorShown(page)).toBeNull();
