@@ -111,6 +111,8 @@ describe('the status line and the kept run\'s data', () => {
 
   it('says where the run stands in each state', () => {
     expect(statusText(facts)).toBe('Training · epoch 3 · step 120 · −ELBO 151.23 · 1,235 examples/s');
+    // Between steps the worker says what it does instead of the rate of the steps before.
+    expect(statusText({ ...facts, detail: 'evaluating the test set…' })).toBe('Training · epoch 3 · step 120 · −ELBO 151.23 · evaluating the test set…');
     expect(statusText({ ...facts, state: 'paused', detail: 'Loaded m.safetensors', loss: NaN })).toBe('Paused · epoch 3 · step 120 · Loaded m.safetensors');
     expect(statusText({ ...facts, state: 'idle', hasModel: false })).toBe('Ready. Choose settings and press Start.');
     // Reset pressed while a model compiles: said at once, with the worker's progress, until Ready.

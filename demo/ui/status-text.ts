@@ -41,7 +41,8 @@ export function statusText(f: StatusFacts): string {
     case 'starting': return 'Starting the GPU worker…';
     case 'idle': return f.hasModel ? 'Ready' : 'Ready. Choose settings and press Start.';
     case 'loading': return f.detail || 'Loading…';
-    case 'training': return `Training · ${where}${f.rate ? ` · ${Math.round(f.rate).toLocaleString('en')} examples/s` : ''}`;
+    // Between steps (a test evaluation, a redraw) the rate of the steps before says nothing.
+    case 'training': return `Training · ${where}${f.detail ? ` · ${f.detail}` : f.rate ? ` · ${Math.round(f.rate).toLocaleString('en')} examples/s` : ''}`;
     case 'pausing': return `Pausing · ${where}`;
     case 'paused': return `Paused · ${where}${f.detail ? ` · ${f.detail}` : ''}`;
     case 'lost': return 'GPU device lost';

@@ -240,16 +240,33 @@ export class Session {
       this.collect(vae.losses.take());
       if (performance.now() - this.lastReport >= PROGRESS_MS) this.collect(await vae.readLosses());
       const epochEnded = ++this.stepInEpoch === this.stepsPerEpoch;
-      if (epochEnded) await this.endEpoch();
+      if (epochEnded) {
+        this.say('evaluating the test set');
+        await this.endEpoch();
+      }
       const unsaved = vae.step - this.lastSavedStep;
       if (this.onSaveDue && (unsaved >= SAVE_EVERY_STEPS || (unsaved > 0 && performance.now() - this.lastSavedAt >= SAVE_EVERY_SECONDS * 1000))) await this.onSaveDue();
-      await this.views.maybeRefresh(vae, { step: vae.step, trainedMs: this.trainedMs, epochEnded });
+      await this.views.maybeRefresh(vae, { step: vae.step, trainedMs: this.trainedMs, epochEnded }, () => this.say('drawing the views'));
+      this.say('');
       if (performance.now() - lastYield > 20) {
         await yieldTask();
         lastYield = performance.now();
       }
     }
     this.collect(await vae.readLosses());
+  }
+
+  private saying = '';
+
+  /**
+   * What training is doing between steps, for the status line (an epoch's test evaluation, a
+   * redraw of every view: seconds on a software GPU, when no step runs); '' when back to steps.
+   */
+  private say(detail: string): void {
+    // Once a pause or stop is asked for, the worker says that, and training says nothing over it.
+    if (detail === this.saying || this.stopRequested) return;
+    this.saying = detail;
+    this.post({ type: 'state', state: 'training', detail: detail ? `${detail}…` : undefined });
   }
 
   /** Folds newly read losses into the epoch's sums and reports them as one chart point. */

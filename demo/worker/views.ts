@@ -113,8 +113,9 @@ export class Views {
    * Called between training steps with where training stands: refreshes what is due, keeping the
    * views to a small share of the GPU but never far behind (refresh-schedule.ts).
    */
-  async maybeRefresh(vae: VAE, at: TrainingClock): Promise<void> {
+  async maybeRefresh(vae: VAE, at: TrainingClock, beforeSlowDraw?: () => void): Promise<void> {
     const kind = this.schedule.due(at, vae.training.batch);
+    if (kind === 'slow') beforeSlowDraw?.();
     if (kind) await this.draw(vae, kind === 'slow', at.trainedMs);
   }
 
