@@ -62,9 +62,10 @@ function commonFlags(command: string, f: { checkpoint?: string | boolean; out?: 
 async function withTestSet<T>(c: Common, plan: (config: VaeConfig, metadata: Record<string, string>) => number, use: (vae: VAE, test: Dataset, dataset: DatasetName) => Promise<T>): Promise<T> {
   const checkpoint = await readCheckpointFile(c.path);
   const count = plan(checkpoint.config, checkpoint.metadata);
-  const { dataset, dataDir, note } = checkpointDataset(c.dataset, checkpoint.metadata, c.dataDir, recordedDataDir(c.path, checkpoint.config, checkpoint.metadata));
+  const runFolder = recordedDataDir(c.path, checkpoint.config, checkpoint.metadata);
+  const { dataset, dataDir, note } = checkpointDataset(c.dataset, checkpoint.metadata, c.dataDir, runFolder);
   if (note) c.report.status(note);
-  c.inputs = { checkpoint: c.path, dataDir, runFolder: recordedDataDir(c.path, checkpoint.config, checkpoint.metadata) };
+  c.inputs = { checkpoint: c.path, dataDir, runFolder };
   checkPictureOut(c.command, c.out, c.inputs);
   checkDatasetFits(c.path, checkpoint.config, checkpoint.metadata, dataset);
   const acquired = await getDevice(c.report.status);

@@ -83,14 +83,15 @@ export async function traverseCommand(argv: string[]): Promise<void> {
   if (dataset && dataDir !== undefined) checkDataDir(dataset, dataDir);
   const report = makeReporter(!!f.json);
   const checkpoint = await readCheckpointFile(path);
-  const found = dataset && dataDir === undefined ? checkpointDataset(dataset, checkpoint.metadata, undefined, recordedDataDir(path, checkpoint.config, checkpoint.metadata)) : null;
+  const runFolder = recordedDataDir(path, checkpoint.config, checkpoint.metadata);
+  const found = dataset && dataDir === undefined ? checkpointDataset(dataset, checkpoint.metadata, undefined, runFolder) : null;
   if (found?.note) report.status(found.note);
   const testDir = found ? found.dataDir : dataDir;
   if (found) checkDataDir(found.dataset, testDir); // no folder given, and none the run recorded: ask for it
-  const inputs = { checkpoint: path, dataDir: testDir, runFolder: recordedDataDir(path, checkpoint.config, checkpoint.metadata) };
+  const inputs = { checkpoint: path, dataDir: testDir, runFolder };
   checkPictureOut('traverse', out, inputs);
   // Without a data set these flags would be ignored without a word; the fix names the checkpoint's own.
-  if (!dataset && (f.limit !== undefined || dataDir !== undefined)) throw new UsageError(needsDataset(f.limit !== undefined ? '--limit' : '--data-dir', checkpoint.metadata, dataDir, recordedDataDir(path, checkpoint.config, checkpoint.metadata)));
+  if (!dataset && (f.limit !== undefined || dataDir !== undefined)) throw new UsageError(needsDataset(f.limit !== undefined ? '--limit' : '--data-dir', checkpoint.metadata, dataDir, runFolder));
   if (dataset) checkDatasetFits(path, checkpoint.config, checkpoint.metadata, dataset);
   // The label is checked against the checkpoint before the device starts.
   const { classes } = checkpoint.config;
