@@ -5,7 +5,11 @@
 import { DSPRITES_SHAPES } from '../../src/data/dsprites';
 import { FASHION_MNIST_CLASSES } from '../../src/data/fashion-mnist';
 
-const PALETTE = ['#58a6ff', '#f0883e', '#3fb950', '#f85149', '#d2a8ff', '#a5d6ff', '#ff7b72', '#e3b341', '#56d4dd', '#db61a2'];
+/**
+ * One colour per class, told apart on the page's dark background: every pair at least 30 apart in
+ * CIELAB (the one before had red and salmon 20 apart, Fashion-MNIST's Dress and Shirt).
+ */
+export const PALETTE = ['#3b9cff', '#ff8c1a', '#3ddc55', '#ff3333', '#b48cff', '#fff04d', '#ff66cc', '#00d0c0', '#e0e0e0', '#b5793c'];
 
 /** Names of the labels of the data sets whose labels are not digits, by the data picker's choice. */
 const CLASS_NAMES: Record<string, readonly string[]> = {
