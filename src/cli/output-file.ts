@@ -93,19 +93,20 @@ function notAPicture(path: string, size: number): string | null {
  * file that is not a PNG picture; each refusal names the file and asks for another --out.
  */
 export function checkPictureOut(command: string, out: string, inputs: PictureInputs): void {
-  const fix = `choose another --out (e.g. ${EXAMPLE_OUT[command] ?? 'picture.png'})`;
+  const example = EXAMPLE_OUT[command] ?? 'picture.png';
+  const fix = `choose another --out (e.g. ${example})`, outside = `choose an --out outside it (e.g. ${example})`;
   const existing = statOrNull(out);
   const checkpoint = statOrNull(inputs.checkpoint);
   if (existing && checkpoint && existing.dev === checkpoint.dev && existing.ino === checkpoint.ino) {
     throw new UsageError(`--out ${out} is the checkpoint this command reads (--checkpoint ${inputs.checkpoint}): the picture would replace the model; ${fix}`);
   }
   if (inputs.dataDir && isInside(out, inputs.dataDir)) {
-    throw new UsageError(`--out ${out} is inside --data-dir ${inputs.dataDir}: the picture would replace or join the pictures the command reads; choose an --out outside it (e.g. ${EXAMPLE_OUT[command] ?? 'picture.png'})`);
+    throw new UsageError(`--out ${out} is inside --data-dir ${inputs.dataDir}: the picture would replace or join the pictures the command reads; ${outside}`);
   }
   // Read or not by this command, the run's own folder is the checkpoint's data set: a picture
   // there would join it, and later commands would read it as one of the pictures.
   if (inputs.runFolder && isInside(out, inputs.runFolder)) {
-    throw new UsageError(`--out ${out} is inside ${inputs.runFolder}, the picture folder the run that wrote the checkpoint trained on: the picture would join its pictures; choose an --out outside it (e.g. ${EXAMPLE_OUT[command] ?? 'picture.png'})`);
+    throw new UsageError(`--out ${out} is inside ${inputs.runFolder}, the picture folder the run that wrote the checkpoint trained on: the picture would join its pictures; ${outside}`);
   }
   const kind = existing?.isFile() ? notAPicture(out, existing.size) : null;
   if (kind) throw new UsageError(`--out ${out} already exists and is ${kind === 'not a PNG picture' ? kind : `not a PNG picture (it is ${kind})`}; the picture would replace it: ${fix}`);

@@ -63,13 +63,13 @@ export async function describeBuiltModel(vae: VAE, run: RunOptions, compileSecon
   return lines;
 }
 
-/** Training pictures drawn on the GPU at each step (dSprites): what that saves. */
 /** How many pictures a run of stored data trains and tests on, and a --limit beyond what the set holds. */
 export function describeStoredData(dataset: string, train: number, test: number, limit: number | null): string {
   const beyond = limit !== null && limit > train ? `; --limit ${limit} is more than the set holds, so all ${train}` : '';
   return `${dataset}: ${train} training and ${test} test ${dataset === 'folder' ? 'pictures' : 'examples'}${beyond}`;
 }
 
+/** Training pictures drawn on the GPU at each step (dSprites): what that saves. */
 export function describeDrawnData(dataset: string, count: number, inputDim: number): string {
   return `${dataset}: the ${count} training pictures are drawn on the GPU at each step (${mib(8 * count)} MiB of indices and order, not ${mib(count * inputDim)} MiB of pictures)`;
 }
