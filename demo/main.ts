@@ -66,7 +66,7 @@ const offer = new SavedRunOffer($('saved-run'), async (run) => {
   writeSettings(form, run.settings);
   $<HTMLSelectElement>('dataset').value = keptSourceName(run.data).pickerValue;
   // Read before the run goes on, so the old curves are drawn before its new points arrive.
-  await runLog.expect(run.step);
+  await runLog.expect(run);
   unsaved.started(true);
   command({ type: 'continue', data: keptData(run.data, document.baseURI), savedAt: run.savedAt });
 });

@@ -150,7 +150,7 @@ export type FromWorker =
   /** Where a restored run stands (after a continue or a recovery), so the status shows it at once. */
   | { type: 'position'; step: number; epoch: number; loss: number }
   /** The run was written to browser storage at this step. */
-  | { type: 'stored'; step: number }
+  | { type: 'stored'; step: number; runId: string }
   /** The worker needs new canvases for presentation `present` (the old ones keep their contexts). */
   | { type: 'need-canvases'; present: PresentMode }
   /** Something the user should know that needs no action (e.g. an automatic recovery). */

@@ -29,9 +29,15 @@ export function keptData(data: KeptSource | undefined, base: string): DataSource
   return data;
 }
 
-/** What the charts and the summary showed, up to the step of the run kept beside it. */
+/**
+ * What the charts and the summary showed, up to `step`, of the run `runId`. The page writes it
+ * after each save the worker reports, so it may end before the kept run's step (a reload can cut
+ * the last write short): the run then comes back with its curves up to that earlier save.
+ */
 export interface RunHistory {
   step: number;
+  /** The run it belongs to (SavedRun.runId); absent in histories kept before runs had one. */
+  runId?: string;
   progress: { chunks: LossChunk[]; examplesPerSecond: number }[];
   epochs: EpochReport[];
 }
@@ -57,6 +63,13 @@ export interface SavedRun {
   savedAt: number;
   /** The data it trains on; absent in runs saved when only MNIST runs were kept. */
   data?: KeptSource;
+  /** Names the run across its saves (a continued run keeps it), so its chart history is found; absent in older runs. */
+  runId?: string;
+}
+
+/** A new run's name: unique enough to tell this browser's runs apart. */
+export function newRunId(): string {
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
 }
 
 const DB_NAME = 'webgpu-vae-demo';
@@ -113,11 +126,16 @@ export async function storeHistory(history: RunHistory): Promise<void> {
   await withStore('readwrite', (s) => s.put(history, HISTORY_KEY));
 }
 
-/** The chart history kept for the run saved at `step`, or null (none, or one of another save). */
-export async function readHistory(step: number): Promise<RunHistory | null> {
+/**
+ * The chart history kept for `run`, or null (none, or one of another run). A run with a name takes
+ * the history of that name, whatever save it ends at; an older run only the one of its own step.
+ */
+export async function readHistory(run: { step: number; runId?: string }): Promise<RunHistory | null> {
   try {
     const h = await withStore<RunHistory | undefined>('readonly', (s) => s.get(HISTORY_KEY));
-    return h && h.step === step && Array.isArray(h.progress) && Array.isArray(h.epochs) ? h : null;
+    if (!h || !Array.isArray(h.progress) || !Array.isArray(h.epochs)) return null;
+    const ours = run.runId !== undefined ? h.runId === run.runId : h.runId === undefined && h.step === run.step;
+    return ours ? h : null;
   } catch {
     return null;
   }

@@ -144,7 +144,7 @@ export function messageHandler(page: PageParts): (m: FromWorker) => void {
       case 'stored':
         $('stored').textContent = `Kept in this browser at step ${m.step.toLocaleString('en')} (saved ${SAVED_WHEN}): after a reload you can continue from there. The browser keeps one run: a run in another tab of this page replaces it.`;
         $('stored').dataset.step = String(m.step);
-        runLog.keep(m.step);
+        runLog.keep(m.step, m.runId);
         break;
       case 'notice':
         showNotice(m.text);

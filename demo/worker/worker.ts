@@ -8,7 +8,7 @@
 import { acquireBrowserDevice, describeAdapter, readTrainingState, type AcquiredDevice } from '../../src/index';
 import { describeShape, PAGE_SYMBOLS } from '../../src/model/describe';
 import { DRAWING_AFTER_PAUSE, type DataSource, type FromWorker, type PresentMode, type RunState, type Settings, type ToWorker, type ViewName } from '../shared/protocol';
-import { forgetRun, isKeptSource, readRun, storeRun } from '../shared/saved-run';
+import { forgetRun, isKeptSource, newRunId, readRun, storeRun } from '../shared/saved-run';
 import { buildSession, postModel, type BuildContext, type Origin } from './build';
 import type { LoadedData } from './data';
 import { kindOf, lossMessage, lostSoon } from './failures';
@@ -31,7 +31,7 @@ let views: Views | null = null;
 let present: PresentMode = 'canvas';
 let session: Session | null = null;
 /** What the current model was built from, to rebuild it on a new device after a loss. */
-let built: { settings: Settings; data: LoadedData; source: DataSource } | null = null;
+let built: { settings: Settings; data: LoadedData; source: DataSource; runId: string } | null = null;
 /** The last training state read back (every SAVE_EVERY_STEPS steps or SAVE_EVERY_SECONDS, epoch end, pause, load): what a lost device restarts from. */
 let snapshot: { state: Uint8Array; step: number } | null = null;
 let lost = false;
@@ -112,8 +112,9 @@ async function takeSnapshot(s: Session): Promise<void> {
   const settings = built.settings, step = s.steps;
   // Storage runs beside training; a failure (private mode, quota) costs only the reload offer.
   const model = describeShape(s.vae.config, PAGE_SYMBOLS);
-  storeRun({ state, settings, model, step, epoch: s.currentEpoch, loss: s.lastLoss, savedAt: Date.now(), data: source })
-    .then(() => post({ type: 'stored', step }))
+  const runId = built.runId;
+  storeRun({ state, settings, model, step, epoch: s.currentEpoch, loss: s.lastLoss, savedAt: Date.now(), data: source, runId })
+    .then(() => post({ type: 'stored', step, runId }))
     .catch((e) => console.warn(`could not keep the run in browser storage: ${(e as Error).message}`));
 }
 
@@ -169,9 +170,10 @@ const buildContext: BuildContext = {
  * A model for `source` in place of the current one (see buildSession), kept to rebuild after a
  * loss; with the metadata of the model file it read, for a 'load' (empty otherwise).
  */
-async function build(settings: Settings, source: DataSource, origin: Origin = { kind: 'new' }): Promise<{ session: Session; fileMetadata: Record<string, string> }> {
+/** Builds a model and its session; `runId` names the run in browser storage (a continued run keeps its own). */
+async function build(settings: Settings, source: DataSource, origin: Origin = { kind: 'new' }, runId = newRunId()): Promise<{ session: Session; fileMetadata: Record<string, string> }> {
   const { session: s, data, fileMetadata } = await buildSession(buildContext, settings, source, origin);
-  built = { settings, data, source };
+  built = { settings, data, source, runId };
   return { session: s, fileMetadata: fileMetadata ?? {} };
 }
 
@@ -233,7 +235,7 @@ async function handle(msg: ToWorker): Promise<void> {
       // The browser keeps one run for all the demo's tabs: another tab may have kept its own since the offer.
       if (saved.savedAt !== msg.savedAt) throw new Error('The run kept in this browser changed since this page offered it: another tab of the demo kept its own run (the browser keeps one, the latest). Reload the page to see the run it keeps now.');
       const state = readTrainingState(saved.state, 'the run saved in this browser');
-      session = (await build(saved.settings, msg.data, { kind: 'state', state })).session;
+      session = (await build(saved.settings, msg.data, { kind: 'state', state }, saved.runId)).session;
       snapshot = { state: saved.state, step: saved.step };
       await drained();
       // "Continue" trains on, as the run did before the reload.
