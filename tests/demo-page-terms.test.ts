@@ -102,6 +102,16 @@ describe('the run summary', () => {
     expect(el.textContent).toBe('your images (2)-x: 1 training and 1 test image, 16×16');
   });
 
+  it('says when the batch was cut to the training set, as the Batch size field keeps what was typed', () => {
+    const { el, s } = summary();
+    const config = resolveConfig({ inputDim: 256, hidden: [32], latent: 2 });
+    s.data({ type: 'dataset', name: 'files', train: 18, test: 2, rows: 16, cols: 16 });
+    s.model({ type: 'model', config, params: 1234, batch: 18, precision: 'f32' }, 100);
+    expect(el.textContent.split('\n')[1]).toMatch(/, 1,234 parameters, batch 18 \(all the training images; Batch size asks 100\)$/);
+    s.model({ type: 'model', config, params: 1234, batch: 18, precision: 'f32' }, 18);
+    expect(el.textContent.split('\n')[1]).toMatch(/, batch 18$/);
+  });
+
   it('gives an epoch shorter than a second in milliseconds rather than "0.0 s"', () => {
     expect([epochTime(0.012), epochTime(0.0002), epochTime(0.96), epochTime(12.34)]).toEqual(['12 ms', '1 ms', '960 ms', '12.3 s']);
   });

@@ -92,7 +92,7 @@ export function messageHandler(page: PageParts): (m: FromWorker) => void {
         const notes = modelViewNotes(m.config);
         $('samples-note').textContent = notes.samples;
         $('manifold-note').textContent = notes.manifold;
-        summary.model(m);
+        summary.model(m, Number((form.elements.namedItem('batch') as HTMLInputElement | null)?.value));
         break;
       }
       case 'progress': {

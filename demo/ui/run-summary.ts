@@ -32,10 +32,15 @@ export class RunSummary {
     this.show();
   }
 
-  model(m: ModelMessage): void {
+  /**
+   * `askedBatch`: the Batch size field's value. A batch larger than the training set is cut to
+   * it (every image in each step); the line says so, as the field keeps what was typed.
+   */
+  model(m: ModelMessage, askedBatch?: number): void {
     const conditional = m.config.classes > 0 ? `, conditional on ${m.config.classes} classes` : '';
+    const batch = askedBatch !== undefined && askedBatch > m.batch ? `batch ${m.batch} (all the training images; Batch size asks ${askedBatch})` : `batch ${m.batch}`;
     this.lines = [this.lines[0] ?? '', `Model ${describeShape(m.config, PAGE_SYMBOLS)}${conditional}, ${m.config.likelihood}, ${describeObjective(m.config, PAGE_SYMBOLS)}, ` +
-      `${m.params.toLocaleString('en')} parameters, batch ${m.batch}${m.precision === 'f16' ? ', f16 activations' : ''}`];
+      `${m.params.toLocaleString('en')} parameters, ${batch}${m.precision === 'f16' ? ', f16 activations' : ''}`];
     this.show();
   }
 
