@@ -59,6 +59,9 @@ const summary = new RunSummary($('summary'));
 const views = new ViewCanvases((index) => interpolation.pick(index), () => ui.testCount);
 /** What the charts and the summary showed, kept beside the run the worker stores (ui/run-log.ts). */
 const runLog = new RunLog();
+// A reloaded page shows no run until one is continued or started: it opens at the top, where the
+// offer to continue the kept run and the controls are, not scrolled to views that are empty now.
+if ('scrollRestoration' in history) history.scrollRestoration = 'manual';
 const offer = new SavedRunOffer($('saved-run'), async (run) => {
   clearError();
   resetViews();

@@ -145,7 +145,7 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page\'s layout and
     await page.close();
   });
 
-  it('at 320 px, after an epoch, every chart legend entry lies inside its card', async () => {
+  it('at 320 px, after an epoch, every chart legend entry lies inside its card, and the traversal picture spans it', async () => {
     const page = await open(320);
     await startSmall(page);
     // SMALL's epoch is 63 steps: past step 70 the test series have a point, and every legend
@@ -165,6 +165,13 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page\'s layout and
         .map(({ card: id, entry, r }) => `${id}: "${entry}" at ${r.top.toFixed(0)}-${r.bottom.toFixed(0)} px, card ${box.top.toFixed(0)}-${box.bottom.toFixed(0)}`);
     }));
     expect(outside, 'legend entries cut off by their card').toEqual([]);
+    // The traversal picture keeps the card's width once its labels are there (below it, not beside).
+    await page.locator('[data-testid=traversal-rows] li').first().waitFor({ timeout: 60_000 });
+    const [picture, card] = await page.evaluate(() => {
+      const canvas = document.querySelector('[data-testid=traversal]')!;
+      return [canvas.getBoundingClientRect().width, canvas.closest('figure')!.clientWidth];
+    });
+    expect(picture, `the traversal picture's width in a ${card} px card`).toBeGreaterThan(0.8 * card - 40);
     await page.close();
   });
 

@@ -77,6 +77,8 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo recovers', () => {
     // The run is written to browser storage every 100 steps; wait for the second save.
     const storedStep = await storedAt(page, 200);
     const lossBefore = numberIn(await statusOf(page), '−ELBO');
+    // Scrolled to the views' end, as someone watching them would be: the offer must still be seen.
+    await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
     await page.reload();
     await waitForStatus(page, 'Ready');
     const offer = page.locator('[data-testid=saved-run]');
@@ -84,6 +86,8 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo recovers', () => {
     const offered = Number(await offer.getAttribute('data-step'));
     expect(offered, 'the offer is for a later save than the one seen before the reload').toBeGreaterThanOrEqual(storedStep);
     expect(await offer.textContent()).toMatch(new RegExp(`saved in this browser at step ${offered}\\b`));
+    const [box, viewport] = [await offer.boundingBox(), page.viewportSize()!];
+    expect(box && box.y >= 0 && box.y + box.height <= viewport.height, `the offer in view after the reload (at ${box?.y.toFixed(0)} px)`).toBe(true);
 
     // Continue trains on from the saved step, with the curves and epoch lines shown before the reload.
     await page.click('[data-testid=continue]');
