@@ -1,6 +1,6 @@
 // Public API of webgpu-vae (browser-safe: nothing here imports Node modules at load time).
 /// <reference types="@webgpu/types" preserve="true" />
-export { VAE, DEFAULT_TRAINING, LR_DECAYS, lrAt, type VaeOptions, type TrainingOptions, type ElboResult, type LrDecay } from './model/vae';
+export { VAE, DEFAULT_TRAINING, LR_DECAYS, lrAt, type VaeOptions, type TrainingOptions, type ElboResult, type LrDecay, type GraphCompileProgress } from './model/vae';
 export { resolveConfig, DEFAULT_CONFIG, NORMALIZATIONS, type VaeConfig, type GaussianSigma, type Normalization } from './model/config';
 export { PRECISIONS, type Precision } from './model/precision';
 export { WEIGHT_INITS, type WeightInit } from './model/module';

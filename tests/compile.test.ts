@@ -13,8 +13,9 @@ import { matmulRef } from './reference/dense';
 describe('pipeline compilation', () => {
   it('reports n of N distinct pipelines, ending at N, and counts ones already compiled as done', async () => {
     const { device } = await gpu();
-    const calls: [number, number][] = [];
-    const vae = await VAE.create({ hidden: [24], latent: 4 }, { device, batch: 8, onCompileProgress: (done, total) => calls.push([done, total]) });
+    const calls: [number, number][] = [], graphs: string[] = [];
+    const vae = await VAE.create({ hidden: [24], latent: 4 }, { device, batch: 8, onCompileProgress: (done, total, graph) => { calls.push([done, total]); graphs.push(graph); } });
+    expect(new Set(graphs), 'the graph compiled at creation').toEqual(new Set(['train']));
     const total = calls[0][1];
     expect(calls[0]).toEqual([0, total]);
     expect(calls.at(-1)).toEqual([total, total]);
@@ -24,6 +25,12 @@ describe('pipeline compilation', () => {
     calls.length = 0;
     await vae.plan('train', 8); // cached plan: nothing to build
     expect(calls).toEqual([]);
+    // Another graph is counted afresh, under its own name.
+    graphs.length = 0;
+    await vae.plan('eval', 8);
+    expect(new Set(graphs)).toEqual(new Set(['eval']));
+    expect(calls[0][0]).toBe(0);
+    expect(calls.at(-1)![0]).toBe(calls.at(-1)![1]);
     vae.destroy();
   }, 300_000);
 

@@ -116,7 +116,7 @@ describe('the status line and the kept run\'s data', () => {
     expect(statusText({ ...facts, state: 'paused', detail: 'Loaded m.safetensors', loss: NaN })).toBe('Paused · epoch 3 · step 120 · Loaded m.safetensors');
     expect(statusText({ ...facts, state: 'idle', hasModel: false })).toBe('Ready. Choose settings and press Start.');
     // Reset pressed while a model compiles: said at once, with the worker's progress, until Ready.
-    expect(statusText({ ...facts, state: 'loading', detail: 'Compiling kernels 6/19…', resetting: true })).toBe('Resetting: stopping the model (Compiling kernels 6/19)…');
+    expect(statusText({ ...facts, state: 'loading', detail: 'Compiling the training step: kernels 6/19…', resetting: true })).toBe('Resetting: stopping the model (Compiling the training step: kernels 6/19)…');
     expect(statusText({ ...facts, state: 'idle', hasModel: false, resetting: true })).toBe('Ready. Choose settings and press Start.');
     expect(statusText({ ...facts, state: 'loading', detail: '' })).toBe('Loading…');
   });

@@ -3,7 +3,7 @@
 // step, losses read back through the model's loss ring without waiting for the GPU. Between
 // steps it lets the views refresh and yields to the worker's event loop so pause/save messages
 // are handled promptly.
-import { Philox, saveCheckpoint, saveTrainingState, VAE, type AcquiredDevice, type BatchSource, type ResidentData, type StepLoss, type TrainingState, type VaeConfig } from '../../src/index';
+import { Philox, saveCheckpoint, saveTrainingState, VAE, type AcquiredDevice, type BatchSource, type GraphKind, type ResidentData, type StepLoss, type TrainingState, type VaeConfig } from '../../src/index';
 import { SAVE_EVERY_SECONDS, SAVE_EVERY_STEPS } from '../shared/saved-run';
 import { datasetChannels } from '../../src/data/mnist';
 import { dataSourceNamed } from '../../src/data/sources';
@@ -35,6 +35,9 @@ export const PROGRESS_MS = 1000;
 export class DivergedError extends Error {
   override name = 'DivergedError';
 }
+/** What a graph being compiled is for, in the status line's words; the views' graphs are the rest. */
+const GRAPH_WORDS: Partial<Record<GraphKind, string>> = { train: 'the training step', eval: 'the test evaluation', 'iwae-eval': 'the test evaluation' };
+
 const DIVERGED_ADVICE = 'Start again with a smaller Learning rate (e.g. 0.001).';
 
 /**
@@ -135,7 +138,7 @@ export class Session {
       // A model past what the browser's GPU process can hold crashed it, and left WebGPU unusable
       // until a browser restart; refused at plan time instead, with the batch or model that fits.
       memoryBudget: pageMemoryBudget(device),
-      onCompileProgress: (done, total) => post({ type: 'state', state: 'loading', detail: `Compiling kernels ${done}/${total}…` }),
+      onCompileProgress: (done, total, graph) => post({ type: 'state', state: 'loading', detail: `Compiling ${GRAPH_WORDS[graph] ?? 'the views'}: kernels ${done}/${total}…` }),
     });
     try {
       // Compile the test evaluation now, so the first epoch's end does not stall on it.

@@ -6,7 +6,7 @@ import { STEP_PARAMS } from '../../shaders/common';
 import { initialWatch, WATCH_VEC4S } from '../../shaders/grad-norm';
 import { type AcquiredDevice, wrapDevice } from '../gpu/device';
 import { BufferArena, readFloats, writeData } from '../gpu/buffers';
-import { type CompileProgress, type PipelineCache, pipelineCacheFor } from '../gpu/pipelines';
+import { type PipelineCache, pipelineCacheFor } from '../gpu/pipelines';
 import type { Precision } from './precision';
 import { ConfigError, kindOfValue, shown } from '../errors';
 import { FailureWatch } from '../gpu/failure-watch';
@@ -20,7 +20,7 @@ import { firstNonFinite, type ParamLayout } from './params';
 import { oneHot } from './labels';
 import { modelLabelPrefix } from '../gpu/labels';
 import { PlanCache } from './plan-cache';
-import { resolveTraining, type TrainingOptions, type VaeOptions } from './vae-options';
+import { resolveTraining, type GraphCompileProgress, type TrainingOptions, type VaeOptions } from './vae-options';
 import { createModelBuffers } from './model-buffers';
 import { CreationScopedArena, type OutOfMemoryScopes } from './creation-scopes';
 import { countModelOff, countModelOn } from './device-users';
@@ -47,7 +47,7 @@ export abstract class VaeBase {
   readonly cache: PipelineCache;
   readonly buffers: ModelBuffers;
   private readonly plans: PlanCache;
-  private readonly onCompileProgress?: CompileProgress;
+  private readonly onCompileProgress?: GraphCompileProgress;
   private readonly stepBytes = new ArrayBuffer(STEP_PARAMS.bytes);
   private readonly acquired: AcquiredDevice;
   private destroyed = false;
@@ -143,7 +143,8 @@ export abstract class VaeBase {
     this.assertAlive();
     const build = async () => {
       const plan = this.record(kind, rows, opts);
-      await plan.graph.build(this.cache, this.arena, this.onCompileProgress);
+      const report = this.onCompileProgress;
+      await plan.graph.build(this.cache, this.arena, report && ((done, total) => report(done, total, kind)));
       return plan;
     };
     return this.plans.get(planKey(kind, rows, opts), build, { pin: handOut });

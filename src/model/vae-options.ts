@@ -6,7 +6,7 @@ import type { AcquiredDevice } from '../gpu/device';
 import { formatBytes, MemoryBudgetError } from '../gpu/buffers';
 import { ConfigError, kindOfValue, shown } from '../errors';
 import { checkKnownKeys } from '../edit-distance';
-import type { CompileProgress } from '../gpu/pipelines';
+import type { GraphKind } from './graphs';
 import { AUTOTUNE_MODES, type AutotuneCache, type AutotuneMode } from './autotune';
 import { MATMUL_VARIANTS } from '../../shaders/matmul';
 import { CONV_METHODS } from './layers/conv-ops';
@@ -77,8 +77,11 @@ export interface VaeOptions extends Partial<TrainingOptions> {
   autotune?: AutotuneMode;
   /** Where autotune results are kept (default: IndexedDB in browsers, memory elsewhere; Node: `fileAutotuneCache()`). */
   autotuneCache?: AutotuneCache;
-  /** Progress of every pipeline compile a graph needs: `done` of `total` distinct pipelines. */
-  onCompileProgress?: CompileProgress;
+  /**
+   * Progress of every pipeline compile a graph needs: `done` of `total` distinct pipelines of the
+   * graph `graph` ('train', 'eval', 'sample', ...), counted afresh for each graph planned.
+   */
+  onCompileProgress?: GraphCompileProgress;
   /** Storage precision of activations: 'f32' (default); 'f16' needs the adapter's `shader-f16`. */
   precision?: 'f32' | 'f16';
   /**
@@ -158,6 +161,9 @@ const KERNEL_CHOICE_FIELDS: Record<keyof KernelChoice, true> = {
   matmul: true, conv: true, convNarrow: true, convInputGrad: true, likelihoodThreadsPerRow: true, convBiasSerial: true, splitBatchSums: true,
   subgroups: true, matmulGeneric: true, matmulTuned: true, convTuned: true,
 };
+
+/** Compile progress of the graph of kind `graph`: `done` of its `total` distinct pipelines. */
+export type GraphCompileProgress = (done: number, total: number, graph: GraphKind) => void;
 
 /** The options VAE.create knows besides the training options. */
 const CREATION_OPTIONS = ['device', 'kernels', 'initialParams', 'onLosses', 'maxPlans', 'autotune', 'autotuneCache', 'onCompileProgress', 'precision', 'memoryBudget', 'signal', 'prepareTraining'];

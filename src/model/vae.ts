@@ -30,7 +30,7 @@ import { gentleWait } from '../gpu/gentle-wait';
 /** Evaluation batches queued at a time when an evaluation can be stopped (`elbo`'s signal). */
 const ELBO_BATCHES_QUEUED = 4;
 
-export { DEFAULT_TRAINING, LR_DECAYS, lrAt, type ElboResult, type LrDecay, type TrainingOptions, type VaeOptions } from './vae-options';
+export { DEFAULT_TRAINING, LR_DECAYS, lrAt, type ElboResult, type GraphCompileProgress, type LrDecay, type TrainingOptions, type VaeOptions } from './vae-options';
 
 export class VAE extends VaeBase {
   private constructor(config: VaeConfig, opts: VaeOptions, outOfMemory: OutOfMemoryScopes) {
