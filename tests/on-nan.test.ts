@@ -115,6 +115,22 @@ describe('--on-nan in-process', () => {
     expect(r.events.at(-1)).toMatchObject({ event: 'done', steps: 8 });
   }, SLOW);
 
+  it('a stop that finds an unread bad step while saving ends there with exit 130 instead of rolling back', async () => {
+    const dir = join(root, 'stop-then-bad');
+    // At lr 40 step 2 is bad; the stop asked for after step 5 reads its losses first (losses come
+    // back every few steps), so the bad step is found while answering the stop.
+    const out: string[] = [];
+    let stops = 0;
+    const code = await trainCommand([...RUN, '--epochs', '2', '--lr', '40', '--on-nan', 'rollback', '--out', dir, '--json'], {
+      device, print: (_s, t) => out.push(t), afterStep: (step, stop) => { if (step === 5 && stops++ === 0) stop(); },
+    });
+    const text = out.join('');
+    expect(code, text).toBe(130);
+    expect(text).toContain('before it was seen: no rollback');
+    expect(text).not.toContain('Rolling back');
+    expect(text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).filter((e) => e.event === 'bad-numbers').map((e) => e.action)).toEqual(['stop']);
+  }, SLOW);
+
   it('--clip-grad is kept with the run: resuming with another value is refused, the same value accepted', async () => {
     const dir = join(root, 'clip');
     const r = await train([...RUN, '--epochs', '1', '--clip-grad', '5', '--out', dir]);
@@ -181,6 +197,18 @@ describe('the last good checkpoint', () => {
     const resumed = context(kept(16), 'rollback', dir, true);
     expect(await recover(bad(17), resumed.c)).toBe(BAD_NUMBERS_EXIT_CODE);
     expect(resumed.lines[0]).toContain('training stopped (no good checkpoint to roll back to)');
+  });
+
+  it('a stop asked for before the bad step was seen ends the run with the stop\'s status: no rollback, no retry', async () => {
+    const dir = mkdtempSync(join(root, 'stopped-'));
+    const { lines, c } = context(kept(8, 16), 'rollback', dir);
+    expect(await recover(bad(30), { ...c, stopped: { said: 'SIGINT received', code: 130 } })).toBe(130);
+    expect(lines[0]).toContain('training stopped (SIGINT received before it was seen: no rollback)');
+    expect(lines[0]).toMatch(/the last checkpoint \(step 16\) in .* is intact/);
+    const lost = context(kept(8), 'stop', dir);
+    const retrying = { ...lost.c, retries: 2, lostInfo: () => ({ reason: 'unknown', message: 'gone' }) as GPUDeviceLostInfo };
+    expect(await recover(new Error('x'), { ...retrying, stopped: { said: 'stopped', code: 130 } })).toBe(130);
+    expect(lost.lines[0]).toContain('stopped, so no retry');
   });
 
   it('other errors pass through untouched', async () => {

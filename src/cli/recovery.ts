@@ -213,6 +213,11 @@ export interface RecoveryContext {
   restart?: Restart;
   /** The flags the run was started with (a new run's), for the command that starts it again. */
   argv?: string[];
+  /**
+   * Set when a stop (Ctrl-C, SIGTERM, a hook) was asked for before the failure was seen: the run
+   * then neither retries nor rolls back, and ends with the stop's exit status (`code`), `said` naming it.
+   */
+  stopped?: { said: string; code: number } | null;
   info: (line: string) => void;
   event: (obj: Record<string, unknown>) => void;
 }
@@ -238,7 +243,7 @@ export async function recover(e: unknown, c: RecoveryContext): Promise<Recovery>
     // Whichever call noticed first (a map, a submit, the model's own check), the device says why.
     const what = lost ? `the GPU device was lost (${lost.reason}): ${lost.message}` : (e as Error).message.replace(/\. Create the model again.*$/, '');
     const where = newest ? `the last checkpoint (step ${newest.step}) in ${c.outDir} is intact` : 'no checkpoint was written yet';
-    if (restart.retries > 0) {
+    if (restart.retries > 0 && !c.stopped) {
       c.info(`${what}; ${where}; retrying ${newest ? 'from it' : 'from the start'} on a fresh device (${restart.retries - 1} ${restart.retries === 2 ? 'retry' : 'retries'} left)`);
       c.event({ event: 'device-lost', action: 'retry', message: what, checkpoint_step: newest?.step ?? null, retries_left: restart.retries - 1 });
       return { fromCheckpoint: !!newest, freshDevice: true, restart: { ...restart, reason: 'device lost', retries: restart.retries - 1, lr: c.lr } };
@@ -246,9 +251,10 @@ export async function recover(e: unknown, c: RecoveryContext): Promise<Recovery>
     // Before the first checkpoint the folder holds config.json and metrics.jsonl: a new run there needs --force.
     const next = newest ? `continue with\n  ${resumeCommand(c.outDir)}`
       : !c.resumed && c.argv ? `start the run again (with --force: ${c.outDir} holds its files) with\n  ${newRunCommand(c.argv, c.outDir)}` : 'start the run again';
-    c.info(`${what}; ${where}; ${c.retries ? 'no retries left; ' : ''}${next}`);
+    const noRetry = c.stopped ? `${c.stopped.said}, so no retry; ` : c.retries ? 'no retries left; ' : '';
+    c.info(`${what}; ${where}; ${noRetry}${next}`);
     c.event({ event: 'device-lost', action: 'stop', message: what, checkpoint_step: newest?.step ?? null, resume: newest ? resumeCommand(c.outDir) : null });
-    return DEVICE_LOST_EXIT_CODE;
+    return c.stopped?.code ?? DEVICE_LOST_EXIT_CODE;
   }
   // A write that failed (disk full, no permission) and does not yet say how to go on.
   if (e instanceof OutputError && e.path !== undefined) throw runWriteFailed(e, c.outDir, newest?.step ?? null, c.argv);
@@ -263,14 +269,15 @@ export async function recover(e: unknown, c: RecoveryContext): Promise<Recovery>
     newest ? `the checkpoint of step ${newest.step} in ${c.outDir} holds the parameters that produced it, and no earlier one was kept` : 'no checkpoint was written yet';
   const fields = { step: e.step, quantities: e.quantities, loss: e.loss, grad_norm: e.gradNorm, checkpoint_step: good?.step ?? null };
   const canStartOver = good || !c.resumed;
-  if (c.onNan === 'rollback' && restart.rollbacks < MAX_ROLLBACKS && canStartOver) {
+  if (c.onNan === 'rollback' && restart.rollbacks < MAX_ROLLBACKS && canStartOver && !c.stopped) {
     const lr = c.lr / 2;
     c.info(`${e.message}; the step was not applied; ${where}. Rolling back to ${good ? `step ${good.step}` : 'the initial parameters'} ` +
       `with the learning rate halved to ${lr} (rollback ${restart.rollbacks + 1} of ${MAX_ROLLBACKS})`);
     c.event({ event: 'bad-numbers', action: 'rollback', ...fields, lr });
     return { fromCheckpoint: !!good, freshDevice: false, restart: { ...restart, reason: 'rollback', rollbacks: restart.rollbacks + 1, lr } };
   }
-  const tried = c.onNan === 'rollback' ? (canStartOver ? ` after ${MAX_ROLLBACKS} rollbacks` : ' (no good checkpoint to roll back to)') : '';
+  const tried = c.stopped ? ` (${c.stopped.said} before it was seen: no ${c.onNan === 'rollback' ? 'rollback' : 'more steps'})`
+    : c.onNan === 'rollback' ? (canStartOver ? ` after ${MAX_ROLLBACKS} rollbacks` : ' (no good checkpoint to roll back to)') : '';
   const lower = lowerLr(c.lr);
   // Commands that work as printed: the folder holds this run's files (config.json, metrics.jsonl),
   // so a new run in it needs --force; a good checkpoint can also be continued at the lower rate.
@@ -286,7 +293,7 @@ export async function recover(e: unknown, c: RecoveryContext): Promise<Recovery>
     `${c.resumed && !resume ? ` (a new run needs another --out, or --force to replace this run in ${c.outDir})` : ''}` +
     (commands.length ? `. To ${commands.join('; or ')}` : ''));
   c.event({ event: 'bad-numbers', action: 'stop', ...fields, lr: c.lr, suggested_lr: Number(lower), ...(resume ? { resume } : {}), ...(again ? { restart: again } : {}) });
-  return BAD_NUMBERS_EXIT_CODE;
+  return c.stopped?.code ?? BAD_NUMBERS_EXIT_CODE;
 }
 
 /**
