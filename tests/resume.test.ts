@@ -230,6 +230,17 @@ describe('train --resume', { timeout: LONG }, () => {
     const constant = join(root, 'cosine-constant');
     expect((await train([...RUN, '--epochs', '3', '--out', constant])).code).toBe(0);
     expect(bits(join(constant, 'model.safetensors'))).not.toEqual(bits(join(straight, 'model.safetensors')));
+    // Trained longer, it keeps its span: the new epoch trains at --lr-min, and says so.
+    const longer = await train(['--resume', straight, '--epochs', '4']);
+    expect(longer.code).toBe(0);
+    expect(longer.out).toContain('note: the learning rate reaches --lr-min 0.0001 at step 24, where the run\'s cosine decay ends; the steps after it train at that rate');
+  });
+
+  it('a cosine decay to --lr-min 0 is not trained past its span: a new schedule from its weights is offered', async () => {
+    const dir = join(root, 'cosine-to-zero');
+    expect((await train([...RUN, '--lr-decay', 'cosine', '--epochs', '1', '--out', dir])).code).toBe(0);
+    await expect(train(['--resume', dir, '--epochs', '3'])).rejects.toThrow(
+      /decays its learning rate along a cosine to --lr-min 0 at step 8 \(epoch 1\), so --epochs 3 would train the epochs after 1 at rate 0, which changes nothing\. .*--init-from .*cosine-to-zero\/model\.safetensors --lr-decay cosine --epochs N/);
   });
 
   it('--save-every: a crash keeps the last checkpoint, a write that fails midway keeps the one before, and the run still ends identical', async () => {

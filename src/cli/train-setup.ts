@@ -60,7 +60,21 @@ function setUpResumedRun(f: Flags, resumeDir: string, restarting: boolean): RunS
     throw new UsageError(`the run in ${resumeDir} has already trained ${done} epoch${done === 1 ? '' : 's'}` +
       `${f.epochs === undefined ? ', all it was asked for' : ''}; pass --epochs N with N > ${done} to train it longer`);
   }
+  checkCosineSpan(run, resumeDir, resumed.progress.stepsPerEpoch);
   return { config, run, outDir: resumeDir, resumed, lrWas: savedRun.lr, precisionWas: savedRun.precision, initialParams: null };
+}
+
+/**
+ * A cosine decay spans the steps its run first asked for, and a resumed run keeps that span (its
+ * rate must go on from where it was). Epochs past it would train at --lr-min: refused when that
+ * is 0, as they would not train at all.
+ */
+function checkCosineSpan(run: RunOptions, dir: string, stepsPerEpoch: number): void {
+  if (run.lrDecay !== 'cosine' || !run.lrDecaySteps || run.lrMin > 0 || run.epochs * stepsPerEpoch <= run.lrDecaySteps) return;
+  const lastEpoch = Math.floor(run.lrDecaySteps / stepsPerEpoch);
+  throw new UsageError(`the run in ${dir} decays its learning rate along a cosine to --lr-min 0 at step ${run.lrDecaySteps} (epoch ${lastEpoch}), ` +
+    `so --epochs ${run.epochs} would train the epochs after ${lastEpoch} at rate 0, which changes nothing. To train it longer, start a new schedule ` +
+    `from its weights: train --init-from ${join(dir, 'model.safetensors')} --lr-decay cosine --epochs N with the same data flags and another --out`);
 }
 
 async function setUpNewRun(f: Flags): Promise<RunSetup> {

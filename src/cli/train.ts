@@ -139,6 +139,10 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       report.info(`resuming ${outDir} at step ${progress.step} (epoch ${progress.epochsDone + 1}, ${progress.epochStep}/${stepsPerEpoch} steps done), training to epoch ${run.epochs}` +
         (lrWas !== null && run.lr !== lrWas ? `, learning rate ${run.lr} (was ${lrWas})` : '') +
         (precisionWas !== null && run.precision !== precisionWas ? `, ${run.precision} activations (was ${precisionWas})` : ''));
+      // A cosine keeps the span the run started with (train-setup.ts refuses the case of --lr-min 0).
+      if (run.lrDecay === 'cosine' && run.epochs * stepsPerEpoch > run.lrDecaySteps) {
+        report.info(`note: the learning rate reaches --lr-min ${run.lrMin} at step ${run.lrDecaySteps}, where the run's cosine decay ends; the steps after it train at that rate`);
+      }
     }
 
     const model = vae, metrics = log;
