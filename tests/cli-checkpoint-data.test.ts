@@ -27,6 +27,19 @@ describe('checks against the checkpoint\'s classes and data set, before the devi
     const says = 'is conditional on 10 classes, and --dataset folder has no labels to go with its pictures; read labelled pictures of its size: use the data set it was trained on, --dataset mnist';
     for (const command of ['reconstruct', 'interpolate', 'traverse']) await refusedBeforeDevice([command, '--checkpoint', conditional, '--dataset', 'folder', '--data-dir', at('unlabelled-pictures'), '--out', at('x.png')], says);
     await refusedBeforeDevice(['eval', '--checkpoint', conditional, '--dataset', 'folder', '--data-dir', at('unlabelled-pictures')], says);
+    // Trained from it, the pictures would have no labels to give; nor may a data set have more classes than it.
+    await refusedBeforeDevice(['train', '--init-from', conditional, '--dataset', 'folder', '--data-dir', at('unlabelled-pictures'), '--image-size', '28', '--image-channels', '1', '--out', at('from-conditional')],
+      `--init-from ${conditional} is a model conditional on 10 classes, and --dataset folder has no labels to give it; start from an unconditional model, or train it on labelled data of at most 10 classes (--dataset mnist, --dataset fashion-mnist, --dataset cifar10, --dataset dsprites, --dataset dsprites-color)`);
+  });
+
+  it('refuse training a conditional checkpoint on a data set of more classes than it has', async () => {
+    const config = resolveConfig({ inputDim: 64 * 64, imageShape: [64, 64], hidden: [8], latent: 2, classes: 3 });
+    const layout = paramLayout(config), flat = initialParams(layout, 1);
+    const tensors = Object.fromEntries(layout.tensors.map((t) => [t.name, { shape: t.shape, data: flat.slice(t.offset, t.offset + t.count) }]));
+    const three = at('three-classes.safetensors');
+    writeFileSync(three, encodeSafetensors(tensors, { format: 'webgpu-vae', version: '1', config: JSON.stringify(config), dataset: 'dsprites' }));
+    await refusedBeforeDevice(['train', '--init-from', three, '--dataset', 'mnist', '--out', at('three-on-mnist')],
+      `--init-from ${three} is a model conditional on 3 classes, and --dataset mnist has 10; start from a model conditional on 10 classes, or from an unconditional one`);
   });
 
   it('take --label as a class name where the checkpoint\'s data set names its classes', async () => {

@@ -14,6 +14,8 @@ import { exampleShape } from './io';
 import { toFlags } from './messages';
 import { isInside } from './output-file';
 import { checkRecordMatchesState, claimNewRunDir, readRunState } from './run-dir';
+import { DATA_SOURCES } from '../data/sources';
+import type { DatasetName } from './io';
 import { checkDataFlags, checkNormGroups, checkResumeFlags, configFields, dataFlags, DEFAULT_RUN, runFields, type Flags, type RunOptions } from './train-options';
 
 export interface RunSetup {
@@ -77,6 +79,24 @@ function checkCosineSpan(run: RunOptions, dir: string, stepsPerEpoch: number): v
     `from its weights: train --init-from ${join(dir, 'model.safetensors')} --lr-decay cosine --epochs N with the same data flags and another --out`);
 }
 
+/**
+ * A conditional model taken from --init-from needs a label for every picture, below its class
+ * count: said here, before the device starts and the pictures are read, rather than by the data.
+ */
+function checkInheritedClasses(classes: number, dataset: DatasetName, from: string): void {
+  if (!classes) return;
+  const labels = DATA_SOURCES[dataset].classes;
+  if (!labels) {
+    const fitting = Object.values(DATA_SOURCES).filter((s) => s.classes && s.classes.length <= classes).map((s) => `--dataset ${s.name}`);
+    throw new UsageError(`--init-from ${from} is a model conditional on ${classes} classes, and --dataset ${dataset} has no labels to give it; ` +
+      `start from an unconditional model, or train it on labelled data of at most ${classes} classes${fitting.length ? ` (${fitting.join(', ')})` : ''}`);
+  }
+  if (labels.length > classes) {
+    throw new UsageError(`--init-from ${from} is a model conditional on ${classes} classes, and --dataset ${dataset} has ${labels.length}; ` +
+      `start from a model conditional on ${labels.length} classes, or from an unconditional one`);
+  }
+}
+
 async function setUpNewRun(f: Flags): Promise<RunSetup> {
   const run = runFields(f, DEFAULT_RUN);
   checkDataFlags(f, run);
@@ -103,6 +123,7 @@ async function setUpNewRun(f: Flags): Promise<RunSetup> {
     if (e instanceof ConfigError) throw new UsageError(toFlags(e.message));
     throw e;
   }
+  if (initial) checkInheritedClasses(config.classes, run.dataset, initial.path);
   const initialParams = initial ? initialParamsFor(initial, config) : null;
   if (initial) run.initFrom = initial.path;
   checkNormGroups(f, config);
