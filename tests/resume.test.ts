@@ -231,6 +231,8 @@ describe('train --resume', { timeout: LONG }, () => {
     expect((await train([...RUN, '--epochs', '3', '--out', constant])).code).toBe(0);
     expect(bits(join(constant, 'model.safetensors'))).not.toEqual(bits(join(straight, 'model.safetensors')));
     // Trained longer, it keeps its span: the new epoch trains at --lr-min, and says so.
+    await expect(train(['--resume', straight, '--epochs', '4', '--lr', '0.00001'])).rejects.toThrow(
+      /the run in .*cosine-straight decays its learning rate to --lr-min 0\.0001, which it keeps, and --lr 0\.00001 is below that floor; resume with --lr 0\.0001 or higher$/);
     const longer = await train(['--resume', straight, '--epochs', '4']);
     expect(longer.code).toBe(0);
     expect(longer.out).toContain('note: the learning rate reaches --lr-min 0.0001 at step 24, where the run\'s cosine decay ends; the steps after it train at that rate');

@@ -181,10 +181,16 @@ export function checkNormGroups(f: Flags, config: Pick<VaeConfig, 'arch' | 'norm
 
 export const DEFAULT_RUN: RunOptions = { dataset: 'mnist', dataDir: null, imageSize: 64, imageChannels: 3, strict: false, limit: null, testLimit: null, batch: 128, optimizer: 'adam', lr: 1e-3, lrDecay: 'none', lrMin: 0, lrDecaySteps: 0, seed: 0, epochs: 10, saveEvery: 0, onNan: 'stop', clipGrad: 0, retries: 2, precision: 'f32', initFrom: null };
 
-export function runFields(f: Flags, d: RunOptions): RunOptions {
+/** The run's options from the flags over `d`: the defaults, or (`resumeDir` given) the resumed run's own. */
+export function runFields(f: Flags, d: RunOptions, resumeDir?: string): RunOptions {
   const run = runFieldsUnchecked(f, d);
   if (f['lr-min'] !== undefined && run.lrDecay === 'none') throw new UsageError('--lr-min sets where a decaying learning rate ends; add --lr-decay cosine');
-  if (run.lrMin > run.lr) throw new UsageError(`the decay's floor, --lr-min ${run.lrMin}, is above the learning rate ${run.lr}; a decay ends at or below where it starts: lower --lr-min or raise --lr`);
+  if (run.lrMin > run.lr) {
+    // A resumed run keeps its floor (its schedule goes on), so only --lr can move.
+    throw new UsageError(resumeDir !== undefined
+      ? `the run in ${resumeDir} decays its learning rate to --lr-min ${run.lrMin}, which it keeps, and --lr ${run.lr} is below that floor; resume with --lr ${run.lrMin} or higher`
+      : `the decay's floor, --lr-min ${run.lrMin}, is above the learning rate ${run.lr}; a decay ends at or below where it starts: lower --lr-min or raise --lr`);
+  }
   return run;
 }
 

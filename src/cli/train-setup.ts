@@ -49,7 +49,7 @@ function setUpResumedRun(f: Flags, resumeDir: string, restarting: boolean): RunS
   const savedRun = { ...DEFAULT_RUN, ...(resumed.run as Partial<RunOptions>), optimizer: resumed.training.optimizer, lr: resumed.training.lr, seed: resumed.training.seed };
   const config = resumed.config;
   checkRecordMatchesState(resumeDir, config);
-  const run = runFields(f, savedRun);
+  const run = runFields(f, savedRun, resumeDir);
   // The folder the run recorded is checked as a typed --data-dir is, before any device starts.
   if (f['data-dir'] === undefined && run.dataDir && !existsSync(run.dataDir)) {
     throw new UsageError(`the run in ${resumeDir} read --data-dir ${run.dataDir}, which does not exist now; if its data moved, give its new place with --data-dir`);
