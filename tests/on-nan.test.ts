@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEALTH_FLAGS } from '../shaders/grad-norm';
 import { readCheckpoint } from '../src/checkpoint';
 import { BAD_NUMBERS_EXIT_CODE, BadStepError, KeptCheckpoints, MAX_ROLLBACKS, recover, SKIP_LIMIT, StepWatch } from '../src/cli/recovery';
-import { trainCommand } from '../src/cli/train';
+import { trainCommand, type TrainHooks } from '../src/cli/train';
 import type { AcquiredDevice } from '../src/gpu/device';
 import { acquireNodeDevice } from '../src/gpu/node-device';
 import type { StepLoss } from '../src/model/loss-ring';
@@ -29,9 +29,9 @@ let device: AcquiredDevice;
 beforeAll(async () => { device = await acquireNodeDevice(); }, SLOW);
 afterAll(() => device?.device.destroy());
 
-async function train(args: string[]): Promise<{ code: number; out: string; events: Record<string, unknown>[] }> {
+async function train(args: string[], hooks: Pick<TrainHooks, 'afterStep'> = {}): Promise<{ code: number; out: string; events: Record<string, unknown>[] }> {
   const out: string[] = [];
-  const code = await trainCommand([...args, '--json'], { device, print: (_s, t) => out.push(t) });
+  const code = await trainCommand([...args, '--json'], { device, print: (_s, t) => out.push(t), ...hooks });
   const text = out.join('');
   const events = text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
   return { code, out: text, events };
@@ -82,6 +82,14 @@ describe('--on-nan in-process', () => {
     const reference = stateOf(once);
     expect(reference.progress.step).toBe(1);
     for (const k of ['params', 'm', 'v'] as const) expect(bitsOf(state[k]!), k).toEqual(bitsOf(reference[k]!));
+    // Stopped in the middle of the bad steps and resumed, the run counts on from where it was and
+    // stops at the same step, as the unbroken one did.
+    const resumed = join(root, 'skip-resumed');
+    const stopAt: TrainHooks['afterStep'] = (step, stop) => { if (step === 6) stop(); };
+    expect((await train([...RUN, '--batch', '32', '--epochs', '4', '--lr', '50', '--on-nan', 'skip-batch', '--out', resumed], { afterStep: stopAt })).code).toBe(130);
+    const again = await train(['--resume', resumed]);
+    expect(again.code, again.out).toBe(BAD_NUMBERS_EXIT_CODE);
+    expect(again.out).toContain(`bad numbers at step ${SKIP_LIMIT + 1}`);
   }, SLOW);
 
   it(`rollback: a checkpoint whose parameters went bad is passed over; the rate halves ${MAX_ROLLBACKS} times, then a stop`, async () => {
@@ -222,7 +230,7 @@ describe('StepWatch', () => {
 
   it('stop and rollback throw at the first flagged step, naming it (1-based) and its quantities', () => {
     for (const mode of ['stop', 'rollback'] as const) {
-      const w = new StepWatch(mode, () => { throw new Error('no skips here'); });
+      const w = new StepWatch(mode, 0, () => { throw new Error('no skips here'); });
       expect(w.check([loss(0), loss(1)])).toHaveLength(2);
       const err = (() => { try { w.check([loss(2), loss(3, HEALTH_FLAGS.lossNotFinite | HEALTH_FLAGS.gradNormNotFinite), loss(4)]); } catch (e) { return e; } })();
       expect(err).toBeInstanceOf(BadStepError);
@@ -233,12 +241,17 @@ describe('StepWatch', () => {
 
   it('skip-batch passes isolated bad steps (reported, left out of the figures) and gives up at SKIP_LIMIT in a row', () => {
     const heard: number[] = [];
-    const w = new StepWatch('skip-batch', (l) => heard.push(l.step));
+    const w = new StepWatch('skip-batch', 0, (l) => heard.push(l.step));
     const good = w.check([loss(0), loss(1, HEALTH_FLAGS.diverged), loss(2), loss(3, HEALTH_FLAGS.gradNormNotFinite), loss(4)]);
     expect(good.map((l) => l.step)).toEqual([0, 2, 4]);
     expect(heard).toEqual([1, 3]);
     const run = Array.from({ length: SKIP_LIMIT - 1 }, (_, i) => loss(5 + i, HEALTH_FLAGS.lossNotFinite));
     expect(w.check(run)).toEqual([]);
     expect(() => w.check([loss(5 + SKIP_LIMIT - 1, HEALTH_FLAGS.lossNotFinite)])).toThrow(/in a row were bad/);
+  });
+
+  it('skip-batch resumed with the bad steps in a row it saved gives up where the unbroken run would', () => {
+    const w = new StepWatch('skip-batch', SKIP_LIMIT - 1, () => {});
+    expect(() => w.check([loss(40, HEALTH_FLAGS.lossNotFinite)])).toThrow(/in a row were bad/);
   });
 });

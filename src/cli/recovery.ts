@@ -59,9 +59,11 @@ export function isDeviceLoss(e: unknown, lost: GPUDeviceLostInfo | null): boolea
  * skip-batch let pass; a step that must end the attempt is thrown as a BadStepError.
  */
 export class StepWatch {
-  private badInARow = 0;
-
-  constructor(readonly mode: OnNan, private readonly onSkip: (l: StepLoss, quantities: string[]) => void) {}
+  /**
+   * `badInARow`: the bad steps in a row the run had when it was saved (0 for a new run), so that a
+   * resumed run stops at the step the unbroken one would.
+   */
+  constructor(readonly mode: OnNan, public badInARow: number, private readonly onSkip: (l: StepLoss, quantities: string[]) => void) {}
 
   /** Returns the steps whose figures count (the good ones); throws on a step that ends the attempt. */
   check(losses: StepLoss[]): StepLoss[] {

@@ -63,7 +63,8 @@ export interface TrainHooks {
  * Progress as stored in the training state, with the steps of the epoch in progress that
  * skip-batch skipped (so a resumed epoch counts them).
  */
-type RunProgress = TrainingProgress & { skipped?: number };
+/** The progress a run saves: the skipped steps of the epoch and the bad steps in a row that end in skip-batch's limit go on after a resume. */
+type RunProgress = TrainingProgress & { skipped?: number; badInARow?: number };
 
 const readIfThere = (path: string): Uint8Array | null => (existsSync(path) ? new Uint8Array(readFileSync(path)) : null);
 
@@ -156,6 +157,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       progress.seconds = secondsBefore + (performance.now() - sessionStart) / 1000;
       progress.watch = await model.watchState();
       (progress as RunProgress).skipped = progress.epochStep === 0 ? 0 : skipped;
+      (progress as RunProgress).badInARow = stepWatch.badInARow;
       // A failed write goes to recover(), which says how to go on: --resume where this run has a
       // checkpoint, the same command again where it has none.
       const state = await saveTrainingState(model, runRecord, progress);
@@ -173,7 +175,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     /** Steps of the current epoch that skip-batch let pass unapplied (all are read back by the epoch's end). */
     let skipped = progress.epochStep > 0 ? ((progress as RunProgress).skipped ?? 0) : 0;
     // A flagged step was not applied (the GPU skipped it): --on-nan says whether the run goes on.
-    const stepWatch = new StepWatch(run.onNan, (l, quantities) => {
+    const stepWatch = new StepWatch(run.onNan, (progress as RunProgress).badInARow ?? 0, (l, quantities) => {
       skipped++;
       const line = { event: 'skipped', step: l.step + 1, quantities, loss: l.loss, grad_norm: l.gradNorm };
       metrics.write(line);
