@@ -201,7 +201,7 @@ button('start').onclick = act(() => {
   offer.hide();
   resetViews();
   onLoadAccepted = null;
-  $('stored').textContent = unsaved.started(isKeptSource(data));
+  Object.assign($('stored'), { textContent: unsaved.started(isKeptSource(data)), title: '' });
   command({ type: 'start', settings, data });
 });
 button('pause').onclick = () => send({ type: 'pause' });
@@ -213,7 +213,7 @@ button('reset').onclick = act(() => {
   // Said at once: a model still compiling stops only after the kernels in flight (seconds on a software GPU).
   ui.resetting = true;
   offer.hide();
-  $('stored').textContent = '';
+  Object.assign($('stored'), { textContent: '', title: '' });
   resetViews();
   updateStatus();
   send({ type: 'reset' });
@@ -228,7 +228,7 @@ $<HTMLInputElement>('load').onchange = act(async () => {
   const data = dataSource();
   onLoadAccepted = () => {
     offer.hide();
-    $('stored').textContent = unsaved.started(isKeptSource(data));
+    Object.assign($('stored'), { textContent: unsaved.started(isKeptSource(data)), title: '' });
   };
   send({ type: 'load', bytes, fileName: file.name, settings, data }, [bytes]);
 });

@@ -40,5 +40,5 @@ export const HALF_PRECISION_TESTS: readonly string[] = ['tests/f16.test.ts', 'te
 
 /** Tests that need a browser page (the package in a page, files, workers, device loss). */
 export const BROWSER_ONLY_TESTS: readonly string[] = [
-  'tests/package.browser.test.ts', 'tests/image-files.browser.test.ts', 'tests/run-log.browser.test.ts', 'tests/device-lost.browser.test.ts', 'tests/shared-device.browser.test.ts',
+  'tests/package.browser.test.ts', 'tests/image-files.browser.test.ts', 'tests/run-log.browser.test.ts', 'tests/charts.browser.test.ts', 'tests/device-lost.browser.test.ts', 'tests/shared-device.browser.test.ts',
 ];

@@ -42,6 +42,9 @@ function tickLabel(t: number | null): string {
   return t >= 1000 ? `${(t / 1000).toFixed(t >= 10000 ? 0 : 1)}k` : `${+t.toFixed(2)}`;
 }
 
+/** Tick spacings of the step axis: whole steps (uPlot's defaults put ticks at 10.5 steps early in a run). */
+const STEP_INCREMENTS = Array.from({ length: 10 }, (_, e) => [1, 2, 5].map((m) => m * 10 ** e)).flat();
+
 /** The width each card last grew at (see fitChart); a new width starts from the CSS height again. */
 const grownAt = new WeakMap<HTMLElement, number>();
 /** Each card's legend height when its chart was last fitted: new values may wrap it onto more lines. */
@@ -63,6 +66,9 @@ function fitChart(chart: uPlot, el: HTMLElement): void {
   chart.setSize({ width, height: chart.height }); // the legend wraps at the new width
   // uPlot applies a size in a microtask; measure after it, still before the page is painted.
   queueMicrotask(() => {
+    // A chart rebuilt since (a new likelihood and objective together) is measured by its successor:
+    // measured here, the card would hold both charts' heights and grow for good.
+    if (!chart.root.isConnected) return;
     const style = getComputedStyle(el);
     const padding = parseFloat(style.paddingTop) + parseFloat(style.paddingBottom);
     const legend = legendHeight(el);
@@ -82,7 +88,7 @@ function makeChart(el: HTMLElement, title: string, series: uPlot.Series[], log: 
     title, width: Math.max(240, el.clientWidth), height: MIN_PLOT_HEIGHT,
     scales: { x: { time: false }, y: log ? { distr: 3, log: 10 } : {} },
     axes: [
-      { ...AXIS, label: 'step', labelSize: 20, size: 36 },
+      { ...AXIS, label: 'step', labelSize: 20, size: 36, incrs: STEP_INCREMENTS },
       { ...AXIS, size: 52, values: (_u, ticks) => ticks.map(tickLabel) },
     ],
     series: [{ label: 'step' }, ...series],

@@ -66,6 +66,8 @@ export function messageHandler(page: PageParts): (m: FromWorker) => void {
         ui.state = m.state;
         ui.detail = m.detail ?? '';
         if (m.state === 'idle' || m.state === 'lost' || m.state === 'failed') {
+          // A reset is done: the run it dropped is no longer kept (a save it overtook said it was).
+          if (ui.resetting) Object.assign($('stored'), { textContent: '', title: '' });
           ui.resetting = false;
           ui.model = null; // the worker has no model then
           sizeViewsForSettings();
@@ -142,7 +144,10 @@ export function messageHandler(page: PageParts): (m: FromWorker) => void {
         }
         break;
       case 'stored':
-        $('stored').textContent = `Kept in this browser at step ${m.step.toLocaleString('en')} (saved ${SAVED_WHEN}): after a reload you can continue from there. The browser keeps one run: a run in another tab of this page replaces it.`;
+        if (ui.resetting) break; // a save of the run a Reset is dropping: the worker forgets it next
+        // Short enough for the lines kept for it (a longer note moved the buttons below); the details on hover.
+        $('stored').textContent = `Kept in this browser at step ${m.step.toLocaleString('en')}: after a reload you can continue from there.`;
+        $('stored').title = `Saved ${SAVED_WHEN}. The browser keeps one run: a run in another tab of this page replaces it.`;
         $('stored').dataset.step = String(m.step);
         runLog.keep(m.step, m.runId);
         break;

@@ -39,7 +39,7 @@ export async function buildSession(ctx: BuildContext, settings: Settings, source
   await ctx.dropCurrent();
   for (const text of data.warnings ?? []) post({ type: 'notice', text });
   const other = file && origin.kind === 'file' ? trainedElsewhere(file.metadata.dataset, data.name) : null;
-  if (other && origin.kind === 'file') post({ type: 'notice', text: `${origin.name} was trained on ${other.was}; it is shown here on ${other.now}, the data set chosen (choose ${other.was} above to see its own pictures).` });
+  if (other && origin.kind === 'file') post({ type: 'notice', text: `${origin.name} was trained on ${other.was}; it is shown here on ${other.now}, the data set chosen (to see its own pictures: Reset, choose ${other.was} above and load the file again).` });
   const { rows, cols } = data.train;
   post({ type: 'dataset', name: data.name, train: data.train.count, test: data.test.count, rows, cols });
   setState('loading', 'Compiling the model’s shaders…');

@@ -145,12 +145,24 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page\'s layout and
     await page.close();
   });
 
-  it('at 320 px, after an epoch, every chart legend entry lies inside its card, and the traversal picture spans it', async () => {
+  it('at 320 px, the buttons stay put while a run goes on; after an epoch every chart legend entry lies inside its card, and the traversal picture spans it', async () => {
     const page = await open(320);
     await startSmall(page);
+    await atStep(page, 2);
+    // From here on the status and the notes under it change (the rate, "evaluating the test set",
+    // the run kept in the browser) within the lines kept for them: the buttons below stay put.
+    await page.evaluate(() => {
+      const tops: number[] = [];
+      const save = document.querySelector('[data-testid=save]')!;
+      const watch = () => { tops.push(save.getBoundingClientRect().top + window.scrollY); requestAnimationFrame(watch); };
+      watch();
+      Object.assign(window, { saveTops: tops });
+    });
     // SMALL's epoch is 63 steps: past step 70 the test series have a point, and every legend
     // entry a figure ("123.45", or "123.45 (step 62)" past the epoch's end: the longest text).
     await atStep(page, 70);
+    const tops = await page.evaluate(() => (window as unknown as { saveTops: number[] }).saveTops);
+    expect(Math.max(...tops) - Math.min(...tops), `Save model moved during training (${tops.length} frames, at ${Math.min(...tops).toFixed(0)}-${Math.max(...tops).toFixed(0)} px)`).toBeLessThanOrEqual(1);
     await page.click('[data-testid=pause]');
     await paused(page);
     // [step, train rec, test rec, train KL, test KL]: the epoch's report may land a moment after the pause.
@@ -194,6 +206,8 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page\'s layout and
     expect(seen.filter((t) => /step \d/.test(t)), `no training step shown after Reset: ${JSON.stringify(seen)}`).toEqual([]);
     expect(await errorShown(page)).toBeNull();
     expect(await page.isEnabled('[data-testid=start]'), 'Start for a new model').toBe(true);
+    // The model's first save (step 0) may land while the reset waits: the page says no run is kept.
+    expect(await page.textContent('[data-testid=stored]'), 'the note of a kept run after Reset').toBe('');
     await page.close();
   });
 
