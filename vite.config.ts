@@ -83,11 +83,15 @@ function fashionMnistData(): Plugin {
 
 /**
  * src/data/mnist.ts reads files in Node through dynamic `import('node:fs/promises')` calls that the
- * browser code never reaches; Vite externalizes those and says so on every build. Drop just that note.
+ * browser code never reaches, and src/data/sources.ts loads the Node-only readers (MNIST and
+ * Fashion-MNIST files, CIFAR-10, picture folders and their cache) with `import()` from loaders only
+ * the command line calls: their chunks are built but never fetched by a page. Vite externalizes
+ * their node: imports and says so on every build; drop just those notes.
  */
+const NODE_ONLY_READERS = /imported by "[^"]*src\/data\/(mnist|mnist-node|fashion-mnist|cifar10|image-folder|image-cache|image-listing)\.ts"/;
 const quietNodeImports: Rolldown.RolldownOptions = {
   onLog(level, log, handler) {
-    if (/Module "node:[\w/]+" has been externalized for browser compatibility, imported by "[^"]*src\/data\/mnist\.ts"/.test(log.message)) return;
+    if (/Module "node:[\w/]+" has been externalized for browser compatibility/.test(log.message) && NODE_ONLY_READERS.test(log.message)) return;
     handler(level, log);
   },
 };

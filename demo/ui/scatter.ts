@@ -3,7 +3,7 @@
 // A plain 2-D canvas: a thousand points drawn a few times a minute cost nothing worth moving to
 // the GPU.
 import { DSPRITES_SHAPES } from '../../src/data/dsprites';
-import { FASHION_MNIST_CLASSES } from '../../src/data/fashion-mnist';
+import { FASHION_MNIST_CLASSES } from '../../src/data/class-names';
 
 /**
  * One colour per class, told apart on the page's dark background: every pair at least 30 apart in

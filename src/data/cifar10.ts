@@ -6,7 +6,7 @@
 import { DataError, isGzip } from './idx';
 import type { Dataset } from './mnist';
 
-export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'] as const;
+export { CIFAR10_CLASSES } from './class-names';
 export const CIFAR10_SIDE = 32;
 const PIXELS = 3 * CIFAR10_SIDE * CIFAR10_SIDE;
 /** Bytes of one record: the label and the planar RGB pixels. */

@@ -10,9 +10,7 @@ import { type Dataset, type MnistSplit } from './mnist';
 /** Where Debian's dataset-fashion-mnist package puts the four IDX files (found with dpkg -L). */
 export const FASHION_MNIST_DEBIAN_DIR = '/usr/share/datasets/fashion-mnist';
 
-export const FASHION_MNIST_CLASSES = [
-  'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
-] as const;
+export { FASHION_MNIST_CLASSES } from './class-names';
 
 export interface FashionMnistOptions {
   /** Keep only the first `limit` examples. */

@@ -8,10 +8,9 @@
 // permutation of the whole set whose first tenth is held out for testing (index-permutation.ts),
 // so the test set never depends on the training size. It renders them, and returns the indices
 // too, so a caller can render other batches on the fly instead of holding pictures.
-import { CIFAR10_CLASSES } from './cifar10';
+import { CIFAR10_CLASSES, FASHION_MNIST_CLASSES } from './class-names';
 import { DSPRITES_COUNT, DSPRITES_SHAPES, dspritesDataset, dspritesDrawnLater } from './dsprites';
 import { DSPRITES_COLOR_COUNT, dspritesColorDataset } from './dsprites-color';
-import { FASHION_MNIST_CLASSES } from './fashion-mnist';
 import { DataError } from './idx';
 import { splitGenerated } from './index-permutation';
 import type { ImageChannels } from './image-pixels';
