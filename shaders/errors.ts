@@ -21,6 +21,23 @@ export function shown(x: unknown): string {
   return kindOfValue(x);
 }
 
+/**
+ * A value as it would be written in code, for messages that show lists and options: JSON, except
+ * that the numbers JSON cannot hold are spelt out (JSON.stringify turns NaN and Infinity into
+ * null, so "got null" would stand for a NaN the caller gave) and undefined is named.
+ */
+export function literal(x: unknown): string {
+  if (typeof x === 'number') return String(x);
+  if (x === undefined) return 'undefined';
+  if (Array.isArray(x)) return `[${x.map(literal).join(',')}]`;
+  if (typeof x === 'bigint' || typeof x === 'function' || typeof x === 'symbol') return String(x);
+  try {
+    return JSON.stringify(x, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)) ?? String(x);
+  } catch {
+    return kindOfValue(x); // a cycle
+  }
+}
+
 /** A bad option, shape or model configuration supplied by the caller. */
 export class ConfigError extends Error {
   override name = 'ConfigError';

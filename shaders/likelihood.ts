@@ -23,7 +23,7 @@
 // into y (IWAE with thousands of samples); a workgroup past the last row returns as a whole.
 // Bindings: params (uniform), x, out: read, rec: write, [row_weight: read], [dout: write],
 //           [logsigma: read], [dls: write].
-import { ConfigError } from './errors';
+import { ConfigError, literal } from './errors';
 import { checkChoice, checkShape, declareBindings, f32Literal, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, STEP_PARAMS, uniform, workgroupTreeSum, write, type Kernel } from './common';
 import { wgsl } from './wgsl';
 
@@ -58,7 +58,7 @@ function checkLikelihood(kernel: string, likelihood: unknown, scale: unknown): v
     return;
   }
   if (!LEARNED_SCALES.includes(scale as (typeof LEARNED_SCALES)[number])) {
-    throw new ConfigError(`${kernel}: unknown scale ${typeof scale === 'string' ? `'${scale}'` : JSON.stringify(scale)}; use { fixedLogSigma: number } or one of ${LEARNED_SCALES.map((k) => `'${k}'`).join(', ')}`);
+    throw new ConfigError(`${kernel}: unknown scale ${typeof scale === 'string' ? `'${scale}'` : literal(scale)}; use { fixedLogSigma: number } or one of ${LEARNED_SCALES.map((k) => `'${k}'`).join(', ')}`);
   }
 }
 

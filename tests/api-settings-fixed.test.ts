@@ -1,7 +1,8 @@
 // Settings that a model could take one way and train another, refused where they are given: a
 // configuration changed after creation (the compiled graph follows the old one, and a checkpoint
 // would record the new), rows given as floats to a model that draws noise into its uploaded
-// pictures, labels that are no class number, and a scale for a likelihood that has none.
+// pictures, labels that are no class number, a scale for a likelihood that has none; and how a
+// refusal shows the numbers JSON cannot hold.
 import { describe, expect, it } from 'vitest';
 import { readCheckpoint, saveCheckpoint } from '../src/checkpoint';
 import { ConfigError } from '../src/errors';
@@ -77,5 +78,12 @@ describe('settings fixed at creation', () => {
     expect(() => resolveConfig({ sigma: 0.5 })).toThrow(/^sigma sets the scale of the gaussian likelihood, and a Bernoulli model has none, so sigma 0\.5 would be ignored; use likelihood 'gaussian', or leave sigma out$/);
     expect(() => resolveConfig({ sigma: 'learned' })).toThrow(/sigma "learned" would be ignored/);
     expect(resolveConfig({ likelihood: 'gaussian', sigma: 'learned' }).sigma).toBe('learned');
+  });
+
+  it('a NaN or an infinity is shown as itself, not as the null JSON turns it into', () => {
+    expect(() => resolveConfig({ likelihood: 'gaussian', sigma: NaN })).toThrow(/sigma must be a positive number, .*; got NaN$/);
+    expect(() => resolveConfig({ likelihood: 'gaussian', sigma: -Infinity })).toThrow(/; got -Infinity$/);
+    expect(() => resolveConfig({ hidden: [16, NaN] })).toThrow(/hidden must be one or more positive integers .*, got \[16,NaN\]$/);
+    expect(() => resolveConfig({ imageShape: [28, Infinity] as never })).toThrow(/got \[28,Infinity\]$/);
   });
 });

@@ -3,7 +3,7 @@
 import { ACTIVATIONS, type Activation } from '../../shaders/activation';
 import type { Binarize } from '../../shaders/batch';
 import { LIKELIHOODS, type Likelihood } from '../../shaders/likelihood';
-import { ConfigError, shown } from '../errors';
+import { ConfigError, literal, shown } from '../errors';
 import { WEIGHT_INITS, type WeightInit } from './module';
 import { OBJECTIVES, type ObjectiveName } from './objectives/objective';
 
@@ -194,7 +194,7 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
     c.imageShape = side * side === pixels ? [side, side] : [1, pixels];
   }
   if (!(Array.isArray(c.imageShape) && c.imageShape.length === 2 && c.imageShape.every(positiveInt))) {
-    throw new ConfigError(`imageShape must be [rows, cols], two positive integers (e.g. [28, 28]), got ${JSON.stringify(c.imageShape)}`);
+    throw new ConfigError(`imageShape must be [rows, cols], two positive integers (e.g. [28, 28]), got ${literal(c.imageShape)}`);
   }
   // A picture's shape and channels given without inputDim: the values per example follow from them.
   if (partial.inputDim === undefined && (partial.imageShape !== undefined || partial.imageChannels !== undefined)) {
@@ -205,7 +205,7 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
   }
   if (!ARCHITECTURES.includes(c.arch)) throw new ConfigError(`arch must be one of ${ARCHITECTURES.join(', ')}; got '${c.arch}'`);
   if (!Array.isArray(c.channels) || !c.channels.every(positiveInt)) {
-    throw new ConfigError(`channels must be a list of positive integers (e.g. 32,64,128,256), got ${JSON.stringify(c.channels)}`);
+    throw new ConfigError(`channels must be a list of positive integers (e.g. 32,64,128,256), got ${literal(c.channels)}`);
   }
   if (c.arch === 'conv') {
     const [rows, cols] = c.imageShape;
@@ -224,7 +224,7 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
     throw new ConfigError('channels sets the conv architecture\'s widths; the mlp architecture takes hidden sizes (hidden) instead');
   }
   if (!Array.isArray(c.dense) || !c.dense.every(positiveInt)) {
-    throw new ConfigError(`dense must be a list of positive integers (e.g. 256), got ${JSON.stringify(c.dense)}`);
+    throw new ConfigError(`dense must be a list of positive integers (e.g. 256), got ${literal(c.dense)}`);
   }
   if (c.arch !== 'conv' && c.dense.length > 0) {
     throw new ConfigError('dense sets the conv architecture\'s dense layers; the mlp architecture takes hidden sizes (hidden) instead');
@@ -241,16 +241,16 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
   if (c.arch !== 'conv' && c.init !== 'pytorch') {
     throw new ConfigError(`init ${c.init} sets the conv architecture's convolution weights; the mlp architecture starts as PyTorch's examples/vae (use init pytorch, or arch conv)`);
   }
-  if (!positiveInt(c.normGroups)) throw new ConfigError(`normGroups must be a positive integer (e.g. 8), got ${JSON.stringify(c.normGroups)}`);
+  if (!positiveInt(c.normGroups)) throw new ConfigError(`normGroups must be a positive integer (e.g. 8), got ${literal(c.normGroups)}`);
   if (c.arch === 'conv') {
     // The mlp architecture's layers: a conv model has none. Files written before it was cleared
     // recorded the default [400]; any list of sizes is read, and none is kept.
     if (!Array.isArray(c.hidden) || !c.hidden.every(positiveInt)) {
-      throw new ConfigError(`hidden sets the mlp architecture's layers and a conv model does not use it: leave it out (or give []), got ${JSON.stringify(c.hidden)}; the conv architecture's dense layers are dense (e.g. [256])`);
+      throw new ConfigError(`hidden sets the mlp architecture's layers and a conv model does not use it: leave it out (or give []), got ${literal(c.hidden)}; the conv architecture's dense layers are dense (e.g. [256])`);
     }
     c.hidden = [];
   } else if (!Array.isArray(c.hidden) || c.hidden.length === 0 || !c.hidden.every(positiveInt)) {
-    throw new ConfigError(`hidden must be one or more positive integers (e.g. 400 or 512,256), got ${JSON.stringify(c.hidden)}`);
+    throw new ConfigError(`hidden must be one or more positive integers (e.g. 400 or 512,256), got ${literal(c.hidden)}`);
   }
   if (!positiveInt(c.latent)) throw new ConfigError(`latent must be a positive integer (e.g. 20), got ${shown(c.latent)}`);
   if (!ACTIVATIONS.includes(c.activation) || c.activation === 'none') {
@@ -260,10 +260,10 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
     throw new ConfigError(`likelihood must be one of ${LIKELIHOODS.join(', ')}; got '${c.likelihood}'`);
   }
   if (!(c.sigma === 'learned' || c.sigma === 'learned-pixel' || c.sigma === 'predicted' || (typeof c.sigma === 'number' && c.sigma > 0 && Number.isFinite(c.sigma)))) {
-    throw new ConfigError(`sigma must be a positive number, 'learned', 'learned-pixel' or 'predicted'; got ${JSON.stringify(c.sigma)}`);
+    throw new ConfigError(`sigma must be a positive number, 'learned', 'learned-pixel' or 'predicted'; got ${literal(c.sigma)}`);
   }
   if (c.likelihood === 'bernoulli' && c.sigma !== DEFAULT_CONFIG.sigma) {
-    throw new ConfigError(`sigma sets the scale of the gaussian likelihood, and a Bernoulli model has none, so sigma ${JSON.stringify(c.sigma)} would be ignored; use likelihood 'gaussian', or leave sigma out`);
+    throw new ConfigError(`sigma sets the scale of the gaussian likelihood, and a Bernoulli model has none, so sigma ${literal(c.sigma)} would be ignored; use likelihood 'gaussian', or leave sigma out`);
   }
   if (!OBJECTIVES.includes(c.objective)) throw new ConfigError(`objective must be one of ${OBJECTIVES.join(', ')}; got '${c.objective}'`);
   const maxSamples = c.objective === 'iwae' ? 5000 : 64;
@@ -289,7 +289,7 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
   }
   if (!(Number.isInteger(c.classes) && c.classes >= 0 && c.classes <= 1024)) throw new ConfigError(`classes must be an integer in 0..1024 (0: not conditional), got ${shown(c.classes)}`);
   if (!['none', 'dynamic', 'fixed'].includes(c.binarize)) throw new ConfigError(`binarize must be none, dynamic or fixed; got '${c.binarize}'`);
-  if (typeof c.dequantize !== 'boolean') throw new ConfigError(`dequantize must be true or false, got ${JSON.stringify(c.dequantize)}`);
+  if (typeof c.dequantize !== 'boolean') throw new ConfigError(`dequantize must be true or false, got ${literal(c.dequantize)}`);
   if (c.dequantize && c.likelihood !== 'gaussian') {
     throw new ConfigError('dequantize applies to the gaussian likelihood (a density on continuous values); the bernoulli likelihood takes grey levels or binarized pixels');
   }

@@ -4,7 +4,7 @@
 import type { Optimizer } from '../../shaders/adam';
 import type { AcquiredDevice } from '../gpu/device';
 import { formatBytes, MemoryBudgetError } from '../gpu/buffers';
-import { ConfigError, kindOfValue, shown } from '../errors';
+import { ConfigError, kindOfValue, literal, shown } from '../errors';
 import { checkKnownKeys } from '../edit-distance';
 import type { GraphKind } from './graphs';
 import { AUTOTUNE_MODES, type AutotuneCache, type AutotuneMode } from './autotune';
@@ -117,7 +117,7 @@ export function resolveTraining(opts: VaeOptions): TrainingOptions {
   if (!Number.isInteger(t.batch) || t.batch < 1 || t.batch > 65535) throw new ConfigError(`batch must be an integer in 1..65535, got ${shown(t.batch)}`);
   if (!(t.lr > 0 && Number.isFinite(t.lr))) throw new ConfigError(`lr must be a finite number > 0, got ${shown(t.lr)}`);
   if (!(Array.isArray(t.betas) && t.betas.length === 2 && t.betas.every((b) => typeof b === 'number' && b >= 0 && b < 1))) {
-    throw new ConfigError(`betas must be two numbers in [0, 1) (Adam's beta1 and beta2, e.g. [0.9, 0.999]), got ${JSON.stringify(t.betas)}`);
+    throw new ConfigError(`betas must be two numbers in [0, 1) (Adam's beta1 and beta2, e.g. [0.9, 0.999]), got ${literal(t.betas)}`);
   }
   if (!(t.eps > 0 && Number.isFinite(t.eps))) throw new ConfigError(`eps must be a finite number > 0 (Adam's epsilon, e.g. 1e-8), got ${shown(t.eps)}`);
   if (!(t.weightDecay >= 0 && Number.isFinite(t.weightDecay))) throw new ConfigError(`weightDecay must be a finite number >= 0, got ${shown(t.weightDecay)}`);
