@@ -207,6 +207,19 @@ describe('options refused by name at creation', () => {
     expect(await vae.flatParameters()).toEqual(flat);
     vae.destroy();
   });
+
+  it('initialParams of another array type, even of the right length, refused before the upload', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create(tiny, { device, batch: 8 });
+    const flat = await vae.flatParameters();
+    vae.destroy();
+    // A Float64Array's bytes would be uploaded as twice as many garbage floats; a Uint8Array's as a quarter of a buffer.
+    for (const [given, named] of [[Float64Array.from(flat), 'Float64Array'], [Array.from(flat), 'an array'], [new Uint8Array(flat.length), 'Uint8Array']] as const) {
+      const refused = VAE.create(tiny, { device, batch: 8, initialParams: given as never });
+      await expect(refused).rejects.toThrow(new RegExp(`^initialParams must be a Float32Array in the model's flat layout \\(as flatParameters\\(\\) gives\\), got ${named}; convert with Float32Array\\.from`));
+      await expect(refused).rejects.toMatchObject({ name: 'ConfigError' });
+    }
+  });
 });
 
 describe('onLosses', () => {

@@ -6,7 +6,7 @@
 import { STEP_PARAMS } from '../../shaders/common';
 import { initialWatch } from '../../shaders/grad-norm';
 import type { BufferArena } from '../gpu/buffers';
-import { ConfigError } from '../errors';
+import { ConfigError, kindOfValue } from '../errors';
 import type { ModelBuffers } from './graphs';
 import { firstNonFinite, initialParams, type ParamLayout } from './params';
 import type { TrainingOptions } from './vae-options';
@@ -21,11 +21,13 @@ export function reserveParameterState(arena: BufferArena, totalFloats: number, o
 
 export function createModelBuffers(arena: BufferArena, layout: ParamLayout, t: TrainingOptions, given?: Float32Array): ModelBuffers {
   const P = layout.totalFloats;
-  reserveParameterState(arena, P, t.optimizer);
-  const init = given ?? initialParams(layout, t.seed);
-  if (init.length !== P) throw new ConfigError(`initialParams has ${init.length} floats, the layout needs ${P}`);
+  // VAE.create refuses other types first; checked again because this uploads the array's bytes as they are.
+  if (given !== undefined && !(given instanceof Float32Array)) throw new ConfigError(`initialParams must be a Float32Array of ${P} floats, got ${kindOfValue(given)}`);
+  if (given && given.length !== P) throw new ConfigError(`initialParams has ${given.length} floats, the layout needs ${P}`);
   const bad = given ? firstNonFinite(layout, given) : null;
   if (bad) throw new ConfigError(`initialParams: ${bad}; a model cannot start from values that are not finite numbers`);
+  reserveParameterState(arena, P, t.optimizer);
+  const init = given ?? initialParams(layout, t.seed);
   return {
     params: arena.upload('params', init),
     grads: arena.create('grads', P * 4),

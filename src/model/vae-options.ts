@@ -183,6 +183,12 @@ export function checkCreationOptions(opts: VaeOptions | undefined): void {
   for (const name of ['onLosses', 'onCompileProgress'] as const) {
     if (opts[name] !== undefined && typeof opts[name] !== 'function') throw new ConfigError(`${name} must be a function, got ${shown(opts[name])}`);
   }
+  // Checked by type here, before anything is allocated: another array of the right length would
+  // be uploaded as raw bytes (garbage from a Float64Array, a short buffer from a Uint8Array) and a
+  // plain Array fails inside the upload. The length is checked against the layout when it is built.
+  if (opts.initialParams !== undefined && !(opts.initialParams instanceof Float32Array)) {
+    throw new ConfigError(`initialParams must be a Float32Array in the model's flat layout (as flatParameters() gives), got ${kindOfValue(opts.initialParams)}; convert with Float32Array.from(...)`);
+  }
   if (opts.prepareTraining !== undefined && typeof opts.prepareTraining !== 'boolean') throw new ConfigError(`prepareTraining must be true or false, got ${shown(opts.prepareTraining)}`);
   if (opts.autotune !== undefined && !AUTOTUNE_MODES.includes(opts.autotune)) {
     throw new ConfigError(`autotune must be one of ${AUTOTUNE_MODES.join(', ')}; got '${String(opts.autotune)}'`);
