@@ -14,6 +14,7 @@ export { type GraphKind, type Plan } from './model/graphs';
 export { bitsPerDim, noBitsPerDim, type LogLikelihoodOptions, type LogLikelihoodResult } from './model/iwae-eval';
 export { Tensor } from './tensor';
 export { type StepLoss } from './model/loss-ring';
+export { type TrainingSnapshot } from './model/vae-state';
 export { ResidentData, type BatchSource, type PixelData } from './model/resident-data';
 export { GeneratedSprites } from './model/generated-data';
 export { saveCheckpoint, loadCheckpoint, readCheckpoint } from './checkpoint';

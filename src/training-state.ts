@@ -16,6 +16,7 @@ import { CHECKPOINT_FORMAT, TRAINING_STATE_FORMAT } from './checkpoint';
 import { CheckpointError, decodeNamed, encodeSafetensors, type Tensor } from './io/safetensors';
 import { matchTensors } from './io/tensor-match';
 import { paramLayout } from './model/build';
+import { ConfigError } from './errors';
 import { resolveConfig, type VaeConfig } from './model/config';
 import type { ParamLayout } from './model/params';
 import type { TrainingOptions, VAE } from './model/vae';
@@ -62,14 +63,22 @@ function byName(layout: ParamLayout, flat: Float32Array, prefix: string): Record
   return Object.fromEntries(layout.tensors.map((t) => [prefix + t.name, { shape: t.shape, data: flat.slice(t.offset, t.offset + t.count) }]));
 }
 
-/** The training state of `vae` (read from the GPU) with the caller's run options and counters. */
+/**
+ * The training state of `vae` with the caller's run options and counters. It is read from the GPU
+ * in one operation queued behind every call made on the model before this one, so parameters,
+ * moments and watch belong to one step, that of the calls before it (un-awaited steps included).
+ */
 export async function saveTrainingState(vae: VAE, run: Record<string, unknown>, progress: TrainingProgress): Promise<Uint8Array<ArrayBuffer>> {
-  if (progress.step !== vae.step) throw new Error(`progress.step ${progress.step} is not the model's step ${vae.step}`);
-  if (!progress.watch) progress = { ...progress, watch: await vae.watchState() };
-  const params = await vae.flatParameters();
-  const moments = await vae.optimizerState();
-  const tensors = byName(vae.layout, params, '');
-  if (moments) Object.assign(tensors, byName(vae.layout, moments.m, 'adam.m.'), byName(vae.layout, moments.v, 'adam.v.'));
+  const state = await vae.trainingSnapshot();
+  // Compared with the step the state was read at, not the one at the call: steps called before
+  // it but not yet run are in the state, and counters of an earlier step would not resume it.
+  if (progress.step !== state.step) {
+    throw new ConfigError(`saveTrainingState: progress.step is ${progress.step} but the model's state was read at step ${state.step} (after every call made on it before saveTrainingState, ` +
+      'training steps not yet awaited included); await those steps and pass counters of the step they reach, e.g. step: vae.step');
+  }
+  if (!progress.watch) progress = { ...progress, watch: state.watch };
+  const tensors = byName(vae.layout, state.params, '');
+  if (state.m && state.v) Object.assign(tensors, byName(vae.layout, state.m, 'adam.m.'), byName(vae.layout, state.v, 'adam.v.'));
   return encodeSafetensors(tensors, {
     format: TRAINING_STATE_FORMAT,
     version: TRAINING_STATE_VERSION,

@@ -1,14 +1,14 @@
 // What a model holds: its configuration, kernels, buffers (parameters, gradients, optimizer
 // state), the plan cache of its compiled graphs and the device it lives on, with creation's
-// memory checks, the operation queue and destruction. The operations on it (training steps,
-// evaluation, encoding, decoding, sampling) are the VAE class's (vae.ts), which extends this one.
+// memory checks, the operation queue and destruction. Reading and replacing the parameters and
+// optimizer state is VaeState's (vae-state.ts), and the operations on a model (training steps,
+// evaluation, encoding, decoding, sampling) are the VAE class's (vae.ts), which extends both.
 import { STEP_PARAMS } from '../../shaders/common';
-import { initialWatch, WATCH_VEC4S } from '../../shaders/grad-norm';
 import { type AcquiredDevice, wrapDevice } from '../gpu/device';
-import { BufferArena, readFloats, writeData } from '../gpu/buffers';
+import { BufferArena, writeData } from '../gpu/buffers';
 import { type PipelineCache, pipelineCacheFor } from '../gpu/pipelines';
 import type { Precision } from './precision';
-import { ConfigError, kindOfValue, shown } from '../errors';
+import { ConfigError, shown } from '../errors';
 import { FailureWatch } from '../gpu/failure-watch';
 import { encodeStepParams, STEP_PARAMS_DEFAULTS, type StepParams } from '../step-params';
 import { klCapacityAt, klWeightAt, type VaeConfig } from './config';
@@ -16,10 +16,11 @@ import { buildModel, type ModelParts } from './build';
 import { recordGraph, type GraphKind, type ModelBuffers, type Plan, type RecordOptions } from './graphs';
 import { kernelsFor, withKernelOverrides, type KernelChoice } from './kernels';
 import { LossRing } from './loss-ring';
-import { firstNonFinite, type ParamLayout } from './params';
+import type { ParamLayout } from './params';
 import { oneHot } from './labels';
 import { modelLabelPrefix } from '../gpu/labels';
 import { PlanCache } from './plan-cache';
+import { CallQueue } from './call-queue';
 import { resolveTraining, type GraphCompileProgress, type TrainingOptions, type VaeOptions } from './vae-options';
 import { createModelBuffers } from './model-buffers';
 import { CreationScopedArena, type OutOfMemoryScopes } from './creation-scopes';
@@ -54,11 +55,11 @@ export abstract class VaeBase {
   /** The first WebGPU error seen on the device since this model was created; rethrown on the next call. */
   protected readonly failures: FailureWatch;
   /**
-   * Where the last GPU operation of this model ends. Operations write the shared step uniform and
-   * read plans' output buffers across awaits, so calls made without waiting for each other (e.g.
-   * Promise.all of two samples) run one after another instead of reading each other's results.
+   * The model's operations in call order. Operations write the shared step uniform and read plans'
+   * output buffers across awaits, so calls made without waiting for each other (e.g. Promise.all
+   * of two samples) run one after another instead of reading each other's results.
    */
-  private queueTail: Promise<unknown> = Promise.resolve();
+  protected readonly calls = new CallQueue();
 
   protected constructor(config: VaeConfig, opts: VaeOptions, outOfMemory: OutOfMemoryScopes) {
     // Fixed at creation: the compiled graph follows it (free bits on or off, the layers' sizes), so
@@ -121,12 +122,6 @@ export abstract class VaeBase {
   /** Gradients of the last training step, same flat layout (read-only view). */
   get gradientBuffer(): GPUBuffer {
     return this.buffers.grads;
-  }
-
-  /** The gradients of the last training step, copied to the CPU (flat layout). */
-  async flatGradients(): Promise<Float32Array<ArrayBuffer>> {
-    this.assertAlive();
-    return readFloats(this.device, this.buffers.grads);
   }
 
   get adapter() {
@@ -217,79 +212,6 @@ export abstract class VaeBase {
     return rows;
   }
 
-  /** Every parameter tensor by name, copied to the CPU. */
-  async parameters(): Promise<Record<string, { shape: number[]; data: Float32Array<ArrayBuffer> }>> {
-    const flat = await this.flatParameters();
-    return Object.fromEntries(this.layout.tensors.map((t) => [t.name, { shape: t.shape, data: flat.slice(t.offset, t.offset + t.count) }]));
-  }
-
-  async flatParameters(): Promise<Float32Array<ArrayBuffer>> {
-    this.assertAlive();
-    return readFloats(this.device, this.buffers.params);
-  }
-
-  /** Replaces all parameters (flat layout) and resets the optimizer state. */
-  setFlatParameters(flat: Float32Array): void {
-    this.assertAlive();
-    if (!(flat instanceof Float32Array)) throw new ConfigError(`setFlatParameters takes a Float32Array of ${this.layout.totalFloats} floats, got ${kindOfValue(flat)}`);
-    if (flat.length !== this.layout.totalFloats) throw new ConfigError(`expected ${this.layout.totalFloats} floats, got ${flat.length}`);
-    const bad = firstNonFinite(this.layout, flat);
-    if (bad) throw new ConfigError(`setFlatParameters: ${bad}; a model cannot train from values that are not finite numbers`);
-    writeData(this.device, this.buffers.params, 0, flat);
-    const zeros = new Float32Array(this.buffers.moment1.size / 4);
-    writeData(this.device, this.buffers.moment1, 0, zeros);
-    writeData(this.device, this.buffers.moment2, 0, zeros);
-    this.step = 0;
-    this.losses.resetTo(0);
-    this.restoreWatch(null);
-  }
-
-  /** Adam's first and second moments (flat layout, like the parameters), copied to the CPU; null for SGD, which keeps none. */
-  async optimizerState(): Promise<{ m: Float32Array<ArrayBuffer>; v: Float32Array<ArrayBuffer> } | null> {
-    this.assertAlive();
-    if (this.training.optimizer !== 'adam') return null;
-    return { m: await readFloats(this.device, this.buffers.moment1), v: await readFloats(this.device, this.buffers.moment2) };
-  }
-
-  /**
-   * Continues a saved run: Adam's moments (flat layout; none for SGD) and the number of steps
-   * already taken, which fixes the next step's noise, bias corrections and KL weight. Give the
-   * saved parameters as `initialParams` when creating the model.
-   */
-  restoreOptimizer(state: { m?: Float32Array; v?: Float32Array; step: number; watch?: ArrayLike<number> | null }): void {
-    this.assertAlive();
-    if (!Number.isSafeInteger(state.step) || state.step < 0) throw new ConfigError(`step must be an integer >= 0, got ${shown(state.step)}`);
-    if (this.training.optimizer === 'adam') {
-      const P = this.layout.totalFloats;
-      if (state.m?.length !== P || state.v?.length !== P) throw new ConfigError(`Adam's moments need ${P} floats each, got ${state.m?.length ?? 'none'} and ${state.v?.length ?? 'none'}`);
-      writeData(this.device, this.buffers.moment1, 0, state.m);
-      writeData(this.device, this.buffers.moment2, 0, state.v);
-    }
-    this.step = state.step;
-    this.losses.resetTo(state.step);
-    this.restoreWatch(state.watch ?? null);
-  }
-
-  /**
-   * The divergence watch of the step health check (shaders/grad-norm.ts): smoothed loss, its
-   * running minimum, accepted steps. Saved with a checkpoint so that a resumed run judges its
-   * steps exactly as an uninterrupted one.
-   */
-  async watchState(): Promise<number[]> {
-    this.assertAlive();
-    return Array.from(await readFloats(this.device, this.buffers.watch, 0, 4));
-  }
-
-  /** Sets the watch (null: nothing seen yet) and clears the last step's verdict. */
-  protected restoreWatch(watch: ArrayLike<number> | null): void {
-    const w = initialWatch();
-    if (watch) {
-      if (watch.length !== 4 || !Array.from(watch).every(Number.isFinite)) throw new ConfigError(`the step watch needs 4 finite numbers, got [${Array.from(watch)}]`);
-      w.set(watch);
-    }
-    writeData(this.device, this.buffers.watch, 0, w.subarray(0, 4 * WATCH_VEC4S));
-  }
-
   /** Frees every buffer this model created. A caller's device stays alive; ours is destroyed. */
   destroy(): void {
     if (this.destroyed) return;
@@ -307,13 +229,17 @@ export abstract class VaeBase {
   }
 
   /**
-   * Runs `op` after every operation this model was asked for before it (see queueTail). Callers
+   * Runs `op` after every operation this model was asked for before it (see `calls`). Callers
    * are async functions that call this before their first await, so the order of calls is kept.
+   * `op` must not await another method that calls this: that would wait for `op` itself.
    */
   protected exclusive<T>(op: () => Promise<T>): Promise<T> {
-    const run = this.queueTail.then(op, op);
-    this.queueTail = run.catch(() => undefined);
-    return run;
+    return this.calls.run(op);
+  }
+
+  /** Whether destroy() (or a failed creation's discard()) has run. */
+  protected get isDestroyed(): boolean {
+    return this.destroyed;
   }
 
   /** Throws if the model was destroyed or WebGPU reported an error since the last call. */

@@ -24,7 +24,7 @@ import { checkKnownKeys } from '../edit-distance';
 import { checkCreationOptions, checkSeed, checkTcBatch, DEFAULT_TRAINING, lrAt, restateRefusal, type ElboResult, type VaeOptions } from './vae-options';
 import { checkNoLabels, checkRowCount, checkRowsTakeNoise, checkRowValues, checkSource, rowsOf, rowsTypeError, type RowValues } from './vae-inputs';
 import { OutOfMemoryScopes } from './creation-scopes';
-import { VaeBase } from './vae-base';
+import { VaeState } from './vae-state';
 import { gentleWait } from '../gpu/gentle-wait';
 
 /** Evaluation batches queued at a time when an evaluation can be stopped (`elbo`'s signal). */
@@ -32,7 +32,7 @@ const ELBO_BATCHES_QUEUED = 4;
 
 export { DEFAULT_TRAINING, LR_DECAYS, lrAt, type ElboResult, type GraphCompileProgress, type LrDecay, type TrainingOptions, type VaeOptions } from './vae-options';
 
-export class VAE extends VaeBase {
+export class VAE extends VaeState {
   private constructor(config: VaeConfig, opts: VaeOptions, outOfMemory: OutOfMemoryScopes) {
     super(config, opts, outOfMemory);
   }

@@ -1,0 +1,167 @@
+// Reading and replacing what a model has learned: its parameters, gradients, Adam's moments, the
+// step count and the step health check's watch. Every read and write goes through the model's
+// operation queue (VaeBase.exclusive), so it happens where it was called among the model's other
+// calls: a save after an un-awaited trainStep holds that step's weights, and setFlatParameters
+// after one is not undone by it. The checks of what restoreOptimizer is given are in
+// optimizer-state.ts.
+import { initialWatch, WATCH_VEC4S } from '../../shaders/grad-norm';
+import { readFloats, writeData } from '../gpu/buffers';
+import { ConfigError, kindOfValue, shown } from '../errors';
+import { firstNonFinite } from './params';
+import { VaeBase } from './vae-base';
+
+/** What a saved run continues from, read together (trainingSnapshot). */
+export interface TrainingSnapshot {
+  /** Adam steps taken when it was read. */
+  step: number;
+  params: Float32Array<ArrayBuffer>;
+  /** Adam's moments; null for SGD. */
+  m: Float32Array<ArrayBuffer> | null;
+  v: Float32Array<ArrayBuffer> | null;
+  /** The step health check's watch (watchState()). */
+  watch: number[];
+}
+
+type Moments = { m: Float32Array<ArrayBuffer>; v: Float32Array<ArrayBuffer> };
+
+export abstract class VaeState extends VaeBase {
+  /** The gradients of the last training step called before this, copied to the CPU (flat layout). */
+  async flatGradients(): Promise<Float32Array<ArrayBuffer>> {
+    return this.readInOrder(() => readFloats(this.device, this.buffers.grads));
+  }
+
+  /** Every parameter tensor by name, copied to the CPU. */
+  async parameters(): Promise<Record<string, { shape: number[]; data: Float32Array<ArrayBuffer> }>> {
+    const flat = await this.flatParameters();
+    return Object.fromEntries(this.layout.tensors.map((t) => [t.name, { shape: t.shape, data: flat.slice(t.offset, t.offset + t.count) }]));
+  }
+
+  /** The parameters as the calls made before this one leave them (flat layout), copied to the CPU. */
+  async flatParameters(): Promise<Float32Array<ArrayBuffer>> {
+    return this.readInOrder(() => readFloats(this.device, this.buffers.params));
+  }
+
+  /**
+   * Replaces all parameters (flat layout) and resets the optimizer state, after the calls made
+   * before it (writeInOrder). Bad input is refused at once and changes nothing.
+   */
+  setFlatParameters(flat: Float32Array): Promise<void> {
+    this.assertAlive();
+    if (!(flat instanceof Float32Array)) throw new ConfigError(`setFlatParameters takes a Float32Array of ${this.layout.totalFloats} floats, got ${kindOfValue(flat)}`);
+    if (flat.length !== this.layout.totalFloats) throw new ConfigError(`expected ${this.layout.totalFloats} floats, got ${flat.length}`);
+    const bad = firstNonFinite(this.layout, flat);
+    if (bad) throw new ConfigError(`setFlatParameters: ${bad}; a model cannot train from values that are not finite numbers`);
+    // Copied now: the caller may change its array before a queued write runs.
+    const params = Float32Array.from(flat);
+    return this.writeInOrder(() => {
+      writeData(this.device, this.buffers.params, 0, params);
+      const zeros = new Float32Array(this.buffers.moment1.size / 4);
+      writeData(this.device, this.buffers.moment1, 0, zeros);
+      writeData(this.device, this.buffers.moment2, 0, zeros);
+      this.step = 0;
+      this.losses.resetTo(0);
+      this.restoreWatch(null);
+    });
+  }
+
+  /** Adam's first and second moments (flat layout, like the parameters), copied to the CPU; null for SGD, which keeps none. */
+  async optimizerState(): Promise<Moments | null> {
+    return this.readInOrder(() => this.momentsNow());
+  }
+
+  /**
+   * Everything a saved run continues from, read in one queued operation so that the parts belong
+   * to one step: the step count, the parameters, Adam's moments and the step watch.
+   */
+  async trainingSnapshot(): Promise<TrainingSnapshot> {
+    return this.readInOrder(async () => {
+      const step = this.step;
+      const params = await readFloats(this.device, this.buffers.params);
+      const moments = await this.momentsNow();
+      return { step, params, m: moments?.m ?? null, v: moments?.v ?? null, watch: await this.watchNow() };
+    });
+  }
+
+  /**
+   * Continues a saved run: Adam's moments (flat layout; none for SGD) and the number of steps
+   * already taken, which fixes the next step's noise, bias corrections and KL weight. Give the
+   * saved parameters as `initialParams` when creating the model. In call order, like
+   * setFlatParameters.
+   */
+  restoreOptimizer(state: { m?: Float32Array; v?: Float32Array; step: number; watch?: ArrayLike<number> | null }): Promise<void> {
+    this.assertAlive();
+    if (!Number.isSafeInteger(state.step) || state.step < 0) throw new ConfigError(`step must be an integer >= 0, got ${shown(state.step)}`);
+    const adam = this.training.optimizer === 'adam';
+    if (adam) {
+      const P = this.layout.totalFloats;
+      if (state.m?.length !== P || state.v?.length !== P) throw new ConfigError(`Adam's moments need ${P} floats each, got ${state.m?.length ?? 'none'} and ${state.v?.length ?? 'none'}`);
+    }
+    // Copied now: the caller may change its arrays before a queued write runs.
+    const m = adam ? Float32Array.from(state.m!) : null, v = adam ? Float32Array.from(state.v!) : null;
+    const watch = state.watch ? Array.from(state.watch) : null;
+    return this.writeInOrder(() => {
+      if (m && v) {
+        writeData(this.device, this.buffers.moment1, 0, m);
+        writeData(this.device, this.buffers.moment2, 0, v);
+      }
+      this.step = state.step;
+      this.losses.resetTo(state.step);
+      this.restoreWatch(watch);
+    });
+  }
+
+  /**
+   * The divergence watch of the step health check (shaders/grad-norm.ts): smoothed loss, its
+   * running minimum, accepted steps. Saved with a checkpoint so that a resumed run judges its
+   * steps exactly as an uninterrupted one.
+   */
+  async watchState(): Promise<number[]> {
+    return this.readInOrder(() => this.watchNow());
+  }
+
+  /** Sets the watch (null: nothing seen yet) and clears the last step's verdict. */
+  protected restoreWatch(watch: ArrayLike<number> | null): void {
+    const w = initialWatch();
+    if (watch) {
+      if (watch.length !== 4 || !Array.from(watch).every(Number.isFinite)) throw new ConfigError(`the step watch needs 4 finite numbers, got [${Array.from(watch)}]`);
+      w.set(watch);
+    }
+    writeData(this.device, this.buffers.watch, 0, w.subarray(0, 4 * WATCH_VEC4S));
+  }
+
+  // The unqueued reads, for use inside a queued operation (which must not queue behind itself).
+  private async momentsNow(): Promise<Moments | null> {
+    if (this.training.optimizer !== 'adam') return null;
+    return { m: await readFloats(this.device, this.buffers.moment1), v: await readFloats(this.device, this.buffers.moment2) };
+  }
+
+  private async watchNow(): Promise<number[]> {
+    return Array.from(await readFloats(this.device, this.buffers.watch, 0, 4));
+  }
+
+  /** A read of model state, queued behind every call made before it, so that it sees their results. */
+  private readInOrder<T>(read: () => Promise<T>): Promise<T> {
+    this.assertAlive();
+    return this.exclusive(async () => {
+      this.assertAlive(); // destroyed, or failed, while it waited
+      return read();
+    });
+  }
+
+  /**
+   * A write of model state (its input already checked), in call order: at once when no operation
+   * is queued or running, so that `step` and the buffers have changed when the call returns (a
+   * model restored right after creation needs no await), else queued behind them. The promise
+   * never rejects, so a caller that does not await it leaves no unhandled rejection: a model
+   * destroyed meanwhile has nothing left to write.
+   */
+  private writeInOrder(write: () => void): Promise<void> {
+    if (this.calls.idle) {
+      write();
+      return Promise.resolve();
+    }
+    return this.exclusive(async () => {
+      if (!this.isDestroyed) write();
+    });
+  }
+}

@@ -1,0 +1,124 @@
+// Reads and writes of a model's parameters and optimizer state keep their place among its other
+// calls (docs/API.md, "Calls"): a save or read made after a training step that was not awaited
+// holds that step's results, a write made after one is not undone by it, and a saved training
+// state is one step's, whatever runs around it.
+import { describe, expect, it } from 'vitest';
+import { readCheckpoint, saveCheckpoint } from '../src/checkpoint';
+import { loadMnistNode } from '../src/data/mnist-node';
+import { readTrainingState, saveTrainingState, type TrainingProgress } from '../src/training-state';
+import { VAE } from '../src/model/vae';
+import { gpu } from './helpers/gpu';
+
+const tiny = { hidden: [16], latent: 3 };
+const opts = { batch: 16, seed: 1 };
+const progressAt = (step: number): TrainingProgress => ({ step, epochsDone: 0, epochStep: step, stepsPerEpoch: 4, epochLossSum: 0, epochExamples: 0, seconds: 0 });
+
+describe('reads and writes of model state in call order', async () => {
+  const train = await loadMnistNode('train', { limit: 64 });
+
+  /** What a model holds after each of its first `steps` steps, each awaited before it is read. */
+  async function reference(steps: number) {
+    const { device } = await gpu();
+    const vae = await VAE.create(tiny, { device, ...opts });
+    const data = vae.upload(train);
+    const after = [];
+    for (let i = 0; i < steps; i++) {
+      await vae.trainStep({ data, index: i });
+      after.push({ params: await vae.flatParameters(), grads: await vae.flatGradients(), moments: (await vae.optimizerState())!, watch: await vae.watchState() });
+    }
+    vae.destroy();
+    return after;
+  }
+
+  it('every read made after un-awaited steps sees their results', async () => {
+    const [, second] = await reference(2);
+    const { device } = await gpu();
+    const vae = await VAE.create(tiny, { device, ...opts });
+    const data = vae.upload(train);
+    const steps = [vae.trainStep({ data, index: 0 }), vae.trainStep({ data, index: 1 })];
+    const [params, grads, moments, watch, named, checkpoint] = await Promise.all([
+      vae.flatParameters(), vae.flatGradients(), vae.optimizerState(), vae.watchState(), vae.parameters(), saveCheckpoint(vae), ...steps,
+    ]);
+    expect(params).toEqual(second.params);
+    expect(grads).toEqual(second.grads);
+    expect(moments).toEqual(second.moments);
+    expect(watch).toEqual(second.watch);
+    const bias = vae.layout.byName.get('decoder.out.bias')!;
+    expect(named['decoder.out.bias'].data).toEqual(second.params.slice(bias.offset, bias.offset + bias.count));
+    expect(readCheckpoint(checkpoint).flat).toEqual(second.params);
+    vae.destroy();
+  });
+
+  it('a training state saved after queued steps is that of the last of them, or refused when its counters are an earlier step\'s', async () => {
+    const after = await reference(4);
+    const { device } = await gpu();
+    const vae = await VAE.create(tiny, { device, ...opts });
+    const data = vae.upload(train);
+    const steps = [0, 1, 2, 3].map((index) => vae.trainStep({ data, index }));
+    await steps[0];
+    // The caller counts one step done, but the save is queued behind all four.
+    await expect(saveTrainingState(vae, {}, progressAt(1))).rejects.toThrow(
+      /^saveTrainingState: progress\.step is 1 but the model's state was read at step 4 \(after every call made on it before saveTrainingState, training steps not yet awaited included\); await those steps/,
+    );
+    const state = readTrainingState(await saveTrainingState(vae, {}, progressAt(4)));
+    await Promise.all(steps);
+    // What saveTrainingState reads, in one queued operation.
+    const last = after[3];
+    expect(await vae.trainingSnapshot()).toEqual({ step: 4, params: last.params, m: last.moments.m, v: last.moments.v, watch: last.watch });
+    expect(state.progress.step).toBe(4);
+    expect(state.params).toEqual(after[3].params);
+    expect(state.m).toEqual(after[3].moments.m);
+    expect(state.v).toEqual(after[3].moments.v);
+    expect(state.progress.watch).toEqual(after[3].watch);
+    vae.destroy();
+  });
+
+  it('setFlatParameters and restoreOptimizer after an un-awaited step take effect after it', async () => {
+    const [first] = await reference(1);
+    const { device } = await gpu();
+    const vae = await VAE.create(tiny, { device, ...opts });
+    const data = vae.upload(train);
+    const p = await vae.flatParameters();
+    const step = vae.trainStep({ data, index: 0 });
+    const set = vae.setFlatParameters(p);
+    await Promise.all([step, set]);
+    expect(await vae.flatParameters()).toEqual(p);
+    expect(vae.step).toBe(0);
+    expect((await vae.optimizerState())!.m.every((x) => x === 0)).toBe(true);
+
+    const m = new Float32Array(p.length).fill(0.25), v = new Float32Array(p.length).fill(0.5), watch = [3, 2, 1, 0];
+    const again = vae.trainStep({ data, index: 0 });
+    const restored = vae.restoreOptimizer({ m, v, step: 7, watch });
+    m.fill(9); // the caller's arrays are theirs again once the call returns
+    await Promise.all([again, restored]);
+    expect(vae.step).toBe(7);
+    expect(await vae.optimizerState()).toEqual({ m: new Float32Array(p.length).fill(0.25), v: new Float32Array(p.length).fill(0.5) });
+    expect(await vae.watchState()).toEqual(watch);
+    expect(await vae.flatParameters()).toEqual(first.params); // the step ran before the restore, from p
+    vae.destroy();
+  });
+
+  it('a write with nothing queued takes effect before the call returns; one queued on a model destroyed meanwhile rejects nothing', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create(tiny, { device, ...opts });
+    const data = vae.upload(train);
+    await vae.trainStep({ data, index: 0 });
+    void vae.restoreOptimizer({ ...(await vae.optimizerState())!, step: 5 });
+    expect(vae.step).toBe(5); // as code that restores a run right after creating its model expects
+    const unhandled: unknown[] = [];
+    const note = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', note);
+    try {
+      const p = await vae.flatParameters();
+      const stepping = vae.trainStep({ data, index: 1 });
+      const set = vae.setFlatParameters(p); // queued behind the step
+      vae.destroy();
+      await stepping.catch(() => undefined);
+      await expect(set).resolves.toBeUndefined();
+      await new Promise((resolve) => setTimeout(resolve, 100)); // rejections surface a turn later
+      expect(unhandled.map(String)).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', note);
+    }
+  });
+});
