@@ -6,8 +6,9 @@
 // optimizer-state.ts.
 import { initialWatch, WATCH_VEC4S } from '../../shaders/grad-norm';
 import { readFloats, writeData } from '../gpu/buffers';
-import { ConfigError, kindOfValue, shown } from '../errors';
+import { ConfigError, kindOfValue } from '../errors';
 import { firstNonFinite } from './params';
+import { checkRestoredState, type RestoredState } from './optimizer-state';
 import { VaeBase } from './vae-base';
 
 /** What a saved run continues from, read together (trainingSnapshot). */
@@ -88,14 +89,11 @@ export abstract class VaeState extends VaeBase {
    * saved parameters as `initialParams` when creating the model. In call order, like
    * setFlatParameters.
    */
-  restoreOptimizer(state: { m?: Float32Array; v?: Float32Array; step: number; watch?: ArrayLike<number> | null }): Promise<void> {
+  restoreOptimizer(state: RestoredState): Promise<void> {
     this.assertAlive();
-    if (!Number.isSafeInteger(state.step) || state.step < 0) throw new ConfigError(`step must be an integer >= 0, got ${shown(state.step)}`);
+    // Everything is checked before anything is written: a refused call changes nothing.
+    checkRestoredState(state, this.layout, this.training.optimizer);
     const adam = this.training.optimizer === 'adam';
-    if (adam) {
-      const P = this.layout.totalFloats;
-      if (state.m?.length !== P || state.v?.length !== P) throw new ConfigError(`Adam's moments need ${P} floats each, got ${state.m?.length ?? 'none'} and ${state.v?.length ?? 'none'}`);
-    }
     // Copied now: the caller may change its arrays before a queued write runs.
     const m = adam ? Float32Array.from(state.m!) : null, v = adam ? Float32Array.from(state.v!) : null;
     const watch = state.watch ? Array.from(state.watch) : null;
@@ -119,13 +117,10 @@ export abstract class VaeState extends VaeBase {
     return this.readInOrder(() => this.watchNow());
   }
 
-  /** Sets the watch (null: nothing seen yet) and clears the last step's verdict. */
+  /** Sets the watch (null: nothing seen yet; checked by checkWatch) and clears the last step's verdict. */
   protected restoreWatch(watch: ArrayLike<number> | null): void {
     const w = initialWatch();
-    if (watch) {
-      if (watch.length !== 4 || !Array.from(watch).every(Number.isFinite)) throw new ConfigError(`the step watch needs 4 finite numbers, got [${Array.from(watch)}]`);
-      w.set(watch);
-    }
+    if (watch) w.set(watch);
     writeData(this.device, this.buffers.watch, 0, w.subarray(0, 4 * WATCH_VEC4S));
   }
 

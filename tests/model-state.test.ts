@@ -1,12 +1,14 @@
 // Reads and writes of a model's parameters and optimizer state keep their place among its other
 // calls (docs/API.md, "Calls"): a save or read made after a training step that was not awaited
 // holds that step's results, a write made after one is not undone by it, and a saved training
-// state is one step's, whatever runs around it.
+// state is one step's, whatever runs around it. And what restoreOptimizer is given is checked in
+// full before anything is written.
 import { describe, expect, it } from 'vitest';
 import { readCheckpoint, saveCheckpoint } from '../src/checkpoint';
 import { loadMnistNode } from '../src/data/mnist-node';
 import { readTrainingState, saveTrainingState, type TrainingProgress } from '../src/training-state';
 import { VAE } from '../src/model/vae';
+import { ConfigError } from '../src/errors';
 import { gpu } from './helpers/gpu';
 
 const tiny = { hidden: [16], latent: 3 };
@@ -120,5 +122,54 @@ describe('reads and writes of model state in call order', async () => {
     } finally {
       process.off('unhandledRejection', note);
     }
+  });
+});
+
+describe('restoreOptimizer given what it cannot restore', async () => {
+  const train = await loadMnistNode('train', { limit: 32 });
+
+  it('refuses it by name before writing anything: moments, step and watch stay as they were', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create(tiny, { device, ...opts });
+    const data = vae.upload(train);
+    for (let i = 0; i < 2; i++) await vae.trainStep({ data, index: i });
+    const before = { moments: await vae.optimizerState(), watch: await vae.watchState() };
+    const P = vae.layout.totalFloats;
+    const ok = { m: new Float32Array(P), v: new Float32Array(P), step: 7 };
+    const nan = new Float32Array(P);
+    nan[vae.layout.byName.get('decoder.out.bias')!.offset + 2] = NaN;
+    const cases: [string, unknown, RegExp][] = [
+      ['a watch of 3 numbers', { ...ok, watch: [1, 2, 3] }, /^restoreOptimizer: watch must be the 4 finite numbers watchState\(\) gives .*, got \[1,2,3\]$/],
+      ['a watch with a NaN', { ...ok, watch: [1, 2, NaN, 4] }, /got \[1,2,NaN,4\]$/],
+      ['a NaN in m', { ...ok, m: nan }, /^restoreOptimizer: m decoder\.out\.bias\[2\] is NaN; Adam's first moment must be finite numbers$/],
+      ['a negative v', { ...ok, v: new Float32Array(P).fill(-1) }, /^restoreOptimizer: v encoder\.layers\.0\.weight\[0\] is -1 \(\d+ values are refused\); .* must be finite numbers >= 0$/],
+      ['an infinite v', { ...ok, v: new Float32Array(P).fill(Infinity) }, /restoreOptimizer: v .* is Infinity/],
+      ['plain arrays', { ...ok, m: Array(P).fill(0), v: Array(P).fill(0) }, /^restoreOptimizer: Adam's moment m must be a Float32Array of \d+ floats .*, got an array; convert with Float32Array\.from/],
+      ['a Float64Array', { ...ok, v: new Float64Array(P) }, /Adam's moment v must be a Float32Array .* got Float64Array/],
+      ['no moments', { step: 7 }, /Adam's moment m must be a Float32Array .* got none$/],
+      ['moments of another length', { ...ok, v: new Float32Array(P - 1) }, new RegExp(`moment v must hold ${P} floats .*, got ${P - 1}$`)],
+      ['a fractional step', { ...ok, step: 1.5 }, /^restoreOptimizer: step \(the steps already taken\) must be an integer >= 0, got 1\.5$/],
+      ['a step as a string', { ...ok, step: '7' }, /got '7' \(a string\)$/],
+      ['a misspelt field', { ...ok, wacth: [0, 0, 0, 0] }, /^unknown restoreOptimizer field 'wacth' \(did you mean 'watch'\?\)/],
+      ['no object', 7, /^restoreOptimizer takes \{ m, v, step, watch \}/],
+    ];
+    for (const [what, bad, message] of cases) {
+      expect(() => vae.restoreOptimizer(bad as never), what).toThrow(message);
+      expect(() => vae.restoreOptimizer(bad as never), what).toThrow(ConfigError);
+      expect(vae.step, what).toBe(2);
+    }
+    expect(await vae.optimizerState()).toEqual(before.moments);
+    expect(await vae.watchState()).toEqual(before.watch);
+    vae.destroy();
+  });
+
+  it('an SGD model, which keeps no moments, refuses them rather than ignore them', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create(tiny, { device, ...opts, optimizer: 'sgd' });
+    const P = vae.layout.totalFloats;
+    expect(() => vae.restoreOptimizer({ m: new Float32Array(P), v: new Float32Array(P), step: 3 })).toThrow(/^restoreOptimizer: SGD keeps no moments, so m and v would be ignored/);
+    await vae.restoreOptimizer({ step: 3 });
+    expect(vae.step).toBe(3);
+    vae.destroy();
   });
 });
