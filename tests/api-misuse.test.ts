@@ -173,6 +173,35 @@ describe('bad options and data are refused by name, before any GPU work', async 
     vae.destroy();
   });
 
+  it('elbo and logLikelihood check their options as VAE.create does: names, seeds, callbacks', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create(tiny, { device, batch: 8 });
+    const data = vae.upload(train);
+    await expect(vae.elbo(data, { sed: 5 } as never)).rejects.toThrow(/^unknown elbo option 'sed' \(did you mean 'seed'\?\); the elbo options are seed, signal$/);
+    await expect(vae.logLikelihood(data, { samples: 2, sample: 5 } as never)).rejects.toThrow(/^unknown logLikelihood option 'sample' \(did you mean 'samples'\?\)/);
+    for (const seed of [-1, 1.5, '3']) {
+      await expect(vae.elbo(data, { seed } as never)).rejects.toThrow(/^elbo: seed must be a non-negative integer, got /);
+      await expect(vae.logLikelihood(data, { samples: 2, seed } as never)).rejects.toThrow(/^logLikelihood: seed must be a non-negative integer, got /);
+    }
+    await expect(vae.elbo(data, { signal: true } as never)).rejects.toThrow(/^elbo: signal must be an AbortSignal/);
+    await expect(vae.logLikelihood(data, { samples: 2, onProgress: 'log' } as never)).rejects.toThrow(/^logLikelihood: onProgress must be a function/);
+    await expect(vae.logLikelihood(data, { samples: 0 })).rejects.toThrow(/^logLikelihood: samples \(importance samples per example\) must be an integer in 1\.\.1000000, got 0$/);
+    expect((await vae.elbo(data, { seed: 2 ** 40 })).examples).toBe(64); // any safe integer is a seed
+    vae.destroy();
+  });
+
+  it('more rows than one result array or one graph holds are refused by count, naming the limit', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create(tiny, { device, batch: 8 });
+    // 784e9 floats: V8 makes no typed array past 2^32 elements.
+    await expect(vae.sample(1e9)).rejects.toThrow(/^sample: 1000000000 rows of 784 values are 784000000000 floats, more than one Float32Array holds in this JavaScript engine .*V8's limit is 2\^32 = 4294967296 floats, 5478274 such rows\); ask for fewer rows per call$/);
+    const most = Math.floor(Math.min(device.limits.maxStorageBufferBindingSize, 2 ** 32 - 1) / (784 * 4));
+    await expect(vae.sampleToBuffer(most + 1)).rejects.toThrow(new RegExp(`^sampleToBuffer: ${most + 1} rows are more than one graph on this device holds: its widest tensor takes 3136 bytes a row, .* so at most ${most} rows; draw fewer rows per call$`));
+    await expect(vae.sample(0.5)).rejects.toThrow(/^sample: n must be a positive integer, got 0\.5$/);
+    expect((await vae.sample(2)).length).toBe(2 * 784);
+    vae.destroy();
+  });
+
   it('elbo refuses a data set with more noise rows than the GPU numbers (2^32)', async () => {
     const { device } = await gpu();
     const vae = await VAE.create({ ...tiny, samples: 64 }, { device, batch: 8 });

@@ -14,6 +14,8 @@ import type { VaeConfig } from './config';
 import type { BatchSource } from './resident-data';
 import type { VAE } from './vae';
 import { gentleWait } from '../gpu/gentle-wait';
+import { checkKnownKeys } from '../edit-distance';
+import { checkSeed } from './vae-options';
 
 export interface LogLikelihoodOptions {
   /** Importance samples per example (K). */
@@ -54,14 +56,31 @@ export function chunkOf(k: number, cap: number): number {
   return most;
 }
 
-export async function estimateLogLikelihood(vae: VAE, data: BatchSource, opts: LogLikelihoodOptions): Promise<LogLikelihoodResult> {
-  const K = opts.samples;
-  if (!Number.isInteger(K) || K < 1 || K > 1e6) throw new ConfigError(`importance samples must be an integer in 1..1000000, got ${shown(K)}`);
+const OPTION_NAMES: readonly (keyof LogLikelihoodOptions)[] = ['samples', 'batch', 'maxRows', 'seed', 'onProgress'];
+
+/**
+ * logLikelihood's options, checked when it is called rather than when its turn in the model's
+ * queue comes: known names only (a misspelt one would be ignored, silently), counts that are
+ * counts, a seed Philox takes, a callback that is a function.
+ */
+export function checkLogLikelihoodOptions(opts: unknown): asserts opts is LogLikelihoodOptions {
+  if (!opts || typeof opts !== 'object' || Array.isArray(opts)) throw new ConfigError('logLikelihood needs options with the number of importance samples, e.g. { samples: 5000 }');
+  checkKnownKeys('logLikelihood option', Object.keys(opts), OPTION_NAMES);
+  const o = opts as LogLikelihoodOptions;
+  const K = o.samples;
+  if (!Number.isInteger(K) || K < 1 || K > 1e6) throw new ConfigError(`logLikelihood: samples (importance samples per example) must be an integer in 1..1000000, got ${shown(K)}`);
   const counts = { batch: 'examples per batch', maxRows: 'decoder rows (examples x samples) per chunk' } as const;
   for (const [name, what] of Object.entries(counts) as [keyof typeof counts, string][]) {
-    const v = opts[name];
+    const v = o[name];
     if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new ConfigError(`logLikelihood: ${name} (${what}) must be an integer >= 1, got ${shown(v)}`);
   }
+  if (o.seed !== undefined) checkSeed(o.seed, 'logLikelihood: seed');
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw new ConfigError(`logLikelihood: onProgress must be a function (done, total) => ..., got ${shown(o.onProgress)}`);
+}
+
+/** The estimate; `opts` were checked by checkLogLikelihoodOptions when logLikelihood was called. */
+export async function estimateLogLikelihood(vae: VAE, data: BatchSource, opts: LogLikelihoodOptions): Promise<LogLikelihoodResult> {
+  const K = opts.samples;
   const bounds = vae.scratchBuffer('iwae.bounds', data.count * 4);
   // The widest tensor of a chunk must fit one binding: measured on the graph recorded for one row
   // and one sample, so a conv decoder's feature maps and im2col matrices count, not only its output.

@@ -90,6 +90,35 @@ export function checkRowCount(n: number, what: string): void {
   if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${what}: n must be a positive integer, got ${shown(n)}`);
 }
 
+/**
+ * The Float32Array for `rows` results of `width` values, or a ConfigError when the JavaScript
+ * engine cannot make one that large (V8, in Node and Chromium, holds at most 2^32 elements in a
+ * typed array; other engines' limits are their own), instead of its bare RangeError.
+ */
+export function resultArray(what: string, rows: number, width: number): Float32Array<ArrayBuffer> {
+  try {
+    return new Float32Array(rows * width);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new ConfigError(`${what}: ${rows} rows of ${width} values are ${rows * width} floats, more than one Float32Array holds in this JavaScript engine (it refused: ${e.message}; ` +
+      `V8's limit is 2^32 = ${2 ** 32} floats, ${Math.floor(2 ** 32 / width)} such rows); ask for fewer rows per call`);
+  }
+}
+
+/**
+ * Refuses a *ToBuffer row count whose plan the device could not hold: its widest tensor (`perRow`
+ * bytes a row, measured on the graph recorded for one row) must fit one binding, and stay within
+ * what a u32 index reaches. Said in rows here; the plan would refuse it in terms of the batch.
+ */
+export function checkPlanRows(what: string, rows: number, perRow: number, device: GPUDevice): void {
+  const limit = Math.min(device.limits.maxStorageBufferBindingSize, 2 ** 32 - 1);
+  const most = Math.floor(limit / perRow);
+  if (rows > most) {
+    throw new ConfigError(`${what}: ${rows} rows are more than one graph on this device holds: its widest tensor takes ${perRow} bytes a row, and a binding holds at most ${limit} bytes ` +
+      `(maxStorageBufferBindingSize, at most 2^32 - 1), so at most ${most} rows; draw fewer rows per call`);
+  }
+}
+
 /** The error for rows given as something other than a Float32Array. */
 export function rowsTypeError(what: string, x: unknown): ConfigError {
   return new ConfigError(`${what}: rows must be a Float32Array (row-major, values in [0, 1]), got ${kindOfValue(x)}; convert with Float32Array.from(...)`);

@@ -156,6 +156,25 @@ export function checkSeed(seed: unknown, what: string): void {
   if (!(Number.isSafeInteger(seed) && (seed as number) >= 0)) throw new ConfigError(`${what} must be a non-negative integer, got ${shown(seed)}`);
 }
 
+/**
+ * elbo's options: known names only (a misspelt `sed` would evaluate with the training seed,
+ * silently), a seed Philox takes, and a signal that is an AbortSignal.
+ */
+export function checkElboOptions(opts: unknown): void {
+  if (opts === undefined || opts === null) return;
+  if (typeof opts !== 'object' || Array.isArray(opts)) throw new ConfigError(`elbo's second argument is its options, e.g. { seed: 1 }, got ${kindOfValue(opts)}`);
+  checkKnownKeys('elbo option', Object.keys(opts), ['seed', 'signal']);
+  const o = opts as { seed?: unknown; signal?: unknown };
+  if (o.seed !== undefined) checkSeed(o.seed, 'elbo: seed');
+  if (o.signal !== undefined && !isAbortSignal(o.signal)) throw new ConfigError(`elbo: signal must be an AbortSignal (an AbortController's .signal), got ${shown(o.signal)}`);
+}
+
+/** Duck-typed: an AbortSignal from another realm (a worker's, a test's polyfill) is not instanceof this one's. */
+function isAbortSignal(x: unknown): boolean {
+  const s = x as Partial<AbortSignal> | null;
+  return !!s && typeof s === 'object' && typeof s.aborted === 'boolean' && typeof s.throwIfAborted === 'function' && typeof s.addEventListener === 'function';
+}
+
 /** Every field of `kernels`: Record<keyof KernelChoice, ...> so that a field added to KernelChoice must be listed here. */
 const KERNEL_CHOICE_FIELDS: Record<keyof KernelChoice, true> = {
   matmul: true, conv: true, convNarrow: true, convInputGrad: true, likelihoodThreadsPerRow: true, convBiasSerial: true, splitBatchSums: true,

@@ -9,9 +9,9 @@ import { lendBuffer } from '../gpu/handed-out';
 import { ConfigError, DeviceLimitError, GpuError, kindOfValue } from '../errors';
 import { STREAM, type StepParams } from '../step-params';
 import { DEFAULT_CONFIG, resolveConfig, type VaeConfig } from './config';
-import { evalSamples, type GraphKind, type Plan } from './graphs';
+import { evalSamples, widestTensorBytes, type GraphKind, type Plan } from './graphs';
 import type { StepLoss } from './loss-ring';
-import { estimateLogLikelihood, type LogLikelihoodOptions, type LogLikelihoodResult } from './iwae-eval';
+import { checkLogLikelihoodOptions, estimateLogLikelihood, type LogLikelihoodOptions, type LogLikelihoodResult } from './iwae-eval';
 import { checkLabelList, oneHot } from './labels';
 import { ResidentData, type BatchSource, type PixelData } from './resident-data';
 import { GeneratedSprites } from './generated-data';
@@ -21,8 +21,8 @@ import { convOpsOf } from './layers/conv-ops';
 import { defaultAutotuneCache } from './autotune-cache';
 import { checkPrecision } from './precision';
 import { checkKnownKeys } from '../edit-distance';
-import { checkCreationOptions, checkSeed, checkTcBatch, DEFAULT_TRAINING, lrAt, restateRefusal, type ElboResult, type VaeOptions } from './vae-options';
-import { checkNoLabels, checkRowCount, checkRowsTakeNoise, checkRowValues, checkSource, rowsOf, rowsTypeError, type RowValues } from './vae-inputs';
+import { checkCreationOptions, checkElboOptions, checkSeed, checkTcBatch, DEFAULT_TRAINING, lrAt, restateRefusal, type ElboResult, type VaeOptions } from './vae-options';
+import { checkNoLabels, checkPlanRows, checkRowCount, checkRowsTakeNoise, checkRowValues, checkSource, resultArray, rowsOf, rowsTypeError, type RowValues } from './vae-inputs';
 import { OutOfMemoryScopes } from './creation-scopes';
 import { VaeState } from './vae-state';
 import { gentleWait } from '../gpu/gentle-wait';
@@ -188,6 +188,7 @@ export class VAE extends VaeState {
    */
   async elbo(data: BatchSource, opts: { seed?: number; signal?: AbortSignal } = {}): Promise<ElboResult> {
     checkSource(data, this.config, this.device, 'elbo');
+    checkElboOptions(opts);
     // Noise rows are numbered over the whole data set, sample by sample, in a u32 (shaders/reparam.ts).
     const samples = evalSamples(this.parts);
     if (samples * data.count > 2 ** 32) {
@@ -227,7 +228,7 @@ export class VAE extends VaeState {
   /** Importance-weighted estimate of -log p(x) over a resident dataset (Burda et al. 2015); see iwae-eval.ts. */
   async logLikelihood(data: BatchSource, opts: LogLikelihoodOptions): Promise<LogLikelihoodResult> {
     checkSource(data, this.config, this.device, 'logLikelihood');
-    if (!opts || typeof opts !== 'object') throw new ConfigError('logLikelihood needs options with the number of importance samples, e.g. { samples: 5000 }');
+    checkLogLikelihoodOptions(opts);
     return this.exclusive(async () => {
       this.assertAlive();
       checkSource(data, this.config, this.device, 'logLikelihood');
@@ -257,14 +258,15 @@ export class VAE extends VaeState {
     checkNoLabels(this.config, labels, kind);
     checkLabelList(labels, rows, kind);
     if (this.config.classes > 0 && labels && labels.length !== rows) throw new ConfigError(`${kind}: got ${labels.length} labels for ${rows} rows; give one class per row`);
-    return this.exclusive(() => this.runForwardNow(kind, input, rows, labels, step));
+    const outWidth = kind === 'encode' ? this.parts.sampler.posteriorWidth : kind === 'decode-output' ? this.parts.likelihood.outputWidth : this.config.inputDim;
+    // Made at the call, so that a result too large to hold is refused before any GPU work.
+    const result = resultArray(kind, rows, outWidth);
+    return this.exclusive(() => this.runForwardNow(kind, input, rows, labels, step, result, outWidth));
   }
 
-  private async runForwardNow(kind: GraphKind, input: Float32Array | null, rows: number, labels: ArrayLike<number> | undefined, step: Partial<StepParams>): Promise<Float32Array<ArrayBuffer>> {
+  private async runForwardNow(kind: GraphKind, input: Float32Array | null, rows: number, labels: ArrayLike<number> | undefined, step: Partial<StepParams>, result: Float32Array<ArrayBuffer>, outWidth: number): Promise<Float32Array<ArrayBuffer>> {
     const B = this.training.batch;
     const inWidth = kind === 'decode' || kind === 'decode-output' ? this.config.latent : this.config.inputDim;
-    const outWidth = kind === 'encode' ? this.parts.sampler.posteriorWidth : kind === 'decode-output' ? this.parts.likelihood.outputWidth : this.config.inputDim;
-    const result = new Float32Array(rows * outWidth);
     // Copied once: copying the whole array for each chunk made 100,000 rows take seconds.
     const allLabels = labels ? Array.from(labels) : undefined;
     for (let r0 = 0; r0 < rows; r0 += B) {
@@ -287,6 +289,7 @@ export class VAE extends VaeState {
    */
   async sampleToBuffer(n: number, seed = this.training.seed, labels?: ArrayLike<number>): Promise<GPUBuffer> {
     checkRowCount(n, 'sampleToBuffer');
+    checkPlanRows('sampleToBuffer', n, this.bytesPerRow('sample'), this.device);
     checkSeed(seed, 'sampleToBuffer: seed');
     checkNoLabels(this.config, labels, 'sampleToBuffer');
     return this.exclusive(async () => lendBuffer((await this.dispatchForward('sample', n, null, labels, { seed, stream: STREAM.prior, counter: 0 }, true)).output.buffer, 'sampleToBuffer'));
@@ -294,14 +297,25 @@ export class VAE extends VaeState {
 
   async decodeToBuffer(z: Float32Array, labels?: ArrayLike<number>): Promise<GPUBuffer> {
     const rows = rowsOf(z, this.config.latent, 'decodeToBuffer', 'codes');
+    checkPlanRows('decodeToBuffer', rows, this.bytesPerRow('decode'), this.device);
     checkNoLabels(this.config, labels, 'decodeToBuffer');
     return this.exclusive(async () => lendBuffer((await this.dispatchForward('decode', rows, z, labels, {}, true)).output.buffer, 'decodeToBuffer'));
   }
 
   async reconstructToBuffer(x: Float32Array, labels?: ArrayLike<number>): Promise<GPUBuffer> {
     const rows = rowsOf(x, this.config.inputDim, 'reconstructToBuffer', this.pixelValues);
+    checkPlanRows('reconstructToBuffer', rows, this.bytesPerRow('reconstruct'), this.device);
     checkNoLabels(this.config, labels, 'reconstructToBuffer');
     return this.exclusive(async () => lendBuffer((await this.dispatchForward('reconstruct', rows, x, labels, {}, true)).output.buffer, 'reconstructToBuffer'));
+  }
+
+  private readonly rowBytes = new Map<GraphKind, number>();
+
+  /** Bytes a row of the widest tensor of graph `kind` takes (recorded once per kind; nothing is allocated). */
+  private bytesPerRow(kind: GraphKind): number {
+    let bytes = this.rowBytes.get(kind);
+    if (bytes === undefined) this.rowBytes.set(kind, (bytes = widestTensorBytes(this.record(kind, 1))));
+    return bytes;
   }
 
   /** mu and logvar of q(z|x) for each row of x ([rows, D] in [0,1]). */
