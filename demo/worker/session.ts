@@ -161,7 +161,7 @@ export class Session {
       if (s.stepsPerEpoch !== saved.progress.stepsPerEpoch) {
         throw new Error(`the saved run has ${saved.progress.stepsPerEpoch} steps per epoch but its settings now give ${s.stepsPerEpoch}; start a new run`);
       }
-      s.vae.restoreOptimizer({ m: saved.m ?? undefined, v: saved.v ?? undefined, step: saved.progress.step, watch: saved.progress.watch });
+      await s.vae.restoreOptimizer({ m: saved.m ?? undefined, v: saved.v ?? undefined, step: saved.progress.step, watch: saved.progress.watch });
     } catch (e) {
       s.destroy();
       throw e;

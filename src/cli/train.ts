@@ -120,7 +120,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       report.info(`${stop.reason} received before the first step: stopped; nothing was written`);
       return stoppedExitCode(stop.reason);
     }
-    if (resumed) vae.restoreOptimizer({ m: resumed.m ?? undefined, v: resumed.v ?? undefined, step: resumed.progress.step, watch: resumed.progress.watch });
+    if (resumed) await vae.restoreOptimizer({ m: resumed.m ?? undefined, v: resumed.v ?? undefined, step: resumed.progress.step, watch: resumed.progress.watch });
     const trainData = drawn ? vae.generateSprites(drawn, { colour: dataChannels === 3, name: train.name }) : vae.upload(train);
     const testData = vae.upload(test);
     if (budget !== undefined) await planAfterSteps(vae, maxGpuMiB !== undefined);
