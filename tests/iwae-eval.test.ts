@@ -23,6 +23,21 @@ import { encodeRef, logLikelihoodRef, type RefConfig, type RefParams } from './r
 const config = resolveConfig({ inputDim: 6, hidden: [5], latent: 1, activation: 'tanh' });
 const N = 8;
 
+describe('evaluations and the training order', () => {
+  it('give each example its own figure and noise whatever shuffle training set on the data', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create(config, { device, batch: 3, initialParams: initialParams(buildModel(config).layout, 4), seed: 5 });
+    const images = Uint8Array.from(testData(7 * config.inputDim, 3, 0, 1), (u) => (u < 0.5 ? 0 : 255));
+    const data = vae.upload({ images, count: 7 });
+    const before = { elbo: await vae.elbo(data), ll: await vae.logLikelihood(data, { samples: 4 }) };
+    // An epoch's shuffle, as a training loop sets it; only trainStep follows it.
+    data.setOrder(Uint32Array.from([6, 5, 4, 3, 2, 1, 0]));
+    expect(await vae.elbo(data), 'the -ELBO after a reversed order').toEqual(before.elbo);
+    expect((await vae.logLikelihood(data, { samples: 4 })).perExample, 'example i\'s estimate at index i').toEqual(before.ll.perExample);
+    vae.destroy();
+  });
+});
+
 describe('importance-weighted log-likelihood estimate vs exact integration', () => {
   it('matches log p(x) by quadrature within its Monte Carlo error, and lies between it and the -ELBO', async () => {
     const { device } = await gpu();

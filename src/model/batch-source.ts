@@ -1,7 +1,9 @@
 // Where a model's batches come from on the GPU. A BatchSource fills a plan's input rows with
 // examples perm[batch_start + r] of its set (and, for a conditional model, their one-hot labels),
 // in dispatches built once per plan and recorded into each step's encoder; `setOrder` uploads an
-// epoch's shuffle. GpuExamples holds what every source shares (the order, the labels, the graphs);
+// epoch's shuffle, which only training follows: an evaluation (elbo, logLikelihood and their
+// per-example figures) visits the examples in their own order, so its figures and their noise
+// are those of example i whatever shuffle training last set. GpuExamples holds what every source shares (the order, the labels, the graphs);
 // a source adds its rows' dispatch: stored pictures (ResidentData, resident-data.ts) or pictures
 // drawn at each step (GeneratedSprites, generated-data.ts).
 import { gatherLabels } from '../../shaders/batch';
@@ -31,7 +33,7 @@ export interface BatchSource {
    * 0 when it has none. A conditional model takes only a set of its own class count.
    */
   readonly classes?: number;
-  /** Uploads the order examples are visited in (e.g. an epoch's shuffle): a permutation of 0..count-1. */
+  /** Uploads the order training visits examples in (e.g. an epoch's shuffle): a permutation of 0..count-1. Evaluations keep the examples' own order. */
   setOrder(order: Uint32Array): void;
   /** The dispatches filling a plan's input (and condition) with rows perm[batch_start + r], built once per plan. */
   gatherFor(plan: Plan, buffers: ModelBuffers, cache: PipelineCache): Promise<KernelGraph>;
@@ -41,6 +43,8 @@ export interface BatchSource {
 export abstract class GpuExamples implements BatchSource {
   readonly perm: GPUBuffer;
   readonly labels: GPUBuffer | null;
+  /** The identity order, for the graphs other than training's; uploaded when one first gathers. */
+  private identity: GPUBuffer | null = null;
   /** Keyed weakly: a plan the model's plan cache evicts takes its gather graph with it. */
   private gathers = new WeakMap<Plan, KernelGraph>();
 
@@ -51,8 +55,15 @@ export abstract class GpuExamples implements BatchSource {
     this.labels = config.classes > 0 && labels ? arena.upload(`${label}.labels`, labels) : null;
   }
 
-  /** The dispatch writing the plan's input rows from examples perm[batch_start + r]. */
-  protected abstract recordRows(g: KernelGraph, plan: Plan, buffers: ModelBuffers): void;
+  /** The dispatch writing the plan's input rows from examples order[batch_start + r]. */
+  protected abstract recordRows(g: KernelGraph, plan: Plan, buffers: ModelBuffers, order: GPUBuffer): void;
+
+  /** The order a plan gathers in: the shuffle set for training, the examples' own for every other graph. */
+  private orderFor(plan: Plan): GPUBuffer {
+    if (plan.kind === 'train') return this.perm;
+    this.identity ??= this.arena.upload(`${this.perm.label.replace(/\.perm$/, '')}.identity`, Uint32Array.from({ length: this.count }, (_, i) => i));
+    return this.identity;
+  }
 
   /** The buffers this source holds besides the order and labels (freed by destroy). */
   protected abstract ownBuffers(): GPUBuffer[];
@@ -89,9 +100,10 @@ export abstract class GpuExamples implements BatchSource {
     let g = this.gathers.get(plan);
     if (!g) {
       g = new KernelGraph(`${this.constructor.name}[${plan.rows}]`);
-      this.recordRows(g, plan, buffers);
+      const order = this.orderFor(plan);
+      this.recordRows(g, plan, buffers, order);
       if (plan.condition) {
-        g.add(gatherLabels({ rows: plan.rows, classes: this.config.classes }), { params: buffers.stepParams, labels: this.labels!, perm: this.perm, condition: plan.condition });
+        g.add(gatherLabels({ rows: plan.rows, classes: this.config.classes }), { params: buffers.stepParams, labels: this.labels!, perm: order, condition: plan.condition });
       }
       await g.build(cache);
       this.gathers.set(plan, g);
@@ -100,7 +112,8 @@ export abstract class GpuExamples implements BatchSource {
   }
 
   destroy(): void {
-    for (const b of [...this.ownBuffers(), this.perm, this.labels]) if (b) this.arena.release(b);
+    for (const b of [...this.ownBuffers(), this.perm, this.identity, this.labels]) if (b) this.arena.release(b);
+    this.identity = null;
     this.gathers = new WeakMap();
   }
 }

@@ -28,7 +28,7 @@ export class GeneratedSprites extends GpuExamples {
     const bad = indices.findIndex((i) => i >= limit);
     if (bad >= 0) throw new ConfigError(`picture index ${indices[bad]} (entry ${bad}) is past the ${limit} pictures of the ${colour ? 'colour ' : ''}dSprites set`);
     if (indices.length < 1) throw new ConfigError('generated dSprites: no picture indices given');
-    arena.reserve(`dataset ${label} (${indices.length} generated pictures)`, 4 * indices.length * (config.classes ? 3 : 2), 'use fewer pictures');
+    arena.reserve(`dataset ${label} (${indices.length} generated pictures)`, 4 * indices.length * (config.classes ? 4 : 3), 'use fewer pictures');
     super(arena, indices.length, D, config, label, config.classes ? Uint32Array.from(dspritesShapes(indices)) : null);
     this.indices = arena.upload(`${label}.indices`, indices);
   }
@@ -38,8 +38,8 @@ export class GeneratedSprites extends GpuExamples {
     return !this.colour;
   }
 
-  protected recordRows(g: KernelGraph, plan: Plan, buffers: ModelBuffers): void {
-    g.add(dspritesRaster({ rows: plan.rows, colour: this.colour, gathered: true }), { params: buffers.stepParams, indices: this.indices, perm: this.perm, x: plan.input! });
+  protected recordRows(g: KernelGraph, plan: Plan, buffers: ModelBuffers, order: GPUBuffer): void {
+    g.add(dspritesRaster({ rows: plan.rows, colour: this.colour, gathered: true }), { params: buffers.stepParams, indices: this.indices, perm: order, x: plan.input! });
   }
 
   protected ownBuffers(): GPUBuffer[] {

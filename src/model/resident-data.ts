@@ -59,15 +59,15 @@ export class ResidentData extends GpuExamples {
       if (top >= config.classes) throw new ConfigError(`dataset ${label} has label ${top}, but the model knows classes 0..${config.classes - 1}; set classes to at least ${top + 1}`);
     }
     const labelBytes = config.classes > 0 ? count * 4 : 0;
-    arena.reserve(`dataset ${label} (${count} examples)`, images.length + count * 4 + labelBytes + 12, 'use fewer examples (fewer rows; --limit, --test-limit in the CLI)');
+    arena.reserve(`dataset ${label} (${count} examples)`, images.length + 2 * count * 4 + labelBytes + 12, 'use fewer examples (fewer rows; --limit, --test-limit in the CLI)');
     super(arena, count, dim, config, label, config.classes > 0 ? Uint32Array.from(data.labels!) : null);
     this.pixels = arena.upload(`${label}.pixels`, images);
     this.binaryPixels = images.every((v) => v === 0 || v === 255);
   }
 
-  protected recordRows(g: KernelGraph, plan: Plan, buffers: ModelBuffers): void {
+  protected recordRows(g: KernelGraph, plan: Plan, buffers: ModelBuffers, order: GPUBuffer): void {
     g.add(gatherBatch({ rows: plan.rows, dim: this.dim, binarize: this.config.binarize, dequantize: this.config.dequantize }), {
-      params: buffers.stepParams, pixels: this.pixels, perm: this.perm, x: plan.input!,
+      params: buffers.stepParams, pixels: this.pixels, perm: order, x: plan.input!,
     });
   }
 
