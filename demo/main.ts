@@ -53,7 +53,7 @@ const picker = new DataPicker({
   idxZone: $('dropzone'), idxFiles: $<HTMLInputElement>('idx-files'), idxClear: $<HTMLButtonElement>('idx-clear'),
 }, files, document.baseURI, () => updateControls());
 void picker.offerFashionMnist();
-const traversal = new TraversalLabels($('traversal-rows'), $('traversal-note'));
+const traversal = new TraversalLabels($('traversal-rows'), $('traversal-note'), document.querySelector<HTMLElement>('[data-testid=traversal]')!);
 const summary = new RunSummary($('summary'));
 /** A click on a test picture of the reconstructions view makes it the next interpolation endpoint, a and b in turn. */
 const views = new ViewCanvases((index) => interpolation.pick(index), () => ui.testCount);

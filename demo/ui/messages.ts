@@ -58,7 +58,7 @@ export function messageHandler(page: PageParts): (m: FromWorker) => void {
         badge.textContent = `${m.software ? 'Software GPU' : 'GPU'}: ${m.adapter}`;
         badge.classList.add(m.software ? 'software' : 'gpu');
         useAdapterFeatures(form, m.features); // f16 activations only where the device has shader-f16
-        if (m.software) $('speed-note').textContent = `Your browser gave this page a software GPU (${m.adapter}), which runs the shaders on the CPU. The defaults are small so an epoch still takes well under a minute; on a real GPU, larger models such as 784-400-20 on all 60,000 images train many times faster.`;
+        if (m.software) $('speed-note').textContent = `Your browser gave this page a software GPU (${m.adapter}), which runs the shaders on the CPU. The defaults are small so an MNIST epoch still takes well under a minute; dSprites' 64×64 pictures take 5 (grey) to 16 (colour) times as long each, so give them fewer Training examples. On a real GPU, larger models such as 784-400-20 on all 60,000 images train many times faster.`;
         break;
       }
       case 'state':

@@ -105,7 +105,7 @@ export class Scatter {
     if (!this.last) {
       ctx.textAlign = 'center';
       // Shown only for latent size 2 (view-canvases.ts hides it otherwise): say what fills it, not what to set.
-      ctx.fillText('Train a model to see the test set here', size / 2, size / 2);
+      ctx.fillText('No model yet: press Start', size / 2, size * 0.35); // clear of the axis line through the middle
       return;
     }
     const { mu, labels } = this.last;

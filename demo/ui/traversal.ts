@@ -21,8 +21,19 @@ export const factorWords = (name: string) => FACTOR_WORDS[name] ?? name;
 export class TraversalLabels {
   private explained = explanation('');
 
-  constructor(private readonly list: HTMLElement, private readonly note: HTMLElement) {
+  /** `picture`: the traversal canvas, whose rows the labels beside it line up with. */
+  constructor(private readonly list: HTMLElement, private readonly note: HTMLElement, private readonly picture: HTMLElement) {
     this.note.textContent = this.explained;
+    new ResizeObserver(() => this.alignRows()).observe(picture);
+  }
+
+  /**
+   * Gives each label the height of a row of the picture as drawn (its CSS height over the rows),
+   * so that a label sits beside its row; below the picture (a phone) the CSS ignores it.
+   */
+  private alignRows(): void {
+    const rows = this.list.children.length;
+    if (rows) this.list.style.setProperty('--traversal-row', `${this.picture.getBoundingClientRect().height / rows}px`);
   }
 
   /** Describes the view for a newly built or loaded model. */
@@ -46,6 +57,7 @@ export class TraversalLabels {
       item.dataset.dim = String(dim);
       return item;
     }));
+    this.alignRows();
     this.note.textContent = this.explained + (factors?.some((f) => f) ? FACTORS_NOTE : '');
   }
 

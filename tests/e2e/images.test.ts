@@ -195,6 +195,13 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo on colour images',
     kls.forEach((kl, row) => expect(factorLabel.test(labels[row]), `row ${row}: "${labels[row]}"`).toBe(kl >= 0.05));
     expect(kls.some((kl) => kl >= 0.05), `some dimension in use after training: ${labels.join(', ')}`).toBe(true);
     expect(await page.textContent('#traversal-note'), 'the caption says what the factor shares are').toMatch(/names a factor, that factor explains the given share/);
+    // Each label beside its row: its middle within a quarter row of the row's middle.
+    const [picture, middles] = await page.evaluate(() => [
+      document.querySelector('[data-testid=traversal]')!.getBoundingClientRect().toJSON() as DOMRect,
+      Array.from(document.querySelectorAll('[data-testid=traversal-rows] li'), (li) => { const r = li.getBoundingClientRect(); return r.top + r.height / 2; }),
+    ] as const);
+    const rowHeight = picture.height / 4;
+    middles.forEach((y, row) => expect(Math.abs(y - (picture.top + (row + 0.5) * rowHeight)), `label ${row} at ${y.toFixed(0)} px, its row ${picture.top.toFixed(0)} + ${((row + 0.5) * rowHeight).toFixed(0)} px`).toBeLessThan(rowHeight / 4));
     const trav = gridSpec('traversal', 64, 64, 0, 4), travShot = await shot(page, 'traversal');
     const size = canvasSize(trav);
     expect(travShot.height / travShot.width).toBeCloseTo(size.height / size.width, 2);
