@@ -160,7 +160,8 @@ export function messageHandler(page: PageParts): (m: FromWorker) => void {
         break;
       }
       case 'saved':
-        downloadBlob(new Blob([m.bytes], { type: 'application/octet-stream' }), 'model.safetensors');
+        // Named for its data and step, so that saves of several runs (or of one run) do not pile up as model (3).safetensors.
+        downloadBlob(new Blob([m.bytes], { type: 'application/octet-stream' }), `vae-${$<HTMLSelectElement>('dataset').value}-step-${m.step}.safetensors`);
         unsaved.savedTo(ui.step);
         break;
       case 'error': {

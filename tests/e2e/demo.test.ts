@@ -198,9 +198,9 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
     // The next test saves this run's model: the one trained above, not an empty one.
   });
 
-  it('saves model.safetensors with every parameter tensor and the model configuration', async () => {
+  it('saves the model (vae-mnist-step-N.safetensors) with every parameter tensor and the model configuration', async () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=save]')]);
-    expect(download.suggestedFilename()).toBe('model.safetensors');
+    expect(download.suggestedFilename()).toMatch(/^vae-mnist-step-\d+\.safetensors$/);
     const path = resolve(OUT, 'demo-model.safetensors');
     await download.saveAs(path);
     checkpoint = new Uint8Array(await (await import('node:fs/promises')).readFile(path));

@@ -287,7 +287,7 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo on colour images',
     expect(await page.textContent('[data-testid=notice]')).toMatch(/^Reset discards the model trained on your pictures, and no saved file holds its last \d+ steps: press Reset again within 10 s/);
     expect(await page.textContent('[data-testid=status]'), 'the model is still there').toMatch(/^Paused/);
     const [model] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=save]')]);
-    expect(model.suggestedFilename()).toBe('model.safetensors');
+    expect(model.suggestedFilename()).toMatch(/^vae-[\w-]+-step-\d+\.safetensors$/);
     expect(await leavingAsks(), 'leaving after Save model does not ask').toBe(false);
   });
 
