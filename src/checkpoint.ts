@@ -14,9 +14,16 @@ export const CHECKPOINT_VERSION = '1';
 /** The `format` of a run's training-state.safetensors (src/training-state.ts), which is not a model. */
 export const TRAINING_STATE_FORMAT = 'webgpu-vae-training-state';
 
-export async function saveCheckpoint(vae: VAE, extraMetadata: Record<string, string> = {}): Promise<Uint8Array<ArrayBuffer>> {
-  return encodeSafetensors(await vae.parameters(), {
-    ...extraMetadata,
+/**
+ * The model as checkpoint bytes, its parameters read after every call made on it before this one.
+ * `extraMetadata` is written beside the configuration; a function of the step the parameters are
+ * of gets that step (which `vae.step`, read at the call, may not be while steps are queued).
+ */
+export async function saveCheckpoint(vae: VAE, extraMetadata: Record<string, string> | ((step: number) => Record<string, string>) = {}): Promise<Uint8Array<ArrayBuffer>> {
+  const { step, flat } = await vae.stepAndParameters();
+  const tensors = Object.fromEntries(vae.layout.tensors.map((t) => [t.name, { shape: t.shape, data: flat.slice(t.offset, t.offset + t.count) }]));
+  return encodeSafetensors(tensors, {
+    ...(typeof extraMetadata === 'function' ? extraMetadata(step) : extraMetadata),
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
     config: JSON.stringify(vae.config),

@@ -48,6 +48,13 @@ describe('reads and writes of model state in call order', async () => {
     const bias = vae.layout.byName.get('decoder.out.bias')!;
     expect(named['decoder.out.bias'].data).toEqual(second.params.slice(bias.offset, bias.offset + bias.count));
     expect(readCheckpoint(checkpoint).flat).toEqual(second.params);
+    // A checkpoint names the step its weights are of, not vae.step at the call (still 2 behind here).
+    const third = vae.trainStep({ data, index: 2 });
+    expect(vae.step).toBe(2);
+    const [{ step, flat }, named3] = await Promise.all([vae.stepAndParameters(), saveCheckpoint(vae, (at) => ({ step: String(at) })), third]);
+    expect(step).toBe(3);
+    expect(readCheckpoint(named3).metadata.step).toBe('3');
+    expect(readCheckpoint(named3).flat).toEqual(flat);
     vae.destroy();
   });
 

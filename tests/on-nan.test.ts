@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEALTH_FLAGS } from '../shaders/grad-norm';
 import { readCheckpoint } from '../src/checkpoint';
-import { BAD_NUMBERS_EXIT_CODE, BadStepError, KeptCheckpoints, MAX_ROLLBACKS, recover, SKIP_LIMIT, StepWatch } from '../src/cli/recovery';
+import { BAD_NUMBERS_EXIT_CODE, BadStepError, DEVICE_LOST_EXIT_CODE, KeptCheckpoints, MAX_ROLLBACKS, recover, SKIP_LIMIT, StepWatch } from '../src/cli/recovery';
 import { trainCommand, type TrainHooks } from '../src/cli/train';
 import type { AcquiredDevice } from '../src/gpu/device';
 import { acquireNodeDevice } from '../src/gpu/node-device';
@@ -123,7 +123,7 @@ describe('--on-nan in-process', () => {
     expect(r.events.at(-1)).toMatchObject({ event: 'done', steps: 8 });
   }, SLOW);
 
-  it('a stop that finds an unread bad step while saving ends there with exit 130 instead of rolling back', async () => {
+  it('a stop that finds an unread bad step while saving ends there with the bad-numbers status instead of rolling back', async () => {
     const dir = join(root, 'stop-then-bad');
     // At lr 40 step 2 is bad; the stop asked for after step 5 reads its losses first (losses come
     // back every few steps), so the bad step is found while answering the stop.
@@ -133,7 +133,7 @@ describe('--on-nan in-process', () => {
       device, print: (_s, t) => out.push(t), afterStep: (step, stop) => { if (step === 5 && stops++ === 0) stop(); },
     });
     const text = out.join('');
-    expect(code, text).toBe(130);
+    expect(code, text).toBe(BAD_NUMBERS_EXIT_CODE);
     expect(text).toContain('before it was seen: no rollback');
     expect(text).not.toContain('Rolling back');
     expect(text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).filter((e) => e.event === 'bad-numbers').map((e) => e.action)).toEqual(['stop']);
@@ -207,15 +207,15 @@ describe('the last good checkpoint', () => {
     expect(resumed.lines[0]).toContain('training stopped (no good checkpoint to roll back to)');
   });
 
-  it('a stop asked for before the bad step was seen ends the run with the stop\'s status: no rollback, no retry', async () => {
+  it('a stop asked for before the failure was seen ends the run with the failure\'s status: no rollback, no retry', async () => {
     const dir = mkdtempSync(join(root, 'stopped-'));
     const { lines, c } = context(kept(8, 16), 'rollback', dir);
-    expect(await recover(bad(30), { ...c, stopped: { said: 'SIGINT received', code: 130 } })).toBe(130);
+    expect(await recover(bad(30), { ...c, stopped: { said: 'SIGINT received' } })).toBe(BAD_NUMBERS_EXIT_CODE);
     expect(lines[0]).toContain('training stopped (SIGINT received before it was seen: no rollback)');
     expect(lines[0]).toMatch(/the last checkpoint \(step 16\) in .* is intact/);
     const lost = context(kept(8), 'stop', dir);
     const retrying = { ...lost.c, retries: 2, lostInfo: () => ({ reason: 'unknown', message: 'gone' }) as GPUDeviceLostInfo };
-    expect(await recover(new Error('x'), { ...retrying, stopped: { said: 'stopped', code: 130 } })).toBe(130);
+    expect(await recover(new Error('x'), { ...retrying, stopped: { said: 'stopped' } })).toBe(DEVICE_LOST_EXIT_CODE);
     expect(lost.lines[0]).toContain('stopped, so no retry');
   });
 

@@ -162,7 +162,7 @@ export function messageHandler(page: PageParts): (m: FromWorker) => void {
       case 'saved':
         // Named for its data and step, so that saves of several runs (or of one run) do not pile up as model (3).safetensors.
         downloadBlob(new Blob([m.bytes], { type: 'application/octet-stream' }), `vae-${$<HTMLSelectElement>('dataset').value}-step-${m.step}.safetensors`);
-        unsaved.savedTo(ui.step);
+        unsaved.savedTo(m.step); // the step the saved weights are of
         break;
       case 'error': {
         $('notice').hidden = true; // a "restarting…" note would contradict the error

@@ -337,11 +337,19 @@ export class Session {
     return epochOfLastStep(this.epoch, this.stepInEpoch, this.vae.step);
   }
 
-  /** The model as checkpoint bytes, in the CLI's format (same metadata keys where they apply). */
-  checkpoint(): Promise<Uint8Array> {
+  /**
+   * The model as checkpoint bytes, in the CLI's format (same metadata keys where they apply), and
+   * the step its weights are of (a step in flight when Save was pressed included).
+   */
+  async checkpoint(): Promise<{ bytes: Uint8Array; step: number }> {
+    let at = this.vae.step;
     // 'step' as the CLI writes it; 'steps' as this page wrote it before. The data set by the
     // command line's name, so that its eval and reconstruct read the same one.
-    return saveCheckpoint(this.vae, { dataset: dataSourceNamed(this.data.name) ?? this.data.name, step: String(this.vae.step), steps: String(this.vae.step), seed: String(this.vae.training.seed), source: 'webgpu-vae demo' });
+    const bytes = await saveCheckpoint(this.vae, (step) => {
+      at = step;
+      return { dataset: dataSourceNamed(this.data.name) ?? this.data.name, step: String(step), steps: String(step), seed: String(this.vae.training.seed), source: 'webgpu-vae demo' };
+    });
+    return { bytes, step: at };
   }
 
   destroy(): void {

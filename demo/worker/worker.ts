@@ -269,8 +269,9 @@ async function handle(msg: ToWorker): Promise<void> {
       return settle();
     case 'save': {
       if (!session) return;
-      const bytes = (await session.checkpoint()).slice(); // a buffer of its own, to transfer
-      return post({ type: 'saved', bytes: bytes.buffer as ArrayBuffer, step: session.steps }, [bytes.buffer as ArrayBuffer]);
+      const saved = await session.checkpoint();
+      const bytes = saved.bytes.slice(); // a buffer of its own, to transfer
+      return post({ type: 'saved', bytes: bytes.buffer as ArrayBuffer, step: saved.step }, [bytes.buffer as ArrayBuffer]);
     }
     case 'load': {
       const bytes = new Uint8Array(msg.bytes);

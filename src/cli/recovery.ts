@@ -217,9 +217,11 @@ export interface RecoveryContext {
   argv?: string[];
   /**
    * Set when a stop (Ctrl-C, SIGTERM, a hook) was asked for before the failure was seen: the run
-   * then neither retries nor rolls back, and ends with the stop's exit status (`code`), `said` naming it.
+   * then neither retries nor rolls back. It ends with the failure's own status, not the stop's
+   * (which says "saved, resume to go on"): a script learns that the numbers went bad or the device
+   * was lost. `said` names the stop.
    */
-  stopped?: { said: string; code: number } | null;
+  stopped?: { said: string } | null;
   info: (line: string) => void;
   event: (obj: Record<string, unknown>) => void;
 }
@@ -256,7 +258,7 @@ export async function recover(e: unknown, c: RecoveryContext): Promise<Recovery>
     const noRetry = c.stopped ? `${c.stopped.said}, so no retry; ` : c.retries ? 'no retries left; ' : '';
     c.info(`${what}; ${where}; ${noRetry}${next}`);
     c.event({ event: 'device-lost', action: 'stop', message: what, checkpoint_step: newest?.step ?? null, resume: newest ? resumeCommand(c.outDir) : null });
-    return c.stopped?.code ?? DEVICE_LOST_EXIT_CODE;
+    return DEVICE_LOST_EXIT_CODE;
   }
   // A write that failed (disk full, no permission) and does not yet say how to go on.
   if (e instanceof OutputError && e.path !== undefined) throw runWriteFailed(e, c.outDir, newest?.step ?? null, c.argv);
@@ -295,7 +297,7 @@ export async function recover(e: unknown, c: RecoveryContext): Promise<Recovery>
     `${c.resumed && !resume ? ` (a new run needs another --out, or --force to replace this run in ${c.outDir})` : ''}` +
     (commands.length ? `. To ${commands.join('; or ')}` : ''));
   c.event({ event: 'bad-numbers', action: 'stop', ...fields, lr: c.lr, suggested_lr: Number(lower), ...(resume ? { resume } : {}), ...(again ? { restart: again } : {}) });
-  return c.stopped?.code ?? BAD_NUMBERS_EXIT_CODE;
+  return BAD_NUMBERS_EXIT_CODE;
 }
 
 /**

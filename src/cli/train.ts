@@ -307,7 +307,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     const next = await recover(e, {
       onNan: run.onNan, lr: run.lr, retries: run.retries, outDir, kept, resumed: !!resumed, lostInfo: () => lost, restart: hooks.restart, argv,
       // A failure found while answering a stop ends the run as the stop asked; it is not retried.
-      stopped: stop.reason ? { said: stop.said, code: stoppedExitCode(stop.reason) } : null,
+      stopped: stop.reason ? { said: stop.said } : null,
       info: report.info, event: (obj) => { report.event(obj); log?.write(obj); },
     });
     if (typeof next === 'number') return next;

@@ -43,6 +43,14 @@ export abstract class VaeState extends VaeBase {
   }
 
   /**
+   * The parameters and the step count they are of, read in one queued operation: `vae.step` read
+   * beside an un-awaited step may be one behind the parameters the queue later reads.
+   */
+  async stepAndParameters(): Promise<{ step: number; flat: Float32Array<ArrayBuffer> }> {
+    return this.readInOrder(async () => ({ step: this.step, flat: await readFloats(this.device, this.buffers.params) }));
+  }
+
+  /**
    * Replaces all parameters (flat layout) and resets the optimizer state, after the calls made
    * before it (writeInOrder). Bad input is refused at once and changes nothing.
    */
