@@ -30,10 +30,21 @@ describe('evaluations and the training order', () => {
     const images = Uint8Array.from(testData(7 * config.inputDim, 3, 0, 1), (u) => (u < 0.5 ? 0 : 255));
     const data = vae.upload({ images, count: 7 });
     const before = { elbo: await vae.elbo(data), ll: await vae.logLikelihood(data, { samples: 4 }) };
+    const buffers = vae.bufferCount;
     // An epoch's shuffle, as a training loop sets it; only trainStep follows it.
     data.setOrder(Uint32Array.from([6, 5, 4, 3, 2, 1, 0]));
     expect(await vae.elbo(data), 'the -ELBO after a reversed order').toEqual(before.elbo);
     expect((await vae.logLikelihood(data, { samples: 4 })).perExample, 'example i\'s estimate at index i').toEqual(before.ll.perExample);
+    // The examples' own order is held only once a shuffled set is evaluated: one buffer more.
+    expect(vae.bufferCount).toBe(buffers + 1);
+    // An evaluation queued behind the set's destroy() is refused, and leaves nothing behind.
+    const other = vae.upload({ images, count: 7 });
+    other.setOrder(Uint32Array.from([1, 0, 2, 3, 4, 5, 6]));
+    const held = vae.bufferCount;
+    const queued = vae.elbo(other);
+    other.destroy();
+    await expect(queued).rejects.toThrow(/^elbo: this data set was destroyed/);
+    expect(vae.bufferCount).toBe(held - 2); // its pixels and order freed, no identity order made
     vae.destroy();
   });
 });

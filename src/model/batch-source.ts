@@ -43,8 +43,14 @@ export interface BatchSource {
 export abstract class GpuExamples implements BatchSource {
   readonly perm: GPUBuffer;
   readonly labels: GPUBuffer | null;
-  /** The identity order, for the graphs other than training's; uploaded when one first gathers. */
+  /**
+   * The identity order, for the graphs other than training's once a shuffle is set (before that,
+   * `perm` is the identity): uploaded when such a graph first gathers, so a set that is only
+   * trained on (the command line's) or only evaluated (a test set) never holds it.
+   */
   private identity: GPUBuffer | null = null;
+  /** Whether setOrder has been called: `perm` may then differ from the identity. */
+  private shuffled = false;
   /** Keyed weakly: a plan the model's plan cache evicts takes its gather graph with it. */
   private gathers = new WeakMap<Plan, KernelGraph>();
 
@@ -60,8 +66,13 @@ export abstract class GpuExamples implements BatchSource {
 
   /** The order a plan gathers in: the shuffle set for training, the examples' own for every other graph. */
   private orderFor(plan: Plan): GPUBuffer {
-    if (plan.kind === 'train') return this.perm;
-    this.identity ??= this.arena.upload(`${this.perm.label.replace(/\.perm$/, '')}.identity`, Uint32Array.from({ length: this.count }, (_, i) => i));
+    if (plan.kind === 'train' || !this.shuffled) return this.perm;
+    if (!this.identity) {
+      const label = `${this.perm.label.replace(/\.perm$/, '')}.identity`;
+      this.arena.reserve(`the evaluation order of ${label} (${this.count} examples, read in their own order rather than training's shuffle)`, 4 * this.count,
+        'evaluate fewer examples at a time, or a set that is not trained on');
+      this.identity = this.arena.upload(label, Uint32Array.from({ length: this.count }, (_, i) => i));
+    }
     return this.identity;
   }
 
@@ -93,10 +104,18 @@ export abstract class GpuExamples implements BatchSource {
     for (let i = 0; i < order.length; i++) {
       if (order[i] >= this.count) throw new ConfigError(`setOrder: entry ${i} is ${order[i]}, past the data set's last example (${this.count - 1})`);
     }
+    if (!this.shuffled) {
+      // Graphs other than training's gathered through `perm` while it was the identity: they are
+      // built again, through an identity order of their own (orderFor).
+      this.shuffled = true;
+      this.gathers = new WeakMap();
+    }
     writeData(this.arena.device, this.perm, 0, order);
   }
 
   async gatherFor(plan: Plan, buffers: ModelBuffers, cache: PipelineCache): Promise<KernelGraph> {
+    // A call queued behind this set's destroy() would otherwise upload to an arena it left.
+    if (this.destroyed) throw new ConfigError('this data set was destroyed (data.destroy() or its model\'s destroy()) before the call that reads it ran; upload it again with this model (vae.upload)');
     let g = this.gathers.get(plan);
     if (!g) {
       g = new KernelGraph(`${this.constructor.name}[${plan.rows}]`);

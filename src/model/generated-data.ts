@@ -28,7 +28,7 @@ export class GeneratedSprites extends GpuExamples {
     const bad = indices.findIndex((i) => i >= limit);
     if (bad >= 0) throw new ConfigError(`picture index ${indices[bad]} (entry ${bad}) is past the ${limit} pictures of the ${colour ? 'colour ' : ''}dSprites set`);
     if (indices.length < 1) throw new ConfigError('generated dSprites: no picture indices given');
-    arena.reserve(`dataset ${label} (${indices.length} generated pictures)`, 4 * indices.length * (config.classes ? 4 : 3), 'use fewer pictures');
+    arena.reserve(`dataset ${label} (${indices.length} generated pictures)`, 4 * indices.length * (config.classes ? 3 : 2), 'use fewer pictures');
     super(arena, indices.length, D, config, label, config.classes ? Uint32Array.from(dspritesShapes(indices)) : null);
     this.indices = arena.upload(`${label}.indices`, indices);
   }

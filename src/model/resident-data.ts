@@ -59,7 +59,7 @@ export class ResidentData extends GpuExamples {
       if (top >= config.classes) throw new ConfigError(`dataset ${label} has label ${top}, but the model knows classes 0..${config.classes - 1}; set classes to at least ${top + 1}`);
     }
     const labelBytes = config.classes > 0 ? count * 4 : 0;
-    arena.reserve(`dataset ${label} (${count} examples)`, images.length + 2 * count * 4 + labelBytes + 12, 'use fewer examples (fewer rows; --limit, --test-limit in the CLI)');
+    arena.reserve(`dataset ${label} (${count} examples)`, images.length + count * 4 + labelBytes + 12, 'use fewer examples (fewer rows; --limit, --test-limit in the CLI)');
     super(arena, count, dim, config, label, config.classes > 0 ? Uint32Array.from(data.labels!) : null);
     this.pixels = arena.upload(`${label}.pixels`, images);
     this.binaryPixels = images.every((v) => v === 0 || v === 255);
