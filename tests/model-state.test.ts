@@ -97,13 +97,40 @@ describe('reads and writes of model state in call order', async () => {
 
     const m = new Float32Array(p.length).fill(0.25), v = new Float32Array(p.length).fill(0.5), watch = [3, 2, 1, 0];
     const again = vae.trainStep({ data, index: 0 });
-    const restored = vae.restoreOptimizer({ m, v, step: 7, watch });
-    m.fill(9); // the caller's arrays are theirs again once the call returns
+    const state = { m, v, step: 7, watch };
+    const restored = vae.restoreOptimizer(state);
+    m.fill(9); // the caller's arrays and fields are theirs again once the call returns
+    state.step = -3;
     await Promise.all([again, restored]);
     expect(vae.step).toBe(7);
     expect(await vae.optimizerState()).toEqual({ m: new Float32Array(p.length).fill(0.25), v: new Float32Array(p.length).fill(0.5) });
     expect(await vae.watchState()).toEqual(watch);
     expect(await vae.flatParameters()).toEqual(first.params); // the step ran before the restore, from p
+    vae.destroy();
+  });
+
+  it('rows, labels and options are taken as they are at the call, not when the queued call runs', async () => {
+    const { device } = await gpu();
+    const rowsOfIndex = (i: number) => Float32Array.from(train.images.subarray(i * 16 * 784, (i + 1) * 16 * 784), (b) => b / 255);
+    const straight = await VAE.create(tiny, { device, ...opts });
+    await straight.trainStep(rowsOfIndex(0));
+    await straight.trainStep(rowsOfIndex(1));
+    const want = await straight.flatParameters();
+    straight.destroy();
+    const vae = await VAE.create(tiny, { device, ...opts });
+    const buffer = rowsOfIndex(0);
+    const steps = [vae.trainStep(buffer)];
+    buffer.set(rowsOfIndex(1)); // refilled for the next step before the first has run
+    steps.push(vae.trainStep(buffer));
+    await Promise.all(steps);
+    expect(await vae.flatParameters()).toEqual(want);
+    // An evaluation's options as checked: a seed changed afterwards does not reach it.
+    const data = vae.upload(train);
+    const seeded = { seed: 4 };
+    const wantElbo = await vae.elbo(data, { seed: 4 });
+    const queued = vae.elbo(data, seeded);
+    seeded.seed = 5;
+    expect(await queued).toEqual(wantElbo);
     vae.destroy();
   });
 

@@ -13,6 +13,9 @@ import { checkSeed } from './vae-options';
 import { checkNoLabels, checkPlanRows, checkRowCount, resultArray, rowsOf, type RowValues } from './vae-inputs';
 import { VaeState } from './vae-state';
 
+/** The caller's labels as they are at the call (a queued run reads them later). */
+const copyLabels = (labels: ArrayLike<number> | undefined) => (labels === undefined ? undefined : Array.from(labels));
+
 export abstract class VaeForward extends VaeState {
   /** What this model's input rows hold: a Bernoulli model's pixels are probabilities, checked to lie in [0, 1]. */
   protected get pixelValues(): RowValues {
@@ -44,7 +47,9 @@ export abstract class VaeForward extends VaeState {
     const outWidth = kind === 'encode' ? this.parts.sampler.posteriorWidth : kind === 'decode-output' ? this.parts.likelihood.outputWidth : this.config.inputDim;
     // Made at the call, so that a result too large to hold is refused before any GPU work.
     const result = resultArray(kind, rows, outWidth);
-    return this.exclusive(() => this.runForwardNow(kind, input, rows, labels, step, result, outWidth));
+    // The input and labels as checked, copied now: the caller may change them before the queued run.
+    const ownInput = input?.slice() ?? null, ownLabels = copyLabels(labels);
+    return this.exclusive(() => this.runForwardNow(kind, ownInput, rows, ownLabels, step, result, outWidth));
   }
 
   private async runForwardNow(kind: GraphKind, input: Float32Array | null, rows: number, labels: ArrayLike<number> | undefined, step: Partial<StepParams>, result: Float32Array<ArrayBuffer>, outWidth: number): Promise<Float32Array<ArrayBuffer>> {
@@ -75,21 +80,24 @@ export abstract class VaeForward extends VaeState {
     checkPlanRows('sampleToBuffer', n, this.bytesPerRow('sample'), this.device);
     checkSeed(seed, 'sampleToBuffer: seed');
     checkNoLabels(this.config, labels, 'sampleToBuffer');
-    return this.exclusive(async () => lendBuffer((await this.dispatchForward('sample', n, null, labels, { seed, stream: STREAM.prior, counter: 0 }, true)).output.buffer, 'sampleToBuffer'));
+    const own = copyLabels(labels);
+    return this.exclusive(async () => lendBuffer((await this.dispatchForward('sample', n, null, own, { seed, stream: STREAM.prior, counter: 0 }, true)).output.buffer, 'sampleToBuffer'));
   }
 
   async decodeToBuffer(z: Float32Array, labels?: ArrayLike<number>): Promise<GPUBuffer> {
     const rows = rowsOf(z, this.config.latent, 'decodeToBuffer', 'codes');
     checkPlanRows('decodeToBuffer', rows, this.bytesPerRow('decode'), this.device);
     checkNoLabels(this.config, labels, 'decodeToBuffer');
-    return this.exclusive(async () => lendBuffer((await this.dispatchForward('decode', rows, z, labels, {}, true)).output.buffer, 'decodeToBuffer'));
+    const own = z.slice(), ownLabels = copyLabels(labels);
+    return this.exclusive(async () => lendBuffer((await this.dispatchForward('decode', rows, own, ownLabels, {}, true)).output.buffer, 'decodeToBuffer'));
   }
 
   async reconstructToBuffer(x: Float32Array, labels?: ArrayLike<number>): Promise<GPUBuffer> {
     const rows = rowsOf(x, this.config.inputDim, 'reconstructToBuffer', this.pixelValues);
     checkPlanRows('reconstructToBuffer', rows, this.bytesPerRow('reconstruct'), this.device);
     checkNoLabels(this.config, labels, 'reconstructToBuffer');
-    return this.exclusive(async () => lendBuffer((await this.dispatchForward('reconstruct', rows, x, labels, {}, true)).output.buffer, 'reconstructToBuffer'));
+    const own = x.slice(), ownLabels = copyLabels(labels);
+    return this.exclusive(async () => lendBuffer((await this.dispatchForward('reconstruct', rows, own, ownLabels, {}, true)).output.buffer, 'reconstructToBuffer'));
   }
 
   private readonly rowBytes = new Map<GraphKind, number>();

@@ -104,14 +104,14 @@ export abstract class VaeState extends VaeBase {
     const adam = this.training.optimizer === 'adam';
     // Copied now: the caller may change its arrays before a queued write runs.
     const m = adam ? Float32Array.from(state.m!) : null, v = adam ? Float32Array.from(state.v!) : null;
-    const watch = state.watch ? Array.from(state.watch) : null;
+    const watch = state.watch ? Array.from(state.watch) : null, step = state.step;
     return this.writeInOrder(() => {
       if (m && v) {
         writeData(this.device, this.buffers.moment1, 0, m);
         writeData(this.device, this.buffers.moment2, 0, v);
       }
-      this.step = state.step;
-      this.losses.resetTo(state.step);
+      this.step = step;
+      this.losses.resetTo(step);
       this.restoreWatch(watch);
     });
   }

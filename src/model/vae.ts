@@ -132,7 +132,10 @@ export class VAE extends VaeForward {
         throw new ConfigError('trainStep: a batch of resident data { data, index } takes its labels from that data (given to vae.upload()); leave the labels argument out');
       }
     }
-    return this.exclusive(() => this.trainStepNow(batch, labels));
+    // What was checked is what runs: rows and labels copied now, as the caller may change them
+    // before a queued step reads them.
+    const rows = batch instanceof Float32Array ? batch.slice() : batch, ownLabels = labels === undefined ? undefined : Array.from(labels);
+    return this.exclusive(() => this.trainStepNow(rows, ownLabels));
   }
 
   private async trainStepNow(batch: Float32Array | { data: BatchSource; index: number }, labels?: ArrayLike<number>): Promise<void> {
@@ -190,7 +193,8 @@ export class VAE extends VaeForward {
     if (samples * data.count > 2 ** 32) {
       throw new ConfigError(`elbo: ${samples} samples of ${data.count} examples are more noise rows than the GPU numbers (2^32); evaluate the data in parts of at most ${Math.floor(2 ** 32 / samples)} examples`);
     }
-    return this.exclusive(() => this.elboNow(data, opts ?? {}));
+    const checked = { ...opts }; // as checked: a later change of the caller's object does not reach the queued run
+    return this.exclusive(() => this.elboNow(data, checked));
   }
 
   private async elboNow(data: BatchSource, opts: { seed?: number; signal?: AbortSignal }): Promise<ElboResult> {
@@ -225,10 +229,11 @@ export class VAE extends VaeForward {
   async logLikelihood(data: BatchSource, opts: LogLikelihoodOptions): Promise<LogLikelihoodResult> {
     checkSource(data, this.config, this.device, 'logLikelihood');
     checkLogLikelihoodOptions(opts);
+    const checked = { ...opts }; // as checked: a later change of the caller's object does not reach the queued run
     return this.exclusive(async () => {
       this.assertAlive();
       checkSource(data, this.config, this.device, 'logLikelihood');
-      return estimateLogLikelihood(this, data, opts);
+      return estimateLogLikelihood(this, data, checked);
     });
   }
 }
