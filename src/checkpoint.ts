@@ -4,6 +4,7 @@
 import { DEFAULT_CONFIG, resolveConfig, type VaeConfig } from './model/config';
 import { checkKnownKeys } from './edit-distance';
 import { paramLayout } from './model/build';
+import { tensorsByName } from './model/params';
 import { VAE, type VaeOptions } from './model/vae';
 import { CheckpointError, decodeNamed, encodeSafetensors } from './io/safetensors';
 import { ConfigError, kindOfValue } from './errors';
@@ -21,8 +22,7 @@ export const TRAINING_STATE_FORMAT = 'webgpu-vae-training-state';
  */
 export async function saveCheckpoint(vae: VAE, extraMetadata: Record<string, string> | ((step: number) => Record<string, string>) = {}): Promise<Uint8Array<ArrayBuffer>> {
   const { step, flat } = await vae.stepAndParameters();
-  const tensors = Object.fromEntries(vae.layout.tensors.map((t) => [t.name, { shape: t.shape, data: flat.slice(t.offset, t.offset + t.count) }]));
-  return encodeSafetensors(tensors, {
+  return encodeSafetensors(tensorsByName(vae.layout, flat), {
     ...(typeof extraMetadata === 'function' ? extraMetadata(step) : extraMetadata),
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,

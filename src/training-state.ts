@@ -13,12 +13,12 @@
 // Noise and data order need no stored RNG state: noise is a pure function of seed and step, and the
 // caller's per-epoch shuffles are redrawn from the seed (see src/cli/train.ts).
 import { CHECKPOINT_FORMAT, TRAINING_STATE_FORMAT } from './checkpoint';
-import { CheckpointError, decodeNamed, encodeSafetensors, type Tensor } from './io/safetensors';
+import { CheckpointError, decodeNamed, encodeSafetensors } from './io/safetensors';
 import { matchTensors } from './io/tensor-match';
 import { paramLayout } from './model/build';
 import { ConfigError } from './errors';
 import { resolveConfig, type VaeConfig } from './model/config';
-import type { ParamLayout } from './model/params';
+import { tensorsByName } from './model/params';
 import type { TrainingOptions, VAE } from './model/vae';
 
 export { TRAINING_STATE_FORMAT };
@@ -59,10 +59,6 @@ export interface TrainingState {
 
 const PROGRESS_FIELDS = ['step', 'epochsDone', 'epochStep', 'stepsPerEpoch', 'epochLossSum', 'epochExamples', 'seconds'] as const;
 
-function byName(layout: ParamLayout, flat: Float32Array, prefix: string): Record<string, Tensor> {
-  return Object.fromEntries(layout.tensors.map((t) => [prefix + t.name, { shape: t.shape, data: flat.slice(t.offset, t.offset + t.count) }]));
-}
-
 /**
  * The training state of `vae` with the caller's run options and counters. It is read from the GPU
  * in one operation queued behind every call made on the model before this one, so parameters,
@@ -77,8 +73,8 @@ export async function saveTrainingState(vae: VAE, run: Record<string, unknown>, 
       'training steps not yet awaited included); await those steps and pass counters of the step they reach, e.g. step: vae.step');
   }
   if (!progress.watch) progress = { ...progress, watch: state.watch };
-  const tensors = byName(vae.layout, state.params, '');
-  if (state.m && state.v) Object.assign(tensors, byName(vae.layout, state.m, 'adam.m.'), byName(vae.layout, state.v, 'adam.v.'));
+  const tensors = tensorsByName(vae.layout, state.params);
+  if (state.m && state.v) Object.assign(tensors, tensorsByName(vae.layout, state.m, 'adam.m.'), tensorsByName(vae.layout, state.v, 'adam.v.'));
   return encodeSafetensors(tensors, {
     format: TRAINING_STATE_FORMAT,
     version: TRAINING_STATE_VERSION,

@@ -53,6 +53,11 @@ export function initialParams(layout: ParamLayout, seed: number): Float32Array<A
   return flat;
 }
 
+/** Each tensor of `layout`, copied out of `flat` under its name (after `prefix`), with its shape: a checkpoint's tensors. */
+export function tensorsByName(layout: ParamLayout, flat: Float32Array, prefix = ''): Record<string, { shape: number[]; data: Float32Array<ArrayBuffer> }> {
+  return Object.fromEntries(layout.tensors.map((t) => [prefix + t.name, { shape: t.shape, data: flat.slice(t.offset, t.offset + t.count) }]));
+}
+
 /** The values of `data` that are not finite numbers: how many, and the first (index and value); null when all are. */
 export function nonFinite(data: Float32Array): { count: number; index: number; value: number } | null {
   let count = 0, index = -1;

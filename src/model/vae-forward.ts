@@ -10,11 +10,8 @@ import { STREAM, type StepParams } from '../step-params';
 import { widestTensorBytes, type GraphKind, type Plan } from './graphs';
 import { checkLabelList, oneHot } from './labels';
 import { checkSeed } from './vae-options';
-import { checkNoLabels, checkPlanRows, checkRowCount, resultArray, rowsOf, type RowValues } from './vae-inputs';
+import { checkNoLabels, checkPlanRows, checkRowCount, copyLabels, resultArray, rowsOf, type RowValues } from './vae-inputs';
 import { VaeState } from './vae-state';
-
-/** The caller's labels as they are at the call (a queued run reads them later). */
-const copyLabels = (labels: ArrayLike<number> | undefined) => (labels === undefined ? undefined : Array.from(labels));
 
 export abstract class VaeForward extends VaeState {
   /** What this model's input rows hold: a Bernoulli model's pixels are probabilities, checked to lie in [0, 1]. */

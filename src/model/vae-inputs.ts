@@ -138,3 +138,8 @@ export function checkRowsTakeNoise(config: Pick<VaeConfig, 'binarize' | 'dequant
       `vae.trainStep({ data, index })), or ${config.binarize !== 'none' ? 'binarize' : 'dequantize'} the rows yourself and create the model without ${noise}`,
   );
 }
+
+/** The caller's labels as they are at the call: a queued call reads them later, when they may have changed. */
+export function copyLabels(labels: ArrayLike<number> | undefined): number[] | undefined {
+  return labels === undefined ? undefined : Array.from(labels);
+}

@@ -7,7 +7,7 @@
 import { initialWatch, WATCH_VEC4S } from '../../shaders/grad-norm';
 import { readFloats, writeData } from '../gpu/buffers';
 import { ConfigError, kindOfValue } from '../errors';
-import { firstNonFinite } from './params';
+import { firstNonFinite, tensorsByName } from './params';
 import { checkRestoredState, type RestoredState } from './optimizer-state';
 import { VaeBase } from './vae-base';
 
@@ -34,7 +34,7 @@ export abstract class VaeState extends VaeBase {
   /** Every parameter tensor by name, copied to the CPU. */
   async parameters(): Promise<Record<string, { shape: number[]; data: Float32Array<ArrayBuffer> }>> {
     const flat = await this.flatParameters();
-    return Object.fromEntries(this.layout.tensors.map((t) => [t.name, { shape: t.shape, data: flat.slice(t.offset, t.offset + t.count) }]));
+    return tensorsByName(this.layout, flat);
   }
 
   /** The parameters as the calls made before this one leave them (flat layout), copied to the CPU. */

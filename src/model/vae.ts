@@ -21,7 +21,7 @@ import { defaultAutotuneCache } from './autotune-cache';
 import { checkPrecision } from './precision';
 import { checkKnownKeys } from '../edit-distance';
 import { checkCreationOptions, checkElboOptions, checkTcBatch, DEFAULT_TRAINING, lrAt, restateRefusal, type ElboResult, type VaeOptions } from './vae-options';
-import { checkNoLabels, checkRowsTakeNoise, checkRowValues, checkSource, rowsTypeError } from './vae-inputs';
+import { checkNoLabels, checkRowsTakeNoise, checkRowValues, checkSource, copyLabels, rowsTypeError } from './vae-inputs';
 import { OutOfMemoryScopes } from './creation-scopes';
 import { VaeForward } from './vae-forward';
 import { gentleWait } from '../gpu/gentle-wait';
@@ -134,7 +134,7 @@ export class VAE extends VaeForward {
     }
     // What was checked is what runs: rows and labels copied now, as the caller may change them
     // before a queued step reads them.
-    const rows = batch instanceof Float32Array ? batch.slice() : batch, ownLabels = labels === undefined ? undefined : Array.from(labels);
+    const rows = batch instanceof Float32Array ? batch.slice() : batch, ownLabels = copyLabels(labels);
     return this.exclusive(() => this.trainStepNow(rows, ownLabels));
   }
 
