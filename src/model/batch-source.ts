@@ -35,9 +35,17 @@ export interface BatchSource {
   readonly classes?: number;
   /** Uploads the order training visits examples in (e.g. an epoch's shuffle): a permutation of 0..count-1. Evaluations keep the examples' own order. */
   setOrder(order: Uint32Array): void;
-  /** The dispatches filling a plan's input (and condition) with rows perm[batch_start + r], built once per plan. */
-  gatherFor(plan: Plan, buffers: ModelBuffers, cache: PipelineCache): Promise<KernelGraph>;
+  /**
+   * The dispatches filling a plan's input (and condition) with rows perm[batch_start + r], built
+   * once per plan; refused for a destroyed set, in the words of the call `what` that reads it.
+   */
+  gatherFor(plan: Plan, buffers: ModelBuffers, cache: PipelineCache, what?: string): Promise<KernelGraph>;
   destroy(): void;
+}
+
+/** The refusal of a call (`what`) that reads a data set whose buffers are gone. */
+export function destroyedDataError(what: string): ConfigError {
+  return new ConfigError(`${what}: this data set was destroyed (data.destroy() or its model's destroy()); upload it again with this model (vae.upload)`);
 }
 
 export abstract class GpuExamples implements BatchSource {
@@ -97,7 +105,7 @@ export abstract class GpuExamples implements BatchSource {
 
   setOrder(order: Uint32Array): void {
     // Written to a destroyed buffer, the order would reach the device as an uncaptured error only.
-    if (this.destroyed) throw new ConfigError('setOrder: this data set was destroyed (data.destroy() or its model\'s destroy()); upload it again with this model (vae.upload)');
+    if (this.destroyed) throw destroyedDataError('setOrder');
     if (!(order instanceof Uint32Array)) throw new ConfigError(`setOrder takes a Uint32Array permutation of 0..${this.count - 1}, got ${kindOfValue(order)}`);
     if (order.length !== this.count) throw new ConfigError(`setOrder: the order has ${order.length} entries but the data set has ${this.count} examples; give one index per example`);
     // An index past the end would gather another buffer's bytes (or zeros) without an error.
@@ -113,9 +121,9 @@ export abstract class GpuExamples implements BatchSource {
     writeData(this.arena.device, this.perm, 0, order);
   }
 
-  async gatherFor(plan: Plan, buffers: ModelBuffers, cache: PipelineCache): Promise<KernelGraph> {
+  async gatherFor(plan: Plan, buffers: ModelBuffers, cache: PipelineCache, what = 'gatherFor'): Promise<KernelGraph> {
     // A call queued behind this set's destroy() would otherwise upload to an arena it left.
-    if (this.destroyed) throw new ConfigError('this data set was destroyed (data.destroy() or its model\'s destroy()) before the call that reads it ran; upload it again with this model (vae.upload)');
+    if (this.destroyed) throw destroyedDataError(what);
     let g = this.gathers.get(plan);
     if (!g) {
       g = new KernelGraph(`${this.constructor.name}[${plan.rows}]`);

@@ -96,8 +96,7 @@ export async function estimateLogLikelihood(vae: VAE, data: BatchSource, opts: L
   const batches = Math.ceil(data.count / B);
   // Each chunk's noise is keyed by its number, a u32: refused before the first submit, not midway.
   if (batches * chunks > U32_MAX) throw new ConfigError(`logLikelihood: ${batches} batches x ${chunks} chunks of samples are more chunks than the noise counter numbers (${U32_MAX}); use a larger batch or fewer samples`);
-  if (data.destroyed) throw new ConfigError('logLikelihood: this data set was destroyed (data.destroy() or its model\'s destroy()) after the call; upload it again with this model (vae.upload)');
-  const gather = await data.gatherFor(plan, vae.buffers, vae.cache);
+  const gather = await data.gatherFor(plan, vae.buffers, vae.cache, 'logLikelihood');
   for (let i = 0; i < batches; i++) {
     for (let c = 0; c < chunks; c++) {
       // Chunk c of batch i draws its own noise: counter i * chunks + c, numbered within the chunk.

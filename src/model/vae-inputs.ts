@@ -7,7 +7,7 @@
 // naming the input as the cause. A Bernoulli model reads its inputs as probabilities, so a value
 // outside [0, 1] (8-bit pixels not divided by 255) would train towards a loss without meaning.
 import { ConfigError, kindOfValue, shown } from '../errors';
-import type { BatchSource } from './batch-source';
+import { destroyedDataError, type BatchSource } from './batch-source';
 import type { VaeConfig } from './config';
 
 /** Refuses what is not a live data set of `config`'s shape on `device`. */
@@ -18,7 +18,7 @@ export function checkSource(data: BatchSource, config: VaeConfig, device: GPUDev
     throw new ConfigError(`${what}: data must come from vae.upload() or vae.generateSprites(), got ${kindOfValue(data)}${rows}`);
   }
   // Its buffers are gone: a submit binding them would fail on the device, and so every model on it.
-  if (data.destroyed) throw new ConfigError(`${what}: this data set was destroyed (data.destroy() or its model's destroy()); upload it again with this model (vae.upload)`);
+  if (data.destroyed) throw destroyedDataError(what);
   if (data.dim !== config.inputDim) {
     throw new ConfigError(`${what}: the data set has ${data.dim} values per example but this model takes ${config.inputDim}; upload it with this model (vae.upload)`);
   }

@@ -149,8 +149,7 @@ export class VAE extends VaeForward {
       start = batch.index * B;
       rows = Math.min(B, batch.data.count - start);
       if (rows < 1) throw new ConfigError(`trainStep: batch index ${batch.index} is past the end of the data (${batch.data.count} examples)`);
-      checkSource(batch.data, this.config, this.device, 'trainStep'); // destroyed since the call?
-      gather = await batch.data.gatherFor(plan, this.buffers, this.cache);
+      gather = await batch.data.gatherFor(plan, this.buffers, this.cache, 'trainStep');
     }
     await this.losses.ready();
     // Again after the awaits: the data may have been destroyed since the call.
@@ -201,8 +200,8 @@ export class VAE extends VaeForward {
     this.assertAlive();
     const B = this.training.batch;
     const plan = await this.plan('eval', B);
+    const gather = await data.gatherFor(plan, this.buffers, this.cache, 'elbo');
     checkSource(data, this.config, this.device, 'elbo'); // destroyed since the call?
-    const gather = await data.gatherFor(plan, this.buffers, this.cache);
     writeData(this.device, this.buffers.accum, 0, new Float32Array(4));
     for (let i = 0; i * B < data.count; i++) {
       // epoch 0 keys the test pictures' binarization or dequantization noise, whatever epoch
