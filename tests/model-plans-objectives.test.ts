@@ -1,6 +1,6 @@
-// Model-level behaviour of plans, conditional models and the objectives' settings: evaluation at
-// odd row counts compiles no new pipelines and does not depend on its batches, the plan cache is
-// bounded, a conditional model follows its labels, the KL schedules, capacity control and
+// Model-level behaviour of plans, conditional models and the objectives' settings: evaluation and
+// drawing (the *ToBuffer forms) at odd row counts compile no new pipelines, an evaluation does not
+// depend on its batches, the plan cache is bounded, a conditional model follows its labels, the KL schedules, capacity control and
 // learning-rate decay act on each step, and bad objective settings are refused. Training,
 // checkpoints, the API's shapes and device limits are in model.test.ts.
 import { describe, expect, it } from 'vitest';
@@ -40,6 +40,14 @@ describe('plans, conditional models and configuration of the objectives', async 
     await vae.reconstruct(x(41));
     expect((await vae.sample(70)).length).toBe(70 * 784);
     expect(cache.size).toBe(compiled);
+    // The *ToBuffer forms run in the same plans: new row counts, more and fewer than the batch,
+    // compile nothing, and hold what the CPU forms return.
+    const { readFloats } = await import('../src/gpu/buffers');
+    const z = Float32Array.from({ length: 45 * 6 }, (_, i) => Math.sin(i));
+    expect(await readFloats(device, await vae.sampleToBuffer(70, 5))).toEqual(await vae.sample(70, 5));
+    expect(await readFloats(device, await vae.decodeToBuffer(z))).toEqual(await vae.decode(z));
+    expect(await readFloats(device, await vae.reconstructToBuffer(x(5)))).toEqual(await vae.reconstruct(x(5)));
+    expect(cache.size).toBe(compiled);
     vae.destroy();
   });
 
@@ -68,8 +76,6 @@ describe('plans, conditional models and configuration of the objectives', async 
     const base = vae.allocatedBytes;
     const buffers = vae.bufferCount;
     const sizes = [2000, 3000, 4000, 5000];
-    // Planned only: a *ToBuffer call would hand out the plan's output buffer, and such plans are
-    // kept for the model's life (tests/vae-lifecycle.test.ts).
     for (const n of sizes) await vae.plan('sample', n);
     // Four sample graphs, but only the last two are kept: the first two's buffers were freed, so
     // the model holds exactly the memory the last two planned (asking for them again is a cache hit).

@@ -42,7 +42,7 @@ describe('two models on one device', () => {
     device.queue.submit([enc.finish()]);
     await device.queue.onSubmittedWorkDone();
     await expect.poll(() => seen.length, { message: 'the app saw its error' }).toBeGreaterThanOrEqual(1);
-    expect(seen.join('\n')).toMatch(/webgpu-vae:#\d+:sample\[2\]/);
+    expect(seen.join('\n')).toMatch(/webgpu-vae:#\d+:sampleToBuffer\[2\]/);
     expect((await b.sample(2)).length).toBe(2 * 64);
     await b.trainStep(new Float32Array(8 * 64).fill(0.5));
     expect(Number.isFinite((await b.readLosses()).at(-1)?.loss)).toBe(true);

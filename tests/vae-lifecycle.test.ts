@@ -87,7 +87,12 @@ describe('a *ToBuffer result the app keeps', () => {
     const first = await vae.decodeToBuffer(z);
     const before = await appReads(device, first, 784 * 4);
     expect(before.error).toBeNull();
-    for (const rows of [2, 3, 4]) await vae.decodeToBuffer(new Float32Array(2 * rows).fill(0.25));
+    // Each new row count costs its result buffer and nothing more: it runs in the batch's plans.
+    for (const rows of [2, 3, 4]) {
+      const before = vae.allocatedBytes;
+      await vae.decodeToBuffer(new Float32Array(2 * rows).fill(0.25));
+      expect(vae.allocatedBytes - before).toBe(rows * 784 * 4);
+    }
     const after = await appReads(device, first, 784 * 4);
     expect(after.error).toBeNull();
     expect(after.values).toEqual(before.values);

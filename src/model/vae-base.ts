@@ -130,11 +130,6 @@ export abstract class VaeBase {
 
   /** The graph `kind` for `rows` examples, planned and compiled once, then cached (boundedly). */
   plan(kind: GraphKind, rows: number, opts: RecordOptions = {}): Promise<Plan> {
-    return this.planKept(kind, rows, opts, false);
-  }
-
-  /** plan(), kept until destroy() when `handOut`: the caller gets its output buffer and may bind it at any later time. */
-  protected planKept(kind: GraphKind, rows: number, opts: RecordOptions, handOut: boolean): Promise<Plan> {
     this.assertAlive();
     const build = async () => {
       const plan = this.record(kind, rows, opts);
@@ -142,7 +137,7 @@ export abstract class VaeBase {
       await plan.graph.build(this.cache, this.arena, report && ((done, total) => report(done, total, kind)));
       return plan;
     };
-    return this.plans.get(planKey(kind, rows, opts), build, { pin: handOut });
+    return this.plans.get(planKey(kind, rows, opts), build);
   }
 
   /** The graph `kind` for `rows` examples, recorded only: nothing placed, compiled or allocated (for sizing and autotuning). */

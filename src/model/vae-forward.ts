@@ -1,17 +1,21 @@
 // The model's forward passes for callers: encode, decode, sample and reconstruct into CPU arrays,
-// in chunks of the training batch so that no new pipelines are compiled, and the *ToBuffer forms
-// that hand out a graph's output buffer for drawing without a round trip. Each runs in the call
-// order (exclusive, call-queue.ts). Training and evaluation are VAE's (vae.ts).
+// and the *ToBuffer forms that fill a GPU buffer for drawing without a round trip. Every one runs
+// in plans of the training batch's row count, chunk after chunk, so that no row count compiles a
+// pipeline of its own. Each runs in the call order (exclusive, call-queue.ts). Training and
+// evaluation are VAE's (vae.ts).
 import { ourLabel } from '../gpu/labels';
 import { readFloats, writeData } from '../gpu/buffers';
 import { lendBuffer } from '../gpu/handed-out';
 import { ConfigError, kindOfValue } from '../errors';
 import { STREAM, type StepParams } from '../step-params';
-import { widestTensorBytes, type GraphKind, type Plan } from './graphs';
+import type { GraphKind, Plan } from './graphs';
 import { checkLabelList, oneHot } from './labels';
 import { checkSeed } from './vae-options';
-import { checkNoLabels, checkPlanRows, checkRowCount, copyLabels, resultArray, rowsOf, type RowValues } from './vae-inputs';
+import { checkLentRows, checkNoLabels, checkRowCount, copyLabels, resultArray, rowsOf, type RowValues } from './vae-inputs';
 import { VaeState } from './vae-state';
+
+/** Where a chunk's output rows go: read back into a CPU array, or copied into a GPU buffer. */
+type ChunkSink = { array: Float32Array } | { buffer: GPUBuffer };
 
 export abstract class VaeForward extends VaeState {
   /** What this model's input rows hold: a Bernoulli model's pixels are probabilities, checked to lie in [0, 1]. */
@@ -19,91 +23,117 @@ export abstract class VaeForward extends VaeState {
     return this.config.likelihood === 'bernoulli' ? 'probabilities' : 'pixels';
   }
 
+  /** Values in one input row of graph `kind` (codes for the decoders, pixels otherwise). */
+  private inputWidth(kind: GraphKind): number {
+    return kind === 'decode' || kind === 'decode-output' ? this.config.latent : this.config.inputDim;
+  }
+
+  /** Values in one output row of graph `kind`. */
+  private outputWidth(kind: GraphKind): number {
+    return kind === 'encode' ? this.parts.sampler.posteriorWidth : kind === 'decode-output' ? this.parts.likelihood.outputWidth : this.config.inputDim;
+  }
+
   /**
    * Runs a forward-only graph for one chunk of rows; returns the plan, whose output holds the
-   * result. `handOut`: the output buffer goes to the caller (the *ToBuffer calls), so the plan is kept.
+   * result. `copy`: the output's first bytes are also copied into a buffer, in the same submit.
    */
-  protected async dispatchForward(kind: GraphKind, rows: number, input: Float32Array | null, labels: ArrayLike<number> | undefined, step: Partial<StepParams> = {}, handOut = false): Promise<Plan> {
+  protected async dispatchForward(kind: GraphKind, rows: number, input: Float32Array | null, labels: ArrayLike<number> | undefined, step: Partial<StepParams> = {}, copy?: { to: GPUBuffer; offset: number; bytes: number }): Promise<Plan> {
     this.assertAlive();
-    const plan = await this.planKept(kind, rows, {}, handOut);
-    const width = kind === 'decode' || kind === 'decode-output' ? this.config.latent : this.config.inputDim;
-    const valid = input ? this.writeRows(plan, input, labels, kind, width) : (step.validRows ?? rows);
+    const plan = await this.plan(kind, rows);
+    const valid = input ? this.writeRows(plan, input, labels, kind, this.inputWidth(kind)) : (step.validRows ?? rows);
     if (!input && plan.condition) writeData(this.device, plan.condition.buffer, 0, oneHot(labels, valid, rows, this.config.classes, kind));
     this.writeStep({ validRows: valid, ...step });
     const enc = this.device.createCommandEncoder({ label: ourLabel(kind) });
     plan.graph.encode(enc);
+    if (copy) {
+      const out = plan.output.resolve();
+      enc.copyBufferToBuffer(out.buffer, out.offset ?? 0, copy.to, copy.offset, copy.bytes);
+    }
     this.device.queue.submit([enc.finish()]);
     return plan;
   }
 
-  /** A forward graph over any number of rows, in chunks of the training batch (so no new pipelines). */
+  /** A forward graph over any number of rows into a CPU array. */
   private async runForward(kind: GraphKind, input: Float32Array | null, rows: number, labels: ArrayLike<number> | undefined, step: Partial<StepParams> = {}): Promise<Float32Array<ArrayBuffer>> {
-    checkNoLabels(this.config, labels, kind);
-    checkLabelList(labels, rows, kind);
-    if (this.config.classes > 0 && labels && labels.length !== rows) throw new ConfigError(`${kind}: got ${labels.length} labels for ${rows} rows; give one class per row`);
-    const outWidth = kind === 'encode' ? this.parts.sampler.posteriorWidth : kind === 'decode-output' ? this.parts.likelihood.outputWidth : this.config.inputDim;
+    this.checkForwardLabels(kind, rows, labels);
     // Made at the call, so that a result too large to hold is refused before any GPU work.
-    const result = resultArray(kind, rows, outWidth);
+    const result = resultArray(kind, rows, this.outputWidth(kind));
     // The input and labels as checked, copied now: the caller may change them before the queued run.
     const ownInput = input?.slice() ?? null, ownLabels = copyLabels(labels);
-    return this.exclusive(() => this.runForwardNow(kind, ownInput, rows, ownLabels, step, result, outWidth));
+    return this.exclusive(async () => {
+      await this.forwardInChunks(kind, ownInput, rows, ownLabels, step, { array: result });
+      return result;
+    });
   }
 
-  private async runForwardNow(kind: GraphKind, input: Float32Array | null, rows: number, labels: ArrayLike<number> | undefined, step: Partial<StepParams>, result: Float32Array<ArrayBuffer>, outWidth: number): Promise<Float32Array<ArrayBuffer>> {
-    const B = this.training.batch;
-    const inWidth = kind === 'decode' || kind === 'decode-output' ? this.config.latent : this.config.inputDim;
+  /**
+   * Runs graph `kind` over `rows` rows in chunks of the training batch. A chunk's rows are padded
+   * to the batch; only its valid rows reach `sink`.
+   */
+  private async forwardInChunks(kind: GraphKind, input: Float32Array | null, rows: number, labels: ArrayLike<number> | undefined, step: Partial<StepParams>, sink: ChunkSink): Promise<void> {
+    const B = this.training.batch, inWidth = this.inputWidth(kind), outWidth = this.outputWidth(kind);
     // Copied once: copying the whole array for each chunk made 100,000 rows take seconds.
     const allLabels = labels ? Array.from(labels) : undefined;
     for (let r0 = 0; r0 < rows; r0 += B) {
       const n = Math.min(B, rows - r0);
       const chunk = input ? input.subarray(r0 * inWidth, (r0 + n) * inWidth) : null;
-      const chunkLabels = allLabels?.slice(r0, r0 + n);
       // Prior draws are numbered from the chunk's first row, so n samples do not depend on B.
-      const plan = await this.dispatchForward(kind, B, chunk, chunkLabels, { ...step, ...(kind === 'sample' ? { validRows: n, noiseRow0: r0 } : {}) });
-      result.set(await readFloats(this.device, plan.output.buffer, 0, n * outWidth), r0 * outWidth);
+      const chunkStep = { ...step, ...(kind === 'sample' ? { validRows: n, noiseRow0: r0 } : {}) };
+      const copy = 'buffer' in sink ? { to: sink.buffer, offset: r0 * outWidth * 4, bytes: n * outWidth * 4 } : undefined;
+      const plan = await this.dispatchForward(kind, B, chunk, allLabels?.slice(r0, r0 + n), chunkStep, copy);
+      if ('array' in sink) sink.array.set(await readFloats(this.device, plan.output.buffer, 0, n * outWidth), r0 * outWidth);
     }
-    return result;
+  }
+
+  private checkForwardLabels(kind: GraphKind, rows: number, labels: ArrayLike<number> | undefined, what: string = kind): void {
+    checkNoLabels(this.config, labels, what);
+    checkLabelList(labels, rows, what);
+    if (this.config.classes > 0 && labels && labels.length !== rows) throw new ConfigError(`${what}: got ${labels.length} labels for ${rows} rows; give one class per row`);
+  }
+
+  /** The buffers lent by the *ToBuffer calls, by call and row count: each is drawn into again at the next such call. */
+  private readonly lent = new Map<string, GPUBuffer>();
+
+  /**
+   * A forward graph over any number of rows into the buffer lent for this call and row count
+   * (made at its first use, freed by destroy()). It is returned once the work is submitted.
+   */
+  private async forwardToBuffer(call: string, kind: GraphKind, input: Float32Array | null, rows: number, labels: ArrayLike<number> | undefined, step: Partial<StepParams> = {}): Promise<GPUBuffer> {
+    this.checkForwardLabels(kind, rows, labels, call);
+    const outWidth = this.outputWidth(kind);
+    checkLentRows(call, rows, outWidth * 4, this.device);
+    const ownInput = input?.slice() ?? null, ownLabels = copyLabels(labels);
+    return this.exclusive(async () => {
+      this.assertAlive();
+      const key = `${call}:${rows}`;
+      let buffer = this.lent.get(key);
+      if (!buffer) {
+        buffer = lendBuffer(this.arena.create(`${call}[${rows}]`, rows * outWidth * 4), call);
+        this.lent.set(key, buffer);
+      }
+      await this.forwardInChunks(kind, ownInput, rows, ownLabels, step, { buffer });
+      return buffer;
+    });
   }
 
   /**
-   * GPU-side variants for rendering without a CPU round trip: they return the graph's output
-   * buffer ([rows, D] decoder means, f32) as soon as the work is submitted. The buffer belongs to
-   * the model: every call of the same kind and size returns it again, overwritten, and it stays
-   * valid until destroy(), since its plan is kept out of the plan cache's eviction (so each size
-   * used costs a plan's memory for the model's life); bind it read-only.
+   * GPU-side variants for rendering without a CPU round trip: they return a buffer of the model's
+   * ([rows, D] decoder means, f32) as soon as the work is submitted. Every call of the same kind
+   * and row count returns the same buffer, overwritten; it stays valid until destroy(), so each
+   * row count drawn this way holds its buffer's memory for the model's life. Bind it read-only.
    */
   async sampleToBuffer(n: number, seed = this.training.seed, labels?: ArrayLike<number>): Promise<GPUBuffer> {
     checkRowCount(n, 'sampleToBuffer');
-    checkPlanRows('sampleToBuffer', n, this.bytesPerRow('sample'), this.device);
     checkSeed(seed, 'sampleToBuffer: seed');
-    checkNoLabels(this.config, labels, 'sampleToBuffer');
-    const own = copyLabels(labels);
-    return this.exclusive(async () => lendBuffer((await this.dispatchForward('sample', n, null, own, { seed, stream: STREAM.prior, counter: 0 }, true)).output.buffer, 'sampleToBuffer'));
+    return this.forwardToBuffer('sampleToBuffer', 'sample', null, n, labels, { seed, stream: STREAM.prior });
   }
 
   async decodeToBuffer(z: Float32Array, labels?: ArrayLike<number>): Promise<GPUBuffer> {
-    const rows = rowsOf(z, this.config.latent, 'decodeToBuffer', 'codes');
-    checkPlanRows('decodeToBuffer', rows, this.bytesPerRow('decode'), this.device);
-    checkNoLabels(this.config, labels, 'decodeToBuffer');
-    const own = z.slice(), ownLabels = copyLabels(labels);
-    return this.exclusive(async () => lendBuffer((await this.dispatchForward('decode', rows, own, ownLabels, {}, true)).output.buffer, 'decodeToBuffer'));
+    return this.forwardToBuffer('decodeToBuffer', 'decode', z, rowsOf(z, this.config.latent, 'decodeToBuffer', 'codes'), labels);
   }
 
   async reconstructToBuffer(x: Float32Array, labels?: ArrayLike<number>): Promise<GPUBuffer> {
-    const rows = rowsOf(x, this.config.inputDim, 'reconstructToBuffer', this.pixelValues);
-    checkPlanRows('reconstructToBuffer', rows, this.bytesPerRow('reconstruct'), this.device);
-    checkNoLabels(this.config, labels, 'reconstructToBuffer');
-    const own = x.slice(), ownLabels = copyLabels(labels);
-    return this.exclusive(async () => lendBuffer((await this.dispatchForward('reconstruct', rows, own, ownLabels, {}, true)).output.buffer, 'reconstructToBuffer'));
-  }
-
-  private readonly rowBytes = new Map<GraphKind, number>();
-
-  /** Bytes a row of the widest tensor of graph `kind` takes (recorded once per kind; nothing is allocated). */
-  private bytesPerRow(kind: GraphKind): number {
-    let bytes = this.rowBytes.get(kind);
-    if (bytes === undefined) this.rowBytes.set(kind, (bytes = widestTensorBytes(this.record(kind, 1))));
-    return bytes;
+    return this.forwardToBuffer('reconstructToBuffer', 'reconstruct', x, rowsOf(x, this.config.inputDim, 'reconstructToBuffer', this.pixelValues), labels);
   }
 
   /** mu and logvar of q(z|x) for each row of x ([rows, D] in [0,1]). */

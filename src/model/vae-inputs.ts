@@ -106,16 +106,16 @@ export function resultArray(what: string, rows: number, width: number): Float32A
 }
 
 /**
- * Refuses a *ToBuffer row count whose plan the device could not hold: its widest tensor (`perRow`
- * bytes a row, measured on the graph recorded for one row) must fit one binding, and stay within
- * what a u32 index reaches. Said in rows here; the plan would refuse it in terms of the batch.
+ * Refuses a *ToBuffer row count whose result buffer (`perRow` bytes a row) the caller could not
+ * bind whole as storage on this device: the buffer is made at the call's first run, and a binding
+ * holds at most maxStorageBufferBindingSize bytes.
  */
-export function checkPlanRows(what: string, rows: number, perRow: number, device: GPUDevice): void {
-  const limit = Math.min(device.limits.maxStorageBufferBindingSize, 2 ** 32 - 1);
+export function checkLentRows(what: string, rows: number, perRow: number, device: GPUDevice): void {
+  const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
   const most = Math.floor(limit / perRow);
   if (rows > most) {
-    throw new ConfigError(`${what}: ${rows} rows are more than one graph on this device holds: its widest tensor takes ${perRow} bytes a row, and a binding holds at most ${limit} bytes ` +
-      `(maxStorageBufferBindingSize, at most 2^32 - 1), so at most ${most} rows; draw fewer rows per call`);
+    throw new ConfigError(`${what}: ${rows} rows of ${perRow} bytes are more than one storage binding on this device holds (maxStorageBufferBindingSize, ${limit} bytes), ` +
+      `so at most ${most} rows; draw fewer rows per call`);
   }
 }
 
