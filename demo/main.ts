@@ -11,6 +11,7 @@ import { Charts } from './ui/charts';
 import { DatasetFiles } from './ui/files';
 import { DataPicker } from './ui/data-picker';
 import { TraversalLabels } from './ui/traversal';
+import { RowLabels } from './ui/row-labels';
 import { ViewCanvases } from './ui/view-canvases';
 import { RunSummary } from './ui/run-summary';
 import { Scatter } from './ui/scatter';
@@ -53,7 +54,9 @@ const picker = new DataPicker({
   idxZone: $('dropzone'), idxFiles: $<HTMLInputElement>('idx-files'), idxClear: $<HTMLButtonElement>('idx-clear'),
 }, files, document.baseURI, () => updateControls());
 void picker.offerFashionMnist();
-const traversal = new TraversalLabels($('traversal-rows'), $('traversal-note'), document.querySelector<HTMLElement>('[data-testid=traversal]')!);
+const traversal = new TraversalLabels($('traversal-rows'), $('traversal-note'));
+/** A conditional model's samples: the class of each row. */
+const sampleRows = new RowLabels($('samples-rows'));
 const summary = new RunSummary($('summary'));
 /** A click on a test picture of the reconstructions view makes it the next interpolation endpoint, a and b in turn. */
 const views = new ViewCanvases((index) => interpolation.pick(index), () => ui.testCount);
@@ -150,6 +153,7 @@ function resetViews(): void {
   charts.clear();
   scatter.clear();
   traversal.clear();
+  sampleRows.clear();
   $('interp-labels').textContent = '';
   runLog.clear();
   Object.assign(ui, { step: 0, loss: NaN, epoch: 1, rate: 0 });
@@ -164,7 +168,7 @@ function resetViews(): void {
 let onLoadAccepted: (() => void) | null = null;
 
 const onMessage = messageHandler({
-  ui, form, views, charts, scatter, summary, traversal, runLog, unsaved, send,
+  ui, form, views, charts, scatter, summary, traversal, sampleRows, runLog, unsaved, send,
   sizeViewsForSettings, resetViews, announce, refresh: () => { updateControls(); updateStatus(); },
   modelAccepted: () => { onLoadAccepted?.(); onLoadAccepted = null; },
 });

@@ -3,7 +3,9 @@
 // interpolation ends), storage and errors. main.ts wires the page's parts into the handler.
 import type { VaeConfig } from '../../src/index';
 import type { FromWorker, RunState, ToWorker } from '../shared/protocol';
-import { showClassPickers } from './class-pickers';
+import { classOptions, showClassPickers } from './class-pickers';
+import type { RowLabels } from './row-labels';
+import { MAX_CLASS_ROWS } from '../shared/layout';
 import { interpolationLabels } from './interpolation-labels';
 import type { Charts } from './charts';
 import type { TraversalLabels } from './traversal';
@@ -35,6 +37,8 @@ export interface PageParts {
   scatter: Scatter;
   summary: RunSummary;
   traversal: TraversalLabels;
+  /** The class of each row of a conditional model's samples. */
+  sampleRows: RowLabels;
   runLog: RunLog;
   unsaved: UnsavedRun;
   send: (m: ToWorker, transfer?: Transferable[]) => void;
@@ -50,7 +54,7 @@ export interface PageParts {
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
 export function messageHandler(page: PageParts): (m: FromWorker) => void {
-  const { ui, form, views, charts, scatter, summary, traversal, runLog, unsaved, send, sizeViewsForSettings, resetViews, announce, refresh, modelAccepted } = page;
+  const { ui, form, views, charts, scatter, summary, traversal, sampleRows, runLog, unsaved, send, sizeViewsForSettings, resetViews, announce, refresh, modelAccepted } = page;
   return (m: FromWorker): void => {
     switch (m.type) {
       case 'ready': {
@@ -78,6 +82,7 @@ export function messageHandler(page: PageParts): (m: FromWorker) => void {
         break;
       case 'dataset': // a new model is being built (start or load): its history starts empty
         resetViews();
+        scatter.expect($<HTMLSelectElement>('dataset').value);
         ui.testCount = m.test;
         views.size({ imgW: m.cols, imgH: m.rows, tests: m.test });
         summary.data(m);
@@ -91,6 +96,7 @@ export function messageHandler(page: PageParts): (m: FromWorker) => void {
         views.size({ classes: m.config.classes, latent: m.config.latent }); // the samples grid follows the classes, the traversal grid the latent size
         traversal.describe(m.config);
         showClassPickers(m.config, $<HTMLSelectElement>('dataset').value);
+        sampleRows.show(classOptions(Math.min(m.config.classes, MAX_CLASS_ROWS), $<HTMLSelectElement>('dataset').value).map(([, text]) => ({ text })));
         const notes = modelViewNotes(m.config);
         $('samples-note').textContent = notes.samples;
         $('manifold-note').textContent = notes.manifold;

@@ -74,7 +74,7 @@ export class RunSummary {
 export function modelViewNotes(c: VaeConfig): { samples: string; manifold: string } {
   return {
     samples: c.classes
-      ? `One row per class, ${c.classes > MAX_CLASS_ROWS ? `the first ${MAX_CLASS_ROWS} of ${c.classes}` : `0 to ${c.classes - 1}`} from the top; each column decodes one fixed z ~ N(0, I) with every class, so the rows show what the label controls and the columns what z does.`
+      ? `One row per class, named beside it${c.classes > MAX_CLASS_ROWS ? ` (the first ${MAX_CLASS_ROWS} of ${c.classes})` : ''}; each column decodes one fixed z ~ N(0, I) with every class, so the rows show what the label controls and the columns what z does.`
       : '64 fixed draws z ~ N(0, I), decoded by the current weights.',
     manifold: `Decoded grid of z through the inverse Gaussian CDF (Kingma & Welling, figs. 4–5)${c.classes && c.latent === 2 ? ', all of the class chosen below' : ''}.`,
   };

@@ -51,15 +51,31 @@ export class Scatter {
 
   update(mu: Float32Array, labels: Uint8Array): void {
     this.last = { mu, labels };
+    this.fillLegend(legendLabels(labels));
+    this.draw();
+  }
+
+  /**
+   * Lists the labels the picked data will have before its first points arrive, when the data
+   * names them (MNIST's digits, Fashion-MNIST's clothes, dSprites' shapes): the legend takes its
+   * height (two lines for Fashion-MNIST's names) while the model is built, and the first points
+   * move nothing below it.
+   */
+  expect(choice: string): void {
+    if (this.last) return;
+    const count = choice === 'mnist' ? 10 : CLASS_NAMES[choice]?.length ?? 0;
+    this.fillLegend(Array.from({ length: count }, (_, k) => k));
+  }
+
+  private fillLegend(labels: readonly number[]): void {
     const choice = dataChoice();
-    this.legend.replaceChildren(...legendLabels(labels).map((label) => {
+    this.legend.replaceChildren(...labels.map((label) => {
       const item = document.createElement('span');
       item.className = 'swatch';
       item.style.setProperty('--swatch', PALETTE[label % PALETTE.length]);
       item.textContent = labelName(label, choice);
       return item;
     }));
-    this.draw();
   }
 
   clear(): void {

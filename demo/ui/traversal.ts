@@ -3,6 +3,7 @@
 // are drawn by the worker (worker/traversal.ts) into the canvas beside this list.
 import type { VaeConfig } from '../../src/index';
 import { MAX_TRAVERSAL_ROWS, TRAVERSAL_RANGE, traversalRows } from '../shared/layout';
+import { RowLabels } from './row-labels';
 
 /** What the view shows; `cut` says which rows are left out, if any. The page starts with explanation(''). */
 function explanation(cut: string): string {
@@ -20,20 +21,12 @@ export const factorWords = (name: string) => FACTOR_WORDS[name] ?? name;
 
 export class TraversalLabels {
   private explained = explanation('');
+  private readonly rows: RowLabels;
 
-  /** `picture`: the traversal canvas, whose rows the labels beside it line up with. */
-  constructor(private readonly list: HTMLElement, private readonly note: HTMLElement, private readonly picture: HTMLElement) {
+  /** `list`: the labels beside the traversal canvas. */
+  constructor(list: HTMLElement, private readonly note: HTMLElement) {
     this.note.textContent = this.explained;
-    new ResizeObserver(() => this.alignRows()).observe(picture);
-  }
-
-  /**
-   * Gives each label the height of a row of the picture as drawn (its CSS height over the rows),
-   * so that a label sits beside its row; below the picture (a phone) the CSS ignores it.
-   */
-  private alignRows(): void {
-    const rows = this.list.children.length;
-    if (rows) this.list.style.setProperty('--traversal-row', `${this.picture.getBoundingClientRect().height / rows}px`);
+    this.rows = new RowLabels(list);
   }
 
   /** Describes the view for a newly built or loaded model. */
@@ -43,25 +36,24 @@ export class TraversalLabels {
     const cut = config.latent > shown ? `, the ${shown} with most KL of ${config.latent}${fitted}` : '';
     this.explained = explanation(cut);
     this.note.textContent = this.explained;
-    this.list.replaceChildren();
+    this.rows.clear();
   }
 
   /** Labels the rows the worker drew; on dSprites a used row also names the factor that explains most of it. */
   show(dims: number[], kl: number[] | null, factors: ({ name: string; share: number } | null)[] | null = null): void {
-    this.list.replaceChildren(...dims.map((dim, row) => {
-      const item = document.createElement('li');
+    this.rows.show(dims.map((dim, row) => {
       const factor = factors?.[row];
       const share = factor ? `${(100 * factor.share).toFixed(0)}%` : '';
-      item.textContent = `z${dim}${kl ? ` · KL ${kl[row].toFixed(2)} nats` : ''}${factor ? ` · ${factorWords(factor.name)} ${share}` : ''}`;
-      if (factor) item.title = `${factorWords(factor.name)} explains ${share} of this dimension's posterior mean over the test pictures`;
-      item.dataset.dim = String(dim);
-      return item;
+      return {
+        text: `z${dim}${kl ? ` · KL ${kl[row].toFixed(2)} nats` : ''}${factor ? ` · ${factorWords(factor.name)} ${share}` : ''}`,
+        title: factor ? `${factorWords(factor.name)} explains ${share} of this dimension's posterior mean over the test pictures` : undefined,
+        data: { dim: String(dim) },
+      };
     }));
-    this.alignRows();
     this.note.textContent = this.explained + (factors?.some((f) => f) ? FACTORS_NOTE : '');
   }
 
   clear(): void {
-    this.list.replaceChildren();
+    this.rows.clear();
   }
 }

@@ -8,11 +8,13 @@
 // nothing of the old model on show; a file whose weights are not numbers is refused, and a model
 // whose loss is not a number stops at once and cannot be resumed. While it loads and trains, the page does not move by itself (layout shifts).
 // The tests of this file run in order on one page: each builds on the state the last one left.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Browser, Page } from 'playwright';
+import { decode } from 'fast-png';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { TEST_LIMIT } from '../../demo/worker/data';
+import { canvasSize, gridSpec } from '../../demo/shared/layout';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, loadCheckpoint, readCheckpoint, saveCheckpoint } from '../../src/checkpoint';
 import { resolveConfig, type VaeConfig } from '../../src/model/config';
 import { encodeSafetensors } from '../../src/io/safetensors';
@@ -315,6 +317,32 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
     expect(ownRow).toBeGreaterThanOrEqual(40);
     expect(await page.locator('[data-testid=error]').isHidden()).toBe(true);
 
+    // Each row is named beside it, level with its row (its middle within a quarter row of the row's)...
+    expect(await page.locator('[data-testid=samples-rows] li').allTextContents()).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+    const [box, middles] = await page.evaluate(() => [
+      document.querySelector('[data-testid=samples]')!.getBoundingClientRect().toJSON() as DOMRect,
+      Array.from(document.querySelectorAll('[data-testid=samples-rows] li'), (li) => { const r = li.getBoundingClientRect(); return r.top + r.height / 2; }),
+    ] as const);
+    middles.forEach((y, row) => expect(Math.abs(y - (box.top + (row + 0.5) * box.height / 10)), `label ${row} at ${y.toFixed(0)} px`).toBeLessThan(box.height / 40));
+    // ...and the saved picture carries the names: the grid as drawn, then a column of text in which
+    // every row's band holds pixels unlike the background.
+    const [file] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=save-samples]')]);
+    expect(file.suggestedFilename()).toMatch(/^samples-step-\d+\.png$/);
+    const saved = resolve(OUT, 'demo-conditional-samples-saved.png');
+    await file.saveAs(saved);
+    const png = decode(readFileSync(saved)), grid = canvasSize(gridSpec('samples', 28, 28, 10));
+    expect(png.height).toBe(grid.height);
+    expect(png.width).toBeGreaterThan(grid.width + 8);
+    const at = (x: number, y: number) => Array.from(png.data.subarray((y * png.width + x) * png.channels, (y * png.width + x) * png.channels + 3));
+    const background = at(png.width - 1, 0);
+    for (let row = 0; row < 10; row++) {
+      let inked = 0;
+      for (let y = Math.floor(row * grid.height / 10); y < (row + 1) * grid.height / 10; y++) {
+        for (let x = grid.width; x < png.width; x++) if (Math.max(...at(x, y).map((v, k) => Math.abs(v - background[k]))) > 60) inked++;
+      }
+      expect(inked, `text pixels beside row ${row} of the saved samples`).toBeGreaterThan(5);
+    }
+
     // Save, reset and load: the file brings back the conditional model and the same grid.
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=save]')]);
     const path = resolve(OUT, 'demo-conditional.safetensors');
@@ -342,6 +370,7 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
     await page.fill('[name=beta]', '1000');
     await page.click('[data-testid=start]');
     await atStep(page, 20);
+    expect(await page.locator('[data-testid=samples-rows] li').count(), 'an unconditional model\'s samples name no rows').toBe(0);
     await page.click('[data-testid=pause]');
     await paused(page);
     expect(await page.locator('[data-testid=error]').isHidden()).toBe(true);
