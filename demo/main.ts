@@ -207,6 +207,15 @@ button('start').onclick = act(() => {
   onLoadAccepted = null;
   Object.assign($('stored'), { textContent: unsaved.started(isKeptSource(data)), title: '' });
   command({ type: 'start', settings, data });
+  if (settings.objective === 'iwae' && settings.samples === 1) showNotice(IWAE_ONE_SAMPLE_NOTE);
+});
+/** Said when a run starts on the IWAE bound with one importance sample. */
+const IWAE_ONE_SAMPLE_NOTE = 'IWAE with K = 1 importance sample is the ELBO, so this run trains as the ELBO would: for the tighter bound, set Samples per example (L or K) to 5 or more.';
+// Choosing IWAE with Samples at 1 (the ELBO's default) asks for 5: with one sample the bound is the ELBO.
+const objectiveField = form.elements.namedItem('objective') as HTMLSelectElement;
+objectiveField.addEventListener('change', () => {
+  const samples = form.elements.namedItem('samples') as HTMLInputElement;
+  if (objectiveField.value === 'iwae' && samples.value === '1') samples.value = '5';
 });
 button('pause').onclick = () => send({ type: 'pause' });
 button('resume').onclick = act(() => command({ type: 'resume' }));

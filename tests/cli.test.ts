@@ -209,6 +209,18 @@ describe('webgpu-vae CLI', { timeout: LONG }, () => {
     });
   }
 
+  it('--objective iwae takes K = 5 importance samples unless --samples says otherwise; K = 1 is warned of as the ELBO', async () => {
+    const small = ['--hidden', '16', '--latent', '2', '--limit', '64', '--test-limit', '32', '--batch', '32', '--epochs', '1', '--json'];
+    const plain = await cli(['train', '--objective', 'iwae', ...small, '--out', join(dir, 'iwae-default')]);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(jsonLines(plain.stdout).find((e) => e.event === 'start').config).toMatchObject({ objective: 'iwae', samples: 5 });
+    expect(plain.stderr).not.toContain('warning');
+    const one = await cli(['train', '--objective', 'iwae', '--samples', '1', ...small, '--out', join(dir, 'iwae-one')]);
+    expect(one.code, one.stderr).toBe(0);
+    expect(jsonLines(one.stdout).find((e) => e.event === 'start').config).toMatchObject({ objective: 'iwae', samples: 1 });
+    expect(one.stderr).toContain('warning: --objective iwae with --samples 1 trains on the ELBO: the importance-weighted bound is tighter only with K > 1 (e.g. --samples 5, the default)');
+  });
+
   it('beta-TCVAE from the command line: named in the summary, its training loss carries the TC term, eval reports the -ELBO', async () => {
     const run = join(dir, 'tcvae');
     const r = await cli(['train', '--objective', 'tcvae', '--beta', '6', '--hidden', '64', '--latent', '4', '--limit', '512', '--test-limit', '128', '--batch', '64', '--epochs', '1', '--seed', '3', '--out', run]);

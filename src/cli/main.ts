@@ -24,7 +24,7 @@ commands:
           [--init kaiming|pytorch] [--hidden 400] [--latent 20] [--conditional]
           [--activation ${ACTIVATIONS.filter((a) => a !== 'none').join('|')}] [--likelihood bernoulli|gaussian]
           [--sigma S|learned|learned-pixel|predicted]  (gaussian only; S a fixed scale, 1 by default) [--dequantize] [--binarize none|dynamic|fixed]
-          [--objective elbo|iwae|tcvae] [--samples 1] (--samples-per-x: its older name) [--beta 1] [--warmup-steps 0] [--kl-cycle-steps 0] [--free-bits 0]
+          [--objective elbo|iwae|tcvae] [--samples 1, 5 for iwae] (--samples-per-x: its older name) [--beta 1] [--warmup-steps 0] [--kl-cycle-steps 0] [--free-bits 0]
           [--kl-capacity 0] [--capacity-steps 0]  (loss = rec + beta |KL - C|, C growing to the capacity in nats)
           [--epochs 10] [--batch 128] [--optimizer adam|sgd] [--lr 1e-3] [--lr-decay none|cosine] [--lr-min 0] [--seed 0]
           [--autotune off|quick|full]  (matmul kernels and conv methods timed and chosen; cached in ~/.cache/webgpu-vae/autotune.json)

@@ -77,6 +77,12 @@ export interface RunOptions {
   initFrom: string | null;
 }
 
+/** Importance samples per example of `--objective iwae` without --samples (Burda et al.'s smallest K above 1). */
+export const IWAE_DEFAULT_SAMPLES = 5;
+
+/** What a run that trains on the IWAE bound with one importance sample is told. */
+export const IWAE_ONE_SAMPLE_WARNING = `--objective iwae with --samples 1 trains on the ELBO: the importance-weighted bound is tighter only with K > 1 (e.g. --samples ${IWAE_DEFAULT_SAMPLES}, the default)`;
+
 /** --samples K (the objective's samples per example); --samples-per-x is its older name. */
 function samplesFlag(f: Flags, objective: ObjectiveName, fallback: number): number {
   if (f.samples !== undefined && f['samples-per-x'] !== undefined) throw new UsageError('give --samples or --samples-per-x, not both');
@@ -150,7 +156,8 @@ export function configFields(f: Flags, d: VaeConfig, dataset: DatasetName, resum
     likelihood,
     sigma,
     objective,
-    samples: samplesFlag(f, objective, d.samples),
+    // A run that turns to IWAE without --samples gets K = 5: with K = 1 the bound is the ELBO.
+    samples: samplesFlag(f, objective, objective === 'iwae' && d.objective !== 'iwae' ? IWAE_DEFAULT_SAMPLES : d.samples),
     beta: numberFlag('beta', f.beta, d.beta, (v) => v >= 0, 'a number >= 0'),
     warmupSteps,
     klCycleSteps,

@@ -32,7 +32,7 @@ import { StepPacer } from '../gpu/step-pacer';
 import { gentleWait } from '../gpu/gentle-wait';
 import { memoryBudget, getDevice, makeReporter, type Print } from './io';
 import { progressBar, type Progress } from './progress';
-import { FLAGS, type Flags } from './train-options';
+import { FLAGS, IWAE_ONE_SAMPLE_WARNING, type Flags } from './train-options';
 import { resumeCommand, runPaths, shellQuote } from './run-dir';
 import { selfName } from './self-name';
 import { RunStop, stoppedExitCode } from './run-stop';
@@ -127,6 +127,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     for (const line of await describeBuiltModel(vae, run, (performance.now() - t0) / 1000, !!initialParams)) report.info(line);
     const coarse = resumed ? null : coarseConvWarning(vae.config, f.channels !== undefined);
     if (coarse) report.warn(coarse);
+    if (!resumed && vae.config.objective === 'iwae' && vae.config.samples === 1) report.warn(IWAE_ONE_SAMPLE_WARNING);
     if (autotune !== 'off') report.info(`autotune ${autotune}: ${describeAutotune(vae.kernels)}`);
 
     // The run's record and log. A forced new run clears the old one only now that it is sure to start.

@@ -79,6 +79,20 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page\'s layout and
     await page.close();
   });
 
+  it('choosing IWAE asks for 5 importance samples; a start with K = 1 says that it is the ELBO', async () => {
+    const page = await open(1440);
+    expect(await page.inputValue('[name=samples]')).toBe('1');
+    await page.selectOption('[name=objective]', 'iwae');
+    expect(await page.inputValue('[name=samples]')).toBe('5');
+    await page.fill('[name=samples]', '1');
+    await startSmall(page);
+    await expect.poll(() => page.textContent('[data-testid=notice]'), { timeout: 30_000 }).toMatch(/^IWAE with K = 1 importance sample is the ELBO, so this run trains as the ELBO would: for the tighter bound, set Samples per example \(L or K\) to 5 or more\.$/);
+    expect(await errorShown(page)).toBeNull();
+    await page.click('[data-testid=pause]');
+    await paused(page);
+    await page.close();
+  });
+
   it('one click on Start starts, even when it ends the edit of a field that resizes the views', async () => {
     // Latent size 2 -> 8 hides the two 2-D views and grows the traversal: the page gets shorter.
     // The field reports its change as Start takes the focus, between the press and the release.
