@@ -1,6 +1,8 @@
 // When the live pictures are redrawn while training. The fast views (samples, reconstructions)
 // cost about 110 image-rows of forward passes, the slow ones (manifold, scatter, interpolation,
 // traversal) about 1200, while a training step costs about 3 x batch rows (forward + backward).
+// (Each view's call runs in whole batches, so at a large batch the fast views cost up to two
+// batches; those are models fast enough that the minimum times below rule, not the step counts.)
 // Normally each kind waits for its minimum time AND for enough steps that it takes at most ~10%
 // of the GPU: on a real GPU the times rule (1 s, 4 s), on a software one the step counts do.
 // But a slow model on a software GPU (over a second a step) would then show the slow views'
