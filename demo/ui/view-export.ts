@@ -1,5 +1,5 @@
-// "Save PNG" beside each image view's title: the picture the view shows now, as a PNG named for
-// the view and the training step, as the CLI writes its pictures. The worker draws the views into
+// "Save PNG" beside each image view's title, and the latent scatter plot's: the picture the view
+// shows now, as a PNG named for the view and the training step, as the CLI writes its pictures. The worker draws the views into
 // transferred canvases; the page's canvas still holds the last frame shown, which toBlob encodes.
 // A view whose rows are labelled beside it (the traversal's dimensions, a conditional model's
 // classes: row-labels.ts) is saved with its labels to the right of the picture, each level with
@@ -63,17 +63,68 @@ export async function viewPng(view: ViewName): Promise<Blob | null> {
   return pngOf(out);
 }
 
+/**
+ * The latent scatter plot as a PNG: the plot on the card's colour (its canvas is transparent), and
+ * below it the legend's coloured dots and names, wrapped to the plot's width, as the page shows them.
+ */
+export async function scatterPng(canvas: HTMLCanvasElement, legend: HTMLElement): Promise<Blob | null> {
+  const items = Array.from(legend.children, (el) => ({ text: el.textContent ?? '', colour: getComputedStyle(el).getPropertyValue('--swatch').trim() }));
+  const scale = canvas.width / Math.max(1, canvas.clientWidth || canvas.width);
+  const fontPx = Math.round(13 * scale), dot = Math.round(5 * scale), gap = Math.round(12 * scale), lineHeight = Math.round(20 * scale);
+  const out = document.createElement('canvas');
+  const ctx = out.getContext('2d')!;
+  const font = `${fontPx}px ${getComputedStyle(legend).fontFamily}`;
+  ctx.font = font;
+  // Each item is a dot, a space and its name; items fill a line, then wrap.
+  const widths = items.map((item) => 2 * dot + dot + ctx.measureText(item.text).width);
+  const lines: number[][] = [];
+  let used = Infinity;
+  widths.forEach((w, i) => {
+    if (used + gap + w > canvas.width - 2 * gap) { lines.push([]); used = -gap; }
+    lines[lines.length - 1].push(i);
+    used += gap + w;
+  });
+  out.width = canvas.width;
+  out.height = canvas.height + (lines.length ? lines.length * lineHeight + gap : 0);
+  ctx.fillStyle = backgroundOf(canvas);
+  ctx.fillRect(0, 0, out.width, out.height);
+  ctx.drawImage(canvas, 0, 0);
+  ctx.font = font; // resizing reset the context's state
+  ctx.textBaseline = 'middle';
+  lines.forEach((line, row) => {
+    const lineWidth = line.reduce((sum, i) => sum + widths[i], 0) + gap * (line.length - 1);
+    let x = (out.width - lineWidth) / 2;
+    const y = canvas.height + row * lineHeight + lineHeight / 2;
+    for (const i of line) {
+      ctx.fillStyle = items[i].colour;
+      ctx.beginPath();
+      ctx.arc(x + dot, y, dot, 0, 2 * Math.PI);
+      ctx.fill();
+      ctx.fillStyle = getComputedStyle(legend).color;
+      ctx.fillText(items[i].text, x + 3 * dot, y);
+      x += widths[i] + gap;
+    }
+  });
+  return pngOf(out);
+}
+
+/** A Save PNG button before `title`, saving what `picture()` gives as `name()`. */
+function addSaveButton(title: Element, testid: string, picture: () => Promise<Blob | null>, name: () => string): void {
+  const button = Object.assign(document.createElement('button'), { type: 'button', className: 'save-view', textContent: 'Save PNG' });
+  button.dataset.testid = testid;
+  button.setAttribute('aria-label', `Save the ${title.textContent?.toLowerCase()} as a PNG file`);
+  button.onclick = () => void picture().then((blob) => { if (blob) downloadBlob(blob, name()); });
+  title.before(button); // beside the heading, not in it: the heading keeps its own name
+}
+
 /** Adds the Save PNG buttons; `step()` is the training step the views show, for the file name. */
 export function addViewExports(step: () => number): void {
   for (const view of VIEW_NAMES) {
-    const figure = canvasOf(view).closest('figure');
-    const title = figure?.querySelector('figcaption h2');
-    if (!title) continue;
-    const button = Object.assign(document.createElement('button'), { type: 'button', className: 'save-view', textContent: 'Save PNG' });
-    button.dataset.testid = `save-${view}`;
-    button.setAttribute('aria-label', `Save the ${title.textContent?.toLowerCase()} as a PNG file`);
+    const title = canvasOf(view).closest('figure')?.querySelector('figcaption h2');
     // The canvas is looked up on each click: a change of presentation path replaces it (view-canvases.ts).
-    button.onclick = () => void viewPng(view).then((blob) => { if (blob) downloadBlob(blob, `${view}-step-${step()}.png`); });
-    title.before(button); // beside the heading, not in it: the heading keeps its own name
+    if (title) addSaveButton(title, `save-${view}`, () => viewPng(view), () => `${view}-step-${step()}.png`);
   }
+  const scatter = document.querySelector<HTMLCanvasElement>('canvas#scatter'), legend = document.getElementById('scatter-legend');
+  const title = scatter?.closest('figure')?.querySelector('figcaption h2');
+  if (scatter && legend && title) addSaveButton(title, 'save-scatter', () => scatterPng(scatter, legend), () => `latent-scatter-step-${step()}.png`);
 }

@@ -179,6 +179,26 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
     expect(sum(errors.own), 'reconstructions no nearer their originals than the mean image').toBeLessThan(RECONSTRUCTION_RATIO * sum(errors.mean));
     expect(better).toBeGreaterThanOrEqual(24);
     expect(await page.locator('#scatter-legend .swatch').allTextContents(), 'the scatter legend lists the digits').toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+    // The scatter plot saves with its legend below it: the plot's pixels, then a band holding a dot
+    // of each of the ten digits' colours.
+    const [file] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=save-scatter]')]);
+    expect(file.suggestedFilename()).toMatch(/^latent-scatter-step-\d+\.png$/);
+    const saved = resolve(OUT, 'demo-latent-scatter.png');
+    await file.saveAs(saved);
+    const png = decode(readFileSync(saved)), plotHeight = await page.$eval('#scatter', (c) => (c as HTMLCanvasElement).height);
+    expect(png.height).toBeGreaterThan(plotHeight);
+    const palette = (await page.$$eval('#scatter-legend .swatch', (els) => els.map((el) => getComputedStyle(el).getPropertyValue('--swatch').trim())))
+      .map((hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)));
+    const found = palette.map((rgb) => {
+      for (let y = plotHeight; y < png.height; y++) {
+        for (let x = 0; x < png.width; x++) {
+          const at = (y * png.width + x) * png.channels;
+          if (rgb.every((v, k) => Math.abs(png.data[at + k] - v) <= 8)) return true;
+        }
+      }
+      return false;
+    });
+    expect(found, 'each legend colour drawn below the plot').toEqual(palette.map(() => true));
     await page.evaluate(() => window.scrollTo(0, 0)); // element shots scrolled; the sidebar is sticky
     await page.screenshot({ path: resolve(OUT, 'demo-trained.png'), fullPage: true });
   });
