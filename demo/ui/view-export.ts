@@ -3,7 +3,8 @@
 // transferred canvases; the page's canvas still holds the last frame shown, which toBlob encodes.
 // A view whose rows are labelled beside it (the traversal's dimensions, a conditional model's
 // classes: row-labels.ts) is saved with its labels to the right of the picture, each level with
-// its row, in the colours the page shows them in, so that the file explains itself.
+// its row, and the interpolation strip with the line naming its ends below it, in the colours
+// the page shows them in, so that the file explains itself.
 import { VIEW_NAMES, type ViewName } from '../shared/protocol';
 import { canvasOf } from './view-canvases';
 
@@ -31,26 +32,33 @@ function backgroundOf(el: Element): string {
   return 'white';
 }
 
-/** The picture of `view` as a PNG, with its row labels (if any) drawn beside it. */
+/** The line of words a view's picture is saved with, below it: the interpolation's two ends. */
+function captionOf(view: ViewName): string {
+  return view === 'interpolation' ? (document.getElementById('interp-labels')?.textContent ?? '').trim() : '';
+}
+
+/** The picture of `view` as a PNG, with its row labels (if any) drawn beside it and its caption (if any) below. */
 export async function viewPng(view: ViewName): Promise<Blob | null> {
   const canvas = canvasOf(view);
   const list = canvas.parentElement?.querySelector<HTMLElement>('.row-labels');
   const labels = Array.from(list?.children ?? [], (li) => li.textContent ?? '');
+  const caption = captionOf(view);
   const picture = await pngOf(canvas);
-  if (!picture || labels.length === 0) return picture;
+  if (!picture || (labels.length === 0 && !caption)) return picture;
   const bitmap = await createImageBitmap(picture);
   const { width, height } = bitmap;
-  const rowHeight = height / labels.length;
+  const rowHeight = height / Math.max(1, labels.length);
   // Text about 0.4 of a row high, readable whatever the picture's scale (11 to 16 canvas pixels).
   const fontPx = Math.round(Math.max(11, Math.min(16, 0.4 * rowHeight)));
-  const style = getComputedStyle(list!);
+  const style = getComputedStyle(list ?? canvas);
   const font = `${fontPx}px ${style.fontFamily}`;
   const out = document.createElement('canvas');
   const measure = out.getContext('2d')!;
   measure.font = font;
-  const textWidth = Math.ceil(Math.max(...labels.map((t) => measure.measureText(t).width)));
-  out.width = width + LABEL_MARGIN * 2 + textWidth;
-  out.height = height;
+  const textWidth = labels.length ? Math.ceil(Math.max(...labels.map((t) => measure.measureText(t).width))) : 0;
+  const captionHeight = caption ? 2 * fontPx : 0;
+  out.width = Math.max(width + (labels.length ? LABEL_MARGIN * 2 + textWidth : 0), caption ? Math.ceil(measure.measureText(caption).width) + 2 * LABEL_MARGIN : 0);
+  out.height = height + captionHeight;
   const ctx = out.getContext('2d')!; // resizing reset the context's state
   ctx.fillStyle = backgroundOf(canvas);
   ctx.fillRect(0, 0, out.width, out.height);
@@ -60,6 +68,8 @@ export async function viewPng(view: ViewName): Promise<Blob | null> {
   ctx.fillStyle = style.color;
   ctx.textBaseline = 'middle';
   labels.forEach((text, row) => ctx.fillText(text, width + LABEL_MARGIN, (row + 0.5) * rowHeight));
+  ctx.textAlign = 'center';
+  if (caption) ctx.fillText(caption, out.width / 2, height + captionHeight / 2);
   return pngOf(out);
 }
 

@@ -199,6 +199,15 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
       return false;
     });
     expect(found, 'each legend colour drawn below the plot').toEqual(palette.map(() => true));
+    // The interpolation strip saves with the line naming its ends below it.
+    expect(await page.textContent('#interp-labels')).toMatch(/label \d → label \d/);
+    const [strip] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=save-interpolation]')]);
+    await strip.saveAs(resolve(OUT, 'demo-interpolation-saved.png'));
+    const stripPng = decode(readFileSync(resolve(OUT, 'demo-interpolation-saved.png'))), stripHeight = await page.$eval('canvas[data-view=interpolation]', (c) => (c as HTMLCanvasElement).height);
+    expect(stripPng.height).toBeGreaterThan(stripHeight);
+    let inked = 0;
+    for (let i = stripHeight * stripPng.width * stripPng.channels; i < stripPng.data.length; i += stripPng.channels) if (stripPng.data[i] > 100) inked++;
+    expect(inked, 'text pixels below the saved strip').toBeGreaterThan(20);
     await page.evaluate(() => window.scrollTo(0, 0)); // element shots scrolled; the sidebar is sticky
     await page.screenshot({ path: resolve(OUT, 'demo-trained.png'), fullPage: true });
   });
