@@ -13,6 +13,8 @@
 // callers and the tests.
 // Bindings: forward (x: read, y: write); backward (y: read, dy: read, dx: write).
 // Grid: one invocation per element, ACTIVATION_WORKGROUP wide, split over x/y for large arrays.
+// The element count is in the source, or (forward, `sizedByBinding`) read from y's binding, which
+// lets the model's forward graphs of any row count share one pipeline.
 import { wgsl } from './wgsl';
 import { checkChoice, checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, write, type Kernel } from './common';
 import { load32, withHalf, type HalfBindings } from './half';
@@ -85,8 +87,16 @@ export interface ActivationParams {
   f16?: HalfBindings;
 }
 
+export interface ActivationForwardParams extends ActivationParams {
+  /**
+   * The element count is y's binding length (arrayLength), not a number in the source, so that one
+   * pipeline serves every count; for callers that bind exactly `count` elements of y.
+   */
+  sizedByBinding?: boolean;
+}
+
 /** y = act(x) over `count` elements. */
-export function activationForward(p: ActivationParams): Kernel {
+export function activationForward(p: ActivationForwardParams): Kernel {
   checkActivation('activation_forward', 'kind', p.kind);
   checkShape('activation_forward', { count: p.count });
   const idx = FLAT_INDEX_WGSL(ACTIVATION_WORKGROUP);
@@ -98,7 +108,7 @@ ${declareBindings(bindings)}
 @compute @workgroup_size(${ACTIVATION_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = ${idx};
-  if (i >= ${p.count}u) { return; }
+  if (i >= ${p.sizedByBinding ? 'arrayLength(&y)' : `${p.count}u`}) { return; }
   y[i] = act(x[i]);
 }`;
   return {

@@ -24,11 +24,23 @@ export interface ConcatParams {
   f16?: HalfBindings;
 }
 
-export function concatForward(p: ConcatParams): Kernel {
+export interface ConcatForwardParams extends ConcatParams {
+  /**
+   * The row counts are y's and c's binding lengths over their widths (arrayLength), not numbers in
+   * the source, so that one pipeline serves every row count; for callers that bind exactly
+   * rows * (F + C) values of y and conditionRows * C of c. y must then be f32.
+   */
+  sizedByBinding?: boolean;
+}
+
+export function concatForward(p: ConcatForwardParams): Kernel {
   const { rows, features: F, extra: C, conditionRows: B } = p;
   checkShape('concat_forward', { rows, F, C, B });
   const W = F + C;
   if (p.f16?.includes('c')) throw new ConfigError('concat_forward: the condition (one-hot labels) is f32; leave c out of its f16 list');
+  if (p.sizedByBinding && p.f16?.includes('y')) throw new ConfigError("concat_forward: sizedByBinding reads the rows from y's length, and an f16 y packs two values to a word; leave y out of the f16 list, or sizedByBinding out");
+  const values = p.sizedByBinding ? 'arrayLength(&y)' : `${rows * W}u`;
+  const conditionRows = p.sizedByBinding ? `(arrayLength(&c) / ${C}u)` : `${B}u`;
   const { bindings, enable, tag } = withHalf('concat_forward', [read('x'), read('c'), write('y')], p.f16);
   const code = `${enable}
 ${declareBindings(bindings)}
@@ -36,13 +48,13 @@ ${declareBindings(bindings)}
 @compute @workgroup_size(${CONCAT_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = ${FLAT_INDEX_WGSL(CONCAT_WORKGROUP)};
-  if (i >= ${rows * W}u) { return; }
+  if (i >= ${values}) { return; }
   let r = i / ${W}u;
   let col = i % ${W}u;
   if (col < ${F}u) {
     ${storeAs(p.f16, 'y', 'i', load32(p.f16, 'x', `r * ${F}u + col`))}
   } else {
-    ${storeAs(p.f16, 'y', 'i', `c[(r % ${B}u) * ${C}u + col - ${F}u]`)}
+    ${storeAs(p.f16, 'y', 'i', `c[(r % ${conditionRows}) * ${C}u + col - ${F}u]`)}
   }
 }`;
   const minBytes = minBindingBytes(bindings, { x: rows * F, c: Math.min(rows, B) * C, y: rows * W });

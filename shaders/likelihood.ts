@@ -206,6 +206,11 @@ export interface DecoderMeanParams {
   dim: number;
   likelihood: Likelihood;
   scale?: GaussianScale;
+  /**
+   * The row count is images' binding length over dim (arrayLength), not a number in the source, so
+   * that one pipeline serves every row count; for callers that bind exactly rows * dim images.
+   */
+  sizedByBinding?: boolean;
 }
 
 const MEAN_WORKGROUP = 256;
@@ -230,7 +235,7 @@ ${declareBindings(bindings)}
 @compute @workgroup_size(${MEAN_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = ${FLAT_INDEX_WGSL(MEAN_WORKGROUP)};
-  if (i >= ${rows * D}u) { return; }
+  if (i >= ${p.sizedByBinding ? 'arrayLength(&images)' : `${rows * D}u`}) { return; }
   let o = out[(i / ${D}u) * ${O}u + i % ${D}u];
 #if ${bernoulli}
   // The stable sigmoid of shaders/activation.ts: exp of a non-positive argument only.

@@ -100,6 +100,12 @@ fn noise_at(row: u32, width: u32, col: u32) -> f32 {
 export interface ReparamForwardParams extends ReparamParams {
   /** z = mu with no noise (reconstructions and embeddings); eps is left untouched. */
   meanOnly?: boolean;
+  /**
+   * The batch is z's binding length over L * Z (arrayLength), not a number in the source, so that
+   * one pipeline serves every batch. Only for callers that bind exactly L * batch * Z values of z
+   * (the model's own graphs).
+   */
+  sizedByBinding?: boolean;
 }
 
 export function reparamForward(p: ReparamForwardParams): Kernel {
@@ -109,6 +115,7 @@ export function reparamForward(p: ReparamForwardParams): Kernel {
   const Z = layout.latent;
   const meanOnly = !!p.meanOnly;
   const bindings = [uniform(), read('q'), write('z'), write('eps')];
+  const rows = p.sizedByBinding ? `(arrayLength(&z) / ${L * Z}u)` : `${B}u`;
   const code = wgsl`
 ${STEP_PARAMS.wgsl}
 ${declareBindings(bindings)}
@@ -118,14 +125,15 @@ ${posteriorWGSL(layout)}
 @compute @workgroup_size(${REPARAM_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = ${FLAT_INDEX_WGSL(REPARAM_WORKGROUP)};
-  if (i >= ${B * Z}u) { return; }
+  let rows = ${rows};
+  if (i >= rows * ${Z}u) { return; }
   let b = i / ${Z}u;
   let j = i % ${Z}u;
   let mu = mu_at(b, j);
   let sigma = exp(0.5 * logvar_at(b, j));
-  let noise_rows = select(params.noise_rows, ${B}u, params.noise_rows == 0u);
+  let noise_rows = select(params.noise_rows, rows, params.noise_rows == 0u);
   for (var l = 0u; l < ${L}u; l++) {
-    let e = (l * ${B}u + b) * ${Z}u + j;
+    let e = (l * rows + b) * ${Z}u + j;
 #if ${meanOnly}
     z[e] = mu;
 #else
@@ -197,7 +205,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 
 /** z[count] ~ N(0, 1) from the prior, with the same noise function as training; rows numbered from noise_row0. */
-export function priorSample(p: { count: number; latent: number }): Kernel {
+export function priorSample(p: { count: number; latent: number; sizedByBinding?: boolean }): Kernel {
   checkShape('prior_sample', { count: p.count, latent: p.latent });
   const bindings = [uniform(), write('z')];
   const code = /* wgsl */ `
@@ -208,7 +216,8 @@ ${NOISE_WGSL}
 @compute @workgroup_size(${REPARAM_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let e = ${FLAT_INDEX_WGSL(REPARAM_WORKGROUP)};
-  if (e >= ${p.count}u) { return; }
+  // sizedByBinding: the count is z's binding length, so one pipeline serves every count.
+  if (e >= ${p.sizedByBinding ? 'arrayLength(&z)' : `${p.count}u`}) { return; }
   z[e] = noise_at(params.noise_row0, ${p.latent}u, e);
 }`;
   return { name: 'prior_sample', code, bindings, minBytes: minBindingBytes(bindings, { z: p.count }), workgroups: grid1D(p.count, REPARAM_WORKGROUP) };

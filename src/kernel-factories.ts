@@ -58,15 +58,15 @@ export const matmul = checked('matmul', matmulF, {
   ...shape, transA: true, transB: true, ...epilogue, variant: true, tile: true, generic: true, f16: true, subgroups: true, channelsFirstPixels: true, splits: true,
 });
 export const columnSum = checked('columnSum', columnSumF, { rows: true, cols: true, slices: true });
-export const activationForward = checked('activationForward', activationForwardF, { kind: true, count: true, f16: true });
+export const activationForward = checked('activationForward', activationForwardF, { kind: true, count: true, f16: true, sizedByBinding: true });
 export const activationBackward = checked('activationBackward', activationBackwardF, { kind: true, count: true, f16: true });
-export const reparamForward = checked('reparamForward', reparamForwardF, { batch: true, samples: true, layout: true, meanOnly: true });
+export const reparamForward = checked('reparamForward', reparamForwardF, { batch: true, samples: true, layout: true, meanOnly: true, sizedByBinding: true });
 export const reparamBackward = checked('reparamBackward', reparamBackwardF, { batch: true, samples: true, layout: true, directZ: true });
-export const priorSample = checked('priorSample', priorSampleF, { count: true, latent: true });
+export const priorSample = checked('priorSample', priorSampleF, { count: true, latent: true, sizedByBinding: true });
 export const likelihoodRows = checked('likelihoodRows', likelihoodRowsF, {
   batch: true, samples: true, dim: true, likelihood: true, scale: true, gradients: true, rowWeights: true, threadsPerRow: true,
 });
-export const decoderMean = checked('decoderMean', decoderMeanF, { rows: true, dim: true, likelihood: true, scale: true });
+export const decoderMean = checked('decoderMean', decoderMeanF, { rows: true, dim: true, likelihood: true, scale: true, sizedByBinding: true });
 export const conv2dForward = checked('conv2dForward', conv2dForwardF, { ...geometry, variant: true, ...epilogue, f16: true, subgroups: true });
 export const conv2dInputGrad = checked('conv2dInputGrad', conv2dInputGradF, { ...geometry, variant: true, ...epilogue, f16: true, subgroups: true });
 export const conv2dWeightGrad = checked('conv2dWeightGrad', conv2dWeightGradF, { ...geometry, variant: true, f16: true, subgroups: true, splits: true });
@@ -96,6 +96,6 @@ const upsample = { batch: true, channels: true, height: true, width: true, scale
 export const upsampleForward = checked('upsampleForward', upsampleForwardF, upsample);
 export const upsampleBackward = checked('upsampleBackward', upsampleBackwardF, upsample);
 const concat = { rows: true, features: true, extra: true, conditionRows: true, f16: true } as const;
-export const concatForward = checked('concatForward', concatForwardF, concat);
+export const concatForward = checked('concatForward', concatForwardF, { ...concat, sizedByBinding: true });
 export const concatBackward = checked('concatBackward', concatBackwardF, concat);
 export const dspritesRaster = checked('dspritesRaster', dspritesRasterF, { rows: true, colour: true, gathered: true });

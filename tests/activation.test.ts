@@ -49,6 +49,15 @@ describe.each(ACTIVATIONS)('activation %s', (kind) => {
     await checkBackward(kind, 1000, 2);
   });
 
+  it('forward sized by its binding: one source for every count, against the reference', async () => {
+    expect(activationForward({ kind, count: 7, sizedByBinding: true }).code).toBe(activationForward({ kind, count: 1000, sizedByBinding: true }).code);
+    for (const count of [7, 1000]) {
+      const x = inputs(count, 4);
+      const { y } = await runKernels([activationForward({ kind, count, sizedByBinding: true })], { x }, { y: count });
+      expectClose(y, Array.from(x, (v) => actRef(kind, v)), fwdTol, `forward ${kind} sized by its binding, n=${count}`);
+    }
+  });
+
   it('forward and backward stay finite where y saturates', async () => {
     const count = EXTREMES.length;
     const x = inputs(count, 3);

@@ -106,6 +106,18 @@ describe('concat checks', () => {
     expect(mismatches(y.subarray(0, n), concatRef(x, c, rows, F, C, B), EXACT)).toEqual([]);
   });
 
+  it('sized by its binding: one source for every row count, against the reference; an f16 y is refused', async () => {
+    const source = (S: number, B: number) => concatForward({ rows: S * B, features: 13, extra: 3, conditionRows: B, sizedByBinding: true }).code;
+    expect(source(1, 5)).toBe(source(3, 37));
+    for (const [S, B] of [[1, 5], [3, 37]]) {
+      const rows = S * B, F = 13, C = 3;
+      const { x, c } = inputs(rows, F, C, B, rows);
+      const out = await runKernels([concatForward({ rows, features: F, extra: C, conditionRows: B, sizedByBinding: true })], { x, c }, { y: rows * (F + C) });
+      expectClose(out.y, concatRef(x, c, rows, F, C, B), EXACT, `${S} samples of ${B} rows`);
+    }
+    expect(() => concatForward({ rows: 4, features: 2, extra: 3, conditionRows: 2, f16: ['y'], sizedByBinding: true })).toThrow(/sizedByBinding reads the rows from y's length, and an f16 y packs two values to a word/);
+  });
+
   it('rejects non-positive or fractional shapes', () => {
     expect(() => concatForward({ rows: 4, features: 0, extra: 3, conditionRows: 2 })).toThrow(/concat_forward: F=0/);
     expect(() => concatForward({ rows: 4, features: 2, extra: 3, conditionRows: 1.5 })).toThrow(/B=1.5/);

@@ -153,6 +153,19 @@ describe('decoderMean', () => {
     expect(untouched(got.images.subarray(rows * D))).toBe(true);
   });
 
+  it('sized by its binding: one source for every row count, and the same pictures', async () => {
+    const source = (rows: number) => decoderMean({ rows, dim: 13, likelihood: 'gaussian', scale: 'predicted', sizedByBinding: true }).code;
+    expect(source(2)).toBe(source(301));
+    for (const likelihood of ['bernoulli', 'gaussian'] as const) {
+      for (const rows of [2, 301]) {
+        const D = 13, O = likelihood === 'bernoulli' ? D : 2 * D, scale = likelihood === 'gaussian' ? 'predicted' as const : undefined;
+        const out = f32(testData(rows * O, rows, -8, 8));
+        const run = (sizedByBinding: boolean) => runKernels([decoderMean({ rows, dim: D, likelihood, scale, sizedByBinding })], { out }, { images: rows * D });
+        expect((await run(true)).images, `${likelihood}, ${rows} rows`).toEqual((await run(false)).images);
+      }
+    }
+  });
+
   it('refuses a Gaussian whose output already is the mean', () => {
     expect(() => decoderMean({ rows: 1, dim: 4, likelihood: 'gaussian', scale: 'learned-pixel' })).toThrow(/own mean/);
   });

@@ -3,7 +3,7 @@
 // depend on its batches, the plan cache is bounded, a conditional model follows its labels, the KL schedules, capacity control and
 // learning-rate decay act on each step, and bad objective settings are refused. Training,
 // checkpoints, the API's shapes and device limits are in model.test.ts.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loadMnistNode } from '../src/data/mnist-node';
 import { klCapacityAt, klWeightAt } from '../src/model/config';
 import { lrAt, VAE, type VaeOptions } from '../src/model/vae';
@@ -47,6 +47,12 @@ describe('plans, conditional models and configuration of the objectives', async 
     expect(await readFloats(device, await vae.sampleToBuffer(70, 5))).toEqual(await vae.sample(70, 5));
     expect(await readFloats(device, await vae.decodeToBuffer(z))).toEqual(await vae.decode(z));
     expect(await readFloats(device, await vae.reconstructToBuffer(x(5)))).toEqual(await vae.reconstruct(x(5)));
+    expect(cache.size).toBe(compiled);
+    // Fewer rows than the batch run in a plan of their own size where that compiles nothing (the
+    // MLP's kernels are shape-generic), and padded to the batch where it would (the conv layers').
+    const planned = vi.spyOn(vae, 'plan');
+    await vae.reconstructToBuffer(x(5));
+    expect(planned.mock.calls.map(([kind, rows]) => [kind, rows])).toEqual([['reconstruct', 'arch' in config ? 32 : 5]]);
     expect(cache.size).toBe(compiled);
     vae.destroy();
   });

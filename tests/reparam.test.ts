@@ -70,6 +70,24 @@ describe('reparamForward', () => {
     });
   });
 
+  it('sized by its binding: one source for every batch, drawing and writing what the sized kernel does', async () => {
+    for (const meanOnly of [false, true]) {
+      const layout = LAYOUTS.offset(3);
+      expect(reparamForward({ batch: 7, samples: 3, layout, meanOnly, sizedByBinding: true }).code)
+        .toBe(reparamForward({ batch: 129, samples: 3, layout, meanOnly, sizedByBinding: true }).code);
+      for (const batch of [7, 129]) {
+        const d: ReparamDims = { batch, latent: 3, samples: 3 }, n = 3 * batch * 3;
+        const given = { params: params({ counter: 5, noiseRows: 300, noiseRow0: 2 }), q: makeQ(makeMulv(d, batch), batch, layout) };
+        // Mean only: eps is bound but left alone.
+        const inputs = meanOnly ? { ...given, eps: new Float32Array(n).fill(-1) } : given;
+        const run = (sizedByBinding: boolean) => runKernels([reparamForward({ batch, samples: 3, layout, meanOnly, sizedByBinding })], inputs, meanOnly ? { z: n } : { z: n, eps: n });
+        const [sized, generic] = [await run(false), await run(true)];
+        expect(generic.z, `z, batch ${batch}${meanOnly ? ', mean only' : ''}`).toEqual(sized.z);
+        if (!meanOnly) expect(generic.eps, `eps, batch ${batch}`).toEqual(sized.eps);
+      }
+    }
+  });
+
   it('a dataset split into batches draws the noise of the whole dataset (noise_rows, noise_row0)', async () => {
     // 10 examples, L = 3, in batches of 6: the second batch holds examples 6..9 and 2 padding rows.
     const N = 10, B = 6, Z = 3, L = 3, layout = offsetLayout(Z);
@@ -174,6 +192,15 @@ describe('priorSample', () => {
     const mean = sum / count, variance = sumSq / count - mean * mean;
     expect(Math.abs(mean)).toBeLessThan(5 / Math.sqrt(count));
     expect(Math.abs(variance - 1)).toBeLessThan(5 * Math.sqrt(2 / count));
+  });
+
+  it('sized by its binding: one source for every count, and the draws of the sized kernel', async () => {
+    expect(priorSample({ count: 10, latent: 5, sizedByBinding: true }).code).toBe(priorSample({ count: 5005, latent: 5, sizedByBinding: true }).code);
+    for (const count of [10, 5005]) {
+      const inputs = { params: params({ counter: 3, stream: STREAM.prior, noiseRow0: 11 }) };
+      const [sized, generic] = await Promise.all([false, true].map((sizedByBinding) => runKernels([priorSample({ count, latent: 5, sizedByBinding })], inputs, { z: count })));
+      expect(generic.z, `count ${count}`).toEqual(sized.z);
+    }
   });
 
   it('draws across 2^32 carry into the high word, matching noiseAt and not the draws 2^32 before them', async () => {

@@ -24,7 +24,7 @@ export class GaussianSampler {
     const B = q.shape[0], Z = this.latent;
     const z = g.tensor('z', [samples * B, Z]);
     const eps = g.tensor('eps', [samples * B, Z], opts.pinNoise);
-    g.graph.add(reparamForward({ batch: B, samples, layout: this.layout, meanOnly: opts.meanOnly }), { params: g.stepParams, q, z, eps });
+    g.graph.add(reparamForward({ batch: B, samples, layout: this.layout, meanOnly: opts.meanOnly, sizedByBinding: opts.meanOnly }), { params: g.stepParams, q, z, eps });
     return { z, eps };
   }
 
@@ -52,7 +52,7 @@ export class GaussianSampler {
   /** z [rows, Z] ~ N(0, I). */
   prior(g: Recorder, rows: number): Tensor {
     const z = g.tensor('z', [rows, this.latent]);
-    g.graph.add(priorSample({ count: rows * this.latent, latent: this.latent }), { params: g.stepParams, z });
+    g.graph.add(priorSample({ count: rows * this.latent, latent: this.latent, sizedByBinding: true }), { params: g.stepParams, z });
     return z;
   }
 }

@@ -1,10 +1,11 @@
 // The model's forward passes for callers: encode, decode, sample and reconstruct into CPU arrays,
 // and the *ToBuffer forms that fill a GPU buffer for drawing without a round trip. Every one runs
-// in plans of the training batch's row count, chunk after chunk, so that no row count compiles a
-// pipeline of its own. Each runs in the call order (exclusive, call-queue.ts). Training and
-// evaluation are VAE's (vae.ts).
+// in chunks of the training batch's row count, and a last, smaller chunk in a plan of its own
+// size only where that plan's pipelines are compiled already (chunkPlan), so that no row count
+// compiles a pipeline of its own. Each runs in the call order (exclusive, call-queue.ts). Training
+// and evaluation are VAE's (vae.ts).
 import { ourLabel } from '../gpu/labels';
-import { readFloats, writeData } from '../gpu/buffers';
+import { MemoryBudgetError, readFloats, writeData } from '../gpu/buffers';
 import { lendBuffer } from '../gpu/handed-out';
 import { ConfigError, kindOfValue } from '../errors';
 import { STREAM, type StepParams } from '../step-params';
@@ -34,12 +35,11 @@ export abstract class VaeForward extends VaeState {
   }
 
   /**
-   * Runs a forward-only graph for one chunk of rows; returns the plan, whose output holds the
+   * Runs a forward-only plan for one chunk of rows; returns the plan, whose output holds the
    * result. `copy`: the output's first bytes are also copied into a buffer, in the same submit.
    */
-  protected async dispatchForward(kind: GraphKind, rows: number, input: Float32Array | null, labels: ArrayLike<number> | undefined, step: Partial<StepParams> = {}, copy?: { to: GPUBuffer; offset: number; bytes: number }): Promise<Plan> {
-    this.assertAlive();
-    const plan = await this.plan(kind, rows);
+  private async dispatchForward(plan: Plan, input: Float32Array | null, labels: ArrayLike<number> | undefined, step: Partial<StepParams> = {}, copy?: { to: GPUBuffer; offset: number; bytes: number }): Promise<Plan> {
+    const { kind, rows } = plan;
     const valid = input ? this.writeRows(plan, input, labels, kind, this.inputWidth(kind)) : (step.validRows ?? rows);
     if (!input && plan.condition) writeData(this.device, plan.condition.buffer, 0, oneHot(labels, valid, rows, this.config.classes, kind));
     this.writeStep({ validRows: valid, ...step });
@@ -67,8 +67,9 @@ export abstract class VaeForward extends VaeState {
   }
 
   /**
-   * Runs graph `kind` over `rows` rows in chunks of the training batch. A chunk's rows are padded
-   * to the batch; only its valid rows reach `sink`.
+   * Runs graph `kind` over `rows` rows in chunks of the training batch. A chunk of fewer rows runs
+   * in a plan of its own size where that compiles nothing (chunkPlan), else padded to the
+   * batch; only its valid rows reach `sink`.
    */
   private async forwardInChunks(kind: GraphKind, input: Float32Array | null, rows: number, labels: ArrayLike<number> | undefined, step: Partial<StepParams>, sink: ChunkSink): Promise<void> {
     const B = this.training.batch, inWidth = this.inputWidth(kind), outWidth = this.outputWidth(kind);
@@ -80,9 +81,47 @@ export abstract class VaeForward extends VaeState {
       // Prior draws are numbered from the chunk's first row, so n samples do not depend on B.
       const chunkStep = { ...step, ...(kind === 'sample' ? { validRows: n, noiseRow0: r0 } : {}) };
       const copy = 'buffer' in sink ? { to: sink.buffer, offset: r0 * outWidth * 4, bytes: n * outWidth * 4 } : undefined;
-      const plan = await this.dispatchForward(kind, B, chunk, allLabels?.slice(r0, r0 + n), chunkStep, copy);
+      this.assertAlive();
+      const plan = await this.dispatchForward(await this.chunkPlan(kind, n), chunk, allLabels?.slice(r0, r0 + n), chunkStep, copy);
       if ('array' in sink) sink.array.set(await readFloats(this.device, plan.output.buffer, 0, n * outWidth), r0 * outWidth);
     }
+  }
+
+  /** Whether a plan of `kind` for fewer rows than the batch needs no new pipeline, by `kind:rows`, with the compiled count it was judged at. */
+  private readonly ownSizePlans = new Map<string, { free: boolean; compiled: number }>();
+
+  /**
+   * The plan a chunk of `rows` rows runs in. Fewer rows than the batch cost less in a plan of their
+   * own size (a frame that draws 8 pictures with a model trained at batch 64 would otherwise
+   * compute 64), so that plan is used when every pipeline it needs is compiled already: an MLP's
+   * forward kernels take their sizes from uniforms and bindings, so after the first call of a kind
+   * at the batch size no row count compiles anything. Where some kernel is specialized to its rows
+   * (a conv model's), or the plan would not fit the memory budget, the chunk runs padded in the
+   * batch's plan instead.
+   */
+  private async chunkPlan(kind: GraphKind, rows: number): Promise<Plan> {
+    const B = this.training.batch;
+    if (rows < B && this.compilesNothing(kind, rows)) {
+      try {
+        return await this.plan(kind, rows);
+      } catch (e) {
+        // The batch's plan, planned before the run (train-memory.ts) or at the kind's first call, serves.
+        if (!(e instanceof MemoryBudgetError)) throw e;
+      }
+    }
+    return this.plan(kind, B);
+  }
+
+  /** Whether graph `kind` for `rows` rows needs only pipelines that are compiled already. */
+  private compilesNothing(kind: GraphKind, rows: number): boolean {
+    const key = `${kind}:${rows}`, compiled = this.cache.size;
+    let judged = this.ownSizePlans.get(key);
+    // Compiles only add pipelines: a plan found free stays free, one that was not is judged again once more are compiled.
+    if (!judged || (!judged.free && judged.compiled !== compiled)) {
+      judged = { free: this.record(kind, rows).graph.kernels.every((k) => this.cache.has(k)), compiled };
+      this.ownSizePlans.set(key, judged);
+    }
+    return judged.free;
   }
 
   private checkForwardLabels(kind: GraphKind, rows: number, labels: ArrayLike<number> | undefined, what: string = kind): void {

@@ -27,7 +27,9 @@ export class ConcatLabel implements Module {
     const shape = { rows: x.shape[0], features: this.inFeatures, extra: this.spec.classes, conditionRows: c.shape[0] };
     const y = g.tensor(this.name, [shape.rows, this.inFeatures + this.spec.classes]);
     // A conv model's flattened features may be stored as f16 (precision.ts); the labels never are.
-    g.graph.add(concatForward({ ...shape, f16: halfNames({ x, y }) }), { x, c, y });
+    // An f32 y gives the row count by its length, so that one pipeline serves every row count.
+    const f16 = halfNames({ x, y });
+    g.graph.add(concatForward({ ...shape, f16, sizedByBinding: !f16?.includes('y') }), { x, c, y });
     const backward: Backward = (gb, dy, needInputGrad) => {
       if (!needInputGrad) return null;
       const dx = gb.tensor(`d_${this.name}.in`, [shape.rows, this.inFeatures]);
