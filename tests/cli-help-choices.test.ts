@@ -6,7 +6,7 @@ import { ACTIVATIONS } from '../shaders/activation';
 import { LIKELIHOODS } from '../shaders/likelihood';
 import { USAGE } from '../src/cli/main';
 import { DATASETS } from '../src/cli/io';
-import { ON_NAN } from '../src/cli/recovery';
+import { ON_NAN } from '../src/cli/bad-steps';
 import { ARCHITECTURES, NORMALIZATIONS, UPSAMPLINGS } from '../src/model/config';
 import { OBJECTIVES } from '../src/model/objectives/objective';
 import { WEIGHT_INITS } from '../src/model/module';

@@ -14,7 +14,7 @@ import { checkRepeats, COMMAND_FLAGS, wantsHelp } from '../src/cli/args';
 import { setDeviceProvider, type DeviceProvider } from '../src/cli/io';
 import { selfName } from '../src/cli/self-name';
 import { API_TO_FLAGS, FIELD_FLAGS, inCliTerms, toFlags } from '../src/cli/messages';
-import { BAD_NUMBERS_EXIT_CODE, tooManySkipped } from '../src/cli/recovery';
+import { BAD_NUMBERS_EXIT_CODE, tooManySkipped } from '../src/cli/bad-steps';
 import { trainCommand } from '../src/cli/train';
 import { ConfigError } from '../src/errors';
 import type { AcquiredDevice } from '../src/gpu/device';

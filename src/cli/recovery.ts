@@ -19,135 +19,22 @@
 // A lost device (driver reset, device.destroy()) ends the attempt; with --retries N (default 2)
 // the run goes on from the last checkpoint (or from the start, when none was written) on a fresh
 // device, up to N times. With none left it exits with DEVICE_LOST_EXIT_CODE, and --resume goes on.
+// The flags are read, and skip-batch's limits applied, by the step loop through bad-steps.ts; the
+// commands this file prints for going on are spelled in recovery-advice.ts.
 import { GpuError } from '../errors';
-import { flaggedQuantities, type StepLoss } from '../model/loss-ring';
-import { withoutFlags } from './args';
-import { OutputError, writeFailureFix, writeFileAtomic } from './files';
-import { resumeCommand, runPaths, shellQuote } from './run-dir';
-import { selfName } from './self-name';
+import { BAD_NUMBERS_EXIT_CODE, BadStepError, type OnNan } from './bad-steps';
+import { OutputError, writeFileAtomic } from './files';
+import { lowerLr, newRunCommand, resumeAtCommand, runWriteFailed } from './recovery-advice';
+import { resumeCommand, runPaths } from './run-dir';
 
-export const ON_NAN = ['stop', 'skip-batch', 'rollback'] as const;
-export type OnNan = (typeof ON_NAN)[number];
-
-/** Exit status of a run stopped by bad numbers (NaN/Inf or divergence). */
-export const BAD_NUMBERS_EXIT_CODE = 3;
 /** Exit status of a run whose device was lost with no retries left. */
 export const DEVICE_LOST_EXIT_CODE = 4;
-/** Flagged steps in a row after which skip-batch gives up. */
-export const SKIP_LIMIT = 16;
 /** Rollbacks (each halving the learning rate) before rollback gives up. */
 export const MAX_ROLLBACKS = 3;
-
-/** 3.3e+13 rather than 32778468982784; small figures as they are. */
-const figure = (x: number) => (Math.abs(x) >= 1e6 ? x.toExponential(2) : String(Number(x.toPrecision(6))));
-
-/** A flagged step the run cannot simply skip. */
-export class BadStepError extends Error {
-  override name = 'BadStepError';
-  constructor(readonly step: number, readonly quantities: string[], readonly loss: number, readonly gradNorm: number, readonly why = '') {
-    super(`bad numbers at step ${step}: ${quantities.join('; ')} (loss ${figure(loss)}, gradient norm ${figure(gradNorm)})${why ? `; ${why}` : ''}`);
-  }
-}
 
 /** True when `e` (or the device's own lost promise) says the GPU device is gone. */
 export function isDeviceLoss(e: unknown, lost: GPUDeviceLostInfo | null): boolean {
   return !!lost || (e instanceof GpuError && e.kind === 'device-lost');
-}
-
-/**
- * Watches the losses as they are read back and applies --on-nan. `onSkip` hears of each step
- * skip-batch let pass; a step that must end the attempt is thrown as a BadStepError.
- */
-export class StepWatch {
-  /**
-   * `badInARow`: the bad steps in a row the run had when it was saved (0 for a new run), so that a
-   * resumed run stops at the step the unbroken one would.
-   */
-  constructor(readonly mode: OnNan, public badInARow: number, private readonly onSkip: (l: StepLoss, quantities: string[]) => void) {}
-
-  /** Returns the steps whose figures count (the good ones); throws on a step that ends the attempt. */
-  check(losses: StepLoss[]): StepLoss[] {
-    const good: StepLoss[] = [];
-    for (const l of losses) {
-      if (!l.flags) {
-        this.badInARow = 0;
-        good.push(l);
-        continue;
-      }
-      const quantities = flaggedQuantities(l.flags);
-      if (this.mode !== 'skip-batch') throw new BadStepError(l.step + 1, quantities, l.loss, l.gradNorm);
-      if (++this.badInARow >= SKIP_LIMIT) {
-        throw new BadStepError(l.step + 1, quantities, l.loss, l.gradNorm, `${SKIP_LIMIT} steps in a row were bad, so skipping batches cannot get past it`);
-      }
-      this.onSkip(l, quantities);
-    }
-    return good;
-  }
-}
-
-/**
- * The rule that ends a skip-batch run whose steps mostly fail: an epoch with more than half of its
- * steps skipped stops the run (exit BAD_NUMBERS_EXIT_CODE, after its checkpoint), except the first
- * epoch when more follow (a run may start rough; SKIP_LIMIT bad steps in a row still stop it), so
- * that a run never ends with status 0 after such an epoch.
- */
-export function tooManySkipped(skipped: number, epochSteps: number, epoch: number, epochs: number): boolean {
-  return 2 * skipped > epochSteps && (epoch > 1 || epoch === epochs);
-}
-
-/**
- * What a run stopped by tooManySkipped logs and says: the checkpoint it keeps, and a new run at a
- * tenth of the rate (its parameters are the ones whose steps went bad, so not a resume). `again`:
- * the run's own flags, to spell that new run in the same folder (null for a resumed run).
- */
-export function skippedStop(s: { skipped: number; stepsPerEpoch: number; epoch: number; step: number; lr: number; outDir: string; again: string[] | null }): { event: Record<string, unknown>; text: string } {
-  const lower = lowerLr(s.lr);
-  const again = s.again ? newRunCommand(s.again, s.outDir, lower) : null;
-  const event = { event: 'bad-numbers', action: 'stop', reason: 'skipped', epoch: s.epoch, step: s.step, skipped_steps: s.skipped, epoch_steps: s.stepsPerEpoch, lr: s.lr, suggested_lr: Number(lower), ...(again ? { restart: again } : {}) };
-  const text = `${s.skipped} of the ${s.stepsPerEpoch} steps of epoch ${s.epoch} were skipped (--on-nan skip-batch), more than half: the run is not training at learning rate ${s.lr}, ` +
-    `so it stops here, exit status ${BAD_NUMBERS_EXIT_CODE} (the checkpoint of step ${s.step} is in ${s.outDir}). Start a new run with a lower rate, e.g. --lr ${lower}, or clip the gradients with --clip-grad 1` +
-    (again ? `; in this folder, which holds this run's files, that is\n  ${again}` : ` (another --out, or --force to replace this run in ${s.outDir})`);
-  return { event, text };
-}
-
-/** A learning rate to suggest after bad numbers: a tenth, in a round form (5e-4 rather than 0.0005000001). */
-export function lowerLr(lr: number): string {
-  return Number((lr / 10).toPrecision(2)).toString();
-}
-
-/**
- * The command that starts a new run like the one given by `argv` (train's flags) at learning rate
- * `lr`, in the same folder: it holds the stopped run's files (config.json and metrics.jsonl at
- * least, written before the first step), which a new run replaces only with --force.
- */
-export function newRunCommand(argv: string[], outDir: string, lr?: string): string {
-  const flags = lr === undefined ? withoutFlags(argv, ['out', 'force']) : [...withoutFlags(argv, ['out', 'force', 'lr']), '--lr', lr];
-  return `${selfName()} ${['train', ...flags, '--out', outDir, '--force'].map(shellQuote).join(' ')}`;
-}
-
-/**
- * A run's failed write, with what to do about it and how to go on: from the last checkpoint
- * (`checkpointStep`, written or resumed by this run) with --resume when there is one; otherwise by
- * starting the run again (`argv`: its flags), since --resume would find nothing to continue.
- */
-export function runWriteFailed(e: OutputError, outDir: string, checkpointStep: number | null, argv: string[] | undefined): OutputError {
-  const fix = writeFailureFix(e.code);
-  const paths = runPaths(outDir);
-  if (e.path === paths.samples || e.path === paths.reconstructions) {
-    // The end-of-run pictures come after the last checkpoint: training is saved, and --resume would find nothing left to train.
-    return new OutputError(`${e.message}; training was done and saved in ${paths.model}: ${fix}, then draw the pictures with ` +
-      `\`${selfName()} sample --checkpoint ${shellQuote(paths.model)} --out ${shellQuote(paths.samples)}\` and \`${selfName()} reconstruct --checkpoint ${shellQuote(paths.model)} --out ${shellQuote(paths.reconstructions)}\``);
-  }
-  const next = checkpointStep !== null
-    ? `${fix}, then \`${resumeCommand(outDir)}\` continues from the last checkpoint written (step ${checkpointStep} or later)`
-    : `no checkpoint was written yet, so there is nothing to resume: ${fix}, then start the run again` +
-      (argv ? ` with \`${newRunCommand(argv, outDir)}\` (--force: ${outDir} holds this attempt's config.json and metrics.jsonl)` : '');
-  return new OutputError(`${e.message}; ${next}`);
-}
-
-/** The command that continues the run in `dir` at learning rate `lr` (a resume may lower the rate). */
-export function resumeAtCommand(dir: string, lr: string): string {
-  return `${resumeCommand(dir)} --lr ${lr}`;
 }
 
 /** One checkpoint's files, as written. */

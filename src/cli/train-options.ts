@@ -18,7 +18,7 @@ import { PRECISIONS, type Precision } from '../model/precision';
 import { LR_DECAYS, type LrDecay } from '../model/vae-options';
 import { choiceFlag, defineFlags, intFlag, listFlag, numberFlag, stringFlag, UsageError } from './args';
 import { checkDataDir, DATASETS, type DataFlags, type DatasetName } from './io';
-import { ON_NAN, type OnNan } from './recovery';
+import { ON_NAN, type OnNan } from './bad-steps';
 
 export const FLAGS = defineFlags('train', {
   dataset: { type: 'string' }, 'data-dir': { type: 'string' }, epochs: { type: 'string' }, batch: { type: 'string' },
