@@ -1,11 +1,12 @@
-// The commands `train` prints for going on after it stopped on bad numbers or a failed write: a
-// lower learning rate to suggest, a new run in the same folder (which needs --force: it holds the
-// stopped run's files), a resume at another rate, and a failed write's message with its fix. Each
-// is spelled to work as printed. Kept apart from the decisions (recovery.ts, bad-steps.ts) that
+// The commands `train` prints for going on after it stopped on bad numbers, a failed write or a
+// stop before its pictures: a lower learning rate to suggest, a new run in the same folder (which
+// needs --force: it holds the stopped run's files), a resume at another rate, the reading commands
+// that draw the end-of-run pictures, and a failed write's message with its fix. Each is spelled
+// to work as printed. Kept apart from the decisions (recovery.ts, bad-steps.ts) that
 // choose which of them to offer.
 import { withoutFlags } from './args';
 import { OutputError, writeFailureFix } from './files';
-import { resumeCommand, runPaths, shellQuote } from './run-dir';
+import { resumeCommand, runPaths, shellQuote, type RunPaths } from './run-dir';
 import { selfName } from './self-name';
 
 /** A learning rate to suggest after bad numbers: a tenth, in a round form (5e-4 rather than 0.0005000001). */
@@ -23,6 +24,14 @@ export function newRunCommand(argv: string[], outDir: string, lr?: string): stri
   return `${selfName()} ${['train', ...flags, '--out', outDir, '--force'].map(shellQuote).join(' ')}`;
 }
 
+/** The commands that draw a run's end-of-run pictures from its saved model, when the run did not write them. */
+export function picturesCommands(paths: RunPaths): { sample: string; reconstruct: string } {
+  return {
+    sample: `${selfName()} sample --checkpoint ${shellQuote(paths.model)} --out ${shellQuote(paths.samples)}`,
+    reconstruct: `${selfName()} reconstruct --checkpoint ${shellQuote(paths.model)} --out ${shellQuote(paths.reconstructions)}`,
+  };
+}
+
 /**
  * A run's failed write, with what to do about it and how to go on: from the last checkpoint
  * (`checkpointStep`, written or resumed by this run) with --resume when there is one; otherwise by
@@ -33,8 +42,8 @@ export function runWriteFailed(e: OutputError, outDir: string, checkpointStep: n
   const paths = runPaths(outDir);
   if (e.path === paths.samples || e.path === paths.reconstructions) {
     // The end-of-run pictures come after the last checkpoint: training is saved, and --resume would find nothing left to train.
-    return new OutputError(`${e.message}; training was done and saved in ${paths.model}: ${fix}, then draw the pictures with ` +
-      `\`${selfName()} sample --checkpoint ${shellQuote(paths.model)} --out ${shellQuote(paths.samples)}\` and \`${selfName()} reconstruct --checkpoint ${shellQuote(paths.model)} --out ${shellQuote(paths.reconstructions)}\``);
+    const draw = picturesCommands(paths);
+    return new OutputError(`${e.message}; training was done and saved in ${paths.model}: ${fix}, then draw the pictures with \`${draw.sample}\` and \`${draw.reconstruct}\``);
   }
   const next = checkpointStep !== null
     ? `${fix}, then \`${resumeCommand(outDir)}\` continues from the last checkpoint written (step ${checkpointStep} or later)`

@@ -1,6 +1,7 @@
-// What `webgpu-vae train` tells about a run: the model line and the JSON start event, the run's
-// record (config.json) and log (metrics.jsonl) opened as it starts, the name of the epoch's
-// training figure, and the pictures written at its end (samples.png, reconstructions.png).
+// What `webgpu-vae train` tells about a run: the model line and the JSON start event, where a
+// resumed run goes on from, the run's record (config.json) and log (metrics.jsonl) opened as it
+// starts, the name of the epoch's training figure, and the pictures written at its end
+// (samples.png, reconstructions.png).
 import { describeAdapter } from '../gpu/device';
 import { imageGridPng } from '../io/png';
 import type { Dataset } from '../data/mnist';
@@ -72,6 +73,21 @@ export function describeStoredData(dataset: string, train: number, test: number,
 /** Training pictures drawn on the GPU at each step (dSprites): what that saves. */
 export function describeDrawnData(dataset: string, count: number, inputDim: number): string {
   return `${dataset}: the ${count} training pictures are drawn on the GPU at each step (${mib(8 * count)} MiB of indices and order, not ${mib(count * inputDim)} MiB of pictures)`;
+}
+
+/**
+ * What a resumed run says as it starts: where it goes on from and to, the learning rate and
+ * precision it changed (`lrWas`, `precisionWas`: as saved), and where a cosine decay it keeps ends.
+ */
+export function describeResume(outDir: string, progress: TrainingProgress, stepsPerEpoch: number, run: RunOptions, lrWas: number | null, precisionWas: RunOptions['precision'] | null): string[] {
+  const lines = [`resuming ${outDir} at step ${progress.step} (epoch ${progress.epochsDone + 1}, ${progress.epochStep}/${stepsPerEpoch} steps done), training to epoch ${run.epochs}` +
+    (lrWas !== null && run.lr !== lrWas ? `, learning rate ${run.lr} (was ${lrWas})` : '') +
+    (precisionWas !== null && run.precision !== precisionWas ? `, ${run.precision} activations (was ${precisionWas})` : '')];
+  // A cosine keeps the span the run started with (train-setup.ts refuses the case of --lr-min 0).
+  if (run.lrDecay === 'cosine' && run.epochs * stepsPerEpoch > run.lrDecaySteps) {
+    lines.push(`note: the learning rate reaches --lr-min ${run.lrMin} at step ${run.lrDecaySteps}, where the run's cosine decay ends; the steps after it train at that rate`);
+  }
+  return lines;
 }
 
 /** The JSON start event (`--json`): the adapter, model, optimizer, data, memory and where the run starts from. */

@@ -4,8 +4,10 @@
 // reconstructions) into the run directory. Its flags are read in train-options.ts and checked
 // against the defaults or the resumed run in train-setup.ts; its data is loaded and checked in
 // train-data.ts, its memory in train-memory.ts; what it reports and writes besides checkpoints is
-// in train-report.ts; how a signal stops it in run-stop.ts. This file keeps the step loop,
-// checkpoints and recovery.
+// in train-report.ts; how a signal stops it in run-stop.ts. Its epoch's losses are counted in
+// train-losses.ts and its checkpoints written by train-checkpoint.ts; what a bad step or a lost
+// device leads to is decided in recovery.ts. This file keeps the step loop, when checkpoints are
+// due, and the restart after a failure.
 //
 // Never losing work: the run folder also gets config.json (how the run was started) and
 // metrics.jsonl (appended as training goes), and a checkpoint (model.safetensors plus
@@ -17,31 +19,31 @@
 // finished epochs are drawn again and discarded; the binarization key is the epoch number. With
 // --lr it continues the same way at another learning rate.
 import { existsSync, readFileSync } from 'node:fs';
-import { saveCheckpoint } from '../checkpoint';
 import type { AcquiredDevice } from '../gpu/device';
-import type { StepLoss } from '../model/loss-ring';
-import { BAD_NUMBERS_EXIT_CODE, BadStepError, skippedStop, StepWatch, tooManySkipped } from './bad-steps';
+import { BAD_NUMBERS_EXIT_CODE, BadStepError, skippedStop, tooManySkipped } from './bad-steps';
 import { KeptCheckpoints, lossDeviceAtStep, recover, type Restart } from './recovery';
+import { picturesCommands } from './recovery-advice';
 import { VAE } from '../model/vae';
 import { AUTOTUNE_MODES } from '../model/autotune';
 import { fileAutotuneCache } from '../model/autotune-file-cache';
 import { Philox } from '../rng';
-import { saveTrainingState, type TrainingProgress } from '../training-state';
+import type { TrainingProgress } from '../training-state';
 import { choiceFlag, intFlag, parseFlags, stringFlag, withoutFlags } from './args';
-import { JsonLog, writeFileAtomic, type ChunkWriter } from './files';
+import type { ChunkWriter, JsonLog } from './files';
 import { StepPacer } from '../gpu/step-pacer';
 import { gentleWait } from '../gpu/gentle-wait';
 import { memoryBudget, getDevice, makeReporter, type Print } from './io';
 import { progressBar, type Progress } from './progress';
 import { FLAGS, IWAE_ONE_SAMPLE_WARNING, type Flags } from './train-options';
-import { resumeCommand, runPaths, shellQuote } from './run-dir';
-import { selfName } from './self-name';
+import { resumeCommand, runPaths } from './run-dir';
 import { RunStop, stoppedExitCode } from './run-stop';
 import { lockRunDir } from './run-lock';
 import { setUpRun } from './train-setup';
 import { loadRunData } from './train-data';
 import { checkFixedMemory, planAfterSteps } from './train-memory';
-import { coarseConvWarning, describeAutotune, describeBuiltModel, describeDrawnData, describeStoredData, epochSummary, openRunLog, startEvent, writeFinalPictures } from './train-report';
+import { RunCheckpoints } from './train-checkpoint';
+import { EpochLosses } from './train-losses';
+import { coarseConvWarning, describeAutotune, describeBuiltModel, describeDrawnData, describeResume, describeStoredData, epochSummary, openRunLog, startEvent, writeFinalPictures } from './train-report';
 
 
 /** Ways in for code that runs training in-process (embedding, tests). */
@@ -59,13 +61,6 @@ export interface TrainHooks {
   /** Set on the run that continues after a lost device or a rollback (recovery.ts). */
   restart?: Restart;
 }
-
-/**
- * Progress as stored in the training state, with the steps of the epoch in progress that
- * skip-batch skipped (so a resumed epoch counts them).
- */
-/** The progress a run saves: the skipped steps of the epoch and the bad steps in a row that end in skip-batch's limit go on after a resume. */
-type RunProgress = TrainingProgress & { skipped?: number; badInARow?: number };
 
 const readIfThere = (path: string): Uint8Array | null => (existsSync(path) ? new Uint8Array(readFileSync(path)) : null);
 
@@ -138,76 +133,25 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     log = openRunLog({ outDir, vae, runRecord, progress, resumed, lrWas, precisionWas, restart: hooks.restart ?? null, force: !!f.force, warn: report.warn });
     report.event(await startEvent(vae, run, autotune, outDir, { train, test, drawn: !!drawn }, resumed ? progress : null, !!initialParams));
     report.info(drawn ? describeDrawnData(run.dataset, train.count, config.inputDim) : describeStoredData(run.dataset, train.count, test.count, run.limit));
-    if (resumed) {
-      report.info(`resuming ${outDir} at step ${progress.step} (epoch ${progress.epochsDone + 1}, ${progress.epochStep}/${stepsPerEpoch} steps done), training to epoch ${run.epochs}` +
-        (lrWas !== null && run.lr !== lrWas ? `, learning rate ${run.lr} (was ${lrWas})` : '') +
-        (precisionWas !== null && run.precision !== precisionWas ? `, ${run.precision} activations (was ${precisionWas})` : ''));
-      // A cosine keeps the span the run started with (train-setup.ts refuses the case of --lr-min 0).
-      if (run.lrDecay === 'cosine' && run.epochs * stepsPerEpoch > run.lrDecaySteps) {
-        report.info(`note: the learning rate reaches --lr-min ${run.lrMin} at step ${run.lrDecaySteps}, where the run's cosine decay ends; the steps after it train at that rate`);
-      }
-    }
+    if (resumed) for (const line of describeResume(outDir, progress, stepsPerEpoch, run, lrWas, precisionWas)) report.info(line);
 
     const model = vae, metrics = log;
     stop.phase = 'training';
-    const sessionStart = performance.now(), secondsBefore = progress.seconds;
-    let saved = resumed ? progress.step : -1;
+    const losses = new EpochLosses(progress, run.onNan, model, stepsPerEpoch, metrics, report);
+    const checkpoints = new RunCheckpoints({ model, record: runRecord, progress, losses, paths, dataset: run.dataset, seed: run.seed, testFingerprint, kept, log: metrics, writeChunk: hooks.writeChunk }, !!resumed);
     // Little work is left queued (a slow step, or about half a second of fast ones), so a stop is answered soon (step-pacer.ts).
     const pacer = new StepPacer(() => gentleWait(() => acquired.device.queue.onSubmittedWorkDone()));
-    /** Writes the training state, then the model (each atomically), then flushes the log: the state alone is a consistent snapshot. */
-    const checkpoint = async () => {
-      progress.seconds = secondsBefore + (performance.now() - sessionStart) / 1000;
-      progress.watch = await model.watchState();
-      (progress as RunProgress).skipped = progress.epochStep === 0 ? 0 : skipped;
-      (progress as RunProgress).badInARow = stepWatch.badInARow;
-      // A failed write goes to recover(), which says how to go on: --resume where this run has a
-      // checkpoint, the same command again where it has none.
-      const state = await saveTrainingState(model, runRecord, progress);
-      writeFileAtomic(paths.state, state, hooks.writeChunk);
-      // A folder's held-out pictures, so that eval can tell when the folder no longer holds out the same ones.
-      const heldOut: Record<string, string> = testFingerprint ? { heldOutPictures: testFingerprint } : {};
-      const weights = await saveCheckpoint(model, { dataset: run.dataset, epochs: String(progress.epochsDone), step: String(progress.step), seed: String(run.seed), ...heldOut });
-      writeFileAtomic(paths.model, weights, hooks.writeChunk);
-      kept.wrote({ step: progress.step, state, model: weights });
-      saved = progress.step;
-      metrics.write({ event: 'checkpoint', step: progress.step, epochs_done: progress.epochsDone });
-      metrics.sync();
-    };
-    let sum = progress.epochLossSum, n = progress.epochExamples;
-    /** Steps of the current epoch that skip-batch let pass unapplied (all are read back by the epoch's end). */
-    let skipped = progress.epochStep > 0 ? ((progress as RunProgress).skipped ?? 0) : 0;
-    // A flagged step was not applied (the GPU skipped it): --on-nan says whether the run goes on.
-    const stepWatch = new StepWatch(run.onNan, (progress as RunProgress).badInARow ?? 0, (l, quantities) => {
-      skipped++;
-      const line = { event: 'skipped', step: l.step + 1, quantities, loss: l.loss, grad_norm: l.gradNorm };
-      metrics.write(line);
-      report.event(line);
-      if (!report.json) report.info(`step ${l.step + 1} skipped: ${quantities.join('; ')} (loss ${l.loss}, gradient norm ${l.gradNorm})`);
-    });
-    let stepsDone = model.step; // steps whose losses came back, which the progress bar shows
-    const take = (losses: StepLoss[]) => {
-      for (const l of losses) stepsDone = Math.max(stepsDone, l.step + 1);
-      for (const l of stepWatch.check(losses)) {
-        sum += l.loss * l.examples;
-        n += l.examples;
-        if ((l.step + 1) % model.training.lossEvery === 0) {
-          const line = { event: 'step', step: l.step + 1, epoch: Math.floor(l.step / stepsPerEpoch) + 1, loss: l.loss, rec: l.rec, kl: l.kl };
-          metrics.write(line);
-          report.event(line);
-        }
-      }
-    };
     const requestStop = () => stop.request();
 
     const order = new Philox(run.seed, 1);
     for (let e = 1; e <= progress.epochsDone; e++) order.permutation(train.count);
     for (let epoch = progress.epochsDone + 1; epoch <= run.epochs; epoch++) {
       const start = performance.now();
-      const first = progress.epochStep, n0 = n;
+      const first = progress.epochStep, examplesBefore = losses.examples;
       const epochBase = (epoch - 1) * stepsPerEpoch;
       let shown = first;
       // A resumed epoch goes on counting from its checkpoint; a new one starts at 0.
-      if (first === 0) skipped = 0;
+      if (first === 0) losses.skipped = 0;
       trainData.setOrder(order.permutation(train.count));
       vae.epoch = epoch; // keys the dynamic binarization: fresh pixels every epoch
       bar = report.json ? null : progressBar(`epoch ${epoch}/${run.epochs} [{bar}] {value}/{total} steps | {rate} steps/s | loss {loss}`);
@@ -215,9 +159,9 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       /** Stops at a step boundary: reads the losses still on the GPU, saves, says how to go on. */
       const interrupt = async (): Promise<number> => {
         bar?.stop();
-        take(await model.readLosses());
-        Object.assign(progress, { step: model.step, epochStep: model.step - progress.epochsDone * stepsPerEpoch, epochLossSum: sum, epochExamples: n });
-        if (saved !== progress.step) await checkpoint();
+        losses.take(await model.readLosses());
+        Object.assign(progress, { step: model.step, epochStep: model.step - progress.epochsDone * stepsPerEpoch, epochLossSum: losses.sum, epochExamples: losses.examples });
+        if (checkpoints.savedStep !== progress.step) await checkpoints.write();
         const why = stop.said;
         metrics.write({ event: 'interrupted', step: progress.step, epoch, reason: stop.reason });
         report.event({ event: 'interrupted', step: progress.step, epoch, epoch_step: progress.epochStep, files: { model: paths.model, state: paths.state }, resume: resumeCommand(outDir) });
@@ -228,13 +172,13 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
         if (stop.reason) return await interrupt();
         await vae.trainStep({ data: trainData, index: i });
         await pacer.afterStep();
-        take(vae.losses.take());
+        losses.take(vae.losses.take());
         // Steps are submitted ahead of the GPU: the bar counts those done, and shows no loss before one is read.
         // Losses come back every few steps, so the rate is taken when they do.
-        const done = stepsDone - epochBase;
+        const done = losses.stepsDone - epochBase;
         if (done !== shown) {
           shown = done;
-          bar?.update(done, { rate: done > first ? ((done - first) / ((performance.now() - start) / 1000)).toFixed(2) : '-', loss: n > 0 ? (sum / n).toFixed(2) : '-' });
+          bar?.update(done, { rate: done > first ? ((done - first) / ((performance.now() - start) / 1000)).toFixed(2) : '-', loss: losses.examples > 0 ? losses.mean.toFixed(2) : '-' });
         }
         hooks.afterStep?.(vae.step, requestStop);
         if (vae.step === loseDeviceAt) acquired.device.destroy();
@@ -242,13 +186,13 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
         // pending Ctrl-C be seen at this step rather than at the next wait for the GPU.
         await new Promise((r) => setImmediate(r));
         if (run.saveEvery && vae.step % run.saveEvery === 0 && i + 1 < stepsPerEpoch && !stop.reason) {
-          take(await vae.readLosses());
-          Object.assign(progress, { step: vae.step, epochStep: i + 1, epochLossSum: sum, epochExamples: n });
-          await checkpoint();
+          losses.take(await vae.readLosses());
+          Object.assign(progress, { step: vae.step, epochStep: i + 1, epochLossSum: losses.sum, epochExamples: losses.examples });
+          await checkpoints.write();
         }
       }
       if (stop.reason) return await interrupt();
-      take(await vae.readLosses());
+      losses.take(await vae.readLosses());
       // A stop that came while the last steps drained is answered before the test evaluation.
       if (stop.reason) return await interrupt();
       bar?.stop();
@@ -261,26 +205,26 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       });
       if (!t) return await interrupt();
       const seconds = (performance.now() - start) / 1000;
-      const trainLoss = sum / n;
-      if (n === 0 || !Number.isFinite(trainLoss) || !Number.isFinite(t.loss)) {
+      const trainLoss = losses.mean;
+      if (losses.examples === 0 || !Number.isFinite(trainLoss) || !Number.isFinite(t.loss)) {
         // Every step skipped, or a figure the steps' own checks did not see: handled as a bad step.
-        const what = n === 0 ? `every step of epoch ${epoch} was bad and skipped` : `${Number.isFinite(trainLoss) ? 'test' : 'training'} loss of epoch ${epoch}: NaN or infinite`;
+        const what = losses.examples === 0 ? `every step of epoch ${epoch} was bad and skipped` : `${Number.isFinite(trainLoss) ? 'test' : 'training'} loss of epoch ${epoch}: NaN or infinite`;
         throw new BadStepError(vae.step, [what], Number.isFinite(trainLoss) ? t.loss : trainLoss, NaN);
       }
       const line = {
-        event: 'epoch', epoch, step: vae.step, train_loss: trainLoss, test_loss: t.loss, test_kl: t.kl, test_rec: t.rec, seconds, samples_per_s: (n - n0) / trainSeconds,
-        skipped_steps: skipped, epoch_steps: stepsPerEpoch,
+        event: 'epoch', epoch, step: vae.step, train_loss: trainLoss, test_loss: t.loss, test_kl: t.kl, test_rec: t.rec, seconds, samples_per_s: (losses.examples - examplesBefore) / trainSeconds,
+        skipped_steps: losses.skipped, epoch_steps: stepsPerEpoch,
       };
       log.write(line);
       report.event(line);
       report.info(epochSummary(config, line, stepsPerEpoch - first, trainSeconds));
-      sum = 0;
-      n = 0;
+      losses.sum = 0;
+      losses.examples = 0;
       Object.assign(progress, { step: vae.step, epochsDone: epoch, epochStep: 0, epochLossSum: 0, epochExamples: 0 });
-      await checkpoint();
+      await checkpoints.write();
       // skip-batch passes isolated bad steps; an epoch that skipped most of its steps did not train.
-      if (tooManySkipped(skipped, stepsPerEpoch, epoch, run.epochs)) {
-        const stopped = skippedStop({ skipped, stepsPerEpoch, epoch, step: vae.step, lr: run.lr, outDir, again: resumed ? null : argv });
+      if (tooManySkipped(losses.skipped, stepsPerEpoch, epoch, run.epochs)) {
+        const stopped = skippedStop({ skipped: losses.skipped, stepsPerEpoch, epoch, step: vae.step, lr: run.lr, outDir, again: resumed ? null : argv });
         log.write(stopped.event);
         report.event(stopped.event);
         report.info(stopped.text);
@@ -292,11 +236,10 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
     stop.phase = 'drawing';
     // Large pictures take a while to draw; a stop then leaves the pictures to the reading commands.
     if (!await writeFinalPictures(vae, test, files, run.seed, () => stop.reason !== null)) {
-      const drawWith = `${selfName()} sample --checkpoint ${shellQuote(paths.model)} --out ${shellQuote(paths.samples)}`;
-      const reconstructWith = `${selfName()} reconstruct --checkpoint ${shellQuote(paths.model)} --out ${shellQuote(paths.reconstructions)}`;
+      const draw = picturesCommands(paths);
       log.write({ event: 'interrupted', step: vae.step, reason: stop.reason, pictures: 'skipped' });
       report.event({ event: 'interrupted', step: vae.step, files: { model: paths.model, state: paths.state }, pictures: 'skipped' });
-      report.info(`${stop.said}: training was done and saved to ${outDir}; the end-of-run pictures were not all drawn. To draw them:\n  ${drawWith}\n  ${reconstructWith}`);
+      report.info(`${stop.said}: training was done and saved to ${outDir}; the end-of-run pictures were not all drawn. To draw them:\n  ${draw.sample}\n  ${draw.reconstruct}`);
       return stoppedExitCode(stop.reason);
     }
     log.write({ event: 'done', step: vae.step, seconds: progress.seconds });
