@@ -1,8 +1,9 @@
-// The demo's settings to model configuration (demo/worker/session.ts configFor): the conv
+// The demo's settings to model configuration (demo/worker/session-model.ts configFor): the conv
 // architecture takes its channels, dense widths and normalization, the MLP none of them; a run
 // saved before the dense or norm settings existed builds the conv model it was trained as.
 import { describe, expect, it } from 'vitest';
-import { configFor, epochOfLastStep } from '../demo/worker/session';
+import { epochOfLastStep } from '../demo/worker/session';
+import { configFor } from '../demo/worker/session-model';
 import { trainedElsewhere } from '../demo/worker/build';
 import { dataSourceNamed } from '../src/data/sources';
 import { DEFAULTS } from '../demo/ui/settings';

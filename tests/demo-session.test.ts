@@ -7,7 +7,8 @@
 // and the views are told each step's place (steps, training time, an epoch's end) so that they
 // refresh on time (demo/worker/refresh-schedule.ts).
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { configFor, DivergedError, pageMemoryBudget, PROGRESS_MS, Session } from '../demo/worker/session';
+import { DivergedError, PROGRESS_MS, Session } from '../demo/worker/session';
+import { configFor, pageMemoryBudget } from '../demo/worker/session-model';
 import { DEFAULTS } from '../demo/ui/settings';
 import type { LoadedData, Split } from '../demo/worker/data';
 import type { Views } from '../demo/worker/views';

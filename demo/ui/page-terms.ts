@@ -65,7 +65,7 @@ const choiceValues = [...new Set(Object.values(CHOICES).flatMap(([, v]) => Objec
 
 /** The rewrites, in order: whole phrases first, then valued fields, then bare field names and numbers. */
 export const API_TO_PAGE: [RegExp, string | ((...m: string[]) => string)][] = [
-  // The page's memory budget is fixed (pageMemoryBudget in worker/session.ts): raising it is no fix it can offer.
+  // The page's memory budget is fixed (pageMemoryBudget in worker/session-model.ts): raising it is no fix it can offer.
   [/,? or raise the budget \(memoryBudget; [^()]* in the CLI\)/g, ''],
   [/use a batch of (\d+) or less \(batch; --batch in the CLI\)/g, 'set Batch size to $1 or less'],
   [/(?:train on|use) fewer examples \(fewer rows; [^()]* in the CLI\)/g, 'set fewer Training examples'],

@@ -7,7 +7,7 @@ import { datasetChannels, exampleSize } from '../../src/data/mnist';
 import { formatBytes } from '../../src/gpu/buffers';
 import type { DataSource } from '../shared/protocol';
 import type { LoadedData, Split } from './data';
-import { classesOf } from './session';
+import { classesOf } from './session-model';
 
 type ModelShape = Pick<VaeConfig, 'inputDim' | 'imageShape' | 'imageChannels' | 'classes'>;
 

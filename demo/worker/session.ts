@@ -2,14 +2,16 @@
 // follows the CLI (src/cli/train.ts): per-epoch shuffles from Philox(seed, 1), one submit per
 // step, losses read back through the model's loss ring without waiting for the GPU. Between
 // steps it lets the views refresh and yields to the worker's event loop so pause/save messages
-// are handled promptly.
-import { Philox, saveCheckpoint, saveTrainingState, VAE, type AcquiredDevice, type BatchSource, type GraphKind, type ResidentData, type StepLoss, type TrainingState, type VaeConfig } from '../../src/index';
+// are handled promptly. The model it trains is configured and created in session-model.ts; the
+// chart points and the rate it reports are worked out in progress-report.ts.
+import { Philox, saveCheckpoint, saveTrainingState, type AcquiredDevice, type BatchSource, type ResidentData, type StepLoss, type TrainingState, type VAE, type VaeConfig } from '../../src/index';
 import { SAVE_EVERY_SECONDS, SAVE_EVERY_STEPS } from '../shared/saved-run';
-import { datasetChannels } from '../../src/data/mnist';
 import { dataSourceNamed } from '../../src/data/sources';
-import type { EpochReport, FromWorker, LossChunk, Settings } from '../shared/protocol';
+import type { EpochReport, FromWorker, Settings } from '../shared/protocol';
 import type { LoadedData } from './data';
 import { StepPacer } from '../../src/gpu/step-pacer';
+import { lossChunk, Throughput } from './progress-report';
+import { createModel } from './session-model';
 import type { Views } from './views';
 
 /** Yields to the event loop (a macrotask), unlike `await` on a settled promise. */
@@ -21,7 +23,6 @@ const yieldTask = () => new Promise<void>((resolve) => {
   channel.port2.postMessage(null);
 });
 
-const RATE_WINDOW_MS = 4000;
 /**
  * Longest time the page waits for news of completed steps. Losses come back through the loss
  * ring every lossEvery (16) steps, which on a slow model (over a second a step) left the status
@@ -35,8 +36,6 @@ export const PROGRESS_MS = 1000;
 export class DivergedError extends Error {
   override name = 'DivergedError';
 }
-/** What a graph being compiled is for, in the status line's words; the views' graphs are the rest. */
-const GRAPH_WORDS: Partial<Record<GraphKind, string>> = { train: 'the training step', eval: 'the test evaluation', 'iwae-eval': 'the test evaluation' };
 
 const DIVERGED_ADVICE = 'Start again with a smaller Learning rate (e.g. 0.001).';
 
@@ -46,42 +45,6 @@ const DIVERGED_ADVICE = 'Start again with a smaller Learning rate (e.g. 0.001).'
  */
 export function epochOfLastStep(epoch: number, stepInEpoch: number, steps: number): number {
   return stepInEpoch === 0 && steps > 0 ? epoch - 1 : epoch;
-}
-
-/** Classes a conditional model needs for `data`: one per label value up to the largest (10 for digits). */
-export function classesOf(data: LoadedData): number {
-  let top = 0;
-  for (const split of [data.train, data.test]) for (const label of split.labels) top = Math.max(top, label);
-  return top + 1;
-}
-
-export function configFor(settings: Settings, data: LoadedData): Partial<VaeConfig> {
-  const { rows, cols } = data.train, channels = datasetChannels(data.train);
-  return {
-    inputDim: channels * rows * cols, imageShape: [rows, cols], imageChannels: channels,
-    arch: settings.arch, channels: settings.arch === 'conv' ? settings.channels : [], dense: settings.arch === 'conv' ? settings.dense ?? [] : [],
-    norm: settings.arch === 'conv' ? settings.norm ?? 'none' : 'none',
-    upsample: settings.arch === 'conv' ? settings.upsample ?? 'transposed' : 'transposed',
-    hidden: settings.hidden, latent: settings.latent,
-    likelihood: settings.likelihood, beta: settings.beta,
-    // A fixed sigma of 1 on [0, 1] pixels barely rewards reconstruction: learn a global one, or
-    // let the decoder predict one per pixel.
-    sigma: settings.likelihood === 'gaussian' ? settings.sigma : 1,
-    dequantize: settings.likelihood === 'gaussian' && settings.dequantize,
-    objective: settings.objective, samples: settings.samples, warmupSteps: settings.warmupSteps, klCycleSteps: settings.klCycleSteps ?? 0, freeBits: settings.freeBits,
-    klCapacity: settings.klCapacity ?? 0, capacitySteps: settings.capacitySteps ?? 0,
-    classes: settings.conditional ? classesOf(data) : 0,
-    binarize: settings.binarize,
-  };
-}
-
-/**
- * GPU memory a page's model may take: 1 GiB on a software adapter (its buffers live in the GPU
- * process's RAM: 2 GiB of model and optimizer crashed it) and 4 GiB on a GPU, whose memory WebGPU
- * does not report. Beyond that a browser tab is the wrong place to train; the CLI takes more.
- */
-export function pageMemoryBudget(device: Pick<AcquiredDevice, 'adapter'>): number {
-  return (device.adapter.isSoftware ? 1 : 4) * 2 ** 30;
 }
 
 export class Session {
@@ -98,8 +61,7 @@ export class Session {
   private looping = false;
   private readonly pacer: StepPacer;
   private stopRequested = false;
-  private arrivals: { t: number; examples: number }[] = [];
-  private startedAt = 0;
+  private readonly rate = new Throughput();
   /** When the last progress report was posted (performance.now()). */
   private lastReport = 0;
   private lastSavedStep = 0;
@@ -129,17 +91,7 @@ export class Session {
   /** A new model from `settings`, or the weights of a checkpoint (`initialParams`) when given. */
   static async create(device: AcquiredDevice, settings: Settings, data: LoadedData, views: Views, post: (m: FromWorker) => void,
     loaded?: { config: VaeConfig; flat: Float32Array }): Promise<Session> {
-    const vae = await VAE.create(loaded?.config ?? configFor(settings, data), {
-      // owned: false, so vae.destroy() frees the model's buffers but keeps the worker's device.
-      device: { ...device, owned: false },
-      batch: Math.min(settings.batch, data.train.count), lr: settings.lr, seed: settings.seed,
-      precision: settings.precision ?? 'f32',
-      initialParams: loaded?.flat,
-      // A model past what the browser's GPU process can hold crashed it, and left WebGPU unusable
-      // until a browser restart; refused at plan time instead, with the batch or model that fits.
-      memoryBudget: pageMemoryBudget(device),
-      onCompileProgress: (done, total, graph) => post({ type: 'state', state: 'loading', detail: `Compiling ${GRAPH_WORDS[graph] ?? 'the views'}: kernels ${done}/${total}…` }),
-    });
+    const vae = await createModel(device, settings, data, post, loaded);
     try {
       // Compile the test evaluation now, so the first epoch's end does not stall on it.
       await vae.plan('eval', vae.training.batch);
@@ -210,9 +162,9 @@ export class Session {
   start(onStopped: (error?: unknown) => void): void {
     if (this.running) return;
     this.stopRequested = false;
-    this.startedAt = performance.now();
-    this.arrivals = [];
-    this.lastReport = this.startedAt;
+    const now = performance.now();
+    this.rate.restart(now);
+    this.lastReport = now;
     this.looping = true;
     // Not training from the loop's end on, so that onStopped (the worker reports a failure there)
     // sees a stopped run.
@@ -275,12 +227,9 @@ export class Session {
   /** Folds newly read losses into the epoch's sums and reports them as one chart point. */
   private collect(losses: StepLoss[]): void {
     if (!losses.length) return;
-    const chunk: LossChunk = { step: losses[losses.length - 1].step, steps: losses.length, loss: 0, rec: 0, kl: 0 };
+    const chunk = lossChunk(losses);
     let examples = 0;
     for (const l of losses) {
-      chunk.loss += l.loss / losses.length;
-      chunk.rec += l.rec / losses.length;
-      chunk.kl += l.kl / losses.length;
       examples += l.examples;
       this.acc.loss += l.loss * l.examples;
       this.acc.rec += l.rec * l.examples;
@@ -294,22 +243,7 @@ export class Session {
     }
     this.lastLoss = chunk.loss;
     this.lastReport = performance.now();
-    this.post({ type: 'progress', chunks: [chunk], epoch: this.epoch, examplesPerSecond: this.throughput(examples) });
-  }
-
-  /**
-   * Examples per second over the last few seconds of wall time (test evaluation and view refreshes
-   * included: it is the rate a user actually gets). Losses arrive in bursts, so a per-burst rate
-   * would jump around.
-   */
-  private throughput(examples: number): number {
-    const now = performance.now();
-    this.arrivals.push({ t: now, examples });
-    while (this.arrivals.length > 2 && now - this.arrivals[1].t > RATE_WINDOW_MS) this.arrivals.shift();
-    const first = this.arrivals[0];
-    const span = (now - (this.arrivals.length > 1 ? first.t : this.startedAt)) / 1000;
-    const counted = this.arrivals.slice(this.arrivals.length > 1 ? 1 : 0).reduce((n, a) => n + a.examples, 0);
-    return span > 0 ? counted / span : 0;
+    this.post({ type: 'progress', chunks: [chunk], epoch: this.epoch, examplesPerSecond: this.rate.add(examples) });
   }
 
   private async endEpoch(): Promise<void> {
