@@ -37,7 +37,7 @@ export function controlStates(f: ControlFacts): ControlStates {
     startHint: s === 'idle' && !f.hasModel && f.filesMissing ? `To start: ${f.filesMissing}.` : '',
     pause: s === 'training',
     resume: s === 'paused' && f.hasModel && !f.commandSent,
-    // While a model loads or compiles too: its run is then cancelled before it starts (worker.ts).
+    // While a model loads or compiles too: its run is then cancelled before it starts (startLoop in worker/run-control.ts).
     reset: ['training', 'paused', 'lost', 'failed', 'idle', 'loading'].includes(s) && !(s === 'idle' && !f.hasModel),
     save: f.hasModel && ['training', 'paused'].includes(s),
     load: ['idle', 'training', 'paused'].includes(s),

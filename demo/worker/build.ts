@@ -2,7 +2,7 @@
 // one from a run saved in this browser. Everything that can refuse the request (the file, the
 // data, the data against the model and the device) is checked before the current run is dropped,
 // and the views draw the new model's starting point before it is handed back. The worker
-// (worker.ts) keeps what the model was built from, to rebuild it on a new device after a loss.
+// (run-control.ts) keeps what the model was built from, to rebuild it on a new device after a loss.
 import { readCheckpoint, type AcquiredDevice, type TrainingState } from '../../src/index';
 import { dataSourceNamed } from '../../src/data/sources';
 import { PAGE_DATA_NAMES, type DataSource, type FromWorker, type RunState, type Settings } from '../shared/protocol';

@@ -1,6 +1,6 @@
 // What the worker makes of a failure before it tells the page: the kind of error, which picks the
 // page's title and advice for it (demo/ui/errors.ts), the words for a lost device, and whether a
-// failure came from a device being lost, which the loss handler in worker.ts explains and
+// failure came from a device being lost, which the loss handler in device-loss.ts explains and
 // recovers from, so that it is not reported as an error of its own.
 import type { ErrorKind } from '../shared/protocol';
 
