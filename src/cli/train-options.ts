@@ -79,7 +79,6 @@ export interface RunOptions {
 
 /** Importance samples per example of `--objective iwae` without --samples (Burda et al.'s smallest K above 1). */
 export const IWAE_DEFAULT_SAMPLES = 5;
-
 /** What a run that trains on the IWAE bound with one importance sample is told. */
 export const IWAE_ONE_SAMPLE_WARNING = `--objective iwae with --samples 1 trains on the ELBO: the importance-weighted bound is tighter only with K > 1 (e.g. --samples ${IWAE_DEFAULT_SAMPLES}, the default)`;
 
