@@ -83,7 +83,10 @@ export abstract class VaeForward extends VaeState {
       const copy = 'buffer' in sink ? { to: sink.buffer, offset: r0 * outWidth * 4, bytes: n * outWidth * 4 } : undefined;
       this.assertAlive();
       const plan = await this.dispatchForward(await this.chunkPlan(kind, n), chunk, allLabels?.slice(r0, r0 + n), chunkStep, copy);
-      if ('array' in sink) sink.array.set(await readFloats(this.device, plan.output.buffer, 0, n * outWidth), r0 * outWidth);
+      if ('array' in sink) {
+        const out = plan.output.resolve();
+        sink.array.set(await readFloats(this.device, out.buffer, (out.offset ?? 0) / 4, n * outWidth), r0 * outWidth);
+      }
     }
   }
 
