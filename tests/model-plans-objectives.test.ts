@@ -7,6 +7,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { loadMnistNode } from '../src/data/mnist-node';
 import { klCapacityAt, klWeightAt } from '../src/model/config';
 import { lrAt, VAE, type VaeOptions } from '../src/model/vae';
+import { readFloats } from '../src/gpu/buffers';
 import { expectClose } from './helpers/compare';
 import { gpu } from './helpers/gpu';
 
@@ -54,6 +55,42 @@ describe('plans, conditional models and configuration of the objectives', async 
     await vae.reconstructToBuffer(x(5));
     expect(planned.mock.calls.map(([kind, rows]) => [kind, rows])).toEqual([['reconstruct', 'arch' in config ? 32 : 5]]);
     expect(cache.size).toBe(compiled);
+    vae.destroy();
+  });
+
+  it('a draw of fewer rows than the batch never takes the memory that the batch\'s plan needs, nor swaps plans at a small maxPlans', async () => {
+    const { device } = await gpu();
+    const config = { hidden: [32], latent: 4 }, B = 16;
+    const probe = await VAE.create(config, { device, batch: B, seed: 1 });
+    const budget = probe.allocatedBytes + (await probe.plan('sample', B)).graph.memory.plannedBytes + 64;
+    const reference = await probe.sample(21, 3);
+    probe.destroy();
+    // Room for the step and the batch's sample plan, not for a plan of 5 rows besides.
+    const vae = await VAE.create(config, { device, batch: B, seed: 1, memoryBudget: budget });
+    expect(await vae.sample(5, 3)).toEqual(reference.subarray(0, 5 * 784));
+    expect(await vae.sample(21, 3)).toEqual(reference);
+    vae.destroy();
+    // With room for one plan, a 5-row draw runs padded in the batch's plan rather than evicting it.
+    const one = await VAE.create(config, { device, batch: B, seed: 1, maxPlans: 1 });
+    await one.sample(5, 3);
+    const recorded = vi.spyOn(one, 'record');
+    for (let i = 0; i < 4; i++) expect(await one.sample(5, 3)).toEqual(reference.subarray(0, 5 * 784));
+    expect(recorded).not.toHaveBeenCalled();
+    one.destroy();
+  });
+
+  it('a conditional draw checks every label before its first chunk: a refused call names its row and leaves the last result whole', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create({ hidden: [16], latent: 2, classes: 10, inputDim: 64 }, { device, batch: 16, seed: 2 });
+    const good = Array.from({ length: 20 }, (_, i) => i % 10);
+    const lent = await vae.sampleToBuffer(20, 0, good);
+    const before = await readFloats(device, lent);
+    const bad = [...good];
+    bad[18] = 99;
+    await expect(vae.sampleToBuffer(20, 5, bad)).rejects.toThrow(/^sampleToBuffer: label 99 of row 18 is not a class of this model \(0\.\.9\)$/);
+    await expect(vae.decode(new Float32Array(40), bad)).rejects.toThrow(/^decode: label 99 of row 18 /);
+    await expect(vae.decodeToBuffer(new Float32Array(40))).rejects.toThrow(/^decodeToBuffer: this model is conditional on 10 classes; pass one label \(0\.\.9\) per row$/);
+    expect(await readFloats(device, lent)).toEqual(before);
     vae.destroy();
   });
 

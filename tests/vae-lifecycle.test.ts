@@ -124,6 +124,22 @@ describe('a *ToBuffer result the app keeps', () => {
   });
 });
 
+describe('a model destroyed while a call builds its plan', () => {
+  it('refuses the call, submits nothing and holds no memory', async () => {
+    const device = await defaultLimitsDevice();
+    const seen: string[] = [];
+    device.addEventListener('uncapturederror', (e) => seen.push((e as GPUUncapturedErrorEvent).error.message));
+    let vae: VAE | null = null;
+    // Destroyed as the draw's graph starts compiling: the call's await on its plan ends after it.
+    vae = await VAE.create(tiny, { device, batch: 8, prepareTraining: false, onCompileProgress: (done, _total, graph) => { if (graph === 'decode' && done === 0) vae!.destroy(); } });
+    await expect(vae.decodeToBuffer(new Float32Array(2 * 5))).rejects.toThrow(/this VAE was destroyed/);
+    await device.queue.onSubmittedWorkDone();
+    expect(seen).toEqual([]);
+    expect(vae.allocatedBytes).toBe(0);
+    device.destroy();
+  });
+});
+
 describe('something other than a device as options.device', () => {
   async function anAdapter(): Promise<GPUAdapter> {
     await gpu(); // loads Dawn's globals and picks the driver

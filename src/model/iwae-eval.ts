@@ -97,6 +97,7 @@ export async function estimateLogLikelihood(vae: VAE, data: BatchSource, opts: L
   // Each chunk's noise is keyed by its number, a u32: refused before the first submit, not midway.
   if (batches * chunks > U32_MAX) throw new ConfigError(`logLikelihood: ${batches} batches x ${chunks} chunks of samples are more chunks than the noise counter numbers (${U32_MAX}); use a larger batch or fewer samples`);
   const gather = await data.gatherFor(plan, vae.buffers, vae.cache, 'logLikelihood');
+  vae.assertAlive(); // destroyed while the plan was built?
   for (let i = 0; i < batches; i++) {
     for (let c = 0; c < chunks; c++) {
       // Chunk c of batch i draws its own noise: counter i * chunks + c, numbered within the chunk.
@@ -110,6 +111,7 @@ export async function estimateLogLikelihood(vae: VAE, data: BatchSource, opts: L
       vae.device.queue.submit([enc.finish()]);
       if (opts.onProgress && (c === chunks - 1 || c % 8 === 7)) {
         await gentleWait(() => vae.device.queue.onSubmittedWorkDone());
+        vae.assertAlive();
         opts.onProgress(i * chunks + c + 1, batches * chunks);
       }
     }

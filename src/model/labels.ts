@@ -8,16 +8,21 @@ export function checkLabelList(labels: unknown, rows: number, what: string): voi
   throw new ConfigError(`${what}: labels are one class per row, an array or a typed array${example}; got ${typeof labels === 'number' ? `the number ${labels}` : shown(labels)}`);
 }
 
-/** One-hot rows [padTo, classes] for the first `rows` labels (zeros beyond); checks every label. */
-export function oneHot(labels: ArrayLike<number> | undefined, rows: number, padTo: number, classes: number, what: string): Float32Array {
+/** Refuses what a model conditional on `classes` cannot take for `rows` rows: no labels, another count, a value that is not a class. */
+export function checkLabels(labels: ArrayLike<number> | undefined, rows: number, classes: number, what: string): asserts labels is ArrayLike<number> {
   checkLabelList(labels, rows, what);
   if (!labels) throw new ConfigError(`${what}: this model is conditional on ${classes} classes; pass one label (0..${classes - 1}) per row`);
   if (labels.length !== rows) throw new ConfigError(`${what}: got ${labels.length} labels for ${rows} rows`);
-  const out = new Float32Array(padTo * classes);
   for (let r = 0; r < rows; r++) {
     const c = labels[r];
     if (!Number.isInteger(c) || c < 0 || c >= classes) throw new ConfigError(`${what}: label ${shown(c)} of row ${r} is not a class of this model (0..${classes - 1})`);
-    out[r * classes + c] = 1;
   }
+}
+
+/** One-hot rows [padTo, classes] for the first `rows` labels (zeros beyond); checks every label. */
+export function oneHot(labels: ArrayLike<number> | undefined, rows: number, padTo: number, classes: number, what: string): Float32Array {
+  checkLabels(labels, rows, classes, what);
+  const out = new Float32Array(padTo * classes);
+  for (let r = 0; r < rows; r++) out[r * classes + labels[r]] = 1;
   return out;
 }

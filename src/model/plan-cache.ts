@@ -27,6 +27,16 @@ export class PlanCache {
     return p;
   }
 
+  /** Whether the plan for `key` is held (built, or being built). */
+  has(key: string): boolean {
+    return this.plans.has(key);
+  }
+
+  /** Whether one more plan would stay within the bound, evicting none. */
+  get hasRoom(): boolean {
+    return [...this.plans.keys()].filter((key) => key !== this.trainKey).length < this.max;
+  }
+
   private evict(): void {
     let evictable = [...this.plans.keys()].filter((key) => key !== this.trainKey).length;
     for (const [key, p] of this.plans) {

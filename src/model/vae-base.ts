@@ -47,7 +47,7 @@ export abstract class VaeBase {
   readonly arena: BufferArena;
   readonly cache: PipelineCache;
   readonly buffers: ModelBuffers;
-  private readonly plans: PlanCache;
+  protected readonly plans: PlanCache;
   private readonly onCompileProgress?: GraphCompileProgress;
   private readonly stepBytes = new ArrayBuffer(STEP_PARAMS.bytes);
   private readonly acquired: AcquiredDevice;
@@ -73,7 +73,7 @@ export abstract class VaeBase {
     this.acquired = 'device' in opts.device && 'adapter' in opts.device ? (opts.device as AcquiredDevice) : wrapDevice(opts.device as GPUDevice);
     this.device = this.acquired.device;
     this.kernels = withKernelOverrides(kernelsFor(this.acquired.adapter), opts.kernels);
-    const maxPlans = opts.maxPlans ?? 8;
+    const maxPlans = opts.maxPlans ?? DEFAULT_MAX_PLANS;
     if (!(Number.isInteger(maxPlans) && maxPlans >= 1)) throw new ConfigError(`maxPlans must be an integer >= 1, got ${shown(opts.maxPlans)}`);
     this.parts = buildModel(this.config);
     this.layout = this.parts.layout;
@@ -245,7 +245,14 @@ export abstract class VaeBase {
 }
 
 /** Plans differ by kind, rows and, for importance-weighted evaluation, samples per chunk and the bounds buffer. */
-function planKey(kind: GraphKind, rows: number, opts: RecordOptions): string {
+/**
+ * Plans kept besides the training step's. Each kind of forward call holds its batch's plan and
+ * plans of fewer rows for its last chunks (vae-forward.ts); the demo's views, 5 kinds and 6 such
+ * counts, fit.
+ */
+export const DEFAULT_MAX_PLANS = 16;
+
+export function planKey(kind: GraphKind, rows: number, opts: RecordOptions): string {
   return `${kind}:${rows}:${opts.samples ?? ''}:${opts.bounds?.label ?? ''}`;
 }
 

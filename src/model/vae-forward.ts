@@ -10,7 +10,8 @@ import { lendBuffer } from '../gpu/handed-out';
 import { ConfigError, kindOfValue } from '../errors';
 import { STREAM, type StepParams } from '../step-params';
 import type { GraphKind, Plan } from './graphs';
-import { checkLabelList, oneHot } from './labels';
+import { planKey } from './vae-base';
+import { checkLabelList, checkLabels, oneHot } from './labels';
 import { checkSeed } from './vae-options';
 import { checkLentRows, checkNoLabels, checkRowCount, copyLabels, resultArray, rowsOf, type RowValues } from './vae-inputs';
 import { VaeState } from './vae-state';
@@ -39,6 +40,7 @@ export abstract class VaeForward extends VaeState {
    * result. `copy`: the output's first bytes are also copied into a buffer, in the same submit.
    */
   private async dispatchForward(plan: Plan, input: Float32Array | null, labels: ArrayLike<number> | undefined, step: Partial<StepParams> = {}, copy?: { to: GPUBuffer; offset: number; bytes: number }): Promise<Plan> {
+    this.assertAlive(); // destroyed while the plan was built: its buffers are gone
     const { kind, rows } = plan;
     const valid = input ? this.writeRows(plan, input, labels, kind, this.inputWidth(kind)) : (step.validRows ?? rows);
     if (!input && plan.condition) writeData(this.device, plan.condition.buffer, 0, oneHot(labels, valid, rows, this.config.classes, kind));
@@ -104,16 +106,26 @@ export abstract class VaeForward extends VaeState {
    */
   private async chunkPlan(kind: GraphKind, rows: number): Promise<Plan> {
     const B = this.training.batch;
-    if (rows < B && this.compilesNothing(kind, rows)) {
-      try {
-        return await this.plan(kind, rows);
-      } catch (e) {
-        // The batch's plan, planned before the run (train-memory.ts) or at the kind's first call, serves.
-        if (!(e instanceof MemoryBudgetError)) throw e;
+    if (rows < B) {
+      const own = planKey(kind, rows, {});
+      if (this.plans.has(own)) return this.plan(kind, rows);
+      // Only beside the batch's plan, which the call's full chunks and any fallback need (so the
+      // plan of fewer rows can never take the memory that one would need), and only where it
+      // evicts no plan (a small maxPlans would otherwise swap the two at every call).
+      if (this.plans.has(planKey(kind, B, {})) && this.plans.hasRoom && !this.refusedPlans.has(own) && this.compilesNothing(kind, rows)) {
+        try {
+          return await this.plan(kind, rows);
+        } catch (e) {
+          if (!(e instanceof MemoryBudgetError)) throw e;
+          this.refusedPlans.add(own); // over the memory budget: padded from now on
+        }
       }
     }
     return this.plan(kind, B);
   }
+
+  /** Plans of fewer rows that the memory budget refused, by plan key. */
+  private readonly refusedPlans = new Set<string>();
 
   /** Whether graph `kind` for `rows` rows needs only pipelines that are compiled already. */
   private compilesNothing(kind: GraphKind, rows: number): boolean {
@@ -127,10 +139,15 @@ export abstract class VaeForward extends VaeState {
     return judged.free;
   }
 
+  /**
+   * Every label checked at the call, before any chunk runs: a refusal found at a later chunk
+   * would come after earlier chunks were drawn (into a lent buffer, too) and name a row of its chunk.
+   */
   private checkForwardLabels(kind: GraphKind, rows: number, labels: ArrayLike<number> | undefined, what: string = kind): void {
     checkNoLabels(this.config, labels, what);
     checkLabelList(labels, rows, what);
     if (this.config.classes > 0 && labels && labels.length !== rows) throw new ConfigError(`${what}: got ${labels.length} labels for ${rows} rows; give one class per row`);
+    if (this.config.classes > 0) checkLabels(labels, rows, this.config.classes, what);
   }
 
   /** The buffers lent by the *ToBuffer calls, by call and row count: each is drawn into again at the next such call. */

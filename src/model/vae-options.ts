@@ -71,7 +71,7 @@ export interface VaeOptions extends Partial<TrainingOptions> {
    * call that threw are kept for the readLosses() after it.
    */
   onLosses?: (losses: StepLoss[]) => void;
-  /** Graphs kept besides the training step's (default 8); the least recently used is freed beyond it. */
+  /** Graphs kept besides the training step's (default 16); the least recently used is freed beyond it. */
   maxPlans?: number;
   /** Time the matmul candidates for this model's products and keep the fastest (autotune.ts); default 'off'. */
   autotune?: AutotuneMode;

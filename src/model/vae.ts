@@ -152,7 +152,8 @@ export class VAE extends VaeForward {
       gather = await batch.data.gatherFor(plan, this.buffers, this.cache, 'trainStep');
     }
     await this.losses.ready();
-    // Again after the awaits: the data may have been destroyed since the call.
+    // Again after the awaits: the model or the data may have been destroyed since the call.
+    this.assertAlive();
     if (!(batch instanceof Float32Array)) checkSource(batch.data, this.config, this.device, 'trainStep');
     const step = this.step++;
     this.writeStep({
@@ -201,7 +202,8 @@ export class VAE extends VaeForward {
     const B = this.training.batch;
     const plan = await this.plan('eval', B);
     const gather = await data.gatherFor(plan, this.buffers, this.cache, 'elbo');
-    checkSource(data, this.config, this.device, 'elbo'); // destroyed since the call?
+    this.assertAlive(); // the model or the data destroyed since the call?
+    checkSource(data, this.config, this.device, 'elbo');
     writeData(this.device, this.buffers.accum, 0, new Float32Array(4));
     for (let i = 0; i * B < data.count; i++) {
       // epoch 0 keys the test pictures' binarization or dequantization noise, whatever epoch
@@ -218,6 +220,7 @@ export class VAE extends VaeForward {
       if (opts.signal && i % ELBO_BATCHES_QUEUED === ELBO_BATCHES_QUEUED - 1) {
         await gentleWait(() => this.device.queue.onSubmittedWorkDone());
         opts.signal.throwIfAborted();
+        this.assertAlive();
       }
     }
     opts.signal?.throwIfAborted();
