@@ -13,7 +13,8 @@ import { DataPicker } from './ui/data-picker';
 import { TraversalLabels } from './ui/traversal';
 import { RowLabels } from './ui/row-labels';
 import { ViewCanvases } from './ui/view-canvases';
-import { RunSummary } from './ui/run-summary';
+import { modelViewNotes, RunSummary } from './ui/run-summary';
+import { classRowLabels } from './ui/class-pickers';
 import { Scatter } from './ui/scatter';
 import { DEFAULTS, describeControls, lockSettings, readSettings, SettingsError, writeSettings } from './ui/settings';
 import { noWebGpuReason, showError, showSettingsError, clearError, describeError, showNotice } from './ui/errors';
@@ -95,11 +96,21 @@ function command(m: ToWorker): void {
  * Before a model exists, sizes the views for the one the settings would build, so that no view
  * changes size seconds after Start (which would move everything below it).
  */
+/**
+ * With no model, the views as the settings would build one: their sizes, a conditional model's
+ * class names beside the samples and its caption, the scatter legend's classes. The model's own,
+ * when it comes, are the same, so nothing moves on the page then.
+ */
 function sizeViewsForSettings(): void {
   if (ui.model) return;
-  const side = picker.expectedSide(), latent = Number((form.elements.namedItem('latent') as HTMLInputElement).value);
-  const conditional = (form.elements.namedItem('conditional') as HTMLInputElement).checked;
-  views.size({ imgW: side, imgH: side, tests: RECON_COUNT, classes: conditional ? picker.expectedClasses() : 0, latent: Number.isInteger(latent) && latent >= 1 ? latent : DEFAULTS.latent });
+  const side = picker.expectedSide(), given = Number((form.elements.namedItem('latent') as HTMLInputElement).value);
+  const latent = Number.isInteger(given) && given >= 1 ? given : DEFAULTS.latent;
+  const classes = (form.elements.namedItem('conditional') as HTMLInputElement).checked ? picker.expectedClasses() : 0;
+  views.size({ imgW: side, imgH: side, tests: RECON_COUNT, classes, latent });
+  const choice = $<HTMLSelectElement>('dataset').value;
+  sampleRows.show(classRowLabels(classes, choice));
+  $('samples-note').textContent = modelViewNotes({ classes, latent }).samples;
+  scatter.expect(choice);
 }
 
 const focus = new RunButtonFocus();
@@ -153,11 +164,11 @@ function resetViews(): void {
   charts.clear();
   scatter.clear();
   traversal.clear();
-  sampleRows.clear();
   $('interp-labels').textContent = '';
   runLog.clear();
   Object.assign(ui, { step: 0, loss: NaN, epoch: 1, rate: 0 });
   summary.clear();
+  sizeViewsForSettings(); // the class names and the legend stay as the settings give them
 }
 
 /**
@@ -211,12 +222,22 @@ button('start').onclick = act(() => {
 });
 /** Said when a run starts on the IWAE bound with one importance sample. */
 const IWAE_ONE_SAMPLE_NOTE = 'IWAE with K = 1 importance sample is the ELBO, so this run trains as the ELBO would: for the tighter bound, set Samples per example (L or K) to 5 or more.';
-// Choosing IWAE with Samples at 1 (the ELBO's default) asks for 5: with one sample the bound is the ELBO.
+// Choosing IWAE with Samples at 1 (the ELBO's default) asks for 5: with one sample the bound is the
+// ELBO. Choosing another objective again puts back the 1, unless the field was edited since: 5
+// Monte Carlo samples would cost the ELBO five times the work without a word.
 const objectiveField = form.elements.namedItem('objective') as HTMLSelectElement;
+const samplesField = form.elements.namedItem('samples') as HTMLInputElement;
+let samplesSetForIwae = false;
 objectiveField.addEventListener('change', () => {
-  const samples = form.elements.namedItem('samples') as HTMLInputElement;
-  if (objectiveField.value === 'iwae' && samples.value === '1') samples.value = '5';
+  if (objectiveField.value === 'iwae' && samplesField.value === '1') {
+    samplesField.value = '5';
+    samplesSetForIwae = true;
+  } else if (objectiveField.value !== 'iwae' && samplesSetForIwae) {
+    if (samplesField.value === '5') samplesField.value = '1';
+    samplesSetForIwae = false;
+  }
 });
+samplesField.addEventListener('input', () => { samplesSetForIwae = false; });
 button('pause').onclick = () => send({ type: 'pause' });
 button('resume').onclick = act(() => command({ type: 'resume' }));
 button('reset').onclick = act(() => {
@@ -261,7 +282,7 @@ function safeSettings() {
 const interpolation = new InterpolationControls(send, () => ui.testCount);
 function boot(): void {
   describeControls(form);
-  addViewExports(() => ui.step);
+  addViewExports(() => ui.step, scatter);
   sizeViewsForSettings();
   const missing = noWebGpuReason();
   if (missing) {

@@ -4,10 +4,16 @@
 // named as the scatter legend names labels (Fashion-MNIST's clothes, dSprites' shapes, digits).
 import type { VaeConfig } from '../../src/index';
 import { labelName } from './scatter';
+import type { RowLabel } from './row-labels';
+import { MAX_CLASS_ROWS } from '../shared/layout';
 
 /** The pickers' options, label value first: `choice` is the data picker's value, which names the data of the model shown. */
 export const classOptions = (classes: number, choice: string): [string, string][] =>
   Array.from({ length: classes }, (_, k) => [String(k), labelName(k, choice)]);
+
+/** The names beside a conditional model's samples rows (one per row shown, the first MAX_CLASS_ROWS classes); none for `classes` 0. */
+export const classRowLabels = (classes: number, choice: string): RowLabel[] =>
+  classOptions(Math.min(classes, MAX_CLASS_ROWS), choice).map(([, text]) => ({ text }));
 
 export function showClassPickers(c: Pick<VaeConfig, 'classes' | 'latent'>, choice: string): void {
   const fill = (id: string, first: string | null) => {

@@ -3,9 +3,8 @@
 // interpolation ends), storage and errors. main.ts wires the page's parts into the handler.
 import type { VaeConfig } from '../../src/index';
 import type { FromWorker, RunState, ToWorker } from '../shared/protocol';
-import { classOptions, showClassPickers } from './class-pickers';
+import { classRowLabels, showClassPickers } from './class-pickers';
 import type { RowLabels } from './row-labels';
-import { MAX_CLASS_ROWS } from '../shared/layout';
 import { interpolationLabels } from './interpolation-labels';
 import type { Charts } from './charts';
 import type { TraversalLabels } from './traversal';
@@ -82,7 +81,6 @@ export function messageHandler(page: PageParts): (m: FromWorker) => void {
         break;
       case 'dataset': // a new model is being built (start or load): its history starts empty
         resetViews();
-        scatter.expect($<HTMLSelectElement>('dataset').value);
         ui.testCount = m.test;
         views.size({ imgW: m.cols, imgH: m.rows, tests: m.test });
         summary.data(m);
@@ -96,7 +94,7 @@ export function messageHandler(page: PageParts): (m: FromWorker) => void {
         views.size({ classes: m.config.classes, latent: m.config.latent }); // the samples grid follows the classes, the traversal grid the latent size
         traversal.describe(m.config);
         showClassPickers(m.config, $<HTMLSelectElement>('dataset').value);
-        sampleRows.show(classOptions(Math.min(m.config.classes, MAX_CLASS_ROWS), $<HTMLSelectElement>('dataset').value).map(([, text]) => ({ text })));
+        sampleRows.show(classRowLabels(m.config.classes, $<HTMLSelectElement>('dataset').value));
         const notes = modelViewNotes(m.config);
         $('samples-note').textContent = notes.samples;
         $('manifold-note').textContent = notes.manifold;

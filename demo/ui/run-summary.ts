@@ -70,8 +70,8 @@ export class RunSummary {
   }
 }
 
-/** The captions of the samples and manifold views for a model (a latent size other than 2 hides the manifold: view-canvases.ts). */
-export function modelViewNotes(c: VaeConfig): { samples: string; manifold: string } {
+/** The captions of the samples and manifold views for a model, or for the one the settings would build (a latent size other than 2 hides the manifold: view-canvases.ts). */
+export function modelViewNotes(c: Pick<VaeConfig, 'classes' | 'latent'>): { samples: string; manifold: string } {
   return {
     samples: c.classes
       ? `One row per class, named beside it${c.classes > MAX_CLASS_ROWS ? ` (the first ${MAX_CLASS_ROWS} of ${c.classes})` : ''}; each column decodes one fixed z ~ N(0, I) with every class, so the rows show what the label controls and the columns what z does.`

@@ -39,6 +39,9 @@ export function legendLabels(labels: Uint8Array): number[] {
   return seen.length > 1 ? seen : [];
 }
 
+/** Pixels a side of the saved plot: the page's largest (canvas.scatter's max-width). */
+const SAVED_SIZE = 560;
+
 export class Scatter {
   private readonly ctx: CanvasRenderingContext2D;
   private last: { mu: Float32Array; labels: Uint8Array } | null = null;
@@ -90,7 +93,21 @@ export class Scatter {
     if (this.canvas.width !== size * dpr) {
       this.canvas.width = this.canvas.height = size * dpr;
     }
-    const ctx = this.ctx;
+    this.drawOn(this.ctx, size, dpr);
+  }
+
+  /**
+   * The plot on a canvas of its own, `size` pixels a side whatever the window's width (the Save
+   * PNG's picture, as the other views save at their grid's size); transparent like the page's.
+   */
+  picture(size = SAVED_SIZE): HTMLCanvasElement {
+    const canvas = Object.assign(document.createElement('canvas'), { width: size, height: size });
+    this.drawOn(canvas.getContext('2d')!, size, 1);
+    return canvas;
+  }
+
+  /** Draws the axes and the points on `ctx`, `size` CSS pixels a side at `dpr` canvas pixels each. */
+  private drawOn(ctx: CanvasRenderingContext2D, size: number, dpr: number): void {
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, size, size);
     const pad = 28, inner = size - 2 * pad;

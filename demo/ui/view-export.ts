@@ -7,6 +7,7 @@
 // the page shows them in, so that the file explains itself.
 import { VIEW_NAMES, type ViewName } from '../shared/protocol';
 import { canvasOf } from './view-canvases';
+import type { Scatter } from './scatter';
 
 /** Starts a download of `blob` as `name`. */
 export function downloadBlob(blob: Blob, name: string): void {
@@ -32,9 +33,10 @@ function backgroundOf(el: Element): string {
   return 'white';
 }
 
-/** The line of words a view's picture is saved with, below it: the interpolation's two ends. */
-function captionOf(view: ViewName): string {
-  return view === 'interpolation' ? (document.getElementById('interp-labels')?.textContent ?? '').trim() : '';
+/** The line of words a view's picture is saved with, below it (the interpolation's two ends), or null. */
+function captionOf(view: ViewName): HTMLElement | null {
+  const line = view === 'interpolation' ? document.getElementById('interp-labels') : null;
+  return line?.textContent?.trim() ? line : null;
 }
 
 /** The picture of `view` as a PNG, with its row labels (if any) drawn beside it and its caption (if any) below. */
@@ -42,7 +44,7 @@ export async function viewPng(view: ViewName): Promise<Blob | null> {
   const canvas = canvasOf(view);
   const list = canvas.parentElement?.querySelector<HTMLElement>('.row-labels');
   const labels = Array.from(list?.children ?? [], (li) => li.textContent ?? '');
-  const caption = captionOf(view);
+  const captionLine = captionOf(view), caption = captionLine?.textContent?.trim() ?? '';
   const picture = await pngOf(canvas);
   if (!picture || (labels.length === 0 && !caption)) return picture;
   const bitmap = await createImageBitmap(picture);
@@ -69,18 +71,21 @@ export async function viewPng(view: ViewName): Promise<Blob | null> {
   ctx.textBaseline = 'middle';
   labels.forEach((text, row) => ctx.fillText(text, width + LABEL_MARGIN, (row + 0.5) * rowHeight));
   ctx.textAlign = 'center';
-  if (caption) ctx.fillText(caption, out.width / 2, height + captionHeight / 2);
+  if (captionLine) {
+    ctx.fillStyle = getComputedStyle(captionLine).color; // the page's colour of that line
+    ctx.fillText(caption, out.width / 2, height + captionHeight / 2);
+  }
   return pngOf(out);
 }
 
 /**
- * The latent scatter plot as a PNG: the plot on the card's colour (its canvas is transparent), and
- * below it the legend's coloured dots and names, wrapped to the plot's width, as the page shows them.
+ * The latent scatter plot as a PNG: `plot` (Scatter.picture(), of a fixed size) on the colour behind
+ * the page's canvas `page` (both are transparent), and below it the legend's coloured dots and
+ * names, wrapped to the plot's width, as the page shows them.
  */
-export async function scatterPng(canvas: HTMLCanvasElement, legend: HTMLElement): Promise<Blob | null> {
+export async function scatterPng(plot: HTMLCanvasElement, page: HTMLCanvasElement, legend: HTMLElement): Promise<Blob | null> {
   const items = Array.from(legend.children, (el) => ({ text: el.textContent ?? '', colour: getComputedStyle(el).getPropertyValue('--swatch').trim() }));
-  const scale = canvas.width / Math.max(1, canvas.clientWidth || canvas.width);
-  const fontPx = Math.round(13 * scale), dot = Math.round(5 * scale), gap = Math.round(12 * scale), lineHeight = Math.round(20 * scale);
+  const fontPx = 13, dot = 5, gap = 12, lineHeight = 20;
   const out = document.createElement('canvas');
   const ctx = out.getContext('2d')!;
   const font = `${fontPx}px ${getComputedStyle(legend).fontFamily}`;
@@ -90,21 +95,21 @@ export async function scatterPng(canvas: HTMLCanvasElement, legend: HTMLElement)
   const lines: number[][] = [];
   let used = Infinity;
   widths.forEach((w, i) => {
-    if (used + gap + w > canvas.width - 2 * gap) { lines.push([]); used = -gap; }
+    if (used + gap + w > plot.width - 2 * gap) { lines.push([]); used = -gap; }
     lines[lines.length - 1].push(i);
     used += gap + w;
   });
-  out.width = canvas.width;
-  out.height = canvas.height + (lines.length ? lines.length * lineHeight + gap : 0);
-  ctx.fillStyle = backgroundOf(canvas);
+  out.width = plot.width;
+  out.height = plot.height + (lines.length ? lines.length * lineHeight + gap : 0);
+  ctx.fillStyle = backgroundOf(page);
   ctx.fillRect(0, 0, out.width, out.height);
-  ctx.drawImage(canvas, 0, 0);
+  ctx.drawImage(plot, 0, 0);
   ctx.font = font; // resizing reset the context's state
   ctx.textBaseline = 'middle';
   lines.forEach((line, row) => {
     const lineWidth = line.reduce((sum, i) => sum + widths[i], 0) + gap * (line.length - 1);
     let x = (out.width - lineWidth) / 2;
-    const y = canvas.height + row * lineHeight + lineHeight / 2;
+    const y = plot.height + row * lineHeight + lineHeight / 2;
     for (const i of line) {
       ctx.fillStyle = items[i].colour;
       ctx.beginPath();
@@ -128,13 +133,13 @@ function addSaveButton(title: Element, testid: string, picture: () => Promise<Bl
 }
 
 /** Adds the Save PNG buttons; `step()` is the training step the views show, for the file name. */
-export function addViewExports(step: () => number): void {
+export function addViewExports(step: () => number, scatter?: Scatter): void {
   for (const view of VIEW_NAMES) {
     const title = canvasOf(view).closest('figure')?.querySelector('figcaption h2');
     // The canvas is looked up on each click: a change of presentation path replaces it (view-canvases.ts).
     if (title) addSaveButton(title, `save-${view}`, () => viewPng(view), () => `${view}-step-${step()}.png`);
   }
-  const scatter = document.querySelector<HTMLCanvasElement>('canvas#scatter'), legend = document.getElementById('scatter-legend');
-  const title = scatter?.closest('figure')?.querySelector('figcaption h2');
-  if (scatter && legend && title) addSaveButton(title, 'save-scatter', () => scatterPng(scatter, legend), () => `latent-scatter-step-${step()}.png`);
+  const canvas = document.querySelector<HTMLCanvasElement>('canvas#scatter'), legend = document.getElementById('scatter-legend');
+  const title = canvas?.closest('figure')?.querySelector('figcaption h2');
+  if (scatter && canvas && legend && title) addSaveButton(title, 'save-scatter', () => scatterPng(scatter.picture(), canvas, legend), () => `latent-scatter-step-${step()}.png`);
 }

@@ -185,7 +185,9 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
     expect(file.suggestedFilename()).toMatch(/^latent-scatter-step-\d+\.png$/);
     const saved = resolve(OUT, 'demo-latent-scatter.png');
     await file.saveAs(saved);
-    const png = decode(readFileSync(saved)), plotHeight = await page.$eval('#scatter', (c) => (c as HTMLCanvasElement).height);
+    // Saved at 560 pixels a side whatever the window's width, as the other views save at their grid's size.
+    const png = decode(readFileSync(saved)), plotHeight = 560;
+    expect(png.width).toBe(560);
     expect(png.height).toBeGreaterThan(plotHeight);
     const palette = (await page.$$eval('#scatter-legend .swatch', (els) => els.map((el) => getComputedStyle(el).getPropertyValue('--swatch').trim())))
       .map((hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)));
@@ -205,9 +207,14 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
     await strip.saveAs(resolve(OUT, 'demo-interpolation-saved.png'));
     const stripPng = decode(readFileSync(resolve(OUT, 'demo-interpolation-saved.png'))), stripHeight = await page.$eval('canvas[data-view=interpolation]', (c) => (c as HTMLCanvasElement).height);
     expect(stripPng.height).toBeGreaterThan(stripHeight);
-    let inked = 0;
-    for (let i = stripHeight * stripPng.width * stripPng.channels; i < stripPng.data.length; i += stripPng.channels) if (stripPng.data[i] > 100) inked++;
+    let inked = 0, brightest = 0;
+    for (let i = stripHeight * stripPng.width * stripPng.channels; i < stripPng.data.length; i += stripPng.channels) {
+      if (stripPng.data[i] > 100) inked++;
+      brightest = Math.max(brightest, stripPng.data[i]);
+    }
     expect(inked, 'text pixels below the saved strip').toBeGreaterThan(20);
+    // In the page's muted grey (#8b949e), as the line under the strip is shown, not in white.
+    expect(brightest, 'the caption\'s brightest red value').toBeLessThanOrEqual(160);
     await page.evaluate(() => window.scrollTo(0, 0)); // element shots scrolled; the sidebar is sticky
     await page.screenshot({ path: resolve(OUT, 'demo-trained.png'), fullPage: true });
   });
@@ -256,7 +263,8 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
     // Nothing of the model that Reset dropped is left in the views' words either.
     expect(await page.textContent('#interp-labels')).toBe('');
     expect(await page.locator('[data-testid=traversal-rows] li').count()).toBe(0);
-    expect(await page.locator('#scatter-legend .swatch').count()).toBe(0);
+    // The legend lists the picked data's classes, as before Start: the next model's, not the dropped one's.
+    expect(await page.locator('#scatter-legend .swatch').allTextContents()).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
     await page.setInputFiles('[data-testid=load]', resolve(OUT, 'demo-model.safetensors'));
     // The file's own step count is told, and that training from it counts anew.
     const loaded = await paused(page, 'Loaded demo-model.safetensors');
@@ -311,6 +319,13 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
     await waitForStatus(page, 'Ready');
     for (const [name, value] of Object.entries(SMALL)) await page.fill(`[name=${name}]`, value);
     await page.check('[name=conditional]');
+    // Ticked, the grid already names its rows and takes the width it will keep: the names that
+    // come with the model take no room from the picture then.
+    const digits = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
+    await expect.poll(() => page.locator('[data-testid=samples-rows] li').allTextContents()).toEqual(digits);
+    expect(await page.textContent('#samples-note')).toMatch(/^One row per class, named beside it;/);
+    const gridBox = () => page.$eval('[data-testid=samples]', (c) => { const r = c.getBoundingClientRect(); return [Math.round(r.width), Math.round(r.height)]; });
+    const ticked = await gridBox();
     await page.click('[data-testid=start]');
     await atStep(page, STEPS);
     await page.click('[data-testid=pause]');
@@ -347,7 +362,8 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
     expect(await page.locator('[data-testid=error]').isHidden()).toBe(true);
 
     // Each row is named beside it, level with its row (its middle within a quarter row of the row's)...
-    expect(await page.locator('[data-testid=samples-rows] li').allTextContents()).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+    expect(await page.locator('[data-testid=samples-rows] li').allTextContents()).toEqual(digits);
+    expect(await gridBox(), 'the samples grid\'s size once the model came, against when Conditional was ticked').toEqual(ticked);
     const [box, middles] = await page.evaluate(() => [
       document.querySelector('[data-testid=samples]')!.getBoundingClientRect().toJSON() as DOMRect,
       Array.from(document.querySelectorAll('[data-testid=samples-rows] li'), (li) => { const r = li.getBoundingClientRect(); return r.top + r.height / 2; }),
@@ -391,6 +407,9 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
     await waitForStatus(page, 'Ready');
     for (const [name, value] of Object.entries(SMALL)) await page.fill(`[name=${name}]`, value);
     await page.uncheck('[name=conditional]');
+    // After the conditional model's Reset, the samples view is described as the settings now build it.
+    await expect.poll(() => page.textContent('#samples-note')).toMatch(/^64 fixed draws z ~ N\(0, I\)/);
+    expect(await page.locator('[data-testid=samples-rows] li').count()).toBe(0);
     await page.fill('[name=capacitySteps]', '100');
     await page.click('[data-testid=start]');
     await page.waitForSelector('[data-testid=error]:not([hidden])');

@@ -315,16 +315,18 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo on colour images',
     await resetIfNeeded(page);
     expect(await page.locator('#dataset option').allTextContents()).toContain('Fashion-MNIST');
     await page.selectOption('#dataset', 'fashion-mnist');
+    // The legend names the ten classes as soon as the data set is picked, so that its two lines are
+    // there before Start and before the first points: the scatter's card keeps its height.
+    const names = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+    await expect.poll(() => page.locator('#scatter-legend .swatch').allTextContents()).toEqual(names);
+    const cardHeight = () => page.$eval('figure:has(#scatter)', (f) => f.getBoundingClientRect().height);
+    const built = await cardHeight();
     await page.fill('[name=subset]', '500');
     await page.fill('[name=batch]', '50');
     await page.click('[data-testid=start]');
-    // The legend names the ten classes while the model is built, so that its two lines are there
-    // before the first points: the scatter's card keeps its height when they arrive.
-    const names = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
     await page.waitForFunction(() => /Model \d/.test(document.querySelector('#summary')?.textContent ?? ''), undefined, { timeout: PATIENCE_MS, polling: 50 });
     expect(await page.locator('#scatter-legend .swatch').allTextContents()).toEqual(names);
-    const cardHeight = () => page.$eval('figure:has(#scatter)', (f) => f.getBoundingClientRect().height);
-    const built = await cardHeight();
+    expect(await cardHeight(), 'the scatter card\'s height once the model is built').toBe(built);
     await atStep(page, 5);
     await pause(page);
     // Points drawn: the plot holds pixels in some of the palette's colours (the background is dark).
@@ -335,7 +337,7 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo on colour images',
       return lit > 200;
     }, undefined, { timeout: PATIENCE_MS, polling: 100 });
     expect(await page.locator('#scatter-legend .swatch').allTextContents()).toEqual(names);
-    expect(await cardHeight(), 'the scatter card\'s height once its points are drawn, against while the model was built').toBe(built);
+    expect(await cardHeight(), 'the scatter card\'s height once its points are drawn, against when the data set was picked').toBe(built);
     expect((await page.textContent('#summary')) ?? '').toMatch(/^Fashion-MNIST: 500 training and 1,000 test images, 28×28/);
     expect(await errorShown(page)).toBeNull();
   });

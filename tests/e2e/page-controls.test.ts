@@ -79,11 +79,19 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page\'s layout and
     await page.close();
   });
 
-  it('choosing IWAE asks for 5 importance samples; a start with K = 1 says that it is the ELBO', async () => {
+  it('choosing IWAE asks for 5 importance samples, undone on leaving it; a start with K = 1 says that it is the ELBO', async () => {
     const page = await open(1440);
     expect(await page.inputValue('[name=samples]')).toBe('1');
     await page.selectOption('[name=objective]', 'iwae');
     expect(await page.inputValue('[name=samples]')).toBe('5');
+    // Back to the ELBO: the 5 goes with IWAE; a value the user typed stays.
+    await page.selectOption('[name=objective]', 'elbo');
+    expect(await page.inputValue('[name=samples]')).toBe('1');
+    await page.selectOption('[name=objective]', 'iwae');
+    await page.fill('[name=samples]', '7');
+    await page.selectOption('[name=objective]', 'tcvae');
+    expect(await page.inputValue('[name=samples]')).toBe('7');
+    await page.selectOption('[name=objective]', 'iwae');
     await page.fill('[name=samples]', '1');
     await startSmall(page);
     await expect.poll(() => page.textContent('[data-testid=notice]'), { timeout: 30_000 }).toMatch(/^IWAE with K = 1 importance sample is the ELBO, so this run trains as the ELBO would: for the tighter bound, set Samples per example \(L or K\) to 5 or more\.$/);
