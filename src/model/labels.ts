@@ -12,7 +12,7 @@ export function checkLabelList(labels: unknown, rows: number, what: string): voi
 export function checkLabels(labels: ArrayLike<number> | undefined, rows: number, classes: number, what: string): asserts labels is ArrayLike<number> {
   checkLabelList(labels, rows, what);
   if (!labels) throw new ConfigError(`${what}: this model is conditional on ${classes} classes; pass one label (0..${classes - 1}) per row`);
-  if (labels.length !== rows) throw new ConfigError(`${what}: got ${labels.length} labels for ${rows} rows`);
+  if (labels.length !== rows) throw new ConfigError(`${what}: got ${labels.length} labels for ${rows} rows; give one class per row`);
   for (let r = 0; r < rows; r++) {
     const c = labels[r];
     if (!Number.isInteger(c) || c < 0 || c >= classes) throw new ConfigError(`${what}: label ${shown(c)} of row ${r} is not a class of this model (0..${classes - 1})`);

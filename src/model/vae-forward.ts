@@ -11,7 +11,7 @@ import { ConfigError, kindOfValue } from '../errors';
 import { STREAM, type StepParams } from '../step-params';
 import type { GraphKind, Plan } from './graphs';
 import { planKey } from './vae-base';
-import { checkLabelList, checkLabels, oneHot } from './labels';
+import { checkLabels, oneHot } from './labels';
 import { checkSeed } from './vae-options';
 import { checkLentRows, checkNoLabels, checkRowCount, copyLabels, resultArray, rowsOf, type RowValues } from './vae-inputs';
 import { VaeState } from './vae-state';
@@ -145,8 +145,6 @@ export abstract class VaeForward extends VaeState {
    */
   private checkForwardLabels(kind: GraphKind, rows: number, labels: ArrayLike<number> | undefined, what: string = kind): void {
     checkNoLabels(this.config, labels, what);
-    checkLabelList(labels, rows, what);
-    if (this.config.classes > 0 && labels && labels.length !== rows) throw new ConfigError(`${what}: got ${labels.length} labels for ${rows} rows; give one class per row`);
     if (this.config.classes > 0) checkLabels(labels, rows, this.config.classes, what);
   }
 
