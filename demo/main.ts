@@ -93,13 +93,9 @@ function command(m: ToWorker): void {
 }
 
 /**
- * Before a model exists, sizes the views for the one the settings would build, so that no view
- * changes size seconds after Start (which would move everything below it).
- */
-/**
  * With no model, the views as the settings would build one: their sizes, a conditional model's
  * class names beside the samples and its caption, the scatter legend's classes. The model's own,
- * when it comes, are the same, so nothing moves on the page then.
+ * when it comes, are the same, so no view changes size or moves the page seconds after Start.
  */
 function sizeViewsForSettings(): void {
   if (ui.model) return;
