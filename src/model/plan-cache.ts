@@ -34,11 +34,16 @@ export class PlanCache {
 
   /** Whether one more plan would stay within the bound, evicting none. */
   get hasRoom(): boolean {
-    return [...this.plans.keys()].filter((key) => key !== this.trainKey).length < this.max;
+    return this.evictable < this.max;
+  }
+
+  /** Plans held besides the training step's: those the bound counts and eviction may drop. */
+  private get evictable(): number {
+    return this.plans.size - (this.plans.has(this.trainKey) ? 1 : 0);
   }
 
   private evict(): void {
-    let evictable = [...this.plans.keys()].filter((key) => key !== this.trainKey).length;
+    let evictable = this.evictable;
     for (const [key, p] of this.plans) {
       if (evictable <= this.max) break;
       if (key === this.trainKey) continue;
