@@ -13,7 +13,7 @@ import { paramLayout } from '../../src/model/build';
 import { initialParams } from '../../src/model/params';
 import { resolveConfig } from '../../src/model/config';
 import { launch, presentMode, recordConsole } from './browser';
-import { atStep, errorShown, paused, startSmall } from './page';
+import { atStep, controlTimeline, errorShown, paused, startSmall, watchControls } from './page';
 
 describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page\'s layout and controls', () => {
   let browser: Browser;
@@ -146,19 +146,30 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page\'s layout and
     expect(await page.evaluate(() => document.getElementById('field-error')!.previousElementSibling!.contains(document.querySelector('[name=latent]')))).toBe(true);
 
     await page.fill('[name=latent]', '2');
+    await watchControls(page);
     await page.focus('[data-testid=start]');
     await page.keyboard.press('Enter');
     expect(await page.getAttribute('[name=latent]', 'aria-invalid')).toBeNull();
     expect(await page.isHidden('[data-testid=field-error]')).toBe(true);
-    const focusedId = () => page.evaluate(() => document.activeElement?.id ?? '');
-    await expect.poll(focusedId, { timeout: 120_000, message: 'focus after Start' }).toBe('pause');
+    const seen = new Set<string>();
+    // Waits for the focus to reach `id`; on a timeout, says what the page did meanwhile.
+    const focusReaches = async (id: string, message: string) => {
+      const focused = async () => { const at = await page.evaluate(() => document.activeElement?.id ?? ''); seen.add(at); return at; };
+      try {
+        await expect.poll(focused, { timeout: 120_000, interval: 20, message }).toBe(id);
+      } catch (e) {
+        const timeline = (await controlTimeline(page)).split('\n').slice(-80).join('\n');
+        throw new Error(`${(e as Error).message}\nthe status, the enabled buttons and the focus, as they changed:\n${timeline}`);
+      }
+    };
+    await focusReaches('pause', 'focus after Start');
     await page.keyboard.press('Enter');
-    await expect.poll(focusedId, { timeout: 120_000, message: 'focus after Pause' }).toBe('resume');
+    await focusReaches('resume', 'focus after Pause');
     // Resume waits for the worker with Pause, Resume and Start all off: the focus waits for Pause,
     // and never lands on Reset, where the next Space would throw the model away.
-    const seen = new Set<string>();
+    seen.clear();
     await page.keyboard.press('Enter');
-    await expect.poll(async () => { const id = await focusedId(); seen.add(id); return id; }, { timeout: 120_000, interval: 20, message: 'focus after Resume' }).toBe('pause');
+    await focusReaches('pause', 'focus after Resume');
     expect([...seen]).not.toContain('reset');
     // Paused again before the page closes: a page closed mid-training left the browser's GPU
     // process busy, and the next test's page waited minutes for it.

@@ -111,3 +111,29 @@ export async function watchLayoutShifts(page: Page): Promise<void> {
 /** The layout shifts recorded from `sinceMs` on (the page's performance.now()). */
 export const layoutShifts = (page: Page, sinceMs: number) =>
   page.evaluate((t) => (window as unknown as { layoutShifts: LayoutShift[] }).layoutShifts.filter((s) => s.atMs >= t), sinceMs);
+
+/**
+ * Records, from now on, every change of the status line, of the run buttons' enabled states and of
+ * the focus, with its time; `controlTimeline` reads the record back. A failed wait on the controls
+ * prints it, so that the order of what the page did is known.
+ */
+export async function watchControls(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const t0 = performance.now(), lines: string[] = [];
+    let last = '';
+    const note = () => {
+      const status = document.querySelector('[data-testid=status]')?.textContent ?? '';
+      const on = ['start', 'pause', 'resume', 'reset', 'save'].filter((id) => !(document.getElementById(id) as HTMLButtonElement | null)?.disabled);
+      const line = `${status} | enabled: ${on.join(' ') || 'none'} | focus: ${document.activeElement?.id || document.activeElement?.tagName}`;
+      if (line !== last) lines.push(`${((performance.now() - t0) / 1000).toFixed(2)} s ${(last = line)}`);
+    };
+    new MutationObserver(note).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['disabled'] });
+    document.addEventListener('focusin', note);
+    document.addEventListener('focusout', () => setTimeout(note));
+    note();
+    Object.assign(window, { controlTimeline: lines });
+  });
+}
+
+/** What `watchControls` recorded, one change a line. */
+export const controlTimeline = (page: Page) => page.evaluate(() => ((window as unknown as { controlTimeline?: string[] }).controlTimeline ?? []).join('\n'));
