@@ -21,7 +21,7 @@ import { noWebGpuReason, showError, showSettingsError, clearError, describeError
 import { SavedRunOffer } from './ui/saved-run-offer';
 import { addViewExports } from './ui/view-export';
 import { RunLog } from './ui/run-log';
-import { messageHandler, type PageRun } from './ui/messages';
+import { messageHandler, runStem, type PageRun } from './ui/messages';
 import { RunButtonFocus } from './ui/run-focus';
 import { UnsavedRun } from './ui/unsaved-run';
 import { controlStates } from './ui/control-states';
@@ -43,12 +43,13 @@ const present: PresentMode = params.get('present') === 'bitmap' || params.get('p
 
 const ui: PageRun = {
   state: 'starting', detail: '', model: null, testCount: 0,
-  step: 0, loss: NaN, epoch: 1, rate: 0, commandSent: false,
+  step: 0, loss: NaN, epoch: 1, rate: 0, commandSent: false, loadedFrom: null,
 };
 
 const charts = new Charts({ elbo: $('chart-elbo'), terms: $('chart-terms'), speed: $('chart-speed') });
 const scatter = new Scatter($<HTMLCanvasElement>('scatter'), $('scatter-legend'));
-const files = new DatasetFiles($('file-list'), () => updateControls());
+// Label files picked or cleared change the classes the views are laid out for (sizeViewsForSettings).
+const files = new DatasetFiles($('file-list'), () => { updateControls(); sizeViewsForSettings(); });
 const picker = new DataPicker({
   select: $<HTMLSelectElement>('dataset'), imageZone: $('image-zone'), imageFiles: $<HTMLInputElement>('image-files'), imageFolder: $<HTMLInputElement>('image-folder'),
   imageCount: $('image-count'), imageSize: form.elements.namedItem('imageSize') as HTMLInputElement, imageChannels: form.elements.namedItem('imageChannels') as HTMLSelectElement,
@@ -68,6 +69,7 @@ const runLog = new RunLog();
 if ('scrollRestoration' in history) history.scrollRestoration = 'manual';
 const offer = new SavedRunOffer($('saved-run'), async (run) => {
   clearError();
+  ui.loadedFrom = null; // a kept run is named by its steps alone
   resetViews();
   // The locked form shows what the run goes on with (the model's fields follow from the worker's 'model').
   writeSettings(form, run.settings);
@@ -101,12 +103,13 @@ function sizeViewsForSettings(): void {
   if (ui.model) return;
   const side = picker.expectedSide(), given = Number((form.elements.namedItem('latent') as HTMLInputElement).value);
   const latent = Number.isInteger(given) && given >= 1 ? given : DEFAULTS.latent;
-  const classes = (form.elements.namedItem('conditional') as HTMLInputElement).checked ? picker.expectedClasses() : 0;
+  const count = picker.expectedClasses();
+  const classes = (form.elements.namedItem('conditional') as HTMLInputElement).checked ? count : 0;
   views.size({ imgW: side, imgH: side, tests: RECON_COUNT, classes, latent });
   const choice = $<HTMLSelectElement>('dataset').value;
   sampleRows.show(classRowLabels(classes, choice));
   $('samples-note').textContent = modelViewNotes({ classes, latent }).samples;
-  scatter.expect(choice);
+  scatter.expect(count);
 }
 
 const focus = new RunButtonFocus();
@@ -210,6 +213,7 @@ button('start').onclick = act(() => {
     throw new SettingsError('Your own pictures have no classes to condition on: untick Conditional, or choose a data set with labels (MNIST, Fashion-MNIST, dSprites)', 'conditional');
   }
   offer.hide();
+  ui.loadedFrom = null;
   resetViews();
   onLoadAccepted = null;
   Object.assign($('stored'), { textContent: unsaved.started(isKeptSource(data)), title: '' });
@@ -240,6 +244,7 @@ button('reset').onclick = act(() => {
   const ask = unsaved.confirmReset();
   if (ask) return showNotice(ask);
   ui.model = null;
+  ui.loadedFrom = null;
   // Said at once: a model still compiling stops only after the kernels in flight (seconds on a software GPU).
   ui.resetting = true;
   offer.hide();
@@ -257,6 +262,7 @@ $<HTMLInputElement>('load').onchange = act(async () => {
   const bytes = await file.arrayBuffer();
   const data = dataSource();
   onLoadAccepted = () => {
+    ui.loadedFrom = file.name.replace(/\.[^.]*$/, '');
     offer.hide();
     Object.assign($('stored'), { textContent: unsaved.started(isKeptSource(data)), title: '' });
   };
@@ -278,7 +284,7 @@ function safeSettings() {
 const interpolation = new InterpolationControls(send, () => ui.testCount);
 function boot(): void {
   describeControls(form);
-  addViewExports(() => ui.step, scatter);
+  addViewExports(() => runStem(ui), scatter);
   sizeViewsForSettings();
   const missing = noWebGpuReason();
   if (missing) {

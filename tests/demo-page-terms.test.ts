@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { describeError } from '../demo/ui/errors';
 import { FIELD_LABELS, inPageTerms } from '../demo/ui/page-terms';
 import { epochTime, RunSummary } from '../demo/ui/run-summary';
-import { labelName } from '../demo/ui/scatter';
+import { classCount, labelName } from '../demo/ui/data-classes';
 import { resolveConfig } from '../src/model/config';
 import { ConfigError } from '../src/index';
 
@@ -122,5 +122,10 @@ describe('the latent scatter plot\'s legend', () => {
     expect([0, 9].map((l) => labelName(l, 'fashion-mnist'))).toEqual(['T-shirt/top', 'Ankle boot']);
     expect([0, 1, 2].map((l) => labelName(l, 'dsprites-color'))).toEqual(['square', 'ellipse', 'heart']);
     expect([labelName(7, 'mnist'), labelName(3, 'files'), labelName(12, 'fashion-mnist')]).toEqual(['7', '3', '12']);
+  });
+
+  it('counts the classes of the picked data as the worker will: IDX files by their largest label', () => {
+    expect(['mnist', 'fashion-mnist', 'dsprites', 'dsprites-color', 'images'].map((c) => classCount(c, null))).toEqual([10, 10, 3, 3, 1]);
+    expect([classCount('files', null), classCount('files', 20), classCount('files', 4)]).toEqual([10, 20, 4]);
   });
 });

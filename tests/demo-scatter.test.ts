@@ -2,7 +2,7 @@
 // 6 labels a side fit under the plot, where a dSprites code spanning +-16 had labelled every unit
 // and its labels ran together.
 import { describe, expect, it } from 'vitest';
-import { PALETTE, tickStep } from '../demo/ui/scatter';
+import { classMarker, PALETTE, tickStep } from '../demo/ui/scatter';
 
 describe('the scatter plot\'s tick spacing', () => {
   it('is the smallest of 1, 2, 5, 10, ... that leaves at most 6 ticks a side', () => {
@@ -32,5 +32,15 @@ describe('the scatter plot\'s class colours', () => {
         expect(Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]), `${PALETTE[i]} and ${PALETTE[j]}`).toBeGreaterThanOrEqual(30);
       }
     }
+  });
+});
+
+describe('the scatter plot\'s markers past ten classes', () => {
+  it('tell 30 classes apart by colour and shape, the first ten as filled dots', () => {
+    const looks = Array.from({ length: 30 }, (_, label) => classMarker(label));
+    expect(new Set(looks.map((l) => `${l.colour} ${l.marker}`)).size).toBe(30);
+    expect(looks.slice(0, 10).every((l) => l.marker === 'dot')).toBe(true);
+    expect(looks.slice(0, 10).map((l) => l.colour)).toEqual(PALETTE);
+    expect([classMarker(10).marker, classMarker(20).marker]).toEqual(['ring', 'square']);
   });
 });

@@ -3,7 +3,7 @@
 // and the manifold's for a latent size other than 2, where there is no manifold view. Options are
 // named as the scatter legend names labels (Fashion-MNIST's clothes, dSprites' shapes, digits).
 import type { VaeConfig } from '../../src/index';
-import { labelName } from './scatter';
+import { labelName } from './data-classes';
 import type { RowLabel } from './row-labels';
 import { MAX_CLASS_ROWS } from '../shared/layout';
 

@@ -5,7 +5,8 @@
 // their own IDX files (ui/files.ts). It turns the choice into the DataSource the worker loads,
 // and says what is still missing before a run can start. A drop on either zone does what the
 // zone's file input does, so, like the input, it is refused while the settings are locked.
-import { DSPRITES_SHAPES, DSPRITES_SIDE } from '../../src/data/dsprites';
+import { DSPRITES_SIDE } from '../../src/data/dsprites';
+import { classCount } from './data-classes';
 import type { DataSource } from '../shared/protocol';
 import type { DatasetFiles } from './files';
 
@@ -129,9 +130,9 @@ export class DataPicker {
     return 28;
   }
 
-  /** The classes a conditional model on the chosen data will have (dSprites: its shapes). */
+  /** The classes the chosen data has: a conditional model's rows, the scatter legend's labels. */
   expectedClasses(): number {
-    return this.choice === 'dsprites' || this.choice === 'dsprites-color' ? DSPRITES_SHAPES.length : 10;
+    return classCount(this.choice, this.idx.classes());
   }
 
   /** Why Start cannot run yet with this choice, or null. */

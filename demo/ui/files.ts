@@ -6,7 +6,11 @@
 // the library's IDX reader.
 import type { DataSource, IdxPair } from '../shared/protocol';
 
-interface Picked { file: File; bytes: ArrayBuffer; ndims: number; test: boolean }
+interface Picked {
+  file: File; bytes: ArrayBuffer; ndims: number; test: boolean;
+  /** A label file's largest label (null for an image file, or labels that could not be read). */
+  topLabel: number | null;
+}
 interface Ignored { file: File; why: string }
 
 /** The IDX header's dimension count (byte 3), decompressing the start of gzip files. */
@@ -21,6 +25,28 @@ async function idxDims(bytes: ArrayBuffer): Promise<number> {
     return -1;
   } finally {
     reader.cancel().catch(() => undefined);
+  }
+}
+
+/** The IDX file's bytes, decompressed when they are gzip's. */
+async function idxBytes(bytes: ArrayBuffer): Promise<Uint8Array> {
+  const head = new Uint8Array(bytes, 0, Math.min(2, bytes.byteLength));
+  if (head[0] !== 0x1f || head[1] !== 0x8b) return new Uint8Array(bytes);
+  return new Uint8Array(await new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).arrayBuffer());
+}
+
+/**
+ * The largest label of an IDX label file (idx1: 8 bytes of header, then one byte a label), or
+ * null when the file cannot be read whole; the worker's reader says what is wrong with it at Start.
+ */
+async function topLabel(bytes: ArrayBuffer): Promise<number | null> {
+  try {
+    const all = await idxBytes(bytes);
+    let top = -1;
+    for (let i = 8; i < all.length; i++) if (all[i] > top) top = all[i];
+    return top >= 0 ? top : null;
+  } catch {
+    return null;
   }
 }
 
@@ -48,7 +74,7 @@ export class DatasetFiles {
       const test = /t10k|test/i.test(file.name);
       // A file of the same kind and split replaces the earlier one.
       this.picked = this.picked.filter((p) => !(p.ndims === ndims && p.test === test));
-      this.picked.push({ file, bytes, ndims, test });
+      this.picked.push({ file, bytes, ndims, test, topLabel: ndims === 1 ? await topLabel(bytes) : null });
     }
     this.render();
     this.onChange();
@@ -68,6 +94,15 @@ export class DatasetFiles {
 
   private find(ndims: number, test: boolean): Picked | undefined {
     return this.picked.find((p) => p.ndims === ndims && this.isTest(p) === test);
+  }
+
+  /**
+   * The classes a conditional model on these files has, counted as the worker counts them (one per
+   * label value up to the largest of both splits), or null before a label file is read.
+   */
+  classes(): number | null {
+    const tops = this.picked.map((p) => p.topLabel).filter((t): t is number => t !== null);
+    return tops.length ? Math.max(...tops) + 1 : null;
   }
 
   /** Whether no file is listed (taken or ignored). */

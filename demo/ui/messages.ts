@@ -26,7 +26,15 @@ export interface PageRun {
   commandSent: boolean;
   /** Reset was pressed and the worker has not said Ready yet. */
   resetting?: boolean;
+  /** The model file (its name less the extension) the model was loaded from; null for a run started here. */
+  loadedFrom: string | null;
 }
+
+/**
+ * How saved files of the run at `step` are named: by the step, and after a model file's Load
+ * also by that file, as a loaded model counts its steps anew (its step 0 is not an untrained one).
+ */
+export const runStem = (ui: PageRun, step = ui.step): string => `step-${step}${ui.loadedFrom ? `-after-${ui.loadedFrom}` : ''}`;
 
 export interface PageParts {
   ui: PageRun;
@@ -165,7 +173,7 @@ export function messageHandler(page: PageParts): (m: FromWorker) => void {
       }
       case 'saved':
         // Named for its data and step, so that saves of several runs (or of one run) do not pile up as model (3).safetensors.
-        downloadBlob(new Blob([m.bytes], { type: 'application/octet-stream' }), `vae-${$<HTMLSelectElement>('dataset').value}-step-${m.step}.safetensors`);
+        downloadBlob(new Blob([m.bytes], { type: 'application/octet-stream' }), `vae-${$<HTMLSelectElement>('dataset').value}-${runStem(ui, m.step)}.safetensors`);
         unsaved.savedTo(m.step); // the step the saved weights are of
         break;
       case 'error': {

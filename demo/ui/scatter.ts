@@ -2,8 +2,7 @@
 // companion of the manifold view: where each class lives; the legend names clothes and shapes).
 // A plain 2-D canvas: a thousand points drawn a few times a minute cost nothing worth moving to
 // the GPU.
-import { DSPRITES_SHAPES } from '../../src/data/dsprites';
-import { FASHION_MNIST_CLASSES } from '../../src/data/class-names';
+import { labelName } from './data-classes';
 
 /**
  * One colour per class, told apart on the page's dark background: every pair at least 30 apart in
@@ -11,16 +10,33 @@ import { FASHION_MNIST_CLASSES } from '../../src/data/class-names';
  */
 export const PALETTE = ['#3b9cff', '#ff8c1a', '#3ddc55', '#ff3333', '#b48cff', '#fff04d', '#ff66cc', '#00d0c0', '#e0e0e0', '#b5793c'];
 
-/** Names of the labels of the data sets whose labels are not digits, by the data picker's choice. */
-const CLASS_NAMES: Record<string, readonly string[]> = {
-  'fashion-mnist': FASHION_MNIST_CLASSES,
-  dsprites: DSPRITES_SHAPES,
-  'dsprites-color': DSPRITES_SHAPES,
-};
+/** Past ten classes (the user's IDX files may have more) the colours come round again in another shape. */
+export const MARKERS = ['dot', 'ring', 'square'] as const;
+export type Marker = (typeof MARKERS)[number];
 
-/** How the legend names `label` of the data picked as `choice` (the data set select's value). */
-export function labelName(label: number, choice: string): string {
-  return CLASS_NAMES[choice]?.[label] ?? String(label);
+/** How `label`'s points are drawn: 30 classes are told apart; past that, markers repeat. */
+export function classMarker(label: number): { colour: string; marker: Marker } {
+  return { colour: PALETTE[label % PALETTE.length], marker: MARKERS[Math.floor(label / PALETTE.length) % MARKERS.length] };
+}
+
+/** Draws one marker of radius `r` centred at (x, y) in `colour`. */
+export function drawMarker(ctx: CanvasRenderingContext2D, marker: Marker, colour: string, x: number, y: number, r: number): void {
+  ctx.beginPath();
+  if (marker === 'square') {
+    ctx.fillStyle = colour;
+    ctx.fillRect(x - r * 0.9, y - r * 0.9, 1.8 * r, 1.8 * r);
+    return;
+  }
+  if (marker === 'ring') {
+    ctx.strokeStyle = colour;
+    ctx.lineWidth = Math.max(1.2, r * 0.45);
+    ctx.arc(x, y, r * 0.8, 0, 2 * Math.PI);
+    ctx.stroke();
+    return;
+  }
+  ctx.fillStyle = colour;
+  ctx.arc(x, y, r, 0, 2 * Math.PI);
+  ctx.fill();
 }
 
 /**
@@ -59,23 +75,23 @@ export class Scatter {
   }
 
   /**
-   * Lists the labels the picked data will have before its first points arrive, when the data
-   * names them (MNIST's digits, Fashion-MNIST's clothes, dSprites' shapes): the legend takes its
-   * height (two lines for Fashion-MNIST's names) while the model is built, and the first points
-   * move nothing below it.
+   * Lists the `count` labels the picked data will have before its first points arrive: the legend
+   * takes its height (two lines for Fashion-MNIST's names) while the model is built, and the first
+   * points move nothing below it. One class (the user's own pictures) lists none, as update does.
    */
-  expect(choice: string): void {
+  expect(count: number): void {
     if (this.last) return;
-    const count = choice === 'mnist' ? 10 : CLASS_NAMES[choice]?.length ?? 0;
-    this.fillLegend(Array.from({ length: count }, (_, k) => k));
+    this.fillLegend(count > 1 ? Array.from({ length: count }, (_, k) => k) : []);
   }
 
   private fillLegend(labels: readonly number[]): void {
     const choice = dataChoice();
     this.legend.replaceChildren(...labels.map((label) => {
       const item = document.createElement('span');
-      item.className = 'swatch';
-      item.style.setProperty('--swatch', PALETTE[label % PALETTE.length]);
+      const { colour, marker } = classMarker(label);
+      item.className = `swatch ${marker}`;
+      item.dataset.marker = marker;
+      item.style.setProperty('--swatch', colour);
       item.textContent = labelName(label, choice);
       return item;
     }));
@@ -149,10 +165,8 @@ export class Scatter {
     ctx.clip();
     ctx.globalAlpha = 0.8;
     for (let i = 0; i < labels.length; i++) {
-      ctx.fillStyle = PALETTE[labels[i] % PALETTE.length];
-      ctx.beginPath();
-      ctx.arc(toX(mu[2 * i]), toY(mu[2 * i + 1]), 2.2, 0, 2 * Math.PI);
-      ctx.fill();
+      const { colour, marker } = classMarker(labels[i]);
+      drawMarker(ctx, marker, colour, toX(mu[2 * i]), toY(mu[2 * i + 1]), 2.2);
     }
     ctx.restore();
   }

@@ -7,7 +7,7 @@
 // the page shows them in, so that the file explains itself.
 import { VIEW_NAMES, type ViewName } from '../shared/protocol';
 import { canvasOf } from './view-canvases';
-import type { Scatter } from './scatter';
+import { drawMarker, MARKERS, type Marker, type Scatter } from './scatter';
 
 /** Starts a download of `blob` as `name`. */
 export function downloadBlob(blob: Blob, name: string): void {
@@ -84,7 +84,10 @@ export async function viewPng(view: ViewName): Promise<Blob | null> {
  * names, wrapped to the plot's width, as the page shows them.
  */
 export async function scatterPng(plot: HTMLCanvasElement, page: HTMLCanvasElement, legend: HTMLElement): Promise<Blob | null> {
-  const items = Array.from(legend.children, (el) => ({ text: el.textContent ?? '', colour: getComputedStyle(el).getPropertyValue('--swatch').trim() }));
+  const items = Array.from(legend.children as HTMLCollectionOf<HTMLElement>, (el) => ({
+    text: el.textContent ?? '', colour: getComputedStyle(el).getPropertyValue('--swatch').trim(),
+    marker: (MARKERS as readonly string[]).includes(el.dataset.marker ?? '') ? el.dataset.marker as Marker : 'dot',
+  }));
   const fontPx = 13, dot = 5, gap = 12, lineHeight = 20;
   const out = document.createElement('canvas');
   const ctx = out.getContext('2d')!;
@@ -111,10 +114,7 @@ export async function scatterPng(plot: HTMLCanvasElement, page: HTMLCanvasElemen
     let x = (out.width - lineWidth) / 2;
     const y = plot.height + row * lineHeight + lineHeight / 2;
     for (const i of line) {
-      ctx.fillStyle = items[i].colour;
-      ctx.beginPath();
-      ctx.arc(x + dot, y, dot, 0, 2 * Math.PI);
-      ctx.fill();
+      drawMarker(ctx, items[i].marker, items[i].colour, x + dot, y, dot);
       ctx.fillStyle = getComputedStyle(legend).color;
       ctx.fillText(items[i].text, x + 3 * dot, y);
       x += widths[i] + gap;
@@ -132,14 +132,14 @@ function addSaveButton(title: Element, testid: string, picture: () => Promise<Bl
   title.before(button); // beside the heading, not in it: the heading keeps its own name
 }
 
-/** Adds the Save PNG buttons; `step()` is the training step the views show, for the file name. */
-export function addViewExports(step: () => number, scatter?: Scatter): void {
+/** Adds the Save PNG buttons; `stem()` names the run and the step the views show (runStem), for the file name. */
+export function addViewExports(stem: () => string, scatter?: Scatter): void {
   for (const view of VIEW_NAMES) {
     const title = canvasOf(view).closest('figure')?.querySelector('figcaption h2');
     // The canvas is looked up on each click: a change of presentation path replaces it (view-canvases.ts).
-    if (title) addSaveButton(title, `save-${view}`, () => viewPng(view), () => `${view}-step-${step()}.png`);
+    if (title) addSaveButton(title, `save-${view}`, () => viewPng(view), () => `${view}-${stem()}.png`);
   }
   const canvas = document.querySelector<HTMLCanvasElement>('canvas#scatter'), legend = document.getElementById('scatter-legend');
   const title = canvas?.closest('figure')?.querySelector('figcaption h2');
-  if (scatter && canvas && legend && title) addSaveButton(title, 'save-scatter', () => scatterPng(scatter.picture(), canvas, legend), () => `latent-scatter-step-${step()}.png`);
+  if (scatter && canvas && legend && title) addSaveButton(title, 'save-scatter', () => scatterPng(scatter.picture(), canvas, legend), () => `latent-scatter-${stem()}.png`);
 }

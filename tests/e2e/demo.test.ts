@@ -271,6 +271,9 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
     expect(loaded).toMatch(/Loaded demo-model\.safetensors \(trained [\d,]+ steps; training from it counts steps anew, with a new optimizer\)/);
     expect(gridDifference(await shot(page, 'reconstructions'), reconstructions, 'reconstructions')).toBeLessThanOrEqual(1);
     expect(gridDifference(await shot(page, 'samples'), samples, 'samples')).toBeLessThanOrEqual(1);
+    // Its step 0 is not an untrained model's: saved pictures name the file it came from.
+    const [picture] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=save-samples]')]);
+    expect(picture.suggestedFilename()).toBe('samples-step-0-after-demo-model.png');
   });
 
   it('Node reads the page’s file and reconstructs the same pixels; the page opens a file Node wrote', async () => {

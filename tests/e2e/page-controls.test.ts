@@ -117,6 +117,35 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page\'s layout and
     await page.close();
   });
 
+  it('lays the views out for the classes of picked IDX label files before Start: 20 classes, 16 named rows, 20 legend markers', async () => {
+    const page = await open(1440);
+    await page.selectOption('#dataset', 'files');
+    await page.check('[name=conditional]');
+    const count = 100, side = 28;
+    const header = (magic: number, dims: number[]) => { // IDX: big-endian 32-bit words
+      const bytes = Buffer.alloc(4 * (1 + dims.length));
+      [magic, ...dims].forEach((v, i) => bytes.writeUInt32BE(v, 4 * i));
+      return bytes;
+    };
+    const images = Buffer.concat([header(0x803, [count, side, side]), Buffer.alloc(count * side * side, 7)]);
+    const labels = Buffer.concat([header(0x801, [count]), Buffer.from(Array.from({ length: count }, (_, i) => i % 20))]);
+    await page.setInputFiles('#idx-files', [
+      { name: 'emnist-train-images-idx3-ubyte', mimeType: 'application/octet-stream', buffer: images },
+      { name: 'emnist-train-labels-idx1-ubyte', mimeType: 'application/octet-stream', buffer: labels },
+    ]);
+    const rowNames = Array.from({ length: 16 }, (_, k) => String(k));
+    await expect.poll(() => page.locator('[data-testid=samples-rows] li').allTextContents(), { timeout: 10_000 }).toEqual(rowNames);
+    expect(await page.textContent('#samples-note')).toMatch(/\(the first 16 of 20\)/);
+    const legend = await page.$$eval('#scatter-legend .swatch', (items) => items.map((el) => `${el.textContent} ${(el as HTMLElement).dataset.marker} ${getComputedStyle(el).getPropertyValue('--swatch').trim()}`));
+    expect(legend).toHaveLength(20);
+    expect(new Set(legend.map((l) => l.split(' ').slice(1).join(' '))).size, 'every class of the legend drawn its own way').toBe(20);
+    expect(legend[10]).toMatch(/^10 ring /);
+    // Cleared, the files no longer say: the classes go back to the ten a label file is assumed to have.
+    await page.click('#idx-clear');
+    await expect.poll(() => page.locator('[data-testid=samples-rows] li').count(), { timeout: 10_000 }).toBe(10);
+    await page.close();
+  });
+
   it('on a phone, the settings panel scrolls with the page: nothing covers Start or the status', async () => {
     const page = await open(390);
     for (const sel of ['[data-testid=start]', '[data-testid=status]', '[name=latent]']) {
