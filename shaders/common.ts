@@ -110,6 +110,15 @@ export function grid1D(items: number, workgroupSize: number): [number, number, n
 }
 
 /** WGSL expression for the flat index under `grid1D` (needs `gid` and `nwg` builtins in scope). */
+/**
+ * WGSL for the work items of the examples bound in `output`: its arrayLength in whole examples of
+ * `perExample` elements (an f16 binding rounded up to 4 bytes counts no extra one), times the
+ * items of one example. A kernel sized this way (`sizedByBinding`) serves every batch with one
+ * pipeline, provided `output` is bound at exactly its examples.
+ */
+export const itemsOfBoundExamples = (output: string, perExample: number, itemsPerExample: number): string =>
+  `(arrayLength(&${output}) / ${perExample}u * ${itemsPerExample}u)`;
+
 export const FLAT_INDEX_WGSL = (workgroupSize: number) => `(gid.x + gid.y * nwg.x * ${workgroupSize}u)`;
 
 /**

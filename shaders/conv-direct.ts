@@ -6,7 +6,7 @@
 //                stride phase, so they share their taps).
 //   weight grad  an invocation owns TC x TC (out, in) channel pairs of one tap and sums them over
 //                conv-loops.ts's loop nest.
-import { FLAT_INDEX_WGSL, grid1D } from './common';
+import { FLAT_INDEX_WGSL, grid1D, itemsOfBoundExamples } from './common';
 import type { ConvDims } from './conv';
 import { weightGradSum } from './conv-loops';
 import { load32, storeAs, type HalfBindings } from './half';
@@ -30,21 +30,24 @@ const rowBlock = (width: number) => Math.min(DIRECT_CONV_TILE.TP, 2 ** Math.ceil
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const block = (f: (i: number, j: number) => string, rows: number, cols: number) => range(rows).flatMap((i) => range(cols).map((j) => f(i, j))).join(' ');
 
-/** The opening of a direct kernel: one flat invocation index t per work item, none past `items`. */
-const directHead = (items: number) => `@compute @workgroup_size(${DIRECT_CONV_TILE.WORKGROUP})
+/**
+ * The opening of a direct kernel: one flat invocation index t per work item, none past `items`
+ * (or, `sized`, past the items of the examples bound in the output: itemsOfBoundExamples).
+ */
+const directHead = (items: number, sized?: { output: string; perExample: number; itemsPerExample: number }) => `@compute @workgroup_size(${DIRECT_CONV_TILE.WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = ${FLAT_INDEX_WGSL(DIRECT_CONV_TILE.WORKGROUP)};
-  if (t >= ${items}u) { return; }`;
+  if (t >= ${sized ? itemsOfBoundExamples(sized.output, sized.perExample, sized.itemsPerExample) : `${items}u`}) { return; }`;
 
 /** y [N, Cout, OH, OW] = epilogue(conv(x, w)). Needs `fn epilogue` and bindings x, w, y. */
-export function directForward(d: ConvDims, f16: HalfBindings | undefined): DirectKernel {
+export function directForward(d: ConvDims, f16: HalfBindings | undefined, sizedByBinding = false): DirectKernel {
   const { TC, WORKGROUP } = DIRECT_CONV_TILE;
   const TP = rowBlock(d.OW);
   const PG = Math.ceil(d.OW / TP), CB = Math.ceil(d.Cout / TC);
   const items = d.N * CB * d.OH * PG;
   const pix = range(TP), ch = range(TC);
   const body = `
-${directHead(items)}
+${directHead(items, sizedByBinding ? { output: 'y', perExample: d.Cout * d.OHW, itemsPerExample: CB * d.OH * PG } : undefined)}
   let ox0 = i32(t % ${PG}u) * ${TP};
   let oy = i32((t / ${PG}u) % ${d.OH}u);
   let co0 = ((t / ${PG * d.OH}u) % ${CB}u) * ${TC}u;
@@ -75,7 +78,7 @@ ${blockStores(f16, { out: 'y', c0: 'co0', C: d.Cout, plane: d.OHW, width: d.OW, 
 }
 
 /** dx [N, Cin, H, W] = epilogue(conv^T(dy, w)). Needs `fn epilogue` and bindings dy, w, dx. */
-export function directInputGrad(d: ConvDims, f16: HalfBindings | undefined): DirectKernel {
+export function directInputGrad(d: ConvDims, f16: HalfBindings | undefined, sizedByBinding = false): DirectKernel {
   const { TC, WORKGROUP } = DIRECT_CONV_TILE;
   // Invocation pixels ix0 + s j (j < TP) share one phase ix mod s, so they share their taps.
   const TP = rowBlock(Math.ceil(d.W / d.S));
@@ -83,7 +86,7 @@ export function directInputGrad(d: ConvDims, f16: HalfBindings | undefined): Dir
   const items = d.N * CB * d.H * XG;
   const pix = range(TP), ch = range(TC);
   const body = `
-${directHead(items)}
+${directHead(items, sizedByBinding ? { output: 'dx', perExample: d.Cin * d.HW, itemsPerExample: CB * d.H * XG } : undefined)}
   let xg = t % ${XG}u;
   let ix0 = i32(xg % ${d.S}u) + i32(xg / ${d.S}u) * ${d.S * TP};
   let iy = i32((t / ${XG}u) % ${d.H}u);

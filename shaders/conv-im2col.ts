@@ -22,7 +22,7 @@
 // no workgroup memory, no barriers. Reference: tests/reference/conv.ts.
 import { convDims, epilogueWGSL, type ConvGeometry, type ConvParams } from './conv';
 import type { ChannelSumShape } from './conv-sums';
-import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, write, type Kernel, type KernelBinding } from './common';
+import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, itemsOfBoundExamples, minBindingBytes, read, write, type Kernel, type KernelBinding } from './common';
 import { load32, storeAs, withHalf, type HalfBindings } from './half';
 
 /**
@@ -41,24 +41,36 @@ type Half = { f16?: HalfBindings };
  * `values`: what the kernel reaches of its input and output (io's two bindings, by name), and of
  * the epilogue's bias (`channels`); `below` is as large as the output.
  */
-function layoutKernel(name: string, io: KernelBinding[], epi: ReturnType<typeof epilogueWGSL> | null, items: number, body: string, f16: HalfBindings | undefined, values: { input: number; output: number; channels: number }): Kernel {
+function layoutKernel(name: string, io: KernelBinding[], epi: ReturnType<typeof epilogueWGSL> | null, items: number, body: string, f16: HalfBindings | undefined, values: { input: number; output: number; channels: number }, sized: Sized): Kernel {
   const { bindings, enable, tag } = withHalf(name, [...io.slice(0, -1), ...(epi?.bindings ?? []), io[io.length - 1]], f16);
   const T = IM2COL_TILE.WORKGROUP;
+  const [input, output] = io.map((b) => b.name);
+  const bound = sized.by ? itemsOfBoundExamples(output, sized.by.perExample, sized.by.itemsPerExample) : `${items}u`;
   const code = `${enable}${declareBindings(bindings)}
 ${epi?.code ?? ''}
 @compute @workgroup_size(${T})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let e = ${FLAT_INDEX_WGSL(T)};
-  if (e >= ${items}u) { return; }
+  if (e >= ${bound}) { return; }
 ${body}
 }`;
-  const [input, output] = io.map((b) => b.name);
   const minBytes = minBindingBytes(bindings, { [input]: values.input, [output]: values.output, bias: values.channels, below: values.output });
-  return { name: `${name}${epi?.tag ?? ''}${tag}`, code, bindings, minBytes, workgroups: grid1D(items, T) };
+  return { name: `${name}${epi?.tag ?? ''}${tag}${sized.by ? '_any_batch' : ''}`, code, bindings, minBytes, workgroups: grid1D(items, T) };
 }
 
+/**
+ * `sizedByBinding`: read the batch from the output binding's length in whole examples instead
+ * of the source, so that one pipeline serves every batch (itemsOfBoundExamples); the output must
+ * be bound at exactly its examples.
+ */
+export interface SizedByBinding { sizedByBinding?: boolean }
+
+/** How a layout kernel finds its items: in the source, or from the examples bound in its output. */
+interface Sized { by: { perExample: number; itemsPerExample: number } | null }
+const sizing = (p: SizedByBinding, perExample: number, itemsPerExample: number): Sized => ({ by: p.sizedByBinding ? { perExample, itemsPerExample } : null });
+
 /** col [N OH OW, Cin k k] from x [N, Cin, H, W]. Bindings: x, col. */
-export function im2col(g: ConvGeometry & Half): Kernel {
+export function im2col(g: ConvGeometry & Half & SizedByBinding): Kernel {
   const d = convDims('im2col', g);
   // An invocation fills the k k contiguous entries of one (row, input channel): the index maths
   // is done once for them, and the taps are unrolled into selects on clamped loads (no branches).
@@ -78,11 +90,11 @@ export function im2col(g: ConvGeometry & Half): Kernel {
   let ix0 = i32(p % ${d.OW}u) * ${d.S} - ${d.P};
   let src = (n * ${d.Cin}u + ci) * ${d.HW}u;
   let dst = r * ${d.CinKK}u + ci * ${d.KK}u;
-${taps.join('\n')}`, g.f16, { input: d.N * d.Cin * d.HW, output: d.N * d.OHW * d.CinKK, channels: 0 });
+${taps.join('\n')}`, g.f16, { input: d.N * d.Cin * d.HW, output: d.N * d.OHW * d.CinKK, channels: 0 }, sizing(g, d.OHW * d.CinKK, d.OHW * d.Cin));
 }
 
 /** dx [N, Cin, H, W] = epilogue(the adjoint of im2col applied to dcol [N OH OW, Cin k k]). Bindings: dcol, [bias], [below], dx. */
-export function col2im(p: ConvGeometry & Epilogue & Half): Kernel {
+export function col2im(p: ConvGeometry & Epilogue & Half & SizedByBinding): Kernel {
   const d = convDims('col2im', p);
   const items = d.N * d.Cin * d.HW;
   // The taps that reach pixel iy are ky = (iy + p) mod s + s j, j < ceil(k / s), reading output
@@ -110,14 +122,14 @@ ${axis('x', d.W, d.OW)}
   let base = n * ${d.OHW * d.CinKK}u + ci * ${d.KK}u;
   var s = 0.0;
 ${terms.join('\n')}
-  ${storeAs(p.f16, 'dx', 'e', 'epilogue(s, e, ci)')}`, p.f16, { input: d.N * d.OHW * d.CinKK, output: items, channels: d.Cin });
+  ${storeAs(p.f16, 'dx', 'e', 'epilogue(s, e, ci)')}`, p.f16, { input: d.N * d.OHW * d.CinKK, output: items, channels: d.Cin }, sizing(p, d.Cin * d.HW, d.Cin * d.HW));
 }
 
 /** [N, C, P] with P pixels per channel: the shape convBiasGrad sums over, here transposed. */
 export type ChannelLayout = Pick<ChannelSumShape, 'batch' | 'channels' | 'pixels'>;
 
 /** rows [N P, C] from t [N, C, P] (NCHW -> NHWC). Bindings: t, rows. */
-export function channelsToRows(s: ChannelLayout & Half): Kernel {
+export function channelsToRows(s: ChannelLayout & Half & SizedByBinding): Kernel {
   const { batch: N, channels: C, pixels: P } = s;
   checkShape('channels_to_rows', { batch: N, channels: C, pixels: P });
   // One row (all C channels of one pixel) per invocation: its index maths is done once, not per
@@ -127,16 +139,16 @@ export function channelsToRows(s: ChannelLayout & Half): Kernel {
   let dst = e * ${C}u;
   for (var c = 0u; c < ${C}u; c++) {
     ${storeAs(s.f16, 'rows', 'dst + c', load32(s.f16, 't', `src + c * ${P}u`))}
-  }`, s.f16, { input: N * C * P, output: N * P * C, channels: 0 });
+  }`, s.f16, { input: N * C * P, output: N * P * C, channels: 0 }, sizing(s, P * C, P));
 }
 
 /** t [N, C, P] = epilogue(rows [N P, C] transposed per example) (NHWC -> NCHW). Bindings: rows, [bias], [below], t. */
-export function rowsToChannels(s: ChannelLayout & Epilogue & Half): Kernel {
+export function rowsToChannels(s: ChannelLayout & Epilogue & Half & SizedByBinding): Kernel {
   const { batch: N, channels: C, pixels: P } = s;
   checkShape('rows_to_channels', { batch: N, channels: C, pixels: P });
   return layoutKernel('rows_to_channels', [read('rows'), write('t')], epilogueWGSL(s), N * C * P, `
   let p = e % ${P}u;
   let c = (e / ${P}u) % ${C}u;
   let n = e / ${C * P}u;
-  ${storeAs(s.f16, 't', 'e', `epilogue(rows[(n * ${P}u + p) * ${C}u + c], e, c)`)}`, s.f16, { input: N * P * C, output: N * C * P, channels: C });
+  ${storeAs(s.f16, 't', 'e', `epilogue(rows[(n * ${P}u + p) * ${C}u + c], e, c)`)}`, s.f16, { input: N * P * C, output: N * C * P, channels: C }, sizing(s, C * P, C * P));
 }

@@ -19,7 +19,7 @@ export function quadWeightGrad(d: ConvDims, f16: HalfBindings | undefined): Quad
   const CIB = Math.ceil(d.Cin / (4 * TCI)), COB = Math.ceil(d.Cout / TC);
   const quads = CIB * COB * d.KK;
   const co = range(TC), cin = range(TCI);
-  const body = `${HEAD(String(quads))}
+  const body = `${HEAD(`${quads}u`)}
   let cib = q % ${CIB}u;
   let co0 = ((q / ${CIB}u) % ${COB}u) * ${TC}u;
   let tap = q / ${CIB * COB}u;
@@ -62,7 +62,7 @@ function quadWeightGradByTap(d: ConvDims, f16: HalfBindings | undefined): QuadKe
   const COB = Math.ceil(d.Cout / TC), TG = Math.ceil(d.KK / 4);
   const quads = COB * TG;
   const co = range(TC), cin = range(CI);
-  const body = `${HEAD(String(quads))}
+  const body = `${HEAD(`${quads}u`)}
   let co0 = (q % ${COB}u) * ${TC}u;
   let tapOwn = (q / ${COB}u) * 4u + lane;
   let tap = min(tapOwn, ${d.KK - 1}u);

@@ -24,7 +24,7 @@
 // run over constant bounds, padding is a select on a clamped load, and a lane past the end of the
 // work (the last quad of a layer) computes on clamped indices and stores nothing.
 // The weight gradient's bodies are in conv-quad-weight.ts.
-import { grid1D } from './common';
+import { grid1D, itemsOfBoundExamples } from './common';
 import type { ConvDims } from './conv';
 import { load32, storeAs, type HalfBindings } from './half';
 
@@ -79,23 +79,41 @@ function tapStep(o: { src: string; at: (j: number) => string; ok: (j: number) =>
       }`;
 }
 
-export const HEAD = (items: string) => `
+/** The opening of a quad kernel: quad q of `items` (a WGSL u32 expression, which `prelude` may define names for). */
+export const HEAD = (items: string, prelude = '') => `
 @compute @workgroup_size(4)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
-  let q = wid.x + wid.y * nwg.x;
-  if (q >= ${items}u) { return; }`;
+  let q = wid.x + wid.y * nwg.x;${prelude}
+  if (q >= ${items}) { return; }`;
+
+/**
+ * The pixel count M and quad count QM of a forward or input gradient: numbers in the source, or
+ * (`sized`) read from the output binding's whole examples of `perExample` elements, M counting
+ * `pixelsPerExample` of each (itemsOfBoundExamples), so that one pipeline serves every batch.
+ */
+function pixelCounts(M: number, lanePixels: number, sized: { output: string; perExample: number; pixelsPerExample: number } | null) {
+  const QM = Math.ceil(M / lanePixels);
+  if (!sized) return { M: `${M}u`, last: `${M - 1}u`, QM: `${QM}u`, QM_: QM, prelude: '' };
+  return {
+    M: 'M', last: '(M - 1u)', QM: 'QM', QM_: QM,
+    prelude: `
+  let M = ${itemsOfBoundExamples(sized.output, sized.perExample, sized.pixelsPerExample)};
+  let QM = (M + ${lanePixels - 1}u) / ${lanePixels}u;`,
+  };
+}
 
 /** y [N, Cout, OH, OW] = epilogue(conv(x, w)). Needs `fn epilogue` and bindings x, w, y. */
-export function quadForward(d: ConvDims, f16: HalfBindings | undefined): QuadKernel {
+export function quadForward(d: ConvDims, f16: HalfBindings | undefined, sizedByBinding = false): QuadKernel {
   const TC = sharedChannels(d.Cout), TP = pixelBlock(TC);
   // Output pixels m = n OH OW + oy OW + ox; a lane owns TP consecutive ones, across rows and
   // examples, so a 7x7 map wastes no lanes.
-  const M = d.N * d.OHW, QM = Math.ceil(M / (4 * TP)), CB = Math.ceil(d.Cout / TC);
+  const CB = Math.ceil(d.Cout / TC);
+  const c = pixelCounts(d.N * d.OHW, 4 * TP, sizedByBinding ? { output: 'y', perExample: d.Cout * d.OHW, pixelsPerExample: d.OHW } : null);
   const pix = range(TP), ch = range(TC);
-  const body = `${HEAD(String(CB * QM))}
-  let mBase = ((q % ${QM}u) * 4u + lane) * ${TP}u;
-  let co0 = (q / ${QM}u) * ${TC}u;
-${pix.map((j) => `  let m${j} = min(mBase + ${j}u, ${M - 1}u);
+  const body = `${HEAD(sizedByBinding ? `${CB}u * QM` : `${CB * c.QM_}u`, c.prelude)}
+  let mBase = ((q % ${c.QM}) * 4u + lane) * ${TP}u;
+  let co0 = (q / ${c.QM}) * ${TC}u;
+${pix.map((j) => `  let m${j} = min(mBase + ${j}u, ${c.last});
   let p${j} = m${j} % ${d.OHW}u;
   let xb${j} = (m${j} / ${d.OHW}u) * ${d.Cin * d.HW}u;
   let iy${j} = i32(p${j} / ${d.OW}u) * ${d.S} - ${d.P};
@@ -106,7 +124,7 @@ ${forwardTaps(d, TC, TP, f16)}
   var out = array<f32, ${TC * TP}>(${ch.flatMap((i) => pix.map((j) => `acc${i}_${j}`)).join(', ')});
   for (var j = 0u; j < ${TP}u; j++) {
     let m = mBase + j;
-    if (m >= ${M}u) { break; }
+    if (m >= ${c.M}) { break; }
     let base = (m / ${d.OHW}u) * ${d.Cout * d.OHW}u + m % ${d.OHW}u;
     for (var i = 0u; i < ${TC}u; i++) {
       let co = ${slotChannel('co0', 'i')};
@@ -116,28 +134,29 @@ ${forwardTaps(d, TC, TP, f16)}
     }
   }
 }`;
-  return { body, workgroups: grid1D(CB * QM, 1) };
+  return { body, workgroups: grid1D(CB * c.QM_, 1) };
 }
 
 /** dx [N, Cin, H, W] = epilogue(conv^T(dy, w)). Needs `fn epilogue` and bindings dy, w, dx. */
-export function quadInputGrad(d: ConvDims, f16: HalfBindings | undefined): QuadKernel {
+export function quadInputGrad(d: ConvDims, f16: HalfBindings | undefined, sizedByBinding = false): QuadKernel {
   const TC = sharedChannels(d.Cin), TP = pixelBlock(TC);
   // A quad works in one stride phase (py, px) = (iy mod s, ix mod s), whose pixels all visit the
   // same taps: pixels m = n RH RW + r RW + c at (iy, ix) = (py + s r, px + s c), a lane owning TP
   // consecutive ones. RH x RW covers the largest phase; the others' extra pixels store nothing.
   const RH = Math.ceil(d.H / d.S), RW = Math.ceil(d.W / d.S), PH = d.S * d.S;
-  const M = d.N * RH * RW, QM = Math.ceil(M / (4 * TP)), CB = Math.ceil(d.Cin / TC);
+  const CB = Math.ceil(d.Cin / TC);
+  const c = pixelCounts(d.N * RH * RW, 4 * TP, sizedByBinding ? { output: 'dx', perExample: d.Cin * d.HW, pixelsPerExample: RH * RW } : null);
   const pix = range(TP), ch = range(TC);
   const place = (m: string, out: string) => `${out}n = ${m} / ${RH * RW}u; let ${out}r = ${m} % ${RH * RW}u;
   let ${out}iy = py + i32(${out}r / ${RW}u) * ${d.S};
   let ${out}ix = px + i32(${out}r % ${RW}u) * ${d.S};`;
-  const body = `${HEAD(String(CB * PH * QM))}
-  let mBase = ((q % ${QM}u) * 4u + lane) * ${TP}u;
-  let phase = (q / ${QM}u) % ${PH}u;
+  const body = `${HEAD(sizedByBinding ? `${CB * PH}u * QM` : `${CB * PH * c.QM_}u`, c.prelude)}
+  let mBase = ((q % ${c.QM}) * 4u + lane) * ${TP}u;
+  let phase = (q / ${c.QM}) % ${PH}u;
   let py = i32(phase / ${d.S}u);
   let px = i32(phase % ${d.S}u);
-  let ci0 = (q / ${QM * PH}u) * ${TC}u;
-${pix.map((j) => `  let ${place(`min(mBase + ${j}u, ${M - 1}u)`, `p${j}`)}
+  let ci0 = (q / ${sizedByBinding ? `(QM * ${PH}u)` : `${c.QM_ * PH}u`}) * ${TC}u;
+${pix.map((j) => `  let ${place(`min(mBase + ${j}u, ${c.last})`, `p${j}`)}
   let dyn${j} = p${j}n * ${d.Cout * d.OHW}u;`).join('\n')}
 ${range(TC / 4).map((k) => `  let wc${k} = min(ci0 + ${4 * k}u + lane, ${d.Cin - 1}u) * ${d.KK}u;`).join('\n')}
   ${ch.map((i) => pix.map((j) => `var acc${i}_${j} = 0.0;`).join(' ')).join('\n  ')}
@@ -145,7 +164,7 @@ ${inputGradTaps(d, TC, TP, f16)}
   var out = array<f32, ${TC * TP}>(${ch.flatMap((i) => pix.map((j) => `acc${i}_${j}`)).join(', ')});
   for (var j = 0u; j < ${TP}u; j++) {
     let m = mBase + j;
-    if (m >= ${M}u) { break; }
+    if (m >= ${c.M}) { break; }
     let ${place('m', '')}
     if (iy >= ${d.H} || ix >= ${d.W}) { continue; }
     let base = n * ${d.Cin * d.HW}u + u32(iy * ${d.W} + ix);
@@ -157,7 +176,7 @@ ${inputGradTaps(d, TC, TP, f16)}
     }
   }
 }`;
-  return { body, workgroups: grid1D(CB * PH * QM, 1) };
+  return { body, workgroups: grid1D(CB * PH * c.QM_, 1) };
 }
 
 /**

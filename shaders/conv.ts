@@ -85,6 +85,14 @@ export interface ConvParams extends ConvGeometry {
    * `direct`. Unset means it has.
    */
   subgroups?: boolean;
+  /**
+   * Forward and input gradient of `direct` and `direct-subgroup`: read the batch from the output
+   * binding's length in whole examples (itemsOfBoundExamples) instead of the source, so that one
+   * pipeline serves every batch (the model's forward graphs of fewer rows than its training batch
+   * share its pipelines). The output must be bound at exactly its examples. `implicit-gemm`
+   * refuses it.
+   */
+  sizedByBinding?: boolean;
 }
 
 /** Output size of a convolution along one axis; throws when the kernel does not fit. */
@@ -171,18 +179,26 @@ const forwardValues = (d: ConvDims): ConvValues => ({ first: d.N * d.Cin * d.HW,
 const inputGradValues = (d: ConvDims): ConvValues => ({ first: d.N * d.Cout * d.OHW, second: d.Cout * d.CinKK, output: d.N * d.Cin * d.HW, channels: d.Cin });
 const weightGradValues = (d: ConvDims): ConvValues => ({ first: d.N * d.Cout * d.OHW, second: d.N * d.Cin * d.HW, output: d.Cout * d.CinKK, channels: 0 });
 
+/** A kernel sized by its output binding is named so (its source differs from the batch's own). */
+const sized = (k: Kernel, p: Pick<ConvParams, 'sizedByBinding'>): Kernel => (p.sizedByBinding ? { ...k, name: `${k.name}_any_batch` } : k);
+
+function refuseSized(kernel: string, p: Pick<ConvParams, 'sizedByBinding'>): void {
+  if (p.sizedByBinding) throw new ConfigError(`${kernel}: sizedByBinding is for the direct and direct-subgroup variants; implicit-gemm has its batch in the source`);
+}
+
 /** y [N, Cout, OH, OW] = epilogue(conv(x, w)). Bindings: x, w, [bias], [below], y. */
 export function conv2dForward(p: ConvParams): Kernel {
   const d = convDims('conv2d_forward', p);
   const variant = variantOf(p);
   const io = [read('x'), read('w'), write('y')];
-  if (variant === 'direct-subgroup') return quadKernel('conv2d_forward', io, epilogueWGSL(p), quadForward(d, p.f16), p.f16, forwardValues(d));
+  if (variant === 'direct-subgroup') return sized(quadKernel('conv2d_forward', io, epilogueWGSL(p), quadForward(d, p.f16, p.sizedByBinding), p.f16, forwardValues(d)), p);
   if (variant === 'implicit-gemm') {
+    refuseSized('conv2d_forward', p);
     const shape = { M: d.N * d.OHW, N: d.Cout, K: d.CinKK };
     return kernelOf('conv2d_forward', variant, io, epilogueWGSL(p), gemmBody(shape, forwardGemm(d, p.f16)), gemmGrid(shape), p.f16, forwardValues(d));
   }
-  const direct = directForward(d, p.f16);
-  return kernelOf('conv2d_forward', variant, io, epilogueWGSL(p), direct.body, direct.workgroups, p.f16, forwardValues(d));
+  const direct = directForward(d, p.f16, p.sizedByBinding);
+  return sized(kernelOf('conv2d_forward', variant, io, epilogueWGSL(p), direct.body, direct.workgroups, p.f16, forwardValues(d)), p);
 }
 
 /** dx [N, Cin, H, W] = epilogue(conv^T(dy, w)). Bindings: dy, w, [bias], [below], dx. */
@@ -190,13 +206,14 @@ export function conv2dInputGrad(p: ConvParams): Kernel {
   const d = convDims('conv2d_input_grad', p);
   const variant = variantOf(p);
   const io = [read('dy'), read('w'), write('dx')];
-  if (variant === 'direct-subgroup') return quadKernel('conv2d_input_grad', io, epilogueWGSL(p), quadInputGrad(d, p.f16), p.f16, inputGradValues(d));
+  if (variant === 'direct-subgroup') return sized(quadKernel('conv2d_input_grad', io, epilogueWGSL(p), quadInputGrad(d, p.f16, p.sizedByBinding), p.f16, inputGradValues(d)), p);
   if (variant === 'implicit-gemm') {
+    refuseSized('conv2d_input_grad', p);
     const shape = { M: d.N * d.HW, N: d.Cin, K: d.Cout * d.KK };
     return kernelOf('conv2d_input_grad', variant, io, epilogueWGSL(p), gemmBody(shape, inputGradGemm(d, p.f16)), gemmGrid(shape), p.f16, inputGradValues(d));
   }
-  const direct = directInputGrad(d, p.f16);
-  return kernelOf('conv2d_input_grad', variant, io, epilogueWGSL(p), direct.body, direct.workgroups, p.f16, inputGradValues(d));
+  const direct = directInputGrad(d, p.f16, p.sizedByBinding);
+  return sized(kernelOf('conv2d_input_grad', variant, io, epilogueWGSL(p), direct.body, direct.workgroups, p.f16, inputGradValues(d)), p);
 }
 
 const weightGradShape = (d: ConvDims) => ({ M: d.Cout, N: d.CinKK, K: d.N * d.OHW });

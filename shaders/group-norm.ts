@@ -21,7 +21,7 @@
 // Reference: tests/reference/group-norm.ts.
 import { ConfigError } from './errors';
 import { activationWGSL, checkActivation, type Activation } from './activation';
-import { checkShape, declareBindings, f32Literal, grid1D, minBindingBytes, read, workgroupTreeSum, write, type Kernel } from './common';
+import { checkShape, declareBindings, f32Literal, grid1D, itemsOfBoundExamples, minBindingBytes, read, workgroupTreeSum, write, type Kernel } from './common';
 import { load32, storeAs, withHalf, type HalfBindings } from './half';
 import { wgsl } from './wgsl';
 
@@ -42,6 +42,11 @@ export interface GroupNormShape {
 
 export interface GroupNormForwardParams extends GroupNormShape {
   activation: Activation;
+  /**
+   * Read the batch from the `stats` binding's length (2 per group of each example) instead of the
+   * source, so that one pipeline serves every batch; `stats` must be bound at exactly its examples.
+   */
+  sizedByBinding?: boolean;
 }
 
 function check(name: string, p: GroupNormShape): { M: number; cpg: number; segments: number } {
@@ -64,11 +69,11 @@ const T = GROUP_NORM.WORKGROUP;
  * grid): `seg`, `live` (false for the grid's padding workgroups, which must still meet every
  * barrier but touch no memory), `base` (its first value) and `group`.
  */
-function segmentEntry(segments: number, M: number, groups: number): string {
+function segmentEntry(segments: number | string, M: number, groups: number): string {
   return `@compute @workgroup_size(${T})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
   let seg = wid.x + wid.y * nwg.x;
-  let live = seg < ${segments}u;
+  let live = seg < ${typeof segments === 'number' ? `${segments}u` : segments};
   let base = seg * ${M}u;
   let group = seg % ${groups}u;`;
 }
@@ -84,7 +89,7 @@ ${activationWGSL(p.activation)}
 ${declareBindings(bindings)}
 var<workgroup> partial: array<f32, ${T}>;
 
-${segmentEntry(segments, M, p.groups)}
+${segmentEntry(p.sizedByBinding ? itemsOfBoundExamples('stats', 2 * p.groups, p.groups) : segments, M, p.groups)}
   var s = 0.0;
   if (live) { for (var e = tid; e < ${M}u; e += ${T}u) { s += ${x('base + e')}; } }
   partial[tid] = s;
@@ -103,7 +108,7 @@ ${segmentEntry(segments, M, p.groups)}
     ${storeAs(p.f16, 'y', 'base + e', `act((${x('base + e')} - mean) * rstd * gamma[c] + beta[c])`)}
   }
 }`;
-  return { name: `group_norm_forward_${p.activation}${tag}`, code, bindings, minBytes: minBindingBytes(bindings, groupNormValues(p)), workgroups: grid1D(segments, 1) };
+  return { name: `group_norm_forward_${p.activation}${tag}${p.sizedByBinding ? '_any_batch' : ''}`, code, bindings, minBytes: minBindingBytes(bindings, groupNormValues(p)), workgroups: grid1D(segments, 1) };
 }
 
 /** dx from dy (with respect to the affine output), x and the forward's stats. */

@@ -12,7 +12,7 @@
 // With `f16` (half.ts), x and y may be stored as f16 in the forward; gradients stay f32.
 // Reference: tests/reference/upsample.ts.
 import { ConfigError } from './errors';
-import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, write, type Kernel } from './common';
+import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, itemsOfBoundExamples, minBindingBytes, read, write, type Kernel } from './common';
 import { load32, storeAs, withHalf, type HalfBindings } from './half';
 
 const UPSAMPLE_WORKGROUP = 256;
@@ -28,6 +28,11 @@ export interface UpsampleParams {
   scale: number;
   /** Bindings stored as f16: 'x', 'y' (forward only). */
   f16?: HalfBindings;
+  /**
+   * Forward only: read the batch from y's binding length in whole examples instead of the source,
+   * so that one pipeline serves every batch; y must be bound at exactly its examples.
+   */
+  sizedByBinding?: boolean;
 }
 
 function check(name: string, p: UpsampleParams) {
@@ -37,11 +42,11 @@ function check(name: string, p: UpsampleParams) {
 }
 
 /** Both kernels' entry point up to the block: invocation i is input element i, `first` its block's first output. */
-function blockStart(inputs: number, H: number, W: number, s: number): string {
+function blockStart(inputs: number | string, H: number, W: number, s: number): string {
   return `@compute @workgroup_size(${UPSAMPLE_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = ${FLAT_INDEX_WGSL(UPSAMPLE_WORKGROUP)};
-  if (i >= ${inputs}u) { return; }
+  if (i >= ${typeof inputs === 'number' ? `${inputs}u` : inputs}) { return; }
   let w = i % ${W}u;
   let h = (i / ${W}u) % ${H}u;
   let plane = i / ${H * W}u;
@@ -61,12 +66,12 @@ export function upsampleForward(p: UpsampleParams): Kernel {
   const stores = blockOffsets(s, OW).map((o) => storeAs(p.f16, 'y', `first + ${o}u`, 'v')).join('\n  ');
   const code = `${enable}${declareBindings(bindings)}
 
-${blockStart(inputs, H, W, s)}
+${blockStart(p.sizedByBinding ? itemsOfBoundExamples('y', p.channels * H * W * s * s, p.channels * H * W) : inputs, H, W, s)}
   let v = ${load32(p.f16, 'x', 'i')};
   ${stores}
 }`;
   return {
-    name: `upsample_forward_x${s}${tag}`,
+    name: `upsample_forward_x${s}${tag}${p.sizedByBinding ? '_any_batch' : ''}`,
     code,
     bindings,
     minBytes: minBindingBytes(bindings, { x: inputs, y: outputs }),
@@ -77,6 +82,7 @@ ${blockStart(inputs, H, W, s)}
 export function upsampleBackward(p: UpsampleParams): Kernel {
   const { inputs, outputs, H, W, s } = check('upsample_backward', p);
   if (p.f16?.length) throw new ConfigError('upsample_backward: gradients are f32, so it has no f16 bindings; leave out its f16 list');
+  if (p.sizedByBinding) throw new ConfigError('upsample_backward: sizedByBinding is for the forward (training graphs have one batch); leave it out');
   const bindings = [read('dy'), write('dx')];
   const OW = W * s;
   const code = `${declareBindings(bindings)}

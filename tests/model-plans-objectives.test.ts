@@ -14,11 +14,12 @@ import { gpu } from './helpers/gpu';
 describe('plans, conditional models and configuration of the objectives', async () => {
   const train = await loadMnistNode('train', { limit: 512 });
 
-  // Conv kernels are specialized to their batch; evaluation runs in chunks of the training batch,
-  // so they too serve every row count.
+  // Evaluation runs in chunks of the training batch; a drawing of fewer rows runs in a plan of
+  // its own size, whose kernels are the batch's.
   it.each([
     ['an MLP', { hidden: [48], latent: 6 }],
     ['a conv model', { arch: 'conv' as const, channels: [4, 8], latent: 6 }],
+    ['a conv model with GroupNorm and nearest upsampling', { arch: 'conv' as const, channels: [4, 8], latent: 6, norm: 'group' as const, upsample: 'nearest' as const }],
   ])('evaluating and decoding %s at odd row counts after training compiles no new pipelines', async (_, config) => {
     const { device } = await gpu();
     const { pipelineCacheFor } = await import('../src/gpu/pipelines');
@@ -49,12 +50,15 @@ describe('plans, conditional models and configuration of the objectives', async 
     expect(await readFloats(device, await vae.decodeToBuffer(z))).toEqual(await vae.decode(z));
     expect(await readFloats(device, await vae.reconstructToBuffer(x(5)))).toEqual(await vae.reconstruct(x(5)));
     expect(cache.size).toBe(compiled);
-    // Fewer rows than the batch run in a plan of their own size where that compiles nothing (the
-    // MLP's kernels are shape-generic), and padded to the batch where it would (the conv layers').
+    // Fewer rows than the batch run in a plan of their own size, as that compiles nothing: the
+    // products are shape-generic, and the other kernels read their row counts from their bindings.
+    const padded = (await vae.reconstruct(x(32))).subarray(0, 5 * 784);
     const planned = vi.spyOn(vae, 'plan');
-    await vae.reconstructToBuffer(x(5));
-    expect(planned.mock.calls.map(([kind, rows]) => [kind, rows])).toEqual([['reconstruct', 'arch' in config ? 32 : 5]]);
+    const own = await readFloats(device, await vae.reconstructToBuffer(x(5)));
+    expect(planned.mock.calls.map(([kind, rows]) => [kind, rows])).toEqual([['reconstruct', 5]]);
     expect(cache.size).toBe(compiled);
+    // Its rows are those of the batch's plan: each kernel stops at the rows bound, none reads past them.
+    expectClose(own, padded, { atol: 1e-6, rtol: 1e-5 }, 'reconstructed in a plan of 5 rows against the first 5 of 32');
     vae.destroy();
   });
 

@@ -17,7 +17,10 @@
 // a layer's weight and input gradients, which both read dPre. Tensors stored as f16 (a model's
 // half-precision activations) are named in each kernel's `f16` list from their dtype. The im2col
 // matrix and the row-major copy of an f16 tensor are f16 too: they only move its values, so they
-// lose nothing, and the largest buffer of a conv layer takes half the bytes.
+// lose nothing, and the largest buffer of a conv layer takes half the bytes. Every kernel here but
+// the implicit GEMM's and the weight gradients' reads its batch from its output binding
+// (`sizedByBinding`), and the products are the model's shape-generic matmuls on software
+// adapters, so a forward graph of fewer rows than the training batch compiles nothing new.
 import type { Activation } from '../../../shaders/activation';
 import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convDims, CONV_VARIANTS, weightGradSplits, type ConvGeometry } from '../../../shaders/conv';
 import { biasGradThreads, convBiasGrad, convBiasGradSlices } from '../../../shaders/conv-sums';
@@ -106,7 +109,7 @@ function rowsOf(g: Recorder, t: Tensor, batch: number, channels: number, pixels:
   return once(t, `rows:${batch}x${channels}x${pixels}`, () => {
     const rows = g.tensor(`${t.name}.rows`, [batch * pixels, channels]);
     rows.dtype = t.dtype;
-    g.graph.add(channelsToRows({ batch, channels, pixels, f16: halfNames({ t, rows }) }), { t, rows });
+    g.graph.add(channelsToRows({ batch, channels, pixels, f16: halfNames({ t, rows }), sizedByBinding: true }), { t, rows });
     return rows;
   });
 }
@@ -117,7 +120,7 @@ function colsOf(g: Recorder, x: Tensor, geom: ConvGeometry): Tensor {
   return once(x, `col:${JSON.stringify(geom)}`, () => {
     const col = g.tensor(`${x.name}.col`, [d.N * d.OHW, d.CinKK]);
     col.dtype = x.dtype;
-    g.graph.add(im2col({ ...geom, f16: halfNames({ x, col }) }), { x, col });
+    g.graph.add(im2col({ ...geom, f16: halfNames({ x, col }), sizedByBinding: true }), { x, col });
     return col;
   });
 }
@@ -143,7 +146,7 @@ export function recordConvForward(g: Recorder, geom: ConvGeometry, x: Tensor, w:
   const method = methodFor(g, geom, 'forward');
   if (method !== 'im2col') {
     const resources = { x, w, ...epilogueResources(e), y };
-    g.graph.add(conv2dForward({ ...geom, variant: method, subgroups: g.kernels.subgroups, ...epilogueParams(e), f16: halfNames(resources) }), resources);
+    g.graph.add(conv2dForward({ ...geom, variant: method, subgroups: g.kernels.subgroups, ...epilogueParams(e), f16: halfNames(resources), sizedByBinding: method !== 'implicit-gemm' }), resources);
     return;
   }
   // The product stores the feature map channels-first through the epilogue: no transpose pass.
@@ -157,7 +160,7 @@ export function recordConvInputGrad(g: Recorder, geom: ConvGeometry, dy: Tensor,
   const method = methodFor(g, geom, 'dX');
   if (method !== 'im2col') {
     const resources = { dy, w, ...epilogueResources(e), dx };
-    g.graph.add(conv2dInputGrad({ ...geom, variant: method, subgroups: g.kernels.subgroups, ...epilogueParams(e), f16: halfNames(resources) }), resources);
+    g.graph.add(conv2dInputGrad({ ...geom, variant: method, subgroups: g.kernels.subgroups, ...epilogueParams(e), f16: halfNames(resources), sizedByBinding: method !== 'implicit-gemm' }), resources);
     return;
   }
   const d = convDims('conv_input_grad', geom);
@@ -165,7 +168,7 @@ export function recordConvInputGrad(g: Recorder, geom: ConvGeometry, dy: Tensor,
   const operands = { a: rowsOf(g, dy, d.N, d.Cout, d.OHW), b: w, c: dcol };
   g.graph.add(product(g, d.N * d.OHW, d.CinKK, d.Cout, false, false, operands), operands);
   const out = { dcol, ...epilogueResources(e), dx };
-  g.graph.add(col2im({ ...geom, ...epilogueParams(e), f16: halfNames(out) }), out);
+  g.graph.add(col2im({ ...geom, ...epilogueParams(e), f16: halfNames(out), sizedByBinding: true }), out);
 }
 
 /** dw [Cout, Cin, k, k] = the correlation of dy [N, Cout, OH, OW] with x [N, Cin, H, W]. */

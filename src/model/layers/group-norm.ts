@@ -60,7 +60,7 @@ export class GroupNorm implements Module {
     const y = producedBy(g.tensor(this.name, x.shape), activation);
     if (g.precision === 'f16' && activation !== 'none') y.dtype = 'f16'; // a hidden activation (precision.ts)
     const stats = g.tensor(`${this.name}.stats`, [rows, this.spec.groups, 2]);
-    g.graph.add(groupNormForward({ ...shape, activation, f16: halfNames({ x, y }) }), { x, gamma: g.param(`${this.name}.weight`), beta: g.param(`${this.name}.bias`), y, stats });
+    g.graph.add(groupNormForward({ ...shape, activation, f16: halfNames({ x, y }), sizedByBinding: true }), { x, gamma: g.param(`${this.name}.weight`), beta: g.param(`${this.name}.bias`), y, stats });
     const backward: Backward = (gb, dy, needInputGrad) => {
       let dPre = dy.t;
       if (!dy.pre && activation !== 'none') {

@@ -48,7 +48,7 @@ export class Upsample implements Module {
     const y = g.tensor(this.name, [rows, ...out]);
     y.activation = x.activation;
     y.dtype = x.dtype; // an f16 hidden activation stays f16 (precision.ts)
-    g.graph.add(upsampleForward({ ...shape, f16: halfNames({ x, y }) }), { x, y });
+    g.graph.add(upsampleForward({ ...shape, f16: halfNames({ x, y }), sizedByBinding: true }), { x, y });
     const backward: Backward = (gb, dy, needInputGrad) => {
       if (!needInputGrad) return null;
       const dx = gb.tensor(`d_${this.name}.in`, x.shape);
