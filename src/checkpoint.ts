@@ -1,8 +1,7 @@
 // Checkpoints as safetensors: one F32 tensor per parameter under the names of params.ts (PyTorch
 // layout, weights [out, in]) and the model configuration as JSON in the metadata, so a file alone
 // rebuilds its model. A PyTorch user loads it with `safetensors.torch.load_file`.
-import { DEFAULT_CONFIG, resolveConfig, type VaeConfig } from './model/config';
-import { checkKnownKeys } from './edit-distance';
+import { resolveConfig, type VaeConfig } from './model/config';
 import { paramLayout } from './model/build';
 import { tensorsByName } from './model/params';
 import { VAE, type VaeOptions } from './model/vae';
@@ -54,7 +53,6 @@ export function readCheckpoint(data: Uint8Array | ArrayBuffer, source = 'checkpo
   let config: VaeConfig;
   try {
     const stored = JSON.parse(metadata.config);
-    checkKnownKeys('config field', Object.keys(stored), Object.keys(DEFAULT_CONFIG));
     config = resolveConfig(stored);
   } catch (e) {
     throw new CheckpointError(`${source} has an invalid model configuration: ${(e as Error).message}`);

@@ -3,11 +3,15 @@
 // and bad options or data, each refused with a ConfigError that names the problem before any GPU
 // work.
 import { describe, expect, it } from 'vitest';
-import { loadCheckpoint, saveCheckpoint } from '../src/checkpoint';
+import { loadCheckpoint, readCheckpoint, saveCheckpoint } from '../src/checkpoint';
 import { loadMnistNode } from '../src/data/mnist-node';
+import { ConfigError } from '../src/errors';
 import { acquireNodeDevice } from '../src/gpu/node-device';
 import { concernsUs, errorOperation, modelLabelPrefix } from '../src/gpu/labels';
+import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors';
+import { resolveConfig } from '../src/model/config';
 import { VAE, type VaeOptions } from '../src/model/vae';
+import { readTrainingState, saveTrainingState } from '../src/training-state';
 import { gpu } from './helpers/gpu';
 
 const tiny = { hidden: [16], latent: 3 };
@@ -143,6 +147,40 @@ describe('bad options and data are refused by name, before any GPU work', async 
     await expect(VAE.create({ latentSize: 4 } as never, { device })).rejects.toThrow(/unknown config field 'latentSize' \(did you mean 'latent'\?\)/);
     await expect(VAE.create({ imageShape: '28x28' as never }, { device })).rejects.toThrow(/imageShape must be \[rows, cols\]/);
     await expect(VAE.create({ inputDim: 798, imageShape: [28.5, 28] }, { device })).rejects.toThrow(/imageShape must be \[rows, cols\], two positive integers/);
+  });
+
+  it('resolveConfig refuses a misspelt config field with the words VAE.create uses', async () => {
+    const misspelt = { hiden: [3], latnet: 4 } as never;
+    const refusal = /^unknown config field 'hiden' \(did you mean 'hidden'\?\); the config fields are inputDim, /;
+    expect(() => resolveConfig(misspelt)).toThrow(ConfigError);
+    expect(() => resolveConfig(misspelt)).toThrow(refusal);
+    expect(() => resolveConfig(null as never)).toThrow(/^a model's configuration is an object of VaeConfig fields \(e\.g\. \{ latent: 20 \}\), got null$/);
+    const { device } = await gpu();
+    await expect(VAE.create(misspelt, { device })).rejects.toThrow(refusal);
+  });
+
+  it('a saved configuration with a field this version does not know is refused, naming it once', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create(tiny, { device, batch: 8 });
+    const progress = { step: 0, epochsDone: 0, epochStep: 0, stepsPerEpoch: 1, epochLossSum: 0, epochExamples: 0, seconds: 0 };
+    const [model, state] = [await saveCheckpoint(vae), await saveTrainingState(vae, {}, progress)];
+    vae.destroy();
+    const withField = (bytes: Uint8Array) => {
+      const { tensors, metadata } = decodeSafetensors(bytes);
+      return encodeSafetensors(tensors, { ...metadata, config: JSON.stringify({ ...JSON.parse(metadata.config!), hiden: [3] }) });
+    };
+    const named = (read: () => unknown) => {
+      try {
+        read();
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'not refused';
+    };
+    const checkpointRefusal = named(() => readCheckpoint(withField(model), 'm.safetensors'));
+    expect(checkpointRefusal).toMatch(/^m\.safetensors has an invalid model configuration: unknown config field 'hiden' \(did you mean 'hidden'\?\)/);
+    expect(checkpointRefusal.split('unknown config field').length).toBe(2);
+    expect(named(() => readTrainingState(withField(state), 's.safetensors'))).toMatch(/^s\.safetensors has an invalid model configuration: unknown config field 'hiden' \(did you mean 'hidden'\?\)/);
   });
 
   it('data that is not u8 pixels of this model\'s shape on this device', async () => {

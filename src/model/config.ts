@@ -4,6 +4,7 @@ import { ACTIVATIONS, type Activation } from '../../shaders/activation';
 import type { Binarize } from '../../shaders/batch';
 import { LIKELIHOODS, type Likelihood } from '../../shaders/likelihood';
 import { ConfigError, literal, shown } from '../errors';
+import { checkKnownKeys } from '../edit-distance';
 import { WEIGHT_INITS, type WeightInit } from './module';
 import { OBJECTIVES, type ObjectiveName } from './objectives/objective';
 
@@ -181,7 +182,16 @@ export function mostHalvings(rows: number, cols: number): number {
   return n;
 }
 
+/**
+ * `partial` with every default filled in, checked: a field this version does not know (a typo
+ * such as `hiden`) is refused, since it would otherwise be ignored; every field name ever written
+ * to a checkpoint or training state is still known.
+ */
 export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
+  if (partial === null || typeof partial !== 'object' || Array.isArray(partial)) {
+    throw new ConfigError(`a model's configuration is an object of VaeConfig fields (e.g. { latent: 20 }), got ${literal(partial)}`);
+  }
+  checkKnownKeys('config field', Object.keys(partial), Object.keys(DEFAULT_CONFIG));
   const c: VaeConfig = { ...DEFAULT_CONFIG, ...partial };
   // Convolutions start with the ReLU gain unless told otherwise (a fresh model only: a loaded one
   // brings its parameters).

@@ -8,7 +8,7 @@ import { describeAdapter, isDeviceGoneAfterSettling } from '../gpu/device';
 import { formatBytes, readFloats, writeData } from '../gpu/buffers';
 import { ConfigError, DeviceLimitError, GpuError } from '../errors';
 import { STREAM } from '../step-params';
-import { DEFAULT_CONFIG, resolveConfig, type VaeConfig } from './config';
+import { resolveConfig, type VaeConfig } from './config';
 import { evalSamples } from './graphs';
 import type { StepLoss } from './loss-ring';
 import { checkLogLikelihoodOptions, estimateLogLikelihood, type LogLikelihoodOptions, type LogLikelihoodResult } from './iwae-eval';
@@ -19,7 +19,6 @@ import { autotuneConvs } from './autotune-conv';
 import { convOpsOf } from './layers/conv-ops';
 import { defaultAutotuneCache } from './autotune-cache';
 import { checkPrecision } from './precision';
-import { checkKnownKeys } from '../edit-distance';
 import { checkCreationOptions, checkElboOptions, checkTcBatch, DEFAULT_TRAINING, lrAt, restateRefusal, type ElboResult, type VaeOptions } from './vae-options';
 import { checkNoLabels, checkRowsTakeNoise, checkRowValues, checkSource, copyLabels, rowsTypeError } from './vae-inputs';
 import { OutOfMemoryScopes } from './creation-scopes';
@@ -39,7 +38,6 @@ export class VAE extends VaeForward {
   static async create(config: Partial<VaeConfig>, opts: VaeOptions): Promise<VAE> {
     checkCreationOptions(opts);
     if (config === null || typeof config !== 'object') throw new ConfigError(`VAE.create's first argument is the model's configuration, an object (e.g. { latent: 20 }), got ${String(config)}`);
-    checkKnownKeys('config field', Object.keys(config), Object.keys(DEFAULT_CONFIG));
     const resolved = resolveConfig(config);
     if (opts.prepareTraining !== false) checkTcBatch(resolved.objective, opts.batch ?? DEFAULT_TRAINING.batch);
     const device = 'adapter' in opts.device && 'device' in opts.device ? opts.device.device : (opts.device as GPUDevice);
