@@ -62,6 +62,23 @@ describe('one run per folder', () => {
     expect(r.stderr, 'refused before the device').not.toContain('adapter:');
     expect(readdirSync(dir)).toEqual([LOCK_FILE]);
   });
+
+  it('a folder in use before its first checkpoint is refused for its holder, not for its files', async () => {
+    // What a run has written while it trains towards its first checkpoint.
+    const dir = join(root, 'starting');
+    mkdirSync(dir);
+    const other = liveProcess();
+    writeFileSync(join(dir, LOCK_FILE), `${other}\n`);
+    writeFileSync(join(dir, 'config.json'), '{}\n');
+    writeFileSync(join(dir, 'metrics.jsonl'), '');
+    const inUse = `${dir} is in use by another webgpu-vae train (process ${other}); wait for it to end, or give this run another --out`;
+    for (const argv of [['--resume', dir], ['--out', dir], ['--out', dir, '--force']]) {
+      const r = await runMain(['train', '--limit', '256', ...argv]);
+      expect(r.code, argv.join(' ')).toBe(1);
+      expect(r.stderr, argv.join(' ')).toContain(inUse);
+    }
+    expect(readdirSync(dir).sort()).toEqual([LOCK_FILE, 'config.json', 'metrics.jsonl']);
+  });
 });
 
 describe('outside the run', () => {

@@ -3,7 +3,9 @@
 // checkpoint of whichever saved last, each reporting success. A run now holds DIR/.webgpu-vae.lock
 // (created exclusively, holding its process id) from before the device starts until it ends; a
 // second process is refused, naming the first. A lock whose process is gone (killed, crashed) is
-// taken over. A process that restarts its own run (recovery.ts) holds it already.
+// taken over. A process that restarts its own run (recovery.ts) holds it already. The lock is
+// looked at before the folder's files are judged (checkRunDirFree), so that a run in progress is
+// named as such whatever it has written so far.
 import { mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, unlinkSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from './args';
@@ -35,6 +37,28 @@ function create(path: string): boolean {
   }
 }
 
+function inUse(dir: string, pid: number): UsageError {
+  return new UsageError(`${dir} is in use by another webgpu-vae train (process ${pid}); wait for it to end, or give this run another --out`);
+}
+
+/** The live process other than this one whose lock `path` holds, or null. */
+function otherLiveHolder(path: string): number | null {
+  const pid = holderOf(path);
+  return pid !== null && pid !== process.pid && processRuns(pid) ? pid : null;
+}
+
+/**
+ * Refuses run folder `dir` while another live process holds its lock, naming that process,
+ * without taking the lock. Called before the folder's files are judged: a run that has not yet
+ * written its first checkpoint leaves files that would otherwise be refused for what they are
+ * (no training state to resume, files a new run would overwrite) rather than for who holds them.
+ */
+export function checkRunDirFree(dir: string): void {
+  if (held.has(dir)) return;
+  const pid = otherLiveHolder(join(dir, LOCK_FILE));
+  if (pid !== null) throw inUse(dir, pid);
+}
+
 /**
  * Takes the lock of run folder `dir` (made if missing) for this process, or throws a UsageError
  * naming the process that holds it. Returns the function that gives it back.
@@ -54,10 +78,8 @@ export function lockRunDir(dir: string): () => void {
   }
   const path = join(dir, LOCK_FILE);
   for (let attempt = 0; !create(path); attempt++) {
-    const pid = holderOf(path);
-    if (pid !== null && pid !== process.pid && processRuns(pid)) {
-      throw new UsageError(`${dir} is in use by another webgpu-vae train (process ${pid}); wait for it to end, or give this run another --out`);
-    }
+    const pid = otherLiveHolder(path);
+    if (pid !== null) throw inUse(dir, pid);
     // Left by a process that is gone: taken over (once; a third process racing us wins).
     if (attempt > 0) throw new UsageError(`${dir} is being claimed by another webgpu-vae train at the same time; give this run another --out`);
     try { unlinkSync(path); } catch { /* removed by another process meanwhile */ }

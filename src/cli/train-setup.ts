@@ -14,6 +14,7 @@ import { exampleShape } from './io';
 import { toFlags } from './messages';
 import { isInside } from './output-file';
 import { checkRecordMatchesState, claimNewRunDir, readRunState } from './run-dir';
+import { checkRunDirFree } from './run-lock';
 import { DATA_SOURCES } from '../data/sources';
 import type { DatasetName } from './io';
 import { checkDataFlags, checkNormGroups, checkResumeFlags, configFields, dataFlags, DEFAULT_RUN, runFields, type Flags, type RunOptions } from './train-options';
@@ -45,6 +46,7 @@ function setUpResumedRun(f: Flags, resumeDir: string, restarting: boolean): RunS
   if (f['init-from'] !== undefined) throw new UsageError(`--init-from starts a new run from a model's parameters and --resume continues the run in ${resumeDir} from its own; give one of them`);
   const out = stringFlag('out', f.out);
   if (out !== undefined && resolvePath(out) !== resolvePath(resumeDir)) throw new UsageError(`--out ${out} and --resume ${resumeDir} differ; a resumed run stays in its folder, so leave out --out`);
+  checkRunDirFree(resumeDir);
   const resumed = readRunState(resumeDir);
   const savedRun = { ...DEFAULT_RUN, ...(resumed.run as Partial<RunOptions>), optimizer: resumed.training.optimizer, lr: resumed.training.lr, seed: resumed.training.seed };
   const config = resumed.config;
@@ -134,6 +136,7 @@ async function setUpNewRun(f: Flags): Promise<RunSetup> {
     // change the data a --resume checks against).
     throw new UsageError(`--out ${outDir} is inside --data-dir ${run.dataDir}: the run's pictures would join the training pictures; choose an --out outside it (e.g. runs/NAME)`);
   }
+  checkRunDirFree(outDir);
   claimNewRunDir(outDir, !!f.force);
   return { config, run, outDir, resumed: null, lrWas: null, precisionWas: null, initialParams };
 }
