@@ -3,6 +3,7 @@
 import { AUTOTUNE_MODES, type AutotuneMode } from '../src/model/autotune';
 import { PRECISIONS, type Precision } from '../src/model/precision';
 import { FULL_SWEEP, SHORT_SWEEP, type BenchEnv, type BenchOptions, type Impl } from './common';
+import { MIN_SOAK_SAMPLES } from './soak-verdict';
 
 /** `--soak`: a long training run sampled for leaks and drift (bench/soak.ts). */
 export interface SoakArgs {
@@ -33,7 +34,9 @@ Benchmarks (default: --step --profile plus a short sweep ${SHORT_SWEEP.join(',')
   --soak               a long run watched for leaks and drift: --steps training steps (default
                        10000), a test -ELBO every --eval-every (1000), and every --sample-every
                        (500) steps the GPU bytes and buffers, JS heap, RSS and step time; prints
-                       the series and a verdict (node only; bench/soak.ts)
+                       the series and a verdict, which needs two samples: --steps at least twice
+                       --sample-every (node only; bench/soak.ts). Exit status 0 no growth, 1
+                       growth found, 3 inconclusive (stopped before the second sample)
   --matmul-square N    add an N^3 case to the matmul table (default 1024; 0 on SwiftShader, where
                        the tiled variant takes minutes on it)
 
@@ -92,6 +95,14 @@ function intList(name: string, v: string): number[] {
 
 const KNOWN = new Set([...BOOLEAN, 'sweep', 'env', 'batch', 'hidden', 'latent', 'steps', 'blocks', 'rounds', 'warmup', 'impl', 'profile-reps', 'sweep-examples', 'examples', 'lr', 'matmul-square', 'autotune', 'matmul-batches', 'precision', 'eval-every', 'sample-every', 'test-examples']);
 
+/** A soak too short for the samples its verdict compares would run for nothing: refused before it starts. */
+function checkSoakSamples(steps: number, sampleEvery: number): void {
+  const samples = Math.floor(steps / sampleEvery);
+  if (samples >= MIN_SOAK_SAMPLES) return;
+  throw new UsageError(`--soak --steps ${steps} takes ${samples} sample${samples === 1 ? '' : 's'} (one every --sample-every ${sampleEvery} steps), ` +
+    `and its verdict compares at least ${MIN_SOAK_SAMPLES}: give --steps ${MIN_SOAK_SAMPLES * sampleEvery} or more, or a smaller --sample-every`);
+}
+
 export function parseArgs(argv: string[]): CliOptions {
   const given = new Map<string, string | true>();
   for (let i = 0; i < argv.length; i++) {
@@ -129,6 +140,7 @@ export function parseArgs(argv: string[]): CliOptions {
     steps: int('steps', 10000), evalEvery: int('eval-every', 1000), sampleEvery: int('sample-every', 500),
     examples: int('examples', 60000), testExamples: int('test-examples', 10000),
   } : null;
+  if (soak) checkSoakSamples(soak.steps, soak.sampleEvery);
 
   return {
     soak,

@@ -19,7 +19,7 @@ import { resolve } from 'node:path';
 import type { CDPSession, Page } from 'playwright';
 import { build, preview } from 'vite';
 import { launch } from '../tests/e2e/browser';
-import { formatSoak, soakVerdict, type SoakSample } from './soak-verdict';
+import { formatSoak, MIN_SOAK_SAMPLES, soakExitStatus, soakVerdict, type SoakSample } from './soak-verdict';
 import { heapGrowth, snapshotOfSession, summarizeHeap, type HeapGroup } from './heap-snapshot';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -90,6 +90,7 @@ function parse(argv: string[]) {
       opts[a === '--cycles' ? 'cycles' : a === '--steps' ? 'steps' : 'snapshotFrom'] = v;
     } else throw new Error(`unknown option ${a}; use --cycles N, --steps N, --snapshot-from N, --reuse-build, --json`);
   }
+  if (opts.cycles < MIN_SOAK_SAMPLES) throw new Error(`--cycles ${opts.cycles}: the verdict compares one sample per cycle, at least ${MIN_SOAK_SAMPLES}; give --cycles ${MIN_SOAK_SAMPLES} or more`);
   if (opts.snapshotFrom >= opts.cycles) throw new Error(`--snapshot-from ${opts.snapshotFrom} must be below --cycles ${opts.cycles}: the second snapshot is taken after the last cycle`);
   return opts;
 }
@@ -152,7 +153,7 @@ export async function main(argv: string[]): Promise<number> {
     const verdict = soakVerdict(samples, HEAP_BAND_BYTES);
     if (opts.json) console.log(JSON.stringify({ bench: 'soak_browser_verdict', cycles: opts.cycles, steps: opts.steps, chromium: browser.version(), ...verdict }));
     else console.log(`browser soak: ${opts.cycles} cycles of Start, ${opts.steps} steps, Reset in Chromium ${browser.version()}; ms/step is a cycle's time (model build included) over the steps it reached\n\n${formatSoak(samples, verdict, 'cycle')}`);
-    return verdict.pass ? 0 : 1;
+    return soakExitStatus(verdict);
   } finally {
     await browser.close();
     await new Promise<void>((r) => server.httpServer.close(() => r()));

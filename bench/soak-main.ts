@@ -1,13 +1,14 @@
 // Entry of `npm run bench -- --soak` (bin/bench.mjs sends --soak here): acquires the Node device,
 // loads MNIST, runs bench/soak.ts, prints each sample as it comes (stderr), then the series and
-// the verdict (stdout; one JSON object per line with --json). Exits 1 when the verdict finds growth.
+// the verdict (stdout; one JSON object per line with --json). Exits 1 when the verdict finds growth,
+// 3 when it is inconclusive (fewer than two samples: a run stopped early).
 // Ctrl-C stops the run at the next step and prints the verdict on the samples taken so far.
 import { describeAdapter } from '../src/gpu/device';
 import { acquireNodeDevice, releaseNodeGpu } from '../src/gpu/node-device';
 import { loadMnistNode } from '../src/data/mnist-node';
 import { parseArgs, USAGE, UsageError, type CliOptions } from './args';
 import { runSoak } from './soak';
-import { formatSoak } from './soak-verdict';
+import { formatSoak, soakExitStatus } from './soak-verdict';
 
 export async function main(argv: string[]): Promise<number> {
   let opts: CliOptions;
@@ -62,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
       console.log(`test -ELBO: ${result.evals.map((e) => `${e.step}: ${e.testLoss.toFixed(2)}`).join(', ')}\n`);
       console.log(formatSoak(result.samples, result.verdict));
     }
-    return result.verdict.pass ? 0 : 1;
+    return soakExitStatus(result.verdict);
   } finally {
     acquired.device.destroy();
     releaseNodeGpu();

@@ -11,6 +11,8 @@
 //   the median of the first quarter (a shared machine makes single samples noisy, medians less so).
 // RSS is reported with its projected growth but does not decide the verdict: the native allocator
 // and Dawn keep freed pages, so RSS moves in steps that are not leaks.
+// Growth is judged between samples: with fewer than MIN_SOAK_SAMPLES the verdict is inconclusive,
+// neither a pass nor growth found, and the soaks exit with their own status for it.
 
 /** One sample of a soak run. `rssBytes` and `gpuBytes`/`buffers` are null where they cannot be measured. */
 export interface SoakSample {
@@ -34,8 +36,19 @@ export interface SoakCheck {
 
 export interface SoakVerdict {
   pass: boolean;
+  /** Too few samples to judge: nothing was found either way (`pass` is false). */
+  inconclusive: boolean;
   checks: SoakCheck[];
 }
+
+/** The samples a verdict compares, at the least. */
+export const MIN_SOAK_SAMPLES = 2;
+
+/** Exit statuses of both soaks; 2 is theirs for a usage error or a failure. */
+export const SOAK_EXIT = { noGrowth: 0, growth: 1, inconclusive: 3 } as const;
+
+export const soakExitStatus = (verdict: SoakVerdict): number =>
+  verdict.inconclusive ? SOAK_EXIT.inconclusive : verdict.pass ? SOAK_EXIT.noGrowth : SOAK_EXIT.growth;
 
 export const HEAP_BAND_BYTES = 4 * 2 ** 20;
 export const STEP_TIME_BAND = 0.25;
@@ -92,7 +105,9 @@ function stepTimeFlat(samples: SoakSample[]): SoakCheck {
 }
 
 export function soakVerdict(samples: SoakSample[], heapBandBytes = HEAP_BAND_BYTES): SoakVerdict {
-  if (samples.length < 2) return { pass: false, checks: [{ name: 'samples', pass: false, detail: `${samples.length} sample(s); a verdict needs at least two` }] };
+  if (samples.length < MIN_SOAK_SAMPLES) {
+    return { pass: false, inconclusive: true, checks: [{ name: 'samples', pass: false, detail: `${samples.length} sample(s); a verdict compares at least ${MIN_SOAK_SAMPLES}` }] };
+  }
   const checks = [
     noGrowth('GPU bytes', samples.map((s) => s.gpuBytes), MiB),
     noGrowth('GPU buffers', samples.map((s) => s.buffers), String),
@@ -101,7 +116,7 @@ export function soakVerdict(samples: SoakSample[], heapBandBytes = HEAP_BAND_BYT
   ];
   const rss = samples.map((s) => s.rssBytes);
   if (rss.every((v) => v !== null)) checks.push(flatWithin('RSS', samples, rss as number[], 32 * 2 ** 20, true));
-  return { pass: checks.every((c) => c.pass || c.informational), checks };
+  return { pass: checks.every((c) => c.pass || c.informational), inconclusive: false, checks };
 }
 
 /** The series as a fixed-width table and the verdict, for the terminal and RESULTS.md. */
@@ -110,7 +125,7 @@ export function formatSoak(samples: SoakSample[], verdict: SoakVerdict, stepLabe
   const mib = (b: number) => (b / 2 ** 20).toFixed(2);
   const rows = samples.map((s) => `| ${s.step} | ${cell(s.gpuBytes, mib)} | ${cell(s.buffers, String)} | ${mib(s.heapBytes)} | ${cell(s.rssBytes, mib)} | ${cell(s.stepMs, (x) => x.toFixed(1))} |`);
   const lines = [`| ${stepLabel} | GPU MiB | buffers | heap MiB | RSS MiB | ms/step |`, '|---:|---:|---:|---:|---:|---:|', ...rows, ''];
-  for (const c of verdict.checks) lines.push(`- ${c.name}: ${c.informational ? 'info' : c.pass ? 'pass' : 'FAIL'} (${c.detail})`);
-  lines.push('', `verdict: ${verdict.pass ? 'no growth' : 'GROWTH or drift found'}`);
+  for (const c of verdict.checks) lines.push(`- ${c.name}: ${verdict.inconclusive ? 'too few' : c.informational ? 'info' : c.pass ? 'pass' : 'FAIL'} (${c.detail})`);
+  lines.push('', `verdict: ${verdict.inconclusive ? 'inconclusive (too few samples to judge growth; nothing was found either way)' : verdict.pass ? 'no growth' : 'GROWTH or drift found'}`);
   return lines.join('\n');
 }

@@ -6,7 +6,7 @@ import { parseArgs, UsageError } from '../bench/args';
 import { trackBuffers } from '../bench/buffer-tracker';
 import { runSoak } from '../bench/soak';
 import { heapGrowth, summarizeHeap, takeHeapSnapshot } from '../bench/heap-snapshot';
-import { formatSoak, HEAP_BAND_BYTES, slope, soakVerdict, type SoakSample } from '../bench/soak-verdict';
+import { formatSoak, HEAP_BAND_BYTES, slope, soakExitStatus, soakVerdict, type SoakSample } from '../bench/soak-verdict';
 import { loadMnistNode } from '../src/data/mnist-node';
 import type { AcquiredDevice } from '../src/gpu/device';
 import { acquireNodeDevice } from '../src/gpu/node-device';
@@ -28,6 +28,19 @@ describe('soak arguments', () => {
     expect(() => parseArgs(['--eval-every', '10'])).toThrow(/--eval-every belongs to --soak/);
     expect(() => parseArgs(['--soak', '--env', 'chromium'])).toThrow(/node only/);
     expect(() => parseArgs(['--soak', '--sample-every', '0'])).toThrow(/--sample-every needs a positive integer/);
+  });
+
+  it('refuses a soak too short for the two samples its verdict compares, naming the steps it needs', () => {
+    expect(() => parseArgs(['--soak', '--steps', '500'])).toThrow(
+      /^--soak --steps 500 takes 1 sample \(one every --sample-every 500 steps\), and its verdict compares at least 2: give --steps 1000 or more, or a smaller --sample-every$/);
+    expect(() => parseArgs(['--soak', '--steps', '30', '--sample-every', '20'])).toThrow(/takes 1 sample .* give --steps 40 or more/);
+    expect(parseArgs(['--soak', '--steps', '1000']).soak).toMatchObject({ steps: 1000, sampleEvery: 500 });
+    expect(parseArgs(['--steps', '1']).soak).toBeNull();
+  });
+
+  it('refuses a browser soak of fewer than two cycles before it builds anything', async () => {
+    const { main } = await import('../bench/soak-browser');
+    await expect(main(['--cycles', '1'])).rejects.toThrow(/^--cycles 1: the verdict compares one sample per cycle, at least 2; give --cycles 2 or more$/);
   });
 });
 
@@ -55,8 +68,21 @@ describe('soak verdict', () => {
     expect(soakVerdict(flat(20, {}, (i) => ({ buffers: 20 + i }))).pass).toBe(false);
   });
 
-  it('needs two samples, and RSS alone never decides', () => {
-    expect(soakVerdict(flat(1)).pass).toBe(false);
+  it('with fewer than two samples finds nothing either way: inconclusive, with its own exit status', () => {
+    for (const samples of [flat(0), flat(1)]) {
+      const v = soakVerdict(samples);
+      expect(v).toMatchObject({ pass: false, inconclusive: true });
+      const text = formatSoak(samples, v);
+      expect(text).toContain(`- samples: too few (${samples.length} sample(s); a verdict compares at least 2)`);
+      expect(text).toMatch(/\nverdict: inconclusive \(too few samples to judge growth; nothing was found either way\)$/);
+      expect(text).not.toMatch(/FAIL|GROWTH/);
+      expect(soakExitStatus(v)).toBe(3);
+    }
+    expect(soakVerdict(flat(2)).inconclusive).toBe(false);
+    expect([soakExitStatus(soakVerdict(flat(20))), soakExitStatus(soakVerdict(flat(20, {}, (i) => ({ buffers: 20 + i }))))]).toEqual([0, 1]);
+  });
+
+  it('RSS alone never decides', () => {
     const rssGrows = soakVerdict(flat(20, {}, (i) => ({ rssBytes: (300 + 10 * i) * MiB })));
     expect(rssGrows.checks.find((c) => c.name === 'RSS')).toMatchObject({ pass: false, informational: true });
     expect(rssGrows.pass).toBe(true);
