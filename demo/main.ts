@@ -43,7 +43,7 @@ const present: PresentMode = params.get('present') === 'bitmap' || params.get('p
 
 const ui: PageRun = {
   state: 'starting', detail: '', model: null, testCount: 0,
-  step: 0, loss: NaN, epoch: 1, rate: 0, commandSent: false, loadedFrom: null,
+  step: 0, loss: NaN, epoch: 1, rate: 0, commandSent: false, loadedFrom: null, compiling: null,
 };
 
 const charts = new Charts({ elbo: $('chart-elbo'), terms: $('chart-terms'), speed: $('chart-speed') });

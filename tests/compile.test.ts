@@ -3,7 +3,7 @@
 // kernels of different graphs compile once. (Precision 'f16' and its refusals: f16.test.ts.)
 import { describe, expect, it } from 'vitest';
 import { matmul } from '../shaders/matmul';
-import { PipelineCache } from '../src/gpu/pipelines';
+import { PipelineCache, pipelineCacheFor } from '../src/gpu/pipelines';
 import { KernelGraph } from '../src/graph';
 import { VAE } from '../src/model/vae';
 import { expectScaled, f32, testData } from './helpers/compare';
@@ -11,7 +11,7 @@ import { gpu, runKernels } from './helpers/gpu';
 import { matmulRef } from './reference/dense';
 
 describe('pipeline compilation', () => {
-  it('reports n of N distinct pipelines, ending at N, and counts ones already compiled as done', async () => {
+  it('reports n of N distinct pipelines, ending at N, counts ones already compiled as done, and reports no graph that compiles nothing', async () => {
     const { device } = await gpu();
     const calls: [number, number][] = [], graphs: string[] = [];
     const vae = await VAE.create({ hidden: [24], latent: 4 }, { device, batch: 8, onCompileProgress: (done, total, graph) => { calls.push([done, total]); graphs.push(graph); } });
@@ -31,6 +31,14 @@ describe('pipeline compilation', () => {
     expect(new Set(graphs)).toEqual(new Set(['eval']));
     expect(calls[0][0]).toBe(0);
     expect(calls.at(-1)![0]).toBe(calls.at(-1)![1]);
+    // A graph of pipelines all compiled before (a reconstruction at another row count: its
+    // kernels take their sizes from uniforms and bindings) compiles nothing, and says nothing.
+    await vae.plan('reconstruct', 8);
+    calls.length = 0;
+    const cache = pipelineCacheFor(device), before = cache.size;
+    await vae.plan('reconstruct', 5);
+    expect(cache.size).toBe(before);
+    expect(calls).toEqual([]);
     vae.destroy();
   }, 300_000);
 

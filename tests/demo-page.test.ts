@@ -115,6 +115,10 @@ describe('the status line and the kept run\'s data', () => {
     expect(statusText({ ...facts, detail: 'evaluating the test set…' })).toBe('Training · epoch 3 · step 120 · −ELBO 151.23 · evaluating the test set…');
     expect(statusText({ ...facts, state: 'paused', detail: 'Loaded m.safetensors', loss: NaN })).toBe('Paused · epoch 3 · step 120 · Loaded m.safetensors');
     expect(statusText({ ...facts, state: 'idle', hasModel: false })).toBe('Ready. Choose settings and press Start.');
+    // Kernels compiled while paused (the pause's pictures) are said beside the pause, which stays a pause.
+    expect(statusText({ ...facts, state: 'paused', detail: 'drawing the pictures of this step…', compiling: 'Compiling the views: kernels 2/4…' })).toBe('Paused · epoch 3 · step 120 · −ELBO 151.23 · Compiling the views: kernels 2/4…');
+    expect(statusText({ ...facts, state: 'loading', detail: 'Compiling the model’s shaders…', compiling: 'Compiling the training step: kernels 6/19…' })).toBe('Compiling the training step: kernels 6/19…');
+    expect(statusText({ ...facts, state: 'loading', detail: 'Compiling the model’s shaders…', compiling: null })).toBe('Compiling the model’s shaders…');
     // Reset pressed while a model compiles: said at once, with the worker's progress, until Ready.
     expect(statusText({ ...facts, state: 'loading', detail: 'Compiling the training step: kernels 6/19…', resetting: true })).toBe('Resetting: stopping the model (Compiling the training step: kernels 6/19)…');
     expect(statusText({ ...facts, state: 'idle', hasModel: false, resetting: true })).toBe('Ready. Choose settings and press Start.');

@@ -134,6 +134,12 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'ready'; adapter: string; software: boolean; /** The device's WebGPU features ('shader-f16' decides the f16 option). */ features: string[] }
   | { type: 'state'; state: RunState; detail?: string }
+  /**
+   * The model compiles kernels for a graph (what it says, "Compiling the views: kernels 2/4…"),
+   * or has compiled them (null). The run's state stays as it was: a pause that draws its pictures
+   * with new kernels is still a pause, and Resume stays enabled.
+   */
+  | { type: 'compiling'; detail: string | null }
   | { type: 'dataset'; name: string; train: number; test: number; rows: number; cols: number }
   | { type: 'model'; config: VaeConfig; params: number; batch: number; precision: 'f32' | 'f16' }
   | { type: 'progress'; chunks: LossChunk[]; epoch: number; examplesPerSecond: number }

@@ -28,6 +28,8 @@ export interface PageRun {
   resetting?: boolean;
   /** The model file (its name less the extension) the model was loaded from; null for a run started here. */
   loadedFrom: string | null;
+  /** What the model is compiling, said in the status line beside the state (null when nothing). */
+  compiling: string | null;
 }
 
 /**
@@ -72,7 +74,11 @@ export function messageHandler(page: PageParts): (m: FromWorker) => void {
         if (m.software) $('speed-note').textContent = `Your browser gave this page a software GPU (${m.adapter}), which runs the shaders on the CPU. The defaults are small so an MNIST epoch still takes well under a minute; dSprites' 64×64 pictures take 5 (grey) to 16 (colour) times as long each, so give them fewer Training examples. On a real GPU, larger models such as 784-400-20 on all 60,000 images train many times faster.`;
         break;
       }
+      case 'compiling':
+        ui.compiling = m.detail;
+        break;
       case 'state':
+        ui.compiling = null; // a new state says what the worker does now
         ui.commandSent = false;
         ui.state = m.state;
         ui.detail = m.detail ?? '';

@@ -18,6 +18,8 @@ export interface StatusFacts {
   lossName: string;
   /** Reset was pressed and the worker has not said Ready yet (a model being compiled finishes its current kernels first). */
   resetting?: boolean;
+  /** Kernels being compiled ("Compiling the views: kernels 2/4…"), said in place of `detail` without changing the state. */
+  compiling?: string | null;
 }
 
 /**
@@ -33,7 +35,8 @@ export function lossName(config: VaeConfig | null): string {
   return plain ? '−ELBO' : 'training loss';
 }
 
-export function statusText(f: StatusFacts): string {
+export function statusText(facts: StatusFacts): string {
+  const f = facts.compiling ? { ...facts, detail: facts.compiling } : facts;
   const loss = Number.isFinite(f.loss) ? ` · ${f.lossName} ${f.loss.toFixed(2)}` : '';
   const where = `epoch ${f.epoch} · step ${f.step}${loss}`;
   if (f.resetting && f.state !== 'idle' && f.state !== 'starting') return `Resetting: stopping the model${f.detail ? ` (${f.detail.replace(/…$/, '')})` : ''}…`;

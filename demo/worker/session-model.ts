@@ -59,6 +59,7 @@ export function createModel(device: AcquiredDevice, settings: Settings, data: Lo
     // A model past what the browser's GPU process can hold crashed it, and left WebGPU unusable
     // until a browser restart; refused at plan time instead, with the batch or model that fits.
     memoryBudget: pageMemoryBudget(device),
-    onCompileProgress: (done, total, graph) => post({ type: 'state', state: 'loading', detail: `Compiling ${GRAPH_WORDS[graph] ?? 'the views'}: kernels ${done}/${total}…` }),
+    // Said beside the run's state, not as one: the views compile while training or paused too.
+    onCompileProgress: (done, total, graph) => post({ type: 'compiling', detail: done < total ? `Compiling ${GRAPH_WORDS[graph] ?? 'the views'}: kernels ${done}/${total}…` : null }),
   });
 }

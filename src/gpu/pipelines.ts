@@ -122,11 +122,14 @@ export class PipelineCache {
   /**
    * Every kernel compiled, all compiles in flight at once (createComputePipelineAsync, which Dawn
    * and browsers run on worker threads); identical kernels compile once. `onProgress` is called
-   * with (0, total) first and after each distinct pipeline is ready.
+   * with (0, total) first and after each distinct pipeline is ready, those compiled before
+   * counting as done at once; not at all when every one was compiled before (a status line would
+   * otherwise say "compiling" for a graph that compiles nothing).
    */
   async getAll(kernels: readonly Kernel[], onProgress?: CompileProgress): Promise<CompiledKernel[]> {
+    const compilesSome = kernels.some((k) => !this.has(k));
     const pending = kernels.map((k) => this.get(k));
-    if (onProgress) {
+    if (onProgress && compilesSome) {
       const distinct = new Map<string, Promise<CompiledKernel>>();
       kernels.forEach((k, i) => { if (!distinct.has(pipelineKey(k, 'library'))) distinct.set(pipelineKey(k, 'library'), pending[i]); });
       let done = 0;

@@ -194,6 +194,13 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page\'s layout and
     await focusReaches('pause', 'focus after Start');
     await page.keyboard.press('Enter');
     await focusReaches('resume', 'focus after Pause');
+    // While the pause draws its pictures (compiling the views' kernels the first time), the run is
+    // paused and Resume stays enabled: a compile once said 'loading' and disabled it, and an Enter
+    // pressed then was lost.
+    await paused(page);
+    const sincePaused = (await controlTimeline(page)).split('\n').filter((line, i, all) => i >= all.findIndex((l) => / s Paused · /.test(l)));
+    expect(sincePaused.length).toBeGreaterThan(0);
+    expect(sincePaused.filter((line) => !/enabled: [^|]*\bresume\b/.test(line)), 'lines of the pause with Resume disabled').toEqual([]);
     // Resume waits for the worker with Pause, Resume and Start all off: the focus waits for Pause,
     // and never lands on Reset, where the next Space would throw the model away.
     seen.clear();
