@@ -21,7 +21,7 @@ import { noWebGpuReason, showError, showSettingsError, clearError, describeError
 import { SavedRunOffer } from './ui/saved-run-offer';
 import { addViewExports } from './ui/view-export';
 import { RunLog } from './ui/run-log';
-import { messageHandler, runStem, type PageRun } from './ui/messages';
+import { fileStem, messageHandler, runStem, type PageRun } from './ui/messages';
 import { RunButtonFocus } from './ui/run-focus';
 import { UnsavedRun } from './ui/unsaved-run';
 import { controlStates } from './ui/control-states';
@@ -69,7 +69,8 @@ const runLog = new RunLog();
 if ('scrollRestoration' in history) history.scrollRestoration = 'manual';
 const offer = new SavedRunOffer($('saved-run'), async (run) => {
   clearError();
-  ui.loadedFrom = null; // a kept run is named by its steps alone
+  onLoadAccepted = null; // the model that comes is the kept run's, not a file's
+  ui.loadedFrom = run.loadedFrom ? fileStem(run.loadedFrom) : null; // a kept run of a loaded model still names its file
   resetViews();
   // The locked form shows what the run goes on with (the model's fields follow from the worker's 'model').
   writeSettings(form, run.settings);
@@ -103,7 +104,8 @@ function sizeViewsForSettings(): void {
   if (ui.model) return;
   const side = picker.expectedSide(), given = Number((form.elements.namedItem('latent') as HTMLInputElement).value);
   const latent = Number.isInteger(given) && given >= 1 ? given : DEFAULTS.latent;
-  const count = picker.expectedClasses();
+  const subset = Number((form.elements.namedItem('subset') as HTMLInputElement).value);
+  const count = picker.expectedClasses(Number.isInteger(subset) && subset >= 1 ? subset : Infinity);
   const classes = (form.elements.namedItem('conditional') as HTMLInputElement).checked ? count : 0;
   views.size({ imgW: side, imgH: side, tests: RECON_COUNT, classes, latent });
   const choice = $<HTMLSelectElement>('dataset').value;
@@ -181,6 +183,8 @@ const onMessage = messageHandler({
   ui, form, views, charts, scatter, summary, traversal, sampleRows, runLog, unsaved, send,
   sizeViewsForSettings, resetViews, announce, refresh: () => { updateControls(); updateStatus(); },
   modelAccepted: () => { onLoadAccepted?.(); onLoadAccepted = null; },
+  // A refused file: the next model (a Continue, a Start) is not the file's.
+  commandFailed: () => { onLoadAccepted = null; },
 });
 
 /** The chosen data; generated and split sets follow the form's seed. */
@@ -245,6 +249,7 @@ button('reset').onclick = act(() => {
   if (ask) return showNotice(ask);
   ui.model = null;
   ui.loadedFrom = null;
+  onLoadAccepted = null;
   // Said at once: a model still compiling stops only after the kernels in flight (seconds on a software GPU).
   ui.resetting = true;
   offer.hide();
@@ -262,7 +267,7 @@ $<HTMLInputElement>('load').onchange = act(async () => {
   const bytes = await file.arrayBuffer();
   const data = dataSource();
   onLoadAccepted = () => {
-    ui.loadedFrom = file.name.replace(/\.[^.]*$/, '');
+    ui.loadedFrom = fileStem(file.name);
     offer.hide();
     Object.assign($('stored'), { textContent: unsaved.started(isKeptSource(data)), title: '' });
   };

@@ -41,6 +41,6 @@ describe('the scatter plot\'s markers past ten classes', () => {
     expect(new Set(looks.map((l) => `${l.colour} ${l.marker}`)).size).toBe(30);
     expect(looks.slice(0, 10).every((l) => l.marker === 'dot')).toBe(true);
     expect(looks.slice(0, 10).map((l) => l.colour)).toEqual(PALETTE);
-    expect([classMarker(10).marker, classMarker(20).marker]).toEqual(['ring', 'square']);
+    expect([classMarker(10).marker, classMarker(20).marker]).toEqual(['ring', 'plus']);
   });
 });

@@ -65,6 +65,8 @@ export interface SavedRun {
   data?: KeptSource;
   /** Names the run across its saves (a continued run keeps it), so its chart history is found; absent in older runs. */
   runId?: string;
+  /** The model file the run started from (its name), which the run's saved files name; absent for a run started anew. */
+  loadedFrom?: string;
 }
 
 /** A new run's name: unique enough to tell this browser's runs apart. */

@@ -130,9 +130,12 @@ export class DataPicker {
     return 28;
   }
 
-  /** The classes the chosen data has: a conditional model's rows, the scatter legend's labels. */
-  expectedClasses(): number {
-    return classCount(this.choice, this.idx.classes());
+  /**
+   * The classes the chosen data has, training on its first `subset` examples (the Training
+   * examples field): a conditional model's rows, the scatter legend's labels.
+   */
+  expectedClasses(subset: number): number {
+    return classCount(this.choice, this.idx.classes(subset));
   }
 
   /** Why Start cannot run yet with this choice, or null. */

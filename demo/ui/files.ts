@@ -4,12 +4,13 @@
 // that is not IDX (a README, a picture) or cannot be read (a dropped folder) is listed as ignored
 // rather than blocking Start. The bytes go to the worker, which parses and validates them with
 // the library's IDX reader.
+import { heldOutCount, TEST_LIMIT } from '../shared/data-limits';
 import type { DataSource, IdxPair } from '../shared/protocol';
 
 interface Picked {
   file: File; bytes: ArrayBuffer; ndims: number; test: boolean;
-  /** A label file's largest label (null for an image file, or labels that could not be read). */
-  topLabel: number | null;
+  /** A label file's labels (null for an image file, or a label file the worker's reader will refuse). */
+  labels: Uint8Array | null;
 }
 interface Ignored { file: File; why: string }
 
@@ -36,19 +37,22 @@ async function idxBytes(bytes: ArrayBuffer): Promise<Uint8Array> {
 }
 
 /**
- * The largest label of an IDX label file (idx1: 8 bytes of header, then one byte a label), or
- * null when the file cannot be read whole; the worker's reader says what is wrong with it at Start.
+ * The labels of an IDX label file (idx1 of unsigned bytes: a 4-byte magic 0 0 8 1, a big-endian
+ * count, then one byte a label), or null when it is not exactly that: the worker's reader refuses
+ * such a file at Start and says why, and until then it decides nothing on the page.
  */
-async function topLabel(bytes: ArrayBuffer): Promise<number | null> {
+async function idxLabels(bytes: ArrayBuffer): Promise<Uint8Array | null> {
   try {
     const all = await idxBytes(bytes);
-    let top = -1;
-    for (let i = 8; i < all.length; i++) if (all[i] > top) top = all[i];
-    return top >= 0 ? top : null;
+    if (all.length < 8 || all[0] !== 0 || all[1] !== 0 || all[2] !== 0x08 || all[3] !== 1) return null;
+    const count = new DataView(all.buffer, all.byteOffset, 8).getUint32(4);
+    return all.length === 8 + count && count > 0 ? all.subarray(8) : null;
   } catch {
     return null;
   }
 }
+
+const largest = (labels: Uint8Array): number => labels.reduce((top, v) => Math.max(top, v), 0);
 
 export class DatasetFiles {
   private picked: Picked[] = [];
@@ -74,7 +78,7 @@ export class DatasetFiles {
       const test = /t10k|test/i.test(file.name);
       // A file of the same kind and split replaces the earlier one.
       this.picked = this.picked.filter((p) => !(p.ndims === ndims && p.test === test));
-      this.picked.push({ file, bytes, ndims, test, topLabel: ndims === 1 ? await topLabel(bytes) : null });
+      this.picked.push({ file, bytes, ndims, test, labels: ndims === 1 ? await idxLabels(bytes) : null });
     }
     this.render();
     this.onChange();
@@ -97,12 +101,19 @@ export class DatasetFiles {
   }
 
   /**
-   * The classes a conditional model on these files has, counted as the worker counts them (one per
-   * label value up to the largest of both splits), or null before a label file is read.
+   * The classes a conditional model on these files has, counted as the worker counts them: one per
+   * label value up to the largest among the `subset` training examples it keeps and its test
+   * examples (the test file's first TEST_LIMIT, or the training file's held-out tail). Null while
+   * the labels are missing or would be refused.
    */
-  classes(): number | null {
-    const tops = this.picked.map((p) => p.topLabel).filter((t): t is number => t !== null);
-    return tops.length ? Math.max(...tops) + 1 : null;
+  classes(subset: number): number | null {
+    const trainFile = this.find(1, false), testFile = this.find(1, true);
+    const train = trainFile?.labels;
+    if (!train || (testFile && !testFile.labels)) return null;
+    const held = testFile ? 0 : heldOutCount(train.length);
+    const test = testFile ? testFile.labels! : train.subarray(train.length - held);
+    const kept = train.subarray(0, Math.min(subset, train.length - held));
+    return Math.max(largest(kept), largest(test.subarray(0, TEST_LIMIT))) + 1;
   }
 
   /** Whether no file is listed (taken or ignored). */

@@ -38,6 +38,9 @@ export interface PageRun {
  */
 export const runStem = (ui: PageRun, step = ui.step): string => `step-${step}${ui.loadedFrom ? `-after-${ui.loadedFrom}` : ''}`;
 
+/** A file's name less its extension (`demo-model.safetensors` -> `demo-model`). */
+export const fileStem = (name: string): string => name.replace(/\.[^.]*$/, '');
+
 export interface PageParts {
   ui: PageRun;
   form: HTMLFormElement;
@@ -58,12 +61,14 @@ export interface PageParts {
   refresh: () => void;
   /** The worker built the model it was asked for (a file loaded, a run started). */
   modelAccepted: () => void;
+  /** The worker reported a failure (a refused file among them): what waited for its model is dropped. */
+  commandFailed: () => void;
 }
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
 export function messageHandler(page: PageParts): (m: FromWorker) => void {
-  const { ui, form, views, charts, scatter, summary, traversal, sampleRows, runLog, unsaved, send, sizeViewsForSettings, resetViews, announce, refresh, modelAccepted } = page;
+  const { ui, form, views, charts, scatter, summary, traversal, sampleRows, runLog, unsaved, send, sizeViewsForSettings, resetViews, announce, refresh, modelAccepted, commandFailed } = page;
   return (m: FromWorker): void => {
     switch (m.type) {
       case 'ready': {
@@ -183,6 +188,7 @@ export function messageHandler(page: PageParts): (m: FromWorker) => void {
         unsaved.savedTo(m.step); // the step the saved weights are of
         break;
       case 'error': {
+        commandFailed();
         $('notice').hidden = true; // a "restarting…" note would contradict the error
         const { title, text } = describeError(m.kind, m.message);
         const recover = $<HTMLButtonElement>('recover');

@@ -10,11 +10,14 @@ import { labelName } from './data-classes';
  */
 export const PALETTE = ['#3b9cff', '#ff8c1a', '#3ddc55', '#ff3333', '#b48cff', '#fff04d', '#ff66cc', '#00d0c0', '#e0e0e0', '#b5793c'];
 
-/** Past ten classes (the user's IDX files may have more) the colours come round again in another shape. */
-export const MARKERS = ['dot', 'ring', 'square'] as const;
+/**
+ * Past ten classes (the user's IDX files may have more) the colours come round again in another
+ * shape: a ring, then a plus. (A filled square was a dot at the plot's point size.)
+ */
+export const MARKERS = ['dot', 'ring', 'plus'] as const;
 export type Marker = (typeof MARKERS)[number];
 
-/** How `label`'s points are drawn: 30 classes are told apart; past that, markers repeat. */
+/** How `label`'s points are drawn: 30 classes are told apart (dots, rings, pluses); past that, markers repeat. */
 export function classMarker(label: number): { colour: string; marker: Marker } {
   return { colour: PALETTE[label % PALETTE.length], marker: MARKERS[Math.floor(label / PALETTE.length) % MARKERS.length] };
 }
@@ -22,15 +25,17 @@ export function classMarker(label: number): { colour: string; marker: Marker } {
 /** Draws one marker of radius `r` centred at (x, y) in `colour`. */
 export function drawMarker(ctx: CanvasRenderingContext2D, marker: Marker, colour: string, x: number, y: number, r: number): void {
   ctx.beginPath();
-  if (marker === 'square') {
-    ctx.fillStyle = colour;
-    ctx.fillRect(x - r * 0.9, y - r * 0.9, 1.8 * r, 1.8 * r);
-    return;
-  }
-  if (marker === 'ring') {
+  if (marker !== 'dot') {
+    // Strokes a little larger than the dot, so that their open middle shows at the plot's size.
     ctx.strokeStyle = colour;
     ctx.lineWidth = Math.max(1.2, r * 0.45);
-    ctx.arc(x, y, r * 0.8, 0, 2 * Math.PI);
+    if (marker === 'ring') {
+      ctx.arc(x, y, r, 0, 2 * Math.PI);
+    } else {
+      const arm = 1.5 * r;
+      ctx.moveTo(x - arm, y); ctx.lineTo(x + arm, y);
+      ctx.moveTo(x, y - arm); ctx.lineTo(x, y + arm);
+    }
     ctx.stroke();
     return;
   }

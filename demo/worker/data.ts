@@ -5,6 +5,7 @@
 // pictures decoded here (generated.ts). The last set of each kind of source is cached, so
 // restarting with another subset size does not download again, while trying one image size
 // after another does not keep every decoded copy (about 1 GB per 5,000 pictures at 256x256 RGB).
+import { heldOutCount, TEST_LIMIT } from '../shared/data-limits';
 import { DataError, mnistFromIdx, type Dataset } from '../../src/index';
 import { exampleSize } from '../../src/data/mnist';
 import type { DataSource, IdxPair } from '../shared/protocol';
@@ -24,9 +25,7 @@ export interface LoadedData {
 
 type Splits = { train: Split; test: Split; warnings?: string[]; drawn?: DrawnOnGpu };
 
-/** Test examples used for the per-epoch test -ELBO and the latent scatter: enough for a stable
- *  estimate and a readable plot, few enough not to stall training on a software GPU. */
-export const TEST_LIMIT = 1000;
+export { TEST_LIMIT } from '../shared/data-limits';
 
 const MNIST = {
   train: { images: 'train-images-idx3-ubyte.gz', labels: 'train-labels-idx1-ubyte.gz' },
@@ -82,7 +81,7 @@ async function fileSplits(source: Extract<DataSource, { kind: 'files' }>): Promi
     return { train, test };
   }
   // No test files: hold out the last tenth of the training file (at most TEST_LIMIT examples).
-  const held = Math.min(TEST_LIMIT, Math.max(1, Math.floor(train.count / 10)));
+  const held = heldOutCount(train.count);
   if (train.count < 2) throw new DataError(`${source.train.imagesName} holds ${train.count} image; a few hundred are needed to train`);
   return { train: slice(train, 0, train.count - held, `${source.name}-train`), test: slice(train, train.count - held, train.count, `${source.name}-heldout`) };
 }

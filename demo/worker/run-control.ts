@@ -22,7 +22,8 @@ export async function takeSnapshot(s: Session): Promise<void> {
   // Storage runs beside training; a failure (private mode, quota) costs only the reload offer.
   const model = describeShape(s.vae.config, PAGE_SYMBOLS);
   const runId = current.built.runId;
-  storeRun({ state, settings, model, step, epoch: s.currentEpoch, loss: s.lastLoss, savedAt: Date.now(), data: source, runId })
+  const { loadedFrom } = current.built;
+  storeRun({ state, settings, model, step, epoch: s.currentEpoch, loss: s.lastLoss, savedAt: Date.now(), data: source, runId, ...(loadedFrom ? { loadedFrom } : {}) })
     .then(() => post({ type: 'stored', step, runId }))
     .catch((e) => console.warn(`could not keep the run in browser storage: ${(e as Error).message}`));
 }
@@ -78,10 +79,11 @@ const buildContext: BuildContext = {
 /**
  * A model for `source` in place of the current one (see buildSession), kept to rebuild after a
  * loss; with the metadata of the model file it read, for a 'load' (empty otherwise).
- * `runId` names the run in browser storage (a continued run keeps its own).
+ * `runId` names the run in browser storage (a continued run keeps its own), `loadedFrom` the model
+ * file it started from (a loaded file's name; a continued run keeps its own).
  */
-export async function build(settings: Settings, source: DataSource, origin: Origin = { kind: 'new' }, runId = newRunId()): Promise<{ session: Session; fileMetadata: Record<string, string> }> {
+export async function build(settings: Settings, source: DataSource, origin: Origin = { kind: 'new' }, runId = newRunId(), loadedFrom = origin.kind === 'file' ? origin.name : undefined): Promise<{ session: Session; fileMetadata: Record<string, string> }> {
   const { session: s, data, fileMetadata } = await buildSession(buildContext, settings, source, origin);
-  current.built = { settings, data, source, runId };
+  current.built = { settings, data, source, runId, ...(loadedFrom ? { loadedFrom } : {}) };
   return { session: s, fileMetadata: fileMetadata ?? {} };
 }

@@ -25,7 +25,7 @@ export interface WorkerState {
   present: PresentMode;
   session: Session | null;
   /** What the current model was built from, to rebuild it on a new device after a loss. */
-  built: { settings: Settings; data: LoadedData; source: DataSource; runId: string } | null;
+  built: { settings: Settings; data: LoadedData; source: DataSource; runId: string; loadedFrom?: string } | null;
   /** The last training state read back (every SAVE_EVERY_STEPS steps or SAVE_EVERY_SECONDS, epoch end, pause, load): what a lost device restarts from. */
   snapshot: { state: Uint8Array; step: number } | null;
   lost: boolean;

@@ -42,7 +42,7 @@ async function handle(msg: ToWorker): Promise<void> {
       // The browser keeps one run for all the demo's tabs: another tab may have kept its own since the offer.
       if (saved.savedAt !== msg.savedAt) throw new Error('The run kept in this browser changed since this page offered it: another tab of the demo kept its own run (the browser keeps one, the latest). Reload the page to see the run it keeps now.');
       const state = readTrainingState(saved.state, 'the run saved in this browser');
-      current.session = (await build(saved.settings, msg.data, { kind: 'state', state }, saved.runId)).session;
+      current.session = (await build(saved.settings, msg.data, { kind: 'state', state }, saved.runId, saved.loadedFrom)).session;
       current.snapshot = { state: saved.state, step: saved.step };
       await drained();
       // "Continue" trains on, as the run did before the reload.

@@ -117,7 +117,7 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page\'s layout and
     await page.close();
   });
 
-  it('lays the views out for the classes of picked IDX label files before Start: 20 classes, 16 named rows, 20 legend markers', async () => {
+  it('lays the views out for the classes of picked IDX label files before Start, counted as the worker counts them: 20 classes, 16 named rows, 20 legend markers', async () => {
     const page = await open(1440);
     await page.selectOption('#dataset', 'files');
     await page.check('[name=conditional]');
@@ -143,6 +143,25 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page\'s layout and
     // Cleared, the files no longer say: the classes go back to the ten a label file is assumed to have.
     await page.click('#idx-clear');
     await expect.poll(() => page.locator('[data-testid=samples-rows] li').count(), { timeout: 10_000 }).toBe(10);
+    // Counted as the worker counts them: labels 10-19 only past the first 30 training examples,
+    // the held-out last tenth 0-9. All the training examples: 20 classes; Training examples 30: 10.
+    const split = Buffer.concat([header(0x801, [count]), Buffer.from(Array.from({ length: count }, (_, i) => (i >= 30 && i < 90 ? 10 : 0) + (i % 10)))]);
+    await page.setInputFiles('#idx-files', [
+      { name: 'train-images-idx3-ubyte', mimeType: 'application/octet-stream', buffer: images },
+      { name: 'train-labels-idx1-ubyte', mimeType: 'application/octet-stream', buffer: split },
+    ]);
+    await expect.poll(() => page.locator('[data-testid=samples-rows] li').count(), { timeout: 10_000 }).toBe(16);
+    await page.fill('[name=subset]', '30');
+    await page.locator('[name=subset]').blur();
+    await expect.poll(() => page.locator('[data-testid=samples-rows] li').count(), { timeout: 10_000 }).toBe(10);
+    expect(await page.locator('#scatter-legend .swatch').count()).toBe(10);
+    // A label file the worker will refuse (a byte more than its header counts) decides nothing.
+    await page.fill('[name=subset]', '6000');
+    await page.locator('[name=subset]').blur();
+    const corrupt = Buffer.concat([header(0x801, [count]), Buffer.alloc(count, 3), Buffer.from([255])]);
+    await page.setInputFiles('#idx-files', [{ name: 'train-labels-idx1-ubyte', mimeType: 'application/octet-stream', buffer: corrupt }]);
+    await expect.poll(() => page.locator('#scatter-legend .swatch').count(), { timeout: 10_000 }).toBe(10);
+    expect(await page.locator('[data-testid=samples-rows] li').count()).toBe(10);
     await page.close();
   });
 
