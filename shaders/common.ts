@@ -109,16 +109,20 @@ export function grid1D(items: number, workgroupSize: number): [number, number, n
   return [Math.ceil(groups / y), y, 1];
 }
 
-/** WGSL expression for the flat index under `grid1D` (needs `gid` and `nwg` builtins in scope). */
 /**
  * WGSL for the work items of the examples bound in `output`: its arrayLength in whole examples of
- * `perExample` elements (an f16 binding rounded up to 4 bytes counts no extra one), times the
- * items of one example. A kernel sized this way (`sizedByBinding`) serves every batch with one
- * pipeline, provided `output` is bound at exactly its examples.
+ * `perExample` elements, times the items of one example. A kernel sized this way
+ * (`sizedByBinding`) serves every batch with one pipeline, provided `output` is bound at exactly
+ * its examples: a longer binding gives wrong results. An f16 output (`half`) is bound rounded up
+ * to 4 bytes, one value more for an odd count, which whole examples of two or more values absorb;
+ * examples of one f16 value cannot be counted so, and are refused.
  */
-export const itemsOfBoundExamples = (output: string, perExample: number, itemsPerExample: number): string =>
-  `(arrayLength(&${output}) / ${perExample}u * ${itemsPerExample}u)`;
+export function itemsOfBoundExamples(output: string, perExample: number, itemsPerExample: number, half = false, kernel = 'kernel'): string {
+  if (half && perExample === 1) throw new ConfigError(`${kernel}: sizedByBinding cannot count examples of one f16 value (an odd count's binding holds one more); leave sizedByBinding out, or store ${output} as f32`);
+  return `(arrayLength(&${output}) / ${perExample}u * ${itemsPerExample}u)`;
+}
 
+/** WGSL expression for the flat index under `grid1D` (needs `gid` and `nwg` builtins in scope). */
 export const FLAT_INDEX_WGSL = (workgroupSize: number) => `(gid.x + gid.y * nwg.x * ${workgroupSize}u)`;
 
 /**

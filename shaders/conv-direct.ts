@@ -34,10 +34,10 @@ const block = (f: (i: number, j: number) => string, rows: number, cols: number) 
  * The opening of a direct kernel: one flat invocation index t per work item, none past `items`
  * (or, `sized`, past the items of the examples bound in the output: itemsOfBoundExamples).
  */
-const directHead = (items: number, sized?: { output: string; perExample: number; itemsPerExample: number }) => `@compute @workgroup_size(${DIRECT_CONV_TILE.WORKGROUP})
+const directHead = (items: number, sized?: { output: string; perExample: number; itemsPerExample: number; f16: HalfBindings | undefined }) => `@compute @workgroup_size(${DIRECT_CONV_TILE.WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = ${FLAT_INDEX_WGSL(DIRECT_CONV_TILE.WORKGROUP)};
-  if (t >= ${sized ? itemsOfBoundExamples(sized.output, sized.perExample, sized.itemsPerExample) : `${items}u`}) { return; }`;
+  if (t >= ${sized ? itemsOfBoundExamples(sized.output, sized.perExample, sized.itemsPerExample, sized.f16?.includes(sized.output), 'conv2d (direct)') : `${items}u`}) { return; }`;
 
 /** y [N, Cout, OH, OW] = epilogue(conv(x, w)). Needs `fn epilogue` and bindings x, w, y. */
 export function directForward(d: ConvDims, f16: HalfBindings | undefined, sizedByBinding = false): DirectKernel {
@@ -47,7 +47,7 @@ export function directForward(d: ConvDims, f16: HalfBindings | undefined, sizedB
   const items = d.N * CB * d.OH * PG;
   const pix = range(TP), ch = range(TC);
   const body = `
-${directHead(items, sizedByBinding ? { output: 'y', perExample: d.Cout * d.OHW, itemsPerExample: CB * d.OH * PG } : undefined)}
+${directHead(items, sizedByBinding ? { output: 'y', perExample: d.Cout * d.OHW, itemsPerExample: CB * d.OH * PG, f16 } : undefined)}
   let ox0 = i32(t % ${PG}u) * ${TP};
   let oy = i32((t / ${PG}u) % ${d.OH}u);
   let co0 = ((t / ${PG * d.OH}u) % ${CB}u) * ${TC}u;
@@ -86,7 +86,7 @@ export function directInputGrad(d: ConvDims, f16: HalfBindings | undefined, size
   const items = d.N * CB * d.H * XG;
   const pix = range(TP), ch = range(TC);
   const body = `
-${directHead(items, sizedByBinding ? { output: 'dx', perExample: d.Cin * d.HW, itemsPerExample: CB * d.H * XG } : undefined)}
+${directHead(items, sizedByBinding ? { output: 'dx', perExample: d.Cin * d.HW, itemsPerExample: CB * d.H * XG, f16 } : undefined)}
   let xg = t % ${XG}u;
   let ix0 = i32(xg % ${d.S}u) + i32(xg / ${d.S}u) * ${d.S * TP};
   let iy = i32((t / ${XG}u) % ${d.H}u);

@@ -45,7 +45,7 @@ function layoutKernel(name: string, io: KernelBinding[], epi: ReturnType<typeof 
   const { bindings, enable, tag } = withHalf(name, [...io.slice(0, -1), ...(epi?.bindings ?? []), io[io.length - 1]], f16);
   const T = IM2COL_TILE.WORKGROUP;
   const [input, output] = io.map((b) => b.name);
-  const bound = sized.by ? itemsOfBoundExamples(output, sized.by.perExample, sized.by.itemsPerExample) : `${items}u`;
+  const bound = sized.by ? itemsOfBoundExamples(output, sized.by.perExample, sized.by.itemsPerExample, f16?.includes(output), name) : `${items}u`;
   const code = `${enable}${declareBindings(bindings)}
 ${epi?.code ?? ''}
 @compute @workgroup_size(${T})

@@ -91,13 +91,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
  * (`sized`) read from the output binding's whole examples of `perExample` elements, M counting
  * `pixelsPerExample` of each (itemsOfBoundExamples), so that one pipeline serves every batch.
  */
-function pixelCounts(M: number, lanePixels: number, sized: { output: string; perExample: number; pixelsPerExample: number } | null) {
+function pixelCounts(M: number, lanePixels: number, sized: { output: string; perExample: number; pixelsPerExample: number; f16: HalfBindings | undefined } | null) {
   const QM = Math.ceil(M / lanePixels);
   if (!sized) return { M: `${M}u`, last: `${M - 1}u`, QM: `${QM}u`, QM_: QM, prelude: '' };
   return {
     M: 'M', last: '(M - 1u)', QM: 'QM', QM_: QM,
     prelude: `
-  let M = ${itemsOfBoundExamples(sized.output, sized.perExample, sized.pixelsPerExample)};
+  let M = ${itemsOfBoundExamples(sized.output, sized.perExample, sized.pixelsPerExample, sized.f16?.includes(sized.output), 'conv2d (direct-subgroup)')};
   let QM = (M + ${lanePixels - 1}u) / ${lanePixels}u;`,
   };
 }
@@ -108,7 +108,7 @@ export function quadForward(d: ConvDims, f16: HalfBindings | undefined, sizedByB
   // Output pixels m = n OH OW + oy OW + ox; a lane owns TP consecutive ones, across rows and
   // examples, so a 7x7 map wastes no lanes.
   const CB = Math.ceil(d.Cout / TC);
-  const c = pixelCounts(d.N * d.OHW, 4 * TP, sizedByBinding ? { output: 'y', perExample: d.Cout * d.OHW, pixelsPerExample: d.OHW } : null);
+  const c = pixelCounts(d.N * d.OHW, 4 * TP, sizedByBinding ? { output: 'y', perExample: d.Cout * d.OHW, pixelsPerExample: d.OHW, f16 } : null);
   const pix = range(TP), ch = range(TC);
   const body = `${HEAD(sizedByBinding ? `${CB}u * QM` : `${CB * c.QM_}u`, c.prelude)}
   let mBase = ((q % ${c.QM}) * 4u + lane) * ${TP}u;
@@ -145,7 +145,7 @@ export function quadInputGrad(d: ConvDims, f16: HalfBindings | undefined, sizedB
   // consecutive ones. RH x RW covers the largest phase; the others' extra pixels store nothing.
   const RH = Math.ceil(d.H / d.S), RW = Math.ceil(d.W / d.S), PH = d.S * d.S;
   const CB = Math.ceil(d.Cin / TC);
-  const c = pixelCounts(d.N * RH * RW, 4 * TP, sizedByBinding ? { output: 'dx', perExample: d.Cin * d.HW, pixelsPerExample: RH * RW } : null);
+  const c = pixelCounts(d.N * RH * RW, 4 * TP, sizedByBinding ? { output: 'dx', perExample: d.Cin * d.HW, pixelsPerExample: RH * RW, f16 } : null);
   const pix = range(TP), ch = range(TC);
   const place = (m: string, out: string) => `${out}n = ${m} / ${RH * RW}u; let ${out}r = ${m} % ${RH * RW}u;
   let ${out}iy = py + i32(${out}r / ${RW}u) * ${d.S};

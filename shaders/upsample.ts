@@ -66,7 +66,7 @@ export function upsampleForward(p: UpsampleParams): Kernel {
   const stores = blockOffsets(s, OW).map((o) => storeAs(p.f16, 'y', `first + ${o}u`, 'v')).join('\n  ');
   const code = `${enable}${declareBindings(bindings)}
 
-${blockStart(p.sizedByBinding ? itemsOfBoundExamples('y', p.channels * H * W * s * s, p.channels * H * W) : inputs, H, W, s)}
+${blockStart(p.sizedByBinding ? itemsOfBoundExamples('y', p.channels * H * W * s * s, p.channels * H * W, p.f16?.includes('y'), 'upsample_forward') : inputs, H, W, s)}
   let v = ${load32(p.f16, 'x', 'i')};
   ${stores}
 }`;
@@ -79,10 +79,13 @@ ${blockStart(p.sizedByBinding ? itemsOfBoundExamples('y', p.channels * H * W * s
   };
 }
 
-export function upsampleBackward(p: UpsampleParams): Kernel {
+/** The backward takes no `sizedByBinding`: training graphs have one batch. */
+export type UpsampleBackwardParams = Omit<UpsampleParams, 'sizedByBinding'>;
+
+export function upsampleBackward(p: UpsampleBackwardParams): Kernel {
   const { inputs, outputs, H, W, s } = check('upsample_backward', p);
   if (p.f16?.length) throw new ConfigError('upsample_backward: gradients are f32, so it has no f16 bindings; leave out its f16 list');
-  if (p.sizedByBinding) throw new ConfigError('upsample_backward: sizedByBinding is for the forward (training graphs have one batch); leave it out');
+  if ((p as UpsampleParams).sizedByBinding) throw new ConfigError('upsample_backward: sizedByBinding is for the forward (training graphs have one batch); leave it out');
   const bindings = [read('dy'), write('dx')];
   const OW = W * s;
   const code = `${declareBindings(bindings)}

@@ -12,7 +12,9 @@ import type { Kernel } from '../shaders/common';
 import { conv2dForward, conv2dInputGrad, type ConvParams } from '../shaders/conv';
 import { channelsToRows, col2im, im2col, rowsToChannels } from '../shaders/conv-im2col';
 import { groupNormForward } from '../shaders/group-norm';
-import { upsampleBackward, upsampleForward } from '../shaders/upsample';
+import { upsampleBackward, upsampleForward, type UpsampleBackwardParams } from '../shaders/upsample';
+import { convOpKey, convOpsOf } from '../src/model/layers/conv-ops';
+import { VAE } from '../src/model/vae';
 import { expectClose, f32, testData } from './helpers/compare';
 import { gpu, runKernels } from './helpers/gpu';
 import { actDerivRef, actRef } from './reference/dense';
@@ -114,7 +116,7 @@ describe('GroupNorm and upsampling forwards sized by their output binding', () =
     const ref = upsampleRef(x, { ...shape, batch: c.batch });
     const y = await runAtLargerGrid((batch) => upsampleForward({ ...shape, batch, sizedByBinding: true }), c, { x }, 'y', ref.length);
     expectClose(y, ref, { atol: 0, rtol: 0 }, 'upsample_forward');
-    expect(() => upsampleBackward({ ...shape, batch: 1, sizedByBinding: true })).toThrow(/upsample_backward: sizedByBinding is for the forward/);
+    expect(() => upsampleBackward({ ...shape, batch: 1, sizedByBinding: true } as UpsampleBackwardParams)).toThrow(/upsample_backward: sizedByBinding is for the forward/);
   });
 });
 
@@ -125,9 +127,36 @@ describe('sizing by the output binding', () => {
     expect(() => conv2dInputGrad({ ...c, variant: 'implicit-gemm', sizedByBinding: true })).toThrow(/conv2d_input_grad: sizedByBinding/);
   });
 
+  it('refuses examples of one f16 value, which a binding rounded up to 4 bytes cannot count', () => {
+    const one = { batch: 9, inChannels: 1, inHeight: 3, inWidth: 3, outChannels: 1, kernel: 3, stride: 1, padding: 0 };
+    expect(() => conv2dForward({ ...one, variant: 'direct', f16: ['x', 'y'], sizedByBinding: true })).toThrow(/conv2d \(direct\): sizedByBinding cannot count examples of one f16 value.*store y as f32/);
+    expect(() => conv2dForward({ ...one, variant: 'direct-subgroup', f16: ['y'], sizedByBinding: true })).toThrow(/cannot count examples of one f16 value/);
+    expect(conv2dForward({ ...one, variant: 'direct', f16: ['y'] }).code).toMatch(/enable f16/); // unsized, it builds
+    expect(() => conv2dForward({ ...one, outChannels: 2, variant: 'direct', f16: ['y'], sizedByBinding: true })).not.toThrow();
+  });
+
   it('leaves the specialized kernels as they were: their source names the batch', () => {
     const c = CASES[1];
     expect(conv2dForward({ ...c, variant: 'direct' }).code).not.toBe(conv2dForward({ ...c, batch: 7, variant: 'direct' }).code);
     expect(im2col(c).code).not.toBe(im2col({ ...c, batch: 7 }).code);
+  });
+});
+
+describe('a forward graph of fewer rows than the batch', () => {
+  it('runs the convolution methods tuned at the batch, so it needs no pipeline the batch did not', async () => {
+    const { device } = await gpu();
+    const config = { arch: 'conv' as const, inputDim: 64, imageShape: [8, 8] as [number, number], channels: [4, 8], latent: 2 };
+    const probe = await VAE.create(config, { device, batch: 16, seed: 1, prepareTraining: false });
+    const ops = convOpsOf((await probe.plan('reconstruct', 16)).graph);
+    probe.destroy();
+    expect(ops.length).toBeGreaterThan(0);
+    // Tuned to `direct` at the batch, where a software adapter's default is im2col.
+    const convTuned = Object.fromEntries(ops.map((op) => [convOpKey(op), 'direct' as const]));
+    const vae = await VAE.create(config, { device, batch: 16, seed: 1, prepareTraining: false, kernels: { convTuned } });
+    const methods = async (rows: number) => (await vae.plan('reconstruct', rows)).graph.kernels.map((k) => k.name).filter((n) => /^(conv2d|im2col|col2im)/.test(n)).sort();
+    const atBatch = await methods(16);
+    expect(atBatch.every((n) => n.includes('_direct')), atBatch.join(', ')).toBe(true);
+    expect(await methods(5)).toEqual(atBatch);
+    vae.destroy();
   });
 });

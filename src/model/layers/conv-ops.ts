@@ -18,9 +18,10 @@
 // half-precision activations) are named in each kernel's `f16` list from their dtype. The im2col
 // matrix and the row-major copy of an f16 tensor are f16 too: they only move its values, so they
 // lose nothing, and the largest buffer of a conv layer takes half the bytes. Every kernel here but
-// the implicit GEMM's and the weight gradients' reads its batch from its output binding
-// (`sizedByBinding`), and the products are the model's shape-generic matmuls on software
-// adapters, so a forward graph of fewer rows than the training batch compiles nothing new.
+// the implicit GEMM's, the weight gradients' and the bias gradient's reads its batch from its
+// output binding (`sizedByBinding`), and the products are the model's shape-generic matmuls on
+// software adapters, so a forward graph of fewer rows than the training batch compiles nothing
+// new; it runs the methods tuned at the training batch (tunedAtAnotherBatch).
 import type { Activation } from '../../../shaders/activation';
 import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convDims, CONV_VARIANTS, weightGradSplits, type ConvGeometry } from '../../../shaders/conv';
 import { biasGradThreads, convBiasGrad, convBiasGradSlices } from '../../../shaders/conv-sums';
@@ -72,6 +73,19 @@ export function isNarrowConv(g: ConvGeometry): boolean {
   return g.inChannels >= 16 || (g.inChannels >= 2 && g.inChannels <= 4);
 }
 
+const withoutBatch = (key: string) => key.replace(/^(\w+):\d+x/, '$1:x');
+
+/**
+ * The method measured for this operation at another batch: the autotuner times the training
+ * batch's operations, and a forward graph of fewer rows (a drawing's last chunk) runs the same
+ * methods, so that it needs no pipeline the batch's plan did not (chunkPlan in vae-forward.ts).
+ */
+function tunedAtAnotherBatch(tuned: Record<string, ConvMethod> | undefined, key: string): ConvMethod | undefined {
+  if (!tuned) return undefined;
+  const wanted = withoutBatch(key);
+  return Object.entries(tuned).find(([k]) => withoutBatch(k) === wanted)?.[1];
+}
+
 /** The method for one operation (noting the operation on the graph): the measured one, else the model's default. */
 function methodFor(g: Recorder, geometry: ConvGeometry, op: ConvOp): ConvMethod {
   const shape = { geometry, op }, key = convOpKey(shape);
@@ -79,7 +93,8 @@ function methodFor(g: Recorder, geometry: ConvGeometry, op: ConvOp): ConvMethod 
   if (!ops) recordedOps.set(g.graph, (ops = new Map()));
   ops.set(key, shape);
   const k = g.kernels;
-  if (k.convTuned?.[key]) return k.convTuned[key];
+  const tuned = k.convTuned?.[key] ?? tunedAtAnotherBatch(k.convTuned, key);
+  if (tuned) return tuned;
   if (k.convNarrow && isNarrowConv(geometry)) return k.convNarrow;
   return op === 'dX' && k.convInputGrad ? k.convInputGrad : k.conv;
 }
