@@ -41,11 +41,11 @@ type Half = { f16?: HalfBindings };
  * `values`: what the kernel reaches of its input and output (io's two bindings, by name), and of
  * the epilogue's bias (`channels`); `below` is as large as the output.
  */
-function layoutKernel(name: string, io: KernelBinding[], epi: ReturnType<typeof epilogueWGSL> | null, items: number, body: string, f16: HalfBindings | undefined, values: { input: number; output: number; channels: number }, sized: Sized): Kernel {
+function layoutKernel(name: string, io: KernelBinding[], epi: ReturnType<typeof epilogueWGSL> | null, items: number, body: string, f16: HalfBindings | undefined, values: { input: number; output: number; channels: number }, sized: Sized | null): Kernel {
   const { bindings, enable, tag } = withHalf(name, [...io.slice(0, -1), ...(epi?.bindings ?? []), io[io.length - 1]], f16);
   const T = IM2COL_TILE.WORKGROUP;
   const [input, output] = io.map((b) => b.name);
-  const bound = sized.by ? itemsOfBoundExamples(output, sized.by.perExample, sized.by.itemsPerExample, f16?.includes(output), name) : `${items}u`;
+  const bound = sized ? itemsOfBoundExamples(output, sized.perExample, sized.itemsPerExample, f16?.includes(output), name) : `${items}u`;
   const code = `${enable}${declareBindings(bindings)}
 ${epi?.code ?? ''}
 @compute @workgroup_size(${T})
@@ -55,7 +55,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 ${body}
 }`;
   const minBytes = minBindingBytes(bindings, { [input]: values.input, [output]: values.output, bias: values.channels, below: values.output });
-  return { name: `${name}${epi?.tag ?? ''}${tag}${sized.by ? '_any_batch' : ''}`, code, bindings, minBytes, workgroups: grid1D(items, T) };
+  return { name: `${name}${epi?.tag ?? ''}${tag}${sized ? '_any_batch' : ''}`, code, bindings, minBytes, workgroups: grid1D(items, T) };
 }
 
 /**
@@ -65,9 +65,9 @@ ${body}
  */
 export interface SizedByBinding { sizedByBinding?: boolean }
 
-/** How a layout kernel finds its items: in the source, or from the examples bound in its output. */
-interface Sized { by: { perExample: number; itemsPerExample: number } | null }
-const sizing = (p: SizedByBinding, perExample: number, itemsPerExample: number): Sized => ({ by: p.sizedByBinding ? { perExample, itemsPerExample } : null });
+/** A sized layout kernel's examples, counted from its output (null: its items are in the source). */
+interface Sized { perExample: number; itemsPerExample: number }
+const sizing = (p: SizedByBinding, perExample: number, itemsPerExample: number): Sized | null => (p.sizedByBinding ? { perExample, itemsPerExample } : null);
 
 /** col [N OH OW, Cin k k] from x [N, Cin, H, W]. Bindings: x, col. */
 export function im2col(g: ConvGeometry & Half & SizedByBinding): Kernel {

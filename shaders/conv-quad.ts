@@ -87,15 +87,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (q >= ${items}) { return; }`;
 
 /**
- * The pixel count M and quad count QM of a forward or input gradient: numbers in the source, or
- * (`sized`) read from the output binding's whole examples of `perExample` elements, M counting
- * `pixelsPerExample` of each (itemsOfBoundExamples), so that one pipeline serves every batch.
+ * The WGSL of a forward's or input gradient's pixel count M, its last pixel and its quads of
+ * pixels QM (`timesQM(k)`: k QM): numbers in the source, or (`sized`) read from the output
+ * binding's whole examples of `perExample` elements, M counting `pixelsPerExample` of each
+ * (itemsOfBoundExamples, in the `prelude`), so that one pipeline serves every batch. `quads` is
+ * QM for the batch in the source, which sizes the grid either way.
  */
 function pixelCounts(M: number, lanePixels: number, sized: { output: string; perExample: number; pixelsPerExample: number; f16: HalfBindings | undefined } | null) {
-  const QM = Math.ceil(M / lanePixels);
-  if (!sized) return { M: `${M}u`, last: `${M - 1}u`, QM: `${QM}u`, QM_: QM, prelude: '' };
+  const quads = Math.ceil(M / lanePixels);
+  if (!sized) return { M: `${M}u`, last: `${M - 1}u`, QM: `${quads}u`, timesQM: (k: number) => `${k * quads}u`, quads, prelude: '' };
   return {
-    M: 'M', last: '(M - 1u)', QM: 'QM', QM_: QM,
+    M: 'M', last: '(M - 1u)', QM: 'QM', timesQM: (k: number) => `(${k}u * QM)`, quads,
     prelude: `
   let M = ${itemsOfBoundExamples(sized.output, sized.perExample, sized.pixelsPerExample, sized.f16?.includes(sized.output), 'conv2d (direct-subgroup)')};
   let QM = (M + ${lanePixels - 1}u) / ${lanePixels}u;`,
@@ -110,7 +112,7 @@ export function quadForward(d: ConvDims, f16: HalfBindings | undefined, sizedByB
   const CB = Math.ceil(d.Cout / TC);
   const c = pixelCounts(d.N * d.OHW, 4 * TP, sizedByBinding ? { output: 'y', perExample: d.Cout * d.OHW, pixelsPerExample: d.OHW, f16 } : null);
   const pix = range(TP), ch = range(TC);
-  const body = `${HEAD(sizedByBinding ? `${CB}u * QM` : `${CB * c.QM_}u`, c.prelude)}
+  const body = `${HEAD(c.timesQM(CB), c.prelude)}
   let mBase = ((q % ${c.QM}) * 4u + lane) * ${TP}u;
   let co0 = (q / ${c.QM}) * ${TC}u;
 ${pix.map((j) => `  let m${j} = min(mBase + ${j}u, ${c.last});
@@ -134,7 +136,7 @@ ${forwardTaps(d, TC, TP, f16)}
     }
   }
 }`;
-  return { body, workgroups: grid1D(CB * c.QM_, 1) };
+  return { body, workgroups: grid1D(CB * c.quads, 1) };
 }
 
 /** dx [N, Cin, H, W] = epilogue(conv^T(dy, w)). Needs `fn epilogue` and bindings dy, w, dx. */
@@ -150,12 +152,12 @@ export function quadInputGrad(d: ConvDims, f16: HalfBindings | undefined, sizedB
   const place = (m: string, out: string) => `${out}n = ${m} / ${RH * RW}u; let ${out}r = ${m} % ${RH * RW}u;
   let ${out}iy = py + i32(${out}r / ${RW}u) * ${d.S};
   let ${out}ix = px + i32(${out}r % ${RW}u) * ${d.S};`;
-  const body = `${HEAD(sizedByBinding ? `${CB * PH}u * QM` : `${CB * PH * c.QM_}u`, c.prelude)}
+  const body = `${HEAD(c.timesQM(CB * PH), c.prelude)}
   let mBase = ((q % ${c.QM}) * 4u + lane) * ${TP}u;
   let phase = (q / ${c.QM}) % ${PH}u;
   let py = i32(phase / ${d.S}u);
   let px = i32(phase % ${d.S}u);
-  let ci0 = (q / ${sizedByBinding ? `(QM * ${PH}u)` : `${c.QM_ * PH}u`}) * ${TC}u;
+  let ci0 = (q / ${c.timesQM(PH)}) * ${TC}u;
 ${pix.map((j) => `  let ${place(`min(mBase + ${j}u, ${c.last})`, `p${j}`)}
   let dyn${j} = p${j}n * ${d.Cout * d.OHW}u;`).join('\n')}
 ${range(TC / 4).map((k) => `  let wc${k} = min(ci0 + ${4 * k}u + lane, ${d.Cin - 1}u) * ${d.KK}u;`).join('\n')}
@@ -176,7 +178,7 @@ ${inputGradTaps(d, TC, TP, f16)}
     }
   }
 }`;
-  return { body, workgroups: grid1D(CB * PH * c.QM_, 1) };
+  return { body, workgroups: grid1D(CB * PH * c.quads, 1) };
 }
 
 /**
