@@ -21,7 +21,8 @@ import { noWebGpuReason, showError, showSettingsError, clearError, describeError
 import { SavedRunOffer } from './ui/saved-run-offer';
 import { addViewExports } from './ui/view-export';
 import { RunLog } from './ui/run-log';
-import { fileStem, messageHandler, runStem, type PageRun } from './ui/messages';
+import { messageHandler, type PageRun } from './ui/messages';
+import { fileStem, runStem } from './ui/run-names';
 import { RunButtonFocus } from './ui/run-focus';
 import { UnsavedRun } from './ui/unsaved-run';
 import { controlStates } from './ui/control-states';
@@ -289,7 +290,7 @@ function safeSettings() {
 const interpolation = new InterpolationControls(send, () => ui.testCount);
 function boot(): void {
   describeControls(form);
-  addViewExports(() => runStem(ui), scatter);
+  addViewExports(() => runStem(ui.loadedFrom, ui.step), scatter);
   sizeViewsForSettings();
   const missing = noWebGpuReason();
   if (missing) {

@@ -8,6 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LOCK_FILE, lockRunDir } from '../src/cli/run-lock';
 import { VAE } from '../src/model/vae';
@@ -15,6 +16,7 @@ import { gpu } from './helpers/gpu';
 import { runMain } from './helpers/cli-main';
 
 const BIN = join(__dirname, '..', 'bin', 'webgpu-vae.mjs');
+const ANNOUNCE_LISTENER = pathToFileURL(join(__dirname, 'fixtures', 'announce-signal-listener.mjs')).href;
 const root = mkdtempSync(join(tmpdir(), 'webgpu-vae-guard-'));
 const children: { kill: () => void }[] = [];
 afterAll(() => children.forEach((c) => c.kill()));
@@ -101,12 +103,18 @@ describe('outside the run', () => {
   }, 300_000);
 
   it('a Ctrl-C while the program loads is answered, not ended in silence', async () => {
-    const child = spawn(process.execPath, [BIN, 'train', '--limit', '256', '--out', join(root, 'early')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The signal goes once the program listens (the preload says when), not at a fixed delay:
+    // under load Node's own start-up can outlast any delay, and a signal then ends it unanswered.
+    const child = spawn(process.execPath, ['--import', ANNOUNCE_LISTENER, BIN, 'train', '--limit', '256', '--out', join(root, 'early')], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
+    let sent = false;
     child.stdout.on('data', (d) => { output += d; });
-    child.stderr.on('data', (d) => { output += d; });
-    setTimeout(() => child.kill('SIGINT'), 250);
+    child.stderr.on('data', (d) => {
+      output += d;
+      if (!sent && output.includes('[listening for SIGINT]')) sent = child.kill('SIGINT');
+    });
     const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(sent, output).toBe(true);
     expect(code, output).toBe(130);
     // Before the sources are loaded (most machines) or once the command listens: said either way.
     expect(output).toMatch(/SIGINT received (before the command started: nothing was done|: stopping once the data is loaded)/);

@@ -3,12 +3,14 @@
 // names its controls as index.html labels them, gives byte counts in MiB / GiB, and calls a file
 // that is no safetensors file just that. Messages the page writes itself pass through unchanged.
 // The run summary and the scatter legend name data sets and classes as the data picker does.
+// Saved files are named after the run's step and the loaded model's lineage (demo/ui/run-names.ts).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { describeError } from '../demo/ui/errors';
 import { FIELD_LABELS, inPageTerms } from '../demo/ui/page-terms';
 import { epochTime, RunSummary } from '../demo/ui/run-summary';
 import { classCount, labelName } from '../demo/ui/data-classes';
+import { fileStem, runStem } from '../demo/ui/run-names';
 import { resolveConfig } from '../src/model/config';
 import { ConfigError } from '../src/index';
 
@@ -127,5 +129,30 @@ describe('the latent scatter plot\'s legend', () => {
   it('counts the classes of the picked data as the worker will: IDX files by their largest label', () => {
     expect(['mnist', 'fashion-mnist', 'dsprites', 'dsprites-color', 'images'].map((c) => classCount(c, null))).toEqual([10, 10, 3, 3, 1]);
     expect([classCount('files', null), classCount('files', 20), classCount('files', 4)]).toEqual([10, 20, 4]);
+  });
+});
+
+describe('saved files\' names', () => {
+  it('name the step, and after a Load the file the model came from', () => {
+    expect(runStem(null, 250)).toBe('step-250');
+    expect(runStem(fileStem('demo-model.safetensors'), 0)).toBe('step-0-after-demo-model');
+    expect(runStem(fileStem('vae-mnist-step-100.safetensors'), 40)).toBe('step-40-after-vae-mnist-step-100');
+  });
+
+  it('do not grow with each load-and-save round: a save of a loaded model adds its steps to the origin', () => {
+    let loaded = fileStem('my-model.safetensors');
+    const saves: string[] = [];
+    for (const steps of [100, 30, 7]) {
+      const saved = `vae-fashion-mnist-${runStem(loaded, steps)}.safetensors`;
+      saves.push(saved);
+      loaded = fileStem(saved);
+    }
+    expect(saves).toEqual([
+      'vae-fashion-mnist-step-100-after-my-model.safetensors',
+      'vae-fashion-mnist-step-130-after-my-model.safetensors',
+      'vae-fashion-mnist-step-137-after-my-model.safetensors',
+    ]);
+    // A name that only looks like the page's keeps its own words.
+    expect(runStem('vae-step-after-x', 5)).toBe('step-5-after-vae-step-after-x');
   });
 });

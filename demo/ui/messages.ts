@@ -17,6 +17,7 @@ import { downloadBlob } from './view-export';
 import type { RunLog } from './run-log';
 import type { UnsavedRun } from './unsaved-run';
 import { SAVED_WHEN } from '../shared/saved-run';
+import { runStem } from './run-names';
 
 /** The page's run as the status line and the controls read it. */
 export interface PageRun {
@@ -31,15 +32,6 @@ export interface PageRun {
   /** What the model is compiling, said in the status line beside the state (null when nothing). */
   compiling: string | null;
 }
-
-/**
- * How saved files of the run at `step` are named: by the step, and after a model file's Load
- * also by that file, as a loaded model counts its steps anew (its step 0 is not an untrained one).
- */
-export const runStem = (ui: PageRun, step = ui.step): string => `step-${step}${ui.loadedFrom ? `-after-${ui.loadedFrom}` : ''}`;
-
-/** A file's name less its extension (`demo-model.safetensors` -> `demo-model`). */
-export const fileStem = (name: string): string => name.replace(/\.[^.]*$/, '');
 
 export interface PageParts {
   ui: PageRun;
@@ -184,7 +176,7 @@ export function messageHandler(page: PageParts): (m: FromWorker) => void {
       }
       case 'saved':
         // Named for its data and step, so that saves of several runs (or of one run) do not pile up as model (3).safetensors.
-        downloadBlob(new Blob([m.bytes], { type: 'application/octet-stream' }), `vae-${$<HTMLSelectElement>('dataset').value}-${runStem(ui, m.step)}.safetensors`);
+        downloadBlob(new Blob([m.bytes], { type: 'application/octet-stream' }), `vae-${$<HTMLSelectElement>('dataset').value}-${runStem(ui.loadedFrom, m.step)}.safetensors`);
         unsaved.savedTo(m.step); // the step the saved weights are of
         break;
       case 'error': {
