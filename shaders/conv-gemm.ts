@@ -52,10 +52,13 @@ export function gemmGrid(s: GemmShape, splits = 1): [number, number, number] {
 
 /**
  * The kernel's WGSL. With `splits` > 1, workgroup z is the K slice (`slice`, a private variable the
- * store body may read) and each slice sums only its own run of K.
+ * store body may read) and each slice sums only its own run of K. `sizedRows`, a WGSL expression, gives
+ * M at run time instead of `s.M` (a forward sized by its output binding: the grid may then cover
+ * more rows than are bound, and the blocks past them return before their first barrier).
  */
-export function gemmBody(s: GemmShape, io: GemmAccess, splits = 1): string {
-  const { M, N, K } = s;
+export function gemmBody(s: GemmShape, io: GemmAccess, splits = 1, sizedRows?: string): string {
+  const { N, K } = s;
+  const M = 'rowCount';
   const kLen = splits > 1 ? kSliceLength(K, splits, IMPLICIT_GEMM_TILE.TILE_K) : K;
   const { TM, TN, WGX, WGY, TILE_K } = IMPLICIT_GEMM_TILE;
   const BM = blockRows(), BN = blockCols(), threads = WGX * WGY;
@@ -82,7 +85,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         @builtin(local_invocation_index) lid: u32, @builtin(local_invocation_id) lxy: vec3<u32>) {
   // The same for the whole workgroup, so returning here leaves no barrier half-reached.
   let blockRow = ${splits > 1 ? 'wid.y' : '(wid.y + wid.z * nwg.y)'} * ${BM}u;
-  if (blockRow >= ${M}u) { return; }
+  let ${M} = ${sizedRows ?? `${s.M}u`};
+  if (blockRow >= ${M}) { return; }
   let blockCol = wid.x * ${BN}u;
   slice = ${splits > 1 ? 'wid.z' : '0u'};
   // From wid, not the private copy, so the loop (and its barriers) is uniform to the validator.
@@ -96,7 +100,7 @@ ${rows.map((i) => `  ${cols.map((j) => `var acc${i}_${j} = 0.0;`).join(' ')}`).j
       let kk = k0 + e / ${BM}u;
       let rr = blockRow + e % ${BM}u;
       var v = 0.0;
-      if (kk < ${K}u && rr < ${M}u) { v = loadA(rr, kk); }
+      if (kk < ${K}u && rr < ${M}) { v = loadA(rr, kk); }
       tileA[e] = v;
     }
     for (var e = lid; e < ${BN * TILE_K}u; e += ${threads}u) {
@@ -114,7 +118,7 @@ ${rows.map((i) => `  ${cols.map((j) => `var acc${i}_${j} = 0.0;`).join(' ')}`).j
     }
     workgroupBarrier();
   }
-${rows.map((i) => cols.map((j) => `  if (blockRow + r0 + ${i}u < ${M}u && blockCol + c0 + ${j}u < ${N}u) { store(blockRow + r0 + ${i}u, blockCol + c0 + ${j}u, acc${i}_${j}); }`).join('\n')).join('\n')}
+${rows.map((i) => cols.map((j) => `  if (blockRow + r0 + ${i}u < ${M} && blockCol + c0 + ${j}u < ${N}u) { store(blockRow + r0 + ${i}u, blockCol + c0 + ${j}u, acc${i}_${j}); }`).join('\n')).join('\n')}
 }`;
 }
 

@@ -34,7 +34,7 @@
 // The bias gradient and the sum of a split weight gradient's slices are in conv-sums.ts.
 import { ConfigError, shown } from './errors';
 import { activationWGSL, checkActivation, type Activation } from './activation';
-import { checkChoice, checkIndexable, checkShape, declareBindings, minBindingBytes, read, write, type Kernel, type KernelBinding } from './common';
+import { checkChoice, checkIndexable, checkShape, declareBindings, itemsOfBoundExamples, minBindingBytes, read, write, type Kernel, type KernelBinding } from './common';
 import { directForward, directInputGrad, directWeightGrad, DIRECT_CONV_TILE } from './conv-direct';
 import { quadForward, quadInputGrad, QUAD_CONV_TILE, type QuadKernel } from './conv-quad';
 import { quadWeightGrad } from './conv-quad-weight';
@@ -86,11 +86,10 @@ export interface ConvParams extends ConvGeometry {
    */
   subgroups?: boolean;
   /**
-   * Forward and input gradient of `direct` and `direct-subgroup`: read the batch from the output
-   * binding's length in whole examples (itemsOfBoundExamples) instead of the source, so that one
-   * pipeline serves every batch (the model's forward graphs of fewer rows than its training batch
-   * share its pipelines). The output must be bound at exactly its examples. `implicit-gemm`
-   * refuses it.
+   * Forward and input gradient: read the batch from the output binding's length in whole examples
+   * (itemsOfBoundExamples) instead of the source, so that one pipeline serves every batch (the
+   * model's forward graphs of fewer rows than its training batch share its pipelines). The output
+   * must be bound at exactly its examples.
    */
   sizedByBinding?: boolean;
 }
@@ -182,9 +181,9 @@ const weightGradValues = (d: ConvDims): ConvValues => ({ first: d.N * d.Cout * d
 /** A kernel sized by its output binding is named so (its source differs from the batch's own). */
 const sized = (k: Kernel, p: Pick<ConvParams, 'sizedByBinding'>): Kernel => (p.sizedByBinding ? { ...k, name: `${k.name}_any_batch` } : k);
 
-function refuseSized(kernel: string, p: Pick<ConvParams, 'sizedByBinding'>): void {
-  if (p.sizedByBinding) throw new ConfigError(`${kernel}: sizedByBinding is for the direct and direct-subgroup variants; implicit-gemm has its batch in the source`);
-}
+/** The implicit GEMM's row count (examples x pixels) read from `output`'s binding, when sized. */
+const gemmRows = (p: ConvParams, output: string, perExample: number, pixels: number): string | undefined =>
+  (p.sizedByBinding ? itemsOfBoundExamples(output, perExample, pixels, p.f16?.includes(output), 'conv2d (implicit-gemm)') : undefined);
 
 /** y [N, Cout, OH, OW] = epilogue(conv(x, w)). Bindings: x, w, [bias], [below], y. */
 export function conv2dForward(p: ConvParams): Kernel {
@@ -193,9 +192,9 @@ export function conv2dForward(p: ConvParams): Kernel {
   const io = [read('x'), read('w'), write('y')];
   if (variant === 'direct-subgroup') return sized(quadKernel('conv2d_forward', io, epilogueWGSL(p), quadForward(d, p.f16, p.sizedByBinding), p.f16, forwardValues(d)), p);
   if (variant === 'implicit-gemm') {
-    refuseSized('conv2d_forward', p);
     const shape = { M: d.N * d.OHW, N: d.Cout, K: d.CinKK };
-    return kernelOf('conv2d_forward', variant, io, epilogueWGSL(p), gemmBody(shape, forwardGemm(d, p.f16)), gemmGrid(shape), p.f16, forwardValues(d));
+    const body = gemmBody(shape, forwardGemm(d, p.f16), 1, gemmRows(p, 'y', d.Cout * d.OHW, d.OHW));
+    return sized(kernelOf('conv2d_forward', variant, io, epilogueWGSL(p), body, gemmGrid(shape), p.f16, forwardValues(d)), p);
   }
   const direct = directForward(d, p.f16, p.sizedByBinding);
   return sized(kernelOf('conv2d_forward', variant, io, epilogueWGSL(p), direct.body, direct.workgroups, p.f16, forwardValues(d)), p);
@@ -208,9 +207,9 @@ export function conv2dInputGrad(p: ConvParams): Kernel {
   const io = [read('dy'), read('w'), write('dx')];
   if (variant === 'direct-subgroup') return sized(quadKernel('conv2d_input_grad', io, epilogueWGSL(p), quadInputGrad(d, p.f16, p.sizedByBinding), p.f16, inputGradValues(d)), p);
   if (variant === 'implicit-gemm') {
-    refuseSized('conv2d_input_grad', p);
     const shape = { M: d.N * d.HW, N: d.Cin, K: d.Cout * d.KK };
-    return kernelOf('conv2d_input_grad', variant, io, epilogueWGSL(p), gemmBody(shape, inputGradGemm(d, p.f16)), gemmGrid(shape), p.f16, inputGradValues(d));
+    const body = gemmBody(shape, inputGradGemm(d, p.f16), 1, gemmRows(p, 'dx', d.Cin * d.HW, d.HW));
+    return sized(kernelOf('conv2d_input_grad', variant, io, epilogueWGSL(p), body, gemmGrid(shape), p.f16, inputGradValues(d)), p);
   }
   const direct = directInputGrad(d, p.f16, p.sizedByBinding);
   return sized(kernelOf('conv2d_input_grad', variant, io, epilogueWGSL(p), direct.body, direct.workgroups, p.f16, inputGradValues(d)), p);

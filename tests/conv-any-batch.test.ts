@@ -1,12 +1,13 @@
 // Convolution kernels that read their batch from the output binding (`sizedByBinding`:
-// shaders/conv.ts's direct and direct-subgroup forward and input gradient, conv-im2col.ts's layout
+// shaders/conv.ts's forward and input gradient in every variant, conv-im2col.ts's layout
 // passes, the GroupNorm and nearest-upsampling forwards), which let a model's forward graph of fewer rows than its training batch share the
 // batch's pipelines. For each kernel: the source built for another batch is the same text (one
 // pipeline serves both); dispatched with the grid of a batch 60 larger over this batch's buffers,
 // it writes this batch's outputs, equal to the float64 reference, and nothing past them (the
 // output's spare element stays NaN). The specialized forms are tested in conv.test.ts,
 // conv-im2col.test.ts, group-norm.test.ts and upsample.test.ts.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { readFloats } from '../src/gpu/buffers';
 import type { Activation } from '../shaders/activation';
 import type { Kernel } from '../shaders/common';
 import { conv2dForward, conv2dInputGrad, type ConvParams } from '../shaders/conv';
@@ -50,7 +51,7 @@ async function runAtLargerGrid(make: (batch: number) => Kernel, c: Case, inputs:
   return result[out].subarray(0, count);
 }
 
-describe.each(['direct', 'direct-subgroup'] as const)('conv2d kernels sized by their output binding (%s)', (variant) => {
+describe.each(['direct', 'direct-subgroup', 'implicit-gemm'] as const)('conv2d kernels sized by their output binding (%s)', (variant) => {
   it.each(CASES.map((c, i) => [label(c), c, i] as const))('%s: forward and input gradient', async (_, c, i) => {
     const sized: Partial<ConvParams> = { variant, subgroups: (await gpu()).device.features.has('subgroups'), sizedByBinding: true };
     const x = f32(testData(c.batch * c.inChannels * c.inHeight * c.inWidth, 500 + i, -2, 2));
@@ -121,16 +122,11 @@ describe('GroupNorm and upsampling forwards sized by their output binding', () =
 });
 
 describe('sizing by the output binding', () => {
-  it('is refused by the implicit GEMM, whose batch is in its source', () => {
-    const c = CASES[0];
-    expect(() => conv2dForward({ ...c, variant: 'implicit-gemm', sizedByBinding: true })).toThrow(/conv2d_forward: sizedByBinding is for the direct and direct-subgroup variants/);
-    expect(() => conv2dInputGrad({ ...c, variant: 'implicit-gemm', sizedByBinding: true })).toThrow(/conv2d_input_grad: sizedByBinding/);
-  });
-
   it('refuses examples of one f16 value, which a binding rounded up to 4 bytes cannot count', () => {
     const one = { batch: 9, inChannels: 1, inHeight: 3, inWidth: 3, outChannels: 1, kernel: 3, stride: 1, padding: 0 };
     expect(() => conv2dForward({ ...one, variant: 'direct', f16: ['x', 'y'], sizedByBinding: true })).toThrow(/conv2d \(direct\): sizedByBinding cannot count examples of one f16 value.*store y as f32/);
     expect(() => conv2dForward({ ...one, variant: 'direct-subgroup', f16: ['y'], sizedByBinding: true })).toThrow(/cannot count examples of one f16 value/);
+    expect(() => conv2dForward({ ...one, variant: 'implicit-gemm', f16: ['y'], sizedByBinding: true })).toThrow(/conv2d \(implicit-gemm\): sizedByBinding cannot count/);
     expect(conv2dForward({ ...one, variant: 'direct', f16: ['y'] }).code).toMatch(/enable f16/); // unsized, it builds
     expect(() => conv2dForward({ ...one, outChannels: 2, variant: 'direct', f16: ['y'], sizedByBinding: true })).not.toThrow();
   });
@@ -138,6 +134,7 @@ describe('sizing by the output binding', () => {
   it('leaves the specialized kernels as they were: their source names the batch', () => {
     const c = CASES[1];
     expect(conv2dForward({ ...c, variant: 'direct' }).code).not.toBe(conv2dForward({ ...c, batch: 7, variant: 'direct' }).code);
+    expect(conv2dInputGrad({ ...c, variant: 'implicit-gemm' }).code).not.toBe(conv2dInputGrad({ ...c, batch: 7, variant: 'implicit-gemm' }).code);
     expect(im2col(c).code).not.toBe(im2col({ ...c, batch: 7 }).code);
   });
 });
@@ -157,6 +154,27 @@ describe('a forward graph of fewer rows than the batch', () => {
     const atBatch = await methods(16);
     expect(atBatch.every((n) => n.includes('_direct')), atBatch.join(', ')).toBe(true);
     expect(await methods(5)).toEqual(atBatch);
+    vae.destroy();
+  });
+
+  it('runs at its own size in a GPU\'s kernels too (implicit GEMMs, generic tiled matmuls), compiling nothing', async () => {
+    const { device } = await gpu();
+    const { pipelineCacheFor } = await import('../src/gpu/pipelines');
+    const cache = pipelineCacheFor(device);
+    const config = { arch: 'conv' as const, inputDim: 64, imageShape: [8, 8] as [number, number], channels: [4, 8], latent: 2 };
+    const kernels = { conv: 'implicit-gemm' as const, matmul: 'tiled-vec4' as const, matmulGeneric: true };
+    const vae = await VAE.create(config, { device, batch: 16, seed: 3, prepareTraining: false, kernels });
+    const x = Float32Array.from({ length: 16 * 64 }, (_, i) => (Math.sin(i * 0.37) + 1) / 2);
+    const padded = (await vae.reconstruct(x)).subarray(0, 5 * 64);
+    const gemms = (await vae.plan('reconstruct', 16)).graph.kernels.map((k) => k.name).filter((n) => n.startsWith('conv2d'));
+    expect(gemms.length).toBeGreaterThan(0);
+    expect(gemms.every((n) => n.includes('implicit_gemm') && n.endsWith('_any_batch')), gemms.join(', ')).toBe(true);
+    const compiled = cache.size;
+    const planned = vi.spyOn(vae, 'plan');
+    const own = await readFloats(device, await vae.reconstructToBuffer(x.subarray(0, 5 * 64)));
+    expect(planned.mock.calls.map(([kind, rows]) => [kind, rows])).toEqual([['reconstruct', 5]]);
+    expect(cache.size).toBe(compiled);
+    expectClose(own, padded, { atol: 1e-6, rtol: 1e-5 }, 'reconstructed in a plan of 5 rows against the first 5 of 16');
     vae.destroy();
   });
 });

@@ -99,11 +99,11 @@ export abstract class VaeForward extends VaeState {
    * The plan a chunk of `rows` rows runs in. Fewer rows than the batch cost less in a plan of their
    * own size (a frame that draws 8 pictures with a model trained at batch 64 would otherwise
    * compute 64), so that plan is used when every pipeline it needs is compiled already: the
-   * forward kernels of an MLP, and of a conv model on software adapters, take their sizes from
-   * uniforms and bindings, so after the first call of a kind at the batch size no row count
-   * compiles anything. Where some kernel is specialized to its rows (a GPU's implicit-GEMM
-   * convolution), or the plan would not fit the memory budget, the chunk runs padded in the
-   * batch's plan instead.
+   * forward kernels take their sizes from uniforms and bindings where the matmuls are
+   * shape-generic (software adapters' default, `matmulGeneric` elsewhere), so after the first call
+   * of a kind at the batch size no row count compiles anything. Where some kernel is specialized to
+   * its rows (a GPU's default matmuls), or the plan would not fit the memory budget, the chunk runs
+   * padded in the batch's plan instead.
    */
   private async chunkPlan(kind: GraphKind, rows: number): Promise<Plan> {
     const B = this.training.batch;

@@ -18,10 +18,10 @@
 // half-precision activations) are named in each kernel's `f16` list from their dtype. The im2col
 // matrix and the row-major copy of an f16 tensor are f16 too: they only move its values, so they
 // lose nothing, and the largest buffer of a conv layer takes half the bytes. Every kernel here but
-// the implicit GEMM's, the weight gradients' and the bias gradient's reads its batch from its
-// output binding (`sizedByBinding`), and the products are the model's shape-generic matmuls on
-// software adapters, so a forward graph of fewer rows than the training batch compiles nothing
-// new; it runs the methods tuned at the training batch (tunedAtAnotherBatch).
+// the weight gradients' and the bias gradient's reads its batch from its output binding
+// (`sizedByBinding`), so where the products are shape-generic matmuls too (software adapters'
+// default; `matmulGeneric` elsewhere), a forward graph of fewer rows than the training batch
+// compiles nothing new; it runs the methods tuned at the training batch (tunedAtAnotherBatch).
 import type { Activation } from '../../../shaders/activation';
 import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, convDims, CONV_VARIANTS, weightGradSplits, type ConvGeometry } from '../../../shaders/conv';
 import { biasGradThreads, convBiasGrad, convBiasGradSlices } from '../../../shaders/conv-sums';
@@ -161,7 +161,7 @@ export function recordConvForward(g: Recorder, geom: ConvGeometry, x: Tensor, w:
   const method = methodFor(g, geom, 'forward');
   if (method !== 'im2col') {
     const resources = { x, w, ...epilogueResources(e), y };
-    g.graph.add(conv2dForward({ ...geom, variant: method, subgroups: g.kernels.subgroups, ...epilogueParams(e), f16: halfNames(resources), sizedByBinding: method !== 'implicit-gemm' }), resources);
+    g.graph.add(conv2dForward({ ...geom, variant: method, subgroups: g.kernels.subgroups, ...epilogueParams(e), f16: halfNames(resources), sizedByBinding: true }), resources);
     return;
   }
   // The product stores the feature map channels-first through the epilogue: no transpose pass.
@@ -175,7 +175,7 @@ export function recordConvInputGrad(g: Recorder, geom: ConvGeometry, dy: Tensor,
   const method = methodFor(g, geom, 'dX');
   if (method !== 'im2col') {
     const resources = { dy, w, ...epilogueResources(e), dx };
-    g.graph.add(conv2dInputGrad({ ...geom, variant: method, subgroups: g.kernels.subgroups, ...epilogueParams(e), f16: halfNames(resources), sizedByBinding: method !== 'implicit-gemm' }), resources);
+    g.graph.add(conv2dInputGrad({ ...geom, variant: method, subgroups: g.kernels.subgroups, ...epilogueParams(e), f16: halfNames(resources), sizedByBinding: true }), resources);
     return;
   }
   const d = convDims('conv_input_grad', geom);
