@@ -2,7 +2,7 @@
 // comparison (ours vs TF.js), the profile of our step and a short batch sweep.
 import { AUTOTUNE_MODES, type AutotuneMode } from '../src/model/autotune';
 import { PRECISIONS, type Precision } from '../src/model/precision';
-import { FULL_SWEEP, SHORT_SWEEP, type BenchEnv, type BenchOptions, type Impl } from './common';
+import { FULL_SWEEP, MATMUL_SHAPES, SHORT_SWEEP, type BenchEnv, type BenchOptions, type Impl, type MatmulShapes } from './common';
 import { MIN_SOAK_SAMPLES } from './soak-verdict';
 
 /** `--soak`: a long training run sampled for leaks and drift (bench/soak.ts). */
@@ -60,6 +60,9 @@ Shape and sample sizes:
                        --batch and 1024 on a GPU, the --batch on a software adapter; 0: none)
   --autotune off|quick|full  time matmul candidates for the step's model and keep the fastest
                        (default off); cached per adapter (Node: ~/.cache/webgpu-vae/autotune.json)
+  --matmul-shapes generic|specialized  our matmuls with their sizes in a uniform (one pipeline
+                       per kernel family) or in their source (one per product); default: the
+                       adapter's choice (generic on software adapters, specialized on GPUs)
   --precision f32|f16  storage of our model's hidden activations (default f32); f16 needs the
                        adapter's shader-f16, and without it our step is skipped with a note
   --eval-every N       --soak: steps between test-set evaluations (default 1000)
@@ -93,7 +96,7 @@ function intList(name: string, v: string): number[] {
   return xs;
 }
 
-const KNOWN = new Set([...BOOLEAN, 'sweep', 'env', 'batch', 'hidden', 'latent', 'steps', 'blocks', 'rounds', 'warmup', 'impl', 'profile-reps', 'sweep-examples', 'examples', 'lr', 'matmul-square', 'autotune', 'matmul-batches', 'precision', 'eval-every', 'sample-every', 'test-examples']);
+const KNOWN = new Set([...BOOLEAN, 'sweep', 'env', 'batch', 'hidden', 'latent', 'steps', 'blocks', 'rounds', 'warmup', 'impl', 'profile-reps', 'sweep-examples', 'examples', 'lr', 'matmul-square', 'autotune', 'matmul-batches', 'precision', 'matmul-shapes', 'eval-every', 'sample-every', 'test-examples']);
 
 /** A soak too short for the samples its verdict compares would run for nothing: refused before it starts. */
 function checkSoakSamples(steps: number, sampleEvery: number): void {
@@ -130,6 +133,8 @@ export function parseArgs(argv: string[]): CliOptions {
   if (!AUTOTUNE_MODES.includes(autotune as AutotuneMode)) throw new UsageError(`--autotune must be off, quick or full, got '${autotune}'`);
   const precision = str('precision') ?? 'f32';
   if (!PRECISIONS.includes(precision as Precision)) throw new UsageError(`--precision must be f32 or f16, got '${precision}'`);
+  const matmulShapes = str('matmul-shapes') ?? 'default';
+  if (!MATMUL_SHAPES.includes(matmulShapes as MatmulShapes)) throw new UsageError(`--matmul-shapes must be generic or specialized (default: the adapter's choice), got '${matmulShapes}'`);
   const sweepArg = given.get('sweep');
   const selected = ['step', 'profile', 'sweep', 'matmul', 'peak'].some((k) => given.has(k));
 
@@ -165,6 +170,7 @@ export function parseArgs(argv: string[]): CliOptions {
     matmulSquare: given.has('matmul-square') ? nonNegativeInt('matmul-square', str('matmul-square')) : null,
     autotune: autotune as AutotuneMode,
     precision: precision as Precision,
+    matmulShapes: matmulShapes as MatmulShapes,
     matmulBatches: given.has('matmul-batches') ? (str('matmul-batches') === '0' ? [] : intList('matmul-batches', str('matmul-batches') ?? '')) : null,
     examples: int('examples', 4096),
     lr,

@@ -47,10 +47,18 @@ export interface BenchOptions {
   autotune: AutotuneMode;
   /** Storage of our model's hidden activations (src/model/precision.ts). */
   precision: Precision;
+  /**
+   * Our matmuls: shape-generic (sizes in a uniform) or specialized to each product's shape;
+   * 'default' keeps the adapter's choice (generic on software adapters, specialized on GPUs).
+   */
+  matmulShapes: MatmulShapes;
   /** Examples of MNIST the benchmarks train on (uploaded once per model). */
   examples: number;
   lr: number;
 }
+
+export const MATMUL_SHAPES = ['default', 'generic', 'specialized'] as const;
+export type MatmulShapes = (typeof MATMUL_SHAPES)[number];
 
 export const FULL_SWEEP = [32, 64, 128, 256, 512, 1024, 2048, 4096];
 export const SHORT_SWEEP = [32, 128, 512, 1024];
@@ -69,6 +77,8 @@ export interface StepRecord {
   autotune?: AutotuneMode;
   /** Ours: the storage of its hidden activations. */
   precision?: Precision;
+  /** Ours: whether its matmuls read their sizes from a uniform (shape-generic) rather than their source. */
+  matmul_generic?: boolean;
   /** Model construction to the end of the first step: pipeline/shader compilation included. */
   first_step_ms: number;
   /** Dispatches and queue submits in one step (null: could not be counted). */

@@ -66,8 +66,8 @@ export function markdownReport(records: BenchRecord[], peak: { gflops: number; s
   const measured = of<PeakRecord>('arith_peak')[0];
   if (measured) out.push(`Measured arithmetic ceiling (bench --peak): ${cell(measured.gflops, 1)} GFLOP/s${peak && !peak.source.startsWith('measured') ? `, ${((100 * measured.gflops) / peak.gflops).toFixed(0)}% of the fp32 peak` : ''}.`, '');
   out.push('## Train step, ours against TF.js WebGPU', '');
-  out.push(table(['batch', 'impl', 'autotune', 'precision', 'median ms', 'examples/s', 'first step ms'], steps.map((s) => [
-    String(s.batch), s.impl, s.autotune ?? '', s.precision ?? '', cell(s.median_ms, 2), cell(s.samples_per_s, 0), cell(s.first_step_ms, 0),
+  out.push(table(['batch', 'impl', 'autotune', 'precision', 'matmuls', 'median ms', 'examples/s', 'first step ms'], steps.map((s) => [
+    String(s.batch), s.impl, s.autotune ?? '', s.precision ?? '', s.matmul_generic === undefined ? '' : s.matmul_generic ? 'generic' : 'specialized', cell(s.median_ms, 2), cell(s.samples_per_s, 0), cell(s.first_step_ms, 0),
   ])));
   if (ratios.length) out.push('', ...ratios.map((r) => `- batch ${r.batch}: TF.js / ours = ${r.ratio.toFixed(2)}x (rounds: ${r.round_ratios.join(', ')})`));
   const profiles = of<ProfileRecord>('profile');

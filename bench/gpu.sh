@@ -3,6 +3,9 @@
 #   1. the step comparison with TF.js at batch 128 and at 4096 (each in a fresh process, so its
 #      first_step_ms is a cold start: pipeline compilation included), with our step's per-kernel
 #      GPU times beside its wall time (is the step bound by dispatch?);
+#   1b. our step at both batches again with shape-generic matmuls (sizes in a uniform, as on
+#      software adapters), against the GPU's specialized default: whether the GPU can take the
+#      generic kernels, which compile fewer pipelines and draw any row count in its own plan;
 #   2. the batch sweep 32..4096 (ours);
 #   3. the matmul table for every variant, including a 4096^3 product, in GFLOP/s and as a share of
 #      the GPU's fp32 peak (a small table of known GPUs in bench/gpu-report.ts, or --peak-gflops);
@@ -37,7 +40,7 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift ;;
     --env) env="${2:-}"; shift
       case "$env" in node|chromium) ;; *) echo "gpu.sh: --env takes node or chromium, got '$env'" >&2; exit 2 ;; esac ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) echo "gpu.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -82,6 +85,7 @@ bench() { part node bin/bench.mjs --json --env "$env" "$@"; }
 
 start=$SECONDS
 for b in "${batches[@]}"; do bench --step --profile --batch "$b" "${timing[@]}"; done
+for b in "${batches[@]}"; do bench --step --impl ours --matmul-shapes generic --batch "$b" "${timing[@]}"; done
 # Each sweep size runs max(2, examples / batch) steps in one timed block ending in a read-back.
 bench --sweep "$sweep" --impl ours "${timing[@]}" --sweep-examples $((small ? 128 : 262144))
 bench --matmul --matmul-square "$square" "${products[@]}"

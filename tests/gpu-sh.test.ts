@@ -19,10 +19,13 @@ describe('bench/gpu.sh', () => {
     expect(files.length).toBe(2);
     const json = JSON.parse(readFileSync(join(out, files.find((f) => f.endsWith('.json'))!), 'utf8'));
     expect(json.peak_gflops).toBe(100);
-    const benches = (json.records as { bench: string; impl?: string; batch?: number; variant?: string; first_step_ms?: number; autotune?: string }[]);
+    const benches = (json.records as { bench: string; impl?: string; batch?: number; variant?: string; first_step_ms?: number; autotune?: string; precision?: string; matmul_generic?: boolean }[]);
     const steps = benches.filter((r) => r.bench === 'train_step');
     for (const batch of [32, 64]) {
-      expect(steps.filter((s) => s.batch === batch && s.autotune !== 'quick').map((s) => s.impl).sort()).toEqual(['tfjs-webgpu', 'webgpu-vae']);
+      // The comparison with TF.js, then ours with shape-generic matmuls (the default here already).
+      const f32Steps = steps.filter((s) => s.batch === batch && s.autotune !== 'quick' && s.precision !== 'f16');
+      expect(f32Steps.map((s) => s.impl)).toEqual(['webgpu-vae', 'tfjs-webgpu', 'webgpu-vae']);
+      expect(f32Steps[2].matmul_generic).toBe(true);
     }
     expect(steps.filter((s) => s.autotune === 'quick').map((s) => s.impl)).toEqual(['webgpu-vae']);
     // The f16 step: measured where the adapter has shader-f16, else a note says why not.
@@ -54,7 +57,8 @@ describe('bench/gpu.sh', () => {
     expect(ceiling[0].gflops).toBeGreaterThan(0);
     const md = readFileSync(join(out, files.find((f) => f.endsWith('.md'))!), 'utf8');
     expect(md).toMatch(/## Train step, ours against TF\.js WebGPU/);
-    expect(md).toMatch(/\| batch \| impl \| autotune \| precision \|/);
+    expect(md).toMatch(/\| batch \| impl \| autotune \| precision \| matmuls \|/);
+    expect(md).toMatch(/\| 64 \| webgpu-vae \| off \| f32 \| generic \|/);
     expect(md).toMatch(/## Matmul variants \(GFLOP\/s; % of fp32 peak\)/);
     expect(md).toMatch(/\d+\.\d%\)/);
     expect(md).toMatch(/## Tile ladder on the 32\^3 product[\s\S]*\| tiled[-\w]* \d+x\d+ BK\d+ \dx\d\/thread \|/);
@@ -87,5 +91,12 @@ describe('bench/gpu.sh', () => {
     expect(parseArgs(['--step']).precision).toBe('f32');
     expect(parseArgs(['--step', '--precision', 'f16']).precision).toBe('f16');
     expect(() => parseArgs(['--precision', 'f8'])).toThrow(/--precision must be f32 or f16, got 'f8'/);
+  });
+
+  it('takes --matmul-shapes generic or specialized (default: the adapter\'s choice), and refuses anything else', () => {
+    expect(parseArgs(['--step']).matmulShapes).toBe('default');
+    expect(parseArgs(['--step', '--matmul-shapes', 'generic']).matmulShapes).toBe('generic');
+    expect(parseArgs(['--step', '--matmul-shapes', 'specialized']).matmulShapes).toBe('specialized');
+    expect(() => parseArgs(['--matmul-shapes', 'tiled'])).toThrow(/--matmul-shapes must be generic or specialized \(default: the adapter's choice\), got 'tiled'/);
   });
 });
