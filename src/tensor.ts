@@ -139,3 +139,13 @@ export function planTensors(uses: Map<Tensor, number[]>, conflicts: Map<Tensor, 
 export function halfNames(resources: Record<string, unknown>): string[] {
   return Object.entries(resources).filter(([, r]) => r instanceof Tensor && r.dtype === 'f16').map(([name]) => name);
 }
+
+/**
+ * Whether a kernel writing `out` for `examples` examples may read its batch from that binding
+ * (`sizedByBinding`): not where `out` is f16 with one value per example, whose binding (rounded
+ * up to whole 4-byte words) cannot count them. Such a kernel keeps its batch in its source, and a
+ * forward plan of fewer rows then runs padded in the batch's plan.
+ */
+export function countsByBinding(out: Tensor, examples: number): boolean {
+  return !(out.dtype === 'f16' && out.size === examples);
+}

@@ -185,6 +185,23 @@ describe.runIf(hasF16)('a conv model with precision f16', () => {
     });
   }
 
+  // A 1-channel 1x1 map holds one f16 value per example, which a binding rounded up to 4 bytes
+  // cannot count: its kernels keep their batch in the source, and a smaller draw runs padded.
+  it.each([
+    ['in each convolution method', { channels: [2, 1] }],
+    ['with GroupNorm', { channels: [1, 1], norm: 'group' as const, normGroups: 1 }],
+  ])('a model whose bottleneck holds one value per example is built and draws in f16, %s', async (_, shape) => {
+    const tiny = { arch: 'conv' as const, imageShape: [4, 4] as [number, number], imageChannels: 1, inputDim: 16, latent: 2, ...shape };
+    const x = Float32Array.from({ length: 4 * 16 }, (_, i) => (Math.sin(i * 0.7) + 1) / 2);
+    for (const method of CONV_METHODS) {
+      const vae = await VAE.create(tiny, { device, batch: 4, seed: 2, precision: 'f16', kernels: { conv: method } });
+      const all = await vae.reconstruct(x);
+      expect(all.every(Number.isFinite), method).toBe(true);
+      expect(await vae.reconstruct(x.subarray(0, 3 * 16)), `${method}: 3 rows as the first 3 of 4`).toEqual(all.subarray(0, 3 * 16));
+      vae.destroy();
+    }
+  });
+
   it('conditional, with nearest upsampling: the labels join f16 features, the upsampled maps are f16, trained like f32', async () => {
     const labels = Uint8Array.from({ length: 128 }, (_, i) => i % 3);
     const run = async (precision: 'f32' | 'f16') => {

@@ -19,7 +19,7 @@
 // matrix and the row-major copy of an f16 tensor are f16 too: they only move its values, so they
 // lose nothing, and the largest buffer of a conv layer takes half the bytes. Every kernel here but
 // the weight gradients' and the bias gradient's reads its batch from its output binding
-// (`sizedByBinding`), so where the products are shape-generic matmuls too (software adapters'
+// (`sizedByBinding`; not an f16 output of one value per example: countsByBinding), so where the products are shape-generic matmuls too (software adapters'
 // default; `matmulGeneric` elsewhere), a forward graph of fewer rows than the training batch
 // compiles nothing new; it runs the methods tuned at the training batch (tunedAtAnotherBatch).
 import type { Activation } from '../../../shaders/activation';
@@ -29,7 +29,7 @@ import { channelsToRows, col2im, im2col } from '../../../shaders/conv-im2col';
 import { matmul, type MatmulOperand, type MatmulParams } from '../../../shaders/matmul';
 import type { BufferSlice } from '../../gpu/buffers';
 import type { KernelGraph } from '../../graph';
-import { halfNames, type Tensor } from '../../tensor';
+import { countsByBinding, halfNames, type Tensor } from '../../tensor';
 import { matmulOptionsFor } from '../autotune';
 import { recordMatmul, recordSlicedSum } from './matmul-op';
 import type { Recorder } from '../module';
@@ -124,7 +124,7 @@ function rowsOf(g: Recorder, t: Tensor, batch: number, channels: number, pixels:
   return once(t, `rows:${batch}x${channels}x${pixels}`, () => {
     const rows = g.tensor(`${t.name}.rows`, [batch * pixels, channels]);
     rows.dtype = t.dtype;
-    g.graph.add(channelsToRows({ batch, channels, pixels, f16: halfNames({ t, rows }), sizedByBinding: true }), { t, rows });
+    g.graph.add(channelsToRows({ batch, channels, pixels, f16: halfNames({ t, rows }), sizedByBinding: countsByBinding(rows, batch) }), { t, rows });
     return rows;
   });
 }
@@ -135,7 +135,7 @@ function colsOf(g: Recorder, x: Tensor, geom: ConvGeometry): Tensor {
   return once(x, `col:${JSON.stringify(geom)}`, () => {
     const col = g.tensor(`${x.name}.col`, [d.N * d.OHW, d.CinKK]);
     col.dtype = x.dtype;
-    g.graph.add(im2col({ ...geom, f16: halfNames({ x, col }), sizedByBinding: true }), { x, col });
+    g.graph.add(im2col({ ...geom, f16: halfNames({ x, col }), sizedByBinding: countsByBinding(col, d.N) }), { x, col });
     return col;
   });
 }
@@ -161,7 +161,7 @@ export function recordConvForward(g: Recorder, geom: ConvGeometry, x: Tensor, w:
   const method = methodFor(g, geom, 'forward');
   if (method !== 'im2col') {
     const resources = { x, w, ...epilogueResources(e), y };
-    g.graph.add(conv2dForward({ ...geom, variant: method, subgroups: g.kernels.subgroups, ...epilogueParams(e), f16: halfNames(resources), sizedByBinding: true }), resources);
+    g.graph.add(conv2dForward({ ...geom, variant: method, subgroups: g.kernels.subgroups, ...epilogueParams(e), f16: halfNames(resources), sizedByBinding: countsByBinding(y, geom.batch) }), resources);
     return;
   }
   // The product stores the feature map channels-first through the epilogue: no transpose pass.
@@ -175,7 +175,7 @@ export function recordConvInputGrad(g: Recorder, geom: ConvGeometry, dy: Tensor,
   const method = methodFor(g, geom, 'dX');
   if (method !== 'im2col') {
     const resources = { dy, w, ...epilogueResources(e), dx };
-    g.graph.add(conv2dInputGrad({ ...geom, variant: method, subgroups: g.kernels.subgroups, ...epilogueParams(e), f16: halfNames(resources), sizedByBinding: true }), resources);
+    g.graph.add(conv2dInputGrad({ ...geom, variant: method, subgroups: g.kernels.subgroups, ...epilogueParams(e), f16: halfNames(resources), sizedByBinding: countsByBinding(dx, geom.batch) }), resources);
     return;
   }
   const d = convDims('conv_input_grad', geom);
@@ -183,7 +183,7 @@ export function recordConvInputGrad(g: Recorder, geom: ConvGeometry, dy: Tensor,
   const operands = { a: rowsOf(g, dy, d.N, d.Cout, d.OHW), b: w, c: dcol };
   g.graph.add(product(g, d.N * d.OHW, d.CinKK, d.Cout, false, false, operands), operands);
   const out = { dcol, ...epilogueResources(e), dx };
-  g.graph.add(col2im({ ...geom, ...epilogueParams(e), f16: halfNames(out), sizedByBinding: true }), out);
+  g.graph.add(col2im({ ...geom, ...epilogueParams(e), f16: halfNames(out), sizedByBinding: countsByBinding(dx, geom.batch) }), out);
 }
 
 /** dw [Cout, Cin, k, k] = the correlation of dy [N, Cout, OH, OW] with x [N, Cin, H, W]. */
