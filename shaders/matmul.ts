@@ -98,7 +98,8 @@ export function matmulTile(variant: MatmulVariant, override: Partial<MatmulTile>
   if (isTiled(variant)) {
     if (!(Number.isInteger(t.TILE_K) && t.TILE_K >= 1)) throw new ConfigError(`matmul ${variant}: TILE_K=${t.TILE_K} must be a positive integer`);
     if (t.VEC4 && (t.TM % 4 || t.TN % 4 || t.TILE_K % 4)) throw new ConfigError(`matmul ${variant}: vec4 tiles need TM, TN and TILE_K multiples of 4, got ${t.TM}, ${t.TN}, ${t.TILE_K}`);
-    if (t.QUAD && (!t.VEC4 || t.TM % 8 || t.WGX % 4)) throw new ConfigError(`matmul ${variant}: quad sharing needs vec4 tiles, TM a multiple of 8 and WGX a multiple of 4`);
+    // A quad's 4 lanes each hold one vec4 of the rows' A and broadcast it: TM / 4 of them, 2 to 4.
+    if (t.QUAD && (!t.VEC4 || !(t.TM === 8 || t.TM === 16) || t.WGX % 4)) throw new ConfigError(`matmul ${variant}: quad sharing needs vec4 tiles, TM 8 or 16 (the quad's 4 lanes hold TM / 4 vec4s of A) and WGX a multiple of 4; got TM ${t.TM}, WGX ${t.WGX}`);
     if (t.SPREAD && (!t.VEC4 || t.QUAD)) throw new ConfigError(`matmul ${variant}: SPREAD spaces vec4 groups, so it needs VEC4 and no QUAD`);
     if (t.PREFETCH && !t.DOUBLE) throw new ConfigError(`matmul ${variant}: PREFETCH stores the next slice into the other slot of a DOUBLE tile; set DOUBLE too`);
   } else if (t.DOUBLE || t.SPREAD || t.PREFETCH) {

@@ -71,5 +71,8 @@ describe('pipeline compilation', () => {
     expect(() => matmul({ M: 4, N: 4, K: 4, variant: 'tiled-prefetch', tile: { DOUBLE: false } })).toThrow(/PREFETCH stores the next slice into the other slot of a DOUBLE tile; set DOUBLE too/);
     expect(() => matmul({ M: 4, N: 4, K: 4, variant: 'tiled', tile: { SPREAD: true } })).toThrow(/SPREAD spaces vec4 groups, so it needs VEC4 and no QUAD/);
     expect(() => matmul({ M: 4, N: 4, K: 4, variant: 'register', tile: { PREFETCH: true } })).toThrow(/which a register kernel has none of/);
+    // A quad broadcasts from its 4 lanes: more than 16 rows would need a fifth.
+    for (const TM of [4, 12, 24, 32]) expect(() => matmul({ M: 4, N: 4, K: 4, variant: 'tiled-subgroup', tile: { TM } })).toThrow(new RegExp(`quad sharing needs vec4 tiles, TM 8 or 16 .* got TM ${TM}, WGX 16`));
+    expect(() => matmul({ M: 4, N: 4, K: 4, variant: 'tiled-subgroup', tile: { TM: 16 } })).not.toThrow();
   });
 });
