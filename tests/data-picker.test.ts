@@ -80,6 +80,20 @@ describe('the IDX file list', () => {
     expect(list.items.slice(2).every((i) => i.className === 'bad')).toBe(true);
   });
 
+  it('counts the classes of gzipped label files, and nothing from a corrupt one', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const labels = (values: number[]) => Uint8Array.from([0, 0, 8, 1, 0, 0, 0, values.length, ...values]);
+    const { files } = listed();
+    const images = new File([Uint8Array.from([0, 0, 8, 3, 0, 0, 0, 40, 0, 0, 0, 1, 0, 0, 0, 1])], 'train-images-idx3-ubyte');
+    const values = Array.from({ length: 40 }, (_, i) => i % 13);
+    await files.add([images, new File([gzipSync(labels(values))], 'train-labels-idx1-ubyte.gz')]);
+    expect(files.classes(40)).toBe(13);
+    // Corrupt gzip decides nothing (the worker's reader refuses the file at Start, saying why).
+    const { files: other } = listed();
+    await other.add([images, new File([gzipSync(labels(values)).subarray(0, 20)], 'train-labels-idx1-ubyte.gz')]);
+    expect(other.classes(40)).toBeNull();
+  });
+
   it('empties the list with clear', async () => {
     const { list, files } = listed();
     await files.add([idx(3, 'train-images-idx3-ubyte'), new File(['x'], 'notes.txt')]);

@@ -6,6 +6,7 @@
 // the library's IDX reader.
 import { heldOutCount, TEST_LIMIT } from '../shared/data-limits';
 import type { DataSource, IdxPair } from '../shared/protocol';
+import { gunzip } from '../../src/data/idx';
 
 interface Picked {
   file: File; bytes: ArrayBuffer; ndims: number; test: boolean;
@@ -29,11 +30,11 @@ async function idxDims(bytes: ArrayBuffer): Promise<number> {
   }
 }
 
-/** The IDX file's bytes, decompressed when they are gzip's. */
-async function idxBytes(bytes: ArrayBuffer): Promise<Uint8Array> {
+/** The IDX file's bytes, decompressed when they are gzip's (within the library reader's size cap). */
+async function idxBytes(bytes: ArrayBuffer, name: string): Promise<Uint8Array> {
   const head = new Uint8Array(bytes, 0, Math.min(2, bytes.byteLength));
   if (head[0] !== 0x1f || head[1] !== 0x8b) return new Uint8Array(bytes);
-  return new Uint8Array(await new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).arrayBuffer());
+  return gunzip(new Uint8Array(bytes), name);
 }
 
 /**
@@ -41,9 +42,9 @@ async function idxBytes(bytes: ArrayBuffer): Promise<Uint8Array> {
  * count, then one byte a label), or null when it is not exactly that: the worker's reader refuses
  * such a file at Start and says why, and until then it decides nothing on the page.
  */
-async function idxLabels(bytes: ArrayBuffer): Promise<Uint8Array | null> {
+async function idxLabels(bytes: ArrayBuffer, name: string): Promise<Uint8Array | null> {
   try {
-    const all = await idxBytes(bytes);
+    const all = await idxBytes(bytes, name);
     if (all.length < 8 || all[0] !== 0 || all[1] !== 0 || all[2] !== 0x08 || all[3] !== 1) return null;
     const count = new DataView(all.buffer, all.byteOffset, 8).getUint32(4);
     return all.length === 8 + count && count > 0 ? all.subarray(8) : null;
@@ -78,7 +79,7 @@ export class DatasetFiles {
       const test = /t10k|test/i.test(file.name);
       // A file of the same kind and split replaces the earlier one.
       this.picked = this.picked.filter((p) => !(p.ndims === ndims && p.test === test));
-      this.picked.push({ file, bytes, ndims, test, labels: ndims === 1 ? await idxLabels(bytes) : null });
+      this.picked.push({ file, bytes, ndims, test, labels: ndims === 1 ? await idxLabels(bytes, file.name) : null });
     }
     this.render();
     this.onChange();
