@@ -46,6 +46,7 @@ export const SLOWEST_FIRST = [
   'package', // 33 s: the npm pack install and the dist/ build
   'resume', // 30 s
   'autotune', // 30 s
+  'gpu-defaults', // 25 s (2026-12-06, alone)
   'device-loss', // 25 s
   'e2e/present-canvas', // 24 s
   'gradcheck', // 19 s Chromium, 12 s Node

@@ -1,0 +1,46 @@
+// The kernels a GPU gets by default (kernelsFor a non-software adapter: tiled-vec4 matmuls
+// specialized to their shapes, implicit-GEMM convolutions with `direct` input gradients and split
+// weight gradients, 64-thread likelihood rows, bias sums split over the batch), run here on the
+// software adapter presented as a GPU: whole models train as they do under the software
+// adapter's defaults. The kernels are tested one by one elsewhere; this guards the combination a
+// lent GPU runs first, which no other test here builds.
+import { describe, expect, it } from 'vitest';
+import { summarizeAdapter, type AcquiredDevice } from '../src/gpu/device';
+import { kernelsFor } from '../src/model/kernels';
+import { VAE } from '../src/model/vae';
+import { expectClose, testData } from './helpers/compare';
+import { gpu } from './helpers/gpu';
+
+const CASES = [
+  ['an MLP at batch 1024 (sums and weight gradients split over the batch)', { inputDim: 64, hidden: [48], latent: 4 }, 1024],
+  ['a conv model with GroupNorm', { arch: 'conv', inputDim: 256, imageShape: [16, 16], channels: [4, 8], norm: 'group', normGroups: 2, latent: 3 }, 8],
+  ['a colour conv model with a learned per-pixel Gaussian scale', { arch: 'conv', inputDim: 3 * 8 * 8, imageShape: [8, 8], imageChannels: 3, channels: [4, 8], likelihood: 'gaussian', sigma: 'learned-pixel', latent: 3 }, 8],
+] as const;
+
+describe('the GPU defaults, run on the software adapter', () => {
+  it.each(CASES)('%s trains as under the software defaults', async (_, config, batch) => {
+    const { device } = await gpu();
+    const adapter = summarizeAdapter(device.adapterInfo, device.features);
+    expect(adapter.isSoftware).toBe(true);
+    const asGpu: AcquiredDevice = { device, adapter: { ...adapter, isSoftware: false, description: 'the software adapter presented as a GPU' }, owned: false };
+    const asItself: AcquiredDevice = { device, adapter, owned: false };
+    const x = Float32Array.from(testData(batch * config.inputDim, 31, 0, 1));
+    const run = async (device: AcquiredDevice) => {
+      const vae = await VAE.create(config as never, { device, batch, seed: 3, lossEvery: 1 });
+      const names = (await vae.plan('train', batch)).graph.kernels.map((k) => k.name);
+      for (let i = 0; i < 3; i++) await vae.trainStep(x);
+      const losses = (await vae.readLosses()).map((l) => l.loss);
+      const kernels = vae.kernels;
+      vae.destroy();
+      return { names, losses, kernels };
+    };
+    const onGpuPath = await run(asGpu), onSoftwarePath = await run(asItself);
+    expect(onGpuPath.kernels).toEqual(kernelsFor({ isSoftware: false, subgroups: device.features.has('subgroups') }));
+    const has = (part: string) => onGpuPath.names.some((n) => n.includes(part));
+    expect(has('_tiled-vec4') && !has('_generic'), onGpuPath.names.join(', ')).toBe(true);
+    if ('arch' in config) expect(has('implicit_gemm') && has('conv2d_input_grad') && onGpuPath.names.some((n) => n.startsWith('conv2d_input_grad') && n.includes('_direct')), onGpuPath.names.join(', ')).toBe(true);
+    if (batch === 1024) expect(has('column_sum_split') && has('_splitk'), onGpuPath.names.join(', ')).toBe(true);
+    expect(onGpuPath.losses.length).toBe(3);
+    expectClose(onGpuPath.losses, onSoftwarePath.losses, { atol: 0, rtol: 2e-5 }, 'losses of 3 steps, GPU defaults against software defaults');
+  }, 600_000);
+});
