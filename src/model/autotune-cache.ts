@@ -27,9 +27,14 @@ export function indexedDbAutotuneCache(): AutotuneCache {
   let db: Promise<IDBDatabase | null> | null = null;
   const open = () => (db ??= (async () => {
     if (typeof indexedDB === 'undefined') return null;
-    const req = indexedDB.open(DB, 1);
-    req.onupgradeneeded = () => req.result.createObjectStore(STORE);
-    return request(req).catch(() => null);
+    try {
+      // A sandboxed frame or a storage policy makes open() throw at once (SecurityError), not fail later.
+      const req = indexedDB.open(DB, 1);
+      req.onupgradeneeded = () => req.result.createObjectStore(STORE);
+      return await request(req).catch(() => null);
+    } catch {
+      return null;
+    }
   })());
   return {
     async get(key) {

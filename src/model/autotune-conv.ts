@@ -13,7 +13,8 @@ import { BufferArena } from '../gpu/buffers';
 import type { PipelineCache } from '../gpu/pipelines';
 import { KernelGraph } from '../graph';
 import { Tensor } from '../tensor';
-import { sourceHash, timeBuiltGraph, type AutotuneOptions, type TunedConv } from './autotune';
+import { sourceHash, type AutotuneOptions, type TunedConv } from './autotune';
+import { compiledWithin, refusesCandidate, timeBuiltGraph } from './autotune-timing';
 import type { KernelChoice } from './kernels';
 import { CONV_METHODS, convOpKey, recordConvForward, recordConvInputGrad, recordConvWeightGrad, type ConvMethod, type ConvOpShape } from './layers/conv-ops';
 import type { Recorder } from './module';
@@ -61,8 +62,11 @@ export function convOpBuffers(device: GPUDevice, shape: ConvOpShape): ConvOpBuff
   return { x: make(image), dx: make(image), y: make(out), dy: make(out), w: make(weights), dw: make(weights) };
 }
 
-/** Every method timed on one operation, or null when the budget ran out before all were. */
-async function timeMethods(pipelines: PipelineCache, kernels: KernelChoice, shape: ConvOpShape, methods: ConvMethod[], left: () => number, perCandidateMs: number): Promise<TunedConv | null> {
+/**
+ * Every method timed on one operation, or null when the budget ran out before all were, or the
+ * device refused every one. A refused method (refusesCandidate) is skipped and reported.
+ */
+async function timeMethods(pipelines: PipelineCache, kernels: KernelChoice, shape: ConvOpShape, methods: ConvMethod[], left: () => number, perCandidateMs: number, onRefused?: AutotuneOptions['onRefused']): Promise<TunedConv | null> {
   const { device } = pipelines;
   const buffers = convOpBuffers(device, shape);
   let best: TunedConv | null = null;
@@ -71,9 +75,14 @@ async function timeMethods(pipelines: PipelineCache, kernels: KernelChoice, shap
       if (left() <= 0) return null;
       const arena = new BufferArena(device, 'autotune-conv');
       try {
-        const graph = await recordConvOp(kernels, shape, method, buffers).build(pipelines, arena);
+        const graph = recordConvOp(kernels, shape, method, buffers);
+        if (!(await compiledWithin(pipelines, graph.kernels, left()))) return null;
+        await graph.build(pipelines, arena);
         const ms = await timeBuiltGraph(device, graph, Math.min(left(), perCandidateMs));
         if (!best || ms < best.ms) best = { method, ms, candidates: methods.length };
+      } catch (e) {
+        if (!refusesCandidate(e)) throw e;
+        onRefused?.(`${convOpKey(shape)} ${method}`, e);
       } finally {
         arena.destroyAll();
       }
@@ -110,7 +119,7 @@ export async function autotuneConvs(pipelines: PipelineCache, ops: readonly Conv
         continue;
       }
       if (left() <= 0) continue;
-      const best = await timeMethods(pipelines, kernels, shape, methods, left, opts.mode === 'quick' ? 50 : 200);
+      const best = await timeMethods(pipelines, kernels, shape, methods, left, opts.mode === 'quick' ? 50 : 200, opts.onRefused);
       // As for matmuls: only a complete measurement decides, and is cached.
       if (!best) continue;
       chosen[opKey] = best;

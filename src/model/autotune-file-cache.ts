@@ -1,11 +1,18 @@
 // Node's autotune cache: one JSON object { key: choice } in a file. The path is, in order,
 // $WEBGPU_VAE_AUTOTUNE_CACHE, $XDG_CACHE_HOME/webgpu-vae/autotune.json, or
-// ~/.cache/webgpu-vae/autotune.json. Writes go to a temporary file renamed over the old one, so a
-// crash mid-write leaves the previous contents; an unreadable file is treated as empty.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+// ~/.cache/webgpu-vae/autotune.json. A write reads the file, adds its entry and renames a temporary
+// file over it, holding `<path>.lock` (a directory: mkdir is atomic) so that two processes tuning
+// at once keep each other's entries; a crash mid-write leaves the previous contents, and an
+// unreadable file is treated as empty.
+import { mkdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { AutotuneCache, AutotuneRecord } from './autotune';
+
+/** How long a write waits for another process's lock before writing without it. */
+const LOCK_WAIT_MS = 2000;
+/** A lock older than this was left by a writer that died; it is taken over. */
+const STALE_LOCK_MS = 10_000;
 
 export function defaultAutotuneCachePath(): string {
   if (process.env.WEBGPU_VAE_AUTOTUNE_CACHE) return process.env.WEBGPU_VAE_AUTOTUNE_CACHE;
@@ -22,6 +29,32 @@ function readAll(path: string): Record<string, AutotuneRecord> {
   }
 }
 
+/** Runs `write` holding `lock`; without it after LOCK_WAIT_MS, or where no lock can be made, runs it anyway. */
+async function withLock(lock: string, write: () => void): Promise<void> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  let held = false;
+  while (!held) {
+    try {
+      mkdirSync(lock);
+      held = true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') break; // an unwritable folder: the write fails on its own
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) rmdirSync(lock);
+      } catch { /* released meanwhile */ }
+      if (Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+  try {
+    write();
+  } finally {
+    if (held) {
+      try { rmdirSync(lock); } catch { /* taken over as stale */ }
+    }
+  }
+}
+
 export function fileAutotuneCache(path = defaultAutotuneCachePath()): AutotuneCache & { path: string } {
   return {
     path,
@@ -29,14 +62,23 @@ export function fileAutotuneCache(path = defaultAutotuneCachePath()): AutotuneCa
       return readAll(path)[key];
     },
     async set(key, value) {
-      const all = readAll(path);
-      all[key] = value;
       try {
         mkdirSync(dirname(path), { recursive: true });
-        const tmp = `${path}.${process.pid}.tmp`;
-        writeFileSync(tmp, JSON.stringify(all, null, 1));
-        renameSync(tmp, path);
-      } catch { /* an unwritable cache costs a measurement next time, nothing else */ }
+      } catch {
+        return; // an unwritable cache costs a measurement next time, nothing else
+      }
+      const tmp = `${path}.${process.pid}.tmp`;
+      await withLock(`${path}.lock`, () => {
+        try {
+          // Read under the lock: another process's entries written since are kept.
+          const all = readAll(path);
+          all[key] = value;
+          writeFileSync(tmp, JSON.stringify(all, null, 1));
+          renameSync(tmp, path);
+        } catch {
+          try { unlinkSync(tmp); } catch { /* never written */ }
+        }
+      });
     },
   };
 }

@@ -4,10 +4,13 @@
 // adapter (AutotuneCache: a JSON file in Node, IndexedDB in browsers), keyed by the adapter and
 // by the WGSL of every candidate, so a change to any kernel's source measures again.
 //
-//   quick  the default tile of each variant, starting no candidate after its time budget (1 s)
-//          is spent; a product whose candidates were not all timed keeps the default. It reads
-//          a cached `full` result first. On SwiftShader a compile alone takes 0.5-3 s, so there
-//          quick decides little unless the cache already holds the answer.
+//   quick  the default tile of each variant, within a time budget of 1 s, compiles included (one
+//          that outlasts it goes on into the pipeline cache untimed); a product whose candidates
+//          were not all timed keeps the default. It reads a cached `full` result first. On
+//          SwiftShader a compile alone takes 0.3-3 s, so there quick decides little unless the
+//          cache already holds the answer.
+// A candidate the device refuses (it does not compile, or exceeds a limit: autotune-timing.ts)
+// is skipped, and counts as measured.
 //   full   every variant with a ladder of tiles (blocks, BK 8-32, outputs per invocation), and
 //          the shape-generic form of each variant at its default tile and of each register tile.
 // A shape-generic candidate within GENERIC_SLACK of the fastest is kept in its place: one generic
@@ -15,11 +18,11 @@
 // fewer kernels (on SwiftShader a specialized 8x16 block takes 1-3 s to compile) for a step time
 // inside the measurement's own noise.
 import { ourLabel } from '../gpu/labels';
-import { isTiled, matmul, MATMUL_TILES, matmulVariantNeedsSubgroups, matmulWorkgroupBytes, matmulTile, type MatmulParams, type MatmulTile, type MatmulVariant } from '../../shaders/matmul';
+import { isTiled, matmul, MATMUL_TILES, MATMUL_VARIANTS, matmulVariantNeedsSubgroups, matmulWorkgroupBytes, matmulTile, type MatmulParams, type MatmulTile, type MatmulVariant } from '../../shaders/matmul';
 import type { Kernel } from '../../shaders/common';
 import type { PipelineCache } from '../gpu/pipelines';
-import { gentleWait } from '../gpu/gentle-wait';
 import { KernelGraph } from '../graph';
+import { compiledWithin, refusesCandidate, timeBuiltGraph } from './autotune-timing';
 import type { KernelChoice } from './kernels';
 import type { ConvMethod } from './layers/conv-ops';
 
@@ -107,6 +110,20 @@ export function matmulCandidates(mode: AutotuneMode, device: { features: GPUSupp
   return list.filter((c) => fits(c, device) && !seen.has(JSON.stringify(c)) && !!seen.add(JSON.stringify(c)));
 }
 
+/**
+ * A cached record as a product's choice, or undefined (a miss, measured again) when it is not one
+ * this device can run: a cache file edited by hand, or written by another version of the library.
+ */
+function usableRecord(r: AutotuneRecord | undefined, device: { features: GPUSupportedFeatures; limits: GPUSupportedLimits }): TunedProduct | undefined {
+  if (!r || typeof r !== 'object' || !('variant' in r) || !MATMUL_VARIANTS.includes(r.variant) || typeof r.ms !== 'number') return undefined;
+  if (r.tile !== undefined && (typeof r.tile !== 'object' || r.tile === null)) return undefined;
+  try {
+    return fits(r, device) ? r : undefined;
+  } catch {
+    return undefined; // a tile matmulTile refuses
+  }
+}
+
 function fits(c: MatmulTuning, device: { features: GPUSupportedFeatures; limits: GPUSupportedLimits }): boolean {
   if (matmulVariantNeedsSubgroups(c.variant) && !device.features.has('subgroups')) return false;
   const t = matmulTile(c.variant, c.tile);
@@ -134,43 +151,27 @@ export interface AutotuneOptions {
   onProduct?: (key: string, choice: TunedProduct, fromCache: boolean) => void;
   /** Once aborted, no further candidate is timed (as if the budget ran out): what is cached still counts. */
   signal?: AbortSignal;
+  /** Called for each candidate the device refuses (refusesCandidate), which is then skipped. */
+  onRefused?: (candidate: string, error: Error) => void;
 }
 
-/** Times `tuning` on one product: ms per dispatch, the fastest of a few timed batches of dispatches. */
-async function timeCandidate(pipelines: PipelineCache, p: MatmulProduct, tuning: MatmulTuning, buffers: { a: GPUBuffer; b: GPUBuffer; c: GPUBuffer }, budget: number): Promise<number> {
+/**
+ * Times `tuning` on one product: ms per dispatch, the fastest of a few timed batches of dispatches;
+ * null when its compile outlasts `left()` (the budget is spent).
+ */
+async function timeCandidate(pipelines: PipelineCache, p: MatmulProduct, tuning: MatmulTuning, buffers: { a: GPUBuffer; b: GPUBuffer; c: GPUBuffer }, left: () => number, perCandidateMs: number): Promise<number | null> {
   const { device } = pipelines;
   const kernel = matmul({ ...p, ...tuning, subgroups: device.features.has('subgroups') });
   const graph = new KernelGraph(`autotune:${kernel.name}`);
   graph.add(kernel, buffers);
+  if (!(await compiledWithin(pipelines, [kernel], left()))) return null;
   await graph.build(pipelines);
+  const budget = Math.min(left(), perCandidateMs);
   try {
     return await timeBuiltGraph(device, graph, budget);
   } finally {
     graph.releaseConstants(); // also when timing fails (a lost device, say): the uniforms belong to no arena
   }
-}
-
-/** Milliseconds per run of a built graph: the fastest of a few timed batches of runs, each encoded into one submit. */
-export async function timeBuiltGraph(device: GPUDevice, graph: KernelGraph, budget: number): Promise<number> {
-  const run = async (n: number) => {
-    const t0 = performance.now();
-    const enc = device.createCommandEncoder({ label: ourLabel('autotune') });
-    for (let i = 0; i < n; i++) graph.encode(enc);
-    device.queue.submit([enc.finish()]);
-    await gentleWait(() => device.queue.onSubmittedWorkDone());
-    return (performance.now() - t0) / n;
-  };
-  // Warm-up, then batches sized so that each lasts about a third of the budget: a fast kernel's
-  // single dispatch would measure the submit and the wait, not the kernel.
-  const target = budget / 3;
-  let n = 1, per = await run(1);
-  for (let i = 0; i < 3 && n < 1024 && per * n < target / 2; i++) {
-    n = Math.min(1024, Math.max(2 * n, Math.ceil(target / Math.max(per, 1e-3))));
-    per = await run(n);
-  }
-  // The fastest of 3 batches: other work on the machine only ever adds time, so the minimum is
-  // the least disturbed figure (a median still picked noise on a machine at load 20).
-  return Math.min(await run(n), await run(n), await run(n));
 }
 
 /**
@@ -191,7 +192,7 @@ export async function autotuneMatmuls(pipelines: PipelineCache, products: readon
       return `${opts.adapterKey}|${productKey(p)}|${mode}|${sourceHash(sources)}`;
     };
     const key = keyOf(opts.mode);
-    const cached = ((opts.mode === 'quick' ? await opts.cache?.get(keyOf('full')) : undefined) ?? (await opts.cache?.get(key))) as TunedProduct | undefined;
+    const cached = (opts.mode === 'quick' ? usableRecord(await opts.cache?.get(keyOf('full')), device) : undefined) ?? usableRecord(await opts.cache?.get(key), device);
     if (cached) {
       chosen[productKey(p)] = cached;
       opts.onProduct?.(productKey(p), cached, true);
@@ -205,10 +206,20 @@ export async function autotuneMatmuls(pipelines: PipelineCache, products: readon
       c: device.createBuffer({ label: ourLabel('autotune:c'), size: Math.max(16, p.M * p.N * 4), usage }),
     };
     const timed: TunedProduct[] = [];
+    let refused = 0;
     try {
       for (const c of candidates) {
         if (left() <= 0) break;
-        const ms = await timeCandidate(pipelines, p, c, buffers, Math.min(left(), opts.mode === 'quick' ? 50 : 200));
+        let ms: number | null;
+        try {
+          ms = await timeCandidate(pipelines, p, c, buffers, left, opts.mode === 'quick' ? 50 : 200);
+        } catch (e) {
+          if (!refusesCandidate(e)) throw e;
+          refused++;
+          opts.onRefused?.(`${productKey(p)} ${describeTuning(c)}`, e);
+          continue;
+        }
+        if (ms === null) break;
         timed.push({ ...c, ms, candidates: 0 });
       }
     } finally {
@@ -216,8 +227,9 @@ export async function autotuneMatmuls(pipelines: PipelineCache, products: readon
     }
     // Only a complete measurement decides (and is cached): the best of a partial one may be a
     // candidate that loses to one never timed, e.g. a specialized kernel where the default is generic.
+    // A refused candidate counts as measured: it can never be chosen.
     const best = chooseCandidate(timed);
-    if (!best || timed.length < candidates.length) continue;
+    if (!best || timed.length + refused < candidates.length) continue;
     best.candidates = timed.length;
     chosen[productKey(p)] = best;
     opts.onProduct?.(productKey(p), best, false);
