@@ -16,7 +16,8 @@
 //     square:  |u| <= 1 and |v| <= 1
 //     ellipse: u^2 + (2v)^2 <= 1                    (semi-axes R and R/2)
 //     heart:   with s = 1.15 u, t = 0.1 - 1.15 v:  (s^2 + t^2 - 1)^3 - s^2 t^3 <= 0
-//              (the classic implicit heart, point downwards, fitted inside the unit circle)
+//              (the classic implicit heart, point downwards, within the square |u|, |v| <= 1,
+//              so no farther out than the square's corners; its farthest point is 1.17 R out)
 // Rasterization: a pixel (i, j) is sampled at the 16 points (i + (a + 0.5) / 4, j + (b + 0.5) / 4),
 // a, b in 0..3; it is 255 when at least 8 of them are inside, else 0. Every step is a fixed
 // sequence of IEEE double operations on exact table values, so the pictures are reproducible bit
