@@ -6,9 +6,10 @@
 // steps are slow the page hears of completed steps by time, not only every lossEvery (16) steps,
 // and the views are told each step's place (steps, training time, an epoch's end) so that they
 // refresh on time (demo/worker/refresh-schedule.ts).
+// Compile progress is said while any graph compiles, one graph's end not clearing another's.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DivergedError, PROGRESS_MS, Session } from '../demo/worker/session';
-import { configFor, pageMemoryBudget } from '../demo/worker/session-model';
+import { compileProgressPoster, configFor, pageMemoryBudget } from '../demo/worker/session-model';
 import { DEFAULTS } from '../demo/ui/settings';
 import type { LoadedData, Split } from '../demo/worker/data';
 import type { Views } from '../demo/worker/views';
@@ -214,5 +215,22 @@ describe('the demo session', () => {
     const small = await Session.create(acquired, settings, data, views, () => undefined);
     small.destroy();
     expect(acquired.device.limits).toBe(before);
+  });
+});
+
+describe('compile progress', () => {
+  it('is said while any graph compiles: one graph finishing does not clear another\'s', () => {
+    const said: (string | null)[] = [];
+    const progress = compileProgressPoster((m) => { if (m.type === 'compiling') said.push(m.detail); });
+    progress(0, 4, 'sample');
+    progress(1, 3, 'eval');
+    progress(4, 4, 'sample');
+    progress(3, 3, 'eval');
+    expect(said).toEqual([
+      'Compiling the views: kernels 0/4…',
+      'Compiling the test evaluation: kernels 1/3…',
+      'Compiling the test evaluation: kernels 1/3…',
+      null,
+    ]);
   });
 });

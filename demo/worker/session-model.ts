@@ -60,6 +60,20 @@ export function createModel(device: AcquiredDevice, settings: Settings, data: Lo
     // until a browser restart; refused at plan time instead, with the batch or model that fits.
     memoryBudget: pageMemoryBudget(device),
     // Said beside the run's state, not as one: the views compile while training or paused too.
-    onCompileProgress: (done, total, graph) => post({ type: 'compiling', detail: done < total ? `Compiling ${GRAPH_WORDS[graph] ?? 'the views'}: kernels ${done}/${total}…` : null }),
+    onCompileProgress: compileProgressPoster(post),
   });
+}
+
+/**
+ * The model's compile progress as `compiling` messages: what is still compiling, by graph, so that
+ * one graph finishing does not clear another's progress (the views and an evaluation may compile
+ * at once); null once nothing is.
+ */
+export function compileProgressPoster(post: (m: FromWorker) => void): (done: number, total: number, graph: GraphKind) => void {
+  const pending = new Map<GraphKind, string>();
+  return (done, total, graph) => {
+    if (done < total) pending.set(graph, `Compiling ${GRAPH_WORDS[graph] ?? 'the views'}: kernels ${done}/${total}…`);
+    else pending.delete(graph);
+    post({ type: 'compiling', detail: [...pending.values()].at(-1) ?? null });
+  };
 }
