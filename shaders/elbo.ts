@@ -22,7 +22,7 @@
 // Bindings: kl (params, q: read, kl, [dq_direct]: write); free bits (params, q: read, kl_dims,
 //   dq_direct: write); capacity (params, q: read, kl, dq_direct: write); reduce (params, rec, kl, [kl_dims | tc]: read, history, accum: write).
 import { ConfigError } from './errors';
-import { checkShape, declareBindings, f32Literal, minBindingBytes, workgroupTreeSum, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
+import { checkShape, declareBindings, f32Literal, minBindingBytes, workgroupTreeSum, read, STEP_PARAMS, uniform, write, type Kernel, type KernelBinding } from './common';
 import { checkLayout, posteriorValues, posteriorWGSL, type PosteriorLayout } from './reparam';
 import { wgsl } from './wgsl';
 
@@ -33,6 +33,15 @@ export const KL_WGSL = /* wgsl */ `
 fn kl_term(mu: f32, lv: f32) -> f32 { return 0.5 * (exp(lv) + mu * mu - 1.0 - lv); }
 fn kl_grad_mu(mu: f32) -> f32 { return mu; }
 fn kl_grad_logvar(lv: f32) -> f32 { return 0.5 * (exp(lv) - 1.0); }`;
+
+/** The declarations every KL kernel opens with: the step's uniform, its bindings, the KL term, the posterior's accessors and, with `gradients`, its gradient store. */
+function klPreludeWGSL(bindings: KernelBinding[], layout: PosteriorLayout, gradients = true): string {
+  return `${STEP_PARAMS.wgsl}
+${declareBindings(bindings)}
+${KL_WGSL}
+${posteriorWGSL(layout)}
+${gradients ? klGradStoreWGSL(layout) : ''}`;
+}
 
 /**
  * store_kl_grad(b, j, scale, live): dq_direct's mu and logvar entries of (b, j) get scale times
@@ -62,11 +71,7 @@ export function klDivergence(p: KlParams): Kernel {
   const Z = layout.latent;
   const bindings = [uniform(), read('q'), write('kl'), ...(p.gradients ? [write('dq_direct')] : [])];
   const code = wgsl`
-${STEP_PARAMS.wgsl}
-${declareBindings(bindings)}
-${KL_WGSL}
-${posteriorWGSL(layout)}
-${p.gradients ? klGradStoreWGSL(layout) : ''}
+${klPreludeWGSL(bindings, layout, !!p.gradients)}
 
 @compute @workgroup_size(${KL_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -95,11 +100,7 @@ export function klFreeBits(p: { batch: number; layout: PosteriorLayout }): Kerne
   const Z = layout.latent;
   const bindings = [uniform(), read('q'), write('kl_dims'), write('dq_direct')];
   const code = wgsl`
-${STEP_PARAMS.wgsl}
-${declareBindings(bindings)}
-${KL_WGSL}
-${posteriorWGSL(layout)}
-${klGradStoreWGSL(layout)}
+${klPreludeWGSL(bindings, layout)}
 
 @compute @workgroup_size(${KL_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -129,11 +130,7 @@ export function klCapacity(p: { batch: number; layout: PosteriorLayout }): Kerne
   const Z = layout.latent;
   const bindings = [uniform(), read('q'), write('kl'), write('dq_direct')];
   const code = wgsl`
-${STEP_PARAMS.wgsl}
-${declareBindings(bindings)}
-${KL_WGSL}
-${posteriorWGSL(layout)}
-${klGradStoreWGSL(layout)}
+${klPreludeWGSL(bindings, layout)}
 var<workgroup> partial: array<f32, ${REDUCE_THREADS}>;
 
 @compute @workgroup_size(${REDUCE_THREADS})

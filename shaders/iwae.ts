@@ -18,7 +18,7 @@
 // Bindings: weights (params, q, z, eps, rec: read, log_weight, bound, [row_weight, dz_direct,
 //   dq_direct]: write); reduce (params, bound, rec, kl: read, history, accum: write);
 //   chunk (params, q, z, eps, rec: read, state, bounds: write).
-import { checkShape, declareBindings, minBindingBytes, workgroupTreeSum, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
+import { checkShape, declareBindings, minBindingBytes, workgroupTreeSum, read, STEP_PARAMS, uniform, write, type Kernel, type KernelBinding } from './common';
 import { checkLayout, posteriorValues, posteriorWGSL, type PosteriorLayout } from './reparam';
 import { wgsl } from './wgsl';
 
@@ -46,6 +46,14 @@ fn log_w(b: u32, k: u32) -> f32 {
 }`;
 }
 
+/** The declarations both log-weight kernels open with: the step's uniform, their bindings, the posterior's accessors and log_w. */
+function iwaePreludeWGSL(bindings: KernelBinding[], layout: PosteriorLayout, B: number): string {
+  return `${STEP_PARAMS.wgsl}
+${declareBindings(bindings)}
+${posteriorWGSL(layout)}
+${logWeightWGSL(B, layout.latent)}`;
+}
+
 export function iwaeWeights(p: IwaeParams & { gradients: boolean }): Kernel {
   const { batch: B, samples: K, layout } = p;
   checkShape('iwae_weights', { B, K });
@@ -57,10 +65,7 @@ export function iwaeWeights(p: IwaeParams & { gradients: boolean }): Kernel {
     ...(g ? [write('row_weight'), write('dz_direct'), write('dq_direct')] : []),
   ];
   const code = wgsl`
-${STEP_PARAMS.wgsl}
-${declareBindings(bindings)}
-${posteriorWGSL(layout)}
-${logWeightWGSL(B, Z)}
+${iwaePreludeWGSL(bindings, layout, B)}
 
 @compute @workgroup_size(${IWAE_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -139,10 +144,7 @@ export function iwaeChunk(p: IwaeParams): Kernel {
   const Z = layout.latent;
   const bindings = [uniform(), read('q'), read('z'), read('eps'), read('rec'), write('state', 'array<vec2<f32>>'), write('bounds')];
   const code = wgsl`
-${STEP_PARAMS.wgsl}
-${declareBindings(bindings)}
-${posteriorWGSL(layout)}
-${logWeightWGSL(B, Z)}
+${iwaePreludeWGSL(bindings, layout, B)}
 
 @compute @workgroup_size(${IWAE_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
