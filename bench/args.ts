@@ -176,3 +176,14 @@ export function parseArgs(argv: string[]): CliOptions {
     lr,
   };
 }
+
+/** The options, or null after printing a usage error with the usage (the caller exits 2). */
+export function parseOrSayUsage(argv: string[]): CliOptions | null {
+  try {
+    return parseArgs(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`bench: ${e.message}\n\n${USAGE}\n`);
+    return null;
+  }
+}

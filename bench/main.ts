@@ -1,7 +1,7 @@
 // `npm run bench`: runs the selected benchmarks in Node and/or headless Chromium and prints either
 // readable tables (default) or one JSON object per line (--json). Progress goes to stderr.
 import { describeAdapter } from '../src/gpu/device';
-import { parseArgs, USAGE, UsageError, type CliOptions } from './args';
+import { parseOrSayUsage, USAGE, type CliOptions } from './args';
 import type { BenchRecord } from './common';
 import { formatReport } from './report';
 import { runSuite } from './suite';
@@ -31,14 +31,8 @@ async function runChromium(opts: CliOptions, emit: Emit, log: Log): Promise<void
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let opts: CliOptions;
-  try {
-    opts = parseArgs(argv);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`bench: ${e.message}\n\n${USAGE}\n`);
-    return 2;
-  }
+  const opts = parseOrSayUsage(argv);
+  if (!opts) return 2;
   if (opts.help) {
     console.log(USAGE);
     return 0;

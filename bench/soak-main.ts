@@ -6,19 +6,13 @@
 import { describeAdapter } from '../src/gpu/device';
 import { acquireNodeDevice, releaseNodeGpu } from '../src/gpu/node-device';
 import { loadMnistNode } from '../src/data/mnist-node';
-import { parseArgs, USAGE, UsageError, type CliOptions } from './args';
+import { parseOrSayUsage, USAGE } from './args';
 import { runSoak } from './soak';
 import { formatSoak, soakExitStatus } from './soak-verdict';
 
 export async function main(argv: string[]): Promise<number> {
-  let opts: CliOptions;
-  try {
-    opts = parseArgs(argv);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`bench: ${e.message}\n\n${USAGE}\n`);
-    return 2;
-  }
+  const opts = parseOrSayUsage(argv);
+  if (!opts) return 2;
   const soak = opts.soak;
   if (!soak || opts.help) {
     console.log(USAGE);
