@@ -9,10 +9,10 @@
 //          were not all timed keeps the default. It reads a cached `full` result first. On
 //          SwiftShader a compile alone takes 0.3-3 s, so there quick decides little unless the
 //          cache already holds the answer.
-// A candidate the device refuses (it does not compile, or exceeds a limit: autotune-timing.ts)
-// is skipped, and counts as measured.
 //   full   every variant with a ladder of tiles (blocks, BK 8-32, outputs per invocation), and
 //          the shape-generic form of each variant at its default tile and of each register tile.
+// A candidate the device refuses (it does not compile, or exceeds a limit: autotune-timing.ts)
+// is skipped, and counts as measured.
 // A shape-generic candidate within GENERIC_SLACK of the fastest is kept in its place: one generic
 // pipeline serves every product of its kind and epilogue, so a tuned model's first step compiles
 // fewer kernels (on SwiftShader a specialized 8x16 block takes 1-3 s to compile) for a step time
