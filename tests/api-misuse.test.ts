@@ -147,6 +147,21 @@ describe('bad options and data are refused by name, before any GPU work', async 
     await expect(VAE.create({ latentSize: 4 } as never, { device })).rejects.toThrow(/unknown config field 'latentSize' \(did you mean 'latent'\?\)/);
     await expect(VAE.create({ imageShape: '28x28' as never }, { device })).rejects.toThrow(/imageShape must be \[rows, cols\]/);
     await expect(VAE.create({ inputDim: 798, imageShape: [28.5, 28] }, { device })).rejects.toThrow(/imageShape must be \[rows, cols\], two positive integers/);
+    // Channels that do not divide the values per example are named, not blamed on an imageShape never given.
+    await expect(VAE.create({ arch: 'conv', imageChannels: 3, inputDim: 784 }, { device })).rejects.toThrow(/^inputDim 784 is not a multiple of imageChannels 3: give an inputDim of channels x rows x cols, or imageShape \[rows, cols\] in its place$/);
+  });
+
+  it('a checkpoint or training state of another format version names the version that reads it', async () => {
+    const { device } = await gpu();
+    const { saveCheckpoint, readCheckpoint } = await import('../src/checkpoint');
+    const { decodeSafetensors, encodeSafetensors } = await import('../src/io/safetensors');
+    const vae = await VAE.create(tiny, { device, batch: 8, seed: 1 });
+    const bytes = await saveCheckpoint(vae);
+    vae.destroy();
+    const { tensors, metadata } = decodeSafetensors(bytes);
+    const withVersion = (version: string) => encodeSafetensors(tensors, { ...metadata, version });
+    expect(() => readCheckpoint(withVersion('9'), 'v9.safetensors')).toThrow(/^v9\.safetensors has checkpoint version 9; this webgpu-vae reads version 1: a newer webgpu-vae wrote it; read it with that version \(npm install webgpu-vae@latest\)$/);
+    expect(() => readCheckpoint(withVersion('0'), 'v0.safetensors')).toThrow(/^v0\.safetensors has checkpoint version 0; this webgpu-vae reads version 1$/);
   });
 
   it('resolveConfig refuses a misspelt config field with the words VAE.create uses', async () => {

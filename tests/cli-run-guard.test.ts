@@ -35,7 +35,7 @@ describe('one run per folder', () => {
     mkdirSync(dir);
     const other = liveProcess();
     writeFileSync(join(dir, LOCK_FILE), `${other}\n`);
-    expect(() => lockRunDir(dir)).toThrow(new RegExp(`^${dir} is in use by another webgpu-vae train \\(process ${other}\\); wait for it to end, or give this run another --out$`));
+    expect(() => lockRunDir(dir)).toThrow(new RegExp(`^${dir} is in use by another webgpu-vae train \\(process ${other}\\); wait for it to end, or stop it \\(kill -INT ${other} saves its checkpoint first\\); a new run can take another --out$`));
     writeFileSync(join(dir, LOCK_FILE), `${deadPid()}\n`);
     const release = lockRunDir(dir);
     expect(readdirSync(dir)).toEqual([LOCK_FILE]);
@@ -73,7 +73,7 @@ describe('one run per folder', () => {
     writeFileSync(join(dir, LOCK_FILE), `${other}\n`);
     writeFileSync(join(dir, 'config.json'), '{}\n');
     writeFileSync(join(dir, 'metrics.jsonl'), '');
-    const inUse = `${dir} is in use by another webgpu-vae train (process ${other}); wait for it to end, or give this run another --out`;
+    const inUse = `${dir} is in use by another webgpu-vae train (process ${other}); wait for it to end, or stop it (kill -INT ${other} saves its checkpoint first); a new run can take another --out`;
     for (const argv of [['--resume', dir], ['--out', dir], ['--out', dir, '--force']]) {
       const r = await runMain(['train', '--limit', '256', ...argv]);
       expect(r.code, argv.join(' ')).toBe(1);

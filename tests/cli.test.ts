@@ -193,6 +193,10 @@ describe('webgpu-vae CLI', { timeout: LONG }, () => {
     ['capacity steps without a capacity', ['train', '--capacity-steps', '1000'], /--capacity-steps 1000 ramps the KL capacity; give the capacity with --kl-capacity NATS/],
     ['too many samples for the ELBO', ['train', '--samples', '65'], /--samples must be an integer in 1\.\.64/],
     ['unknown flag', ['train', '--epoch', '3'], /unknown option '--epoch'; did you mean --epochs\? \(webgpu-vae train --help lists every flag\)/],
+    // Other tools' names, spelled too far from ours to be near: --count is nearer --out than --n.
+    ['another tool\'s flag', ['sample', '--count', '3'], /unknown option '--count'; did you mean --n\? \(webgpu-vae sample --help lists every flag\)/],
+    ['another tool\'s flag', ['train', '--learning-rate', '0.01'], /unknown option '--learning-rate'; did you mean --lr\?/],
+    ['dequantize without the gaussian likelihood', ['train', '--dequantize', '--limit', '64'], /--dequantize applies to the gaussian likelihood .*: set --likelihood gaussian, or leave out --dequantize/],
     ['bad integer', ['train', '--batch', 'abc'], /--batch must be an integer/],
     ['bad choice', ['train', '--likelihood', 'poisson'], /--likelihood must be one of bernoulli, gaussian/],
     ['bad hidden list', ['train', '--hidden', '512,,256'], /--hidden must be one or more positive integers/],

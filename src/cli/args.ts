@@ -23,9 +23,20 @@ export function defineFlags<T extends FlagTable>(command: string, table: T): T {
 }
 
 
+/**
+ * Other tools' names for our flags, too far from ours in spelling for nearestName (`--count` is
+ * nearer `--out` than `--n`); a hint only where the command has the flag.
+ */
+const FLAG_SYNONYMS: Record<string, string> = {
+  count: 'n', num: 'n', number: 'n', samples: 'n', 'num-samples': 'n',
+  'learning-rate': 'lr', 'batch-size': 'batch', bs: 'batch', output: 'out', 'output-dir': 'out',
+  'latent-size': 'latent', 'z-dim': 'latent', zdim: 'latent', 'num-epochs': 'epochs',
+};
+
 function unknownFlag(command: string, name: string, spec: FlagTable): UsageError {
   const names = Object.keys(spec);
-  const near = nearestName(name, names);
+  const synonym = FLAG_SYNONYMS[name];
+  const near = synonym && names.includes(synonym) ? synonym : nearestName(name, names);
   // A near match is the likely fix, and the whole list (48 flags for train) would bury it.
   if (near) return new UsageError(`unknown option '--${name}'; did you mean --${near}? (webgpu-vae ${command} --help lists every flag)`);
   return new UsageError(`unknown option '--${name}'; valid flags: ${names.map((k) => `--${k}`).join(' ')} (webgpu-vae ${command} --help)`);

@@ -52,6 +52,7 @@ export const API_TO_FLAGS: [RegExp, string | ((whole: string, ...groups: string[
   // A folder of pictures read strictly.
   [/Strict loading refuses/g, '--strict refuses'],
   [/load without strict/g, 'leave out --strict'],
+  [/\bleave dequantize out\b/g, 'leave out --dequantize'],
   // "the elbo objective" as a fix.
   [/\buse the elbo objective\b/g, 'use --objective elbo'],
   [/\bthe mlp architecture takes hidden sizes \(hidden\)/g, 'the mlp architecture takes hidden sizes (--hidden)'],

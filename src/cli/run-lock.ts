@@ -38,7 +38,7 @@ function create(path: string): boolean {
 }
 
 function inUse(dir: string, pid: number): UsageError {
-  return new UsageError(`${dir} is in use by another webgpu-vae train (process ${pid}); wait for it to end, or give this run another --out`);
+  return new UsageError(`${dir} is in use by another webgpu-vae train (process ${pid}); wait for it to end, or stop it (kill -INT ${pid} saves its checkpoint first); a new run can take another --out`);
 }
 
 /** The live process other than this one whose lock `path` holds, or null. */

@@ -199,6 +199,7 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
   if (!positiveInt(c.imageChannels) || ![1, 3].includes(c.imageChannels)) throw new ConfigError(`imageChannels must be 1 (grey) or 3 (RGB), got ${shown(c.imageChannels)}`);
   if (!positiveInt(c.inputDim)) throw new ConfigError(`inputDim must be a positive integer, got ${shown(c.inputDim)}`);
   if (partial.inputDim !== undefined && partial.imageShape === undefined) {
+    if (c.inputDim % c.imageChannels !== 0) throw new ConfigError(`inputDim ${c.inputDim} is not a multiple of imageChannels ${c.imageChannels}: give an inputDim of channels x rows x cols, or imageShape [rows, cols] in its place`);
     const pixels = c.inputDim / c.imageChannels;
     const side = Math.round(Math.sqrt(pixels));
     c.imageShape = side * side === pixels ? [side, side] : [1, pixels];
@@ -301,7 +302,7 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
   if (!['none', 'dynamic', 'fixed'].includes(c.binarize)) throw new ConfigError(`binarize must be none, dynamic or fixed; got '${c.binarize}'`);
   if (typeof c.dequantize !== 'boolean') throw new ConfigError(`dequantize must be true or false, got ${literal(c.dequantize)}`);
   if (c.dequantize && c.likelihood !== 'gaussian') {
-    throw new ConfigError('dequantize applies to the gaussian likelihood (a density on continuous values); the bernoulli likelihood takes grey levels or binarized pixels');
+    throw new ConfigError("dequantize applies to the gaussian likelihood (a density on continuous values); the bernoulli likelihood takes grey levels or binarized pixels: set likelihood 'gaussian', or leave dequantize out");
   }
   if (c.dequantize && c.binarize !== 'none') throw new ConfigError('dequantize and binarize exclude each other: choose one way to turn 8-bit levels into model inputs');
   return c;
