@@ -73,10 +73,15 @@ describe('--on-nan in-process', () => {
     expect(skipped).toEqual(Array.from({ length: SKIP_LIMIT - 1 }, (_, i) => i + 2));
     expect(r.out).toContain(`bad numbers at step ${SKIP_LIMIT + 1}`);
     expect(r.out).toContain(`${SKIP_LIMIT} steps in a row were bad, so skipping batches cannot get past it`);
-    // The skipped steps changed nothing: the checkpoint left (step 15, the last one a clean step
-    // vouches for) holds step 1's parameters and Adam moments, bit for bit, as a run stopped there does.
+    // Every checkpoint since step 1 holds step 1's diverged parameters: none is offered to resume.
+    const stop = r.events.find((e) => e.event === 'bad-numbers' && e.action === 'stop')!;
+    expect([stop.checkpoint_step, stop.resume]).toEqual([null, undefined]);
+    expect(r.out).toContain(`the checkpoint of step ${SKIP_LIMIT} in ${dir} holds the parameters that produced it, and no earlier one was kept`);
+    // The skipped steps changed nothing: the checkpoint left (the newest, step 16; none is put back
+    // in its place, as every one since step 1 holds the same parameters) holds step 1's parameters
+    // and Adam moments, bit for bit, as a run stopped there does.
     const state = stateOf(dir);
-    expect(state.progress.step).toBe(SKIP_LIMIT - 1);
+    expect(state.progress.step).toBe(SKIP_LIMIT);
     expect(logOf(dir).filter((e) => e.event === 'checkpoint').map((e) => e.step)).toEqual(Array.from({ length: SKIP_LIMIT }, (_, i) => i + 1));
     const once = join(root, 'skip-reference');
     expect((await train([...RUN, '--batch', '32', '--epochs', '4', '--lr', '50', '--save-every', '1', '--out', once])).code).toBe(BAD_NUMBERS_EXIT_CODE);
@@ -91,6 +96,23 @@ describe('--on-nan in-process', () => {
     const again = await train(['--resume', resumed]);
     expect(again.code, again.out).toBe(BAD_NUMBERS_EXIT_CODE);
     expect(again.out).toContain(`bad numbers at step ${SKIP_LIMIT + 1}`);
+  }, SLOW);
+
+  it('skip-batch: an epoch whose every step was skipped offers no resume of a checkpoint that holds the parameters that went bad', async () => {
+    const dir = join(root, 'skip-epoch');
+    // 4 steps an epoch: step 1 blows up, steps 2-4 are skipped and epoch 1's checkpoint (step 4)
+    // holds step 1's parameters; epoch 2 skips every step before SKIP_LIMIT is reached.
+    const r = await train([...RUN, '--batch', '128', '--epochs', '3', '--lr', '50', '--on-nan', 'skip-batch', '--out', dir]);
+    expect(r.code, r.out).toBe(BAD_NUMBERS_EXIT_CODE);
+    expect(r.out).toContain('every step of epoch 2 was bad and skipped');
+    expect(r.out).toContain('every step since step 2 was skipped, so the parameters are those that went bad there');
+    expect(r.out).toContain(`the checkpoint of step 4 in ${dir} holds the parameters that produced it, and no earlier one was kept`);
+    expect(r.out).not.toContain('--resume');
+    // The loss and gradient norm told are the last skipped step's, not an empty epoch's NaN.
+    expect(r.out).not.toMatch(/skipped \(loss NaN/);
+    const stop = r.events.find((e) => e.event === 'bad-numbers' && e.action === 'stop')!;
+    expect([stop.checkpoint_step, stop.resume]).toEqual([null, undefined]);
+    expect(String(stop.restart)).toMatch(/--lr 5 .*--force$/);
   }, SLOW);
 
   it(`rollback: a checkpoint whose parameters went bad is passed over; the rate halves ${MAX_ROLLBACKS} times, then a stop`, async () => {

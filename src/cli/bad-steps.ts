@@ -15,12 +15,16 @@ export const BAD_NUMBERS_EXIT_CODE = 3;
 export const SKIP_LIMIT = 16;
 
 /** 3.3e+13 rather than 32778468982784; small figures as they are. */
-const figure = (x: number) => (Math.abs(x) >= 1e6 ? x.toExponential(2) : String(Number(x.toPrecision(6))));
+export const figure = (x: number) => (Math.abs(x) >= 1e6 ? x.toExponential(2) : String(Number(x.toPrecision(6))));
 
 /** A flagged step the run cannot simply skip. */
 export class BadStepError extends Error {
   override name = 'BadStepError';
-  constructor(readonly step: number, readonly quantities: string[], readonly loss: number, readonly gradNorm: number, readonly why = '') {
+  /**
+   * `since`: the first step of the unbroken run of bad steps that ends at `step` (skip-batch skips
+   * them, so the parameters that produced them are those from before `since`); `step` by default.
+   */
+  constructor(readonly step: number, readonly quantities: string[], readonly loss: number, readonly gradNorm: number, readonly why = '', readonly since = step) {
     super(`bad numbers at step ${step}: ${quantities.join('; ')} (loss ${figure(loss)}, gradient norm ${figure(gradNorm)})${why ? `; ${why}` : ''}`);
   }
 }
@@ -36,6 +40,9 @@ export class StepWatch {
    */
   constructor(readonly mode: OnNan, public badInARow: number, private readonly onSkip: (l: StepLoss, quantities: string[]) => void) {}
 
+  /** The last bad step seen (its loss and gradient norm tell an epoch of skipped steps). */
+  lastBad: StepLoss | null = null;
+
   /** Returns the steps whose figures count (the good ones); throws on a step that ends the attempt. */
   check(losses: StepLoss[]): StepLoss[] {
     const good: StepLoss[] = [];
@@ -46,9 +53,11 @@ export class StepWatch {
         continue;
       }
       const quantities = flaggedQuantities(l.flags);
+      this.lastBad = l;
       if (this.mode !== 'skip-batch') throw new BadStepError(l.step + 1, quantities, l.loss, l.gradNorm);
       if (++this.badInARow >= SKIP_LIMIT) {
-        throw new BadStepError(l.step + 1, quantities, l.loss, l.gradNorm, `${SKIP_LIMIT} steps in a row were bad, so skipping batches cannot get past it`);
+        // The skipped steps left the parameters as they were before the first of them.
+        throw new BadStepError(l.step + 1, quantities, l.loss, l.gradNorm, `${SKIP_LIMIT} steps in a row were bad, so skipping batches cannot get past it`, l.step + 2 - this.badInARow);
       }
       this.onSkip(l, quantities);
     }

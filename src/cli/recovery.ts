@@ -152,7 +152,7 @@ export async function recover(e: unknown, c: RecoveryContext): Promise<Recovery>
   if (!(e instanceof BadStepError)) throw e;
 
   // The last good checkpoint goes back in place when the newest one holds the parameters that went bad.
-  const good = c.kept.goodBefore(e.step);
+  const good = c.kept.goodBefore(e.since);
   if (good && good !== newest) putBack(c.outDir, good);
   c.kept.resetTo(good);
   const where = good === newest && good ? `the last checkpoint (step ${good.step}) in ${c.outDir} is intact` :

@@ -7,7 +7,7 @@
 import type { StepLoss } from '../model/loss-ring';
 import type { VAE } from '../model/vae';
 import type { TrainingProgress } from '../training-state';
-import { StepWatch, type OnNan } from './bad-steps';
+import { figure, StepWatch, type OnNan } from './bad-steps';
 import type { JsonLog } from './files';
 
 /** The progress a run saves: the skipped steps of the epoch and the bad steps in a row that end in skip-batch's limit go on after a resume. */
@@ -41,7 +41,7 @@ export class EpochLosses {
       const line = { event: 'skipped', step: l.step + 1, quantities, loss: l.loss, grad_norm: l.gradNorm };
       log.write(line);
       report.event(line);
-      if (!report.json) report.info(`step ${l.step + 1} skipped: ${quantities.join('; ')} (loss ${l.loss}, gradient norm ${l.gradNorm})`);
+      if (!report.json) report.info(`step ${l.step + 1} skipped: ${quantities.join('; ')} (loss ${figure(l.loss)}, gradient norm ${figure(l.gradNorm)})`);
     });
     this.stepsDone = model.step;
   }

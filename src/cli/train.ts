@@ -209,7 +209,11 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       if (losses.examples === 0 || !Number.isFinite(trainLoss) || !Number.isFinite(t.loss)) {
         // Every step skipped, or a figure the steps' own checks did not see: handled as a bad step.
         const what = losses.examples === 0 ? `every step of epoch ${epoch} was bad and skipped` : `${Number.isFinite(trainLoss) ? 'test' : 'training'} loss of epoch ${epoch}: NaN or infinite`;
-        throw new BadStepError(vae.step, [what], Number.isFinite(trainLoss) ? t.loss : trainLoss, NaN);
+        // Skipped steps leave the parameters as they were: the bad run began at its first skip,
+        // and a checkpoint written since holds the parameters that produced it.
+        const since = losses.examples === 0 ? vae.step - losses.watch.badInARow + 1 : vae.step;
+        const last = losses.examples === 0 ? losses.watch.lastBad : null;
+        throw new BadStepError(vae.step, [what], last ? last.loss : Number.isFinite(trainLoss) ? t.loss : trainLoss, last ? last.gradNorm : NaN, since < vae.step ? `every step since step ${since} was skipped, so the parameters are those that went bad there` : '', since);
       }
       const line = {
         event: 'epoch', epoch, step: vae.step, train_loss: trainLoss, test_loss: t.loss, test_kl: t.kl, test_rec: t.rec, seconds, samples_per_s: (losses.examples - examplesBefore) / trainSeconds,
