@@ -200,7 +200,8 @@ describe('webgpu-vae CLI', { timeout: LONG }, () => {
     ['bad integer', ['train', '--batch', 'abc'], /--batch must be an integer/],
     ['bad choice', ['train', '--likelihood', 'poisson'], /--likelihood must be one of bernoulli, gaussian/],
     ['bad hidden list', ['train', '--hidden', '512,,256'], /--hidden must be one or more positive integers/],
-    ['unknown command', ['fit'], /unknown command 'fit'/],
+    ['unknown command', ['fit'], /unknown command 'fit'; use one of train, /],
+    ['misspelt command', ['trian'], /unknown command 'trian'; did you mean train\? use one of /],
     ['missing checkpoint', ['eval', '--checkpoint', '/nonexistent/model.safetensors'], /does not exist/],
     ['missing required flag', ['sample', '--out', 'x.png'], /--checkpoint is required/],
   ];

@@ -3,6 +3,7 @@
 // stopped by Ctrl-C returns its own status (130).
 import { readFileSync } from 'node:fs';
 import { USER_ERROR_NAMES } from '../errors';
+import { nearestName } from '../edit-distance';
 import { checkRepeats, COMMAND_FLAGS, wantsHelp } from './args';
 import { inCliTerms } from './messages';
 import { trainCommand } from './train';
@@ -94,7 +95,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const run = COMMANDS[command];
   if (!run) {
-    process.stderr.write(`webgpu-vae: unknown command '${command}'; use one of ${Object.keys(COMMANDS).join(', ')} (webgpu-vae --help)\n`);
+    const near = nearestName(command, Object.keys(COMMANDS));
+    process.stderr.write(`webgpu-vae: unknown command '${command}'; ${near ? `did you mean ${near}? ` : ''}use one of ${Object.keys(COMMANDS).join(', ')} (webgpu-vae --help)\n`);
     return 1;
   }
   if (wantsHelp(rest, COMMAND_FLAGS.get(command))) {

@@ -175,10 +175,14 @@ export function decodeSafetensors(bytes: Uint8Array): Safetensors {
       throw new CheckpointError(`tensor '${name}': invalid data_offsets ${JSON.stringify(offsets)}`);
     }
     const [begin, end] = offsets as [number, number];
-    if (begin < 0 || end < begin || end > dataLen) {
+    if (end > dataLen && begin >= 0 && end >= begin) {
+      // The usual cause: a download or copy cut short.
       throw new CheckpointError(
-        `tensor '${name}': data_offsets [${begin}, ${end}] out of range (data section is ${dataLen} bytes)`,
+        `the file is cut short: its header places tensor '${name}' at bytes ${begin}..${end} of the data, which holds only ${dataLen} bytes; copy or download the whole file again`,
       );
+    }
+    if (begin < 0 || end < begin) {
+      throw new CheckpointError(`tensor '${name}': data_offsets [${begin}, ${end}] out of range (data section is ${dataLen} bytes)`);
     }
     const expected = elementCount(info.shape) * 4;
     if (end - begin !== expected) {

@@ -51,7 +51,7 @@ export class ResidentData extends GpuExamples {
       throw new DeviceLimitError(`dataset ${label} needs ${images.length} bytes on the GPU but maxStorageBufferBindingSize is ${limit}; train on fewer examples (fewer rows; --limit in the CLI)`);
     }
     if (config.classes > 0) {
-      if (!data.labels || data.labels.length !== count) throw new ConfigError(`dataset ${label} has no labels for its ${count} examples, but the model is conditional on ${config.classes} classes`);
+      if (!data.labels || data.labels.length !== count) throw new ConfigError(`dataset ${label} has ${data.labels ? `${data.labels.length} labels` : 'no labels'} for its ${count} examples, but the model is conditional on ${config.classes} classes: pass one label per example (labels: a Uint8Array), or create the model without classes`);
       // Stored as u32: a negative or fractional label would wrap or round into some other class.
       const odd = Array.prototype.findIndex.call(data.labels, (l: number) => !(Number.isInteger(l) && l >= 0));
       if (odd >= 0) throw new ConfigError(`dataset ${label}: label ${shown(data.labels[odd])} of example ${odd} is not a class number; labels are integers 0..${config.classes - 1} (a Uint8Array)`);
