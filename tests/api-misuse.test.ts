@@ -9,6 +9,7 @@ import { ConfigError } from '../src/errors';
 import { acquireNodeDevice } from '../src/gpu/node-device';
 import { concernsUs, errorOperation, modelLabelPrefix } from '../src/gpu/labels';
 import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors';
+import { paramLayout } from '../src/model/build';
 import { resolveConfig } from '../src/model/config';
 import { VAE, type VaeOptions } from '../src/model/vae';
 import { readTrainingState, saveTrainingState } from '../src/training-state';
@@ -148,13 +149,14 @@ describe('bad options and data are refused by name, before any GPU work', async 
     await expect(VAE.create({ imageShape: '28x28' as never }, { device })).rejects.toThrow(/imageShape must be \[rows, cols\]/);
     await expect(VAE.create({ inputDim: 798, imageShape: [28.5, 28] }, { device })).rejects.toThrow(/imageShape must be \[rows, cols\], two positive integers/);
     // Channels that do not divide the values per example are named, not blamed on an imageShape never given.
+    // paramLayout takes the same partial config as VAE.create, with its checks.
+    expect(paramLayout({ inputDim: 16, hidden: [8], latent: 2 }).totalFloats).toBe(640);
+    expect(() => paramLayout({ latent: 0 })).toThrow(/^latent must be a positive integer \(e\.g\. 20\), got 0$/);
     await expect(VAE.create({ arch: 'conv', imageChannels: 3, inputDim: 784 }, { device })).rejects.toThrow(/^inputDim 784 is not a multiple of imageChannels 3: give an inputDim of channels x rows x cols, or imageShape \[rows, cols\] in its place$/);
   });
 
   it('a checkpoint or training state of another format version names the version that reads it', async () => {
     const { device } = await gpu();
-    const { saveCheckpoint, readCheckpoint } = await import('../src/checkpoint');
-    const { decodeSafetensors, encodeSafetensors } = await import('../src/io/safetensors');
     const vae = await VAE.create(tiny, { device, batch: 8, seed: 1 });
     const bytes = await saveCheckpoint(vae);
     vae.destroy();

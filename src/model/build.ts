@@ -3,7 +3,7 @@
 // The MLP architecture (PyTorch examples/vae, mirrored hidden sizes) is written as layer
 // declarations, so other architectures are other declaration lists over the same registry.
 import type { Activation } from '../../shaders/activation';
-import type { VaeConfig } from './config';
+import { resolveConfig, type VaeConfig } from './config';
 import { buildLayers, type LayerDecl } from './layers';
 import { largestDivisorAtMost } from './layers/group-norm';
 import { DecoderLikelihood } from './likelihood';
@@ -109,6 +109,7 @@ export function buildModel(config: VaeConfig): ModelParts {
 }
 
 /** The parameter layout of a configuration (checkpoint names, shapes and flat offsets). */
-export function paramLayout(config: VaeConfig): ParamLayout {
-  return buildModel(config).layout;
+export function paramLayout(config: Partial<VaeConfig>): ParamLayout {
+  // Resolved here, so a partial config (as VAE.create takes) gets its defaults and checks, not a TypeError.
+  return buildModel(resolveConfig(config)).layout;
 }
