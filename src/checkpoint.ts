@@ -48,7 +48,7 @@ export function readCheckpoint(data: Uint8Array | ArrayBuffer, source = 'checkpo
     throw new CheckpointError(`${source} is a safetensors file but not a webgpu-vae checkpoint: its metadata lacks ${missing.join(', ')}; save it with webgpu-vae, or add ${missing.length === 1 ? 'that key' : 'those keys'} to the metadata (README, "Checkpoint format")`);
   }
   if (metadata.version !== CHECKPOINT_VERSION) {
-    throw new CheckpointError(`${source} has checkpoint version ${metadata.version}; this webgpu-vae reads version ${CHECKPOINT_VERSION}${Number(metadata.version) > Number(CHECKPOINT_VERSION) ? ': a newer webgpu-vae wrote it; read it with that version (npm install webgpu-vae@latest)' : ''}`);
+    throw new CheckpointError(`${source} has checkpoint version ${metadata.version}; this webgpu-vae reads version ${CHECKPOINT_VERSION}${Number(metadata.version) > Number(CHECKPOINT_VERSION) ? ': a newer webgpu-vae wrote it; read it with that version' : ''}`);
   }
   let config: VaeConfig;
   try {

@@ -104,7 +104,7 @@ export function readTrainingState(bytes: Uint8Array, source = 'training state'):
   }
   if (metadata.format !== TRAINING_STATE_FORMAT) throw new CheckpointError(`${source} is not a webgpu-vae training state (no format metadata)`);
   if (metadata.version !== TRAINING_STATE_VERSION) {
-    throw new CheckpointError(`${source} has training-state version ${metadata.version}; this webgpu-vae reads version ${TRAINING_STATE_VERSION}${Number(metadata.version) > Number(TRAINING_STATE_VERSION) ? ': a newer webgpu-vae wrote it; resume it with that version (npm install webgpu-vae@latest)' : ': start a new run, or --init-from its model.safetensors to keep the weights'}`);
+    throw new CheckpointError(`${source} has training-state version ${metadata.version}; this webgpu-vae reads version ${TRAINING_STATE_VERSION}${Number(metadata.version) > Number(TRAINING_STATE_VERSION) ? ': a newer webgpu-vae wrote it; resume it with that version' : ': start a new run, or one from its model checkpoint to keep the weights'}`);
   }
   let config: VaeConfig;
   try {

@@ -162,7 +162,7 @@ describe('bad options and data are refused by name, before any GPU work', async 
     vae.destroy();
     const { tensors, metadata } = decodeSafetensors(bytes);
     const withVersion = (version: string) => encodeSafetensors(tensors, { ...metadata, version });
-    expect(() => readCheckpoint(withVersion('9'), 'v9.safetensors')).toThrow(/^v9\.safetensors has checkpoint version 9; this webgpu-vae reads version 1: a newer webgpu-vae wrote it; read it with that version \(npm install webgpu-vae@latest\)$/);
+    expect(() => readCheckpoint(withVersion('9'), 'v9.safetensors')).toThrow(/^v9\.safetensors has checkpoint version 9; this webgpu-vae reads version 1: a newer webgpu-vae wrote it; read it with that version$/);
     expect(() => readCheckpoint(withVersion('0'), 'v0.safetensors')).toThrow(/^v0\.safetensors has checkpoint version 0; this webgpu-vae reads version 1$/);
   });
 

@@ -19,6 +19,7 @@ import { autotuneConvs } from '../src/model/autotune-conv';
 import { kernelsFor } from '../src/model/kernels';
 import { VAE } from '../src/model/vae';
 import { gpu } from './helpers/gpu';
+import { acquireNodeDevice } from '../src/gpu/node-device';
 import { tempDir } from './helpers/temp-dir';
 
 /** A pipeline cache that refuses (or delays) the kernels `refuse` (or `delay`) picks by name. */
@@ -63,12 +64,25 @@ describe('a candidate the device refuses', () => {
     expect(refused[0]).toMatch(/ im2col$/);
   }, 600_000);
 
-  it('a lost device is not a refusal: it ends the autotune', async () => {
+  it('an error other than a refusal ends the autotune', async () => {
     const { device } = await gpu();
     const pipelines = new TestPipelines(device, null);
-    vi.spyOn(pipelines, 'get').mockRejectedValue(new Error('the device was lost'));
-    await expect(autotuneMatmuls(pipelines, [product], { mode: 'quick', adapterKey: 'lost', isSoftware: true, budgetMs: Infinity })).rejects.toThrow('the device was lost');
+    vi.spyOn(pipelines, 'get').mockRejectedValue(new Error('something unexpected'));
+    await expect(autotuneMatmuls(pipelines, [product], { mode: 'quick', adapterKey: 'lost', isSoftware: true, budgetMs: Infinity })).rejects.toThrow('something unexpected');
   });
+
+  it('a destroyed device, on which Dawn compiles and times nothing and refuses nothing, ends it with nothing cached', async () => {
+    const acquired = await acquireNodeDevice();
+    acquired.device.destroy();
+    const sets: string[] = [];
+    const cache: AutotuneCache = { get: async () => undefined, set: async (k) => { sets.push(k); } };
+    const op = { geometry: { batch: 2, inChannels: 3, inHeight: 8, inWidth: 6, outChannels: 5, kernel: 4, stride: 2, padding: 1 }, op: 'forward' as const };
+    const pipelines = new PipelineCache(acquired.device);
+    const opts = { mode: 'quick' as const, adapterKey: 'destroyed', isSoftware: true, cache, budgetMs: Infinity };
+    await expect(autotuneMatmuls(pipelines, [product], opts)).rejects.toThrow(/autotune: the GPU device was lost or destroyed while the candidates were timed; nothing measured on it was kept/);
+    await expect(autotuneConvs(pipelines, [op], kernelsFor({ isSoftware: true, subgroups: false }), opts)).rejects.toThrow(/device was lost or destroyed/);
+    expect(sets).toEqual([]);
+  }, 120_000);
 });
 
 describe('quick mode', () => {

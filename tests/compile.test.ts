@@ -42,6 +42,19 @@ describe('pipeline compilation', () => {
     vae.destroy();
   }, 300_000);
 
+  it('counts a compile that fails as done, so a listener hears the graph end; the failure goes to the caller', async () => {
+    const { device } = await gpu();
+    const cache = new PipelineCache(device);
+    const good = matmul({ M: 3, N: 5, K: 7, variant: 'register' });
+    const broken = { ...good, name: 'broken_kernel', code: `${good.code}\nfn broken() -> f32 { return undefined_name; }` };
+    const calls: [number, number][] = [];
+    await expect(cache.getAll([good, broken], (done, total) => calls.push([done, total]))).rejects.toThrow(/broken_kernel/);
+    await cache.get(good); // the other compile may settle after the failure rejected getAll
+    await Promise.resolve();
+    expect(calls[0]).toEqual([0, 2]);
+    expect(calls.at(-1)).toEqual([2, 2]);
+  });
+
   it('a shape-generic matmul compiles once for every shape and is exact on each', async () => {
     const { device } = await gpu();
     const cache = new PipelineCache(device);

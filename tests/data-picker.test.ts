@@ -80,7 +80,7 @@ describe('the IDX file list', () => {
     expect(list.items.slice(2).every((i) => i.className === 'bad')).toBe(true);
   });
 
-  it('counts the classes of gzipped label files, and nothing from a corrupt one', async () => {
+  it('counts the classes of gzipped label files, and nothing from a corrupt one or one past the cap', async () => {
     const { gzipSync } = await import('node:zlib');
     const labels = (values: number[]) => Uint8Array.from([0, 0, 8, 1, 0, 0, 0, values.length, ...values]);
     const { files } = listed();
@@ -92,6 +92,15 @@ describe('the IDX file list', () => {
     const { files: other } = listed();
     await other.add([images, new File([gzipSync(labels(values)).subarray(0, 20)], 'train-labels-idx1-ubyte.gz')]);
     expect(other.classes(40)).toBeNull();
+    // Nor does one that inflates past MAX_LABEL_FILE_BYTES (a valid file of 2^24 + 1 labels
+    // here, 16 kB gzipped): the page stops inflating there.
+    const many = 2 ** 24 + 1;
+    const big = new Uint8Array(8 + many);
+    big.set([0, 0, 8, 1]);
+    new DataView(big.buffer).setUint32(4, many);
+    const { files: third } = listed();
+    await third.add([images, new File([gzipSync(big)], 'train-labels-idx1-ubyte.gz')]);
+    expect(third.classes(40)).toBeNull();
   });
 
   it('empties the list with clear', async () => {

@@ -30,11 +30,18 @@ async function idxDims(bytes: ArrayBuffer): Promise<number> {
   }
 }
 
-/** The IDX file's bytes, decompressed when they are gzip's (within the library reader's size cap). */
-async function idxBytes(bytes: ArrayBuffer, name: string): Promise<Uint8Array> {
+/**
+ * Most bytes a picked label file is inflated to here: 2^24 labels and the header. A label file
+ * past it (or a small file that inflates without end) decides nothing on the page; the worker
+ * reads it at Start with the library's reader.
+ */
+export const MAX_LABEL_FILE_BYTES = 8 + 2 ** 24;
+
+/** The IDX label file's bytes, decompressed when they are gzip's (at most MAX_LABEL_FILE_BYTES). */
+async function labelFileBytes(bytes: ArrayBuffer, name: string): Promise<Uint8Array> {
   const head = new Uint8Array(bytes, 0, Math.min(2, bytes.byteLength));
   if (head[0] !== 0x1f || head[1] !== 0x8b) return new Uint8Array(bytes);
-  return gunzip(new Uint8Array(bytes), name);
+  return gunzip(new Uint8Array(bytes), name, MAX_LABEL_FILE_BYTES);
 }
 
 /**
@@ -44,7 +51,7 @@ async function idxBytes(bytes: ArrayBuffer, name: string): Promise<Uint8Array> {
  */
 async function idxLabels(bytes: ArrayBuffer, name: string): Promise<Uint8Array | null> {
   try {
-    const all = await idxBytes(bytes, name);
+    const all = await labelFileBytes(bytes, name);
     if (all.length < 8 || all[0] !== 0 || all[1] !== 0 || all[2] !== 0x08 || all[3] !== 1) return null;
     const count = new DataView(all.buffer, all.byteOffset, 8).getUint32(4);
     return all.length === 8 + count && count > 0 ? all.subarray(8) : null;

@@ -122,7 +122,7 @@ export class PipelineCache {
   /**
    * Every kernel compiled, all compiles in flight at once (createComputePipelineAsync, which Dawn
    * and browsers run on worker threads); identical kernels compile once. `onProgress` is called
-   * with (0, total) first and after each distinct pipeline is ready, those compiled before
+   * with (0, total) first and after each distinct pipeline is ready (or has failed), those compiled before
    * counting as done at once; not at all when every one was compiled before (a status line would
    * otherwise say "compiling" for a graph that compiles nothing).
    */
@@ -135,7 +135,9 @@ export class PipelineCache {
       let done = 0;
       const total = distinct.size;
       onProgress(0, total);
-      for (const p of distinct.values()) p.then(() => onProgress(++done, total), () => {});
+      // A failed compile counts as done too, so a listener hears the graph end (its error goes to the caller).
+      const settled = () => onProgress(++done, total);
+      for (const p of distinct.values()) p.then(settled, settled);
     }
     return Promise.all(pending);
   }

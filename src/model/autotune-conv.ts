@@ -14,7 +14,7 @@ import type { PipelineCache } from '../gpu/pipelines';
 import { KernelGraph } from '../graph';
 import { Tensor } from '../tensor';
 import { sourceHash, type AutotuneOptions, type TunedConv } from './autotune';
-import { compiledWithin, refusesCandidate, timeBuiltGraph } from './autotune-timing';
+import { compiledWithin, refuseLostDevice, refusesCandidate, timeBuiltGraph } from './autotune-timing';
 import type { KernelChoice } from './kernels';
 import { CONV_METHODS, convOpKey, recordConvForward, recordConvInputGrad, recordConvWeightGrad, type ConvMethod, type ConvOpShape } from './layers/conv-ops';
 import type { Recorder } from './module';
@@ -120,7 +120,8 @@ export async function autotuneConvs(pipelines: PipelineCache, ops: readonly Conv
       }
       if (left() <= 0) continue;
       const best = await timeMethods(pipelines, kernels, shape, methods, left, opts.mode === 'quick' ? 50 : 200, opts.onRefused);
-      // As for matmuls: only a complete measurement decides, and is cached.
+      // As for matmuls: only a complete measurement on a live device decides, and is cached.
+      await refuseLostDevice(device);
       if (!best) continue;
       chosen[opKey] = best;
       await opts.cache?.set(key, best);

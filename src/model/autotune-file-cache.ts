@@ -40,8 +40,15 @@ async function withLock(lock: string, write: () => void): Promise<void> {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') break; // an unwritable folder: the write fails on its own
       try {
-        if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) rmdirSync(lock);
-      } catch { /* released meanwhile */ }
+        // Taken over by renaming it away, then checking that what was renamed is the stale lock:
+        // another writer may have taken it over and made a fresh one since the stat, which goes back.
+        if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) {
+          const stale = `${lock}.stale.${process.pid}`;
+          renameSync(lock, stale);
+          if (Date.now() - statSync(stale).mtimeMs > STALE_LOCK_MS) rmdirSync(stale);
+          else renameSync(stale, lock);
+        }
+      } catch { /* released or taken over meanwhile */ }
       if (Date.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, 5));
     }

@@ -3,6 +3,7 @@
 // of runs. A candidate the device refuses (it does not compile, or needs more than the device's
 // limits) is skipped and counted as measured, so one broken variant costs a choice, not the model.
 import { DeviceLimitError, GpuError, ShaderCompileError } from '../errors';
+import { isDeviceGoneAfterSettling } from '../gpu/device';
 import { ConfigError } from '../../shaders/errors';
 import type { Kernel } from '../../shaders/common';
 import { gentleWait } from '../gpu/gentle-wait';
@@ -18,6 +19,17 @@ import type { KernelGraph } from '../graph';
 export function refusesCandidate(e: unknown): e is Error {
   if (e instanceof ShaderCompileError || e instanceof DeviceLimitError || e instanceof ConfigError) return true;
   return e instanceof GpuError && (e.kind === 'validation' || e.kind === 'out-of-memory');
+}
+
+/**
+ * Throws (the run's error, not a refusal) when `device` is lost or destroyed: on a lost device
+ * Dawn compiles and runs nothing and refuses nothing, so its timings measure nothing and must
+ * not decide a choice, or reach the cache.
+ */
+export async function refuseLostDevice(device: GPUDevice): Promise<void> {
+  if (await isDeviceGoneAfterSettling(device)) {
+    throw new GpuError('autotune: the GPU device was lost or destroyed while the candidates were timed; nothing measured on it was kept', 'autotune', 'device-lost');
+  }
 }
 
 /**

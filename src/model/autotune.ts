@@ -22,7 +22,7 @@ import { isTiled, matmul, MATMUL_TILES, MATMUL_VARIANTS, matmulVariantNeedsSubgr
 import type { Kernel } from '../../shaders/common';
 import type { PipelineCache } from '../gpu/pipelines';
 import { KernelGraph } from '../graph';
-import { compiledWithin, refusesCandidate, timeBuiltGraph } from './autotune-timing';
+import { compiledWithin, refuseLostDevice, refusesCandidate, timeBuiltGraph } from './autotune-timing';
 import type { KernelChoice } from './kernels';
 import type { ConvMethod } from './layers/conv-ops';
 
@@ -228,6 +228,7 @@ export async function autotuneMatmuls(pipelines: PipelineCache, products: readon
     // Only a complete measurement decides (and is cached): the best of a partial one may be a
     // candidate that loses to one never timed, e.g. a specialized kernel where the default is generic.
     // A refused candidate counts as measured: it can never be chosen.
+    await refuseLostDevice(device);
     const best = chooseCandidate(timed);
     if (!best || timed.length + refused < candidates.length) continue;
     best.candidates = timed.length;
