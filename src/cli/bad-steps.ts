@@ -43,6 +43,11 @@ export class StepWatch {
   /** The last bad step seen (its loss and gradient norm tell an epoch of skipped steps). */
   lastBad: StepLoss | null = null;
 
+  /** The first step (1-based) of the bad steps in a row that end at `step`: the parameters are those from before it. */
+  badRunSince(step: number): number {
+    return step - this.badInARow + 1;
+  }
+
   /** Returns the steps whose figures count (the good ones); throws on a step that ends the attempt. */
   check(losses: StepLoss[]): StepLoss[] {
     const good: StepLoss[] = [];
@@ -57,7 +62,7 @@ export class StepWatch {
       if (this.mode !== 'skip-batch') throw new BadStepError(l.step + 1, quantities, l.loss, l.gradNorm);
       if (++this.badInARow >= SKIP_LIMIT) {
         // The skipped steps left the parameters as they were before the first of them.
-        throw new BadStepError(l.step + 1, quantities, l.loss, l.gradNorm, `${SKIP_LIMIT} steps in a row were bad, so skipping batches cannot get past it`, l.step + 2 - this.badInARow);
+        throw new BadStepError(l.step + 1, quantities, l.loss, l.gradNorm, `${SKIP_LIMIT} steps in a row were bad, so skipping batches cannot get past it`, this.badRunSince(l.step + 1));
       }
       this.onSkip(l, quantities);
     }

@@ -211,7 +211,7 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
         const what = losses.examples === 0 ? `every step of epoch ${epoch} was bad and skipped` : `${Number.isFinite(trainLoss) ? 'test' : 'training'} loss of epoch ${epoch}: NaN or infinite`;
         // Skipped steps leave the parameters as they were: the bad run began at its first skip,
         // and a checkpoint written since holds the parameters that produced it.
-        const since = losses.examples === 0 ? vae.step - losses.watch.badInARow + 1 : vae.step;
+        const since = losses.examples === 0 ? losses.watch.badRunSince(vae.step) : vae.step;
         const last = losses.examples === 0 ? losses.watch.lastBad : null;
         throw new BadStepError(vae.step, [what], last ? last.loss : Number.isFinite(trainLoss) ? t.loss : trainLoss, last ? last.gradNorm : NaN, since < vae.step ? `every step since step ${since} was skipped, so the parameters are those that went bad there` : '', since);
       }
