@@ -149,8 +149,8 @@ describe('the library\'s refusals in CLI terms', () => {
       // The command line's device has the adapter's most already: no limits to request.
       ["buffer train[128].pool0 needs 300 bytes but this device's maxStorageBufferBindingSize is 200; use a smaller batch or model, or, where the adapter allows more, request the device with requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize } (acquire*Device() asks for the adapter's most)",
         "buffer train[128].pool0 needs 300 bytes but this device's maxStorageBufferBindingSize is 200; use a smaller batch or model"],
-      ['folder:one: 1 usable picture, but a train/test split with testFraction 0.1 needs at least 2: one to train on and one to test. Add pictures (or, in the API, set testFraction 0 to train on all of them).',
-        'folder:one: 1 usable picture, but holding a tenth of them out for testing needs at least 2: one to train on and one to test. Add pictures.'],
+      ['the folder one: 1 usable picture, but a train/test split with testFraction 0.1 needs at least 2: one to train on and one to test. Add pictures (or, in the API, set testFraction 0 to train on all of them).',
+        'the folder one: 1 usable picture, but holding a tenth of them out for testing needs at least 2: one to train on and one to test. Add pictures.'],
     ];
     for (const [message, cli] of elsewhere) expect(toFlags(message)).toBe(cli);
     const budget = restateRefusal(new MemoryBudgetError('x', 'graph train', 8 << 20, 1 << 20, 4 << 20), 64) as Error;

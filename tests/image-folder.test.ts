@@ -3,7 +3,7 @@
 // split, the cache and where it goes, warnings and refusals.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { encode as encodePng } from 'fast-png';
 import { encode as encodeJpeg } from 'jpeg-js';
 import { describe, expect, it } from 'vitest';
@@ -279,6 +279,9 @@ describe('loadImageFolder', () => {
     );
     writeFileSync(join(dir, 'bad.png'), 'no');
     await expect(loadImageFolder(dir, { ...opts, warn: () => {} })).rejects.toThrow(/none of its 1 picture files could be decoded/);
+    // One good picture cannot be split: the folder is named in words, not as its data set's name.
+    writeFileSync(join(dir, 'a.png'), encodePng({ width: 12, height: 12, data: picture(0, 12, 12), channels: 3, depth: 8 }));
+    await expect(loadImageFolder(dir, { ...opts, warn: () => {} })).rejects.toThrow(new RegExp(`^the folder ${basename(dir)}: 1 usable picture, but a train/test split`));
   });
 
   it('refuses bad options by name, and too few pictures for a split', async () => {
@@ -288,7 +291,7 @@ describe('loadImageFolder', () => {
     await expect(loadImageFolder(dir, { imageSize: 8, channels: 1, testFraction: 1 })).rejects.toThrow(/testFraction must be a number in \[0, 1\)/);
     await expect(loadImageFolder(dir, { imageSize: 8, channels: 1, seed: -1 })).rejects.toThrow(/seed must be a non-negative integer/);
     expect(() => splitImageSet(new Uint8Array(4), 1, 'one', { imageSize: 2, channels: 1, testFraction: 0.2, seed: 0 })).toThrow(
-      /one: 1 usable picture, but a train\/test split with testFraction 0.2 needs at least 2/,
+      /^one: 1 usable picture, but a train\/test split with testFraction 0.2 needs at least 2/,
     );
     const all = splitImageSet(new Uint8Array(4), 1, 'one', { imageSize: 2, channels: 1, testFraction: 0, seed: 0 });
     expect([all.train.count, all.test.count]).toEqual([1, 0]);

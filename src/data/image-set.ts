@@ -115,13 +115,15 @@ export function splitImageSet(
 ): { train: Dataset; test: Dataset; testIndices: Uint32Array } {
   const { imageSize, channels, testFraction, seed } = opts;
   const size = channels * imageSize * imageSize;
+  // In words: `folder:NAME` names the data sets, "the folder NAME" the refusals.
+  const subject = source.startsWith('folder:') ? `the folder ${source.slice('folder:'.length)}` : source;
   if (stack.length !== count * size) {
-    throw new DataError(`${source}: ${stack.length} bytes of pixels for ${count} pictures of ${size} bytes each.`);
+    throw new DataError(`${subject}: ${stack.length} bytes of pixels for ${count} pictures of ${size} bytes each.`);
   }
   const needed = testFraction > 0 ? 2 : 1;
   if (count < needed) {
     throw new DataError(
-      `${source}: ${count} usable picture${count === 1 ? '' : 's'}, but a train/test split with testFraction ` +
+      `${subject}: ${count} usable picture${count === 1 ? '' : 's'}, but a train/test split with testFraction ` +
         `${testFraction} needs at least ${needed}: one to train on and one to test. Add pictures (or, in the API, set testFraction 0 to train on all of them).`,
     );
   }
