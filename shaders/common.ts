@@ -122,6 +122,14 @@ export function itemsOfBoundExamples(output: string, perExample: number, itemsPe
   return `(arrayLength(&${output}) / ${perExample}u * ${itemsPerExample}u)`;
 }
 
+/** How a kernel sized by its binding counts its items: itemsOfBoundExamples's arguments. */
+export interface BoundCount { output: string; perExample: number; itemsPerExample: number; half?: boolean; kernel?: string }
+
+/** WGSL for a kernel's item count: `items` as a literal, or with `bound`, counted from its output binding. */
+export function itemCountWGSL(items: number, bound: BoundCount | null | undefined): string {
+  return bound ? itemsOfBoundExamples(bound.output, bound.perExample, bound.itemsPerExample, bound.half, bound.kernel) : `${items}u`;
+}
+
 /** WGSL expression for the flat index under `grid1D` (needs `gid` and `nwg` builtins in scope). */
 export const FLAT_INDEX_WGSL = (workgroupSize: number) => `(gid.x + gid.y * nwg.x * ${workgroupSize}u)`;
 

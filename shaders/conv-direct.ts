@@ -6,7 +6,7 @@
 //                stride phase, so they share their taps).
 //   weight grad  an invocation owns TC x TC (out, in) channel pairs of one tap and sums them over
 //                conv-loops.ts's loop nest.
-import { FLAT_INDEX_WGSL, grid1D, itemsOfBoundExamples } from './common';
+import { FLAT_INDEX_WGSL, grid1D, itemCountWGSL } from './common';
 import type { ConvDims } from './conv';
 import { weightGradSum } from './conv-loops';
 import { load32, storeAs, type HalfBindings } from './half';
@@ -37,7 +37,7 @@ const block = (f: (i: number, j: number) => string, rows: number, cols: number) 
 const directHead = (items: number, sized?: { output: string; perExample: number; itemsPerExample: number; f16: HalfBindings | undefined }) => `@compute @workgroup_size(${DIRECT_CONV_TILE.WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = ${FLAT_INDEX_WGSL(DIRECT_CONV_TILE.WORKGROUP)};
-  if (t >= ${sized ? itemsOfBoundExamples(sized.output, sized.perExample, sized.itemsPerExample, sized.f16?.includes(sized.output), 'conv2d (direct)') : `${items}u`}) { return; }`;
+  if (t >= ${itemCountWGSL(items, sized && { ...sized, half: sized.f16?.includes(sized.output), kernel: 'conv2d (direct)' })}) { return; }`;
 
 /** y [N, Cout, OH, OW] = epilogue(conv(x, w)). Needs `fn epilogue` and bindings x, w, y. */
 export function directForward(d: ConvDims, f16: HalfBindings | undefined, sizedByBinding = false): DirectKernel {

@@ -9,7 +9,7 @@
 // columns) in workgroup memory, then each invocation accumulates a TM x TN block from them: the
 // textbook GPU tiling, made for adapters where workgroup memory is fast and barriers are cheap.
 // Sizes come from CONV_TILES['implicit-gemm'] (conv.ts), shared with the grid below.
-import { kSliceLength, kSplits, MAX_WORKGROUPS_PER_DIM } from './common';
+import { itemCountWGSL, kSliceLength, kSplits, MAX_WORKGROUPS_PER_DIM, type BoundCount } from './common';
 import type { ConvDims } from './conv';
 import { load32, storeAs, type HalfBindings } from './half';
 
@@ -52,11 +52,11 @@ export function gemmGrid(s: GemmShape, splits = 1): [number, number, number] {
 
 /**
  * The kernel's WGSL. With `splits` > 1, workgroup z is the K slice (`slice`, a private variable the
- * store body may read) and each slice sums only its own run of K. `sizedRows`, a WGSL expression, gives
+ * store body may read) and each slice sums only its own run of K. `sizedRows` (how to count M from a binding) gives
  * M at run time instead of `s.M` (a forward sized by its output binding: the grid may then cover
  * more rows than are bound, and the blocks past them return before their first barrier).
  */
-export function gemmBody(s: GemmShape, io: GemmAccess, splits = 1, sizedRows?: string): string {
+export function gemmBody(s: GemmShape, io: GemmAccess, splits = 1, sizedRows?: BoundCount | null): string {
   const { N, K } = s;
   const M = 'rowCount';
   const kLen = splits > 1 ? kSliceLength(K, splits, IMPLICIT_GEMM_TILE.TILE_K) : K;
@@ -85,7 +85,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         @builtin(local_invocation_index) lid: u32, @builtin(local_invocation_id) lxy: vec3<u32>) {
   // The same for the whole workgroup, so returning here leaves no barrier half-reached.
   let blockRow = ${splits > 1 ? 'wid.y' : '(wid.y + wid.z * nwg.y)'} * ${BM}u;
-  let ${M} = ${sizedRows ?? `${s.M}u`};
+  let ${M} = ${itemCountWGSL(s.M, sizedRows)};
   if (blockRow >= ${M}) { return; }
   let blockCol = wid.x * ${BN}u;
   slice = ${splits > 1 ? 'wid.z' : '0u'};

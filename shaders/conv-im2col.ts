@@ -22,7 +22,7 @@
 // no workgroup memory, no barriers. Reference: tests/reference/conv.ts.
 import { convDims, epilogueWGSL, type ConvGeometry, type ConvParams } from './conv';
 import type { ChannelSumShape } from './conv-sums';
-import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, itemsOfBoundExamples, minBindingBytes, read, write, type Kernel, type KernelBinding } from './common';
+import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, itemCountWGSL, minBindingBytes, read, write, type Kernel, type KernelBinding } from './common';
 import { load32, storeAs, withHalf, type HalfBindings } from './half';
 
 /**
@@ -45,7 +45,7 @@ function layoutKernel(name: string, io: KernelBinding[], epi: ReturnType<typeof 
   const { bindings, enable, tag } = withHalf(name, [...io.slice(0, -1), ...(epi?.bindings ?? []), io[io.length - 1]], f16);
   const T = IM2COL_TILE.WORKGROUP;
   const [input, output] = io.map((b) => b.name);
-  const bound = sized ? itemsOfBoundExamples(output, sized.perExample, sized.itemsPerExample, f16?.includes(output), name) : `${items}u`;
+  const bound = itemCountWGSL(items, sized && { output, ...sized, half: f16?.includes(output), kernel: name });
   const code = `${enable}${declareBindings(bindings)}
 ${epi?.code ?? ''}
 @compute @workgroup_size(${T})

@@ -34,7 +34,7 @@
 // The bias gradient and the sum of a split weight gradient's slices are in conv-sums.ts.
 import { ConfigError, shown } from './errors';
 import { activationWGSL, checkActivation, type Activation } from './activation';
-import { checkChoice, checkIndexable, checkShape, declareBindings, itemsOfBoundExamples, minBindingBytes, read, write, type Kernel, type KernelBinding } from './common';
+import { checkChoice, checkIndexable, checkShape, declareBindings, minBindingBytes, read, write, type BoundCount, type Kernel, type KernelBinding } from './common';
 import { directForward, directInputGrad, directWeightGrad, DIRECT_CONV_TILE } from './conv-direct';
 import { quadForward, quadInputGrad, QUAD_CONV_TILE, type QuadKernel } from './conv-quad';
 import { quadWeightGrad } from './conv-quad-weight';
@@ -182,8 +182,8 @@ const weightGradValues = (d: ConvDims): ConvValues => ({ first: d.N * d.Cout * d
 const sized = (k: Kernel, p: Pick<ConvParams, 'sizedByBinding'>): Kernel => (p.sizedByBinding ? { ...k, name: `${k.name}_any_batch` } : k);
 
 /** The implicit GEMM's row count (examples x pixels) read from `output`'s binding, when sized. */
-const gemmRows = (p: ConvParams, output: string, perExample: number, pixels: number): string | undefined =>
-  (p.sizedByBinding ? itemsOfBoundExamples(output, perExample, pixels, p.f16?.includes(output), 'conv2d (implicit-gemm)') : undefined);
+const gemmRows = (p: ConvParams, output: string, perExample: number, pixels: number): BoundCount | null =>
+  (p.sizedByBinding ? { output, perExample, itemsPerExample: pixels, half: p.f16?.includes(output), kernel: 'conv2d (implicit-gemm)' } : null);
 
 /** y [N, Cout, OH, OW] = epilogue(conv(x, w)). Bindings: x, w, [bias], [below], y. */
 export function conv2dForward(p: ConvParams): Kernel {

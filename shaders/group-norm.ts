@@ -21,7 +21,7 @@
 // Reference: tests/reference/group-norm.ts.
 import { ConfigError } from './errors';
 import { activationWGSL, checkActivation, type Activation } from './activation';
-import { checkShape, declareBindings, f32Literal, grid1D, itemsOfBoundExamples, minBindingBytes, read, workgroupTreeSum, write, type Kernel } from './common';
+import { checkShape, declareBindings, f32Literal, grid1D, itemCountWGSL, minBindingBytes, read, workgroupTreeSum, write, type Kernel } from './common';
 import { load32, storeAs, withHalf, type HalfBindings } from './half';
 import { wgsl } from './wgsl';
 
@@ -69,11 +69,11 @@ const T = GROUP_NORM.WORKGROUP;
  * grid): `seg`, `live` (false for the grid's padding workgroups, which must still meet every
  * barrier but touch no memory), `base` (its first value) and `group`.
  */
-function segmentEntry(segments: number | string, M: number, groups: number): string {
+function segmentEntry(segments: string, M: number, groups: number): string {
   return `@compute @workgroup_size(${T})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
   let seg = wid.x + wid.y * nwg.x;
-  let live = seg < ${typeof segments === 'number' ? `${segments}u` : segments};
+  let live = seg < ${segments};
   let base = seg * ${M}u;
   let group = seg % ${groups}u;`;
 }
@@ -89,7 +89,7 @@ ${activationWGSL(p.activation)}
 ${declareBindings(bindings)}
 var<workgroup> partial: array<f32, ${T}>;
 
-${segmentEntry(p.sizedByBinding ? itemsOfBoundExamples('stats', 2 * p.groups, p.groups) : segments, M, p.groups)}
+${segmentEntry(itemCountWGSL(segments, p.sizedByBinding ? { output: 'stats', perExample: 2 * p.groups, itemsPerExample: p.groups } : null), M, p.groups)}
   var s = 0.0;
   if (live) { for (var e = tid; e < ${M}u; e += ${T}u) { s += ${x('base + e')}; } }
   partial[tid] = s;
@@ -120,7 +120,7 @@ export function groupNormInputGrad(p: GroupNormShape): Kernel {
 ${declareBindings(bindings)}
 var<workgroup> partial: array<vec2<f32>, ${T}>;
 
-${segmentEntry(segments, M, p.groups)}
+${segmentEntry(itemCountWGSL(segments, null), M, p.groups)}
   var mean = 0.0;
   var rstd = 0.0;
   if (live) { mean = stats[2u * seg]; rstd = stats[2u * seg + 1u]; }

@@ -12,7 +12,7 @@
 // With `f16` (half.ts), x and y may be stored as f16 in the forward; gradients stay f32.
 // Reference: tests/reference/upsample.ts.
 import { ConfigError } from './errors';
-import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, itemsOfBoundExamples, minBindingBytes, read, write, type Kernel } from './common';
+import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, itemCountWGSL, minBindingBytes, read, write, type Kernel } from './common';
 import { load32, storeAs, withHalf, type HalfBindings } from './half';
 
 const UPSAMPLE_WORKGROUP = 256;
@@ -42,11 +42,11 @@ function check(name: string, p: UpsampleParams) {
 }
 
 /** Both kernels' entry point up to the block: invocation i is input element i, `first` its block's first output. */
-function blockStart(inputs: number | string, H: number, W: number, s: number): string {
+function blockStart(inputs: string, H: number, W: number, s: number): string {
   return `@compute @workgroup_size(${UPSAMPLE_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = ${FLAT_INDEX_WGSL(UPSAMPLE_WORKGROUP)};
-  if (i >= ${typeof inputs === 'number' ? `${inputs}u` : inputs}) { return; }
+  if (i >= ${inputs}) { return; }
   let w = i % ${W}u;
   let h = (i / ${W}u) % ${H}u;
   let plane = i / ${H * W}u;
@@ -66,7 +66,7 @@ export function upsampleForward(p: UpsampleParams): Kernel {
   const stores = blockOffsets(s, OW).map((o) => storeAs(p.f16, 'y', `first + ${o}u`, 'v')).join('\n  ');
   const code = `${enable}${declareBindings(bindings)}
 
-${blockStart(p.sizedByBinding ? itemsOfBoundExamples('y', p.channels * H * W * s * s, p.channels * H * W, p.f16?.includes('y'), 'upsample_forward') : inputs, H, W, s)}
+${blockStart(itemCountWGSL(inputs, p.sizedByBinding ? { output: 'y', perExample: p.channels * H * W * s * s, itemsPerExample: p.channels * H * W, half: p.f16?.includes('y'), kernel: 'upsample_forward' } : null), H, W, s)}
   let v = ${load32(p.f16, 'x', 'i')};
   ${stores}
 }`;
@@ -90,7 +90,7 @@ export function upsampleBackward(p: UpsampleBackwardParams): Kernel {
   const OW = W * s;
   const code = `${declareBindings(bindings)}
 
-${blockStart(inputs, H, W, s)}
+${blockStart(itemCountWGSL(inputs, null), H, W, s)}
   // The block's s^2 loads at constant offsets, summed row by row in a fixed order.
   dx[i] = ${blockOffsets(s, OW).map((o) => `dy[first + ${o}u]`).join(' + ')};
 }`;
