@@ -26,9 +26,10 @@ export interface ConcatParams {
 
 export interface ConcatForwardParams extends ConcatParams {
   /**
-   * The row counts are y's and c's binding lengths over their widths (arrayLength), not numbers in
-   * the source, so that one pipeline serves every row count; for callers that bind exactly
-   * rows * (F + C) values of y and conditionRows * C of c. y must then be f32.
+   * The row count is y's binding length over its width (arrayLength), not a number in the source,
+   * so that one pipeline serves every row count; for callers that bind exactly rows * (F + C)
+   * values of y. The condition's rows follow from it and the samples per example (rows /
+   * conditionRows, fixed by the model), so c's binding may be longer than its rows. y must be f32.
    */
   sizedByBinding?: boolean;
 }
@@ -39,8 +40,9 @@ export function concatForward(p: ConcatForwardParams): Kernel {
   const W = F + C;
   if (p.f16?.includes('c')) throw new ConfigError('concat_forward: the condition (one-hot labels) is f32; leave c out of its f16 list');
   if (p.sizedByBinding && p.f16?.includes('y')) throw new ConfigError("concat_forward: sizedByBinding reads the rows from y's length, and an f16 y packs two values to a word; leave y out of the f16 list, or sizedByBinding out");
+  if (p.sizedByBinding && rows % B !== 0) throw new ConfigError(`concat_forward: sizedByBinding counts the condition's rows as y's rows over the samples per example, so rows (${rows}) must be a multiple of conditionRows (${B})`);
   const values = p.sizedByBinding ? 'arrayLength(&y)' : `${rows * W}u`;
-  const conditionRows = p.sizedByBinding ? `(arrayLength(&c) / ${C}u)` : `${B}u`;
+  const conditionRows = p.sizedByBinding ? `(arrayLength(&y) / ${W * (rows / B)}u)` : `${B}u`;
   const { bindings, enable, tag } = withHalf('concat_forward', [read('x'), read('c'), write('y')], p.f16);
   const code = `${enable}
 ${declareBindings(bindings)}

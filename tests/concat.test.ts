@@ -108,13 +108,22 @@ describe('concat checks', () => {
 
   it('sized by its binding: one source for every row count, against the reference; an f16 y is refused', async () => {
     const source = (S: number, B: number) => concatForward({ rows: S * B, features: 13, extra: 3, conditionRows: B, sizedByBinding: true }).code;
-    expect(source(1, 5)).toBe(source(3, 37));
+    // One source per samples-per-example (a model's constant) for every batch.
+    expect(source(1, 5)).toBe(source(1, 37));
+    expect(source(3, 5)).toBe(source(3, 37));
     for (const [S, B] of [[1, 5], [3, 37]]) {
       const rows = S * B, F = 13, C = 3;
       const { x, c } = inputs(rows, F, C, B, rows);
       const out = await runKernels([concatForward({ rows, features: F, extra: C, conditionRows: B, sizedByBinding: true })], { x, c }, { y: rows * (F + C) });
       expectClose(out.y, concatRef(x, c, rows, F, C, B), EXACT, `${S} samples of ${B} rows`);
+      // A condition buffer longer than its rows (a pool's or a harness's padding) changes nothing:
+      // the condition's rows are counted from y's.
+      const padded = new Float32Array(c.length + 5 * C).fill(Number.NaN);
+      padded.set(c);
+      const fromPadded = await runKernels([concatForward({ rows, features: F, extra: C, conditionRows: B, sizedByBinding: true })], { x, c: padded }, { y: rows * (F + C) });
+      expectClose(fromPadded.y, concatRef(x, c, rows, F, C, B), EXACT, `${S} samples of ${B} rows, c padded by 5 rows`);
     }
+    expect(() => concatForward({ rows: 7, features: 2, extra: 3, conditionRows: 2, sizedByBinding: true })).toThrow(/rows \(7\) must be a multiple of conditionRows \(2\)/);
     expect(() => concatForward({ rows: 4, features: 2, extra: 3, conditionRows: 2, f16: ['y'], sizedByBinding: true })).toThrow(/sizedByBinding reads the rows from y's length, and an f16 y packs two values to a word/);
   });
 
