@@ -26,7 +26,7 @@ export const NODE_ONLY_KERNEL_TESTS: Readonly<Record<string, string>> = {
   'tests/bad-numbers.test.ts': 'whole training steps at extreme settings, through the Node CLI paths',
   'tests/cli-help-choices.test.ts': 'compares the CLI help text with the kernels\' lists',
   'tests/compile.test.ts': 'compile progress and pipeline sharing of one device',
-  'tests/docs-snippets.test.ts': 'runs the code blocks of the documentation',
+  'tests/docs-snippets.test.ts': 'type-checks the documentation\'s TypeScript examples',
   'tests/factor-recovery.test.ts': 'dSprites factor statistics on the CPU',
   'tests/gentle-wait.test.ts': 'the Node event loop during GPU waits',
   'tests/kernels-api-checks.test.ts': 'refusals of bad arguments, before anything reaches the GPU',
