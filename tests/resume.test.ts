@@ -279,6 +279,27 @@ describe('train --resume', { timeout: LONG }, () => {
     expectSameAsBaseline(dir);
   });
 
+  it('a full disk at an epoch\'s checkpoint: the log holds each epoch once, from the run whose training state saved it', async () => {
+    const dir = join(root, 'full-at-epoch-end');
+    expect((await train([...RUN, '--epochs', '1', '--out', dir])).code).toBe(0);
+    const full = () => { throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }); };
+    const epochsLogged = () => readLines(join(dir, 'metrics.jsonl')).filter((e) => e.event === 'epoch').map((e) => e.epoch);
+    // Epoch 2's training state cannot be written: the resume goes back to epoch 1's and runs epoch 2 again.
+    await expect(train(['--resume', dir, '--epochs', '2'], { writeChunk: full })).rejects.toThrow(/training-state\.safetensors: the disk is full \(ENOSPC\)/);
+    expect(progressOf(dir)).toMatchObject({ step: 8, epochsDone: 1 });
+    expect(epochsLogged()).toEqual([1]);
+    expect((await train(['--resume', dir, '--epochs', '2'])).code).toBe(0);
+    expect(epochsLogged()).toEqual([1, 2]);
+    // Epoch 3's training state lands and its model does not: the resume goes on from epoch 3's state, which the log already has.
+    let writes = 0;
+    await expect(train(['--resume', dir, '--epochs', '3'], { writeChunk: (fd, bytes) => { if (++writes === 2) full(); writeAll(fd, bytes); } }))
+      .rejects.toThrow(/model\.safetensors: the disk is full \(ENOSPC\)/);
+    expect(progressOf(dir)).toMatchObject({ step: 24, epochsDone: 3 });
+    expect((await train(['--resume', dir, '--epochs', '4'])).code).toBe(0);
+    expect(epochsLogged()).toEqual([1, 2, 3, 4]);
+    expect(history(dir)).toEqual(history(baseline).filter((e) => (e.step as number) <= 32));
+  });
+
   it('a new run never overwrites a run folder without --force; with it, the old run is replaced', async () => {
     const dir = join(root, 'forced');
     cpSync(baseline, dir, { recursive: true });

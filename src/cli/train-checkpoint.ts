@@ -41,8 +41,13 @@ export class RunCheckpoints {
     this.secondsBefore = run.progress.seconds;
   }
 
-  /** Writes the training state, then the model (each atomically), then flushes the log: the state alone is a consistent snapshot. */
-  async write(): Promise<void> {
+  /**
+   * Writes the training state, then the model (each atomically), then flushes the log: the state
+   * alone is a consistent snapshot. `lines` (an epoch's) go into the log once the state is in
+   * place, since a resume goes on from it: had they come before it and its write failed (a full
+   * disk), the resume would go back to an earlier state and run and log them a second time.
+   */
+  async write(lines: Record<string, unknown>[] = []): Promise<void> {
     const { model, progress, losses, paths } = this.run;
     progress.seconds = this.secondsBefore + (performance.now() - this.started) / 1000;
     progress.watch = await model.watchState();
@@ -52,6 +57,7 @@ export class RunCheckpoints {
     // checkpoint, the same command again where it has none.
     const state = await saveTrainingState(model, this.run.record, progress);
     writeFileAtomic(paths.state, state, this.run.writeChunk);
+    for (const line of lines) this.run.log.write(line);
     // A folder's held-out pictures, so that eval can tell when the folder no longer holds out the same ones.
     const heldOut: Record<string, string> = this.run.testFingerprint ? { heldOutPictures: this.run.testFingerprint } : {};
     const weights = await saveCheckpoint(model, { dataset: this.run.dataset, epochs: String(progress.epochsDone), step: String(progress.step), seed: String(this.run.seed), ...heldOut });

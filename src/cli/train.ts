@@ -219,13 +219,13 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
         event: 'epoch', epoch, step: vae.step, train_loss: trainLoss, test_loss: t.loss, test_kl: t.kl, test_rec: t.rec, seconds, samples_per_s: (losses.examples - examplesBefore) / trainSeconds,
         skipped_steps: losses.skipped, epoch_steps: stepsPerEpoch,
       };
-      log.write(line);
       report.event(line);
       report.info(epochSummary(config, line, stepsPerEpoch - first, trainSeconds));
       losses.sum = 0;
       losses.examples = 0;
       Object.assign(progress, { step: vae.step, epochsDone: epoch, epochStep: 0, epochLossSum: 0, epochExamples: 0 });
-      await checkpoints.write();
+      // The log gets the epoch's line with its checkpoint, so an epoch that a resume runs again is logged once.
+      await checkpoints.write([line]);
       // skip-batch passes isolated bad steps; an epoch that skipped most of its steps did not train.
       if (tooManySkipped(losses.skipped, stepsPerEpoch, epoch, run.epochs)) {
         const stopped = skippedStop({ skipped: losses.skipped, stepsPerEpoch, epoch, step: vae.step, lr: run.lr, outDir, again: resumed ? null : argv });
