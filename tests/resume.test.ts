@@ -17,6 +17,7 @@ import { acquireNodeDevice } from '../src/gpu/node-device';
 import type { AcquiredDevice } from '../src/gpu/device';
 import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors';
 import { paramLayout } from '../src/model/build';
+import { tensorsByName } from '../src/model/params';
 import { resolveConfig } from '../src/model/config';
 import { readTrainingState } from '../src/training-state';
 import { tempDir } from './helpers/temp-dir';
@@ -376,6 +377,40 @@ describe('train --resume', { timeout: LONG }, () => {
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain('config.json is not a readable run record; writing a new one from the training state');
     expect(JSON.parse(readFileSync(join(damaged, 'config.json'), 'utf8')).resumed).toHaveLength(1);
+  });
+
+  it('a model.safetensors that is not the run\'s is refused, left as it was; the run\'s own of another step, or a damaged one, is replaced', async () => {
+    const mixed = join(root, 'foreign-model');
+    cpSync(baseline, mixed, { recursive: true });
+    const modelPath = join(mixed, 'model.safetensors');
+    const ownBytes = new Uint8Array(readFileSync(modelPath));
+    const own = readCheckpoint(ownBytes);
+    // Another run's model: the same but wider, as that run wrote it.
+    const wider = { ...own.config, hidden: [48] }, layout = paramLayout(wider);
+    const foreign = encodeSafetensors(tensorsByName(layout, new Float32Array(layout.totalFloats)), { format: 'webgpu-vae', version: '1', config: JSON.stringify(wider), step: '40' });
+    const files = () => Object.fromEntries(readdirSync(mixed).map((f) => [f, readFileSync(join(mixed, f)).toString('base64')]));
+    const fix = 'and resuming would overwrite it at the run\'s next checkpoint; move that file elsewhere (the run writes its own model.safetensors there), ' +
+      'or resume the run in a folder of its own (copy its training-state.safetensors, config.json and metrics.jsonl there)';
+    const refusals: [Uint8Array, string][] = [
+      [foreign, 'holds another model than training-state.safetensors (hidden differ): the folder mixes files of two runs'],
+      [new Uint8Array(readFileSync(join(mixed, 'samples.png'))), 'is not the run\'s model (it is a PNG image)'],
+      [new Uint8Array(readFileSync(join(mixed, 'training-state.safetensors'))), 'is not the run\'s model (it is a training state, not a model)'],
+      [encodeSafetensors({ w: { shape: [1], data: Float32Array.of(1) } }, {}), 'is not the run\'s model (it is a safetensors file with no format metadata)'],
+    ];
+    for (const [bytes, says] of refusals) {
+      writeFileSync(modelPath, bytes);
+      const before = files();
+      await expect(train(['--resume', mixed, '--epochs', '13'])).rejects.toThrow(`--resume ${mixed}: ${modelPath} ${says}, ${fix}`);
+      expect(files()).toEqual(before);
+    }
+    // The run's own model, saved at another step: the run goes on and writes its new one.
+    writeFileSync(modelPath, encodeSafetensors(decodeSafetensors(ownBytes).tensors, { ...own.metadata, step: '8', epochs: '1' }));
+    expect((await train(['--resume', mixed, '--epochs', '13'])).code).toBe(0);
+    expect(readCheckpoint(new Uint8Array(readFileSync(modelPath))).metadata).toMatchObject({ step: '104', epochs: '13' });
+    // Cut inside its header, nothing tells whose it was: replaced, as the training state holds the run's parameters.
+    writeFileSync(modelPath, readFileSync(modelPath).subarray(0, 100));
+    expect((await train(['--resume', mixed, '--epochs', '14'])).code).toBe(0);
+    expect(readCheckpoint(new Uint8Array(readFileSync(modelPath))).metadata).toMatchObject({ step: '112' });
   });
 
   it('a conv run recorded before conv configs dropped hidden sizes resumes: its [400] is the same model as []', () => {

@@ -3,8 +3,10 @@
 // describes the bytes it meets ("header length 727905341920923800 goes beyond the end of the
 // file"); the command line says what the file is and which file to give instead. A file that is
 // a safetensors file but damaged inside (a flipped byte in its header, a tensor missing or of the
-// wrong shape, a broken configuration) keeps the reader's exact words, and gets the fix.
+// wrong shape, a broken configuration) keeps the reader's exact words, and gets the fix. A run
+// folder's files are told apart by their header's metadata alone (readFileHeader).
 
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { selfName } from './self-name';
 
 const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -60,6 +62,52 @@ export function notSafetensors(bytes: Uint8Array): string | null {
   const text = textOf(bytes);
   if (text !== null) return /^\s*[[{]/.test(text) ? 'JSON text' : 'text';
   return 'not a safetensors file';
+}
+
+/**
+ * Whether notSafetensors' `kind` names a file of another kind (a picture, compressed data, text),
+ * rather than one too damaged, cut or empty to tell what it was.
+ */
+export function isOtherKindOfFile(kind: string): boolean {
+  return kind !== 'empty' && kind !== 'truncated' && kind !== 'not a safetensors file';
+}
+
+/**
+ * What the header of the safetensors file at `path` holds: its metadata, read without the tensors
+ * after it; or why there is none ("it is text", "its safetensors header is not valid JSON"),
+ * with notSafetensors' `kind` of its first bytes where they are not a safetensors file.
+ */
+export function readFileHeader(path: string): { metadata: Record<string, unknown> } | { not: string; kind: string | null } {
+  let fd: number | null = null;
+  try {
+    fd = openSync(path, 'r');
+    const size = fstatSync(fd).size;
+    const head = new Uint8Array(Math.min(size, 4096));
+    readSync(fd, head, 0, head.length, 0);
+    if (size < 9 || head[8] !== 0x7b) {
+      const kind = notSafetensors(head);
+      return { not: `it is ${kind === null || kind === 'truncated' ? 'not a safetensors file' : kind}`, kind };
+    }
+    const view = new DataView(head.buffer);
+    const headerLen = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
+    if (8 + headerLen > size) return { not: 'it is truncated: its header runs past the end of the file', kind: 'truncated' };
+    // The header of a webgpu-vae file is some kilobytes; one of hundreds of megabytes is not one.
+    if (headerLen > 64 * 2 ** 20) return { not: 'its header is far larger than a webgpu-vae file\'s', kind: null };
+    const header = new Uint8Array(headerLen);
+    readSync(fd, header, 0, headerLen, 8);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(new TextDecoder().decode(header));
+    } catch {
+      return { not: 'its safetensors header is not valid JSON', kind: null };
+    }
+    const metadata = (parsed as { __metadata__?: unknown } | null)?.__metadata__;
+    return { metadata: metadata && typeof metadata === 'object' ? metadata as Record<string, unknown> : {} };
+  } catch (e) {
+    return { not: `it cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, kind: null };
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
 }
 
 /** The bytes a safetensors file starting with `bytes` says it holds (at least that many when its header is cut), or null. */

@@ -1,14 +1,15 @@
 // A run folder (runs/NAME): what `train` writes there, the rule that a new run never overwrites
-// an old one without --force, reading the training state back for --resume, and config.json, the
-// record of how the run was started and resumed.
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync, unlinkSync, type Stats } from 'node:fs';
+// an old one without --force, reading the training state back for --resume (and refusing a
+// folder whose config.json or model.safetensors is another run's), and config.json, the record of
+// how the run was started and resumed.
+import { existsSync, readFileSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import { CHECKPOINT_FORMAT, TRAINING_STATE_FORMAT } from '../checkpoint';
 import { CheckpointError } from '../io/safetensors';
 import { readTrainingState, type TrainingState } from '../training-state';
 import { UsageError } from './args';
 import { writeFileAtomic } from './files';
-import { notSafetensors } from './checkpoint-file';
+import { isOtherKindOfFile, notSafetensors, readFileHeader } from './checkpoint-file';
 import { resolveConfig, type VaeConfig } from '../model/config';
 import { selfName, shellQuote } from './self-name';
 
@@ -80,43 +81,21 @@ export function checkRunFilesAreFiles(dir: string, flag: '--out' | '--resume'): 
   }
 }
 
+/** What a safetensors file of neither of webgpu-vae's formats is: "it is a safetensors file ...". */
+const otherFormat = (format: unknown) => (format === undefined ? 'it is a safetensors file with no format metadata' : `it is a safetensors file of format ${JSON.stringify(format)}`);
+
 /**
  * Why the file at `path` is not a training state, judged from its header alone (its
  * safetensors header and format metadata; the rest is checked when it is read): null when it looks
  * like one.
  */
 export function notATrainingState(path: string): string | null {
-  let fd: number | null = null;
-  try {
-    fd = openSync(path, 'r');
-    const size = fstatSync(fd).size;
-    const head = new Uint8Array(Math.min(size, 4096));
-    readSync(fd, head, 0, head.length, 0);
-    if (size < 9 || head[8] !== 0x7b) {
-      const kind = notSafetensors(head);
-      return `it is ${kind === null || kind === 'truncated' ? 'not a safetensors file' : kind}`;
-    }
-    const view = new DataView(head.buffer);
-    const headerLen = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
-    if (8 + headerLen > size) return 'it is truncated: its header runs past the end of the file';
-    // A training state's header is some kilobytes; one of hundreds of megabytes is not one.
-    if (headerLen > 64 * 2 ** 20) return 'its header is far larger than a training state\'s';
-    const header = new Uint8Array(headerLen);
-    readSync(fd, header, 0, headerLen, 8);
-    let format: unknown;
-    try {
-      format = (JSON.parse(new TextDecoder().decode(header)) as { __metadata__?: { format?: unknown } })?.__metadata__?.format;
-    } catch {
-      return 'its safetensors header is not valid JSON';
-    }
-    if (format === TRAINING_STATE_FORMAT) return null;
-    if (format === CHECKPOINT_FORMAT) return `it is a model checkpoint, which belongs in ${RUN_FILES.model}`;
-    return format === undefined ? 'it is a safetensors file with no format metadata' : `it is a safetensors file of format ${JSON.stringify(format)}`;
-  } catch (e) {
-    return `it cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
-  } finally {
-    if (fd !== null) closeSync(fd);
-  }
+  const head = readFileHeader(path);
+  if ('not' in head) return head.not;
+  const format = head.metadata.format;
+  if (format === TRAINING_STATE_FORMAT) return null;
+  if (format === CHECKPOINT_FORMAT) return `it is a model checkpoint, which belongs in ${RUN_FILES.model}`;
+  return otherFormat(format);
 }
 
 /** With --force: removes the old run's files just before the new run writes its own. */
@@ -225,6 +204,36 @@ export function checkRecordMatchesState(dir: string, stateConfig: object): void 
     throw new UsageError(`${runPaths(dir).config} and ${RUN_FILES.state} in ${dir} describe different models (${differs.slice(0, 3).join(', ')} differ): ` +
       'the folder mixes files of two runs; put each run\'s files in a folder of its own');
   }
+}
+
+/**
+ * Refuses to resume the run in `dir` where its model.safetensors is not the run's: a model of
+ * another configuration than the training state's (`stateConfig`), another kind of webgpu-vae or
+ * safetensors file, a picture, text. The run would overwrite it at its next checkpoint. Only the
+ * file's header is read. One too damaged to tell what it was (empty, cut, its header broken) is
+ * replaced as before: the training state holds the run's parameters.
+ */
+export function checkModelMatchesState(dir: string, stateConfig: object): void {
+  const path = runPaths(dir).model;
+  if (!existsSync(path)) return;
+  const head = readFileHeader(path);
+  let what: string | null = null;
+  if ('not' in head) {
+    if (head.kind !== null && isOtherKindOfFile(head.kind)) what = `is not the run's model (${head.not})`;
+  } else if (head.metadata.format !== CHECKPOINT_FORMAT) {
+    what = `is not the run's model (${head.metadata.format === TRAINING_STATE_FORMAT ? 'it is a training state, not a model' : otherFormat(head.metadata.format)})`;
+  } else {
+    let written: unknown = null;
+    try {
+      written = JSON.parse(String(head.metadata.config));
+    } catch { /* a damaged configuration: nothing tells whose model it is */ }
+    const differs = written && typeof written === 'object' ? recordedConfigDiffers(written, stateConfig) : [];
+    if (differs.length) what = `holds another model than ${RUN_FILES.state} (${differs.slice(0, 3).join(', ')} differ): the folder mixes files of two runs`;
+  }
+  if (!what) return;
+  throw new UsageError(`--resume ${dir}: ${path} ${what}, and resuming would overwrite it at the run's next checkpoint; ` +
+    `move that file elsewhere (the run writes its own ${RUN_FILES.model} there), or resume the run in a folder of its own ` +
+    `(copy its ${RUN_FILES.state}, ${RUN_FILES.config} and ${RUN_FILES.metrics} there)`);
 }
 
 /**

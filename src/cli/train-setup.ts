@@ -13,7 +13,7 @@ import { initialParamsFor, readInitialModel, withArchitectureOf } from './init-f
 import { exampleShape } from './io';
 import { toFlags } from './messages';
 import { isInside } from './output-file';
-import { checkRecordMatchesState, claimNewRunDir, readRunState } from './run-dir';
+import { checkModelMatchesState, checkRecordMatchesState, claimNewRunDir, readRunState } from './run-dir';
 import { checkRunDirFree } from './run-lock';
 import { DATA_SOURCES } from '../data/sources';
 import type { DatasetName } from './io';
@@ -51,6 +51,7 @@ function setUpResumedRun(f: Flags, resumeDir: string, restarting: boolean): RunS
   const savedRun = { ...DEFAULT_RUN, ...(resumed.run as Partial<RunOptions>), optimizer: resumed.training.optimizer, lr: resumed.training.lr, seed: resumed.training.seed };
   const config = resumed.config;
   checkRecordMatchesState(resumeDir, config);
+  checkModelMatchesState(resumeDir, config);
   const run = runFields(f, savedRun, resumeDir);
   // The folder the run recorded is checked as a typed --data-dir is, before any device starts.
   if (f['data-dir'] === undefined && run.dataDir && !existsSync(run.dataDir)) {
