@@ -11,7 +11,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadCheckpoint, saveCheckpoint } from '../src/checkpoint';
 import { describeSpread, spreadLabels } from '../src/cli/commands';
 import { checkpointDataset } from '../src/cli/io';
@@ -137,6 +137,36 @@ describe('the reconstruct and interpolate commands', () => {
     expect(b.code).toBe(1);
     expect(b.stderr).toMatch(/models 1x28x28 pictures, but dsprites has 1x64x64; use a data set of that size \(--dataset mnist; --dataset fashion-mnist\) or a folder of pictures/);
   }, 180_000);
+});
+
+describe('sample and eval read a run folder', () => {
+  it('--checkpoint takes a run folder for its model.safetensors, and sample draws with the run\'s seed unless told another', async () => {
+    // The fixture re-saved as a run of seed 7 would save it, in a run folder.
+    const acquired = await acquireNodeDevice();
+    const vae = await loadCheckpoint(new Uint8Array(readFileSync(FIXTURE)), { device: { ...acquired, owned: false } }, FIXTURE);
+    const run = join(dir, 'seed-7-run');
+    mkdirSync(run, { recursive: true });
+    writeFileSync(join(run, 'model.safetensors'), await saveCheckpoint(vae, { seed: '7', dataset: 'mnist' }));
+    const [bySeed7, bySeed0] = [await vae.sample(4, 7), await vae.sample(4, 0)];
+    vae.destroy();
+    const drawn = async (args: string[]) => {
+      const out = join(dir, `sample-${args.join('_')}.png`);
+      const r = await cli(['sample', '--checkpoint', run, '--out', out, '--n', '4', ...args]);
+      expect(r.code, r.stderr).toBe(0);
+      return gridImages(readPng(readFileSync(out)), { ...GRID, gridCols: 2 }, 4);
+    };
+    (await drawn([])).forEach((t, i) => expect(t, `default seed, sample ${i}`).toEqual(bytes(tile(bySeed7, i))));
+    (await drawn(['--seed', '0'])).forEach((t, i) => expect(t, `--seed 0, sample ${i}`).toEqual(bytes(tile(bySeed0, i))));
+    expect(bytes(tile(bySeed7, 0))).not.toEqual(bytes(tile(bySeed0, 0)));
+    const evaluated = await cli(['eval', '--checkpoint', run, '--limit', '8']);
+    expect(evaluated.code, evaluated.stderr).toBe(0);
+    expect(evaluated.stdout).toContain(`${join(run, 'model.safetensors')}: test -ELBO`);
+    // A folder without a model is refused by what it lacks.
+    mkdirSync(join(dir, 'no-model-here'), { recursive: true });
+    const empty = await cli(['sample', '--checkpoint', join(dir, 'no-model-here'), '--out', join(dir, 'x.png')]);
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toMatch(/--checkpoint \S+no-model-here is a folder whose model\.safetensors .*; give a run folder that has saved a checkpoint/);
+  }, 300_000);
 });
 
 describe('the traverse command says what its rows are', () => {

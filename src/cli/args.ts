@@ -4,7 +4,7 @@
 // path flags are checked before any work starts (paths.ts), and
 // typed values come with messages that say which flag is wrong and what it accepts.
 import { nearestName } from '../edit-distance';
-import { pathProblem } from './paths';
+import { modelFileOf, pathProblem } from './paths';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -73,6 +73,8 @@ export function parseFlags<T extends FlagTable>(command: string, argv: string[],
     const why = typeof value === 'string' ? pathProblem(command, name, value, values) : null;
     if (why) throw new UsageError(why);
   }
+  // Every command that reads --checkpoint reads a file; a run folder stands for its model.
+  if (typeof values.checkpoint === 'string' && values.checkpoint !== '') values.checkpoint = modelFileOf(values.checkpoint);
   return values as Record<keyof T, string | boolean | undefined>;
 }
 

@@ -105,6 +105,12 @@ const SAMPLE_FLAGS = defineFlags('sample', {
   checkpoint: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, label: { type: 'string' }, json: { type: 'boolean' },
 } as const);
 
+/** The seed a checkpoint's run trained with (0 for a checkpoint that does not say). */
+function runSeed(metadata: Record<string, string>): number {
+  const recorded = Number(metadata.seed);
+  return Number.isSafeInteger(recorded) && recorded >= 0 ? recorded : 0;
+}
+
 export async function evalCommand(argv: string[]): Promise<void> {
   const f = parseFlags('eval', argv, EVAL_FLAGS);
   const iwae = f.iwae === undefined ? 0 : intFlag('iwae', f.iwae, 0, 1, 1_000_000);
@@ -117,8 +123,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const report = makeReporter(!!f.json);
   const checkpoint = await readCheckpointFile(path);
   // The run's own seed keyed its test figures' noise: eval repeats them unless told another.
-  const recordedSeed = Number(checkpoint.metadata.seed);
-  const seed = seedGiven ?? (Number.isSafeInteger(recordedSeed) && recordedSeed >= 0 ? recordedSeed : 0);
+  const seed = seedGiven ?? runSeed(checkpoint.metadata);
   const { dataset, dataDir, note } = checkpointDataset(given, checkpoint.metadata, dataDirFlag, recordedDataDir(path, checkpoint.config, checkpoint.metadata));
   if (note) report.status(note);
   checkDatasetFits(path, checkpoint.config, checkpoint.metadata, dataset);
@@ -173,11 +178,13 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   checkPictureOut('sample', out, { checkpoint: path });
   if (!out.toLowerCase().endsWith('.png')) throw new UsageError(`--out must name a .png file, got '${out}'`);
   intFlag('n', f.n, 64, 1, 4096);
-  const seed = intFlag('seed', f.seed, 0, 0);
+  const seedGiven = f.seed === undefined ? undefined : intFlag('seed', f.seed, 0, 0);
   // The label's range depends on the checkpoint; its form is checked before anything is loaded.
   checkLabelForm(f.label);
   const report = makeReporter(!!f.json);
   const checkpoint = await readCheckpointFile(path);
+  // The run drew its samples.png with its own seed: by default sample draws the same z.
+  const seed = seedGiven ?? runSeed(checkpoint.metadata);
   const classes = checkpoint.config.classes;
   const label = labelForCheckpoint(f.label, classes, path, checkpoint.metadata);
   const inputs = { checkpoint: path, runFolder: recordedDataDir(path, checkpoint.config, checkpoint.metadata) };

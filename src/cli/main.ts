@@ -37,18 +37,19 @@ commands:
           (skip-batch: an epoch that skips over half its steps stops the run, exit 3, unless it is the first and more follow)
   train   --resume runs/NAME [--epochs N] [--lr X] [--precision f32|f16] [--save-every N] [--on-nan ...] [--retries N]
           [--autotune ...] [--max-gpu-memory MiB] [--data-dir DIR] [--json]  (model, data and optimizer flags may be repeated, not changed)
-  eval    --checkpoint FILE [--dataset NAME] [--data-dir DIR] [--limit N] [--seed S] [--iwae K] [--json]
+  eval    --checkpoint runs/NAME|FILE [--dataset NAME] [--data-dir DIR] [--limit N] [--seed S] [--iwae K] [--json]
           (--seed: the evaluation noise's seed; by default the run's own, so eval with --limit set to the
           run's --test-limit repeats its test figures; without --limit it reads the whole test split)
-  sample  --checkpoint FILE [--n 64] [--seed 0] [--label C] --out FILE.png [--json]
-          (a conditional model: --label C draws class C alone, C a number or the data set's class name,
+  sample  --checkpoint runs/NAME|FILE [--n 64] [--seed S] [--label C] --out FILE.png [--json]
+          (--seed: by default the run's own, so the first samples are those of its samples.png;
+          a conditional model: --label C draws class C alone, C a number or the data set's class name,
           e.g. --label Sneaker; without it the samples spread evenly
           over the classes, a row per class, 8 of each unless --n is given; a column is one z as every class)
-  traverse --checkpoint FILE --out FILE.png [--steps 9] [--range 3] [--dataset NAME [--limit 256]] [--data-dir DIR] [--label C] [--json]
+  traverse --checkpoint runs/NAME|FILE --out FILE.png [--steps 9] [--range 3] [--dataset NAME [--limit 256]] [--data-dir DIR] [--label C] [--json]
           (a conditional model: --label C decodes every tile as class C; without it, as the test
           picture's own class with --dataset, else as class 0)
-  reconstruct --checkpoint FILE --out FILE.png [--dataset NAME] [--data-dir DIR] [--n 32] [--json]
-  interpolate --checkpoint FILE --out FILE.png [--dataset NAME] [--data-dir DIR] [--pairs 4] [--steps 9] [--label C] [--json]
+  reconstruct --checkpoint runs/NAME|FILE --out FILE.png [--dataset NAME] [--data-dir DIR] [--n 32] [--json]
+  interpolate --checkpoint runs/NAME|FILE --out FILE.png [--dataset NAME] [--data-dir DIR] [--pairs 4] [--steps 9] [--label C] [--json]
           (a conditional model: each row joins two test pictures of the same class, every step decoded
           as that class; --label C decodes every step as class C, each end encoded with its own label)
 

@@ -1,15 +1,15 @@
 // Path flags, checked as soon as the flags are parsed, so a wrong path is refused before a device
 // is acquired, data is loaded or anything is written. Each path flag has a rule:
-//   file    a file to read (--checkpoint): it exists, is a regular file (not a folder, a FIFO that
-//           would block the read, or a symbolic link to nothing) and opens for reading;
+//   file    a file to read: it exists, is a regular file (not a folder, a FIFO that would block
+//           the read, or a symbolic link to nothing) and opens for reading;
 //   folder  a folder to read (--data-dir): it exists, is a folder and can be listed;
 //   run-folder  a run to continue (--resume): a folder as above that is also writable, since the
 //           resumed run writes its checkpoints there;
 //   output-folder  a folder to write (train --out): a folder if it exists, and writable, or else
 //           creatable where it would be created;
 //   output-file    a file to write (sample --out): not a folder, in a writable folder;
-//   model   a trained model to start from (train --init-from): a file as above, or a run folder
-//           whose model.safetensors is one.
+//   model   a trained model (--checkpoint, train --init-from): a file as above, or a run folder
+//           whose model.safetensors is one (--checkpoint's value becomes that file: modelFileOf).
 // Writability is tried, not asked: access(2) says yes to root even where writing fails (/sys,
 // read-only mounts), so a temporary folder is made and removed in the nearest existing folder.
 import { closeSync, constants, existsSync, lstatSync, mkdtempSync, openSync, readdirSync, rmdirSync, statSync, type Stats } from 'node:fs';
@@ -20,7 +20,7 @@ export type PathRule = 'file' | 'folder' | 'run-folder' | 'output-folder' | 'out
 
 /** Rules by `command --flag`, or by `--flag` for every command. */
 export const PATH_FLAGS: Record<string, PathRule> = {
-  '--checkpoint': 'file',
+  '--checkpoint': 'model',
   '--data-dir': 'folder',
   '--resume': 'run-folder',
   '--init-from': 'model',
@@ -41,7 +41,7 @@ const DATA_DIR_FIXES: Record<string, string> = {
 
 /** What to do instead, by `command --flag` or `--flag`; a function reads the other flags' values. */
 const FIXES: Record<string, string | ((values: Record<string, unknown>) => string)> = {
-  '--checkpoint': 'give a .safetensors file written by `webgpu-vae train` (e.g. runs/NAME/model.safetensors)',
+  '--checkpoint': 'give a run folder that has saved a checkpoint (e.g. runs/NAME) or a .safetensors file written by `webgpu-vae train` (e.g. runs/NAME/model.safetensors)',
   '--data-dir': (values) => DATA_DIR_FIXES[String(values.dataset ?? 'mnist')] ?? DATA_DIR_FIXES.mnist!,
   '--resume': 'give the folder of a run (e.g. runs/NAME)',
   '--init-from': 'give a run folder that has saved a checkpoint (e.g. runs/NAME) or its model.safetensors',
@@ -163,4 +163,9 @@ export function pathProblem(command: string, flag: string, value: string, values
   if (Array.isArray(found)) return `--${flag} ${value} ${found[0]}; ${found[1]}`;
   const fix = FIXES[`${command} --${flag}`] ?? FIXES[`--${flag}`] ?? `choose another --${flag}`;
   return `--${flag} ${value} ${found}; ${typeof fix === 'function' ? fix(values) : fix}`;
+}
+
+/** The model file a model flag's value names: a run folder's model.safetensors, or the file given. */
+export function modelFileOf(path: string): string {
+  return statOrNull(path)?.isDirectory() ? join(path, 'model.safetensors') : path;
 }
