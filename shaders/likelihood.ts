@@ -51,7 +51,9 @@ const LEARNED_SCALES = ['learned-global', 'learned-pixel', 'predicted'] as const
  */
 function checkLikelihood(kernel: string, likelihood: unknown, scale: unknown): void {
   checkChoice(kernel, 'likelihood', likelihood, LIKELIHOODS);
-  if (likelihood !== 'gaussian' || scale === undefined) return;
+  // A scale given to a Bernoulli would be ignored: refused, as it says the caller meant a Gaussian.
+  if (likelihood !== 'gaussian' && scale !== undefined) throw new ConfigError(`${kernel}: scale belongs to the 'gaussian' likelihood; leave it out for '${String(likelihood)}', or set likelihood: 'gaussian'`);
+  if (scale === undefined) return;
   if (typeof scale === 'object' && scale !== null && 'fixedLogSigma' in scale) {
     const ls = (scale as { fixedLogSigma: unknown }).fixedLogSigma;
     if (typeof ls !== 'number' || !Number.isFinite(ls)) throw new ConfigError(`${kernel}: scale.fixedLogSigma=${String(ls)} must be a finite number`);
@@ -88,6 +90,7 @@ export function likelihoodRows(p: LikelihoodRowsParams): Kernel {
   const { batch: B, samples: L, dim: D } = p;
   checkShape('likelihood_rows', { B, L, D });
   checkLikelihood('likelihood_rows', p.likelihood, p.scale);
+  if (p.rowWeights && !p.gradients) throw new ConfigError('likelihood_rows: rowWeights weighs the gradients, and gradients is false (no dout to weigh); leave rowWeights out, or set gradients: true');
   const T = p.threadsPerRow ?? LIKELIHOOD_THREADS_PER_ROW.gpu;
   checkShape('likelihood_rows', { threadsPerRow: T });
   const gauss = p.likelihood === 'gaussian';

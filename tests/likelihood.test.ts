@@ -3,7 +3,7 @@
 // widths, unaligned pixel counts, batch padding, per-row weights (the IWAE's), and the Bernoulli
 // likelihood at huge logits. The references themselves are checked with float64 finite differences.
 import { describe, expect, it } from 'vitest';
-import { type GaussianScale, type LikelihoodRowsParams, likelihoodRows } from '../shaders/likelihood';
+import { decoderMean, type GaussianScale, type LikelihoodRowsParams, likelihoodRows } from '../shaders/likelihood';
 import { encodeStepParams, type StepParams } from '../src/step-params';
 import { expectClose, expectScaled, f32, mismatches, scaledMismatches, testData } from './helpers/compare';
 import { runKernels, UNWRITTEN } from './helpers/gpu';
@@ -197,6 +197,14 @@ describe('likelihoodRows', () => {
 
   it('rejects a threadsPerRow that is not a power of two', () => {
     expect(() => likelihoodRows({ batch: 1, samples: 1, dim: 4, likelihood: 'bernoulli', gradients: false, threadsPerRow: 48 })).toThrow(/power of two/);
+  });
+
+  it('refuses parameters it would ignore: a scale for a Bernoulli, row weights without gradients', () => {
+    expect(() => likelihoodRows({ batch: 1, samples: 1, dim: 4, likelihood: 'bernoulli', scale: 'learned-pixel', gradients: true }))
+      .toThrow(/likelihood_rows: scale belongs to the 'gaussian' likelihood; leave it out for 'bernoulli', or set likelihood: 'gaussian'/);
+    expect(() => decoderMean({ rows: 1, dim: 4, likelihood: 'bernoulli', scale: { fixedLogSigma: 0 } })).toThrow(/decoder_mean: scale belongs to the 'gaussian' likelihood/);
+    expect(() => likelihoodRows({ batch: 1, samples: 1, dim: 4, likelihood: 'gaussian', gradients: false, rowWeights: true }))
+      .toThrow(/rowWeights weighs the gradients, and gradients is false/);
   });
 });
 

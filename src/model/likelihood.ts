@@ -49,7 +49,7 @@ export class DecoderLikelihood {
     const dout = grads ? g.tensor('d_out', [samples * B, this.outputWidth]) : null;
     const dls = grads && this.learned ? g.tensor('d_log_sigma', [samples * B * (this.scale === 'learned-pixel' ? D : 1)]) : null;
     g.graph.add(
-      likelihoodRows({ batch: B, samples, dim: D, likelihood: this.kind, scale: this.scale, gradients: grads, rowWeights: !!opts.rowWeight, threadsPerRow: g.kernels.likelihoodThreadsPerRow }),
+      likelihoodRows({ batch: B, samples, dim: D, likelihood: this.kind, scale: this.scale, gradients: grads, rowWeights: grads && !!opts.rowWeight, threadsPerRow: g.kernels.likelihoodThreadsPerRow }),
       {
         params: g.stepParams, x, out, rec,
         ...(opts.rowWeight && grads ? { row_weight: opts.rowWeight } : {}),
