@@ -161,6 +161,7 @@ export function noBitsPerDim(config: Pick<VaeConfig, 'dequantize' | 'likelihood'
  * a density on x = (g + u) / 256, and -log P(g) <= E_u[-log p(x)] + D log 256 (each level's bin
  * has width 1/256), so the discrete figure the literature reports adds D log 256 before dividing
  * by D log 2. Otherwise (Bernoulli, or grey levels / 255) the nats are divided as they are.
+ * It converts any figure: whether the nats are a likelihood of the pixels is noBitsPerDim's answer.
  */
 export function bitsPerDim(nll: number, config: Pick<VaeConfig, 'inputDim' | 'dequantize'>): number {
   const D = config.inputDim;
