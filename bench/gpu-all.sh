@@ -14,22 +14,28 @@
 # Every part logs into OUT and a part that fails is named at the end; the others still run.
 #
 #   bash bench/gpu-all.sh --out DIR [--train-seconds 360] [--skip bench,grey,colour,tests] [--small]
+#                         [--deadline SECONDS]
 #
+# --deadline ends everything within SECONDS of the script's start, for a machine lent by the
+# command: the trainings are shortened to fit (about 90 s are kept for their start, interrupt,
+# evaluation and pictures) and the test suite is stopped at it (its log says how far it got).
 # --small shrinks every part (gpu.sh --small, 4-channel models, a few test pictures) so that the
 # script runs on a software adapter in a few minutes. On a machine with no Node or npm, unpack
 # scripts/pack-bench.sh's runtime first and put its bin/ on PATH (that script says how).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-out="" trainSeconds=360 skip="" small=0
+out="" trainSeconds=360 skip="" small=0 deadline=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="${2:-}"; shift ;;
     --train-seconds) trainSeconds="${2:-}"; shift
       [[ "$trainSeconds" =~ ^[0-9]+$ ]] || { echo "gpu-all.sh: --train-seconds takes whole seconds, got '$trainSeconds'" >&2; exit 2; } ;;
+    --deadline) deadline="${2:-}"; shift
+      [[ "$deadline" =~ ^[0-9]+$ ]] || { echo "gpu-all.sh: --deadline takes whole seconds, got '$deadline'" >&2; exit 2; } ;;
     --skip) skip="${2:-}"; shift ;;
     --small) small=1 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "gpu-all.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -63,6 +69,15 @@ if ! skipped bench; then
   echo "[gpu-all]   done at $((SECONDS - start)) s" >&2
 fi
 
+# With --deadline: what is left of it after the benchmark, less the trainings' reserve.
+if [ -n "$deadline" ]; then
+  left=$((deadline - (SECONDS - start) - 90))
+  if [ "$left" -lt "$trainSeconds" ]; then
+    echo "[gpu-all] --deadline $deadline: the trainings get $((left > 0 ? left : 0)) s of their $trainSeconds" >&2
+    trainSeconds=$((left > 0 ? left : 0))
+  fi
+fi
+
 # Trains NAME for --train-seconds, counted from its first step (loading the data and compiling
 # come before, and take long on a software adapter), then interrupts it (SIGINT saves and exits
 # 130) and evaluates what it saved.
@@ -93,8 +108,11 @@ if ! skipped colour; then
   train dsprites-colour --dataset dsprites-color --arch conv "${colour[@]}" &
 fi
 if ! skipped tests; then
-  node_modules/.bin/vitest run --reporter=default --reporter=json --outputFile="$out/vitest.json" > "$out/vitest.log" 2>&1 \
-    || echo "tests: vitest failed (see vitest.log)" >> "$out/failures" &
+  # Stopped at the deadline (less the pictures' 30 s) by timeout's TERM, then KILL 10 s later.
+  testLimit=()
+  [ -n "$deadline" ] && testLimit=(timeout -k 10 $((deadline - (SECONDS - start) - 30 > 1 ? deadline - (SECONDS - start) - 30 : 1)))
+  "${testLimit[@]}" node_modules/.bin/vitest run --reporter=default --reporter=json --outputFile="$out/vitest.json" > "$out/vitest.log" 2>&1 \
+    || echo "tests: vitest failed or was stopped at the deadline (see vitest.log)" >> "$out/failures" &
 fi
 wait
 echo "[gpu-all] trainings and tests done at $((SECONDS - start)) s" >&2
