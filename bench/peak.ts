@@ -65,7 +65,7 @@ export async function measurePeak(device: GPUDevice, opts: { minMs?: number; max
   try {
     for (const chains of [8, 16, 32]) {
       const run = async (groups: number): Promise<number> => {
-        const dispatch = (await cache.get(peakKernel(chains, groups))).bind({ out });
+        const dispatch = (await cache.get(peakKernel(chains, groups), 'library')).bind({ out });
         const t = performance.now();
         dispatch.run();
         // Through gentleWait: a plain await keeps dawn.node polling on a core that SwiftShader's

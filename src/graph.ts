@@ -4,11 +4,17 @@
 // into one compute pass, so a training step is one encoder and one submit with nothing created
 // per step. WebGPU orders dispatches within a pass and makes each one's storage writes visible to
 // the next, so the list order is the execution order.
-import { ourLabel } from './gpu/labels';
+//
+// A graph has an owner (pipelines.ts): the model's graphs are the library's, and a graph an app
+// makes through `webgpu-vae/kernels` is the app's. An app's graph is compiled, bound and labelled
+// as `compile().bind()` is for an app (`webgpu-vae-kernels:` labels, its buffers checked before
+// WebGPU sees them, misuse a ConfigError), so its mistakes never fail a model sharing the device.
 import type { Kernel } from '../shaders/common';
+import { nearestName } from './edit-distance';
+import { ConfigError } from './errors';
 import type { BufferArena, BufferSlice } from './gpu/buffers';
 import { checkBindingSizes, checkKernelLimits } from './gpu/kernel-checks';
-import type { BoundDispatch, CompileProgress, PipelineCache } from './gpu/pipelines';
+import { type BoundDispatch, type CompileProgress, type KernelOwner, labelFor, type PipelineCache } from './gpu/pipelines';
 import { planTensors, Tensor, type MemoryPlan } from './tensor';
 
 /** What a binding can be given: a whole buffer, a slice, or a tensor the graph places. */
@@ -30,15 +36,32 @@ export class KernelGraph {
   memory: MemoryPlan = { buffers: [], plannedBytes: 0, savedBytes: 0, tensors: 0 };
   private readonly constants = new Map<string, GPUBuffer>();
 
-  constructor(readonly label: string) {}
+  /** `owner` is 'library' for the model's graphs; `webgpu-vae/kernels` exports a graph that is always the app's. */
+  constructor(readonly label: string, readonly owner: KernelOwner = 'library') {}
+
+  /** A misuse of the graph: the app's ConfigError, or a bug in the library's own recording. */
+  private misuse(message: string): Error {
+    return this.owner === 'app' ? new ConfigError(message) : new Error(message);
+  }
 
   /** Appends a dispatch; every binding the kernel declares must be given, and nothing else. */
   add(kernel: Kernel, resources: Record<string, Resource>): this {
-    if (this.built) throw new Error(`graph ${this.label}: cannot add ${kernel.name} after build()`);
+    if (this.built) throw this.misuse(`graph ${this.label}: cannot add ${kernel.name} after build(); make a new graph`);
+    const names = kernel.bindings.map((b) => b.name);
+    const listed = `kernel ${kernel.name} binds ${names.map((n) => `'${n}'`).join(', ')}`;
+    if (typeof resources !== 'object' || resources === null) throw this.misuse(`graph ${this.label}: add() takes an object of buffers by binding name; ${listed}`);
     const missing = kernel.bindings.filter((b) => !resources[b.name] && !kernel.constants?.[b.name]).map((b) => b.name);
-    if (missing.length) throw new Error(`graph ${this.label}: kernel ${kernel.name} needs a buffer for ${missing.map((m) => `'${m}'`).join(', ')}`);
-    const extra = Object.keys(resources).filter((k) => !kernel.bindings.some((b) => b.name === k));
-    if (extra.length) throw new Error(`graph ${this.label}: kernel ${kernel.name} has no binding named ${extra.join(', ')}`);
+    if (missing.length) throw this.misuse(`graph ${this.label}: kernel ${kernel.name} needs a buffer for ${missing.map((m) => `'${m}'`).join(', ')}; ${listed}`);
+    const extra = Object.keys(resources).filter((k) => !names.includes(k));
+    if (extra.length) {
+      const near = nearestName(extra[0], names);
+      throw this.misuse(`graph ${this.label}: kernel ${kernel.name} has no binding named ${extra.map((e) => `'${e}'`).join(', ')}${near ? ` (did you mean '${near}'?)` : ''}; ${listed}`);
+    }
+    for (const [name, r] of Object.entries(resources)) {
+      if (r instanceof Tensor || (typeof r === 'object' && r !== null && !ArrayBuffer.isView(r) && !(r instanceof ArrayBuffer))) continue;
+      if (r === undefined || r === null) continue; // a constant's binding, left to the runtime
+      throw this.misuse(`graph ${this.label}: kernel ${kernel.name}: binding '${name}' must be a GPUBuffer, { buffer: GPUBuffer, offset?, size? } or a Tensor; create a GPUBuffer and fill it with device.queue.writeBuffer`);
+    }
     // A half-precision tensor bound where the kernel reads f32 (or the reverse) would be read as
     // garbage, silently: refuse it here, where the layer that recorded it is on the stack.
     for (const b of kernel.bindings) {
@@ -47,7 +70,7 @@ export class KernelGraph {
       const type = b.type ?? 'array<f32>';
       const wants = type === 'array<f16>' ? 'f16' : type === 'array<f32>' ? 'f32' : null;
       if (wants && wants !== r.dtype) {
-        throw new Error(`graph ${this.label}: kernel ${kernel.name} reads '${b.name}' as ${wants}, but tensor ${r.name} is stored as ${r.dtype}; the kernel needs an f16 variant for it (its factory's f16 list)`);
+        throw this.misuse(`graph ${this.label}: kernel ${kernel.name} reads '${b.name}' as ${wants}, but tensor ${r.name} is stored as ${r.dtype}; the kernel needs an f16 variant for it (its factory's f16 list)`);
       }
     }
     const given = Object.fromEntries(Object.entries(resources).filter(([k, r]) => r && !kernel.constants?.[k]));
@@ -93,15 +116,17 @@ export class KernelGraph {
       for (const w of writes) for (const r of [...reads, ...writes]) if (r !== w) { link(w, r); link(r, w); }
     });
     const toPlace = [...uses.keys()].some((t) => !t.slice);
-    if (toPlace && !arena) throw new Error(`graph ${this.label}: has tensors to place; build(cache, arena)`);
+    if (toPlace && !arena) throw this.misuse(`graph ${this.label}: has tensors to place; build(cache, arena), or bind buffers or slices`);
     try {
       if (toPlace) this.memory = planTensors(uses, conflicts, arena!, this.label, limits.maxStorageBufferBindingSize);
       const resolved = this.nodes.map((n) => ({
         ...Object.fromEntries(Object.entries(n.resources).map(([k, r]) => [k, resolveResource(r)])),
         ...this.constantBuffers(n.kernel, cache.device, arena),
       }));
-      this.nodes.forEach((n, i) => checkBindingSizes(n.kernel, resolved[i], limits, this.label));
-      const compiled = await cache.getAll(this.kernels, onProgress);
+      // An app's bindings are checked by bind() below, as compile().bind() checks them (a
+      // shape-generic kernel's sizes are the cache's there: constantBuffers makes none for an app).
+      if (this.owner === 'library') this.nodes.forEach((n, i) => checkBindingSizes(n.kernel, resolved[i], limits, this.label));
+      const compiled = await cache.getAll(this.kernels, onProgress, this.owner);
       this.built = compiled.map((c, i) => c.bind(resolved[i], this.label));
     } catch (e) {
       this.releasePlaced(uses.keys(), arena);
@@ -122,13 +147,15 @@ export class KernelGraph {
   /** Uniform buffers holding a kernel's constants, one per distinct content within the graph. */
   private constantBuffers(kernel: Kernel, device: GPUDevice, arena?: BufferArena): Record<string, BufferSlice> {
     const out: Record<string, BufferSlice> = {};
+    // An app's bind() takes them from the pipeline cache, one per shape, dropped by its clear().
+    if (this.owner === 'app') return out;
     for (const [name, values] of Object.entries(kernel.constants ?? {})) {
       const key = `${name}:${values.join(',')}`;
       let buffer = this.constants.get(key);
       if (!buffer) {
         const usage = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
         const bytes = Math.max(16, values.byteLength);
-        buffer = arena ? arena.create(`${this.label}:${key}`, bytes, usage) : device.createBuffer({ label: ourLabel(`${this.label}:${key}`), size: bytes, usage });
+        buffer = arena ? arena.create(`${this.label}:${key}`, bytes, usage) : device.createBuffer({ label: labelFor(this.owner, `${this.label}:${key}`), size: bytes, usage });
         device.queue.writeBuffer(buffer, 0, values.buffer, values.byteOffset, values.byteLength);
         this.constants.set(key, buffer);
         if (arena) {
@@ -150,18 +177,18 @@ export class KernelGraph {
 
   /** Records every dispatch into one compute pass of `encoder`. */
   encode(encoder: GPUCommandEncoder, timestampWrites?: GPUComputePassTimestampWrites): void {
-    if (!this.built) throw new Error(`graph ${this.label}: call build() before encode()`);
-    const pass = encoder.beginComputePass({ label: ourLabel(this.label), timestampWrites });
+    if (!this.built) throw this.misuse(`graph ${this.label}: call build() before encode()`);
+    const pass = encoder.beginComputePass({ label: labelFor(this.owner, this.label), timestampWrites });
     for (const d of this.built) d.record(pass);
     pass.end();
   }
 
   /** Records each dispatch in its own pass, for per-kernel timestamp profiling. */
   encodeProfiled(encoder: GPUCommandEncoder, querySet: GPUQuerySet, firstQuery: number): string[] {
-    if (!this.built) throw new Error(`graph ${this.label}: call build() before encode()`);
+    if (!this.built) throw this.misuse(`graph ${this.label}: call build() before encodeProfiled()`);
     this.built.forEach((d, i) => {
       const pass = encoder.beginComputePass({
-        label: ourLabel(`${this.label}:${i}`),
+        label: labelFor(this.owner, `${this.label}:${i}`),
         timestampWrites: { querySet, beginningOfPassWriteIndex: firstQuery + 2 * i, endOfPassWriteIndex: firstQuery + 2 * i + 1 },
       });
       d.record(pass);

@@ -13,9 +13,11 @@
 /// <reference types="@webgpu/types" preserve="true" />
 import { kernelFeatures, type Kernel } from '../shaders/common';
 import { ConfigError } from './errors';
+import type { BufferArena } from './gpu/buffers';
 import { watchDeviceLoss } from './gpu/device';
 import { checkKernelLimits, refuseGoneDevice } from './gpu/kernel-checks';
-import { type CompiledKernel, pipelineCacheFor } from './gpu/pipelines';
+import { type CompileProgress, type CompiledKernel, type PipelineCache, pipelineCacheFor } from './gpu/pipelines';
+import { KernelGraph as Graph } from './graph';
 
 export { declareBindings, grid1D, kernelFeatures, STEP_PARAMS, type Kernel, type KernelBinding } from '../shaders/common';
 export { uniformStruct, type UniformStruct, type UniformField } from '../shaders/uniform';
@@ -52,7 +54,6 @@ export { noiseAt } from './noise';
 export { Philox } from './rng';
 // What compile(), bind() and the factories throw, so an app of kernels alone can tell them apart.
 export { ConfigError, DeviceLimitError, GpuError, ShaderCompileError } from './errors';
-export { KernelGraph } from './graph';
 export { Tensor } from './tensor';
 export { PipelineCache, pipelineCacheFor, formatCompilationMessages, KERNELS_LABEL_PREFIX, type CompiledKernel, type BoundDispatch, type KernelOwner } from './gpu/pipelines';
 
@@ -89,4 +90,28 @@ function checkDeviceFits(device: GPUDevice, kernel: Kernel): void {
     );
   }
   checkKernelLimits(kernel, device.limits, 'compile()');
+}
+
+/**
+ * A list of dispatches, built once and recorded into one compute pass, on the app's own buffers:
+ * the graph of src/graph.ts, always owned by the app. Its pipelines, bind groups and passes are
+ * labelled `webgpu-vae-kernels:`, each binding is checked as `compile().bind()` checks it, and a
+ * misuse is a ConfigError, so that a mistake in it never fails a model sharing the device (the
+ * library's own graphs, which a model's failure watch claims, are made only inside the library).
+ */
+export class KernelGraph extends Graph {
+  constructor(label: string) {
+    super(label, 'app');
+  }
+
+  /** As compile(): a gone device, and a feature or limit the device lacks, are refused before anything compiles. */
+  override async build(cache: PipelineCache, arena?: BufferArena, onProgress?: CompileProgress): Promise<this> {
+    const { device } = cache;
+    watchDeviceLoss(device);
+    refuseGoneDevice(device, `build graph ${this.label}`);
+    for (const kernel of this.kernels) checkDeviceFits(device, kernel);
+    await super.build(cache, arena, onProgress);
+    refuseGoneDevice(device, `build graph ${this.label}`);
+    return this;
+  }
 }

@@ -14,6 +14,8 @@
 // once, where WebGPU would report the first two later, on the device, and the third not at all
 // (out-of-range loads read clamped values, stores are dropped). The library's graphs place and
 // size their own buffers (tensor.ts) and skip these checks.
+// The cache's methods take the owner and default to the app, so that an app calling them through
+// `webgpu-vae/kernels` gets what compile() gives it; the library's own callers name 'library'.
 import { ourLabel } from './labels';
 import type { BindingKind, Kernel, KernelBinding } from '../../shaders/common';
 import { ShaderCompileError } from '../errors';
@@ -100,7 +102,7 @@ export class PipelineCache {
    * is cached by source and owner (an app's pipelines carry its own labels, see the header); the
    * grid comes from `kernel`, so kernels that differ only in their grid share a pipeline.
    */
-  async get(kernel: Kernel, owner: KernelOwner = 'library'): Promise<CompiledKernel> {
+  async get(kernel: Kernel, owner: KernelOwner = 'app'): Promise<CompiledKernel> {
     const key = pipelineKey(kernel, owner);
     let entry = this.cache.get(key);
     if (!entry) {
@@ -115,7 +117,7 @@ export class PipelineCache {
   }
 
   /** Whether `kernel`'s pipeline is compiled or being compiled. */
-  has(kernel: Kernel, owner: KernelOwner = 'library'): boolean {
+  has(kernel: Kernel, owner: KernelOwner = 'app'): boolean {
     return this.cache.has(pipelineKey(kernel, owner));
   }
 
@@ -126,12 +128,12 @@ export class PipelineCache {
    * counting as done at once; not at all when every one was compiled before (a status line would
    * otherwise say "compiling" for a graph that compiles nothing).
    */
-  async getAll(kernels: readonly Kernel[], onProgress?: CompileProgress): Promise<CompiledKernel[]> {
-    const compilesSome = kernels.some((k) => !this.has(k));
-    const pending = kernels.map((k) => this.get(k));
+  async getAll(kernels: readonly Kernel[], onProgress?: CompileProgress, owner: KernelOwner = 'app'): Promise<CompiledKernel[]> {
+    const compilesSome = kernels.some((k) => !this.has(k, owner));
+    const pending = kernels.map((k) => this.get(k, owner));
     if (onProgress && compilesSome) {
       const distinct = new Map<string, Promise<CompiledKernel>>();
-      kernels.forEach((k, i) => { if (!distinct.has(pipelineKey(k, 'library'))) distinct.set(pipelineKey(k, 'library'), pending[i]); });
+      kernels.forEach((k, i) => { if (!distinct.has(pipelineKey(k, owner))) distinct.set(pipelineKey(k, owner), pending[i]); });
       let done = 0;
       const total = distinct.size;
       onProgress(0, total);

@@ -38,7 +38,7 @@ export async function refuseLostDevice(device: GPUDevice): Promise<void> {
  * takes seconds (SwiftShader). A compile that fails rejects, whenever it fails.
  */
 export async function compiledWithin(cache: PipelineCache, kernels: readonly Kernel[], ms: number): Promise<boolean> {
-  const compiles = cache.getAll(kernels).then(() => true);
+  const compiles = cache.getAll(kernels, undefined, 'library').then(() => true);
   if (!Number.isFinite(ms)) return compiles;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), Math.max(0, ms)); });

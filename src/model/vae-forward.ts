@@ -134,7 +134,7 @@ export abstract class VaeForward extends VaeState {
     let judged = this.ownSizePlans.get(key);
     // Compiles only add pipelines: a plan found free stays free, one that was not is judged again once more are compiled.
     if (!judged || (!judged.free && judged.compiled !== compiled)) {
-      judged = { free: this.record(kind, rows).graph.kernels.every((k) => this.cache.has(k)), compiled };
+      judged = { free: this.record(kind, rows).graph.kernels.every((k) => this.cache.has(k, 'library')), compiled };
       this.ownSizePlans.set(key, judged);
     }
     return judged.free;
