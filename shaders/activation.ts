@@ -16,7 +16,7 @@
 // The element count is in the source, or (forward, `sizedByBinding`) read from y's binding, which
 // lets the model's forward graphs of any row count share one pipeline.
 import { wgsl } from './wgsl';
-import { checkChoice, checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, write, type Kernel } from './common';
+import { checkChoice, checkShape, declareBindings, exactWhenSized, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, write, type Kernel } from './common';
 import { load32, withHalf, type HalfBindings } from './half';
 
 export const ACTIVATIONS = ['relu', 'leaky_relu', 'tanh', 'sigmoid', 'softplus', 'elu', 'none'] as const;
@@ -116,6 +116,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     code,
     bindings,
     minBytes: minBindingBytes(bindings, { x: p.count, y: p.count }),
+    ...exactWhenSized(p.sizedByBinding, 'y'),
     workgroups: grid1D(p.count, ACTIVATION_WORKGROUP),
   };
 }

@@ -33,6 +33,13 @@ export interface Kernel {
    */
   minBytes?: Record<string, number>;
   /**
+   * The bindings a `sizedByBinding` kernel counts its work from (their arrayLength): bound longer
+   * than `minBytes`, they give wrong results with no error, so `bind()` of a kernel from
+   * `webgpu-vae/kernels` refuses any size but that one. The model binds its tensors at their
+   * exact sizes (tensor.ts).
+   */
+  exactBindings?: readonly string[];
+  /**
    * Uniform bindings whose contents the kernel fixes (e.g. a shape-generic kernel's sizes): the
    * runtime makes and fills these buffers, so callers bind only the others.
    */
@@ -121,6 +128,9 @@ export function itemsOfBoundExamples(output: string, perExample: number, itemsPe
   if (half && perExample === 1) throw new ConfigError(`${kernel}: sizedByBinding cannot count examples of one f16 value (an odd count's binding holds one more); leave sizedByBinding out, or store ${output} as f32`);
   return `(arrayLength(&${output}) / ${perExample}u * ${itemsPerExample}u)`;
 }
+
+/** `Kernel.exactBindings` of a kernel that counts its work from `names` when `sizedByBinding`, else nothing. */
+export const exactWhenSized = (sizedByBinding: boolean | undefined, ...names: string[]): Pick<Kernel, 'exactBindings'> => (sizedByBinding ? { exactBindings: names } : {});
 
 /** How a kernel sized by its binding counts its items: itemsOfBoundExamples's arguments. */
 export interface BoundCount { output: string; perExample: number; itemsPerExample: number; half?: boolean; kernel?: string }

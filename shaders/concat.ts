@@ -7,7 +7,7 @@
 // With `f16` (half.ts), x and y may be stored as f16 in the forward (a conv model's flattened
 // features in half precision); the condition and the gradients stay f32.
 import { ConfigError } from './errors';
-import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, write, type Kernel } from './common';
+import { checkShape, declareBindings, exactWhenSized, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, write, type Kernel } from './common';
 import { load32, storeAs, withHalf, type HalfBindings } from './half';
 
 const CONCAT_WORKGROUP = 256;
@@ -60,7 +60,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
 }`;
   const minBytes = minBindingBytes(bindings, { x: rows * F, c: Math.min(rows, B) * C, y: rows * W });
-  return { name: `concat_forward${tag}`, code, bindings, minBytes, workgroups: grid1D(rows * W, CONCAT_WORKGROUP) };
+  return { name: `concat_forward${tag}`, code, bindings, minBytes, ...exactWhenSized(p.sizedByBinding, 'y'), workgroups: grid1D(rows * W, CONCAT_WORKGROUP) };
 }
 
 export function concatBackward(p: ConcatParams): Kernel {

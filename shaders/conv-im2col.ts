@@ -22,7 +22,7 @@
 // no workgroup memory, no barriers. Reference: tests/reference/conv.ts.
 import { convDims, epilogueWGSL, type ConvGeometry, type ConvParams } from './conv';
 import type { ChannelSumShape } from './conv-sums';
-import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, itemCountWGSL, minBindingBytes, read, write, type Kernel, type KernelBinding } from './common';
+import { checkShape, declareBindings, exactWhenSized, FLAT_INDEX_WGSL, grid1D, itemCountWGSL, minBindingBytes, read, write, type Kernel, type KernelBinding } from './common';
 import { load32, storeAs, withHalf, type HalfBindings } from './half';
 
 /**
@@ -55,7 +55,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 ${body}
 }`;
   const minBytes = minBindingBytes(bindings, { [input]: values.input, [output]: values.output, bias: values.channels, below: values.output });
-  return { name: `${name}${epi?.tag ?? ''}${tag}${sized ? '_any_batch' : ''}`, code, bindings, minBytes, workgroups: grid1D(items, T) };
+  return { name: `${name}${epi?.tag ?? ''}${tag}${sized ? '_any_batch' : ''}`, code, bindings, minBytes, ...exactWhenSized(!!sized, output), workgroups: grid1D(items, T) };
 }
 
 /**

@@ -179,7 +179,7 @@ const inputGradValues = (d: ConvDims): ConvValues => ({ first: d.N * d.Cout * d.
 const weightGradValues = (d: ConvDims): ConvValues => ({ first: d.N * d.Cout * d.OHW, second: d.N * d.Cin * d.HW, output: d.Cout * d.CinKK, channels: 0 });
 
 /** A kernel sized by its output binding is named so (its source differs from the batch's own). */
-const sized = (k: Kernel, p: Pick<ConvParams, 'sizedByBinding'>): Kernel => (p.sizedByBinding ? { ...k, name: `${k.name}_any_batch` } : k);
+const sized = (k: Kernel, p: Pick<ConvParams, 'sizedByBinding'>, output: string): Kernel => (p.sizedByBinding ? { ...k, name: `${k.name}_any_batch`, exactBindings: [output] } : k);
 
 /** The implicit GEMM's row count (examples x pixels) read from `output`'s binding, when sized. */
 const gemmRows = (p: ConvParams, output: string, perExample: number, pixels: number): BoundCount | null =>
@@ -190,14 +190,14 @@ export function conv2dForward(p: ConvParams): Kernel {
   const d = convDims('conv2d_forward', p);
   const variant = variantOf(p);
   const io = [read('x'), read('w'), write('y')];
-  if (variant === 'direct-subgroup') return sized(quadKernel('conv2d_forward', io, epilogueWGSL(p), quadForward(d, p.f16, p.sizedByBinding), p.f16, forwardValues(d)), p);
+  if (variant === 'direct-subgroup') return sized(quadKernel('conv2d_forward', io, epilogueWGSL(p), quadForward(d, p.f16, p.sizedByBinding), p.f16, forwardValues(d)), p, 'y');
   if (variant === 'implicit-gemm') {
     const shape = { M: d.N * d.OHW, N: d.Cout, K: d.CinKK };
     const body = gemmBody(shape, forwardGemm(d, p.f16), 1, gemmRows(p, 'y', d.Cout * d.OHW, d.OHW));
-    return sized(kernelOf('conv2d_forward', variant, io, epilogueWGSL(p), body, gemmGrid(shape), p.f16, forwardValues(d)), p);
+    return sized(kernelOf('conv2d_forward', variant, io, epilogueWGSL(p), body, gemmGrid(shape), p.f16, forwardValues(d)), p, 'y');
   }
   const direct = directForward(d, p.f16, p.sizedByBinding);
-  return sized(kernelOf('conv2d_forward', variant, io, epilogueWGSL(p), direct.body, direct.workgroups, p.f16, forwardValues(d)), p);
+  return sized(kernelOf('conv2d_forward', variant, io, epilogueWGSL(p), direct.body, direct.workgroups, p.f16, forwardValues(d)), p, 'y');
 }
 
 /** dx [N, Cin, H, W] = epilogue(conv^T(dy, w)). Bindings: dy, w, [bias], [below], dx. */
@@ -205,14 +205,14 @@ export function conv2dInputGrad(p: ConvParams): Kernel {
   const d = convDims('conv2d_input_grad', p);
   const variant = variantOf(p);
   const io = [read('dy'), read('w'), write('dx')];
-  if (variant === 'direct-subgroup') return sized(quadKernel('conv2d_input_grad', io, epilogueWGSL(p), quadInputGrad(d, p.f16, p.sizedByBinding), p.f16, inputGradValues(d)), p);
+  if (variant === 'direct-subgroup') return sized(quadKernel('conv2d_input_grad', io, epilogueWGSL(p), quadInputGrad(d, p.f16, p.sizedByBinding), p.f16, inputGradValues(d)), p, 'dx');
   if (variant === 'implicit-gemm') {
     const shape = { M: d.N * d.HW, N: d.Cin, K: d.Cout * d.KK };
     const body = gemmBody(shape, inputGradGemm(d, p.f16), 1, gemmRows(p, 'dx', d.Cin * d.HW, d.HW));
-    return sized(kernelOf('conv2d_input_grad', variant, io, epilogueWGSL(p), body, gemmGrid(shape), p.f16, inputGradValues(d)), p);
+    return sized(kernelOf('conv2d_input_grad', variant, io, epilogueWGSL(p), body, gemmGrid(shape), p.f16, inputGradValues(d)), p, 'dx');
   }
   const direct = directInputGrad(d, p.f16, p.sizedByBinding);
-  return sized(kernelOf('conv2d_input_grad', variant, io, epilogueWGSL(p), direct.body, direct.workgroups, p.f16, inputGradValues(d)), p);
+  return sized(kernelOf('conv2d_input_grad', variant, io, epilogueWGSL(p), direct.body, direct.workgroups, p.f16, inputGradValues(d)), p, 'dx');
 }
 
 const weightGradShape = (d: ConvDims) => ({ M: d.Cout, N: d.CinKK, K: d.N * d.OHW });

@@ -21,7 +21,7 @@
 // Reference: tests/reference/group-norm.ts.
 import { ConfigError } from './errors';
 import { activationWGSL, checkActivation, type Activation } from './activation';
-import { checkShape, declareBindings, f32Literal, grid1D, itemCountWGSL, minBindingBytes, read, workgroupTreeSum, write, type Kernel } from './common';
+import { checkShape, declareBindings, exactWhenSized, f32Literal, grid1D, itemCountWGSL, minBindingBytes, read, workgroupTreeSum, write, type Kernel } from './common';
 import { load32, storeAs, withHalf, type HalfBindings } from './half';
 import { wgsl } from './wgsl';
 
@@ -108,7 +108,7 @@ ${segmentEntry(itemCountWGSL(segments, p.sizedByBinding ? { output: 'stats', per
     ${storeAs(p.f16, 'y', 'base + e', `act((${x('base + e')} - mean) * rstd * gamma[c] + beta[c])`)}
   }
 }`;
-  return { name: `group_norm_forward_${p.activation}${tag}${p.sizedByBinding ? '_any_batch' : ''}`, code, bindings, minBytes: minBindingBytes(bindings, groupNormValues(p)), workgroups: grid1D(segments, 1) };
+  return { name: `group_norm_forward_${p.activation}${tag}${p.sizedByBinding ? '_any_batch' : ''}`, code, bindings, minBytes: minBindingBytes(bindings, groupNormValues(p)), ...exactWhenSized(p.sizedByBinding, 'stats'), workgroups: grid1D(segments, 1) };
 }
 
 /** dx from dy (with respect to the affine output), x and the forward's stats. */

@@ -24,7 +24,7 @@
 // Bindings: params (uniform), x, out: read, rec: write, [row_weight: read], [dout: write],
 //           [logsigma: read], [dls: write].
 import { ConfigError, literal } from './errors';
-import { checkChoice, checkShape, declareBindings, f32Literal, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, STEP_PARAMS, uniform, workgroupTreeSum, write, type Kernel } from './common';
+import { checkChoice, checkShape, declareBindings, exactWhenSized, f32Literal, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, STEP_PARAMS, uniform, workgroupTreeSum, write, type Kernel } from './common';
 import { wgsl } from './wgsl';
 
 export const LIKELIHOODS = ['bernoulli', 'gaussian'] as const;
@@ -248,5 +248,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   images[i] = o;
 #endif
 }`;
-  return { name: `decoder_mean_${p.likelihood}`, code, bindings, minBytes: minBindingBytes(bindings, { out: rows * O, images: rows * D }), workgroups: grid1D(rows * D, MEAN_WORKGROUP) };
+  return { name: `decoder_mean_${p.likelihood}`, code, bindings, minBytes: minBindingBytes(bindings, { out: rows * O, images: rows * D }), ...exactWhenSized(p.sizedByBinding, 'images'), workgroups: grid1D(rows * D, MEAN_WORKGROUP) };
 }

@@ -27,7 +27,7 @@
 //           prior (params, z: write).
 // Grid: forward one invocation per (example, latent); backward the same; prior per element.
 import { ConfigError, shown } from './errors';
-import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
+import { checkShape, declareBindings, exactWhenSized, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
 import { PHILOX_WGSL } from './philox';
 import { wgsl } from './wgsl';
 
@@ -149,6 +149,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     bindings,
     // The mean-only kernel leaves eps alone: any buffer will do.
     minBytes: minBindingBytes(bindings, { q: posteriorValues(B, layout), z: L * B * Z, eps: meanOnly ? 1 : L * B * Z }),
+    ...exactWhenSized(p.sizedByBinding, 'z'),
     workgroups: grid1D(B * Z, REPARAM_WORKGROUP),
   };
 }
@@ -220,5 +221,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (e >= ${p.sizedByBinding ? 'arrayLength(&z)' : `${p.count}u`}) { return; }
   z[e] = noise_at(params.noise_row0, ${p.latent}u, e);
 }`;
-  return { name: 'prior_sample', code, bindings, minBytes: minBindingBytes(bindings, { z: p.count }), workgroups: grid1D(p.count, REPARAM_WORKGROUP) };
+  return { name: 'prior_sample', code, bindings, minBytes: minBindingBytes(bindings, { z: p.count }), ...exactWhenSized(p.sizedByBinding, 'z'), workgroups: grid1D(p.count, REPARAM_WORKGROUP) };
 }

@@ -12,7 +12,7 @@
 // With `f16` (half.ts), x and y may be stored as f16 in the forward; gradients stay f32.
 // Reference: tests/reference/upsample.ts.
 import { ConfigError } from './errors';
-import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, itemCountWGSL, minBindingBytes, read, write, type Kernel } from './common';
+import { checkShape, declareBindings, exactWhenSized, FLAT_INDEX_WGSL, grid1D, itemCountWGSL, minBindingBytes, read, write, type Kernel } from './common';
 import { load32, storeAs, withHalf, type HalfBindings } from './half';
 
 const UPSAMPLE_WORKGROUP = 256;
@@ -75,6 +75,7 @@ ${blockStart(itemCountWGSL(inputs, p.sizedByBinding ? { output: 'y', perExample:
     code,
     bindings,
     minBytes: minBindingBytes(bindings, { x: inputs, y: outputs }),
+    ...exactWhenSized(p.sizedByBinding, 'y'),
     workgroups: grid1D(inputs, UPSAMPLE_WORKGROUP),
   };
 }

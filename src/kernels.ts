@@ -3,7 +3,8 @@
 // them (their names too), and gives WGSL + bindings + grid + the least bytes of each binding (`minBytes`);
 // `compile` checks that the device has the features and limits it needs, and turns it into a
 // pipeline (cached per device by source) whose `bind()` checks the buffers it is handed (usage,
-// offset alignment, size, and the device's binding limits: gpu/kernel-checks.ts) and makes one
+// offset alignment, size, exact for a binding the kernel counts its work from, and the device's
+// binding limits: gpu/kernel-checks.ts) and makes one
 // bind group, which the caller records into their own compute pass or encoder, or runs directly. Nothing is copied or allocated
 // beyond the pipeline and the bind group, except for a shape-generic kernel left to bind its sizes
 // itself: one 16-byte uniform buffer per distinct shape, made on first use and kept with the

@@ -1,8 +1,8 @@
 // Checks made before a kernel is bound, so that a mistake is refused at once with a message that
 // names what to change, where WebGPU would report it later or not at all: the device's limits
 // (grid size, storage buffers per stage, bytes per binding) on every dispatch; the usage, offset
-// alignment, size and per-binding limit of the buffers an app hands `webgpu-vae/kernels`; and a
-// device that is gone.
+// alignment, size (the exact size, for a binding a kernel counts its work from) and per-binding
+// limit of the buffers an app hands `webgpu-vae/kernels`; and a device that is gone.
 // `bind()` in pipelines.ts runs them; graph.ts also runs the limit checks before it places memory
 // or compiles anything.
 import type { Kernel } from '../../shaders/common';
@@ -91,7 +91,8 @@ export function appBindingSlices(kernel: Kernel, resources: unknown, fallback: (
 /**
  * What an app hands `bind()`, checked against the kernel before WebGPU sees it: usage, offset
  * alignment and size of each binding. WebGPU would report the first two later, as an uncaptured
- * error on the device, and the third not at all: a short buffer gives wrong numbers, silently.
+ * error on the device, and the third not at all: a short buffer gives wrong numbers, silently, and
+ * so does a long one where the kernel counts its work from the binding (`exactBindings`).
  */
 export function checkAppBindings(kernel: Kernel, resources: Record<string, BufferSlice>, limits: GPUSupportedLimits): void {
   for (const b of kernel.bindings) {
@@ -126,6 +127,13 @@ export function checkAppBindings(kernel: Kernel, resources: Record<string, Buffe
     const need = kernel.minBytes?.[b.name];
     if (need !== undefined && given < need) {
       throw new ConfigError(`${at} needs at least ${need} bytes for this shape, but ${given} were given (${slice})`);
+    }
+    // A sizedByBinding kernel reads its count from this binding's length: longer is wrong, silently.
+    if (need !== undefined && given !== need && kernel.exactBindings?.includes(b.name)) {
+      throw new ConfigError(
+        `${at} binds ${given} bytes (${slice}), but the kernel (sizedByBinding) counts its work from this binding's length, so it must be exactly ${need} bytes, ` +
+          `the size its parameters give; a longer binding gives wrong results. Bind a slice of exactly that size ({ buffer, offset, size: ${need} }), or build the kernel for the size you bind`,
+      );
     }
     // Over the per-binding limit: told as a kernel user's fix (checkBindingSizes gives the model's).
     const limit = uniform ? 'maxUniformBufferBindingSize' : 'maxStorageBufferBindingSize';
