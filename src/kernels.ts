@@ -8,7 +8,7 @@
 // bind group, which the caller records into their own compute pass or encoder, or runs directly. Nothing is copied or allocated
 // beyond the pipeline and the bind group, except for a shape-generic kernel left to bind its sizes
 // itself: one 16-byte uniform buffer per distinct shape, made on first use and kept with the
-// device's pipelines. The model's graphs bind through exactly the same path; what this API makes
+// device's pipelines (an app drops its own with `pipelineCacheFor(device).clear()`). The model's graphs bind through exactly the same path; what this API makes
 // is labelled `webgpu-vae-kernels:`, which a model's failure watch leaves to the app (see
 // src/gpu/pipelines.ts), so a mistake in an app's dispatches never fails a model on its device.
 /// <reference types="@webgpu/types" preserve="true" />

@@ -3,7 +3,7 @@
 // ConfigError, what it makes labelled `webgpu-vae-kernels:`), so the app's mistakes in it stay the
 // app's and the model goes on training.
 import { afterAll, describe, expect, it } from 'vitest';
-import { activationForward, KERNELS_LABEL_PREFIX, KernelGraph, matmul, pipelineCacheFor } from '../src/kernels';
+import { activationForward, compile, KERNELS_LABEL_PREFIX, KernelGraph, matmul, pipelineCacheFor } from '../src/kernels';
 import { readFloats } from '../src/gpu/buffers';
 import { VAE } from '../src/model/vae';
 import { defaultLimitsDevice } from './helpers/default-limits';
@@ -115,5 +115,52 @@ describe('an app\'s KernelGraph on a device shared with a model', () => {
     } finally {
       device.createBuffer = createBuffer;
     }
+  });
+});
+
+describe('pipelineCacheFor(device).clear()', () => {
+  it('drops what the app compiled and keeps what the model uses; what the app still holds keeps working', async () => {
+    const { device, vae } = await appWithModel();
+    const cache = pipelineCacheFor(device);
+    const modelKernels = vae.record('train', 8).graph.kernels;
+    expect(modelKernels.every((k) => cache.has(k, 'library'))).toBe(true);
+    const pictures = await vae.sample(2, 7);
+    const upload = (values: number[]) => {
+      const b = device.createBuffer({ size: values.length * 4, usage: storageUsage() });
+      device.queue.writeBuffer(b, 0, new Float32Array(values));
+      return b;
+    };
+    const a = upload([1, 2, 3, 4]), b = upload([0, 1, 1, 0]), c = upload([0, 0, 0, 0]);
+    const generic = matmul({ M: 2, N: 2, K: 2, generic: true }), relu = activationForward({ kind: 'relu', count: 5 });
+    const compiled = await compile(device, generic);
+    await compile(device, relu);
+    const bound = compiled.bind({ a, b, c });
+    expect([cache.has(generic), cache.has(relu)]).toEqual([true, true]);
+
+    cache.clear();
+    expect([cache.has(generic), cache.has(relu)]).toEqual([false, false]);
+    expect(modelKernels.every((k) => cache.has(k, 'library'))).toBe(true);
+    // The dispatch bound before, with the sizes' uniform the cache made for it, still runs.
+    bound.run();
+    expect(Array.from(await readFloats(device, c))).toEqual([2, 1, 4, 3]);
+    // The model compiles nothing again and draws the same pictures.
+    const compiles = cache.compiles;
+    expect(await vae.sample(2, 7)).toEqual(pictures);
+    await modelTrains(vae);
+    expect(cache.compiles).toBe(compiles);
+    // The app's kernel is a new compile, and its sizes a new uniform.
+    const made: string[] = [];
+    const createBuffer = device.createBuffer;
+    device.createBuffer = function (this: GPUDevice, d: GPUBufferDescriptor) { made.push(d.label ?? ''); return createBuffer.call(this, d); };
+    try {
+      const again = await compile(device, generic);
+      expect(cache.compiles).toBe(compiles + 1);
+      expect(again.pipeline).not.toBe(compiled.pipeline);
+      again.bind({ a, b, c });
+      expect(made).toEqual([`${KERNELS_LABEL_PREFIX}MatmulDims=2,2,2,0`]);
+    } finally {
+      device.createBuffer = createBuffer;
+    }
+    for (const x of [a, b, c]) x.destroy();
   });
 });

@@ -91,10 +91,32 @@ export class PipelineCache {
   /** Uniform buffers of kernels' fixed contents (`Kernel.constants`) made by bind(), one per content. */
   private readonly constants = new Map<string, GPUBuffer>();
 
+  /** Pipelines ever added, which clear() does not lower: see `compiles`. */
+  private added = 0;
+
   constructor(readonly device: GPUDevice) {}
 
+  /** The pipelines held (compiled or compiling), every owner's. */
   get size(): number {
     return this.cache.size;
+  }
+
+  /** How many compiles were ever started: grows with each new pipeline, so a change says something was compiled since. */
+  get compiles(): number {
+    return this.added;
+  }
+
+  /**
+   * Drops what was compiled for apps (owner 'app': compile(), an app's KernelGraph, these methods
+   * left to their default): their pipelines and the uniform buffers of their kernels' constants.
+   * The library's own, which the models on the device use, stay. Nothing is destroyed: what the app
+   * still holds (a compiled kernel, a bound dispatch, a built graph) keeps working, and is freed
+   * once the app lets go of it too; a kernel compiled again after clear() is a new compile.
+   */
+  clear(): void {
+    const apps = (key: string) => key.startsWith('app:');
+    for (const key of [...this.cache.keys()].filter(apps)) this.cache.delete(key);
+    for (const key of [...this.constants.keys()].filter(apps)) this.constants.delete(key);
   }
 
   /**
@@ -108,9 +130,12 @@ export class PipelineCache {
     if (!entry) {
       // In Node, dawn.node polls on every turn of the event loop while the compile is pending: a
       // core spent spinning beside Dawn's one compiler thread (see gentle-wait.ts).
-      entry = gentleWait(() => this.compile(kernel, owner));
+      const compiling = gentleWait(() => this.compile(kernel, owner));
+      entry = compiling;
       this.cache.set(key, entry);
-      entry.catch(() => this.cache.delete(key)); // a failed compile may be retried after a fix
+      this.added++;
+      // A failed compile may be retried after a fix; one dropped by clear() meanwhile is not ours to remove.
+      entry.catch(() => { if (this.cache.get(key) === compiling) this.cache.delete(key); });
     }
     const { pipeline, layout } = await entry;
     return this.compiled(kernel, pipeline, layout, owner);
@@ -190,7 +215,8 @@ export class PipelineCache {
   /**
    * The uniform buffer holding one of the kernel's constants (e.g. a shape-generic matmul's sizes),
    * for callers that bind the kernel themselves: made once per owner and content and kept for the
-   * device's life, so binding again allocates nothing. (The library's graphs bring their own.)
+   * device's life (an app's until clear()), so binding again allocates nothing. (The library's
+   * graphs bring their own.)
    */
   private constantBuffer(kernel: Kernel, name: string, owner: KernelOwner): GPUBuffer | undefined {
     const values = kernel.constants?.[name];

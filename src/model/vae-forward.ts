@@ -130,9 +130,10 @@ export abstract class VaeForward extends VaeState {
 
   /** Whether graph `kind` for `rows` rows needs only pipelines that are compiled already. */
   private compilesNothing(kind: GraphKind, rows: number): boolean {
-    const key = `${kind}:${rows}`, compiled = this.cache.size;
+    const key = `${kind}:${rows}`, compiled = this.cache.compiles;
     let judged = this.ownSizePlans.get(key);
-    // Compiles only add pipelines: a plan found free stays free, one that was not is judged again once more are compiled.
+    // The library's pipelines are never dropped (an app's clear() leaves them): a plan found free
+    // stays free, one that was not is judged again once more are compiled.
     if (!judged || (!judged.free && judged.compiled !== compiled)) {
       judged = { free: this.record(kind, rows).graph.kernels.every((k) => this.cache.has(k, 'library')), compiled };
       this.ownSizePlans.set(key, judged);
