@@ -1,6 +1,6 @@
 // A model on a device the caller owns, over its life: created on a device that is already gone,
 // created while the app uses its own error scopes on the same device, handing out *ToBuffer
-// results the app keeps, given something that is not a device, and used after destroy(). Node
+// results the app keeps and its parameter and gradient buffers, given something that is not a device, and used after destroy(). Node
 // only (a caller's own Dawn device).
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/errors';
@@ -121,6 +121,42 @@ describe('a *ToBuffer result the app keeps', () => {
     // Freed by the model: a copy from it is now the app's validation error, and destroy() is WebGPU's own again.
     expect((await appReads(device, lent, 16)).error?.message).toMatch(/destroyed/i);
     expect(() => lent.destroy()).not.toThrow();
+  });
+
+  it('advises only bindings the lent buffer\'s usage allows: read-only storage or a copy source, no vertex binding', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create(tiny, { device, batch: 8 });
+    const lent = await vae.sampleToBuffer(1);
+    expect([lent.usage & GPUBufferUsage.STORAGE, lent.usage & GPUBufferUsage.COPY_SRC, lent.usage & (GPUBufferUsage.VERTEX | GPUBufferUsage.UNIFORM)])
+      .toEqual([GPUBufferUsage.STORAGE, GPUBufferUsage.COPY_SRC, 0]);
+    const message = (() => { try { lent.destroy(); return ''; } catch (e) { return (e as Error).message; } })();
+    expect(message).toMatch(/bind it read-only \(a read-only storage binding, in any shader stage, or a copy source\)/);
+    expect(message).not.toMatch(/vertex/);
+    vae.destroy();
+  });
+});
+
+describe('vae.parameterBuffer and vae.gradientBuffer', () => {
+  it('refuse destroy() and mapAsync() with a ConfigError, so the next step still trains; vae.destroy() frees them', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create(tiny, { device, batch: 8 });
+    const batch = new Float32Array(8 * 784).fill(0.5);
+    await vae.trainStep(batch);
+    const { parameterBuffer: params, gradientBuffer: grads } = vae;
+    for (const [buffer, name] of [[params, 'parameterBuffer'], [grads, 'gradientBuffer']] as const) {
+      // An app's destroy() failed the model's next step with a GpuError naming the buffer.
+      expect(() => buffer.destroy()).toThrow(expect.objectContaining({ name: 'ConfigError', message: expect.stringMatching(new RegExp(`^destroy\\(\\): this buffer is vae\\.${name} and belongs to the model, which writes it at every training step.*vae\\.destroy\\(\\) frees it`)) }));
+      await expect(buffer.mapAsync(GPUMapMode.READ)).rejects.toThrow(new RegExp(`^mapAsync\\(\\): this buffer is vae\\.${name}`));
+    }
+    expect(vae.parameterBuffer).toBe(params);
+    // Read-only use is still the app's: a copy of the parameters equals what the model reads.
+    const copied = await appReads(device, params, params.size);
+    expect(copied.error).toBeNull();
+    expect(copied.values.subarray(0, 16)).toEqual((await vae.flatParameters()).subarray(0, 16));
+    await vae.trainStep(batch);
+    expect(Number.isFinite((await vae.readLosses()).at(-1)?.loss)).toBe(true);
+    vae.destroy();
+    expect(() => params.destroy()).not.toThrow();
   });
 });
 

@@ -6,6 +6,7 @@
 import { STEP_PARAMS } from '../../shaders/common';
 import { type AcquiredDevice, wrapDevice } from '../gpu/device';
 import { BufferArena, writeData } from '../gpu/buffers';
+import { lendBuffer } from '../gpu/handed-out';
 import { type PipelineCache, pipelineCacheFor } from '../gpu/pipelines';
 import type { Precision } from './precision';
 import { ConfigError, shown } from '../errors';
@@ -114,14 +115,17 @@ export abstract class VaeBase {
     return this.arena.count;
   }
 
-  /** Read-only views for embedding: the flat parameter buffer and its layout. */
+  /**
+   * The flat parameter buffer (layout in `layout`), lent read-only for embedding: an app's destroy()
+   * or mapAsync() of it, which would fail the next step far from the cause, is refused (handed-out.ts).
+   */
   get parameterBuffer(): GPUBuffer {
-    return this.buffers.params;
+    return lendBuffer(this.buffers.params, 'is vae.parameterBuffer', 'writes it at every training step and whenever its parameters are set');
   }
 
-  /** Gradients of the last training step, same flat layout (read-only view). */
+  /** Gradients of the last training step, same flat layout, lent read-only as parameterBuffer is. */
   get gradientBuffer(): GPUBuffer {
-    return this.buffers.grads;
+    return lendBuffer(this.buffers.grads, 'is vae.gradientBuffer', 'writes it at every training step');
   }
 
   get adapter() {

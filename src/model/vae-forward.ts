@@ -167,7 +167,7 @@ export abstract class VaeForward extends VaeState {
       const key = `${call}:${rows}`;
       let buffer = this.lent.get(key);
       if (!buffer) {
-        buffer = lendBuffer(this.arena.create(`${call}[${rows}]`, rows * outWidth * 4), call);
+        buffer = lendBuffer(this.arena.create(`${call}[${rows}]`, rows * outWidth * 4), `came from vae.${call}()`, 'draws into it again at the next call of that kind and size');
         this.lent.set(key, buffer);
       }
       await this.forwardInChunks(kind, ownInput, rows, ownLabels, step, { buffer });
