@@ -25,7 +25,7 @@
 //                      applied. The clip scale is min(1, clip_norm / (||g|| + 1e-6)) as in
 //                      torch.nn.utils.clip_grad_norm_, or 1 when params.clip_norm is 0.
 //                      watch[0] = (e, minimum, accepted steps, 0) carries the watch across steps.
-// Bindings: partial (params, g: read, partials: write); health (params, partials, history: read,
+// Bindings: partial (g: read, partials: write); health (params, partials, history: read,
 //   watch, health: write). Reference: tests/reference/grad-norm.ts.
 import { checkShape, declareBindings, minBindingBytes, read, STEP_PARAMS, uniform, workgroupTreeSum, write, type Kernel } from './common';
 import { wgsl } from './wgsl';
@@ -51,9 +51,9 @@ export function gradNormPartial(p: { count: number }): Kernel {
   checkShape('grad_norm_partial', { count: p.count });
   const vecs = Math.ceil(p.count / 4);
   const { partials, workgroup } = GRAD_NORM;
-  const bindings = [uniform(), read('g', vec4s), write('partials')];
+  // No step uniform: the sums read none of it (an unused binding breaks 'auto' layouts).
+  const bindings = [read('g', vec4s), write('partials')];
   const code = wgsl`
-${STEP_PARAMS.wgsl}
 ${declareBindings(bindings)}
 
 @compute @workgroup_size(${workgroup})

@@ -23,7 +23,7 @@
 // on z that does not pass through the decoder (IWAE's log p(z)); both are written by the
 // objective, which keeps this kernel free of any knowledge of the loss.
 // Bindings: forward (params: uniform, q: read, z, eps: write);
-//           backward (params, q, eps, dz, dq_direct, [dz_direct]: read, dq: write);
+//           backward (q, eps, dz, dq_direct, [dz_direct]: read, dq: write);
 //           prior (params, z: write).
 // Grid: forward one invocation per (example, latent); backward the same; prior per element.
 import { ConfigError, shown } from './errors';
@@ -166,9 +166,10 @@ export function reparamBackward(p: ReparamBackwardParams): Kernel {
   checkLayout('reparam_backward', layout);
   const Z = layout.latent;
   const directZ = !!p.directZ;
-  const bindings = [uniform(), read('q'), read('eps'), read('dz'), read('dq_direct'), ...(directZ ? [read('dz_direct')] : []), write('dq')];
+  // No step uniform: the backward reads none of it, and a binding the code never uses would be
+  // left out of an app's 'auto' pipeline layout.
+  const bindings = [read('q'), read('eps'), read('dz'), read('dq_direct'), ...(directZ ? [read('dz_direct')] : []), write('dq')];
   const code = wgsl`
-${STEP_PARAMS.wgsl}
 ${declareBindings(bindings)}
 ${posteriorWGSL(layout)}
 

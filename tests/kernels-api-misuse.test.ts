@@ -125,6 +125,18 @@ describe('factories refuse bad parameters', () => {
   });
 });
 
+describe("every factory's bindings are used by its code", () => {
+  it('so that a pipeline of layout \'auto\' has every binding the kernel declares', () => {
+    // A binding that the code declares but never reads is left out of an 'auto' layout, and an
+    // app binding it from kernel.bindings then fails at createBindGroup.
+    const unused = everyFactory().flatMap((k) => {
+      const body = k.code.split('\n').filter((line) => !/^\s*@group\(0\) @binding\(\d+\)/.test(line)).join('\n');
+      return k.bindings.filter((b) => !new RegExp(`\\b${b.name}\\b`).test(body)).map((b) => `${k.name}: ${b.name}`);
+    });
+    expect(unused).toEqual([]);
+  });
+});
+
 describe('bind() refuses what would go wrong on the device', () => {
   it('a buffer or slice smaller than the shape needs, naming the binding and the bytes', async () => {
     const { device } = await gpu();

@@ -58,7 +58,7 @@ async function runBackward(c: BackwardCase, seed: number, mulv: Float64Array) {
   const fwd = reparamForward({ batch: c.batch, samples: c.samples, layout });
   const bwd = reparamBackward({ batch: c.batch, samples: c.samples, layout, directZ: c.directZ });
   expect(bwd.name).toBe(c.directZ ? 'reparam_backward_direct_z' : 'reparam_backward');
-  expect(bwd.bindings.map((b) => b.name)).toEqual(['params', 'q', 'eps', 'dz', 'dq_direct', ...(c.directZ ? ['dz_direct'] : []), 'dq']);
+  expect(bwd.bindings.map((b) => b.name)).toEqual(['q', 'eps', 'dz', 'dq_direct', ...(c.directZ ? ['dz_direct'] : []), 'dq']);
   const out = await runKernels(
     [fwd, bwd],
     { params: params({ counter: seed }), q: makeQ(mulv, c.batch, layout), dz, dq_direct: dqDirect, ...(dzDirect ? { dz_direct: dzDirect } : {}), dq: new Float32Array(qSize + PAD).fill(SENTINEL) },

@@ -230,7 +230,7 @@ const WALKS: Record<GraphKind, (w: Walk) => Plan> = {
     const b = w.ctx.buffers, adam = w.ctx.optimizer === 'adam';
     // The step is judged on the GPU (NaN/Inf, divergence, clip scale) and the optimizer skips a bad one.
     const partials = w.g.tensor('grad_norm_partials', [GRAD_NORM.partials]);
-    w.g.graph.add(gradNormPartial({ count: layout.totalFloats }), { params: b.stepParams, g: b.grads, partials });
+    w.g.graph.add(gradNormPartial({ count: layout.totalFloats }), { g: b.grads, partials });
     w.g.graph.add(stepHealth(), { params: b.stepParams, partials, history: b.history, watch: b.watch, health: b.health });
     w.g.graph.add(optimizerStep({ kind: w.ctx.optimizer, count: layout.totalFloats, gated: true }), {
       params: b.stepParams, p: b.params, g: b.grads, ...(adam ? { m: b.moment1, v: b.moment2 } : {}), watch: b.watch,

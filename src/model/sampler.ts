@@ -33,7 +33,7 @@ export class GaussianSampler {
     const B = q.shape[0];
     const dq = g.tensor('d_q', [B, this.posteriorWidth]);
     g.graph.add(reparamBackward({ batch: B, samples, layout: this.layout, directZ: !!dzDirect }), {
-      params: g.stepParams, q, eps, dz, dq_direct: dqDirect, ...(dzDirect ? { dz_direct: dzDirect } : {}), dq,
+      q, eps, dz, dq_direct: dqDirect, ...(dzDirect ? { dz_direct: dzDirect } : {}), dq,
     });
     return dq;
   }
