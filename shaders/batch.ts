@@ -3,17 +3,23 @@
 // perm[batch_start + r] into x[rows, D] as grey levels / 255. Rows past the end of the dataset
 // (the last, partial batch) are zero and excluded from the loss through params.valid_rows.
 // Binarization (the standard binarized-MNIST protocol) replaces each grey level g by a Bernoulli
-// draw with P(1) = g / 255: pixel d of example i takes word (d / 4, i, key, STREAM binarize) of
-// Philox, where key is the epoch ('dynamic': fresh pixels every epoch) or 0 ('fixed': one draw
-// for the whole run). The comparison u < g / 255 is done exactly in integers, with
-// u = (k + 0.5) 2^-23 as in u32_to_unit_f32: (2k + 1) * 255 < g * 2^24, so the TypeScript twin
-// (binarizedPixel in src/data/binarize.ts) agrees bit for bit.
+// draw with P(1) = g / 255: pixel d of example i takes word (d / 4, i, key, stream) of Philox.
+// 'dynamic' binarizes afresh each time a picture is used (Salakhutdinov & Murray 2008): a training
+// step (params.stream TRAINING_STREAM) keys its draws by its step counter, params.counter, so no
+// two steps share them and a resumed run, which numbers its steps on, draws what the unbroken one
+// would; every other graph (an evaluation: elbo, the IWAE bound) draws key 0 of a stream of its
+// own, the same at every evaluation and never a training step's. 'fixed' draws key 0 of the
+// training stream everywhere: one binarization of the set, which its evaluation sees too.
+// The comparison u < g / 255 is done exactly in integers, with u = (k + 0.5) 2^-23 as in
+// u32_to_unit_f32: (2k + 1) * 255 < g * 2^24, so the TypeScript twin (binarizedPixel in
+// src/data/binarize.ts) agrees bit for bit.
 // Dequantization (for continuous likelihoods on 8-bit data, the usual uniform dequantization)
-// gives grey level g the value (g + u) / 256, u = (k + 0.5) 2^-23 uniform in (0, 1), from word
-// (d / 4, i, epoch, STREAM dequantize): fresh noise every epoch. f32 addition is correctly rounded
-// in WGSL, so the twin (dequantizedPixel) rounds g + u to f32 and matches bit for bit. A density
-// p on these values gives -log P(8-bit x) <= E_u[-log p((x + u) / 256)] + D log 256, the bound
-// that bits/dim figures in the literature report.
+// gives grey level g the value (g + u) / 256, u = (k + 0.5) 2^-23 uniform in (0, 1), keyed as
+// dynamic binarization is, in streams of its own: fresh noise at every training step, so the model
+// cannot fit one draw per example. f32 addition is correctly rounded in WGSL, so the twin
+// (dequantizedPixel) rounds g + u to f32 and matches bit for bit. A density p on these values
+// gives -log P(8-bit x) <= E_u[-log p((x + u) / 256)] + D log 256, the bound that bits/dim
+// figures in the literature report.
 // Bindings: params (uniform), pixels (read, u32), perm (read, u32), x (write).
 // Grid: one invocation per element of x, or, when D is a multiple of 4 (MNIST's 784), per 4
 // elements: every row then starts on a word boundary, so one u32 load brings 4 pixels, which saves
@@ -24,10 +30,13 @@ import { PHILOX_WGSL } from './philox';
 import { wgsl } from './wgsl';
 
 const GATHER_WORKGROUP = 256;
-/** Philox stream of the binarization draws; equals STREAM.binarize in src/step-params.ts. */
+/** params.stream of a training step (STREAM.train in src/step-params.ts): its draws are keyed by params.counter. */
+export const TRAINING_STREAM = 0;
+/** Philox streams (the counter's last word) of the data draws, the training steps' and the evaluations'; STREAM in src/step-params.ts lists them with the rest. */
 export const BINARIZE_STREAM = 4;
-/** Philox stream of the dequantization noise; equals STREAM.dequantize in src/step-params.ts. */
 export const DEQUANTIZE_STREAM = 6;
+export const BINARIZE_EVAL_STREAM = 7;
+export const DEQUANTIZE_EVAL_STREAM = 8;
 
 export const BINARIZE = ['none', 'dynamic', 'fixed'] as const;
 export type Binarize = (typeof BINARIZE)[number];
@@ -57,10 +66,18 @@ ${STEP_PARAMS.wgsl}
 ${declareBindings(bindings)}
 #if ${draws}
 ${PHILOX_WGSL}
-// 4 uniform draws (as 23-bit integers k) for pixels 4w..4w+3 of example i.
+// 4 uniform draws (as 23-bit integers k) for pixels 4w..4w+3 of example i: a training step's,
+// keyed by its counter, or an evaluation's (see the header).
 fn pixel_draws(i: u32, w: u32) -> vec4<u32> {
-  let key = ${binarize === 'fixed' ? '0u' : 'params.epoch'};
-  return philox4x32(vec4<u32>(w, i, key, ${dequantize ? DEQUANTIZE_STREAM : BINARIZE_STREAM}u), vec2<u32>(params.seed_lo, params.seed_hi)) >> vec4<u32>(9u);
+#if ${binarize === 'fixed'}
+  let key = 0u;
+  let stream = ${BINARIZE_STREAM}u;
+#else
+  let training = params.stream == ${TRAINING_STREAM}u;
+  let key = select(0u, params.counter, training);
+  let stream = select(${dequantize ? DEQUANTIZE_EVAL_STREAM : BINARIZE_EVAL_STREAM}u, ${dequantize ? DEQUANTIZE_STREAM : BINARIZE_STREAM}u, training);
+#endif
+  return philox4x32(vec4<u32>(w, i, key, stream), vec2<u32>(params.seed_lo, params.seed_hi)) >> vec4<u32>(9u);
 }
 // 1 if (k + 0.5) 2^-23 < g / 255, exactly.
 fn bernoulli_level(k: u32, g: u32) -> f32 {

@@ -2,7 +2,7 @@
 // into two words, Adam's bias corrections) mapped onto the fields declared in shaders/common.ts.
 // Every name and value is checked first: a kernel reads the uniform as raw words, so a misspelt
 // field left at its default or a value wrapped into a u32 would give wrong results, silently.
-import { BINARIZE_STREAM, DEQUANTIZE_STREAM } from '../shaders/batch';
+import { BINARIZE_EVAL_STREAM, BINARIZE_STREAM, DEQUANTIZE_EVAL_STREAM, DEQUANTIZE_STREAM, TRAINING_STREAM } from '../shaders/batch';
 import { STEP_PARAMS, U32_MAX } from '../shaders/common';
 import { checkKnownKeys } from './edit-distance';
 import { ConfigError, shown } from './errors';
@@ -26,7 +26,6 @@ export interface StepParams {
   klWeight: number;
   /** Free bits per latent dimension; 0 turns them off. */
   freeBits: number;
-  epoch: number;
   /** Importance samples per example over all chunks, and this chunk's index (IWAE evaluation). */
   totalSamples: number;
   chunk: number;
@@ -44,13 +43,20 @@ export interface StepParams {
   klCapacity: number;
 }
 
-/** RNG streams: training noise, evaluation noise, prior samples and binarization never overlap. */
-export const STREAM = { train: 0, eval: 1, prior: 2, reconstruct: 3, binarize: BINARIZE_STREAM, iwae: 5, dequantize: DEQUANTIZE_STREAM } as const;
+/**
+ * RNG streams: training noise, evaluation noise, prior samples and the data draws never overlap.
+ * The first ones are `stream` values, the data draws' (binarization, dequantization: a training
+ * step's, or an evaluation's) the last word of their Philox counter (shaders/batch.ts).
+ */
+export const STREAM = {
+  train: TRAINING_STREAM, eval: 1, prior: 2, reconstruct: 3, binarize: BINARIZE_STREAM, iwae: 5, dequantize: DEQUANTIZE_STREAM,
+  binarizeEval: BINARIZE_EVAL_STREAM, dequantizeEval: DEQUANTIZE_EVAL_STREAM,
+} as const;
 
 export const STEP_PARAMS_DEFAULTS: StepParams = {
   seed: 0, counter: 0, batchStart: 0, validRows: 0, historySlot: 0, stream: STREAM.train, datasetCount: 0,
   lr: 0, beta1: 0.9, beta2: 0.999, adamEps: 1e-8, step: 0, weightDecay: 0, klWeight: 1, freeBits: 0,
-  epoch: 0, totalSamples: 1, chunk: 0, noiseRows: 0, noiseRow0: 0, clipNorm: 0, klCapacity: 0,
+  totalSamples: 1, chunk: 0, noiseRows: 0, noiseRow0: 0, clipNorm: 0, klCapacity: 0,
 };
 
 /**
@@ -62,7 +68,7 @@ export const STEP_PARAMS_DEFAULTS: StepParams = {
 const FIELD_RULES: Record<keyof StepParams, 'seed' | 'u32' | 'step' | 'f32' | 'beta'> = {
   seed: 'seed', counter: 'u32', batchStart: 'u32', validRows: 'u32', historySlot: 'u32', stream: 'u32', datasetCount: 'u32',
   lr: 'f32', beta1: 'beta', beta2: 'beta', adamEps: 'f32', step: 'step', weightDecay: 'f32', klWeight: 'f32', freeBits: 'f32',
-  epoch: 'u32', totalSamples: 'u32', chunk: 'u32', noiseRows: 'u32', noiseRow0: 'u32', clipNorm: 'f32', klCapacity: 'f32',
+  totalSamples: 'u32', chunk: 'u32', noiseRows: 'u32', noiseRow0: 'u32', clipNorm: 'f32', klCapacity: 'f32',
 };
 const FIELDS = Object.keys(FIELD_RULES) as (keyof StepParams)[];
 
@@ -70,6 +76,7 @@ const FIELDS = Object.keys(FIELD_RULES) as (keyof StepParams)[];
 const FIELD_FOR = new Map([
   ['t', "'step'"], ['learningRate', "'lr'"], ['eps', "'adamEps'"], ['epsilon', "'adamEps'"], ['betas', "'beta1' and 'beta2'"],
   ['bias_c1', "'step': the bias corrections are derived from it and the betas"], ['bias_c2', "'step': the bias corrections are derived from it and the betas"],
+  ['epoch', "'counter': a training step's binarization and dequantization draws are keyed by its step counter, an evaluation's by its stream"],
 ]);
 
 /** The uniform field a friendly field fills, for messages (seed fills two). */
@@ -136,7 +143,6 @@ export function encodeStepParams(partial: Partial<StepParams>, out?: ArrayBuffer
     weight_decay: p.weightDecay,
     kl_weight: p.klWeight,
     free_bits: p.freeBits,
-    epoch: p.epoch,
     total_samples: p.totalSamples,
     chunk: p.chunk,
     noise_rows: p.noiseRows,

@@ -113,17 +113,18 @@ describe('binarized gathering (the binarized-MNIST protocol)', () => {
   const perm = permutation(count, 3);
   const pixels = pack(bytes);
   const seed = 12345;
-  const run = async (binarize: 'dynamic' | 'fixed', epoch: number, dim = D) => {
-    const p = new Uint32Array(encodeStepParams({ seed, batchStart: 2, validRows: 5, datasetCount: count, epoch }));
+  /** A training step's gather (stream train, counter `counter`), or with `stream` another graph's. */
+  const run = async (binarize: 'dynamic' | 'fixed', counter: number, stream: number = STREAM.train, dim = D) => {
+    const p = new Uint32Array(encodeStepParams({ seed, batchStart: 2, validRows: 5, datasetCount: count, counter, stream }));
     const { x } = await runKernels([gatherBatch({ rows, dim, binarize })], { params: p, pixels, perm }, { x: rows * dim });
     return x;
   };
-  const twin = (key: number, dim = D) => {
+  const twin = (key: number, stream: number = STREAM.binarize, dim = D) => {
     const x = new Float64Array(rows * dim);
     for (let r = 0; r < 5; r++) {
       if (2 + r >= count) continue;
       const i = perm[2 + r];
-      for (let d = 0; d < dim; d++) x[r * dim + d] = binarizedPixel(seed, key, i, d, bytes[i * dim + d]);
+      for (let d = 0; d < dim; d++) x[r * dim + d] = binarizedPixel(seed, key, i, d, bytes[i * dim + d], stream);
     }
     return x;
   };
@@ -136,7 +137,7 @@ describe('binarized gathering (the binarized-MNIST protocol)', () => {
   it('matches the twin on the per-pixel path (D = 13) and keeps grey 0 at 0 and 255 at 1', async () => {
     const D13 = 13;
     const b13 = dataset(count, D13, 7);
-    const p = new Uint32Array(encodeStepParams({ seed, batchStart: 2, validRows: 5, datasetCount: count, epoch: 1 }));
+    const p = new Uint32Array(encodeStepParams({ seed, batchStart: 2, validRows: 5, datasetCount: count, counter: 1 }));
     const { x } = await runKernels([gatherBatch({ rows, dim: D13, binarize: 'dynamic' })], { params: p, pixels: pack(b13), perm }, { x: rows * D13 });
     const want = new Float64Array(rows * D13);
     for (let r = 0; r < 5 && 2 + r < count; r++) {
@@ -153,7 +154,7 @@ describe('binarized gathering (the binarized-MNIST protocol)', () => {
     }
   });
 
-  it('dynamic draws change with the epoch, fixed ones do not, and P(1) follows the grey level', async () => {
+  it('dynamic draws change with the step counter, fixed ones do not, and P(1) follows the grey level', async () => {
     const a = await run('dynamic', 1), b = await run('dynamic', 2);
     expect(Array.from(a)).not.toEqual(Array.from(b));
     expect(Array.from(await run('fixed', 1))).toEqual(Array.from(await run('fixed', 2)));
@@ -162,5 +163,13 @@ describe('binarized gathering (the binarized-MNIST protocol)', () => {
     let ones = 0;
     for (let key = 0; key < n; key++) ones += binarizedPixel(seed, key, 5, 7, 64);
     expect(Math.abs(ones / n - pr)).toBeLessThan(4 * Math.sqrt((pr * (1 - pr)) / n));
+  });
+
+  it('an evaluation (any stream but training\'s) draws key 0 of its own stream, whatever the counter; fixed draws the training set\'s', async () => {
+    const evaluated = await run('dynamic', 5, STREAM.eval);
+    expect(Array.from(evaluated)).toEqual(Array.from(twin(0, STREAM.binarizeEval)));
+    expect(Array.from(await run('dynamic', 9, STREAM.iwae))).toEqual(Array.from(evaluated));
+    expect(Array.from(evaluated), 'not the training draw of counter 0').not.toEqual(Array.from(await run('dynamic', 0)));
+    expect(Array.from(await run('fixed', 5, STREAM.eval))).toEqual(Array.from(twin(0)));
   });
 });

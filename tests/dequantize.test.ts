@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { gatherBatch } from '../shaders/batch';
 import { dequantizedPixel } from '../src/data/binarize';
-import { encodeStepParams } from '../src/step-params';
+import { encodeStepParams, STREAM } from '../src/step-params';
 import { testData } from './helpers/compare';
 import { runKernels } from './helpers/gpu';
 
@@ -23,8 +23,8 @@ describe('dequantized gathering', () => {
       const bytes = Uint8Array.from(testData(count * D, D, 0, 256), Math.floor);
       bytes[0] = 0;
       bytes[1] = 255;
-      const run = async (epoch: number) => {
-        const params = new Uint32Array(encodeStepParams({ seed, batchStart, validRows, datasetCount: count, epoch }));
+      const run = async (counter: number, stream: number = STREAM.train) => {
+        const params = new Uint32Array(encodeStepParams({ seed, batchStart, validRows, datasetCount: count, counter, stream }));
         return (await runKernels([gatherBatch({ rows, dim: D, dequantize: true })], { params, pixels: pack(bytes), perm }, { x: rows * D })).x;
       };
       const x = await run(3);
@@ -41,16 +41,24 @@ describe('dequantized gathering', () => {
           expect(v > g && v < g + 1, `level ${g} -> ${v / 256}`).toBe(true);
         }
       }
-      // The padding row is zero, and another epoch draws other noise.
+      // The padding row is zero, and another step draws other noise.
       expect(Array.from(x.subarray(validRows * D)).every((v) => v === 0)).toBe(true);
       expect(Array.from(await run(4))).not.toEqual(Array.from(x));
+      // An evaluation draws key 0 of its own stream, whatever its counter: never a training step's noise.
+      const evaluated = await run(7, STREAM.eval);
+      for (let r = 0; r < validRows; r++) {
+        const i = perm[batchStart + r];
+        for (let d = 0; d < D; d++) want[r * D + d] = dequantizedPixel(seed, 0, i, d, bytes[i * D + d], STREAM.dequantizeEval);
+      }
+      expect(Array.from(evaluated)).toEqual(Array.from(want));
+      expect(Array.from(evaluated)).not.toEqual(Array.from(await run(0)));
     });
   }
 
-  it('the noise is uniform: the twin mean of u over many epochs is 1/2 within 4 standard errors', () => {
+  it('the noise is uniform: the twin mean of u over many steps is 1/2 within 4 standard errors', () => {
     const n = 4000;
     let sum = 0;
-    for (let e = 0; e < n; e++) sum += dequantizedPixel(1, e, 3, 5, 100) * 256 - 100;
+    for (let key = 0; key < n; key++) sum += dequantizedPixel(1, key, 3, 5, 100) * 256 - 100;
     expect(Math.abs(sum / n - 0.5)).toBeLessThan(4 * Math.sqrt(1 / 12 / n));
   });
 

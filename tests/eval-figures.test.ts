@@ -40,7 +40,7 @@ describe('evaluation figures', () => {
       const L = config.objective === 'iwae' ? 1 : config.samples;
       const xOf = (ex: number) => Array.from({ length: D }, (_, d) => {
         const g = images[ex * D + d];
-        return config.dequantize ? dequantizedPixel(evalSeed, 0, ex, d, g) : Math.fround(g / 255);
+        return config.dequantize ? dequantizedPixel(evalSeed, 0, ex, d, g, STREAM.dequantizeEval) : Math.fround(g / 255);
       });
       let recSum = 0, klSum = 0;
       const perEx: number[] = [];

@@ -51,14 +51,13 @@ describe('steps on resident data: gather, order, labels, dequantization, binariz
     it(label, async () => {
       const { device } = await gpu();
       const config = resolveConfig(partial);
-      const D = config.inputDim, batch = 5, count = 12, valid = 2, epoch = 2;
+      const D = config.inputDim, batch = 5, count = 12, valid = 2;
       const vae = await VAE.create(config, { device, batch, seed, lr: 1e-3, initialParams: scaled(config, seed) });
       const images = Uint8Array.from(testData(count * D, seed, 0, 255), (v) => Math.floor(v));
       const allLabels = Uint8Array.from({ length: count }, (_, i) => (i * 7 + seed) % config.classes);
       const data = vae.upload({ images, count, labels: allLabels });
       const order = Uint32Array.from({ length: count }, (_, i) => (i * 5 + 3) % count);
       data.setOrder(order);
-      vae.epoch = epoch;
       await vae.trainStep({ data, index: 1 });
       const flat = Float64Array.from(await vae.flatParameters());
       await vae.trainStep({ data, index: 2 }); // order positions 10 and 11: a batch of 2 real rows
@@ -77,8 +76,9 @@ describe('steps on resident data: gather, order, labels, dequantization, binariz
         labels[r] = allLabels[example];
         for (let d = 0; d < D; d++) {
           const g = images[example * D + d];
-          x[r * D + d] = config.dequantize ? dequantizedPixel(seed, epoch, example, d, g)
-            : config.binarize !== 'none' ? binarizedPixel(seed, config.binarize === 'dynamic' ? epoch : 0, example, d, g) : Math.fround(g / 255);
+          // The second step's draws: keyed by its step counter, 1 (fixed binarization: by 0).
+          x[r * D + d] = config.dequantize ? dequantizedPixel(seed, 1, example, d, g)
+            : config.binarize !== 'none' ? binarizedPixel(seed, config.binarize === 'dynamic' ? 1 : 0, example, d, g) : Math.fround(g / 255);
         }
       }
       // WGSL's division need not be correctly rounded (g / 255 may be 1 ulp off); the noise is bit for bit.

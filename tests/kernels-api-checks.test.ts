@@ -64,6 +64,7 @@ describe('encodeStepParams refuses what a kernel would read wrongly', () => {
     expect(() => encodeStepParams({ learningRate: 0.1 } as never)).toThrow(refusal('ConfigError', /^unknown StepParams field 'learningRate' \(use 'lr'\)/));
     expect(() => encodeStepParams({ lr: 0.1, t: 1 } as never)).toThrow(refusal('ConfigError', /^unknown StepParams field 't' \(use 'step'\)/));
     expect(() => encodeStepParams({ bias_c1: 2 } as never)).toThrow(/unknown StepParams field 'bias_c1' \(use 'step': the bias corrections are derived from it and the betas\)/);
+    expect(() => encodeStepParams({ epoch: 3 } as never)).toThrow(/unknown StepParams field 'epoch' \(use 'counter': a training step's binarization and dequantization draws are keyed by its step counter/);
     expect(() => encodeStepParams({ valid_rows: 4 } as never)).toThrow(/did you mean 'validRows'/);
     expect(() => encodeStepParams(null as never)).toThrow(refusal('ConfigError', /^encodeStepParams takes an object of StepParams fields \(\{\} for the defaults\), got null$/));
   });

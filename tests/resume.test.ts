@@ -239,6 +239,16 @@ describe('train --resume', { timeout: LONG }, () => {
     expect(longer.out).toContain('note: the learning rate reaches --lr-min 0.0001 at step 24, where the run\'s cosine decay ends; the steps after it train at that rate');
   });
 
+  it('dynamic binarization draws each step\'s pixels from seed and step: a run stopped mid-epoch and resumed ends bit-identical', async () => {
+    const args = [...RUN, '--binarize', 'dynamic', '--epochs', '2'];
+    const straight = join(root, 'binarized-straight'), stopped = join(root, 'binarized-stopped');
+    expect((await train([...args, '--out', straight])).code).toBe(0);
+    expect((await train([...args, '--out', stopped], { afterStep: (step, stop) => { if (step === 5) stop(); } })).code).toBe(130);
+    expect((await train(['--resume', stopped])).code).toBe(0);
+    expect(history(stopped)).toEqual(history(straight));
+    for (const file of ['model.safetensors', 'training-state.safetensors']) expect(bits(join(stopped, file)), file).toEqual(bits(join(straight, file)));
+  });
+
   it('a cosine decay to --lr-min 0 is not trained past its span: a new schedule from its weights is offered', async () => {
     const dir = join(root, 'cosine-to-zero');
     expect((await train([...RUN, '--lr-decay', 'cosine', '--epochs', '1', '--out', dir])).code).toBe(0);

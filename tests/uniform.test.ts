@@ -132,7 +132,7 @@ describe('uniformStruct', () => {
 const DISTINCT: StepParams = {
   seed: 7 * 2 ** 32 + 123456789, counter: 11, batchStart: 12, validRows: 13, historySlot: 14, stream: STREAM.eval,
   datasetCount: 60000, lr: 0.00125, beta1: 0.8, beta2: 0.995, adamEps: 1e-7, step: 3, weightDecay: 0.0625,
-  klWeight: 0.75, freeBits: 0.5, epoch: 17, totalSamples: 5000, chunk: 19, noiseRows: 20, noiseRow0: 21, clipNorm: 2.25, klCapacity: 12.5,
+  klWeight: 0.75, freeBits: 0.5, totalSamples: 5000, chunk: 19, noiseRows: 20, noiseRow0: 21, clipNorm: 2.25, klCapacity: 12.5,
 };
 
 describe('STEP_PARAMS', () => {
@@ -213,7 +213,7 @@ describe('encodeStepParams', () => {
     expect(d).toMatchObject({ batch_start: 40, valid_rows: 33, history_slot: 2, noise_rows: 64 });
     expect(d).toMatchObject({
       stream: STEP_PARAMS_DEFAULTS.stream, kl_weight: STEP_PARAMS_DEFAULTS.klWeight, total_samples: STEP_PARAMS_DEFAULTS.totalSamples,
-      adam_eps: Math.fround(STEP_PARAMS_DEFAULTS.adamEps), counter: 0, epoch: 0,
+      adam_eps: Math.fround(STEP_PARAMS_DEFAULTS.adamEps), counter: 0,
     });
   });
 

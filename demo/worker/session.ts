@@ -124,10 +124,7 @@ export class Session {
     // The data order: the shuffles of the epochs done are drawn again from the seed, and one
     // stopped mid-epoch goes on with its own shuffle (the loop draws one only at an epoch's start).
     for (let e = 0; e < p.epochsDone; e++) s.order.permutation(data.train.count);
-    if (p.epochStep > 0) {
-      s.vae.epoch = s.epoch;
-      s.trainData.setOrder(s.order.permutation(data.train.count));
-    }
+    if (p.epochStep > 0) s.trainData.setOrder(s.order.permutation(data.train.count));
     s.acc = { loss: p.epochLossSum, rec: acc.rec ?? 0, kl: acc.kl ?? 0, n: p.epochExamples };
     s.trainedMs = p.seconds * 1000;
     s.epochMs = p.epochStep > 0 && typeof saved.run.epochMs === 'number' ? saved.run.epochMs : 0;
@@ -182,7 +179,6 @@ export class Session {
     let lastYield = performance.now();
     while (!this.stopRequested) {
       if (this.stepInEpoch === 0) {
-        vae.epoch = this.epoch; // keys dynamic binarization: fresh pixels every epoch, as in the CLI
         this.trainData.setOrder(this.order.permutation(n));
         this.epochMs = 0;
       }

@@ -14,9 +14,9 @@
 // training-state.safetensors, both replaced atomically) at the end of every epoch, every
 // --save-every steps, and on Ctrl-C or SIGTERM, after which the process exits with 130.
 // `--resume DIR` continues bit for bit: the parameters, Adam's moments and the step counter come
-// back from the training state; the sampling noise is a function of seed and step; the data
-// order of epoch e is the e-th permutation drawn from Philox(seed, 1), so the shuffles of the
-// finished epochs are drawn again and discarded; the binarization key is the epoch number. With
+// back from the training state; the sampling noise, like the binarization and dequantization
+// draws, is a function of seed and step; the data order of epoch e is the e-th permutation drawn
+// from Philox(seed, 1), so the shuffles of the finished epochs are drawn again and discarded. With
 // --lr it continues the same way at another learning rate.
 import { existsSync, readFileSync } from 'node:fs';
 import type { AcquiredDevice } from '../gpu/device';
@@ -153,7 +153,6 @@ export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Prom
       // A resumed epoch goes on counting from its checkpoint; a new one starts at 0.
       if (first === 0) losses.skipped = 0;
       trainData.setOrder(order.permutation(train.count));
-      vae.epoch = epoch; // keys the dynamic binarization: fresh pixels every epoch
       bar = report.json ? null : progressBar(`epoch ${epoch}/${run.epochs} [{bar}] {value}/{total} steps | {rate} steps/s | loss {loss}`);
       bar?.start(stepsPerEpoch, first, { rate: '-', loss: '-' });
       /** Stops at a step boundary: reads the losses still on the GPU, saves, says how to go on. */

@@ -102,7 +102,7 @@ export async function estimateLogLikelihood(vae: VAE, data: BatchSource, opts: L
     for (let c = 0; c < chunks; c++) {
       // Chunk c of batch i draws its own noise: counter i * chunks + c, numbered within the chunk.
       vae.writeStep({
-        epoch: 0, seed: opts.seed ?? vae.training.seed, stream: STREAM.iwae, counter: i * chunks + c, chunk: c, totalSamples: K,
+        seed: opts.seed ?? vae.training.seed, stream: STREAM.iwae, counter: i * chunks + c, chunk: c, totalSamples: K,
         batchStart: i * B, validRows: Math.min(B, data.count - i * B), datasetCount: data.count,
       });
       const enc = vae.device.createCommandEncoder({ label: ourLabel('iwae-eval') });

@@ -43,7 +43,11 @@ export abstract class VaeBase {
   readonly losses: LossRing;
   /** Adam steps taken. */
   step = 0;
-  /** Epoch number for dynamic binarization (set by the training loop). */
+  /**
+   * @deprecated Has no effect, and is kept only so that code which sets it still runs. The data
+   * draws (dynamic binarization, dequantization) of a training step are keyed by its step count
+   * instead, so they are fresh at every step with nothing to set, and a resumed run repeats them.
+   */
   epoch = 0;
   readonly arena: BufferArena;
   readonly cache: PipelineCache;
@@ -193,7 +197,7 @@ export abstract class VaeBase {
     const full: StepParams = {
       ...STEP_PARAMS_DEFAULTS,
       seed: t.seed, validRows: t.batch, historySlot: t.lossEvery, lr: t.lr, beta1: t.betas[0], beta2: t.betas[1],
-      adamEps: t.eps, weightDecay: t.weightDecay, klWeight: 1, freeBits: this.config.freeBits, epoch: this.epoch, clipNorm: t.clipGrad, ...p,
+      adamEps: t.eps, weightDecay: t.weightDecay, klWeight: 1, freeBits: this.config.freeBits, clipNorm: t.clipGrad, ...p,
     };
     writeData(this.device, this.buffers.stepParams, 0, new Uint8Array(encodeStepParams(full, this.stepBytes)));
   }

@@ -204,10 +204,10 @@ export class VAE extends VaeForward {
     checkSource(data, this.config, this.device, 'elbo');
     writeData(this.device, this.buffers.accum, 0, new Float32Array(4));
     for (let i = 0; i * B < data.count; i++) {
-      // epoch 0 keys the test pictures' binarization or dequantization noise, whatever epoch
-      // training is in, so an evaluation is the same during training and in `eval`.
+      // The eval stream keys the pictures' binarization or dequantization noise apart from every
+      // training step's, the same at every step, so an evaluation is the same during training and in `eval`.
       this.writeStep({
-        epoch: 0, seed: opts.seed ?? this.training.seed, stream: STREAM.eval, batchStart: i * B, validRows: Math.min(B, data.count - i * B), datasetCount: data.count,
+        seed: opts.seed ?? this.training.seed, stream: STREAM.eval, batchStart: i * B, validRows: Math.min(B, data.count - i * B), datasetCount: data.count,
         noiseRows: data.count, noiseRow0: i * B,
       });
       const enc = this.device.createCommandEncoder({ label: ourLabel('eval') });
