@@ -5,13 +5,15 @@
 //         g += wd p; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
 //         p -= lr (m / (1 - b1^t)) / (sqrt(v) / sqrt(1 - b2^t) + eps)
 //   sgd   p -= lr (g + wd p)
-// The bias corrections c1 = 1/(1 - b1^t), c2 = 1/sqrt(1 - b2^t) arrive in StepParams, so the step
-// count never needs reading back. Padding between tensors has zero gradient and stays zero.
-// A step the gated variant skips still counts in t (the CPU numbers steps without reading back).
+// The bias corrections are c1 = 1/(1 - b1^t), c2 = 1/sqrt(1 - b2^t). Padding between tensors has
+// zero gradient and stays zero.
 // Gated (the training step's variant): the step's health check (grad-norm.ts) leaves in watch[1]
 // whether to apply this step and the gradient-clipping scale; a step found bad (NaN/Inf or
 // diverging) returns before touching p, m or v, and otherwise g is scaled before weight decay is
-// added, as torch.nn.utils.clip_grad_norm_ before optimizer.step() does.
+// added, as torch.nn.utils.clip_grad_norm_ before optimizer.step() does. Its corrections come from
+// watch[2], which the health check derives from the steps it let through: a skipped step does not
+// count in t, as with PyTorch's GradScaler, and nothing is read back to know it. The ungated
+// variant takes them from StepParams (bias_c1, bias_c2, encoded from its `step`).
 // Bindings: params (uniform), p (write), g (read), [m, v (write)], [watch (read)].  Grid: 4
 // elements per invocation (vec4), split over x/y for large models.
 import { checkChoice, checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
@@ -56,11 +58,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let grad = g[i] + params.weight_decay * w;
 #endif
 #if ${adam}
+#if ${gated}
+  let c = watch[2].xy;
+#else
+  let c = vec2<f32>(params.bias_c1, params.bias_c2);
+#endif
   let m1 = params.beta1 * m[i] + (1.0 - params.beta1) * grad;
   let v1 = params.beta2 * v[i] + (1.0 - params.beta2) * grad * grad;
   m[i] = m1;
   v[i] = v1;
-  p[i] = w - params.lr * (m1 * params.bias_c1) / (sqrt(v1) * params.bias_c2 + params.adam_eps);
+  p[i] = w - params.lr * (m1 * c.x) / (sqrt(v1) * c.y + params.adam_eps);
 #else
   p[i] = w - params.lr * grad;
 #endif

@@ -87,6 +87,7 @@ export const STEP_PARAMS = uniformStruct('StepParams', [
   ['adam_eps', 'f32', 'Adam epsilon'],
   ['bias_c1', 'f32', '1 / (1 - beta1^t)'],
   ['bias_c2', 'f32', '1 / sqrt(1 - beta2^t)'],
+  ['adam_step', 'u32', 'the t of bias_c1 and bias_c2 (the step health check takes them when its own count agrees)'],
   ['weight_decay', 'f32', 'L2 weight decay added to the gradient'],
   ['kl_weight', 'f32', 'weight of the KL term this step: beta, times the warm-up ramp'],
   ['free_bits', 'f32', 'free bits per latent dimension (0: off)'],

@@ -24,9 +24,19 @@
 //                      ||g||, flags), which the gated optimizer (adam.ts) reads: a bad step is not
 //                      applied. The clip scale is min(1, clip_norm / (||g|| + 1e-6)) as in
 //                      torch.nn.utils.clip_grad_norm_, or 1 when params.clip_norm is 0.
-//                      watch[0] = (e, minimum, accepted steps, 0) carries the watch across steps.
+//                      watch[0] = (e, minimum, accepted steps, t) carries the watch across
+//                      steps; t is Adam's step count, the steps applied (this one included when
+//                      it is), for which watch[2] = (c1, c2, 0, 0) holds Adam's bias corrections
+//                      for the optimizer: StepParams' (bias_c1, bias_c2, encoded in float64 for
+//                      params.adam_step) when that is t, as it is until a step is refused, else
+//                      derived here (bias-correction.ts). A refused step leaves t as it was,
+//                      as PyTorch's GradScaler leaves Adam's step count when it skips a step: t is
+//                      counted here because only the GPU knows which steps were applied. It is
+//                      an f32, exact up to 2^24 steps; past them it stays, but by then the
+//                      corrections of any beta up to 1 - 2^-19 are exactly 1 in f32.
 // Bindings: partial (g: read, partials: write); health (params, partials, history: read,
 //   watch, health: write). Reference: tests/reference/grad-norm.ts.
+import { ADAM_BIAS_WGSL } from './bias-correction';
 import { checkShape, declareBindings, minBindingBytes, read, STEP_PARAMS, uniform, workgroupTreeSum, write, type Kernel } from './common';
 import { wgsl } from './wgsl';
 
@@ -42,8 +52,8 @@ export const DIVERGENCE = { factor: 10, smoothing: 1 / 16, floor: 1 } as const;
 /** Bits of the health flags. */
 export const HEALTH_FLAGS = { lossNotFinite: 1, gradNormNotFinite: 2, diverged: 4 } as const;
 
-/** vec4s of the watch buffer: the running state and the optimizer's gate. */
-export const WATCH_VEC4S = 2;
+/** vec4s of the watch buffer: the running state, the optimizer's gate and Adam's bias corrections. */
+export const WATCH_VEC4S = 3;
 
 const vec4s = 'array<vec4<f32>>';
 
@@ -77,6 +87,7 @@ export function stepHealth(): Kernel {
 ${STEP_PARAMS.wgsl}
 ${declareBindings(bindings)}
 var<workgroup> partial: array<f32, ${threads}>;
+${ADAM_BIAS_WGSL}
 
 // By the bits, so no compiler's fast-math assumptions can fold the test away.
 fn finite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }
@@ -101,8 +112,14 @@ fn main(@builtin(local_invocation_index) tid: u32) {
     select(0u, ${HEALTH_FLAGS.diverged}u, diverged);
   let scale = select(1.0, min(1.0, params.clip_norm / (norm + 1e-6)), params.clip_norm > 0.0 && norm_ok);
   let ok = flags == 0u;
-  if (ok) { watch[0] = vec4<f32>(smoothed, select(smoothed, min(lowest, smoothed), seen > 0.0), seen + 1.0, 0.0); }
+  let t = state.w + select(0.0, 1.0, ok);
+  if (ok) { watch[0] = vec4<f32>(smoothed, select(smoothed, min(lowest, smoothed), seen > 0.0), seen + 1.0, t); }
   watch[1] = vec4<f32>(select(0.0, 1.0, ok), scale, norm, f32(flags));
+  // StepParams' corrections come from float64 (src/step-params.ts): used while t is theirs, so a
+  // run with no refused step is corrected exactly as before the GPU counted; after a refusal, this
+  // t's own, within a few ulp of them.
+  let ours = adam_bias_corrections(u32(t), params.beta1, params.beta2);
+  watch[2] = vec4<f32>(select(ours, vec2<f32>(params.bias_c1, params.bias_c2), u32(t) == params.adam_step), 0.0, 0.0);
   health[params.history_slot] = vec4<f32>(norm, f32(flags), scale, select(state.x, smoothed, ok));
 }`;
   // history and health are indexed by params.history_slot, which only the caller knows: one record at least.
@@ -110,7 +127,7 @@ fn main(@builtin(local_invocation_index) tid: u32) {
   return { name: 'step_health', code, bindings, minBytes, workgroups: [1, 1, 1] };
 }
 
-/** The watch buffer's contents before the first step (nothing seen yet, every step applied). */
+/** The watch buffer's contents before the first step: nothing seen yet, no Adam step taken, every step applied. */
 export function initialWatch(): Float32Array {
-  return new Float32Array([0, 0, 0, 0, 1, 1, 0, 0]);
+  return new Float32Array([0, 0, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0]);
 }

@@ -19,7 +19,11 @@ export interface StepParams {
   beta1: number;
   beta2: number;
   adamEps: number;
-  /** Adam step number t (1-based) for the bias corrections; 0 leaves them at 1. */
+  /**
+   * Adam step number t (1-based) for the bias corrections; 0 leaves them at 1. The ungated
+   * optimizer applies them; the step health check (shaders/grad-norm.ts) counts t itself and
+   * passes these on to the gated one only when its count is this t (no step refused).
+   */
   step: number;
   weightDecay: number;
   /** Weight of the KL term for this step (beta times the warm-up ramp; the ramp alone for beta-TCVAE). */
@@ -140,6 +144,8 @@ export function encodeStepParams(partial: Partial<StepParams>, out?: ArrayBuffer
     adam_eps: p.adamEps,
     bias_c1: p.step > 0 ? 1 / (1 - b1 ** p.step) : 1,
     bias_c2: p.step > 0 ? 1 / Math.sqrt(1 - b2 ** p.step) : 1,
+    // Past a u32 no GPU count reaches it (grad-norm.ts counts to 2^24), so any larger step reads the same.
+    adam_step: Math.min(p.step, U32_MAX),
     weight_decay: p.weightDecay,
     kl_weight: p.klWeight,
     free_bits: p.freeBits,

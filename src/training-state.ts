@@ -39,9 +39,10 @@ export interface TrainingProgress {
   /** Wall-clock seconds spent training so far. */
   seconds: number;
   /**
-   * The step health check's divergence watch (smoothed loss, its minimum, steps; `watchState()`),
-   * so that a resumed run judges its steps as the uninterrupted one would. `saveTrainingState`
-   * reads it from the model when it is not given; pass it back to `restoreOptimizer`.
+   * The step health check's watch (smoothed loss, its minimum, accepted steps, Adam's step count;
+   * `watchState()`), so that a resumed run judges its steps and corrects Adam's moments as the
+   * uninterrupted one would. `saveTrainingState` reads it from the model when it is not given;
+   * pass it back to `restoreOptimizer`.
    */
   watch?: number[];
 }

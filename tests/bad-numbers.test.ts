@@ -112,6 +112,48 @@ describe('whole training steps at the extremes', async () => {
     expect((await checkedStep(vae, batch(2))).flags).toBe(0);
   });
 
+  // PyTorch's GradScaler leaves Adam's step count alone on a step it skips; so does the GPU's
+  // count t (the watch's fourth number), which the bias corrections are taken from.
+  it('skipped steps are not counted in Adam\'s bias corrections: the first step applied after 15 skipped moves each weight by lr', async () => {
+    const lr = 1e-3;
+    const vae = await model({ lr }, { likelihood: 'gaussian' });
+    const bad = batch(1);
+    bad[3 * D + 100] = 3e38;
+    for (let i = 0; i < 15; i++) expect((await checkedStep(vae, bad)).flags & HEALTH_FLAGS.lossNotFinite).toBeTruthy();
+    const before = await vae.flatParameters();
+    expect((await checkedStep(vae, batch(2))).flags).toBe(0);
+    const after = await vae.flatParameters();
+    // Adam's first update is lr m c1 / (sqrt(v) c2 + eps) = lr g / (|g| + eps): lr wherever |g| >> eps.
+    // Counting the skipped steps (t = 16) would make it lr (0.1 / 0.81) / (0.032 / 0.126) = 0.49 lr.
+    const moved = Array.from(after, (p, i) => Math.abs(p - before[i]) / lr).filter((r) => r > 0.01).sort((a, b) => a - b);
+    expect(moved.length).toBeGreaterThan(1000);
+    expect(moved[moved.length >> 1], 'the median step, in units of lr').toBeCloseTo(1, 3);
+    const watch = await vae.watchState();
+    expect(watch[2], 'accepted steps').toBe(1);
+    expect(watch[3], "Adam's step count t").toBe(1);
+    expect(vae.step, 'steps taken, skipped ones included').toBe(16);
+  });
+
+  it("a run restored after skipped steps goes on bit for bit: the saved watch carries Adam's step count", async () => {
+    const vae = await model({}, { likelihood: 'gaussian' });
+    const bad = batch(1);
+    bad[3 * D + 100] = 3e38;
+    await checkedStep(vae, batch(0));
+    for (let i = 0; i < 3; i++) await checkedStep(vae, bad);
+    const saved = await vae.trainingSnapshot();
+    expect(saved.watch[3], 'one step applied of four').toBe(1);
+    const restored = async (watch?: number[]) => {
+      const v = await model({ initialParams: saved.params }, { likelihood: 'gaussian' });
+      await v.restoreOptimizer({ m: saved.m!, v: saved.v!, step: saved.step, watch });
+      return v;
+    };
+    const [resumed, watchless] = [await restored(saved.watch), await restored()];
+    for (const v of [vae, resumed, watchless]) expect((await checkedStep(v, batch(2))).flags).toBe(0);
+    expect(bits(await resumed.flatParameters())).toEqual(bits(await vae.flatParameters()));
+    // Without the watch every step taken counts as applied: t = 5 instead of 2, another update.
+    expect(bits(await watchless.flatParameters())).not.toEqual(bits(await vae.flatParameters()));
+  });
+
   it('--clip-grad: the reported scale is min(1, c / ||g||) and the step moves the weights less than unclipped SGD', async () => {
     const runs = await Promise.all([0, 1].map(() => model({ optimizer: 'sgd', lr: 0.01 })));
     runs[1].training.clipGrad = 1;

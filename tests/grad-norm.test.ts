@@ -1,16 +1,18 @@
 // The step's health check (shaders/grad-norm.ts) and the gated optimizer (shaders/adam.ts) against
 // their float64 references (tests/reference/grad-norm.ts, tests/reference/adam.ts): the global
 // gradient norm at sizes that do not divide the grid, NaN/Inf/overflow in the gradient and the
-// loss, the divergence rule over a sequence of steps, clipping, and a bad step leaving the
-// parameters and Adam's moments bit for bit as they were. Outputs start as NaN, so an element a
+// loss, the divergence rule over a sequence of steps, clipping, Adam's step count and bias
+// corrections (only an applied step counts), and a bad step leaving the parameters and Adam's
+// moments bit for bit as they were. Outputs start as NaN, so an element a
 // kernel forgets to write fails.
 import { describe, expect, it } from 'vitest';
 import { optimizerStep } from '../shaders/adam';
 import { GRAD_NORM, gradNormPartial, initialWatch, stepHealth, WATCH_VEC4S } from '../shaders/grad-norm';
+import { STEP_PARAMS } from '../shaders/common';
 import { encodeStepParams } from '../src/step-params';
 import { expectClose, f32, testData } from './helpers/compare';
 import { runKernels } from './helpers/gpu';
-import { adamStepRef, sgdStepRef, type AdamHyper } from './reference/adam';
+import { adamBiasCorrectionsRef, adamStepRef, sgdStepRef, type AdamHyper } from './reference/adam';
 import { stepHealthRef, type WatchState } from './reference/grad-norm';
 
 /** Loss-history slots in these tests; the step writes slot SLOT, the others must stay NaN. */
@@ -26,7 +28,7 @@ const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOff
 
 function watchOf(w: WatchState): Float32Array {
   const out = initialWatch();
-  out.set([w.smoothed, w.lowest, w.seen, 0]);
+  out.set([w.smoothed, w.lowest, w.seen, w.t]);
   return out;
 }
 
@@ -37,11 +39,13 @@ function gradient(count: number, seed: number, scale = 1): Float32Array {
   return g;
 }
 
-async function health(g: Float32Array, loss: number, clipNorm = 0, watch: WatchState = { smoothed: 0, lowest: 0, seen: 0 }) {
+const FRESH: WatchState = { smoothed: 0, lowest: 0, seen: 0, t: 0 };
+
+async function health(g: Float32Array, loss: number, clipNorm = 0, watch: WatchState = FRESH, extra: Parameters<typeof encodeStepParams>[0] = {}) {
   const history = nan(SLOTS * 4);
   history[SLOT * 4] = loss;
   const out = await runKernels([gradNormPartial({ count: g.length }), stepHealth()], {
-    params: params(clipNorm), g, history, watch: watchOf(watch), partials: nan(GRAD_NORM.partials), health: nan(SLOTS * 4),
+    params: params(clipNorm, extra), g, history, watch: watchOf(watch), partials: nan(GRAD_NORM.partials), health: nan(SLOTS * 4),
   }, {});
   return { health: out.health, watch: out.watch, partials: out.partials, ref: stepHealthRef(loss, g, clipNorm, watch) };
 }
@@ -58,11 +62,13 @@ describe('global gradient norm and step health', () => {
       expectClose([h[SLOT * 4]], [ref.norm], { atol: 0, rtol: 1e-5 }, 'norm');
       expect(Array.from(h.subarray(SLOT * 4 + 1, SLOT * 4 + 4))).toEqual([0, 1, 123.5]);
       expect(Array.from(h.subarray(0, SLOT * 4)).concat(Array.from(h.subarray(SLOT * 4 + 4))).every(Number.isNaN), 'other slots untouched').toBe(true);
-      expect(Array.from(watch.subarray(0, 4))).toEqual([123.5, 123.5, 1, 0]);
+      expect(Array.from(watch.subarray(0, 4))).toEqual([123.5, 123.5, 1, 1]);
       expect(watch[4]).toBe(1);
       expect(watch[5]).toBe(1);
       expectClose([watch[6]], [ref.norm], { atol: 0, rtol: 1e-5 }, 'norm in the gate');
       expect(watch[7]).toBe(0);
+      expectClose(watch.subarray(8, 10), adamBiasCorrectionsRef(1, 0.9, 0.999), { atol: 0, rtol: 5e-7 }, 'the first step\'s bias corrections');
+      expect(Array.from(watch.subarray(10))).toEqual([0, 0]);
     });
   }
 
@@ -90,16 +96,16 @@ describe('global gradient norm and step health', () => {
     ['NaN everywhere', (g) => g.fill(NaN), NaN, 3],
   ];
   for (const [what, spoil, loss, flags] of CASES) {
-    it(`${what}: flagged (${flags}), not applied, the watch unchanged`, async () => {
+    it(`${what}: flagged (${flags}), not applied, the watch and Adam's step count unchanged`, async () => {
       const g = gradient(4100, 3);
       spoil(g);
-      const before = { smoothed: 100, lowest: 90, seen: 5 };
+      const before = { smoothed: 100, lowest: 90, seen: 5, t: 7 };
       const { health: h, watch, ref } = await health(g, loss, 1, before);
       expect(ref.flags).toBe(flags);
       expect(h[SLOT * 4 + 1]).toBe(flags);
       expect(watch[7]).toBe(flags);
       expect(watch[4], 'apply').toBe(0);
-      expect(Array.from(watch.subarray(0, 4))).toEqual([100, 90, 5, 0]);
+      expect(Array.from(watch.subarray(0, 4))).toEqual([100, 90, 5, 7]);
       expect(h[SLOT * 4 + 3], 'the smoothed loss reported is the one kept').toBe(100);
     });
   }
@@ -108,13 +114,13 @@ describe('global gradient norm and step health', () => {
     // Falling, one hard batch (4x the running minimum of about 470: absorbed by the smoothing), a
     // loss 200x the minimum (flagged, and not counted), recovery, then a blow-up that stays.
     const losses = [540, 400, 250, 180, 150, 600, 1e5, 140, 130, 2e6, 5e6, 1e9];
-    let w: WatchState = { smoothed: 0, lowest: 0, seen: 0 };
+    let w: WatchState = FRESH;
     const g = gradient(256, 1);
     const flags: number[] = [];
     for (const loss of losses) {
       const { health: h, watch, ref } = await health(g, loss, 0, w);
       expect(h[SLOT * 4 + 1], `loss ${loss}`).toBe(ref.flags);
-      expectClose(watch.subarray(0, 3), [ref.next.smoothed, ref.next.lowest, ref.next.seen], { atol: 0, rtol: 1e-6 }, `watch after loss ${loss}`);
+      expectClose(watch.subarray(0, 4), [ref.next.smoothed, ref.next.lowest, ref.next.seen, ref.next.t], { atol: 0, rtol: 1e-6 }, `watch after loss ${loss}`);
       flags.push(ref.flags);
       w = ref.next;
     }
@@ -122,11 +128,60 @@ describe('global gradient norm and step health', () => {
   });
 
   it('a negative running minimum (a Gaussian likelihood) gives the margin 9 |min|', async () => {
-    const w = { smoothed: -800, lowest: -1000, seen: 50 };
+    const w = { smoothed: -800, lowest: -1000, seen: 50, t: 50 };
     const g = gradient(64, 2);
     // Diverged when -800 + (loss + 800) / 16 - (-1000) > 9 * 1000, i.e. loss > 140000: one each side.
     expect((await health(g, 130000, 0, w)).health[SLOT * 4 + 1]).toBe(0);
     expect((await health(g, 150000, 0, w)).health[SLOT * 4 + 1]).toBe(4);
+  });
+});
+
+describe("Adam's step count and bias corrections", () => {
+  // t from 1 to the last count an f32 holds exactly; betas from PyTorch's defaults to the largest
+  // f32 below 1, where 1 - beta^t keeps a single bit at t = 1.
+  const TS = [1, 2, 3, 10, 100, 1000, 4321, 65536, 2 ** 24 - 1];
+  const BETAS: [number, number][] = [[0.9, 0.999], [0.8, 0.99], [0, 0.5], [0.5, 0.9999], [1 - 2 ** -24, 1 - 2 ** -23]];
+  for (const [beta1, beta2] of BETAS) {
+    it(`betas ${beta1}, ${beta2}: c1 = 1 / (1 - beta1^t) and c2 = 1 / sqrt(1 - beta2^t) within a few f32 ulp of float64`, async () => {
+      const g = gradient(64, 5);
+      for (const t of TS) {
+        const { watch } = await health(g, 10, 0, { smoothed: 0, lowest: 0, seen: 0, t: t - 1 }, { beta1, beta2 });
+        expect(watch[3], 'this step counted').toBe(t);
+        // The f32 conversion of 1 - beta^t (1 ulp), the division (2.5 ulp) and inverseSqrt (2 ulp).
+        expectClose(watch.subarray(8, 10), adamBiasCorrectionsRef(t, beta1, beta2), { atol: 0, rtol: 4e-7 }, `t = ${t}`);
+      }
+    });
+  }
+
+  it("StepParams' corrections are passed on as they are while their step is t, the health check's own are used otherwise", async () => {
+    const g = gradient(64, 7);
+    for (const [step, t] of [[5, 5], [6, 5], [1, 3]]) {
+      // Marked corrections in the uniform, so that passing them on shows.
+      const uniform = new Uint32Array(encodeStepParams({ historySlot: SLOT, step }));
+      const view = new DataView(uniform.buffer);
+      view.setFloat32(STEP_PARAMS.offsetOf('bias_c1'), 7.5, true);
+      view.setFloat32(STEP_PARAMS.offsetOf('bias_c2'), 8.5, true);
+      const history = nan(SLOTS * 4);
+      history[SLOT * 4] = 10;
+      const { watch } = await runKernels([gradNormPartial({ count: g.length }), stepHealth()], {
+        params: uniform, g, history, watch: watchOf({ smoothed: 0, lowest: 0, seen: 0, t: t - 1 }), partials: nan(GRAD_NORM.partials), health: nan(SLOTS * 4),
+      }, {});
+      expect(watch[3]).toBe(t);
+      if (step === t) expect(Array.from(watch.subarray(8, 10)), `StepParams for t = ${t}`).toEqual([7.5, 8.5]);
+      else expectClose(watch.subarray(8, 10), adamBiasCorrectionsRef(t, 0.9, 0.999), { atol: 0, rtol: 4e-7 }, `StepParams for ${step}, t = ${t}`);
+    }
+  });
+
+  it('a refused step leaves t; the next applied step is corrected for t + 1, its own', async () => {
+    const g = gradient(64, 6);
+    const before = { smoothed: 50, lowest: 40, seen: 4, t: 4 };
+    const refused = await health(g, NaN, 0, before);
+    expect(refused.watch[4], 'apply').toBe(0);
+    expect(refused.watch[3]).toBe(4);
+    const applied = await health(g, 45, 0, refused.ref.next);
+    expect(applied.watch[4], 'apply').toBe(1);
+    expect(applied.watch[3]).toBe(5);
+    expectClose(applied.watch.subarray(8, 10), adamBiasCorrectionsRef(5, 0.9, 0.999), { atol: 0, rtol: 4e-7 }, 't = 5');
   });
 });
 
@@ -135,14 +190,16 @@ describe('the gated optimizer', () => {
   const stepParams = (t: number) => params(0, { lr: h.lr, beta1: h.beta1, beta2: h.beta2, adamEps: h.eps, weightDecay: h.weightDecay, step: t });
 
   for (const count of [8, 1001, 4100]) {
-    it(`count=${count}: applies Adam and SGD with the gradient scaled by the verdict's clip scale`, async () => {
+    it(`count=${count}: applies Adam and SGD with the gradient scaled by the verdict's clip scale and Adam corrected as the watch says`, async () => {
       const vecs = Math.ceil(count / 4) * 4;
       const p = gradient(count, 11), g = gradient(count, 12, 5);
       const m = gradient(count, 13, 0.1), v = Float32Array.from(gradient(count, 14), Math.abs);
       const scale = 0.3125;
       const watch = initialWatch();
       watch[5] = scale;
-      const out = await runKernels([optimizerStep({ kind: 'adam', count: vecs, gated: true })], { params: stepParams(3), p, g, m, v, watch }, {});
+      // The corrections of t = 3 in the watch; StepParams' step (1) is the ungated variant's alone.
+      watch.set(adamBiasCorrectionsRef(3, h.beta1, h.beta2), 8);
+      const out = await runKernels([optimizerStep({ kind: 'adam', count: vecs, gated: true })], { params: stepParams(1), p, g, m, v, watch }, {});
       const ref = adamStepRef(p, Float64Array.from(g, (x) => x * scale), m, v, h, 3);
       expectClose(out.m, ref.m, { atol: 1e-7, rtol: 1e-6 }, 'm');
       expectClose(out.v, ref.v, { atol: 1e-12, rtol: 3e-5 }, 'v');
@@ -174,7 +231,7 @@ describe('the gated optimizer', () => {
     const history = nan(SLOTS * 4);
     history[SLOT * 4] = 77;
     const run = (g: Float32Array) => runKernels([gradNormPartial({ count: vecs }), stepHealth(), optimizerStep({ kind: 'adam', count: vecs, gated: true })], {
-      params: params(0.5, { lr: h.lr, beta1: h.beta1, beta2: h.beta2, adamEps: h.eps, weightDecay: 0, step: 1 }),
+      params: params(0.5, { lr: h.lr, beta1: h.beta1, beta2: h.beta2, adamEps: h.eps, weightDecay: 0 }),
       g, p, m, v, history, watch: initialWatch(), partials: nan(GRAD_NORM.partials), health: nan(SLOTS * 4),
     }, {});
     const bad = gradient(count, 32);
@@ -184,7 +241,7 @@ describe('the gated optimizer', () => {
     expect(bits(stopped.p)).toEqual(bits(p));
     const good = gradient(count, 32);
     const applied = await run(good);
-    const verdict = stepHealthRef(77, good, 0.5, { smoothed: 0, lowest: 0, seen: 0 });
+    const verdict = stepHealthRef(77, good, 0.5, FRESH);
     expect(verdict.scale).toBeLessThan(1);
     const ref = adamStepRef(p, Float64Array.from(good, (x) => x * verdict.scale), m, v, { ...h, weightDecay: 0 }, 1);
     expectClose(applied.m, ref.m, { atol: 1e-8, rtol: 1e-5 }, 'm after clipping');

@@ -95,7 +95,7 @@ describe('reads and writes of model state in call order', async () => {
     expect(vae.step).toBe(0);
     expect((await vae.optimizerState())!.m.every((x) => x === 0)).toBe(true);
 
-    const m = new Float32Array(p.length).fill(0.25), v = new Float32Array(p.length).fill(0.5), watch = [3, 2, 1, 0];
+    const m = new Float32Array(p.length).fill(0.25), v = new Float32Array(p.length).fill(0.5), watch = [3, 2, 1, 4];
     const again = vae.trainStep({ data, index: 0 });
     const state = { m, v, step: 7, watch };
     const restored = vae.restoreOptimizer(state);
@@ -175,6 +175,8 @@ describe('restoreOptimizer given what it cannot restore', async () => {
     const cases: [string, unknown, RegExp][] = [
       ['a watch of 3 numbers', { ...ok, watch: [1, 2, 3] }, /^restoreOptimizer: watch must be the 4 finite numbers watchState\(\) gives .*, got \[1,2,3\]$/],
       ['a watch with a NaN', { ...ok, watch: [1, 2, NaN, 4] }, /got \[1,2,NaN,4\]$/],
+      ['a fractional step count in the watch', { ...ok, watch: [1, 2, 3, 4.5] }, /^restoreOptimizer: the watch's accepted steps and Adam's step count \(its last two numbers\) must be integers from 0 to 2\^24, got \[1,2,3,4\.5\]$/],
+      ['a negative count in the watch', { ...ok, watch: [1, 2, -1, 4] }, /must be integers from 0 to 2\^24, got \[1,2,-1,4\]$/],
       ['a NaN in m', { ...ok, m: nan }, /^restoreOptimizer: m decoder\.out\.bias\[2\] is NaN; Adam's first moment must be finite numbers$/],
       ['a negative v', { ...ok, v: new Float32Array(P).fill(-1) }, /^restoreOptimizer: v encoder\.layers\.0\.weight\[0\] is -1 \(\d+ values are refused\); .* must be finite numbers >= 0$/],
       ['an infinite v', { ...ok, v: new Float32Array(P).fill(Infinity) }, /restoreOptimizer: v .* is Infinity/],
@@ -194,6 +196,22 @@ describe('restoreOptimizer given what it cannot restore', async () => {
     }
     expect(await vae.optimizerState()).toEqual(before.moments);
     expect(await vae.watchState()).toEqual(before.watch);
+    vae.destroy();
+  });
+
+  it("Adam's step count t: the watch's, else the steps taken; a watch saved before t was kept gives its accepted steps", async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create(tiny, { device, ...opts });
+    const P = vae.layout.totalFloats;
+    const moments = { m: new Float32Array(P), v: new Float32Array(P) };
+    await vae.restoreOptimizer({ ...moments, step: 9, watch: [3, 2, 6, 8] });
+    expect(await vae.watchState()).toEqual([3, 2, 6, 8]);
+    await vae.restoreOptimizer({ ...moments, step: 7 });
+    expect(await vae.watchState(), 'no watch: every step taken counted as applied').toEqual([0, 0, 0, 7]);
+    await vae.restoreOptimizer({ ...moments, step: 7, watch: [3, 2, 5, 0] });
+    expect(await vae.watchState(), 'an older watch: its accepted steps were the applied ones').toEqual([3, 2, 5, 5]);
+    await vae.setFlatParameters(await vae.flatParameters());
+    expect(await vae.watchState()).toEqual([0, 0, 0, 0]);
     vae.destroy();
   });
 

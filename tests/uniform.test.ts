@@ -163,6 +163,7 @@ describe('STEP_PARAMS', () => {
     expect(decoded.lr).toBe(Math.fround(0.00125));
     expect(decoded.kl_weight).toBe(0.75);
     expect(decoded.kl_capacity).toBe(12.5);
+    expect(decoded.adam_step, 'the t of the bias corrections').toBe(3);
   });
 });
 

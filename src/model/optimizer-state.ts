@@ -46,12 +46,19 @@ export function checkRestoredState(state: unknown, layout: ParamLayout, optimize
   checkWatch(s.watch);
 }
 
-/** The step watch (watchState()): 4 finite numbers, or null / undefined for none seen yet. */
+/**
+ * The step watch (watchState()): 4 finite numbers, the last two step counts (whole, at most 2^24,
+ * where the GPU's f32 count stops), or null / undefined for none seen yet.
+ */
 export function checkWatch(watch: unknown): void {
   if (watch === undefined || watch === null) return;
   const list = Array.isArray(watch) || (ArrayBuffer.isView(watch) && !(watch instanceof DataView)) ? Array.from(watch as ArrayLike<unknown>) : null;
   if (!list || list.length !== 4 || !list.every((x) => typeof x === 'number' && Number.isFinite(x))) {
-    throw new ConfigError(`restoreOptimizer: watch must be the 4 finite numbers watchState() gives (smoothed loss, its minimum, steps), or null, got ${list ? literal(list) : kindOfValue(watch)}`);
+    throw new ConfigError(`restoreOptimizer: watch must be the 4 finite numbers watchState() gives (smoothed loss, its minimum, accepted steps, Adam's step count), or null, got ${list ? literal(list) : kindOfValue(watch)}`);
+  }
+  const counts = list.slice(2) as number[];
+  if (!counts.every((n) => Number.isInteger(n) && n >= 0 && n <= 2 ** 24)) {
+    throw new ConfigError(`restoreOptimizer: the watch's accepted steps and Adam's step count (its last two numbers) must be integers from 0 to 2^24, got ${literal(list)}`);
   }
 }
 

@@ -69,7 +69,7 @@ export abstract class VaeState extends VaeBase {
       writeData(this.device, this.buffers.moment2, 0, zeros);
       this.step = 0;
       this.losses.resetTo(0);
-      this.restoreWatch(null);
+      this.restoreWatch(null, 0);
     });
   }
 
@@ -92,10 +92,11 @@ export abstract class VaeState extends VaeBase {
   }
 
   /**
-   * Continues a saved run: Adam's moments (flat layout; none for SGD) and the number of steps
-   * already taken, which fixes the next step's noise, bias corrections and KL weight. Give the
-   * saved parameters as `initialParams` when creating the model. In call order, like
-   * setFlatParameters.
+   * Continues a saved run: Adam's moments (flat layout; none for SGD), the number of steps
+   * already taken, which fixes the next step's noise, data draws, learning rate and KL weight, and
+   * the step watch, whose fourth number is Adam's step count for the bias corrections (without a
+   * watch, every step taken counts as applied). Give the saved parameters as `initialParams` when
+   * creating the model. In call order, like setFlatParameters.
    */
   restoreOptimizer(state: RestoredState): Promise<void> {
     this.assertAlive();
@@ -112,23 +113,33 @@ export abstract class VaeState extends VaeBase {
       }
       this.step = step;
       this.losses.resetTo(step);
-      this.restoreWatch(watch);
+      this.restoreWatch(watch, step);
     });
   }
 
   /**
-   * The divergence watch of the step health check (shaders/grad-norm.ts): smoothed loss, its
-   * running minimum, accepted steps. Saved with a checkpoint so that a resumed run judges its
-   * steps exactly as an uninterrupted one.
+   * The step health check's watch (shaders/grad-norm.ts): smoothed loss, its running minimum,
+   * accepted steps, and Adam's step count t (the steps applied, which the bias corrections follow).
+   * Saved with a checkpoint so that a resumed run judges its steps and corrects Adam's moments
+   * exactly as an uninterrupted one.
    */
   async watchState(): Promise<number[]> {
     return this.readInOrder(() => this.watchNow());
   }
 
-  /** Sets the watch (null: nothing seen yet; checked by checkWatch) and clears the last step's verdict. */
-  protected restoreWatch(watch: ArrayLike<number> | null): void {
+  /**
+   * Sets the watch (checked by checkWatch) and clears the last step's verdict. With none, nothing
+   * is seen yet and Adam's t is the `steps` taken, every one counted as applied. A watch whose t is
+   * 0 after accepted steps was saved before t was kept: its accepted steps are the steps applied.
+   */
+  protected restoreWatch(watch: ArrayLike<number> | null, steps: number): void {
     const w = initialWatch();
-    if (watch) w.set(watch);
+    if (watch) {
+      w.set(watch);
+      if (w[3] === 0) w[3] = w[2];
+    } else {
+      w[3] = steps;
+    }
     writeData(this.device, this.buffers.watch, 0, w.subarray(0, 4 * WATCH_VEC4S));
   }
 

@@ -154,6 +154,8 @@ export class VAE extends VaeForward {
     this.assertAlive();
     if (!(batch instanceof Float32Array)) checkSource(batch.data, this.config, this.device, 'trainStep');
     const step = this.step++;
+    // `step` is Adam's t had every step before been applied: its bias corrections are used while
+    // the GPU's count of applied steps (the step watch) agrees, and the GPU's own after a refusal.
     this.writeStep({
       counter: step, batchStart: start, validRows: rows, historySlot: this.losses.slotOf(step), step: step + 1, klWeight: this.klWeightAt(step + 1), klCapacity: this.klCapacityAt(step + 1), lr: lrAt(this.training, step + 1),
       datasetCount: batch instanceof Float32Array ? 0 : batch.data.count,

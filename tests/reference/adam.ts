@@ -29,6 +29,15 @@ export function adamStepRef(p: ArrayLike<number>, g: ArrayLike<number>, m: Array
   return { p: pOut, m: mOut, v: vOut };
 }
 
+/**
+ * Adam's bias corrections at step t as the optimizer multiplies by them, c1 = 1 / (1 - beta1^t)
+ * and c2 = 1 / sqrt(1 - beta2^t), in float64 from the f32 betas the kernels hold (1 for t = 0).
+ */
+export function adamBiasCorrectionsRef(t: number, beta1: number, beta2: number): [number, number] {
+  if (t === 0) return [1, 1];
+  return [1 / (1 - Math.fround(beta1) ** t), 1 / Math.sqrt(1 - Math.fround(beta2) ** t)];
+}
+
 /** One plain SGD step: p -= lr (g + wd p). */
 export function sgdStepRef(p: ArrayLike<number>, g: ArrayLike<number>, lr: number, weightDecay: number): Float64Array {
   return Float64Array.from(p, (w, i) => w - lr * (g[i] + weightDecay * w));

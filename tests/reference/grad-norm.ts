@@ -1,6 +1,7 @@
 // Float64 reference for the step's health check (shaders/grad-norm.ts), written from its rule: the
-// global gradient norm, the clip scale of torch.nn.utils.clip_grad_norm_, the NaN/Inf tests and
-// the divergence test against the running minimum of the smoothed loss.
+// global gradient norm, the clip scale of torch.nn.utils.clip_grad_norm_, the NaN/Inf tests, the
+// divergence test against the running minimum of the smoothed loss, and Adam's step count, which
+// only an applied step advances.
 
 export interface WatchState {
   /** Smoothed loss of the accepted steps. */
@@ -9,6 +10,8 @@ export interface WatchState {
   lowest: number;
   /** Accepted steps so far. */
   seen: number;
+  /** Adam's step count: the steps applied (the same as `seen` unless a watch was restored without it). */
+  t: number;
 }
 
 export interface HealthVerdict {
@@ -41,6 +44,6 @@ export function stepHealthRef(loss: number, g: ArrayLike<number>, clipNorm: numb
   const diverged = lossOk && watch.seen > 0 && smoothed - watch.lowest > 9 * Math.max(Math.abs(watch.lowest), 1);
   const flags = (lossOk ? 0 : 1) | (normOk ? 0 : 2) | (diverged ? 4 : 0);
   const scale = clipNorm > 0 && normOk ? Math.min(1, clipNorm / (norm + 1e-6)) : 1;
-  const next = flags === 0 ? { smoothed, lowest: watch.seen > 0 ? Math.min(watch.lowest, smoothed) : smoothed, seen: watch.seen + 1 } : watch;
+  const next = flags === 0 ? { smoothed, lowest: watch.seen > 0 ? Math.min(watch.lowest, smoothed) : smoothed, seen: watch.seen + 1, t: watch.t + 1 } : watch;
   return { norm: Number.isNaN(norm) || normOk ? norm : Infinity, flags, scale, next };
 }
