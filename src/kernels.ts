@@ -49,7 +49,7 @@ export {
   concatForward, concatBackward, FACTORY_PARAMETERS,
 } from './kernel-factories';
 export { PHILOX_WGSL } from '../shaders/philox';
-export { encodeStepParams, STREAM, type StepParams } from './step-params';
+export { encodeStepParams, stepParamsFor, stepParamsRead, STREAM, type StepParams } from './step-params';
 // The CPU twin of the reparameterization noise, and the Philox stream under it (src/rng.ts).
 export { noiseAt } from './noise';
 export { Philox } from './rng';

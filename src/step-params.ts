@@ -3,7 +3,7 @@
 // Every name and value is checked first: a kernel reads the uniform as raw words, so a misspelt
 // field left at its default or a value wrapped into a u32 would give wrong results, silently.
 import { BINARIZE_EVAL_STREAM, BINARIZE_STREAM, DEQUANTIZE_EVAL_STREAM, DEQUANTIZE_STREAM, TRAINING_STREAM } from '../shaders/batch';
-import { STEP_PARAMS, U32_MAX } from '../shaders/common';
+import { STEP_PARAMS, U32_MAX, type Kernel } from '../shaders/common';
 import { checkKnownKeys } from './edit-distance';
 import { ConfigError, shown } from './errors';
 
@@ -156,4 +156,34 @@ export function encodeStepParams(partial: Partial<StepParams>, out?: ArrayBuffer
     clip_norm: p.clipNorm,
     kl_capacity: p.klCapacity,
   }, out);
+}
+
+/**
+ * Fields whose default turns the kernels that read them into no-ops: `validRows` 0 zeroes every
+ * sum and gradient over the batch, `lr` 0 leaves the parameters where they are.
+ */
+const NO_OP_DEFAULTS: Partial<Record<keyof StepParams, string>> = {
+  validRows: 'its default 0 counts no row as real, which zeroes the sums and gradients over the batch; give the batch\'s real rows',
+  lr: 'its default 0 moves no parameter; give the learning rate',
+};
+
+/** The StepParams fields a kernel's code reads (`params.valid_rows` is validRows). */
+export function stepParamsRead(kernel: Pick<Kernel, 'code'>): (keyof StepParams)[] {
+  const words = new Set([...kernel.code.matchAll(/\bparams\.(\w+)/g)].map((m) => m[1]));
+  return FIELDS.filter((f) => words.has(uniformFieldOf(f)) || (f === 'seed' && words.has('seed_lo')) || (f === 'step' && (words.has('bias_c1') || words.has('adam_step'))));
+}
+
+/**
+ * encodeStepParams for the dispatches of `kernels`: refuses to leave at its default a field one of
+ * them reads whose default would make it do nothing (validRows, lr), so a forgotten field is an
+ * error rather than a step that trains nothing.
+ */
+export function stepParamsFor(kernels: readonly Pick<Kernel, 'code' | 'name'>[], partial: Partial<StepParams>, out?: ArrayBuffer): ArrayBuffer {
+  for (const k of kernels) {
+    for (const field of stepParamsRead(k)) {
+      const why = NO_OP_DEFAULTS[field];
+      if (why && (partial as Record<string, unknown>)?.[field] === undefined) throw new ConfigError(`stepParamsFor: kernel ${k.name} reads StepParams.${field}, which is not given: ${why}`);
+    }
+  }
+  return encodeStepParams(partial, out);
 }

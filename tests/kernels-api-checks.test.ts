@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as kernels from '../src/kernels';
 import {
   columnSum, compile, conv2dForward, elboReduce, encodeStepParams, iwaeChunk, iwaeWeights, kernelFeatures, klDivergence, klFreeBits, matmul, noiseAt,
-  optimizerStep, Philox, type PosteriorLayout, reparamBackward, reparamForward, STEP_PARAMS, type StepParams,
+  likelihoodRows, optimizerStep, Philox, type PosteriorLayout, reparamBackward, reparamForward, STEP_PARAMS, stepParamsFor, stepParamsRead, type StepParams,
 } from '../src/kernels';
 import * as errors from '../src/errors';
 import * as model from '../src/index';
@@ -104,6 +104,20 @@ describe('encodeStepParams refuses what a kernel would read wrongly', () => {
     };
     expect(STEP_PARAMS.decode(encodeStepParams(full))).toMatchObject({ counter: 2 ** 32 - 1, noise_row0: 2 ** 32 - 1, seed_hi: 2 ** 21 - 1, lr: -0.5 });
     expect(STEP_PARAMS.decode(encodeStepParams({ validRows: undefined, lr: 0.5 }))).toMatchObject({ valid_rows: 0, lr: 0.5 });
+  });
+
+  it('stepParamsFor refuses a field left at a default that makes its kernels do nothing', () => {
+    const rows = likelihoodRows({ batch: 4, samples: 1, dim: 6, likelihood: 'bernoulli', gradients: true });
+    const adam = optimizerStep({ kind: 'adam', count: 8 });
+    // What each kernel's code reads, by the fields' friendly names.
+    expect(stepParamsRead(rows)).toEqual(['validRows']);
+    expect(stepParamsRead(adam)).toEqual(expect.arrayContaining(['lr', 'beta1', 'beta2', 'adamEps', 'step', 'weightDecay']));
+    expect(stepParamsRead(matmul({ M: 2, N: 2, K: 2 }))).toEqual([]);
+    expect(() => stepParamsFor([rows, adam], { lr: 1e-3 })).toThrow(refusal('ConfigError', /^stepParamsFor: kernel likelihood_rows_bernoulli_grad reads StepParams\.validRows, which is not given: its default 0 counts no row as real/));
+    expect(() => stepParamsFor([rows, adam], { validRows: 4 })).toThrow(/kernel optimizer_adam reads StepParams\.lr, which is not given: its default 0 moves no parameter/);
+    // Given, the bytes are encodeStepParams's; 0 given on purpose is taken.
+    expect(new Uint8Array(stepParamsFor([rows, adam], { validRows: 4, lr: 1e-3 }))).toEqual(new Uint8Array(encodeStepParams({ validRows: 4, lr: 1e-3 })));
+    expect(() => stepParamsFor([adam], { lr: 0 })).not.toThrow();
   });
 });
 
