@@ -93,7 +93,7 @@ export class VAE extends VaeForward {
     }
   }
 
-  /** Uploads a dataset to the GPU for trainEpoch/elbo. Free it with `.destroy()` when done. */
+  /** Uploads a dataset to the GPU for trainStep, elbo and logLikelihood. Free it with `.destroy()` when done. */
   upload(data: PixelData): ResidentData {
     this.assertAlive();
     return new ResidentData(this.arena, data, this.config, data.name ?? 'data');
@@ -180,10 +180,10 @@ export class VAE extends VaeForward {
   }
 
 
-  /** -ELBO, reconstruction and KL per example over a resident dataset, in batches of the training size. */
   /**
-   * The ELBO over a data set. With `signal`, the evaluation stops between batches once it is
-   * aborted (rejecting with its reason), so a long evaluation does not hold up a stop.
+   * -ELBO, reconstruction and KL per example over a data set, in batches of the training size.
+   * With `signal`, the evaluation stops between batches once it is aborted (rejecting with its
+   * reason), so a long evaluation does not hold up a stop.
    */
   async elbo(data: BatchSource, opts: { seed?: number; signal?: AbortSignal } = {}): Promise<ElboResult> {
     checkSource(data, this.config, this.device, 'elbo');
