@@ -199,7 +199,7 @@ describe('restoreOptimizer given what it cannot restore', async () => {
     vae.destroy();
   });
 
-  it("Adam's step count t: the watch's, else the steps taken; a watch saved before t was kept gives its accepted steps", async () => {
+  it("Adam's step count t: the watch's, else the steps taken, as before t was kept; at most 2^24", async () => {
     const { device } = await gpu();
     const vae = await VAE.create(tiny, { device, ...opts });
     const P = vae.layout.totalFloats;
@@ -208,8 +208,15 @@ describe('restoreOptimizer given what it cannot restore', async () => {
     expect(await vae.watchState()).toEqual([3, 2, 6, 8]);
     await vae.restoreOptimizer({ ...moments, step: 7 });
     expect(await vae.watchState(), 'no watch: every step taken counted as applied').toEqual([0, 0, 0, 7]);
+    // The version that wrote it counted every step in t; its accepted steps restart wherever a
+    // restore started the watch afresh, and as t they would shrink the next updates.
     await vae.restoreOptimizer({ ...moments, step: 7, watch: [3, 2, 5, 0] });
-    expect(await vae.watchState(), 'an older watch: its accepted steps were the applied ones').toEqual([3, 2, 5, 5]);
+    expect(await vae.watchState(), 'an older watch: t is the steps taken').toEqual([3, 2, 5, 7]);
+    // A step count past what the watch counts: t stays at the limit, and the watch it gives restores.
+    await vae.restoreOptimizer({ ...moments, step: 2 ** 24 + 5 });
+    const far = await vae.watchState();
+    expect(far).toEqual([0, 0, 0, 2 ** 24]);
+    await vae.restoreOptimizer({ ...moments, step: 2 ** 24 + 5, watch: far });
     await vae.setFlatParameters(await vae.flatParameters());
     expect(await vae.watchState()).toEqual([0, 0, 0, 0]);
     vae.destroy();

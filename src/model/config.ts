@@ -101,7 +101,7 @@ export interface VaeConfig {
   capacitySteps: number;
   /** Classes of a conditional VAE (0: unconditional): the one-hot label joins x and z. */
   classes: number;
-  /** Binarized data: resampled every epoch ('dynamic'), drawn once ('fixed'), or grey levels ('none'). */
+  /** Binarized data: drawn afresh at every training step ('dynamic'), drawn once ('fixed'), or grey levels ('none'). */
   binarize: Binarize;
   /** Uniform dequantization of 8-bit levels, x = (g + u) / 256, for continuous likelihoods (bits/dim). */
   dequantize: boolean;

@@ -7,6 +7,9 @@ import { ConfigError, kindOfValue, literal, shown } from '../errors';
 import { checkKnownKeys } from '../edit-distance';
 import type { ParamLayout } from './params';
 
+/** The most steps the watch counts (an f32 holds every integer up to 2^24); Adam's t stays there after. */
+export const ADAM_STEP_LIMIT = 2 ** 24;
+
 /** What restoreOptimizer takes. */
 export interface RestoredState {
   m?: Float32Array;
@@ -57,7 +60,7 @@ export function checkWatch(watch: unknown): void {
     throw new ConfigError(`restoreOptimizer: watch must be the 4 finite numbers watchState() gives (smoothed loss, its minimum, accepted steps, Adam's step count), or null, got ${list ? literal(list) : kindOfValue(watch)}`);
   }
   const counts = list.slice(2) as number[];
-  if (!counts.every((n) => Number.isInteger(n) && n >= 0 && n <= 2 ** 24)) {
+  if (!counts.every((n) => Number.isInteger(n) && n >= 0 && n <= ADAM_STEP_LIMIT)) {
     throw new ConfigError(`restoreOptimizer: the watch's accepted steps and Adam's step count (its last two numbers) must be integers from 0 to 2^24, got ${literal(list)}`);
   }
 }

@@ -41,7 +41,7 @@ export abstract class VaeBase {
   /** Storage of hidden activations: 'f16' (half the bytes, f32 sums) or 'f32'. */
   readonly precision: Precision;
   readonly losses: LossRing;
-  /** Adam steps taken. */
+  /** Training steps taken, the refused ones included (Adam's own count t is the watch's fourth number). */
   step = 0;
   /**
    * @deprecated Has no effect, and is kept only so that code which sets it still runs. The data

@@ -8,7 +8,7 @@ import { initialWatch, WATCH_VEC4S } from '../../shaders/grad-norm';
 import { readFloats, writeData } from '../gpu/buffers';
 import { ConfigError, kindOfValue } from '../errors';
 import { firstNonFinite, tensorsByName } from './params';
-import { checkRestoredState, type RestoredState } from './optimizer-state';
+import { ADAM_STEP_LIMIT, checkRestoredState, type RestoredState } from './optimizer-state';
 import { VaeBase } from './vae-base';
 
 /** What a saved run continues from, read together (trainingSnapshot). */
@@ -130,15 +130,17 @@ export abstract class VaeState extends VaeBase {
   /**
    * Sets the watch (checked by checkWatch) and clears the last step's verdict. With none, nothing
    * is seen yet and Adam's t is the `steps` taken, every one counted as applied. A watch whose t is
-   * 0 after accepted steps was saved before t was kept: its accepted steps are the steps applied.
+   * 0 was saved before t was kept, when every step counted in t: t is the `steps` taken then too
+   * (not the watch's accepted steps, which restart at 0 wherever a restore started the watch
+   * afresh, and would shrink the next updates). t is kept within the 2^24 the watch can count.
    */
   protected restoreWatch(watch: ArrayLike<number> | null, steps: number): void {
     const w = initialWatch();
     if (watch) {
       w.set(watch);
-      if (w[3] === 0) w[3] = w[2];
+      if (w[3] === 0) w[3] = Math.min(steps, ADAM_STEP_LIMIT);
     } else {
-      w[3] = steps;
+      w[3] = Math.min(steps, ADAM_STEP_LIMIT);
     }
     writeData(this.device, this.buffers.watch, 0, w.subarray(0, 4 * WATCH_VEC4S));
   }
