@@ -17,8 +17,9 @@
 #                         [--deadline SECONDS]
 #
 # --deadline ends everything within SECONDS of the script's start, for a machine lent by the
-# command: the trainings are shortened to fit (about 90 s are kept for their start, interrupt,
-# evaluation and pictures) and the test suite is stopped at it (its log says how far it got).
+# command: the trainings are shortened to fit (90 s are kept for their start, interrupt,
+# evaluation and pictures, and each is interrupted with 60 s left whatever it has done), and
+# gpu.sh, the evaluations, the pictures and the test suite are stopped at it.
 # --small shrinks every part (gpu.sh --small, 4-channel models, a few test pictures) so that the
 # script runs on a software adapter in a few minutes. On a machine with no Node or npm, unpack
 # scripts/pack-bench.sh's runtime first and put its bin/ on PATH (that script says how).
@@ -50,7 +51,6 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 skipped() { [[ ",$skip," == *",$1,"* ]]; }
 failed=()
-cli() { node bin/webgpu-vae.mjs "$@"; }
 
 if [ "$small" = 1 ]; then
   grey=(--channels 4,4,4,4 --dense 16 --limit 2000 --test-limit 64 --batch 16)
@@ -65,9 +65,13 @@ fi
 start=$SECONDS
 if ! skipped bench; then
   echo "[gpu-all] bench/gpu.sh" >&2
-  bash bench/gpu.sh --out "$out/bench" $([ "$small" = 1 ] && echo --small) > "$out/gpu-sh.log" 2>&1 || failed+=("gpu.sh (see gpu-sh.log)")
+  within bash bench/gpu.sh --out "$out/bench" $([ "$small" = 1 ] && echo --small) > "$out/gpu-sh.log" 2>&1 || failed+=("gpu.sh (see gpu-sh.log)")
   echo "[gpu-all]   done at $((SECONDS - start)) s" >&2
 fi
+
+# Seconds left before --deadline (a large number without one), and a command run within them.
+secondsLeft() { if [ -n "$deadline" ]; then echo $((deadline - (SECONDS - start))); else echo 1000000; fi; }
+within() { if [ -n "$deadline" ]; then local l; l=$(secondsLeft); timeout -k 5 $((l > 6 ? l - 5 : 1)) "$@"; else "$@"; fi; }
 
 # With --deadline: what is left of it after the benchmark, less the trainings' reserve.
 if [ -n "$deadline" ]; then
@@ -87,18 +91,23 @@ train() {
   node bin/webgpu-vae.mjs train "$@" --latent 10 --epochs 1000 --save-every 500 --seed 0 \
     --json --out "$run" --force > "$log" 2> "$out/$name-train.log" &
   local pid=$! t
-  # The start record comes once the model is built, just before the first step.
-  while kill -0 "$pid" 2> /dev/null && ! grep -q '"event":"start"' "$log"; do sleep 1; done
-  for ((t = 0; t < trainSeconds; t++)); do kill -0 "$pid" 2> /dev/null || break; sleep 1; done
+  # The start record comes once the model is built, just before the first step. With a deadline
+  # the run is interrupted, started or not, with 60 s left for the interrupt, eval and pictures.
+  while kill -0 "$pid" 2> /dev/null && ! grep -q '"event":"start"' "$log" && [ "$(secondsLeft)" -gt 60 ]; do sleep 1; done
+  for ((t = 0; t < trainSeconds; t++)); do kill -0 "$pid" 2> /dev/null && [ "$(secondsLeft)" -gt 60 ] || break; sleep 1; done
   kill -INT "$pid" 2> /dev/null
-  # A run that ignores the interrupt for two minutes is killed (and reported: exit 137).
-  for ((t = 0; t < 120; t++)); do kill -0 "$pid" 2> /dev/null || break; sleep 1; done
+  # A run that ignores the interrupt for two minutes (or what the deadline leaves) is killed
+  # (and reported: exit 137).
+  local grace=120 left
+  left=$(secondsLeft)
+  [ -n "$deadline" ] && grace=$((left - 40 < 5 ? 5 : left - 40 > 120 ? 120 : left - 40))
+  for ((t = 0; t < grace; t++)); do kill -0 "$pid" 2> /dev/null || break; sleep 1; done
   kill -KILL "$pid" 2> /dev/null
   wait "$pid"
   local rc=$?
   if [ "$rc" != 0 ] && [ "$rc" != 130 ]; then echo "$name: train exited $rc" >> "$out/failures"; return; fi
   if [ ! -f "$run/model.safetensors" ]; then echo "$name: no checkpoint was written (see $name-train.log)" >> "$out/failures"; return; fi
-  cli eval --checkpoint "$run/model.safetensors" --json > "$out/$name-eval.jsonl" 2>> "$out/$name-train.log" \
+  within node bin/webgpu-vae.mjs eval --checkpoint "$run/model.safetensors" --json > "$out/$name-eval.jsonl" 2>> "$out/$name-train.log" \
     || echo "$name: eval failed" >> "$out/failures"
 }
 if ! skipped grey; then
@@ -119,13 +128,13 @@ echo "[gpu-all] trainings and tests done at $((SECONDS - start)) s" >&2
 
 # The pictures, one model after the other (each a few seconds on a GPU).
 if ! skipped grey && [ -f "$out/dsprites-tcvae-32/model.safetensors" ]; then
-  cli traverse --checkpoint "$out/dsprites-tcvae-32/model.safetensors" --dataset dsprites --limit "$factorLimit" \
+  within node bin/webgpu-vae.mjs traverse --checkpoint "$out/dsprites-tcvae-32/model.safetensors" --dataset dsprites --limit "$factorLimit" \
     --out "$out/dsprites-tcvae-32-traversal.png" --json > "$out/dsprites-tcvae-32-traverse.jsonl" || failed+=("grey traversal")
-  cli reconstruct --checkpoint "$out/dsprites-tcvae-32/model.safetensors" --dataset dsprites --n "$pictures" \
+  within node bin/webgpu-vae.mjs reconstruct --checkpoint "$out/dsprites-tcvae-32/model.safetensors" --dataset dsprites --n "$pictures" \
     --out "$out/dsprites-tcvae-32-reconstructions.png" --json > "$out/dsprites-tcvae-32-reconstruct.jsonl" || failed+=("grey reconstructions")
 fi
 if ! skipped colour && [ -f "$out/dsprites-colour/model.safetensors" ]; then
-  cli reconstruct --checkpoint "$out/dsprites-colour/model.safetensors" --dataset dsprites-color --n "$pictures" \
+  within node bin/webgpu-vae.mjs reconstruct --checkpoint "$out/dsprites-colour/model.safetensors" --dataset dsprites-color --n "$pictures" \
     --out "$out/dsprites-colour-reconstructions.png" --json > "$out/dsprites-colour-reconstruct.jsonl" || failed+=("colour reconstructions")
 fi
 [ -f "$out/failures" ] && mapfile -t -O "${#failed[@]}" failed < "$out/failures"
