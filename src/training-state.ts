@@ -11,7 +11,7 @@
 // crash between the two must not pair moments of one step with weights of another. Tensors are
 // stored per name, not as the flat GPU buffer, so the file does not depend on the buffer's padding.
 // Noise and data order need no stored RNG state: noise is a pure function of seed and step, and the
-// caller's per-epoch shuffles are redrawn from the seed (see src/cli/train.ts).
+// caller's per-epoch shuffles are redrawn from the seed (see src/cli/train-epoch.ts).
 import { CHECKPOINT_FORMAT, TRAINING_STATE_FORMAT } from './checkpoint';
 import { CheckpointError, decodeNamed, encodeSafetensors } from './io/safetensors';
 import { matchTensors } from './io/tensor-match';

@@ -1,7 +1,7 @@
 // `train`'s checkpoints: the training state, then the model, each replaced atomically, then the
 // log flushed, so that the state alone is always a consistent snapshot. Each records with the
 // progress the training time so far and the epoch's skip-batch counts, and is kept in memory
-// (KeptCheckpoints, recovery.ts) for going back past a bad step. The step loop (train.ts)
+// (KeptCheckpoints, recovery.ts) for going back past a bad step. The step loop (train-epoch.ts)
 // decides when one is due: at each epoch's end, every --save-every steps, and on a stop.
 import { saveCheckpoint } from '../checkpoint';
 import type { VAE } from '../model/vae';

@@ -2,8 +2,8 @@
 // steps, through the model's loss ring): folded into the epoch's mean, only the steps --on-nan
 // lets count (StepWatch, bad-steps.ts); the steps skip-batch let pass; the last step read back,
 // which the progress bar shows; and every lossEvery-th step as a 'step' line of the log and the
-// JSON output. The step loop (train.ts) reads these figures for its bar, its epoch line and its
-// checkpoints, and resets them at an epoch's edges.
+// JSON output. The step loop (train-epoch.ts) reads these figures for its bar, its epoch line and
+// its checkpoints, and resets them at an epoch's edges.
 import type { StepLoss } from '../model/loss-ring';
 import type { VAE } from '../model/vae';
 import type { TrainingProgress } from '../training-state';
