@@ -100,6 +100,10 @@ describe('a lost device', () => {
     const fresh: AcquiredDevice[] = [];
     const out: string[] = [];
     let files = 0;
+    // The failed attempt stops listening for signals when the next begins, which listens itself:
+    // one Ctrl-C is then answered once, not once per attempt.
+    const listening = process.listenerCount('SIGINT');
+    let listeningAtRetry = -1;
     const code = await trainCommand([...RUN, '--out', dir, '--json'], {
       device: first,
       print: (_s, t) => out.push(t),
@@ -109,12 +113,15 @@ describe('a lost device', () => {
         if (++files === 6) first.device.destroy();
       },
       newDevice: async () => {
+        listeningAtRetry = process.listenerCount('SIGINT');
         fresh.push(await acquireNodeDevice());
         return fresh.at(-1)!;
       },
     }).finally(() => fresh.forEach((d) => d.device.destroy()));
     expect(code, out.join('')).toBe(0);
     expect(fresh).toHaveLength(1);
+    expect(listeningAtRetry, 'SIGINT listeners as the next attempt starts').toBe(listening);
+    expect(process.listenerCount('SIGINT'), 'after the run').toBe(listening);
     expect(out.join('')).toMatch(/the GPU device was lost \(destroyed\): .*; the last checkpoint \(step 24\) in .* is intact; retrying from it on a fresh device/);
     expect(outcome(dir)).toEqual(outcome(baseline));
     for (const picture of ['samples.png', 'reconstructions.png']) {

@@ -120,6 +120,8 @@ async function openAttempt(argv: string[], hooks: TrainHooks): Promise<Attempt> 
   const setup = await setUpRun(f, resumeDir, !!hooks.restart);
   const { run, outDir, resumed } = setup;
   const paths = runPaths(outDir);
+  // Read before the lock and the device are taken, so that a bad value leaves nothing held.
+  const loseDeviceAt = hooks.restart ? null : lossDeviceAtStep();
   // Before the device starts: a second process training into the same folder is refused at once.
   const unlock = lockRunDir(outDir);
   if (hooks.restart) {
@@ -135,8 +137,14 @@ async function openAttempt(argv: string[], hooks: TrainHooks): Promise<Attempt> 
   let lost: GPUDeviceLostInfo | null = null;
   acquired.device.lost.then((info) => { lost = info; });
   const kept = hooks.restart?.kept ?? new KeptCheckpoints();
-  if (resumed && !hooks.restart) kept.wrote({ step: resumed.progress.step, state: readIfThere(paths.state)!, model: readIfThere(paths.model) });
-  const loseDeviceAt = hooks.restart ? null : lossDeviceAtStep();
+  try {
+    if (resumed && !hooks.restart) kept.wrote({ step: resumed.progress.step, state: readIfThere(paths.state)!, model: readIfThere(paths.model) });
+  } catch (e) {
+    // A run file that cannot be read now: the lock and the device go back before the error does.
+    unlock();
+    if (!hooks.device) acquired.device.destroy();
+    throw e;
+  }
   const held: AttemptHeld = { vae: null, log: null, bar: null };
   const stop = new RunStop(outDir, () => (existsSync(paths.state) ? `${paths.model} and ${paths.state} hold the last checkpoint` : 'no checkpoint was written'), report.info);
   const release = () => {
@@ -164,6 +172,8 @@ async function retryAfter(e: unknown, a: Attempt): Promise<number | Retry> {
     info: report.info, event: (obj) => { report.event(obj); held.log?.write(obj); },
   });
   if (typeof next === 'number') return next;
+  // The next attempt listens for signals itself; this one's handler would answer each one again.
+  a.stop.release();
   held.log?.close();
   held.log = null;
   held.vae?.destroy();
