@@ -100,13 +100,18 @@ describe('a lost device', () => {
     const fresh: AcquiredDevice[] = [];
     const out: string[] = [];
     let files = 0;
-    // The failed attempt stops listening for signals when the next begins, which listens itself:
-    // one Ctrl-C is then answered once, not once per attempt.
+    // One attempt listens for signals at a time: the failed one until the next takes over (no
+    // gap while the fresh device comes, where a Ctrl-C would kill the process without a word),
+    // then the next alone, so a Ctrl-C is answered once, not once per attempt.
     const listening = process.listenerCount('SIGINT');
     let listeningAtRetry = -1;
+    const listeningWhilePrinting: number[] = [];
     const code = await trainCommand([...RUN, '--out', dir, '--json'], {
       device: first,
-      print: (_s, t) => out.push(t),
+      print: (_s, t) => {
+        out.push(t);
+        listeningWhilePrinting.push(process.listenerCount('SIGINT'));
+      },
       // Checkpoints at steps 8, 16 and 24 write two files each; the device goes as the sixth is written.
       writeChunk: (fd, bytes) => {
         writeAll(fd, bytes);
@@ -120,7 +125,8 @@ describe('a lost device', () => {
     }).finally(() => fresh.forEach((d) => d.device.destroy()));
     expect(code, out.join('')).toBe(0);
     expect(fresh).toHaveLength(1);
-    expect(listeningAtRetry, 'SIGINT listeners as the next attempt starts').toBe(listening);
+    expect(listeningAtRetry, 'SIGINT listeners while the fresh device comes').toBe(listening + 1);
+    expect(Math.max(...listeningWhilePrinting), 'SIGINT listeners at any line of either attempt').toBe(listening + 1);
     expect(process.listenerCount('SIGINT'), 'after the run').toBe(listening);
     expect(out.join('')).toMatch(/the GPU device was lost \(destroyed\): .*; the last checkpoint \(step 24\) in .* is intact; retrying from it on a fresh device/);
     expect(outcome(dir)).toEqual(outcome(baseline));

@@ -53,6 +53,32 @@ describe('RunStop', () => {
     expect(process.listeners('SIGINT')).not.toContain((stop as unknown as { onSignal: unknown }).onSignal);
   });
 
+  it('a retried attempt\'s stop takes over from the failed one: its stop too, and the listening', () => {
+    const listenersBefore = process.listeners('SIGINT').length;
+    const failed = aRunStop();
+    const next = aRunStop();
+    try {
+      expect(process.listeners('SIGINT')).toHaveLength(listenersBefore + 2);
+      process.emit('SIGTERM', 'SIGTERM'); // heard by both while the retry is being set up
+      next.stop.release();
+      const taking = aRunStop();
+      taking.stop.takeOver(failed.stop);
+      expect(taking.stop.reason, 'the stop heard before the takeover').toBe('SIGTERM');
+      expect(taking.stop.stopSignal.aborted).toBe(true);
+      expect(process.listeners('SIGINT'), 'the failed attempt no longer listens').toHaveLength(listenersBefore + 1);
+      taking.stop.release();
+      // Nothing heard: nothing passed on.
+      const quiet = aRunStop(), after = aRunStop();
+      after.stop.takeOver(quiet.stop);
+      expect(after.stop.reason).toBeNull();
+      after.stop.release();
+      expect(process.listeners('SIGINT')).toHaveLength(listenersBefore);
+    } finally {
+      failed.stop.release();
+      next.stop.release();
+    }
+  });
+
   it('a stopped run exits as shells report the signal: 130 for SIGINT or a request, 143 for SIGTERM', () => {
     expect([stoppedExitCode('SIGINT'), stoppedExitCode('requested'), stoppedExitCode('SIGTERM')]).toEqual([130, 130, 143]);
   });

@@ -113,6 +113,20 @@ export class RunStop {
     return this.reason === 'requested' ? 'stopped' : `${this.reason} received`;
   }
 
+  /**
+   * Takes over from the stop of the attempt before (a retried run): a stop it was asked for is this
+   * one's too, and it stops listening only now that this one listens, so that no signal falls
+   * between the two (Node would then end the process without a word, leaving the lock behind).
+   */
+  takeOver(previous: RunStop): void {
+    if (previous.reason && !this.reason) {
+      this.reason = previous.reason;
+      this.firstStop.abort();
+    }
+    previous.release();
+  }
+
+  /** Stops listening; a second call does nothing. */
   release(): void {
     process.off('SIGINT', this.onSignal);
     process.off('SIGTERM', this.onSignal);

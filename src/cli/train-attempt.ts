@@ -59,7 +59,10 @@ export interface Attempt {
   release: () => void;
 }
 
-/** Trains the run to its end, or to a stop; returns the exit status. */
+/**
+ * One attempt at the run: trains it to its end, or to a stop, and returns the exit status; throws
+ * on a lost device or bad numbers, which train.ts answers (recover) and may retry.
+ */
 export async function trainToEnd(a: Attempt): Promise<number> {
   const { report, stop, held, paths } = a;
   const { config, run, outDir, resumed } = a.setup;
@@ -85,10 +88,9 @@ export async function trainToEnd(a: Attempt): Promise<number> {
   }, !!resumed);
   // Little work is left queued (a slow step, or about half a second of fast ones), so a stop is answered soon (step-pacer.ts).
   const pacer = new StepPacer(() => gentleWait(() => a.acquired.device.queue.onSubmittedWorkDone()));
-  const requestStop = () => stop.request();
   const stopped = await runEpochs({
     model: vae, config, run, trainData, testData, trainCount: data.train.count, stepsPerEpoch: data.stepsPerEpoch, progress, losses, checkpoints, pacer,
-    log, report, stop, outDir, paths, held, afterStep: a.hooks.afterStep, requestStop, loseDeviceAt: a.loseDeviceAt, device: a.acquired.device, again: resumed ? null : a.argv,
+    log, report, stop, outDir, paths, held, afterStep: a.hooks.afterStep, loseDeviceAt: a.loseDeviceAt, device: a.acquired.device, again: resumed ? null : a.argv,
   });
   if (stopped !== undefined) return stopped;
   return finishRun(a, vae, log, data.test, progress, t0);

@@ -1,4 +1,4 @@
-// The epochs of one `train` attempt (train.ts sets them up and restarts the run after a failure):
+// The epochs of one `train` attempt (train-attempt.ts sets them up; train.ts restarts the run after a failure):
 // each epoch's steps, with its progress bar, its --save-every checkpoints and the losses read back
 // as they come (train-losses.ts); then its test evaluation, its line and its checkpoint, and the
 // stop when skip-batch skipped most of it. A stop (Ctrl-C, SIGTERM, a hook) is answered at a step
@@ -41,9 +41,8 @@ export interface EpochRun {
   paths: RunPaths;
   /** The epoch's progress bar, kept where the attempt stops it when a step throws (its redraw timer keeps the process alive). */
   held: { bar: Progress | null };
-  /** Called after every step (TrainHooks.afterStep), with `requestStop`, which stops the run as Ctrl-C does. */
+  /** Called after every step (TrainHooks.afterStep), with a function that stops the run as Ctrl-C does. */
   afterStep?: (step: number, stop: () => void) => void;
-  requestStop: () => void;
   /** The step after which the device is destroyed, to test the recovery (lossDeviceAtStep), or null. */
   loseDeviceAt: number | null;
   device: GPUDevice;
@@ -100,7 +99,7 @@ async function runEpoch(r: EpochRun, e: EpochStart, order: Philox): Promise<numb
       shown = done;
       bar?.update(done, { rate: done > first ? ((done - first) / ((performance.now() - start) / 1000)).toFixed(2) : '-', loss: losses.examples > 0 ? losses.mean.toFixed(2) : '-' });
     }
-    r.afterStep?.(model.step, r.requestStop);
+    r.afterStep?.(model.step, () => r.stop.request());
     if (model.step === r.loseDeviceAt) r.device.destroy();
     // A step's awaits may all resolve at once (no GPU wait); one turn of the event loop lets a
     // pending Ctrl-C be seen at this step rather than at the next wait for the GPU.

@@ -55,6 +55,8 @@ export interface TrainHooks {
 interface Retry {
   argv: string[];
   hooks: TrainHooks;
+  /** The failed attempt's stop, which listens for signals until the next attempt's takes over. */
+  stop: RunStop;
   /** Gives back what the failed attempt still holds once the run ends (see trainCommand). */
   release: () => void;
 }
@@ -62,14 +64,16 @@ interface Retry {
 const readIfThere = (path: string): Uint8Array | null => (existsSync(path) ? new Uint8Array(readFileSync(path)) : null);
 
 export async function trainCommand(argv: string[], hooks: TrainHooks = {}): Promise<number> {
-  // A failed attempt's stop handler, lock on the folder and device stay held while the attempts
-  // after it run, and are given back after theirs when the run ends: the folder is never let go
-  // between attempts (the next one takes the lock again, which this process holds once per
-  // taker, run-lock.ts), and the device may be the one the next attempt trains on.
+  // A failed attempt's lock on the folder and device stay held while the attempts after it run,
+  // and are given back after theirs when the run ends: the folder is never let go between
+  // attempts (the next one takes the lock again, which this process holds once per taker,
+  // run-lock.ts), and the device may be the one the next attempt trains on. Its signal handler
+  // listens until the next attempt's takes over (RunStop.takeOver); releasing it again at the
+  // end does nothing.
   const releases: (() => void)[] = [];
   try {
-    for (let next: { argv: string[]; hooks: TrainHooks } = { argv, hooks }; ;) {
-      const outcome = await trainAttempt(next.argv, next.hooks);
+    for (let next: { argv: string[]; hooks: TrainHooks; stop?: RunStop } = { argv, hooks }; ;) {
+      const outcome = await trainAttempt(next.argv, next.hooks, next.stop);
       if (typeof outcome === 'number') return outcome;
       releases.push(outcome.release);
       next = outcome;
@@ -91,8 +95,8 @@ function releaseNewestFirst(releases: (() => void)[]): void {
 }
 
 /** One attempt: trains, and says how the run ends or, after a lost device or a bad step, goes on. */
-async function trainAttempt(argv: string[], hooks: TrainHooks): Promise<number | Retry> {
-  const a = await openAttempt(argv, hooks);
+async function trainAttempt(argv: string[], hooks: TrainHooks, previousStop?: RunStop): Promise<number | Retry> {
+  const a = await openAttempt(argv, hooks, previousStop);
   /** Set once the next attempt is to run: what this one holds is then given back when the run ends. */
   let handedOn = false;
   try {
@@ -108,7 +112,7 @@ async function trainAttempt(argv: string[], hooks: TrainHooks): Promise<number |
 }
 
 /** Reads the flags and takes the run folder's lock, the device and the signals, in this order. */
-async function openAttempt(argv: string[], hooks: TrainHooks): Promise<Attempt> {
+async function openAttempt(argv: string[], hooks: TrainHooks, previousStop?: RunStop): Promise<Attempt> {
   const f = parseFlags('train', argv, FLAGS) as Flags;
   const report = makeReporter(!!f.json, hooks.print);
   const resumeDir = stringFlag('resume', f.resume);
@@ -147,6 +151,8 @@ async function openAttempt(argv: string[], hooks: TrainHooks): Promise<Attempt> 
   }
   const held: AttemptHeld = { vae: null, log: null, bar: null };
   const stop = new RunStop(outDir, () => (existsSync(paths.state) ? `${paths.model} and ${paths.state} hold the last checkpoint` : 'no checkpoint was written'), report.info);
+  // The failed attempt's stop listened until now: a stop it heard is this one's.
+  if (previousStop) stop.takeOver(previousStop);
   const release = () => {
     stop.release();
     unlock();
@@ -172,8 +178,6 @@ async function retryAfter(e: unknown, a: Attempt): Promise<number | Retry> {
     info: report.info, event: (obj) => { report.event(obj); held.log?.write(obj); },
   });
   if (typeof next === 'number') return next;
-  // The next attempt listens for signals itself; this one's handler would answer each one again.
-  a.stop.release();
   held.log?.close();
   held.log = null;
   held.vae?.destroy();
@@ -187,6 +191,7 @@ async function retryAfter(e: unknown, a: Attempt): Promise<number | Retry> {
   return {
     argv: args,
     hooks: { ...hooks, device, restart: next.restart },
+    stop: a.stop,
     release: () => {
       try {
         // A fresh device got here is this attempt's to destroy, once the attempts on it are done.
