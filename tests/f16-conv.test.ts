@@ -11,6 +11,7 @@ import { channelsToRows, col2im, im2col, rowsToChannels } from '../shaders/conv-
 import { groupNormForward, groupNormInputGrad, groupNormParamGrad } from '../shaders/group-norm';
 import { CONV_METHODS } from '../src/model/layers/conv-ops';
 import { VAE } from '../src/model/vae';
+import { compile } from '../src/kernels';
 import { expectClose, testData } from './helpers/compare';
 import { expectF16Tracks, noisyPatterns, trainAndProbe } from './helpers/precision-runs';
 import { expectHalfClose, F16_NAN_FILL, packF16, roundF16, runHalfKernel, unpackF16 } from './helpers/f16';
@@ -82,6 +83,41 @@ describe.runIf(hasF16).each(CONV_VARIANTS)('conv %s with f16 activations', (vari
       expectHalfClose(got, ref, magnitude, d.N * d.OHW, false, `weight gradient ${label}`);
     });
   }
+});
+
+describe.runIf(hasF16)('an app binding a sized f16 output (compile().bind())', () => {
+  // An odd output count per example, so the f16 output's last word is half used.
+  const g: ConvGeometry = { batch: 3, inChannels: 2, inHeight: 5, inWidth: 5, outChannels: 3, kernel: 3, stride: 2, padding: 1 };
+  const d = convDims('test', g);
+  const buffer = (bytes: Uint32Array | Float32Array | number) => {
+    const size = typeof bytes === 'number' ? bytes : bytes.byteLength;
+    const b = device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    if (typeof bytes !== 'number') device.queue.writeBuffer(b, 0, new Uint8Array(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength));
+    return b;
+  };
+
+  it.each(CONV_VARIANTS)('%s: the exact size is accepted and gives the unsized kernel\'s values; 4 bytes more are refused', async (variant) => {
+    const k = conv2dForward({ ...g, variant, subgroups, f16: ['x', 'y'], sizedByBinding: true });
+    expect(k.exactBindings).toEqual(['y']);
+    const x = rounded(d.N * d.Cin * d.HW, 21, -2, 2), w = f32(d.Cout * d.CinKK, 22), n = d.N * d.Cout * d.OHW;
+    const compiled = await compile(device, k);
+    const exact = k.minBytes!.y;
+    expect(exact).toBe(4 * Math.ceil(n / 2));
+    const xBuf = buffer(packF16(x)), wBuf = buffer(Float32Array.from(w));
+    expect(() => compiled.bind({ x: xBuf, w: wBuf, y: buffer(exact + 4) })).toThrow(/binding 'y'/);
+    const y = buffer(exact);
+    compiled.bind({ x: xBuf, w: wBuf, y }).run();
+    const read = device.createBuffer({ size: exact, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const encoder = device.createCommandEncoder();
+    encoder.copyBufferToBuffer(y, 0, read, 0, exact);
+    device.queue.submit([encoder.finish()]);
+    await read.mapAsync(GPUMapMode.READ);
+    const got = unpackF16(new Float32Array(read.getMappedRange().slice(0)), n);
+    read.unmap();
+    const unsized = await runHalfKernel(conv2dForward({ ...g, variant, subgroups, f16: ['x', 'y'] }), { x, w }, 'y', n);
+    expect(Array.from(got)).toEqual(Array.from(unsized));
+    for (const b of [xBuf, wBuf, y, read]) b.destroy();
+  });
 });
 
 describe.runIf(hasF16)('im2col layout passes with f16 activations', () => {
