@@ -63,15 +63,19 @@ else
 fi
 
 start=$SECONDS
+
+# Seconds left before --deadline (a large number without one), and a command run within them
+# less RESERVE seconds (TERM then, KILL 5 s later): `within RESERVE command...`.
+secondsLeft() { if [ -n "$deadline" ]; then echo $((deadline - (SECONDS - start))); else echo 1000000; fi; }
+within() {
+  local reserve=$1; shift
+  if [ -n "$deadline" ]; then local l; l=$(secondsLeft); timeout -k 5 $((l > reserve + 1 ? l - reserve : 1)) "$@"; else "$@"; fi
+}
 if ! skipped bench; then
   echo "[gpu-all] bench/gpu.sh" >&2
-  within bash bench/gpu.sh --out "$out/bench" $([ "$small" = 1 ] && echo --small) > "$out/gpu-sh.log" 2>&1 || failed+=("gpu.sh (see gpu-sh.log)")
+  within 5 bash bench/gpu.sh --out "$out/bench" $([ "$small" = 1 ] && echo --small) > "$out/gpu-sh.log" 2>&1 || failed+=("gpu.sh (see gpu-sh.log)")
   echo "[gpu-all]   done at $((SECONDS - start)) s" >&2
 fi
-
-# Seconds left before --deadline (a large number without one), and a command run within them.
-secondsLeft() { if [ -n "$deadline" ]; then echo $((deadline - (SECONDS - start))); else echo 1000000; fi; }
-within() { if [ -n "$deadline" ]; then local l; l=$(secondsLeft); timeout -k 5 $((l > 6 ? l - 5 : 1)) "$@"; else "$@"; fi; }
 
 # With --deadline: what is left of it after the benchmark, less the trainings' reserve.
 if [ -n "$deadline" ]; then
@@ -107,7 +111,7 @@ train() {
   local rc=$?
   if [ "$rc" != 0 ] && [ "$rc" != 130 ]; then echo "$name: train exited $rc" >> "$out/failures"; return; fi
   if [ ! -f "$run/model.safetensors" ]; then echo "$name: no checkpoint was written (see $name-train.log)" >> "$out/failures"; return; fi
-  within node bin/webgpu-vae.mjs eval --checkpoint "$run/model.safetensors" --json > "$out/$name-eval.jsonl" 2>> "$out/$name-train.log" \
+  within 5 node bin/webgpu-vae.mjs eval --checkpoint "$run/model.safetensors" --json > "$out/$name-eval.jsonl" 2>> "$out/$name-train.log" \
     || echo "$name: eval failed" >> "$out/failures"
 }
 if ! skipped grey; then
@@ -117,10 +121,8 @@ if ! skipped colour; then
   train dsprites-colour --dataset dsprites-color --arch conv "${colour[@]}" &
 fi
 if ! skipped tests; then
-  # Stopped at the deadline (less the pictures' 30 s) by timeout's TERM, then KILL 10 s later.
-  testLimit=()
-  [ -n "$deadline" ] && testLimit=(timeout -k 10 $((deadline - (SECONDS - start) - 30 > 1 ? deadline - (SECONDS - start) - 30 : 1)))
-  "${testLimit[@]}" node_modules/.bin/vitest run --reporter=default --reporter=json --outputFile="$out/vitest.json" > "$out/vitest.log" 2>&1 \
+  # Stopped at the deadline less the pictures' 30 s.
+  within 30 node_modules/.bin/vitest run --reporter=default --reporter=json --outputFile="$out/vitest.json" > "$out/vitest.log" 2>&1 \
     || echo "tests: vitest failed or was stopped at the deadline (see vitest.log)" >> "$out/failures" &
 fi
 wait
@@ -128,13 +130,13 @@ echo "[gpu-all] trainings and tests done at $((SECONDS - start)) s" >&2
 
 # The pictures, one model after the other (each a few seconds on a GPU).
 if ! skipped grey && [ -f "$out/dsprites-tcvae-32/model.safetensors" ]; then
-  within node bin/webgpu-vae.mjs traverse --checkpoint "$out/dsprites-tcvae-32/model.safetensors" --dataset dsprites --limit "$factorLimit" \
+  within 5 node bin/webgpu-vae.mjs traverse --checkpoint "$out/dsprites-tcvae-32/model.safetensors" --dataset dsprites --limit "$factorLimit" \
     --out "$out/dsprites-tcvae-32-traversal.png" --json > "$out/dsprites-tcvae-32-traverse.jsonl" || failed+=("grey traversal")
-  within node bin/webgpu-vae.mjs reconstruct --checkpoint "$out/dsprites-tcvae-32/model.safetensors" --dataset dsprites --n "$pictures" \
+  within 5 node bin/webgpu-vae.mjs reconstruct --checkpoint "$out/dsprites-tcvae-32/model.safetensors" --dataset dsprites --n "$pictures" \
     --out "$out/dsprites-tcvae-32-reconstructions.png" --json > "$out/dsprites-tcvae-32-reconstruct.jsonl" || failed+=("grey reconstructions")
 fi
 if ! skipped colour && [ -f "$out/dsprites-colour/model.safetensors" ]; then
-  within node bin/webgpu-vae.mjs reconstruct --checkpoint "$out/dsprites-colour/model.safetensors" --dataset dsprites-color --n "$pictures" \
+  within 5 node bin/webgpu-vae.mjs reconstruct --checkpoint "$out/dsprites-colour/model.safetensors" --dataset dsprites-color --n "$pictures" \
     --out "$out/dsprites-colour-reconstructions.png" --json > "$out/dsprites-colour-reconstruct.jsonl" || failed+=("colour reconstructions")
 fi
 [ -f "$out/failures" ] && mapfile -t -O "${#failed[@]}" failed < "$out/failures"

@@ -53,6 +53,16 @@ describe('bench/gpu-all.sh', () => {
     const cut = script(['--skip', 'bench,grey,colour,tests', '--train-seconds', '60', '--deadline', '100', '--out', tempDir('gpu-all-')]);
     expect(cut.status, cut.stderr).toBe(0);
     expect(cut.stderr).toMatch(/--deadline 100: the trainings get 10 s of their 60/);
+    // gpu.sh runs under the deadline too: stopped at it (a failed part, named), not run past it.
+    const began = performance.now();
+    const stoppedOut = tempDir('gpu-all-');
+    const stopped = script(['--small', '--skip', 'grey,colour,tests', '--deadline', '8', '--out', stoppedOut]);
+    const gpuShLog = readFileSync(join(stoppedOut, 'gpu-sh.log'), 'utf8');
+    expect(gpuShLog, 'gpu.sh ran').not.toMatch(/command not found/);
+    expect(gpuShLog.length, 'gpu.sh ran and said something before it was stopped').toBeGreaterThan(0);
+    expect(stopped.status, stopped.stderr).toBe(1);
+    expect(stopped.stderr).toMatch(/\[gpu-all\]   gpu\.sh \(see gpu-sh\.log\)/);
+    expect(performance.now() - began).toBeLessThan(20_000);
     const badDeadline = script(['--out', tempDir('gpu-all-'), '--deadline', '-1']);
     expect(badDeadline.status).toBe(2);
     expect(badDeadline.stderr).toMatch(/--deadline takes whole seconds, got '-1'/);
