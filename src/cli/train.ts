@@ -124,8 +124,11 @@ async function openAttempt(argv: string[], hooks: TrainHooks, previousStop?: Run
   const setup = await setUpRun(f, resumeDir, !!hooks.restart);
   const { run, outDir, resumed } = setup;
   const paths = runPaths(outDir);
-  // Read before the lock and the device are taken, so that a bad value leaves nothing held.
+  // Read before the lock and the device are taken (as setUpRun read the state), so that a bad
+  // value or a run file that cannot be read leaves nothing held.
   const loseDeviceAt = hooks.restart ? null : lossDeviceAtStep();
+  const kept = hooks.restart?.kept ?? new KeptCheckpoints();
+  if (resumed && !hooks.restart) kept.wrote({ step: resumed.progress.step, state: readIfThere(paths.state)!, model: readIfThere(paths.model) });
   // Before the device starts: a second process training into the same folder is refused at once.
   const unlock = lockRunDir(outDir);
   if (hooks.restart) {
@@ -140,15 +143,6 @@ async function openAttempt(argv: string[], hooks: TrainHooks, previousStop?: Run
   });
   let lost: GPUDeviceLostInfo | null = null;
   acquired.device.lost.then((info) => { lost = info; });
-  const kept = hooks.restart?.kept ?? new KeptCheckpoints();
-  try {
-    if (resumed && !hooks.restart) kept.wrote({ step: resumed.progress.step, state: readIfThere(paths.state)!, model: readIfThere(paths.model) });
-  } catch (e) {
-    // A run file that cannot be read now: the lock and the device go back before the error does.
-    unlock();
-    if (!hooks.device) acquired.device.destroy();
-    throw e;
-  }
   const held: AttemptHeld = { vae: null, log: null, bar: null };
   const stop = new RunStop(outDir, () => (existsSync(paths.state) ? `${paths.model} and ${paths.state} hold the last checkpoint` : 'no checkpoint was written'), report.info);
   // The failed attempt's stop listened until now: a stop it heard is this one's.

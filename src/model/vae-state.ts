@@ -136,12 +136,8 @@ export abstract class VaeState extends VaeBase {
    */
   protected restoreWatch(watch: ArrayLike<number> | null, steps: number): void {
     const w = initialWatch();
-    if (watch) {
-      w.set(watch);
-      if (w[3] === 0) w[3] = Math.min(steps, ADAM_STEP_LIMIT);
-    } else {
-      w[3] = Math.min(steps, ADAM_STEP_LIMIT);
-    }
+    if (watch) w.set(watch);
+    if (w[3] === 0) w[3] = Math.min(steps, ADAM_STEP_LIMIT);
     writeData(this.device, this.buffers.watch, 0, w.subarray(0, 4 * WATCH_VEC4S));
   }
 
