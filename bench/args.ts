@@ -2,7 +2,7 @@
 // comparison (ours vs TF.js), the profile of our step and a short batch sweep.
 import { AUTOTUNE_MODES, type AutotuneMode } from '../src/model/autotune';
 import { PRECISIONS, type Precision } from '../src/model/precision';
-import { FULL_SWEEP, MATMUL_SHAPES, SHORT_SWEEP, type BenchEnv, type BenchOptions, type Impl, type MatmulShapes } from './common';
+import { FULL_SWEEP, MATMUL_SHAPES, SHORT_SWEEP, SKIP_ZEROS, type BenchEnv, type BenchOptions, type Impl, type MatmulShapes, type SkipZeros } from './common';
 import { MIN_SOAK_SAMPLES } from './soak-verdict';
 
 /** `--soak`: a long training run sampled for leaks and drift (bench/soak.ts). */
@@ -63,6 +63,9 @@ Shape and sample sizes:
   --matmul-shapes generic|specialized  our matmuls with their sizes in a uniform (one pipeline
                        per kernel family) or in their source (one per product); default: the
                        adapter's choice (generic on software adapters, specialized on GPUs)
+  --skip-zeros on|off  the first layer's forward and weight gradient walk only the k steps at
+                       which the data has a non-zero (default: the adapter's choice, on for
+                       software adapters, off for GPUs); the results are the same bit for bit
   --precision f32|f16  storage of our model's hidden activations (default f32); f16 needs the
                        adapter's shader-f16, and without it our step is skipped with a note
   --eval-every N       --soak: steps between test-set evaluations (default 1000)
@@ -96,7 +99,7 @@ function intList(name: string, v: string): number[] {
   return xs;
 }
 
-const KNOWN = new Set([...BOOLEAN, 'sweep', 'env', 'batch', 'hidden', 'latent', 'steps', 'blocks', 'rounds', 'warmup', 'impl', 'profile-reps', 'sweep-examples', 'examples', 'lr', 'matmul-square', 'autotune', 'matmul-batches', 'precision', 'matmul-shapes', 'eval-every', 'sample-every', 'test-examples']);
+const KNOWN = new Set([...BOOLEAN, 'sweep', 'env', 'batch', 'hidden', 'latent', 'steps', 'blocks', 'rounds', 'warmup', 'impl', 'profile-reps', 'sweep-examples', 'examples', 'lr', 'matmul-square', 'autotune', 'matmul-batches', 'precision', 'matmul-shapes', 'skip-zeros', 'eval-every', 'sample-every', 'test-examples']);
 
 /** A soak too short for the samples its verdict compares would run for nothing: refused before it starts. */
 function checkSoakSamples(steps: number, sampleEvery: number): void {
@@ -135,6 +138,8 @@ export function parseArgs(argv: string[]): CliOptions {
   if (!PRECISIONS.includes(precision as Precision)) throw new UsageError(`--precision must be f32 or f16, got '${precision}'`);
   const matmulShapes = str('matmul-shapes') ?? 'default';
   if (!MATMUL_SHAPES.includes(matmulShapes as MatmulShapes)) throw new UsageError(`--matmul-shapes must be generic or specialized (default: the adapter's choice), got '${matmulShapes}'`);
+  const skipZeros = str('skip-zeros') ?? 'default';
+  if (!SKIP_ZEROS.includes(skipZeros as SkipZeros)) throw new UsageError(`--skip-zeros must be on or off (default: the adapter's choice), got '${skipZeros}'`);
   const sweepArg = given.get('sweep');
   const selected = ['step', 'profile', 'sweep', 'matmul', 'peak'].some((k) => given.has(k));
 
@@ -171,6 +176,7 @@ export function parseArgs(argv: string[]): CliOptions {
     autotune: autotune as AutotuneMode,
     precision: precision as Precision,
     matmulShapes: matmulShapes as MatmulShapes,
+    skipZeros: skipZeros as SkipZeros,
     matmulBatches: given.has('matmul-batches') ? (str('matmul-batches') === '0' ? [] : intList('matmul-batches', str('matmul-batches') ?? '')) : null,
     examples: int('examples', 4096),
     lr,

@@ -52,6 +52,11 @@ export interface BenchOptions {
    * 'default' keeps the adapter's choice (generic on software adapters, specialized on GPUs).
    */
   matmulShapes: MatmulShapes;
+  /**
+   * Whether the first layer's products skip the data's zeros (KernelChoice.skipInputZeros);
+   * 'default' keeps the adapter's choice (on for software adapters, off for GPUs).
+   */
+  skipZeros: SkipZeros;
   /** Examples of MNIST the benchmarks train on (uploaded once per model). */
   examples: number;
   lr: number;
@@ -59,6 +64,8 @@ export interface BenchOptions {
 
 export const MATMUL_SHAPES = ['default', 'generic', 'specialized'] as const;
 export type MatmulShapes = (typeof MATMUL_SHAPES)[number];
+export const SKIP_ZEROS = ['default', 'on', 'off'] as const;
+export type SkipZeros = (typeof SKIP_ZEROS)[number];
 
 export const FULL_SWEEP = [32, 64, 128, 256, 512, 1024, 2048, 4096];
 export const SHORT_SWEEP = [32, 128, 512, 1024];
@@ -79,6 +86,8 @@ export interface StepRecord {
   precision?: Precision;
   /** Ours: whether its matmuls read their sizes from a uniform (shape-generic) rather than their source. */
   matmul_generic?: boolean;
+  /** Ours: whether its first layer's products skipped the data's zeros (KernelChoice.skipInputZeros). */
+  skip_input_zeros?: boolean;
   /** Model construction to the end of the first step: pipeline/shader compilation included. */
   first_step_ms: number;
   /** Dispatches and queue submits in one step (null: could not be counted). */

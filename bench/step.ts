@@ -8,7 +8,7 @@ import type { AcquiredDevice } from '../src/gpu/device';
 import type { GpuCounter } from './counters';
 import { describeTuning, type AutotuneCache, type AutotuneMode } from '../src/model/autotune';
 import type { Precision } from '../src/model/precision';
-import { median, now, round, subset, type BenchRecord, type BenchData, type BenchEnv, type BenchOptions, type MatmulShapes, type StepRecord } from './common';
+import { median, now, round, subset, type BenchRecord, type BenchData, type BenchEnv, type BenchOptions, type MatmulShapes, type SkipZeros, type StepRecord } from './common';
 
 export interface RunContext {
   env: BenchEnv;
@@ -35,8 +35,9 @@ export interface PreparedVae {
   dataBytes: number;
 }
 
-export async function prepareVae(ctx: RunContext, shape: { batch: number; hidden: number[]; latent: number; lr: number; autotune?: AutotuneMode; precision?: Precision; matmulShapes?: MatmulShapes }, examples: number): Promise<PreparedVae> {
-  const shapes = shape.matmulShapes ?? 'default';
+export async function prepareVae(ctx: RunContext, shape: { batch: number; hidden: number[]; latent: number; lr: number; autotune?: AutotuneMode; precision?: Precision; matmulShapes?: MatmulShapes; skipZeros?: SkipZeros }, examples: number): Promise<PreparedVae> {
+  const shapes = shape.matmulShapes ?? 'default', skipZeros = shape.skipZeros ?? 'default';
+  const kernels = { ...(shapes !== 'default' ? { matmulGeneric: shapes === 'generic' } : {}), ...(skipZeros !== 'default' ? { skipInputZeros: skipZeros === 'on' } : {}) };
   const data = subset(ctx.data, Math.max(examples, shape.batch));
   if (data.count < shape.batch) throw new Error(`batch ${shape.batch} needs at least that many examples; only ${data.count} loaded`);
   const t0 = now();
@@ -44,7 +45,7 @@ export async function prepareVae(ctx: RunContext, shape: { batch: number; hidden
   const vae = await VAE.create({ hidden: shape.hidden, latent: shape.latent }, {
     device: { ...ctx.acquired, owned: false }, batch: shape.batch, lr: shape.lr,
     autotune: shape.autotune ?? 'off', precision: shape.precision ?? 'f32', ...(ctx.autotuneCache ? { autotuneCache: ctx.autotuneCache } : {}),
-    ...(shapes !== 'default' ? { kernels: { matmulGeneric: shapes === 'generic' } } : {}),
+    ...(Object.keys(kernels).length ? { kernels } : {}),
   });
   const before = vae.allocatedBytes;
   const resident = vae.upload({ images: data.images, count: data.count, name: 'bench' });
@@ -112,7 +113,7 @@ export async function prepareOursStep(ctx: RunContext, opts: BenchOptions): Prom
         bench: 'train_step', impl: 'webgpu-vae', env: ctx.env, adapter: ctx.adapter,
         batch: opts.batch, hidden: opts.hidden, latent: opts.latent,
         median_ms: round(ms), samples_per_s: round((opts.batch * 1000) / ms, 1),
-        first_step_ms: round(p.firstStepMs, 1), autotune: opts.autotune, precision: opts.precision, matmul_generic: p.vae.kernels.matmulGeneric ?? false,
+        first_step_ms: round(p.firstStepMs, 1), autotune: opts.autotune, precision: opts.precision, matmul_generic: p.vae.kernels.matmulGeneric ?? false, skip_input_zeros: p.vae.kernels.skipInputZeros ?? false,
         dispatches: await p.vae.dispatchesPerStep(),
         submits: ctx.counter.active ? counted.submits : 1,
         dispatches_counted: ctx.counter.active ? counted.dispatches : null,

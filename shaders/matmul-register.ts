@@ -43,8 +43,13 @@ export function registerBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): str
   const swaps = ['', 'quadSwapX', 'quadSwapY', 'quadSwapDiagonal'];
   const bSlot = (j: number, u: number) => (j % 4 === 0 ? `lb${j / 4}_${u}` : `${swaps[j % 4]}(lb${(j - (j % 4)) / 4}_${u})`);
   // Element offsets; r_i, c_j are premultiplied by the row stride of A / B where it applies.
-  const aAt = (i: number, u: number) => loadAs32(p, 'a', p.transA ? `r${i} + kM${u ? ` + ${times(u, 'M', p.M)}` : ''}` : `r${i} + k${u ? ` + ${u}u` : ''}`);
-  const bAt = (j: number, u: number) => loadAs32(p, 'b', p.transB ? `c${j} + k${u ? ` + ${u}u` : ''}` : `c${j} + kN${u ? ` + ${times(u, 'N', p.N)}` : ''}`);
+  // The k of unrolled step u, and k times M or N. Dense: k + u, with kM and kN premultiplied once
+  // per iteration. Listed (`skipZeros`): the u-th listed k, whose multiples each step computes.
+  let listed = false;
+  const kPlain = (u: number) => (listed ? `k_${u}` : `k${u ? ` + ${u}u` : ''}`);
+  const kTimes = (u: number, dim: 'M' | 'N') => (listed ? `k${dim}_${u}` : `k${dim}${u ? ` + ${times(u, dim, p[dim])}` : ''}`);
+  const aAt = (i: number, u: number) => loadAs32(p, 'a', p.transA ? `r${i} + ${kTimes(u, 'M')}` : `r${i} + ${kPlain(u)}`);
+  const bAt = (j: number, u: number) => loadAs32(p, 'b', p.transB ? `c${j} + ${kPlain(u)}` : `c${j} + ${kTimes(u, 'N')}`);
   const loads = (u: number) => [
     ...rows.map((i) => `    let a${i}_${u} = ${aAt(i, u)};`),
     ...bLoads.map((j) => `    let ${sg ? 'lb' : 'b'}${j}_${u} = ${bAt(j, u)};`),
@@ -53,11 +58,23 @@ export function registerBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): str
   // All loads of the n unrolled k steps first, then each accumulator's n fmas back to back: the
   // accumulators (TM * TN of them) cannot all stay in a CPU's registers, and this way each one
   // is loaded and stored once per n fmas instead of once per fma (5-10% faster on SwiftShader).
+  const fmas = (n: number) => rows.flatMap((i) => cols.map((j) => `    ${range(n).map((u) => `acc${i}_${j} = fma(a${i}_${u}, b${j}_${u}, acc${i}_${j});`).join(' ')}`));
   const kSteps = (k: string, n: number) => [
     `    let k = ${k};${p.transA ? ` let kM = k * ${d.M};` : ''}${p.transB ? '' : ` let kN = k * ${d.N};`}`,
     ...range(n).flatMap(loads),
-    ...rows.flatMap((i) => cols.map((j) => `    ${range(n).map((u) => `acc${i}_${j} = fma(a${i}_${u}, b${j}_${u}, acc${i}_${j});`).join(' ')}`)),
+    ...fmas(n),
   ].join('\n');
+  // n listed steps from position `t` of this block's list.
+  const listedSteps = (t: string, n: number) => {
+    listed = true;
+    const out = [
+      ...range(n).map((u) => `    let k_${u} = steps[listed_at + ${t}${u ? ` + ${u}u` : ''}];${p.transA ? ` let kM_${u} = k_${u} * ${d.M};` : ''}${p.transB ? '' : ` let kN_${u} = k_${u} * ${d.N};`}`),
+      ...range(n).flatMap(loads),
+      ...fmas(n),
+    ].join('\n');
+    listed = false;
+    return out;
+  };
   // The block leaves its registers through one loop over a private array, so the epilogue (bias,
   // activation, act') appears once in the source instead of TM * TN times. Unrolled, those stores
   // were most of SwiftShader's compile time: the default model's five matmul pipelines took 1.13 s
@@ -65,6 +82,10 @@ export function registerBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): str
   // (first step 2.0 s -> 0.9 s; bench/RESULTS.md, "Compile time").
   const kMain = d.generic ? `(${d.K} - ${d.K} % ${UNROLL_K}u)` : `${p.K - (p.K % UNROLL_K)}u`;
   const needTail = UNROLL_K > 1 && (d.generic || p.K % UNROLL_K !== 0);
+  const denseLoops = `  for (var k0 = 0u; k0 < ${kMain}; k0 += ${UNROLL_K}u) {
+${kSteps('k0', UNROLL_K)}
+  }
+${needTail ? `  for (var k1 = ${kMain}; k1 < ${d.K}; k1++) {\n${kSteps('k1', 1)}\n  }` : ''}`;
   return `
 @compute @workgroup_size(${WGX}, ${WGY})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, ${sg ? '@builtin(subgroup_invocation_id) lane: u32' : '@builtin(local_invocation_id) lxy: vec3<u32>'}) {
@@ -77,10 +98,7 @@ ${sg ? `  let row0 = row_block * ${BM}u + lane;
 ${rows.map((i) => `  let r${i} = min(row0 + ${i * rowStep}u, ${lastRow})${p.transA ? '' : ` * ${d.K}`};`).join('\n')}
 ${bLoads.map((j) => `  let c${j} = min(col0 + ${sg ? `${j * LANES}u + lane` : `${j}u`}, ${lastCol})${p.transB ? ` * ${d.K}` : ''};`).join('\n')}
 ${rows.map((i) => `  ${cols.map((j) => `var acc${i}_${j} = 0.0;`).join(' ')}`).join('\n')}
-  for (var k0 = 0u; k0 < ${kMain}; k0 += ${UNROLL_K}u) {
-${kSteps('k0', UNROLL_K)}
-  }
-${needTail ? `  for (var k1 = ${kMain}; k1 < ${d.K}; k1++) {\n${kSteps('k1', 1)}\n  }` : ''}
+${p.skipZeros ? zeroSkippingLoops(p, d, UNROLL_K, denseLoops, listedSteps) : denseLoops}
   var out = array<f32, ${TM * TN}>(${rows.flatMap((i) => cols.map((j) => `acc${i}_${j}`)).join(', ')});
   for (var i = 0u; i < ${TM}u; i++) {
     let ro = row0 + i * ${rowStep}u;
@@ -91,4 +109,25 @@ ${needTail ? `  for (var k1 = ${kMain}; k1 < ${d.K}; k1++) {\n${kSteps('k1', 1)}
     }
   }
 }`;
+}
+
+/**
+ * The k loops of a `skipZeros` kernel: the dense loops where this block's list (matmul-zeros.ts)
+ * holds every k, else loops over the listed k. The block (row_block for `a`, col_block for `b`)
+ * is the workgroup's, so the count and the list are uniform: every lane takes the same branch and
+ * the same trip count, which the quad swaps of `register-subgroup` need.
+ */
+function zeroSkippingLoops(p: MatmulParams, d: MatmulDims, unroll: number, denseLoops: string, listedSteps: (t: string, n: number) => string): string {
+  const block = p.skipZeros === 'a' ? 'row_block' : 'col_block';
+  const main = unroll > 1 ? `listed_count - listed_count % ${unroll}u` : 'listed_count';
+  return `  let listed_at = ${block} * (${d.K} + 1u) + 1u;
+  let listed_count = steps[listed_at - 1u];
+  if (listed_count == ${d.K}) {
+${denseLoops.replace(/^/gm, '  ')}
+  } else {
+    for (var t0 = 0u; t0 < ${main}; t0 += ${unroll}u) {
+${listedSteps('t0', unroll).replace(/^/gm, '  ')}
+    }
+${unroll > 1 ? `    for (var t1 = ${main}; t1 < listed_count; t1++) {\n${listedSteps('t1', 1).replace(/^/gm, '  ')}\n    }` : ''}
+  }`;
 }

@@ -42,6 +42,7 @@ import { checkChoice, checkShape, declareBindings, kSliceLength, kSplits, MAX_WO
 import { load32, storeAs } from './half';
 import { registerBody } from './matmul-register';
 import { matmulSplits, matmulVec4Inputs, tiledBody } from './matmul-tiled';
+import { nonzeroStepsWords, ZERO_SKIP_OPERANDS, type NonzeroStepsParams, type ZeroSkipOperand } from './matmul-zeros';
 
 export type MatmulVariant = 'register' | 'register-subgroup' | 'tiled' | 'tiled-vec4' | 'tiled-128' | 'tiled-subgroup' | 'tiled-double' | 'tiled-prefetch';
 
@@ -175,6 +176,12 @@ export interface MatmulParams extends MatmulShape {
    * specialized tiled products without epilogue whose blocks leave the GPU idle.
    */
   splits?: number;
+  /**
+   * Walk only the k at which this operand's block (rows of A, or columns of B) has a non-zero,
+   * listed by `nonzeroSteps` (matmul-zeros.ts) into the binding `steps`: a picture's background
+   * costs nothing. Register variants only; C is bit for bit the dense product's.
+   */
+  skipZeros?: ZeroSkipOperand;
 }
 
 /** WGSL index of C's element (row, col): row-major, or channels-first (`channelsFirstPixels`). */
@@ -233,6 +240,19 @@ function dimsOf(p: MatmulParams): MatmulDims {
 
 const DIMS_STRUCT = 'struct MatmulDims { m: u32, n: u32, k: u32, pad: u32 }';
 
+/**
+ * The `nonzeroSteps` list a matmul with `skipZeros` reads: the skipped operand as the product
+ * stores it, blocked as the product's workgroups block C (BM rows of A, or BN columns of B).
+ */
+export function nonzeroStepsFor(p: MatmulParams): NonzeroStepsParams {
+  if (p.skipZeros === undefined) throw new ConfigError('nonzeroStepsFor: the matmul has no skipZeros operand');
+  const { variant, tile } = resolvedVariant(p);
+  const { BM, BN } = matmulBlock(variant, tile);
+  return p.skipZeros === 'a'
+    ? { G: p.M, K: p.K, layout: p.transA ? 'kg' : 'gk', block: BM, generic: !!p.generic }
+    : { G: p.N, K: p.K, layout: p.transB ? 'gk' : 'kg', block: BN, generic: !!p.generic };
+}
+
 /** A matmul kernel keeps its parameters, so a graph's products can be listed (e.g. for autotuning). */
 export type MatmulKernel = Kernel & { matmul: MatmulParams };
 
@@ -245,6 +265,13 @@ export function matmul(p: MatmulParams): MatmulKernel {
   const splits = p.splits ?? 1;
   if (splits !== 1 && splits !== matmulSplits(p)) {
     throw new ConfigError(`matmul: splits ${splits}; use matmulSplits(params), which gives ${matmulSplits(p)} (only specialized tiled products without epilogue split)`);
+  }
+  const skip = p.skipZeros;
+  if (skip !== undefined) {
+    checkChoice('matmul', 'skipZeros', skip, ZERO_SKIP_OPERANDS);
+    if (isTiled(variant)) throw new ConfigError(`matmul: skipZeros needs a register variant (register or register-subgroup), got '${variant}'; leave skipZeros out on GPUs`);
+    if (splits > 1) throw new ConfigError('matmul: skipZeros does not split K; leave splits out');
+    if ((p.f16 ?? []).includes(skip)) throw new ConfigError(`matmul: skipZeros lists the zeros of an f32 operand; '${skip}' is f16`);
   }
   const useSubgroups = t.LANES > 1 || t.QUAD;
   const act = p.activation ?? 'none';
@@ -259,7 +286,7 @@ export function matmul(p: MatmulParams): MatmulKernel {
   const v4 = matmulVec4Inputs(p, t, isTiled(variant));
   const half = [...new Set(p.f16 ?? [])].filter((op) => op !== 'y' || hasY).sort();
   const elem = (op: MatmulOperand) => (half.includes(op) ? 'array<f16>' : undefined);
-  const bindings = [read('a', v4.a ? 'array<vec4<f32>>' : elem('a')), read('b', v4.b ? 'array<vec4<f32>>' : elem('b')), ...(hasBias ? [read('bias')] : []), ...(hasY ? [read('y', elem('y'))] : []), write(splits > 1 ? 'cSlices' : 'c', elem('c')), ...(d.generic ? [uniform('dims', 'MatmulDims')] : [])];
+  const bindings = [read('a', v4.a ? 'array<vec4<f32>>' : elem('a')), read('b', v4.b ? 'array<vec4<f32>>' : elem('b')), ...(hasBias ? [read('bias')] : []), ...(hasY ? [read('y', elem('y'))] : []), write(splits > 1 ? 'cSlices' : 'c', elem('c')), ...(skip ? [read('steps', 'array<u32>')] : []), ...(d.generic ? [uniform('dims', 'MatmulDims')] : [])];
   const epilogue = wgsl`
 ${activationWGSL(act === 'none' ? gradAct : act)}
 fn epilogue(v: f32, row: u32, col: u32) -> f32 {
@@ -280,10 +307,10 @@ fn epilogue(v: f32, row: u32, col: u32) -> f32 {
   const custom = Object.entries(t).filter(([k, v]) => MATMUL_TILES[variant][k as keyof MatmulTile] !== v).map(([k, v]) => `${k}${Number(v)}`).join('');
   const decls = declareBindings(bindings);
   return {
-    name: `matmul_${tag}${hasBias ? '_bias' : ''}${act !== 'none' ? '_' + act : ''}${hasY ? '_dact_' + gradAct : ''}_${variant}${custom ? '_' + custom : ''}${d.generic ? '_generic' : ''}${P !== undefined ? '_nchw' : ''}${half.length ? '_f16' + half.join('') : ''}${splits > 1 ? '_splitk' : ''}`,
+    name: `matmul_${tag}${hasBias ? '_bias' : ''}${act !== 'none' ? '_' + act : ''}${hasY ? '_dact_' + gradAct : ''}_${variant}${custom ? '_' + custom : ''}${d.generic ? '_generic' : ''}${P !== undefined ? '_nchw' : ''}${half.length ? '_f16' + half.join('') : ''}${splits > 1 ? '_splitk' : ''}${skip ? '_skip' + skip : ''}`,
     code: `${half.length ? 'enable f16;\n' : ''}${useSubgroups ? 'enable subgroups;\n' : ''}${d.generic ? DIMS_STRUCT + '\n' : ''}${decls}\n${epilogue}\n${body}`,
     bindings,
-    minBytes: minBindingBytes(bindings, { a: M * K, b: K * N, bias: N, y: M * N, c: M * N, cSlices: splits * M * N }, { MatmulDims: 16 }),
+    minBytes: minBindingBytes(bindings, { a: M * K, b: K * N, bias: N, y: M * N, c: M * N, cSlices: splits * M * N, ...(skip ? { steps: nonzeroStepsWords(nonzeroStepsFor(p)) } : {}) }, { MatmulDims: 16 }),
     // Split: the slices' blocks follow each other in the flat block numbering, as more rows would.
     workgroups: matmulGrid(variant, splits > 1 ? { M: Math.ceil(M / matmulBlock(variant, t).BM) * matmulBlock(variant, t).BM * splits, N, K } : p, t),
     ...(d.generic ? { constants: { dims: new Uint32Array([M, N, K, 0]) } } : {}),

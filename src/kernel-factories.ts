@@ -7,6 +7,7 @@
 // the same ConfigError, from shaders/errors.ts, since shaders/ imports nothing from src/.)
 import { sliceSum as sliceSumF } from '../shaders/common';
 import { matmul as matmulF } from '../shaders/matmul';
+import { nonzeroSteps as nonzeroStepsF } from '../shaders/matmul-zeros';
 import { columnSum as columnSumF } from '../shaders/column-sum';
 import { activationBackward as activationBackwardF, activationForward as activationForwardF } from '../shaders/activation';
 import { priorSample as priorSampleF, reparamBackward as reparamBackwardF, reparamForward as reparamForwardF } from '../shaders/reparam';
@@ -55,8 +56,9 @@ const groupNorm = { ...channels, groups: true, f16: true } as const;
 
 export const sliceSum = checked('sliceSum', sliceSumF, { name: true, from: true, to: true, slices: true, length: true });
 export const matmul = checked('matmul', matmulF, {
-  ...shape, transA: true, transB: true, ...epilogue, variant: true, tile: true, generic: true, f16: true, subgroups: true, channelsFirstPixels: true, splits: true,
+  ...shape, transA: true, transB: true, ...epilogue, variant: true, tile: true, generic: true, f16: true, subgroups: true, channelsFirstPixels: true, splits: true, skipZeros: true,
 });
+export const nonzeroSteps = checked('nonzeroSteps', nonzeroStepsF, { G: true, K: true, layout: true, block: true, generic: true });
 export const columnSum = checked('columnSum', columnSumF, { rows: true, cols: true, slices: true });
 export const activationForward = checked('activationForward', activationForwardF, { kind: true, count: true, f16: true, sizedByBinding: true });
 export const activationBackward = checked('activationBackward', activationBackwardF, { kind: true, count: true, f16: true });

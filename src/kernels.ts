@@ -22,7 +22,8 @@ import { KernelGraph as Graph } from './graph';
 
 export { declareBindings, grid1D, kernelFeatures, STEP_PARAMS, type Kernel, type KernelBinding } from '../shaders/common';
 export { uniformStruct, type UniformStruct, type UniformField } from '../shaders/uniform';
-export { MATMUL_TILES, type MatmulParams, type MatmulVariant, type MatmulOperand } from '../shaders/matmul';
+export { MATMUL_TILES, nonzeroStepsFor, type MatmulParams, type MatmulVariant, type MatmulOperand } from '../shaders/matmul';
+export { nonzeroStepsWords, type NonzeroStepsParams, type ZeroSkipOperand } from '../shaders/matmul-zeros';
 export { columnSumSlices } from '../shaders/column-sum';
 export { matmulSplits } from '../shaders/matmul-tiled';
 export { activationWGSL, ACTIVATIONS, type Activation } from '../shaders/activation';
@@ -42,7 +43,7 @@ export { type Binarize } from '../shaders/batch';
 export { type HalfBindings } from '../shaders/half';
 // The factories, each refusing a parameter name it does not know (kernel-factories.ts).
 export {
-  sliceSum, matmul, columnSum, activationForward, activationBackward, reparamForward, reparamBackward, priorSample, likelihoodRows, decoderMean,
+  sliceSum, matmul, nonzeroSteps, columnSum, activationForward, activationBackward, reparamForward, reparamBackward, priorSample, likelihoodRows, decoderMean,
   conv2dForward, conv2dInputGrad, conv2dWeightGrad, convWeightGradSum, convBiasGrad, groupNormForward, groupNormInputGrad, groupNormParamGrad,
   im2col, col2im, channelsToRows, rowsToChannels, klDivergence, klFreeBits, klCapacity, tcRows, tcPosteriorGrad, elboReduce, iwaeWeights,
   iwaeReduce, iwaeChunk, optimizerStep, gradNormPartial, gatherBatch, gatherLabels, dspritesRaster, upsampleForward, upsampleBackward,

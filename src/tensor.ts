@@ -31,6 +31,12 @@ export class Tensor {
    * with precision 'f16' keeps; the kernels that bind the tensor read and write that type.
    */
   dtype: 'f32' | 'f16' = 'f32';
+  /**
+   * Expected to hold mostly exact zeros (the data: a picture's background). The products of a
+   * dense layer that read it may walk only the k at which their block of it has a non-zero
+   * (matmul `skipZeros`, on software adapters: KernelChoice.skipInputZeros).
+   */
+  zerosLikely = false;
 
   constructor(
     readonly name: string,
@@ -54,7 +60,7 @@ export class Tensor {
   view(shape: readonly number[], name = this.name): Tensor {
     const v = new Tensor(name, shape, this.pinned);
     if (v.size !== this.size) throw new Error(`tensor ${this.name}: cannot view [${this.shape}] as [${shape}]`);
-    return Object.assign(v, { root: this.root, activation: this.activation, dtype: this.dtype });
+    return Object.assign(v, { root: this.root, activation: this.activation, dtype: this.dtype, zerosLikely: this.zerosLikely });
   }
 
   /** The tensor that owns the memory (views share their root's). */

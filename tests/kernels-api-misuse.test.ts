@@ -9,7 +9,7 @@ import {
   convBiasGrad, convBiasGradSlices, decoderMean, dspritesRaster, elboReduce, encodeStepParams, gatherBatch, gatherLabels, gradNormPartial, groupNormForward,
   groupNormInputGrad, groupNormParamGrad, im2col, iwaeChunk, iwaeReduce, iwaeWeights, KERNELS_LABEL_PREFIX, klDivergence, klFreeBits,
   likelihoodRows, matmul, optimizerStep, priorSample, reparamBackward, reparamForward, rowsToChannels, STEP_PARAMS, stepHealth, type Kernel,
-  klCapacity, tcRows, tcPosteriorGrad, upsampleForward, upsampleBackward, concatForward, concatBackward,
+  klCapacity, tcRows, tcPosteriorGrad, upsampleForward, upsampleBackward, concatForward, concatBackward, nonzeroSteps,
 } from '../src/kernels';
 import { readFloats } from '../src/gpu/buffers';
 import { GpuError, ShaderCompileError } from '../src/errors';
@@ -28,6 +28,8 @@ const geometry = { batch: 2, inChannels: 3, inHeight: 5, inWidth: 5, outChannels
 const everyFactory = (): Kernel[] => [
   matmul({ M: 5, N: 3, K: 4, bias: true, activation: 'relu' }),
   matmul({ M: 5, N: 3, K: 4, gradActivation: 'tanh', generic: true }),
+  matmul({ M: 5, N: 3, K: 4, variant: 'register', skipZeros: 'b', generic: true }),
+  nonzeroSteps({ G: 5, K: 4, layout: 'gk', block: 4, generic: true }),
   columnSum({ rows: 5, cols: 3 }),
   columnSum({ rows: 1000, cols: 70, slices: columnSumSlices(1000, 70) }),
   activationForward({ kind: 'relu', count: 7 }),

@@ -140,9 +140,11 @@ class Walk {
     this.parts = ctx.parts;
   }
 
-  /** A pinned input the caller fills before each run. */
+  /** A pinned input the caller fills before each run; the data (`x`) is expected to be mostly zeros. */
   input(name: string, features: number): Tensor {
-    return this.g.tensor(name, [this.rows, features], true);
+    const t = this.g.tensor(name, [this.rows, features], true);
+    t.zerosLikely = name === 'x';
+    return t;
   }
 
   forward(modules: Module[], x: Tensor) {

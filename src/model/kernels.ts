@@ -37,6 +37,12 @@ export interface KernelChoice {
   subgroups: boolean;
   /** Shape-generic matmuls (sizes in a uniform): one pipeline per kind of product, not per shape. */
   matmulGeneric?: boolean;
+  /**
+   * Products that read a mostly-zero tensor (the data, through a dense first layer: its forward
+   * and its weight gradient) list the k at which each block of it has a non-zero and walk only
+   * those (matmul `skipZeros`; register variants). The results are bit for bit the dense ones.
+   */
+  skipInputZeros?: boolean;
   /** Per-product choices measured by the autotuner (autotune.ts), by product key; they override `matmul`. */
   matmulTuned?: Record<string, TunedProduct>;
   /** Per-operation convolution methods measured by the autotuner (autotune-conv.ts), by convOpKey; they override `conv`. */
@@ -55,6 +61,9 @@ export function kernelsFor(adapter: { isSoftware: boolean; subgroups: boolean })
   // graph (16 pipelines in all instead of 22), whose first step's compile fell from 8.1 to 3.9 s
   // of CPU, while the step ran within noise of the specialized kernels (2953 vs 3143 ms median of
   // 6 alternating runs on a heavily loaded machine).
+  // Zero skipping there for the data's products: MNIST's default step, whose first layer's
+  // forward and weight gradient skip about 48% and 43% of their k steps (bench/RESULTS.md,
+  // "Skipping the input's zeros").
   // Convolutions there as im2col + the same matmuls: the MNIST conv VAE's step (32-64 channels,
   // batch 128) profiled at 2.4 s against 4.0 s with the direct kernels, every layer faster but
   // one input gradient (400 against 371 ms). Narrow layers as `direct-subgroup`, which shares
@@ -64,7 +73,7 @@ export function kernelsFor(adapter: { isSoftware: boolean; subgroups: boolean })
   if (isSoftware) {
     return {
       matmul: subgroups ? 'register-subgroup' : 'register', matmulGeneric: true, conv: 'im2col', ...(subgroups ? { convNarrow: 'direct-subgroup' as const } : {}),
-      likelihoodThreadsPerRow: 1, convBiasSerial: true, subgroups,
+      likelihoodThreadsPerRow: 1, convBiasSerial: true, skipInputZeros: true, subgroups,
     };
   }
   // GPUs: the implicit GEMM for forwards and weight gradients, `direct` for input gradients. On an

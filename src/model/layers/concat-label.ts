@@ -26,6 +26,7 @@ export class ConcatLabel implements Module {
     if (!c) throw new Error(`${this.name}: this graph has no condition tensor; the model is not conditional`);
     const shape = { rows: x.shape[0], features: this.inFeatures, extra: this.spec.classes, conditionRows: c.shape[0] };
     const y = g.tensor(this.name, [shape.rows, this.inFeatures + this.spec.classes]);
+    y.zerosLikely = x.zerosLikely; // one-hot labels are mostly zeros too
     // A conv model's flattened features may be stored as f16 (precision.ts); the labels never are.
     // An f32 y gives the row count by its length, so that one pipeline serves every row count.
     const f16 = halfNames({ x, y });

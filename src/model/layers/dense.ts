@@ -5,8 +5,10 @@
 //   dW = dPre^T x,  db = column_sum(dPre)
 //   dx = dPre W              with act'(x) of the layer below folded into the epilogue, so the
 //                            gradient handed back is already with respect to its pre-activation
+// Where x is the data (mostly zeros), the forward and dW may walk only its non-zero k steps
+// (shaders/matmul-zeros.ts; software adapters).
 // Kernels: shaders/matmul.ts, shaders/activation.ts. Reference: tests/reference/dense.ts.
-import { recordColumnSum, recordMatmul } from './matmul-op';
+import { recordColumnSum, recordMatmul, skippingZeros } from './matmul-op';
 import { activationBackward, type Activation } from '../../../shaders/activation';
 import { matmul, type MatmulOperand } from '../../../shaders/matmul';
 import type { Tensor } from '../../tensor';
@@ -46,9 +48,11 @@ export class Dense implements Module {
     // without an activation (the q head, the decoder's logits or means) stay f32.
     if (g.precision === 'f16' && activation !== 'none') y.dtype = 'f16';
     const half = (op: MatmulOperand, t: Tensor) => (t.dtype === 'f16' ? [op] : []);
-    g.graph.add(matmul({ M, N, K, transB: true, bias: true, activation, f16: [...half('a', x), ...half('c', y)], ...choose(false, true, M, N, K) }), {
+    // Where x is the data, the forward and the weight gradient may skip its zeros (skippingZeros).
+    const forward = { M, N, K, transB: true, bias: true, activation, f16: [...half('a', x), ...half('c', y)], ...choose(false, true, M, N, K) };
+    recordMatmul(g, skippingZeros(g, forward, 'a', x), {
       a: x, b: g.param(`${this.name}.weight`), bias: g.param(`${this.name}.bias`), c: y,
-    });
+    }, this.name);
     const backward: Backward = (gb, dy, needInputGrad) => {
       let dPre = dy.t;
       if (!dy.pre && activation !== 'none') {
@@ -57,7 +61,8 @@ export class Dense implements Module {
         gb.graph.add(activationBackward({ kind: activation, count: M * N }), { y, dy: dy.t, dx: dPre });
       }
       // At a large batch on a GPU this product's K (the batch) is long and its blocks few: it may split.
-      recordMatmul(gb, { M: N, N: K, K: M, transA: true, f16: half('b', x), ...choose(true, false, N, K, M) }, { a: dPre, b: x, c: gb.grad(`${this.name}.weight`) }, `d_${this.name}.weight`);
+      const weightGrad = { M: N, N: K, K: M, transA: true, f16: half('b', x), ...choose(true, false, N, K, M) };
+      recordMatmul(gb, skippingZeros(gb, weightGrad, 'b', x), { a: dPre, b: x, c: gb.grad(`${this.name}.weight`) }, `d_${this.name}.weight`);
       recordColumnSum(gb, M, N, dPre, gb.grad(`${this.name}.bias`), `d_${this.name}.bias`);
       if (!needInputGrad) return null;
       const below = x.activation as Activation;

@@ -3,15 +3,27 @@
 // the kernel over K slices into a planned `cSlices` tensor followed by their sum into c. Column
 // sums (bias gradients, the product of dY^T with ones) split their rows the same way on GPUs.
 import { columnSum, columnSumSlices } from '../../../shaders/column-sum';
-import { matmul, type MatmulParams } from '../../../shaders/matmul';
+import { isTiled, matmul, nonzeroStepsFor, resolvedVariant, type MatmulParams } from '../../../shaders/matmul';
+import { nonzeroSteps, nonzeroStepsWords, type ZeroSkipOperand } from '../../../shaders/matmul-zeros';
 import { matmulSplits } from '../../../shaders/matmul-tiled';
 import { sliceSum, type Kernel } from '../../../shaders/common';
 import type { BufferSlice } from '../../gpu/buffers';
 import type { Tensor } from '../../tensor';
 import type { Recorder } from '../module';
 
-/** Records c = op(a) op(b) (with p's epilogue); `operands` names a, b, c and any bias or y. */
+/**
+ * Records c = op(a) op(b) (with p's epilogue); `operands` names a, b, c and any bias or y. With
+ * `skipZeros`, first the list of that operand's non-zero k steps (matmul-zeros.ts), into a
+ * planned tensor `${name}.steps`.
+ */
 export function recordMatmul(g: Recorder, p: MatmulParams, operands: Record<string, Tensor | BufferSlice>, name: string): void {
+  if (p.skipZeros) {
+    const list = nonzeroStepsFor(p);
+    const steps = g.tensor(`${name}.steps`, [nonzeroStepsWords(list)]);
+    g.graph.add(nonzeroSteps(list), { x: operands[p.skipZeros], steps });
+    g.graph.add(matmul(p), { ...operands, steps });
+    return;
+  }
   const splits = matmulSplits(p);
   if (splits === 1) {
     g.graph.add(matmul(p), operands);
@@ -19,6 +31,15 @@ export function recordMatmul(g: Recorder, p: MatmulParams, operands: Record<stri
   }
   const { c, ...inputs } = operands;
   recordSlicedSum(g, matmul({ ...p, splits }), inputs, { binding: 'cSlices', tensor: `${name}.slices`, slices: splits, length: p.M * p.N, sum: 'matmul_slice_sum', to: 'c' }, c);
+}
+
+/**
+ * `p` with `skipZeros: operand` where the adapter skips zeros (KernelChoice.skipInputZeros), the
+ * tensor is expected to be mostly zeros and stored as f32, and p runs a register variant unsplit.
+ */
+export function skippingZeros(g: Recorder, p: MatmulParams, operand: ZeroSkipOperand, t: Tensor): MatmulParams {
+  const skips = !!g.kernels.skipInputZeros && t.zerosLikely && t.dtype === 'f32' && !isTiled(resolvedVariant(p).variant) && matmulSplits(p) === 1;
+  return skips ? { ...p, skipZeros: operand } : p;
 }
 
 /**

@@ -1,0 +1,87 @@
+// Zero skipping for the register matmuls: the k steps of a block of C that only multiply zeros of
+// one operand, left out of its sum.
+//
+// A picture's background is exact zeros: 81% of MNIST's pixels, and in a block of 16 pictures
+// about half of the (block, pixel) pairs are zero in every one of them. The first layer's forward
+// (X W^T, X the operand `a`) and its weight gradient (dY^T X, X the operand `b`) spend those k
+// steps adding 0 * w. `nonzeroSteps` lists, for each block of the product's rows (`a`) or
+// columns (`b`), the k at which that block of the operand has a non-zero, in increasing order;
+// a matmul with `skipZeros` walks only those (matmul-register.ts). Dropping terms that are exact
+// zeros leaves every fma of the sum in its place, so C is bit for bit the dense product's
+// wherever the other operand is finite (0 * Inf or 0 * NaN would have made the dense sum NaN).
+// A block whose list holds every k runs the dense loop, so dense data costs one list and one
+// uniform branch.
+// On SwiftShader (bench/RESULTS.md, "Skipping the input's zeros"), a branch on each k step cost
+// more than it saved: the lane masks of the 64 accumulators outweigh the skipped fmas.
+//
+// Layout of `steps` (u32): for block g, steps[g * (K + 1)] is the count n, and
+// steps[g * (K + 1) + 1 .. + n] the k themselves.
+// Bindings: x (read) the operand, as the product stores it; steps (write); dims (uniform
+// NonzeroDims, shape-generic only).
+// Grid: one invocation per block, NONZERO_WORKGROUP to a workgroup; each walks its K serially.
+import { ConfigError } from './errors';
+import { checkShape, declareBindings, minBindingBytes, read, uniform, write, type Kernel } from './common';
+
+/** Invocations per workgroup of `nonzeroSteps`. */
+export const NONZERO_WORKGROUP = 64;
+
+/** Which operand of a matmul has its zero steps skipped: A (blocks of rows) or B (blocks of columns). */
+export type ZeroSkipOperand = 'a' | 'b';
+export const ZERO_SKIP_OPERANDS: readonly ZeroSkipOperand[] = ['a', 'b'];
+
+export interface NonzeroStepsParams {
+  /** The operand's side that the product's blocks split (M for `a`, N for `b`), and its k side. */
+  G: number;
+  K: number;
+  /** How the operand is stored: [G, K] row-major (`gk`: A, or B with transB) or [K, G] (`kg`: A with transA, or B). */
+  layout: 'gk' | 'kg';
+  /** Rows (or columns) of the operand per block: the product's BM (or BN). */
+  block: number;
+  /** Read G and K from the uniform `dims` (filled by the runtime from `constants`), as a shape-generic matmul does. */
+  generic?: boolean;
+}
+
+/** u32 words of a `steps` list for this operand shape: one count and up to K steps per block. */
+export function nonzeroStepsWords(p: Pick<NonzeroStepsParams, 'G' | 'K' | 'block'>): number {
+  return Math.ceil(p.G / p.block) * (p.K + 1);
+}
+
+const DIMS_STRUCT = 'struct NonzeroDims { g: u32, k: u32, pad0: u32, pad1: u32 }';
+
+/** Lists, for every block of `block` rows (or columns) of the operand, the k at which it has a non-zero. */
+export function nonzeroSteps(p: NonzeroStepsParams): Kernel {
+  checkShape('nonzero_steps', { G: p.G, K: p.K, block: p.block });
+  if (p.layout !== 'gk' && p.layout !== 'kg') throw new ConfigError(`nonzero_steps: layout '${String(p.layout)}'; use 'gk' ([G, K] row-major) or 'kg' ([K, G])`);
+  const G = p.generic ? 'dims.g' : `${p.G}u`, K = p.generic ? 'dims.k' : `${p.K}u`;
+  const at = (i: string, k: string) => (p.layout === 'gk' ? `${i} * ${K} + ${k}` : `${k} * ${G} + ${i}`);
+  const bindings = [read('x'), write('steps', 'array<u32>'), ...(p.generic ? [uniform('dims', 'NonzeroDims')] : [])];
+  const code = `${p.generic ? DIMS_STRUCT + '\n' : ''}${declareBindings(bindings)}
+
+@compute @workgroup_size(${NONZERO_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let g = gid.x;
+  let first = g * ${p.block}u;
+  if (first >= ${G}) { return; }
+  let last = min(first + ${p.block}u, ${G});
+  let base = g * (${K} + 1u);
+  var n = 0u;
+  for (var k = 0u; k < ${K}; k++) {
+    var any_nonzero = false;
+    for (var i = first; i < last; i++) { any_nonzero = any_nonzero | (x[${at('i', 'k')}] != 0.0); }
+    if (any_nonzero) {
+      steps[base + 1u + n] = k;
+      n++;
+    }
+  }
+  steps[base] = n;
+}`;
+  const blocks = Math.ceil(p.G / p.block);
+  return {
+    name: `nonzero_steps_${p.layout}${p.generic ? '_generic' : ''}`,
+    code,
+    bindings,
+    minBytes: minBindingBytes(bindings, { x: p.G * p.K, steps: nonzeroStepsWords(p) }, { NonzeroDims: 16 }),
+    workgroups: [Math.ceil(blocks / NONZERO_WORKGROUP), 1, 1],
+    ...(p.generic ? { constants: { dims: new Uint32Array([p.G, p.K, 0, 0]) } } : {}),
+  };
+}
