@@ -2,9 +2,11 @@
 // zeros) lists the data's non-zero k steps for its forward and its weight gradient, and training
 // with it is bit for bit training without it, for an MLP, a conditional MLP (the labels joined to
 // the pictures) and rows that leave a partial block. Evaluation at another row count takes the
-// same path. GPUs' tiled matmuls never skip (kernelsFor leaves skipInputZeros off there).
+// same path. GPUs' tiled matmuls never skip (kernelsFor leaves skipInputZeros off there), nor do
+// convolutions (docs/ARCHITECTURE.md, "Kernel variants").
 import { describe, expect, it } from 'vitest';
 import { kernelsFor } from '../src/model/kernels';
+import { NONZERO_SERIAL_LIMIT } from '../src/model/layers/matmul-op';
 import { VAE } from '../src/model/vae';
 import { testData } from './helpers/compare';
 import { gpu } from './helpers/gpu';
@@ -14,7 +16,7 @@ function pictures(rows: number, side = 8): Uint8Array {
   const x = new Uint8Array(rows * side * side);
   const ink = testData(rows * side * side, 5, 30, 255).map(Math.round);
   for (let r = 0; r < rows; r++) {
-    const cy = 2 + (r % 4), cx = 2 + ((r * 3) % 4);
+    const cy = 2 + (r % (side - 4)), cx = 2 + ((r * 3) % (side - 4));
     for (let y = 0; y < side; y++) for (let c = 0; c < side; c++) {
       if ((y - cy) ** 2 + (c - cx) ** 2 <= 3) x[(r * side + y) * side + c] = ink[(r * side + y) * side + c];
     }
@@ -30,7 +32,8 @@ const CASES = [
 describe('zero skipping in a model', () => {
   it.each(CASES)('%s trains bit for bit as without it', async (_, config, batch) => {
     const { device } = await gpu();
-    const bytes = pictures(batch);
+    const side = Math.sqrt(config.inputDim);
+    const bytes = pictures(batch, side);
     const x = Float32Array.from(bytes, (b) => b / 255);
     const labels = Array.from({ length: batch }, (_, i) => i % 3);
     const zeros = x.filter((v) => v === 0).length / x.length;
@@ -42,8 +45,8 @@ describe('zero skipping in a model', () => {
       const losses = (await vae.readLosses()).map((l) => l.loss);
       const params = await vae.flatParameters();
       // Evaluation at another row count (a partial block of the lists) matches too.
-      const evalRows = 13;
-      const data = vae.upload({ images: bytes.subarray(0, evalRows * 64), count: evalRows, ...('classes' in config ? { labels: Uint8Array.from(labels.slice(0, evalRows)) } : {}) });
+      const evalRows = batch - 1;
+      const data = vae.upload({ images: bytes.subarray(0, evalRows * config.inputDim), count: evalRows, ...('classes' in config ? { labels: Uint8Array.from(labels.slice(0, evalRows)) } : {}) });
       const elbo = (await vae.elbo(data, { seed: 1 })).loss;
       vae.destroy();
       return { names, losses, params, elbo };
@@ -61,6 +64,18 @@ describe('zero skipping in a model', () => {
     expect(Number.isFinite(skipping.elbo)).toBe(true);
     expect(skipping.elbo).toBe(dense.elbo);
   }, 300_000);
+
+  it('leaves a product unskipped where its list would be too long to walk (NONZERO_SERIAL_LIMIT)', async () => {
+    const { device } = await gpu();
+    // The forward's list reads K x 16 = 4200 x 16 values an invocation, past the limit; the weight
+    // gradient's reads batch x 16.
+    const inputDim = Math.ceil(NONZERO_SERIAL_LIMIT / 16) + 104;
+    const vae = await VAE.create({ inputDim, hidden: [8], latent: 2 }, { device, batch: 4, kernels: { skipInputZeros: true } });
+    const names = (await vae.plan('train', 4)).graph.kernels.map((k) => k.name);
+    vae.destroy();
+    expect(names.some((n) => n.includes('_skipa')), names.join(', ')).toBe(false);
+    expect(names.some((n) => n.includes('_skipb')), names.join(', ')).toBe(true);
+  });
 
   it('is on for software adapters and off for GPUs', () => {
     expect(kernelsFor({ isSoftware: true, subgroups: true }).skipInputZeros).toBe(true);
