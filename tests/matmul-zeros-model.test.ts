@@ -77,6 +77,18 @@ describe('zero skipping in a model', () => {
     expect(names.some((n) => n.includes('_skipb')), names.join(', ')).toBe(true);
   });
 
+  it('lists nothing for dequantized data, which has no zeros', async () => {
+    const { device } = await gpu();
+    const names = async (dequantize: boolean) => {
+      const vae = await VAE.create({ inputDim: 64, hidden: [8], latent: 2, likelihood: 'gaussian', dequantize }, { device, batch: 4, kernels: { skipInputZeros: true } });
+      const kernels = (await vae.plan('train', 4)).graph.kernels.map((k) => k.name);
+      vae.destroy();
+      return kernels;
+    };
+    expect((await names(true)).some((n) => n.startsWith('nonzero_steps'))).toBe(false);
+    expect((await names(false)).filter((n) => n.startsWith('nonzero_steps')).length).toBe(2);
+  });
+
   it('is on for software adapters and off for GPUs', () => {
     expect(kernelsFor({ isSoftware: true, subgroups: true }).skipInputZeros).toBe(true);
     expect(kernelsFor({ isSoftware: false, subgroups: true }).skipInputZeros).toBeUndefined();

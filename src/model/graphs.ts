@@ -140,10 +140,13 @@ class Walk {
     this.parts = ctx.parts;
   }
 
-  /** A pinned input the caller fills before each run; the data (`x`) is expected to be mostly zeros. */
+  /**
+   * A pinned input the caller fills before each run. The data (`x`) is expected to be mostly zeros
+   * (a picture's background), unless it is dequantized: uniform noise on every level leaves none.
+   */
   input(name: string, features: number): Tensor {
     const t = this.g.tensor(name, [this.rows, features], true);
-    t.zerosLikely = name === 'x';
+    t.zerosLikely = name === 'x' && !this.parts.config.dequantize;
     return t;
   }
 
