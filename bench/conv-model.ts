@@ -3,7 +3,8 @@
 // against one method for every layer. Each is the model's train graph timed by `timeGraph` (GPU
 // time from timestamp queries, each dispatch in its own pass), in alternating rounds so that a
 // shared machine's drift falls on every choice alike; medians over all rounds. No data is read:
-// the step's arithmetic does not depend on the pixels.
+// the step's arithmetic does not depend on the pixels, since a conv model's first layer, a
+// convolution, never skips the data's zeros (a dense first layer would: KernelChoice.skipInputZeros).
 //
 //   npx tsx bench/conv-model.ts [--image=1,64,64] [--channels=16,16,16,16] [--dense=256] [--latent=10]
 //       [--batch=64] [--upsample=transposed|nearest] [--predicted] [--methods=defaults,im2col,direct-subgroup] [--rounds=3] [--top=12] [--json]

@@ -113,7 +113,9 @@ export async function prepareOursStep(ctx: RunContext, opts: BenchOptions): Prom
         bench: 'train_step', impl: 'webgpu-vae', env: ctx.env, adapter: ctx.adapter,
         batch: opts.batch, hidden: opts.hidden, latent: opts.latent,
         median_ms: round(ms), samples_per_s: round((opts.batch * 1000) / ms, 1),
-        first_step_ms: round(p.firstStepMs, 1), autotune: opts.autotune, precision: opts.precision, matmul_generic: p.vae.kernels.matmulGeneric ?? false, skip_input_zeros: p.vae.kernels.skipInputZeros ?? false,
+        first_step_ms: round(p.firstStepMs, 1), autotune: opts.autotune, precision: opts.precision, matmul_generic: p.vae.kernels.matmulGeneric ?? false,
+        // What ran, not what was asked: a tiled or too-wide first layer does not skip (skippingZeros).
+        skip_input_zeros: (await p.vae.plan('train', opts.batch)).graph.kernels.some((k) => k.name.startsWith('nonzero_steps')),
         dispatches: await p.vae.dispatchesPerStep(),
         submits: ctx.counter.active ? counted.submits : 1,
         dispatches_counted: ctx.counter.active ? counted.dispatches : null,

@@ -98,7 +98,7 @@ ${sg ? `  let row0 = row_block * ${BM}u + lane;
 ${rows.map((i) => `  let r${i} = min(row0 + ${i * rowStep}u, ${lastRow})${p.transA ? '' : ` * ${d.K}`};`).join('\n')}
 ${bLoads.map((j) => `  let c${j} = min(col0 + ${sg ? `${j * LANES}u + lane` : `${j}u`}, ${lastCol})${p.transB ? ` * ${d.K}` : ''};`).join('\n')}
 ${rows.map((i) => `  ${cols.map((j) => `var acc${i}_${j} = 0.0;`).join(' ')}`).join('\n')}
-${p.skipZeros ? zeroSkippingLoops(p, d, UNROLL_K, denseLoops, listedSteps) : denseLoops}
+${p.skipZeros ? zeroSkippingLoops(p, d, BM, UNROLL_K, denseLoops, listedSteps) : denseLoops}
   var out = array<f32, ${TM * TN}>(${rows.flatMap((i) => cols.map((j) => `acc${i}_${j}`)).join(', ')});
   for (var i = 0u; i < ${TM}u; i++) {
     let ro = row0 + i * ${rowStep}u;
@@ -117,8 +117,10 @@ ${p.skipZeros ? zeroSkippingLoops(p, d, UNROLL_K, denseLoops, listedSteps) : den
  * is the workgroup's, so the count and the list are uniform: every lane takes the same branch and
  * the same trip count, which the quad swaps of `register-subgroup` need.
  */
-function zeroSkippingLoops(p: MatmulParams, d: MatmulDims, unroll: number, denseLoops: string, listedSteps: (t: string, n: number) => string): string {
-  const block = p.skipZeros === 'a' ? 'row_block' : 'col_block';
+function zeroSkippingLoops(p: MatmulParams, d: MatmulDims, BM: number, unroll: number, denseLoops: string, listedSteps: (t: string, n: number) => string): string {
+  // A grid folded past the per-dimension limit has spare workgroups past the last row block
+  // (they store nothing); clamped, they read a list that exists instead of an unwritten count.
+  const block = p.skipZeros === 'a' ? `min(row_block, (${d.M} + ${BM - 1}u) / ${BM}u - 1u)` : 'col_block';
   const main = unroll > 1 ? `listed_count - listed_count % ${unroll}u` : 'listed_count';
   return `  let listed_at = ${block} * (${d.K} + 1u) + 1u;
   let listed_count = steps[listed_at - 1u];

@@ -18,10 +18,10 @@
 // steps[g * (K + 1) + 1 .. + n] the k themselves.
 // Bindings: x (read) the operand, as the product stores it; steps (write); dims (uniform
 // NonzeroDims, shape-generic only).
-// Grid: one invocation per block, NONZERO_WORKGROUP to a workgroup; each walks its K x block
-// values serially.
+// Grid: one invocation per block, NONZERO_WORKGROUP to a workgroup (grid1D, folded into y past
+// the per-dimension limit); each walks its K x block values serially.
 import { ConfigError } from './errors';
-import { checkShape, declareBindings, minBindingBytes, read, uniform, write, type Kernel } from './common';
+import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, uniform, write, type Kernel } from './common';
 
 /**
  * Invocations per workgroup of `nonzeroSteps`: one SIMD group of a software adapter, which runs a
@@ -63,8 +63,8 @@ export function nonzeroSteps(p: NonzeroStepsParams): Kernel {
   const code = `${p.generic ? DIMS_STRUCT + '\n' : ''}${declareBindings(bindings)}
 
 @compute @workgroup_size(${NONZERO_WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let g = gid.x;
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let g = ${FLAT_INDEX_WGSL(NONZERO_WORKGROUP)};
   let first = g * ${p.block}u;
   if (first >= ${G}) { return; }
   let last = min(first + ${p.block}u, ${G});
@@ -86,7 +86,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     code,
     bindings,
     minBytes: minBindingBytes(bindings, { x: p.G * p.K, steps: nonzeroStepsWords(p) }, { NonzeroDims: 16 }),
-    workgroups: [Math.ceil(blocks / NONZERO_WORKGROUP), 1, 1],
+    workgroups: grid1D(blocks, NONZERO_WORKGROUP),
     ...(p.generic ? { constants: { dims: new Uint32Array([p.G, p.K, 0, 0]) } } : {}),
   };
 }

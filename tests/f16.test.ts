@@ -6,12 +6,13 @@
 // Chromium's), it checks the refusal. WEBGPU_VAE_REQUIRE_F16=1, set by the lavapipe pass, makes a
 // missing feature a failure, so that pass cannot pass by checking only the refusal.
 import { describe, expect, it } from 'vitest';
-import { matmul, MATMUL_VARIANTS, type MatmulOperand, type MatmulParams } from '../shaders/matmul';
+import { matmul, MATMUL_VARIANTS, nonzeroStepsFor, type MatmulOperand, type MatmulParams } from '../shaders/matmul';
+import { nonzeroSteps, nonzeroStepsWords } from '../shaders/matmul-zeros';
 import { VAE } from '../src/model/vae';
 import { testData } from './helpers/compare';
 import { expectF16Tracks, noisyPatterns, trainAndProbe } from './helpers/precision-runs';
-import { expectHalfClose, fromF16Bits, roundF16, runHalfKernel, toF16Bits } from './helpers/f16';
-import { gpu } from './helpers/gpu';
+import { expectHalfClose, F16_NAN_FILL, fromF16Bits, roundF16, runHalfKernel, toF16Bits, unpackF16 } from './helpers/f16';
+import { gpu, runKernels } from './helpers/gpu';
 import { actDerivRef, matmulRef } from './reference/dense';
 
 const { device } = await gpu();
@@ -93,6 +94,30 @@ describe.runIf(hasF16).each(MATMUL_VARIANTS.flatMap((variant) => [{ variant, gen
       expectHalfClose(r.c, ref, magnitude, N, false, r.name);
     });
   }
+});
+
+// A model in f16 stores its first layer's output as f16 while that layer skips the data's zeros
+// (on software adapters such as lavapipe): the f16 store after the listed loop.
+describe.runIf(hasF16).each([
+  { variant: 'register' as const, generic: false }, { variant: 'register' as const, generic: true },
+  { variant: 'register-subgroup' as const, generic: false }, { variant: 'register-subgroup' as const, generic: true },
+])('matmul $variant generic=$generic skipping the zeros of an f32 input, f16 output', ({ variant, generic }) => {
+  it.each([[33, 17, 50], [129, 40, 100]])('%ix%ix%i: bit for bit the dense f16 kernel', async (M, N, K) => {
+    // a: rows of a picture, mostly zeros, its first row dense so that both loops run.
+    const a = Float64Array.from(Float32Array.from(testData(M * K, M + K, -2, 2)), (v, i) => (i >= K && (i * 7919) % 10 < 8 ? 0 : v));
+    const w = Float64Array.from(Float32Array.from(testData(N * K, N))), bias = Float64Array.from(Float32Array.from(testData(N, 5)));
+    const p: MatmulParams = { M, N, K, transB: true, bias: true, activation: 'relu', variant, generic, f16: ['c'], subgroups: device.features.has('subgroups') };
+    const dense = await runHalfKernel(matmul(p), { a, b: w, bias }, 'c', M * N);
+    const skipping = matmul({ ...p, skipZeros: 'a' }), list = nonzeroStepsFor({ ...p, skipZeros: 'a' });
+    expect(skipping.name).toContain('_f16c_skipa');
+    const r = await runKernels([nonzeroSteps(list), skipping], { a: Float32Array.from(a), x: Float32Array.from(a), b: Float32Array.from(w), bias: Float32Array.from(bias) },
+      { c: Math.ceil((M * N) / 2), steps: nonzeroStepsWords(list) }, { fill: F16_NAN_FILL });
+    const got = unpackF16(r.c, M * N);
+    const differ = got.findIndex((v, i) => !Object.is(v, dense[i]));
+    expect(differ, `first element that differs: ${differ} (${got[differ]} against ${dense[differ]})`).toBe(-1);
+    const counts = new Uint32Array(r.steps.buffer).filter((_, i) => i % (K + 1) === 0 && i < list.G / list.block * (K + 1));
+    expect(Math.min(...counts)).toBeLessThan(K);
+  });
 });
 
 describe.runIf(hasF16)('a model with precision f16', () => {

@@ -117,6 +117,27 @@ describe.each([
   }
 });
 
+describe('skipZeros on a grid folded past 65,535 row blocks', () => {
+  it('the spare workgroups read a list that exists (not an unwritten count) and store nothing', async () => {
+    const subgroups = await subgroupsOn();
+    const variant = 'register-subgroup';
+    const { BM } = matmulBlock(resolvedVariant({ variant, subgroups }).variant, resolvedVariant({ variant, subgroups }).tile);
+    const M = 65536 * BM + 16, N = 4, K = 3;
+    const p: MatmulParams = { M, N, K, variant, subgroups, generic: true, skipZeros: 'a' };
+    const kernel = matmul(p), list = nonzeroStepsFor(p);
+    expect(kernel.workgroups[1] * kernel.workgroups[2], 'the grid folds').toBeGreaterThan(Math.ceil(M / BM) / kernel.workgroups[0]);
+    // A dense row at the start of every block but the last, which is all zeros: its list is empty
+    // and the words after its count stay unwritten (NaN bits, over 2e9 as a count). Unclamped, the
+    // spare workgroup read one of them as its trip count.
+    const a = Float64Array.from({ length: M * K }, (_, i) => (Math.floor(i / K) % BM === 0 && i < (M - 16) * K ? 1 + (i % K) : 0));
+    const b = Float64Array.from({ length: K * N }, (_, i) => 0.5 + i);
+    const r = await runKernels([nonzeroSteps(list), kernel], { a, b, x: a }, { c: M * N, steps: nonzeroStepsWords(list) });
+    const ref = matmulRef(a, b, M, N, K);
+    const bad = r.c.findIndex((v, i) => v !== ref[i]);
+    expect(bad, `first wrong element ${bad}`).toBe(-1);
+  }, 120_000);
+});
+
 describe('skipZeros refusals', () => {
   it('needs a register variant, an f32 operand and an unsplit K', () => {
     expect(() => matmul({ M: 64, N: 64, K: 64, variant: 'tiled-vec4', skipZeros: 'a' })).toThrow(/register variant.*'tiled-vec4'/);
