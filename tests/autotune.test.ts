@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { matmulWorkgroupBytes, matmulTile } from '../shaders/matmul';
-import { autotuneMatmuls, chooseCandidate, GENERIC_SLACK, matmulCandidates, productKey, sourceHash, type AutotuneCache, type TunedProduct } from '../src/model/autotune';
+import { autotuneMatmuls, chooseCandidate, GENERIC_SLACK, matmulCandidates, matmulProducts, productKey, sourceHash, type AutotuneCache, type TunedProduct } from '../src/model/autotune';
 import { memoryAutotuneCache } from '../src/model/autotune-cache';
 import { autotuneConvs } from '../src/model/autotune-conv';
 import { kernelsFor } from '../src/model/kernels';
@@ -40,6 +40,21 @@ describe('autotune candidates', () => {
       expect(full.some((g) => g.generic && g.variant === c.variant && JSON.stringify(g.tile) === JSON.stringify(c.tile)), JSON.stringify(c)).toBe(true);
     }
     expect(full.some((c) => c.generic && c.tile && c.variant.startsWith('tiled'))).toBe(false);
+  });
+
+  it('a product that skips zeros is tuned among register variants only, and the graph says which do', async () => {
+    const full = matmulCandidates('full', { features: features('subgroups'), limits: limits() }, true, true);
+    expect(full.length).toBeGreaterThan(4);
+    expect(full.every((c) => !c.variant.startsWith('tiled')), JSON.stringify(full.map((c) => c.variant))).toBe(true);
+    expect(full.length).toBe(matmulCandidates('full', { features: features('subgroups'), limits: limits() }, true).filter((c) => !c.variant.startsWith('tiled')).length);
+    // The default MLP's train graph on a software adapter: its first layer's forward and weight gradient skip.
+    const { device } = await gpu();
+    const vae = await VAE.create({ hidden: [400], latent: 20 }, { device, batch: 128, kernels: { skipInputZeros: true } });
+    const products = matmulProducts((await vae.plan('train', 128)).graph.kernels);
+    vae.destroy();
+    const skipping = products.filter((p) => p.skipsZeros).map(productKey).sort();
+    expect(skipping).toEqual(['128x400x784nt', '400x784x128tn']);
+    expect(products.length).toBeGreaterThan(skipping.length);
   });
 
   it('choose the fastest, or a shape-generic candidate within the slack of it', () => {
