@@ -45,14 +45,13 @@ export function registerBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): str
   // Element offsets; r_i, c_j are premultiplied by the row stride of A / B where it applies.
   // The k of unrolled step u, and k times M or N. Dense: k + u, with kM and kN premultiplied once
   // per iteration. Listed (`skipZeros`): the u-th listed k, whose multiples each step computes.
-  let listed = false;
-  const kPlain = (u: number) => (listed ? `k_${u}` : `k${u ? ` + ${u}u` : ''}`);
-  const kTimes = (u: number, dim: 'M' | 'N') => (listed ? `k${dim}_${u}` : `k${dim}${u ? ` + ${times(u, dim, p[dim])}` : ''}`);
-  const aAt = (i: number, u: number) => loadAs32(p, 'a', p.transA ? `r${i} + ${kTimes(u, 'M')}` : `r${i} + ${kPlain(u)}`);
-  const bAt = (j: number, u: number) => loadAs32(p, 'b', p.transB ? `c${j} + ${kPlain(u)}` : `c${j} + ${kTimes(u, 'N')}`);
-  const loads = (u: number) => [
-    ...rows.map((i) => `    let a${i}_${u} = ${aAt(i, u)};`),
-    ...bLoads.map((j) => `    let ${sg ? 'lb' : 'b'}${j}_${u} = ${bAt(j, u)};`),
+  const kPlain = (u: number, listed: boolean) => (listed ? `k_${u}` : `k${u ? ` + ${u}u` : ''}`);
+  const kTimes = (u: number, dim: 'M' | 'N', listed: boolean) => (listed ? `k${dim}_${u}` : `k${dim}${u ? ` + ${times(u, dim, p[dim])}` : ''}`);
+  const aAt = (i: number, u: number, listed: boolean) => loadAs32(p, 'a', p.transA ? `r${i} + ${kTimes(u, 'M', listed)}` : `r${i} + ${kPlain(u, listed)}`);
+  const bAt = (j: number, u: number, listed: boolean) => loadAs32(p, 'b', p.transB ? `c${j} + ${kPlain(u, listed)}` : `c${j} + ${kTimes(u, 'N', listed)}`);
+  const loads = (u: number, listed = false) => [
+    ...rows.map((i) => `    let a${i}_${u} = ${aAt(i, u, listed)};`),
+    ...bLoads.map((j) => `    let ${sg ? 'lb' : 'b'}${j}_${u} = ${bAt(j, u, listed)};`),
     ...(sg ? cols.map((j) => `    let b${j}_${u} = ${bSlot(j, u)};`) : []),
   ];
   // All loads of the n unrolled k steps first, then each accumulator's n fmas back to back: the
@@ -61,20 +60,15 @@ export function registerBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): str
   const fmas = (n: number) => rows.flatMap((i) => cols.map((j) => `    ${range(n).map((u) => `acc${i}_${j} = fma(a${i}_${u}, b${j}_${u}, acc${i}_${j});`).join(' ')}`));
   const kSteps = (k: string, n: number) => [
     `    let k = ${k};${p.transA ? ` let kM = k * ${d.M};` : ''}${p.transB ? '' : ` let kN = k * ${d.N};`}`,
-    ...range(n).flatMap(loads),
+    ...range(n).flatMap((u) => loads(u)),
     ...fmas(n),
   ].join('\n');
   // n listed steps from position `t` of this block's list.
-  const listedSteps = (t: string, n: number) => {
-    listed = true;
-    const out = [
-      ...range(n).map((u) => `    let k_${u} = steps[listed_at + ${t}${u ? ` + ${u}u` : ''}];${p.transA ? ` let kM_${u} = k_${u} * ${d.M};` : ''}${p.transB ? '' : ` let kN_${u} = k_${u} * ${d.N};`}`),
-      ...range(n).flatMap(loads),
-      ...fmas(n),
-    ].join('\n');
-    listed = false;
-    return out;
-  };
+  const listedSteps = (t: string, n: number) => [
+    ...range(n).map((u) => `    let k_${u} = steps[listed_at + ${t}${u ? ` + ${u}u` : ''}];${p.transA ? ` let kM_${u} = k_${u} * ${d.M};` : ''}${p.transB ? '' : ` let kN_${u} = k_${u} * ${d.N};`}`),
+    ...range(n).flatMap((u) => loads(u, true)),
+    ...fmas(n),
+  ].join('\n');
   // The block leaves its registers through one loop over a private array, so the epilogue (bias,
   // activation, act') appears once in the source instead of TM * TN times. Unrolled, those stores
   // were most of SwiftShader's compile time: the default model's five matmul pipelines took 1.13 s
