@@ -15,6 +15,7 @@
 // Grid: one invocation per element, ACTIVATION_WORKGROUP wide, split over x/y for large arrays.
 // The element count is in the source, or (forward, `sizedByBinding`) read from y's binding, which
 // lets the model's forward graphs of any row count share one pipeline.
+import { ConfigError } from './errors';
 import { wgsl } from './wgsl';
 import { checkChoice, checkShape, declareBindings, exactWhenSized, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, write, type Kernel } from './common';
 import { load32, withHalf, type HalfBindings } from './half';
@@ -80,7 +81,10 @@ fn act_grad(y: f32) -> f32 {
 }
 
 export interface ActivationParams {
-  kind: Activation;
+  /** The activation, named as matmul and the conv kernels name theirs. */
+  activation?: Activation;
+  /** The same, by its 0.4 name: give one of the two. */
+  kind?: Activation;
   /** Number of elements. */
   count: number;
   /** Backward: 'y' stored as f16 (a half-precision activation; half.ts). */
@@ -95,14 +99,25 @@ export interface ActivationForwardParams extends ActivationParams {
   sizedByBinding?: boolean;
 }
 
+/** The activation of `p`, given as `activation` or (its 0.4 name) `kind`, checked. */
+function activationOf(kernel: string, p: ActivationParams): Activation {
+  if (p.activation !== undefined && p.kind !== undefined && p.activation !== p.kind) {
+    throw new ConfigError(`${kernel}: activation '${String(p.activation)}' and kind '${String(p.kind)}' disagree; give activation alone (kind is its older name)`);
+  }
+  const act = p.activation ?? p.kind;
+  if (act === undefined) throw new ConfigError(`${kernel}: no activation; give one, e.g. { activation: 'relu', count }`);
+  checkActivation(kernel, p.activation !== undefined ? 'activation' : 'kind', act);
+  return act;
+}
+
 /** y = act(x) over `count` elements. */
 export function activationForward(p: ActivationForwardParams): Kernel {
-  checkActivation('activation_forward', 'kind', p.kind);
+  const act = activationOf('activation_forward', p);
   checkShape('activation_forward', { count: p.count });
   const idx = FLAT_INDEX_WGSL(ACTIVATION_WORKGROUP);
   const bindings = [read('x'), write('y')];
   const code = wgsl`
-${activationWGSL(p.kind)}
+${activationWGSL(act)}
 ${declareBindings(bindings)}
 
 @compute @workgroup_size(${ACTIVATION_WORKGROUP})
@@ -112,7 +127,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   y[i] = act(x[i]);
 }`;
   return {
-    name: `activation_forward_${p.kind}`,
+    name: `activation_forward_${act}`,
     code,
     bindings,
     minBytes: minBindingBytes(bindings, { x: p.count, y: p.count }),
@@ -123,12 +138,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 
 /** dx = dy * act'(y) over `count` elements, from the forward output y. */
 export function activationBackward(p: ActivationParams): Kernel {
-  checkActivation('activation_backward', 'kind', p.kind);
+  const act = activationOf('activation_backward', p);
   checkShape('activation_backward', { count: p.count });
   const idx = FLAT_INDEX_WGSL(ACTIVATION_WORKGROUP);
   const { bindings, enable, tag } = withHalf('activation_backward', [read('y'), read('dy'), write('dx')], p.f16);
   const code = wgsl`${enable}
-${activationWGSL(p.kind)}
+${activationWGSL(act)}
 ${declareBindings(bindings)}
 
 @compute @workgroup_size(${ACTIVATION_WORKGROUP})
@@ -138,7 +153,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   dx[i] = dy[i] * act_grad(${load32(p.f16, 'y', 'i')});
 }`;
   return {
-    name: `activation_backward_${p.kind}${tag}`,
+    name: `activation_backward_${act}${tag}`,
     code,
     bindings,
     minBytes: minBindingBytes(bindings, { y: p.count, dy: p.count, dx: p.count }),

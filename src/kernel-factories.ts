@@ -60,8 +60,8 @@ export const matmul = checked('matmul', matmulF, {
 });
 export const nonzeroSteps = checked('nonzeroSteps', nonzeroStepsF, { G: true, K: true, layout: true, block: true, generic: true });
 export const columnSum = checked('columnSum', columnSumF, { rows: true, cols: true, slices: true });
-export const activationForward = checked('activationForward', activationForwardF, { kind: true, count: true, f16: true, sizedByBinding: true });
-export const activationBackward = checked('activationBackward', activationBackwardF, { kind: true, count: true, f16: true });
+export const activationForward = checked('activationForward', activationForwardF, { activation: true, kind: true, count: true, f16: true, sizedByBinding: true });
+export const activationBackward = checked('activationBackward', activationBackwardF, { activation: true, kind: true, count: true, f16: true });
 export const reparamForward = checked('reparamForward', reparamForwardF, { batch: true, samples: true, layout: true, meanOnly: true, sizedByBinding: true });
 export const reparamBackward = checked('reparamBackward', reparamBackwardF, { batch: true, samples: true, layout: true, directZ: true });
 export const priorSample = checked('priorSample', priorSampleF, { count: true, latent: true, sizedByBinding: true });

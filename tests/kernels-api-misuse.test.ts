@@ -74,6 +74,17 @@ const everyFactory = (): Kernel[] => [
   concatBackward({ rows: 4, features: 3, extra: 2, conditionRows: 2 }),
 ];
 
+describe('activation kernels name their activation as the other kernels do', () => {
+  it('take `activation`, and `kind` (the 0.4 name) for the same kernel; refuse both disagreeing or neither', () => {
+    expect(activationForward({ activation: 'tanh', count: 9 }).code).toBe(activationForward({ kind: 'tanh', count: 9 }).code);
+    expect(activationBackward({ activation: 'elu', count: 9 }).name).toBe(activationBackward({ kind: 'elu', count: 9 }).name);
+    expect(activationForward({ activation: 'relu', kind: 'relu', count: 9 }).name).toBe('activation_forward_relu');
+    expect(() => activationForward({ activation: 'relu', kind: 'tanh', count: 4 })).toThrow(/activation_forward: activation 'relu' and kind 'tanh' disagree; give activation alone/);
+    expect(() => activationBackward({ count: 4 })).toThrow(/activation_backward: no activation; give one/);
+    expect(() => activationForward({ activation: 'relu6' as never, count: 4 })).toThrow(/activation_forward: unknown activation 'relu6'/);
+  });
+});
+
 describe('factories refuse bad parameters', () => {
   it('an unknown kind, naming the valid ones, instead of compiling as some default', () => {
     expect(() => activationForward({ kind: 'relu6' as never, count: 4 })).toThrow(`activation_forward: unknown kind 'relu6'; use one of ${ACTIVATIONS.map((a) => `'${a}'`).join(', ')}`);

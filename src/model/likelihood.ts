@@ -70,7 +70,7 @@ export class DecoderLikelihood {
     if (this.kind === 'gaussian' && this.scale !== 'predicted') return out;
     const rows = out.shape[0];
     const images = g.tensor('images', [rows, this.dim], pinned);
-    if (this.kind === 'bernoulli') g.graph.add(activationForward({ kind: 'sigmoid', count: out.size, sizedByBinding: true }), { x: out, y: images });
+    if (this.kind === 'bernoulli') g.graph.add(activationForward({ activation: 'sigmoid', count: out.size, sizedByBinding: true }), { x: out, y: images });
     else g.graph.add(decoderMean({ rows, dim: this.dim, likelihood: this.kind, scale: this.scale, sizedByBinding: true }), { out, images });
     return images;
   }

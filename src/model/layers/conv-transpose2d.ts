@@ -90,7 +90,7 @@ export class ConvTranspose2d implements Module {
       let dPre = dy.t;
       if (!dy.pre && activation !== 'none') {
         dPre = gb.tensor(`d_${this.name}.pre`, y.shape);
-        gb.graph.add(activationBackward({ kind: activation, count: y.size, f16: halfNames({ y }) }), { y, dy: dy.t, dx: dPre });
+        gb.graph.add(activationBackward({ activation, count: y.size, f16: halfNames({ y }) }), { y, dy: dy.t, dx: dPre });
       }
       recordConvWeightGrad(gb, geom, x, dPre, gb.grad(`${this.name}.weight`));
       recordConvBiasGrad(gb, { batch: rows, channels: out, pixels: geom.inHeight * geom.inWidth }, dPre, gb.grad(`${this.name}.bias`), `d_${this.name}.bias`);

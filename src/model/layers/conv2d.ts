@@ -101,7 +101,7 @@ export class Conv2d implements Module {
       let dPre = dy.t;
       if (!dy.pre && activation !== 'none') {
         dPre = gb.tensor(`d_${this.name}.pre`, y.shape);
-        gb.graph.add(activationBackward({ kind: activation, count: y.size, f16: halfNames({ y }) }), { y, dy: dy.t, dx: dPre });
+        gb.graph.add(activationBackward({ activation, count: y.size, f16: halfNames({ y }) }), { y, dy: dy.t, dx: dPre });
       }
       recordConvWeightGrad(gb, geom, dPre, x, gb.grad(`${this.name}.weight`));
       recordConvBiasGrad(gb, { batch: rows, channels: out, pixels: OH * OW }, dPre, gb.grad(`${this.name}.bias`), `d_${this.name}.bias`);

@@ -58,7 +58,7 @@ export class Dense implements Module {
       if (!dy.pre && activation !== 'none') {
         if (y.dtype === 'f16') throw new Error(`${this.name}: an f16 activation whose consumer does not fold act' (a dense layer does) is not supported`);
         dPre = gb.tensor(`d_${this.name}.pre`, [M, N]);
-        gb.graph.add(activationBackward({ kind: activation, count: M * N }), { y, dy: dy.t, dx: dPre });
+        gb.graph.add(activationBackward({ activation, count: M * N }), { y, dy: dy.t, dx: dPre });
       }
       // At a large batch on a GPU this product's K (the batch) is long and its blocks few: it may split.
       const weightGrad = { M: N, N: K, K: M, transA: true, f16: half('b', x), ...choose(true, false, N, K, M) };

@@ -65,7 +65,7 @@ export class GroupNorm implements Module {
       let dPre = dy.t;
       if (!dy.pre && activation !== 'none') {
         dPre = gb.tensor(`d_${this.name}.pre`, y.shape);
-        gb.graph.add(activationBackward({ kind: activation, count: y.size, f16: halfNames({ y }) }), { y, dy: dy.t, dx: dPre });
+        gb.graph.add(activationBackward({ activation, count: y.size, f16: halfNames({ y }) }), { y, dy: dy.t, dx: dPre });
       }
       gb.graph.add(groupNormParamGrad({ ...shape, f16: halfNames({ x }) }), { x, stats, dy: dPre, dgamma: gb.grad(`${this.name}.weight`), dbeta: gb.grad(`${this.name}.bias`) });
       if (!needInputGrad) return null;
