@@ -62,7 +62,7 @@ export function kernelsFor(adapter: { isSoftware: boolean; subgroups: boolean })
   // of CPU, while the step ran within noise of the specialized kernels (2953 vs 3143 ms median of
   // 6 alternating runs on a heavily loaded machine).
   // Zero skipping there for the data's products: MNIST's default step, whose first layer's
-  // forward and weight gradient skip about 48% and 43% of their k steps (bench/RESULTS.md,
+  // forward and weight gradient skip about 48% and 42% of their k steps (bench/RESULTS.md,
   // "Skipping the input's zeros").
   // Convolutions there as im2col + the same matmuls: the MNIST conv VAE's step (32-64 channels,
   // batch 128) profiled at 2.4 s against 4.0 s with the direct kernels, every layer faster but
