@@ -11,6 +11,7 @@
 //       [--batch=128] [--steps=10] [--rounds=8] [--json]
 import { pathToFileURL } from 'node:url';
 import { median } from './common';
+import { prepareVae } from './step';
 import { timeGraph } from './time-graph';
 import { describeAdapter } from '../src/gpu/device';
 import type { KernelChoice } from '../src/model/kernels';
@@ -26,17 +27,14 @@ export async function runAbStep(o: AbOptions, onRound: (r: { round: number; a_ms
   const acquired = await acquireBenchDevice(() => {});
   const examples = Math.max(4096, 2 * o.batch);
   const ds = await loadMnistNode('train', { limit: examples });
-  const batches = Math.floor(ds.count / o.batch);
+  const data = { images: ds.images, count: ds.count, dim: ds.rows * ds.cols };
   const sides: Side[] = [{ label: 'A', kernels: o.a, wall: [], gpu: [], loss: null }, { label: 'B', kernels: o.b, wall: [], gpu: [], loss: null }];
   const models = [];
   for (const side of sides) {
-    const vae = await VAE.create({ hidden: o.hidden, latent: o.latent }, { device: { ...acquired, owned: false }, batch: o.batch, seed: 1, lossEvery: 1, kernels: side.kernels });
-    const data = vae.upload({ images: ds.images, count: ds.count, name: `ab-${side.label}` });
-    let index = 0;
-    const step = () => vae.trainStep({ data, index: index++ % batches });
-    await step();
-    await vae.readLosses();
-    models.push({ side, vae, step, graph: (await vae.plan('train', o.batch)).graph });
+    // Both sides start from the default seed and cycle over the same batches in the same order.
+    const prepared = await prepareVae({ acquired, data }, { batch: o.batch, hidden: o.hidden, latent: o.latent, lr: 1e-3, kernels: side.kernels, lossEvery: 1 }, examples);
+    const { vae } = prepared;
+    models.push({ side, vae, step: () => vae.trainStep(prepared.next()), graph: (await vae.plan('train', o.batch)).graph });
   }
   for (let r = 0; r < o.rounds; r++) {
     for (const m of r % 2 ? [...models].reverse() : models) {

@@ -8,6 +8,7 @@ import type { AcquiredDevice } from '../src/gpu/device';
 import type { GpuCounter } from './counters';
 import { describeTuning, type AutotuneCache, type AutotuneMode } from '../src/model/autotune';
 import type { Precision } from '../src/model/precision';
+import type { KernelChoice } from '../src/model/kernels';
 import { median, now, round, subset, type BenchRecord, type BenchData, type BenchEnv, type BenchOptions, type MatmulShapes, type SkipZeros, type StepRecord } from './common';
 
 export interface RunContext {
@@ -35,9 +36,19 @@ export interface PreparedVae {
   dataBytes: number;
 }
 
-export async function prepareVae(ctx: RunContext, shape: { batch: number; hidden: number[]; latent: number; lr: number; autotune?: AutotuneMode; precision?: Precision; matmulShapes?: MatmulShapes; skipZeros?: SkipZeros }, examples: number): Promise<PreparedVae> {
+/** What prepareVae builds: the bench's options, and optionally kernel overrides of VAE.create. */
+export interface PrepareShape {
+  batch: number; hidden: number[]; latent: number; lr: number;
+  autotune?: AutotuneMode; precision?: Precision; matmulShapes?: MatmulShapes; skipZeros?: SkipZeros;
+  /** Overrides of the adapter's kernel choices; matmulShapes and skipZeros, when set, win over them. */
+  kernels?: Partial<KernelChoice>;
+  /** Read the loss every this many steps (VAE.create's lossEvery; its default when unset). */
+  lossEvery?: number;
+}
+
+export async function prepareVae(ctx: Pick<RunContext, 'acquired' | 'data' | 'autotuneCache'>, shape: PrepareShape, examples: number): Promise<PreparedVae> {
   const shapes = shape.matmulShapes ?? 'default', skipZeros = shape.skipZeros ?? 'default';
-  const kernels = { ...(shapes !== 'default' ? { matmulGeneric: shapes === 'generic' } : {}), ...(skipZeros !== 'default' ? { skipInputZeros: skipZeros === 'on' } : {}) };
+  const kernels = { ...shape.kernels, ...(shapes !== 'default' ? { matmulGeneric: shapes === 'generic' } : {}), ...(skipZeros !== 'default' ? { skipInputZeros: skipZeros === 'on' } : {}) };
   const data = subset(ctx.data, Math.max(examples, shape.batch));
   if (data.count < shape.batch) throw new Error(`batch ${shape.batch} needs at least that many examples; only ${data.count} loaded`);
   const t0 = now();
@@ -45,6 +56,7 @@ export async function prepareVae(ctx: RunContext, shape: { batch: number; hidden
   const vae = await VAE.create({ hidden: shape.hidden, latent: shape.latent }, {
     device: { ...ctx.acquired, owned: false }, batch: shape.batch, lr: shape.lr,
     autotune: shape.autotune ?? 'off', precision: shape.precision ?? 'f32', ...(ctx.autotuneCache ? { autotuneCache: ctx.autotuneCache } : {}),
+    ...(shape.lossEvery ? { lossEvery: shape.lossEvery } : {}),
     ...(Object.keys(kernels).length ? { kernels } : {}),
   });
   const before = vae.allocatedBytes;
