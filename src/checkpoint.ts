@@ -5,7 +5,7 @@ import { resolveConfig, type VaeConfig } from './model/config';
 import { paramLayout } from './model/build';
 import { tensorsByName } from './model/params';
 import { VAE, type VaeOptions } from './model/vae';
-import { CheckpointError, decodeNamed, encodeSafetensors } from './io/safetensors';
+import { CheckpointError, decodeNamed, DtypeError, encodeSafetensors, peekMetadata } from './io/safetensors';
 import { ConfigError, kindOfValue } from './errors';
 import { matchTensors } from './io/tensor-match';
 
@@ -29,12 +29,40 @@ export async function saveCheckpoint(vae: VAE, extraMetadata: Record<string, str
   });
 }
 
+/**
+ * decodeNamed, except that tensors of another dtype which the file's own configuration does not
+ * use (BatchNorm's int64 num_batches_tracked in a PyTorch state_dict) are named as unused, to be
+ * dropped; converting them to float32, the fix for parameters saved in another precision, would
+ * only lead to a refusal of them as unused.
+ */
+function decodeChecked(bytes: Uint8Array, source: string): ReturnType<typeof decodeNamed> {
+  try {
+    return decodeNamed(bytes, source);
+  } catch (e) {
+    if (!(e instanceof DtypeError)) throw e;
+    const metadata = peekMetadata(bytes);
+    let names: Set<string>;
+    try {
+      names = new Set(paramLayout(resolveConfig(JSON.parse(metadata?.config ?? ''))).tensors.map((t) => t.name));
+    } catch {
+      throw e; // no readable configuration: which tensors are parameters is unknown
+    }
+    const unused = e.otherDtypes.filter((t) => !names.has(t.name));
+    if (!unused.length) throw e;
+    const converted = e.otherDtypes.length - unused.length;
+    const shown = unused.slice(0, 4).map((t) => `${t.name} (${JSON.stringify(t.dtype)})`).join(', ') + (unused.length > 4 ? ` and ${unused.length - 4} more` : '');
+    throw new CheckpointError(`${source} has ${unused.length === 1 ? 'a tensor' : `${unused.length} tensors`} this model does not use: ${shown}; ` +
+      `save only the model's parameters (in PyTorch: {k: v.float().contiguous() for k, v in state_dict.items() if k in needed}, needed being the names in README, "Checkpoint format")` +
+      (converted ? `; ${converted === 1 ? 'one parameter is' : `${converted} parameters are`} not F32 either, which that conversion fixes` : ''));
+  }
+}
+
 /** Reads the configuration and flat parameters of a checkpoint, checking names and shapes. */
 export function readCheckpoint(data: Uint8Array | ArrayBuffer, source = 'checkpoint'): { config: VaeConfig; flat: Float32Array; metadata: Record<string, string> } {
   // fetch().arrayBuffer() and file readers give an ArrayBuffer; Node's Buffer is a Uint8Array.
   const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data;
   if (!(bytes instanceof Uint8Array)) throw new CheckpointError(`${source}: expected the file's bytes as a Uint8Array or ArrayBuffer, got ${kindOfValue(data)}`);
-  const { tensors, metadata } = decodeNamed(bytes, source);
+  const { tensors, metadata } = decodeChecked(bytes, source);
   if (metadata.format === TRAINING_STATE_FORMAT) {
     throw new CheckpointError(`${source} is a training state (optimizer moments and counters for \`webgpu-vae train --resume DIR\`), not a model; use model.safetensors from the same folder`);
   }
@@ -51,14 +79,24 @@ export function readCheckpoint(data: Uint8Array | ArrayBuffer, source = 'checkpo
     throw new CheckpointError(`${source} has checkpoint version ${metadata.version}; this webgpu-vae reads version ${CHECKPOINT_VERSION}${Number(metadata.version) > Number(CHECKPOINT_VERSION) ? ': a newer webgpu-vae wrote it; read it with that version' : ''}`);
   }
   let config: VaeConfig;
+  let stored: unknown;
   try {
-    const stored = JSON.parse(metadata.config);
-    config = resolveConfig(stored);
+    stored = JSON.parse(metadata.config);
+    config = resolveConfig(stored as Partial<VaeConfig>);
   } catch (e) {
     throw new CheckpointError(`${source} has an invalid model configuration: ${(e as Error).message}`);
   }
-  const [flat] = matchTensors(source, tensors, paramLayout(config), [''], 'this model', 'the names and shapes are those of PyTorch\'s state_dict of the model the configuration describes: README, "Checkpoint format"');
+  const [flat] = matchTensors(source, tensors, paramLayout(config), [''], 'this model', 'the names and shapes are those of PyTorch\'s state_dict of the model the configuration describes: README, "Checkpoint format"', shapeSource(config, stored));
   return { config, flat, metadata };
+}
+
+/** The configuration fields that set a model's tensor shapes, as a shape mismatch names them; a field the file leaves out is marked as the default. */
+function shapeSource(config: VaeConfig, stored: unknown): string {
+  const given = stored && typeof stored === 'object' ? (stored as Record<string, unknown>) : {};
+  const fields: (keyof VaeConfig)[] = config.arch === 'conv'
+    ? ['arch', 'inputDim', 'imageChannels', 'imageShape', 'channels', 'dense', 'latent', 'classes', 'likelihood', 'sigma', 'norm', 'upsample']
+    : ['arch', 'inputDim', 'hidden', 'latent', 'classes', 'likelihood', 'sigma'];
+  return `the shapes follow from the configuration in the file's metadata: ${fields.map((f) => `${f} ${JSON.stringify(config[f])}${f in given ? '' : ' (not in the file: the default)'}`).join(', ')}`;
 }
 
 /** Builds a VAE from checkpoint bytes on the given device. */

@@ -83,7 +83,7 @@ describe('settings fixed at creation', () => {
   it('a NaN or an infinity is shown as itself, not as the null JSON turns it into', () => {
     expect(() => resolveConfig({ likelihood: 'gaussian', sigma: NaN })).toThrow(/sigma must be a positive number, .*; got NaN$/);
     expect(() => resolveConfig({ likelihood: 'gaussian', sigma: -Infinity })).toThrow(/; got -Infinity$/);
-    expect(() => resolveConfig({ hidden: [16, NaN] })).toThrow(/hidden must be one or more positive integers .*, got \[16,NaN\]$/);
+    expect(() => resolveConfig({ hidden: [16, NaN] })).toThrow(/hidden must be a list of one or more positive integers .*, got \[16,NaN\]$/);
     expect(() => resolveConfig({ imageShape: [28, Infinity] as never })).toThrow(/got \[28,Infinity\]$/);
   });
 });

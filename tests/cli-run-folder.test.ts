@@ -153,17 +153,21 @@ describe('a damaged checkpoint', () => {
   const at = (name: string, bytes: Uint8Array) => { const p = join(root, name); writeFileSync(p, bytes); return p; };
   const bias = Object.keys(header).find((k) => /^decoder\..*bias$/.test(k) && header[k]!.shape!.length === 1)!;
 
+  const damaged = /; the file is damaged or was written by something else than webgpu-vae: give another checkpoint \(a run folder's model\.safetensors, e\.g\. runs\/NAME\/model\.safetensors\), or train a new model with `(npx )?webgpu-vae train --out DIR`$/;
+  // A well-formed file whose config disagrees with its tensors is more often one written by hand.
+  const mismatched = /; if you wrote this file \(from PyTorch, say\), make the config in its metadata describe the model its tensors belong to \(README, "Checkpoint format"\); if webgpu-vae wrote it, it is damaged: give another checkpoint \(e\.g\. runs\/NAME\/model\.safetensors\), or train a new model with `(npx )?webgpu-vae train --out DIR`$/;
   it.each([
-    ['a byte flipped in the header', () => { const b = fixture.slice(); b[9] = 0x00; return at('flipped.safetensors', b); }, 'header is not valid JSON'],
-    ['a tensor missing', () => withHeader('hole.safetensors', (h) => { delete h[bias]; }), 'hole in data section: bytes'],
-    ['a wrong shape', () => withHeader('shape.safetensors', (h) => { h[bias]!.shape = [h[bias]!.shape![0]! / 2, 2]; }), `tensor ${bias} has shape [`],
-    ['broken configuration metadata', () => withHeader('config.safetensors', (h) => { h.__metadata__.config = '{"latent": -3'; }), 'has an invalid model configuration: '],
-  ])('%s: the reader\'s words and the fix (another checkpoint, or train again), before the device', async (_what, make, says) => {
+    ['a byte flipped in the header', () => { const b = fixture.slice(); b[9] = 0x00; return at('flipped.safetensors', b); }, 'header is not valid JSON', damaged],
+    ['a tensor missing', () => withHeader('hole.safetensors', (h) => { delete h[bias]; }), 'hole in data section: bytes', damaged],
+    ['a wrong shape', () => withHeader('shape.safetensors', (h) => { h[bias]!.shape = [h[bias]!.shape![0]! / 2, 2]; }), `tensor ${bias} has shape [`, mismatched],
+    ['broken configuration metadata', () => withHeader('config.safetensors', (h) => { h.__metadata__.config = '{"latent": -3'; }), 'has an invalid model configuration: ', mismatched],
+    ['a configuration of another model', () => withHeader('other.safetensors', (h) => { h.__metadata__.config = JSON.stringify({ ...JSON.parse(h.__metadata__.config!), latent: 3 }); }), 'have the wrong shape: ', mismatched],
+  ])('%s: the reader\'s words and the fix, before the device', async (_what, make, says, fix) => {
     const path = make();
     for (const argv of [['eval', '--checkpoint', path], ['train', '--init-from', path, '--out', join(root, 'from-damaged')]]) {
       const line = await refused(argv);
       expect(line).toContain(says);
-      expect(line).toMatch(/; the file is damaged or was written by something else than webgpu-vae: give another checkpoint \(a run folder's model\.safetensors, e\.g\. runs\/NAME\/model\.safetensors\), or train a new model with `(npx )?webgpu-vae train --out DIR`$/);
+      expect(line).toMatch(fix);
     }
   });
 

@@ -137,7 +137,7 @@ describe('VAE model', async () => {
   it('rejects bad configurations with messages naming the field', async () => {
     const { device } = await gpu();
     await expect(VAE.create({ latent: 0 }, { device })).rejects.toThrow(/latent must be a positive integer/);
-    await expect(VAE.create({ hidden: [] }, { device })).rejects.toThrow(/hidden must be one or more/);
+    await expect(VAE.create({ hidden: [] }, { device })).rejects.toThrow(/hidden must be a list of one or more/);
     await expect(VAE.create({ activation: 'gelu' as never }, { device })).rejects.toThrow(/activation must be one of/);
     await expect(VAE.create({}, { device, batch: 0 })).rejects.toThrow(/batch must be an integer/);
   });

@@ -224,9 +224,10 @@ function packInstallAndRun(work: string): void {
   const packed = JSON.parse(packOut.slice(packOut.search(/^\[$/m))) as { filename: string; files: { path: string }[] }[];
   const files = packed[0].files.map((f) => f.path);
   // README.md links docs/API.md and docs/ARCHITECTURE.md, so the installed README's links lead somewhere.
-  for (const f of ['dist/index.js', 'dist/kernels.js', 'dist/node.js', 'dist/types/src/index.d.ts', 'bin/webgpu-vae.mjs', 'src/cli/main.ts', 'docs/API.md', 'docs/ARCHITECTURE.md']) expect(files, f).toContain(f);
+  // The PyTorch twin ships, as the README's PyTorch examples import it from the package.
+  for (const f of ['dist/index.js', 'dist/kernels.js', 'dist/node.js', 'dist/types/src/index.d.ts', 'bin/webgpu-vae.mjs', 'src/cli/main.ts', 'docs/API.md', 'docs/ARCHITECTURE.md', 'tests/torch/vae_twin.py']) expect(files, f).toContain(f);
   // The repository's tools (benchmarks, test runners) stay out: they need bench/ and tests/, which do not ship.
-  expect(files.filter((f) => /^(bin\/bench|scripts\/(?!setup-debian)|bench\/|tests\/)/.test(f))).toEqual([]);
+  expect(files.filter((f) => /^(bin\/bench|scripts\/(?!setup-debian)|bench\/|tests\/(?!torch\/vae_twin\.py$))/.test(f))).toEqual([]);
   expect(files).toContain('LICENSE');
 
   const project = join(work, 'consumer');

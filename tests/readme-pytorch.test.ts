@@ -18,14 +18,17 @@ const ROOT = join(__dirname, '..');
 const PYTHON = pythonWithTorch();
 const PLACEHOLDER = "'runs/NAME/model.safetensors'";
 
-/** The README's ```python block that loads a checkpoint into the PyTorch twin. */
-function readmeExample(): string {
+const WRITTEN = "'from-torch.safetensors'";
+
+/** The README's ```python block that uses `call` (read_safetensors: loading a checkpoint; write_safetensors: writing one). */
+function readmeBlock(call: 'read_safetensors' | 'write_safetensors', placeholder: string): string {
   const blocks = readFileSync(join(ROOT, 'README.md'), 'utf8').split('```python\n').slice(1).map((b) => b.slice(0, b.indexOf('```')));
-  const found = blocks.filter((b) => b.includes('TwinVAE'));
-  expect(found, 'README.md has one ```python block that loads a checkpoint into TwinVAE').toHaveLength(1);
-  expect(found[0], `the example reads ${PLACEHOLDER}, which this test points at its checkpoint`).toContain(PLACEHOLDER);
+  const found = blocks.filter((b) => b.includes(`${call}(`));
+  expect(found, `README.md has one \`\`\`python block that calls ${call}`).toHaveLength(1);
+  expect(found[0], `the example names ${placeholder}, which this test points at its own file`).toContain(placeholder);
   return found[0];
 }
+const readmeExample = () => readmeBlock('read_safetensors', PLACEHOLDER);
 
 /** A checkpoint of a new model of this configuration, as the library saves it. */
 const saved = (partial: Partial<VaeConfig>) => async (device: GPUDevice) => {
@@ -76,6 +79,30 @@ with torch.no_grad():
       const cycle = Array.from({ length: 16 }, (_, i) => i % Math.max(1, config.classes));
       expect(labelRows).toEqual(config.classes ? [[16, config.classes], new Array(16).fill(1), cycle] : [[16, 0], new Array(16).fill(0), []]);
       expectClose(pictures, ours, { atol: 1e-5, rtol: 1e-4 }, 'PyTorch decoder means against the library');
+    } finally {
+      vae.destroy();
+    }
+  }, 120_000);
+
+  it('writes a model from PyTorch that the library reads and decodes as PyTorch does (the other example)', async () => {
+    if (!PYTHON) return; // reported by the first test
+    const path = join(tempDir('webgpu-vae-readme-torch-write-'), 'from-torch.safetensors');
+    const rows = 4;
+    const script = `${readmeBlock('write_safetensors', WRITTEN).replace(WRITTEN, JSON.stringify(path))}
+with torch.no_grad():
+  z = torch.linspace(-2, 2, ${rows} * model.c['latent']).view(${rows}, model.c['latent'])
+  print(json.dumps(z.flatten().tolist()))
+  print(json.dumps(torch.sigmoid(model.decode(z, torch.zeros(${rows}, 0))).flatten().tolist()))
+`;
+    const r = spawnSync(PYTHON!, ['-c', script], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
+    expect(r.status, `the README example failed:\n${r.stderr}`).toBe(0);
+    const [z, theirs] = r.stdout.trim().split('\n').map((line) => JSON.parse(line) as number[]);
+    const { device } = await gpu();
+    const vae = await loadCheckpoint(new Uint8Array(readFileSync(path)), { device, batch: rows });
+    try {
+      expect(vae.config.inputDim).toBe(784);
+      expect(vae.config.latent * rows).toBe(z.length);
+      expectClose(await vae.decode(Float32Array.from(z)), theirs, { atol: 1e-5, rtol: 1e-4 }, 'the library decoding a model written from PyTorch');
     } finally {
       vae.destroy();
     }

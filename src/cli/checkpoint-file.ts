@@ -10,6 +10,10 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { selfName } from './self-name';
 
 const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+const TORCH_ZIP = "a zip archive, as PyTorch's torch.save writes";
+const TORCH_PICKLE = "a Python pickle, as older PyTorch's torch.save writes";
+/** What a PyTorch user does instead of torch.save. */
+const FROM_TORCH = 'save the state_dict as safetensors with the metadata webgpu-vae reads (safetensors.torch.save_file(state_dict, path, metadata={"format": "webgpu-vae", "version": "1", "config": json.dumps(config)}); README, "Checkpoint format")';
 const startsWith = (bytes: Uint8Array, magic: number[]) => bytes.length >= magic.length && magic.every((b, i) => bytes[i] === b);
 
 /** The header of a safetensors file, when `bytes` start like one: its length and where its data begins. */
@@ -45,6 +49,9 @@ export function notSafetensors(bytes: Uint8Array): string | null {
   if (startsWith(bytes, PNG)) return 'a PNG image';
   if (startsWith(bytes, [0xff, 0xd8, 0xff])) return 'a JPEG image';
   if (startsWith(bytes, [0x1f, 0x8b])) return 'gzip-compressed data';
+  // torch.save writes a zip archive (since PyTorch 1.6) or, before that, a pickle (protocol 2-5).
+  if (startsWith(bytes, [0x50, 0x4b, 0x03, 0x04])) return TORCH_ZIP;
+  if (bytes.length >= 2 && bytes[0] === 0x80 && bytes[1] >= 2 && bytes[1] <= 5) return TORCH_PICKLE;
   const header = safetensorsHeader(bytes);
   if (header) {
     if (header.dataStart > bytes.length) return 'truncated';
@@ -134,18 +141,28 @@ export function notACheckpoint(path: string, bytes: Uint8Array): string | null {
     return `${path} is not a model checkpoint (it is truncated: its header describes ${declared.atLeast ? 'at least ' : ''}${declared.bytes.toLocaleString('en')} bytes, ` +
       `the file has ${bytes.length.toLocaleString('en')}); copy or save the file again whole`;
   }
+  if (kind === TORCH_ZIP || kind === TORCH_PICKLE) return `${path} is not a model checkpoint (it is ${kind}); ${FROM_TORCH}, or give a runs/NAME/model.safetensors written by webgpu-vae train`;
   return `${path} is not a model checkpoint (it is ${kind}); give a runs/NAME/model.safetensors written by webgpu-vae train`;
 }
 
 /**
  * The reader's messages that describe damage inside a safetensors file, and not a file of
- * another kind or version (whose messages carry their own fix): the header's structure, its
- * tensors' entries and offsets, the tensors a model needs, its configuration.
+ * another kind or version (whose messages carry their own fix): the header's structure and its
+ * tensors' entries and offsets.
  */
 const DAMAGE = [
   /: (file too short|header is not|header length|__metadata__|metadata '|invalid tensor name|tensor '[^']*': (header entry|unsupported dtype|invalid|data_offsets)|hole in data section|trailing garbage)/,
+];
+
+/**
+ * The messages of a well-formed file whose configuration and tensors disagree: a file written by
+ * hand (from PyTorch, say) with a config that does not describe its tensors, more often than a
+ * damaged one.
+ */
+const MISMATCH = [
   / has an invalid model configuration: /,
-  / does not hold the tensors its configuration needs: /,
+  / (does not hold the tensors its configuration needs|holds more tensors than its configuration needs): /,
+  / has (a tensor|\d+ tensors) this model does not use: /,
   /: (tensor \S+ has shape \[|\d+ tensors have the wrong shape: )/,
 ];
 
@@ -153,7 +170,11 @@ const DAMAGE = [
 export const damagedCheckpointFix = () => 'the file is damaged or was written by something else than webgpu-vae: give another checkpoint ' +
   `(a run folder's model.safetensors, e.g. runs/NAME/model.safetensors), or train a new model with \`${selfName()} train --out DIR\``;
 
-/** `message` (a checkpoint reader's) with the fix added when it describes damage inside the file; unchanged otherwise. */
+const mismatchFix = () => 'if you wrote this file (from PyTorch, say), make the config in its metadata describe the model its tensors belong to (README, "Checkpoint format"); ' +
+  `if webgpu-vae wrote it, it is damaged: give another checkpoint (e.g. runs/NAME/model.safetensors), or train a new model with \`${selfName()} train --out DIR\``;
+
+/** `message` (a checkpoint reader's) with the fix added when it describes damage inside the file or a configuration that disagrees with its tensors; unchanged otherwise. */
 export function withDamageFix(message: string): string {
+  if (MISMATCH.some((re) => re.test(message))) return `${message}; ${mismatchFix()}`;
   return DAMAGE.some((re) => re.test(message)) ? `${message}; ${damagedCheckpointFix()}` : message;
 }

@@ -11,6 +11,17 @@ export class CheckpointError extends Error {
   override name = 'CheckpointError';
 }
 
+/**
+ * A file whose tensors are not all F32. It names them, so that a reader which knows the model can
+ * tell an unused tensor of another dtype (BatchNorm's int64 num_batches_tracked), which is to be
+ * dropped, from a parameter saved in another precision, which is to be converted.
+ */
+export class DtypeError extends CheckpointError {
+  constructor(message: string, readonly otherDtypes: { name: string; dtype: unknown }[]) {
+    super(message);
+  }
+}
+
 export interface Tensor {
   shape: number[];
   data: Float32Array;
@@ -135,11 +146,21 @@ function parseMetadata(raw: unknown): Record<string, string> {
   return out;
 }
 
+/** The metadata of a safetensors file, read from its header alone (null where the header or metadata is not readable). */
+export function peekMetadata(bytes: Uint8Array): Record<string, string> | null {
+  try {
+    return parseMetadata(parseHeader(bytes).header[METADATA_KEY]);
+  } catch {
+    return null;
+  }
+}
+
 /** decodeSafetensors, with `source` (the file) leading the message of any error it finds. */
 export function decodeNamed(bytes: Uint8Array, source: string): Safetensors {
   try {
     return decodeSafetensors(bytes);
   } catch (e) {
+    if (e instanceof DtypeError) throw new DtypeError(`${source}: ${e.message}`, e.otherDtypes);
     if (e instanceof CheckpointError) throw new CheckpointError(`${source}: ${e.message}`);
     throw e;
   }
@@ -154,8 +175,8 @@ export function decodeSafetensors(bytes: Uint8Array): Safetensors {
   const otherTypes = Object.entries(header).filter(([name, raw]) => name !== METADATA_KEY && typeof raw === 'object' && raw !== null && (raw as { dtype?: unknown }).dtype !== 'F32');
   if (otherTypes.length) {
     const shown = otherTypes.slice(0, 4).map(([name, raw]) => `'${name}' (${JSON.stringify((raw as { dtype?: unknown }).dtype)})`).join(', ');
-    throw new CheckpointError(`${otherTypes.length === 1 ? 'tensor' : `${otherTypes.length} tensors, among them`} ${shown} ${otherTypes.length === 1 ? 'is not' : 'are not'} F32, the only dtype read; ` +
-      'convert before saving (in PyTorch: {k: v.float().contiguous() for k, v in state_dict.items()})');
+    throw new DtypeError(`${otherTypes.length === 1 ? 'tensor' : `${otherTypes.length} tensors, among them`} ${shown} ${otherTypes.length === 1 ? 'is not' : 'are not'} F32, the only dtype read; ` +
+      'convert before saving (in PyTorch: {k: v.float().contiguous() for k, v in state_dict.items()})', otherTypes.map(([name, raw]) => ({ name, dtype: (raw as { dtype?: unknown }).dtype })));
   }
   const entries: { name: string; shape: number[]; begin: number; end: number }[] = [];
   for (const [name, raw] of Object.entries(header)) {

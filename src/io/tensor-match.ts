@@ -13,7 +13,7 @@ const listed = (names: string[]) => names.slice(0, SHOWN).join(', ') + (names.le
  * 'adam.m.' for a moment, ...), checked against `tensors`. `what` names what the file should
  * hold ("this model", "this model and optimizer"); `naming` says where the expected names are.
  */
-export function matchTensors(source: string, tensors: Safetensors['tensors'], layout: ParamLayout, prefixes: string[], what: string, naming: string): Float32Array[] {
+export function matchTensors(source: string, tensors: Safetensors['tensors'], layout: ParamLayout, prefixes: string[], what: string, naming: string, shapesFrom?: string): Float32Array[] {
   const missing: string[] = [], misshapen: string[] = [], notFinite: string[] = [];
   const used = new Set<string>();
   const flats = prefixes.map((prefix) => {
@@ -36,9 +36,12 @@ export function matchTensors(source: string, tensors: Safetensors['tensors'], la
       ...(missing.length ? [`it lacks ${missing.length === 1 ? 'tensor' : `${missing.length} tensors`} ${listed(missing)}`] : []),
       ...(unused.length ? [`it has ${unused.length === 1 ? 'a tensor' : `${unused.length} tensors`} ${what} does not use: ${listed(unused)}`] : []),
     ];
-    throw new CheckpointError(`${source} does not hold the tensors its configuration needs: ${parts.join('; ')} (${naming})`);
+    // Only extra tensors: every one the configuration needs is there, and the fix is to drop the rest.
+    const headline = missing.length ? 'does not hold the tensors its configuration needs' : 'holds more tensors than its configuration needs';
+    const fix = missing.length ? '' : '; save only the model\'s parameters (drop the others from the state_dict before saving)';
+    throw new CheckpointError(`${source} ${headline}: ${parts.join('; ')} (${naming})${fix}`);
   }
-  if (misshapen.length) throw new CheckpointError(`${source}: ${misshapen.length === 1 ? 'tensor' : `${misshapen.length} tensors have the wrong shape:`} ${listed(misshapen)}`);
+  if (misshapen.length) throw new CheckpointError(`${source}: ${misshapen.length === 1 ? 'tensor' : `${misshapen.length} tensors have the wrong shape:`} ${listed(misshapen)}${shapesFrom ? ` (${shapesFrom})` : ''}`);
   if (notFinite.length) {
     throw new CheckpointError(`${source}: ${notFinite.length === 1 ? 'tensor' : `${notFinite.length} tensors:`} ${listed(notFinite)} ${notFinite.length === 1 ? 'holds values' : 'hold values'} that are not finite numbers (NaN or infinite); ` +
       'a model cannot start from them: use a checkpoint written before the values went bad');

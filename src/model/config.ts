@@ -261,7 +261,7 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
     }
     c.hidden = [];
   } else if (!Array.isArray(c.hidden) || c.hidden.length === 0 || !c.hidden.every(positiveInt)) {
-    throw new ConfigError(`hidden must be one or more positive integers (e.g. 400 or 512,256), got ${literal(c.hidden)}`);
+    throw new ConfigError(`hidden must be a list of one or more positive integers (e.g. [400] or [512, 256]; on the command line --hidden 400 or 512,256), got ${literal(c.hidden)}`);
   }
   if (!positiveInt(c.latent)) throw new ConfigError(`latent must be a positive integer (e.g. 20), got ${shown(c.latent)}`);
   if (!ACTIVATIONS.includes(c.activation) || c.activation === 'none') {

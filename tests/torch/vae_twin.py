@@ -34,16 +34,27 @@ def uniform_(t, bound):
   with torch.no_grad(): t.uniform_(-bound, bound)
 
 
-# Fields that checkpoints written before the field existed leave out, with the value the library
-# then gives them (DEFAULT_CONFIG in src/model/config.ts), so an older checkpoint builds here as it
-# loads there.
-LATER_FIELDS = {'arch': 'mlp', 'imageChannels': 1, 'channels': [], 'dense': [], 'norm': 'none', 'normGroups': 8, 'upsample': 'transposed', 'classes': 0}
+# The fields a configuration may leave out, with the value the library then gives them
+# (DEFAULT_CONFIG in src/model/config.ts), so a checkpoint written before a field existed, or one
+# written by hand with a short config, builds here as it loads there.
+DEFAULT_FIELDS = {'inputDim': 784, 'imageChannels': 1, 'arch': 'mlp', 'hidden': [400], 'channels': [], 'dense': [], 'norm': 'none', 'normGroups': 8,
+                  'upsample': 'transposed', 'latent': 20, 'activation': 'relu', 'likelihood': 'bernoulli', 'sigma': 1, 'classes': 0}
+
+
+def with_defaults(c):
+  """The configuration as resolveConfig completes it: defaults, and the picture's sides from inputDim when not given."""
+  c = {**DEFAULT_FIELDS, **c}
+  if 'imageShape' not in c:
+    pixels = c['inputDim'] // c['imageChannels']
+    side = round(math.sqrt(pixels))
+    c['imageShape'] = [side, side] if side * side == pixels else [1, pixels]
+  return c
 
 
 class TwinVAE(nn.Module):
   def __init__(self, c):
     super().__init__()
-    c = {**LATER_FIELDS, **c}
+    c = with_defaults(c)
     self.c = c
     Z, D, K = c['latent'], c['inputDim'], c['classes']
     self.encoder, self.decoder = Part(), Part()
