@@ -226,11 +226,22 @@ describe('webgpu-vae CLI', { timeout: LONG }, () => {
     expect(one.stderr).toContain('warning: --objective iwae with --samples 1 trains on the ELBO: the importance-weighted bound is tighter only with K > 1 (e.g. --samples 5, the default)');
   });
 
+  it('--objective tcvae at beta 1 is warned of as the ELBO, and below 1 as rewarding correlation', async () => {
+    const small = ['--objective', 'tcvae', '--hidden', '16', '--latent', '2', '--limit', '64', '--test-limit', '32', '--batch', '32', '--epochs', '1', '--json'];
+    const one = await cli(['train', ...small, '--out', join(dir, 'tcvae-one')]);
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stderr).toContain('warning: --objective tcvae with --beta 1 trains on the ELBO (the total correlation is weighed by beta - 1)');
+    const half = await cli(['train', ...small, '--beta', '0.5', '--out', join(dir, 'tcvae-half')]);
+    expect(half.code, half.stderr).toBe(0);
+    expect(half.stderr).toContain('warning: --objective tcvae with --beta 0.5 weighs the total correlation by -0.5, below 0: it rewards correlated latent dimensions');
+  });
+
   it('beta-TCVAE from the command line: named in the summary, its training loss carries the TC term, eval reports the -ELBO', async () => {
     const run = join(dir, 'tcvae');
     const r = await cli(['train', '--objective', 'tcvae', '--beta', '6', '--hidden', '64', '--latent', '4', '--limit', '512', '--test-limit', '128', '--batch', '64', '--epochs', '1', '--seed', '3', '--out', run]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('beta-TCVAE L=1 TC beta=6');
+    expect(r.stderr).not.toContain('warning');
     const epoch = r.stdout.match(/epoch 1: train loss ([\d.]+) \| test -ELBO ([\d.]+) \(rec ([\d.]+), KL ([\d.]+)\)/);
     expect(epoch, r.stdout).not.toBeNull();
     const [train, test, rec, kl] = epoch!.slice(1).map(Number);

@@ -12,6 +12,7 @@ import { HEALTH_FLAGS } from '../shaders/grad-norm';
 import { readCheckpoint } from '../src/checkpoint';
 import { BAD_NUMBERS_EXIT_CODE, BadStepError, SKIP_LIMIT, StepWatch } from '../src/cli/bad-steps';
 import { DEVICE_LOST_EXIT_CODE, KeptCheckpoints, MAX_ROLLBACKS, recover } from '../src/cli/recovery';
+import { lowerLr, rateText } from '../src/cli/recovery-advice';
 import { trainCommand, type TrainHooks } from '../src/cli/train';
 import type { AcquiredDevice } from '../src/gpu/device';
 import { acquireNodeDevice } from '../src/gpu/node-device';
@@ -113,6 +114,21 @@ describe('--on-nan in-process', () => {
     const stop = r.events.find((e) => e.event === 'bad-numbers' && e.action === 'stop')!;
     expect([stop.checkpoint_step, stop.resume]).toEqual([null, undefined]);
     expect(String(stop.restart)).toMatch(/--lr 5 .*--force$/);
+  }, SLOW);
+
+  it('skip-batch: an epoch whose first step counted and whose later steps were all skipped offers no resume either', async () => {
+    const dir = join(root, 'skip-after-one');
+    // Step 1 is applied and sends the parameters to about 1e30; steps 2-8 are skipped, and the
+    // test loss is NaN. Every checkpoint since step 1 holds those parameters: none is a good one.
+    const r = await train([...RUN, '--epochs', '2', '--lr', '1e30', '--on-nan', 'skip-batch', '--save-every', '1', '--out', dir]);
+    expect(r.code, r.out).toBe(BAD_NUMBERS_EXIT_CODE);
+    expect(r.out).toContain('test loss of epoch 1: NaN or infinite');
+    expect(r.out).toContain('every step since step 2 was skipped, so the parameters are those that went bad there');
+    expect(r.out).toMatch(/the checkpoint of step \d+ in .* holds the parameters that produced it, and no earlier one was kept/);
+    expect(r.out).not.toContain('was put back');
+    expect(r.out).not.toContain('--resume');
+    const stop = r.events.find((e) => e.event === 'bad-numbers' && e.action === 'stop')!;
+    expect([stop.checkpoint_step, stop.resume]).toEqual([null, undefined]);
   }, SLOW);
 
   it(`rollback: a checkpoint whose parameters went bad is passed over; the rate halves ${MAX_ROLLBACKS} times, then a stop`, async () => {
@@ -240,6 +256,40 @@ describe('the last good checkpoint', () => {
     const retrying = { ...lost.c, retries: 2, lostInfo: () => ({ reason: 'unknown', message: 'gone' }) as GPUDeviceLostInfo };
     expect(await recover(new Error('x'), { ...retrying, stopped: { said: 'stopped' } })).toBe(DEVICE_LOST_EXIT_CODE);
     expect(lost.lines[0]).toContain('stopped, so no retry');
+  });
+
+  it('a bad run from step 1 blames the settings or the starting parameters, not the rate, and offers no rollback', async () => {
+    const dir = mkdtempSync(join(root, 'first-step-'));
+    for (const onNan of ['stop', 'rollback'] as const) {
+      const { lines, c } = context(kept(), onNan, dir);
+      expect(await recover(bad(1), { ...c, argv: ['train', '--sigma', '1e-12'] }), onNan).toBe(BAD_NUMBERS_EXIT_CODE);
+      expect(lines[0]).toContain('No update had been applied before the bad steps, so the learning rate is not the cause, and no rollback or skip gets past them');
+      expect(lines[0]).toContain("The model's settings or its starting parameters give these numbers");
+      expect(lines[0]).not.toMatch(/--lr|--clip-grad|--on-nan|Rolling back/);
+    }
+    // skip-batch's SKIP_LIMIT bad steps in a row from step 1: the same, with --init-from's file named.
+    const { lines, c } = context(kept(), 'stop', dir);
+    expect(await recover(new BadStepError(SKIP_LIMIT, ['loss: NaN or infinite'], NaN, NaN, 'why', 1), { ...c, initFrom: 'old/model.safetensors' })).toBe(BAD_NUMBERS_EXIT_CODE);
+    expect(lines[0]).toContain('the parameters of old/model.safetensors (--init-from) give these numbers');
+    // From a resumed run's first step the parameters are a checkpoint's, which trained: the usual advice.
+    const resumed = context(kept(), 'stop', dir, true);
+    expect(await recover(bad(1), resumed.c)).toBe(BAD_NUMBERS_EXIT_CODE);
+    expect(resumed.lines[0]).toContain('is probably too high');
+  });
+
+  it('writes large rates as exponents, in messages and in the commands they suggest', () => {
+    expect([lowerLr(50), lowerLr(1e-3), lowerLr(1e20), rateText(1e20), rateText(0.5)]).toEqual(['5', '0.0001', '1e+19', '1e+20', '0.5']);
+  });
+
+  it('does not ask for --clip-grad when the run clips already', async () => {
+    const dir = mkdtempSync(join(root, 'clipped-'));
+    const { lines, c } = context(kept(8, 16), 'stop', dir);
+    expect(await recover(bad(30), { ...c, clipGrad: 1 })).toBe(BAD_NUMBERS_EXIT_CODE);
+    expect(lines[0]).toContain('e.g. --lr 0.05');
+    expect(lines[0]).not.toContain('--clip-grad');
+    const plain = context(kept(8, 16), 'stop', dir);
+    expect(await recover(bad(30), plain.c)).toBe(BAD_NUMBERS_EXIT_CODE);
+    expect(plain.lines[0]).toContain('or clip the gradients with --clip-grad 1');
   });
 
   it('other errors pass through untouched', async () => {

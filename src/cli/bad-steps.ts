@@ -4,7 +4,7 @@
 // skipped. What happens after an attempt ends (a rollback, the last good checkpoint put back) is
 // recovery.ts's; this is what the step loop consults while it trains.
 import { flaggedQuantities, type StepLoss } from '../model/loss-ring';
-import { lowerLr, newRunCommand } from './recovery-advice';
+import { lowerLr, newRunCommand, rateText } from './recovery-advice';
 
 export const ON_NAN = ['stop', 'skip-batch', 'rollback'] as const;
 export type OnNan = (typeof ON_NAN)[number];
@@ -89,7 +89,7 @@ export function skippedStop(s: { skipped: number; stepsPerEpoch: number; epoch: 
   const lower = lowerLr(s.lr);
   const again = s.again ? newRunCommand(s.again, s.outDir, lower) : null;
   const event = { event: 'bad-numbers', action: 'stop', reason: 'skipped', epoch: s.epoch, step: s.step, skipped_steps: s.skipped, epoch_steps: s.stepsPerEpoch, lr: s.lr, suggested_lr: Number(lower), ...(again ? { restart: again } : {}) };
-  const text = `${s.skipped} of the ${s.stepsPerEpoch} steps of epoch ${s.epoch} were skipped (--on-nan skip-batch), more than half: the run is not training at learning rate ${s.lr}, ` +
+  const text = `${s.skipped} of the ${s.stepsPerEpoch} steps of epoch ${s.epoch} were skipped (--on-nan skip-batch), more than half: the run is not training at learning rate ${rateText(s.lr)}, ` +
     `so it stops here, exit status ${BAD_NUMBERS_EXIT_CODE} (the checkpoint of step ${s.step} is in ${s.outDir}). Start a new run with a lower rate, e.g. --lr ${lower}, or clip the gradients with --clip-grad 1` +
     (again ? `; in this folder, which holds this run's files, that is\n  ${again}` : ` (another --out, or --force to replace this run in ${s.outDir})`);
   return { event, text };

@@ -13,7 +13,7 @@ import { dataSource } from '../data/sources';
 import { checkPictureOut, writePicture } from './output-file';
 import { gridFor, samplesByClass } from './pictures';
 import { toFlags } from './messages';
-import { modelForReading } from './reading-model';
+import { modelForReading, refuseNonFinite } from './reading-model';
 
 /** A flag the command cannot do without; the refusal is printed after "webgpu-vae COMMAND: error:". */
 function requireFlag(name: string, raw: string | boolean | undefined, example: string): string {
@@ -132,6 +132,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const vae = await modelForReading(checkpoint, acquired, test.count, seed);
   const data = vae.upload(test);
   const r = await vae.elbo(data, { seed });
+  refuseNonFinite(path, 'a test -ELBO', [r.loss]);
   // The figure training's epoch lines call test -ELBO; a conditional model's bounds log p(x | label).
   const givenLabel = vae.config.classes > 0 ? ', each picture given its label' : '';
   // bits/dim only where the nats are those of a discrete likelihood (null in the JSON otherwise).
@@ -156,12 +157,13 @@ export async function evalCommand(argv: string[]): Promise<void> {
     };
     // The bar's redraw timer would keep a failed run's process alive: stopped on every way out.
     const ll = await vae.logLikelihood(data, { samples: iwae, seed, onProgress }).finally(() => bar?.stop());
+    refuseNonFinite(path, 'an importance-weighted bound', [ll.nll]);
     // A conditional model's bound is of log p(x | y), given each picture's own label.
     const target = vae.config.classes > 0 ? '-log p(x | label)' : '-log p(x)';
     // The JSON names the figure as the line does: no -log p(x) where the nats are no likelihood of the pixels.
     report.event({ event: 'iwae', checkpoint: path, dataset, samples: iwae, estimates: why ? 'IWAE loss' : target, ...(why ? { not_a_likelihood: toFlags(why) } : {}), nll: ll.nll, stderr: ll.stderr, bits_per_dim: ll.bitsPerDim, examples: ll.examples });
     // One example has no spread to give a standard error from.
-    const spread = Number.isFinite(ll.stderr) ? ` ± ${ll.stderr.toFixed(2)} nats (standard error over the examples${bits(ll.nll)})` : ` nats (one example: no standard error${bits(ll.nll)})`;
+    const spread = ll.examples > 1 ? ` ± ${ll.stderr.toFixed(2)} nats (standard error over the examples${bits(ll.nll)})` : ` nats (one example: no standard error${bits(ll.nll)})`;
     const over = `with K=${iwae} over ${ll.examples} example${ll.examples === 1 ? '' : 's'}`;
     // Where the nats are no likelihood of the pixels (said above), the figure is not named one.
     report.info(why
@@ -199,6 +201,7 @@ export async function sampleCommand(argv: string[]): Promise<void> {
   const labels = !classes ? undefined : spread ? spreadLabels(n, classes) : new Array<number>(n).fill(label!);
   const [rows, cols] = vae.config.imageShape;
   const images = spread ? await samplesByClass(vae, labels!, seed) : await vae.sample(n, seed, labels);
+  refuseNonFinite(path, 'samples', images);
   const grid = spread ? classRows(images, labels!, classes, vae.config.inputDim) : { cells: images, count: n, perRow: Math.ceil(Math.sqrt(n)) };
   await writePicture('sample', out, imageGridPng(grid.cells, grid.count, rows, cols, grid.perRow, gridFor(vae.config)), inputs);
   const perClass = spread ? Array.from({ length: classes }, (_, k) => labels!.filter((l) => l === k).length) : undefined;

@@ -21,7 +21,7 @@ import { checkPictureOut, writePicture, type PictureInputs } from './output-file
 import { firstPictures, gridFor, reconstructionsPng } from './pictures';
 import { dspritesFactorNames } from '../model/traversal';
 import { describeRecovery, factorRecovery } from '../model/factor-recovery';
-import { modelForReading } from './reading-model';
+import { modelForReading, refuseNonFinite } from './reading-model';
 import { checkLabelForm, labelForCheckpoint } from './commands';
 import type { VaeConfig } from '../model/config';
 
@@ -82,6 +82,10 @@ export async function reconstructCommand(argv: string[]): Promise<void> {
   const n = intFlag('n', f.n, 32, 1, 1024);
   const c = commonFlags('reconstruct', f);
   await withTestSet(c, () => n, async (vae, test, dataset) => {
+    // A model whose codes went bad can still draw finite pictures (a sigmoid of NaN): its codes tell.
+    const first = firstPictures(test, vae.config, n);
+    const codes = await vae.encode(first.x, first.labels);
+    refuseNonFinite(c.path, 'codes for the test pictures', [...codes.mu, ...codes.logvar]);
     const { png, shown, reconstructed } = await reconstructionsPng(vae, test, n);
     await writePicture(c.command, c.out, png, c.inputs);
     // dSprites pictures carry their factors: say which ones the reconstructions keep.
@@ -158,6 +162,7 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
     const x = new Float32Array(ends.length * D);
     ends.forEach((picture, i) => x.set(all.x.subarray(picture * D, (picture + 1) * D), i * D));
     const { mu } = await vae.encode(x, conditional ? ends.map((picture) => all.labels![picture]) : undefined);
+    refuseNonFinite(c.path, 'codes for the test pictures', mu);
     const decodedAs = conditional ? rowPictures.map(([a]) => label ?? all.labels![a]) : undefined;
     const decoded = await vae.decode(interpolationGrid(mu, Z, rowsOut, steps), decodedAs?.flatMap((k) => new Array<number>(steps).fill(k)));
     // Each row: picture a, the decoded walk, picture b.

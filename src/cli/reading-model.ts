@@ -8,6 +8,7 @@ import { DEFAULT_TRAINING, VAE } from '../model/vae';
 import { widestTensorBytes } from '../model/graphs';
 import type { AcquiredDevice } from '../gpu/device';
 import type { VaeConfig } from '../model/config';
+import { CheckpointError } from '../io/safetensors';
 
 /** GPU memory one reading graph may take, about: its widest tensor per row, times TENSORS_PER_WIDEST. */
 export const READ_GRAPH_BYTES = 512 * 2 ** 20;
@@ -31,4 +32,18 @@ export async function modelForReading(checkpoint: { config: VaeConfig; flat: Flo
   } finally {
     probe.destroy(); // after the second model holds the device, so the device stays
   }
+}
+
+/**
+ * Refuses a checkpoint whose parameters, finite as stored (the reader refuses NaN among them),
+ * give numbers that are not: a model saved from a run whose numbers went bad (kept by --on-nan
+ * stop with --save-every, or a diverged run's last epoch). Without this a reading command would
+ * print NaN with exit status 0, or draw NaN pixels as black.
+ */
+export function refuseNonFinite(path: string, what: string, values: ArrayLike<number>): void {
+  let bad = 0;
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) bad++;
+  if (!bad) return;
+  throw new CheckpointError(`${path}: its parameters give ${what} that ${values.length === 1 ? 'is' : 'are'} not finite (${bad === values.length ? (values.length === 1 ? 'NaN or infinite' : 'all NaN or infinite') : `${bad} of ${values.length} NaN or infinite`}): ` +
+    'the model was saved from a run whose numbers went bad; use a checkpoint written before that (train --save-every N keeps one every N steps), or train again');
 }

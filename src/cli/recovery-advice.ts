@@ -11,7 +11,12 @@ import { selfName } from './self-name';
 
 /** A learning rate to suggest after bad numbers: a tenth, in a round form (5e-4 rather than 0.0005000001). */
 export function lowerLr(lr: number): string {
-  return Number((lr / 10).toPrecision(2)).toString();
+  return rateText(Number((lr / 10).toPrecision(2)));
+}
+
+/** A learning rate as the messages and commands write it: 1e+19, not 10000000000000000000. */
+export function rateText(lr: number): string {
+  return Math.abs(lr) >= 1e6 ? lr.toExponential() : String(lr);
 }
 
 /**

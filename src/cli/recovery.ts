@@ -24,7 +24,7 @@
 import { GpuError } from '../errors';
 import { BAD_NUMBERS_EXIT_CODE, BadStepError, type OnNan } from './bad-steps';
 import { OutputError, writeFileAtomic } from './files';
-import { lowerLr, newRunCommand, resumeAtCommand, runWriteFailed } from './recovery-advice';
+import { lowerLr, newRunCommand, rateText, resumeAtCommand, runWriteFailed } from './recovery-advice';
 import { resumeCommand, runPaths } from './run-dir';
 
 /** Exit status of a run whose device was lost with no retries left. */
@@ -90,6 +90,10 @@ export interface Restart {
 export interface RecoveryContext {
   onNan: OnNan;
   lr: number;
+  /** The run's --clip-grad (0: none), so that the advice does not ask for what is given. */
+  clipGrad?: number;
+  /** The model a new run started from (--init-from), named when its parameters are what went bad. */
+  initFrom?: string | null;
   retries: number;
   outDir: string;
   /** The checkpoints written by this run (or read to resume it). */
@@ -159,11 +163,22 @@ export async function recover(e: unknown, c: RecoveryContext): Promise<Recovery>
     good ? `the checkpoint of step ${newest!.step} holds the parameters that produced it, so the one of step ${good.step} was put back in ${c.outDir}` :
     newest ? `the checkpoint of step ${newest.step} in ${c.outDir} holds the parameters that produced it, and no earlier one was kept` : 'no checkpoint was written yet';
   const fields = { step: e.step, quantities: e.quantities, loss: e.loss, grad_norm: e.gradNorm, checkpoint_step: good?.step ?? null };
+  if (e.since === 1 && !c.resumed) {
+    // A bad run from step 1 is computed from the starting parameters, before any update (skipped
+    // steps apply none): a lower rate, clipping, skipping or rolling back changes nothing, so none
+    // of them is offered.
+    const start = c.initFrom ? `the parameters of ${c.initFrom} (--init-from)` : 'its starting parameters';
+    c.info(`${e.message}; training stopped; ${where}. No update had been applied before the bad steps, so the learning rate is not the cause, and no rollback or skip gets past them. ` +
+      `The model's settings or ${start} give these numbers: look for a fixed --sigma so small that 1/sigma^2 leaves float32, a --beta or --kl-capacity far too large, ` +
+      `${c.initFrom ? 'a model saved from a run that diverged, ' : ''}or data far outside [0, 1]; change them and start again`);
+    c.event({ event: 'bad-numbers', action: 'stop', reason: 'first-step', ...fields, lr: c.lr });
+    return BAD_NUMBERS_EXIT_CODE;
+  }
   const canStartOver = good || !c.resumed;
   if (c.onNan === 'rollback' && restart.rollbacks < MAX_ROLLBACKS && canStartOver && !c.stopped) {
     const lr = c.lr / 2;
     c.info(`${e.message}; the step was not applied; ${where}. Rolling back to ${good ? `step ${good.step}` : 'the initial parameters'} ` +
-      `with the learning rate halved to ${lr} (rollback ${restart.rollbacks + 1} of ${MAX_ROLLBACKS})`);
+      `with the learning rate halved to ${rateText(lr)} (rollback ${restart.rollbacks + 1} of ${MAX_ROLLBACKS})`);
     c.event({ event: 'bad-numbers', action: 'rollback', ...fields, lr });
     return { fromCheckpoint: !!good, freshDevice: false, restart: { ...restart, reason: 'rollback', rollbacks: restart.rollbacks + 1, lr } };
   }
@@ -178,8 +193,8 @@ export async function recover(e: unknown, c: RecoveryContext): Promise<Recovery>
     ...(resume ? [`continue from the checkpoint of step ${good!.step} at the lower rate with\n  ${resume}`] : []),
     ...(again ? [`start the new run in this folder, which holds this run's files, with --force:\n  ${again}`] : []),
   ];
-  c.info(`${e.message}; the step was not applied, and training stopped${tried}; ${where}. The learning rate ${c.lr} is probably too high: ` +
-    `start a new run with a lower one, e.g. --lr ${lower}, or clip the gradients with --clip-grad 1` +
+  c.info(`${e.message}; the step was not applied, and training stopped${tried}; ${where}. The learning rate ${rateText(c.lr)} is probably too high: ` +
+    `start a new run with a lower one, e.g. --lr ${lower}${c.clipGrad ? '' : ', or clip the gradients with --clip-grad 1'}` +
     `${c.onNan === 'stop' ? ', or let training go on with --on-nan skip-batch or rollback' : ''}` +
     `${c.resumed && !resume ? ` (a new run needs another --out, or --force to replace this run in ${c.outDir})` : ''}` +
     (commands.length ? `. To ${commands.join('; or ')}` : ''));

@@ -25,7 +25,7 @@ import { loadRunData, type RunData } from './train-data';
 import { runEpochs } from './train-epoch';
 import { EpochLosses } from './train-losses';
 import { checkFixedMemory, planAfterSteps } from './train-memory';
-import { IWAE_ONE_SAMPLE_WARNING, type Flags } from './train-options';
+import { IWAE_ONE_SAMPLE_WARNING, tcvaeBetaWarning, type Flags } from './train-options';
 import { coarseConvWarning, describeAutotune, describeBuiltModel, describeDrawnData, describeResume, describeStoredData, openRunLog, startEvent, writeFinalPictures } from './train-report';
 import type { RunSetup } from './train-setup';
 
@@ -119,6 +119,7 @@ async function prepareModel(a: Attempt, vae: VAE, data: RunData, budget: number 
   const coarse = resumed ? null : coarseConvWarning(vae.config, a.f.channels !== undefined);
   if (coarse) report.warn(coarse);
   if (!resumed && vae.config.objective === 'iwae' && vae.config.samples === 1) report.warn(IWAE_ONE_SAMPLE_WARNING);
+  if (!resumed && vae.config.objective === 'tcvae' && vae.config.beta <= 1) report.warn(tcvaeBetaWarning(vae.config.beta));
   if (autotune !== 'off') report.info(`autotune ${autotune}: ${describeAutotune(vae.kernels)}`);
   return { trainData, testData };
 }

@@ -181,8 +181,9 @@ function badEpoch(r: EpochRun, epoch: number, trainLoss: number, testLoss: numbe
   const { model, losses } = r;
   const what = losses.examples === 0 ? `every step of epoch ${epoch} was bad and skipped` : `${Number.isFinite(trainLoss) ? 'test' : 'training'} loss of epoch ${epoch}: NaN or infinite`;
   // Skipped steps leave the parameters as they were: the bad run began at its first skip,
-  // and a checkpoint written since holds the parameters that produced it.
-  const since = losses.examples === 0 ? losses.watch.badRunSince(model.step) : model.step;
+  // and a checkpoint written since holds the parameters that produced it. That holds whether or
+  // not the epoch's earlier steps counted: a run of skips at its end is a run of bad steps.
+  const since = losses.watch.badInARow > 0 ? losses.watch.badRunSince(model.step) : model.step;
   const last = losses.examples === 0 ? losses.watch.lastBad : null;
   return new BadStepError(model.step, [what], last ? last.loss : Number.isFinite(trainLoss) ? testLoss : trainLoss, last ? last.gradNorm : NaN, since < model.step ? `every step since step ${since} was skipped, so the parameters are those that went bad there` : '', since);
 }

@@ -10,7 +10,7 @@ import { ACTIVATIONS, type Activation } from '../../shaders/activation';
 import { LIKELIHOODS } from '../../shaders/likelihood';
 import { DATA_SOURCES, dataSource } from '../data/sources';
 import { isPictureName } from '../data/image-files';
-import { ARCHITECTURES, NORMALIZATIONS, UPSAMPLINGS, type GaussianSigma, type VaeConfig } from '../model/config';
+import { ARCHITECTURES, MIN_FIXED_SIGMA, NORMALIZATIONS, UPSAMPLINGS, type GaussianSigma, type VaeConfig } from '../model/config';
 import { WEIGHT_INITS } from '../model/module';
 import { ARCHITECTURE_FIELDS } from './init-from';
 import { OBJECTIVES, type ObjectiveName } from '../model/objectives/objective';
@@ -80,6 +80,11 @@ export interface RunOptions {
 /** Importance samples per example of `--objective iwae` without --samples (Burda et al.'s smallest K above 1). */
 export const IWAE_DEFAULT_SAMPLES = 5;
 /** What a run that trains on the IWAE bound with one importance sample is told. */
+/** beta-TCVAE weighs the total correlation by beta - 1: at beta 1 it is the ELBO, at a beta below 1 it rewards correlation. */
+export const tcvaeBetaWarning = (beta: number) => beta === 1
+  ? '--objective tcvae with --beta 1 trains on the ELBO (the total correlation is weighed by beta - 1), at the cost of the TC estimate: give --beta above 1 (e.g. 6, as Chen et al. 2018 on dSprites)'
+  : `--objective tcvae with --beta ${beta} weighs the total correlation by ${Number((beta - 1).toPrecision(6))}, below 0: it rewards correlated latent dimensions, the opposite of disentangling; give --beta above 1 (e.g. 6)`;
+
 export const IWAE_ONE_SAMPLE_WARNING = `--objective iwae with --samples 1 trains on the ELBO: the importance-weighted bound is tighter only with K > 1 (e.g. --samples ${IWAE_DEFAULT_SAMPLES}, the default)`;
 
 /** --samples K (the objective's samples per example); --samples-per-x is its older name. */
@@ -92,7 +97,9 @@ function samplesFlag(f: Flags, objective: ObjectiveName, fallback: number): numb
 function parseSigma(raw: string | boolean | undefined, fallback: GaussianSigma): GaussianSigma {
   if (raw === undefined) return fallback;
   if (raw === 'learned' || raw === 'learned-pixel' || raw === 'predicted') return raw;
-  return numberFlag('sigma', raw, 1, (v) => v > 0, "a positive number, 'learned', 'learned-pixel' or 'predicted'");
+  const sigma = numberFlag('sigma', raw, 1, (v) => v > 0, "a positive number, 'learned', 'learned-pixel' or 'predicted'");
+  if (sigma < MIN_FIXED_SIGMA) throw new UsageError(`--sigma ${raw} is too small: the Gaussian's 1/sigma^2 would leave float32's range; give a sigma of at least ${MIN_FIXED_SIGMA} (in practice 1e-3 or more), or let the model learn it with --sigma learned`);
+  return sigma;
 }
 
 /**

@@ -166,7 +166,7 @@ async function retryAfter(e: unknown, a: Attempt): Promise<number | Retry> {
   const { report, held, hooks, argv, f } = a;
   const { run, outDir, resumed } = a.setup;
   const next = await recover(e, {
-    onNan: run.onNan, lr: run.lr, retries: run.retries, outDir, kept: a.kept, resumed: !!resumed, lostInfo: a.lostInfo, restart: hooks.restart, argv,
+    onNan: run.onNan, lr: run.lr, clipGrad: run.clipGrad, initFrom: run.initFrom, retries: run.retries, outDir, kept: a.kept, resumed: !!resumed, lostInfo: a.lostInfo, restart: hooks.restart, argv,
     // A failure found while answering a stop ends the run as the stop asked; it is not retried.
     stopped: a.stop.reason ? { said: a.stop.said } : null,
     info: report.info, event: (obj) => { report.event(obj); held.log?.write(obj); },

@@ -20,7 +20,7 @@ import { dspritesFactorNames, factorGaps, factorVarianceExplained, klPerDimensio
 import { firstPictures, gridFor } from './pictures';
 import { orientationWithinShapes } from '../model/orientation';
 import { DSPRITES_SHAPES } from '../data/dsprites';
-import { modelForReading } from './reading-model';
+import { modelForReading, refuseNonFinite } from './reading-model';
 import { checkLabelForm, labelForCheckpoint } from './commands';
 
 export { factorGaps, factorVarianceExplained, klPerDimension, traversalGrid };
@@ -114,6 +114,7 @@ export async function traverseCommand(argv: string[]): Promise<void> {
       const test = await heldOutTestSet(vae, checkpoint.metadata, path, dataset, limit, testDir, report.warn);
       const { x, labels } = firstPictures(test, vae.config);
       const { mu, logvar } = await vae.encode(x, labels);
+      refuseNonFinite(path, 'codes for the test pictures', [...mu, ...logvar]);
       kl = klPerDimension(mu, logvar, Z);
       encoded = mu.length / Z;
       base = mu.slice(0, Z);
@@ -145,6 +146,7 @@ export async function traverseCommand(argv: string[]): Promise<void> {
     const label = labelGiven ?? pictureLabel ?? 0;
     const labelFrom = labelGiven !== undefined ? '--label' : pictureLabel !== undefined ? 'picture' : 'default';
     const images = await vae.decode(z, classes ? new Array(order.length * steps).fill(label) : undefined);
+    refuseNonFinite(path, 'pictures', images);
     const [rows, cols] = vae.config.imageShape;
     await writePicture('traverse', out, imageGridPng(images, order.length * steps, rows, cols, steps, gridFor(vae.config)), inputs);
     report.event({

@@ -107,6 +107,9 @@ export interface VaeConfig {
   dequantize: boolean;
 }
 
+/** The smallest fixed Gaussian scale: 1/sigma^2 (1e38) stays within float32's range (3.4e38). */
+export const MIN_FIXED_SIGMA = 1e-19;
+
 export const DEFAULT_CONFIG: VaeConfig = {
   inputDim: 784,
   imageShape: [28, 28],
@@ -272,6 +275,9 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
   }
   if (!(c.sigma === 'learned' || c.sigma === 'learned-pixel' || c.sigma === 'predicted' || (typeof c.sigma === 'number' && c.sigma > 0 && Number.isFinite(c.sigma)))) {
     throw new ConfigError(`sigma must be a positive number, 'learned', 'learned-pixel' or 'predicted'; got ${literal(c.sigma)}`);
+  }
+  if (typeof c.sigma === 'number' && c.sigma < MIN_FIXED_SIGMA) {
+    throw new ConfigError(`sigma ${c.sigma} is too small: the Gaussian's 1/sigma^2 would leave float32's range; give a sigma of at least ${MIN_FIXED_SIGMA} (in practice 1e-3 or more), or 'learned'`);
   }
   if (c.likelihood === 'bernoulli' && c.sigma !== DEFAULT_CONFIG.sigma) {
     throw new ConfigError(`sigma sets the scale of the gaussian likelihood, and a Bernoulli model has none, so sigma ${literal(c.sigma)} would be ignored; use likelihood 'gaussian', or leave sigma out`);
