@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../src/checkpoint';
 import { OutputError, writeAll, writeFileAtomic } from '../src/cli/files';
-import { checkRecordMatchesState, resumeCommand } from '../src/cli/run-dir';
+import { checkRecordMatchesState, machineFlagsOf, resumeCommand } from '../src/cli/run-dir';
 import { trainCommand, type TrainHooks } from '../src/cli/train';
 import { acquireNodeDevice } from '../src/gpu/node-device';
 import type { AcquiredDevice } from '../src/gpu/device';
@@ -150,6 +150,18 @@ describe('train --resume', { timeout: LONG }, () => {
     const log = readLines(join(dir, 'metrics.jsonl')).map((e) => e.event);
     expect(log.filter((e) => e === 'interrupted' || e === 'resume')).toEqual(['interrupted', 'resume', 'interrupted', 'resume']);
     expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).resumed.map((r: { step: number }) => r.step)).toEqual([3, 16]);
+  });
+
+  it('the resume command printed at a stop repeats the machine flags (--autotune, --max-gpu-memory), which the run\'s record does not keep', async () => {
+    const dir = join(root, 'machine-flags');
+    const stopAt3: TrainHooks['afterStep'] = (step, stop) => { if (step === 3) stop(); };
+    const r = await train([...RUN, ...EPOCHS, '--autotune', 'off', '--max-gpu-memory', '4096', '--out', dir], { afterStep: stopAt3 });
+    expect(r.code).toBe(130);
+    const command = resumeCommand(dir, ['--autotune', 'off', '--max-gpu-memory', '4096']);
+    expect(command).toMatch(/ train --resume .* --autotune off --max-gpu-memory 4096$/);
+    expect(r.out).toContain(`"resume":"${command}"`);
+    expect(machineFlagsOf({ autotune: 'full' })).toEqual(['--autotune', 'full']);
+    expect(machineFlagsOf({})).toEqual([]);
   });
 
   it('a finished run trains longer with a raised --epochs, as if it had been asked for them at the start', async () => {

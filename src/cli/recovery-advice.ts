@@ -58,6 +58,6 @@ export function runWriteFailed(e: OutputError, outDir: string, checkpointStep: n
 }
 
 /** The command that continues the run in `dir` at learning rate `lr` (a resume may lower the rate). */
-export function resumeAtCommand(dir: string, lr: string): string {
-  return `${resumeCommand(dir)} --lr ${lr}`;
+export function resumeAtCommand(dir: string, lr: string, machine: string[] = []): string {
+  return `${resumeCommand(dir, machine)} --lr ${lr}`;
 }

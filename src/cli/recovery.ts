@@ -92,6 +92,8 @@ export interface RecoveryContext {
   lr: number;
   /** The run's --clip-grad (0: none), so that the advice does not ask for what is given. */
   clipGrad?: number;
+  /** The run's --autotune and --max-gpu-memory, which the commands it prints to resume repeat (resumeCommand). */
+  machineFlags?: string[];
   /** The model a new run started from (--init-from), named when its parameters are what went bad. */
   initFrom?: string | null;
   retries: number;
@@ -144,11 +146,11 @@ export async function recover(e: unknown, c: RecoveryContext): Promise<Recovery>
       return { fromCheckpoint: !!newest, freshDevice: true, restart: { ...restart, reason: 'device lost', retries: restart.retries - 1, lr: c.lr } };
     }
     // Before the first checkpoint the folder holds config.json and metrics.jsonl: a new run there needs --force.
-    const next = newest ? `continue with\n  ${resumeCommand(c.outDir)}`
+    const next = newest ? `continue with\n  ${resumeCommand(c.outDir, c.machineFlags)}`
       : !c.resumed && c.argv ? `start the run again (with --force: ${c.outDir} holds its files) with\n  ${newRunCommand(c.argv, c.outDir)}` : 'start the run again';
     const noRetry = c.stopped ? `${c.stopped.said}, so no retry; ` : c.retries ? 'no retries left; ' : '';
     c.info(`${what}; ${where}; ${noRetry}${next}`);
-    c.event({ event: 'device-lost', action: 'stop', message: what, checkpoint_step: newest?.step ?? null, resume: newest ? resumeCommand(c.outDir) : null });
+    c.event({ event: 'device-lost', action: 'stop', message: what, checkpoint_step: newest?.step ?? null, resume: newest ? resumeCommand(c.outDir, c.machineFlags) : null });
     return DEVICE_LOST_EXIT_CODE;
   }
   // A write that failed (disk full, no permission) and does not yet say how to go on.
@@ -187,7 +189,7 @@ export async function recover(e: unknown, c: RecoveryContext): Promise<Recovery>
   const lower = lowerLr(c.lr);
   // Commands that work as printed: the folder holds this run's files (config.json, metrics.jsonl),
   // so a new run in it needs --force; a good checkpoint can also be continued at the lower rate.
-  const resume = good ? resumeAtCommand(c.outDir, lower) : null;
+  const resume = good ? resumeAtCommand(c.outDir, lower, c.machineFlags) : null;
   const again = !c.resumed && c.argv ? newRunCommand(c.argv, c.outDir, lower) : null;
   const commands = [
     ...(resume ? [`continue from the checkpoint of step ${good!.step} at the lower rate with\n  ${resume}`] : []),

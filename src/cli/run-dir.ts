@@ -31,7 +31,16 @@ export function runPaths(dir: string): RunPaths {
 // Kept here too for the modules that import it from the run folder's code.
 export { shellQuote };
 
-export const resumeCommand = (dir: string) => `${selfName()} train --resume ${shellQuote(dir)}`;
+/**
+ * The command that continues the run in `dir`. `machine`: the run's flags that describe the
+ * machine and not the run (--autotune, --max-gpu-memory: the run's record does not keep them), so
+ * that the resumed run picks its kernels as this one did and continues it bit for bit.
+ */
+export const resumeCommand = (dir: string, machine: string[] = []) => `${selfName()} train --resume ${shellQuote(dir)}${machine.length ? ` ${machine.map(shellQuote).join(' ')}` : ''}`;
+
+/** The flags of `f` that describe the machine (see resumeCommand), as arguments. */
+export const machineFlagsOf = (f: { autotune?: unknown; 'max-gpu-memory'?: unknown }): string[] =>
+  (['autotune', 'max-gpu-memory'] as const).flatMap((k) => (f[k] === undefined ? [] : [`--${k}`, String(f[k])]));
 
 /**
  * Checks that a new run may use `dir`: refused when it holds a run (a model or a training state),

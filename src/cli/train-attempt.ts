@@ -17,7 +17,7 @@ import { memoryBudget, type makeReporter } from './io';
 import type { Progress } from './progress';
 import type { KeptCheckpoints } from './recovery';
 import { picturesCommands } from './recovery-advice';
-import type { RunPaths } from './run-dir';
+import { machineFlagsOf, type RunPaths } from './run-dir';
 import { stoppedExitCode, type RunStop } from './run-stop';
 import type { TrainHooks } from './train';
 import { RunCheckpoints } from './train-checkpoint';
@@ -91,6 +91,7 @@ export async function trainToEnd(a: Attempt): Promise<number> {
   const stopped = await runEpochs({
     model: vae, config, run, trainData, testData, trainCount: data.train.count, stepsPerEpoch: data.stepsPerEpoch, progress, losses, checkpoints, pacer,
     log, report, stop, outDir, paths, held, afterStep: a.hooks.afterStep, loseDeviceAt: a.loseDeviceAt, device: a.acquired.device, again: resumed ? null : a.argv,
+    machineFlags: machineFlagsOf(a.f),
   });
   if (stopped !== undefined) return stopped;
   return finishRun(a, vae, log, data.test, progress, t0);

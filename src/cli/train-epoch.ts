@@ -48,6 +48,8 @@ export interface EpochRun {
   device: GPUDevice;
   /** The flags of a new run, for the command that starts it again at a lower rate; null for a resumed run. */
   again: string[] | null;
+  /** The run's --autotune and --max-gpu-memory, repeated by the command that resumes it (resumeCommand). */
+  machineFlags: string[];
 }
 
 /** Where an epoch began: its number, its start time, and the step and examples it resumed at. */
@@ -126,8 +128,8 @@ async function interrupt(r: EpochRun, epoch: number): Promise<number> {
   if (r.checkpoints.savedStep !== progress.step) await r.checkpoints.write();
   const why = stop.said;
   r.log.write({ event: 'interrupted', step: progress.step, epoch, reason: stop.reason });
-  r.report.event({ event: 'interrupted', step: progress.step, epoch, epoch_step: progress.epochStep, files: { model: paths.model, state: paths.state }, resume: resumeCommand(outDir) });
-  r.report.info(`${why}: saved step ${progress.step} (epoch ${epoch}, ${progress.epochStep}/${stepsPerEpoch} steps) to ${outDir}; continue with\n  ${resumeCommand(outDir)}`);
+  r.report.event({ event: 'interrupted', step: progress.step, epoch, epoch_step: progress.epochStep, files: { model: paths.model, state: paths.state }, resume: resumeCommand(outDir, r.machineFlags) });
+  r.report.info(`${why}: saved step ${progress.step} (epoch ${epoch}, ${progress.epochStep}/${stepsPerEpoch} steps) to ${outDir}; continue with\n  ${resumeCommand(outDir, r.machineFlags)}`);
   return stoppedExitCode(stop.reason);
 }
 

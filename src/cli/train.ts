@@ -28,7 +28,7 @@ import { choiceFlag, intFlag, parseFlags, stringFlag, withoutFlags } from './arg
 import type { ChunkWriter } from './files';
 import { getDevice, makeReporter, type Print } from './io';
 import { KeptCheckpoints, lossDeviceAtStep, recover, type Restart } from './recovery';
-import { runPaths } from './run-dir';
+import { machineFlagsOf, runPaths } from './run-dir';
 import { lockRunDir } from './run-lock';
 import { RunStop } from './run-stop';
 import { trainToEnd, type Attempt, type AttemptHeld } from './train-attempt';
@@ -166,7 +166,7 @@ async function retryAfter(e: unknown, a: Attempt): Promise<number | Retry> {
   const { report, held, hooks, argv, f } = a;
   const { run, outDir, resumed } = a.setup;
   const next = await recover(e, {
-    onNan: run.onNan, lr: run.lr, clipGrad: run.clipGrad, initFrom: run.initFrom, retries: run.retries, outDir, kept: a.kept, resumed: !!resumed, lostInfo: a.lostInfo, restart: hooks.restart, argv,
+    onNan: run.onNan, lr: run.lr, clipGrad: run.clipGrad, machineFlags: machineFlagsOf(f), initFrom: run.initFrom, retries: run.retries, outDir, kept: a.kept, resumed: !!resumed, lostInfo: a.lostInfo, restart: hooks.restart, argv,
     // A failure found while answering a stop ends the run as the stop asked; it is not retried.
     stopped: a.stop.reason ? { said: a.stop.said } : null,
     info: report.info, event: (obj) => { report.event(obj); held.log?.write(obj); },
@@ -180,7 +180,7 @@ async function retryAfter(e: unknown, a: Attempt): Promise<number | Retry> {
   // From the checkpoint as a resumed run does; or from the start, over whatever the failed attempt left.
   // The run's record keeps its model, data, schedule and precision; the flags about this machine
   // (the autotuner, a memory cap) are not in it, so they are passed on.
-  const machineFlags = (['autotune', 'max-gpu-memory'] as const).flatMap((k) => (f[k] === undefined ? [] : [`--${k}`, String(f[k])]));
+  const machineFlags = machineFlagsOf(f);
   const args = next.fromCheckpoint ? ['--resume', outDir, '--epochs', String(run.epochs), ...machineFlags, ...(f.json ? ['--json'] : [])] : [...withoutFlags(argv, ['out', 'force']), '--out', outDir, '--force'];
   return {
     argv: args,
