@@ -16,11 +16,13 @@
 //   (replaces klDivergence's gradient).
 // `elboReduce`: one workgroup sums rec over valid rows and kl over valid examples, writes the
 //   record (loss, rec mean, kl mean, n) to history[slot] and adds (rec sum / L, kl sum, n, 1) to
-//   accum, the running totals that evaluation reads once at the end. For beta-TCVAE the loss also
+//   accum, the running totals of a training run. An evaluation's variant also writes each row's
+//   (rec, kl) to examples[batch_start + b], which the model sums in example order, in float64, so
+//   that its figure does not depend on the batch it is split into. For beta-TCVAE the loss also
 //   carries w (beta - 1) times the rows' mean total correlation (tc.ts); the record's kl stays the
 //   closed form.
 // Bindings: kl (params, q: read, kl, [dq_direct]: write); free bits (params, q: read, kl_dims,
-//   dq_direct: write); capacity (params, q: read, kl, dq_direct: write); reduce (params, rec, kl, [kl_dims | tc]: read, history, accum: write).
+//   dq_direct: write); capacity (params, q: read, kl, dq_direct: write); reduce (params, rec, kl, [kl_dims | tc]: read, history, accum, [examples]: write).
 import { ConfigError } from './errors';
 import { checkShape, declareBindings, f32Literal, minBindingBytes, workgroupTreeSum, read, STEP_PARAMS, uniform, write, type Kernel, type KernelBinding } from './common';
 import { checkLayout, posteriorValues, posteriorWGSL, type PosteriorLayout } from './reparam';
@@ -165,6 +167,11 @@ export interface ElboReduceParams {
   tcExcess?: number;
   /** Capacity control: the KL term of the loss is |kl mean - params.kl_capacity|. */
   capacity?: boolean;
+  /**
+   * Evaluation: also write each valid row's (rec mean over the L samples, kl) to
+   * examples[params.batch_start + b], for a total summed in example order whatever the batch.
+   */
+  examples?: boolean;
 }
 
 /** Batch means and running sums: history[slot] = (loss, rec, kl, n); accum += (rec sum / L, kl sum, n, 1). */
@@ -176,10 +183,11 @@ export function elboReduce(p: ElboReduceParams): Kernel {
   const freeBits = latent > 0;
   const tc = p.tcExcess !== undefined;
   const capacity = !!p.capacity;
+  const examples = !!p.examples;
   if (capacity && (freeBits || tc)) throw new ConfigError('elbo_reduce: capacity control does not combine with free bits or the TC term');
   const bindings = [
     uniform(), read('rec'), read('kl'), ...(freeBits ? [read('kl_dims')] : []), ...(tc ? [read('tc')] : []),
-    write('history', 'array<vec4<f32>>'), write('accum', 'array<vec4<f32>>'),
+    write('history', 'array<vec4<f32>>'), write('accum', 'array<vec4<f32>>'), ...(examples ? [write('examples', 'array<vec2<f32>>')] : []),
   ];
   const code = wgsl`
 ${STEP_PARAMS.wgsl}
@@ -194,12 +202,21 @@ fn main(@builtin(local_invocation_index) tid: u32) {
   var tc_sum = 0.0;
   for (var b = tid; b < n; b += ${REDUCE_THREADS}u) {
     kl_sum += kl[b];
+#if ${examples}
+    var rec_b = 0.0;
+#endif
     for (var l = 0u; l < ${L}u; l++) {
       rec_sum += rec[l * ${B}u + b];
+#if ${examples}
+      rec_b += rec[l * ${B}u + b];
+#endif
 #if ${tc}
       tc_sum += tc[l * ${B}u + b];
 #endif
     }
+#if ${examples}
+    examples[params.batch_start + b] = vec2<f32>(rec_b / ${L}.0, kl[b]);
+#endif
   }
   partial[tid] = vec3<f32>(rec_sum, kl_sum, tc_sum);
   ${workgroupTreeSum(REDUCE_THREADS)}
@@ -224,7 +241,8 @@ fn main(@builtin(local_invocation_index) tid: u32) {
   }
 }`;
   // history is indexed by params.history_slot, which only the caller knows: one record at least.
-  const minBytes = minBindingBytes(bindings, { rec: L * B, kl: B, kl_dims: latent, tc: L * B, history: 4, accum: 4 });
-  const name = freeBits && tc ? 'elbo_reduce_free_bits_tc' : freeBits ? 'elbo_reduce_free_bits' : tc ? 'elbo_reduce_tc' : capacity ? 'elbo_reduce_capacity' : 'elbo_reduce';
+  // examples is indexed from params.batch_start, which only the caller knows: one row at least.
+  const minBytes = minBindingBytes(bindings, { rec: L * B, kl: B, kl_dims: latent, tc: L * B, history: 4, accum: 4, examples: 2 });
+  const name = (freeBits && tc ? 'elbo_reduce_free_bits_tc' : freeBits ? 'elbo_reduce_free_bits' : tc ? 'elbo_reduce_tc' : capacity ? 'elbo_reduce_capacity' : 'elbo_reduce') + (examples ? '_examples' : '');
   return { name, code, bindings, minBytes, workgroups: [1, 1, 1] };
 }

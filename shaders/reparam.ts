@@ -11,12 +11,13 @@
 // seed reproduces a run on the same device bit for bit. The TypeScript twin `noiseAt` (src/noise.ts)
 // computes the same function: equal bit for bit on SwiftShader, where the tests require it, and
 // within 2e-6 on a GPU whose division, sqrt or fused multiply-adds round differently (src/rng.ts
-// says why those and nothing else can differ). The element number is
-// (l * noise_rows + noise_row0 + b) * Z + j (see StepParams): a training step numbers its own
-// batch, an evaluation the whole dataset, so its result does not depend on the batch it is split
-// into. One call can number 2^32 draws or more (an ELBO over 50k examples with
-// 64 samples at Z = 2048), so e is a 64-bit number whose high word is Philox's 4th counter word:
-// far-apart rows never repeat each other's noise, and below 2^32 the draws are what they were.
+// says why those and nothing else can differ). A training step numbers its own batch: element
+// (l * noise_rows + noise_row0 + b) * Z + j (see StepParams) of the step's counter. An evaluation
+// (`counterPerSample`) numbers the example: element (noise_row0 + b) * Z + j, sample l from
+// counter + l, so an example's noise depends on neither the batch it is split into, nor the data
+// set's size, nor how its samples are chunked. A call can number 2^32 draws or more (50k examples
+// at Z = 2048 and 64 samples), so e is a 64-bit number whose high word is Philox's 4th counter
+// word: far-apart rows never repeat each other's noise, and below 2^32 the draws are what they were.
 // Backward: dq = dq_direct + chain rule of z through (mu, logvar) applied to dz (+ dz_direct):
 // dmu = sum_l dz, dlogvar = sum_l dz * eps * sigma / 2. dq_direct carries the objective's own
 // gradient on mu and logvar (the closed-form KL, or IWAE's log q term), dz_direct its gradient
@@ -88,10 +89,11 @@ ${PHILOX_WGSL}
 // The e-th standard normal of the stream selected by params, e = row * width + col in 64 bits
 // (see the file header): the low word wraps, and the product's high word plus the carry of the
 // addition make the high word.
-fn noise_at(row: u32, width: u32, col: u32) -> f32 {
+fn noise_at(row: u32, width: u32, col: u32) -> f32 { return noise_at_counter(row, width, col, params.counter); }
+fn noise_at_counter(row: u32, width: u32, col: u32, counter: u32) -> f32 {
   let e = row * width + col;
   let e_hi = philox_mulhi(row, width) + select(0u, 1u, e < col);
-  let r = philox4x32(vec4<u32>(e >> 2u, params.counter, params.stream, e_hi), vec2<u32>(params.seed_lo, params.seed_hi));
+  let r = philox4x32(vec4<u32>(e >> 2u, counter, params.stream, e_hi), vec2<u32>(params.seed_lo, params.seed_hi));
   let lane = e & 3u;
   let pair = select(box_muller(r.z, r.w), box_muller(r.x, r.y), lane < 2u);
   return select(pair.y, pair.x, (lane & 1u) == 0u);
@@ -100,6 +102,13 @@ fn noise_at(row: u32, width: u32, col: u32) -> f32 {
 export interface ReparamForwardParams extends ReparamParams {
   /** z = mu with no noise (reconstructions and embeddings); eps is left untouched. */
   meanOnly?: boolean;
+  /**
+   * Evaluations: sample l of example noise_row0 + b draws from counter params.counter + l at
+   * element (noise_row0 + b) * Z + j, so an example's noise depends on neither the batch nor the
+   * data set's size nor how the samples are split into chunks. Training steps, whose counter is
+   * the step, number rows l * rows + b within their own batch instead.
+   */
+  counterPerSample?: boolean;
   /**
    * The batch is z's binding length over L * Z (arrayLength), not a number in the source, so that
    * one pipeline serves every batch. Only for callers that bind exactly L * batch * Z values of z
@@ -114,6 +123,7 @@ export function reparamForward(p: ReparamForwardParams): Kernel {
   checkLayout('reparam_forward', layout);
   const Z = layout.latent;
   const meanOnly = !!p.meanOnly;
+  const perSample = !!p.counterPerSample;
   const bindings = [uniform(), read('q'), write('z'), write('eps')];
   const rows = p.sizedByBinding ? `(arrayLength(&z) / ${L * Z}u)` : `${B}u`;
   const code = wgsl`
@@ -136,6 +146,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let e = (l * rows + b) * ${Z}u + j;
 #if ${meanOnly}
     z[e] = mu;
+#elif ${perSample}
+    let n = noise_at_counter(params.noise_row0 + b, ${Z}u, j, params.counter + l);
+    eps[e] = n;
+    z[e] = fma(sigma, n, mu);
 #else
     let n = noise_at(l * noise_rows + params.noise_row0 + b, ${Z}u, j);
     eps[e] = n;
@@ -144,7 +158,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
 }`;
   return {
-    name: meanOnly ? 'reparam_forward_mean' : 'reparam_forward',
+    name: meanOnly ? 'reparam_forward_mean' : perSample ? 'reparam_forward_per_sample' : 'reparam_forward',
     code,
     bindings,
     // The mean-only kernel leaves eps alone: any buffer will do.

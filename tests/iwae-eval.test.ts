@@ -114,7 +114,7 @@ describe('importance-weighted log-likelihood estimate vs exact integration', () 
 });
 
 describe('which noise each batch and chunk draws', () => {
-  it('batch i, chunk c draws counter i * chunks + c, row l * B + b: each example\'s estimate from those draws in float64', async () => {
+  it('sample k of example e draws counter k at element e (Z = 1), whatever the batch and chunk: each example\'s estimate from those draws in float64', async () => {
     // The estimates elsewhere agree with the exact value only statistically, which any noise
     // (shared between batches, or repeated between chunks) would pass.
     const { device } = await gpu();
@@ -128,11 +128,11 @@ describe('which noise each batch and chunk draws', () => {
     const ref = config as unknown as RefConfig;
     const params: RefParams = new Map(layout.tensors.map((t) => [t.name, Float64Array.from(flat.subarray(t.offset, t.offset + t.count))]));
     for (let ex = 0; ex < N; ex++) {
-      const i = Math.floor(ex / B), b = ex % B, x = bits.slice(ex * 6, ex * 6 + 6);
+      const x = bits.slice(ex * 6, ex * 6 + 6);
       const { mu, logvar } = encodeRef(ref, params, x);
       const logW: number[] = [];
-      for (let c = 0; c < chunks; c++) for (let l = 0; l < Kc; l++) {
-        const eps = noiseAt(l * B + b, seed, i * chunks + c, STREAM.iwae);
+      for (let k = 0; k < chunks * Kc; k++) {
+        const eps = noiseAt(ex, seed, k, STREAM.iwae);
         const z = mu[0] + Math.exp(0.5 * logvar[0]) * eps;
         // log p(x|z) + log N(z; 0, 1) - log N(z; mu, sigma^2), the constants cancelling.
         logW.push(logLikelihoodRef(ref, params, x, [z]) - 0.5 * z * z + 0.5 * eps * eps + 0.5 * logvar[0]);

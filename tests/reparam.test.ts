@@ -11,7 +11,7 @@ import { expectClose, expectScaled, f32 } from './helpers/compare';
 import { runKernels, UNWRITTEN } from './helpers/gpu';
 import { expAllowance, expectTwinNoise, makeMulv, makeQ, NOISE_TOL, PAD, params, SEED } from './helpers/sampler';
 import {
-  batchNoiseRef, LAYOUTS, logvarAt, muAt, mulvLayout, noiseRef, offsetLayout, reparamForwardRef, sampleIndex, SENTINEL,
+  batchNoiseRef, LAYOUTS, logvarAt, muAt, mulvLayout, noiseRef, offsetLayout, perSampleNoiseRef, reparamForwardRef, sampleIndex, SENTINEL,
   type LayoutName, type ReparamDims,
 } from './reference/reparam';
 
@@ -113,6 +113,26 @@ describe('reparamForward', () => {
     const own = await runKernels([kB], { params: params({ counter: 7, stream: STREAM.eval, noiseRow0: 6 }), q: qB }, { z: L * B * Z, eps: L * B * Z });
     expect(Array.from(own.eps.subarray(B * Z, 2 * B * Z))).not.toEqual(Array.from(parts[1].eps.subarray(B * Z, 2 * B * Z)));
     await expectTwinNoise(own.eps, batchNoiseRef({ batch: B, latent: Z, samples: L }, { seed: SEED, counter: 7, stream: STREAM.eval, noiseRow0: 6 }), 'noise_rows 0 means B');
+  });
+
+  it('counterPerSample (evaluations): sample l of example e is counter + l at element e * Z + j, whatever the batch', async () => {
+    const N = 10, B = 4, Z = 3, L = 3, layout = offsetLayout(Z);
+    const kB = reparamForward({ batch: B, samples: L, layout, counterPerSample: true });
+    expect(kB.name).toBe('reparam_forward_per_sample');
+    const qB = makeQ(makeMulv({ batch: B, latent: Z, samples: L }, 4), B, layout);
+    const wholeRef = perSampleNoiseRef({ batch: N, latent: Z, samples: L }, { seed: SEED, counter: 5, stream: STREAM.iwae });
+    for (const row0 of [0, 4, 8]) {
+      const valid = Math.min(B, N - row0);
+      const got = await runKernels([kB], { params: params({ counter: 5, stream: STREAM.iwae, noiseRow0: row0, validRows: valid }), q: qB }, { z: L * B * Z, eps: L * B * Z });
+      await expectTwinNoise(got.eps, perSampleNoiseRef({ batch: B, latent: Z, samples: L }, { seed: SEED, counter: 5, stream: STREAM.iwae, noiseRow0: row0 }), `batch from example ${row0}`);
+      // The same draws as the whole data set's, example by example.
+      for (let l = 0; l < L; l++) for (let b = 0; b < valid; b++) {
+        for (let j = 0; j < Z; j++) expect(got.eps[(l * B + b) * Z + j]).toBe(Math.fround(wholeRef[(l * N + row0 + b) * Z + j]));
+      }
+      // z = mu + sigma eps with those draws.
+      const mulv = makeMulv({ batch: B, latent: Z, samples: L }, 4);
+      expectClose(got.z, reparamForwardRef(mulv, got.eps, { batch: B, latent: Z, samples: L }).z, { atol: 1e-6, rtol: 1e-6 }, 'z');
+    }
   });
 
   it('numbers draws past 2^32 in 64 bits: sample 1 of a set of 2^31 rows does not repeat earlier noise', async () => {

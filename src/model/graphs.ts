@@ -155,7 +155,9 @@ class Walk {
   }
 
   sample(q: Tensor, samples: number, meanOnly = false) {
-    return this.parts.sampler.sample(this.g, q, samples, { meanOnly, pinNoise: this.kind === 'train' });
+    // Evaluations key each example's noise by its number and its sample's (reparam.ts), whatever the batch or chunk.
+    const evaluation = this.kind === 'eval' || this.kind === 'iwae-eval';
+    return this.parts.sampler.sample(this.g, q, samples, { meanOnly, pinNoise: this.kind === 'train', counterPerSample: evaluation && !meanOnly });
   }
 
   images(out: Tensor): Tensor {
@@ -173,6 +175,8 @@ export interface RecordOptions {
   samples?: number;
   /** Where iwae-eval writes each example's bound (indexed by batch_start + row). */
   bounds?: GPUBuffer;
+  /** Where eval writes each example's (rec, kl) (indexed by batch_start + row); without it, only the running totals. */
+  examples?: GPUBuffer;
 }
 
 /** x -> encoder -> q -> z (S per example) -> decoder: the forward half shared by train, eval and iwae-eval. */
@@ -211,7 +215,7 @@ const WALKS: Record<GraphKind, (w: Walk) => Plan> = {
     const f = forwardThrough(w, samples);
     const { sampler, likelihood } = w.parts;
     const objective = new ElboObjective(samples);
-    objective.record(w.g, f, { sampler, likelihood, targets: targetsOf(w.ctx), gradients: false });
+    objective.record(w.g, f, { sampler, likelihood, targets: { ...targetsOf(w.ctx), ...(w.opts.examples ? { examples: w.opts.examples } : {}) }, gradients: false });
     return w.plan(f.x, f.out, samples, objective);
   },
   'iwae-eval'(w) {

@@ -9,7 +9,6 @@ import { ConfigError, DeviceLimitError, shown } from '../errors';
 import { MemoryBudgetError, readFloats } from '../gpu/buffers';
 import { widestTensorBytes } from './graphs';
 import { STREAM } from '../step-params';
-import { U32_MAX } from '../../shaders/common';
 import type { VaeConfig } from './config';
 import type { BatchSource } from './resident-data';
 import type { VAE } from './vae';
@@ -94,16 +93,15 @@ export async function estimateLogLikelihood(vae: VAE, data: BatchSource, opts: L
     throw restateChunkRefusal(e, B, Kc, opts.batch !== undefined);
   });
   const batches = Math.ceil(data.count / B);
-  // Each chunk's noise is keyed by its number, a u32: refused before the first submit, not midway.
-  if (batches * chunks > U32_MAX) throw new ConfigError(`logLikelihood: ${batches} batches x ${chunks} chunks of samples are more chunks than the noise counter numbers (${U32_MAX}); use a larger batch or fewer samples`);
   const gather = await data.gatherFor(plan, vae.buffers, vae.cache, 'logLikelihood');
   vae.assertAlive(); // destroyed while the plan was built?
   for (let i = 0; i < batches; i++) {
     for (let c = 0; c < chunks; c++) {
-      // Chunk c of batch i draws its own noise: counter i * chunks + c, numbered within the chunk.
+      // Sample k of example e draws counter k at element e * Z + j (reparam.ts, counterPerSample):
+      // the estimate of each example depends on neither the batch nor the chunks.
       vae.writeStep({
-        seed: opts.seed ?? vae.training.seed, stream: STREAM.iwae, counter: i * chunks + c, chunk: c, totalSamples: K,
-        batchStart: i * B, validRows: Math.min(B, data.count - i * B), datasetCount: data.count,
+        seed: opts.seed ?? vae.training.seed, stream: STREAM.iwae, counter: c * Kc, chunk: c, totalSamples: K,
+        batchStart: i * B, validRows: Math.min(B, data.count - i * B), datasetCount: data.count, noiseRow0: i * B,
       });
       const enc = vae.device.createCommandEncoder({ label: ourLabel('iwae-eval') });
       if (c === 0) gather.encode(enc);

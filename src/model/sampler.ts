@@ -20,11 +20,11 @@ export class GaussianSampler {
   }
 
   /** z [L*B, Z] (row l*B + b) and the noise eps it used; `meanOnly` gives z = mu and no noise. */
-  sample(g: Recorder, q: Tensor, samples: number, opts: { meanOnly?: boolean; pinNoise?: boolean } = {}): { z: Tensor; eps: Tensor } {
+  sample(g: Recorder, q: Tensor, samples: number, opts: { meanOnly?: boolean; pinNoise?: boolean; counterPerSample?: boolean } = {}): { z: Tensor; eps: Tensor } {
     const B = q.shape[0], Z = this.latent;
     const z = g.tensor('z', [samples * B, Z]);
     const eps = g.tensor('eps', [samples * B, Z], opts.pinNoise);
-    g.graph.add(reparamForward({ batch: B, samples, layout: this.layout, meanOnly: opts.meanOnly, sizedByBinding: opts.meanOnly }), { params: g.stepParams, q, z, eps });
+    g.graph.add(reparamForward({ batch: B, samples, layout: this.layout, meanOnly: opts.meanOnly, sizedByBinding: opts.meanOnly, counterPerSample: opts.counterPerSample }), { params: g.stepParams, q, z, eps });
     return { z, eps };
   }
 

@@ -252,7 +252,6 @@ export abstract class VaeBase {
   }
 }
 
-/** Plans differ by kind, rows and, for importance-weighted evaluation, samples per chunk and the bounds buffer. */
 /**
  * Plans kept besides the training step's. Each kind of forward call holds its batch's plan and
  * plans of fewer rows for its last chunks (vae-forward.ts); the demo's views, 5 kinds and 6 such
@@ -260,8 +259,9 @@ export abstract class VaeBase {
  */
 export const DEFAULT_MAX_PLANS = 16;
 
+/** Plans differ by kind, rows and, for evaluations, samples per chunk and the per-example buffer they write. */
 export function planKey(kind: GraphKind, rows: number, opts: RecordOptions): string {
-  return `${kind}:${rows}:${opts.samples ?? ''}:${opts.bounds?.label ?? ''}`;
+  return `${kind}:${rows}:${opts.samples ?? ''}:${opts.bounds?.label ?? ''}:${opts.examples?.label ?? ''}`;
 }
 
 /** `value` with every object and array in it frozen (configurations are plain data). */

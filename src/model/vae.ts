@@ -200,7 +200,10 @@ export class VAE extends VaeForward {
   private async elboNow(data: BatchSource, opts: { seed?: number; signal?: AbortSignal }): Promise<ElboResult> {
     this.assertAlive();
     const B = this.training.batch;
-    const plan = await this.plan('eval', B);
+    // Each example's (rec, kl), summed below in example order: the figure is the same whatever the
+    // batch (a training run's epoch line and a later eval at another batch agree to the last bit).
+    const examples = this.scratchBuffer('eval.examples', data.count * 8);
+    const plan = await this.plan('eval', B, { examples });
     const gather = await data.gatherFor(plan, this.buffers, this.cache, 'elbo');
     this.assertAlive(); // the model or the data destroyed since the call?
     checkSource(data, this.config, this.device, 'elbo');
@@ -224,7 +227,10 @@ export class VAE extends VaeForward {
       }
     }
     opts.signal?.throwIfAborted();
-    return plan.objective!.summarize(await readFloats(this.device, this.buffers.accum, 0, 4));
+    const rows = await readFloats(this.device, examples, 0, 2 * data.count);
+    let rec = 0, kl = 0;
+    for (let b = 0; b < data.count; b++) { rec += rows[2 * b]; kl += rows[2 * b + 1]; }
+    return plan.objective!.summarize([rec, kl, data.count]);
   }
 
   /** Importance-weighted estimate of -log p(x) over a resident dataset (Burda et al. 2015); see iwae-eval.ts. */

@@ -93,6 +93,18 @@ export function batchNoiseRef(d: ReparamDims, n: NoiseNumbering): Float64Array {
   return eps;
 }
 
+/** The noise of `counterPerSample` (evaluations): sample l of example noise_row0 + b is counter + l at element (noise_row0 + b) * Z + j. */
+export function perSampleNoiseRef(d: ReparamDims, n: NoiseNumbering): Float64Array {
+  const row0 = n.noiseRow0 ?? 0;
+  const eps = new Float64Array(d.samples * d.batch * d.latent);
+  for (let l = 0; l < d.samples; l++) {
+    for (let b = 0; b < d.batch; b++) {
+      for (let j = 0; j < d.latent; j++) eps[sampleIndex(d, l, b, j)] = noiseAt((row0 + b) * d.latent + j, n.seed, n.counter + l, n.stream);
+    }
+  }
+  return eps;
+}
+
 /** z = mu + exp(lv / 2) eps (or z = mu with `meanOnly`), and kl[b] = sum_j KL term. */
 export function reparamForwardRef(mulv: ArrayLike<number>, eps: ArrayLike<number>, d: ReparamDims, meanOnly = false) {
   const z = new Float64Array(d.samples * d.batch * d.latent);

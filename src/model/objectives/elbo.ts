@@ -21,14 +21,14 @@ export class ElboObjective implements Objective {
     const { rec, dout } = likelihood.rows(g, x, out, L, { gradients });
     const { kl, klDims, dqDirect } = recordKl(g, q, B, layout, this.klTerm, gradients);
     const capacity = gradients && this.klTerm === 'capacity';
-    g.graph.add(elboReduce({ batch: B, samples: L, freeBitsLatent: klDims ? layout.latent : 0, capacity }), {
-      params: g.stepParams, rec, kl, ...(klDims ? { kl_dims: klDims } : {}), history: targets.history, accum: targets.accum,
+    g.graph.add(elboReduce({ batch: B, samples: L, freeBitsLatent: klDims ? layout.latent : 0, capacity, examples: !!targets.examples }), {
+      params: g.stepParams, rec, kl, ...(klDims ? { kl_dims: klDims } : {}), history: targets.history, accum: targets.accum, ...(targets.examples ? { examples: targets.examples } : {}),
     });
     return gradients ? { dout: dout!, dqDirect: dqDirect!, dzDirect: null } : null;
   }
 
   /** accum = (rec sum / L, kl sum, n, batches): the -ELBO (KL weight 1) and its parts per example. */
-  summarize(accum: Float32Array): EvalTotals {
+  summarize(accum: Float32Array | readonly number[]): EvalTotals {
     const [rec, kl, n] = accum;
     return { loss: (rec + kl) / n, rec: rec / n, kl: kl / n, examples: n };
   }

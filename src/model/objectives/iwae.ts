@@ -35,7 +35,7 @@ export class IwaeObjective implements Objective {
   }
 
   /** accum = (bound sum, rec sum / K, kl sum, n). */
-  summarize(accum: Float32Array): EvalTotals {
+  summarize(accum: Float32Array | readonly number[]): EvalTotals {
     const [bound, rec, kl, n] = accum;
     return { loss: bound / n, rec: rec / n, kl: kl / n, examples: n };
   }

@@ -32,10 +32,12 @@ export interface GradientSeeds {
   dzDirect: Tensor | null;
 }
 
-/** Where the record goes: a history ring slot per step and running totals for evaluation. */
+/** Where the record goes: a history ring slot per step, running totals, and (evaluation) each example's figures. */
 export interface LossTargets {
   history: GPUBuffer;
   accum: GPUBuffer;
+  /** Evaluation: (rec, kl) of example batch_start + b, for a sum in example order (elboReduce `examples`). */
+  examples?: GPUBuffer;
 }
 
 /** Per-example figures an evaluation reports from the running totals. */
@@ -53,6 +55,6 @@ export interface Objective {
   readonly samples: number;
   /** Records the loss (and with `gradients` the seeds) into the graph. */
   record(g: Recorder, inputs: ObjectiveInputs, parts: { sampler: GaussianSampler; likelihood: DecoderLikelihood; targets: LossTargets; gradients: boolean }): GradientSeeds | null;
-  /** Reads the running totals (the accum vec4 its reduction adds to) as per-example figures. */
-  summarize(accum: Float32Array): EvalTotals;
+  /** Reads running totals (the accum vec4 its reduction adds to, or sums of its rows) as per-example figures. */
+  summarize(accum: Float32Array | readonly number[]): EvalTotals;
 }

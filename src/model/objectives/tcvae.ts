@@ -38,7 +38,7 @@ export class TcvaeObjective implements Objective {
   }
 
   /** accum = (rec sum / S, kl sum, n, batches): the -ELBO (KL weight 1) and its parts per example. */
-  summarize(accum: Float32Array): EvalTotals {
+  summarize(accum: Float32Array | readonly number[]): EvalTotals {
     const [rec, kl, n] = accum;
     return { loss: (rec + kl) / n, rec: rec / n, kl: kl / n, examples: n };
   }
