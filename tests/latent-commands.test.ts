@@ -199,6 +199,7 @@ describe('how a conditional model\'s pictures are labelled', () => {
     expect(describeSpread(11, 10)).toMatch(/^a row per class \(0 at the top\): 2 of class 0, 1 of each of classes 1-9 \(--n 10 or --n 20 for equal rows\)/);
     expect(describeSpread(19, 10)).toMatch(/: 2 of each of classes 0-8, 1 of class 9 /);
     expect(describeSpread(4, 10)).toMatch(/^one each of classes 0-3, in a row \(--n 10 or more for all 10 classes\)/);
+    expect(describeSpread(1, 10)).toMatch(/^one of class 0 \(--n 10 or more for all 10 classes\)/);
   });
 });
 

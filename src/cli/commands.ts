@@ -86,7 +86,7 @@ export function classRows(images: Float32Array, labels: number[], classes: numbe
 export function describeSpread(n: number, classes: number): string {
   const alone = '; --label N draws class N alone';
   const span = (from: number, to: number) => (from === to ? `${from}` : `${from}-${to}`);
-  if (n < classes) return `one each of classes ${span(0, n - 1)}, in a row (--n ${classes} or more for all ${classes} classes)${alone}`;
+  if (n < classes) return `${n === 1 ? 'one of class 0' : `one each of classes ${span(0, n - 1)}, in a row`} (--n ${classes} or more for all ${classes} classes)${alone}`;
   if (n === classes) return `one of each of the ${classes} classes, in a row (0 at the left)${alone}`;
   const base = Math.floor(n / classes), extra = n % classes;
   if (!extra) return `${base} of each of the ${classes} classes, a row per class (0 at the top)${alone}`;
