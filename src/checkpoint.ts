@@ -5,7 +5,7 @@ import { resolveConfig, type VaeConfig } from './model/config';
 import { paramLayout } from './model/build';
 import { tensorsByName } from './model/params';
 import { VAE, type VaeOptions } from './model/vae';
-import { CheckpointError, decodeNamed, DtypeError, encodeSafetensors, peekMetadata } from './io/safetensors';
+import { CheckpointError, decodeNamed, DtypeError, encodeSafetensors, peekMetadata, peekTensors } from './io/safetensors';
 import { ConfigError, kindOfValue } from './errors';
 import { matchTensors } from './io/tensor-match';
 
@@ -47,9 +47,11 @@ function decodeChecked(bytes: Uint8Array, source: string): ReturnType<typeof dec
     } catch {
       throw e; // no readable configuration: which tensors are parameters is unknown
     }
-    const unused = e.otherDtypes.filter((t) => !names.has(t.name));
-    if (!unused.length) throw e;
-    const converted = e.otherDtypes.length - unused.length;
+    if (e.otherDtypes.every((t) => names.has(t.name))) throw e;
+    // Every tensor the model does not use, of any dtype (BatchNorm's float running_mean beside its
+    // int64 num_batches_tracked), so that one fix drops them all.
+    const unused = peekTensors(bytes).filter((t) => !names.has(t.name));
+    const converted = e.otherDtypes.filter((t) => names.has(t.name)).length;
     const shown = unused.slice(0, 4).map((t) => `${t.name} (${JSON.stringify(t.dtype)})`).join(', ') + (unused.length > 4 ? ` and ${unused.length - 4} more` : '');
     throw new CheckpointError(`${source} has ${unused.length === 1 ? 'a tensor' : `${unused.length} tensors`} this model does not use: ${shown}; ` +
       `save only the model's parameters (in PyTorch: {k: v.float().contiguous() for k, v in state_dict.items() if k in needed}, needed being the names in README, "Checkpoint format")` +
@@ -93,9 +95,11 @@ export function readCheckpoint(data: Uint8Array | ArrayBuffer, source = 'checkpo
 /** The configuration fields that set a model's tensor shapes, as a shape mismatch names them; a field the file leaves out is marked as the default. */
 function shapeSource(config: VaeConfig, stored: unknown): string {
   const given = stored && typeof stored === 'object' ? (stored as Record<string, unknown>) : {};
+  // The likelihood's fields set shapes only for a Gaussian (a predicted or learned scale).
+  const scale: (keyof VaeConfig)[] = config.likelihood === 'gaussian' ? ['likelihood', 'sigma'] : [];
   const fields: (keyof VaeConfig)[] = config.arch === 'conv'
-    ? ['arch', 'inputDim', 'imageChannels', 'imageShape', 'channels', 'dense', 'latent', 'classes', 'likelihood', 'sigma', 'norm', 'upsample']
-    : ['arch', 'inputDim', 'hidden', 'latent', 'classes', 'likelihood', 'sigma'];
+    ? ['arch', 'inputDim', 'imageChannels', 'imageShape', 'channels', 'dense', 'latent', 'classes', ...scale, 'norm', 'upsample']
+    : ['arch', 'inputDim', 'hidden', 'latent', 'classes', ...scale];
   return `the shapes follow from the configuration in the file's metadata: ${fields.map((f) => `${f} ${JSON.stringify(config[f])}${f in given ? '' : ' (not in the file: the default)'}`).join(', ')}`;
 }
 

@@ -45,6 +45,14 @@ describe('a checkpoint written from PyTorch', () => {
     expect(() => readCheckpoint(bytes, 'nbt.safetensors')).not.toThrow(/is not F32/);
   });
 
+  it('names every unused tensor at once, of any dtype, and the CLI adds no config fix to it', () => {
+    const bytes = file({ extra: { 'encoder.bn.num_batches_tracked': { dtype: 'I64', shape: [] }, 'encoder.bn.running_mean': { dtype: 'F32', shape: [8] } } });
+    let message = '';
+    try { readCheckpoint(bytes, 'bn.safetensors'); } catch (e) { message = (e as Error).message; }
+    expect(message).toMatch(/^bn\.safetensors has 2 tensors this model does not use: encoder\.bn\.num_batches_tracked \("I64"\), encoder\.bn\.running_mean \("F32"\); save only the model's parameters/);
+    expect(withDamageFix(message)).toBe(message);
+  });
+
   it('says so when a parameter is not F32 either', () => {
     const bytes = file({ dtypes: { 'encoder.head.bias': 'F64' }, extra: { 'x.num_batches_tracked': { dtype: 'I64', shape: [] } } });
     expect(() => readCheckpoint(bytes, 'both.safetensors')).toThrow(/does not use: x\.num_batches_tracked \("I64"\); .*; one parameter is not F32 either, which that conversion fixes$/);
@@ -80,8 +88,22 @@ describe('a checkpoint written from PyTorch', () => {
 
   it('tells a torch.save file from other files, with the safetensors fix', () => {
     const zip = Uint8Array.of(0x50, 0x4b, 0x03, 0x04, 0x14, 0, 0, 0, 8, 0);
-    expect(notACheckpoint('model.pt', zip)).toMatch(/^model\.pt is not a model checkpoint \(it is a zip archive, as PyTorch's torch\.save writes\); save the state_dict as safetensors with the metadata webgpu-vae reads \(safetensors\.torch\.save_file\(state_dict, path, metadata=\{"format": "webgpu-vae", "version": "1", "config": json\.dumps\(config\)\}\)/);
+    expect(notACheckpoint('model.pt', zip)).toMatch(/^model\.pt is not a model checkpoint \(it is a zip archive \(the format of PyTorch's torch\.save, among others\)\); save the state_dict as safetensors with the metadata webgpu-vae reads \(safetensors\.torch\.save_file\(state_dict, path, metadata=\{"format": "webgpu-vae", "version": "1", "config": json\.dumps\(config\)\}\)/);
     const pickle = Uint8Array.of(0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20);
     expect(notACheckpoint('old.pt', pickle)).toMatch(/it is a Python pickle, as older PyTorch's torch\.save writes\); save the state_dict as safetensors/);
+  });
+
+  it('keeps a safetensors file whose header length starts like a pickle (896 bytes: 0x80 0x03) a safetensors file', () => {
+    const plain = file();
+    const length = new DataView(plain.buffer).getUint32(0, true);
+    // The same file with its header padded by spaces (as writers pad to 8 bytes) to 896 bytes.
+    const padded = new Uint8Array(plain.length + 896 - length);
+    new DataView(padded.buffer).setUint32(0, 896, true);
+    padded.set(plain.subarray(8, 8 + length), 8);
+    padded.fill(0x20, 8 + length, 8 + 896);
+    padded.set(plain.subarray(8 + length), 8 + 896);
+    expect([padded[0], padded[1]]).toEqual([0x80, 0x03]);
+    expect(readCheckpoint(padded, 'padded.safetensors').flat.length).toBe(layout.totalFloats);
+    expect(notACheckpoint('padded.safetensors', padded)).toBeNull();
   });
 });

@@ -88,7 +88,7 @@ describe('evaluation figures', () => {
       const e = await vae.elbo(data);
       const ll = await vae.logLikelihood(data, { samples: 7, batch: llBatch, maxRows });
       const firstFive = await vae.logLikelihood(head, { samples: 7, batch: llBatch, maxRows });
-      figures.push({ elbo: [e.loss, e.rec, e.kl], ll: ll.perExample, first: firstFive.perExample });
+      figures.push({ elbo: [e.loss, e.rec, e.kl], ll: Array.from(ll.perExample), first: Array.from(firstFive.perExample) });
       vae.destroy();
     }
     for (const f of figures.slice(1)) expect(f.elbo, 'vae.elbo at another batch').toEqual(figures[0].elbo);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEALTH_FLAGS } from '../shaders/grad-norm';
 import { readCheckpoint } from '../src/checkpoint';
-import { BAD_NUMBERS_EXIT_CODE, BadStepError, SKIP_LIMIT, StepWatch } from '../src/cli/bad-steps';
+import { BAD_NUMBERS_EXIT_CODE, BadStepError, SKIP_LIMIT, skippedStop, StepWatch } from '../src/cli/bad-steps';
 import { DEVICE_LOST_EXIT_CODE, KeptCheckpoints, MAX_ROLLBACKS, recover } from '../src/cli/recovery';
 import { lowerLr, rateText } from '../src/cli/recovery-advice';
 import { trainCommand, type TrainHooks } from '../src/cli/train';
@@ -129,6 +129,16 @@ describe('--on-nan in-process', () => {
     expect(r.out).not.toContain('--resume');
     const stop = r.events.find((e) => e.event === 'bad-numbers' && e.action === 'stop')!;
     expect([stop.checkpoint_step, stop.resume]).toEqual([null, undefined]);
+  }, SLOW);
+
+  it('an epoch of one step whose update sent the test loss to NaN blames the rate, not the settings', async () => {
+    const dir = join(root, 'one-step-epoch');
+    // 64 pictures at batch 64: step 1 is applied, then epoch 1's test loss is NaN.
+    const r = await train(['--hidden', '32', '--latent', '4', '--limit', '64', '--batch', '64', '--test-limit', '128', '--epochs', '2', '--lr', '1e30', '--out', dir]);
+    expect(r.code, r.out).toBe(BAD_NUMBERS_EXIT_CODE);
+    expect(r.out).toContain('test loss of epoch 1: NaN or infinite');
+    expect(r.out).toContain('The learning rate 1e+30 is probably too high');
+    expect(r.out).not.toContain('No update had been applied');
   }, SLOW);
 
   it(`rollback: a checkpoint whose parameters went bad is passed over; the rate halves ${MAX_ROLLBACKS} times, then a stop`, async () => {
@@ -279,6 +289,12 @@ describe('the last good checkpoint', () => {
 
   it('writes large rates as exponents, in messages and in the commands they suggest', () => {
     expect([lowerLr(50), lowerLr(1e-3), lowerLr(1e20), rateText(1e20), rateText(0.5)]).toEqual(['5', '0.0001', '1e+19', '1e+20', '0.5']);
+  });
+
+  it('does not ask for --clip-grad when the run clips already, in the skipped-epoch stop either', () => {
+    const base = { skipped: 7, stepsPerEpoch: 8, epoch: 2, step: 16, lr: 0.5, outDir: '/tmp/x', again: null };
+    expect(skippedStop(base).text).toContain('or clip the gradients with --clip-grad 1');
+    expect(skippedStop({ ...base, clipGrad: 1 }).text).not.toContain('--clip-grad');
   });
 
   it('does not ask for --clip-grad when the run clips already', async () => {

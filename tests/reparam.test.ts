@@ -120,14 +120,16 @@ describe('reparamForward', () => {
     const kB = reparamForward({ batch: B, samples: L, layout, counterPerSample: true });
     expect(kB.name).toBe('reparam_forward_per_sample');
     const qB = makeQ(makeMulv({ batch: B, latent: Z, samples: L }, 4), B, layout);
-    const wholeRef = perSampleNoiseRef({ batch: N, latent: Z, samples: L }, { seed: SEED, counter: 5, stream: STREAM.iwae });
+    // The whole data set in one batch, on the GPU: each batch below must draw its examples' noise.
+    const whole = await runKernels([reparamForward({ batch: N, samples: L, layout, counterPerSample: true })],
+      { params: params({ counter: 5, stream: STREAM.iwae }), q: makeQ(makeMulv({ batch: N, latent: Z, samples: L }, 4), N, layout) }, { z: L * N * Z, eps: L * N * Z });
     for (const row0 of [0, 4, 8]) {
       const valid = Math.min(B, N - row0);
       const got = await runKernels([kB], { params: params({ counter: 5, stream: STREAM.iwae, noiseRow0: row0, validRows: valid }), q: qB }, { z: L * B * Z, eps: L * B * Z });
       await expectTwinNoise(got.eps, perSampleNoiseRef({ batch: B, latent: Z, samples: L }, { seed: SEED, counter: 5, stream: STREAM.iwae, noiseRow0: row0 }), `batch from example ${row0}`);
-      // The same draws as the whole data set's, example by example.
+      // The same draws as the whole data set's, example by example, to the last bit.
       for (let l = 0; l < L; l++) for (let b = 0; b < valid; b++) {
-        for (let j = 0; j < Z; j++) expect(got.eps[(l * B + b) * Z + j]).toBe(Math.fround(wholeRef[(l * N + row0 + b) * Z + j]));
+        expect(Array.from(got.eps.subarray((l * B + b) * Z, (l * B + b + 1) * Z)), `sample ${l} of example ${row0 + b}`).toEqual(Array.from(whole.eps.subarray((l * N + row0 + b) * Z, (l * N + row0 + b + 1) * Z)));
       }
       // z = mu + sigma eps with those draws.
       const mulv = makeMulv({ batch: B, latent: Z, samples: L }, 4);

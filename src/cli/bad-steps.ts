@@ -85,12 +85,12 @@ export function tooManySkipped(skipped: number, epochSteps: number, epoch: numbe
  * tenth of the rate (its parameters are the ones whose steps went bad, so not a resume). `again`:
  * the run's own flags, to spell that new run in the same folder (null for a resumed run).
  */
-export function skippedStop(s: { skipped: number; stepsPerEpoch: number; epoch: number; step: number; lr: number; outDir: string; again: string[] | null }): { event: Record<string, unknown>; text: string } {
+export function skippedStop(s: { skipped: number; stepsPerEpoch: number; epoch: number; step: number; lr: number; clipGrad?: number; outDir: string; again: string[] | null }): { event: Record<string, unknown>; text: string } {
   const lower = lowerLr(s.lr);
   const again = s.again ? newRunCommand(s.again, s.outDir, lower) : null;
   const event = { event: 'bad-numbers', action: 'stop', reason: 'skipped', epoch: s.epoch, step: s.step, skipped_steps: s.skipped, epoch_steps: s.stepsPerEpoch, lr: s.lr, suggested_lr: Number(lower), ...(again ? { restart: again } : {}) };
   const text = `${s.skipped} of the ${s.stepsPerEpoch} steps of epoch ${s.epoch} were skipped (--on-nan skip-batch), more than half: the run is not training at learning rate ${rateText(s.lr)}, ` +
-    `so it stops here, exit status ${BAD_NUMBERS_EXIT_CODE} (the checkpoint of step ${s.step} is in ${s.outDir}). Start a new run with a lower rate, e.g. --lr ${lower}, or clip the gradients with --clip-grad 1` +
+    `so it stops here, exit status ${BAD_NUMBERS_EXIT_CODE} (the checkpoint of step ${s.step} is in ${s.outDir}). Start a new run with a lower rate, e.g. --lr ${lower}${s.clipGrad ? '' : ', or clip the gradients with --clip-grad 1'}` +
     (again ? `; in this folder, which holds this run's files, that is\n  ${again}` : ` (another --out, or --force to replace this run in ${s.outDir})`);
   return { event, text };
 }

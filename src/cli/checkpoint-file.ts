@@ -10,7 +10,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { selfName } from './self-name';
 
 const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-const TORCH_ZIP = "a zip archive, as PyTorch's torch.save writes";
+const TORCH_ZIP = "a zip archive (the format of PyTorch's torch.save, among others)";
 const TORCH_PICKLE = "a Python pickle, as older PyTorch's torch.save writes";
 /** What a PyTorch user does instead of torch.save. */
 const FROM_TORCH = 'save the state_dict as safetensors with the metadata webgpu-vae reads (safetensors.torch.save_file(state_dict, path, metadata={"format": "webgpu-vae", "version": "1", "config": json.dumps(config)}); README, "Checkpoint format")';
@@ -49,10 +49,11 @@ export function notSafetensors(bytes: Uint8Array): string | null {
   if (startsWith(bytes, PNG)) return 'a PNG image';
   if (startsWith(bytes, [0xff, 0xd8, 0xff])) return 'a JPEG image';
   if (startsWith(bytes, [0x1f, 0x8b])) return 'gzip-compressed data';
-  // torch.save writes a zip archive (since PyTorch 1.6) or, before that, a pickle (protocol 2-5).
-  if (startsWith(bytes, [0x50, 0x4b, 0x03, 0x04])) return TORCH_ZIP;
-  if (bytes.length >= 2 && bytes[0] === 0x80 && bytes[1] >= 2 && bytes[1] <= 5) return TORCH_PICKLE;
   const header = safetensorsHeader(bytes);
+  // torch.save writes a zip archive (since PyTorch 1.6) or, before that, a pickle (protocol 2-5).
+  // After the safetensors test: a header of 896 bytes starts 0x80 0x03 too, and its byte 8 is '{'.
+  if (!header && startsWith(bytes, [0x50, 0x4b, 0x03, 0x04])) return TORCH_ZIP;
+  if (!header && bytes.length >= 2 && bytes[0] === 0x80 && bytes[1] >= 2 && bytes[1] <= 5) return TORCH_PICKLE;
   if (header) {
     if (header.dataStart > bytes.length) return 'truncated';
     let entries: unknown;
@@ -161,10 +162,11 @@ const DAMAGE = [
  */
 const MISMATCH = [
   / has an invalid model configuration: /,
-  / (does not hold the tensors its configuration needs|holds more tensors than its configuration needs): /,
-  / has (a tensor|\d+ tensors) this model does not use: /,
+  / does not hold the tensors its configuration needs: /,
   /: (tensor \S+ has shape \[|\d+ tensors have the wrong shape: )/,
 ];
+// Tensors the model does not use, all else there ("holds more tensors than its configuration
+// needs", "has a tensor this model does not use"), carry their own fix: drop them.
 
 /** The fix for a checkpoint damaged inside: no flag reads it, so another file, or training again. */
 export const damagedCheckpointFix = () => 'the file is damaged or was written by something else than webgpu-vae: give another checkpoint ' +

@@ -42,7 +42,7 @@ export function picturesCommands(paths: RunPaths): { sample: string; reconstruct
  * (`checkpointStep`, written or resumed by this run) with --resume when there is one; otherwise by
  * starting the run again (`argv`: its flags), since --resume would find nothing to continue.
  */
-export function runWriteFailed(e: OutputError, outDir: string, checkpointStep: number | null, argv: string[] | undefined): OutputError {
+export function runWriteFailed(e: OutputError, outDir: string, checkpointStep: number | null, argv: string[] | undefined, machine: string[] = []): OutputError {
   const fix = writeFailureFix(e.code);
   const paths = runPaths(outDir);
   if (e.path === paths.samples || e.path === paths.reconstructions) {
@@ -51,7 +51,7 @@ export function runWriteFailed(e: OutputError, outDir: string, checkpointStep: n
     return new OutputError(`${e.message}; training was done and saved in ${paths.model}: ${fix}, then draw the pictures with \`${draw.sample}\` and \`${draw.reconstruct}\``);
   }
   const next = checkpointStep !== null
-    ? `${fix}, then \`${resumeCommand(outDir)}\` continues from the last checkpoint written (step ${checkpointStep} or later)`
+    ? `${fix}, then \`${resumeCommand(outDir, machine)}\` continues from the last checkpoint written (step ${checkpointStep} or later)`
     : `no checkpoint was written yet, so there is nothing to resume: ${fix}, then start the run again` +
       (argv ? ` with \`${newRunCommand(argv, outDir)}\` (--force: ${outDir} holds this attempt's config.json and metrics.jsonl)` : '');
   return new OutputError(`${e.message}; ${next}`);

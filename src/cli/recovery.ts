@@ -154,7 +154,7 @@ export async function recover(e: unknown, c: RecoveryContext): Promise<Recovery>
     return DEVICE_LOST_EXIT_CODE;
   }
   // A write that failed (disk full, no permission) and does not yet say how to go on.
-  if (e instanceof OutputError && e.path !== undefined) throw runWriteFailed(e, c.outDir, newest?.step ?? null, c.argv);
+  if (e instanceof OutputError && e.path !== undefined) throw runWriteFailed(e, c.outDir, newest?.step ?? null, c.argv, c.machineFlags);
   if (!(e instanceof BadStepError)) throw e;
 
   // The last good checkpoint goes back in place when the newest one holds the parameters that went bad.

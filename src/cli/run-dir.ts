@@ -46,7 +46,7 @@ export const machineFlagsOf = (f: { autotune?: unknown; 'max-gpu-memory'?: unkno
  * Checks that a new run may use `dir`: refused when it holds a run (a model or a training state),
  * unless `force`, which removes that run's files (and only those) so nothing stale is mixed in.
  */
-export function claimNewRunDir(dir: string, force: boolean): void {
+export function claimNewRunDir(dir: string, force: boolean, machine: string[] = []): void {
   const p = runPaths(dir);
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UsageError(`--out ${dir} is a file, not a folder; choose another --out`);
   checkRunFilesAreFiles(dir, '--out');
@@ -61,7 +61,7 @@ export function claimNewRunDir(dir: string, force: boolean): void {
       throw new UsageError(`${dir} holds ${RUN_FILES.state}, but it is not a training state (${not}), so there is no run there to continue; ` +
         `choose another --out, or add --force to delete it${held.length > 1 ? ` and ${held.filter((f) => f !== p.state).map(nameOf).join(', ')}` : ''} and start the run there`);
     }
-    throw new UsageError(`${dir} already holds a run (${checkpoint.map(nameOf).join(', ')}); continue it with \`${resumeCommand(dir)}\`, or add --force to discard it and start over`);
+    throw new UsageError(`${dir} already holds a run (${checkpoint.map(nameOf).join(', ')}); continue it with \`${resumeCommand(dir, machine)}\`, or add --force to discard it and start over`);
   }
   if (checkpoint.length) {
     // A model without its training state cannot be resumed exactly; its parameters can start a new run.

@@ -166,7 +166,7 @@ async function finishEpoch(r: EpochRun, e: EpochStart): Promise<number | undefin
   await r.checkpoints.write([line]);
   // skip-batch passes isolated bad steps; an epoch that skipped most of its steps did not train.
   if (tooManySkipped(losses.skipped, stepsPerEpoch, epoch, run.epochs)) {
-    const stopped = skippedStop({ skipped: losses.skipped, stepsPerEpoch, epoch, step: model.step, lr: run.lr, outDir: r.outDir, again: r.again });
+    const stopped = skippedStop({ skipped: losses.skipped, stepsPerEpoch, epoch, step: model.step, lr: run.lr, clipGrad: run.clipGrad, outDir: r.outDir, again: r.again });
     r.log.write(stopped.event);
     r.report.event(stopped.event);
     r.report.info(stopped.text);
@@ -185,7 +185,9 @@ function badEpoch(r: EpochRun, epoch: number, trainLoss: number, testLoss: numbe
   // Skipped steps leave the parameters as they were: the bad run began at its first skip,
   // and a checkpoint written since holds the parameters that produced it. That holds whether or
   // not the epoch's earlier steps counted: a run of skips at its end is a run of bad steps.
-  const since = losses.watch.badInARow > 0 ? losses.watch.badRunSince(model.step) : model.step;
+  // Without skips the bad figure comes from the parameters after the last step's update, as a
+  // step model.step + 1 would: its checkpoint holds them, the one before it does not.
+  const since = losses.watch.badInARow > 0 ? losses.watch.badRunSince(model.step) : model.step + 1;
   const last = losses.examples === 0 ? losses.watch.lastBad : null;
   return new BadStepError(model.step, [what], last ? last.loss : Number.isFinite(trainLoss) ? testLoss : trainLoss, last ? last.gradNorm : NaN, since < model.step ? `every step since step ${since} was skipped, so the parameters are those that went bad there` : '', since);
 }

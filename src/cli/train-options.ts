@@ -79,12 +79,12 @@ export interface RunOptions {
 
 /** Importance samples per example of `--objective iwae` without --samples (Burda et al.'s smallest K above 1). */
 export const IWAE_DEFAULT_SAMPLES = 5;
-/** What a run that trains on the IWAE bound with one importance sample is told. */
 /** beta-TCVAE weighs the total correlation by beta - 1: at beta 1 it is the ELBO, at a beta below 1 it rewards correlation. */
 export const tcvaeBetaWarning = (beta: number) => beta === 1
   ? '--objective tcvae with --beta 1 trains on the ELBO (the total correlation is weighed by beta - 1), at the cost of the TC estimate: give --beta above 1 (e.g. 6, as Chen et al. 2018 on dSprites)'
   : `--objective tcvae with --beta ${beta} weighs the total correlation by ${Number((beta - 1).toPrecision(6))}, below 0: it rewards correlated latent dimensions, the opposite of disentangling; give --beta above 1 (e.g. 6)`;
 
+/** What a run that trains on the IWAE bound with one importance sample is told. */
 export const IWAE_ONE_SAMPLE_WARNING = `--objective iwae with --samples 1 trains on the ELBO: the importance-weighted bound is tighter only with K > 1 (e.g. --samples ${IWAE_DEFAULT_SAMPLES}, the default)`;
 
 /** --samples K (the objective's samples per example); --samples-per-x is its older name. */

@@ -13,7 +13,7 @@ import { initialParamsFor, readInitialModel, withArchitectureOf } from './init-f
 import { exampleShape } from './io';
 import { toFlags } from './messages';
 import { isInside } from './output-file';
-import { checkModelMatchesState, checkRecordMatchesState, claimNewRunDir, readRunState } from './run-dir';
+import { checkModelMatchesState, checkRecordMatchesState, claimNewRunDir, machineFlagsOf, readRunState } from './run-dir';
 import { checkRunDirFree } from './run-lock';
 import { DATA_SOURCES } from '../data/sources';
 import type { DatasetName } from './io';
@@ -138,6 +138,6 @@ async function setUpNewRun(f: Flags): Promise<RunSetup> {
     throw new UsageError(`--out ${outDir} is inside --data-dir ${run.dataDir}: the run's pictures would join the training pictures; choose an --out outside it (e.g. runs/NAME)`);
   }
   checkRunDirFree(outDir);
-  claimNewRunDir(outDir, !!f.force);
+  claimNewRunDir(outDir, !!f.force, machineFlagsOf(f));
   return { config, run, outDir, resumed: null, lrWas: null, precisionWas: null, initialParams };
 }

@@ -155,6 +155,16 @@ export function peekMetadata(bytes: Uint8Array): Record<string, string> | null {
   }
 }
 
+/** The names and dtypes of a safetensors file's tensors, read from its header alone (none where the header is not readable). */
+export function peekTensors(bytes: Uint8Array): { name: string; dtype: unknown }[] {
+  try {
+    return Object.entries(parseHeader(bytes).header).filter(([name]) => name !== METADATA_KEY)
+      .map(([name, raw]) => ({ name, dtype: raw && typeof raw === 'object' ? (raw as { dtype?: unknown }).dtype : undefined }));
+  } catch {
+    return [];
+  }
+}
+
 /** decodeSafetensors, with `source` (the file) leading the message of any error it finds. */
 export function decodeNamed(bytes: Uint8Array, source: string): Safetensors {
   try {

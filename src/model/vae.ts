@@ -28,6 +28,9 @@ import { gentleWait } from '../gpu/gentle-wait';
 /** Evaluation batches queued at a time when an evaluation can be stopped (`elbo`'s signal). */
 const ELBO_BATCHES_QUEUED = 4;
 
+
+/** Bytes of each example's figures an evaluation writes: its (rec, kl) as two f32. */
+const ELBO_BYTES_PER_EXAMPLE = 8;
 export { DEFAULT_TRAINING, LR_DECAYS, lrAt, type ElboResult, type GraphCompileProgress, type LrDecay, type TrainingOptions, type VaeOptions } from './vae-options';
 
 export class VAE extends VaeForward {
@@ -188,10 +191,10 @@ export class VAE extends VaeForward {
   async elbo(data: BatchSource, opts: { seed?: number; signal?: AbortSignal } = {}): Promise<ElboResult> {
     checkSource(data, this.config, this.device, 'elbo');
     checkElboOptions(opts);
-    // Noise rows are numbered over the whole data set, sample by sample, in a u32 (shaders/reparam.ts).
-    const samples = evalSamples(this.parts);
-    if (samples * data.count > 2 ** 32) {
-      throw new ConfigError(`elbo: ${samples} samples of ${data.count} examples are more noise rows than the GPU numbers (2^32); evaluate the data in parts of at most ${Math.floor(2 ** 32 / samples)} examples`);
+    // Each example's (rec, kl) goes to one buffer, bound whole (elboNow): it must fit one binding.
+    const maxExamples = Math.floor(this.device.limits.maxStorageBufferBindingSize / ELBO_BYTES_PER_EXAMPLE);
+    if (data.count > maxExamples) {
+      throw new ConfigError(`elbo: ${data.count} examples need ${data.count * ELBO_BYTES_PER_EXAMPLE} bytes of per-example figures, past the device's largest binding (${this.device.limits.maxStorageBufferBindingSize} bytes); evaluate the data in parts of at most ${maxExamples} examples`);
     }
     const checked = { ...opts }; // as checked: a later change of the caller's object does not reach the queued run
     return this.exclusive(() => this.elboNow(data, checked));
@@ -202,7 +205,7 @@ export class VAE extends VaeForward {
     const B = this.training.batch;
     // Each example's (rec, kl), summed below in example order: the figure is the same whatever the
     // batch (a training run's epoch line and a later eval at another batch agree to the last bit).
-    const examples = this.scratchBuffer('eval.examples', data.count * 8);
+    const examples = this.scratchBuffer('eval.examples', data.count * ELBO_BYTES_PER_EXAMPLE);
     const plan = await this.plan('eval', B, { examples });
     const gather = await data.gatherFor(plan, this.buffers, this.cache, 'elbo');
     this.assertAlive(); // the model or the data destroyed since the call?

@@ -41,13 +41,29 @@ DEFAULT_FIELDS = {'inputDim': 784, 'imageChannels': 1, 'arch': 'mlp', 'hidden': 
                   'upsample': 'transposed', 'latent': 20, 'activation': 'relu', 'likelihood': 'bernoulli', 'sigma': 1, 'classes': 0}
 
 
-def with_defaults(c):
-  """The configuration as resolveConfig completes it: defaults, and the picture's sides from inputDim when not given."""
-  c = {**DEFAULT_FIELDS, **c}
-  if 'imageShape' not in c:
+def conv_halvings(rows, cols):
+  """Stride-2 halvings the conv architecture makes by default: down to 4x4, or 7x7 for 28x28 (convHalvings)."""
+  n = 0
+  while rows % 2 == 0 and cols % 2 == 0 and min(rows, cols) > 7 and min(rows, cols) / 2 >= 4:
+    rows, cols, n = rows // 2, cols // 2, n + 1
+  return n
+
+
+def with_defaults(given):
+  """The shape fields as resolveConfig (src/model/config.ts) completes them: the defaults, inputDim
+  from the picture's shape or the picture's sides from inputDim (whichever is given), and a conv
+  model's default widths; a conv model has no hidden layers."""
+  c = {**DEFAULT_FIELDS, **given}
+  if 'imageShape' not in given:
     pixels = c['inputDim'] // c['imageChannels']
     side = round(math.sqrt(pixels))
     c['imageShape'] = [side, side] if side * side == pixels else [1, pixels]
+  elif 'inputDim' not in given:
+    c['inputDim'] = c['imageChannels'] * c['imageShape'][0] * c['imageShape'][1]
+  if c['arch'] == 'conv':
+    c['hidden'] = []
+    if not c['channels']:
+      c['channels'] = [min(32 << i, 256) for i in range(conv_halvings(*c['imageShape']))]
   return c
 
 
