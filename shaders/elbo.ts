@@ -17,8 +17,8 @@
 // `elboReduce`: one workgroup sums rec over valid rows and kl over valid examples, writes the
 //   record (loss, rec mean, kl mean, n) to history[slot] and adds (rec sum / L, kl sum, n, 1) to
 //   accum, the running totals of a training run. An evaluation's variant also writes each row's
-//   (rec, kl) to examples[batch_start + b], which the model sums in example order, in float64, so
-//   that its figure does not depend on the batch it is split into. For beta-TCVAE the loss also
+//   (rec, kl) to examples[b], which the model copies out batch by batch and sums in example order,
+//   in float64, so that its figure does not depend on the batch it is split into. For beta-TCVAE the loss also
 //   carries w (beta - 1) times the rows' mean total correlation (tc.ts); the record's kl stays the
 //   closed form.
 // Bindings: kl (params, q: read, kl, [dq_direct]: write); free bits (params, q: read, kl_dims,
@@ -168,8 +168,8 @@ export interface ElboReduceParams {
   /** Capacity control: the KL term of the loss is |kl mean - params.kl_capacity|. */
   capacity?: boolean;
   /**
-   * Evaluation: also write each valid row's (rec mean over the L samples, kl) to
-   * examples[params.batch_start + b], for a total summed in example order whatever the batch.
+   * Evaluation: also write each valid row's (rec mean over the L samples, kl) to examples[b], for
+   * a total the caller sums in example order whatever the batch.
    */
   examples?: boolean;
 }
@@ -215,7 +215,7 @@ fn main(@builtin(local_invocation_index) tid: u32) {
 #endif
     }
 #if ${examples}
-    examples[params.batch_start + b] = vec2<f32>(rec_b / ${L}.0, kl[b]);
+    examples[b] = vec2<f32>(rec_b / ${L}.0, kl[b]);
 #endif
   }
   partial[tid] = vec3<f32>(rec_sum, kl_sum, tc_sum);
@@ -241,8 +241,7 @@ fn main(@builtin(local_invocation_index) tid: u32) {
   }
 }`;
   // history is indexed by params.history_slot, which only the caller knows: one record at least.
-  // examples is indexed from params.batch_start, which only the caller knows: one row at least.
-  const minBytes = minBindingBytes(bindings, { rec: L * B, kl: B, kl_dims: latent, tc: L * B, history: 4, accum: 4, examples: 2 });
+  const minBytes = minBindingBytes(bindings, { rec: L * B, kl: B, kl_dims: latent, tc: L * B, history: 4, accum: 4, examples: 2 * B });
   const name = (freeBits && tc ? 'elbo_reduce_free_bits_tc' : freeBits ? 'elbo_reduce_free_bits' : tc ? 'elbo_reduce_tc' : capacity ? 'elbo_reduce_capacity' : 'elbo_reduce') + (examples ? '_examples' : '');
   return { name, code, bindings, minBytes, workgroups: [1, 1, 1] };
 }

@@ -175,8 +175,6 @@ export interface RecordOptions {
   samples?: number;
   /** Where iwae-eval writes each example's bound (indexed by batch_start + row). */
   bounds?: GPUBuffer;
-  /** Where eval writes each example's (rec, kl) (indexed by batch_start + row); without it, only the running totals. */
-  examples?: GPUBuffer;
 }
 
 /** x -> encoder -> q -> z (S per example) -> decoder: the forward half shared by train, eval and iwae-eval. */
@@ -215,7 +213,8 @@ const WALKS: Record<GraphKind, (w: Walk) => Plan> = {
     const f = forwardThrough(w, samples);
     const { sampler, likelihood } = w.parts;
     const objective = new ElboObjective(samples);
-    objective.record(w.g, f, { sampler, likelihood, targets: { ...targetsOf(w.ctx), ...(w.opts.examples ? { examples: w.opts.examples } : {}) }, gradients: false });
+    // Each row's (rec, kl) in the pinned tensor example_figures, which elbo() copies out per batch.
+    objective.record(w.g, f, { sampler, likelihood, targets: { ...targetsOf(w.ctx), perExample: true }, gradients: false });
     return w.plan(f.x, f.out, samples, objective);
   },
   'iwae-eval'(w) {

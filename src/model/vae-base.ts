@@ -259,9 +259,9 @@ export abstract class VaeBase {
  */
 export const DEFAULT_MAX_PLANS = 16;
 
-/** Plans differ by kind, rows and, for evaluations, samples per chunk and the per-example buffer they write. */
+/** Plans differ by kind, rows and, for importance-weighted evaluation, samples per chunk and the bounds buffer. */
 export function planKey(kind: GraphKind, rows: number, opts: RecordOptions): string {
-  return `${kind}:${rows}:${opts.samples ?? ''}:${opts.bounds?.label ?? ''}:${opts.examples?.label ?? ''}`;
+  return `${kind}:${rows}:${opts.samples ?? ''}:${opts.bounds?.label ?? ''}`;
 }
 
 /** `value` with every object and array in it frozen (configurations are plain data). */

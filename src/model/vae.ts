@@ -206,7 +206,8 @@ export class VAE extends VaeForward {
     // Each example's (rec, kl), summed below in example order: the figure is the same whatever the
     // batch (a training run's epoch line and a later eval at another batch agree to the last bit).
     const examples = this.scratchBuffer('eval.examples', data.count * ELBO_BYTES_PER_EXAMPLE);
-    const plan = await this.plan('eval', B, { examples });
+    const plan = await this.plan('eval', B);
+    const figures = plan.tensors.example_figures.resolve();
     const gather = await data.gatherFor(plan, this.buffers, this.cache, 'elbo');
     this.assertAlive(); // the model or the data destroyed since the call?
     checkSource(data, this.config, this.device, 'elbo');
@@ -221,6 +222,8 @@ export class VAE extends VaeForward {
       const enc = this.device.createCommandEncoder({ label: ourLabel('eval') });
       gather.encode(enc);
       plan.graph.encode(enc);
+      const rows = Math.min(B, data.count - i * B);
+      enc.copyBufferToBuffer(figures.buffer, figures.offset ?? 0, examples, i * B * ELBO_BYTES_PER_EXAMPLE, rows * ELBO_BYTES_PER_EXAMPLE);
       this.device.queue.submit([enc.finish()]);
       // With a signal, little is queued at a time: an abort is answered within a few batches.
       if (opts.signal && i % ELBO_BATCHES_QUEUED === ELBO_BATCHES_QUEUED - 1) {

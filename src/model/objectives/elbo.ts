@@ -21,8 +21,9 @@ export class ElboObjective implements Objective {
     const { rec, dout } = likelihood.rows(g, x, out, L, { gradients });
     const { kl, klDims, dqDirect } = recordKl(g, q, B, layout, this.klTerm, gradients);
     const capacity = gradients && this.klTerm === 'capacity';
-    g.graph.add(elboReduce({ batch: B, samples: L, freeBitsLatent: klDims ? layout.latent : 0, capacity, examples: !!targets.examples }), {
-      params: g.stepParams, rec, kl, ...(klDims ? { kl_dims: klDims } : {}), history: targets.history, accum: targets.accum, ...(targets.examples ? { examples: targets.examples } : {}),
+    const examples = targets.perExample ? g.tensor('example_figures', [B, 2], true) : null;
+    g.graph.add(elboReduce({ batch: B, samples: L, freeBitsLatent: klDims ? layout.latent : 0, capacity, examples: !!examples }), {
+      params: g.stepParams, rec, kl, ...(klDims ? { kl_dims: klDims } : {}), history: targets.history, accum: targets.accum, ...(examples ? { examples } : {}),
     });
     return gradients ? { dout: dout!, dqDirect: dqDirect!, dzDirect: null } : null;
   }

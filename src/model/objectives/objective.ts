@@ -32,12 +32,12 @@ export interface GradientSeeds {
   dzDirect: Tensor | null;
 }
 
-/** Where the record goes: a history ring slot per step, running totals, and (evaluation) each example's figures. */
+/** Where the record goes: a history ring slot per step, running totals, and (evaluation) each row's figures. */
 export interface LossTargets {
   history: GPUBuffer;
   accum: GPUBuffer;
-  /** Evaluation: (rec, kl) of example batch_start + b, for a sum in example order (elboReduce `examples`). */
-  examples?: GPUBuffer;
+  /** Evaluation: a pinned tensor `example_figures` [B, 2] of each row's (rec, kl), for a sum in example order (elboReduce `examples`). */
+  perExample?: boolean;
 }
 
 /** Per-example figures an evaluation reports from the running totals. */
