@@ -191,10 +191,10 @@ export class VAE extends VaeForward {
   async elbo(data: BatchSource, opts: { seed?: number; signal?: AbortSignal } = {}): Promise<ElboResult> {
     checkSource(data, this.config, this.device, 'elbo');
     checkElboOptions(opts);
-    // Each example's (rec, kl) goes to one buffer, bound whole (elboNow): it must fit one binding.
-    const maxExamples = Math.floor(this.device.limits.maxStorageBufferBindingSize / ELBO_BYTES_PER_EXAMPLE);
+    // Each example's (rec, kl) is copied into one buffer read back at the end (elboNow): it must fit one buffer.
+    const maxExamples = Math.floor(this.device.limits.maxBufferSize / ELBO_BYTES_PER_EXAMPLE);
     if (data.count > maxExamples) {
-      throw new ConfigError(`elbo: ${data.count} examples need ${data.count * ELBO_BYTES_PER_EXAMPLE} bytes of per-example figures, past the device's largest binding (${this.device.limits.maxStorageBufferBindingSize} bytes); evaluate the data in parts of at most ${maxExamples} examples`);
+      throw new ConfigError(`elbo: ${data.count} examples need ${data.count * ELBO_BYTES_PER_EXAMPLE} bytes of per-example figures, past the device's largest buffer (${this.device.limits.maxBufferSize} bytes); evaluate the data in parts of at most ${maxExamples} examples`);
     }
     const checked = { ...opts }; // as checked: a later change of the caller's object does not reach the queued run
     return this.exclusive(() => this.elboNow(data, checked));
