@@ -72,6 +72,15 @@ describe('loadImageFolder', () => {
     expect(got).toEqual(expected.map((x) => Buffer.from(x).toString('hex')).sort());
   });
 
+  it('warns once, naming the smallest, when pictures are enlarged more than 2x', async () => {
+    const dir = writeFolder();
+    const { warnings, warn } = collect();
+    // --image-size 20: d.png (8x8), C.PNG (9x14) are under 10 on their shorter side; g.jpeg (24x12) and b.png (16x10) are not.
+    await loadImageFolder(dir, { imageSize: 20, channels: 3, testFraction: 0.3, seed: 5, warn, cache: false });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^2 of the 7 pictures in .* have a shorter side under half of --image-size 20 \(the smallest: d\.png, 8x8\): they are enlarged more than 2x, so they look blocky; a smaller --image-size keeps them as they are$/);
+  });
+
   it('gives the same split for the same seed and another for another seed', async () => {
     const dir = writeFolder();
     const load = (seed: number) => loadImageFolder(dir, { imageSize: 4, channels: 1, testFraction: 0.5, seed, cache: false });

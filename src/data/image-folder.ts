@@ -100,6 +100,8 @@ async function decodeAll(dir: string, pictures: PictureFile[], opts: ResolvedIma
   const files: string[] = [];
   const skipped: { file: string; reason: string }[] = [];
   let grey = 0;
+  // Pictures whose shorter side is under half of --image-size: enlarged more than 2x, blocky.
+  const small: { name: string; width: number; height: number }[] = [];
   for (const picture of pictures) {
     const name = picture.name;
     const path = join(dir, name);
@@ -115,6 +117,7 @@ async function decodeAll(dir: string, pictures: PictureFile[], opts: ResolvedIma
       if (opts.strict && skipped.length > 0) continue;
       examples.push(prepareImage(raster, opts.imageSize, opts.channels));
       files.push(name);
+      if (2 * Math.min(raster.width, raster.height) < opts.imageSize) small.push({ name, width: raster.width, height: raster.height });
       if (raster.components <= 2) grey++;
     } catch (e) {
       const reason = e instanceof DataError ? e.message : `${path}: cannot be decoded (${errorText(e)}).`;
@@ -123,6 +126,11 @@ async function decodeAll(dir: string, pictures: PictureFile[], opts: ResolvedIma
     }
   }
   if (opts.strict && skipped.length > 0) throw strictRefusal(skipped);
+  if (small.length) {
+    const least = small.reduce((a, b) => (Math.min(b.width, b.height) < Math.min(a.width, a.height) ? b : a));
+    opts.warn(`${small.length} of the ${files.length} pictures in ${dir} have a shorter side under half of --image-size ${opts.imageSize} (the smallest: ${least.name}, ${least.width}x${least.height}): ` +
+      'they are enlarged more than 2x, so they look blocky; a smaller --image-size keeps them as they are');
+  }
   const pixels = new Uint8Array(examples.length * size);
   examples.forEach((x, i) => pixels.set(x, i * size));
   const allGrey = opts.channels === 3 && files.length > 0 && grey === files.length;
