@@ -124,7 +124,9 @@ export function reparamForward(p: ReparamForwardParams): Kernel {
   const Z = layout.latent;
   const meanOnly = !!p.meanOnly;
   const perSample = !!p.counterPerSample;
-  const bindings = [uniform(), read('q'), write('z'), write('eps')];
+  // z = mu draws no noise: no eps binding (a binding the code never uses would be left out of an
+  // app's 'auto' pipeline layout).
+  const bindings = [uniform(), read('q'), write('z'), ...(meanOnly ? [] : [write('eps')])];
   const rows = p.sizedByBinding ? `(arrayLength(&z) / ${L * Z}u)` : `${B}u`;
   const code = wgsl`
 ${STEP_PARAMS.wgsl}
@@ -161,8 +163,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     name: meanOnly ? 'reparam_forward_mean' : perSample ? 'reparam_forward_per_sample' : 'reparam_forward',
     code,
     bindings,
-    // The mean-only kernel leaves eps alone: any buffer will do.
-    minBytes: minBindingBytes(bindings, { q: posteriorValues(B, layout), z: L * B * Z, eps: meanOnly ? 1 : L * B * Z }),
+    minBytes: minBindingBytes(bindings, { q: posteriorValues(B, layout), z: L * B * Z, eps: L * B * Z }),
     ...exactWhenSized(p.sizedByBinding, 'z'),
     workgroups: grid1D(B * Z, REPARAM_WORKGROUP),
   };

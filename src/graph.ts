@@ -51,12 +51,14 @@ export class KernelGraph {
     const listed = `kernel ${kernel.name} binds ${names.map((n) => `'${n}'`).join(', ')}`;
     if (typeof resources !== 'object' || resources === null) throw this.misuse(`graph ${this.label}: add() takes an object of buffers by binding name; ${listed}`);
     const missing = kernel.bindings.filter((b) => !resources[b.name] && !kernel.constants?.[b.name]).map((b) => b.name);
-    if (missing.length) throw this.misuse(`graph ${this.label}: kernel ${kernel.name} needs a buffer for ${missing.map((m) => `'${m}'`).join(', ')}; ${listed}`);
+    // A misspelt name is both: an unknown one, named first with the nearest it may mean, and a missing one.
     const extra = Object.keys(resources).filter((k) => !names.includes(k));
     if (extra.length) {
       const near = nearestName(extra[0], names);
-      throw this.misuse(`graph ${this.label}: kernel ${kernel.name} has no binding named ${extra.map((e) => `'${e}'`).join(', ')}${near ? ` (did you mean '${near}'?)` : ''}; ${listed}`);
+      const lacking = missing.length ? `, and no buffer for ${missing.map((m) => `'${m}'`).join(', ')}` : '';
+      throw this.misuse(`graph ${this.label}: kernel ${kernel.name} has no binding named ${extra.map((e) => `'${e}'`).join(', ')}${near ? ` (did you mean '${near}'?)` : ''}${lacking}; ${listed}`);
     }
+    if (missing.length) throw this.misuse(`graph ${this.label}: kernel ${kernel.name} needs a buffer for ${missing.map((m) => `'${m}'`).join(', ')}; ${listed}`);
     for (const [name, r] of Object.entries(resources)) {
       if (r instanceof Tensor || (typeof r === 'object' && r !== null && !ArrayBuffer.isView(r) && !(r instanceof ArrayBuffer))) continue;
       if (r === undefined || r === null) continue; // a constant's binding, left to the runtime

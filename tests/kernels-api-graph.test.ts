@@ -82,7 +82,9 @@ describe('an app\'s KernelGraph on a device shared with a model', () => {
     const relu = activationForward({ kind: 'relu', count: 64 });
     const binds = "kernel activation_forward_relu binds 'x', 'y'";
     expect(() => new KernelGraph('g').add(relu, { x: buffer })).toThrow(refusal(new RegExp(`^graph g: kernel activation_forward_relu needs a buffer for 'y'; ${binds}$`)));
-    expect(() => new KernelGraph('g').add(relu, { x: buffer, y: buffer, Y: buffer })).toThrow(refusal(/has no binding named 'Y' \(did you mean 'y'\?\)/));
+    expect(() => new KernelGraph('g').add(relu, { x: buffer, y: buffer, Y: buffer })).toThrow(refusal(/has no binding named 'Y' \(did you mean 'y'\?\); /));
+    // Misspelt alone: named, with the nearest name, and the binding it leaves without a buffer.
+    expect(() => new KernelGraph('g').add(relu, { x: buffer, Y: buffer })).toThrow(refusal(new RegExp(`^graph g: kernel activation_forward_relu has no binding named 'Y' \\(did you mean 'y'\\?\\), and no buffer for 'y'; ${binds}$`)));
     expect(() => new KernelGraph('g').add(relu, { x: buffer, y: new Float32Array(64) as never })).toThrow(refusal(/binding 'y' must be a GPUBuffer, \{ buffer: GPUBuffer, offset\?, size\? \} or a Tensor/));
     expect(() => new KernelGraph('g').add(relu, { x: buffer, y: buffer }).encode(device.createCommandEncoder())).toThrow(refusal(/call build\(\) before encode\(\)/));
     const built = await new KernelGraph('g').add(relu, { x: buffer, y: { buffer, offset: 0, size: 256 } }).build(pipelineCacheFor(device));

@@ -154,10 +154,10 @@ class Walk {
     return forwardAll(this.g, modules, x);
   }
 
-  sample(q: Tensor, samples: number, meanOnly = false) {
+  sample(q: Tensor, samples: number) {
     // Evaluations key each example's noise by its number and its sample's (reparam.ts), whatever the batch or chunk.
     const evaluation = this.kind === 'eval' || this.kind === 'iwae-eval';
-    return this.parts.sampler.sample(this.g, q, samples, { meanOnly, pinNoise: this.kind === 'train', counterPerSample: evaluation && !meanOnly });
+    return this.parts.sampler.sample(this.g, q, samples, { pinNoise: this.kind === 'train', counterPerSample: evaluation });
   }
 
   images(out: Tensor): Tensor {
@@ -205,7 +205,7 @@ const WALKS: Record<GraphKind, (w: Walk) => Plan> = {
   },
   reconstruct(w) {
     const x = w.input('x', w.parts.config.inputDim);
-    const { z } = w.sample(w.forward(w.parts.encoder, x).y, 1, true);
+    const z = w.parts.sampler.mean(w.g, w.forward(w.parts.encoder, x).y);
     return w.plan(x, w.images(w.forward(w.parts.decoder, z).y), 1);
   },
   eval(w) {

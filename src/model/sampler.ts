@@ -19,13 +19,20 @@ export class GaussianSampler {
     return 2 * this.latent;
   }
 
-  /** z [L*B, Z] (row l*B + b) and the noise eps it used; `meanOnly` gives z = mu and no noise. */
-  sample(g: Recorder, q: Tensor, samples: number, opts: { meanOnly?: boolean; pinNoise?: boolean; counterPerSample?: boolean } = {}): { z: Tensor; eps: Tensor } {
+  /** z [L*B, Z] (row l*B + b) and the noise eps it used. */
+  sample(g: Recorder, q: Tensor, samples: number, opts: { pinNoise?: boolean; counterPerSample?: boolean } = {}): { z: Tensor; eps: Tensor } {
     const B = q.shape[0], Z = this.latent;
     const z = g.tensor('z', [samples * B, Z]);
     const eps = g.tensor('eps', [samples * B, Z], opts.pinNoise);
-    g.graph.add(reparamForward({ batch: B, samples, layout: this.layout, meanOnly: opts.meanOnly, sizedByBinding: opts.meanOnly, counterPerSample: opts.counterPerSample }), { params: g.stepParams, q, z, eps });
+    g.graph.add(reparamForward({ batch: B, samples, layout: this.layout, counterPerSample: opts.counterPerSample }), { params: g.stepParams, q, z, eps });
     return { z, eps };
+  }
+
+  /** z = mu [B, Z], no noise (reconstructions). */
+  mean(g: Recorder, q: Tensor): Tensor {
+    const z = g.tensor('z', [q.shape[0], this.latent]);
+    g.graph.add(reparamForward({ batch: q.shape[0], samples: 1, layout: this.layout, meanOnly: true, sizedByBinding: true }), { params: g.stepParams, q, z });
+    return z;
   }
 
   /** dq = dq_direct + the chain rule of z = mu + sigma eps applied to dz (+ dz_direct). */
