@@ -16,7 +16,7 @@ import { CHECKPOINT_FORMAT, TRAINING_STATE_FORMAT } from './checkpoint';
 import { CheckpointError, decodeNamed, encodeSafetensors } from './io/safetensors';
 import { matchTensors } from './io/tensor-match';
 import { paramLayout } from './model/build';
-import { ConfigError } from './errors';
+import { ConfigError, kindOfValue } from './errors';
 import { resolveConfig, type VaeConfig } from './model/config';
 import { tensorsByName } from './model/params';
 import type { TrainingOptions, VAE } from './model/vae';
@@ -66,6 +66,10 @@ const PROGRESS_FIELDS = ['step', 'epochsDone', 'epochStep', 'stepsPerEpoch', 'ep
  * moments and watch belong to one step, that of the calls before it (un-awaited steps included).
  */
 export async function saveTrainingState(vae: VAE, run: Record<string, unknown>, progress: TrainingProgress): Promise<Uint8Array<ArrayBuffer>> {
+  // The counters readTrainingState checks, checked before writing: a file it would call damaged is not written.
+  if (!progress || typeof progress !== 'object') throw new ConfigError(`saveTrainingState needs the run's counters as its third argument, got ${kindOfValue(progress)}; ${COUNTERS_FIX}`);
+  const problem = progressProblem(progress);
+  if (problem) throw new ConfigError(`saveTrainingState: ${problem}; ${COUNTERS_FIX}`);
   const state = await vae.trainingSnapshot();
   // Compared with the step the state was read at, not the one at the call: steps called before
   // it but not yet run are in the state, and counters of an earlier step would not resume it.
@@ -84,6 +88,22 @@ export async function saveTrainingState(vae: VAE, run: Record<string, unknown>, 
     run: JSON.stringify(run),
     progress: JSON.stringify(progress),
   });
+}
+
+/** What saveTrainingState's counters must be, for a loop of one's own. */
+const COUNTERS_FIX = 'give { step, epochsDone, epochStep, stepsPerEpoch, epochLossSum, epochExamples, seconds }, numbers >= 0 with step = epochsDone x stepsPerEpoch + epochStep ' +
+  '(a loop without epochs: epochsDone 0, epochStep = step = vae.step, stepsPerEpoch the steps it plans, at least step)';
+
+/** What is wrong with a training state's counters, or null. */
+function progressProblem(progress: TrainingProgress): string | null {
+  for (const k of PROGRESS_FIELDS) {
+    const v = progress[k];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) return `progress.${k} is ${JSON.stringify(v)}, not a number >= 0`;
+  }
+  if (progress.step !== progress.epochsDone * progress.stepsPerEpoch + progress.epochStep || progress.epochStep > progress.stepsPerEpoch) {
+    return `step ${progress.step} does not match ${progress.epochsDone} epochs of ${progress.stepsPerEpoch} steps plus ${progress.epochStep}`;
+  }
+  return null;
 }
 
 function parseJson(source: string, key: string, text: string | undefined): Record<string, unknown> {
@@ -117,13 +137,8 @@ export function readTrainingState(bytes: Uint8Array, source = 'training state'):
   const training = parseJson(source, 'training', metadata.training) as unknown as TrainingOptions;
   const run = parseJson(source, 'run', metadata.run);
   const progress = parseJson(source, 'progress', metadata.progress) as unknown as TrainingProgress;
-  for (const k of PROGRESS_FIELDS) {
-    const v = progress[k];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new CheckpointError(`${source}: progress.${k} is ${JSON.stringify(v)}, not a number >= 0; the training state is damaged`);
-  }
-  if (progress.step !== progress.epochsDone * progress.stepsPerEpoch + progress.epochStep || progress.epochStep > progress.stepsPerEpoch) {
-    throw new CheckpointError(`${source}: step ${progress.step} does not match ${progress.epochsDone} epochs of ${progress.stepsPerEpoch} steps plus ${progress.epochStep}; the training state is damaged`);
-  }
+  const problem = progressProblem(progress);
+  if (problem) throw new CheckpointError(`${source}: ${problem}; the training state is damaged`);
 
   const adam = training.optimizer === 'adam';
   const [params, m = null, v = null] = matchTensors(source, tensors, paramLayout(config), adam ? ['', 'adam.m.', 'adam.v.'] : [''], 'this model and optimizer',

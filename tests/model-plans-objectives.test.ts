@@ -251,7 +251,15 @@ describe('plans, conditional models and configuration of the objectives', async 
     await expect(VAE.create({ freeBits: -1 }, { device })).rejects.toThrow(/freeBits must be/);
     await expect(VAE.create({ warmupSteps: 1.5 }, { device })).rejects.toThrow(/warmupSteps must be/);
     await expect(VAE.create({}, { device, lrDecay: 'cosine' })).rejects.toThrow(/lrDecay 'cosine' needs lrDecaySteps/);
-    await expect(VAE.create({}, { device, lrDecay: 'cosine', lrDecaySteps: 10, lrMin: 0.1 })).rejects.toThrow(/lrMin must be in \[0, lr = 0.001\], got 0.1/);
+    await expect(VAE.create({}, { device, lrDecay: 'cosine', lrDecaySteps: 10, lrMin: 0.1 })).rejects.toThrow(/lrMin must be a number in \[0, lr = 0.001\], got 0.1/);
+    // Values the GPU's f32 uniform could not hold, and options of the wrong type, at creation rather than at the first step.
+    await expect(VAE.create({}, { device, lr: 1e39 })).rejects.toThrow(/^lr must be a number > 0 within f32's range \(at most 3.4e38\), got 1e\+39$/);
+    await expect(VAE.create({ beta: 1e39 }, { device })).rejects.toThrow(/^beta must be a number >= 0 within f32's range/);
+    await expect(VAE.create({}, { device, lrDecay: 'cosine', lrDecaySteps: 5, lrMin: '1e-4' as never })).rejects.toThrow(/lrMin must be a number in \[0, lr = 0.001\], got '1e-4' \(a string\)/);
+    await expect(VAE.create({}, { device, lrMin: 1e-5 })).rejects.toThrow(/^lrMin \(0.00001\) is the floor of a cosine decay; add lrDecay: 'cosine' and lrDecaySteps, or leave lrMin out$/);
+    await expect(VAE.create({}, { device, memoryBudget: '1e9' as never })).rejects.toThrow(/^memoryBudget must be a positive number of bytes, got '1e9' \(a string\)$/);
+    await expect(VAE.create({}, { device, signal: 'x' as never })).rejects.toThrow(/^signal must be an AbortSignal/);
+    await expect(VAE.create({}, { device, autotuneCache: 5 as never })).rejects.toThrow(/^autotuneCache must be an object with get\(key\) and set\(key, record\)/);
     await expect(VAE.create({ klCycleSteps: 4 }, { device })).rejects.toThrow(/klCycleSteps 4 repeats the KL warm-up, so it needs warmupSteps between 1 and 4/);
     await expect(VAE.create({ klCycleSteps: 4, warmupSteps: 5 }, { device })).rejects.toThrow(/needs warmupSteps between 1 and 4 .*got 5/);
     await expect(VAE.create({ objective: 'iwae', samples: 2, klCycleSteps: 4, warmupSteps: 2 }, { device })).rejects.toThrow(/elbo and tcvae objectives only/);

@@ -69,6 +69,10 @@ describe('reads and writes of model state in call order', async () => {
     await expect(saveTrainingState(vae, {}, progressAt(1))).rejects.toThrow(
       /^saveTrainingState: progress\.step is 1 but the model's state was read at step 4 \(after every call made on it before saveTrainingState, training steps not yet awaited included\); await those steps/,
     );
+    // Counters readTrainingState would call damaged are refused before anything is written, naming the rule.
+    await expect(saveTrainingState(vae, {}, { step: 4 } as never)).rejects.toThrow(/^saveTrainingState: progress\.epochsDone is undefined, not a number >= 0; give \{ step, epochsDone, epochStep, stepsPerEpoch, epochLossSum, epochExamples, seconds \}/);
+    await expect(saveTrainingState(vae, {}, { ...progressAt(4), stepsPerEpoch: 0, epochStep: 0 })).rejects.toThrow(/^saveTrainingState: step 4 does not match 0 epochs of 0 steps plus 0; .*a loop without epochs: epochsDone 0, epochStep = step = vae\.step/);
+    await expect(saveTrainingState(vae, {}, undefined as never)).rejects.toThrow(/^saveTrainingState needs the run's counters as its third argument, got undefined/);
     const state = readTrainingState(await saveTrainingState(vae, {}, progressAt(4)));
     await Promise.all(steps);
     // What saveTrainingState reads, in one queued operation.

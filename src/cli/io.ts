@@ -93,6 +93,15 @@ export function checkpointDataset(given: DatasetName | undefined, metadata: Reco
     const used = recorded ? ` (the run that wrote it read --data-dir ${recorded}${gone})` : '';
     throw new UsageError(`the checkpoint was trained on --dataset ${dataset}, which reads files: give their folder with --data-dir DIR${used}`);
   }
+  // A data set that ships with the package (MNIST, Fashion-MNIST) which the run read from files of
+  // its own: those files, while they are there, not the packaged copy (--dataset NAME reads that).
+  if (!dataDir && given === undefined && recorded && isAbsolute(recorded)) {
+    if (existsSync(recorded) && statSync(recorded).isDirectory()) {
+      checkDataDir(dataset, recorded);
+      return { dataset, dataDir: recorded, note: `reading --data-dir ${recorded}, the folder the run that wrote the checkpoint read (--data-dir DIR for another, --dataset ${dataset} for the packaged copy)` };
+    }
+    throw new UsageError(`the run that wrote the checkpoint read --dataset ${dataset} from --data-dir ${recorded}, which is no longer there: give those files' folder with --data-dir DIR, or --dataset ${dataset} to read the packaged copy`);
+  }
   checkDataDir(dataset, dataDir);
   return { dataset, dataDir, note: unknown };
 }

@@ -148,6 +148,12 @@ function cachePlaces(root: string, realRoot: string, cache: boolean | string, op
   return { path: cachePath(root, imageSize, channels), fallback: cachePath(userPictureCacheDir(), imageSize, channels, folderCacheId(realRoot)) };
 }
 
+/** A skipped file's reason, which opens with the file's path when it was decoded, with its path in `root`. */
+function atFolder(s: { file: string; reason: string }, root: string): string {
+  const at = s.reason.indexOf(`${s.file}: `);
+  return at < 0 ? s.reason : `${join(root, s.file)}${s.reason.slice(at + s.file.length)}`;
+}
+
 /** Decoded pictures from the cache when it is current, else decoded now (and cached). */
 async function loadPictures(root: string, pictures: PictureFile[], opts: ResolvedImageSetOptions, cache: boolean | string): Promise<CachedImages> {
   const key = cacheKey(opts.imageSize, opts.channels, pictures);
@@ -157,9 +163,11 @@ async function loadPictures(root: string, pictures: PictureFile[], opts: Resolve
     try {
       const hit = await readImageCache(path, key);
       if (hit && hit.imageSize === opts.imageSize && hit.channels === opts.channels) {
-        if (opts.strict && hit.skipped.length > 0) throw strictRefusal(hit.skipped);
-        for (const s of hit.skipped) opts.warn(`skipping ${s.reason}`);
-        return hit;
+        // The cache may have been written where the folder was before it moved: name the files where they are now.
+        const skipped = hit.skipped.map((s) => ({ ...s, reason: atFolder(s, root) }));
+        if (opts.strict && skipped.length > 0) throw strictRefusal(skipped);
+        for (const s of skipped) opts.warn(`skipping ${s.reason}`);
+        return { ...hit, skipped };
       }
     } catch (e) {
       if (e instanceof DataError) throw e;

@@ -51,10 +51,10 @@ export class ResidentData extends GpuExamples {
       throw new DeviceLimitError(`dataset ${label} needs ${images.length} bytes on the GPU but maxStorageBufferBindingSize is ${limit}; train on fewer examples (fewer rows; --limit in the CLI)`);
     }
     if (config.classes > 0) {
-      if (!data.labels || data.labels.length !== count) throw new ConfigError(`dataset ${label} has ${data.labels ? `${data.labels.length} labels` : 'no labels'} for its ${count} examples, but the model is conditional on ${config.classes} classes: pass one label per example (labels: a Uint8Array), or create the model without classes`);
+      if (!data.labels || data.labels.length !== count) throw new ConfigError(`dataset ${label} has ${data.labels ? `${data.labels.length} labels` : 'no labels'} for its ${count} examples, but the model is conditional on ${config.classes} classes: pass one label per example (labels: integers, e.g. a Uint8Array, or a Uint16Array past 256 classes), or create the model without classes`);
       // Stored as u32: a negative or fractional label would wrap or round into some other class.
       const odd = Array.prototype.findIndex.call(data.labels, (l: number) => !(Number.isInteger(l) && l >= 0));
-      if (odd >= 0) throw new ConfigError(`dataset ${label}: label ${shown(data.labels[odd])} of example ${odd} is not a class number; labels are integers 0..${config.classes - 1} (a Uint8Array)`);
+      if (odd >= 0) throw new ConfigError(`dataset ${label}: label ${shown(data.labels[odd])} of example ${odd} is not a class number; labels are integers 0..${config.classes - 1}`);
       const top = data.labels.reduce((a, b) => Math.max(a, b), 0);
       if (top >= config.classes) throw new ConfigError(`dataset ${label} has label ${top}, but the model knows classes 0..${config.classes - 1}; set classes to at least ${top + 1}`);
     }

@@ -73,7 +73,9 @@ export abstract class VaeBase {
     // to a worker and clones.
     this.config = deepFreeze(structuredClone(config));
     this.precision = opts.precision ?? 'f32';
-    this.training = resolveTraining(opts);
+    // Frozen: every step reads it, and a field changed after creation would skip the checks made here.
+    const training = resolveTraining(opts);
+    this.training = Object.freeze({ ...training, betas: Object.freeze([...training.betas]) as unknown as [number, number] });
     const t = this.training;
     this.acquired = 'device' in opts.device && 'adapter' in opts.device ? (opts.device as AcquiredDevice) : wrapDevice(opts.device as GPUDevice);
     this.device = this.acquired.device;

@@ -121,7 +121,7 @@ export function checkLentRows(what: string, rows: number, perRow: number, device
 
 /** The error for rows given as something other than a Float32Array. */
 export function rowsTypeError(what: string, x: unknown): ConfigError {
-  return new ConfigError(`${what}: rows must be a Float32Array (row-major, values in [0, 1]), got ${kindOfValue(x)}; convert with Float32Array.from(...)`);
+  return new ConfigError(`${what}: rows must be a Float32Array (row-major pixel values, in [0, 1] for a Bernoulli model), got ${kindOfValue(x)}; convert with Float32Array.from(...)`);
 }
 
 /**

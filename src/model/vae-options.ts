@@ -115,7 +115,8 @@ export interface ElboResult {
 export function resolveTraining(opts: VaeOptions): TrainingOptions {
   const t: TrainingOptions = { ...DEFAULT_TRAINING, ...Object.fromEntries(Object.entries(opts).filter(([k, v]) => k in DEFAULT_TRAINING && v !== undefined)) };
   if (!Number.isInteger(t.batch) || t.batch < 1 || t.batch > 65535) throw new ConfigError(`batch must be an integer in 1..65535, got ${shown(t.batch)}`);
-  if (!(t.lr > 0 && Number.isFinite(t.lr))) throw new ConfigError(`lr must be a finite number > 0, got ${shown(t.lr)}`);
+  // Rates and norms reach the GPU as f32 (StepParams): past its range a step would refuse them, after the model was built.
+  if (!(typeof t.lr === 'number' && t.lr > 0 && t.lr <= F32_MAX)) throw new ConfigError(`lr must be a number > 0 within f32's range (at most 3.4e38), got ${shown(t.lr)}`);
   if (!(Array.isArray(t.betas) && t.betas.length === 2 && t.betas.every((b) => typeof b === 'number' && b >= 0 && b < 1))) {
     throw new ConfigError(`betas must be two numbers in [0, 1) (Adam's beta1 and beta2, e.g. [0.9, 0.999]), got ${literal(t.betas)}`);
   }
@@ -126,7 +127,7 @@ export function resolveTraining(opts: VaeOptions): TrainingOptions {
     throw new ConfigError(`lossEvery (how often losses are read back, in steps) must be an integer in 1..4096, got ${shown(t.lossEvery)}`);
   }
   if (t.optimizer !== 'adam' && t.optimizer !== 'sgd') throw new ConfigError(`optimizer must be 'adam' or 'sgd', got '${t.optimizer}'`);
-  if (!(t.clipGrad >= 0 && Number.isFinite(t.clipGrad))) throw new ConfigError(`clipGrad must be a finite number >= 0 (0: no clipping), got ${shown(t.clipGrad)}`);
+  if (!(typeof t.clipGrad === 'number' && t.clipGrad >= 0 && t.clipGrad <= F32_MAX)) throw new ConfigError(`clipGrad must be a number >= 0 within f32's range (0: no clipping), got ${shown(t.clipGrad)}`);
   if (!LR_DECAYS.includes(t.lrDecay)) throw new ConfigError(`lrDecay must be one of ${LR_DECAYS.join(', ')}; got '${t.lrDecay}'`);
   if (t.lrDecay === 'cosine' && !(Number.isInteger(t.lrDecaySteps) && t.lrDecaySteps >= 1)) {
     throw new ConfigError(`lrDecay 'cosine' needs lrDecaySteps, the steps the decay spans (an integer >= 1), got ${shown(t.lrDecaySteps)}`);
@@ -135,7 +136,9 @@ export function resolveTraining(opts: VaeOptions): TrainingOptions {
   if (t.lrDecay !== 'cosine' && t.lrDecaySteps !== 0) {
     throw new ConfigError(`lrDecaySteps (${shown(t.lrDecaySteps)}) only spans a cosine decay; add lrDecay: 'cosine', or leave lrDecaySteps out`);
   }
-  if (!(t.lrMin >= 0 && t.lrMin <= t.lr)) throw new ConfigError(`lrMin must be in [0, lr = ${t.lr}], got ${shown(t.lrMin)}`);
+  if (!(typeof t.lrMin === 'number' && t.lrMin >= 0 && t.lrMin <= t.lr)) throw new ConfigError(`lrMin must be a number in [0, lr = ${t.lr}], got ${shown(t.lrMin)}`);
+  // As lrDecaySteps: without a decay the floor would be ignored.
+  if (t.lrDecay !== 'cosine' && t.lrMin !== 0) throw new ConfigError(`lrMin (${shown(t.lrMin)}) is the floor of a cosine decay; add lrDecay: 'cosine' and lrDecaySteps, or leave lrMin out`);
   return t;
 }
 
@@ -184,6 +187,8 @@ const KERNEL_CHOICE_FIELDS: Record<keyof KernelChoice, true> = {
 /** Compile progress of the graph of kind `graph`: `done` of its `total` distinct pipelines. */
 export type GraphCompileProgress = (done: number, total: number, graph: GraphKind) => void;
 
+const F32_MAX = 3.4028234663852886e38;
+
 /** The options VAE.create knows besides the training options. */
 const CREATION_OPTIONS = ['device', 'kernels', 'initialParams', 'onLosses', 'maxPlans', 'autotune', 'autotuneCache', 'onCompileProgress', 'precision', 'memoryBudget', 'signal', 'prepareTraining'];
 
@@ -209,6 +214,12 @@ export function checkCreationOptions(opts: VaeOptions | undefined): void {
     throw new ConfigError(`initialParams must be a Float32Array in the model's flat layout (as flatParameters() gives), got ${kindOfValue(opts.initialParams)}; convert with Float32Array.from(...)`);
   }
   if (opts.prepareTraining !== undefined && typeof opts.prepareTraining !== 'boolean') throw new ConfigError(`prepareTraining must be true or false, got ${shown(opts.prepareTraining)}`);
+  if (opts.memoryBudget !== undefined && !(typeof opts.memoryBudget === 'number' && opts.memoryBudget > 0)) throw new ConfigError(`memoryBudget must be a positive number of bytes, got ${shown(opts.memoryBudget)}`);
+  if (opts.signal !== undefined && !isAbortSignal(opts.signal)) throw new ConfigError(`signal must be an AbortSignal (an AbortController's .signal), got ${shown(opts.signal)}`);
+  const cache = opts.autotuneCache as unknown;
+  if (cache !== undefined && !(cache && typeof cache === 'object' && typeof (cache as { get?: unknown }).get === 'function' && typeof (cache as { set?: unknown }).set === 'function')) {
+    throw new ConfigError(`autotuneCache must be an object with get(key) and set(key, record) returning promises (e.g. fileAutotuneCache(path) in Node, or memoryAutotuneCache()), got ${shown(cache)}`);
+  }
   if (opts.autotune !== undefined && !AUTOTUNE_MODES.includes(opts.autotune)) {
     throw new ConfigError(`autotune must be one of ${AUTOTUNE_MODES.join(', ')}; got '${String(opts.autotune)}'`);
   }

@@ -156,13 +156,15 @@ export class VAE extends VaeForward {
     // Again after the awaits: the model or the data may have been destroyed since the call.
     this.assertAlive();
     if (!(batch instanceof Float32Array)) checkSource(batch.data, this.config, this.device, 'trainStep');
-    const step = this.step++;
+    const step = this.step;
     // `step` is Adam's t had every step before been applied: its bias corrections are used while
     // the GPU's count of applied steps (the step watch) agrees, and the GPU's own after a refusal.
+    // Written before the count moves: a value the uniform refuses leaves the model's step as it was.
     this.writeStep({
       counter: step, batchStart: start, validRows: rows, historySlot: this.losses.slotOf(step), step: step + 1, klWeight: this.klWeightAt(step + 1), klCapacity: this.klCapacityAt(step + 1), lr: lrAt(this.training, step + 1),
       datasetCount: batch instanceof Float32Array ? 0 : batch.data.count,
     });
+    this.step++;
     const enc = this.device.createCommandEncoder({ label: ourLabel('train-step') });
     gather?.encode(enc);
     plan.graph.encode(enc);
@@ -189,6 +191,7 @@ export class VAE extends VaeForward {
    * reason), so a long evaluation does not hold up a stop.
    */
   async elbo(data: BatchSource, opts: { seed?: number; signal?: AbortSignal } = {}): Promise<ElboResult> {
+    this.assertAlive(); // before the data: a destroyed model's data sets are destroyed with it
     checkSource(data, this.config, this.device, 'elbo');
     checkElboOptions(opts);
     // Each example's (rec, kl) is copied into one buffer read back at the end (elboNow): it must fit one buffer.
@@ -241,6 +244,7 @@ export class VAE extends VaeForward {
 
   /** Importance-weighted estimate of -log p(x) over a resident dataset (Burda et al. 2015); see iwae-eval.ts. */
   async logLikelihood(data: BatchSource, opts: LogLikelihoodOptions): Promise<LogLikelihoodResult> {
+    this.assertAlive(); // before the data: a destroyed model's data sets are destroyed with it
     checkSource(data, this.config, this.device, 'logLikelihood');
     checkLogLikelihoodOptions(opts);
     const checked = { ...opts }; // as checked: a later change of the caller's object does not reach the queued run
