@@ -20,9 +20,16 @@ export const TRAINING_STATE_FORMAT = 'webgpu-vae-training-state';
  * of gets that step (which `vae.step`, read at the call, may not be while steps are queued).
  */
 export async function saveCheckpoint(vae: VAE, extraMetadata: Record<string, string> | ((step: number) => Record<string, string>) = {}): Promise<Uint8Array<ArrayBuffer>> {
+  const fixed = ['format', 'version', 'config'];
+  const taken = typeof extraMetadata === 'object' && extraMetadata !== null ? Object.keys(extraMetadata).filter((k) => fixed.includes(k)) : [];
+  if (taken.length) throw new ConfigError(`saveCheckpoint: extraMetadata cannot set ${taken.join(', ')}, which webgpu-vae writes itself; give your own keys other names`);
   const { step, flat } = await vae.stepAndParameters();
+  const extra = typeof extraMetadata === 'function' ? extraMetadata(step) : extraMetadata;
   return encodeSafetensors(tensorsByName(vae.layout, flat), {
-    ...(typeof extraMetadata === 'function' ? extraMetadata(step) : extraMetadata),
+    // The training seed keys the evaluation noise: loadCheckpoint takes it back, so a reloaded
+    // model's elbo() is the saved one's unless another seed is given.
+    seed: String(vae.training.seed),
+    ...extra,
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
     config: JSON.stringify(vae.config),
@@ -109,6 +116,8 @@ export async function loadCheckpoint(bytes: Uint8Array | ArrayBuffer, opts: VaeO
   if (opts && typeof opts === 'object' && opts.initialParams !== undefined) {
     throw new ConfigError('loadCheckpoint: the checkpoint brings its own parameters, so initialParams cannot be given too; leave it out, or create the model with VAE.create(config, { initialParams })');
   }
-  const { config, flat } = readCheckpoint(bytes, source);
-  return VAE.create(config, { ...opts, initialParams: flat });
+  const { config, flat, metadata } = readCheckpoint(bytes, source);
+  const saved = Number(metadata.seed);
+  const seed = opts && typeof opts === 'object' && opts.seed === undefined && metadata.seed !== undefined && Number.isSafeInteger(saved) && saved >= 0 ? { seed: saved } : {};
+  return VAE.create(config, { ...opts, ...seed, initialParams: flat });
 }

@@ -266,6 +266,20 @@ describe('bad options and data are refused by name, before any GPU work', async 
     vae.destroy();
   });
 
+  it('a checkpoint brings its training seed back, refuses metadata it writes itself, and an order must be a permutation', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create(tiny, { device, batch: 8, seed: 5 });
+    await expect(saveCheckpoint(vae, { config: '{}' })).rejects.toThrow(/^saveCheckpoint: extraMetadata cannot set config, which webgpu-vae writes itself/);
+    const bytes = await saveCheckpoint(vae);
+    const loaded = await loadCheckpoint(bytes, { device, batch: 8 });
+    const other = await loadCheckpoint(bytes, { device, batch: 8, seed: 9 });
+    expect([loaded.training.seed, other.training.seed]).toEqual([5, 9]);
+    const data = loaded.upload(train);
+    expect((await loaded.elbo(data)).loss).toBe((await vae.elbo(vae.upload(train))).loss);
+    expect(() => data.setOrder(new Uint32Array(train.count))).toThrow(/^setOrder: entry 1 repeats example 0; the order must be a permutation of 0\.\.\d+, each example once/);
+    for (const v of [vae, loaded, other]) v.destroy();
+  });
+
   it('a destroyed model refuses every call and allocates nothing more', async () => {
     const { device } = await gpu();
     const vae = await VAE.create(tiny, { device, batch: 8 });

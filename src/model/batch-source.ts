@@ -109,8 +109,11 @@ export abstract class GpuExamples implements BatchSource {
     if (!(order instanceof Uint32Array)) throw new ConfigError(`setOrder takes a Uint32Array permutation of 0..${this.count - 1}, got ${kindOfValue(order)}`);
     if (order.length !== this.count) throw new ConfigError(`setOrder: the order has ${order.length} entries but the data set has ${this.count} examples; give one index per example`);
     // An index past the end would gather another buffer's bytes (or zeros) without an error.
+    // A repeated index would train on some examples twice an epoch and on others never.
+    const seen = new Uint8Array(this.count);
     for (let i = 0; i < order.length; i++) {
       if (order[i] >= this.count) throw new ConfigError(`setOrder: entry ${i} is ${order[i]}, past the data set's last example (${this.count - 1})`);
+      if (seen[order[i]]++) throw new ConfigError(`setOrder: entry ${i} repeats example ${order[i]}; the order must be a permutation of 0..${this.count - 1}, each example once (new Philox(seed, stream).permutation(count) gives one)`);
     }
     if (!this.shuffled) {
       // Graphs other than training's gathered through `perm` while it was the identity: they are
