@@ -177,6 +177,8 @@ export function checkShape(kernel: string, dims: Record<string, number>): void {
 
 /** The largest u32: WGSL's indices and the sizes written into kernels as u32 literals stop here. */
 export const U32_MAX = 0xffffffff;
+/** Whether a number is finite as float32 holds it (rounded, not past 3.4e38), as a uniform or buffer stores it. */
+export const fitsF32 = (v: number): boolean => Number.isFinite(Math.fround(v));
 
 /**
  * Throws a ConfigError when a size or element count is past U32_MAX: written into the WGSL as a

@@ -3,7 +3,7 @@
 // Every name and value is checked first: a kernel reads the uniform as raw words, so a misspelt
 // field left at its default or a value wrapped into a u32 would give wrong results, silently.
 import { BINARIZE_EVAL_STREAM, BINARIZE_STREAM, DEQUANTIZE_EVAL_STREAM, DEQUANTIZE_STREAM, TRAINING_STREAM } from '../shaders/batch';
-import { STEP_PARAMS, U32_MAX, type Kernel } from '../shaders/common';
+import { fitsF32, STEP_PARAMS, U32_MAX, type Kernel } from '../shaders/common';
 import { checkKnownKeys } from './edit-distance';
 import { ConfigError, shown } from './errors';
 
@@ -100,7 +100,7 @@ function checkField(name: keyof StepParams, v: unknown): void {
     throw new ConfigError(`encodeStepParams: step must be a non-negative integer (Adam's step number t, 1-based; 0 leaves the bias corrections at 1), ${got}`);
   }
   // Past f32's range a value would reach the kernel as an infinity.
-  if ((rule === 'f32' || rule === 'beta') && !(typeof v === 'number' && Number.isFinite(Math.fround(v)))) {
+  if ((rule === 'f32' || rule === 'beta') && !(typeof v === 'number' && fitsF32(v))) {
     throw new ConfigError(`encodeStepParams: ${name} must be a finite number within f32's range (it fills the f32 StepParams.${uniformFieldOf(name)}), ${got}`);
   }
   if (rule === 'beta' && !((v as number) >= 0 && (v as number) < 1)) {

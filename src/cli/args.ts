@@ -4,6 +4,7 @@
 // path flags are checked before any work starts (paths.ts), and
 // typed values come with messages that say which flag is wrong and what it accepts.
 import { nearestName } from '../edit-distance';
+import { fitsF32 } from '../../shaders/common';
 import { modelFileOf, pathProblem } from './paths';
 
 export class UsageError extends Error {
@@ -155,12 +156,11 @@ export function numberFlag(name: string, raw: string | boolean | undefined, fall
   }
   // The GPU reads these as float32: past its range a value becomes infinite, and below its
   // smallest normal number a GPU flushes it to 0 (for --clip-grad, "none").
-  if (Math.abs(v) > F32_MAX) throw new UsageError(`--${name} must be ${what} within float32's range (at most 3.4e38, as the GPU holds it), got '${raw}'`);
+  if (!fitsF32(v)) throw new UsageError(`--${name} must be ${what} within float32's range (at most 3.4e38, as the GPU holds it), got '${raw}'`);
   if (v !== 0 && Math.abs(v) < F32_MIN_NORMAL) throw new UsageError(`--${name} must be ${what}; '${raw}' is below float32's smallest normal number (1.2e-38), which the GPU reads as 0`);
   return v;
 }
 
-const F32_MAX = 3.4028234663852886e38;
 const F32_MIN_NORMAL = 1.1754943508222875e-38;
 
 export function choiceFlag<C extends string>(name: string, raw: string | boolean | undefined, fallback: C, choices: readonly C[]): C {

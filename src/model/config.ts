@@ -3,6 +3,7 @@
 import { ACTIVATIONS, type Activation } from '../../shaders/activation';
 import type { Binarize } from '../../shaders/batch';
 import { LIKELIHOODS, type Likelihood } from '../../shaders/likelihood';
+import { fitsF32 } from '../../shaders/common';
 import { ConfigError, literal, shown } from '../errors';
 import { checkKnownKeys } from '../edit-distance';
 import { WEIGHT_INITS, type WeightInit } from './module';
@@ -106,8 +107,6 @@ export interface VaeConfig {
   /** Uniform dequantization of 8-bit levels, x = (g + u) / 256, for continuous likelihoods (bits/dim). */
   dequantize: boolean;
 }
-
-const F32_MAX = 3.4028234663852886e38;
 
 /** The smallest fixed Gaussian scale: 1/sigma^2 (1e38) stays within float32's range (3.4e38). */
 export const MIN_FIXED_SIGMA = 1e-19;
@@ -288,17 +287,17 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
   const maxSamples = c.objective === 'iwae' ? 5000 : 64;
   if (!positiveInt(c.samples) || c.samples > maxSamples) throw new ConfigError(`samples must be an integer in 1..${maxSamples} for the ${c.objective} objective, got ${shown(c.samples)}`);
   // beta, free bits and the capacity reach the GPU as f32 (StepParams): past its range a training step would refuse them.
-  if (!(typeof c.beta === 'number' && c.beta >= 0 && c.beta <= F32_MAX)) throw new ConfigError(`beta must be a number >= 0 within f32's range (at most 3.4e38), got ${shown(c.beta)}`);
+  if (!(typeof c.beta === 'number' && c.beta >= 0 && fitsF32(c.beta))) throw new ConfigError(`beta must be a number >= 0 within f32's range (at most 3.4e38), got ${shown(c.beta)}`);
   if (!(Number.isInteger(c.warmupSteps) && c.warmupSteps >= 0)) throw new ConfigError(`warmupSteps must be an integer >= 0 (0 turns warm-up off), got ${shown(c.warmupSteps)}`);
   if (!(Number.isInteger(c.klCycleSteps) && c.klCycleSteps >= 0)) throw new ConfigError(`klCycleSteps must be an integer >= 0 (0 turns cycling off), got ${shown(c.klCycleSteps)}`);
   if (c.klCycleSteps > 0 && !(c.warmupSteps > 0 && c.warmupSteps <= c.klCycleSteps)) {
     throw new ConfigError(`klCycleSteps ${c.klCycleSteps} repeats the KL warm-up, so it needs warmupSteps between 1 and ${c.klCycleSteps} (the ramp within each cycle), got ${shown(c.warmupSteps)}`);
   }
-  if (!(typeof c.freeBits === 'number' && c.freeBits >= 0 && c.freeBits <= F32_MAX)) throw new ConfigError(`freeBits must be a number of nats >= 0 within f32's range (0 turns it off), got ${shown(c.freeBits)}`);
+  if (!(typeof c.freeBits === 'number' && c.freeBits >= 0 && fitsF32(c.freeBits))) throw new ConfigError(`freeBits must be a number of nats >= 0 within f32's range (0 turns it off), got ${shown(c.freeBits)}`);
   if (c.objective === 'iwae' && (c.beta !== 1 || c.warmupSteps > 0 || c.klCycleSteps > 0 || c.freeBits > 0)) {
     throw new ConfigError('beta, warm-up (cyclical or not) and free bits apply to the elbo and tcvae objectives only; the iwae bound has no separate KL term (use the elbo objective, or leave beta at 1 and warmupSteps, klCycleSteps and freeBits at 0)');
   }
-  if (!(typeof c.klCapacity === 'number' && c.klCapacity >= 0 && c.klCapacity <= F32_MAX)) throw new ConfigError(`klCapacity must be a number of nats >= 0 within f32's range (0 turns capacity control off), got ${shown(c.klCapacity)}`);
+  if (!(typeof c.klCapacity === 'number' && c.klCapacity >= 0 && fitsF32(c.klCapacity))) throw new ConfigError(`klCapacity must be a number of nats >= 0 within f32's range (0 turns capacity control off), got ${shown(c.klCapacity)}`);
   if (!(Number.isInteger(c.capacitySteps) && c.capacitySteps >= 0)) throw new ConfigError(`capacitySteps must be an integer >= 0 (0: the full capacity from the first step), got ${shown(c.capacitySteps)}`);
   if (c.capacitySteps > 0 && c.klCapacity === 0) throw new ConfigError(`capacitySteps ${c.capacitySteps} ramps the KL capacity, but klCapacity is 0 (off): give the capacity in nats (e.g. klCapacity 25)`);
   if (c.klCapacity > 0) {

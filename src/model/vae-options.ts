@@ -9,6 +9,7 @@ import { checkKnownKeys } from '../edit-distance';
 import type { GraphKind } from './graphs';
 import { AUTOTUNE_MODES, type AutotuneCache, type AutotuneMode } from './autotune';
 import { MATMUL_VARIANTS } from '../../shaders/matmul';
+import { fitsF32 } from '../../shaders/common';
 import { CONV_METHODS } from './layers/conv-ops';
 import type { KernelChoice } from './kernels';
 import type { StepLoss } from './loss-ring';
@@ -116,7 +117,7 @@ export function resolveTraining(opts: VaeOptions): TrainingOptions {
   const t: TrainingOptions = { ...DEFAULT_TRAINING, ...Object.fromEntries(Object.entries(opts).filter(([k, v]) => k in DEFAULT_TRAINING && v !== undefined)) };
   if (!Number.isInteger(t.batch) || t.batch < 1 || t.batch > 65535) throw new ConfigError(`batch must be an integer in 1..65535, got ${shown(t.batch)}`);
   // Rates and norms reach the GPU as f32 (StepParams): past its range a step would refuse them, after the model was built.
-  if (!(typeof t.lr === 'number' && t.lr > 0 && t.lr <= F32_MAX)) throw new ConfigError(`lr must be a number > 0 within f32's range (at most 3.4e38), got ${shown(t.lr)}`);
+  if (!(typeof t.lr === 'number' && t.lr > 0 && fitsF32(t.lr))) throw new ConfigError(`lr must be a number > 0 within f32's range (at most 3.4e38), got ${shown(t.lr)}`);
   if (!(Array.isArray(t.betas) && t.betas.length === 2 && t.betas.every((b) => typeof b === 'number' && b >= 0 && b < 1))) {
     throw new ConfigError(`betas must be two numbers in [0, 1) (Adam's beta1 and beta2, e.g. [0.9, 0.999]), got ${literal(t.betas)}`);
   }
@@ -127,7 +128,7 @@ export function resolveTraining(opts: VaeOptions): TrainingOptions {
     throw new ConfigError(`lossEvery (how often losses are read back, in steps) must be an integer in 1..4096, got ${shown(t.lossEvery)}`);
   }
   if (t.optimizer !== 'adam' && t.optimizer !== 'sgd') throw new ConfigError(`optimizer must be 'adam' or 'sgd', got '${t.optimizer}'`);
-  if (!(typeof t.clipGrad === 'number' && t.clipGrad >= 0 && t.clipGrad <= F32_MAX)) throw new ConfigError(`clipGrad must be a number >= 0 within f32's range (0: no clipping), got ${shown(t.clipGrad)}`);
+  if (!(typeof t.clipGrad === 'number' && t.clipGrad >= 0 && fitsF32(t.clipGrad))) throw new ConfigError(`clipGrad must be a number >= 0 within f32's range (0: no clipping), got ${shown(t.clipGrad)}`);
   if (!LR_DECAYS.includes(t.lrDecay)) throw new ConfigError(`lrDecay must be one of ${LR_DECAYS.join(', ')}; got '${t.lrDecay}'`);
   if (t.lrDecay === 'cosine' && !(Number.isInteger(t.lrDecaySteps) && t.lrDecaySteps >= 1)) {
     throw new ConfigError(`lrDecay 'cosine' needs lrDecaySteps, the steps the decay spans (an integer >= 1), got ${shown(t.lrDecaySteps)}`);
@@ -186,8 +187,6 @@ const KERNEL_CHOICE_FIELDS: Record<keyof KernelChoice, true> = {
 
 /** Compile progress of the graph of kind `graph`: `done` of its `total` distinct pipelines. */
 export type GraphCompileProgress = (done: number, total: number, graph: GraphKind) => void;
-
-const F32_MAX = 3.4028234663852886e38;
 
 /** The options VAE.create knows besides the training options. */
 const CREATION_OPTIONS = ['device', 'kernels', 'initialParams', 'onLosses', 'maxPlans', 'autotune', 'autotuneCache', 'onCompileProgress', 'precision', 'memoryBudget', 'signal', 'prepareTraining'];
