@@ -5,11 +5,10 @@
 // and optimizer state VaeState's (vae-state.ts), its forward passes VaeForward's (vae-forward.ts).
 import { ourLabel } from '../gpu/labels';
 import { describeAdapter, isDeviceGoneAfterSettling } from '../gpu/device';
-import { formatBytes, readFloats, writeData } from '../gpu/buffers';
+import { formatBytes, readFloats } from '../gpu/buffers';
 import { ConfigError, DeviceLimitError, GpuError } from '../errors';
 import { STREAM } from '../step-params';
 import { resolveConfig, type VaeConfig } from './config';
-import { evalSamples } from './graphs';
 import type { StepLoss } from './loss-ring';
 import { checkLogLikelihoodOptions, estimateLogLikelihood, type LogLikelihoodOptions, type LogLikelihoodResult } from './iwae-eval';
 import { ResidentData, type BatchSource, type PixelData } from './resident-data';
@@ -27,7 +26,6 @@ import { gentleWait } from '../gpu/gentle-wait';
 
 /** Evaluation batches queued at a time when an evaluation can be stopped (`elbo`'s signal). */
 const ELBO_BATCHES_QUEUED = 4;
-
 
 /** Bytes of each example's figures an evaluation writes: its (rec, kl) as two f32. */
 const ELBO_BYTES_PER_EXAMPLE = 8;
@@ -214,7 +212,6 @@ export class VAE extends VaeForward {
     const gather = await data.gatherFor(plan, this.buffers, this.cache, 'elbo');
     this.assertAlive(); // the model or the data destroyed since the call?
     checkSource(data, this.config, this.device, 'elbo');
-    writeData(this.device, this.buffers.accum, 0, new Float32Array(4));
     for (let i = 0; i * B < data.count; i++) {
       // The eval stream keys the pictures' binarization or dequantization noise apart from every
       // training step's, the same at every step, so an evaluation is the same during training and in `eval`.
