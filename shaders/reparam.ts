@@ -143,7 +143,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let j = i % ${Z}u;
   let mu = mu_at(b, j);
   let sigma = exp(0.5 * logvar_at(b, j));
+#if ${!meanOnly && !perSample}
   let noise_rows = select(params.noise_rows, rows, params.noise_rows == 0u);
+#endif
   for (var l = 0u; l < ${L}u; l++) {
     let e = (l * rows + b) * ${Z}u + j;
 #if ${meanOnly}
