@@ -100,7 +100,7 @@ fn noise_at_counter(row: u32, width: u32, col: u32, counter: u32) -> f32 {
 }`;
 
 export interface ReparamForwardParams extends ReparamParams {
-  /** z = mu with no noise (reconstructions and embeddings); eps is left untouched. */
+  /** z = mu with no noise (reconstructions and embeddings); the kernel then binds no eps. */
   meanOnly?: boolean;
   /**
    * Evaluations: sample l of example noise_row0 + b draws from counter params.counter + l at
