@@ -9,6 +9,7 @@ import { imageGridPng } from '../io/png';
 import { choiceFlag, defineFlags, intFlag, parseFlags, stringFlag, UsageError } from './args';
 import { checkDataDir, checkDatasetFits, checkpointDataset, DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, recordedDataDir, trainedOn } from './io';
 import { progressBar } from './progress';
+import { natsText } from './figure-text';
 import { dataSource } from '../data/sources';
 import { checkPictureOut, writePicture } from './output-file';
 import { gridFor, samplesByClass } from './pictures';
@@ -140,7 +141,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const bpd = (nats: number) => (why ? null : bitsPerDim(nats, vae.config));
   const bits = (nats: number) => (why ? '' : `; ${bpd(nats)!.toFixed(4)} bits/dim`);
   report.event({ event: 'eval', checkpoint: path, dataset, adapter: describeAdapter(acquired.adapter), test_loss: r.loss, test_rec: r.rec, test_kl: r.kl, test_bits_per_dim: bpd(r.loss), examples: r.examples });
-  report.info(`${path}: test -ELBO ${r.loss.toFixed(2)} (rec ${r.rec.toFixed(2)}, KL ${r.kl.toFixed(2)}${bits(r.loss)}) over ${r.examples} ${dataset} test examples${givenLabel}`);
+  report.info(`${path}: test -ELBO ${natsText(r.loss)} (rec ${natsText(r.rec)}, KL ${natsText(r.kl)}${bits(r.loss)}) over ${r.examples} ${dataset} test examples${givenLabel}`);
   if (why) report.info(`  (no bits/dim: ${toFlags(why)})`);
   if (iwae) {
     const bar = report.json ? null : progressBar(`importance sampling K=${iwae} [{bar}] {percentage}% | {eta_formatted} left`);
@@ -163,12 +164,12 @@ export async function evalCommand(argv: string[]): Promise<void> {
     // The JSON names the figure as the line does: no -log p(x) where the nats are no likelihood of the pixels.
     report.event({ event: 'iwae', checkpoint: path, dataset, samples: iwae, estimates: why ? 'IWAE loss' : target, ...(why ? { not_a_likelihood: toFlags(why) } : {}), nll: ll.nll, stderr: ll.stderr, bits_per_dim: ll.bitsPerDim, examples: ll.examples });
     // One example has no spread to give a standard error from.
-    const spread = ll.examples > 1 ? ` ± ${ll.stderr.toFixed(2)} nats (standard error over the examples${bits(ll.nll)})` : ` nats (one example: no standard error${bits(ll.nll)})`;
+    const spread = ll.examples > 1 ? ` ± ${natsText(ll.stderr)} nats (standard error over the examples${bits(ll.nll)})` : ` nats (one example: no standard error${bits(ll.nll)})`;
     const over = `with K=${iwae} over ${ll.examples} example${ll.examples === 1 ? '' : 's'}`;
     // Where the nats are no likelihood of the pixels (said above), the figure is not named one.
     report.info(why
-      ? `${path}: test IWAE loss ~ ${ll.nll.toFixed(2)}${spread}, the -ELBO's importance-weighted bound ${over} (not a ${target} of the pixels: see above)`
-      : `${path}: test ${target} ~ ${ll.nll.toFixed(2)}${spread}, IWAE bound ${over}`);
+      ? `${path}: test IWAE loss ~ ${natsText(ll.nll)}${spread}, the -ELBO's importance-weighted bound ${over} (not a ${target} of the pixels: see above)`
+      : `${path}: test ${target} ~ ${natsText(ll.nll)}${spread}, IWAE bound ${over}`);
   }
   vae.destroy();
 }

@@ -12,6 +12,7 @@ import { Philox } from '../rng';
 import type { TrainingProgress } from '../training-state';
 import type { StepPacer } from '../gpu/step-pacer';
 import type { JsonLog } from './files';
+import { natsText } from './figure-text';
 import type { makeReporter } from './io';
 import { progressBar, type Progress } from './progress';
 import { resumeCommand, type RunPaths } from './run-dir';
@@ -99,7 +100,7 @@ async function runEpoch(r: EpochRun, e: EpochStart, order: Philox): Promise<numb
     const done = losses.stepsDone - epochBase;
     if (done !== shown) {
       shown = done;
-      bar?.update(done, { rate: done > first ? ((done - first) / ((performance.now() - start) / 1000)).toFixed(2) : '-', loss: losses.examples > 0 ? losses.mean.toFixed(2) : '-' });
+      bar?.update(done, { rate: done > first ? ((done - first) / ((performance.now() - start) / 1000)).toFixed(2) : '-', loss: losses.examples > 0 ? natsText(losses.mean) : '-' });
     }
     r.afterStep?.(model.step, () => r.stop.request());
     if (model.step === r.loseDeviceAt) r.device.destroy();

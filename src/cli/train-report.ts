@@ -12,6 +12,7 @@ import type { KernelChoice } from '../model/kernels';
 import type { VAE } from '../model/vae';
 import type { TrainingProgress, TrainingState } from '../training-state';
 import { JsonLog, removeStaleTempFiles } from './files';
+import { natsText } from './figure-text';
 import { writeOutput } from './io';
 import { endSampleCount, gridFor, reconstructionsPng, samplesByClass } from './pictures';
 import { discardOldRun, readRunRecord, RUN_FILES, runPaths, writeRunRecord, type RunRecord } from './run-dir';
@@ -47,7 +48,7 @@ export function trainingLossName(c: VaeConfig): string {
 
 /** The line an epoch ends with: its training figure, the test -ELBO and its terms, the speed of the steps it ran, skipped steps. */
 export function epochSummary(c: VaeConfig, e: { epoch: number; train_loss: number; test_loss: number; test_rec: number; test_kl: number; seconds: number; samples_per_s: number; skipped_steps: number; epoch_steps: number }, stepsRun: number, trainSeconds: number): string {
-  return `epoch ${e.epoch}: train ${trainingLossName(c)} ${e.train_loss.toFixed(2)} | test -ELBO ${e.test_loss.toFixed(2)} (rec ${e.test_rec.toFixed(2)}, KL ${e.test_kl.toFixed(2)}) | ` +
+  return `epoch ${e.epoch}: train ${trainingLossName(c)} ${natsText(e.train_loss)} | test -ELBO ${natsText(e.test_loss)} (rec ${natsText(e.test_rec)}, KL ${natsText(e.test_kl)}) | ` +
     (stepsRun > 0 ? `${e.samples_per_s.toFixed(0)} examples/s, ${(1000 * trainSeconds / stepsRun).toFixed(0)} ms/step, ` : '') + `${e.seconds.toFixed(1)} s` +
     `${e.skipped_steps ? ` | ${e.skipped_steps} of ${e.epoch_steps} steps skipped` : ''}`;
 }
