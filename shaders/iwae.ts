@@ -8,15 +8,17 @@
 //   d/dlv_j through log q is -sum_k w~_k / (2 n)      (dq_direct; zero on mu).
 // With K = 1 the bound is the single-sample ELBO estimate rec + log q - log p (a Monte Carlo KL).
 // `iwaeWeights`: one invocation per example: log-weights, bound[b] and, with gradients,
-//   row_weight, dz_direct and dq_direct. A stable logsumexp: the max is subtracted first.
+//   row_weight, dz_direct and dq_direct. A stable logsumexp: the max is subtracted first. The
+//   log-weights go to log_weight, or with gradients to row_weight, which they become: that keeps
+//   the gradient variant at 8 storage buffers, WebGPU's default maxStorageBuffersPerShaderStage.
 // `iwaeReduce`: the loss record, as elboReduce's: history[slot] = (bound mean, rec mean, kl mean,
 //   n), accum += (bound sum, rec sum / K, kl sum, n).
 // `iwaeChunk`: evaluation with many samples, K_c at a time: a running logsumexp (max, sum) per
 //   example in `state`, reset when params.chunk is 0; after the last chunk (which may hold fewer
 //   than K_c of the params.total_samples) it writes the example's bound with
 //   log K = log params.total_samples to bounds[batch_start + b].
-// Bindings: weights (params, q, z, eps, rec: read, log_weight, bound, [row_weight, dz_direct,
-//   dq_direct]: write); reduce (params, bound, rec, kl: read, history, accum: write);
+// Bindings: weights (params, q, z, eps, rec: read, then log_weight, bound, or with gradients
+//   bound, row_weight, dz_direct, dq_direct: write); reduce (params, bound, rec, kl: read, history, accum: write);
 //   chunk (params, q, z, eps, rec: read, state, bounds: write).
 import { checkShape, declareBindings, minBindingBytes, workgroupTreeSum, read, STEP_PARAMS, uniform, write, type Kernel, type KernelBinding } from './common';
 import { checkLayout, posteriorValues, posteriorWGSL, type PosteriorLayout } from './reparam';
@@ -61,25 +63,33 @@ export function iwaeWeights(p: IwaeParams & { gradients: boolean }): Kernel {
   const Z = layout.latent;
   const g = p.gradients;
   const bindings = [
-    uniform(), read('q'), read('z'), read('eps'), read('rec'), write('log_weight'), write('bound'),
-    ...(g ? [write('row_weight'), write('dz_direct'), write('dq_direct')] : []),
+    uniform(), read('q'), read('z'), read('eps'), read('rec'),
+    ...(g ? [write('bound'), write('row_weight'), write('dz_direct'), write('dq_direct')] : [write('log_weight'), write('bound')]),
   ];
   const code = wgsl`
 ${iwaePreludeWGSL(bindings, layout, B)}
+// Where the log-weights are kept until the weights replace them.
+#if ${g}
+fn put_log_weight(r: u32, v: f32) { row_weight[r] = v; }
+fn log_weight_at(r: u32) -> f32 { return row_weight[r]; }
+#else
+fn put_log_weight(r: u32, v: f32) { log_weight[r] = v; }
+fn log_weight_at(r: u32) -> f32 { return log_weight[r]; }
+#endif
 
 @compute @workgroup_size(${IWAE_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let b = gid.x;
   if (b >= ${B}u) { return; }
   var m = log_w(b, 0u);
-  log_weight[b] = m;
+  put_log_weight(b, m);
   for (var k = 1u; k < ${K}u; k++) {
     let lw = log_w(b, k);
-    log_weight[k * ${B}u + b] = lw;
+    put_log_weight(k * ${B}u + b, lw);
     m = max(m, lw);
   }
   var s = 0.0;
-  for (var k = 0u; k < ${K}u; k++) { s += exp(log_weight[k * ${B}u + b] - m); }
+  for (var k = 0u; k < ${K}u; k++) { s += exp(log_weight_at(k * ${B}u + b) - m); }
   bound[b] = -(m + log(s) - log(${K}.0));
 #if ${g}
   let n = params.valid_rows;
@@ -87,7 +97,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var weight_sum = 0.0;
   for (var k = 0u; k < ${K}u; k++) {
     let r = k * ${B}u + b;
-    let w = exp(log_weight[r] - m) * scale;
+    let w = exp(log_weight_at(r) - m) * scale;
     row_weight[r] = w;
     weight_sum += w;
     for (var j = 0u; j < ${Z}u; j++) { dz_direct[r * ${Z}u + j] = w * z[r * ${Z}u + j]; }

@@ -47,7 +47,7 @@ describe('library errors in the page\'s words', () => {
       .toBe('the GPU buffer “train[64].pool0” needs 1.66 GiB, but this GPU binds at most 1.00 GiB as one buffer; use a smaller Batch size or model (Hidden sizes, Conv channels)');
     expect(inPageTerms("buffer params needs 1778860544 bytes but this device's maxStorageBufferBindingSize is 1073741824; use a smaller model, or, where the adapter allows more, request the device with requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize } (acquire*Device() asks for the adapter's most)"))
       .toBe('the GPU buffer “params” needs 1.66 GiB, but this GPU binds at most 1.00 GiB as one buffer; use a smaller model (Hidden sizes, Conv channels)');
-    expect(inPageTerms('dataset mnist-train needs 2000000000 bytes on the GPU but maxStorageBufferBindingSize is 134217728; train on fewer examples (fewer rows; --limit in the CLI)'))
+    expect(inPageTerms("dataset mnist-train needs 2000000000 bytes on the GPU but maxStorageBufferBindingSize is 134217728; train on fewer examples (fewer rows; --limit in the CLI), or, where the adapter allows more, request the device with requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize } (acquire*Device() asks for the adapter's most)"))
       .toBe('dataset mnist-train needs 1.86 GiB on the GPU, but this GPU binds at most 128.0 MiB as one buffer; set fewer Training examples');
   });
 

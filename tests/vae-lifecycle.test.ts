@@ -49,6 +49,14 @@ describe('creating a model on a device that is gone', () => {
     await device.lost;
     await expect(VAE.create(tiny, { device, batch: 8 })).rejects.toMatchObject(gone);
   });
+
+  it('is refused when the device is destroyed while the model compiles, rather than resolving', async () => {
+    const device = await defaultLimitsDevice();
+    let progressCalls = 0;
+    const created = VAE.create(tiny, { device, batch: 8, onCompileProgress: () => { if (progressCalls++ === 0) device.destroy(); } });
+    await expect(created).rejects.toMatchObject({ name: 'GpuError', kind: 'device-lost' });
+    expect(progressCalls).toBeGreaterThan(0);
+  });
 });
 
 describe('a device its owner destroys while the model trains', () => {

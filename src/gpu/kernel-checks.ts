@@ -12,11 +12,43 @@ import type { BufferSlice } from './buffers';
 import { isDeviceGone } from './device';
 
 /**
- * Checks what a kernel asks of the device whatever buffers it is given: its grid, and how many
- * storage buffers it binds (WebGPU's default allows 8; a device that asks for less than its
- * adapter offers would otherwise fail later, in a pipeline layout error that names no limit).
+ * The sizes in a kernel's `@workgroup_size(x, y, z)`, or null where they are not literals. The
+ * factories write numbers there; a hand-written kernel may use an override constant.
+ */
+export function workgroupSizeOf(code: string): [number, number, number] | null {
+  const m = /@workgroup_size\(([^)]*)\)/.exec(code);
+  if (!m) return null;
+  const sizes = m[1].split(',').map((v) => v.trim()).filter((v) => v !== '').map((v) => (/^\d+[iu]?$/.test(v) ? parseInt(v, 10) : NaN));
+  if (sizes.length < 1 || sizes.length > 3 || sizes.some(Number.isNaN)) return null;
+  return [sizes[0], sizes[1] ?? 1, sizes[2] ?? 1];
+}
+
+/** The fix for a workgroup past the device's limits: the adapter usually allows more than the device asked for. */
+const WORKGROUP_FIX =
+  'request the device with requiredLimits: { maxComputeInvocationsPerWorkgroup: adapter.limits.maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupSizeX: adapter.limits.maxComputeWorkgroupSizeX, ' +
+  'maxComputeWorkgroupSizeY: adapter.limits.maxComputeWorkgroupSizeY } (acquireNodeDevice and acquireBrowserDevice do); ' +
+  "an adapter that offers less (WebGPU's compatibility mode allows 128 invocations) cannot run this kernel";
+
+/**
+ * Checks what a kernel asks of the device whatever buffers it is given: its workgroup's size, its
+ * grid, and how many storage buffers it binds (WebGPU's default allows 8; a device that asks for
+ * less than its adapter offers would otherwise fail later, in a pipeline layout or shader
+ * compilation error that names no limit, or not in these words on every implementation).
  */
 export function checkKernelLimits(kernel: Kernel, limits: GPUSupportedLimits, where = kernel.name): void {
+  const size = workgroupSizeOf(kernel.code);
+  if (size) {
+    const axes = [['X', limits.maxComputeWorkgroupSizeX], ['Y', limits.maxComputeWorkgroupSizeY], ['Z', limits.maxComputeWorkgroupSizeZ]] as const;
+    axes.forEach(([axis, max], i) => {
+      if (max !== undefined && size[i] > max) {
+        throw new DeviceLimitError(`kernel ${kernel.name} in ${where} has workgroups ${size[i]} wide in ${axis} but this device allows ${max} (maxComputeWorkgroupSize${axis}); ${WORKGROUP_FIX}`);
+      }
+    });
+    const invocations = size[0] * size[1] * size[2];
+    if (limits.maxComputeInvocationsPerWorkgroup !== undefined && invocations > limits.maxComputeInvocationsPerWorkgroup) {
+      throw new DeviceLimitError(`kernel ${kernel.name} in ${where} has workgroups of ${invocations} invocations but this device allows ${limits.maxComputeInvocationsPerWorkgroup} (maxComputeInvocationsPerWorkgroup); ${WORKGROUP_FIX}`);
+    }
+  }
   const most = Math.max(...kernel.workgroups);
   if (most > limits.maxComputeWorkgroupsPerDimension) {
     throw new DeviceLimitError(`kernel ${kernel.name} in ${where} needs ${most} workgroups in one dimension but this device's maxComputeWorkgroupsPerDimension is ${limits.maxComputeWorkgroupsPerDimension}; ${kernel.gridLimitFix ?? 'use a smaller batch'}`);

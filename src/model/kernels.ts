@@ -1,6 +1,7 @@
 // Kernel variants chosen per adapter, and overridable per model.
 import type { ConvMethod } from './layers/conv-ops';
-import type { MatmulVariant } from '../../shaders/matmul';
+import { resolvedVariant, type MatmulVariant } from '../../shaders/matmul';
+import { ConfigError } from '../errors';
 import type { TunedProduct } from './autotune';
 
 export interface KernelChoice {
@@ -89,10 +90,27 @@ export function kernelsFor(adapter: { isSoftware: boolean; subgroups: boolean })
   return { matmul: 'tiled-vec4', conv: 'implicit-gemm', convInputGrad: 'direct', likelihoodThreadsPerRow: 64, splitBatchSums: true, subgroups };
 }
 
-/** The adapter's choice with a model's overrides; a `conv` given alone applies to narrow layers and input gradients too. */
+/**
+ * The adapter's choice with a model's overrides; a `conv` given alone applies to narrow layers and
+ * input gradients too. `subgroups: true` on a device without the feature is refused (its kernels
+ * would not compile). On such a device a subgroup variant asked for runs as its fallback
+ * (`register-subgroup` as `register`, `tiled-subgroup` as `tiled-128`, `direct-subgroup` as
+ * `direct`), and the choice says so, so that `vae.kernels` names what runs.
+ */
 export function withKernelOverrides(base: KernelChoice, overrides: Partial<KernelChoice> | undefined): KernelChoice {
+  if (overrides?.subgroups === true && !base.subgroups) {
+    throw new ConfigError(
+      "kernels.subgroups: this device was not created with the 'subgroups' feature; where the adapter has it (adapter.features.has('subgroups')), " +
+        "request it: adapter.requestDevice({ requiredFeatures: ['subgroups'] }) (acquireNodeDevice and acquireBrowserDevice do), or leave kernels.subgroups out",
+    );
+  }
   const merged = { ...base, ...overrides };
   if (overrides?.conv !== undefined && overrides.convNarrow === undefined) delete merged.convNarrow;
   if (overrides?.conv !== undefined && overrides.convInputGrad === undefined) delete merged.convInputGrad;
+  if (merged.subgroups) return merged;
+  merged.matmul = resolvedVariant({ variant: merged.matmul, subgroups: false }).variant;
+  for (const key of ['conv', 'convNarrow', 'convInputGrad'] as const) {
+    if (merged[key] === 'direct-subgroup') merged[key] = 'direct';
+  }
   return merged;
 }

@@ -3,7 +3,7 @@
 // the GPU (shaders/batch.ts), binarized there when the model asks for it, so a training step
 // uploads nothing but the StepParams block.
 import { gatherBatch } from '../../shaders/batch';
-import type { BufferArena } from '../gpu/buffers';
+import { MORE_LIMITS_ADVICE, type BufferArena } from '../gpu/buffers';
 import { ConfigError, DeviceLimitError, kindOfValue, shown } from '../errors';
 import type { KernelGraph } from '../graph';
 import { GpuExamples } from './batch-source';
@@ -48,7 +48,7 @@ export class ResidentData extends GpuExamples {
     }
     const limit = arena.device.limits.maxStorageBufferBindingSize;
     if (images.length > limit) {
-      throw new DeviceLimitError(`dataset ${label} needs ${images.length} bytes on the GPU but maxStorageBufferBindingSize is ${limit}; train on fewer examples (fewer rows; --limit in the CLI)`);
+      throw new DeviceLimitError(`dataset ${label} needs ${images.length} bytes on the GPU but maxStorageBufferBindingSize is ${limit}; train on fewer examples (fewer rows; --limit in the CLI)${MORE_LIMITS_ADVICE}`);
     }
     if (config.classes > 0) {
       if (!data.labels || data.labels.length !== count) throw new ConfigError(`dataset ${label} has ${data.labels ? `${data.labels.length} labels` : 'no labels'} for its ${count} examples, but the model is conditional on ${config.classes} classes: pass one label per example (labels: integers, e.g. a Uint8Array, or a Uint16Array past 256 classes), or create the model without classes`);

@@ -67,6 +67,12 @@ export class VAE extends VaeForward {
           'use a smaller batch or model',
       );
     }
+    // A device destroyed or lost while the kernels compiled: refused now, not at the first call.
+    if (vae.failures.failure || (await isDeviceGoneAfterSettling(device))) {
+      const lost = vae.failures.failure ?? new GpuError('VAE.create: the GPU device was lost while the model was being built; create the model on a new device (acquireNodeDevice(), acquireBrowserDevice() or your own)', 'VAE.create', 'device-lost');
+      vae.discard();
+      throw lost;
+    }
     return vae;
   }
 

@@ -22,3 +22,19 @@ export async function defaultLimitsDevice(): Promise<GPUDevice> {
  * freed memory (InstanceBase::ProcessEvents). So no instance made here is let go.
  */
 const held: unknown[] = [];
+
+/**
+ * An adapter of WebGPU's compatibility mode (`featureLevel: 'compatibility'`): `requestDevice()`
+ * on it gives that mode's default limits (128 invocations a workgroup), as an app targeting older
+ * GPUs may hand the library, while the adapter's own limits are the hardware's. An adapter makes
+ * one device.
+ */
+export async function compatibilityAdapter(): Promise<GPUAdapter> {
+  await gpu();
+  const { create } = await import('webgpu');
+  const instance = create([]);
+  const adapter = await instance.requestAdapter({ featureLevel: 'compatibility' } as GPURequestAdapterOptions);
+  if (!adapter) throw new Error('no WebGPU adapter in compatibility mode');
+  held.push(instance);
+  return adapter;
+}

@@ -19,13 +19,14 @@ export class IwaeObjective implements Objective {
     const { rec } = likelihood.rows(g, x, out, K, { gradients: false });
     const kl = g.tensor('kl', [B]);
     g.graph.add(klDivergence({ batch: B, layout, gradients: false }), { params: g.stepParams, q, kl });
-    const logWeight = g.tensor('log_weight', [K * B]);
+    // With gradients the log-weights are kept in row_weight, which they become (iwae.ts).
+    const logWeight = gradients ? null : g.tensor('log_weight', [K * B]);
     const bound = g.tensor('bound', [B]);
     const seeds = gradients
       ? { rowWeight: g.tensor('row_weight', [K * B]), dzDirect: g.tensor('d_z_direct', [K * B, layout.latent]), dqDirect: g.tensor('d_q_direct', [B, layout.stride]) }
       : null;
     g.graph.add(iwaeWeights({ batch: B, samples: K, layout, gradients }), {
-      params: g.stepParams, q, z, eps, rec, log_weight: logWeight, bound,
+      params: g.stepParams, q, z, eps, rec, bound, ...(logWeight ? { log_weight: logWeight } : {}),
       ...(seeds ? { row_weight: seeds.rowWeight, dz_direct: seeds.dzDirect, dq_direct: seeds.dqDirect } : {}),
     });
     g.graph.add(iwaeReduce({ batch: B, samples: K }), { params: g.stepParams, bound, rec, kl, history: targets.history, accum: targets.accum });

@@ -1,0 +1,114 @@
+// Devices that allow smaller workgroups than the kernels use: WebGPU's compatibility mode gives
+// 128 invocations a workgroup by default, where most kernels here take 256. Such a device is
+// refused before anything compiles, with a DeviceLimitError naming the limit and how to request
+// more (the adapter usually has it), in the model API and in the kernels API alike; the library's
+// own device from the same adapter trains. And a device without the `subgroups` feature: a model
+// asking for subgroups is refused, and subgroup variants asked for are reported as the fallbacks
+// that run. Node only (second Dawn instances).
+import { describe, expect, it } from 'vitest';
+import { optimizerStep } from '../shaders/adam';
+import { ConfigError, DeviceLimitError } from '../src/errors';
+import { checkKernelLimits, workgroupSizeOf } from '../src/gpu/kernel-checks';
+import { deviceFromAdapter } from '../src/gpu/device';
+import { compile } from '../src/kernels';
+import { VAE } from '../src/model/vae';
+import { compatibilityAdapter, defaultLimitsDevice } from './helpers/default-limits';
+
+const tiny = { hidden: [16], latent: 2 };
+
+describe('workgroupSizeOf', () => {
+  it('reads one, two or three literal sizes, with or without a suffix', () => {
+    expect(workgroupSizeOf('@compute @workgroup_size(256)\nfn main() {}')).toEqual([256, 1, 1]);
+    expect(workgroupSizeOf('@compute @workgroup_size(16, 16)\nfn main() {}')).toEqual([16, 16, 1]);
+    expect(workgroupSizeOf('@compute @workgroup_size(8u, 4u, 2u) fn main() {}')).toEqual([8, 4, 2]);
+  });
+  it('gives null for an override constant or no attribute, so nothing is refused on a guess', () => {
+    expect(workgroupSizeOf('override W: u32 = 64;\n@compute @workgroup_size(W) fn main() {}')).toBeNull();
+    expect(workgroupSizeOf('fn helper() {}')).toBeNull();
+  });
+});
+
+describe('a kernel whose workgroup the device does not allow', () => {
+  const kernel = optimizerStep({ kind: 'adam', count: 1024 });
+  const limits = (over: Partial<GPUSupportedLimits>) => ({ maxComputeWorkgroupsPerDimension: 65535, maxStorageBuffersPerShaderStage: 8, maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupSizeY: 256, maxComputeWorkgroupSizeZ: 64, ...over }) as GPUSupportedLimits;
+
+  it('passes at the default limits', () => {
+    expect(workgroupSizeOf(kernel.code)).toEqual([256, 1, 1]);
+    expect(() => checkKernelLimits(kernel, limits({}))).not.toThrow();
+  });
+  it('is refused by its width, naming maxComputeWorkgroupSizeX and the fix', () => {
+    expect(() => checkKernelLimits(kernel, limits({ maxComputeWorkgroupSizeX: 128 }))).toThrow(DeviceLimitError);
+    expect(() => checkKernelLimits(kernel, limits({ maxComputeWorkgroupSizeX: 128 }))).toThrow(/workgroups 256 wide in X but this device allows 128 \(maxComputeWorkgroupSizeX\); request the device with requiredLimits/);
+  });
+  it('is refused by its invocations, naming maxComputeInvocationsPerWorkgroup', () => {
+    expect(() => checkKernelLimits(kernel, limits({ maxComputeInvocationsPerWorkgroup: 128 }))).toThrow(/workgroups of 256 invocations but this device allows 128 \(maxComputeInvocationsPerWorkgroup\)/);
+  });
+});
+
+describe('a compatibility-mode device', () => {
+  it('is refused by VAE.create with a DeviceLimitError, not a shader compilation failure', async () => {
+    const device = await (await compatibilityAdapter()).requestDevice();
+    expect(device.limits.maxComputeInvocationsPerWorkgroup).toBe(128);
+    const created = VAE.create(tiny, { device, batch: 16 });
+    await expect(created).rejects.toThrow(DeviceLimitError);
+    await expect(created).rejects.toThrow(/maxComputeInvocationsPerWorkgroup|maxComputeWorkgroupSizeX/);
+    device.destroy();
+  });
+
+  it('is refused by the kernels API\'s compile() the same way', async () => {
+    const device = await (await compatibilityAdapter()).requestDevice();
+    await expect(compile(device, optimizerStep({ kind: 'adam', count: 1024 }))).rejects.toThrow(/workgroups 256 wide in X but this device allows 128 \(maxComputeWorkgroupSizeX\)/);
+    device.destroy();
+  });
+
+  it('trains on the device the library requests from the same adapter, which asks for its limits', async () => {
+    const adapter = await compatibilityAdapter();
+    const device = await deviceFromAdapter(adapter);
+    expect(device.limits.maxComputeInvocationsPerWorkgroup).toBe(adapter.limits.maxComputeInvocationsPerWorkgroup);
+    const vae = await VAE.create(tiny, { device, batch: 16 });
+    await vae.trainStep(new Float32Array(16 * 784).fill(0.5));
+    const [loss] = await vae.readLosses();
+    expect(Number.isFinite(loss.loss)).toBe(true);
+    vae.destroy();
+    device.destroy();
+  });
+});
+
+describe('a device without the subgroups feature', () => {
+  it('refuses a model that asks for subgroups, naming the feature and how to request it', async () => {
+    const device = await defaultLimitsDevice();
+    expect(device.features.has('subgroups')).toBe(false);
+    const created = VAE.create(tiny, { device, batch: 16, kernels: { subgroups: true } });
+    await expect(created).rejects.toThrow(ConfigError);
+    await expect(created).rejects.toThrow(/kernels\.subgroups: this device was not created with the 'subgroups' feature.*requiredFeatures: \['subgroups'\].*or leave kernels\.subgroups out/);
+    device.destroy();
+  });
+
+  it('reports the fallback it runs for a subgroup variant asked for, and trains with it', async () => {
+    const device = await defaultLimitsDevice();
+    const vae = await VAE.create(tiny, { device, batch: 16, kernels: { matmul: 'register-subgroup', conv: 'direct-subgroup' } });
+    expect(vae.kernels.matmul).toBe('register');
+    expect(vae.kernels.conv).toBe('direct');
+    expect(vae.kernels.subgroups).toBe(false);
+    await vae.trainStep(new Float32Array(16 * 784).fill(0.5));
+    expect(Number.isFinite((await vae.readLosses())[0].loss)).toBe(true);
+    vae.destroy();
+    const tiled = await VAE.create(tiny, { device, batch: 16, kernels: { matmul: 'tiled-subgroup' } });
+    expect(tiled.kernels.matmul).toBe('tiled-128');
+    tiled.destroy();
+    device.destroy();
+  });
+});
+
+describe('a data set larger than one binding of an app\'s device', () => {
+  it('is refused naming the limit, fewer examples, and how to request the adapter\'s larger limit', async () => {
+    const device = await defaultLimitsDevice();
+    const vae = await VAE.create(tiny, { device, batch: 16 });
+    const count = Math.floor(device.limits.maxStorageBufferBindingSize / 784) + 1;
+    expect(() => vae.upload({ images: new Uint8Array(count * 784), count })).toThrow(
+      /needs \d+ bytes on the GPU but maxStorageBufferBindingSize is \d+; train on fewer examples .*, or, where the adapter allows more, request the device with requiredLimits: \{ maxStorageBufferBindingSize: adapter\.limits\.maxStorageBufferBindingSize/,
+    );
+    vae.destroy();
+    device.destroy();
+  });
+});
