@@ -9,7 +9,10 @@ import { checkLabelForm, classNames, classWords, labelForCheckpoint } from '../s
 import { initialParamsFor } from '../src/cli/init-from';
 import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors';
 import { paramLayout } from '../src/model/build';
-import { resolveConfig } from '../src/model/config';
+import { resolveConfig, type VaeConfig } from '../src/model/config';
+import { checkResumeFlags, DEFAULT_RUN, type RunOptions } from '../src/cli/train-options';
+import { describeLabel } from '../src/cli/traverse';
+import { FASHION_MNIST_CLASSES } from '../src/data/class-names';
 import { initialParams } from '../src/model/params';
 import { runMain } from './helpers/cli-main';
 import { at, FIXTURE, refusedBeforeDevice, SENTINEL, useScratchFolder } from './helpers/cli-refusals';
@@ -29,7 +32,24 @@ describe('checks against the checkpoint\'s classes and data set, before the devi
     await refusedBeforeDevice(['eval', '--checkpoint', conditional, '--dataset', 'folder', '--data-dir', at('unlabelled-pictures')], says);
     // Trained from it, the pictures would have no labels to give; nor may a data set have more classes than it.
     await refusedBeforeDevice(['train', '--init-from', conditional, '--dataset', 'folder', '--data-dir', at('unlabelled-pictures'), '--image-size', '28', '--image-channels', '1', '--out', at('from-conditional')],
-      `--init-from ${conditional} is a model conditional on 10 classes, and --dataset folder has no labels to give it; start from an unconditional model, or train it on labelled data of at most 10 classes (--dataset mnist, --dataset fashion-mnist, --dataset cifar10, --dataset dsprites, --dataset dsprites-color)`);
+      `--init-from ${conditional} is a model conditional on 10 classes, and --dataset folder has no labels to give it; start from an unconditional model, or train it on labelled 1x28x28 pictures of at most 10 classes (--dataset mnist, --dataset fashion-mnist)`);
+  });
+
+  it('offer no new run from a conditional run\'s model on a data set without labels, when refusing to resume there', () => {
+    const saved = { ...resolveConfig({ hidden: [8], latent: 2, classes: 10 }), ...DEFAULT_RUN, dataset: 'mnist' } as VaeConfig & RunOptions;
+    const folder = { ...saved, dataset: 'folder' } as VaeConfig & RunOptions;
+    expect(() => checkResumeFlags({ dataset: 'folder' } as unknown as Parameters<typeof checkResumeFlags>[0], 'runs/cvae', saved, folder)).toThrow(
+      /^--dataset folder does not match the run in runs\/cvae, which has dataset mnist; resume without --dataset, or start a new run with another --out$/);
+    // Labelled data of its size still gets the --init-from route.
+    const fashion = { ...saved, dataset: 'fashion-mnist' } as VaeConfig & RunOptions;
+    expect(() => checkResumeFlags({ dataset: 'fashion-mnist' } as unknown as Parameters<typeof checkResumeFlags>[0], 'runs/cvae', saved, fashion)).toThrow(/or start a new run from its model under --dataset fashion-mnist: --init-from runs\/cvae/);
+  });
+
+  it('name the class a traversal decodes as, and echo --label as it was typed', () => {
+    expect(describeLabel(8, '--label', FASHION_MNIST_CLASSES, 'Bag')).toBe('every tile decoded as class 8 (Bag) (--label Bag)');
+    expect(describeLabel(9, 'picture', FASHION_MNIST_CLASSES)).toBe("every tile decoded as class 9 (Ankle boot), the test picture's own label (--label N for another class)");
+    // Digits are their own names.
+    expect(describeLabel(4, '--label', classNames({ dataset: 'mnist' }, 10), '4')).toBe('every tile decoded as class 4 (--label 4)');
   });
 
   it('refuse training a conditional checkpoint on a data set of more classes than it has', async () => {

@@ -22,7 +22,7 @@ import { firstPictures, gridFor, reconstructionsPng } from './pictures';
 import { dspritesFactorNames } from '../model/traversal';
 import { describeRecovery, factorRecovery } from '../model/factor-recovery';
 import { modelForReading, refuseNonFinite } from './reading-model';
-import { checkLabelForm, labelForCheckpoint } from './commands';
+import { checkLabelForm, classNames, classWords, labelForCheckpoint } from './commands';
 import type { VaeConfig } from '../model/config';
 
 type Reporter = ReturnType<typeof makeReporter>;
@@ -144,9 +144,10 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
   // The label's range depends on the checkpoint; its form is checked before anything is loaded.
   checkLabelForm(f.label);
   const c = commonFlags('interpolate', f);
-  let label: number | undefined;
+  let label: number | undefined, names: readonly string[] | null = null;
   const plan = (config: VaeConfig, metadata: Record<string, string>) => {
     label = labelForCheckpoint(f.label, config.classes, c.path, metadata);
+    names = classNames(metadata, config.classes);
     return config.classes ? 2 * pairs + config.classes : 2 * pairs;
   };
   await withTestSet(c, plan, async (vae, test, dataset) => {
@@ -184,7 +185,7 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
     } else if (label === undefined) {
       c.report.info(`wrote ${c.out}: ${rowCount}, each from one ${dataset} test picture to the next of the same class in ${steps} decoded steps, every step decoded as that class (a walk in style within the class; --label N decodes every step as class N)${fewer}`);
     } else {
-      c.report.info(`wrote ${c.out}: ${rowCount}, each from one ${dataset} test picture to the next of the same class in ${steps} decoded steps, each end encoded with its own label and every step decoded as class ${label} (--label ${label})${fewer}`);
+      c.report.info(`wrote ${c.out}: ${rowCount}, each from one ${dataset} test picture to the next of the same class in ${steps} decoded steps, each end encoded with its own label and every step decoded as class ${classWords(label, names)} (--label ${f.label})${fewer}`);
     }
   });
 }

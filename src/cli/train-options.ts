@@ -292,7 +292,9 @@ export function checkResumeFlags(f: Flags, dir: string, saved: VaeConfig & RunOp
     const shown = flag === 'conditional' || isSwitch ? `--${flag}` : `--${flag} ${f[flag]}`;
     const theirs = flag === 'conditional' ? 'is not conditional' : isSwitch ? `was started without --${flag}` : `has ${flag} ${Array.isArray(want) ? want.join(',') : want ?? 'unset'}`;
     // What --init-from can change (the objective, the data, the optimizer), a new run from this one's model can take.
-    const fromModel = !(ARCHITECTURE_FIELDS as readonly string[]).includes(field) && !['init', 'imageSize', 'imageChannels'].includes(field)
+    // A conditional model's new run needs labels: not offered for a data set that has none.
+    const unlabelled = field === 'dataset' && saved.classes > 0 && !DATA_SOURCES[given.dataset as DatasetName]?.classes;
+    const fromModel = !unlabelled && !(ARCHITECTURE_FIELDS as readonly string[]).includes(field) && !['init', 'imageSize', 'imageChannels'].includes(field)
       ? `, or start a new run from its model under ${shown}: --init-from ${dir} with the same data flags and another --out`
       : ', or start a new run with another --out';
     throw new UsageError(`${shown} does not match the run in ${dir}, which ${theirs}; resume without --${flag}${fromModel}`);

@@ -86,13 +86,14 @@ function checkCosineSpan(run: RunOptions, dir: string, stepsPerEpoch: number): v
  * A conditional model taken from --init-from needs a label for every picture, below its class
  * count: said here, before the device starts and the pictures are read, rather than by the data.
  */
-function checkInheritedClasses(classes: number, dataset: DatasetName, from: string): void {
+function checkInheritedClasses(classes: number, dataset: DatasetName, from: string, pictures: readonly [number, number, number]): void {
   if (!classes) return;
   const labels = DATA_SOURCES[dataset].classes;
   if (!labels) {
-    const fitting = Object.values(DATA_SOURCES).filter((s) => s.classes && s.classes.length <= classes).map((s) => `--dataset ${s.name}`);
+    // Only data sets the model's pictures fit: another size would be refused next.
+    const fitting = Object.values(DATA_SOURCES).filter((s) => s.classes && s.classes.length <= classes && s.shape?.join('x') === pictures.join('x')).map((s) => `--dataset ${s.name}`);
     throw new UsageError(`--init-from ${from} is a model conditional on ${classes} classes, and --dataset ${dataset} has no labels to give it; ` +
-      `start from an unconditional model, or train it on labelled data of at most ${classes} classes${fitting.length ? ` (${fitting.join(', ')})` : ''}`);
+      `start from an unconditional model, or train it on labelled ${pictures.join('x')} pictures of at most ${classes} classes${fitting.length ? ` (${fitting.join(', ')})` : ''}`);
   }
   if (labels.length > classes) {
     throw new UsageError(`--init-from ${from} is a model conditional on ${classes} classes, and --dataset ${dataset} has ${labels.length}; ` +
@@ -126,7 +127,7 @@ async function setUpNewRun(f: Flags): Promise<RunSetup> {
     if (e instanceof ConfigError) throw new UsageError(toFlags(e.message));
     throw e;
   }
-  if (initial) checkInheritedClasses(config.classes, run.dataset, initial.path);
+  if (initial) checkInheritedClasses(config.classes, run.dataset, initial.path, [initial.config.imageChannels, ...initial.config.imageShape]);
   const initialParams = initial ? initialParamsFor(initial, config) : null;
   if (initial) run.initFrom = initial.path;
   checkNormGroups(f, config);

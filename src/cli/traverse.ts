@@ -21,7 +21,7 @@ import { firstPictures, gridFor } from './pictures';
 import { orientationWithinShapes } from '../model/orientation';
 import { DSPRITES_SHAPES } from '../data/dsprites';
 import { modelForReading, refuseNonFinite } from './reading-model';
-import { checkLabelForm, labelForCheckpoint } from './commands';
+import { checkLabelForm, classNames, classWords, labelForCheckpoint } from './commands';
 
 export { factorGaps, factorVarianceExplained, klPerDimension, traversalGrid };
 
@@ -58,10 +58,11 @@ export function describeRows(rows: number, steps: number, range: number, ordered
 }
 
 /** The printed line's account of the class a conditional model's traversal is decoded as. */
-export function describeLabel(label: number, from: '--label' | 'picture' | 'default'): string {
-  if (from === '--label') return `every tile decoded as class ${label} (--label ${label})`;
-  if (from === 'picture') return `every tile decoded as class ${label}, the test picture's own label (--label N for another class)`;
-  return `every tile decoded as class ${label} (--label N for another class; --dataset NAME for a test picture's own)`;
+export function describeLabel(label: number, from: '--label' | 'picture' | 'default', names: readonly string[] | null = null, typed: string = String(label)): string {
+  const cls = classWords(label, names);
+  if (from === '--label') return `every tile decoded as class ${cls} (--label ${typed})`;
+  if (from === 'picture') return `every tile decoded as class ${cls}, the test picture's own label (--label N for another class)`;
+  return `every tile decoded as class ${cls} (--label N for another class; --dataset NAME for a test picture's own)`;
 }
 
 export async function traverseCommand(argv: string[]): Promise<void> {
@@ -156,7 +157,7 @@ export async function traverseCommand(argv: string[]): Promise<void> {
       ...(turns ? { orientation_within_shape: turns } : {}),
       ...(classes ? { label, label_from: labelFrom } : {}),
     });
-    report.info(`wrote ${out}: ${describeRows(order.length, steps, range, kl && dataset ? { dataset, pictures: encoded, order, kl } : null)}${classes ? `; ${describeLabel(label, labelFrom)}` : ''}`);
+    report.info(`wrote ${out}: ${describeRows(order.length, steps, range, kl && dataset ? { dataset, pictures: encoded, order, kl } : null)}${classes ? `; ${describeLabel(label, labelFrom, classNames(checkpoint.metadata, classes), typeof f.label === 'string' ? f.label : undefined)}` : ''}`);
     if (explained) {
       report.info(`share of each used dimension's posterior mean explained by each factor (correlation ratio over ${encoded} test pictures):`);
       for (const [dim, byFactor] of Object.entries(explained)) report.info(`  ${dim}: ${Object.entries(byFactor).map(([n, v]) => `${n} ${v.toFixed(2)}`).join(', ')}`);
