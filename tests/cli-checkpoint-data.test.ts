@@ -132,6 +132,10 @@ describe('--init-from a model of another architecture', () => {
     // A fixed scale has no parameter: the same network starts a Bernoulli model.
     const fixed = write('gaussian-fixed.safetensors', 0.5);
     expect((await runMain(['train', '--init-from', fixed, '--likelihood', 'bernoulli', '--out', at('fixed-to-bernoulli')])).stderr).toContain(SENTINEL);
+    // The checkpoint's own likelihood, repeated, keeps its learned scale (with --dequantize beside it too).
+    for (const extra of [[], ['--dequantize']]) {
+      expect((await runMain(['train', '--init-from', learned, '--likelihood', 'gaussian', ...extra, '--out', at(`same-likelihood${extra.length}`)])).stderr).toContain(SENTINEL);
+    }
   });
 
   it('names the flags that differ, with the checkpoint\'s values and this run\'s', () => {

@@ -177,6 +177,10 @@ describe('CLI on pictures', () => {
     const fair = await cli(['eval', '--checkpoint', model, '--data-dir', photos]);
     expect(fair.code, fair.stderr).toBe(0);
     expect(fair.stdout + fair.stderr).not.toMatch(/warning/);
+    // A --limit past the small test split says it read them all.
+    const beyond = await cli(['eval', '--checkpoint', model, '--data-dir', photos, '--limit', '500']);
+    expect(beyond.code, beyond.stderr).toBe(0);
+    expect(beyond.stdout).toMatch(/over (\d+) folder test examples \(--limit 500 is more than the test split holds, so all \1\)/);
     // One more picture, sorting last: no other file moves, but the shuffle of 21 holds out others.
     writeFileSync(join(photos, 'p20.png'), png(20));
     const changed = await cli(['eval', '--checkpoint', model, '--data-dir', photos]);

@@ -3,6 +3,7 @@
 // prints its own summary. On a terminal it is cli-progress's bar.
 import { SingleBar } from 'cli-progress';
 import { describe, expect, it } from 'vitest';
+import { barReadInterval } from '../src/cli/train-epoch';
 import { PIPED_LINE_MS, progressBar } from '../src/cli/progress';
 
 describe('progress on output that is not a terminal', () => {
@@ -42,5 +43,16 @@ describe('progress on output that is not a terminal', () => {
   it('is cli-progress\'s bar on a terminal', () => {
     const stream = { isTTY: true, write: () => true } as unknown as NodeJS.WriteStream;
     expect(progressBar('{bar}', stream)).toBeInstanceOf(SingleBar);
+  });
+});
+
+describe('a short epoch\'s extra loss reads for the bar', () => {
+  it('reads four times an epoch of fewer than 4 x lossEvery steps, and not otherwise', () => {
+    expect(barReadInterval(8, 16)).toBe(2); // 236 pictures at --batch 32
+    expect(barReadInterval(30, 16)).toBe(8);
+    expect(barReadInterval(1, 16)).toBe(1);
+    expect(barReadInterval(63, 16)).toBe(16);
+    expect(barReadInterval(64, 16)).toBe(0);
+    expect(barReadInterval(469, 16)).toBe(0); // MNIST at the default batch
   });
 });

@@ -165,7 +165,7 @@ describe('webgpu-vae CLI', { timeout: LONG }, () => {
     expect(iw.estimates).toBe('-log p(x | label)');
     const said = await cli(['eval', '--checkpoint', model, '--limit', '40', '--iwae', '20']);
     expect(said.code, said.stderr).toBe(0);
-    expect(said.stdout).toMatch(/test -ELBO [\d.]+ \(rec [\d.]+, KL [\d.]+; [\d.]+ bits\/dim\) over 40 mnist test examples, each picture given its label/);
+    expect(said.stdout).toMatch(/test -ELBO [\d.]+ nats \(rec [\d.]+, KL [\d.]+; [\d.]+ bits\/dim\) over 40 mnist test examples, each picture given its label/);
     expect(said.stdout).toMatch(/test -log p\(x \| label\) ~ [\d.]+ ± [\d.]+ nats \(standard error over the examples; [\d.]+ bits\/dim\), IWAE bound with K=20 over 40 examples/);
     // One example has no standard error: the line says so instead of printing ± NaN.
     const one = await cli(['eval', '--checkpoint', model, '--limit', '1', '--iwae', '4']);
@@ -242,7 +242,7 @@ describe('webgpu-vae CLI', { timeout: LONG }, () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('beta-TCVAE L=1 TC beta=6');
     expect(r.stderr).not.toContain('warning');
-    const epoch = r.stdout.match(/epoch 1: train loss ([\d.]+) \| test -ELBO ([\d.]+) \(rec ([\d.]+), KL ([\d.]+)\)/);
+    const epoch = r.stdout.match(/epoch 1: train loss ([\d.]+) \| test -ELBO ([\d.]+) nats \(rec ([\d.]+), KL ([\d.]+)\)/);
     expect(epoch, r.stdout).not.toBeNull();
     const [train, test, rec, kl] = epoch!.slice(1).map(Number);
     expect(Math.abs(test - (rec + kl))).toBeLessThan(0.02);
@@ -270,6 +270,8 @@ describe('webgpu-vae CLI', { timeout: LONG }, () => {
     // What it trains on, in words; and a --limit beyond the set is said.
     expect(r.stdout).toContain('mnist: 256 training and 64 test examples\n');
     expect(describeStoredData('folder', 543, 60, 5000)).toBe('folder: 543 training and 60 test pictures; --limit 5000 is more than the set holds, so all 543');
+    expect(describeStoredData('folder', 236, 26, null, 200)).toBe('folder: 236 training and 26 test pictures; --test-limit 200 is more than the test split holds, so all 26');
+    expect(describeStoredData('mnist', 60000, 500, null, 500)).toBe('mnist: 60000 training and 500 test examples');
     expect(r.stdout).toMatch(/epoch 1: train loss [\d.]+ \| test -ELBO/);
     expect(readCheckpoint(readFileSync(join(run, 'model.safetensors'))).config).toMatchObject({ klCapacity: 6, capacitySteps: 8, beta: 100 });
     const changed = await cli(['train', '--resume', run, '--kl-capacity', '10', '--epochs', '2']);

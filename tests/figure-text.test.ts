@@ -22,6 +22,6 @@ describe('natsText', () => {
   });
   it('is what the epoch line prints', () => {
     const line = epochSummary(resolveConfig({}), { epoch: 3, train_loss: 2.5e22, test_loss: 107.861, test_rec: 98.17, test_kl: 9.691, seconds: 12.34, samples_per_s: 1500, skipped_steps: 0, epoch_steps: 469 }, 469, 10);
-    expect(line).toContain('train -ELBO 2.5000e+22 | test -ELBO 107.86 (rec 98.17, KL 9.69)');
+    expect(line).toContain('train -ELBO 2.5000e+22 | test -ELBO 107.86 nats (rec 98.17, KL 9.69)');
   });
 });

@@ -136,7 +136,7 @@ async function startLog(a: Attempt, vae: VAE, data: RunData): Promise<{ progress
     { step: 0, epochsDone: 0, epochStep: 0, stepsPerEpoch, epochLossSum: 0, epochExamples: 0, seconds: 0 };
   const log = a.held.log = openRunLog({ outDir, vae, runRecord, progress, resumed, lrWas, precisionWas, restart: a.hooks.restart ?? null, force: !!a.f.force, warn: report.warn });
   report.event(await startEvent(vae, run, a.autotune, outDir, { train, test, drawn: !!drawn }, resumed ? progress : null, !!initialParams));
-  report.info(drawn ? describeDrawnData(run.dataset, train.count, config.inputDim) : describeStoredData(run.dataset, train.count, test.count, run.limit));
+  report.info(drawn ? describeDrawnData(run.dataset, train.count, config.inputDim) : describeStoredData(run.dataset, train.count, test.count, run.limit, run.testLimit));
   if (resumed) for (const line of describeResume(outDir, progress, stepsPerEpoch, run, lrWas, precisionWas)) report.info(line);
   return { progress, runRecord, log };
 }

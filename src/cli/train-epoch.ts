@@ -77,6 +77,16 @@ export async function runEpochs(r: EpochRun): Promise<number | undefined> {
 }
 
 /**
+ * How often a short epoch reads its losses back for the progress bar, in steps (0: never beyond
+ * the model's own reads every `lossEvery` steps). An epoch of fewer than 4 x lossEvery steps (a
+ * small folder of pictures) would otherwise show no loss, or none until late, before its epoch
+ * line; reading a quarter of the way through costs one wait for the GPU and changes no figure.
+ */
+export function barReadInterval(stepsPerEpoch: number, lossEvery: number): number {
+  return stepsPerEpoch < 4 * lossEvery ? Math.max(1, Math.ceil(stepsPerEpoch / 4)) : 0;
+}
+
+/**
  * One epoch's steps, with the --save-every checkpoints; returns the exit status of a stop, or
  * undefined once every step is taken and its loss read back.
  */
@@ -90,11 +100,12 @@ async function runEpoch(r: EpochRun, e: EpochStart, order: Philox): Promise<numb
   r.trainData.setOrder(order.permutation(r.trainCount));
   const bar = r.held.bar = r.report.json ? null : progressBar(`epoch ${epoch}/${run.epochs} [{bar}] {value}/{total} steps | {rate} steps/s | loss {loss}`);
   bar?.start(stepsPerEpoch, first, { rate: '-', loss: '-' });
+  const readEvery = bar ? barReadInterval(stepsPerEpoch, model.training.lossEvery) : 0;
   for (let i = first; i < stepsPerEpoch; i++) {
     if (stop.reason) return await interrupt(r, epoch);
     await model.trainStep({ data: r.trainData, index: i });
     await r.pacer.afterStep();
-    losses.take(model.losses.take());
+    losses.take(readEvery && (i + 1) % readEvery === 0 && i + 1 < stepsPerEpoch ? await model.readLosses() : model.losses.take());
     // Steps are submitted ahead of the GPU: the bar counts those done, and shows no loss before one is read.
     // Losses come back every few steps, so the rate is taken when they do.
     const done = losses.stepsDone - epochBase;

@@ -48,7 +48,7 @@ export function trainingLossName(c: VaeConfig): string {
 
 /** The line an epoch ends with: its training figure, the test -ELBO and its terms, the speed of the steps it ran, skipped steps. */
 export function epochSummary(c: VaeConfig, e: { epoch: number; train_loss: number; test_loss: number; test_rec: number; test_kl: number; seconds: number; samples_per_s: number; skipped_steps: number; epoch_steps: number }, stepsRun: number, trainSeconds: number): string {
-  return `epoch ${e.epoch}: train ${trainingLossName(c)} ${natsText(e.train_loss)} | test -ELBO ${natsText(e.test_loss)} (rec ${natsText(e.test_rec)}, KL ${natsText(e.test_kl)}) | ` +
+  return `epoch ${e.epoch}: train ${trainingLossName(c)} ${natsText(e.train_loss)} | test -ELBO ${natsText(e.test_loss)} nats (rec ${natsText(e.test_rec)}, KL ${natsText(e.test_kl)}) | ` +
     (stepsRun > 0 ? `${e.samples_per_s.toFixed(0)} examples/s, ${(1000 * trainSeconds / stepsRun).toFixed(0)} ms/step, ` : '') + `${e.seconds.toFixed(1)} s` +
     `${e.skipped_steps ? ` | ${e.skipped_steps} of ${e.epoch_steps} steps skipped` : ''}`;
 }
@@ -65,10 +65,11 @@ export async function describeBuiltModel(vae: VAE, run: RunOptions, compileSecon
   return lines;
 }
 
-/** How many pictures a run of stored data trains and tests on, and a --limit beyond what the set holds. */
-export function describeStoredData(dataset: string, train: number, test: number, limit: number | null): string {
+/** How many pictures a run of stored data trains and tests on, and a --limit or --test-limit beyond what the set holds. */
+export function describeStoredData(dataset: string, train: number, test: number, limit: number | null, testLimit: number | null = null): string {
   const beyond = limit !== null && limit > train ? `; --limit ${limit} is more than the set holds, so all ${train}` : '';
-  return `${dataset}: ${train} training and ${test} test ${dataset === 'folder' ? 'pictures' : 'examples'}${beyond}`;
+  const testBeyond = testLimit !== null && testLimit > test ? `; --test-limit ${testLimit} is more than the test split holds, so all ${test}` : '';
+  return `${dataset}: ${train} training and ${test} test ${dataset === 'folder' ? 'pictures' : 'examples'}${beyond}${testBeyond}`;
 }
 
 /** Training pictures drawn on the GPU at each step (dSprites): what that saves. */

@@ -114,9 +114,11 @@ async function setUpNewRun(f: Flags): Promise<RunSetup> {
   }
   // The data decides the picture: channels, rows and columns (a folder's from --image-size and --image-channels).
   const [channels, rows, cols] = exampleShape(run.dataset, dataFlags(run));
-  // A --likelihood given anew brings its own default scale, not the checkpoint's (a Bernoulli has
-  // none), so that what differs is said by the parameters it has or lacks.
-  const inherited = initial && f.likelihood !== undefined && f.sigma === undefined ? { ...initial.config, sigma: DEFAULT_CONFIG.sigma } : initial?.config;
+  // A --likelihood other than the checkpoint's brings its own default scale, not the checkpoint's
+  // (a Bernoulli has none), so that what differs is said by the parameters it has or lacks; the
+  // checkpoint's own likelihood, repeated, keeps its scale.
+  const newLikelihood = initial && f.likelihood !== undefined && f.likelihood !== initial.config.likelihood;
+  const inherited = initial && newLikelihood && f.sigma === undefined ? { ...initial.config, sigma: DEFAULT_CONFIG.sigma } : initial?.config;
   const fields = configFields(f, inherited ? withArchitectureOf(DEFAULT_CONFIG, inherited) : DEFAULT_CONFIG, run.dataset);
   let config: VaeConfig;
   try {
