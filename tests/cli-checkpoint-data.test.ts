@@ -12,6 +12,8 @@ import { paramLayout } from '../src/model/build';
 import { resolveConfig, type VaeConfig } from '../src/model/config';
 import { checkResumeFlags, DEFAULT_RUN, type RunOptions } from '../src/cli/train-options';
 import { describeLabel } from '../src/cli/traverse';
+import { otherClassesWarning } from '../src/cli/io';
+import { classesWithoutPictures } from '../src/cli/train-data';
 import { FASHION_MNIST_CLASSES } from '../src/data/class-names';
 import { initialParams } from '../src/model/params';
 import { runMain } from './helpers/cli-main';
@@ -45,6 +47,28 @@ describe('checks against the checkpoint\'s classes and data set, before the devi
     expect(() => checkResumeFlags({ dataset: 'fashion-mnist' } as unknown as Parameters<typeof checkResumeFlags>[0], 'runs/cvae', saved, fashion)).toThrow(/or start a new run from its model under --dataset fashion-mnist: --init-from runs\/cvae/);
   });
 
+  it('find the classes no training picture is labelled with', () => {
+    expect(classesWithoutPictures(Uint8Array.of(0, 1, 2, 3, 4, 4, 0), 10)).toEqual([5, 6, 7, 8, 9]);
+    expect(classesWithoutPictures(Uint8Array.of(2, 1, 0), 3)).toEqual([]);
+    expect(classesWithoutPictures(undefined, 10)).toEqual([]);
+    expect(classesWithoutPictures(new Uint8Array(0), 10)).toEqual([]);
+  });
+
+  it('suggest the nearest class name for a misspelt --label', () => {
+    expect(() => labelForCheckpoint('Sandals', 10, 'f.safetensors', { dataset: 'fashion-mnist' })).toThrow(/--label must be a class number 0\.\.9 or one of its class names \(.*\), got 'Sandals'; did you mean 'Sandal'\?$/);
+    expect(() => labelForCheckpoint('zebra', 10, 'f.safetensors', { dataset: 'fashion-mnist' })).toThrow(/got 'zebra'$/);
+  });
+
+  it('warn when a conditional checkpoint reads a data set whose labels mean other classes', () => {
+    expect(otherClassesWarning('m.safetensors', 10, { dataset: 'mnist' }, 'fashion-mnist')).toBe(
+      "m.safetensors is conditional on the classes of mnist, and fashion-mnist's labels name other things (its label 0 is T-shirt/top, to the model class 0): each picture is given a class of another meaning; --dataset mnist reads the model's own");
+    // The same classes (grey and colour dSprites' shapes), its own data set, no record, or no classes: nothing to say.
+    expect(otherClassesWarning('d', 3, { dataset: 'dsprites' }, 'dsprites-color')).toBeNull();
+    expect(otherClassesWarning('m', 10, { dataset: 'mnist' }, 'mnist')).toBeNull();
+    expect(otherClassesWarning('m', 10, {}, 'fashion-mnist')).toBeNull();
+    expect(otherClassesWarning('m', 0, { dataset: 'mnist' }, 'fashion-mnist')).toBeNull();
+  });
+
   it('name the class a traversal decodes as, and echo --label as it was typed', () => {
     expect(describeLabel(8, '--label', FASHION_MNIST_CLASSES, 'Bag')).toBe('every tile decoded as class 8 (Bag) (--label Bag)');
     expect(describeLabel(9, 'picture', FASHION_MNIST_CLASSES)).toBe("every tile decoded as class 9 (Ankle boot), the test picture's own label (--label N for another class)");
@@ -67,7 +91,7 @@ describe('checks against the checkpoint\'s classes and data set, before the devi
     expect(labelForCheckpoint('Sneaker', 10, 'm', meta)).toBe(7);
     expect(labelForCheckpoint(' ankle boot ', 10, 'm', meta)).toBe(9);
     expect(labelForCheckpoint('3', 10, 'm', meta)).toBe(3);
-    expect(() => labelForCheckpoint('Sneakers', 10, 'm', meta)).toThrow(/^--label must be a class number 0\.\.9 or one of its class names \(T-shirt\/top, Trouser, .*, Ankle boot\), got 'Sneakers'$/);
+    expect(() => labelForCheckpoint('Sneakers', 10, 'm', meta)).toThrow(/^--label must be a class number 0\.\.9 or one of its class names \(T-shirt\/top, Trouser, .*, Ankle boot\), got 'Sneakers'; did you mean 'Sneaker'\?$/);
     expect(() => labelForCheckpoint('seven', 10, 'm', { dataset: 'mnist' })).toThrow(/^--label must be a class number 0\.\.9 or one of its class names \(0, 1, .*\), got 'seven'$/);
     expect(() => labelForCheckpoint('cat', 10, 'm', {})).toThrow(/^--label must be a class number 0\.\.9, got 'cat'$/);
     expect(() => labelForCheckpoint('10', 10, 'm', meta)).toThrow(/--label must be an integer in 0\.\.9/);

@@ -7,9 +7,10 @@ import { describeAdapter } from '../gpu/device';
 import { bitsPerDim, noBitsPerDim } from '../model/iwae-eval';
 import { imageGridPng } from '../io/png';
 import { choiceFlag, defineFlags, intFlag, parseFlags, stringFlag, UsageError } from './args';
-import { checkDataDir, checkDatasetFits, checkpointDataset, DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, recordedDataDir, trainedOn } from './io';
+import { checkDataDir, checkDatasetFits, checkpointDataset, DATASETS, getDevice, heldOutTestSet, makeReporter, otherClassesWarning, readCheckpointFile, recordedDataDir, trainedOn } from './io';
 import { progressBar } from './progress';
 import { natsText } from './figure-text';
+import { nearestName } from '../edit-distance';
 import { dataSource } from '../data/sources';
 import { checkPictureOut, writePicture } from './output-file';
 import { gridFor, samplesByClass } from './pictures';
@@ -39,7 +40,8 @@ export function labelForCheckpoint(raw: string | boolean | undefined, classes: n
     const k = names?.findIndex((name) => name.toLowerCase() === raw.trim().toLowerCase()) ?? -1;
     if (k >= 0) return k;
     const known = names ? ` or one of its class names (${names.join(', ')})` : '';
-    throw new UsageError(`--label must be a class number 0..${classes - 1}${known}, got '${raw}'`);
+    const near = names ? nearestName(raw.trim(), names) : undefined;
+    throw new UsageError(`--label must be a class number 0..${classes - 1}${known}, got '${raw}'${near ? `; did you mean '${near}'?` : ''}`);
   }
   return intFlag('label', raw, 0, 0, classes - 1);
 }
@@ -128,6 +130,8 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const { dataset, dataDir, note } = checkpointDataset(given, checkpoint.metadata, dataDirFlag, recordedDataDir(path, checkpoint.config, checkpoint.metadata));
   if (note) report.status(note);
   checkDatasetFits(path, checkpoint.config, checkpoint.metadata, dataset);
+  const otherClasses = otherClassesWarning(path, checkpoint.config.classes, checkpoint.metadata, dataset);
+  if (otherClasses) report.warn(otherClasses);
   const acquired = await getDevice(report.status);
   const test = await heldOutTestSet(checkpoint, checkpoint.metadata, path, dataset, limit, dataDir, report.warn);
   const vae = await modelForReading(checkpoint, acquired, test.count, seed);

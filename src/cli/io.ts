@@ -158,6 +158,22 @@ export function checkDatasetFits(source: string, config: { inputDim: number; ima
   throw new UsageError(`${source} models ${config.imageChannels}x${config.imageShape.join('x')} pictures, but ${dataset} has ${shape.join('x')}; ${fix}`);
 }
 
+/**
+ * A conditional checkpoint read against a labelled data set other than its own, whose classes are
+ * other things (a model of digits given Fashion-MNIST's labels: label 7 is a sneaker there, a
+ * seven to the model): the figures and pictures then pair each picture with a class of another
+ * meaning. Null where the classes mean the same, or the checkpoint names no data set.
+ */
+export function otherClassesWarning(source: string, classes: number, metadata: Record<string, string>, dataset: DatasetName): string | null {
+  const recorded = trainedOn(metadata);
+  if (!classes || !recorded || recorded === dataset) return null;
+  const theirs = dataSource(recorded).classes, ours = dataSource(dataset).classes;
+  if (!theirs || !ours || theirs.join('\n') === ours.join('\n')) return null;
+  const name = (names: readonly string[], k: number) => (names[k] === String(k) ? `class ${k}` : names[k]);
+  return `${source} is conditional on the classes of ${recorded}, and ${dataset}'s labels name other things (its label 0 is ${name(ours, 0)}, ` +
+    `to the model ${name(theirs, 0)}): each picture is given a class of another meaning; --dataset ${recorded} reads the model's own`;
+}
+
 /** Train and test splits of a data set by name (src/data/sources.ts). */
 export async function loadData(name: DatasetName, flags: DataFlags): Promise<LoadedData> {
   checkDataDir(name, flags.dir, flags.testOnly ? ['test'] : ['train', 'test']);

@@ -16,7 +16,7 @@ import type { Dataset } from '../data/mnist';
 import { imageGridPng } from '../io/png';
 import { VAE } from '../model/vae';
 import { choiceFlag, defineFlags, intFlag, parseFlags, stringFlag, UsageError } from './args';
-import { checkDataDir, checkDatasetFits, checkpointDataset, DATASETS, getDevice, heldOutTestSet, type DatasetName, makeReporter, readCheckpointFile, recordedDataDir } from './io';
+import { checkDataDir, checkDatasetFits, checkpointDataset, DATASETS, getDevice, heldOutTestSet, type DatasetName, makeReporter, otherClassesWarning, readCheckpointFile, recordedDataDir } from './io';
 import { checkPictureOut, writePicture, type PictureInputs } from './output-file';
 import { firstPictures, gridFor, reconstructionsPng } from './pictures';
 import { dspritesFactorNames } from '../model/traversal';
@@ -68,6 +68,8 @@ async function withTestSet<T>(c: Common, plan: (config: VaeConfig, metadata: Rec
   c.inputs = { checkpoint: c.path, dataDir, runFolder };
   checkPictureOut(c.command, c.out, c.inputs);
   checkDatasetFits(c.path, checkpoint.config, checkpoint.metadata, dataset);
+  const otherClasses = otherClassesWarning(c.path, checkpoint.config.classes, checkpoint.metadata, dataset);
+  if (otherClasses) c.report.warn(otherClasses);
   const acquired = await getDevice(c.report.status);
   const vae = await modelForReading(checkpoint, acquired, count);
   try {

@@ -24,6 +24,14 @@ export interface RunData {
   stepsPerEpoch: number;
 }
 
+/** The classes below `classes` that no training picture is labelled with (none where the labels are not on the CPU). */
+export function classesWithoutPictures(labels: ArrayLike<number> | undefined, classes: number): number[] {
+  if (!labels || labels.length === 0) return [];
+  const seen = new Uint8Array(classes);
+  for (let i = 0; i < labels.length; i++) if (labels[i] < classes) seen[labels[i]] = 1;
+  return Array.from({ length: classes }, (_, k) => k).filter((k) => !seen[k]);
+}
+
 /**
  * Loads the run's data and checks it; sets a cosine decay's span (`run.lrDecaySteps`) when the
  * run starts one. `resumed`, `outDir`: the run being resumed, whose data must be the same.
@@ -51,6 +59,11 @@ export async function loadRunData(run: RunOptions, config: VaeConfig, resumed: T
       ? `the data in ${run.dataDir} differs from what the run in ${outDir} trained on (${was}, ${now}): pictures were added, removed or changed. ` +
         'Restore them, give the folder that holds the original ones with --data-dir, or start a new run'
       : `the data differs from what the run in ${outDir} trained on (${was} of ${run.dataset}, ${now}); resume with the same --limit and --test-limit`);
+  }
+  const unseen = config.classes > 0 && !resumed ? classesWithoutPictures(train.labels, config.classes) : [];
+  if (unseen.length > 0) {
+    say.warn(`the training labels hold ${config.classes - unseen.length} of the model's ${config.classes} classes: none is ${unseen.length === 1 ? 'class' : 'of classes'} ${unseen.join(', ')}, ` +
+      'so the model learns nothing of them, and drawing one (sample --label) decodes a class it never saw');
   }
   if (train.count < run.batch) say.info(`note: the training set has ${train.count} example${train.count === 1 ? '' : 's'}, fewer than --batch ${run.batch}; each step uses all of them`);
 

@@ -13,7 +13,7 @@
 import { VAE } from '../model/vae';
 import { imageGridPng } from '../io/png';
 import { choiceFlag, defineFlags, intFlag, numberFlag, parseFlags, stringFlag, UsageError } from './args';
-import { checkDataDir, checkDatasetFits, checkpointDataset, DATASETS, getDevice, heldOutTestSet, makeReporter, readCheckpointFile, recordedDataDir, trainedOn } from './io';
+import { checkDataDir, checkDatasetFits, checkpointDataset, DATASETS, getDevice, heldOutTestSet, makeReporter, otherClassesWarning, readCheckpointFile, recordedDataDir, trainedOn } from './io';
 import { checkPictureOut, writePicture } from './output-file';
 import { dataSource } from '../data/sources';
 import { dspritesFactorNames, factorGaps, factorVarianceExplained, klPerDimension, MIG_BINS, mutualInformationGap, traversalGrid, USED_KL } from '../model/traversal';
@@ -94,6 +94,8 @@ export async function traverseCommand(argv: string[]): Promise<void> {
   // Without a data set these flags would be ignored without a word; the fix names the checkpoint's own.
   if (!dataset && (f.limit !== undefined || dataDir !== undefined)) throw new UsageError(needsDataset(f.limit !== undefined ? '--limit' : '--data-dir', checkpoint.metadata, dataDir, runFolder));
   if (dataset) checkDatasetFits(path, checkpoint.config, checkpoint.metadata, dataset);
+  const otherClasses = dataset ? otherClassesWarning(path, checkpoint.config.classes, checkpoint.metadata, dataset) : null;
+  if (otherClasses) report.warn(otherClasses);
   // The label is checked against the checkpoint before the device starts.
   const { classes } = checkpoint.config;
   const labelGiven = labelForCheckpoint(f.label, classes, path, checkpoint.metadata);
