@@ -1,14 +1,23 @@
 // The total correlation of the aggregate posterior (beta-TCVAE, Chen, Li, Grosse & Duvenaud 2018),
-// estimated on the batch by minibatch-weighted sampling. With S samples per example, row
-// i = s*B + b holds z_i ~ q(z | x_b); for the n valid examples j and every latent dimension d
+// estimated on the batch. With S samples per example, row i = s*B + b holds z_i ~ q(z | x_b); for
+// the n valid examples j and every latent dimension d, with log-weights c_ij,
 //   l_ijd = log N(z_id; mu_jd, e^lv_jd) = -((z_id - mu_jd)^2 e^-lv_jd + lv_jd + log 2 pi) / 2,
-//   A_i   = logsumexp_j sum_d l_ijd            (log q(z_i) + log(N n)),
-//   M_id  = logsumexp_j l_ijd                  (log q(z_id) + log(N n)),
-//   TC_i  = A_i - sum_d M_id + (Z - 1) log(N n),
+//   A_i   = logsumexp_j (sum_d l_ijd + c_ij)   (~ log q(z_i)),
+//   M_id  = logsumexp_j (l_ijd + c_ij)         (~ log q(z_id)),
+//   TC_i  = A_i - sum_d M_id,
 // N being the training set's size (params.dataset_count, or n when the batch is given directly).
+// `estimator` 'mws' (minibatch-weighted sampling, the paper's main one): c_ij = -log(N n) for every
+// j; the kernel leaves c out of the sums and adds (Z - 1) log(N n) to TC_i instead. 'mss'
+// (stratified): q(z_i) = q(z_i | x_b) / N + sum over the N - 1 other examples / N, the second
+// stratum estimated from the batch's n - 1 others, so c_ib = -log N for its own example and
+// c_ij = log((N - 1) / (N (n - 1))) for the others: an unbiased estimate of q(z_i) (not of its
+// log), whose offset does not grow with log N as MWS's does. With N = n, MSS takes the batch's
+// exact mixture (every c_ij = -log n), while MWS's weights sum to 1 / N: its TC is (Z - 1) log N
+// higher than MSS's there, a constant without a gradient.
 // The objective adds c * mean_i TC_i, c = tc_excess * params.kl_weight with tc_excess = beta - 1:
 // with the closed-form KL beside it, that is MI + beta TC + dimension-wise KL, the paper's
-// alpha = gamma = 1. Its gradient, with P_ij = softmax_j(sum_d l_ijd) and R_ijd = softmax_j(l_ijd):
+// alpha = gamma = 1. Its gradient, with P_ij = softmax_j(sum_d l_ijd + c_ij) and
+// R_ijd = softmax_j(l_ijd + c_ij) (c constant):
 //   d TC_i / d l_ijd = P_ij - R_ijd,
 //   d l / d z_id = -(z_id - mu_jd) e^-lv_jd,  d l / d mu_jd = +(z_id - mu_jd) e^-lv_jd,
 //   d l / d lv_jd = ((z_id - mu_jd)^2 e^-lv_jd - 1) / 2.
@@ -21,13 +30,17 @@
 //   mu_j and lv_j and adds it to dq_direct (the KL kernel wrote its share first).
 // Bindings: rows (params, q, z: read, tc, stats, [dz_direct]: write);
 //   posterior (params, q, z, stats: read, dq_direct: write).
-import { checkShape, declareBindings, f32Literal, minBindingBytes, read, STEP_PARAMS, uniform, write, type Kernel, type KernelBinding } from './common';
+import { checkChoice, checkShape, declareBindings, f32Literal, minBindingBytes, read, STEP_PARAMS, uniform, write, type Kernel, type KernelBinding } from './common';
 import { checkLayout, posteriorValues, posteriorWGSL, type PosteriorLayout } from './reparam';
 import { wgsl } from './wgsl';
 
 const TC_WORKGROUP = 64;
 /** |lv| beyond this is clamped in the estimate: e^(80/2) is far inside f32. */
 export const LV_LIMIT = 80;
+
+export const TC_ESTIMATORS = ['mws', 'mss'] as const;
+/** Minibatch-weighted sampling (the default) or minibatch stratified sampling (see the header). */
+export type TcEstimator = (typeof TC_ESTIMATORS)[number];
 
 export interface TcParams {
   batch: number;
@@ -36,11 +49,13 @@ export interface TcParams {
   layout: PosteriorLayout;
   /** beta - 1, the TC's weight beyond the one the KL already carries. */
   tcExcess: number;
+  /** 'mws' (default) or 'mss'. */
+  estimator?: TcEstimator;
 }
 
-/** l_ijd for row i's z and example j's posterior, dimension d, and its scaled distance t. */
-function densityWGSL(B: number, Z: number): string {
-  return `
+/** l_ijd for row i's z and example j's posterior, dimension d, and its scaled distance t; c_ij. */
+function densityWGSL(B: number, Z: number, mss: boolean): string {
+  return wgsl`
 const HALF_LOG_2PI = 0.9189385332046727;
 struct Density { l: f32, t: f32, inv_sigma: f32 }
 fn density(i: u32, j: u32, d: u32) -> Density {
@@ -49,28 +64,41 @@ fn density(i: u32, j: u32, d: u32) -> Density {
   let t = (z[i * ${Z}u + d] - mu_at(j, d)) * inv_sigma;
   return Density(-0.5 * (t * t + lv) - HALF_LOG_2PI, t, inv_sigma);
 }
-fn valid_examples() -> u32 { return min(params.valid_rows, ${B}u); }`;
+fn valid_examples() -> u32 { return min(params.valid_rows, ${B}u); }
+// c_ij for row i (of example i % B) and example j of the n valid ones: 0 for MWS, whose constant
+// the row's TC adds at the end.
+fn pair_log_weight(i: u32, j: u32, n: u32) -> f32 {
+#if ${mss}
+  let big_n = f32(max(params.dataset_count, n));
+  if (j == i % ${B}u) { return -log(big_n); }
+  return log(big_n - 1.0) - log(big_n) - log(f32(max(n, 2u) - 1u));
+#else
+  return 0.0;
+#endif
+}`;
 }
 
 function common(p: TcParams) {
   const { batch: B, samples: S, layout } = p;
   checkShape('tc', { B, S });
   checkLayout('tc', layout);
+  checkChoice('tc', 'estimator', p.estimator ?? 'mws', TC_ESTIMATORS);
+  const mss = p.estimator === 'mss';
   const Z = layout.latent;
   const prelude = (bindings: KernelBinding[]) => `
 ${STEP_PARAMS.wgsl}
 ${declareBindings(bindings)}
 ${posteriorWGSL(layout)}
-${densityWGSL(B, Z)}
+${densityWGSL(B, Z, mss)}
 // The loss adds scale * sum over valid rows of TC_i: the mean over the S n rows times c.
 fn tc_scale() -> f32 { return ${f32Literal(p.tcExcess)} * params.kl_weight / f32(${S}u * max(valid_examples(), 1u)); }`;
   /** What every tc kernel's bindings reach. */
   const values = { q: posteriorValues(B, layout), z: S * B * Z, tc: S * B, stats: S * B * (Z + 1), dz_direct: S * B * Z, dq_direct: posteriorValues(B, layout) };
-  return { B, S, Z, layout, prelude, values };
+  return { B, S, Z, layout, prelude, values, mss, suffix: mss ? '_mss' : '' };
 }
 
 export function tcRows(p: TcParams & { gradients: boolean }): Kernel {
-  const { B, S, Z, prelude, values } = common(p);
+  const { B, S, Z, prelude, values, mss, suffix } = common(p);
   const bindings = [uniform(), read('q'), read('z'), write('tc'), write('stats'), ...(p.gradients ? [write('dz_direct')] : [])];
   const code = wgsl`
 ${prelude(bindings)}
@@ -88,10 +116,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var m_sum: array<f32, ${Z}>;
   for (var d = 0u; d < ${Z}u; d++) { m_max[d] = -3.0e38; m_sum[d] = 0.0; }
   for (var j = 0u; j < n; j++) {
-    var joint = 0.0;
+    let c = pair_log_weight(i, j, n);
+    var joint = c;
     for (var d = 0u; d < ${Z}u; d++) {
-      let l = density(i, j, d).l;
-      joint += l;
+      let own = density(i, j, d).l;
+      joint += own;
+      let l = own + c;
       let hi = max(m_max[d], l);
       m_sum[d] = m_sum[d] * exp(m_max[d] - hi) + exp(l - hi);
       m_max[d] = hi;
@@ -109,20 +139,25 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     stats[i * ${Z + 1}u + d] = m;
   }
   stats[i * ${Z + 1}u + ${Z}u] = a;
+#if ${mss}
+  tc[i] = select(0.0, a - marginal_sum, live);
+#else
   let log_nn = log(f32(max(params.dataset_count, n))) + log(f32(max(n, 1u)));
   tc[i] = select(0.0, a - marginal_sum + ${Z - 1}.0 * log_nn, live);
+#endif
 #if ${p.gradients}
   var g: array<f32, ${Z}>;
   var dens: array<Density, ${Z}>;
   for (var d = 0u; d < ${Z}u; d++) { g[d] = 0.0; }
   if (live) {
     for (var j = 0u; j < n; j++) {
-      var joint = 0.0;
+      let c = pair_log_weight(i, j, n);
+      var joint = c;
       for (var d = 0u; d < ${Z}u; d++) { dens[d] = density(i, j, d); joint += dens[d].l; }
       let pij = exp(joint - a);
       for (var d = 0u; d < ${Z}u; d++) {
         let e = dens[d];
-        let w = pij - exp(e.l - m_max[d]);
+        let w = pij - exp(e.l + c - m_max[d]);
         // d l / d z = -t / sigma. A pair too far apart for f32 has w = 0 and may have t^2 = inf.
         g[d] -= select(0.0, w * e.t * e.inv_sigma, w != 0.0);
       }
@@ -132,11 +167,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var d = 0u; d < ${Z}u; d++) { dz_direct[i * ${Z}u + d] = select(0.0, s * g[d], live); }
 #endif
 }`;
-  return { name: p.gradients ? 'tc_rows_grad' : 'tc_rows', code, bindings, minBytes: minBindingBytes(bindings, values), workgroups: [Math.ceil((S * B) / TC_WORKGROUP), 1, 1] };
+  return { name: `${p.gradients ? 'tc_rows_grad' : 'tc_rows'}${suffix}`, code, bindings, minBytes: minBindingBytes(bindings, values), workgroups: [Math.ceil((S * B) / TC_WORKGROUP), 1, 1] };
 }
 
 export function tcPosteriorGrad(p: TcParams): Kernel {
-  const { B, S, Z, layout, prelude, values } = common(p);
+  const { B, S, Z, layout, prelude, values, suffix } = common(p);
   const bindings = [uniform(), read('q'), read('z'), read('stats'), write('dq_direct')];
   const code = wgsl`
 ${prelude(bindings)}
@@ -153,12 +188,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var s = 0u; s < ${S}u; s++) {
     for (var b = 0u; b < n; b++) {
       let i = s * ${B}u + b;
-      var joint = 0.0;
+      let c = pair_log_weight(i, j, n);
+      var joint = c;
       for (var d = 0u; d < ${Z}u; d++) { dens[d] = density(i, j, d); joint += dens[d].l; }
       let pij = exp(joint - stats[i * ${Z + 1}u + ${Z}u]);
       for (var d = 0u; d < ${Z}u; d++) {
         let e = dens[d];
-        let w = pij - exp(e.l - stats[i * ${Z + 1}u + d]);
+        let w = pij - exp(e.l + c - stats[i * ${Z + 1}u + d]);
         // A pair too far apart for f32 has w = 0 and may have t^2 = inf: skip it.
         let on = w != 0.0;
         gm[d] += select(0.0, w * e.t * e.inv_sigma, on);
@@ -174,5 +210,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     dq_direct[j * ${layout.stride}u + ${layout.logvar}u + d] += sc * gl[d];
   }
 }`;
-  return { name: 'tc_posterior_grad', code, bindings, minBytes: minBindingBytes(bindings, values), workgroups: [Math.ceil(B / TC_WORKGROUP), 1, 1] };
+  return { name: `tc_posterior_grad${suffix}`, code, bindings, minBytes: minBindingBytes(bindings, values), workgroups: [Math.ceil(B / TC_WORKGROUP), 1, 1] };
 }

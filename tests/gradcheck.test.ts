@@ -22,6 +22,8 @@ const cases: [string, Partial<VaeConfig>, number][] = [
   ['ELBO with capacity control, beta 3, C ramping to 40 nats over 4 steps (over the KL: its gradient is reversed)', { inputDim: 9, hidden: [6], latent: 3, activation: 'tanh', beta: 3, klCapacity: 40, capacitySteps: 4 }, 19],
   ['ELBO with capacity control, C 0.05 nats from the start (under the KL), L=2', { inputDim: 8, hidden: [7], latent: 3, activation: 'softplus', samples: 2, klCapacity: 0.05 }, 20],
   ['beta-TCVAE beta 6, L=2, warm-up over 4 steps', { inputDim: 9, hidden: [6], latent: 3, activation: 'tanh', objective: 'tcvae', beta: 6, samples: 2, warmupSteps: 4 }, 17],
+  // Rows given directly: N = n, where MSS's gradient is MWS's and its loss (Z - 1) log n lower; tc.test.ts checks N > n.
+  ['beta-TCVAE beta 6, minibatch stratified estimate, L=2', { inputDim: 9, hidden: [6], latent: 3, activation: 'tanh', objective: 'tcvae', beta: 6, samples: 2, tcEstimator: 'mss' }, 26],
   ['beta-TCVAE beta 6 with free bits 0.2 (dimensions under the floor and over)', { inputDim: 9, hidden: [6], latent: 4, activation: 'tanh', objective: 'tcvae', beta: 6, freeBits: 0.2 }, 21],
   ['beta-TCVAE beta 4, conv 1x8x8 -> 3 channels', { arch: 'conv', inputDim: 64, imageShape: [8, 8], channels: [3], objective: 'tcvae', beta: 4, latent: 3, activation: 'softplus' }, 18],
   ['IWAE K=1', { inputDim: 8, hidden: [6], latent: 2, activation: 'tanh', objective: 'iwae', samples: 1 }, 8],

@@ -13,7 +13,7 @@ import { centralDiff, expectClose, f32, mismatches, testData, type Tolerance } f
 import { runKernels } from './helpers/gpu';
 import { elboObjectiveRef, objectiveThroughSamplerRef } from './reference/objectives';
 import { LAYOUTS, mulvLayout, mulvToQ, randomMulv, SENTINEL, type LayoutName } from './reference/reparam';
-import { tcvaeObjectiveRef, totalCorrelationRef } from './reference/tc';
+import { logDensityRef, tcPairLogWeightRef, tcvaeObjectiveRef, totalCorrelationRef } from './reference/tc';
 
 const params = (p: Partial<StepParams>) => new Uint32Array(encodeStepParams(p));
 
@@ -49,6 +49,44 @@ describe('totalCorrelationRef and tcvaeObjectiveRef (float64)', () => {
     expect(Array.from(ref.dmulv.subarray(4 * 2 * Z))).toEqual(new Array(2 * Z).fill(0));
     expect(ref.tc[4]).toBe(0);
     expect(ref.tc[B + 4]).toBe(0);
+  });
+
+  it('MSS: the gradient of the mean TC matches central differences; with N = n it is MWS\'s estimate less (Z - 1) log n', () => {
+    const z = sampleZ(mulv, eps, B, S, Z);
+    const input = { batch: B, samples: S, latent: Z, validRows: valid, datasetSize: 1000, estimator: 'mss' as const };
+    const ref = totalCorrelationRef({ ...input, mulv, z });
+    expectClose(ref.dz, centralDiff((zz) => totalCorrelationRef({ ...input, mulv, z: zz }).mean, Float64Array.from(z)), FD_TOL, 'd TC / d z');
+    expectClose(ref.dmulv, centralDiff((m) => totalCorrelationRef({ ...input, mulv: m, z }).mean, Float64Array.from(mulv)), FD_TOL, 'd TC / d mulv');
+    // With N = n every example weighs 1 / n under MSS (the batch's exact mixture) and 1 / n^2 under
+    // MWS, whose estimate of each log q is then log n lower: TC_i differs by (Z - 1) log n on valid rows.
+    const same = { batch: B, samples: S, latent: Z, validRows: valid, mulv, z };
+    const mws = totalCorrelationRef(same).tc;
+    const shifted = totalCorrelationRef({ ...same, estimator: 'mss' }).tc.map((v, i) => (i % B < valid ? v + (Z - 1) * Math.log(valid) : v));
+    expectClose(shifted, mws, { atol: 1e-12, rtol: 1e-12 }, 'mss + (Z - 1) log n = mws at N = n');
+    // With N past n they differ (the negative control of the line above).
+    expect(Math.abs(ref.mean - totalCorrelationRef({ ...input, mulv, z, estimator: 'mws' }).mean)).toBeGreaterThan(0.1);
+  });
+
+  it('MSS\'s weighted sum is an unbiased estimate of q(z) over every batch that holds the row\'s example', () => {
+    // A data set of N = 6 one-dimensional posteriors; z drawn from example 0's; every batch of
+    // n = 3 examples that holds example 0 (in any order of the others) is equally likely.
+    const N = 6, n = 3, zPoint = 0.3;
+    const mus = [0.2, -1, 0.7, 1.5, -0.4, 0.9], lvs = [-1, 0, -0.5, 0.3, -2, -0.2];
+    const p = (j: number) => Math.exp(logDensityRef(zPoint, mus[j], lvs[j]));
+    const exact = mus.reduce((a, _, j) => a + p(j), 0) / N;
+    let sum = 0, batches = 0;
+    for (let a = 1; a < N; a++) {
+      for (let b = a + 1; b < N; b++) {
+        const members = [0, a, b];
+        sum += members.reduce((acc, j) => acc + Math.exp(tcPairLogWeightRef('mss', j === 0, N, n)) * p(j), 0);
+        batches++;
+      }
+    }
+    expect(sum / batches).toBeCloseTo(exact, 14);
+    // MWS's weights sum to 1 / N over the batch rather than 1: its estimate is q(z) / N on average.
+    const weights = (estimator: 'mws' | 'mss') => [true, false, false].reduce((acc, own) => acc + Math.exp(tcPairLogWeightRef(estimator, own, N, n)), 0);
+    expect(weights('mss')).toBeCloseTo(1, 14);
+    expect(weights('mws')).toBeCloseTo(1 / N, 14);
   });
 
   it('is exactly 0 for a one-dimensional code (the joint is the only marginal)', () => {
@@ -89,6 +127,8 @@ interface Case {
   batch: number; samples: number; latent: number; validRows: number; layout: LayoutName; datasetCount: number; beta: number; klWeight: number;
   /** Free bits in nats (absent: off). */
   freeBits?: number;
+  /** The TC estimator (absent: 'mws'). */
+  estimator?: 'mws' | 'mss';
 }
 
 const cases: Case[] = [
@@ -97,6 +137,10 @@ const cases: Case[] = [
   { batch: 9, samples: 2, latent: 5, validRows: 9, layout: 'model', datasetCount: 60000, beta: 6, klWeight: 1 },
   { batch: 64, samples: 1, latent: 10, validRows: 64, layout: 'model', datasetCount: 737280, beta: 6, klWeight: 1 },
   { batch: 67, samples: 3, latent: 7, validRows: 50, layout: 'offset', datasetCount: 1000, beta: 0.5, klWeight: 0.2 },
+  // Minibatch stratified sampling: N = n (where it is MWS's exact mixture too), and N past n.
+  { batch: 7, samples: 1, latent: 3, validRows: 5, layout: 'offset', datasetCount: 0, beta: 4, klWeight: 0.5, estimator: 'mss' },
+  { batch: 9, samples: 2, latent: 5, validRows: 9, layout: 'model', datasetCount: 60000, beta: 6, klWeight: 1, estimator: 'mss' },
+  { batch: 67, samples: 3, latent: 7, validRows: 50, layout: 'offset', datasetCount: 1000, beta: 0.5, klWeight: 0.2, estimator: 'mss' },
 ];
 
 /**
@@ -112,7 +156,7 @@ function splittingFloor(c: Case, mulv: Float64Array): number {
 /** Everything the kernels write, from the float64 references. */
 function expected(c: Case, mulv: Float64Array, z: Float64Array, rec: Float64Array) {
   const common = { batch: c.batch, samples: c.samples, latent: c.latent, validRows: c.validRows };
-  const tc = totalCorrelationRef({ ...common, mulv, z, datasetSize: c.datasetCount });
+  const tc = totalCorrelationRef({ ...common, mulv, z, datasetSize: c.datasetCount, estimator: c.estimator });
   const elbo = elboObjectiveRef({ ...common, mulv, rec, klWeight: c.klWeight, freeBits: c.freeBits ?? 0 });
   const k = c.klWeight * (c.beta - 1);
   return {
@@ -131,7 +175,7 @@ const relTo = (ref: ArrayLike<number>, rel: number, rtol: number): Tolerance => 
 async function runCase(c: Case, mulv: Float64Array, z: Float64Array, rec: Float64Array) {
   const { batch: B, samples: S, latent: Z } = c;
   const layout = LAYOUTS[c.layout](Z);
-  const p = { batch: B, samples: S, layout, tcExcess: c.beta - 1 };
+  const p = { batch: B, samples: S, layout, tcExcess: c.beta - 1, estimator: c.estimator };
   // With free bits, as TcvaeObjective records it: the KL without its gradient, then the floored gradient per dimension.
   const freeBits = c.freeBits !== undefined;
   const kernels = [
@@ -151,7 +195,7 @@ async function runCase(c: Case, mulv: Float64Array, z: Float64Array, rec: Float6
 
 describe('tcRows, tcPosteriorGrad and elboReduce with the TC term', () => {
   cases.forEach((c, ci) => {
-    it(`B=${c.batch} S=${c.samples} Z=${c.latent} valid=${c.validRows} ${c.layout} layout, N=${c.datasetCount || 'n'}, beta ${c.beta}, w ${c.klWeight}`, async () => {
+    it(`B=${c.batch} S=${c.samples} Z=${c.latent} valid=${c.validRows} ${c.layout} layout, N=${c.datasetCount || 'n'}, beta ${c.beta}, w ${c.klWeight}${c.estimator ? `, ${c.estimator}` : ''}`, async () => {
       const { batch: B, samples: S, latent: Z } = c;
       const layout = LAYOUTS[c.layout](Z);
       const mulv = makeMulv(B, Z, 20 + ci);
@@ -230,6 +274,21 @@ describe('tcRows, tcPosteriorGrad and elboReduce with the TC term', () => {
       expect(mismatches(got.history.subarray(4, 5), [plain.loss], { atol: 1e-3, rtol: 1e-5 }).length).toBeGreaterThan(0);
     });
   }
+
+  it('negative control: the MWS kernel against the MSS reference, N past n, is detected; the MSS kernels are named so', async () => {
+    const c = cases[6];
+    expect(c.estimator).toBe('mss');
+    const mulv = makeMulv(c.batch, c.latent, 26);
+    const z = sampleZ(mulv, testData(c.samples * c.batch * c.latent, 36, -2, 2), c.batch, c.samples, c.latent);
+    const rec = f32(testData(c.samples * c.batch, 46, 10, 300));
+    const mws = await runCase({ ...c, estimator: 'mws' }, mulv, z, rec);
+    const want = expected(c, mulv, z, rec);
+    expect(mismatches(mws.tc, want.tc, { atol: 1e-3, rtol: 1e-4 }).length).toBeGreaterThan(0);
+    const layout = LAYOUTS[c.layout](c.latent);
+    expect(tcRows({ batch: 9, samples: 2, layout, tcExcess: 5, estimator: 'mss', gradients: true }).name).toBe('tc_rows_grad_mss');
+    expect(tcPosteriorGrad({ batch: 9, samples: 2, layout, tcExcess: 5, estimator: 'mss' }).name).toBe('tc_posterior_grad_mss');
+    expect(() => tcRows({ batch: 9, samples: 2, layout, tcExcess: 5, estimator: 'MSS' as 'mss', gradients: true })).toThrow(/estimator/);
+  });
 
   it('negative control: a reference with another beta is detected', async () => {
     const c = cases[2];

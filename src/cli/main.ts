@@ -27,6 +27,7 @@ commands:
           [--sigma S|learned|learned-pixel|predicted]  (gaussian only; S a fixed scale, 1 by default) [--dequantize] [--binarize none|dynamic|fixed]
           [--objective elbo|iwae|tcvae] [--samples 1, 5 for iwae] (--samples-per-x: its older name) [--beta 1] [--warmup-steps 0] [--kl-cycle-steps 0] [--free-bits 0]
           [--kl-capacity 0] [--capacity-steps 0]  (loss = rec + beta |KL - C|, C growing to the capacity in nats)
+          [--tc-estimator mws|mss]  (tcvae's total-correlation estimate: minibatch-weighted or stratified sampling)
           [--epochs 10] [--batch 128] [--optimizer adam|sgd] [--lr 1e-3] [--lr-decay none|cosine] [--lr-min 0] [--seed 0]
           [--autotune off|quick|full]  (matmul kernels and conv methods timed and chosen; cached in ~/.cache/webgpu-vae/autotune.json;
           quick stops after 1 s, too soon on a software adapter such as SwiftShader to decide anything: use full there)

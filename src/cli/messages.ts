@@ -14,6 +14,7 @@ export const FIELD_FLAGS: Record<string, string> = {
   warmupSteps: '--warmup-steps',
   klCycleSteps: '--kl-cycle-steps',
   freeBits: '--free-bits',
+  tcEstimator: '--tc-estimator',
   normGroups: '--norm-groups',
   imageChannels: '--image-channels',
   memoryBudget: '--max-gpu-memory',

@@ -8,6 +8,7 @@ import { readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ACTIVATIONS, type Activation } from '../../shaders/activation';
 import { LIKELIHOODS } from '../../shaders/likelihood';
+import { TC_ESTIMATORS } from '../../shaders/tc';
 import { DATA_SOURCES, dataSource } from '../data/sources';
 import { isPictureName } from '../data/image-files';
 import { ARCHITECTURES, MIN_FIXED_SIGMA, NORMALIZATIONS, UPSAMPLINGS, type GaussianSigma, type VaeConfig } from '../model/config';
@@ -23,7 +24,7 @@ import { ON_NAN, type OnNan } from './bad-steps';
 export const FLAGS = defineFlags('train', {
   dataset: { type: 'string' }, 'data-dir': { type: 'string' }, epochs: { type: 'string' }, batch: { type: 'string' },
   latent: { type: 'string' }, hidden: { type: 'string' }, dense: { type: 'string' }, norm: { type: 'string' }, 'norm-groups': { type: 'string' }, upsample: { type: 'string' }, init: { type: 'string' }, activation: { type: 'string' }, likelihood: { type: 'string' },
-  sigma: { type: 'string' }, 'samples-per-x': { type: 'string' }, samples: { type: 'string' }, objective: { type: 'string' },
+  sigma: { type: 'string' }, 'samples-per-x': { type: 'string' }, samples: { type: 'string' }, objective: { type: 'string' }, 'tc-estimator': { type: 'string' },
   beta: { type: 'string' }, 'warmup-steps': { type: 'string' }, 'kl-cycle-steps': { type: 'string' }, 'free-bits': { type: 'string' }, 'kl-capacity': { type: 'string' }, 'capacity-steps': { type: 'string' }, conditional: { type: 'boolean' },
   binarize: { type: 'string' }, dequantize: { type: 'boolean' }, optimizer: { type: 'string' },
   arch: { type: 'string' }, channels: { type: 'string' }, 'image-size': { type: 'string' }, 'image-channels': { type: 'string' }, strict: { type: 'boolean' },
@@ -165,6 +166,8 @@ export function configFields(f: Flags, d: VaeConfig, dataset: DatasetName, resum
     // A run that turns to IWAE without --samples gets K = 5: with K = 1 the bound is the ELBO.
     samples: samplesFlag(f, objective, objective === 'iwae' && d.objective !== 'iwae' ? IWAE_DEFAULT_SAMPLES : d.samples),
     beta: numberFlag('beta', f.beta, d.beta, (v) => v >= 0, 'a number >= 0'),
+    // An inherited estimator goes with an inherited tcvae objective only (another has no TC).
+    tcEstimator: choiceFlag('tc-estimator', f['tc-estimator'], objective === 'tcvae' ? d.tcEstimator : 'mws', TC_ESTIMATORS),
     warmupSteps,
     klCycleSteps,
     freeBits: numberFlag('free-bits', f['free-bits'], d.freeBits, (v) => v >= 0, 'a number of nats >= 0 per latent dimension'),
@@ -277,7 +280,7 @@ const FIXED_FLAGS: [flag: keyof Flags, field: string][] = [
   ['arch', 'arch'], ['channels', 'channels'], ['dense', 'dense'], ['norm', 'norm'], ['norm-groups', 'normGroups'], ['upsample', 'upsample'], ['init', 'init'], ['image-size', 'imageSize'], ['image-channels', 'imageChannels'],
   ['hidden', 'hidden'], ['latent', 'latent'], ['activation', 'activation'], ['likelihood', 'likelihood'], ['sigma', 'sigma'],
   ['objective', 'objective'], ['samples', 'samples'], ['samples-per-x', 'samples'], ['beta', 'beta'], ['warmup-steps', 'warmupSteps'], ['kl-cycle-steps', 'klCycleSteps'],
-  ['free-bits', 'freeBits'], ['kl-capacity', 'klCapacity'], ['capacity-steps', 'capacitySteps'], ['conditional', 'classes'], ['binarize', 'binarize'], ['dequantize', 'dequantize'], ['dataset', 'dataset'], ['strict', 'strict'], ['limit', 'limit'],
+  ['tc-estimator', 'tcEstimator'], ['free-bits', 'freeBits'], ['kl-capacity', 'klCapacity'], ['capacity-steps', 'capacitySteps'], ['conditional', 'classes'], ['binarize', 'binarize'], ['dequantize', 'dequantize'], ['dataset', 'dataset'], ['strict', 'strict'], ['limit', 'limit'],
   ['test-limit', 'testLimit'], ['batch', 'batch'], ['optimizer', 'optimizer'], ['lr-decay', 'lrDecay'], ['lr-min', 'lrMin'], ['seed', 'seed'], ['clip-grad', 'clipGrad'],
 ];
 

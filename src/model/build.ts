@@ -102,7 +102,7 @@ export function buildModel(config: VaeConfig): ModelParts {
   const encoder = buildLayers(decls.encoder, [config.inputDim]).modules;
   const decoder = buildLayers(decls.decoder, [config.latent]).modules;
   const objective = config.objective === 'iwae' ? new IwaeObjective(config.samples)
-    : config.objective === 'tcvae' ? new TcvaeObjective(config.samples, config.beta, config.freeBits > 0)
+    : config.objective === 'tcvae' ? new TcvaeObjective(config.samples, config.beta, config.freeBits > 0, config.tcEstimator)
     : new ElboObjective(config.samples, config.freeBits > 0 ? 'free-bits' : config.klCapacity > 0 ? 'capacity' : 'plain');
   const layout = layoutOf([...encoder, ...decoder].flatMap((m) => m.params()).concat(likelihood.params()));
   return { config, encoder, decoder, sampler, likelihood, objective, layout };

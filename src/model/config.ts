@@ -8,6 +8,7 @@ import { ConfigError, literal, shown } from '../errors';
 import { checkKnownKeys } from '../edit-distance';
 import { WEIGHT_INITS, type WeightInit } from './module';
 import { OBJECTIVES, type ObjectiveName } from './objectives/objective';
+import { TC_ESTIMATORS, type TcEstimator } from '../../shaders/tc';
 
 /**
  * Gaussian decoder scale: a fixed sigma, a log-sigma learned globally or per pixel, or a log-scale
@@ -82,6 +83,12 @@ export interface VaeConfig {
   objective: ObjectiveName;
   /** Weight of the KL term (beta-VAE); 1 gives the ELBO. For tcvae, the weight of the total correlation. */
   beta: number;
+  /**
+   * beta-TCVAE's estimate of the total correlation (shaders/tc.ts): 'mws', minibatch-weighted
+   * sampling, or 'mss', minibatch stratified sampling, whose offset does not grow with the data
+   * set's size. The gradients differ only through the weights of the batch's own examples.
+   */
+  tcEstimator: TcEstimator;
   /** Linear KL warm-up: the KL weight grows from beta/N to beta over the first N steps (0: off). */
   warmupSteps: number;
   /**
@@ -130,6 +137,7 @@ export const DEFAULT_CONFIG: VaeConfig = {
   samples: 1,
   objective: 'elbo',
   beta: 1,
+  tcEstimator: 'mws',
   warmupSteps: 0,
   klCycleSteps: 0,
   freeBits: 0,
@@ -288,6 +296,8 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
   if (!positiveInt(c.samples) || c.samples > maxSamples) throw new ConfigError(`samples must be an integer in 1..${maxSamples} for the ${c.objective} objective, got ${shown(c.samples)}`);
   // beta, free bits and the capacity reach the GPU as f32 (StepParams): past its range a training step would refuse them.
   if (!(typeof c.beta === 'number' && c.beta >= 0 && fitsF32(c.beta))) throw new ConfigError(`beta must be a number >= 0 within f32's range (at most 3.4e38), got ${shown(c.beta)}`);
+  if (!(TC_ESTIMATORS as readonly unknown[]).includes(c.tcEstimator)) throw new ConfigError(`tcEstimator must be one of ${TC_ESTIMATORS.join(', ')}; got ${shown(c.tcEstimator)}`);
+  if (c.tcEstimator !== 'mws' && c.objective !== 'tcvae') throw new ConfigError(`tcEstimator '${c.tcEstimator}' estimates the total correlation of the tcvae objective, and the ${c.objective} objective has none; use objective 'tcvae', or leave tcEstimator out`);
   if (!(Number.isInteger(c.warmupSteps) && c.warmupSteps >= 0)) throw new ConfigError(`warmupSteps must be an integer >= 0 (0 turns warm-up off), got ${shown(c.warmupSteps)}`);
   if (!(Number.isInteger(c.klCycleSteps) && c.klCycleSteps >= 0)) throw new ConfigError(`klCycleSteps must be an integer >= 0 (0 turns cycling off), got ${shown(c.klCycleSteps)}`);
   if (c.klCycleSteps > 0 && !(c.warmupSteps > 0 && c.warmupSteps <= c.klCycleSteps)) {

@@ -25,12 +25,12 @@ export function describeShape(c: ShapeFields, { times, arrow }: ShapeSymbols = A
   return `conv ${[c.imageChannels, ...c.imageShape].join(times)} ${arrow} ${c.channels.join('-')}${norm} ${arrow} ${[...c.dense, c.latent].join(` ${arrow} `)}${upsample}`;
 }
 
-type ObjectiveFields = Pick<VaeConfig, 'objective' | 'samples' | 'beta' | 'warmupSteps' | 'klCycleSteps' | 'freeBits'> & Partial<Pick<VaeConfig, 'klCapacity' | 'capacitySteps'>>;
+type ObjectiveFields = Pick<VaeConfig, 'objective' | 'samples' | 'beta' | 'warmupSteps' | 'klCycleSteps' | 'freeBits'> & Partial<Pick<VaeConfig, 'klCapacity' | 'capacitySteps' | 'tcEstimator'>>;
 
 export function describeObjective(c: ObjectiveFields, { beta }: ShapeSymbols = ASCII_SYMBOLS): string {
   if (c.objective === 'iwae') return `IWAE K=${c.samples}`;
   const warmup = c.warmupSteps ? ` warm-up ${c.warmupSteps} steps${c.klCycleSteps ? ` every ${c.klCycleSteps}` : ''}` : '';
-  if (c.objective === 'tcvae') return `${beta}-TCVAE L=${c.samples} TC ${beta}=${c.beta}${warmup}${c.freeBits ? ` free bits ${c.freeBits}` : ''}`;
+  if (c.objective === 'tcvae') return `${beta}-TCVAE L=${c.samples} TC ${beta}=${c.beta}${c.tcEstimator === 'mss' ? ' (stratified estimate)' : ''}${warmup}${c.freeBits ? ` free bits ${c.freeBits}` : ''}`;
   const capacity = c.klCapacity ? ` capacity ${c.klCapacity} nats${c.capacitySteps ? ` over ${c.capacitySteps} steps` : ''}` : '';
   return `ELBO L=${c.samples}${c.beta !== 1 ? ` ${beta}=${c.beta}` : ''}${warmup}${c.freeBits ? ` free bits ${c.freeBits}` : ''}${capacity}`;
 }

@@ -21,6 +21,8 @@ export interface TotalCorrelationInput {
   datasetSize?: number;
   /** The logvar clamp (LV_LIMIT as the kernel; Infinity for a negative control that clamps nothing). */
   lvLimit?: number;
+  /** 'mws' (default): every example weighs 1 / (N n); 'mss': the row's own example 1 / N, each other (N - 1) / (N (n - 1)). */
+  estimator?: 'mws' | 'mss';
 }
 
 /** log N(z; mu, e^lv) in one dimension, lv clamped as in the kernel. */
@@ -30,17 +32,29 @@ export function logDensityRef(z: number, mu: number, lv: number, limit = LV_LIMI
 }
 
 /**
- * Per row i (valid rows only; padding rows get 0):
- *   TC_i = logsumexp_j sum_d l_ijd - sum_d logsumexp_j l_ijd + (Z - 1) log(N n)
- * over the n valid examples j, l_ijd = log N(z_id; mu_jd, e^lv_jd). `mean` averages the S n valid
- * rows. Gradients of `mean` (not of the per-row values), by the softmaxes of the file header of
- * tc.ts: dz [S*B, Z] and dmulv [B, 2Z].
+ * log w_ij, example j's weight for a row drawn from example `own ? j : another`: MWS weighs every
+ * example alike, 1 / (N n); MSS the row's own example (a stratum of its own) 1 / N and each of the
+ * n - 1 others, standing for the N - 1 others of the data set, (N - 1) / (N (n - 1)).
+ */
+export function tcPairLogWeightRef(estimator: 'mws' | 'mss', own: boolean, N: number, n: number): number {
+  if (estimator === 'mws') return -Math.log(N * n);
+  return own ? -Math.log(N) : Math.log((N - 1) / (N * Math.max(n - 1, 1)));
+}
+
+/**
+ * Per row i (valid rows only; padding rows get 0), with the estimator's weights w_ij of example j
+ * for row i (which sum to 1 over j):
+ *   TC_i = log sum_j w_ij prod_d p_ijd - sum_d log sum_j w_ij p_ijd,  p_ijd = N(z_id; mu_jd, e^lv_jd),
+ * over the n valid examples j, written as logsumexps of l_ijd = log p_ijd plus log w_ij. For MWS
+ * (w_ij = 1 / (N n)) that is the kernel's logsumexp_j sum_d l_ijd - sum_d logsumexp_j l_ijd +
+ * (Z - 1) log(N n). `mean` averages the S n valid rows. Gradients of `mean` (not of the per-row
+ * values), by the softmaxes of the file header of tc.ts: dz [S*B, Z] and dmulv [B, 2Z].
  */
 export function totalCorrelationRef(p: TotalCorrelationInput) {
   const { batch: B, samples: S, latent: Z, validRows: valid } = p;
   const d: ReparamDims = { batch: B, samples: S, latent: Z };
   const n = Math.max(valid, 1), N = Math.max(p.datasetSize ?? 0, valid);
-  const logNn = Math.log(Math.max(N, 1)) + Math.log(n);
+  const logWeight = (own: boolean) => tcPairLogWeightRef(p.estimator ?? 'mws', own, N, n);
   const mu = (j: number, k: number) => p.mulv[j * 2 * Z + k];
   const lv = (j: number, k: number) => p.mulv[j * 2 * Z + Z + k];
   const tc = new Float64Array(S * B);
@@ -53,15 +67,16 @@ export function totalCorrelationRef(p: TotalCorrelationInput) {
       const i = s * B + b;
       const zi = (k: number) => p.z[sampleIndex(d, s, b, k)];
       const l = Array.from({ length: valid }, (_, j) => Array.from({ length: Z }, (_, k) => logDensityRef(zi(k), mu(j, k), lv(j, k), p.lvLimit)));
-      const joint = l.map((row) => row.reduce((a, x) => a + x, 0));
+      const c = Array.from({ length: valid }, (_, j) => logWeight(j === b));
+      const joint = l.map((row, j) => row.reduce((a, x) => a + x, 0) + c[j]);
       const A = logSumExpRef(joint);
-      const M = Array.from({ length: Z }, (_, k) => logSumExpRef(l.map((row) => row[k])));
-      tc[i] = A - M.reduce((a, x) => a + x, 0) + (Z - 1) * logNn;
+      const M = Array.from({ length: Z }, (_, k) => logSumExpRef(l.map((row, j) => row[k] + c[j])));
+      tc[i] = A - M.reduce((a, x) => a + x, 0);
       sum += tc[i];
       for (let j = 0; j < valid; j++) {
         const P = Math.exp(joint[j] - A);
         for (let k = 0; k < Z; k++) {
-          const w = (P - Math.exp(l[j][k] - M[k])) / rows;
+          const w = (P - Math.exp(l[j][k] + c[j] - M[k])) / rows;
           const v = lv(j, k), inside = Math.abs(v) <= LV_LIMIT;
           const prec = Math.exp(-Math.min(LV_LIMIT, Math.max(-LV_LIMIT, v)));
           const diff = zi(k) - mu(j, k);
@@ -84,6 +99,7 @@ export interface TcvaeObjectiveInput extends IwaeObjectiveInput {
   /** Free bits: each dimension's batch-mean KL counts as at least this (0: off), as in elboObjectiveRef. */
   freeBits?: number;
   datasetSize?: number;
+  estimator?: 'mws' | 'mss';
 }
 
 /**
@@ -105,7 +121,7 @@ export function tcvaeObjectiveRef(p: TcvaeObjectiveInput) {
     }
   }
   const elbo = elboObjectiveRef({ batch: B, samples: S, latent: Z, validRows: p.validRows, mulv: p.mulv, rec: p.rec, klWeight: p.klWeight, freeBits: p.freeBits ?? 0 });
-  const tc = totalCorrelationRef({ batch: B, samples: S, latent: Z, validRows: p.validRows, mulv: p.mulv, z, datasetSize: p.datasetSize });
+  const tc = totalCorrelationRef({ batch: B, samples: S, latent: Z, validRows: p.validRows, mulv: p.mulv, z, datasetSize: p.datasetSize, estimator: p.estimator });
   const c = p.klWeight * (p.beta - 1);
   const dmulvDirect = elbo.dmulvDirect.map((g, i) => g + c * tc.dmulv[i]);
   const dzDirect = tc.dz.map((g) => c * g);

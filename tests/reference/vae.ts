@@ -42,6 +42,8 @@ export interface RefConfig {
   samples: number;
   objective: 'elbo' | 'iwae' | 'tcvae';
   beta: number;
+  /** beta-TCVAE's estimator (absent: 'mws'). */
+  tcEstimator?: 'mws' | 'mss';
   freeBits: number;
   classes: number;
   arch?: 'mlp' | 'conv';
@@ -219,7 +221,7 @@ export function vaeLossRef(c: RefConfig, p: RefParams, inp: LossInput): { loss: 
   }
   if (c.objective === 'tcvae') {
     // klWeight is the warm-up ramp here; beta weighs the total correlation.
-    const r = tcvaeObjectiveRef({ ...common, eps: inp.eps, klWeight: inp.klWeight, beta: c.beta, freeBits: c.freeBits });
+    const r = tcvaeObjectiveRef({ ...common, eps: inp.eps, klWeight: inp.klWeight, beta: c.beta, freeBits: c.freeBits, estimator: c.tcEstimator });
     return { loss: r.loss, rec: r.recMean, kl: r.klMean, klPerDim: r.klPerDim };
   }
   const r = elboObjectiveRef({ ...common, klWeight: inp.klWeight, freeBits: c.freeBits, klCapacity: inp.klCapacity });

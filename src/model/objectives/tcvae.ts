@@ -1,7 +1,7 @@
 // beta-TCVAE (Chen, Li, Grosse & Duvenaud 2018): the ELBO with the closed-form KL, plus
-// (beta - 1) times the batch's minibatch-weighted estimate of the aggregate posterior's total
-// correlation, so that loss = rec + w (KL + (beta - 1) TC) = rec + w (MI + beta TC + dimension-wise
-// KL). w is the warm-up ramp (config.ts klWeightAt: for this objective beta weighs the TC alone).
+// (beta - 1) times the batch's estimate of the aggregate posterior's total correlation
+// (minibatch-weighted sampling, or minibatch stratified sampling: config.tcEstimator), so that
+// loss = rec + w (KL + (beta - 1) TC) = rec + w (MI + beta TC + dimension-wise KL). w is the warm-up ramp (config.ts klWeightAt: for this objective beta weighs the TC alone).
 // With free bits (Kingma et al. 2016) each dimension's batch-mean KL counts as at least lambda, as
 // in the ELBO objective: a dimension may then carry up to lambda nats for free, and the TC term
 // makes what it carries independent of the other dimensions rather than a copy of them.
@@ -10,7 +10,7 @@
 // Kernels: shaders/likelihood.ts, shaders/elbo.ts (KL through kl-term.ts, reduce), shaders/tc.ts.
 // Reference: tests/reference/tc.ts (tcvaeObjectiveRef); tests: tests/tc.test.ts, tests/gradcheck.test.ts.
 import { elboReduce } from '../../../shaders/elbo';
-import { tcPosteriorGrad, tcRows } from '../../../shaders/tc';
+import { tcPosteriorGrad, tcRows, type TcEstimator } from '../../../shaders/tc';
 import type { Recorder } from '../module';
 import { recordKl } from './kl-term';
 import type { EvalTotals, GradientSeeds, Objective, ObjectiveInputs } from './objective';
@@ -18,11 +18,11 @@ import type { EvalTotals, GradientSeeds, Objective, ObjectiveInputs } from './ob
 export class TcvaeObjective implements Objective {
   readonly name = 'tcvae' as const;
 
-  constructor(readonly samples: number, readonly beta: number, readonly freeBits = false) {}
+  constructor(readonly samples: number, readonly beta: number, readonly freeBits = false, readonly estimator: TcEstimator = 'mws') {}
 
   record(g: Recorder, { x, q, z, out }: ObjectiveInputs, { sampler, likelihood, targets, gradients }: Parameters<Objective['record']>[2]): GradientSeeds | null {
     const B = x.shape[0], S = this.samples, layout = sampler.layout;
-    const tcParams = { batch: B, samples: S, layout, tcExcess: this.beta - 1 };
+    const tcParams = { batch: B, samples: S, layout, tcExcess: this.beta - 1, estimator: this.estimator };
     const { rec, dout } = likelihood.rows(g, x, out, S, { gradients });
     // Free bits shape the training loss only; evaluation reports the plain -ELBO.
     const { kl, klDims, dqDirect } = recordKl(g, q, B, layout, this.freeBits ? 'free-bits' : 'plain', gradients);
