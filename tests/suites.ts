@@ -26,6 +26,7 @@ export const NODE_ONLY_KERNEL_TESTS: Readonly<Record<string, string>> = {
   'tests/bad-numbers.test.ts': 'whole training steps at extreme settings, through the Node CLI paths',
   'tests/cli-help-choices.test.ts': 'compares the CLI help text with the kernels\' lists',
   'tests/compile.test.ts': 'compile progress and pipeline sharing of one device',
+  'tests/device-limits-features.test.ts': 'refusals on Dawn devices of lowered limits or features (compatibility mode, no subgroups), made from second Dawn instances',
   'tests/docs-snippets.test.ts': 'type-checks the documentation\'s TypeScript examples',
   'tests/factor-recovery.test.ts': 'dSprites factor statistics on the CPU',
   'tests/gentle-wait.test.ts': 'the Node event loop during GPU waits',
