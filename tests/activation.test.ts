@@ -119,13 +119,29 @@ describe('activation on a 2-D grid', () => {
 
 describe('softplus backward where y is tiny', () => {
   it('keeps its relative precision: act\' = sigmoid(x) from y = softplus(x) down to x = -25', async () => {
-    // The absolute tolerance of the other tests passes any dx under 5e-7; here sigmoid(x) is 6e-6 to 1e-11.
-    const xs = [-12, -16, -20, -25];
+    // The absolute tolerance of the other tests passes any dx under 5e-7; here sigmoid(x) is 1e-3 to
+    // 1e-11, on both sides of the switch to the series at y = 1e-3 (x about -6.9).
+    const xs = [-6.5, -7.5, -8.5, -9.2, -10, -11, -12, -16, -20, -25];
     const y = new Float32Array(xs.map((x) => Math.log1p(Math.exp(x))));
-    const got = await runKernels([activationBackward({ kind: 'softplus', count: 4 })], { y, dy: new Float32Array([1, 1, 1, 1]) }, { dx: 4 });
+    const got = await runKernels([activationBackward({ kind: 'softplus', count: xs.length })], { y, dy: new Float32Array(xs.length).fill(1) }, { dx: xs.length });
     xs.forEach((x, i) => {
       const s = 1 / (1 + Math.exp(-x));
       expect(Math.abs(got.dx[i] - s) / s, `x = ${x}: ${got.dx[i]} against ${s}`).toBeLessThan(1e-4);
+    });
+  });
+});
+
+describe('elu forward near 0', () => {
+  it('keeps its relative precision where exp(x) - 1 would lose it (the series above x = -0.01)', async () => {
+    // The absolute tolerance of the other tests passes any y under 2e-7; e^x - 1 in f32 at x = -1e-7 is 19% off.
+    const xs = [-1e-7, -3e-6, -3e-4, -2e-3, -0.009, -0.011, -0.5];
+    const x = new Float32Array(xs);
+    const { y } = await runKernels([activationForward({ kind: 'elu', count: xs.length })], { x }, { y: xs.length });
+    xs.forEach((_, i) => {
+      const want = Math.expm1(x[i]);
+      // Below -0.01, exp(x) - 1 itself: one f32 rounding of e^x near 1, relative to |x|, up to 1e-5 there.
+      const rtol = x[i] > -0.01 ? 1e-6 : 2e-5;
+      expect(Math.abs(y[i] - want) / Math.abs(want), `x = ${x[i]}: ${y[i]} against ${want}`).toBeLessThan(rtol);
     });
   });
 });

@@ -2,7 +2,7 @@
 // 8 (k % 4) .. 8 (k % 4) + 7 of word k / 4), rows perm[batch_start + r] scaled by 1/255, and zero
 // rows for batch padding and for slots past the end of the dataset.
 import { describe, expect, it } from 'vitest';
-import { gatherBatch } from '../shaders/batch';
+import { gatherBatch, gatherLabels } from '../shaders/batch';
 import { binarizedPixel } from '../src/data/binarize';
 import { encodeStepParams, STREAM } from '../src/step-params';
 import { expectClose, testData } from './helpers/compare';
@@ -172,4 +172,35 @@ describe('binarized gathering (the binarized-MNIST protocol)', () => {
     expect(Array.from(evaluated), 'not the training draw of counter 0').not.toEqual(Array.from(await run('dynamic', 0)));
     expect(Array.from(await run('fixed', 5, STREAM.eval))).toEqual(Array.from(twin(0)));
   });
+});
+
+/** condition[r, k] = 1 where example perm[start + r] has label k, for real rows; 0 elsewhere (padding, slots past the data). */
+function labelsRef(labels: Uint32Array, perm: Uint32Array, C: number, rows: number, start: number, valid: number, count: number): Float64Array {
+  const c = new Float64Array(rows * C);
+  for (let r = 0; r < Math.min(rows, valid); r++) if (start + r < count) c[r * C + labels[perm[start + r]]] = 1;
+  return c;
+}
+
+describe('gatherLabels', () => {
+  // 13 examples of 10 classes, one row per class at least; an unaligned C (3) and the batch's edges.
+  const cases: { C: number; count: number; rows: number; start: number; valid: number }[] = [
+    { C: 10, count: 13, rows: 8, start: 0, valid: 8 },
+    { C: 10, count: 13, rows: 8, start: 8, valid: 5 },
+    { C: 3, count: 13, rows: 8, start: 2, valid: 6 },
+    { C: 3, count: 13, rows: 8, start: 9, valid: 8 },
+  ];
+  for (const c of cases) {
+    it(`one-hot rows of the permuted examples' labels: C=${c.C} count=${c.count} rows=${c.rows} batch_start=${c.start} valid_rows=${c.valid}`, async () => {
+      const labels = Uint32Array.from({ length: c.count }, (_, i) => (i * 7 + 3) % c.C);
+      const perm = permutation(c.count, 40 + c.C);
+      const k = gatherLabels({ rows: c.rows, classes: c.C });
+      const { condition } = await runKernels([k], { params: params(c.start, c.valid, c.count), labels, perm }, { condition: c.rows * c.C + PAD });
+      const ref = labelsRef(labels, perm, c.C, c.rows, c.start, c.valid, c.count);
+      expect(Array.from(condition.subarray(0, c.rows * c.C))).toEqual(Array.from(ref));
+      expect(Array.from(condition.subarray(c.rows * c.C)), 'past rows * C').toEqual(new Array(PAD).fill(UNWRITTEN));
+      // Negative control: the labels in data order (the permutation left out) are another batch.
+      const unpermuted = labelsRef(labels, Uint32Array.from({ length: c.count }, (_, i) => i), c.C, c.rows, c.start, c.valid, c.count);
+      expect(Array.from(unpermuted)).not.toEqual(Array.from(ref));
+    });
+  }
 });

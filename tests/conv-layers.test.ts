@@ -179,8 +179,11 @@ describe.each(CONV_METHODS)('gradient of a conv / dense / transposed-conv stack 
     const flat = initialParams(layout, 5).map((v) => v * 1.5);
     const x = Float32Array.from(testData(ROWS * 189, 6, -1, 1));
     const r = Float32Array.from(testData(ROWS * 98, 7, -1, 1));
-    const kernels: KernelChoice = { matmul: 'register', conv: variant, likelihoodThreadsPerRow: 1, subgroups: false };
+    // The subgroup variant where the device has subgroups (Dawn, Chromium); Deno's wgpu runs its fallback.
+    const subgroups = variant === 'direct-subgroup' && (await gpu()).device.features.has('subgroups');
+    const kernels: KernelChoice = { matmul: 'register', conv: variant, likelihoodThreadsPerRow: 1, subgroups };
     const got = await runLayerStack(kernels, modules, layout, flat, ROWS, x, r);
+    if (subgroups) expect(got.kernelNames.filter((n) => n.includes('direct_subgroup')).length, 'the subgroup kernels ran').toBeGreaterThan(0);
     // 5 forward dispatches (the reshapes and flatten record none); backward: dW, db and dx for
     // each of the 5 layers with weights (the last one's act' folded nowhere: it has none).
     // im2col: each conv-type forward is 3 dispatches (layout pass, matmul, layout pass), and each

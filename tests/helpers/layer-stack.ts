@@ -51,6 +51,8 @@ export interface StackRun {
   /** The parameter gradients, in `layout`'s order. */
   grads: Float32Array;
   dispatches: number;
+  /** The recorded kernels' names, so a test can see which variant ran. */
+  kernelNames: string[];
 }
 
 /**
@@ -87,6 +89,7 @@ export async function runLayerStack(kernels: KernelChoice, modules: readonly Mod
     dx: await readFloats(device, dx.buffer, (dx.offset ?? 0) / 4, d.t.size),
     grads: await readFloats(device, grads),
     dispatches: g.graph.dispatchCount,
+    kernelNames: g.graph.kernels.map((k) => k.name),
   };
 }
 
