@@ -88,7 +88,9 @@ describe('dspritesRaster', () => {
         }
       }
     }
-    expect(differ).toBeLessThanOrEqual(30);
+    // Edge pixels where f32 and float64 may decide 7 or 8 covered samples apart: 0 of them on Dawn,
+    // while lighting pixels at 7 of 16 samples instead of 8 changes 12 values here.
+    expect(differ).toBeLessThanOrEqual(4);
     expect(x.subarray((rows - 1) * 3 * PIXELS).every((v) => v === 0)).toBe(true);
   });
 });
