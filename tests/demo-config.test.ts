@@ -47,9 +47,14 @@ describe('demo settings to a model', () => {
     expect([old.klCapacity, old.capacitySteps]).toEqual([0, 0]);
   });
 
-  it('passes the beta-TCVAE objective and its beta on', () => {
+  it('passes the beta-TCVAE objective, its beta and its estimator on; a run saved before the estimator existed takes MWS', () => {
     const tc = resolveConfig(configFor({ ...DEFAULTS, objective: 'tcvae', beta: 6 }, data));
-    expect([tc.objective, tc.beta]).toEqual(['tcvae', 6]);
+    expect([tc.objective, tc.beta, tc.tcEstimator]).toEqual(['tcvae', 6, 'mws']);
+    expect(resolveConfig(configFor({ ...DEFAULTS, objective: 'tcvae', beta: 6, tcEstimator: 'mss' }, data)).tcEstimator).toBe('mss');
+    const { tcEstimator: _dropped, ...saved } = { ...DEFAULTS, objective: 'tcvae' as const, beta: 6 };
+    expect(resolveConfig(configFor(saved, data)).tcEstimator).toBe('mws');
+    // Another objective never takes a stratified estimate (it has no total correlation).
+    expect(resolveConfig(configFor({ ...DEFAULTS, tcEstimator: 'mss' }, data)).tcEstimator).toBe('mws');
   });
 
   it('describes the model and its objective the same way in the CLI (ASCII) and on the page', () => {

@@ -12,7 +12,7 @@ type Control = { name: string; value: string; checked: boolean; disabled: boolea
 /** A form with one control per setting, each inside a label whose 'off' class is recorded. */
 function fakeForm() {
   const control = (name: string): Control => ({ name, value: '', checked: false, disabled: false, title: '', label: { off: false } });
-  const names = ['latent', 'arch', 'hidden', 'channels', 'dense', 'norm', 'upsample', 'precision', 'likelihood', 'sigma', 'dequantize', 'objective', 'samples', 'beta',
+  const names = ['latent', 'arch', 'hidden', 'channels', 'dense', 'norm', 'upsample', 'precision', 'likelihood', 'sigma', 'dequantize', 'objective', 'tcEstimator', 'samples', 'beta',
     'warmupSteps', 'klCycleSteps', 'freeBits', 'klCapacity', 'capacitySteps', 'conditional', 'binarize', 'batch', 'lr', 'seed', 'subset'];
   const controls = new Map(names.map((n) => [n, control(n)]));
   const f16 = Object.assign(control('f16 option'), { tagName: 'OPTION' });
@@ -144,5 +144,29 @@ describe('a built or loaded model shown in the form', () => {
     c('channels').value = '';
     writeConfig(form, resolveConfig({ arch: 'conv', inputDim: 4096, imageShape: [64, 64], channels: [16, 16, 16, 16] }));
     expect(c('channels').value).toBe('16, 16, 16, 16');
+  });
+});
+
+describe("β-TCVAE's TC estimate", () => {
+  it('is on for β-TCVAE alone, read there, and taken as MWS for the other objectives', () => {
+    const { form, c, choose } = fakeForm();
+    expect(c('tcEstimator').value).toBe('mws');
+    lockSettings(form, false);
+    choose('objective', 'elbo');
+    expect([c('tcEstimator').disabled, c('tcEstimator').label.off]).toEqual([true, true]);
+    expect(c('tcEstimator').title).toMatch(/Applies to the β-TCVAE objective only/);
+    choose('objective', 'tcvae');
+    expect(c('tcEstimator').disabled).toBe(false);
+    choose('tcEstimator', 'mss');
+    expect(readSettings(form).tcEstimator).toBe('mss');
+    // Left at mss while another objective is chosen: not read, so Start is not refused.
+    choose('objective', 'elbo');
+    expect(readSettings(form).tcEstimator).toBe('mws');
+  });
+
+  it('shows a loaded checkpoint\'s estimator', () => {
+    const { form, c } = fakeForm();
+    writeConfig(form, resolveConfig({ objective: 'tcvae', beta: 6, tcEstimator: 'mss' }));
+    expect([c('objective').value, c('tcEstimator').value]).toEqual(['tcvae', 'mss']);
   });
 });

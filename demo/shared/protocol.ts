@@ -26,6 +26,8 @@ export interface Settings {
   dequantize: boolean;
   /** Training objective: the ELBO, the importance-weighted bound (IWAE), or beta-TCVAE. */
   objective: VaeConfig['objective'];
+  /** beta-TCVAE's total-correlation estimator. Absent in runs saved before it existed (then 'mws'). */
+  tcEstimator?: VaeConfig['tcEstimator'];
   /** z samples per example: L for the ELBO, K for IWAE. */
   samples: number;
   beta: number;

@@ -11,7 +11,7 @@ import { PAGE_DATA_NAMES } from '../shared/protocol';
 /** API field -> the label of the page's control that sets it. */
 export const FIELD_LABELS: Record<string, string> = {
   latent: 'Latent size', hidden: 'Hidden sizes', channels: 'Conv channels', dense: 'Conv dense sizes', samples: 'Samples per example',
-  beta: 'β', warmupSteps: 'KL warm-up steps', klCycleSteps: 'KL cycle steps', freeBits: 'Free bits', klCapacity: 'KL capacity',
+  beta: 'β', warmupSteps: 'KL warm-up steps', klCycleSteps: 'KL cycle steps', freeBits: 'Free bits', klCapacity: 'KL capacity', tcEstimator: "β-TCVAE's TC estimate",
   capacitySteps: 'Capacity steps', batch: 'Batch size', lr: 'Learning rate', imageShape: 'Image size', imageSize: 'Image size',
   imageChannels: 'Channels', binarize: 'Binarization', dequantize: 'Dequantize', rows: 'Training examples', seed: 'Seed',
 };

@@ -15,7 +15,7 @@ export class SettingsError extends Error {
 
 /** Small and fast on a software GPU; the page explains that a real GPU handles far larger ones. */
 export const DEFAULTS: Settings = {
-  latent: 2, arch: 'mlp', hidden: [256], channels: [], dense: [], norm: 'none', upsample: 'transposed', precision: 'f32', likelihood: 'bernoulli', sigma: 'learned', dequantize: false, objective: 'elbo', samples: 1, beta: 1, warmupSteps: 0, klCycleSteps: 0, freeBits: 0, klCapacity: 0, capacitySteps: 0,
+  latent: 2, arch: 'mlp', hidden: [256], channels: [], dense: [], norm: 'none', upsample: 'transposed', precision: 'f32', likelihood: 'bernoulli', sigma: 'learned', dequantize: false, objective: 'elbo', tcEstimator: 'mws', samples: 1, beta: 1, warmupSteps: 0, klCycleSteps: 0, freeBits: 0, klCapacity: 0, capacitySteps: 0,
   conditional: false, binarize: 'none', batch: 100, lr: 1e-3, seed: 0, subset: 6000,
 };
 
@@ -81,6 +81,8 @@ export function readSettings(form: HTMLFormElement): Settings {
   }
   const precision = choice(form, 'precision', 'Activations', ['f32', 'f16'] as const);
   const objective = choice(form, 'objective', 'Objective', ['elbo', 'iwae', 'tcvae'] as const);
+  // Read for β-TCVAE alone: another objective has no total correlation to estimate.
+  const tcEstimator = objective === 'tcvae' ? choice(form, 'tcEstimator', "β-TCVAE's TC estimate", ['mws', 'mss'] as const) : 'mws';
   // The library's limits: L up to 64 Monte Carlo samples, K up to 5000 importance samples.
   const samples = objective === 'iwae'
     ? int(form, 'samples', 'Samples per example (K) for IWAE', 1, 5000)
@@ -115,6 +117,7 @@ export function readSettings(form: HTMLFormElement): Settings {
     sigma: choice(form, 'sigma', 'Gaussian σ', ['learned', 'predicted'] as const),
     dequantize,
     objective,
+    tcEstimator,
     samples,
     beta,
     warmupSteps,
@@ -146,6 +149,7 @@ export function writeSettings(form: HTMLFormElement, s: Partial<Settings>): void
   set('sigma', s.sigma);
   if (s.dequantize !== undefined) checkbox(form, 'dequantize').checked = s.dequantize;
   set('objective', s.objective);
+  set('tcEstimator', s.tcEstimator);
   set('samples', s.samples);
   set('beta', s.beta);
   set('warmupSteps', s.warmupSteps);
@@ -168,7 +172,7 @@ export function writeConfig(form: HTMLFormElement, c: VaeConfig): void {
   const chosenForSize = field(form, 'channels').value.trim() === '' && c.channels.join() === defaultConvChannels(...c.imageShape).join();
   writeSettings(form, {
     // A conv model has no hidden sizes: the field keeps the form's, for an mlp model after Reset.
-    latent: c.latent, arch: c.arch, hidden: c.arch === 'conv' ? undefined : c.hidden, channels: chosenForSize ? undefined : c.channels, dense: c.dense, norm: c.norm, upsample: c.upsample, likelihood: c.likelihood, objective: c.objective,
+    latent: c.latent, arch: c.arch, hidden: c.arch === 'conv' ? undefined : c.hidden, channels: chosenForSize ? undefined : c.channels, dense: c.dense, norm: c.norm, upsample: c.upsample, likelihood: c.likelihood, objective: c.objective, tcEstimator: c.tcEstimator,
     // The form offers the two scales that train well here; a file's other kinds show as learned.
     sigma: c.sigma === 'predicted' ? 'predicted' : 'learned', dequantize: c.dequantize, samples: c.samples, beta: c.beta,
     warmupSteps: c.warmupSteps, klCycleSteps: c.klCycleSteps, freeBits: c.freeBits, klCapacity: c.klCapacity, capacitySteps: c.capacitySteps, conditional: c.classes > 0, binarize: c.binarize,
@@ -179,6 +183,7 @@ export function writeConfig(form: HTMLFormElement, c: VaeConfig): void {
 const formState = new WeakMap<HTMLFormElement, { locked: boolean; f16: boolean }>();
 
 const GAUSSIAN_ONLY = 'Applies to the Gaussian likelihood only: choose Gaussian under Likelihood to set it';
+const TCVAE_ONLY = 'Applies to the β-TCVAE objective only: choose β-TCVAE under Objective to set it';
 const MLP_ONLY = 'Applies to the MLP architecture only: choose MLP under Architecture to set it';
 const CONV_ONLY = 'Applies to the convolutional architecture only: choose Convolutional under Architecture to set it';
 const NO_F16 = 'f16 (needs shader-f16, which this GPU lacks)';
@@ -206,7 +211,8 @@ function offWhen(el: HTMLInputElement | HTMLSelectElement | HTMLOptionElement, w
  * Turns off the controls that do not apply to the other choices, so that a choice the run would
  * refuse or ignore cannot be made in the first place: the MLP's hidden sizes under the conv
  * architecture and the conv fields under the MLP, Gaussian σ and Dequantize under the Bernoulli
- * likelihood, and f16 activations on a GPU without shader-f16.
+ * likelihood, the TC estimate under objectives other than β-TCVAE, and f16 activations on a GPU
+ * without shader-f16.
  */
 function followChoices(form: HTMLFormElement): void {
   const state = formState.get(form);
@@ -217,6 +223,7 @@ function followChoices(form: HTMLFormElement): void {
   const gaussian = field(form, 'likelihood').value === 'gaussian';
   offWhen(field(form, 'sigma'), gaussian ? null : GAUSSIAN_ONLY);
   offWhen(checkbox(form, 'dequantize'), gaussian ? null : GAUSSIAN_ONLY);
+  offWhen(field(form, 'tcEstimator'), field(form, 'objective').value === 'tcvae' ? null : TCVAE_ONLY);
   // A box that cannot be unticked must not be what refuses Start.
   if (!gaussian) checkbox(form, 'dequantize').checked = false;
   const precision = field(form, 'precision') as HTMLSelectElement;

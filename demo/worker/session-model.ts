@@ -31,7 +31,7 @@ export function configFor(settings: Settings, data: LoadedData): Partial<VaeConf
     // let the decoder predict one per pixel.
     sigma: settings.likelihood === 'gaussian' ? settings.sigma : 1,
     dequantize: settings.likelihood === 'gaussian' && settings.dequantize,
-    objective: settings.objective, samples: settings.samples, warmupSteps: settings.warmupSteps, klCycleSteps: settings.klCycleSteps ?? 0, freeBits: settings.freeBits,
+    objective: settings.objective, tcEstimator: settings.objective === 'tcvae' ? settings.tcEstimator ?? 'mws' : 'mws', samples: settings.samples, warmupSteps: settings.warmupSteps, klCycleSteps: settings.klCycleSteps ?? 0, freeBits: settings.freeBits,
     klCapacity: settings.klCapacity ?? 0, capacitySteps: settings.capacitySteps ?? 0,
     classes: settings.conditional ? classesOf(data) : 0,
     binarize: settings.binarize,
