@@ -20,6 +20,9 @@
 // writes the k k taps of one (row, input channel) per invocation, channelsToRows one row, the
 // others one element each;
 // no workgroup memory, no barriers. Reference: tests/reference/conv.ts.
+// Bindings (inputs read, then the epilogue's bias and below where it has them, then the output):
+// im2col (x, col); col2im (dcol, [below], dx); channelsToRows (t, rows); rowsToChannels
+// (rows, [bias], [below], t).
 import { convDims, epilogueWGSL, type ConvGeometry, type ConvParams } from './conv';
 import type { ChannelSumShape } from './conv-sums';
 import { checkShape, declareBindings, exactWhenSized, FLAT_INDEX_WGSL, grid1D, itemCountWGSL, minBindingBytes, read, write, type Kernel, type KernelBinding } from './common';

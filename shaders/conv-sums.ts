@@ -4,9 +4,11 @@
 //   bias grad            db[c] = sum over examples and pixels of dy[n, c, :]  convBiasGrad
 // A bias gradient runs as a workgroup tree per channel (in slices where the channels are few:
 // convBiasGradSlices) or, on software adapters, as one invocation per channel (biasGradThreads).
+// Bindings: weight-gradient sum (dwSlices: read, dw: write); bias grad (dy: read, db: write).
 import { ConfigError } from './errors';
 import { checkShape, declareBindings, kSliceLength, kSplits, minBindingBytes, read, sliceSum, workgroupTreeSum, write, type Kernel } from './common';
 import { CONV_TILES } from './conv';
+import { wgsl } from './wgsl';
 
 /** dw[i] = the sum over slices s of dwSlices[s, i]: the second half of a split weight gradient. */
 export function convWeightGradSum(p: { slices: number; weights: number }): Kernel {
@@ -55,6 +57,9 @@ export function biasGradThreads(channels: number, serial: boolean): number {
   return serial && channels >= 4 ? 1 : CONV_TILES.biasGrad.WORKGROUP;
 }
 
+/** Channels per workgroup of the serial bias gradient (one invocation each, one SIMD row of a software adapter): read by its WGSL and its grid. */
+const SERIAL_CHANNELS_PER_WORKGROUP = 4;
+
 /** db[c] = sum over n and pixels of dy[n, c, :]: the bias gradient of either layer. Bindings: dy, db. */
 export function convBiasGrad(p: ChannelSumShape): Kernel {
   const { batch: N, channels: C, pixels: P } = p;
@@ -64,9 +69,9 @@ export function convBiasGrad(p: ChannelSumShape): Kernel {
   const minBytes = minBindingBytes(bindings, { dy: N * C * P, db: C });
   if (p.threadsPerChannel === 1) {
     // Four running sums over each example's run of P pixels, so the adds do not wait on each other.
-    const code = `${declareBindings(bindings)}
+    const code = wgsl`${declareBindings(bindings)}
 
-@compute @workgroup_size(4)
+@compute @workgroup_size(${SERIAL_CHANNELS_PER_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c = min(gid.x, ${C - 1}u);
   var s0 = 0.0; var s1 = 0.0; var s2 = 0.0; var s3 = 0.0;
@@ -80,7 +85,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   if (gid.x < ${C}u) { db[c] = (s0 + s1) + (s2 + s3); }
 }`;
-    return { name: 'conv_bias_grad_serial', code, bindings, minBytes, workgroups: [Math.ceil(C / 4), 1, 1] };
+    return { name: 'conv_bias_grad_serial', code, bindings, minBytes, workgroups: [Math.ceil(C / SERIAL_CHANNELS_PER_WORKGROUP), 1, 1] };
   }
   if (p.threadsPerChannel !== undefined && p.threadsPerChannel !== T) throw new ConfigError(`conv_bias_grad: threadsPerChannel ${p.threadsPerChannel}; use 1 or ${T}`);
   const slices = p.slices ?? 1;
