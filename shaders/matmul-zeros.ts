@@ -22,6 +22,7 @@
 // the per-dimension limit); each walks its K x block values serially.
 import { ConfigError } from './errors';
 import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, uniform, write, type Kernel } from './common';
+import { uniformStruct } from './uniform';
 
 /**
  * Invocations per workgroup of `nonzeroSteps`: one SIMD group of a software adapter, which runs a
@@ -51,7 +52,11 @@ export function nonzeroStepsWords(p: Pick<NonzeroStepsParams, 'G' | 'K' | 'block
   return Math.ceil(p.G / p.block) * (p.K + 1);
 }
 
-const DIMS_STRUCT = 'struct NonzeroDims { g: u32, k: u32, pad0: u32, pad1: u32 }';
+/** A shape-generic list's sizes, in its `dims` uniform (the runtime fills it from `constants`). */
+const NONZERO_DIMS = uniformStruct('NonzeroDims', [
+  ['g', 'u32', 'rows (gk) or columns (kg) of the operand'],
+  ['k', 'u32', 'the sum\'s length'],
+] as const);
 
 /** Lists, for every block of `block` rows (or columns) of the operand, the k at which it has a non-zero. */
 export function nonzeroSteps(p: NonzeroStepsParams): Kernel {
@@ -60,7 +65,7 @@ export function nonzeroSteps(p: NonzeroStepsParams): Kernel {
   const G = p.generic ? 'dims.g' : `${p.G}u`, K = p.generic ? 'dims.k' : `${p.K}u`;
   const at = (i: string, k: string) => (p.layout === 'gk' ? `${i} * ${K} + ${k}` : `${k} * ${G} + ${i}`);
   const bindings = [read('x'), write('steps', 'array<u32>'), ...(p.generic ? [uniform('dims', 'NonzeroDims')] : [])];
-  const code = `${p.generic ? DIMS_STRUCT + '\n' : ''}${declareBindings(bindings)}
+  const code = `${p.generic ? NONZERO_DIMS.wgsl + '\n' : ''}${declareBindings(bindings)}
 
 @compute @workgroup_size(${NONZERO_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -85,8 +90,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     name: `nonzero_steps_${p.layout}${p.generic ? '_generic' : ''}`,
     code,
     bindings,
-    minBytes: minBindingBytes(bindings, { x: p.G * p.K, steps: nonzeroStepsWords(p) }, { NonzeroDims: 16 }),
+    minBytes: minBindingBytes(bindings, { x: p.G * p.K, steps: nonzeroStepsWords(p) }, { NonzeroDims: NONZERO_DIMS.bytes }),
     workgroups: grid1D(blocks, NONZERO_WORKGROUP),
-    ...(p.generic ? { constants: { dims: new Uint32Array([p.G, p.K, 0, 0]) } } : {}),
+    ...(p.generic ? { constants: { dims: new Uint32Array(NONZERO_DIMS.encode({ g: p.G, k: p.K })) } } : {}),
   };
 }

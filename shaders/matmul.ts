@@ -39,6 +39,7 @@ import { ConfigError } from './errors';
 import { wgsl } from './wgsl';
 import { activationWGSL, checkActivation, type Activation } from './activation';
 import { checkChoice, checkShape, declareBindings, kSliceLength, kSplits, MAX_WORKGROUPS_PER_DIM, minBindingBytes, read, uniform, write, type Kernel } from './common';
+import { uniformStruct } from './uniform';
 import { load32, storeAs } from './half';
 import { registerBody } from './matmul-register';
 import { matmulSplits, matmulVec4Inputs, tiledBody } from './matmul-tiled';
@@ -238,7 +239,12 @@ function dimsOf(p: MatmulParams): MatmulDims {
   return p.generic ? { M: 'dims.m', N: 'dims.n', K: 'dims.k', generic: true } : { M: `${p.M}u`, N: `${p.N}u`, K: `${p.K}u`, generic: false };
 }
 
-const DIMS_STRUCT = 'struct MatmulDims { m: u32, n: u32, k: u32, pad: u32 }';
+/** A shape-generic matmul's sizes, in its `dims` uniform (the runtime fills it from `constants`). */
+const MATMUL_DIMS = uniformStruct('MatmulDims', [
+  ['m', 'u32', 'rows of C'],
+  ['n', 'u32', 'columns of C'],
+  ['k', 'u32', 'the sum\'s length'],
+] as const);
 
 /**
  * The `nonzeroSteps` list a matmul with `skipZeros` reads: the skipped operand as the product
@@ -308,12 +314,12 @@ fn epilogue(v: f32, row: u32, col: u32) -> f32 {
   const decls = declareBindings(bindings);
   return {
     name: `matmul_${tag}${hasBias ? '_bias' : ''}${act !== 'none' ? '_' + act : ''}${hasY ? '_dact_' + gradAct : ''}_${variant}${custom ? '_' + custom : ''}${d.generic ? '_generic' : ''}${P !== undefined ? '_nchw' : ''}${half.length ? '_f16' + half.join('') : ''}${splits > 1 ? '_splitk' : ''}${skip ? '_skip' + skip : ''}`,
-    code: `${half.length ? 'enable f16;\n' : ''}${useSubgroups ? 'enable subgroups;\n' : ''}${d.generic ? DIMS_STRUCT + '\n' : ''}${decls}\n${epilogue}\n${body}`,
+    code: `${half.length ? 'enable f16;\n' : ''}${useSubgroups ? 'enable subgroups;\n' : ''}${d.generic ? MATMUL_DIMS.wgsl + '\n' : ''}${decls}\n${epilogue}\n${body}`,
     bindings,
-    minBytes: minBindingBytes(bindings, { a: M * K, b: K * N, bias: N, y: M * N, c: M * N, cSlices: splits * M * N, ...(skip ? { steps: nonzeroStepsWords(nonzeroStepsFor(p)) } : {}) }, { MatmulDims: 16 }),
+    minBytes: minBindingBytes(bindings, { a: M * K, b: K * N, bias: N, y: M * N, c: M * N, cSlices: splits * M * N, ...(skip ? { steps: nonzeroStepsWords(nonzeroStepsFor(p)) } : {}) }, { MatmulDims: MATMUL_DIMS.bytes }),
     // Split: the slices' blocks follow each other in the flat block numbering, as more rows would.
     workgroups: matmulGrid(variant, splits > 1 ? { M: Math.ceil(M / matmulBlock(variant, t).BM) * matmulBlock(variant, t).BM * splits, N, K } : p, t),
-    ...(d.generic ? { constants: { dims: new Uint32Array([M, N, K, 0]) } } : {}),
+    ...(d.generic ? { constants: { dims: new Uint32Array(MATMUL_DIMS.encode({ m: M, n: N, k: K })) } } : {}),
     matmul: { ...p, variant, ...(half.length ? { f16: half } : {}) },
   };
 }
