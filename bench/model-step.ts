@@ -1,0 +1,109 @@
+// Any model's training step, timed by kernel family: the benchmark of the families the default
+// step (npm run bench -- --profile) does not run, IWAE's weights, beta-TCVAE's total correlation
+// (both estimators), the label concatenation of a conditional model, GroupNorm, nearest upsampling
+// and dSprites drawn on the GPU, beside the matmuls and convolutions around them. The step's
+// graphs (the batch's gather, then the train graph) are timed by `timeGraph` (GPU time from
+// timestamp queries, each dispatch in its own pass; wall time without them), `rounds` times after
+// one warm-up; each dispatch's median is kept and summed per family (the kernel name's first word).
+//
+//   npx tsx bench/model-step.ts [--preset=NAME | --config='{"objective":"tcvae","beta":6}']
+//       [--batch=64] [--rounds=5] [--json]
+//
+// Presets (each a partial VaeConfig; --config adds to or overrides the preset's fields):
+//   iwae         784-400-20, IWAE with K = 5            tcvae, tcvae-mss  784-400-20, beta 6, MWS or MSS
+//   conditional  784-400-20 on 10 classes                group-norm       conv 1x28x28, 16-32, GroupNorm
+//   nearest      conv 1x28x28, nearest upsampling        dsprites         the dSprites conv model, pictures drawn on the GPU
+import { pathToFileURL } from 'node:url';
+import { kernelFamily, median } from './common';
+import { timeGraph } from './time-graph';
+import { describeAdapter } from '../src/gpu/device';
+import { DSPRITES_COUNT } from '../src/data/dsprites';
+import type { VaeConfig } from '../src/model/config';
+import { VAE } from '../src/model/vae';
+import type { KernelGraph } from '../src/graph';
+
+const CONV_28: Partial<VaeConfig> = { arch: 'conv', inputDim: 784, imageShape: [28, 28], channels: [16, 32], latent: 20 };
+
+export const PRESETS: Record<string, Partial<VaeConfig>> = {
+  iwae: { hidden: [400], latent: 20, objective: 'iwae', samples: 5 },
+  tcvae: { hidden: [400], latent: 20, objective: 'tcvae', beta: 6 },
+  'tcvae-mss': { hidden: [400], latent: 20, objective: 'tcvae', beta: 6, tcEstimator: 'mss' },
+  conditional: { hidden: [400], latent: 20, classes: 10 },
+  'group-norm': { ...CONV_28, norm: 'group', normGroups: 8 },
+  nearest: { ...CONV_28, upsample: 'nearest' },
+  dsprites: { arch: 'conv', inputDim: 4096, imageShape: [64, 64], channels: [16, 16, 16, 16], dense: [256], latent: 10, objective: 'tcvae', beta: 6 },
+};
+
+/** Sums each dispatch's median time by kernel family, largest first. */
+export function byFamily(graphs: KernelGraph[], perDispatch: number[][][]): { family: string; dispatches: number; ms: number }[] {
+  const sums = new Map<string, { dispatches: number; ms: number }>();
+  graphs.forEach((graph, g) => graph.nodes.forEach((node, i) => {
+    const family = kernelFamily(node.kernel.name);
+    const entry = sums.get(family) ?? { dispatches: 0, ms: 0 };
+    entry.dispatches++;
+    entry.ms += median(perDispatch[g].map((run) => run[i]));
+    sums.set(family, entry);
+  }));
+  return [...sums].map(([family, v]) => ({ family, ...v })).sort((a, b) => b.ms - a.ms);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const presetName = value('preset') ?? 'tcvae';
+  const preset = PRESETS[presetName];
+  if (!preset) throw new Error(`--preset: unknown '${presetName}'; use one of ${Object.keys(PRESETS).join(', ')}, or --config='{...}'`);
+  const given = value('config');
+  let extra: Partial<VaeConfig> = {};
+  try {
+    extra = given ? JSON.parse(given) : {};
+  } catch {
+    throw new Error(`--config must be a JSON object of VaeConfig fields, e.g. --config='{"objective":"tcvae","beta":6}'; got ${given}`);
+  }
+  const config = { ...preset, ...extra };
+  const batch = Number(value('batch') ?? 64), rounds = Number(value('rounds') ?? 5), json = argv.includes('--json');
+  const sprites = presetName === 'dsprites' && config.inputDim === 4096;
+
+  const { acquireBenchDevice } = await import('./node-env');
+  const acquired = await acquireBenchDevice((l) => process.stderr.write(`${l}\n`));
+  const { device } = acquired;
+  if (!device.features.has('timestamp-query')) process.stderr.write('no timestamp-query: timing wall-clock to queue completion, the whole graph only\n');
+  const vae = await VAE.create(config, { device: { ...acquired, owned: false }, batch, seed: 1 });
+  const plan = await vae.plan('train', batch);
+  // The batch's gather: dSprites drawn on the GPU, or rows of an uploaded data set of grey noise.
+  const indices = Uint32Array.from({ length: 4 * batch }, (_, i) => (i * 7919) % DSPRITES_COUNT);
+  const data = sprites
+    ? vae.generateSprites(indices)
+    : vae.upload({
+      images: Uint8Array.from({ length: 4 * batch * vae.config.inputDim }, (_, i) => (i * 2654435761) >>> 24),
+      count: 4 * batch, ...(vae.config.classes ? { labels: Uint8Array.from({ length: 4 * batch }, (_, i) => i % vae.config.classes) } : {}),
+    });
+  const gather = await data.gatherFor(plan, vae.buffers, vae.cache);
+  const graphs = [gather, plan.graph];
+  const perDispatch: number[][][] = graphs.map(() => []);
+  const totals: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    let total = 0;
+    for (const [g, graph] of graphs.entries()) total += median(await timeGraph(device, graph, r === 0 ? 1 : 0, 1, (ms) => perDispatch[g].push(ms)));
+    totals.push(total);
+  }
+  const adapter = describeAdapter(acquired.adapter);
+  const families = perDispatch.every((p) => p.length) ? byFamily(graphs, perDispatch) : [];
+  const step = median(totals);
+  if (json) {
+    console.log(JSON.stringify({ bench: 'model_step', adapter, preset: presetName, config, batch, median_ms: Number(step.toFixed(3)), samples_ms: totals.map((t) => Number(t.toFixed(3))) }));
+    for (const f of families) console.log(JSON.stringify({ bench: 'model_step_family', adapter, preset: presetName, ...f, ms: Number(f.ms.toFixed(4)) }));
+  } else {
+    console.log(`${presetName}: ${JSON.stringify(config)}, batch ${batch}, on ${adapter}`);
+    console.log(`step ${step.toFixed(2)} ms (median of ${rounds}: ${totals.map((t) => t.toFixed(1)).join(' ')})`);
+    for (const f of families) console.log(`  ${f.family.padEnd(14)} ${String(f.dispatches).padStart(3)} dispatches ${f.ms.toFixed(3).padStart(10)} ms ${((100 * f.ms) / step).toFixed(1).padStart(6)}%`);
+  }
+  vae.destroy();
+  device.destroy();
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).catch((e) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  });
+}
