@@ -6,6 +6,7 @@
 // Grid: one invocation per column, and one workgroup row per slice.
 import { ConfigError } from './errors';
 import { checkShape, declareBindings, kSliceLength, kSplits, MAX_WORKGROUPS_PER_DIM, minBindingBytes, read, write, type Kernel } from './common';
+import { wgsl } from './wgsl';
 
 const COLUMN_SUM_WORKGROUP = 64;
 
@@ -39,19 +40,28 @@ export function columnSum(p: ColumnSumShape): Kernel {
   const split = slices > 1;
   const len = split ? kSliceLength(p.rows, slices, 1) : p.rows;
   const bindings = [read('x'), write(split ? 'outSlices' : 'out')];
-  const code = `
+  const code = wgsl`
 ${declareBindings(bindings)}
 
 @compute @workgroup_size(${COLUMN_SUM_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let col = gid.x;
   if (col >= ${p.cols}u) { return; }
-  // Rows [first, last): ${split ? `slice wid.y, ${len} long` : 'all of them'}.
-  let first = ${split ? `wid.y * ${len}u` : '0u'};
-  let last = ${split ? `min(first + ${len}u, ${p.rows}u)` : `${p.rows}u`};
+#if ${split}
+  // Rows [first, last): slice wid.y, ${len} long.
+  let first = wid.y * ${len}u;
+  let last = min(first + ${len}u, ${p.rows}u);
+#else
+  let first = 0u;
+  let last = ${p.rows}u;
+#endif
   var s = 0.0;
   for (var m = first; m < last; m++) { s += x[m * ${p.cols}u + col]; }
-  ${split ? `outSlices[wid.y * ${p.cols}u + col]` : 'out[col]'} = s;
+#if ${split}
+  outSlices[wid.y * ${p.cols}u + col] = s;
+#else
+  out[col] = s;
+#endif
 }`;
   return {
     name: split ? 'column_sum_split' : 'column_sum',

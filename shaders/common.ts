@@ -6,6 +6,7 @@
 // bind but buffers, which the scheduler (src/graph.ts) or `webgpu-vae/kernels` supplies.
 import { ConfigError, shown } from './errors';
 import { uniformStruct } from './uniform';
+import { wgsl } from './wgsl';
 
 /** How a kernel sees one binding (all in @group(0), in the order listed). */
 export type BindingKind = 'read' | 'write' | 'uniform';
@@ -268,13 +269,16 @@ export const kSliceLength = (K: number, splits: number, tileK: number) => Math.c
  * ran in `slices` parts (a split conv weight gradient, a split matmul). One invocation per
  * element, four running sums so the adds do not wait on each other.
  */
+/** Invocations per workgroup of sliceSum, one output element each: read by its WGSL and its grid. */
+const SLICE_SUM_WORKGROUP = 64;
+
 export function sliceSum(p: { name: string; from: string; to: string; slices: number; length: number }): Kernel {
   const { slices: S, length: L } = p;
   if (!(Number.isInteger(S) && S >= 2 && Number.isInteger(L) && L > 0)) throw new ConfigError(`${p.name}: slices ${shown(S)} and length ${shown(L)} must be integers, slices at least 2 and length at least 1`);
   const bindings = [read(p.from), write(p.to)];
-  const W = 64;
+  const W = SLICE_SUM_WORKGROUP;
   const at = (s: string) => `${p.from}[(${s}) * ${L}u + i]`;
-  const code = `${declareBindings(bindings)}
+  const code = wgsl`${declareBindings(bindings)}
 
 @compute @workgroup_size(${W})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

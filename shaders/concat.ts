@@ -9,6 +9,7 @@
 import { ConfigError } from './errors';
 import { checkShape, declareBindings, exactWhenSized, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, write, type Kernel } from './common';
 import { load32, storeAs, withHalf, type HalfBindings } from './half';
+import { wgsl } from './wgsl';
 
 const CONCAT_WORKGROUP = 256;
 
@@ -44,7 +45,7 @@ export function concatForward(p: ConcatForwardParams): Kernel {
   const values = p.sizedByBinding ? 'arrayLength(&y)' : `${rows * W}u`;
   const conditionRows = p.sizedByBinding ? `(arrayLength(&y) / ${W * (rows / B)}u)` : `${B}u`;
   const { bindings, enable, tag } = withHalf('concat_forward', [read('x'), read('c'), write('y')], p.f16);
-  const code = `${enable}
+  const code = wgsl`${enable}
 ${declareBindings(bindings)}
 
 @compute @workgroup_size(${CONCAT_WORKGROUP})
@@ -68,7 +69,7 @@ export function concatBackward(p: ConcatParams): Kernel {
   checkShape('concat_backward', { rows, F, C });
   if (p.f16?.length) throw new ConfigError('concat_backward: gradients are f32, so it has no f16 bindings; leave out its f16 list');
   const bindings = [read('dy'), write('dx')];
-  const code = `
+  const code = wgsl`
 ${declareBindings(bindings)}
 
 @compute @workgroup_size(${CONCAT_WORKGROUP})

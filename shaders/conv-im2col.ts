@@ -27,6 +27,7 @@ import { convDims, epilogueWGSL, type ConvGeometry, type ConvParams } from './co
 import type { ChannelSumShape } from './conv-sums';
 import { checkShape, declareBindings, exactWhenSized, FLAT_INDEX_WGSL, grid1D, itemCountWGSL, minBindingBytes, read, write, type Kernel, type KernelBinding } from './common';
 import { load32, storeAs, withHalf, type HalfBindings } from './half';
+import { wgsl } from './wgsl';
 
 /**
  * Invocations per workgroup of every layout kernel; read by the WGSL and the grid maths. Measured
@@ -49,7 +50,7 @@ function layoutKernel(name: string, io: KernelBinding[], epi: ReturnType<typeof 
   const T = IM2COL_TILE.WORKGROUP;
   const [input, output] = io.map((b) => b.name);
   const bound = itemCountWGSL(items, sized && { output, ...sized, half: f16?.includes(output), kernel: name });
-  const code = `${enable}${declareBindings(bindings)}
+  const code = wgsl`${enable}${declareBindings(bindings)}
 ${epi?.code ?? ''}
 @compute @workgroup_size(${T})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -93,22 +93,31 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   const split = slices > 1;
   const len = split ? kSliceLength(N * P, slices, T) : N * P;
   const splitBindings = [read('dy'), write('dbSlices')];
-  const code = `${declareBindings(split ? splitBindings : bindings)}
+  const code = wgsl`${declareBindings(split ? splitBindings : bindings)}
 var<workgroup> partial: array<f32, ${T}>;
 
 @compute @workgroup_size(${T})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
   let c = wid.x;
-  // Values [first, last) of the channel's N * P: ${split ? `slice wid.y, ${len} long` : 'all of them'}.
-  let first = ${split ? `wid.y * ${len}u` : '0u'};
-  let last = ${split ? `min(first + ${len}u, ${N * P}u)` : `${N * P}u`};
+#if ${split}
+  // Values [first, last) of the channel's N * P: slice wid.y, ${len} long.
+  let first = wid.y * ${len}u;
+  let last = min(first + ${len}u, ${N * P}u);
+#else
+  let first = 0u;
+  let last = ${N * P}u;
+#endif
   var s = 0.0;
   for (var e = first + tid; e < last; e += ${T}u) {
     s += dy[((e / ${P}u) * ${C}u + c) * ${P}u + e % ${P}u];
   }
   partial[tid] = s;
   ${workgroupTreeSum(T)}
-  if (tid == 0u) { ${split ? `dbSlices[wid.y * ${C}u + c]` : 'db[c]'} = partial[0]; }
+#if ${split}
+  if (tid == 0u) { dbSlices[wid.y * ${C}u + c] = partial[0]; }
+#else
+  if (tid == 0u) { db[c] = partial[0]; }
+#endif
 }`;
   if (!split) return { name: 'conv_bias_grad', code, bindings, minBytes, workgroups: [C, 1, 1] };
   return { name: 'conv_bias_grad_split', code, bindings: splitBindings, minBytes: minBindingBytes(splitBindings, { dy: N * C * P, dbSlices: slices * C }), workgroups: [C, slices, 1] };

@@ -11,6 +11,7 @@
 // set's picture index of each example), perm (the epoch's order), x.
 // Grid: one invocation per pixel of every row (all three channels of a colour pixel together).
 import { checkShape, declareBindings, f32Literal, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
+import { wgsl } from './wgsl';
 
 const DSPRITES_WORKGROUP = 256;
 
@@ -61,12 +62,10 @@ export function dspritesRaster(p: DspritesRasterParams): Kernel {
   const pixels = DSPRITES_SIDE * DSPRITES_SIDE;
   const count = colour ? 36 * DSPRITES_GREY_COUNT : DSPRITES_GREY_COUNT;
   const bindings = gathered ? [uniform(), read('indices', 'array<u32>'), read('perm', 'array<u32>'), write('x')] : [read('indices', 'array<u32>'), write('x')];
-  // Gathered: padding rows and slots past the set's end read as an index out of range (zeros).
-  const indexOf = gathered
-    ? `select(0xffffffffu, indices[perm[min(params.batch_start + row, params.dataset_count - 1u)]], row < params.valid_rows && params.batch_start + row < params.dataset_count)`
-    : 'indices[row]';
-  const code = `
-${gathered ? STEP_PARAMS.wgsl : ''}
+  const code = wgsl`
+#if ${gathered}
+${STEP_PARAMS.wgsl}
+#endif
 ${declareBindings(bindings)}
 
 // Private variables rather than constants: every compiler accepts them indexed at run time.
@@ -92,7 +91,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (i >= ${rows * pixels}u) { return; }
   let row = i / ${pixels}u;
   let pixel = i % ${pixels}u;
-  let index = ${indexOf};
+#if ${gathered}
+  // Padding rows and slots past the set's end read as an index out of range (zeros).
+  let slot_real = row < params.valid_rows && params.batch_start + row < params.dataset_count;
+  let index = select(0xffffffffu, indices[perm[min(params.batch_start + row, params.dataset_count - 1u)]], slot_real);
+#else
+  let index = indices[row];
+#endif
   var on = false;
   let valid = index < ${count}u;
   if (valid) {

@@ -23,6 +23,7 @@
 import { ConfigError } from './errors';
 import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, uniform, write, type Kernel } from './common';
 import { uniformStruct } from './uniform';
+import { wgsl } from './wgsl';
 
 /**
  * Invocations per workgroup of `nonzeroSteps`: one SIMD group of a software adapter, which runs a
@@ -65,7 +66,11 @@ export function nonzeroSteps(p: NonzeroStepsParams): Kernel {
   const G = p.generic ? 'dims.g' : `${p.G}u`, K = p.generic ? 'dims.k' : `${p.K}u`;
   const at = (i: string, k: string) => (p.layout === 'gk' ? `${i} * ${K} + ${k}` : `${k} * ${G} + ${i}`);
   const bindings = [read('x'), write('steps', 'array<u32>'), ...(p.generic ? [uniform('dims', 'NonzeroDims')] : [])];
-  const code = `${p.generic ? NONZERO_DIMS.wgsl + '\n' : ''}${declareBindings(bindings)}
+  const code = wgsl`
+#if ${!!p.generic}
+${NONZERO_DIMS.wgsl}
+#endif
+${declareBindings(bindings)}
 
 @compute @workgroup_size(${NONZERO_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -14,6 +14,7 @@
 import { ConfigError } from './errors';
 import { checkShape, declareBindings, exactWhenSized, FLAT_INDEX_WGSL, grid1D, itemCountWGSL, minBindingBytes, read, write, type Kernel } from './common';
 import { load32, storeAs, withHalf, type HalfBindings } from './half';
+import { wgsl } from './wgsl';
 
 const UPSAMPLE_WORKGROUP = 256;
 
@@ -64,7 +65,7 @@ export function upsampleForward(p: UpsampleParams): Kernel {
   // computation) for s^2 stores, where one invocation per output loaded s^2 times as often
   // (SwiftShader, the dSprites decoder's 16 x 32 x 32 -> 64 x 64 maps at batch 64: 126 -> 31 ms).
   const stores = blockOffsets(s, OW).map((o) => storeAs(p.f16, 'y', `first + ${o}u`, 'v')).join('\n  ');
-  const code = `${enable}${declareBindings(bindings)}
+  const code = wgsl`${enable}${declareBindings(bindings)}
 
 ${blockStart(itemCountWGSL(inputs, p.sizedByBinding ? { output: 'y', perExample: p.channels * H * W * s * s, itemsPerExample: p.channels * H * W, half: p.f16?.includes('y'), kernel: 'upsample_forward' } : null), H, W, s)}
   let v = ${load32(p.f16, 'x', 'i')};
@@ -89,7 +90,7 @@ export function upsampleBackward(p: UpsampleBackwardParams): Kernel {
   if ((p as UpsampleParams).sizedByBinding) throw new ConfigError('upsample_backward: sizedByBinding is for the forward (training graphs have one batch); leave it out');
   const bindings = [read('dy'), write('dx')];
   const OW = W * s;
-  const code = `${declareBindings(bindings)}
+  const code = wgsl`${declareBindings(bindings)}
 
 ${blockStart(itemCountWGSL(inputs, null), H, W, s)}
   // The block's s^2 loads at constant offsets, summed row by row in a fixed order.
