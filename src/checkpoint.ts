@@ -15,16 +15,27 @@ export const CHECKPOINT_VERSION = '1';
 export const TRAINING_STATE_FORMAT = 'webgpu-vae-training-state';
 
 /**
+ * Metadata keys webgpu-vae writes itself: the format, its version, the configuration, and the
+ * training seed that keys a reloaded model's evaluation noise (an app's own "seed", say of a data
+ * split, would silently change that noise).
+ */
+const RESERVED_METADATA = ['format', 'version', 'config', 'seed'];
+
+function refuseReservedKeys(extra: Record<string, string>): void {
+  const taken = Object.keys(extra).filter((k) => RESERVED_METADATA.includes(k));
+  if (taken.length) throw new ConfigError(`saveCheckpoint: extraMetadata cannot set ${taken.join(', ')}, which webgpu-vae writes itself; give your own keys other names (e.g. my_${taken[0]})`);
+}
+
+/**
  * The model as checkpoint bytes, its parameters read after every call made on it before this one.
  * `extraMetadata` is written beside the configuration; a function of the step the parameters are
  * of gets that step (which `vae.step`, read at the call, may not be while steps are queued).
  */
 export async function saveCheckpoint(vae: VAE, extraMetadata: Record<string, string> | ((step: number) => Record<string, string>) = {}): Promise<Uint8Array<ArrayBuffer>> {
-  const fixed = ['format', 'version', 'config'];
-  const taken = typeof extraMetadata === 'object' && extraMetadata !== null ? Object.keys(extraMetadata).filter((k) => fixed.includes(k)) : [];
-  if (taken.length) throw new ConfigError(`saveCheckpoint: extraMetadata cannot set ${taken.join(', ')}, which webgpu-vae writes itself; give your own keys other names`);
+  if (typeof extraMetadata === 'object' && extraMetadata !== null) refuseReservedKeys(extraMetadata);
   const { step, flat } = await vae.stepAndParameters();
   const extra = typeof extraMetadata === 'function' ? extraMetadata(step) : extraMetadata;
+  refuseReservedKeys(extra);
   return encodeSafetensors(tensorsByName(vae.layout, flat), {
     // The training seed keys the evaluation noise: loadCheckpoint takes it back, so a reloaded
     // model's elbo() is the saved one's unless another seed is given.

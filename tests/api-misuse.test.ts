@@ -270,6 +270,9 @@ describe('bad options and data are refused by name, before any GPU work', async 
     const { device } = await gpu();
     const vae = await VAE.create(tiny, { device, batch: 8, seed: 5 });
     await expect(saveCheckpoint(vae, { config: '{}' })).rejects.toThrow(/^saveCheckpoint: extraMetadata cannot set config, which webgpu-vae writes itself/);
+    // An app's own "seed" would change a reloaded model's noise; refused as an object or a function's result.
+    await expect(saveCheckpoint(vae, { seed: '123' })).rejects.toThrow(/^saveCheckpoint: extraMetadata cannot set seed, which webgpu-vae writes itself; give your own keys other names \(e\.g\. my_seed\)$/);
+    await expect(saveCheckpoint(vae, () => ({ format: 'x' }))).rejects.toThrow(/extraMetadata cannot set format/);
     const bytes = await saveCheckpoint(vae);
     const loaded = await loadCheckpoint(bytes, { device, batch: 8 });
     const other = await loadCheckpoint(bytes, { device, batch: 8, seed: 9 });

@@ -277,7 +277,7 @@ export class Session {
     // command line's name, so that its eval and reconstruct read the same one.
     const bytes = await saveCheckpoint(this.vae, (step) => {
       at = step;
-      return { dataset: dataSourceNamed(this.data.name) ?? this.data.name, step: String(step), steps: String(step), seed: String(this.vae.training.seed), source: 'webgpu-vae demo' };
+      return { dataset: dataSourceNamed(this.data.name) ?? this.data.name, step: String(step), steps: String(step), source: 'webgpu-vae demo' };
     });
     return { bytes, step: at };
   }

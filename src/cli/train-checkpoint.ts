@@ -60,7 +60,7 @@ export class RunCheckpoints {
     for (const line of lines) this.run.log.write(line);
     // A folder's held-out pictures, so that eval can tell when the folder no longer holds out the same ones.
     const heldOut: Record<string, string> = this.run.testFingerprint ? { heldOutPictures: this.run.testFingerprint } : {};
-    const weights = await saveCheckpoint(model, { dataset: this.run.dataset, epochs: String(progress.epochsDone), step: String(progress.step), seed: String(this.run.seed), ...heldOut });
+    const weights = await saveCheckpoint(model, { dataset: this.run.dataset, epochs: String(progress.epochsDone), step: String(progress.step), ...heldOut });
     writeFileAtomic(paths.model, weights, this.run.writeChunk);
     this.run.kept.wrote({ step: progress.step, state, model: weights });
     this.savedStep = progress.step;
