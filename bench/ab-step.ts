@@ -14,7 +14,7 @@ import { median } from './common';
 import { prepareVae } from './step';
 import { timeGraph } from './time-graph';
 import { describeAdapter } from '../src/gpu/device';
-import type { KernelChoice } from '../src/model/kernels';
+import type { KernelChoice } from '../src/model/kernel-choice';
 import { VAE } from '../src/model/vae';
 
 interface Side { label: 'A' | 'B'; kernels: Partial<KernelChoice>; wall: number[]; gpu: number[]; loss: number | null }

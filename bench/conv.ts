@@ -23,7 +23,7 @@ import { PipelineCache } from '../src/gpu/pipelines';
 import { BufferArena } from '../src/gpu/buffers';
 import { recordConvOp, type ConvOpBuffers } from '../src/model/autotune-conv';
 import { CONV_METHODS, CONV_OPS, type ConvMethod, type ConvOp, type ConvOpShape } from '../src/model/layers/conv-ops';
-import type { KernelChoice } from '../src/model/kernels';
+import type { KernelChoice } from '../src/model/kernel-choice';
 import type { Tf } from './tfjs-vae';
 
 export type { ConvOp };

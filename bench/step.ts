@@ -8,7 +8,7 @@ import type { AcquiredDevice } from '../src/gpu/device';
 import type { GpuCounter } from './counters';
 import { describeTuning, type AutotuneCache, type AutotuneMode } from '../src/model/autotune';
 import type { Precision } from '../src/model/precision';
-import type { KernelChoice } from '../src/model/kernels';
+import type { KernelChoice } from '../src/model/kernel-choice';
 import { median, now, round, subset, type BenchRecord, type BenchData, type BenchEnv, type BenchOptions, type MatmulShapes, type SkipZeros, type StepRecord } from './common';
 
 export interface RunContext {

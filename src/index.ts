@@ -6,7 +6,7 @@ export { PRECISIONS, type Precision } from './model/precision';
 export { WEIGHT_INITS, type WeightInit } from './model/module';
 export { paramLayout, buildModel, type ModelParts } from './model/build';
 export { type ParamLayout, type TensorSpec } from './model/params';
-export { type KernelChoice } from './model/kernels';
+export { type KernelChoice } from './model/kernel-choice';
 export { autotuneMatmuls, matmulCandidates, AUTOTUNE_MODES, type AutotuneMode, type AutotuneOptions, type AutotuneCache, type AutotuneRecord, type TunedProduct, type TunedConv, type MatmulTuning } from './model/autotune';
 export { autotuneConvs, convMethodCandidates } from './model/autotune-conv';
 export { memoryAutotuneCache, indexedDbAutotuneCache } from './model/autotune-cache';

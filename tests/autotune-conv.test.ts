@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { type AutotuneCache, type AutotuneRecord } from '../src/model/autotune';
 import { autotuneConvs, convMethodCandidates } from '../src/model/autotune-conv';
 import { memoryAutotuneCache } from '../src/model/autotune-cache';
-import { kernelsFor, withKernelOverrides } from '../src/model/kernels';
+import { kernelsFor, withKernelOverrides } from '../src/model/kernel-choice';
 import { convOpKey, isNarrowConv, type ConvMethod, type ConvOpShape } from '../src/model/layers/conv-ops';
 import { VAE } from '../src/model/vae';
 import { describeAutotune } from '../src/cli/train-report';

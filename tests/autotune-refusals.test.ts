@@ -16,7 +16,7 @@ import { PipelineCache, type CompiledKernel } from '../src/gpu/pipelines';
 import { autotuneMatmuls, describeTuning, matmulCandidates, productKey, sourceHash, type AutotuneCache, type TunedProduct } from '../src/model/autotune';
 import { indexedDbAutotuneCache, memoryAutotuneCache } from '../src/model/autotune-cache';
 import { autotuneConvs } from '../src/model/autotune-conv';
-import { kernelsFor } from '../src/model/kernels';
+import { kernelsFor } from '../src/model/kernel-choice';
 import { VAE } from '../src/model/vae';
 import { gpu } from './helpers/gpu';
 import { acquireNodeDevice } from '../src/gpu/node-device';

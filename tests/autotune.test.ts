@@ -8,7 +8,7 @@ import { matmulWorkgroupBytes, matmulTile } from '../shaders/matmul';
 import { autotuneMatmuls, chooseCandidate, GENERIC_SLACK, matmulCandidates, matmulProducts, productKey, sourceHash, type AutotuneCache, type TunedProduct } from '../src/model/autotune';
 import { memoryAutotuneCache } from '../src/model/autotune-cache';
 import { autotuneConvs } from '../src/model/autotune-conv';
-import { kernelsFor } from '../src/model/kernels';
+import { kernelsFor } from '../src/model/kernel-choice';
 import { fileAutotuneCache } from '../src/model/autotune-file-cache';
 import { VAE } from '../src/model/vae';
 import { gpu } from './helpers/gpu';

@@ -14,7 +14,7 @@ import { buildModel, paramLayout } from '../src/model/build';
 import { resolveConfig } from '../src/model/config';
 import { buildLayers, type LayerDecl } from '../src/model/layers';
 import { GroupNorm } from '../src/model/layers/group-norm';
-import type { KernelChoice } from '../src/model/kernels';
+import type { KernelChoice } from '../src/model/kernel-choice';
 import { initialParams, layoutOf } from '../src/model/params';
 import { expectClose, testData } from './helpers/compare';
 import { gpu, TEST_HOST } from './helpers/gpu';

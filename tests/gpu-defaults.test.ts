@@ -6,7 +6,7 @@
 // lent GPU runs first, which no other test here builds.
 import { describe, expect, it } from 'vitest';
 import { summarizeAdapter, type AcquiredDevice } from '../src/gpu/device';
-import { kernelsFor } from '../src/model/kernels';
+import { kernelsFor } from '../src/model/kernel-choice';
 import { VAE } from '../src/model/vae';
 import { expectClose, testData } from './helpers/compare';
 import { gpu } from './helpers/gpu';

@@ -5,7 +5,7 @@
 // same path. GPUs' tiled matmuls never skip (kernelsFor leaves skipInputZeros off there), nor do
 // convolutions (docs/ARCHITECTURE.md, "Kernel variants").
 import { describe, expect, it } from 'vitest';
-import { kernelsFor } from '../src/model/kernels';
+import { kernelsFor } from '../src/model/kernel-choice';
 import { NONZERO_SERIAL_LIMIT } from '../src/model/layers/matmul-op';
 import { VAE } from '../src/model/vae';
 import { testData } from './helpers/compare';

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { upsampleBackward, upsampleForward, type UpsampleParams } from '../shaders/upsample';
 import { buildLayers, type LayerDecl } from '../src/model/layers';
 import type { ConvMethod } from '../src/model/layers/conv-ops';
-import type { KernelChoice } from '../src/model/kernels';
+import type { KernelChoice } from '../src/model/kernel-choice';
 import { initialParams, layoutOf } from '../src/model/params';
 import { centralDiff, expectClose, mismatches, testData } from './helpers/compare';
 import { roundF16, runHalfKernel } from './helpers/f16';

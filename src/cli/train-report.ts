@@ -8,7 +8,7 @@ import type { Dataset } from '../data/mnist';
 import { describeTuning, type AutotuneMode } from '../model/autotune';
 import type { VaeConfig } from '../model/config';
 import { describeLikelihood, describeObjective, describeShape } from '../model/describe';
-import type { KernelChoice } from '../model/kernels';
+import type { KernelChoice } from '../model/kernel-choice';
 import type { VAE } from '../model/vae';
 import type { TrainingProgress, TrainingState } from '../training-state';
 import { JsonLog, removeStaleTempFiles } from './files';

@@ -15,7 +15,7 @@ import { KernelGraph } from '../graph';
 import { Tensor } from '../tensor';
 import { sourceHash, type AutotuneOptions, type TunedConv } from './autotune';
 import { compiledWithin, refuseLostDevice, refusesCandidate, timeBuiltGraph } from './autotune-timing';
-import type { KernelChoice } from './kernels';
+import type { KernelChoice } from './kernel-choice';
 import { CONV_METHODS, convOpKey, recordConvForward, recordConvInputGrad, recordConvWeightGrad, type ConvMethod, type ConvOpShape } from './layers/conv-ops';
 import type { Recorder } from './module';
 

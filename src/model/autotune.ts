@@ -1,6 +1,6 @@
 // Matmul kernels chosen by measurement. `autotuneMatmuls` compiles the candidate variants and tile
 // sizes for each product of a graph, times each on the device, and keeps the fastest; the choice
-// overrides the per-adapter defaults of kernels.ts for that product only. Results are cached per
+// overrides the per-adapter defaults of kernel-choice.ts for that product only. Results are cached per
 // adapter (AutotuneCache: a JSON file in Node, IndexedDB in browsers), keyed by the adapter and
 // by the WGSL of every candidate, so a change to any kernel's source measures again.
 //
@@ -23,7 +23,7 @@ import type { Kernel } from '../../shaders/common';
 import type { PipelineCache } from '../gpu/pipelines';
 import { KernelGraph } from '../graph';
 import { compiledWithin, refuseLostDevice, refusesCandidate, timeBuiltGraph } from './autotune-timing';
-import type { KernelChoice } from './kernels';
+import type { KernelChoice } from './kernel-choice';
 import type { ConvMethod } from './layers/conv-ops';
 
 export type AutotuneMode = 'off' | 'quick' | 'full';

@@ -17,7 +17,7 @@ import type { BufferArena, BufferSlice } from '../gpu/buffers';
 import { KernelGraph } from '../graph';
 import { Tensor } from '../tensor';
 import type { ModelParts } from './build';
-import type { KernelChoice } from './kernels';
+import type { KernelChoice } from './kernel-choice';
 import type { Backward, Grad, Module, Recorder } from './module';
 import { ElboObjective } from './objectives/elbo';
 import type { Objective } from './objectives/objective';

@@ -6,7 +6,7 @@ import type { Activation } from '../../shaders/activation';
 import type { BufferSlice } from '../gpu/buffers';
 import type { KernelGraph } from '../graph';
 import type { Tensor } from '../tensor';
-import type { KernelChoice } from './kernels';
+import type { KernelChoice } from './kernel-choice';
 
 /**
  * How a layer's weights start: PyTorch's default, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (kaiming_uniform

@@ -15,7 +15,7 @@ import { encodeStepParams, STEP_PARAMS_DEFAULTS, type StepParams } from '../step
 import { klCapacityAt, klWeightAt, type VaeConfig } from './config';
 import { buildModel, type ModelParts } from './build';
 import { recordGraph, type GraphKind, type ModelBuffers, type Plan, type RecordOptions } from './graphs';
-import { kernelsFor, withKernelOverrides, type KernelChoice } from './kernels';
+import { kernelsFor, withKernelOverrides, type KernelChoice } from './kernel-choice';
 import { LossRing } from './loss-ring';
 import type { ParamLayout } from './params';
 import { oneHot } from './labels';

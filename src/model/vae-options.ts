@@ -11,7 +11,7 @@ import { AUTOTUNE_MODES, type AutotuneCache, type AutotuneMode } from './autotun
 import { MATMUL_VARIANTS } from '../../shaders/matmul';
 import { fitsF32 } from '../../shaders/common';
 import { CONV_METHODS } from './layers/conv-ops';
-import type { KernelChoice } from './kernels';
+import type { KernelChoice } from './kernel-choice';
 import type { StepLoss } from './loss-ring';
 
 export interface TrainingOptions {

@@ -5,7 +5,7 @@
 import { afterAll, expect } from 'vitest';
 import { BufferArena, readFloats, writeData, type BufferSlice } from '../../src/gpu/buffers';
 import { KernelGraph } from '../../src/graph';
-import type { KernelChoice } from '../../src/model/kernels';
+import type { KernelChoice } from '../../src/model/kernel-choice';
 import type { Module, Recorder } from '../../src/model/module';
 import type { ParamLayout } from '../../src/model/params';
 import { Tensor } from '../../src/tensor';
