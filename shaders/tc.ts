@@ -8,7 +8,8 @@
 // N being the training set's size (params.dataset_count, or n when the batch is given directly).
 // `estimator` 'mws' (minibatch-weighted sampling, the paper's main one): c_ij = -log(N n) for every
 // j; the kernel leaves c out of the sums and adds (Z - 1) log(N n) to TC_i instead. 'mss'
-// (stratified): q(z_i) = q(z_i | x_b) / N + sum over the N - 1 other examples / N, the second
+// (two-strata stratified sampling; the authors' code weighs one other example apart from the rest,
+// these weights treat the others alike): q(z_i) = q(z_i | x_b) / N + sum over the N - 1 other examples / N, the second
 // stratum estimated from the batch's n - 1 others, so c_ib = -log N for its own example and
 // c_ij = log((N - 1) / (N (n - 1))) for the others: an unbiased estimate of q(z_i) (not of its
 // log), whose offset does not grow with log N as MWS's does. With N = n, MSS takes the batch's

@@ -1,7 +1,7 @@
 // Checkpoints as safetensors: one F32 tensor per parameter under the names of params.ts (PyTorch
 // layout, weights [out, in]) and the model configuration as JSON in the metadata, so a file alone
 // rebuilds its model. A PyTorch user loads it with `safetensors.torch.load_file`.
-import { resolveConfig, type VaeConfig } from './model/config';
+import { configForFile, resolveConfig, type VaeConfig } from './model/config';
 import { paramLayout } from './model/build';
 import { tensorsByName } from './model/params';
 import { VAE, type VaeOptions } from './model/vae';
@@ -21,8 +21,9 @@ export const TRAINING_STATE_FORMAT = 'webgpu-vae-training-state';
  */
 const RESERVED_METADATA = ['format', 'version', 'config', 'seed'];
 
-function refuseReservedKeys(extra: Record<string, string>): void {
-  const taken = Object.keys(extra).filter((k) => RESERVED_METADATA.includes(k));
+function refuseReservedKeys(extra: Record<string, string> | null | undefined): void {
+  // No metadata (null or undefined from untyped callers) reserves nothing.
+  const taken = Object.keys(extra ?? {}).filter((k) => RESERVED_METADATA.includes(k));
   if (taken.length) throw new ConfigError(`saveCheckpoint: extraMetadata cannot set ${taken.join(', ')}, which webgpu-vae writes itself; give your own keys other names (e.g. my_${taken[0]})`);
 }
 
@@ -32,9 +33,9 @@ function refuseReservedKeys(extra: Record<string, string>): void {
  * of gets that step (which `vae.step`, read at the call, may not be while steps are queued).
  */
 export async function saveCheckpoint(vae: VAE, extraMetadata: Record<string, string> | ((step: number) => Record<string, string>) = {}): Promise<Uint8Array<ArrayBuffer>> {
-  if (typeof extraMetadata === 'object' && extraMetadata !== null) refuseReservedKeys(extraMetadata);
+  if (typeof extraMetadata === 'object') refuseReservedKeys(extraMetadata);
   const { step, flat } = await vae.stepAndParameters();
-  const extra = typeof extraMetadata === 'function' ? extraMetadata(step) : extraMetadata;
+  const extra = (typeof extraMetadata === 'function' ? extraMetadata(step) : extraMetadata) ?? {};
   refuseReservedKeys(extra);
   return encodeSafetensors(tensorsByName(vae.layout, flat), {
     // The training seed keys the evaluation noise: loadCheckpoint takes it back, so a reloaded
@@ -43,7 +44,7 @@ export async function saveCheckpoint(vae: VAE, extraMetadata: Record<string, str
     ...extra,
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
-    config: JSON.stringify(vae.config),
+    config: JSON.stringify(configForFile(vae.config)),
   });
 }
 

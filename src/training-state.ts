@@ -17,7 +17,7 @@ import { CheckpointError, decodeNamed, encodeSafetensors } from './io/safetensor
 import { matchTensors } from './io/tensor-match';
 import { paramLayout } from './model/build';
 import { ConfigError, kindOfValue } from './errors';
-import { resolveConfig, type VaeConfig } from './model/config';
+import { configForFile, resolveConfig, type VaeConfig } from './model/config';
 import { tensorsByName } from './model/params';
 import type { TrainingOptions, VAE } from './model/vae';
 
@@ -83,7 +83,7 @@ export async function saveTrainingState(vae: VAE, run: Record<string, unknown>, 
   return encodeSafetensors(tensors, {
     format: TRAINING_STATE_FORMAT,
     version: TRAINING_STATE_VERSION,
-    config: JSON.stringify(vae.config),
+    config: JSON.stringify(configForFile(vae.config)),
     training: JSON.stringify(vae.training),
     run: JSON.stringify(run),
     progress: JSON.stringify(progress),

@@ -273,6 +273,8 @@ describe('bad options and data are refused by name, before any GPU work', async 
     // An app's own "seed" would change a reloaded model's noise; refused as an object or a function's result.
     await expect(saveCheckpoint(vae, { seed: '123' })).rejects.toThrow(/^saveCheckpoint: extraMetadata cannot set seed, which webgpu-vae writes itself; give your own keys other names \(e\.g\. my_seed\)$/);
     await expect(saveCheckpoint(vae, () => ({ format: 'x' }))).rejects.toThrow(/extraMetadata cannot set format/);
+    // No metadata at all, from untyped JavaScript, is none.
+    for (const none of [null, () => undefined]) expect((await saveCheckpoint(vae, none as unknown as Record<string, string>)).byteLength).toBeGreaterThan(0);
     const bytes = await saveCheckpoint(vae);
     const loaded = await loadCheckpoint(bytes, { device, batch: 8 });
     const other = await loadCheckpoint(bytes, { device, batch: 8, seed: 9 });

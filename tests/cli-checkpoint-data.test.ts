@@ -57,6 +57,8 @@ describe('checks against the checkpoint\'s classes and data set, before the devi
   it('suggest the nearest class name for a misspelt --label', () => {
     expect(() => labelForCheckpoint('Sandals', 10, 'f.safetensors', { dataset: 'fashion-mnist' })).toThrow(/--label must be a class number 0\.\.9 or one of its class names \(.*\), got 'Sandals'; did you mean 'Sandal'\?$/);
     expect(() => labelForCheckpoint('zebra', 10, 'f.safetensors', { dataset: 'fashion-mnist' })).toThrow(/got 'zebra'$/);
+    // MNIST's classes are their digits: no word is near one.
+    expect(() => labelForCheckpoint('a', 10, 'm.safetensors', { dataset: 'mnist' })).toThrow(/got 'a'$/);
   });
 
   it('warn when a conditional checkpoint reads a data set whose labels mean other classes', () => {

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { optimizerStep } from '../shaders/adam';
 import { ConfigError, DeviceLimitError } from '../src/errors';
-import { checkKernelLimits, workgroupSizeOf } from '../src/gpu/kernel-checks';
+import { checkKernelLimits, workgroupSizesOf } from '../src/gpu/kernel-checks';
 import { deviceFromAdapter } from '../src/gpu/device';
 import { compile } from '../src/kernels';
 import { VAE } from '../src/model/vae';
@@ -16,15 +16,20 @@ import { compatibilityAdapter, defaultLimitsDevice } from './helpers/default-lim
 
 const tiny = { hidden: [16], latent: 2 };
 
-describe('workgroupSizeOf', () => {
+describe('workgroupSizesOf', () => {
   it('reads one, two or three literal sizes, with or without a suffix', () => {
-    expect(workgroupSizeOf('@compute @workgroup_size(256)\nfn main() {}')).toEqual([256, 1, 1]);
-    expect(workgroupSizeOf('@compute @workgroup_size(16, 16)\nfn main() {}')).toEqual([16, 16, 1]);
-    expect(workgroupSizeOf('@compute @workgroup_size(8u, 4u, 2u) fn main() {}')).toEqual([8, 4, 2]);
+    expect(workgroupSizesOf('@compute @workgroup_size(256)\nfn main() {}')).toEqual([[256, 1, 1]]);
+    expect(workgroupSizesOf('@compute @workgroup_size(16, 16)\nfn main() {}')).toEqual([[16, 16, 1]]);
+    expect(workgroupSizesOf('@compute @workgroup_size(8u, 4u, 2u) fn main() {}')).toEqual([[8, 4, 2]]);
   });
-  it('gives null for an override constant or no attribute, so nothing is refused on a guess', () => {
-    expect(workgroupSizeOf('override W: u32 = 64;\n@compute @workgroup_size(W) fn main() {}')).toBeNull();
-    expect(workgroupSizeOf('fn helper() {}')).toBeNull();
+  it('reads every entry point, and none of the comments', () => {
+    const code = '// An earlier version ran @workgroup_size(1024)\n/* and @workgroup_size(2048) */\n@compute @workgroup_size(64) fn a() {}\n@compute @workgroup_size(512) fn b() {}';
+    expect(workgroupSizesOf(code)).toEqual([[64, 1, 1], [512, 1, 1]]);
+  });
+  it('skips an override constant or an expression, so nothing is refused on a guess', () => {
+    expect(workgroupSizesOf('override W: u32 = 64;\n@compute @workgroup_size(W) fn main() {}')).toEqual([]);
+    expect(workgroupSizesOf('@compute @workgroup_size(8 * 8) fn main() {}')).toEqual([]);
+    expect(workgroupSizesOf('fn helper() {}')).toEqual([]);
   });
 });
 
@@ -33,7 +38,7 @@ describe('a kernel whose workgroup the device does not allow', () => {
   const limits = (over: Partial<GPUSupportedLimits>) => ({ maxComputeWorkgroupsPerDimension: 65535, maxStorageBuffersPerShaderStage: 8, maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupSizeY: 256, maxComputeWorkgroupSizeZ: 64, ...over }) as GPUSupportedLimits;
 
   it('passes at the default limits', () => {
-    expect(workgroupSizeOf(kernel.code)).toEqual([256, 1, 1]);
+    expect(workgroupSizesOf(kernel.code)).toEqual([[256, 1, 1]]);
     expect(() => checkKernelLimits(kernel, limits({}))).not.toThrow();
   });
   it('is refused by its width, naming maxComputeWorkgroupSizeX and the fix', () => {

@@ -4,7 +4,8 @@
 // float64 references in tc.test.ts and through the whole model in gradcheck.test.ts.
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/errors';
-import { resolveConfig } from '../src/model/config';
+import { configForFile, resolveConfig } from '../src/model/config';
+import { loadCheckpoint, readCheckpoint, saveCheckpoint } from '../src/checkpoint';
 import { describeObjective } from '../src/model/describe';
 import { VAE } from '../src/model/vae';
 import { gpu } from './helpers/gpu';
@@ -39,6 +40,23 @@ describe('a model with the stratified estimate', () => {
     };
     expect(await names('mss')).toEqual(['tc_rows_grad_mss', 'tc_posterior_grad_mss']);
     expect(await names('mws')).toEqual(['tc_rows_grad', 'tc_posterior_grad']);
+  });
+});
+
+describe('tcEstimator in files', () => {
+  it('is written only when stratified, so checkpoints of the default load in versions before it', async () => {
+    const { device } = await gpu();
+    for (const tcEstimator of ['mws', 'mss'] as const) {
+      const vae = await VAE.create({ hidden: [8], latent: 3, objective: 'tcvae', beta: 6, tcEstimator }, { device, batch: 4 });
+      const bytes = await saveCheckpoint(vae);
+      vae.destroy();
+      const written = JSON.parse(readCheckpoint(bytes).metadata.config);
+      expect('tcEstimator' in written, tcEstimator).toBe(tcEstimator === 'mss');
+      const loaded = await loadCheckpoint(bytes, { device, batch: 4 });
+      expect(loaded.config.tcEstimator).toBe(tcEstimator);
+      loaded.destroy();
+    }
+    expect(configForFile(resolveConfig({}))).not.toHaveProperty('tcEstimator');
   });
 });
 

@@ -40,7 +40,9 @@ export function labelForCheckpoint(raw: string | boolean | undefined, classes: n
     const k = names?.findIndex((name) => name.toLowerCase() === raw.trim().toLowerCase()) ?? -1;
     if (k >= 0) return k;
     const known = names ? ` or one of its class names (${names.join(', ')})` : '';
-    const near = names ? nearestName(raw.trim(), names) : undefined;
+    // Only words are suggested: digits named by themselves would turn any short word into a guess.
+    const words = names?.some((name, k) => name !== String(k)) ? names : null;
+    const near = words ? nearestName(raw.trim(), words) : undefined;
     throw new UsageError(`--label must be a class number 0..${classes - 1}${known}, got '${raw}'${near ? `; did you mean '${near}'?` : ''}`);
   }
   return intFlag('label', raw, 0, 0, classes - 1);

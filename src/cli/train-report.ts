@@ -6,7 +6,7 @@ import { describeAdapter } from '../gpu/device';
 import { imageGridPng } from '../io/png';
 import type { Dataset } from '../data/mnist';
 import { describeTuning, type AutotuneMode } from '../model/autotune';
-import type { VaeConfig } from '../model/config';
+import { configForFile, type VaeConfig } from '../model/config';
 import { describeLikelihood, describeObjective, describeShape } from '../model/describe';
 import type { KernelChoice } from '../model/kernel-choice';
 import type { VAE } from '../model/vae';
@@ -139,7 +139,7 @@ export function openRunLog(s: RunLogStart): JsonLog {
   // A checkpoint write killed midway (kill -9) leaves its temporary file; the folder is ours now.
   removeStaleTempFiles(outDir, Object.values(RUN_FILES));
   if (resumed) {
-    const record = readRunRecord(outDir, (): RunRecord => ({ format: 'webgpu-vae-run', started: '', config: vae.config, training: vae.training, run: runRecord, resumed: [] }), s.warn);
+    const record = readRunRecord(outDir, (): RunRecord => ({ format: 'webgpu-vae-run', started: '', config: configForFile(vae.config), training: vae.training, run: runRecord, resumed: [] }), s.warn);
     record.run = runRecord;
     const lrChanged = s.lrWas !== null && options.lr !== s.lrWas && !restart;
     const precisionChanged = s.precisionWas !== null && options.precision !== s.precisionWas;
@@ -147,7 +147,7 @@ export function openRunLog(s: RunLogStart): JsonLog {
     writeRunRecord(outDir, record);
   } else {
     if (s.force && !restart) discardOldRun(outDir);
-    writeRunRecord(outDir, { format: 'webgpu-vae-run', started: now, config: vae.config, training: vae.training, run: runRecord, resumed: [] });
+    writeRunRecord(outDir, { format: 'webgpu-vae-run', started: now, config: configForFile(vae.config), training: vae.training, run: runRecord, resumed: [] });
   }
   const log = new JsonLog(runPaths(outDir).metrics, !!resumed || !!restart);
   log.write(resumed

@@ -12,15 +12,18 @@ import type { BufferSlice } from './buffers';
 import { isDeviceGone } from './device';
 
 /**
- * The sizes in a kernel's `@workgroup_size(x, y, z)`, or null where they are not literals. The
- * factories write numbers there; a hand-written kernel may use an override constant.
+ * The sizes in each of a kernel's `@workgroup_size(x, y, z)` attributes (one per entry point),
+ * comments left out; an attribute whose sizes are not literals (an override constant, an
+ * expression) is skipped, so nothing is refused on a guess. The factories write numbers there.
  */
-export function workgroupSizeOf(code: string): [number, number, number] | null {
-  const m = /@workgroup_size\(([^)]*)\)/.exec(code);
-  if (!m) return null;
-  const sizes = m[1].split(',').map((v) => v.trim()).filter((v) => v !== '').map((v) => (/^\d+[iu]?$/.test(v) ? parseInt(v, 10) : NaN));
-  if (sizes.length < 1 || sizes.length > 3 || sizes.some(Number.isNaN)) return null;
-  return [sizes[0], sizes[1] ?? 1, sizes[2] ?? 1];
+export function workgroupSizesOf(code: string): [number, number, number][] {
+  const text = code.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/\/\/[^\n]*/g, ' ');
+  const found: [number, number, number][] = [];
+  for (const m of text.matchAll(/@workgroup_size\s*\(([^)]*)\)/g)) {
+    const sizes = m[1].split(',').map((v) => v.trim()).filter((v) => v !== '').map((v) => (/^\d+[iu]?$/.test(v) ? parseInt(v, 10) : NaN));
+    if (sizes.length >= 1 && sizes.length <= 3 && !sizes.some(Number.isNaN)) found.push([sizes[0], sizes[1] ?? 1, sizes[2] ?? 1]);
+  }
+  return found;
 }
 
 /** The fix for a workgroup past the device's limits: the adapter usually allows more than the device asked for. */
@@ -36,8 +39,7 @@ const WORKGROUP_FIX =
  * compilation error that names no limit, or not in these words on every implementation).
  */
 export function checkKernelLimits(kernel: Kernel, limits: GPUSupportedLimits, where = kernel.name): void {
-  const size = workgroupSizeOf(kernel.code);
-  if (size) {
+  for (const size of workgroupSizesOf(kernel.code)) {
     const axes = [['X', limits.maxComputeWorkgroupSizeX], ['Y', limits.maxComputeWorkgroupSizeY], ['Z', limits.maxComputeWorkgroupSizeZ]] as const;
     axes.forEach(([axis, max], i) => {
       if (max !== undefined && size[i] > max) {

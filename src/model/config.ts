@@ -85,7 +85,7 @@ export interface VaeConfig {
   beta: number;
   /**
    * beta-TCVAE's estimate of the total correlation (shaders/tc.ts): 'mws', minibatch-weighted
-   * sampling, or 'mss', minibatch stratified sampling, whose offset does not grow with the data
+   * sampling, or 'mss', a two-strata stratified estimate, whose offset does not grow with the data
    * set's size. The gradients differ only through the weights of the batch's own examples.
    */
   tcEstimator: TcEstimator;
@@ -168,6 +168,20 @@ export function klCapacityAt(c: Pick<VaeConfig, 'klCapacity' | 'capacitySteps'>,
   if (c.klCapacity <= 0) return 0;
   if (c.capacitySteps <= 0) return c.klCapacity;
   return c.klCapacity * Math.min(1, t / c.capacitySteps);
+}
+
+/**
+ * Fields added after checkpoints were first read elsewhere, written to a file only when they differ
+ * from their default: a model that does not use one loads in the versions before it (which refuse
+ * a field they do not know), and a reader of this version fills the default back in.
+ */
+const WRITTEN_WHEN_SET: readonly (keyof VaeConfig)[] = ['tcEstimator'];
+
+/** The configuration as checkpoints, training states and run records store it (see WRITTEN_WHEN_SET). */
+export function configForFile(c: VaeConfig): Partial<VaeConfig> {
+  const out: Partial<VaeConfig> = { ...c };
+  for (const f of WRITTEN_WHEN_SET) if (c[f] === DEFAULT_CONFIG[f]) delete out[f];
+  return out;
 }
 
 const positiveInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;

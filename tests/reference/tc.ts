@@ -43,7 +43,8 @@ export function tcPairLogWeightRef(estimator: 'mws' | 'mss', own: boolean, N: nu
 
 /**
  * Per row i (valid rows only; padding rows get 0), with the estimator's weights w_ij of example j
- * for row i (which sum to 1 over j):
+ * for row i (which sum to 1 over j under MSS with n >= 2, to 1 / N under MWS and under MSS with a
+ * batch of one):
  *   TC_i = log sum_j w_ij prod_d p_ijd - sum_d log sum_j w_ij p_ijd,  p_ijd = N(z_id; mu_jd, e^lv_jd),
  * over the n valid examples j, written as logsumexps of l_ijd = log p_ijd plus log w_ij. For MWS
  * (w_ij = 1 / (N n)) that is the kernel's logsumexp_j sum_d l_ijd - sum_d logsumexp_j l_ijd +
