@@ -12,8 +12,11 @@
 //   param grad  dgamma[c] = sum over examples and pixels of dy xhat,  dbeta[c] = sum of dy
 // Grid: forward and input grad give one workgroup to each segment (N * G of them, split over x
 // and y past 65,535); param grad gives one workgroup to each channel. GROUP_NORM.WORKGROUP
-// invocations stride through the range and meet in a workgroup-memory tree sum: a handful of
-// barriers per segment, which even SwiftShader pays for easily against the sweeps themselves.
+// invocations stride through the range and meet in a workgroup-memory tree sum. With `serial`
+// (software adapters), forward and input grad give each segment ONE invocation, which sweeps it
+// alone, GROUP_NORM.SERIAL_WORKGROUP segments to a workgroup: no workgroup memory, no barriers.
+// SwiftShader pays dearly for barriers: at batch 64 a 16-32 channel conv VAE on 1x28x28 spent
+// 254 of its 434 ms step in the tree-sum kernels (40 ms a forward over 512 segments of 196-392 values).
 // Bindings: forward (x, gamma, beta: read; y, stats: write); input grad (x, stats, gamma, dy:
 // read; dx: write); param grad (x, stats, dy: read; dgamma, dbeta: write). gamma, beta and their
 // gradients are [C] slices of the flat parameter and gradient buffers.
@@ -21,12 +24,15 @@
 // Reference: tests/reference/group-norm.ts.
 import { ConfigError } from './errors';
 import { activationWGSL, checkActivation, type Activation } from './activation';
-import { checkShape, declareBindings, exactWhenSized, f32Literal, grid1D, itemCountWGSL, minBindingBytes, read, workgroupTreeSum, write, type Kernel } from './common';
+import { checkShape, declareBindings, exactWhenSized, f32Literal, FLAT_INDEX_WGSL, grid1D, itemCountWGSL, minBindingBytes, read, workgroupTreeSum, write, type Kernel } from './common';
 import { load32, storeAs, withHalf, type HalfBindings } from './half';
 import { wgsl } from './wgsl';
 
-/** Invocations that share one segment's (or one channel's) sums; a power of two. */
-export const GROUP_NORM = { WORKGROUP: 64, EPS: 1e-5 } as const;
+/**
+ * WORKGROUP: invocations that share one segment's (or one channel's) sums, a power of two;
+ * SERIAL_WORKGROUP: segments to a workgroup in the serial variants, one invocation each.
+ */
+export const GROUP_NORM = { WORKGROUP: 64, SERIAL_WORKGROUP: 64, EPS: 1e-5 } as const;
 
 export interface GroupNormShape {
   /** Examples (rows). */
@@ -40,7 +46,13 @@ export interface GroupNormShape {
   f16?: HalfBindings;
 }
 
-export interface GroupNormForwardParams extends GroupNormShape {
+/** How forward and input grad sweep a segment. */
+export interface GroupNormSweep {
+  /** One invocation per segment, no workgroup memory (software adapters); else a workgroup per segment. */
+  serial?: boolean;
+}
+
+export interface GroupNormForwardParams extends GroupNormShape, GroupNormSweep {
   activation: Activation;
   /**
    * Read the batch from the `stats` binding's length (2 per group of each example) instead of the
@@ -66,16 +78,45 @@ const T = GROUP_NORM.WORKGROUP;
 
 /**
  * The entry point of a kernel that gives each workgroup one segment (under a grid1D(segments, 1)
- * grid): `seg`, `live` (false for the grid's padding workgroups, which must still meet every
- * barrier but touch no memory), `base` (its first value) and `group`.
+ * grid), or with `serial` each invocation one (under grid1D(segments, SERIAL_WORKGROUP)): `seg`,
+ * `live` (false for the grid's padding, which in the shared form must still meet every barrier
+ * but touch no memory; the serial form returns at once), `base` (its first value) and `group`,
+ * and the segment's sweep: `e` from `first` by `sweep_step`.
  */
-function segmentEntry(segments: string, M: number, groups: number): string {
-  return `@compute @workgroup_size(${T})
+function segmentEntry(segments: string, M: number, groups: number, serial: boolean): string {
+  return wgsl`#if ${serial}
+@compute @workgroup_size(${GROUP_NORM.SERIAL_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let seg = ${FLAT_INDEX_WGSL(GROUP_NORM.SERIAL_WORKGROUP)};
+  if (seg >= ${segments}) { return; }
+  let live = true;
+  let first = 0u;
+  let sweep_step = 1u;
+#else
+@compute @workgroup_size(${T})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
   let seg = wid.x + wid.y * nwg.x;
   let live = seg < ${segments};
+  let first = tid;
+  let sweep_step = ${T}u;
+#endif
   let base = seg * ${M}u;
   let group = seg % ${groups}u;`;
+}
+
+/**
+ * The total over a segment of each invocation's `name` (an f32 or vec2<f32>), as `total`: a
+ * workgroup tree sum through `partial`, or in the serial form the invocation's own sum.
+ */
+function segmentTotal(name: string, total: string, serial: boolean): string {
+  return wgsl`#if ${serial}
+  let ${total} = ${name};
+#else
+  partial[tid] = ${name};
+  ${workgroupTreeSum(T)}
+  let ${total} = partial[0];
+  workgroupBarrier();
+#endif`;
 }
 
 /** y = act((x - mean) rstd gamma + beta) per segment; stats = (mean, rstd) per segment. */
@@ -84,65 +125,70 @@ export function groupNormForward(p: GroupNormForwardParams): Kernel {
   checkActivation('group_norm_forward', 'activation', p.activation);
   const { bindings, enable, tag } = withHalf('group_norm_forward', [read('x'), read('gamma'), read('beta'), write('y'), write('stats')], p.f16);
   const x = (i: string) => load32(p.f16, 'x', i);
+  const serial = !!p.serial;
   const code = wgsl`${enable}
 ${activationWGSL(p.activation)}
 ${declareBindings(bindings)}
+#if ${!serial}
 var<workgroup> partial: array<f32, ${T}>;
+#endif
 
-${segmentEntry(itemCountWGSL(segments, p.sizedByBinding ? { output: 'stats', perExample: 2 * p.groups, itemsPerExample: p.groups } : null), M, p.groups)}
+${segmentEntry(itemCountWGSL(segments, p.sizedByBinding ? { output: 'stats', perExample: 2 * p.groups, itemsPerExample: p.groups } : null), M, p.groups, serial)}
   var s = 0.0;
-  if (live) { for (var e = tid; e < ${M}u; e += ${T}u) { s += ${x('base + e')}; } }
-  partial[tid] = s;
-  ${workgroupTreeSum(T)}
-  let mean = partial[0] / ${M}.0;
-  workgroupBarrier();
+  if (live) { for (var e = first; e < ${M}u; e += sweep_step) { s += ${x('base + e')}; } }
+${segmentTotal('s', 'sum', serial)}
+  let mean = sum / ${M}.0;
   var v = 0.0;
-  if (live) { for (var e = tid; e < ${M}u; e += ${T}u) { let d = ${x('base + e')} - mean; v += d * d; } }
-  partial[tid] = v;
-  ${workgroupTreeSum(T)}
-  let rstd = inverseSqrt(partial[0] / ${M}.0 + ${f32Literal(GROUP_NORM.EPS)});
+  if (live) { for (var e = first; e < ${M}u; e += sweep_step) { let d = ${x('base + e')} - mean; v += d * d; } }
+${segmentTotal('v', 'squares', serial)}
+  let rstd = inverseSqrt(squares / ${M}.0 + ${f32Literal(GROUP_NORM.EPS)});
   if (!live) { return; }
-  if (tid == 0u) { stats[2u * seg] = mean; stats[2u * seg + 1u] = rstd; }
-  for (var e = tid; e < ${M}u; e += ${T}u) {
+  if (first == 0u) { stats[2u * seg] = mean; stats[2u * seg + 1u] = rstd; }
+  for (var e = first; e < ${M}u; e += sweep_step) {
     let c = group * ${cpg}u + e / ${p.pixels}u;
     ${storeAs(p.f16, 'y', 'base + e', `act((${x('base + e')} - mean) * rstd * gamma[c] + beta[c])`)}
   }
 }`;
-  return { name: `group_norm_forward_${p.activation}${tag}${p.sizedByBinding ? '_any_batch' : ''}`, code, bindings, minBytes: minBindingBytes(bindings, groupNormValues(p)), ...exactWhenSized(p.sizedByBinding, 'stats'), workgroups: grid1D(segments, 1) };
+  return {
+    name: `group_norm_forward_${p.activation}${tag}${serial ? '_serial' : ''}${p.sizedByBinding ? '_any_batch' : ''}`, code, bindings, minBytes: minBindingBytes(bindings, groupNormValues(p)),
+    ...exactWhenSized(p.sizedByBinding, 'stats'), workgroups: grid1D(segments, serial ? GROUP_NORM.SERIAL_WORKGROUP : 1),
+  };
 }
 
 /** dx from dy (with respect to the affine output), x and the forward's stats. */
-export function groupNormInputGrad(p: GroupNormShape): Kernel {
+export function groupNormInputGrad(p: GroupNormShape & GroupNormSweep): Kernel {
   const { M, cpg, segments } = check('group_norm_input_grad', p);
   const { bindings, enable, tag } = withHalf('group_norm_input_grad', [read('x'), read('stats'), read('gamma'), read('dy'), write('dx')], p.f16);
   const x = load32(p.f16, 'x', 'base + e');
+  const serial = !!p.serial;
   const code = wgsl`${enable}
 ${declareBindings(bindings)}
+#if ${!serial}
 var<workgroup> partial: array<vec2<f32>, ${T}>;
+#endif
 
-${segmentEntry(itemCountWGSL(segments, null), M, p.groups)}
+${segmentEntry(itemCountWGSL(segments, null), M, p.groups, serial)}
   var mean = 0.0;
   var rstd = 0.0;
   if (live) { mean = stats[2u * seg]; rstd = stats[2u * seg + 1u]; }
   // (sum g, sum g xhat) over the segment.
   var s = vec2<f32>(0.0);
   if (live) {
-    for (var e = tid; e < ${M}u; e += ${T}u) {
+    for (var e = first; e < ${M}u; e += sweep_step) {
       let g = dy[base + e] * gamma[group * ${cpg}u + e / ${p.pixels}u];
       s += vec2<f32>(g, g * (${x} - mean) * rstd);
     }
   }
-  partial[tid] = s;
-  ${workgroupTreeSum(T)}
-  let m = partial[0] / ${M}.0;
+${segmentTotal('s', 'sums', serial)}
+  let m = sums / ${M}.0;
   if (!live) { return; }
-  for (var e = tid; e < ${M}u; e += ${T}u) {
+  for (var e = first; e < ${M}u; e += sweep_step) {
     let g = dy[base + e] * gamma[group * ${cpg}u + e / ${p.pixels}u];
     let xhat = (${x} - mean) * rstd;
     dx[base + e] = rstd * (g - m.x - xhat * m.y);
   }
 }`;
-  return { name: `group_norm_input_grad${tag}`, code, bindings, minBytes: minBindingBytes(bindings, groupNormValues(p)), workgroups: grid1D(segments, 1) };
+  return { name: `group_norm_input_grad${tag}${serial ? '_serial' : ''}`, code, bindings, minBytes: minBindingBytes(bindings, groupNormValues(p)), workgroups: grid1D(segments, serial ? GROUP_NORM.SERIAL_WORKGROUP : 1) };
 }
 
 /** dgamma[c] = sum dy xhat and dbeta[c] = sum dy over examples and pixels: one workgroup per channel. */

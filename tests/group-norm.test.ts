@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { type Activation } from '../shaders/activation';
 import { groupNormForward, groupNormInputGrad, groupNormParamGrad } from '../shaders/group-norm';
 import { expectClose, f32, testData } from './helpers/compare';
-import { runKernels } from './helpers/gpu';
+import { gpu, runKernels, TEST_HOST } from './helpers/gpu';
+import { VAE } from '../src/model/vae';
 import { groupNormBackwardRef, groupNormRef, type GroupNormRefShape } from './reference/group-norm';
 
 type Case = GroupNormRefShape & { act: Activation; offset?: number; spread?: number; constantFirst?: boolean };
@@ -73,10 +74,12 @@ describe('group norm reference', () => {
 describe.each(CASES.map((k, i) => [label(k), k, i] as const))('group norm kernels: %s', (_, k, i) => {
   const count = k.batch * k.channels * k.pixels;
 
-  it('forward: act((x - mean) rstd gamma + beta), and the stats', async () => {
+  // Both sweeps of a segment: a workgroup's tree sum, and one invocation alone (software adapters).
+  it.each([false, true])('forward: act((x - mean) rstd gamma + beta), and the stats (serial %s)', async (serial) => {
     const { x, gamma, beta } = data(k, 10 + i);
     const ref = groupNormRef(x, gamma, beta, k, k.act);
-    const kernel = groupNormForward({ ...k, activation: k.act });
+    const kernel = groupNormForward({ ...k, activation: k.act, serial });
+    expect(kernel.name.includes('_serial')).toBe(serial);
     const out = await runKernels([kernel], { x, gamma, beta }, { y: count, stats: 2 * k.batch * k.groups });
     // The common offset costs the f32 mean about offset * 2^-24 per term before it is divided out.
     const atol = 2e-5 + (k.offset ?? 0) * 2e-6;
@@ -86,9 +89,10 @@ describe.each(CASES.map((k, i) => [label(k), k, i] as const))('group norm kernel
     if (k.constantFirst) expect(Math.abs(out.stats[1] - 1 / Math.sqrt(1e-5)) / out.stats[1]).toBeLessThan(1e-3);
   });
 
-  it('input gradient', async () => {
+  it.each([false, true])('input gradient (serial %s)', async (serial) => {
     const { x, gamma, dPre, stats, rstd, ref } = backwardCase(k, 20 + i);
-    const kernel = groupNormInputGrad(k);
+    const kernel = groupNormInputGrad({ ...k, serial });
+    expect(kernel.name.includes('_serial')).toBe(serial);
     const out = await runKernels([kernel], { x, stats, gamma, dy: dPre }, { dx: count });
     // dx scales with rstd: a tiny spread or a constant segment multiplies the f32 rounding of x - mean.
     const rstdMax = Math.max(...rstd);
@@ -109,5 +113,33 @@ describe('group norm shapes', () => {
   it('refuses groups that do not divide the channels, naming both', () => {
     expect(() => groupNormForward({ batch: 1, channels: 6, pixels: 4, groups: 4, activation: 'none' })).toThrow(/4 groups do not divide 6 channels/);
     expect(() => groupNormParamGrad({ batch: 0, channels: 6, pixels: 4, groups: 2 })).toThrow(/batch=0/);
+  });
+});
+
+// The model's choice of sweep is TypeScript alike in every host; the kernels themselves are
+// checked in all three above. This whole-model run stays in Node.
+describe.runIf(TEST_HOST === 'node')('GroupNorm in a model', () => {
+  it('runs serial on a software adapter and trains as the workgroup sweep does', { timeout: 300_000 }, async () => {
+    const { device } = await gpu();
+    const config = { arch: 'conv' as const, inputDim: 64, imageShape: [8, 8] as [number, number], channels: [4, 8], norm: 'group' as const, normGroups: 2, latent: 2 };
+    const x = Float32Array.from({ length: 4 * 64 }, (_, i) => ((i * 7919) % 256) / 255);
+    const run = async (groupNormSerial?: boolean) => {
+      const vae = await VAE.create(config, { device, batch: 4, seed: 3, ...(groupNormSerial === undefined ? {} : { kernels: { groupNormSerial } }) });
+      const names = (await vae.plan('train', 4)).graph.kernels.map((k) => k.name).filter((n) => n.startsWith('group_norm'));
+      for (let s = 0; s < 3; s++) await vae.trainStep(x);
+      const losses = (await vae.readLosses()).map((l) => l.loss);
+      const { isSoftware } = vae.adapter;
+      vae.destroy();
+      return { names, losses, isSoftware };
+    };
+    const chosen = await run();
+    const sweeps = chosen.names.filter((n) => n.startsWith('group_norm_forward') || n.startsWith('group_norm_input_grad'));
+    expect(sweeps.length).toBeGreaterThan(0);
+    // The adapter's default: serial on a software adapter (as here), the workgroup sweep on a GPU.
+    expect(sweeps.every((n) => n.includes('_serial'))).toBe(chosen.isSoftware);
+    const shared = await run(false);
+    expect(shared.names.some((n) => n.includes('_serial'))).toBe(false);
+    // Other summation orders: the same losses to f32 rounding.
+    expectClose(chosen.losses, shared.losses, { atol: 0, rtol: 1e-5 }, 'losses, serial against shared');
   });
 });

@@ -28,6 +28,11 @@ export interface KernelChoice {
   /** Conv bias gradients with one invocation per channel where there are 4 or more (`biasGradThreads`), not a workgroup tree. */
   convBiasSerial?: boolean;
   /**
+   * GroupNorm's forward and input gradient with one invocation per (example, group) segment, not a
+   * workgroup's tree sum (`serial` in shaders/group-norm.ts): software adapters, where barriers cost most.
+   */
+  groupNormSerial?: boolean;
+  /**
    * Sums over the batch in slices plus a sum of the slices, where a sum has few workgroups for its
    * length: dense bias gradients and a learned scale's (`columnSumSlices`), conv bias gradients
    * (`convBiasGradSlices`). GPUs, whose one workgroup (or invocation) per channel or column
@@ -74,7 +79,7 @@ export function kernelsFor(adapter: { isSoftware: boolean; subgroups: boolean })
   if (isSoftware) {
     return {
       matmul: subgroups ? 'register-subgroup' : 'register', matmulGeneric: true, conv: 'im2col', ...(subgroups ? { convNarrow: 'direct-subgroup' as const } : {}),
-      likelihoodThreadsPerRow: 1, convBiasSerial: true, skipInputZeros: true, subgroups,
+      likelihoodThreadsPerRow: 1, convBiasSerial: true, groupNormSerial: true, skipInputZeros: true, subgroups,
     };
   }
   // GPUs: the implicit GEMM for forwards and weight gradients, `direct` for input gradients. On an

@@ -181,7 +181,7 @@ function isAbortSignal(x: unknown): boolean {
 
 /** Every field of `kernels`: Record<keyof KernelChoice, ...> so that a field added to KernelChoice must be listed here. */
 const KERNEL_CHOICE_FIELDS: Record<keyof KernelChoice, true> = {
-  matmul: true, conv: true, convNarrow: true, convInputGrad: true, likelihoodThreadsPerRow: true, convBiasSerial: true, splitBatchSums: true,
+  matmul: true, conv: true, convNarrow: true, convInputGrad: true, likelihoodThreadsPerRow: true, convBiasSerial: true, groupNormSerial: true, splitBatchSums: true,
   subgroups: true, matmulGeneric: true, matmulTuned: true, convTuned: true, skipInputZeros: true,
 };
 

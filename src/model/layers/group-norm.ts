@@ -56,11 +56,13 @@ export class GroupNorm implements Module {
     const rows = x.shape[0];
     this.outputShape(x.shape.slice(1));
     const shape = { batch: rows, channels: this.channels, pixels: this.pixels, groups: this.spec.groups };
+    // One invocation per segment on software adapters (KernelChoice.groupNormSerial).
+    const serial = !!g.kernels.groupNormSerial;
     const { activation } = this.spec;
     const y = producedBy(g.tensor(this.name, x.shape), activation);
     if (g.precision === 'f16' && activation !== 'none') y.dtype = 'f16'; // a hidden activation (precision.ts)
     const stats = g.tensor(`${this.name}.stats`, [rows, this.spec.groups, 2]);
-    g.graph.add(groupNormForward({ ...shape, activation, f16: halfNames({ x, y }), sizedByBinding: true }), { x, gamma: g.param(`${this.name}.weight`), beta: g.param(`${this.name}.bias`), y, stats });
+    g.graph.add(groupNormForward({ ...shape, activation, f16: halfNames({ x, y }), sizedByBinding: true, serial }), { x, gamma: g.param(`${this.name}.weight`), beta: g.param(`${this.name}.bias`), y, stats });
     const backward: Backward = (gb, dy, needInputGrad) => {
       let dPre = dy.t;
       if (!dy.pre && activation !== 'none') {
@@ -70,7 +72,7 @@ export class GroupNorm implements Module {
       gb.graph.add(groupNormParamGrad({ ...shape, f16: halfNames({ x }) }), { x, stats, dy: dPre, dgamma: gb.grad(`${this.name}.weight`), dbeta: gb.grad(`${this.name}.bias`) });
       if (!needInputGrad) return null;
       const dx = gb.tensor(`d_${this.name}.in`, x.shape);
-      gb.graph.add(groupNormInputGrad({ ...shape, f16: halfNames({ x }) }), { x, stats, gamma: gb.param(`${this.name}.weight`), dy: dPre, dx });
+      gb.graph.add(groupNormInputGrad({ ...shape, f16: halfNames({ x }), serial }), { x, stats, gamma: gb.param(`${this.name}.weight`), dy: dPre, dx });
       return { t: dx, pre: (x.activation ?? 'none') === 'none' };
     };
     return { y, backward };
