@@ -101,6 +101,14 @@ describe('a device without the subgroups feature', () => {
     const tiled = await VAE.create(tiny, { device, batch: 16, kernels: { matmul: 'tiled-subgroup' } });
     expect(tiled.kernels.matmul).toBe('tiled-128');
     tiled.destroy();
+    // An app's own tuned tables are reported as what runs too.
+    const tuned = await VAE.create(tiny, { device, batch: 16, kernels: {
+      matmulTuned: { 'a-product': { variant: 'register-subgroup', tile: { TM: 8 }, ms: 1, candidates: 2 }, 'another': { variant: 'tiled', ms: 1, candidates: 2 } },
+      convTuned: { 'a-conv': 'direct-subgroup', 'another': 'im2col' },
+    } });
+    expect(tuned.kernels.matmulTuned).toEqual({ 'a-product': { variant: 'register', tile: undefined, ms: 1, candidates: 2 }, 'another': { variant: 'tiled', ms: 1, candidates: 2 } });
+    expect(tuned.kernels.convTuned).toEqual({ 'a-conv': 'direct', 'another': 'im2col' });
+    tuned.destroy();
     device.destroy();
   });
 });

@@ -117,5 +117,16 @@ export function withKernelOverrides(base: KernelChoice, overrides: Partial<Kerne
   for (const key of ['conv', 'convNarrow', 'convInputGrad'] as const) {
     if (merged[key] === 'direct-subgroup') merged[key] = 'direct';
   }
+  // Tables an app hands in too (the autotuner's own never hold a variant the device lacks): a
+  // product's fallback runs at its own default tile, as the factory gives it.
+  if (merged.matmulTuned) {
+    merged.matmulTuned = Object.fromEntries(Object.entries(merged.matmulTuned).map(([key, rec]) => {
+      const variant = resolvedVariant({ variant: rec.variant, subgroups: false }).variant;
+      return [key, variant === rec.variant ? rec : { ...rec, variant, tile: undefined }];
+    }));
+  }
+  if (merged.convTuned) {
+    merged.convTuned = Object.fromEntries(Object.entries(merged.convTuned).map(([key, method]) => [key, method === 'direct-subgroup' ? 'direct' : method]));
+  }
   return merged;
 }
