@@ -12,6 +12,7 @@ import { checkKernelLimits, workgroupSizesOf } from '../src/gpu/kernel-checks';
 import { deviceFromAdapter } from '../src/gpu/device';
 import { compile } from '../src/kernels';
 import { VAE } from '../src/model/vae';
+import type { TunedProduct } from '../src/model/autotune';
 import { compatibilityAdapter, defaultLimitsDevice } from './helpers/default-limits';
 
 const tiny = { hidden: [16], latent: 2 };
@@ -25,6 +26,9 @@ describe('workgroupSizesOf', () => {
   it('reads every entry point, and none of the comments', () => {
     const code = '// An earlier version ran @workgroup_size(1024)\n/* and @workgroup_size(2048) */\n@compute @workgroup_size(64) fn a() {}\n@compute @workgroup_size(512) fn b() {}';
     expect(workgroupSizesOf(code)).toEqual([[64, 1, 1], [512, 1, 1]]);
+    // Block comments nest in WGSL; a line comment may hold a /* that opens nothing.
+    expect(workgroupSizesOf('/* outer /* inner */ was @workgroup_size(1024) */\n@compute @workgroup_size(64) fn a() {}')).toEqual([[64, 1, 1]]);
+    expect(workgroupSizesOf('// see /* below\n@compute @workgroup_size(32) fn a() {}')).toEqual([[32, 1, 1]]);
   });
   it('skips an override constant or an expression, so nothing is refused on a guess', () => {
     expect(workgroupSizesOf('override W: u32 = 64;\n@compute @workgroup_size(W) fn main() {}')).toEqual([]);
@@ -109,6 +113,10 @@ describe('a device without the subgroups feature', () => {
     expect(tuned.kernels.matmulTuned).toEqual({ 'a-product': { variant: 'register', tile: undefined, ms: 1, candidates: 2 }, 'another': { variant: 'tiled', ms: 1, candidates: 2 } });
     expect(tuned.kernels.convTuned).toEqual({ 'a-conv': 'direct', 'another': 'im2col' });
     tuned.destroy();
+    // Checked whole at creation, on any device: a misspelt variant or an entry that is no choice.
+    await expect(VAE.create(tiny, { device, batch: 16, kernels: { matmulTuned: { unused: { variant: 'regster' as 'register', ms: 1, candidates: 1 } } } })).rejects.toThrow(/kernels\.matmulTuned\['unused'\] must be \{ variant, tile\?, ms, candidates \} with variant one of register, .*; got/);
+    await expect(VAE.create(tiny, { device, batch: 16, kernels: { matmulTuned: { unused: null as unknown as TunedProduct } } })).rejects.toThrow(ConfigError);
+    await expect(VAE.create(tiny, { device, batch: 16, kernels: { convTuned: { unused: 'quads' as 'direct' } } })).rejects.toThrow(/kernels\.convTuned\['unused'\] must be one of direct, direct-subgroup, implicit-gemm, im2col; got 'quads'/);
     device.destroy();
   });
 });

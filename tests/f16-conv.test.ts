@@ -165,9 +165,10 @@ describe.runIf(hasF16)('GroupNorm and activation backward with f16 activations',
   const n = shape.batch * shape.channels * shape.pixels;
   const x = rounded(n, 41, -2, 3), gamma = f32(shape.channels, 42), beta = f32(shape.channels, 43), dPre = f32(n, 44);
 
-  it('forward: x and y in f16 (relu); stats in f32', async () => {
+  // Both sweeps of a segment: a workgroup's tree sum, and one invocation alone (software adapters).
+  it.each([false, true])('forward: x and y in f16 (relu); stats in f32 (serial %s)', async (serial) => {
     const ref = groupNormRef(x, gamma, beta, shape, 'relu');
-    const k = groupNormForward({ ...shape, activation: 'relu', f16: ['x', 'y'] });
+    const k = groupNormForward({ ...shape, activation: 'relu', f16: ['x', 'y'], serial });
     const r = await runKernels([k], { x: packF16(x), gamma: Float32Array.from(gamma), beta: Float32Array.from(beta) }, { y: Math.ceil(n / 2), stats: shape.batch * shape.groups * 2 }, { fill: F16_NAN_FILL });
     // f16 rounding of the output (2^-11 relative) and f32 sums over 75 values.
     expectClose(unpackF16(r.y, n), ref.y, { atol: 1e-4, rtol: 2 ** -10 }, 'group norm y');
@@ -175,12 +176,12 @@ describe.runIf(hasF16)('GroupNorm and activation backward with f16 activations',
     expectClose(r.stats.filter((_, i) => i % 2 === 1), ref.rstd, { atol: 1e-6, rtol: 1e-5 }, 'rstd');
   });
 
-  it('input and parameter gradients read x in f16', async () => {
+  it.each([false, true])('input and parameter gradients read x in f16 (serial input gradient %s)', async (serial) => {
     const ref = groupNormBackwardRef(x, gamma, dPre, shape);
     const stats = new Float64Array(shape.batch * shape.groups * 2);
     const { mean, rstd } = groupNormRef(x, gamma, beta, shape, 'none');
     mean.forEach((m, i) => { stats[2 * i] = m; stats[2 * i + 1] = rstd[i]; });
-    const dx = await runHalfKernel(groupNormInputGrad({ ...shape, f16: ['x'] }), { x, stats, gamma, dy: dPre }, 'dx', n);
+    const dx = await runHalfKernel(groupNormInputGrad({ ...shape, f16: ['x'], serial }), { x, stats, gamma, dy: dPre }, 'dx', n);
     expectClose(dx, ref.dx, { atol: 1e-5, rtol: 1e-4 }, 'group norm dx');
     const r = await runKernels([groupNormParamGrad({ ...shape, f16: ['x'] })], { x: packF16(x), stats: Float32Array.from(stats), dy: Float32Array.from(dPre) }, { dgamma: shape.channels, dbeta: shape.channels });
     expectClose(r.dgamma, ref.dgamma, { atol: 1e-4, rtol: 1e-4 }, 'dgamma');

@@ -29,6 +29,8 @@ const CASES: Case[] = [
   c(3, 8, 9, 4, 'none', { constantFirst: true }),
   c(2, 6, 25, 2, 'none', { spread: 1e-3 }),
   c(16500, 4, 1, 4, 'none'),
+  // One segment of 64 channels x 64x64 pixels (262,144 values) at a common offset: the serial sweep adds it all.
+  c(1, 64, 4096, 1, 'none', { offset: 50 }),
 ];
 const label = (k: Case) => `N${k.batch} C${k.channels} P${k.pixels} G${k.groups} ${k.act}${k.offset ? ` offset ${k.offset}` : ''}${k.constantFirst ? ' constant segment' : ''}${k.spread ? ` spread ${k.spread}` : ''}`;
 

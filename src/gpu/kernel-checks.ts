@@ -11,13 +11,36 @@ import { ConfigError, DeviceLimitError, GpuError, kindOfValue, shown } from '../
 import type { BufferSlice } from './buffers';
 import { isDeviceGone } from './device';
 
+/** WGSL source with its comments blanked: line comments, and block comments, which nest in WGSL. */
+export function withoutComments(code: string): string {
+  let out = '', depth = 0;
+  for (let i = 0; i < code.length; i++) {
+    const two = code.slice(i, i + 2);
+    if (depth === 0 && two === '//') {
+      const end = code.indexOf('\n', i);
+      i = end < 0 ? code.length : end - 1;
+      out += ' ';
+    } else if (two === '/*') {
+      depth++;
+      i++;
+      out += ' ';
+    } else if (depth > 0 && two === '*/') {
+      depth--;
+      i++;
+    } else if (depth === 0) {
+      out += code[i];
+    }
+  }
+  return out;
+}
+
 /**
  * The sizes in each of a kernel's `@workgroup_size(x, y, z)` attributes (one per entry point),
  * comments left out; an attribute whose sizes are not literals (an override constant, an
  * expression) is skipped, so nothing is refused on a guess. The factories write numbers there.
  */
 export function workgroupSizesOf(code: string): [number, number, number][] {
-  const text = code.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/\/\/[^\n]*/g, ' ');
+  const text = withoutComments(code);
   const found: [number, number, number][] = [];
   for (const m of text.matchAll(/@workgroup_size\s*\(([^)]*)\)/g)) {
     const sizes = m[1].split(',').map((v) => v.trim()).filter((v) => v !== '').map((v) => (/^\d+[iu]?$/.test(v) ? parseInt(v, 10) : NaN));

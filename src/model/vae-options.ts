@@ -8,9 +8,9 @@ import { ConfigError, kindOfValue, literal, shown } from '../errors';
 import { checkKnownKeys } from '../edit-distance';
 import type { GraphKind } from './graphs';
 import { AUTOTUNE_MODES, type AutotuneCache, type AutotuneMode } from './autotune';
-import { MATMUL_VARIANTS } from '../../shaders/matmul';
+import { MATMUL_VARIANTS, type MatmulVariant } from '../../shaders/matmul';
 import { fitsF32 } from '../../shaders/common';
-import { CONV_METHODS } from './layers/conv-ops';
+import { CONV_METHODS, type ConvMethod } from './layers/conv-ops';
 import type { KernelChoice } from './kernel-choice';
 import type { StepLoss } from './loss-ring';
 
@@ -230,6 +230,18 @@ export function checkCreationOptions(opts: VaeOptions | undefined): void {
     if (k.skipInputZeros !== undefined && typeof k.skipInputZeros !== 'boolean') throw new ConfigError(`kernels.skipInputZeros must be true or false; got ${String(k.skipInputZeros)}`);
     for (const key of ['conv', 'convNarrow', 'convInputGrad'] as const) {
       if (k[key] !== undefined && !CONV_METHODS.includes(k[key]!)) throw new ConfigError(`kernels.${key} must be one of ${CONV_METHODS.join(', ')}; got '${String(k[key])}'`);
+    }
+    // Tuned tables an app hands in: checked whole here, whatever the device (the autotuner's own are made valid).
+    const table = (name: string, t: unknown) => {
+      if (t !== undefined && (t === null || typeof t !== 'object' || Array.isArray(t))) throw new ConfigError(`kernels.${name} must be an object of choices by operation key, got ${shown(t)}`);
+      return Object.entries((t ?? {}) as Record<string, unknown>);
+    };
+    for (const [key, rec] of table('matmulTuned', k.matmulTuned)) {
+      const variant = (rec as { variant?: unknown } | null)?.variant;
+      if (!MATMUL_VARIANTS.includes(variant as MatmulVariant)) throw new ConfigError(`kernels.matmulTuned['${key}'] must be { variant, tile?, ms, candidates } with variant one of ${MATMUL_VARIANTS.join(', ')}; got ${shown(rec)}`);
+    }
+    for (const [key, method] of table('convTuned', k.convTuned)) {
+      if (!CONV_METHODS.includes(method as ConvMethod)) throw new ConfigError(`kernels.convTuned['${key}'] must be one of ${CONV_METHODS.join(', ')}; got ${shown(method)}`);
     }
   }
 }
