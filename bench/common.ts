@@ -208,6 +208,23 @@ export function kernelFamily(name: string): string {
   return name.split(/[_\[:.\s-]/)[0] || name;
 }
 
+/**
+ * Each dispatch's median time summed by kernel family (`kernelFamily` of its kernel's name),
+ * largest first: `names[i]` and `samples[i]` (its timed runs) belong to dispatch i.
+ */
+export function timesByFamily(names: string[], samples: number[][]): { family: string; kernels: string[]; dispatches: number; ms: number }[] {
+  const families = new Map<string, { kernels: Set<string>; dispatches: number; ms: number }>();
+  names.forEach((name, i) => {
+    const family = kernelFamily(name);
+    const f = families.get(family) ?? { kernels: new Set<string>(), dispatches: 0, ms: 0 };
+    f.kernels.add(name);
+    f.dispatches++;
+    f.ms += median(samples[i]);
+    families.set(family, f);
+  });
+  return [...families].map(([family, f]) => ({ family, kernels: [...f.kernels], dispatches: f.dispatches, ms: f.ms })).sort((a, b) => b.ms - a.ms);
+}
+
 /** Deterministic operands in [-0.1, 0.1) for kernel benchmarks (xorshift32 from `seed`). */
 export function benchData(n: number, seed: number): Float32Array<ArrayBuffer> {
   const out = new Float32Array(n);

@@ -14,7 +14,7 @@
 //   conditional  784-400-20 on 10 classes                group-norm       conv 1x28x28, 16-32, GroupNorm
 //   nearest      conv 1x28x28, nearest upsampling        dsprites         the dSprites conv model, pictures drawn on the GPU
 import { pathToFileURL } from 'node:url';
-import { kernelFamily, median } from './common';
+import { median, timesByFamily } from './common';
 import { timeGraph } from './time-graph';
 import { describeAdapter } from '../src/gpu/device';
 import { DSPRITES_COUNT } from '../src/data/dsprites';
@@ -34,17 +34,11 @@ export const PRESETS: Record<string, Partial<VaeConfig>> = {
   dsprites: { arch: 'conv', inputDim: 4096, imageShape: [64, 64], channels: [16, 16, 16, 16], dense: [256], latent: 10, objective: 'tcvae', beta: 6 },
 };
 
-/** Sums each dispatch's median time by kernel family, largest first. */
+/** Sums each dispatch's median time by kernel family over the graphs (perDispatch[g] holds graph g's runs), largest first. */
 export function byFamily(graphs: KernelGraph[], perDispatch: number[][][]): { family: string; dispatches: number; ms: number }[] {
-  const sums = new Map<string, { dispatches: number; ms: number }>();
-  graphs.forEach((graph, g) => graph.nodes.forEach((node, i) => {
-    const family = kernelFamily(node.kernel.name);
-    const entry = sums.get(family) ?? { dispatches: 0, ms: 0 };
-    entry.dispatches++;
-    entry.ms += median(perDispatch[g].map((run) => run[i]));
-    sums.set(family, entry);
-  }));
-  return [...sums].map(([family, v]) => ({ family, ...v })).sort((a, b) => b.ms - a.ms);
+  const names = graphs.flatMap((graph) => graph.nodes.map((node) => node.kernel.name));
+  const samples = graphs.flatMap((graph, g) => graph.nodes.map((_, i) => perDispatch[g].map((run) => run[i])));
+  return timesByFamily(names, samples).map(({ family, dispatches, ms }) => ({ family, dispatches, ms }));
 }
 
 async function main(argv: string[]): Promise<void> {

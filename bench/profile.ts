@@ -5,7 +5,7 @@
 // dispatch adds pass overhead, so the 'total' row is compared with the unprofiled step time, and
 // with the GPU time the unprofiled step spans (its passes as they run, timestamped at both ends).
 import { gentleWait } from '../src/gpu/gentle-wait';
-import { kernelFamily, median, round, type BenchOptions, type ProfileRecord } from './common';
+import { median, round, timesByFamily, type BenchOptions, type ProfileRecord } from './common';
 import type { PreparedVae, RunContext } from './step';
 
 export async function runProfile(ctx: RunContext, p: PreparedVae, opts: BenchOptions, stepMs: number | null): Promise<ProfileRecord[] | string> {
@@ -61,20 +61,11 @@ export async function runProfile(ctx: RunContext, p: PreparedVae, opts: BenchOpt
     readback.destroy();
   }
 
-  const families = new Map<string, { kernels: Set<string>; dispatches: number; ms: number }>();
-  names.forEach((name, i) => {
-    const fam = kernelFamily(name);
-    const f = families.get(fam) ?? { kernels: new Set<string>(), dispatches: 0, ms: 0 };
-    f.kernels.add(name);
-    f.dispatches++;
-    f.ms += median(perDispatch[i]);
-    families.set(fam, f);
-  });
-  const total = [...families.values()].reduce((s, f) => s + f.ms, 0);
+  const families = timesByFamily(names, perDispatch);
+  const total = families.reduce((s, f) => s + f.ms, 0);
   const base = { bench: 'profile' as const, impl: 'webgpu-vae' as const, env: ctx.env, adapter: ctx.adapter, batch: opts.batch };
-  const records: ProfileRecord[] = [...families.entries()]
-    .sort((a, b) => b[1].ms - a[1].ms)
-    .map(([family, f]) => ({ ...base, family, kernels: [...f.kernels], dispatches: f.dispatches, gpu_ms: round(f.ms), share: round(total > 0 ? f.ms / total : 0, 4) }));
+  const records: ProfileRecord[] = families
+    .map(({ family, kernels, dispatches, ms }) => ({ ...base, family, kernels, dispatches, gpu_ms: round(ms), share: round(total > 0 ? ms / total : 0, 4) }));
   records.push({
     ...base, family: 'total', kernels: [], dispatches: count, gpu_ms: round(total), share: 1,
     ...(stepMs !== null ? { step_ms: round(stepMs) } : {}),

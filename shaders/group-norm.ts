@@ -151,6 +151,12 @@ ${declareBindings(bindings)}
 var<workgroup> partial: array<f32, ${T}>;
 #endif
 
+// (x[i] - mean)^2, x loaded once.
+fn squared_deviation(i: u32, mean: f32) -> f32 {
+  let d = ${x('i')} - mean;
+  return d * d;
+}
+
 ${segmentEntry(itemCountWGSL(segments, p.sizedByBinding ? { output: 'stats', perExample: 2 * p.groups, itemsPerExample: p.groups } : null), M, p.groups, serial)}
   var s = 0.0;
   if (live) {
@@ -160,7 +166,7 @@ ${segmentTotal('s', 'sum', serial)}
   let mean = sum / ${M}.0;
   var v = 0.0;
   if (live) {
-    ${blockedSum('v', '0.0', M, (e) => `(${x(`base + ${e}`)} - mean) * (${x(`base + ${e}`)} - mean)`)}
+    ${blockedSum('v', '0.0', M, (e) => `squared_deviation(base + ${e}, mean)`)}
   }
 ${segmentTotal('v', 'squares', serial)}
   let rstd = inverseSqrt(squares / ${M}.0 + ${f32Literal(GROUP_NORM.EPS)});

@@ -33,10 +33,11 @@ function refuseReservedKeys(extra: Record<string, string> | null | undefined): v
  * of gets that step (which `vae.step`, read at the call, may not be while steps are queued).
  */
 export async function saveCheckpoint(vae: VAE, extraMetadata: Record<string, string> | ((step: number) => Record<string, string>) = {}): Promise<Uint8Array<ArrayBuffer>> {
-  if (typeof extraMetadata === 'object') refuseReservedKeys(extraMetadata);
+  // An object is checked before the parameters are read, a function's result once it is known.
+  if (typeof extraMetadata !== 'function') refuseReservedKeys(extraMetadata);
   const { step, flat } = await vae.stepAndParameters();
   const extra = (typeof extraMetadata === 'function' ? extraMetadata(step) : extraMetadata) ?? {};
-  refuseReservedKeys(extra);
+  if (typeof extraMetadata === 'function') refuseReservedKeys(extra);
   return encodeSafetensors(tensorsByName(vae.layout, flat), {
     // The training seed keys the evaluation noise: loadCheckpoint takes it back, so a reloaded
     // model's elbo() is the saved one's unless another seed is given.
