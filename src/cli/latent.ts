@@ -88,7 +88,7 @@ export async function reconstructCommand(argv: string[]): Promise<void> {
     const first = firstPictures(test, vae.config, n);
     const codes = await vae.encode(first.x, first.labels);
     refuseNonFinite(c.path, 'codes for the test pictures', [...codes.mu, ...codes.logvar]);
-    const { png, shown, reconstructed } = await reconstructionsPng(vae, test, n);
+    const { png, shown, reconstructed } = await reconstructionsPng(vae, test, n, codes.mu);
     await writePicture(c.command, c.out, png, c.inputs);
     // dSprites pictures carry their factors: say which ones the reconstructions keep.
     const factors = (test as { factors?: Uint8Array }).factors;

@@ -49,10 +49,14 @@ export function firstPictures(data: Dataset, config: Pick<VaeConfig, 'inputDim' 
   };
 }
 
-/** The first `n` pictures of `data`, each above its reconstruction by `vae`, as a PNG, and the reconstructions in [0, 1]. */
-export async function reconstructionsPng(vae: VAE, data: Dataset, n: number): Promise<{ png: Uint8Array; shown: number; reconstructed: Float32Array }> {
+/**
+ * The first `n` pictures of `data`, each above its reconstruction by `vae`, as a PNG, and the
+ * reconstructions in [0, 1]. `mu`, the pictures' codes when the caller has encoded them already,
+ * is decoded instead of encoding the pictures again (a reconstruction is the decoder's mean at z = mu).
+ */
+export async function reconstructionsPng(vae: VAE, data: Dataset, n: number, mu?: Float32Array): Promise<{ png: Uint8Array; shown: number; reconstructed: Float32Array }> {
   const { x, labels, shown } = firstPictures(data, vae.config, n);
   const [rows, cols] = vae.config.imageShape;
-  const reconstructed = await vae.reconstruct(x, labels);
+  const reconstructed = mu ? await vae.decode(mu, labels) : await vae.reconstruct(x, labels);
   return { png: pairsGridPng(x, reconstructed, shown, rows, cols, 8, gridFor(vae.config)), shown, reconstructed };
 }

@@ -242,7 +242,7 @@ export class VAE extends VaeForward {
     const rows = await readFloats(this.device, examples, 0, 2 * data.count);
     let rec = 0, kl = 0;
     for (let b = 0; b < data.count; b++) { rec += rows[2 * b]; kl += rows[2 * b + 1]; }
-    return plan.objective!.summarize([rec, kl, data.count]);
+    return { loss: (rec + kl) / data.count, rec: rec / data.count, kl: kl / data.count, examples: data.count };
   }
 
   /** Importance-weighted estimate of -log p(x) over a resident dataset (Burda et al. 2015); see iwae-eval.ts. */

@@ -9,7 +9,7 @@
 import { elboReduce } from '../../../shaders/elbo';
 import type { Recorder } from '../module';
 import { recordKl, type KlTerm } from './kl-term';
-import type { EvalTotals, GradientSeeds, Objective, ObjectiveInputs } from './objective';
+import type { GradientSeeds, Objective, ObjectiveInputs } from './objective';
 
 export class ElboObjective implements Objective {
   readonly name = 'elbo' as const;
@@ -26,11 +26,5 @@ export class ElboObjective implements Objective {
       params: g.stepParams, rec, kl, ...(klDims ? { kl_dims: klDims } : {}), history: targets.history, accum: targets.accum, ...(examples ? { examples } : {}),
     });
     return gradients ? { dout: dout!, dqDirect: dqDirect!, dzDirect: null } : null;
-  }
-
-  /** accum = (rec sum / L, kl sum, n, batches): the -ELBO (KL weight 1) and its parts per example. */
-  summarize(accum: Float32Array | readonly number[]): EvalTotals {
-    const [rec, kl, n] = accum;
-    return { loss: (rec + kl) / n, rec: rec / n, kl: kl / n, examples: n };
   }
 }

@@ -7,7 +7,7 @@
 import { klDivergence } from '../../../shaders/elbo';
 import { iwaeReduce, iwaeWeights } from '../../../shaders/iwae';
 import type { Recorder } from '../module';
-import type { EvalTotals, GradientSeeds, Objective, ObjectiveInputs } from './objective';
+import type { GradientSeeds, Objective, ObjectiveInputs } from './objective';
 
 export class IwaeObjective implements Objective {
   readonly name = 'iwae' as const;
@@ -33,11 +33,5 @@ export class IwaeObjective implements Objective {
     if (!seeds) return null;
     const { dout } = likelihood.rows(g, x, out, K, { gradients: true, rowWeight: seeds.rowWeight, rec });
     return { dout: dout!, dqDirect: seeds.dqDirect, dzDirect: seeds.dzDirect };
-  }
-
-  /** accum = (bound sum, rec sum / K, kl sum, n). */
-  summarize(accum: Float32Array | readonly number[]): EvalTotals {
-    const [bound, rec, kl, n] = accum;
-    return { loss: bound / n, rec: rec / n, kl: kl / n, examples: n };
   }
 }

@@ -40,21 +40,10 @@ export interface LossTargets {
   perExample?: boolean;
 }
 
-/** Per-example figures an evaluation reports from the running totals. */
-export interface EvalTotals {
-  /** The objective's loss per example (the -ELBO, or the IWAE bound). */
-  loss: number;
-  rec: number;
-  kl: number;
-  examples: number;
-}
-
 export interface Objective {
   readonly name: ObjectiveName;
   /** Samples of z per example (L for the ELBO, K for IWAE). */
   readonly samples: number;
   /** Records the loss (and with `gradients` the seeds) into the graph. */
   record(g: Recorder, inputs: ObjectiveInputs, parts: { sampler: GaussianSampler; likelihood: DecoderLikelihood; targets: LossTargets; gradients: boolean }): GradientSeeds | null;
-  /** Reads running totals (the accum vec4 its reduction adds to, or sums of its rows) as per-example figures. */
-  summarize(accum: Float32Array | readonly number[]): EvalTotals;
 }

@@ -13,7 +13,7 @@ import { elboReduce } from '../../../shaders/elbo';
 import { tcPosteriorGrad, tcRows, type TcEstimator } from '../../../shaders/tc';
 import type { Recorder } from '../module';
 import { recordKl } from './kl-term';
-import type { EvalTotals, GradientSeeds, Objective, ObjectiveInputs } from './objective';
+import type { GradientSeeds, Objective, ObjectiveInputs } from './objective';
 
 export class TcvaeObjective implements Objective {
   readonly name = 'tcvae' as const;
@@ -35,11 +35,5 @@ export class TcvaeObjective implements Objective {
       params: g.stepParams, rec, kl, ...(klDims ? { kl_dims: klDims } : {}), tc, history: targets.history, accum: targets.accum,
     });
     return gradients ? { dout: dout!, dqDirect: dqDirect!, dzDirect } : null;
-  }
-
-  /** accum = (rec sum / S, kl sum, n, batches): the -ELBO (KL weight 1) and its parts per example. */
-  summarize(accum: Float32Array | readonly number[]): EvalTotals {
-    const [rec, kl, n] = accum;
-    return { loss: (rec + kl) / n, rec: rec / n, kl: kl / n, examples: n };
   }
 }
