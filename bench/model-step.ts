@@ -7,7 +7,9 @@
 // one warm-up; each dispatch's median is kept and summed per family (the kernel name's first word).
 //
 //   npx tsx bench/model-step.ts [--preset=NAME | --config='{"objective":"tcvae","beta":6}']
-//       [--batch=64] [--rounds=5] [--json]
+//       [--batch=64] [--rounds=5] [--dispatches=N] [--json]
+//
+// --dispatches=N also lists the step's N slowest dispatches: median time, workgroups and kernel.
 //
 // Presets (each a partial VaeConfig; --config adds to or overrides the preset's fields):
 //   iwae         784-400-20, IWAE with K = 5            tcvae, tcvae-mss  784-400-20, beta 6, MWS or MSS
@@ -15,6 +17,7 @@
 //   nearest      conv 1x28x28, nearest upsampling        dsprites         the dSprites conv model, pictures drawn on the GPU
 import { pathToFileURL } from 'node:url';
 import { median, timesByFamily } from './common';
+import { slowestDispatches } from './conv-model';
 import { timeGraph } from './time-graph';
 import { describeAdapter } from '../src/gpu/device';
 import { DSPRITES_COUNT } from '../src/data/dsprites';
@@ -55,6 +58,8 @@ async function main(argv: string[]): Promise<void> {
   }
   const config = { ...preset, ...extra };
   const batch = Number(value('batch') ?? 64), rounds = Number(value('rounds') ?? 5), json = argv.includes('--json');
+  const listed = Number(value('dispatches') ?? 0);
+  if (!Number.isInteger(listed) || listed < 0) throw new Error(`--dispatches takes a count of dispatches to list (0 or more), got ${value('dispatches')}`);
   const sprites = presetName === 'dsprites' && config.inputDim === 4096;
 
   const { acquireBenchDevice } = await import('./node-env');
@@ -83,13 +88,19 @@ async function main(argv: string[]): Promise<void> {
   const adapter = describeAdapter(acquired.adapter);
   const families = perDispatch.every((p) => p.length) ? byFamily(graphs, perDispatch) : [];
   const step = median(totals);
+  const slowest = graphs
+    .flatMap((graph, g) => slowestDispatches(graph, perDispatch[g], listed).map((d) => ({ graph: graph.label, ...d })))
+    .sort((a, b) => b.median_ms - a.median_ms).slice(0, listed);
   if (json) {
     console.log(JSON.stringify({ bench: 'model_step', adapter, preset: presetName, config, batch, median_ms: Number(step.toFixed(3)), samples_ms: totals.map((t) => Number(t.toFixed(3))) }));
     for (const f of families) console.log(JSON.stringify({ bench: 'model_step_family', adapter, preset: presetName, ...f, ms: Number(f.ms.toFixed(4)) }));
+    for (const d of slowest) console.log(JSON.stringify({ bench: 'model_step_dispatch', adapter, preset: presetName, ...d }));
   } else {
     console.log(`${presetName}: ${JSON.stringify(config)}, batch ${batch}, on ${adapter}`);
     console.log(`step ${step.toFixed(2)} ms (median of ${rounds}: ${totals.map((t) => t.toFixed(1)).join(' ')})`);
     for (const f of families) console.log(`  ${f.family.padEnd(14)} ${String(f.dispatches).padStart(3)} dispatches ${f.ms.toFixed(3).padStart(10)} ms ${((100 * f.ms) / step).toFixed(1).padStart(6)}%`);
+    if (slowest.length) console.log(`the ${slowest.length} slowest dispatches (graph, index in it, median ms, workgroups, kernel):`);
+    for (const d of slowest) console.log(`  ${d.graph.padEnd(10)} ${String(d.index).padStart(3)} ${d.median_ms.toFixed(3).padStart(10)} ms ${String(d.workgroups).padStart(6)}  ${d.kernel}`);
   }
   vae.destroy();
   device.destroy();

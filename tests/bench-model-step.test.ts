@@ -35,6 +35,22 @@ describe('bench/model-step.ts', () => {
     expect(families.find((f) => f.family === 'dsprites')).toMatchObject({ dispatches: 1 });
   }, 300_000);
 
+  it('--dispatches=N lists the N slowest dispatches of the step, slowest first', () => {
+    const r = run('--preset=iwae', '--config={"hidden":[8],"latent":2}', '--batch=4', '--rounds=1', '--dispatches=3', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const listed = lines.filter((x) => x.bench === 'model_step_dispatch');
+    expect(listed).toHaveLength(3);
+    for (const d of listed) expect(d).toMatchObject({ preset: 'iwae', graph: expect.any(String), index: expect.any(Number), kernel: expect.any(String), workgroups: expect.any(Number), median_ms: expect.any(Number) });
+    expect(listed.map((d) => d.median_ms)).toEqual([...listed.map((d) => d.median_ms)].sort((a, b) => b - a));
+    // The slowest dispatch is no faster than any family's share of one dispatch.
+    const families = lines.filter((x) => x.bench === 'model_step_family');
+    expect(listed[0].median_ms).toBeGreaterThanOrEqual(Math.max(...families.map((f) => f.ms / f.dispatches)) - 1e-3);
+    const bad = run('--dispatches=-1');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/--dispatches takes a count of dispatches to list \(0 or more\), got -1/);
+  }, 300_000);
+
   it('refuses an unknown preset and a --config that is not JSON, naming what it takes', () => {
     const unknown = run('--preset=tcave');
     expect(unknown.status).toBe(1);
