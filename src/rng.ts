@@ -209,7 +209,7 @@ export class Philox {
   }
 
   /** In-place Fisher-Yates shuffle; returns the same array. */
-  shuffle<T extends { length: number; [i: number]: any }>(array: T): T {
+  shuffle<T extends { length: number; [i: number]: unknown }>(array: T): T {
     for (let i = array.length - 1; i > 0; i--) {
       const j = this.nextInt(i + 1);
       const tmp = array[i];

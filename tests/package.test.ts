@@ -267,4 +267,14 @@ function packInstallAndRun(work: string): void {
     main: { VAE: 'function' }, kernels: { compile: 'function', matmul: 'function' }, node: { acquireNodeDevice: 'function', loadMnistNode: 'function' },
   });
   expect(imported.from).toContain(join(project, 'node_modules', 'webgpu-vae', 'dist', 'index.js'));
+
+  // CommonJS code reaches the same modules through require() on a Node that loads ES modules
+  // there (20.19+, 22.12+), which needs a 'default' condition beside 'import' in the exports.
+  if ((process.features as { require_module?: boolean }).require_module) {
+    writeFileSync(join(project, 'requires.cjs'), `
+      const main = require('webgpu-vae'), kernels = require('webgpu-vae/kernels'), node = require('webgpu-vae/node');
+      console.log(JSON.stringify([typeof main.VAE?.create, typeof kernels.compile, typeof node.acquireNodeDevice]));
+    `);
+    expect(JSON.parse(run(process.execPath, ['requires.cjs'], project))).toEqual(['function', 'function', 'function']);
+  }
 }

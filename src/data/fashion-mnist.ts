@@ -1,11 +1,11 @@
 // Fashion-MNIST: Zalando's 28x28 grey clothing pictures in MNIST's IDX format, installed by
 // Debian's `dataset-fashion-mnist` package (scripts/setup-debian.sh) as gzipped IDX files in
 // /usr/share/datasets/fashion-mnist. Loading reuses the MNIST reader; only the place and the
-// names differ. The demo imports the class names from here, so the Node reader is imported only
-// when a split is loaded: Vite's dev server serves each module as it is, and a static import of
-// mnist-node.ts (node:module, node:fs) stopped the demo page from starting.
+// names differ. Node only: the demo takes the class names from class-names.ts, and the data
+// sources import this file only when a split is loaded in Node.
 import { DataError } from './idx';
 import { type Dataset, type MnistSplit } from './mnist';
+import { loadMnistNode } from './mnist-node';
 
 /** Where Debian's dataset-fashion-mnist package puts the four IDX files (found with dpkg -L). */
 export const FASHION_MNIST_DEBIAN_DIR = '/usr/share/datasets/fashion-mnist';
@@ -37,7 +37,6 @@ export async function loadFashionMnistNode(split: MnistSplit, opts: FashionMnist
         '(or run scripts/setup-debian.sh), or pass a folder holding its four IDX files.',
     );
   }
-  const { loadMnistNode } = await import('./mnist-node');
   const ds = await loadMnistNode(split, { dir, limit: opts.limit });
   return { ...ds, name: `fashion-mnist-${split}` };
 }
