@@ -1,8 +1,8 @@
 // The whole model's gradient (tests/helpers/whole-grad.ts) for pairs of features and batch shapes
 // that tests/gradcheck.test.ts leaves out: conditional models under IWAE, beta-TCVAE, capacity
-// and free bits; conv models under IWAE, TC and free bits; a predicted scale under every
-// objective; cyclical warm-up; non-square pictures; batches of 1, 5, 7 and 9 rows with 1 to 7 of
-// them real.
+// and free bits; conv models under IWAE, TC (both estimators) and free bits, with GroupNorm and
+// nearest upsampling; a predicted scale under every objective; cyclical warm-up; non-square
+// pictures; batches of 1 to 17 rows with 1 to 13 of them real.
 import { describe, expect, it } from 'vitest';
 import type { VaeConfig } from '../src/model/config';
 import { gradientMismatches, refOf, secondStep } from './helpers/whole-grad';
@@ -31,6 +31,10 @@ const cases: [string, Partial<VaeConfig>, seed: number, batch: number, valid: nu
   ['TC + predicted scale + conditional', { inputDim: 7, hidden: [6], latent: 3, activation: 'softplus', objective: 'tcvae', beta: 4, likelihood: 'gaussian', sigma: 'predicted', classes: 2 }, 56, 6, 5],
   ['cyclical warm-up (3 of every 4 steps), beta 2', { inputDim: 8, hidden: [6], latent: 3, activation: 'tanh', warmupSteps: 3, klCycleSteps: 4, beta: 2 }, 57, 6, 5],
   ['conv with nearest upsampling + IWAE K=3 + conditional', { arch: 'conv', inputDim: 64, imageShape: [8, 8], channels: [3, 4], upsample: 'nearest', latent: 2, activation: 'softplus', objective: 'iwae', samples: 3, classes: 2 }, 58, 6, 5],
+  ['conv GroupNorm + nearest upsampling + IWAE K=4', { arch: 'conv', inputDim: 64, imageShape: [8, 8], channels: [4, 6], norm: 'group', normGroups: 2, upsample: 'nearest', latent: 3, activation: 'tanh', objective: 'iwae', samples: 4 }, 59, 6, 5],
+  ['conv TC (stratified) + conditional + predicted scale', { arch: 'conv', inputDim: 64, imageShape: [8, 8], channels: [3], latent: 3, activation: 'tanh', objective: 'tcvae', tcEstimator: 'mss', beta: 4, classes: 2, likelihood: 'gaussian', sigma: 'predicted' }, 60, 6, 5],
+  ['TC (stratified) + GroupNorm + nearest upsampling, L=2', { arch: 'conv', inputDim: 64, imageShape: [8, 8], channels: [4, 4], norm: 'group', normGroups: 2, upsample: 'nearest', latent: 3, activation: 'elu', objective: 'tcvae', tcEstimator: 'mss', beta: 3, samples: 2 }, 61, 6, 4],
+  ['batch 17 with 13 real rows, two layers, IWAE K=6, conditional (3 classes)', { inputDim: 9, hidden: [11, 7], latent: 4, activation: 'tanh', objective: 'iwae', samples: 6, classes: 3 }, 62, 17, 13],
 ];
 
 describe('whole-model gradients of feature pairs and batch shapes', () => {
