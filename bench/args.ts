@@ -66,6 +66,9 @@ Shape and sample sizes:
   --skip-zeros on|off  the first layer's forward and weight gradient walk only the k steps at
                        which the data has a non-zero (default: the adapter's choice, on for
                        software adapters, off for GPUs); the results are the same bit for bit
+  --bounds-checks on|off  off: our shaders compiled without WebGPU's bounds checks on buffer
+                       accesses (acquireNodeDevice's boundsChecks; node only). TF.js keeps them:
+                       its step's loss is NaN without them. Default on
   --precision f32|f16  storage of our model's hidden activations (default f32); f16 needs the
                        adapter's shader-f16, and without it our step is skipped with a note
   --eval-every N       --soak: steps between test-set evaluations (default 1000)
@@ -99,7 +102,7 @@ function intList(name: string, v: string): number[] {
   return xs;
 }
 
-const KNOWN = new Set([...BOOLEAN, 'sweep', 'env', 'batch', 'hidden', 'latent', 'steps', 'blocks', 'rounds', 'warmup', 'impl', 'profile-reps', 'sweep-examples', 'examples', 'lr', 'matmul-square', 'autotune', 'matmul-batches', 'precision', 'matmul-shapes', 'skip-zeros', 'eval-every', 'sample-every', 'test-examples']);
+const KNOWN = new Set([...BOOLEAN, 'bounds-checks', 'sweep', 'env', 'batch', 'hidden', 'latent', 'steps', 'blocks', 'rounds', 'warmup', 'impl', 'profile-reps', 'sweep-examples', 'examples', 'lr', 'matmul-square', 'autotune', 'matmul-batches', 'precision', 'matmul-shapes', 'skip-zeros', 'eval-every', 'sample-every', 'test-examples']);
 
 /** A soak too short for the samples its verdict compares would run for nothing: refused before it starts. */
 function checkSoakSamples(steps: number, sampleEvery: number): void {
@@ -140,6 +143,11 @@ export function parseArgs(argv: string[]): CliOptions {
   if (!MATMUL_SHAPES.includes(matmulShapes as MatmulShapes)) throw new UsageError(`--matmul-shapes must be generic or specialized (default: the adapter's choice), got '${matmulShapes}'`);
   const skipZeros = str('skip-zeros') ?? 'default';
   if (!SKIP_ZEROS.includes(skipZeros as SkipZeros)) throw new UsageError(`--skip-zeros must be on or off (default: the adapter's choice), got '${skipZeros}'`);
+  const boundsChecks = str('bounds-checks') ?? 'on';
+  if (!['on', 'off'].includes(boundsChecks)) throw new UsageError(`--bounds-checks must be on or off, got '${boundsChecks}'`);
+  if (boundsChecks === 'off' && env !== 'node') {
+    throw new UsageError("--bounds-checks off runs in node only: in Chromium the switch (--enable-dawn-features=disable_robustness) is the whole browser's, TF.js's page too, whose step's loss is NaN without the checks");
+  }
   const sweepArg = given.get('sweep');
   const selected = ['step', 'profile', 'sweep', 'matmul', 'peak'].some((k) => given.has(k));
 
@@ -177,6 +185,7 @@ export function parseArgs(argv: string[]): CliOptions {
     precision: precision as Precision,
     matmulShapes: matmulShapes as MatmulShapes,
     skipZeros: skipZeros as SkipZeros,
+    boundsChecks: boundsChecks === 'on',
     matmulBatches: given.has('matmul-batches') ? (str('matmul-batches') === '0' ? [] : intList('matmul-batches', str('matmul-batches') ?? '')) : null,
     examples: int('examples', 4096),
     lr,

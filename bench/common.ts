@@ -57,6 +57,8 @@ export interface BenchOptions {
    * 'default' keeps the adapter's choice (on for software adapters, off for GPUs).
    */
   skipZeros: SkipZeros;
+  /** Our device's shaders with WebGPU's bounds checks on buffer accesses (Node; acquireNodeDevice's boundsChecks). */
+  boundsChecks: boolean;
   /** Examples of MNIST the benchmarks train on (uploaded once per model). */
   examples: number;
   lr: number;
@@ -88,6 +90,8 @@ export interface StepRecord {
   matmul_generic?: boolean;
   /** Ours: whether its first layer's products skipped the data's zeros (KernelChoice.skipInputZeros). */
   skip_input_zeros?: boolean;
+  /** Ours: false when its shaders ran without WebGPU's bounds checks (--bounds-checks off). */
+  bounds_checks?: boolean;
   /** Model construction to the end of the first step: pipeline/shader compilation included. */
   first_step_ms: number;
   /** Dispatches and queue submits in one step (null: could not be counted). */

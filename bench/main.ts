@@ -12,8 +12,9 @@ type Log = (line: string) => void;
 async function runNode(opts: CliOptions, emit: Emit, log: Log): Promise<void> {
   const { acquireBenchDevice, loadBenchData, loadTfNode, releaseTfNode } = await import('./node-env');
   const { releaseNodeGpu } = await import('../src/gpu/node-device');
-  const acquired = await acquireBenchDevice(log);
-  log(`node: adapter ${describeAdapter(acquired.adapter)}`);
+  // --bounds-checks on keeps the environment's choice (WEBGPU_VAE_BOUNDS_CHECKS); off overrides it.
+  const acquired = await acquireBenchDevice(log, opts.boundsChecks ? {} : { boundsChecks: false });
+  log(`node: adapter ${describeAdapter(acquired.adapter)}${acquired.boundsChecks === false ? " (webgpu-vae's shaders without WebGPU's bounds checks)" : ''}`);
   try {
     const data = await loadBenchData(opts);
     const { fileAutotuneCache } = await import('../src/model/autotune-file-cache');

@@ -6,9 +6,9 @@ import type { AcquiredDevice } from '../src/gpu/device';
 import type { BenchData, BenchOptions } from './common';
 import type { Tf } from './tfjs-vae';
 
-export async function acquireBenchDevice(log: (line: string) => void): Promise<AcquiredDevice> {
+export async function acquireBenchDevice(log: (line: string) => void, opts: { boundsChecks?: boolean } = {}): Promise<AcquiredDevice> {
   const { acquireNodeDevice } = await import('../src/gpu/node-device');
-  return acquireNodeDevice({ log });
+  return acquireNodeDevice({ log, ...opts });
 }
 
 /** MNIST training images: enough for every batch size this run uses (2 batches of the largest). */

@@ -62,6 +62,7 @@ export async function formatReport(records: BenchRecord[]): Promise<string> {
         const rounds = r.round_ratios?.length ? ` (per round: ${r.round_ratios.map((x) => `${x.toFixed(2)}x`).join(', ')})` : '';
         out.push(`tfjs-webgpu / webgpu-vae step time: ${r.ratio.toFixed(2)}x ${r.ratio >= 1 ? '(webgpu-vae faster)' : '(tfjs-webgpu faster)'}${rounds}`);
       }
+      if (steps.some((r) => r.bounds_checks === false)) out.push("note: webgpu-vae's shaders ran without WebGPU's bounds checks (--bounds-checks off); TF.js's with them");
       const tf = steps.find((r) => r.impl === 'tfjs-webgpu');
       if (tf && tf.adapter !== steps[0].adapter) out.push(`note: the two implementations reported different adapters: ${steps.map((r) => `${r.impl}: ${r.adapter}`).join('; ')}`);
     }

@@ -128,6 +128,7 @@ export async function prepareOursStep(ctx: RunContext, opts: BenchOptions): Prom
         first_step_ms: round(p.firstStepMs, 1), autotune: opts.autotune, precision: opts.precision, matmul_generic: p.vae.kernels.matmulGeneric ?? false,
         // What ran, not what was asked: a tiled or too-wide first layer does not skip (skippingZeros).
         skip_input_zeros: (await p.vae.plan('train', opts.batch)).graph.kernels.some((k) => k.name.startsWith('nonzero_steps')),
+        ...(ctx.acquired.boundsChecks === false ? { bounds_checks: false } : {}),
         dispatches: await p.vae.dispatchesPerStep(),
         submits: ctx.counter.active ? counted.submits : 1,
         dispatches_counted: ctx.counter.active ? counted.dispatches : null,

@@ -24,6 +24,7 @@ export const NODE_ONLY_KERNEL_TESTS: Readonly<Record<string, string>> = {
   'tests/autotune.test.ts': 'times kernels and caches choices in a file',
   'tests/autotune-refusals.test.ts': 'autotuning under refused compiles, a slow compiler and broken caches; spawns Node writers',
   'tests/bad-numbers.test.ts': 'whole training steps at extreme settings, through the Node CLI paths',
+  'tests/bounds-checks.test.ts': 'devices without bounds checks, made from second Dawn instances with a Dawn toggle',
   'tests/cli-help-choices.test.ts': 'compares the CLI help text with the kernels\' lists',
   'tests/compile.test.ts': 'compile progress and pipeline sharing of one device',
   'tests/device-limits-features.test.ts': 'refusals on Dawn devices of lowered limits or features (compatibility mode, no subgroups), made from second Dawn instances',

@@ -6,7 +6,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { totalmem } from 'node:os';
 import { readCheckpoint } from '../checkpoint';
 import { describeAdapter, type AcquiredDevice } from '../gpu/device';
-import { acquireNodeDevice } from '../gpu/node-device';
+import { acquireNodeDevice, BOUNDS_CHECKS_VARIABLE } from '../gpu/node-device';
 import type { Dataset } from '../data/mnist';
 import { DATA_SOURCE_NAMES, dataSource, dataSourceNamed, loadDataSource, type DataSourceName, type LoadedData } from '../data/sources';
 import { CheckpointError } from '../io/safetensors';
@@ -197,7 +197,8 @@ export function setDeviceProvider(provider: DeviceProvider): DeviceProvider {
 
 export async function getDevice(log: (line: string) => void): Promise<AcquiredDevice> {
   const acquired = await provideDevice(log);
-  log(`adapter: ${describeAdapter(acquired.adapter)}`);
+  const unchecked = acquired.boundsChecks === false ? ` (shaders without WebGPU's bounds checks: ${BOUNDS_CHECKS_VARIABLE}=0)` : '';
+  log(`adapter: ${describeAdapter(acquired.adapter)}${unchecked}`);
   return acquired;
 }
 

@@ -20,6 +20,8 @@ export interface AcquiredDevice {
   owned: boolean;
   /** Human-readable note on how the device was found (e.g. "using SwiftShader from ..."). */
   note?: string;
+  /** false when the device's shaders run without WebGPU's bounds checks (acquireNodeDevice's boundsChecks). */
+  boundsChecks?: boolean;
 }
 
 export function summarizeAdapter(info: GPUAdapterInfo | undefined, features: GPUSupportedFeatures): AdapterSummary {

@@ -3,7 +3,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { NoWebGPUError } from '../errors';
+import { ConfigError, NoWebGPUError } from '../errors';
 import { type AcquiredDevice, deviceFromAdapter, summarizeAdapter } from './device';
 
 /** Places where a SwiftShader Vulkan ICD is commonly installed. */
@@ -49,13 +49,42 @@ const instanceOf = new WeakMap<GPUDevice, Gpu>();
  * so benchmarks and the autotuner get the full resolution.
  */
 const DAWN_FLAGS = ['disable-dawn-features=timestamp_quantization'];
+/** Dawn's toggle that compiles shaders without WebGPU's bounds checks on buffer accesses. */
+const UNCHECKED_FLAG = 'enable-dawn-features=disable_robustness';
+/** The environment variable that turns the bounds checks off for every device acquireNodeDevice makes. */
+export const BOUNDS_CHECKS_VARIABLE = 'WEBGPU_VAE_BOUNDS_CHECKS';
 
 export interface NodeDeviceOptions {
   /** Print-free logger for the "using SwiftShader" note; defaults to silence. */
   log?: (line: string) => void;
+  /**
+   * WebGPU's bounds checks on the shaders' buffer accesses (Dawn clamps every index into its
+   * binding). Default true, or false where WEBGPU_VAE_BOUNDS_CHECKS=0. false compiles shaders
+   * without them (Dawn's disable_robustness toggle), as CUDA and native Vulkan code runs: the
+   * library's kernels stay inside their bindings by construction (every binding's size is checked
+   * against the kernel's shapes before it is bound, and the test suite passes with the checks
+   * off), and on SwiftShader the default training step takes about 30% less time. A shader that
+   * does index past a binding then reads or overwrites other memory, so keep the checks for
+   * kernels of your own, or for any shader you have not tested.
+   */
+  boundsChecks?: boolean;
+}
+
+/** The bounds-checks choice: the option when given, else the environment's, else on. */
+export function boundsChecksWanted(opts: NodeDeviceOptions): boolean {
+  if (opts.boundsChecks !== undefined) {
+    if (typeof opts.boundsChecks !== 'boolean') throw new ConfigError(`acquireNodeDevice: boundsChecks takes true or false, got ${JSON.stringify(opts.boundsChecks)}`);
+    return opts.boundsChecks;
+  }
+  const value = process.env[BOUNDS_CHECKS_VARIABLE];
+  if (value === undefined || value === '' || value === '1') return true;
+  if (value === '0') return false;
+  throw new ConfigError(`${BOUNDS_CHECKS_VARIABLE}=${value}: set it to 0 (shaders without WebGPU's bounds checks) or 1 (with them, the default), or unset it`);
 }
 
 export async function acquireNodeDevice(opts: NodeDeviceOptions = {}): Promise<AcquiredDevice> {
+  const boundsChecks = boundsChecksWanted(opts);
+  const flags = boundsChecks ? DAWN_FLAGS : [...DAWN_FLAGS, UNCHECKED_FLAG];
   process.env.XDG_RUNTIME_DIR ??= '/tmp'; // silences a Vulkan loader warning on headless machines
   let mod: typeof import('webgpu');
   try {
@@ -76,7 +105,7 @@ export async function acquireNodeDevice(opts: NodeDeviceOptions = {}): Promise<A
     );
   }
   let note: string | undefined;
-  let gpu = create(DAWN_FLAGS);
+  let gpu = create(flags);
   // On a machine with no GPU device node the system Vulkan drivers can only be CPU ones (Debian's
   // lavapipe is too old for Dawn and prints a warning), so go straight to SwiftShader there.
   const skipSystem = process.env.WEBGPU_VAE_FORCE_SWIFTSHADER === '1' || (!hasGpuDeviceNode() && !process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES && findSwiftShaderIcds().length > 0);
@@ -84,7 +113,7 @@ export async function acquireNodeDevice(opts: NodeDeviceOptions = {}): Promise<A
   if (!adapter && !process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES) {
     for (const icd of findSwiftShaderIcds()) {
       process.env.VK_ICD_FILENAMES = icd; // read by the Vulkan loader when the next instance starts
-      gpu = create(DAWN_FLAGS);
+      gpu = create(flags);
       adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
       if (adapter) {
         note = `no GPU found; using the SwiftShader Vulkan driver (CPU) from ${icd}`;
@@ -107,7 +136,7 @@ export async function acquireNodeDevice(opts: NodeDeviceOptions = {}): Promise<A
   const device = await deviceFromAdapter(adapter);
   instanceOf.set(device, gpu);
   if (note) opts.log?.(note);
-  return { device, adapter: summarizeAdapter(adapter.info, adapter.features), owned: true, note };
+  return { device, adapter: summarizeAdapter(adapter.info, adapter.features), owned: true, note, ...(boundsChecks ? {} : { boundsChecks: false }) };
 }
 
 /** Where Debian's Chromium puts SwiftShader's ICD file, named in the messages about a driver variable. */

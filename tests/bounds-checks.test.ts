@@ -1,0 +1,120 @@
+// Devices without WebGPU's bounds checks (acquireNodeDevice({ boundsChecks: false }) or
+// WEBGPU_VAE_BOUNDS_CHECKS=0). The option must reach Dawn: a read past its binding returns the
+// clamped element with the checks and the element beyond without them. And the library's kernels
+// must not lean on the clamping: a model trained on an unchecked device takes the same steps, to
+// the last bit, as on a checked one (a kernel reading past a binding would see other values
+// there), through dense and convolutional layers, zero skipping, GroupNorm, nearest upsampling,
+// IWAE, the stratified TC estimate, a predicted scale, labels and partial batches. Node only
+// (second Dawn instances).
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError } from '../src/errors';
+import { acquireNodeDevice, BOUNDS_CHECKS_VARIABLE, boundsChecksWanted } from '../src/gpu/node-device';
+import type { VaeConfig } from '../src/model/config';
+import { VAE } from '../src/model/vae';
+
+/** Element `index` of a 16-float buffer [0, 1, ..., 15] read through a binding of its first 4. */
+async function readPastBinding(boundsChecks: boolean, index: number): Promise<number> {
+  const { device } = await acquireNodeDevice({ boundsChecks });
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+  const data = device.createBuffer({ size: 64, usage });
+  device.queue.writeBuffer(data, 0, Float32Array.from({ length: 16 }, (_, i) => i));
+  const out = device.createBuffer({ size: 4, usage });
+  const at = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  device.queue.writeBuffer(at, 0, Uint32Array.of(index, 0, 0, 0));
+  const module = device.createShaderModule({
+    code: `@group(0) @binding(0) var<storage, read> a: array<f32>;
+      @group(0) @binding(1) var<storage, read_write> o: array<f32>;
+      @group(0) @binding(2) var<uniform> at: vec4<u32>;
+      @compute @workgroup_size(1) fn main() { o[0] = a[at.x]; }`,
+  });
+  const pipeline = await device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+  const group = device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [{ binding: 0, resource: { buffer: data, size: 16 } }, { binding: 1, resource: { buffer: out } }, { binding: 2, resource: { buffer: at } }],
+  });
+  const read = device.createBuffer({ size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const enc = device.createCommandEncoder();
+  const pass = enc.beginComputePass();
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, group);
+  pass.dispatchWorkgroups(1);
+  pass.end();
+  enc.copyBufferToBuffer(out, 0, read, 0, 4);
+  device.queue.submit([enc.finish()]);
+  await read.mapAsync(GPUMapMode.READ);
+  const value = new Float32Array(read.getMappedRange())[0];
+  device.destroy();
+  return value;
+}
+
+describe('acquireNodeDevice({ boundsChecks })', () => {
+  const saved = process.env[BOUNDS_CHECKS_VARIABLE];
+  afterEach(() => {
+    if (saved === undefined) delete process.env[BOUNDS_CHECKS_VARIABLE];
+    else process.env[BOUNDS_CHECKS_VARIABLE] = saved;
+  });
+
+  it('reaches Dawn: past its binding a read is clamped with the checks and is not without them', async () => {
+    expect(await readPastBinding(true, 6)).toBe(3);
+    expect(await readPastBinding(false, 6)).toBe(6);
+    // Inside the binding both read the element itself.
+    expect(await readPastBinding(false, 2)).toBe(2);
+  });
+
+  it('takes the option, else WEBGPU_VAE_BOUNDS_CHECKS (0 or 1), else keeps the checks; refuses other values by name', async () => {
+    delete process.env[BOUNDS_CHECKS_VARIABLE];
+    expect(boundsChecksWanted({})).toBe(true);
+    process.env[BOUNDS_CHECKS_VARIABLE] = '0';
+    expect(boundsChecksWanted({})).toBe(false);
+    expect(boundsChecksWanted({ boundsChecks: true })).toBe(true);
+    process.env[BOUNDS_CHECKS_VARIABLE] = '1';
+    expect(boundsChecksWanted({})).toBe(true);
+    expect(boundsChecksWanted({ boundsChecks: false })).toBe(false);
+    process.env[BOUNDS_CHECKS_VARIABLE] = 'off';
+    expect(() => boundsChecksWanted({})).toThrow(/WEBGPU_VAE_BOUNDS_CHECKS=off: set it to 0 \(shaders without WebGPU's bounds checks\) or 1/);
+    await expect(acquireNodeDevice()).rejects.toThrow(ConfigError);
+    expect(() => boundsChecksWanted({ boundsChecks: 'no' as unknown as boolean })).toThrow(/boundsChecks takes true or false, got "no"/);
+    // The device says it has none, for reports.
+    delete process.env[BOUNDS_CHECKS_VARIABLE];
+    const unchecked = await acquireNodeDevice({ boundsChecks: false });
+    expect(unchecked.boundsChecks).toBe(false);
+    unchecked.device.destroy();
+    const checked = await acquireNodeDevice();
+    expect(checked.boundsChecks).toBeUndefined();
+    checked.device.destroy();
+  });
+});
+
+/** Pixel bytes of `count` pictures, mostly zeros (so the first dense layer's zero skipping has lists to follow). */
+const pictures = (count: number, size: number) => Uint8Array.from({ length: count * size }, (_, i) => (((i * 2654435761) >>> 7) % 5 < 3 ? 0 : ((i * 40503) >>> 3) & 255));
+
+const models: [string, Partial<VaeConfig>, batch: number][] = [
+  ['MLP skipping the input zeros, 3 classes', { inputDim: 64, imageShape: [8, 8], hidden: [24, 12], latent: 3, classes: 3 }, 16],
+  ['conv GroupNorm + nearest upsampling + IWAE K=3', { arch: 'conv', inputDim: 256, imageShape: [16, 16], channels: [4, 8], norm: 'group', normGroups: 2, upsample: 'nearest', latent: 3, objective: 'iwae', samples: 3 }, 5],
+  ['conv RGB, predicted scale, stratified TC, L=2', { arch: 'conv', inputDim: 192, imageShape: [8, 8], imageChannels: 3, channels: [16, 17], dense: [9], latent: 4, objective: 'tcvae', tcEstimator: 'mss', beta: 3, samples: 2, likelihood: 'gaussian', sigma: 'predicted' }, 6],
+];
+
+describe('the kernels on a device without bounds checks', () => {
+  it.each(models)('%s: the same steps and evaluation, bit for bit, as with the checks', async (_, config, batch) => {
+    const results: { flat: Float32Array; losses: number[]; test: number }[] = [];
+    for (const boundsChecks of [true, false]) {
+      const acquired = await acquireNodeDevice({ boundsChecks });
+      const vae = await VAE.create(config, { device: acquired, batch, seed: 7, lossEvery: 1 });
+      const count = 2 * batch + 3; // the last batch is partial
+      const images = pictures(count, vae.config.inputDim);
+      const data = vae.upload({ images, count, ...(vae.config.classes ? { labels: Uint8Array.from({ length: count }, (_, i) => i % 3) } : {}) });
+      for (let s = 0; s < 3; s++) await vae.trainStep({ data, index: s });
+      const losses = (await vae.readLosses()).map((l) => l.loss);
+      const test = (await vae.elbo(data)).loss;
+      results.push({ flat: await vae.flatParameters(), losses, test });
+      vae.destroy();
+    }
+    const [checked, unchecked] = results;
+    expect(checked.losses).toHaveLength(3);
+    expect(checked.losses.every(Number.isFinite)).toBe(true);
+    expect(unchecked.losses).toEqual(checked.losses);
+    expect(unchecked.test).toBe(checked.test);
+    const differing = checked.flat.findIndex((v, i) => !Object.is(v, unchecked.flat[i]));
+    expect(differing, differing >= 0 ? `parameter ${differing}: ${checked.flat[differing]} with the checks, ${unchecked.flat[differing]} without` : '').toBe(-1);
+  }, 300_000);
+});
