@@ -7,6 +7,9 @@
 // decoded with the trailer put back after its last whole chunk; when the compressed data then
 // stops short, the file was cut inside the picture and is refused as truncated.
 //
+// An Adam7-interlaced PNG of 1, 2 or 4 bits per pixel is decoded by png-interlace.ts, which fast-png
+// gets wrong; its packed rows are unpacked here like those of any other low-bit PNG.
+//
 // Transparency becomes an alpha channel: palette entries with alpha (tRNS) give RGBA, and a grey
 // or RGB colour marked transparent (tRNS) gives grey+alpha or RGBA with that colour at alpha 0;
 // image-pixels.ts composites alpha onto black, as a browser canvas does.
@@ -14,6 +17,10 @@ import { decode as decodePng } from 'fast-png';
 import { DataError } from './idx';
 import type { Raster } from './image-pixels';
 import { checkPixelCount, damaged, endsEarly, errorText, unreadable } from './image-problems';
+import { decodeInterlacedLowBit, isInterlacedLowBit, PngDataFault } from './png-interlace';
+
+/** What a decoded PNG gives to be unpacked: fast-png's result, or png-interlace.ts's. */
+type DecodedPngPixels = Pick<ReturnType<typeof decodePng>, 'width' | 'height' | 'depth' | 'channels' | 'data' | 'palette' | 'transparency'>;
 
 /** Deflate's largest compression ratio (258-byte matches in 2-bit codes): no valid PNG holds more
  *  than this many filtered pixel bytes per byte of file. */
@@ -89,7 +96,7 @@ function withColourKey(data: Raster['data'], n: number, c: 1 | 3, key: Uint16Arr
   return out;
 }
 
-function unpackPng(png: ReturnType<typeof decodePng>, name: string): Raster {
+function unpackPng(png: DecodedPngPixels, name: string): Raster {
   const { width, height, depth, palette } = png;
   const n = width * height;
   const key = png.transparency;
@@ -135,17 +142,19 @@ function unpackPng(png: ReturnType<typeof decodePng>, name: string): Raster {
   return { width, height, components, data: out };
 }
 
-/** Says in plain words why fast-png refused the bytes; `trailerAdded`: IEND was put back. */
+/** Says in plain words why fast-png or png-interlace.ts refused the bytes; `trailerAdded`: IEND was put back. */
 function pngFailure(name: string, bytes: Uint8Array, e: unknown, trailerAdded: boolean): DataError {
   if (e instanceof DataError) return e;
   const why = e instanceof Error ? e.message : String(e);
+  const fault = e instanceof PngDataFault ? e : undefined;
   // fflate's words when the compressed stream stops before its end, and fast-png's when it ended
   // early but cleanly (the row after the last has no filter byte): the picture data is incomplete.
-  if (/invalid zlib data|unexpected EOF|Unsupported filter: undefined/.test(errorText(e))) {
+  if (fault?.kind === 'short' || /invalid zlib data|unexpected EOF|Unsupported filter: undefined/.test(errorText(e))) {
     return trailerAdded ? endsEarly(name, 'PNG', bytes) : damaged(name, "the PNG's compressed picture data stops before the picture is complete");
   }
-  const filter = /^Unsupported filter: (\d+)/.exec(why);
-  if (filter) return damaged(name, `a row of the PNG's picture data names filter type ${filter[1]}, which does not exist`);
+  const filter = fault ? (fault.kind === 'filter' ? fault.detail : undefined) : /^Unsupported filter: (\d+)/.exec(why)?.[1];
+  if (filter !== undefined) return damaged(name, `a row of the PNG's picture data names filter type ${filter}, which does not exist`);
+  if (fault?.kind === 'inflate') return damaged(name, `the PNG's compressed picture data does not decompress (${fault.detail})`);
   if (/^Error while decompressing/.test(why)) return damaged(name, `the PNG's compressed picture data does not decompress (${errorText(e).replace(/^.*?: /, '')})`);
   return unreadable(name, 'PNG', e);
 }
@@ -166,6 +175,7 @@ export function decodePngFile(bytes: Uint8Array, name: string): Raster {
     whole.set(IEND, chunks.end);
   }
   try {
+    if (isInterlacedLowBit(whole)) return unpackPng(decodeInterlacedLowBit(whole), name);
     // Every chunk fast-png reads (up to IEND) had its checksum checked above.
     return unpackPng(decodePng(whole, { checkCrc: false }), name);
   } catch (e) {
