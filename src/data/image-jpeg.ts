@@ -9,6 +9,13 @@
 // and, in a progressive file, every coefficient of every component is refined to full precision;
 // a scan cut short then meets the put-back marker inside its data, and the file is refused as
 // truncated. A one-component (grey) JPEG gives a grey Raster.
+//
+// A three-component JPEG is most often coded as YCbCr, but some writers keep RGB (PIL with
+// keep_rgb, any libjpeg program that asks for it): jpeg-js converts every three-component file from
+// YCbCr unless told not to, which turned such a file's red into (75, 255, 28). The colour coding is decided from
+// the markers as libjpeg-turbo (PIL, browsers) does: a JFIF marker means YCbCr; otherwise an Adobe
+// (APP14) marker's transform flag does, 0 meaning RGB; otherwise component ids 'R', 'G', 'B' mean
+// RGB. Four-component files (CMYK, or YCCK with Adobe transform 2) are left to jpeg-js's own rules.
 import { decode as decodeJpeg } from 'jpeg-js';
 import { DataError } from './idx';
 import type { Raster } from './image-pixels';
@@ -41,13 +48,28 @@ interface JpegLayout {
   cutInSegment: boolean;
   /** The walk met bytes that are not a marker where one belongs, and stopped there. */
   lost: boolean;
+  /** A JFIF (APP0) marker was seen. */
+  jfif: boolean;
+  /** The colour transform flag of the last Adobe (APP14) marker seen, or null without one. */
+  adobeTransform: number | null;
 }
 
 const isFrameMarker = (m: number) => m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc;
 
+const startsWith = (bytes: Uint8Array, at: number, text: string) => [...text].every((ch, k) => bytes[at + k] === ch.charCodeAt(0));
+
+/** Whether a JPEG's three components hold R, G and B rather than Y, Cb and Cr, by libjpeg-turbo's
+ *  rules (see the top of this file). */
+function codedAsRgb(layout: JpegLayout): boolean {
+  const ids = layout.frame?.ids;
+  if (ids?.length !== 3 || layout.jfif) return false;
+  if (layout.adobeTransform !== null) return layout.adobeTransform === 0;
+  return ids[0] === 0x52 && ids[1] === 0x47 && ids[2] === 0x42; // 'R', 'G', 'B'
+}
+
 /** Walks the markers from SOI to EOI, skipping each scan's entropy-coded data. */
 function jpegLayout(bytes: Uint8Array): JpegLayout {
-  const layout: JpegLayout = { frame: null, scans: [], eoi: false, cutInSegment: false, lost: false };
+  const layout: JpegLayout = { frame: null, scans: [], eoi: false, cutInSegment: false, lost: false, jfif: false, adobeTransform: null };
   const u16 = (at: number) => (bytes[at] << 8) | bytes[at + 1];
   let at = 2; // after SOI
   while (at + 1 < bytes.length) {
@@ -60,6 +82,9 @@ function jpegLayout(bytes: Uint8Array): JpegLayout {
     const start = at;
     const end = at + 2 + u16(at + 2);
     at = end;
+    // The identifier strings and lengths libjpeg checks before it trusts these markers.
+    if (marker === 0xe0 && end - start >= 2 + 2 + 14 && startsWith(bytes, start + 4, 'JFIF\0')) layout.jfif = true;
+    if (marker === 0xee && end - start >= 2 + 2 + 12 && startsWith(bytes, start + 4, 'Adobe')) layout.adobeTransform = bytes[start + 4 + 11];
     if (isFrameMarker(marker) && !layout.frame && start + 10 <= end) {
       const ids = Array.from({ length: bytes[start + 9] }, (_, k) => bytes[start + 10 + 3 * k]).slice(0, Math.max(0, Math.floor((end - start - 10) / 3)));
       layout.frame = { height: u16(start + 5), width: u16(start + 7), marker, progressive: marker === 0xc2, ids };
@@ -162,7 +187,10 @@ export function decodeJpegFile(bytes: Uint8Array, name: string): Raster {
   }
   const limitMB = jpegMemoryLimitMB(bytes, frame);
   try {
-    const img = decodeJpeg(whole, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6, maxMemoryUsageInMB: limitMB });
+    // Told nothing, jpeg-js converts any three-component file from YCbCr.
+    const colours = codedAsRgb(layout) ? { colorTransform: false } : {};
+    const limits = { maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6, maxMemoryUsageInMB: limitMB };
+    const img = decodeJpeg(whole, { useTArray: true, formatAsRGBA: false, ...limits, ...colours });
     checkPixelCount(img.width, img.height, name);
     if (frame?.ids.length !== 1) return { width: img.width, height: img.height, components: 3, data: img.data };
     // jpeg-js repeats a grey sample three times; keep one, so the picture is known to be grey.
