@@ -246,7 +246,7 @@ samplesField.addEventListener('input', () => { samplesSetForIwae = false; });
 button('pause').onclick = () => send({ type: 'pause' });
 button('resume').onclick = act(() => command({ type: 'resume' }));
 button('reset').onclick = act(() => {
-  const ask = unsaved.confirmReset();
+  const ask = unsaved.confirmDiscard('Reset');
   if (ask) return showNotice(ask);
   ui.model = null;
   ui.loadedFrom = null;
@@ -260,6 +260,17 @@ button('reset').onclick = act(() => {
   send({ type: 'reset' });
 });
 button('save').onclick = () => send({ type: 'save' });
+// A loaded file replaces the model in training, as Reset drops it: a model that exists nowhere
+// else (trained on the user's pictures, steps after the last save) takes a second press first.
+// Asked before the file chooser opens (a click on the input, from its label or the keyboard), so
+// that the file is chosen once.
+$<HTMLInputElement>('load').addEventListener('click', (e) => {
+  const ask = unsaved.confirmDiscard('Load model');
+  if (!ask) return;
+  e.preventDefault();
+  clearError();
+  showNotice(ask);
+});
 $<HTMLInputElement>('load').onchange = act(async () => {
   const input = $<HTMLInputElement>('load'), file = input.files?.[0];
   input.value = ''; // picking the same file again must fire another change

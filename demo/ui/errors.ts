@@ -100,7 +100,9 @@ export function describeError(kind: ErrorKind, raw: string): { title: string; te
     case 'config':
       return { title: 'Check the settings', text: message };
     case 'checkpoint':
-      return { title: 'That model file cannot be loaded', text: message };
+      // The file is refused, not the data: a run in training goes on (worker/build.ts checks
+      // the file and its fit to the data before the run is dropped).
+      return { title: 'The model file was not loaded', text: message };
     default:
       return { title: 'Something went wrong', text: message };
   }

@@ -2,18 +2,28 @@
 // browser as it trains (the worker stores it; a reload offers to continue it); a run on the
 // user's own pictures is not, as the pictures are not there after a reload. Such a run says so
 // under the status, and while it has steps that no file holds (after the last Save model, or
-// after the file it was loaded from) leaving the page asks first (beforeunload) and Reset takes a
-// second press.
+// after the file it was loaded from) leaving the page asks first (beforeunload), and Reset and
+// Load model, which both put another model in its place, take a second press.
 
 export const NOT_KEPT = 'Runs on your own pictures are not kept in this browser: Save model downloads the weights.';
 
-/** How long a first Reset waits for the second that discards an unsaved model, ms. */
+/** How long a first Reset (or Load model) waits for the second that discards an unsaved model, ms. */
 export const RESET_AGAIN_MS = 10_000;
+
+/** The actions that discard the model in training, and how the page names them. */
+export type DiscardingAction = 'Reset' | 'Load model';
+
+/** What a second press of `action` does, in the confirmation's words. */
+const AGAIN: Record<DiscardingAction, string> = {
+  'Reset': `press Reset again within ${RESET_AGAIN_MS / 1000} s to discard it`,
+  'Load model': `press Load model again within ${RESET_AGAIN_MS / 1000} s to choose the file that replaces it`,
+};
 
 export class UnsavedRun {
   private kept = true;
   private savedAt = 0;
-  private resetArmedUntil = 0;
+  /** The action whose next press within RESET_AGAIN_MS goes ahead, and until when. */
+  private armed: { action: DiscardingAction; until: number } | null = null;
 
   /** `at()`: whether a model exists, and the step it has trained to. */
   constructor(private readonly at: () => { model: boolean; step: number }) {
@@ -29,15 +39,15 @@ export class UnsavedRun {
   }
 
   /**
-   * Null when Reset may discard the model now; else the words to show, and the next Reset within
-   * RESET_AGAIN_MS discards it.
+   * Null when `action` may discard the model now; else the words to show, and the next press of
+   * the same action within RESET_AGAIN_MS goes ahead (a press of the other action asks anew).
    */
-  confirmReset(): string | null {
-    const again = performance.now() < this.resetArmedUntil;
-    this.resetArmedUntil = 0;
+  confirmDiscard(action: DiscardingAction): string | null {
+    const again = this.armed?.action === action && performance.now() < this.armed.until;
+    this.armed = null;
     if (!this.wouldLose() || again) return null;
-    this.resetArmedUntil = performance.now() + RESET_AGAIN_MS;
-    return `Reset discards the model trained on your pictures, and no saved file holds its last ${this.at().step - this.savedAt} steps: press Reset again within ${RESET_AGAIN_MS / 1000} s to discard it, or Save model first.`;
+    this.armed = { action, until: performance.now() + RESET_AGAIN_MS };
+    return `${action} discards the model trained on your pictures, and no saved file holds its last ${this.at().step - this.savedAt} steps: ${AGAIN[action]}, or Save model first.`;
   }
 
   /** A new run (or a loaded file) on data the browser keeps or not; the words for the stored line. */

@@ -17,6 +17,8 @@ export type Origin = { kind: 'new' } | { kind: 'file'; bytes: Uint8Array; name: 
 export interface BuildContext {
   readonly acquired: AcquiredDevice;
   readonly views: Views;
+  /** A model is in training: a refused file leaves it as it was. */
+  readonly hasModel: boolean;
   post(m: FromWorker): void;
   setState(state: RunState, detail?: string): void;
   /** Drops the current run, once the new one's file and data have passed their checks. */
@@ -34,7 +36,10 @@ export async function buildSession(ctx: BuildContext, settings: Settings, source
   const ck = file ?? (origin.kind === 'state' ? { config: origin.state.config } : undefined);
   setState('loading', loadingText(source));
   const data = await loadData(source, settings.subset);
-  if (ck) checkModelFitsData(ck.config, data, origin.kind === 'file' ? origin.name : 'the saved run', source.kind);
+  if (ck) {
+    const what = origin.kind === 'file' ? origin.name : 'the saved run';
+    checkModelFitsData(ck.config, data, { what, file: origin.kind === 'file', kind: source.kind, replacing: ctx.hasModel });
+  }
   checkDataFitsDevice(data, ctx.acquired.device.limits.maxStorageBufferBindingSize, source.kind);
   await ctx.dropCurrent();
   for (const text of data.warnings ?? []) post({ type: 'notice', text });

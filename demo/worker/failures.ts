@@ -14,6 +14,13 @@ export function kindOf(e: unknown): ErrorKind {
   return 'internal';
 }
 
+/**
+ * Whether the page explains `e` in its own words and the user can act on it: bad settings, data
+ * or a model file refused, no WebGPU, a diverged run. Only the other failures, faults of the page
+ * or the library, go to the console with their stack, where a bug report finds them.
+ */
+export const explainedToUser = (e: unknown): boolean => kindOf(e) !== 'internal';
+
 /** What the page is told of a lost device, before what happens next. */
 export function lossMessage(info: GPUDeviceLostInfo): string {
   const why = info.reason === 'destroyed' ? 'it was destroyed' : 'the driver reset or the GPU process crashed';

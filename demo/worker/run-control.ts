@@ -72,6 +72,7 @@ export async function dropSession(): Promise<void> {
 const buildContext: BuildContext = {
   get acquired() { return current.acquired!; },
   get views() { return current.views!; },
+  get hasModel() { return current.session !== null; },
   post, setState,
   dropCurrent: dropSession,
 };

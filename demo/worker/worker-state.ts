@@ -7,7 +7,7 @@
 import type { AcquiredDevice } from '../../src/index';
 import type { DataSource, FromWorker, PresentMode, RunState, Settings, ToWorker } from '../shared/protocol';
 import type { LoadedData } from './data';
-import { kindOf } from './failures';
+import { explainedToUser, kindOf } from './failures';
 import type { Session } from './session';
 import type { Views } from './views';
 
@@ -52,7 +52,7 @@ export function settle(detail?: string): void {
 
 export function reportError(e: unknown): void {
   if (current.lost) return; // failures caused by the lost device are explained by that message
-  console.error(e);
+  if (!explainedToUser(e)) console.error(e); // the page's banner is the report of the others
   post({ type: 'error', kind: kindOf(e), message: (e as Error)?.message ?? String(e) });
 }
 

@@ -3,7 +3,9 @@
 // between a pixel's channels) and whose traversal panel must draw one row per latent dimension;
 // then the user's own pictures, PNGs written here and given to the file input, trained on as
 // colour images (one broken file among them is skipped and named) by a Gaussian with a predicted
-// per-pixel scale on dequantized levels; a chosen folder (with a subfolder) and files dropped on
+// per-pixel scale on dequantized levels, whose model, which no file holds, Reset and Load model
+// discard only on a second press (a file for other pictures is refused as such, the run going
+// on); a chosen folder (with a subfolder) and files dropped on
 // the zone reach the picker; and, where Debian's
 // dataset-fashion-mnist is installed, Fashion-MNIST served with the page.
 // The tests of this file run in order on one page.
@@ -15,7 +17,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'v
 import { FASHION_MNIST_DEBIAN_DIR } from '../../src/data/fashion-mnist';
 import { canvasSize, gridSpec, pixelCentre, type GridSpec } from '../../demo/shared/layout';
 import { launch, presentMode, recordConsole, type Picture } from './browser';
-import { atStep, errorShown, paused, shot } from './page';
+import { atStep, errorShown, paused, shot, statusOf, waitForStatus } from './page';
+import { modelFile } from './model-file';
 
 const PATIENCE_MS = 600_000;
 const OUT = resolve(import.meta.dirname, '../../test-results');
@@ -281,6 +284,30 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo on colour images',
     expect([png.width, png.height]).toEqual([width, height]);
     const lit = png.data.filter((v, i) => i % png.channels !== 3 && v > 60).length / (png.width * png.height * 3);
     expect(lit, 'share of bright colour values in the saved picture (the pictures, not a blank canvas)').toBeGreaterThan(0.1);
+    // Load model would replace this model, which no file holds, as Reset would drop it: while it
+    // trains, the first press only asks (no file chooser opens) and the second opens the chooser. A
+    // file for 28x28 grey pictures is then refused as a file, with steps that work while the
+    // fields are locked, the run training on, and no console error for what the page explains.
+    await page.click('[data-testid=resume]');
+    await waitForStatus(page, 'Training');
+    const choosers: unknown[] = [];
+    page.on('filechooser', (c) => choosers.push(c));
+    await page.click('#load-label');
+    expect(await page.textContent('[data-testid=notice]')).toMatch(/^Load model discards the model trained on your pictures, and no saved file holds its last \d+ steps: press Load model again within 10 s to choose the file that replaces it, or Save model first\.$/);
+    expect(choosers.length, 'file choosers opened by the first press').toBe(0);
+    const fromLine = log.length;
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser', { timeout: 10_000 }), page.click('#load-label')]);
+    await chooser.setFiles(modelFile('grey-28.safetensors', { hidden: [8], latent: 2 }, 0));
+    await page.waitForSelector('[data-testid=error]:not([hidden])', { timeout: PATIENCE_MS });
+    expect(await page.textContent('#error-title')).toBe('The model file was not loaded');
+    expect(await page.textContent('#error-text')).toBe('grey-28.safetensors was trained on 28x28 images but your images (24, 1 skipped) have 3x16x16 images, so it was not loaded; ' +
+      'the current model goes on as it was. To use it: press Reset (Save model first to keep the current model), set Image size to 28 and Channels to Grey, then Load model again.');
+    const stepOf = async () => Number(/^Training · .*step (\d+)/.exec(await statusOf(page))?.[1] ?? NaN);
+    await expect.poll(stepOf, { timeout: PATIENCE_MS, message: 'a step in the status after the refusal' }).toBeGreaterThan(0);
+    const refusedAt = await stepOf();
+    await expect.poll(stepOf, { timeout: PATIENCE_MS, message: 'training goes on after the refused file' }).toBeGreaterThan(refusedAt);
+    expect(log.slice(fromLine).filter((line) => line.startsWith('[error]')), 'console errors for the refused file').toEqual([]);
+    await pause(page);
     // The run is not kept in the browser: the page says so, and leaving it asks first until Save model.
     expect(await page.textContent('[data-testid=stored]')).toMatch(/not kept in this browser: Save model/);
     const leavingAsks = () => page.evaluate(() => { const e = new Event('beforeunload', { cancelable: true }); window.dispatchEvent(e); return e.defaultPrevented; });

@@ -1,5 +1,6 @@
 // The demo page's layout on a phone and its settings form in the browser, no training needed: at
-// 420 px nothing scrolls sideways, the title keeps one line and the GPU badge goes below it;
+// 420 px nothing scrolls sideways, the title keeps one line and the GPU badge goes below it; on a
+// 1280 x 800 laptop Start is in sight at load and Pause beside the charts and views;
 // Gaussian σ and Dequantize are off under the Bernoulli likelihood and on under the Gaussian; an
 // absurd β is refused at Start with the field's range under the settings' title. On a phone the
 // settings panel scrolls with the page; by keyboard, a bad setting is shown at its field and
@@ -23,8 +24,8 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page\'s layout and
   beforeAll(async () => { browser = await launch(); });
   afterAll(async () => browser?.close());
 
-  async function open(width: number): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width, height: 900 } });
+  async function open(width: number, height = 900): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width, height } });
     log = recordConsole(page);
     await page.goto(`${inject('demoUrl')}?present=${presentMode()}`);
     await page.waitForFunction(() => document.querySelector('[data-testid=status]')?.textContent?.startsWith('Ready'), undefined, { timeout: 60_000, polling: 200 });
@@ -177,6 +178,43 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page\'s layout and
       expect(onTop, `${sel} is the element at its own centre`).toBe(true);
     }
     expect(await page.evaluate(() => getComputedStyle(document.querySelector('.controls')!).position)).toBe('static');
+    await page.close();
+  });
+
+  it('on a 1280 x 800 laptop, Start is in sight at load, and Pause and the status while the page shows the charts or the views below them', async () => {
+    const page = await open(1280, 800);
+    // Where `sel` is in the window, and whether it is the element at its own centre (nothing covers it).
+    const seen = (sel: string) => page.evaluate((s) => {
+      const el = document.querySelector(s)!, r = el.getBoundingClientRect();
+      const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+      return { top: Math.round(r.top), bottom: Math.round(r.bottom), inside: r.top >= 0 && r.bottom <= window.innerHeight, onTop: !!hit && (hit === el || el.contains(hit)) };
+    }, sel);
+    expect(await page.evaluate(() => window.scrollY)).toBe(0);
+    expect(await seen('[data-testid=start]'), 'Start at load').toMatchObject({ inside: true, onTop: true });
+    expect(await seen('[data-testid=status]'), 'the status at load').toMatchObject({ inside: true });
+    await startSmall(page); // startSmall's fields scroll the panel, as a person would
+    await atStep(page, 2);
+    // The page scrolled by the wheel to the charts, then to the last view.
+    for (const view of ['#chart-elbo', '[data-testid=traversal]']) {
+      await page.mouse.move(900, 400);
+      const target = await page.$eval(view, (el) => Math.min(el.getBoundingClientRect().top + window.scrollY - 16, document.documentElement.scrollHeight - window.innerHeight));
+      while (await page.evaluate(() => window.scrollY) < target - 1) {
+        const before = await page.evaluate(() => window.scrollY);
+        await page.mouse.wheel(0, Math.min(200, target - before));
+        await page.waitForFunction((y) => window.scrollY !== y, before, { timeout: 5_000 }).catch(() => undefined);
+        if (await page.evaluate(() => window.scrollY) === before) break;
+      }
+      expect(await seen(view), `${view} scrolled to`).toMatchObject({ inside: true });
+      expect(await seen('[data-testid=pause]'), `Pause beside ${view}`).toMatchObject({ inside: true, onTop: true });
+      expect(await seen('[data-testid=status]'), `the status beside ${view}`).toMatchObject({ inside: true });
+    }
+    // The rest of the panel is reached by scrolling it, the page staying at the views.
+    const at = await page.evaluate(() => window.scrollY);
+    await page.locator('[data-testid=save]').scrollIntoViewIfNeeded();
+    expect(await seen('[data-testid=save]'), 'Save model, the panel scrolled').toMatchObject({ inside: true, onTop: true });
+    expect(Math.abs(await page.evaluate(() => window.scrollY) - at), 'the page scrolled to reach Save model').toBeLessThanOrEqual(1);
+    await page.click('[data-testid=pause]');
+    await paused(page);
     await page.close();
   });
 
