@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setDeviceProvider, type DeviceProvider } from '../src/cli/io';
 import { runMain } from './helpers/cli-main';
@@ -80,6 +81,16 @@ describe('a --data-dir without the data set files', () => {
     await refused(['train', '--dataset', 'cifar10', '--data-dir', cut, '--out', join(root, 'r')],
       /cifar-cut\/data_batch_1\.bin: 6141 bytes is not a whole number of CIFAR-10 records of 3073 bytes \(1 record and 3068 bytes left over\)\. Use the files of the "CIFAR-10 binary version"/);
     await refused(['eval', '--checkpoint', FIXTURE, '--dataset', 'cifar10', '--data-dir', folder('cifar-empty', ['test_batch.bin'], 0)], /test_batch\.bin is empty \(0 bytes\)/);
+  });
+
+  it('says a gzip-compressed CIFAR-10 batch is one and to gunzip it, not that its size is wrong', async () => {
+    const batches = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin', 'test_batch.bin'];
+    const dir = folder('cifar-gz', batches);
+    // A record of zeros compresses to a few dozen bytes: not a whole number of records.
+    writeFileSync(join(dir, 'test_batch.bin'), gzipSync(new Uint8Array(3073)));
+    await refused(['train', '--dataset', 'cifar10', '--data-dir', dir, '--out', join(root, 'r')],
+      /cifar-gz\/test_batch\.bin: the file is gzip-compressed, not a CIFAR-10 batch\. Decompress it first \(gunzip/);
+    await refused(['eval', '--checkpoint', FIXTURE, '--dataset', 'cifar10', '--data-dir', dir], /test_batch\.bin: the file is gzip-compressed/);
   });
 
   it('refuses a FIFO, a folder or a link to a FIFO where a data file belongs, before the device (a read of a FIFO waits forever)', async () => {

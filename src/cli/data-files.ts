@@ -1,12 +1,12 @@
 // The files a --data-dir must hold for the data set and the splits a command reads, checked with
 // the other flags: a folder that exists but lacks them is refused before a device is acquired or
 // anything is loaded, naming the flag, the file and a near name the folder has instead; so is a
-// file whose size alone shows it damaged (a truncated CIFAR-10 batch), and one that is not a
+// file whose first bytes or size show it unusable (a gzip-compressed or truncated CIFAR-10 batch), and one that is not a
 // regular file (a FIFO, whose read would wait forever for a writer; a folder; a device). The
 // readers check the same files again, and their contents, when they load them.
-import { existsSync, readdirSync, statSync, type Stats } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { CIFAR10_FILES, checkBatchSize } from '../data/cifar10';
+import { CIFAR10_FILES, checkBatchHead } from '../data/cifar10';
 import { MNIST_FILES, nearlyNamed } from '../data/mnist-node';
 import { UsageError } from './args';
 
@@ -14,11 +14,11 @@ export type Split = 'train' | 'test';
 
 /** Each data set read from files: the files of a split, and whether a .gz of each is read too. */
 /** `nested`: a subfolder the reader looks in when the folder itself lacks the files (the archive's own). */
-/** `checkSize`: refuses a file whose byte count alone shows it damaged. */
-const DATA_FILES: Record<string, { files: (split: Split) => readonly string[]; gzip: boolean; what: string; nested?: string; checkSize?: (bytes: number, path: string) => void }> = {
+/** `checkHead`: refuses a file whose first bytes (HEAD_BYTES) or byte count show it unusable. */
+const DATA_FILES: Record<string, { files: (split: Split) => readonly string[]; gzip: boolean; what: string; nested?: string; checkHead?: (head: Uint8Array, size: number, path: string) => void }> = {
   mnist: { files: (split) => [MNIST_FILES[split].images, MNIST_FILES[split].labels], gzip: true, what: 'the four MNIST-format IDX files' },
   'fashion-mnist': { files: (split) => [MNIST_FILES[split].images, MNIST_FILES[split].labels], gzip: true, what: 'the four Fashion-MNIST IDX files' },
-  cifar10: { files: (split) => CIFAR10_FILES[split], gzip: false, what: "CIFAR-10's binary batches (data_batch_1.bin ... data_batch_5.bin, test_batch.bin)", nested: 'cifar-10-batches-bin', checkSize: checkBatchSize },
+  cifar10: { files: (split) => CIFAR10_FILES[split], gzip: false, what: "CIFAR-10's binary batches (data_batch_1.bin ... data_batch_5.bin, test_batch.bin)", nested: 'cifar-10-batches-bin', checkHead: checkBatchHead },
 };
 
 /**
@@ -44,7 +44,7 @@ export function checkDataFiles(dataset: string, dir: string, splits: readonly Sp
       if (existsSync(path)) {
         checkRegular(path, given, name, dataset, split);
         const size = sizeOf(path);
-        if (size >= 0) set.checkSize?.(size, path);
+        if (size >= 0 && set.checkHead) set.checkHead(headOf(path), size, path);
         continue;
       }
       if (set.gzip && existsSync(`${path}.gz`)) {
@@ -88,5 +88,26 @@ function sizeOf(path: string): number {
     return stat.isFile() ? stat.size : -1;
   } catch {
     return -1;
+  }
+}
+
+/** Bytes read from the start of a data file for checkHead: enough for a compression magic number. */
+const HEAD_BYTES = 4;
+
+/** The first HEAD_BYTES of a file (fewer when it is shorter); none when it cannot be read (the reader names the failure). */
+function headOf(path: string): Uint8Array {
+  const head = new Uint8Array(HEAD_BYTES);
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return new Uint8Array(0);
+  }
+  try {
+    return head.subarray(0, readSync(fd, head, 0, HEAD_BYTES, 0));
+  } catch {
+    return new Uint8Array(0);
+  } finally {
+    closeSync(fd);
   }
 }

@@ -32,16 +32,25 @@ export function checkBatchSize(size: number, name: string): void {
   }
 }
 
-/** Checks one batch file and returns its record count. */
-function checkBatch(bytes: Uint8Array, name: string): number {
+/**
+ * Refuses a batch from its first bytes (`head`, at least 2 when the file has them) and its byte
+ * count: a gzip-compressed file first, since its size says nothing about the records inside and
+ * "not a whole number of records" would send the user to download the files again.
+ */
+export function checkBatchHead(head: Uint8Array, size: number, name: string): void {
   // A batch starts with a label byte (0..9), never gzip's 1f 8b.
-  if (isGzip(bytes)) {
+  if (isGzip(head)) {
     throw new DataError(
       `${name}: the file is gzip-compressed, not a CIFAR-10 batch. Decompress it first (gunzip; \`gunzip -c\` takes a name without .gz), ` +
         'or extract cifar-10-binary.tar.gz again with `tar xzf`.',
     );
   }
-  checkBatchSize(bytes.length, name);
+  checkBatchSize(size, name);
+}
+
+/** Checks one batch file and returns its record count. */
+function checkBatch(bytes: Uint8Array, name: string): number {
+  checkBatchHead(bytes, bytes.length, name);
   const count = bytes.length / CIFAR10_RECORD;
   for (let i = 0; i < count; i++) {
     const label = bytes[i * CIFAR10_RECORD];
