@@ -16,6 +16,7 @@ import { checkPictureOut, writePicture } from './output-file';
 import { gridFor, samplesByClass } from './pictures';
 import { toFlags } from './messages';
 import { modelForReading, refuseNonFinite } from './reading-model';
+import { testExamples } from './train-report';
 
 /** A flag the command cannot do without; the refusal is printed after "webgpu-vae COMMAND: error:". */
 function requireFlag(name: string, raw: string | boolean | undefined, example: string): string {
@@ -147,7 +148,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const bpd = (nats: number) => (why ? null : bitsPerDim(nats, vae.config));
   const bits = (nats: number) => (why ? '' : `; ${bpd(nats)!.toFixed(4)} bits/dim`);
   report.event({ event: 'eval', checkpoint: path, dataset, adapter: describeAdapter(acquired.adapter), test_loss: r.loss, test_rec: r.rec, test_kl: r.kl, test_bits_per_dim: bpd(r.loss), examples: r.examples });
-  report.info(`${path}: test -ELBO ${natsText(r.loss)} nats (rec ${natsText(r.rec)}, KL ${natsText(r.kl)}${bits(r.loss)}) over ${r.examples} ${dataset} test examples${givenLabel}${limit !== undefined && limit > r.examples ? ` (--limit ${limit} is more than the test split holds, so all ${r.examples})` : ''}`);
+  report.info(`${path}: test -ELBO ${natsText(r.loss)} nats (rec ${natsText(r.rec)}, KL ${natsText(r.kl)}${bits(r.loss)}) over ${testExamples(r.examples, dataset)}${givenLabel}${limit !== undefined && limit > r.examples ? ` (--limit ${limit} is more than the test split holds, so all ${r.examples})` : ''}`);
   if (why) report.info(`  (no bits/dim: ${toFlags(why)})`);
   if (iwae) {
     const bar = report.json ? null : progressBar(`importance sampling K=${iwae} [{bar}] {percentage}% | {eta_formatted} left`);

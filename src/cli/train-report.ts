@@ -69,7 +69,18 @@ export async function describeBuiltModel(vae: VAE, run: RunOptions, compileSecon
 export function describeStoredData(dataset: string, train: number, test: number, limit: number | null, testLimit: number | null = null): string {
   const beyond = limit !== null && limit > train ? `; --limit ${limit} is more than the set holds, so all ${train}` : '';
   const testBeyond = testLimit !== null && testLimit > test ? `; --test-limit ${testLimit} is more than the test split holds, so all ${test}` : '';
-  return `${dataset}: ${train} training and ${test} test ${dataset === 'folder' ? 'pictures' : 'examples'}${beyond}${testBeyond}`;
+  return `${dataset}: ${trainAndTest(train, test, dataset === 'folder' ? 'picture' : 'example')}${beyond}${testBeyond}`;
+}
+
+/** "1 mnist test example", "40 folder test examples": what an evaluation read. */
+export function testExamples(count: number, dataset: string): string {
+  return `${count} ${dataset} test example${count === 1 ? '' : 's'}`;
+}
+
+/** "9 training and 2 test pictures"; each count with its own noun where one of them is 1 ("9 training pictures and 1 test picture"). */
+export function trainAndTest(train: number, test: number, noun: string): string {
+  const of = (n: number) => `${noun}${n === 1 ? '' : 's'}`;
+  return (train === 1) === (test === 1) ? `${train} training and ${test} test ${of(test)}` : `${train} training ${of(train)} and ${test} test ${of(test)}`;
 }
 
 /** Training pictures drawn on the GPU at each step (dSprites): what that saves. */
