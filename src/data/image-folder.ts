@@ -6,7 +6,8 @@
 // Which files are pictures, and how links, odd names and files that are not regular files are
 // treated: image-listing.ts.
 //
-// A file that cannot be read or decoded is skipped with a warning that names it and says why; with
+// A file that cannot be read or decoded, or a subfolder that cannot be listed, is skipped with a
+// warning that names it and says why; with
 // `strict` the folder is refused instead, naming every such file at once (so one run shows all
 // there is to fix), and nothing is loaded. The cache remembers skipped files, so a cached run
 // warns (or refuses) the same way as the first. A folder that cannot hold its cache (read-only)
@@ -19,7 +20,7 @@ import { lstat, mkdir, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { cacheKey, cachePath, folderCacheId, readImageCache, userPictureCacheDir, writeImageCache, type CachedImages } from './image-cache';
 import { decodeImage, IMAGE_EXTENSIONS } from './image-decode';
-import { describeOtherFormats, stampPictures, type PictureFile } from './image-listing';
+import { describeOtherFormats, shellWord, stampPictures, type PictureFile } from './image-listing';
 import { prepareImage } from './image-pixels';
 import { errorText } from './image-problems';
 import { resolveImageSetOptions, splitImageSet, type ImageSet, type ImageSetOptions, type ResolvedImageSetOptions } from './image-set';
@@ -79,22 +80,27 @@ function readFailure(path: string, e: unknown): string {
   return `${path}: cannot read the file (${(e as Error).message}).`;
 }
 
-/** The refusal of a strict load: every file that could not be used, the first several by name. */
-function strictRefusal(skipped: { reason: string }[]): DataError {
-  if (skipped.length === 1) {
-    return new DataError(`${skipped[0].reason} Strict loading refuses the folder; remove or fix the file, or load without strict to skip it.`);
+/** The refusal of a strict load: every subfolder that could not be listed (`unlisted`) and file
+ *  that could not be used, the first several by name. */
+function strictRefusal(unlisted: string[], skipped: { reason: string }[]): DataError {
+  const reasons = [...unlisted, ...skipped.map((s) => s.reason)];
+  const what = unlisted.length === 0 ? 'file' : skipped.length === 0 ? 'folder' : 'file or folder';
+  if (reasons.length === 1) {
+    return new DataError(`${reasons[0]} Strict loading refuses the folder; remove or fix the ${what}, or load without strict to skip it.`);
   }
-  const shown = skipped.slice(0, STRICT_SHOWN).map((s) => `  ${s.reason}`);
-  if (skipped.length > STRICT_SHOWN) shown.push(`  and ${skipped.length - STRICT_SHOWN} more.`);
+  const shown = reasons.slice(0, STRICT_SHOWN).map((reason) => `  ${reason}`);
+  if (reasons.length > STRICT_SHOWN) shown.push(`  and ${reasons.length - STRICT_SHOWN} more.`);
+  const counted = unlisted.length === 0 ? `${reasons.length} files` : skipped.length === 0 ? `${reasons.length} subfolders` : `${reasons.length} files and subfolders`;
   return new DataError(
-    `Strict loading refuses the folder: ${skipped.length} files cannot be used.\n${shown.join('\n')}\n` +
+    `Strict loading refuses the folder: ${counted} cannot be used.\n${shown.join('\n')}\n` +
       'Remove or fix them, or load without strict to skip them.',
   );
 }
 /** Files a strict refusal names one by one; the rest are counted. */
 const STRICT_SHOWN = 8;
 
-async function decodeAll(dir: string, pictures: PictureFile[], opts: ResolvedImageSetOptions, key: string): Promise<CachedImages> {
+/** Decodes every picture; `unlisted`: the subfolders that could not be listed, which a strict load refuses with the bad files. */
+async function decodeAll(dir: string, pictures: PictureFile[], opts: ResolvedImageSetOptions, key: string, unlisted: string[]): Promise<CachedImages> {
   const size = opts.channels * opts.imageSize * opts.imageSize;
   const examples: Uint8Array[] = [];
   const files: string[] = [];
@@ -114,7 +120,7 @@ async function decodeAll(dir: string, pictures: PictureFile[], opts: ResolvedIma
       const raster = decodeImage(bytes, path);
       // Strict loading refuses the folder at the end anyway: after a bad file, decoding (to find
       // the other bad ones) is enough, without preparing examples that will not be used.
-      if (opts.strict && skipped.length > 0) continue;
+      if (opts.strict && skipped.length + unlisted.length > 0) continue;
       examples.push(prepareImage(raster, opts.imageSize, opts.channels));
       files.push(name);
       if (2 * Math.min(raster.width, raster.height) < opts.imageSize) small.push({ name, width: raster.width, height: raster.height });
@@ -125,7 +131,7 @@ async function decodeAll(dir: string, pictures: PictureFile[], opts: ResolvedIma
       if (!opts.strict) opts.warn(`skipping ${reason}`);
     }
   }
-  if (opts.strict && skipped.length > 0) throw strictRefusal(skipped);
+  if (opts.strict && skipped.length + unlisted.length > 0) throw strictRefusal(unlisted, skipped);
   if (small.length) {
     const least = small.reduce((a, b) => (Math.min(b.width, b.height) < Math.min(a.width, a.height) ? b : a));
     opts.warn(`${small.length} of the ${files.length} pictures in ${dir} have a shorter side under half of --image-size ${opts.imageSize} (the smallest: ${least.name}, ${least.width}x${least.height}): ` +
@@ -154,8 +160,9 @@ function atFolder(s: { file: string; reason: string }, root: string): string {
   return at < 0 ? s.reason : `${join(root, s.file)}${s.reason.slice(at + s.file.length)}`;
 }
 
-/** Decoded pictures from the cache when it is current, else decoded now (and cached). */
-async function loadPictures(root: string, pictures: PictureFile[], opts: ResolvedImageSetOptions, cache: boolean | string): Promise<CachedImages> {
+/** Decoded pictures from the cache when it is current, else decoded now (and cached). `unlisted`:
+ *  why each subfolder that could not be listed was not (a strict load refuses them). */
+async function loadPictures(root: string, pictures: PictureFile[], opts: ResolvedImageSetOptions, cache: boolean | string, unlisted: string[]): Promise<CachedImages> {
   const key = cacheKey(opts.imageSize, opts.channels, pictures);
   const places = cachePlaces(root, await realpath(root), cache, opts);
   const readable = places ? [places.path, ...(places.fallback ? [places.fallback] : [])] : [];
@@ -165,7 +172,7 @@ async function loadPictures(root: string, pictures: PictureFile[], opts: Resolve
       if (hit && hit.imageSize === opts.imageSize && hit.channels === opts.channels) {
         // The cache may have been written where the folder was before it moved: name the files where they are now.
         const skipped = hit.skipped.map((s) => ({ ...s, reason: atFolder(s, root) }));
-        if (opts.strict && skipped.length > 0) throw strictRefusal(skipped);
+        if (opts.strict && skipped.length + unlisted.length > 0) throw strictRefusal(unlisted, skipped);
         for (const s of skipped) opts.warn(`skipping ${s.reason}`);
         return { ...hit, skipped };
       }
@@ -174,7 +181,7 @@ async function loadPictures(root: string, pictures: PictureFile[], opts: Resolve
       opts.warn(`picture cache ${path} is unusable (${(e as Error).message}); decoding the pictures again.`);
     }
   }
-  const fresh = await decodeAll(root, pictures, opts, key);
+  const fresh = await decodeAll(root, pictures, opts, key, unlisted);
   if (places && fresh.count > 0) await saveCache(places, fresh, opts.warn);
   return fresh;
 }
@@ -219,13 +226,19 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions):
   const opts = resolveImageSetOptions(options);
   const root = resolve(dir);
   await checkFolder(dir, root);
-  let stamps: PictureFile[];
-  let others: string[];
+  let listing: Awaited<ReturnType<typeof stampPictures>>;
   try {
-    ({ pictures: stamps, others } = await stampPictures(root));
+    listing = await stampPictures(root);
   } catch (e) {
-    throw new DataError(`cannot list picture folder ${dir} (${(e as Error).message}).`);
+    const code = (e as NodeJS.ErrnoException).code;
+    const fix = code === 'EACCES' || code === 'EPERM' ? ` Let it be read with \`chmod -R a+rX ${shellWord(dir)}\`, or run as a user who may read it.` : '';
+    throw new DataError(`cannot list picture folder ${dir} (${(e as Error).message}).${fix}`);
   }
+  const { pictures: stamps, others } = listing;
+  // A subfolder that cannot be listed is skipped as an unreadable file is: one locked folder
+  // (another user's, a mount's lost+found) does not stop a run on all the others.
+  const unlisted = listing.unlisted.map((u) => `${join(dir, u.name)}: ${u.reason}.`);
+  if (!opts.strict) for (const reason of unlisted) opts.warn(`skipping ${reason}`);
   const passedOver = describeOtherFormats(others);
   const files = (n: number) => `${n} file${n === 1 ? '' : 's'}`;
   if (stamps.length === 0 && passedOver.count > 0) {
@@ -233,6 +246,9 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions):
       `picture folder ${dir} holds no PNG or JPEG pictures; it has ${files(passedOver.count)} of other formats (${passedOver.text}), ` +
         'which are not read: convert them to PNG or JPEG.',
     );
+  }
+  if (stamps.length === 0 && unlisted.length > 0) {
+    throw new DataError(`picture folder ${dir} holds no pictures that can be listed: ${unlisted.join(' ')}`);
   }
   if (stamps.length === 0) {
     throw new DataError(
@@ -243,7 +259,7 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions):
   if (passedOver.count > 0) {
     opts.warn(`passing over ${files(passedOver.count)} of other formats in ${dir} (${passedOver.text}): only PNG and JPEG are read; convert them to train on them.`);
   }
-  const pictures = await loadPictures(root, stamps, opts, options.cache ?? true);
+  const pictures = await loadPictures(root, stamps, opts, options.cache ?? true, unlisted);
   if (pictures.count === 0) {
     throw new DataError(`picture folder ${dir}: none of its ${stamps.length} picture files could be decoded (see the warnings above).`);
   }

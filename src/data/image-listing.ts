@@ -11,6 +11,10 @@
 //
 // Files of picture formats that are not read (TIFF, WebP, HEIC, camera raw: OTHER_PICTURE_EXTENSIONS)
 // are listed apart, by name, so the folder reader can say they were passed over.
+//
+// A subfolder that cannot be listed (no permission) is listed apart too, with why, so that the
+// reader skips it as it skips an unreadable file, instead of one locked folder stopping the run;
+// the folder itself failing to list is still an error, for the caller to report.
 import { lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { extname, join, sep } from 'node:path';
 import type { FileStamp } from './image-cache';
@@ -45,11 +49,31 @@ const realKey = (path: Buffer) => realpath(path, { encoding: 'buffer' }).then((r
 
 const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
+/** A subfolder that could not be listed: its relative name, and why in words with the fix. */
+export interface UnlistedFolder {
+  name: string;
+  reason: string;
+}
+
+/** A path as one word of a shell command line, quoted when it needs it. */
+export const shellWord = (s: string) => (/^[\w./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+/** Why a folder cannot be listed, in words, with the fix; `path` as the user's messages show it. */
+export function unlistableFolder(path: string, e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM') {
+    return `no permission to list the folder (${code}). Let it be read with \`chmod -R a+rX ${shellWord(path)}\`, or move it out of the picture folder`;
+  }
+  if (code === 'ENOENT') return 'the folder was removed while the picture folder was read';
+  return `cannot list the folder (${(e as Error).message})`;
+}
+
 /** Every picture file under `root`, unsorted, with relative names and raw paths; and the relative
  *  names of the files in other picture formats. */
-async function listPictures(root: string): Promise<{ listed: { name: string; path: Buffer }[]; others: string[] }> {
+async function listPictures(root: string): Promise<{ listed: { name: string; path: Buffer }[]; others: string[]; unlisted: UnlistedFolder[] }> {
   const out: { name: string; path: Buffer }[] = [];
   const others: string[] = [];
+  const unlisted: UnlistedFolder[] = [];
   const rootPath = Buffer.from(root);
   const seen = new Set<string>();
   let linkedFolders: { name: string; path: Buffer }[] = [];
@@ -58,7 +82,15 @@ async function listPictures(root: string): Promise<{ listed: { name: string; pat
     const key = await realKey(dir);
     if (key !== null && seen.has(key)) return;
     if (key !== null) seen.add(key);
-    for (const entry of await readdir(dir, { withFileTypes: true, encoding: 'buffer' })) {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true, encoding: 'buffer' });
+    } catch (e) {
+      if (prefix === '') throw e; // the folder itself: the caller's error
+      unlisted.push({ name: prefix, reason: unlistableFolder(join(root, prefix), e) });
+      return;
+    }
+    for (const entry of entries) {
       if (entry.name[0] === DOT) continue;
       const path = Buffer.concat([dir, SEPARATOR, entry.name]);
       const name = join(prefix, nameText(entry.name));
@@ -76,7 +108,7 @@ async function listPictures(root: string): Promise<{ listed: { name: string; pat
     linkedFolders = [];
     for (const { name, path } of batch) await walk(path, name);
   }
-  return { listed: out, others };
+  return { listed: out, others, unlisted: unlisted.sort(byName) };
 }
 
 /** Why a picture cannot be looked at, in words, from stat's error: most often a link to nothing. */
@@ -103,10 +135,11 @@ export function describeOtherFormats(names: string[]): { count: number; text: st
 
 /**
  * The pictures under `root`, sorted by relative name, each stamped from `stat` (following links),
- * and the names of the files in picture formats that are not read (`others`, sorted).
+ * the names of the files in picture formats that are not read (`others`, sorted), and the
+ * subfolders that could not be listed (`unlisted`, sorted). Throws when `root` itself cannot be listed.
  */
-export async function stampPictures(root: string): Promise<{ pictures: PictureFile[]; others: string[] }> {
-  const { listed, others } = await listPictures(root);
+export async function stampPictures(root: string): Promise<{ pictures: PictureFile[]; others: string[]; unlisted: UnlistedFolder[] }> {
+  const { listed, others, unlisted } = await listPictures(root);
   // Sorted as JavaScript strings (UTF-16 code units), as always, so that a folder keeps its order
   // and so its split; two names shown alike (U+FFFD for different bytes) go by their bytes.
   listed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : Buffer.compare(a.path, b.path)));
@@ -121,5 +154,5 @@ export async function stampPictures(root: string): Promise<{ pictures: PictureFi
       }
     }),
   );
-  return { pictures, others: others.sort() };
+  return { pictures, others: others.sort(), unlisted };
 }
