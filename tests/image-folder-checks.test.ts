@@ -147,7 +147,7 @@ describe('loadImageFolder: what it reads', () => {
       .digest('hex');
     const dropped = Uint8Array.of(255, 255, 255, 255, 255, 255, 255, 0, 255, 255, 0, 0, 200, 200, 200);
     const files = pictures.map((p) => p.name);
-    await writeImageCache(cachePath(dir, 1, 3), { key: oldKey, imageSize: 1, channels: 3, count: 5, files, skipped: [], allGrey: false, pixels: dropped });
+    await writeImageCache(cachePath(dir, 1, 3), { key: oldKey, imageSize: 1, channels: 3, count: 5, files, skipped: [], allGrey: false, small: null, pixels: dropped });
     expect(examples((await load()).train.images, 3)).toEqual(composited);
     const cached = readFileSync(cachePath(dir, 1, 3));
     expect(JSON.parse(cached.subarray(12, 12 + cached.readUInt32LE(8)).toString()).key).not.toBe(oldKey);

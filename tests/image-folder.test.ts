@@ -2,6 +2,7 @@
 // corrupt file, a hidden file, links, a FIFO, a name that is not UTF-8): decoding, the seeded
 // split, the cache and where it goes, warnings and refusals.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { encode as encodePng } from 'fast-png';
@@ -12,6 +13,7 @@ import { cachePath, readImageCache, writeImageCache } from '../src/data/image-ca
 import { decodeImage } from '../src/data/image-decode';
 import { isPictureName } from '../src/data/image-files';
 import { loadImageFolder } from '../src/data/image-folder';
+import { stampPictures } from '../src/data/image-listing';
 import { prepareImage } from '../src/data/image-pixels';
 import { splitImageSet, testCount } from '../src/data/image-set';
 import { tempDir } from './helpers/temp-dir';
@@ -51,6 +53,12 @@ function collect() {
   return { warnings, warn: (m: string) => warnings.push(m) };
 }
 
+/** The key in the header of a folder's cache. */
+async function readCacheKey(dir: string, imageSize: number, channels: number): Promise<string> {
+  const bytes = readFileSync(cachePath(dir, imageSize, channels));
+  return JSON.parse(bytes.subarray(12, 12 + bytes.readUInt32LE(8)).toString()).key;
+}
+
 /** Each example of a dataset, as a byte string, to compare sets regardless of order. */
 const examples = (images: Uint8Array, size: number) =>
   Array.from({ length: images.length / size }, (_, i) => Buffer.from(images.subarray(i * size, (i + 1) * size)).toString('hex'));
@@ -79,6 +87,28 @@ describe('loadImageFolder', () => {
     await loadImageFolder(dir, { imageSize: 20, channels: 3, testFraction: 0.3, seed: 5, warn, cache: false });
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/^2 of the 7 pictures in .* have a shorter side under half of --image-size 20 \(the smallest: d\.png, 8x8\): they are enlarged more than 2x, so they look blocky; a smaller --image-size keeps them as they are$/);
+  });
+
+  it('warns of enlarged pictures the same when they come from the cache, and rebuilds a cache that did not record them', async () => {
+    const dir = writeFolder();
+    const load = async () => {
+      const { warnings, warn } = collect();
+      await loadImageFolder(dir, { imageSize: 20, channels: 3, testFraction: 0.3, seed: 5, warn });
+      return warnings;
+    };
+    const first = await load();
+    expect(first).toHaveLength(1);
+    expect(first[0]).toMatch(/^2 of the 7 pictures in .* \(the smallest: d\.png, 8x8\)/);
+    expect(existsSync(cachePath(dir, 20, 3))).toBe(true);
+    expect(await load()).toEqual(first);
+    // A cache of the format before `small` was recorded (version 2, keyed so) is rebuilt, not read as "none small".
+    const { pictures } = await stampPictures(dir);
+    const oldKey = createHash('sha256').update(JSON.stringify([2, 20, 3, pictures.map((p) => [p.name, p.size, p.mtimeMs, p.ctimeMs, p.ino])])).digest('hex');
+    const current = (await readImageCache(cachePath(dir, 20, 3), (await readCacheKey(dir, 20, 3))))!;
+    const { small: _, ...withoutSmall } = current;
+    await writeImageCache(cachePath(dir, 20, 3), { ...withoutSmall, key: oldKey } as typeof current);
+    expect(await load()).toEqual(first);
+    expect(await readCacheKey(dir, 20, 3)).not.toBe(oldKey);
   });
 
   it('gives the same split for the same seed and another for another seed', async () => {

@@ -13,9 +13,10 @@
 // (`cp -p`, `rsync -a`, `tar x`, `touch -r`) still gets a new ctime, which no tool can set back.
 // The format version is raised whenever the same files would give other pixels or other header
 // fields, so that no older cache is served: 2 composites alpha onto black (1 dropped it) and
-// records allGrey.
+// records allGrey; 3 records `small` (pictures enlarged more than 2x), so a cached run warns of
+// them as the first did.
 // Layout: "WVAEIMG1" | u32 LE header length H | H bytes of JSON {key, imageSize, channels, count,
-// files, skipped, allGrey, sha256} | count * channels * imageSize^2 pixel bytes, planar per example. The
+// files, skipped, allGrey, small, sha256} | count * channels * imageSize^2 pixel bytes, planar per example. The
 // SHA-256 of the pixels catches a damaged cache, which is then rebuilt rather than trained on.
 // Written to a temporary name and renamed, so an interrupted write never leaves a torn cache.
 import { createHash } from 'node:crypto';
@@ -24,7 +25,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 const MAGIC = 'WVAEIMG1';
-const FORMAT_VERSION = 2;
+const FORMAT_VERSION = 3;
 
 export interface CachedImages {
   key: string;
@@ -35,7 +36,21 @@ export interface CachedImages {
   skipped: { file: string; reason: string }[];
   /** 3 channels were asked for and every decoded picture is grey (ImageFolderSet.allGrey). */
   allGrey: boolean;
+  /** The pictures whose shorter side is under half of imageSize (enlarged more than 2x): how many, and the smallest; null when none. */
+  small: SmallPictures | null;
   pixels: Uint8Array;
+}
+
+export interface SmallPictures {
+  count: number;
+  smallest: { name: string; width: number; height: number };
+}
+
+/** A header's `small` when it is well formed; null otherwise (none were small). */
+function smallOf(value: unknown): SmallPictures | null {
+  const v = value as SmallPictures | null;
+  const ok = v && Number.isInteger(v.count) && v.count > 0 && typeof v.smallest?.name === 'string' && Number.isInteger(v.smallest.width) && Number.isInteger(v.smallest.height);
+  return ok ? { count: v.count, smallest: { name: v.smallest.name, width: v.smallest.width, height: v.smallest.height } } : null;
 }
 
 export interface FileStamp {
@@ -98,7 +113,7 @@ export async function readImageCache(path: string, key: string): Promise<CachedI
   }
   const pixels = bytes.subarray(12 + headerLen);
   if (header.sha256 !== sha256(pixels)) throw new Error('its pixels do not match their checksum');
-  return { key, imageSize, channels, count, files, skipped, allGrey: header.allGrey === true, pixels };
+  return { key, imageSize, channels, count, files, skipped, allGrey: header.allGrey === true, small: smallOf(header.small), pixels };
 }
 
 export async function writeImageCache(path: string, cache: CachedImages): Promise<void> {

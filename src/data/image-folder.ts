@@ -18,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import { lstat, mkdir, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { cacheKey, cachePath, folderCacheId, readImageCache, userPictureCacheDir, writeImageCache, type CachedImages } from './image-cache';
+import { cacheKey, cachePath, folderCacheId, readImageCache, userPictureCacheDir, writeImageCache, type CachedImages, type SmallPictures } from './image-cache';
 import { decodeImage, IMAGE_EXTENSIONS } from './image-decode';
 import { describeOtherFormats, shellWord, stampPictures, type PictureFile } from './image-listing';
 import { prepareImage } from './image-pixels';
@@ -132,15 +132,21 @@ async function decodeAll(dir: string, pictures: PictureFile[], opts: ResolvedIma
     }
   }
   if (opts.strict && skipped.length + unlisted.length > 0) throw strictRefusal(unlisted, skipped);
-  if (small.length) {
-    const least = small.reduce((a, b) => (Math.min(b.width, b.height) < Math.min(a.width, a.height) ? b : a));
-    opts.warn(`${small.length} of the ${files.length} pictures in ${dir} have a shorter side under half of --image-size ${opts.imageSize} (the smallest: ${least.name}, ${least.width}x${least.height}): ` +
-      'they are enlarged more than 2x, so they look blocky; a smaller --image-size keeps them as they are');
-  }
+  const smallest = small.length ? small.reduce((a, b) => (Math.min(b.width, b.height) < Math.min(a.width, a.height) ? b : a)) : null;
+  const enlarged = smallest ? { count: small.length, smallest } : null;
+  warnEnlarged(dir, enlarged, files.length, opts);
   const pixels = new Uint8Array(examples.length * size);
   examples.forEach((x, i) => pixels.set(x, i * size));
   const allGrey = opts.channels === 3 && files.length > 0 && grey === files.length;
-  return { key, imageSize: opts.imageSize, channels: opts.channels, count: files.length, files, skipped, allGrey, pixels };
+  return { key, imageSize: opts.imageSize, channels: opts.channels, count: files.length, files, skipped, allGrey, small: enlarged, pixels };
+}
+
+/** Warns of pictures enlarged more than 2x (blocky), naming the smallest; said alike whether they were decoded now or read from the cache. */
+function warnEnlarged(dir: string, small: SmallPictures | null, count: number, opts: ResolvedImageSetOptions): void {
+  if (!small) return;
+  const { name, width, height } = small.smallest;
+  opts.warn(`${small.count} of the ${count} pictures in ${dir} have a shorter side under half of --image-size ${opts.imageSize} (the smallest: ${name}, ${width}x${height}): ` +
+    'they are enlarged more than 2x, so they look blocky; a smaller --image-size keeps them as they are');
 }
 
 /** Where the cache is read and written: `cache` as ImageFolderOptions says, and for the default,
@@ -174,6 +180,7 @@ async function loadPictures(root: string, pictures: PictureFile[], opts: Resolve
         const skipped = hit.skipped.map((s) => ({ ...s, reason: atFolder(s, root) }));
         if (opts.strict && skipped.length + unlisted.length > 0) throw strictRefusal(unlisted, skipped);
         for (const s of skipped) opts.warn(`skipping ${s.reason}`);
+        warnEnlarged(root, hit.small, hit.count, opts);
         return { ...hit, skipped };
       }
     } catch (e) {
