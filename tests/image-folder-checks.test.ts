@@ -51,7 +51,7 @@ describe('loadImageFolder: what it cannot use', () => {
       writeFileSync(join(dir, name), 'x');
     }
     await expect(loadImageFolder(dir, opts)).rejects.toThrow(
-      `picture folder ${dir} holds no PNG or JPEG pictures; it has 6 files of other formats (2 .tif, 1 .bmp, 1 .heic, 1 .nef, 1 .webp), ` +
+      `picture folder ${dir} holds no PNG or JPEG pictures; it has 6 files of other formats (2 .tif, 1 .bmp, 1 .heic, 1 .nef, 1 .webp: a.tif, b.TIF, c.webp, d.bmp and 2 more), ` +
         'which are not read: convert them to PNG or JPEG.',
     );
     writeFileSync(join(dir, 'g.png'), rgbPng(1));
@@ -60,8 +60,17 @@ describe('loadImageFolder: what it cannot use', () => {
     const set = await loadImageFolder(dir, { ...opts, warn });
     expect(set.files).toEqual(['g.png', 'h.png']);
     expect(warnings).toEqual([
-      `passing over 6 files of other formats in ${dir} (2 .tif, 1 .bmp, 1 .heic, 1 .nef, 1 .webp): only PNG and JPEG are read; convert them to train on them.`,
+      `passing over 6 files of other formats in ${dir} (2 .tif, 1 .bmp, 1 .heic, 1 .nef, 1 .webp: a.tif, b.TIF, c.webp, d.bmp and 2 more): only PNG and JPEG are read; convert them to train on them.`,
     ]);
+    // One file is named by its path in the folder, subfolder included.
+    const one = tempDir('webgpu-vae-formats-');
+    mkdirSync(join(one, 'scans'));
+    writeFileSync(join(one, 'scans', 'page.tiff'), 'x');
+    writeFileSync(join(one, 'g.png'), rgbPng(1));
+    writeFileSync(join(one, 'h.png'), rgbPng(2));
+    const said = collect();
+    await loadImageFolder(one, { ...opts, warn: said.warn });
+    expect(said.warnings).toEqual([`passing over 1 file of other formats in ${one} (1 .tiff: scans/page.tiff): only PNG and JPEG are read; convert them to train on them.`]);
   });
 
   it('refuses a strict load naming every bad file at once (the first 8, then a count), fresh and from the cache', async () => {

@@ -24,6 +24,7 @@ import { describeRecovery, factorRecovery } from '../model/factor-recovery';
 import { modelForReading, refuseNonFinite } from './reading-model';
 import { checkLabelForm, classNames, classWords, labelForCheckpoint } from './commands';
 import type { VaeConfig } from '../model/config';
+import { DEFAULT_TEST_FRACTION, testCount } from '../data/image-set';
 
 type Reporter = ReturnType<typeof makeReporter>;
 
@@ -158,7 +159,7 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
     const rowPictures: [number, number][] = conditional
       ? sameClassPairs(all.labels!, pairs)
       : Array.from({ length: Math.floor(Math.min(all.shown, 2 * pairs) / 2) }, (_, p) => [2 * p, 2 * p + 1]);
-    if (rowPictures.length < 1) throw new UsageError(conditional ? `the ${dataset} test split has no two pictures of the same class` : `the ${dataset} test split has ${all.shown} picture; at least 2 are needed`);
+    if (rowPictures.length < 1) throw new UsageError(conditional ? `the ${dataset} test split has no two pictures of the same class` : tooFewToJoin(dataset, all.shown));
     const rowsOut = rowPictures.length, D = vae.config.inputDim, Z = vae.config.latent;
     // Picture a and picture b of each row, in that order, as interpolationGrid reads their codes.
     const ends = rowPictures.flat();
@@ -190,4 +191,16 @@ export async function interpolateCommand(argv: string[]): Promise<void> {
       c.report.info(`wrote ${c.out}: ${rowCount}, each from one ${dataset} test picture to the next of the same class in ${steps} decoded steps, each end encoded with its own label and every step decoded as class ${classWords(label, names)} (--label ${f.label})${fewer}`);
     }
   });
+}
+
+/** The refusal of an interpolation given fewer than 2 test pictures, with how to get more: for a
+ *  folder, whose split holds out a share of its pictures, how many pictures give 2. */
+export function tooFewToJoin(dataset: string, shown: number): string {
+  const said = `the ${dataset} test split has ${shown} picture${shown === 1 ? '' : 's'}; at least 2 are needed`;
+  if (dataset !== 'folder') return said;
+  let enough = 2;
+  while (testCount(enough, DEFAULT_TEST_FRACTION) < 2) enough++;
+  return `${said}. A folder holds out a tenth of its pictures (at least 1; no flag sets the share), so 2 once it holds ${enough}: ` +
+    'add pictures to the folder (or give a larger one with --data-dir), then train on it again (--init-from RUN keeps what the model learned), ' +
+    'so that the held-out pictures are ones the model has not seen';
 }

@@ -250,7 +250,7 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions):
   const files = (n: number) => `${n} file${n === 1 ? '' : 's'}`;
   if (stamps.length === 0 && passedOver.count > 0) {
     throw new DataError(
-      `picture folder ${dir} holds no PNG or JPEG pictures; it has ${files(passedOver.count)} of other formats (${passedOver.text}), ` +
+      `picture folder ${dir} holds no PNG or JPEG pictures; it has ${files(passedOver.count)} of other formats (${passedOver.text}: ${passedOver.named}), ` +
         'which are not read: convert them to PNG or JPEG.',
     );
   }
@@ -264,7 +264,7 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions):
     );
   }
   if (passedOver.count > 0) {
-    opts.warn(`passing over ${files(passedOver.count)} of other formats in ${dir} (${passedOver.text}): only PNG and JPEG are read; convert them to train on them.`);
+    opts.warn(`passing over ${files(passedOver.count)} of other formats in ${dir} (${passedOver.text}: ${passedOver.named}): only PNG and JPEG are read; convert them to train on them.`);
   }
   const pictures = await loadPictures(root, stamps, opts, options.cache ?? true, unlisted);
   if (pictures.count === 0) {

@@ -122,15 +122,21 @@ async function whyUnreadable(path: Buffer, e: NodeJS.ErrnoException): Promise<st
   return `cannot look at the file (${e.message})`;
 }
 
-/** Files in other picture formats, counted by ending: "2 .tif, 1 .webp", most common first. */
-export function describeOtherFormats(names: string[]): { count: number; text: string } {
+/** Files of other formats a message names one by one; the rest are counted. */
+const OTHERS_NAMED = 4;
+
+/** Files in other picture formats, counted by ending: "2 .tif, 1 .webp", most common first; and
+ *  the first few by name, "a.tif, b/c.tif, d.webp", with how many more, so the user can find them. */
+export function describeOtherFormats(names: string[]): { count: number; text: string; named: string } {
   const counts = new Map<string, number>();
   for (const name of names) {
     const ext = extname(name).toLowerCase();
     counts.set(ext, (counts.get(ext) ?? 0) + 1);
   }
   const sorted = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-  return { count: names.length, text: sorted.map(([ext, n]) => `${n} ${ext}`).join(', ') };
+  const more = names.length - OTHERS_NAMED;
+  const named = names.slice(0, OTHERS_NAMED).join(', ') + (more > 0 ? ` and ${more} more` : '');
+  return { count: names.length, text: sorted.map(([ext, n]) => `${n} ${ext}`).join(', '), named };
 }
 
 /**

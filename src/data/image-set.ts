@@ -64,7 +64,7 @@ export type ResolvedImageSetOptions = Required<Omit<ImageSetOptions, 'warn'>> & 
 
 /** Checks the options and fills in the defaults; every refusal names the option and its range. */
 export function resolveImageSetOptions(opts: ImageSetOptions): ResolvedImageSetOptions {
-  const { imageSize, channels, testFraction = 0.1, seed = 0, strict = false } = opts;
+  const { imageSize, channels, testFraction = DEFAULT_TEST_FRACTION, seed = 0, strict = false } = opts;
   if (!Number.isInteger(imageSize) || imageSize < 1 || imageSize > 4096) {
     throw new DataError(`imageSize must be an integer from 1 to 4096 (e.g. 64), got ${imageSize}.`);
   }
@@ -80,6 +80,9 @@ export function resolveImageSetOptions(opts: ImageSetOptions): ResolvedImageSetO
   const warn = opts.warn ?? ((message: string) => console.warn(message));
   return { imageSize, channels, testFraction, seed, strict: Boolean(strict), warn };
 }
+
+/** The share of a folder's pictures held out for testing when none is given (the CLI has no flag for it). */
+export const DEFAULT_TEST_FRACTION = 0.1;
 
 /** How many of `count` examples go to the test set. */
 export function testCount(count: number, testFraction: number): number {
