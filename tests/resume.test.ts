@@ -380,8 +380,8 @@ describe('train --resume', { timeout: LONG }, () => {
     child.stderr.on('data', onData);
     const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
     expect(code, output).toBe(130);
-    expect(output).toContain('SIGINT received: stopping once the data is loaded and the kernels compiled, before the first step');
-    expect(output).toContain('SIGINT received before the first step: stopped; nothing was written');
+    expect(output).toContain('SIGINT received: stopping before the first step, once the picture being read or the kernels being compiled are done');
+    expect(output).toContain('SIGINT received before the first step: stopped; nothing was trained, and the run wrote no files\n');
     expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
   });
 

@@ -49,7 +49,7 @@ describe('RunStop', () => {
     const { stop, said } = aRunStop();
     process.emit('SIGINT', 'SIGINT');
     stop.release();
-    expect(said).toEqual(['\nSIGINT received: stopping once the data is loaded and the kernels compiled, before the first step (again to quit now)']);
+    expect(said).toEqual(['\nSIGINT received: stopping before the first step, once the picture being read or the kernels being compiled are done (again to quit now)']);
     expect(process.listeners('SIGINT')).not.toContain((stop as unknown as { onSignal: unknown }).onSignal);
   });
 

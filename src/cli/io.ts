@@ -34,6 +34,9 @@ export interface DataFlags {
   drawTrainOnGpu?: boolean;
   /** Read only the test files (LoadDataOptions.testOnly). */
   testOnly?: boolean;
+  /** A folder: stop decoding, and how far it is (LoadDataOptions.signal, onDecodeProgress). */
+  signal?: AbortSignal;
+  onDecodeProgress?: (done: number, total: number) => void;
 }
 
 /**
@@ -180,6 +183,7 @@ export async function loadData(name: DatasetName, flags: DataFlags): Promise<Loa
   return loadDataSource(name, {
     dir: flags.dir, limit: flags.limit, testLimit: flags.testLimit, seed: flags.seed,
     imageSize: flags.imageSize, channels: flags.imageChannels, strict: flags.strict, warn: flags.warn, drawTrainOnGpu: flags.drawTrainOnGpu, testOnly: flags.testOnly,
+    signal: flags.signal, onDecodeProgress: flags.onDecodeProgress,
   });
 }
 

@@ -77,7 +77,7 @@ export class RunStop {
     }
     this.firstSignalAt = now;
     if (this.phase === 'training') this.say(`\n${sig} received: stopping at the next step, with a checkpoint (again to quit now)`);
-    if (this.phase === 'preparing') this.say(`\n${sig} received: stopping once the data is loaded and the kernels compiled, before the first step (again to quit now)`);
+    if (this.phase === 'preparing') this.say(`\n${sig} received: stopping before the first step, once the picture being read or the kernels being compiled are done (again to quit now)`);
     if (this.phase === 'drawing') this.say(`\n${sig} received: the trained model is saved in ${this.outDir}; stopping before the end-of-run pictures are done (again to quit now)`);
   };
 

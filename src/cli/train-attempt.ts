@@ -14,7 +14,7 @@ import { VAE } from '../model/vae';
 import type { TrainingProgress } from '../training-state';
 import type { JsonLog } from './files';
 import { memoryBudget, type makeReporter } from './io';
-import type { Progress } from './progress';
+import { progressBar, type Progress } from './progress';
 import type { KeptCheckpoints } from './recovery';
 import { picturesCommands } from './recovery-advice';
 import { machineFlagsOf, type RunPaths } from './run-dir';
@@ -70,12 +70,17 @@ export async function trainToEnd(a: Attempt): Promise<number> {
   // large --image-size takes minutes to decode and leaves a large cache beside the pictures.
   const budget = memoryBudget(a.acquired.adapter, a.maxGpuMiB);
   if (budget !== undefined) checkFixedMemory(a.acquired.device, budget, config, run);
-  const data = await loadRunData(run, config, resumed, outDir, report);
+  const data = await loadWatchedData(a);
+  if (!data) {
+    report.info(`${stop.said} while the pictures were decoded: stopped before the first step; nothing was trained or written (the pictures decoded so far are not cached)`);
+    return stoppedExitCode(stop.reason);
+  }
   const t0 = performance.now();
   const vae = held.vae = await createModel(a, data.batch, budget);
   if (stop.reason) {
-    // Stopped while loading or compiling: nothing was trained, so nothing is written.
-    report.info(`${stop.reason} received before the first step: stopped; nothing was written`);
+    // Stopped while compiling: nothing was trained, so the run wrote nothing; a folder's cache, written once its pictures were decoded, stays.
+    const cache = data.pictureCache ? ` (the decoded pictures stay cached in ${data.pictureCache} for the next run)` : '';
+    report.info(`${stop.said} before the first step: stopped; nothing was trained, and the run wrote no files${cache}`);
     return stoppedExitCode(stop.reason);
   }
   const { trainData, testData } = await prepareModel(a, vae, data, budget, t0);
@@ -95,6 +100,33 @@ export async function trainToEnd(a: Attempt): Promise<number> {
   });
   if (stopped !== undefined) return stopped;
   return finishRun(a, vae, log, data.test, progress, t0);
+}
+
+/**
+ * The run's data; while a folder's pictures are decoded (minutes for a large folder), a progress
+ * display, and a stop ends the decoding before the next picture. null when a stop did.
+ */
+async function loadWatchedData(a: Attempt): Promise<RunData | null> {
+  const { report, stop, held } = a;
+  const { config, run, outDir, resumed } = a.setup;
+  const onDecodeProgress = (done: number, total: number) => {
+    if (done === 0) {
+      report.info(`decoding the ${total} picture${total === 1 ? '' : 's'} in ${run.dataDir}`);
+      if (!report.json) held.bar = progressBar('decoding [{bar}] {value}/{total} pictures | {eta_formatted} left');
+      held.bar?.start(total, 0);
+    } else {
+      held.bar?.update(done);
+    }
+  };
+  try {
+    return await loadRunData(run, config, resumed, outDir, report, { signal: stop.stopSignal, onDecodeProgress });
+  } catch (e) {
+    if (stop.stopSignal.aborted && e === stop.stopSignal.reason) return null;
+    throw e;
+  } finally {
+    held.bar?.stop();
+    held.bar = null;
+  }
 }
 
 /** Builds the model on the attempt's device (compiling, and autotuning when asked; a stop cuts the tuning short). */

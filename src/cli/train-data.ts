@@ -5,7 +5,7 @@ import type { Dataset } from '../data/mnist';
 import type { VaeConfig } from '../model/config';
 import type { TrainingState } from '../training-state';
 import { UsageError } from './args';
-import { loadData } from './io';
+import { loadData, type DataFlags } from './io';
 import { dataFlags, fingerprint, type RunOptions } from './train-options';
 
 export interface RunData {
@@ -19,6 +19,8 @@ export interface RunData {
   trainPrint: string;
   /** A folder's held-out pictures' digest (see LoadedData.testFingerprint). */
   testFingerprint?: string;
+  /** A folder: where its decoded pictures are cached, or null (LoadedData.pictureCache). */
+  pictureCache?: string | null;
   /** The step's batch: at most the training set. */
   batch: number;
   stepsPerEpoch: number;
@@ -35,11 +37,13 @@ export function classesWithoutPictures(labels: ArrayLike<number> | undefined, cl
 /**
  * Loads the run's data and checks it; sets a cosine decay's span (`run.lrDecaySteps`) when the
  * run starts one. `resumed`, `outDir`: the run being resumed, whose data must be the same.
+ * `decoding`: a folder's decoding stops when the signal is aborted, and reports how far it is.
  */
-export async function loadRunData(run: RunOptions, config: VaeConfig, resumed: TrainingState | null, outDir: string, say: { info: (line: string) => void; warn: (line: string) => void }): Promise<RunData> {
+export async function loadRunData(run: RunOptions, config: VaeConfig, resumed: TrainingState | null, outDir: string, say: { info: (line: string) => void; warn: (line: string) => void },
+  decoding: Pick<DataFlags, 'signal' | 'onDecodeProgress'> = {}): Promise<RunData> {
   // dSprites training pictures are drawn on the GPU at each step (not rendered and stored),
   // except for dequantized training, which needs stored grey levels.
-  const { train, test, indices, testFingerprint, allGrey } = await loadData(run.dataset, { ...dataFlags(run), drawTrainOnGpu: !config.dequantize, warn: say.warn }).catch((e: Error) => {
+  const { train, test, indices, testFingerprint, allGrey, pictureCache } = await loadData(run.dataset, { ...dataFlags(run), drawTrainOnGpu: !config.dequantize, warn: say.warn, ...decoding }).catch((e: Error) => {
     // A resumed run reads its data from where it started; the pictures may have moved since.
     if (resumed && run.dataDir && /does not exist/.test(e.message)) e.message += ` If the run's data moved, give its new place with --data-dir.`;
     throw e;
@@ -72,5 +76,5 @@ export async function loadRunData(run: RunOptions, config: VaeConfig, resumed: T
   const batch = Math.min(run.batch, train.count), stepsPerEpoch = Math.ceil(train.count / batch);
   if (resumed && resumed.progress.stepsPerEpoch !== stepsPerEpoch) throw new UsageError(`the run in ${outDir} has ${resumed.progress.stepsPerEpoch} steps per epoch, this data gives ${stepsPerEpoch}; resume with the same data`);
   if (run.lrDecay === 'cosine' && !run.lrDecaySteps) run.lrDecaySteps = run.epochs * stepsPerEpoch;
-  return { train, test, drawn, channels, trainPrint, testFingerprint, batch, stepsPerEpoch };
+  return { train, test, drawn, channels, trainPrint, testFingerprint, pictureCache, batch, stepsPerEpoch };
 }

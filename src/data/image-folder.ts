@@ -30,12 +30,22 @@ export interface ImageFolderOptions extends ImageSetOptions {
   /** true (default): cache next to the pictures (or in the user's cache directory when the folder
    *  cannot hold it); a string: cache in that directory; false: never. */
   cache?: boolean | string;
+  /** Once aborted, decoding stops before the next picture and the load rejects with the signal's
+   *  reason; nothing is cached (a cache of part of the folder would be a wrong one). */
+  signal?: AbortSignal;
+  /** Called as pictures are decoded (not when they come from the cache): first with 0, then after each picture. */
+  onDecodeProgress?: (done: number, total: number) => void;
 }
+
+/** What decoding watches: a stop, and whom to tell how far it is. */
+type DecodeWatch = Pick<ImageFolderOptions, 'signal' | 'onDecodeProgress'>;
 
 export interface ImageFolderSet extends ImageSet {
   /** heldOutFingerprint of the test set: the CLI records it in a checkpoint, to notice later
    *  that the folder no longer holds out the pictures the run did. */
   testFingerprint: string;
+  /** Where the decoded pictures are cached (read from, or written now); null when nowhere. */
+  cachedAt: string | null;
   /** True when 3 channels (RGB) were asked for and every decoded picture is greyscale (PNG colour
    *  type grey or grey+alpha, one-component JPEG): a colour model would be trained on grey
    *  pictures, where channels 1 trains a grey one. False otherwise. */
@@ -100,7 +110,7 @@ function strictRefusal(unlisted: string[], skipped: { reason: string }[]): DataE
 const STRICT_SHOWN = 8;
 
 /** Decodes every picture; `unlisted`: the subfolders that could not be listed, which a strict load refuses with the bad files. */
-async function decodeAll(dir: string, pictures: PictureFile[], opts: ResolvedImageSetOptions, key: string, unlisted: string[]): Promise<CachedImages> {
+async function decodeAll(dir: string, pictures: PictureFile[], opts: ResolvedImageSetOptions, key: string, unlisted: string[], watch: DecodeWatch): Promise<CachedImages> {
   const size = opts.channels * opts.imageSize * opts.imageSize;
   const examples: Uint8Array[] = [];
   const files: string[] = [];
@@ -108,7 +118,11 @@ async function decodeAll(dir: string, pictures: PictureFile[], opts: ResolvedIma
   let grey = 0;
   // Pictures whose shorter side is under half of --image-size: enlarged more than 2x, blocky.
   const small: { name: string; width: number; height: number }[] = [];
-  for (const picture of pictures) {
+  // A large folder takes minutes: say how far it is, and stop between pictures when asked.
+  watch.onDecodeProgress?.(0, pictures.length);
+  for (const [done, picture] of pictures.entries()) {
+    watch.signal?.throwIfAborted();
+    if (done > 0) watch.onDecodeProgress?.(done, pictures.length);
     const name = picture.name;
     const path = join(dir, name);
     try {
@@ -131,6 +145,8 @@ async function decodeAll(dir: string, pictures: PictureFile[], opts: ResolvedIma
       if (!opts.strict) opts.warn(`skipping ${reason}`);
     }
   }
+  watch.signal?.throwIfAborted();
+  watch.onDecodeProgress?.(pictures.length, pictures.length);
   if (opts.strict && skipped.length + unlisted.length > 0) throw strictRefusal(unlisted, skipped);
   const smallest = small.length ? small.reduce((a, b) => (Math.min(b.width, b.height) < Math.min(a.width, a.height) ? b : a)) : null;
   const enlarged = smallest ? { count: small.length, smallest } : null;
@@ -168,7 +184,7 @@ function atFolder(s: { file: string; reason: string }, root: string): string {
 
 /** Decoded pictures from the cache when it is current, else decoded now (and cached). `unlisted`:
  *  why each subfolder that could not be listed was not (a strict load refuses them). */
-async function loadPictures(root: string, pictures: PictureFile[], opts: ResolvedImageSetOptions, cache: boolean | string, unlisted: string[]): Promise<CachedImages> {
+async function loadPictures(root: string, pictures: PictureFile[], opts: ResolvedImageSetOptions, cache: boolean | string, unlisted: string[], watch: DecodeWatch): Promise<{ images: CachedImages; cachedAt: string | null }> {
   const key = cacheKey(opts.imageSize, opts.channels, pictures);
   const places = cachePlaces(root, await realpath(root), cache, opts);
   const readable = places ? [places.path, ...(places.fallback ? [places.fallback] : [])] : [];
@@ -181,41 +197,44 @@ async function loadPictures(root: string, pictures: PictureFile[], opts: Resolve
         if (opts.strict && skipped.length + unlisted.length > 0) throw strictRefusal(unlisted, skipped);
         for (const s of skipped) opts.warn(`skipping ${s.reason}`);
         warnEnlarged(root, hit.small, hit.count, opts);
-        return { ...hit, skipped };
+        return { images: { ...hit, skipped }, cachedAt: path };
       }
     } catch (e) {
       if (e instanceof DataError) throw e;
       opts.warn(`picture cache ${path} is unusable (${(e as Error).message}); decoding the pictures again.`);
     }
   }
-  const fresh = await decodeAll(root, pictures, opts, key, unlisted);
-  if (places && fresh.count > 0) await saveCache(places, fresh, opts.warn);
-  return fresh;
+  const fresh = await decodeAll(root, pictures, opts, key, unlisted, watch);
+  const cachedAt = places && fresh.count > 0 ? await saveCache(places, fresh, opts.warn) : null;
+  return { images: fresh, cachedAt };
 }
 
-/** Writes the cache, in the fallback place when the first cannot take it, and warns only with what is true. */
-async function saveCache(places: { path: string; fallback?: string }, pictures: CachedImages, warn: (message: string) => void): Promise<void> {
+/** Writes the cache, in the fallback place when the first cannot take it, and warns only with what
+ *  is true; returns where it was written, or null. */
+async function saveCache(places: { path: string; fallback?: string }, pictures: CachedImages, warn: (message: string) => void): Promise<string | null> {
   const { path, fallback } = places;
   let why: string;
   try {
     await writeImageCache(path, pictures);
-    return;
+    return path;
   } catch (e) {
     why = (e as Error).message;
   }
   if (!fallback) {
     warn(`cannot write picture cache ${path} (${why}); the next run decodes the pictures again. Pass another cache directory to keep one.`);
-    return;
+    return null;
   }
   try {
     await mkdir(dirname(fallback), { recursive: true });
     await writeImageCache(fallback, pictures);
     warn(`cannot write picture cache ${path} (${why}); cached the decoded pictures in ${fallback} instead, where the next run finds them.`);
+    return fallback;
   } catch (e) {
     warn(
       `cannot write picture cache ${path} (${why}) nor ${fallback} (${(e as Error).message}); the next run decodes the pictures again. ` +
         'Make the folder writable, or set XDG_CACHE_HOME to a writable directory, to keep a cache.',
     );
+    return null;
   }
 }
 
@@ -266,7 +285,7 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions):
   if (passedOver.count > 0) {
     opts.warn(`passing over ${files(passedOver.count)} of other formats in ${dir} (${passedOver.text}: ${passedOver.named}): only PNG and JPEG are read; convert them to train on them.`);
   }
-  const pictures = await loadPictures(root, stamps, opts, options.cache ?? true, unlisted);
+  const { images: pictures, cachedAt } = await loadPictures(root, stamps, opts, options.cache ?? true, unlisted, options);
   if (pictures.count === 0) {
     throw new DataError(`picture folder ${dir}: none of its ${stamps.length} picture files could be decoded (see the warnings above).`);
   }
@@ -274,5 +293,5 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions):
   const testFiles = Array.from(testIndices, (i) => pictures.files[i]);
   const sizes = new Map(stamps.map((s) => [s.name, s.size]));
   const testFingerprint = heldOutFingerprint(testFiles.map((name) => ({ name, size: sizes.get(name) ?? -1 })));
-  return { train, test, files: pictures.files, skipped: pictures.skipped, testFiles, testFingerprint, allGrey: pictures.allGrey };
+  return { train, test, files: pictures.files, skipped: pictures.skipped, testFiles, testFingerprint, allGrey: pictures.allGrey, cachedAt };
 }

@@ -88,6 +88,9 @@ export interface LoadDataOptions {
    * callers that evaluate a model and need not have the training files at hand.
    */
   testOnly?: boolean;
+  /** A folder: stops decoding its pictures once aborted (the load rejects with the signal's reason), and reports how far it is. */
+  signal?: AbortSignal;
+  onDecodeProgress?: (done: number, total: number) => void;
 }
 
 /** An empty training set shaped like `test`, for testOnly loads. */
@@ -104,6 +107,8 @@ export interface LoadedData {
   testFingerprint?: string;
   /** A folder read as RGB whose every picture is greyscale (image-folder.ts allGrey). */
   allGrey?: boolean;
+  /** A folder: where its decoded pictures are cached, or null (image-folder.ts cachedAt). */
+  pictureCache?: string | null;
 }
 
 function limitCount(n: number | undefined, what: string): number | undefined {
@@ -147,9 +152,10 @@ export async function loadDataSource(name: string, opts: LoadDataOptions = {}): 
       const { loadImageFolder } = await import('./image-folder');
       const set = await loadImageFolder(opts.dir!, {
         imageSize: opts.imageSize ?? 64, channels: opts.channels ?? 3, testFraction: opts.testFraction, seed, strict: opts.strict, warn: opts.warn,
+        signal: opts.signal, onDecodeProgress: opts.onDecodeProgress,
       });
       const cut = (ds: Dataset, n: number | undefined) => (n === undefined || n >= ds.count ? ds : { ...ds, count: n, images: ds.images.slice(0, n * ds.images.length / ds.count) });
-      return { source, train: cut(set.train, limit), test: cut(set.test, testLimit), testFingerprint: set.testFingerprint, allGrey: set.allGrey };
+      return { source, train: cut(set.train, limit), test: cut(set.test, testLimit), testFingerprint: set.testFingerprint, allGrey: set.allGrey, pictureCache: set.cachedAt };
     }
   }
 }
