@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/errors';
 import { acquireNodeDevice, BOUNDS_CHECKS_VARIABLE, boundsChecksWanted } from '../src/gpu/node-device';
 import type { VaeConfig } from '../src/model/config';
+import { autotuneAdapterKey } from '../src/model/autotune';
 import { VAE } from '../src/model/vae';
 
 /** Element `index` of a 16-float buffer [0, 1, ..., 15] read through a binding of its first 4. */
@@ -116,5 +117,20 @@ describe('the kernels on a device without bounds checks', () => {
     expect(unchecked.test).toBe(checked.test);
     const differing = checked.flat.findIndex((v, i) => !Object.is(v, unchecked.flat[i]));
     expect(differing, differing >= 0 ? `parameter ${differing}: ${checked.flat[differing]} with the checks, ${unchecked.flat[differing]} without` : '').toBe(-1);
+  }, 300_000);
+});
+
+describe('autotune choices', () => {
+  it('are kept apart for a device without bounds checks, whose fastest kernels may differ', async () => {
+    const unchecked = await acquireNodeDevice({ boundsChecks: false });
+    const keys = [autotuneAdapterKey(unchecked), autotuneAdapterKey({ adapter: unchecked.adapter })];
+    expect(keys[0]).toBe(`${keys[1]} (no bounds checks)`);
+    // A model on that device files its choices under that key.
+    const seen: string[] = [];
+    const cache = { get: async () => undefined, set: async (key: string) => { seen.push(key); } };
+    const vae = await VAE.create({ inputDim: 16, hidden: [8], latent: 2 }, { device: unchecked, batch: 4, autotune: 'quick', autotuneCache: cache });
+    vae.destroy();
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.every((key) => key.includes('(no bounds checks)')), seen.join('\n')).toBe(true);
   }, 300_000);
 });

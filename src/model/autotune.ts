@@ -17,6 +17,7 @@
 // pipeline serves every product of its kind and epilogue, so a tuned model's first step compiles
 // fewer kernels (on SwiftShader a specialized 8x16 block takes 1-3 s to compile) for a step time
 // inside the measurement's own noise.
+import { describeAdapter, type AcquiredDevice } from '../gpu/device';
 import { ourLabel } from '../gpu/labels';
 import { isTiled, matmul, MATMUL_TILES, MATMUL_VARIANTS, matmulVariantNeedsSubgroups, matmulWorkgroupBytes, matmulTile, type MatmulParams, type MatmulTile, type MatmulVariant } from '../../shaders/matmul';
 import type { Kernel } from '../../shaders/common';
@@ -149,6 +150,15 @@ export function sourceHash(parts: readonly string[]): string {
   let h = 0x811c9dc5;
   for (const s of parts) for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
   return h.toString(16).padStart(8, '0');
+}
+
+/**
+ * The adapter part of the cache keys: the adapter's description, and whether the device's shaders
+ * run without WebGPU's bounds checks (acquireNodeDevice's boundsChecks), since the clamps change
+ * which kernel is fastest: the same adapter keeps one set of choices for each.
+ */
+export function autotuneAdapterKey(acquired: Pick<AcquiredDevice, 'adapter' | 'boundsChecks'>): string {
+  return `${describeAdapter(acquired.adapter)}${acquired.boundsChecks === false ? ' (no bounds checks)' : ''}`;
 }
 
 export interface AutotuneOptions {

@@ -55,7 +55,7 @@ export abstract class VaeBase {
   protected readonly plans: PlanCache;
   private readonly onCompileProgress?: GraphCompileProgress;
   private readonly stepBytes = new ArrayBuffer(STEP_PARAMS.bytes);
-  private readonly acquired: AcquiredDevice;
+  protected readonly acquired: AcquiredDevice;
   private destroyed = false;
   /** The first WebGPU error seen on the device since this model was created; rethrown on the next call. */
   protected readonly failures: FailureWatch;

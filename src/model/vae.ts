@@ -4,7 +4,7 @@
 // model holds (buffers, plans) is VaeBase's (vae-base.ts), the reads and writes of its parameters
 // and optimizer state VaeState's (vae-state.ts), its forward passes VaeForward's (vae-forward.ts).
 import { ourLabel } from '../gpu/labels';
-import { describeAdapter, isDeviceGoneAfterSettling } from '../gpu/device';
+import { isDeviceGoneAfterSettling } from '../gpu/device';
 import { formatBytes, readFloats } from '../gpu/buffers';
 import { ConfigError, DeviceLimitError, GpuError } from '../errors';
 import { STREAM } from '../step-params';
@@ -13,7 +13,7 @@ import type { StepLoss } from './loss-ring';
 import { checkLogLikelihoodOptions, estimateLogLikelihood, type LogLikelihoodOptions, type LogLikelihoodResult } from './iwae-eval';
 import { ResidentData, type BatchSource, type PixelData } from './resident-data';
 import { GeneratedSprites } from './generated-data';
-import { autotuneMatmuls, matmulProducts } from './autotune';
+import { autotuneAdapterKey, autotuneMatmuls, matmulProducts } from './autotune';
 import { autotuneConvs } from './autotune-conv';
 import { convOpsOf } from './layers/conv-ops';
 import { defaultAutotuneCache } from './autotune-cache';
@@ -84,7 +84,7 @@ export class VAE extends VaeForward {
       if (opts.autotune && opts.autotune !== 'off') {
         const { graph } = vae.record('train', vae.training.batch);
         const t0 = performance.now();
-        const tune = { mode: opts.autotune, adapterKey: describeAdapter(vae.adapter), isSoftware: vae.adapter.isSoftware, cache: opts.autotuneCache ?? defaultAutotuneCache(), signal: opts.signal };
+        const tune = { mode: opts.autotune, adapterKey: autotuneAdapterKey(vae.acquired), isSoftware: vae.adapter.isSoftware, cache: opts.autotuneCache ?? defaultAutotuneCache(), signal: opts.signal };
         vae.kernels.matmulTuned = await autotuneMatmuls(vae.cache, matmulProducts(graph.kernels), tune);
         // Convolutions after the matmuls (im2col runs on them), within what is left of quick's second.
         const ops = convOpsOf(graph);
