@@ -4,8 +4,9 @@
 // must not lean on the clamping: a model trained on an unchecked device takes the same steps, to
 // the last bit, as on a checked one (a kernel reading past a binding would see other values
 // there), through dense and convolutional layers, zero skipping, GroupNorm, nearest upsampling,
-// IWAE, the stratified TC estimate, a predicted scale, labels and partial batches. Node only
-// (second Dawn instances).
+// IWAE, the stratified TC estimate, a predicted scale, labels and partial batches, under the
+// software adapter's kernels and under a GPU's (tiled matmuls, implicit-GEMM convolutions, split
+// sums). Node only (second Dawn instances).
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/errors';
 import { acquireNodeDevice, BOUNDS_CHECKS_VARIABLE, boundsChecksWanted } from '../src/gpu/node-device';
@@ -89,18 +90,23 @@ describe('acquireNodeDevice({ boundsChecks })', () => {
 /** Pixel bytes of `count` pictures, mostly zeros (so the first dense layer's zero skipping has lists to follow). */
 const pictures = (count: number, size: number) => Uint8Array.from({ length: count * size }, (_, i) => (((i * 2654435761) >>> 7) % 5 < 3 ? 0 : ((i * 40503) >>> 3) & 255));
 
-const models: [string, Partial<VaeConfig>, batch: number][] = [
-  ['MLP skipping the input zeros, 3 classes', { inputDim: 64, imageShape: [8, 8], hidden: [24, 12], latent: 3, classes: 3 }, 16],
-  ['conv GroupNorm + nearest upsampling + IWAE K=3', { arch: 'conv', inputDim: 256, imageShape: [16, 16], channels: [4, 8], norm: 'group', normGroups: 2, upsample: 'nearest', latent: 3, objective: 'iwae', samples: 3 }, 5],
-  ['conv RGB, predicted scale, stratified TC, L=2', { arch: 'conv', inputDim: 192, imageShape: [8, 8], imageChannels: 3, channels: [16, 17], dense: [9], latent: 4, objective: 'tcvae', tcEstimator: 'mss', beta: 3, samples: 2, likelihood: 'gaussian', sigma: 'predicted' }, 6],
+/** [label, config, batch, kernels: the software adapter's defaults, or a GPU's (this adapter presented as one)]. */
+const models: [string, Partial<VaeConfig>, batch: number, kernels: 'software' | 'gpu'][] = [
+  ['MLP skipping the input zeros, 3 classes', { inputDim: 64, imageShape: [8, 8], hidden: [24, 12], latent: 3, classes: 3 }, 16, 'software'],
+  ['conv GroupNorm + nearest upsampling + IWAE K=3', { arch: 'conv', inputDim: 256, imageShape: [16, 16], channels: [4, 8], norm: 'group', normGroups: 2, upsample: 'nearest', latent: 3, objective: 'iwae', samples: 3 }, 5, 'software'],
+  ['conv RGB, predicted scale, stratified TC, L=2', { arch: 'conv', inputDim: 192, imageShape: [8, 8], imageChannels: 3, channels: [16, 17], dense: [9], latent: 4, objective: 'tcvae', tcEstimator: 'mss', beta: 3, samples: 2, likelihood: 'gaussian', sigma: 'predicted' }, 6, 'software'],
+  ["a GPU's kernels: MLP at batch 1030, free bits", { inputDim: 50, hidden: [33], latent: 5, freeBits: 0.1 }, 1030, 'gpu'],
+  ["a GPU's kernels: conv RGB, GroupNorm, per-pixel scale", { arch: 'conv', inputDim: 3 * 12 * 12, imageShape: [12, 12], imageChannels: 3, channels: [5, 9], norm: 'group', normGroups: 1, latent: 3, likelihood: 'gaussian', sigma: 'learned-pixel' }, 7, 'gpu'],
 ];
 
 describe('the kernels on a device without bounds checks', () => {
-  it.each(models)('%s: the same steps and evaluation, bit for bit, as with the checks', async (_, config, batch) => {
+  it.each(models)('%s: the same steps and evaluation, bit for bit, as with the checks', async (_, config, batch, kernels) => {
     const results: { flat: Float32Array; losses: number[]; test: number }[] = [];
     for (const boundsChecks of [true, false]) {
       const acquired = await acquireNodeDevice({ boundsChecks });
-      const vae = await VAE.create(config, { device: acquired, batch, seed: 7, lossEvery: 1 });
+      const device = kernels === 'gpu' ? { ...acquired, adapter: { ...acquired.adapter, isSoftware: false } } : acquired;
+      const vae = await VAE.create(config, { device, batch, seed: 7, lossEvery: 1 });
+      if (kernels === 'gpu') expect(vae.kernels.matmul).toBe('tiled-vec4');
       const count = 2 * batch + 3; // the last batch is partial
       const images = pictures(count, vae.config.inputDim);
       const data = vae.upload({ images, count, ...(vae.config.classes ? { labels: Uint8Array.from({ length: count }, (_, i) => i % 3) } : {}) });
