@@ -233,6 +233,19 @@ describe('CLI on pictures', () => {
     const strict = await cli(['train', '--resume', out, '--epochs', '3', '--strict']);
     expect(strict.code).toBe(1);
     expect(strict.stderr).toMatch(/--strict does not match the run in .*relative-run, which was started without --strict; resume without --strict/);
+    // A picture replaced by another under its name: as many pictures, but not the same ones. The
+    // refusal says so, and how to train this model on the folder as it is now.
+    const original = readFileSync(join(photos, 'q3.png'));
+    writeFileSync(join(photos, 'q3.png'), png(7));
+    try {
+      const changed = await cli(['train', '--resume', out, '--epochs', '3']);
+      expect(changed.code).toBe(1);
+      expect(changed.stderr).toMatch(/differs from what the run in .*relative-run trained on \(9 training and 1 test examples, 9 and 1 now\): as many pictures, but some were replaced, renamed or changed\./);
+      expect(changed.stderr).toMatch(/to train this model on the folder as it is now, start a new run from it: (npx )?webgpu-vae train --init-from /);
+      expect(changed.stderr).toContain(`train --init-from ${out} --dataset folder --data-dir ${photos} --out NEW_RUN`);
+    } finally {
+      writeFileSync(join(photos, 'q3.png'), original);
+    }
     // A new run from that model on the same folder: 1x8x8 from the checkpoint, not the 3x64x64 default.
     const init = await cli(['train', '--init-from', out, '--dataset', 'folder', '--data-dir', photos, '--epochs', '1', '--batch', '8', '--out', join(dir, 'init-run')]);
     expect(init.code, init.stderr).toBe(0);

@@ -5,6 +5,7 @@ import type { Dataset } from '../data/mnist';
 import type { VaeConfig } from '../model/config';
 import type { TrainingState } from '../training-state';
 import { UsageError } from './args';
+import { selfName, shellQuote } from './self-name';
 import { loadData, type DataFlags } from './io';
 import { dataFlags, fingerprint, type RunOptions } from './train-options';
 
@@ -59,9 +60,12 @@ export async function loadRunData(run: RunOptions, config: VaeConfig, resumed: T
   if (resumed && (resumed.run.trainData !== trainPrint || resumed.run.testExamples !== test.count)) {
     const was = `${resumed.run.trainExamples} training and ${resumed.run.testExamples} test examples`;
     const now = `${train.count} and ${test.count} now`;
+    const sameCounts = resumed.run.trainExamples === train.count && resumed.run.testExamples === test.count;
     throw new UsageError(run.dataDir
-      ? `the data in ${run.dataDir} differs from what the run in ${outDir} trained on (${was}, ${now}): pictures were added, removed or changed. ` +
-        'Restore them, give the folder that holds the original ones with --data-dir, or start a new run'
+      ? `the data in ${run.dataDir} differs from what the run in ${outDir} trained on (${was}, ${now}): ` +
+        `${sameCounts ? 'as many pictures, but some were replaced, renamed or changed' : 'pictures were added, removed or changed'}. ` +
+        `Restore them, or give the folder that holds the original ones with --data-dir; to train this model on the folder as it is now, ` +
+        `start a new run from it: ${selfName()} train --init-from ${shellQuote(outDir)} --dataset folder --data-dir ${shellQuote(run.dataDir)} --out NEW_RUN`
       : `the data differs from what the run in ${outDir} trained on (${was} of ${run.dataset}, ${now}); resume with the same --limit and --test-limit`);
   }
   const unseen = config.classes > 0 && !resumed ? classesWithoutPictures(train.labels, config.classes) : [];
