@@ -68,7 +68,8 @@ Shape and sample sizes:
                        software adapters, off for GPUs); the results are the same bit for bit
   --bounds-checks on|off  off: our shaders compiled without WebGPU's bounds checks on buffer
                        accesses (acquireNodeDevice's boundsChecks; node only). TF.js keeps them:
-                       its step's loss is NaN without them. Default on
+                       its step's loss is NaN without them. Default: on, unless
+                       WEBGPU_VAE_BOUNDS_CHECKS=0 (which the flag overrides)
   --precision f32|f16  storage of our model's hidden activations (default f32); f16 needs the
                        adapter's shader-f16, and without it our step is skipped with a note
   --eval-every N       --soak: steps between test-set evaluations (default 1000)
@@ -143,8 +144,8 @@ export function parseArgs(argv: string[]): CliOptions {
   if (!MATMUL_SHAPES.includes(matmulShapes as MatmulShapes)) throw new UsageError(`--matmul-shapes must be generic or specialized (default: the adapter's choice), got '${matmulShapes}'`);
   const skipZeros = str('skip-zeros') ?? 'default';
   if (!SKIP_ZEROS.includes(skipZeros as SkipZeros)) throw new UsageError(`--skip-zeros must be on or off (default: the adapter's choice), got '${skipZeros}'`);
-  const boundsChecks = str('bounds-checks') ?? 'on';
-  if (!['on', 'off'].includes(boundsChecks)) throw new UsageError(`--bounds-checks must be on or off, got '${boundsChecks}'`);
+  const boundsChecks = str('bounds-checks');
+  if (boundsChecks !== undefined && !['on', 'off'].includes(boundsChecks)) throw new UsageError(`--bounds-checks must be on or off, got '${boundsChecks}'`);
   if (boundsChecks === 'off' && env !== 'node') {
     throw new UsageError("--bounds-checks off runs in node only: in Chromium the switch (--enable-dawn-features=disable_robustness) is the whole browser's, TF.js's page too, whose step's loss is NaN without the checks");
   }
@@ -185,7 +186,7 @@ export function parseArgs(argv: string[]): CliOptions {
     precision: precision as Precision,
     matmulShapes: matmulShapes as MatmulShapes,
     skipZeros: skipZeros as SkipZeros,
-    boundsChecks: boundsChecks === 'on',
+    ...(boundsChecks === undefined ? {} : { boundsChecks: boundsChecks === 'on' }),
     matmulBatches: given.has('matmul-batches') ? (str('matmul-batches') === '0' ? [] : intList('matmul-batches', str('matmul-batches') ?? '')) : null,
     examples: int('examples', 4096),
     lr,

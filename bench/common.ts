@@ -57,8 +57,8 @@ export interface BenchOptions {
    * 'default' keeps the adapter's choice (on for software adapters, off for GPUs).
    */
   skipZeros: SkipZeros;
-  /** Our device's shaders with WebGPU's bounds checks on buffer accesses (Node; acquireNodeDevice's boundsChecks). */
-  boundsChecks: boolean;
+  /** Our device's shaders with WebGPU's bounds checks on buffer accesses (Node; acquireNodeDevice's boundsChecks); unset: the environment's choice. */
+  boundsChecks?: boolean;
   /** Examples of MNIST the benchmarks train on (uploaded once per model). */
   examples: number;
   lr: number;

@@ -12,8 +12,8 @@ type Log = (line: string) => void;
 async function runNode(opts: CliOptions, emit: Emit, log: Log): Promise<void> {
   const { acquireBenchDevice, loadBenchData, loadTfNode, releaseTfNode } = await import('./node-env');
   const { releaseNodeGpu } = await import('../src/gpu/node-device');
-  // --bounds-checks on keeps the environment's choice (WEBGPU_VAE_BOUNDS_CHECKS); off overrides it.
-  const acquired = await acquireBenchDevice(log, opts.boundsChecks ? {} : { boundsChecks: false });
+  // --bounds-checks given wins over the environment's WEBGPU_VAE_BOUNDS_CHECKS.
+  const acquired = await acquireBenchDevice(log, opts.boundsChecks === undefined ? {} : { boundsChecks: opts.boundsChecks });
   log(`node: adapter ${describeAdapter(acquired.adapter)}${acquired.boundsChecks === false ? " (webgpu-vae's shaders without WebGPU's bounds checks)" : ''}`);
   try {
     const data = await loadBenchData(opts);

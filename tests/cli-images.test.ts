@@ -240,7 +240,7 @@ describe('CLI on pictures', () => {
     try {
       const changed = await cli(['train', '--resume', out, '--epochs', '3']);
       expect(changed.code).toBe(1);
-      expect(changed.stderr).toMatch(/differs from what the run in .*relative-run trained on \(9 training and 1 test examples, 9 and 1 now\): as many pictures, but some were replaced, renamed or changed\./);
+      expect(changed.stderr).toMatch(/differs from what the run in .*relative-run trained on \(9 training pictures and 1 test picture, 9 and 1 now\): as many pictures, but some were replaced, renamed or changed\./);
       expect(changed.stderr).toMatch(/to train this model on the folder as it is now, start a new run from it: (npx )?webgpu-vae train --init-from /);
       expect(changed.stderr).toContain(`train --init-from ${out} --dataset folder --data-dir ${photos} --out NEW_RUN`);
     } finally {

@@ -16,7 +16,8 @@ const MIN_PLOT_HEIGHT = 150;
 
 function lineSeries(label: string, stroke: string, dashed = false): uPlot.Series {
   return {
-    label, stroke, width: dashed ? 1.5 : 1.75, spanGaps: true, dash: dashed ? [6, 4] : undefined,
+    // The dashed series are the held-out ones, whose legend value names its step (styles.css).
+    label, stroke, width: dashed ? 1.5 : 1.75, spanGaps: true, dash: dashed ? [6, 4] : undefined, class: dashed ? 'held-out' : undefined,
     points: { show: dashed, size: 5, fill: stroke },
     value: (u, v, seriesIdx, idx) => (v != null ? v.toFixed(2) : earlierValue(u, seriesIdx, idx)),
   };

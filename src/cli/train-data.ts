@@ -6,6 +6,7 @@ import type { VaeConfig } from '../model/config';
 import type { TrainingState } from '../training-state';
 import { UsageError } from './args';
 import { selfName, shellQuote } from './self-name';
+import { trainAndTest } from './train-report';
 import { loadData, type DataFlags } from './io';
 import { dataFlags, fingerprint, type RunOptions } from './train-options';
 
@@ -58,7 +59,7 @@ export async function loadRunData(run: RunOptions, config: VaeConfig, resumed: T
   }
   const trainPrint = fingerprint(drawn ? new Uint8Array(drawn.buffer, drawn.byteOffset, drawn.byteLength) : train.images, config.classes ? train.labels : undefined);
   if (resumed && (resumed.run.trainData !== trainPrint || resumed.run.testExamples !== test.count)) {
-    const was = `${resumed.run.trainExamples} training and ${resumed.run.testExamples} test examples`;
+    const was = trainAndTest(Number(resumed.run.trainExamples), Number(resumed.run.testExamples), run.dataDir ? 'picture' : 'example');
     const now = `${train.count} and ${test.count} now`;
     const sameCounts = resumed.run.trainExamples === train.count && resumed.run.testExamples === test.count;
     throw new UsageError(run.dataDir

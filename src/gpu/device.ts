@@ -116,8 +116,14 @@ export async function deviceFromAdapter(adapter: GPUAdapter): Promise<GPUDevice>
 /** Wraps a caller-supplied device. We read its features but never destroy it. */
 export function wrapDevice(device: GPUDevice, info?: GPUAdapterInfo): AcquiredDevice {
   const adapterInfo = info ?? (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-  return { device, adapter: summarizeAdapter(adapterInfo, device.features), owned: false };
+  return { device, adapter: summarizeAdapter(adapterInfo, device.features), owned: false, ...(UNCHECKED_DEVICES.has(device) ? { boundsChecks: false } : {}) };
 }
+
+/**
+ * Devices made without WebGPU's bounds checks (acquireNodeDevice's boundsChecks: false), so that
+ * one passed on bare, as a GPUDevice, still says so (wrapDevice): the autotuner keeps its choices apart.
+ */
+export const UNCHECKED_DEVICES = new WeakSet<GPUDevice>();
 
 /** Whether this is Deno, whose `navigator.gpu` is wgpu's: the advice differs from a browser's. */
 const inDeno = () => typeof (globalThis as { Deno?: unknown }).Deno === 'object';

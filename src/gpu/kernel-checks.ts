@@ -105,6 +105,24 @@ export function checkBindingSizes(kernel: Kernel, resources: Record<string, Buff
   }
 }
 
+/**
+ * The library's own bindings against what each kernel reads for its shape (its `minBytes`): the
+ * planner sizes them, and this holds it to that, so that no kernel of a model reads or writes past
+ * a binding even where WebGPU's bounds checks are off (acquireNodeDevice's boundsChecks), where it
+ * would meet other memory instead of a clamped element. A failure is the library's bug.
+ */
+export function checkLibraryBindingBytes(kernel: Kernel, resources: Record<string, BufferSlice>, where = kernel.name): void {
+  for (const b of kernel.bindings) {
+    const need = kernel.minBytes?.[b.name];
+    if (need === undefined) continue;
+    const s = resources[b.name];
+    const bytes = s.size ?? s.buffer.size - (s.offset ?? 0);
+    if (bytes < need) {
+      throw new Error(`kernel ${kernel.name} in ${where}: binding '${b.name}' holds ${bytes} bytes, but the kernel reads up to ${need} for its shape; this is a bug in webgpu-vae's planning: please report it with the model's configuration`);
+    }
+  }
+}
+
 /** The GPUBufferUsage flags set in `usage`, by name, for messages. */
 function usageNames(usage: number): string {
   const names = Object.entries(GPUBufferUsage as unknown as Record<string, number>).filter(([, bit]) => usage & bit).map(([name]) => name);

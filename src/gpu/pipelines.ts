@@ -21,7 +21,7 @@ import type { BindingKind, Kernel, KernelBinding } from '../../shaders/common';
 import { ShaderCompileError } from '../errors';
 import type { BufferSlice } from './buffers';
 import { gentleWait } from './gentle-wait';
-import { appBindingSlices, checkAppBindings, checkBindingLimits, refuseGoneDevice } from './kernel-checks';
+import { appBindingSlices, checkAppBindings, checkBindingLimits, checkLibraryBindingBytes, refuseGoneDevice } from './kernel-checks';
 
 
 /** Who dispatches a compiled kernel: the library's own graphs, or an app through `webgpu-vae/kernels`. */
@@ -180,6 +180,7 @@ export class PipelineCache {
         if (app) refuseGoneDevice(device, `bind ${kernel.name}`);
         const slices = app ? appBindingSlices(kernel, resources, constantBuffer) : libraryBindingSlices(kernel, resources, constantBuffer);
         if (app) checkAppBindings(kernel, slices, device.limits);
+        else checkLibraryBindingBytes(kernel, slices, label);
         checkBindingLimits(kernel, slices, device.limits, label);
         const bindGroup = device.createBindGroup({
           label: labelFor(owner, `${label}:${kernel.name}`),
