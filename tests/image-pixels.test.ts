@@ -7,7 +7,7 @@ import { DataError } from '../src/data/idx';
 import { decodeImage, sniffImageFormat } from '../src/data/image-decode';
 import { prepareImage, type Raster } from '../src/data/image-pixels';
 import { expectClose } from './helpers/compare';
-import { crc32 } from './helpers/fuzz';
+import { pngChunk } from './helpers/png-packed';
 import { referenceCropResize, referenceLuma } from './reference/image-resize';
 
 /** A deterministic RGB picture: channel c of pixel (x, y) from a small hash. */
@@ -175,16 +175,6 @@ describe('decodeImage', () => {
   });
 });
 
-/** A PNG chunk: length, type, data, CRC. */
-function pngChunk(type: string, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + data.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, data.length, false);
-  out.set(new TextEncoder().encode(type), 4);
-  out.set(data, 8);
-  view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)), false);
-  return out;
-}
 const concat = (...parts: Uint8Array[]) => Uint8Array.from(parts.flatMap((p) => Array.from(p)));
 
 describe('decodeImage: files too large, cut short or transparent', () => {

@@ -30,7 +30,8 @@ const ADAM7: [number, number, number, number][] = [
   [0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2],
 ];
 
-function chunk(type: string, body: Uint8Array): Uint8Array {
+/** A PNG chunk: length, type, body, CRC. */
+export function pngChunk(type: string, body: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + body.length);
   const view = new DataView(out.buffer);
   view.setUint32(0, body.length, false);
@@ -91,9 +92,9 @@ export function writePackedPng(pic: PackedPicture, options: PackedOptions): Uint
   view.setUint32(0, pic.width, false);
   view.setUint32(4, pic.height, false);
   ihdr.set([pic.depth, pic.palette ? 3 : 0, 0, 0, options.interlaced ? 1 : 0], 8);
-  const parts = [Uint8Array.of(137, 80, 78, 71, 13, 10, 26, 10), chunk('IHDR', ihdr)];
-  if (pic.palette) parts.push(chunk('PLTE', Uint8Array.from(pic.palette.flat())));
-  if (pic.trns) parts.push(chunk('tRNS', pic.trns));
-  parts.push(chunk('IDAT', zlibSync(raw.subarray(0, raw.length - (options.dropRawBytes ?? 0)))), chunk('IEND', new Uint8Array(0)));
+  const parts = [Uint8Array.of(137, 80, 78, 71, 13, 10, 26, 10), pngChunk('IHDR', ihdr)];
+  if (pic.palette) parts.push(pngChunk('PLTE', Uint8Array.from(pic.palette.flat())));
+  if (pic.trns) parts.push(pngChunk('tRNS', pic.trns));
+  parts.push(pngChunk('IDAT', zlibSync(raw.subarray(0, raw.length - (options.dropRawBytes ?? 0)))), pngChunk('IEND', new Uint8Array(0)));
   return Uint8Array.from(parts.flatMap((p) => Array.from(p)));
 }
