@@ -247,7 +247,7 @@ button('pause').onclick = () => send({ type: 'pause' });
 button('resume').onclick = act(() => command({ type: 'resume' }));
 button('reset').onclick = act(() => {
   const ask = unsaved.confirmDiscard('Reset');
-  if (ask) return showNotice(ask);
+  if (ask) return showNotice(ask, true);
   ui.model = null;
   ui.loadedFrom = null;
   onLoadAccepted = null;
@@ -269,7 +269,7 @@ $<HTMLInputElement>('load').addEventListener('click', (e) => {
   if (!ask) return;
   e.preventDefault();
   clearError();
-  showNotice(ask);
+  showNotice(ask, true);
 });
 $<HTMLInputElement>('load').onchange = act(async () => {
   const input = $<HTMLInputElement>('load'), file = input.files?.[0];

@@ -109,8 +109,11 @@ export function describeError(kind: ErrorKind, raw: string): { title: string; te
 }
 
 /** A note that needs no action (data-testid="notice"), e.g. that the page recovered from a lost device by itself. */
-export function showNotice(text: string): void {
+export function showNotice(text: string, reveal = false): void {
   const el = document.getElementById('notice')!;
   el.textContent = text;
   el.hidden = false;
+  // A question the next press answers (Reset, Load model) must be seen where the page is scrolled
+  // to the views: unseen, a second press would discard the model without the person knowing.
+  if (reveal) el.scrollIntoView({ block: 'nearest' });
 }

@@ -292,7 +292,11 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo on colour images',
     await waitForStatus(page, 'Training');
     const choosers: unknown[] = [];
     page.on('filechooser', (c) => choosers.push(c));
+    // Asked with the page scrolled to the views below, the question is brought into sight.
+    await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+    expect(await page.evaluate(() => window.scrollY), 'page scrolled down before the press').toBeGreaterThan(200);
     await page.click('#load-label');
+    expect(await page.$eval('[data-testid=notice]', (el) => { const r = el.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight; }), 'the question in sight').toBe(true);
     expect(await page.textContent('[data-testid=notice]')).toMatch(/^Load model discards the model trained on your pictures, and no saved file holds its last \d+ steps: press Load model again within 10 s to choose the file that replaces it, or Save model first\.$/);
     expect(choosers.length, 'file choosers opened by the first press').toBe(0);
     const fromLine = log.length;
