@@ -4,7 +4,7 @@
 import { SingleBar } from 'cli-progress';
 import { describe, expect, it } from 'vitest';
 import { barReadInterval } from '../src/cli/train-epoch';
-import { PIPED_LINE_MS, progressBar } from '../src/cli/progress';
+import { aboveBar, PIPED_LINE_MS, progressBar } from '../src/cli/progress';
 
 describe('progress on output that is not a terminal', () => {
   it('writes a line every 15 s of updates, with the figures and no bar, and none at start or stop', () => {
@@ -54,5 +54,21 @@ describe('a short epoch\'s extra loss reads for the bar', () => {
     expect(barReadInterval(63, 16)).toBe(16);
     expect(barReadInterval(64, 16)).toBe(0);
     expect(barReadInterval(469, 16)).toBe(0); // MNIST at the default batch
+  });
+});
+
+describe('a line printed while a bar is drawn', () => {
+  it('clears the bar\'s line first on a terminal, and writes as it is elsewhere', () => {
+    const tty = { isTTY: true, out: '' as string, write(s: string) { this.out += s; } };
+    const bar = progressBar('decoding [{bar}] {value}/{total}', { ...tty, isTTY: false } as unknown as NodeJS.WriteStream);
+    aboveBar(bar, () => tty.write('warning: skipping a.png\n'), tty);
+    expect(tty.out).toBe('\r\x1b[2Kwarning: skipping a.png\n');
+    const piped = { isTTY: false, out: '' as string, write(s: string) { this.out += s; } };
+    aboveBar(bar, () => piped.write('warning: skipping a.png\n'), piped);
+    expect(piped.out).toBe('warning: skipping a.png\n');
+    // No bar, nothing to clear.
+    const idle = { isTTY: true, out: '' as string, write(s: string) { this.out += s; } };
+    aboveBar(null, () => idle.write('note\n'), idle);
+    expect(idle.out).toBe('note\n');
   });
 });

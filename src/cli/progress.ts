@@ -12,6 +12,16 @@ export interface Progress {
   stop(): void;
 }
 
+/**
+ * Clears a terminal bar's line before `write` prints a line of its own (a warning while pictures
+ * decode), so that the two do not share a line; the bar draws itself again below at its next
+ * update. Output that is not a terminal has no bar line to clear.
+ */
+export function aboveBar(progress: Progress | null, write: () => void, stream: { isTTY?: boolean; write(s: string): unknown } = process.stderr): void {
+  if (progress && stream.isTTY) stream.write('\r\x1b[2K');
+  write();
+}
+
 /** How often the piped form writes a line while work goes on, ms. */
 export const PIPED_LINE_MS = 15_000;
 

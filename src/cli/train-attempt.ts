@@ -14,7 +14,7 @@ import { VAE } from '../model/vae';
 import type { TrainingProgress } from '../training-state';
 import type { JsonLog } from './files';
 import { memoryBudget, type makeReporter } from './io';
-import { progressBar, type Progress } from './progress';
+import { aboveBar, progressBar, type Progress } from './progress';
 import type { KeptCheckpoints } from './recovery';
 import { picturesCommands } from './recovery-advice';
 import { machineFlagsOf, type RunPaths } from './run-dir';
@@ -118,8 +118,10 @@ async function loadWatchedData(a: Attempt): Promise<RunData | null> {
       held.bar?.update(done);
     }
   };
+  // Warnings (a file skipped) come while the bar is drawn: each clears the bar's line first.
+  const say = { info: (line: string) => aboveBar(held.bar, () => report.info(line)), warn: (line: string) => aboveBar(held.bar, () => report.warn(line)) };
   try {
-    return await loadRunData(run, config, resumed, outDir, report, { signal: stop.stopSignal, onDecodeProgress });
+    return await loadRunData(run, config, resumed, outDir, say, { signal: stop.stopSignal, onDecodeProgress });
   } catch (e) {
     if (stop.stopSignal.aborted && e === stop.stopSignal.reason) return null;
     throw e;
