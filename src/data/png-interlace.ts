@@ -70,6 +70,16 @@ function unfilterRow(type: number, row: Uint8Array, prev: Uint8Array, bpp: numbe
   }
 }
 
+/** Bytes of the inflated Adam7 data of a picture: each pass's rows, each with its filter byte. */
+function interlacedBytes(width: number, height: number, depth: number): number {
+  let bytes = 0;
+  for (const pass of ADAM7) {
+    const passWidth = Math.ceil((width - pass.x) / pass.dx), passHeight = Math.ceil((height - pass.y) / pass.dy);
+    if (passWidth > 0 && passHeight > 0) bytes += passHeight * (1 + Math.ceil((passWidth * depth) / 8));
+  }
+  return bytes;
+}
+
 /** The packed rows of the picture, from the inflated Adam7 data. */
 function deinterlace(raw: Uint8Array, width: number, height: number, depth: number): Uint8Array {
   const perRow = Math.ceil((width * depth) / 8);
@@ -140,7 +150,9 @@ export function decodeInterlacedLowBit(bytes: Uint8Array): PackedPng {
   idat.reduce((at, part) => (compressed.set(part, at), at + part.length), 0);
   let raw: Uint8Array;
   try {
-    raw = unzlibSync(compressed);
+    // Into a buffer of the picture's size: a stream that inflates to more (a crafted file) is cut
+    // there rather than allowed to take memory without bound.
+    raw = unzlibSync(compressed, { out: new Uint8Array(interlacedBytes(width, height, depth)) });
   } catch (e) {
     throw new PngDataFault('inflate', e instanceof Error ? e.message : String(e));
   }
