@@ -45,7 +45,12 @@ export function byFamily(graphs: KernelGraph[], perDispatch: number[][][]): { fa
 }
 
 async function main(argv: string[]): Promise<void> {
-  const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  // --name=VALUE or --name VALUE.
+  const value = (name: string) => {
+    const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+    if (i < 0) return undefined;
+    return argv[i].includes('=') ? argv[i].slice(name.length + 3) : argv[i + 1];
+  };
   const presetName = value('preset') ?? 'tcvae';
   const preset = PRESETS[presetName];
   if (!preset) throw new Error(`--preset: unknown '${presetName}'; use one of ${Object.keys(PRESETS).join(', ')}, or --config='{...}'`);

@@ -36,7 +36,7 @@ describe('bench/model-step.ts', () => {
   }, 300_000);
 
   it('--dispatches=N lists the N slowest dispatches of the step, slowest first', () => {
-    const r = run('--preset=iwae', '--config={"hidden":[8],"latent":2}', '--batch=4', '--rounds=1', '--dispatches=3', '--json');
+    const r = run('--preset=iwae', '--config={"hidden":[8],"latent":2}', '--batch=4', '--rounds=1', '--dispatches', '3', '--json');
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
     const listed = lines.filter((x) => x.bench === 'model_step_dispatch');
