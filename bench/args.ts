@@ -1,5 +1,6 @@
 // Command line of `npm run bench`. With no benchmark selected, runs the default set: the train-step
 // comparison (ours vs TF.js), the profile of our step and a short batch sweep.
+import { nearestName } from '../src/edit-distance';
 import { AUTOTUNE_MODES, type AutotuneMode } from '../src/model/autotune';
 import { PRECISIONS, type Precision } from '../src/model/precision';
 import { FULL_SWEEP, MATMUL_SHAPES, SHORT_SWEEP, SKIP_ZEROS, type BenchEnv, type BenchOptions, type Impl, type MatmulShapes, type SkipZeros } from './common';
@@ -120,7 +121,10 @@ export function parseArgs(argv: string[]): CliOptions {
     if (!a.startsWith('--')) throw new UsageError(`unexpected argument '${a}'`);
     const eq = a.indexOf('=');
     const name = a.slice(2, eq < 0 ? undefined : eq);
-    if (!KNOWN.has(name)) throw new UsageError(`unknown option --${name}`);
+    if (!KNOWN.has(name)) {
+      const near = nearestName(name, [...KNOWN]);
+      throw new UsageError(`unknown option --${name}${near ? ` (did you mean --${near}?)` : ''}`);
+    }
     if (eq >= 0) given.set(name, a.slice(eq + 1));
     else if (BOOLEAN.has(name)) given.set(name, true);
     else if (name === 'sweep') given.set(name, /^\d/.test(argv[i + 1] ?? '') ? argv[++i] : true);
@@ -199,7 +203,8 @@ export function parseOrSayUsage(argv: string[]): CliOptions | null {
     return parseArgs(argv);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`bench: ${e.message}\n\n${USAGE}\n`);
+    // The refusal last, where a piped `| tail` still shows it.
+    process.stderr.write(`${USAGE}\n\nbench: ${e.message}\n`);
     return null;
   }
 }

@@ -15,6 +15,7 @@ describe('bench --bounds-checks', () => {
     expect(parseArgs(['--bounds-checks', 'off']).boundsChecks).toBe(false);
     expect(parseArgs(['--bounds-checks=on']).boundsChecks).toBe(true);
     expect(() => parseArgs(['--bounds-checks', 'no'])).toThrow(/--bounds-checks must be on or off, got 'no'/);
+    expect(() => parseArgs(['--bounds-check', 'off'])).toThrow(/unknown option --bounds-check \(did you mean --bounds-checks\?\)/);
     expect(() => parseArgs(['--bounds-checks', 'off', '--env', 'both'])).toThrow(/runs in node only: in Chromium the switch .* is the whole browser's/);
     expect(parseArgs(['--bounds-checks', 'on', '--env', 'chromium']).boundsChecks).toBe(true);
   });

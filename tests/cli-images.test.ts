@@ -270,12 +270,16 @@ describe('CLI on pictures', () => {
     const pictures = join(dir, 'pictures-only');
     mkdirSync(pictures, { recursive: true });
     writeFileSync(join(pictures, 'a.png'), encode({ width: 4, height: 4, data: new Uint8Array(16), channels: 1, depth: 8 }));
+    const batches = join(dir, 'cifar-only');
+    mkdirSync(batches, { recursive: true });
+    writeFileSync(join(batches, 'test_batch.bin'), new Uint8Array(3073));
     const cases: [string[], RegExp][] = [
       [['--dataset', 'folder', '--data-dir', dir, '--conditional'], /no labels; leave out --conditional/],
       [['--channels', '8,16'], /--channels sets the conv architecture's convolution widths; add --arch conv/],
       [['--channels', '1'], /--channels sets the conv architecture's convolution widths; add --arch conv, .* \(a picture's colour channels are --image-channels 1\)/],
       [['--arch', 'conv', '--channels', '3'], /--channels 3 would make one convolution of 3 filter\(s\): --channels sets the convolution widths \(e\.g\. --channels 32,64\); a picture's colour channels are --image-channels 3/],
       [['--data-dir', pictures], /--data-dir .*pictures-only holds PNG or JPEG pictures, and the data set is mnist by default, which reads IDX files: add --dataset folder/],
+      [['--data-dir', batches], /--data-dir .*cifar-only holds CIFAR-10 batch files \(data_batch_\*\.bin, test_batch\.bin\), and the data set is mnist by default, which reads IDX files: add --dataset cifar10/],
       [['--image-size', '16'], /--image-size applies to --dataset folder .*so leave out --image-size \(for a folder of your own pictures, add --dataset folder\)/],
       [['--dataset', 'cifar10'], /give their folder with --data-dir/],
       [['--arch', 'conv', '--channels', '8,16,32'], /divisible by 8/],

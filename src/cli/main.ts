@@ -30,7 +30,7 @@ commands:
           [--tc-estimator mws|mss]  (tcvae's total-correlation estimate: minibatch-weighted or stratified sampling)
           [--epochs 10] [--batch 128] [--optimizer adam|sgd] [--lr 1e-3] [--lr-decay none|cosine] [--lr-min 0] [--seed 0]
           [--autotune off|quick|full]  (matmul kernels and conv methods timed and chosen; cached in ~/.cache/webgpu-vae/autotune.json;
-          quick stops after 1 s, too soon on a software adapter such as SwiftShader to decide anything: use full there)
+          quick stops after 1 s, too soon on a software adapter such as SwiftShader to decide more than a product or so: use full there)
           [--precision f32|f16]  (f16: hidden activations stored as f16; needs the GPU's shader-f16)
           [--out runs/DATASET-TIME] [--force] [--save-every N] [--clip-grad NORM] [--on-nan stop|skip-batch|rollback]
           [--retries 2] [--max-gpu-memory MiB] [--json]

@@ -247,6 +247,9 @@ export function checkDataFlags(f: Flags, run: RunOptions): void {
   if (f.dataset === undefined && run.dataDir && holdsPictures(run.dataDir)) {
     throw new UsageError(`--data-dir ${run.dataDir} holds PNG or JPEG pictures, and the data set is ${run.dataset} by default, which reads IDX files: add --dataset folder to train on the pictures`);
   }
+  if (f.dataset === undefined && run.dataDir && holdsCifarBatches(run.dataDir)) {
+    throw new UsageError(`--data-dir ${run.dataDir} holds CIFAR-10 batch files (data_batch_*.bin, test_batch.bin), and the data set is ${run.dataset} by default, which reads IDX files: add --dataset cifar10 to train on them`);
+  }
   checkDataDir(run.dataset, run.dataDir, ['train', 'test']);
   const shape = dataSource(run.dataset).shape!;
   for (const flag of ['image-size', 'image-channels', 'strict'] as const) {
@@ -261,6 +264,15 @@ function holdsPictures(dir: string): boolean {
     return readdirSync(dir).some(isPictureName);
   } catch {
     return false; // not a readable folder: checkDataDir says so
+  }
+}
+
+/** Whether `dir` has CIFAR-10's binary batch files directly in it. */
+function holdsCifarBatches(dir: string): boolean {
+  try {
+    return readdirSync(dir).some((name) => /^(data_batch_[1-5]|test_batch)\.bin$/.test(name));
+  } catch {
+    return false;
   }
 }
 
