@@ -2,7 +2,7 @@
 // dequantized data (eval reports bits/dim), a conv VAE on a folder of PNGs the test writes, colour
 // PNG grids, and the refusals that name the flag and the fix.
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decode, encode } from 'fast-png';
 import { describe, expect, it } from 'vitest';
@@ -240,9 +240,13 @@ describe('CLI on pictures', () => {
     try {
       const changed = await cli(['train', '--resume', out, '--epochs', '3']);
       expect(changed.code).toBe(1);
-      expect(changed.stderr).toMatch(/differs from what the run in .*relative-run trained on \(9 training pictures and 1 test picture, 9 and 1 now\): as many pictures, but some were replaced, renamed or changed\./);
+      expect(changed.stderr).toMatch(/differs from what the run in .*relative-run trained on \(9 training pictures and 1 test picture, 9 and 1 now\): changed: q3\.png\./);
       expect(changed.stderr).toMatch(/to train this model on the folder as it is now, start a new run from it: (npx )?webgpu-vae train --init-from /);
       expect(changed.stderr).toContain(`train --init-from ${out} --dataset folder --data-dir ${photos} --out NEW_RUN`);
+      // A run without the list (started by an earlier version) still says what it can.
+      rmSync(join(out, 'pictures.json'));
+      const unlisted = await cli(['train', '--resume', out, '--epochs', '3']);
+      expect(unlisted.stderr).toMatch(/: as many pictures, but some were replaced, renamed or changed\./);
     } finally {
       writeFileSync(join(photos, 'q3.png'), original);
     }

@@ -3,7 +3,9 @@
 // the start reported, the epochs trained (train-epoch.ts), and the end-of-run pictures drawn. What
 // it makes (the model, the log, the progress bar) goes into the attempt's `held`, where train.ts
 // finds it to give back or to replace when the attempt ends, however it ends.
+import { join } from 'node:path';
 import type { Dataset } from '../data/mnist';
+import { formatPictureList, PICTURE_LIST_FILE } from '../data/picture-list';
 import type { AcquiredDevice } from '../gpu/device';
 import { gentleWait } from '../gpu/gentle-wait';
 import { StepPacer } from '../gpu/step-pacer';
@@ -12,7 +14,7 @@ import { fileAutotuneCache } from '../model/autotune-file-cache';
 import type { BatchSource } from '../model/resident-data';
 import { VAE } from '../model/vae';
 import type { TrainingProgress } from '../training-state';
-import type { JsonLog } from './files';
+import { writeFileAtomic, type JsonLog } from './files';
 import { memoryBudget, type makeReporter } from './io';
 import { aboveBar, progressBar, type Progress } from './progress';
 import type { KeptCheckpoints } from './recovery';
@@ -169,6 +171,8 @@ async function startLog(a: Attempt, vae: VAE, data: RunData): Promise<{ progress
   const progress: TrainingProgress = resumed ? { ...resumed.progress } :
     { step: 0, epochsDone: 0, epochStep: 0, stepsPerEpoch, epochLossSum: 0, epochExamples: 0, seconds: 0 };
   const log = a.held.log = openRunLog({ outDir, vae, runRecord, progress, resumed, lrWas, precisionWas, restart: a.hooks.restart ?? null, force: !!a.f.force, warn: report.warn });
+  // A folder's pictures by name and digest, so that a resume refused for a changed folder names them.
+  if (!resumed && data.pictureDigests) writeFileAtomic(join(outDir, PICTURE_LIST_FILE), new TextEncoder().encode(formatPictureList(data.pictureDigests())));
   report.event(await startEvent(vae, run, a.autotune, outDir, { train, test, drawn: !!drawn }, resumed ? progress : null, !!initialParams));
   report.info(drawn ? describeDrawnData(run.dataset, train.count, config.inputDim) : describeStoredData(run.dataset, train.count, test.count, run.limit, run.testLimit));
   if (resumed) for (const line of describeResume(outDir, progress, stepsPerEpoch, run, lrWas, precisionWas)) report.info(line);

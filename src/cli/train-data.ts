@@ -1,7 +1,10 @@
 // The data phase of `webgpu-vae train`: the run's pictures loaded (dSprites training pictures as
 // indices drawn on the GPU at each step), checked against the model's picture shape and, for a
 // resumed run, against what it trained on; and the batch and epoch length they give.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Dataset } from '../data/mnist';
+import { describePictureChanges, parsePictureList, PICTURE_LIST_FILE } from '../data/picture-list';
 import type { VaeConfig } from '../model/config';
 import type { TrainingState } from '../training-state';
 import { UsageError } from './args';
@@ -23,6 +26,8 @@ export interface RunData {
   testFingerprint?: string;
   /** A folder: where its decoded pictures are cached, or null (LoadedData.pictureCache). */
   pictureCache?: string | null;
+  /** A folder: name -> digest of each picture (LoadedData.pictureDigests), for the run's picture list. */
+  pictureDigests?: () => Map<string, string>;
   /** The step's batch: at most the training set. */
   batch: number;
   stepsPerEpoch: number;
@@ -37,6 +42,21 @@ export function classesWithoutPictures(labels: ArrayLike<number> | undefined, cl
 }
 
 /**
+ * The pictures changed since the run started, by name, from the picture list it wrote
+ * (PICTURE_LIST_FILE); null for a run without one (started before the list was kept) or when the
+ * names and digests agree (the folder's order or split changed instead).
+ */
+function changedPictures(outDir: string, digests: () => Map<string, string>): string | null {
+  let before: Map<string, string> | null;
+  try {
+    before = parsePictureList(readFileSync(join(outDir, PICTURE_LIST_FILE), 'utf8'));
+  } catch {
+    return null;
+  }
+  return before ? describePictureChanges(before, digests()) : null;
+}
+
+/**
  * Loads the run's data and checks it; sets a cosine decay's span (`run.lrDecaySteps`) when the
  * run starts one. `resumed`, `outDir`: the run being resumed, whose data must be the same.
  * `decoding`: a folder's decoding stops when the signal is aborted, and reports how far it is.
@@ -45,7 +65,7 @@ export async function loadRunData(run: RunOptions, config: VaeConfig, resumed: T
   decoding: Pick<DataFlags, 'signal' | 'onDecodeProgress'> = {}): Promise<RunData> {
   // dSprites training pictures are drawn on the GPU at each step (not rendered and stored),
   // except for dequantized training, which needs stored grey levels.
-  const { train, test, indices, testFingerprint, allGrey, pictureCache } = await loadData(run.dataset, { ...dataFlags(run), drawTrainOnGpu: !config.dequantize, warn: say.warn, ...decoding }).catch((e: Error) => {
+  const { train, test, indices, testFingerprint, allGrey, pictureCache, pictureDigests } = await loadData(run.dataset, { ...dataFlags(run), drawTrainOnGpu: !config.dequantize, warn: say.warn, ...decoding }).catch((e: Error) => {
     // A resumed run reads its data from where it started; the pictures may have moved since.
     if (resumed && run.dataDir && /does not exist/.test(e.message)) e.message += ` If the run's data moved, give its new place with --data-dir.`;
     throw e;
@@ -62,9 +82,10 @@ export async function loadRunData(run: RunOptions, config: VaeConfig, resumed: T
     const was = trainAndTest(Number(resumed.run.trainExamples), Number(resumed.run.testExamples), run.dataDir ? 'picture' : 'example');
     const now = `${train.count} and ${test.count} now`;
     const sameCounts = resumed.run.trainExamples === train.count && resumed.run.testExamples === test.count;
+    const changes = pictureDigests ? changedPictures(outDir, pictureDigests) : null;
     throw new UsageError(run.dataDir
       ? `the data in ${run.dataDir} differs from what the run in ${outDir} trained on (${was}, ${now}): ` +
-        `${sameCounts ? 'as many pictures, but some were replaced, renamed or changed' : 'pictures were added, removed or changed'}. ` +
+        `${changes ?? (sameCounts ? 'as many pictures, but some were replaced, renamed or changed' : 'pictures were added, removed or changed')}. ` +
         `Restore them, or give the folder that holds the original ones with --data-dir; to train this model on the folder as it is now, ` +
         `start a new run from it: ${selfName()} train --init-from ${shellQuote(outDir)} --dataset folder --data-dir ${shellQuote(run.dataDir)} --out NEW_RUN`
       : `the data differs from what the run in ${outDir} trained on (${was} of ${run.dataset}, ${now}); resume with the same --limit and --test-limit`);
@@ -81,5 +102,5 @@ export async function loadRunData(run: RunOptions, config: VaeConfig, resumed: T
   const batch = Math.min(run.batch, train.count), stepsPerEpoch = Math.ceil(train.count / batch);
   if (resumed && resumed.progress.stepsPerEpoch !== stepsPerEpoch) throw new UsageError(`the run in ${outDir} has ${resumed.progress.stepsPerEpoch} steps per epoch, this data gives ${stepsPerEpoch}; resume with the same data`);
   if (run.lrDecay === 'cosine' && !run.lrDecaySteps) run.lrDecaySteps = run.epochs * stepsPerEpoch;
-  return { train, test, drawn, channels, trainPrint, testFingerprint, pictureCache, batch, stepsPerEpoch };
+  return { train, test, drawn, channels, trainPrint, testFingerprint, pictureCache, pictureDigests, batch, stepsPerEpoch };
 }

@@ -22,6 +22,7 @@ import { cacheKey, cachePath, folderCacheId, readImageCache, userPictureCacheDir
 import { decodeImage, IMAGE_EXTENSIONS } from './image-decode';
 import { describeOtherFormats, shellWord, stampPictures, type PictureFile } from './image-listing';
 import { prepareImage } from './image-pixels';
+import { pictureDigests } from './picture-list';
 import { errorText } from './image-problems';
 import { resolveImageSetOptions, splitImageSet, type ImageSet, type ImageSetOptions, type ResolvedImageSetOptions } from './image-set';
 import { DataError } from './idx';
@@ -50,6 +51,8 @@ export interface ImageFolderSet extends ImageSet {
    *  type grey or grey+alpha, one-component JPEG): a colour model would be trained on grey
    *  pictures, where channels 1 trains a grey one. False otherwise. */
   allGrey: boolean;
+  /** Name -> digest of every decoded picture (picture-list.ts), worked out when first asked. */
+  pictureDigests: () => Map<string, string>;
 }
 
 /** Refuses `dir` (as the user wrote it; `root` resolved) unless it is a folder, saying what it is instead. */
@@ -293,5 +296,6 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions):
   const testFiles = Array.from(testIndices, (i) => pictures.files[i]);
   const sizes = new Map(stamps.map((s) => [s.name, s.size]));
   const testFingerprint = heldOutFingerprint(testFiles.map((name) => ({ name, size: sizes.get(name) ?? -1 })));
-  return { train, test, files: pictures.files, skipped: pictures.skipped, testFiles, testFingerprint, allGrey: pictures.allGrey, cachedAt };
+  const digests = () => pictureDigests(pictures.files, pictures.pixels, opts.channels * opts.imageSize * opts.imageSize);
+  return { train, test, files: pictures.files, skipped: pictures.skipped, testFiles, testFingerprint, allGrey: pictures.allGrey, cachedAt, pictureDigests: digests };
 }

@@ -109,6 +109,8 @@ export interface LoadedData {
   allGrey?: boolean;
   /** A folder: where its decoded pictures are cached, or null (image-folder.ts cachedAt). */
   pictureCache?: string | null;
+  /** A folder: name -> digest of each picture (picture-list.ts), worked out when called. */
+  pictureDigests?: () => Map<string, string>;
 }
 
 function limitCount(n: number | undefined, what: string): number | undefined {
@@ -155,7 +157,7 @@ export async function loadDataSource(name: string, opts: LoadDataOptions = {}): 
         signal: opts.signal, onDecodeProgress: opts.onDecodeProgress,
       });
       const cut = (ds: Dataset, n: number | undefined) => (n === undefined || n >= ds.count ? ds : { ...ds, count: n, images: ds.images.slice(0, n * ds.images.length / ds.count) });
-      return { source, train: cut(set.train, limit), test: cut(set.test, testLimit), testFingerprint: set.testFingerprint, allGrey: set.allGrey, pictureCache: set.cachedAt };
+      return { source, train: cut(set.train, limit), test: cut(set.test, testLimit), testFingerprint: set.testFingerprint, allGrey: set.allGrey, pictureCache: set.cachedAt, pictureDigests: set.pictureDigests };
     }
   }
 }
