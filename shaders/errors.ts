@@ -21,6 +21,11 @@ export function shown(x: unknown): string {
   return kindOfValue(x);
 }
 
+/** The first `count` of `names` joined with commas, and how many more there are: "a, b and 3 more". */
+export function someNames(names: readonly string[], count: number): string {
+  return names.slice(0, count).join(', ') + (names.length > count ? ` and ${names.length - count} more` : '');
+}
+
 /**
  * A value as it would be written in code, for messages that show lists and options: JSON, except
  * that the numbers JSON cannot hold are spelt out (JSON.stringify turns NaN and Infinity into

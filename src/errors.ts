@@ -3,7 +3,7 @@
 
 // ConfigError and the value formatting of messages live with the kernel factories, which throw
 // it and import nothing from src/.
-export { ConfigError, kindOfValue, literal, shown } from '../shaders/errors';
+export { ConfigError, kindOfValue, literal, shown, someNames } from '../shaders/errors';
 
 /** No usable WebGPU adapter or device could be obtained. */
 export class NoWebGPUError extends Error {

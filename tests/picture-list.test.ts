@@ -28,6 +28,6 @@ describe('the picture list', () => {
     const now = new Map([['a.png', '1'], ['b.png', '9'], ['d.png', '3'], ['e.png', '4']]);
     expect(describePictureChanges(before, now)).toBe('changed: b.png; added: d.png, e.png; removed: c.png');
     const many = new Map([...before, ...Array.from({ length: 7 }, (_, i) => [`n${i}.png`, String(i)] as [string, string])]);
-    expect(describePictureChanges(before, many, 4)).toBe('added: n0.png, n1.png, n2.png, n3.png (and 3 more)');
+    expect(describePictureChanges(before, many, 4)).toBe('added: n0.png, n1.png, n2.png, n3.png and 3 more');
   });
 });

@@ -17,6 +17,7 @@
 // the folder itself failing to list is still an error, for the caller to report.
 import { lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { extname, join, sep } from 'node:path';
+import { someNames } from '../errors';
 import type { FileStamp } from './image-cache';
 import { hasOtherPictureExtension, hasPictureExtension } from './image-set';
 
@@ -134,9 +135,7 @@ export function describeOtherFormats(names: string[]): { count: number; text: st
     counts.set(ext, (counts.get(ext) ?? 0) + 1);
   }
   const sorted = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-  const more = names.length - OTHERS_NAMED;
-  const named = names.slice(0, OTHERS_NAMED).join(', ') + (more > 0 ? ` and ${more} more` : '');
-  return { count: names.length, text: sorted.map(([ext, n]) => `${n} ${ext}`).join(', '), named };
+  return { count: names.length, text: sorted.map(([ext, n]) => `${n} ${ext}`).join(', '), named: someNames(names, OTHERS_NAMED) };
 }
 
 /**

@@ -3,6 +3,7 @@
 // the folder changed can name the pictures added, removed or changed, not only say that some were.
 // A run started before the list existed has none, and the refusal says what it can without it.
 import { createHash } from 'node:crypto';
+import { someNames } from '../errors';
 
 /** The list's file in a run's folder. */
 export const PICTURE_LIST_FILE = 'pictures.json';
@@ -34,13 +35,12 @@ export function parsePictureList(text: string): Map<string, string> | null {
   }
 }
 
-/** "changed: a.png; added: b.png, c.png; removed: d.png (and 3 more)", or null when the two lists
+/** "changed: a.png; added: b.png, c.png; removed: d.png and 3 more", or null when the two lists
  *  hold the same pictures. A renamed picture is one removed and one added. */
 export function describePictureChanges(before: ReadonlyMap<string, string>, now: ReadonlyMap<string, string>, shown = 4): string | null {
   const changed = [...now].filter(([name, digest]) => before.has(name) && before.get(name) !== digest).map(([name]) => name);
   const added = [...now.keys()].filter((name) => !before.has(name));
   const removed = [...before.keys()].filter((name) => !now.has(name));
-  const named = (names: string[]) => names.slice(0, shown).join(', ') + (names.length > shown ? ` (and ${names.length - shown} more)` : '');
-  const parts = ([['changed', changed], ['added', added], ['removed', removed]] as const).filter(([, names]) => names.length).map(([what, names]) => `${what}: ${named(names)}`);
+  const parts = ([['changed', changed], ['added', added], ['removed', removed]] as const).filter(([, names]) => names.length).map(([what, names]) => `${what}: ${someNames(names, shown)}`);
   return parts.length ? parts.join('; ') : null;
 }

@@ -1,12 +1,13 @@
 // Matching a file's tensors to a model's parameter layout: every missing, unused, misshapen and
 // non-finite tensor is gathered first, so that one message names them all (as PyTorch's strict
 // load_state_dict lists missing and unexpected keys together) instead of the first of many.
+import { someNames } from '../errors';
 import { nonFinite, type ParamLayout } from '../model/params';
 import { CheckpointError, type Safetensors } from './safetensors';
 
 /** Names shown in one message; the rest are counted. */
 const SHOWN = 6;
-const listed = (names: string[]) => names.slice(0, SHOWN).join(', ') + (names.length > SHOWN ? ` and ${names.length - SHOWN} more` : '');
+const listed = (names: string[]) => someNames(names, SHOWN);
 
 /**
  * The flat parameter arrays of `layout` under each of `prefixes` ('' for the parameters,
