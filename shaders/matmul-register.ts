@@ -18,10 +18,41 @@
 // any adapter (WebGPU subgroups have at least 4 lanes), so this is correct whatever the adapter's
 // subgroup size; with no early return, all 4 lanes reach every swap. With `subgroups: false` it
 // falls back to `register`.
+// VEC4 (both variants, on by default): in a product whose A is read along k (the forward and
+// dX products; `registerVec4Axes`), an operand whose contiguous side is a multiple of 4 is read
+// as vec4s: one load and one bounds check for four values. Along k (A, and B with transB) a vec4
+// holds 4 k steps, so the loop takes 4 k per iteration; along n (B without transB) it holds 4
+// columns of one k step, and a subgroup lane gets the other lanes' vec4s with the quad swaps
+// (slot 16g + 4s + c is column 16g + 4(l ^ s) + c), which the stores undo. The fmas run in the
+// scalar kernel's order, so both give the same bits. Measured on SwiftShader in Node, one product
+// at a time, alternating: the dX product 128x400x784 took 9.3-10.2 ms with vec4s against 14-15
+// scalar without WebGPU's bounds checks, 16-18 against 19.5 with them; the forward 128x784x400
+// 10.6 against 14.3, 20.5 against 23.8. Weight gradients (transA: A along m, B along n) ran no
+// faster with vec4s (0-10% slower), so they read element by element.
 import { ConfigError } from './errors';
 import { cIndex, loadAs32, matmulBlocksWGSL, storeC, type MatmulDims, type MatmulParams, type MatmulTile } from './matmul';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+const XYZW = ['x', 'y', 'z', 'w'];
+const SWAPS = ['', 'quadSwapX', 'quadSwapY', 'quadSwapDiagonal'];
+
+/** Which side of each operand a register kernel reads as vec4s (false: element by element). */
+export interface RegisterVec4Axes { a: 'k' | false; b: 'k' | 'n' | false }
+
+/**
+ * The vec4 sides of a register kernel of `p` with tile `t`: none with VEC4 off or in a weight
+ * gradient (transA); else each f32 operand's contiguous side where its length is a multiple of 4
+ * and, along n, the tile's columns come in whole vec4s. Listed k steps (skipZeros) are not
+ * consecutive, so they rule out vec4s along k.
+ */
+export function registerVec4Axes(p: MatmulParams, t: MatmulTile): RegisterVec4Axes {
+  if (!t.VEC4 || p.transA) return { a: false, b: false };
+  const half = p.f16 ?? [];
+  const alongK = p.K % 4 === 0 && p.skipZeros === undefined;
+  const a = alongK && !half.includes('a') ? 'k' : false;
+  const b = half.includes('b') ? false : p.transB ? (alongK ? 'k' : false) : p.N % 4 === 0 && t.TN % (t.LANES > 1 ? 16 : 4) === 0 ? 'n' : false;
+  return { a, b };
+}
 
 /** The WGSL of a `register` or `register-subgroup` kernel of `p` with tile `t`. */
 export function registerBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): string {
@@ -29,44 +60,62 @@ export function registerBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): str
   const BM = TM * WGY * LANES, BN = (TN * WGX) / LANES;
   const sg = LANES > 1;
   if (sg && (WGX * WGY !== LANES || LANES !== 4 || TN % LANES)) throw new ConfigError('matmul: a register-subgroup workgroup must be one 4-lane subgroup');
-  // u times a dimension, folded to one literal when the dimension is one.
-  const times = (u: number, dim: 'M' | 'N', value: number) => (d.generic ? `${u}u * ${d[dim]}` : `${u * value}u`);
-  const lastRow = d.generic ? `(${d.M} - 1u)` : `${p.M - 1}u`, lastCol = d.generic ? `(${d.N} - 1u)` : `${p.N - 1}u`;
+  const v4 = registerVec4Axes(p, t);
+  const byK = v4.a === 'k' || v4.b === 'k';
+  // A dimension's WGSL (M, N, K, or a quarter of M or N for vec4 strides), and u times it,
+  // folded to one literal in a specialized kernel.
+  const dims = { M: [d.M, p.M], N: [d.N, p.N], N4: [d.generic ? 'n4' : `${p.N / 4}u`, p.N / 4] } as const;
+  type Dim = keyof typeof dims;
+  const times = (u: number, dim: Dim) => (d.generic ? `${u}u * ${dims[dim][0]}` : `${u * (dims[dim][1] as number)}u`);
   const rows = range(TM), cols = range(TN);
-  // Per k step u a lane loads a_i (its TM rows of A) and b_j (its TN columns of B), or with
-  // subgroups lb_q, its quarter of the strip of B (column col0 + 4 q + lane), and gets the other
-  // three columns of each group of 4 from its quad neighbours with quadSwapX/Y/Diagonal: slot
-  // j = 4 q + s then holds column col0 + 4 q + (lane ^ s), a lane-dependent order the final stores
-  // undo. Measured on SwiftShader, swaps in place of subgroupBroadcast saved 10-20% of the kernel.
-  const bLoads = sg ? range(TN / LANES) : cols;
   const rowStep = sg ? LANES : 1;
-  const swaps = ['', 'quadSwapX', 'quadSwapY', 'quadSwapDiagonal'];
-  const bSlot = (j: number, u: number) => (j % 4 === 0 ? `lb${j / 4}_${u}` : `${swaps[j % 4]}(lb${(j - (j % 4)) / 4}_${u})`);
-  // Element offsets; r_i, c_j are premultiplied by the row stride of A / B where it applies.
-  // The k of unrolled step u, and k times M or N. Dense: k + u, with kM and kN premultiplied once
-  // per iteration. Listed (`skipZeros`): the u-th listed k, whose multiples each step computes.
-  const kPlain = (u: number, listed: boolean) => (listed ? `k_${u}` : `k${u ? ` + ${u}u` : ''}`);
-  const kTimes = (u: number, dim: 'M' | 'N', listed: boolean) => (listed ? `k${dim}_${u}` : `k${dim}${u ? ` + ${times(u, dim, p[dim])}` : ''}`);
-  const aAt = (i: number, u: number, listed: boolean) => loadAs32(p, 'a', p.transA ? `r${i} + ${kTimes(u, 'M', listed)}` : `r${i} + ${kPlain(u, listed)}`);
-  const bAt = (j: number, u: number, listed: boolean) => loadAs32(p, 'b', p.transB ? `c${j} + ${kPlain(u, listed)}` : `c${j} + ${kTimes(u, 'N', listed)}`);
-  const loads = (u: number, listed = false) => [
-    ...rows.map((i) => `    let a${i}_${u} = ${aAt(i, u, listed)};`),
-    ...bLoads.map((j) => `    let ${sg ? 'lb' : 'b'}${j}_${u} = ${bAt(j, u, listed)};`),
-    ...(sg ? cols.map((j) => `    let b${j}_${u} = ${bSlot(j, u)};`) : []),
-  ];
-  // All loads of the n unrolled k steps first, then each accumulator's n fmas back to back: the
+  // The k strides the loads need: A's rows of op(A) are columns of storage when transA.
+  const aStride: Dim | undefined = p.transA ? 'M' : undefined;
+  const bStride: Dim | undefined = p.transB ? undefined : v4.b === 'n' ? 'N4' : 'N';
+  // Element offsets: `k` (or its listed value k_u) plus u, or k times a stride plus u strides.
+  const kAt = (u: number, listed: boolean, dim?: Dim) =>
+    listed ? (dim ? `k${dim}_${u}` : `k_${u}`) : dim ? `k${dim}${u ? ` + ${times(u, dim)}` : ''}` : `k${u ? ` + ${u}u` : ''}`;
+  const multiples = (k: string, suffix: string) => [aStride, bStride].filter((x, i, all) => x && all.indexOf(x) === i).map((x) => ` let k${x}${suffix} = ${k} * ${dims[x as Dim][0]};`).join('');
+
+  // Per k step u: the loads of A and B, and the WGSL value of A's row slot i and B's column slot j.
+  const aLoads = (u: number, listed: boolean): string[] =>
+    v4.a === 'k' ? (u === 0 ? rows.map((i) => `    let av${i} = a[ra${i} + kq];`) : [])
+    : rows.map((i) => `    let a${i}_${u} = ${loadAs32(p, 'a', `ra${i} + ${kAt(u, listed, aStride)}`)};`);
+  const aValue = (i: number, u: number) => (v4.a === 'k' ? `av${i}.${XYZW[u]}` : `a${i}_${u}`);
+  const bLoadCount = v4.b === 'n' ? TN / (sg ? 16 : 4) : sg ? TN / LANES : TN;
+  const bLoads = (u: number, listed: boolean): string[] => {
+    if (v4.b === 'k') {
+      if (u) return [];
+      return sg ? [...range(bLoadCount).map((q) => `    let lbv${q} = b[rb${q} + kq];`), ...cols.map((j) => `    let bv${j} = ${j % 4 ? `${SWAPS[j % 4]}(lbv${j >> 2})` : `lbv${j >> 2}`};`)]
+        : cols.map((j) => `    let bv${j} = b[rb${j} + kq];`);
+    }
+    const at = (q: number) => `rb${q} + ${kAt(u, listed, bStride)}`;
+    if (v4.b === 'n') {
+      return sg ? range(bLoadCount).flatMap((g) => [`    let lbn${g}_${u} = b[${at(g)}];`, ...range(3).map((s) => `    let bn${g}_${s + 1}_${u} = ${SWAPS[s + 1]}(lbn${g}_${u});`)])
+        : range(bLoadCount).map((g) => `    let bn${g}_${u} = b[${at(g)}];`);
+    }
+    return sg ? [...range(bLoadCount).map((q) => `    let lb${q}_${u} = ${loadAs32(p, 'b', at(q))};`), ...cols.map((j) => `    let b${j}_${u} = ${j % 4 ? `${SWAPS[j % 4]}(lb${j >> 2}_${u})` : `lb${j >> 2}_${u}`};`)]
+      : cols.map((j) => `    let b${j}_${u} = ${loadAs32(p, 'b', at(j))};`);
+  };
+  const bValue = (j: number, u: number) => {
+    if (v4.b === 'k') return `bv${j}.${XYZW[u]}`;
+    if (v4.b === 'n') {
+      if (!sg) return `bn${j >> 2}_${u}.${XYZW[j & 3]}`;
+      const s = (j >> 2) & 3;
+      return `${s ? `bn${j >> 4}_${s}` : `lbn${j >> 4}`}_${u}.${XYZW[j & 3]}`;
+    }
+    return `b${j}_${u}`;
+  };
+  // All loads of the n k steps first, then each accumulator's n fmas back to back: the
   // accumulators (TM * TN of them) cannot all stay in a CPU's registers, and this way each one
   // is loaded and stored once per n fmas instead of once per fma (5-10% faster on SwiftShader).
-  const fmas = (n: number) => rows.flatMap((i) => cols.map((j) => `    ${range(n).map((u) => `acc${i}_${j} = fma(a${i}_${u}, b${j}_${u}, acc${i}_${j});`).join(' ')}`));
-  const kSteps = (k: string, n: number) => [
-    `    let k = ${k};${p.transA ? ` let kM = k * ${d.M};` : ''}${p.transB ? '' : ` let kN = k * ${d.N};`}`,
-    ...range(n).flatMap((u) => loads(u)),
-    ...fmas(n),
-  ].join('\n');
+  const fmas = (n: number) => rows.flatMap((i) => cols.map((j) => `    ${range(n).map((u) => `acc${i}_${j} = fma(${aValue(i, u)}, ${bValue(j, u)}, acc${i}_${j});`).join(' ')}`));
+  const loads = (n: number, listed = false) => range(n).flatMap((u) => [...aLoads(u, listed), ...bLoads(u, listed)]);
+  const kSteps = (k: string, n: number) => [`    let k = ${k};${multiples('k', '')}`, ...loads(n), ...fmas(n)].join('\n');
   // n listed steps from position `t` of this block's list.
-  const listedSteps = (t: string, n: number) => [
-    ...range(n).map((u) => `    let k_${u} = steps[listed_at + ${t}${u ? ` + ${u}u` : ''}];${p.transA ? ` let kM_${u} = k_${u} * ${d.M};` : ''}${p.transB ? '' : ` let kN_${u} = k_${u} * ${d.N};`}`),
-    ...range(n).flatMap((u) => loads(u, true)),
+  const listedSteps = (tt: string, n: number) => [
+    ...range(n).map((u) => `    let k_${u} = steps[listed_at + ${tt}${u ? ` + ${u}u` : ''}];${multiples(`k_${u}`, `_${u}`)}`),
+    ...loads(n, true),
     ...fmas(n),
   ].join('\n');
   // The block leaves its registers through one loop over a private array, so the epilogue (bias,
@@ -76,29 +125,44 @@ export function registerBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): str
   // (first step 2.0 s -> 0.9 s; bench/RESULTS.md, "Compile time").
   const kMain = d.generic ? `(${d.K} - ${d.K} % ${UNROLL_K}u)` : `${p.K - (p.K % UNROLL_K)}u`;
   const needTail = UNROLL_K > 1 && (d.generic || p.K % UNROLL_K !== 0);
-  const denseLoops = `  for (var k0 = 0u; k0 < ${kMain}; k0 += ${UNROLL_K}u) {
+  // Along k, K is a multiple of 4 and each iteration takes one vec4 of 4 k steps.
+  const denseLoops = byK
+    ? `  for (var kq = 0u; kq < ${d.generic ? 'dims.k / 4u' : `${p.K / 4}u`}; kq++) {
+${kSteps('kq * 4u', 4)}
+  }`
+    : `  for (var k0 = 0u; k0 < ${kMain}; k0 += ${UNROLL_K}u) {
 ${kSteps('k0', UNROLL_K)}
   }
 ${needTail ? `  for (var k1 = ${kMain}; k1 < ${d.K}; k1++) {\n${kSteps('k1', 1)}\n  }` : ''}`;
+  // Rows and columns: the element (or vec4) offsets of the operands, clamped into the matrix so
+  // the k loop has no branches, and each slot's row and column for the stores.
+  const lastRow = d.generic ? `(${d.M} - 1u)` : `${p.M - 1}u`, lastCol = d.generic ? `(${d.N} - 1u)` : `${p.N - 1}u`;
+  const k4 = d.generic ? '(dims.k / 4u)' : `${p.K / 4}u`;
+  const aOffsets = rows.map((i) => `  let ra${i} = min(row0 + ${i * rowStep}u, ${lastRow})${p.transA ? '' : ` * ${v4.a === 'k' ? k4 : d.K}`};`);
+  const bOffsets = v4.b === 'n'
+    ? range(bLoadCount).map((g) => `  let rb${g} = min(${sg ? `col0 / 4u + ${4 * g}u + lane` : `col0 / 4u + ${g}u`}, ${dims.N4[0]} - 1u);`)
+    : range(bLoadCount).map((j) => `  let rb${j} = min(col0 + ${sg ? `${j * LANES}u + lane` : `${j}u`}, ${lastCol})${p.transB ? ` * ${v4.b === 'k' ? k4 : d.K}` : ''};`);
+  const storeRow = sg ? `row0 + i * ${rowStep}u` : 'row0 + i';
+  const storeCol = sg ? (v4.b === 'n' ? 'col0 + (j & ~15u) + 4u * (lane ^ ((j >> 2u) & 3u)) + (j & 3u)' : 'col0 + (j & ~3u) + (lane ^ (j & 3u))') : 'col0 + j';
   return `
 @compute @workgroup_size(${WGX}, ${WGY})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, ${sg ? '@builtin(subgroup_invocation_id) lane: u32' : '@builtin(local_invocation_id) lxy: vec3<u32>'}) {
   ${matmulBlocksWGSL(d, BN)}
-${sg ? `  let row0 = row_block * ${BM}u + lane;
+${d.generic && v4.b === 'n' ? '  let n4 = dims.n / 4u;\n' : ''}${sg ? `  let row0 = row_block * ${BM}u + lane;
   let col0 = col_block * ${BN}u;`
 : `  let row0 = row_block * ${BM}u + lxy.y * ${TM}u;
   let col0 = col_block * ${BN}u + lxy.x * ${TN}u;
   if (row0 >= ${d.M} || col0 >= ${d.N}) { return; }`}
-${rows.map((i) => `  let r${i} = min(row0 + ${i * rowStep}u, ${lastRow})${p.transA ? '' : ` * ${d.K}`};`).join('\n')}
-${bLoads.map((j) => `  let c${j} = min(col0 + ${sg ? `${j * LANES}u + lane` : `${j}u`}, ${lastCol})${p.transB ? ` * ${d.K}` : ''};`).join('\n')}
+${aOffsets.join('\n')}
+${bOffsets.join('\n')}
 ${rows.map((i) => `  ${cols.map((j) => `var acc${i}_${j} = 0.0;`).join(' ')}`).join('\n')}
 ${p.skipZeros ? zeroSkippingLoops(p, d, BM, UNROLL_K, denseLoops, listedSteps) : denseLoops}
   var out = array<f32, ${TM * TN}>(${rows.flatMap((i) => cols.map((j) => `acc${i}_${j}`)).join(', ')});
   for (var i = 0u; i < ${TM}u; i++) {
-    let ro = row0 + i * ${rowStep}u;
+    let ro = ${storeRow};
     if (ro >= ${d.M}) { break; }
     for (var j = 0u; j < ${TN}u; j++) {
-      let co = col0 + ${sg ? '(j & ~3u) + (lane ^ (j & 3u))' : 'j'};
+      let co = ${storeCol};
       if (co < ${d.N}) { ${storeC(p, cIndex(p, d, 'ro', 'co'), `epilogue(out[i * ${TN}u + j], ro, co)`)} }
     }
   }

@@ -9,7 +9,8 @@
 //
 // Variants `register` (default on software adapters) and `register-subgroup` (fastest on
 // SwiftShader): no workgroup memory; each invocation holds a block of C in registers and streams A
-// and B from storage. Their body is in matmul-register.ts.
+// and B from storage, as vec4s along a side whose length is a multiple of 4 (VEC4, on by default
+// for them, not in weight gradients). Their body is in matmul-register.ts.
 // The `tiled` family (GPUs) stages TILE_K-deep slices of A and B in workgroup memory and each
 // invocation accumulates a TM x TN block from them; its bodies are in matmul-tiled.ts:
 //   `tiled`           64x64 block, BK 16, 4x4 per invocation, scalar loads (the first GPU kernel);
@@ -41,7 +42,7 @@ import { activationWGSL, checkActivation, type Activation } from './activation';
 import { checkChoice, checkShape, declareBindings, kSliceLength, kSplits, MAX_WORKGROUPS_PER_DIM, minBindingBytes, read, uniform, write, type Kernel } from './common';
 import { uniformStruct } from './uniform';
 import { load32, storeAs } from './half';
-import { registerBody } from './matmul-register';
+import { registerBody, registerVec4Axes } from './matmul-register';
 import { matmulSplits, matmulVec4Inputs, tiledBody } from './matmul-tiled';
 import { nonzeroStepsWords, ZERO_SKIP_OPERANDS, type NonzeroStepsParams, type ZeroSkipOperand } from './matmul-zeros';
 
@@ -79,8 +80,8 @@ const TILED = { LANES: 1, UNROLL_K: 1, VEC4: true, QUAD: false, DOUBLE: false, S
  * 4 x 16 57-68 ms, 8 x 16 86-92 ms, 8 x 16 unrolled 4 times 183-277 ms, 4 x 32 105-129 ms.
  */
 export const MATMUL_TILES: Record<MatmulVariant, MatmulTile> = {
-  register: { TM: 8, TN: 8, WGX: 4, WGY: 4, UNROLL_K: 4, ...REGISTER },
-  'register-subgroup': { TM: 4, TN: 16, WGX: 4, WGY: 1, UNROLL_K: 1, ...REGISTER, LANES: 4 },
+  register: { TM: 8, TN: 8, WGX: 4, WGY: 4, UNROLL_K: 4, ...REGISTER, VEC4: true },
+  'register-subgroup': { TM: 4, TN: 16, WGX: 4, WGY: 1, UNROLL_K: 1, ...REGISTER, LANES: 4, VEC4: true },
   tiled: { TM: 4, TN: 4, WGX: 16, WGY: 16, TILE_K: 16, ...TILED, VEC4: false },
   'tiled-vec4': { TM: 4, TN: 4, WGX: 16, WGY: 16, TILE_K: 16, ...TILED },
   'tiled-128': { TM: 8, TN: 8, WGX: 16, WGY: 16, TILE_K: 8, ...TILED },
@@ -289,7 +290,8 @@ export function matmul(p: MatmulParams): MatmulKernel {
   const hasY = gradAct !== 'none';
   if (act !== 'none' && gradAct !== 'none') throw new ConfigError('matmul: activation and gradActivation are exclusive');
   const d = dimsOf(p);
-  const v4 = matmulVec4Inputs(p, t, isTiled(variant));
+  const axes = registerVec4Axes(p, t);
+  const v4 = isTiled(variant) ? matmulVec4Inputs(p, t, true) : { a: !!axes.a, b: !!axes.b };
   const half = [...new Set(p.f16 ?? [])].filter((op) => op !== 'y' || hasY).sort();
   const elem = (op: MatmulOperand) => (half.includes(op) ? 'array<f16>' : undefined);
   const bindings = [read('a', v4.a ? 'array<vec4<f32>>' : elem('a')), read('b', v4.b ? 'array<vec4<f32>>' : elem('b')), ...(hasBias ? [read('bias')] : []), ...(hasY ? [read('y', elem('y'))] : []), write(splits > 1 ? 'cSlices' : 'c', elem('c')), ...(skip ? [read('steps', 'array<u32>')] : []), ...(d.generic ? [uniform('dims', 'MatmulDims')] : [])];

@@ -40,6 +40,10 @@ describe('autotune candidates', () => {
       expect(full.some((g) => g.generic && g.variant === c.variant && JSON.stringify(g.tile) === JSON.stringify(c.tile)), JSON.stringify(c)).toBe(true);
     }
     expect(full.some((c) => c.generic && c.tile && c.variant.startsWith('tiled'))).toBe(false);
+    // Vec4 loads are the register kernels' default; scalar loads are tried too, in both forms.
+    for (const variant of ['register', 'register-subgroup'] as const) {
+      for (const generic of [undefined, true]) expect(full.some((c) => c.variant === variant && c.tile?.VEC4 === false && c.generic === generic), `${variant} generic=${generic}`).toBe(true);
+    }
   });
 
   it('a product that skips zeros is tuned among register variants only, and the graph says which do', async () => {

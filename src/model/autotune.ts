@@ -109,6 +109,9 @@ export function matmulCandidates(mode: AutotuneMode, device: { features: GPUSupp
   if (mode === 'full') {
     for (const [TM, TN, UNROLL_K] of [[8, 16, 4], [8, 16, 1], [4, 8, 1], [8, 8, 2], [4, 32, 1]]) list.push({ variant: 'register-subgroup', tile: { TM, TN, UNROLL_K } });
     for (const [TM, TN, UNROLL_K] of [[4, 4, 1], [4, 8, 2], [8, 16, 1]]) list.push({ variant: 'register', tile: { TM, TN, UNROLL_K } });
+    // Register kernels read vec4s by default where a side allows; their scalar loads, and the
+    // tile the quick-tuned step favoured before vec4s, stay candidates.
+    list.push({ variant: 'register-subgroup', tile: { VEC4: false } }, { variant: 'register', tile: { VEC4: false } }, { variant: 'register-subgroup', tile: { TM: 8, TN: 8, UNROLL_K: 2, VEC4: false } });
     for (const TILE_K of [8, 16, 32]) {
       list.push({ variant: 'tiled-vec4', tile: { TILE_K } }, { variant: 'tiled-128', tile: { TILE_K } });
       list.push({ variant: 'tiled-vec4', tile: { TM: 8, TN: 8, WGX: 8, WGY: 8, TILE_K } }, { variant: 'tiled-128', tile: { TM: 8, TN: 8, WGX: 16, WGY: 8, TILE_K } });
