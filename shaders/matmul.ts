@@ -290,8 +290,9 @@ export function matmul(p: MatmulParams): MatmulKernel {
   const hasY = gradAct !== 'none';
   if (act !== 'none' && gradAct !== 'none') throw new ConfigError('matmul: activation and gradActivation are exclusive');
   const d = dimsOf(p);
-  const axes = registerVec4Axes(p, t);
-  const v4 = isTiled(variant) ? matmulVec4Inputs(p, t, true) : { a: !!axes.a, b: !!axes.b };
+  const v4 = isTiled(variant) ? matmulVec4Inputs(p, t, true) : (({ a, b }) => ({ a: !!a, b: !!b }))(registerVec4Axes(p, t));
+  // Register kernels name the operands they read as vec4s (one pipeline each way).
+  const vec4Tag = !isTiled(variant) && (v4.a || v4.b) ? `_vec4${v4.a ? 'a' : ''}${v4.b ? 'b' : ''}` : '';
   const half = [...new Set(p.f16 ?? [])].filter((op) => op !== 'y' || hasY).sort();
   const elem = (op: MatmulOperand) => (half.includes(op) ? 'array<f16>' : undefined);
   const bindings = [read('a', v4.a ? 'array<vec4<f32>>' : elem('a')), read('b', v4.b ? 'array<vec4<f32>>' : elem('b')), ...(hasBias ? [read('bias')] : []), ...(hasY ? [read('y', elem('y'))] : []), write(splits > 1 ? 'cSlices' : 'c', elem('c')), ...(skip ? [read('steps', 'array<u32>')] : []), ...(d.generic ? [uniform('dims', 'MatmulDims')] : [])];
@@ -315,7 +316,7 @@ fn epilogue(v: f32, row: u32, col: u32) -> f32 {
   const custom = Object.entries(t).filter(([k, v]) => MATMUL_TILES[variant][k as keyof MatmulTile] !== v).map(([k, v]) => `${k}${Number(v)}`).join('');
   const decls = declareBindings(bindings);
   return {
-    name: `matmul_${tag}${hasBias ? '_bias' : ''}${act !== 'none' ? '_' + act : ''}${hasY ? '_dact_' + gradAct : ''}_${variant}${custom ? '_' + custom : ''}${d.generic ? '_generic' : ''}${P !== undefined ? '_nchw' : ''}${half.length ? '_f16' + half.join('') : ''}${splits > 1 ? '_splitk' : ''}${skip ? '_skip' + skip : ''}`,
+    name: `matmul_${tag}${hasBias ? '_bias' : ''}${act !== 'none' ? '_' + act : ''}${hasY ? '_dact_' + gradAct : ''}_${variant}${custom ? '_' + custom : ''}${d.generic ? '_generic' : ''}${vec4Tag}${P !== undefined ? '_nchw' : ''}${half.length ? '_f16' + half.join('') : ''}${splits > 1 ? '_splitk' : ''}${skip ? '_skip' + skip : ''}`,
     code: `${half.length ? 'enable f16;\n' : ''}${useSubgroups ? 'enable subgroups;\n' : ''}${d.generic ? MATMUL_DIMS.wgsl + '\n' : ''}${decls}\n${epilogue}\n${body}`,
     bindings,
     minBytes: minBindingBytes(bindings, { a: M * K, b: K * N, bias: N, y: M * N, c: M * N, cSlices: splits * M * N, ...(skip ? { steps: nonzeroStepsWords(nonzeroStepsFor(p)) } : {}) }, { MatmulDims: MATMUL_DIMS.bytes }),

@@ -34,7 +34,7 @@ describe.each(['register', 'register-subgroup'] as const)('register matmul with 
             const axes = registerVec4Axes(k.matmul, matmulTile(k.matmul.variant!, k.matmul.tile));
             // The side each operand is read along, where its length is a multiple of 4.
             expect(axes.a).toBe(!transA && K % 4 === 0 ? 'k' : false);
-            expect(axes.b).toBe(transA ? false : transB ? (K % 4 === 0 ? 'k' : false) : N % 4 === 0 && (variant === 'register' || (k.matmul.tile?.TN ?? 16) % 16 === 0) ? 'n' : false);
+            expect(axes.b).toBe(transA ? false : transB ? (K % 4 === 0 ? 'k' : false) : N % 4 === 0 && (k.matmul.variant === 'register' || (k.matmul.tile?.TN ?? 16) % 16 === 0) ? 'n' : false);
             vec4Sides += Number(!!axes.a) + Number(!!axes.b);
             expect(k.bindings.find((x) => x.name === 'a')?.type === 'array<vec4<f32>>').toBe(!!axes.a);
             expect(k.bindings.find((x) => x.name === 'b')?.type === 'array<vec4<f32>>').toBe(!!axes.b);
