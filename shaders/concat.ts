@@ -37,7 +37,7 @@ export interface ConcatForwardParams extends ConcatParams {
 
 export function concatForward(p: ConcatForwardParams): Kernel {
   const { rows, features: F, extra: C, conditionRows: B } = p;
-  checkShape('concat_forward', { rows, F, C, B });
+  checkShape('concat_forward', { rows, features: F, extra: C, conditionRows: B });
   const W = F + C;
   if (p.f16?.includes('c')) throw new ConfigError('concat_forward: the condition (one-hot labels) is f32; leave c out of its f16 list');
   if (p.sizedByBinding && p.f16?.includes('y')) throw new ConfigError("concat_forward: sizedByBinding reads the rows from y's length, and an f16 y packs two values to a word; leave y out of the f16 list, or sizedByBinding out");
@@ -66,7 +66,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 
 export function concatBackward(p: ConcatParams): Kernel {
   const { rows, features: F, extra: C } = p;
-  checkShape('concat_backward', { rows, F, C });
+  checkShape('concat_backward', { rows, features: F, extra: C });
   if (p.f16?.length) throw new ConfigError('concat_backward: gradients are f32, so it has no f16 bindings; leave out its f16 list');
   const bindings = [read('dy'), write('dx')];
   const code = wgsl`

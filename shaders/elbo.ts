@@ -68,7 +68,7 @@ export interface KlParams {
 
 export function klDivergence(p: KlParams): Kernel {
   const { batch: B, layout } = p;
-  checkShape('kl_divergence', { B });
+  checkShape('kl_divergence', { batch: B });
   checkLayout('kl_divergence', layout);
   const Z = layout.latent;
   const bindings = [uniform(), read('q'), write('kl'), ...(p.gradients ? [write('dq_direct')] : [])];
@@ -97,7 +97,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 /** Free bits: kl_dims[j] = batch-mean KL of dimension j, dq_direct zero where it is under params.free_bits. */
 export function klFreeBits(p: { batch: number; layout: PosteriorLayout }): Kernel {
   const { batch: B, layout } = p;
-  checkShape('kl_free_bits', { B });
+  checkShape('kl_free_bits', { batch: B });
   checkLayout('kl_free_bits', layout);
   const Z = layout.latent;
   const bindings = [uniform(), read('q'), write('kl_dims'), write('dq_direct')];
@@ -127,7 +127,7 @@ const REDUCE_THREADS = 64;
 /** Capacity control: kl[b] and dq_direct = kl_weight sign(KLbar - kl_capacity) / n * dKL, in one workgroup. */
 export function klCapacity(p: { batch: number; layout: PosteriorLayout }): Kernel {
   const { batch: B, layout } = p;
-  checkShape('kl_capacity', { B });
+  checkShape('kl_capacity', { batch: B });
   checkLayout('kl_capacity', layout);
   const Z = layout.latent;
   const bindings = [uniform(), read('q'), write('kl'), write('dq_direct')];
@@ -177,7 +177,7 @@ export interface ElboReduceParams {
 /** Batch means and running sums: history[slot] = (loss, rec, kl, n); accum += (rec sum / L, kl sum, n, 1). */
 export function elboReduce(p: ElboReduceParams): Kernel {
   const { batch: B, samples: L } = p;
-  checkShape('elbo_reduce', { B, L });
+  checkShape('elbo_reduce', { batch: B, samples: L });
   const latent = p.freeBitsLatent ?? 0;
   if (!(Number.isInteger(latent) && latent >= 0)) throw new ConfigError(`elbo_reduce: freeBitsLatent=${latent} must be a non-negative integer (0: no free bits)`);
   const freeBits = latent > 0;

@@ -58,7 +58,7 @@ ${logWeightWGSL(B, layout.latent)}`;
 
 export function iwaeWeights(p: IwaeParams & { gradients: boolean }): Kernel {
   const { batch: B, samples: K, layout } = p;
-  checkShape('iwae_weights', { B, K });
+  checkShape('iwae_weights', { batch: B, samples: K });
   checkLayout('iwae_weights', layout);
   const Z = layout.latent;
   const g = p.gradients;
@@ -117,7 +117,7 @@ const REDUCE_THREADS = 64;
 
 export function iwaeReduce(p: { batch: number; samples: number }): Kernel {
   const { batch: B, samples: K } = p;
-  checkShape('iwae_reduce', { B, K });
+  checkShape('iwae_reduce', { batch: B, samples: K });
   const bindings = [uniform(), read('bound'), read('rec'), read('kl'), write('history', 'array<vec4<f32>>'), write('accum', 'array<vec4<f32>>')];
   const code = wgsl`
 ${STEP_PARAMS.wgsl}
@@ -149,7 +149,7 @@ fn main(@builtin(local_invocation_index) tid: u32) {
 
 export function iwaeChunk(p: IwaeParams): Kernel {
   const { batch: B, samples: K, layout } = p;
-  checkShape('iwae_chunk', { B, K });
+  checkShape('iwae_chunk', { batch: B, samples: K });
   checkLayout('iwae_chunk', layout);
   const Z = layout.latent;
   const bindings = [uniform(), read('q'), read('z'), read('eps'), read('rec'), write('state', 'array<vec2<f32>>'), write('bounds')];

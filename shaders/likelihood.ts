@@ -88,7 +88,7 @@ export interface LikelihoodRowsParams {
 
 export function likelihoodRows(p: LikelihoodRowsParams): Kernel {
   const { batch: B, samples: L, dim: D } = p;
-  checkShape('likelihood_rows', { B, L, D });
+  checkShape('likelihood_rows', { batch: B, samples: L, dim: D });
   checkLikelihood('likelihood_rows', p.likelihood, p.scale);
   if (p.rowWeights && !p.gradients) throw new ConfigError('likelihood_rows: rowWeights weighs the gradients, and gradients is false (no dout to weigh); leave rowWeights out, or set gradients: true');
   const T = p.threadsPerRow ?? LIKELIHOOD_THREADS_PER_ROW.gpu;
@@ -226,7 +226,7 @@ const MEAN_WORKGROUP = 256;
  */
 export function decoderMean(p: DecoderMeanParams): Kernel {
   const { rows, dim: D } = p;
-  checkShape('decoder_mean', { rows, D });
+  checkShape('decoder_mean', { rows, dim: D });
   checkLikelihood('decoder_mean', p.likelihood, p.scale);
   const O = decoderOutputWidth(D, p.likelihood === 'gaussian' ? p.scale : undefined);
   const bernoulli = p.likelihood === 'bernoulli';

@@ -119,7 +119,7 @@ export interface ReparamForwardParams extends ReparamParams {
 
 export function reparamForward(p: ReparamForwardParams): Kernel {
   const { batch: B, samples: L, layout } = p;
-  checkShape('reparam_forward', { B, L });
+  checkShape('reparam_forward', { batch: B, samples: L });
   checkLayout('reparam_forward', layout);
   const Z = layout.latent;
   const meanOnly = !!p.meanOnly;
@@ -179,7 +179,7 @@ export interface ReparamBackwardParams extends ReparamParams {
 /** dq = dq_direct + (sum_l dz, sum_l dz * eps * sigma / 2) at the mu and logvar positions. */
 export function reparamBackward(p: ReparamBackwardParams): Kernel {
   const { batch: B, samples: L, layout } = p;
-  checkShape('reparam_backward', { B, L });
+  checkShape('reparam_backward', { batch: B, samples: L });
   checkLayout('reparam_backward', layout);
   const Z = layout.latent;
   const directZ = !!p.directZ;

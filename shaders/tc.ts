@@ -81,7 +81,7 @@ fn pair_log_weight(i: u32, j: u32, n: u32) -> f32 {
 
 function common(p: TcParams) {
   const { batch: B, samples: S, layout } = p;
-  checkShape('tc', { B, S });
+  checkShape('tc', { batch: B, samples: S });
   checkLayout('tc', layout);
   checkChoice('tc', 'estimator', p.estimator ?? 'mws', TC_ESTIMATORS);
   const mss = p.estimator === 'mss';

@@ -16,6 +16,7 @@ import type { BufferArena, BufferSlice } from './gpu/buffers';
 import { checkBindingSizes, checkKernelLimits } from './gpu/kernel-checks';
 import { type BoundDispatch, type CompileProgress, type KernelOwner, labelFor, type PipelineCache } from './gpu/pipelines';
 import { planTensors, Tensor, type MemoryPlan } from './tensor';
+import { BufferUsage } from './gpu/webgpu-flags';
 
 /** What a binding can be given: a whole buffer, a slice, or a tensor the graph places. */
 export type Resource = GPUBuffer | BufferSlice | Tensor;
@@ -155,7 +156,7 @@ export class KernelGraph {
       const key = `${name}:${values.join(',')}`;
       let buffer = this.constants.get(key);
       if (!buffer) {
-        const usage = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
+        const usage = BufferUsage.UNIFORM | BufferUsage.COPY_DST;
         const bytes = Math.max(16, values.byteLength);
         buffer = arena ? arena.create(`${this.label}:${key}`, bytes, usage) : device.createBuffer({ label: labelFor(this.owner, `${this.label}:${key}`), size: bytes, usage });
         device.queue.writeBuffer(buffer, 0, values.buffer, values.byteOffset, values.byteLength);

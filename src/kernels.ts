@@ -16,6 +16,7 @@ import { kernelFeatures, type Kernel } from '../shaders/common';
 import { ConfigError } from './errors';
 import type { BufferArena } from './gpu/buffers';
 import { watchDeviceLoss } from './gpu/device';
+import { checkDeviceArgument } from './gpu/device-argument';
 import { checkKernelLimits, refuseGoneDevice } from './gpu/kernel-checks';
 import { type CompileProgress, type CompiledKernel, type PipelineCache, pipelineCacheFor } from './gpu/pipelines';
 import { KernelGraph as Graph } from './graph';
@@ -67,6 +68,7 @@ export { PipelineCache, pipelineCacheFor, formatCompilationMessages, KERNELS_LAB
  * the compiler or the pipeline layout would fail with a message naming neither.
  */
 export async function compile(device: GPUDevice, kernel: Kernel): Promise<CompiledKernel> {
+  checkDeviceArgument(device, "compile's device");
   watchDeviceLoss(device);
   refuseGoneDevice(device, `compile ${kernel.name}`);
   checkDeviceFits(device, kernel);

@@ -128,8 +128,8 @@ describe('concat checks', () => {
   });
 
   it('rejects non-positive or fractional shapes', () => {
-    expect(() => concatForward({ rows: 4, features: 0, extra: 3, conditionRows: 2 })).toThrow(/concat_forward: F=0/);
-    expect(() => concatForward({ rows: 4, features: 2, extra: 3, conditionRows: 1.5 })).toThrow(/B=1.5/);
+    expect(() => concatForward({ rows: 4, features: 0, extra: 3, conditionRows: 2 })).toThrow(/concat_forward: features=0/);
+    expect(() => concatForward({ rows: 4, features: 2, extra: 3, conditionRows: 1.5 })).toThrow(/conditionRows=1.5/);
     expect(() => concatBackward({ rows: -1, features: 2, extra: 3, conditionRows: 1 })).toThrow(/concat_backward: rows=-1/);
   });
 });

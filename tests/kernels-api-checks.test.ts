@@ -136,15 +136,15 @@ describe('compile() refuses a kernel the device cannot run, naming what to reque
     expect(device.features.has('subgroups') || device.features.has('shader-f16')).toBe(false);
     const subgroup = matmul({ M: 8, N: 8, K: 8, variant: 'register-subgroup' });
     expect(kernelFeatures(subgroup).map((f) => f.feature)).toEqual(['subgroups']);
-    await expect(compile(device, subgroup)).rejects.toThrow(refusal('ConfigError', /^kernel matmul_nn_register-subgroup needs the device feature 'subgroups', which this device was not created with; where the adapter has it \(adapter\.features\.has\('subgroups'\)\), request it: adapter\.requestDevice\(\{ requiredFeatures: \['subgroups'\] \}\); or build the kernel with subgroups: false/));
+    await expect(compile(device, subgroup)).rejects.toThrow(refusal('ConfigError', /^kernel matmul_nn_register-subgroup_vec4ab needs the device feature 'subgroups', which this device was not created with; where the adapter has it \(adapter\.features\.has\('subgroups'\)\), request it: adapter\.requestDevice\(\{ requiredFeatures: \['subgroups'\] \}\); or build the kernel with subgroups: false/));
     await expect(compile(device, conv2dForward({ batch: 1, inChannels: 1, inHeight: 4, inWidth: 4, outChannels: 4, kernel: 3, stride: 1, padding: 1, variant: 'direct-subgroup' }))).rejects.toThrow(/needs the device feature 'subgroups'/);
     const half = matmul({ M: 8, N: 8, K: 8, f16: ['a'] });
     expect(kernelFeatures(half).map((f) => f.feature)).toEqual(['shader-f16']);
-    await expect(compile(device, half)).rejects.toThrow(refusal('ConfigError', /^kernel matmul_nn_register_f16a needs the device feature 'shader-f16', .*requiredFeatures: \['shader-f16'\] \}\); or leave out the factory's f16 list, so every binding stays f32$/));
+    await expect(compile(device, half)).rejects.toThrow(refusal('ConfigError', /^kernel matmul_nn_register_vec4b_f16a needs the device feature 'shader-f16', .*requiredFeatures: \['shader-f16'\] \}\); or leave out the factory's f16 list, so every binding stays f32$/));
     // The alternative the message names compiles.
     const plain = matmul({ M: 8, N: 8, K: 8, variant: 'register-subgroup', subgroups: false });
     expect(kernelFeatures(plain)).toEqual([]);
-    expect((await compile(device, plain)).name).toBe('matmul_nn_register');
+    expect((await compile(device, plain)).name).toBe('matmul_nn_register_vec4ab');
   });
 
   it('more storage buffers than the device allows per stage, as a DeviceLimitError naming the limit', async () => {
@@ -219,4 +219,37 @@ describe('what the kernels entry exports for an app without a model', () => {
     expect(thrown).toBeInstanceOf(kernels.ConfigError);
   });
 
+});
+
+describe('arguments named as the caller wrote them', () => {
+  it('a factory\'s bad size is named by its parameter, not by the kernel\'s letter for it', () => {
+    const layout = { stride: 4, mu: 0, logvar: 2, latent: 2 };
+    expect(() => reparamForward({ batch: 2, layout } as never)).toThrow(refusal('ConfigError', /^reparam_forward: samples=undefined must be a positive integer$/));
+    expect(() => likelihoodRows({ batch: 2, samples: 1, likelihood: 'bernoulli', gradients: false } as never)).toThrow(/^likelihood_rows: dim=undefined must be/);
+    expect(() => iwaeWeights({ batch: 2, samples: 0, layout, gradients: false })).toThrow(/^iwae_weights: samples=0 must be a positive integer; a size of 0/);
+    expect(() => klDivergence({ batch: 2.5, layout, gradients: false })).toThrow(/^kl_divergence: batch=2\.5 must be a positive integer$/);
+    expect(() => elboReduce({ batch: 2, samples: -1 })).toThrow(/^elbo_reduce: samples=-1 must be/);
+  });
+
+  it('compile() and pipelineCacheFor() take a GPUDevice, and say what to pass instead of anything else', async () => {
+    const { device } = await gpu();
+    const acquired = { device, adapter: { vendor: 'v', isSoftware: true } };
+    const k = matmul({ M: 2, N: 2, K: 2 });
+    await expect(compile(acquired as never, k)).rejects.toThrow(refusal('ConfigError', /^compile's device is the result of acquire\*Device\(\) \(a device with its adapter summary\), not a GPUDevice; pass its \.device$/));
+    await expect(compile({ requestDevice() {} } as never, k)).rejects.toThrow(/^compile's device is a GPUAdapter, not a GPUDevice; call adapter\.requestDevice\(\)/);
+    await expect(compile(undefined as never, k)).rejects.toThrow(/^compile's device is not a GPUDevice \(got undefined, .*pass your GPUDevice, or the \.device of acquireNodeDevice\(\)/);
+    expect(() => kernels.pipelineCacheFor(acquired as never)).toThrow(/^pipelineCacheFor's device is the result of acquire\*Device\(\)/);
+  });
+
+  it('a destroyed model lends no buffer, and a device its last model destroyed says why', async () => {
+    const { acquireNodeDevice } = await import('../src/gpu/node-device');
+    const acquired = await acquireNodeDevice();
+    const vae = await model.VAE.create({ hidden: [8], latent: 2 }, { device: acquired, batch: 4 });
+    expect(vae.parameterBuffer.size).toBeGreaterThan(0);
+    vae.destroy();
+    expect(() => vae.parameterBuffer).toThrow(refusal('ConfigError', /^vae\.parameterBuffer: this VAE was destroyed, and its buffers with it; read the buffer before destroy\(\), or create a new model$/));
+    expect(() => vae.gradientBuffer).toThrow(/^vae\.gradientBuffer: this VAE was destroyed/);
+    // The model owned the acquired device and took it down with it: the app's next compile says so.
+    await expect(compile(acquired.device, matmul({ M: 2, N: 2, K: 2 }))).rejects.toThrow(refusal('GpuError', /^compile matmul_nn_register(-subgroup)?: this GPU device is gone \(the last model on it destroyed it: a model given the result of acquire\*Device\(\) owns that device; give models \{ \.\.\.acquired, owned: false \} to keep the device for your own work\)/));
+  });
 });

@@ -32,6 +32,7 @@ export const NODE_ONLY_KERNEL_TESTS: Readonly<Record<string, string>> = {
   'tests/factor-recovery.test.ts': 'dSprites factor statistics on the CPU',
   'tests/gentle-wait.test.ts': 'the Node event loop during GPU waits',
   'tests/kernels-api-checks.test.ts': 'refusals of bad arguments, before anything reaches the GPU',
+  'tests/no-webgpu-globals.test.ts': 'deletes the Node globals of the webgpu package for its run',
   'tests/kernels-api-misuse.test.ts': 'refusals of misused kernels and buffers, named in the error',
   'tests/kernels-api-exact.test.ts': 'refusals of bindings longer than a sizedByBinding kernel counts, named in the error',
   'tests/kernels-api-graph.test.ts': 'an app\'s KernelGraph beside a model on one device: refusals and whose errors are whose',

@@ -5,8 +5,9 @@ import { ourLabel } from './labels';
 import { mapForReading } from './map-read';
 import { freeBuffer } from './handed-out';
 import { DeviceLimitError } from '../errors';
+import { BufferUsage } from './webgpu-flags';
 
-export const STORAGE = 0x80 | 0x4 | 0x8; // GPUBufferUsage.STORAGE | COPY_SRC | COPY_DST, usable before globals load
+export const STORAGE = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
 
 export interface BufferSlice {
   buffer: GPUBuffer;
@@ -137,7 +138,7 @@ const PARAMETER_BUFFERS = ['params', 'grads', 'adam.m', 'adam.v'];
 
 /** Copies a buffer range to the CPU (one staging buffer, one wait). Not for per-step use. */
 export async function readBuffer(device: GPUDevice, src: GPUBuffer, offset = 0, size = src.size - offset): Promise<ArrayBuffer> {
-  const staging = device.createBuffer({ label: ourLabel('read-staging'), size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const staging = device.createBuffer({ label: ourLabel('read-staging'), size, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
   const enc = device.createCommandEncoder({ label: ourLabel('read') });
   enc.copyBufferToBuffer(src, offset, staging, 0, size);
   device.queue.submit([enc.finish()]);

@@ -61,10 +61,22 @@ export function watchDeviceLoss(device: GPUDevice): void {
   device.lost?.then(() => goneDevices.add(device), () => {});
 }
 
-/** Destroys a device this library owns, remembering at once that it is gone (its lost promise settles a turn later). */
-export function destroyOwnedDevice(device: GPUDevice): void {
+/** Why the library destroyed a device it owned, for the refusals of later calls on it. */
+const whyGone = new WeakMap<GPUDevice, string>();
+
+/**
+ * Destroys a device this library owns, remembering at once that it is gone (its lost promise
+ * settles a turn later) and `why`, which later refusals on the device quote.
+ */
+export function destroyOwnedDevice(device: GPUDevice, why: string): void {
   goneDevices.add(device);
+  whyGone.set(device, why);
   device.destroy();
+}
+
+/** Why the library destroyed `device`, or undefined where it did not (an app's destroy(), a loss). */
+export function whyDeviceGone(device: GPUDevice): string | undefined {
+  return whyGone.get(device);
 }
 
 /** Whether `device` is known to be lost or destroyed. */

@@ -9,7 +9,8 @@ import type { Kernel } from '../../shaders/common';
 import { nearestName } from '../edit-distance';
 import { ConfigError, DeviceLimitError, GpuError, kindOfValue, shown } from '../errors';
 import type { BufferSlice } from './buffers';
-import { isDeviceGone } from './device';
+import { isDeviceGone, whyDeviceGone } from './device';
+import { BufferUsage } from './webgpu-flags';
 
 /** WGSL source with its comments blanked: line comments, and block comments, which nest in WGSL. */
 export function withoutComments(code: string): string {
@@ -76,7 +77,7 @@ export function checkKernelLimits(kernel: Kernel, limits: GPUSupportedLimits, wh
   }
   const most = Math.max(...kernel.workgroups);
   if (most > limits.maxComputeWorkgroupsPerDimension) {
-    throw new DeviceLimitError(`kernel ${kernel.name} in ${where} needs ${most} workgroups in one dimension but this device's maxComputeWorkgroupsPerDimension is ${limits.maxComputeWorkgroupsPerDimension}; ${kernel.gridLimitFix ?? 'use a smaller batch'}`);
+    throw new DeviceLimitError(`kernel ${kernel.name} in ${where} needs ${most} workgroups in one dimension but this device's maxComputeWorkgroupsPerDimension is ${limits.maxComputeWorkgroupsPerDimension}; ${kernel.gridLimitFix ?? 'spread the workgroups over x, y and z (grid1D from webgpu-vae/kernels folds a long 1-D grid so, and the kernel finds its place from workgroup_id and num_workgroups), or use a smaller batch'}`);
   }
   const storage = kernel.bindings.filter((b) => b.kind !== 'uniform').length;
   if (storage > limits.maxStorageBuffersPerShaderStage) {
@@ -125,7 +126,7 @@ export function checkLibraryBindingBytes(kernel: Kernel, resources: Record<strin
 
 /** The GPUBufferUsage flags set in `usage`, by name, for messages. */
 function usageNames(usage: number): string {
-  const names = Object.entries(GPUBufferUsage as unknown as Record<string, number>).filter(([, bit]) => usage & bit).map(([name]) => name);
+  const names = Object.entries(BufferUsage).filter(([, bit]) => usage & bit).map(([name]) => name);
   return names.length ? names.join(' | ') : `usage ${usage}`;
 }
 
@@ -176,7 +177,7 @@ export function checkAppBindings(kernel: Kernel, resources: Record<string, Buffe
     const at = `kernel ${kernel.name}: binding '${b.name}'`;
     // `usage` is in the WebGPU spec; an implementation without it is not checked here.
     if (typeof buffer.usage === 'number') {
-      const need = uniform ? GPUBufferUsage.UNIFORM : GPUBufferUsage.STORAGE;
+      const need = uniform ? BufferUsage.UNIFORM : BufferUsage.STORAGE;
       if (!(buffer.usage & need)) {
         throw new ConfigError(`${at} is a ${uniform ? 'uniform' : 'storage'} binding and needs a buffer created with GPUBufferUsage.${uniform ? 'UNIFORM' : 'STORAGE'}; this one has ${usageNames(buffer.usage)}`);
       }
@@ -227,6 +228,7 @@ export function checkAppBindings(kernel: Kernel, resources: Record<string, Buffe
 /** Throws the library's device-lost error for a device known to be lost or destroyed (see device.ts). */
 export function refuseGoneDevice(device: GPUDevice, what: string): void {
   if (isDeviceGone(device)) {
-    throw new GpuError(`${what}: this GPU device is gone (destroyed or lost); compile and bind the kernel again on a new device`, what, 'device-lost');
+    const why = whyDeviceGone(device);
+    throw new GpuError(`${what}: this GPU device is gone (${why ?? 'destroyed or lost'}); compile and bind the kernel again on a new device`, what, 'device-lost');
   }
 }

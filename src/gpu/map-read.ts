@@ -4,6 +4,7 @@
 // the model's callers expect a GpuError of kind 'device-lost', as every call after the loss gives.
 import { GpuError } from '../errors';
 import { gentleWait } from './gentle-wait';
+import { MapMode } from './webgpu-flags';
 
 /** How long a failed map waits for `device.lost` to say the device went, ms. */
 const LOSS_SETTLES_MS = 1000;
@@ -16,7 +17,7 @@ export function deviceLostError(info: GPUDeviceLostInfo): GpuError {
 /** buffer.mapAsync(READ, ...) awaited gently; a failure on a device that is lost becomes its GpuError. */
 export async function mapForReading(device: GPUDevice, buffer: GPUBuffer, offset?: number, size?: number): Promise<void> {
   try {
-    await gentleWait(() => buffer.mapAsync(GPUMapMode.READ, offset, size));
+    await gentleWait(() => buffer.mapAsync(MapMode.READ, offset, size));
   } catch (e) {
     let timer: ReturnType<typeof setTimeout> | undefined;
     // A map cut short by the model's own destroy() waits here too: the timer must not keep Node alive.

@@ -22,6 +22,8 @@ import { ShaderCompileError } from '../errors';
 import type { BufferSlice } from './buffers';
 import { gentleWait } from './gentle-wait';
 import { appBindingSlices, checkAppBindings, checkBindingLimits, checkLibraryBindingBytes, refuseGoneDevice } from './kernel-checks';
+import { BufferUsage, ShaderStage } from './webgpu-flags';
+import { checkDeviceArgument } from './device-argument';
 
 
 /** Who dispatches a compiled kernel: the library's own graphs, or an app through `webgpu-vae/kernels`. */
@@ -64,7 +66,7 @@ const BUFFER_TYPE: Record<BindingKind, GPUBufferBindingType> = {
 export function bindGroupLayoutFor(device: GPUDevice, name: string, bindings: KernelBinding[], owner: KernelOwner = 'library'): GPUBindGroupLayout {
   return device.createBindGroupLayout({
     label: labelFor(owner, name),
-    entries: bindings.map((b, i) => ({ binding: i, visibility: GPUShaderStage.COMPUTE, buffer: { type: BUFFER_TYPE[b.kind] } })),
+    entries: bindings.map((b, i) => ({ binding: i, visibility: ShaderStage.COMPUTE, buffer: { type: BUFFER_TYPE[b.kind] } })),
   });
 }
 
@@ -226,7 +228,7 @@ export class PipelineCache {
     const key = `${owner}:${type}:${name}=${values.join(',')}`;
     let buffer = this.constants.get(key);
     if (!buffer) {
-      buffer = this.device.createBuffer({ label: labelFor(owner, `${type || name}=${values.join(',')}`), size: Math.max(16, values.byteLength), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+      buffer = this.device.createBuffer({ label: labelFor(owner, `${type || name}=${values.join(',')}`), size: Math.max(16, values.byteLength), usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST });
       this.device.queue.writeBuffer(buffer, 0, values.buffer, values.byteOffset, values.byteLength);
       this.constants.set(key, buffer);
     }
@@ -277,6 +279,7 @@ const caches = new WeakMap<GPUDevice, PipelineCache>();
 
 /** The pipeline cache this library keeps for a device, shared by every model and kernel on it. */
 export function pipelineCacheFor(device: GPUDevice): PipelineCache {
+  checkDeviceArgument(device, "pipelineCacheFor's device");
   let c = caches.get(device);
   if (!c) caches.set(device, (c = new PipelineCache(device)));
   return c;

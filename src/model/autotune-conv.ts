@@ -18,6 +18,7 @@ import { compiledWithin, refuseLostDevice, refusesCandidate, timeBuiltGraph } fr
 import type { KernelChoice } from './kernel-choice';
 import { CONV_METHODS, convOpKey, recordConvForward, recordConvInputGrad, recordConvWeightGrad, type ConvMethod, type ConvOpShape } from './layers/conv-ops';
 import type { Recorder } from './module';
+import { BufferUsage } from '../gpu/webgpu-flags';
 
 /**
  * Methods to time, the adapter's likely winner first (quick mode may only reach the first few);
@@ -56,7 +57,7 @@ export function recordConvOp(kernels: KernelChoice, shape: ConvOpShape, method: 
 /** Storage buffers for every tensor an operation of `shape` may touch. */
 export function convOpBuffers(device: GPUDevice, shape: ConvOpShape): ConvOpBuffers {
   const d = convDims('conv-op', shape.geometry);
-  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+  const usage = BufferUsage.STORAGE | BufferUsage.COPY_DST | BufferUsage.COPY_SRC;
   const make = (floats: number) => device.createBuffer({ label: ourLabel('autotune-conv'), size: Math.max(16, 4 * floats), usage });
   const image = d.N * d.Cin * d.H * d.W, out = d.N * d.Cout * d.OH * d.OW, weights = d.Cout * d.CinKK;
   return { x: make(image), dx: make(image), y: make(out), dy: make(out), w: make(weights), dw: make(weights) };
@@ -106,7 +107,7 @@ export async function autotuneConvs(pipelines: PipelineCache, ops: readonly Conv
   const left = () => (opts.signal?.aborted ? 0 : budget - (performance.now() - t0));
   const methods = convMethodCandidates(opts.isSoftware, kernels.subgroups);
   // Recording binds buffers but reads none of them: the cache key needs only the kernels' text.
-  const small = device.createBuffer({ label: ourLabel('autotune-conv:small'), size: 16, usage: GPUBufferUsage.STORAGE });
+  const small = device.createBuffer({ label: ourLabel('autotune-conv:small'), size: 16, usage: BufferUsage.STORAGE });
   const unbuilt = { x: small, w: small, y: small, dy: small, dx: small, dw: small };
   try {
     for (const shape of ops) {

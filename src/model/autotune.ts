@@ -26,6 +26,7 @@ import { KernelGraph } from '../graph';
 import { compiledWithin, refuseLostDevice, refusesCandidate, timeBuiltGraph } from './autotune-timing';
 import type { KernelChoice } from './kernel-choice';
 import type { ConvMethod } from './layers/conv-ops';
+import { BufferUsage } from '../gpu/webgpu-flags';
 
 export type AutotuneMode = 'off' | 'quick' | 'full';
 export const AUTOTUNE_MODES: readonly AutotuneMode[] = ['off', 'quick', 'full'];
@@ -224,7 +225,7 @@ export async function autotuneMatmuls(pipelines: PipelineCache, products: readon
       continue;
     }
     if (left() <= 0) continue;
-    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
+    const usage = BufferUsage.STORAGE | BufferUsage.COPY_DST;
     const buffers = {
       a: device.createBuffer({ label: ourLabel('autotune:a'), size: Math.max(16, p.M * p.K * 4), usage }),
       b: device.createBuffer({ label: ourLabel('autotune:b'), size: Math.max(16, p.K * p.N * 4), usage }),

@@ -30,7 +30,9 @@ export function countModelOff(device: GPUDevice, destroyIfLast: boolean): void {
   if (!u) return;
   u.models = Math.max(0, u.models - 1);
   if (u.models > 0) return;
-  if (u.owned && destroyIfLast) destroyOwnedDevice(device);
+  if (u.owned && destroyIfLast) {
+    destroyOwnedDevice(device, 'the last model on it destroyed it: a model given the result of acquire*Device() owns that device; give models { ...acquired, owned: false } to keep the device for your own work');
+  }
   // An owned device keeps its mark: a model made on its raw handle later is still on our device.
   if (!u.owned) users.delete(device);
 }

@@ -11,6 +11,7 @@
 import { ourLabel } from '../gpu/labels';
 import { HEALTH_FLAGS } from '../../shaders/grad-norm';
 import { mapForReading } from '../gpu/map-read';
+import { BufferUsage } from '../gpu/webgpu-flags';
 
 export interface StepLoss {
   /** The step's index, from 0: `vae.step` counts the steps taken, so the latest loss is step `vae.step - 1`. */
@@ -69,7 +70,7 @@ export class LossRing {
     private readonly health?: GPUBuffer,
   ) {
     this.staging = Array.from({ length: depth }, (_, i) => ({
-      buffer: device.createBuffer({ label: `webgpu-vae:loss-staging${i}`, size: slots * 32, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
+      buffer: device.createBuffer({ label: `webgpu-vae:loss-staging${i}`, size: slots * 32, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST }),
       pending: null,
     }));
   }

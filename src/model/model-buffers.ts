@@ -10,6 +10,7 @@ import { ConfigError, kindOfValue } from '../errors';
 import type { ModelBuffers } from './graphs';
 import { firstNonFinite, initialParams, type ParamLayout } from './params';
 import type { TrainingOptions } from './vae-options';
+import { BufferUsage } from '../gpu/webgpu-flags';
 
 /**
  * Counts the parameters, their gradients and the optimizer's moments against the arena's budget,
@@ -33,7 +34,7 @@ export function createModelBuffers(arena: BufferArena, layout: ParamLayout, t: T
     grads: arena.create('grads', P * 4),
     moment1: arena.create('adam.m', t.optimizer === 'adam' ? P * 4 : 4),
     moment2: arena.create('adam.v', t.optimizer === 'adam' ? P * 4 : 4),
-    stepParams: arena.create('step-params', STEP_PARAMS.bytes, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST),
+    stepParams: arena.create('step-params', STEP_PARAMS.bytes, BufferUsage.UNIFORM | BufferUsage.COPY_DST),
     history: arena.create('loss-history', (t.lossEvery + 1) * 16),
     accum: arena.create('accum', 16),
     watch: arena.upload('step-watch', initialWatch()),

@@ -126,12 +126,19 @@ export abstract class VaeBase {
    * or mapAsync() of it, which would fail the next step far from the cause, is refused (handed-out.ts).
    */
   get parameterBuffer(): GPUBuffer {
+    this.refuseLendingDestroyed('parameterBuffer');
     return lendBuffer(this.buffers.params, 'is vae.parameterBuffer', 'writes it at every training step and whenever its parameters are set');
   }
 
   /** Gradients of the last training step, same flat layout, lent read-only as parameterBuffer is. */
   get gradientBuffer(): GPUBuffer {
+    this.refuseLendingDestroyed('gradientBuffer');
     return lendBuffer(this.buffers.grads, 'is vae.gradientBuffer', 'writes it at every training step');
+  }
+
+  /** A destroyed model's buffers are freed: lent, one would fail later as a device error far from here. */
+  private refuseLendingDestroyed(name: string): void {
+    if (this.destroyed) throw new ConfigError(`vae.${name}: this VAE was destroyed, and its buffers with it; read the buffer before destroy(), or create a new model`);
   }
 
   get adapter() {

@@ -5,6 +5,7 @@ import type { Optimizer } from '../../shaders/adam';
 import type { AcquiredDevice } from '../gpu/device';
 import { formatBytes, MemoryBudgetError } from '../gpu/buffers';
 import { ConfigError, kindOfValue, literal, shown } from '../errors';
+import { looksLikeGpuDevice, whyNotADevice } from '../gpu/device-argument';
 import { checkKnownKeys } from '../edit-distance';
 import type { GraphKind } from './graphs';
 import { AUTOTUNE_MODES, type AutotuneCache, type AutotuneMode } from './autotune';
@@ -257,33 +258,15 @@ function checkDeviceOption(given: object): void {
   if ('isSoftware' in given && 'vendor' in given && typeof (given as { device?: unknown }).device === 'string') {
     throw new ConfigError('options.device is the adapter summary of an acquire*Device() result (its .adapter), not a device; pass the result itself, or its .device');
   }
-  if (!('device' in given)) throw new ConfigError(`options.device ${whyNotADevice(given)}`);
+  if (!('device' in given)) throw new ConfigError(`options.device ${whyNotADevice(given, true)}`);
   if (!('adapter' in given)) {
     throw new ConfigError(
       'options.device is an object with a device but no adapter, so neither a GPUDevice nor the result of acquireNodeDevice() / acquireBrowserDevice(); ' +
         'pass the GPUDevice itself ({ device: yours.device }), or the acquire*Device() result unchanged',
     );
   }
-  if (!looksLikeGpuDevice(given.device)) throw new ConfigError(`options.device.device ${whyNotADevice(given.device)}`);
+  if (!looksLikeGpuDevice(given.device)) throw new ConfigError(`options.device.device ${whyNotADevice(given.device, true)}`);
 }
-
-/** Whether `x` has what the model calls on a device. */
-function looksLikeGpuDevice(x: unknown): boolean {
-  const d = x as Partial<GPUDevice> | null;
-  return !!d && typeof d === 'object' && typeof d.createBuffer === 'function' && typeof d.pushErrorScope === 'function' &&
-    typeof d.popErrorScope === 'function' && typeof d.queue === 'object' && d.queue !== null;
-}
-
-/** What `x`, which is not a GPUDevice, is instead and what to pass, completing "options.device ...". */
-function whyNotADevice(x: unknown): string {
-  if (x && typeof x === 'object' && typeof (x as Partial<GPUAdapter>).requestDevice === 'function') {
-    return 'is a GPUAdapter, not a GPUDevice; call adapter.requestDevice() and pass the device it gives (docs/API.md shows the limits to ask for), ' +
-      'or pass acquireNodeDevice() (Node) / acquireBrowserDevice() (browsers), which do this for you';
-  }
-  return `is not a GPUDevice (got ${kindOfValue(x)}, which lacks createBuffer, pushErrorScope, popErrorScope or queue); ` +
-    'pass your GPUDevice, or the result of acquireNodeDevice() (Node) or acquireBrowserDevice() (browsers) unchanged';
-}
-
 
 /**
  * A budget refusal at creation, restated with what to change: step tensors grow with the batch,
