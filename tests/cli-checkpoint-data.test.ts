@@ -6,11 +6,11 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkLabelForm, classNames, classWords, labelForCheckpoint } from '../src/cli/commands';
-import { initialParamsFor } from '../src/cli/init-from';
+import { initFromNote, initialParamsFor } from '../src/cli/init-from';
 import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors';
 import { paramLayout } from '../src/model/build';
 import { resolveConfig, type VaeConfig } from '../src/model/config';
-import { checkResumeFlags, DEFAULT_RUN, type RunOptions } from '../src/cli/train-options';
+import { checkDataFlags, checkResumeFlags, DEFAULT_RUN, type RunOptions } from '../src/cli/train-options';
 import { describeLabel } from '../src/cli/traverse';
 import { otherClassesWarning } from '../src/cli/io';
 import { classesWithoutPictures } from '../src/cli/train-data';
@@ -45,6 +45,49 @@ describe('checks against the checkpoint\'s classes and data set, before the devi
     // Labelled data of its size still gets the --init-from route.
     const fashion = { ...saved, dataset: 'fashion-mnist' } as VaeConfig & RunOptions;
     expect(() => checkResumeFlags({ dataset: 'fashion-mnist' } as unknown as Parameters<typeof checkResumeFlags>[0], 'runs/cvae', saved, fashion)).toThrow(/or start a new run from its model under --dataset fashion-mnist: --init-from runs\/cvae/);
+  });
+
+  it('offer a new run that would be accepted: the objective a flag belongs to, and the data flags changed', () => {
+    const flags = (f: Record<string, unknown>) => f as unknown as Parameters<typeof checkResumeFlags>[0];
+    const elbo = { ...resolveConfig({ hidden: [8], latent: 2 }), ...DEFAULT_RUN, dataset: 'mnist' } as VaeConfig & RunOptions;
+    // --tc-estimator belongs to tcvae: the new run is offered with it.
+    expect(() => checkResumeFlags(flags({ 'tc-estimator': 'mss' }), 'runs/e', elbo, { ...elbo, tcEstimator: 'mss' })).toThrow(
+      /^--tc-estimator mss does not match the run in runs\/e, which has tc-estimator mws; resume without --tc-estimator, or start a new run from its model under --tc-estimator mss --objective tcvae: --init-from runs\/e with the same data flags and another --out$/);
+    // An IWAE run's model under a KL weight: the ELBO's.
+    const iwae = { ...elbo, ...resolveConfig({ hidden: [8], latent: 2, objective: 'iwae', samples: 5 }) } as VaeConfig & RunOptions;
+    expect(() => checkResumeFlags(flags({ beta: '2' }), 'runs/i', iwae, { ...iwae, beta: 2 })).toThrow(/under --beta 2 --objective elbo: --init-from runs\/i with the same data flags/);
+    // A data flag is the change itself: the other data flags stay.
+    expect(() => checkResumeFlags(flags({ limit: '1000' }), 'runs/e', elbo, { ...elbo, limit: 1000 })).toThrow(/under --limit 1000: --init-from runs\/e and the other data flags as before and another --out$/);
+  });
+
+  it('say when a run started from a model trains on another data set or under another objective than it', () => {
+    const iwae = resolveConfig({ hidden: [8], latent: 2, objective: 'iwae', samples: 5, classes: 10 });
+    const elbo = resolveConfig({ hidden: [8], latent: 2, classes: 10 });
+    const initial = { path: 'runs/cf/model.safetensors', config: iwae, flat: new Float32Array(0), metadata: { dataset: 'fashion-mnist' } };
+    expect(initFromNote(initial, elbo, 'mnist', { dataset: false, objective: false })).toBe(
+      'this run trains on mnist, where the checkpoint was trained on fashion-mnist (--dataset fashion-mnist to keep it), and trains under the ELBO L=1, where the checkpoint was trained under the IWAE K=5 (--objective and its flags set it); --init-from takes the parameters and the architecture, not the data set or the objective');
+    // Asked for, or the same: nothing to say.
+    expect(initFromNote(initial, elbo, 'mnist', { dataset: true, objective: true })).toBeNull();
+    expect(initFromNote(initial, iwae, 'fashion-mnist', { dataset: false, objective: false })).toBeNull();
+  });
+
+  it('a missing --data-dir of a resumed run or a checkpoint names every kind of data folder, not the IDX files alone', async () => {
+    mkdirSync(at('a-run'), { recursive: true });
+    const any = /give the folder of the data set the model was trained on: the IDX files for MNIST and Fashion-MNIST .*, CIFAR-10's binary batches, or PNG or JPEG pictures for a folder run/;
+    await refusedBeforeDevice(['train', '--resume', at('a-run'), '--data-dir', at('no-such-folder')], any);
+    await refusedBeforeDevice(['eval', '--checkpoint', FIXTURE, '--data-dir', at('no-such-folder')], any);
+    // With --dataset the hint is that data set's; a new run without it reads MNIST.
+    await refusedBeforeDevice(['eval', '--checkpoint', FIXTURE, '--dataset', 'folder', '--data-dir', at('no-such-folder')], /give a folder of PNG or JPEG pictures/);
+    await refusedBeforeDevice(['train', '--data-dir', at('no-such-folder')], /give the folder that holds the IDX files/);
+  });
+
+  it('a resumed MNIST run given a folder of pictures is told to give its own data, not to add --dataset', () => {
+    mkdirSync(at('some-pictures'), { recursive: true });
+    writeFileSync(at('some-pictures/a.png'), new Uint8Array(8));
+    const run = { ...DEFAULT_RUN, dataset: 'mnist', dataDir: at('some-pictures') } as RunOptions;
+    const flags = (f: Record<string, unknown>) => f as unknown as Parameters<typeof checkDataFlags>[0];
+    expect(() => checkDataFlags(flags({ resume: 'runs/m' }), run)).toThrow(/holds PNG or JPEG pictures, and the run in runs\/m trains on mnist, which reads IDX files: give --data-dir the folder of its mnist files, or leave it out for the default copy$/);
+    expect(() => checkDataFlags(flags({}), run)).toThrow(/and the data set is mnist by default, which reads IDX files: add --dataset folder to train on the pictures$/);
   });
 
   it('find the classes no training picture is labelled with', () => {

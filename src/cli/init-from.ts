@@ -10,6 +10,7 @@ import type { VaeConfig } from '../model/config';
 import { paramLayout } from '../model/build';
 import { UsageError } from './args';
 import { readCheckpointFile } from './io';
+import { describeObjective } from '../model/describe';
 
 /** The fields that decide the parameters' names and shapes: left out, a flag takes the checkpoint's. */
 export const ARCHITECTURE_FIELDS = ['arch', 'hidden', 'channels', 'dense', 'norm', 'normGroups', 'upsample', 'latent', 'activation', 'likelihood', 'sigma', 'classes'] as const;
@@ -19,6 +20,8 @@ export interface InitialModel {
   path: string;
   config: VaeConfig;
   flat: Float32Array;
+  /** The checkpoint's metadata: `dataset` names what it was trained on. */
+  metadata: Record<string, string>;
 }
 
 /**
@@ -27,8 +30,25 @@ export interface InitialModel {
  */
 export async function readInitialModel(given: string): Promise<InitialModel> {
   const path = statSync(given).isDirectory() ? join(given, 'model.safetensors') : given;
-  const { config, flat } = await readCheckpointFile(path);
-  return { path, config, flat };
+  const { config, flat, metadata } = await readCheckpointFile(path);
+  return { path, config, flat, metadata };
+}
+
+/**
+ * What a new run takes differently from the model it starts from, where no flag asked for it: the
+ * data set and the objective are this run's flags' (their defaults when left out), not the
+ * checkpoint's, so a run started from a Fashion-MNIST IWAE model without flags trains on MNIST
+ * under the ELBO. Null when both are the checkpoint's, or were given.
+ */
+export function initFromNote(initial: InitialModel, config: VaeConfig, dataset: string, given: { dataset: boolean; objective: boolean }): string | null {
+  const theirs = initial.metadata.dataset;
+  const changes: string[] = [];
+  if (!given.dataset && theirs && theirs !== dataset) changes.push(`trains on ${dataset}, where the checkpoint was trained on ${theirs} (--dataset ${theirs} to keep it)`);
+  const objectiveOf = (c: VaeConfig) => describeObjective(c);
+  if (!given.objective && objectiveOf(initial.config) !== objectiveOf(config)) {
+    changes.push(`trains under the ${objectiveOf(config)}, where the checkpoint was trained under the ${objectiveOf(initial.config)} (--objective and its flags set it)`);
+  }
+  return changes.length ? `this run ${changes.join(', and ')}; --init-from takes the parameters and the architecture, not the data set or the objective` : null;
 }
 
 /** The defaults a new run's flags fall back on: `base` with the checkpoint's architecture. */
@@ -59,7 +79,7 @@ function differingFlags(theirs: VaeConfig, ours: VaeConfig): string {
  * The checkpoint's parameters laid out for `config`, or a refusal naming the first parameter that
  * does not match one for one, and the architecture flags that differ.
  */
-export function initialParamsFor(initial: InitialModel, config: VaeConfig): Float32Array {
+export function initialParamsFor(initial: Pick<InitialModel, 'path' | 'config' | 'flat'>, config: VaeConfig): Float32Array {
   const shape = (c: VaeConfig) => `${c.imageChannels}x${c.imageShape.join('x')}`;
   if (initial.config.inputDim !== config.inputDim) {
     const [rows, cols] = initial.config.imageShape;

@@ -22,7 +22,8 @@ commands:
           [--image-size 64] [--image-channels 3|1] [--strict]  (folder only; 3 = RGB, the default)
           [--limit N] [--test-limit N]
           [--arch mlp|conv] [--channels C,C,..] [--dense N,..] [--norm none|group] [--norm-groups 8] [--upsample transposed|nearest]
-          [--init kaiming|pytorch] [--hidden 400] [--latent 20] [--conditional]
+          [--init kaiming|pytorch]  (conv only, kaiming by default; an mlp starts as PyTorch's)
+          [--hidden 400] [--latent 20] [--conditional]
           [--activation ${ACTIVATIONS.filter((a) => a !== 'none').join('|')}] [--likelihood bernoulli|gaussian]
           [--sigma S|learned|learned-pixel|predicted]  (gaussian only; S a fixed scale, 1 by default) [--dequantize] [--binarize none|dynamic|fixed]
           [--objective elbo|iwae|tcvae] [--samples 1, 5 for iwae] (--samples-per-x: its older name) [--beta 1] [--warmup-steps 0] [--kl-cycle-steps 0] [--free-bits 0]

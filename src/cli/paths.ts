@@ -39,10 +39,16 @@ const DATA_DIR_FIXES: Record<string, string> = {
   folder: 'give a folder of PNG or JPEG pictures (subfolders are read too)',
 };
 
+/** What --data-dir holds for each kind of data set, where the flags do not say which. */
+const DATA_DIR_OF_ANY = "the IDX files for MNIST and Fashion-MNIST (train-images-idx3-ubyte and the rest, optionally .gz), CIFAR-10's binary batches, or PNG or JPEG pictures for a folder run";
+
 /** What to do instead, by `command --flag` or `--flag`; a function reads the other flags' values. */
 const FIXES: Record<string, string | ((values: Record<string, unknown>) => string)> = {
   '--checkpoint': 'give a run folder that has saved a checkpoint (e.g. runs/NAME) or a .safetensors file written by `webgpu-vae train` (e.g. runs/NAME/model.safetensors)',
-  '--data-dir': (values) => DATA_DIR_FIXES[String(values.dataset ?? 'mnist')] ?? DATA_DIR_FIXES.mnist!,
+  // A resumed run or a checkpoint names its own data set, which the flags do not show yet.
+  '--data-dir': (values) => values.dataset !== undefined ? DATA_DIR_FIXES[String(values.dataset)] ?? DATA_DIR_FIXES.mnist!
+    : values.resume !== undefined || values.checkpoint !== undefined ? `give the folder of the data set the model was trained on: ${DATA_DIR_OF_ANY}`
+    : DATA_DIR_FIXES.mnist!,
   '--resume': 'give the folder of a run (e.g. runs/NAME)',
   '--init-from': 'give a run folder that has saved a checkpoint (e.g. runs/NAME) or its model.safetensors',
   'train --out': 'choose another folder for the run (e.g. runs/NAME)',

@@ -153,6 +153,7 @@ async function prepareModel(a: Attempt, vae: VAE, data: RunData, budget: number 
   const testData = vae.upload(data.test);
   if (budget !== undefined) await planAfterSteps(vae, a.maxGpuMiB !== undefined);
   for (const line of await describeBuiltModel(vae, run, (performance.now() - t0) / 1000, !!initialParams)) report.info(line);
+  if (a.setup.initNote) report.warn(a.setup.initNote);
   const coarse = resumed ? null : coarseConvWarning(vae.config, a.f.channels !== undefined);
   if (coarse) report.warn(coarse);
   if (!resumed && vae.config.objective === 'iwae' && vae.config.samples === 1) report.warn(IWAE_ONE_SAMPLE_WARNING);

@@ -245,9 +245,11 @@ export function checkDataFlags(f: Flags, run: RunOptions): void {
   // A folder of pictures given without --dataset folder is the likely slip, not a broken MNIST copy.
   const forgotFolder = f.dataset === undefined ? ' (for a folder of your own pictures, add --dataset folder)' : '';
   if (f.dataset === undefined && run.dataDir && holdsPictures(run.dataDir)) {
+    if (f.resume !== undefined) throw new UsageError(`--data-dir ${run.dataDir} holds PNG or JPEG pictures, and the run in ${f.resume} trains on ${run.dataset}, which reads IDX files: give --data-dir the folder of its ${run.dataset} files${dataSource(run.dataset).needsDir ? '' : ', or leave it out for the default copy'}`);
     throw new UsageError(`--data-dir ${run.dataDir} holds PNG or JPEG pictures, and the data set is ${run.dataset} by default, which reads IDX files: add --dataset folder to train on the pictures`);
   }
   if (f.dataset === undefined && run.dataDir && holdsCifarBatches(run.dataDir)) {
+    if (f.resume !== undefined) throw new UsageError(`--data-dir ${run.dataDir} holds CIFAR-10 batch files (data_batch_*.bin, test_batch.bin), and the run in ${f.resume} trains on ${run.dataset}, which reads IDX files: give --data-dir the folder of its ${run.dataset} files${dataSource(run.dataset).needsDir ? '' : ', or leave it out for the default copy'}`);
     throw new UsageError(`--data-dir ${run.dataDir} holds CIFAR-10 batch files (data_batch_*.bin, test_batch.bin), and the data set is ${run.dataset} by default, which reads IDX files: add --dataset cifar10 to train on them`);
   }
   checkDataDir(run.dataset, run.dataDir, ['train', 'test']);
@@ -296,6 +298,17 @@ const FIXED_FLAGS: [flag: keyof Flags, field: string][] = [
   ['test-limit', 'testLimit'], ['batch', 'batch'], ['optimizer', 'optimizer'], ['lr-decay', 'lrDecay'], ['lr-min', 'lrMin'], ['seed', 'seed'], ['clip-grad', 'clipGrad'],
 ];
 
+/** The run's fields that say which examples it reads. */
+const DATA_FIELDS = ['dataset', 'strict', 'limit', 'testLimit', 'binarize', 'dequantize'];
+
+/** `--objective X` where a field belongs to an objective other than `objective`, else null. */
+function objectiveFor(field: string, objective: string): string | null {
+  if (field === 'tcEstimator' && objective !== 'tcvae') return '--objective tcvae';
+  // IWAE takes no KL weighting, schedule or target: those fields are the ELBO's (or the TCVAE's).
+  if (objective === 'iwae' && ['beta', 'warmupSteps', 'klCycleSteps', 'freeBits', 'klCapacity', 'capacitySteps'].includes(field)) return '--objective elbo';
+  return null;
+}
+
 /** Refuses flags that contradict the run being resumed: it can only continue as it started. */
 export function checkResumeFlags(f: Flags, dir: string, saved: VaeConfig & RunOptions, given: VaeConfig & RunOptions): void {
   for (const [flag, field] of FIXED_FLAGS) {
@@ -309,8 +322,12 @@ export function checkResumeFlags(f: Flags, dir: string, saved: VaeConfig & RunOp
     // What --init-from can change (the objective, the data, the optimizer), a new run from this one's model can take.
     // A conditional model's new run needs labels: not offered for a data set that has none.
     const unlabelled = field === 'dataset' && saved.classes > 0 && !DATA_SOURCES[given.dataset as DatasetName]?.classes;
+    // The new run's command: the flag, the objective it belongs to where the run's is another (it
+    // would be refused there), and the data flags as they were unless the flag is one of them.
+    const needs = objectiveFor(field, saved.objective);
+    const data = DATA_FIELDS.includes(field) ? 'and the other data flags as before' : 'with the same data flags';
     const fromModel = !unlabelled && !(ARCHITECTURE_FIELDS as readonly string[]).includes(field) && !['init', 'imageSize', 'imageChannels'].includes(field)
-      ? `, or start a new run from its model under ${shown}: --init-from ${dir} with the same data flags and another --out`
+      ? `, or start a new run from its model under ${shown}${needs ? ` ${needs}` : ''}: --init-from ${dir} ${data} and another --out`
       : ', or start a new run with another --out';
     throw new UsageError(`${shown} does not match the run in ${dir}, which ${theirs}; resume without --${flag}${fromModel}`);
   }

@@ -9,7 +9,7 @@ import { DEFAULT_CONFIG, resolveConfig, type VaeConfig } from '../model/config';
 import { checkTcBatch } from '../model/vae-options';
 import type { TrainingState } from '../training-state';
 import { stringFlag, UsageError } from './args';
-import { initialParamsFor, readInitialModel, withArchitectureOf } from './init-from';
+import { initFromNote, initialParamsFor, readInitialModel, withArchitectureOf } from './init-from';
 import { exampleShape } from './io';
 import { toFlags } from './messages';
 import { isInside } from './output-file';
@@ -30,6 +30,8 @@ export interface RunSetup {
   precisionWas: RunOptions['precision'] | null;
   /** Parameters of a new run started from a trained model (`--init-from`). */
   initialParams: Float32Array | null;
+  /** What a run started from a model takes differently from it without being asked (initFromNote). */
+  initNote?: string | null;
 }
 
 /**
@@ -142,5 +144,6 @@ async function setUpNewRun(f: Flags): Promise<RunSetup> {
   }
   checkRunDirFree(outDir);
   claimNewRunDir(outDir, !!f.force, machineFlagsOf(f));
-  return { config, run, outDir, resumed: null, lrWas: null, precisionWas: null, initialParams };
+  const initNote = initial ? initFromNote(initial, config, run.dataset, { dataset: f.dataset !== undefined, objective: f.objective !== undefined }) : null;
+  return { config, run, outDir, resumed: null, lrWas: null, precisionWas: null, initialParams, initNote };
 }
