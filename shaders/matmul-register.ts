@@ -59,7 +59,8 @@ export function registerBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): str
   const { TM, TN, WGX, WGY, LANES, UNROLL_K } = t;
   const BM = TM * WGY * LANES, BN = (TN * WGX) / LANES;
   const sg = LANES > 1;
-  if (sg && (WGX * WGY !== LANES || LANES !== 4 || TN % LANES)) throw new ConfigError('matmul: a register-subgroup workgroup must be one 4-lane subgroup');
+  // The lanes are one row of the workgroup: a 2x2 or 1x4 workgroup would leave blocks unwritten.
+  if (sg && (WGX !== 4 || WGY !== 1 || LANES !== 4 || TN % LANES)) throw new ConfigError(`matmul: a register-subgroup workgroup must be one 4-lane subgroup, WGX 4 and WGY 1 (got ${WGX}x${WGY}), with TN a multiple of 4 (got ${TN})`);
   const v4 = registerVec4Axes(p, t);
   const byK = v4.a === 'k' || v4.b === 'k';
   // A dimension's WGSL (M, N, K, or a quarter of M or N for vec4 strides), and u times it,

@@ -33,8 +33,9 @@
 // model's first step, at the cost of loop bounds and strides the compiler cannot fold.
 // Bindings: a, b (read), [bias (read)], [y (read): the layer below, with gradActivation], c (write;
 // cSlices [splits, M, N] with splits > 1, for sliceSum), [dims (uniform MatmulDims), generic only].
-// Operands named in `f16` are array<f16>; the vec4 tiled variants read a and b as array<vec4<f32>>
-// where their contiguous side is a multiple of 4.
+// Operands named in `f16` are array<f16>; the vec4 tiled variants (specialized) and the register
+// variants with VEC4 (specialized or generic) read a and b as array<vec4<f32>> where their
+// contiguous side is a multiple of 4 (matmulVec4Inputs, registerVec4Axes).
 // Grid: one workgroup per BM x BN block of C (matmulGrid).
 import { ConfigError } from './errors';
 import { wgsl } from './wgsl';
@@ -55,7 +56,8 @@ export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['register', 'register-
  * Block and workgroup sizes of one variant; the WGSL and the dispatch arithmetic both read these.
  * TM x TN is one invocation's block of C. Register kernels: LANES invocations (a subgroup) share a
  * strip of B, so a workgroup covers BM = TM * WGY * LANES rows and BN = TN * WGX / LANES columns;
- * UNROLL_K is the k steps per loop iteration. Tiled kernels: BM = TM * WGY, BN = TN * WGX, staged
+ * UNROLL_K is the k steps per loop iteration (4 where VEC4 reads along k); VEC4 reads operands as
+ * vec4s where a side allows (registerVec4Axes). Tiled kernels: BM = TM * WGY, BN = TN * WGX, staged
  * TILE_K deep; VEC4 keeps accumulators and workgroup tiles as vec4 (TM, TN multiples of 4);
  * QUAD shares the A fragment within a quad (needs `subgroups`); DOUBLE keeps two slices of each
  * tile, staging the next while the current one is read. SPREAD gives an invocation its rows and
@@ -154,7 +156,11 @@ export interface MatmulParams extends MatmulShape {
   variant?: MatmulVariant;
   /** Tile sizes replacing the variant's defaults (MATMUL_TILES), e.g. the autotuner's choice. */
   tile?: Partial<MatmulTile>;
-  /** Read M, N, K from the uniform `dims` (filled by the runtime from `constants`) instead of the source. */
+  /**
+   * Read M, N, K from the uniform `dims` (filled by the runtime from `constants`) instead of the
+   * source. The kernel still depends on the alignment of K and N where it reads vec4s
+   * (registerVec4Axes): it serves the shapes its factory call gives the same code for.
+   */
   generic?: boolean;
   /**
    * Operands stored as f16 (a model's half-precision activations): loads widen to f32, the sums

@@ -99,7 +99,7 @@ export class KernelGraph {
    */
   async build(cache: PipelineCache, arena?: BufferArena, onProgress?: CompileProgress): Promise<this> {
     const limits = cache.device.limits;
-    for (const n of this.nodes) checkKernelLimits(n.kernel, limits, this.label);
+    for (const n of this.nodes) checkKernelLimits(n.kernel, limits, this.label, this.owner === 'app');
     const uses = new Map<Tensor, number[]>();
     const conflicts = new Map<Tensor, Set<Tensor>>();
     const link = (a: Tensor, b: Tensor) => {

@@ -93,7 +93,7 @@ function checkDeviceFits(device: GPUDevice, kernel: Kernel): void {
         `where the adapter has it (adapter.features.has('${feature}')), request it: adapter.requestDevice({ requiredFeatures: ['${feature}'] }); ${otherwise}`,
     );
   }
-  checkKernelLimits(kernel, device.limits, 'compile()');
+  checkKernelLimits(kernel, device.limits, 'compile()', true);
 }
 
 /**

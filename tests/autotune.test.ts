@@ -4,8 +4,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { matmulWorkgroupBytes, matmulTile } from '../shaders/matmul';
-import { autotuneMatmuls, chooseCandidate, GENERIC_SLACK, matmulCandidates, matmulProducts, productKey, sourceHash, type AutotuneCache, type TunedProduct } from '../src/model/autotune';
+import { matmul, matmulWorkgroupBytes, matmulTile } from '../shaders/matmul';
+import { autotuneMatmuls, chooseCandidate, describeTuning, GENERIC_SLACK, matmulCandidates, matmulProducts, productKey, sourceHash, type AutotuneCache, type TunedProduct } from '../src/model/autotune';
 import { memoryAutotuneCache } from '../src/model/autotune-cache';
 import { autotuneConvs } from '../src/model/autotune-conv';
 import { kernelsFor } from '../src/model/kernel-choice';
@@ -40,6 +40,12 @@ describe('autotune candidates', () => {
       expect(full.some((g) => g.generic && g.variant === c.variant && JSON.stringify(g.tile) === JSON.stringify(c.tile)), JSON.stringify(c)).toBe(true);
     }
     expect(full.some((c) => c.generic && c.tile && c.variant.startsWith('tiled'))).toBe(false);
+    // A weight gradient reads scalars either way: its scalar-load candidate is the same kernel,
+    // which the autotuner times once; reports tell the two apart.
+    const tn = { M: 400, N: 784, K: 128, transA: true, subgroups: true };
+    expect(matmul({ ...tn, variant: 'register-subgroup', tile: { VEC4: false } }).code).toBe(matmul({ ...tn, variant: 'register-subgroup' }).code);
+    expect(describeTuning({ variant: 'register-subgroup', tile: { VEC4: false }, generic: true })).toBe('register-subgroup 4x16/thread unroll 1 scalar loads generic');
+    expect(describeTuning({ variant: 'register-subgroup', generic: true })).toBe('register-subgroup 4x16/thread unroll 1 generic');
     // Vec4 loads are the register kernels' default; scalar loads are tried too, in both forms.
     for (const variant of ['register', 'register-subgroup'] as const) {
       for (const generic of [undefined, true]) expect(full.some((c) => c.variant === variant && c.tile?.VEC4 === false && c.generic === generic), `${variant} generic=${generic}`).toBe(true);

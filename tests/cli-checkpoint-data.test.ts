@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkLabelForm, classNames, classWords, labelForCheckpoint } from '../src/cli/commands';
 import { initFromNote, initialParamsFor } from '../src/cli/init-from';
+import { OBJECTIVE_FLAGS, objectiveFlagGiven } from '../src/cli/objective-flags';
 import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors';
 import { paramLayout } from '../src/model/build';
 import { resolveConfig, type VaeConfig } from '../src/model/config';
@@ -53,11 +54,34 @@ describe('checks against the checkpoint\'s classes and data set, before the devi
     // --tc-estimator belongs to tcvae: the new run is offered with it.
     expect(() => checkResumeFlags(flags({ 'tc-estimator': 'mss' }), 'runs/e', elbo, { ...elbo, tcEstimator: 'mss' })).toThrow(
       /^--tc-estimator mss does not match the run in runs\/e, which has tc-estimator mws; resume without --tc-estimator, or start a new run from its model under --tc-estimator mss --objective tcvae: --init-from runs\/e with the same data flags and another --out$/);
-    // An IWAE run's model under a KL weight: the ELBO's.
+    // An IWAE run's model under a KL weight: the ELBO's, the default, so no --objective iwae.
     const iwae = { ...elbo, ...resolveConfig({ hidden: [8], latent: 2, objective: 'iwae', samples: 5 }) } as VaeConfig & RunOptions;
-    expect(() => checkResumeFlags(flags({ beta: '2' }), 'runs/i', iwae, { ...iwae, beta: 2 })).toThrow(/under --beta 2 --objective elbo: --init-from runs\/i with the same data flags/);
+    expect(() => checkResumeFlags(flags({ beta: '2' }), 'runs/i', iwae, { ...iwae, beta: 2 })).toThrow(/under --beta 2: --init-from runs\/i with the same data flags/);
     // A data flag is the change itself: the other data flags stay.
     expect(() => checkResumeFlags(flags({ limit: '1000' }), 'runs/e', elbo, { ...elbo, limit: 1000 })).toThrow(/under --limit 1000: --init-from runs\/e and the other data flags as before and another --out$/);
+    // A run under another objective than the default: the offered command repeats its objective
+    // flags, which resolve to the run's objective with the one flag changed.
+    const tcvae = { ...elbo, ...resolveConfig({ hidden: [8], latent: 2, objective: 'tcvae', beta: 6, warmupSteps: 100 }) } as VaeConfig & RunOptions;
+    const offered = (f: Record<string, unknown>, saved: VaeConfig & RunOptions, given: VaeConfig & RunOptions) => {
+      let message = '';
+      try { checkResumeFlags(flags(f), 'runs/r', saved, given); } catch (e) { message = (e as Error).message; }
+      const under = /start a new run from its model under (.*): --init-from/.exec(message)?.[1] ?? '';
+      const set: Record<string, unknown> = {};
+      for (const [, flag, value] of under.matchAll(/--([a-z-]+) (\S+)/g)) {
+        // The objective's flags; the changed one may be a run flag (--seed), which no config holds.
+        const field = OBJECTIVE_FLAGS.find(([name]) => name === flag)?.[1];
+        if (field) set[field] = Number.isNaN(Number(value)) ? value : Number(value);
+      }
+      return { message, config: resolveConfig({ hidden: [8], latent: 2, ...set }) };
+    };
+    const estimator = offered({ 'tc-estimator': 'mss' }, tcvae, { ...tcvae, tcEstimator: 'mss' });
+    expect(estimator.message).toMatch(/under --tc-estimator mss --objective tcvae --beta 6 --warmup-steps 100: --init-from runs\/r/);
+    expect(estimator.config).toMatchObject({ objective: 'tcvae', beta: 6, warmupSteps: 100, tcEstimator: 'mss' });
+    const k50 = offered({ samples: '50' }, iwae, { ...iwae, samples: 50 });
+    expect(k50.message).toMatch(/under --samples 50 --objective iwae: --init-from/);
+    expect(k50.config).toMatchObject({ objective: 'iwae', samples: 50 });
+    const seed = offered({ seed: '3' }, tcvae, { ...tcvae, seed: 3 });
+    expect(seed.config).toMatchObject({ objective: 'tcvae', beta: 6, warmupSteps: 100, tcEstimator: 'mws' });
   });
 
   it('say when a run started from a model trains on another data set or under another objective than it', () => {
@@ -66,8 +90,9 @@ describe('checks against the checkpoint\'s classes and data set, before the devi
     const initial = { path: 'runs/cf/model.safetensors', config: iwae, flat: new Float32Array(0), metadata: { dataset: 'fashion-mnist' } };
     expect(initFromNote(initial, elbo, 'mnist', { dataset: false, objective: false })).toBe(
       'this run trains on mnist, where the checkpoint was trained on fashion-mnist (--dataset fashion-mnist to keep it), and trains under the ELBO L=1, where the checkpoint was trained under the IWAE K=5 (--objective and its flags set it); --init-from takes the parameters and the architecture, not the data set or the objective');
-    // Asked for, or the same: nothing to say.
+    // Asked for, or the same: nothing to say. Any objective flag asks for the objective it gives.
     expect(initFromNote(initial, elbo, 'mnist', { dataset: true, objective: true })).toBeNull();
+    expect(objectiveFlagGiven({ beta: '2' }) && objectiveFlagGiven({ 'samples-per-x': '5' }) && !objectiveFlagGiven({ lr: '1e-4', dataset: 'mnist' })).toBe(true);
     expect(initFromNote(initial, iwae, 'fashion-mnist', { dataset: false, objective: false })).toBeNull();
   });
 
@@ -88,6 +113,11 @@ describe('checks against the checkpoint\'s classes and data set, before the devi
     const flags = (f: Record<string, unknown>) => f as unknown as Parameters<typeof checkDataFlags>[0];
     expect(() => checkDataFlags(flags({ resume: 'runs/m' }), run)).toThrow(/holds PNG or JPEG pictures, and the run in runs\/m trains on mnist, which reads IDX files: give --data-dir the folder of its mnist files, or leave it out for the default copy$/);
     expect(() => checkDataFlags(flags({}), run)).toThrow(/and the data set is mnist by default, which reads IDX files: add --dataset folder to train on the pictures$/);
+    // A resumed CIFAR-10 run's own folder of batches is its data, not a forgotten --dataset cifar10.
+    mkdirSync(at('cifar-batches'), { recursive: true });
+    for (const name of ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin', 'test_batch.bin']) writeFileSync(at(`cifar-batches/${name}`), new Uint8Array(3073));
+    expect(() => checkDataFlags(flags({ resume: 'runs/c' }), { ...DEFAULT_RUN, dataset: 'cifar10', dataDir: at('cifar-batches') } as RunOptions)).not.toThrow();
+    expect(() => checkDataFlags(flags({ resume: 'runs/m' }), { ...run, dataDir: at('cifar-batches') })).toThrow(/holds CIFAR-10 batch files \(data_batch_\*\.bin, test_batch\.bin\), and the run in runs\/m trains on mnist, which reads IDX files/);
   });
 
   it('find the classes no training picture is labelled with', () => {

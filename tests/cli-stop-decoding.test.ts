@@ -48,6 +48,6 @@ describe('Ctrl-C on train while a picture folder is decoded', () => {
     expect(said).not.toMatch(/compiled in|training and \d+ test pictures/);
     // Stopped between two pictures, not after all 1500 (about 1.5 s here): a whole decode is cached.
     expect(readdirSync(data).filter((f) => !f.endsWith('.png')), 'no cache of part of the folder').toEqual([]);
-    expect(existsSync(join(out, 'model.safetensors'))).toBe(false);
+    expect(existsSync(out) ? readdirSync(out) : [], 'no run files').toEqual([]);
   }, 300_000);
 });

@@ -147,6 +147,15 @@ describe('compile() refuses a kernel the device cannot run, naming what to reque
     expect((await compile(device, plain)).name).toBe('matmul_nn_register_vec4ab');
   });
 
+  it('an app\'s kernel with more workgroups in one dimension than the device allows is told to spread them (grid1D)', async () => {
+    const out = [write('out')];
+    const wide: kernels.Kernel = {
+      name: 'wide_grid', bindings: out, workgroups: [device.limits.maxComputeWorkgroupsPerDimension + 1, 1, 1],
+      code: `${declareBindings(out)}\n@compute @workgroup_size(1)\nfn main() {\n  out[0] = 1.0;\n}`,
+    };
+    await expect(compile(device, wide)).rejects.toThrow(refusal('DeviceLimitError', /^kernel wide_grid in compile\(\) needs 65536 workgroups in one dimension but this device's maxComputeWorkgroupsPerDimension is 65535; spread the workgroups over x, y and z \(grid1D from webgpu-vae\/kernels folds a long 1-D grid so/));
+  });
+
   it('more storage buffers than the device allows per stage, as a DeviceLimitError naming the limit', async () => {
     // An app's own kernel writing nine outputs; every factory's kernels bind 8 or fewer.
     const outputs = Array.from({ length: 9 }, (_, i) => write(`out${i}`));

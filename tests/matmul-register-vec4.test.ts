@@ -72,3 +72,11 @@ describe('which sides a register matmul reads as vec4s', () => {
     expect(registerVec4Axes({ M: 128, N: 784, K: 400 }, tile('register', { TM: 4, TN: 4 }))).toEqual({ a: 'k', b: 'n' });
   });
 });
+
+describe('a register-subgroup tile', () => {
+  it('is one 4-lane row: other workgroup shapes of 4 lanes are refused, not left half unwritten', () => {
+    for (const [WGX, WGY] of [[2, 2], [1, 4]]) {
+      expect(() => matmul({ M: 64, N: 40, K: 8, variant: 'register-subgroup', subgroups: true, tile: { WGX, WGY } })).toThrow(new RegExp(`must be one 4-lane subgroup, WGX 4 and WGY 1 \\(got ${WGX}x${WGY}\\)`));
+    }
+  });
+});

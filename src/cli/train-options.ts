@@ -14,6 +14,7 @@ import { isPictureName } from '../data/image-files';
 import { ARCHITECTURES, MIN_FIXED_SIGMA, NORMALIZATIONS, UPSAMPLINGS, type GaussianSigma, type VaeConfig } from '../model/config';
 import { WEIGHT_INITS } from '../model/module';
 import { ARCHITECTURE_FIELDS } from './init-from';
+import { keptObjectiveFlags } from './objective-flags';
 import { OBJECTIVES, type ObjectiveName } from '../model/objectives/objective';
 import { PRECISIONS, type Precision } from '../model/precision';
 import { LR_DECAYS, type LrDecay } from '../model/vae-options';
@@ -239,17 +240,26 @@ function runFieldsUnchecked(f: Flags, d: RunOptions): RunOptions {
   };
 }
 
+/** What each data set's --data-dir holds, for refusals of a folder that holds something else. */
+const WHAT_IT_READS: Record<string, string> = {
+  mnist: 'IDX files', 'fashion-mnist': 'IDX files', cifar10: "CIFAR-10's binary batches", dsprites: 'no files (its pictures are drawn)', 'dsprites-color': 'no files (its pictures are drawn)',
+};
+
 /** Refuses data flags that the chosen data set would ignore or cannot do without. */
 export function checkDataFlags(f: Flags, run: RunOptions): void {
   if (run.dataset === 'folder') return checkDataDir(run.dataset, run.dataDir);
   // A folder of pictures given without --dataset folder is the likely slip, not a broken MNIST copy.
   const forgotFolder = f.dataset === undefined ? ' (for a folder of your own pictures, add --dataset folder)' : '';
+  // On a resume the data set is the run's own (no --dataset given either): a folder holding another
+  // kind of data is the wrong folder, not a forgotten --dataset.
+  const wrongFolder = (holds: string) => `--data-dir ${run.dataDir} holds ${holds}, and the run in ${f.resume} trains on ${run.dataset}, which reads ${WHAT_IT_READS[run.dataset] ?? 'other files'}: ` +
+    `give --data-dir the folder of its ${run.dataset} files${dataSource(run.dataset).needsDir ? '' : ', or leave it out for the default copy'}`;
   if (f.dataset === undefined && run.dataDir && holdsPictures(run.dataDir)) {
-    if (f.resume !== undefined) throw new UsageError(`--data-dir ${run.dataDir} holds PNG or JPEG pictures, and the run in ${f.resume} trains on ${run.dataset}, which reads IDX files: give --data-dir the folder of its ${run.dataset} files${dataSource(run.dataset).needsDir ? '' : ', or leave it out for the default copy'}`);
+    if (f.resume !== undefined) throw new UsageError(wrongFolder('PNG or JPEG pictures'));
     throw new UsageError(`--data-dir ${run.dataDir} holds PNG or JPEG pictures, and the data set is ${run.dataset} by default, which reads IDX files: add --dataset folder to train on the pictures`);
   }
-  if (f.dataset === undefined && run.dataDir && holdsCifarBatches(run.dataDir)) {
-    if (f.resume !== undefined) throw new UsageError(`--data-dir ${run.dataDir} holds CIFAR-10 batch files (data_batch_*.bin, test_batch.bin), and the run in ${f.resume} trains on ${run.dataset}, which reads IDX files: give --data-dir the folder of its ${run.dataset} files${dataSource(run.dataset).needsDir ? '' : ', or leave it out for the default copy'}`);
+  if (f.dataset === undefined && run.dataset !== 'cifar10' && run.dataDir && holdsCifarBatches(run.dataDir)) {
+    if (f.resume !== undefined) throw new UsageError(wrongFolder('CIFAR-10 batch files (data_batch_*.bin, test_batch.bin)'));
     throw new UsageError(`--data-dir ${run.dataDir} holds CIFAR-10 batch files (data_batch_*.bin, test_batch.bin), and the data set is ${run.dataset} by default, which reads IDX files: add --dataset cifar10 to train on them`);
   }
   checkDataDir(run.dataset, run.dataDir, ['train', 'test']);
@@ -301,14 +311,6 @@ const FIXED_FLAGS: [flag: keyof Flags, field: string][] = [
 /** The run's fields that say which examples it reads. */
 const DATA_FIELDS = ['dataset', 'strict', 'limit', 'testLimit', 'binarize', 'dequantize'];
 
-/** `--objective X` where a field belongs to an objective other than `objective`, else null. */
-function objectiveFor(field: string, objective: string): string | null {
-  if (field === 'tcEstimator' && objective !== 'tcvae') return '--objective tcvae';
-  // IWAE takes no KL weighting, schedule or target: those fields are the ELBO's (or the TCVAE's).
-  if (objective === 'iwae' && ['beta', 'warmupSteps', 'klCycleSteps', 'freeBits', 'klCapacity', 'capacitySteps'].includes(field)) return '--objective elbo';
-  return null;
-}
-
 /** Refuses flags that contradict the run being resumed: it can only continue as it started. */
 export function checkResumeFlags(f: Flags, dir: string, saved: VaeConfig & RunOptions, given: VaeConfig & RunOptions): void {
   for (const [flag, field] of FIXED_FLAGS) {
@@ -324,7 +326,7 @@ export function checkResumeFlags(f: Flags, dir: string, saved: VaeConfig & RunOp
     const unlabelled = field === 'dataset' && saved.classes > 0 && !DATA_SOURCES[given.dataset as DatasetName]?.classes;
     // The new run's command: the flag, the objective it belongs to where the run's is another (it
     // would be refused there), and the data flags as they were unless the flag is one of them.
-    const needs = objectiveFor(field, saved.objective);
+    const needs = keptObjectiveFlags(saved, field).join(' ');
     const data = DATA_FIELDS.includes(field) ? 'and the other data flags as before' : 'with the same data flags';
     const fromModel = !unlabelled && !(ARCHITECTURE_FIELDS as readonly string[]).includes(field) && !['init', 'imageSize', 'imageChannels'].includes(field)
       ? `, or start a new run from its model under ${shown}${needs ? ` ${needs}` : ''}: --init-from ${dir} ${data} and another --out`

@@ -10,6 +10,7 @@ import { checkTcBatch } from '../model/vae-options';
 import type { TrainingState } from '../training-state';
 import { stringFlag, UsageError } from './args';
 import { initFromNote, initialParamsFor, readInitialModel, withArchitectureOf } from './init-from';
+import { objectiveFlagGiven } from './objective-flags';
 import { exampleShape } from './io';
 import { toFlags } from './messages';
 import { isInside } from './output-file';
@@ -144,6 +145,6 @@ async function setUpNewRun(f: Flags): Promise<RunSetup> {
   }
   checkRunDirFree(outDir);
   claimNewRunDir(outDir, !!f.force, machineFlagsOf(f));
-  const initNote = initial ? initFromNote(initial, config, run.dataset, { dataset: f.dataset !== undefined, objective: f.objective !== undefined }) : null;
+  const initNote = initial ? initFromNote(initial, config, run.dataset, { dataset: f.dataset !== undefined, objective: objectiveFlagGiven(f) }) : null;
   return { config, run, outDir, resumed: null, lrWas: null, precisionWas: null, initialParams, initNote };
 }

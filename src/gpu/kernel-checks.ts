@@ -56,13 +56,16 @@ const WORKGROUP_FIX =
   'maxComputeWorkgroupSizeY: adapter.limits.maxComputeWorkgroupSizeY } (acquireNodeDevice and acquireBrowserDevice do); ' +
   "an adapter that offers less (WebGPU's compatibility mode allows 128 invocations) cannot run this kernel";
 
+/** An app's own kernel past the grid limit: what a model's user would not change, an app's author can. */
+const APP_GRID_FIX = 'spread the workgroups over x, y and z (grid1D from webgpu-vae/kernels folds a long 1-D grid so, and the kernel finds its place from workgroup_id and num_workgroups), or use a smaller batch';
+
 /**
  * Checks what a kernel asks of the device whatever buffers it is given: its workgroup's size, its
  * grid, and how many storage buffers it binds (WebGPU's default allows 8; a device that asks for
  * less than its adapter offers would otherwise fail later, in a pipeline layout or shader
  * compilation error that names no limit, or not in these words on every implementation).
  */
-export function checkKernelLimits(kernel: Kernel, limits: GPUSupportedLimits, where = kernel.name): void {
+export function checkKernelLimits(kernel: Kernel, limits: GPUSupportedLimits, where = kernel.name, forApp = false): void {
   for (const size of workgroupSizesOf(kernel.code)) {
     const axes = [['X', limits.maxComputeWorkgroupSizeX], ['Y', limits.maxComputeWorkgroupSizeY], ['Z', limits.maxComputeWorkgroupSizeZ]] as const;
     axes.forEach(([axis, max], i) => {
@@ -77,7 +80,7 @@ export function checkKernelLimits(kernel: Kernel, limits: GPUSupportedLimits, wh
   }
   const most = Math.max(...kernel.workgroups);
   if (most > limits.maxComputeWorkgroupsPerDimension) {
-    throw new DeviceLimitError(`kernel ${kernel.name} in ${where} needs ${most} workgroups in one dimension but this device's maxComputeWorkgroupsPerDimension is ${limits.maxComputeWorkgroupsPerDimension}; ${kernel.gridLimitFix ?? 'spread the workgroups over x, y and z (grid1D from webgpu-vae/kernels folds a long 1-D grid so, and the kernel finds its place from workgroup_id and num_workgroups), or use a smaller batch'}`);
+    throw new DeviceLimitError(`kernel ${kernel.name} in ${where} needs ${most} workgroups in one dimension but this device's maxComputeWorkgroupsPerDimension is ${limits.maxComputeWorkgroupsPerDimension}; ${kernel.gridLimitFix ?? (forApp ? APP_GRID_FIX : 'use a smaller batch')}`);
   }
   const storage = kernel.bindings.filter((b) => b.kind !== 'uniform').length;
   if (storage > limits.maxStorageBuffersPerShaderStage) {
@@ -89,8 +92,8 @@ export function checkKernelLimits(kernel: Kernel, limits: GPUSupportedLimits, wh
 }
 
 /** Checks a dispatch's grid and bindings against the device's limits, naming what to change. */
-export function checkBindingLimits(kernel: Kernel, resources: Record<string, BufferSlice>, limits: GPUSupportedLimits, where = kernel.name): void {
-  checkKernelLimits(kernel, limits, where);
+export function checkBindingLimits(kernel: Kernel, resources: Record<string, BufferSlice>, limits: GPUSupportedLimits, where = kernel.name, forApp = false): void {
+  checkKernelLimits(kernel, limits, where, forApp);
   checkBindingSizes(kernel, resources, limits, where);
 }
 

@@ -183,7 +183,7 @@ export class PipelineCache {
         const slices = app ? appBindingSlices(kernel, resources, constantBuffer) : libraryBindingSlices(kernel, resources, constantBuffer);
         if (app) checkAppBindings(kernel, slices, device.limits);
         else checkLibraryBindingBytes(kernel, slices, label);
-        checkBindingLimits(kernel, slices, device.limits, label);
+        checkBindingLimits(kernel, slices, device.limits, label, app);
         const bindGroup = device.createBindGroup({
           label: labelFor(owner, `${label}:${kernel.name}`),
           layout,

@@ -232,10 +232,22 @@ export async function autotuneMatmuls(pipelines: PipelineCache, products: readon
       c: device.createBuffer({ label: ourLabel('autotune:c'), size: Math.max(16, p.M * p.N * 4), usage }),
     };
     const timed: TunedProduct[] = [];
-    let refused = 0;
+    let refused = 0, same = 0;
+    // Candidates that differ only where this product does not look (scalar or vec4 loads in a
+    // weight gradient, which reads scalars either way) build the same kernel: it is timed once.
+    const sources = new Set<string>();
+    const sourceOf = (c: MatmulTuning) => {
+      try { return matmul({ ...productShape(p), ...c, subgroups: device.features.has('subgroups') }).code; } catch { return null; }
+    };
     try {
       for (const c of candidates) {
         if (left() <= 0) break;
+        const source = sourceOf(c);
+        if (source !== null && sources.has(source)) {
+          same++;
+          continue;
+        }
+        if (source !== null) sources.add(source);
         let ms: number | null;
         try {
           ms = await timeCandidate(pipelines, p, c, buffers, left, opts.mode === 'quick' ? 50 : 200);
@@ -256,7 +268,7 @@ export async function autotuneMatmuls(pipelines: PipelineCache, products: readon
     // A refused candidate counts as measured: it can never be chosen.
     await refuseLostDevice(device);
     const best = chooseCandidate(timed);
-    if (!best || timed.length + refused < candidates.length) continue;
+    if (!best || timed.length + refused + same < candidates.length) continue;
     best.candidates = timed.length;
     chosen[productKey(p)] = best;
     opts.onProduct?.(productKey(p), best, false);
@@ -269,5 +281,5 @@ export async function autotuneMatmuls(pipelines: PipelineCache, products: readon
 export const describeTuning = (t: MatmulTuning) => {
   const tile = { ...MATMUL_TILES[t.variant], ...t.tile };
   const size = isTiled(t.variant) ? `${tile.TM * tile.WGY}x${tile.TN * tile.WGX} BK${tile.TILE_K} ${tile.TM}x${tile.TN}/thread` : `${tile.TM}x${tile.TN}/thread unroll ${tile.UNROLL_K}`;
-  return `${t.variant} ${size}${t.generic ? ' generic' : ''}`;
+  return `${t.variant} ${size}${!isTiled(t.variant) && t.tile?.VEC4 === false ? ' scalar loads' : ''}${t.generic ? ' generic' : ''}`;
 };
