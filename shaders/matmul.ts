@@ -296,7 +296,8 @@ export function matmul(p: MatmulParams): MatmulKernel {
   const hasY = gradAct !== 'none';
   if (act !== 'none' && gradAct !== 'none') throw new ConfigError('matmul: activation and gradActivation are exclusive');
   const d = dimsOf(p);
-  const v4 = isTiled(variant) ? matmulVec4Inputs(p, t, true) : (({ a, b }) => ({ a: !!a, b: !!b }))(registerVec4Axes(p, t));
+  const axes = isTiled(variant) ? null : registerVec4Axes(p, t);
+  const v4 = axes ? { a: !!axes.a, b: !!axes.b } : matmulVec4Inputs(p, t, true);
   // Register kernels name the operands they read as vec4s (one pipeline each way).
   const vec4Tag = !isTiled(variant) && (v4.a || v4.b) ? `_vec4${v4.a ? 'a' : ''}${v4.b ? 'b' : ''}` : '';
   const half = [...new Set(p.f16 ?? [])].filter((op) => op !== 'y' || hasY).sort();

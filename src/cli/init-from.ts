@@ -44,9 +44,9 @@ export function initFromNote(initial: InitialModel, config: VaeConfig, dataset: 
   const theirs = initial.metadata.dataset;
   const changes: string[] = [];
   if (!given.dataset && theirs && theirs !== dataset) changes.push(`trains on ${dataset}, where the checkpoint was trained on ${theirs} (--dataset ${theirs} to keep it)`);
-  const objectiveOf = (c: VaeConfig) => describeObjective(c);
-  if (!given.objective && objectiveOf(initial.config) !== objectiveOf(config)) {
-    changes.push(`trains under the ${objectiveOf(config)}, where the checkpoint was trained under the ${objectiveOf(initial.config)} (--objective and its flags set it)`);
+  const ours = describeObjective(config), theirsObjective = describeObjective(initial.config);
+  if (!given.objective && theirsObjective !== ours) {
+    changes.push(`trains under the ${ours}, where the checkpoint was trained under the ${theirsObjective} (--objective and its flags set it)`);
   }
   return changes.length ? `this run ${changes.join(', and ')}; --init-from takes the parameters and the architecture, not the data set or the objective` : null;
 }

@@ -213,8 +213,9 @@ export async function autotuneMatmuls(pipelines: PipelineCache, products: readon
   const left = () => (opts.signal?.aborted ? 0 : budget - (performance.now() - t0));
   for (const p of products) {
     const candidates = matmulCandidates(opts.mode, device, opts.isSoftware, p.skipsZeros);
+    const sourceFor = (c: MatmulTuning) => matmul({ ...productShape(p), ...c, subgroups: device.features.has('subgroups') }).code;
     const keyOf = (mode: AutotuneMode) => {
-      const sources = matmulCandidates(mode, device, opts.isSoftware, p.skipsZeros).map((c) => matmul({ ...productShape(p), ...c, subgroups: device.features.has('subgroups') }).code);
+      const sources = matmulCandidates(mode, device, opts.isSoftware, p.skipsZeros).map(sourceFor);
       return `${opts.adapterKey}|${productKey(p)}|${mode}|${sourceHash(sources)}`;
     };
     const key = keyOf(opts.mode);
@@ -237,7 +238,7 @@ export async function autotuneMatmuls(pipelines: PipelineCache, products: readon
     // weight gradient, which reads scalars either way) build the same kernel: it is timed once.
     const sources = new Set<string>();
     const sourceOf = (c: MatmulTuning) => {
-      try { return matmul({ ...productShape(p), ...c, subgroups: device.features.has('subgroups') }).code; } catch { return null; }
+      try { return sourceFor(c); } catch { return null; }
     };
     try {
       for (const c of candidates) {
