@@ -63,8 +63,8 @@ export function registerBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): str
   if (sg && (WGX !== 4 || WGY !== 1 || LANES !== 4 || TN % LANES)) throw new ConfigError(`matmul: a register-subgroup workgroup must be one 4-lane subgroup, WGX 4 and WGY 1 (got ${WGX}x${WGY}), with TN a multiple of 4 (got ${TN})`);
   const v4 = registerVec4Axes(p, t);
   const byK = v4.a === 'k' || v4.b === 'k';
-  // A dimension's WGSL (M, N, K, or a quarter of M or N for vec4 strides), and u times it,
-  // folded to one literal in a specialized kernel.
+  // A stride's WGSL (M, N, or a quarter of N for B's vec4s along n), and u times it, folded to
+  // one literal in a specialized kernel.
   const dims = { M: [d.M, p.M], N: [d.N, p.N], N4: [d.generic ? 'n4' : `${p.N / 4}u`, p.N / 4] } as const;
   type Dim = keyof typeof dims;
   const times = (u: number, dim: Dim) => (d.generic ? `${u}u * ${dims[dim][0]}` : `${u * (dims[dim][1] as number)}u`);
@@ -76,6 +76,8 @@ export function registerBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): str
   // Element offsets: `k` (or its listed value k_u) plus u, or k times a stride plus u strides.
   const kAt = (u: number, listed: boolean, dim?: Dim) =>
     listed ? (dim ? `k${dim}_${u}` : `k_${u}`) : dim ? `k${dim}${u ? ` + ${times(u, dim)}` : ''}` : `k${u ? ` + ${u}u` : ''}`;
+  // Slot j of a quad's strip: the lane's own vec4 or scalar `lane(j >> 2)`, or a neighbour's through a swap.
+  const slot = (j: number, lane: (q: number) => string) => (j % 4 ? `${SWAPS[j % 4]}(${lane(j >> 2)})` : lane(j >> 2));
   const multiples = (k: string, suffix: string) => [aStride, bStride].filter((x, i, all) => x && all.indexOf(x) === i).map((x) => ` let k${x}${suffix} = ${k} * ${dims[x as Dim][0]};`).join('');
 
   // Per k step u: the loads of A and B, and the WGSL value of A's row slot i and B's column slot j.
@@ -87,7 +89,7 @@ export function registerBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): str
   const bLoads = (u: number, listed: boolean): string[] => {
     if (v4.b === 'k') {
       if (u) return [];
-      return sg ? [...range(bLoadCount).map((q) => `    let lbv${q} = b[rb${q} + kq];`), ...cols.map((j) => `    let bv${j} = ${j % 4 ? `${SWAPS[j % 4]}(lbv${j >> 2})` : `lbv${j >> 2}`};`)]
+      return sg ? [...range(bLoadCount).map((q) => `    let lbv${q} = b[rb${q} + kq];`), ...cols.map((j) => `    let bv${j} = ${slot(j, (q) => `lbv${q}`)};`)]
         : cols.map((j) => `    let bv${j} = b[rb${j} + kq];`);
     }
     const at = (q: number) => `rb${q} + ${kAt(u, listed, bStride)}`;
@@ -95,7 +97,7 @@ export function registerBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): str
       return sg ? range(bLoadCount).flatMap((g) => [`    let lbn${g}_${u} = b[${at(g)}];`, ...range(3).map((s) => `    let bn${g}_${s + 1}_${u} = ${SWAPS[s + 1]}(lbn${g}_${u});`)])
         : range(bLoadCount).map((g) => `    let bn${g}_${u} = b[${at(g)}];`);
     }
-    return sg ? [...range(bLoadCount).map((q) => `    let lb${q}_${u} = ${loadAs32(p, 'b', at(q))};`), ...cols.map((j) => `    let b${j}_${u} = ${j % 4 ? `${SWAPS[j % 4]}(lb${j >> 2}_${u})` : `lb${j >> 2}_${u}`};`)]
+    return sg ? [...range(bLoadCount).map((q) => `    let lb${q}_${u} = ${loadAs32(p, 'b', at(q))};`), ...cols.map((j) => `    let b${j}_${u} = ${slot(j, (q) => `lb${q}_${u}`)};`)]
       : cols.map((j) => `    let b${j}_${u} = ${loadAs32(p, 'b', at(j))};`);
   };
   const bValue = (j: number, u: number) => {
@@ -127,8 +129,9 @@ export function registerBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): str
   const kMain = d.generic ? `(${d.K} - ${d.K} % ${UNROLL_K}u)` : `${p.K - (p.K % UNROLL_K)}u`;
   const needTail = UNROLL_K > 1 && (d.generic || p.K % UNROLL_K !== 0);
   // Along k, K is a multiple of 4 and each iteration takes one vec4 of 4 k steps.
+  const k4 = d.generic ? '(dims.k / 4u)' : `${p.K / 4}u`;
   const denseLoops = byK
-    ? `  for (var kq = 0u; kq < ${d.generic ? 'dims.k / 4u' : `${p.K / 4}u`}; kq++) {
+    ? `  for (var kq = 0u; kq < ${k4}; kq++) {
 ${kSteps('kq * 4u', 4)}
   }`
     : `  for (var k0 = 0u; k0 < ${kMain}; k0 += ${UNROLL_K}u) {
@@ -138,12 +141,10 @@ ${needTail ? `  for (var k1 = ${kMain}; k1 < ${d.K}; k1++) {\n${kSteps('k1', 1)}
   // Rows and columns: the element (or vec4) offsets of the operands, clamped into the matrix so
   // the k loop has no branches, and each slot's row and column for the stores.
   const lastRow = d.generic ? `(${d.M} - 1u)` : `${p.M - 1}u`, lastCol = d.generic ? `(${d.N} - 1u)` : `${p.N - 1}u`;
-  const k4 = d.generic ? '(dims.k / 4u)' : `${p.K / 4}u`;
   const aOffsets = rows.map((i) => `  let ra${i} = min(row0 + ${i * rowStep}u, ${lastRow})${p.transA ? '' : ` * ${v4.a === 'k' ? k4 : d.K}`};`);
   const bOffsets = v4.b === 'n'
     ? range(bLoadCount).map((g) => `  let rb${g} = min(${sg ? `col0 / 4u + ${4 * g}u + lane` : `col0 / 4u + ${g}u`}, ${dims.N4[0]} - 1u);`)
     : range(bLoadCount).map((j) => `  let rb${j} = min(col0 + ${sg ? `${j * LANES}u + lane` : `${j}u`}, ${lastCol})${p.transB ? ` * ${v4.b === 'k' ? k4 : d.K}` : ''};`);
-  const storeRow = sg ? `row0 + i * ${rowStep}u` : 'row0 + i';
   const storeCol = sg ? (v4.b === 'n' ? 'col0 + (j & ~15u) + 4u * (lane ^ ((j >> 2u) & 3u)) + (j & 3u)' : 'col0 + (j & ~3u) + (lane ^ (j & 3u))') : 'col0 + j';
   return `
 @compute @workgroup_size(${WGX}, ${WGY})
@@ -160,7 +161,7 @@ ${rows.map((i) => `  ${cols.map((j) => `var acc${i}_${j} = 0.0;`).join(' ')}`).j
 ${p.skipZeros ? zeroSkippingLoops(p, d, BM, UNROLL_K, denseLoops, listedSteps) : denseLoops}
   var out = array<f32, ${TM * TN}>(${rows.flatMap((i) => cols.map((j) => `acc${i}_${j}`)).join(', ')});
   for (var i = 0u; i < ${TM}u; i++) {
-    let ro = ${storeRow};
+    let ro = row0 + i * ${rowStep}u;
     if (ro >= ${d.M}) { break; }
     for (var j = 0u; j < ${TN}u; j++) {
       let co = ${storeCol};

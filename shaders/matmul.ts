@@ -299,7 +299,7 @@ export function matmul(p: MatmulParams): MatmulKernel {
   const axes = isTiled(variant) ? null : registerVec4Axes(p, t);
   const v4 = axes ? { a: !!axes.a, b: !!axes.b } : matmulVec4Inputs(p, t, true);
   // Register kernels name the operands they read as vec4s (one pipeline each way).
-  const vec4Tag = !isTiled(variant) && (v4.a || v4.b) ? `_vec4${v4.a ? 'a' : ''}${v4.b ? 'b' : ''}` : '';
+  const vec4Tag = axes && (v4.a || v4.b) ? `_vec4${v4.a ? 'a' : ''}${v4.b ? 'b' : ''}` : '';
   const half = [...new Set(p.f16 ?? [])].filter((op) => op !== 'y' || hasY).sort();
   const elem = (op: MatmulOperand) => (half.includes(op) ? 'array<f16>' : undefined);
   const bindings = [read('a', v4.a ? 'array<vec4<f32>>' : elem('a')), read('b', v4.b ? 'array<vec4<f32>>' : elem('b')), ...(hasBias ? [read('bias')] : []), ...(hasY ? [read('y', elem('y'))] : []), write(splits > 1 ? 'cSlices' : 'c', elem('c')), ...(skip ? [read('steps', 'array<u32>')] : []), ...(d.generic ? [uniform('dims', 'MatmulDims')] : [])];
