@@ -94,6 +94,9 @@ export interface StepRecord {
   bounds_checks?: boolean;
   /** Model construction to the end of the first step: pipeline/shader compilation included. */
   first_step_ms: number;
+  /** Ours: distinct larger-block kernels swapped in after the first step, before timing, and their compile's ms (vae.upgradeKernels()). */
+  hot_kernels?: number;
+  hot_kernels_ms?: number;
   /** Dispatches and queue submits in one step (null: could not be counted). */
   dispatches: number | null;
   submits: number | null;

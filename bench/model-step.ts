@@ -7,9 +7,11 @@
 // one warm-up; each dispatch's median is kept and summed per family (the kernel name's first word).
 //
 //   npx tsx bench/model-step.ts [--preset=NAME | --config='{"objective":"tcvae","beta":6}']
-//       [--batch=64] [--rounds=5] [--dispatches=N] [--json]
+//       [--batch=64] [--rounds=5] [--dispatches=N] [--hot-kernels=on|off] [--json]
 //
 // --dispatches=N also lists the step's N slowest dispatches: median time, workgroups and kernel.
+// --hot-kernels=off times the kernels of a run's first steps instead of the larger-block ones it
+// swaps in after them (vae.upgradeKernels()).
 //
 // Presets (each a partial VaeConfig; --config adds to or overrides the preset's fields):
 //   iwae         784-400-20, IWAE with K = 5            tcvae, tcvae-mss  784-400-20, beta 6, MWS or MSS
@@ -71,8 +73,12 @@ async function main(argv: string[]): Promise<void> {
   const acquired = await acquireBenchDevice((l) => process.stderr.write(`${l}\n`));
   const { device } = acquired;
   if (!device.features.has('timestamp-query')) process.stderr.write('no timestamp-query: timing wall-clock to queue completion, the whole graph only\n');
+  const hot = value('hot-kernels') ?? 'on';
+  if (hot !== 'on' && hot !== 'off') throw new Error(`--hot-kernels takes on or off, got ${hot}`);
   const vae = await VAE.create(config, { device: { ...acquired, owned: false }, batch, seed: 1 });
   const plan = await vae.plan('train', batch);
+  // The step a run settles into (its larger-block kernels, src/model/hot-kernels.ts) unless asked otherwise.
+  if (hot === 'on') process.stderr.write(`hot kernels: ${new Set(await vae.upgradeKernels()).size} swapped in\n`);
   // The batch's gather: dSprites drawn on the GPU, or rows of an uploaded data set of grey noise.
   const indices = Uint32Array.from({ length: 4 * batch }, (_, i) => (i * 7919) % DSPRITES_COUNT);
   const data = sprites

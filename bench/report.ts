@@ -16,12 +16,12 @@ const int = (x: number | null) => (x === null ? 'n/a' : String(x));
 
 function stepTable(steps: StepRecord[]): string {
   const rows = steps.map((r) => [
-    r.impl, r.env, num(r.median_ms, 1), num(r.samples_per_s, 0), num(r.first_step_ms, 0),
+    r.impl, r.env, num(r.median_ms, 1), num(r.samples_per_s, 0), num(r.first_step_ms, 0), r.hot_kernels ? `${r.hot_kernels} in ${num(r.hot_kernels_ms ?? null, 0)} ms` : '-',
     int(r.dispatches) + (r.impl === 'webgpu-vae' && r.dispatches_counted !== null && r.dispatches_counted !== r.dispatches ? ` (counted ${r.dispatches_counted})` : ''),
     int(r.submits), mb(r.gpu_bytes), mb(r.data_bytes), r.planned_bytes === null ? 'n/a' : `${mb(r.planned_bytes)} (-${mb(r.saved_bytes)})`, num(r.loss, 1),
     r.impl === 'webgpu-vae' ? `${r.samples_ms.length}x${r.steps_per_sample}` : `${r.samples_ms.length}`,
   ]);
-  return table(['impl', 'env', 'median ms', 'examples/s', 'first step ms', 'dispatches', 'submits', 'GPU MiB', 'data MiB', 'step tensors MiB (saved)', 'loss', 'samples'], rows, [0, 1]);
+  return table(['impl', 'env', 'median ms', 'examples/s', 'first step ms', 'hot kernels', 'dispatches', 'submits', 'GPU MiB', 'data MiB', 'step tensors MiB (saved)', 'loss', 'samples'], rows, [0, 1]);
 }
 
 function profileTable(records: ProfileRecord[]): string {

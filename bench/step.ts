@@ -33,6 +33,9 @@ export interface PreparedVae {
   next(): { data: ResidentData; index: number };
   /** Creation (pipeline compilation) + upload + first step, to its completion. */
   firstStepMs: number;
+  /** Distinct larger-block kernels swapped in after the first step (vae.upgradeKernels()), and the time their compile took. */
+  hotKernels: number;
+  hotKernelsMs: number;
   dataBytes: number;
 }
 
@@ -67,7 +70,12 @@ export async function prepareVae(ctx: Pick<RunContext, 'acquired' | 'data' | 'au
   const next = () => ({ data: resident, index: index++ % batches });
   await vae.trainStep(next());
   await vae.readLosses();
-  return { vae, resident, next, firstStepMs: now() - t0, dataBytes };
+  const firstStepMs = now() - t0;
+  // The step a run settles into: its larger-block kernels (src/model/hot-kernels.ts), which a run
+  // swaps in by itself after its first steps, swapped in before any timing.
+  const t1 = now();
+  const hotKernels = new Set(await vae.upgradeKernels()).size;
+  return { vae, resident, next, firstStepMs, hotKernels, hotKernelsMs: now() - t1, dataBytes };
 }
 
 /** Mean ms per step over `blocks` blocks of `steps` steps each; also the last loss read. */
@@ -125,7 +133,7 @@ export async function prepareOursStep(ctx: RunContext, opts: BenchOptions): Prom
         bench: 'train_step', impl: 'webgpu-vae', env: ctx.env, adapter: ctx.adapter,
         batch: opts.batch, hidden: opts.hidden, latent: opts.latent,
         median_ms: round(ms), samples_per_s: round((opts.batch * 1000) / ms, 1),
-        first_step_ms: round(p.firstStepMs, 1), autotune: opts.autotune, precision: opts.precision, matmul_generic: p.vae.kernels.matmulGeneric ?? false,
+        first_step_ms: round(p.firstStepMs, 1), hot_kernels: p.hotKernels, hot_kernels_ms: round(p.hotKernelsMs, 1), autotune: opts.autotune, precision: opts.precision, matmul_generic: p.vae.kernels.matmulGeneric ?? false,
         // What ran, not what was asked: a tiled or too-wide first layer does not skip (skippingZeros).
         skip_input_zeros: (await p.vae.plan('train', opts.batch)).graph.kernels.some((k) => k.name.startsWith('nonzero_steps')),
         ...(ctx.acquired.boundsChecks === false ? { bounds_checks: false } : {}),

@@ -54,6 +54,23 @@ export function registerVec4Axes(p: MatmulParams, t: MatmulTile): RegisterVec4Ax
   return { a, b };
 }
 
+/**
+ * The larger blocks a `register-subgroup` product switches to once its graph has run a while
+ * (hotMatmul in shaders/matmul.ts; src/model/hot-kernels.ts swaps them in). Bigger blocks load
+ * fewer values per fma (a quad's 8 x 32 lanes: 16 loads per 256 fmas against 8 per 64) and,
+ * with 4 k steps per iteration, load and store each spilled accumulator once per 4 fmas; but
+ * they compile 3-10x longer (SwiftShader: 0.25-1.1 s each against 0.07-0.1), which is why the
+ * first steps run the default 4 x 16. A zero-skipping product keeps the block side its list is
+ * made for (rows for `a`, columns for `b`), so the list and its kernel stay as they are. The fmas
+ * run in the same order whatever the block: the same bits. Measured on the default model's step
+ * with WebGPU's bounds checks (Node, SwiftShader, 20 alternating rounds): 82.5 against 103.3 ms.
+ */
+export const HOT_REGISTER_TILES = {
+  dense: { TM: 8, TN: 32, UNROLL_K: 4 },
+  skipsRowsOfA: { TN: 32, UNROLL_K: 4 },
+  skipsColumnsOfB: { TM: 16, UNROLL_K: 4 },
+} as const satisfies Record<string, Partial<MatmulTile>>;
+
 /** The WGSL of a `register` or `register-subgroup` kernel of `p` with tile `t`. */
 export function registerBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): string {
   const { TM, TN, WGX, WGY, LANES, UNROLL_K } = t;

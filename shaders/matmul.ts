@@ -43,7 +43,7 @@ import { activationWGSL, checkActivation, type Activation } from './activation';
 import { checkChoice, checkShape, declareBindings, kSliceLength, kSplits, MAX_WORKGROUPS_PER_DIM, minBindingBytes, read, uniform, write, type Kernel } from './common';
 import { uniformStruct } from './uniform';
 import { load32, storeAs } from './half';
-import { registerBody, registerVec4Axes } from './matmul-register';
+import { HOT_REGISTER_TILES, registerBody, registerVec4Axes } from './matmul-register';
 import { matmulSplits, matmulVec4Inputs, tiledBody } from './matmul-tiled';
 import { nonzeroStepsWords, ZERO_SKIP_OPERANDS, type NonzeroStepsParams, type ZeroSkipOperand } from './matmul-zeros';
 
@@ -265,6 +265,32 @@ export function nonzeroStepsFor(p: MatmulParams): NonzeroStepsParams {
     ? { G: p.M, K: p.K, layout: p.transA ? 'kg' : 'gk', block: BM, generic: !!p.generic }
     : { G: p.N, K: p.K, layout: p.transB ? 'gk' : 'kg', block: BN, generic: !!p.generic };
 }
+
+/**
+ * The same product with larger blocks (HOT_REGISTER_TILES), for a graph that runs often enough to
+ * repay their longer compile; null where there is none: a variant other than `register-subgroup`
+ * (or one falling back without subgroups), a tile already chosen (the autotuner's), f16 operands,
+ * or a product the larger blocks fit badly: one they would pad by more than a tenth (a side of 16,
+ * a convolution's channels, padded to 32 ran im2col products 1.7x slower), or cut into fewer than
+ * HOT_MIN_BLOCKS workgroups (a weight gradient of one 16 x 16 block, which one core computes while
+ * the others wait, ran 1.9x slower as one 32 x 32 block). Bindings, constants and any
+ * zero-skipping list are those of `p`'s kernel.
+ */
+export function hotMatmul(p: MatmulParams): MatmulKernel | null {
+  const { variant, tile: base } = resolvedVariant(p);
+  if (variant !== 'register-subgroup' || Object.keys(p.tile ?? {}).length || p.f16?.length) return null;
+  const tile = p.skipZeros === 'a' ? HOT_REGISTER_TILES.skipsRowsOfA : p.skipZeros === 'b' ? HOT_REGISTER_TILES.skipsColumnsOfB : HOT_REGISTER_TILES.dense;
+  const padded = (t: MatmulTile) => {
+    const { BM, BN } = matmulBlock(variant, t);
+    return { blocks: Math.ceil(p.M / BM) * Math.ceil(p.N / BN), area: Math.ceil(p.M / BM) * BM * Math.ceil(p.N / BN) * BN };
+  };
+  const now = padded(base), hot = padded(matmulTile(variant, tile));
+  if (hot.area > 1.1 * now.area || hot.blocks < HOT_MIN_BLOCKS) return null;
+  return matmul({ ...p, tile });
+}
+
+/** The fewest workgroups a product's larger blocks may leave it (hotMatmul): enough to keep a CPU's cores busy. */
+export const HOT_MIN_BLOCKS = 32;
 
 /** A matmul kernel keeps its parameters, so a graph's products can be listed (e.g. for autotuning). */
 export type MatmulKernel = Kernel & { matmul: MatmulParams };

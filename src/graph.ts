@@ -34,6 +34,8 @@ export function resolveResource(r: Resource): BufferSlice {
 export class KernelGraph {
   readonly nodes: GraphNode[] = [];
   private built: BoundDispatch[] | null = null;
+  /** Each dispatch's buffers as build() bound them, kept for swapKernels(). */
+  private resolved: Record<string, BufferSlice>[] = [];
   memory: MemoryPlan = { buffers: [], plannedBytes: 0, savedBytes: 0, tensors: 0 };
   private readonly constants = new Map<string, GPUBuffer>();
 
@@ -131,11 +133,47 @@ export class KernelGraph {
       if (this.owner === 'library') this.nodes.forEach((n, i) => checkBindingSizes(n.kernel, resolved[i], limits, this.label));
       const compiled = await cache.getAll(this.kernels, onProgress, this.owner);
       this.built = compiled.map((c, i) => c.bind(resolved[i], this.label));
+      this.resolved = resolved;
     } catch (e) {
       this.releasePlaced(uses.keys(), arena);
       throw e;
     }
     return this;
+  }
+
+  /**
+   * Runs `replacement(kernel)` in place of each dispatch's kernel where it gives one that binds
+   * the same buffers (names, kinds, types and constants) and fits the device: all compiled first
+   * (nothing changes while they compile, so steps go on with the kernels they have), then bound to
+   * the buffers build() bound and swapped in together, between two encode() calls. The kernels'
+   * results must not depend on which one runs (hotMatmul's blocks give the same bits). Nothing
+   * is swapped once `stillWanted()` is false (its model destroyed or its device gone). Returns
+   * the names of the kernels swapped in.
+   */
+  async swapKernels(cache: PipelineCache, replacement: (kernel: Kernel) => Kernel | null, stillWanted: () => boolean = () => true): Promise<string[]> {
+    if (!this.built) throw this.misuse(`graph ${this.label}: call build() before swapKernels()`);
+    const limits = cache.device.limits;
+    const swaps: { at: number; kernel: Kernel }[] = [];
+    this.nodes.forEach((n, at) => {
+      const kernel = replacement(n.kernel);
+      if (!kernel || !sameInterface(n.kernel, kernel)) return;
+      try {
+        checkKernelLimits(kernel, limits, this.label, this.owner === 'app');
+        checkBindingSizes(kernel, this.resolved[at], limits, this.label);
+      } catch {
+        return; // a replacement past the device's limits: the kernel that runs stays
+      }
+      swaps.push({ at, kernel });
+    });
+    if (!swaps.length) return [];
+    const compiled = await cache.getAll(swaps.map((s) => s.kernel), undefined, this.owner);
+    if (!stillWanted()) return [];
+    const bound = compiled.map((c, i) => c.bind(this.resolved[swaps[i].at], this.label));
+    swaps.forEach(({ at, kernel }, i) => {
+      this.built![at] = bound[i];
+      this.nodes[at] = { ...this.nodes[at], kernel };
+    });
+    return swaps.map((s) => s.kernel.name);
   }
 
   /** Frees the memory and constants a failed build made, and unplaces the tensors it placed. */
@@ -199,4 +237,11 @@ export class KernelGraph {
     });
     return this.nodes.map((n) => n.kernel.name);
   }
+}
+
+/** Whether `b` binds what `a` binds: the same bindings in the same order, and the same constants. */
+function sameInterface(a: Kernel, b: Kernel): boolean {
+  const bindings = (k: Kernel) => JSON.stringify(k.bindings.map(({ name, kind, type }) => [name, kind, type ?? null]));
+  const constants = (k: Kernel) => JSON.stringify(Object.entries(k.constants ?? {}).map(([name, v]) => [name, [...v]]));
+  return bindings(a) === bindings(b) && constants(a) === constants(b);
 }

@@ -13,7 +13,7 @@ export const KERNEL_TESTS: readonly string[] = [
   'tests/matmul.test.ts', 'tests/matmul-register-vec4.test.ts', 'tests/matmul-zeros.test.ts', 'tests/activation.test.ts', 'tests/reparam.test.ts', 'tests/reparam-backward.test.ts', 'tests/elbo.test.ts', 'tests/kl-capacity.test.ts', 'tests/likelihood.test.ts', 'tests/iwae.test.ts',
   'tests/concat.test.ts', 'tests/uniform.test.ts', 'tests/tensor-plan.test.ts', 'tests/tensor-plan-graph.test.ts',
   'tests/conv.test.ts', 'tests/conv-im2col.test.ts', 'tests/conv-any-batch.test.ts', 'tests/conv-layers.test.ts', 'tests/group-norm.test.ts', 'tests/dsprites-kernel.test.ts', 'tests/generated-sprites.test.ts', 'tests/likelihood-predicted.test.ts', 'tests/dequantize.test.ts',
-  'tests/adam.test.ts', 'tests/grad-norm.test.ts', 'tests/batch.test.ts', 'tests/gradcheck.test.ts', 'tests/rng.test.ts', 'tests/tc.test.ts', 'tests/kernels-api.test.ts', 'tests/upsample.test.ts',
+  'tests/adam.test.ts', 'tests/grad-norm.test.ts', 'tests/batch.test.ts', 'tests/gradcheck.test.ts', 'tests/rng.test.ts', 'tests/tc.test.ts', 'tests/kernels-api.test.ts', 'tests/upsample.test.ts', 'tests/hot-kernels.test.ts',
 ];
 
 /**

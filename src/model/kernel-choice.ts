@@ -49,6 +49,12 @@ export interface KernelChoice {
    * those (matmul `skipZeros`; register variants). The results are bit for bit the dense ones.
    */
   skipInputZeros?: boolean;
+  /**
+   * Swap the training step's `register-subgroup` matmuls for their larger-block forms after its
+   * first steps (src/model/hot-kernels.ts; vae.upgradeKernels()): the same results, faster once
+   * compiled. Software adapters.
+   */
+  hotMatmuls?: boolean;
   /** Per-product choices measured by the autotuner (autotune.ts), by product key; they override `matmul`. */
   matmulTuned?: Record<string, TunedProduct>;
   /** Per-operation convolution methods measured by the autotuner (autotune-conv.ts), by convOpKey; they override `conv`. */
@@ -79,7 +85,7 @@ export function kernelsFor(adapter: { isSoftware: boolean; subgroups: boolean })
   if (isSoftware) {
     return {
       matmul: subgroups ? 'register-subgroup' : 'register', matmulGeneric: true, conv: 'im2col', ...(subgroups ? { convNarrow: 'direct-subgroup' as const } : {}),
-      likelihoodThreadsPerRow: 1, convBiasSerial: true, groupNormSerial: true, skipInputZeros: true, subgroups,
+      likelihoodThreadsPerRow: 1, convBiasSerial: true, groupNormSerial: true, skipInputZeros: true, hotMatmuls: true, subgroups,
     };
   }
   // GPUs: the implicit GEMM for forwards and weight gradients, `direct` for input gradients. On an

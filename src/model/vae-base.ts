@@ -4,7 +4,7 @@
 // optimizer state is VaeState's (vae-state.ts), and the operations on a model (training steps,
 // evaluation, encoding, decoding, sampling) are the VAE class's (vae.ts), which extends both.
 import { STEP_PARAMS } from '../../shaders/common';
-import { type AcquiredDevice, wrapDevice } from '../gpu/device';
+import { type AcquiredDevice, isDeviceGone, wrapDevice } from '../gpu/device';
 import { BufferArena, writeData } from '../gpu/buffers';
 import { lendBuffer } from '../gpu/handed-out';
 import { type PipelineCache, pipelineCacheFor } from '../gpu/pipelines';
@@ -22,6 +22,7 @@ import { oneHot } from './labels';
 import { modelLabelPrefix } from '../gpu/labels';
 import { PlanCache } from './plan-cache';
 import { CallQueue } from './call-queue';
+import { HotKernels } from './hot-kernels';
 import { resolveTraining, type GraphCompileProgress, type TrainingOptions, type VaeOptions } from './vae-options';
 import { createModelBuffers } from './model-buffers';
 import { CreationScopedArena, type OutOfMemoryScopes } from './creation-scopes';
@@ -65,6 +66,13 @@ export abstract class VaeBase {
    * of two samples) run one after another instead of reading each other's results.
    */
   protected readonly calls = new CallQueue();
+  /**
+   * The training step's swap to larger-block kernels (hot-kernels.ts). Not after an autotune: its
+   * measured choices stay.
+   */
+  protected readonly hot = new HotKernels(() => !!this.kernels.hotMatmuls && !this.kernels.matmulTuned);
+  /** Whether a swap of kernels may still bind: the model alive and its device neither lost nor destroyed. */
+  protected readonly hotStillWanted = () => !this.destroyed && !this.failures.failure && !isDeviceGone(this.device);
 
   protected constructor(config: VaeConfig, opts: VaeOptions, outOfMemory: OutOfMemoryScopes) {
     // Fixed at creation: the compiled graph follows it (free bits on or off, the layers' sizes), so

@@ -183,7 +183,7 @@ function isAbortSignal(x: unknown): boolean {
 /** Every field of `kernels`: Record<keyof KernelChoice, ...> so that a field added to KernelChoice must be listed here. */
 const KERNEL_CHOICE_FIELDS: Record<keyof KernelChoice, true> = {
   matmul: true, conv: true, convNarrow: true, convInputGrad: true, likelihoodThreadsPerRow: true, convBiasSerial: true, groupNormSerial: true, splitBatchSums: true,
-  subgroups: true, matmulGeneric: true, matmulTuned: true, convTuned: true, skipInputZeros: true,
+  subgroups: true, matmulGeneric: true, matmulTuned: true, convTuned: true, skipInputZeros: true, hotMatmuls: true,
 };
 
 /** Compile progress of the graph of kind `graph`: `done` of its `total` distinct pipelines. */
@@ -228,7 +228,9 @@ export function checkCreationOptions(opts: VaeOptions | undefined): void {
     if (typeof k !== 'object' || k === null) throw new ConfigError(`kernels must be an object of kernel choices (e.g. { matmul: 'tiled' }), got ${String(k)}`);
     checkKnownKeys('kernels field', Object.keys(k), Object.keys(KERNEL_CHOICE_FIELDS));
     if (k.matmul !== undefined && !MATMUL_VARIANTS.includes(k.matmul)) throw new ConfigError(`kernels.matmul must be one of ${MATMUL_VARIANTS.join(', ')}; got '${String(k.matmul)}'`);
-    if (k.skipInputZeros !== undefined && typeof k.skipInputZeros !== 'boolean') throw new ConfigError(`kernels.skipInputZeros must be true or false; got ${String(k.skipInputZeros)}`);
+    for (const key of ['skipInputZeros', 'hotMatmuls'] as const) {
+      if (k[key] !== undefined && typeof k[key] !== 'boolean') throw new ConfigError(`kernels.${key} must be true or false; got ${String(k[key])}`);
+    }
     for (const key of ['conv', 'convNarrow', 'convInputGrad'] as const) {
       if (k[key] !== undefined && !CONV_METHODS.includes(k[key]!)) throw new ConfigError(`kernels.${key} must be one of ${CONV_METHODS.join(', ')}; got '${String(k[key])}'`);
     }

@@ -175,6 +175,20 @@ export class VAE extends VaeForward {
     const afterSubmit = this.losses.record(enc, step);
     this.device.queue.submit([enc.finish()]);
     afterSubmit?.();
+    this.hot.afterStep(this.step, plan.graph, this.cache, this.hotStillWanted);
+  }
+
+  /**
+   * Swaps the training step's larger-block matmul kernels in now, instead of after its first
+   * HOT_AFTER_STEPS steps (src/model/hot-kernels.ts): they compile in the background while calls go
+   * on, and give the same results. Resolves with the names of the kernels swapped in: none where
+   * the adapter's kernels have no larger form (GPUs), with `kernels: { hotMatmuls: false }`, or
+   * after an autotune, whose measured choices stay.
+   */
+  async upgradeKernels(): Promise<string[]> {
+    this.assertAlive();
+    const plan = await this.plan('train', this.training.batch);
+    return this.hot.upgrade(plan.graph, this.cache, this.hotStillWanted);
   }
 
   /** Waits for all submitted steps and returns every loss read since the last call (none that onLosses took). */

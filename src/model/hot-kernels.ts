@@ -1,0 +1,58 @@
+// Larger matmul blocks for a model that keeps training. The training step starts on kernels that
+// compile fast (on SwiftShader the default model's first step takes about a second, compiles
+// included); once it has run HOT_AFTER_STEPS times, the larger-block form of each of its products
+// (hotMatmul, shaders/matmul.ts) is compiled in the background, where Dawn and browsers compile,
+// while steps go on, and swapped in between two steps (KernelGraph.swapKernels). Both forms give
+// the same bits, so when the swap lands changes the speed and nothing else: a seed still
+// reproduces a run to the last bit. On SwiftShader the larger blocks took 3-4 s to compile and ran
+// the default model's step about 20% faster (bench/RESULTS.md, "Hot kernels"), which a run repays
+// within its first epoch; a short run (a test, a demo's first seconds) never pays the compile.
+// `vae.upgradeKernels()` swaps them in at once (the benchmark times the step after it).
+import { hotMatmul, type MatmulKernel } from '../../shaders/matmul';
+import type { Kernel } from '../../shaders/common';
+import type { KernelGraph } from '../graph';
+import type { PipelineCache } from '../gpu/pipelines';
+
+/** Training steps after which a model's step swaps in its larger-block kernels. */
+export const HOT_AFTER_STEPS = 100;
+
+/** The larger-block kernel of a matmul dispatch, or null (not a matmul, or none has larger blocks). */
+export function hotKernel(kernel: Kernel): Kernel | null {
+  const params = (kernel as Partial<MatmulKernel>).matmul;
+  return params ? hotMatmul(params) : null;
+}
+
+/** One model's swap of its training step's kernels: started once, by the step count or on request. */
+export class HotKernels {
+  private swap: Promise<string[]> | null = null;
+  private failure: unknown = null;
+
+  /** `enabled`: asked when the swap would start (the model's kernels.hotMatmuls, and not autotuned). */
+  constructor(private readonly enabled: () => boolean) {}
+
+  /** After training step number `steps` (1 for the first): starts the swap at HOT_AFTER_STEPS, in the background. */
+  afterStep(steps: number, graph: KernelGraph, cache: PipelineCache, stillWanted: () => boolean): void {
+    if (steps >= HOT_AFTER_STEPS) this.start(graph, cache, stillWanted);
+  }
+
+  /**
+   * Starts the swap if it has not started, and returns it. A failed compile leaves the step on the
+   * kernels it has (the swap is an optimization the run does not need); the failure is kept, and
+   * `upgrade()` rethrows it.
+   */
+  start(graph: KernelGraph, cache: PipelineCache, stillWanted: () => boolean): Promise<string[]> {
+    if (!this.swap && !this.enabled()) return Promise.resolve([]);
+    this.swap ??= graph.swapKernels(cache, hotKernel, stillWanted).catch((e) => {
+      this.failure = e;
+      return [];
+    });
+    return this.swap;
+  }
+
+  /** Starts the swap now, waits for it, and returns the names of the kernels swapped in. */
+  async upgrade(graph: KernelGraph, cache: PipelineCache, stillWanted: () => boolean): Promise<string[]> {
+    const names = await this.start(graph, cache, stillWanted);
+    if (this.failure) throw this.failure;
+    return names;
+  }
+}
