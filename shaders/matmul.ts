@@ -269,7 +269,8 @@ export function nonzeroStepsFor(p: MatmulParams): NonzeroStepsParams {
 /**
  * The same product with larger blocks (HOT_REGISTER_TILES), for a graph that runs often enough to
  * repay their longer compile; null where there is none: a variant other than `register-subgroup`
- * (or one falling back without subgroups), a tile already chosen (the autotuner's), f16 operands,
+ * (or one falling back without subgroups), a tile given (the autotuner's choice, if only `{}`, the
+ * variant's default: matmulOptionsFor), f16 operands,
  * or a product the larger blocks fit badly: one they would pad by more than a tenth (a side of 16,
  * a convolution's channels, padded to 32 ran im2col products 1.7x slower), or cut into fewer than
  * HOT_MIN_BLOCKS workgroups (a weight gradient of one 16 x 16 block, which one core computes while
@@ -278,7 +279,7 @@ export function nonzeroStepsFor(p: MatmulParams): NonzeroStepsParams {
  */
 export function hotMatmul(p: MatmulParams): MatmulKernel | null {
   const { variant, tile: base } = resolvedVariant(p);
-  if (variant !== 'register-subgroup' || Object.keys(p.tile ?? {}).length || p.f16?.length) return null;
+  if (variant !== 'register-subgroup' || p.tile !== undefined || p.f16?.length) return null;
   const tile = p.skipZeros === 'a' ? HOT_REGISTER_TILES.skipsRowsOfA : p.skipZeros === 'b' ? HOT_REGISTER_TILES.skipsColumnsOfB : HOT_REGISTER_TILES.dense;
   const padded = (t: MatmulTile) => {
     const { BM, BN } = matmulBlock(variant, t);

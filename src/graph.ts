@@ -143,14 +143,16 @@ export class KernelGraph {
 
   /**
    * Runs `replacement(kernel)` in place of each dispatch's kernel where it gives one that binds
-   * the same buffers (names, kinds, types and constants) and fits the device: all compiled first
-   * (nothing changes while they compile, so steps go on with the kernels they have), then bound to
-   * the buffers build() bound and swapped in together, between two encode() calls. The kernels'
-   * results must not depend on which one runs (hotMatmul's blocks give the same bits). Nothing
-   * is swapped once `stillWanted()` is false (its model destroyed or its device gone). Returns
-   * the names of the kernels swapped in.
+   * the same buffers (names, kinds, types and constants) and fits the device: all compiled first,
+   * one after another, so that no more than one compile is ever in flight for this and each stops
+   * the swap once `stillWanted()` turns false (its model destroyed, its device gone: nothing is
+   * made on such a device); steps go on with the kernels they have meanwhile. Then all are bound
+   * to the buffers build() bound and swapped in together, between two encode() calls. The kernels'
+   * results must not depend on which one runs (hotMatmul's blocks give the same bits). The
+   * library's own graphs only. Returns the names of the kernels swapped in.
    */
   async swapKernels(cache: PipelineCache, replacement: (kernel: Kernel) => Kernel | null, stillWanted: () => boolean = () => true): Promise<string[]> {
+    if (this.owner === 'app') throw this.misuse(`graph ${this.label}: swapKernels() is for the library's own graphs; build a new graph with the kernels you want`);
     if (!this.built) throw this.misuse(`graph ${this.label}: call build() before swapKernels()`);
     const limits = cache.device.limits;
     const swaps: { at: number; kernel: Kernel }[] = [];
@@ -158,16 +160,19 @@ export class KernelGraph {
       const kernel = replacement(n.kernel);
       if (!kernel || !sameInterface(n.kernel, kernel)) return;
       try {
-        checkKernelLimits(kernel, limits, this.label, this.owner === 'app');
+        checkKernelLimits(kernel, limits, this.label, false);
         checkBindingSizes(kernel, this.resolved[at], limits, this.label);
       } catch {
         return; // a replacement past the device's limits: the kernel that runs stays
       }
       swaps.push({ at, kernel });
     });
-    if (!swaps.length) return [];
-    const compiled = await cache.getAll(swaps.map((s) => s.kernel), undefined, this.owner);
-    if (!stillWanted()) return [];
+    const compiled = [];
+    for (const { kernel } of swaps) {
+      if (!stillWanted()) return [];
+      compiled.push(await cache.get(kernel, this.owner));
+    }
+    if (!swaps.length || !stillWanted()) return [];
     const bound = compiled.map((c, i) => c.bind(this.resolved[swaps[i].at], this.label));
     swaps.forEach(({ at, kernel }, i) => {
       this.built![at] = bound[i];

@@ -7,6 +7,7 @@ import { HOT_MIN_BLOCKS, hotMatmul, matmul, nonzeroStepsFor, type MatmulParams }
 import { KernelGraph } from '../src/graph';
 import type { VaeConfig } from '../src/model/config';
 import { HOT_AFTER_STEPS, HotKernels, hotKernel } from '../src/model/hot-kernels';
+import { productKey } from '../src/model/autotune';
 import { VAE } from '../src/model/vae';
 import { gpu, TEST_HOST } from './helpers/gpu';
 
@@ -53,33 +54,46 @@ describe('hotMatmul', () => {
 });
 
 describe('HotKernels', () => {
-  const fakeGraph = (result: Promise<string[]>) => {
+  const fakeGraph = (result: () => Promise<string[]>) => {
     const calls: number[] = [];
-    const graph = { swapKernels: () => { calls.push(1); return result; } } as unknown as KernelGraph;
+    const graph = { swapKernels: () => { calls.push(1); return result(); } } as unknown as KernelGraph;
     return { graph, calls };
   };
   const cache = {} as never;
 
-  it(`starts the swap once, at step ${HOT_AFTER_STEPS}, and not when disabled`, async () => {
-    const { graph, calls } = fakeGraph(Promise.resolve(['k']));
+  const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+  it(`starts the swap once, from a task of its own after step ${HOT_AFTER_STEPS}, and not when disabled or unwanted`, async () => {
+    const { graph, calls } = fakeGraph(async () => ['k']);
     const hot = new HotKernels(() => true);
     hot.afterStep(HOT_AFTER_STEPS - 1, graph, cache, () => true);
+    await nextTask();
     expect(calls).toHaveLength(0);
     hot.afterStep(HOT_AFTER_STEPS, graph, cache, () => true);
+    expect(calls).toHaveLength(0); // not within the step that reached the count
     hot.afterStep(HOT_AFTER_STEPS + 1, graph, cache, () => true);
+    await nextTask();
+    expect(calls).toHaveLength(1);
     expect(await hot.upgrade(graph, cache, () => true)).toEqual(['k']);
     expect(calls).toHaveLength(1);
-    const off = fakeGraph(Promise.resolve(['k']));
+    const off = fakeGraph(async () => ['k']);
     const disabled = new HotKernels(() => false);
     disabled.afterStep(HOT_AFTER_STEPS, off.graph, cache, () => true);
+    await nextTask();
     expect(await disabled.upgrade(off.graph, cache, () => true)).toEqual([]);
     expect(off.calls).toHaveLength(0);
+    // Unwanted (its model destroyed): nothing starts, and nothing is remembered.
+    const gone = fakeGraph(async () => ['k']);
+    const unwanted = new HotKernels(() => true);
+    expect(await unwanted.upgrade(gone.graph, cache, () => false)).toEqual([]);
+    expect(gone.calls).toHaveLength(0);
   });
 
   it('keeps a failed compile from the steps, and upgrade() rethrows it', async () => {
-    const { graph } = fakeGraph(Promise.reject(new Error('compile failed: line 3')));
+    const { graph } = fakeGraph(async () => { throw new Error('compile failed: line 3'); });
     const hot = new HotKernels(() => true);
-    hot.afterStep(HOT_AFTER_STEPS, graph, cache, () => true); // no unhandled rejection
+    hot.afterStep(HOT_AFTER_STEPS, graph, cache, () => true);
+    await nextTask(); // started, and failed: no unhandled rejection
     await expect(hot.upgrade(graph, cache, () => true)).rejects.toThrow('compile failed: line 3');
   });
 });
@@ -109,17 +123,26 @@ describe('KernelGraph.swapKernels', () => {
     const before = await run();
     const other = matmul({ ...product, bias: false, subgroups: device.features.has('subgroups') }); // no bias binding
     expect(await graph.swapKernels(cache, () => other)).toEqual([]);
-    const hot = hotMatmul(k.matmul);
-    expect(await graph.swapKernels(cache, hotKernel, () => false)).toEqual([]);
+    // The larger blocks where the device has subgroups; else `register` (its fallback) at another tile.
+    const swapped = hotMatmul(k.matmul) ?? matmul({ ...k.matmul, tile: { TM: 2, TN: 8 } });
+    expect(swapped.name).not.toBe(k.name);
+    expect(await graph.swapKernels(cache, () => swapped, () => false)).toEqual([]);
     expect(graph.kernels[0].name).toBe(k.name);
-    expect(await graph.swapKernels(cache, hotKernel)).toEqual(hot ? [hot.name] : []);
-    expect(graph.kernels[0].name).toBe(hot ? hot.name : k.name);
+    expect(await graph.swapKernels(cache, () => swapped)).toEqual([swapped.name]);
+    expect(graph.kernels[0].name).toBe(swapped.name);
     const after = await run();
     expect(before.some((v) => v !== 0) && before.every(Number.isFinite)).toBe(true);
     const differing = before.findIndex((v, i) => !Object.is(v, after[i]));
     expect(differing, differing >= 0 ? `c[${differing}]: ${before[differing]} before the swap, ${after[differing]} after` : '').toBe(-1);
     for (const b of Object.values(buffers)) b.destroy();
   }, 120_000);
+
+  it("is the library's own: an app's graph refuses it", async () => {
+    const { cache } = await gpu();
+    const { KernelGraph: AppGraph } = await import('../src/kernels');
+    const graph = new AppGraph('app-graph');
+    await expect(graph.swapKernels(cache, hotKernel)).rejects.toThrow(/swapKernels\(\) is for the library's own graphs/);
+  });
 });
 
 /** Pixel bytes of `count` pictures, mostly zeros (so the first dense layer skips zeros). */
@@ -165,20 +188,80 @@ describe('a model swapping in its larger-block kernels mid-run', () => {
     expect(differing, differing >= 0 ? `parameter ${differing}: ${never.flat[differing]} unswapped, ${swapping.flat[differing]} swapped` : '').toBe(-1);
   }, 300_000);
 
-  it('swaps nothing into a model destroyed while they compile, and refuses a call after', async () => {
+  // Node only: 2 x 130 steps of a model large enough to swap.
+  it.runIf(TEST_HOST === 'node')(`swaps by itself after step ${HOT_AFTER_STEPS}, with steps queued, to the same bits`, async () => {
     const { device } = await gpu();
-    const vae = await VAE.create({ inputDim: 784, hidden: [128], latent: 3 }, { device, batch: 128 });
-    const swap = vae.upgradeKernels();
-    vae.destroy();
+    const config = { inputDim: 784, imageShape: [28, 28] as [number, number], hidden: [128], latent: 3 };
+    const results: { flat: Float32Array; losses: number[] }[] = [];
+    for (const hotMatmuls of [false, true]) {
+      const vae = await VAE.create(config, { device, batch: 128, seed: 5, lossEvery: 1, kernels: { hotMatmuls } });
+      const data = vae.upload({ images: pictures(3 * 128, 784), count: 3 * 128 });
+      const running = async () => (await vae.plan('train', 128)).graph.kernels.map((k) => k.name).join(' ');
+      const steps = (from: number, n: number) => Promise.all(Array.from({ length: n }, (_, i) => vae.trainStep({ data, index: (from + i) % 3 })));
+      const first = await running();
+      await steps(0, HOT_AFTER_STEPS - 1);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await running()).toBe(first); // not before the count
+      await steps(HOT_AFTER_STEPS - 1, 1);
+      const queued = steps(HOT_AFTER_STEPS, 30); // the swap lands among these, or after them
+      if (hotMatmuls) {
+        for (let waited = 0; (await running()) === first; waited += 20) {
+          if (waited > 120_000) throw new Error('no kernel swapped in 120 s after the step count');
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }
+      await queued;
+      if (hotMatmuls) expect(await running()).toContain('TM8TN32UNROLL_K4');
+      results.push({ flat: await vae.flatParameters(), losses: (await vae.readLosses()).map((l) => l.loss) });
+      data.destroy();
+      vae.destroy();
+    }
+    const [never, swapping] = results;
+    expect(never.losses).toHaveLength(HOT_AFTER_STEPS + 30);
+    expect(swapping.losses).toEqual(never.losses);
+    const differing = never.flat.findIndex((v, i) => !Object.is(v, swapping.flat[i]));
+    expect(differing, differing >= 0 ? `parameter ${differing}: ${never.flat[differing]} unswapped, ${swapping.flat[differing]} swapped` : '').toBe(-1);
+  }, 300_000);
+
+  it('compiles nothing for a model destroyed before or while its kernels compile', async () => {
+    const { device } = await gpu();
+    // Before: the call finds the model destroyed once its plan is there, and compiles nothing.
+    // Hidden sizes of 2 mod 4: kernels no other test here compiles (a kernel's source follows its alignment).
+    const early = await VAE.create({ inputDim: 784, hidden: [134], latent: 3 }, { device, batch: 128 });
+    const compiles = early.cache.compiles;
+    const refused = early.upgradeKernels();
+    early.destroy();
+    await expect(refused).rejects.toThrow(/this VAE was destroyed/);
+    expect(early.cache.compiles).toBe(compiles);
+    // While: the compile in flight ends, and none starts after it (only where there are larger blocks).
+    if (!device.features.has('subgroups')) return;
+    const late = await VAE.create({ inputDim: 784, hidden: [142], latent: 3 }, { device, batch: 128 });
+    const before = late.cache.compiles;
+    const swap = late.upgradeKernels();
+    for (let waited = 0; late.cache.compiles === before; waited += 5) {
+      if (waited > 60_000) throw new Error('upgradeKernels() started no compile in 60 s');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    late.destroy();
+    const atDestroy = late.cache.compiles;
     expect(await swap).toEqual([]);
-    await expect(vae.upgradeKernels()).rejects.toThrow(/this VAE was destroyed/);
+    expect(late.cache.compiles).toBe(atDestroy);
   }, 120_000);
 
-  it('swaps nothing after an autotune, whose measured choices stay', async () => {
+  it("leaves the autotuner's products their measured kernels", async () => {
     const { device } = await gpu();
-    const cache = { get: async () => undefined, set: async () => {} };
-    const vae = await VAE.create({ inputDim: 16, hidden: [8], latent: 2 }, { device, batch: 4, autotune: 'quick', autotuneCache: cache });
-    expect(await vae.upgradeKernels()).toEqual([]);
-    vae.destroy();
+    const config = { inputDim: 784, hidden: [128], latent: 3 };
+    const untuned = await VAE.create(config, { device, batch: 128 });
+    const all = await untuned.upgradeKernels();
+    untuned.destroy();
+    if (!device.features.has('subgroups')) return expect(all).toEqual([]);
+    // The decoder's output layer (128 x 784 from 128, B transposed), measured at the variant's default tile.
+    const key = productKey({ M: 128, N: 784, K: 128, transA: false, transB: true });
+    const tuned = await VAE.create(config, { device, batch: 128, kernels: { matmulTuned: { [key]: { variant: 'register-subgroup', generic: true, ms: 1, candidates: 2 } } } });
+    const some = await tuned.upgradeKernels();
+    tuned.destroy();
+    expect(all.length).toBeGreaterThan(1);
+    expect(some).toHaveLength(all.length - 1);
+    expect(hotMatmul({ ...product, tile: {} })).toBeNull();
   }, 120_000);
 });

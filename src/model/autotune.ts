@@ -67,7 +67,8 @@ export const productKey = (p: MatmulProduct) => `${p.M}x${p.N}x${p.K}${p.transA 
 /** The matmul options for one product: the autotuned choice if there is one, else the adapter's default. */
 export function matmulOptionsFor(k: KernelChoice, p: MatmulProduct): Pick<MatmulParams, 'variant' | 'tile' | 'generic' | 'subgroups'> {
   const tuned = k.matmulTuned?.[productKey(p)];
-  if (tuned) return { variant: tuned.variant, tile: tuned.tile, generic: tuned.generic ?? false, subgroups: k.subgroups };
+  // A tile always, if only the variant's default: a measured choice, which hotMatmul leaves as it is.
+  if (tuned) return { variant: tuned.variant, tile: tuned.tile ?? {}, generic: tuned.generic ?? false, subgroups: k.subgroups };
   return { variant: k.matmul, generic: k.matmulGeneric ?? false, subgroups: k.subgroups };
 }
 

@@ -25,24 +25,35 @@ export function hotKernel(kernel: Kernel): Kernel | null {
 /** One model's swap of its training step's kernels: started once, by the step count or on request. */
 export class HotKernels {
   private swap: Promise<string[]> | null = null;
+  private scheduled = false;
   private failure: unknown = null;
 
-  /** `enabled`: asked when the swap would start (the model's kernels.hotMatmuls, and not autotuned). */
-  constructor(private readonly enabled: () => boolean) {}
+  /**
+   * `enabled`: asked when the swap would start (the model's kernels.hotMatmuls);
+   * `after`: the step count that starts it.
+   */
+  constructor(private readonly enabled: () => boolean, private readonly after = HOT_AFTER_STEPS) {}
 
-  /** After training step number `steps` (1 for the first): starts the swap at HOT_AFTER_STEPS, in the background. */
+  /**
+   * After training step number `steps` (1 for the first): at `after`, starts the swap from a
+   * task of its own, so that the step that reached the count returns at once (making the
+   * kernels' WGSL and shader modules takes a few hundred ms of this thread on SwiftShader).
+   */
   afterStep(steps: number, graph: KernelGraph, cache: PipelineCache, stillWanted: () => boolean): void {
-    if (steps >= HOT_AFTER_STEPS) this.start(graph, cache, stillWanted);
+    if (steps < this.after || this.scheduled || this.swap) return;
+    this.scheduled = true;
+    setTimeout(() => void this.start(graph, cache, stillWanted), 0);
   }
 
   /**
-   * Starts the swap if it has not started, and returns it. A failed compile leaves the step on the
-   * kernels it has (the swap is an optimization the run does not need); the failure is kept, and
-   * `upgrade()` rethrows it.
+   * Starts the swap if it has not started, and returns it; nothing (and nothing remembered) while
+   * disabled or unwanted. A failed compile leaves the step on the kernels it has (the swap is an
+   * optimization the run does not need); the failure is kept, and `upgrade()` rethrows it.
    */
   start(graph: KernelGraph, cache: PipelineCache, stillWanted: () => boolean): Promise<string[]> {
-    if (!this.swap && !this.enabled()) return Promise.resolve([]);
-    this.swap ??= graph.swapKernels(cache, hotKernel, stillWanted).catch((e) => {
+    if (this.swap) return this.swap;
+    if (!this.enabled() || !stillWanted()) return Promise.resolve([]);
+    this.swap = graph.swapKernels(cache, hotKernel, stillWanted).catch((e) => {
       this.failure = e;
       return [];
     });

@@ -66,11 +66,8 @@ export abstract class VaeBase {
    * of two samples) run one after another instead of reading each other's results.
    */
   protected readonly calls = new CallQueue();
-  /**
-   * The training step's swap to larger-block kernels (hot-kernels.ts). Not after an autotune: its
-   * measured choices stay.
-   */
-  protected readonly hot = new HotKernels(() => !!this.kernels.hotMatmuls && !this.kernels.matmulTuned);
+  /** The training step's swap to larger-block kernels (hot-kernels.ts); the autotuner's products keep their measured kernels. */
+  protected readonly hot = new HotKernels(() => !!this.kernels.hotMatmuls);
   /** Whether a swap of kernels may still bind: the model alive and its device neither lost nor destroyed. */
   protected readonly hotStillWanted = () => !this.destroyed && !this.failures.failure && !isDeviceGone(this.device);
 

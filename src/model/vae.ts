@@ -188,6 +188,7 @@ export class VAE extends VaeForward {
   async upgradeKernels(): Promise<string[]> {
     this.assertAlive();
     const plan = await this.plan('train', this.training.batch);
+    this.assertAlive(); // destroyed meanwhile: nothing may compile for it
     return this.hot.upgrade(plan.graph, this.cache, this.hotStillWanted);
   }
 
