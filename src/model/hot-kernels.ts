@@ -4,8 +4,8 @@
 // (hotMatmul, shaders/matmul.ts) is compiled in the background, where Dawn and browsers compile,
 // while steps go on, and swapped in between two steps (KernelGraph.swapKernels). Both forms give
 // the same bits, so when the swap lands changes the speed and nothing else: a seed still
-// reproduces a run to the last bit. On SwiftShader the larger blocks took 3-4 s to compile and ran
-// the default model's step about 20% faster (bench/RESULTS.md, "Hot kernels"), which a run repays
+// reproduces a run to the last bit. On SwiftShader the default model's five took 1.7-3.2 s to
+// compile and ran its step about 20% faster (bench/RESULTS.md, "Hot kernels"), which a run repays
 // within its first epoch; a short run (a test, a demo's first seconds) never pays the compile.
 // `vae.upgradeKernels()` swaps them in at once (the benchmark times the step after it).
 import { hotMatmul, type MatmulKernel } from '../../shaders/matmul';
@@ -28,19 +28,16 @@ export class HotKernels {
   private scheduled = false;
   private failure: unknown = null;
 
-  /**
-   * `enabled`: asked when the swap would start (the model's kernels.hotMatmuls);
-   * `after`: the step count that starts it.
-   */
-  constructor(private readonly enabled: () => boolean, private readonly after = HOT_AFTER_STEPS) {}
+  /** `enabled`: asked when the swap would start (the model's kernels.hotMatmuls). */
+  constructor(private readonly enabled: () => boolean) {}
 
   /**
-   * After training step number `steps` (1 for the first): at `after`, starts the swap from a
+   * After training step number `steps` (1 for the first): at HOT_AFTER_STEPS, starts the swap from a
    * task of its own, so that the step that reached the count returns at once (making the
    * kernels' WGSL and shader modules takes a few hundred ms of this thread on SwiftShader).
    */
   afterStep(steps: number, graph: KernelGraph, cache: PipelineCache, stillWanted: () => boolean): void {
-    if (steps < this.after || this.scheduled || this.swap) return;
+    if (steps < HOT_AFTER_STEPS || this.scheduled || this.swap) return;
     this.scheduled = true;
     setTimeout(() => void this.start(graph, cache, stillWanted), 0);
   }

@@ -182,8 +182,9 @@ export class VAE extends VaeForward {
    * Swaps the training step's larger-block matmul kernels in now, instead of after its first
    * HOT_AFTER_STEPS steps (src/model/hot-kernels.ts): they compile in the background while calls go
    * on, and give the same results. Resolves with the names of the kernels swapped in: none where
-   * the adapter's kernels have no larger form (GPUs), with `kernels: { hotMatmuls: false }`, or
-   * after an autotune, whose measured choices stay.
+   * the adapter's kernels have no larger form (GPUs, devices without `subgroups`), with
+   * `kernels: { hotMatmuls: false }`, or for products too small for larger blocks; a product the
+   * autotuner measured keeps its kernel.
    */
   async upgradeKernels(): Promise<string[]> {
     this.assertAlive();
