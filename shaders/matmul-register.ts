@@ -56,7 +56,9 @@ export function registerVec4Axes(p: MatmulParams, t: MatmulTile): RegisterVec4Ax
 
 /**
  * The larger blocks a `register-subgroup` product switches to once its graph has run a while
- * (hotMatmul in shaders/matmul.ts; src/model/hot-kernels.ts swaps them in). Bigger blocks load
+ * (hotMatmul in shaders/matmul.ts; src/model/hot-kernels.ts swaps them in): `dense`, else `narrow`
+ * for a product of 16 columns (a convolution's channels as im2col products: 16 x 16 blocks ran
+ * them in 15.8-24.0 ms against 20.9-31.0, dSprites conv step, SwiftShader). Bigger blocks load
  * fewer values per fma (a quad's 8 x 32 lanes: 16 loads per 256 fmas against 8 per 64) and,
  * with 4 k steps per iteration, load and store each spilled accumulator once per 4 fmas; but
  * they compile 3-10x longer (SwiftShader: 0.25-1.1 s each against 0.07-0.1), which is why the
@@ -67,6 +69,7 @@ export function registerVec4Axes(p: MatmulParams, t: MatmulTile): RegisterVec4Ax
  */
 export const HOT_REGISTER_TILES = {
   dense: { TM: 8, TN: 32, UNROLL_K: 4 },
+  narrow: { TM: 16, TN: 16, UNROLL_K: 4 },
   skipsRowsOfA: { TN: 32, UNROLL_K: 4 },
   skipsColumnsOfB: { TM: 16, UNROLL_K: 4 },
 } as const satisfies Record<string, Partial<MatmulTile>>;

@@ -267,12 +267,12 @@ export function nonzeroStepsFor(p: MatmulParams): NonzeroStepsParams {
 }
 
 /**
- * The same product with larger blocks (HOT_REGISTER_TILES), for a graph that runs often enough to
+ * The same product with larger blocks (HOT_REGISTER_TILES: the first that fits), for a graph that runs often enough to
  * repay their longer compile; null where there is none: a variant other than `register-subgroup`
  * (or one falling back without subgroups), a tile given (the autotuner's choice, if only `{}`, the
  * variant's default: matmulOptionsFor), f16 operands,
  * or a product the larger blocks fit badly: one they would pad by more than a tenth (a side of 16,
- * a convolution's channels, padded to 32 ran im2col products 1.7x slower), or cut into fewer than
+ * a convolution's channels, padded to 32 columns ran im2col products 1.7x slower), or cut into fewer than
  * HOT_MIN_BLOCKS workgroups (a weight gradient of one 16 x 16 block, which one core computes while
  * the others wait, ran 1.9x slower as one 32 x 32 block). Bindings, constants and any
  * zero-skipping list are those of `p`'s kernel.
@@ -280,14 +280,17 @@ export function nonzeroStepsFor(p: MatmulParams): NonzeroStepsParams {
 export function hotMatmul(p: MatmulParams): MatmulKernel | null {
   const { variant, tile: base } = resolvedVariant(p);
   if (variant !== 'register-subgroup' || p.tile !== undefined || p.f16?.length) return null;
-  const tile = p.skipZeros === 'a' ? HOT_REGISTER_TILES.skipsRowsOfA : p.skipZeros === 'b' ? HOT_REGISTER_TILES.skipsColumnsOfB : HOT_REGISTER_TILES.dense;
+  const tiles: Partial<MatmulTile>[] = p.skipZeros === 'a' ? [HOT_REGISTER_TILES.skipsRowsOfA] : p.skipZeros === 'b' ? [HOT_REGISTER_TILES.skipsColumnsOfB] : [HOT_REGISTER_TILES.dense, HOT_REGISTER_TILES.narrow];
   const padded = (t: MatmulTile) => {
     const { BM, BN } = matmulBlock(variant, t);
     return { blocks: Math.ceil(p.M / BM) * Math.ceil(p.N / BN), area: Math.ceil(p.M / BM) * BM * Math.ceil(p.N / BN) * BN };
   };
-  const now = padded(base), hot = padded(matmulTile(variant, tile));
-  if (hot.area > 1.1 * now.area || hot.blocks < HOT_MIN_BLOCKS) return null;
-  return matmul({ ...p, tile });
+  const now = padded(base);
+  const tile = tiles.find((t) => {
+    const hot = padded(matmulTile(variant, t));
+    return hot.area <= 1.1 * now.area && hot.blocks >= HOT_MIN_BLOCKS;
+  });
+  return tile ? matmul({ ...p, tile }) : null;
 }
 
 /** The fewest workgroups a product's larger blocks may leave it (hotMatmul): enough to keep a CPU's cores busy. */

@@ -51,6 +51,13 @@ describe('hotMatmul', () => {
     expect(hotMatmul({ ...product, M: 256, N: 128 })).not.toBeNull(); // 32 blocks
     expect(hotMatmul({ ...product, M: 128, N: 784 })).not.toBeNull(); // 800 columns for 784: 2%
   });
+
+  it('gives a product of 16 columns (a convolution as im2col) the narrow blocks, 16 x 16 a lane', () => {
+    const narrow = hotMatmul({ ...product, M: 4096, N: 16, channelsFirstPixels: 256 })!;
+    expect(narrow.name).toContain('_TM16UNROLL_K4_');
+    expect(narrow.minBytes).toEqual(matmul({ ...product, M: 4096, N: 16, channelsFirstPixels: 256 }).minBytes);
+    expect(hotMatmul({ ...product, M: 96, N: 16 })).toBeNull(); // 2 blocks of 64 rows
+  });
 });
 
 describe('HotKernels', () => {
@@ -151,7 +158,7 @@ const pictures = (count: number, size: number) => Uint8Array.from({ length: coun
 const models: [string, Partial<VaeConfig>, number][] = [
   // Products of 128 x 784 and 784 x 128 (the first layer's skipping zeros): large enough for larger blocks.
   ['MLP skipping the input zeros', { inputDim: 784, imageShape: [28, 28], hidden: [128], latent: 3 }, 128],
-  ...(TEST_HOST === 'node' ? [['conv through im2col', { arch: 'conv', inputDim: 1024, imageShape: [32, 32], channels: [32, 64], latent: 3 }, 8] as [string, Partial<VaeConfig>, number]] : []),
+  ...(TEST_HOST === 'node' ? [['conv through im2col', { arch: 'conv', inputDim: 1024, imageShape: [32, 32], channels: [16, 32], latent: 3 }, 8] as [string, Partial<VaeConfig>, number]] : []),
 ];
 
 describe('a model swapping in its larger-block kernels mid-run', () => {
@@ -178,7 +185,9 @@ describe('a model swapping in its larger-block kernels mid-run', () => {
     expect(never.swapped).toEqual([]);
     if (device.features.has('subgroups')) {
       expect(swapping.swapped.length).toBeGreaterThan(0);
+      // The MLP's first layer skips zeros; the conv model's first layer (16 channels) takes the narrow blocks.
       if (config.arch !== 'conv') expect(swapping.swapped.some((n) => n.endsWith('_skipa') || n.endsWith('_skipb'))).toBe(true);
+      else expect(swapping.swapped.some((n) => n.includes('_TM16UNROLL_K4_')), swapping.swapped.join(' ')).toBe(true);
     }
     expect(never.losses).toHaveLength(6);
     expect(never.losses.every(Number.isFinite)).toBe(true);
