@@ -40,6 +40,9 @@ export const SLOWEST_FIRST = [
   'cli', // 76 s
   'e2e/demo', // 66 s
   'conv-layers', // 63 s Node, 35 s Chromium, 17 s Deno
+  'bounds-checks', // 64 s (2026-12-07, a slow day)
+  'matmul-register-vec4', // 36 s Node, 32 s Chromium (2026-12-07)
+  'hot-kernels', // 33 s Node under load, 10 s Chromium (2026-12-07)
   'e2e/recovery', // 37 s
   'e2e/embed', // 36 s
   'torch-parity', // 34 s
