@@ -267,15 +267,14 @@ export function nonzeroStepsFor(p: MatmulParams): NonzeroStepsParams {
 }
 
 /**
- * The same product with larger blocks (HOT_REGISTER_TILES: the first that fits), for a graph that runs often enough to
- * repay their longer compile; null where there is none: a variant other than `register-subgroup`
- * (or one falling back without subgroups), a tile given (the autotuner's choice, if only `{}`, the
- * variant's default: matmulOptionsFor), f16 operands,
- * or a product the larger blocks fit badly: one they would pad by more than a tenth (a side of 16,
- * a convolution's channels, padded to 32 columns ran im2col products 1.7x slower), or cut into fewer than
- * HOT_MIN_BLOCKS workgroups (a weight gradient of one 16 x 16 block, which one core computes while
- * the others wait, ran 1.9x slower as one 32 x 32 block). Bindings, constants and any
- * zero-skipping list are those of `p`'s kernel.
+ * The same product with larger blocks (the first of HOT_REGISTER_TILES that fits), for a graph
+ * that runs often enough to repay their longer compile; null where there is none: a variant other
+ * than `register-subgroup` (or one falling back without subgroups), a tile given (the autotuner's
+ * choice, if only `{}`: matmulOptionsFor), f16 operands, or a product no larger block fits: one it
+ * would pad by more than a tenth over the default's (16 columns, a convolution's channels, padded
+ * to 32 ran im2col products 1.7x slower), or cut into fewer than HOT_MIN_BLOCKS workgroups (a
+ * weight gradient of one 16 x 16 block, which one core computes while the others wait, ran 1.9x
+ * slower as one 32 x 32 block). Bindings, constants and any zero-skipping list are `p`'s kernel's.
  */
 export function hotMatmul(p: MatmulParams): MatmulKernel | null {
   const { variant, tile: base } = resolvedVariant(p);

@@ -143,13 +143,13 @@ export class KernelGraph {
 
   /**
    * Runs `replacement(kernel)` in place of each dispatch's kernel where it gives one that binds
-   * the same buffers (names, kinds, types and constants) and fits the device: all compiled first,
-   * one after another, so that no more than one compile is ever in flight for this and each stops
-   * the swap once `stillWanted()` turns false (its model destroyed, its device gone: nothing is
-   * made on such a device); steps go on with the kernels they have meanwhile. Then all are bound
-   * to the buffers build() bound and swapped in together, between two encode() calls. The kernels'
-   * results must not depend on which one runs (hotMatmul's blocks give the same bits). The
-   * library's own graphs only. Returns the names of the kernels swapped in.
+   * the same buffers (names, kinds, types and constants) and fits the device. The replacements
+   * compile first, one after another, each only while `stillWanted()` holds (false once the graph's
+   * model is destroyed or its device gone: nothing may be made for it then), and steps go on with
+   * the kernels they have meanwhile; then all are bound to the buffers build() bound and swapped in
+   * together, between two encode() calls. The kernels' results must not depend on which one runs
+   * (hotMatmul's blocks give the same bits). The library's own graphs only. Returns the names of
+   * the kernels swapped in.
    */
   async swapKernels(cache: PipelineCache, replacement: (kernel: Kernel) => Kernel | null, stillWanted: () => boolean = () => true): Promise<string[]> {
     if (this.owner === 'app') throw this.misuse(`graph ${this.label}: swapKernels() is for the library's own graphs; build a new graph with the kernels you want`);
