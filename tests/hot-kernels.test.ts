@@ -45,7 +45,7 @@ describe('hotMatmul', () => {
   });
 
   it(`has none for products the larger blocks would pad by more than a tenth, or cut into fewer than ${HOT_MIN_BLOCKS} blocks`, () => {
-    expect(hotMatmul({ ...product, N: 16 })).toBeNull(); // 16 columns padded to 32
+    expect(hotMatmul({ ...product, N: 16 })).toBeNull(); // 16 columns: padded to 32, or 4 blocks of 64 rows
     expect(hotMatmul({ ...product, M: 136 })).toBeNull(); // 144 rows padded to 160
     expect(hotMatmul({ ...product, M: 120, N: 120 })).toBeNull(); // 16 blocks of 32 x 32
     expect(hotMatmul({ ...product, M: 256, N: 128 })).not.toBeNull(); // 32 blocks
