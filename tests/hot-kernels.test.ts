@@ -9,7 +9,10 @@ import type { VaeConfig } from '../src/model/config';
 import { HOT_AFTER_STEPS, HotKernels, hotKernel } from '../src/model/hot-kernels';
 import { productKey } from '../src/model/autotune';
 import { VAE } from '../src/model/vae';
-import { gpu, TEST_HOST } from './helpers/gpu';
+import { nonzeroSteps, nonzeroStepsWords } from '../shaders/matmul-zeros';
+import { expectScaled } from './helpers/compare';
+import { gpu, runKernels, TEST_HOST } from './helpers/gpu';
+import { matmulRef } from './reference/dense';
 
 const product: MatmulParams = { M: 256, N: 256, K: 44, transB: true, bias: true, activation: 'relu', variant: 'register-subgroup', generic: true, subgroups: true };
 
@@ -150,6 +153,36 @@ describe('KernelGraph.swapKernels', () => {
     const graph = new AppGraph('app-graph');
     await expect(graph.swapKernels(cache, hotKernel)).rejects.toThrow(/swapKernels\(\) is for the library's own graphs/);
   });
+});
+
+describe('the larger-block kernels against the float64 product', () => {
+  // [label, params]: unaligned shapes the larger blocks still fit (partial last blocks on both sides).
+  const cases: [string, MatmulParams][] = [
+    ...([[false, false], [false, true], [true, false]] as const).map(([transA, transB]): [string, MatmulParams] => [`8 x 32, transA=${transA} transB=${transB}`, { M: 250, N: 254, K: 43, transA, transB }]),
+    ['16 x 16, 16 columns', { M: 2050, N: 16, K: 43, transB: true }],
+    ['skipping the zeros of a', { M: 250, N: 254, K: 43, transB: true, skipZeros: 'a' }],
+    ['skipping the zeros of b', { M: 250, N: 254, K: 43, transA: true, skipZeros: 'b' }],
+  ];
+  it.each(cases)('%s: within rounding of float64, and the bits of the default blocks', async (label, shape) => {
+    const subgroups = (await gpu()).device.features.has('subgroups');
+    const p: MatmulParams = { ...shape, variant: 'register-subgroup', generic: true, subgroups };
+    const hot = hotMatmul(p);
+    if (!subgroups) return expect(hot).toBeNull(); // `register` then, which has no larger form
+    expect(hot, label).not.toBeNull();
+    const { M, N, K, transA = false, transB = false } = p;
+    // Mostly zeros where a list skips them, so that blocks list fewer k than K.
+    const data = (n: number, seed: number, zeros: boolean) => Float32Array.from({ length: n }, (_, i) => (zeros && ((i * 2654435761) >>> 7) % 5 < 3 ? 0 : Math.sin(i * 0.61 + seed) * 1.5));
+    const a = data(M * K, 1, p.skipZeros === 'a'), b = data(K * N, 2, p.skipZeros === 'b');
+    const run = async (k: ReturnType<typeof matmul>) => {
+      if (!p.skipZeros) return (await runKernels([k], { a, b }, { c: M * N })).c;
+      const list = nonzeroStepsFor(k.matmul);
+      return (await runKernels([nonzeroSteps(list), k], { a, b, x: p.skipZeros === 'a' ? a : b }, { c: M * N, steps: nonzeroStepsWords(list) })).c;
+    };
+    const got = await run(hot!), dflt = await run(matmul(p));
+    expectScaled(got, matmulRef(a, b, M, N, K, transA, transB), matmulRef(a.map(Math.abs), b.map(Math.abs), M, N, K, transA, transB), K * 2 ** -24, hot!.name);
+    const first = got.findIndex((v, i) => !Object.is(v, dflt[i]));
+    expect(first, `${hot!.name}: element ${first} is ${got[first]}, ${dflt[first]} with the default blocks`).toBe(-1);
+  }, 120_000);
 });
 
 /** Pixel bytes of `count` pictures, mostly zeros (so the first dense layer skips zeros). */
