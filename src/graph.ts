@@ -172,7 +172,7 @@ export class KernelGraph {
       if (!stillWanted()) return [];
       compiled.push(await cache.get(kernel, this.owner));
     }
-    if (!swaps.length || !stillWanted()) return [];
+    if (!stillWanted()) return [];
     const bound = compiled.map((c, i) => c.bind(this.resolved[swaps[i].at], this.label));
     swaps.forEach(({ at, kernel }, i) => {
       this.built![at] = bound[i];
