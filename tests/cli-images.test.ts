@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../src/checkpoint';
 import { heldOutTestSet } from '../src/cli/io';
 import { loadDataSource } from '../src/data/sources';
+import { runMain } from './helpers/cli-main';
 import { tempDir } from './helpers/temp-dir';
 
 const BIN = join(__dirname, '..', 'bin', 'webgpu-vae.mjs');
@@ -301,8 +302,10 @@ describe('CLI on pictures', () => {
       [['--precision', 'f16', '--limit', '256', '--test-limit', '64'], /needs the WebGPU feature 'shader-f16'/],
       [['--arch', 'conv', '--precision', 'f16', '--limit', '256', '--test-limit', '64'], /needs the WebGPU feature 'shader-f16'/],
     ];
+    // In this process (main() as the command runs it): 20 spawned commands would spend most of
+    // their time loading the sources.
     for (const [args, message] of cases) {
-      const r = await cli(['train', ...args, '--epochs', '1', '--out', join(dir, 'refused')]);
+      const r = await runMain(['train', ...args, '--epochs', '1', '--out', join(dir, 'refused')]);
       expect(r.code, args.join(' ')).toBe(1);
       expect(r.stderr, args.join(' ')).toMatch(message);
       expect(r.stderr.trim().split('\n').filter((l) => /error/.test(l)).length, args.join(' ')).toBe(1);

@@ -244,21 +244,8 @@ describe.runIf(TEST_HOST === 'node')('split matmul sums inside a model', () => {
   };
   const splitNames = (names: string[]) => names.filter((n) => n.endsWith('_splitk') || n === 'matmul_slice_sum');
 
-  it('an MLP at batch 1024 on tiled matmuls splits its weight and bias gradients over the batch and trains as the register kernels do', { timeout: 900_000 }, async () => {
-    // 64-32-(2x3) encoder, 3-32-64 decoder: every weight gradient has 1 block and K = 1,024.
-    // Specialized kernels (a software adapter's default is the shape-generic form, which never splits).
-    const config = { inputDim: 64, hidden: [32], latent: 3 };
-    // Bias gradients too: each of the 4 layers' 1024-row column sums runs in 4 slices of 256 and a sum.
-    const split = await train(config, 1024, { matmul: 'tiled-vec4', matmulGeneric: false, splitBatchSums: true });
-    expect(splitNames(split.names).length).toBe(8);
-    expect(split.names.filter((n) => n === 'column_sum_split').length).toBe(4);
-    expect(split.names.filter((n) => n === 'column_slice_sum').length).toBe(4);
-    const whole = await train(config, 1024, { matmul: 'register', splitBatchSums: false });
-    expect(splitNames(whole.names)).toEqual([]);
-    expect(whole.names.filter((n) => n === 'column_sum_split' || n === 'column_slice_sum').length).toBe(0);
-    expectClose(split.losses, whole.losses, { atol: 0, rtol: 1e-5 }, 'losses of 2 steps');
-    expectClose(split.params, whole.params, { atol: 1e-5, rtol: 1e-4 }, 'parameters after 2 steps');
-  });
+  // An MLP at batch 1024 on specialized tiled matmuls, whose weight and bias gradients split over
+  // the batch, trains as the register kernels do: tests/gpu-defaults.test.ts (a GPU's defaults).
 
   it('a learned per-pixel Gaussian scale splits its gradient\'s column sum over the batch and trains as the whole sum does', { timeout: 900_000 }, async () => {
     const config = { inputDim: 64, hidden: [32], latent: 3, likelihood: 'gaussian', sigma: 'learned-pixel' };

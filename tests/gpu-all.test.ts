@@ -18,7 +18,7 @@ describe('bench/gpu-all.sh', () => {
   it('trains the grey and colour dSprites models for the time given, then evaluates and draws them', () => {
     const out = tempDir('gpu-all-');
     // Under a deadline (as on a machine lent for 10 minutes a command) far enough not to cut them.
-    const run = script(['--small', '--skip', 'bench,tests', '--train-seconds', '15', '--deadline', '400', '--out', out]);
+    const run = script(['--small', '--skip', 'bench,tests', '--train-seconds', '8', '--deadline', '400', '--out', out]);
     expect(run.status, run.stderr.slice(-3000)).toBe(0);
     expect(run.stderr).not.toMatch(/the trainings get/);
     for (const name of ['dsprites-tcvae-32', 'dsprites-colour']) {

@@ -252,8 +252,9 @@ describe('column sum (bias gradients)', () => {
 
 describe('matmul split over K (few blocks, long K: a weight gradient at a large batch)', () => {
   const TILED = MATMUL_VARIANTS.filter((v) => v.startsWith('tiled'));
-  // 37x70 (one or two blocks, scalar loads) and 64x128 (vec4 loads) over K = 2600 and 2048.
-  const SPLIT_CASES: [number, number, number, boolean][] = TILED_CUT ? [[64, 128, 2048, true]] : [[37, 70, 2600, true], [64, 128, 2048, true], [37, 70, 2600, false]];
+  // 37x70 (one or two blocks, scalar loads, A not transposed) and 64x128 (vec4 loads, A
+  // transposed: a weight gradient's layout) over K = 2600 and 2048.
+  const SPLIT_CASES: [number, number, number, boolean][] = TILED_CUT ? [[64, 128, 2048, true]] : [[64, 128, 2048, true], [37, 70, 2600, false]];
   for (const variant of TILED) {
     for (const [M, N, K, transA] of SPLIT_CASES) {
       it(`${variant} ${M}x${N}x${K} transA=${transA}: slices, then their sum`, async () => {
