@@ -29,7 +29,12 @@
 // scalar without WebGPU's bounds checks, 16-18 against 19.5 with them; the forward 128x784x400
 // 10.6 against 14.3, 20.5 against 23.8. Weight gradients (transA: A along m, B along n) ran no
 // faster with vec4s (0-10% slower), so they read element by element.
+// SPLIT (`splits` > 1: a weight gradient of few blocks and a long K, REGISTER_SPLIT in
+// matmul-tiled.ts): as in the tiled kernels, the flat block number carries the slice above the
+// blocks, the slice runs its whole-iteration range of k in the same order as the unsplit loop,
+// and stores its partial C raw into its layer of `cSlices`, which sliceSum adds into c.
 import { ConfigError } from './errors';
+import { kSliceLength } from './common';
 import { cIndex, loadAs32, matmulBlocksWGSL, storeC, type MatmulDims, type MatmulParams, type MatmulTile } from './matmul';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -146,18 +151,22 @@ export function registerBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): str
   // were most of SwiftShader's compile time: the default model's five matmul pipelines took 1.13 s
   // to compile one after another, against under 0.22 s with the loop, and the step ran no slower
   // (first step 2.0 s -> 0.9 s; bench/RESULTS.md, "Compile time").
-  const kMain = d.generic ? `(${d.K} - ${d.K} % ${UNROLL_K}u)` : `${p.K - (p.K % UNROLL_K)}u`;
-  const needTail = UNROLL_K > 1 && (d.generic || p.K % UNROLL_K !== 0);
+  const splits = p.splits ?? 1;
+  if (splits > 1 && (byK || p.skipZeros)) throw new ConfigError('matmul: a register product splits its K only as a weight gradient (transA) without skipZeros');
+  // A split kernel's slice runs k in [kBegin, kEnd); the whole sum otherwise.
+  const kMain = splits > 1 ? `(kEnd - (kEnd - kBegin) % ${UNROLL_K}u)` : d.generic ? `(${d.K} - ${d.K} % ${UNROLL_K}u)` : `${p.K - (p.K % UNROLL_K)}u`;
+  const needTail = UNROLL_K > 1 && (splits > 1 || d.generic || p.K % UNROLL_K !== 0);
+  const kEnd = splits > 1 ? 'kEnd' : d.K;
   // Along k, K is a multiple of 4 and each iteration takes one vec4 of 4 k steps.
   const k4 = d.generic ? '(dims.k / 4u)' : `${p.K / 4}u`;
   const denseLoops = byK
     ? `  for (var kq = 0u; kq < ${k4}; kq++) {
 ${kSteps('kq * 4u', 4)}
   }`
-    : `  for (var k0 = 0u; k0 < ${kMain}; k0 += ${UNROLL_K}u) {
+    : `  for (var k0 = ${splits > 1 ? 'kBegin' : '0u'}; k0 < ${kMain}; k0 += ${UNROLL_K}u) {
 ${kSteps('k0', UNROLL_K)}
   }
-${needTail ? `  for (var k1 = ${kMain}; k1 < ${d.K}; k1++) {\n${kSteps('k1', 1)}\n  }` : ''}`;
+${needTail ? `  for (var k1 = ${kMain}; k1 < ${kEnd}; k1++) {\n${kSteps('k1', 1)}\n  }` : ''}`;
   // Rows and columns: the element (or vec4) offsets of the operands, clamped into the matrix so
   // the k loop has no branches, and each slot's row and column for the stores.
   const lastRow = d.generic ? `(${d.M} - 1u)` : `${p.M - 1}u`, lastCol = d.generic ? `(${d.N} - 1u)` : `${p.N - 1}u`;
@@ -169,7 +178,7 @@ ${needTail ? `  for (var k1 = ${kMain}; k1 < ${d.K}; k1++) {\n${kSteps('k1', 1)}
   return `
 @compute @workgroup_size(${WGX}, ${WGY})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, ${sg ? '@builtin(subgroup_invocation_id) lane: u32' : '@builtin(local_invocation_id) lxy: vec3<u32>'}) {
-  ${matmulBlocksWGSL(d, BN)}
+  ${splits > 1 ? sliceBlocks(d, BM, BN, kSliceLength(p.K, splits, UNROLL_K), splits) : matmulBlocksWGSL(d, BN)}
 ${d.generic && v4.b === 'n' ? '  let n4 = dims.n / 4u;\n' : ''}${sg ? `  let row0 = row_block * ${BM}u + lane;
   let col0 = col_block * ${BN}u;`
 : `  let row0 = row_block * ${BM}u + lxy.y * ${TM}u;
@@ -185,10 +194,28 @@ ${p.skipZeros ? zeroSkippingLoops(p, d, BM, UNROLL_K, denseLoops, listedSteps) :
     if (ro >= ${d.M}) { break; }
     for (var j = 0u; j < ${TN}u; j++) {
       let co = ${storeCol};
-      if (co < ${d.N}) { ${storeC(p, cIndex(p, d, 'ro', 'co'), `epilogue(out[i * ${TN}u + j], ro, co)`)} }
+      if (co < ${d.N}) { ${splits > 1 ? `cSlices[slice * ${d.M} * ${d.N} + ro * ${d.N} + co] = out[i * ${TN}u + j];` : storeC(p, cIndex(p, d, 'ro', 'co'), `epilogue(out[i * ${TN}u + j], ro, co)`)} }
     }
   }
 }`;
+}
+
+/**
+ * A split kernel's block and k range: the flat workgroup number counts the slices above the blocks
+ * of C, so slice s's workgroups follow slice s - 1's; a workgroup past the last slice (a grid
+ * folded over y and z has spares) returns whole, before any quad swap.
+ */
+function sliceBlocks(d: MatmulDims, BM: number, BN: number, kLen: number, splits: number): string {
+  return `let mm_all = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+  let col_blocks = (${d.N} + ${BN - 1}u) / ${BN}u;
+  let mm_blocks = col_blocks * ((${d.M} + ${BM - 1}u) / ${BM}u);
+  let slice = mm_all / mm_blocks;
+  if (slice >= ${splits}u) { return; }
+  let mm_block = mm_all % mm_blocks;
+  let row_block = mm_block / col_blocks;
+  let col_block = mm_block % col_blocks;
+  let kBegin = slice * ${kLen}u;
+  let kEnd = min(kBegin + ${kLen}u, ${d.K});`;
 }
 
 /**

@@ -43,14 +43,27 @@ import { cIndex, isTiled, loadAs32, matmulBlock, matmulBlocksWGSL, resolvedVaria
  */
 export const MATMUL_SPLIT = { SPLIT_BELOW: 512, SPLIT_MIN_K: 512 } as const;
 
-/** The K slices a product runs in (1: unsplit): specialized tiled products without epilogue only. */
+/**
+ * When a register product (a CPU's) splits its K: a weight gradient (transA) of fewer than
+ * SPLIT_BELOW blocks, each a single quad or invocation, leaves a CPU's other cores idle (the
+ * dSprites conv model's 1-channel layers: one 16 x 16 block over K = 65,536 pixels, 15 ms on one
+ * of SwiftShader's cores), so its K is cut into slices of at least SPLIT_MIN_K.
+ */
+export const REGISTER_SPLIT = { SPLIT_BELOW: 8, SPLIT_MIN_K: 4096 } as const;
+
+/**
+ * The K slices a product runs in (1: unsplit), for products without epilogue: specialized tiled
+ * ones (GPUs) with few blocks and a long K, and register weight gradients (transA, shape-generic
+ * or not, not skipping zeros) with fewer than REGISTER_SPLIT.SPLIT_BELOW blocks.
+ */
 export function matmulSplits(p: MatmulParams): number {
-  const plain = !p.generic && !p.bias && (p.activation ?? 'none') === 'none' && (p.gradActivation ?? 'none') === 'none' && p.channelsFirstPixels === undefined && !p.f16?.includes('c');
+  const plain = !p.bias && (p.activation ?? 'none') === 'none' && (p.gradActivation ?? 'none') === 'none' && p.channelsFirstPixels === undefined && !p.f16?.includes('c');
   if (!plain) return 1;
   const { variant, tile } = resolvedVariant(p);
-  if (!isTiled(variant)) return 1;
   const { BM, BN } = matmulBlock(variant, tile);
-  return kSplits(Math.ceil(p.M / BM) * Math.ceil(p.N / BN), p.K, tile.TILE_K, MATMUL_SPLIT);
+  const blocks = Math.ceil(p.M / BM) * Math.ceil(p.N / BN);
+  if (!isTiled(variant)) return p.transA && p.skipZeros === undefined ? kSplits(blocks, p.K, tile.UNROLL_K, REGISTER_SPLIT) : 1;
+  return p.generic ? 1 : kSplits(blocks, p.K, tile.TILE_K, MATMUL_SPLIT);
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);

@@ -278,7 +278,7 @@ export function nonzeroStepsFor(p: MatmulParams): NonzeroStepsParams {
  */
 export function hotMatmul(p: MatmulParams): MatmulKernel | null {
   const { variant, tile: base } = resolvedVariant(p);
-  if (variant !== 'register-subgroup' || p.tile !== undefined || p.f16?.length) return null;
+  if (variant !== 'register-subgroup' || p.tile !== undefined || p.f16?.length || (p.splits ?? 1) > 1) return null;
   const tiles: Partial<MatmulTile>[] = p.skipZeros === 'a' ? [HOT_REGISTER_TILES.skipsRowsOfA] : p.skipZeros === 'b' ? [HOT_REGISTER_TILES.skipsColumnsOfB] : [HOT_REGISTER_TILES.dense, HOT_REGISTER_TILES.narrow];
   const padded = (t: MatmulTile) => {
     const { BM, BN } = matmulBlock(variant, t);
@@ -306,7 +306,7 @@ export function matmul(p: MatmulParams): MatmulKernel {
   const { variant, tile: t } = resolvedVariant(p);
   const splits = p.splits ?? 1;
   if (splits !== 1 && splits !== matmulSplits(p)) {
-    throw new ConfigError(`matmul: splits ${splits}; use matmulSplits(params), which gives ${matmulSplits(p)} (only specialized tiled products without epilogue split)`);
+    throw new ConfigError(`matmul: splits ${splits}; use matmulSplits(params), which gives ${matmulSplits(p)} (only products without epilogue split: specialized tiled ones, and register weight gradients)`);
   }
   const skip = p.skipZeros;
   if (skip !== undefined) {

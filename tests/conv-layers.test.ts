@@ -270,6 +270,18 @@ describe.runIf(TEST_HOST === 'node')('split matmul sums inside a model', () => {
     expectClose(split.params, whole.params, { atol: 1e-5, rtol: 1e-4 }, 'parameters after 2 steps');
   });
 
+  it("on a CPU's register kernels, an im2col layer's weight gradient of one block splits its K and trains as direct convolutions do", { timeout: 900_000 }, async () => {
+    // The 1-channel layers' im2col weight gradients (4 x 16 and 16 x 4 values) are one block over
+    // K = 64 x 256 pixels: split into slices so that each core gets some (REGISTER_SPLIT).
+    const config = { arch: 'conv', inputDim: 1024, imageShape: [32, 32], channels: [4, 8], latent: 3 };
+    const split = await train(config, 64, { conv: 'im2col', matmul: 'register' });
+    expect(split.names.filter((n) => n.startsWith('matmul_tn_register') && n.endsWith('_splitk')).length, split.names.join(', ')).toBeGreaterThanOrEqual(1);
+    const whole = await train(config, 64, { conv: 'direct', matmul: 'register' });
+    expect(splitNames(whole.names)).toEqual([]);
+    expectClose(split.losses, whole.losses, { atol: 0, rtol: 1e-5 }, 'losses of 2 steps');
+    expectClose(split.params, whole.params, { atol: 1e-5, rtol: 1e-4 }, 'parameters after 2 steps');
+  });
+
   it('an im2col conv layer with few weights splits its weight-gradient product too', { timeout: 900_000 }, async () => {
     const config = { arch: 'conv', inputDim: 1024, imageShape: [32, 32], channels: [4, 8], latent: 3 };
     const split = await train(config, 4, { conv: 'im2col', matmul: 'tiled-vec4', matmulGeneric: false });

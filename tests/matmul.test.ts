@@ -250,6 +250,45 @@ describe('column sum (bias gradients)', () => {
   });
 });
 
+// On a CPU (register kernels), a weight gradient of few blocks splits its K so that every core
+// gets a slice: one block over K = 20,000 (16 x 16, a 1-channel conv layer's im2col weight
+// gradient in miniature) and 37 x 19 over K = 9,001 (partial blocks, and a slice length that
+// leaves every slice a tail after its unrolled steps).
+describe('register matmul split over K (a weight gradient of few blocks)', () => {
+  const REGISTER_VARIANTS = MATMUL_VARIANTS.filter((v) => v.startsWith('register'));
+  const CASES: [number, number, number][] = [[16, 16, 20000], [37, 19, 9001]];
+  for (const variant of REGISTER_VARIANTS) {
+    for (const generic of [false, true]) {
+      for (const [M, N, K] of CASES) {
+        it(`${variant}${generic ? ' generic' : ''} ${M}x${N}x${K} transA=true: slices, then their sum`, async () => {
+          const subgroups = await subgroupsOn();
+          const p: MatmulParams = { M, N, K, transA: true, variant, generic, subgroups };
+          const splits = matmulSplits(p);
+          expect(splits).toBeGreaterThanOrEqual(2);
+          const k = matmul({ ...p, splits });
+          expect(k.name).toMatch(/_splitk$/);
+          const a = f32(testData(M * K, M + 5 * K)), b = f32(testData(K * N, N + 11 * K));
+          const out = await runKernels([k, sliceSum({ name: 'matmul_slice_sum', from: 'cSlices', to: 'c', slices: splits, length: M * N })], { a, b }, { cSlices: splits * M * N, c: M * N + 1 });
+          expect(Array.from(out.cSlices).filter((v) => !Number.isFinite(v)).length, 'every slice written').toBe(0);
+          expect(Number.isNaN(out.c[M * N]), 'the element past the end stays NaN').toBe(true);
+          const magnitude = matmulRef(a.map(Math.abs), b.map(Math.abs), M, N, K, true, false);
+          expectScaled(out.c.subarray(0, M * N), matmulRef(a, b, M, N, K, true, false), magnitude, K * 2 ** -24, k.name);
+          expect(Math.abs(out.cSlices[0] - out.c[0])).toBeGreaterThan(0);
+        });
+      }
+    }
+  }
+
+  it('only weight gradients of few blocks and a long K split, and not with an epilogue or a zero list', () => {
+    const p: MatmulParams = { M: 16, N: 16, K: 65536, transA: true, variant: 'register-subgroup', generic: true, subgroups: true };
+    expect(matmulSplits(p)).toBe(8);
+    for (const other of [{ transA: false }, { bias: true }, { skipZeros: 'b' as const }, { K: 8000 }, { M: 64, N: 32 }]) {
+      expect(matmulSplits({ ...p, ...other }), JSON.stringify(other)).toBe(1);
+    }
+    expect(() => matmul({ ...p, splits: 3 })).toThrow(/matmul: splits 3; use matmulSplits\(params\), which gives 8/);
+  });
+});
+
 describe('matmul split over K (few blocks, long K: a weight gradient at a large batch)', () => {
   const TILED = MATMUL_VARIANTS.filter((v) => v.startsWith('tiled'));
   // 37x70 (one or two blocks, scalar loads, A not transposed) and 64x128 (vec4 loads, A
@@ -279,6 +318,7 @@ describe('matmul split over K (few blocks, long K: a weight gradient at a large 
   it('only specialized tiled products without epilogue split, and only as matmulSplits says', () => {
     const p: MatmulParams = { M: 37, N: 70, K: 2600, transA: true, variant: 'tiled-vec4' };
     expect(matmulSplits(p)).toBe(5);
+    // A register product of 37 x 70 (6 blocks) splits only past REGISTER_SPLIT's K.
     for (const other of [{ variant: 'register' as const }, { generic: true }, { bias: true }, { activation: 'relu' as const }, { gradActivation: 'relu' as const }, { f16: ['c' as const] }]) {
       expect(matmulSplits({ ...p, ...other }), JSON.stringify(other)).toBe(1);
     }
