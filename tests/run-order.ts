@@ -39,6 +39,7 @@ export const SLOWEST_FIRST = [
   'cli-images', // 77 s
   'cli', // 76 s
   'e2e/demo', // 66 s
+  'e2e/page-controls', // 62-81 s (2026-12-07): left to the end, it ran alone for over a minute
   'conv-layers', // 63 s Node, 35 s Chromium, 17 s Deno
   'bounds-checks', // 64 s (2026-12-07, a slow day)
   'matmul-register-vec4', // 36 s Node, 32 s Chromium (2026-12-07)
