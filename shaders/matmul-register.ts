@@ -35,7 +35,7 @@
 // and stores its partial C raw into its layer of `cSlices`, which sliceSum adds into c.
 import { ConfigError } from './errors';
 import { kSliceLength } from './common';
-import { cIndex, loadAs32, matmulBlocksWGSL, storeC, type MatmulDims, type MatmulParams, type MatmulTile } from './matmul';
+import { cIndex, loadAs32, matmulBlocksWGSL, splitBlocksWGSL, storeC, type MatmulDims, type MatmulParams, type MatmulTile } from './matmul';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const XYZW = ['x', 'y', 'z', 'w'];
@@ -178,7 +178,7 @@ ${needTail ? `  for (var k1 = ${kMain}; k1 < ${kEnd}; k1++) {\n${kSteps('k1', 1)
   return `
 @compute @workgroup_size(${WGX}, ${WGY})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, ${sg ? '@builtin(subgroup_invocation_id) lane: u32' : '@builtin(local_invocation_id) lxy: vec3<u32>'}) {
-  ${splits > 1 ? sliceBlocks(d, BM, BN, kSliceLength(p.K, splits, UNROLL_K), splits) : matmulBlocksWGSL(d, BN)}
+  ${splits > 1 ? splitBlocksWGSL(d, BM, BN, kSliceLength(p.K, splits, UNROLL_K), splits) : matmulBlocksWGSL(d, BN)}
 ${d.generic && v4.b === 'n' ? '  let n4 = dims.n / 4u;\n' : ''}${sg ? `  let row0 = row_block * ${BM}u + lane;
   let col0 = col_block * ${BN}u;`
 : `  let row0 = row_block * ${BM}u + lxy.y * ${TM}u;
@@ -198,24 +198,6 @@ ${p.skipZeros ? zeroSkippingLoops(p, d, BM, UNROLL_K, denseLoops, listedSteps) :
     }
   }
 }`;
-}
-
-/**
- * A split kernel's block and k range: the flat workgroup number counts the slices above the blocks
- * of C, so slice s's workgroups follow slice s - 1's; a workgroup past the last slice (a grid
- * folded over y and z has spares) returns whole, before any quad swap.
- */
-function sliceBlocks(d: MatmulDims, BM: number, BN: number, kLen: number, splits: number): string {
-  return `let mm_all = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
-  let col_blocks = (${d.N} + ${BN - 1}u) / ${BN}u;
-  let mm_blocks = col_blocks * ((${d.M} + ${BM - 1}u) / ${BM}u);
-  let slice = mm_all / mm_blocks;
-  if (slice >= ${splits}u) { return; }
-  let mm_block = mm_all % mm_blocks;
-  let row_block = mm_block / col_blocks;
-  let col_block = mm_block % col_blocks;
-  let kBegin = slice * ${kLen}u;
-  let kEnd = min(kBegin + ${kLen}u, ${d.K});`;
 }
 
 /**

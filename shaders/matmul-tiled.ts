@@ -34,7 +34,7 @@
 // slices; the flat block number carries the slice above the blocks, each slice stores its partial
 // C into its own layer of `cSlices` (no epilogue), and sliceSum adds the layers into c.
 import { kSliceLength, kSplits } from './common';
-import { cIndex, isTiled, loadAs32, matmulBlock, matmulBlocksWGSL, resolvedVariant, storeC, type MatmulDims, type MatmulParams, type MatmulTile } from './matmul';
+import { cIndex, isTiled, loadAs32, matmulBlock, matmulBlocksWGSL, resolvedVariant, splitBlocksWGSL, storeC, type MatmulDims, type MatmulParams, type MatmulTile } from './matmul';
 
 /**
  * When a product splits its K: fewer than SPLIT_BELOW blocks of C (an H200 has 132
@@ -213,16 +213,7 @@ export function tiledBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): string
   const splits = p.splits ?? 1;
   const kLen = splits > 1 ? kSliceLength(p.K, splits, BK) : 0;
   const blocks = splits > 1
-    ? `let mm_all = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
-  let col_blocks = ${Math.ceil(p.N / BN)}u;
-  let mm_blocks = col_blocks * ${Math.ceil(p.M / BM)}u;
-  let slice = mm_all / mm_blocks;
-  if (slice >= ${splits}u) { return; }
-  let mm_block = mm_all % mm_blocks;
-  let row_block = mm_block / col_blocks;
-  let col_block = mm_block % col_blocks;
-  let kBegin = slice * ${kLen}u;
-  let kEnd = min(kBegin + ${kLen}u, ${d.K});`
+    ? splitBlocksWGSL(d, BM, BN, kLen, splits)
     : `${matmulBlocksWGSL(d, BN)}
   let kBegin = 0u;
   let kEnd = ${d.K};`;

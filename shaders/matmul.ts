@@ -239,6 +239,25 @@ export function matmulBlocksWGSL(d: MatmulDims, BN: number): string {
   let col_block = mm_block % col_blocks;`;
 }
 
+/**
+ * A split kernel's block and k range (tiled and register bodies alike): the flat workgroup number
+ * counts the slices above the blocks of C, so slice s's workgroups follow slice s - 1's; a
+ * workgroup past the last slice (a grid folded over y and z has spares) returns whole, before any
+ * barrier or quad swap. Slices are `kLen` long, the last one cut at K.
+ */
+export function splitBlocksWGSL(d: MatmulDims, BM: number, BN: number, kLen: number, splits: number): string {
+  return `let mm_all = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+  let col_blocks = (${d.N} + ${BN - 1}u) / ${BN}u;
+  let mm_blocks = col_blocks * ((${d.M} + ${BM - 1}u) / ${BM}u);
+  let slice = mm_all / mm_blocks;
+  if (slice >= ${splits}u) { return; }
+  let mm_block = mm_all % mm_blocks;
+  let row_block = mm_block / col_blocks;
+  let col_block = mm_block % col_blocks;
+  let kBegin = slice * ${kLen}u;
+  let kEnd = min(kBegin + ${kLen}u, ${d.K});`;
+}
+
 /** The WGSL expressions of M, N, K: literals in a specialized kernel, uniform fields in a generic one. */
 export interface MatmulDims { M: string; N: string; K: string; generic: boolean }
 

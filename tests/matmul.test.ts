@@ -250,6 +250,26 @@ describe('column sum (bias gradients)', () => {
   });
 });
 
+/**
+ * Runs `p` split over K as matmulSplits says (at least `fewest` slices), then the slices' sum, and
+ * checks the sum against the float64 product, every slice written, and nothing past c's end.
+ */
+async function expectSplitProduct(p: MatmulParams, fewest: number): Promise<void> {
+  const { M, N, K } = p, transA = !!p.transA;
+  const splits = matmulSplits(p);
+  expect(splits).toBeGreaterThanOrEqual(fewest);
+  const k = matmul({ ...p, splits });
+  expect(k.name).toMatch(/_splitk$/);
+  const a = f32(testData(M * K, M + 5 * K)), b = f32(testData(K * N, N + 11 * K));
+  const out = await runKernels([k, sliceSum({ name: 'matmul_slice_sum', from: 'cSlices', to: 'c', slices: splits, length: M * N })], { a, b }, { cSlices: splits * M * N, c: M * N + 1 });
+  expect(Array.from(out.cSlices).filter((v) => !Number.isFinite(v)).length, 'every slice written').toBe(0);
+  expect(Number.isNaN(out.c[M * N]), 'the element past the end stays NaN').toBe(true);
+  const magnitude = matmulRef(a.map(Math.abs), b.map(Math.abs), M, N, K, transA, false);
+  expectScaled(out.c.subarray(0, M * N), matmulRef(a, b, M, N, K, transA, false), magnitude, K * 2 ** -24, k.name);
+  // One slice alone is not the product.
+  expect(Math.abs(out.cSlices[0] - out.c[0])).toBeGreaterThan(0);
+}
+
 // On a CPU (register kernels), a weight gradient of few blocks splits its K so that every core
 // gets a slice: one block over K = 20,000 (16 x 16, a 1-channel conv layer's im2col weight
 // gradient in miniature) and 37 x 19 over K = 9,001 (partial blocks, and a slice length that
@@ -261,19 +281,7 @@ describe('register matmul split over K (a weight gradient of few blocks)', () =>
     for (const generic of [false, true]) {
       for (const [M, N, K] of CASES) {
         it(`${variant}${generic ? ' generic' : ''} ${M}x${N}x${K} transA=true: slices, then their sum`, async () => {
-          const subgroups = await subgroupsOn();
-          const p: MatmulParams = { M, N, K, transA: true, variant, generic, subgroups };
-          const splits = matmulSplits(p);
-          expect(splits).toBeGreaterThanOrEqual(2);
-          const k = matmul({ ...p, splits });
-          expect(k.name).toMatch(/_splitk$/);
-          const a = f32(testData(M * K, M + 5 * K)), b = f32(testData(K * N, N + 11 * K));
-          const out = await runKernels([k, sliceSum({ name: 'matmul_slice_sum', from: 'cSlices', to: 'c', slices: splits, length: M * N })], { a, b }, { cSlices: splits * M * N, c: M * N + 1 });
-          expect(Array.from(out.cSlices).filter((v) => !Number.isFinite(v)).length, 'every slice written').toBe(0);
-          expect(Number.isNaN(out.c[M * N]), 'the element past the end stays NaN').toBe(true);
-          const magnitude = matmulRef(a.map(Math.abs), b.map(Math.abs), M, N, K, true, false);
-          expectScaled(out.c.subarray(0, M * N), matmulRef(a, b, M, N, K, true, false), magnitude, K * 2 ** -24, k.name);
-          expect(Math.abs(out.cSlices[0] - out.c[0])).toBeGreaterThan(0);
+          await expectSplitProduct({ M, N, K, transA: true, variant, generic, subgroups: await subgroupsOn() }, 2);
         });
       }
     }
@@ -297,20 +305,7 @@ describe('matmul split over K (few blocks, long K: a weight gradient at a large 
   for (const variant of TILED) {
     for (const [M, N, K, transA] of SPLIT_CASES) {
       it(`${variant} ${M}x${N}x${K} transA=${transA}: slices, then their sum`, async () => {
-        const subgroups = await subgroupsOn();
-        const p: MatmulParams = { M, N, K, transA, variant, subgroups };
-        const splits = matmulSplits(p);
-        expect(splits).toBeGreaterThanOrEqual(4);
-        const k = matmul({ ...p, splits });
-        expect(k.name).toMatch(/_splitk$/);
-        const a = f32(testData(M * K, M + 5 * K)), b = f32(testData(K * N, N + 11 * K));
-        const out = await runKernels([k, sliceSum({ name: 'matmul_slice_sum', from: 'cSlices', to: 'c', slices: splits, length: M * N })], { a, b }, { cSlices: splits * M * N, c: M * N + 1 });
-        expect(Array.from(out.cSlices).filter((v) => !Number.isFinite(v)).length, 'every slice written').toBe(0);
-        expect(Number.isNaN(out.c[M * N]), 'the element past the end stays NaN').toBe(true);
-        const magnitude = matmulRef(a.map(Math.abs), b.map(Math.abs), M, N, K, transA, false);
-        expectScaled(out.c.subarray(0, M * N), matmulRef(a, b, M, N, K, transA, false), magnitude, K * 2 ** -24, k.name);
-        // One slice alone is not the product.
-        expect(Math.abs(out.cSlices[0] - out.c[0])).toBeGreaterThan(0);
+        await expectSplitProduct({ M, N, K, transA, variant, subgroups: await subgroupsOn() }, 4);
       });
     }
   }
