@@ -21,7 +21,8 @@
 // VEC4 (both variants, on by default): in a product whose A is read along k (the forward and
 // dX products; `registerVec4Axes`), an operand whose contiguous side is a multiple of 4 is read
 // as vec4s: one load and one bounds check for four values. Along k (A, and B with transB) a vec4
-// holds 4 k steps, so the loop takes 4 k per iteration; along n (B without transB) it holds 4
+// holds 4 k steps, so the loop takes UNROLL_K / 4 vec4s (at least one) per iteration, and the
+// vec4s past the last whole iteration one at a time; along n (B without transB) it holds 4
 // columns of one k step, and a subgroup lane gets the other lanes' vec4s with the quad swaps
 // (slot 16g + 4s + c is column 16g + 4(l ^ s) + c), which the stores undo. The fmas run in the
 // scalar kernel's order, so both give the same bits. Measured on SwiftShader in Node, one product
@@ -71,9 +72,14 @@ export function registerVec4Axes(p: MatmulParams, t: MatmulTile): RegisterVec4Ax
  * made for (rows for `a`, columns for `b`), so the list and its kernel stay as they are. The fmas
  * run in the same order whatever the block: the same bits. Measured on the default model's step
  * with WebGPU's bounds checks (Node, SwiftShader, 20 alternating rounds): 82.5 against 103.3 ms.
+ * `dense` takes 8 k steps an iteration: SwiftShader stores a loop's variables back under the
+ * lanes' mask once per iteration (a load and three bit operations per accumulator), so 8 fmas
+ * share that cost instead of 4. Its three 80-MFLOP products ran 5-10% faster than with 4 (12.1
+ * against 12.9, 10.1 against 10.7, 9.6 against 10.4 ms, alternating, Node); 16 was slower (13.0,
+ * 10.9, 10.6). Its pipelines compile in 0.6-0.8 s against 0.25-0.4.
  */
 export const HOT_REGISTER_TILES = {
-  dense: { TM: 8, TN: 32, UNROLL_K: 4 },
+  dense: { TM: 8, TN: 32, UNROLL_K: 8 },
   narrow: { TM: 16, TN: 16, UNROLL_K: 4 },
   skipsRowsOfA: { TN: 32, UNROLL_K: 4 },
   skipsColumnsOfB: { TM: 16, UNROLL_K: 4 },
@@ -88,6 +94,9 @@ export function registerBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): str
   if (sg && (WGX !== 4 || WGY !== 1 || LANES !== 4 || TN % LANES)) throw new ConfigError(`matmul: a register-subgroup workgroup must be one 4-lane subgroup, WGX 4 and WGY 1 (got ${WGX}x${WGY}), with TN a multiple of 4 (got ${TN})`);
   const v4 = registerVec4Axes(p, t);
   const byK = v4.a === 'k' || v4.b === 'k';
+  // Along k, vec4s per loop iteration, and the WGSL index of the vec4 holding k step u of it.
+  const vecsPerStep = byK ? Math.max(1, Math.floor(UNROLL_K / 4)) : 1;
+  const vecAt = (u: number) => `kv${u >= 4 ? ` + ${u >> 2}u` : ''}`;
   // A stride's WGSL (M, N, or a quarter of N for B's vec4s along n), and u times it, folded to
   // one literal in a specialized kernel.
   const dims = { M: [d.M, p.M], N: [d.N, p.N], N4: [d.generic ? 'n4' : `${p.N / 4}u`, p.N / 4] } as const;
@@ -107,15 +116,16 @@ export function registerBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): str
 
   // Per k step u: the loads of A and B, and the WGSL value of A's row slot i and B's column slot j.
   const aLoads = (u: number, listed: boolean): string[] =>
-    v4.a === 'k' ? (u === 0 ? rows.map((i) => `    let av${i} = a[ra${i} + kq];`) : [])
+    v4.a === 'k' ? (u % 4 === 0 ? rows.map((i) => `    let av${i}_${u >> 2} = a[ra${i} + ${vecAt(u)}];`) : [])
     : rows.map((i) => `    let a${i}_${u} = ${loadAs32(p, 'a', `ra${i} + ${kAt(u, listed, aStride)}`)};`);
-  const aValue = (i: number, u: number) => (v4.a === 'k' ? `av${i}.${XYZW[u]}` : `a${i}_${u}`);
+  const aValue = (i: number, u: number) => (v4.a === 'k' ? `av${i}_${u >> 2}.${XYZW[u & 3]}` : `a${i}_${u}`);
   const bLoadCount = v4.b === 'n' ? TN / (sg ? 16 : 4) : sg ? TN / LANES : TN;
   const bLoads = (u: number, listed: boolean): string[] => {
     if (v4.b === 'k') {
-      if (u) return [];
-      return sg ? [...range(bLoadCount).map((q) => `    let lbv${q} = b[rb${q} + kq];`), ...cols.map((j) => `    let bv${j} = ${slot(j, (q) => `lbv${q}`)};`)]
-        : cols.map((j) => `    let bv${j} = b[rb${j} + kq];`);
+      if (u % 4) return [];
+      const g = u >> 2;
+      return sg ? [...range(bLoadCount).map((q) => `    let lbv${q}_${g} = b[rb${q} + ${vecAt(u)}];`), ...cols.map((j) => `    let bv${j}_${g} = ${slot(j, (q) => `lbv${q}_${g}`)};`)]
+        : cols.map((j) => `    let bv${j}_${g} = b[rb${j} + ${vecAt(u)}];`);
     }
     const at = (q: number) => `rb${q} + ${kAt(u, listed, bStride)}`;
     if (v4.b === 'n') {
@@ -126,7 +136,7 @@ export function registerBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): str
       : cols.map((j) => `    let b${j}_${u} = ${loadAs32(p, 'b', at(j))};`);
   };
   const bValue = (j: number, u: number) => {
-    if (v4.b === 'k') return `bv${j}.${XYZW[u]}`;
+    if (v4.b === 'k') return `bv${j}_${u >> 2}.${XYZW[u & 3]}`;
     if (v4.b === 'n') {
       if (!sg) return `bn${j >> 2}_${u}.${XYZW[j & 3]}`;
       const s = (j >> 2) & 3;
@@ -157,12 +167,17 @@ export function registerBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): str
   const kMain = splits > 1 ? `(kEnd - (kEnd - kBegin) % ${UNROLL_K}u)` : d.generic ? `(${d.K} - ${d.K} % ${UNROLL_K}u)` : `${p.K - (p.K % UNROLL_K)}u`;
   const needTail = UNROLL_K > 1 && (splits > 1 || d.generic || p.K % UNROLL_K !== 0);
   const kEnd = splits > 1 ? 'kEnd' : d.K;
-  // Along k, K is a multiple of 4 and each iteration takes one vec4 of 4 k steps.
+  // Along k, K is a multiple of 4 and an iteration takes UNROLL_K / 4 vec4s (at least one) of 4
+  // k steps each, vec4 index kv; a vec4 at a time after the last whole iteration.
   const k4 = d.generic ? '(dims.k / 4u)' : `${p.K / 4}u`;
+  const k4Main = vecsPerStep === 1 ? k4 : d.generic ? `(${k4} - ${k4} % ${vecsPerStep}u)` : `${p.K / 4 - ((p.K / 4) % vecsPerStep)}u`;
+  const needVecTail = vecsPerStep > 1 && (d.generic || (p.K / 4) % vecsPerStep !== 0);
   const denseLoops = byK
-    ? `  for (var kq = 0u; kq < ${k4}; kq++) {
-${kSteps('kq * 4u', 4)}
-  }`
+    ? `  for (var kq = 0u; kq < ${k4Main}; kq += ${vecsPerStep}u) {
+    let kv = kq;
+${kSteps('kq * 4u', 4 * vecsPerStep)}
+  }
+${needVecTail ? `  for (var kq1 = ${k4Main}; kq1 < ${k4}; kq1++) {\n    let kv = kq1;\n${kSteps('kq1 * 4u', 4)}\n  }` : ''}`
     : `  for (var k0 = ${splits > 1 ? 'kBegin' : '0u'}; k0 < ${kMain}; k0 += ${UNROLL_K}u) {
 ${kSteps('k0', UNROLL_K)}
   }
@@ -187,7 +202,7 @@ ${d.generic && v4.b === 'n' ? '  let n4 = dims.n / 4u;\n' : ''}${sg ? `  let row
 ${aOffsets.join('\n')}
 ${bOffsets.join('\n')}
 ${rows.map((i) => `  ${cols.map((j) => `var acc${i}_${j} = 0.0;`).join(' ')}`).join('\n')}
-${p.skipZeros ? zeroSkippingLoops(p, d, BM, UNROLL_K, denseLoops, listedSteps) : denseLoops}
+${p.skipZeros ? zeroSkippingLoops(p, d, BM, BN, UNROLL_K, denseLoops, listedSteps) : denseLoops}
   var out = array<f32, ${TM * TN}>(${rows.flatMap((i) => cols.map((j) => `acc${i}_${j}`)).join(', ')});
   for (var i = 0u; i < ${TM}u; i++) {
     let ro = row0 + i * ${rowStep}u;
@@ -206,10 +221,13 @@ ${p.skipZeros ? zeroSkippingLoops(p, d, BM, UNROLL_K, denseLoops, listedSteps) :
  * is the workgroup's, so the count and the list are uniform: every lane takes the same branch and
  * the same trip count, which the quad swaps of `register-subgroup` need.
  */
-function zeroSkippingLoops(p: MatmulParams, d: MatmulDims, BM: number, unroll: number, denseLoops: string, listedSteps: (t: string, n: number) => string): string {
+function zeroSkippingLoops(p: MatmulParams, d: MatmulDims, BM: number, BN: number, unroll: number, denseLoops: string, listedSteps: (t: string, n: number) => string): string {
   // A grid folded past the per-dimension limit has spare workgroups past the last row block
   // (they store nothing); clamped, they read a list that exists instead of an unwritten count.
-  const block = p.skipZeros === 'a' ? `min(row_block, (${d.M} + ${BM - 1}u) / ${BM}u - 1u)` : 'col_block';
+  // A list may cover several of the kernel's blocks (skipBlock): the list of block b is list b / per.
+  const side = p.skipZeros === 'a' ? BM : BN, width = p.skipBlock ?? side, per = width / side;
+  const own = per > 1 ? (b: string) => `${b} / ${per}u` : (b: string) => b;
+  const block = p.skipZeros === 'a' ? `min(${own('row_block')}, (${d.M} + ${width - 1}u) / ${width}u - 1u)` : own('col_block');
   const main = unroll > 1 ? `listed_count - listed_count % ${unroll}u` : 'listed_count';
   return `  let listed_at = ${block} * (${d.K} + 1u) + 1u;
   let listed_count = steps[listed_at - 1u];

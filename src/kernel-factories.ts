@@ -56,7 +56,7 @@ const groupNorm = { ...channels, groups: true, f16: true } as const;
 
 export const sliceSum = checked('sliceSum', sliceSumF, { name: true, from: true, to: true, slices: true, length: true });
 export const matmul = checked('matmul', matmulF, {
-  ...shape, transA: true, transB: true, ...epilogue, variant: true, tile: true, generic: true, f16: true, subgroups: true, channelsFirstPixels: true, splits: true, skipZeros: true,
+  ...shape, transA: true, transB: true, ...epilogue, variant: true, tile: true, generic: true, f16: true, subgroups: true, channelsFirstPixels: true, splits: true, skipZeros: true, skipBlock: true,
 });
 export const nonzeroSteps = checked('nonzeroSteps', nonzeroStepsF, { G: true, K: true, layout: true, block: true, generic: true });
 export const columnSum = checked('columnSum', columnSumF, { rows: true, cols: true, slices: true });

@@ -3,7 +3,7 @@
 // to the last bit, as one that never does (dense layers skipping the input's zeros, and, in Node,
 // convolutions through im2col), and the swap keeps each kernel's bindings and zero-skipping list.
 import { describe, expect, it } from 'vitest';
-import { HOT_MIN_BLOCKS, hotMatmul, matmul, nonzeroStepsFor, type MatmulParams } from '../shaders/matmul';
+import { HOT_MIN_BLOCKS, hotMatmul, matmul, nonzeroStepsFor, zeroListBlock, type MatmulParams } from '../shaders/matmul';
 import { KernelGraph } from '../src/graph';
 import type { VaeConfig } from '../src/model/config';
 import { HOT_AFTER_STEPS, HotKernels, hotKernel } from '../src/model/hot-kernels';
@@ -19,7 +19,7 @@ const product: MatmulParams = { M: 256, N: 256, K: 44, transB: true, bias: true,
 describe('hotMatmul', () => {
   it('gives register-subgroup products larger blocks with the same bindings and constants', () => {
     const base = matmul(product), hot = hotMatmul(product)!;
-    expect(hot.name).toContain('TM8TN32UNROLL_K4');
+    expect(hot.name).toContain('TM8TN32UNROLL_K8');
     expect(hot.bindings).toEqual(base.bindings);
     expect(hot.constants).toEqual(base.constants);
     expect(hot.minBytes).toEqual(base.minBytes);
@@ -28,14 +28,22 @@ describe('hotMatmul', () => {
     expect(hotMatmul(hot.matmul)).toBeNull();
   });
 
-  it('keeps the block side of a zero-skipping operand, so its list stays valid', () => {
+  it('reads the list of a zero-skipping operand as it is: the dense blocks where the list is as wide (zeroListBlock), else the same side', () => {
     for (const skipZeros of ['a', 'b'] as const) {
       const p = { ...product, skipZeros };
       const hot = hotMatmul(p)!;
       expect(nonzeroStepsFor(hot.matmul)).toEqual(nonzeroStepsFor(p));
       expect(hot.minBytes).toEqual(matmul(p).minBytes);
       expect(hot.name).toContain(skipZeros === 'a' ? 'TN32UNROLL_K4' : 'TM16UNROLL_K4');
+      const wide = { ...p, skipBlock: zeroListBlock(p) };
+      expect(wide.skipBlock).toBe(32);
+      const hotWide = hotMatmul(wide)!;
+      expect(hotWide.name).toContain('TM8TN32UNROLL_K8');
+      expect(nonzeroStepsFor(hotWide.matmul)).toEqual(nonzeroStepsFor(wide));
+      expect(hotWide.minBytes).toEqual(matmul(wide).minBytes);
     }
+    expect(zeroListBlock(product), 'a dense product has no list').toBeUndefined();
+    expect(zeroListBlock({ ...product, skipZeros: 'a', tile: { TM: 8 } }), 'a chosen tile keeps its own block').toBeUndefined();
   });
 
   it('has none for other variants, a chosen tile, f16 operands or a device without subgroups', () => {
@@ -162,6 +170,8 @@ describe('the larger-block kernels against the float64 product', () => {
     ['16 x 16, 16 columns', { M: 2050, N: 16, K: 43, transB: true }],
     ['skipping the zeros of a', { M: 250, N: 254, K: 43, transB: true, skipZeros: 'a' }],
     ['skipping the zeros of b', { M: 250, N: 254, K: 43, transA: true, skipZeros: 'b' }],
+    ['skipping the zeros of a, lists of 32 rows', { M: 250, N: 254, K: 43, transB: true, skipZeros: 'a', skipBlock: 32 }],
+    ['skipping the zeros of b, lists of 32 columns', { M: 250, N: 254, K: 43, transA: true, skipZeros: 'b', skipBlock: 32 }],
   ];
   it.each(cases)('%s: within rounding of float64, and the bits of the default blocks', async (label, shape) => {
     const subgroups = (await gpu()).device.features.has('subgroups');
@@ -253,7 +263,7 @@ describe('a model swapping in its larger-block kernels mid-run', () => {
         }
       }
       await queued;
-      if (hotMatmuls) expect(await running()).toContain('TM8TN32UNROLL_K4');
+      if (hotMatmuls) expect(await running()).toContain('TM8TN32UNROLL_K8');
       results.push({ flat: await vae.flatParameters(), losses: (await vae.readLosses()).map((l) => l.loss) });
       data.destroy();
       vae.destroy();

@@ -117,6 +117,42 @@ describe.each([
   }
 });
 
+describe('zero lists wider than the kernel\'s block (skipBlock)', () => {
+  // A list of two of the kernel's blocks (as a first-step kernel reads the list made for its
+  // larger-block form): every k where either block has a non-zero, so more k than each block's own.
+  for (const generic of [false, true]) {
+    for (const skipZeros of ['a', 'b'] as const) {
+      for (const [transA, transB] of [[false, false], [false, true], [true, false]] as const) {
+        it(`register-subgroup${generic ? ' generic' : ''}, skip ${skipZeros}: 129x33x65 transA=${transA} transB=${transB}, the dense product's bits`, async () => {
+          const [M, N, K] = [129, 33, 65];
+          const base: MatmulParams = { M, N, K, transA, transB, variant: 'register-subgroup', generic, subgroups: await subgroupsOn() };
+          const { variant, tile } = resolvedVariant(base);
+          const { BM, BN } = matmulBlock(variant, tile);
+          const p: MatmulParams = { ...base, skipZeros, skipBlock: 2 * (skipZeros === 'a' ? BM : BN) };
+          const list = nonzeroStepsFor(p);
+          expect(list.block).toBe(p.skipBlock);
+          const a = skipZeros === 'a' ? pictureLike(M, K, list.layout, M + K) : f32(testData(M * K, M + 3 * K));
+          const b = skipZeros === 'b' ? pictureLike(N, K, list.layout, N + K) : f32(testData(K * N, N + 7 * K));
+          const skipped = await runKernels([nonzeroSteps(list), matmul(p)], { a, b, x: skipZeros === 'a' ? a : b }, { c: M * N, steps: nonzeroStepsWords(list) });
+          const dense = await runKernels([matmul(base)], { a, b }, { c: M * N });
+          const differ = skipped.c.findIndex((v, i) => !Object.is(v, dense.c[i]));
+          expect(differ, `first element that differs from the dense kernel: ${differ}`).toBe(-1);
+          const lists = readLists(skipped.steps, list);
+          expect(lists.some((l) => l.length < K), 'a list leaves k out').toBe(true);
+        });
+      }
+    }
+  }
+
+  it('refuses a width that is not a multiple of the block, or one without skipZeros', () => {
+    const p: MatmulParams = { M: 64, N: 64, K: 64, variant: 'register', skipZeros: 'a' };
+    const { BM } = matmulBlock('register', resolvedVariant(p).tile);
+    expect(() => matmul({ ...p, skipBlock: BM + 1 })).toThrow(/skipBlock \d+ must be a multiple of the kernel's BM/);
+    expect(() => matmul({ ...p, skipZeros: undefined, skipBlock: BM })).toThrow(/with skipZeros/);
+    expect(matmul({ ...p, skipBlock: 2 * BM }).name).toContain('_skipa');
+  });
+});
+
 describe('skipZeros on a grid folded past 65,535 row blocks', () => {
   it('the spare workgroups read a list that exists (not an unwritten count) and store nothing', async () => {
     const subgroups = await subgroupsOn();

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { columnSum, columnSumSlices } from '../shaders/column-sum';
 import { matmul, matmulBlock, matmulGrid, MATMUL_VARIANTS, type MatmulParams } from '../shaders/matmul';
 import { matmulSplits } from '../shaders/matmul-tiled';
+import { HOT_REGISTER_TILES } from '../shaders/matmul-register';
 import { ACTIVATIONS, type Activation } from '../shaders/activation';
 import { sliceSum } from '../shaders/common';
 import { expectClose, expectScaled, f32, scaledMismatches, testData } from './helpers/compare';
@@ -41,6 +42,11 @@ const cases: [string, Case][] = [
     : { config: { variant }, shapes, acts: REGISTER_ACTS }]),
   ...MATMUL_VARIANTS.map((variant): [string, Case] => [`${variant} generic`, { config: { variant, generic: true }, shapes, acts: TILED_CUT && variant.startsWith('tiled') ? [] : ['tanh'] }]),
   ['register-subgroup 8x16 unrolled 4', { config: { variant: 'register-subgroup', tile: { TM: 8, TN: 16, UNROLL_K: 4 } }, shapes: fewShapes, acts: ['relu'] }],
+  // The hot dense tile: 8 k steps an iteration, along k two vec4s of each operand, then a last
+  // vec4 (K / 4 = 17 is odd) or, unaligned, single k steps.
+  ['register-subgroup hot dense', { config: { variant: 'register-subgroup', tile: HOT_REGISTER_TILES.dense }, shapes: [[132, 68, 68]], acts: ['relu'] }],
+  ['register-subgroup hot dense generic', { config: { variant: 'register-subgroup', tile: HOT_REGISTER_TILES.dense, generic: true }, shapes: [[129, 33, 65], [132, 68, 68]], acts: [] }],
+  ['register unrolled 8', { config: { variant: 'register', tile: { UNROLL_K: 8 } }, shapes: [[132, 68, 68]], acts: [] }],
   ...(TILED_CUT ? [] : [
     ['tiled-vec4 BK 8', { config: { variant: 'tiled-vec4', tile: { TILE_K: 8 } }, shapes: tiledSpecializedShapes, acts: [] }],
     // 64x128 blocks of 128 invocations, BK 12: on the aligned shape (vec4 loads) the prefetched A slice

@@ -3,7 +3,7 @@
 // the kernel over K slices into a planned `cSlices` tensor followed by their sum into c. Column
 // sums (bias gradients, the product of dY^T with ones) split their rows the same way on GPUs.
 import { columnSum, columnSumSlices } from '../../../shaders/column-sum';
-import { isTiled, matmul, nonzeroStepsFor, resolvedVariant, type MatmulParams } from '../../../shaders/matmul';
+import { isTiled, matmul, nonzeroStepsFor, resolvedVariant, zeroListBlock, type MatmulParams } from '../../../shaders/matmul';
 import { nonzeroSteps, nonzeroStepsWords, type ZeroSkipOperand } from '../../../shaders/matmul-zeros';
 import { matmulSplits } from '../../../shaders/matmul-tiled';
 import { sliceSum, type Kernel } from '../../../shaders/common';
@@ -45,13 +45,17 @@ export const NONZERO_SERIAL_LIMIT = 1 << 16;
 /**
  * `p` with `skipZeros: operand` where the adapter skips zeros (KernelChoice.skipInputZeros), the
  * tensor is expected to be mostly zeros and stored as f32, p runs a register variant unsplit, and
- * the list is short enough to make (NONZERO_SERIAL_LIMIT).
+ * the list is short enough to make (NONZERO_SERIAL_LIMIT); with `skipBlock` (zeroListBlock) where
+ * the product will switch to larger blocks (KernelChoice.hotMatmuls).
  */
 export function skippingZeros(g: Recorder, p: MatmulParams, operand: ZeroSkipOperand, t: Tensor): MatmulParams {
   const skips = !!g.kernels.skipInputZeros && t.zerosLikely && t.dtype === 'f32' && !isTiled(resolvedVariant(p).variant) && matmulSplits(p) === 1;
   if (!skips) return p;
-  const list = nonzeroStepsFor({ ...p, skipZeros: operand });
-  return list.K * list.block <= NONZERO_SERIAL_LIMIT ? { ...p, skipZeros: operand } : p;
+  // Lists as wide as the larger blocks the product will switch to (hot-kernels.ts), which read them too.
+  const skipping: MatmulParams = { ...p, skipZeros: operand };
+  const width = g.kernels.hotMatmuls ? zeroListBlock(skipping) : undefined;
+  const candidates = width === undefined ? [skipping] : [{ ...skipping, skipBlock: width }, skipping];
+  return candidates.find((q) => { const list = nonzeroStepsFor(q); return list.K * list.block <= NONZERO_SERIAL_LIMIT; }) ?? p;
 }
 
 /**
