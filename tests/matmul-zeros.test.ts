@@ -123,8 +123,9 @@ describe('zero lists wider than the kernel\'s block (skipBlock)', () => {
   for (const generic of [false, true]) {
     for (const skipZeros of ['a', 'b'] as const) {
       for (const [transA, transB] of [[false, false], [false, true], [true, false]] as const) {
-        it(`register-subgroup${generic ? ' generic' : ''}, skip ${skipZeros}: 129x33x65 transA=${transA} transB=${transB}, the dense product's bits`, async () => {
-          const [M, N, K] = [129, 33, 65];
+        it(`register-subgroup${generic ? ' generic' : ''}, skip ${skipZeros}: 129x133x65 transA=${transA} transB=${transB}, the dense product's bits`, async () => {
+          // Several lists on either side, also where the variant falls back to `register` (32 x 32 blocks).
+          const [M, N, K] = [129, 133, 65];
           const base: MatmulParams = { M, N, K, transA, transB, variant: 'register-subgroup', generic, subgroups: await subgroupsOn() };
           const { variant, tile } = resolvedVariant(base);
           const { BM, BN } = matmulBlock(variant, tile);
