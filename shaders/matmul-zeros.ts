@@ -18,19 +18,30 @@
 // steps[g * (K + 1) + 1 .. + n] the k themselves.
 // Bindings: x (read) the operand, as the product stores it; steps (write); dims (uniform
 // NonzeroDims, shape-generic only).
-// Grid: one invocation per block, NONZERO_WORKGROUP to a workgroup (grid1D, folded into y past
-// the per-dimension limit); each walks its K x block values serially.
+// Grid: one workgroup of NONZERO_WORKGROUP invocations per block (grid1D, folded into y past the
+// per-dimension limit). Invocation t flags the k = t, t + NONZERO_WORKGROUP, ... at which the
+// block has a non-zero, in place (steps[base + 1 + k] = 0 or 1); after a storage barrier the
+// first invocation compacts the flags into the list, in place too (it writes position n <= k
+// after reading flag k). The flags are the work (K x block values); the compaction reads K words.
 import { ConfigError } from './errors';
-import { checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, uniform, write, type Kernel } from './common';
+import { checkShape, declareBindings, grid1D, minBindingBytes, read, uniform, write, type Kernel } from './common';
 import { uniformStruct } from './uniform';
 import { wgsl } from './wgsl';
 
 /**
- * Invocations per workgroup of `nonzeroSteps`: one SIMD group of a software adapter, which runs a
- * workgroup on one thread. MNIST's forward at batch 128 has 8 blocks; in one workgroup of 64 its
- * list took 0.8-1.5 ms on SwiftShader, in workgroups of 4 (spread over the cores) 0.66-0.8 ms.
+ * Invocations per workgroup of `nonzeroSteps`, which share one block's k: one SIMD group of a
+ * software adapter, whose barrier then costs nothing. With one invocation walking a whole block,
+ * MNIST's forward list (4 blocks of 32 pictures x 784 pixels) was one SIMD group on one of
+ * SwiftShader's threads, the other idle. Measured alone (Node, an MNIST batch, medians of 15
+ * alternating rounds, three runs): the forward list took 0.40-0.44x the time of the
+ * one-invocation-per-block kernel, the weight gradient's (25 blocks of 32 pixels x 128 pictures)
+ * 0.77-0.99x; workgroups of 16 or 64 made that one 1.06x and 2.1x (one run each: a barrier
+ * between SIMD groups switches them on SwiftShader).
  */
 export const NONZERO_WORKGROUP = 4;
+
+/** The widest block whose rows `nonzeroSteps` tests without a loop. */
+const NONZERO_UNROLLED_BLOCK = 64;
 
 /** Which operand of a matmul has its zero steps skipped: A (blocks of rows) or B (blocks of columns). */
 export type ZeroSkipOperand = 'a' | 'b';
@@ -66,6 +77,12 @@ export function nonzeroSteps(p: NonzeroStepsParams): Kernel {
   const G = p.generic ? 'dims.g' : `${p.G}u`, K = p.generic ? 'dims.k' : `${p.K}u`;
   const at = (i: string, k: string) => (p.layout === 'gk' ? `${i} * ${K} + ${k}` : `${k} * ${G} + ${i}`);
   const bindings = [read('x'), write('steps', 'array<u32>'), ...(p.generic ? [uniform('dims', 'NonzeroDims')] : [])];
+  // Whether any of the block's rows is non-zero at k: unrolled up to NONZERO_UNROLLED_BLOCK rows (a
+  // loop's lane masks cost SwiftShader more than its loads), rows past G reading the last one again.
+  const rowsTest = p.block <= NONZERO_UNROLLED_BLOCK
+    ? `      let any_nonzero = ${Array.from({ length: p.block }, (_, r) => `(x[${at(`min(first + ${r}u, last - 1u)`, 'k')}] != 0.0)`).join(' |\n        ')};`
+    : `      var any_nonzero = false;
+      for (var i = first; i < last; i++) { any_nonzero = any_nonzero | (x[${at('i', 'k')}] != 0.0); }`;
   const code = wgsl`
 #if ${!!p.generic}
 ${NONZERO_DIMS.wgsl}
@@ -73,22 +90,31 @@ ${NONZERO_DIMS.wgsl}
 ${declareBindings(bindings)}
 
 @compute @workgroup_size(${NONZERO_WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let g = ${FLAT_INDEX_WGSL(NONZERO_WORKGROUP)};
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+  let g = wid.x + wid.y * nwg.x;
   let first = g * ${p.block}u;
-  if (first >= ${G}) { return; }
+  // No return before the barrier, which every invocation of the workgroup must reach; a spare
+  // workgroup of a folded grid (past the last block) does nothing.
+  let live = first < ${G};
   let last = min(first + ${p.block}u, ${G});
   let base = g * (${K} + 1u);
-  var n = 0u;
-  for (var k = 0u; k < ${K}; k++) {
-    var any_nonzero = false;
-    for (var i = first; i < last; i++) { any_nonzero = any_nonzero | (x[${at('i', 'k')}] != 0.0); }
-    if (any_nonzero) {
-      steps[base + 1u + n] = k;
-      n++;
+  if (live) {
+    for (var k = t; k < ${K}; k += ${NONZERO_WORKGROUP}u) {
+${rowsTest}
+      steps[base + 1u + k] = select(0u, 1u, any_nonzero);
     }
   }
-  steps[base] = n;
+  storageBarrier();
+  if (live && t == 0u) {
+    var n = 0u;
+    for (var k = 0u; k < ${K}; k++) {
+      if (steps[base + 1u + k] != 0u) {
+        steps[base + 1u + n] = k;
+        n++;
+      }
+    }
+    steps[base] = n;
+  }
 }`;
   const blocks = Math.ceil(p.G / p.block);
   return {
@@ -96,7 +122,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     code,
     bindings,
     minBytes: minBindingBytes(bindings, { x: p.G * p.K, steps: nonzeroStepsWords(p) }, { NonzeroDims: NONZERO_DIMS.bytes }),
-    workgroups: grid1D(blocks, NONZERO_WORKGROUP),
+    workgroups: grid1D(blocks * NONZERO_WORKGROUP, NONZERO_WORKGROUP),
     ...(p.generic ? { constants: { dims: new Uint32Array(NONZERO_DIMS.encode({ g: p.G, k: p.K })) } } : {}),
   };
 }
