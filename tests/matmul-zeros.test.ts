@@ -56,7 +56,8 @@ function readLists(steps: Float32Array, p: NonzeroStepsParams): number[][] {
 }
 
 describe('nonzeroSteps', () => {
-  const shapes: [G: number, K: number, block: number][] = [[33, 17, 16], [16, 64, 16], [7, 5, 4], [129, 65, 32]];
+  // Blocks of up to 64 rows are tested unrolled, wider ones in a loop (80).
+  const shapes: [G: number, K: number, block: number][] = [[33, 17, 16], [16, 64, 16], [7, 5, 4], [129, 65, 32], [200, 9, 80]];
   for (const layout of ['gk', 'kg'] as const) {
     for (const generic of [false, true]) {
       it.each(shapes)(`${layout}${generic ? ' generic' : ''}: G=%i K=%i block=%i`, async (G, K, block) => {
