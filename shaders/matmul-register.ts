@@ -68,8 +68,10 @@ export function registerVec4Axes(p: MatmulParams, t: MatmulTile): RegisterVec4Ax
  * fewer values per fma (a quad's 8 x 32 lanes: 16 loads per 256 fmas against 8 per 64) and,
  * with 4 k steps per iteration, load and store each spilled accumulator once per 4 fmas; but
  * they compile 3-10x longer (SwiftShader: 0.25-1.1 s each against 0.07-0.1), which is why the
- * first steps run the default 4 x 16. A zero-skipping product keeps the block side its list is
- * made for (rows for `a`, columns for `b`), so the list and its kernel stay as they are. The fmas
+ * first steps run the default 4 x 16. A zero-skipping product reads the list it has: its larger
+ * blocks' side (rows for `a`, columns for `b`) must divide the list's width, which is `dense`'s
+ * where the model made the list that wide (zeroListBlock), else the first kernel's block, for
+ * which `skipsRowsOfA` and `skipsColumnsOfB` keep that side. The fmas
  * run in the same order whatever the block: the same bits. Measured on the default model's step
  * with WebGPU's bounds checks (Node, SwiftShader, 20 alternating rounds): 82.5 against 103.3 ms.
  * `dense` takes 8 k steps an iteration: SwiftShader stores a loop's variables back under the
@@ -217,8 +219,8 @@ ${p.skipZeros ? zeroSkippingLoops(p, d, BM, BN, UNROLL_K, denseLoops, listedStep
 
 /**
  * The k loops of a `skipZeros` kernel: the dense loops where this block's list (matmul-zeros.ts)
- * holds every k, else loops over the listed k. The block (row_block for `a`, col_block for `b`)
- * is the workgroup's, so the count and the list are uniform: every lane takes the same branch and
+ * holds every k, else loops over the listed k. The list (of row_block for `a`, col_block for `b`,
+ * or of the wider block holding it, skipBlock) is the workgroup's, so the count and the list are uniform: every lane takes the same branch and
  * the same trip count, which the quad swaps of `register-subgroup` need.
  */
 function zeroSkippingLoops(p: MatmulParams, d: MatmulDims, BM: number, BN: number, unroll: number, denseLoops: string, listedSteps: (t: string, n: number) => string): string {

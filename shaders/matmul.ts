@@ -370,9 +370,10 @@ export function matmul(p: MatmulParams): MatmulKernel {
     if ((p.f16 ?? []).includes(skip)) throw new ConfigError(`matmul: skipZeros lists the zeros of an f32 operand; '${skip}' is f16`);
   }
   if (p.skipBlock !== undefined) {
-    const side = skip === undefined ? 0 : skipSide(p, t);
-    if (!(side > 0 && Number.isInteger(p.skipBlock) && p.skipBlock > 0 && p.skipBlock % side === 0)) {
-      throw new ConfigError(`matmul: skipBlock ${p.skipBlock} must be a multiple of the kernel's ${skip === 'b' ? 'BN' : 'BM'} (${side}) in a product with skipZeros; use zeroListBlock(params), or leave skipBlock out`);
+    if (skip === undefined) throw new ConfigError('matmul: skipBlock is the width of a zero list and needs skipZeros; leave skipBlock out');
+    const side = skipSide(p, t);
+    if (!(Number.isInteger(p.skipBlock) && p.skipBlock > 0 && p.skipBlock % side === 0)) {
+      throw new ConfigError(`matmul: skipBlock ${p.skipBlock} must be a multiple of the kernel's ${skip === 'b' ? 'BN' : 'BM'} (${side}); use zeroListBlock(params), or leave skipBlock out`);
     }
   }
   const useSubgroups = t.LANES > 1 || t.QUAD;

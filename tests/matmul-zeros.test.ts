@@ -150,7 +150,7 @@ describe('zero lists wider than the kernel\'s block (skipBlock)', () => {
     const p: MatmulParams = { M: 64, N: 64, K: 64, variant: 'register', skipZeros: 'a' };
     const { BM } = matmulBlock('register', resolvedVariant(p).tile);
     expect(() => matmul({ ...p, skipBlock: BM + 1 })).toThrow(/skipBlock \d+ must be a multiple of the kernel's BM/);
-    expect(() => matmul({ ...p, skipZeros: undefined, skipBlock: BM })).toThrow(/with skipZeros/);
+    expect(() => matmul({ ...p, skipZeros: undefined, skipBlock: BM })).toThrow(/skipBlock is the width of a zero list and needs skipZeros/);
     expect(matmul({ ...p, skipBlock: 2 * BM }).name).toContain('_skipa');
   });
 });
