@@ -66,7 +66,7 @@ export function registerVec4Axes(p: MatmulParams, t: MatmulTile): RegisterVec4Ax
  * for a product of 16 columns (a convolution's channels as im2col products: 16 x 16 blocks ran
  * them in 15.8-24.0 ms against 20.9-31.0, dSprites conv step, SwiftShader). Bigger blocks load
  * fewer values per fma (a quad's 8 x 32 lanes: 16 loads per 256 fmas against 8 per 64) and,
- * with 4 k steps per iteration, load and store each spilled accumulator once per 4 fmas; but
+ * with several k steps per iteration, load and store each spilled accumulator once per 4 or 8; but
  * they compile 3-10x longer (SwiftShader: 0.25-1.1 s each against 0.07-0.1), which is why the
  * first steps run the default 4 x 16. A zero-skipping product reads the list it has: its larger
  * blocks' side (rows for `a`, columns for `b`) must divide the list's width, which is `dense`'s
@@ -220,8 +220,9 @@ ${p.skipZeros ? zeroSkippingLoops(p, d, BM, BN, UNROLL_K, denseLoops, listedStep
 /**
  * The k loops of a `skipZeros` kernel: the dense loops where this block's list (matmul-zeros.ts)
  * holds every k, else loops over the listed k. The list (of row_block for `a`, col_block for `b`,
- * or of the wider block holding it, skipBlock) is the workgroup's, so the count and the list are uniform: every lane takes the same branch and
- * the same trip count, which the quad swaps of `register-subgroup` need.
+ * or of the wider block holding it, skipBlock) is the workgroup's, so the count and the list are
+ * uniform: every lane takes the same branch and the same trip count, which the quad swaps of
+ * `register-subgroup` need.
  */
 function zeroSkippingLoops(p: MatmulParams, d: MatmulDims, BM: number, BN: number, unroll: number, denseLoops: string, listedSteps: (t: string, n: number) => string): string {
   // A grid folded past the per-dimension limit has spare workgroups past the last row block
