@@ -318,7 +318,8 @@ export function zeroListBlock(p: MatmulParams): number | undefined {
 
 /**
  * The same product with larger blocks (the first of HOT_REGISTER_TILES that fits), for a graph
- * that runs often enough to repay their longer compile; null where there is none: a variant other
+ * that runs often enough to repay their longer compile, or, for a weight gradient none fits, its
+ * own blocks with more k steps an iteration (`sameBlock`); null where there is none: a variant other
  * than `register-subgroup` (or one falling back without subgroups), a tile given (the autotuner's
  * choice, if only `{}`: matmulOptionsFor), f16 operands, or a product no larger block fits: one it
  * would pad by more than a tenth over the default's (16 columns, a convolution's channels, padded
@@ -343,7 +344,11 @@ export function hotMatmul(p: MatmulParams): MatmulKernel | null {
     const hot = padded(matmulTile(variant, t));
     return hot.area <= 1.1 * now.area && hot.blocks >= HOT_MIN_BLOCKS;
   });
-  return tile ? matmul({ ...p, tile }) : null;
+  if (tile) return matmul({ ...p, tile });
+  // No larger block fits: a dense weight gradient (read element by element) keeps its block and
+  // takes several k steps an iteration.
+  const unrolled = HOT_REGISTER_TILES.sameBlock;
+  return p.transA && p.skipZeros === undefined && base.UNROLL_K < unrolled.UNROLL_K ? matmul({ ...p, tile: unrolled }) : null;
 }
 
 /** The fewest workgroups a product's larger blocks may leave it (hotMatmul): enough to keep a CPU's cores busy. */

@@ -63,6 +63,16 @@ describe('hotMatmul', () => {
     expect(hotMatmul({ ...product, M: 128, N: 784 })).not.toBeNull(); // 800 columns for 784: 2%
   });
 
+  it('gives a weight gradient no larger block fits its own blocks with 4 k steps an iteration, and nothing else', () => {
+    const small = { ...product, M: 40, N: 400, transA: true, transB: false, bias: false, activation: undefined };
+    const hot = hotMatmul(small)!;
+    expect(hot.name).toContain('_UNROLL_K4_');
+    expect(hot.name).not.toContain('TM');
+    expect(hot.minBytes).toEqual(matmul(small).minBytes);
+    expect(hotMatmul({ ...small, transA: false })).toBeNull(); // read as vec4s along k: no gain
+    expect(hotMatmul({ ...small, skipZeros: 'b' })).toBeNull(); // its list's blocks: skipsColumnsOfB pads too
+  });
+
   it('gives a product of 16 columns (a convolution as im2col) the narrow blocks, 16 x 16 a lane', () => {
     const narrow = hotMatmul({ ...product, M: 4096, N: 16, channelsFirstPixels: 256 })!;
     expect(narrow.name).toContain('_TM16UNROLL_K4_');
@@ -172,6 +182,7 @@ describe('the larger-block kernels against the float64 product', () => {
     ['skipping the zeros of b', { M: 250, N: 254, K: 43, transA: true, skipZeros: 'b' }],
     ['skipping the zeros of a, lists of 32 rows', { M: 250, N: 254, K: 43, transB: true, skipZeros: 'a', skipBlock: 32 }],
     ['skipping the zeros of b, lists of 32 columns', { M: 250, N: 254, K: 43, transA: true, skipZeros: 'b', skipBlock: 32 }],
+    ['a weight gradient no larger block fits: its blocks, 4 k steps', { M: 40, N: 200, K: 43, transA: true }],
   ];
   it.each(cases)('%s: within rounding of float64, and the bits of the default blocks', async (label, shape) => {
     const subgroups = (await gpu()).device.features.has('subgroups');
