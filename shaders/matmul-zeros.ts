@@ -40,7 +40,10 @@ import { wgsl } from './wgsl';
  */
 export const NONZERO_WORKGROUP = 4;
 
-/** The widest block whose rows `nonzeroSteps` tests without a loop. */
+/**
+ * The widest block whose rows `nonzeroSteps` tests without a loop: unrolled, MNIST's two lists (32
+ * rows or columns) took 0.63-0.69x the time of the loop over rows (three alternating runs).
+ */
 const NONZERO_UNROLLED_BLOCK = 64;
 
 /** Which operand of a matmul has its zero steps skipped: A (blocks of rows) or B (blocks of columns). */
