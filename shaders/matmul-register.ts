@@ -85,6 +85,10 @@ export const HOT_REGISTER_TILES = {
   narrow: { TM: 16, TN: 16, UNROLL_K: 4 },
   skipsRowsOfA: { TN: 32, UNROLL_K: 4 },
   skipsColumnsOfB: { TM: 16, UNROLL_K: 4 },
+  // A weight gradient skipping the data's zeros on `dense`'s blocks (its lists are that wide), with
+  // 4 k steps: alone on an MNIST batch, 11.7-12.0 ms against 13.2-14.2 with 8 (and 12.6-12.8 for
+  // the dense kernel); the forward keeps 8 (6.5-6.6 against 7.0-7.8). Two alternating runs each.
+  denseSkippingB: { TM: 8, TN: 32, UNROLL_K: 4 },
   // A weight gradient no larger block fits (N = 20 or M = 40 in the default model), on its own
   // blocks: 0.73 against 0.86 and 1.01 against 1.26 ms (400x20x128, 40x400x128, alternating).
   sameBlock: { UNROLL_K: 4 },

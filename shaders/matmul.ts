@@ -333,7 +333,7 @@ export function hotMatmul(p: MatmulParams): MatmulKernel | null {
   // A zero-skipping product reads its list: only blocks whose side divides the list's width.
   const listWidth = p.skipZeros === undefined ? 0 : p.skipBlock ?? skipSide(p, base);
   const tiles: Partial<MatmulTile>[] = p.skipZeros === undefined ? [HOT_REGISTER_TILES.dense, HOT_REGISTER_TILES.narrow]
-    : [HOT_REGISTER_TILES.dense, p.skipZeros === 'a' ? HOT_REGISTER_TILES.skipsRowsOfA : HOT_REGISTER_TILES.skipsColumnsOfB]
+    : (p.skipZeros === 'a' ? [HOT_REGISTER_TILES.dense, HOT_REGISTER_TILES.skipsRowsOfA] : [HOT_REGISTER_TILES.denseSkippingB, HOT_REGISTER_TILES.skipsColumnsOfB])
       .filter((t) => listWidth % skipSide(p, matmulTile(variant, t)) === 0);
   const padded = (t: MatmulTile) => {
     const { BM, BN } = matmulBlock(variant, t);
