@@ -301,8 +301,8 @@ function skipSide(p: MatmulParams, tile: MatmulTile): number {
 
 /**
  * The width a zero-skipping product's lists take (its `skipBlock`): that of the larger blocks the
- * product switches to once its graph has run a while (hotMatmul: the dense tile of
- * HOT_REGISTER_TILES), so that the first kernel and the larger one read the same list; undefined
+ * product switches to once its graph has run a while (hotMatmul: HOT_REGISTER_TILES' `dense`, or
+ * `denseSkippingB` for B), so that the first kernel and the larger one read the same list; undefined
  * (the kernel's own block) where there is no such switch. A list of 32 pictures leaves fewer k out
  * than one of 16 (MNIST at batch 128: 42.5% of the forward's (block, pixel) pairs against 47.7%,
  * 30.0% of the weight gradient's (block, picture) pairs against 41.8%), but the larger blocks
@@ -312,7 +312,8 @@ export function zeroListBlock(p: MatmulParams): number | undefined {
   if (p.skipZeros === undefined) return undefined;
   const { variant, tile } = resolvedVariant(p);
   if (variant !== 'register-subgroup' || p.tile !== undefined || p.f16?.length) return undefined;
-  const side = skipSide(p, matmulTile(variant, HOT_REGISTER_TILES.dense));
+  const hot = p.skipZeros === 'a' ? HOT_REGISTER_TILES.dense : HOT_REGISTER_TILES.denseSkippingB;
+  const side = skipSide(p, matmulTile(variant, hot));
   return side > skipSide(p, tile) && side % skipSide(p, tile) === 0 ? side : undefined;
 }
 
