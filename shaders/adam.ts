@@ -19,7 +19,7 @@
 // SwiftShader made its two loads a vector load each instead of a per-lane gather; the update ran
 // 5-23% faster, 653k parameters, alternating]. Grid: 4 elements per invocation (vec4), split over
 // x/y for large models.
-import { checkChoice, checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
+import { checkChoice, checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, sizedArray, STEP_PARAMS, uniform, write, type Kernel } from './common';
 import { WATCH_VEC4S } from './grad-norm';
 import { wgsl } from './wgsl';
 
@@ -41,9 +41,10 @@ export function optimizerStep(p: OptimizerParams): Kernel {
   checkShape('optimizer_step', { count: p.count });
   const adam = p.kind === 'adam';
   const vecs = Math.ceil(p.count / 4);
-  const vec4s = 'array<vec4<f32>>';
+  // Sized arrays: the count is in the source already, and their bounds checks are cheaper (common.ts).
+  const vec4s = sizedArray('vec4<f32>', vecs);
   const gated = !!p.gated;
-  const bindings = [uniform(), write('p', vec4s), read('g', vec4s), ...(adam ? [write('m', vec4s), write('v', vec4s)] : []), ...(gated ? [read('watch', `array<vec4<f32>, ${WATCH_VEC4S}>`)] : [])];
+  const bindings = [uniform(), write('p', vec4s), read('g', vec4s), ...(adam ? [write('m', vec4s), write('v', vec4s)] : []), ...(gated ? [read('watch', sizedArray('vec4<f32>', WATCH_VEC4S))] : [])];
   const code = wgsl`
 ${STEP_PARAMS.wgsl}
 ${declareBindings(bindings)}

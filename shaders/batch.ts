@@ -25,7 +25,7 @@
 // elements: every row then starts on a word boundary, so one u32 load brings 4 pixels, which saves
 // 3 of every 4 loads and index divisions (each a per-lane gather on a CPU adapter).
 import { ConfigError } from './errors';
-import { checkChoice, checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
+import { checkChoice, checkShape, declareBindings, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, sizedArray, STEP_PARAMS, uniform, write, type Kernel } from './common';
 import { PHILOX_WGSL } from './philox';
 import { wgsl } from './wgsl';
 
@@ -60,7 +60,7 @@ export function gatherBatch(p: GatherParams): Kernel {
   const perWord = D % 4 === 0;
   /** Invocations per row: one per pixel, or one per word of 4 pixels. */
   const W = perWord ? D / 4 : D;
-  const bindings = [uniform(), read('pixels', 'array<u32>'), read('perm', 'array<u32>'), write('x')];
+  const bindings = [uniform(), read('pixels', 'array<u32>'), read('perm', 'array<u32>'), write('x', sizedArray('f32', rows * D))];
   const code = wgsl`
 ${STEP_PARAMS.wgsl}
 ${declareBindings(bindings)}

@@ -5,7 +5,7 @@
 // [slices, cols] in place of out.
 // Grid: one invocation per column, and one workgroup row per slice.
 import { ConfigError } from './errors';
-import { checkShape, declareBindings, kSliceLength, kSplits, MAX_WORKGROUPS_PER_DIM, minBindingBytes, read, write, type Kernel } from './common';
+import { checkShape, declareBindings, kSliceLength, kSplits, MAX_WORKGROUPS_PER_DIM, minBindingBytes, read, sizedBindings, write, type Kernel } from './common';
 import { wgsl } from './wgsl';
 
 const COLUMN_SUM_WORKGROUP = 64;
@@ -39,7 +39,8 @@ export function columnSum(p: ColumnSumShape): Kernel {
   }
   const split = slices > 1;
   const len = split ? kSliceLength(p.rows, slices, 1) : p.rows;
-  const bindings = [read('x'), write(split ? 'outSlices' : 'out')];
+  const values = { x: p.rows * p.cols, out: p.cols, outSlices: slices * p.cols };
+  const bindings = sizedBindings([read('x'), write(split ? 'outSlices' : 'out')], values);
   const code = wgsl`
 ${declareBindings(bindings)}
 
@@ -67,7 +68,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     name: split ? 'column_sum_split' : 'column_sum',
     code,
     bindings,
-    minBytes: minBindingBytes(bindings, { x: p.rows * p.cols, out: p.cols, outSlices: slices * p.cols }),
+    minBytes: minBindingBytes(bindings, values),
     workgroups: [Math.ceil(p.cols / COLUMN_SUM_WORKGROUP), slices, 1],
     // One invocation per column: the grid follows a layer's width, whatever the batch.
     gridLimitFix: `use layers of at most ${MAX_WORKGROUPS_PER_DIM * COLUMN_SUM_WORKGROUP} outputs`,

@@ -63,6 +63,33 @@ export function declareBindings(bindings: readonly KernelBinding[]): string {
     .join('\n');
 }
 
+/**
+ * A storage array type of `count` elements, for a kernel whose size is in its source anyway.
+ * WebGPU's bounds checks clamp an index into a runtime-sized array with the binding's length;
+ * into a sized one with a constant, and on SwiftShader its loads ran 15-25% faster (one load per
+ * lane, 1024x1024 of them, alternating: 14.3-14.8 against 16.4-19.9 ns a 4-lane load); the
+ * binding must then hold the whole array, which minBindingBytes already asks.
+ */
+export const sizedArray = (element: string, count: number) => `array<${element}, ${count}>`;
+
+/**
+ * `bindings` with each storage array sized to hold `values[name]` scalars (whole elements, as
+ * minBindingBytes counts them), for a kernel whose shape is in its source.
+ */
+export function sizedBindings(bindings: readonly KernelBinding[], values: Record<string, number>): KernelBinding[] {
+  return bindings.map((b) => {
+    if (b.kind === 'uniform') return b;
+    const type = b.type ?? 'array<f32>';
+    const element = /^array<(.+)>$/.exec(type)?.[1];
+    const n = values[b.name];
+    if (!element || /, \d+$/.test(element) || n === undefined) throw new Error(`sizedBindings: ${b.name} (${type}) is not a runtime-sized array with a value count`);
+    return { ...b, type: sizedArray(element, Math.ceil(Math.max(1, n) / (elementBytes(type).element / elementBytes(type).scalar))) };
+  });
+}
+
+/** A binding type without its length: `array<f32, 12>` is `array<f32>`, what it holds. */
+export const unsizedArray = (type: string) => type.replace(/^array<(.+), \d+>$/, 'array<$1>');
+
 /** Shorthands for binding lists: `read('x')`, `write('y', 'array<vec4<f32>>')`, `uniform('params')`. */
 export const read = (name: string, type?: string): KernelBinding => ({ name, kind: 'read', type });
 export const write = (name: string, type?: string): KernelBinding => ({ name, kind: 'write', type });

@@ -39,7 +39,7 @@
 // Bindings: partial (g: read, partials: write); health (params, partials, history: read,
 //   watch, health: write). Reference: tests/reference/grad-norm.ts.
 import { ADAM_BIAS_WGSL } from './bias-correction';
-import { checkShape, declareBindings, minBindingBytes, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
+import { checkShape, declareBindings, minBindingBytes, read, sizedArray, STEP_PARAMS, uniform, write, type Kernel } from './common';
 import { wgsl } from './wgsl';
 
 /**
@@ -64,7 +64,8 @@ export function gradNormPartial(p: { count: number }): Kernel {
   const vecs = Math.ceil(p.count / 4);
   const { partials, workgroup } = GRAD_NORM;
   // No step uniform: the sums read none of it (an unused binding breaks 'auto' layouts).
-  const bindings = [read('g', vec4s), write('partials')];
+  // A sized g: its bounds checks are cheaper than a runtime-sized array's (common.ts, sizedArray).
+  const bindings = [read('g', sizedArray('vec4<f32>', vecs)), write('partials', sizedArray('f32', partials))];
   const code = wgsl`
 ${declareBindings(bindings)}
 

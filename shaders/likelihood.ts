@@ -24,7 +24,7 @@
 // Bindings: params (uniform), x, out: read, rec: write, [row_weight: read], [dout: write],
 //           [logsigma: read], [dls: write].
 import { ConfigError, literal } from './errors';
-import { checkChoice, checkShape, declareBindings, exactWhenSized, f32Literal, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, STEP_PARAMS, uniform, workgroupTreeSum, write, type Kernel } from './common';
+import { checkChoice, checkShape, declareBindings, exactWhenSized, f32Literal, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, sizedBindings, STEP_PARAMS, uniform, workgroupTreeSum, write, type Kernel } from './common';
 import { wgsl } from './wgsl';
 
 export const LIKELIHOODS = ['bernoulli', 'gaussian'] as const;
@@ -102,13 +102,15 @@ export function likelihoodRows(p: LikelihoodRowsParams): Kernel {
   const O = predicted ? 2 * D : D;
   const grads = p.gradients;
   const weighted = grads && !!p.rowWeights;
-  const bindings = [
+  const rows = L * B;
+  const values = { x: B * D, out: rows * O, rec: rows, row_weight: rows, dout: rows * O, logsigma: perPixel ? D : 1, dls: perPixel ? rows * D : rows };
+  const bindings = sizedBindings([
     uniform(), read('x'), read('out'), write('rec'),
     ...(weighted ? [read('row_weight')] : []),
     ...(grads ? [write('dout')] : []),
     ...(learned ? [read('logsigma')] : []),
     ...(learned && grads ? [write('dls')] : []),
-  ];
+  ], values);
   const fixedLs = typeof scale === 'object' ? f32Literal(scale.fixedLogSigma) : '0.0';
   const lsMin = f32Literal(LOG_SCALE_RANGE.min), lsMax = f32Literal(LOG_SCALE_RANGE.max);
   const code = wgsl`
@@ -194,12 +196,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
 }`;
   if (T & (T - 1)) throw new ConfigError(`likelihoodRows: threadsPerRow must be a power of two, got ${T}`);
-  const rows = L * B;
   return {
     name: `likelihood_rows_${p.likelihood}${predicted ? '_predicted' : learned ? (perPixel ? '_learned_pixel' : '_learned_global') : ''}${grads ? (weighted ? '_grad_weighted' : '_grad') : ''}`,
     code,
     bindings,
-    minBytes: minBindingBytes(bindings, { x: B * D, out: rows * O, rec: rows, row_weight: rows, dout: rows * O, logsigma: perPixel ? D : 1, dls: perPixel ? rows * D : rows }),
+    minBytes: minBindingBytes(bindings, values),
     workgroups: grid1D(rows, T > 1 ? 1 : LIKELIHOOD_ROWS_PER_GROUP),
   };
 }

@@ -28,7 +28,7 @@
 //           prior (params, z: write).
 // Grid: forward one invocation per (example, latent); backward the same; prior per element.
 import { ConfigError, shown } from './errors';
-import { checkShape, declareBindings, exactWhenSized, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, STEP_PARAMS, uniform, write, type Kernel } from './common';
+import { checkShape, declareBindings, exactWhenSized, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, sizedBindings, STEP_PARAMS, uniform, write, type Kernel } from './common';
 import { PHILOX_WGSL } from './philox';
 import { wgsl } from './wgsl';
 
@@ -126,7 +126,9 @@ export function reparamForward(p: ReparamForwardParams): Kernel {
   const perSample = !!p.counterPerSample;
   // z = mu draws no noise: no eps binding (a binding the code never uses would be left out of an
   // app's 'auto' pipeline layout).
-  const bindings = [uniform(), read('q'), write('z'), ...(meanOnly ? [] : [write('eps')])];
+  const values = { q: posteriorValues(B, layout), z: L * B * Z, eps: L * B * Z };
+  const unsized = [uniform(), read('q'), write('z'), ...(meanOnly ? [] : [write('eps')])];
+  const bindings = p.sizedByBinding ? unsized : sizedBindings(unsized, values);
   const rows = p.sizedByBinding ? `(arrayLength(&z) / ${L * Z}u)` : `${B}u`;
   const code = wgsl`
 ${STEP_PARAMS.wgsl}
@@ -165,7 +167,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     name: meanOnly ? 'reparam_forward_mean' : perSample ? 'reparam_forward_per_sample' : 'reparam_forward',
     code,
     bindings,
-    minBytes: minBindingBytes(bindings, { q: posteriorValues(B, layout), z: L * B * Z, eps: L * B * Z }),
+    minBytes: minBindingBytes(bindings, values),
     ...exactWhenSized(p.sizedByBinding, 'z'),
     workgroups: grid1D(B * Z, REPARAM_WORKGROUP),
   };
@@ -185,7 +187,8 @@ export function reparamBackward(p: ReparamBackwardParams): Kernel {
   const directZ = !!p.directZ;
   // No step uniform: the backward reads none of it, and a binding the code never uses would be
   // left out of an app's 'auto' pipeline layout.
-  const bindings = [read('q'), read('eps'), read('dz'), read('dq_direct'), ...(directZ ? [read('dz_direct')] : []), write('dq')];
+  const values = { q: posteriorValues(B, layout), eps: L * B * Z, dz: L * B * Z, dq_direct: posteriorValues(B, layout), dz_direct: L * B * Z, dq: posteriorValues(B, layout) };
+  const bindings = sizedBindings([read('q'), read('eps'), read('dz'), read('dq_direct'), ...(directZ ? [read('dz_direct')] : []), write('dq')], values);
   const code = wgsl`
 ${declareBindings(bindings)}
 ${posteriorWGSL(layout)}
@@ -218,7 +221,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     name: `reparam_backward${directZ ? '_direct_z' : ''}`,
     code,
     bindings,
-    minBytes: minBindingBytes(bindings, { q: posteriorValues(B, layout), eps: L * B * Z, dz: L * B * Z, dq_direct: posteriorValues(B, layout), dz_direct: L * B * Z, dq: posteriorValues(B, layout) }),
+    minBytes: minBindingBytes(bindings, values),
     workgroups: grid1D(B * Z, REPARAM_WORKGROUP),
   };
 }

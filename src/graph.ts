@@ -9,7 +9,7 @@
 // makes through `webgpu-vae/kernels` is the app's. An app's graph is compiled, bound and labelled
 // as `compile().bind()` is for an app (`webgpu-vae-kernels:` labels, its buffers checked before
 // WebGPU sees them, misuse a ConfigError), so its mistakes never fail a model sharing the device.
-import type { Kernel } from '../shaders/common';
+import { unsizedArray, type Kernel } from '../shaders/common';
 import { nearestName } from './edit-distance';
 import { ConfigError } from './errors';
 import type { BufferArena, BufferSlice } from './gpu/buffers';
@@ -72,7 +72,7 @@ export class KernelGraph {
     for (const b of kernel.bindings) {
       const r = resources[b.name];
       if (!(r instanceof Tensor) || b.kind === 'uniform') continue;
-      const type = b.type ?? 'array<f32>';
+      const type = unsizedArray(b.type ?? 'array<f32>');
       const wants = type === 'array<f16>' ? 'f16' : type === 'array<f32>' ? 'f32' : null;
       if (wants && wants !== r.dtype) {
         throw this.misuse(`graph ${this.label}: kernel ${kernel.name} reads '${b.name}' as ${wants}, but tensor ${r.name} is stored as ${r.dtype}; the kernel needs an f16 variant for it (its factory's f16 list)`);
@@ -246,7 +246,8 @@ export class KernelGraph {
 
 /** Whether `b` binds what `a` binds: the same bindings in the same order, and the same constants. */
 function sameInterface(a: Kernel, b: Kernel): boolean {
-  const bindings = (k: Kernel) => JSON.stringify(k.bindings.map(({ name, kind, type }) => [name, kind, type ?? null]));
+  // An array's length is not its interface: the sizes are checked against the buffers (checkBindingSizes).
+  const bindings = (k: Kernel) => JSON.stringify(k.bindings.map(({ name, kind, type }) => [name, kind, unsizedArray(type ?? 'array<f32>')]));
   const constants = (k: Kernel) => JSON.stringify(Object.entries(k.constants ?? {}).map(([name, v]) => [name, [...v]]));
   return bindings(a) === bindings(b) && constants(a) === constants(b);
 }
