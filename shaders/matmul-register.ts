@@ -62,7 +62,8 @@ export function registerVec4Axes(p: MatmulParams, t: MatmulTile): RegisterVec4Ax
 
 /**
  * The larger blocks a `register-subgroup` product switches to once its graph has run a while
- * (hotMatmul in shaders/matmul.ts; src/model/hot-kernels.ts swaps them in): `dense`, else `narrow`
+ * (hotMatmul in shaders/matmul.ts; src/model/hot-kernels.ts swaps them in): `tall` (not for a weight
+ * gradient), else `dense`, else `narrow`
  * for a product of 16 columns (a convolution's channels as im2col products: 16 x 16 blocks ran
  * them in 15.8-24.0 ms against 20.9-31.0, dSprites conv step, SwiftShader). Bigger blocks load
  * fewer values per fma (a quad's 8 x 32 lanes: 16 loads per 256 fmas against 8 per 64) and,
@@ -81,6 +82,11 @@ export function registerVec4Axes(p: MatmulParams, t: MatmulTile): RegisterVec4Ax
  * 10.9, 10.6). Its pipelines compile in 0.6-0.8 s against 0.25-0.4.
  */
 export const HOT_REGISTER_TILES = {
+  // A product other than a weight gradient, where it makes enough blocks: 16 rows a lane load 24
+  // values per 512 fmas. Alone, 128 x 784 x 400 (transB) and 128 x 400 x 784: 9.42 against 10.06
+  // and 9.42 against 9.83 ms (8 rounds, alternating; 8 k steps an iteration: 9.2 and 9.1, but 2.5 s
+  // to compile); weight gradients ran slower (12.6 against 11.9, 400 x 784 x 128).
+  tall: { TM: 16, TN: 32, UNROLL_K: 4 },
   dense: { TM: 8, TN: 32, UNROLL_K: 8 },
   narrow: { TM: 16, TN: 16, UNROLL_K: 4 },
   skipsRowsOfA: { TN: 32, UNROLL_K: 4 },

@@ -333,7 +333,7 @@ export function hotMatmul(p: MatmulParams): MatmulKernel | null {
   if (variant !== 'register-subgroup' || p.tile !== undefined || p.f16?.length || (p.splits ?? 1) > 1) return null;
   // A zero-skipping product reads its list: only blocks whose side divides the list's width.
   const listWidth = p.skipZeros === undefined ? 0 : p.skipBlock ?? skipSide(p, base);
-  const tiles: Partial<MatmulTile>[] = p.skipZeros === undefined ? [HOT_REGISTER_TILES.dense, HOT_REGISTER_TILES.narrow]
+  const tiles: Partial<MatmulTile>[] = p.skipZeros === undefined ? [...(p.transA ? [] : [HOT_REGISTER_TILES.tall]), HOT_REGISTER_TILES.dense, HOT_REGISTER_TILES.narrow]
     : (p.skipZeros === 'a' ? [HOT_REGISTER_TILES.dense, HOT_REGISTER_TILES.skipsRowsOfA] : [HOT_REGISTER_TILES.denseSkippingB, HOT_REGISTER_TILES.skipsColumnsOfB])
       .filter((t) => listWidth % skipSide(p, matmulTile(variant, t)) === 0);
   const padded = (t: MatmulTile) => {
@@ -352,8 +352,12 @@ export function hotMatmul(p: MatmulParams): MatmulKernel | null {
   return p.transA && p.skipZeros === undefined && base.UNROLL_K < unrolled.UNROLL_K ? matmul({ ...p, tile: unrolled }) : null;
 }
 
-/** The fewest workgroups a product's larger blocks may leave it (hotMatmul): enough to keep a CPU's cores busy. */
-export const HOT_MIN_BLOCKS = 32;
+/**
+ * The fewest workgroups a product's larger blocks may leave it (hotMatmul): enough to keep a CPU's
+ * cores busy. 24 lets the default model's 128 x 400 products (26 tall blocks) take them; on more
+ * cores than 2 such a product runs in about as many rounds of twice the work either way.
+ */
+export const HOT_MIN_BLOCKS = 24;
 
 /** A matmul kernel keeps its parameters, so a graph's products can be listed (e.g. for autotuning). */
 export type MatmulKernel = Kernel & { matmul: MatmulParams };

@@ -19,7 +19,9 @@ const product: MatmulParams = { M: 256, N: 256, K: 44, transB: true, bias: true,
 describe('hotMatmul', () => {
   it('gives register-subgroup products larger blocks with the same bindings and constants', () => {
     const base = matmul(product), hot = hotMatmul(product)!;
-    expect(hot.name).toContain('TM8TN32UNROLL_K8');
+    // Not a weight gradient, and 4 x 8 blocks of 64 x 32: the tall blocks, 16 x 32 a lane.
+    expect(hot.name).toContain('TM16TN32UNROLL_K4');
+    expect(hotMatmul({ ...product, transA: true, transB: false })!.name).toContain('TM8TN32UNROLL_K8');
     expect(hot.bindings).toEqual(base.bindings);
     expect(hot.constants).toEqual(base.constants);
     expect(hot.minBytes).toEqual(base.minBytes);
@@ -59,7 +61,10 @@ describe('hotMatmul', () => {
     expect(hotMatmul({ ...product, N: 16 })).toBeNull(); // 16 columns: padded to 32, or 4 blocks of 64 rows
     expect(hotMatmul({ ...product, M: 136 })).toBeNull(); // 144 rows padded to 160
     expect(hotMatmul({ ...product, M: 120, N: 120 })).toBeNull(); // 16 blocks of 32 x 32
-    expect(hotMatmul({ ...product, M: 256, N: 128 })).not.toBeNull(); // 32 blocks
+    expect(hotMatmul({ ...product, M: 256, N: 128 })!.name).toContain('TM8TN32UNROLL_K8'); // 32 blocks; 16 tall ones
+    expect(hotMatmul({ ...product, M: 128, N: 400 })!.name).toContain('TM16TN32UNROLL_K4'); // 26 tall blocks
+    expect(hotMatmul({ ...product, M: 256, N: 96 })).not.toBeNull(); // 24 blocks
+    expect(hotMatmul({ ...product, M: 224, N: 96 })).toBeNull(); // 21 blocks
     expect(hotMatmul({ ...product, M: 128, N: 784 })).not.toBeNull(); // 800 columns for 784: 2%
   });
 
@@ -176,7 +181,8 @@ describe('KernelGraph.swapKernels', () => {
 describe('the larger-block kernels against the float64 product', () => {
   // [label, params]: unaligned shapes the larger blocks still fit (partial last blocks on both sides).
   const cases: [string, MatmulParams][] = [
-    ...([[false, false], [false, true], [true, false]] as const).map(([transA, transB]): [string, MatmulParams] => [`8 x 32, transA=${transA} transB=${transB}`, { M: 250, N: 254, K: 43, transA, transB }]),
+    ...([[false, false], [false, true], [true, false]] as const).map(([transA, transB]): [string, MatmulParams] => [`${transA ? '8' : '16'} x 32, transA=${transA} transB=${transB}`, { M: 250, N: 254, K: 43, transA, transB }]),
+    ['8 x 32, transA=false transB=true (too few tall blocks)', { M: 250, N: 126, K: 43, transB: true }],
     ['16 x 16, 16 columns', { M: 2050, N: 16, K: 43, transB: true }],
     ['skipping the zeros of a', { M: 250, N: 254, K: 43, transB: true, skipZeros: 'a' }],
     ['skipping the zeros of b', { M: 250, N: 254, K: 43, transA: true, skipZeros: 'b' }],

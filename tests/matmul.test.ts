@@ -46,6 +46,8 @@ const cases: [string, Case][] = [
   // vec4 (K / 4 = 17 is odd) or, unaligned, single k steps.
   ['register-subgroup hot dense', { config: { variant: 'register-subgroup', tile: HOT_REGISTER_TILES.dense }, shapes: [[132, 68, 68]], acts: ['relu'] }],
   ['register-subgroup hot dense generic', { config: { variant: 'register-subgroup', tile: HOT_REGISTER_TILES.dense, generic: true }, shapes: [[129, 33, 65], [132, 68, 68]], acts: [] }],
+  // The hot tall tile: 64-row blocks (16 a lane), partial on both sides here.
+  ['register-subgroup hot tall generic', { config: { variant: 'register-subgroup', tile: HOT_REGISTER_TILES.tall, generic: true }, shapes: [[129, 33, 65], [132, 68, 68]], acts: ['relu'] }],
   ['register unrolled 8', { config: { variant: 'register', tile: { UNROLL_K: 8 } }, shapes: [[132, 68, 68]], acts: [] }],
   ...(TILED_CUT ? [] : [
     ['tiled-vec4 BK 8', { config: { variant: 'tiled-vec4', tile: { TILE_K: 8 } }, shapes: tiledSpecializedShapes, acts: [] }],
