@@ -9,8 +9,8 @@
 // a matmul with `skipZeros` walks only those (matmul-register.ts). Dropping terms that are exact
 // zeros leaves every fma of the sum in its place, so C is bit for bit the dense product's
 // wherever the other operand is finite (0 * Inf or 0 * NaN would have made the dense sum NaN).
-// A block whose list holds every k runs the dense loop, so dense data costs one list and one
-// uniform branch.
+// A block whose list holds every k walks it like any other (faster on SwiftShader than a branch to
+// the dense loop: matmul-register.ts), so dense data costs one list and one load per k.
 // On SwiftShader (bench/RESULTS.md, "Skipping the input's zeros"), a branch on each k step cost
 // more than it saved: the lane masks of the 64 accumulators outweigh the skipped fmas.
 //

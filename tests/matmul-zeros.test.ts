@@ -1,7 +1,7 @@
 // Zero skipping (shaders/matmul-zeros.ts): the lists of non-zero k steps against a TypeScript
 // reference, and matmuls with `skipZeros` against the float64 product and bit for bit against the
 // dense kernel of the same variant, on data shaped like pictures (mostly zeros, some blocks dense
-// so that both the listed and the dense loop run), aligned and unaligned, in every operand layout.
+// so that some lists hold every k), aligned and unaligned, in every operand layout.
 import { describe, expect, it } from 'vitest';
 import { matmul, matmulBlock, nonzeroStepsFor, resolvedVariant, type MatmulParams } from '../shaders/matmul';
 import { nonzeroSteps, nonzeroStepsWords, type NonzeroStepsParams } from '../shaders/matmul-zeros';
