@@ -205,6 +205,19 @@ ${needTail ? `  for (var k1 = ${kMain}; k1 < ${kEnd}; k1++) {\n${kSteps('k1', 1)
     ? range(bLoadCount).map((g) => `  let rb${g} = min(${sg ? `col0 / 4u + ${4 * g}u + lane` : `col0 / 4u + ${g}u`}, ${dims.N4[0]} - 1u);`)
     : range(bLoadCount).map((j) => `  let rb${j} = min(col0 + ${sg ? `${j * LANES}u + lane` : `${j}u`}, ${lastCol})${p.transB ? ` * ${v4.b === 'k' ? k4 : d.K}` : ''};`);
   const storeCol = sg ? (v4.b === 'n' ? 'col0 + (j & ~15u) + 4u * (lane ^ ((j >> 2u) & 3u)) + (j & 3u)' : 'col0 + (j & ~3u) + (lane ^ (j & 3u))') : 'col0 + j';
+  // With a bias, a column's rows one after another: its bias loaded once, not once per row (the
+  // default model's 128 x 400 x 20 decoder layer 0.78 -> 0.61 ms, its 128 x 784 x 400 one 9.86 ->
+  // 9.59; without one, that order ran no faster). A split product has no epilogue (matmulSplits).
+  const biasedStores = `  for (var j = 0u; j < ${TN}u; j++) {
+    let co = ${storeCol};
+    if (co >= ${d.N}) { continue; }
+    let col_bias = bias[co];
+    for (var i = 0u; i < ${TM}u; i++) {
+      let ro = row0 + i * ${rowStep}u;
+      if (ro >= ${d.M}) { break; }
+      ${storeC(p, cIndex(p, d, 'ro', 'co'), `epilogue_biased(out[i * ${TN}u + j], col_bias, ro, co)`)}
+    }
+  }`;
   return `
 @compute @workgroup_size(${WGX}, ${WGY})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, ${sg ? '@builtin(subgroup_invocation_id) lane: u32' : '@builtin(local_invocation_id) lxy: vec3<u32>'}) {
@@ -219,14 +232,14 @@ ${bOffsets.join('\n')}
 ${rows.map((i) => `  ${cols.map((j) => `var acc${i}_${j} = 0.0;`).join(' ')}`).join('\n')}
 ${p.skipZeros ? zeroSkippingLoops(p, d, BM, BN, UNROLL_K, listedSteps) : denseLoops}
   var out = array<f32, ${TM * TN}>(${rows.flatMap((i) => cols.map((j) => `acc${i}_${j}`)).join(', ')});
-  for (var i = 0u; i < ${TM}u; i++) {
+${p.bias ? biasedStores : `  for (var i = 0u; i < ${TM}u; i++) {
     let ro = row0 + i * ${rowStep}u;
     if (ro >= ${d.M}) { break; }
     for (var j = 0u; j < ${TN}u; j++) {
       let co = ${storeCol};
       if (co < ${d.N}) { ${splits > 1 ? `cSlices[slice * ${d.M} * ${d.N} + ro * ${d.N} + co] = out[i * ${TN}u + j];` : storeC(p, cIndex(p, d, 'ro', 'co'), `epilogue(out[i * ${TN}u + j], ro, co)`)} }
     }
-  }
+  }`}
 }`;
 }
 

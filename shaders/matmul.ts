@@ -403,12 +403,18 @@ export function matmul(p: MatmulParams): MatmulKernel {
   const half = [...new Set(p.f16 ?? [])].filter((op) => op !== 'y' || hasY).sort();
   const elem = (op: MatmulOperand) => (half.includes(op) ? 'array<f16>' : undefined);
   const bindings = [read('a', v4.a ? 'array<vec4<f32>>' : elem('a')), read('b', v4.b ? 'array<vec4<f32>>' : elem('b')), ...(hasBias ? [read('bias')] : []), ...(hasY ? [read('y', elem('y'))] : []), write(splits > 1 ? 'cSlices' : 'c', elem('c')), ...(skip ? [read('steps', 'array<u32>')] : []), ...(d.generic ? [uniform('dims', 'MatmulDims')] : [])];
+  // With a bias, epilogue_biased takes the column's bias as a value, so that a kernel storing a
+  // column's rows one after another loads it once (registerBody).
   const epilogue = wgsl`
 ${activationWGSL(act === 'none' ? gradAct : act)}
+#if ${hasBias}
+fn epilogue(v: f32, row: u32, col: u32) -> f32 { return epilogue_biased(v, bias[col], row, col); }
+
+fn epilogue_biased(v: f32, b: f32, row: u32, col: u32) -> f32 {
+  var s = v + b;
+#else
 fn epilogue(v: f32, row: u32, col: u32) -> f32 {
   var s = v;
-#if ${hasBias}
-  s += bias[col];
 #endif
 #if ${act !== 'none'}
   s = act(s);
