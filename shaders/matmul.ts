@@ -43,7 +43,7 @@ import { activationWGSL, checkActivation, type Activation } from './activation';
 import { checkChoice, checkShape, declareBindings, kSliceLength, kSplits, MAX_WORKGROUPS_PER_DIM, minBindingBytes, read, uniform, write, type Kernel } from './common';
 import { uniformStruct } from './uniform';
 import { load32, storeAs } from './half';
-import { HOT_REGISTER_TILES, registerBody, registerVec4Axes } from './matmul-register';
+import { HOT_REGISTER_TILES, registerBody, registerVec4Axes, registerVec4Stores } from './matmul-register';
 import { matmulSplits, matmulVec4Inputs, tiledBody } from './matmul-tiled';
 import { nonzeroStepsWords, ZERO_SKIP_OPERANDS, type NonzeroStepsParams, type ZeroSkipOperand } from './matmul-zeros';
 
@@ -398,11 +398,12 @@ export function matmul(p: MatmulParams): MatmulKernel {
   const d = dimsOf(p);
   const axes = isTiled(variant) ? null : registerVec4Axes(p, t);
   const v4 = axes ? { a: !!axes.a, b: !!axes.b } : matmulVec4Inputs(p, t, true);
-  // Register kernels name the operands they read as vec4s (one pipeline each way).
-  const vec4Tag = axes && (v4.a || v4.b) ? `_vec4${v4.a ? 'a' : ''}${v4.b ? 'b' : ''}` : '';
+  // Register kernels name the operands they read or store as vec4s (one pipeline each way).
+  const vecC = !!axes && registerVec4Stores(p, t);
+  const vec4Tag = axes && (v4.a || v4.b || vecC) ? `_vec4${v4.a ? 'a' : ''}${v4.b ? 'b' : ''}${vecC ? 'c' : ''}` : '';
   const half = [...new Set(p.f16 ?? [])].filter((op) => op !== 'y' || hasY).sort();
   const elem = (op: MatmulOperand) => (half.includes(op) ? 'array<f16>' : undefined);
-  const bindings = [read('a', v4.a ? 'array<vec4<f32>>' : elem('a')), read('b', v4.b ? 'array<vec4<f32>>' : elem('b')), ...(hasBias ? [read('bias')] : []), ...(hasY ? [read('y', elem('y'))] : []), write(splits > 1 ? 'cSlices' : 'c', elem('c')), ...(skip ? [read('steps', 'array<u32>')] : []), ...(d.generic ? [uniform('dims', 'MatmulDims')] : [])];
+  const bindings = [read('a', v4.a ? 'array<vec4<f32>>' : elem('a')), read('b', v4.b ? 'array<vec4<f32>>' : elem('b')), ...(hasBias ? [read('bias')] : []), ...(hasY ? [read('y', elem('y'))] : []), write(splits > 1 ? 'cSlices' : 'c', vecC ? 'array<vec4<f32>>' : elem('c')), ...(skip ? [read('steps', 'array<u32>')] : []), ...(d.generic ? [uniform('dims', 'MatmulDims')] : [])];
   // With a bias, epilogue_biased takes the column's bias as a value, so that a kernel storing a
   // column's rows one after another loads it once (registerBody).
   const epilogue = wgsl`

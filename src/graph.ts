@@ -73,7 +73,8 @@ export class KernelGraph {
       const r = resources[b.name];
       if (!(r instanceof Tensor) || b.kind === 'uniform') continue;
       const type = unsizedArray(b.type ?? 'array<f32>');
-      const wants = type === 'array<f16>' ? 'f16' : type === 'array<f32>' ? 'f32' : null;
+      // Scalars or vectors of them: array<f32>, array<vec4<f32>>, array<f16>, ...
+      const wants = /^array<(vec[234]<)?f16>?>$/.test(type) ? 'f16' : /^array<(vec[234]<)?f32>?>$/.test(type) ? 'f32' : null;
       if (wants && wants !== r.dtype) {
         throw this.misuse(`graph ${this.label}: kernel ${kernel.name} reads '${b.name}' as ${wants}, but tensor ${r.name} is stored as ${r.dtype}; the kernel needs an f16 variant for it (its factory's f16 list)`);
       }

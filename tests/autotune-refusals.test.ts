@@ -40,7 +40,7 @@ const product = { M: 16, N: 24, K: 8, transA: false, transB: true };
 describe('a candidate the device refuses', () => {
   it('is skipped and reported; the product is still decided among the others, and cached', async () => {
     const { device } = await gpu();
-    const pipelines = new TestPipelines(device, /_register(_generic)?(_vec4a?b?)?$/);
+    const pipelines = new TestPipelines(device, /_register(_generic)?(_vec4a?b?c?)?$/);
     const refused: string[] = [];
     const store = memoryAutotuneCache();
     const chosen = await autotuneMatmuls(pipelines, [product], { mode: 'quick', adapterKey: 'refusing', isSoftware: true, cache: store, budgetMs: Infinity, onRefused: (c, e) => refused.push(`${c}: ${e.name}`) });

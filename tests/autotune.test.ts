@@ -40,10 +40,12 @@ describe('autotune candidates', () => {
       expect(full.some((g) => g.generic && g.variant === c.variant && JSON.stringify(g.tile) === JSON.stringify(c.tile)), JSON.stringify(c)).toBe(true);
     }
     expect(full.some((c) => c.generic && c.tile && c.variant.startsWith('tiled'))).toBe(false);
-    // A weight gradient reads scalars either way: its scalar-load candidate is the same kernel,
-    // which the autotuner times once; reports tell the two apart.
+    // A weight gradient reads scalars either way, and stores vec4s where N is a multiple of 4:
+    // elsewhere its scalar candidate is the same kernel, which the autotuner times once; reports
+    // tell the two apart.
     const tn = { M: 400, N: 784, K: 128, transA: true, subgroups: true };
-    expect(matmul({ ...tn, variant: 'register-subgroup', tile: { VEC4: false } }).code).toBe(matmul({ ...tn, variant: 'register-subgroup' }).code);
+    expect(matmul({ ...tn, variant: 'register-subgroup', tile: { VEC4: false } }).code).not.toBe(matmul({ ...tn, variant: 'register-subgroup' }).code);
+    expect(matmul({ ...tn, N: 785, variant: 'register-subgroup', tile: { VEC4: false } }).code).toBe(matmul({ ...tn, N: 785, variant: 'register-subgroup' }).code);
     expect(describeTuning({ variant: 'register-subgroup', tile: { VEC4: false }, generic: true })).toBe('register-subgroup 4x16/thread unroll 1 scalar loads generic');
     expect(describeTuning({ variant: 'register-subgroup', generic: true })).toBe('register-subgroup 4x16/thread unroll 1 generic');
     // Vec4 loads are the register kernels' default; scalar loads are tried too, in both forms.

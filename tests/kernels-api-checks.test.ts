@@ -136,15 +136,15 @@ describe('compile() refuses a kernel the device cannot run, naming what to reque
     expect(device.features.has('subgroups') || device.features.has('shader-f16')).toBe(false);
     const subgroup = matmul({ M: 8, N: 8, K: 8, variant: 'register-subgroup' });
     expect(kernelFeatures(subgroup).map((f) => f.feature)).toEqual(['subgroups']);
-    await expect(compile(device, subgroup)).rejects.toThrow(refusal('ConfigError', /^kernel matmul_nn_register-subgroup_vec4ab needs the device feature 'subgroups', which this device was not created with; where the adapter has it \(adapter\.features\.has\('subgroups'\)\), request it: adapter\.requestDevice\(\{ requiredFeatures: \['subgroups'\] \}\); or build the kernel with subgroups: false/));
+    await expect(compile(device, subgroup)).rejects.toThrow(refusal('ConfigError', /^kernel matmul_nn_register-subgroup_vec4abc needs the device feature 'subgroups', which this device was not created with; where the adapter has it \(adapter\.features\.has\('subgroups'\)\), request it: adapter\.requestDevice\(\{ requiredFeatures: \['subgroups'\] \}\); or build the kernel with subgroups: false/));
     await expect(compile(device, conv2dForward({ batch: 1, inChannels: 1, inHeight: 4, inWidth: 4, outChannels: 4, kernel: 3, stride: 1, padding: 1, variant: 'direct-subgroup' }))).rejects.toThrow(/needs the device feature 'subgroups'/);
     const half = matmul({ M: 8, N: 8, K: 8, f16: ['a'] });
     expect(kernelFeatures(half).map((f) => f.feature)).toEqual(['shader-f16']);
-    await expect(compile(device, half)).rejects.toThrow(refusal('ConfigError', /^kernel matmul_nn_register_vec4b_f16a needs the device feature 'shader-f16', .*requiredFeatures: \['shader-f16'\] \}\); or leave out the factory's f16 list, so every binding stays f32$/));
+    await expect(compile(device, half)).rejects.toThrow(refusal('ConfigError', /^kernel matmul_nn_register_vec4bc_f16a needs the device feature 'shader-f16', .*requiredFeatures: \['shader-f16'\] \}\); or leave out the factory's f16 list, so every binding stays f32$/));
     // The alternative the message names compiles.
     const plain = matmul({ M: 8, N: 8, K: 8, variant: 'register-subgroup', subgroups: false });
     expect(kernelFeatures(plain)).toEqual([]);
-    expect((await compile(device, plain)).name).toBe('matmul_nn_register_vec4ab');
+    expect((await compile(device, plain)).name).toBe('matmul_nn_register_vec4abc');
   });
 
   it('an app\'s kernel with more workgroups in one dimension than the device allows is told to spread them (grid1D)', async () => {

@@ -162,7 +162,7 @@ describe('bind() refuses what would go wrong on the device', () => {
     const short = device.createBuffer({ size: 16, usage: storageUsage() });
     const big = device.createBuffer({ size: 512, usage: storageUsage() });
     // 8x8 into 16 bytes wrote 4 values and dropped the rest; reading 4 of 64 values of a clamped the rest.
-    expect(() => k.bind({ a: full, b: full, c: short })).toThrow(/kernel matmul_nn_register_vec4ab: binding 'c' needs at least 256 bytes for this shape, but 16 were given/);
+    expect(() => k.bind({ a: full, b: full, c: short })).toThrow(/kernel matmul_nn_register_vec4abc: binding 'c' needs at least 256 bytes for this shape, but 16 were given/);
     expect(() => k.bind({ a: short, b: full, c: full })).toThrow(/binding 'a' needs at least 256 bytes for this shape, but 16 were given/);
     expect(() => k.bind({ a: full, b: { buffer: big, offset: 256, size: 128 }, c: full })).toThrow(/binding 'b' needs at least 256 bytes for this shape, but 128 were given \(a slice of size 128\)/);
     // A buffer given with an offset and no size holds what lies past the offset.
@@ -201,11 +201,11 @@ describe('bind() refuses what would go wrong on the device', () => {
     const k = await compile(device, matmul({ M: 8, N: 8, K: 8 }));
     const full = device.createBuffer({ size: 256, usage: storageUsage() });
     const refusal = (message: RegExp) => expect.objectContaining({ name: 'ConfigError', message: expect.stringMatching(message) });
-    const binds = "kernel matmul_nn_register_vec4ab binds 'a', 'b', 'c'";
-    expect(() => k.bind({ a: full, b: full, C: full } as never)).toThrow(refusal(new RegExp(`^kernel matmul_nn_register_vec4ab has no binding named 'C' \\(did you mean 'c'\\?\\); ${binds}$`)));
+    const binds = "kernel matmul_nn_register_vec4abc binds 'a', 'b', 'c'";
+    expect(() => k.bind({ a: full, b: full, C: full } as never)).toThrow(refusal(new RegExp(`^kernel matmul_nn_register_vec4abc has no binding named 'C' \\(did you mean 'c'\\?\\); ${binds}$`)));
     expect(() => k.bind({ a: full, b: full, out: full } as never)).toThrow(refusal(new RegExp(`has no binding named 'out'; ${binds}$`)));
-    expect(() => k.bind({ a: full, b: full } as never)).toThrow(refusal(new RegExp(`^kernel matmul_nn_register_vec4ab needs a buffer for 'c'; ${binds}$`)));
-    expect(() => k.bind({ a: full, b: full, c: new Float32Array(64) } as never)).toThrow(refusal(/^kernel matmul_nn_register_vec4ab: binding 'c' must be a GPUBuffer or \{ buffer: GPUBuffer, offset\?, size\? \}, got Float32Array, which lives on the CPU; create a GPUBuffer and fill it with device.queue.writeBuffer$/));
+    expect(() => k.bind({ a: full, b: full } as never)).toThrow(refusal(new RegExp(`^kernel matmul_nn_register_vec4abc needs a buffer for 'c'; ${binds}$`)));
+    expect(() => k.bind({ a: full, b: full, c: new Float32Array(64) } as never)).toThrow(refusal(/^kernel matmul_nn_register_vec4abc: binding 'c' must be a GPUBuffer or \{ buffer: GPUBuffer, offset\?, size\? \}, got Float32Array, which lives on the CPU; create a GPUBuffer and fill it with device.queue.writeBuffer$/));
     expect(() => k.bind({ a: full, b: full, c: { buffer: null } } as never)).toThrow(refusal(/binding 'c' must be a GPUBuffer .*, got null$/));
     expect(() => k.bind([full, full, full] as never)).toThrow(refusal(new RegExp(`^bind\\(\\) takes an object of buffers by binding name, got an array; ${binds}$`)));
     expect(() => k.bind({ a: full, b: full, c: full })).not.toThrow();
@@ -267,7 +267,7 @@ describe('a destroyed device', () => {
     await new Promise((r) => setTimeout(r, 50));
     const refused = await compile(device, matmul({ M: 4, N: 4, K: 4 })).then(() => null, (e: unknown) => e);
     expect(refused).toBeInstanceOf(GpuError);
-    expect(refused).toMatchObject({ kind: 'device-lost', message: expect.stringMatching(/compile matmul_nn_register_vec4ab: this GPU device is gone/) });
+    expect(refused).toMatchObject({ kind: 'device-lost', message: expect.stringMatching(/compile matmul_nn_register_vec4abc: this GPU device is gone/) });
     expect(() => k.bind({ a: buf, b: buf, c: buf })).toThrow(/bind matmul_nn_register: this GPU device is gone/);
   });
 

@@ -235,8 +235,9 @@ export async function autotuneMatmuls(pipelines: PipelineCache, products: readon
     };
     const timed: TunedProduct[] = [];
     let refused = 0, same = 0;
-    // Candidates that differ only where this product does not look (scalar or vec4 loads in a
-    // weight gradient, which reads scalars either way) build the same kernel: it is timed once.
+    // Candidates that differ only where this product does not look (scalar or vec4 loads and
+    // stores in a weight gradient whose N is not a multiple of 4, which reads and stores scalars
+    // either way) build the same kernel: it is timed once.
     const sources = new Set<string>();
     const sourceOf = (c: MatmulTuning) => {
       try { return sourceFor(c); } catch { return null; }
