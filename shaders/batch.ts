@@ -60,7 +60,7 @@ export function gatherBatch(p: GatherParams): Kernel {
   const perWord = D % 4 === 0;
   /** Invocations per row: one per pixel, or one per word of 4 pixels. */
   const W = perWord ? D / 4 : D;
-  const bindings = [uniform(), read('pixels', 'array<u32>'), read('perm', 'array<u32>'), write('x', sizedArray('f32', rows * D))];
+  const bindings = [uniform(), read('pixels', 'array<u32>'), read('perm', 'array<u32>'), write('x', perWord ? sizedArray('vec4<f32>', rows * W) : sizedArray('f32', rows * D))];
   const code = wgsl`
 ${STEP_PARAMS.wgsl}
 ${declareBindings(bindings)}
@@ -113,10 +113,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     levels = vec4<f32>(g) / 255.0;
 #endif
   }
-  x[4u * i] = levels.x;
-  x[4u * i + 1u] = levels.y;
-  x[4u * i + 2u] = levels.z;
-  x[4u * i + 3u] = levels.w;
+  // One vec4 store: on SwiftShader one address and one bounds check for the four.
+  x[i] = levels;
 #else
   var value = 0.0;
   if (real) {
