@@ -111,6 +111,18 @@ export const HOT_REGISTER_TILES = {
   sameBlock: { UNROLL_K: 4 },
 } as const satisfies Record<string, Partial<MatmulTile>>;
 
+/**
+ * Blocks cut to a small product's sides (hotMatmul's `fittedTile`, for products with a side of at
+ * most FITTED_MAX_SIDE that no HOT_REGISTER_TILES block fits, as a latent layer's): of these TM and
+ * TN, the largest TM * TN whose blocks tile M and N exactly, at least FITTED_MIN_BLOCKS of them.
+ * Alone, alternating, SwiftShader (against the default 4 x 16 blocks with 4 k steps): 400x20x128
+ * (transA) 10 x 20, 0.51 against 0.96 ms; 40x400x128 (transA) 10 x 20, 1.33 against 2.15;
+ * 128x20x400 4 x 20, 0.41 against 0.59; 128x40x400 (transB) 8 x 20, 0.63 against 0.82.
+ */
+export const FITTED_TILES = { TM: [10, 8, 6, 5, 4], TN: [32, 28, 24, 20, 16, 12], UNROLL_K: 4 } as const;
+export const FITTED_MIN_BLOCKS = 8;
+export const FITTED_MAX_SIDE = 64;
+
 /** The WGSL of a `register` or `register-subgroup` kernel of `p` with tile `t`. */
 export function registerBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): string {
   const { TM, TN, WGX, WGY, LANES, UNROLL_K } = t;

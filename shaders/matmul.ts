@@ -43,7 +43,7 @@ import { activationWGSL, checkActivation, type Activation } from './activation';
 import { checkChoice, checkShape, declareBindings, kSliceLength, kSplits, MAX_WORKGROUPS_PER_DIM, minBindingBytes, read, uniform, write, type Kernel } from './common';
 import { uniformStruct } from './uniform';
 import { load32, storeAs } from './half';
-import { HOT_REGISTER_TILES, registerBody, registerVec4Axes, registerVec4Stores } from './matmul-register';
+import { FITTED_MAX_SIDE, FITTED_MIN_BLOCKS, FITTED_TILES, HOT_REGISTER_TILES, registerBody, registerVec4Axes, registerVec4Stores } from './matmul-register';
 import { matmulSplits, matmulVec4Inputs, tiledBody } from './matmul-tiled';
 import { nonzeroStepsWords, ZERO_SKIP_OPERANDS, type NonzeroStepsParams, type ZeroSkipOperand } from './matmul-zeros';
 
@@ -346,10 +346,34 @@ export function hotMatmul(p: MatmulParams): MatmulKernel | null {
     return hot.area <= 1.1 * now.area && hot.blocks >= HOT_MIN_BLOCKS;
   });
   if (tile) return matmul({ ...p, tile });
+  const fitted = fittedTile(p, base);
+  if (fitted) return matmul({ ...p, tile: fitted });
   // No larger block fits: a dense weight gradient (read element by element) keeps its block and
   // takes several k steps an iteration.
   const unrolled = HOT_REGISTER_TILES.sameBlock;
   return p.transA && p.skipZeros === undefined && base.UNROLL_K < unrolled.UNROLL_K ? matmul({ ...p, tile: unrolled }) : null;
+}
+
+/**
+ * A quad's block cut to a small dense product's sides (FITTED_TILES): no padded rows or columns,
+ * and the most fmas per load; null for a product without a side of at most FITTED_MAX_SIDE, or
+ * one no candidate tiles exactly in FITTED_MIN_BLOCKS blocks or more while reading the operands
+ * `base` reads as vec4s as vec4s (B along n needs TN a multiple of 16).
+ */
+function fittedTile(p: MatmulParams, base: MatmulTile): Partial<MatmulTile> | null {
+  if (p.skipZeros !== undefined || Math.min(p.M, p.N) > FITTED_MAX_SIDE) return null;
+  // The kernel it replaces reads the same operands as vec4s (its bindings' types).
+  const axes = JSON.stringify(registerVec4Axes(p, base));
+  let best: Partial<MatmulTile> | null = null;
+  for (const TM of FITTED_TILES.TM) {
+    for (const TN of FITTED_TILES.TN) {
+      const tile = matmulTile('register-subgroup', { TM, TN });
+      const { BM, BN } = matmulBlock('register-subgroup', tile);
+      const exact = p.M % BM === 0 && p.N % BN === 0 && (p.M / BM) * (p.N / BN) >= FITTED_MIN_BLOCKS && JSON.stringify(registerVec4Axes(p, tile)) === axes;
+      if (exact && (!best || TM * TN > best.TM! * best.TN!)) best = { TM, TN, UNROLL_K: FITTED_TILES.UNROLL_K };
+    }
+  }
+  return best;
 }
 
 /**

@@ -58,7 +58,8 @@ describe('hotMatmul', () => {
   });
 
   it(`has none for products the larger blocks would pad by more than a tenth, or cut into fewer than ${HOT_MIN_BLOCKS} blocks`, () => {
-    expect(hotMatmul({ ...product, N: 16 })).toBeNull(); // 16 columns: padded to 32, or 4 blocks of 64 rows
+    expect(hotMatmul({ ...product, N: 16 })!.name).toContain('_TM8UNROLL_K4_'); // 16 columns: padded to 32, or 4 blocks of 64 rows; cut to it: 8 x 16
+    expect(hotMatmul({ ...product, M: 96, N: 16 })).toBeNull(); // 16 columns, and 6 blocks of 16 rows at most
     expect(hotMatmul({ ...product, M: 136 })).toBeNull(); // 144 rows padded to 160
     expect(hotMatmul({ ...product, M: 120, N: 120 })).toBeNull(); // 16 blocks of 32 x 32
     expect(hotMatmul({ ...product, M: 256, N: 128 })!.name).toContain('TM8TN32UNROLL_K8'); // 32 blocks; 16 tall ones
@@ -68,8 +69,21 @@ describe('hotMatmul', () => {
     expect(hotMatmul({ ...product, M: 128, N: 784 })).not.toBeNull(); // 800 columns for 784: 2%
   });
 
+  it('cuts blocks to a small product with a side of at most 64: exact, the most fmas a load, at least 8 of them', () => {
+    const latent = { ...product, bias: false, activation: undefined };
+    const name = (p: MatmulParams) => hotMatmul(p)?.name;
+    expect(name({ ...latent, M: 400, N: 20, K: 128, transA: true, transB: false })).toContain('_TM10TN20UNROLL_K4_'); // 10 blocks of 40 x 20
+    expect(name({ ...latent, M: 40, N: 400, K: 128, transA: true, transB: false })).toContain('_TM10TN20UNROLL_K4_');
+    expect(name({ ...latent, M: 128, N: 20, K: 400 })).toContain('_TN20UNROLL_K4_'); // TM 4 (the default's); 8 would make 4 blocks
+    // B read along n as vec4s, which 20 columns a lane cannot: the default blocks stay.
+    expect(hotMatmul({ ...latent, M: 128, N: 20, K: 400, transB: false })).toBeNull();
+    expect(name({ ...product, M: 128, N: 40, K: 400 })).toContain('_TM8TN20UNROLL_K4_');
+    expect(hotMatmul({ ...latent, M: 96, N: 16 })).toBeNull(); // no exact cut into 8 blocks
+    expect(hotMatmul({ ...latent, M: 128, N: 20, skipZeros: 'a' })).toBeNull(); // its list's blocks
+  });
+
   it('gives a weight gradient no larger block fits its own blocks with 4 k steps an iteration, and nothing else', () => {
-    const small = { ...product, M: 40, N: 400, transA: true, transB: false, bias: false, activation: undefined };
+    const small = { ...product, M: 36, N: 400, transA: true, transB: false, bias: false, activation: undefined };
     const hot = hotMatmul(small)!;
     expect(hot.name).toContain('_UNROLL_K4_');
     expect(hot.name).not.toContain('TM');
@@ -188,7 +202,9 @@ describe('the larger-block kernels against the float64 product', () => {
     ['skipping the zeros of b', { M: 250, N: 254, K: 43, transA: true, skipZeros: 'b' }],
     ['skipping the zeros of a, lists of 32 rows', { M: 250, N: 254, K: 43, transB: true, skipZeros: 'a', skipBlock: 32 }],
     ['skipping the zeros of b, lists of 32 columns', { M: 250, N: 254, K: 43, transA: true, skipZeros: 'b', skipBlock: 32 }],
-    ['a weight gradient no larger block fits: its blocks, 4 k steps', { M: 40, N: 200, K: 43, transA: true }],
+    ['a weight gradient no larger block fits: its blocks, 4 k steps', { M: 36, N: 200, K: 43, transA: true }],
+    ['a small weight gradient: blocks cut to it (10 x 20)', { M: 40, N: 200, K: 43, transA: true }],
+    ['a small product: blocks cut to it (4 x 20)', { M: 128, N: 20, K: 43, transB: true }],
   ];
   it.each(cases)('%s: within rounding of float64, and the bits of the default blocks', async (label, shape) => {
     const subgroups = (await gpu()).device.features.has('subgroups');
