@@ -253,8 +253,11 @@ describe('column sum (bias gradients)', () => {
   it('a grid over the limit names the layer width to change, not the batch', () => {
     const limits = { maxComputeWorkgroupsPerDimension: 65535, maxStorageBuffersPerShaderStage: 8, maxStorageBufferBindingSize: 2 ** 30 } as GPUSupportedLimits;
     const small = { buffer: { size: 16 } as GPUBuffer };
-    expect(() => checkBindingLimits(columnSum({ rows: 1, cols: 65536 * 64 }), { x: small, out: small }, limits, 'train[1]'))
-      .toThrow(/kernel column_sum in train\[1\] needs 65536 workgroups .*; use layers of at most 4194240 outputs$/);
+    expect(() => checkBindingLimits(columnSum({ rows: 1, cols: 65536 * 64 + 1 }), { x: small, out: small }, limits, 'train[1]'))
+      .toThrow(/kernel column_sum in train\[1\] needs 65537 workgroups .*; use layers of at most 4194240 outputs$/);
+    // Four columns an invocation where the width allows.
+    expect(() => checkBindingLimits(columnSum({ rows: 1, cols: 4 * 65536 * 64 }), { x: small, out: small }, limits, 'train[1]'))
+      .toThrow(/kernel column_sum in train\[1\] needs 65536 workgroups .*; use layers of at most 16776960 outputs$/);
   });
 });
 
