@@ -114,6 +114,10 @@ const fixed = (s: number): GaussianScale => ({ fixedLogSigma: s });
 
 const rowCases: RowCase[] = [
   { likelihood: 'bernoulli', gradients: true, threadsPerRow: 1, batch: 7, samples: 1, dim: 33, validRows: 5 },
+  // One invocation a row, D a multiple of 4: the pixels 4 at a time.
+  { likelihood: 'bernoulli', gradients: true, threadsPerRow: 1, batch: 5, samples: 2, dim: 36, validRows: 3 },
+  { likelihood: 'bernoulli', gradients: false, threadsPerRow: 1, batch: 4, samples: 1, dim: 784, validRows: 4 },
+  { likelihood: 'bernoulli', gradients: true, rowWeights: true, threadsPerRow: 1, batch: 3, samples: 2, dim: 40, validRows: 2 },
   { likelihood: 'bernoulli', gradients: true, threadsPerRow: 64, batch: 5, samples: 2, dim: 784, validRows: 3 },
   { likelihood: 'bernoulli', gradients: false, threadsPerRow: 64, batch: 4, samples: 1, dim: 13, validRows: 4 },
   { likelihood: 'bernoulli', gradients: false, threadsPerRow: 1, batch: 5, samples: 3, dim: 37, validRows: 2 },
