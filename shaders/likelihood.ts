@@ -107,6 +107,10 @@ export function likelihoodRows(p: LikelihoodRowsParams): Kernel {
   // (on SwiftShader one address and one bounds check for four).
   const vec = !gauss && T === 1 && D % 4 === 0;
   const pixels = vec ? 'array<vec4<f32>>' : 'array<f32>';
+  // A Bernoulli pixel's NLL and sigmoid from logit o, target t and e = exp(-|o|), as f32s or vec4s
+  // (zero: that type's 0), one text for both loops.
+  const bernoulliNll = (zero: string) => `max(o, ${zero}) - t * o + log(1.0 + e)`;
+  const bernoulliSigmoid = (zero: string) => `select(e / (1.0 + e), 1.0 / (1.0 + e), o >= ${zero})`;
   const values = { x: B * D, out: rows * O, rec: rows, row_weight: rows, dout: rows * O, logsigma: perPixel ? D : 1, dls: perPixel ? rows * D : rows };
   const bindings = sizedBindings([
     uniform(), read('x', pixels), read('out', pixels), write('rec'),
@@ -151,13 +155,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let o = out[r * ${D / 4}u + d4];
     let e = exp(-abs(o));
     // Added in pixel order, as the scalar loop adds them.
-    let nll = max(o, vec4<f32>(0.0)) - t * o + log(1.0 + e);
+    let nll = ${bernoulliNll('vec4<f32>(0.0)')};
     nll_sum += nll.x;
     nll_sum += nll.y;
     nll_sum += nll.z;
     nll_sum += nll.w;
 #if ${grads}
-    let sig = select(e / (1.0 + e), 1.0 / (1.0 + e), o >= vec4<f32>(0.0));
+    let sig = ${bernoulliSigmoid('vec4<f32>(0.0)')};
     dout[r * ${D / 4}u + d4] = (sig - t) * gscale;
 #endif
   }
@@ -168,9 +172,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 #if ${!gauss}
     // One exp serves both the stable softplus and the sigmoid.
     let e = exp(-abs(o));
-    nll_sum += max(o, 0.0) - t * o + log(1.0 + e);
+    nll_sum += ${bernoulliNll('0.0')};
 #if ${grads}
-    let sig = select(e / (1.0 + e), 1.0 / (1.0 + e), o >= 0.0);
+    let sig = ${bernoulliSigmoid('0.0')};
     dout[r * ${O}u + d] = (sig - t) * gscale;
 #endif
 #else

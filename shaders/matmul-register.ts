@@ -210,7 +210,8 @@ export function registerBody(p: MatmulParams, t: MatmulTile, d: MatmulDims): str
   const k4 = d.generic ? '(dims.k / 4u)' : `${p.K / 4}u`;
   const k4Main = vecsPerStep === 1 ? k4 : d.generic ? `(${k4} - ${k4} % ${vecsPerStep}u)` : `${p.K / 4 - ((p.K / 4) % vecsPerStep)}u`;
   const needVecTail = vecsPerStep > 1 && (d.generic || (p.K / 4) % vecsPerStep !== 0);
-  const denseLoops = byK
+  // Built only for a kernel that runs them (a zero-skipping one walks its lists instead).
+  const denseLoops = () => byK
     ? `  for (var kq = 0u; kq < ${k4Main}; kq += ${vecsPerStep}u) {
     let kv = kq;
 ${kSteps('kq * 4u', 4 * vecsPerStep)}
@@ -231,7 +232,7 @@ ${needTail ? `  for (var k1 = ${kMain}; k1 < ${kEnd}; k1++) {\n${kSteps('k1', 1)
   // With a bias, a column's rows one after another: its bias loaded once, not once per row (the
   // default model's 128 x 400 x 20 decoder layer 0.78 -> 0.61 ms, its 128 x 784 x 400 one 9.86 ->
   // 9.59; without one, that order ran no faster). A split product has no epilogue (matmulSplits).
-  const biasedStores = `  for (var j = 0u; j < ${TN}u; j++) {
+  const biasedStores = () => `  for (var j = 0u; j < ${TN}u; j++) {
     let co = ${storeCol};
     if (co >= ${d.N}) { continue; }
     let col_bias = bias[co];
@@ -246,7 +247,7 @@ ${needTail ? `  for (var k1 = ${kMain}; k1 < ${kEnd}; k1++) {\n${kSteps('k1', 1)
   // is loaded once for all rows, as in biasedStores.
   const vecStores = registerVec4Stores(p, t);
   const groupSlot = (t: number) => (sg ? (v4.b === 'n' ? `(q & ~3u) * 4u + 4u * (lane ^ (q & 3u)) + ${t}u` : `4u * q + (lane ^ ${t}u)`) : `4u * q + ${t}u`);
-  const vec4Stores = `  for (var q = 0u; q < ${TN / 4}u; q++) {
+  const vec4Stores = () => `  for (var q = 0u; q < ${TN / 4}u; q++) {
     let co = col0 + 4u * q;
     if (co >= ${d.N}) { continue; }
 ${range(4).map((t) => `    let slot${t} = ${groupSlot(t)};${p.bias ? ` let bias${t} = bias[co + ${t}u];` : ''}`).join('\n')}
@@ -268,9 +269,9 @@ ${d.generic && v4.b === 'n' ? '  let n4 = dims.n / 4u;\n' : ''}${sg ? `  let row
 ${aOffsets.join('\n')}
 ${bOffsets.join('\n')}
 ${rows.map((i) => `  ${cols.map((j) => `var acc${i}_${j} = 0.0;`).join(' ')}`).join('\n')}
-${p.skipZeros ? zeroSkippingLoops(p, d, BM, BN, UNROLL_K, listedSteps) : denseLoops}
+${p.skipZeros ? zeroSkippingLoops(p, d, BM, BN, UNROLL_K, listedSteps) : denseLoops()}
   var out = array<f32, ${TM * TN}>(${rows.flatMap((i) => cols.map((j) => `acc${i}_${j}`)).join(', ')});
-${vecStores ? vec4Stores : p.bias ? biasedStores : `  for (var i = 0u; i < ${TM}u; i++) {
+${vecStores ? vec4Stores() : p.bias ? biasedStores() : `  for (var i = 0u; i < ${TM}u; i++) {
     let ro = row0 + i * ${rowStep}u;
     if (ro >= ${d.M}) { break; }
     for (var j = 0u; j < ${TN}u; j++) {
