@@ -83,7 +83,8 @@ export function sizedBindings(bindings: readonly KernelBinding[], values: Record
     const element = /^array<(.+)>$/.exec(type)?.[1];
     const n = values[b.name];
     if (!element || /, \d+$/.test(element) || n === undefined) throw new Error(`sizedBindings: ${b.name} (${type}) is not a runtime-sized array with a value count`);
-    return { ...b, type: sizedArray(element, Math.ceil(Math.max(1, n) / (elementBytes(type).element / elementBytes(type).scalar))) };
+    const bytes = elementBytes(type);
+    return { ...b, type: sizedArray(element, Math.ceil(Math.max(1, n) / (bytes.element / bytes.scalar))) };
   });
 }
 

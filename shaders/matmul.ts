@@ -319,12 +319,13 @@ export function zeroListBlock(p: MatmulParams): number | undefined {
 
 /**
  * The same product with larger blocks (the first of HOT_REGISTER_TILES that fits), for a graph
- * that runs often enough to repay their longer compile, or, for a weight gradient none fits, its
- * own blocks with more k steps an iteration (`sameBlock`); null where there is none: a variant other
- * than `register-subgroup` (or one falling back without subgroups), a tile given (the autotuner's
- * choice, if only `{}`: matmulOptionsFor), f16 operands, or a product no larger block fits: one it
- * would pad by more than a tenth over the default's (16 columns, a convolution's channels, padded
- * to 32 ran im2col products 1.7x slower), or cut into fewer than HOT_MIN_BLOCKS workgroups (a
+ * that runs often enough to repay their longer compile; else, for a small dense product, blocks cut
+ * to its sides (fittedTile); else, for a weight gradient, its own blocks with more k steps an
+ * iteration (`sameBlock`); null where there is none: a variant other than `register-subgroup` (or
+ * one falling back without subgroups), a tile given (the autotuner's choice, if only `{}`:
+ * matmulOptionsFor), f16 operands, or a product none of these fits. A HOT_REGISTER_TILES block
+ * fits where it pads by at most a tenth over the default's (16 columns, a convolution's channels,
+ * padded to 32 ran im2col products 1.7x slower) and leaves at least HOT_MIN_BLOCKS workgroups (a
  * weight gradient of one 16 x 16 block, which one core computes while the others wait, ran 1.9x
  * slower as one 32 x 32 block). Bindings, constants and any zero-skipping list are `p`'s kernel's.
  */
@@ -357,12 +358,11 @@ export function hotMatmul(p: MatmulParams): MatmulKernel | null {
 /**
  * A quad's block cut to a small dense product's sides (FITTED_TILES): no padded rows or columns,
  * and the most fmas per load; null for a product without a side of at most FITTED_MAX_SIDE, or
- * one no candidate tiles exactly in FITTED_MIN_BLOCKS blocks or more while reading the operands
- * `base` reads as vec4s as vec4s (B along n needs TN a multiple of 16).
+ * one no candidate tiles exactly in FITTED_MIN_BLOCKS blocks or more with the same vec4 operands
+ * as `base`'s kernel (its bindings' types; B along n needs TN a multiple of 16).
  */
 function fittedTile(p: MatmulParams, base: MatmulTile): Partial<MatmulTile> | null {
   if (p.skipZeros !== undefined || Math.min(p.M, p.N) > FITTED_MAX_SIDE) return null;
-  // The kernel it replaces reads the same operands as vec4s (its bindings' types).
   const axes = JSON.stringify(registerVec4Axes(p, base));
   let best: Partial<MatmulTile> | null = null;
   for (const TM of FITTED_TILES.TM) {
