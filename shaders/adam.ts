@@ -7,6 +7,10 @@
 //   sgd   p -= lr (g + wd p)
 // The bias corrections are c1 = 1/(1 - b1^t), c2 = 1/sqrt(1 - b2^t). Padding between tensors has
 // zero gradient and stays zero.
+// It stays one dispatch after the step's health check rather than fused into the weight
+// gradients' epilogues: fused (even in place) it ran slower on SwiftShader, the register kernels'
+// scattered rows against this kernel's streaming (bench/RESULTS.md, "Adam fused into the weight
+// gradients, measured").
 // Gated (the training step's variant): the step's health check (grad-norm.ts) leaves in watch[1]
 // whether to apply this step and the gradient-clipping scale; a step found bad (NaN/Inf or
 // diverging) returns before touching p, m or v, and otherwise g is scaled before weight decay is
