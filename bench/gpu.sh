@@ -9,6 +9,8 @@
 #   2. the batch sweep 32..4096 (ours);
 #   3. the matmul table for every variant, including a 4096^3 product, in GFLOP/s and as a share of
 #      the GPU's fp32 peak (a small table of known GPUs in bench/gpu-report.ts, or --peak-gflops);
+#   3a. in Node, the square product again without WebGPU's bounds checks on our shaders
+#       (--bounds-checks off; rows labelled 'unchecked'): what the checks cost a GPU's matmul;
 #   3b. the tile ladder on the same square product: every workgroup-memory tile that --autotune
 #      full tries (bench/matmul-ladder.ts), fastest first;
 #   4. the measured arithmetic ceiling (bench --peak), the % base where the GPU is not in the table;
@@ -40,7 +42,7 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift ;;
     --env) env="${2:-}"; shift
       case "$env" in node|chromium) ;; *) echo "gpu.sh: --env takes node or chromium, got '$env'" >&2; exit 2 ;; esac ;;
-    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     *) echo "gpu.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -89,6 +91,7 @@ for b in "${batches[@]}"; do bench --step --impl ours --matmul-shapes generic --
 # Each sweep size runs max(2, examples / batch) steps in one timed block ending in a read-back.
 bench --sweep "$sweep" --impl ours "${timing[@]}" --sweep-examples $((small ? 128 : 262144))
 bench --matmul --matmul-square "$square" "${products[@]}"
+if [ "$env" = node ]; then bench --matmul --matmul-square "$square" --matmul-batches 0 --bounds-checks off; fi
 bench --peak
 bench --step --impl ours --autotune quick --batch "${batches[0]}" "${timing[@]}"
 bench --step --impl ours --precision f16 --batch "${batches[-1]}" "${timing[@]}"

@@ -3,7 +3,7 @@
 // the matmul table. Every result goes out through `emit` as soon as it exists, so a crash late in
 // the run keeps what was measured.
 import { describeAdapter, summarizeAdapter, type AcquiredDevice } from '../src/gpu/device';
-import { median, type BenchData, type BenchEnv, type BenchOptions, type BenchRecord } from './common';
+import { median, type BenchData, type BenchEnv, type BenchOptions, type BenchRecord, type MatmulRecord } from './common';
 import { installCounters } from './counters';
 import type { AutotuneCache } from '../src/model/autotune';
 import { runMatmulHook } from './matmul-hook';
@@ -75,7 +75,11 @@ export async function runSuite(host: SuiteHost, opts: BenchOptions): Promise<voi
       try {
         const square = opts.matmulSquare ?? (host.acquired.adapter.isSoftware ? 0 : 1024);
         const batches = opts.matmulBatches ?? (host.acquired.adapter.isSoftware ? [opts.batch] : [...new Set([opts.batch, 1024])]);
-        const ran = await runMatmulHook(host.acquired.device, host.env, adapter, batches, square, host.emit);
+        // Without bounds checks (--bounds-checks off) a case is labelled so, so that the report
+        // keeps its row apart from the same product timed with them.
+        const unchecked = host.acquired.boundsChecks === false;
+        const emit = unchecked ? (r: MatmulRecord) => host.emit({ ...r, label: `${String(r.label)}, unchecked`, bounds_checks: false }) : host.emit;
+        const ran = await runMatmulHook(host.acquired.device, host.env, adapter, batches, square, emit);
         if (!ran) note('matmul: bench/matmul.ts has no runMatmulBench yet (integration point: bench/matmul-hook.ts)');
       } catch (e) {
         note(`matmul failed: ${errorText(e)}`);

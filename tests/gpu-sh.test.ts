@@ -36,6 +36,12 @@ describe('bench/gpu.sh', () => {
     expect(steps.every((s) => (s.first_step_ms ?? 0) > 0)).toBe(true);
     expect(benches.filter((r) => r.bench === 'sweep').map((r) => r.batch)).toEqual([32, 64]);
     expect(new Set(benches.filter((r) => r.bench === 'matmul').map((r) => r.variant)).size).toBeGreaterThanOrEqual(4);
+    // The square again without bounds checks, in rows of its own (Node).
+    const matmuls = benches.filter((r) => r.bench === 'matmul') as { label?: string; bounds_checks?: boolean; M?: number; variant?: string }[];
+    const unchecked = matmuls.filter((r) => r.bounds_checks === false);
+    expect(unchecked.length, 'one unchecked record a variant').toBe(new Set(matmuls.map((r) => r.variant)).size);
+    expect(unchecked.every((r) => r.label === 'square, unchecked' && r.M === 64)).toBe(true);
+    expect(matmuls.filter((r) => r.label === 'square').length).toBe(unchecked.length);
     // The tile ladder, cut to its first 3 candidates at --small, each a distinct tile.
     const ladder = benches.filter((r) => r.bench === 'matmul_ladder') as { tile?: string; M?: number; median_ms?: number }[];
     expect(ladder.length).toBe(3);
@@ -60,6 +66,7 @@ describe('bench/gpu.sh', () => {
     expect(md).toMatch(/\| batch \| impl \| autotune \| precision \| matmuls \|/);
     expect(md).toMatch(/\| 32 \| webgpu-vae \| off \| f32 \| generic \|/);
     expect(md).toMatch(/## Matmul variants \(GFLOP\/s; % of fp32 peak\)/);
+    expect(md).toMatch(/\| square, unchecked \| 64 x 64 x 64 \| nn \|/);
     expect(md).toMatch(/\d+\.\d%\)/);
     expect(md).toMatch(/## Tile ladder on the 32\^3 product[\s\S]*\| tiled[-\w]* \d+x\d+ BK\d+ \dx\d\/thread \|/);
     expect(md).toMatch(/## Convolutions \(GFLOP\/s; % of fp32 peak\)/);
