@@ -317,6 +317,11 @@ export function zeroListBlock(p: MatmulParams): number | undefined {
   return side > skipSide(p, tile) && side % skipSide(p, tile) === 0 ? side : undefined;
 }
 
+/** Whether hotMatmul considers `p` at all: a `register-subgroup` product (with subgroups), no tile given, f32 operands, unsplit. */
+export function hasHotForms(p: MatmulParams): boolean {
+  return resolvedVariant(p).variant === 'register-subgroup' && p.tile === undefined && !p.f16?.length && (p.splits ?? 1) === 1;
+}
+
 /**
  * The same product with larger blocks (the first of HOT_REGISTER_TILES that fits), for a graph
  * that runs often enough to repay their longer compile; else, for a small dense product, blocks cut
@@ -330,8 +335,8 @@ export function zeroListBlock(p: MatmulParams): number | undefined {
  * slower as one 32 x 32 block). Bindings, constants and any zero-skipping list are `p`'s kernel's.
  */
 export function hotMatmul(p: MatmulParams): MatmulKernel | null {
+  if (!hasHotForms(p)) return null;
   const { variant, tile: base } = resolvedVariant(p);
-  if (variant !== 'register-subgroup' || p.tile !== undefined || p.f16?.length || (p.splits ?? 1) > 1) return null;
   // A zero-skipping product reads its list: only blocks whose side divides the list's width.
   const listWidth = p.skipZeros === undefined ? 0 : p.skipBlock ?? skipSide(p, base);
   const tiles: Partial<MatmulTile>[] = p.skipZeros === undefined ? [...(p.transA ? [] : [HOT_REGISTER_TILES.tall]), HOT_REGISTER_TILES.dense, HOT_REGISTER_TILES.narrow]

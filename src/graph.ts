@@ -144,13 +144,13 @@ export class KernelGraph {
 
   /**
    * Runs `replacement(kernel)` in place of each dispatch's kernel where it gives one that binds
-   * the same buffers (names, kinds, types and constants) and fits the device. The replacements
-   * compile first, one after another, each only while `stillWanted()` holds (false once the graph's
-   * model is destroyed or its device gone: nothing may be made for it then), and steps go on with
-   * the kernels they have meanwhile; then all are bound to the buffers build() bound and swapped in
-   * together, between two encode() calls. The kernels' results must not depend on which one runs
-   * (hotMatmul's blocks give the same bits). The library's own graphs only. Returns the names of
-   * the kernels swapped in.
+   * the same buffers, less any constant (names, kinds, types and constants: bindsWithin), and fits
+   * the device. The replacements compile first, one after another, each only while
+   * `stillWanted()` holds (false once the graph's model is destroyed or its device gone: nothing
+   * may be made for it then), and steps go on with the kernels they have meanwhile; then all are
+   * bound to the buffers build() bound and swapped in together, between two encode() calls. The
+   * kernels' results must not depend on which one runs (hotMatmul's blocks give the same bits).
+   * The library's own graphs only. Returns the names of the kernels swapped in.
    */
   async swapKernels(cache: PipelineCache, replacement: (kernel: Kernel) => Kernel | null, stillWanted: () => boolean = () => true): Promise<string[]> {
     if (this.owner === 'app') throw this.misuse(`graph ${this.label}: swapKernels() is for the library's own graphs; build a new graph with the kernels you want`);
@@ -159,7 +159,7 @@ export class KernelGraph {
     const swaps: { at: number; kernel: Kernel }[] = [];
     this.nodes.forEach((n, at) => {
       const kernel = replacement(n.kernel);
-      if (!kernel || !sameInterface(n.kernel, kernel)) return;
+      if (!kernel || !bindsWithin(n.kernel, kernel)) return;
       try {
         checkKernelLimits(kernel, limits, this.label, false);
         checkBindingSizes(kernel, this.resolved[at], limits, this.label);
@@ -174,7 +174,7 @@ export class KernelGraph {
       compiled.push(await cache.get(kernel, this.owner));
     }
     if (!stillWanted()) return [];
-    const bound = compiled.map((c, i) => c.bind(this.resolved[swaps[i].at], this.label));
+    const bound = compiled.map((c, i) => c.bind(boundBy(swaps[i].kernel, this.resolved[swaps[i].at]), this.label));
     swaps.forEach(({ at, kernel }, i) => {
       this.built![at] = bound[i];
       this.nodes[at] = { ...this.nodes[at], kernel };
@@ -246,9 +246,23 @@ export class KernelGraph {
 }
 
 /** Whether `b` binds what `a` binds: the same bindings in the same order, and the same constants. */
-function sameInterface(a: Kernel, b: Kernel): boolean {
+/**
+ * Whether `b` can run in `a`'s place on `a`'s buffers: it binds every buffer `a` was given, each
+ * binding one of `a`'s (name, kind and type), and each of its constants is one of `a`'s with the
+ * same values. Only a constant may go unbound: a specialized matmul, its sizes in its source,
+ * replaces its shape-generic form without the `dims` uniform that form reads them from.
+ */
+function bindsWithin(a: Kernel, b: Kernel): boolean {
   // An array's length is not its interface: the sizes are checked against the buffers (checkBindingSizes).
-  const bindings = (k: Kernel) => JSON.stringify(k.bindings.map(({ name, kind, type }) => [name, kind, unsizedArray(type ?? 'array<f32>')]));
-  const constants = (k: Kernel) => JSON.stringify(Object.entries(k.constants ?? {}).map(([name, v]) => [name, [...v]]));
-  return bindings(a) === bindings(b) && constants(a) === constants(b);
+  const binding = ({ name, kind, type }: Kernel['bindings'][number]) => JSON.stringify([name, kind, unsizedArray(type ?? 'array<f32>')]);
+  const ofA = new Set(a.bindings.map(binding)), ofB = new Set(b.bindings.map(binding));
+  const given = a.bindings.filter((x) => !a.constants?.[x.name]);
+  const constantsOfA = new Map(Object.entries(a.constants ?? {}).map(([name, v]) => [name, JSON.stringify([...v])]));
+  return b.bindings.every((x) => ofA.has(binding(x))) && given.every((x) => ofB.has(binding(x)))
+    && Object.entries(b.constants ?? {}).every(([name, v]) => constantsOfA.get(name) === JSON.stringify([...v]));
+}
+
+/** The buffers of `resources` that `kernel` binds. */
+function boundBy(kernel: Kernel, resources: Record<string, BufferSlice>): Record<string, BufferSlice> {
+  return Object.fromEntries(kernel.bindings.filter((b) => resources[b.name]).map((b) => [b.name, resources[b.name]]));
 }

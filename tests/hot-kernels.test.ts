@@ -100,6 +100,27 @@ describe('hotMatmul', () => {
   });
 });
 
+describe('hotKernel', () => {
+  it('specializes a shape-generic product (sizes in its source, no dims uniform), with larger blocks or alone', () => {
+    const base = matmul(product);
+    const hot = hotKernel(base)!;
+    expect(hot.name).toContain('TM16TN32UNROLL_K4');
+    expect(hot.name).not.toContain('generic');
+    expect(hot.bindings.map((b) => b.name)).toEqual(base.bindings.map((b) => b.name).filter((n) => n !== 'dims'));
+    expect(hot.constants).toBeUndefined();
+    expect(hot.code).toContain(`${product.K}u`);
+    // No larger block fits 96 x 16 (too few blocks): the same block, specialized.
+    const small = matmul({ ...product, M: 96, N: 16 });
+    expect(hotMatmul(small.matmul)).toBeNull();
+    const alone = hotKernel(small)!;
+    expect(alone.name).toBe(matmul({ ...product, M: 96, N: 16, generic: false }).name);
+    expect(alone.code).toBe(matmul({ ...product, M: 96, N: 16, generic: false }).code);
+    // A specialized product with nothing larger gains nothing; a non-matmul kernel has no hot form.
+    expect(hotKernel(matmul({ ...product, M: 96, N: 16, generic: false }))).toBeNull();
+    expect(hotKernel({ ...small, matmul: undefined } as never)).toBeNull();
+  });
+});
+
 describe('HotKernels', () => {
   const fakeGraph = (result: () => Promise<string[]>) => {
     const calls: number[] = [];
@@ -168,6 +189,7 @@ describe('KernelGraph.swapKernels', () => {
       return c;
     };
     const before = await run();
+    // A kernel that leaves out a buffer the dispatch was given computes something else: refused.
     const other = matmul({ ...product, bias: false, subgroups: device.features.has('subgroups') }); // no bias binding
     expect(await graph.swapKernels(cache, () => other)).toEqual([]);
     // The larger blocks where the device has subgroups; else `register` (its fallback) at another tile.
@@ -181,6 +203,13 @@ describe('KernelGraph.swapKernels', () => {
     expect(before.some((v) => v !== 0) && before.every(Number.isFinite)).toBe(true);
     const differing = before.findIndex((v, i) => !Object.is(v, after[i]));
     expect(differing, differing >= 0 ? `c[${differing}]: ${before[differing]} before the swap, ${after[differing]} after` : '').toBe(-1);
+    // The specialized form leaves out only the runtime's constant (the generic form's dims): taken.
+    const specialized = matmul({ ...swapped.matmul, generic: false });
+    expect(specialized.bindings.some((b) => b.name === 'dims')).toBe(false);
+    expect(await graph.swapKernels(cache, () => specialized)).toEqual([specialized.name]);
+    const third = await run();
+    const differs = before.findIndex((v, i) => !Object.is(v, third[i]));
+    expect(differs, differs >= 0 ? `c[${differs}]: ${before[differs]} generic, ${third[differs]} specialized` : '').toBe(-1);
     for (const b of Object.values(buffers)) b.destroy();
   }, 120_000);
 

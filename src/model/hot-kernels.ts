@@ -8,7 +8,11 @@
 // compile and ran its step about 20% faster (bench/RESULTS.md, "Hot kernels"), which a run repays
 // within its first epoch; a short run (a test, a demo's first seconds) never pays the compile.
 // `vae.upgradeKernels()` swaps them in at once (the benchmark times the step after it).
-import { hotMatmul, type MatmulKernel } from '../../shaders/matmul';
+// A shape-generic product (sizes in a uniform: the default on software adapters, for a fast first
+// step) is specialized as well, sizes in its source, with or without larger blocks: 1-8% faster
+// each on the default model's eleven, 51.8 -> 49.7 ms together (bench/RESULTS.md, "Specialized hot
+// kernels").
+import { hasHotForms, hotMatmul, matmul, type MatmulKernel } from '../../shaders/matmul';
 import type { Kernel } from '../../shaders/common';
 import type { KernelGraph } from '../graph';
 import type { PipelineCache } from '../gpu/pipelines';
@@ -16,10 +20,17 @@ import type { PipelineCache } from '../gpu/pipelines';
 /** Training steps after which a model's step swaps in its larger-block kernels. */
 export const HOT_AFTER_STEPS = 100;
 
-/** The larger-block kernel of a matmul dispatch, or null (not a matmul, or none has larger blocks). */
+/**
+ * The larger-block kernel of a matmul dispatch (hotMatmul), specialized to its shape; where no
+ * larger block fits, a shape-generic product specialized alone; else null (not a matmul, not one
+ * hotMatmul considers, such as the autotuner's measured choices, or nothing to gain).
+ */
 export function hotKernel(kernel: Kernel): Kernel | null {
   const params = (kernel as Partial<MatmulKernel>).matmul;
-  return params ? hotMatmul(params) : null;
+  if (!params || !hasHotForms(params)) return null;
+  const larger = hotMatmul(params)?.matmul;
+  if (!larger && !params.generic) return null;
+  return matmul({ ...(larger ?? params), generic: false });
 }
 
 /** One model's swap of its training step's kernels: started once, by the step count or on request. */
