@@ -245,7 +245,6 @@ export class KernelGraph {
   }
 }
 
-/** Whether `b` binds what `a` binds: the same bindings in the same order, and the same constants. */
 /**
  * Whether `b` can run in `a`'s place on `a`'s buffers: it binds every buffer `a` was given, each
  * binding one of `a`'s (name, kind and type), and each of its constants is one of `a`'s with the
