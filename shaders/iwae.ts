@@ -62,8 +62,10 @@ export function iwaeWeights(p: IwaeParams & { gradients: boolean }): Kernel {
   checkLayout('iwae_weights', layout);
   const Z = layout.latent;
   const g = p.gradients;
+  // Only the gradients read the step uniform (its valid_rows); without them it is not bound, so
+  // that an app's 'auto' pipeline layout holds every binding the kernel lists.
   const bindings = [
-    uniform(), read('q'), read('z'), read('eps'), read('rec'),
+    ...(g ? [uniform()] : []), read('q'), read('z'), read('eps'), read('rec'),
     ...(g ? [write('bound'), write('row_weight'), write('dz_direct'), write('dq_direct')] : [write('log_weight'), write('bound')]),
   ];
   const code = wgsl`

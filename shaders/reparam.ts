@@ -124,16 +124,20 @@ export function reparamForward(p: ReparamForwardParams): Kernel {
   const Z = layout.latent;
   const meanOnly = !!p.meanOnly;
   const perSample = !!p.counterPerSample;
-  // z = mu draws no noise: no eps binding (a binding the code never uses would be left out of an
-  // app's 'auto' pipeline layout).
+  // z = mu draws no noise: no eps binding and no step uniform (a binding the code never uses
+  // would be left out of an app's 'auto' pipeline layout).
   const values = { q: posteriorValues(B, layout), z: L * B * Z, eps: L * B * Z };
-  const unsized = [uniform(), read('q'), write('z'), ...(meanOnly ? [] : [write('eps')])];
+  const unsized = [...(meanOnly ? [] : [uniform()]), read('q'), write('z'), ...(meanOnly ? [] : [write('eps')])];
   const bindings = p.sizedByBinding ? unsized : sizedBindings(unsized, values);
   const rows = p.sizedByBinding ? `(arrayLength(&z) / ${L * Z}u)` : `${B}u`;
   const code = wgsl`
+#if ${!meanOnly}
 ${STEP_PARAMS.wgsl}
+#endif
 ${declareBindings(bindings)}
+#if ${!meanOnly}
 ${NOISE_WGSL}
+#endif
 ${posteriorWGSL(layout)}
 
 @compute @workgroup_size(${REPARAM_WORKGROUP})

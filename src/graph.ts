@@ -13,7 +13,7 @@ import { unsizedArray, type Kernel } from '../shaders/common';
 import { nearestName } from './edit-distance';
 import { ConfigError } from './errors';
 import type { BufferArena, BufferSlice } from './gpu/buffers';
-import { checkBindingSizes, checkKernelLimits } from './gpu/kernel-checks';
+import { checkBindingSizes, checkKernelLimits, notAKernel } from './gpu/kernel-checks';
 import { type BoundDispatch, type CompileProgress, type KernelOwner, labelFor, type PipelineCache } from './gpu/pipelines';
 import { planTensors, Tensor, type MemoryPlan } from './tensor';
 import { BufferUsage } from './gpu/webgpu-flags';
@@ -49,6 +49,8 @@ export class KernelGraph {
 
   /** Appends a dispatch; every binding the kernel declares must be given, and nothing else. */
   add(kernel: Kernel, resources: Record<string, Resource>): this {
+    const notKernel = notAKernel(kernel, `graph ${this.label}: add()'s kernel`);
+    if (notKernel) throw this.misuse(notKernel);
     if (this.built) throw this.misuse(`graph ${this.label}: cannot add ${kernel.name} after build(); make a new graph`);
     const names = kernel.bindings.map((b) => b.name);
     const listed = `kernel ${kernel.name} binds ${names.map((n) => `'${n}'`).join(', ')}`;
@@ -122,7 +124,13 @@ export class KernelGraph {
       for (const w of writes) for (const r of [...reads, ...writes]) if (r !== w) { link(w, r); link(r, w); }
     });
     const toPlace = [...uses.keys()].some((t) => !t.slice);
-    if (toPlace && !arena) throw this.misuse(`graph ${this.label}: has tensors to place; build(cache, arena), or bind buffers or slices`);
+    if (toPlace && !arena) {
+      const unplaced = [...uses.keys()].filter((t) => !t.slice).map((t) => `'${t.name}'`).join(', ');
+      // The memory planner's arena is the library's; an app binds memory it made itself.
+      throw this.misuse(this.owner === 'app'
+        ? `graph ${this.label}: tensor ${unplaced} has no memory: an app's graph binds GPUBuffers or { buffer, offset?, size? } slices; create a GPUBuffer (STORAGE usage) for each and bind it instead`
+        : `graph ${this.label}: has tensors to place (${unplaced}); build(cache, arena), or bind buffers or slices`);
+    }
     try {
       if (toPlace) this.memory = planTensors(uses, conflicts, arena!, this.label, limits.maxStorageBufferBindingSize);
       const resolved = this.nodes.map((n) => ({

@@ -6,7 +6,7 @@
 // from wider ones, which carry names a kernel does not read. (The factories' own value checks throw
 // the same ConfigError, from shaders/errors.ts, since shaders/ imports nothing from src/.)
 import { sliceSum as sliceSumF } from '../shaders/common';
-import { matmul as matmulF } from '../shaders/matmul';
+import { matmul as matmulF, MATMUL_TILES } from '../shaders/matmul';
 import { nonzeroSteps as nonzeroStepsF } from '../shaders/matmul-zeros';
 import { columnSum as columnSumF } from '../shaders/column-sum';
 import { activationBackward as activationBackwardF, activationForward as activationForwardF } from '../shaders/activation';
@@ -26,6 +26,7 @@ import { gradNormPartial as gradNormPartialF } from '../shaders/grad-norm';
 import { gatherBatch as gatherBatchF, gatherLabels as gatherLabelsF } from '../shaders/batch';
 import { dspritesRaster as dspritesRasterF } from '../shaders/dsprites';
 import { checkKnownKeys } from './edit-distance';
+import { ConfigError, shown } from './errors';
 
 /** Any factory of one parameter object. */
 type Factory = (p: any) => unknown;
@@ -38,15 +39,32 @@ type Names<F extends Factory> = Record<keyof Required<Parameters<F>[0]>, true>;
 /** Every factory's parameter names, by factory name (docs/API.md tabulates them; the declaration types say which are optional). */
 export const FACTORY_PARAMETERS: Record<string, readonly string[]> = {};
 
-/** `factory`, refusing an unknown parameter name (ConfigError naming the nearest known one). */
-function checked<F extends Factory>(kernel: string, factory: F, names: Names<F>): F {
+/**
+ * `factory`, refusing anything but an object of parameters, and an unknown parameter name
+ * (ConfigError naming the nearest known one); `more` checks what lies inside the parameters.
+ */
+function checked<F extends Factory>(kernel: string, factory: F, names: Names<F>, more?: (p: Parameters<F>[0]) => void): F {
   const known = Object.keys(names);
   FACTORY_PARAMETERS[kernel] = Object.freeze([...known]);
-  return ((p: Parameters<F>[0]) => {
-    if (p && typeof p === 'object') checkKnownKeys(`${kernel} parameter`, Object.keys(p), known);
+  const wrapped = (p: Parameters<F>[0]) => {
+    if (p === null || typeof p !== 'object' || Array.isArray(p)) {
+      throw new ConfigError(`${kernel}() takes one object of parameters (${known.join(', ')}), e.g. ${kernel}({ ${known.slice(0, 3).map((k) => `${k}: ...`).join(', ')} }); got ${describeValue(p)}`);
+    }
+    checkKnownKeys(`${kernel} parameter`, Object.keys(p), known);
+    more?.(p);
     return factory(p);
-  }) as F;
+  };
+  // Named as exported, so a factory passed where its kernel belongs is named in the message.
+  return Object.defineProperty(wrapped, 'name', { value: kernel }) as unknown as F;
 }
+
+/** What an argument was, for a message: a function by its name (a factory passed uncalled), else as `shown` gives it. */
+export function describeValue(v: unknown): string {
+  return typeof v === 'function' ? `the function ${v.name || '(anonymous)'}` : shown(v);
+}
+
+/** A matmul tile's fields: every variant's default has them all. */
+const TILE_FIELDS = Object.keys(MATMUL_TILES.register);
 
 const shape = { M: true, N: true, K: true } as const;
 const geometry = { batch: true, inChannels: true, inHeight: true, inWidth: true, outChannels: true, kernel: true, stride: true, padding: true } as const;
@@ -57,6 +75,10 @@ const groupNorm = { ...channels, groups: true, f16: true } as const;
 export const sliceSum = checked('sliceSum', sliceSumF, { name: true, from: true, to: true, slices: true, length: true });
 export const matmul = checked('matmul', matmulF, {
   ...shape, transA: true, transB: true, ...epilogue, variant: true, tile: true, generic: true, f16: true, subgroups: true, channelsFirstPixels: true, splits: true, skipZeros: true, skipBlock: true,
+}, (p) => {
+  // A misspelt field ({ vec4: false }) would leave the default it meant to change, with no error.
+  if (p.tile !== undefined && (p.tile === null || typeof p.tile !== 'object' || Array.isArray(p.tile))) throw new ConfigError(`matmul tile must be an object of tile fields (${TILE_FIELDS.join(', ')}); got ${describeValue(p.tile)}`);
+  if (p.tile) checkKnownKeys('matmul tile field', Object.keys(p.tile), TILE_FIELDS);
 });
 export const nonzeroSteps = checked('nonzeroSteps', nonzeroStepsF, { G: true, K: true, layout: true, block: true, generic: true });
 export const columnSum = checked('columnSum', columnSumF, { rows: true, cols: true, slices: true });

@@ -17,7 +17,7 @@ import { ConfigError } from './errors';
 import type { BufferArena } from './gpu/buffers';
 import { watchDeviceLoss } from './gpu/device';
 import { checkDeviceArgument } from './gpu/device-argument';
-import { checkKernelLimits, refuseGoneDevice } from './gpu/kernel-checks';
+import { checkKernelArgument, checkKernelLimits, refuseGoneDevice } from './gpu/kernel-checks';
 import { type CompileProgress, type CompiledKernel, type PipelineCache, pipelineCacheFor } from './gpu/pipelines';
 import { KernelGraph as Graph } from './graph';
 
@@ -69,6 +69,7 @@ export { PipelineCache, pipelineCacheFor, formatCompilationMessages, KERNELS_LAB
  */
 export async function compile(device: GPUDevice, kernel: Kernel): Promise<CompiledKernel> {
   checkDeviceArgument(device, "compile's device");
+  checkKernelArgument(kernel, "compile's kernel");
   watchDeviceLoss(device);
   refuseGoneDevice(device, `compile ${kernel.name}`);
   checkDeviceFits(device, kernel);

@@ -116,6 +116,10 @@ describe('encodeStepParams refuses what a kernel would read wrongly', () => {
     expect(stepParamsRead(matmul({ M: 2, N: 2, K: 2 }))).toEqual([]);
     // The noise numbering of an evaluation takes no noiseRows: it is not listed as read.
     const layout = { latent: 2, stride: 4, mu: 0, logvar: 2 };
+    // z = mu and the bound without gradients read no field (and bind no params).
+    expect(stepParamsRead(reparamForward({ batch: 2, samples: 1, layout, meanOnly: true }))).toEqual([]);
+    expect(stepParamsRead(iwaeWeights({ batch: 2, samples: 2, layout, gradients: false }))).toEqual([]);
+    expect(stepParamsRead(iwaeWeights({ batch: 2, samples: 2, layout, gradients: true }))).toEqual(['validRows']);
     expect(stepParamsRead(reparamForward({ batch: 2, samples: 2, layout }))).toEqual(['seed', 'counter', 'stream', 'noiseRows', 'noiseRow0']);
     expect(stepParamsRead(reparamForward({ batch: 2, samples: 2, layout, counterPerSample: true }))).toEqual(['seed', 'counter', 'stream', 'noiseRow0']);
     expect(() => stepParamsFor([rows, adam], { lr: 1e-3 })).toThrow(refusal('ConfigError', /^stepParamsFor: kernel likelihood_rows_bernoulli_grad reads StepParams\.validRows, which is not given: its default 0 counts no row as real/));

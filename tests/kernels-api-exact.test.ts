@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   activationForward, channelsToRows, col2im, compile, concatForward, conv2dForward, conv2dInputGrad, CONV_VARIANTS, decoderMean, groupNormForward,
-  im2col, KernelGraph, pipelineCacheFor, priorSample, reparamForward, rowsToChannels, STEP_PARAMS, upsampleForward, type Kernel,
+  im2col, KernelGraph, pipelineCacheFor, priorSample, reparamForward, rowsToChannels, upsampleForward, type Kernel,
 } from '../src/kernels';
 import { readFloats } from '../src/gpu/buffers';
 import { gpu } from './helpers/gpu';
@@ -50,22 +50,22 @@ describe('kernels sized by a binding', () => {
     const { device } = await gpu();
     const k = await compile(device, reparamForward({ batch: 2, samples: 2, layout, meanOnly: true, sizedByBinding: true }));
     const make = (bytes: number, usage = storageUsage()) => device.createBuffer({ size: bytes, usage });
-    const q = make(32), params = make(STEP_PARAMS.bytes, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+    const q = make(32);
     device.queue.writeBuffer(q, 0, new Float32Array([1, 2, 0, 0, 3, 4, 0, 0]));
     const long = make(64);
     // Bound whole, z's 64 bytes were read as 4 rows: sample 1 landed at z[8], past the 2 rows' 8 values.
-    expect(() => k.bind({ params, q, z: long })).toThrow(expect.objectContaining({
+    expect(() => k.bind({ q, z: long })).toThrow(expect.objectContaining({
       name: 'ConfigError',
       message: "kernel reparam_forward_mean: binding 'z' binds 64 bytes (the buffer), but the kernel (sizedByBinding) counts its work from this binding's length, " +
         'so it must be exactly 32 bytes, the size its parameters give; a longer binding gives wrong results. Bind a slice of exactly that size ({ buffer, offset, size: 32 }), or build the kernel for the size you bind',
     }));
-    expect(() => k.bind({ params, q, z: { buffer: long, offset: 0, size: 48 } })).toThrow(/binding 'z' binds 48 bytes \(a slice of size 48\), but .* must be exactly 32 bytes/);
-    expect(() => k.bind({ params, q, z: { buffer: long, offset: 0, size: 16 } })).toThrow(/binding 'z' needs at least 32 bytes for this shape, but 16 were given/);
+    expect(() => k.bind({ q, z: { buffer: long, offset: 0, size: 48 } })).toThrow(/binding 'z' binds 48 bytes \(a slice of size 48\), but .* must be exactly 32 bytes/);
+    expect(() => k.bind({ q, z: { buffer: long, offset: 0, size: 16 } })).toThrow(/binding 'z' needs at least 32 bytes for this shape, but 16 were given/);
     device.queue.writeBuffer(long, 0, new Float32Array(16).fill(-1));
-    k.bind({ params, q, z: { buffer: long, offset: 0, size: 32 } }).run();
+    k.bind({ q, z: { buffer: long, offset: 0, size: 32 } }).run();
     // meanOnly: z = mu for each sample; the rest of the buffer is left alone.
     expect(Array.from(await readFloats(device, long))).toEqual([1, 2, 3, 4, 1, 2, 3, 4, ...new Array(8).fill(-1)]);
-    for (const b of [q, params, long]) b.destroy();
+    for (const b of [q, long]) b.destroy();
   });
 
   it('a binding the kernel does not count from may still be longer (concatForward\'s condition)', async () => {

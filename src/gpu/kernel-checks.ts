@@ -235,3 +235,21 @@ export function refuseGoneDevice(device: GPUDevice, what: string): void {
     throw new GpuError(`${what}: this GPU device is gone (${why ?? 'destroyed or lost'}); compile and bind the kernel again on a new device`, what, 'device-lost');
   }
 }
+
+/**
+ * Why `kernel` is not a kernel (a factory's result), or null where it is one: a factory passed
+ * uncalled (`compile(device, matmul)`) or an undefined one would otherwise fail deep inside with
+ * a TypeError naming neither.
+ */
+export function notAKernel(kernel: unknown, where: string): string | null {
+  const k = kernel as Partial<Kernel> | null;
+  if (k && typeof k === 'object' && typeof k.name === 'string' && typeof k.code === 'string' && Array.isArray(k.bindings) && Array.isArray(k.workgroups)) return null;
+  const got = typeof kernel === 'function' ? `the function ${kernel.name || '(anonymous)'}: a factory, to call with its parameters` : shown(kernel);
+  return `${where} must be a kernel, what a factory returns (e.g. matmul({ M: 64, N: 64, K: 64 })); got ${got}`;
+}
+
+/** Throws notAKernel's ConfigError where `kernel` is not a kernel. */
+export function checkKernelArgument(kernel: unknown, where: string): asserts kernel is Kernel {
+  const why = notAKernel(kernel, where);
+  if (why) throw new ConfigError(why);
+}

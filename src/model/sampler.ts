@@ -31,7 +31,7 @@ export class GaussianSampler {
   /** z = mu [B, Z], no noise (reconstructions). */
   mean(g: Recorder, q: Tensor): Tensor {
     const z = g.tensor('z', [q.shape[0], this.latent]);
-    g.graph.add(reparamForward({ batch: q.shape[0], samples: 1, layout: this.layout, meanOnly: true, sizedByBinding: true }), { params: g.stepParams, q, z });
+    g.graph.add(reparamForward({ batch: q.shape[0], samples: 1, layout: this.layout, meanOnly: true, sizedByBinding: true }), { q, z });
     return z;
   }
 

@@ -26,7 +26,7 @@ export class IwaeObjective implements Objective {
       ? { rowWeight: g.tensor('row_weight', [K * B]), dzDirect: g.tensor('d_z_direct', [K * B, layout.latent]), dqDirect: g.tensor('d_q_direct', [B, layout.stride]) }
       : null;
     g.graph.add(iwaeWeights({ batch: B, samples: K, layout, gradients }), {
-      params: g.stepParams, q, z, eps, rec, bound, ...(logWeight ? { log_weight: logWeight } : {}),
+      ...(gradients ? { params: g.stepParams } : {}), q, z, eps, rec, bound, ...(logWeight ? { log_weight: logWeight } : {}),
       ...(seeds ? { row_weight: seeds.rowWeight, dz_direct: seeds.dzDirect, dq_direct: seeds.dqDirect } : {}),
     });
     g.graph.add(iwaeReduce({ batch: B, samples: K }), { params: g.stepParams, bound, rec, kl, history: targets.history, accum: targets.accum });
