@@ -60,7 +60,10 @@ describe('demo settings to a model', () => {
   it('describes the model and its objective the same way in the CLI (ASCII) and on the page', () => {
     expect(describeShape(resolveConfig({ hidden: [512, 256] }))).toBe('784-512-256-20');
     const conv = resolveConfig(configFor({ ...DEFAULTS, arch: 'conv', channels: [4, 8], dense: [32], norm: 'group', latent: 6 }, data));
-    expect(describeShape(conv)).toBe('conv 3x16x16 -> 4-8 (GroupNorm 8) -> 32 -> 6');
+    // 8 groups do not divide the 4-channel layer, which takes 4 (its largest divisor below 8): said so.
+    expect(describeShape(conv)).toBe('conv 3x16x16 -> 4-8 (GroupNorm 8; 4 at width 4) -> 32 -> 6');
+    expect(describeShape({ ...conv, channels: [30, 64] })).toBe('conv 3x16x16 -> 30-64 (GroupNorm 8; 6 at width 30) -> 32 -> 6');
+    expect(describeShape({ ...conv, channels: [16, 32] })).toBe('conv 3x16x16 -> 16-32 (GroupNorm 8) -> 32 -> 6');
     expect(describeShape({ ...conv, norm: 'none', dense: [] }, PAGE_SYMBOLS)).toBe('conv 3×16×16 → 4-8 → 6');
     // The page's Conv upsampling choice reaches the model, and the one line names it.
     const nearest = resolveConfig(configFor({ ...DEFAULTS, arch: 'conv', channels: [4, 8], upsample: 'nearest', latent: 6 }, data));

@@ -5,6 +5,7 @@
 // objective, "ELBO L=1 beta=4 warm-up 50 steps every 200" or "IWAE K=5". Imports only types, so
 // the demo's page can use it without loading the library.
 import type { VaeConfig } from './config';
+import { largestDivisorAtMost } from './layers/group-norm';
 
 /** Separators: ASCII for terminals, or the page's typographic ones. */
 export interface ShapeSymbols {
@@ -20,7 +21,11 @@ type ShapeFields = Pick<VaeConfig, 'arch' | 'inputDim' | 'hidden' | 'latent' | '
 
 export function describeShape(c: ShapeFields, { times, arrow }: ShapeSymbols = ASCII_SYMBOLS): string {
   if (c.arch !== 'conv') return [c.inputDim, ...c.hidden, c.latent].join('-');
-  const norm = c.norm === 'group' ? ` (GroupNorm ${c.normGroups})` : '';
+  // A width the groups do not divide takes its largest divisor below them (build.ts): say so, for
+  // the line would otherwise claim groups a layer does not have.
+  const fewer = [...new Set(c.channels)].filter((w) => largestDivisorAtMost(w, c.normGroups) !== c.normGroups)
+    .map((w) => `${largestDivisorAtMost(w, c.normGroups)} at width ${w}`);
+  const norm = c.norm === 'group' ? ` (GroupNorm ${c.normGroups}${fewer.length ? `; ${fewer.join(', ')}` : ''})` : '';
   const upsample = c.upsample === 'nearest' ? ', nearest upsampling' : '';
   return `conv ${[c.imageChannels, ...c.imageShape].join(times)} ${arrow} ${c.channels.join('-')}${norm} ${arrow} ${[...c.dense, c.latent].join(` ${arrow} `)}${upsample}`;
 }
