@@ -73,7 +73,7 @@ export function registerVec4Stores(p: MatmulParams, t: MatmulTile): boolean {
 
 /**
  * The larger blocks a `register-subgroup` product switches to once its graph has run a while
- * (hotMatmul in shaders/matmul.ts; src/model/hot-kernels.ts swaps them in): `tall` (not for a weight
+ * (hotMatmul in shaders/matmul-hot.ts; src/model/hot-kernels.ts swaps them in): `tall` (not for a weight
  * gradient), else `dense`, else `narrow`
  * for a product of 16 columns (a convolution's channels as im2col products: 16 x 16 blocks ran
  * them in 15.8-24.0 ms against 20.9-31.0, dSprites conv step, SwiftShader). Bigger blocks load

@@ -43,7 +43,7 @@ import { activationWGSL, checkActivation, type Activation } from './activation';
 import { checkChoice, checkShape, declareBindings, kSliceLength, kSplits, MAX_WORKGROUPS_PER_DIM, minBindingBytes, read, uniform, write, type Kernel } from './common';
 import { uniformStruct } from './uniform';
 import { load32, storeAs } from './half';
-import { FITTED_MAX_SIDE, FITTED_MIN_BLOCKS, FITTED_TILES, HOT_REGISTER_TILES, registerBody, registerVec4Axes, registerVec4Stores } from './matmul-register';
+import { registerBody, registerVec4Axes, registerVec4Stores } from './matmul-register';
 import { matmulSplits, matmulVec4Inputs, tiledBody } from './matmul-tiled';
 import { nonzeroStepsWords, ZERO_SKIP_OPERANDS, type NonzeroStepsParams, type ZeroSkipOperand } from './matmul-zeros';
 
@@ -195,7 +195,7 @@ export interface MatmulParams extends MatmulShape {
    * kernel's block (BM or BN); the block when unset. A list of a wider block holds every k at
    * which any of its rows (columns) has a non-zero, a superset of each narrower block's list, so
    * kernels of different blocks can share one list: the extra k add 0 * x terms, and C keeps the
-   * dense product's bits. (zeroListBlock gives the width a product's lists take.)
+   * dense product's bits. (zeroListBlock, matmul-hot.ts, gives the width a product's lists take.)
    */
   skipBlock?: number;
 }
@@ -294,99 +294,10 @@ export function nonzeroStepsFor(p: MatmulParams): NonzeroStepsParams {
 }
 
 /** The side of C's block that a zero list of `p` follows: BM for skipZeros 'a', BN for 'b'. */
-function skipSide(p: MatmulParams, tile: MatmulTile): number {
+export function skipSide(p: MatmulParams, tile: MatmulTile): number {
   const { BM, BN } = matmulBlock(resolvedVariant(p).variant, tile);
   return p.skipZeros === 'a' ? BM : BN;
 }
-
-/**
- * The width a zero-skipping product's lists take (its `skipBlock`): that of the larger blocks the
- * product switches to once its graph has run a while (hotMatmul: HOT_REGISTER_TILES' `dense`, or
- * `denseSkippingB` for B), so that the first kernel and the larger one read the same list; undefined
- * (the kernel's own block) where there is no such switch. A list of 32 pictures leaves fewer k out
- * than one of 16 (MNIST at batch 128: 42.5% of the forward's (block, pixel) pairs against 47.7%,
- * 30.0% of the weight gradient's (block, picture) pairs against 41.8%), but the larger blocks
- * compute the rest faster than the smaller ones skip it.
- */
-export function zeroListBlock(p: MatmulParams): number | undefined {
-  if (p.skipZeros === undefined) return undefined;
-  const { variant, tile } = resolvedVariant(p);
-  if (variant !== 'register-subgroup' || p.tile !== undefined || p.f16?.length) return undefined;
-  const hot = p.skipZeros === 'a' ? HOT_REGISTER_TILES.dense : HOT_REGISTER_TILES.denseSkippingB;
-  const side = skipSide(p, matmulTile(variant, hot));
-  return side > skipSide(p, tile) && side % skipSide(p, tile) === 0 ? side : undefined;
-}
-
-/** Whether hotMatmul considers `p` at all: a `register-subgroup` product (with subgroups), no tile given, f32 operands, unsplit. */
-export function hasHotForms(p: MatmulParams): boolean {
-  return resolvedVariant(p).variant === 'register-subgroup' && p.tile === undefined && !p.f16?.length && (p.splits ?? 1) === 1;
-}
-
-/**
- * The same product with larger blocks (the first of HOT_REGISTER_TILES that fits), for a graph
- * that runs often enough to repay their longer compile; else, for a small dense product, blocks cut
- * to its sides (fittedTile); else, for a weight gradient, its own blocks with more k steps an
- * iteration (`sameBlock`); null where there is none: a variant other than `register-subgroup` (or
- * one falling back without subgroups), a tile given (the autotuner's choice, if only `{}`:
- * matmulOptionsFor), f16 operands, or a product none of these fits. A HOT_REGISTER_TILES block
- * fits where it pads by at most a tenth over the default's (16 columns, a convolution's channels,
- * padded to 32 ran im2col products 1.7x slower) and leaves at least HOT_MIN_BLOCKS workgroups (a
- * weight gradient of one 16 x 16 block, which one core computes while the others wait, ran 1.9x
- * slower as one 32 x 32 block). Bindings, constants and any zero-skipping list are `p`'s kernel's.
- */
-export function hotMatmul(p: MatmulParams): MatmulKernel | null {
-  if (!hasHotForms(p)) return null;
-  const { variant, tile: base } = resolvedVariant(p);
-  // A zero-skipping product reads its list: only blocks whose side divides the list's width.
-  const listWidth = p.skipZeros === undefined ? 0 : p.skipBlock ?? skipSide(p, base);
-  const tiles: Partial<MatmulTile>[] = p.skipZeros === undefined ? [...(p.transA ? [] : [HOT_REGISTER_TILES.tall]), HOT_REGISTER_TILES.dense, HOT_REGISTER_TILES.narrow]
-    : (p.skipZeros === 'a' ? [HOT_REGISTER_TILES.dense, HOT_REGISTER_TILES.skipsRowsOfA] : [HOT_REGISTER_TILES.denseSkippingB, HOT_REGISTER_TILES.skipsColumnsOfB])
-      .filter((t) => listWidth % skipSide(p, matmulTile(variant, t)) === 0);
-  const padded = (t: MatmulTile) => {
-    const { BM, BN } = matmulBlock(variant, t);
-    return { blocks: Math.ceil(p.M / BM) * Math.ceil(p.N / BN), area: Math.ceil(p.M / BM) * BM * Math.ceil(p.N / BN) * BN };
-  };
-  const now = padded(base);
-  const tile = tiles.find((t) => {
-    const hot = padded(matmulTile(variant, t));
-    return hot.area <= 1.1 * now.area && hot.blocks >= HOT_MIN_BLOCKS;
-  });
-  if (tile) return matmul({ ...p, tile });
-  const fitted = fittedTile(p, base);
-  if (fitted) return matmul({ ...p, tile: fitted });
-  // No larger block fits: a dense weight gradient (read element by element) keeps its block and
-  // takes several k steps an iteration.
-  const unrolled = HOT_REGISTER_TILES.sameBlock;
-  return p.transA && p.skipZeros === undefined && base.UNROLL_K < unrolled.UNROLL_K ? matmul({ ...p, tile: unrolled }) : null;
-}
-
-/**
- * A quad's block cut to a small dense product's sides (FITTED_TILES): no padded rows or columns,
- * and the most fmas per load; null for a product without a side of at most FITTED_MAX_SIDE, or
- * one no candidate tiles exactly in FITTED_MIN_BLOCKS blocks or more with the same vec4 operands
- * as `base`'s kernel (its bindings' types; B along n needs TN a multiple of 16).
- */
-function fittedTile(p: MatmulParams, base: MatmulTile): Partial<MatmulTile> | null {
-  if (p.skipZeros !== undefined || Math.min(p.M, p.N) > FITTED_MAX_SIDE) return null;
-  const axes = JSON.stringify(registerVec4Axes(p, base));
-  let best: Partial<MatmulTile> | null = null;
-  for (const TM of FITTED_TILES.TM) {
-    for (const TN of FITTED_TILES.TN) {
-      const tile = matmulTile('register-subgroup', { TM, TN });
-      const { BM, BN } = matmulBlock('register-subgroup', tile);
-      const exact = p.M % BM === 0 && p.N % BN === 0 && (p.M / BM) * (p.N / BN) >= FITTED_MIN_BLOCKS && JSON.stringify(registerVec4Axes(p, tile)) === axes;
-      if (exact && (!best || TM * TN > best.TM! * best.TN!)) best = { TM, TN, UNROLL_K: FITTED_TILES.UNROLL_K };
-    }
-  }
-  return best;
-}
-
-/**
- * The fewest workgroups a product's larger blocks may leave it (hotMatmul): enough to keep a CPU's
- * cores busy. 24 lets the default model's 128 x 400 products (26 tall blocks) take them; on more
- * cores than 2 such a product runs in about as many rounds of twice the work either way.
- */
-export const HOT_MIN_BLOCKS = 24;
 
 /** A matmul kernel keeps its parameters, so a graph's products can be listed (e.g. for autotuning). */
 export type MatmulKernel = Kernel & { matmul: MatmulParams };

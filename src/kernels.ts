@@ -23,7 +23,8 @@ import { KernelGraph as Graph } from './graph';
 
 export { declareBindings, grid1D, kernelFeatures, STEP_PARAMS, type Kernel, type KernelBinding } from '../shaders/common';
 export { uniformStruct, type UniformStruct, type UniformField } from '../shaders/uniform';
-export { MATMUL_TILES, nonzeroStepsFor, zeroListBlock, type MatmulParams, type MatmulVariant, type MatmulOperand } from '../shaders/matmul';
+export { MATMUL_TILES, nonzeroStepsFor, type MatmulParams, type MatmulVariant, type MatmulOperand } from '../shaders/matmul';
+export { zeroListBlock } from '../shaders/matmul-hot';
 export { nonzeroStepsWords, type NonzeroStepsParams, type ZeroSkipOperand } from '../shaders/matmul-zeros';
 export { columnSumSlices } from '../shaders/column-sum';
 export { matmulSplits } from '../shaders/matmul-tiled';

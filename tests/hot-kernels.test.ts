@@ -3,7 +3,8 @@
 // to the last bit, as one that never does (dense layers skipping the input's zeros, and, in Node,
 // convolutions through im2col), and the swap keeps each kernel's bindings and zero-skipping list.
 import { describe, expect, it } from 'vitest';
-import { HOT_MIN_BLOCKS, hotMatmul, matmul, nonzeroStepsFor, zeroListBlock, type MatmulParams } from '../shaders/matmul';
+import { matmul, nonzeroStepsFor, type MatmulParams } from '../shaders/matmul';
+import { HOT_MIN_BLOCKS, hotMatmul, zeroListBlock } from '../shaders/matmul-hot';
 import { KernelGraph } from '../src/graph';
 import type { VaeConfig } from '../src/model/config';
 import { HOT_AFTER_STEPS, HotKernels, hotKernel } from '../src/model/hot-kernels';

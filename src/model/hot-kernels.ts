@@ -1,7 +1,7 @@
 // Larger matmul blocks for a model that keeps training. The training step starts on kernels that
 // compile fast (on SwiftShader the default model's first step takes about a second, compiles
 // included); once it has run HOT_AFTER_STEPS times, the larger-block form of each of its products
-// (hotMatmul, shaders/matmul.ts) is compiled in the background, where Dawn and browsers compile,
+// (hotMatmul, shaders/matmul-hot.ts) is compiled in the background, where Dawn and browsers compile,
 // while steps go on, and swapped in between two steps (KernelGraph.swapKernels). Both forms give
 // the same bits, so when the swap lands changes the speed and nothing else: a seed still
 // reproduces a run to the last bit. On SwiftShader the default model's five took 1.7-3.2 s to
@@ -12,7 +12,8 @@
 // step) is specialized as well, sizes in its source, with or without larger blocks: 1-8% faster
 // each on the default model's eleven, 51.8 -> 49.7 ms together (bench/RESULTS.md, "Specialized hot
 // kernels").
-import { hasHotForms, hotMatmul, matmul, type MatmulKernel } from '../../shaders/matmul';
+import { matmul, type MatmulKernel } from '../../shaders/matmul';
+import { hasHotForms, hotMatmul } from '../../shaders/matmul-hot';
 import type { Kernel } from '../../shaders/common';
 import type { KernelGraph } from '../graph';
 import type { PipelineCache } from '../gpu/pipelines';

@@ -3,7 +3,8 @@
 // the kernel over K slices into a planned `cSlices` tensor followed by their sum into c. Column
 // sums (bias gradients, the product of dY^T with ones) split their rows the same way on GPUs.
 import { columnSum, columnSumSlices } from '../../../shaders/column-sum';
-import { isTiled, matmul, nonzeroStepsFor, resolvedVariant, zeroListBlock, type MatmulParams } from '../../../shaders/matmul';
+import { isTiled, matmul, nonzeroStepsFor, resolvedVariant, type MatmulParams } from '../../../shaders/matmul';
+import { zeroListBlock } from '../../../shaders/matmul-hot';
 import { nonzeroSteps, nonzeroStepsWords, type ZeroSkipOperand } from '../../../shaders/matmul-zeros';
 import { matmulSplits } from '../../../shaders/matmul-tiled';
 import { sliceSum, type Kernel } from '../../../shaders/common';
