@@ -27,7 +27,7 @@ export function zeroListBlock(p: MatmulParams): number | undefined {
 }
 
 /** Whether hotMatmul considers `p` at all: a `register-subgroup` product (with subgroups), no tile given, f32 operands, unsplit. */
-export function hasHotForms(p: MatmulParams): boolean {
+function hasHotForms(p: MatmulParams): boolean {
   return resolvedVariant(p).variant === 'register-subgroup' && p.tile === undefined && !p.f16?.length && (p.splits ?? 1) === 1;
 }
 

@@ -9,11 +9,10 @@
 // within its first epoch; a short run (a test, a demo's first seconds) never pays the compile.
 // `vae.upgradeKernels()` swaps them in at once (the benchmark times the step after it).
 // A shape-generic product (sizes in a uniform: the default on software adapters, for a fast first
-// step) is specialized as well, sizes in its source, with or without larger blocks: 1-8% faster
-// each on the default model's eleven, 51.8 -> 49.7 ms together (bench/RESULTS.md, "Specialized hot
-// kernels").
+// step) gets its larger form specialized, sizes in its source: 1-8% faster each on the default
+// model's products (bench/RESULTS.md, "Specialized hot kernels").
 import { matmul, type MatmulKernel } from '../../shaders/matmul';
-import { hasHotForms, hotMatmul } from '../../shaders/matmul-hot';
+import { hotMatmul } from '../../shaders/matmul-hot';
 import type { Kernel } from '../../shaders/common';
 import type { KernelGraph } from '../graph';
 import type { PipelineCache } from '../gpu/pipelines';
@@ -22,16 +21,15 @@ import type { PipelineCache } from '../gpu/pipelines';
 export const HOT_AFTER_STEPS = 100;
 
 /**
- * The larger-block kernel of a matmul dispatch (hotMatmul), specialized to its shape; where no
- * larger block fits, a shape-generic product specialized alone; else null (not a matmul, not one
- * hotMatmul considers, such as the autotuner's measured choices, or nothing to gain).
+ * The larger-block kernel of a matmul dispatch (hotMatmul), specialized to its shape; null where
+ * there is none (not a matmul, not one hotMatmul considers, such as the autotuner's measured
+ * choices, or none fits). A product with no larger form keeps its kernel: specialized alone it ran
+ * 1-5% faster, too little for one more compile beside a run's steps (a conv model has several).
  */
 export function hotKernel(kernel: Kernel): Kernel | null {
   const params = (kernel as Partial<MatmulKernel>).matmul;
-  if (!params || !hasHotForms(params)) return null;
-  const larger = hotMatmul(params)?.matmul;
-  if (!larger && !params.generic) return null;
-  return matmul({ ...(larger ?? params), generic: false });
+  const larger = params ? hotMatmul(params)?.matmul : undefined;
+  return larger ? matmul({ ...larger, generic: false }) : null;
 }
 
 /** One model's swap of its training step's kernels: started once, by the step count or on request. */
