@@ -18,6 +18,7 @@ export function shown(x: unknown): string {
   if (typeof x === 'number' || typeof x === 'bigint' || x === undefined || x === null) return String(x);
   if (typeof x === 'string') return `'${x}' (a string)`;
   if (typeof x === 'boolean') return `${x} (a boolean)`;
+  if (typeof x === 'function') return `the function ${x.name || '(anonymous)'}`;
   return kindOfValue(x);
 }
 

@@ -48,7 +48,7 @@ function checked<F extends Factory>(kernel: string, factory: F, names: Names<F>,
   FACTORY_PARAMETERS[kernel] = Object.freeze([...known]);
   const wrapped = (p: Parameters<F>[0]) => {
     if (p === null || typeof p !== 'object' || Array.isArray(p)) {
-      throw new ConfigError(`${kernel}() takes one object of parameters (${known.join(', ')}), e.g. ${kernel}({ ${known.slice(0, 3).map((k) => `${k}: ...`).join(', ')} }); got ${describeValue(p)}`);
+      throw new ConfigError(`${kernel}() takes one object of parameters (${known.join(', ')}), e.g. ${kernel}({ ${known.slice(0, 3).map((k) => `${k}: ...`).join(', ')} }); got ${shown(p)}`);
     }
     checkKnownKeys(`${kernel} parameter`, Object.keys(p), known);
     more?.(p);
@@ -58,10 +58,6 @@ function checked<F extends Factory>(kernel: string, factory: F, names: Names<F>,
   return Object.defineProperty(wrapped, 'name', { value: kernel }) as unknown as F;
 }
 
-/** What an argument was, for a message: a function by its name (a factory passed uncalled), else as `shown` gives it. */
-export function describeValue(v: unknown): string {
-  return typeof v === 'function' ? `the function ${v.name || '(anonymous)'}` : shown(v);
-}
 
 /** A matmul tile's fields: every variant's default has them all. */
 const TILE_FIELDS = Object.keys(MATMUL_TILES.register);
@@ -77,7 +73,7 @@ export const matmul = checked('matmul', matmulF, {
   ...shape, transA: true, transB: true, ...epilogue, variant: true, tile: true, generic: true, f16: true, subgroups: true, channelsFirstPixels: true, splits: true, skipZeros: true, skipBlock: true,
 }, (p) => {
   // A misspelt field ({ vec4: false }) would leave the default it meant to change, with no error.
-  if (p.tile !== undefined && (p.tile === null || typeof p.tile !== 'object' || Array.isArray(p.tile))) throw new ConfigError(`matmul tile must be an object of tile fields (${TILE_FIELDS.join(', ')}); got ${describeValue(p.tile)}`);
+  if (p.tile !== undefined && (p.tile === null || typeof p.tile !== 'object' || Array.isArray(p.tile))) throw new ConfigError(`matmul tile must be an object of tile fields (${TILE_FIELDS.join(', ')}); got ${shown(p.tile)}`);
   if (p.tile) checkKnownKeys('matmul tile field', Object.keys(p.tile), TILE_FIELDS);
 });
 export const nonzeroSteps = checked('nonzeroSteps', nonzeroStepsF, { G: true, K: true, layout: true, block: true, generic: true });

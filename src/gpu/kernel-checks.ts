@@ -244,7 +244,7 @@ export function refuseGoneDevice(device: GPUDevice, what: string): void {
 export function notAKernel(kernel: unknown, where: string): string | null {
   const k = kernel as Partial<Kernel> | null;
   if (k && typeof k === 'object' && typeof k.name === 'string' && typeof k.code === 'string' && Array.isArray(k.bindings) && Array.isArray(k.workgroups)) return null;
-  const got = typeof kernel === 'function' ? `the function ${kernel.name || '(anonymous)'}: a factory, to call with its parameters` : shown(kernel);
+  const got = typeof kernel === 'function' ? `${shown(kernel)}: a factory, to call with its parameters` : shown(kernel);
   return `${where} must be a kernel, what a factory returns (e.g. matmul({ M: 64, N: 64, K: 64 })); got ${got}`;
 }
 
