@@ -3,6 +3,7 @@
 import { nearestName } from '../src/edit-distance';
 import { AUTOTUNE_MODES, type AutotuneMode } from '../src/model/autotune';
 import { PRECISIONS, type Precision } from '../src/model/precision';
+import { MATMUL_VARIANTS, type MatmulVariant } from '../shaders/matmul';
 import { FULL_SWEEP, MATMUL_SHAPES, SHORT_SWEEP, SKIP_ZEROS, type BenchEnv, type BenchOptions, type Impl, type MatmulShapes, type SkipZeros } from './common';
 import { MIN_SOAK_SAMPLES } from './soak-verdict';
 
@@ -59,6 +60,7 @@ Shape and sample sizes:
   --lr X               Adam learning rate (default 1e-3)
   --matmul-batches B[,B..]  batch sizes of the model's products in the matmul table (default: the
                        --batch and 1024 on a GPU, the --batch on a software adapter; 0: none)
+  --matmul-variants V[,V..]  the matmul table's variants (default: every one the device runs)
   --autotune off|quick|full  time matmul candidates for the step's model and keep the fastest
                        (default off); cached per adapter (Node: ~/.cache/webgpu-vae/autotune.json)
   --matmul-shapes generic|specialized  our matmuls with their sizes in a uniform (one pipeline
@@ -104,7 +106,18 @@ function intList(name: string, v: string): number[] {
   return xs;
 }
 
-const KNOWN = new Set([...BOOLEAN, 'bounds-checks', 'sweep', 'env', 'batch', 'hidden', 'latent', 'steps', 'blocks', 'rounds', 'warmup', 'impl', 'profile-reps', 'sweep-examples', 'examples', 'lr', 'matmul-square', 'autotune', 'matmul-batches', 'precision', 'matmul-shapes', 'skip-zeros', 'eval-every', 'sample-every', 'test-examples']);
+function matmulVariantList(v: string): MatmulVariant[] {
+  const xs = v.split(',').filter(Boolean);
+  if (xs.length === 0) throw new UsageError(`--matmul-variants needs a comma list of variants (${MATMUL_VARIANTS.join(', ')}), got '${v}'`);
+  for (const x of xs) {
+    if ((MATMUL_VARIANTS as readonly string[]).includes(x)) continue;
+    const near = nearestName(x, MATMUL_VARIANTS);
+    throw new UsageError(`--matmul-variants: unknown variant '${x}'${near ? ` (did you mean '${near}'?)` : ''}; the variants are ${MATMUL_VARIANTS.join(', ')}`);
+  }
+  return xs as MatmulVariant[];
+}
+
+const KNOWN = new Set([...BOOLEAN, 'bounds-checks', 'sweep', 'env', 'batch', 'hidden', 'latent', 'steps', 'blocks', 'rounds', 'warmup', 'impl', 'profile-reps', 'sweep-examples', 'examples', 'lr', 'matmul-square', 'autotune', 'matmul-batches', 'matmul-variants', 'precision', 'matmul-shapes', 'skip-zeros', 'eval-every', 'sample-every', 'test-examples']);
 
 /** A soak too short for the samples its verdict compares would run for nothing: refused before it starts. */
 function checkSoakSamples(steps: number, sampleEvery: number): void {
@@ -192,6 +205,7 @@ export function parseArgs(argv: string[]): CliOptions {
     skipZeros: skipZeros as SkipZeros,
     ...(boundsChecks === undefined ? {} : { boundsChecks: boundsChecks === 'on' }),
     matmulBatches: given.has('matmul-batches') ? (str('matmul-batches') === '0' ? [] : intList('matmul-batches', str('matmul-batches') ?? '')) : null,
+    matmulVariants: given.has('matmul-variants') ? matmulVariantList(str('matmul-variants') ?? '') : null,
     examples: int('examples', 4096),
     lr,
   };

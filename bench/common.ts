@@ -7,6 +7,7 @@ export type Impl = 'webgpu-vae' | 'tfjs-webgpu';
 
 import type { AutotuneMode } from '../src/model/autotune';
 import type { Precision } from '../src/model/precision';
+import type { MatmulVariant } from '../shaders/matmul';
 import type { PeakRecord } from './peak';
 
 /** What to run and at which shape; parsed by args.ts, posted as-is to the Chromium page. */
@@ -43,6 +44,8 @@ export interface BenchOptions {
   matmulSquare: number | null;
   /** Batch sizes of the model's products in the matmul table; null: the default of matmul-hook.ts. */
   matmulBatches: number[] | null;
+  /** Variants of the matmul table; null: every one the device runs. */
+  matmulVariants: MatmulVariant[] | null;
   /** Matmul autotuning at model creation (src/model/autotune.ts); 'off' keeps the adapter's defaults. */
   autotune: AutotuneMode;
   /** Storage of our model's hidden activations (src/model/precision.ts). */

@@ -29,7 +29,8 @@
 #   bash bench/gpu.sh [--small] [--peak-gflops N] [--out DIR] [--env node|chromium]
 #
 # --small runs the same parts at sizes SwiftShader finishes in a few minutes (one batch,
-# 32, for the steps; the sweep over 32 and 64; the matmul table on a 64^3 square only), which is
+# 32, for the steps; the sweep over 32 and 64; the matmul table on a 64^3 square only, and
+# unchecked for two variants), which is
 # how tests/gpu-sh.test.ts keeps this script working on machines without a GPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,7 +43,7 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift ;;
     --env) env="${2:-}"; shift
       case "$env" in node|chromium) ;; *) echo "gpu.sh: --env takes node or chromium, got '$env'" >&2; exit 2 ;; esac ;;
-    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     *) echo "gpu.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -50,6 +51,8 @@ done
 
 if [ "$small" = 1 ]; then
   batches=(32); sweep="32,64"; square=64; products=(--matmul-batches 0)
+  # Two variants keep the unchecked path tested; each variant is another compile on SwiftShader.
+  unchecked=(--matmul-variants register,tiled-vec4)
   timing=(--steps 2 --blocks 2 --rounds 1 --warmup 1 --examples 256)
   convs=(--batch=2 --image=3,16,16 --channels=4,8 --reps=1 --warmup=1); convStep=(--batch=16 --channels=4,8 --steps=1 --warmup=0)
   ladder=(--square=32 --reps=1 --warmup=0 --limit=3)
@@ -57,6 +60,7 @@ if [ "$small" = 1 ]; then
   trainRate=(--steps=4 --batch=16)
 else
   batches=(128 4096); sweep="32,64,128,256,512,1024,2048,4096"; square=4096; products=(--matmul-batches 128,1024)
+  unchecked=()
   timing=(--steps 10 --blocks 5 --rounds 3 --warmup 3 --examples 8192)
   convs=(--reps=5); convStep=(--steps=10 --warmup=2)
   ladder=(--square=4096 --reps=5 --warmup=1)
@@ -91,7 +95,7 @@ for b in "${batches[@]}"; do bench --step --impl ours --matmul-shapes generic --
 # Each sweep size runs max(2, examples / batch) steps in one timed block ending in a read-back.
 bench --sweep "$sweep" --impl ours "${timing[@]}" --sweep-examples $((small ? 128 : 262144))
 bench --matmul --matmul-square "$square" "${products[@]}"
-if [ "$env" = node ]; then bench --matmul --matmul-square "$square" --matmul-batches 0 --bounds-checks off; fi
+if [ "$env" = node ]; then bench --matmul --matmul-square "$square" --matmul-batches 0 --bounds-checks off ${unchecked[@]+"${unchecked[@]}"}; fi
 bench --peak
 bench --step --impl ours --autotune quick --batch "${batches[0]}" "${timing[@]}"
 bench --step --impl ours --precision f16 --batch "${batches[-1]}" "${timing[@]}"

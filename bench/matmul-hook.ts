@@ -5,7 +5,7 @@
 import type { BenchEnv, MatmulRecord } from './common';
 
 type MatmulModule = {
-  runMatmulBench?: (device: GPUDevice, opts?: { batches?: number[]; square?: number; onResult?: (r: object) => void }) => Promise<object[]>;
+  runMatmulBench?: (device: GPUDevice, opts?: { batches?: number[]; square?: number; variants?: string[]; onResult?: (r: object) => void }) => Promise<object[]>;
   formatMatmulTable?: (results: never[]) => string;
 };
 
@@ -18,12 +18,13 @@ async function load(): Promise<MatmulModule | null> {
 }
 
 /** Runs the matmul table at the given batch sizes; false when bench/matmul.ts has no runner. */
-export async function runMatmulHook(device: GPUDevice, env: BenchEnv, adapter: string, batches: number[], square: number, emit: (r: MatmulRecord) => void): Promise<boolean> {
+export async function runMatmulHook(device: GPUDevice, env: BenchEnv, adapter: string, batches: number[], square: number, emit: (r: MatmulRecord) => void, variants?: string[]): Promise<boolean> {
   const mod = await load();
   if (typeof mod?.runMatmulBench !== 'function') return false;
   await mod.runMatmulBench(device, {
     batches,
     square,
+    ...(variants ? { variants } : {}),
     onResult: (r) => emit({ ...r, bench: 'matmul', env, adapter }),
   });
   return true;

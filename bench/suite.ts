@@ -79,7 +79,7 @@ export async function runSuite(host: SuiteHost, opts: BenchOptions): Promise<voi
         // keeps its row apart from the same product timed with them.
         const unchecked = host.acquired.boundsChecks === false;
         const emit = unchecked ? (r: MatmulRecord) => host.emit({ ...r, label: `${String(r.label)}, unchecked`, bounds_checks: false }) : host.emit;
-        const ran = await runMatmulHook(host.acquired.device, host.env, adapter, batches, square, emit);
+        const ran = await runMatmulHook(host.acquired.device, host.env, adapter, batches, square, emit, opts.matmulVariants ?? undefined);
         if (!ran) note('matmul: bench/matmul.ts has no runMatmulBench yet (integration point: bench/matmul-hook.ts)');
       } catch (e) {
         note(`matmul failed: ${errorText(e)}`);
