@@ -18,9 +18,8 @@ import { FITTED_MAX_SIDE, FITTED_MIN_BLOCKS, FITTED_TILES, HOT_REGISTER_TILES, r
  * compute the rest faster than the smaller ones skip it.
  */
 export function zeroListBlock(p: MatmulParams): number | undefined {
-  if (p.skipZeros === undefined) return undefined;
+  if (p.skipZeros === undefined || !hasHotForms(p)) return undefined;
   const { variant, tile } = resolvedVariant(p);
-  if (variant !== 'register-subgroup' || p.tile !== undefined || p.f16?.length) return undefined;
   const hot = p.skipZeros === 'a' ? HOT_REGISTER_TILES.dense : HOT_REGISTER_TILES.denseSkippingB;
   const side = skipSide(p, matmulTile(variant, hot));
   return side > skipSide(p, tile) && side % skipSide(p, tile) === 0 ? side : undefined;
