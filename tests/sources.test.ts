@@ -9,7 +9,8 @@ import { CIFAR10_FILES, CIFAR10_RECORD } from '../src/data/cifar10';
 import { renderDsprites } from '../src/data/dsprites';
 import { fashionMnistInstalled } from '../src/data/fashion-mnist';
 import type { Dataset } from '../src/data/mnist';
-import { DATA_SOURCE_NAMES, DATA_SOURCES, dataSource, loadDataSource, type LoadedData } from '../src/data/sources';
+import { DATA_SOURCE_NAMES, DATA_SOURCES, dataSource, generatedSplitSizes, loadDataSource, type LoadedData } from '../src/data/sources';
+import { describeDrawnData } from '../src/cli/train-report';
 import { tempDir } from './helpers/temp-dir';
 
 /** Shape and labels of both splits agree with the descriptor (or with `shape` for a folder). */
@@ -95,6 +96,20 @@ describe('data sources', () => {
       expect(Array.from(drawn.train.labels!)).toEqual(Array.from(rendered.train.labels!));
       expect(Array.from(drawn.test.images)).toEqual(Array.from(rendered.test.images));
     }
+  });
+
+  it('takes all a dSprites split gives for a limit beyond it, as a file set does, and the command line says so', async () => {
+    expect(generatedSplitSizes('dsprites')).toEqual({ count: 737_280, train: 663_552, test: 73_728 });
+    expect(generatedSplitSizes('dsprites-color')).toEqual({ count: 26_542_080, train: 23_887_872, test: 2_654_208 });
+    expect(generatedSplitSizes('mnist')).toBeNull();
+    // The whole set asked for: its training nine tenths (drawn later, so nothing is rendered here).
+    const all = await loadDataSource('dsprites', { limit: 737_280, testLimit: 3, seed: 1, drawTrainOnGpu: true });
+    expect([all.train.count, all.test.count, all.indices!.train.length]).toEqual([663_552, 3, 663_552]);
+    expect(new Set([...all.indices!.train.slice(0, 1000), ...all.indices!.test]).size).toBe(1003);
+    expect(describeDrawnData('dsprites', 663_552, 4096, 3, 737_280, null))
+      .toMatch(/the 663552 training pictures are drawn .*; --limit 737280 is more than the set gives to training \(a tenth of the set is held out for testing\), so all 663552$/);
+    expect(describeDrawnData('dsprites', 100, 4096, 73_728, null, 80_000)).toMatch(/; --test-limit 80000 is more than its held-out tenth, so all 73728$/);
+    expect(describeDrawnData('dsprites', 100, 4096, 10, 100, 10)).not.toMatch(/more than/);
   });
 
   it('loads a folder with the shape its options ask for', async () => {

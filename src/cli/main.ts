@@ -41,7 +41,8 @@ commands:
           [--autotune ...] [--max-gpu-memory MiB] [--data-dir DIR] [--json]  (model, data and optimizer flags may be repeated, not changed)
   eval    --checkpoint runs/NAME|FILE [--dataset NAME] [--data-dir DIR] [--limit N] [--seed S] [--iwae K] [--json]
           (--seed: the evaluation noise's seed; by default the run's own, so eval with --limit set to the
-          run's --test-limit repeats its test figures; without --limit it reads the whole test split)
+          run's --test-limit repeats its test figures; without --limit it reads the whole test split,
+          and on dSprites the 2000 held-out pictures a run of the default size tests on)
   sample  --checkpoint runs/NAME|FILE [--n 64] [--seed S] [--label C] --out FILE.png [--json]
           (--seed: by default the run's own, so the first samples are those of its samples.png;
           a conditional model: --label C draws class C alone, C a number or the data set's class name,

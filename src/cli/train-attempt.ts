@@ -175,7 +175,7 @@ async function startLog(a: Attempt, vae: VAE, data: RunData): Promise<{ progress
   // A folder's pictures by name and digest, so that a resume refused for a changed folder names them.
   if (!resumed && data.pictureDigests) writeFileAtomic(join(outDir, PICTURE_LIST_FILE), new TextEncoder().encode(formatPictureList(data.pictureDigests())));
   report.event(await startEvent(vae, run, a.autotune, outDir, { train, test, drawn: !!drawn }, resumed ? progress : null, !!initialParams));
-  report.info(drawn ? describeDrawnData(run.dataset, train.count, config.inputDim) : describeStoredData(run.dataset, train.count, test.count, run.limit, run.testLimit));
+  report.info(drawn ? describeDrawnData(run.dataset, train.count, config.inputDim, test.count, run.limit, run.testLimit) : describeStoredData(run.dataset, train.count, test.count, run.limit, run.testLimit));
   if (resumed) for (const line of describeResume(outDir, progress, stepsPerEpoch, run, lrWas, precisionWas)) report.info(line);
   return { progress, runRecord, log };
 }

@@ -83,9 +83,15 @@ export function trainAndTest(train: number, test: number, noun: string): string 
   return (train === 1) === (test === 1) ? `${train} training and ${test} test ${of(test)}` : `${train} training ${of(train)} and ${test} test ${of(test)}`;
 }
 
-/** Training pictures drawn on the GPU at each step (dSprites): what that saves. */
-export function describeDrawnData(dataset: string, count: number, inputDim: number): string {
-  return `${dataset}: the ${count} training pictures are drawn on the GPU at each step (${mib(8 * count)} MiB of indices and order, not ${mib(count * inputDim)} MiB of pictures)`;
+/**
+ * Training pictures drawn on the GPU at each step (dSprites): what that saves, and a --limit or
+ * --test-limit beyond what the set gives (`test`: the test pictures taken).
+ */
+export function describeDrawnData(dataset: string, count: number, inputDim: number, test: number, limit: number | null, testLimit: number | null): string {
+  const held = 'a tenth of the set is held out for testing';
+  const beyond = limit !== null && limit > count ? `; --limit ${limit} is more than the set gives to training (${held}), so all ${count}` : '';
+  const testBeyond = testLimit !== null && testLimit > test ? `; --test-limit ${testLimit} is more than its held-out tenth, so all ${test}` : '';
+  return `${dataset}: the ${count} training pictures are drawn on the GPU at each step (${mib(8 * count)} MiB of indices and order, not ${mib(count * inputDim)} MiB of pictures)${beyond}${testBeyond}`;
 }
 
 /**

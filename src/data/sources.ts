@@ -6,13 +6,14 @@
 // Generated sets (dSprites) have no files: the loader takes `limit` training examples (default
 // DSPRITES_DEFAULT_TRAIN) and `testLimit` test examples (default a tenth of that) from a seeded
 // permutation of the whole set whose first tenth is held out for testing (index-permutation.ts),
-// so the test set never depends on the training size. It renders them, and returns the indices
+// so the test set never depends on the training size; a limit beyond what the set gives (its
+// training nine tenths, its held-out tenth) takes all of it, as a file set's does. It renders them, and returns the indices
 // too, so a caller can render other batches on the fly instead of holding pictures.
 import { CIFAR10_CLASSES, FASHION_MNIST_CLASSES } from './class-names';
 import { DSPRITES_COUNT, DSPRITES_SHAPES, dspritesDataset, dspritesDrawnLater } from './dsprites';
 import { DSPRITES_COLOR_COUNT, dspritesColorDataset } from './dsprites-color';
 import { DataError } from './idx';
-import { splitGenerated } from './index-permutation';
+import { splitGenerated, TEST_RESERVE_SHARE } from './index-permutation';
 import type { ImageChannels } from './image-pixels';
 import type { Dataset } from './mnist';
 
@@ -42,6 +43,17 @@ export const DATA_SOURCES: Record<DataSourceName, DataSource> = {
 };
 
 export const DSPRITES_DEFAULT_TRAIN = 20_000;
+
+/**
+ * How many pictures a generated set (dSprites) holds, and how many of them it can give to train
+ * and to test on (its held-out tenth); null for a set read from files.
+ */
+export function generatedSplitSizes(name: DataSourceName): { count: number; train: number; test: number } | null {
+  const count = name === 'dsprites' ? DSPRITES_COUNT : name === 'dsprites-color' ? DSPRITES_COLOR_COUNT : 0;
+  if (count === 0) return null;
+  const test = Math.floor(count * TEST_RESERVE_SHARE);
+  return { count, train: count - test, test };
+}
 
 /**
  * The data set a checkpoint's `dataset` metadata names: one of DATA_SOURCE_NAMES, in any case (the
@@ -142,8 +154,11 @@ export async function loadDataSource(name: string, opts: LoadDataOptions = {}): 
     case 'dsprites':
     case 'dsprites-color': {
       const colour = source.name === 'dsprites-color';
-      const nTrain = limit ?? DSPRITES_DEFAULT_TRAIN;
-      const indices = splitGenerated(colour ? DSPRITES_COLOR_COUNT : DSPRITES_COUNT, nTrain, testLimit ?? Math.max(1, Math.round(nTrain / 10)), seed);
+      // A limit beyond what the set can give takes all of it, as a file set's does.
+      const sizes = generatedSplitSizes(source.name)!;
+      const nTrain = Math.min(limit ?? DSPRITES_DEFAULT_TRAIN, sizes.train);
+      const nTest = Math.min(testLimit ?? Math.max(1, Math.round(nTrain / 10)), sizes.test);
+      const indices = splitGenerated(sizes.count, nTrain, nTest, seed);
       const make = colour ? dspritesColorDataset : dspritesDataset;
       const train = opts.drawTrainOnGpu
         ? dspritesDrawnLater(indices.train, colour, `${name}-train`)
