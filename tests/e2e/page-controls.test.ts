@@ -315,8 +315,9 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page\'s layout and
 
   it('Reset while a model loads and compiles cancels it: no run starts, and the page is ready again', async () => {
     const page = await open(1200);
-    await page.selectOption('#dataset', 'dsprites');
+    // A small conv model: its kernels take seconds to compile here, time enough to press Reset in.
     await page.selectOption('[name=arch]', 'conv');
+    await page.fill('[name=channels]', '8, 16');
     await page.fill('[name=subset]', '2000');
     await page.click('[data-testid=start]');
     await page.waitForFunction(() => /^(Loading|Compiling)/.test(document.querySelector('[data-testid=status]')?.textContent ?? ''), undefined, { timeout: 60_000, polling: 50 });
