@@ -12,7 +12,7 @@ import { FITTED_MAX_SIDE, FITTED_MIN_BLOCKS, FITTED_TILES, HOT_REGISTER_TILES, r
  * The width a zero-skipping product's lists take (its `skipBlock`): that of the larger blocks the
  * product switches to once its graph has run a while (hotMatmul: HOT_REGISTER_TILES' `dense`, or
  * `denseSkippingB` for B), so that the first kernel and the larger one read the same list; undefined
- * (the kernel's own block) where there is no such switch. A list of 32 pictures leaves fewer k out
+ * (the kernel's own block) where hotMatmul takes no such block. A list of 32 pictures leaves fewer k out
  * than one of 16 (MNIST at batch 128: 42.5% of the forward's (block, pixel) pairs against 47.7%,
  * 30.0% of the weight gradient's (block, picture) pairs against 41.8%), but the larger blocks
  * compute the rest faster than the smaller ones skip it.
@@ -20,9 +20,13 @@ import { FITTED_MAX_SIDE, FITTED_MIN_BLOCKS, FITTED_TILES, HOT_REGISTER_TILES, r
 export function zeroListBlock(p: MatmulParams): number | undefined {
   if (p.skipZeros === undefined || !hasHotForms(p)) return undefined;
   const { variant, tile } = resolvedVariant(p);
-  const hot = p.skipZeros === 'a' ? HOT_REGISTER_TILES.dense : HOT_REGISTER_TILES.denseSkippingB;
-  const side = skipSide(p, matmulTile(variant, hot));
-  return side > skipSide(p, tile) && side % skipSide(p, tile) === 0 ? side : undefined;
+  const larger = p.skipZeros === 'a' ? HOT_REGISTER_TILES.dense : HOT_REGISTER_TILES.denseSkippingB;
+  const side = skipSide(p, matmulTile(variant, larger));
+  if (!(side > skipSide(p, tile) && side % skipSide(p, tile) === 0)) return undefined;
+  // Only where hotMatmul takes that block: a product it gives smaller blocks (a batch the larger
+  // ones would pad by over a tenth) keeps lists of its own width, which leave more k steps out.
+  const hot = hotMatmul({ ...p, skipBlock: side });
+  return hot && skipSide(p, matmulTile(variant, hot.matmul.tile)) === side ? side : undefined;
 }
 
 /** Whether hotMatmul considers `p` at all: a `register-subgroup` product (with subgroups), no tile given, f32 operands, unsplit. */

@@ -3,7 +3,7 @@
 // to the last bit, as one that never does (dense layers skipping the input's zeros, and, in Node,
 // convolutions through im2col), and the swap keeps each kernel's bindings and zero-skipping list.
 import { describe, expect, it } from 'vitest';
-import { matmul, nonzeroStepsFor, type MatmulParams } from '../shaders/matmul';
+import { matmul, nonzeroStepsFor, type MatmulKernel, type MatmulParams } from '../shaders/matmul';
 import { HOT_MIN_BLOCKS, hotMatmul, zeroListBlock } from '../shaders/matmul-hot';
 import { KernelGraph } from '../src/graph';
 import type { VaeConfig } from '../src/model/config';
@@ -45,6 +45,12 @@ describe('hotMatmul', () => {
       expect(nonzeroStepsFor(hotWide.matmul)).toEqual(nonzeroStepsFor(wide));
       expect(hotWide.minBytes).toEqual(matmul(wide).minBytes);
     }
+    // Where the larger blocks would pad by over a tenth (100 rows: 128 against 112), the product
+    // keeps blocks of 16 rows, and lists of its own width, which leave more pixels out.
+    const at100: MatmulParams = { ...product, M: 100, N: 400, K: 784, skipZeros: 'a' };
+    expect(hotMatmul(at100)!.name).toContain('_TN32UNROLL_K4');
+    expect(zeroListBlock(at100)).toBeUndefined();
+    expect(zeroListBlock({ ...at100, M: 128 })).toBe(32);
     expect(zeroListBlock(product), 'a dense product has no list').toBeUndefined();
     expect(zeroListBlock({ ...product, skipZeros: 'a', tile: { TM: 8 } }), 'a chosen tile keeps its own block').toBeUndefined();
   });
@@ -361,6 +367,18 @@ describe('a model swapping in its larger-block kernels mid-run', () => {
     expect(await swap).toEqual([]);
     expect(late.cache.compiles).toBe(atDestroy);
   }, 120_000);
+
+  it('widens zero lists in the training step only, where its kernels will be swapped', async () => {
+    const { device } = await gpu();
+    if (!device.features.has('subgroups')) return;
+    const vae = await VAE.create({ inputDim: 784, hidden: [400], latent: 20 }, { device, batch: 128, prepareTraining: false });
+    const listWidths = (kind: 'train' | 'eval', rows: number) => vae.record(kind, rows).graph.kernels
+      .map((k) => (k as Partial<MatmulKernel>).matmul).filter((p) => p?.skipZeros).map((p) => p!.skipBlock);
+    expect(listWidths('train', 128)).toEqual([32, 32]);
+    expect(listWidths('eval', 128)).toEqual([undefined]);
+    expect(listWidths('train', 100), 'a batch the larger blocks would pad: its forward keeps 16-row blocks').toEqual([undefined, 32]);
+    vae.destroy();
+  });
 
   it("leaves the autotuner's products their measured kernels", async () => {
     const { device } = await gpu();

@@ -74,7 +74,7 @@ class GraphRecorder implements Recorder {
   readonly graph: KernelGraph;
   readonly tensors: Record<string, Tensor> = {};
 
-  constructor(private readonly ctx: GraphContext, label: string, readonly condition: Tensor | null) {
+  constructor(private readonly ctx: GraphContext, label: string, readonly condition: Tensor | null, readonly hotSwapped = false) {
     this.graph = new KernelGraph(label);
   }
 
@@ -135,7 +135,8 @@ class Walk {
   constructor(readonly ctx: GraphContext, readonly kind: GraphKind, readonly rows: number, readonly opts: RecordOptions) {
     const c = ctx.parts.config;
     const condition = c.classes > 0 ? new Tensor('condition', [rows, c.classes], true) : null;
-    this.g = new GraphRecorder(ctx, `${kind}[${rows}]`, condition);
+    // Only the training step swaps in larger blocks (hot-kernels.ts); evaluations keep their kernels.
+    this.g = new GraphRecorder(ctx, `${kind}[${rows}]`, condition, kind === 'train' && !!ctx.kernels.hotMatmuls);
     if (condition) this.g.tensors.condition = condition;
     this.parts = ctx.parts;
   }

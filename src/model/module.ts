@@ -72,6 +72,11 @@ export interface Recorder {
   readonly condition: Tensor | null;
   /** Storage of hidden activations: 'f16' where the model asked for it (precision.ts); f32 otherwise. */
   readonly precision?: 'f32' | 'f16';
+  /**
+   * The graph's matmuls are later swapped for their larger-block forms (a training step, where the
+   * model's kernels.hotMatmuls: hot-kernels.ts), so a zero-skipping product's lists are made for both.
+   */
+  readonly hotSwapped?: boolean;
 }
 
 /** Activation of a layer's output: used by consumers to fold act' into their backward. */

@@ -48,14 +48,14 @@ export const NONZERO_SERIAL_LIMIT = 1 << 16;
  * `p` with `skipZeros: operand` where the adapter skips zeros (KernelChoice.skipInputZeros), the
  * tensor is expected to be mostly zeros and stored as f32, p runs a register variant unsplit, and
  * the list is short enough to make (NONZERO_SERIAL_LIMIT); with `skipBlock` (zeroListBlock) where
- * the product will switch to larger blocks (KernelChoice.hotMatmuls).
+ * the product will switch to larger blocks (a training step's, with KernelChoice.hotMatmuls).
  */
 export function skippingZeros(g: Recorder, p: MatmulParams, operand: ZeroSkipOperand, t: Tensor): MatmulParams {
   const skips = !!g.kernels.skipInputZeros && t.zerosLikely && t.dtype === 'f32' && !isTiled(resolvedVariant(p).variant) && matmulSplits(p) === 1;
   if (!skips) return p;
   // Lists as wide as the larger blocks the product will switch to (hot-kernels.ts), which read them too.
   const skipping: MatmulParams = { ...p, skipZeros: operand };
-  const width = g.kernels.hotMatmuls ? zeroListBlock(skipping) : undefined;
+  const width = g.hotSwapped ? zeroListBlock(skipping) : undefined;
   const candidates = width === undefined ? [skipping] : [{ ...skipping, skipBlock: width }, skipping];
   return candidates.find((q) => { const list = nonzeroStepsFor(q); return list.K * list.block <= NONZERO_SERIAL_LIMIT; }) ?? p;
 }
