@@ -9,8 +9,10 @@
 //   softplus    y' = sigmoid(x) = 1 - exp(-y)   (as e^y = 1 + e^x)
 //   elu         y' = y > 0 ? 1 : y + 1          (alpha 1: y = e^x - 1 for x <= 0, so e^x = y + 1)
 // The WGSL functions `act` and `act_grad` are also pasted into the matmul, conv and GroupNorm
-// epilogues, which is where the model uses them; the stand-alone kernels below serve other
-// callers and the tests.
+// epilogues, where most of the model's activations run; the model records the stand-alone
+// kernels where no product is there to fuse into: the backward of a layer's activation into its
+// own output's gradient when the layer below cannot take it (dense, conv and GroupNorm layers),
+// and the Bernoulli decoder's pictures (sigmoid of the logits, sized by their binding).
 // Bindings: forward (x: read, y: write); backward (y: read, dy: read, dx: write).
 // Grid: one invocation per element, ACTIVATION_WORKGROUP wide, split over x/y for large arrays.
 // The element count is in the source, or (forward, `sizedByBinding`) read from y's binding, which

@@ -4,6 +4,7 @@
 // condition is data, so it gets no gradient).
 // Bindings: forward (x, c: read, y: write); backward (dy: read, dx: write).
 // Grid: one invocation per output element, split over x/y for large arrays.
+// Reference: tests/reference/concat.ts; timed in the `conditional` preset of bench/model-step.ts.
 // With `f16` (half.ts), x and y may be stored as f16 in the forward (a conv model's flattened
 // features in half precision); the condition and the gradients stay f32.
 import { ConfigError } from './errors';

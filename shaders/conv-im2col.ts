@@ -12,7 +12,8 @@
 //   channelsToRows rows [N * P, C] = t [N, C, P] transposed per example (NCHW -> NHWC)
 //   rowsToChannels t [N, C, P] = epilogue(rows [N * P, C] transposed back)
 // so that (src/model/layers/conv-ops.ts)
-//   forward  y  = rowsToChannels(im2col(x) W^T) + bias, act      (W [Cout, Cin k k] as stored)
+//   forward  y  = im2col(x) W^T + bias, act, stored channels-first by the matmul itself
+//                 (its channelsFirstPixels; W [Cout, Cin k k] as stored)
 //   dX       dx = col2im(channelsToRows(dy) W) * act'(below)
 //   dW       dW = channelsToRows(dy)^T im2col(x)
 // The epilogue is conv.ts's (bias by channel, activation, or * act'(below) elementwise).
@@ -21,8 +22,9 @@
 // others one element each;
 // no workgroup memory, no barriers. Reference: tests/reference/conv.ts.
 // Bindings (inputs read, then the epilogue's bias and below where it has them, then the output):
-// im2col (x, col); col2im (dcol, [below], dx); channelsToRows (t, rows); rowsToChannels
-// (rows, [bias], [below], t).
+// im2col (x, col); col2im (dcol, [bias], [below], dx); channelsToRows (t, rows); rowsToChannels
+// (rows, [bias], [below], t). rowsToChannels is for kernels-API callers: the model's products
+// store channels-first themselves.
 import { convDims, epilogueWGSL, type ConvGeometry, type ConvParams } from './conv';
 import type { ChannelSumShape } from './conv-sums';
 import { checkShape, declareBindings, exactWhenSized, FLAT_INDEX_WGSL, grid1D, itemCountWGSL, minBindingBytes, read, write, type Kernel, type KernelBinding } from './common';

@@ -4,7 +4,8 @@
 //   bias grad            db[c] = sum over examples and pixels of dy[n, c, :]  convBiasGrad
 // A bias gradient runs as a workgroup tree per channel (in slices where the channels are few:
 // convBiasGradSlices) or, on software adapters, as one invocation per channel (biasGradThreads).
-// Bindings: weight-gradient sum (dwSlices: read, dw: write); bias grad (dy: read, db: write).
+// Bindings: weight-gradient sum (dwSlices: read, dw: write); bias grad (dy: read, db: write; split:
+// dy: read, dbSlices: write, then the slices' sum).
 import { ConfigError } from './errors';
 import { checkShape, declareBindings, kSliceLength, kSplits, minBindingBytes, read, sliceSum, workgroupTreeSum, write, type Kernel } from './common';
 import { CONV_TILES } from './conv';

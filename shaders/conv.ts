@@ -17,7 +17,7 @@
 // a Reshape between dense and conv layers is a free view of the same memory. Every kernel below
 // reads whole rows of one channel, so NHWC would gain nothing here but a transpose at the edges.
 //
-// Variant `direct` (default on software adapters): no workgroup memory, no barriers (both slow on
+// Variant `direct` (GPUs' default for input gradients): no workgroup memory, no barriers (both slow on
 // SwiftShader); each invocation owns a register block of CONV_TILES.direct.TC channels x TP
 // pixels along a row and loops over the other operand's channels and the kernel taps with plain
 // storage loads, so a step costs TC + TP loads for TC * TP fmas. Padding is a select on a clamped
@@ -28,10 +28,13 @@
 // Its bodies are in conv-direct.ts.
 // Variant `direct-subgroup` (needs the `subgroups` feature; `direct` without it): `direct` with
 // the weights (dy for the weight gradient) shared across a 4-lane quad by swaps, as matmul's
-// `register-subgroup` shares B; its bodies are in conv-quad.ts and conv-quad-weight.ts.
-// Variant `implicit-gemm` (default on GPUs): each kernel is a matrix product over the implicit
+// `register-subgroup` shares B (software adapters' default for narrow layers: isNarrowConv); its
+// bodies are in conv-quad.ts and conv-quad-weight.ts.
+// Variant `implicit-gemm` (GPUs' default for forwards and weight gradients): each kernel is a matrix product over the implicit
 // im2col matrix, staged through workgroup-memory tiles by conv-gemm.ts; no im2col buffer exists.
-// The bias gradient and the sum of a split weight gradient's slices are in conv-sums.ts.
+// The bias gradient and the sum of a split weight gradient's slices are in conv-sums.ts. The
+// fourth method, `im2col` (software adapters' default), is layout passes around the matmul:
+// conv-im2col.ts, composed in src/model/layers/conv-ops.ts.
 import { ConfigError, shown } from './errors';
 import { activationWGSL, checkActivation, type Activation } from './activation';
 import { checkChoice, checkIndexable, checkShape, declareBindings, minBindingBytes, read, write, type BoundCount, type Kernel, type KernelBinding } from './common';

@@ -22,7 +22,7 @@
 //   carries w (beta - 1) times the rows' mean total correlation (tc.ts); the record's kl stays the
 //   closed form.
 // Bindings: kl (params, q: read, kl, [dq_direct]: write); free bits (params, q: read, kl_dims,
-//   dq_direct: write); capacity (params, q: read, kl, dq_direct: write); reduce (params, rec, kl, [kl_dims | tc]: read, history, accum, [examples]: write).
+//   dq_direct: write); capacity (params, q: read, kl, dq_direct: write); reduce (params, rec, kl, [kl_dims], [tc]: read, history, accum, [examples]: write).
 import { ConfigError } from './errors';
 import { checkShape, declareBindings, f32Literal, minBindingBytes, workgroupTreeSum, read, STEP_PARAMS, uniform, write, type Kernel, type KernelBinding } from './common';
 import { checkLayout, posteriorValues, posteriorWGSL, type PosteriorLayout } from './reparam';

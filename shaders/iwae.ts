@@ -17,8 +17,8 @@
 //   example in `state`, reset when params.chunk is 0; after the last chunk (which may hold fewer
 //   than K_c of the params.total_samples) it writes the example's bound with
 //   log K = log params.total_samples to bounds[batch_start + b].
-// Bindings: weights (params, q, z, eps, rec: read, then log_weight, bound, or with gradients
-//   bound, row_weight, dz_direct, dq_direct: write); reduce (params, bound, rec, kl: read, history, accum: write);
+// Bindings: weights (q, z, eps, rec: read, then log_weight, bound: write; with gradients params,
+//   q, z, eps, rec: read, then bound, row_weight, dz_direct, dq_direct: write); reduce (params, bound, rec, kl: read, history, accum: write);
 //   chunk (params, q, z, eps, rec: read, state, bounds: write).
 import { checkShape, declareBindings, minBindingBytes, workgroupTreeSum, read, STEP_PARAMS, uniform, write, type Kernel, type KernelBinding } from './common';
 import { checkLayout, posteriorValues, posteriorWGSL, type PosteriorLayout } from './reparam';

@@ -1,7 +1,7 @@
-// The register bodies of the matmul family (shaders/matmul.ts has the factory, the epilogue and
-// the column sum; matmul-tiled.ts the workgroup-memory bodies for GPUs).
+// The register bodies of the matmul family (shaders/matmul.ts has the factory and the epilogue;
+// matmul-tiled.ts the workgroup-memory bodies for GPUs; column-sum.ts the bias gradient).
 //
-// Variant `register` (default on software adapters): no workgroup memory and no barriers, which
+// Variant `register` (software adapters without `subgroups`; `register-subgroup` below with them): no workgroup memory and no barriers, which
 // are slow on SwiftShader (a CPU, where every storage load costs ~20x an fma and a barrier ~500x);
 // each invocation owns a TM x TN block of C held in scalar registers and streams A and B straight
 // from storage, with the k loop unrolled UNROLL_K times. Big blocks are what make it fast: each

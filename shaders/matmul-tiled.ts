@@ -1,5 +1,5 @@
-// The workgroup-memory bodies of the matmul family (shaders/matmul.ts has the factory, the
-// epilogue and the register kernels). A workgroup computes a BM x BN block of C: for each
+// The workgroup-memory bodies of the matmul family (shaders/matmul.ts has the factory and the
+// epilogue, matmul-register.ts the register kernels). A workgroup computes a BM x BN block of C: for each
 // TILE_K-deep slice of k it stages op(A)[block rows, slice] and op(B)[slice, block cols] in
 // workgroup memory, then every invocation accumulates its TM x TN block from them.
 //

@@ -7,8 +7,8 @@
 //   db        db = column_sum(dY)        column-sum.ts
 // Storage: A is [M,K] (or [K,M] when transA), B is [K,N] (or [N,K] when transB), row-major f32.
 //
-// Variants `register` (default on software adapters) and `register-subgroup` (fastest on
-// SwiftShader): no workgroup memory; each invocation holds a block of C in registers and streams A
+// Variants `register-subgroup` (default on software adapters with `subgroups`) and `register`
+// (without them): no workgroup memory; each invocation holds a block of C in registers and streams A
 // and B from storage, as vec4s along a side whose length is a multiple of 4 (VEC4, on by default
 // for them, not in weight gradients). Their body is in matmul-register.ts.
 // The `tiled` family (GPUs) stages TILE_K-deep slices of A and B in workgroup memory and each
@@ -32,7 +32,8 @@
 // having them in the source, so one pipeline serves every shape of its kind: fewer compiles for a
 // model's first step, at the cost of loop bounds and strides the compiler cannot fold.
 // Bindings: a, b (read), [bias (read)], [y (read): the layer below, with gradActivation], c (write;
-// cSlices [splits, M, N] with splits > 1, for sliceSum), [dims (uniform MatmulDims), generic only].
+// cSlices [splits, M, N] with splits > 1, for sliceSum), [steps (read): the zero list, with
+// skipZeros], [dims (uniform MatmulDims), generic only].
 // Operands named in `f16` are array<f16>; the vec4 tiled variants (specialized) and the register
 // variants with VEC4 (specialized or generic) read a and b as array<vec4<f32>> where their
 // contiguous side is a multiple of 4 (matmulVec4Inputs, registerVec4Axes).
@@ -181,7 +182,8 @@ export interface MatmulParams extends MatmulShape {
   /**
    * Run the sum over K in this many slices, one layer of workgroups each, into `cSlices` [splits,
    * M, N], which sliceSum then adds into c. Only the value `matmulSplits(params)` gives is taken:
-   * specialized tiled products without epilogue whose blocks leave the GPU idle.
+   * specialized tiled products without epilogue whose blocks leave the GPU idle, and register
+   * weight gradients of few blocks over a long K (REGISTER_SPLIT).
    */
   splits?: number;
   /**

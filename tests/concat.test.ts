@@ -15,26 +15,10 @@ import { concatBackward, concatForward, type ConcatParams } from '../shaders/con
 import { expectClose, mismatches, testData } from './helpers/compare';
 import { roundF16, runHalfKernel } from './helpers/f16';
 import { gpu, runKernels } from './helpers/gpu';
+import { concatBackwardRef, concatRef } from './reference/concat';
 
 const EXACT = { atol: 0, rtol: 0 };
 const SPARE = 1;
-
-/** y = [x, c[r mod B]] row by row, in float64. */
-function concatRef(x: ArrayLike<number>, c: ArrayLike<number>, rows: number, F: number, C: number, B: number): Float64Array {
-  const y = new Float64Array(rows * (F + C));
-  for (let r = 0; r < rows; r++) {
-    for (let j = 0; j < F; j++) y[r * (F + C) + j] = x[r * F + j];
-    for (let j = 0; j < C; j++) y[r * (F + C) + F + j] = c[(r % B) * C + j];
-  }
-  return y;
-}
-
-/** dx = dy[:, 0..F), in float64. */
-function concatBackwardRef(dy: ArrayLike<number>, rows: number, F: number, C: number): Float64Array {
-  const dx = new Float64Array(rows * F);
-  for (let r = 0; r < rows; r++) for (let j = 0; j < F; j++) dx[r * F + j] = dy[r * (F + C) + j];
-  return dx;
-}
 
 const nanFilled = (n: number) => new Float32Array(n).fill(NaN);
 

@@ -13,7 +13,8 @@
 // checks each buffer's usage, offset alignment and size (the factory's `minBytes`) and throws at
 // once, where WebGPU would report the first two later, on the device, and the third not at all
 // (out-of-range loads read clamped values, stores are dropped). The library's graphs place and
-// size their own buffers (tensor.ts) and skip these checks.
+// size their own buffers (tensor.ts): their bind() skips the usage and alignment checks and keeps
+// the size check (checkLibraryBindingBytes), which names the graph's tensor.
 // The cache's methods take the owner and default to the app, so that an app calling them through
 // `webgpu-vae/kernels` gets what compile() gives it; the library's own callers name 'library'.
 import { ourLabel } from './labels';

@@ -1,6 +1,6 @@
 // Convolution methods chosen by measurement. Each convolution operation a graph records (a layer's
 // forward, input gradient or weight gradient on its geometry: convOpsOf) can run as `direct`,
-// `implicit-gemm` or `im2col` (layers/conv-ops.ts); which is fastest depends on the adapter and
+// `direct-subgroup`, `implicit-gemm` or `im2col` (layers/conv-ops.ts); which is fastest depends on the adapter and
 // the shape: on SwiftShader im2col wins most operations of the 64x64 model, while the direct
 // kernel keeps the input gradients at 32x32 (bench/RESULTS.md). `autotuneConvs` times every method
 // on each operation, on standalone buffers, and keeps the fastest; the choice overrides the

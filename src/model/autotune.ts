@@ -1,7 +1,8 @@
 // Matmul kernels chosen by measurement. `autotuneMatmuls` compiles the candidate variants and tile
 // sizes for each product of a graph, times each on the device, and keeps the fastest; the choice
 // overrides the per-adapter defaults of kernel-choice.ts for that product only. Results are cached per
-// adapter (AutotuneCache: a JSON file in Node, IndexedDB in browsers), keyed by the adapter and
+// adapter (AutotuneCache: IndexedDB in browsers, memory by default in Node, a JSON file with
+// fileAutotuneCache() as the command line uses), keyed by the adapter and
 // by the WGSL of every candidate, so a change to any kernel's source measures again.
 //
 //   quick  the default tile of each variant, within a time budget of 1 s, compiles included (one

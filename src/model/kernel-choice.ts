@@ -8,12 +8,14 @@ export interface KernelChoice {
   matmul: MatmulVariant;
   /**
    * Convolutions (layers/conv-ops.ts): `direct` (register blocks, no workgroup memory),
-   * `implicit-gemm` (shared-memory tiles) or `im2col` (layout passes around the tuned matmuls).
+   * `direct-subgroup` (`direct` sharing weights across a quad), `implicit-gemm` (shared-memory
+   * tiles) or `im2col` (layout passes around the tuned matmuls).
    */
   conv: ConvMethod;
   /**
-   * The method for narrow convolutions (16 to 64 channels, or from a picture's few channels to
-   * 16-64: `isNarrowConv`), where it differs from `conv`: software adapters run those as
+   * The method for narrow convolutions (16 to 64 channels, from a picture's few channels to
+   * 16-64, or stride 1 from 4-64 channels into fewer than 16: `isNarrowConv`), where it differs
+   * from `conv`: software adapters run those as
    * `direct-subgroup`. Giving `conv` in a
    * model's `kernels` without this field applies `conv` to every layer.
    */

@@ -39,8 +39,8 @@ export class DecoderLikelihood {
 
   /**
    * rec [L*B] = -log p(x_b | out_r) per row r = l*B + b. With `gradients`, dout = dNLL/dout times
-   * the row weight (1 / (L n), or rowWeight[r]), and the learned scale's gradient goes straight
-   * into the gradient buffer.
+   * the row weight (1 / (L n), or rowWeight[r]), and the learned scale's gradient is written per
+   * row and added into the gradient buffer by a column sum.
    */
   rows(g: Recorder, x: Tensor, out: Tensor, samples: number, opts: { gradients: boolean; rowWeight?: Tensor; rec?: Tensor }): { rec: Tensor; dout: Tensor | null } {
     const B = x.shape[0], D = this.dim;
