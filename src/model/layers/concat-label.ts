@@ -1,7 +1,7 @@
 // Appends the condition (one-hot labels [B, C]) to every row of its input: the entry layer of a
 // conditional VAE's encoder ([x, y]) and decoder ([z, y]), as in Sohn et al. 2015. With S samples
 // per example the input has S*B rows and each takes its example's label. No parameters.
-// Kernels: shaders/concat.ts. Reference: tests/reference/vae.ts (oneHot), tests/concat.test.ts.
+// Kernels: shaders/concat.ts. Reference: tests/reference/concat.ts (the kernels), tests/reference/vae.ts (oneHot: the labels).
 import { concatBackward, concatForward } from '../../../shaders/concat';
 import { halfNames, type Tensor } from '../../tensor';
 import type { Backward, Module, ParamSpec, Recorder } from '../module';
