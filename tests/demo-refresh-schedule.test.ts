@@ -34,8 +34,11 @@ describe('the demo views refresh schedule', () => {
   it('redraws every view at least every 15 s of training', () => {
     const made = simulate({ steps: 60, stepMs: 3000, batch: 100, perEpoch: 1000 });
     for (const steps of [made.map((r) => r.step), slowSteps(made)]) {
+      // 5 steps are 15 s: at least 12 redraws in 60 steps, the last within 15 s of the run's end.
+      expect(steps.length).toBeGreaterThanOrEqual(12);
       expect(steps[0]).toBeLessThanOrEqual(5);
       for (let i = 1; i < steps.length; i++) expect(steps[i] - steps[i - 1]).toBeLessThanOrEqual(5);
+      expect(60 - steps[steps.length - 1]).toBeLessThan(5);
     }
   });
 
@@ -47,6 +50,15 @@ describe('the demo views refresh schedule', () => {
     for (let i = 1; i < slow.length; i++) expect((slow[i] - slow[i - 1]) * 20).toBeGreaterThanOrEqual(CADENCE.slow.ms);
     const fast = made.filter((r) => r.kind === 'fast').map((r) => r.step);
     for (let i = 1; i < fast.length; i++) expect(fast[i] - fast[i - 1]).toBeGreaterThanOrEqual(stepsFor(CADENCE.fast.rows, 32));
+    // ...and redraws all along the run's 40 s: the slow views at least every 15 s, and the fast
+    // ones (which a slow refresh draws too) once both their 1 s and their step count have passed.
+    const fastGap = Math.max(CADENCE.fast.ms / 20, stepsFor(CADENCE.fast.rows, 32));
+    expect(slow.length).toBeGreaterThanOrEqual(Math.floor(2000 * 20 / CADENCE.slow.maxMs));
+    expect((2000 - slow[slow.length - 1]) * 20).toBeLessThanOrEqual(CADENCE.slow.maxMs);
+    const any = made.map((r) => r.step);
+    expect(any[0]).toBeLessThanOrEqual(fastGap);
+    for (let i = 1; i < any.length; i++) expect(any[i] - any[i - 1]).toBeLessThanOrEqual(fastGap);
+    expect(2000 - any[any.length - 1]).toBeLessThan(fastGap);
   });
 
   it('on a fast GPU the minimum times rule', () => {

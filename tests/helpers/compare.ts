@@ -1,5 +1,6 @@
 // Tolerance comparison used by every kernel test: |got - ref| <= atol + rtol * |ref|, NaN fails,
-// and a failure lists the first mismatches with their indices.
+// so do a length mismatch and an empty comparison, and a failure lists the first mismatches with
+// their indices.
 import { expect } from 'vitest';
 
 export interface Tolerance { atol: number; rtol: number }
@@ -7,6 +8,8 @@ export interface Tolerance { atol: number; rtol: number }
 export function mismatches(got: ArrayLike<number>, ref: ArrayLike<number>, tol: Tolerance, max = 8): string[] {
   const out: string[] = [];
   if (got.length !== ref.length) return [`length ${got.length} != reference length ${ref.length}`];
+  // A comparison of nothing checks nothing: a test that computed an empty reference is wrong.
+  if (ref.length === 0) return ['nothing compared: the reference is empty'];
   let count = 0;
   for (let i = 0; i < ref.length; i++) {
     const g = got[i], r = ref[i];

@@ -57,6 +57,7 @@ export const F16_NAN_FILL = new Float32Array(new Uint32Array([0x7e007e00]).buffe
  */
 export function expectHalfClose(got: Float64Array, ref: Float64Array, magnitude: Float64Array, K: number, cHalf: boolean, label: string) {
   const bad: string[] = [];
+  if (got.length !== ref.length || ref.length === 0) bad.push(`length ${got.length} against a reference of ${ref.length}`);
   for (let i = 0; i < ref.length; i++) {
     const bound = K * 2 ** -24 * magnitude[i] * (cHalf ? 1 + 2 ** -11 : 1) + (cHalf ? 2 ** -11 * Math.abs(ref[i]) + 2 ** -25 : 1e-30);
     if (!(Math.abs(got[i] - ref[i]) <= bound)) bad.push(`[${i}] got ${got[i]} ref ${ref[i]} bound ${bound.toExponential(2)}`);
