@@ -1,6 +1,6 @@
 // Embedding webgpu-vae in an app that owns its GPU: this page creates its own GPUDevice, its own
-// render pipeline and its own animation loop, and asks the library only to run the decoder on that
-// device. Each frame decodes a few latent codes on a walk around a circle and draws the model's
+// render pipeline and its own animation loop, and asks the library for a model on that device
+// (trained here for 300 steps, or read from a file) and to run its decoder there. Each frame decodes a few latent codes on a walk around a circle and draws the model's
 // output GPUBuffer with a fragment shader: the pixels never travel to the CPU and back.
 import { loadCheckpoint, VAE } from '../../src/index';
 import { mnistSubset, QUICK_CONFIG, QUICK_TRAINING, train } from './train';

@@ -23,7 +23,7 @@ export async function mnistSubset(): Promise<Uint8Array> {
  * returns false. The walk keeps drawing meanwhile: training and drawing share one device and queue.
  */
 export async function train(vae: VAE, images: Uint8Array, steps: number, progress: (step: number) => boolean): Promise<void> {
-  // The data lives on the GPU; each step then uploads only a 64-byte parameter block.
+  // The data lives on the GPU; each step then uploads only its 96-byte parameter block.
   const data = vae.upload({ images, count: SUBSET, name: 'mnist-subset' });
   const shuffle = new Philox(vae.training.seed, 1);
   const perEpoch = Math.ceil(SUBSET / vae.training.batch);

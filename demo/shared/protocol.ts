@@ -81,15 +81,15 @@ export type DataSource =
   | { kind: 'images'; files: File[]; imageSize: number; channels: 1 | 3; seed: number };
 
 export type RunState = 'starting' | 'idle' | 'loading' | 'training' | 'pausing' | 'paused' | 'lost' | 'failed';
-/**
- * The detail of the 'paused' state posted as soon as training stops, while the views are redrawn
- * for the step it stopped at (seconds on a slow model); a 'paused' state without it follows.
- */
 /** Each data set's name as the page's picker words it, by the command line's name. */
 export const PAGE_DATA_NAMES: Record<DataSourceName, string> = {
   mnist: 'MNIST', 'fashion-mnist': 'Fashion-MNIST', cifar10: 'CIFAR-10', dsprites: 'dSprites', 'dsprites-color': 'Colour dSprites', folder: 'your own images',
 };
 
+/**
+ * The detail of the 'paused' state posted as soon as training stops, while the views are redrawn
+ * for the step it stopped at (seconds on a slow model); a 'paused' state without it follows.
+ */
 export const DRAWING_AFTER_PAUSE = 'drawing the pictures of this step…';
 
 export type ErrorKind = 'no-webgpu' | 'device-lost' | 'data' | 'config' | 'checkpoint' | 'internal';

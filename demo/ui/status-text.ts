@@ -24,8 +24,9 @@ export interface StatusFacts {
 
 /**
  * The name of the quantity a model trains on, as the status line shows it: the -ELBO only when
- * nothing reweights its KL term (the charts and the summary show the -ELBO, rec + KL, in every
- * case, which β, a warm-up, free bits or a capacity make a different number).
+ * nothing reweights its KL term (the charts and the summary show the -ELBO, rec + KL, where β, a
+ * warm-up, free bits or a capacity make the trained quantity a different number; for an IWAE
+ * model they show the bound it trains on).
  */
 export function lossName(config: VaeConfig | null): string {
   if (!config) return 'loss';

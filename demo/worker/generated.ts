@@ -1,5 +1,5 @@
 // Data sets the worker makes itself rather than downloads: dSprites (grey or colour), chosen from
-// a seeded permutation of the whole set with the same split as the CLI's `--data dsprites`
+// a seeded permutation of the whole set with the same split as the CLI's `--dataset dsprites`
 // (src/data/index-permutation.ts: a reserved test share, so the test images do not depend on the
 // training size), and the user's own pictures, decoded with the browser's decoders by the
 // library's loadImageFiles, centre-cropped, resized and split by a seeded shuffle. dSprites

@@ -1,5 +1,5 @@
 // One model being trained: the VAE, its data resident on the GPU, and the training loop. The loop
-// follows the CLI (src/cli/train.ts): per-epoch shuffles from Philox(seed, 1), one submit per
+// follows the CLI's (src/cli/train-epoch.ts): per-epoch shuffles from Philox(seed, 1), one submit per
 // step, losses read back through the model's loss ring without waiting for the GPU. Between
 // steps it lets the views refresh and yields to the worker's event loop so pause/save messages
 // are handled promptly. The model it trains is configured and created in session-model.ts; the
@@ -88,7 +88,7 @@ export class Session {
     this.stepsPerEpoch = Math.ceil(data.train.count / vae.training.batch);
   }
 
-  /** A new model from `settings`, or the weights of a checkpoint (`initialParams`) when given. */
+  /** A new model from `settings`, or from a checkpoint's config and weights (`loaded`) when given. */
   static async create(device: AcquiredDevice, settings: Settings, data: LoadedData, views: Views, post: (m: FromWorker) => void,
     loaded?: { config: VaeConfig; flat: Float32Array }): Promise<Session> {
     const vae = await createModel(device, settings, data, post, loaded);

@@ -38,7 +38,7 @@ function unknownFlag(command: string, name: string, spec: FlagTable): UsageError
   const names = Object.keys(spec);
   const synonym = FLAG_SYNONYMS[name];
   const near = synonym && names.includes(synonym) ? synonym : nearestName(name, names);
-  // A near match is the likely fix, and the whole list (48 flags for train) would bury it.
+  // A near match is the likely fix, and the whole list (about 50 flags for train) would bury it.
   if (near) return new UsageError(`unknown option '--${name}'; did you mean --${near}? (webgpu-vae ${command} --help lists every flag)`);
   return new UsageError(`unknown option '--${name}'; valid flags: ${names.map((k) => `--${k}`).join(' ')} (webgpu-vae ${command} --help)`);
 }

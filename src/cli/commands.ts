@@ -25,13 +25,13 @@ function requireFlag(name: string, raw: string | boolean | undefined, example: s
   return v;
 }
 
+/** A --label that is a number (checked as one) rather than a class name. */
+const CLASS_NUMBER = /^\s*-?\d+\s*$/;
+
 /**
  * --label checked against the checkpoint, before the device starts: undefined when not given; a
  * refusal naming the fix when the checkpoint is not conditional or has no such class.
  */
-/** A --label that is a number (checked as one) rather than a class name. */
-const CLASS_NUMBER = /^\s*-?\d+\s*$/;
-
 export function labelForCheckpoint(raw: string | boolean | undefined, classes: number, path: string, metadata: Record<string, string> = {}): number | undefined {
   if (raw === undefined) return undefined;
   if (!classes) throw new UsageError(`--label needs a conditional checkpoint (trained with --conditional), and ${path} is not one; leave out --label`);

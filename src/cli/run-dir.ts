@@ -44,7 +44,8 @@ export const machineFlagsOf = (f: { autotune?: unknown; 'max-gpu-memory'?: unkno
 
 /**
  * Checks that a new run may use `dir`: refused when it holds a run (a model or a training state),
- * unless `force`, which removes that run's files (and only those) so nothing stale is mixed in.
+ * unless `force`, which lets it be: that run's files (and only those) are removed later, once the
+ * new model is built (`discardOldRun`, from openRunLog), so nothing stale is mixed in.
  */
 export function claimNewRunDir(dir: string, force: boolean, machine: string[] = []): void {
   const p = runPaths(dir);

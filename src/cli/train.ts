@@ -1,6 +1,7 @@
 // `webgpu-vae train`: trains on any data set of src/data/sources.ts entirely on the GPU, reports
 // per-epoch train/test -ELBO with its KL and reconstruction terms, and writes model.safetensors,
-// samples.png (8x8 from the prior) and reconstructions.png (test images above their
+// samples.png (8x8 from the prior; 16 or 8 for pictures over 128 or 512 pixels a side, a row per
+// class for a conditional model) and reconstructions.png (test images above their
 // reconstructions) into the run directory. Its flags are read in train-options.ts and checked
 // against the defaults or the resumed run in train-setup.ts; its data is loaded and checked in
 // train-data.ts, its memory in train-memory.ts; what it reports and writes besides checkpoints is
@@ -15,7 +16,8 @@
 // Never losing work: the run folder also gets config.json (how the run was started) and
 // metrics.jsonl (appended as training goes), and a checkpoint (model.safetensors plus
 // training-state.safetensors, both replaced atomically) at the end of every epoch, every
-// --save-every steps, and on Ctrl-C or SIGTERM, after which the process exits with 130.
+// --save-every steps, and on Ctrl-C or SIGTERM, after which the process exits with 128 + the
+// signal's number (130 for Ctrl-C, 143 for SIGTERM; 130 for a stop a hook asks for).
 // `--resume DIR` continues bit for bit: the parameters, Adam's moments and the step counter come
 // back from the training state; the sampling noise, like the binarization and dequantization
 // draws, is a function of seed and step; the data order of epoch e is the e-th permutation drawn

@@ -1,4 +1,4 @@
-// Every data set by name, so that the CLI (`--data NAME`) and the demo can offer one list: its
+// Every data set by name, so that the CLI (`--dataset NAME`) and the demo can offer one list: its
 // example shape [channels, rows, cols], its classes, whether it needs a folder, and one loader
 // that returns train and test Datasets. The descriptors import nothing Node-only; the loaders
 // import the Node readers when called.

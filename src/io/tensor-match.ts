@@ -1,6 +1,8 @@
 // Matching a file's tensors to a model's parameter layout: every missing, unused, misshapen and
-// non-finite tensor is gathered first, so that one message names them all (as PyTorch's strict
-// load_state_dict lists missing and unexpected keys together) instead of the first of many.
+// non-finite tensor is gathered first, so that a message names all of its kind instead of the
+// first of many: the missing and the unused together (as PyTorch's strict load_state_dict lists
+// missing and unexpected keys), else the misshapen, else the non-finite. (A shape is only worth
+// comparing once the names agree, and values once the shapes do.)
 import { someNames } from '../errors';
 import { nonFinite, type ParamLayout } from '../model/params';
 import { CheckpointError, type Safetensors } from './safetensors';
