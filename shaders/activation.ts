@@ -17,6 +17,7 @@
 // Grid: one invocation per element, ACTIVATION_WORKGROUP wide, split over x/y for large arrays.
 // The element count is in the source, or (forward, `sizedByBinding`) read from y's binding, which
 // lets the model's forward graphs of any row count share one pipeline.
+// Reference: tests/reference/dense.ts (actRef, actDerivRef); benchmark: bench/activation.ts.
 import { ConfigError } from './errors';
 import { wgsl } from './wgsl';
 import { checkChoice, checkShape, declareBindings, exactWhenSized, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, write, type Kernel } from './common';
