@@ -90,6 +90,6 @@ async function main(argv: string[]): Promise<void> {
   device.destroy();
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main(process.argv.slice(2)).then(() => process.exit(0), (e: Error) => { console.error(`bench/activation.ts: ${e.message}`); process.exit(1); });
 }
