@@ -10,7 +10,7 @@ import { DSPRITES_COUNT, dspritesDataset, dspritesDrawnLater } from '../../src/d
 import { DSPRITES_COLOR_COUNT, dspritesColorDataset } from '../../src/data/dsprites-color';
 import { loadImageFiles } from '../../src/data/image-files';
 import type { ImageSet } from '../../src/data/image-set';
-import { splitGenerated, TEST_RESERVE_SHARE } from '../../src/data/index-permutation';
+import { splitGenerated, testReserve } from '../../src/data/index-permutation';
 import type { Dataset } from '../../src/data/mnist';
 import type { DataSource } from '../shared/protocol';
 import type { Split } from './data';
@@ -37,7 +37,7 @@ export interface DrawnOnGpu {
 export function dspritesSplits(colour: boolean, train: number, seed: number): { train: Split; test: Split; drawn: DrawnOnGpu } {
   const what = colour ? 'colour dSprites' : 'dSprites';
   const total = colour ? DSPRITES_COLOR_COUNT : DSPRITES_COUNT;
-  const most = Math.min(DSPRITES_DEMO_MAX, total - Math.floor(total * TEST_RESERVE_SHARE));
+  const most = Math.min(DSPRITES_DEMO_MAX, total - testReserve(total));
   if (!Number.isInteger(train) || train < 1 || train > most) {
     throw new ConfigError(`${what} in the demo trains on 1 to ${most.toLocaleString('en')} examples (got ${train}); set Training examples to at most ${most.toLocaleString('en')}.`);
   }

@@ -62,13 +62,16 @@ export class IndexPermutation {
 /** Share of a generated set's positions reserved for testing. */
 export const TEST_RESERVE_SHARE = 0.1;
 
+/** How many of a generated set's `count` positions are reserved for testing (its first ones). */
+export const testReserve = (count: number): number => Math.floor(count * TEST_RESERVE_SHARE);
+
 /**
  * Train and test example indices of a generated set of `count` examples: the test set is the
  * first `test` positions of the seeded permutation, the training set `train` positions starting
  * after the reserved test share.
  */
 export function splitGenerated(count: number, train: number, test: number, seed: number): { train: Uint32Array; test: Uint32Array } {
-  const reserve = Math.floor(count * TEST_RESERVE_SHARE);
+  const reserve = testReserve(count);
   for (const [what, n, most] of [['limit', train, count - reserve], ['testLimit', test, reserve]] as const) {
     if (!Number.isInteger(n) || n < 0 || n > most) {
       throw new DataError(

@@ -13,7 +13,7 @@ import { CIFAR10_CLASSES, FASHION_MNIST_CLASSES } from './class-names';
 import { DSPRITES_COUNT, DSPRITES_SHAPES, dspritesDataset, dspritesDrawnLater } from './dsprites';
 import { DSPRITES_COLOR_COUNT, dspritesColorDataset } from './dsprites-color';
 import { DataError } from './idx';
-import { splitGenerated, TEST_RESERVE_SHARE } from './index-permutation';
+import { splitGenerated, testReserve } from './index-permutation';
 import type { ImageChannels } from './image-pixels';
 import type { Dataset } from './mnist';
 
@@ -51,7 +51,7 @@ export const DSPRITES_DEFAULT_TRAIN = 20_000;
 export function generatedSplitSizes(name: DataSourceName): { count: number; train: number; test: number } | null {
   const count = name === 'dsprites' ? DSPRITES_COUNT : name === 'dsprites-color' ? DSPRITES_COLOR_COUNT : 0;
   if (count === 0) return null;
-  const test = Math.floor(count * TEST_RESERVE_SHARE);
+  const test = testReserve(count);
   return { count, train: count - test, test };
 }
 
