@@ -6,11 +6,12 @@
 // training pictures are not rendered here: the session hands their indices to
 // VAE.generateSprites, which draws each step's rows on the GPU (8 bytes a picture, not 4 or 12 KiB).
 import { ConfigError, DataError } from '../../src/index';
-import { DSPRITES_COUNT, dspritesDataset, dspritesDrawnLater } from '../../src/data/dsprites';
-import { DSPRITES_COLOR_COUNT, dspritesColorDataset } from '../../src/data/dsprites-color';
+import { dspritesDataset, dspritesDrawnLater } from '../../src/data/dsprites';
+import { dspritesColorDataset } from '../../src/data/dsprites-color';
 import { loadImageFiles } from '../../src/data/image-files';
 import type { ImageSet } from '../../src/data/image-set';
-import { splitGenerated, testReserve } from '../../src/data/index-permutation';
+import { splitGenerated } from '../../src/data/index-permutation';
+import { generatedSplitSizes } from '../../src/data/sources';
 import type { Dataset } from '../../src/data/mnist';
 import type { DataSource } from '../shared/protocol';
 import type { Split } from './data';
@@ -36,13 +37,13 @@ export interface DrawnOnGpu {
  */
 export function dspritesSplits(colour: boolean, train: number, seed: number): { train: Split; test: Split; drawn: DrawnOnGpu } {
   const what = colour ? 'colour dSprites' : 'dSprites';
-  const total = colour ? DSPRITES_COLOR_COUNT : DSPRITES_COUNT;
-  const most = Math.min(DSPRITES_DEMO_MAX, total - testReserve(total));
+  const name = colour ? 'dsprites-color' : 'dsprites';
+  const sizes = generatedSplitSizes(name)!;
+  const most = Math.min(DSPRITES_DEMO_MAX, sizes.train);
   if (!Number.isInteger(train) || train < 1 || train > most) {
     throw new ConfigError(`${what} in the demo trains on 1 to ${most.toLocaleString('en')} examples (got ${train}); set Training examples to at most ${most.toLocaleString('en')}.`);
   }
-  const name = colour ? 'dsprites-color' : 'dsprites';
-  const indices = splitGenerated(total, train, DSPRITES_DEMO_TEST, seed);
+  const indices = splitGenerated(sizes.count, train, DSPRITES_DEMO_TEST, seed);
   const make = colour ? dspritesColorDataset : dspritesDataset;
   return { train: dspritesDrawnLater(indices.train, colour, `${name}-train`), test: make(indices.test, `${name}-test`), drawn: { indices: indices.train, colour } };
 }
