@@ -96,6 +96,14 @@ describe('VAE model', async () => {
     nanBias[5] = Infinity;
     const poisoned = encodeSafetensors({ ...tensors, 'decoder.out.bias': { shape: tensors['decoder.out.bias'].shape, data: nanBias } }, { format: 'webgpu-vae', version: '1', config: JSON.stringify(parsed.config) });
     expect(() => readCheckpoint(poisoned, 'nan.safetensors')).toThrow(/nan\.safetensors: tensor decoder\.out\.bias \(2 of 784, the first NaN at index 3\) holds values that are not finite numbers/);
+    // Every fault of one file in one message: a missing tensor, a misshapen one and one that is NaN.
+    const allFaults: typeof tensors = { ...tensors, 'decoder.out.bias': { shape: [10], data: new Float32Array(10) }, 'decoder.out.weight': { shape: tensors['decoder.out.weight'].shape, data: Float32Array.from(tensors['decoder.out.weight'].data).fill(NaN, 7, 8) } };
+    delete allFaults['encoder.head.weight'];
+    const faults = encodeSafetensors(allFaults, { format: 'webgpu-vae', version: '1', config: JSON.stringify(parsed.config) });
+    expect(() => readCheckpoint(faults, 'faults.safetensors')).toThrow(/^faults\.safetensors does not hold the tensors its configuration needs: it lacks tensor encoder\.head\.weight \(the names .*\); also tensor decoder\.out\.bias has shape \[10\] where \[784\] is needed \(the shapes follow from the configuration .*\); also tensor decoder\.out\.weight \(1 of \d+, the first NaN at index 7\) holds values that are not finite numbers \(NaN or infinite\)$/);
+    // Only a shape and a value wrong: the shape first, the value beside it.
+    const shapeAndValue = encodeSafetensors({ ...allFaults, 'encoder.head.weight': tensors['encoder.head.weight'] }, { format: 'webgpu-vae', version: '1', config: JSON.stringify(parsed.config) });
+    expect(() => readCheckpoint(shapeAndValue, 'two.safetensors')).toThrow(/^two\.safetensors: tensor decoder\.out\.bias has shape \[10\] where \[784\] is needed \(.*\); also tensor decoder\.out\.weight \(1 of \d+, the first NaN at index 7\) holds values/);
     const badConfig = encodeSafetensors(tensors, { format: 'webgpu-vae', version: '1', config: JSON.stringify({ ...parsed.config, latent: -1 }) });
     expect(() => readCheckpoint(badConfig, 'config.safetensors')).toThrow(/invalid model configuration.*latent/);
   });

@@ -1,8 +1,8 @@
 // Matching a file's tensors to a model's parameter layout: every missing, unused, misshapen and
-// non-finite tensor is gathered first, so that a message names all of its kind instead of the
-// first of many: the missing and the unused together (as PyTorch's strict load_state_dict lists
-// missing and unexpected keys), else the misshapen, else the non-finite. (A shape is only worth
-// comparing once the names agree, and values once the shapes do.)
+// non-finite tensor is gathered first, and one message names all of them, so that a file with
+// several faults is mended in one go: a wrong file (missing and unused tensors, as PyTorch's strict
+// load_state_dict lists missing and unexpected keys) and one of another configuration (wrong
+// shapes) read differently from a right file whose values went bad (NaN or infinite).
 import { someNames } from '../errors';
 import { nonFinite, type ParamLayout } from '../model/params';
 import { CheckpointError, type Safetensors } from './safetensors';
@@ -34,20 +34,20 @@ export function matchTensors(source: string, tensors: Safetensors['tensors'], la
     return out;
   });
   const unused = Object.keys(tensors).filter((n) => !used.has(n));
+  const shapes = misshapen.length ? `${misshapen.length === 1 ? 'tensor' : `${misshapen.length} tensors have the wrong shape:`} ${listed(misshapen)}${shapesFrom ? ` (${shapesFrom})` : ''}` : '';
+  const values = notFinite.length ? `${notFinite.length === 1 ? 'tensor' : `${notFinite.length} tensors:`} ${listed(notFinite)} ${notFinite.length === 1 ? 'holds values' : 'hold values'} that are not finite numbers (NaN or infinite)` : '';
   if (missing.length || unused.length) {
     const parts = [
       ...(missing.length ? [`it lacks ${missing.length === 1 ? 'tensor' : `${missing.length} tensors`} ${listed(missing)}`] : []),
       ...(unused.length ? [`it has ${unused.length === 1 ? 'a tensor' : `${unused.length} tensors`} ${what} does not use: ${listed(unused)}`] : []),
     ];
     // Only extra tensors: every one the configuration needs is there, and the fix is to drop the rest.
-    const headline = missing.length ? 'does not hold the tensors its configuration needs' : 'holds more tensors than its configuration needs';
-    const fix = missing.length ? '' : '; save only the model\'s parameters (drop the others from the state_dict before saving)';
-    throw new CheckpointError(`${source} ${headline}: ${parts.join('; ')} (${naming})${fix}`);
+    const headline = missing.length || misshapen.length ? 'does not hold the tensors its configuration needs' : 'holds more tensors than its configuration needs';
+    const fix = missing.length || misshapen.length ? '' : '; save only the model\'s parameters (drop the others from the state_dict before saving)';
+    const also = [shapes, values].filter(Boolean);
+    throw new CheckpointError(`${source} ${headline}: ${parts.join('; ')} (${naming})${fix}${also.map((part) => `; also ${part}`).join('')}`);
   }
-  if (misshapen.length) throw new CheckpointError(`${source}: ${misshapen.length === 1 ? 'tensor' : `${misshapen.length} tensors have the wrong shape:`} ${listed(misshapen)}${shapesFrom ? ` (${shapesFrom})` : ''}`);
-  if (notFinite.length) {
-    throw new CheckpointError(`${source}: ${notFinite.length === 1 ? 'tensor' : `${notFinite.length} tensors:`} ${listed(notFinite)} ${notFinite.length === 1 ? 'holds values' : 'hold values'} that are not finite numbers (NaN or infinite); ` +
-      'a model cannot start from them: use a checkpoint written before the values went bad');
-  }
+  if (misshapen.length) throw new CheckpointError(`${source}: ${shapes}${values ? `; also ${values}` : ''}`);
+  if (notFinite.length) throw new CheckpointError(`${source}: ${values}; a model cannot start from them: use a checkpoint written before the values went bad`);
   return flats;
 }
