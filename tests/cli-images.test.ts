@@ -56,7 +56,13 @@ describe('CLI on pictures', () => {
     expect(epochs[0].train_loss).toBeLessThan(4096 * Math.LN2);
     const again = await cli(['train', '--resume', out, '--epochs', '2', '--json']);
     expect(again.code, again.stderr).toBe(0);
-    expect(jsonLines(again.stdout).filter((e) => e.event === 'epoch')).toHaveLength(1);
+    const resumedEpochs = jsonLines(again.stdout).filter((e) => e.event === 'epoch');
+    expect(resumedEpochs).toHaveLength(1);
+    // eval without --limit reads the 16 held-out pictures the run tested on, and repeats its figure.
+    const e = await cli(['eval', '--checkpoint', join(out, 'model.safetensors'), '--json']);
+    expect(e.code, e.stderr).toBe(0);
+    const evaluated = jsonLines(e.stdout).find((line) => line.event === 'eval');
+    expect(evaluated).toMatchObject({ dataset: 'dsprites', examples: 16, test_loss: resumedEpochs[0].test_loss });
   }, LONG);
 
   it('conv VAE on colour dSprites, predicted scales on dequantized data: RGB grids and bits/dim', async () => {

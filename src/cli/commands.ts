@@ -7,11 +7,11 @@ import { describeAdapter } from '../gpu/device';
 import { bitsPerDim, noBitsPerDim } from '../model/iwae-eval';
 import { imageGridPng } from '../io/png';
 import { choiceFlag, defineFlags, intFlag, parseFlags, stringFlag, UsageError } from './args';
-import { checkDataDir, checkDatasetFits, checkpointDataset, DATASETS, getDevice, heldOutTestSet, makeReporter, otherClassesWarning, readCheckpointFile, recordedDataDir, trainedOn } from './io';
+import { checkDataDir, checkDatasetFits, checkpointDataset, DATASETS, type DatasetName, getDevice, heldOutTestSet, makeReporter, otherClassesWarning, readCheckpointFile, recordedDataDir, trainedOn } from './io';
 import { progressBar } from './progress';
 import { natsText } from './figure-text';
 import { nearestName } from '../edit-distance';
-import { dataSource } from '../data/sources';
+import { dataSource, generatedSplitSizes } from '../data/sources';
 import { checkPictureOut, writePicture } from './output-file';
 import { gridFor, samplesByClass } from './pictures';
 import { toFlags } from './messages';
@@ -111,6 +111,18 @@ const SAMPLE_FLAGS = defineFlags('sample', {
   checkpoint: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, label: { type: 'string' }, json: { type: 'boolean' },
 } as const);
 
+/**
+ * How many held-out pictures the checkpoint's run tested on, where eval without --limit reads
+ * that many: a generated set (dSprites), whose held-out tenth is far more than a run tests on.
+ * Null for other data (eval reads their whole test split), another data set than the run's, or a
+ * checkpoint that does not record it (the loader's default then: a tenth of 20,000).
+ */
+function runTestCount(metadata: Record<string, string>, dataset: DatasetName): number | null {
+  const recorded = Number(metadata.testExamples);
+  const generated = generatedSplitSizes(dataset);
+  return generated && trainedOn(metadata) === dataset && Number.isSafeInteger(recorded) && recorded > 0 ? Math.min(recorded, generated.test) : null;
+}
+
 /** The seed a checkpoint's run trained with (0 for a checkpoint that does not say). */
 function runSeed(metadata: Record<string, string>): number {
   const recorded = Number(metadata.seed);
@@ -136,7 +148,8 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const otherClasses = otherClassesWarning(path, checkpoint.config.classes, checkpoint.metadata, dataset);
   if (otherClasses) report.warn(otherClasses);
   const acquired = await getDevice(report.status);
-  const test = await heldOutTestSet(checkpoint, checkpoint.metadata, path, dataset, limit, dataDir, report.warn);
+  const runCount = limit === undefined ? runTestCount(checkpoint.metadata, dataset) : null;
+  const test = await heldOutTestSet(checkpoint, checkpoint.metadata, path, dataset, limit ?? runCount ?? undefined, dataDir, report.warn);
   const vae = await modelForReading(checkpoint, acquired, test.count, seed);
   const data = vae.upload(test);
   const r = await vae.elbo(data, { seed });
@@ -148,7 +161,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const bpd = (nats: number) => (why ? null : bitsPerDim(nats, vae.config));
   const bits = (nats: number) => (why ? '' : `; ${bpd(nats)!.toFixed(4)} bits/dim`);
   report.event({ event: 'eval', checkpoint: path, dataset, adapter: describeAdapter(acquired.adapter), test_loss: r.loss, test_rec: r.rec, test_kl: r.kl, test_bits_per_dim: bpd(r.loss), examples: r.examples });
-  report.info(`${path}: test -ELBO ${natsText(r.loss)} nats (rec ${natsText(r.rec)}, KL ${natsText(r.kl)}${bits(r.loss)}) over ${testExamples(r.examples, dataset)}${givenLabel}${limit !== undefined && limit > r.examples ? ` (--limit ${limit} is more than the test split holds, so all ${r.examples})` : ''}`);
+  report.info(`${path}: test -ELBO ${natsText(r.loss)} nats (rec ${natsText(r.rec)}, KL ${natsText(r.kl)}${bits(r.loss)}) over ${testExamples(r.examples, dataset)}${givenLabel}${limit !== undefined && limit > r.examples ? ` (--limit ${limit} is more than the test split holds, so all ${r.examples})` : ''}${runCount !== null ? ' (the held-out pictures its run tested on; --limit N for another count)' : ''}`);
   if (why) report.info(`  (no bits/dim: ${toFlags(why)})`);
   if (iwae) {
     const bar = report.json ? null : progressBar(`importance sampling K=${iwae} [{bar}] {percentage}% | {eta_formatted} left`);

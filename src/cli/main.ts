@@ -42,7 +42,7 @@ commands:
   eval    --checkpoint runs/NAME|FILE [--dataset NAME] [--data-dir DIR] [--limit N] [--seed S] [--iwae K] [--json]
           (--seed: the evaluation noise's seed; by default the run's own, so eval with --limit set to the
           run's --test-limit repeats its test figures; without --limit it reads the whole test split,
-          and on dSprites the 2000 held-out pictures a run of the default size tests on)
+          and on dSprites the held-out pictures the run tested on, 2000 where the checkpoint does not say)
   sample  --checkpoint runs/NAME|FILE [--n 64] [--seed S] [--label C] --out FILE.png [--json]
           (--seed: by default the run's own, so the first samples are those of its samples.png;
           a conditional model: --label C draws class C alone, C a number or the data set's class name,

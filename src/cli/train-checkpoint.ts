@@ -60,7 +60,9 @@ export class RunCheckpoints {
     for (const line of lines) this.run.log.write(line);
     // A folder's held-out pictures, so that eval can tell when the folder no longer holds out the same ones.
     const heldOut: Record<string, string> = this.run.testFingerprint ? { heldOutPictures: this.run.testFingerprint } : {};
-    const weights = await saveCheckpoint(model, { dataset: this.run.dataset, epochs: String(progress.epochsDone), step: String(progress.step), ...heldOut });
+    // The test count, so that eval on a generated set (dSprites) reads the pictures the run tested on.
+    const tested: Record<string, string> = typeof this.run.record.testExamples === 'number' ? { testExamples: String(this.run.record.testExamples) } : {};
+    const weights = await saveCheckpoint(model, { dataset: this.run.dataset, epochs: String(progress.epochsDone), step: String(progress.step), ...heldOut, ...tested });
     writeFileAtomic(paths.model, weights, this.run.writeChunk);
     this.run.kept.wrote({ step: progress.step, state, model: weights });
     this.savedStep = progress.step;
