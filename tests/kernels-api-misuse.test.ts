@@ -118,6 +118,16 @@ describe('factories refuse bad parameters', () => {
     expect(matmul({ M: 8, N: 8, K: 8, tile: { VEC4: false } }).name).toBe('matmul_nn_register_VEC40');
   });
 
+  it('a flag that is not true or false (the string "false" from JSON would read as true)', () => {
+    expect(() => matmul({ M: 1, N: 1, K: 1, transB: 'false' } as never)).toThrow(expect.objectContaining({ name: 'ConfigError', message: "matmul transB must be true or false (or left out), got 'false' (a string)" }));
+    expect(() => matmul({ M: 1, N: 1, K: 1, bias: 'no' } as never)).toThrow(/^matmul bias must be true or false \(or left out\), got 'no' \(a string\)$/);
+    expect(() => reparamForward({ batch: 1, samples: 1, layout: { latent: 1, stride: 2, mu: 0, logvar: 1 }, meanOnly: 0 } as never)).toThrow(/^reparamForward meanOnly must be true or false/);
+    expect(() => klDivergence({ batch: 1, layout: { latent: 1, stride: 2, mu: 0, logvar: 1 }, gradients: 1 } as never)).toThrow(/^klDivergence gradients must be true or false/);
+    // Booleans and a flag left out build as before.
+    expect(matmul({ M: 1, N: 1, K: 1, transB: false, bias: undefined }).name).toBe(matmul({ M: 1, N: 1, K: 1 }).name);
+    expect(matmul({ M: 1, N: 1, K: 1, transB: true }).name).toMatch(/^matmul_nt_/);
+  });
+
   it('anything but an object of parameters, and anything but a kernel where one is asked for', async () => {
     const { device } = await gpu();
     expect(() => (matmul as (p?: unknown) => Kernel)()).toThrow(expect.objectContaining({ name: 'ConfigError', message: expect.stringMatching(/^matmul\(\) takes one object of parameters \(M, N, K, .*\), e\.g\. matmul\(\{ M: \.\.\., N: \.\.\., K: \.\.\. \}\); got undefined$/) }));
