@@ -208,6 +208,8 @@ export function checkShape(kernel: string, dims: Record<string, number>): void {
 export const U32_MAX = 0xffffffff;
 /** Whether a number is finite as float32 holds it (rounded, not past 3.4e38), as a uniform or buffer stores it. */
 export const fitsF32 = (v: number): boolean => Number.isFinite(Math.fround(v));
+/** float32's smallest normal number (2^-126, about 1.18e-38): GPUs may flush anything smaller to 0. */
+export const F32_MIN_NORMAL = 2 ** -126;
 
 /**
  * Throws a ConfigError when a size or element count is past U32_MAX: written into the WGSL as a

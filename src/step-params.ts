@@ -103,8 +103,9 @@ function checkField(name: keyof StepParams, v: unknown): void {
   if ((rule === 'f32' || rule === 'beta') && !(typeof v === 'number' && fitsF32(v))) {
     throw new ConfigError(`encodeStepParams: ${name} must be a finite number within f32's range (it fills the f32 StepParams.${uniformFieldOf(name)}), ${got}`);
   }
-  if (rule === 'beta' && !((v as number) >= 0 && (v as number) < 1)) {
-    throw new ConfigError(`encodeStepParams: ${name} must be in [0, 1) (Adam's moment decay; the bias correction divides by 1 - ${name}^step), ${got}`);
+  // In f32, as the kernel reads it: 0.99999999 is 1 there.
+  if (rule === 'beta' && !((v as number) >= 0 && Math.fround(v as number) < 1)) {
+    throw new ConfigError(`encodeStepParams: ${name} must be in [0, 1) as a float32 number (Adam's moment decay; the bias correction divides by 1 - ${name}^step)${(v as number) < 1 && (v as number) >= 0 ? ', and it rounds to 1 in float32 (the largest below 1 is 0.99999994)' : ''}, ${got}`);
   }
 }
 

@@ -126,8 +126,12 @@ describe('bad options and data are refused by name, before any GPU work', async 
   it.each<[string, Partial<VaeOptions>, RegExp]>([
     ['a misspelt autotune mode', { autotune: 'quik' as never }, /autotune must be one of off, quick, full/],
     ['an infinite rate', { lr: Infinity }, /lr must be a number > 0 within f32's range/],
-    ['a negative epsilon', { eps: -1 }, /eps must be a finite number > 0/],
+    ['a negative epsilon', { eps: -1 }, /eps must be a number from 1\.2e-38 \(float32's smallest normal number/],
+    // Past f32's normal range eps is 0 on GPUs, and a zero gradient's update 0 / 0.
+    ['an epsilon under f32\'s normal range', { eps: 1e-40 }, /eps must be a number from 1\.2e-38 .* got 1e-40$/],
     ['a beta of 1.5', { betas: [1.5, 0.999] }, /betas must be two numbers in \[0, 1\)/],
+    // Below 1 in float64 but 1 in f32, where the bias correction divides by 1 - beta^t.
+    ['a beta that is 1 in f32', { betas: [0.9, 0.99999999] }, /^betas must stay below 1 as float32 numbers, which the GPU uses: 0\.99999999 rounds to 1 there/],
     ['one beta', { betas: [0.9] as never }, /betas must be two numbers/],
     ['a negative weight decay', { weightDecay: -1 }, /weightDecay must be a finite number >= 0/],
     ['lossEvery 0', { lossEvery: 0 }, /lossEvery .* must be an integer in 1\.\.4096/],

@@ -91,9 +91,11 @@ describe('encodeStepParams refuses what a kernel would read wrongly', () => {
     expect(() => encodeStepParams({ counter: 2.5 })).toThrow(/counter must be an integer/);
     expect(() => encodeStepParams({ step: -1 })).toThrow(/step must be a non-negative integer \(Adam's step number t, 1-based; 0 leaves the bias corrections at 1\), got -1/);
     expect(() => encodeStepParams({ lr: Number.POSITIVE_INFINITY })).toThrow(refusal('ConfigError', /^encodeStepParams: lr must be a finite number within f32's range \(it fills the f32 StepParams\.lr\), got Infinity$/));
+    expect(() => encodeStepParams({ beta2: 0.99999999 })).toThrow(/^encodeStepParams: beta2 must be in \[0, 1\) as a float32 number .*, and it rounds to 1 in float32/);
+    expect(() => encodeStepParams({ beta2: 0.99999994 })).not.toThrow();
     expect(() => encodeStepParams({ adamEps: 1e39 })).toThrow(/adamEps must be a finite number within f32's range \(it fills the f32 StepParams\.adam_eps\), got 1e\+39/);
     expect(() => encodeStepParams({ klWeight: '1' as never })).toThrow(/klWeight must be a finite number .*, got '1' \(a string\)/);
-    expect(() => encodeStepParams({ beta2: 1, step: 1 })).toThrow(/beta2 must be in \[0, 1\) \(Adam's moment decay; the bias correction divides by 1 - beta2\^step\), got 1/);
+    expect(() => encodeStepParams({ beta2: 1, step: 1 })).toThrow(/beta2 must be in \[0, 1\) as a float32 number \(Adam's moment decay; the bias correction divides by 1 - beta2\^step\), got 1$/);
     expect(() => noiseAt(0, 1, -1, 0)).toThrow(/noiseAt: counter must be an integer from 0 to 4294967295/);
     expect(() => noiseAt(1.5, 1, 0, 0)).toThrow(/noiseAt: the element number e must be a non-negative safe integer, got 1\.5/);
   });

@@ -10,7 +10,7 @@ import { checkKnownKeys } from '../edit-distance';
 import type { GraphKind } from './graphs';
 import { AUTOTUNE_MODES, type AutotuneCache, type AutotuneMode } from './autotune';
 import { MATMUL_VARIANTS, type MatmulVariant } from '../../shaders/matmul';
-import { fitsF32 } from '../../shaders/common';
+import { F32_MIN_NORMAL, fitsF32 } from '../../shaders/common';
 import { CONV_METHODS, type ConvMethod } from './layers/conv-ops';
 import type { KernelChoice } from './kernel-choice';
 import type { StepLoss } from './loss-ring';
@@ -122,7 +122,11 @@ export function resolveTraining(opts: VaeOptions): TrainingOptions {
   if (!(Array.isArray(t.betas) && t.betas.length === 2 && t.betas.every((b) => typeof b === 'number' && b >= 0 && b < 1))) {
     throw new ConfigError(`betas must be two numbers in [0, 1) (Adam's beta1 and beta2, e.g. [0.9, 0.999]), got ${literal(t.betas)}`);
   }
-  if (!(t.eps > 0 && Number.isFinite(t.eps))) throw new ConfigError(`eps must be a finite number > 0 (Adam's epsilon, e.g. 1e-8), got ${shown(t.eps)}`);
+  // The kernel's betas are f32: one that rounds to 1 there divides by 1 - 1 in the bias correction.
+  const roundsToOne = t.betas.find((b) => Math.fround(b) === 1);
+  if (roundsToOne !== undefined) throw new ConfigError(`betas must stay below 1 as float32 numbers, which the GPU uses: ${roundsToOne} rounds to 1 there (the largest below 1 is 0.99999994); give a smaller beta, e.g. 0.9999`);
+  // Below f32's smallest normal number GPUs flush eps to 0, and a zero gradient's update is 0 / 0.
+  if (!(t.eps >= F32_MIN_NORMAL && fitsF32(t.eps))) throw new ConfigError(`eps must be a number from 1.2e-38 (float32's smallest normal number: GPUs take a smaller one as 0) to 3.4e38 (Adam's epsilon, e.g. 1e-8), got ${shown(t.eps)}`);
   if (!(t.weightDecay >= 0 && Number.isFinite(t.weightDecay))) throw new ConfigError(`weightDecay must be a finite number >= 0, got ${shown(t.weightDecay)}`);
   checkSeed(t.seed, 'seed');
   if (!(Number.isInteger(t.lossEvery) && t.lossEvery >= 1 && t.lossEvery <= 4096)) {
