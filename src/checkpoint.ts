@@ -1,7 +1,7 @@
 // Checkpoints as safetensors: one F32 tensor per parameter under the names of params.ts (PyTorch
 // layout, weights [out, in]) and the model configuration as JSON in the metadata, so a file alone
 // rebuilds its model. A PyTorch user loads it with `safetensors.torch.load_file`.
-import { configForFile, resolveConfig, type VaeConfig } from './model/config';
+import { configForFile, configFromFile, resolveConfig, type VaeConfig } from './model/config';
 import { paramLayout } from './model/build';
 import { tensorsByName } from './model/params';
 import { VAE, type VaeOptions } from './model/vae';
@@ -63,7 +63,7 @@ function decodeChecked(bytes: Uint8Array, source: string): ReturnType<typeof dec
     const metadata = peekMetadata(bytes);
     let names: Set<string>;
     try {
-      names = new Set(paramLayout(resolveConfig(JSON.parse(metadata?.config ?? ''))).tensors.map((t) => t.name));
+      names = new Set(paramLayout(resolveConfig(configFromFile(JSON.parse(metadata?.config ?? '')))).tensors.map((t) => t.name));
     } catch {
       throw e; // no readable configuration: which tensors are parameters is unknown
     }
@@ -104,7 +104,7 @@ export function readCheckpoint(data: Uint8Array | ArrayBuffer, source = 'checkpo
   let stored: unknown;
   try {
     stored = JSON.parse(metadata.config);
-    config = resolveConfig(stored as Partial<VaeConfig>);
+    config = resolveConfig(configFromFile(stored));
   } catch (e) {
     throw new CheckpointError(`${source} has an invalid model configuration: ${(e as Error).message}`);
   }

@@ -17,7 +17,7 @@ import { CheckpointError, decodeNamed, encodeSafetensors } from './io/safetensor
 import { matchTensors } from './io/tensor-match';
 import { paramLayout } from './model/build';
 import { ConfigError, kindOfValue } from './errors';
-import { configForFile, resolveConfig, type VaeConfig } from './model/config';
+import { configForFile, configFromFile, resolveConfig, type VaeConfig } from './model/config';
 import { tensorsByName } from './model/params';
 import type { TrainingOptions, VAE } from './model/vae';
 
@@ -129,7 +129,7 @@ export function readTrainingState(bytes: Uint8Array, source = 'training state'):
   }
   let config: VaeConfig;
   try {
-    config = resolveConfig(parseJson(source, 'config', metadata.config));
+    config = resolveConfig(configFromFile(parseJson(source, 'config', metadata.config)));
   } catch (e) {
     if (e instanceof CheckpointError) throw e;
     throw new CheckpointError(`${source} has an invalid model configuration: ${(e as Error).message}`);

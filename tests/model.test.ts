@@ -158,6 +158,23 @@ describe('VAE model', async () => {
     expect(() => resolveConfig({ ...conv, hidden: [0] })).toThrow(/hidden sets the mlp architecture's layers and a conv model does not use it: leave it out/);
   });
 
+  it('normGroups without GroupNorm is refused; a file that stored one still loads, without it', async () => {
+    const conv = { arch: 'conv' as const, inputDim: 256, channels: [8, 8] };
+    expect(() => resolveConfig({ ...conv, norm: 'none', normGroups: 3 })).toThrow(/^normGroups sets GroupNorm's groups, and this model has norm 'none', so it would do nothing: add norm 'group'/);
+    expect(() => resolveConfig({ normGroups: 3 })).toThrow(/^normGroups sets GroupNorm's groups/);
+    expect(resolveConfig({ ...conv, norm: 'group', normGroups: 4 }).normGroups).toBe(4);
+    expect(resolveConfig({ ...conv, normGroups: 8 }).normGroups).toBe(8);
+    const { device } = await gpu();
+    const vae = await VAE.create({ inputDim: 16, hidden: [8], latent: 2 }, { device, batch: 4 });
+    const bytes = await saveCheckpoint(vae);
+    vae.destroy();
+    const { decodeSafetensors } = await import('../src/io/safetensors');
+    const decoded = decodeSafetensors(bytes);
+    const written = JSON.parse(decoded.metadata.config);
+    const older = encodeSafetensors(decoded.tensors, { ...decoded.metadata, config: JSON.stringify({ ...written, normGroups: 3 }) });
+    expect(readCheckpoint(older).config).toEqual(readCheckpoint(bytes).config);
+  });
+
   it('prepareTraining: false plans no training step at creation; the first trainStep plans it', async () => {
     const { device } = await gpu();
     const full = await VAE.create(small, { device, batch: 32 });

@@ -10,7 +10,7 @@ import { readTrainingState, type TrainingState } from '../training-state';
 import { UsageError } from './args';
 import { writeFileAtomic } from './files';
 import { isOtherKindOfFile, notSafetensors, readFileHeader } from './checkpoint-file';
-import { resolveConfig, type VaeConfig } from '../model/config';
+import { configFromFile, resolveConfig, type VaeConfig } from '../model/config';
 import { selfName, shellQuote } from './self-name';
 
 export const RUN_FILES = {
@@ -255,7 +255,7 @@ export function checkModelMatchesState(dir: string, stateConfig: object): void {
 export function recordedConfigDiffers(written: object, config: object): string[] {
   let stored: object = written;
   try {
-    stored = resolveConfig(written as Partial<VaeConfig>);
+    stored = resolveConfig(configFromFile(written));
   } catch { /* compared as written, and refused where it differs */ }
   return Object.entries(config).filter(([k, v]) => JSON.stringify((stored as Record<string, unknown>)[k]) !== JSON.stringify(v)).map(([k]) => k);
 }

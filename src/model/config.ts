@@ -177,6 +177,17 @@ export function klCapacityAt(c: Pick<VaeConfig, 'klCapacity' | 'capacitySteps'>,
  */
 const WRITTEN_WHEN_SET: readonly (keyof VaeConfig)[] = ['tcEstimator'];
 
+/**
+ * A configuration as a file stored it, to be resolved: a normGroups beside a norm other than
+ * 'group', which no model used and which files written before resolveConfig refused it may hold,
+ * is dropped rather than refused, so those files still load.
+ */
+export function configFromFile(stored: unknown): Partial<VaeConfig> {
+  if (stored === null || typeof stored !== 'object' || Array.isArray(stored)) return stored as Partial<VaeConfig>;
+  const { normGroups, ...rest } = stored as Partial<VaeConfig>;
+  return rest.norm === 'group' || normGroups === undefined ? (stored as Partial<VaeConfig>) : rest;
+}
+
 /** The configuration as checkpoints, training states and run records store it (see WRITTEN_WHEN_SET). */
 export function configForFile(c: VaeConfig): Partial<VaeConfig> {
   const out: Partial<VaeConfig> = { ...c };
@@ -279,6 +290,9 @@ export function resolveConfig(partial: Partial<VaeConfig> = {}): VaeConfig {
     throw new ConfigError(`init ${c.init} sets the conv architecture's convolution weights; the mlp architecture starts as PyTorch's examples/vae (use init pytorch, or arch conv)`);
   }
   if (!positiveInt(c.normGroups)) throw new ConfigError(`normGroups must be a positive integer (e.g. 8), got ${literal(c.normGroups)}`);
+  if (c.norm !== 'group' && c.normGroups !== DEFAULT_CONFIG.normGroups) {
+    throw new ConfigError(`normGroups sets GroupNorm's groups, and this model has norm '${c.norm}', so it would do nothing: add norm 'group' (a conv model's), or leave normGroups out`);
+  }
   if (c.arch === 'conv') {
     // The mlp architecture's layers: a conv model has none. Files written before it was cleared
     // recorded the default [400]; any list of sizes is read, and none is kept.
