@@ -45,16 +45,25 @@ fn act(x: f32) -> f32 {
   return select(${LEAKY_RELU_SLOPE} * x, x, x > 0.0);
 #elif ${kind === 'tanh'}
   // tanh(15) rounds to 1 in f32, and clamping avoids inf/inf inside some tanh implementations.
-  return tanh(clamp(x, -15.0, 15.0));
+  // Some (SwiftShader's) lose relative precision near 0 (tanh(1e-6) 2% off): there it is the
+  // series x - x^3/3 + 2x^5/15 - 17x^7/315 + 62x^9/2835 (truncation under 1e-9 for |x| < 0.2).
+  let x2 = x * x;
+  let series = x * (1.0 - x2 * (1.0 / 3.0 - x2 * (2.0 / 15.0 - x2 * (17.0 / 315.0 - x2 * (62.0 / 2835.0)))));
+  return select(tanh(clamp(x, -15.0, 15.0)), series, abs(x) < 0.2);
 #elif ${kind === 'sigmoid'}
   let e = exp(-abs(x));
   return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);
 #elif ${kind === 'softplus'}
-  return max(x, 0.0) + log(1.0 + exp(-abs(x)));
+  // WGSL has no log1p: log(1 + e) keeps none of e's digits once e is under f32's epsilon (x < -16.6
+  // gave y = 0, and a zero gradient from it), so for e < 0.1 it is log1p's series to e^7
+  // (truncation under 2e-8).
+  let e = exp(-abs(x));
+  let log1p_e = select(log(1.0 + e), e * (1.0 - e * (0.5 - e * (1.0 / 3.0 - e * (0.25 - e * (0.2 - e * (1.0 / 6.0 - e * (1.0 / 7.0))))))), e < 0.1);
+  return max(x, 0.0) + log1p_e;
 #elif ${kind === 'elu'}
-  // PyTorch's nn.ELU (alpha 1). WGSL has no expm1: exp(x) - 1 loses all relative precision as x
-  // nears 0, so near 0 it is the series x + x^2/2 + x^3/6 + x^4/24 (error under 1e-10 there).
-  let em1 = select(exp(x) - 1.0, x * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x * (1.0 / 24.0)))), x > -0.01);
+  // PyTorch's nn.ELU (alpha 1). WGSL has no expm1: exp(x) - 1 loses relative precision as x
+  // nears 0, so above -0.2 it is the series to x^8 (truncation under 2e-12 there).
+  let em1 = select(exp(x) - 1.0, x * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x * (1.0 / 24.0 + x * (1.0 / 120.0 + x * (1.0 / 720.0 + x * (1.0 / 5040.0 + x * (1.0 / 40320.0)))))))), x > -0.2);
   return select(em1, x, x > 0.0);
 #else
   return x;
@@ -71,8 +80,9 @@ fn act_grad(y: f32) -> f32 {
 #elif ${kind === 'sigmoid'}
   return y * (1.0 - y);
 #elif ${kind === 'softplus'}
-  // 1 - exp(-y) cancels badly for tiny y; there sigmoid(x) ~ y - y^2/2.
-  return select(1.0 - exp(-y), y - 0.5 * y * y, y < 1e-3);
+  // 1 - exp(-y) cancels as y nears 0: below 0.2 it is the series of -expm1(-y) to y^7
+  // (truncation under 1e-10).
+  return select(1.0 - exp(-y), y * (1.0 - y * (0.5 - y * (1.0 / 6.0 - y * (1.0 / 24.0 - y * (1.0 / 120.0 - y * (1.0 / 720.0 - y * (1.0 / 5040.0))))))), y < 0.2);
 #elif ${kind === 'elu'}
   // y > 0 exactly when x > 0; below, e^x = y + 1 (absolute error under 6e-8 as y nears -1).
   return select(y + 1.0, 1.0, y > 0.0);

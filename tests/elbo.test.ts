@@ -70,6 +70,20 @@ describe('klDivergence', () => {
     expectScaled(got.dq_direct, mulvToQ(ref.dmulvDirect, B, layout), mulvToQ(klGradScale(mulv, B, Z, 0.5 / 6), B, layout), 1e-5, 'dq_direct');
   });
 
+  it('near mu = 0 and logvar = 0, where unused dimensions sit: kl and its logvar gradient within 1e-5 relative', async () => {
+    // e^lv - 1 - lv in f32 loses every digit there (lv = 1e-4 gave a KL 6x too large, mu = 1e-4 one
+    // of 0); the scaled tolerances above, relative to e^lv + 1, cannot see that.
+    const small = Array.from({ length: 40 }, (_, i) => 10 ** (-9 + (9 * i) / 39) * 0.6);
+    const pairs = [...small.map((v) => [0, v]), ...small.map((v) => [0, -v]), ...small.map((v) => [v, 0]), ...small.map((v) => [-v, v / 3])];
+    const B = pairs.length, layout = mulvLayout(1);
+    const q = Float32Array.from(pairs.flat());
+    const got = await runKernels([klDivergence({ batch: B, layout, gradients: true })], { params: params({ validRows: B, klWeight: 1 }), q }, { kl: B, dq_direct: 2 * B });
+    const kl = pairs.map((_, b) => 0.5 * (Math.expm1(q[2 * b + 1]) - q[2 * b + 1] + q[2 * b] ** 2));
+    expectClose(got.kl, kl, { atol: 0, rtol: 1e-5 }, 'kl');
+    const lvGrad = pairs.map((_, b) => (0.5 * Math.expm1(q[2 * b + 1])) / B).filter((g) => g !== 0);
+    expectClose(Array.from(got.dq_direct).filter((_, i) => i % 2 === 1 && q[i] !== 0), lvGrad, { atol: 0, rtol: 1e-5 }, 'dKL/dlogvar');
+  });
+
   it('negative control: a gradient reference that forgets kl_weight is detected', async () => {
     const B = 7, Z = 3, layout = mulvLayout(Z), mulv = makeMulv(B, Z, 4);
     const got = await runKernels([klDivergence({ batch: B, layout, gradients: true })], { params: params({ validRows: 5, klWeight: 0.7 }), q: mulv }, { kl: B, dq_direct: B * 2 * Z });
