@@ -318,6 +318,19 @@ describe('train --resume', { timeout: LONG }, () => {
     await expect(train(['--resume', dir, '--epochs', '3'], { writeChunk: (fd, bytes) => { if (++writes === 2) full(); writeAll(fd, bytes); } }))
       .rejects.toThrow(/model\.safetensors: the disk is full \(ENOSPC\)/);
     expect(progressOf(dir)).toMatchObject({ step: 24, epochsDone: 3 });
+    // Nothing is left to train and the model is epoch 2's: the resume the error advised rewrites it
+    // from the state (not refused as a finished run), draws the pictures, and logs no epoch again.
+    const modelPath = join(dir, 'model.safetensors');
+    expect(readCheckpoint(new Uint8Array(readFileSync(modelPath))).metadata).toMatchObject({ step: '16' });
+    const rewrite = await train(['--resume', dir, '--epochs', '3']);
+    expect(rewrite.code, rewrite.out).toBe(0);
+    expect(rewrite.out).toContain(`${modelPath} is of step 16, behind ${join(dir, 'training-state.safetensors')} (step 24): its last write was cut off; rewrote it from the training state`);
+    expect(readCheckpoint(new Uint8Array(readFileSync(modelPath))).metadata).toMatchObject({ step: '24', epochs: '3' });
+    const state = readTrainingState(new Uint8Array(readFileSync(join(dir, 'training-state.safetensors'))));
+    expect(Buffer.from(readCheckpoint(new Uint8Array(readFileSync(modelPath))).flat.buffer).equals(Buffer.from(state.params.buffer))).toBe(true);
+    expect(epochsLogged()).toEqual([1, 2, 3]);
+    // With the model in step, the finished run is refused as before.
+    await expect(train(['--resume', dir, '--epochs', '3'])).rejects.toThrow(/has already trained 3 epochs/);
     expect((await train(['--resume', dir, '--epochs', '4'])).code).toBe(0);
     expect(epochsLogged()).toEqual([1, 2, 3, 4]);
     expect(history(dir)).toEqual(history(baseline).filter((e) => (e.step as number) <= 32));

@@ -247,6 +247,20 @@ export function checkModelMatchesState(dir: string, stateConfig: object): void {
 }
 
 /**
+ * How the run's model.safetensors in `dir` falls behind its training state of `step`: absent,
+ * unreadable, or the run's own of another step (a write cut off between the state's and its own,
+ * each atomic); null when it is that step's. A finished run resumed in that state rewrites it.
+ */
+export function modelBehindState(dir: string, step: number): string | null {
+  const path = runPaths(dir).model;
+  if (!existsSync(path)) return `${path} is missing`;
+  const head = readFileHeader(path);
+  if ('not' in head) return `${path} cannot be read (${head.not})`;
+  const saved = head.metadata.step;
+  return Number(saved) === step ? null : `${path} is of step ${typeof saved === 'string' ? saved : '(none recorded)'}`;
+}
+
+/**
  * The fields of `config` that a run record's model configuration (`written`) gives otherwise.
  * Read as the model reads it: files of older versions recorded fields that resolve to another form
  * now (a conv model's unused hidden sizes), and those describe the same model. One that cannot be

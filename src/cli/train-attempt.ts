@@ -101,6 +101,11 @@ export async function trainToEnd(a: Attempt): Promise<number> {
     machineFlags: machineFlagsOf(a.f),
   });
   if (stopped !== undefined) return stopped;
+  if (a.setup.modelBehind) {
+    // Nothing was left to train: the state's parameters are the model's, written again.
+    await checkpoints.write();
+    report.info(`${a.setup.modelBehind}, behind ${paths.state} (step ${progress.step}): its last write was cut off; rewrote it from the training state`);
+  }
   return finishRun(a, vae, log, data.test, progress, t0);
 }
 

@@ -14,7 +14,7 @@ import { objectiveFlagGiven } from './objective-flags';
 import { exampleShape } from './io';
 import { toFlags } from './messages';
 import { isInside } from './output-file';
-import { checkModelMatchesState, checkRecordMatchesState, claimNewRunDir, machineFlagsOf, readRunState } from './run-dir';
+import { checkModelMatchesState, checkRecordMatchesState, claimNewRunDir, machineFlagsOf, modelBehindState, readRunState } from './run-dir';
 import { checkRunDirFree } from './run-lock';
 import { DATA_SOURCES } from '../data/sources';
 import type { DatasetName } from './io';
@@ -33,6 +33,11 @@ export interface RunSetup {
   initialParams: Float32Array | null;
   /** What a run started from a model takes differently from it without being asked (initFromNote). */
   initNote?: string | null;
+  /**
+   * A finished run resumed with nothing left to train, whose model.safetensors is behind its
+   * training state (how, as modelBehindState says): the attempt only rewrites the model and the pictures.
+   */
+  modelBehind?: string;
 }
 
 /**
@@ -63,13 +68,15 @@ function setUpResumedRun(f: Flags, resumeDir: string, restarting: boolean): RunS
   checkDataFlags(f, run);
   checkResumeFlags(f, resumeDir, { ...config, ...savedRun }, { ...config, ...configFields(f, config, run.dataset, resumeDir), ...run });
   const done = resumed.progress.epochsDone;
-  // A restart after the last epoch's checkpoint (a device lost while writing the pictures) only writes them.
-  if (run.epochs <= done && !restarting) {
+  // A restart after the last epoch's checkpoint (a device lost while writing the pictures) only
+  // writes them; so does a finished run whose last model write was cut off, after rewriting it.
+  const modelBehind = run.epochs <= done ? modelBehindState(resumeDir, resumed.progress.step) : null;
+  if (run.epochs <= done && !restarting && !modelBehind) {
     throw new UsageError(`the run in ${resumeDir} has already trained ${done} epoch${done === 1 ? '' : 's'}` +
       `${f.epochs === undefined ? ', all it was asked for' : ''}; pass --epochs N with N > ${done} to train it longer`);
   }
   checkCosineSpan(run, resumeDir, resumed.progress.stepsPerEpoch);
-  return { config, run, outDir: resumeDir, resumed, lrWas: savedRun.lr, precisionWas: savedRun.precision, initialParams: null };
+  return { config, run, outDir: resumeDir, resumed, lrWas: savedRun.lr, precisionWas: savedRun.precision, initialParams: null, ...(modelBehind ? { modelBehind } : {}) };
 }
 
 /**
