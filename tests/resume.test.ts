@@ -249,6 +249,11 @@ describe('train --resume', { timeout: LONG }, () => {
     const longer = await train(['--resume', straight, '--epochs', '4']);
     expect(longer.code).toBe(0);
     expect(longer.out).toContain('note: the learning rate reaches --lr-min 0.0001 at step 24, where the run\'s cosine decay ends; the steps after it train at that rate');
+    // Past the decay a new --lr would be recorded and change nothing: refused, with the way to a new schedule.
+    const record = readFileSync(join(straight, 'config.json'), 'utf8');
+    await expect(train(['--resume', straight, '--epochs', '5', '--lr', '0.01'])).rejects.toThrow(
+      /^--lr 0\.01 would change nothing: the run in .*cosine-straight followed its cosine decay to --lr-min 0\.0001 by step 24, and the steps after it train at --lr-min whatever --lr is\. Resume without --lr, or start a new schedule from its weights: train --init-from .*cosine-straight\/model\.safetensors --lr 0\.01 --lr-decay cosine/);
+    expect(readFileSync(join(straight, 'config.json'), 'utf8')).toBe(record);
   });
 
   it('dynamic binarization draws each step\'s pixels from seed and step: a run stopped mid-epoch and resumed ends bit-identical', async () => {

@@ -76,6 +76,7 @@ function setUpResumedRun(f: Flags, resumeDir: string, restarting: boolean): RunS
       `${f.epochs === undefined ? ', all it was asked for' : ''}; pass --epochs N with N > ${done} to train it longer`);
   }
   checkCosineSpan(run, resumeDir, resumed.progress.stepsPerEpoch);
+  checkLrAfterDecay(run, savedRun.lr, resumeDir, resumed.progress.step);
   return { config, run, outDir: resumeDir, resumed, lrWas: savedRun.lr, precisionWas: savedRun.precision, initialParams: null, ...(modelBehind ? { modelBehind } : {}) };
 }
 
@@ -90,6 +91,17 @@ function checkCosineSpan(run: RunOptions, dir: string, stepsPerEpoch: number): v
   throw new UsageError(`the run in ${dir} decays its learning rate along a cosine to --lr-min 0 at step ${run.lrDecaySteps} (epoch ${lastEpoch}), ` +
     `so --epochs ${run.epochs} would train the epochs after ${lastEpoch} at rate 0, which changes nothing. To train it longer, start a new schedule ` +
     `from its weights: train --init-from ${join(dir, 'model.safetensors')} --lr-decay cosine --epochs N with the same data flags and another --out`);
+}
+
+/**
+ * Past the end of its cosine decay a run trains at --lr-min whatever its --lr: a new --lr there
+ * would be announced and recorded and change nothing, so it is refused.
+ */
+function checkLrAfterDecay(run: RunOptions, lrWas: number, dir: string, step: number): void {
+  if (run.lrDecay !== 'cosine' || !run.lrDecaySteps || run.lr === lrWas || step < run.lrDecaySteps) return;
+  throw new UsageError(`--lr ${run.lr} would change nothing: the run in ${dir} followed its cosine decay to --lr-min ${run.lrMin} by step ${run.lrDecaySteps}, ` +
+    `and the steps after it train at --lr-min whatever --lr is. Resume without --lr, or start a new schedule from its weights: ` +
+    `train --init-from ${join(dir, 'model.safetensors')} --lr ${run.lr} --lr-decay cosine --epochs N with the same data flags and another --out`);
 }
 
 /**
