@@ -237,6 +237,24 @@ describe('--init-from a model of another architecture', () => {
     }
   });
 
+  it('--arch other than the checkpoint\'s: the architectures named, not a field of the checkpoint\'s own that the flags never gave', async () => {
+    const write = (name: string, fields: Partial<VaeConfig>) => {
+      const config = resolveConfig({ inputDim: 784, imageShape: [28, 28], latent: 2, ...fields });
+      const layout = paramLayout(config), flat = initialParams(layout, 1);
+      const tensors = Object.fromEntries(layout.tensors.map((t) => [t.name, { shape: t.shape, data: flat.slice(t.offset, t.offset + t.count) }]));
+      writeFileSync(at(name), encodeSafetensors(tensors, { format: 'webgpu-vae', version: '1', config: JSON.stringify(config), dataset: 'mnist' }));
+      return at(name);
+    };
+    const conv = write('conv-8-16.safetensors', { arch: 'conv', channels: [8, 16] });
+    const toMlp = await refusedBeforeDevice(['train', '--init-from', conv, '--arch', 'mlp', '--out', at('conv-to-mlp')],
+      `--init-from ${conv} has encoder.layers.0.weight of shape [8,1,4,4] where this model's is [400,784]`);
+    expect(toMlp).toContain('the architecture flags differ from the checkpoint\'s (it has --arch conv, --hidden (none), --channels 8,16; this run --arch mlp, --hidden 400, --channels (none)); leave them out');
+    expect(toMlp).not.toContain('--channels sets the conv architecture');
+    const mlp = write('mlp-16.safetensors', { hidden: [16] });
+    const toConv = await refusedBeforeDevice(['train', '--init-from', mlp, '--arch', 'conv', '--out', at('mlp-to-conv')], `--init-from ${mlp} has`);
+    expect(toConv).toContain('the architecture flags differ from the checkpoint\'s (it has --arch mlp, --hidden 16');
+  });
+
   it('names the flags that differ, with the checkpoint\'s values and this run\'s', () => {
     const theirs = resolveConfig({ arch: 'conv', inputDim: 784, imageShape: [28, 28], channels: [8, 16] });
     const ours = resolveConfig({ arch: 'conv', inputDim: 784, imageShape: [28, 28], channels: [8, 16], upsample: 'nearest' });

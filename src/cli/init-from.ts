@@ -51,10 +51,20 @@ export function initFromNote(initial: InitialModel, config: VaeConfig, dataset: 
   return changes.length ? `this run ${changes.join(', and ')}; --init-from takes the parameters and the architecture, not the data set or the objective` : null;
 }
 
-/** The defaults a new run's flags fall back on: `base` with the checkpoint's architecture. */
-export function withArchitectureOf(base: VaeConfig, from: VaeConfig): VaeConfig {
+/** The fields of one architecture only (an mlp's hidden sizes, a conv model's widths and layers). */
+const ONE_ARCHITECTURE_FIELDS: readonly (typeof ARCHITECTURE_FIELDS)[number][] = ['hidden', 'channels', 'dense', 'norm', 'normGroups', 'upsample'];
+
+/**
+ * The defaults a new run's flags fall back on: `base` with the checkpoint's architecture. Under
+ * another `arch` (an --arch flag) the fields of the checkpoint's own architecture stay `base`'s, so
+ * that the parameters' mismatch is what gets said, not a conv field the mlp was given unasked.
+ */
+export function withArchitectureOf(base: VaeConfig, from: VaeConfig, arch: string = from.arch): VaeConfig {
   const picked: Partial<VaeConfig> = {};
-  for (const field of ARCHITECTURE_FIELDS) (picked as Record<string, unknown>)[field] = from[field];
+  for (const field of ARCHITECTURE_FIELDS) {
+    if (arch !== from.arch && ONE_ARCHITECTURE_FIELDS.includes(field)) continue;
+    (picked as Record<string, unknown>)[field] = from[field];
+  }
   return { ...base, ...picked };
 }
 

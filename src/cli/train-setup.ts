@@ -141,7 +141,7 @@ async function setUpNewRun(f: Flags): Promise<RunSetup> {
   // checkpoint's own likelihood, repeated, keeps its scale.
   const newLikelihood = initial && f.likelihood !== undefined && f.likelihood !== initial.config.likelihood;
   const inherited = initial && newLikelihood && f.sigma === undefined ? { ...initial.config, sigma: DEFAULT_CONFIG.sigma } : initial?.config;
-  const fields = configFields(f, inherited ? withArchitectureOf(DEFAULT_CONFIG, inherited) : DEFAULT_CONFIG, run.dataset);
+  const fields = configFields(f, inherited ? withArchitectureOf(DEFAULT_CONFIG, inherited, typeof f.arch === 'string' ? f.arch : undefined) : DEFAULT_CONFIG, run.dataset);
   let config: VaeConfig;
   try {
     config = resolveConfig({ ...fields, inputDim: channels * rows * cols, imageShape: [rows, cols], imageChannels: channels });
