@@ -71,7 +71,9 @@ describe('a --data-dir without the data set files', () => {
     const batches = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin', 'test_batch.bin'];
     const parent = folder('cifar', ['cifar-10-batches-bin/test_batch.bin']);
     await refused(['train', '--dataset', 'cifar10', '--data-dir', parent, '--out', join(root, 'r')],
-      /--data-dir .*cifar \(in its cifar-10-batches-bin\) holds no data_batch_1\.bin, which --dataset cifar10 reads for its train split/);
+      /--data-dir .*cifar \(in its cifar-10-batches-bin\) holds no data_batch_1\.bin, which --dataset cifar10 reads for its train split; give the folder that holds CIFAR-10's binary batches \(.*: the cifar-10-batches-bin folder of the "CIFAR-10 binary version", cifar-10-binary\.tar\.gz, from https:\/\/www\.cs\.toronto\.edu\/~kriz\/cifar\.html\)$/);
+    // Without a folder at all, where the files come from.
+    await refused(['train', '--dataset', 'cifar10', '--out', join(root, 'r')], /--dataset cifar10 reads files: give their folder with --data-dir DIR \(the cifar-10-batches-bin folder of the "CIFAR-10 binary version", cifar-10-binary\.tar\.gz, from https:\/\/www\.cs\.toronto\.edu\/~kriz\/cifar\.html\)$/);
     await passes(['train', '--dataset', 'cifar10', '--data-dir', folder('cifar-whole', batches.map((b) => `cifar-10-batches-bin/${b}`)), '--out', join(root, 'r')]);
   });
 

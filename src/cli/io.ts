@@ -15,6 +15,7 @@ import { writeFileAtomic } from './files';
 import { notACheckpoint, withDamageFix } from './checkpoint-file';
 import { selfName } from './self-name';
 import { checkDataFiles, type Split } from './data-files';
+import { dataFilesFrom } from './paths';
 import { recordedConfigDiffers } from './run-dir';
 
 export const DATASETS = DATA_SOURCE_NAMES;
@@ -65,7 +66,10 @@ export function exampleShape(name: DatasetName, flags: DataFlags): [number, numb
  */
 export function checkDataDir(name: DatasetName, dir: string | null | undefined, splits: readonly Split[] = ['test']): void {
   const source = dataSource(name);
-  if (source.needsDir && !dir) throw new UsageError(`--dataset ${name} reads files: give their folder with --data-dir DIR`);
+  if (source.needsDir && !dir) {
+    const from = dataFilesFrom(name);
+    throw new UsageError(`--dataset ${name} reads files: give their folder with --data-dir DIR${from ? ` (${from})` : ''}`);
+  }
   if (source.generated && dir) throw new UsageError(`--dataset ${name} is drawn in code and reads no files; leave out --data-dir ${dir}`);
   if (dir) checkDataFiles(name, dir, splits);
 }
@@ -94,7 +98,8 @@ export function checkpointDataset(given: DatasetName | undefined, metadata: Reco
     }
     const gone = recorded && isAbsolute(recorded) ? ', which is no longer there' : '';
     const used = recorded ? ` (the run that wrote it read --data-dir ${recorded}${gone})` : '';
-    throw new UsageError(`the checkpoint was trained on --dataset ${dataset}, which reads files: give their folder with --data-dir DIR${used}`);
+    const from = dataFilesFrom(dataset);
+    throw new UsageError(`the checkpoint was trained on --dataset ${dataset}, which reads files: give their folder with --data-dir DIR${used || (from ? ` (${from})` : '')}`);
   }
   // A data set that ships with the package (MNIST, Fashion-MNIST) which the run read from files of
   // its own: those files, while they are there, not the packaged copy (--dataset NAME reads that).

@@ -18,6 +18,9 @@ export const CIFAR10_FILES = {
 } as const;
 export type Cifar10Split = keyof typeof CIFAR10_FILES;
 
+/** Where CIFAR-10's binary batches come from, for a message that asks for them. */
+export const CIFAR10_DOWNLOAD = 'the "CIFAR-10 binary version", cifar-10-binary.tar.gz, from https://www.cs.toronto.edu/~kriz/cifar.html';
+
 const FIX = 'Use the files of the "CIFAR-10 binary version" (cifar-10-binary.tar.gz), not the Python or MATLAB ones, and extract them again if they may be damaged.';
 
 /** Refuses a batch of `size` bytes that is not a whole, non-zero number of records (a truncated or damaged file). */
