@@ -2,8 +2,11 @@
 // backward. x is [N, C, P] (P = H * W pixels, NCHW); the C channels fall into G groups of C / G
 // consecutive channels, and one (example, group) segment is C / G * P CONTIGUOUS values, which
 // is what makes every kernel below a plain strided sweep of one memory range.
-//   forward     mean, var over a segment (two passes: the mean first, then the squared
-//               deviations, so a large common offset costs no precision);
+//   forward     mean, var over a segment in two passes: a first mean m0, then d = x - m0 and
+//               d^2, whose means correct it: mean = m0 + mean(d), var = mean(d^2) - mean(d)^2.
+//               A large common offset costs no precision, and a constant segment (var under
+//               eps, where rstd nears 1/sqrt(eps) = 316 and magnifies any error in the mean)
+//               normalizes to exactly 0;
 //               rstd = 1 / sqrt(var + eps), biased variance as PyTorch;
 //               y = act((x - mean) rstd gamma[c] + beta[c]);  stats[seg] = (mean, rstd) for backward
 //   input grad  from dy, the gradient with respect to the pre-activation (the affine output):
@@ -148,28 +151,31 @@ export function groupNormForward(p: GroupNormForwardParams): Kernel {
 ${activationWGSL(p.activation)}
 ${declareBindings(bindings)}
 #if ${!serial}
-var<workgroup> partial: array<f32, ${T}>;
+var<workgroup> partial: array<vec2<f32>, ${T}>;
 #endif
 
-// (x[i] - mean)^2, x loaded once.
-fn squared_deviation(i: u32, mean: f32) -> f32 {
+// (x[i] - mean, (x[i] - mean)^2), x loaded once.
+fn deviation_and_square(i: u32, mean: f32) -> vec2<f32> {
   let d = ${x('i')} - mean;
-  return d * d;
+  return vec2<f32>(d, d * d);
 }
 
 ${segmentEntry(itemCountWGSL(segments, p.sizedByBinding ? { output: 'stats', perExample: 2 * p.groups, itemsPerExample: p.groups } : null), M, p.groups, serial)}
-  var s = 0.0;
+  var s = vec2<f32>(0.0);
   if (live) {
-    ${blockedSum('s', '0.0', M, (e) => x(`base + ${e}`))}
+    ${blockedSum('s.x', '0.0', M, (e) => x(`base + ${e}`))}
   }
 ${segmentTotal('s', 'sum', serial)}
-  let mean = sum / ${M}.0;
-  var v = 0.0;
+  // The first mean, off by the rounding of a long f32 sum; the deviations from it correct it.
+  let mean0 = sum.x / ${M}.0;
+  var v = vec2<f32>(0.0);
   if (live) {
-    ${blockedSum('v', '0.0', M, (e) => `squared_deviation(base + ${e}, mean)`)}
+    ${blockedSum('v', 'vec2<f32>(0.0)', M, (e) => `deviation_and_square(base + ${e}, mean0)`)}
   }
-${segmentTotal('v', 'squares', serial)}
-  let rstd = inverseSqrt(squares / ${M}.0 + ${f32Literal(GROUP_NORM.EPS)});
+${segmentTotal('v', 'dev', serial)}
+  let corr = dev.x / ${M}.0;
+  let mean = mean0 + corr;
+  let rstd = inverseSqrt(max(dev.y / ${M}.0 - corr * corr, 0.0) + ${f32Literal(GROUP_NORM.EPS)});
   if (!live) { return; }
   if (first == 0u) { stats[2u * seg] = mean; stats[2u * seg + 1u] = rstd; }
   for (var e = first; e < ${M}u; e += sweep_step) {

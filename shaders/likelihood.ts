@@ -107,10 +107,14 @@ export function likelihoodRows(p: LikelihoodRowsParams): Kernel {
   // (on SwiftShader one address and one bounds check for four).
   const vec = !gauss && T === 1 && D % 4 === 0;
   const pixels = vec ? 'array<vec4<f32>>' : 'array<f32>';
-  // A Bernoulli pixel's NLL and sigmoid from logit o, target t and e = exp(-|o|), as f32s or vec4s
-  // (zero: that type's 0), one text for both loops.
-  const bernoulliNll = (zero: string) => `max(o, ${zero}) - t * o + log(1.0 + e)`;
-  const bernoulliSigmoid = (zero: string) => `select(e / (1.0 + e), 1.0 / (1.0 + e), o >= ${zero})`;
+  // A Bernoulli pixel's NLL and its gradient sigmoid(o) - t from logit o, target t and
+  // e = exp(-|o|), as f32s or vec4s (zero: that type's 0), one text for both loops. WGSL has no
+  // log1p: log(1 + e) keeps none of e's digits below f32's epsilon, so for e < 1/16 it is log1p's
+  // series (truncation under 1e-8). For o >= 0 the gradient is (1 - t) - e / (1 + e): 1 / (1 + e) - t
+  // cancels at t = 1 (17% off at o = 15, and 0 from o = 17 where it is -4e-8), a bias against the
+  // pixels that are on, which the mirror case (t = 0, o < 0) never had.
+  const bernoulliNll = (zero: string) => `max(o, ${zero}) - t * o + select(log(1.0 + e), e * (1.0 - e * (0.5 - e * (1.0 / 3.0 - e * (0.25 - e * (0.2 - e / 6.0))))), e < ${zero} + 0.0625)`;
+  const bernoulliResidual = (zero: string) => `select(e / (1.0 + e) - t, (1.0 - t) - e / (1.0 + e), o >= ${zero})`;
   const values = { x: B * D, out: rows * O, rec: rows, row_weight: rows, dout: rows * O, logsigma: perPixel ? D : 1, dls: perPixel ? rows * D : rows };
   const bindings = sizedBindings([
     uniform(), read('x', pixels), read('out', pixels), write('rec'),
@@ -161,8 +165,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     nll_sum += nll.z;
     nll_sum += nll.w;
 #if ${grads}
-    let sig = ${bernoulliSigmoid('vec4<f32>(0.0)')};
-    dout[r * ${D / 4}u + d4] = (sig - t) * gscale;
+    dout[r * ${D / 4}u + d4] = ${bernoulliResidual('vec4<f32>(0.0)')} * gscale;
 #endif
   }
 #else
@@ -174,8 +177,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let e = exp(-abs(o));
     nll_sum += ${bernoulliNll('0.0')};
 #if ${grads}
-    let sig = ${bernoulliSigmoid('0.0')};
-    dout[r * ${O}u + d] = (sig - t) * gscale;
+    dout[r * ${O}u + d] = ${bernoulliResidual('0.0')} * gscale;
 #endif
 #else
 #if ${predicted}

@@ -111,6 +111,24 @@ describe.each(CASES.map((k, i) => [label(k), k, i] as const))('group norm kernel
   });
 });
 
+// With a variance under eps, rstd nears 1 / sqrt(eps) = 316 and multiplies any error of the mean:
+// a plain f32 mean of 50 values of 10000.123 normalized them to +-0.3 instead of 0.
+describe('group norm of constant and nearly constant segments', () => {
+  it.each([false, true])('outputs beta where a segment is constant, the reference where it nearly is (serial %s)', async (serial) => {
+    const k = { batch: 4, channels: 4, pixels: 25, groups: 2 }, M = 50;
+    const spread = f32(testData(4 * M, 61, -1.5e-3, 1.5e-3));
+    // Segments 0-1 constant at a large offset, 2-3 at a small one, 4-7 spread by 1.5e-3 around 3.7.
+    const x = f32(Array.from({ length: 8 * M }, (_, i) => (i < 2 * M ? 10000.123 : i < 4 * M ? 3.7 : 3.7 + spread[i - 4 * M])));
+    const gamma = f32([1, 1.25, 1.5, 1.75]), beta = f32([0, 0.1, 0.2, 0.3]);
+    const ref = groupNormRef(x, gamma, beta, k, 'none');
+    const out = await runKernels([groupNormForward({ ...k, activation: 'none', serial })], { x, gamma, beta }, { y: x.length, stats: 16 });
+    const channelOf = (i: number) => Math.floor(i / k.pixels) % k.channels;
+    expect(Array.from(out.y.subarray(0, 4 * M)), 'constant segments give beta').toEqual(Array.from({ length: 4 * M }, (_, i) => beta[channelOf(i)]));
+    expectClose(out.stats.filter((_, j) => j % 2 === 0), ref.mean, { atol: 0, rtol: 1e-7 }, 'mean');
+    expectClose(out.y, ref.y, { atol: 1e-4, rtol: 1e-4 }, 'y');
+  });
+});
+
 describe('group norm shapes', () => {
   it('refuses groups that do not divide the channels, naming both', () => {
     expect(() => groupNormForward({ batch: 1, channels: 6, pixels: 4, groups: 4, activation: 'none' })).toThrow(/4 groups do not divide 6 channels/);

@@ -22,8 +22,13 @@ export function sigmoidRef(l: number): number {
 }
 
 /** Bernoulli NLL of target t under logit l: softplus(l) - t l (= -t log p - (1-t) log(1-p)). */
-export const bernoulliNllRef = (l: number, t: number) => softplusRef(l) - t * l;
-export const bernoulliGradRef = (l: number, t: number) => sigmoidRef(l) - t;
+// In the order that keeps a well-predicted pixel's digits even in float64: softplus(l) - t l adds
+// e^-|l| to |l| before taking |l| away again, and sigmoid(l) - 1 is 0 past l = 37.
+export const bernoulliNllRef = (l: number, t: number) => (Math.max(l, 0) - t * l) + Math.log1p(Math.exp(-Math.abs(l)));
+export const bernoulliGradRef = (l: number, t: number) => {
+  const e = Math.exp(-Math.abs(l));
+  return l >= 0 ? (1 - t) - e / (1 + e) : e / (1 + e) - t;
+};
 
 /** Gaussian NLL of target t under mean m and log-sigma s, and its derivatives in m and s. */
 export const gaussianNllRef = (m: number, t: number, s: number) => (0.5 * (t - m) ** 2) / Math.exp(2 * s) + s + HALF_LOG_2PI;
