@@ -34,7 +34,7 @@ export const PATH_FLAGS: Record<string, PathRule> = {
 
 /** Where the files of a data set that needs --data-dir come from; undefined for one that needs none. */
 export function dataFilesFrom(dataset: string): string | undefined {
-  return dataset === 'cifar10' ? `the cifar-10-batches-bin folder of ${CIFAR10_DOWNLOAD}` : dataset === 'folder' ? 'a folder of PNG or JPEG pictures (subfolders are read too)' : undefined;
+  return dataset === 'cifar10' ? `the cifar-10-batches-bin folder of ${CIFAR10_DOWNLOAD}` : dataset === 'folder' ? 'a folder of PNG or JPEG pictures; subfolders are read too' : undefined;
 }
 
 /** What --data-dir should hold, by --dataset (mnist when none is given). */
