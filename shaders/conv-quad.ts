@@ -42,8 +42,8 @@ export const sharedChannels = (channels: number) => Math.min(QUAD_CONV_TILE.TC, 
 export const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const SWAPS = ['', 'quadSwapX', 'quadSwapY', 'quadSwapDiagonal'];
 
-/** Pixels per lane for TC channels: ACC / TC, at most TP. */
-const pixelBlock = (tc: number) => Math.min(QUAD_CONV_TILE.ACC / tc, QUAD_CONV_TILE.TP);
+/** Pixels per lane for TC channels: ACC / TC rounded down (TC = 12 gives 5, a whole number the WGSL can use), at most TP. */
+const pixelBlock = (tc: number) => Math.min(Math.floor(QUAD_CONV_TILE.ACC / tc), QUAD_CONV_TILE.TP);
 
 export interface QuadKernel { body: string; workgroups: [number, number, number] }
 

@@ -343,6 +343,38 @@ describe('conv checks', () => {
     expect(() => convWeightGradSum({ slices: 1, weights })).toThrow(/conv2d_weight_grad_sum: slices 1 and length 135 must be integers, slices at least 2/);
   });
 
+  it('every variant builds whole-number u32 literals for 1 to 40 channels on either side (a fraction does not compile)', () => {
+    // Block sizes derived from the channel counts reach the WGSL as numbers: 64 / 12 once wrote
+    // '* 5.333333333333333u', which no compiler takes. Checked on the text, for every pair, fast.
+    const bad: string[] = [];
+    for (const variant of CONV_VARIANTS) {
+      for (let cin = 1; cin <= 40; cin++) {
+        for (const cout of [1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13, 16, 17, 20, 24, 32, 33, 40]) {
+          const geo = { batch: 2, inChannels: cin, inHeight: 6, inWidth: 5, outChannels: cout, kernel: 3, stride: 1, padding: 1 };
+          for (const k of [conv2dForward({ ...geo, variant, subgroups: true }), conv2dInputGrad({ ...geo, variant, subgroups: true }), conv2dWeightGrad({ ...geo, variant, subgroups: true })]) {
+            const fraction = /\b\d+\.\d+[ui]\b/.exec(k.code);
+            if (fraction) bad.push(`${k.name} Cin ${cin} Cout ${cout}: '${fraction[0]}'`);
+          }
+        }
+      }
+    }
+    expect(bad.slice(0, 5), `${bad.length} kernels with a fractional integer literal`).toEqual([]);
+  });
+
+  it('direct-subgroup: 9 to 12 channels share a 12-channel block (5 pixels a lane), forward and input gradient', async () => {
+    // sharedChannels gives 12 for 9-12 channels, and 64 accumulators / 12 is not a whole number of pixels.
+    for (const e of [g(2, 12, 7, 9, 10, 3, 1, 1, 0, 'relu'), g(3, 9, 5, 6, 12, 4, 2, 1, 0, 'none')]) {
+      const sub = await subgroupsOn();
+      const { x, w, b, dy, terms } = data(e, 95);
+      const ref = conv2dRef(x, w, b, e).map((v) => actRef(e.act, v));
+      const y = await run(conv2dForward({ ...e, variant: 'direct-subgroup', subgroups: sub, bias: true, activation: e.act }), { x, w, bias: b }, 'y', ref.length);
+      expectWithin(y, ref, forwardBound(terms, conv2dRef(abs(x), abs(w), abs(b), e), ref, e.act), `forward ${label(e)}`);
+      const dxRef = conv2dInputGradRef(dy, w, e);
+      const dx = await run(conv2dInputGrad({ ...e, variant: 'direct-subgroup', subgroups: sub }), { dy, w }, 'dx', dxRef.length);
+      expectWithin(dx, dxRef, conv2dInputGradRef(abs(dy), abs(w), e).map((m) => e.outChannels * e.kernel ** 2 * U * m), `input gradient ${label(e)}`);
+    }
+  });
+
   it('rejects bad geometry with the problem and the fix', () => {
     const base = { batch: 1, inChannels: 1, inHeight: 4, inWidth: 4, outChannels: 1, kernel: 3, stride: 1, padding: 0 };
     expect(() => conv2dForward({ ...base, kernel: 7 })).toThrow(/kernel 7 is larger than the padded input \(4 \+ 2\*0\).*more padding/);
