@@ -350,10 +350,13 @@ describe('conv checks', () => {
     for (const variant of CONV_VARIANTS) {
       for (let cin = 1; cin <= 40; cin++) {
         for (const cout of [1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13, 16, 17, 20, 24, 32, 33, 40]) {
-          const geo = { batch: 2, inChannels: cin, inHeight: 6, inWidth: 5, outChannels: cout, kernel: 3, stride: 1, padding: 1 };
-          for (const k of [conv2dForward({ ...geo, variant, subgroups: true }), conv2dInputGrad({ ...geo, variant, subgroups: true }), conv2dWeightGrad({ ...geo, variant, subgroups: true })]) {
-            const fraction = /\b\d+\.\d+[ui]\b/.exec(k.code);
-            if (fraction) bad.push(`${k.name} Cin ${cin} Cout ${cout}: '${fraction[0]}'`);
+          // The decoder's 3x3 stride-1 layers and the encoder's 4x4 stride-2 ones.
+          for (const [kernel, stride] of [[3, 1], [4, 2]]) {
+            const geo = { batch: 2, inChannels: cin, inHeight: 6, inWidth: 5, outChannels: cout, kernel, stride, padding: 1 };
+            for (const k of [conv2dForward({ ...geo, variant, subgroups: true }), conv2dInputGrad({ ...geo, variant, subgroups: true }), conv2dWeightGrad({ ...geo, variant, subgroups: true })]) {
+              const fraction = /\b\d+\.\d+[ui]\b/.exec(k.code);
+              if (fraction) bad.push(`${k.name} Cin ${cin} Cout ${cout} k${kernel} s${stride}: '${fraction[0]}'`);
+            }
           }
         }
       }
