@@ -20,26 +20,28 @@ export function lossChunk(losses: StepLoss[]): LossChunk {
 /**
  * Examples per second over the last few seconds of wall time (test evaluation and view refreshes
  * included: it is the rate a user actually gets). Losses arrive in bursts, so a per-burst rate
- * would jump around.
+ * would jump around; and two bursts may come back to back (the losses taken, then those read
+ * back), so the span a burst's examples are counted over starts where the window does, at the last
+ * arrival it let go of (or the start), never at the burst before: that credited steps trained
+ * over seconds to a few milliseconds, 100x the real rate.
  */
 export class Throughput {
   private arrivals: { t: number; examples: number }[] = [];
-  private startedAt = 0;
+  private spanStart = 0;
 
   /** Counts afresh from `now`, when training starts or resumes. */
   restart(now: number): void {
-    this.startedAt = now;
+    this.spanStart = now;
     this.arrivals = [];
   }
 
-  /** Records `examples` arriving now, and returns the rate. */
-  add(examples: number): number {
-    const now = performance.now();
+  /** Records `examples` arriving at `now` (performance.now() unless given), and returns the rate. */
+  add(examples: number, now = performance.now()): number {
     this.arrivals.push({ t: now, examples });
-    while (this.arrivals.length > 2 && now - this.arrivals[1].t > RATE_WINDOW_MS) this.arrivals.shift();
-    const first = this.arrivals[0];
-    const span = (now - (this.arrivals.length > 1 ? first.t : this.startedAt)) / 1000;
-    const counted = this.arrivals.slice(this.arrivals.length > 1 ? 1 : 0).reduce((n, a) => n + a.examples, 0);
+    // The steps of the arrivals kept were trained after the last one dropped was read.
+    while (this.arrivals.length > 1 && now - this.arrivals[0].t > RATE_WINDOW_MS) this.spanStart = this.arrivals.shift()!.t;
+    const span = (now - this.spanStart) / 1000;
+    const counted = this.arrivals.reduce((n, a) => n + a.examples, 0);
     return span > 0 ? counted / span : 0;
   }
 }
