@@ -3,8 +3,9 @@
 // transferred canvases; the page's canvas still holds the last frame shown, which toBlob encodes.
 // A view whose rows are labelled beside it (the traversal's dimensions, a conditional model's
 // classes: row-labels.ts) is saved with its labels to the right of the picture, each level with
-// its row, and the interpolation strip with the line naming its ends below it, in the colours
-// the page shows them in, so that the file explains itself.
+// its row, the interpolation strip with the line naming its ends below it, and a conditional
+// model's manifold with the class it is decoded as, in the colours the page shows them in, so that
+// the file explains itself.
 import { VIEW_NAMES, type ViewName } from '../shared/protocol';
 import { canvasOf } from './view-canvases';
 import { drawMarker, MARKERS, type Marker, type Scatter } from './scatter';
@@ -33,10 +34,27 @@ function backgroundOf(el: Element): string {
   return 'white';
 }
 
-/** The line of words a view's picture is saved with, below it (the interpolation's two ends), or null. */
-function captionOf(view: ViewName): HTMLElement | null {
-  const line = view === 'interpolation' ? document.getElementById('interp-labels') : null;
-  return line?.textContent?.trim() ? line : null;
+/**
+ * The line of words a view's picture is saved with, below it, and the element whose colour it
+ * takes, or null: the interpolation's two ends, and the class a conditional model's manifold is
+ * decoded as (two classes' manifolds are otherwise the same file but for their pixels).
+ */
+function captionOf(view: ViewName): { text: string; colourOf: Element } | null {
+  if (view === 'interpolation') {
+    const line = document.getElementById('interp-labels');
+    const text = line?.textContent?.trim() ?? '';
+    return line && text ? { text, colourOf: line } : null;
+  }
+  if (view === 'manifold') {
+    const select = document.getElementById('manifold-class') as HTMLSelectElement | null;
+    const control = select?.closest<HTMLElement>('.class-control');
+    const option = select?.selectedOptions[0];
+    if (!select || !control || control.hidden || !option) return null;
+    // Digits are named by their number: "class 4", as the interpolation's line says it.
+    const name = option.text === option.value ? `class ${option.value}` : option.text;
+    return { text: `decoded as ${name}`, colourOf: control };
+  }
+  return null;
 }
 
 /** The picture of `view` as a PNG, with its row labels (if any) drawn beside it and its caption (if any) below. */
@@ -44,7 +62,7 @@ export async function viewPng(view: ViewName): Promise<Blob | null> {
   const canvas = canvasOf(view);
   const list = canvas.parentElement?.querySelector<HTMLElement>('.row-labels');
   const labels = Array.from(list?.children ?? [], (li) => li.textContent ?? '');
-  const captionLine = captionOf(view), caption = captionLine?.textContent?.trim() ?? '';
+  const captionLine = captionOf(view), caption = captionLine?.text ?? '';
   const picture = await pngOf(canvas);
   if (!picture || (labels.length === 0 && !caption)) return picture;
   const bitmap = await createImageBitmap(picture);
@@ -72,7 +90,7 @@ export async function viewPng(view: ViewName): Promise<Blob | null> {
   labels.forEach((text, row) => ctx.fillText(text, width + LABEL_MARGIN, (row + 0.5) * rowHeight));
   ctx.textAlign = 'center';
   if (captionLine) {
-    ctx.fillStyle = getComputedStyle(captionLine).color; // the page's colour of that line
+    ctx.fillStyle = getComputedStyle(captionLine.colourOf).color; // the page's colour of that line
     ctx.fillText(caption, out.width / 2, height + captionHeight / 2);
   }
   return pngOf(out);

@@ -398,6 +398,17 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo page', () => {
       }
       expect(inked, `text pixels beside row ${row} of the saved samples`).toBeGreaterThan(5);
     }
+    // The manifold of a conditional model saves with the class it is decoded as, below it: two
+    // classes' manifolds are otherwise files alike but for their pixels.
+    await page.selectOption('[data-testid=manifold-class]', '4');
+    const [manifold] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=save-manifold]')]);
+    await manifold.saveAs(resolve(OUT, 'demo-conditional-manifold-saved.png'));
+    const manifoldPng = decode(readFileSync(resolve(OUT, 'demo-conditional-manifold-saved.png')));
+    const manifoldHeight = await page.$eval('canvas[data-view=manifold]', (c) => (c as HTMLCanvasElement).height);
+    expect(manifoldPng.height, 'a caption band below the saved manifold').toBeGreaterThan(manifoldHeight);
+    let captionInk = 0;
+    for (let i = manifoldHeight * manifoldPng.width * manifoldPng.channels; i < manifoldPng.data.length; i += manifoldPng.channels) if (manifoldPng.data[i] > 100) captionInk++;
+    expect(captionInk, 'text pixels below the saved manifold').toBeGreaterThan(20);
 
     // Save, reset and load: the file brings back the conditional model and the same grid.
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=save]')]);
