@@ -24,7 +24,7 @@ import { RunLog } from './ui/run-log';
 import { messageHandler, type PageRun } from './ui/messages';
 import { fileStem, runStem } from './ui/run-names';
 import { RunButtonFocus } from './ui/run-focus';
-import { UnsavedRun } from './ui/unsaved-run';
+import { ownDataName, UnsavedRun } from './ui/unsaved-run';
 import { controlStates } from './ui/control-states';
 import { afterRelease, watchPointerHold } from './ui/pointer-hold';
 
@@ -221,7 +221,7 @@ button('start').onclick = act(() => {
   ui.loadedFrom = null;
   resetViews();
   onLoadAccepted = null;
-  Object.assign($('stored'), { textContent: unsaved.started(isKeptSource(data)), title: '' });
+  Object.assign($('stored'), { textContent: unsaved.started(isKeptSource(data), ownDataName(data)), title: '' });
   command({ type: 'start', settings, data });
   if (settings.objective === 'iwae' && settings.samples === 1) showNotice(IWAE_ONE_SAMPLE_NOTE);
 });
@@ -281,7 +281,7 @@ $<HTMLInputElement>('load').onchange = act(async () => {
   onLoadAccepted = () => {
     ui.loadedFrom = fileStem(file.name);
     offer.hide();
-    Object.assign($('stored'), { textContent: unsaved.started(isKeptSource(data)), title: '' });
+    Object.assign($('stored'), { textContent: unsaved.started(isKeptSource(data), ownDataName(data)), title: '' });
   };
   send({ type: 'load', bytes, fileName: file.name, settings, data }, [bytes]);
 });

@@ -28,6 +28,12 @@ describe('Load model and Reset over a model no file holds', () => {
     expect(r.confirmDiscard('Load model'), 'a third press asks again: the second used the confirmation').not.toBeNull();
   });
 
+  it('names the data of a run on the user\'s IDX files as such, not as pictures', () => {
+    const r = run(40);
+    expect(r.started(false, 'your IDX files')).toBe('Runs on your IDX files are not kept in this browser: Save model downloads the weights.');
+    expect(r.confirmDiscard('Reset')).toMatch(/^Reset discards the model trained on your IDX files, and no saved file holds its last 40 steps/);
+  });
+
   it('a confirmation expires after 10 s, and one action\'s press does not confirm the other', () => {
     const r = run(40);
     r.started(false);

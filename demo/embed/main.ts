@@ -18,9 +18,10 @@ function say(text: string): void {
   statusEl.textContent = text;
   statusEl.classList.remove('error');
 }
-function fail(e: unknown): void {
+/** Shows `e` as the status; `still` names the model the walk keeps showing, if any (a refused file leaves the last one). */
+function fail(e: unknown, still?: string): void {
   console.error(e);
-  say(`Error: ${e instanceof Error ? e.message : String(e)}`);
+  say(`Error: ${e instanceof Error ? e.message : String(e)}${still ? `. The walk still shows ${still}.` : ''}`);
   statusEl.classList.add('error');
 }
 
@@ -155,6 +156,9 @@ async function main(): Promise<void> {
   // A model the user picks replaces the default one; stop its training first (a model must not be
   // destroyed in the middle of a step).
   let stop = false, training: Promise<void> = Promise.resolve();
+  // What the walk shows, for a refused file to name: the quick model (and how far it trained), or a file.
+  let walking: string | null = null, trainedTo = 0;
+  const quickModel = () => `the quick model${trainedTo < STEPS ? ` (its training stopped at step ${trainedTo} of ${STEPS})` : ''}`;
   fileInput.addEventListener('change', async () => {
     const file = fileInput.files?.[0];
     if (!file) return;
@@ -169,9 +173,10 @@ async function main(): Promise<void> {
         throw new Error(`${file.name} models ${shape} images; this example draws 28 x 28 grey ones (MNIST, Fashion-MNIST)`);
       }
       await show(vae);
+      walking = file.name;
       say(`Walking through ${file.name} (latent ${vae.config.latent}, hidden [${vae.config.hidden.join(', ')}])`);
     } catch (e) {
-      fail(e);
+      fail(e, walking === 'quick' ? quickModel() : walking ?? undefined);
     }
   });
 
@@ -184,7 +189,9 @@ async function main(): Promise<void> {
   const vae = await VAE.create(QUICK_CONFIG, { device, ...QUICK_TRAINING, onLosses: (l) => (loss = l.at(-1)!.loss) });
   if (stop) return vae.destroy();
   await show(vae);
+  walking = 'quick';
   training = train(vae, images, STEPS, (step) => {
+    trainedTo = step;
     say(`Training on 2,000 MNIST digits: step ${step} / ${STEPS} · loss ${lossText()}`);
     return !stop;
   });

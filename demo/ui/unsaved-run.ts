@@ -1,11 +1,17 @@
 // Whether leaving the page would lose training. A run on the built-in data sets is kept in the
 // browser as it trains (the worker stores it; a reload offers to continue it); a run on the
-// user's own pictures is not, as the pictures are not there after a reload. Such a run says so
+// user's own pictures or IDX files is not, as the files are not there after a reload. Such a run says so
 // under the status, and while it has steps that no file holds (after the last Save model, or
 // after the file it was loaded from) leaving the page asks first (beforeunload), and Reset and
 // Load model, which both put another model in its place, take a second press.
 
-export const NOT_KEPT = 'Runs on your own pictures are not kept in this browser: Save model downloads the weights.';
+import type { DataSource } from '../shared/protocol';
+
+/** How the page names the user's own data a run trains on. */
+export const ownDataName = (data: DataSource): string => (data.kind === 'files' ? 'your IDX files' : 'your pictures');
+
+/** The stored line of a run the browser does not keep; `data` names what it trains on ('your pictures', 'your IDX files'). */
+export const notKept = (data: string) => `Runs on ${data} are not kept in this browser: Save model downloads the weights.`;
 
 /** How long a first Reset (or Load model) waits for the second that discards an unsaved model, ms. */
 export const RESET_AGAIN_MS = 10_000;
@@ -22,6 +28,8 @@ const AGAIN: Record<DiscardingAction, string> = {
 export class UnsavedRun {
   private kept = true;
   private savedAt = 0;
+  /** What the run trains on, as the confirmation names it. */
+  private data = 'your pictures';
   /** The action whose next press within RESET_AGAIN_MS goes ahead, and until when. */
   private armed: { action: DiscardingAction; until: number } | null = null;
 
@@ -47,14 +55,18 @@ export class UnsavedRun {
     this.armed = null;
     if (!this.wouldLose() || again) return null;
     this.armed = { action, until: performance.now() + RESET_AGAIN_MS };
-    return `${action} discards the model trained on your pictures, and no saved file holds its last ${this.at().step - this.savedAt} steps: ${AGAIN[action]}, or Save model first.`;
+    return `${action} discards the model trained on ${this.data}, and no saved file holds its last ${this.at().step - this.savedAt} steps: ${AGAIN[action]}, or Save model first.`;
   }
 
-  /** A new run (or a loaded file) on data the browser keeps or not; the words for the stored line. */
-  started(kept: boolean): string {
+  /**
+   * A new run (or a loaded file) on data the browser keeps or not (`data` names the user's own:
+   * 'your pictures', 'your IDX files'); the words for the stored line.
+   */
+  started(kept: boolean, data = 'your pictures'): string {
     this.kept = kept;
     this.savedAt = 0;
-    return kept ? '' : NOT_KEPT;
+    this.data = data;
+    return kept ? '' : notKept(data);
   }
 
   /** Steps up to `step` are in a file (saved, or the file or checkpoint the run goes on from). */

@@ -113,4 +113,16 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the embedding example page'
     expect(meanDifference(c, walked)).toBeGreaterThan(30);
     expect(log.filter((l) => /^\[(error|pageerror)\]|WebGPU|GPU/i.test(l)), 'WebGPU errors or page errors were logged').toEqual([]);
   });
+
+  it('refuses a model of other pictures, and says which model the walk still shows', async () => {
+    const config = resolveConfig({ inputDim: 3 * 16 * 16, imageShape: [16, 16], imageChannels: 3, latent: 2, hidden: [8] });
+    const layout = paramLayout(config), flat = initialParams(layout, 3);
+    const tensors = Object.fromEntries(layout.tensors.map((t) => [t.name, { shape: t.shape, data: flat.slice(t.offset, t.offset + t.count) }]));
+    const bytes = encodeSafetensors(tensors, { format: 'webgpu-vae', version: '1', config: JSON.stringify(config) });
+    await page.setInputFiles('[data-testid=file]', { name: 'colour.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from(bytes) });
+    await expect.poll(() => page.textContent('#status'), { timeout: 60_000 })
+      .toBe('Error: colour.safetensors models 3 x 16 x 16 images; this example draws 28 x 28 grey ones (MNIST, Fashion-MNIST). The walk still shows untrained.safetensors.');
+    const f0 = await framesOf(page);
+    await frameAt(page, 0, f0 + 1); // and keeps drawing it
+  });
 });
