@@ -19,6 +19,7 @@ import { Scatter } from './ui/scatter';
 import { DEFAULTS, describeControls, lockSettings, readSettings, SettingsError, writeSettings } from './ui/settings';
 import { noWebGpuReason, showError, showSettingsError, clearError, describeError, showNotice } from './ui/errors';
 import { SavedRunOffer } from './ui/saved-run-offer';
+import { KeptTabs } from './ui/kept-tabs';
 import { addViewExports } from './ui/view-export';
 import { RunLog } from './ui/run-log';
 import { messageHandler, type PageRun } from './ui/messages';
@@ -186,6 +187,25 @@ const onMessage = messageHandler({
   modelAccepted: () => { onLoadAccepted?.(); onLoadAccepted = null; },
   // A refused file: the next model (a Continue, a Start) is not the file's.
   commandFailed: () => { onLoadAccepted = null; },
+  kept: (runId, step) => {
+    ui.keptRunId = runId;
+    unsaved.keptHere(true);
+    keptTabs.kept(runId, step);
+  },
+});
+
+/** The other tabs of this page, which share the one run the browser keeps (ui/kept-tabs.ts). */
+const keptTabs = new KeptTabs({
+  replaced: (step) => {
+    const line = $('stored');
+    if (!line.dataset.step || !ui.keptRunId) return; // this tab has no run that was kept
+    delete line.dataset.step;
+    line.textContent = `Another tab kept its run in this browser (step ${step.toLocaleString('en')}) in place of this one; this run's next save keeps it again.`;
+    line.title = 'The browser keeps one run, the latest any tab of this page saved. Save model keeps this one in a file.';
+    unsaved.keptHere(false); // leaving the page now would lose its steps
+  },
+  open: () => (ui.model && ui.keptRunId ? { runId: ui.keptRunId, step: ui.step, training: ui.state === 'training' } : null),
+  openElsewhere: (run) => offer.openElsewhere(run),
 });
 
 /** The chosen data; generated and split sets follow the form's seed. */
@@ -314,7 +334,7 @@ function boot(): void {
     worker.onerror = (e) => { showError('The training worker failed to start', e.message || 'See the browser console for details.'); ui.state = 'failed'; updateControls(); updateStatus(); };
     const canvases = views.transfer();
     send({ type: 'init', canvases, present }, Object.values(canvases));
-    void offer.check();
+    void offer.check().then((run) => run?.runId && keptTabs.ask(run.runId));
     // Test hook: simulate a GPU crash (only with ?debug in the URL).
     if (params.has('debug')) Object.assign(window, { vaeDemo: { loseDevice: () => send({ type: 'debug-lose-device' }) } });
   }

@@ -31,6 +31,8 @@ export interface PageRun {
   loadedFrom: string | null;
   /** What the model is compiling, said in the status line beside the state (null when nothing). */
   compiling: string | null;
+  /** The name of the run the worker last kept in the browser (its 'stored'), null before. */
+  keptRunId?: string | null;
 }
 
 export interface PageParts {
@@ -55,6 +57,8 @@ export interface PageParts {
   modelAccepted: () => void;
   /** The worker reported a failure (a refused file among them): what waited for its model is dropped. */
   commandFailed: () => void;
+  /** The worker kept run `runId` in the browser at `step` (the other tabs are told). */
+  kept: (runId: string, step: number) => void;
 }
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -84,6 +88,7 @@ export function messageHandler(page: PageParts): (m: FromWorker) => void {
           if (ui.resetting) Object.assign($('stored'), { textContent: '', title: '' });
           ui.resetting = false;
           ui.model = null; // the worker has no model then
+          ui.keptRunId = null;
           sizeViewsForSettings();
           // A start that failed leaves no model: the summary of its data and model goes too. (A lost
           // device keeps it: the recovery restores that model.)
@@ -165,6 +170,7 @@ export function messageHandler(page: PageParts): (m: FromWorker) => void {
         $('stored').title = `Saved ${SAVED_WHEN}. The browser keeps one run: a run in another tab of this page replaces it.`;
         $('stored').dataset.step = String(m.step);
         runLog.keep(m.step, m.runId);
+        page.kept(m.runId, m.step);
         break;
       case 'notice':
         showNotice(m.text);

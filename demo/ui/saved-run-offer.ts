@@ -2,6 +2,7 @@
 // shown when the page loads and a run is there: where it stood, when it was saved, and two
 // buttons, Continue (data-testid="continue") and Discard (data-testid="discard").
 import { forgetRun, keptSourceName, readRun, type SavedRun } from '../shared/saved-run';
+import type { OpenRun } from './kept-tabs';
 
 /** The offer's text for `run`. */
 export function describeSavedRun(run: SavedRun): string {
@@ -33,14 +34,23 @@ export class SavedRunOffer {
     };
   }
 
-  /** Shows the offer if a run is saved in this browser. */
-  async check(): Promise<void> {
+  /** Shows the offer if a run is saved in this browser; the run offered, or null. */
+  async check(): Promise<SavedRun | null> {
     const run = await readRun();
-    if (!run) return;
+    if (!run) return null;
     this.run = run;
     this.text.textContent = describeSavedRun(run);
     this.el.dataset.step = String(run.step);
     this.el.hidden = false;
+    return run;
+  }
+
+  /** Another tab has `open` open: said, where it is the run offered. */
+  openElsewhere(open: OpenRun): void {
+    if (this.el.hidden || !this.run || this.run.runId !== open.runId || this.el.dataset.openElsewhere) return;
+    this.el.dataset.openElsewhere = 'true';
+    this.text.textContent += ` It is open in another tab of this page now (step ${open.step.toLocaleString('en')}, ${open.training ? 'training' : 'paused'}): ` +
+      'carry on there; continued here as well, it would go on twice, and each tab would replace the run the other keeps.';
   }
 
   /** Continue needs a started, idle worker. */

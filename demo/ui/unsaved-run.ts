@@ -69,6 +69,11 @@ export class UnsavedRun {
     return kept ? '' : notKept(data);
   }
 
+  /** Whether the browser keeps the run now: another tab's run may have taken its place, until its next save. */
+  keptHere(kept: boolean): void {
+    this.kept = kept;
+  }
+
   /** Steps up to `step` are in a file (saved, or the file or checkpoint the run goes on from). */
   savedTo(step: number): void {
     this.savedAt = Math.max(this.savedAt, step);

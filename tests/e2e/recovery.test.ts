@@ -115,4 +115,38 @@ describe.skipIf(process.env.WEBGPU_VAE_E2E !== '1')('the demo recovers', () => {
     expect(await page.locator('[data-testid=error]').isHidden()).toBe(true);
     await context.close();
   });
+
+  it('two tabs share the one kept run: an offer says the run is open elsewhere, a replaced tab says so', async () => {
+    await open('present=bitmap');
+    await startSmall(page);
+    await storedAt(page, 1);
+    await page.click('[data-testid=pause]');
+    await paused(page);
+    const keptStep = await storedAt(page, 1);
+    // A second tab of the same browser is offered that run, and told that the first tab has it open.
+    const second = await context.newPage();
+    const secondLog = recordConsole(second);
+    await second.goto(`${inject('demoUrl')}?present=bitmap`);
+    await waitForStatus(second, 'Ready');
+    const offer = second.locator('[data-testid=saved-run]');
+    await offer.waitFor({ state: 'visible' });
+    await expect.poll(() => offer.textContent(), { timeout: 10_000 }).toContain(`It is open in another tab of this page now (step ${keptStep.toLocaleString('en')}, paused): carry on there;`);
+    // The second tab starts a run of its own: once it is kept, the first tab no longer claims its run is.
+    await startSmall(second);
+    await storedAt(second, 0);
+    await expect.poll(() => page.textContent('[data-testid=stored]'), { timeout: 30_000 }).toMatch(/^Another tab kept its run in this browser \(step \d+\) in place of this one; this run's next save keeps it again\.$/);
+    expect(await page.getAttribute('[data-testid=stored]', 'data-step'), 'no step claimed kept').toBeNull();
+    await second.click('[data-testid=pause]');
+    await paused(second);
+    // The first tab's next save keeps its run again, and the second tab is told in turn.
+    await page.click('[data-testid=resume]');
+    await atStep(page, keptStep + 5);
+    await page.click('[data-testid=pause]');
+    await paused(page);
+    expect(await storedAt(page, keptStep + 5), 'kept again on the pause').toBeGreaterThan(keptStep);
+    expect(await page.textContent('[data-testid=stored]')).toMatch(/^Kept in this browser at step \d+/);
+    await expect.poll(() => second.textContent('[data-testid=stored]'), { timeout: 30_000 }).toMatch(/^Another tab kept its run in this browser/);
+    expect([...log, ...secondLog].filter((l) => /^\[(error|pageerror)\]/.test(l))).toEqual([]);
+    await context.close();
+  });
 });
