@@ -14,6 +14,8 @@ vi.stubGlobal('window', { addEventListener: () => undefined });
 vi.stubGlobal('self', { postMessage: (m: unknown) => posted.push(m), onmessage: null });
 const { UnsavedRun, RESET_AGAIN_MS } = await import('../demo/ui/unsaved-run');
 const { reportError } = await import('../demo/worker/worker-state');
+const { KeptRunError } = await import('../demo/worker/failures');
+const { describeError } = await import('../demo/ui/errors');
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -69,8 +71,11 @@ describe('the worker\'s console on a failure', () => {
     reportError(new DataError('m.safetensors was trained on 28x28 images but your images (60) have 3x16x16 images'));
     reportError(Object.assign(new Error('β must be a number from 0 to 10,000'), { name: 'ConfigError' }));
     reportError(Object.assign(new Error('training diverged by step 3'), { name: 'DivergedError' }));
+    // A kept run another tab replaced since the page offered it: told under its own title.
+    reportError(new KeptRunError('The run kept in this browser changed since this page offered it'));
     expect(logged).not.toHaveBeenCalled();
-    expect(posted.map((m) => (m as { kind: string }).kind), 'each is still told to the page').toEqual(['checkpoint', 'data', 'config', 'config']);
+    expect(posted.map((m) => (m as { kind: string }).kind), 'each is still told to the page').toEqual(['checkpoint', 'data', 'config', 'config', 'kept-run']);
+    expect(describeError('kept-run', 'changed').title).toBe('The kept run could not be continued');
     const bug = new TypeError('Cannot read properties of undefined (reading \'vae\')');
     reportError(bug);
     expect(logged).toHaveBeenCalledWith(bug);

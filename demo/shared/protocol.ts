@@ -92,7 +92,7 @@ export const PAGE_DATA_NAMES: Record<DataSourceName, string> = {
  */
 export const DRAWING_AFTER_PAUSE = 'drawing the pictures of this step…';
 
-export type ErrorKind = 'no-webgpu' | 'device-lost' | 'data' | 'config' | 'checkpoint' | 'internal';
+export type ErrorKind = 'no-webgpu' | 'device-lost' | 'data' | 'config' | 'checkpoint' | 'kept-run' | 'internal';
 
 export interface LossChunk {
   /** Last step of the chunk (0-based) and the number of steps averaged. */

@@ -103,6 +103,8 @@ export function describeError(kind: ErrorKind, raw: string): { title: string; te
       // The file is refused, not the data: a run in training goes on (worker/build.ts checks
       // the file and its fit to the data before the run is dropped).
       return { title: 'The model file was not loaded', text: message };
+    case 'kept-run':
+      return { title: 'The kept run could not be continued', text: message };
     default:
       return { title: 'Something went wrong', text: message };
   }

@@ -11,7 +11,13 @@ export function kindOf(e: unknown): ErrorKind {
   // A diverged run is told to change the learning rate.
   if (name === 'ConfigError' || name === 'DeviceLimitError' || name === 'DivergedError') return 'config';
   if (name === 'CheckpointError') return 'checkpoint';
+  if (name === 'KeptRunError') return 'kept-run';
   return 'internal';
+}
+
+/** The run kept in the browser is not the one the page offered (another tab replaced it, or storage was cleared). */
+export class KeptRunError extends Error {
+  override name = 'KeptRunError';
 }
 
 /**

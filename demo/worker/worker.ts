@@ -14,6 +14,7 @@ import { acquire, receiveCanvases, recover, replaceDevice } from './device-loss'
 import { build, dropSession, startLoop, takeSnapshot } from './run-control';
 import { Views } from './views';
 import { current, drained, enqueue, post, scope, setState, settle } from './worker-state';
+import { KeptRunError } from './failures';
 
 async function handle(msg: ToWorker): Promise<void> {
   if (current.lost && msg.type !== 'recover' && msg.type !== 'reset') return;
@@ -38,9 +39,9 @@ async function handle(msg: ToWorker): Promise<void> {
       return startLoop(current.session);
     case 'continue': {
       const saved = await readRun();
-      if (!saved) throw new Error('There is no saved run in this browser any more (it was discarded or storage was cleared).');
+      if (!saved) throw new KeptRunError('There is no saved run in this browser any more (it was discarded or storage was cleared).');
       // The browser keeps one run for all the demo's tabs: another tab may have kept its own since the offer.
-      if (saved.savedAt !== msg.savedAt) throw new Error('The run kept in this browser changed since this page offered it: another tab of the demo kept its own run (the browser keeps one, the latest). Reload the page to see the run it keeps now.');
+      if (saved.savedAt !== msg.savedAt) throw new KeptRunError('The run kept in this browser changed since this page offered it: another tab of the demo kept its own run (the browser keeps one, the latest). Reload the page to see the run it keeps now.');
       const state = readTrainingState(saved.state, 'the run saved in this browser');
       current.session = (await build(saved.settings, msg.data, { kind: 'state', state }, saved.runId, saved.loadedFrom)).session;
       current.snapshot = { state: saved.state, step: saved.step };
