@@ -157,7 +157,7 @@ async function main(): Promise<void> {
   // destroyed in the middle of a step).
   let stop = false, training: Promise<void> = Promise.resolve();
   // What the walk shows, for a refused file to name: the quick model (and how far it trained), or a file.
-  let walking: string | null = null, trainedTo = 0;
+  let walkingFile: string | null = null, quickShown = false, trainedTo = 0;
   const quickModel = () => `the quick model${trainedTo < STEPS ? ` (its training stopped at step ${trainedTo} of ${STEPS})` : ''}`;
   fileInput.addEventListener('change', async () => {
     const file = fileInput.files?.[0];
@@ -173,10 +173,10 @@ async function main(): Promise<void> {
         throw new Error(`${file.name} models ${shape} images; this example draws 28 x 28 grey ones (MNIST, Fashion-MNIST)`);
       }
       await show(vae);
-      walking = file.name;
+      walkingFile = file.name;
       say(`Walking through ${file.name} (latent ${vae.config.latent}, hidden [${vae.config.hidden.join(', ')}])`);
     } catch (e) {
-      fail(e, walking === 'quick' ? quickModel() : walking ?? undefined);
+      fail(e, walkingFile ?? (quickShown ? quickModel() : undefined));
     }
   });
 
@@ -189,7 +189,7 @@ async function main(): Promise<void> {
   const vae = await VAE.create(QUICK_CONFIG, { device, ...QUICK_TRAINING, onLosses: (l) => (loss = l.at(-1)!.loss) });
   if (stop) return vae.destroy();
   await show(vae);
-  walking = 'quick';
+  quickShown = true;
   training = train(vae, images, STEPS, (step) => {
     trainedTo = step;
     say(`Training on 2,000 MNIST digits: step ${step} / ${STEPS} · loss ${lossText()}`);
