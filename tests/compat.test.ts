@@ -1,7 +1,11 @@
 // Guards across redesigns: a checkpoint written by the first release (tests/fixtures/
 // v1-checkpoint.safetensors) loads and gives the outputs recorded when it was written, and seeded
 // training reproduces the losses and parameters that release recorded (tests/fixtures/
-// v1-golden.json: 6 steps on the first 256 MNIST training images for two configurations).
+// v1-golden.json: 6 steps on the first 256 MNIST training images for two configurations), to
+// float32 rounding: 0.14.2 keeps the digits of small KL and likelihood terms (their series near
+// 0), which moved the last bits (by up to 5e-6 relative). On a software adapter the same run is also
+// held to the bit to what 0.14.2 recorded (tests/fixtures/golden-0.14.2.json), so that an
+// unmeant change of any kernel's float operations shows.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../src/checkpoint';
@@ -27,6 +31,7 @@ function sameAs(device: GPUDevice, got: number[] | number[][], want: number[] | 
 }
 
 const golden = JSON.parse(readFileSync(new URL('./fixtures/v1-golden.json', import.meta.url), 'utf8'));
+const golden0142 = JSON.parse(readFileSync(new URL('./fixtures/golden-0.14.2.json', import.meta.url), 'utf8'));
 
 describe('compatibility with the first release', async () => {
   const train = await loadMnistNode('train', { limit: 256 });
@@ -41,9 +46,13 @@ describe('compatibility with the first release', async () => {
       const losses = (await vae.readLosses()).map((l) => [l.loss, l.rec, l.kl]);
       const params = await vae.flatParameters();
       vae.destroy();
-      // Same kernels, same order of float operations: the figures agree to the last bit.
-      sameAs(device, losses, c.losses, 'losses');
-      sameAs(device, [params.reduce((s, v) => s + v, 0)], [c.paramSum], 'sum of the parameters');
+      const paramSum = params.reduce((s, v) => s + v, 0);
+      // The first release's figures, to float32 rounding (the header says why not to the bit).
+      expectClose(losses.flat(), c.losses.flat(), { atol: 1e-6, rtol: 1e-5 }, 'losses against the first release');
+      expectClose([paramSum], [c.paramSum], { atol: 1e-6, rtol: 1e-5 }, 'sum of the parameters against the first release');
+      // Same kernels, same order of float operations: 0.14.2's figures to the last bit.
+      sameAs(device, losses, golden0142[name].losses, 'losses');
+      sameAs(device, [paramSum], [golden0142[name].paramSum], 'sum of the parameters');
     });
   }
 
