@@ -20,7 +20,8 @@
 // Reference: tests/reference/dense.ts (actRef, actDerivRef); benchmark: bench/activation.ts.
 import { ConfigError } from './errors';
 import { wgsl } from './wgsl';
-import { checkChoice, checkShape, declareBindings, exactWhenSized, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, write, type Kernel } from './common';
+import { checkChoice, checkShape, declareBindings, exactWhenSized, f32Literal, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, write, type Kernel } from './common';
+import { EXPM1_SERIES_BELOW, expm1Series, LOG1P_SERIES_BELOW, log1pSeries } from './series';
 import { load32, withHalf, type HalfBindings } from './half';
 
 export const ACTIVATIONS = ['relu', 'leaky_relu', 'tanh', 'sigmoid', 'softplus', 'elu', 'none'] as const;
@@ -55,15 +56,14 @@ fn act(x: f32) -> f32 {
   return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);
 #elif ${kind === 'softplus'}
   // WGSL has no log1p: log(1 + e) keeps none of e's digits once e is under f32's epsilon (x < -16.6
-  // gave y = 0, and a zero gradient from it), so for e < 0.1 it is log1p's series to e^7
-  // (truncation under 2e-8).
+  // gave y = 0, and a zero gradient from it), so for small e it is log1p's series (series.ts).
   let e = exp(-abs(x));
-  let log1p_e = select(log(1.0 + e), e * (1.0 - e * (0.5 - e * (1.0 / 3.0 - e * (0.25 - e * (0.2 - e * (1.0 / 6.0 - e * (1.0 / 7.0))))))), e < 0.1);
+  let log1p_e = select(log(1.0 + e), ${log1pSeries('e')}, e < ${f32Literal(LOG1P_SERIES_BELOW)});
   return max(x, 0.0) + log1p_e;
 #elif ${kind === 'elu'}
   // PyTorch's nn.ELU (alpha 1). WGSL has no expm1: exp(x) - 1 loses relative precision as x
-  // nears 0, so above -0.2 it is the series to x^8 (truncation under 2e-12 there).
-  let em1 = select(exp(x) - 1.0, x * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x * (1.0 / 24.0 + x * (1.0 / 120.0 + x * (1.0 / 720.0 + x * (1.0 / 5040.0 + x * (1.0 / 40320.0)))))))), x > -0.2);
+  // nears 0, so there it is expm1's series (series.ts).
+  let em1 = select(exp(x) - 1.0, ${expm1Series('x')}, x > ${f32Literal(-EXPM1_SERIES_BELOW)});
   return select(em1, x, x > 0.0);
 #else
   return x;
@@ -80,9 +80,8 @@ fn act_grad(y: f32) -> f32 {
 #elif ${kind === 'sigmoid'}
   return y * (1.0 - y);
 #elif ${kind === 'softplus'}
-  // 1 - exp(-y) cancels as y nears 0: below 0.2 it is the series of -expm1(-y) to y^7
-  // (truncation under 1e-10).
-  return select(1.0 - exp(-y), y * (1.0 - y * (0.5 - y * (1.0 / 6.0 - y * (1.0 / 24.0 - y * (1.0 / 120.0 - y * (1.0 / 720.0 - y * (1.0 / 5040.0))))))), y < 0.2);
+  // 1 - exp(-y) cancels as y nears 0: there it is -expm1(-y), by its series (series.ts).
+  return select(1.0 - exp(-y), -(${expm1Series('(-y)')}), y < ${f32Literal(EXPM1_SERIES_BELOW)});
 #elif ${kind === 'elu'}
   // y > 0 exactly when x > 0; below, e^x = y + 1 (absolute error under 6e-8 as y nears -1).
   return select(y + 1.0, 1.0, y > 0.0);

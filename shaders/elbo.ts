@@ -26,6 +26,7 @@
 import { ConfigError } from './errors';
 import { checkShape, declareBindings, f32Literal, minBindingBytes, workgroupTreeSum, read, STEP_PARAMS, uniform, write, type Kernel, type KernelBinding } from './common';
 import { checkLayout, posteriorValues, posteriorWGSL, type PosteriorLayout } from './reparam';
+import { EXPM1_SERIES_BELOW, expm1MinusSeries, expm1Series } from './series';
 import { wgsl } from './wgsl';
 
 const KL_WORKGROUP = 64;
@@ -33,16 +34,14 @@ const KL_WORKGROUP = 64;
 /** KL(N(mu, e^lv) || N(0, 1)) per latent dimension, and its derivatives. */
 export const KL_WGSL = /* wgsl */ `
 // e^lv - 1 and e^lv - 1 - lv lose their digits as lv nears 0, where unused latent dimensions sit
-// (lv = 1e-4 gave a KL 6x too large, and mu = 1e-4 a KL of 0): for |lv| < 0.5 they are their
-// series (truncation under 2e-8), and mu^2 is added apart from them.
+// (lv = 1e-4 gave a KL 6x too large, and mu = 1e-4 a KL of 0): there they are their series
+// (series.ts), and mu^2 is added apart from them.
 fn kl_term(mu: f32, lv: f32) -> f32 {
-  let series = lv * lv * (0.5 + lv * (1.0 / 6.0 + lv * (1.0 / 24.0 + lv * (1.0 / 120.0 + lv * (1.0 / 720.0 + lv * (1.0 / 5040.0 + lv * (1.0 / 40320.0 + lv * (1.0 / 362880.0))))))));
-  return 0.5 * (mu * mu + select(exp(lv) - 1.0 - lv, series, abs(lv) < 0.5));
+  return 0.5 * (mu * mu + select(exp(lv) - 1.0 - lv, ${expm1MinusSeries('lv')}, abs(lv) < ${f32Literal(EXPM1_SERIES_BELOW)}));
 }
 fn kl_grad_mu(mu: f32) -> f32 { return mu; }
 fn kl_grad_logvar(lv: f32) -> f32 {
-  let series = lv * (1.0 + lv * (0.5 + lv * (1.0 / 6.0 + lv * (1.0 / 24.0 + lv * (1.0 / 120.0 + lv * (1.0 / 720.0 + lv * (1.0 / 5040.0 + lv * (1.0 / 40320.0))))))));
-  return 0.5 * select(exp(lv) - 1.0, series, abs(lv) < 0.5);
+  return 0.5 * select(exp(lv) - 1.0, ${expm1Series('lv')}, abs(lv) < ${f32Literal(EXPM1_SERIES_BELOW)});
 }`;
 
 /** The declarations every KL kernel opens with: the step's uniform, its bindings, the KL term, the posterior's accessors and, with `gradients`, its gradient store. */

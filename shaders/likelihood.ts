@@ -26,6 +26,7 @@
 import { ConfigError, literal } from './errors';
 import { checkChoice, checkShape, declareBindings, exactWhenSized, f32Literal, FLAT_INDEX_WGSL, grid1D, minBindingBytes, read, sizedBindings, STEP_PARAMS, uniform, workgroupTreeSum, write, type Kernel } from './common';
 import { wgsl } from './wgsl';
+import { LOG1P_SERIES_BELOW, log1pSeries } from './series';
 
 export const LIKELIHOODS = ['bernoulli', 'gaussian'] as const;
 export type Likelihood = (typeof LIKELIHOODS)[number];
@@ -109,11 +110,11 @@ export function likelihoodRows(p: LikelihoodRowsParams): Kernel {
   const pixels = vec ? 'array<vec4<f32>>' : 'array<f32>';
   // A Bernoulli pixel's NLL and its gradient sigmoid(o) - t from logit o, target t and
   // e = exp(-|o|), as f32s or vec4s (zero: that type's 0), one text for both loops. WGSL has no
-  // log1p: log(1 + e) keeps none of e's digits below f32's epsilon, so for e < 1/16 it is log1p's
-  // series (truncation under 1e-8). For o >= 0 the gradient is (1 - t) - e / (1 + e): 1 / (1 + e) - t
+  // log1p: log(1 + e) keeps none of e's digits below f32's epsilon, so for small e it is log1p's
+  // series (series.ts). For o >= 0 the gradient is (1 - t) - e / (1 + e): 1 / (1 + e) - t
   // cancels at t = 1 (17% off at o = 15, and 0 from o = 17 where it is -4e-8), a bias against the
   // pixels that are on, which the mirror case (t = 0, o < 0) never had.
-  const bernoulliNll = (zero: string) => `max(o, ${zero}) - t * o + select(log(1.0 + e), e * (1.0 - e * (0.5 - e * (1.0 / 3.0 - e * (0.25 - e * (0.2 - e / 6.0))))), e < ${zero} + 0.0625)`;
+  const bernoulliNll = (zero: string) => `max(o, ${zero}) - t * o + select(log(1.0 + e), ${log1pSeries('e')}, e < ${zero} + ${f32Literal(LOG1P_SERIES_BELOW)})`;
   const bernoulliResidual = (zero: string) => `select(e / (1.0 + e) - t, (1.0 - t) - e / (1.0 + e), o >= ${zero})`;
   const values = { x: B * D, out: rows * O, rec: rows, row_weight: rows, dout: rows * O, logsigma: perPixel ? D : 1, dls: perPixel ? rows * D : rows };
   const bindings = sizedBindings([
