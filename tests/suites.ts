@@ -27,6 +27,7 @@ export const NODE_ONLY_KERNEL_TESTS: Readonly<Record<string, string>> = {
   'tests/bounds-checks.test.ts': 'devices without bounds checks, made from second Dawn instances with a Dawn toggle',
   'tests/cli-help-choices.test.ts': 'compares the CLI help text with the kernels\' lists',
   'tests/compile.test.ts': 'compile progress and pipeline sharing of one device',
+  'tests/series.test.ts': 'evaluates the series\' WGSL text in float64 in JavaScript, with no GPU',
   'tests/device-limits-features.test.ts': 'refusals on Dawn devices of lowered limits or features (compatibility mode, no subgroups), made from second Dawn instances',
   'tests/docs-snippets.test.ts': 'type-checks the documentation\'s TypeScript examples',
   'tests/factor-recovery.test.ts': 'dSprites factor statistics on the CPU',
