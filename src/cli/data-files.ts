@@ -6,7 +6,7 @@
 // readers check the same files again, and their contents, when they load them.
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { CIFAR10_DOWNLOAD, CIFAR10_FILES, checkBatchHead } from '../data/cifar10';
+import { CIFAR10_FILES, CIFAR10_FOLDER, checkBatchHead } from '../data/cifar10';
 import { MNIST_FILES, nearlyNamed } from '../data/mnist-node';
 import { UsageError } from './args';
 
@@ -18,7 +18,7 @@ export type Split = 'train' | 'test';
 const DATA_FILES: Record<string, { files: (split: Split) => readonly string[]; gzip: boolean; what: string; nested?: string; checkHead?: (head: Uint8Array, size: number, path: string) => void }> = {
   mnist: { files: (split) => [MNIST_FILES[split].images, MNIST_FILES[split].labels], gzip: true, what: 'the four MNIST-format IDX files' },
   'fashion-mnist': { files: (split) => [MNIST_FILES[split].images, MNIST_FILES[split].labels], gzip: true, what: 'the four Fashion-MNIST IDX files' },
-  cifar10: { files: (split) => CIFAR10_FILES[split], gzip: false, what: `CIFAR-10's binary batches (data_batch_1.bin ... data_batch_5.bin, test_batch.bin: the cifar-10-batches-bin folder of ${CIFAR10_DOWNLOAD})`, nested: 'cifar-10-batches-bin', checkHead: checkBatchHead },
+  cifar10: { files: (split) => CIFAR10_FILES[split], gzip: false, what: `CIFAR-10's binary batches (data_batch_1.bin ... data_batch_5.bin, test_batch.bin: ${CIFAR10_FOLDER})`, nested: 'cifar-10-batches-bin', checkHead: checkBatchHead },
 };
 
 /**

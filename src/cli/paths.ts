@@ -15,7 +15,7 @@
 import { closeSync, constants, existsSync, lstatSync, mkdtempSync, openSync, readdirSync, rmdirSync, statSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { shellQuote } from './self-name';
-import { CIFAR10_DOWNLOAD } from '../data/cifar10';
+import { CIFAR10_FOLDER } from '../data/cifar10';
 
 export type PathRule = 'file' | 'folder' | 'run-folder' | 'output-folder' | 'output-file' | 'model';
 
@@ -34,14 +34,14 @@ export const PATH_FLAGS: Record<string, PathRule> = {
 
 /** Where the files of a data set that needs --data-dir come from; undefined for one that needs none. */
 export function dataFilesFrom(dataset: string): string | undefined {
-  return dataset === 'cifar10' ? `the cifar-10-batches-bin folder of ${CIFAR10_DOWNLOAD}` : dataset === 'folder' ? 'a folder of PNG or JPEG pictures; subfolders are read too' : undefined;
+  return dataset === 'cifar10' ? CIFAR10_FOLDER : dataset === 'folder' ? 'a folder of PNG or JPEG pictures; subfolders are read too' : undefined;
 }
 
 /** What --data-dir should hold, by --dataset (mnist when none is given). */
 const DATA_DIR_FIXES: Record<string, string> = {
   mnist: 'give the folder that holds the IDX files (train-images-idx3-ubyte and the rest, optionally .gz)',
   'fashion-mnist': 'give the folder that holds the IDX files (train-images-idx3-ubyte and the rest, optionally .gz)',
-  cifar10: `give the folder that holds CIFAR-10's binary batches (data_batch_1.bin ... data_batch_5.bin, test_batch.bin: the cifar-10-batches-bin folder of ${CIFAR10_DOWNLOAD})`,
+  cifar10: `give the folder that holds CIFAR-10's binary batches (data_batch_1.bin ... data_batch_5.bin, test_batch.bin: ${CIFAR10_FOLDER})`,
   folder: 'give a folder of PNG or JPEG pictures (subfolders are read too)',
 };
 

@@ -20,6 +20,8 @@ export type Cifar10Split = keyof typeof CIFAR10_FILES;
 
 /** Where CIFAR-10's binary batches come from, for a message that asks for them. */
 export const CIFAR10_DOWNLOAD = 'the "CIFAR-10 binary version", cifar-10-binary.tar.gz, from https://www.cs.toronto.edu/~kriz/cifar.html';
+/** The folder the readers want, and where it comes from: the words every refusal that asks for it uses. */
+export const CIFAR10_FOLDER = `the cifar-10-batches-bin folder of ${CIFAR10_DOWNLOAD}`;
 
 const FIX = 'Use the files of the "CIFAR-10 binary version" (cifar-10-binary.tar.gz), not the Python or MATLAB ones, and extract them again if they may be damaged.';
 
