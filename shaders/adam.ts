@@ -5,8 +5,10 @@
 //         g += wd p; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
 //         p -= lr (m / (1 - b1^t)) / (sqrt(v) / sqrt(1 - b2^t) + eps)
 //   sgd   p -= lr (g + wd p)
-// The bias corrections are c1 = 1/(1 - b1^t), c2 = 1/sqrt(1 - b2^t). Padding between tensors has
-// zero gradient and stays zero.
+// The bias corrections are c1 = 1/(1 - b1^t), c2 = 1/sqrt(1 - b2^t). As in PyTorch, b and 1 - b
+// are each rounded to f32 once from float64 and the corrections come from the float64 betas
+// (src/step-params.ts): 1 - f32(0.999) would put v 1.3e-5 (relative) off PyTorch's. Padding
+// between tensors has zero gradient and stays zero.
 // It stays one dispatch after the step's health check rather than fused into the weight
 // gradients' epilogues: fused (even in place) it ran slower on SwiftShader, the register kernels'
 // scattered rows against this kernel's streaming (bench/RESULTS.md, "Adam fused into the weight
@@ -71,8 +73,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #else
   let c = vec2<f32>(params.bias_c1, params.bias_c2);
 #endif
-  let m1 = params.beta1 * m[i] + (1.0 - params.beta1) * grad;
-  let v1 = params.beta2 * v[i] + (1.0 - params.beta2) * grad * grad;
+  let m1 = params.beta1 * m[i] + params.one_minus_beta1 * grad;
+  let v1 = params.beta2 * v[i] + params.one_minus_beta2 * grad * grad;
   m[i] = m1;
   v[i] = v1;
   p[i] = w - params.lr * (m1 * c.x) / (sqrt(v1) * c.y + params.adam_eps);

@@ -5,14 +5,19 @@
 // pow(b, t) is exp2(t log2 b), whose error the WGSL spec bounds only loosely (log2 to 2^-21
 // absolute, i.e. ~t 2^-21 relative in b^t), and 1 - b^t cancels (for b = 0.999 and t = 2, an
 // f32 b^2 leaves 1 - b^2 with 15 good bits). So b^t is taken in 64-bit fixed point on u32 pairs
-// (WGSL has no u64): b as a fraction of 2^64 (exact for any f32 b >= 2^-40; below that b^t is
-// nothing that could matter), raised by squaring and multiplying, each product truncated (below
-// 2^-64 each, ~t 2^-64 in all). 1 - b^t is exact in that format and at least 1 - b >= 2^-24 for
-// any f32 b < 1, so its conversion to f32 (within an ulp), the division and the inverse square
-// root (2.5 and 2 ulp in WGSL) are the only errors: c1 and c2 are within a few f32 ulp of the
-// float64 values the CPU encodes for the ungated optimizer (tests/grad-norm.test.ts).
+// (WGSL has no u64): b as a fraction of 2^64, which the CPU encodes from the float64 beta as
+// PyTorch's corrections use it (StepParams.beta*_frac_hi/lo: exact for b >= 2^-11; below that
+// b^t is nothing that could matter), raised by squaring and multiplying, each product truncated
+// (below 2^-64 each, ~t 2^-64 in all). 1 - b^t is exact in that format and at least 1 - b >=
+// 2^-24 (a beta that rounds to 1 in f32 is refused), so its conversion to f32 (within an ulp), the
+// division and the inverse square root (2.5 and 2 ulp in WGSL) are the only errors: c1 and c2 are
+// within a few f32 ulp of the float64 values the CPU encodes for the ungated optimizer
+// (tests/grad-norm.test.ts).
 
-/** WGSL: `adam_bias_corrections(t, beta1, beta2) -> vec2<f32>` (c1, c2), both 1 for t = 0. */
+/**
+ * WGSL: `adam_bias_corrections(t, beta1, beta2) -> vec2<f32>` (c1, c2), both 1 for t = 0, the
+ * betas as fractions of 2^64 (high word, low word).
+ */
 export const ADAM_BIAS_WGSL = /* wgsl */ `
 // a * b as vec2(high word, low word), from 16-bit halves.
 fn wide_mul(a: u32, b: u32) -> vec2<u32> {
@@ -32,19 +37,6 @@ fn frac_mul(x: vec2<u32>, y: vec2<u32>) -> vec2<u32> {
   let w2a = hh.y + hl.x; let w2b = w2a + lh.x; let w2 = w2b + carry1;
   let carry2 = select(0u, 1u, w2a < hh.y) + select(0u, 1u, w2b < w2a) + select(0u, 1u, w2 < w2b);
   return vec2<u32>(hh.x + carry2, w2);
-}
-
-// An f32 b in [0, 1) as a fraction of 2^64: b = m 2^(e - 150) = m 2^(e - 86) / 2^64.
-fn frac_of(b: f32) -> vec2<u32> {
-  let bits = bitcast<u32>(b);
-  let e = (bits >> 23u) & 0xffu;
-  if (e == 0u || e > 126u || (bits >> 31u) != 0u) { return vec2<u32>(0u); }
-  let m = (bits & 0x7fffffu) | 0x800000u;
-  let s = i32(e) - 86;
-  if (s >= 32) { return vec2<u32>(m << u32(s - 32), 0u); }
-  if (s > 0) { return vec2<u32>(m >> u32(32 - s), m << u32(s)); }
-  if (s > -24) { return vec2<u32>(0u, m >> u32(-s)); }
-  return vec2<u32>(0u);
 }
 
 // b^t for t >= 1, by squaring from t's lowest bit (r starts at the first power taken, as 1 does
@@ -73,10 +65,10 @@ fn one_minus_frac(x: vec2<u32>) -> f32 {
   return ldexp(f32(hi), -32) + ldexp(f32(lo), -64);
 }
 
-fn adam_bias_corrections(t: u32, beta1: f32, beta2: f32) -> vec2<f32> {
+fn adam_bias_corrections(t: u32, beta1: vec2<u32>, beta2: vec2<u32>) -> vec2<f32> {
   if (t == 0u) { return vec2<f32>(1.0); }
-  let r1 = one_minus_frac(frac_pow(frac_of(beta1), t));
-  let r2 = one_minus_frac(frac_pow(frac_of(beta2), t));
+  let r1 = one_minus_frac(frac_pow(beta1, t));
+  let r2 = one_minus_frac(frac_pow(beta2, t));
   return vec2<f32>(1.0 / r1, inverseSqrt(r2));
 }
 `;

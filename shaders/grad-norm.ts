@@ -119,7 +119,7 @@ fn main() {
   // StepParams' corrections come from float64 (src/step-params.ts): used while t is theirs, so a
   // run with no refused step is corrected exactly as before the GPU counted; after a refusal, this
   // t's own, within a few ulp of them.
-  let ours = adam_bias_corrections(u32(t), params.beta1, params.beta2);
+  let ours = adam_bias_corrections(u32(t), vec2<u32>(params.beta1_frac_hi, params.beta1_frac_lo), vec2<u32>(params.beta2_frac_hi, params.beta2_frac_lo));
   watch[2] = vec4<f32>(select(ours, vec2<f32>(params.bias_c1, params.bias_c2), u32(t) == params.adam_step), 0.0, 0.0);
   health[params.history_slot] = vec4<f32>(norm, f32(flags), scale, select(state.x, smoothed, ok));
 }`;

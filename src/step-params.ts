@@ -110,6 +110,18 @@ function checkField(name: keyof StepParams, v: unknown): void {
 }
 
 /**
+ * A number b in [0, 1) as the two u32 words (high, low) of floor(b 2^64), the fixed-point format
+ * in which the health check raises beta to the power t (shaders/bias-correction.ts). Exact for
+ * any float64 b >= 2^-11 (its 53 significant bits end above 2^-64); below that the dropped bits
+ * weigh under 2^-64, and b^t is nothing the corrections could show.
+ */
+export function fractionOf2To64(b: number): [hi: number, lo: number] {
+  const scaled = b * 2 ** 32; // exact: a power-of-two scaling
+  const hi = Math.floor(scaled);
+  return [hi, Math.floor((scaled - hi) * 2 ** 32)];
+}
+
+/**
  * The StepParams uniform's bytes (STEP_PARAMS.bytes, into `out` if given) for the fields in
  * `partial`, the others at their defaults (STEP_PARAMS_DEFAULTS). A field given as undefined keeps
  * its default. Throws a ConfigError for a name that is no field (with the nearest one: a misspelt
@@ -128,8 +140,10 @@ export function encodeStepParams(partial: Partial<StepParams>, out?: ArrayBuffer
   const given = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
   for (const [name, v] of Object.entries(given)) checkField(name as keyof StepParams, v);
   const p: StepParams = { ...STEP_PARAMS_DEFAULTS, ...given };
-  // From the f32 betas the kernel uses, so the corrections match its moment decay exactly.
-  const b1 = Math.fround(p.beta1), b2 = Math.fround(p.beta2);
+  // As PyTorch's Adam: the betas and 1 - beta reach the kernel as f32 scalars each rounded once
+  // from float64, and the bias corrections are taken from the float64 betas (1 - f32(0.999) is
+  // 1.3e-5 away from 0.001 relatively, which v and the update would carry).
+  const [b1Hi, b1Lo] = fractionOf2To64(p.beta1), [b2Hi, b2Lo] = fractionOf2To64(p.beta2);
   return STEP_PARAMS.encode({
     seed_lo: p.seed >>> 0,
     seed_hi: Math.floor(p.seed / 2 ** 32) >>> 0,
@@ -142,9 +156,15 @@ export function encodeStepParams(partial: Partial<StepParams>, out?: ArrayBuffer
     lr: p.lr,
     beta1: p.beta1,
     beta2: p.beta2,
+    one_minus_beta1: 1 - p.beta1,
+    one_minus_beta2: 1 - p.beta2,
+    beta1_frac_hi: b1Hi,
+    beta1_frac_lo: b1Lo,
+    beta2_frac_hi: b2Hi,
+    beta2_frac_lo: b2Lo,
     adam_eps: p.adamEps,
-    bias_c1: p.step > 0 ? 1 / (1 - b1 ** p.step) : 1,
-    bias_c2: p.step > 0 ? 1 / Math.sqrt(1 - b2 ** p.step) : 1,
+    bias_c1: p.step > 0 ? 1 / (1 - p.beta1 ** p.step) : 1,
+    bias_c2: p.step > 0 ? 1 / Math.sqrt(1 - p.beta2 ** p.step) : 1,
     // Past a u32 no GPU count reaches it (grad-norm.ts counts to 2^24), so any larger step reads the same.
     adam_step: Math.min(p.step, U32_MAX),
     weight_decay: p.weightDecay,
@@ -168,10 +188,18 @@ const NO_OP_DEFAULTS: Partial<Record<keyof StepParams, string>> = {
   lr: 'its default 0 moves no parameter; give the learning rate',
 };
 
+/** Uniform words derived from a field besides its own. */
+const DERIVED_WORDS: Partial<Record<keyof StepParams, string[]>> = {
+  seed: ['seed_lo', 'seed_hi'],
+  step: ['bias_c1', 'bias_c2', 'adam_step'],
+  beta1: ['one_minus_beta1', 'beta1_frac_hi', 'beta1_frac_lo'],
+  beta2: ['one_minus_beta2', 'beta2_frac_hi', 'beta2_frac_lo'],
+};
+
 /** The StepParams fields a kernel's code reads (`params.valid_rows` is validRows). */
 export function stepParamsRead(kernel: Pick<Kernel, 'code'>): (keyof StepParams)[] {
   const words = new Set([...kernel.code.matchAll(/\bparams\.(\w+)/g)].map((m) => m[1]));
-  return FIELDS.filter((f) => words.has(uniformFieldOf(f)) || (f === 'seed' && words.has('seed_lo')) || (f === 'step' && (words.has('bias_c1') || words.has('adam_step'))));
+  return FIELDS.filter((f) => [uniformFieldOf(f), ...(DERIVED_WORDS[f] ?? [])].some((w) => words.has(w)));
 }
 
 /**

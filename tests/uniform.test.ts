@@ -10,7 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import { declareBindings, STEP_PARAMS, uniform, write, type Kernel } from '../shaders/common';
 import { uniformStruct, type UniformField } from '../shaders/uniform';
-import { encodeStepParams, STEP_PARAMS_DEFAULTS, STREAM, type StepParams } from '../src/step-params';
+import { encodeStepParams, fractionOf2To64, STEP_PARAMS_DEFAULTS, STREAM, type StepParams } from '../src/step-params';
 import { runKernels } from './helpers/gpu';
 
 /** One field of each type, with a fifth so the struct needs padding past one 16-byte block. */
@@ -184,21 +184,34 @@ describe('encodeStepParams', () => {
     }
   });
 
-  it('computes the Adam bias corrections from the f32-rounded betas', () => {
+  it("computes Adam's bias corrections and 1 - beta from the float64 betas, as PyTorch", () => {
     for (const [beta1, beta2] of [[0.9, 0.999], [0.8, 0.995], [0.5, 0.75]]) {
       for (const step of [1, 2, 3, 10, 1000, 100000]) {
         const d = STEP_PARAMS.decode(encodeStepParams({ beta1, beta2, step }));
-        const b1 = Math.fround(beta1), b2 = Math.fround(beta2);
-        expect(d.bias_c1, `c1 beta1=${beta1} t=${step}`).toBe(Math.fround(1 / (1 - b1 ** step)));
-        expect(d.bias_c2, `c2 beta2=${beta2} t=${step}`).toBe(Math.fround(1 / Math.sqrt(1 - b2 ** step)));
-        expect(d.beta1).toBe(b1);
-        expect(d.beta2).toBe(b2);
+        expect(d.bias_c1, `c1 beta1=${beta1} t=${step}`).toBe(Math.fround(1 / (1 - beta1 ** step)));
+        expect(d.bias_c2, `c2 beta2=${beta2} t=${step}`).toBe(Math.fround(1 / Math.sqrt(1 - beta2 ** step)));
+        expect([d.beta1, d.beta2]).toEqual([Math.fround(beta1), Math.fround(beta2)]);
+        expect([d.one_minus_beta1, d.one_minus_beta2]).toEqual([Math.fround(1 - beta1), Math.fround(1 - beta2)]);
+        // The 64-bit fractions the GPU raises to the power t hold the float64 betas exactly.
+        expect(d.beta1_frac_hi * 2 ** -32 + d.beta1_frac_lo * 2 ** -64, `beta1=${beta1}`).toBe(beta1);
+        expect(d.beta2_frac_hi * 2 ** -32 + d.beta2_frac_lo * 2 ** -64, `beta2=${beta2}`).toBe(beta2);
       }
     }
-    // The rounding matters: at t = 1, 1 - 0.999 and 1 - fround(0.999) differ in the fifth digit,
-    // well beyond one f32 ulp, so the float64 betas would give a different word.
+    // It matters: 1 - f32(0.999) is 1.3e-5 (relative) away from 0.001, more than 200 f32 ulp, so
+    // the f32 beta would give other words for 1 - beta2 and for c2 at t = 1.
     const d = STEP_PARAMS.decode(encodeStepParams({ beta2: 0.999, step: 1 }));
-    expect(d.bias_c2).not.toBe(Math.fround(1 / Math.sqrt(1 - 0.999)));
+    expect(d.one_minus_beta2).not.toBe(Math.fround(1 - Math.fround(0.999)));
+    expect(d.bias_c2).not.toBe(Math.fround(1 / Math.sqrt(1 - Math.fround(0.999))));
+  });
+
+  it('holds betas as 64-bit fractions exactly down to 2^-11, and truncates below', () => {
+    for (const b of [0, 2 ** -11, 0.5, 1 - 2 ** -24, 1 - 2 ** -53, 0.1 + 2 ** -40]) {
+      const [hi, lo] = fractionOf2To64(b);
+      expect([Number.isInteger(hi) && hi >= 0 && hi < 2 ** 32, Number.isInteger(lo) && lo >= 0 && lo < 2 ** 32], `b = ${b}`).toEqual([true, true]);
+      expect(hi * 2 ** -32 + lo * 2 ** -64, `b = ${b}`).toBe(b);
+    }
+    const tiny = 3 * 2 ** -70;
+    expect(fractionOf2To64(tiny)).toEqual([0, 0]);
   });
 
   it('leaves the bias corrections at 1 at step 0', () => {

@@ -31,11 +31,11 @@ export function adamStepRef(p: ArrayLike<number>, g: ArrayLike<number>, m: Array
 
 /**
  * Adam's bias corrections at step t as the optimizer multiplies by them, c1 = 1 / (1 - beta1^t)
- * and c2 = 1 / sqrt(1 - beta2^t), in float64 from the f32 betas the kernels hold (1 for t = 0).
+ * and c2 = 1 / sqrt(1 - beta2^t), in float64 from the float64 betas, as PyTorch (1 for t = 0).
  */
 export function adamBiasCorrectionsRef(t: number, beta1: number, beta2: number): [number, number] {
   if (t === 0) return [1, 1];
-  return [1 / (1 - Math.fround(beta1) ** t), 1 / Math.sqrt(1 - Math.fround(beta2) ** t)];
+  return [1 / (1 - beta1 ** t), 1 / Math.sqrt(1 - beta2 ** t)];
 }
 
 /** One plain SGD step: p -= lr (g + wd p). */
