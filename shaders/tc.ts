@@ -24,9 +24,17 @@
 //   d l / d lv_jd = ((z_id - mu_jd)^2 e^-lv_jd - 1) / 2.
 // The squared distance is formed as ((z - mu) e^(-lv/2))^2 so that z = mu meets a finite factor;
 // lv is clamped to [-LV_LIMIT, LV_LIMIT] inside this estimate only (e^(LV_LIMIT/2) stays finite).
+// Where one example j holds most of both softmaxes (P_ij > 1/2 and R_ijd > 1/2: a row drawn from
+// its own narrow posterior), P_ij and R_ijd may both be within an f32 ulp of 1, and their
+// difference, which the gradient multiplies by e^-lv_jd (e^30 at lv = -30), would be rounding
+// alone. There the weight is taken as (1 - R_ijd) - (1 - P_ij), from the others' shares, which
+// the online logsumexp keeps apart from the largest term at no extra pass: 1 - P = o / (1 + o),
+// o the others' sum relative to the largest.
+// With MSS and a single valid example (an epoch's last batch of one) the second stratum has no
+// example to estimate it, so the row's TC is 0 (its gradient is 0 at any rate: P = R = 1).
 // `tcRows`: one invocation per row i: two passes over j (online logsumexp, then the softmaxes),
-//   writing tc[i], the row's logsumexps (stats[i] = M_i0..M_i(Z-1), A_i) and dz_direct[i]
-//   (0 on padding rows).
+//   writing tc[i], the row's stats (TC_STATS_PER_ROW(Z) values: M_i0..M_i(Z-1), A_i, then the
+//   dominant's complements 1 - R_i0..1 - R_i(Z-1), 1 - P_i) and dz_direct[i] (0 on padding rows).
 // `tcPosteriorGrad`: one invocation per example j: sums over the valid rows i the gradient on
 //   mu_j and lv_j and adds it to dq_direct (the KL kernel wrote its share first).
 // Bindings: rows (params, q, z: read, tc, stats, [dz_direct]: write);
@@ -36,6 +44,8 @@ import { checkLayout, posteriorValues, posteriorWGSL, type PosteriorLayout } fro
 import { wgsl } from './wgsl';
 
 const TC_WORKGROUP = 64;
+/** Values per row of the `stats` binding: Z + 1 logsumexps, then Z + 1 complements (see the header). */
+export const TC_STATS_PER_ROW = (latent: number) => 2 * (latent + 1);
 /** |lv| beyond this is clamped in the estimate: e^(80/2) is far inside f32. */
 export const LV_LIMIT = 80;
 
@@ -66,6 +76,16 @@ fn density(i: u32, j: u32, d: u32) -> Density {
   return Density(-0.5 * (t * t + lv) - HALF_LOG_2PI, t, inv_sigma);
 }
 fn valid_examples() -> u32 { return min(params.valid_rows, ${B}u); }
+// Online logsumexp step keeping the largest term apart: (largest, sum of the others' e^(v - largest)).
+fn lse_push(acc: vec2<f32>, v: f32) -> vec2<f32> {
+  if (v > acc.x) { return vec2<f32>(v, (acc.y + 1.0) * exp(acc.x - v)); }
+  return vec2<f32>(acc.x, acc.y + exp(v - acc.x));
+}
+// d TC_i / d l_ijd from the softmaxes p = P_ij and r = R_ijd, and the complements of the dominant
+// example's shares (cp = 1 - P, cr = 1 - R_d): from those where j dominates both (header).
+fn tc_weight(p: f32, r: f32, cp: f32, cr: f32) -> f32 {
+  return select(p - r, cr - cp, p > 0.5 && r > 0.5);
+}
 // c_ij for row i (of example i % B) and example j of the n valid ones: 0 for MWS, whose constant
 // the row's TC adds at the end.
 fn pair_log_weight(i: u32, j: u32, n: u32) -> f32 {
@@ -94,12 +114,12 @@ ${densityWGSL(B, Z, mss)}
 // The loss adds scale * sum over valid rows of TC_i: the mean over the S n rows times c.
 fn tc_scale() -> f32 { return ${f32Literal(p.tcExcess)} * params.kl_weight / f32(${S}u * max(valid_examples(), 1u)); }`;
   /** What every tc kernel's bindings reach. */
-  const values = { q: posteriorValues(B, layout), z: S * B * Z, tc: S * B, stats: S * B * (Z + 1), dz_direct: S * B * Z, dq_direct: posteriorValues(B, layout) };
-  return { B, S, Z, layout, prelude, values, mss, suffix: mss ? '_mss' : '' };
+  const values = { q: posteriorValues(B, layout), z: S * B * Z, tc: S * B, stats: S * B * TC_STATS_PER_ROW(Z), dz_direct: S * B * Z, dq_direct: posteriorValues(B, layout) };
+  return { B, S, Z, STATS: TC_STATS_PER_ROW(Z), layout, prelude, values, mss, suffix: mss ? '_mss' : '' };
 }
 
 export function tcRows(p: TcParams & { gradients: boolean }): Kernel {
-  const { B, S, Z, prelude, values, mss, suffix } = common(p);
+  const { B, S, Z, STATS, prelude, values, mss, suffix } = common(p);
   const bindings = [uniform(), read('q'), read('z'), write('tc'), write('stats'), ...(p.gradients ? [write('dz_direct')] : [])];
   const code = wgsl`
 ${prelude(bindings)}
@@ -110,38 +130,38 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (i >= ${S * B}u) { return; }
   let n = valid_examples();
   let live = i % ${B}u < n;
-  // Online logsumexp over j: (max, sum of e^(v - max)) for the joint and for each dimension.
-  var a_max = -3.0e38;
-  var a_sum = 0.0;
-  var m_max: array<f32, ${Z}>;
-  var m_sum: array<f32, ${Z}>;
-  for (var d = 0u; d < ${Z}u; d++) { m_max[d] = -3.0e38; m_sum[d] = 0.0; }
+  // Online logsumexp over j (lse_push) for the joint and for each dimension.
+  var joint_acc = vec2<f32>(-3.0e38, 0.0);
+  var dim_acc: array<vec2<f32>, ${Z}>;
+  for (var d = 0u; d < ${Z}u; d++) { dim_acc[d] = vec2<f32>(-3.0e38, 0.0); }
   for (var j = 0u; j < n; j++) {
     let c = pair_log_weight(i, j, n);
     var joint = c;
     for (var d = 0u; d < ${Z}u; d++) {
       let own = density(i, j, d).l;
       joint += own;
-      let l = own + c;
-      let hi = max(m_max[d], l);
-      m_sum[d] = m_sum[d] * exp(m_max[d] - hi) + exp(l - hi);
-      m_max[d] = hi;
+      dim_acc[d] = lse_push(dim_acc[d], own + c);
     }
-    let hi = max(a_max, joint);
-    a_sum = a_sum * exp(a_max - hi) + exp(joint - hi);
-    a_max = hi;
+    joint_acc = lse_push(joint_acc, joint);
   }
-  let a = a_max + log(a_sum);
+  let a = joint_acc.x + log(1.0 + joint_acc.y);
+  let cp = joint_acc.y / (1.0 + joint_acc.y);
+  var m_max: array<f32, ${Z}>; // M_id, which the gradient pass reads
+  var cr: array<f32, ${Z}>;
   var marginal_sum = 0.0;
+  let row = i * ${STATS}u;
   for (var d = 0u; d < ${Z}u; d++) {
-    let m = m_max[d] + log(m_sum[d]);
-    m_max[d] = m; // from here on m_max holds M_id, which the gradient pass reads
-    marginal_sum += m;
-    stats[i * ${Z + 1}u + d] = m;
+    let acc = dim_acc[d];
+    m_max[d] = acc.x + log(1.0 + acc.y);
+    cr[d] = acc.y / (1.0 + acc.y);
+    marginal_sum += m_max[d];
+    stats[row + d] = m_max[d];
+    stats[row + ${Z + 1}u + d] = cr[d];
   }
-  stats[i * ${Z + 1}u + ${Z}u] = a;
+  stats[row + ${Z}u] = a;
+  stats[row + ${2 * Z + 1}u] = cp;
 #if ${mss}
-  tc[i] = select(0.0, a - marginal_sum, live);
+  tc[i] = select(0.0, a - marginal_sum, live && n > 1u);
 #else
   let log_nn = log(f32(max(params.dataset_count, n))) + log(f32(max(n, 1u)));
   tc[i] = select(0.0, a - marginal_sum + ${Z - 1}.0 * log_nn, live);
@@ -158,7 +178,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       let pij = exp(joint - a);
       for (var d = 0u; d < ${Z}u; d++) {
         let e = dens[d];
-        let w = pij - exp(e.l + c - m_max[d]);
+        let w = tc_weight(pij, exp(e.l + c - m_max[d]), cp, cr[d]);
         // d l / d z = -t / sigma. A pair too far apart for f32 has w = 0 and may have t^2 = inf.
         g[d] -= select(0.0, w * e.t * e.inv_sigma, w != 0.0);
       }
@@ -172,7 +192,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 export function tcPosteriorGrad(p: TcParams): Kernel {
-  const { B, S, Z, layout, prelude, values, suffix } = common(p);
+  const { B, S, Z, STATS, layout, prelude, values, suffix } = common(p);
   const bindings = [uniform(), read('q'), read('z'), read('stats'), write('dq_direct')];
   const code = wgsl`
 ${prelude(bindings)}
@@ -192,10 +212,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       let c = pair_log_weight(i, j, n);
       var joint = c;
       for (var d = 0u; d < ${Z}u; d++) { dens[d] = density(i, j, d); joint += dens[d].l; }
-      let pij = exp(joint - stats[i * ${Z + 1}u + ${Z}u]);
+      let row = i * ${STATS}u;
+      let pij = exp(joint - stats[row + ${Z}u]);
+      let cp = stats[row + ${2 * Z + 1}u];
       for (var d = 0u; d < ${Z}u; d++) {
         let e = dens[d];
-        let w = pij - exp(e.l + c - stats[i * ${Z + 1}u + d]);
+        let w = tc_weight(pij, exp(e.l + c - stats[row + d]), cp, stats[row + ${Z + 1}u + d]);
         // A pair too far apart for f32 has w = 0 and may have t^2 = inf: skip it.
         let on = w != 0.0;
         gm[d] += select(0.0, w * e.t * e.inv_sigma, on);

@@ -7,7 +7,7 @@
 // show the comparison fails on a wrong beta and on free bits left out.
 import { describe, expect, it } from 'vitest';
 import { elboReduce, klDivergence, klFreeBits } from '../shaders/elbo';
-import { tcPosteriorGrad, tcRows } from '../shaders/tc';
+import { TC_STATS_PER_ROW, tcPosteriorGrad, tcRows } from '../shaders/tc';
 import { encodeStepParams, type StepParams } from '../src/step-params';
 import { centralDiff, expectClose, f32, mismatches, testData, type Tolerance } from './helpers/compare';
 import { runKernels } from './helpers/gpu';
@@ -189,7 +189,7 @@ async function runCase(c: Case, mulv: Float64Array, z: Float64Array, rec: Float6
       q: mulvToQ(mulv, B, layout, new Float64Array(B * layout.stride).fill(SENTINEL)), z, rec,
       dq_direct: new Float32Array(B * layout.stride).fill(SENTINEL), history: new Float32Array(8), accum: new Float32Array(4),
     },
-    { kl: B, tc: S * B, stats: S * B * (Z + 1), dz_direct: S * B * Z, ...(freeBits ? { kl_dims: Z } : {}) },
+    { kl: B, tc: S * B, stats: S * B * TC_STATS_PER_ROW(Z), dz_direct: S * B * Z, ...(freeBits ? { kl_dims: Z } : {}) },
   );
 }
 
@@ -234,6 +234,43 @@ describe('tcRows, tcPosteriorGrad and elboReduce with the TC term', () => {
     for (const name of ['tc', 'dz_direct', 'dq_direct', 'history'] as const) expect(Array.from(got[name]).every(Number.isFinite), `${name}: ${Array.from(got[name])}`).toBe(true);
     expectClose(got.tc, want.tc, { atol: 1e-2, rtol: 1e-4 }, 'tc');
     expectClose(got.dz_direct, want.dz, relTo(want.dz, 1e-4, 2e-3), 'dz_direct');
+  });
+
+  for (const estimator of ['mws', 'mss'] as const) {
+    it(`${estimator}: a narrow own posterior (logvar -30) beside wide ones: the gradients as float64, not P_ii - R_iid rounded to 0`, async () => {
+      // z drawn from its own posterior: where a row's own example dominates both its joint and a
+      // narrow dimension's marginal, P_ii and R_iid are both within an f32 ulp of 1 and their
+      // difference (a few 1e-9) times 1/sigma^2 (e^30) is a gradient of the order of the others.
+      const c: Case = { batch: 6, samples: 2, latent: 3, validRows: 5, layout: 'model', datasetCount: 60000, beta: 6, klWeight: 0.7, estimator };
+      const lvs = [-30, 30, 0, -5, 2, -30.5, 29];
+      const mulv = f32(testData(6 * 6, 4, -50, 50));
+      for (let b = 0; b < 6; b++) for (let j = 0; j < 3; j++) mulv[b * 6 + 3 + j] = lvs[(b * 3 + j) % lvs.length];
+      const z = sampleZ(mulv, testData(2 * 6 * 3, 9, -2, 2), 6, 2, 3);
+      const rec = f32(testData(12, 10, 10, 100));
+      const got = await runCase(c, mulv, z, rec);
+      const want = expected(c, mulv, z, rec);
+      expectClose(got.dz_direct, want.dz, relTo(want.dz, 1e-4, 2e-3), 'dz_direct');
+      const dq = mulvToQ(want.dmulv, c.batch, LAYOUTS[c.layout](c.latent), new Float64Array(c.batch * 6).fill(SENTINEL));
+      expectClose(got.dq_direct, dq, relTo(want.dmulv, 1e-4, 2e-3), 'dq_direct');
+    });
+  }
+
+  it("mss: a batch with one valid example (an epoch's last) adds no TC to the loss, where MWS adds its (Z - 1) log N offset", async () => {
+    // Without a second example the stratified estimate's other stratum is empty: its weights would
+    // sum to 1 / N and the row's TC be the constant (Z - 1) log N, 22 nats of loss at Z = 3 on MNIST.
+    for (const estimator of ['mss', 'mws'] as const) {
+      const c: Case = { batch: 4, samples: 2, latent: 3, validRows: 1, layout: 'model', datasetCount: 60000, beta: 3, klWeight: 1, estimator };
+      const mulv = makeMulv(4, 3, 91);
+      const z = sampleZ(mulv, testData(2 * 4 * 3, 92, -2, 2), 4, 2, 3);
+      const rec = f32(testData(8, 93, 10, 100));
+      const got = await runCase(c, mulv, z, rec);
+      const want = expected(c, mulv, z, rec);
+      const own = [got.tc[0], got.tc[4]];
+      if (estimator === 'mss') expect(own, 'the valid rows of both samples').toEqual([0, 0]);
+      else expectClose(own, [2 * Math.log(60000), 2 * Math.log(60000)], { atol: 1e-4, rtol: 1e-6 }, 'MWS: (Z - 1) log(N n), n = 1');
+      expectClose(got.history.subarray(4, 8), [want.loss, want.rec, want.kl, 1], { atol: 1e-3, rtol: 1e-5 }, `${estimator}: history[1]`);
+      expect(Array.from(got.dz_direct).every((v) => v === 0), `${estimator}: no z gradient from a lone example`).toBe(true);
+    }
   });
 
   it('a dimension whose log-variances are all past the clamp (81 to 88): the TC as the clamping reference, not as one that clamps nothing', async () => {
@@ -311,7 +348,7 @@ describe('beta-TCVAE: log-variances past the clamp', () => {
     const p = { batch: B, samples: S, layout, tcExcess: 5 };
     const got = await runKernels([tcRows({ ...p, gradients: false }), tcPosteriorGrad(p)],
       { params: params({ validRows: 2, klWeight: 1 }), q: Float32Array.from(mulv), z: Float32Array.from(z), dq_direct: new Float32Array(B * 2 * Z) },
-      { tc: S * B, stats: S * B * (Z + 1) });
+      { tc: S * B, stats: S * B * TC_STATS_PER_ROW(Z) });
     const ref = totalCorrelationRef({ batch: B, samples: S, latent: Z, validRows: 2, mulv, z });
     for (let i = 0; i < B * 2 * Z; i++) expect(Math.abs(got.dq_direct[i] - 5 * ref.dmulv[i]), `entry ${i}: ${got.dq_direct[i]} against ${5 * ref.dmulv[i]}`).toBeLessThan(1e-5);
   });

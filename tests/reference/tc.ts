@@ -43,8 +43,8 @@ export function tcPairLogWeightRef(estimator: 'mws' | 'mss', own: boolean, N: nu
 
 /**
  * Per row i (valid rows only; padding rows get 0), with the estimator's weights w_ij of example j
- * for row i (which sum to 1 over j under MSS with n >= 2, to 1 / N under MWS and under MSS with a
- * batch of one):
+ * for row i (which sum to 1 over j under MSS with n >= 2, to 1 / N under MWS; under MSS a batch of
+ * one valid example has no other to estimate the second stratum, and its TC is 0):
  *   TC_i = log sum_j w_ij prod_d p_ijd - sum_d log sum_j w_ij p_ijd,  p_ijd = N(z_id; mu_jd, e^lv_jd),
  * over the n valid examples j, written as logsumexps of l_ijd = log p_ijd plus log w_ij. For MWS
  * (w_ij = 1 / (N n)) that is the kernel's logsumexp_j sum_d l_ijd - sum_d logsumexp_j l_ijd +
@@ -72,7 +72,7 @@ export function totalCorrelationRef(p: TotalCorrelationInput) {
       const joint = l.map((row, j) => row.reduce((a, x) => a + x, 0) + c[j]);
       const A = logSumExpRef(joint);
       const M = Array.from({ length: Z }, (_, k) => logSumExpRef(l.map((row, j) => row[k] + c[j])));
-      tc[i] = A - M.reduce((a, x) => a + x, 0);
+      tc[i] = p.estimator === 'mss' && valid === 1 ? 0 : A - M.reduce((a, x) => a + x, 0);
       sum += tc[i];
       for (let j = 0; j < valid; j++) {
         const P = Math.exp(joint[j] - A);

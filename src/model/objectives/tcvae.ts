@@ -10,7 +10,7 @@
 // Kernels: shaders/likelihood.ts, shaders/elbo.ts (KL through kl-term.ts, reduce), shaders/tc.ts.
 // Reference: tests/reference/tc.ts (tcvaeObjectiveRef); tests: tests/tc.test.ts, tests/gradcheck.test.ts.
 import { elboReduce } from '../../../shaders/elbo';
-import { tcPosteriorGrad, tcRows, type TcEstimator } from '../../../shaders/tc';
+import { TC_STATS_PER_ROW, tcPosteriorGrad, tcRows, type TcEstimator } from '../../../shaders/tc';
 import type { Recorder } from '../module';
 import { recordKl } from './kl-term';
 import type { GradientSeeds, Objective, ObjectiveInputs } from './objective';
@@ -27,7 +27,7 @@ export class TcvaeObjective implements Objective {
     // Free bits shape the training loss only; evaluation reports the plain -ELBO.
     const { kl, klDims, dqDirect } = recordKl(g, q, B, layout, this.freeBits ? 'free-bits' : 'plain', gradients);
     const tc = g.tensor('tc', [S * B]);
-    const stats = g.tensor('tc_stats', [S * B, layout.latent + 1]);
+    const stats = g.tensor('tc_stats', [S * B, TC_STATS_PER_ROW(layout.latent)]);
     const dzDirect = gradients ? g.tensor('d_z_direct', [S * B, layout.latent]) : null;
     g.graph.add(tcRows({ ...tcParams, gradients }), { params: g.stepParams, q, z, tc, stats, ...(dzDirect ? { dz_direct: dzDirect } : {}) });
     if (dqDirect) g.graph.add(tcPosteriorGrad(tcParams), { params: g.stepParams, q, z, stats, dq_direct: dqDirect });
