@@ -126,6 +126,8 @@ function activationOf(kernel: string, p: ActivationParams): Activation {
 export function activationForward(p: ActivationForwardParams): Kernel {
   const act = activationOf('activation_forward', p);
   checkShape('activation_forward', { count: p.count });
+  // Its x and y are f32 only: an f16 list would otherwise be dropped, and the kernel read f16 data as f32.
+  if (p.f16?.length) throw new ConfigError('activation_forward: x and y are f32, so it has no f16 bindings; leave out its f16 list');
   const idx = FLAT_INDEX_WGSL(ACTIVATION_WORKGROUP);
   const bindings = [read('x'), write('y')];
   const code = wgsl`
@@ -153,7 +155,7 @@ export function activationBackward(p: ActivationParams): Kernel {
   const act = activationOf('activation_backward', p);
   checkShape('activation_backward', { count: p.count });
   const idx = FLAT_INDEX_WGSL(ACTIVATION_WORKGROUP);
-  const { bindings, enable, tag } = withHalf('activation_backward', [read('y'), read('dy'), write('dx')], p.f16);
+  const { bindings, enable, tag } = withHalf('activation_backward', [read('y'), read('dy'), write('dx')], p.f16, ['y']);
   const code = wgsl`${enable}
 ${activationWGSL(act)}
 ${declareBindings(bindings)}

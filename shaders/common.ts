@@ -124,7 +124,7 @@ export const STEP_PARAMS = uniformStruct('StepParams', [
   ['bias_c2', 'f32', '1 / sqrt(1 - beta2^t)'],
   ['adam_step', 'u32', 'the t of bias_c1 and bias_c2 (the step health check takes them when its own count agrees)'],
   ['weight_decay', 'f32', 'L2 weight decay added to the gradient'],
-  ['kl_weight', 'f32', 'weight of the KL term this step: beta, times the warm-up ramp'],
+  ['kl_weight', 'f32', 'weight of the KL term this step: beta times the warm-up ramp (the ramp alone for beta-TCVAE, whose beta weighs the TC: tc.ts)'],
   ['free_bits', 'f32', 'free bits per latent dimension (0: off)'],
   ['total_samples', 'u32', 'importance samples per example over all chunks (IWAE evaluation)'],
   ['chunk', 'u32', 'index of this chunk of importance samples'],
@@ -133,8 +133,6 @@ export const STEP_PARAMS = uniformStruct('StepParams', [
   ['clip_norm', 'f32', 'global gradient-norm clipping threshold (0: off); see grad-norm.ts'],
   ['kl_capacity', 'f32', 'KL capacity C of this step, in nats (capacity-controlled objective); see elbo.ts'],
 ] as const);
-
-export type StepParamsField = (typeof STEP_PARAMS.fields)[number][0];
 
 /** Largest workgroup count per dimension guaranteed by WebGPU's default limits. */
 export const MAX_WORKGROUPS_PER_DIM = 65535;
@@ -300,14 +298,14 @@ export function kSplits(blocks: number, K: number, tileK: number, policy: { SPLI
 /** The length of each K slice (the last may be shorter): whole tiles. */
 export const kSliceLength = (K: number, splits: number, tileK: number) => Math.ceil(K / splits / tileK) * tileK;
 
+/** Invocations per workgroup of sliceSum, one output element each: read by its WGSL and its grid. */
+const SLICE_SUM_WORKGROUP = 64;
+
 /**
  * `to[i]` = the sum over s of `from[s * length + i]`: the second kernel of a product whose long sum
  * ran in `slices` parts (a split conv weight gradient, a split matmul). One invocation per
  * element, four running sums so the adds do not wait on each other.
  */
-/** Invocations per workgroup of sliceSum, one output element each: read by its WGSL and its grid. */
-const SLICE_SUM_WORKGROUP = 64;
-
 export function sliceSum(p: { name: string; from: string; to: string; slices: number; length: number }): Kernel {
   const { slices: S, length: L } = p;
   if (!(Number.isInteger(S) && S >= 2 && Number.isInteger(L) && L > 0)) throw new ConfigError(`${p.name}: slices ${shown(S)} and length ${shown(L)} must be integers, slices at least 2 and length at least 1`);

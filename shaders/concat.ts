@@ -65,7 +65,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   return { name: `concat_forward${tag}`, code, bindings, minBytes, ...exactWhenSized(p.sizedByBinding, 'y'), workgroups: grid1D(rows * W, CONCAT_WORKGROUP) };
 }
 
-export function concatBackward(p: ConcatParams): Kernel {
+/**
+ * The backward's shape: dx is x's part of dy alone, so the condition's rows do not enter it
+ * (`conditionRows` may be given, so that one shape serves both kernels, and is not read).
+ */
+export type ConcatBackwardParams = Omit<ConcatParams, 'conditionRows'> & { conditionRows?: number };
+
+export function concatBackward(p: ConcatBackwardParams): Kernel {
   const { rows, features: F, extra: C } = p;
   checkShape('concat_backward', { rows, features: F, extra: C });
   if (p.f16?.length) throw new ConfigError('concat_backward: gradients are f32, so it has no f16 bindings; leave out its f16 list');

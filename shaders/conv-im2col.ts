@@ -48,7 +48,8 @@ type Half = { f16?: HalfBindings };
  * the epilogue's bias (`channels`); `below` is as large as the output.
  */
 function layoutKernel(name: string, io: KernelBinding[], epi: ReturnType<typeof epilogueWGSL> | null, items: number, body: string, f16: HalfBindings | undefined, values: { input: number; output: number; channels: number }, sized: Sized | null): Kernel {
-  const { bindings, enable, tag } = withHalf(name, [...io.slice(0, -1), ...(epi?.bindings ?? []), io[io.length - 1]], f16);
+  // col2im reads dcol as f32; every other io binding, and below, goes through load32 / storeAs.
+  const { bindings, enable, tag } = withHalf(name, [...io.slice(0, -1), ...(epi?.bindings ?? []), io[io.length - 1]], f16, [...io.map((b) => b.name).filter((n) => n !== 'dcol'), 'below']);
   const T = IM2COL_TILE.WORKGROUP;
   const [input, output] = io.map((b) => b.name);
   const bound = itemCountWGSL(items, sized && { output, ...sized, half: f16?.includes(output), kernel: name });
@@ -107,7 +108,7 @@ export function col2im(p: ConvGeometry & Epilogue & Half & SizedByBinding): Kern
   // row oy = (iy + p - ky) / s when ky < k and 0 <= oy < OH; likewise along x. The ceil(k/s)^2
   // candidates are unrolled, each a select on a clamped load.
   const J = Math.ceil(d.K / d.S);
-  const axis = (a: string, size: number, out: number) => Array.from({ length: J }, (_, j) => `
+  const axis = (a: string, out: number) => Array.from({ length: J }, (_, j) => `
   let k${a}${j} = ${a}phase + ${d.S * j};
   let t${a}${j} = i${a} + ${d.P} - k${a}${j};
   let o${a}${j} = clamp(t${a}${j} / ${d.S}, 0, ${out - 1});
@@ -123,8 +124,8 @@ export function col2im(p: ConvGeometry & Epilogue & Half & SizedByBinding): Kern
   let n = e / ${d.Cin * d.HW}u;
   let yphase = (iy + ${d.P}) % ${d.S};
   let xphase = (ix + ${d.P}) % ${d.S};
-${axis('y', d.H, d.OH)}
-${axis('x', d.W, d.OW)}
+${axis('y', d.OH)}
+${axis('x', d.OW)}
   let base = n * ${d.OHW * d.CinKK}u + ci * ${d.KK}u;
   var s = 0.0;
 ${terms.join('\n')}
@@ -156,5 +157,5 @@ export function rowsToChannels(s: ChannelLayout & Epilogue & Half & SizedByBindi
   let p = e % ${P}u;
   let c = (e / ${P}u) % ${C}u;
   let n = e / ${C * P}u;
-  ${storeAs(s.f16, 't', 'e', `epilogue(rows[(n * ${P}u + p) * ${C}u + c], e, c)`)}`, s.f16, { input: N * P * C, output: N * C * P, channels: C }, sizing(s, C * P, C * P));
+  ${storeAs(s.f16, 't', 'e', `epilogue(${load32(s.f16, 'rows', `(n * ${P}u + p) * ${C}u + c`)}, e, c)`)}`, s.f16, { input: N * P * C, output: N * C * P, channels: C }, sizing(s, C * P, C * P));
 }

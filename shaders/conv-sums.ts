@@ -6,13 +6,17 @@
 // convBiasGradSlices) or, on software adapters, as one invocation per channel (biasGradThreads).
 // Bindings: weight-gradient sum (dwSlices: read, dw: write); bias grad (dy: read, db: write; split:
 // dy: read, dbSlices: write, then the slices' sum).
-import { ConfigError } from './errors';
+import { ConfigError, shown } from './errors';
 import { checkShape, declareBindings, kSliceLength, kSplits, minBindingBytes, read, sliceSum, workgroupTreeSum, write, type Kernel } from './common';
 import { CONV_TILES } from './conv';
 import { wgsl } from './wgsl';
 
 /** dw[i] = the sum over slices s of dwSlices[s, i]: the second half of a split weight gradient. */
 export function convWeightGradSum(p: { slices: number; weights: number }): Kernel {
+  // Checked here, by this factory's own parameter names: sliceSum's message would name its `length`.
+  if (!(Number.isInteger(p.slices) && p.slices >= 2 && Number.isInteger(p.weights) && p.weights > 0)) {
+    throw new ConfigError(`conv2d_weight_grad_sum: slices ${shown(p.slices)} and weights ${shown(p.weights)} must be integers, slices at least 2 (weightGradSplits) and weights at least 1`);
+  }
   return sliceSum({ name: 'conv2d_weight_grad_sum', from: 'dwSlices', to: 'dw', slices: p.slices, length: p.weights });
 }
 
@@ -68,6 +72,8 @@ export function convBiasGrad(p: ChannelSumShape): Kernel {
   const T = CONV_TILES.biasGrad.WORKGROUP;
   const bindings = [read('dy'), write('db')];
   const minBytes = minBindingBytes(bindings, { dy: N * C * P, db: C });
+  // The serial form has no slices: refused rather than dropped (it would bind db, not dbSlices).
+  if (p.threadsPerChannel === 1 && (p.slices ?? 1) !== 1) throw new ConfigError(`conv_bias_grad: slices ${p.slices} split the workgroup-tree form only; leave slices out with threadsPerChannel 1, or use threadsPerChannel ${T}`);
   if (p.threadsPerChannel === 1) {
     // Four running sums over each example's run of P pixels, so the adds do not wait on each other.
     const code = wgsl`${declareBindings(bindings)}

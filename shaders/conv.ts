@@ -153,7 +153,8 @@ fn epilogue(v: f32, idx: u32, ch: u32) -> f32 {
 interface ConvValues { first: number; second: number; output: number; channels: number }
 
 function kernelOf(name: string, variant: ConvVariant, io: KernelBinding[], epi: ReturnType<typeof epilogueWGSL> | null, body: string, workgroups: Kernel['workgroups'], f16: HalfBindings | undefined, v: ConvValues): Kernel {
-  const half = withHalf(name, [...io.slice(0, -1), ...(epi?.bindings ?? []), io[io.length - 1]], f16);
+  // The weights, the bias and the weight gradient are f32 in every variant.
+  const half = withHalf(name, [...io.slice(0, -1), ...(epi?.bindings ?? []), io[io.length - 1]], f16, ['x', 'y', 'dy', 'dx', 'below']);
   const enable = `${half.enable}${variant === 'direct-subgroup' ? 'enable subgroups;\n' : ''}`;
   const [first, second, output] = io.map((b) => b.name);
   return {

@@ -2,7 +2,8 @@
 // per-step reduction that turns rows into the loss record. -ELBO = rec + w * KL with
 //   KL(N(mu, e^lv) || N(0, 1)) = sum_j (e^lv + mu^2 - 1 - lv) / 2,
 //   dKL/dmu = mu,  dKL/dlv = (e^lv - 1) / 2,
-// w = beta times the warm-up ramp (params.kl_weight), and free bits (Kingma et al. 2016):
+// w = params.kl_weight: beta times the warm-up ramp (for beta-TCVAE the ramp alone: its beta - 1
+// is the tc_excess below), and free bits (Kingma et al. 2016):
 // dimension j contributes max(lambda, KLbar_j), KLbar_j being the batch mean of its KL, so a
 // dimension under lambda nats gets no KL gradient at all.
 // `klDivergence`: one invocation per example: kl[b], and with gradients the direct gradient on

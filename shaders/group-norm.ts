@@ -144,7 +144,7 @@ function segmentTotal(name: string, total: string, serial: boolean): string {
 export function groupNormForward(p: GroupNormForwardParams): Kernel {
   const { M, cpg, segments } = check('group_norm_forward', p);
   checkActivation('group_norm_forward', 'activation', p.activation);
-  const { bindings, enable, tag } = withHalf('group_norm_forward', [read('x'), read('gamma'), read('beta'), write('y'), write('stats')], p.f16);
+  const { bindings, enable, tag } = withHalf('group_norm_forward', [read('x'), read('gamma'), read('beta'), write('y'), write('stats')], p.f16, ['x', 'y']);
   const x = (i: string) => load32(p.f16, 'x', i);
   const serial = !!p.serial;
   const code = wgsl`${enable}
@@ -192,7 +192,7 @@ ${segmentTotal('v', 'dev', serial)}
 /** dx from dy (with respect to the affine output), x and the forward's stats. */
 export function groupNormInputGrad(p: GroupNormShape & GroupNormSweep): Kernel {
   const { M, cpg, segments } = check('group_norm_input_grad', p);
-  const { bindings, enable, tag } = withHalf('group_norm_input_grad', [read('x'), read('stats'), read('gamma'), read('dy'), write('dx')], p.f16);
+  const { bindings, enable, tag } = withHalf('group_norm_input_grad', [read('x'), read('stats'), read('gamma'), read('dy'), write('dx')], p.f16, ['x']);
   const x = load32(p.f16, 'x', 'base + e');
   const serial = !!p.serial;
   const code = wgsl`${enable}
@@ -232,7 +232,7 @@ ${segmentTotal('s', 'sums', serial)}
 export function groupNormParamGrad(p: GroupNormShape): Kernel {
   const { cpg } = check('group_norm_param_grad', p);
   const { batch: N, channels: C, pixels: P } = p;
-  const { bindings, enable, tag } = withHalf('group_norm_param_grad', [read('x'), read('stats'), read('dy'), write('dgamma'), write('dbeta')], p.f16);
+  const { bindings, enable, tag } = withHalf('group_norm_param_grad', [read('x'), read('stats'), read('dy'), write('dgamma'), write('dbeta')], p.f16, ['x']);
   const code = wgsl`${enable}
 ${declareBindings(bindings)}
 var<workgroup> partial: array<vec2<f32>, ${T}>;

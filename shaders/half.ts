@@ -19,12 +19,18 @@ export const storeAs = (half: HalfBindings | undefined, name: string, index: str
 
 /**
  * The kernel's bindings with the f16 ones typed `array<f16>`, the `enable` line its source needs
- * and a name suffix; an f16 name the kernel does not bind is a caller's mistake, refused here.
+ * and a name suffix. `handled` lists the bindings the kernel's WGSL reads through load32 or
+ * writes through storeAs (every storage binding when left out); an f16 name the kernel does not
+ * bind, or binds but reads or writes as f32 only (its WGSL would not compile), is a caller's
+ * mistake, refused here.
  */
-export function withHalf(kernel: string, bindings: KernelBinding[], half: HalfBindings | undefined): { bindings: KernelBinding[]; enable: string; tag: string } {
+export function withHalf(kernel: string, bindings: KernelBinding[], half: HalfBindings | undefined, handled?: readonly string[]): { bindings: KernelBinding[]; enable: string; tag: string } {
   const names = [...new Set(half ?? [])].sort();
   const unknown = names.filter((n) => !bindings.some((b) => b.name === n && b.kind !== 'uniform'));
   if (unknown.length) throw new ConfigError(`${kernel}: f16 names ${unknown.map((n) => `'${n}'`).join(', ')}, which the kernel does not bind (it binds ${bindings.map((b) => b.name).join(', ')})`);
+  const can = handled ? bindings.filter((b) => handled.includes(b.name)).map((b) => b.name) : bindings.filter((b) => b.kind !== 'uniform').map((b) => b.name);
+  const f32Only = names.filter((n) => !can.includes(n));
+  if (f32Only.length) throw new ConfigError(`${kernel}: f16 names ${f32Only.map((n) => `'${n}'`).join(', ')}, which the kernel reads and writes as f32 only (its f16 bindings: ${can.join(', ') || 'none'}); leave ${f32Only.length > 1 ? 'them' : 'it'} out of the f16 list`);
   if (!names.length) return { bindings, enable: '', tag: '' };
   return {
     bindings: bindings.map((b) => (names.includes(b.name) ? { ...b, type: 'array<f16>' } : b)),

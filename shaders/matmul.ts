@@ -41,7 +41,7 @@
 import { ConfigError } from './errors';
 import { wgsl } from './wgsl';
 import { activationWGSL, checkActivation, type Activation } from './activation';
-import { checkChoice, checkShape, declareBindings, kSliceLength, kSplits, MAX_WORKGROUPS_PER_DIM, minBindingBytes, read, uniform, write, type Kernel } from './common';
+import { checkChoice, checkShape, declareBindings, MAX_WORKGROUPS_PER_DIM, minBindingBytes, read, uniform, write, type Kernel } from './common';
 import { uniformStruct } from './uniform';
 import { load32, storeAs } from './half';
 import { registerBody, registerVec4Axes, registerVec4Stores } from './matmul-register';

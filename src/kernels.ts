@@ -35,7 +35,7 @@ export { weightGradSplits, convOutputSize, CONV_VARIANTS, CONV_TILES, type ConvG
 export { convBiasGradSlices } from '../shaders/conv-sums';
 export { GROUP_NORM, type GroupNormShape, type GroupNormForwardParams } from '../shaders/group-norm';
 export { type UpsampleParams } from '../shaders/upsample';
-export { type ConcatParams } from '../shaders/concat';
+export { type ConcatBackwardParams, type ConcatParams } from '../shaders/concat';
 export { LV_LIMIT, type TcParams } from '../shaders/tc';
 export { IM2COL_TILE, type ChannelLayout } from '../shaders/conv-im2col';
 export { KL_WGSL } from '../shaders/elbo';

@@ -3,7 +3,7 @@
 // Every name and value is checked first: a kernel reads the uniform as raw words, so a misspelt
 // field left at its default or a value wrapped into a u32 would give wrong results, silently.
 import { BINARIZE_EVAL_STREAM, BINARIZE_STREAM, DEQUANTIZE_EVAL_STREAM, DEQUANTIZE_STREAM, TRAINING_STREAM } from '../shaders/batch';
-import { fitsF32, STEP_PARAMS, U32_MAX, type Kernel } from '../shaders/common';
+import { F32_MIN_NORMAL, fitsF32, STEP_PARAMS, U32_MAX, type Kernel } from '../shaders/common';
 import { checkKnownKeys } from './edit-distance';
 import { ConfigError, shown } from './errors';
 
@@ -67,11 +67,13 @@ export const STEP_PARAMS_DEFAULTS: StepParams = {
  * How each field is checked: what its uniform word can hold and the kernels can use. `seed` is
  * split into two u32 words and must be what the CPU twins (noiseAt, Philox) accept, or the draws
  * could not be reproduced; `step` only sets the bias corrections (any non-negative integer);
- * betas are Adam's decays, in [0, 1) so that the corrections stay finite.
+ * betas are Adam's decays, in [0, 1) so that the corrections stay finite; `adamEps` is as
+ * VaeOptions.eps (resolveTraining): a normal f32, since GPUs flush a smaller one to 0 and a zero
+ * gradient's update is then 0 / 0.
  */
-const FIELD_RULES: Record<keyof StepParams, 'seed' | 'u32' | 'step' | 'f32' | 'beta'> = {
+const FIELD_RULES: Record<keyof StepParams, 'seed' | 'u32' | 'step' | 'f32' | 'beta' | 'eps'> = {
   seed: 'seed', counter: 'u32', batchStart: 'u32', validRows: 'u32', historySlot: 'u32', stream: 'u32', datasetCount: 'u32',
-  lr: 'f32', beta1: 'beta', beta2: 'beta', adamEps: 'f32', step: 'step', weightDecay: 'f32', klWeight: 'f32', freeBits: 'f32',
+  lr: 'f32', beta1: 'beta', beta2: 'beta', adamEps: 'eps', step: 'step', weightDecay: 'f32', klWeight: 'f32', freeBits: 'f32',
   totalSamples: 'u32', chunk: 'u32', noiseRows: 'u32', noiseRow0: 'u32', clipNorm: 'f32', klCapacity: 'f32',
 };
 const FIELDS = Object.keys(FIELD_RULES) as (keyof StepParams)[];
@@ -100,8 +102,11 @@ function checkField(name: keyof StepParams, v: unknown): void {
     throw new ConfigError(`encodeStepParams: step must be a non-negative integer (Adam's step number t, 1-based; 0 leaves the bias corrections at 1), ${got}`);
   }
   // Past f32's range a value would reach the kernel as an infinity.
-  if ((rule === 'f32' || rule === 'beta') && !(typeof v === 'number' && fitsF32(v))) {
+  if ((rule === 'f32' || rule === 'beta' || rule === 'eps') && !(typeof v === 'number' && fitsF32(v))) {
     throw new ConfigError(`encodeStepParams: ${name} must be a finite number within f32's range (it fills the f32 StepParams.${uniformFieldOf(name)}), ${got}`);
+  }
+  if (rule === 'eps' && !((v as number) >= F32_MIN_NORMAL)) {
+    throw new ConfigError(`encodeStepParams: adamEps must be at least 1.2e-38 (float32's smallest normal number: GPUs take a smaller one as 0, and a zero gradient's Adam update is then 0 / 0), ${got}`);
   }
   // In f32, as the kernel reads it: 0.99999999 is 1 there.
   if (rule === 'beta' && !((v as number) >= 0 && Math.fround(v as number) < 1)) {

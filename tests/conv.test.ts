@@ -340,7 +340,7 @@ describe('conv checks', () => {
     expect(Math.abs(slice(0)[0] - ref[0])).toBeGreaterThan(1e-3 * Math.abs(ref[0]));
     expect(() => conv2dWeightGrad({ ...c, variant: 'implicit-gemm', splits: 3 })).toThrow(/splits 3 for implicit-gemm; use weightGradSplits\(geometry\), which gives 7/);
     expect(() => conv2dWeightGrad({ ...c, variant: 'direct', splits: 7 })).toThrow(/splits 7 for direct.*gives 1/);
-    expect(() => convWeightGradSum({ slices: 1, weights })).toThrow(/conv2d_weight_grad_sum: slices 1 and length 135 must be integers, slices at least 2/);
+    expect(() => convWeightGradSum({ slices: 1, weights })).toThrow(/conv2d_weight_grad_sum: slices 1 and weights 135 must be integers, slices at least 2/);
   });
 
   it('every variant builds whole-number u32 literals for 1 to 40 channels on either side (a fraction does not compile)', () => {

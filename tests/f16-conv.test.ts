@@ -157,6 +157,10 @@ describe.runIf(hasF16)('im2col layout passes with f16 activations', () => {
     }
     const got = await runHalfKernel(rowsToChannels({ batch: N, channels: C, pixels: P, bias: true, activation: 'relu', f16: ['t'] }), { rows, bias }, 't', ref.length);
     expectHalfClose(got, ref, magnitude, 2, true, 'rowsToChannels');
+    // f16 rows, read through load32 (their f32 read did not compile): moved exactly.
+    const halfRows = rounded(N * P * C, 34, -2, 2);
+    const moved = await runHalfKernel(rowsToChannels({ batch: N, channels: C, pixels: P, f16: ['rows'] }), { rows: halfRows }, 't', N * C * P);
+    expectClose(moved, channelsToRowsRef(halfRows, N, P, C), { atol: 0, rtol: 0 }, 'rowsToChannels from f16 rows');
   });
 });
 

@@ -95,6 +95,9 @@ describe('encodeStepParams refuses what a kernel would read wrongly', () => {
     expect(() => encodeStepParams({ beta2: 0.99999994 })).not.toThrow();
     expect(() => encodeStepParams({ adamEps: 1e39 })).toThrow(/adamEps must be a finite number within f32's range \(it fills the f32 StepParams\.adam_eps\), got 1e\+39/);
     expect(() => encodeStepParams({ klWeight: '1' as never })).toThrow(/klWeight must be a finite number .*, got '1' \(a string\)/);
+    // An eps a GPU flushes to 0 makes a zero gradient's update 0 / 0 (padding included).
+    for (const adamEps of [0, 1e-40, -1e-8]) expect(() => encodeStepParams({ adamEps }), `adamEps ${adamEps}`).toThrow(refusal('ConfigError', /^encodeStepParams: adamEps must be at least 1\.2e-38 \(float32's smallest normal number/));
+    expect(() => encodeStepParams({ adamEps: 1.2e-38 })).not.toThrow();
     expect(() => encodeStepParams({ beta2: 1, step: 1 })).toThrow(/beta2 must be in \[0, 1\) as a float32 number \(Adam's moment decay; the bias correction divides by 1 - beta2\^step\), got 1$/);
     expect(() => noiseAt(0, 1, -1, 0)).toThrow(/noiseAt: counter must be an integer from 0 to 4294967295/);
     expect(() => noiseAt(1.5, 1, 0, 0)).toThrow(/noiseAt: the element number e must be a non-negative safe integer, got 1\.5/);
@@ -234,6 +237,25 @@ describe('what the kernels entry exports for an app without a model', () => {
     expect(thrown).toBeInstanceOf(kernels.ConfigError);
   });
 
+});
+
+describe('f16 lists a kernel could not honour', () => {
+  const conv = { batch: 2, inChannels: 3, inHeight: 6, inWidth: 6, outChannels: 4, kernel: 3, stride: 1, padding: 1 };
+  it('a binding the kernel keeps in f32 is refused by name, where it built f32 code or WGSL that did not compile', () => {
+    // activationForward dropped its f16 list: f16 data would have been read as f32.
+    expect(() => kernels.activationForward({ activation: 'relu', count: 8, f16: ['y'] } as never)).toThrow(refusal('ConfigError', /^activation_forward: x and y are f32, so it has no f16 bindings/));
+    expect(() => kernels.activationBackward({ activation: 'relu', count: 8, f16: ['dy'] })).toThrow(refusal('ConfigError', /^activation_backward: f16 names 'dy', which the kernel reads and writes as f32 only \(its f16 bindings: y\)/));
+    expect(() => kernels.groupNormInputGrad({ batch: 2, channels: 4, pixels: 9, groups: 2, f16: ['dy'] })).toThrow(/^group_norm_input_grad: f16 names 'dy', which the kernel reads and writes as f32 only \(its f16 bindings: x\)/);
+    expect(() => conv2dForward({ ...conv, f16: ['x', 'w'] })).toThrow(/^conv2d_forward\w*: f16 names 'w', which the kernel reads and writes as f32 only/);
+    // The ones it does honour still build.
+    expect(kernels.activationBackward({ activation: 'relu', count: 8, f16: ['y'] }).code).toContain('array<f16>');
+    expect(conv2dForward({ ...conv, f16: ['x', 'y'] }).code).toContain('array<f16>');
+    expect(kernels.rowsToChannels({ batch: 2, channels: 3, pixels: 5, f16: ['rows'] }).code).toMatch(/f32\(rows\[/);
+  });
+
+  it('a bias gradient of one invocation per channel takes no slices (it would bind db, not dbSlices)', () => {
+    expect(() => kernels.convBiasGrad({ batch: 2, channels: 4, pixels: 9, threadsPerChannel: 1, slices: 3 })).toThrow(refusal('ConfigError', /^conv_bias_grad: slices 3 split the workgroup-tree form only/));
+  });
 });
 
 describe('arguments named as the caller wrote them', () => {

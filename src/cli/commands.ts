@@ -2,7 +2,6 @@
 // --iwae K the importance-weighted estimate of the test log-likelihood) and `webgpu-vae sample`
 // (a grid of images decoded from prior samples: of a conditional model, a row per class, or one
 // class with --label).
-import { VAE } from '../model/vae';
 import { describeAdapter } from '../gpu/device';
 import { bitsPerDim, noBitsPerDim } from '../model/iwae-eval';
 import { imageGridPng } from '../io/png';

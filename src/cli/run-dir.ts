@@ -10,7 +10,7 @@ import { readTrainingState, type TrainingState } from '../training-state';
 import { UsageError } from './args';
 import { writeFileAtomic } from './files';
 import { isOtherKindOfFile, notSafetensors, readFileHeader } from './checkpoint-file';
-import { configFromFile, resolveConfig, type VaeConfig } from '../model/config';
+import { configFromFile, resolveConfig } from '../model/config';
 import { selfName, shellQuote } from './self-name';
 
 export const RUN_FILES = {

@@ -10,7 +10,6 @@
 // the code, the mutual information gap (mutualInformationGap; comparable at --limit 10000).
 // A conditional model decodes every tile as one class: --label N, else with --dataset the test
 // picture's own label (the class its code was encoded with), else class 0; the line says which.
-import { VAE } from '../model/vae';
 import { imageGridPng } from '../io/png';
 import { choiceFlag, defineFlags, intFlag, numberFlag, parseFlags, stringFlag, UsageError } from './args';
 import { checkDataDir, checkDatasetFits, checkpointDataset, DATASETS, getDevice, heldOutTestSet, makeReporter, otherClassesWarning, readCheckpointFile, recordedDataDir, trainedOn } from './io';

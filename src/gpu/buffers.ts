@@ -1,5 +1,8 @@
-// Buffer bookkeeping: every GPUBuffer a model or graph creates goes through one arena, so the bytes
+// Buffer bookkeeping: a model's buffers and its graphs' go through one arena, so the bytes
 // allocated can be reported and `destroy()` frees exactly what was created here, nothing else.
+// Outside it (docs/ARCHITECTURE.md, "Memory planning"): the loss ring's staging buffers, which
+// LossRing destroys itself, readBuffer's staging buffer, the autotuners' scratch buffers, and the
+// constants of a graph built without an arena.
 
 import { ourLabel } from './labels';
 import { mapForReading } from './map-read';

@@ -1,6 +1,7 @@
 // Kernel variants chosen per adapter, and overridable per model.
 import type { ConvMethod } from './layers/conv-ops';
 import { resolvedVariant, type MatmulVariant } from '../../shaders/matmul';
+import { LIKELIHOOD_THREADS_PER_ROW } from '../../shaders/likelihood';
 import { ConfigError } from '../errors';
 import type { TunedProduct } from './autotune';
 
@@ -87,7 +88,7 @@ export function kernelsFor(adapter: { isSoftware: boolean; subgroups: boolean })
   if (isSoftware) {
     return {
       matmul: subgroups ? 'register-subgroup' : 'register', matmulGeneric: true, conv: 'im2col', ...(subgroups ? { convNarrow: 'direct-subgroup' as const } : {}),
-      likelihoodThreadsPerRow: 1, convBiasSerial: true, groupNormSerial: true, skipInputZeros: true, hotMatmuls: true, subgroups,
+      likelihoodThreadsPerRow: LIKELIHOOD_THREADS_PER_ROW.software, convBiasSerial: true, groupNormSerial: true, skipInputZeros: true, hotMatmuls: true, subgroups,
     };
   }
   // GPUs: the implicit GEMM for forwards and weight gradients, `direct` for input gradients. On an
@@ -100,7 +101,7 @@ export function kernelsFor(adapter: { isSoftware: boolean; subgroups: boolean })
   // small input gradient, 128x400x40) and the 4096^3 square at 28.7 against 17.6 TFLOP/s.
   // Bias-gradient sums split over the batch (splitBatchSums): unmeasured yet, but on the H200 the
   // MLP's four serial column sums were 6% of the batch-4096 step.
-  return { matmul: 'tiled-vec4', conv: 'implicit-gemm', convInputGrad: 'direct', likelihoodThreadsPerRow: 64, splitBatchSums: true, subgroups };
+  return { matmul: 'tiled-vec4', conv: 'implicit-gemm', convInputGrad: 'direct', likelihoodThreadsPerRow: LIKELIHOOD_THREADS_PER_ROW.gpu, splitBatchSums: true, subgroups };
 }
 
 /**

@@ -18,7 +18,8 @@ export interface StepLoss {
   step: number;
   /**
    * The training objective of the step: rec + w * kl, with w the KL weight at the step (beta,
-   * ramped by warm-up or cycles; the KL term is beta * |kl - C| under capacity control and the
+   * ramped by warm-up or cycles; for beta-TCVAE the ramp alone, with w (beta - 1) times the
+   * batch's total correlation added; the KL term is beta * |kl - C| under capacity control and the
    * sum of max(lambda, KL_j) under free bits), the -ELBO when w = 1; for the IWAE objective the
    * -IWAE bound over the step's K samples, with rec the mean over K and kl the closed-form KL.
    */
