@@ -223,5 +223,7 @@ describe('a destroyed model', () => {
     expect((sampled as Error).message).toMatch(fix);
     expect(() => vae.setFlatParameters(flat)).toThrow(ConfigError);
     expect(() => vae.setFlatParameters(flat)).toThrow(fix);
+    // The synchronous introspection calls too: record() was the one that still answered.
+    expect(() => vae.record('eval', 8)).toThrow(fix);
   });
 });

@@ -164,6 +164,8 @@ export abstract class VaeBase {
 
   /** The graph `kind` for `rows` examples, recorded only: nothing placed, compiled or allocated (for sizing and autotuning). */
   record(kind: GraphKind, rows: number, opts: RecordOptions = {}): Plan {
+    // Refused after destroy() as every other call is (docs/API.md, "Calls"): its graph would bind freed buffers.
+    if (this.destroyed) this.assertAlive();
     const ctx = { parts: this.parts, buffers: this.buffers, arena: this.arena, kernels: this.kernels, optimizer: this.training.optimizer, precision: this.precision };
     return recordGraph(ctx, kind, rows, opts);
   }
