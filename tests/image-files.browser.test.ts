@@ -106,7 +106,7 @@ describe('loadImageFiles (browser)', () => {
     await expect(loadImageFiles(files, { imageSize: 4, channels: 3, strict: true })).rejects.toThrow(DataError);
     await expect(loadImageFiles(files, { imageSize: 4, channels: 3, strict: true })).rejects.toThrow(/broken\.png: .*Strict loading refuses the set/);
     await expect(loadImageFiles([file(new Uint8Array(1), 'a.txt')], { imageSize: 4, channels: 3 })).rejects.toThrow(
-      /none of the 1 chosen files is a picture: looked for \.png, \.jpg, \.jpeg names/,
+      /none of the 1 chosen files is a picture: looked for \.png, \.jpg, \.jpeg, \.jpe, \.jfif, \.jfi, \.pjpeg, \.pjp, \.apng names/,
     );
   });
 });

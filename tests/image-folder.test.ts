@@ -321,7 +321,7 @@ describe('loadImageFolder', () => {
     writeFileSync(join(dir, 'x.txt'), 'x');
     await expect(loadImageFolder(join(dir, 'x.txt'), opts)).rejects.toThrow(/x\.txt is a file, not a folder/);
     await expect(loadImageFolder(dir, opts)).rejects.toThrow(
-      new RegExp(`picture folder ${dir} holds no pictures: looked for \\.png, \\.jpg, \\.jpeg files`),
+      new RegExp(`picture folder ${dir} holds no pictures: looked for \\.png, \\.jpg, \\.jpeg, \\.jpe, \\.jfif, \\.jfi, \\.pjpeg, \\.pjp, \\.apng files`),
     );
     writeFileSync(join(dir, 'bad.png'), 'no');
     await expect(loadImageFolder(dir, { ...opts, warn: () => {} })).rejects.toThrow(/none of its 1 picture files could be decoded/);

@@ -4,6 +4,7 @@
 // resumed run is given the same model, data and optimizer it started with (its learning rate may
 // change).
 import { createHash } from 'node:crypto';
+import { hashAll } from '../data/image-cache';
 import { readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ACTIVATIONS, type Activation } from '../../shaders/activation';
@@ -337,7 +338,8 @@ export function checkResumeFlags(f: Flags, dir: string, saved: VaeConfig & RunOp
 
 /** A digest of the training set, so a resumed run can tell it is fed the same examples. */
 export function fingerprint(images: Uint8Array, labels?: Uint8Array): string {
-  const h = createHash('sha256').update(images);
-  if (labels) h.update(labels);
+  // A chunk at a time: a folder's pictures may be over the 2 GiB one update takes.
+  const h = hashAll(createHash('sha256'), images);
+  if (labels) hashAll(h, labels);
   return h.digest('hex').slice(0, 16);
 }

@@ -19,8 +19,8 @@
 // files, skipped, allGrey, small, sha256} | count * channels * imageSize^2 pixel bytes, planar per example. The
 // SHA-256 of the pixels catches a damaged cache, which is then rebuilt rather than trained on.
 // Written to a temporary name and renamed, so an interrupted write never leaves a torn cache.
-import { createHash } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash, type Hash } from 'node:crypto';
+import { open, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -70,7 +70,50 @@ export function cachePath(dir: string, imageSize: number, channels: number, fold
   return join(dir, cacheFileName(imageSize, channels, folder));
 }
 
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+/** Bytes a hash update, a read or a write takes at a time: Node refuses more than 2^31 - 1 in one
+ *  call ("data is too long", ERR_FS_FILE_TOO_LARGE), and a folder's pictures can be more (CelebA
+ *  at 64x64 RGB: 2.5 GB). */
+const CHUNK = 2 ** 30;
+
+/** Feeds `bytes` of any length to `hash`, `chunk` bytes at a time. */
+export function hashAll(hash: Hash, bytes: Uint8Array, chunk = CHUNK): Hash {
+  for (let at = 0; at < bytes.length; at += chunk) hash.update(bytes.subarray(at, at + chunk));
+  return hash;
+}
+
+const sha256 = (bytes: Uint8Array) => hashAll(createHash('sha256'), bytes).digest('hex');
+
+/** The whole file, read a chunk at a time (fs.readFile refuses files over 2 GiB). */
+async function readWhole(path: string, chunk: number): Promise<Uint8Array> {
+  const file = await open(path, 'r');
+  try {
+    const size = (await file.stat()).size;
+    const bytes = new Uint8Array(size);
+    for (let at = 0; at < size; ) {
+      const { bytesRead } = await file.read(bytes, at, Math.min(chunk, size - at), at);
+      if (bytesRead === 0) return bytes.subarray(0, at); // shrank while read: the checks below refuse it
+      at += bytesRead;
+    }
+    return bytes;
+  } finally {
+    await file.close();
+  }
+}
+
+/** Writes `parts` one after another into a new file, a chunk at a time. */
+async function writeWhole(path: string, parts: Uint8Array[], chunk: number): Promise<void> {
+  const file = await open(path, 'w');
+  try {
+    for (const part of parts) {
+      for (let at = 0; at < part.length; ) {
+        const { bytesWritten } = await file.write(part, at, Math.min(chunk, part.length - at));
+        at += bytesWritten;
+      }
+    }
+  } finally {
+    await file.close();
+  }
+}
 
 /** A short name for a picture folder from its real path, for a cache kept outside it. */
 export function folderCacheId(realFolder: string): string {
@@ -89,11 +132,12 @@ export function cacheKey(imageSize: number, channels: number, stamps: FileStamp[
 }
 
 /** Reads a cache whose key matches. null when absent or stale; throws (with the reason) when the
- *  file exists but is not a well-formed cache, so the caller can warn and rebuild it. */
-export async function readImageCache(path: string, key: string): Promise<CachedImages | null> {
+ *  file exists but is not a well-formed cache, so the caller can warn and rebuild it. `chunk`:
+ *  the bytes each read and hash update takes (under Node's 2 GiB a call). */
+export async function readImageCache(path: string, key: string, chunk = CHUNK): Promise<CachedImages | null> {
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(await readFile(path));
+    bytes = await readWhole(path, chunk);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw e;
@@ -112,21 +156,22 @@ export async function readImageCache(path: string, key: string): Promise<CachedI
     throw new Error(`holds ${bytes.length - 12 - headerLen} pixel bytes, expected ${expected}`);
   }
   const pixels = bytes.subarray(12 + headerLen);
-  if (header.sha256 !== sha256(pixels)) throw new Error('its pixels do not match their checksum');
+  if (header.sha256 !== hashAll(createHash('sha256'), pixels, chunk).digest('hex')) throw new Error('its pixels do not match their checksum');
   return { key, imageSize, channels, count, files, skipped, allGrey: header.allGrey === true, small: smallOf(header.small), pixels };
 }
 
-export async function writeImageCache(path: string, cache: CachedImages): Promise<void> {
+/** Writes the cache (to a temporary name, then renamed), `chunk` bytes a write and hash update. */
+export async function writeImageCache(path: string, cache: CachedImages, chunk = CHUNK): Promise<void> {
   const { pixels, ...header } = cache;
-  const json = new TextEncoder().encode(JSON.stringify({ ...header, sha256: sha256(pixels) }));
-  const out = new Uint8Array(12 + json.length + pixels.length);
-  out.set(new TextEncoder().encode(MAGIC), 0);
-  new DataView(out.buffer).setUint32(8, json.length, true);
-  out.set(json, 12);
-  out.set(pixels, 12 + json.length);
+  const json = new TextEncoder().encode(JSON.stringify({ ...header, sha256: hashAll(createHash('sha256'), pixels, chunk).digest('hex') }));
+  // The header apart from the pixels: one buffer of both would copy them, and may be over 2 GiB.
+  const head = new Uint8Array(12 + json.length);
+  head.set(new TextEncoder().encode(MAGIC), 0);
+  new DataView(head.buffer).setUint32(8, json.length, true);
+  head.set(json, 12);
   const temp = `${path}.${process.pid}.tmp`;
   try {
-    await writeFile(temp, out);
+    await writeWhole(temp, [head, pixels], chunk);
     await rename(temp, path);
   } catch (e) {
     await rm(temp, { force: true }).catch(() => {}); // the write's own error is the one to report

@@ -77,7 +77,7 @@ async function whyUndecodable(file: File, name: string, e: Error): Promise<DataE
 
 /**
  * Loads dropped or chosen picture files as seeded train and test splits. Files whose names do not
- * end in .png, .jpg or .jpeg (or start with a dot, or lie in a hidden folder) are ignored; a
+ * end in one of IMAGE_EXTENSIONS (.png, .jpg, .jpeg, .jfif, ...) (or start with a dot, or lie in a hidden folder) are ignored; a
  * picture that cannot be decoded is skipped with a warning, or refused with `strict`.
  */
 export async function loadImageFiles(files: ArrayLike<File>, options: ImageSetOptions): Promise<ImageSet> {

@@ -1,5 +1,6 @@
-// A folder of the user's pictures as train and test Datasets (Node). Every .png, .jpg and .jpeg
-// file in the folder and its subfolders (hidden names skipped) is decoded (image-decode.ts),
+// A folder of the user's pictures as train and test Datasets (Node). Every PNG and JPEG file
+// (IMAGE_EXTENSIONS: .png, .jpg, .jpeg, .jfif, ...) in the folder and its subfolders (hidden
+// names skipped; a file reached under two names read once) is decoded (image-decode.ts),
 // center-cropped, resized and converted (image-pixels.ts), stacked in sorted-name order, cached
 // (image-cache.ts) and split by a seeded shuffle (image-set.ts). Pictures carry no labels.
 //
@@ -26,6 +27,7 @@ import { pictureDigests } from './picture-list';
 import { errorText } from './image-problems';
 import { resolveImageSetOptions, splitImageSet, type ImageSet, type ImageSetOptions, type ResolvedImageSetOptions } from './image-set';
 import { DataError } from './idx';
+import { someNames } from '../errors';
 
 export interface ImageFolderOptions extends ImageSetOptions {
   /** true (default): cache next to the pictures (or in the user's cache directory when the folder
@@ -263,7 +265,12 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions):
     const fix = code === 'EACCES' || code === 'EPERM' ? ` Let it be read with \`chmod -R a+rX ${shellWord(dir)}\`, or run as a user who may read it.` : '';
     throw new DataError(`cannot list picture folder ${dir} (${(e as Error).message}).${fix}`);
   }
-  const { pictures: stamps, others } = listing;
+  const { pictures: stamps, others, duplicates } = listing;
+  if (duplicates.length > 0) {
+    const n = duplicates.length;
+    opts.warn(`reading ${n === 1 ? 'a picture' : `${n} pictures`} in ${dir} once, not again under ${n === 1 ? 'another name' : 'other names'} (a link or hard link to it): ` +
+      `${someNames(duplicates.map((d) => `${d.name} is ${d.same}`), 4)}; read twice, a picture weighs double and may be held out for testing while trained on.`);
+  }
   // A subfolder that cannot be listed is skipped as an unreadable file is: one locked folder
   // (another user's, a mount's lost+found) does not stop a run on all the others.
   const unlisted = listing.unlisted.map((u) => `${join(dir, u.name)}: ${u.reason}.`);

@@ -121,16 +121,25 @@ const JPEG_BYTES_PER_PIXEL = 27;
  *  one bit, even in a progressive file whose AC scans skip millions of blocks in a few bytes. */
 const JPEG_PIXELS_PER_BYTE = 512;
 
-/** Memory jpeg-js may use for a JPEG, between 16 MiB and 1 GiB: what its header's picture needs,
- *  unless the file is too short to code that many pixels (then it is truncated or hostile, and
- *  gets 1 KiB per byte of file, so a tiny file declaring a huge picture is refused before its
- *  buffers are allocated). The file's size alone is no guide for real files: a flat 24-megapixel
- *  progressive photo fits in 150 KB and needs 300 MB. */
+/** The most memory any JPEG this reader decodes may take: one of MAX_IMAGE_PIXELS, four
+ *  components at full resolution, with room for its blocks padded to whole MCUs (16x16 at most,
+ *  under 2% more for any picture of that many pixels). A lower cap would refuse colour JPEGs
+ *  within the documented 64 megapixels (a 4:4:4 export of 50 to 64 megapixels, a CMYK one of
+ *  40). */
+const JPEG_MAX_MB = Math.ceil((MAX_IMAGE_PIXELS * JPEG_BYTES_PER_PIXEL) / 2 ** 20) + 64;
+
+/** Memory jpeg-js may use for a JPEG, between 16 MiB and JPEG_MAX_MB: what its header's picture
+ *  needs (its sides padded to whole MCUs, as jpeg-js allocates its blocks), unless the file is
+ *  too short to code that many pixels (then it is truncated or hostile, and gets 1 KiB per byte
+ *  of file, so a tiny file declaring a huge picture is refused before its buffers are allocated).
+ *  The file's size alone is no guide for real files: a flat 24-megapixel progressive photo fits
+ *  in 150 KB and needs 300 MB. */
 function jpegMemoryLimitMB(bytes: Uint8Array, frame: JpegFrame | null): number {
   const pixels = frame ? frame.width * frame.height : 0;
+  const padded = frame ? Math.ceil(frame.width / 16) * 16 * Math.ceil(frame.height / 16) * 16 : 0;
   const codable = pixels <= JPEG_PIXELS_PER_BYTE * bytes.length;
-  const needed = codable ? Math.ceil((pixels * JPEG_BYTES_PER_PIXEL) / 2 ** 20) : 0;
-  return Math.min(1024, Math.max(16, Math.ceil((bytes.length * 1024) / 2 ** 20), needed));
+  const needed = codable ? Math.ceil((padded * JPEG_BYTES_PER_PIXEL) / 2 ** 20) : 0;
+  return Math.min(JPEG_MAX_MB, Math.max(16, Math.ceil((bytes.length * 1024) / 2 ** 20), needed));
 }
 
 /** Says why jpeg-js ran out of its memory allowance, and what to do. */
@@ -144,7 +153,7 @@ function jpegMemoryRefusal(name: string, bytes: Uint8Array, frame: JpegFrame | n
   }
   return new DataError(
     `${name}: decoding this ${size} JPEG would take more than the ${limitMB} MiB of memory this reader allows. ` +
-      'Shrink the picture (to 32 megapixels or fewer) or save it as PNG.',
+      'Shrink the picture or save it as PNG.',
   );
 }
 

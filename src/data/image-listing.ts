@@ -1,11 +1,14 @@
 // Which files of a picture folder are pictures (Node), and their stamps, the cache's key material.
 //
-// A picture is a file whose name ends in .png, .jpg or .jpeg (any letter case), in the folder or
+// A picture is a file whose name ends in one of IMAGE_EXTENSIONS (.png, .jpg, .jpeg, .jfif, ...; any letter case), in the folder or
 // any subfolder; names starting with a dot (hidden files and folders, the cache) are skipped.
 // Links are followed: a link to a file is listed by its own name, and a link to a folder is
 // walked like a subfolder, after every real subfolder, so that a folder reached twice (through a
 // link and directly, or a link that loops back to a parent) is listed once, under its real name
-// when it has one. Names are read as the bytes the file system stores and files opened by those
+// when it has one. A file reached twice (a link to a picture in the folder, a hard link) is
+// likewise listed once, under its real name (a name that is not a link, first in name order),
+// and the other names are returned apart: read twice, a picture would weigh double, and could be
+// held out for testing under one name while trained on under the other. Names are read as the bytes the file system stores and files opened by those
 // bytes, so a name that is not valid UTF-8 still reads; it is shown (in `files` and messages)
 // with U+FFFD in place of the bytes that do not decode.
 //
@@ -71,8 +74,8 @@ export function unlistableFolder(path: string, e: unknown): string {
 
 /** Every picture file under `root`, unsorted, with relative names and raw paths; and the relative
  *  names of the files in other picture formats. */
-async function listPictures(root: string): Promise<{ listed: { name: string; path: Buffer }[]; others: string[]; unlisted: UnlistedFolder[] }> {
-  const out: { name: string; path: Buffer }[] = [];
+async function listPictures(root: string): Promise<{ listed: { name: string; path: Buffer; link: boolean }[]; others: string[]; unlisted: UnlistedFolder[] }> {
+  const out: { name: string; path: Buffer; link: boolean }[] = [];
   const others: string[] = [];
   const unlisted: UnlistedFolder[] = [];
   const rootPath = Buffer.from(root);
@@ -97,7 +100,7 @@ async function listPictures(root: string): Promise<{ listed: { name: string; pat
       const name = join(prefix, nameText(entry.name));
       if (entry.isDirectory()) await walk(path, name);
       else if (entry.isSymbolicLink() && (await stat(path).then((s) => s.isDirectory(), () => false))) linkedFolders.push({ name, path });
-      else if (hasPictureExtension(name)) out.push({ name, path }); // a dangling link too: reading it reports why it cannot be read
+      else if (hasPictureExtension(name)) out.push({ name, path, link: entry.isSymbolicLink() }); // a dangling link too: reading it reports why it cannot be read
       else if (hasOtherPictureExtension(name)) others.push(name);
     }
   };
@@ -138,26 +141,47 @@ export function describeOtherFormats(names: string[]): { count: number; text: st
   return { count: names.length, text: sorted.map(([ext, n]) => `${n} ${ext}`).join(', '), named: someNames(names, OTHERS_NAMED) };
 }
 
+/** A name that leads to a picture already listed under another (`same`). */
+export interface DuplicatePicture {
+  name: string;
+  same: string;
+}
+
 /**
  * The pictures under `root`, sorted by relative name, each stamped from `stat` (following links),
- * the names of the files in picture formats that are not read (`others`, sorted), and the
- * subfolders that could not be listed (`unlisted`, sorted). Throws when `root` itself cannot be listed.
+ * each file once (`duplicates`: the other names of a file reached twice, sorted), the names of
+ * the files in picture formats that are not read (`others`, sorted), and the subfolders that
+ * could not be listed (`unlisted`, sorted). Throws when `root` itself cannot be listed.
  */
-export async function stampPictures(root: string): Promise<{ pictures: PictureFile[]; others: string[]; unlisted: UnlistedFolder[] }> {
+export async function stampPictures(root: string): Promise<{ pictures: PictureFile[]; duplicates: DuplicatePicture[]; others: string[]; unlisted: UnlistedFolder[] }> {
   const { listed, others, unlisted } = await listPictures(root);
   // Sorted as JavaScript strings (UTF-16 code units), as always, so that a folder keeps its order
   // and so its split; two names shown alike (U+FFFD for different bytes) go by their bytes.
   listed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : Buffer.compare(a.path, b.path)));
-  const pictures = await Promise.all(
-    listed.map(async ({ name, path }): Promise<PictureFile> => {
+  const stamped = await Promise.all(
+    listed.map(async ({ name, path, link }): Promise<PictureFile & { file: string | null; link: boolean }> => {
       try {
         const s = await stat(path);
-        return { name, path, size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino, regular: s.isFile() };
+        // The file itself, whatever name reaches it (a regular file with an inode number: a device's says nothing of its contents).
+        const file = s.isFile() && s.ino > 0 ? `${s.dev}:${s.ino}` : null;
+        return { name, path, size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino, regular: s.isFile(), file, link };
       } catch (e) {
         // Cannot be looked at (a dangling or looping link): the reader skips it, saying why.
-        return { name, path, size: -1, mtimeMs: -1, ctimeMs: -1, ino: -1, regular: true, unreadable: await whyUnreadable(path, e as NodeJS.ErrnoException) };
+        return { name, path, size: -1, mtimeMs: -1, ctimeMs: -1, ino: -1, regular: true, unreadable: await whyUnreadable(path, e as NodeJS.ErrnoException), file: null, link };
       }
     }),
   );
-  return { pictures, others: others.sort(), unlisted };
+  // Each file under one name: one that is not a link when there is one, else the first in name order.
+  const kept = new Map<string, string>();
+  for (const p of [...stamped.filter((p) => !p.link), ...stamped.filter((p) => p.link)]) {
+    if (p.file !== null && !kept.has(p.file)) kept.set(p.file, p.name);
+  }
+  const duplicates: DuplicatePicture[] = [];
+  const pictures: PictureFile[] = [];
+  for (const { file, link: _, ...picture } of stamped) {
+    const same = file === null ? undefined : kept.get(file);
+    if (same !== undefined && same !== picture.name) duplicates.push({ name: picture.name, same });
+    else pictures.push(picture);
+  }
+  return { pictures, duplicates, others: others.sort(), unlisted };
 }

@@ -13,14 +13,20 @@ import type { Dataset } from './mnist';
 /** Largest picture decoded, in pixels (64 megapixels); larger ones are refused from their header. */
 export const MAX_IMAGE_PIXELS = 64 * 1024 * 1024;
 
-/** File name endings a folder is searched for (compared case-insensitively). */
-export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'] as const;
+/** File name endings a folder is searched for (compared case-insensitively): PNG and JPEG under
+ *  every name they are commonly saved with. Windows saves many downloaded JPEGs as .jfif, and
+ *  .jpe is JPEG's registered ending; passed over, such files were lost from a folder without a
+ *  word (not even counted as another format). The decoder goes by the bytes, not the name. */
+export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.jpe', '.jfif', '.jfi', '.pjpeg', '.pjp', '.apng'] as const;
 
 /** Endings of picture formats that are not read (compared case-insensitively): such files are
  *  counted, so that a folder of them is refused with the reason, and one among PNGs and JPEGs is
  *  not passed over silently. Camera raw formats are included; documents and other files are not. */
 export const OTHER_PICTURE_EXTENSIONS = [
   '.tif', '.tiff', '.webp', '.bmp', '.gif', '.heic', '.heif', '.avif', '.jxl', '.jp2', '.ico', '.psd',
+  // Netpbm (classic vision data sets: the AT&T/ORL faces are .pgm), Targa, SVG, HDR and other
+  // JPEG 2000 and XR endings: passed over as well, they were not even counted.
+  '.pbm', '.pgm', '.ppm', '.pnm', '.pam', '.pfm', '.tga', '.svg', '.svgz', '.exr', '.hdr', '.jxr', '.wdp', '.hdp', '.j2k', '.jpx', '.jpf', '.pcx', '.dds', '.qoi',
   '.dng', '.nef', '.nrw', '.cr2', '.cr3', '.crw', '.arw', '.srf', '.sr2', '.orf', '.rw2', '.raf', '.pef', '.srw', '.raw', '.3fr', '.erf', '.kdc', '.mrw', '.x3f',
 ] as const;
 
