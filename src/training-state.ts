@@ -19,6 +19,7 @@ import { paramLayout } from './model/build';
 import { ConfigError, kindOfValue } from './errors';
 import { configForFile, configFromFile, resolveConfig, type VaeConfig } from './model/config';
 import { tensorsByName } from './model/params';
+import { checkWatch } from './model/optimizer-state';
 import type { TrainingOptions, VAE } from './model/vae';
 
 export { TRAINING_STATE_FORMAT };
@@ -59,6 +60,7 @@ export interface TrainingState {
 }
 
 const PROGRESS_FIELDS = ['step', 'epochsDone', 'epochStep', 'stepsPerEpoch', 'epochLossSum', 'epochExamples', 'seconds'] as const;
+const COUNTED_FIELDS: readonly string[] = ['step', 'epochsDone', 'epochStep', 'stepsPerEpoch'];
 
 /**
  * The training state of `vae` with the caller's run options and counters. It is read from the GPU
@@ -99,9 +101,29 @@ function progressProblem(progress: TrainingProgress): string | null {
   for (const k of PROGRESS_FIELDS) {
     const v = progress[k];
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) return `progress.${k} is ${JSON.stringify(v)}, not a number >= 0`;
+    // Steps and epochs are counted: 1.5 epochs done would resume at "epoch 2.5".
+    if (COUNTED_FIELDS.includes(k) && !Number.isSafeInteger(v)) return `progress.${k} is ${v}, not a whole number`;
   }
+  if (progress.epochsDone > 0 && progress.stepsPerEpoch === 0) return `progress counts ${progress.epochsDone} epochs done of 0 steps each`;
   if (progress.step !== progress.epochsDone * progress.stepsPerEpoch + progress.epochStep || progress.epochStep > progress.stepsPerEpoch) {
     return `step ${progress.step} does not match ${progress.epochsDone} epochs of ${progress.stepsPerEpoch} steps plus ${progress.epochStep}`;
+  }
+  return null;
+}
+
+/** What is wrong with a training state's step watch (saveTrainingState writes watchState()), or null. */
+function watchProblem(progress: TrainingProgress): string | null {
+  const watch: unknown = progress.watch;
+  if (watch === undefined || watch === null) return null;
+  try {
+    checkWatch(watch);
+  } catch (e) {
+    return `progress.watch: ${(e as Error).message.replace(/^restoreOptimizer: /, '')}`;
+  }
+  // Accepted steps and Adam's applied steps are among the steps taken.
+  const [, , accepted, applied] = watch as number[];
+  if (accepted > progress.step || applied > progress.step) {
+    return `progress.watch counts ${accepted} accepted and ${applied} applied steps, more than the ${progress.step} steps taken`;
   }
   return null;
 }
@@ -137,11 +159,18 @@ export function readTrainingState(bytes: Uint8Array, source = 'training state'):
   const training = parseJson(source, 'training', metadata.training) as unknown as TrainingOptions;
   const run = parseJson(source, 'run', metadata.run);
   const progress = parseJson(source, 'progress', metadata.progress) as unknown as TrainingProgress;
-  const problem = progressProblem(progress);
+  const problem = progressProblem(progress) ?? watchProblem(progress);
   if (problem) throw new CheckpointError(`${source}: ${problem}; the training state is damaged`);
 
   const adam = training.optimizer === 'adam';
-  const [params, m = null, v = null] = matchTensors(source, tensors, paramLayout(config), adam ? ['', 'adam.m.', 'adam.v.'] : [''], 'this model and optimizer',
+  const layout = paramLayout(config);
+  const [params, m = null, v = null] = matchTensors(source, tensors, layout, adam ? ['', 'adam.m.', 'adam.v.'] : [''], 'this model and optimizer',
     'a training state holds the parameters and, for Adam, their moments under adam.m. and adam.v.');
+  // Checked here, with the file named, rather than by restoreOptimizer once the device has started.
+  const negative = v ? layout.tensors.find((t) => v.subarray(t.offset, t.offset + t.count).some((x) => x < 0)) : undefined;
+  if (negative) {
+    const at = v!.subarray(negative.offset, negative.offset + negative.count).findIndex((x) => x < 0);
+    throw new CheckpointError(`${source}: adam.v.${negative.name}[${at}] is ${v![negative.offset + at]}, but Adam's second moment (a mean of squares) is never negative; the training state is damaged`);
+  }
   return { config, training, run, progress, params, m, v };
 }

@@ -137,6 +137,10 @@ export function withoutFlags(argv: string[], names: string[], switches: string[]
   return out;
 }
 
+/** Ranges of the integer flags bounded on both sides, shared by the flags' parsing and the check of
+ *  the run options a training state stores (run-dir.ts), so that the two cannot drift apart. */
+export const FLAG_RANGES = { 'image-size': [4, 1024], batch: [1, 65535], retries: [0, 100] } as const;
+
 export function intFlag(name: string, raw: string | boolean | undefined, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   if (raw === undefined) return fallback;
   const v = Number(raw);

@@ -1,7 +1,7 @@
 // What every CLI command shares: getting the device (and saying which adapter), loading datasets,
 // reading checkpoints with friendly errors, and writing output files.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import { totalmem } from 'node:os';
 import { readCheckpoint } from '../checkpoint';
@@ -12,7 +12,7 @@ import { DATA_SOURCE_NAMES, dataSource, dataSourceNamed, loadDataSource, type Da
 import { CheckpointError } from '../io/safetensors';
 import { UsageError } from './args';
 import { writeFileAtomic } from './files';
-import { notACheckpoint, withDamageFix } from './checkpoint-file';
+import { isOtherKindOfFile, notACheckpoint, notSafetensors, withDamageFix } from './checkpoint-file';
 import { selfName } from './self-name';
 import { checkDataFiles, type Split } from './data-files';
 import { dataFilesFrom } from './paths';
@@ -215,8 +215,16 @@ export async function getDevice(log: (line: string) => void): Promise<AcquiredDe
 export async function readCheckpointFile(path: string): Promise<ReturnType<typeof readCheckpoint>> {
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(await readFile(path));
+    // A picture, an archive or text is told from its first bytes, before a file of any size (a
+    // data set's, a video's: up to 2 GiB) is read whole into memory.
+    const head = await readHead(path);
+    const kind = notSafetensors(head);
+    if (kind && isOtherKindOfFile(kind)) throw new CheckpointError(notACheckpoint(path, head)!);
+    const buf = await readFile(path);
+    // A view, not a copy: a copy would hold the file twice in memory.
+    bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   } catch (e) {
+    if (e instanceof CheckpointError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new CheckpointError(code === 'ENOENT' ? `checkpoint ${path} does not exist; train one with \`${selfName()} train --out DIR\`` : `cannot read checkpoint ${path}: ${(e as Error).message}`);
   }
@@ -228,6 +236,18 @@ export async function readCheckpointFile(path: string): Promise<ReturnType<typeo
     const instead = notACheckpoint(path, bytes);
     // Damage inside the file: the reader's words say where, and the fix is another file.
     throw new CheckpointError(instead ?? withDamageFix(e.message));
+  }
+}
+
+/** The first 4 KiB of the file at `path` (all of it when shorter). */
+async function readHead(path: string): Promise<Uint8Array> {
+  const file = await open(path, 'r');
+  try {
+    const head = new Uint8Array(4096);
+    const { bytesRead } = await file.read(head, 0, head.length, 0);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await file.close();
   }
 }
 

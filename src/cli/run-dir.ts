@@ -7,11 +7,15 @@ import { basename, join } from 'node:path';
 import { CHECKPOINT_FORMAT, TRAINING_STATE_FORMAT } from '../checkpoint';
 import { CheckpointError } from '../io/safetensors';
 import { readTrainingState, type TrainingState } from '../training-state';
-import { UsageError } from './args';
+import { FLAG_RANGES, UsageError } from './args';
 import { writeFileAtomic } from './files';
 import { isOtherKindOfFile, notSafetensors, readFileHeader } from './checkpoint-file';
 import { configFromFile, resolveConfig } from '../model/config';
 import { selfName, shellQuote } from './self-name';
+import { DATA_SOURCE_NAMES } from '../data/sources';
+import { LR_DECAYS } from '../model/vae-options';
+import { PRECISIONS } from '../model/precision';
+import { ON_NAN } from './bad-steps';
 
 export const RUN_FILES = {
   model: 'model.safetensors',
@@ -143,12 +147,56 @@ export function readRunState(dir: string): TrainingState {
   } catch (e) {
     throw new CheckpointError(`cannot read ${p.state}: ${(e as Error).message}`);
   }
+  let state: TrainingState;
   try {
-    return readTrainingState(bytes, p.state);
+    state = readTrainingState(bytes, p.state);
   } catch (e) {
     if (!(e instanceof CheckpointError)) throw e;
     throw new CheckpointError(damagedState(dir, bytes, e.message.startsWith(p.state) ? e.message : `${p.state}: ${e.message}`));
   }
+  // The run's options are read as the flags' defaults, which no flag check sees: checked here, with the file named.
+  const problem = runOptionsProblem(state.training as unknown as Record<string, unknown>, state.run);
+  if (problem) throw new CheckpointError(damagedState(dir, bytes, `${p.state}: ${problem}; the training state is damaged`));
+  return state;
+}
+
+const isCount = (min: number, max = Number.MAX_SAFE_INTEGER) => (v: unknown) => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max;
+const isNumber = (min: number, above = false) => (v: unknown) => typeof v === 'number' && Number.isFinite(v) && (above ? v > min : v >= min);
+const oneOf = (list: readonly unknown[]) => (v: unknown) => list.includes(v);
+/** A run option bounded as its flag is (FLAG_RANGES). */
+const range = (flag: keyof typeof FLAG_RANGES): [(v: unknown) => boolean, string] => {
+  const [min, max] = FLAG_RANGES[flag];
+  return [isCount(min, max), `a whole number from ${min} to ${max}`];
+};
+const orNull = (ok: (v: unknown) => boolean) => (v: unknown) => v === null || ok(v);
+
+/** The options a run resumes with, each as saveTrainingState's caller, the train command, wrote it. */
+const TRAINING_CHECKS: Record<string, [(v: unknown) => boolean, string]> = {
+  optimizer: [oneOf(['adam', 'sgd']), "'adam' or 'sgd'"], lr: [isNumber(0, true), 'a number > 0'], seed: [isCount(0), 'a whole number >= 0'],
+};
+// Built when used: bad-steps.ts imports this module (through recovery-advice.ts), so ON_NAN may not be set yet when this one loads.
+const runChecks = (): Record<string, [(v: unknown) => boolean, string]> => ({
+  dataset: [(v) => typeof v === 'string' && (DATA_SOURCE_NAMES as readonly string[]).includes(v), `one of ${DATA_SOURCE_NAMES.join(', ')}`],
+  dataDir: [orNull((v) => typeof v === 'string'), 'a folder or null'], imageSize: range('image-size'),
+  imageChannels: [oneOf([1, 3]), '1 or 3'], strict: [(v) => typeof v === 'boolean', 'true or false'],
+  limit: [orNull(isCount(1)), 'a whole number >= 1 or null'], testLimit: [orNull(isCount(1)), 'a whole number >= 1 or null'],
+  batch: range('batch'), lrDecay: [oneOf(LR_DECAYS), LR_DECAYS.join(' or ')],
+  lrMin: [isNumber(0), 'a number >= 0'], lrDecaySteps: [isCount(0), 'a whole number >= 0'], epochs: [isCount(1), 'a whole number >= 1'],
+  saveEvery: [isCount(0), 'a whole number >= 0'], onNan: [oneOf(ON_NAN), ON_NAN.join(', ')], clipGrad: [isNumber(0), 'a number >= 0'],
+  retries: range('retries'), precision: [oneOf(PRECISIONS), PRECISIONS.join(' or ')],
+  initFrom: [orNull((v) => typeof v === 'string'), 'a file or null'],
+});
+
+/** What is wrong with a training state's optimizer settings (`training`) and run options (`run`), or null. */
+export function runOptionsProblem(training: Record<string, unknown>, run: Record<string, unknown>): string | null {
+  for (const [key, [ok, want]] of Object.entries(TRAINING_CHECKS)) {
+    if (!ok(training[key])) return `training.${key} is ${JSON.stringify(training[key]) ?? 'missing'}, where ${want} belongs`;
+  }
+  for (const [key, [ok, want]] of Object.entries(runChecks())) {
+    // A field an older version did not write takes its default.
+    if (Object.hasOwn(run, key) && !ok(run[key])) return `run.${key} is ${JSON.stringify(run[key])}, where ${want} belongs`;
+  }
+  return null;
 }
 
 /** What to say of a training state that cannot be read: what the file is, and what is left to do with the run. */
@@ -200,16 +248,40 @@ export function readRunRecord(dir: string, fallback: () => RunRecord, warn: (lin
 }
 
 /** Refuses a run folder whose config.json (when readable) describes another model than its training state. */
-export function checkRecordMatchesState(dir: string, stateConfig: object): void {
+export function checkRecordMatchesState(dir: string, stateConfig: object, state?: Pick<TrainingState, 'training' | 'run'>): void {
   let record: RunRecord;
   try {
     record = JSON.parse(readFileSync(runPaths(dir).config, 'utf8')) as RunRecord;
   } catch {
     return; // missing or damaged: readRunRecord says so and rebuilds it
   }
+  // What a run keeps from its start to its end, whatever its resumes change: a state of another run
+  // of the same architecture (another seed, other data) is told apart by these.
+  if (state && record && typeof record === 'object') {
+    const kept = [
+      ...(['seed', 'optimizer', 'batch'] as const).map((k) => [`training ${k}`, (record.training as Record<string, unknown> | undefined)?.[k], (state.training as unknown as Record<string, unknown>)[k]]),
+      ...(['dataset', 'trainData'] as const).map((k) => [`run ${k}`, (record.run as Record<string, unknown> | undefined)?.[k], state.run[k]]),
+    ].filter(([, a, b]) => a !== undefined && b !== undefined && JSON.stringify(a) !== JSON.stringify(b));
+    if (kept.length) {
+      throw new UsageError(`${runPaths(dir).config} and ${RUN_FILES.state} in ${dir} are of different runs (${kept.map(([k, a, b]) => `${k} ${JSON.stringify(a)} and ${JSON.stringify(b)}`).join(', ')}): ` +
+        'the folder mixes files of two runs; put each run\'s files in a folder of its own');
+    }
+  }
   const written = record?.config;
   if (!written || typeof written !== 'object') return;
   const differs = recordedConfigDiffers(written, stateConfig);
+  let unreadable: string | null = null;
+  try {
+    resolveConfig(configFromFile(written));
+  } catch (e) {
+    unreadable = (e as Error).message;
+  }
+  if (differs.length && unreadable !== null) {
+    // An edited record (a field mistyped or added): compared as written, every field the file
+    // leaves to its default would be named as differing, and the cause is the edit, not a second run.
+    throw new UsageError(`${runPaths(dir).config}: its config is not a model configuration this webgpu-vae reads (${unreadable}); ` +
+      `restore config.json as the run wrote it, or remove it: resuming writes it anew from ${RUN_FILES.state} (the run's start time and earlier resumes are then lost)`);
+  }
   if (differs.length) {
     throw new UsageError(`${runPaths(dir).config} and ${RUN_FILES.state} in ${dir} describe different models (${differs.slice(0, 3).join(', ')} differ): ` +
       'the folder mixes files of two runs; put each run\'s files in a folder of its own');

@@ -19,7 +19,7 @@ import { keptObjectiveFlags } from './objective-flags';
 import { OBJECTIVES, type ObjectiveName } from '../model/objectives/objective';
 import { PRECISIONS, type Precision } from '../model/precision';
 import { LR_DECAYS, type LrDecay } from '../model/vae-options';
-import { choiceFlag, defineFlags, intFlag, listFlag, numberFlag, stringFlag, UsageError } from './args';
+import { choiceFlag, defineFlags, FLAG_RANGES, intFlag, listFlag, numberFlag, stringFlag, UsageError } from './args';
 import { checkDataDir, DATASETS, type DataFlags, type DatasetName } from './io';
 import { ON_NAN, type OnNan } from './bad-steps';
 
@@ -219,12 +219,12 @@ function runFieldsUnchecked(f: Flags, d: RunOptions): RunOptions {
     dataset: choiceFlag('dataset', f.dataset, d.dataset, DATASETS),
     // Recorded absolute, so that a resume or eval from another working directory finds the same folder.
     dataDir: absoluteOrNull(stringFlag('data-dir', f['data-dir'])) ?? d.dataDir,
-    imageSize: intFlag('image-size', f['image-size'], d.imageSize, 4, 1024),
+    imageSize: intFlag('image-size', f['image-size'], d.imageSize, ...FLAG_RANGES['image-size']),
     imageChannels: choiceFlag('image-channels', f['image-channels'], String(d.imageChannels), ['1', '3'] as const) === '1' ? 1 : 3,
     strict: f.strict === undefined ? d.strict : !!f.strict,
     limit: f.limit === undefined ? d.limit : intFlag('limit', f.limit, 0),
     testLimit: f['test-limit'] === undefined ? d.testLimit : intFlag('test-limit', f['test-limit'], 0),
-    batch: intFlag('batch', f.batch, d.batch, 1, 65535),
+    batch: intFlag('batch', f.batch, d.batch, ...FLAG_RANGES.batch),
     optimizer: choiceFlag('optimizer', f.optimizer, d.optimizer, ['adam', 'sgd'] as const),
     lr: numberFlag('lr', f.lr, d.lr, (v) => v > 0, 'a positive number (e.g. 1e-3)'),
     lrDecay: choiceFlag('lr-decay', f['lr-decay'], d.lrDecay, LR_DECAYS),
@@ -235,7 +235,7 @@ function runFieldsUnchecked(f: Flags, d: RunOptions): RunOptions {
     saveEvery: intFlag('save-every', f['save-every'], d.saveEvery, 0),
     onNan: choiceFlag('on-nan', f['on-nan'], d.onNan, ON_NAN),
     clipGrad: numberFlag('clip-grad', f['clip-grad'], d.clipGrad, (v) => v >= 0, 'a gradient norm > 0 to clip to (e.g. 1), or 0 for none'),
-    retries: intFlag('retries', f.retries, d.retries, 0, 100),
+    retries: intFlag('retries', f.retries, d.retries, ...FLAG_RANGES.retries),
     precision: choiceFlag('precision', f.precision, d.precision, PRECISIONS),
     initFrom: stringFlag('init-from', f['init-from']) ?? d.initFrom,
   };

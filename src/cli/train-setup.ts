@@ -58,7 +58,7 @@ function setUpResumedRun(f: Flags, resumeDir: string, restarting: boolean): RunS
   const resumed = readRunState(resumeDir);
   const savedRun = { ...DEFAULT_RUN, ...(resumed.run as Partial<RunOptions>), optimizer: resumed.training.optimizer, lr: resumed.training.lr, seed: resumed.training.seed };
   const config = resumed.config;
-  checkRecordMatchesState(resumeDir, config);
+  checkRecordMatchesState(resumeDir, config, resumed);
   checkModelMatchesState(resumeDir, config);
   const run = runFields(f, savedRun, resumeDir);
   // The folder the run recorded is checked as a typed --data-dir is, before any device starts.

@@ -118,7 +118,72 @@ export async function gunzip(bytes: Uint8Array, name: string, maxBytes = MAX_GUN
   return out;
 }
 
+/**
+ * The bytes an IDX file declares (header and data), from its first bytes: null while they do not
+ * yet hold the whole header; their own length when they are no u8 IDX header (parseIdx names the fault).
+ */
+function idxDeclaredBytes(head: Uint8Array): number | null {
+  if (head.length < 4) return null;
+  if (head[0] !== 0 || head[1] !== 0 || head[2] !== 0x08 || head[3] === 0) return head.length;
+  const headerBytes = 4 + 4 * head[3];
+  if (head.length < headerBytes) return null;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  let count = 1;
+  for (let i = 0; i < head[3]; i++) count *= view.getUint32(4 + 4 * i, false);
+  return headerBytes + count;
+}
+
+/**
+ * gunzip that stops once the output passes what `declared` (given the output so far) says the
+ * content holds: a small file that inflates far past its own header is refused at that point,
+ * not after up to MAX_GUNZIP_BYTES were inflated and copied. `more`: the stream went on past it.
+ */
+async function gunzipDeclared(bytes: Uint8Array, name: string, declared: (head: Uint8Array) => number | null): Promise<{ data: Uint8Array; more: boolean }> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  let limit: number | null = null;
+  const joined = () => {
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
+  };
+  try {
+    const reader = new Blob([new Uint8Array(bytes)]).stream().pipeThrough(new DecompressionStream('gzip')).getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      total += value.length;
+      if (limit === null) limit = declared(joined());
+      const cap = Math.min(limit ?? MAX_GUNZIP_BYTES, MAX_GUNZIP_BYTES);
+      if (total > cap) {
+        await reader.cancel();
+        if (limit === null || limit > MAX_GUNZIP_BYTES) {
+          throw new DataError(`${name}: decompresses to more than ${MAX_GUNZIP_BYTES} bytes, more than any data set this reader takes. ${REDOWNLOAD}`);
+        }
+        return { data: joined().subarray(0, limit), more: true };
+      }
+    }
+  } catch (e) {
+    if (e instanceof DataError) throw e;
+    throw new DataError(`${name}: gzip data is corrupt (${(e as Error).message}). ${REDOWNLOAD}`);
+  }
+  return { data: joined(), more: false };
+}
+
 /** Like parseIdx, but transparently decompresses gzip (.gz) files first. */
 export async function parseIdxMaybeGzip(bytes: Uint8Array, name: string): Promise<IdxData> {
-  return parseIdx(isGzip(bytes) ? await gunzip(bytes, name) : bytes, name);
+  if (!isGzip(bytes)) return parseIdx(bytes, name);
+  const { data, more } = await gunzipDeclared(bytes, name, idxDeclaredBytes);
+  if (!more) return parseIdx(data, name);
+  // Stopped at its header's size: parseIdx names a bad header; a good one was followed by more data.
+  const { dims } = parseIdx(data, name);
+  throw new DataError(
+    `${name}: size mismatch, file has trailing bytes: it decompresses to more than the ${data.length} bytes its header declares (dims ${dims.join('x')}); ` +
+      `decompression was stopped there. ${REDOWNLOAD}`,
+  );
 }

@@ -19,8 +19,10 @@ const listed = (names: string[]) => someNames(names, SHOWN);
 export function matchTensors(source: string, tensors: Safetensors['tensors'], layout: ParamLayout, prefixes: string[], what: string, naming: string, shapesFrom?: string): Float32Array[] {
   const missing: string[] = [], misshapen: string[] = [], notFinite: string[] = [];
   const used = new Set<string>();
-  const flats = prefixes.map((prefix) => {
-    const out = new Float32Array(layout.totalFloats);
+  // Names, shapes and values are checked before any flat array is allocated: a configuration that
+  // describes a far larger model than the file holds (hidden [1e9]) is refused by its shapes, not
+  // by a RangeError (or gigabytes of memory) from an array of the layout's size.
+  for (const prefix of prefixes) {
     for (const t of layout.tensors) {
       const name = prefix + t.name;
       const got = tensors[name];
@@ -29,10 +31,8 @@ export function matchTensors(source: string, tensors: Safetensors['tensors'], la
       if (got.shape.join(',') !== t.shape.join(',')) { misshapen.push(`${name} has shape [${got.shape}] where [${t.shape}] is needed`); continue; }
       const bad = nonFinite(got.data);
       if (bad) notFinite.push(`${name} (${bad.count} of ${got.data.length}, the first ${bad.value} at index ${bad.index})`);
-      out.set(got.data, t.offset);
     }
-    return out;
-  });
+  }
   const unused = Object.keys(tensors).filter((n) => !used.has(n));
   const shapes = misshapen.length ? `${misshapen.length === 1 ? 'tensor' : `${misshapen.length} tensors have the wrong shape:`} ${listed(misshapen)}${shapesFrom ? ` (${shapesFrom})` : ''}` : '';
   const values = notFinite.length ? `${notFinite.length === 1 ? 'tensor' : `${notFinite.length} tensors:`} ${listed(notFinite)} ${notFinite.length === 1 ? 'holds values' : 'hold values'} that are not finite numbers (NaN or infinite)` : '';
@@ -49,5 +49,10 @@ export function matchTensors(source: string, tensors: Safetensors['tensors'], la
   }
   if (misshapen.length) throw new CheckpointError(`${source}: ${shapes}${values ? `; also ${values}` : ''}`);
   if (notFinite.length) throw new CheckpointError(`${source}: ${values}; a model cannot start from them: use a checkpoint written before the values went bad`);
-  return flats;
+  // Every tensor is there with its shape, so the layout is no larger than the file's data (and its padding).
+  return prefixes.map((prefix) => {
+    const out = new Float32Array(layout.totalFloats);
+    for (const t of layout.tensors) out.set(tensors[prefix + t.name].data, t.offset);
+    return out;
+  });
 }
