@@ -8,6 +8,10 @@
 //   sigmoid     y' = y (1 - y)
 //   softplus    y' = sigmoid(x) = 1 - exp(-y)   (as e^y = 1 + e^x)
 //   elu         y' = y > 0 ? 1 : y + 1          (alpha 1: y = e^x - 1 for x <= 0, so e^x = y + 1)
+//   gelu        y' from the PRE-ACTIVATION x: GELU is not monotonic (its minimum is near x = -0.75),
+//               so y does not tell x. `act_grad`'s argument is then x, and a kernel that folds it
+//               binds the pre-activation where the others bind y (GRAD_FROM_INPUT; the model keeps
+//               that tensor: Tensor.gradSource).
 // The WGSL functions `act` and `act_grad` are also pasted into the matmul, conv and GroupNorm
 // epilogues, where most of the model's activations run; the model records the stand-alone
 // kernels where no product is there to fuse into: the backward of a layer's activation into its
@@ -24,8 +28,23 @@ import { checkChoice, checkShape, declareBindings, exactWhenSized, f32Literal, F
 import { EXPM1_SERIES_BELOW, expm1Series, LOG1P_SERIES_BELOW, log1pSeries } from './series';
 import { load32, withHalf, type HalfBindings } from './half';
 
-export const ACTIVATIONS = ['relu', 'leaky_relu', 'tanh', 'sigmoid', 'softplus', 'elu', 'none'] as const;
+export const ACTIVATIONS = ['relu', 'leaky_relu', 'tanh', 'sigmoid', 'softplus', 'elu', 'gelu', 'none'] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
+
+/**
+ * Activations whose `act_grad` takes the pre-activation x instead of the output y (their
+ * derivative is no function of y). Their backward kernels bind x under the binding name 'y'.
+ */
+export const GRAD_FROM_INPUT: readonly Activation[] = ['gelu'];
+
+/** Whether act_grad of `kind` reads the pre-activation (true) or the output (false). */
+export const gradFromInput = (kind: Activation): boolean => GRAD_FROM_INPUT.includes(kind);
+
+/** sqrt(2 / pi) and the cubic coefficient of GELU's tanh approximation (PyTorch's approximate='tanh'). */
+export const GELU_SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+export const GELU_CUBIC = 0.044715;
+/** Beyond |x| = GELU_CLAMP, sigmoid(2u) is 0 or 1 in f32; x is clamped there inside u so x^3 cannot overflow. */
+const GELU_CLAMP = 12;
 
 export const LEAKY_RELU_SLOPE = 0.01;
 const ACTIVATION_WORKGROUP = 256;
@@ -65,6 +84,12 @@ fn act(x: f32) -> f32 {
   // nears 0, so there it is expm1's series (series.ts).
   let em1 = select(exp(x) - 1.0, ${expm1Series('x')}, x > ${f32Literal(-EXPM1_SERIES_BELOW)});
   return select(em1, x, x > 0.0);
+#elif ${kind === 'gelu'}
+  // PyTorch's approximate='tanh': 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3), written as
+  // x sigmoid(2u): 1 + tanh(u) cancels for x below about -3 (and SwiftShader's tanh loses digits
+  // near 0), while the sigmoid of e = exp(-2|u|) keeps them. x is clamped inside u only (x^3).
+  let g = gelu_parts(x);
+  return x * g.x;
 #else
   return x;
 #endif
@@ -85,10 +110,29 @@ fn act_grad(y: f32) -> f32 {
 #elif ${kind === 'elu'}
   // y > 0 exactly when x > 0; below, e^x = y + 1 (absolute error under 6e-8 as y nears -1).
   return select(y + 1.0, 1.0, y > 0.0);
+#elif ${kind === 'gelu'}
+  // The argument is the pre-activation x (GRAD_FROM_INPUT): s + 2 x s (1 - s) u'(x), s = sigmoid(2u),
+  // s (1 - s) = e / (1 + e)^2. The second term uses the clamped x: beyond it e is 0 in f32, and an
+  // unclamped x times u'(x) could overflow to inf * 0.
+  let g = gelu_parts(y);
+  let xc = clamp(y, -${GELU_CLAMP}.0, ${GELU_CLAMP}.0);
+  let du = ${f32Literal(GELU_SQRT_2_OVER_PI)} * (1.0 + ${f32Literal(3 * GELU_CUBIC)} * xc * xc);
+  return g.x + 2.0 * xc * du * g.y;
 #else
   return 1.0;
 #endif
 }
+#if ${kind === 'gelu'}
+
+// (sigmoid(2u), sigmoid(2u) (1 - sigmoid(2u))) at x, from e = exp(-2|u|) (no cancellation).
+fn gelu_parts(x: f32) -> vec2<f32> {
+  let xc = clamp(x, -${GELU_CLAMP}.0, ${GELU_CLAMP}.0);
+  let u = ${f32Literal(GELU_SQRT_2_OVER_PI)} * (xc + ${f32Literal(GELU_CUBIC)} * xc * xc * xc);
+  let e = exp(-2.0 * abs(u));
+  let r = 1.0 / (1.0 + e);
+  return vec2<f32>(select(e * r, r, u >= 0.0), e * r * r);
+}
+#endif
 `;
 }
 
@@ -150,7 +194,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   };
 }
 
-/** dx = dy * act'(y) over `count` elements, from the forward output y. */
+/** dx = dy * act'(y) over `count` elements, from the forward output y (for GRAD_FROM_INPUT activations, 'y' holds the pre-activation x). */
 export function activationBackward(p: ActivationParams): Kernel {
   const act = activationOf('activation_backward', p);
   checkShape('activation_backward', { count: p.count });

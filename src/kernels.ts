@@ -28,7 +28,7 @@ export { zeroListBlock } from '../shaders/matmul-hot';
 export { nonzeroStepsWords, type NonzeroStepsParams, type ZeroSkipOperand } from '../shaders/matmul-zeros';
 export { columnSumSlices } from '../shaders/column-sum';
 export { matmulSplits } from '../shaders/matmul-tiled';
-export { activationWGSL, ACTIVATIONS, type Activation } from '../shaders/activation';
+export { activationWGSL, ACTIVATIONS, GRAD_FROM_INPUT, gradFromInput, type Activation } from '../shaders/activation';
 export { type PosteriorLayout } from '../shaders/reparam';
 export { decoderOutputWidth, LOG_SCALE_RANGE, PREDICTED_LOG_SCALE, LIKELIHOODS, type Likelihood, type GaussianScale } from '../shaders/likelihood';
 export { weightGradSplits, convOutputSize, CONV_VARIANTS, CONV_TILES, type ConvGeometry, type ConvParams, type ConvVariant } from '../shaders/conv';

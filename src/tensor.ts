@@ -27,6 +27,12 @@ export class Tensor {
    */
   activation = 'none';
   /**
+   * Where `activation`'s derivative is no function of these values (GRAD_FROM_INPUT in
+   * shaders/activation.ts: gelu), the pre-activation the producer kept; the backward kernels bind
+   * it in place of this tensor (actGradInput, src/model/module.ts). Null otherwise.
+   */
+  gradSource: Tensor | null = null;
+  /**
    * How the elements are stored: 'f32', or 'f16' (half the bytes) for the activations a model
    * with precision 'f16' keeps; the kernels that bind the tensor read and write that type.
    */
@@ -60,7 +66,7 @@ export class Tensor {
   view(shape: readonly number[], name = this.name): Tensor {
     const v = new Tensor(name, shape, this.pinned);
     if (v.size !== this.size) throw new Error(`tensor ${this.name}: cannot view [${this.shape}] as [${shape}]`);
-    return Object.assign(v, { root: this.root, activation: this.activation, dtype: this.dtype, zerosLikely: this.zerosLikely });
+    return Object.assign(v, { root: this.root, activation: this.activation, gradSource: this.gradSource?.view(shape, `${name}.pre`) ?? null, dtype: this.dtype, zerosLikely: this.zerosLikely });
   }
 
   /** The tensor that owns the memory (views share their root's). */

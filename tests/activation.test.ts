@@ -1,7 +1,8 @@
 // Stand-alone activation kernels (shaders/activation.ts) against the float64 references in
-// tests/reference/dense.ts: forward y = act(x), backward dx = dy act'(x) computed from y.
+// tests/reference/dense.ts: forward y = act(x), backward dx = dy act'(x) computed from y (from x
+// itself for the activations in GRAD_FROM_INPUT: gelu).
 import { describe, expect, it } from 'vitest';
-import { ACTIVATIONS, activationBackward, activationForward, type Activation } from '../shaders/activation';
+import { ACTIVATIONS, activationBackward, activationForward, gradFromInput, type Activation } from '../shaders/activation';
 import { MAX_WORKGROUPS_PER_DIM } from '../shaders/common';
 import { centralDiff, expectClose, f32, testData } from './helpers/compare';
 import { runKernels, UNWRITTEN } from './helpers/gpu';
@@ -34,8 +35,8 @@ async function checkForward(kind: Activation, count: number, seed: number) {
 
 async function checkBackward(kind: Activation, count: number, seed: number) {
   const x = inputs(count, seed);
-  // y as the forward pass would store it (f32), dy arbitrary.
-  const y = f32(Array.from(x, (v) => actRef(kind, v)));
+  // y as the forward pass would store it (f32), or x itself where act_grad reads the pre-activation; dy arbitrary.
+  const y = gradFromInput(kind) ? x : f32(Array.from(x, (v) => actRef(kind, v)));
   const dy = f32(testData(count, seed + 1, -2, 2));
   const { dx } = await runKernels([activationBackward({ kind, count })], { y, dy }, { dx: count + PAD });
   const ref = Array.from(x, (v, i) => dy[i] * actDerivRef(kind, v));
@@ -62,16 +63,17 @@ describe.each(ACTIVATIONS)('activation %s', (kind) => {
     const count = EXTREMES.length;
     const x = inputs(count, 3);
     const { y } = await runKernels([activationForward({ kind, count })], { x }, { y: count });
-    const { dx } = await runKernels([activationBackward({ kind, count })], { y, dy: new Float32Array(count).fill(1) }, { dx: count });
+    const { dx } = await runKernels([activationBackward({ kind, count })], { y: gradFromInput(kind) ? Float32Array.from(x) : y, dy: new Float32Array(count).fill(1) }, { dx: count });
     for (let i = 0; i < count; i++) {
       expect(Number.isFinite(y[i]), `y(${x[i]}) = ${y[i]}`).toBe(true);
-      expect(Number.isFinite(dx[i]) && dx[i] >= 0, `act'(${x[i]}) = ${dx[i]}`).toBe(true);
+      // gelu is not monotonic: its slope is negative below x = -0.75 (down to about -0.13).
+      expect(Number.isFinite(dx[i]) && dx[i] >= (kind === 'gelu' ? -0.2 : 0), `act'(${x[i]}) = ${dx[i]}`).toBe(true);
     }
   });
 });
 
 describe('activation sizes (ragged tails)', () => {
-  for (const kind of ['softplus', 'leaky_relu', 'elu'] as const) {
+  for (const kind of ['softplus', 'leaky_relu', 'elu', 'gelu'] as const) {
     for (const count of [1, 7, 33, 129]) {
       it(`${kind} n=${count}`, async () => {
         await checkForward(kind, count, count);
@@ -131,10 +133,14 @@ describe('small outputs keep their relative precision', () => {
     ['softplus far below 0', 'softplus', 'forward', below(-87), (x) => Math.log1p(Math.exp(x)), 1e-5],
     ['softplus gradient far below 0', 'softplus', 'backward', below(-87), (x) => 1 / (1 + Math.exp(-x)), 1e-5],
     ['elu just below 0', 'elu', 'forward', tiny.map((v) => -v), Math.expm1, 2e-6],
+    // gelu(x) = x sigmoid(2u): near 0 about x / 2, far below 0 a tail that 0.5 x (1 + tanh(u)) would cancel to 0.
+    ['gelu near 0', 'gelu', 'forward', [...tiny, ...tiny.map((v) => -v)], (x) => actRef('gelu', x), 2e-6],
+    ['gelu far below 0', 'gelu', 'forward', below(-9), (x) => actRef('gelu', x), 1e-5],
+    ['gelu gradient far below 0', 'gelu', 'backward', below(-9), (x) => actDerivRef('gelu', x), 2e-5],
   ];
   it.each(cases)('%s', async (_what, kind, pass, xs, want, rtol) => {
     const count = xs.length;
-    const y = f32(xs.map((x) => actRef(kind, x)));
+    const y = gradFromInput(kind) ? Float32Array.from(xs) : f32(xs.map((x) => actRef(kind, x)));
     const got = pass === 'forward'
       ? (await runKernels([activationForward({ kind, count })], { x: Float32Array.from(xs) }, { y: count })).y
       : (await runKernels([activationBackward({ kind, count })], { y, dy: new Float32Array(count).fill(1) }, { dx: count })).dx;

@@ -1,6 +1,7 @@
 // Every fixed set of values a flag takes is shown in `--help` as exactly that set, in its order:
 // the help text is typed by hand, and a value added to a list (an activation, an objective) must
 // not leave it stale while the flag already accepts the value.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ACTIVATIONS } from '../shaders/activation';
 import { LIKELIHOODS } from '../shaders/likelihood';
@@ -40,4 +41,19 @@ describe('--help shows each flag its whole set of values', () => {
     const shown = /--init ([\w|]+)/.exec(USAGE)![1].split('|');
     expect([...shown].sort()).toEqual([...WEIGHT_INITS].sort());
   });
+});
+
+describe('the docs name every activation', () => {
+  // The help is checked above; the prose lists are typed by hand too, and no other test reads them.
+  const docs = { 'docs/API.md (VaeConfig activation)': /`activation` \(([^)]*)\)/, 'README.md (activations)': /^- activations: ([\s\S]*?); the encoder head/m };
+  for (const [where, pattern] of Object.entries(docs)) {
+    it(where, () => {
+      const file = where.split(' ')[0];
+      const text = readFileSync(new URL(`../${file}`, import.meta.url), 'utf8');
+      const list = pattern.exec(text)?.[1];
+      expect(list, `the list in ${file}`).toBeTruthy();
+      const missing = ACTIVATIONS.filter((a) => a !== 'none' && !list!.includes(`\`${a}\``));
+      expect(missing, `activations ${file} does not name`).toEqual([]);
+    });
+  }
 });

@@ -44,7 +44,7 @@ const MUST_REFUSE: Record<string, string[]> = {
   sigma: ['0', '-1', 'learn', 'NaN', '1e-20', '1e39'],
   hidden: ['0', '400,', 'a,b', '400,-1', '400;200'],
   dataset: ['cifar', 'MNIST'],
-  activation: ['none', 'RELU', 'gelu'],
+  activation: ['none', 'RELU', 'mish'],
   likelihood: ['poisson'],
   objective: ['vae'],
   binarize: ['yes'],

@@ -3,7 +3,7 @@
 // training reproduces the losses and parameters that release recorded (tests/fixtures/
 // v1-golden.json: 6 steps on the first 256 MNIST training images for two configurations), to
 // float32 rounding: 0.14.2 keeps the digits of small KL and likelihood terms (their series near
-// 0), which moved the last bits (by up to 5e-6 relative), as did 0.14.3's Adam (1 - beta from
+// 0), which moved the last bits (by up to 5e-6 relative), as did 0.15.0's Adam (1 - beta from
 // float64, as PyTorch). On a software adapter the same run is also held to the bit to what
 // GOLDEN_VERSION recorded (tests/fixtures/golden-VERSION.json), so that an unmeant change of any
 // kernel's float operations shows. A meant one re-records it: WEBGPU_VAE_RECORD_GOLDEN=1 npx vitest
@@ -35,7 +35,7 @@ function sameAs(device: GPUDevice, got: number[] | number[][], want: number[] | 
 
 const golden = JSON.parse(readFileSync(new URL('./fixtures/v1-golden.json', import.meta.url), 'utf8'));
 /** The release whose seeded bits the software adapter must give. */
-const GOLDEN_VERSION = '0.14.3';
+const GOLDEN_VERSION = '0.15.0';
 const goldenFile = new URL(`./fixtures/golden-${GOLDEN_VERSION}.json`, import.meta.url);
 const recording = !!process.env.WEBGPU_VAE_RECORD_GOLDEN;
 const recorded: Record<string, { losses: number[][]; paramSum: number }> = recording && !existsSync(goldenFile) ? {} : JSON.parse(readFileSync(goldenFile, 'utf8'));

@@ -11,7 +11,7 @@
 // activation runs on the GPU. Outputs start NaN-filled with a spare element past the end, so a
 // skipped element fails and an out-of-bounds write shows.
 import { describe, expect, it } from 'vitest';
-import { type Activation } from '../shaders/activation';
+import { gradFromInput, type Activation } from '../shaders/activation';
 import { conv2dForward, conv2dInputGrad, conv2dWeightGrad, CONV_TILES, CONV_VARIANTS, weightGradSplits, type ConvGeometry, type ConvVariant } from '../shaders/conv';
 import { biasGradThreads, convBiasGrad, convBiasGradSlices, convWeightGradSum } from '../shaders/conv-sums';
 import { sliceSum, type Kernel } from '../shaders/common';
@@ -37,6 +37,8 @@ const CASES: Case[] = [
   g(1, 3, 13, 13, 3, 4, 1, 1, 0, 'sigmoid'),
   g(3, 1, 9, 7, 33, 3, 2, 0, 1, 'softplus'),
   g(1, 33, 13, 13, 33, 4, 2, 0, 0, 'none'),
+  // act' from the pre-activation (GRAD_FROM_INPUT): 'below' binds it instead of the output.
+  g(3, 3, 9, 7, 5, 3, 2, 1, 1, 'gelu'),
 ];
 const label = (c: Case) => `N${c.batch} ${c.inChannels}x${c.inHeight}x${c.inWidth} -> ${c.outChannels} k${c.kernel} s${c.stride} p${c.padding}${c.outputPadding ? ` op${c.outputPadding}` : ''} ${c.act}`;
 
@@ -114,7 +116,7 @@ describe.each(CONV_VARIANTS)('conv2d kernels (%s)', (variant: ConvVariant) => {
     it("input gradient with act' of the layer below", async () => {
       const { w, dy } = data(c, 20 + i);
       const below = f32(testData(c.batch * c.inChannels * c.inHeight * c.inWidth, 30 + i, -3, 3));
-      const y = f32(below.map((v) => actRef(c.act, v)));
+      const y = gradFromInput(c.act) ? below : f32(below.map((v) => actRef(c.act, v)));
       const k = conv2dInputGrad({ ...c, variant, subgroups: await subgroupsOn(), gradActivation: c.act });
       const deriv = below.map((v) => actDerivRef(c.act, v));
       const ref = conv2dInputGradRef(dy, w, c).map((v, j) => v * deriv[j]);
@@ -151,7 +153,7 @@ describe.each(CONV_VARIANTS)('conv2d kernels (%s)', (variant: ConvVariant) => {
       const k = conv2dForward({ ...conv, variant, subgroups: await subgroupsOn(), gradActivation: c.act });
       const ref = convTranspose2dInputGradRef(dy, w, c).map((v, j) => v * deriv[j]);
       const mag = convTranspose2dInputGradRef(abs(dy), abs(w), c).map((v, j) => v * Math.abs(deriv[j]));
-      const below32 = f32(below.map((v) => actRef(c.act, v)));
+      const below32 = gradFromInput(c.act) ? below : f32(below.map((v) => actRef(c.act, v)));
       const dx = await run(k, { x: dy, w, ...(c.act !== 'none' ? { below: below32 } : {}) }, 'y', ref.length);
       expectWithin(dx, ref, forwardBound(c.outChannels * c.kernel ** 2, mag, ref, c.act), k.name);
     });

@@ -1,6 +1,6 @@
 // The whole model's gradient: a GPU training step's gradients against central finite differences
 // of the independent float64 reference (tests/reference/vae.ts), with the step's own noise held
-// fixed, for a sample of entries of EVERY parameter tensor, across likelihoods, activations,
+// fixed, for a sample of entries of EVERY parameter tensor, across likelihoods, activations (gelu's kept pre-activations included),
 // objectives (ELBO with L samples, beta, warm-up, free bits and capacity control; IWAE with K = 1, 5, 50; beta-TCVAE, with free bits too), the conv
 // architecture (grey and RGB, with a predicted per-pixel scale, dense layers, GroupNorm, nearest upsampling) and conditional models. Each case takes two steps and checks the second: its gradients must
 // overwrite the first step's, not add to them, and they are taken at the parameters the first
@@ -38,6 +38,11 @@ const cases: [string, Partial<VaeConfig>, number][] = [
   ['conv with nearest upsampling, 1x8x8 -> 3-4 channels, relu', { arch: 'conv', inputDim: 64, imageShape: [8, 8], channels: [3, 4], upsample: 'nearest', latent: 2, activation: 'relu' }, 24],
   ['conv with nearest upsampling and GroupNorm, RGB 3x8x8 -> 4-6 channels, predicted scale, conditional (2 classes), leaky_relu', { arch: 'conv', inputDim: 192, imageShape: [8, 8], imageChannels: 3, channels: [4, 6], upsample: 'nearest', norm: 'group', normGroups: 2, latent: 2, activation: 'leaky_relu', likelihood: 'gaussian', sigma: 'predicted', classes: 2 }, 25],
   ['conditional (3 classes), L=2', { inputDim: 8, hidden: [6], latent: 2, activation: 'relu', classes: 3, samples: 2 }, 11],
+  // gelu's act' reads the pre-activation each layer keeps (Tensor.gradSource): through dense, conv,
+  // transposed conv, GroupNorm, upsampling (which upsamples the pre-activation too) and the label concatenation.
+  ['bernoulli gelu, two hidden layers, L=2', { inputDim: 10, hidden: [8, 6], latent: 3, activation: 'gelu', samples: 2 }, 27],
+  ['conv, 1x8x8 -> 3-4 channels, dense 5, gelu', { arch: 'conv', inputDim: 64, imageShape: [8, 8], channels: [3, 4], dense: [5], latent: 2, activation: 'gelu' }, 28],
+  ['conv with nearest upsampling and GroupNorm, 1x8x8 -> 4-6 channels, conditional (2 classes), gelu', { arch: 'conv', inputDim: 64, imageShape: [8, 8], channels: [4, 6], upsample: 'nearest', norm: 'group', normGroups: 2, latent: 2, activation: 'gelu', classes: 2 }, 29],
 ];
 
 describe('gradient of the training loss w.r.t. every parameter tensor (GPU vs float64 finite differences)', () => {

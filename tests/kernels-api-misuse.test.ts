@@ -94,7 +94,7 @@ describe('factories refuse bad parameters', () => {
     expect(() => activationForward({ kind: 'relu6' as never, count: 4 })).toThrow(`activation_forward: unknown kind 'relu6'; use one of ${ACTIVATIONS.map((a) => `'${a}'`).join(', ')}`);
     expect(() => activationBackward({ kind: 'ReLU' as never, count: 4 })).toThrow(/activation_backward: unknown kind 'ReLU'/);
     expect(() => matmul({ M: 2, N: 2, K: 2, activation: 'relu6' as never })).toThrow(/matmul: unknown activation 'relu6'; use one of 'relu'/);
-    expect(() => matmul({ M: 2, N: 2, K: 2, gradActivation: 'gelu' as never })).toThrow(/matmul: unknown gradActivation 'gelu'/);
+    expect(() => matmul({ M: 2, N: 2, K: 2, gradActivation: 'mish' as never })).toThrow(/matmul: unknown gradActivation 'mish'/);
     expect(() => matmul({ M: 2, N: 2, K: 2, f16: ['x' as never] })).toThrow(/matmul: unknown f16 operand 'x'; use one of 'a', 'b', 'c', 'y'/);
     // 'Adam' ran as SGD: no m and v bindings, and the SGD update.
     expect(() => optimizerStep({ kind: 'Adam' as never, count: 4 })).toThrow(/optimizer_step: unknown kind 'Adam'; use one of 'adam', 'sgd'/);

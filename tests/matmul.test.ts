@@ -3,7 +3,7 @@ import { columnSum, columnSumSlices } from '../shaders/column-sum';
 import { matmul, matmulBlock, matmulGrid, MATMUL_VARIANTS, type MatmulParams } from '../shaders/matmul';
 import { matmulSplits } from '../shaders/matmul-tiled';
 import { HOT_REGISTER_TILES } from '../shaders/matmul-register';
-import { ACTIVATIONS, type Activation } from '../shaders/activation';
+import { ACTIVATIONS, gradFromInput, type Activation } from '../shaders/activation';
 import { sliceSum } from '../shaders/common';
 import { expectClose, expectScaled, f32, scaledMismatches, testData } from './helpers/compare';
 import { checkBindingLimits } from '../src/gpu/kernel-checks';
@@ -95,7 +95,8 @@ describe.each(cases)('matmul (%s)', (_label, { config, shapes, acts }) => {
     for (const act of acts) {
       const dy = f32(testData(M * K, 4)), w = f32(testData(K * N, 5));
       const pre = f32(testData(M * N, 6, -3, 3));
-      const y = f32(pre.map((v) => actRef(act, v)));
+      // The layer below's output, or its pre-activation where act_grad reads that (gelu).
+      const y = gradFromInput(act) ? pre : f32(pre.map((v) => actRef(act, v)));
       const k = matmul({ M, N, K, gradActivation: act, ...config, subgroups: await subgroupsOn() });
       const { c } = await runKernels([k], { a: dy, b: w, y }, { c: M * N });
       const ref = matmulRef(dy, w, M, N, K).map((v, i) => v * actDerivRef(act, pre[i]));

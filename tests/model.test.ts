@@ -149,7 +149,9 @@ describe('VAE model', async () => {
     const { device } = await gpu();
     await expect(VAE.create({ latent: 0 }, { device })).rejects.toThrow(/latent must be a positive integer/);
     await expect(VAE.create({ hidden: [] }, { device })).rejects.toThrow(/hidden must be a list of one or more/);
-    await expect(VAE.create({ activation: 'gelu' as never }, { device })).rejects.toThrow(/activation must be one of/);
+    await expect(VAE.create({ activation: 'mish' as never }, { device })).rejects.toThrow(/activation must be one of/);
+    // gelu keeps its pre-activation in f32 (activation_forward has no f16 variant), before the shader-f16 check.
+    await expect(VAE.create({ activation: 'gelu' }, { device, precision: 'f16' })).rejects.toThrow(/precision 'f16' is not available with activation 'gelu'/);
     await expect(VAE.create({}, { device, batch: 0 })).rejects.toThrow(/batch must be an integer/);
   });
 

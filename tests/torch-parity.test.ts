@@ -36,6 +36,7 @@ const cases: [string, Partial<VaeConfig>][] = [
   ['conv 1x16x16 -> 8-8 channels, nearest upsampling, dense 8, Bernoulli, relu, kaiming init', { arch: 'conv', inputDim: 256, imageShape: [16, 16], channels: [8, 8], dense: [8], upsample: 'nearest', latent: 3, activation: 'relu', init: 'kaiming' }],
   ['conv 1x8x16 (not square) -> 4 channels, nearest upsampling, dense 6, Bernoulli, tanh', { arch: 'conv', inputDim: 128, imageShape: [8, 16], channels: [4], dense: [6], upsample: 'nearest', latent: 2, activation: 'tanh' }],
   ['MLP, Bernoulli, elu, beta 2', { inputDim: 12, hidden: [9], latent: 3, activation: 'elu', beta: 2 }],
+  ['MLP, Bernoulli, gelu (tanh approximation)', { inputDim: 12, hidden: [9, 7], latent: 3, activation: 'gelu' }],
   ['conv RGB 3x8x8 -> 5 channels, Gaussian with a learned global scale, sigmoid, L=3', { arch: 'conv', inputDim: 192, imageShape: [8, 8], imageChannels: 3, channels: [5], latent: 4, activation: 'sigmoid', likelihood: 'gaussian', sigma: 'learned', samples: 3 }],
 ];
 

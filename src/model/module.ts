@@ -2,7 +2,7 @@
 // checkpoint names and PyTorch layouts) and, given a Recorder, records its forward dispatches and
 // returns its backward, which records the gradient dispatches when called. Encoder and decoder
 // are sequences of modules (build.ts); graph kinds walk those sequences (graphs.ts).
-import type { Activation } from '../../shaders/activation';
+import { activationForward, gradFromInput, type Activation } from '../../shaders/activation';
 import type { BufferSlice } from '../gpu/buffers';
 import type { KernelGraph } from '../graph';
 import type { Tensor } from '../tensor';
@@ -83,4 +83,35 @@ export interface Recorder {
 export function producedBy(t: Tensor, activation: Activation): Tensor {
   t.activation = activation;
   return t;
+}
+
+/**
+ * The tensor a backward kernel binds (as its 'y') to fold act' of `t`'s activation: `t` itself, or
+ * for an activation whose derivative needs the pre-activation (gelu), the one its producer kept.
+ */
+export function actGradInput(t: Tensor): Tensor {
+  if (gradFromInput(t.activation as Activation) && !t.gradSource) {
+    throw new Error(`tensor ${t.name}: act' of ${t.activation} needs the pre-activation, which its producer did not keep (recordActivated)`);
+  }
+  return t.gradSource ?? t;
+}
+
+/**
+ * Records y = act(...) of a layer with an activation: `record(out, act)` records the layer's kernel
+ * writing `out` with `act` fused in its epilogue. For an activation whose derivative needs the
+ * pre-activation (gelu), the kernel writes the pre-activation instead, kept as y.gradSource, and an
+ * activation_forward dispatch writes y from it.
+ */
+export function recordActivated(g: Recorder, y: Tensor, activation: Activation, record: (out: Tensor, activation: Activation) => void): Tensor {
+  producedBy(y, activation);
+  if (!gradFromInput(activation)) {
+    record(y, activation);
+    return y;
+  }
+  if (y.dtype !== 'f32') throw new Error(`${y.name}: ${activation} is f32 only (its activation_forward has no f16 variant)`);
+  const pre = g.tensor(`${y.name}.pre`, y.shape);
+  record(pre, 'none');
+  g.graph.add(activationForward({ activation, count: y.size, sizedByBinding: true }), { x: pre, y });
+  y.gradSource = pre;
+  return y;
 }

@@ -9,14 +9,19 @@
 // feature is missing (Dawn's SwiftShader lacks it; Mesa's lavapipe under wgpu has it).
 import { ConfigError } from '../errors';
 import { describeAdapter, type AdapterSummary } from '../gpu/device';
+import { gradFromInput, type Activation } from '../../shaders/activation';
 
 export type Precision = 'f32' | 'f16';
 
 export const PRECISIONS: readonly Precision[] = ['f32', 'f16'];
 
-export function checkPrecision(precision: Precision | undefined, device: GPUDevice, adapter: AdapterSummary): void {
+export function checkPrecision(precision: Precision | undefined, device: GPUDevice, adapter: AdapterSummary, activation?: Activation): void {
   if (precision === undefined || precision === 'f32') return;
   if (precision !== 'f16') throw new ConfigError(`precision must be 'f32' or 'f16', got '${String(precision)}'`);
+  // gelu keeps its pre-activation and runs activation_forward, which has no f16 variant.
+  if (activation !== undefined && gradFromInput(activation)) {
+    throw new ConfigError(`precision 'f16' is not available with activation '${activation}' (its activations are stored in f32); use precision 'f32' or another activation`);
+  }
   if (!device.features.has('shader-f16')) {
     throw new ConfigError(`precision 'f16' needs the WebGPU feature 'shader-f16', which this device (${describeAdapter(adapter)}) does not have; use precision 'f32' (the default)`);
   }

@@ -80,7 +80,7 @@ export class VAE extends VaeForward {
   private async prepare(opts: VaeOptions): Promise<void> {
     const vae = this;
     try {
-      checkPrecision(opts.precision, vae.device, vae.adapter);
+      checkPrecision(opts.precision, vae.device, vae.adapter, vae.config.activation);
       if (opts.autotune && opts.autotune !== 'off') {
         const { graph } = vae.record('train', vae.training.batch);
         const t0 = performance.now();

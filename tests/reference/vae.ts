@@ -72,6 +72,8 @@ function activate(kind: RefConfig['activation'], v: number): number {
     case 'sigmoid': return 1 / (1 + Math.exp(-v));
     case 'softplus': return Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
     case 'elu': return v > 0 ? v : Math.expm1(v); // nn.ELU(alpha=1)
+    // F.gelu(v, approximate='tanh'), as 0.5 (1 + tanh(u)) = sigmoid(2u)
+    case 'gelu': return v / (1 + Math.exp(-2 * Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
   }
 }
 

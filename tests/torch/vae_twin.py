@@ -22,6 +22,7 @@ def activate(name, h):
   if name == 'sigmoid': return torch.sigmoid(h)
   if name == 'softplus': return F.softplus(h)
   if name == 'elu': return F.elu(h)  # alpha 1
+  if name == 'gelu': return F.gelu(h, approximate='tanh')
   if name == 'none': return h
   raise ValueError(f'unknown activation {name}')
 

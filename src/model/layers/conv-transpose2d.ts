@@ -12,7 +12,7 @@
 import { activationBackward, type Activation } from '../../../shaders/activation';
 import type { ConvGeometry } from '../../../shaders/conv';
 import { halfNames, type Tensor } from '../../tensor';
-import { producedBy, weightBound, type Backward, type Grad, type Module, type ParamSpec, type Recorder, type WeightInit } from '../module';
+import { actGradInput, recordActivated, weightBound, type Backward, type Grad, type Module, type ParamSpec, type Recorder, type WeightInit } from '../module';
 import { imageShape } from './conv2d';
 import { recordConvBiasGrad, recordConvForward, recordConvInputGrad, recordConvWeightGrad } from './conv-ops';
 
@@ -83,21 +83,21 @@ export class ConvTranspose2d implements Module {
     if (x.size / rows !== this.inShape.reduce((a, b) => a * b, 1)) throw new Error(`conv-transpose2d ${this.name}: expects [rows, ${this.inShape}], got [${x.shape}]`);
     const { activation, out } = this.spec;
     const geom = this.geometry(rows);
-    const y = producedBy(g.tensor(this.name, [rows, out, geom.inHeight, geom.inWidth]), activation);
+    const y = g.tensor(this.name, [rows, out, geom.inHeight, geom.inWidth]);
     if (g.precision === 'f16' && activation !== 'none') y.dtype = 'f16'; // a hidden activation (precision.ts)
-    recordConvInputGrad(g, geom, x, g.param(`${this.name}.weight`), y, { bias: g.param(`${this.name}.bias`), activation });
+    recordActivated(g, y, activation, (c, act) => recordConvInputGrad(g, geom, x, g.param(`${this.name}.weight`), c, { bias: g.param(`${this.name}.bias`), activation: act }));
     const backward: Backward = (gb, dy, needInputGrad) => {
       let dPre = dy.t;
       if (!dy.pre && activation !== 'none') {
         dPre = gb.tensor(`d_${this.name}.pre`, y.shape);
-        gb.graph.add(activationBackward({ activation, count: y.size, f16: halfNames({ y }) }), { y, dy: dy.t, dx: dPre });
+        gb.graph.add(activationBackward({ activation, count: y.size, f16: halfNames({ y }) }), { y: actGradInput(y), dy: dy.t, dx: dPre });
       }
       recordConvWeightGrad(gb, geom, x, dPre, gb.grad(`${this.name}.weight`));
       recordConvBiasGrad(gb, { batch: rows, channels: out, pixels: geom.inHeight * geom.inWidth }, dPre, gb.grad(`${this.name}.bias`), `d_${this.name}.bias`);
       if (!needInputGrad) return null;
       const below = x.activation as Activation;
       const dx = gb.tensor(`d_${this.name}.in`, x.shape);
-      recordConvForward(gb, geom, dPre, gb.param(`${this.name}.weight`), dx, { gradActivation: below, below: x });
+      recordConvForward(gb, geom, dPre, gb.param(`${this.name}.weight`), dx, { gradActivation: below, below: actGradInput(x) });
       return { t: dx, pre: true } satisfies Grad;
     };
     return { y, backward };

@@ -13,7 +13,7 @@ import { activationBackward, type Activation } from '../../../shaders/activation
 import { convOutputSize, type ConvGeometry } from '../../../shaders/conv';
 import { halfNames, type Tensor } from '../../tensor';
 import { recordConvBiasGrad, recordConvForward, recordConvInputGrad, recordConvWeightGrad } from './conv-ops';
-import { producedBy, weightBound, type Backward, type Grad, type Module, type ParamSpec, type Recorder, type WeightInit } from '../module';
+import { actGradInput, recordActivated, weightBound, type Backward, type Grad, type Module, type ParamSpec, type Recorder, type WeightInit } from '../module';
 
 export interface Conv2dSpec {
   /** Output channels. */
@@ -94,21 +94,21 @@ export class Conv2d implements Module {
     const { activation, out } = this.spec;
     const geom = this.geometry(rows);
     const [, OH, OW] = this.outputShape(this.inShape);
-    const y = producedBy(g.tensor(this.name, [rows, out, OH, OW]), activation);
+    const y = g.tensor(this.name, [rows, out, OH, OW]);
     if (g.precision === 'f16' && activation !== 'none') y.dtype = 'f16'; // a hidden activation (precision.ts)
-    recordConvForward(g, geom, x, g.param(`${this.name}.weight`), y, { bias: g.param(`${this.name}.bias`), activation });
+    recordActivated(g, y, activation, (c, act) => recordConvForward(g, geom, x, g.param(`${this.name}.weight`), c, { bias: g.param(`${this.name}.bias`), activation: act }));
     const backward: Backward = (gb, dy, needInputGrad) => {
       let dPre = dy.t;
       if (!dy.pre && activation !== 'none') {
         dPre = gb.tensor(`d_${this.name}.pre`, y.shape);
-        gb.graph.add(activationBackward({ activation, count: y.size, f16: halfNames({ y }) }), { y, dy: dy.t, dx: dPre });
+        gb.graph.add(activationBackward({ activation, count: y.size, f16: halfNames({ y }) }), { y: actGradInput(y), dy: dy.t, dx: dPre });
       }
       recordConvWeightGrad(gb, geom, dPre, x, gb.grad(`${this.name}.weight`));
       recordConvBiasGrad(gb, { batch: rows, channels: out, pixels: OH * OW }, dPre, gb.grad(`${this.name}.bias`), `d_${this.name}.bias`);
       if (!needInputGrad) return null;
       const below = x.activation as Activation;
       const dx = gb.tensor(`d_${this.name}.in`, x.shape);
-      recordConvInputGrad(gb, geom, dPre, gb.param(`${this.name}.weight`), dx, { gradActivation: below, below: x });
+      recordConvInputGrad(gb, geom, dPre, gb.param(`${this.name}.weight`), dx, { gradActivation: below, below: actGradInput(x) });
       return { t: dx, pre: true } satisfies Grad;
     };
     return { y, backward };

@@ -13,7 +13,7 @@ import { activationBackward, type Activation } from '../../../shaders/activation
 import { matmul, type MatmulOperand } from '../../../shaders/matmul';
 import type { Tensor } from '../../tensor';
 import { matmulOptionsFor } from '../autotune';
-import { producedBy, type Backward, type Grad, type Module, type ParamSpec, type Recorder } from '../module';
+import { actGradInput, recordActivated, type Backward, type Grad, type Module, type ParamSpec, type Recorder } from '../module';
 
 export interface DenseSpec {
   out: number;
@@ -43,22 +43,24 @@ export class Dense implements Module {
     const { activation } = this.spec;
     this.outputShape(x.shape.slice(1));
     const choose = (transA: boolean, transB: boolean, m: number, n: number, k: number) => matmulOptionsFor(g.kernels, { M: m, N: n, K: k, transA, transB });
-    const y = producedBy(g.tensor(this.name, [M, N]), activation);
+    const y = g.tensor(this.name, [M, N]);
     // In half precision the hidden activations (a ReLU's output, say) are kept as f16; the outputs
     // without an activation (the q head, the decoder's logits or means) stay f32.
     if (g.precision === 'f16' && activation !== 'none') y.dtype = 'f16';
     const half = (op: MatmulOperand, t: Tensor) => (t.dtype === 'f16' ? [op] : []);
-    // Where x is the data, the forward and the weight gradient may skip its zeros (skippingZeros).
-    const forward = { M, N, K, transB: true, bias: true, activation, f16: [...half('a', x), ...half('c', y)], ...choose(false, true, M, N, K) };
-    recordMatmul(g, skippingZeros(g, forward, 'a', x), {
-      a: x, b: g.param(`${this.name}.weight`), bias: g.param(`${this.name}.bias`), c: y,
-    }, this.name);
+    recordActivated(g, y, activation, (c, act) => {
+      // Where x is the data, the forward and the weight gradient may skip its zeros (skippingZeros).
+      const forward = { M, N, K, transB: true, bias: true, activation: act, f16: [...half('a', x), ...half('c', c)], ...choose(false, true, M, N, K) };
+      recordMatmul(g, skippingZeros(g, forward, 'a', x), {
+        a: x, b: g.param(`${this.name}.weight`), bias: g.param(`${this.name}.bias`), c,
+      }, this.name);
+    });
     const backward: Backward = (gb, dy, needInputGrad) => {
       let dPre = dy.t;
       if (!dy.pre && activation !== 'none') {
         if (y.dtype === 'f16') throw new Error(`${this.name}: an f16 activation whose consumer does not fold act' (a dense layer does) is not supported`);
         dPre = gb.tensor(`d_${this.name}.pre`, [M, N]);
-        gb.graph.add(activationBackward({ activation, count: M * N }), { y, dy: dy.t, dx: dPre });
+        gb.graph.add(activationBackward({ activation, count: M * N }), { y: actGradInput(y), dy: dy.t, dx: dPre });
       }
       // At a large batch on a GPU this product's K (the batch) is long and its blocks few: it may split.
       const weightGrad = { M: N, N: K, K: M, transA: true, f16: half('b', x), ...choose(true, false, N, K, M) };
@@ -67,8 +69,9 @@ export class Dense implements Module {
       if (!needInputGrad) return null;
       const below = x.activation as Activation;
       const dx = gb.tensor(`d_${this.name}.in`, [M, K]);
-      gb.graph.add(matmul({ M, N: K, K: N, gradActivation: below, f16: half('y', x), ...choose(false, false, M, K, N) }), {
-        a: dPre, b: gb.param(`${this.name}.weight`), ...(below !== 'none' ? { y: x } : {}), c: dx,
+      const ySource = actGradInput(x);
+      gb.graph.add(matmul({ M, N: K, K: N, gradActivation: below, f16: half('y', ySource), ...choose(false, false, M, K, N) }), {
+        a: dPre, b: gb.param(`${this.name}.weight`), ...(below !== 'none' ? { y: ySource } : {}), c: dx,
       });
       return { t: dx, pre: true } satisfies Grad;
     };

@@ -14,7 +14,7 @@
 import { activationBackward, type Activation } from '../../../shaders/activation';
 import { groupNormForward, groupNormInputGrad, groupNormParamGrad } from '../../../shaders/group-norm';
 import { halfNames, type Tensor } from '../../tensor';
-import { producedBy, type Backward, type Module, type ParamSpec, type Recorder } from '../module';
+import { actGradInput, recordActivated, type Backward, type Module, type ParamSpec, type Recorder } from '../module';
 
 export interface GroupNormSpec {
   /** Groups of channels; must divide the channel count. */
@@ -59,15 +59,15 @@ export class GroupNorm implements Module {
     // One invocation per segment on software adapters (KernelChoice.groupNormSerial).
     const serial = !!g.kernels.groupNormSerial;
     const { activation } = this.spec;
-    const y = producedBy(g.tensor(this.name, x.shape), activation);
+    const y = g.tensor(this.name, x.shape);
     if (g.precision === 'f16' && activation !== 'none') y.dtype = 'f16'; // a hidden activation (precision.ts)
     const stats = g.tensor(`${this.name}.stats`, [rows, this.spec.groups, 2]);
-    g.graph.add(groupNormForward({ ...shape, activation, f16: halfNames({ x, y }), sizedByBinding: true, serial }), { x, gamma: g.param(`${this.name}.weight`), beta: g.param(`${this.name}.bias`), y, stats });
+    recordActivated(g, y, activation, (out, act) => g.graph.add(groupNormForward({ ...shape, activation: act, f16: halfNames({ x, y: out }), sizedByBinding: true, serial }), { x, gamma: g.param(`${this.name}.weight`), beta: g.param(`${this.name}.bias`), y: out, stats }));
     const backward: Backward = (gb, dy, needInputGrad) => {
       let dPre = dy.t;
       if (!dy.pre && activation !== 'none') {
         dPre = gb.tensor(`d_${this.name}.pre`, y.shape);
-        gb.graph.add(activationBackward({ activation, count: y.size, f16: halfNames({ y }) }), { y, dy: dy.t, dx: dPre });
+        gb.graph.add(activationBackward({ activation, count: y.size, f16: halfNames({ y }) }), { y: actGradInput(y), dy: dy.t, dx: dPre });
       }
       gb.graph.add(groupNormParamGrad({ ...shape, f16: halfNames({ x }) }), { x, stats, dy: dPre, dgamma: gb.grad(`${this.name}.weight`), dbeta: gb.grad(`${this.name}.bias`) });
       if (!needInputGrad) return null;

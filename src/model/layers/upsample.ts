@@ -5,6 +5,7 @@
 // The values only move, so y keeps x's activation: a consumer that folds act' into its input
 // gradient applies act'(y) = act'(x) at each copy, and summing the block's gradients (the backward)
 // gives the gradient on x with the same `pre` flag the consumer handed back, as a reshape does.
+// Where act' reads the pre-activation (gelu: Tensor.gradSource), that is upsampled beside x.
 // Kernels: shaders/upsample.ts. Reference: tests/reference/upsample.ts.
 import { upsampleBackward, upsampleForward } from '../../../shaders/upsample';
 import { halfNames, type Tensor } from '../../tensor';
@@ -49,6 +50,13 @@ export class Upsample implements Module {
     y.activation = x.activation;
     y.dtype = x.dtype; // an f16 hidden activation stays f16 (precision.ts)
     g.graph.add(upsampleForward({ ...shape, f16: halfNames({ x, y }), sizedByBinding: true }), { x, y });
+    // An activation whose act' reads the pre-activation (gelu) needs that upsampled too.
+    if (x.gradSource) {
+      const pre = x.gradSource;
+      y.gradSource = g.tensor(`${this.name}.pre`, [rows, ...out]);
+      y.gradSource.dtype = pre.dtype;
+      g.graph.add(upsampleForward({ ...shape, f16: halfNames({ x: pre, y: y.gradSource }), sizedByBinding: true }), { x: pre, y: y.gradSource });
+    }
     const backward: Backward = (gb, dy, needInputGrad) => {
       if (!needInputGrad) return null;
       const dx = gb.tensor(`d_${this.name}.in`, x.shape);
