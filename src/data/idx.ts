@@ -109,6 +109,11 @@ export async function gunzip(bytes: Uint8Array, name: string, maxBytes = MAX_GUN
     if (e instanceof DataError) throw e;
     throw new DataError(`${name}: gzip data is corrupt (${(e as Error).message}). ${REDOWNLOAD}`);
   }
+  return concatChunks(chunks, total);
+}
+
+/** The chunks of a stream, `total` bytes in all, as one array. */
+function concatChunks(chunks: Uint8Array[], total: number): Uint8Array {
   const out = new Uint8Array(total);
   let at = 0;
   for (const c of chunks) {
@@ -142,15 +147,7 @@ async function gunzipDeclared(bytes: Uint8Array, name: string, declared: (head: 
   const chunks: Uint8Array[] = [];
   let total = 0;
   let limit: number | null = null;
-  const joined = () => {
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const c of chunks) {
-      out.set(c, at);
-      at += c.length;
-    }
-    return out;
-  };
+  const joined = () => concatChunks(chunks, total);
   try {
     const reader = new Blob([new Uint8Array(bytes)]).stream().pipeThrough(new DecompressionStream('gzip')).getReader();
     for (;;) {
