@@ -56,6 +56,20 @@ describe('a file that is not a checkpoint', () => {
     }
     // A whole safetensors file keeps the reader's own message (it says what is missing).
     expect(notSafetensors(fixture())).toBeNull();
+    // A header placing a tensor far past the data and past what the shapes add up to is damaged,
+    // not cut short (copying the file again would not help): the reader says so.
+    const far = encodeSafetensors({ a: { shape: [2, 3], data: new Float32Array(6) }, b: { shape: [4], data: new Float32Array(4) } }, {});
+    const headerLength = Number(new DataView(far.buffer, far.byteOffset).getBigUint64(0, true));
+    const text = new TextDecoder().decode(far.subarray(8, 8 + headerLength)).replace(/"data_offsets":\[24,40\]/, '"data_offsets":[1099511627776,1099511627792]');
+    const header = new TextEncoder().encode(text);
+    const damaged = new Uint8Array(8 + header.length + far.length - 8 - headerLength);
+    new DataView(damaged.buffer).setBigUint64(0, BigInt(header.length), true);
+    damaged.set(header, 8);
+    damaged.set(far.subarray(8 + headerLength), 8 + header.length);
+    expect(text).toContain('1099511627776');
+    expect(notSafetensors(damaged)).toBeNull();
+    writeFileSync(at('far.safetensors'), damaged);
+    await refused(['eval', '--checkpoint', at('far.safetensors')], "the header is damaged: it places tensor 'b' at bytes 1099511627776..1099511627792 of the data, past both the 40 bytes the file holds and the 40 its tensors' shapes add up to");
     writeFileSync(at('other.safetensors'), encodeSafetensors({ w: { shape: [1], data: Float32Array.of(1) } }, {}));
     await refused(['eval', '--checkpoint', at('other.safetensors')], 'is a safetensors file but not a webgpu-vae checkpoint');
   });

@@ -62,10 +62,13 @@ export function notSafetensors(bytes: Uint8Array): string | null {
     } catch {
       return null; // a damaged header: the reader's own message says where
     }
-    const ends = Object.entries((entries ?? {}) as Record<string, { data_offsets?: unknown }>)
-      .filter(([name]) => name !== '__metadata__')
-      .map(([, e]) => (Array.isArray(e?.data_offsets) ? Number(e.data_offsets[1]) : 0));
-    return Math.max(0, ...ends.filter(Number.isFinite)) > bytes.length - header.dataStart ? 'truncated' : null;
+    const tensors = Object.entries((entries ?? {}) as Record<string, { data_offsets?: unknown; shape?: unknown }>).filter(([name]) => name !== '__metadata__');
+    const ends = tensors.map(([, e]) => (Array.isArray(e?.data_offsets) ? Number(e.data_offsets[1]) : 0));
+    // Cut short: its tensors reach past the data, but not past what their shapes add up to (a
+    // header placing one far beyond, at 2^40 say, is damaged: the reader's message says so).
+    const packed = tensors.reduce((sum, [, e]) => sum + (Array.isArray(e?.shape) ? e.shape.reduce((n: number, d: unknown) => n * Number(d), 1) * 4 : 0), 0);
+    const furthest = Math.max(0, ...ends.filter(Number.isFinite));
+    return furthest > bytes.length - header.dataStart && !(furthest > packed) ? 'truncated' : null;
   }
   const text = textOf(bytes);
   if (text !== null) return /^\s*[[{]/.test(text) ? 'JSON text' : 'text';
@@ -152,7 +155,7 @@ export function notACheckpoint(path: string, bytes: Uint8Array): string | null {
  * tensors' entries and offsets.
  */
 const DAMAGE = [
-  /: (file too short|header is not|header length|__metadata__|metadata '|invalid tensor name|tensor '[^']*': (header entry|unsupported dtype|invalid|data_offsets)|hole in data section|trailing garbage)/,
+  /: (file too short|the header is damaged|header is not|header length|__metadata__|metadata '|invalid tensor name|tensor '[^']*': (header entry|unsupported dtype|invalid|data_offsets)|hole in data section|trailing garbage)/,
 ];
 
 /**

@@ -189,6 +189,12 @@ export function decodeSafetensors(bytes: Uint8Array): Safetensors {
       'convert before saving (in PyTorch: {k: v.float().contiguous() for k, v in state_dict.items()})', otherTypes.map(([name, raw]) => ({ name, dtype: (raw as { dtype?: unknown }).dtype })));
   }
   const entries: { name: string; shape: number[]; begin: number; end: number }[] = [];
+  // The data a packed file of these tensors holds: a file cut short places its tensors within it,
+  // a damaged header may place one anywhere (2^60).
+  const packedBytes = Object.entries(header).reduce((sum, [name, raw]) => {
+    const shape = name === METADATA_KEY ? undefined : (raw as { shape?: unknown } | null)?.shape;
+    return isValidShape(shape) ? sum + elementCount(shape) * 4 : sum;
+  }, 0);
   for (const [name, raw] of Object.entries(header)) {
     if (name === METADATA_KEY) continue;
     const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
@@ -206,6 +212,11 @@ export function decodeSafetensors(bytes: Uint8Array): Safetensors {
       throw new CheckpointError(`tensor '${name}': invalid data_offsets ${JSON.stringify(offsets)}`);
     }
     const [begin, end] = offsets as [number, number];
+    if (end > dataLen && begin >= 0 && end >= begin && end > packedBytes) {
+      throw new CheckpointError(
+        `the header is damaged: it places tensor '${name}' at bytes ${begin}..${end} of the data, past both the ${dataLen} bytes the file holds and the ${packedBytes} its tensors' shapes add up to; save or download the file again`,
+      );
+    }
     if (end > dataLen && begin >= 0 && end >= begin) {
       // The usual cause: a download or copy cut short.
       throw new CheckpointError(
