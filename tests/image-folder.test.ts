@@ -327,7 +327,7 @@ describe('loadImageFolder', () => {
     await expect(loadImageFolder(dir, { ...opts, warn: () => {} })).rejects.toThrow(/none of its 1 picture files could be decoded/);
     // One good picture cannot be split: the folder is named in words, not as its data set's name.
     writeFileSync(join(dir, 'a.png'), encodePng({ width: 12, height: 12, data: picture(0, 12, 12), channels: 3, depth: 8 }));
-    await expect(loadImageFolder(dir, { ...opts, warn: () => {} })).rejects.toThrow(new RegExp(`^the folder ${basename(dir)}: 1 usable picture, but a train/test split`));
+    await expect(loadImageFolder(dir, { ...opts, warn: () => {} })).rejects.toThrow(new RegExp(`^the folder ${dir}: 1 usable picture, but a train/test split`));
   });
 
   it('refuses bad options by name, and too few pictures for a split', async () => {

@@ -299,7 +299,7 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions):
   if (pictures.count === 0) {
     throw new DataError(`picture folder ${dir}: none of its ${stamps.length} picture files could be decoded (see the warnings above).`);
   }
-  const { train, test, testIndices } = splitImageSet(pictures.pixels, pictures.count, `folder:${basename(root)}`, opts);
+  const { train, test, testIndices } = splitImageSet(pictures.pixels, pictures.count, `folder:${basename(root)}`, opts, `the folder ${dir}`);
   const testFiles = Array.from(testIndices, (i) => pictures.files[i]);
   const sizes = new Map(stamps.map((s) => [s.name, s.size]));
   const testFingerprint = heldOutFingerprint(testFiles.map((name) => ({ name, size: sizes.get(name) ?? -1 })));

@@ -121,11 +121,13 @@ export function splitImageSet(
   count: number,
   source: string,
   opts: Pick<ResolvedImageSetOptions, 'imageSize' | 'channels' | 'testFraction' | 'seed'>,
+  where?: string,
 ): { train: Dataset; test: Dataset; testIndices: Uint32Array } {
   const { imageSize, channels, testFraction, seed } = opts;
   const size = channels * imageSize * imageSize;
-  // In words: `folder:NAME` names the data sets, "the folder NAME" the refusals.
-  const subject = source.startsWith('folder:') ? `the folder ${source.slice('folder:'.length)}` : source;
+  // In words: `folder:NAME` names the data sets, "the folder NAME" the refusals, or `where` (a
+  // folder's path as given, which the user can find) when the caller has one.
+  const subject = where ?? (source.startsWith('folder:') ? `the folder ${source.slice('folder:'.length)}` : source);
   if (stack.length !== count * size) {
     throw new DataError(`${subject}: ${stack.length} bytes of pixels for ${count} pictures of ${size} bytes each.`);
   }
