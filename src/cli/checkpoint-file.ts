@@ -8,6 +8,7 @@
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { selfName } from './self-name';
+import { packedTensorBytes } from '../io/safetensors';
 
 const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const TORCH_ZIP = "a zip archive (the format of PyTorch's torch.save, among others)";
@@ -62,13 +63,13 @@ export function notSafetensors(bytes: Uint8Array): string | null {
     } catch {
       return null; // a damaged header: the reader's own message says where
     }
-    const tensors = Object.entries((entries ?? {}) as Record<string, { data_offsets?: unknown; shape?: unknown }>).filter(([name]) => name !== '__metadata__');
-    const ends = tensors.map(([, e]) => (Array.isArray(e?.data_offsets) ? Number(e.data_offsets[1]) : 0));
+    const ends = Object.entries((entries ?? {}) as Record<string, { data_offsets?: unknown }>)
+      .filter(([name]) => name !== '__metadata__')
+      .map(([, e]) => (Array.isArray(e?.data_offsets) ? Number(e.data_offsets[1]) : 0));
     // Cut short: its tensors reach past the data, but not past what their shapes add up to (a
     // header placing one far beyond, at 2^40 say, is damaged: the reader's message says so).
-    const packed = tensors.reduce((sum, [, e]) => sum + (Array.isArray(e?.shape) ? e.shape.reduce((n: number, d: unknown) => n * Number(d), 1) * 4 : 0), 0);
     const furthest = Math.max(0, ...ends.filter(Number.isFinite));
-    return furthest > bytes.length - header.dataStart && !(furthest > packed) ? 'truncated' : null;
+    return furthest > bytes.length - header.dataStart && furthest <= packedTensorBytes((entries ?? {}) as Record<string, unknown>) ? 'truncated' : null;
   }
   const text = textOf(bytes);
   if (text !== null) return /^\s*[[{]/.test(text) ? 'JSON text' : 'text';

@@ -176,6 +176,17 @@ export function decodeNamed(bytes: Uint8Array, source: string): Safetensors {
   }
 }
 
+/**
+ * The data bytes a safetensors header's tensors fill when packed (F32, by their valid shapes): a
+ * file cut short places its tensors within that much, a damaged header may place one anywhere.
+ */
+export function packedTensorBytes(header: Record<string, unknown>): number {
+  return Object.entries(header).reduce((sum, [name, raw]) => {
+    const shape = name === METADATA_KEY ? undefined : (raw as { shape?: unknown } | null)?.shape;
+    return isValidShape(shape) ? sum + elementCount(shape) * 4 : sum;
+  }, 0);
+}
+
 export function decodeSafetensors(bytes: Uint8Array): Safetensors {
   const { header, dataStart } = parseHeader(bytes);
   const dataLen = bytes.length - dataStart;
@@ -189,12 +200,7 @@ export function decodeSafetensors(bytes: Uint8Array): Safetensors {
       'convert before saving (in PyTorch: {k: v.float().contiguous() for k, v in state_dict.items()})', otherTypes.map(([name, raw]) => ({ name, dtype: (raw as { dtype?: unknown }).dtype })));
   }
   const entries: { name: string; shape: number[]; begin: number; end: number }[] = [];
-  // The data a packed file of these tensors holds: a file cut short places its tensors within it,
-  // a damaged header may place one anywhere (2^60).
-  const packedBytes = Object.entries(header).reduce((sum, [name, raw]) => {
-    const shape = name === METADATA_KEY ? undefined : (raw as { shape?: unknown } | null)?.shape;
-    return isValidShape(shape) ? sum + elementCount(shape) * 4 : sum;
-  }, 0);
+  const packedBytes = packedTensorBytes(header);
   for (const [name, raw] of Object.entries(header)) {
     if (name === METADATA_KEY) continue;
     const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
