@@ -30,6 +30,8 @@ export interface DataFlags {
   imageSize?: number;
   imageChannels?: 1 | 3;
   strict?: boolean;
+  /** Folder of pictures: the listing rules its run started with (RunOptions.pictureListing). */
+  pictureListing?: 1 | 2;
   warn?: (line: string) => void;
   /** dSprites: leave the training pictures to be drawn on the GPU (LoadDataOptions.drawTrainOnGpu). */
   drawTrainOnGpu?: boolean;
@@ -187,7 +189,7 @@ export async function loadData(name: DatasetName, flags: DataFlags): Promise<Loa
   checkDataDir(name, flags.dir, flags.testOnly ? ['test'] : ['train', 'test']);
   return loadDataSource(name, {
     dir: flags.dir, limit: flags.limit, testLimit: flags.testLimit, seed: flags.seed,
-    imageSize: flags.imageSize, channels: flags.imageChannels, strict: flags.strict, warn: flags.warn, drawTrainOnGpu: flags.drawTrainOnGpu, testOnly: flags.testOnly,
+    imageSize: flags.imageSize, channels: flags.imageChannels, strict: flags.strict, pictureListing: flags.pictureListing, warn: flags.warn, drawTrainOnGpu: flags.drawTrainOnGpu, testOnly: flags.testOnly,
     signal: flags.signal, onDecodeProgress: flags.onDecodeProgress,
   });
 }

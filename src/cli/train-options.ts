@@ -52,6 +52,12 @@ export interface RunOptions {
   imageSize: number;
   imageChannels: 1 | 3;
   strict: boolean;
+  /**
+   * The rules its folder is listed by (image-listing.ts): 2 for a run started on 0.15.0 or later,
+   * 1 for one started before (whose training state lacks the field), so that it resumes on the
+   * pictures it trained on.
+   */
+  pictureListing: 1 | 2;
   limit: number | null;
   testLimit: number | null;
   /** --batch as given (a step uses at most the training set). */
@@ -197,7 +203,7 @@ export function checkNormGroups(f: Flags, config: Pick<VaeConfig, 'arch' | 'norm
     `and GroupNorm splits each layer's channels into equal groups; give --norm-groups ${valid.join(', ').replace(/, (\d+)$/, ' or $1')}`);
 }
 
-export const DEFAULT_RUN: RunOptions = { dataset: 'mnist', dataDir: null, imageSize: 64, imageChannels: 3, strict: false, limit: null, testLimit: null, batch: 128, optimizer: 'adam', lr: 1e-3, lrDecay: 'none', lrMin: 0, lrDecaySteps: 0, seed: 0, epochs: 10, saveEvery: 0, onNan: 'stop', clipGrad: 0, retries: 2, precision: 'f32', initFrom: null };
+export const DEFAULT_RUN: RunOptions = { dataset: 'mnist', dataDir: null, imageSize: 64, imageChannels: 3, strict: false, pictureListing: 2, limit: null, testLimit: null, batch: 128, optimizer: 'adam', lr: 1e-3, lrDecay: 'none', lrMin: 0, lrDecaySteps: 0, seed: 0, epochs: 10, saveEvery: 0, onNan: 'stop', clipGrad: 0, retries: 2, precision: 'f32', initFrom: null };
 
 /** The run's options from the flags over `d`: the defaults, or (`resumeDir` given) the resumed run's own. */
 export function runFields(f: Flags, d: RunOptions, resumeDir?: string): RunOptions {
@@ -222,6 +228,7 @@ function runFieldsUnchecked(f: Flags, d: RunOptions): RunOptions {
     imageSize: intFlag('image-size', f['image-size'], d.imageSize, ...FLAG_RANGES['image-size']),
     imageChannels: choiceFlag('image-channels', f['image-channels'], String(d.imageChannels), ['1', '3'] as const) === '1' ? 1 : 3,
     strict: f.strict === undefined ? d.strict : !!f.strict,
+    pictureListing: d.pictureListing,
     limit: f.limit === undefined ? d.limit : intFlag('limit', f.limit, 0),
     testLimit: f['test-limit'] === undefined ? d.testLimit : intFlag('test-limit', f['test-limit'], 0),
     batch: intFlag('batch', f.batch, d.batch, ...FLAG_RANGES.batch),
@@ -292,7 +299,7 @@ function holdsCifarBatches(dir: string): boolean {
 export function dataFlags(run: RunOptions): DataFlags {
   return {
     dir: run.dataDir ?? undefined, limit: run.limit ?? undefined, testLimit: run.testLimit ?? undefined, seed: run.seed,
-    imageSize: run.imageSize, imageChannels: run.imageChannels, strict: run.strict,
+    imageSize: run.imageSize, imageChannels: run.imageChannels, strict: run.strict, pictureListing: run.pictureListing,
   };
 }
 

@@ -143,7 +143,7 @@ export interface RunLogStart {
 /** The run's options as config.json shows them: a built-in data set's record leaves out the folder-only picture flags. */
 export function recordedRun(run: Record<string, unknown> & RunOptions): Record<string, unknown> {
   if (run.dataset === 'folder') return run;
-  const { imageSize: _size, imageChannels: _channels, strict: _strict, ...rest } = run;
+  const { imageSize: _size, imageChannels: _channels, strict: _strict, pictureListing: _listing, ...rest } = run;
   return rest;
 }
 

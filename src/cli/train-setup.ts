@@ -56,7 +56,8 @@ function setUpResumedRun(f: Flags, resumeDir: string, restarting: boolean): RunS
   if (out !== undefined && resolvePath(out) !== resolvePath(resumeDir)) throw new UsageError(`--out ${out} and --resume ${resumeDir} differ; a resumed run stays in its folder, so leave out --out`);
   checkRunDirFree(resumeDir);
   const resumed = readRunState(resumeDir);
-  const savedRun = { ...DEFAULT_RUN, ...(resumed.run as Partial<RunOptions>), optimizer: resumed.training.optimizer, lr: resumed.training.lr, seed: resumed.training.seed };
+  // A run started before 0.15.0 has no pictureListing: its folder is listed by the rules it started with.
+  const savedRun = { ...DEFAULT_RUN, pictureListing: 1 as const, ...(resumed.run as Partial<RunOptions>), optimizer: resumed.training.optimizer, lr: resumed.training.lr, seed: resumed.training.seed };
   const config = resumed.config;
   checkRecordMatchesState(resumeDir, config, resumed);
   checkModelMatchesState(resumeDir, config);

@@ -21,7 +21,7 @@ import { lstat, mkdir, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { cacheKey, cachePath, folderCacheId, readImageCache, userPictureCacheDir, writeImageCache, type CachedImages, type SmallPictures } from './image-cache';
 import { decodeImage, IMAGE_EXTENSIONS } from './image-decode';
-import { describeOtherFormats, shellWord, stampPictures, type PictureFile } from './image-listing';
+import { describeOtherFormats, shellWord, stampPictures, type PictureFile, type PictureListing } from './image-listing';
 import { prepareImage } from './image-pixels';
 import { pictureDigests } from './picture-list';
 import { errorText } from './image-problems';
@@ -38,6 +38,8 @@ export interface ImageFolderOptions extends ImageSetOptions {
   signal?: AbortSignal;
   /** Called as pictures are decoded (not when they come from the cache): first with 0, then after each picture. */
   onDecodeProgress?: (done: number, total: number) => void;
+  /** The listing rules (image-listing.ts): 2, the default, or 1 for a run started before 0.15.0. */
+  listing?: PictureListing;
 }
 
 /** What decoding watches: a stop, and whom to tell how far it is. */
@@ -259,7 +261,7 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions):
   await checkFolder(dir, root);
   let listing: Awaited<ReturnType<typeof stampPictures>>;
   try {
-    listing = await stampPictures(root);
+    listing = await stampPictures(root, options.listing);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const fix = code === 'EACCES' || code === 'EPERM' ? ` Let it be read with \`chmod -R a+rX ${shellWord(dir)}\`, or run as a user who may read it.` : '';

@@ -74,7 +74,16 @@ export function unlistableFolder(path: string, e: unknown): string {
 
 /** Every picture file under `root`, unsorted, with relative names and raw paths; and the relative
  *  names of the files in other picture formats. */
-async function listPictures(root: string): Promise<{ listed: { name: string; path: Buffer; link: boolean }[]; others: string[]; unlisted: UnlistedFolder[] }> {
+/**
+ * The rules a folder is listed by: 2 (0.15.0 on) reads every ending in IMAGE_EXTENSIONS and a file
+ * reached under two names once; 1, the rules before, reads .png, .jpg and .jpeg only and every
+ * name, so that a run started under them resumes on the pictures it trained on.
+ */
+export type PictureListing = 1 | 2;
+export const PICTURE_LISTINGS: readonly PictureListing[] = [1, 2];
+const LISTING_1_EXTENSIONS = ['.png', '.jpg', '.jpeg'];
+
+async function listPictures(root: string, listing: PictureListing): Promise<{ listed: { name: string; path: Buffer; link: boolean }[]; others: string[]; unlisted: UnlistedFolder[] }> {
   const out: { name: string; path: Buffer; link: boolean }[] = [];
   const others: string[] = [];
   const unlisted: UnlistedFolder[] = [];
@@ -100,8 +109,8 @@ async function listPictures(root: string): Promise<{ listed: { name: string; pat
       const name = join(prefix, nameText(entry.name));
       if (entry.isDirectory()) await walk(path, name);
       else if (entry.isSymbolicLink() && (await stat(path).then((s) => s.isDirectory(), () => false))) linkedFolders.push({ name, path });
-      else if (hasPictureExtension(name)) out.push({ name, path, link: entry.isSymbolicLink() }); // a dangling link too: reading it reports why it cannot be read
-      else if (hasOtherPictureExtension(name)) others.push(name);
+      else if (listing === 1 ? LISTING_1_EXTENSIONS.some((e) => name.toLowerCase().endsWith(e)) : hasPictureExtension(name)) out.push({ name, path, link: entry.isSymbolicLink() }); // a dangling link too: reading it reports why it cannot be read
+      else if (hasOtherPictureExtension(name) && !(listing === 1 && hasPictureExtension(name))) others.push(name);
     }
   };
   await walk(rootPath, '');
@@ -153,8 +162,8 @@ export interface DuplicatePicture {
  * the files in picture formats that are not read (`others`, sorted), and the subfolders that
  * could not be listed (`unlisted`, sorted). Throws when `root` itself cannot be listed.
  */
-export async function stampPictures(root: string): Promise<{ pictures: PictureFile[]; duplicates: DuplicatePicture[]; others: string[]; unlisted: UnlistedFolder[] }> {
-  const { listed, others, unlisted } = await listPictures(root);
+export async function stampPictures(root: string, listing: PictureListing = 2): Promise<{ pictures: PictureFile[]; duplicates: DuplicatePicture[]; others: string[]; unlisted: UnlistedFolder[] }> {
+  const { listed, others, unlisted } = await listPictures(root, listing);
   // Sorted as JavaScript strings (UTF-16 code units), as always, so that a folder keeps its order
   // and so its split; two names shown alike (U+FFFD for different bytes) go by their bytes.
   listed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : Buffer.compare(a.path, b.path)));
@@ -180,7 +189,7 @@ export async function stampPictures(root: string): Promise<{ pictures: PictureFi
   const pictures: PictureFile[] = [];
   for (const { file, link: _, ...picture } of stamped) {
     const same = file === null ? undefined : kept.get(file);
-    if (same !== undefined && same !== picture.name) duplicates.push({ name: picture.name, same });
+    if (listing === 2 && same !== undefined && same !== picture.name) duplicates.push({ name: picture.name, same });
     else pictures.push(picture);
   }
   return { pictures, duplicates, others: others.sort(), unlisted };

@@ -88,6 +88,8 @@ export interface LoadDataOptions {
   channels?: ImageChannels;
   testFraction?: number;
   strict?: boolean;
+  /** Folder only: the listing rules (image-listing.ts; 1 for a run started before 0.15.0). */
+  pictureListing?: 1 | 2;
   warn?: (message: string) => void;
   /**
    * dSprites only: leave the training pictures unrendered (`train.images` empty, `train.count`
@@ -169,7 +171,7 @@ export async function loadDataSource(name: string, opts: LoadDataOptions = {}): 
       const { loadImageFolder } = await import('./image-folder');
       const set = await loadImageFolder(opts.dir!, {
         imageSize: opts.imageSize ?? 64, channels: opts.channels ?? 3, testFraction: opts.testFraction, seed, strict: opts.strict, warn: opts.warn,
-        signal: opts.signal, onDecodeProgress: opts.onDecodeProgress,
+        listing: opts.pictureListing, signal: opts.signal, onDecodeProgress: opts.onDecodeProgress,
       });
       const cut = (ds: Dataset, n: number | undefined) => (n === undefined || n >= ds.count ? ds : { ...ds, count: n, images: ds.images.slice(0, n * ds.images.length / ds.count) });
       return { source, train: cut(set.train, limit), test: cut(set.test, testLimit), testFingerprint: set.testFingerprint, allGrey: set.allGrey, pictureCache: set.cachedAt, pictureDigests: set.pictureDigests };
