@@ -1,5 +1,6 @@
 // What every CLI command shares: getting the device (and saying which adapter), loading datasets,
 // reading checkpoints with friendly errors, and writing output files.
+import type { PictureListing } from '../data/image-listing';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
@@ -31,7 +32,7 @@ export interface DataFlags {
   imageChannels?: 1 | 3;
   strict?: boolean;
   /** Folder of pictures: the listing rules its run started with (RunOptions.pictureListing). */
-  pictureListing?: 1 | 2;
+  pictureListing?: PictureListing;
   warn?: (line: string) => void;
   /** dSprites: leave the training pictures to be drawn on the GPU (LoadDataOptions.drawTrainOnGpu). */
   drawTrainOnGpu?: boolean;

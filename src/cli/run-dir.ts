@@ -13,6 +13,7 @@ import { isOtherKindOfFile, notSafetensors, readFileHeader } from './checkpoint-
 import { configFromFile, resolveConfig } from '../model/config';
 import { selfName, shellQuote } from './self-name';
 import { DATA_SOURCE_NAMES } from '../data/sources';
+import { PICTURE_LISTINGS } from '../data/image-listing';
 import { LR_DECAYS } from '../model/vae-options';
 import { PRECISIONS } from '../model/precision';
 import { ON_NAN } from './bad-steps';
@@ -178,7 +179,7 @@ const TRAINING_CHECKS: Record<string, [(v: unknown) => boolean, string]> = {
 const runChecks = (): Record<string, [(v: unknown) => boolean, string]> => ({
   dataset: [(v) => typeof v === 'string' && (DATA_SOURCE_NAMES as readonly string[]).includes(v), `one of ${DATA_SOURCE_NAMES.join(', ')}`],
   dataDir: [orNull((v) => typeof v === 'string'), 'a folder or null'], imageSize: range('image-size'),
-  imageChannels: [oneOf([1, 3]), '1 or 3'], pictureListing: [oneOf([1, 2]), '1 or 2'], strict: [(v) => typeof v === 'boolean', 'true or false'],
+  imageChannels: [oneOf([1, 3]), '1 or 3'], pictureListing: [oneOf(PICTURE_LISTINGS), PICTURE_LISTINGS.join(' or ')], strict: [(v) => typeof v === 'boolean', 'true or false'],
   limit: [orNull(isCount(1)), 'a whole number >= 1 or null'], testLimit: [orNull(isCount(1)), 'a whole number >= 1 or null'],
   batch: range('batch'), lrDecay: [oneOf(LR_DECAYS), LR_DECAYS.join(' or ')],
   lrMin: [isNumber(0), 'a number >= 0'], lrDecaySteps: [isCount(0), 'a whole number >= 0'], epochs: [isCount(1), 'a whole number >= 1'],

@@ -3,6 +3,7 @@
 // value from the defaults or, for `--resume`, from the run being resumed; and the checks that a
 // resumed run is given the same model, data and optimizer it started with (its learning rate may
 // change).
+import type { PictureListing } from '../data/image-listing';
 import { createHash } from 'node:crypto';
 import { hashAll } from '../data/image-cache';
 import { readdirSync } from 'node:fs';
@@ -57,7 +58,7 @@ export interface RunOptions {
    * 1 for one started before (whose training state lacks the field), so that it resumes on the
    * pictures it trained on.
    */
-  pictureListing: 1 | 2;
+  pictureListing: PictureListing;
   limit: number | null;
   testLimit: number | null;
   /** --batch as given (a step uses at most the training set). */

@@ -1,15 +1,16 @@
 // Which files of a picture folder are pictures (Node), and their stamps, the cache's key material.
 //
-// A picture is a file whose name ends in one of IMAGE_EXTENSIONS (.png, .jpg, .jpeg, .jfif, ...; any letter case), in the folder or
-// any subfolder; names starting with a dot (hidden files and folders, the cache) are skipped.
+// A picture is a file whose name ends in one of IMAGE_EXTENSIONS (.png, .jpg, .jpeg, .jfif, ...;
+// any letter case), in the folder or any subfolder; names starting with a dot (hidden files and
+// folders, the cache) are skipped.
 // Links are followed: a link to a file is listed by its own name, and a link to a folder is
 // walked like a subfolder, after every real subfolder, so that a folder reached twice (through a
 // link and directly, or a link that loops back to a parent) is listed once, under its real name
 // when it has one. A file reached twice (a link to a picture in the folder, a hard link) is
 // likewise listed once, under its real name (a name that is not a link, first in name order),
 // and the other names are returned apart: read twice, a picture would weigh double, and could be
-// held out for testing under one name while trained on under the other. Names are read as the bytes the file system stores and files opened by those
-// bytes, so a name that is not valid UTF-8 still reads; it is shown (in `files` and messages)
+// held out for testing under one name while trained on under the other. Names are read as the
+// bytes the file system stores and files opened by those bytes, so a name that is not valid UTF-8 still reads; it is shown (in `files` and messages)
 // with U+FFFD in place of the bytes that do not decode.
 //
 // Files of picture formats that are not read (TIFF, WebP, HEIC, camera raw: OTHER_PICTURE_EXTENSIONS)
@@ -72,8 +73,6 @@ export function unlistableFolder(path: string, e: unknown): string {
   return `cannot list the folder (${(e as Error).message})`;
 }
 
-/** Every picture file under `root`, unsorted, with relative names and raw paths; and the relative
- *  names of the files in other picture formats. */
 /**
  * The rules a folder is listed by: 2 (0.15.0 on) reads every ending in IMAGE_EXTENSIONS and a file
  * reached under two names once; 1, the rules before, reads .png, .jpg and .jpeg only and every
@@ -83,6 +82,8 @@ export type PictureListing = 1 | 2;
 export const PICTURE_LISTINGS: readonly PictureListing[] = [1, 2];
 const LISTING_1_EXTENSIONS = ['.png', '.jpg', '.jpeg'];
 
+/** Every picture file under `root` by the `listing` rules, unsorted, with relative names and raw
+ *  paths; and the relative names of the files in other picture formats. */
 async function listPictures(root: string, listing: PictureListing): Promise<{ listed: { name: string; path: Buffer; link: boolean }[]; others: string[]; unlisted: UnlistedFolder[] }> {
   const out: { name: string; path: Buffer; link: boolean }[] = [];
   const others: string[] = [];

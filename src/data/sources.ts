@@ -9,6 +9,7 @@
 // so the test set never depends on the training size; a limit beyond what the set gives (its
 // training nine tenths, its held-out tenth) takes all of it, as a file set's does. It renders them, and returns the indices
 // too, so a caller can render other batches on the fly instead of holding pictures.
+import type { PictureListing } from './image-listing';
 import { CIFAR10_CLASSES, FASHION_MNIST_CLASSES } from './class-names';
 import { DSPRITES_COUNT, DSPRITES_SHAPES, dspritesDataset, dspritesDrawnLater } from './dsprites';
 import { DSPRITES_COLOR_COUNT, dspritesColorDataset } from './dsprites-color';
@@ -89,7 +90,7 @@ export interface LoadDataOptions {
   testFraction?: number;
   strict?: boolean;
   /** Folder only: the listing rules (image-listing.ts; 1 for a run started before 0.15.0). */
-  pictureListing?: 1 | 2;
+  pictureListing?: PictureListing;
   warn?: (message: string) => void;
   /**
    * dSprites only: leave the training pictures unrendered (`train.images` empty, `train.count`
