@@ -7,7 +7,7 @@ import { tensorsByName } from './model/params';
 import { VAE, type VaeOptions } from './model/vae';
 import { CheckpointError, decodeNamed, DtypeError, encodeSafetensors, peekMetadata, peekTensors } from './io/safetensors';
 import { ConfigError, kindOfValue, someNames } from './errors';
-import { matchTensors } from './io/tensor-match';
+import { matchTensors, shownName } from './io/tensor-match';
 
 export const CHECKPOINT_FORMAT = 'webgpu-vae';
 export const CHECKPOINT_VERSION = '1';
@@ -72,7 +72,7 @@ function decodeChecked(bytes: Uint8Array, source: string): ReturnType<typeof dec
     // int64 num_batches_tracked), so that one fix drops them all.
     const unused = peekTensors(bytes).filter((t) => !names.has(t.name));
     const converted = e.otherDtypes.filter((t) => names.has(t.name)).length;
-    const shown = someNames(unused.map((t) => `${t.name} (${JSON.stringify(t.dtype)})`), 4);
+    const shown = someNames(unused.map((t) => `${shownName(t.name)} (${JSON.stringify(t.dtype)})`), 4);
     throw new CheckpointError(`${source} has ${unused.length === 1 ? 'a tensor' : `${unused.length} tensors`} this model does not use: ${shown}; ` +
       `save only the model's parameters (in PyTorch: {k: v.float().contiguous() for k, v in state_dict.items() if k in needed}, needed being the names in README, "Checkpoint format")` +
       (converted ? `; ${converted === 1 ? 'one parameter is' : `${converted} parameters are`} not F32 either, which that conversion fixes` : ''));

@@ -68,6 +68,13 @@ describe('a checkpoint written from PyTorch', () => {
     expect(() => readCheckpoint(bytes, 'extra.safetensors')).toThrow(/^extra\.safetensors holds more tensors than its configuration needs: it has a tensor this model does not use: decoder\.extra\.weight \(.*\); save only the model's parameters/);
   });
 
+  it('shows an extra tensor with an empty name as such, not as nothing', () => {
+    const f32 = file({ extra: { '': { dtype: 'F32', shape: [2] } } });
+    expect(() => readCheckpoint(f32, 'empty.safetensors')).toThrow(/does not use: "" \(an empty name\) \(/);
+    const i64 = file({ extra: { '': { dtype: 'I64', shape: [] } } });
+    expect(() => readCheckpoint(i64, 'empty64.safetensors')).toThrow(/does not use: "" \(an empty name\) \("I64"\)/);
+  });
+
   it('names the configuration fields behind a shape mismatch, marking the defaults', () => {
     // A model of 784 inputs whose config leaves inputDim out: the default (784) is what is compared.
     const { inputDim: _, ...withoutInput } = config;

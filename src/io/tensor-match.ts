@@ -10,6 +10,8 @@ import { CheckpointError, type Safetensors } from './safetensors';
 /** Names shown in one message; the rest are counted. */
 const SHOWN = 6;
 const listed = (names: string[]) => someNames(names, SHOWN);
+/** A file's own tensor name as a message shows it: an empty key would otherwise print as nothing. */
+export const shownName = (name: string) => (name === '' ? '"" (an empty name)' : name);
 
 /**
  * The flat parameter arrays of `layout` under each of `prefixes` ('' for the parameters,
@@ -33,7 +35,7 @@ export function matchTensors(source: string, tensors: Safetensors['tensors'], la
       if (bad) notFinite.push(`${name} (${bad.count} of ${got.data.length}, the first ${bad.value} at index ${bad.index})`);
     }
   }
-  const unused = Object.keys(tensors).filter((n) => !used.has(n));
+  const unused = Object.keys(tensors).filter((n) => !used.has(n)).map(shownName);
   const shapes = misshapen.length ? `${misshapen.length === 1 ? 'tensor' : `${misshapen.length} tensors have the wrong shape:`} ${listed(misshapen)}${shapesFrom ? ` (${shapesFrom})` : ''}` : '';
   const values = notFinite.length ? `${notFinite.length === 1 ? 'tensor' : `${notFinite.length} tensors:`} ${listed(notFinite)} ${notFinite.length === 1 ? 'holds values' : 'hold values'} that are not finite numbers (NaN or infinite)` : '';
   if (missing.length || unused.length) {
