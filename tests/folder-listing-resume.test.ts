@@ -64,4 +64,26 @@ describe('picture listing rules', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/differs from what the run .* trained on .*added: x\.jfif/);
   }, 120_000);
+
+  it('eval lists a folder by the rules its checkpoint was trained under, those of before 0.15.0 included', async () => {
+    const dir = pictureFolder();
+    const out = join(tempDir('webgpu-vae-listing-eval-'), 'run');
+    const first = await runMain(['train', '--dataset', 'folder', '--data-dir', dir, '--image-size', '8', '--arch', 'mlp', '--hidden', '8', '--latent', '2', '--batch', '4', '--epochs', '1', '--out', out]);
+    expect(first.code, first.stderr).toBe(0);
+    const modelPath = join(out, 'model.safetensors');
+    const { tensors, metadata } = decodeSafetensors(new Uint8Array(readFileSync(modelPath)));
+    expect(metadata.pictureListing, 'a new checkpoint records its rules').toBe('2');
+    writeFileSync(join(dir, 'x.jfif'), new Uint8Array(encodeJpeg({ width: 8, height: 8, data: new Uint8Array(256).fill(90) }, 90).data));
+    const changed = /the pictures in .* changed since the run/;
+    // The new rules read x.jfif: the folder holds out other pictures now, and eval says so.
+    const now = await runMain(['eval', '--checkpoint', modelPath]);
+    expect(now.code, now.stderr).toBe(0);
+    expect(now.stderr).toMatch(changed);
+    // As a version before 0.15.0 wrote it (no pictureListing): listed by rules 1, which pass over x.jfif.
+    const { pictureListing: _, ...older } = metadata;
+    writeFileSync(modelPath, encodeSafetensors(tensors, older));
+    const old = await runMain(['eval', '--checkpoint', modelPath]);
+    expect(old.code, old.stderr).toBe(0);
+    expect(old.stderr).not.toMatch(changed);
+  }, 120_000);
 });

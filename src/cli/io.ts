@@ -1,6 +1,6 @@
 // What every CLI command shares: getting the device (and saying which adapter), loading datasets,
 // reading checkpoints with friendly errors, and writing output files.
-import type { PictureListing } from '../data/image-listing';
+import { PICTURE_LISTINGS, type PictureListing } from '../data/image-listing';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
@@ -296,6 +296,19 @@ export function makeReporter(json: boolean, print: Print = toProcess) {
  * records its held-out pictures (`heldOutPictures`) and they differ, `warn` says so. Checkpoints
  * without the record are read as they always were.
  */
+/**
+ * The rules a checkpoint's run listed its folder by (`pictureListing`), so that its held-out
+ * pictures are the ones it held out: a folder checkpoint from before 0.15.0 records its held-out
+ * pictures but not the rules, which were then 1.
+ */
+function listingOf(metadata: Record<string, string>, source: string, warn: (line: string) => void): PictureListing | undefined {
+  const recorded = metadata.pictureListing;
+  if (recorded === undefined) return metadata.heldOutPictures ? 1 : undefined;
+  const listing = PICTURE_LISTINGS.find((l) => String(l) === recorded);
+  if (listing === undefined) warn(`${source} says its folder was listed by rules ${JSON.stringify(recorded)}, which this version does not know (a newer webgpu-vae wrote it?): listing it by this version's rules`);
+  return listing;
+}
+
 export async function heldOutTestSet(
   vae: { config: { inputDim: number; imageShape: [number, number]; imageChannels: number } },
   metadata: Record<string, string>, source: string, dataset: DatasetName, limit: number | undefined, dataDir: string | undefined,
@@ -307,7 +320,7 @@ export async function heldOutTestSet(
   // the run did (its training pictures are not even rendered); only the test files are read
   // (MNIST's t10k-*, CIFAR-10's test_batch.bin).
   const { test, testFingerprint } = await loadData(dataset, {
-    dir: dataDir, testLimit: limit, drawTrainOnGpu: true, testOnly: true, warn,
+    dir: dataDir, testLimit: limit, drawTrainOnGpu: true, testOnly: true, warn, pictureListing: listingOf(metadata, source, warn),
     imageSize: config.imageShape[0], imageChannels: config.imageChannels as 1 | 3, seed: Number.isInteger(trainSeed) && trainSeed >= 0 ? trainSeed : 0,
   });
   const shape = [test.channels ?? 1, test.rows, test.cols];

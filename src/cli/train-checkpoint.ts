@@ -59,7 +59,10 @@ export class RunCheckpoints {
     writeFileAtomic(paths.state, state, this.run.writeChunk);
     for (const line of lines) this.run.log.write(line);
     // A folder's held-out pictures, so that eval can tell when the folder no longer holds out the same ones.
-    const heldOut: Record<string, string> = this.run.testFingerprint ? { heldOutPictures: this.run.testFingerprint } : {};
+    // With the rules the folder was listed by, so that eval lists it as the run did (a run resumed
+    // from before 0.15.0 keeps rules 1; its record says so).
+    const listing = this.run.record.pictureListing;
+    const heldOut: Record<string, string> = this.run.testFingerprint ? { heldOutPictures: this.run.testFingerprint, pictureListing: String(listing ?? 1) } : {};
     // The test count, so that eval on a generated set (dSprites) reads the pictures the run tested on.
     const tested: Record<string, string> = typeof this.run.record.testExamples === 'number' ? { testExamples: String(this.run.record.testExamples) } : {};
     const weights = await saveCheckpoint(model, { dataset: this.run.dataset, epochs: String(progress.epochsDone), step: String(progress.step), ...heldOut, ...tested });
