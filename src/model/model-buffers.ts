@@ -8,7 +8,7 @@ import { initialWatch } from '../../shaders/grad-norm';
 import type { BufferArena } from '../gpu/buffers';
 import { ConfigError, kindOfValue } from '../errors';
 import type { ModelBuffers } from './graphs';
-import { firstNonFinite, initialParams, type ParamLayout } from './params';
+import { firstNonFinite, flatLengthProblem, initialParams, type ParamLayout } from './params';
 import type { TrainingOptions } from './vae-options';
 import { BufferUsage } from '../gpu/webgpu-flags';
 
@@ -24,7 +24,8 @@ export function createModelBuffers(arena: BufferArena, layout: ParamLayout, t: T
   const P = layout.totalFloats;
   // VAE.create refuses other types first; checked again because this uploads the array's bytes as they are.
   if (given !== undefined && !(given instanceof Float32Array)) throw new ConfigError(`initialParams must be a Float32Array of ${P} floats, got ${kindOfValue(given)}`);
-  if (given && given.length !== P) throw new ConfigError(`initialParams has ${given.length} floats, the layout needs ${P}`);
+  const length = given ? flatLengthProblem(layout, given.length) : null;
+  if (length) throw new ConfigError(`initialParams: ${length}`);
   const bad = given ? firstNonFinite(layout, given) : null;
   if (bad) throw new ConfigError(`initialParams: ${bad}; a model cannot start from values that are not finite numbers`);
   reserveParameterState(arena, P, t.optimizer);

@@ -40,6 +40,18 @@ export function layoutOf(specs: readonly ParamSpec[]): ParamLayout {
   return { tensors, byName, totalFloats: offset, paramCount: tensors.reduce((s, t) => s + t.count, 0) };
 }
 
+/**
+ * Why `length` floats are not a flat array of `layout` (its totalFloats), or null. The layout pads
+ * each tensor to an aligned offset, so its length is not the parameter count: an array of the
+ * tensors written one after the other (as PyTorch's parameters concatenate) is named as such.
+ */
+export function flatLengthProblem(layout: ParamLayout, length: number): string | null {
+  if (length === layout.totalFloats) return null;
+  const packed = length === layout.paramCount ? ', which is the parameters written one after the other' : '';
+  return `got ${length} floats${packed}, but the flat layout holds ${layout.totalFloats}: the model's ${layout.paramCount} parameters, ` +
+    `each tensor starting at a multiple of ${ALIGN_FLOATS} floats (vae.layout, or paramLayout(config), gives each tensor's offset; flatParameters() of a model with the same config is such an array)`;
+}
+
 /** Initial values from a Philox stream of `seed`, tensor by tensor in layout order. */
 export function initialParams(layout: ParamLayout, seed: number): Float32Array<ArrayBuffer> {
   const flat = new Float32Array(layout.totalFloats);

@@ -46,6 +46,13 @@ export class ResidentData extends GpuExamples {
         : `the model's inputDim (${dim}) must match the data's values per example`;
       throw new ConfigError(`dataset ${label} has ${images.length} pixels, expected ${count} examples x ${dim} values; ${fix}`);
     }
+    // Binary data written as 0 and 1 (yes/no columns, bits) would be read as the levels 0 and 1/255,
+    // and a model trained on it would learn nearly all-zero rows without any error. Real pictures
+    // have a level above 1 within their first pixels, so `some` stops at once for them.
+    if (!images.some((v) => v > 1) && images.includes(1)) {
+      throw new ConfigError(`dataset ${label}: every value is 0 or 1, but images are 8-bit levels (0-255) that the model reads as level / 255, so a 1 would be 1/255; ` +
+        'write binary data as 0 and 255 (Uint8Array.from(bits, (b) => b * 255)), or pass Float32Array rows of 0 and 1 to trainStep');
+    }
     const limit = arena.device.limits.maxStorageBufferBindingSize;
     if (images.length > limit) {
       throw new DeviceLimitError(`dataset ${label} needs ${images.length} bytes on the GPU but maxStorageBufferBindingSize is ${limit}; train on fewer examples (fewer rows; --limit in the CLI)${MORE_LIMITS_ADVICE}`);

@@ -13,8 +13,11 @@ import type { VaeConfig } from './config';
 /** Refuses what is not a live data set of `config`'s shape on `device`. */
 export function checkSource(data: BatchSource, config: VaeConfig, device: GPUDevice, what: string): void {
   if (!data || typeof data !== 'object' || typeof data.gatherFor !== 'function') {
-    // Rows as a typed array are what trainStep also takes, so say how to make a data set of them.
-    const rows = ArrayBuffer.isView(data) ? ': put rows of pixels in a data set first, vae.upload({ images, count }) with 8-bit images (a Uint8Array)' : '';
+    // Rows as a typed array are what trainStep also takes, so say how to make a data set of them,
+    // and what a data set holds: 8-bit levels, so rows of other values (real-valued features) cannot be put in one.
+    const rows = ArrayBuffer.isView(data)
+      ? ': put rows of pixels in a data set first, vae.upload({ images, count }) with 8-bit images (a Uint8Array of levels 0-255, which the model reads as level / 255; rows of other values cannot be uploaded)'
+      : '';
     throw new ConfigError(`${what}: data must come from vae.upload() or vae.generateSprites(), got ${kindOfValue(data)}${rows}`);
   }
   // Its buffers are gone: a submit binding them would fail on the device, and so every model on it.
@@ -82,7 +85,10 @@ export function checkRowValues(x: Float32Array, width: number, what: string, val
         : 'look for a division by zero or a missing value where the rows are made';
       throw new ConfigError(`${what}: the value at ${where} is ${v}; rows must hold finite numbers (${cause})`);
     }
-    throw new ConfigError(`${what}: the value at ${where} is ${v}, outside [0, 1]; a Bernoulli model takes pixel values in [0, 1] (divide 8-bit pixels by 255)`);
+    // The likelihood defaults to Bernoulli, so real-valued data (standardized features, say) given to
+    // a model created without one lands here: name the likelihood that takes it beside the pixels' fix.
+    throw new ConfigError(`${what}: the value at ${where} is ${v}, outside [0, 1]; a Bernoulli model takes pixel values in [0, 1] (divide 8-bit pixels by 255), ` +
+      "and real-valued data needs a model created with likelihood: 'gaussian' (the default likelihood is 'bernoulli')");
   }
 }
 

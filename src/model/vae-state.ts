@@ -7,7 +7,7 @@
 import { initialWatch, WATCH_VEC4S } from '../../shaders/grad-norm';
 import { readFloats, writeData } from '../gpu/buffers';
 import { ConfigError, kindOfValue } from '../errors';
-import { firstNonFinite, tensorsByName } from './params';
+import { firstNonFinite, flatLengthProblem, tensorsByName } from './params';
 import { ADAM_STEP_LIMIT, checkRestoredState, type RestoredState } from './optimizer-state';
 import { VaeBase } from './vae-base';
 
@@ -57,7 +57,8 @@ export abstract class VaeState extends VaeBase {
   setFlatParameters(flat: Float32Array): Promise<void> {
     this.assertAlive();
     if (!(flat instanceof Float32Array)) throw new ConfigError(`setFlatParameters takes a Float32Array of ${this.layout.totalFloats} floats, got ${kindOfValue(flat)}`);
-    if (flat.length !== this.layout.totalFloats) throw new ConfigError(`setFlatParameters: this model has ${this.layout.totalFloats} parameters, got ${flat.length} floats; pass flatParameters() of a model with the same config (vae.layout names each tensor)`);
+    const length = flatLengthProblem(this.layout, flat.length);
+    if (length) throw new ConfigError(`setFlatParameters: ${length}`);
     const bad = firstNonFinite(this.layout, flat);
     if (bad) throw new ConfigError(`setFlatParameters: ${bad}; a model cannot train from values that are not finite numbers`);
     // Copied now: the caller may change its array before a queued write runs.
