@@ -1,4 +1,5 @@
-// Batch assembly on the GPU: the dataset stays resident as packed u8 pixels (4 per u32), a
+// Batch assembly on the GPU: the dataset stays resident as packed u8 pixels (4 per u32) or as f32
+// rows (gatherRows: real-valued data, gathered as it is), a
 // permutation of example indices is uploaded once per epoch, and each step gathers its rows
 // perm[batch_start + r] into x[rows, D] as grey levels / 255. Rows past the end of the dataset
 // (the last, partial batch) are zero and excluded from the loss through params.valid_rows.
@@ -139,6 +140,43 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     bindings,
     // pixels and perm hold the resident data set, whose size only params.dataset_count knows.
     minBytes: minBindingBytes(bindings, { pixels: 1, perm: 1, x: rows * D }),
+    workgroups: grid1D(rows * W, GATHER_WORKGROUP),
+  };
+}
+
+export interface RowGatherParams { rows: number; dim: number }
+
+/**
+ * x[r, d] = data[perm[batch_start + r], d] from rows of f32 values kept as they are (real-valued
+ * data for a Gaussian model, or probabilities): no levels, no noise. Padding rows are zero. Per
+ * vec4 when D is a multiple of 4, as gatherBatch. Bindings: params, data (read), perm (read), x.
+ */
+export function gatherRows(p: RowGatherParams): Kernel {
+  const { rows, dim: D } = p;
+  checkShape('gather_rows', { rows, dim: D });
+  const perVec = D % 4 === 0;
+  const type = perVec ? 'vec4<f32>' : 'f32';
+  /** Invocations per row: one per value, or one per vec4. */
+  const W = perVec ? D / 4 : D;
+  const bindings = [uniform(), read('data', `array<${type}>`), read('perm', 'array<u32>'), write('x', sizedArray(type, rows * W))];
+  const code = wgsl`
+${STEP_PARAMS.wgsl}
+${declareBindings(bindings)}
+
+@compute @workgroup_size(${GATHER_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = ${FLAT_INDEX_WGSL(GATHER_WORKGROUP)};
+  if (i >= ${rows * W}u) { return; }
+  let r = i / ${W}u;
+  let slot = params.batch_start + r;
+  var value = ${type}(0.0);
+  if (r < params.valid_rows && slot < params.dataset_count) { value = data[perm[slot] * ${W}u + i % ${W}u]; }
+  x[i] = value;
+}`;
+  return {
+    name: 'gather_rows', code, bindings,
+    // data and perm hold the resident data set, whose size only params.dataset_count knows.
+    minBytes: minBindingBytes(bindings, { data: 1, perm: 1, x: rows * D }),
     workgroups: grid1D(rows * W, GATHER_WORKGROUP),
   };
 }

@@ -16,6 +16,7 @@ export { Tensor } from './tensor';
 export { type StepLoss } from './model/loss-ring';
 export { type TrainingSnapshot } from './model/vae-state';
 export { ResidentData, type BatchSource, type PixelData } from './model/resident-data';
+export { ResidentRows, type RowData } from './model/resident-rows';
 export { GeneratedSprites } from './model/generated-data';
 export { saveCheckpoint, loadCheckpoint, readCheckpoint } from './checkpoint';
 export { saveTrainingState, readTrainingState, type TrainingState, type TrainingProgress } from './training-state';

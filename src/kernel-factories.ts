@@ -23,7 +23,7 @@ import { concatBackward as concatBackwardF, concatForward as concatForwardF } fr
 import { iwaeChunk as iwaeChunkF, iwaeReduce as iwaeReduceF, iwaeWeights as iwaeWeightsF } from '../shaders/iwae';
 import { optimizerStep as optimizerStepF } from '../shaders/adam';
 import { gradNormPartial as gradNormPartialF } from '../shaders/grad-norm';
-import { gatherBatch as gatherBatchF, gatherLabels as gatherLabelsF } from '../shaders/batch';
+import { gatherBatch as gatherBatchF, gatherLabels as gatherLabelsF, gatherRows as gatherRowsF } from '../shaders/batch';
 import { dspritesRaster as dspritesRasterF } from '../shaders/dsprites';
 import { checkKnownKeys } from './edit-distance';
 import { ConfigError, shown } from './errors';
@@ -118,6 +118,7 @@ export const optimizerStep = checked('optimizerStep', optimizerStepF, { kind: tr
 export const gradNormPartial = checked('gradNormPartial', gradNormPartialF, { count: true });
 export const gatherBatch = checked('gatherBatch', gatherBatchF, { rows: true, dim: true, binarize: true, dequantize: 'flag' });
 export const gatherLabels = checked('gatherLabels', gatherLabelsF, { rows: true, classes: true });
+export const gatherRows = checked('gatherRows', gatherRowsF, { rows: true, dim: true });
 const upsample = { batch: true, channels: true, height: true, width: true, scale: true, f16: true } as const;
 export const upsampleForward = checked('upsampleForward', upsampleForwardF, { ...upsample, sizedByBinding: 'flag' });
 export const upsampleBackward = checked('upsampleBackward', upsampleBackwardF, upsample);

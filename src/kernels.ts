@@ -48,7 +48,7 @@ export {
   sliceSum, matmul, nonzeroSteps, columnSum, activationForward, activationBackward, reparamForward, reparamBackward, priorSample, likelihoodRows, decoderMean,
   conv2dForward, conv2dInputGrad, conv2dWeightGrad, convWeightGradSum, convBiasGrad, groupNormForward, groupNormInputGrad, groupNormParamGrad,
   im2col, col2im, channelsToRows, rowsToChannels, klDivergence, klFreeBits, klCapacity, tcRows, tcPosteriorGrad, elboReduce, iwaeWeights,
-  iwaeReduce, iwaeChunk, optimizerStep, gradNormPartial, gatherBatch, gatherLabels, dspritesRaster, upsampleForward, upsampleBackward,
+  iwaeReduce, iwaeChunk, optimizerStep, gradNormPartial, gatherBatch, gatherLabels, gatherRows, dspritesRaster, upsampleForward, upsampleBackward,
   concatForward, concatBackward, FACTORY_PARAMETERS,
 } from './kernel-factories';
 export { PHILOX_WGSL } from '../shaders/philox';

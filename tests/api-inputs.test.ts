@@ -159,7 +159,7 @@ describe('rows, labels and seeds are refused by name', () => {
     const { device } = await gpu();
     const vae = await VAE.create(tiny, { device, batch: 8 });
     const rows = new Float32Array(8 * D).fill(0.5) as unknown as Parameters<typeof vae.elbo>[0];
-    await expect(vae.elbo(rows)).rejects.toThrow(/^elbo: data must come from vae\.upload\(\) or vae\.generateSprites\(\), got Float32Array: put rows of pixels in a data set first, vae\.upload\(\{ images, count \}\)/);
+    await expect(vae.elbo(rows)).rejects.toThrow(/^elbo: data must come from vae\.upload\(\), vae\.uploadRows\(\) or vae\.generateSprites\(\), got Float32Array: put the rows in a data set first, vae\.uploadRows\(\{ rows, count \}\)/);
     vae.destroy();
   });
 });

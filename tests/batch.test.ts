@@ -2,7 +2,7 @@
 // 8 (k % 4) .. 8 (k % 4) + 7 of word k / 4), rows perm[batch_start + r] scaled by 1/255, and zero
 // rows for batch padding and for slots past the end of the dataset.
 import { describe, expect, it } from 'vitest';
-import { gatherBatch, gatherLabels } from '../shaders/batch';
+import { gatherBatch, gatherLabels, gatherRows } from '../shaders/batch';
 import { binarizedPixel } from '../src/data/binarize';
 import { encodeStepParams, STREAM } from '../src/step-params';
 import { expectClose, testData } from './helpers/compare';
@@ -105,6 +105,34 @@ describe('gatherBatch', () => {
     expectClose(x, gatherRef(bytes, perm, D, rows, 0, rows, count), tol, 'grey levels');
     expect(x[3 * D + 255 - 1]).toBeCloseTo(1, 6); // example 1 has level 255 at d = 254
   });
+});
+
+describe('gatherRows (f32 rows as they are)', () => {
+  /** x[r, d] = values[perm[start + r] D + d] for r < valid and start + r < count, else 0. */
+  function rowsRef(values: Float32Array, perm: Uint32Array, D: number, rows: number, start: number, valid: number, count: number): Float64Array {
+    const x = new Float64Array(rows * D);
+    for (let r = 0; r < Math.min(rows, valid); r++) {
+      if (start + r < count) for (let d = 0; d < D; d++) x[r * D + d] = values[perm[start + r] * D + d];
+    }
+    return x;
+  }
+  // D = 13 gathers one value an invocation, D = 8 one vec4; values far from [0, 1], of both signs.
+  const cases = [
+    { D: 13, count: 11, rows: 8, start: 0, valid: 8 },
+    { D: 13, count: 11, rows: 8, start: 8, valid: 3 },
+    { D: 8, count: 11, rows: 8, start: 1, valid: 5 },
+    { D: 8, count: 11, rows: 8, start: 6, valid: 8 },
+  ];
+  for (const c of cases) {
+    it(`D=${c.D} count=${c.count} rows=${c.rows} batch_start=${c.start} valid_rows=${c.valid}: exact values, zero padding`, async () => {
+      const values = Float32Array.from(testData(c.count * c.D, c.D + 5, -3e4, 3e4));
+      for (let i = 0; i < c.count; i++) values[i * c.D] = i; // each row names its example
+      const perm = permutation(c.count, c.D + c.count);
+      const { x } = await runKernels([gatherRows({ rows: c.rows, dim: c.D })], { params: params(c.start, c.valid, c.count), data: values, perm }, { x: c.rows * c.D + PAD });
+      expectClose(x.subarray(0, c.rows * c.D), rowsRef(values, perm, c.D, c.rows, c.start, c.valid, c.count), { atol: 0, rtol: 0 }, 'x');
+      expect(Array.from(x.subarray(c.rows * c.D)), 'past rows * D').toEqual(new Array(PAD).fill(UNWRITTEN));
+    });
+  }
 });
 
 describe('binarized gathering (the binarized-MNIST protocol)', () => {

@@ -54,8 +54,8 @@ describe('real-valued rows given to a model left at the default likelihood', () 
       const [loss] = await gaussian.readLosses();
       expect(loss.flags).toBe(0);
       expect(loss.examples).toBe(4);
-      // Evaluations read uploaded 8-bit levels only: the refusal says so rather than only "upload them".
-      await expect(gaussian.elbo(standardized as never)).rejects.toThrow(/a Uint8Array of levels 0-255, which the model reads as level \/ 255; rows of other values cannot be uploaded\)$/);
+      // Evaluations read data sets: the refusal names the one for rows of values and what upload's holds.
+      await expect(gaussian.elbo(standardized as never)).rejects.toThrow(/vae\.uploadRows\(\{ rows, count \}\) for a Float32Array of values, or vae\.upload\(\{ images, count \}\) for 8-bit pictures \(a Uint8Array of levels 0-255, which the model reads as level \/ 255\)$/);
     } finally {
       gaussian.destroy();
     }

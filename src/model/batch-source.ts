@@ -8,7 +8,7 @@
 // drawn at each step (GeneratedSprites, generated-data.ts).
 import { gatherLabels } from '../../shaders/batch';
 import { type BufferArena, writeData } from '../gpu/buffers';
-import { ConfigError, kindOfValue } from '../errors';
+import { ConfigError, kindOfValue, shown } from '../errors';
 import type { PipelineCache } from '../gpu/pipelines';
 import { KernelGraph } from '../graph';
 import type { VaeConfig } from './config';
@@ -46,6 +46,37 @@ export interface BatchSource {
 /** The refusal of a call (`what`) that reads a data set whose buffers are gone. */
 export function destroyedDataError(what: string): ConfigError {
   return new ConfigError(`${what}: this data set was destroyed (data.destroy() or its model's destroy()); upload it again with this model (vae.upload)`);
+}
+
+/**
+ * Refuses an array of `length` values that is not `count` examples of the model's `dim`, saying
+ * whether `count` or the examples' size is wrong. `array` names the field ('images', 'rows').
+ */
+export function checkExampleLength(label: string, length: number, count: number, dim: number, array: 'images' | 'rows'): void {
+  if (length === count * dim) return;
+  // Either count is wrong (the length is a whole number of the model's examples) or the examples
+  // are of another size (a whole number of values each, e.g. MNIST's 784 for an 8x8 model).
+  const perExample = length / count, ofModel = length / dim;
+  const things = array === 'images' ? 'pictures' : 'rows';
+  const otherSize = `${count} examples of ${perExample} values each, while the model takes ${dim} (inputDim): build the model for ${perExample}-value ${things}${array === 'images' ? ', or resize the pictures' : ''}`;
+  const wrongCount = `${ofModel} examples of ${dim} values: give count: ${ofModel}`;
+  const fix = Number.isInteger(perExample) && Number.isInteger(ofModel) ? `the ${array} hold either ${wrongCount}, or ${otherSize}`
+    : Number.isInteger(perExample) ? `the ${array} hold ${otherSize}`
+    : Number.isInteger(ofModel) ? `count and the ${array}' length disagree: the ${array} hold ${wrongCount}`
+    : `the model's inputDim (${dim}) must match the data's values per example`;
+  throw new ConfigError(`dataset ${label} has ${length} ${array === 'images' ? 'pixels' : 'values'}, expected ${count} examples x ${dim} values; ${fix}`);
+}
+
+/** Refuses labels that are not one class number below `classes` per example, for a conditional model. */
+export function checkExampleLabels(label: string, labels: ArrayLike<number> | undefined, count: number, classes: number): void {
+  if (classes === 0) return;
+  if (!labels || labels.length !== count) throw new ConfigError(`dataset ${label} has ${labels ? `${labels.length} labels` : 'no labels'} for its ${count} examples, but the model is conditional on ${classes} classes: pass one label per example (labels: integers, e.g. a Uint8Array, or a Uint16Array past 256 classes), or create the model without classes`);
+  // Stored as u32: a negative or fractional label would wrap or round into some other class.
+  const odd = Array.prototype.findIndex.call(labels, (l: number) => !(Number.isInteger(l) && l >= 0));
+  if (odd >= 0) throw new ConfigError(`dataset ${label}: label ${shown(labels[odd])} of example ${odd} is not a class number; labels are integers 0..${classes - 1}`);
+  let top = 0;
+  for (let i = 0; i < labels.length; i++) top = Math.max(top, labels[i]);
+  if (top >= classes) throw new ConfigError(`dataset ${label} has label ${top}, but the model knows classes 0..${classes - 1}; set classes to at least ${top + 1}`);
 }
 
 export abstract class GpuExamples implements BatchSource {

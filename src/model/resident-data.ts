@@ -6,7 +6,7 @@ import { gatherBatch } from '../../shaders/batch';
 import { MORE_LIMITS_ADVICE, type BufferArena } from '../gpu/buffers';
 import { ConfigError, DeviceLimitError, kindOfValue, shown } from '../errors';
 import type { KernelGraph } from '../graph';
-import { GpuExamples } from './batch-source';
+import { checkExampleLabels, checkExampleLength, GpuExamples } from './batch-source';
 import type { VaeConfig } from './config';
 import type { ModelBuffers, Plan } from './graphs';
 
@@ -31,40 +31,22 @@ export class ResidentData extends GpuExamples {
     if (!(images instanceof Uint8Array)) {
       // Other typed arrays would be read byte by byte as levels: wrong pictures, and no error.
       throw new ConfigError(`dataset ${label}: images must be a Uint8Array of 0-255 levels, got ${kindOfValue(images)}; ` +
-        'scale float pixels in [0, 1] by 255 and round (Uint8Array.from(x, (v) => Math.round(v * 255))), or pass Float32Array rows to trainStep');
+        'scale float pixels in [0, 1] by 255 and round (Uint8Array.from(x, (v) => Math.round(v * 255))), or upload Float32Array rows with vae.uploadRows({ rows, count })');
     }
     if (!Number.isInteger(count) || count < 1) throw new ConfigError(`dataset ${label}: count must be a positive integer, got ${shown(count)}`);
-    if (images.length !== count * dim) {
-      // Either count is wrong (the length is a whole number of the model's examples) or the pictures
-      // are of another size (a whole number of values each, e.g. MNIST's 784 for an 8x8 model).
-      const perExample = images.length / count, ofModel = images.length / dim;
-      const otherSize = `${count} examples of ${perExample} values each, while the model takes ${dim} (inputDim): build the model for ${perExample}-value pictures, or resize the pictures`;
-      const wrongCount = `${ofModel} examples of ${dim} values: give count: ${ofModel}`;
-      const fix = Number.isInteger(perExample) && Number.isInteger(ofModel) ? `the images hold either ${wrongCount}, or ${otherSize}`
-        : Number.isInteger(perExample) ? `the images hold ${otherSize}`
-        : Number.isInteger(ofModel) ? `count and the images' length disagree: the images hold ${wrongCount}`
-        : `the model's inputDim (${dim}) must match the data's values per example`;
-      throw new ConfigError(`dataset ${label} has ${images.length} pixels, expected ${count} examples x ${dim} values; ${fix}`);
-    }
+    checkExampleLength(label, images.length, count, dim, 'images');
     // Binary data written as 0 and 1 (yes/no columns, bits) would be read as the levels 0 and 1/255,
     // and a model trained on it would learn nearly all-zero rows without any error. Real pictures
     // have a level above 1 within their first pixels, so `some` stops at once for them.
     if (!images.some((v) => v > 1) && images.includes(1)) {
       throw new ConfigError(`dataset ${label}: every value is 0 or 1, but images are 8-bit levels (0-255) that the model reads as level / 255, so a 1 would be 1/255; ` +
-        'write binary data as 0 and 255 (Uint8Array.from(bits, (b) => b * 255)), or pass Float32Array rows of 0 and 1 to trainStep');
+        'write binary data as 0 and 255 (Uint8Array.from(bits, (b) => b * 255)), or upload it as Float32Array rows of 0 and 1 (vae.uploadRows({ rows, count }))');
     }
     const limit = arena.device.limits.maxStorageBufferBindingSize;
     if (images.length > limit) {
       throw new DeviceLimitError(`dataset ${label} needs ${images.length} bytes on the GPU but maxStorageBufferBindingSize is ${limit}; train on fewer examples (fewer rows; --limit in the CLI)${MORE_LIMITS_ADVICE}`);
     }
-    if (config.classes > 0) {
-      if (!data.labels || data.labels.length !== count) throw new ConfigError(`dataset ${label} has ${data.labels ? `${data.labels.length} labels` : 'no labels'} for its ${count} examples, but the model is conditional on ${config.classes} classes: pass one label per example (labels: integers, e.g. a Uint8Array, or a Uint16Array past 256 classes), or create the model without classes`);
-      // Stored as u32: a negative or fractional label would wrap or round into some other class.
-      const odd = Array.prototype.findIndex.call(data.labels, (l: number) => !(Number.isInteger(l) && l >= 0));
-      if (odd >= 0) throw new ConfigError(`dataset ${label}: label ${shown(data.labels[odd])} of example ${odd} is not a class number; labels are integers 0..${config.classes - 1}`);
-      const top = data.labels.reduce((a, b) => Math.max(a, b), 0);
-      if (top >= config.classes) throw new ConfigError(`dataset ${label} has label ${top}, but the model knows classes 0..${config.classes - 1}; set classes to at least ${top + 1}`);
-    }
+    checkExampleLabels(label, data.labels, count, config.classes);
     const labelBytes = config.classes > 0 ? count * 4 : 0;
     arena.reserve(`dataset ${label} (${count} examples)`, images.length + count * 4 + labelBytes + 12, 'use fewer examples (fewer rows; --limit, --test-limit in the CLI)');
     super(arena, count, dim, config, label, config.classes > 0 ? Uint32Array.from(data.labels!) : null);

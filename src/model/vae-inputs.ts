@@ -16,9 +16,9 @@ export function checkSource(data: BatchSource, config: VaeConfig, device: GPUDev
     // Rows as a typed array are what trainStep also takes, so say how to make a data set of them,
     // and what a data set holds: 8-bit levels, so rows of other values (real-valued features) cannot be put in one.
     const rows = ArrayBuffer.isView(data)
-      ? ': put rows of pixels in a data set first, vae.upload({ images, count }) with 8-bit images (a Uint8Array of levels 0-255, which the model reads as level / 255; rows of other values cannot be uploaded)'
+      ? ': put the rows in a data set first, vae.uploadRows({ rows, count }) for a Float32Array of values, or vae.upload({ images, count }) for 8-bit pictures (a Uint8Array of levels 0-255, which the model reads as level / 255)'
       : '';
-    throw new ConfigError(`${what}: data must come from vae.upload() or vae.generateSprites(), got ${kindOfValue(data)}${rows}`);
+    throw new ConfigError(`${what}: data must come from vae.upload(), vae.uploadRows() or vae.generateSprites(), got ${kindOfValue(data)}${rows}`);
   }
   // Its buffers are gone: a submit binding them would fail on the device, and so every model on it.
   if (data.destroyed) throw destroyedDataError(what);

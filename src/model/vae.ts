@@ -12,6 +12,7 @@ import { resolveConfig, type VaeConfig } from './config';
 import type { StepLoss } from './loss-ring';
 import { checkLogLikelihoodOptions, estimateLogLikelihood, type LogLikelihoodOptions, type LogLikelihoodResult } from './iwae-eval';
 import { ResidentData, type BatchSource, type PixelData } from './resident-data';
+import { ResidentRows, type RowData } from './resident-rows';
 import { GeneratedSprites } from './generated-data';
 import { autotuneAdapterKey, autotuneMatmuls, matmulProducts } from './autotune';
 import { autotuneConvs } from './autotune-conv';
@@ -107,6 +108,16 @@ export class VAE extends VaeForward {
   }
 
   /**
+   * Uploads rows of f32 values kept as they are (real-valued data for a Gaussian model; values in
+   * [0, 1] for a Bernoulli one) for trainStep, elbo and logLikelihood, as `upload` does 8-bit
+   * pictures. Free it with `.destroy()` when done.
+   */
+  uploadRows(data: RowData): ResidentRows {
+    this.assertAlive();
+    return new ResidentRows(this.arena, data, this.config, data?.name ?? 'rows', this.pixelValues);
+  }
+
+  /**
    * A dSprites training or test set drawn on the GPU at every step instead of stored: `indices`
    * are picture indices of the generated set (src/data/dsprites.ts; the colour set's with
    * `colour`), any subset or the whole of it. Use it wherever uploaded data goes.
@@ -129,7 +140,7 @@ export class VAE extends VaeForward {
     } else {
       if (ArrayBuffer.isView(batch) || Array.isArray(batch)) throw rowsTypeError('trainStep', batch);
       if (!batch || typeof batch !== 'object' || !Number.isInteger(batch.index) || batch.index < 0) {
-        throw new ConfigError('trainStep takes a Float32Array of rows, or { data, index } with data from vae.upload() or vae.generateSprites() and a batch index >= 0');
+        throw new ConfigError('trainStep takes a Float32Array of rows, or { data, index } with data from vae.upload(), vae.uploadRows() or vae.generateSprites() and a batch index >= 0');
       }
       checkSource(batch.data, this.config, this.device, 'trainStep');
       // Resident data brings its own labels; a second set beside it would be ignored.
