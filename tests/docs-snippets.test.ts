@@ -18,7 +18,7 @@ const DOCS = ['README.md', 'docs/API.md'];
 /** TS2304 "Cannot find name 'x'" and TS2552 (the same, with a "did you mean"): a value the prose provides. */
 const UNDECLARED_NAME = new Set([2304, 2552]);
 /** The values the prose around the examples supplies: an app's device, buffers and data. */
-const PROSE_NAMES = new Set(['adapter', 'device', 'batch', 'hidden', 'weights', 'biasBuf', 'xBuffer', 'staging', 'myBatch', 'myEncoder']);
+const PROSE_NAMES = new Set(['adapter', 'device', 'batch', 'hidden', 'weights', 'biasBuf', 'xBuffer', 'staging', 'myBatch', 'myRows', 'myCount', 'myEncoder']);
 /** Whether a diagnostic is "cannot find name" for a name the prose supplies. */
 function proseSupplied(d: ts.Diagnostic): boolean {
   if (!UNDECLARED_NAME.has(d.code)) return false;
