@@ -5,7 +5,8 @@
 // the old rules (1); a new run records 2. Here a run is made, its state stripped of the field as
 // an older version wrote it, and the folder gains a .jfif file, which the old rules pass over.
 // (A link that was there when an old run started is the same case for the second rule, which
-// the listing test below covers: rules 1 read it under both names, as that run did.)
+// the listing test below covers: rules 1 read it under both names, as that run did.) `eval` of
+// such a run reads the test pictures it held out by those rules, which its checkpoint records.
 import { copyFileSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encode as encodePng } from 'fast-png';
@@ -65,7 +66,7 @@ describe('picture listing rules', () => {
     expect(refused.stderr).toMatch(/differs from what the run .* trained on .*added: x\.jfif/);
   }, 120_000);
 
-  it('eval lists a folder by the rules its checkpoint was trained under, those of before 0.15.0 included', async () => {
+  it('eval lists a folder by the rules its checkpoint records, and one recording none by the rules that give its held-out pictures', async () => {
     const dir = pictureFolder();
     const out = join(tempDir('webgpu-vae-listing-eval-'), 'run');
     const first = await runMain(['train', '--dataset', 'folder', '--data-dir', dir, '--image-size', '8', '--arch', 'mlp', '--hidden', '8', '--latent', '2', '--batch', '4', '--epochs', '1', '--out', out]);
@@ -73,17 +74,25 @@ describe('picture listing rules', () => {
     const modelPath = join(out, 'model.safetensors');
     const { tensors, metadata } = decodeSafetensors(new Uint8Array(readFileSync(modelPath)));
     expect(metadata.pictureListing, 'a new checkpoint records its rules').toBe('2');
+    const evaluate = () => runMain(['eval', '--checkpoint', modelPath, '--data-dir', dir, '--json']);
+    const own = await evaluate();
+    expect(own.code, own.stderr).toBe(0);
     writeFileSync(join(dir, 'x.jfif'), new Uint8Array(encodeJpeg({ width: 8, height: 8, data: new Uint8Array(256).fill(90) }, 90).data));
     const changed = /the pictures in .* changed since the run/;
-    // The new rules read x.jfif: the folder holds out other pictures now, and eval says so.
-    const now = await runMain(['eval', '--checkpoint', modelPath]);
+    // Its rules read x.jfif: the folder holds out another picture of the 13 now, and eval says so.
+    const now = await evaluate();
     expect(now.code, now.stderr).toBe(0);
     expect(now.stderr).toMatch(changed);
-    // As a version before 0.15.0 wrote it (no pictureListing): listed by rules 1, which pass over x.jfif.
+    // As a version before 0.16.0 wrote it (no pictureListing), the folder as a run before 0.15.0
+    // saw it: the old rules pass over x.jfif and hold out the run's own pictures, with its figures.
     const { pictureListing: _, ...older } = metadata;
     writeFileSync(modelPath, encodeSafetensors(tensors, older));
-    const old = await runMain(['eval', '--checkpoint', modelPath]);
+    const old = await evaluate();
     expect(old.code, old.stderr).toBe(0);
     expect(old.stderr).not.toMatch(changed);
+    expect(old.stdout).toBe(own.stdout);
+    // A picture the old rules read too is a change of the folder, said as before.
+    writeFileSync(join(dir, 'p12.png'), png(12));
+    expect((await evaluate()).stderr).toMatch(changed);
   }, 120_000);
 });

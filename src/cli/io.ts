@@ -288,27 +288,28 @@ export function makeReporter(json: boolean, print: Print = toProcess) {
 }
 
 /**
+ * The rules a checkpoint's run listed its folder by, where it records them (`pictureListing`,
+ * written since 0.16.0); undefined where it does not, or records rules this version lacks.
+ */
+function recordedListing(metadata: Record<string, string>, source: string, warn: (line: string) => void): PictureListing | undefined {
+  const recorded = metadata.pictureListing;
+  if (recorded === undefined) return undefined;
+  const listing = PICTURE_LISTINGS.find((l) => String(l) === recorded);
+  if (listing === undefined) warn(`${source} says its folder was listed by rules ${JSON.stringify(recorded)}, which this version does not know (a newer webgpu-vae wrote it?): listing it by this version's rules`);
+  return listing;
+}
+
+/**
  * The test split a checkpoint is judged on: a folder's pictures cropped and resized to what it
  * was trained on, split (as a dSprites subset is drawn) with the training run's seed from the
  * checkpoint's metadata, so the examples are the held-out ones; refused when the pictures' shape
  * is not the model's. The split follows from the number of pictures, so a folder changed since
  * the run holds out others, some of which the run may have trained on: when the checkpoint
  * records its held-out pictures (`heldOutPictures`) and they differ, `warn` says so. Checkpoints
- * without the record are read as they always were.
+ * without the record are read as they always were. The folder is listed by the rules the run
+ * listed it by: those the checkpoint records, or, for one that records none (written before
+ * 0.16.0), the old rules where they give the held-out pictures it records.
  */
-/**
- * The rules a checkpoint's run listed its folder by (`pictureListing`), so that its held-out
- * pictures are the ones it held out: a folder checkpoint from before 0.15.0 records its held-out
- * pictures but not the rules, which were then 1.
- */
-function listingOf(metadata: Record<string, string>, source: string, warn: (line: string) => void): PictureListing | undefined {
-  const recorded = metadata.pictureListing;
-  if (recorded === undefined) return metadata.heldOutPictures ? 1 : undefined;
-  const listing = PICTURE_LISTINGS.find((l) => String(l) === recorded);
-  if (listing === undefined) warn(`${source} says its folder was listed by rules ${JSON.stringify(recorded)}, which this version does not know (a newer webgpu-vae wrote it?): listing it by this version's rules`);
-  return listing;
-}
-
 export async function heldOutTestSet(
   vae: { config: { inputDim: number; imageShape: [number, number]; imageChannels: number } },
   metadata: Record<string, string>, source: string, dataset: DatasetName, limit: number | undefined, dataDir: string | undefined,
@@ -319,10 +320,28 @@ export async function heldOutTestSet(
   // Only the test split's size is set, so a generated set (dSprites) draws the held-out examples
   // the run did (its training pictures are not even rendered); only the test files are read
   // (MNIST's t10k-*, CIFAR-10's test_batch.bin).
-  const { test, testFingerprint } = await loadData(dataset, {
-    dir: dataDir, testLimit: limit, drawTrainOnGpu: true, testOnly: true, warn, pictureListing: listingOf(metadata, source, warn),
+  const flags: DataFlags = {
+    dir: dataDir, testLimit: limit, drawTrainOnGpu: true, testOnly: true,
     imageSize: config.imageShape[0], imageChannels: config.imageChannels as 1 | 3, seed: Number.isInteger(trainSeed) && trainSeed >= 0 ? trainSeed : 0,
-  });
+  };
+  // Warnings wait for the listing kept, so that none speaks of files the split did not read.
+  const load = async (pictureListing?: PictureListing) => {
+    const said: string[] = [];
+    return { ...(await loadData(dataset, { ...flags, pictureListing, warn: (line) => said.push(line) })), said };
+  };
+  const recorded = recordedListing(metadata, source, warn);
+  let kept = await load(recorded);
+  // A folder run started before 0.15.0 listed its pictures by the old rules (PictureListing 1),
+  // under which an unchanged folder holding a .jfif file or a picture under two names is another
+  // set, split otherwise: where those rules hold out the very pictures the checkpoint records,
+  // they are its test split (as its resume lists them), and nothing changed to warn of. Its
+  // checkpoints, and 0.15.0's, record no rules, so the pictures decide.
+  if (recorded === undefined && dataset === 'folder' && metadata.heldOutPictures && kept.testFingerprint && metadata.heldOutPictures !== kept.testFingerprint) {
+    const older = await load(1);
+    if (older.testFingerprint === metadata.heldOutPictures) kept = older;
+  }
+  for (const line of kept.said) warn(line);
+  const { test, testFingerprint } = kept;
   const shape = [test.channels ?? 1, test.rows, test.cols];
   if (shape[0] * shape[1] * shape[2] !== config.inputDim) {
     throw new UsageError(`${source} models ${config.imageChannels}x${config.imageShape.join('x')} pictures, but ${dataset} has ${shape.join('x')}; use the data set it was trained on`);
