@@ -101,6 +101,12 @@ export function matmulTile(variant: MatmulVariant, override: Partial<MatmulTile>
   for (const k of ['TM', 'TN', 'WGX', 'WGY', 'LANES', 'UNROLL_K'] as const) {
     if (!(Number.isInteger(t[k]) && t[k] >= 1)) throw new ConfigError(`matmul ${variant}: tile ${k}=${t[k]} must be a positive integer`);
   }
+  // LANES and QUAD make a variant a subgroup one: set on another, they would use subgroups that
+  // `subgroups: false` and the fallbacks know nothing of, and a tiled body ignores LANES while its
+  // grid counts blocks by it (rows of C left unwritten).
+  if (t.LANES !== base.LANES || t.QUAD !== base.QUAD) {
+    throw new ConfigError(`matmul ${variant}: tile LANES=${t.LANES} and QUAD=${t.QUAD} are the variant's own (${base.LANES} and ${base.QUAD}); for lanes sharing B use register-subgroup, for quads sharing A tiled-subgroup (each falls back without subgroups), and leave LANES and QUAD out of the tile`);
+  }
   if (isTiled(variant)) {
     if (!(Number.isInteger(t.TILE_K) && t.TILE_K >= 1)) throw new ConfigError(`matmul ${variant}: TILE_K=${t.TILE_K} must be a positive integer`);
     if (t.VEC4 && (t.TM % 4 || t.TN % 4 || t.TILE_K % 4)) throw new ConfigError(`matmul ${variant}: vec4 tiles need TM, TN and TILE_K multiples of 4, got ${t.TM}, ${t.TN}, ${t.TILE_K}`);

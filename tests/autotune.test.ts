@@ -12,6 +12,7 @@ import { kernelsFor } from '../src/model/kernel-choice';
 import { fileAutotuneCache } from '../src/model/autotune-file-cache';
 import { VAE } from '../src/model/vae';
 import { expectClose } from './helpers/compare';
+import { workgroupSizesOf } from '../src/gpu/kernel-checks';
 import { gpu } from './helpers/gpu';
 import { tempDir } from './helpers/temp-dir';
 
@@ -31,6 +32,22 @@ describe('autotune candidates', () => {
     expect(all.some(big)).toBe(false);
     expect(matmulCandidates('full', { features: features('subgroups'), limits: limits({ maxComputeWorkgroupStorageSize: 32768 }) }, false).some(big)).toBe(true);
     expect(matmulCandidates('quick', { features: features('subgroups'), limits: limits() }, true).every((c) => !c.tile)).toBe(true);
+  });
+
+  it('leave out tiles whose workgroup is wider along x than the device allows: a tiled kernel\'s is one row of WGX x WGY', () => {
+    // Compatibility mode's 128-wide x, on a device that asked for 256 invocations.
+    const kinds = [{ isSoftware: false, limits: limits({ maxComputeWorkgroupSizeX: 128 }) }, { isSoftware: true, limits: limits({ maxComputeWorkgroupSizeX: 128, maxComputeWorkgroupSizeY: 2 }) }];
+    for (const { isSoftware, limits: l } of kinds) {
+      const list = matmulCandidates('full', { features: features('subgroups'), limits: l }, isSoftware);
+      expect(list.some((c) => c.variant.startsWith('tiled'))).toBe(true);
+      for (const c of list) {
+        for (const [x, y] of workgroupSizesOf(matmul({ M: 64, N: 64, K: 64, ...c, subgroups: true }).code)) {
+          expect(x, describeTuning(c)).toBeLessThanOrEqual(l.maxComputeWorkgroupSizeX);
+          expect(y, describeTuning(c)).toBeLessThanOrEqual(l.maxComputeWorkgroupSizeY);
+        }
+      }
+    }
+    expect(matmulCandidates('full', { features: features('subgroups'), limits: limits() }, false).some((c) => c.variant === 'tiled-vec4' && !c.tile)).toBe(true);
   });
 
   it('full mode on a software adapter also tries every register tile in its shape-generic form', () => {

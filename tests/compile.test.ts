@@ -92,4 +92,18 @@ describe('pipeline compilation', () => {
     for (const TM of [4, 12, 24, 32]) expect(() => matmul({ M: 4, N: 4, K: 4, variant: 'tiled-subgroup', tile: { TM } })).toThrow(new RegExp(`quad sharing needs vec4 tiles, TM 8 or 16 .* got TM ${TM}, WGX 16`));
     expect(() => matmul({ M: 4, N: 4, K: 4, variant: 'tiled-subgroup', tile: { TM: 16 } })).not.toThrow();
   });
+
+  it('a tile\'s LANES and QUAD, which make a variant a subgroup one, are refused on another variant', () => {
+    // They emitted subgroup operations under subgroups: false (and the device's refusal then
+    // advised subgroups: false), and a tiled grid counted LANES that its body ignores: at
+    // 192 x 32 x 16, tiled-vec4 with LANES 2 had 2 workgroups for 3 blocks, rows 128-191 unwritten.
+    const refused = /tile LANES=\d+ and QUAD=\w+ are the variant's own \(\d and \w+\); for lanes sharing B use register-subgroup, for quads sharing A tiled-subgroup/;
+    expect(() => matmul({ M: 64, N: 64, K: 64, variant: 'register', tile: { LANES: 4, WGX: 4, WGY: 1 }, subgroups: false })).toThrow(refused);
+    expect(() => matmul({ M: 64, N: 64, K: 64, variant: 'tiled-128', tile: { QUAD: true }, subgroups: false })).toThrow(refused);
+    expect(() => matmul({ M: 192, N: 32, K: 16, variant: 'tiled-vec4', tile: { LANES: 2 } })).toThrow(refused);
+    expect(() => matmul({ M: 64, N: 64, K: 64, variant: 'register-subgroup', tile: { LANES: 2 } })).toThrow(refused);
+    // The variant's own values, given explicitly, are taken.
+    expect(() => matmul({ M: 64, N: 64, K: 64, variant: 'register-subgroup', tile: { LANES: 4, QUAD: false } })).not.toThrow();
+    expect(() => matmul({ M: 64, N: 64, K: 64, variant: 'tiled-subgroup', tile: { QUAD: true, LANES: 1 } })).not.toThrow();
+  });
 });

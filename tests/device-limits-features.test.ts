@@ -7,8 +7,9 @@
 // that run. Node only (second Dawn instances).
 import { describe, expect, it } from 'vitest';
 import { optimizerStep } from '../shaders/adam';
+import { matmul } from '../shaders/matmul';
 import { ConfigError, DeviceLimitError } from '../src/errors';
-import { checkKernelLimits, workgroupSizesOf } from '../src/gpu/kernel-checks';
+import { checkKernelLimits, workgroupSizesOf, workgroupStorageOf } from '../src/gpu/kernel-checks';
 import { deviceFromAdapter } from '../src/gpu/device';
 import { compile } from '../src/kernels';
 import { VAE } from '../src/model/vae';
@@ -51,6 +52,50 @@ describe('a kernel whose workgroup the device does not allow', () => {
   });
   it('is refused by its invocations, naming maxComputeInvocationsPerWorkgroup', () => {
     expect(() => checkKernelLimits(kernel, limits({ maxComputeInvocationsPerWorkgroup: 128 }))).toThrow(/workgroups of 256 invocations but this device allows 128 \(maxComputeInvocationsPerWorkgroup\)/);
+  });
+});
+
+describe('a kernel whose workgroup memory the device does not allow', () => {
+  // Declarations at WebGPU's default 16 KiB, and past it by Tint's rounding of each variable to 16 bytes.
+  const within = ['var<workgroup> a: array<f32, 4092>;\nvar<workgroup> n: atomic<u32>;', 'var<workgroup> a: array<vec3<f32>, 1023>;\nvar<workgroup> b: vec3<f32>;', 'var<workgroup> a: array<vec4<f32>, 1023>;\nvar<workgroup> b: f32;'];
+  const past = ['var<workgroup> a: array<f32, 4093>;\nvar<workgroup> n: atomic<u32>;', 'var<workgroup> a: array<vec2<f32>, 2047>;\nvar<workgroup> b: vec2<f32>;\nvar<workgroup> c: u32;', 'var<workgroup> a: array<vec4f, 1024>;\nvar<workgroup> b: f32;'];
+  /** A kernel using every workgroup variable of `decls`, so that none is left out of the count. */
+  const kernelOf = (decls: string) => {
+    const uses = [...decls.matchAll(/var<workgroup> (\w+): (\w+)/g)].map(([, name, type]) => (type === 'atomic' ? `atomicAdd(&${name}, 1u);` : type === 'array' ? `${name}[0] = ${name}[1];` : `${name} = ${name} + ${name};`));
+    return { name: 'shared_memory', code: `${decls}\n@compute @workgroup_size(1) fn main() { ${uses.join(' ')} }`, bindings: [], workgroups: [1, 1, 1] as [number, number, number] };
+  };
+
+  it('counts the bytes as Dawn does, each variable rounded up to 16, comments left out', async () => {
+    expect(within.map((d) => workgroupStorageOf(d))).toEqual([16384, 16384, 16384]);
+    expect(past.map((d) => workgroupStorageOf(d))).toEqual([16400, 16416, 16400]);
+    expect(workgroupStorageOf('// var<workgroup> old: array<f32, 99999>;\nvar<workgroup> a: array<f16, 9>;')).toBe(32);
+    // A type this does not read leaves the kernel unchecked rather than refused on a guess.
+    expect(workgroupStorageOf('var<workgroup> m: mat4x4<f32>;\nvar<workgroup> a: array<f32, 99999>;')).toBeNull();
+    // Dawn's own verdict on the same declarations, made without the library's check in the way.
+    const device = await defaultLimitsDevice();
+    expect(device.limits.maxComputeWorkgroupStorageSize).toBe(16384);
+    for (const decls of [...within, ...past]) {
+      device.pushErrorScope('validation');
+      device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: kernelOf(decls).code }), entryPoint: 'main' } });
+      const refused = (await device.popErrorScope()) !== null;
+      expect(refused, decls).toBe(workgroupStorageOf(decls)! > 16384);
+    }
+    device.destroy();
+  });
+
+  it('is refused by the kernels API\'s compile() with a DeviceLimitError naming maxComputeWorkgroupStorageSize, not a compile failure', async () => {
+    // tiled-128 at BK 32: two 128 x 32 tiles of f32, 32 KiB.
+    const kernel = matmul({ M: 256, N: 256, K: 256, variant: 'tiled-128', tile: { TILE_K: 32 } });
+    const limits = { maxComputeWorkgroupsPerDimension: 65535, maxStorageBuffersPerShaderStage: 8, maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupSizeY: 256, maxComputeWorkgroupSizeZ: 64 };
+    expect(() => checkKernelLimits(kernel, { ...limits, maxComputeWorkgroupStorageSize: 32768 } as GPUSupportedLimits)).not.toThrow();
+    expect(() => checkKernelLimits(kernel, { ...limits, maxComputeWorkgroupStorageSize: 16384 } as GPUSupportedLimits)).toThrow(
+      /declares 32768 bytes of workgroup memory but this device allows 16384 \(maxComputeWorkgroupStorageSize\); request the device with requiredLimits: \{ maxComputeWorkgroupStorageSize: adapter\.limits\.maxComputeWorkgroupStorageSize \}.*or give the kernel a smaller tile/,
+    );
+    const device = await defaultLimitsDevice();
+    await expect(compile(device, kernel)).rejects.toThrow(DeviceLimitError);
+    await expect(compile(device, kernelOf(past[0]))).rejects.toThrow(/declares 16400 bytes of workgroup memory but this device allows 16384/);
+    await compile(device, kernelOf(within[0]));
+    device.destroy();
   });
 });
 

@@ -1,8 +1,9 @@
 // Checks made before a kernel is bound, so that a mistake is refused at once with a message that
 // names what to change, where WebGPU would report it later or not at all: the device's limits
-// (grid size, storage buffers per stage, bytes per binding) on every dispatch; the usage, offset
-// alignment, size (the exact size, for a binding a kernel counts its work from) and per-binding
-// limit of the buffers an app hands `webgpu-vae/kernels`; and a device that is gone.
+// (grid size, workgroup size and memory, storage buffers per stage, bytes per binding) on every
+// dispatch; the usage, offset alignment, size (the exact size, for a binding a kernel counts its
+// work from) and per-binding limit of the buffers an app hands `webgpu-vae/kernels`; and a device
+// that is gone.
 // `bind()` in pipelines.ts runs them; graph.ts also runs the limit checks before it places memory
 // or compiles anything.
 import type { Kernel } from '../../shaders/common';
@@ -39,15 +40,48 @@ export function withoutComments(code: string): string {
  * The sizes in each of a kernel's `@workgroup_size(x, y, z)` attributes (one per entry point),
  * comments left out; an attribute whose sizes are not literals (an override constant, an
  * expression) is skipped, so nothing is refused on a guess. The factories write numbers there.
+ * `text` is the code without its comments, where the caller has it.
  */
-export function workgroupSizesOf(code: string): [number, number, number][] {
-  const text = withoutComments(code);
+export function workgroupSizesOf(code: string, text = withoutComments(code)): [number, number, number][] {
   const found: [number, number, number][] = [];
   for (const m of text.matchAll(/@workgroup_size\s*\(([^)]*)\)/g)) {
     const sizes = m[1].split(',').map((v) => v.trim()).filter((v) => v !== '').map((v) => (/^\d+[iu]?$/.test(v) ? parseInt(v, 10) : NaN));
     if (sizes.length >= 1 && sizes.length <= 3 && !sizes.some(Number.isNaN)) found.push([sizes[0], sizes[1] ?? 1, sizes[2] ?? 1]);
   }
   return found;
+}
+
+/** Size and alignment in bytes of the WGSL types workgroup variables take here (scalars, atomics, vectors); null for any other. */
+function wgslLayout(type: string): { size: number; align: number } | null {
+  const t = type.replace(/\s+/g, '');
+  if (/^(f32|i32|u32|atomic<(u32|i32)>)$/.test(t)) return { size: 4, align: 4 };
+  if (t === 'f16') return { size: 2, align: 2 };
+  const vec = /^vec([234])(?:<(f32|i32|u32|f16)>|([fiuh]))$/.exec(t);
+  if (!vec) return null;
+  const n = Number(vec[1]), scalar = vec[2] === 'f16' || vec[3] === 'h' ? 2 : 4;
+  return { size: n * scalar, align: (n === 2 ? 2 : 4) * scalar }; // a vec3 aligns as a vec4
+}
+
+const roundUp = (n: number, to: number) => Math.ceil(n / to) * to;
+
+/**
+ * Bytes of workgroup memory a kernel's WGSL declares, counted as Tint (Dawn, Chromium) counts them
+ * against maxComputeWorkgroupStorageSize: each `var<workgroup>` rounded up to 16 bytes, an array
+ * of N elements N times its element's stride. Null where a declaration's type or length is not
+ * one this reads (a matrix, a struct, an override-sized array), so nothing is refused on a guess.
+ * `text` as for workgroupSizesOf.
+ */
+export function workgroupStorageOf(code: string, text = withoutComments(code)): number | null {
+  let total = 0;
+  for (const m of text.matchAll(/var\s*<\s*workgroup\s*>\s*[A-Za-z_]\w*\s*:\s*([^;=]+)[;=]/g)) {
+    const type = m[1].trim();
+    const array = /^array\s*<\s*(.+?)\s*,\s*(\d+)[iu]?\s*>$/.exec(type);
+    const element = wgslLayout(array ? array[1] : type);
+    if (!element) return null;
+    const bytes = array ? Number(array[2]) * roundUp(element.size, element.align) : element.size;
+    total += roundUp(roundUp(bytes, element.align), 16);
+  }
+  return total;
 }
 
 /** The fix for a workgroup past the device's limits: the adapter usually allows more than the device asked for. */
@@ -60,13 +94,14 @@ const WORKGROUP_FIX =
 const APP_GRID_FIX = 'spread the workgroups over x, y and z (grid1D from webgpu-vae/kernels folds a long 1-D grid so, and the kernel finds its place from workgroup_id and num_workgroups), or use a smaller batch';
 
 /**
- * Checks what a kernel asks of the device whatever buffers it is given: its workgroup's size, its
- * grid, and how many storage buffers it binds (WebGPU's default allows 8; a device that asks for
- * less than its adapter offers would otherwise fail later, in a pipeline layout or shader
- * compilation error that names no limit, or not in these words on every implementation).
+ * Checks what a kernel asks of the device whatever buffers it is given: its workgroup's size and
+ * memory, its grid, and how many storage buffers it binds (WebGPU's default allows 8; a device
+ * that asks for less than its adapter offers would otherwise fail later, in a pipeline layout or
+ * shader compilation error that names no limit, or not in these words on every implementation).
  */
 export function checkKernelLimits(kernel: Kernel, limits: GPUSupportedLimits, where = kernel.name, forApp = false): void {
-  for (const size of workgroupSizesOf(kernel.code)) {
+  const text = withoutComments(kernel.code);
+  for (const size of workgroupSizesOf(kernel.code, text)) {
     const axes = [['X', limits.maxComputeWorkgroupSizeX], ['Y', limits.maxComputeWorkgroupSizeY], ['Z', limits.maxComputeWorkgroupSizeZ]] as const;
     axes.forEach(([axis, max], i) => {
       if (max !== undefined && size[i] > max) {
@@ -77,6 +112,16 @@ export function checkKernelLimits(kernel: Kernel, limits: GPUSupportedLimits, wh
     if (limits.maxComputeInvocationsPerWorkgroup !== undefined && invocations > limits.maxComputeInvocationsPerWorkgroup) {
       throw new DeviceLimitError(`kernel ${kernel.name} in ${where} has workgroups of ${invocations} invocations but this device allows ${limits.maxComputeInvocationsPerWorkgroup} (maxComputeInvocationsPerWorkgroup); ${WORKGROUP_FIX}`);
     }
+  }
+  // Dawn refuses this only as a compile error, and wgpu (Deno, Firefox) not at all: the pipeline is
+  // made, and a GPU with less shared memory than the kernel declares fails or misbehaves later.
+  const shared = workgroupStorageOf(kernel.code, text);
+  if (shared !== null && limits.maxComputeWorkgroupStorageSize !== undefined && shared > limits.maxComputeWorkgroupStorageSize) {
+    throw new DeviceLimitError(
+      `kernel ${kernel.name} in ${where} declares ${shared} bytes of workgroup memory but this device allows ${limits.maxComputeWorkgroupStorageSize} (maxComputeWorkgroupStorageSize); ` +
+        'request the device with requiredLimits: { maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize } (acquireNodeDevice and acquireBrowserDevice do), ' +
+        "or give the kernel a smaller tile (a tiled matmul's TILE_K, or its block TM x WGY by TN x WGX)",
+    );
   }
   const most = Math.max(...kernel.workgroups);
   if (most > limits.maxComputeWorkgroupsPerDimension) {

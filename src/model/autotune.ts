@@ -147,7 +147,10 @@ function fits(c: MatmulTuning, device: { features: GPUSupportedFeatures; limits:
   if (matmulVariantNeedsSubgroups(c.variant) && !device.features.has('subgroups')) return false;
   const t = matmulTile(c.variant, c.tile);
   if (t.WGX * t.WGY > device.limits.maxComputeInvocationsPerWorkgroup) return false;
-  if (t.WGX > device.limits.maxComputeWorkgroupSizeX || (!isTiled(c.variant) && t.WGY > device.limits.maxComputeWorkgroupSizeY)) return false;
+  // A tiled kernel's workgroup is one row of WGX * WGY invocations (@workgroup_size(WGX * WGY)),
+  // a register kernel's WGX x WGY.
+  const [x, y] = isTiled(c.variant) ? [t.WGX * t.WGY, 1] : [t.WGX, t.WGY];
+  if (x > device.limits.maxComputeWorkgroupSizeX || y > device.limits.maxComputeWorkgroupSizeY) return false;
   return matmulWorkgroupBytes(c.variant, t) <= device.limits.maxComputeWorkgroupStorageSize;
 }
 
