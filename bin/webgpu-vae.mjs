@@ -14,4 +14,9 @@ register();
 const { main } = await import('../src/cli/main.ts');
 process.off('SIGINT', beforeStart);
 process.off('SIGTERM', beforeStart);
-process.exitCode = await main(process.argv.slice(2));
+const status = await main(process.argv.slice(2));
+// A run stopped by SIGHUP (its terminal closed: status 129) has saved its checkpoint and let go of
+// its folder; it ends by the signal itself, since Node's own exit restores the settings of the
+// terminal it started on and, that terminal gone, fails an assertion and aborts (SIGABRT).
+if (status === 129) process.kill(process.pid, 'SIGHUP');
+process.exitCode = status;

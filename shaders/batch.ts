@@ -42,6 +42,19 @@ export const DEQUANTIZE_EVAL_STREAM = 8;
 export const BINARIZE = ['none', 'dynamic', 'fixed'] as const;
 export type Binarize = (typeof BINARIZE)[number];
 
+/**
+ * The opening of a gather's main: the flat invocation index i (leaving past `total`), its row r of
+ * `width` invocations, the row's slot in the order, and whether that is a real example (not batch
+ * padding, not past the data set's end).
+ */
+function gatheredRow(total: number, width: number): string {
+  return `let i = ${FLAT_INDEX_WGSL(GATHER_WORKGROUP)};
+  if (i >= ${total}u) { return; }
+  let r = i / ${width}u;
+  let slot = params.batch_start + r;
+  let real = r < params.valid_rows && slot < params.dataset_count;`;
+}
+
 export interface GatherParams {
   rows: number;
   dim: number;
@@ -92,11 +105,7 @@ fn dequantized_level(k: u32, g: u32) -> f32 {
 
 @compute @workgroup_size(${GATHER_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = ${FLAT_INDEX_WGSL(GATHER_WORKGROUP)};
-  if (i >= ${rows * W}u) { return; }
-  let r = i / ${W}u;
-  let slot = params.batch_start + r;
-  let real = r < params.valid_rows && slot < params.dataset_count;
+  ${gatheredRow(rows * W, W)}
 #if ${perWord}
   var levels = vec4<f32>(0.0);
   if (real) {
@@ -165,12 +174,9 @@ ${declareBindings(bindings)}
 
 @compute @workgroup_size(${GATHER_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = ${FLAT_INDEX_WGSL(GATHER_WORKGROUP)};
-  if (i >= ${rows * W}u) { return; }
-  let r = i / ${W}u;
-  let slot = params.batch_start + r;
+  ${gatheredRow(rows * W, W)}
   var value = ${type}(0.0);
-  if (r < params.valid_rows && slot < params.dataset_count) { value = data[perm[slot] * ${W}u + i % ${W}u]; }
+  if (real) { value = data[perm[slot] * ${W}u + i % ${W}u]; }
   x[i] = value;
 }`;
   return {
@@ -194,11 +200,7 @@ ${declareBindings(bindings)}
 
 @compute @workgroup_size(${GATHER_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = ${FLAT_INDEX_WGSL(GATHER_WORKGROUP)};
-  if (i >= ${rows * C}u) { return; }
-  let r = i / ${C}u;
-  let slot = params.batch_start + r;
-  let real = r < params.valid_rows && slot < params.dataset_count;
+  ${gatheredRow(rows * C, C)}
   var hot = 0.0;
   if (real) { hot = select(0.0, 1.0, labels[perm[slot]] == i % ${C}u); }
   condition[i] = hot;

@@ -104,6 +104,28 @@ describe('a run folder that cannot be written', () => {
   });
 });
 
+describe('a run folder on a read-only file system', () => {
+  it('is called a run, and the fix is to remount it, not chmod', async (ctx) => {
+    const dir = folder('read-only-mount');
+    // Root alone may mount: a small file system holding the run, then made read-only.
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { stdio: 'ignore' });
+    } catch {
+      ctx.skip('cannot mount a file system here (not root)');
+    }
+    try {
+      writeFileSync(join(dir, 'training-state.safetensors'), stateHeader());
+      execFileSync('mount', ['-o', 'remount,ro', dir]);
+      const line = await refused(['train', '--resume', dir, '--epochs', '3']);
+      expect(line).toBe(`webgpu-vae train: error: --resume ${dir} is not writable: cannot create files in ${dir} (EROFS); ` +
+        'a resumed run writes its checkpoints into its folder: its file system is mounted read-only: remount it read-write, ' +
+        `or copy the folder to a place you can write (\`cp -r ${dir} COPY\`) and resume the copy (--resume COPY)`);
+    } finally {
+      execFileSync('umount', [dir]);
+    }
+  });
+});
+
 describe('temporary files of a checkpoint write that was killed', () => {
   /** A PID that ran and has exited. */
   const deadPid = () => Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }));

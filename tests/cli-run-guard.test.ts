@@ -4,30 +4,22 @@
 // trace (closed-output.ts); a Ctrl-C while the program is still loading is answered; and an
 // evaluation stops early when asked (VAE.elbo's signal), so that a Ctrl-C during the end-of-epoch
 // evaluation is not held up by it.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LOCK_FILE, lockRunDir } from '../src/cli/run-lock';
 import { VAE } from '../src/model/vae';
 import { gpu } from './helpers/gpu';
 import { runMain } from './helpers/cli-main';
+import { deadPid, liveProcess } from './helpers/process-ids';
 
 const BIN = join(__dirname, '..', 'bin', 'webgpu-vae.mjs');
 const ANNOUNCE_LISTENER = pathToFileURL(join(__dirname, 'fixtures', 'announce-signal-listener.mjs')).href;
 const root = mkdtempSync(join(tmpdir(), 'webgpu-vae-guard-'));
-const children: { kill: () => void }[] = [];
-afterAll(() => children.forEach((c) => c.kill()));
 
-/** A process that runs until killed, and one that has ended: live and dead process ids. */
-function liveProcess(): number {
-  const child = spawn('sleep', ['600'], { stdio: 'ignore' });
-  children.push(child);
-  return child.pid!;
-}
-const deadPid = () => spawnSync('true').pid!;
 
 describe('one run per folder', () => {
   it('refuses a folder another live process trains into, naming it; takes over the lock of one that is gone', () => {
@@ -35,7 +27,9 @@ describe('one run per folder', () => {
     mkdirSync(dir);
     const other = liveProcess();
     writeFileSync(join(dir, LOCK_FILE), `${other}\n`);
-    expect(() => lockRunDir(dir)).toThrow(new RegExp(`^${dir} is in use by another webgpu-vae train \\(process ${other}\\); wait for it to end, or stop it \\(kill -INT ${other} saves its checkpoint first\\); a new run can take another --out$`));
+    expect(() => lockRunDir(dir)).toThrow(new RegExp(`^${dir} is in use by another webgpu-vae train \\(process ${other}\\); wait for it to end, or stop it \\(kill -INT ${other} saves its checkpoint first\\); a new run can take another --out\\. ` +
+      // The id may be another program's now, which would hold the folder for as long as it runs.
+      `If process ${other} is not webgpu-vae \\(see \`ps -p ${other}\`: the run that held the folder was killed and its id reused\\), remove ${join(dir, LOCK_FILE)} and run the command again$`));
     writeFileSync(join(dir, LOCK_FILE), `${deadPid()}\n`);
     const release = lockRunDir(dir);
     expect(readdirSync(dir)).toEqual([LOCK_FILE]);
@@ -73,7 +67,8 @@ describe('one run per folder', () => {
     writeFileSync(join(dir, LOCK_FILE), `${other}\n`);
     writeFileSync(join(dir, 'config.json'), '{}\n');
     writeFileSync(join(dir, 'metrics.jsonl'), '');
-    const inUse = `${dir} is in use by another webgpu-vae train (process ${other}); wait for it to end, or stop it (kill -INT ${other} saves its checkpoint first); a new run can take another --out`;
+    const inUse = `${dir} is in use by another webgpu-vae train (process ${other}); wait for it to end, or stop it (kill -INT ${other} saves its checkpoint first); a new run can take another --out. ` +
+      `If process ${other} is not webgpu-vae (see \`ps -p ${other}\`: the run that held the folder was killed and its id reused), remove ${join(dir, LOCK_FILE)} and run the command again`;
     for (const argv of [['--resume', dir], ['--out', dir], ['--out', dir, '--force']]) {
       const r = await runMain(['train', '--limit', '256', ...argv]);
       expect(r.code, argv.join(' ')).toBe(1);

@@ -79,7 +79,22 @@ describe('RunStop', () => {
     }
   });
 
-  it('a stopped run exits as shells report the signal: 130 for SIGINT or a request, 143 for SIGTERM', () => {
-    expect([stoppedExitCode('SIGINT'), stoppedExitCode('requested'), stoppedExitCode('SIGTERM')]).toEqual([130, 130, 143]);
+  it('a stopped run exits as shells report the signal: 130 for SIGINT or a request, 143 for SIGTERM, 129 for SIGHUP', () => {
+    expect([stoppedExitCode('SIGINT'), stoppedExitCode('requested'), stoppedExitCode('SIGTERM'), stoppedExitCode('SIGHUP')]).toEqual([130, 130, 143, 129]);
+  });
+
+  it('answers SIGHUP (a closed terminal) as SIGTERM: a checkpoint at the next step, not an end at once', () => {
+    const { stop, said, exits } = aRunStop();
+    try {
+      stop.phase = 'training';
+      process.emit('SIGHUP', 'SIGHUP');
+      expect(stop.reason).toBe('SIGHUP');
+      expect(stop.stopSignal.aborted).toBe(true);
+      expect(exits).toEqual([]);
+      expect(said).toEqual(['\nSIGHUP received: stopping at the next step, with a checkpoint (again to quit now)']);
+    } finally {
+      stop.release();
+    }
+    expect(process.listeners('SIGHUP')).not.toContain((stop as unknown as { onSignal: unknown }).onSignal);
   });
 });

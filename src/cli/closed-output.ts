@@ -9,7 +9,8 @@ const listeners = new Set<() => void>();
 let watching = false;
 
 function closed(stream: NodeJS.WriteStream, e: NodeJS.ErrnoException): void {
-  if (e.code !== 'EPIPE') throw e;
+  // EPIPE: a pipe's reader left; EIO: the terminal was closed (after its SIGHUP, which stops a run).
+  if (e.code !== 'EPIPE' && e.code !== 'EIO') throw e;
   // Later writes go nowhere instead of failing again.
   stream.write = (() => true) as typeof stream.write;
   for (const fn of [...listeners]) fn();

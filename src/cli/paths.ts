@@ -116,9 +116,14 @@ function kindOf(s: Stats): string {
   return s.isFIFO() ? 'a FIFO (named pipe)' : s.isSocket() ? 'a socket' : s.isCharacterDevice() || s.isBlockDevice() ? 'a device' : 'not a regular file';
 }
 
-/** The fix for a run folder that cannot be written: it is the right folder, so make it writable or resume a copy. */
-export function unwritableRunFix(dir: string): string {
-  return `a resumed run writes its checkpoints into its folder: make it writable (e.g. \`chmod -R u+w ${shellQuote(dir)}\` as its owner), ` +
+/**
+ * The fix for a run folder that cannot be written: it is the right folder, so make it writable or
+ * resume a copy. On a read-only file system (`why` names EROFS) no chmod helps: it is remounted.
+ */
+export function unwritableRunFix(dir: string, why = ''): string {
+  const make = why.includes('(EROFS)') ? 'its file system is mounted read-only: remount it read-write'
+    : `make it writable (e.g. \`chmod -R u+w ${shellQuote(dir)}\` as its owner)`;
+  return `a resumed run writes its checkpoints into its folder: ${make}, ` +
     `or copy the folder to a place you can write (\`cp -r ${shellQuote(dir)} COPY\`) and resume the copy (--resume COPY)`;
 }
 
@@ -148,7 +153,7 @@ function problem(rule: PathRule, path: string): string | [why: string, fix: stri
       if (rule === 'run-folder') {
         const why = unwritable(path);
         // A run that cannot be written to is still a run: the fix is write access, not another folder.
-        return why && existsSync(join(path, 'training-state.safetensors')) ? [why, unwritableRunFix(path)] : why;
+        return why && existsSync(join(path, 'training-state.safetensors')) ? [why, unwritableRunFix(path, why)] : why;
       }
       return null;
     case 'output-folder':

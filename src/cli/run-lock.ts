@@ -1,15 +1,23 @@
 // One process trains into a run folder at a time. Two `train --out DIR` (or two `--resume DIR`)
 // started together both ran, wrote interleaved lines into one metrics.jsonl, and left the
 // checkpoint of whichever saved last, each reporting success. A run now holds DIR/.webgpu-vae.lock
-// (created exclusively, holding its process id) from before the device starts until it ends; a
-// second process is refused, naming the first. A lock whose process is gone (killed, crashed) is
-// taken over. A process that restarts its own run (recovery.ts) holds it already. The lock is
-// looked at before the folder's files are judged (checkRunDirFree), so that a run in progress is
-// named as such whatever it has written so far.
-import { mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, unlinkSync, writeSync, closeSync } from 'node:fs';
+// (holding its process id) from before the device starts until it ends; a second process is
+// refused, naming the first. A lock whose process is gone (killed, crashed) is taken over. A
+// process that restarts its own run (recovery.ts) holds it already. The lock is looked at before
+// the folder's files are judged (checkRunDirFree), so that a run in progress is named as such
+// whatever it has written so far.
+//
+// Two processes must never both hold it. The lock appears with its holder's id already in it
+// (written to a temporary file, then hard-linked to the lock's name, which fails where the name is
+// taken): made empty and written after, it was read empty in between by a process locking at the
+// same moment, which took it for a dead process's lock and took it over, and both trained (3 of 20
+// pairs of processes that locked within the same millisecond). A dead process's lock is taken over
+// by moving it aside first: only one of several processes taking it over at once moves the dead
+// one's lock, and one that moves a live taker's new lock instead puts it back.
+import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from './args';
-import { processRuns } from './files';
+import { OutputError, processRuns, whyWriteFailed, writeFailureFix } from './files';
 
 export const LOCK_FILE = '.webgpu-vae.lock';
 
@@ -25,20 +33,82 @@ function holderOf(path: string): number | null {
   }
 }
 
+/** Codes of a file system without hard links (FAT, some network shares): the lock is made in place there. */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
+
+const codeOf = (e: unknown): string | undefined => (e as NodeJS.ErrnoException).code;
+
+/** Makes the lock at `path` holding this process's id; false where a lock is there already. */
 function create(path: string): boolean {
+  const tmp = `${path}.${process.pid}.tmp`;
   try {
-    const fd = openSync(path, 'wx');
-    writeSync(fd, `${process.pid}\n`);
-    closeSync(fd);
-    return true;
+    writeFileSync(tmp, `${process.pid}\n`);
+    try {
+      linkSync(tmp, path);
+      return true;
+    } catch (e) {
+      if (codeOf(e) === 'EEXIST') return false;
+      if (!NO_HARD_LINKS.has(codeOf(e) ?? '')) throw e;
+    }
+    return createInPlace(path);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw e;
+    // A full disk or a folder that takes no files: said in words, before any training time is spent.
+    const dir = join(path, '..');
+    throw new OutputError(`cannot create ${path}, the lock that keeps a second train out of ${dir}: ${whyWriteFailed(e)}; nothing was trained or changed there; ` +
+      `${writeFailureFix(codeOf(e))}, then run the command again`, codeOf(e));
+  } finally {
+    try { unlinkSync(tmp); } catch { /* never made */ }
   }
 }
 
+/** The lock made empty, then written: where hard links cannot be made. */
+function createInPlace(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx');
+  } catch (e) {
+    if (codeOf(e) === 'EEXIST') return false;
+    throw e;
+  }
+  try {
+    writeSync(fd, `${process.pid}\n`);
+  } catch (e) {
+    try { unlinkSync(path); } catch { /* gone already */ }
+    throw e;
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
+
+/**
+ * Removes the lock at `path` left by a process that is gone, unless another process took it over
+ * first: the lock is moved aside (one process alone can move it), and one that turns out to be a
+ * live process's, taken over since it was read, is put back.
+ */
+function removeStale(path: string): void {
+  const aside = `${path}.${process.pid}.stale`;
+  try {
+    renameSync(path, aside);
+  } catch {
+    return; // moved by another process meanwhile
+  }
+  if (otherLiveHolder(aside) !== null) {
+    try { linkSync(aside, path); } catch { /* a third process made one meanwhile: it holds the folder */ }
+  }
+  try { unlinkSync(aside); } catch { /* gone already */ }
+}
+
+/**
+ * The refusal of a folder whose lock names a live process. The id may have been given to another
+ * program since the run that held the folder was killed (after a restart, in a new container),
+ * which would keep the folder locked for as long as that program runs: the message says how to
+ * tell, and how to free the folder, rather than to stop a process that may be no run at all.
+ */
 function inUse(dir: string, pid: number): UsageError {
-  return new UsageError(`${dir} is in use by another webgpu-vae train (process ${pid}); wait for it to end, or stop it (kill -INT ${pid} saves its checkpoint first); a new run can take another --out`);
+  return new UsageError(`${dir} is in use by another webgpu-vae train (process ${pid}); wait for it to end, or stop it (kill -INT ${pid} saves its checkpoint first); ` +
+    `a new run can take another --out. If process ${pid} is not webgpu-vae (see \`ps -p ${pid}\`: the run that held the folder was killed and its id reused), ` +
+    `remove ${join(dir, LOCK_FILE)} and run the command again`);
 }
 
 /** The live process other than this one whose lock `path` holds, or null. */
@@ -61,7 +131,8 @@ export function checkRunDirFree(dir: string): void {
 
 /**
  * Takes the lock of run folder `dir` (made if missing) for this process, or throws a UsageError
- * naming the process that holds it. Returns the function that gives it back.
+ * naming the process that holds it (an OutputError where no lock can be made there: a full disk).
+ * Returns the function that gives it back.
  */
 export function lockRunDir(dir: string): () => void {
   const mine = held.get(dir);
@@ -77,12 +148,18 @@ export function lockRunDir(dir: string): () => void {
     return () => {};
   }
   const path = join(dir, LOCK_FILE);
-  for (let attempt = 0; !create(path); attempt++) {
-    const pid = otherLiveHolder(path);
-    if (pid !== null) throw inUse(dir, pid);
-    // Left by a process that is gone: taken over (once; a third process racing us wins).
-    if (attempt > 0) throw new UsageError(`${dir} is being claimed by another webgpu-vae train at the same time; give this run another --out`);
-    try { unlinkSync(path); } catch { /* removed by another process meanwhile */ }
+  try {
+    for (let attempt = 0; !create(path); attempt++) {
+      const pid = otherLiveHolder(path);
+      if (pid !== null) throw inUse(dir, pid);
+      // Left by a process that is gone: taken over (once; a third process racing us wins).
+      if (attempt > 0) throw new UsageError(`${dir} is being claimed by another webgpu-vae train at the same time; give this run another --out`);
+      removeStale(path);
+    }
+  } catch (e) {
+    // A refused run leaves no empty folder behind where there was none.
+    if (madeDir) try { rmdirSync(dir); } catch { /* something was put there meanwhile */ }
+    throw e;
   }
   held.set(dir, { count: 1, madeDir });
   return () => release(dir);

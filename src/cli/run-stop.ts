@@ -1,10 +1,12 @@
-// How `train` is stopped: Ctrl-C, SIGTERM or a hook's request. The first signal asks the run to
-// stop at the next point where nothing is lost (a step boundary, with a checkpoint; before the
-// first step; before the end-of-run pictures), and says which; a second one, a second or more
-// later, quits at once, the last checkpoint on disk being complete. Autotuning and the end-of-epoch
-// evaluation are cut short through `stopSignal`. A reader of the output that goes away
-// (`train | head -1`) stops the run as a first Ctrl-C does (closed-output.ts).
+// How `train` is stopped: Ctrl-C, SIGTERM, SIGHUP (its terminal closed) or a hook's request. The
+// first signal asks the run to stop at the next point where nothing is lost (a step boundary, with
+// a checkpoint; before the first step; before the end-of-run pictures), and says which; a second
+// one, a second or more later, quits at once, the last checkpoint on disk being complete.
+// Autotuning and the end-of-epoch evaluation are cut short through `stopSignal`. A reader of the
+// output that goes away (`train | head -1`) stops the run as a first Ctrl-C does (closed-output.ts).
 // The commands that only read (stopReadingOnSignal) stop at the first signal, ended by it alike.
+// SIGHUP, which a closing terminal (or a dropped ssh session) sends, ended a run at once without a
+// word or a checkpoint, where Ctrl-C saved one: it is now answered as SIGTERM is.
 import { constants } from 'node:os';
 import { onClosedOutput } from './closed-output';
 import { releaseAllRunLocks } from './run-lock';
@@ -12,7 +14,10 @@ import { releaseAllRunLocks } from './run-lock';
 /** The exit status of a run stopped by Ctrl-C or a hook's request (128 + SIGINT), as shells report it. */
 export const INTERRUPTED_EXIT_CODE = 130;
 
-/** 128 + the signal's number, as a shell reports a process the signal ended: 130 for SIGINT, 143 for SIGTERM. */
+/** The signals that stop a run or a command: Ctrl-C, `kill`, a terminal that closes. */
+export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/** 128 + the signal's number, as a shell reports a process the signal ended: 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP. */
 export function stoppedExitCode(reason: NodeJS.Signals | 'requested' | null): number {
   const signal = reason && reason !== 'requested' ? constants.signals[reason] : undefined;
   return signal === undefined ? INTERRUPTED_EXIT_CODE : 128 + signal;
@@ -40,11 +45,9 @@ export function stopReadingOnSignal(command: string, left: string): () => void {
     endBySignal(sig, release);
   };
   const release = () => {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+    for (const sig of STOP_SIGNALS) process.off(sig, stop);
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  for (const sig of STOP_SIGNALS) process.on(sig, stop);
   return release;
 }
 
@@ -82,12 +85,11 @@ export class RunStop {
   };
 
   /**
-   * Listens for SIGINT and SIGTERM until `release()`. `lastCheckpoint` says what a forced quit
-   * leaves on disk; `say` prints a line for the user.
+   * Listens for SIGINT, SIGTERM and SIGHUP until `release()`. `lastCheckpoint` says what a forced
+   * quit leaves on disk; `say` prints a line for the user.
    */
   constructor(private readonly outDir: string, private readonly lastCheckpoint: () => string, private readonly say: (line: string) => void) {
-    process.on('SIGINT', this.onSignal);
-    process.on('SIGTERM', this.onSignal);
+    for (const sig of STOP_SIGNALS) process.on(sig, this.onSignal);
     this.unwatchOutput = onClosedOutput(() => {
       if (this.reason) return;
       this.say('\nthe output was closed (its reader went away): stopping at the next step, with a checkpoint');
@@ -128,8 +130,7 @@ export class RunStop {
 
   /** Stops listening; a second call does nothing. */
   release(): void {
-    process.off('SIGINT', this.onSignal);
-    process.off('SIGTERM', this.onSignal);
+    for (const sig of STOP_SIGNALS) process.off(sig, this.onSignal);
     this.unwatchOutput();
   }
 }

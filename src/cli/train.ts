@@ -16,8 +16,8 @@
 // Never losing work: the run folder also gets config.json (how the run was started) and
 // metrics.jsonl (appended as training goes), and a checkpoint (model.safetensors plus
 // training-state.safetensors, both replaced atomically) at the end of every epoch, every
-// --save-every steps, and on Ctrl-C or SIGTERM, after which the process exits with 128 + the
-// signal's number (130 for Ctrl-C, 143 for SIGTERM; 130 for a stop a hook asks for).
+// --save-every steps, and on Ctrl-C, SIGTERM or SIGHUP, after which the process exits with 128 + the
+// signal's number (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP; 130 for a stop a hook asks for).
 // `--resume DIR` continues bit for bit: the parameters, Adam's moments and the step counter come
 // back from the training state; the sampling noise, like the binarization and dequantization
 // draws, is a function of seed and step; the data order of epoch e is the e-th permutation drawn
