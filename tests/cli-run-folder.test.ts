@@ -135,7 +135,7 @@ describe('temporary files of a checkpoint write that was killed', () => {
     const live = spawn('sleep', ['60']);
     try {
       const gone = deadPid();
-      const stale = [`.model.safetensors.${gone}.tmp`, `.training-state.safetensors.${gone}.tmp`, `.config.json.${process.pid}.tmp`];
+      const stale = [`.model.safetensors.${gone}.tmp`, `.training-state.safetensors.${gone}.tmp`, `.config.json.${process.pid}.tmp`, `.pictures.json.${gone}.tmp`];
       const kept = [`.model.safetensors.${live.pid}.tmp`, `.notes.txt.${gone}.tmp`, `model.safetensors.${gone}.tmp`, `.model.safetensors.${gone}.tmp.bak`, 'notes.txt'];
       for (const f of [...stale, ...kept]) writeFileSync(join(dir, f), 'x');
       const vae = { config: { arch: 'mlp' }, training: { optimizer: 'adam' } } as unknown as VAE;

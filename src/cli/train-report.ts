@@ -17,6 +17,7 @@ import { writeOutput } from './io';
 import { endSampleCount, gridFor, reconstructionsPng, samplesByClass } from './pictures';
 import { discardOldRun, readRunRecord, RUN_FILES, runPaths, writeRunRecord, type RunRecord } from './run-dir';
 import type { RunOptions } from './train-options';
+import { PICTURE_LIST_FILE } from '../data/picture-list';
 
 const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
@@ -154,7 +155,7 @@ export function openRunLog(s: RunLogStart): JsonLog {
   const runRecord = recordedRun(options);
   const now = new Date().toISOString();
   // A checkpoint write killed midway (kill -9) leaves its temporary file; the folder is ours now.
-  removeStaleTempFiles(outDir, Object.values(RUN_FILES));
+  removeStaleTempFiles(outDir, [...Object.values(RUN_FILES), PICTURE_LIST_FILE]);
   if (resumed) {
     const record = readRunRecord(outDir, (): RunRecord => ({ format: 'webgpu-vae-run', started: '', config: configForFile(vae.config), training: vae.training, run: runRecord, resumed: [] }), s.warn);
     record.run = runRecord;
