@@ -200,3 +200,22 @@ describe('chunk sizes', () => {
     }
   });
 });
+
+describe('the plans of an evaluation over a larger data set', () => {
+  it('free those bound to the smaller set\'s bounds buffer, which no call asks for again, rather than hold them until evicted', async () => {
+    const { device } = await gpu();
+    const vae = await VAE.create(config, { device, batch: 3, initialParams: initialParams(buildModel(config).layout, 4), seed: 5, prepareTraining: false });
+    const held: { buffers: number; bytes: number }[] = [];
+    for (const count of [4, 8, 12]) {
+      const data = vae.upload({ images: Uint8Array.from(testData(count * config.inputDim, 3, 0, 1), (u) => (u < 0.5 ? 0 : 255)), count });
+      // The same batch and chunks each time: the plans differ only by the bounds buffer they write.
+      await vae.logLikelihood(data, { samples: 4, batch: 2 });
+      data.destroy();
+      held.push({ buffers: vae.bufferCount, bytes: vae.allocatedBytes });
+    }
+    // One evaluation plan and one bounds buffer at a time: only the bounds grew, 4 bytes an example.
+    expect(held.map((h) => h.buffers), 'buffers held after each evaluation').toEqual([held[0].buffers, held[0].buffers, held[0].buffers]);
+    expect(held.map((h) => h.bytes - held[0].bytes), 'bytes held beyond the first evaluation\'s').toEqual([0, 16, 32]);
+    vae.destroy();
+  });
+});

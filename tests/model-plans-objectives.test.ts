@@ -83,6 +83,23 @@ describe('plans, conditional models and configuration of the objectives', async 
     one.destroy();
   });
 
+  it('a *ToBuffer draw refused by the memory budget names the buffers lent before, which a smaller batch would not free', async () => {
+    const { device } = await gpu();
+    const config = { hidden: [32], latent: 4 }, B = 16;
+    const probe = await VAE.create(config, { device, batch: B, seed: 1 });
+    await probe.sample(B);
+    // Room for the step, the batch's sample plan and a few lent buffers of a batch's rows.
+    const budget = probe.allocatedBytes + 4 * B * 784 * 4;
+    probe.destroy();
+    const vae = await VAE.create(config, { device, batch: B, seed: 1, memoryBudget: budget });
+    await vae.sample(B);
+    const drawn = async () => { for (let n = B; n < 4 * B; n += B) await vae.sampleToBuffer(n); };
+    await expect(drawn()).rejects.toThrow(/^the buffer vae\.sampleToBuffer\(\) lends for 48 rows needs 147\.0 KiB of GPU memory, .*; the \*ToBuffer calls keep one buffer per call and row count until vae\.destroy\(\) \(2 held, 147\.0 KiB\): draw at fewer distinct row counts/);
+    // The row counts drawn before still draw, into the buffers they hold.
+    expect((await vae.sampleToBuffer(B)).size).toBe(B * 784 * 4);
+    vae.destroy();
+  });
+
   it('a conditional draw checks every label before its first chunk: a refused call names its row and leaves the last result whole', async () => {
     const { device } = await gpu();
     const vae = await VAE.create({ hidden: [16], latent: 2, classes: 10, inputDim: 64 }, { device, batch: 16, seed: 2 });

@@ -49,8 +49,24 @@ export class PlanCache {
       if (key === this.trainKey) continue;
       this.plans.delete(key);
       evictable--;
-      p.then((plan) => plan.graph.memory.buffers.forEach((b) => this.arena.release(b)), () => {});
+      this.release(p);
     }
+  }
+
+  /**
+   * Drops the plans whose key ends in `:suffix` and frees their buffers, whatever the bound: those
+   * bound to a buffer that was replaced (planKey ends in its label), which no call asks for again.
+   */
+  dropEndingIn(suffix: string): void {
+    for (const [key, p] of this.plans) {
+      if (key === this.trainKey || !key.endsWith(`:${suffix}`)) continue;
+      this.plans.delete(key);
+      this.release(p);
+    }
+  }
+
+  private release(p: Promise<Plan>): void {
+    p.then((plan) => plan.graph.memory.buffers.forEach((b) => this.arena.release(b)), () => {});
   }
 
   clear(): void {

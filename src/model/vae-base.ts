@@ -180,7 +180,13 @@ export abstract class VaeBase {
   scratchBuffer(name: string, bytes: number): GPUBuffer {
     const have = this.scratch.get(name);
     if (have && have.size >= bytes) return have;
-    if (have) this.arena.release(have);
+    if (have) {
+      // Plans bound to the old buffer (iwae-eval's bounds, keyed by its label) are never asked for
+      // again, as the buffer only grows: freed now, not held (a conv model's at tens of MiB each)
+      // until maxPlans other plans evict them.
+      this.plans.dropEndingIn(have.label);
+      this.arena.release(have);
+    }
     const b = this.arena.create(`${name}[${bytes}]`, bytes);
     this.scratch.set(name, b);
     return b;

@@ -5,7 +5,7 @@
 // compiles a pipeline of its own. Each runs in the call order (exclusive, call-queue.ts). Training
 // and evaluation are VAE's (vae.ts).
 import { ourLabel } from '../gpu/labels';
-import { MemoryBudgetError, readFloats, writeData } from '../gpu/buffers';
+import { formatBytes, MemoryBudgetError, readFloats, writeData } from '../gpu/buffers';
 import { lendBuffer } from '../gpu/handed-out';
 import { ConfigError, kindOfValue } from '../errors';
 import { STREAM, type StepParams } from '../step-params';
@@ -167,6 +167,11 @@ export abstract class VaeForward extends VaeState {
       const key = `${call}:${rows}`;
       let buffer = this.lent.get(key);
       if (!buffer) {
+        // Refused in its own terms: what fills the budget may be the buffers lent before, one per
+        // row count drawn, which a smaller batch or model would not free.
+        const held = [...this.lent.values()].reduce((sum, b) => sum + b.size, 0);
+        this.arena.reserve(`the buffer vae.${call}() lends for ${rows} rows`, rows * outWidth * 4,
+          `the *ToBuffer calls keep one buffer per call and row count until vae.destroy() (${this.lent.size} held, ${formatBytes(held)}): draw at fewer distinct row counts (a few fixed sizes), or use a smaller batch or model`);
         buffer = lendBuffer(this.arena.create(`${call}[${rows}]`, rows * outWidth * 4), `came from vae.${call}()`, 'draws into it again at the next call of that kind and size');
         this.lent.set(key, buffer);
       }
