@@ -82,6 +82,12 @@ describe('vae.uploadRows', () => {
       expect(() => conditional.uploadRows({ rows: features(), count: COUNT, labels: Uint8Array.from({ length: COUNT }, (_, i) => i % 4) })).toThrow(/has label 3/);
       const labelled = conditional.uploadRows({ rows: features(), count: COUNT, labels: Uint8Array.from({ length: COUNT }, (_, i) => i % 3) });
       expect(Number.isFinite((await conditional.elbo(labelled)).loss)).toBe(true);
+      // A refusal asking for the set again names uploadRows: upload takes 8-bit pictures only.
+      const unlabelled = bernoulli.uploadRows({ rows: unit, count: COUNT });
+      await expect(conditional.elbo(unlabelled)).rejects.toThrow(/the data set has no labels .*; upload it with this model: vae\.uploadRows\(\{ rows, count, labels \}\)$/);
+      unlabelled.destroy();
+      await expect(bernoulli.elbo(unlabelled)).rejects.toThrow(/^elbo: this data set was destroyed .*; upload it again with this model \(vae\.uploadRows\)$/);
+      expect(() => unlabelled.setOrder(new Uint32Array(COUNT))).toThrow(/upload it again with this model \(vae\.uploadRows\)$/);
       // A data set of rows is one of pictures' kind: elbo refuses Float32Array rows, naming uploadRows.
       await expect(bernoulli.elbo(unit as never)).rejects.toThrow(/vae\.uploadRows\(\{ rows, count \}\) for a Float32Array of values/);
     } finally {

@@ -79,6 +79,57 @@ describe('the run lock between two file operations', () => {
     expect(realFs.readdirSync(dir)).toEqual([LOCK_FILE]);
   });
 
+  it('taking over a dead process\'s lock never leaves a live one\'s lock away for a moment, for a third process to take as well', () => {
+    // Three runs started together on a folder a killed run left: one takes the lock over; the one
+    // that read the dead id before then moved the new holder's lock aside to look at it, and a
+    // third locking meanwhile found no lock and took the folder too (2 holders in 1 of 8 tries).
+    const dir = join(root, 'three');
+    realFs.mkdirSync(dir);
+    const lock = join(dir, LOCK_FILE);
+    realFs.writeFileSync(lock, `${deadPid()}\n`);
+    const other = liveProcess(), third = liveProcess();
+    let taken = false, acting = false;
+    const thirdTook: string[] = [];
+    afterOp = (op, target) => {
+      if (acting) return;
+      acting = true;
+      try {
+        if (!taken) {
+          // Once this process has read the dead process's id, the other takes the lock over.
+          if (op !== 'readFileSync' || target !== lock) return;
+          taken = true;
+          realFs.writeFileSync(`${lock}.other`, `${other}\n`);
+          realFs.renameSync(`${lock}.other`, lock);
+          return;
+        }
+        // The third, between any two of this process's file operations, locks as a new run does.
+        realFs.writeFileSync(`${lock}.third`, `${third}\n`);
+        try {
+          realFs.linkSync(`${lock}.third`, lock);
+          thirdTook.push(op);
+        } catch { /* held: refused */ }
+        realFs.unlinkSync(`${lock}.third`);
+      } finally {
+        acting = false;
+      }
+    };
+    expect(() => lockRunDir(dir)).toThrow(`${dir} is in use by another webgpu-vae train (process ${other})`);
+    expect(thirdTook, 'the third process found no lock after these operations').toEqual([]);
+    expect(realFs.readFileSync(lock, 'utf8'), 'the other process still holds the folder').toBe(`${other}\n`);
+    expect(realFs.readdirSync(dir)).toEqual([LOCK_FILE]);
+  });
+
+  it('a takeover cut short (its process killed) is named, and refused rather than raced', () => {
+    const dir = join(root, 'cut-short');
+    realFs.mkdirSync(dir);
+    const lock = join(dir, LOCK_FILE), dead = deadPid();
+    realFs.writeFileSync(lock, `${dead}\n`);
+    realFs.writeFileSync(`${lock}.takeover`, `${dead}\n`);
+    expect(() => lockRunDir(dir)).toThrow(`${dir}: process ${dead} was taking over the lock a killed run left there, and it is gone too; ` +
+      `if no other webgpu-vae train is starting there now, remove ${lock}.takeover and ${lock}, then run the command again`);
+    expect(realFs.readdirSync(dir).sort()).toEqual([LOCK_FILE, `${LOCK_FILE}.takeover`]);
+  });
+
   it('a disk too full for the lock is said in words, and leaves no lock', () => {
     const dir = join(root, 'full');
     realFs.mkdirSync(dir);

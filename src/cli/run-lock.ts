@@ -11,10 +11,12 @@
 // (written to a temporary file, then hard-linked to the lock's name, which fails where the name is
 // taken): made empty and written after, it was read empty in between by a process locking at the
 // same moment, which took it for a dead process's lock and took it over, and both trained (3 of 20
-// pairs of processes that locked within the same millisecond). A dead process's lock is taken over
-// by moving it aside first: only one of several processes taking it over at once moves the dead
-// one's lock, and one that moves a live taker's new lock instead puts it back.
-import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+// pairs of processes that locked within the same millisecond). A dead process's lock is removed
+// only by the process that holds DIR/.webgpu-vae.lock.takeover (made as the lock is), which reads
+// it again first: no other process removes a lock, so the one read dead there is the one removed,
+// and a live run's lock is never away for a moment. (Moved aside to be looked at and put back, a
+// new holder's lock was away while a third process locked, which then trained beside it.)
+import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from './args';
 import { OutputError, processRuns, whyWriteFailed, writeFailureFix } from './files';
@@ -82,22 +84,28 @@ function createInPlace(path: string): boolean {
 }
 
 /**
- * Removes the lock at `path` left by a process that is gone, unless another process took it over
- * first: the lock is moved aside (one process alone can move it), and one that turns out to be a
- * live process's, taken over since it was read, is put back.
+ * Removes the lock at `path` of run folder `dir`, left by a process that is gone, holding the
+ * takeover lock meanwhile; throws where another process holds that (taking the lock over now), or
+ * a process killed while it held it.
  */
-function removeStale(path: string): void {
-  const aside = `${path}.${process.pid}.stale`;
+function removeStale(path: string, dir: string): void {
+  const takeover = `${path}.takeover`;
+  if (!create(takeover)) {
+    const pid = holderOf(takeover);
+    if (pid === null || processRuns(pid)) throw claimedMeanwhile(dir);
+    // Removing it would race the processes that find it as this one did, as the lock's removal
+    // once did: so rare (a kill within a takeover's few file operations) that it is left to the user.
+    throw new UsageError(`${dir}: process ${pid} was taking over the lock a killed run left there, and it is gone too; ` +
+      `if no other webgpu-vae train is starting there now, remove ${takeover} and ${path}, then run the command again`);
+  }
   try {
-    renameSync(path, aside);
-  } catch {
-    return; // moved by another process meanwhile
+    if (otherLiveHolder(path) === null) unlinkSync(path);
+  } catch { /* gone already */ } finally {
+    try { unlinkSync(takeover); } catch { /* gone already */ }
   }
-  if (otherLiveHolder(aside) !== null) {
-    try { linkSync(aside, path); } catch { /* a third process made one meanwhile: it holds the folder */ }
-  }
-  try { unlinkSync(aside); } catch { /* gone already */ }
 }
+
+const claimedMeanwhile = (dir: string) => new UsageError(`${dir} is being claimed by another webgpu-vae train at the same time; give this run another --out`);
 
 /**
  * The refusal of a folder whose lock names a live process. The id may have been given to another
@@ -153,8 +161,8 @@ export function lockRunDir(dir: string): () => void {
       const pid = otherLiveHolder(path);
       if (pid !== null) throw inUse(dir, pid);
       // Left by a process that is gone: taken over (once; a third process racing us wins).
-      if (attempt > 0) throw new UsageError(`${dir} is being claimed by another webgpu-vae train at the same time; give this run another --out`);
-      removeStale(path);
+      if (attempt > 0) throw claimedMeanwhile(dir);
+      removeStale(path, dir);
     }
   } catch (e) {
     // A refused run leaves no empty folder behind where there was none.

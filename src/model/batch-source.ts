@@ -33,6 +33,11 @@ export interface BatchSource {
    * 0 when it has none. A conditional model takes only a set of its own class count.
    */
   readonly classes?: number;
+  /**
+   * The model call that makes such a set (`upload` where absent), which a refusal asking for the
+   * set again names: rows of values cannot go to `upload`, which takes 8-bit pictures.
+   */
+  readonly madeBy?: 'upload' | 'uploadRows';
   /** Uploads the order training visits examples in (e.g. an epoch's shuffle): a permutation of 0..count-1. Evaluations keep the examples' own order. */
   setOrder(order: Uint32Array): void;
   /**
@@ -44,8 +49,8 @@ export interface BatchSource {
 }
 
 /** The refusal of a call (`what`) that reads a data set whose buffers are gone. */
-export function destroyedDataError(what: string): ConfigError {
-  return new ConfigError(`${what}: this data set was destroyed (data.destroy() or its model's destroy()); upload it again with this model (vae.upload)`);
+export function destroyedDataError(what: string, madeBy: BatchSource['madeBy'] = 'upload'): ConfigError {
+  return new ConfigError(`${what}: this data set was destroyed (data.destroy() or its model's destroy()); upload it again with this model (vae.${madeBy})`);
 }
 
 /**
@@ -80,6 +85,7 @@ export function checkExampleLabels(label: string, labels: ArrayLike<number> | un
 }
 
 export abstract class GpuExamples implements BatchSource {
+  readonly madeBy?: BatchSource['madeBy'];
   readonly perm: GPUBuffer;
   readonly labels: GPUBuffer | null;
   /**
@@ -136,7 +142,7 @@ export abstract class GpuExamples implements BatchSource {
 
   setOrder(order: Uint32Array): void {
     // Written to a destroyed buffer, the order would reach the device as an uncaptured error only.
-    if (this.destroyed) throw destroyedDataError('setOrder');
+    if (this.destroyed) throw destroyedDataError('setOrder', this.madeBy);
     if (!(order instanceof Uint32Array)) throw new ConfigError(`setOrder takes a Uint32Array permutation of 0..${this.count - 1}, got ${kindOfValue(order)}`);
     if (order.length !== this.count) throw new ConfigError(`setOrder: the order has ${order.length} entries but the data set has ${this.count} examples; give one index per example`);
     // An index past the end would gather another buffer's bytes (or zeros) without an error.
@@ -157,7 +163,7 @@ export abstract class GpuExamples implements BatchSource {
 
   async gatherFor(plan: Plan, buffers: ModelBuffers, cache: PipelineCache, what = 'gatherFor'): Promise<KernelGraph> {
     // A call queued behind this set's destroy() would otherwise upload to an arena it left.
-    if (this.destroyed) throw destroyedDataError(what);
+    if (this.destroyed) throw destroyedDataError(what, this.madeBy);
     let g = this.gathers.get(plan);
     if (!g) {
       g = new KernelGraph(`${this.constructor.name}[${plan.rows}]`);

@@ -22,6 +22,7 @@ export interface RowData {
 }
 
 export class ResidentRows extends GpuExamples {
+  override readonly madeBy = 'uploadRows';
   readonly values: GPUBuffer;
   /** Every value is 0 or 1: a Bernoulli likelihood of them is a discrete one (bits/dim). */
   readonly binaryPixels: boolean;
