@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { processRuns } from '../src/cli/files';
+import { processRuns } from '../src/data/stale-temps';
 import { LOCK_FILE } from '../src/cli/run-lock';
 import { peekMetadata } from '../src/io/safetensors';
 import { shellQuote } from '../src/cli/self-name';

@@ -5,6 +5,7 @@
 // direct writes (no buffering in the process), so a crash loses at most the line being written.
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { removeStaleTemps } from '../data/stale-temps';
 
 /**
  * Writing an output file failed (disk full, no permission, ...); what was there before is
@@ -102,35 +103,10 @@ export function writeFileAtomic(path: string, bytes: Uint8Array, write: ChunkWri
  * had the same PID (usual in containers). Returns the paths removed.
  */
 export function removeStaleTempFiles(dir: string, names: readonly string[]): string[] {
-  let entries: string[];
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return []; // no folder yet: nothing left over
-  }
-  const removed: string[] = [];
-  for (const entry of entries) {
+  return removeStaleTemps(dir, (entry) => {
     const m = /^\.(.+)\.([1-9]\d*)\.tmp$/.exec(entry);
-    if (!m || !names.includes(m[1]!)) continue;
-    const pid = Number(m[2]);
-    if (pid !== process.pid && processRuns(pid)) continue;
-    try {
-      unlinkSync(join(dir, entry));
-      removed.push(join(dir, entry));
-    } catch { /* gone meanwhile, or not ours to remove: it harms nothing but space */ }
-  }
-  return removed;
-}
-
-/** Whether a process of that PID runs: signal 0 checks without sending; EPERM means it runs as another user. */
-export function processRuns(pid: number): boolean {
-  if (!Number.isSafeInteger(pid)) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+    return m && names.includes(m[1]!) ? Number(m[2]) : null;
+  }, true);
 }
 
 /** Makes a rename durable. Some systems cannot open a folder for fsync; the rename itself still stands. */

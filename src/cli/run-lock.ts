@@ -19,7 +19,8 @@
 import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from './args';
-import { OutputError, processRuns, whyWriteFailed, writeFailureFix } from './files';
+import { OutputError, whyWriteFailed, writeFailureFix } from './files';
+import { processRuns } from '../data/stale-temps';
 
 export const LOCK_FILE = '.webgpu-vae.lock';
 

@@ -23,9 +23,10 @@
 // for a large folder), in the picture folder, one more for each kill: each write first removes
 // those whose writer no longer runs.
 import { createHash, type Hash } from 'node:crypto';
-import { open, readdir, rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { removeStaleTemps } from './stale-temps';
 
 const MAGIC = 'WVAEIMG1';
 const FORMAT_VERSION = 3;
@@ -166,44 +167,18 @@ export async function readImageCache(path: string, key: string, chunk = CHUNK): 
 /** A cache's temporary file: a cache file name (cacheFileName) with its writer's process id. */
 const TEMP_FILE = /^\.?webgpu-vae-cache-.+\.bin\.([1-9]\d*)\.tmp$/;
 
-/** Whether a process of that id runs (signal 0 checks without sending; EPERM: it runs as another user). */
-function processRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Removes the caches' temporary files in `dir` whose writer no longer runs. This process's own are
  * kept: it may be writing another folder's cache there now (one of the same name as the one it is
- * about to write is written over).
- * Returns the paths removed.
+ * about to write is written over). Returns the paths removed.
  */
-export async function removeStaleCacheTemps(dir: string): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return []; // no folder (yet), or not ours to list: nothing to tidy
-  }
-  const removed: string[] = [];
-  for (const name of names) {
-    const pid = Number(TEMP_FILE.exec(name)?.[1]);
-    if (!pid || pid === process.pid || processRuns(pid)) continue;
-    try {
-      await rm(join(dir, name));
-      removed.push(join(dir, name));
-    } catch { /* gone meanwhile, or not ours to remove */ }
-  }
-  return removed;
+export function removeStaleCacheTemps(dir: string): string[] {
+  return removeStaleTemps(dir, (name) => Number(TEMP_FILE.exec(name)?.[1]) || null, false);
 }
 
 /** Writes the cache (to a temporary name, then renamed), `chunk` bytes a write and hash update. */
 export async function writeImageCache(path: string, cache: CachedImages, chunk = CHUNK): Promise<void> {
-  await removeStaleCacheTemps(dirname(path));
+  removeStaleCacheTemps(dirname(path));
   const { pixels, ...header } = cache;
   const json = new TextEncoder().encode(JSON.stringify({ ...header, sha256: hashAll(createHash('sha256'), pixels, chunk).digest('hex') }));
   // The header apart from the pixels: one buffer of both would copy them, and may be over 2 GiB.
