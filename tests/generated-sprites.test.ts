@@ -92,6 +92,13 @@ describe('a model on generated dSprites', () => {
     const grey = await VAE.create({ inputDim: PIXELS, imageShape: [64, 64], hidden: [16], latent: 2 }, { device, batch: 4 });
     expect(() => grey.generateSprites(Uint32Array.from([DSPRITES_COUNT]))).toThrow(/picture index 737280 \(entry 0\) is past the 737280 pictures/);
     expect(() => grey.generateSprites(new Uint32Array(0))).toThrow(/no picture indices/);
+    // A set to make again is made again by generateSprites, not uploaded.
+    const unlabelled = grey.generateSprites(Uint32Array.from([0, 1]));
+    const shapes = await VAE.create({ inputDim: PIXELS, imageShape: [64, 64], hidden: [16], latent: 2, classes: 3 }, { device, batch: 4 });
+    await expect(shapes.elbo(unlabelled)).rejects.toThrow(/no labels .*; make it with this model: vae\.generateSprites\(indices\)$/);
+    shapes.destroy();
+    unlabelled.destroy();
+    await expect(grey.elbo(unlabelled)).rejects.toThrow(/this data set was destroyed .*; make it again with this model \(vae\.generateSprites\)$/);
     grey.destroy();
     const deq = await VAE.create({ inputDim: PIXELS, imageShape: [64, 64], hidden: [16], latent: 2, likelihood: 'gaussian', dequantize: true }, { device, batch: 4 });
     expect(() => deq.generateSprites(Uint32Array.from([0]))).toThrow(/cannot be dequantized/);

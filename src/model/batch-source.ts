@@ -37,7 +37,7 @@ export interface BatchSource {
    * The model call that makes such a set (`upload` where absent), which a refusal asking for the
    * set again names: rows of values cannot go to `upload`, which takes 8-bit pictures.
    */
-  readonly madeBy?: 'upload' | 'uploadRows';
+  readonly madeBy?: 'upload' | 'uploadRows' | 'generateSprites';
   /** Uploads the order training visits examples in (e.g. an epoch's shuffle): a permutation of 0..count-1. Evaluations keep the examples' own order. */
   setOrder(order: Uint32Array): void;
   /**
@@ -50,8 +50,11 @@ export interface BatchSource {
 
 /** The refusal of a call (`what`) that reads a data set whose buffers are gone. */
 export function destroyedDataError(what: string, madeBy: BatchSource['madeBy'] = 'upload'): ConfigError {
-  return new ConfigError(`${what}: this data set was destroyed (data.destroy() or its model's destroy()); upload it again with this model (vae.${madeBy})`);
+  return new ConfigError(`${what}: this data set was destroyed (data.destroy() or its model's destroy()); ${remakeWith(madeBy)} again with this model (vae.${madeBy})`);
 }
+
+/** The verb of the call that makes a set again: pictures and rows are uploaded, sprites drawn. */
+export const remakeWith = (madeBy: BatchSource['madeBy'] = 'upload'): string => (madeBy === 'generateSprites' ? 'make it' : 'upload it');
 
 /**
  * Refuses an array of `length` values that is not `count` examples of the model's `dim`, saying

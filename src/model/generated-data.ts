@@ -14,6 +14,7 @@ import type { ModelBuffers, Plan } from './graphs';
 import { GpuExamples } from './batch-source';
 
 export class GeneratedSprites extends GpuExamples {
+  override readonly madeBy = 'generateSprites';
   private readonly indices: GPUBuffer;
 
   constructor(arena: BufferArena, indices: Uint32Array, config: VaeConfig, readonly colour: boolean, label: string) {
