@@ -48,13 +48,20 @@ export interface BatchSource {
   destroy(): void;
 }
 
+/**
+ * How a refusal asks for a set again, by the call that made it (`madeBy`): the verb, and that call
+ * with the arguments a labelled set takes. Rows of values would be refused by `upload`.
+ */
+export const REMAKE = {
+  upload: { verb: 'upload it', call: 'vae.upload({ images, count, labels })' },
+  uploadRows: { verb: 'upload it', call: 'vae.uploadRows({ rows, count, labels })' },
+  generateSprites: { verb: 'make it', call: 'vae.generateSprites(indices)' },
+} as const;
+
 /** The refusal of a call (`what`) that reads a data set whose buffers are gone. */
 export function destroyedDataError(what: string, madeBy: BatchSource['madeBy'] = 'upload'): ConfigError {
-  return new ConfigError(`${what}: this data set was destroyed (data.destroy() or its model's destroy()); ${remakeWith(madeBy)} again with this model (vae.${madeBy})`);
+  return new ConfigError(`${what}: this data set was destroyed (data.destroy() or its model's destroy()); ${REMAKE[madeBy].verb} again with this model (vae.${madeBy})`);
 }
-
-/** The verb of the call that makes a set again: pictures and rows are uploaded, sprites drawn. */
-export const remakeWith = (madeBy: BatchSource['madeBy'] = 'upload'): string => (madeBy === 'generateSprites' ? 'make it' : 'upload it');
 
 /**
  * Refuses an array of `length` values that is not `count` examples of the model's `dim`, saying

@@ -7,7 +7,7 @@
 // naming the input as the cause. A Bernoulli model reads its inputs as probabilities, so a value
 // outside [0, 1] (8-bit pixels not divided by 255) would train towards a loss without meaning.
 import { ConfigError, kindOfValue, shown } from '../errors';
-import { destroyedDataError, remakeWith, type BatchSource } from './batch-source';
+import { destroyedDataError, REMAKE, type BatchSource } from './batch-source';
 import type { VaeConfig } from './config';
 
 /** Refuses what is not a live data set of `config`'s shape on `device`. */
@@ -21,7 +21,7 @@ export function checkSource(data: BatchSource, config: VaeConfig, device: GPUDev
     throw new ConfigError(`${what}: data must come from vae.upload(), vae.uploadRows() or vae.generateSprites(), got ${kindOfValue(data)}${rows}`);
   }
   // The call that uploads it again: rows of values (uploadRows) would be refused by upload.
-  const by = data.madeBy ?? 'upload', again = remakeWith(by);
+  const by = data.madeBy ?? 'upload', again = REMAKE[by].verb;
   // Its buffers are gone: a submit binding them would fail on the device, and so every model on it.
   if (data.destroyed) throw destroyedDataError(what, by);
   if (data.dim !== config.inputDim) {
@@ -32,7 +32,7 @@ export function checkSource(data: BatchSource, config: VaeConfig, device: GPUDev
   // would put every label in the wrong column, and no labels leave a conditional model nothing.
   const classes = data.classes ?? 0;
   if (config.classes > 0 && classes === 0) {
-    throw new ConfigError(`${what}: this model is conditional on ${config.classes} classes, and the data set has no labels (it was uploaded without them, or by a model that is not conditional); ${again} with this model: vae.${by}(${by === 'generateSprites' ? 'indices' : `{ ${by === 'uploadRows' ? 'rows' : 'images'}, count, labels }`})`);
+    throw new ConfigError(`${what}: this model is conditional on ${config.classes} classes, and the data set has no labels (it was uploaded without them, or by a model that is not conditional); ${again} with this model: ${REMAKE[by].call}`);
   }
   if (config.classes > 0 && classes !== config.classes) {
     throw new ConfigError(`${what}: the data set's labels were uploaded for ${classes} classes, and this model is conditional on ${config.classes}; ${again} with this model (vae.${by})`);
